@@ -93,13 +93,13 @@ def window_mean(b: KernelBuilder, x: WindowRef) -> Var:
 def variance(b: KernelBuilder, x: WindowRef, ddof: int) -> Var:
     mean = window_mean(b, x)
     squares = running_sum(b, x, lambda v: (v - mean) * (v - mean), hint="squares")
-    return b.let("var", squares / (x.length - ddof))
+    return b.let("variance", squares / (x.length - ddof))
 
 
 def extreme(b: KernelBuilder, x: WindowRef, better: Callable[[Expr, Expr], Expr]) -> tuple[Var, Var]:
     """(value, index) of the first sample for which no earlier one is ``better``."""
     best = b.let("best", x[0])
-    where = b.let("where", 0.0)
+    where = b.let("best_at", 0.0)
     with b.loop(1, x.length) as k:
         take = better(x[k], best)
         b.set(where, select(take, IndexValue(k), where))

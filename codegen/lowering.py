@@ -1,0 +1,168 @@
+"""Spec -> Program: the target-independent plan every backend emits.
+
+It decides everything numeric or structural once: which signals exist and in what order, which
+need their previous value kept, which are kept in ring buffers, each window's kernels and the
+column every output lands in. Backends only print it.
+
+Streaming semantics (identical in every target, stated in docs/semantics.md):
+
+* Samples are pushed one at a time; a sample with any non-finite value is rejected and leaves
+  the state untouched.
+* Every window ends at the newest accepted sample. Nothing is evaluated until the longest window
+  is full (``max_length`` accepted samples). From then on window ``w`` is evaluated on that
+  first full sample and every ``hop_w`` accepted samples after it.
+* A feature vector is emitted on every sample where at least one window is evaluated; columns
+  of windows not evaluated on that sample hold their latest values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from featurespec.schema import FeatureDef, Spec
+
+from . import ir
+from .features import FEATURES
+from .signals import SIGNALS
+
+
+@dataclass(frozen=True)
+class SignalPlan:
+    name: str
+    kind: str
+    input_index: int | None        # position in the sample, for raw inputs
+    first: ir.Expr | None          # value on the first sample of a stream (derived only)
+    later: ir.Expr | None          # value on every later sample (derived only)
+    doc: str
+
+    @property
+    def recursive(self) -> bool:
+        """Reads its own previous value: a true recursion (numpy runs it sample by sample)."""
+        return self.later is not None and self.name in reads_prev(self.later)
+
+
+@dataclass(frozen=True)
+class FeaturePlan:
+    feature: FeatureDef
+    kernel: ir.Kernel
+    slots: tuple[str, ...]         # signal read by each input slot
+    column: int                    # first column in the full vector
+    window_column: int             # first column among this window's outputs
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return self.feature.outputs
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    name: str
+    length: int
+    hop: int
+    signals: tuple[str, ...]       # signals this window's kernels read, in signal order
+    features: tuple[FeaturePlan, ...]
+
+    @property
+    def n_outputs(self) -> int:
+        return sum(f.kernel.n_outputs for f in self.features)
+
+
+@dataclass(frozen=True)
+class Program:
+    spec: Spec
+    signals: tuple[SignalPlan, ...]        # inputs first, then derived in dependency order
+    prev_signals: tuple[str, ...]          # signals whose previous value is kept in the state
+    ring_signals: tuple[str, ...]          # signals kept in ring buffers (read by a window)
+    windows: tuple[WindowPlan, ...]        # in spec order; only windows with features
+    feature_names: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return self.spec.inputs
+
+    @property
+    def ring_length(self) -> int:
+        """Samples kept per ring = the longest window = samples before the first vector."""
+        return max(w.length for w in self.windows)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_names)
+
+
+def reads_prev(expr: ir.Expr) -> set[str]:
+    return {n.name for n in ir.walk(expr) if isinstance(n, ir.Prev)}
+
+
+def reads_cur(expr: ir.Expr) -> set[str]:
+    return {n.name for n in ir.walk(expr) if isinstance(n, ir.Cur)}
+
+
+def build_kernel(feature: FeatureDef, length: int) -> ir.Kernel:
+    kind = FEATURES[feature.kind]
+    builder = ir.KernelBuilder(length, len(feature.signals))
+    windows = [ir.WindowRef(slot, length) for slot in range(len(feature.signals))]
+    kind.build(builder, *windows, **dict(feature.params))
+    kernel = builder.build()
+    if kernel.n_outputs != len(feature.outputs):
+        raise AssertionError(f"{feature.kind} produced {kernel.n_outputs} outputs, "
+                             f"declared {len(feature.outputs)}")
+    return kernel
+
+
+def lower(spec: Spec) -> Program:
+    # Windows and their kernels, in the order of the feature vector.
+    per_window: dict[str, list[FeaturePlan]] = {w.name: [] for w in spec.windows}
+    column = 0
+    for feature in spec.features:
+        window = spec.window(feature.window)
+        plans = per_window[window.name]
+        kernel = build_kernel(feature, window.length)
+        offset = sum(p.kernel.n_outputs for p in plans)
+        plans.append(FeaturePlan(feature, kernel, feature.signals, column, offset))
+        column += kernel.n_outputs
+
+    # Signals: keep only those a window reads, plus what they are computed from.
+    read_by_windows = {s for plans in per_window.values() for p in plans for s in p.slots}
+    built: dict[str, SignalPlan] = {}
+    for sig in spec.signals:
+        if sig.kind == "input":
+            built[sig.name] = SignalPlan(sig.name, "input", spec.inputs.index(sig.name),
+                                         None, None, "raw input")
+        else:
+            kind = SIGNALS[sig.kind]
+            first, later = kind.build(sig.name, *sig.sources, **dict(sig.params))
+            built[sig.name] = SignalPlan(sig.name, sig.kind, None, first, later, kind.doc)
+    needed: set[str] = set()
+    stack = list(read_by_windows)
+    while stack:
+        name = stack.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        plan = built[name]
+        if plan.later is not None:
+            stack.extend(reads_cur(plan.first) | reads_cur(plan.later) | reads_prev(plan.later))
+    order = [s.name for s in spec.signals]
+    signals = tuple(built[n] for n in order if n in needed or built[n].kind == "input")
+    prev = set().union(*(reads_prev(s.later) for s in signals if s.later is not None))
+
+    windows = []
+    for w in spec.windows:
+        plans = per_window[w.name]
+        if not plans:
+            continue
+        used = {s for p in plans for s in p.slots}
+        windows.append(WindowPlan(w.name, w.length, w.hop,
+                                  tuple(n for n in order if n in used), tuple(plans)))
+    return Program(
+        spec=spec,
+        signals=signals,
+        prev_signals=tuple(n for n in order if n in prev),
+        ring_signals=tuple(n for n in order if n in read_by_windows),
+        windows=tuple(windows),
+        feature_names=spec.feature_names,
+    )
