@@ -308,7 +308,44 @@ class KernelBuilder:
 
     def build(self) -> Kernel:
         assert len(self._blocks) == 1, "unclosed loop"
-        return Kernel(self.length, self.n_slots, tuple(self._blocks[0]), self._outputs)
+        body = drop_dead(tuple(self._blocks[0]))
+        return Kernel(self.length, self.n_slots, body, self._outputs)
+
+
+def _reads(expr: Expr) -> set[str]:
+    return {n.name for n in walk(expr) if isinstance(n, Var)}
+
+
+def drop_dead(body: tuple) -> tuple:
+    """Remove variables no output depends on (e.g. argmin's index when only min is wanted),
+    so generated code has no dead stores and compiles warning-free."""
+    def statements(block):
+        for s in block:
+            if isinstance(s, Loop):
+                yield from statements(s.body)
+            else:
+                yield s
+
+    live = set().union(*(_reads(s.value) for s in statements(body) if isinstance(s, Out)))
+    while True:
+        grown = live.union(*(_reads(s.value) for s in statements(body)
+                             if isinstance(s, (Let, Set)) and s.var.name in live))
+        if grown == live:
+            break
+        live = grown
+
+    def prune(block):
+        kept = []
+        for s in block:
+            if isinstance(s, Loop):
+                inner = prune(s.body)
+                if inner:
+                    kept.append(Loop(s.var, s.start, s.stop, inner))
+            elif isinstance(s, Out) or s.var.name in live:
+                kept.append(s)
+        return tuple(kept)
+
+    return prune(body)
 
 
 def walk(node) -> Iterator:

@@ -260,15 +260,21 @@ def c_target(files: dict[str, str], name: str, workdir: Path, compiler: str = "g
     return Target("C", runtime.stream)
 
 
+def compare_recording(numpy_module, target: Target, label: str, samples: np.ndarray,
+                      comparison: Comparison) -> None:
+    """Stream one recording through ``target`` and add its vectors to ``comparison``."""
+    expected, expected_ends = numpy_module.featurize(samples, nonfinite="drop")
+    got, got_ends, rejected = target.stream(samples)
+    bad_rows = np.flatnonzero(~np.isfinite(samples).all(axis=1))
+    if not np.array_equal(rejected, bad_rows):
+        comparison.problems.append(f"{label}: {target.name} rejected rows {rejected[:5]}, "
+                                   f"the non-finite rows are {bad_rows[:5]}")
+    comparison.add(label, expected, expected_ends, got, got_ends)
+
+
 def compare_target(numpy_module, target: Target,
                    recordings: dict[str, np.ndarray]) -> Comparison:
     comparison = Comparison(target.name, tuple(numpy_module.FEATURE_NAMES))
     for label, samples in recordings.items():
-        expected, expected_ends = numpy_module.featurize(samples, nonfinite="drop")
-        got, got_ends, rejected = target.stream(samples)
-        bad_rows = np.flatnonzero(~np.isfinite(samples).all(axis=1))
-        if not np.array_equal(rejected, bad_rows):
-            comparison.problems.append(f"{label}: {target.name} rejected rows {rejected[:5]}..., "
-                                       f"non-finite rows are {bad_rows[:5]}...")
-        comparison.add(label, expected, expected_ends, got, got_ends)
+        compare_recording(numpy_module, target, label, samples, comparison)
     return comparison

@@ -1,0 +1,183 @@
+"""The featgen command line: build, check, featurize, parity."""
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+import numpy as np
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from codegen import __version__
+from codegen.build import generate, stale_files, write_tree
+from featurespec import SpecError, load_spec
+
+from .data import DataError, read_recordings, write_features
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+
+def _load(spec_path: str):
+    """Spec and generated files, or a clean located error and exit status 2."""
+    try:
+        spec = load_spec(spec_path)
+        return spec, generate(spec)
+    except SpecError as exc:
+        errors.print(f"[bold red]error:[/] invalid spec\n{exc}", markup=True, soft_wrap=True)
+        sys.exit(2)
+
+
+def _fail(message: str, status: int = 2) -> None:
+    errors.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    sys.exit(status)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="featgen")
+def main() -> None:
+    """featgen: one YAML feature spec -> numpy (training), C99 (Android) and Swift (iOS),
+    bit-identical by construction and proven by the parity harness."""
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", default="generated", show_default=True,
+              type=click.Path(file_okay=False), help="Root of the generated tree.")
+def build(spec: str, output: str) -> None:
+    """Generate code for SPEC into OUTPUT/<spec name>/ (deterministic, written atomically)."""
+    parsed, files = _load(spec)
+    target = Path(output) / parsed.name
+    write_tree(files, target)
+    console.print(f"wrote {len(files)} files to {target}/ ({len(parsed.feature_names)} features, "
+                  f"spec {parsed.spec_hash[:12]})")
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", default="generated", show_default=True,
+              type=click.Path(file_okay=False), help="Root of the generated tree.")
+def check(spec: str, output: str) -> None:
+    """Fail (exit 1) when OUTPUT/<spec name>/ is not exactly what SPEC generates."""
+    parsed, files = _load(spec)
+    target = Path(output) / parsed.name
+    problems = stale_files(files, target)
+    if problems:
+        _fail(f"{target}/ is stale; run `featgen build {spec} -o {output}`:\n  "
+              + "\n  ".join(problems), status=1)
+    console.print(f"{target}/ is up to date ({len(files)} files)")
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("data", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Feature table to write: .csv (header of names) or .npz.")
+@click.option("--drop-nonfinite", is_flag=True,
+              help="Drop samples with NaN/inf, as the device runtimes do (default: refuse).")
+def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: bool) -> None:
+    """Training features of the recordings in DATA (.csv or .npz), via the generated numpy code."""
+    from parity_tests.harness import load_numpy_module
+
+    parsed, files = _load(spec)
+    module = load_numpy_module(files, parsed.name)
+    try:
+        recordings = read_recordings([Path(d) for d in data], parsed.inputs)
+    except DataError as exc:
+        _fail(str(exc))
+    tables = {}
+    with Progress(console=errors, transient=True) as progress:
+        task = progress.add_task("featurizing", total=len(recordings))
+        for label, samples in recordings.items():
+            try:
+                tables[label] = module.featurize(samples,
+                                                 nonfinite="drop" if drop_nonfinite else "raise")
+            except module.NonFiniteSampleError as exc:
+                _fail(f"{label}: {exc}")
+            progress.advance(task)
+    write_features(Path(output), parsed.feature_names, tables)
+    rows = sum(x.shape[0] for x, _ in tables.values())
+    console.print(f"wrote {rows} vectors x {len(parsed.feature_names)} features from "
+                  f"{len(tables)} recording(s) to {output}")
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--data", "data", multiple=True, type=click.Path(dir_okay=False),
+              help="Recordings (.csv/.npz); default: seeded synthetic streams with edge cases.")
+@click.option("--samples", default=12_000, show_default=True, help="Samples per synthetic stream.")
+@click.option("--streams", default=3, show_default=True, help="Number of synthetic streams.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the report as JSON.")
+@click.option("--all-features", is_flag=True, help="List every feature, not only the worst ones.")
+def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_path: str | None,
+           all_features: bool) -> None:
+    """Stream recordings through every target sample by sample; compare with numpy bit for bit."""
+    from parity_tests import harness
+    from parity_tests.recordings import parity_recordings
+
+    parsed, files = _load(spec)
+    try:
+        recordings = (read_recordings([Path(d) for d in data], parsed.inputs) if data
+                      else parity_recordings(len(parsed.inputs), samples, streams))
+    except DataError as exc:
+        _fail(str(exc))
+    module = harness.load_numpy_module(files, parsed.name)
+    with tempfile.TemporaryDirectory() as work, Progress(console=errors, transient=True) as progress:
+        task = progress.add_task("building targets", total=None)
+        targets = [harness.c_target(files, parsed.name, Path(work))]
+        progress.update(task, description="streaming", total=len(targets) * len(recordings))
+        comparisons = []
+        for target in targets:
+            comparison = harness.Comparison(target.name, tuple(module.FEATURE_NAMES))
+            for label, rec in recordings.items():
+                harness.compare_recording(module, target, label, rec, comparison)
+                progress.advance(task)
+            comparisons.append(comparison)
+    _print_report(parsed, recordings, comparisons, all_features)
+    if json_path:
+        report = {"spec": parsed.name, "spec_hash": parsed.spec_hash,
+                  "recordings": {k: int(v.shape[0]) for k, v in recordings.items()},
+                  "targets": [c.to_json() for c in comparisons]}
+        Path(json_path).write_text(json.dumps(report, indent=2) + "\n")
+    if not all(c.identical for c in comparisons):
+        sys.exit(1)
+
+
+def _print_report(spec, recordings, comparisons, all_features: bool) -> None:
+    total = sum(r.shape[0] for r in recordings.values())
+    console.print(f"parity for {spec.name}: {len(recordings)} recording(s), {total} samples, "
+                  f"{len(spec.feature_names)} features")
+    table = Table(title="max ULP vs numpy per feature (0 = bit-identical)")
+    table.add_column("feature")
+    for c in comparisons:
+        table.add_column(c.target, justify="right")
+    names = spec.feature_names
+    worst = sorted(range(len(names)), key=lambda j: -max(c.stats[j].max_ulp for c in comparisons))
+    shown = range(len(names)) if all_features else worst[:10]
+    for j in shown:
+        table.add_row(names[j], *(_ulp_cell(c.stats[j]) for c in comparisons))
+    if not all_features and len(names) > 10:
+        table.caption = f"the 10 worst of {len(names)} features; --all-features lists every one"
+    console.print(table)
+    for c in comparisons:
+        w = c.worst
+        verdict = "[green]bit-identical[/]" if c.identical else "[bold red]MISMATCH[/]"
+        console.print(f"{c.target}: {c.vectors} vectors, worst feature {w.name} "
+                      f"({w.max_ulp} ULP): {verdict}", markup=True)
+        for p in c.problems:
+            console.print(f"  {p}")
+        for s in c.stats:
+            if s.mismatches:
+                console.print(f"  {s.name}: {s.mismatches} mismatches; first: {s.first}")
+
+
+def _ulp_cell(stat) -> str:
+    return str(stat.max_ulp) if not stat.mismatches else f"[red]{stat.max_ulp} ({stat.mismatches})[/]"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,691 @@
+"""Check a parsed spec document against the rules and expand it into :mod:`featurespec.schema`.
+
+Validation keeps going after a problem so one run reports everything it reasonably can, but a
+broken declaration never cascades: a signal or window with an invalid definition is still a
+*known* name, so its uses are not reported again.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import heapq
+import json
+import keyword
+import math
+import re
+from fractions import Fraction
+from typing import Any, Collection, Iterable
+
+from codegen.features import FEATURES, FeatureKind
+from codegen.params import ParamError
+from codegen.signals import SIGNALS, SignalKind
+
+from .errors import char_name, describe, show
+from .loader import Document, DocPath
+from .schema import SPEC_VERSION, FeatureDef, Location, SignalDef, Spec, WindowDef
+
+# ---------------------------------------------------------------- names
+
+MAX_NAME = 48
+MAX_WINDOW = 65536          # samples; a window is a buffer on the phone
+MAX_RATE_HZ = 100_000
+SAFE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+# Names become identifiers in generated C, Swift and Python, so none of them may be a word
+# those languages reserve. The lists are fixed here (not read from the running interpreter) so
+# whether a spec is valid does not depend on the Python version that checks it.
+C_RESERVED = frozenset("""
+    auto break case char const continue default do double else enum extern float for goto if
+    inline int long register restrict return short signed sizeof static struct switch typedef
+    union unsigned void volatile while _Bool _Complex _Imaginary _Alignas _Alignof _Atomic
+    _Generic _Noreturn _Static_assert _Thread_local
+    NULL bool true false alignas alignof noreturn static_assert thread_local complex imaginary
+    I EOF errno assert offsetof main size_t ptrdiff_t int8_t int16_t int32_t int64_t uint8_t
+    uint16_t uint32_t uint64_t uintptr_t intptr_t
+    sqrt fabs isfinite isnan isinf nan fmin fmax fma floor ceil round trunc exp log pow sin cos
+    tan abs memcpy memset malloc free
+""".split())
+
+SWIFT_RESERVED = frozenset("""
+    associatedtype borrowing class consuming deinit enum extension fileprivate func import init
+    inout internal let nonisolated open operator package private precedencegroup protocol public
+    rethrows static struct subscript typealias var
+    break case catch continue default defer do else fallthrough for guard if in repeat return
+    throw switch where while
+    Any as await false is nil self Self super throws true try _
+    associativity async actor any consume convenience copy didSet discard dynamic each final get
+    indirect infix isolated lazy left macro mutating none nonmutating optional override postfix
+    precedence prefix Protocol required right set some Type unowned weak willSet
+""".split())
+
+PYTHON_RESERVED = frozenset("""
+    False None True and as assert async await break class continue def del elif else except
+    finally for from global if import in is lambda nonlocal not or pass raise return try while
+    with yield _ case match type
+    abs aiter all anext any ascii bin bool breakpoint bytearray bytes callable chr classmethod
+    compile complex delattr dict dir divmod enumerate eval exec filter float format frozenset
+    getattr globals hasattr hash help hex id input int isinstance issubclass iter len list
+    locals map max memoryview min next object oct open ord pow print property range repr
+    reversed round set setattr slice sorted staticmethod str sum super tuple vars zip
+    exit quit copyright credits license np numpy math self cls
+""".split()) | frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+
+RESERVED = (("C", C_RESERVED), ("Swift", SWIFT_RESERVED), ("Python", PYTHON_RESERVED))
+
+
+def name_problem(value: Any, what: str, reserved: bool = True) -> str | None:
+    """Why ``value`` cannot be a name, or None. Names end up in identifiers of three languages
+    and as parts of ``stem__signal__window`` feature names. ``reserved=False`` skips the
+    reserved-word rule, for names the backends only ever emit inside longer identifiers."""
+    if not isinstance(value, str):
+        return f"expected {what}, got {describe(value)}"
+    if not value:
+        return f"{what} cannot be empty"
+    if not SAFE_NAME.fullmatch(value):
+        return f"{show(value)} is not a valid name: {_bad_character(value)}"
+    if len(value) > MAX_NAME:
+        return f"{show(value)} is {len(value)} characters long; a name has at most {MAX_NAME}"
+    if "__" in value:
+        return f"{show(value)} contains '__', which separates the parts of feature names"
+    if value.endswith("_"):
+        return f"{show(value)} ends with '_', which would run into the '__' of feature names"
+    languages = [language for language, words in RESERVED if reserved and value in words]
+    if languages:
+        return f"{show(value)} is a reserved word in {_and(languages)}; choose another name"
+    return None
+
+
+def _bad_character(value: str) -> str:
+    rule = "names use only a-z, 0-9 and _, starting with a letter"
+    for i, c in enumerate(value):
+        if "a" <= c <= "z" or (i > 0 and (c.isdigit() and c.isascii() or c == "_")):
+            continue
+        if "A" <= c <= "Z":
+            return f"it contains the capital {c!r}; {rule}"
+        if i == 0 and (c == "_" or "0" <= c <= "9"):
+            return f"it starts with {c!r}; {rule}"
+        if not c.isascii():
+            return f"it contains {char_name(c)}, which is not ASCII; {rule}"
+        return f"it contains {c!r}; {rule}"
+    return rule     # unreachable: SAFE_NAME rejected something
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def closest(word: str, options: Iterable[str]) -> str | None:
+    """The valid name closest to ``word``, if one is close. Same scoring as
+    difflib.get_close_matches, but ties go to the option listed first (acc_q -> acc_x, not
+    acc_z), so the suggestion follows the document."""
+    best, best_score = None, 0.0
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(word)
+    for option in options:
+        matcher.set_seq1(option)
+        if (matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6
+                and matcher.ratio() >= 0.6 and matcher.ratio() > best_score):
+            best, best_score = option, matcher.ratio()
+    return best
+
+
+def did_you_mean(guess: str | None) -> str:
+    return f" (did you mean {show(guess)}?)" if guess is not None else ""
+
+
+# ---------------------------------------------------------------- numbers and durations
+
+DURATION = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(ms|s)")
+SAMPLES_WANTED = "expected a whole number of samples or a duration like '0.5s' or '250ms'"
+
+
+def number_text(value: float | Fraction) -> str:
+    """50.0 -> '50', 16.5 -> '16.5', 1/3 -> '0.3333333333'."""
+    if isinstance(value, Fraction):
+        return str(value.numerator) if value.denominator == 1 else f"{float(value):.10g}"
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def int_text(value: int) -> str:
+    return str(value) if abs(value) < 10**15 else "a huge number"
+
+
+def spec_hash(data: Any) -> str:
+    """sha256 of the document in an order-preserving canonical JSON form: comments and
+    formatting do not change it, any value or key order does."""
+    canonical = json.dumps(data, sort_keys=False, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+# ---------------------------------------------------------------- the validator
+
+TOP_KEYS = ("spec", "name", "sample_rate_hz", "inputs", "signals", "windows", "features")
+TOP_REQUIRED = ("spec", "name", "sample_rate_hz", "inputs", "windows", "features")
+WINDOW_KEYS = ("length", "hop")
+FEATURE_KEYS = ("compute", "of", "over")
+FEATURE_PARAMS = sorted({p for kind in FEATURES.values() for p in kind.params})
+
+
+def validate(doc: Document) -> Spec:
+    """A checked, expanded :class:`Spec`, or SpecError listing every problem found."""
+    return _Validator(doc).run()
+
+
+class _Validator:
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.problems = doc.problems    # the loader's (duplicate keys...) come first
+        self.rate: Fraction | None = None
+        self.inputs: list[SignalDef] = []
+        self.known_signals: dict[str, DocPath] = {}     # every declared name, valid or not
+        self.signals_complete = True    # False: a section was unusable, names may be missing
+        self.derived: dict[str, SignalDef] = {}         # valid derived signals, document order
+        self.known_windows: set[str] = set()
+        self.windows_complete = True
+        self.windows: dict[str, WindowDef] = {}         # valid windows
+        self.features: list[FeatureDef] = []
+        self.outputs: dict[str, int] = {}               # column name -> features index
+
+    # -- reporting
+
+    def error(self, path: DocPath, message: str) -> None:
+        self.problems.add(self.doc.loc(path), message)
+
+    def key_error(self, path: DocPath, message: str) -> None:
+        self.problems.add(self.doc.key_loc(path), message)
+
+    def line(self, path: DocPath) -> int:
+        return self.doc.loc(path).line
+
+    def unknown(self, path: DocPath, what: str, name: str, known: Iterable[str]) -> None:
+        """'unknown signal 'acc_q' (did you mean 'acc_x'?)'."""
+        # suggestions cost time, and a hostile spec can hold thousands of unknown names
+        guess = None if self.problems.full else closest(name, known)
+        self.error(path, f"unknown {what} {show(name)}{did_you_mean(guess)}")
+
+    def unknown_keys(self, mapping: dict, path: DocPath, allowed: Collection[str],
+                     nearby: Collection[str] | None = None) -> set[str]:
+        """Report keys not in ``allowed``; return the names suggested instead, so that a
+        misspelled key is not reported a second time as a missing one."""
+        guessed = set()
+        for key in mapping:
+            if key not in allowed:
+                guess = closest(key, allowed if nearby is None else nearby)
+                self.key_error(path + (key,), f"unknown key {show(key)}{did_you_mean(guess)}")
+                guessed.add(guess)
+        return guessed
+
+    def missing_keys(self, mapping: dict, path: DocPath, required: Iterable[str],
+                     guessed: set[str]) -> None:
+        for key in required:
+            if key not in mapping and key not in guessed:
+                self.error(path, f"missing required key {show(key)}")
+
+    def check_keys(self, mapping: dict, path: DocPath, allowed: tuple[str, ...],
+                   required: tuple[str, ...]) -> None:
+        self.missing_keys(mapping, path, required, self.unknown_keys(mapping, path, allowed))
+
+    def check_name(self, value: Any, path: DocPath, what: str, at_key: bool = False,
+                   reserved: bool = True) -> bool:
+        problem = name_problem(value, what, reserved)
+        if problem:
+            (self.key_error if at_key else self.error)(path, problem)
+        return problem is None
+
+    # -- the document
+
+    def run(self) -> Spec:
+        data = self.doc.data
+        if not isinstance(data, dict):
+            self.error((), "the spec must be a mapping with the keys spec, name, sample_rate_hz, "
+                           f"inputs, windows and features; got {describe(data)}")
+            self.problems.raise_if_any()
+        self.check_keys(data, (), TOP_KEYS, TOP_REQUIRED)
+        self.signals_complete = "inputs" in data
+        self.windows_complete = "windows" in data
+        if "spec" in data:
+            self.check_version(data["spec"])
+        if "name" in data:
+            self.check_name(data["name"], ("name",), "a name for the spec")
+        if "sample_rate_hz" in data:
+            self.check_rate(data["sample_rate_hz"])
+        if "inputs" in data:
+            self.check_inputs(data["inputs"])
+        if data.get("signals") is not None:
+            self.check_signals(data["signals"])
+        if "windows" in data:
+            self.check_windows(data["windows"])
+        if "features" in data:
+            self.check_features(data["features"])
+        self.problems.raise_if_any()
+        return Spec(
+            name=data["name"],
+            sample_rate_hz=float(data["sample_rate_hz"]),
+            inputs=tuple(s.name for s in self.inputs),
+            signals=tuple(self.inputs) + tuple(self.derived.values()),
+            windows=tuple(self.windows.values()),
+            features=tuple(self.features),
+            spec_hash=spec_hash(data),
+            source=self.doc.file,
+        )
+
+    def check_version(self, value: Any) -> None:
+        if not isinstance(value, str):
+            self.error(("spec",), f"expected {show(SPEC_VERSION)}, got {describe(value)}")
+        elif value != SPEC_VERSION:
+            self.error(("spec",), f"unsupported spec version {show(value)}; "
+                                  f"this featgen reads {show(SPEC_VERSION)}")
+
+    def check_rate(self, value: Any) -> None:
+        path = ("sample_rate_hz",)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.error(path, f"expected a number of samples per second, got {describe(value)}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            self.error(path, f"expected a finite number, got {value}")
+        elif value <= 0:
+            self.error(path, f"must be greater than 0, got {describe(value)[len('the number '):]}")
+        elif value > MAX_RATE_HZ:
+            self.error(path, f"must be at most {MAX_RATE_HZ} Hz, got "
+                             f"{describe(value)[len('the number '):]}")
+        else:
+            self.rate = Fraction(repr(float(value)))
+
+    # -- inputs and signals
+
+    def check_inputs(self, value: Any) -> None:
+        path = ("inputs",)
+        if not isinstance(value, list):
+            self.error(path, f"expected a list of input names, got {describe(value)}")
+            self.signals_complete = False
+            return
+        if not value:
+            self.error(path, "needs at least one input")
+            self.signals_complete = False
+        for i, name in enumerate(value):
+            item = path + (i,)
+            valid = self.check_name(name, item, "an input name")
+            if not isinstance(name, str):
+                continue
+            if name in self.known_signals:
+                self.error(item, f"duplicate input {show(name)} "
+                                 f"(first listed on line {self.line(self.known_signals[name])})")
+                continue
+            self.known_signals[name] = item
+            if valid:
+                self.inputs.append(SignalDef(name, "input", (), (), self.doc.loc(item)))
+
+    def check_signals(self, value: Any) -> None:
+        path = ("signals",)
+        if not isinstance(value, dict):
+            self.error(path, f"expected a mapping of signal name to definition, "
+                             f"got {describe(value)}")
+            self.signals_complete = False
+            return
+        parsed: dict[str, tuple[SignalKind, list[tuple[str, DocPath]], dict]] = {}
+        for name, entry in value.items():
+            item = path + (name,)
+            valid = self.check_name(name, item, "a signal name", at_key=True)
+            if name in self.known_signals:
+                self.key_error(item, f"signal {show(name)} has the same name as an input "
+                                     f"(line {self.line(self.known_signals[name])})")
+                continue
+            self.known_signals[name] = item
+            definition = self.parse_signal(entry, item)
+            if valid and definition:
+                parsed[name] = definition
+        for name, (kind, sources, _) in parsed.items():
+            for source, source_path in sources:
+                if self.signals_complete and source not in self.known_signals:
+                    self.unknown(source_path, "signal", source, self.known_signals)
+        self.order_signals(parsed)
+
+    def parse_signal(self, entry: Any, path: DocPath):
+        """(kind, [(source, path)], params) for one signal entry, or None after reporting."""
+        if not isinstance(entry, dict):
+            self.error(path, f"expected a mapping like {{diff: gyro_y}} or "
+                             f"{{ema: acc_x, alpha: 0.2}}, got {describe(entry)}")
+            return None
+        kinds = [key for key in entry if key in SIGNALS]
+        if len(kinds) > 1:
+            self.key_error(path + (kinds[1],), f"a signal has one kind, but both "
+                                               f"{show(kinds[0])} and {show(kinds[1])} are given")
+            return None
+        if not kinds:
+            guesses = {key: closest(key, SIGNALS) for key in entry}
+            for key, guess in guesses.items():
+                if guess:
+                    self.key_error(path + (key,),
+                                   f"unknown signal kind {show(key)}{did_you_mean(guess)}")
+            if not any(guesses.values()):
+                self.error(path, "missing the signal kind: one of " + ", ".join(sorted(SIGNALS)))
+            return None
+        kind = SIGNALS[kinds[0]]
+        ok = True
+        params = self.signal_params(entry, path, kind)
+        if params is None:
+            ok = False
+        sources = self.parse_sources(entry[kind.name], path + (kind.name,), kind)
+        if sources is None:
+            ok = False
+        return (kind, sources, params) if ok else None
+
+    def signal_params(self, entry: dict, path: DocPath, kind: SignalKind) -> dict | None:
+        """Coerce the entry's other keys as the kind's parameters and fill in defaults."""
+        owner, declared = kind.name, kind.params
+        params: dict[str, Any] = {}
+        ok, guessed = True, set()
+        for key, value in entry.items():
+            if key == kind.name:
+                continue
+            if key not in declared:
+                if declared:
+                    guess = closest(key, declared)
+                    guessed.add(guess)
+                    message = f"{show(owner)} has no parameter {show(key)}{did_you_mean(guess)}"
+                else:
+                    message = f"{show(owner)} takes no parameters, got {show(key)}"
+                self.key_error(path + (key,), message)
+                ok = False
+                continue
+            try:
+                params[key] = declared[key].coerce(value)
+            except ParamError as exc:
+                self.error(path + (key,), str(exc))
+                ok = False
+        for key, param in declared.items():
+            if key not in entry:
+                if param.required and key not in guessed:
+                    self.error(path, f"{show(owner)} needs the parameter {show(key)}")
+                    ok = False
+                else:
+                    params[key] = param.default
+        return params if ok else None
+
+    def parse_sources(self, value: Any, path: DocPath,
+                      kind: SignalKind) -> list[tuple[str, DocPath]] | None:
+        if isinstance(value, str):
+            items = [(value, path)]
+        elif isinstance(value, list):
+            items = [(v, path + (i,)) for i, v in enumerate(value)]
+        else:
+            self.error(path, f"expected a signal name or a list of them, got {describe(value)}")
+            return None
+        ok = True
+        for source, source_path in items:
+            if not isinstance(source, str):
+                self.error(source_path, f"expected a signal name, got {describe(source)}")
+                ok = False
+        lo, hi = kind.min_sources, kind.max_sources
+        if not lo <= len(items) <= hi:
+            wanted = f"{lo}" if lo == hi else f"{lo} to {hi}"
+            self.error(path, f"{show(kind.name)} reads {wanted} source"
+                             f"{'' if wanted == '1' else 's'}, got {len(items)}")
+            ok = False
+        return items if ok else None
+
+    def order_signals(self, parsed: dict) -> None:
+        """Topological order (sources before readers), ties in document order; report cycles."""
+        position = {name: i for i, name in enumerate(parsed)}
+        deps = {name: {s for s, _ in parsed[name][1] if s in parsed} for name in parsed}
+        readers: dict[str, list[str]] = {name: [] for name in parsed}
+        for name, sources in deps.items():
+            for source in sources:
+                readers[source].append(name)
+        waiting = {name: len(sources) for name, sources in deps.items()}
+        ready = [(position[name], name) for name, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        while ready:
+            _, name = heapq.heappop(ready)
+            kind, sources, params = parsed[name]
+            path = ("signals", name)
+            self.derived[name] = SignalDef(name, kind.name, tuple(s for s, _ in sources),
+                                           tuple(sorted(params.items())),
+                                           self.doc.key_loc(path))
+            for reader in readers[name]:
+                waiting[reader] -= 1
+                if waiting[reader] == 0:
+                    heapq.heappush(ready, (position[reader], reader))
+        stuck = [name for name in parsed if name not in self.derived]
+        self.report_cycles(stuck, parsed)
+
+    def report_cycles(self, stuck: list[str], parsed: dict) -> None:
+        """Each cycle once, starting at its first signal; signals that merely read a cycle are
+        left alone (they are fine once the cycle is broken)."""
+        position = {name: i for i, name in enumerate(parsed)}
+        remaining = set(stuck)
+        done: set[str] = set()
+        for start in stuck:
+            walk: dict[str, None] = {}      # ordered set
+            name = start
+            while name not in done and name not in walk:
+                walk[name] = None
+                name = next(s for s, _ in parsed[name][1] if s in remaining)
+            done.update(walk)
+            if name in walk:
+                cycle = list(walk)
+                cycle = cycle[cycle.index(name):]
+                first = min(cycle, key=position.__getitem__)
+                cycle = cycle[cycle.index(first):] + cycle[:cycle.index(first)]
+                self.key_error(("signals", first),
+                               "signals form a cycle: " + " -> ".join(cycle + [first]))
+
+    # -- windows
+
+    def check_windows(self, value: Any) -> None:
+        path = ("windows",)
+        if not isinstance(value, dict):
+            self.error(path, f"expected a mapping of window name to {{length: ..., hop: ...}}, "
+                             f"got {describe(value)}")
+            self.windows_complete = False
+            return
+        if not value:
+            self.error(path, "needs at least one window")
+            self.windows_complete = False
+        for name, entry in value.items():
+            item = path + (name,)
+            # Window names only reach code inside longer identifiers (eval_long, phase_long,
+            # _window_long), and the shipped example names its windows short and long.
+            valid = self.check_name(name, item, "a window name", at_key=True, reserved=False)
+            self.known_windows.add(name)
+            if not isinstance(entry, dict):
+                self.error(item, f"expected {{length: ..., hop: ...}}, got {describe(entry)}")
+                continue
+            self.check_keys(entry, item, WINDOW_KEYS, WINDOW_KEYS)
+            length = self.samples(entry, item, "length")
+            hop = self.samples(entry, item, "hop")
+            if valid and length is not None and hop is not None:
+                self.windows[name] = WindowDef(name, length, hop, self.doc.key_loc(item))
+
+    def samples(self, entry: dict, path: DocPath, key: str) -> int | None:
+        """A length or hop in samples: an int, or '<number>s' / '<number>ms' converted exactly."""
+        if key not in entry:
+            return None
+        value, path = entry[key], path + (key,)
+        if isinstance(value, str) and DURATION.fullmatch(value):
+            if self.rate is None:
+                return None     # the sample rate is wrong and already reported
+            number, unit = DURATION.fullmatch(value).groups()
+            exact = Fraction(number) * self.rate / (1000 if unit == "ms" else 1)
+            spoken = f"{value} at {number_text(self.rate)} Hz is {number_text(exact)} samples"
+            if exact.denominator != 1:
+                self.error(path, f"{spoken}, not a whole number")
+                return None
+            count = exact.numerator
+            if count < 1:
+                self.error(path, f"{spoken}; the {key} must be at least 1 sample")
+                return None
+        elif isinstance(value, int) and not isinstance(value, bool):
+            count = value
+            if count < 1:
+                self.error(path, f"the {key} must be at least 1 sample, got {int_text(count)}")
+                return None
+        else:
+            self.error(path, f"{SAMPLES_WANTED}, got {describe(value)}")
+            return None
+        if key == "length" and count > MAX_WINDOW:
+            self.error(path, f"a window of {int_text(count)} samples is too long for a phone; "
+                             f"the limit is {MAX_WINDOW}")
+            return None
+        return count
+
+    # -- features
+
+    def check_features(self, value: Any) -> None:
+        path = ("features",)
+        if not isinstance(value, list):
+            self.error(path, f"expected a list of features, got {describe(value)}")
+            return
+        if not value:
+            self.error(path, "needs at least one feature")
+        for i, entry in enumerate(value):
+            self.check_feature(entry, path + (i,), i)
+
+    def name_list(self, entry: dict, path: DocPath, key: str, what: str,
+                  known: Collection[str] | None, noun: str) -> list[tuple[str, DocPath]] | None:
+        """``compute``/``of``/``over``: one name or a list, each known, none repeated.
+        ``known=None``: the declarations were unusable (already reported), so do not judge."""
+        if key not in entry:
+            return None
+        value, path = entry[key], path + (key,)
+        if isinstance(value, list):
+            items = [(v, path + (i,)) for i, v in enumerate(value)]
+            if not items:
+                self.error(path, f"needs at least one {noun}")
+                return None
+        elif isinstance(value, str):
+            items = [(value, path)]
+        else:
+            self.error(path, f"expected {what} or a list of them, got {describe(value)}")
+            return None
+        ok, seen = True, set()
+        for name, item in items:
+            if not isinstance(name, str):
+                self.error(item, f"expected {what}, got {describe(name)}")
+                ok = False
+            elif known is not None and name not in known:
+                self.unknown(item, noun, name, known)
+                ok = False
+            elif name in seen:
+                self.error(item, f"{show(name)} is listed twice in {key}")
+                ok = False
+            else:
+                seen.add(name)
+        return items if ok else None
+
+    def check_feature(self, entry: Any, path: DocPath, index: int) -> None:
+        if not isinstance(entry, dict):
+            self.error(path, f"expected a mapping with compute, of and over, "
+                             f"got {describe(entry)}")
+            return
+        before = len(self.problems)
+        kinds = self.name_list(entry, path, "compute", "a feature kind", FEATURES,
+                               "feature kind")
+        kind_defs = [FEATURES[k] for k, _ in kinds or []]
+        # suggest among the keys this entry could take; any parameter if compute is broken
+        nearby = [*FEATURE_KEYS, "label", *(p for k in kind_defs for p in k.params)]
+        guessed = self.unknown_keys(entry, path, (*FEATURE_KEYS, "label", *FEATURE_PARAMS),
+                                    nearby if kind_defs else None)
+        self.missing_keys(entry, path, FEATURE_KEYS, guessed)
+        signals = self.name_list(entry, path, "of", "a signal name",
+                                 self.known_signals if self.signals_complete else None, "signal")
+        windows = self.name_list(entry, path, "over", "a window name",
+                                 self.known_windows if self.windows_complete else None, "window")
+        label = entry.get("label")
+        if "label" in entry and self.check_name(label, path + ("label",), "a label"):
+            if kinds and len(kinds) > 1:
+                self.error(path + ("label",), f"a label names one feature kind, but compute "
+                                              f"lists {len(kinds)}; split the entry")
+        params = self.feature_params(entry, path, kind_defs, guessed)
+        if kinds is None or params is None:
+            return
+        for kind, kind_path in kinds:
+            if FEATURES[kind].n_signals != 1:
+                self.error(kind_path, f"{show(kind)} reads {FEATURES[kind].n_signals} signals; "
+                                      f"{SPEC_VERSION} supports single-signal features only")
+        for window, window_path in windows or []:
+            if window in self.windows:
+                for kind, _ in kinds:
+                    self.check_length(FEATURES[kind], params[kind], self.windows[window],
+                                      window_path)
+        if len(self.problems) == before and signals and windows:
+            self.expand(index, path, kinds, signals, windows, params, label)
+
+    def feature_params(self, entry: dict, path: DocPath, kinds: list[FeatureKind],
+                       guessed: set[str]) -> dict[str, dict] | None:
+        """Full parameters per kind (defaults filled); each given key must suit every kind.
+        Unknown keys were reported already; ``guessed`` are the names suggested for them."""
+        ok = True
+        for key in entry:
+            if key in FEATURE_KEYS or key == "label":
+                continue
+            if key not in FEATURE_PARAMS:
+                ok = False
+                continue
+            refusing = [show(k.name) for k in kinds if key not in k.params]
+            if refusing:
+                verb = "does" if len(refusing) == 1 else "do"
+                hint = "; give it its own entry" if len(refusing) < len(kinds) else ""
+                self.key_error(path + (key,), f"{_and(refusing)} {verb} not take the parameter "
+                                              f"{show(key)}{hint}")
+                ok = False
+        if not ok:
+            return None
+        given = {k: v for k, v in entry.items() if k in FEATURE_PARAMS}
+        params: dict[str, dict] = {kind.name: {} for kind in kinds}
+        for key, value in given.items():
+            messages: list[str] = []    # kinds share declarations: say each problem once
+            for kind in kinds:
+                try:
+                    params[kind.name][key] = kind.params[key].coerce(value)
+                except ParamError as exc:
+                    if str(exc) not in messages:
+                        messages.append(str(exc))
+            for message in messages:
+                self.error(path + (key,), message)
+                ok = False
+        for kind in kinds:
+            for key, param in kind.params.items():
+                if key in given:
+                    continue
+                if param.required and key not in guessed:
+                    self.error(path, f"{show(kind.name)} needs the parameter {show(key)}")
+                    ok = False
+                else:
+                    params[kind.name][key] = param.default
+        return params if ok else None
+
+    def check_length(self, kind: FeatureKind, params: dict, window: WindowDef,
+                     path: DocPath) -> None:
+        """The window must be long enough for the kind (and for its ddof, where it has one)."""
+        has = f"{show(window.name)} has {window.length}"
+        if window.length < kind.min_length:
+            self.error(path, f"{kind.name} needs a window of at least {kind.min_length} "
+                             f"samples; {has}")
+        elif "ddof" in params and window.length <= params["ddof"]:
+            self.error(path, f"{kind.name} with ddof {params['ddof']} needs a window of at least "
+                             f"{params['ddof'] + 1} samples; {has}")
+
+    def expand(self, index: int, path: DocPath, kinds, signals, windows, params, label) -> None:
+        """Entries in order; within one: each signal, each window, each kind."""
+        clashes: list[tuple[str, int]] = []
+        for signal, _ in signals:
+            for window, _ in windows:
+                for kind_name, kind_path in kinds:
+                    kind = FEATURES[kind_name]
+                    full = params[kind_name]
+                    stem = label if label is not None else kind_name + kind.name_tag(full)
+                    outputs = tuple(f"{stem}{suffix}__{signal}__{window}"
+                                    for suffix in kind.output_suffixes(full))
+                    for output in outputs:
+                        if output in self.outputs:
+                            clashes.append((output, self.outputs[output]))
+                        self.outputs.setdefault(output, index)
+                    self.features.append(FeatureDef(
+                        kind_name, (signal,), window, tuple(sorted(full.items())), outputs,
+                        self.doc.loc(kind_path)))
+        if clashes:
+            output, first = clashes[0]
+            more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
+            self.error(path, f"feature {show(output)}{more} is already computed by "
+                             f"features[{first}] on line {self.line(('features', first))}; "
+                             f"remove the repeat or set label: to name it differently")

@@ -1,0 +1,105 @@
+"""numpy (batch) vs C (streaming, through cffi): every emitted vector, bit for bit."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from codegen.build import generate
+from featurespec import load_spec_text
+from parity_tests import harness
+from parity_tests.recordings import edge_case_recording, parity_recordings
+
+
+def test_example_bit_identical_on_three_long_recordings(example, example_c):
+    spec, _, module = example
+    recordings = parity_recordings(len(spec.inputs), n=12_000, count=3)
+    comparison = harness.compare_target(module, example_c, recordings)
+    assert comparison.identical, comparison.failure_message()
+    assert comparison.vectors > 3 * 11_000
+    assert comparison.worst.max_ulp == 0
+
+
+def test_recordings_contain_the_edge_cases_they_promise():
+    x = edge_case_recording(12_000, 6, seed=1, nonfinite=True)
+    finite = x[np.isfinite(x)]
+    assert (finite == 0).sum() > 100                       # exact zeros
+    assert np.signbit(finite[finite == 0]).any()           # negative zeros
+    assert (np.abs(finite) > 1e11).any()                   # huge
+    assert ((np.abs(finite) < 1e-300) & (finite != 0)).any()  # subnormal
+    assert (~np.isfinite(x)).sum() == 5
+    runs = np.flatnonzero(np.all(np.diff(x, axis=0) == 0, axis=1))
+    assert runs.size > 100                                 # constant stretches
+
+
+def test_rejected_samples_leave_the_stream_as_if_never_pushed(example, example_c):
+    spec, _, module = example
+    clean = edge_case_recording(3_000, len(spec.inputs), seed=7)
+    dirty = np.insert(clean, [500, 1500, 1500], [[np.nan] * 6, [np.inf] * 6, [0, 0, -np.inf, 0, 0, 0]], axis=0)
+    got, ends, rejected = example_c.stream(dirty)
+    expected, expected_ends = module.featurize(clean)
+    assert rejected.tolist() == [500, 1501, 1502]
+    assert harness.same_bits(expected, got).all()
+    kept = np.flatnonzero(np.isfinite(dirty).all(axis=1))
+    assert np.array_equal(kept[expected_ends], ends)
+
+
+SMALL = """
+spec: featgen/v1
+name: small
+sample_rate_hz: 100
+inputs: [a, b]
+signals:
+  m: {magnitude: [a, b]}
+  d: {diff: m}
+  e: {ema: d, alpha: 0.3}
+windows:
+  one: {length: 1, hop: 1}
+  odd: {length: 7, hop: 3}
+  big: {length: 64, hop: 4}
+features:
+  - compute: [sum, mean, var, std, min, max, range, argmin, argmax, first, last, delta, energy,
+              rms, mean_abs, zero_crossings, mean_crossings]
+    of: [a, e]
+    over: [one, odd, big]
+  - {compute: slope, of: [a, d], over: [odd, big]}
+  - {compute: histogram, of: b, over: big, bins: 5, range: [-2, 2]}
+  - {compute: [count_above, longest_run_above, longest_run_below], of: m, over: odd, threshold: 1}
+"""
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_windows_of_length_one_odd_hops_and_chained_signals(seed, tmp_path):
+    spec = load_spec_text(SMALL)
+    files = generate(spec)
+    module = harness.load_numpy_module(files, spec.name)
+    target = harness.c_target(files, spec.name, tmp_path)
+    recordings = {"r": edge_case_recording(5_000, 2, seed=seed, nonfinite=True),
+                  "short": edge_case_recording(63, 2, seed=seed),
+                  "exact": edge_case_recording(64, 2, seed=seed)}
+    comparison = harness.compare_target(module, target, recordings)
+    assert comparison.identical, comparison.failure_message()
+
+
+def test_harness_reports_a_one_ulp_difference():
+    """The comparison must see the smallest possible difference and name it."""
+    names = ("f0", "f1")
+    expected = np.array([[1.0, 2.0], [3.0, 4.0]])
+    got = expected.copy()
+    got[1, 1] = np.nextafter(4.0, 5.0)
+    comparison = harness.Comparison("C", names)
+    comparison.add("rec", expected, np.array([9, 10]), got, np.array([9, 10]))
+    assert not comparison.identical
+    assert comparison.stats[1].max_ulp == 1 and comparison.stats[0].mismatches == 0
+    message = comparison.failure_message()
+    assert "f1" in message and "0x1.0000000000001p+2" in message and "sample 10" in message
+
+
+def test_ulp_distance_across_zero_and_nan():
+    d = harness.ulp_distance
+    tiny = np.nextafter(0.0, 1.0)
+    assert d(np.array([tiny]), np.array([-tiny]))[0] == 2
+    assert d(np.array([0.0]), np.array([-0.0]))[0] == 0
+    assert not harness.same_bits(np.array([0.0]), np.array([-0.0]))[0]
+    assert d(np.array([np.nan]), np.array([np.nan]))[0] == 0
+    assert d(np.array([np.nan]), np.array([1.0]))[0] == np.iinfo(np.int64).max
+    assert d(np.array([-np.inf]), np.array([np.inf]))[0] > 2 ** 62

@@ -1,0 +1,541 @@
+"""Malformed specs: each case is the valid BASE spec with one defect, and the exact located
+message it must produce (``file:line:column: path: message``)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from codegen import features as feature_registry
+from codegen.features import FeatureKind
+from featurespec import SpecError, load_spec, load_spec_text
+
+BASE = """\
+spec: featgen/v1
+name: twist_and_go
+sample_rate_hz: 50
+inputs: [acc_x, acc_y, acc_z, gyro_y]
+signals:
+  acc_mag: {magnitude: [acc_x, acc_y, acc_z]}
+  gyro_y_d: {diff: gyro_y}
+windows:
+  short: {length: 0.5s, hop: 1}
+  long: {length: 100, hop: 5}
+features:
+  - compute: [mean, std]
+    of: [acc_x, acc_mag]
+    over: [short, long]
+  - {compute: histogram, of: gyro_y, over: long, bins: 20, range: [-8, 8]}
+"""
+FEATURES_SECTION = BASE[BASE.index("features:"):]
+SIGNALS_SECTION = BASE[BASE.index("signals:"):BASE.index("windows:")]
+WINDOWS_SECTION = BASE[BASE.index("windows:"):BASE.index("features:")]
+TINY = "  long: {length: 100, hop: 5}\n  tiny: {length: 1, hop: 1}\n"   # shifts features by 1
+
+
+def defect(*edits: str) -> str:
+    """BASE with each (old, new) pair replaced; old must occur exactly once."""
+    text = BASE
+    for old, new in zip(edits[::2], edits[1::2]):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
+def add_input(name: str) -> str:
+    """BASE with one more input, written at line 4, column 39 (path inputs[4])."""
+    return defect("gyro_y]", f"gyro_y, {name}]")
+
+
+def add_feature(line: str) -> str:
+    """BASE with one more feature entry, at line 16 (path features[2])."""
+    return BASE + f"  - {line}\n"
+
+
+def case(name: str, text: str, expected: str):
+    return pytest.param(text, expected, id=name)
+
+
+LAUGHS = "".join(f"x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 9))
+
+CASES = [
+    # ---- top level
+    case("unknown_top_key", defect("sample_rate_hz: 50\n", "sample_rate_hz: 50\nwindow: 1\n"),
+         "<spec>:4:1: window: unknown key 'window' (did you mean 'windows'?)"),
+    case("missing_name", defect("name: twist_and_go\n", ""),
+         "<spec>:1:1: missing required key 'name'"),
+    case("missing_features", defect(FEATURES_SECTION, ""),
+         "<spec>:1:1: missing required key 'features'"),
+    case("missing_windows", defect(WINDOWS_SECTION, ""),
+         "<spec>:1:1: missing required key 'windows'"),
+    case("wrong_version", defect("spec: featgen/v1", "spec: featgen/v2"),
+         "<spec>:1:7: spec: unsupported spec version 'featgen/v2'; this featgen reads "
+         "'featgen/v1'"),
+    case("version_not_text", defect("spec: featgen/v1", "spec: 1.0"),
+         "<spec>:1:7: spec: expected 'featgen/v1', got the number 1.0"),
+    case("name_not_text", defect("name: twist_and_go", "name: 12"),
+         "<spec>:2:7: name: expected a name for the spec, got the number 12"),
+    case("name_c_and_swift_keyword", defect("name: twist_and_go", "name: struct"),
+         "<spec>:2:7: name: 'struct' is a reserved word in C and Swift; choose another name"),
+    case("rate_zero", defect("sample_rate_hz: 50", "sample_rate_hz: 0"),
+         "<spec>:3:17: sample_rate_hz: must be greater than 0, got 0"),
+    case("rate_negative", defect("sample_rate_hz: 50", "sample_rate_hz: -2.5"),
+         "<spec>:3:17: sample_rate_hz: must be greater than 0, got -2.5"),
+    case("rate_infinite", defect("sample_rate_hz: 50", "sample_rate_hz: .inf"),
+         "<spec>:3:17: sample_rate_hz: expected a finite number, got inf"),
+    case("rate_nan", defect("sample_rate_hz: 50", "sample_rate_hz: .nan"),
+         "<spec>:3:17: sample_rate_hz: expected a finite number, got nan"),
+    case("rate_text", defect("sample_rate_hz: 50", "sample_rate_hz: fifty"),
+         "<spec>:3:17: sample_rate_hz: expected a number of samples per second, "
+         "got the text 'fifty'"),
+    case("rate_bool", defect("sample_rate_hz: 50", "sample_rate_hz: true"),
+         "<spec>:3:17: sample_rate_hz: expected a number of samples per second, "
+         "got the boolean true"),
+    case("rate_too_high", defect("sample_rate_hz: 50", "sample_rate_hz: 200000"),
+         "<spec>:3:17: sample_rate_hz: must be at most 100000 Hz, got 200000"),
+
+    # ---- inputs
+    case("inputs_not_a_list", defect("[acc_x, acc_y, acc_z, gyro_y]", "acc_x"),
+         "<spec>:4:9: inputs: expected a list of input names, got the text 'acc_x'"),
+    case("inputs_empty", defect("[acc_x, acc_y, acc_z, gyro_y]", "[]"),
+         "<spec>:4:9: inputs: needs at least one input"),
+    case("input_duplicate", add_input("acc_y"),
+         "<spec>:4:39: inputs[4]: duplicate input 'acc_y' (first listed on line 4)"),
+    case("input_not_text", add_input("5"),
+         "<spec>:4:39: inputs[4]: expected an input name, got the number 5"),
+    case("input_null", add_input("null"),
+         "<spec>:4:39: inputs[4]: expected an input name, got nothing (null)"),
+    case("input_list", add_input("[a, b]"),
+         "<spec>:4:39: inputs[4]: expected an input name, got a list"),
+    case("name_capital", add_input("Gyro_z"),
+         "<spec>:4:39: inputs[4]: 'Gyro_z' is not a valid name: it contains the capital 'G'; "
+         "names use only a-z, 0-9 and _, starting with a letter"),
+    case("name_cyrillic_lookalike", add_input("\u0430cc_w"),
+         "<spec>:4:39: inputs[4]: '\u0430cc_w' is not a valid name: it contains '\u0430' "
+         "(U+0430 CYRILLIC SMALL LETTER A), which is not ASCII"),
+    case("name_newline", add_input('"acc\\nw"'),
+         "<spec>:4:39: inputs[4]: 'acc\\nw' is not a valid name: it contains '\\n'"),
+    case("name_bidi_override", add_input('"acc\\u202ew"'),
+         "<spec>:4:39: inputs[4]: 'acc\\u202ew' is not a valid name: it contains '\\u202e' "
+         "(U+202E RIGHT-TO-LEFT OVERRIDE), which is not ASCII"),
+    case("name_double_quote", add_input("'acc\"w'"),
+         "<spec>:4:39: inputs[4]: 'acc\"w' is not a valid name: it contains '\"'"),
+    case("name_single_quote", add_input('"acc\'w"'),
+         "<spec>:4:39: inputs[4]: \"acc'w\" is not a valid name: it contains \"'\""),
+    case("name_backslash", add_input("'acc\\w'"),
+         "<spec>:4:39: inputs[4]: 'acc\\\\w' is not a valid name: it contains '\\\\'"),
+    case("name_comment_terminator", add_input('"acc*/w"'),
+         "<spec>:4:39: inputs[4]: 'acc*/w' is not a valid name: it contains '*'"),
+    case("name_format_string", add_input('"%s%n"'),
+         "<spec>:4:39: inputs[4]: '%s%n' is not a valid name: it contains '%'"),
+    case("name_space", add_input('"acc w"'),
+         "<spec>:4:39: inputs[4]: 'acc w' is not a valid name: it contains ' '"),
+    case("name_starts_with_digit", add_input("9acc"),
+         "<spec>:4:39: inputs[4]: '9acc' is not a valid name: it starts with '9'"),
+    case("name_starts_with_underscore", add_input("_acc"),
+         "<spec>:4:39: inputs[4]: '_acc' is not a valid name: it starts with '_'"),
+    case("name_empty", add_input('""'),
+         "<spec>:4:39: inputs[4]: an input name cannot be empty"),
+    case("name_too_long", add_input("a" * 49),
+         f"<spec>:4:39: inputs[4]: '{'a' * 49}' is 49 characters long; a name has at most 48"),
+    case("name_double_underscore", add_input("acc__w"),
+         "<spec>:4:39: inputs[4]: 'acc__w' contains '__', which separates the parts of "
+         "feature names"),
+    case("name_trailing_underscore", add_input("acc_"),
+         "<spec>:4:39: inputs[4]: 'acc_' ends with '_', which would run into the '__' of "
+         "feature names"),
+    case("c_keyword", add_input("volatile"),
+         "<spec>:4:39: inputs[4]: 'volatile' is a reserved word in C; choose another name"),
+    case("c_libm_name", add_input("sqrt"),
+         "<spec>:4:39: inputs[4]: 'sqrt' is a reserved word in C; choose another name"),
+    case("c_and_python_word", add_input("int"),
+         "<spec>:4:39: inputs[4]: 'int' is a reserved word in C and Python"),
+    case("swift_keyword", add_input("guard"),
+         "<spec>:4:39: inputs[4]: 'guard' is a reserved word in Swift; choose another name"),
+    case("swift_contextual_keyword", add_input("inout"),
+         "<spec>:4:39: inputs[4]: 'inout' is a reserved word in Swift; choose another name"),
+    case("swift_and_python_word", add_input("self"),
+         "<spec>:4:39: inputs[4]: 'self' is a reserved word in Swift and Python"),
+    case("python_keyword", add_input("lambda"),
+         "<spec>:4:39: inputs[4]: 'lambda' is a reserved word in Python; choose another name"),
+    case("python_soft_keyword", add_input("match"),
+         "<spec>:4:39: inputs[4]: 'match' is a reserved word in Python; choose another name"),
+    case("python_builtin", add_input("len"),
+         "<spec>:4:39: inputs[4]: 'len' is a reserved word in Python; choose another name"),
+    case("numpy_alias", add_input("np"),
+         "<spec>:4:39: inputs[4]: 'np' is a reserved word in Python; choose another name"),
+    case("word_of_all_three", add_input("while"),
+         "<spec>:4:39: inputs[4]: 'while' is a reserved word in C, Swift and Python"),
+
+    # ---- signals
+    case("signals_not_a_mapping", defect(SIGNALS_SECTION, "signals: [acc_mag]\n"),
+         "<spec>:5:10: signals: expected a mapping of signal name to definition, got a list"),
+    case("unknown_signal_kind", defect("{magnitude:", "{magnitud:"),
+         "<spec>:6:13: signals.acc_mag.magnitud: unknown signal kind 'magnitud' "
+         "(did you mean 'magnitude'?)"),
+    case("missing_signal_kind", defect("{diff: gyro_y}", "{alpha: 0.5}"),
+         "<spec>:7:13: signals.gyro_y_d: missing the signal kind: one of diff, difference, "
+         "ema, magnitude, scale, sum"),
+    case("two_signal_kinds", defect("{diff: gyro_y}", "{diff: gyro_y, ema: gyro_y}"),
+         "<spec>:7:28: signals.gyro_y_d.ema: a signal has one kind, but both 'diff' and 'ema' "
+         "are given"),
+    case("signal_not_a_mapping", defect("{diff: gyro_y}", "diff"),
+         "<spec>:7:13: signals.gyro_y_d: expected a mapping like {diff: gyro_y} or "
+         "{ema: acc_x, alpha: 0.2}, got the text 'diff'"),
+    case("unknown_source", defect("acc_z]}", "acc_q]}"),
+         "<spec>:6:39: signals.acc_mag.magnitude[2]: unknown signal 'acc_q' "
+         "(did you mean 'acc_x'?)"),
+    case("too_few_sources", defect("[acc_x, acc_y, acc_z]}", "[acc_x]}"),
+         "<spec>:6:24: signals.acc_mag.magnitude: 'magnitude' reads 2 to 3 sources, got 1"),
+    case("too_many_sources", defect("{diff: gyro_y}", "{diff: [gyro_y, acc_x]}"),
+         "<spec>:7:20: signals.gyro_y_d.diff: 'diff' reads 1 source, got 2"),
+    case("source_not_text", defect("{diff: gyro_y}", "{diff: 3}"),
+         "<spec>:7:20: signals.gyro_y_d.diff: expected a signal name or a list of them, "
+         "got the number 3"),
+    case("source_item_not_text", defect("acc_z]}", "true]}"),
+         "<spec>:6:39: signals.acc_mag.magnitude[2]: expected a signal name, "
+         "got the boolean true"),
+    case("missing_signal_param", defect("{diff: gyro_y}", "{ema: gyro_y}"),
+         "<spec>:7:13: signals.gyro_y_d: 'ema' needs the parameter 'alpha'"),
+    case("signal_param_out_of_range", defect("{diff: gyro_y}", "{ema: gyro_y, alpha: 1.5}"),
+         "<spec>:7:34: signals.gyro_y_d.alpha: must satisfy 0 < alpha <= 1, got 1.5"),
+    case("signal_param_wrong_type", defect("{diff: gyro_y}", "{ema: gyro_y, alpha: fast}"),
+         "<spec>:7:34: signals.gyro_y_d.alpha: expected a number, got the text 'fast'"),
+    case("signal_takes_no_params", defect("{diff: gyro_y}", "{diff: gyro_y, alpha: 0.5}"),
+         "<spec>:7:28: signals.gyro_y_d.alpha: 'diff' takes no parameters, got 'alpha'"),
+    case("signal_param_misspelled", defect("{diff: gyro_y}", "{ema: gyro_y, alpah: 0.5}"),
+         "<spec>:7:27: signals.gyro_y_d.alpah: 'ema' has no parameter 'alpah' "
+         "(did you mean 'alpha'?)"),
+    case("signal_named_like_input", defect("  gyro_y_d: {diff: gyro_y}", "  acc_x: {diff: gyro_y}"),
+         "<spec>:7:3: signals.acc_x: signal 'acc_x' has the same name as an input (line 4)"),
+    case("signal_bad_name", defect("  gyro_y_d:", "  gyro-y-d:"),
+         "<spec>:7:3: signals['gyro-y-d']: 'gyro-y-d' is not a valid name: it contains '-'"),
+    case("signal_swift_keyword", defect("  gyro_y_d:", "  repeat:"),
+         "<spec>:7:3: signals.repeat: 'repeat' is a reserved word in Swift"),
+    case("signal_cycle", defect("{magnitude: [acc_x, acc_y, acc_z]}", "{diff: gyro_y_d}",
+                                "{diff: gyro_y}", "{diff: acc_mag}"),
+         "<spec>:6:3: signals.acc_mag: signals form a cycle: acc_mag -> gyro_y_d -> acc_mag"),
+    case("signal_reads_itself", defect("{diff: gyro_y}", "{diff: gyro_y_d}"),
+         "<spec>:7:3: signals.gyro_y_d: signals form a cycle: gyro_y_d -> gyro_y_d"),
+
+    # ---- windows
+    case("windows_not_a_mapping", defect(WINDOWS_SECTION, "windows: [short, long]\n"),
+         "<spec>:8:10: windows: expected a mapping of window name to {length: ..., hop: ...}, "
+         "got a list"),
+    case("windows_empty", defect(WINDOWS_SECTION, "windows: {}\n"),
+         "<spec>:8:10: windows: needs at least one window"),
+    case("window_not_a_mapping", defect("long: {length: 100, hop: 5}", "long: 100"),
+         "<spec>:10:9: windows.long: expected {length: ..., hop: ...}, got the number 100"),
+    case("seconds_not_whole", defect("0.5s", "0.33s"),
+         "<spec>:9:19: windows.short.length: 0.33s at 50 Hz is 16.5 samples, "
+         "not a whole number"),
+    case("milliseconds_not_whole", defect("0.5s", "250ms"),
+         "<spec>:9:19: windows.short.length: 250ms at 50 Hz is 12.5 samples, "
+         "not a whole number"),
+    case("zero_seconds", defect("0.5s", "0s"),
+         "<spec>:9:19: windows.short.length: 0s at 50 Hz is 0 samples; the length must be "
+         "at least 1 sample"),
+    case("zero_length", defect("length: 100", "length: 0"),
+         "<spec>:10:18: windows.long.length: the length must be at least 1 sample, got 0"),
+    case("negative_hop", defect("hop: 5", "hop: -5"),
+         "<spec>:10:28: windows.long.hop: the hop must be at least 1 sample, got -5"),
+    case("bool_hop", defect("hop: 1}", "hop: true}"),
+         "<spec>:9:30: windows.short.hop: expected a whole number of samples or a duration "
+         "like '0.5s' or '250ms', got the boolean true"),
+    case("float_length", defect("length: 100", "length: 2.5"),
+         "<spec>:10:18: windows.long.length: expected a whole number of samples or a duration "
+         "like '0.5s' or '250ms', got the number 2.5"),
+    case("bad_duration", defect("0.5s", "0.5 sec"),
+         "<spec>:9:19: windows.short.length: expected a whole number of samples or a duration "
+         "like '0.5s' or '250ms', got the text '0.5 sec'"),
+    case("length_too_long", defect("length: 100", "length: 70000"),
+         "<spec>:10:18: windows.long.length: a window of 70000 samples is too long for a phone; "
+         "the limit is 65536"),
+    case("seconds_too_long", defect("0.5s", "2000s"),
+         "<spec>:9:19: windows.short.length: a window of 100000 samples is too long for a "
+         "phone; the limit is 65536"),
+    case("missing_hop", defect("{length: 100, hop: 5}", "{length: 100}"),
+         "<spec>:10:9: windows.long: missing required key 'hop'"),
+    case("unknown_window_key", defect("{length: 100, hop: 5}", "{lenght: 100, hop: 5}"),
+         "<spec>:10:10: windows.long.lenght: unknown key 'lenght' (did you mean 'length'?)"),
+    case("window_bad_name", defect("  long: {length: 100, hop: 5}\n",
+                                   "  long: {length: 100, hop: 5}\n  x_: {length: 1, hop: 1}\n"),
+         "<spec>:11:3: windows.x_: 'x_' ends with '_'"),
+
+    # ---- features
+    case("features_empty", defect(FEATURES_SECTION, "features: []\n"),
+         "<spec>:11:11: features: needs at least one feature"),
+    case("features_not_a_list", defect(FEATURES_SECTION, "features: {compute: mean}\n"),
+         "<spec>:11:11: features: expected a list of features, got a mapping"),
+    case("feature_not_a_mapping",
+         defect("  - {compute: histogram, of: gyro_y, over: long, bins: 20, range: [-8, 8]}",
+                "  - mean"),
+         "<spec>:15:5: features[1]: expected a mapping with compute, of and over, "
+         "got the text 'mean'"),
+    case("feature_missing_over", defect(", over: long, bins", ", bins"),
+         "<spec>:15:5: features[1]: missing required key 'over'"),
+    case("unknown_signal_in_of", defect("of: [acc_x, acc_mag]", "of: [acc_x, acc_q]"),
+         "<spec>:13:17: features[0].of[1]: unknown signal 'acc_q' (did you mean 'acc_x'?)"),
+    case("unknown_feature_kind", defect("[mean, std]", "[mean, stdev]"),
+         "<spec>:12:21: features[0].compute[1]: unknown feature kind 'stdev' "
+         "(did you mean 'std'?)"),
+    case("unknown_window", defect("over: [short, long]", "over: [short, lng]"),
+         "<spec>:14:19: features[0].over[1]: unknown window 'lng' (did you mean 'long'?)"),
+    case("compute_not_text", defect("[mean, std]", "5"),
+         "<spec>:12:14: features[0].compute: expected a feature kind or a list of them, "
+         "got the number 5"),
+    case("compute_empty", defect("[mean, std]", "[]"),
+         "<spec>:12:14: features[0].compute: needs at least one feature kind"),
+    case("compute_repeated", defect("[mean, std]", "[mean, std, mean]"),
+         "<spec>:12:26: features[0].compute[2]: 'mean' is listed twice in compute"),
+    case("of_mapping", defect("of: [acc_x, acc_mag]", "of: {acc_x: 1}"),
+         "<spec>:13:9: features[0].of: expected a signal name or a list of them, got a mapping"),
+    case("over_item_number", defect("over: [short, long]", "over: [short, 100]"),
+         "<spec>:14:19: features[0].over[1]: expected a window name, got the number 100"),
+    case("param_not_taken_by_every_kind", defect("[mean, std]\n", "[mean, std]\n    ddof: 1\n"),
+         "<spec>:13:5: features[0].ddof: 'mean' does not take the parameter 'ddof'; "
+         "give it its own entry"),
+    case("param_not_taken", add_feature("{compute: mean, of: acc_x, over: long, bins: 3}"),
+         "<spec>:16:44: features[2].bins: 'mean' does not take the parameter 'bins'"),
+    case("feature_key_misspelled", defect("bins: 20", "bin: 20"),
+         "<spec>:15:50: features[1].bin: unknown key 'bin' (did you mean 'bins'?)"),
+    case("feature_param_missing", defect(", bins: 20", ""),
+         "<spec>:15:5: features[1]: 'histogram' needs the parameter 'bins'"),
+    case("bins_zero", defect("bins: 20", "bins: 0"),
+         "<spec>:15:56: features[1].bins: must be between 1 and 256, got 0"),
+    case("bins_float", defect("bins: 20", "bins: 2.5"),
+         "<spec>:15:56: features[1].bins: expected a whole number, got float 2.5"),
+    case("range_reversed", defect("[-8, 8]", "[8, -8]"),
+         "<spec>:15:67: features[1].range: expected finite [low, high] with low < high, "
+         "got [8.0, -8.0]"),
+    case("range_text", defect("[-8, 8]", "wide"),
+         "<spec>:15:67: features[1].range: expected [low, high], got the text 'wide'"),
+    case("ddof_out_of_range", add_feature("{compute: var, of: acc_x, over: long, ddof: 2}"),
+         "<spec>:16:49: features[2].ddof: must be between 0 and 1, got 2"),
+    case("window_too_short_for_slope",
+         defect("  long: {length: 100, hop: 5}\n", TINY)
+         + "  - {compute: slope, of: acc_x, over: tiny}\n",
+         "<spec>:17:39: features[2].over: slope needs a window of at least 2 samples; "
+         "'tiny' has 1"),
+    case("window_too_short_for_ddof",
+         defect("  long: {length: 100, hop: 5}\n", TINY)
+         + "  - {compute: std, of: acc_x, over: tiny, ddof: 1}\n",
+         "<spec>:17:37: features[2].over: std with ddof 1 needs a window of at least "
+         "2 samples; 'tiny' has 1"),
+    case("duplicate_feature", add_feature("{compute: mean, of: acc_x, over: short}"),
+         "<spec>:16:5: features[2]: feature 'mean__acc_x__short' is already computed by "
+         "features[0] on line 12; remove the repeat or set label: to name it differently"),
+    case("label_collides", add_feature("{compute: std, of: acc_x, over: long, label: mean}"),
+         "<spec>:16:5: features[2]: feature 'mean__acc_x__long' is already computed by "
+         "features[0] on line 12"),
+    case("label_bad_name", add_feature("{compute: max, of: acc_x, over: long, label: big spin}"),
+         "<spec>:16:50: features[2].label: 'big spin' is not a valid name: it contains ' '"),
+    case("label_keyword", add_feature("{compute: max, of: acc_x, over: long, label: switch}"),
+         "<spec>:16:50: features[2].label: 'switch' is a reserved word in C and Swift"),
+    case("label_with_many_kinds", defect("[mean, std]\n", "[mean, std]\n    label: stats\n"),
+         "<spec>:13:12: features[0].label: a label names one feature kind, but compute "
+         "lists 2; split the entry"),
+
+    # ---- hostile YAML
+    case("billion_laughs", defect("sample_rate_hz: 50\n", "sample_rate_hz: 50\nx0: &a0 [lol]\n"
+                                  + LAUGHS),
+         "<spec>:4:5: anchors (&a0) are not allowed; write the value out"),
+    case("alias", defect("sample_rate_hz: 50\n", "sample_rate_hz: 50\nx0: &a0 [lol]\n"
+                         + LAUGHS),
+         "<spec>:5:10: aliases (*a0) are not allowed; write the value out"),
+    case("alias_to_nothing", defect("[acc_x, acc_y, acc_z, gyro_y]", "*inputs"),
+         "<spec>:4:9: aliases (*inputs) are not allowed; write the value out"),
+    case("python_object_tag",
+         defect("name: twist_and_go", "name: !!python/object/apply:os.system [echo hi]"),
+         "<spec>:2:7: name: the tag '!!python/object/apply:os.system' is not allowed; "
+         "a spec holds only plain YAML values"),
+    case("python_name_tag_in_list", add_input("!!python/name:os.system ''"),
+         "<spec>:4:39: inputs[4]: the tag '!!python/name:os.system' is not allowed"),
+    case("local_tag", defect("sample_rate_hz: 50", "sample_rate_hz: !hz 50"),
+         "<spec>:3:17: sample_rate_hz: the tag '!hz' is not allowed"),
+    case("binary_tag", defect("name: twist_and_go", "name: !!binary aGk="),
+         "<spec>:2:7: name: the tag '!!binary' is not allowed"),
+    case("set_tag", defect("name: twist_and_go", "name: !!set {a, b}"),
+         "<spec>:2:7: name: the tag '!!set' is not allowed"),
+    case("date", defect("name: twist_and_go", "name: 2024-01-01"),
+         "<spec>:2:7: name: '2024-01-01' reads as a date; quote it if you mean text"),
+    case("merge_key", defect("long: {length: 100, hop: 5}", "long: {<<: {length: 100}, hop: 5}"),
+         "<spec>:10:10: windows.long: merge keys (<<) are not allowed; write the entries out"),
+    case("two_megabytes", BASE + "#" * (2 << 20) + "\n",
+         "<spec>:1:1: the spec is 2.0 MiB; a spec may be at most 1 MiB"),
+    case("syntax_unclosed_flow", defect("acc_z, gyro_y]", "acc_z, gyro_y"),
+         "<spec>:5:8: YAML syntax error: expected ',' or ']', but got ':'"),
+    case("syntax_tab", defect("  acc_mag:", "\tacc_mag:"),
+         "<spec>:6:1: YAML syntax error: found character '\\t' that cannot start any token"),
+    case("syntax_bad_indent", defect("name: twist_and_go\n", "name: twist_and_go\n  oops: 1\n"),
+         "<spec>:3:7: YAML syntax error: mapping values are not allowed here"),
+    case("control_character", defect("name: twist_and_go", "name: twist\x07and_go"),
+         "<spec>:2:12: the character U+0007 is not allowed in a YAML file"),
+    case("deep_nesting", add_input("[" * 100 + "]" * 100),
+         "<spec>:4:69: values nest more than 32 levels deep"),
+    case("not_a_mapping", "- spec\n- name\n",
+         "<spec>:1:1: the spec must be a mapping with the keys spec, name, sample_rate_hz, "
+         "inputs, windows and features; got a list"),
+    case("scalar_document", "just some text\n",
+         "<spec>:1:1: the spec must be a mapping with the keys spec, name, sample_rate_hz, "
+         "inputs, windows and features; got the text 'just some text'"),
+    case("empty", "", "<spec>:1:1: the spec is empty"),
+    case("comments_only", "# a spec\n\n# nothing here\n", "<spec>:1:1: the spec is empty"),
+    case("empty_document", "---\n", "<spec>:1:1: the spec is empty"),
+    case("two_documents", BASE + "---\nspec: featgen/v1\n",
+         "<spec>:16:1: a spec holds exactly one YAML document; remove this one"),
+    case("duplicate_top_key", defect("sample_rate_hz: 50\n", "sample_rate_hz: 50\nname: again\n"),
+         "<spec>:4:1: name: duplicate key 'name' (first given on line 2)"),
+    case("duplicate_nested_key", defect("{length: 100, hop: 5}", "{length: 100, hop: 5, length: 9}"),
+         "<spec>:10:31: windows.long.length: duplicate key 'length' (first given on line 10)"),
+    case("number_key", defect("sample_rate_hz: 50\n", "sample_rate_hz: 50\n1: one\n"),
+         "<spec>:4:1: a key must be text, got the number 1 (quote it)"),
+    case("yes_key", defect("sample_rate_hz: 50\n", "sample_rate_hz: 50\nyes: 1\n"),
+         "<spec>:4:1: a key must be text, got the boolean true (quote it)"),
+    case("list_key", defect("sample_rate_hz: 50\n", "sample_rate_hz: 50\n? [a, b]\n: 1\n"),
+         "<spec>:4:3: a key must be text, got a list"),
+]
+
+LOCATED = re.compile(r"<spec>:[1-9]\d*:[1-9]\d*: \S")
+
+
+def errors_of(text: str, filename: str = "<spec>") -> SpecError:
+    with pytest.raises(SpecError) as info:
+        load_spec_text(text, filename)
+    return info.value
+
+
+def test_base_spec_is_valid():
+    assert len(load_spec_text(BASE).feature_names) == 8 + 20
+
+
+def test_there_are_many_cases():
+    assert len(CASES) >= 35
+
+
+@pytest.mark.parametrize("text, expected", CASES)
+def test_malformed_spec(text: str, expected: str):
+    message = str(errors_of(text))
+    assert expected in message
+
+
+@pytest.mark.parametrize("text, expected", CASES)
+def test_every_message_is_one_located_line(text: str, expected: str):
+    error = errors_of(text)
+    lines = str(error).split("\n")
+    assert len(lines) == len(error.problems)
+    for line in lines:
+        assert LOCATED.match(line), line
+        assert line.isprintable(), line
+        assert len(line) < 600
+    for bad in ("Traceback", 'File "', "Error:", "Error(", "<class", "  ^", "object at 0x"):
+        assert bad not in str(error)
+    assert all(p.line >= 1 and p.column >= 1 for p in error.problems)
+
+
+def test_problem_fields():
+    error = errors_of(defect("of: [acc_x, acc_mag]", "of: [acc_x, acc_q]"))
+    (problem,) = error.problems
+    assert problem == ("<spec>", 13, 17, "features[0].of[1]",
+                       "unknown signal 'acc_q' (did you mean 'acc_x'?)")
+
+
+def test_all_problems_reported_in_document_order():
+    text = defect("sample_rate_hz: 50", "sample_rate_hz: 0",
+                  "{diff: gyro_y}", "{diff: gyro_q}",
+                  "[mean, std]", "[mean, stdev]")
+    lines = str(errors_of(text)).splitlines()
+    assert [line.split(": ")[0] for line in lines] == ["<spec>:3:17", "<spec>:7:20", "<spec>:12:21"]
+
+
+# ---- no cascades: a broken declaration is reported once, not at every use
+
+@pytest.mark.parametrize("text", [
+    defect("[acc_x, acc_y, acc_z, gyro_y]", "acc_x"),           # inputs unusable
+    defect("[acc_x, acc_y, acc_z, gyro_y]", "[]"),
+    defect(SIGNALS_SECTION, "signals: [acc_mag]\n"),             # signals unusable
+    defect(WINDOWS_SECTION, "windows: {}\n"),                   # windows unusable
+    defect("  acc_mag:", "  AccMag:", "acc_mag]", "AccMag]"),    # invalid name, used later
+    defect("{diff: gyro_y}", "{dif: gyro_y}"),                   # broken signal, used later
+    defect("0.5s", "0.33s"),                                      # broken window, used later
+    defect("sample_rate_hz: 50", "sample_rate_hz: -1"),           # durations cannot convert
+    defect("[mean, std]", "[mean, stdev]"),                       # broken kind, params fine
+    defect("{length: 100, hop: 5}", "{lenght: 100, hop: 5}"),    # misspelled, not also missing
+    defect("{diff: gyro_y}", "{ema: gyro_y, alpah: 0.5}"),
+    defect("bins: 20", "bin: 20"),
+    defect(", over: long", ", ovr: long"),
+])
+def test_one_defect_one_problem(text: str):
+    assert len(errors_of(text).problems) == 1, str(errors_of(text))
+
+
+def test_each_anchor_and_alias_reported_once():
+    error = errors_of(defect("sample_rate_hz: 50\n", "sample_rate_hz: 50\nx0: &a0 [lol]\n"
+                             + LAUGHS))
+    assert len(error.problems) == 9 + 8
+
+
+def test_cycle_reported_once_and_readers_of_the_cycle_left_alone():
+    text = defect("{magnitude: [acc_x, acc_y, acc_z]}", "{diff: gyro_y_d}",
+                  "{diff: gyro_y}", "{diff: acc_mag}",
+                  "  gyro_y_d: {diff: acc_mag}\n",
+                  "  gyro_y_d: {diff: acc_mag}\n  late: {diff: gyro_y_d}\n")
+    error = errors_of(text)
+    assert [p.message for p in error.problems] == [
+        "signals form a cycle: acc_mag -> gyro_y_d -> acc_mag"]
+
+
+def test_many_problems_are_capped():
+    entries = "".join(f"  - {{compute: mean, of: nope{i}, over: long}}\n" for i in range(300))
+    error = errors_of(defect(FEATURES_SECTION, "features:\n" + entries))
+    assert len(error.problems) == 101
+    assert error.problems[-1].message == "200 more problems not shown"
+    assert error.problems[-1].line == 112
+
+
+def test_multi_signal_kind_is_rejected(monkeypatch):
+    pair = FeatureKind(name="corr", build=lambda b, x, y: None, doc="", n_signals=2)
+    monkeypatch.setitem(feature_registry.FEATURES, "corr", pair)
+    error = errors_of(add_feature("{compute: corr, of: acc_x, over: long}"))
+    assert str(error) == ("<spec>:16:15: features[2].compute: 'corr' reads 2 signals; "
+                          "featgen/v1 supports single-signal features only")
+
+
+# ---- files
+
+def test_file_errors_name_the_file(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(defect("0.5s", "0.33s"))
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(info.value) == (f"{path}:9:19: windows.short.length: 0.33s at 50 Hz is "
+                               "16.5 samples, not a whole number")
+
+
+def test_big_file_rejected_before_reading(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text(BASE + "#" * (2 << 20) + "\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(info.value) == f"{path}:1:1: the spec is 2.0 MiB; a spec may be at most 1 MiB"
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(BASE.replace("twist_and_go", "tw\xefst").encode("latin-1"))
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(info.value) == f"{path}:2:9: the spec is not valid UTF-8 (byte 0xef)"
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path / "nope.yaml")
+    assert str(info.value).endswith("nope.yaml:1:1: cannot read the spec: "
+                                    "No such file or directory")
+
+
+def test_hostile_file_name_is_escaped():
+    error = errors_of("- x\n", filename="evil\nname.yaml")
+    assert str(error).startswith("evil\\nname.yaml:1:1: ")
+    assert "\n" not in str(error)
