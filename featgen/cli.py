@@ -151,7 +151,7 @@ def _print_report(spec, recordings, comparisons, all_features: bool) -> None:
     total = sum(r.shape[0] for r in recordings.values())
     console.print(f"parity for {spec.name}: {len(recordings)} recording(s), {total} samples, "
                   f"{len(spec.feature_names)} features")
-    table = Table(title="max ULP vs numpy per feature (0 = bit-identical)")
+    table = Table(title="max ULP against numpy (0 = bit-identical)", title_justify="left")
     table.add_column("feature")
     for c in comparisons:
         table.add_column(c.target, justify="right")
@@ -161,13 +161,16 @@ def _print_report(spec, recordings, comparisons, all_features: bool) -> None:
     for j in shown:
         table.add_row(names[j], *(_ulp_cell(c.stats[j]) for c in comparisons))
     if not all_features and len(names) > 10:
-        table.caption = f"the 10 worst of {len(names)} features; --all-features lists every one"
+        table.caption = f"10 worst of {len(names)} features (--all-features: all)"
+        table.caption_justify = "left"
     console.print(table)
     for c in comparisons:
         w = c.worst
         verdict = "[green]bit-identical[/]" if c.identical else "[bold red]MISMATCH[/]"
-        console.print(f"{c.target}: {c.vectors} vectors, worst feature {w.name} "
-                      f"({w.max_ulp} ULP): {verdict}", markup=True)
+        exact = sum(1 for s in c.stats if not s.mismatches)
+        console.print(f"{c.target}: {c.vectors} vectors; {exact}/{len(c.stats)} features "
+                      f"bit-identical; worst feature {w.name} ({w.max_ulp} ULP): {verdict}",
+                      markup=True)
         for p in c.problems:
             console.print(f"  {p}")
         for s in c.stats:
