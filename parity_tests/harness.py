@@ -260,6 +260,50 @@ def c_target(files: dict[str, str], name: str, workdir: Path, compiler: str = "g
     return Target("C", runtime.stream)
 
 
+def driver_target(files: dict[str, str], name: str, workdir: Path, compile_cmd: list[str],
+                  runner: list[str] = (), label: str = "C") -> Target:
+    """The generated C built as a stand-alone program (any compiler, any architecture) and run
+    as a subprocess, e.g. cross-compiled for aarch64 and run under qemu-user."""
+    import jinja2
+
+    from codegen.build import TEMPLATES
+
+    workdir = Path(workdir)
+    c_dir = workdir / "c"
+    c_dir.mkdir(parents=True, exist_ok=True)
+    for rel, text in files.items():
+        if rel.startswith("c/"):
+            (workdir / rel).write_text(text)
+    driver = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                                undefined=jinja2.StrictUndefined)
+    (c_dir / "driver.c").write_text(driver.get_template("c/stream_driver.c.j2").render(
+        name=name, P=name.upper()))
+    exe = workdir / f"driver-{abs(hash(tuple(compile_cmd))) % 10**8}"
+    cmd = [*compile_cmd, "-I", str(c_dir), str(c_dir / f"{name}_features.c"),
+           str(c_dir / "driver.c"), "-o", str(exe), "-lm"]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"compiling the stream driver failed:\n{' '.join(cmd)}\n{result.stderr}")
+    header = files[f"c/{name}_features.h"]
+    n_features = int(re.search(rf"#define {name.upper()}_N_FEATURES (\d+)", header).group(1))
+
+    def stream(samples: np.ndarray):
+        samples = np.ascontiguousarray(samples, dtype=np.float64)
+        src, dst = workdir / "samples.bin", workdir / "out.bin"
+        samples.tofile(src)
+        run = subprocess.run([*runner, str(exe), str(src), str(dst)], capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"stream driver failed ({run.returncode}): {run.stderr}")
+        raw = dst.read_bytes()
+        n = samples.shape[0]
+        status = np.frombuffer(raw[:n], dtype=np.int8)
+        vectors = np.frombuffer(raw[n:], dtype=np.float64).reshape(-1, n_features)
+        return (vectors.copy(), np.flatnonzero(status == 1).astype(np.int64),
+                np.flatnonzero(status < 0).astype(np.int64))
+
+    return Target(label, stream)
+
+
 def compare_recording(numpy_module, target: Target, label: str, samples: np.ndarray,
                       comparison: Comparison) -> None:
     """Stream one recording through ``target`` and add its vectors to ``comparison``."""

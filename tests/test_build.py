@@ -14,7 +14,7 @@ from featurespec import load_spec, load_spec_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*/spec.yaml"))
-CLANG = shutil.which("clang")
+CLANG = shutil.which("clang") or shutil.which("clang-14")
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O2", "-c"]
 
 
