@@ -141,7 +141,9 @@ def f_mean(b, x):
     b.out(window_mean(b, x))
 
 
-@feature("var", "two-pass: sum((x - mean)^2) / (L - ddof); 0 for a constant window.",
+@feature("var", "two-pass: sum((x - mean)^2) / (L - ddof). A constant window gives exactly 0 "
+         "when sum / L reproduces the constant (integers, dyadic values such as 0.5); otherwise "
+         "(e.g. 0.1 repeated) a rounding-level value such as 1.9e-34, the same in every target.",
          params={"ddof": DDOF}, tag=_ddof_tag)
 def f_var(b, x, ddof):
     b.out(variance(b, x, ddof))

@@ -131,3 +131,9 @@ def test_header_carries_hash_and_version(example_files):
         if path.endswith((".c", ".h", ".py")):
             assert spec.spec_hash in text, path
             assert "featgen 0.1.0" in text, path
+
+
+def test_vocabulary_doc_is_current():
+    from featgen.cli import vocabulary_markdown
+    assert (ROOT / "docs" / "vocabulary.md").read_text() == vocabulary_markdown(), \
+        "docs/vocabulary.md is stale: featgen vocabulary > docs/vocabulary.md"

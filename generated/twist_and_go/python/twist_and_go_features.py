@@ -229,6 +229,12 @@ WINDOWS = {  # name: (length, hop)
 class NonFiniteSampleError(ValueError):
     """A NaN or infinite sample; the device runtimes reject such samples (push returns -1)."""
 
+    def __init__(self, row, input_name, value):
+        self.row, self.input_name, self.value = row, input_name, value
+        super().__init__(
+            f"sample {row}, input {input_name!r}: {value!r} is not finite; featgen rejects "
+            "non-finite samples (nonfinite='drop' drops them, as the device runtimes do)")
+
 
 def featurize(samples, nonfinite="raise"):
     """Feature vectors of one recording, exactly as the streaming C and Swift runtimes emit them.
@@ -239,6 +245,8 @@ def featurize(samples, nonfinite="raise"):
     Returns (features, ends): features is float64 (n_vectors, N_FEATURES) in FEATURE_NAMES
     order; ends[i] is the row of `samples` whose push emitted vector i.
     """
+    if nonfinite not in ("raise", "drop"):
+        raise ValueError(f"nonfinite must be 'raise' or 'drop', not {nonfinite!r}")
     samples = _checked(samples)
     kept = None
     finite = np.isfinite(samples).all(axis=1)
@@ -246,12 +254,7 @@ def featurize(samples, nonfinite="raise"):
         if nonfinite == "raise":
             row = int(np.flatnonzero(~finite)[0])
             col = int(np.flatnonzero(~np.isfinite(samples[row]))[0])
-            raise NonFiniteSampleError(
-                f"sample {row}, input {INPUTS[col]!r}: {samples[row, col]!r} is not finite; "
-                "featgen rejects non-finite samples (pass nonfinite='drop' to drop them as the "
-                "device runtimes do)")
-        if nonfinite != "drop":
-            raise ValueError(f"nonfinite must be 'raise' or 'drop', not {nonfinite!r}")
+            raise NonFiniteSampleError(row, INPUTS[col], float(samples[row, col]))
         kept = np.flatnonzero(finite)
         samples = samples[finite]
     n_samples = samples.shape[0]

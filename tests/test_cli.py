@@ -1,0 +1,153 @@
+"""The featgen command line, as a user drives it: exit codes, located messages, no tracebacks."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from featgen.cli import main
+from featurespec import load_spec
+from codegen.build import generate
+from parity_tests.harness import load_numpy_module
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = str(ROOT / "examples" / "twist_and_go" / "spec.yaml")
+INPUTS = ["acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"]
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+def _csv(path: Path, samples: np.ndarray, header=INPUTS, extra=True):
+    cols = ["t", *header] if extra else list(header)
+    lines = [",".join(cols)]
+    for i, row in enumerate(samples):
+        values = [repr(float(v)) for v in row]
+        lines.append(",".join(([str(i)] if extra else []) + values))
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def module():
+    spec = load_spec(SPEC)
+    return load_numpy_module(generate(spec), spec.name)
+
+
+def test_build_then_check_then_stale(tmp_path):
+    out = tmp_path / "gen"
+    assert run("build", SPEC, "-o", out).exit_code == 0
+    first = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert run("build", SPEC, "-o", out).exit_code == 0
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
+    assert run("check", SPEC, "-o", out).exit_code == 0
+    edited = tmp_path / "spec.yaml"
+    edited.write_text(Path(SPEC).read_text().replace("threshold: 2.5", "threshold: 2.75"))
+    result = run("check", edited, "-o", out)
+    assert result.exit_code == 1 and "stale" in result.output
+
+
+def test_invalid_spec_is_a_located_error_and_leaves_output_alone(tmp_path):
+    out = tmp_path / "gen"
+    run("build", SPEC, "-o", out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    bad = tmp_path / "spec.yaml"
+    bad.write_text(Path(SPEC).read_text().replace("of: [gyro_y, gyro_mag]", "of: [gyro_q, gyro_mag]"))
+    result = run("build", bad, "-o", out)
+    assert result.exit_code == 2
+    assert "spec.yaml:" in result.output and "unknown signal 'gyro_q'" in result.output
+    assert "did you mean" in result.output
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_featurize_csv_matches_the_generated_module_exactly(tmp_path, module):
+    rng = np.random.default_rng(3)
+    samples = rng.normal(size=(400, 6))
+    _csv(tmp_path / "rec.csv", samples)
+    result = run("featurize", SPEC, tmp_path / "rec.csv", "-o", tmp_path / "f.csv")
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "f.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    assert header[:2] == ["recording", "end_sample"] and tuple(header[2:]) == module.FEATURE_NAMES
+    expected, ends = module.featurize(samples)
+    got = np.array([[float(v) for v in line.split(",")[2:]] for line in lines[1:]])
+    assert got.shape == expected.shape
+    assert (got.view(np.int64) == expected.view(np.int64)).all()       # repr round-trips
+    assert [int(line.split(",")[1]) for line in lines[1:]] == ends.tolist()
+
+
+def test_featurize_npz_in_and_out(tmp_path, module):
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(300, 6)), rng.normal(size=(250, 6))
+    np.savez(tmp_path / "recs.npz", first=a, second=b)
+    result = run("featurize", SPEC, tmp_path / "recs.npz", "-o", tmp_path / "f.npz")
+    assert result.exit_code == 0, result.output
+    with np.load(tmp_path / "f.npz") as out:
+        assert out["features"].shape[0] == module.featurize(a)[0].shape[0] + module.featurize(b)[0].shape[0]
+        assert set(out["recording"]) == {"recs:first", "recs:second"}
+        assert tuple(out["feature_names"]) == module.FEATURE_NAMES
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda p: _csv(p, np.zeros((5, 6)), header=["acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_q"]),
+     "missing column(s) 'gyro_z'"),
+    (lambda p: p.write_text("acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z\n1,2,3,4,5,6\n1,2,abc,4,5,6\n"),
+     "rec.csv:3: column 'acc_z': 'abc' is not a number"),
+    (lambda p: p.write_text("acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z\n1,2,3,4,5\n"),
+     "rec.csv:2: 5 fields, the header has 6"),
+    (lambda p: p.write_text(""), "empty file"),
+    (lambda p: p.write_text("acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z\n1,2,3,4,5,6\n1,nan,3,4,5,6\n"),
+     "sample 1, input 'acc_y': nan is not finite"),
+])
+def test_featurize_bad_data_gets_a_located_message(tmp_path, mutate, message):
+    path = tmp_path / "rec.csv"
+    mutate(path)
+    result = run("featurize", SPEC, path, "-o", tmp_path / "f.csv")
+    assert result.exit_code == 2
+    assert message in result.output, result.output
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_featurize_wrong_npz_shape(tmp_path):
+    np.savez(tmp_path / "bad.npz", rec=np.zeros((10, 5)))
+    result = run("featurize", SPEC, tmp_path / "bad.npz", "-o", tmp_path / "f.csv")
+    assert result.exit_code == 2 and "array 'rec' has shape (10, 5)" in result.output
+
+
+def test_drop_nonfinite_matches_device_behaviour(tmp_path, module):
+    rng = np.random.default_rng(5)
+    samples = rng.normal(size=(300, 6))
+    samples[150, 2] = np.inf
+    _csv(tmp_path / "rec.csv", samples)
+    result = run("featurize", SPEC, tmp_path / "rec.csv", "-o", tmp_path / "f.csv", "--drop-nonfinite")
+    assert result.exit_code == 0, result.output
+    rows = (tmp_path / "f.csv").read_text().splitlines()[1:]
+    assert len(rows) == module.featurize(np.delete(samples, 150, axis=0))[0].shape[0]
+
+
+def test_parity_command_prints_the_report_and_writes_json(tmp_path):
+    result = run("parity", SPEC, "--samples", "1500", "--streams", "2", "--json", tmp_path / "r.json")
+    assert result.exit_code == 0, result.output
+    assert "bit-identical" in result.output and "worst feature" in result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    c = next(t for t in report["targets"] if t["target"] == "C")
+    assert c["identical"] and c["vectors"] > 2000
+    assert all(f["max_ulp"] == 0 for f in c["features"].values())
+
+
+def test_parity_on_user_data(tmp_path):
+    rng = np.random.default_rng(6)
+    _csv(tmp_path / "rec.csv", rng.normal(size=(500, 6)))
+    result = run("parity", SPEC, "--data", tmp_path / "rec.csv")
+    assert result.exit_code == 0, result.output
+    assert "1 recording(s), 500 samples" in result.output
+
+
+def test_help_and_version():
+    assert "featurize" in run("--help").output
+    assert "0.1.0" in run("--version").output
