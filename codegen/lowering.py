@@ -52,6 +52,12 @@ class FeaturePlan:
     def outputs(self) -> tuple[str, ...]:
         return self.feature.outputs
 
+    @property
+    def reads(self) -> set[str]:
+        """Signals whose samples the kernel actually reads (argmax of 1 sample reads none)."""
+        return {self.slots[n.slot] for s in self.kernel.body for n in ir.walk(s)
+                if isinstance(n, ir.At)}
+
 
 @dataclass(frozen=True)
 class WindowPlan:
@@ -126,7 +132,7 @@ def lower(spec: Spec) -> Program:
         column += kernel.n_outputs
 
     # Signals: keep only those a window reads, plus what they are computed from.
-    read_by_windows = {s for plans in per_window.values() for p in plans for s in p.slots}
+    read_by_windows = {s for plans in per_window.values() for p in plans for s in p.reads}
     built: dict[str, SignalPlan] = {}
     for sig in spec.signals:
         if sig.kind == "input":
@@ -155,7 +161,7 @@ def lower(spec: Spec) -> Program:
         plans = per_window[w.name]
         if not plans:
             continue
-        used = {s for p in plans for s in p.slots}
+        used = {s for p in plans for s in p.reads}
         windows.append(WindowPlan(w.name, w.length, w.hop,
                                   tuple(n for n in order if n in used), tuple(plans)))
     return Program(
