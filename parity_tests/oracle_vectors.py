@@ -53,7 +53,8 @@ ONE = (-2.5,)          # a window of length 1
 FEATURE_VECTORS: list[FeatureVector] = [
     # ------------------------------------------------------------ sums, left to right from 0.0
     F("sum", (1, 2, 3, 4), 10, "plain integers"),
-    F("sum", (1e16, 1, 1), 1e16, "left to right: 1e16 + 1 rounds back to 1e16 (tie to even), twice"),
+    F("sum", (1e16, 1, 1), 1e16,
+      "left to right: 1e16 + 1 rounds back to 1e16 (tie to even), twice"),
     F("sum", (1, 1, 1e16), 1e16 + 2, "left to right: 1 + 1 = 2 first, then 1e16 + 2 is exact"),
     F("sum", C5, 12.5, "constant window"),
     F("sum", ONE, -2.5, "length 1"),
@@ -74,6 +75,13 @@ FEATURE_VECTORS: list[FeatureVector] = [
     F("var", C5, 0, "constant window: every deviation is exactly 0"),
     F("var", C5, 0, "constant window, ddof 1", ddof=1),
     F("var", ONE, 0, "length 1, ddof 0: one deviation of 0, divided by 1"),
+    # A constant that is not dyadic: the left-to-right mean is 0.1 + 0.1 = 0.2 (exact),
+    # 0.2 + 0.1 = 0.30000000000000004, / 3 = 0.10000000000000002, one ulp (2^-56) above 0.1.
+    # Every deviation is exactly -2^-56, so the variance is 3 * 2^-112 / 3 = 2^-112 (the doc
+    # string: "a rounding-level value such as 1.9e-34"), not 0.
+    F("mean", (0.1,) * 3, 0.10000000000000002, "left to right: (0.1 + 0.1 + 0.1) / 3"),
+    F("var", (0.1,) * 3, 2.0 ** -112, "constant 0.1: every deviation is -2^-56"),
+    F("std", (0.1,) * 3, 2.0 ** -56, "constant 0.1: sqrt(2^-112)"),
     F("std", (2, 4, 4, 4, 5, 5, 7, 9), 2, "sqrt(4)"),
     F("std", (1, 2, 3, 4), math.sqrt(1.25), "sqrt(5 / 4), correctly rounded"),
     F("std", (1, 2, 3, 4), math.sqrt(5 / 3), "ddof 1", ddof=1),
@@ -177,16 +185,6 @@ FEATURE_VECTORS: list[FeatureVector] = [
       bins=3, range=[-3, 3]),
     F("histogram", ONE, (1, 0), "length 1: -2.5 in [-3, 0)", bins=2, range=[-3, 3]),
     F("histogram", C5, (0, 5), "constant window: all five in [0, 3]", bins=2, range=[-3, 3]),
-]
-
-# Not in FEATURE_VECTORS: the doc string of `var` promises "0 for a constant window", but with a
-# non-dyadic constant the left-to-right mean is not the constant (0.1 * 3 summed and divided by 3
-# is 0.10000000000000002), so every deviation is the same tiny non-zero double. test_oracle.py
-# keeps these as a strict xfail until the generator (or its doc string) is fixed.
-CONSTANT_NOT_DYADIC: list[FeatureVector] = [
-    F("var", (0.1,) * 3, 0, "constant 0.1: doc string says 0 for a constant window"),
-    F("std", (0.1,) * 3, 0, "constant 0.1: sqrt of the variance above"),
-    F("var", (1e8 + 0.1,) * 33, 0, "constant 1e8 + 0.1 over 33 samples"),
 ]
 
 SIGNAL_VECTORS: list[SignalVector] = [
