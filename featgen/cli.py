@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -28,12 +29,12 @@ def _load(spec_path: str):
         spec = load_spec(spec_path)
         return spec, generate(spec)
     except SpecError as exc:
-        errors.print(f"[bold red]error:[/] invalid spec\n{exc}", markup=True, soft_wrap=True)
+        errors.print(f"[bold red]error:[/] invalid spec\n{escape(str(exc))}", soft_wrap=True)
         sys.exit(2)
 
 
 def _fail(message: str, status: int = 2) -> None:
-    errors.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    errors.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     sys.exit(status)
 
 

@@ -40,8 +40,8 @@ class SpecError(Exception):
     """A spec that cannot be used, with every problem found (not just the first)."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
-        super().__init__(str(self))
+        self.problems = [Problem(*p) for p in problems]
+        super().__init__(self.problems)     # args round-trip through pickle
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)

@@ -1,8 +1,9 @@
 """Read a spec file into plain Python values, remembering where every value came from.
 
-PyYAML's constructors are bypassed on purpose: the node tree (``compose``) is walked here, so
-no tag can build a Python object, aliases cannot expand (billion laughs), duplicate keys are
-caught instead of silently overwritten, and every value keeps its line and column.
+PyYAML's composer and constructors are bypassed on purpose: plain values are built here
+straight from the parser's event stream, so no tag can build a Python object, aliases are never
+followed (billion laughs), nesting cannot exhaust the stack, duplicate keys are caught instead
+of silently overwritten, and every value keeps its line and column.
 """
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 import yaml
-from yaml.events import AliasEvent
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.constructor import SafeConstructor
+from yaml.events import (AliasEvent, CollectionStartEvent, DocumentStartEvent,
+                         MappingStartEvent, NodeEvent, ScalarEvent)
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from .errors import Problem, Problems, SpecError, describe, show
 from .schema import Location
 
 MAX_SPEC_BYTES = 1 << 20    # a spec is a page of YAML; anything bigger is a mistake or an attack
-MAX_DEPTH = 32              # a valid spec nests 5 levels; deep nesting only exhausts the stack
+MAX_DEPTH = 32              # a valid spec nests 4 levels deep; more is a mistake or an attack
 
 CORE = "tag:yaml.org,2002:"
 ALLOWED_TAGS = {CORE + t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
@@ -101,98 +105,46 @@ def line_col(text: str, position: int) -> tuple[int, int]:
 
 
 def parse_document(text: str, filename: str = "<spec>") -> Document:
-    """YAML text -> :class:`Document`, or SpecError for anything that is not plain YAML data."""
+    """YAML text -> :class:`Document`, or SpecError for anything that is not plain YAML data.
+
+    libyaml parses when PyYAML has it (a hostile 1 MiB spec: ~1 s instead of ~10 s); any YAML
+    error is then reported by re-reading with the pure-Python parser, so messages are the same
+    on every machine."""
     size = len(text) if len(text) > MAX_SPEC_BYTES else len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_SPEC_BYTES:
         raise SpecError([Problem(filename, 1, 1, "", too_big(size))])
-    problems = Problems()
-    root = _compose(text, filename, problems)   # raises for anchors, aliases, syntax, depth
-    if root is None or (isinstance(root, ScalarNode) and root.tag == CORE + "null"
-                        and root.value == ""):
-        raise SpecError([Problem(filename, 1, 1, "", "the spec is empty")])
-    doc = Document(filename, None, problems=problems)
-    builder = _Builder(doc, problems)
-    doc.data = builder.build(root, ())
-    if builder.fatal:
-        problems.raise_if_any()     # a foreign tag: nothing after it is worth checking
-    return doc                      # duplicate or non-text keys: validation still runs
-
-
-class _TooDeep(Exception):
-    pass
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that records anchors and aliases instead of following them."""
-
-    def __init__(self, text: str, problems: Problems, filename: str):
-        super().__init__(text)
-        self.problems = problems
-        self.filename = filename
-        self.depth = 0
-        self.aliased: set[str] = set()      # report each anchor's aliases once, not 10^9 times
-
-    def mark(self, mark: yaml.Mark, path: str = "") -> Location:
-        return Location(self.filename, mark.line + 1, mark.column + 1, path)
-
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
-        event = self.peek_event()
-        if isinstance(event, AliasEvent):
-            self.get_event()
-            if event.anchor not in self.aliased:
-                self.aliased.add(event.anchor)
-                self.problems.add(self.mark(event.start_mark), f"aliases (*{event.anchor}) are "
-                                                               "not allowed; write the value out")
-            return ScalarNode(CORE + "null", "", event.start_mark, event.end_mark)
-        if event.anchor is not None:
-            self.problems.add(self.mark(event.start_mark),
-                              f"anchors (&{event.anchor}) are not allowed; write the value out")
-            event.anchor = None     # never registered, so no alias can ever resolve to it
-        if self.depth >= MAX_DEPTH:
-            raise _TooDeep(event.start_mark)
-        self.depth += 1
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
         try:
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-
-def _compose(text: str, filename: str, problems: Problems) -> Node | None:
-    """Exactly one document's node tree, or None for an empty stream."""
+            return _Reader(filename).read(_events(fast, text))
+        except yaml.YAMLError:
+            pass
     try:
-        loader = _Loader(text, problems, filename)
-    except yaml.reader.ReaderError as exc:      # raised up front for any non-printable char
+        return _Reader(filename).read(_events(yaml.SafeLoader, text))
+    except yaml.reader.ReaderError as exc:
         raise SpecError([_reader_problem(exc, text, filename)]) from None
-    root = None
-    try:
-        loader.get_event()                          # stream start
-        if not loader.check_event(yaml.StreamEndEvent):
-            root = loader.compose_document()
-            if not loader.check_event(yaml.StreamEndEvent):
-                extra = loader.get_event()
-                problems.add(loader.mark(extra.start_mark), "a spec holds exactly one YAML "
-                                                            "document; remove this one")
-    except _TooDeep as exc:
-        problems.add(loader.mark(exc.args[0]), f"values nest more than {MAX_DEPTH} levels deep")
     except yaml.MarkedYAMLError as exc:
-        problems.add(_syntax_loc(exc, loader), _syntax_message(exc))
+        raise SpecError([_syntax_problem(exc, filename)]) from None
+
+
+def _events(loader_class: type, text: str):
+    """The parser's events, one at a time: nothing is composed or constructed."""
+    loader = loader_class(text)
+    try:
+        while loader.check_event():
+            yield loader.get_event()
     finally:
         loader.dispose()
-    problems.raise_if_any()
-    return root
 
 
-def _syntax_loc(exc: yaml.MarkedYAMLError, loader: _Loader) -> Location:
-    mark = exc.problem_mark or exc.context_mark
-    return loader.mark(mark) if mark else Location(loader.filename, 1, 1, "")
-
-
-def _syntax_message(exc: yaml.MarkedYAMLError) -> str:
+def _syntax_problem(exc: yaml.MarkedYAMLError, filename: str) -> Problem:
     """PyYAML's own words, without its multi-line snippet."""
     message = f"YAML syntax error: {exc.problem or 'invalid YAML'}"
     if exc.context and exc.context_mark and exc.context_mark is not exc.problem_mark:
         message += f" ({exc.context} at line {exc.context_mark.line + 1})"
-    return message
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Problem(filename, line, column, "", message)
 
 
 def _reader_problem(exc: yaml.reader.ReaderError, text: str, filename: str) -> Problem:
@@ -202,64 +154,183 @@ def _reader_problem(exc: yaml.reader.ReaderError, text: str, filename: str) -> P
                    f"the character U+{code:04X} is not allowed in a YAML file")
 
 
-class _Builder:
-    """Node tree -> plain values, filling the document's mark maps."""
+class _Stop(Exception):
+    """Reading cannot usefully go on (too deep, a second document); problems say why."""
 
-    def __init__(self, doc: Document, problems: Problems):
-        self.doc = doc
-        self.problems = problems
-        self.constructor = yaml.SafeLoader("")  # only ever given core-tagged scalars
-        self.fatal = False
 
-    def where(self, node: Node, path: DocPath) -> Location:
-        return Location(self.doc.file, node.start_mark.line + 1, node.start_mark.column + 1,
-                        path_text(path))
+_SKIP = object()    # the key of a mapping entry that is dropped (bad or duplicate key)
+_BAD = object()     # an alias or a value with a foreign tag: reported, never used
+_EMPTY = object()   # an empty document: a lone empty null scalar
 
-    def build(self, node: Node, path: DocPath) -> Any:
-        self.doc.value_marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        if node.tag not in ALLOWED_TAGS:
-            self.problems.add(self.where(node, path), _tag_message(node))
+
+@dataclass
+class _Open:
+    """A sequence or mapping whose end event has not come yet."""
+
+    value: Any                  # the list or dict being filled
+    path: DocPath
+    mark: tuple[int, int]
+    record: bool                # False inside dropped entries and keys: keep no marks
+    allowed: bool               # False for a foreign tag: deliver None when it ends
+    key: Any = None             # mappings: the current entry's key, or _SKIP
+    want_key: bool = True       # mappings: the next node is a key
+    key_lines: dict[str, int] = field(default_factory=dict)    # mappings: for duplicates
+
+
+class _Reader:
+    """Parser events -> plain values and the marks of every value and key."""
+
+    def __init__(self, filename: str):
+        self.doc = Document(filename, None)
+        self.problems = self.doc.problems
+        self.resolver = Resolver()
+        self.open: list[_Open] = []
+        self.aliased: set[str] = set()
+        self.fatal = False          # anchors, aliases, foreign tags: stop before validating
+
+    def read(self, events) -> Document:
+        documents = 0
+        root: list[Any] = []
+        try:
+            for event in events:
+                if isinstance(event, DocumentStartEvent):
+                    documents += 1
+                    if documents > 1:
+                        self.add(event.start_mark, "a spec holds exactly one YAML document; "
+                                                   "remove this one")
+                        raise _Stop
+                elif isinstance(event, NodeEvent):
+                    self.node(event, root)
+                elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                    done = self.open.pop()
+                    self.deliver(done.value if done.allowed else _BAD, done.mark, root)
+        except _Stop:
+            self.problems.raise_if_any()
+        if not root or root[0] is _EMPTY:
+            raise SpecError([Problem(self.doc.file, 1, 1, "", "the spec is empty")])
+        if self.fatal:
+            self.problems.raise_if_any()
+        self.doc.data = root[0]
+        return self.doc     # duplicate or non-text keys: validation still runs and adds more
+
+    # -- helpers
+
+    def add(self, mark: yaml.Mark, message: str, path: DocPath = ()) -> None:
+        self.problems.add(Location(self.doc.file, mark.line + 1, mark.column + 1,
+                                   path_text(path)), message)
+
+    def where(self) -> tuple[DocPath, bool, bool]:
+        """(path, record marks?, is a key?) of the node that starts now."""
+        if not self.open:
+            return (), True, False
+        parent = self.open[-1]
+        if isinstance(parent.value, list):
+            return parent.path + (len(parent.value),), parent.record, False
+        if parent.want_key:
+            return parent.path, False, True
+        if parent.key is _SKIP:
+            return parent.path, False, False
+        return parent.path + (parent.key,), parent.record, False
+
+    # -- events
+
+    def node(self, event: NodeEvent, root: list) -> None:
+        path, record, is_key = self.where()
+        mark = (event.start_mark.line + 1, event.start_mark.column + 1)
+        if record:
+            self.doc.value_marks[path] = mark
+        if isinstance(event, AliasEvent):
+            if event.anchor not in self.aliased:     # once per anchor, not once per use
+                self.aliased.add(event.anchor)
+                self.add(event.start_mark, f"aliases (*{event.anchor}) are not allowed; "
+                                           "write the value out")
             self.fatal = True
+            return self.deliver(_BAD, mark, root)
+        if event.anchor is not None:
+            self.add(event.start_mark, f"anchors (&{event.anchor}) are not allowed; "
+                                       "write the value out")
+            self.fatal = True
+        tag = self.tag(event)
+        allowed = tag in ALLOWED_TAGS
+        if not allowed:
+            self.add(event.start_mark, _tag_message(tag, getattr(event, "value", None)), path)
+            self.fatal = True
+        if isinstance(event, CollectionStartEvent):
+            if len(self.open) >= MAX_DEPTH:
+                self.add(event.start_mark, f"values nest more than {MAX_DEPTH} levels deep")
+                raise _Stop
+            container: Any = {} if isinstance(event, MappingStartEvent) else []
+            self.open.append(_Open(container, path, mark, record and not is_key, allowed))
             return None
-        if isinstance(node, MappingNode):
-            return self.mapping(node, path)
-        if isinstance(node, SequenceNode):
-            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-        return self.constructor.construct_object(node)
+        if not allowed:
+            return self.deliver(_BAD, mark, root)
+        if tag == CORE + "null" and event.value == "" and not self.open:
+            return self.deliver(_EMPTY, mark, root)
+        node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        try:
+            value = CONSTRUCT[tag](_CONSTRUCTOR, node)
+        except ValueError:      # Python refuses int() of more than 4300 digits
+            self.add(event.start_mark, f"{show(event.value)} has too many digits", path)
+            self.fatal = True
+            value = _BAD
+        return self.deliver(value, mark, root)
 
-    def mapping(self, node: MappingNode, path: DocPath) -> dict:
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag not in ALLOWED_TAGS:
-                self.problems.add(self.where(key_node, path), _tag_message(key_node))
-                self.fatal = True
-                continue
-            if not isinstance(key_node, ScalarNode):
-                self.problems.add(self.where(key_node, path),
-                                  "a key must be text, got a " + ("list" if isinstance(
-                                      key_node, SequenceNode) else "mapping"))
-                continue
-            key = self.constructor.construct_object(key_node)
-            if not isinstance(key, str):
-                self.problems.add(self.where(key_node, path),
-                                  f"a key must be text, got {describe(key)} (quote it)")
-                continue
-            entry = path + (key,)
-            if key in result:
-                first = self.doc.key_marks[entry][0]
-                self.problems.add(self.where(key_node, entry),
-                                  f"duplicate key {show(key)} (first given on line {first})")
-                continue
-            self.doc.key_marks[entry] = (key_node.start_mark.line + 1,
-                                         key_node.start_mark.column + 1)
-            result[key] = self.build(value_node, entry)
-        return result
+    def tag(self, event: NodeEvent) -> str:
+        """The explicit tag, or the one YAML's rules give a plain value (int, bool, date...)."""
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag != "!":
+            return tag
+        if isinstance(event, ScalarEvent):
+            return self.resolver.resolve(ScalarNode, event.value, event.implicit)
+        kind = MappingNode if isinstance(event, MappingStartEvent) else SequenceNode
+        return self.resolver.resolve(kind, None, True)
+
+    def deliver(self, value: Any, mark: tuple[int, int], root: list) -> None:
+        """Put a finished value where it belongs: root, list item, mapping key or value."""
+        if value is _BAD and not (self.open and self.open[-1].want_key):
+            value = None    # already reported; the document will not be validated
+        if not self.open:
+            root.append(value)
+            return
+        parent = self.open[-1]
+        if isinstance(parent.value, list):
+            parent.value.append(value)
+        elif parent.want_key:
+            parent.want_key = False
+            parent.key = self.key(value, mark, parent)
+        else:
+            parent.want_key = True
+            if parent.key is not _SKIP:
+                parent.value[parent.key] = value
+
+    def key(self, key: Any, mark: tuple[int, int], parent: _Open) -> Any:
+        """A usable key, or _SKIP after reporting why not."""
+        if key is _BAD:
+            return _SKIP    # already reported
+        if not isinstance(key, str):
+            hint = "" if isinstance(key, (list, dict)) else " (quote it)"
+            self.problems.add(Location(self.doc.file, *mark, path_text(parent.path)),
+                              f"a key must be text, got {describe(key)}{hint}")
+            return _SKIP
+        entry = parent.path + (key,)
+        if key in parent.key_lines:
+            self.problems.add(Location(self.doc.file, *mark, path_text(entry)), f"duplicate key "
+                              f"{show(key)} (first given on line {parent.key_lines[key]})")
+            return _SKIP
+        parent.key_lines[key] = mark[0]
+        if parent.record:
+            self.doc.key_marks[entry] = mark
+        return key
 
 
-def _tag_message(node: Node) -> str:
-    tag = node.tag
+_CONSTRUCTOR = SafeConstructor()
+CONSTRUCT = {tag: SafeConstructor.yaml_constructors[tag] for tag in ALLOWED_TAGS
+             if not tag.endswith(("seq", "map"))}
+
+
+def _tag_message(tag: str, value: str | None) -> str:
     if tag == CORE + "timestamp":
-        return f"{show(node.value)} reads as a date; quote it if you mean text"
+        return f"{show(value or '')} reads as a date; quote it if you mean text"
     if tag == CORE + "merge":
         return "merge keys (<<) are not allowed; write the entries out"
     if tag.startswith(CORE):

@@ -22,12 +22,13 @@ from codegen.signals import SIGNALS, SignalKind
 
 from .errors import char_name, describe, show
 from .loader import Document, DocPath
-from .schema import SPEC_VERSION, FeatureDef, Location, SignalDef, Spec, WindowDef
+from .schema import SPEC_VERSION, FeatureDef, SignalDef, Spec, WindowDef
 
 # ---------------------------------------------------------------- names
 
 MAX_NAME = 48
-MAX_WINDOW = 65536          # samples; a window is a buffer on the phone
+MAX_WINDOW = 65536  # samples; a window is a buffer on the phone
+MAX_FEATURES = 10_000  # columns; a phone model reads hundreds
 MAX_RATE_HZ = 100_000
 SAFE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -77,6 +78,9 @@ def name_problem(value: Any, what: str, reserved: bool = True) -> str | None:
     """Why ``value`` cannot be a name, or None. Names end up in identifiers of three languages
     and as parts of ``stem__signal__window`` feature names. ``reserved=False`` skips the
     reserved-word rule, for names the backends only ever emit inside longer identifiers."""
+    if isinstance(value, bool):
+        return (f"expected {what}, got {describe(value)} "
+                "(YAML reads yes/no/on/off as booleans; quote it)")
     if not isinstance(value, str):
         return f"expected {what}, got {describe(value)}"
     if not value:
@@ -114,11 +118,16 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def closest(word: str, options: Iterable[str]) -> str | None:
+MAX_SUGGEST_FROM = 1000    # comparing with more names costs seconds and helps no one
+
+
+def closest(word: str, options: Collection[str]) -> str | None:
     """The valid name closest to ``word``, if one is close. Same scoring as
     difflib.get_close_matches, but ties go to the option listed first (acc_q -> acc_x, not
     acc_z), so the suggestion follows the document."""
     best, best_score = None, 0.0
+    if len(options) > MAX_SUGGEST_FROM:
+        return None
     matcher = difflib.SequenceMatcher()
     matcher.set_seq2(word)
     for option in options:
@@ -135,19 +144,17 @@ def did_you_mean(guess: str | None) -> str:
 
 # ---------------------------------------------------------------- numbers and durations
 
-DURATION = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(ms|s)")
+DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(ms|s)")    # ASCII digits only
 SAMPLES_WANTED = "expected a whole number of samples or a duration like '0.5s' or '250ms'"
 
 
-def number_text(value: float | Fraction) -> str:
-    """50.0 -> '50', 16.5 -> '16.5', 1/3 -> '0.3333333333'."""
-    if isinstance(value, Fraction):
-        return str(value.numerator) if value.denominator == 1 else f"{float(value):.10g}"
-    return str(int(value)) if value.is_integer() else repr(value)
-
-
-def int_text(value: int) -> str:
-    return str(value) if abs(value) < 10**15 else "a huge number"
+def number_text(value: int | float | Fraction) -> str:
+    """For messages: 50.0 -> '50', 16.5 -> '16.5', 1/3 -> '0.3333333333', 10**40 -> '1e+40'."""
+    if isinstance(value, Fraction) and value.denominator != 1:
+        return f"{float(value):.10g}"
+    if abs(value) >= 10**15:
+        return f"{float(value):.6g}"
+    return str(int(value)) if value == int(value) else repr(value)
 
 
 def spec_hash(data: Any) -> str:
@@ -257,6 +264,7 @@ class _Validator:
             self.check_windows(data["windows"])
         if "features" in data:
             self.check_features(data["features"])
+            self.check_unused_windows()
         self.problems.raise_if_any()
         return Spec(
             name=data["name"],
@@ -283,10 +291,9 @@ class _Validator:
         elif isinstance(value, float) and not math.isfinite(value):
             self.error(path, f"expected a finite number, got {value}")
         elif value <= 0:
-            self.error(path, f"must be greater than 0, got {describe(value)[len('the number '):]}")
+            self.error(path, f"must be greater than 0, got {number_text(value)}")
         elif value > MAX_RATE_HZ:
-            self.error(path, f"must be at most {MAX_RATE_HZ} Hz, got "
-                             f"{describe(value)[len('the number '):]}")
+            self.error(path, f"must be at most {MAX_RATE_HZ} Hz, got {number_text(value)}")
         else:
             self.rate = Fraction(repr(float(value)))
 
@@ -360,14 +367,11 @@ class _Validator:
                 self.error(path, "missing the signal kind: one of " + ", ".join(sorted(SIGNALS)))
             return None
         kind = SIGNALS[kinds[0]]
-        ok = True
         params = self.signal_params(entry, path, kind)
-        if params is None:
-            ok = False
         sources = self.parse_sources(entry[kind.name], path + (kind.name,), kind)
-        if sources is None:
-            ok = False
-        return (kind, sources, params) if ok else None
+        if params is None or sources is None:
+            return None
+        return kind, sources, params
 
     def signal_params(self, entry: dict, path: DocPath, kind: SignalKind) -> dict | None:
         """Coerce the entry's other keys as the kind's parameters and fill in defaults."""
@@ -501,10 +505,11 @@ class _Validator:
         if key not in entry:
             return None
         value, path = entry[key], path + (key,)
-        if isinstance(value, str) and DURATION.fullmatch(value):
+        duration = DURATION.fullmatch(value) if isinstance(value, str) else None
+        if duration:
             if self.rate is None:
                 return None     # the sample rate is wrong and already reported
-            number, unit = DURATION.fullmatch(value).groups()
+            number, unit = duration.groups()
             exact = Fraction(number) * self.rate / (1000 if unit == "ms" else 1)
             spoken = f"{value} at {number_text(self.rate)} Hz is {number_text(exact)} samples"
             if exact.denominator != 1:
@@ -517,16 +522,35 @@ class _Validator:
         elif isinstance(value, int) and not isinstance(value, bool):
             count = value
             if count < 1:
-                self.error(path, f"the {key} must be at least 1 sample, got {int_text(count)}")
+                self.error(path, f"the {key} must be at least 1 sample, "
+                                 f"got {number_text(count)}")
                 return None
         else:
             self.error(path, f"{SAMPLES_WANTED}, got {describe(value)}")
             return None
+        if key == "hop" and count > MAX_WINDOW:
+            self.error(path, f"a hop of {number_text(count)} samples is too long; "
+                             f"the limit is {MAX_WINDOW}")
+            return None
         if key == "length" and count > MAX_WINDOW:
-            self.error(path, f"a window of {int_text(count)} samples is too long for a phone; "
+            self.error(path, f"a window of {number_text(count)} samples is too long for a phone; "
                              f"the limit is {MAX_WINDOW}")
             return None
         return count
+
+    def check_unused_windows(self) -> None:
+        """An unused window would still delay the first vector (it counts towards the longest
+        window), which is surprising and invisible in the output: refuse it."""
+        used = {f.window for f in self.features}
+        if not self.features or self.problems.items:
+            return
+        for name, window in self.windows.items():
+            if name not in used:
+                self.key_error(("windows", name), f"window {show(name)} is not used by any "
+                               "feature; remove it (it would still delay the first vector)")
+        if len(self.outputs) > MAX_FEATURES:
+            self.error(("features",), f"the spec expands to {len(self.outputs)} feature columns; "
+                                      f"the limit is {MAX_FEATURES}")
 
     # -- features
 

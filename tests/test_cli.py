@@ -151,3 +151,11 @@ def test_parity_on_user_data(tmp_path):
 def test_help_and_version():
     assert "featurize" in run("--help").output
     assert "0.1.0" in run("--version").output
+
+
+def test_markup_like_text_in_a_spec_is_printed_not_interpreted(tmp_path):
+    bad = tmp_path / "spec.yaml"
+    bad.write_text(Path(SPEC).read_text().replace("name: twist_and_go", "name: '[/x]bad'"))
+    result = run("check", bad, "-o", tmp_path)
+    assert result.exit_code == 2
+    assert "'[/x]bad' is not a valid name" in result.output

@@ -2,9 +2,11 @@
 message it must produce (``file:line:column: path: message``)."""
 from __future__ import annotations
 
+import pickle
 import re
 
 import pytest
+import yaml
 
 from codegen import features as feature_registry
 from codegen.features import FeatureKind
@@ -248,6 +250,12 @@ CASES = [
     case("bad_duration", defect("0.5s", "0.5 sec"),
          "<spec>:9:19: windows.short.length: expected a whole number of samples or a duration "
          "like '0.5s' or '250ms', got the text '0.5 sec'"),
+    case("unused_window", defect("  long: {length: 100, hop: 5}\n",
+                                 "  long: {length: 100, hop: 5}\n  spare: {length: 200, hop: 1}\n"),
+         "<spec>:11:3: windows.spare: window 'spare' is not used by any feature; remove it (it "
+         "would still delay the first vector)"),
+    case("hop_too_long", defect("hop: 5", "hop: 70000"),
+         "<spec>:10:28: windows.long.hop: a hop of 70000 samples is too long; the limit is 65536"),
     case("length_too_long", defect("length: 100", "length: 70000"),
          "<spec>:10:18: windows.long.length: a window of 70000 samples is too long for a phone; "
          "the limit is 65536"),
@@ -386,7 +394,8 @@ CASES = [
          "<spec>:16:1: a spec holds exactly one YAML document; remove this one"),
     case("duplicate_top_key", defect("sample_rate_hz: 50\n", "sample_rate_hz: 50\nname: again\n"),
          "<spec>:4:1: name: duplicate key 'name' (first given on line 2)"),
-    case("duplicate_nested_key", defect("{length: 100, hop: 5}", "{length: 100, hop: 5, length: 9}"),
+    case("duplicate_nested_key",
+         defect("{length: 100, hop: 5}", "{length: 100, hop: 5, length: 9}"),
          "<spec>:10:31: windows.long.length: duplicate key 'length' (first given on line 10)"),
     case("number_key", defect("sample_rate_hz: 50\n", "sample_rate_hz: 50\n1: one\n"),
          "<spec>:4:1: a key must be text, got the number 1 (quote it)"),
@@ -394,6 +403,13 @@ CASES = [
          "<spec>:4:1: a key must be text, got the boolean true (quote it)"),
     case("list_key", defect("sample_rate_hz: 50\n", "sample_rate_hz: 50\n? [a, b]\n: 1\n"),
          "<spec>:4:3: a key must be text, got a list"),
+    case("tagged_key", defect("sample_rate_hz: 50\n", "sample_rate_hz: 50\n!!python/str k: 1\n"),
+         "<spec>:4:1: the tag '!!python/str' is not allowed"),
+    case("boolean_name", add_input("on"),
+         "<spec>:4:39: inputs[4]: expected an input name, got the boolean true "
+         "(YAML reads yes/no/on/off as booleans; quote it)"),
+    case("too_many_digits", defect("bins: 20", "bins: " + "9" * 5000),
+         "<spec>:15:56: features[1].bins: '" + "9" * 60 + "'... has too many digits"),
 ]
 
 LOCATED = re.compile(r"<spec>:[1-9]\d*:[1-9]\d*: \S")
@@ -413,8 +429,19 @@ def test_there_are_many_cases():
     assert len(CASES) >= 35
 
 
+@pytest.fixture(params=["libyaml", "pure"])
+def parser(request, monkeypatch):
+    """Both parsers must give the same messages (YAML errors are always worded by PyYAML's
+    pure-Python parser)."""
+    if request.param == "pure":
+        monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    elif not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("PyYAML without libyaml")
+    return request.param
+
+
 @pytest.mark.parametrize("text, expected", CASES)
-def test_malformed_spec(text: str, expected: str):
+def test_malformed_spec(text: str, expected: str, parser: str):
     message = str(errors_of(text))
     assert expected in message
 
@@ -438,6 +465,12 @@ def test_problem_fields():
     (problem,) = error.problems
     assert problem == ("<spec>", 13, 17, "features[0].of[1]",
                        "unknown signal 'acc_q' (did you mean 'acc_x'?)")
+
+
+def test_spec_error_pickles():
+    error = errors_of(defect("0.5s", "0.33s"))
+    copy = pickle.loads(pickle.dumps(error))
+    assert copy.problems == error.problems and str(copy) == str(error)
 
 
 def test_all_problems_reported_in_document_order():
@@ -473,6 +506,12 @@ def test_each_anchor_and_alias_reported_once():
     error = errors_of(defect("sample_rate_hz: 50\n", "sample_rate_hz: 50\nx0: &a0 [lol]\n"
                              + LAUGHS))
     assert len(error.problems) == 9 + 8
+
+
+def test_reading_problems_do_not_hide_validation_problems():
+    text = defect("sample_rate_hz: 50\n", "sample_rate_hz: 50\nname: again\n",
+                  "of: [acc_x, acc_mag]", "of: [acc_x, acc_q]")
+    assert [p.line for p in errors_of(text).problems] == [4, 14]
 
 
 def test_cycle_reported_once_and_readers_of_the_cycle_left_alone():

@@ -4,9 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from featurespec import (FeatureDef, Location, SignalDef, Spec, SpecError, WindowDef, load_spec,
                          load_spec_text)
+from featurespec.loader import parse_document
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -231,3 +233,18 @@ def test_shipped_example_loads():
     example = load_spec(ROOT / "examples" / "twist_and_go" / "spec.yaml")
     assert example.name == "twist_and_go"
     assert len(set(example.feature_names)) == len(example.feature_names)
+
+
+@pytest.mark.skipif(not hasattr(yaml, "CSafeLoader"), reason="PyYAML without libyaml")
+@pytest.mark.parametrize("text", [
+    SPEC,
+    (ROOT / "examples" / "twist_and_go" / "spec.yaml").read_text(),
+    "\ufeffspec: 'x\u00e9\U0001F600'\r\nb: [1, 0x1F, 1:30, .5, ~, yes, \"\\u00e9\", {c: d}]\r\n",
+])
+def test_libyaml_and_pure_python_read_the_same(text: str, monkeypatch):
+    fast = parse_document(text)
+    monkeypatch.delattr(yaml, "CSafeLoader")
+    pure = parse_document(text)
+    assert fast.data == pure.data
+    assert fast.value_marks == pure.value_marks and fast.key_marks == pure.key_marks
+    assert fast.value_marks
