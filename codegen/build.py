@@ -19,6 +19,7 @@ from featurespec.schema import Spec
 from . import __version__
 from .backends import c as c_backend
 from .backends import numpy as numpy_backend
+from .backends import swift as swift_backend
 from .lowering import Program, lower
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -88,8 +89,9 @@ def manifest(program: Program) -> dict:
     }
 
 
-def generate(spec: Spec) -> dict[str, str]:
-    """All generated files for ``spec`` as {relative path: text}."""
+def generate(spec: Spec) -> dict[str, str | bytes]:
+    """All generated files for ``spec`` as {relative path: text}; binary files (the Swift
+    golden vectors) as bytes."""
     program = lower(spec)
     env = _environment()
     common = _common(program)
@@ -110,11 +112,80 @@ def generate(spec: Spec) -> dict[str, str]:
     files["c/CMakeLists.txt"] = env.get_template("c/CMakeLists.txt.j2").render(
         header_line=lines[0] + " " + lines[2], **common)
 
+    swift_header = "\n".join("// " + line for line in lines)
+    sw_ctx = swift_backend.render_context(program)
+    stem, ext = GOLDEN_FILE.rsplit(".", 1)
+    sw_ctx.update(golden_name=GOLDEN_FILE, golden_stem=stem, golden_ext=ext,
+                  golden_magic=GOLDEN_MAGIC.decode(), memory_pushes=SWIFT_MEMORY_PUSHES,
+                  memory_pushes_debug=SWIFT_MEMORY_PUSHES_DEBUG)
+    package = sw_ctx["type_name"]
+    swift_files = {
+        "ios/Package.swift": "swift/Package.swift.j2",
+        f"ios/Sources/{package}/{package}.swift": "swift/Features.swift.j2",
+        f"ios/Tests/{package}Tests/{package}Tests.swift": "swift/Tests.swift.j2",
+        f"swift_shim/{sw_ctx['shim_module']}.swift": "swift/Shim.swift.j2",   # harness only
+    }
+    for path, template in swift_files.items():
+        files[path] = env.get_template(template).render(header=swift_header, **common, **sw_ctx)
+
     files = {path: _normalise(text) for path, text in files.items()}
+    files[f"ios/Tests/{package}Tests/Resources/{GOLDEN_FILE}"] = swift_golden(program, files)
     meta = manifest(program)
-    meta["files"] = {p: hashlib.sha256(t.encode()).hexdigest() for p, t in sorted(files.items())}
+    meta["files"] = {p: hashlib.sha256(_bytes(t)).hexdigest() for p, t in sorted(files.items())}
     files["manifest.json"] = json.dumps(meta, indent=2, sort_keys=False) + "\n"
     return dict(sorted(files.items()))
+
+
+GOLDEN_FILE = "golden.bin"
+GOLDEN_MAGIC = b"FGGOLD01"
+GOLDEN_SEED = 5
+GOLDEN_BUDGET = 256 * 1024        # bytes: the golden file stays small enough to commit
+SWIFT_MEMORY_PUSHES = 1_000_000   # pushes of the Swift package's flat-memory XCTest (release)
+SWIFT_MEMORY_PUSHES_DEBUG = 20_000  # the same test in a debug build (swift test)
+
+
+def swift_golden(program: Program, files: dict[str, str]) -> bytes:
+    """Golden vectors for the Swift package's XCTest: a seeded synthetic recording with the edge
+    cases (and non-finite rows), featurised by the generated numpy module.
+
+    Little-endian: magic, UInt32 inputCount, featureCount, sampleCount, vectorCount; Float64
+    samples; Int8 status per sample (1 emitted, 0 pending, -1 rejected); UInt64 feature bits.
+    Sized to about GOLDEN_BUDGET bytes: the warm-up plus as many vectors as fit.
+    """
+    import struct
+
+    import numpy as np
+
+    from parity_tests.harness import load_numpy_module
+    from parity_tests.recordings import edge_case_recording
+
+    module = load_numpy_module(files, program.name)
+    n_inputs, n_features = len(program.inputs), program.n_features
+    per_sample = 8 * n_inputs + 1
+    room = (GOLDEN_BUDGET - program.ring_length * per_sample) // (per_sample + 8 * n_features)
+    hops = max(w.hop for w in program.windows)
+    n = program.ring_length + min(max(room, 2 * hops + 10), 4000)
+    samples = edge_case_recording(n, n_inputs, seed=GOLDEN_SEED, nonfinite=True)
+    vectors, ends = module.featurize(samples, nonfinite="drop")
+    status = np.zeros(n, dtype="<i1")
+    status[ends] = 1
+    status[~np.isfinite(samples).all(axis=1)] = -1
+    return b"".join([
+        GOLDEN_MAGIC,
+        struct.pack("<4I", n_inputs, n_features, n, vectors.shape[0]),
+        np.ascontiguousarray(samples, dtype="<f8").tobytes(),
+        status.tobytes(),
+        np.ascontiguousarray(vectors, dtype="<f8").view("<u8").tobytes(),
+    ])
+
+
+def _tool_output(rel: str) -> bool:
+    """SwiftPM's build folders inside ios/ (created by `swift build` there): not ours to judge."""
+    return any(part in (".build", ".swiftpm") for part in rel.split("/"))
+
+
+def _bytes(content: str | bytes) -> bytes:
+    return content if isinstance(content, bytes) else content.encode("utf-8")
 
 
 def _normalise(text: str) -> str:
@@ -129,7 +200,7 @@ def _normalise(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_tree(files: dict[str, str], target: Path) -> None:
+def write_tree(files: dict[str, str | bytes], target: Path) -> None:
     """Replace directory ``target`` with exactly ``files``, atomically enough for a build tool:
     everything is written to a sibling temp dir first, so a failure leaves the old tree intact."""
     target = Path(target)
@@ -139,7 +210,7 @@ def write_tree(files: dict[str, str], target: Path) -> None:
         for rel, text in files.items():
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(text.encode("utf-8"))
+            path.write_bytes(_bytes(text))
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old")
@@ -154,7 +225,7 @@ def write_tree(files: dict[str, str], target: Path) -> None:
         raise
 
 
-def stale_files(files: dict[str, str], target: Path) -> list[str]:
+def stale_files(files: dict[str, str | bytes], target: Path) -> list[str]:
     """Paths that differ between ``files`` and directory ``target`` (missing, changed, extra)."""
     target = Path(target)
     problems = []
@@ -162,11 +233,11 @@ def stale_files(files: dict[str, str], target: Path) -> list[str]:
         path = target / rel
         if not path.is_file():
             problems.append(f"{rel}: missing")
-        elif path.read_bytes() != text.encode("utf-8"):
+        elif path.read_bytes() != _bytes(text):
             problems.append(f"{rel}: differs")
     if target.is_dir():
         for path in sorted(target.rglob("*")):
             rel = path.relative_to(target).as_posix()
-            if path.is_file() and rel not in files:
+            if path.is_file() and rel not in files and not _tool_output(rel):
                 problems.append(f"{rel}: not generated by this spec")
     return problems

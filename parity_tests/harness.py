@@ -322,3 +322,111 @@ def compare_target(numpy_module, target: Target,
     for label, samples in recordings.items():
         compare_recording(numpy_module, target, label, samples, comparison)
     return comparison
+
+
+# ---------------------------------------------------------------- the Swift target
+
+SWIFT_FLAGS = ("-O", "-wmo", "-parse-as-library", "-warnings-as-errors", "-emit-library")
+SWIFT_HOME = Path("/opt/swift/usr/bin")
+
+
+def find_swiftc() -> str | None:
+    """The swiftc on PATH, else the toolchain's usual install location, else None."""
+    import shutil
+
+    found = shutil.which("swiftc")
+    if found:
+        return found
+    fallback = SWIFT_HOME / "swiftc"
+    return str(fallback) if fallback.is_file() and os.access(fallback, os.X_OK) else None
+
+
+def swift_version(swiftc: str) -> str:
+    """``swiftc --version`` (part of every cache key: a new toolchain rebuilds)."""
+    return subprocess.run([swiftc, "--version"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def swift_sources(files: dict[str, str], name: str) -> dict[str, str]:
+    """{file name: text} of the featuriser library source and the C-ABI shim."""
+    library = [p for p in files if p.startswith("ios/Sources/") and p.endswith(".swift")]
+    shim = [p for p in files if p.startswith("swift_shim/") and p.endswith(".swift")]
+    if len(library) != 1 or len(shim) != 1:
+        raise RuntimeError(f"expected one Swift library file and one shim, got {library + shim}")
+    return {Path(p).name: files[p] for p in library + shim}
+
+
+def build_swift_library(sources: dict[str, str], module: str, workdir: Path,
+                        swiftc: str | None = None) -> Path:
+    """Compile the library source and the shim into one shared library (``swiftc -O -wmo
+    -emit-library``), cached by source hash, flags and toolchain version like the C build."""
+    swiftc = swiftc or find_swiftc()
+    if swiftc is None:
+        raise RuntimeError("swiftc not found")
+    flags = (*SWIFT_FLAGS, "-module-name", module)
+    key = hashlib.sha256()
+    for file_name, text in sorted(sources.items()):
+        key.update(file_name.encode() + b"\0" + text.encode() + b"\0")
+    key.update(" ".join(flags).encode() + b"\0" + swift_version(swiftc).encode())
+    out = CACHE / f"{module}-{key.hexdigest()[:16]}.so"
+    if not out.exists():
+        src_dir = Path(workdir) / "swift"
+        src_dir.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for file_name, text in sorted(sources.items()):
+            (src_dir / file_name).write_text(text)
+            paths.append(str(src_dir / file_name))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.so")
+        cmd = [swiftc, *flags, *paths, "-o", str(tmp)]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"compiling generated Swift failed:\n{' '.join(cmd)}\n"
+                               f"{result.stderr}{result.stdout}")
+        os.replace(tmp, out)
+    return out
+
+
+class SwiftStream(CStream):
+    """The Swift featuriser through its C-ABI shim, driven with the C header's cffi declarations.
+
+    Only ``<name>_init`` and ``<name>_push`` come from the shim (the header's data symbols, like
+    the name tables, do not exist in it); the shim's extra ``<name>_swift_contract`` gives the
+    Swift side's spec hash, version, input and feature names for checking."""
+
+    def __init__(self, header: str, library: Path, name: str):
+        import cffi
+
+        self.ffi = cffi.FFI()
+        self.ffi.cdef(cdef_from_header(header))
+        self.ffi.cdef(f"const char *{name}_swift_contract(void);")   # the shim's one extra
+        self.lib = self.ffi.dlopen(str(library))
+        self.name = name
+        P = name.upper()
+        self.n_inputs = getattr(self.lib, f"{P}_N_INPUTS")
+        self.n_features = getattr(self.lib, f"{P}_N_FEATURES")
+        self._init = getattr(self.lib, f"{name}_init")
+        self._push = getattr(self.lib, f"{name}_push")
+        lines = self.ffi.string(getattr(self.lib, f"{name}_swift_contract")()).decode()
+        lines = lines.split("\n")
+        self.spec_hash, self.generator_version = lines[0], lines[1]
+        self.input_names = tuple(lines[2:2 + self.n_inputs])
+        self.feature_names = tuple(lines[2 + self.n_inputs:])
+
+
+def swift_target(files: dict[str, str], name: str, workdir: Path) -> Target:
+    """The generated Swift featuriser as a parity target (same cdef as C, from the C header)."""
+    import json
+
+    meta = json.loads(files["manifest.json"])
+    shim = next(Path(p).stem for p in files if p.startswith("swift_shim/"))
+    library = build_swift_library(swift_sources(files, name), shim, Path(workdir))
+    runtime = SwiftStream(files[f"c/{name}_features.h"], library, name)
+    expected = (meta["spec_hash"], meta["generator_version"], tuple(meta["inputs"]),
+                tuple(f["name"] for f in meta["features"]))
+    got = (runtime.spec_hash, runtime.generator_version, runtime.input_names,
+           runtime.feature_names)
+    if got != expected:
+        raise RuntimeError(f"the Swift featuriser's contract differs from the manifest: {got} "
+                           f"vs {expected}")
+    return Target("Swift", runtime.stream)

@@ -9,12 +9,12 @@ import json
 import os
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from codegen.build import generate
 from codegen.features import FEATURES
-from codegen.params import Param, ParamError
+from codegen.params import REQUIRED, Param, ParamError
 from codegen.signals import SIGNALS
 from featurespec import load_spec_text
 from parity_tests import harness
@@ -30,8 +30,8 @@ settings.load_profile(os.environ.get("FEATGEN_HYPOTHESIS",
 
 
 def param_value(param: Param) -> st.SearchStrategy:
-    if param.kind == "number":
-        return st.floats(-4, 4, allow_nan=False).map(lambda v: round(v, 3))
+    if param.kind == "number":   # the second branch serves parameters such as 0 < alpha <= 1
+        return st.one_of(st.floats(-4, 4), st.floats(0.001, 1)).map(lambda v: round(v, 3))
     if param.kind == "int":
         return st.integers(0, 12)
     if param.kind == "bool":
@@ -53,6 +53,8 @@ def params_for(draw, declared: dict[str, Param]) -> dict:
                 break
             except ParamError:
                 continue
+        else:
+            assume(param.default is not REQUIRED)   # a valid value could not be drawn
     return out
 
 
@@ -88,6 +90,8 @@ def specs(draw) -> str:
         features.append(entry)
     if not features:
         features.append({"compute": "mean", "of": names[-1], "over": "w0"})
+    used = {f["over"] for f in features}
+    windows = {name: w for name, w in windows.items() if name in used}   # unused ones are errors
     return json.dumps({"spec": "featgen/v1", "name": "prop", "sample_rate_hz": 50,
                        "inputs": inputs, "signals": signals, "windows": windows,
                        "features": features})

@@ -32,20 +32,22 @@ def test_committed_generated_tree_is_fresh(spec_path):
     assert not problems, f"generated/{spec.name} is stale; run featgen build: {problems}"
 
 
-def test_generation_is_byte_identical_across_runs_and_hash_seeds(example_files, tmp_path):
+def test_generation_is_byte_identical_across_runs_hash_seeds_and_locales(example_files, tmp_path):
     _, files = example_files
     script = ("import sys, json; from featurespec import load_spec; from codegen.build import generate;"
-              "print(json.dumps(generate(load_spec(sys.argv[1]))))")
+              "print(json.dumps({p: c if isinstance(c, str) else c.hex() "   # bytes: the golden file
+              "for p, c in generate(load_spec(sys.argv[1])).items()}))")
     outputs = set()
-    for seed in ("0", "1", "12345"):
-        env = dict(os.environ, PYTHONHASHSEED=seed, LC_ALL="C")
+    for seed, locale in (("0", "C"), ("1", "C.UTF-8"), ("12345", "POSIX")):
+        env = dict(os.environ, PYTHONHASHSEED=seed, LC_ALL=locale, LANG=locale)
         run = subprocess.run(["python3", "-c", script,
                               str(ROOT / "examples" / "twist_and_go" / "spec.yaml")],
                              capture_output=True, text=True, env=env, cwd=ROOT, check=True)
         outputs.add(run.stdout)
     assert len(outputs) == 1
     import json
-    assert json.loads(outputs.pop()) == files
+    assert json.loads(outputs.pop()) == {p: c if isinstance(c, str) else c.hex()
+                                         for p, c in files.items()}
 
 
 def test_write_is_atomic_and_check_sees_edits(example_files, tmp_path):
@@ -128,7 +130,7 @@ def test_generated_code_has_no_reordering_reductions(example_files):
 def test_header_carries_hash_and_version(example_files):
     spec, files = example_files
     for path, text in files.items():
-        if path.endswith((".c", ".h", ".py")):
+        if path.endswith((".c", ".h", ".py", ".swift")):
             assert spec.spec_hash in text, path
             assert "featgen 0.1.0" in text, path
 

@@ -1,0 +1,126 @@
+"""Swift target (iOS): a ``Sendable`` value type with one fixed-size storage array, no Foundation.
+
+Only emission differs from C: every statement is a declaration with an explicit ``: Double``
+(``let`` when the IR never reassigns it, ``var`` otherwise), expressions stay fully parenthesised
+and short (one IR statement each), ``sqrt`` is ``.squareRoot()`` and ``abs`` is ``.magnitude``
+(both exact or correctly rounded, lowered by LLVM to the same instructions as C's ``sqrt`` and
+``fabs``). swiftc never contracts ``a * b + c`` into a fused multiply-add, with or without
+``-O``: parity_tests/test_swift.py checks the LLVM IR, docs/swift.md records the command.
+
+The feature math is the IR's; this module only decides names and the storage layout.
+"""
+from __future__ import annotations
+
+from .. import ir
+from ..lowering import Program, reads_cur
+from .base import Emitter, hex_literal
+
+
+def upper_camel(name: str) -> str:
+    """``twist_and_go`` -> ``TwistAndGo`` (spec names are ``[a-z][a-z0-9_]*``)."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
+
+
+def _wrapped(a: str) -> bool:
+    """Whether ``a`` is one parenthesised group, e.g. ``(x + y)`` but not ``(x) + (y)``."""
+    if not (a.startswith("(") and a.endswith(")")):
+        return False
+    depth = 0
+    for i, ch in enumerate(a):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and i != len(a) - 1:
+            return False
+    return True
+
+
+def _operand(a: str) -> str:
+    """``a`` as the receiver of a postfix member access (``.squareRoot()``)."""
+    simple = a.replace("_", "").isalnum()                      # a plain variable name
+    return a if simple or _wrapped(a) else f"({a})"
+
+
+class SwiftEmitter(Emitter):
+    def __init__(self, *args, reassigned: frozenset[str] = frozenset(), **kw):
+        super().__init__(*args, **kw)
+        self.reassigned = reassigned
+
+    @classmethod
+    def for_body(cls, body: tuple, **kw) -> "SwiftEmitter":
+        """An emitter that knows which variables of ``body`` are assigned after their ``Let``."""
+        assigned = frozenset(s.var.name for stmt in body for s in ir.walk(stmt)
+                             if isinstance(s, ir.Set))
+        return cls(reassigned=assigned, **kw)
+
+    def literal(self, value: float) -> str:
+        text = hex_literal(value)
+        # A negative literal is parenthesised so that no operator can run into its sign.
+        return f"({text})" if text.startswith("-") else text
+
+    def sqrt(self, a: str) -> str:
+        return f"{_operand(a)}.squareRoot()"
+
+    def fabs(self, a: str) -> str:
+        return f"{_operand(a)}.magnitude"
+
+    def index_value(self, index: str) -> str:
+        return f"Double({index})"
+
+    def let(self, name: str, value: str, node: ir.Expr) -> str:
+        keyword = "var" if name in self.reassigned else "let"
+        return f"{keyword} {name}: Double = {value}"
+
+    def loop(self, var: str, start: int, stop: int, body: list[str]) -> list[str]:
+        return [f"for {var} in {start}..<{stop} {{", *self.block(body), "}"]
+
+
+def storage_layout(program: Program) -> dict:
+    """Offsets in the one storage array: each ring (``2 * max_length`` doubles: the samples are
+    stored twice, so every window is contiguous), then the latest feature values."""
+    n = program.ring_length
+    rings = {s: i * 2 * n for i, s in enumerate(program.ring_signals)}
+    features = len(program.ring_signals) * 2 * n
+    return {"rings": rings, "features": features, "size": features + program.n_features}
+
+
+def render_context(program: Program) -> dict:
+    """What templates/swift/*.j2 need: statement lists per signal and per window kernel."""
+    type_name = upper_camel(program.name) + "Features"
+    layout = storage_layout(program)
+    derived = [s for s in program.signals if s.kind != "input"]
+    cur = lambda n: f"s_{n}"                       # noqa: E731  (locals in advance)
+    prev = lambda n: f"prev_{n}"                   # noqa: E731  (stored properties)
+    signals = [{
+        "name": s.name, "doc": s.doc,
+        "first": SwiftEmitter(cur=cur).expr(s.first),
+        "later": SwiftEmitter(cur=cur, prev=prev).expr(s.later),
+    } for s in derived]
+    windows = []
+    for w in program.windows:
+        features = []
+        for f in w.features:
+            emitter = SwiftEmitter.for_body(
+                f.kernel.body, slot_names=tuple(f"w_{s}" for s in f.slots),
+                out=lambda k, base=f.column: f"features[{base + k}]")
+            features.append({"names": f.outputs, "lines": emitter.stmts(f.kernel.body)})
+        windows.append({"name": w.name, "length": w.length, "hop": w.hop,
+                        "back": w.length - 1, "signals": w.signals, "features": features,
+                        "rings": {s: layout["rings"][s] for s in w.signals}})
+    read = set(program.ring_signals) | set(program.prev_signals)
+    for s in derived:
+        read |= reads_cur(s.first) | reads_cur(s.later)
+    used_inputs = [(i, n) for i, n in enumerate(program.inputs) if n in read]
+    return {
+        "type_name": type_name,
+        "module_name": type_name,
+        "shim_module": upper_camel(program.name) + "Shim",
+        "box_name": upper_camel(program.name) + "Box",
+        "derived": signals,
+        "windows": windows,
+        "used_inputs": used_inputs,
+        "rings": [(s, layout["rings"][s]) for s in program.ring_signals],
+        "features_offset": layout["features"],
+        "storage_size": layout["size"],
+        "always_emits": any(w.hop == 1 for w in program.windows),
+        "hopped": [w.name for w in program.windows if w.hop > 1],
+    }
