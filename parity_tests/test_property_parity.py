@@ -124,3 +124,21 @@ def test_random_specs_and_streams_are_bit_identical(data, tmp_path_factory):
                   for i in range(2)}
     comparison = harness.compare_target(module, target, recordings)
     assert comparison.identical, f"spec:\n{text}\n{comparison.failure_message()}"
+
+
+@settings(max_examples=int(os.environ.get("FEATGEN_SWIFT_EXAMPLES", "12")))
+@given(data=st.data())
+def test_random_specs_and_streams_swift_is_bit_identical(data, tmp_path_factory):
+    """The same property for Swift; fewer examples, since each compiles a Swift library."""
+    from parity_tests.conftest import require_swiftc
+
+    require_swiftc()
+    text = data.draw(specs(), label="spec")
+    spec = load_spec_text(text)
+    files = generate(spec)
+    module = harness.load_numpy_module(files, spec.name)
+    target = harness.swift_target(files, spec.name, tmp_path_factory.mktemp("prop_swift"))
+    recordings = {f"s{i}": data.draw(streams(len(spec.inputs)), label=f"stream {i}")
+                  for i in range(2)}
+    comparison = harness.compare_target(module, target, recordings)
+    assert comparison.identical, f"spec:\n{text}\n{comparison.failure_message()}"
