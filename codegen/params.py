@@ -58,18 +58,34 @@ class Param:
         return value
 
 
+MAX_SHOWN = 60  # characters of user text quoted in a message
+
+
+def show(text: str) -> str:
+    """Quote user text for a message: ``repr`` (escapes control characters), truncated."""
+    if len(text) > MAX_SHOWN:
+        return repr(text[:MAX_SHOWN]) + "..."
+    return repr(text)
+
+
 def describe(value: Any) -> str:
+    """What a YAML value is, for 'expected X, got Y' messages."""
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, str):
-        return f"the text {value!r}"
+        return f"the text {show(value)}"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return f"{type(value).__name__} {value!r}"
+    if isinstance(value, int):
+        text = str(value) if abs(value) < 10**30 else "a huge integer"
+        return f"the number {text}"
+    if isinstance(value, float):
+        return f"the number {value!r}"
+    return type(value).__name__
 
 
 def at_least(lo: int) -> Callable[[Any], str | None]:

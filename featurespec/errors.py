@@ -9,10 +9,11 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, NamedTuple
 
+from codegen.params import describe, show  # one wording for every "got ..." message
+
 from .schema import Location
 
 MAX_MESSAGE = 400   # a hostile 1 MiB string must not become a 1 MiB error message
-MAX_SHOWN = 60      # characters of user text quoted in a message
 MAX_PROBLEMS = 100  # past this, more messages help nobody and cost time on hostile input
 
 
@@ -89,33 +90,6 @@ def one_line(text: str, limit: int | None = None) -> str:
     if limit is not None and len(text) > limit:
         text = text[: limit - 3] + "..."
     return text
-
-
-def show(text: str) -> str:
-    """Quote user text for a message: ``repr`` (escapes control characters), truncated."""
-    if len(text) > MAX_SHOWN:
-        return repr(text[:MAX_SHOWN]) + "..."
-    return repr(text)
-
-
-def describe(value: Any) -> str:
-    """What a YAML value is, for 'expected X, got Y' messages."""
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, str):
-        return f"the text {show(value)}"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, int):
-        text = str(value) if abs(value) < 10**30 else "a huge integer"
-        return f"the number {text}"
-    if isinstance(value, float):
-        return f"the number {value!r}"
-    return type(value).__name__
 
 
 def char_name(c: str) -> str:

@@ -94,7 +94,7 @@ class CStream:
         import cffi
 
         self.ffi = cffi.FFI()
-        self.ffi.cdef(cdef_from_header(header))
+        self.ffi.cdef(cdef_from_header(header) + self.extra_cdef(name))
         self.lib = self.ffi.dlopen(str(library))
         self.name = name
         P = name.upper()
@@ -102,7 +102,14 @@ class CStream:
         self.n_features = getattr(self.lib, f"{P}_N_FEATURES")
         self._init = getattr(self.lib, f"{name}_init")
         self._push = getattr(self.lib, f"{name}_push")
-        names = getattr(self.lib, f"{name}_feature_names")
+        self.read_contract()
+
+    def extra_cdef(self, name: str) -> str:
+        """Declarations a runtime exports beyond the generated header (none for C)."""
+        return ""
+
+    def read_contract(self) -> None:
+        names = getattr(self.lib, f"{self.name}_feature_names")
         self.feature_names = tuple(self.ffi.string(names[i]).decode()
                                    for i in range(self.n_features))
 
@@ -394,20 +401,11 @@ class SwiftStream(CStream):
     the name tables, do not exist in it); the shim's extra ``<name>_swift_contract`` gives the
     Swift side's spec hash, version, input and feature names for checking."""
 
-    def __init__(self, header: str, library: Path, name: str):
-        import cffi
+    def extra_cdef(self, name: str) -> str:
+        return f"\nconst char *{name}_swift_contract(void);"
 
-        self.ffi = cffi.FFI()
-        self.ffi.cdef(cdef_from_header(header))
-        self.ffi.cdef(f"const char *{name}_swift_contract(void);")   # the shim's one extra
-        self.lib = self.ffi.dlopen(str(library))
-        self.name = name
-        P = name.upper()
-        self.n_inputs = getattr(self.lib, f"{P}_N_INPUTS")
-        self.n_features = getattr(self.lib, f"{P}_N_FEATURES")
-        self._init = getattr(self.lib, f"{name}_init")
-        self._push = getattr(self.lib, f"{name}_push")
-        lines = self.ffi.string(getattr(self.lib, f"{name}_swift_contract")()).decode()
+    def read_contract(self) -> None:
+        lines = self.ffi.string(getattr(self.lib, f"{self.name}_swift_contract")()).decode()
         lines = lines.split("\n")
         self.spec_hash, self.generator_version = lines[0], lines[1]
         self.input_names = tuple(lines[2:2 + self.n_inputs])

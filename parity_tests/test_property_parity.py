@@ -113,17 +113,23 @@ def streams(draw, n_inputs: int) -> np.ndarray:
     return base
 
 
-@given(data=st.data())
-def test_random_specs_and_streams_are_bit_identical(data, tmp_path_factory):
+def check_random_case(data, make_target) -> None:
+    """Draw a spec and two streams; the target built by ``make_target`` must match numpy."""
     text = data.draw(specs(), label="spec")
     spec = load_spec_text(text)            # the strategy only makes valid specs
     files = generate(spec)
     module = harness.load_numpy_module(files, spec.name)
-    target = harness.c_target(files, spec.name, tmp_path_factory.mktemp("prop"))
+    target = make_target(files, spec.name)
     recordings = {f"s{i}": data.draw(streams(len(spec.inputs)), label=f"stream {i}")
                   for i in range(2)}
     comparison = harness.compare_target(module, target, recordings)
     assert comparison.identical, f"spec:\n{text}\n{comparison.failure_message()}"
+
+
+@given(data=st.data())
+def test_random_specs_and_streams_are_bit_identical(data, tmp_path_factory):
+    check_random_case(data, lambda files, name: harness.c_target(
+        files, name, tmp_path_factory.mktemp("prop")))
 
 
 @settings(max_examples=int(os.environ.get("FEATGEN_SWIFT_EXAMPLES", "12")))
@@ -133,12 +139,5 @@ def test_random_specs_and_streams_swift_is_bit_identical(data, tmp_path_factory)
     from parity_tests.conftest import require_swiftc
 
     require_swiftc()
-    text = data.draw(specs(), label="spec")
-    spec = load_spec_text(text)
-    files = generate(spec)
-    module = harness.load_numpy_module(files, spec.name)
-    target = harness.swift_target(files, spec.name, tmp_path_factory.mktemp("prop_swift"))
-    recordings = {f"s{i}": data.draw(streams(len(spec.inputs)), label=f"stream {i}")
-                  for i in range(2)}
-    comparison = harness.compare_target(module, target, recordings)
-    assert comparison.identical, f"spec:\n{text}\n{comparison.failure_message()}"
+    check_random_case(data, lambda files, name: harness.swift_target(
+        files, name, tmp_path_factory.mktemp("prop_swift")))

@@ -312,7 +312,7 @@ CASES = [
     case("bins_zero", defect("bins: 20", "bins: 0"),
          "<spec>:15:56: features[1].bins: must be between 1 and 256, got 0"),
     case("bins_float", defect("bins: 20", "bins: 2.5"),
-         "<spec>:15:56: features[1].bins: expected a whole number, got float 2.5"),
+         "<spec>:15:56: features[1].bins: expected a whole number, got the number 2.5"),
     case("range_reversed", defect("[-8, 8]", "[8, -8]"),
          "<spec>:15:67: features[1].range: expected finite [low, high] with low < high, "
          "got [8.0, -8.0]"),
