@@ -131,6 +131,10 @@ def generate(spec: Spec) -> dict[str, str | bytes]:
     files = {path: _normalise(text) for path, text in files.items()}
     files[f"ios/Tests/{package}Tests/Resources/{GOLDEN_FILE}"] = swift_golden(program, files)
     meta = manifest(program)
+    if spec.model is not None:     # model artifacts: codegen/trees/build.py
+        from .trees.build import model_files
+        model_out, meta["model"] = model_files(spec, program, env, lines, common, _normalise)
+        files.update(model_out)
     meta["files"] = {p: hashlib.sha256(_bytes(t)).hexdigest() for p, t in sorted(files.items())}
     files["manifest.json"] = json.dumps(meta, indent=2, sort_keys=False) + "\n"
     return dict(sorted(files.items()))

@@ -15,12 +15,16 @@ Adding a feature = one decorated function here + one test vector in parity_tests
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
 
-from .ir import Expr, IndexValue, KernelBuilder, Var, WindowRef, fabs, ne, select, sqrt
+from . import exact
+from .ir import (Buf, Expr, Index, IndexValue, KernelBuilder, Table, Var, WindowRef, eq, fabs,
+                 ne, select, sqrt)
 from .params import Param, at_least, between
+from .transcendentals import LOG
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,9 @@ class FeatureKind:
     min_length: int = 1
     tag: Callable[[dict], str] | None = None          # name part from params, e.g. "_2p5"
     outputs: Callable[[dict], list[str]] | None = None  # several columns, e.g. histogram bins
+    # Rules that need the window: (full params, window length, sample rate in Hz) -> message
+    # when the combination is invalid (e.g. a DFT bin above L/2, a lag >= L).
+    check: Callable[[dict, int, float], str | None] | None = None
 
     def output_suffixes(self, params: dict) -> list[str]:
         return self.outputs(params) if self.outputs else [""]
@@ -279,3 +286,557 @@ def f_histogram(b, x, bins, normalize, **p):
         inside = (lambda v: (v >= lo) & (v <= hi)) if last else (lambda v: (v >= lo) & (v < hi))
         count = running_sum(b, x, lambda v: select(inside(v), 1.0, 0.0), hint="count")
         b.out(count / x.length if normalize else count)
+
+
+
+# ================================================================ order statistics
+#
+# Sorting is exact (it only permutes values), but -0.0 and +0.0 compare equal, so their order
+# would depend on the algorithm: every sorted copy holds x + 0.0 instead, which turns -0.0 into
+# +0.0 and changes nothing else. NaN (only possible in derived signals) sorts last.
+
+
+def sorted_copy(b: KernelBuilder, x: WindowRef, hint: str = "sorted") -> Buf:
+    buf = b.scratch(hint, x.length)
+    with b.loop(0, x.length) as k:
+        b.buf_set(buf, k, x[k] + 0.0)
+    b.sort(buf)
+    return buf
+
+
+def median_of(b: KernelBuilder, buf: Buf) -> Expr:
+    n = buf.length
+    if n % 2:
+        return buf[n // 2]
+    return (buf[n // 2 - 1] + buf[n // 2]) * 0.5
+
+
+def linear_position(n: int, q: float) -> tuple[int, int, float]:
+    """numpy's 'linear' method at generation time: virtual index (n - 1) * (q / 100) in double,
+    its floor, the next index (clipped to n - 1) and gamma = index - floor."""
+    p = q / 100.0
+    v = (n - 1) * p
+    lo = int(v // 1)
+    return lo, min(lo + 1, n - 1), v - lo
+
+
+def nearest_rank_position(n: int, q: float) -> int:
+    """Edge Impulse's nearest rank: int((N - 1) * p + 0.5), p = q / 100, in double."""
+    return min(int((n - 1) * (q / 100.0) + 0.5), n - 1)
+
+
+def percentile_of(buf: Buf, q: float, method: str) -> Expr:
+    n = buf.length
+    if method == "nearest_rank":
+        return buf[nearest_rank_position(n, q)]
+    lo, hi, t = linear_position(n, q)
+    a, c = buf[lo], buf[hi]
+    if t == 0:
+        return a
+    if t < 0.5:
+        return a + (c - a) * t
+    return c - (c - a) * (1.0 - t)
+
+
+def _q_check(v: float) -> str | None:
+    return None if 0.0 <= v <= 100.0 else f"must be between 0 and 100, got {v!r}"
+
+
+METHOD = Param("choice", default="linear", choices=("linear", "nearest_rank"),
+               doc="linear: numpy's default, a + (b - a) * t below t = 0.5 and b - (b - a) * "
+                   "(1 - t) from 0.5 on, at virtual index (L - 1) * q / 100 (t its fraction, "
+                   "computed at generation time); nearest_rank: the sample at index "
+                   "int((L - 1) * q / 100 + 0.5) (Edge Impulse)")
+
+
+def _method_tag(p: dict) -> str:
+    return "" if p["method"] == "linear" else "_nearest"
+
+
+@feature("median", "middle of the sorted window (sorted copy of x + 0.0, so -0.0 counts as "
+         "+0.0); for even L, (a + b) * 0.5 of the two middle values, as numpy.median.")
+def f_median(b, x):
+    b.out(median_of(b, sorted_copy(b, x)))
+
+
+@feature("percentile",
+         "q-th percentile of the sorted window (sorted copy of x + 0.0) by the stated method; "
+         "the interpolation is emitted as arithmetic, never a library percentile.",
+         params={"q": Param("number", check=_q_check, doc="percent, 0 to 100"),
+                 "method": METHOD},
+         tag=lambda p: f"_{number_tag(p['q'])}{_method_tag(p)}")
+def f_percentile(b, x, q, method):
+    b.out(percentile_of(sorted_copy(b, x), q, method))
+
+
+@feature("iqr", "interquartile range: percentile 75 - percentile 25, both by the stated method.",
+         params={"method": METHOD}, tag=_method_tag)
+def f_iqr(b, x, method):
+    buf = sorted_copy(b, x)
+    b.out(percentile_of(buf, 75.0, method) - percentile_of(buf, 25.0, method))
+
+
+@feature("mad", "median absolute deviation: median(|x - median(x)|) * scale (unscaled by "
+         "default; scale 1.482602218505602 estimates a normal sigma). Both medians as `median`.",
+         params={"scale": Param("number", default=1.0, doc="factor applied last")},
+         tag=lambda p: "" if p["scale"] == 1.0 else f"_s{number_tag(p['scale'])}")
+def f_mad(b, x, scale):
+    buf = sorted_copy(b, x)
+    med = b.let("median", median_of(b, buf))
+    with b.loop(0, x.length) as k:
+        b.buf_set(buf, k, fabs(x[k] - med))
+    b.sort(buf)
+    value = median_of(b, buf)
+    b.out(value if scale == 1.0 else value * scale)
+
+
+# ================================================================ moments
+
+EPS = 2.0 ** -52
+ZERO_VARIANCE = Param("number", default=0.0,
+                      doc="the value for an (effectively) constant window: m2 <= (eps * mean)^2, "
+                          "eps = 2^-52 (scipy's rule, where it returns NaN)")
+BIAS = Param("bool", default=True, doc="true: the biased (population) estimator; false: the "
+                                       "adjusted one")
+
+
+def central_moment_sums(b: KernelBuilder, x: WindowRef, powers: tuple[int, ...]) -> tuple:
+    """(mean, m2, m_p for p in powers): m_p = sum(d^p) / L with d = x - mean, d^3 = (d*d)*d,
+    d^4 = (d*d)*(d*d), each sum left to right."""
+    mean = window_mean(b, x)
+    terms = {2: lambda d: d * d, 3: lambda d: (d * d) * d, 4: lambda d: (d * d) * (d * d)}
+    m2 = b.let("m2", running_sum(b, x, lambda v: terms[2](v - mean), hint="s2") / x.length)
+    ms = [b.let(f"m{p}", running_sum(b, x, lambda v, p=p: terms[p](v - mean), hint=f"s{p}")
+                / x.length) for p in powers]
+    return mean, m2, ms
+
+
+def constant_window(mean: Expr, m2: Expr) -> Expr:
+    return m2 <= (EPS * mean) * (EPS * mean)
+
+
+def _skew_check(p: dict, length: int, rate: float) -> str | None:
+    if not p["bias"] and length < 3:
+        return f"adjusted skewness (bias: false) needs a window of at least 3 samples"
+    return None
+
+
+def _kurt_check(p: dict, length: int, rate: float) -> str | None:
+    if not p["bias"] and length < 4:
+        return f"adjusted kurtosis (bias: false) needs a window of at least 4 samples"
+    return None
+
+
+@feature("skewness",
+         "bias true: g1 = m3 / (m2 * sqrt(m2)) (scipy's default, TSFEL, Edge Impulse); bias "
+         "false: G1 = g1 * (sqrt(L (L - 1)) / (L - 2)) (pandas/tsfresh; the factor is rounded once "
+         "at generation time; L >= 3). m_p = sum((x - mean)^p) / L. A constant window gives "
+         "zero_variance.",
+         params={"bias": BIAS, "zero_variance": ZERO_VARIANCE}, check=_skew_check,
+         tag=lambda p: "" if p["bias"] else "_adjusted")
+def f_skewness(b, x, bias, zero_variance):
+    mean, m2, (m3,) = central_moment_sums(b, x, (3,))
+    g = b.let("g1", m3 / (m2 * sqrt(m2)))
+    n = x.length
+    if not bias:
+        g = b.let("G1", g * _adjust_skew(n))
+    b.out(select(constant_window(mean, m2), zero_variance, g))
+
+
+def _adjust_skew(n: int) -> float:
+    """sqrt(n (n - 1)) / (n - 2), correctly rounded (exact decimal arithmetic)."""
+    from decimal import Decimal, localcontext
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return exact.to_float(Decimal(n * (n - 1)).sqrt() / Decimal(n - 2))
+
+
+@feature("kurtosis",
+         "excess (fisher true) or Pearson (fisher false, + 3.0) kurtosis. bias true: g2 = m4 / "
+         "(m2 * m2) - 3.0; bias false: G2 = c * ((L + 1) * g2 + 6.0) with c = (L - 1) / ((L - 2) "
+         "(L - 3)) rounded once at generation time (L >= 4). A constant window gives "
+         "zero_variance (as is, without the + 3.0).",
+         params={"bias": BIAS, "fisher": Param("bool", default=True,
+                                               doc="true: excess kurtosis (normal = 0)"),
+                 "zero_variance": ZERO_VARIANCE}, check=_kurt_check,
+         tag=lambda p: ("" if p["bias"] else "_adjusted") + ("" if p["fisher"] else "_pearson"))
+def f_kurtosis(b, x, bias, fisher, zero_variance):
+    mean, m2, (m4,) = central_moment_sums(b, x, (4,))
+    g = b.let("g2", m4 / (m2 * m2) - 3.0)
+    n = x.length
+    if not bias:
+        c = float(Fraction(n - 1, (n - 2) * (n - 3)))
+        g = b.let("G2", c * ((n + 1) * g + 6.0))
+    if not fisher:
+        g = b.let("pearson", g + 3.0)
+    b.out(select(constant_window(mean, m2), zero_variance, g))
+
+
+# ================================================================ shape
+
+
+@feature("mean_abs_change", "sum(|x(k) - x(k-1)|, k = 1..L-1) / (L - 1), left to right (tsfresh). "
+         "Needs L >= 2.", min_length=2)
+def f_mean_abs_change(b, x):
+    total = b.let("total", 0.0)
+    with b.loop(1, x.length) as k:
+        b.set(total, total + fabs(x[k] - x[k - 1]))
+    b.out(total / (x.length - 1))
+
+
+HEIGHT = Param("number", default=None,
+               doc="minimum height: a peak counts only when its value >= height (none: no limit)")
+
+
+def _height_tag(p: dict) -> str:
+    return "" if p["height"] is None else f"_h{number_tag(p['height'])}"
+
+
+def peaks(b: KernelBuilder, x: WindowRef, height: float | None) -> tuple[Var, Var]:
+    """(count, index of the last) of peaks: a run of equal samples x[i..j] (a plateau; a single
+    sample is a run of one) with 1 <= i, j <= L-2, x[i-1] < x[i] and x[j+1] < x[j]; its index is
+    i, its first sample. Found in one left-to-right pass; a NaN ends any candidate."""
+    count = b.let("peaks", 0.0)
+    last = b.let("last_peak", -1.0)
+    rising = b.let("rising", 0.0)          # 1 while x[start..k-1] is a run entered by a rise
+    start = b.let("start", 0.0)
+    with b.loop(1, x.length) as k:
+        up, same, down = x[k] > x[k - 1], eq(x[k], x[k - 1]), x[k] < x[k - 1]
+        ok = (rising > 0.0) & down
+        if height is not None:
+            ok = ok & (x[k - 1] >= height)
+        b.set(count, select(ok, count + 1.0, count))
+        b.set(last, select(ok, start, last))
+        b.set(start, select(up, IndexValue(k), start))
+        b.set(rising, select(up, 1.0, select(same, rising, 0.0)))
+    return count, last
+
+
+PEAK_DOC = ("a peak is a sample, or a plateau of equal samples, strictly higher than its "
+            "neighbours on both sides: x[i-1] < x[i] = ... = x[j] > x[j+1] (scipy.signal."
+            "find_peaks' rule); the first and last samples never are. ")
+
+
+@feature("peak_count", "number of peaks; " + PEAK_DOC + "With height, only peaks >= height.",
+         params={"height": HEIGHT}, tag=_height_tag)
+def f_peak_count(b, x, height):
+    b.out(peaks(b, x, height)[0])
+
+
+@feature("last_peak_index", "index (0 = oldest) of the newest peak, a plateau counting at its "
+         "first sample (as argmax keeps the first of ties); -1 when there is none; " + PEAK_DOC,
+         params={"height": HEIGHT}, tag=_height_tag)
+def f_last_peak_index(b, x, height):
+    b.out(peaks(b, x, height)[1])
+
+
+@feature("integral", "trapezoid rule over the window in seconds: (sum of (x(k-1) + x(k)), k = "
+         "1..L-1, left to right) * h with h = 0.5 / sample_rate_hz rounded once at generation "
+         "time; 0 for L = 1.")
+def f_integral(b, x):
+    total = b.let("total", 0.0)
+    with b.loop(1, x.length) as k:
+        b.set(total, total + (x[k - 1] + x[k]))
+    h = float(Fraction(1, 2) / Fraction(repr(b.sample_rate)))
+    b.out(total * h)
+
+
+def _lag_check(p: dict, length: int, rate: float) -> str | None:
+    if p["lag"] >= length:
+        return f"autocorrelation at lag {p['lag']} needs a window longer than the lag"
+    return None
+
+
+@feature("autocorrelation",
+         "sum(d(k) * d(k + lag), k = 0..L-1-lag) / sum(d(k)^2), d = x - mean: the biased "
+         "estimator (both sums over L, which cancels), normalised by the variance; "
+         "zero_variance for a constant window (m2 <= (eps * mean)^2).",
+         params={"lag": Param("int", default=1, check=at_least(1), doc="lag in samples, < L"),
+                 "zero_variance": ZERO_VARIANCE},
+         check=_lag_check, tag=lambda p: f"_lag{p['lag']}")
+def f_autocorrelation(b, x, lag, zero_variance):
+    mean = window_mean(b, x)
+    den = running_sum(b, x, lambda v: (v - mean) * (v - mean), hint="squares")
+    num = b.let("num", 0.0)
+    with b.loop(0, x.length - lag) as k:
+        b.set(num, num + (x[k] - mean) * (x[k + lag] - mean))
+    m2 = den / x.length
+    b.out(select(constant_window(mean, m2), zero_variance, num / den))
+
+
+# ================================================================ two signals
+
+
+PAIR = ("Reads two signals, given as pairs: `of: [[x, y], ...]`; named "
+        "`{kind}__{x}__{y}__{window}`. ")
+
+
+@feature("covariance", PAIR + "sum((x - mean_x) * (y - mean_y)) / (L - ddof), left to right "
+         "(two-pass means as `mean`).", params={"ddof": DDOF}, tag=_ddof_tag, n_signals=2)
+def f_covariance(b, x, y, ddof):
+    mx, my = window_mean(b, x), window_mean(b, y)
+    total = b.let("products", 0.0)
+    with b.loop(0, x.length) as k:
+        b.set(total, total + (x[k] - mx) * (y[k] - my))
+    b.out(total / (x.length - ddof))
+
+
+@feature("correlation",
+         PAIR + "Pearson: sxy / (sqrt(sxx) * sqrt(syy)) with sxy = sum(dx * dy), sxx = sum(dx^2), syy = "
+         "sum(dy^2), d = value - mean; clamped to [-1, 1]; zero_variance when either window is "
+         "constant (m2 <= (eps * mean)^2).",
+         params={"zero_variance": ZERO_VARIANCE}, n_signals=2)
+def f_correlation(b, x, y, zero_variance):
+    mx, my = window_mean(b, x), window_mean(b, y)
+    sxx = running_sum(b, x, lambda v: (v - mx) * (v - mx), hint="sxx")
+    syy = running_sum(b, y, lambda v: (v - my) * (v - my), hint="syy")
+    sxy = b.let("sxy", 0.0)
+    with b.loop(0, x.length) as k:
+        b.set(sxy, sxy + (x[k] - mx) * (y[k] - my))
+    r = b.let("r", sxy / (sqrt(sxx) * sqrt(syy)))
+    b.set(r, select(r > 1.0, 1.0, select(r < -1.0, -1.0, r)))
+    flat = constant_window(mx, sxx / x.length) | constant_window(my, syy / x.length)
+    b.out(select(flat, zero_variance, r))
+
+
+# ================================================================ spectra
+#
+# X(k) = sum(w(n) x(n) e^(-2 pi i k n / L)), n = 0..L-1, evaluated directly (no FFT): re and im
+# are sums left to right over n of (w(n) x(n)) * cos(2 pi k n / L) and of (w(n) x(n)) *
+# (-sin(2 pi k n / L)); the cos and -sin tables (and the taper) are constants fixed at
+# generation time (60-digit decimal, rounded once, exactly symmetric), indexed by (k n) mod L.
+# Power P(k) = re * re + im * im, no 1/L scaling; bins k = 0..floor(L/2), frequency
+# f(k) = k * (sample_rate_hz / L) in double.
+
+MAX_SPECTRAL = 4096
+TAPER = Param("choice", default="none", choices=("none", "hann"),
+              doc="taper the window before the DFT: none, or hann (periodic, scipy's "
+                  "get_window default: w(n) = 0.5 - 0.5 cos(2 pi n / L); w = 1 for L = 1)")
+INCLUDE_DC = Param("bool", default=False, doc="include bin 0 (the mean) in the spectrum")
+SPECTRUM = Param("choice", default="power", choices=("power", "magnitude"),
+                 doc="weigh bins by power P(k) or magnitude sqrt(P(k))")
+
+
+def cos_table(n: int) -> Table:
+    return Table(f"cos{n}", tuple(exact.cos_turns(Fraction(m, n)) for m in range(n)))
+
+
+def nsin_table(n: int) -> Table:
+    return Table(f"nsin{n}", tuple(0.0 - exact.sin_turns(Fraction(m, n)) for m in range(n)))
+
+
+def hann_table(n: int) -> Table:
+    """Periodic Hann weights; (1.0,) for n = 1, as scipy.signal.get_window."""
+    values = []
+    with exact.context():
+        for m in range(n):
+            c = exact.sin_cos_turns(Fraction(m, n))[0]
+            values.append(exact.to_float((1 - c) / 2))
+    return Table(f"hann{n}", (1.0,) if n == 1 else tuple(values))
+
+
+def tapered(b: KernelBuilder, x: WindowRef, taper: str):
+    """The samples the DFT reads: x itself, or w(n) * x(n) in a scratch buffer."""
+    if taper == "none":
+        return x
+    weights = hann_table(x.length)
+    buf = b.scratch("tapered", x.length)
+    with b.loop(0, x.length) as n:
+        b.buf_set(buf, n, x[n] * weights[n])
+    return buf
+
+
+def dft_power(b: KernelBuilder, xs, length: int, k: Index | int) -> Var:
+    """P(k) for one bin (k an int or a loop index)."""
+    cos, nsin = cos_table(length), nsin_table(length)
+    re = b.let("re", 0.0)
+    im = b.let("im", 0.0)
+    with b.loop(0, length, hint="n") as n:
+        idx = Index(None, 0) if isinstance(k, int) and k == 0 else (n * k) % length
+        b.set(re, re + xs[n] * cos[idx])
+        b.set(im, im + xs[n] * nsin[idx])
+    return b.let("power", re * re + im * im)
+
+
+def power_spectrum(b: KernelBuilder, x: WindowRef, taper: str, first: int) -> tuple[Buf, int]:
+    """P(k) for k = first..L/2 into a scratch buffer (index k); (buffer, bin count L/2 + 1)."""
+    xs = tapered(b, x, taper)
+    bins = x.length // 2 + 1
+    spec = b.scratch("spectrum", bins)
+    with b.loop(first, bins) as k:
+        b.buf_set(spec, k, dft_power(b, xs, x.length, k))
+    return spec, bins
+
+
+def _spectral_check(p: dict, length: int, rate: float) -> str | None:
+    if length > MAX_SPECTRAL:
+        return (f"spectral features evaluate the DFT directly and support windows of at most "
+                f"{MAX_SPECTRAL} samples")
+    return None
+
+
+def _bins_check(p: dict, length: int, rate: float) -> str | None:
+    too_big = [k for k in p["bins"] if not 0 <= k <= length // 2]
+    if too_big:
+        return (f"DFT bins of a {length}-sample window are 0 to {length // 2}, "
+                f"got {too_big[0]}")
+    return _spectral_check(p, length, rate)
+
+
+def _taper_tag(p: dict) -> str:
+    return "" if p["taper"] == "none" else f"_{p['taper']}"
+
+
+def _bin_outputs(p: dict) -> list[str]:
+    width = len(str(max(p["bins"])))
+    return [f"_b{k:0{width}d}" for k in p["bins"]]
+
+
+BINS = Param("ints", doc="DFT bins k (0 to L/2), one column each, in the order given")
+DFT_DOC = ("X(k) = sum(w(n) x(n) e^(-2 pi i k n / L)) evaluated directly (no FFT, L <= 4096): "
+           "re and im are sums over n = 0..L-1, left to right, of (w(n) x(n)) * cos(2 pi k n / L) "
+           "and (w(n) x(n)) * -sin(2 pi k n / L), read from tables fixed at generation time "
+           "(60-digit decimal rounded once, exactly symmetric; index (k n) mod L); P(k) = re * re + "
+           "im * im, no 1/L scaling; f(k) = k * (sample_rate_hz / L). ")
+SEE_DFT = "P(k) and f(k) as in dft_power. "
+
+
+@feature("dft_magnitude", "|X(k)| = sqrt(P(k)) at each chosen bin (raw |rfft|, as TSFEL). "
+         + SEE_DFT, params={"bins": BINS, "taper": TAPER}, check=_bins_check,
+         tag=_taper_tag, outputs=_bin_outputs)
+def f_dft_magnitude(b, x, bins, taper):
+    xs = tapered(b, x, taper)
+    for k in bins:
+        b.out(sqrt(dft_power(b, xs, x.length, k)))
+
+
+@feature("dft_power", "P(k) at each chosen bin. " + DFT_DOC,
+         params={"bins": BINS, "taper": TAPER}, check=_bins_check, tag=_taper_tag,
+         outputs=_bin_outputs)
+def f_dft_power(b, x, bins, taper):
+    xs = tapered(b, x, taper)
+    for k in bins:
+        b.out(dft_power(b, xs, x.length, k))
+
+
+def band_bins(band: tuple[float, float], length: int, rate: float) -> range:
+    """Bins k with low <= k * rate / L <= high, decided exactly (rational arithmetic)."""
+    lo, hi = Fraction(band[0]), Fraction(band[1])
+    step = Fraction(repr(rate)) / length
+    return range(max(0, -(-lo // step)), min(length // 2, hi // step) + 1)
+
+
+def _band_check(p: dict, length: int, rate: float) -> str | None:
+    if not band_bins(p["band"], length, rate):
+        step = rate / length
+        return (f"no DFT bin of a {length}-sample window (bins every {step!r} Hz, up to "
+                f"{length // 2 * step!r} Hz) lies in the band {list(p['band'])} Hz")
+    return _spectral_check(p, length, rate)
+
+
+@feature("band_power", SEE_DFT + "Sum of P(k) over the bins whose frequency f(k) lies in [low, high] "
+         "(inclusive, decided exactly at generation time), in increasing k, left to right.",
+         params={"band": Param("range", doc="[low, high] in Hz"), "taper": TAPER},
+         check=_band_check,
+         tag=lambda p: f"_{number_tag(p['band'][0])}_{number_tag(p['band'][1])}{_taper_tag(p)}")
+def f_band_power(b, x, band, taper):
+    xs = tapered(b, x, taper)
+    bins = band_bins(band, x.length, b.sample_rate)
+    total = b.let("band", 0.0)
+    with b.loop(bins.start, bins.stop) as k:
+        b.set(total, total + dft_power(b, xs, x.length, k))
+    b.out(total)
+
+
+def _dc_tag(p: dict) -> str:
+    return _taper_tag(p) + ("_dc" if p["include_dc"] else "")
+
+
+@feature("dominant_frequency",
+         SEE_DFT + "f(k) of the first bin with the largest P(k) among k = 1..L/2 (k = 0..L/2 with "
+         "include_dc); 0.0 when that power is 0 (a spectrum of zeros). Rounding-level spectra "
+         "(constant windows) give an arbitrary but identical bin in every target.",
+         params={"taper": TAPER, "include_dc": INCLUDE_DC}, min_length=2,
+         check=_spectral_check, tag=_dc_tag)
+def f_dominant_frequency(b, x, taper, include_dc):
+    first = 0 if include_dc else 1
+    spec, bins = power_spectrum(b, x, taper, first)
+    best = b.let("best", spec[first])
+    where = b.let("best_at", float(first))
+    with b.loop(first + 1, bins) as k:
+        take = spec[k] > best
+        b.set(where, select(take, IndexValue(k), where))
+        b.set(best, select(take, spec[k], best))
+    step = float(Fraction(repr(b.sample_rate)) / x.length)
+    b.out(select(eq(best, 0.0), 0.0, where * step))
+
+
+def weights(b: KernelBuilder, spec: Buf, k: Index, spectrum: str) -> Expr:
+    return spec[k] if spectrum == "power" else sqrt(spec[k])
+
+
+@feature("spectral_centroid",
+         SEE_DFT + "sum(f(k) * W(k)) / sum(W(k)) over k = 1..L/2 (0..L/2 with include_dc), W = P or "
+         "sqrt(P) (spectrum), both sums left to right; 0.0 when sum(W) is 0.",
+         params={"taper": TAPER, "include_dc": INCLUDE_DC, "spectrum": SPECTRUM}, min_length=2,
+         check=_spectral_check,
+         tag=lambda p: _dc_tag(p) + ("" if p["spectrum"] == "power" else "_mag"))
+def f_spectral_centroid(b, x, taper, include_dc, spectrum):
+    first = 0 if include_dc else 1
+    spec, bins = power_spectrum(b, x, taper, first)
+    step = float(Fraction(repr(b.sample_rate)) / x.length)
+    num = b.let("num", 0.0)
+    den = b.let("den", 0.0)
+    with b.loop(first, bins) as k:
+        w = b.let("weight", weights(b, spec, k, spectrum))
+        b.set(num, num + (IndexValue(k) * step) * w)
+        b.set(den, den + w)
+    b.out(select(eq(den, 0.0), 0.0, num / den))
+
+
+def _entropy_check(p: dict, length: int, rate: float) -> str | None:
+    bins = length // 2 + (1 if p["include_dc"] else 0)
+    if bins < 2:
+        return (f"spectral entropy needs at least 2 bins; a {length}-sample window has {bins}"
+                + ("" if p["include_dc"] else " without DC"))
+    return _spectral_check(p, length, rate)
+
+
+@feature("spectral_entropy",
+         SEE_DFT + "Shannon entropy in nats of p(k) = W(k) / sum(W) over k = 1..L/2 (0..L/2 with "
+         "include_dc), W = P or sqrt(P): -(sum of p * log(p) over p > 0), left to right, with the "
+         "portable log (docs/transcendentals.md); normalize divides by log(number of bins) "
+         "(correctly rounded at generation time), giving [0, 1]. 0.0 when sum(W) is 0.",
+         params={"taper": TAPER, "include_dc": INCLUDE_DC, "spectrum": SPECTRUM,
+                 "normalize": Param("bool", default=True, doc="divide by log(bins)")},
+         min_length=2, check=_entropy_check,
+         tag=lambda p: _dc_tag(p) + ("" if p["spectrum"] == "power" else "_mag")
+         + ("" if p["normalize"] else "_nats"))
+def f_spectral_entropy(b, x, taper, include_dc, spectrum, normalize):
+    first = 0 if include_dc else 1
+    spec, bins = power_spectrum(b, x, taper, first)
+    total = b.let("total", 0.0)
+    with b.loop(first, bins) as k:
+        b.set(total, total + weights(b, spec, k, spectrum))
+    h = b.let("h", 0.0)
+    with b.loop(first, bins) as k:
+        p = b.let("p", weights(b, spec, k, spectrum) / total)
+        b.set(h, select(p > 0.0, h + p * LOG(p), h))
+    value = b.let("entropy", 0.0 - h)          # 0.0 - h: no -0.0 for a one-bin spectrum
+    if normalize:
+        value = value / exact.ln(bins - first)
+    b.out(select(eq(total, 0.0), 0.0, value))
+
+
+# ================================================================ transcendental
+
+
+@feature("log_energy", "log(floor + energy) with the portable log (docs/transcendentals.md); "
+         "-inf for a window of zeros when floor is 0.",
+         params={"floor": Param("number", default=0.0,
+                                check=lambda v: None if v >= 0 else f"must be >= 0, got {v!r}",
+                                doc="added to the energy before the log")},
+         tag=lambda p: "" if p["floor"] == 0.0 else f"_floor{number_tag(p['floor'])}")
+def f_log_energy(b, x, floor):
+    energy = running_sum(b, x, lambda v: v * v, hint="energy")
+    b.out(LOG(floor + energy if floor != 0.0 else energy))

@@ -12,6 +12,17 @@ Two kinds of program use these nodes:
 * **window kernels** (per window): statements over :class:`At` (sample ``index`` of the window of
   input slot ``slot``, 0 = oldest), loops with integer indices and :class:`Out` results.
 
+A few nodes reach past plain arithmetic, each still exact or a fixed sequence of IEEE operations:
+
+* scratch buffers (:class:`Scratch`, :class:`BufSet`, :class:`BufAt`) and :class:`SortBuf`, an
+  in-place ascending sort (a *value* permutation: exact; NaN sorts last, equal values are
+  bit-identical after the caller canonicalises ``-0.0``), for order statistics;
+* constant tables (:class:`Table`, :class:`TableAt`): values fixed at generation time (twiddle
+  factors, window weights), emitted once per file and indexed by an integer expression;
+* functions (:class:`Function`, :class:`Call`): a body of IR statements written once (the
+  portable ``log``, ``exp``, ``atan2`` of codegen/transcendentals.py), emitted once per file;
+* state slots (:class:`Slot`) of signals that keep more than their previous value (filters).
+
 In the numpy backend every double in a kernel is a vector across windows; in C and Swift it is a
 scalar. Nothing in this module knows about any target.
 """
@@ -92,16 +103,34 @@ class Var(Expr):
 
 @dataclass(frozen=True, eq=False)
 class Index:
-    """An integer window index: loop variable ``var`` (or none) plus a constant ``offset``."""
+    """An integer index: ``((var [* times] * scale) + offset) [mod m]``: loop variable ``var``
+    (or none), optionally multiplied by a second loop variable ``times`` and by the constant
+    ``scale``, plus a constant ``offset``, optionally reduced modulo ``mod`` (the operands are
+    never negative, so every target's ``%`` agrees). Integer arithmetic: exact."""
 
     var: str | None
     offset: int = 0
+    scale: int = 1
+    times: str | None = None
+    mod: int | None = None
 
     def __add__(self, n: int) -> "Index":
-        return Index(self.var, self.offset + n)
+        assert self.mod is None, "offset after mod"
+        return Index(self.var, self.offset + n, self.scale, self.times)
 
     def __sub__(self, n: int) -> "Index":
-        return Index(self.var, self.offset - n)
+        return self + (-n)
+
+    def __mul__(self, other: "int | Index") -> "Index":
+        assert self.offset == 0 and self.mod is None and self.times is None
+        if isinstance(other, Index):
+            assert other.offset == 0 and other.mod is None and other.times is None
+            return Index(self.var, 0, self.scale * other.scale, other.var)
+        return Index(self.var, 0, self.scale * other)
+
+    def __mod__(self, m: int) -> "Index":
+        assert self.mod is None and self.offset >= 0 and self.scale >= 0
+        return Index(self.var, self.offset, self.scale, self.times, m)
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,6 +206,84 @@ class Prev(Expr):
     name: str
 
 
+@dataclass(frozen=True, eq=False)
+class Slot(Expr):
+    """State slot ``slot`` of signal ``signal`` (signal updates only): the value assigned to it
+    most recently, earlier on this sample if its step already ran, else on the previous sample."""
+
+    signal: str
+    slot: str
+
+
+@dataclass(frozen=True, eq=False)
+class Buf:
+    """A scratch buffer of ``length`` doubles, at ``offset`` in the kernel's scratch space."""
+
+    name: str
+    length: int
+    offset: int
+
+    def __getitem__(self, index: "Index | int") -> "BufAt":
+        if isinstance(index, int):
+            if not 0 <= index < self.length:
+                raise IndexError(f"buffer index {index} outside 0..{self.length - 1}")
+            index = Index(None, index)
+        return BufAt(self, index)
+
+
+@dataclass(frozen=True, eq=False)
+class BufAt(Expr):
+    """Element ``index`` of scratch buffer ``buf``."""
+
+    buf: Buf
+    index: Index
+
+
+@dataclass(frozen=True, eq=False)
+class Table:
+    """A constant table fixed at generation time; ``name`` identifies its content in a file."""
+
+    name: str
+    values: tuple[float, ...]
+
+    def __getitem__(self, index: "Index | int") -> "Expr":
+        if isinstance(index, int):
+            return Const(self.values[index])
+        return TableAt(self, index)
+
+
+@dataclass(frozen=True, eq=False)
+class TableAt(Expr):
+    """Element ``index`` of constant table ``table``."""
+
+    table: Table
+    index: Index
+
+
+@dataclass(frozen=True, eq=False)
+class Call(Expr):
+    """``fn(args...)``: a :class:`Function` written once in IR, emitted once per file."""
+
+    fn: "Function"
+    args: tuple
+
+
+@dataclass(frozen=True)
+class Function:
+    """A double function of doubles: ``params`` are bound to the arguments, ``body`` runs (Let and
+    Set only, no loops), ``result`` is returned. No function calls another."""
+
+    name: str
+    params: tuple[str, ...]
+    body: tuple
+    result: Expr
+    doc: str = ""
+
+    def __call__(self, *args: "ExprLike") -> Expr:
+        assert len(args) == len(self.params), self.name
+        return Call(self, tuple(lift(a) for a in args))
+
+
 def lift(x: ExprLike) -> Expr:
     if isinstance(x, Expr):
         return x
@@ -199,6 +306,16 @@ def select(cond: Expr, then: ExprLike, other: ExprLike) -> Expr:
 
 def ne(a: ExprLike, b: ExprLike) -> Expr:
     return Cmp("!=", lift(a), lift(b))
+
+
+def eq(a: ExprLike, b: ExprLike) -> Expr:
+    """IEEE equality (``-0.0 == +0.0``; false for NaN). Python's ``==`` stays identity on nodes."""
+    return Cmp("==", lift(a), lift(b))
+
+
+def is_nan(a: ExprLike) -> Expr:
+    """``a != a``: true exactly for NaN."""
+    return ne(a, a)
 
 
 # ---------------------------------------------------------------- statements
@@ -238,17 +355,45 @@ class Out:
     value: Expr
 
 
-Stmt = Union[Let, Set, Loop, Out]
+@dataclass(frozen=True)
+class Scratch:
+    """Declare scratch buffer ``buf`` (contents undefined until set)."""
+
+    buf: Buf
+
+
+@dataclass(frozen=True)
+class BufSet:
+    """``buf[index] = value``."""
+
+    buf: Buf
+    index: Index
+    value: Expr
+
+
+@dataclass(frozen=True)
+class SortBuf:
+    """Sort ``buf`` ascending in place; NaN after every number. Emitted as ``np.sort`` (numpy) and
+    an insertion sort (C, Swift): both produce the sorted sequence of values, which is unique up
+    to the order of bit-different equal values, i.e. ``-0.0`` vs ``+0.0`` (callers canonicalise
+    them with ``x + 0.0``) and NaN payloads (any NaN equals any NaN in parity)."""
+
+    buf: Buf
+
+
+Stmt = Union[Let, Set, Loop, Out, Scratch, BufSet, SortBuf]
 
 
 @dataclass(frozen=True)
 class Kernel:
-    """One feature's code for one window: reads ``n_slots`` windows of ``length`` samples."""
+    """One feature's code for one window: reads ``n_slots`` windows of ``length`` samples and
+    uses ``scratch`` doubles of scratch space (buffers, at offsets from 0)."""
 
     length: int
     n_slots: int
     body: tuple
     n_outputs: int
+    scratch: int = 0
 
 
 class WindowRef:
@@ -267,14 +412,17 @@ class WindowRef:
 
 
 class KernelBuilder:
-    """Collects statements for one kernel; hands out unique variable names."""
+    """Collects statements for one kernel; hands out unique variable names. ``sample_rate`` is
+    the spec's sample rate in Hz (for features in seconds or hertz)."""
 
-    def __init__(self, length: int, n_slots: int):
+    def __init__(self, length: int, n_slots: int, sample_rate: float = 1.0):
         self.length = length
         self.n_slots = n_slots
+        self.sample_rate = float(sample_rate)
         self._blocks: list[list] = [[]]
         self._used: set[str] = set()
         self._outputs = 0
+        self._scratch = 0
 
     def _fresh(self, hint: str) -> str:
         name, n = hint, 1
@@ -306,19 +454,81 @@ class KernelBuilder:
         self._blocks[-1].append(Out(self._outputs, lift(value)))
         self._outputs += 1
 
+    def scratch(self, hint: str, length: int) -> Buf:
+        """A scratch buffer of ``length`` doubles for this kernel (state memory in C and Swift,
+        an array across windows in numpy). The names ``<name>_i``, ``<name>_j``, ``<name>_key``
+        are reserved for the sort's emission."""
+        buf = Buf(self._fresh(hint), length, self._scratch)
+        for suffix in ("_i", "_j", "_key"):
+            self._used.add(buf.name + suffix)
+        self._scratch += length
+        self._blocks[-1].append(Scratch(buf))
+        return buf
+
+    def buf_set(self, buf: Buf, index: "Index | int", value: ExprLike) -> None:
+        if isinstance(index, int):
+            index = Index(None, index)
+        self._blocks[-1].append(BufSet(buf, index, lift(value)))
+
+    def sort(self, buf: Buf) -> None:
+        self._blocks[-1].append(SortBuf(buf))
+
     def build(self) -> Kernel:
         assert len(self._blocks) == 1, "unclosed loop"
         body = drop_dead(tuple(self._blocks[0]))
-        return Kernel(self.length, self.n_slots, body, self._outputs)
+        used = {s.buf.name: s.buf for stmt in body for s in walk(stmt) if isinstance(s, Scratch)}
+        scratch = max((b.offset + b.length for b in used.values()), default=0)
+        return Kernel(self.length, self.n_slots, body, self._outputs, scratch)
 
 
-def _reads(expr: Expr) -> set[str]:
-    return {n.name for n in walk(expr) if isinstance(n, Var)}
+class FunctionBuilder(KernelBuilder):
+    """Builds a :class:`Function`: ``params`` are its arguments as variables; ``let``/``set``
+    statements only (no loops, no buffers, no outputs)."""
+
+    def __init__(self, name: str, params: tuple[str, ...], doc: str = ""):
+        super().__init__(0, 0)
+        self.name = name
+        self.doc = doc
+        self.param_names = tuple(params)
+        self._used.update(params)
+
+    @property
+    def params(self) -> tuple[Var, ...]:
+        return tuple(Var(p) for p in self.param_names)
+
+    def finish(self, result: ExprLike) -> Function:
+        assert len(self._blocks) == 1
+        result = lift(result)
+        body = drop_dead(tuple(self._blocks[0]) + (Out(0, result),))[:-1]
+        for stmt in body:
+            assert isinstance(stmt, (Let, Set)), "a function body has only Let and Set"
+            for node in walk(stmt):
+                assert not isinstance(node, (At, BufAt, Call, Cur, Prev, Slot)), node
+        return Function(self.name, self.param_names, body, result, self.doc)
+
+
+def _reads(node) -> set[str]:
+    """Variables and buffers an expression or statement reads."""
+    names = set()
+    for n in walk(node):
+        if isinstance(n, Var):
+            names.add(n.name)
+        elif isinstance(n, BufAt):
+            names.add(n.buf.name)
+    return names
+
+
+def _writes(stmt) -> str | None:
+    if isinstance(stmt, (Let, Set)):
+        return stmt.var.name
+    if isinstance(stmt, (Scratch, BufSet, SortBuf)):
+        return stmt.buf.name
+    return None
 
 
 def drop_dead(body: tuple) -> tuple:
-    """Remove variables no output depends on (e.g. argmin's index when only min is wanted),
-    so generated code has no dead stores and compiles warning-free."""
+    """Remove variables and buffers no output depends on (e.g. argmin's index when only min is
+    wanted), so generated code has no dead stores and compiles warning-free."""
     def statements(block):
         for s in block:
             if isinstance(s, Loop):
@@ -326,10 +536,16 @@ def drop_dead(body: tuple) -> tuple:
             else:
                 yield s
 
-    live = set().union(*(_reads(s.value) for s in statements(body) if isinstance(s, Out)))
+    def reads(s) -> set[str]:
+        if isinstance(s, SortBuf):
+            return {s.buf.name}
+        if isinstance(s, Scratch):
+            return set()
+        return _reads(s.value)
+
+    live = set().union(*(reads(s) for s in statements(body) if isinstance(s, Out)))
     while True:
-        grown = live.union(*(_reads(s.value) for s in statements(body)
-                             if isinstance(s, (Let, Set)) and s.var.name in live))
+        grown = live.union(*(reads(s) for s in statements(body) if _writes(s) in live))
         if grown == live:
             break
         live = grown
@@ -341,7 +557,7 @@ def drop_dead(body: tuple) -> tuple:
                 inner = prune(s.body)
                 if inner:
                     kept.append(Loop(s.var, s.start, s.stop, inner))
-            elif isinstance(s, Out) or s.var.name in live:
+            elif isinstance(s, Out) or _writes(s) in live:
                 kept.append(s)
         return tuple(kept)
 
@@ -351,8 +567,11 @@ def drop_dead(body: tuple) -> tuple:
 def walk(node) -> Iterator:
     """Every node below (and including) ``node``, statements and expressions alike."""
     yield node
-    if isinstance(node, (Let, Set, Out)):
+    if isinstance(node, (Let, Set, Out, BufSet)):
         yield from walk(node.value)
+    elif isinstance(node, Call):
+        for a in node.args:
+            yield from walk(a)
     elif isinstance(node, Loop):
         for s in node.body:
             yield from walk(s)

@@ -22,7 +22,7 @@ from featurespec.schema import FeatureDef, Spec
 
 from . import ir
 from .features import FEATURES
-from .signals import SIGNALS
+from .signals import SIGNALS, Steps
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,32 @@ class SignalPlan:
     first: ir.Expr | None          # value on the first sample of a stream (derived only)
     later: ir.Expr | None          # value on every later sample (derived only)
     doc: str
+    # Signals with state slots (filters): steps (slot, value) run in order before the value is
+    # read, on the first sample and on every later one. Slots live in the streaming state.
+    first_steps: tuple[tuple[str, ir.Expr], ...] = ()
+    later_steps: tuple[tuple[str, ir.Expr], ...] = ()
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for slot, _ in self.first_steps + self.later_steps:
+            seen.setdefault(slot, None)
+        return tuple(seen)
+
+    @property
+    def exprs(self) -> tuple[ir.Expr, ...]:
+        """Every expression the signal evaluates (for dependency analysis)."""
+        if self.later is None:
+            return ()
+        return (self.first, self.later, *(e for _, e in self.first_steps + self.later_steps))
 
     @property
     def recursive(self) -> bool:
-        """Reads its own previous value: a true recursion (numpy runs it sample by sample)."""
-        return self.later is not None and self.name in reads_prev(self.later)
+        """Reads its own previous value or keeps state slots: a true recursion (numpy runs it
+        sample by sample)."""
+        if self.later is None:
+            return False
+        return bool(self.slots) or self.name in reads_prev(self.later)
 
 
 @dataclass(frozen=True)
@@ -82,6 +103,18 @@ class Program:
     feature_names: tuple[str, ...]
 
     @property
+    def scratch_size(self) -> int:
+        """Doubles of scratch space in the state: the most any one kernel uses (kernels run one
+        after another and keep nothing in it)."""
+        return max((f.kernel.scratch for w in self.windows for f in w.features), default=0)
+
+    def all_code(self) -> list[tuple]:
+        """Every kernel body and signal expression (to collect tables and functions)."""
+        bodies: list[tuple] = [f.kernel.body for w in self.windows for f in w.features]
+        bodies += [s.exprs for s in self.signals]
+        return bodies
+
+    @property
     def name(self) -> str:
         return self.spec.name
 
@@ -107,9 +140,9 @@ def reads_cur(expr: ir.Expr) -> set[str]:
     return {n.name for n in ir.walk(expr) if isinstance(n, ir.Cur)}
 
 
-def build_kernel(feature: FeatureDef, length: int) -> ir.Kernel:
+def build_kernel(feature: FeatureDef, length: int, sample_rate: float = 1.0) -> ir.Kernel:
     kind = FEATURES[feature.kind]
-    builder = ir.KernelBuilder(length, len(feature.signals))
+    builder = ir.KernelBuilder(length, len(feature.signals), sample_rate)
     windows = [ir.WindowRef(slot, length) for slot in range(len(feature.signals))]
     kind.build(builder, *windows, **dict(feature.params))
     kernel = builder.build()
@@ -126,7 +159,7 @@ def lower(spec: Spec) -> Program:
     for feature in spec.features:
         window = spec.window(feature.window)
         plans = per_window[window.name]
-        kernel = build_kernel(feature, window.length)
+        kernel = build_kernel(feature, window.length, spec.sample_rate_hz)
         offset = sum(p.kernel.n_outputs for p in plans)
         plans.append(FeaturePlan(feature, kernel, feature.signals, column, offset))
         column += kernel.n_outputs
@@ -140,8 +173,16 @@ def lower(spec: Spec) -> Program:
                                          None, None, "raw input")
         else:
             kind = SIGNALS[sig.kind]
-            first, later = kind.build(sig.name, *sig.sources, **dict(sig.params))
-            built[sig.name] = SignalPlan(sig.name, sig.kind, None, first, later, kind.doc)
+            params = dict(sig.params)
+            if kind.uses_rate:
+                params["sample_rate"] = spec.sample_rate_hz
+            made = kind.build(sig.name, *sig.sources, **params)
+            if isinstance(made, Steps):
+                built[sig.name] = SignalPlan(sig.name, sig.kind, None, made.value, made.value,
+                                             kind.doc, made.first, made.later)
+            else:
+                first, later = made
+                built[sig.name] = SignalPlan(sig.name, sig.kind, None, first, later, kind.doc)
     needed: set[str] = set()
     stack = list(read_by_windows)
     while stack:
@@ -150,11 +191,11 @@ def lower(spec: Spec) -> Program:
             continue
         needed.add(name)
         plan = built[name]
-        if plan.later is not None:
-            stack.extend(reads_cur(plan.first) | reads_cur(plan.later) | reads_prev(plan.later))
+        for expr in plan.exprs:
+            stack.extend(reads_cur(expr) | reads_prev(expr))
     order = [s.name for s in spec.signals]
     signals = tuple(built[n] for n in order if n in needed or built[n].kind == "input")
-    prev = set().union(*(reads_prev(s.later) for s in signals if s.later is not None))
+    prev = set().union(*(reads_prev(e) for s in signals for e in s.exprs))
 
     windows = []
     for w in spec.windows:

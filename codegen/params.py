@@ -18,10 +18,14 @@ class ParamError(ValueError):
 
 @dataclass(frozen=True)
 class Param:
-    kind: str                                   # "number", "int", "bool", "range", "name"
+    kind: str                       # "number", "int", "bool", "range", "name", "choice", "ints"
     default: Any = REQUIRED
     check: Callable[[Any], str | None] | None = None   # returns a message when invalid
     doc: str = ""
+    choices: tuple[str, ...] = ()   # the allowed words of a "choice"
+    # A rule that needs the spec's sample rate (e.g. a cutoff below Nyquist): (value, rate in
+    # Hz) -> message when invalid. The validator applies it after coerce.
+    rate_check: Callable[[Any, float], str | None] | None = None
 
     @property
     def required(self) -> bool:
@@ -51,6 +55,18 @@ class Param:
         elif self.kind == "name":
             if not isinstance(value, str):
                 raise ParamError(f"expected a name, got {describe(value)}")
+        elif self.kind == "choice":
+            if not isinstance(value, str) or value not in self.choices:
+                wanted = ", ".join(self.choices)
+                raise ParamError(f"expected one of {wanted}, got {describe(value)}")
+        elif self.kind == "ints":
+            if (not isinstance(value, (list, tuple)) or not value
+                    or any(isinstance(v, bool) or not isinstance(v, int) for v in value)):
+                raise ParamError(f"expected a list of whole numbers like [1, 2, 5], "
+                                 f"got {describe(value)}")
+            if len(set(value)) != len(value):
+                raise ParamError(f"the list repeats a value: {list(value)}")
+            value = tuple(value)
         if self.check is not None:
             problem = self.check(value)
             if problem:
@@ -94,3 +110,23 @@ def at_least(lo: int) -> Callable[[Any], str | None]:
 
 def between(lo: int, hi: int) -> Callable[[Any], str | None]:
     return lambda v: None if lo <= v <= hi else f"must be between {lo} and {hi}, got {v}"
+
+
+def positive(v: float) -> str | None:
+    return None if v > 0 else f"must be greater than 0, got {v!r}"
+
+
+def below_nyquist(v: Any, rate: float) -> str | None:
+    """Frequencies (one, or a [low, high] band) strictly between 0 and half the sample rate."""
+    values = v if isinstance(v, tuple) else (v,)
+    nyquist = rate / 2
+    for f in values:
+        if not 0 < f < nyquist:
+            return (f"{hz(f)} is not strictly between 0 Hz and the Nyquist frequency "
+                    f"{hz(nyquist)} (half of sample_rate_hz)")
+    return None
+
+
+def hz(value: float) -> str:
+    text = repr(float(value))
+    return (text[:-2] if text.endswith(".0") else text) + " Hz"

@@ -1,26 +1,44 @@
 """Derived per-sample signals, each written once as IR: a value for the first sample of a stream
 and one for every later sample (which may read the previous sample through :class:`Prev`).
 
+A signal that keeps more state than its previous value (a filter) returns :class:`Steps`: named
+state slots assigned in order on every sample (:class:`Slot` reads the latest assignment), then
+its value. The slots live in the streaming state (C struct members, Swift stored properties).
+
 A signal's state carries across windows exactly as in a stream: the numpy backend runs the same
 recursion over a whole recording that the C and Swift runtimes run one push at a time.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Callable
 
-from .ir import Cur, Expr, Prev, lift, sqrt
-from .params import Param
+from . import exact
+from .ir import Cur, Expr, Prev, Slot, lift, sqrt
+from .params import Param, below_nyquist, between
+from .transcendentals import ATAN2
+
+
+@dataclass(frozen=True)
+class Steps:
+    """A signal with state slots: ``first`` / ``later`` are (slot, value) steps run in order on
+    the first / every later sample; ``value`` (read after the steps) is the signal."""
+
+    first: tuple[tuple[str, Expr], ...]
+    later: tuple[tuple[str, Expr], ...]
+    value: Expr
 
 
 @dataclass(frozen=True)
 class SignalKind:
     name: str
-    build: Callable[..., tuple[Expr, Expr]]   # (sources..., **params) -> (first, later)
+    build: Callable[..., "tuple[Expr, Expr] | Steps"]   # (self, sources..., **params)
     doc: str
     min_sources: int
     max_sources: int
     params: dict[str, Param] = field(default_factory=dict)
+    uses_rate: bool = False        # build also receives sample_rate= (Hz)
 
 
 SIGNALS: dict[str, SignalKind] = {}
@@ -80,3 +98,140 @@ def s_sum(self, *srcs):
 def s_difference(self, a, b):
     value = Cur(a) - Cur(b)
     return value, value
+
+
+@signal("atan2", "atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer "
+        "axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same "
+        "bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F "
+        "rules for signed zeros and infinities.", sources=2)
+def s_atan2(self, a, b):
+    value = ATAN2(Cur(a), Cur(b))
+    return value, value
+
+
+# ---------------------------------------------------------------- Butterworth filters
+
+
+@dataclass(frozen=True)
+class Biquad:
+    """y = b0 u + s1; s1' = (b1 u - a1 y) + s2; s2' = b2 u - a2 y (a0 = 1). First-order sections
+    have b2 = a2 = 0 and no s2. ``gain`` is the DC gain (b0 + b1 + b2) / (1 + a1 + a2)."""
+
+    b0: float
+    b1: float
+    b2: float
+    a1: float
+    a2: float
+    gain: float
+    order: int
+
+
+def _section(kind: str, k, a=None) -> Biquad:
+    """One bilinear-transformed Butterworth section with prewarped K = tan(pi fc / fs): analog
+    1 / (s^2 + a s + 1) (low-pass; high-pass: s^2 / ...), or 1 / (s + 1) when ``a`` is None.
+    Computed in 60-digit Decimal, each coefficient rounded once; b1 = 2 b0 (or -2 b0, -b0) and
+    b2 = b0 exactly."""
+    with exact.context():
+        return _section_exact(kind, k, a)
+
+
+def _section_exact(kind: str, k, a) -> Biquad:
+    D = exact.decimal
+    one = D(1)
+    if a is None:
+        num = k if kind == "low" else one
+        b0 = exact.to_float(num / (one + k))
+        b1 = b0 if kind == "low" else -b0
+        a1 = exact.to_float((k - one) / (k + one))
+        b = (b0, b1, 0.0)
+        den = (a1, 0.0)
+    else:
+        norm = one / (one + a * k + k * k)
+        b0 = exact.to_float((k * k if kind == "low" else one) * norm)
+        b = (b0, 2.0 * b0 if kind == "low" else -2.0 * b0, b0)
+        den = (exact.to_float(2 * (k * k - one) * norm), exact.to_float((one - a * k + k * k) * norm))
+    num_sum = D(b[0]) + D(b[1]) + D(b[2])
+    gain = exact.to_float(num_sum / (one + D(den[0]) + D(den[1])))
+    return Biquad(b[0], b[1], b[2], den[0], den[1], gain, 1 if a is None else 2)
+
+
+def butterworth(kind: str, order: int, cutoff: float, rate: float) -> list[Biquad]:
+    """Second-order sections of an order-``order`` Butterworth low- or high-pass filter (poles
+    in the order sin(pi (2k + 1) / (2 order)), k = 0, 1, ...; the first-order section of an odd
+    order last)."""
+    k = exact.tan_half_turns(Fraction(cutoff) / Fraction(rate))
+    sections = []
+    for i in range(order // 2):
+        a = 2 * exact.sin_cos_turns(Fraction(2 * i + 1, 4 * order))[1]
+        sections.append(_section(kind, k, a))
+    if order % 2:
+        sections.append(_section(kind, k))
+    return sections
+
+
+def filter_steps(self: str, src: str, sections: list[Biquad]) -> Steps:
+    """Transposed direct form II, section after section. On the first sample each section's
+    state is the steady state for a constant input equal to its first input u: y = gain * u,
+    s2 = b2 u - a2 y, s1 = (b1 u - a1 y) + s2; then the regular update runs."""
+    first, later = [], []
+    u_first: Expr = Cur(src)
+    u_later: Expr = Cur(src)
+    for i, q in enumerate(sections):
+        y, s1, s2 = f"y{i}", f"s{i}a", f"s{i}b"
+        for steps, u, start in ((first, u_first, True), (later, u_later, False)):
+            if start:
+                steps.append((y, q.gain * u))
+                if q.order == 2:
+                    steps.append((s2, q.b2 * u - q.a2 * Slot(self, y)))
+                    steps.append((s1, (q.b1 * u - q.a1 * Slot(self, y)) + Slot(self, s2)))
+                else:
+                    steps.append((s1, q.b1 * u - q.a1 * Slot(self, y)))
+            steps.append((y, q.b0 * u + Slot(self, s1)))
+            if q.order == 2:
+                steps.append((s1, (q.b1 * u - q.a1 * Slot(self, y)) + Slot(self, s2)))
+                steps.append((s2, q.b2 * u - q.a2 * Slot(self, y)))
+            else:
+                steps.append((s1, q.b1 * u - q.a1 * Slot(self, y)))
+        u_first = u_later = Slot(self, y)
+    return Steps(tuple(first), tuple(later), Slot(self, f"y{len(sections) - 1}"))
+
+
+ORDER = Param("int", default=2, check=between(1, 8),
+              doc="Butterworth order (1 to 8): order // 2 second-order sections, plus a "
+                  "first-order one when odd")
+CUTOFF = Param("number", doc="-3 dB cutoff frequency in Hz, 0 < cutoff < sample_rate_hz / 2",
+               rate_check=below_nyquist)
+FILTER_DOC = ("Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as "
+              "scipy.signal.butter), coefficients computed at generation time in 60-digit decimal "
+              "and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - "
+              "a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the "
+              "first sample each section starts in the steady state for a constant input equal "
+              "to its first input (so a constant signal passes with no start-up transient).")
+
+
+@signal("lowpass", "Butterworth low-pass filter of the given order and cutoff. " + FILTER_DOC,
+        params={"cutoff": CUTOFF, "order": ORDER}, uses_rate=True)
+def s_lowpass(self, src, cutoff, order, sample_rate):
+    return filter_steps(self, src, butterworth("low", order, cutoff, sample_rate))
+
+
+@signal("highpass", "Butterworth high-pass filter of the given order and cutoff. " + FILTER_DOC,
+        params={"cutoff": CUTOFF, "order": ORDER}, uses_rate=True)
+def s_highpass(self, src, cutoff, order, sample_rate):
+    return filter_steps(self, src, butterworth("high", order, cutoff, sample_rate))
+
+
+def _band_check(v) -> str | None:
+    return None if v[0] > 0 else f"the band must start above 0 Hz, got {list(v)}"
+
+
+@signal("bandpass", "band-pass filter: the Butterworth high-pass at band[0] followed by the "
+        "Butterworth low-pass at band[1], each of the given order (so 2 x order poles; not "
+        "scipy's band-pass transform, whose sections differ). " + FILTER_DOC,
+        params={"band": Param("range", check=_band_check, rate_check=below_nyquist,
+                              doc="[low, high] cutoffs in Hz, 0 < low < high < sample_rate_hz / 2"),
+                "order": ORDER}, uses_rate=True)
+def s_bandpass(self, src, band, order, sample_rate):
+    sections = butterworth("high", order, band[0], sample_rate)
+    sections += butterworth("low", order, band[1], sample_rate)
+    return filter_steps(self, src, sections)

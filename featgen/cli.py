@@ -57,6 +57,9 @@ def build(spec: str, output: str) -> None:
     write_tree(files, target)
     console.print(f"wrote {len(files)} files to {target}/ ({len(parsed.feature_names)} features, "
                   f"spec {parsed.spec_hash[:12]})")
+    if parsed.model is not None:
+        from .model_cli import model_summary
+        console.print(model_summary(files), soft_wrap=True)
 
 
 @main.command()
@@ -151,12 +154,18 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
                 progress.advance(task)
             comparisons.append(comparison)
     _print_report(parsed, recordings, comparisons, all_features)
+    predictions = None
+    if parsed.model is not None:    # prediction parity: featgen/model_cli.py
+        from .model_cli import model_parity
+        predictions = model_parity(parsed, files, module, recordings)
     if json_path:
         report = {"spec": parsed.name, "spec_hash": parsed.spec_hash,
                   "recordings": {k: int(v.shape[0]) for k, v in recordings.items()},
                   "targets": [c.to_json() for c in comparisons]}
+        if predictions is not None:
+            report["predictions"] = predictions
         Path(json_path).write_text(json.dumps(report, indent=2) + "\n")
-    if not all(c.identical for c in comparisons):
+    if not all(c.identical for c in comparisons) or (predictions and not predictions["identical"]):
         sys.exit(1)
     if swiftc is None:
         _warn_no_swift()
@@ -240,6 +249,10 @@ def _print_report(spec, recordings, comparisons, all_features: bool) -> None:
 def _ulp_cell(stat) -> str:
     return str(stat.max_ulp) if not stat.mismatches else f"[red]{stat.max_ulp} ({stat.mismatches})[/]"
 
+
+from .model_cli import register  # noqa: E402  (train, proximity)
+
+register(main)
 
 if __name__ == "__main__":
     main()

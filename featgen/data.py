@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,8 @@ class DataError(ValueError):
 def read_recordings(paths: list[Path], inputs: tuple[str, ...]) -> dict[str, np.ndarray]:
     """{label: (n_samples, len(inputs)) float64} from CSV files (one recording each, a header
     row naming the inputs; other columns are ignored) or NPZ files (each 2-D array is one
-    recording with columns in input order)."""
+    recording with columns in input order; arrays named ``<recording>.<column>`` are per-sample
+    columns that belong to it, e.g. labels, and are not recordings)."""
     recordings: dict[str, np.ndarray] = {}
     for path in map(Path, paths):
         if not path.is_file():
@@ -75,6 +77,8 @@ def _read_npz(path: Path, inputs: tuple[str, ...]) -> dict[str, np.ndarray]:
     out = {}
     with archive:
         for key in archive.files:
+            if "." in key:
+                continue    # <recording>.<column>: labels, groups (see read_labeled)
             array = archive[key]
             if array.dtype.kind not in "fiu" or array.ndim != 2 or array.shape[1] != len(inputs):
                 raise DataError(f"{path}: array {key!r} has shape {array.shape} and dtype "
@@ -104,3 +108,115 @@ def write_features(path: Path, names: tuple[str, ...],
     for label, end, row in zip(labels, ends, features):
         writer.writerow([label, int(end), *map(repr, row.tolist())])
     path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+# ---------------------------------------------------------------- labelled recordings (training)
+
+
+@dataclass
+class Recording:
+    """One recording for training: samples, a label per sample, and the group it belongs to
+    (a subject, or the recording itself): training and test sets are split by group."""
+
+    name: str
+    samples: np.ndarray         # (n, n_inputs) float64
+    labels: np.ndarray          # (n,) int64, >= 0
+    group: str
+
+
+def read_labeled(paths: list[Path], inputs: tuple[str, ...], label_column: str = "label",
+                 group_column: str | None = "subject") -> dict[str, Recording]:
+    """Recordings with a label per sample.
+
+    CSV (one recording per file): the header names the inputs, ``label_column`` (a whole number
+    >= 0 per sample: 0/1, or the class index) and optionally ``group_column``, which must hold
+    one value per file. NPZ: for each recording array ``<rec>`` of shape (n, n_inputs), the
+    array ``<rec>.<label_column>`` of shape (n,) and optionally ``<rec>.<group_column>`` (one
+    value, or n equal values). Without a group column each recording is its own group."""
+    recordings = read_recordings(paths, inputs)
+    out: dict[str, Recording] = {}
+    for path in map(Path, paths):
+        if path.suffix.lower() == ".csv":
+            name = path.stem if path.stem in recordings and path.stem not in out else str(path)
+            samples = recordings[name]
+            labels, group = _csv_columns(path, label_column, group_column, samples.shape[0])
+            out[name] = Recording(name, samples, labels, group if group is not None else name)
+        else:
+            with np.load(path, allow_pickle=False) as archive:
+                for key in archive.files:
+                    if "." in key:
+                        continue
+                    name = f"{path.stem}:{key}"
+                    samples = recordings[name]
+                    labels = _npz_labels(path, archive, key, label_column, samples.shape[0])
+                    group = _npz_group(path, archive, key, group_column, samples.shape[0])
+                    out[name] = Recording(name, samples, labels,
+                                          group if group is not None else name)
+    return out
+
+
+def _label_value(text: str, where: str, column: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value == value and 0 <= value < 2**31 and value == int(value)):
+        raise DataError(f"{where}: column {column!r}: {text!r} is not a label (a whole number "
+                        ">= 0: 0/1, or the class index)")
+    return int(value)
+
+
+def _csv_columns(path: Path, label_column: str, group_column: str | None,
+                 n: int) -> tuple[np.ndarray, str | None]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = [h.strip() for h in next(reader)]
+        if label_column not in header:
+            raise DataError(f"{path}:1: no label column {label_column!r}; the header has "
+                            f"{', '.join(map(repr, header))} (--label-column names it)")
+        li = header.index(label_column)
+        gi = header.index(group_column) if group_column and group_column in header else None
+        labels, group, group_line = [], None, 0
+        for line_no, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            labels.append(_label_value(row[li], f"{path}:{line_no}", label_column))
+            if gi is not None:
+                value = row[gi].strip()
+                if group is None:
+                    group, group_line = value, line_no
+                elif value != group:
+                    raise DataError(f"{path}:{line_no}: column {group_column!r} changes from "
+                                    f"{group!r} (line {group_line}) to {value!r}; a recording "
+                                    "belongs to one group (split the file)")
+    if len(labels) != n:
+        raise DataError(f"{path}: {len(labels)} labels for {n} samples")
+    return np.array(labels, dtype=np.int64), group
+
+
+def _npz_labels(path: Path, archive, key: str, column: str, n: int) -> np.ndarray:
+    name = f"{key}.{column}"
+    if name not in archive.files:
+        raise DataError(f"{path}: recording {key!r} has no labels: expected an array "
+                        f"{name!r} of shape ({n},) next to it")
+    labels = archive[name]
+    if labels.shape != (n,) or labels.dtype.kind not in "fiub":
+        raise DataError(f"{path}: array {name!r} has shape {labels.shape} and dtype "
+                        f"{labels.dtype}; expected ({n},) whole numbers >= 0")
+    bad = np.flatnonzero(~((labels >= 0) & (labels == np.floor(labels))))
+    if bad.size:
+        value = labels[bad[0]].item()
+        raise DataError(f"{path}: array {name!r}, sample {int(bad[0])}: {value!r} is not a label "
+                        "(a whole number >= 0)")
+    return labels.astype(np.int64)
+
+
+def _npz_group(path: Path, archive, key: str, column: str | None, n: int) -> str | None:
+    if not column or f"{key}.{column}" not in archive.files:
+        return None
+    name = f"{key}.{column}"
+    values = np.atleast_1d(archive[name])
+    if values.size not in (1, n) or (values != values[0]).any():
+        raise DataError(f"{path}: array {name!r} must hold one group value (or {n} equal "
+                        f"ones) for recording {key!r}")
+    return str(values[0])

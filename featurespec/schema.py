@@ -67,6 +67,36 @@ class FeatureDef:
 
 
 @dataclass(frozen=True)
+class ModelDef:
+    """``model: {path: ...}``: a directory written by ``featgen train`` (XGBoost JSON and the
+    feature order it was trained on), relative to the spec file."""
+
+    path: str                       # as written in the spec
+    directory: str                  # resolved against the spec's directory
+    loc: Location = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class DecisionDef:
+    """``decision:``: when the detector fires its event ("Opening!").
+
+    A vector is positive when its probability reaches ``threshold`` (binary models; decided on
+    the margin, see docs/model.md) or when its most likely class is ``positive_class``
+    (multi-class models). The event fires on ``consecutive`` positive vectors in a row; after it,
+    ``refractory`` accepted samples pass before vectors count again."""
+
+    threshold: float = 0.5
+    consecutive: int = 1
+    refractory: int = 0             # samples
+    positive_class: int | None = None   # multi-class models only
+    loc: Location = field(default=NOWHERE, compare=False)
+    locs: tuple[tuple[str, Location], ...] = field(default=(), compare=False)  # key -> where
+
+    def where(self, key: str) -> Location:
+        return dict(self.locs).get(key, self.loc)
+
+
+@dataclass(frozen=True)
 class Spec:
     """A complete, validated spec. ``feature_names`` is the vector order: part of the contract."""
 
@@ -78,6 +108,10 @@ class Spec:
     features: tuple[FeatureDef, ...]
     spec_hash: str                          # sha256 of the canonical document
     source: str = "<spec>"
+    model: ModelDef | None = None           # optional model: block
+    decision: DecisionDef | None = None     # decision: block (defaults when model: is given)
+    features_hash: str = ""                 # sha256 of the document without model:/decision:
+                                            # (what a trained model depends on)
 
     @property
     def feature_names(self) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ import heapq
 import json
 import keyword
 import math
+import os
 import re
 from fractions import Fraction
 from typing import Any, Collection, Iterable
@@ -22,7 +23,8 @@ from codegen.signals import SIGNALS, SignalKind
 
 from .errors import char_name, describe, show
 from .loader import Document, DocPath
-from .schema import SPEC_VERSION, FeatureDef, SignalDef, Spec, WindowDef
+from .schema import (SPEC_VERSION, DecisionDef, FeatureDef, ModelDef, SignalDef, Spec,
+                     WindowDef)
 
 # ---------------------------------------------------------------- names
 
@@ -166,7 +168,12 @@ def spec_hash(data: Any) -> str:
 
 # ---------------------------------------------------------------- the validator
 
-TOP_KEYS = ("spec", "name", "sample_rate_hz", "inputs", "signals", "windows", "features")
+TOP_KEYS = ("spec", "name", "sample_rate_hz", "inputs", "signals", "windows", "features",
+            "model", "decision")
+MODEL_KEYS = ("path",)
+DECISION_KEYS = ("threshold", "consecutive", "refractory", "class")
+MODEL_BLOCKS = ("model", "decision")     # not part of features_hash
+MAX_CONSECUTIVE = 100_000
 TOP_REQUIRED = ("spec", "name", "sample_rate_hz", "inputs", "windows", "features")
 WINDOW_KEYS = ("length", "hop")
 FEATURE_KEYS = ("compute", "of", "over")
@@ -265,6 +272,10 @@ class _Validator:
         if "features" in data:
             self.check_features(data["features"])
             self.check_unused_windows()
+        model = self.check_model(data["model"]) if "model" in data else None
+        decision = self.check_decision(data["decision"], model) if "decision" in data else None
+        if model is not None and decision is None:
+            decision = DecisionDef(loc=model.loc)
         self.problems.raise_if_any()
         return Spec(
             name=data["name"],
@@ -275,7 +286,109 @@ class _Validator:
             features=tuple(self.features),
             spec_hash=spec_hash(data),
             source=self.doc.file,
+            model=model,
+            decision=decision,
+            features_hash=spec_hash({k: v for k, v in data.items() if k not in MODEL_BLOCKS}),
         )
+
+    # -- model and decision blocks
+
+    def check_model(self, value: Any) -> ModelDef | None:
+        path = ("model",)
+        if not isinstance(value, dict):
+            self.error(path, f"expected a mapping like {{path: model}}, got {describe(value)}")
+            return None
+        self.check_keys(value, path, MODEL_KEYS, MODEL_KEYS)
+        if "path" not in value:
+            return None
+        where, text = path + ("path",), value["path"]
+        if not isinstance(text, str):
+            self.error(where, f"expected the model directory (a path relative to the spec), "
+                              f"got {describe(text)}")
+            return None
+        if not text.strip():
+            self.error(where, "the model directory cannot be empty")
+            return None
+        if os.path.isabs(text) or text.startswith("~"):
+            self.error(where, f"{show(text)} is not relative; write the model directory "
+                              "relative to the spec so the repository can move")
+            return None
+        base = os.path.dirname(self.doc.file) if self.doc.file != "<spec>" else ""
+        return ModelDef(text, os.path.normpath(os.path.join(base, text)), self.doc.loc(where))
+
+    def check_decision(self, value: Any, model: ModelDef | None) -> DecisionDef | None:
+        path = ("decision",)
+        if not isinstance(value, dict):
+            self.error(path, "expected a mapping like {threshold: 0.8, consecutive: 3, "
+                             f"refractory: 1s}}, got {describe(value)}")
+            return None
+        if "model" not in self.doc.data:
+            self.key_error(path, "a decision needs a model; add a model: block "
+                                 "(e.g. model: {path: model}) or remove decision:")
+        self.check_keys(value, path, DECISION_KEYS, ())
+        before = len(self.problems)
+        fields: dict[str, Any] = {}
+        locs = tuple((key, self.doc.loc(path + (key,))) for key in value if key in DECISION_KEYS)
+        if "threshold" in value:
+            t, where = value["threshold"], path + ("threshold",)
+            if isinstance(t, bool) or not isinstance(t, (int, float)):
+                self.error(where, f"expected a probability between 0 and 1, got {describe(t)}")
+            elif not (math.isfinite(t) and 0 < t < 1):
+                self.error(where, f"the threshold is a probability strictly between 0 and 1, "
+                                  f"got {number_text(t) if math.isfinite(t) else t}")
+            else:
+                fields["threshold"] = float(t)
+        if "consecutive" in value:
+            n, where = value["consecutive"], path + ("consecutive",)
+            if isinstance(n, bool) or not isinstance(n, int):
+                self.error(where, f"expected a whole number of positive vectors in a row "
+                                  f"(1 or more), got {describe(n)}")
+            elif not 1 <= n <= MAX_CONSECUTIVE:
+                self.error(where, f"consecutive must be between 1 and {MAX_CONSECUTIVE}, "
+                                  f"got {number_text(n)}")
+            else:
+                fields["consecutive"] = n
+        if "refractory" in value:
+            count = self.duration(value["refractory"], path + ("refractory",), minimum=0)
+            if count is not None:
+                fields["refractory"] = count
+        if "class" in value:
+            c, where = value["class"], path + ("class",)
+            if isinstance(c, bool) or not isinstance(c, int) or c < 0:
+                self.error(where, f"expected the index of the positive class (0 or more), "
+                                  f"got {describe(c)}")
+            else:
+                fields["positive_class"] = c
+        if len(self.problems) != before or model is None:
+            return None
+        return DecisionDef(**fields, loc=self.doc.loc(path), locs=locs)
+
+    def duration(self, value: Any, path: DocPath, minimum: int) -> int | None:
+        """Samples (a whole number) or an exact duration ('1s', '250ms') at the sample rate."""
+        match = DURATION.fullmatch(value) if isinstance(value, str) else None
+        if match:
+            if self.rate is None:
+                return None     # the sample rate is wrong and already reported
+            number, unit = match.groups()
+            exact = Fraction(number) * self.rate / (1000 if unit == "ms" else 1)
+            if exact.denominator != 1:
+                self.error(path, f"{value} at {number_text(self.rate)} Hz is "
+                                 f"{number_text(exact)} samples, not a whole number")
+                return None
+            count = exact.numerator
+        elif isinstance(value, int) and not isinstance(value, bool):
+            count = value
+        else:
+            self.error(path, f"{SAMPLES_WANTED}, got {describe(value)}")
+            return None
+        if count < minimum:
+            self.error(path, f"must be at least {minimum} samples, got {number_text(count)}")
+            return None
+        if count > MAX_WINDOW * 16:
+            self.error(path, f"{number_text(count)} samples is too long; the limit is "
+                             f"{MAX_WINDOW * 16}")
+            return None
+        return count
 
     def check_version(self, value: Any) -> None:
         if not isinstance(value, str):
@@ -396,6 +509,9 @@ class _Validator:
             except ParamError as exc:
                 self.error(path + (key,), str(exc))
                 ok = False
+                continue
+            if not self.rate_ok(declared[key], params[key], path + (key,)):
+                ok = False
         for key, param in declared.items():
             if key not in entry:
                 if param.required and key not in guessed:
@@ -404,6 +520,17 @@ class _Validator:
                 else:
                     params[key] = param.default
         return params if ok else None
+
+    def rate_ok(self, param, value: Any, path: DocPath) -> bool:
+        """A parameter rule that needs the sample rate (e.g. a cutoff below Nyquist); skipped
+        when the rate itself is invalid (already reported)."""
+        if param.rate_check is None or self.rate is None:
+            return True
+        problem = param.rate_check(value, float(self.rate))
+        if problem:
+            self.error(path, problem)
+            return False
+        return True
 
     def parse_sources(self, value: Any, path: DocPath,
                       kind: SignalKind) -> list[tuple[str, DocPath]] | None:
@@ -610,8 +737,7 @@ class _Validator:
         guessed = self.unknown_keys(entry, path, (*FEATURE_KEYS, "label", *FEATURE_PARAMS),
                                     nearby if kind_defs else None)
         self.missing_keys(entry, path, FEATURE_KEYS, guessed)
-        signals = self.name_list(entry, path, "of", "a signal name",
-                                 self.known_signals if self.signals_complete else None, "signal")
+        signals = self.feature_signals(entry, path, kinds)
         windows = self.name_list(entry, path, "over", "a window name",
                                  self.known_windows if self.windows_complete else None, "window")
         label = entry.get("label")
@@ -622,10 +748,6 @@ class _Validator:
         params = self.feature_params(entry, path, kind_defs, guessed)
         if kinds is None or params is None:
             return
-        for kind, kind_path in kinds:
-            if FEATURES[kind].n_signals != 1:
-                self.error(kind_path, f"{show(kind)} reads {FEATURES[kind].n_signals} signals; "
-                                      f"{SPEC_VERSION} supports single-signal features only")
         for window, window_path in windows or []:
             if window in self.windows:
                 for kind, _ in kinds:
@@ -633,6 +755,66 @@ class _Validator:
                                       window_path)
         if len(self.problems) == before and signals and windows:
             self.expand(index, path, kinds, signals, windows, params, label)
+
+    def feature_signals(self, entry: dict, path: DocPath, kinds) -> list | None:
+        """``of`` as groups [((signal, ...), path)]: one name per group for single-signal kinds
+        (``of: acc_x`` or ``of: [acc_x, acc_y]``), a list of n names per group for kinds that
+        read n signals (``of: [[acc_x, acc_y], [acc_x, acc_z]]``). Kinds of different arity
+        cannot share an entry."""
+        known = self.known_signals if self.signals_complete else None
+        arities = {FEATURES[k].n_signals for k, _ in kinds or []}
+        if len(arities) > 1:
+            (one, one_path), (other, _) = next(
+                (a, b) for a in kinds for b in kinds
+                if FEATURES[a[0]].n_signals > FEATURES[b[0]].n_signals)
+            self.error(one_path, f"{show(one)} reads {FEATURES[one].n_signals} signals but "
+                                 f"{show(other)} reads {FEATURES[other].n_signals}; give them "
+                                 "separate entries")
+            return None
+        arity = arities.pop() if arities else None
+        value = entry.get("of")
+        grouped = isinstance(value, list) and any(isinstance(v, list) for v in value)
+        if arity == 1 or (arity is None and not grouped):
+            names = self.name_list(entry, path, "of", "a signal name", known, "signal")
+            return None if names is None else [((name,), where) for name, where in names]
+        if "of" not in entry:
+            return None
+        where = path + ("of",)
+        if not isinstance(value, list) or not value or not all(isinstance(v, list) for v in value):
+            if arity is not None:
+                kind = next(k for k, _ in kinds)
+                names = value if isinstance(value, list) else [value]
+                if (len(names) == arity and all(isinstance(n, str) and SAFE_NAME.fullmatch(n)
+                                                and len(n) <= MAX_NAME for n in names)):
+                    hint = f"of: [[{', '.join(names)}]]"
+                else:
+                    hint = "of: [[acc_x, acc_y], [acc_x, acc_z]]"
+                self.error(where, f"{show(kind)} reads {arity} signals: write each group of "
+                                  f"{arity} as a list, e.g. {hint}; got {describe(value)}")
+            return None
+        ok, seen, groups = True, set(), []
+        for i, group in enumerate(value):
+            group_path = where + (i,)
+            if arity is not None and len(group) != arity:
+                self.error(group_path, f"expected a group of {arity} signal names, "
+                                       f"got {len(group)}")
+                ok = False
+                continue
+            names = []
+            for j, name in enumerate(group):
+                if not isinstance(name, str):
+                    self.error(group_path + (j,), f"expected a signal name, got {describe(name)}")
+                    ok = False
+                elif known is not None and name not in known:
+                    self.unknown(group_path + (j,), "signal", name, known)
+                    ok = False
+                names.append(name)
+            if ok and tuple(names) in seen:
+                self.error(group_path, f"{list(names)} is listed twice in of")
+                ok = False
+            seen.add(tuple(names))
+            groups.append((tuple(names), group_path))
+        return groups if ok and arity is not None else None
 
     def feature_params(self, entry: dict, path: DocPath, kinds: list[FeatureKind],
                        guessed: set[str]) -> dict[str, dict] | None:
@@ -667,6 +849,10 @@ class _Validator:
             for message in messages:
                 self.error(path + (key,), message)
                 ok = False
+            if not messages and kinds and not self.rate_ok(kinds[0].params[key],
+                                                           params[kinds[0].name][key],
+                                                           path + (key,)):
+                ok = False
         for kind in kinds:
             for key, param in kind.params.items():
                 if key in given:
@@ -688,16 +874,21 @@ class _Validator:
         elif "ddof" in params and window.length <= params["ddof"]:
             self.error(path, f"{kind.name} with ddof {params['ddof']} needs a window of at least "
                              f"{params['ddof'] + 1} samples; {has}")
+        elif kind.check is not None and self.rate is not None:
+            problem = kind.check(params, window.length, float(self.rate))
+            if problem:
+                self.error(path, f"{problem}; {has}")
 
     def expand(self, index: int, path: DocPath, kinds, signals, windows, params, label) -> None:
         """Entries in order; within one: each signal, each window, each kind."""
         clashes: list[tuple[str, int]] = []
-        for signal, _ in signals:
+        for group, _ in signals:
             for window, _ in windows:
                 for kind_name, kind_path in kinds:
                     kind = FEATURES[kind_name]
                     full = params[kind_name]
                     stem = label if label is not None else kind_name + kind.name_tag(full)
+                    signal = "__".join(group)       # two-signal kinds: stem__x__y__window
                     outputs = tuple(f"{stem}{suffix}__{signal}__{window}"
                                     for suffix in kind.output_suffixes(full))
                     for output in outputs:
@@ -705,7 +896,7 @@ class _Validator:
                             clashes.append((output, self.outputs[output]))
                         self.outputs.setdefault(output, index)
                     self.features.append(FeatureDef(
-                        kind_name, (signal,), window, tuple(sorted(full.items())), outputs,
+                        kind_name, group, window, tuple(sorted(full.items())), outputs,
                         self.doc.loc(kind_path)))
         if clashes:
             output, first = clashes[0]

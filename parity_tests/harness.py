@@ -260,7 +260,7 @@ def c_target(files: dict[str, str], name: str, workdir: Path, compiler: str = "g
     c_dir = Path(workdir) / "c"
     c_dir.mkdir(parents=True, exist_ok=True)
     for rel, text in files.items():
-        if rel.startswith("c/"):
+        if rel.startswith("c/") and rel.count("/") == 1:    # not c/tl2cgen/
             (Path(workdir) / rel).write_text(text)
     library = build_shared_library(c_dir, name, compiler, extra_flags)
     runtime = CStream(files[f"c/{name}_features.h"], library, name)
@@ -279,7 +279,7 @@ def driver_target(files: dict[str, str], name: str, workdir: Path, compile_cmd: 
     c_dir = workdir / "c"
     c_dir.mkdir(parents=True, exist_ok=True)
     for rel, text in files.items():
-        if rel.startswith("c/"):
+        if rel.startswith("c/") and rel.count("/") == 1:    # not c/tl2cgen/
             (workdir / rel).write_text(text)
     driver = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                                 undefined=jinja2.StrictUndefined)
@@ -355,11 +355,12 @@ def swift_version(swiftc: str) -> str:
 
 
 def swift_sources(files: dict[str, str], name: str) -> dict[str, str]:
-    """{file name: text} of the featuriser library source and the C-ABI shim."""
+    """{file name: text} of the library sources (the featuriser, and the model and detector when
+    the spec has a model) and the C-ABI shims."""
     library = [p for p in files if p.startswith("ios/Sources/") and p.endswith(".swift")]
     shim = [p for p in files if p.startswith("swift_shim/") and p.endswith(".swift")]
-    if len(library) != 1 or len(shim) != 1:
-        raise RuntimeError(f"expected one Swift library file and one shim, got {library + shim}")
+    if not any(p.endswith("Features.swift") for p in library) or not shim:
+        raise RuntimeError(f"expected the Swift featuriser and its shim, got {library + shim}")
     return {Path(p).name: files[p] for p in library + shim}
 
 
@@ -417,7 +418,8 @@ def swift_target(files: dict[str, str], name: str, workdir: Path) -> Target:
     import json
 
     meta = json.loads(files["manifest.json"])
-    shim = next(Path(p).stem for p in files if p.startswith("swift_shim/"))
+    shim = next(Path(p).stem for p in sorted(files) if p.startswith("swift_shim/")
+                and not p.endswith("DetectorShim.swift"))
     library = build_swift_library(swift_sources(files, name), shim, Path(workdir))
     runtime = SwiftStream(files[f"c/{name}_features.h"], library, name)
     expected = (meta["spec_hash"], meta["generator_version"], tuple(meta["inputs"]),

@@ -25,6 +25,7 @@ class FeatureVector:
     expected: tuple[float, ...]            # one value per output column
     why: str
     params: dict[str, Any] = field(default_factory=dict)
+    other: tuple[float, ...] | None = None  # the second signal's window (two-signal kinds)
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,11 @@ class SignalVector:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def F(kind: str, window, expected, why: str, **params) -> FeatureVector:
+def F(kind: str, window, expected, why: str, other=None, **params) -> FeatureVector:
     expected = expected if isinstance(expected, (tuple, list)) else (expected,)
     return FeatureVector(kind, tuple(float(v) for v in window),
-                         tuple(float(v) for v in expected), why, params)
+                         tuple(float(v) for v in expected), why, params,
+                         None if other is None else tuple(float(v) for v in other))
 
 
 def S(kind: str, sources, expected, why: str, **params) -> SignalVector:
@@ -187,6 +189,145 @@ FEATURE_VECTORS: list[FeatureVector] = [
     F("histogram", C5, (0, 5), "constant window: all five in [0, 3]", bins=2, range=[-3, 3]),
 ]
 
+FEATURE_VECTORS += [
+    # ------------------------------------------------------------ order statistics (sorted x + 0.0)
+    F("median", (3, 1, 2), 2, "odd L: the middle of 1, 2, 3"),
+    F("median", (4, 1, 3, 2), 2.5, "even L: (2 + 3) * 0.5"),
+    F("median", (-0.0, -0.0, -0.0), 0.0, "the sorted copy holds x + 0.0: -0.0 becomes +0.0"),
+    F("median", (1.5e308, 1.5e308), math.inf, "(a + b) * 0.5 overflows for huge a, b, as "
+      "numpy.median's mean of the two middle values does"),
+    F("median", ONE, -2.5, "length 1"),
+    F("percentile", (5, 1, 4, 2, 3), 2, "linear, q 25: index 4 * 0.25 = 1 exactly, t = 0: "
+      "the sample itself", q=25.0),
+    F("percentile", (10, 0), 1, "linear, q 10: index 0.1, t = 0.1 < 0.5: 0 + (10 - 0) * 0.1",
+      q=10.0),
+    F("percentile", (4, 0), 3, "linear, q 75: t = 0.75 >= 0.5: 4 - (4 - 0) * (1 - 0.75)",
+      q=75.0),
+    F("percentile", (4, 1, 3, 2), 3, "nearest_rank, q 50: int(3 * 0.5 + 0.5) = 2 -> 3 "
+      "(linear would give 2.5)", q=50.0, method="nearest_rank"),
+    F("percentile", (4, 1, 3, 2), 2, "nearest_rank, q 25: int(3 * 0.25 + 0.5) = 1 -> 2",
+      q=25.0, method="nearest_rank"),
+    F("percentile", (5, -1, 3), -1, "q 0 is the minimum", q=0.0),
+    F("percentile", (5, -1, 3), 5, "q 100 is the maximum", q=100.0, method="nearest_rank"),
+    F("percentile", (-0.0, 0.0), 0.0, "q 0 of the two zeros: +0.0 after x + 0.0", q=0.0),
+    F("percentile", ONE, -2.5, "length 1, any q", q=37.5),
+    F("iqr", (1, 2, 3, 4, 5), 2, "linear: 4 - 2 (both at integral indices 3 and 1)"),
+    F("iqr", (4, 3, 2, 1), 1.5, "linear: q75 at 2.25 -> 3 + 1 * 0.25; q25 at 0.75 -> "
+      "2 - 1 * 0.25; 3.25 - 1.75"),
+    F("iqr", (4, 3, 2, 1), 1, "nearest_rank: indices int(2.75) = 2 and int(1.25) = 1: 3 - 2",
+      method="nearest_rank"),
+    F("iqr", C5, 0, "constant window"),
+    F("mad", (1, 2, 3, 4, 100), 1, "median 3; |x - 3| = 2, 1, 0, 1, 97; their median 1"),
+    F("mad", (1, 2, 3, 4), 1, "median 2.5; deviations 1.5, 0.5, 0.5, 1.5; (0.5 + 1.5) * 0.5"),
+    F("mad", (1, 2, 3, 4), 2, "scale 2 multiplies last", scale=2.0),
+    F("mad", C5, 0, "constant window"),
+    F("mad", ONE, 0, "length 1"),
+    # ------------------------------------------------------------ moments
+    F("skewness", (0, 0, 3), 2 / (2 * math.sqrt(2)), "mean 1, d = -1, -1, 2: m2 = 6 / 3 = 2, "
+      "m3 = 6 / 3 = 2; g1 = 2 / (2 * sqrt(2)) (sqrt correctly rounded, one product, one "
+      "division)"),
+    F("skewness", (0, 0, 3), (2 / (2 * math.sqrt(2))) * math.sqrt(6),
+      "bias false: G1 = g1 * (sqrt(3 * 2) / 1), the factor correctly rounded", bias=False),
+    F("skewness", (1, 2, 3), 0, "symmetric: m3 = (-1 + 0 + 1) / 3 = 0"),
+    F("skewness", C5, 0, "constant window: zero_variance (default 0)"),
+    F("skewness", C5, 7, "constant window: the stated zero_variance", zero_variance=7.0),
+    F("skewness", (0.1,) * 3, 0, "constant 0.1: m2 = 2^-112 (the mean is one ulp off) but "
+      "m2 <= (2^-52 * mean)^2 = ~4.9e-34: constant"),
+    F("skewness", ONE, 0, "length 1: m2 = 0"),
+    F("kurtosis", (0, 0, 0, 4), 21 / 9 - 3, "mean 1, d = -1, -1, -1, 3: m2 = 12 / 4 = 3, "
+      "m4 = 84 / 4 = 21; g2 = 21 / (3 * 3) - 3"),
+    F("kurtosis", (0, 0, 0, 4), (21 / 9 - 3) + 3, "fisher false: + 3.0 after", fisher=False),
+    F("kurtosis", (0, 0, 0, 4), 1.5 * (5 * (21 / 9 - 3) + 6), "bias false, L 4: c = 3 / "
+      "(2 * 1) = 1.5; G2 = 1.5 * ((4 + 1) * g2 + 6)", bias=False),
+    F("kurtosis", C5, -3, "constant window: zero_variance as given, without the + 3.0",
+      zero_variance=-3.0, fisher=False),
+    F("kurtosis", C5, 0, "constant window: zero_variance (default 0)"),
+    # ------------------------------------------------------------ shape
+    F("mean_abs_change", (1, 3, 2, 2, -1), 1.5, "(2 + 1 + 0 + 3) / 4"),
+    F("mean_abs_change", (5, 1), 4, "L = 2: one change"),
+    F("mean_abs_change", C5, 0, "constant window"),
+    F("peak_count", (0, 2, 0, 3, 0), 2, "two strict peaks"),
+    F("peak_count", (0, 2, 2, 0), 1, "a plateau counts once"),
+    F("peak_count", (0, 2, 2, 3), 0, "a plateau followed by a rise is no peak"),
+    F("peak_count", (3, 1, 2), 0, "the first and last samples are never peaks"),
+    F("peak_count", (1, 3, 3, 3, 1, 2, 1), 2, "a plateau of three, then a single peak"),
+    F("peak_count", (0, 2, 0, 3, 0), 1, "height 2.5: only the 3", height=2.5),
+    F("peak_count", (0, 2, 0, 3, 0), 2, "height 2: >= counts the 2", height=2.0),
+    F("peak_count", (0, -0.0, 0), 0, "-0.0 == 0: a flat run, no rise"),
+    F("peak_count", ONE, 0, "length 1"),
+    F("last_peak_index", (0, 2, 0, 3, 0), 3, "the newer peak"),
+    F("last_peak_index", (0, 2, 2, 0), 1, "a plateau is indexed by its first sample"),
+    F("last_peak_index", (1, 3, 3, 3, 1, 2, 1), 5, "the single peak after the plateau"),
+    F("last_peak_index", (0, 2, 2, 3), -1, "no peak: -1"),
+    F("last_peak_index", (0, 2, 0, 1, 0), 1, "height 1.5: the 1 at index 3 is too low",
+      height=1.5),
+    F("last_peak_index", ONE, -1, "length 1"),
+    F("integral", (1, 1, 1), 4 * (0.5 / 50), "(1 + 1) + (1 + 1) = 4, times h = 0.5 / 50 "
+      "(rounded once) at the test specs' 50 Hz"),
+    F("integral", (0, 2, 4), 8 * (0.5 / 50), "(0 + 2) + (2 + 4) = 8, times h"),
+    F("integral", ONE, 0, "length 1: no interval"),
+    F("autocorrelation", (1, -1, 1, -1), -0.75, "lag 1: mean 0, sum of products -3, sum of "
+      "squares 4"),
+    F("autocorrelation", (1, -1, 1, -1), 0.5, "lag 2: 2 / 4", lag=2),
+    F("autocorrelation", (1, 2, 3), 0, "lag 1: d = -1, 0, 1: (-1 * 0) + (0 * 1) = 0"),
+    F("autocorrelation", C5, 0, "constant window: zero_variance"),
+    F("autocorrelation", C5, -1, "constant window: the stated zero_variance",
+      zero_variance=-1.0),
+    # ------------------------------------------------------------ two signals
+    F("covariance", (1, 2, 3), 4 / 3, "d = -1, 0, 1 and -2, 0, 2: products sum 4, / 3",
+      other=(2, 4, 6)),
+    F("covariance", (1, 2, 3), 2, "ddof 1: 4 / 2", other=(2, 4, 6), ddof=1),
+    F("covariance", ONE, 0, "length 1", other=(7,)),
+    F("correlation", (0, 0, 2, 2), 1, "sxy = sxx = syy = 4: 4 / (2 * 2)", other=(0, 0, 2, 2)),
+    F("correlation", (1, 2, 3), 4 / (math.sqrt(2) * math.sqrt(8)),
+      "sxy 4, sxx 2, syy 8: 4 / (sqrt(2) * sqrt(8)) = 0.9999999999999998, not 1 (rounding)",
+      other=(2, 4, 6)),
+    F("correlation", (1, 2, 3), -(4 / (math.sqrt(2) * math.sqrt(8))), "anti-correlated",
+      other=(6, 4, 2)),
+    F("correlation", (1, 2, 3), 0.5, "y constant: zero_variance", other=C5[:3],
+      zero_variance=0.5),
+    F("correlation", C5, 0, "both constant: zero_variance (default 0)", other=C5),
+    # ------------------------------------------------------------ spectra (50 Hz)
+    F("dft_magnitude", (1, 0, -1, 0), (0, 2, 0), "L 4, tables cos (1, 0, -1, 0) and -sin "
+      "(0, -1, 0, 1) are exact: X1 = 1 + 1, X0 = X2 = 0", bins=[0, 1, 2]),
+    F("dft_magnitude", (1, 0, -1, 0), (1, 1, 1), "hann (0, 0.5, 1, 0.5): only -1 at n = 2 "
+      "remains, |X(k)| = 1 everywhere", bins=[0, 1, 2], taper="hann"),
+    F("dft_magnitude", (1, 0, -1, 0, 1, 0, -1, 0), (4, 0), "a cosine at bin 2 of L 8: the odd "
+      "samples are 0, so the inexact cos(pi / 4) never counts", bins=[2, 1]),
+    F("dft_power", (1, 0, -1, 0), (0, 4, 0), "|X|^2", bins=[0, 1, 2]),
+    F("dft_power", (1, 0, 0, 0), (1, 1, 1), "an impulse: flat spectrum", bins=[0, 1, 2]),
+    F("band_power", (1, 0, -1, 0, 1, 0, -1, 0), 16, "bins every 6.25 Hz: [10, 15] holds only "
+      "bin 2 (12.5 Hz), P = 4^2", band=[10.0, 15.0]),
+    F("band_power", (1, 0, 0, 0), 2, "impulse, bins 12.5 and 25 Hz are both in [12.5, 25] "
+      "(inclusive)", band=[12.5, 25.0]),
+    F("dominant_frequency", (1, 0, -1, 0, 1, 0, -1, 0), 12.5, "bin 2 * (50 / 8)"),
+    F("dominant_frequency", (1, 0, 0, 0), 12.5, "flat spectrum: the first bin (1) wins ties"),
+    F("dominant_frequency", (0, 0, 0, 0), 0, "a spectrum of zeros: 0.0"),
+    F("dominant_frequency", (3, 3, 3, 3), 0, "a constant: every non-DC bin is exactly 0 here "
+      "(cos table (1, 0, -1, 0) sums to 0 exactly)"),
+    F("dominant_frequency", (3, 3, 3, 3), 0, "include_dc: bin 0 holds 12^2: 0 Hz",
+      include_dc=True),
+    F("spectral_centroid", (1, 0, -1, 0, 1, 0, -1, 0), 12.5, "one bin: its frequency"),
+    F("spectral_centroid", (1, 0, 0, 0), 18.75, "flat over 12.5 and 25 Hz: 37.5 / 2"),
+    F("spectral_centroid", (1, 0, 0, 0), 12.5, "include_dc: (0 + 12.5 + 25) / 3",
+      include_dc=True),
+    F("spectral_centroid", (1, 0, 0, 0), 18.75, "magnitude weights of a flat spectrum",
+      spectrum="magnitude"),
+    F("spectral_centroid", (0, 0, 0, 0), 0, "a spectrum of zeros: 0.0"),
+    F("spectral_entropy", (1, 0, -1, 0, 1, 0, -1, 0), 0, "one bin carries everything: "
+      "1 * log(1) = 0, and 0.0 - 0 = +0.0"),
+    F("spectral_entropy", (1, 0, 0, 0), 1, "two equal bins: -(2 * 0.5 * log(0.5)) = ln 2 "
+      "(log(0.5) = -(LN2_HI + LN2_LO), correctly rounded), / ln 2 (correctly rounded) = 1"),
+    F("spectral_entropy", (1, 0, 0, 0), math.log(2), "nats: ln 2", normalize=False),
+    F("spectral_entropy", (0, 0, 0, 0), 0, "a spectrum of zeros: 0.0"),
+    # ------------------------------------------------------------ portable log
+    F("log_energy", (-1,), 0, "log(1) = +0.0 exactly"),
+    F("log_energy", (1, 1), math.log(2), "log(2) = LN2_HI + LN2_LO rounded once: correctly "
+      "rounded ln 2"),
+    F("log_energy", (0, -0.0), -math.inf, "a window of zeros: log(0) = -inf"),
+    F("log_energy", (0, 0), 0, "floor 1: log(1 + 0) = 0", floor=1.0),
+]
+
 SIGNAL_VECTORS: list[SignalVector] = [
     S("diff", [(3, 5, 4, 4, -1)], (0, 2, -1, 0, -5), "0 on the first sample, then x[t] - x[t-1]"),
     S("diff", [(7,)], (0,), "a one-sample stream: only the first-sample rule"),
@@ -203,4 +344,18 @@ SIGNAL_VECTORS: list[SignalVector] = [
     S("sum", [(1, 2), (10, 20), (100, 200)], (111, 222), "three sources"),
     S("sum", [(1e16,), (1,), (1,)], (1e16,), "left to right: (1e16 + 1) + 1 = 1e16"),
     S("difference", [(5, 1), (3, 4)], (2, -3), "a - b"),
+    S("atan2", [(1, -1, 0, -0.0, 0, 2), (1, 1, -1, -1, 1, 0)],
+      (math.pi / 4, -math.pi / 4, math.pi, -math.pi, 0, math.pi / 2),
+      "atan(1) = ATAN_HI[1] + ATAN_LO[1] rounded = pi/4; atan2(+-0, -1) = +-pi; "
+      "atan2(+0, 1) = +0; atan2(2, 0) = pi/2"),
+    S("lowpass", [(2, 4, 0, -2)], (2, 3, 2, -1),
+      "order 1 at 12.5 Hz = fs/4: K = tan(pi/4) = 1, b0 = b1 = 0.5, a1 = 0; starts in the "
+      "steady state of x0 (y0 = 2), then y = 0.5 x + 0.5 x_prev", cutoff=12.5, order=1),
+    S("highpass", [(2, 4, 0, -2)], (0, 1, -2, -1),
+      "order 1 at fs/4: b0 = 0.5, b1 = -0.5, a1 = 0, DC gain exactly 0: y0 = 0, then "
+      "0.5 (x - x_prev)", cutoff=12.5, order=1),
+    S("bandpass", [(3, 3, 3, 3)], (0, 0, 0, 0),
+      "a constant: the high-pass stage (b1 = -2 b0, b2 = b0 exactly, gain 0) outputs "
+      "b0 * 3 - b0 * 3 = +0 from the first sample, the low-pass stage then zeros",
+      band=[2.0, 10.0], order=2),
 ]

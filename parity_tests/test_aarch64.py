@@ -87,3 +87,27 @@ def test_the_generated_guards_are_what_keeps_gnu_mode_exact(example, recordings,
     target = harness.driver_target(unguarded, spec.name, tmp_path, cmd, [QEMU], label="unguarded")
     comparison = harness.compare_target(module, target, recordings)
     assert not comparison.identical
+
+
+@pytest.mark.parametrize("build", ["gcc12 -std=gnu99 (contracts by default)",
+                                   "clang -std=c99 (NDK default -ffp-contract=on)"])
+def test_aarch64_new_vocabulary_is_bit_identical(build, tmp_path):
+    """The new vocabulary (sorts, DFT tables, portable log/atan2, filters) under the two builds
+    that would fuse multiply-add without the generated guards."""
+    from codegen.build import generate
+    from featurespec import load_spec_text
+    from parity_tests.recordings import edge_case_recording
+    from parity_tests.test_parity import VOCAB
+
+    _require(QEMU, "qemu-user")
+    _require(GCC, "aarch64-linux-gnu-gcc")
+    _require(CLANG, "clang")
+    spec = load_spec_text(VOCAB)
+    files = generate(spec)
+    module = harness.load_numpy_module(files, spec.name)
+    target = harness.driver_target(files, spec.name, tmp_path, _command(BUILDS[build]),
+                                   [QEMU], label=f"aarch64 {build}")
+    recordings = {"r": edge_case_recording(3_000, 3, seed=21, nonfinite=True)}
+    comparison = harness.compare_target(module, target, recordings)
+    assert comparison.identical, comparison.failure_message()
+    assert comparison.vectors > 2_000

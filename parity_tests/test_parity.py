@@ -80,6 +80,93 @@ def test_windows_of_length_one_odd_hops_and_chained_signals(seed, tmp_path):
     assert comparison.identical, comparison.failure_message()
 
 
+# Every feature and signal kind beyond SMALL's: order statistics (sorting into scratch state),
+# moments, peaks, integrals, two-signal kinds, spectra (constant tables, the portable log),
+# Butterworth filters (state slots) and atan2; windows of 1, odd and even lengths, odd hops.
+VOCAB = """spec: featgen/v1
+name: vocab
+sample_rate_hz: 50
+inputs: [a, b, c]
+signals:
+  tilt: {atan2: [a, b]}
+  lp: {lowpass: a, cutoff: 7.5, order: 3}
+  hp: {highpass: b, cutoff: 0.5, order: 2}
+  bp: {bandpass: c, band: [1, 20], order: 1}
+  d: {diff: lp}
+  m: {magnitude: [hp, bp]}
+  s3: {sum: [a, b, c]}
+  df: {difference: [a, c]}
+  sc: {scale: tilt, factor: -2.5, offset: 0.75}
+windows:
+  one: {length: 1, hop: 1}
+  odd: {length: 7, hop: 3}
+  even: {length: 32, hop: 2}
+  big: {length: 64, hop: 5}
+features:
+  - compute: [median, iqr, mad, skewness, kurtosis, mean_abs_change, peak_count, last_peak_index,
+              integral, autocorrelation, log_energy]
+    of: [a, tilt, lp, hp, bp, d]
+    over: [odd, even, big]
+  - {compute: [median, iqr, mad, skewness, peak_count, last_peak_index, integral, log_energy], of: [a, m], over: one}
+  - {compute: percentile, of: [a, m], over: [one, odd, even], q: 12.5}
+  - {compute: percentile, of: [a, m], over: [odd, even], q: 90, method: nearest_rank}
+  - {compute: percentile, of: a, over: big, q: 0}
+  - {compute: percentile, of: a, over: big, q: 100, method: nearest_rank}
+  - {compute: iqr, of: c, over: even, method: nearest_rank}
+  - {compute: mad, of: c, over: big, scale: 1.482602218505602}
+  - {compute: [skewness, kurtosis], of: [b, hp], over: [odd, big], bias: false, zero_variance: -1}
+  - {compute: kurtosis, of: b, over: even, fisher: false}
+  - {compute: autocorrelation, of: [a, bp], over: [even, big], lag: 6}
+  - {compute: [peak_count, last_peak_index], of: [a, lp], over: big, height: 0.5}
+  - {compute: [covariance, correlation], of: [[a, b], [lp, hp], [tilt, m], [a, a]], over: [one, odd, big]}
+  - {compute: covariance, of: [[b, c]], over: even, ddof: 1}
+  - {compute: [dft_magnitude, dft_power], of: [a, bp], over: odd, bins: [0, 1, 3]}
+  - {compute: dft_magnitude, of: [a, hp], over: even, bins: [16, 0, 5], taper: hann}
+  - {compute: band_power, of: [a, lp], over: big, band: [2, 10]}
+  - {compute: band_power, of: b, over: even, band: [0, 25], taper: hann}
+  - compute: [dominant_frequency, spectral_centroid, spectral_entropy]
+    of: [a, lp, bp, m]
+    over: [odd, even, big]
+  - {compute: [dominant_frequency, spectral_centroid, spectral_entropy], of: c, over: big, taper: hann, include_dc: true}
+  - {compute: [spectral_centroid, spectral_entropy], of: c, over: even, spectrum: magnitude}
+  - {compute: spectral_entropy, of: c, over: odd, normalize: false}
+  - {compute: log_energy, of: hp, over: big, floor: 1.0e-9}
+  - {compute: [median, spectral_centroid], of: [s3, df, sc], over: even}
+  - {compute: correlation, of: [[s3, df], [sc, tilt]], over: even}
+"""
+
+
+def test_parity_specs_cover_every_registered_kind():
+    """A new feature or signal kind must reach a parity spec (here or SMALL)."""
+    from codegen.features import FEATURES
+    from codegen.signals import SIGNALS
+
+    specs = [load_spec_text(SMALL), load_spec_text(VOCAB)]
+    kinds = {f.kind for s in specs for f in s.features}
+    signals = {g.kind for s in specs for g in s.signals} - {"input"}
+    assert not set(FEATURES) - kinds, sorted(set(FEATURES) - kinds)
+    assert not set(SIGNALS) - signals, sorted(set(SIGNALS) - signals)
+
+
+@pytest.fixture(scope="module")
+def vocab_c(tmp_path_factory):
+    spec = load_spec_text(VOCAB)
+    files = generate(spec)
+    module = harness.load_numpy_module(files, spec.name)
+    return spec, files, module, harness.c_target(files, spec.name, tmp_path_factory.mktemp("v"))
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_new_vocabulary_bit_identical_with_nonfinite_rows(seed, vocab_c):
+    spec, _, module, target = vocab_c
+    recordings = {"r": edge_case_recording(4_000, 3, seed=seed, nonfinite=True),
+                  "short": edge_case_recording(63, 3, seed=seed),
+                  "exact": edge_case_recording(64, 3, seed=seed)}
+    comparison = harness.compare_target(module, target, recordings)
+    assert comparison.identical, comparison.failure_message()
+    assert comparison.vectors > 3_000 and len(comparison.stats) > 300
+
+
 def test_harness_reports_a_one_ulp_difference():
     """The comparison must see the smallest possible difference and name it."""
     names = ("f0", "f1")

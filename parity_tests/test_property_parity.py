@@ -29,33 +29,60 @@ settings.load_profile(os.environ.get("FEATGEN_HYPOTHESIS",
                                      "ci" if os.environ.get("CI") == "true" else "dev"))
 
 
+RATE = 50.0   # the specs' sample_rate_hz
+
+
 def param_value(param: Param) -> st.SearchStrategy:
-    if param.kind == "number":   # the second branch serves parameters such as 0 < alpha <= 1
-        return st.one_of(st.floats(-4, 4), st.floats(0.001, 1)).map(lambda v: round(v, 3))
+    if param.kind == "number":   # the second branch serves parameters such as 0 < alpha <= 1,
+        # the third percentiles (0..100) and frequencies in Hz (below Nyquist, 25 Hz)
+        return st.one_of(st.floats(-4, 4), st.floats(0.001, 1),
+                         st.floats(0, 100)).map(lambda v: round(v, 3))
     if param.kind == "int":
         return st.integers(0, 12)
     if param.kind == "bool":
         return st.booleans()
-    if param.kind == "range":
-        return st.tuples(st.floats(-4, 0), st.floats(0.01, 4)).map(lambda t: [round(t[0], 2), round(t[1], 2)])
+    if param.kind == "range":    # the second branch: bands in Hz, 0 < low < high < 25
+        return st.one_of(st.tuples(st.floats(-4, 0), st.floats(0.01, 4)),
+                         st.tuples(st.floats(0.1, 10), st.floats(10.5, 24))).map(
+            lambda t: [round(t[0], 2), round(t[1], 2)])
+    if param.kind == "choice":
+        return st.sampled_from(param.choices)
+    if param.kind == "ints":     # DFT bins: small, distinct
+        return st.lists(st.integers(0, 12), min_size=1, max_size=4, unique=True)
     raise AssertionError(param.kind)
+
+
+def valid(param: Param, value) -> bool:
+    try:
+        coerced = param.coerce(value)
+    except ParamError:
+        return False
+    return param.rate_check is None or param.rate_check(coerced, RATE) is None
 
 
 @st.composite
 def params_for(draw, declared: dict[str, Param]) -> dict:
     out = {}
     for key, param in declared.items():
+        if param.default is None and draw(st.booleans()):
+            continue                                # an optional parameter left out
         for _ in range(20):
             value = draw(param_value(param))
-            try:
-                param.coerce(value)
+            if valid(param, value):
                 out[key] = value
                 break
-            except ParamError:
-                continue
         else:
             assume(param.default is not REQUIRED)   # a valid value could not be drawn
     return out
+
+
+def fits(kind, params: dict, length: int) -> bool:
+    """Whether the validator accepts the kind with these parameters over ``length`` samples."""
+    full = {k: p.default for k, p in kind.params.items() if not p.required}
+    full.update({k: kind.params[k].coerce(v) for k, v in params.items()})
+    if length < kind.min_length or length <= full.get("ddof", -1):
+        return False
+    return kind.check is None or kind.check(full, length, RATE) is None
 
 
 @st.composite
@@ -77,13 +104,14 @@ def specs(draw) -> str:
     features = []
     for _ in range(draw(st.integers(1, 4))):
         kind = FEATURES[draw(st.sampled_from(sorted(FEATURES)))]
-        fitting = [w for w, d in windows.items() if d["length"] >= max(kind.min_length, 2)] \
-            if "ddof" in kind.params or kind.min_length > 1 else list(windows)
+        params = draw(params_for(kind.params))
+        fitting = [w for w, d in windows.items() if fits(kind, params, d["length"])]
         if not fitting:
             continue
-        entry = {"compute": kind.name, "of": draw(st.sampled_from(names)),
+        of = [draw(st.sampled_from(names)) for _ in range(kind.n_signals)]
+        entry = {"compute": kind.name, "of": of[0] if kind.n_signals == 1 else [of],
                  "over": draw(st.sampled_from(fitting))}
-        entry.update(draw(params_for(kind.params)))
+        entry.update(params)
         if any(f["compute"] == kind.name and f["of"] == entry["of"] and f["over"] == entry["over"]
                for f in features):
             continue

@@ -20,7 +20,7 @@ from codegen.build import generate
 from featurespec import load_spec_text
 from parity_tests import harness
 from parity_tests.recordings import edge_case_recording, parity_recordings
-from parity_tests.test_parity import SMALL
+from parity_tests.test_parity import SMALL, VOCAB
 
 RELEASE_BUILD_TARGET_S = 60.0      # the goal on a 2-core machine (measured: see docs/swift.md)
 RELEASE_BUILD_LIMIT_S = 180.0      # fail only when far off, so a loaded CI machine does not flake
@@ -71,6 +71,39 @@ def test_windows_of_length_one_odd_hops_and_chained_signals(seed, small):
     assert comparison.vectors > 4_000
 
 
+@pytest.fixture(scope="module")
+def vocab(swiftc, tmp_path_factory):
+    spec = load_spec_text(VOCAB)
+    files = generate(spec)
+    module = harness.load_numpy_module(files, spec.name)
+    return spec, files, module, harness.swift_target(files, spec.name,
+                                                     tmp_path_factory.mktemp("vocab"))
+
+
+def test_new_vocabulary_bit_identical_with_nonfinite_rows(vocab):
+    """Order statistics (insertion sort in the storage's scratch space), spectra (static let
+    tables), the portable log and atan2 (private static funcs), filters (stored state slots)."""
+    spec, _, module, target = vocab
+    recordings = {"r": edge_case_recording(4_000, 3, seed=11, nonfinite=True),
+                  "exact": edge_case_recording(64, 3, seed=11)}
+    comparison = harness.compare_target(module, target, recordings)
+    assert comparison.identical, comparison.failure_message()
+    assert comparison.vectors > 3_000
+
+
+def test_new_vocabulary_swift_is_strict_clean_and_fast_to_type_check(vocab, swiftc, tmp_path):
+    spec, files, _, _ = vocab
+    name, text = _sources(files, spec.name)
+    assert not re.search(r"^\s*import\s", text, re.M)
+    source = tmp_path / name
+    source.write_text(text)
+    run = subprocess.run([swiftc, "-swift-version", "6", "-strict-concurrency=complete",
+                          "-parse-as-library", "-warnings-as-errors", "-typecheck",
+                          "-Xfrontend", "-warn-long-expression-type-checking=100", str(source)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
 def test_shim_reinit_restarts_the_stream(example, example_swift):
     """stream() calls init on fresh zero-filled state each time; two runs must agree exactly."""
     spec, _, _ = example
@@ -85,7 +118,7 @@ def test_shim_reinit_restarts_the_stream(example, example_swift):
 
 def _sources(files: dict, spec_name: str) -> tuple[str, str]:
     """(library file name, library text) of the generated Swift package."""
-    (path,) = [p for p in files if p.startswith("ios/Sources/") and p.endswith(".swift")]
+    (path,) = [p for p in files if p.startswith("ios/Sources/") and p.endswith("Features.swift")]
     return Path(path).name, files[path]
 
 

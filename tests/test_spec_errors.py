@@ -176,8 +176,8 @@ CASES = [
          "<spec>:6:13: signals.acc_mag.magnitud: unknown signal kind 'magnitud' "
          "(did you mean 'magnitude'?)"),
     case("missing_signal_kind", defect("{diff: gyro_y}", "{alpha: 0.5}"),
-         "<spec>:7:13: signals.gyro_y_d: missing the signal kind: one of diff, difference, "
-         "ema, magnitude, scale, sum"),
+         "<spec>:7:13: signals.gyro_y_d: missing the signal kind: one of atan2, bandpass, "
+         "diff, difference, ema, highpass, lowpass, magnitude, scale, sum"),
     case("two_signal_kinds", defect("{diff: gyro_y}", "{diff: gyro_y, ema: gyro_y}"),
          "<spec>:7:28: signals.gyro_y_d.ema: a signal has one kind, but both 'diff' and 'ema' "
          "are given"),
@@ -412,6 +412,67 @@ CASES = [
          "<spec>:15:56: features[1].bins: '" + "9" * 60 + "'... has too many digits"),
 ]
 
+# ---- the new vocabulary: two-signal features, rate- and window-dependent parameters
+CASES += [
+    case('pair_flat', add_feature("{compute: correlation, of: [acc_x, acc_y], over: long}"),
+         "<spec>:16:32: features[2].of: 'correlation' reads 2 signals: write each group of 2 as a list, e.g. of: [[acc_x, acc_y]]; got a list"),
+    case('pair_single_name', add_feature("{compute: covariance, of: acc_x, over: long}"),
+         "<spec>:16:31: features[2].of: 'covariance' reads 2 signals: write each group of 2 as a list, e.g. of: [[acc_x, acc_y], [acc_x, acc_z]]; got the text 'acc_x'"),
+    case('pair_wrong_size', add_feature("{compute: correlation, of: [[acc_x, acc_y, acc_z]], over: long}"),
+         '<spec>:16:33: features[2].of[0]: expected a group of 2 signal names, got 3'),
+    case('pair_unknown', add_feature("{compute: correlation, of: [[acc_x, acc_q]], over: long}"),
+         "<spec>:16:41: features[2].of[0][1]: unknown signal 'acc_q' (did you mean 'acc_x'?)"),
+    case('pair_not_text', add_feature("{compute: correlation, of: [[acc_x, 3]], over: long}"),
+         '<spec>:16:41: features[2].of[0][1]: expected a signal name, got the number 3'),
+    case('pair_twice', add_feature("{compute: correlation, of: [[acc_x, acc_y], [acc_x, acc_y]], over: long}"),
+         "<spec>:16:49: features[2].of[1]: ['acc_x', 'acc_y'] is listed twice in of"),
+    case('pair_mixed', add_feature("{compute: [mean, correlation], of: [[acc_x, acc_y]], over: long}"),
+         "<spec>:16:22: features[2].compute[1]: 'correlation' reads 2 signals but 'mean' reads 1; give them separate entries"),
+    case('single_given_pairs', add_feature("{compute: mean, of: [[acc_x, acc_y]], over: long}"),
+         '<spec>:16:26: features[2].of[0]: expected a signal name, got a list'),
+    case('cutoff_nyquist', defect("{diff: gyro_y}", "{lowpass: gyro_y, cutoff: 25}"),
+         '<spec>:7:39: signals.gyro_y_d.cutoff: 25 Hz is not strictly between 0 Hz and the Nyquist frequency 25 Hz (half of sample_rate_hz)'),
+    case('cutoff_negative', defect("{diff: gyro_y}", "{highpass: gyro_y, cutoff: -1}"),
+         '<spec>:7:40: signals.gyro_y_d.cutoff: -1 Hz is not strictly between 0 Hz and the Nyquist frequency 25 Hz (half of sample_rate_hz)'),
+    case('band_above', defect("{diff: gyro_y}", "{bandpass: gyro_y, band: [1, 30]}"),
+         '<spec>:7:38: signals.gyro_y_d.band: 30 Hz is not strictly between 0 Hz and the Nyquist frequency 25 Hz (half of sample_rate_hz)'),
+    case('band_zero', defect("{diff: gyro_y}", "{bandpass: gyro_y, band: [0, 3]}"),
+         '<spec>:7:38: signals.gyro_y_d.band: the band must start above 0 Hz, got [0.0, 3.0]'),
+    case('order_big', defect("{diff: gyro_y}", "{lowpass: gyro_y, cutoff: 2, order: 9}"),
+         '<spec>:7:49: signals.gyro_y_d.order: must be between 1 and 8, got 9'),
+    case('percentile_q', add_feature("{compute: percentile, of: acc_x, over: long, q: 101}"),
+         '<spec>:16:53: features[2].q: must be between 0 and 100, got 101.0'),
+    case('percentile_missing_q', add_feature("{compute: percentile, of: acc_x, over: long}"),
+         "<spec>:16:5: features[2]: 'percentile' needs the parameter 'q'"),
+    case('percentile_method', add_feature("{compute: percentile, of: acc_x, over: long, q: 5, method: nearest}"),
+         "<spec>:16:64: features[2].method: expected one of linear, nearest_rank, got the text 'nearest'"),
+    case('lag_long', add_feature("{compute: autocorrelation, of: acc_x, over: short, lag: 25}"),
+         "<spec>:16:49: features[2].over: autocorrelation at lag 25 needs a window longer than the lag; 'short' has 25"),
+    case('skew_short', defect("  long: {length: 100, hop: 5}\n",
+         "  long: {length: 100, hop: 5}\n  tiny: {length: 2, hop: 1}\n") + "  - {compute: skewness, of: acc_x, over: tiny, bias: false}\n",
+         "<spec>:17:42: features[2].over: adjusted skewness (bias: false) needs a window of at least 3 samples; 'tiny' has 2"),
+    case('bins_high', add_feature("{compute: dft_magnitude, of: acc_x, over: short, bins: [1, 13]}"),
+         "<spec>:16:47: features[2].over: DFT bins of a 25-sample window are 0 to 12, got 13; 'short' has 25"),
+    case('bins_repeat', add_feature("{compute: dft_power, of: acc_x, over: short, bins: [1, 1]}"),
+         '<spec>:16:56: features[2].bins: the list repeats a value: [1, 1]'),
+    case('bins_text', add_feature("{compute: dft_power, of: acc_x, over: short, bins: 3}"),
+         '<spec>:16:56: features[2].bins: expected a list of whole numbers like [1, 2, 5], got the number 3'),
+    case('band_no_bin', add_feature("{compute: band_power, of: acc_x, over: short, band: [1.1, 1.9]}"),
+         "<spec>:16:44: features[2].over: no DFT bin of a 25-sample window (bins every 2.0 Hz, up to 24.0 Hz) lies in the band [1.1, 1.9] Hz; 'short' has 25"),
+    case('taper_unknown', add_feature("{compute: dft_power, of: acc_x, over: short, bins: [1], taper: hamming}"),
+         "<spec>:16:68: features[2].taper: expected one of none, hann, got the text 'hamming'"),
+    case('entropy_tiny', defect("  long: {length: 100, hop: 5}\n",
+         "  long: {length: 100, hop: 5}\n  tiny: {length: 3, hop: 1}\n") + "  - {compute: spectral_entropy, of: acc_x, over: tiny}\n",
+         "<spec>:17:50: features[2].over: spectral entropy needs at least 2 bins; a 3-sample window has 1 without DC; 'tiny' has 3"),
+    case('spectral_long', defect("long: {length: 100, hop: 5}",
+         "long: {length: 5000, hop: 5}") + "  - {compute: spectral_centroid, of: acc_x, over: long}\n",
+         "<spec>:16:51: features[2].over: spectral features evaluate the DFT directly and support windows of at most 4096 samples; 'long' has 5000"),
+    case('log_floor', add_feature("{compute: log_energy, of: acc_x, over: long, floor: -1}"),
+         '<spec>:16:57: features[2].floor: must be >= 0, got -1.0'),
+    case('atan2_one', defect("{diff: gyro_y}", "{atan2: gyro_y}"),
+         "<spec>:7:21: signals.gyro_y_d.atan2: 'atan2' reads 2 sources, got 1"),
+]
+
 LOCATED = re.compile(r"<spec>:[1-9]\d*:[1-9]\d*: \S")
 
 
@@ -532,12 +593,27 @@ def test_many_problems_are_capped():
     assert error.problems[-1].line == 112
 
 
-def test_multi_signal_kind_is_rejected(monkeypatch):
-    pair = FeatureKind(name="corr", build=lambda b, x, y: None, doc="", n_signals=2)
-    monkeypatch.setitem(feature_registry.FEATURES, "corr", pair)
-    error = errors_of(add_feature("{compute: corr, of: acc_x, over: long}"))
-    assert str(error) == ("<spec>:16:15: features[2].compute: 'corr' reads 2 signals; "
-                          "featgen/v1 supports single-signal features only")
+def test_two_signal_kinds_take_groups_and_name_both_signals():
+    spec = load_spec_text(add_feature("{compute: [covariance, correlation], "
+                                      "of: [[acc_x, acc_y], [acc_mag, acc_x]], over: long}"))
+    pairs = [f for f in spec.features if f.kind in ("covariance", "correlation")]
+    assert [(f.kind, f.signals) for f in pairs] == [
+        ("covariance", ("acc_x", "acc_y")), ("correlation", ("acc_x", "acc_y")),
+        ("covariance", ("acc_mag", "acc_x")), ("correlation", ("acc_mag", "acc_x"))]
+    assert spec.feature_names[-4:] == (
+        "covariance__acc_x__acc_y__long", "correlation__acc_x__acc_y__long",
+        "covariance__acc_mag__acc_x__long", "correlation__acc_mag__acc_x__long")
+
+
+def test_three_signal_kind_takes_groups_of_three(monkeypatch):
+    triple = FeatureKind(name="tri", build=lambda b, x, y, z: b.out(x[0] + y[0] + z[0]), doc="",
+                         n_signals=3)
+    monkeypatch.setitem(feature_registry.FEATURES, "tri", triple)
+    error = errors_of(add_feature("{compute: tri, of: [[acc_x, acc_y]], over: long}"))
+    assert str(error) == ("<spec>:16:25: features[2].of[0]: expected a group of 3 signal "
+                          "names, got 2")
+    spec = load_spec_text(add_feature("{compute: tri, of: [[acc_x, acc_y, acc_z]], over: long}"))
+    assert spec.feature_names[-1] == "tri__acc_x__acc_y__acc_z__long"
 
 
 # ---- files

@@ -5,6 +5,7 @@ re-association can change the order of evaluation the IR states.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 from .. import ir
@@ -18,11 +19,13 @@ class Emitter:
     comment = "//"
 
     def __init__(self, slot_names: tuple[str, ...] = (), out: Callable[[int], str] | None = None,
-                 cur: Callable[[str], str] | None = None, prev: Callable[[str], str] | None = None):
+                 cur: Callable[[str], str] | None = None, prev: Callable[[str], str] | None = None,
+                 state: Callable[[str, str], str] | None = None):
         self.slot_names = slot_names
         self.out_target = out
         self.cur = cur
         self.prev = prev
+        self.state = state          # (signal, slot) -> where that state slot lives
 
     # ---------------------------------------------------------------- hooks per target
     def literal(self, value: float) -> str:
@@ -52,22 +55,72 @@ class Emitter:
     def loop(self, var: str, start: int, stop: int, body: list[str]) -> list[str]:
         raise NotImplementedError
 
+    def special(self, value: float) -> str:
+        """A non-finite literal (``inf``, ``-inf``, ``nan``)."""
+        raise NotImplementedError
+
+    # scratch buffers (order statistics), constant tables (spectra), functions (log, atan2)
+    def buf_at(self, name: str, index: str) -> str:
+        return f"{name}[{index}]"
+
+    def scratch(self, buf: ir.Buf) -> list[str]:
+        raise NotImplementedError
+
+    def sort(self, buf: ir.Buf) -> list[str]:
+        raise NotImplementedError
+
+    def table_name(self, name: str) -> str:
+        return f"featgen_{name}"
+
+    def table_at(self, name: str, index: str) -> str:
+        return f"{self.table_name(name)}[{index}]"
+
+    def table(self, table: ir.Table) -> list[str]:
+        """The declaration of a constant table, once per file."""
+        raise NotImplementedError
+
+    def function_name(self, name: str) -> str:
+        return f"featgen_{name}"
+
+    def call(self, name: str, args: list[str]) -> str:
+        return f"{self.function_name(name)}({', '.join(args)})"
+
+    def function(self, fn: ir.Function) -> list[str]:
+        """The definition of an IR function, once per file."""
+        raise NotImplementedError
+
+    def literal_or_special(self, value: float) -> str:
+        return self.literal(value) if math.isfinite(value) else self.special(value)
+
     # ---------------------------------------------------------------- shared printing
     def index(self, idx: ir.Index) -> str:
         if idx.var is None:
             return str(idx.offset)
-        if idx.offset == 0:
-            return idx.var
-        sign = "+" if idx.offset > 0 else "-"
-        return f"{idx.var} {sign} {abs(idx.offset)}"
+        term = idx.var if idx.times is None else f"{idx.var} * {idx.times}"
+        if idx.scale != 1:
+            term = f"{term} * {idx.scale}"
+        if idx.offset:
+            sign = "+" if idx.offset > 0 else "-"
+            term = f"{term} {sign} {abs(idx.offset)}"
+        if idx.mod is not None:
+            term = f"({term}) % {idx.mod}"
+        return term
 
     def expr(self, e: ir.Expr) -> str:
         if isinstance(e, ir.Const):
-            return self.literal(e.value)
+            return self.literal_or_special(e.value)
         if isinstance(e, ir.Var):
             return e.name
         if isinstance(e, ir.At):
             return self.at(self.slot_names[e.slot], self.index(e.index))
+        if isinstance(e, ir.BufAt):
+            return self.buf_at(e.buf.name, self.index(e.index))
+        if isinstance(e, ir.TableAt):
+            return self.table_at(e.table.name, self.index(e.index))
+        if isinstance(e, ir.Call):
+            return self.call(e.fn.name, [self.expr(a) for a in e.args])
+        if isinstance(e, ir.Slot):
+            return self.state(e.signal, e.slot)
         if isinstance(e, ir.IndexValue):
             return self.index_value(self.index(e.index))
         if isinstance(e, ir.Bin):
@@ -100,12 +153,42 @@ class Emitter:
                 lines.append(self.assign(self.out_target(s.k), self.expr(s.value)))
             elif isinstance(s, ir.Loop):
                 lines.extend(self.loop(s.var, s.start, s.stop, self.stmts(s.body)))
+            elif isinstance(s, ir.Scratch):
+                lines.extend(self.scratch(s.buf))
+            elif isinstance(s, ir.BufSet):
+                lines.append(self.assign(self.buf_at(s.buf.name, self.index(s.index)),
+                                         self.expr(s.value)))
+            elif isinstance(s, ir.SortBuf):
+                lines.extend(self.sort(s.buf))
             else:
                 raise TypeError(f"unknown IR statement {type(s).__name__}")
         return lines
 
     def block(self, lines: list[str]) -> list[str]:
         return [self.indent + line for line in lines]
+
+
+def used_tables(bodies) -> list[ir.Table]:
+    """Every constant table the statements or expressions read, once each, by name."""
+    found: dict[str, ir.Table] = {}
+    for body in bodies:
+        for node in body:
+            for n in ir.walk(node):
+                if isinstance(n, ir.TableAt):
+                    old = found.setdefault(n.table.name, n.table)
+                    assert old.values == n.table.values, f"two tables named {n.table.name}"
+    return [found[k] for k in sorted(found)]
+
+
+def used_functions(bodies) -> list[ir.Function]:
+    """Every IR function called, once each, by name."""
+    found: dict[str, ir.Function] = {}
+    for body in bodies:
+        for node in body:
+            for n in ir.walk(node):
+                if isinstance(n, ir.Call):
+                    found.setdefault(n.fn.name, n.fn)
+    return [found[k] for k in sorted(found)]
 
 
 def hex_literal(value: float) -> str:

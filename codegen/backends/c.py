@@ -8,12 +8,65 @@ from __future__ import annotations
 
 from .. import ir
 from ..lowering import Program, reads_cur
-from .base import Emitter, hex_literal
+from .base import Emitter, hex_literal, used_functions, used_tables
+
+
+def table_literal(value: float) -> str:
+    """A table entry: exact (hex float, or ``1.0`` for integral values), without a comment."""
+    text = hex_literal(value)
+    return text.split(" /* ")[0]
 
 
 class CEmitter(Emitter):
+    def __init__(self, *args, scratch_base: str = "st->scratch", **kw):
+        super().__init__(*args, **kw)
+        self.scratch_base = scratch_base
+
     def literal(self, value: float) -> str:
         return hex_literal(value)
+
+    def special(self, value: float) -> str:
+        if value != value:
+            return "NAN"
+        return "INFINITY" if value > 0 else "(-INFINITY)"
+
+    def scratch(self, buf: ir.Buf) -> list[str]:
+        return [f"double *const {buf.name} = {self.scratch_base} + {buf.offset};"]
+
+    def sort(self, buf: ir.Buf) -> list[str]:
+        b, i, j, key = buf.name, f"{buf.name}_i", f"{buf.name}_j", f"{buf.name}_key"
+        after = f"(({b}[{j}] > {key}) || (({b}[{j}] != {b}[{j}]) && ({key} == {key})))"
+        return [
+            f"/* insertion sort of {b}, ascending, NaN last */",
+            f"for (int {i} = 1; {i} < {buf.length}; ++{i}) {{",
+            f"    const double {key} = {b}[{i}];",
+            f"    int {j} = {i} - 1;",
+            f"    while (({j} >= 0) && {after}) {{",
+            f"        {b}[{j} + 1] = {b}[{j}];",
+            f"        {j} -= 1;",
+            "    }",
+            f"    {b}[{j} + 1] = {key};",
+            "}",
+        ]
+
+    def table(self, table: ir.Table) -> list[str]:
+        name = self.table_name(table.name)
+        lines = [f"static const double {name}[{len(table.values)}] = {{"]
+        row: list[str] = []
+        for v in table.values:
+            row.append(table_literal(v) + ",")
+            if len(row) == 4:
+                lines.append("    " + " ".join(row))
+                row = []
+        if row:
+            lines.append("    " + " ".join(row))
+        return lines + ["};"]
+
+    def function(self, fn: ir.Function) -> list[str]:
+        params = ", ".join(f"double {p}" for p in fn.params)
+        doc = [f"/* {fn.doc} */"] if fn.doc else []
+        return [*doc, f"static double {self.function_name(fn.name)}({params})", "{",
+                *self.block(self.stmts(fn.body)), f"    return {self.expr(fn.result)};", "}"]
 
     def sqrt(self, a: str) -> str:
         return f"sqrt({a})"
@@ -34,15 +87,25 @@ class CEmitter(Emitter):
         return [f"for (int {var} = {start}; {var} < {stop}; ++{var}) {{", *self.block(body), "}"]
 
 
+def signal_lines(emitter: Emitter, name: str, steps, value: ir.Expr | None,
+                 assign=lambda target, value: f"{target} = {value};") -> list[str]:
+    """Statements computing one derived signal on one sample: its state slots' steps in order
+    (each assigned where ``emitter.state`` says it lives), then the local ``s_<name>``."""
+    lines = [assign(emitter.state(name, slot), emitter.expr(expr)) for slot, expr in steps]
+    return lines + [assign(f"s_{name}", emitter.expr(value))]
+
+
 def render_context(program: Program) -> dict:
     """What templates/c/*.j2 need: statement lists per signal and per window kernel."""
     derived = [s for s in program.signals if s.kind != "input"]
     cur = lambda n: f"s_{n}"                       # noqa: E731  (locals in push)
     prev = lambda n: f"st->prev_{n}"               # noqa: E731
+    state = lambda sig, slot: f"st->state_{sig}_{slot}"   # noqa: E731
+    emitter = CEmitter(cur=cur, prev=prev, state=state)
     signals = [{
         "name": s.name, "doc": s.doc,
-        "first": CEmitter(cur=cur).expr(s.first),
-        "later": CEmitter(cur=cur, prev=prev).expr(s.later),
+        "first": signal_lines(emitter, s.name, s.first_steps, s.first),
+        "later": signal_lines(emitter, s.name, s.later_steps, s.later),
     } for s in derived]
     windows = []
     for w in program.windows:
@@ -55,6 +118,12 @@ def render_context(program: Program) -> dict:
                         "signals": w.signals, "features": features})
     read = set(program.ring_signals) | set(program.prev_signals)
     for s in derived:
-        read |= reads_cur(s.first) | reads_cur(s.later)
+        read |= set().union(*(reads_cur(e) for e in s.exprs))
     used_inputs = [(i, n) for i, n in enumerate(program.inputs) if n in read]
-    return {"derived": signals, "windows": windows, "used_inputs": used_inputs}
+    bodies = program.all_code()
+    plain = CEmitter()
+    return {"derived": signals, "windows": windows, "used_inputs": used_inputs,
+            "state_slots": [(s.name, slot) for s in derived for slot in s.slots],
+            "scratch_size": program.scratch_size,
+            "tables": [plain.table(t) for t in used_tables(bodies)],
+            "functions": [plain.function(f) for f in used_functions(bodies)]}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .. import ir
 from ..lowering import Program, SignalPlan, reads_cur, reads_prev
-from .base import Emitter
+from .base import Emitter, used_functions, used_tables
 
 
 class NumpyEmitter(Emitter):
@@ -45,12 +45,77 @@ class NumpyEmitter(Emitter):
     def loop(self, var: str, start: int, stop: int, body: list[str]) -> list[str]:
         return [f"for {var} in range({start}, {stop}):", *self.block(body)]
 
+    def special(self, value: float) -> str:
+        if value != value:
+            return "np.nan"
+        return "np.inf" if value > 0 else "(-np.inf)"
+
+    def buf_at(self, name: str, index: str) -> str:
+        return f"{name}[:, {index}]"
+
+    def expr(self, e: ir.Expr) -> str:
+        text = super().expr(e)
+        # A buffer column is a view: a variable holding one must not change when the buffer is
+        # written later (mad overwrites the sorted copy after reading its median).
+        return f"{text}.copy()" if isinstance(e, ir.BufAt) else text
+
+    def scratch(self, buf: ir.Buf) -> list[str]:
+        return [f"{buf.name} = np.empty((out.shape[0], {buf.length}))"]   # one row per window
+
+    def sort(self, buf: ir.Buf) -> list[str]:
+        # Exact: a sort only permutes values; np.sort puts NaN last like the C/Swift sort.
+        return [f"{buf.name}.sort(axis=1)"]
+
+    def table_name(self, name: str) -> str:
+        return f"_featgen_{name}"
+
+    def table(self, table: ir.Table) -> list[str]:
+        lines = [f"{self.table_name(table.name)} = np.array(["]
+        row: list[str] = []
+        for v in table.values:
+            row.append(repr(float(v)) + ",")
+            if len(row) == 4:
+                lines.append("    " + " ".join(row))
+                row = []
+        if row:
+            lines.append("    " + " ".join(row))
+        return lines + ["])"]
+
+    def function_name(self, name: str) -> str:
+        return f"_featgen_{name}"
+
+    def function(self, fn: ir.Function) -> list[str]:
+        # Arguments become float64 arrays, so division by zero and overflow follow IEEE (no
+        # Python float exceptions); np.where evaluates both branches (warnings are silenced by
+        # featurize), and selects the same values as C's ?:.
+        lines = [f"def {self.function_name(fn.name)}({', '.join(fn.params)}):"]
+        if fn.doc:
+            lines.append(f'    """{fn.doc}"""')
+        lines += [f"    {p} = np.asarray({p}, dtype=np.float64)" for p in fn.params]
+        lines += self.block(self.stmts(fn.body))
+        lines.append(f"    return {self.expr(fn.result)}")
+        return lines
+
 
 def signal_lines(sig: SignalPlan) -> list[str]:
     """Statements that set ``s_<name>`` (a float64 array over the recording) from the IR."""
     name = f"s_{sig.name}"
     if sig.kind == "input":
         return [f"{name} = samples[:, {sig.input_index}]"]
+    if sig.slots:
+        # State slots (filters): Python floats in a scalar loop, one statement per step, in
+        # the order the C and Swift runtimes run them.
+        reads = sorted(ir_reads(sig) - {sig.name})
+        scalar = NumpyEmitter(cur=lambda n: f"c_{n}[t]",
+                              state=lambda s, slot: f"state_{slot}")
+        lines = [f"c_{n} = s_{n}.tolist()" for n in reads]
+        lines += [f"{name} = np.empty(n_samples)", "if n_samples:", "    t = 0"]
+        lines += [f"    state_{slot} = {scalar.expr(e)}" for slot, e in sig.first_steps]
+        lines += [f"    {name}[0] = {scalar.expr(sig.first)}",
+                  "    for t in range(1, n_samples):"]
+        lines += [f"        state_{slot} = {scalar.expr(e)}" for slot, e in sig.later_steps]
+        lines += [f"        {name}[t] = {scalar.expr(sig.later)}"]
+        return lines
     if sig.recursive:
         # Python floats in a scalar loop: the recursion is inherently sequential.
         reads = sorted(ir_reads(sig) - {sig.name})
@@ -78,7 +143,7 @@ def signal_lines(sig: SignalPlan) -> list[str]:
 
 
 def ir_reads(sig: SignalPlan) -> set[str]:
-    return reads_cur(sig.first) | reads_cur(sig.later) | reads_prev(sig.later)
+    return set().union(*(reads_cur(e) | reads_prev(e) for e in sig.exprs))
 
 
 def render_context(program: Program) -> dict:
@@ -97,4 +162,8 @@ def render_context(program: Program) -> dict:
             "n_outputs": w.n_outputs, "features": features,
             "columns": [c for f in w.features for c in range(f.column, f.column + f.kernel.n_outputs)],
         })
-    return {"signals": signals, "windows": windows}
+    bodies = program.all_code()
+    plain = NumpyEmitter()
+    return {"signals": signals, "windows": windows,
+            "tables": [plain.table(t) for t in used_tables(bodies)],
+            "functions": [plain.function(f) for f in used_functions(bodies)]}

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from .. import ir
 from ..lowering import Program, reads_cur
-from .base import Emitter, hex_literal
+from .base import Emitter, hex_literal, used_functions, used_tables
+from .c import signal_lines, table_literal
 
 
 def upper_camel(name: str) -> str:
@@ -41,9 +42,11 @@ def _operand(a: str) -> str:
 
 
 class SwiftEmitter(Emitter):
-    def __init__(self, *args, reassigned: frozenset[str] = frozenset(), **kw):
+    def __init__(self, *args, reassigned: frozenset[str] = frozenset(), scratch_offset: int = 0,
+                 **kw):
         super().__init__(*args, **kw)
         self.reassigned = reassigned
+        self.scratch_offset = scratch_offset     # where the scratch space starts in storage
 
     @classmethod
     def for_body(cls, body: tuple, **kw) -> "SwiftEmitter":
@@ -73,14 +76,68 @@ class SwiftEmitter(Emitter):
     def loop(self, var: str, start: int, stop: int, body: list[str]) -> list[str]:
         return [f"for {var} in {start}..<{stop} {{", *self.block(body), "}"]
 
+    def special(self, value: float) -> str:
+        if value != value:
+            return "Double.nan"
+        return "Double.infinity" if value > 0 else "(-Double.infinity)"
+
+    def scratch(self, buf: ir.Buf) -> list[str]:
+        return [f"let {buf.name}: UnsafeMutablePointer<Double> = base + "
+                f"{self.scratch_offset + buf.offset}"]
+
+    def sort(self, buf: ir.Buf) -> list[str]:
+        b, i, j, key = buf.name, f"{buf.name}_i", f"{buf.name}_j", f"{buf.name}_key"
+        after = f"(({b}[{j}] > {key}) || (({b}[{j}] != {b}[{j}]) && ({key} == {key})))"
+        return [
+            f"// insertion sort of {b}, ascending, NaN last",
+            f"for {i} in 1..<{buf.length} {{",
+            f"    let {key}: Double = {b}[{i}]",
+            f"    var {j}: Int = {i} - 1",
+            f"    while ({j} >= 0) && {after} {{",
+            f"        {b}[{j} + 1] = {b}[{j}]",
+            f"        {j} -= 1",
+            "    }",
+            f"    {b}[{j} + 1] = {key}",
+            "}",
+        ]
+
+    def table_at(self, name: str, index: str) -> str:
+        return f"Self.{self.table_name(name)}[{index}]"
+
+    def table(self, table: ir.Table) -> list[str]:
+        lines = [f"private static let {self.table_name(table.name)}: [Double] = ["]
+        row: list[str] = []
+        for v in table.values:
+            text = table_literal(v)
+            row.append(text + ",")
+            if len(row) == 4:
+                lines.append("    " + " ".join(row))
+                row = []
+        if row:
+            lines.append("    " + " ".join(row))
+        return lines + ["]"]
+
+    def call(self, name: str, args: list[str]) -> str:
+        return f"Self.{self.function_name(name)}({', '.join(args)})"
+
+    def function(self, fn: ir.Function) -> list[str]:
+        body = SwiftEmitter.for_body(fn.body).stmts(fn.body)
+        params = ", ".join(f"_ {p}: Double" for p in fn.params)
+        doc = [f"/// {fn.doc}"] if fn.doc else []
+        return [*doc, f"private static func {self.function_name(fn.name)}({params}) -> Double {{",
+                *self.block(body), f"    return {self.expr(fn.result)}", "}"]
+
 
 def storage_layout(program: Program) -> dict:
     """Offsets in the one storage array: each ring (``2 * max_length`` doubles: the samples are
-    stored twice, so every window is contiguous), then the latest feature values."""
+    stored twice, so every window is contiguous), then the latest feature values, then the
+    scratch space of order statistics and spectra."""
     n = program.ring_length
     rings = {s: i * 2 * n for i, s in enumerate(program.ring_signals)}
     features = len(program.ring_signals) * 2 * n
-    return {"rings": rings, "features": features, "size": features + program.n_features}
+    scratch = features + program.n_features
+    return {"rings": rings, "features": features, "scratch": scratch,
+            "size": scratch + program.scratch_size}
 
 
 def render_context(program: Program) -> dict:
@@ -90,10 +147,13 @@ def render_context(program: Program) -> dict:
     derived = [s for s in program.signals if s.kind != "input"]
     cur = lambda n: f"s_{n}"                       # noqa: E731  (locals in advance)
     prev = lambda n: f"prev_{n}"                   # noqa: E731  (stored properties)
+    state = lambda sig, slot: f"state_{sig}_{slot}"   # noqa: E731  (stored properties)
+    emitter = SwiftEmitter(cur=cur, prev=prev, state=state)
+    assign = lambda target, value: f"{target} = {value}"   # noqa: E731
     signals = [{
         "name": s.name, "doc": s.doc,
-        "first": SwiftEmitter(cur=cur).expr(s.first),
-        "later": SwiftEmitter(cur=cur, prev=prev).expr(s.later),
+        "first": signal_lines(emitter, s.name, s.first_steps, s.first, assign),
+        "later": signal_lines(emitter, s.name, s.later_steps, s.later, assign),
     } for s in derived]
     windows = []
     for w in program.windows:
@@ -101,14 +161,15 @@ def render_context(program: Program) -> dict:
         for f in w.features:
             emitter = SwiftEmitter.for_body(
                 f.kernel.body, slot_names=tuple(f"w_{s}" for s in f.slots),
-                out=lambda k, base=f.column: f"features[{base + k}]")
+                out=lambda k, base=f.column: f"features[{base + k}]",
+                scratch_offset=layout["scratch"])
             features.append({"names": f.outputs, "lines": emitter.stmts(f.kernel.body)})
         windows.append({"name": w.name, "length": w.length, "hop": w.hop,
                         "back": w.length - 1, "signals": w.signals, "features": features,
                         "rings": {s: layout["rings"][s] for s in w.signals}})
     read = set(program.ring_signals) | set(program.prev_signals)
     for s in derived:
-        read |= reads_cur(s.first) | reads_cur(s.later)
+        read |= set().union(*(reads_cur(e) for e in s.exprs))
     used_inputs = [(i, n) for i, n in enumerate(program.inputs) if n in read]
     return {
         "type_name": type_name,
@@ -123,4 +184,7 @@ def render_context(program: Program) -> dict:
         "storage_size": layout["size"],
         "always_emits": any(w.hop == 1 for w in program.windows),
         "hopped": [w.name for w in program.windows if w.hop > 1],
+        "state_slots": [(s.name, slot) for s in derived for slot in s.slots],
+        "tables": [SwiftEmitter().table(t) for t in used_tables(program.all_code())],
+        "functions": [SwiftEmitter().function(f) for f in used_functions(program.all_code())],
     }

@@ -1,0 +1,116 @@
+"""From margins to the detector's event: the spec's ``decision:`` block, resolved for a model.
+
+* **Positive vector.** Binary models: ``margin >= m*``, where m* is the float32 margin at which
+  XGBoost's float32 sigmoid first reaches the threshold probability (:func:`fp32.margin_threshold`,
+  computed at build time). Deciding on the margin makes the decision independent of the C
+  library's ``expf``, which differs across Android, iOS and Linux. Multi-class models: the class
+  with the largest margin (the first one on ties) is ``class``.
+* **Event.** ``consecutive`` positive vectors in a row fire the event ("Opening!"); the run then
+  restarts from 0. After an event, the next ``refractory`` accepted samples are refractory:
+  vectors emitted on them neither count nor fire.
+* Rejected (non-finite) samples change nothing, as for the featuriser; samples that emit no
+  vector still count towards the refractory period.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from featurespec.errors import Problem, SpecError
+from featurespec.schema import DecisionDef
+
+from . import fp32
+from .ir import Forest
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str                       # "binary" or "multiclass"
+    threshold: float                # probability (binary)
+    margin_threshold: float         # m*, float32 (binary)
+    positive_class: int             # multi-class: the class that is positive; binary: 1
+    consecutive: int
+    refractory: int                 # accepted samples
+
+    def to_json(self) -> dict:
+        out = {"kind": self.kind, "consecutive": self.consecutive,
+               "refractory_samples": self.refractory}
+        if self.kind == "binary":
+            out.update(threshold=self.threshold,
+                       margin_threshold=fp32.hex32(self.margin_threshold),
+                       margin_threshold_decimal=repr(self.margin_threshold),
+                       rule="positive when margin >= margin_threshold (float32)")
+        else:
+            out.update(positive_class=self.positive_class,
+                       rule="positive when the first class with the largest margin is "
+                            "positive_class")
+        return out
+
+
+def resolve(decision: DecisionDef, forest: Forest) -> Decision:
+    """The decision for this model; located errors for settings that do not fit it."""
+    given = dict(decision.locs)
+    if forest.n_outputs == 1:
+        if decision.positive_class is not None:
+            raise SpecError([Problem.at(decision.where("class"),
+                                        "class chooses the positive class of a multi-class "
+                                        "model; this model is binary (remove class)")])
+        m_star = fp32.margin_threshold(decision.threshold)
+        return Decision("binary", decision.threshold, m_star, 1, decision.consecutive,
+                        decision.refractory)
+    if "threshold" in given:
+        raise SpecError([Problem.at(decision.where("threshold"),
+                                    f"this model has {forest.n_outputs} classes and decides by "
+                                    "the largest margin; a probability threshold applies to "
+                                    "binary models (remove threshold, set class)")])
+    positive = 1 if decision.positive_class is None else decision.positive_class
+    if positive >= forest.n_outputs:
+        raise SpecError([Problem.at(decision.where("class"),
+                                    f"class {positive} does not exist: the model has "
+                                    f"{forest.n_outputs} classes (0 to {forest.n_outputs - 1})")])
+    return Decision("multiclass", 0.0, 0.0, positive, decision.consecutive, decision.refractory)
+
+
+def positive(decision: Decision, margins: np.ndarray) -> np.ndarray:
+    """(rows,) bool: which vectors are positive, from float32 margins (rows, outputs)."""
+    m = np.asarray(margins, dtype=np.float32).reshape(len(margins), -1)
+    if decision.kind == "binary":
+        return m[:, 0] >= np.float32(decision.margin_threshold)
+    return argmax_first(m) == decision.positive_class
+
+
+def argmax_first(margins: np.ndarray) -> np.ndarray:
+    """Index of the largest margin per row, the first on ties (as the generated code does:
+    a later class wins only when strictly larger)."""
+    m = np.asarray(margins, dtype=np.float32)
+    best = np.zeros(m.shape[0], dtype=np.int64)
+    top = m[:, 0].copy()
+    for k in range(1, m.shape[1]):
+        better = m[:, k] > top
+        best = np.where(better, k, best)
+        top = np.where(better, m[:, k], top)
+    return best
+
+
+def events(decision: Decision, positives: np.ndarray, ordinals: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """The event stream: (run length after each vector, event fired on each vector).
+
+    ``ordinals[i]`` is the accepted-sample number (0-based, rejected samples not counted) whose
+    push emitted vector i: the refractory period is counted in accepted samples."""
+    run = 0
+    last_event = None
+    runs = np.zeros(len(positives), dtype=np.int64)
+    fired = np.zeros(len(positives), dtype=bool)
+    for i, (p, k) in enumerate(zip(positives.tolist(), ordinals.tolist())):
+        if last_event is not None and k <= last_event + decision.refractory:
+            run = 0
+        else:
+            run = run + 1 if p else 0
+            if run >= decision.consecutive:
+                fired[i] = True
+                run = 0
+                last_event = k
+        runs[i] = run
+    return runs, fired

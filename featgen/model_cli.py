@@ -1,0 +1,191 @@
+"""The model side of the CLI: ``featgen train``, ``featgen proximity``, and the prediction part
+of ``featgen build`` and ``featgen parity`` (registered on the main group by featgen.cli)."""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from .data import DataError
+
+
+def _cli():
+    from . import cli
+    return cli
+
+
+def register(main: click.Group) -> None:
+    main.add_command(train_command)
+    main.add_command(proximity_command)
+
+
+def model_summary(files: dict) -> str:
+    m = json.loads(files["manifest.json"])["model"]
+    d = m["decision"]
+    rule = (f"margin >= {d['margin_threshold']} (p >= {d['threshold']})" if d["kind"] == "binary"
+            else f"class {d['positive_class']}")
+    return (f"model {m['model_sha256'][:12]}: {m['objective']}, {m['n_trees']} trees, depth "
+            f"{m['max_depth']}, base margin {', '.join(m['base_margin'])}; positive when {rule}; "
+            f"event after {d['consecutive']} in a row, refractory {d['refractory_samples']} "
+            f"samples; C model + detector, TL2cgen C, Core ML ({m['coreml']['file']})")
+
+
+@click.command("train")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("data", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="Model directory to write (model.json, featgen_model.json, metrics.json).")
+@click.option("--label-column", default="label", show_default=True,
+              help="Per-sample label column (CSV) / <rec>.<column> array (NPZ).")
+@click.option("--group-column", default="subject", show_default=True,
+              help="Group to split by (CSV column constant per file / <rec>.<column> in NPZ); "
+                   "absent: each recording is a group.")
+@click.option("--objective", default="binary:logistic", show_default=True,
+              type=click.Choice(["binary:logistic", "multi:softprob"]))
+@click.option("--rounds", default=60, show_default=True, help="Boosting rounds (trees per class).")
+@click.option("--max-depth", default=5, show_default=True)
+@click.option("--eta", default=0.2, show_default=True)
+@click.option("--test-fraction", default=0.25, show_default=True,
+              help="Fraction of groups held out for the metrics.")
+@click.option("--seed", default=0, show_default=True)
+def train_command(spec, data, output, label_column, group_column, objective, rounds, max_depth,
+                  eta, test_fraction, seed) -> None:
+    """Featurise labelled recordings in DATA with SPEC's generated numpy code, train XGBoost
+    (train/test split by group, never by window), write the model directory and print metrics."""
+    from featurespec import SpecError, load_spec
+
+    from .data import read_labeled
+    from .train import Params, TrainError, summary_lines, train
+
+    cli = _cli()
+    try:
+        parsed = load_spec(spec)
+    except SpecError as exc:
+        cli._fail(f"invalid spec\n{exc}")
+    try:
+        recordings = read_labeled([Path(d) for d in data], parsed.inputs, label_column,
+                                  group_column or None)
+        metrics = train(parsed, recordings, Path(output),
+                        Params(objective=objective, rounds=rounds, max_depth=max_depth, eta=eta,
+                               test_fraction=test_fraction, seed=seed),
+                        label_column, group_column or None)
+    except (DataError, TrainError) as exc:
+        cli._fail(str(exc))
+    except SpecError as exc:
+        cli._fail(f"the spec's decision block does not fit this model:\n{exc}")
+    for line in summary_lines(metrics):
+        cli.console.print(line, soft_wrap=True)
+    cli.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
+                      soft_wrap=True)
+
+
+@click.command("proximity")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("data", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-k", "ulps", default=4, show_default=True, help="Distance in float32 ULPs.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Write the report as JSON.")
+@click.option("--top", default=15, show_default=True, help="Features listed.")
+def proximity_command(spec, data, ulps, json_path, top) -> None:
+    """How many feature values of DATA fall within k float32 ULPs of one of the model's split
+    thresholds, per feature (SPEC must have a model: block)."""
+    import numpy as np
+
+    from codegen.trees.model_dir import load_bundle
+    from codegen.trees.proximity import proximity
+    from featurespec import SpecError
+    from parity_tests.harness import load_numpy_module
+
+    from .data import read_recordings
+
+    cli = _cli()
+    parsed, files = cli._load(spec)
+    if parsed.model is None:
+        cli._fail(f"{spec} has no model: block; proximity needs a model's thresholds")
+    try:
+        forest = load_bundle(parsed).forest
+        recordings = read_recordings([Path(d) for d in data], parsed.inputs)
+    except (DataError, SpecError) as exc:
+        cli._fail(str(exc))
+    module = load_numpy_module(files, parsed.name)
+    X = np.concatenate([module.featurize(r, nonfinite="drop")[0] for r in recordings.values()])
+    rows = proximity(forest, X, parsed.feature_names, ulps)
+    table = Table(title=f"feature values within {ulps} float32 ULPs of a split threshold "
+                        f"({X.shape[0]} vectors)", title_justify="left")
+    for col in ("feature", "thresholds", f"1-{ulps} ULPs away", "exactly on", "min ULPs"):
+        table.add_column(col, justify="left" if col == "feature" else "right")
+    for r in rows[:top]:
+        table.add_row(r["feature"], str(r["thresholds"]), str(r["near_not_on"]),
+                      str(r["exactly_on"]), str(r["min_ulps"]))
+    cli.console.print(table)
+    near = sum(r["near_not_on"] for r in rows)
+    on = sum(r["exactly_on"] for r in rows)
+    cli.console.print(f"{near} values 1-{ulps} float32 ULPs from a threshold and {on} exactly on "
+                      f"one, over {len(rows)} split features x {X.shape[0]} vectors",
+                      soft_wrap=True)
+    if json_path:
+        Path(json_path).write_text(json.dumps({"k": ulps, "vectors": int(X.shape[0]),
+                                               "features": rows}, indent=2) + "\n")
+
+
+def model_parity(spec, files: dict, module, recordings: dict) -> dict:
+    """Prediction parity on the recordings; prints the report, returns it as JSON."""
+    from codegen.trees.model_dir import load_bundle
+    from parity_tests import harness
+    from parity_tests import model_harness as mh
+
+    cli = _cli()
+    with_swift = harness.find_swiftc() is not None
+    bundle = load_bundle(spec)
+    booster = mh.load_booster(bundle.raw)
+    result = mh.ModelComparison()
+    with tempfile.TemporaryDirectory() as work:
+        parity = mh.ModelParity(files, spec.name, Path(work), module, with_swift=with_swift)
+        for label, samples in recordings.items():
+            parity.compare_recording(booster, label, samples, result)
+        boundary = mh.boundary_check(parity, booster, bundle.forest,
+                                     np_rows=module.featurize(next(iter(recordings.values())),
+                                                              nonfinite="drop")[0])
+    report = result.to_json()
+    report["boundary_vectors"] = boundary
+    report["identical"] = (result.identical
+                           and boundary["own_c_margins_bit_equal"] == boundary["vectors"]
+                           and boundary["swift_margins_bit_equal"] in (None, boundary["vectors"]))
+    for line in parity_lines(report, bundle.model_sha256):
+        cli.console.print(line, markup=True, soft_wrap=True)
+    return report
+
+
+def parity_lines(j: dict, model_sha256: str) -> list[str]:
+    """The prediction part of the parity report, as rich-markup lines."""
+    b, n = j["boundary_vectors"], j["boundary_vectors"]["vectors"]
+    c, t, m, w = j["own_c"], j["tl2cgen"], j["coreml_spec_evaluator"], j["swift"]
+    verdict = "[green]bit-identical[/]" if j["identical"] else "[bold red]MISMATCH[/]"
+    lines = [
+        f"predictions ({j['vectors']} vectors, model {model_sha256[:12]}; reference: XGBoost "
+        "inplace_predict on the numpy features):",
+        f"  own C: margins bit-equal {c['margins_bit_equal_pct']:.2f}%, decisions "
+        f"{c['decisions_equal_pct']:.2f}%, events {c['events_equal_pct']:.2f}% ({c['events']} "
+        f"events); boundary vectors {b['own_c_margins_bit_equal']}/{n}: {verdict}",
+    ]
+    if w is None:
+        lines.append("  Swift detector: [bold yellow]NOT CHECKED[/] (no swiftc)")
+    else:
+        lines.append(f"  Swift: margins bit-equal {w['margins_bit_equal_pct']:.2f}%, decisions "
+                     f"{w['decisions_equal_pct']:.2f}%, events {w['events_equal_pct']:.2f}%; "
+                     f"boundary vectors {b['swift_margins_bit_equal']}/{n}")
+    lines.append(f"  TL2cgen C (reported): margins bit-equal {t['margins_bit_equal_pct']:.2f}%, "
+                 f"max |diff| {t['max_abs_margin_diff']:.3g}, decisions "
+                 f"{t['decisions_equal_pct']:.2f}%; boundary vectors "
+                 f"{b['tl2cgen_margins_bit_equal']}/{n}")
+    lines.append(f"  Core ML (spec evaluator, Float-rounded inputs; reported): margins equal after "
+                 f"rounding to float {m['margins_equal_after_float32_rounding_pct']:.2f}%, max "
+                 f"|diff| {m['max_abs_margin_diff']:.3g}, decisions {m['decisions_equal_pct']:.2f}%"
+                 f" ({m['vectors_within_max_diff_of_threshold']} vectors within max |diff| of the "
+                 f"threshold); same leaves on boundary vectors {b['coreml_same_leaves']}/{n} "
+                 f"({b['coreml_unrounded_inputs_same_leaves']} without the rounding)")
+    lines += [f"  {p}" for p in j["problems"]]
+    return lines

@@ -1,0 +1,299 @@
+"""``featgen train``: labelled recordings -> features (the generated numpy code) -> XGBoost model.
+
+* Features come from the numpy module generated from the spec, exactly what the phones compute.
+* Each vector takes the label of the sample whose push emitted it (its ``end``).
+* Train and test sets are split by group (subject, or recording): whole groups go to one side,
+  never windows of the same recording to both (overlapping windows would leak).
+* The model directory holds the XGBoost JSON model, the feature order and spec hashes it was
+  trained on (checked by ``featgen build``) and the held-out metrics.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from codegen.trees import decision as decisions
+from codegen.trees import fp32
+from codegen.trees.model_dir import (FORMAT, META_FILE, METRICS_FILE, MODEL_FILE,
+                                     feature_order_hash)
+from featurespec.schema import DecisionDef, Spec
+
+from .data import Recording
+
+OBJECTIVES = ("binary:logistic", "multi:softprob")
+EVENT_SLACK_S = 1.0     # an event up to this long after a labelled gesture still detects it
+
+
+@dataclasses.dataclass
+class Params:
+    objective: str = "binary:logistic"
+    rounds: int = 60
+    max_depth: int = 5
+    eta: float = 0.2
+    test_fraction: float = 0.25
+    seed: int = 0
+    min_child_weight: float = 1.0
+    subsample: float = 1.0
+    nthread: int = 1                # reproducible: same data, same model bytes
+
+
+class TrainError(ValueError):
+    pass
+
+
+def featurize(spec: Spec, recordings: dict[str, Recording]):
+    """(X, y, groups, recording index, ends, dropped) over all recordings, via the generated
+    numpy module of the spec (its model: block, if any, is not needed to featurise)."""
+    from codegen.build import generate
+    from parity_tests.harness import load_numpy_module
+
+    files = generate(dataclasses.replace(spec, model=None, decision=None))
+    module = load_numpy_module(files, spec.name)
+    xs, ys, groups, recs, ends = [], [], [], [], []
+    dropped = 0
+    for i, (name, rec) in enumerate(recordings.items()):
+        x, e = module.featurize(rec.samples, nonfinite="drop")
+        dropped += int((~np.isfinite(rec.samples).all(axis=1)).sum())
+        xs.append(x)
+        ys.append(rec.labels[e])
+        groups += [rec.group] * len(e)
+        recs.append(np.full(len(e), i))
+        ends.append(e)
+    n = len(spec.feature_names)
+    X = np.concatenate(xs) if xs else np.empty((0, n))
+    return (X, np.concatenate(ys).astype(np.int64), np.array(groups, dtype=object),
+            np.concatenate(recs), np.concatenate(ends), dropped)
+
+
+def split_groups(groups: np.ndarray, fraction: float, seed: int) -> tuple[list, list]:
+    unique = sorted(set(groups.tolist()))
+    if len(unique) < 2:
+        raise TrainError(f"need at least 2 groups to hold some out for testing, got "
+                         f"{len(unique)} ({unique[:3]}); give recordings of several subjects "
+                         "(--group-column) or several recordings without a group column")
+    order = np.random.default_rng(seed).permutation(len(unique))
+    n_test = min(max(1, math.ceil(fraction * len(unique))), len(unique) - 1)
+    test = sorted(unique[i] for i in order[:n_test])
+    train = sorted(unique[i] for i in order[n_test:])
+    return train, test
+
+
+def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Params,
+          label_column: str = "label", group_column: str | None = "subject") -> dict:
+    """Train, evaluate on held-out groups, write the model directory; returns the metrics."""
+    import xgboost
+
+    if params.objective not in OBJECTIVES:
+        raise TrainError(f"objective {params.objective!r}: use one of {', '.join(OBJECTIVES)}")
+    X, y, groups, rec_index, ends, dropped = featurize(spec, recordings)
+    if X.shape[0] == 0:
+        raise TrainError("the recordings produced no feature vectors (each needs at least "
+                         f"{spec.max_length} samples)")
+    classes = sorted(set(y.tolist()))
+    if params.objective == "binary:logistic":
+        if not set(classes) <= {0, 1}:
+            raise TrainError(f"binary:logistic needs labels 0 and 1, got {classes[:10]}; use "
+                             "--objective multi:softprob for classes")
+        n_class = 2
+    else:
+        n_class = max(classes) + 1
+        if n_class < 2:
+            raise TrainError("multi:softprob needs at least 2 classes")
+    train_groups, test_groups = split_groups(groups, params.test_fraction, params.seed)
+    is_test = np.isin(groups, test_groups)
+    xgb_params = {"objective": params.objective, "max_depth": params.max_depth,
+                  "eta": params.eta, "seed": params.seed, "nthread": params.nthread,
+                  "min_child_weight": params.min_child_weight, "subsample": params.subsample,
+                  "tree_method": "hist"}
+    if params.objective != "binary:logistic":
+        xgb_params["num_class"] = n_class
+    dtrain = xgboost.DMatrix(X[~is_test], label=y[~is_test], missing=np.nan)
+    booster = xgboost.train(xgb_params, dtrain, num_boost_round=params.rounds)
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    booster.save_model(str(out / MODEL_FILE))
+    raw = (out / MODEL_FILE).read_bytes()
+
+    decision_def = spec.decision or DecisionDef()
+    if params.objective != "binary:logistic" and spec.decision is not None:
+        decision_def = dataclasses.replace(decision_def, locs=())
+    from codegen.trees import xgboost_json
+    forest = xgboost_json.forest_from_json(json.loads(raw, parse_float=str, parse_int=str),
+                                           xgboost_json.base_margin_of(raw))
+    decision = decisions.resolve(decision_def, forest)
+    margins = np.asarray(booster.inplace_predict(X[is_test], predict_type="margin"),
+                         dtype=np.float32).reshape(int(is_test.sum()), -1)
+    metrics = evaluate(decision, y[is_test], margins, n_class)
+    metrics["events"] = event_metrics(decision, spec, recordings, X, y, rec_index, ends, is_test,
+                                      booster)
+    metrics["data"] = {
+        "recordings": len(recordings), "vectors": int(X.shape[0]),
+        "train_vectors": int((~is_test).sum()), "test_vectors": int(is_test.sum()),
+        "train_groups": [str(g) for g in train_groups],
+        "test_groups": [str(g) for g in test_groups],
+        "positive_fraction": {str(c): float((y == c).mean()) for c in classes},
+        "dropped_nonfinite_samples": dropped,
+    }
+    meta = {
+        "format": FORMAT,
+        "spec_name": spec.name,
+        "spec_hash": spec.spec_hash,
+        "features_hash": spec.features_hash,
+        "feature_order_sha256": feature_order_hash(spec.feature_names),
+        "model_sha256": hashlib.sha256(raw).hexdigest(),
+        "objective": params.objective,
+        "n_classes": n_class,
+        "label_column": label_column,
+        "group_column": group_column,
+        "split": {"by": "group", "test_fraction": params.test_fraction, "seed": params.seed,
+                  "test_groups": [str(g) for g in test_groups]},
+        "params": {**xgb_params, "num_boost_round": params.rounds},
+        "xgboost_version": xgboost.__version__,
+        "base_margin": [fp32.hex32(v) for v in forest.base_margin],
+        "feature_names": list(spec.feature_names),
+    }
+    (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def roc_auc(y: np.ndarray, score: np.ndarray) -> float | None:
+    """Area under the ROC curve (Mann-Whitney, ties counted half); None without both classes."""
+    y = np.asarray(y).astype(bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = np.argsort(score, kind="mergesort")
+    s = np.asarray(score, dtype=np.float64)[order]
+    ranks = np.empty(len(s))
+    i = 0
+    while i < len(s):                     # average ranks over ties
+        j = i
+        while j + 1 < len(s) and s[j + 1] == s[i]:
+            j += 1
+        ranks[i:j + 1] = (i + j) / 2 + 1
+        i = j + 1
+    r = np.empty(len(s))
+    r[order] = ranks
+    return float((r[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def evaluate(decision: decisions.Decision, y: np.ndarray, margins: np.ndarray,
+             n_class: int) -> dict:
+    """Vector-level metrics on held-out data, with the decision rule the phones use."""
+    if decision.kind == "binary":
+        prob = fp32.sigmoid(margins[:, 0])
+        pred = decisions.positive(decision, margins).astype(np.int64)
+        tp = int(((pred == 1) & (y == 1)).sum())
+        fp = int(((pred == 1) & (y == 0)).sum())
+        fn = int(((pred == 0) & (y == 1)).sum())
+        tn = int(((pred == 0) & (y == 0)).sum())
+        return {
+            "objective": "binary:logistic",
+            "vectors": int(len(y)),
+            "roc_auc": roc_auc(y, prob.astype(np.float64)),
+            "threshold": decision.threshold,
+            "margin_threshold": fp32.hex32(decision.margin_threshold),
+            "precision": tp / (tp + fp) if tp + fp else None,
+            "recall": tp / (tp + fn) if tp + fn else None,
+            "confusion_matrix": {"labels": [0, 1],
+                                 "rows_true_cols_predicted": [[tn, fp], [fn, tp]]},
+        }
+    prob = fp32.softmax(margins)
+    pred = decisions.argmax_first(margins)
+    matrix = np.zeros((n_class, n_class), dtype=np.int64)
+    np.add.at(matrix, (y, pred), 1)
+    per_class = {}
+    for c in range(n_class):
+        tp = int(matrix[c, c])
+        col, row = int(matrix[:, c].sum()), int(matrix[c, :].sum())
+        per_class[str(c)] = {"precision": tp / col if col else None,
+                             "recall": tp / row if row else None,
+                             "roc_auc": roc_auc(y == c, prob[:, c].astype(np.float64))}
+    aucs = [v["roc_auc"] for v in per_class.values() if v["roc_auc"] is not None]
+    return {
+        "objective": "multi:softprob",
+        "vectors": int(len(y)),
+        "accuracy": float((pred == y).mean()) if len(y) else None,
+        "roc_auc_macro_ovr": float(np.mean(aucs)) if aucs else None,
+        "positive_class": decision.positive_class,
+        "per_class": per_class,
+        "confusion_matrix": {"labels": list(range(n_class)),
+                             "rows_true_cols_predicted": matrix.tolist()},
+    }
+
+
+def event_metrics(decision, spec, recordings, X, y, rec_index, ends, is_test, booster) -> dict:
+    """The detector on the held-out recordings: gestures detected and false events per hour.
+
+    A gesture is a run of samples labelled positive (label 1, or ``class``); it is detected when
+    an event fires on one of its samples or up to EVENT_SLACK_S after it."""
+    slack = int(round(EVENT_SLACK_S * spec.sample_rate_hz))
+    gestures = detected = false_events = 0
+    samples = 0
+    names = list(recordings)
+    positive_label = decision.positive_class
+    for i in sorted(set(rec_index[is_test].tolist())):
+        rec = recordings[names[i]]
+        rows = rec_index == i
+        margins = np.asarray(booster.inplace_predict(X[rows], predict_type="margin"),
+                             dtype=np.float32).reshape(int(rows.sum()), -1)
+        finite = np.isfinite(rec.samples).all(axis=1)
+        ordinals = np.cumsum(finite)[ends[rows]] - 1
+        _, fired = decisions.events(decision, decisions.positive(decision, margins), ordinals)
+        event_rows = ends[rows][fired]
+        lab = rec.labels == positive_label
+        starts = np.flatnonzero(lab & ~np.r_[False, lab[:-1]])
+        stops = np.flatnonzero(lab & ~np.r_[lab[1:], False])
+        covered = np.zeros(len(lab), dtype=bool)
+        for a, b in zip(starts, stops):
+            covered[a:min(b + slack + 1, len(lab))] = True
+            gestures += 1
+            detected += bool(((event_rows >= a) & (event_rows <= b + slack)).any())
+        false_events += int((~covered[event_rows]).sum())
+        samples += len(lab)
+    hours = samples / spec.sample_rate_hz / 3600
+    return {"gestures": gestures, "detected": detected,
+            "detection_rate": detected / gestures if gestures else None,
+            "false_events": false_events, "hours": hours,
+            "false_events_per_hour": false_events / hours if hours else None,
+            "slack_seconds": EVENT_SLACK_S,
+            "decision": decision.to_json()}
+
+
+def summary_lines(metrics: dict) -> list[str]:
+    def pct(v):
+        return "n/a" if v is None else f"{100 * v:.1f}%"
+
+    def num(v):
+        return "n/a" if v is None else f"{v:.4f}"
+
+    d = metrics["data"]
+    lines = [f"{d['recordings']} recordings, {d['vectors']} vectors: train {d['train_vectors']} "
+             f"(groups {', '.join(d['train_groups'])}), test {d['test_vectors']} "
+             f"(groups {', '.join(d['test_groups'])})"]
+    if metrics["objective"] == "binary:logistic":
+        (tn, fp), (fn, tp) = metrics["confusion_matrix"]["rows_true_cols_predicted"]
+        lines += [f"held out: ROC AUC {num(metrics['roc_auc'])}; at threshold "
+                  f"{metrics['threshold']} (margin >= {metrics['margin_threshold']}): precision "
+                  f"{pct(metrics['precision'])}, recall {pct(metrics['recall'])}",
+                  f"confusion (true x predicted): [[{tn}, {fp}], [{fn}, {tp}]]"]
+    else:
+        lines += [f"held out: accuracy {pct(metrics['accuracy'])}, macro one-vs-rest ROC AUC "
+                  f"{num(metrics['roc_auc_macro_ovr'])}",
+                  "confusion (true x predicted): "
+                  f"{metrics['confusion_matrix']['rows_true_cols_predicted']}"]
+    e = metrics["events"]
+    lines.append(f"detector ({e['decision']['consecutive']} in a row, refractory "
+                 f"{e['decision']['refractory_samples']} samples): {e['detected']}/{e['gestures']}"
+                 f" gestures detected, {e['false_events']} false events in {e['hours']:.2f} h")
+    return lines

@@ -1,0 +1,433 @@
+"""Prediction parity: XGBoost (the model the data scientists validated) against featgen's C
+detector (bit for bit, every vector, and the decision/event stream), TL2cgen's C and the Core ML
+model (both measured and reported), on recordings and on boundary vectors built from the model.
+
+The reference chain is: the generated numpy featuriser -> ``booster.inplace_predict(features,
+predict_type="margin")`` (XGBoost converts the doubles to float32 itself) -> the spec's decision
+rule and event state machine (codegen.trees.decision).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from codegen.trees import coreml, decision as decisions, fp32
+from codegen.trees.build import coreml_path
+from codegen.trees.ir import Forest
+
+from .harness import C_FLAGS, CACHE, cdef_from_header
+
+# ---------------------------------------------------------------- building
+
+
+def _compile(sources: dict[str, str], compile_names: list[str], tag: str, workdir: Path,
+             compiler: str = "gcc", flags: tuple[str, ...] = C_FLAGS) -> Path:
+    """Shared library of ``compile_names`` (files of ``sources``), cached by content and flags."""
+    key = hashlib.sha256()
+    for file_name, text in sorted(sources.items()):
+        key.update(file_name.encode() + b"\0" + text.encode() + b"\0")
+    full = (*flags, "-fPIC", "-shared")
+    key.update(" ".join((compiler, *full)).encode())
+    out = CACHE / f"{tag}-{key.hexdigest()[:16]}.so"
+    if out.exists():
+        return out
+    src = Path(workdir) / f"src-{tag}"
+    src.mkdir(parents=True, exist_ok=True)
+    for file_name, text in sources.items():
+        (src / file_name).write_text(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.so")
+    cmd = [compiler, *full, "-I", str(src), *(str(src / n) for n in compile_names),
+           "-o", str(tmp), "-lm"]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"compiling failed:\n{' '.join(cmd)}\n{result.stderr}")
+    os.replace(tmp, out)
+    return out
+
+
+class Detector:
+    """The generated C detector (features + model + decision) through cffi."""
+
+    def __init__(self, files: dict, name: str, workdir: Path, compiler: str = "gcc",
+                 extra_flags: tuple[str, ...] = (), library: Path | None = None,
+                 label: str = "C"):
+        import cffi
+
+        if library is None:
+            sources = {Path(p).name: t for p, t in files.items()
+                       if p.startswith("c/") and p.count("/") == 1 and p.endswith((".c", ".h"))}
+            names = [f"{name}_features.c", f"{name}_model.c", f"{name}_detector.c"]
+            library = _compile(sources, names, f"{name}-detector", workdir, compiler,
+                               (*C_FLAGS, *extra_flags))
+        self.label = label
+        headers = "\n".join(files[f"c/{name}_{h}.h"] for h in ("features", "model", "detector"))
+        self.ffi = cffi.FFI()
+        self.ffi.cdef(cdef_from_header(headers))
+        self.lib = self.ffi.dlopen(str(library))
+        self.name = name
+        P = name.upper()
+        self.n_features = getattr(self.lib, f"{P}_N_FEATURES")
+        self.n_outputs = getattr(self.lib, f"{P}_MODEL_N_OUTPUTS")
+        k = self.n_outputs
+        layout = [(f, self.ffi.offsetof(f"{name}_result", f)) for f in
+                  ("margins", "probabilities", "predicted_class", "positive", "run", "event")]
+        if layout != [("margins", 0), ("probabilities", 4 * k), ("predicted_class", 8 * k),
+                      ("positive", 8 * k + 4), ("run", 8 * k + 8), ("event", 8 * k + 12)]:
+            raise RuntimeError(f"{name}_result layout {layout} is not the one the Swift shim "
+                               "writes")
+
+    def margins(self, X: np.ndarray) -> np.ndarray:
+        """``<name>_model_margins`` on each row of X (doubles): (rows, outputs) float32."""
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        out = np.empty((X.shape[0], self.n_outputs), dtype=np.float32)
+        fn = getattr(self.lib, f"{self.name}_model_margins")
+        cast, base, step = self.ffi.cast, X.ctypes.data, X.strides[0]
+        obase = out.ctypes.data
+        for i in range(X.shape[0]):
+            fn(cast("double *", base + i * step), cast("float *", obase + i * 4 * self.n_outputs))
+        return out
+
+    def stream(self, samples: np.ndarray) -> dict:
+        """Push every row through ``<name>_detector_push``: statuses, and per scored vector its
+        sample row, margins, probabilities, positive, run and event flags."""
+        samples = np.ascontiguousarray(samples, dtype=np.float64)
+        d = self.ffi.new(f"{self.name}_detector *")
+        r = self.ffi.new(f"{self.name}_result *")
+        getattr(self.lib, f"{self.name}_detector_init")(d)
+        push = getattr(self.lib, f"{self.name}_detector_push")
+        cast, base, step = self.ffi.cast, samples.ctypes.data, samples.strides[0]
+        status = np.empty(samples.shape[0], dtype=np.int8)
+        rows, margins, probs, flags = [], [], [], []
+        m_buf = self.ffi.buffer(r.margins)
+        p_buf = self.ffi.buffer(r.probabilities)
+        for i in range(samples.shape[0]):
+            s = push(d, cast("double *", base + i * step), r)
+            status[i] = s
+            if s > 0:
+                rows.append(i)
+                margins.append(bytes(m_buf))
+                probs.append(bytes(p_buf))
+                flags.append((r.positive, r.run, r.event, r.predicted_class))
+        k = self.n_outputs
+        f = np.array(flags, dtype=np.int64).reshape(-1, 4)
+        return {"status": status, "ends": np.array(rows, dtype=np.int64),
+                "margins": np.frombuffer(b"".join(margins), dtype=np.float32).reshape(-1, k),
+                "probabilities": np.frombuffer(b"".join(probs), dtype=np.float32).reshape(-1, k),
+                "positive": f[:, 0].astype(bool), "run": f[:, 1], "event": f[:, 2].astype(bool),
+                "predicted_class": f[:, 3]}
+
+
+class TL2cgen:
+    """TL2cgen's generated C (c/tl2cgen/main.c) through cffi: ``predict(data, 1, result)``."""
+
+    def __init__(self, files: dict, name: str, workdir: Path):
+        import cffi
+
+        sources = {Path(p).name: t for p, t in files.items() if p.startswith("c/tl2cgen/")
+                   and p.endswith((".c", ".h"))}
+        flags = ("-std=c99", "-O2", "-ffp-contract=off", "-fno-fast-math", "-w")
+        library = _compile(sources, ["main.c"], f"{name}-tl2cgen", workdir, flags=flags)
+        self.ffi = cffi.FFI()
+        self.ffi.cdef("""
+            union Entry { int missing; float fvalue; int qvalue; };
+            int32_t get_num_feature(void);
+            void get_num_class(int32_t* out);
+            void predict(union Entry* data, int pred_margin, float* result);
+        """)
+        self.lib = self.ffi.dlopen(str(library))
+        n = self.ffi.new("int32_t[1]")
+        self.lib.get_num_class(n)
+        self.n_outputs = int(n[0])
+        self.n_features = int(self.lib.get_num_feature())
+
+    def margins(self, X: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            x32 = np.asarray(X, dtype=np.float64).astype(np.float32)
+        entries = x32.view(np.int32).copy()
+        entries[np.isnan(x32)] = -1                     # missing
+        entries = np.ascontiguousarray(entries)
+        out = np.zeros((x32.shape[0], self.n_outputs), dtype=np.float32)
+        cast = self.ffi.cast
+        base, step, obase = entries.ctypes.data, entries.strides[0], out.ctypes.data
+        for i in range(x32.shape[0]):
+            self.lib.predict(cast("union Entry *", base + i * step), 1,
+                             cast("float *", obase + i * 4 * self.n_outputs))
+        return out
+
+
+def swift_detector(files: dict, name: str, workdir: Path) -> Detector:
+    """The Swift model and detector (ios/Sources) through their C-ABI shim, driven with the C
+    headers' cffi declarations like the C detector."""
+    from .harness import build_swift_library, swift_sources
+
+    shim = next(Path(p).stem for p in sorted(files) if p.endswith("DetectorShim.swift"))
+    library = build_swift_library(swift_sources(files, name), shim, Path(workdir))
+    return Detector(files, name, workdir, library=library, label="Swift")
+
+
+def coreml_evaluator(files: dict, name: str) -> coreml.Evaluator:
+    return coreml.Evaluator(files[coreml_path(name)])
+
+
+def coreml_margins(evaluator: coreml.Evaluator, X: np.ndarray) -> np.ndarray:
+    """Core ML's margins (double) for features rounded to Float first, as the Swift wrapper does."""
+    with np.errstate(over="ignore"):
+        x = np.asarray(X, dtype=np.float64).astype(np.float32).astype(np.float64)
+    return evaluator.margins(x)
+
+
+def xgboost_margins(booster, X: np.ndarray) -> np.ndarray:
+    """XGBoost's own margins (float32) for double features (it rounds them to float32)."""
+    m = booster.inplace_predict(np.ascontiguousarray(X, dtype=np.float64),
+                                predict_type="margin", missing=np.nan)
+    return np.asarray(m, dtype=np.float32).reshape(np.asarray(X).shape[0], -1)
+
+
+def load_booster(raw: bytes):
+    import xgboost
+
+    booster = xgboost.Booster()
+    booster.load_model(bytearray(raw))
+    return booster
+
+
+# ---------------------------------------------------------------- comparing
+
+
+def bits_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise float32 bit equality (all outputs)."""
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    b = np.ascontiguousarray(b, dtype=np.float32)
+    return (a.view(np.int32) == b.view(np.int32)).reshape(a.shape[0], -1).all(axis=1)
+
+
+@dataclass
+class ModelComparison:
+    """Everything the prediction-parity report says, accumulated over recordings."""
+
+    vectors: int = 0
+    c_margin_equal: int = 0
+    c_probability_equal: int = 0        # informative: libm expf vs XGBoost's (same libm here)
+    c_decision_equal: int = 0
+    c_event_equal: int = 0
+    events: int = 0
+    tl2cgen_margin_equal: int = 0
+    tl2cgen_max_abs: float = 0.0
+    tl2cgen_decision_equal: int = 0
+    coreml_margin_equal: int = 0        # double margin rounded to float32 == XGBoost's
+    coreml_max_abs: float = 0.0
+    coreml_decision_equal: int = 0
+    coreml_near_threshold: int = 0      # |XGBoost margin - m*| <= coreml_max_abs seen so far
+    swift_checked: bool = False
+    swift_margin_equal: int = 0
+    swift_decision_equal: int = 0
+    swift_event_equal: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def identical(self) -> bool:
+        """The promise: own C (and Swift) margins, decisions and events bit/flag-identical on
+        every vector."""
+        n = self.vectors
+        swift = not self.swift_checked or (self.swift_margin_equal == n
+                                           and self.swift_decision_equal == n
+                                           and self.swift_event_equal == n)
+        return (not self.problems and self.c_margin_equal == n and self.c_decision_equal == n
+                and self.c_event_equal == n and swift)
+
+    def pct(self, count: int) -> float:
+        return 100.0 * count / self.vectors if self.vectors else 100.0
+
+    def to_json(self) -> dict:
+        return {"vectors": self.vectors, "identical": self.identical,
+                "own_c": {"margins_bit_equal_pct": self.pct(self.c_margin_equal),
+                          "decisions_equal_pct": self.pct(self.c_decision_equal),
+                          "events_equal_pct": self.pct(self.c_event_equal),
+                          "events": self.events,
+                          "probabilities_bit_equal_pct": self.pct(self.c_probability_equal)},
+                "swift": ({"margins_bit_equal_pct": self.pct(self.swift_margin_equal),
+                           "decisions_equal_pct": self.pct(self.swift_decision_equal),
+                           "events_equal_pct": self.pct(self.swift_event_equal)}
+                          if self.swift_checked else None),
+                "tl2cgen": {"margins_bit_equal_pct": self.pct(self.tl2cgen_margin_equal),
+                            "max_abs_margin_diff": self.tl2cgen_max_abs,
+                            "decisions_equal_pct": self.pct(self.tl2cgen_decision_equal)},
+                "coreml_spec_evaluator": {
+                    "margins_equal_after_float32_rounding_pct": self.pct(self.coreml_margin_equal),
+                    "max_abs_margin_diff": self.coreml_max_abs,
+                    "decisions_equal_pct": self.pct(self.coreml_decision_equal),
+                    "vectors_within_max_diff_of_threshold": self.coreml_near_threshold},
+                "problems": self.problems}
+
+
+class ModelParity:
+    """All prediction targets of one generated tree, built once."""
+
+    def __init__(self, files: dict, name: str, workdir: Path, numpy_module,
+                 with_tl2cgen: bool = True, with_swift: bool = False):
+        import json
+
+        self.name = name
+        self.module = numpy_module
+        meta = json.loads(files["manifest.json"])["model"]
+        self.meta = meta
+        from codegen.trees.model_dir import Bundle  # noqa: F401  (documentation)
+        self.detector = Detector(files, name, workdir)
+        self.swift = swift_detector(files, name, workdir) if with_swift else None
+        self.tl2cgen = TL2cgen(files, name, workdir) if with_tl2cgen else None
+        self.coreml = coreml_evaluator(files, name)
+        d = meta["decision"]
+        self.decision = decisions.Decision(
+            d["kind"], d.get("threshold", 0.0),
+            float.fromhex(d["margin_threshold"]) if d["kind"] == "binary" else 0.0,
+            d.get("positive_class", 1), d["consecutive"], d["refractory_samples"])
+
+    def compare_recording(self, booster, label: str, samples: np.ndarray,
+                          result: ModelComparison) -> None:
+        features, ends = self.module.featurize(samples, nonfinite="drop")
+        got = self.detector.stream(samples)
+        if not np.array_equal(got["ends"], ends):
+            result.problems.append(f"{label}: the detector scored {len(got['ends'])} vectors, "
+                                   f"numpy emitted {len(ends)}")
+            return
+        finite = np.isfinite(samples).all(axis=1)
+        bad = np.flatnonzero(got["status"] < 0)
+        if not np.array_equal(bad, np.flatnonzero(~finite)):
+            result.problems.append(f"{label}: rejected rows {bad[:5]} are not the non-finite rows")
+        ordinals = np.cumsum(finite)[ends] - 1
+        swift = None
+        if self.swift is not None:
+            swift = self.swift.stream(samples)
+            if not (np.array_equal(swift["ends"], ends)
+                    and np.array_equal(swift["status"], got["status"])):
+                result.problems.append(f"{label}: the Swift detector's statuses differ from C's")
+                return
+        self.compare_vectors(booster, features, ordinals, got, result, swift)
+
+    def compare_vectors(self, booster, features, ordinals, got, result: ModelComparison,
+                        swift: dict | None = None) -> None:
+        ref = xgboost_margins(booster, features)
+        positive = decisions.positive(self.decision, ref)
+        _, fired = decisions.events(self.decision, positive, ordinals)
+        result.vectors += len(ref)
+        result.c_margin_equal += int(bits_equal(ref, got["margins"]).sum())
+        result.c_decision_equal += int((positive == got["positive"]).sum())
+        result.c_event_equal += int((fired == got["event"]).sum())
+        result.events += int(fired.sum())
+        if swift is not None:
+            result.swift_checked = True
+            result.swift_margin_equal += int(bits_equal(ref, swift["margins"]).sum())
+            result.swift_decision_equal += int((positive == swift["positive"]).sum())
+            result.swift_event_equal += int((fired == swift["event"]).sum())
+        xgb_prob = np.asarray(booster.inplace_predict(features, predict_type="value"),
+                              dtype=np.float32).reshape(len(ref), -1)
+        result.c_probability_equal += int(bits_equal(xgb_prob, got["probabilities"]).sum())
+        if self.tl2cgen is not None:
+            tl = self.tl2cgen.margins(features)
+            result.tl2cgen_margin_equal += int(bits_equal(ref, tl).sum())
+            result.tl2cgen_max_abs = max(result.tl2cgen_max_abs, _max_abs(ref, tl))
+            result.tl2cgen_decision_equal += int(
+                (decisions.positive(self.decision, tl) == positive).sum())
+        cm = coreml_margins(self.coreml, features)
+        result.coreml_margin_equal += int(bits_equal(ref, cm.astype(np.float32)).sum())
+        diff = _max_abs(ref, cm)
+        result.coreml_max_abs = max(result.coreml_max_abs, diff)
+        result.coreml_decision_equal += int((coreml_positive(self.decision, cm) == positive).sum())
+        if self.decision.kind == "binary":
+            near = np.abs(ref[:, 0].astype(np.float64) - self.decision.margin_threshold)
+            result.coreml_near_threshold += int((near <= result.coreml_max_abs).sum())
+
+
+def coreml_positive(decision: decisions.Decision, margins: np.ndarray) -> np.ndarray:
+    """The decision an app would take from Core ML's output: its probability (double logistic)
+    reaching the threshold (binary), or its largest margin (multi-class)."""
+    m = np.asarray(margins, dtype=np.float64)
+    if decision.kind == "binary":
+        return 1.0 / (1.0 + np.exp(-m[:, 0])) >= decision.threshold
+    return np.argmax(m, axis=1) == decision.positive_class
+
+
+def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
+    d = np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))
+    finite = np.isfinite(d)
+    return float(d[finite].max()) if finite.any() else 0.0
+
+
+# ---------------------------------------------------------------- boundary vectors
+
+
+def boundary_values(t: float) -> list[float]:
+    """Doubles around the float32 threshold t: t, its float32 neighbours, the doubles that
+    round (to float32) just onto or just off t from either side, and t +- 1 double ULP."""
+    below, above = fp32.next_f32(t, -1), fp32.next_f32(t, 1)
+    out = [t, below, above, float(np.nextafter(t, -np.inf)), float(np.nextafter(t, np.inf))]
+    for other in (below, above):
+        if np.isfinite(other):
+            mid = (t + other) / 2                      # exact in double: a float32 midpoint
+            out += [mid, float(np.nextafter(mid, t)), float(np.nextafter(mid, other))]
+    return out
+
+
+SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, fp32.FLT_TRUE_MIN, -fp32.FLT_TRUE_MIN,
+           float(np.finfo(np.float32).tiny), 5e-324, -5e-324, 1e-300, fp32.FLT_MAX,
+           -fp32.FLT_MAX, 3.5e38, -3.5e38, 1e300, -1e300]
+
+
+def boundary_vectors(forest: Forest, base_rows: np.ndarray, limit: int | None = None
+                     ) -> np.ndarray:
+    """For every split threshold t of every feature, each base row with that feature set to each
+    of :func:`boundary_values`; plus each feature set to each SPECIAL value (NaN, +-inf, +-0,
+    subnormals, FLT_MAX and beyond)."""
+    rows = []
+    base_rows = np.atleast_2d(np.asarray(base_rows, dtype=np.float64))
+    for feature, thresholds in forest.thresholds().items():
+        values = [v for t in thresholds.tolist() for v in boundary_values(float(t))]
+        values += SPECIAL
+        for base in base_rows:
+            block = np.repeat(base[None, :], len(values), axis=0)
+            block[:, feature] = values
+            rows.append(block)
+    X = np.concatenate(rows) if rows else np.empty((0, forest.n_features))
+    if limit is not None and X.shape[0] > limit:
+        X = X[np.random.default_rng(0).choice(X.shape[0], limit, replace=False)]
+    return X
+
+
+def double_sum_of_leaves(forest: Forest, X: np.ndarray) -> np.ndarray:
+    """(rows, outputs) double: the base margin plus the leaves XGBoost's rule selects, summed in
+    double in tree order: what a Core ML evaluation that follows the same paths must give."""
+    leaves = forest.leaves(X).astype(np.float64)
+    out = np.empty((leaves.shape[0], forest.n_outputs))
+    out[:] = np.array(forest.base_margin, dtype=np.float64)
+    for k, tree in enumerate(forest.trees):
+        out[:, tree.group] = out[:, tree.group] + leaves[:, k]
+    return out
+
+
+def boundary_check(parity: ModelParity, booster, forest: Forest, np_rows: np.ndarray,
+                   n_base: int = 2) -> dict:
+    """Boundary vectors (every threshold, its float32 and double neighbours, specials) on
+    ``n_base`` real feature rows: own C must equal XGBoost on all of them."""
+    picks = np.linspace(0, max(len(np_rows) - 1, 0), n_base).astype(int) if len(np_rows) else []
+    base = np_rows[picks] if len(np_rows) else np.zeros((1, forest.n_features))
+    X = boundary_vectors(forest, base)
+    ref = xgboost_margins(booster, X)
+    out = {"vectors": int(X.shape[0]),
+           "own_c_margins_bit_equal": int(bits_equal(ref, parity.detector.margins(X)).sum()),
+           "swift_margins_bit_equal": (int(bits_equal(ref, parity.swift.margins(X)).sum())
+                                       if parity.swift is not None else None),
+           "reference_rule_bit_equal": int(bits_equal(ref, forest.margins(X)).sum())}
+    if parity.tl2cgen is not None:
+        out["tl2cgen_margins_bit_equal"] = int(bits_equal(ref, parity.tl2cgen.margins(X)).sum())
+    same = coreml_margins(parity.coreml, X) == double_sum_of_leaves(forest, X)
+    out["coreml_same_leaves"] = int(same.all(axis=1).sum())
+    raw = parity.coreml.margins(np.asarray(X, dtype=np.float64))     # doubles, not rounded
+    out["coreml_unrounded_inputs_same_leaves"] = int(
+        (raw == double_sum_of_leaves(forest, X)).all(axis=1).sum())
+    return out
