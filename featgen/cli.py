@@ -185,6 +185,12 @@ def vocabulary() -> None:
     click.echo(vocabulary_markdown(), nl=False)
 
 
+def _yaml_value(value) -> str:
+    """A default as the user would write it in the spec (true, null, [1, 2]), not Python's repr."""
+    import json
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
+
+
 def vocabulary_markdown() -> str:
     """The vocabulary reference, generated from the registries (docs/vocabulary.md is this)."""
     from codegen.features import FEATURES
@@ -195,7 +201,7 @@ def vocabulary_markdown() -> str:
             return ""
         parts = []
         for key, p in declared.items():
-            default = "required" if p.required else f"default {p.default!r}".replace("False", "false")
+            default = "required" if p.required else f"default {_yaml_value(p.default)}"
             parts.append(f"`{key}` ({p.kind}, {default}): {p.doc}")
         return "<br>".join(parts)
 
