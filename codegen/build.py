@@ -47,13 +47,14 @@ def header_lines(program: Program) -> list[str]:
 def _common(program: Program) -> dict:
     spec = program.spec
     return {
-        "name": spec.name,
-        "P": spec.name.upper(),
+        "name": program.name,
+        "P": program.name.upper(),
         "spec_hash": spec.spec_hash,
         "version": __version__,
         "inputs": spec.inputs,
         "feature_names": program.feature_names,
-        "max_length": program.ring_length,
+        "max_length": program.warmup,
+        "ring_length": program.ring_length,
         "ring_signals": program.ring_signals,
         "prev_signals": program.prev_signals,
     }
@@ -78,7 +79,7 @@ def manifest(program: Program) -> dict:
         "sample_rate_hz": spec.sample_rate_hz,
         "inputs": list(spec.inputs),
         "windows": [{"name": w.name, "length": w.length, "hop": w.hop} for w in spec.windows],
-        "max_length": program.ring_length,
+        "max_length": program.warmup,
         "emission": "a vector on every accepted sample where a window is evaluated; windows are "
                     "evaluated from the first sample on which the longest window is full, then "
                     "every hop samples; columns of windows not evaluated hold their last value",
@@ -89,9 +90,22 @@ def manifest(program: Program) -> dict:
     }
 
 
-def generate(spec: Spec) -> dict[str, str | bytes]:
+def device_program(spec: Spec, program: Program, prune: bool = True) -> Program:
+    """What the phone runs with the model: only the features the model splits on (and the
+    signals they need), or the full program when ``prune`` is off or nothing can be dropped."""
+    if spec.model is None or not prune:
+        return program
+    from .trees.model_dir import load_bundle
+    used = load_bundle(spec).forest.features_used()
+    if not used or len(used) == program.n_features:
+        return program
+    return lower(spec, keep=used, name=f"{spec.name}_device")
+
+
+def generate(spec: Spec, prune: bool = True) -> dict[str, str | bytes]:
     """All generated files for ``spec`` as {relative path: text}; binary files (the Swift
-    golden vectors) as bytes."""
+    golden vectors) as bytes. With a model, the detector's featuriser computes only what the
+    model reads unless ``prune`` is off (a debugging/logging build computing everything)."""
     program = lower(spec)
     env = _environment()
     common = _common(program)
@@ -128,12 +142,31 @@ def generate(spec: Spec) -> dict[str, str | bytes]:
     for path, template in swift_files.items():
         files[path] = env.get_template(template).render(header=swift_header, **common, **sw_ctx)
 
+    device = device_program(spec, program, prune)
+    if device is not program:      # the featuriser the detector runs: c/ and the Swift package
+        d_common = _common(device)
+        d_lines = lines[:1] + [f"Device featuriser: the {device.n_features} of "
+                               f"{program.n_features} features the model reads."] + lines[1:]
+        d_c_header = "/* " + "\n * ".join(d_lines) + "\n */"
+        d_c = c_backend.render_context(device)
+        for ext, template in (("h", "c/header.h.j2"), ("c", "c/source.c.j2")):
+            files[f"c/{device.name}_features.{ext}"] = env.get_template(template).render(
+                header=d_c_header, **d_common, **d_c)
+        d_sw = swift_backend.render_context(device)
+        d_swift_header = "\n".join("// " + line for line in d_lines)
+        for path, template in ((f"ios/Sources/{package}/{d_sw['type_name']}.swift",
+                                "swift/Features.swift.j2"),
+                               (f"swift_shim/{d_sw['shim_module']}.swift", "swift/Shim.swift.j2")):
+            files[path] = env.get_template(template).render(header=d_swift_header, **d_common,
+                                                            **d_sw)
+
     files = {path: _normalise(text) for path, text in files.items()}
     files[f"ios/Tests/{package}Tests/Resources/{GOLDEN_FILE}"] = swift_golden(program, files)
     meta = manifest(program)
     if spec.model is not None:     # model artifacts: codegen/trees/build.py
         from .trees.build import model_files
-        model_out, meta["model"] = model_files(spec, program, env, lines, common, _normalise)
+        model_out, meta["model"] = model_files(spec, program, device, env, lines, common,
+                                               _normalise)
         files.update(model_out)
     meta["files"] = {p: hashlib.sha256(_bytes(t)).hexdigest() for p, t in sorted(files.items())}
     files["manifest.json"] = json.dumps(meta, indent=2, sort_keys=False) + "\n"
@@ -166,9 +199,9 @@ def swift_golden(program: Program, files: dict[str, str]) -> bytes:
     module = load_numpy_module(files, program.name)
     n_inputs, n_features = len(program.inputs), program.n_features
     per_sample = 8 * n_inputs + 1
-    room = (GOLDEN_BUDGET - program.ring_length * per_sample) // (per_sample + 8 * n_features)
+    room = (GOLDEN_BUDGET - program.warmup * per_sample) // (per_sample + 8 * n_features)
     hops = max(w.hop for w in program.windows)
-    n = program.ring_length + min(max(room, 2 * hops + 10), 4000)
+    n = program.warmup + min(max(room, 2 * hops + 10), 4000)
     samples = edge_case_recording(n, n_inputs, seed=GOLDEN_SEED, nonfinite=True)
     vectors, ends = module.featurize(samples, nonfinite="drop")
     status = np.zeros(n, dtype="<i1")

@@ -507,6 +507,30 @@ class FunctionBuilder(KernelBuilder):
         return Function(self.name, self.param_names, body, result, self.doc)
 
 
+def keep_outputs(kernel: Kernel, kept: list[int]) -> Kernel:
+    """``kernel`` computing only outputs ``kept`` (renumbered 0, 1, ... in that order), with the
+    work only the dropped outputs needed removed. Every kept output's operations are unchanged,
+    so its bits are too."""
+    number = {k: n for n, k in enumerate(kept)}
+
+    def select_outs(block):
+        out = []
+        for s in block:
+            if isinstance(s, Loop):
+                out.append(Loop(s.var, s.start, s.stop, select_outs(s.body)))
+            elif isinstance(s, Out):
+                if s.k in number:
+                    out.append(Out(number[s.k], s.value))
+            else:
+                out.append(s)
+        return tuple(out)
+
+    body = drop_dead(select_outs(kernel.body))
+    used = {s.buf.name: s.buf for stmt in body for s in walk(stmt) if isinstance(s, Scratch)}
+    scratch = max((b.offset + b.length for b in used.values()), default=0)
+    return Kernel(kernel.length, kernel.n_slots, body, len(kept), scratch)
+
+
 def _reads(node) -> set[str]:
     """Variables and buffers an expression or statement reads."""
     names = set()

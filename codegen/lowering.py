@@ -17,6 +17,7 @@ Streaming semantics (identical in every target, stated in docs/semantics.md):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 from featurespec.schema import FeatureDef, Spec
 
@@ -66,12 +67,13 @@ class FeaturePlan:
     feature: FeatureDef
     kernel: ir.Kernel
     slots: tuple[str, ...]         # signal read by each input slot
-    column: int                    # first column in the full vector
+    column: int                    # first column in the program's vector
     window_column: int             # first column among this window's outputs
+    kept: tuple[str, ...] = ()     # names of the outputs computed (all unless pruned)
 
     @property
     def outputs(self) -> tuple[str, ...]:
-        return self.feature.outputs
+        return self.kept or self.feature.outputs
 
     @property
     def reads(self) -> set[str]:
@@ -86,7 +88,7 @@ class WindowPlan:
     length: int
     hop: int
     signals: tuple[str, ...]       # signals this window's kernels read, in signal order
-    features: tuple[FeaturePlan, ...]
+    features: tuple[FeaturePlan, ...]   # empty: a pruned window kept only for the schedule
 
     @property
     def n_outputs(self) -> int:
@@ -101,6 +103,10 @@ class Program:
     ring_signals: tuple[str, ...]          # signals kept in ring buffers (read by a window)
     windows: tuple[WindowPlan, ...]        # in spec order; only windows with features
     feature_names: tuple[str, ...]
+    # A device program computes only some features (``lower(spec, keep=...)``): its name is the
+    # C/Swift prefix, and ``full_columns[i]`` is the full-vector column of its feature ``i``.
+    name: str = ""
+    full_columns: tuple[int, ...] = ()
 
     @property
     def scratch_size(self) -> int:
@@ -115,17 +121,23 @@ class Program:
         return bodies
 
     @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
     def inputs(self) -> tuple[str, ...]:
         return self.spec.inputs
 
     @property
+    def warmup(self) -> int:
+        """Accepted samples before the first vector: the spec's longest window (a device
+        program keeps the full program's schedule even when it drops that window)."""
+        return max(w.length for w in self.spec.windows)
+
+    @property
     def ring_length(self) -> int:
-        """Samples kept per ring = the longest window = samples before the first vector."""
-        return max(w.length for w in self.windows)
+        """Samples kept per ring: the longest window that reads samples."""
+        return max((w.length for w in self.windows if w.signals), default=1)
+
+    @property
+    def pruned(self) -> bool:
+        return self.full_columns != tuple(range(len(self.spec.feature_names)))
 
     @property
     def n_features(self) -> int:
@@ -152,17 +164,32 @@ def build_kernel(feature: FeatureDef, length: int, sample_rate: float = 1.0) -> 
     return kernel
 
 
-def lower(spec: Spec) -> Program:
+def lower(spec: Spec, keep: Iterable[int] | None = None, name: str | None = None) -> Program:
+    """The program computing every feature of ``spec``, or with ``keep`` (full-vector columns)
+    a device program computing only those, in full-vector order, under the prefix ``name``. A
+    device program keeps the full schedule: it emits on exactly the samples the full one does."""
+    n_full = len(spec.feature_names)
+    wanted = set(range(n_full)) if keep is None else set(keep)
+    if not wanted <= set(range(n_full)):
+        raise ValueError(f"keep: columns outside 0..{n_full - 1}")
     # Windows and their kernels, in the order of the feature vector.
     per_window: dict[str, list[FeaturePlan]] = {w.name: [] for w in spec.windows}
-    column = 0
+    column = full = 0
+    full_columns: list[int] = []
     for feature in spec.features:
         window = spec.window(feature.window)
         plans = per_window[window.name]
         kernel = build_kernel(feature, window.length, spec.sample_rate_hz)
-        offset = sum(p.kernel.n_outputs for p in plans)
-        plans.append(FeaturePlan(feature, kernel, feature.signals, column, offset))
-        column += kernel.n_outputs
+        kept = [k for k in range(kernel.n_outputs) if full + k in wanted]
+        if len(kept) < kernel.n_outputs:
+            kernel = ir.keep_outputs(kernel, kept)
+        if kept:
+            offset = sum(p.kernel.n_outputs for p in plans)
+            plans.append(FeaturePlan(feature, kernel, feature.signals, column, offset,
+                                     tuple(feature.outputs[k] for k in kept)))
+            full_columns.extend(full + k for k in kept)
+            column += kernel.n_outputs
+        full += len(feature.outputs)
 
     # Signals: keep only those a window reads, plus what they are computed from.
     read_by_windows = {s for plans in per_window.values() for p in plans for s in p.reads}
@@ -186,11 +213,11 @@ def lower(spec: Spec) -> Program:
     needed: set[str] = set()
     stack = list(read_by_windows)
     while stack:
-        name = stack.pop()
-        if name in needed:
+        signal = stack.pop()
+        if signal in needed:
             continue
-        needed.add(name)
-        plan = built[name]
+        needed.add(signal)
+        plan = built[signal]
         for expr in plan.exprs:
             stack.extend(reads_cur(expr) | reads_prev(expr))
     order = [s.name for s in spec.signals]
@@ -200,8 +227,8 @@ def lower(spec: Spec) -> Program:
     windows = []
     for w in spec.windows:
         plans = per_window[w.name]
-        if not plans:
-            continue
+        if not plans and keep is None:
+            continue          # (validation rejects unused windows; kept for direct callers)
         used = {s for p in plans for s in p.reads}
         windows.append(WindowPlan(w.name, w.length, w.hop,
                                   tuple(n for n in order if n in used), tuple(plans)))
@@ -211,5 +238,7 @@ def lower(spec: Spec) -> Program:
         prev_signals=tuple(n for n in order if n in prev),
         ring_signals=tuple(n for n in order if n in read_by_windows),
         windows=tuple(windows),
-        feature_names=spec.feature_names,
+        feature_names=tuple(spec.feature_names[c] for c in full_columns),
+        name=name or spec.name,
+        full_columns=tuple(full_columns),
     )

@@ -24,11 +24,11 @@ console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
 
-def _load(spec_path: str):
+def _load(spec_path: str, prune: bool = True):
     """Spec and generated files, or a clean located error and exit status 2."""
     try:
         spec = load_spec(spec_path)
-        return spec, generate(spec)
+        return spec, generate(spec, prune=prune)
     except SpecError as exc:
         errors.print(f"[bold red]error:[/] invalid spec\n{escape(str(exc))}", soft_wrap=True)
         sys.exit(2)
@@ -50,9 +50,12 @@ def main() -> None:
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", default="generated", show_default=True,
               type=click.Path(file_okay=False), help="Root of the generated tree.")
-def build(spec: str, output: str) -> None:
+@click.option("--all-features-on-device", "all_features", is_flag=True,
+              help="With a model: the detector computes every feature (a debugging or logging "
+                   "build) instead of only those the model reads.")
+def build(spec: str, output: str, all_features: bool) -> None:
     """Generate code for SPEC into OUTPUT/<spec name>/ (deterministic, written atomically)."""
-    parsed, files = _load(spec)
+    parsed, files = _load(spec, prune=not all_features)
     target = Path(output) / parsed.name
     write_tree(files, target)
     console.print(f"wrote {len(files)} files to {target}/ ({len(parsed.feature_names)} features, "
@@ -66,9 +69,12 @@ def build(spec: str, output: str) -> None:
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", default="generated", show_default=True,
               type=click.Path(file_okay=False), help="Root of the generated tree.")
-def check(spec: str, output: str) -> None:
+@click.option("--all-features-on-device", "all_features", is_flag=True,
+              help="With a model: the detector computes every feature (a debugging or logging "
+                   "build) instead of only those the model reads.")
+def check(spec: str, output: str, all_features: bool) -> None:
     """Fail (exit 1) when OUTPUT/<spec name>/ is not exactly what SPEC generates."""
-    parsed, files = _load(spec)
+    parsed, files = _load(spec, prune=not all_features)
     target = Path(output) / parsed.name
     problems = stale_files(files, target)
     if problems:

@@ -30,7 +30,15 @@ def model_summary(files: dict) -> str:
     return (f"model {m['model_sha256'][:12]}: {m['objective']}, {m['n_trees']} trees, depth "
             f"{m['max_depth']}, base margin {', '.join(m['base_margin'])}; positive when {rule}; "
             f"event after {d['consecutive']} in a row, refractory {d['refractory_samples']} "
-            f"samples; C model + detector, TL2cgen C, Core ML ({m['coreml']['file']})")
+            f"samples; C model + detector, TL2cgen C, Core ML ({m['coreml']['file']})\n"
+            + device_summary(m["device"]))
+
+
+def device_summary(device: dict) -> str:
+    if device["n_features"] == device["of"]:
+        return f"device: {device['featuriser']} computes all {device['of']} features"
+    return (f"device: {device['featuriser']} computes the {device['n_features']} of "
+            f"{device['of']} features the model reads")
 
 
 @click.command("train")

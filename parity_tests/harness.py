@@ -323,6 +323,20 @@ def compare_recording(numpy_module, target: Target, label: str, samples: np.ndar
     comparison.add(label, expected, expected_ends, got, got_ends)
 
 
+class Columns:
+    """The numpy featuriser seen through some of its columns: the reference for a device
+    featuriser that computes only those (same emission rows, same bits expected)."""
+
+    def __init__(self, module, columns):
+        self.module = module
+        self.columns = np.asarray(columns, dtype=np.int64)
+        self.FEATURE_NAMES = tuple(module.FEATURE_NAMES[c] for c in self.columns)
+
+    def featurize(self, samples, **kw):
+        vectors, ends = self.module.featurize(samples, **kw)
+        return np.ascontiguousarray(vectors[:, self.columns]), ends
+
+
 def compare_target(numpy_module, target: Target,
                    recordings: dict[str, np.ndarray]) -> Comparison:
     comparison = Comparison(target.name, tuple(numpy_module.FEATURE_NAMES))
@@ -417,13 +431,18 @@ def swift_target(files: dict[str, str], name: str, workdir: Path) -> Target:
     """The generated Swift featuriser as a parity target (same cdef as C, from the C header)."""
     import json
 
+    from codegen.backends.swift import upper_camel
+
     meta = json.loads(files["manifest.json"])
-    shim = next(Path(p).stem for p in sorted(files) if p.startswith("swift_shim/")
-                and not p.endswith("DetectorShim.swift"))
+    shim = upper_camel(name) + "Shim"
+    if f"swift_shim/{shim}.swift" not in files:
+        raise RuntimeError(f"no Swift shim for {name}")
     library = build_swift_library(swift_sources(files, name), shim, Path(workdir))
     runtime = SwiftStream(files[f"c/{name}_features.h"], library, name)
+    names = [f["name"] for f in (meta["features"] if name == meta["spec"]
+                                 else meta["model"]["device"]["features"])]
     expected = (meta["spec_hash"], meta["generator_version"], tuple(meta["inputs"]),
-                tuple(f["name"] for f in meta["features"]))
+                tuple(names))
     got = (runtime.spec_hash, runtime.generator_version, runtime.input_names,
            runtime.feature_names)
     if got != expected:

@@ -25,6 +25,35 @@ from .harness import C_FLAGS, CACHE, cdef_from_header
 # ---------------------------------------------------------------- building
 
 
+def device_featuriser(files: dict, name: str) -> tuple[str, np.ndarray | None]:
+    """(prefix of the featuriser the detector runs, its full-vector columns or None when it
+    computes the full vector), from the manifest."""
+    import json
+
+    device = json.loads(files["manifest.json"])["model"]["device"]
+    if device["featuriser"] == name:
+        return name, None
+    return device["featuriser"], np.array([f["index"] for f in device["features"]],
+                                          dtype=np.int64)
+
+
+def device_model(files: dict, name: str, forest: Forest, feature_names: tuple[str, ...]
+                 ) -> tuple[Forest, tuple[str, ...]]:
+    """The forest and feature names as the generated device model reads them."""
+    _, columns = device_featuriser(files, name)
+    if columns is None:
+        return forest, tuple(feature_names)
+    cols = tuple(int(c) for c in columns)
+    return forest.reindexed(cols), tuple(feature_names[c] for c in cols)
+
+
+def model_input(X: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
+    """Full feature vectors -> what the device model reads (the same values, compacted)."""
+    X = np.asarray(X, dtype=np.float64)
+    return X if columns is None else np.ascontiguousarray(X[:, columns])
+
+
+
 def _compile(sources: dict[str, str], compile_names: list[str], tag: str, workdir: Path,
              compiler: str = "gcc", flags: tuple[str, ...] = C_FLAGS) -> Path:
     """Shared library of ``compile_names`` (files of ``sources``), cached by content and flags."""
@@ -59,20 +88,22 @@ class Detector:
                  label: str = "C"):
         import cffi
 
+        feat, self.columns = device_featuriser(files, name)
         if library is None:
             sources = {Path(p).name: t for p, t in files.items()
                        if p.startswith("c/") and p.count("/") == 1 and p.endswith((".c", ".h"))}
-            names = [f"{name}_features.c", f"{name}_model.c", f"{name}_detector.c"]
+            names = [f"{feat}_features.c", f"{name}_model.c", f"{name}_detector.c"]
             library = _compile(sources, names, f"{name}-detector", workdir, compiler,
                                (*C_FLAGS, *extra_flags))
         self.label = label
-        headers = "\n".join(files[f"c/{name}_{h}.h"] for h in ("features", "model", "detector"))
+        headers = "\n".join(files[f"c/{p}.h"] for p in (f"{feat}_features", f"{name}_model",
+                                                        f"{name}_detector"))
         self.ffi = cffi.FFI()
         self.ffi.cdef(cdef_from_header(headers))
         self.lib = self.ffi.dlopen(str(library))
         self.name = name
         P = name.upper()
-        self.n_features = getattr(self.lib, f"{P}_N_FEATURES")
+        self.n_features = getattr(self.lib, f"{P}_MODEL_N_FEATURES")
         self.n_outputs = getattr(self.lib, f"{P}_MODEL_N_OUTPUTS")
         k = self.n_outputs
         layout = [(f, self.ffi.offsetof(f"{name}_result", f)) for f in
@@ -83,8 +114,9 @@ class Detector:
                                "writes")
 
     def margins(self, X: np.ndarray) -> np.ndarray:
-        """``<name>_model_margins`` on each row of X (doubles): (rows, outputs) float32."""
-        X = np.ascontiguousarray(X, dtype=np.float64)
+        """``<name>_model_margins`` on each full feature vector of X (doubles), given the
+        columns the model reads: (rows, outputs) float32."""
+        X = model_input(X, self.columns)
         out = np.empty((X.shape[0], self.n_outputs), dtype=np.float32)
         fn = getattr(self.lib, f"{self.name}_model_margins")
         cast, base, step = self.ffi.cast, X.ctypes.data, X.strides[0]
@@ -175,10 +207,12 @@ def coreml_evaluator(files: dict, name: str) -> coreml.Evaluator:
     return coreml.Evaluator(files[coreml_path(name)])
 
 
-def coreml_margins(evaluator: coreml.Evaluator, X: np.ndarray) -> np.ndarray:
-    """Core ML's margins (double) for features rounded to Float first, as the Swift wrapper does."""
+def coreml_margins(evaluator: coreml.Evaluator, X: np.ndarray,
+                   columns: np.ndarray | None = None) -> np.ndarray:
+    """Core ML's margins (double) for full feature vectors X, of which the model reads
+    ``columns`` (None: all), rounded to Float first, as the Swift wrapper does."""
     with np.errstate(over="ignore"):
-        x = np.asarray(X, dtype=np.float64).astype(np.float32).astype(np.float64)
+        x = model_input(X, columns).astype(np.float32).astype(np.float64)
     return evaluator.margins(x)
 
 
@@ -334,7 +368,7 @@ class ModelParity:
             result.tl2cgen_max_abs = max(result.tl2cgen_max_abs, _max_abs(ref, tl))
             result.tl2cgen_decision_equal += int(
                 (decisions.positive(self.decision, tl) == positive).sum())
-        cm = coreml_margins(self.coreml, features)
+        cm = coreml_margins(self.coreml, features, self.detector.columns)
         result.coreml_margin_equal += int(bits_equal(ref, cm.astype(np.float32)).sum())
         diff = _max_abs(ref, cm)
         result.coreml_max_abs = max(result.coreml_max_abs, diff)
@@ -425,9 +459,10 @@ def boundary_check(parity: ModelParity, booster, forest: Forest, np_rows: np.nda
            "reference_rule_bit_equal": int(bits_equal(ref, forest.margins(X)).sum())}
     if parity.tl2cgen is not None:
         out["tl2cgen_margins_bit_equal"] = int(bits_equal(ref, parity.tl2cgen.margins(X)).sum())
-    same = coreml_margins(parity.coreml, X) == double_sum_of_leaves(forest, X)
+    columns = parity.detector.columns
+    same = coreml_margins(parity.coreml, X, columns) == double_sum_of_leaves(forest, X)
     out["coreml_same_leaves"] = int(same.all(axis=1).sum())
-    raw = parity.coreml.margins(np.asarray(X, dtype=np.float64))     # doubles, not rounded
+    raw = parity.coreml.margins(model_input(X, columns))     # doubles, not rounded
     out["coreml_unrounded_inputs_same_leaves"] = int(
         (raw == double_sum_of_leaves(forest, X)).all(axis=1).sum())
     return out

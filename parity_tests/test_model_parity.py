@@ -217,18 +217,18 @@ def test_coreml_check_refuses_the_converters_base_and_any_tampering(example_mode
     spec, files, _, bundle, _, _ = example_model
     Model_pb2 = coreml.proto()
     good = Model_pb2.Model.FromString(files["coreml/TwistAndGoModel.mlmodel"])
-    assert coreml.check(good, bundle.forest, spec.feature_names) == []
+    forest, names = mh.device_model(files, spec.name, bundle.forest, spec.feature_names)
+    assert coreml.check(good, forest, names) == []
     zero_base = Model_pb2.Model.FromString(good.SerializeToString())
     ens = zero_base.treeEnsembleClassifier.treeEnsemble
     del ens.basePredictionValue[:]
     ens.basePredictionValue.append(0.0)         # what coremltools writes
-    assert any("basePredictionValue" in p for p in coreml.check(zero_base, bundle.forest,
-                                                                 spec.feature_names))
+    assert any("basePredictionValue" in p for p in coreml.check(zero_base, forest, names))
     nudged = Model_pb2.Model.FromString(good.SerializeToString())
     node = next(n for n in nudged.treeEnsembleClassifier.treeEnsemble.nodes
                 if n.nodeBehavior == 1)         # BranchOnValueLessThan
     node.branchFeatureValue = float(np.nextafter(node.branchFeatureValue, np.inf))
-    assert coreml.check(nudged, bundle.forest, spec.feature_names)
+    assert coreml.check(nudged, forest, names)
     meta = dict(good.description.metadata.userDefined)
     assert meta["featgen.model_sha256"] == bundle.model_sha256
     assert good.SerializeToString(deterministic=True) == files["coreml/TwistAndGoModel.mlmodel"]
@@ -267,7 +267,9 @@ def test_model_and_detector_c_compile_strictly(example_model, tmp_path, compiler
                        check=True, capture_output=True, text=True)
         undefined = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True).stdout
         symbols |= set(re.findall(r"\bU (\w+)", undefined))
-    own = {f"{spec.name}_{f}" for f in ("init", "push", "model_margins", "model_probability")}
+    feat, _ = mh.device_featuriser(files, spec.name)
+    own = {f"{feat}_init", f"{feat}_push"} | {f"{spec.name}_{f}" for f in ("model_margins",
+                                                                          "model_probability")}
     assert symbols <= {"expf", "memset"} | own, symbols     # no heap, no other libm
     assert "malloc" not in files[f"c/{spec.name}_detector.c"]
     for part in ("model", "detector"):

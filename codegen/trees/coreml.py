@@ -66,8 +66,10 @@ def proto():
 
 
 def convert(raw_model: bytes, forest: Forest, feature_names: tuple[str, ...],
-            metadata: dict[str, str], short_description: str) -> bytes:
-    """The corrected, checked ``.mlmodel`` bytes for the XGBoost JSON model ``raw_model``."""
+            metadata: dict[str, str], short_description: str,
+            keep: tuple[int, ...] | None = None) -> bytes:
+    """The corrected, checked ``.mlmodel`` bytes for the XGBoost JSON model ``raw_model``; with
+    ``keep`` (the features the model reads) its inputs are only those, in that order."""
     with _quiet_import():
         import coremltools
         import xgboost
@@ -85,6 +87,10 @@ def convert(raw_model: bytes, forest: Forest, feature_names: tuple[str, ...],
     converter_base = list(ensemble.basePredictionValue)
     del ensemble.basePredictionValue[:]
     ensemble.basePredictionValue.extend(float(v) for v in forest.base_margin)
+    if keep is not None:
+        _keep_inputs(spec, keep)
+        forest = forest.reindexed(keep)
+        feature_names = tuple(feature_names[c] for c in keep)
     problems = check(spec, forest, feature_names)
     if problems:
         raise CoreMLError("the Core ML conversion does not match the model:\n  "
@@ -98,6 +104,24 @@ def convert(raw_model: bytes, forest: Forest, feature_names: tuple[str, ...],
     user["featgen.base_prediction_fixed_to"] = ",".join(fp32.hex32(v) for v in forest.base_margin)
     user["featgen.input_rounding"] = "round every feature to Float (float32) before Core ML"
     return spec.SerializeToString(deterministic=True)
+
+
+def _keep_inputs(spec, keep: tuple[int, ...]) -> None:
+    """Drop the inputs no split reads and renumber the splits' feature indices to match."""
+    Model_pb2 = proto()
+    leaf = Model_pb2.TreeEnsemble__pb2.TreeEnsembleParameters.TreeNode.TreeNodeBehavior.Value(
+        "LeafNode")
+    index = {c: j for j, c in enumerate(keep)}
+    ensemble = _ensemble(spec)
+    for node in ensemble.nodes:
+        if node.nodeBehavior != leaf:
+            node.branchFeatureIndex = index[node.branchFeatureIndex]
+    inputs = [spec.description.input[c] for c in keep]
+    copies = [type(i)() for i in inputs]
+    for copy, original in zip(copies, inputs):
+        copy.CopyFrom(original)
+    del spec.description.input[:]
+    spec.description.input.extend(copies)
 
 
 def _ensemble(spec):

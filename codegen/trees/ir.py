@@ -84,6 +84,26 @@ class Forest:
                     found.setdefault(n.feature, set()).add(n.threshold)
         return {f: np.array(sorted(v), dtype=np.float32) for f, v in sorted(found.items())}
 
+    def features_used(self) -> tuple[int, ...]:
+        """Sorted indices of the features some reachable split reads: all a device computes."""
+        return tuple(sorted({t.nodes[i].feature for t in self.trees for i in t.reachable()
+                             if not t.nodes[i].is_leaf}))
+
+    def reindexed(self, columns: tuple[int, ...]) -> "Forest":
+        """The same forest reading a compact vector: feature ``columns[j]`` becomes ``j``.
+        Every split must read one of ``columns``."""
+        index = {c: j for j, c in enumerate(columns)}
+        trees = []
+        for t in self.trees:
+            reachable = set(t.reachable())       # (unreachable splits become inert leaves)
+            nodes = tuple(n if n.is_leaf else Node(index[n.feature] if i in reachable else -1,
+                                                   n.threshold, n.left, n.right,
+                                                   n.default_left, n.value)
+                          for i, n in enumerate(t.nodes))
+            trees.append(Tree(nodes, t.group))
+        return Forest(self.objective, len(columns), self.n_outputs, self.base_margin,
+                      tuple(trees))
+
     # ------------------------------------------------------------ the reference rule
 
     def leaves(self, X: np.ndarray) -> np.ndarray:

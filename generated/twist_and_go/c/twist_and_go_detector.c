@@ -16,22 +16,22 @@
 void twist_and_go_detector_init(twist_and_go_detector *d)
 {
     memset(d, 0, sizeof *d);
-    twist_and_go_init(&d->features);
+    twist_and_go_device_init(&d->features);
 }
 
-int twist_and_go_detector_push(twist_and_go_detector *d, const double sample[TWIST_AND_GO_N_INPUTS],
+int twist_and_go_detector_push(twist_and_go_detector *d, const double sample[TWIST_AND_GO_DEVICE_N_INPUTS],
     twist_and_go_result *result)
 {
-    const int status = twist_and_go_push(&d->features, sample, d->vector);
+    const int status = twist_and_go_device_push(&d->features, sample, d->vector);
     int refractory = 0;
-    if (status == TWIST_AND_GO_REJECTED) {
+    if (status == TWIST_AND_GO_DEVICE_REJECTED) {
         return TWIST_AND_GO_DETECTOR_REJECTED;
     }
     if (d->cooldown > 0) { /* every accepted sample counts, with or without a vector */
         d->cooldown -= 1;
         refractory = 1;
     }
-    if (status != TWIST_AND_GO_EMITTED) {
+    if (status != TWIST_AND_GO_DEVICE_EMITTED) {
         return TWIST_AND_GO_DETECTOR_PENDING;
     }
     twist_and_go_model_margins(d->vector, result->margins);

@@ -6,7 +6,7 @@
 #ifndef TWIST_AND_GO_DETECTOR_H
 #define TWIST_AND_GO_DETECTOR_H
 
-#include "twist_and_go_features.h"
+#include "twist_and_go_device_features.h"
 #include "twist_and_go_model.h"
 
 #ifdef __cplusplus
@@ -27,8 +27,8 @@ extern "C" {
 
 /* One stream: featuriser state, the latest vector, the decision state. Fixed size, no heap. */
 typedef struct twist_and_go_detector {
-    twist_and_go_state features;
-    double vector[TWIST_AND_GO_N_FEATURES]; /* the latest feature vector */
+    twist_and_go_device_state features;
+    double vector[TWIST_AND_GO_DEVICE_N_FEATURES]; /* the latest feature vector (the features the model reads) */
     int run; /* positive vectors in a row so far */
     int cooldown; /* refractory samples still to pass */
 } twist_and_go_detector;
@@ -47,7 +47,7 @@ void twist_and_go_detector_init(twist_and_go_detector *d);
 
 /* Pushes one sample. Returns TWIST_AND_GO_DETECTOR_EVENT or _SCORED after writing result,
    _PENDING when no vector was due (result untouched), _REJECTED for a non-finite sample. */
-int twist_and_go_detector_push(twist_and_go_detector *d, const double sample[TWIST_AND_GO_N_INPUTS],
+int twist_and_go_detector_push(twist_and_go_detector *d, const double sample[TWIST_AND_GO_DEVICE_N_INPUTS],
     twist_and_go_result *result);
 
 #ifdef __cplusplus

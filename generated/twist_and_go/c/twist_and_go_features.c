@@ -2266,33 +2266,33 @@ int twist_and_go_push(twist_and_go_state *st, const double sample[TWIST_AND_GO_N
     st->prev_acc_x_lp = s_acc_x_lp;
 
     st->ring_acc_x[st->pos] = s_acc_x;
-    st->ring_acc_x[st->pos + TWIST_AND_GO_MAX_LENGTH] = s_acc_x;
+    st->ring_acc_x[st->pos + TWIST_AND_GO_RING_LENGTH] = s_acc_x;
     st->ring_acc_y[st->pos] = s_acc_y;
-    st->ring_acc_y[st->pos + TWIST_AND_GO_MAX_LENGTH] = s_acc_y;
+    st->ring_acc_y[st->pos + TWIST_AND_GO_RING_LENGTH] = s_acc_y;
     st->ring_acc_z[st->pos] = s_acc_z;
-    st->ring_acc_z[st->pos + TWIST_AND_GO_MAX_LENGTH] = s_acc_z;
+    st->ring_acc_z[st->pos + TWIST_AND_GO_RING_LENGTH] = s_acc_z;
     st->ring_gyro_x[st->pos] = s_gyro_x;
-    st->ring_gyro_x[st->pos + TWIST_AND_GO_MAX_LENGTH] = s_gyro_x;
+    st->ring_gyro_x[st->pos + TWIST_AND_GO_RING_LENGTH] = s_gyro_x;
     st->ring_gyro_y[st->pos] = s_gyro_y;
-    st->ring_gyro_y[st->pos + TWIST_AND_GO_MAX_LENGTH] = s_gyro_y;
+    st->ring_gyro_y[st->pos + TWIST_AND_GO_RING_LENGTH] = s_gyro_y;
     st->ring_gyro_z[st->pos] = s_gyro_z;
-    st->ring_gyro_z[st->pos + TWIST_AND_GO_MAX_LENGTH] = s_gyro_z;
+    st->ring_gyro_z[st->pos + TWIST_AND_GO_RING_LENGTH] = s_gyro_z;
     st->ring_acc_mag[st->pos] = s_acc_mag;
-    st->ring_acc_mag[st->pos + TWIST_AND_GO_MAX_LENGTH] = s_acc_mag;
+    st->ring_acc_mag[st->pos + TWIST_AND_GO_RING_LENGTH] = s_acc_mag;
     st->ring_gyro_mag[st->pos] = s_gyro_mag;
-    st->ring_gyro_mag[st->pos + TWIST_AND_GO_MAX_LENGTH] = s_gyro_mag;
+    st->ring_gyro_mag[st->pos + TWIST_AND_GO_RING_LENGTH] = s_gyro_mag;
     st->ring_gyro_y_d[st->pos] = s_gyro_y_d;
-    st->ring_gyro_y_d[st->pos + TWIST_AND_GO_MAX_LENGTH] = s_gyro_y_d;
+    st->ring_gyro_y_d[st->pos + TWIST_AND_GO_RING_LENGTH] = s_gyro_y_d;
     st->ring_acc_x_lp[st->pos] = s_acc_x_lp;
-    st->ring_acc_x_lp[st->pos + TWIST_AND_GO_MAX_LENGTH] = s_acc_x_lp;
+    st->ring_acc_x_lp[st->pos + TWIST_AND_GO_RING_LENGTH] = s_acc_x_lp;
     st->ring_acc_g[st->pos] = s_acc_g;
-    st->ring_acc_g[st->pos + TWIST_AND_GO_MAX_LENGTH] = s_acc_g;
+    st->ring_acc_g[st->pos + TWIST_AND_GO_RING_LENGTH] = s_acc_g;
     st->ring_twist[st->pos] = s_twist;
-    st->ring_twist[st->pos + TWIST_AND_GO_MAX_LENGTH] = s_twist;
+    st->ring_twist[st->pos + TWIST_AND_GO_RING_LENGTH] = s_twist;
     st->ring_spin_sum[st->pos] = s_spin_sum;
-    st->ring_spin_sum[st->pos + TWIST_AND_GO_MAX_LENGTH] = s_spin_sum;
-    const int newest = st->pos + TWIST_AND_GO_MAX_LENGTH; /* this sample, second copy */
-    st->pos = (st->pos + 1 == TWIST_AND_GO_MAX_LENGTH) ? 0 : st->pos + 1;
+    st->ring_spin_sum[st->pos + TWIST_AND_GO_RING_LENGTH] = s_spin_sum;
+    const int newest = st->pos + TWIST_AND_GO_RING_LENGTH; /* this sample, second copy */
+    st->pos = (st->pos + 1 == TWIST_AND_GO_RING_LENGTH) ? 0 : st->pos + 1;
     if (st->filled < TWIST_AND_GO_MAX_LENGTH) {
         st->filled += 1;
         if (st->filled < TWIST_AND_GO_MAX_LENGTH) {

@@ -12,6 +12,7 @@ extern "C" {
 #define TWIST_AND_GO_N_INPUTS 6
 #define TWIST_AND_GO_N_FEATURES 199
 #define TWIST_AND_GO_MAX_LENGTH 100 /* accepted samples before the first vector */
+#define TWIST_AND_GO_RING_LENGTH 100 /* samples kept per ring: the longest window read */
 #define TWIST_AND_GO_EMITTED 1 /* push: a feature vector was written to out */
 #define TWIST_AND_GO_PENDING 0 /* push: sample accepted, no vector on this sample */
 #define TWIST_AND_GO_REJECTED (-1) /* push: a non-finite sample, ignored; state unchanged */
@@ -20,19 +21,19 @@ extern "C" {
 
 /* Streaming state: fixed size, no heap, no globals. One per sensor stream; reentrant. */
 typedef struct twist_and_go_state {
-    double ring_acc_x[2 * TWIST_AND_GO_MAX_LENGTH]; /* last samples of acc_x, stored twice */
-    double ring_acc_y[2 * TWIST_AND_GO_MAX_LENGTH]; /* last samples of acc_y, stored twice */
-    double ring_acc_z[2 * TWIST_AND_GO_MAX_LENGTH]; /* last samples of acc_z, stored twice */
-    double ring_gyro_x[2 * TWIST_AND_GO_MAX_LENGTH]; /* last samples of gyro_x, stored twice */
-    double ring_gyro_y[2 * TWIST_AND_GO_MAX_LENGTH]; /* last samples of gyro_y, stored twice */
-    double ring_gyro_z[2 * TWIST_AND_GO_MAX_LENGTH]; /* last samples of gyro_z, stored twice */
-    double ring_acc_mag[2 * TWIST_AND_GO_MAX_LENGTH]; /* last samples of acc_mag, stored twice */
-    double ring_gyro_mag[2 * TWIST_AND_GO_MAX_LENGTH]; /* last samples of gyro_mag, stored twice */
-    double ring_gyro_y_d[2 * TWIST_AND_GO_MAX_LENGTH]; /* last samples of gyro_y_d, stored twice */
-    double ring_acc_x_lp[2 * TWIST_AND_GO_MAX_LENGTH]; /* last samples of acc_x_lp, stored twice */
-    double ring_acc_g[2 * TWIST_AND_GO_MAX_LENGTH]; /* last samples of acc_g, stored twice */
-    double ring_twist[2 * TWIST_AND_GO_MAX_LENGTH]; /* last samples of twist, stored twice */
-    double ring_spin_sum[2 * TWIST_AND_GO_MAX_LENGTH]; /* last samples of spin_sum, stored twice */
+    double ring_acc_x[2 * TWIST_AND_GO_RING_LENGTH]; /* last samples of acc_x, stored twice */
+    double ring_acc_y[2 * TWIST_AND_GO_RING_LENGTH]; /* last samples of acc_y, stored twice */
+    double ring_acc_z[2 * TWIST_AND_GO_RING_LENGTH]; /* last samples of acc_z, stored twice */
+    double ring_gyro_x[2 * TWIST_AND_GO_RING_LENGTH]; /* last samples of gyro_x, stored twice */
+    double ring_gyro_y[2 * TWIST_AND_GO_RING_LENGTH]; /* last samples of gyro_y, stored twice */
+    double ring_gyro_z[2 * TWIST_AND_GO_RING_LENGTH]; /* last samples of gyro_z, stored twice */
+    double ring_acc_mag[2 * TWIST_AND_GO_RING_LENGTH]; /* last samples of acc_mag, stored twice */
+    double ring_gyro_mag[2 * TWIST_AND_GO_RING_LENGTH]; /* last samples of gyro_mag, stored twice */
+    double ring_gyro_y_d[2 * TWIST_AND_GO_RING_LENGTH]; /* last samples of gyro_y_d, stored twice */
+    double ring_acc_x_lp[2 * TWIST_AND_GO_RING_LENGTH]; /* last samples of acc_x_lp, stored twice */
+    double ring_acc_g[2 * TWIST_AND_GO_RING_LENGTH]; /* last samples of acc_g, stored twice */
+    double ring_twist[2 * TWIST_AND_GO_RING_LENGTH]; /* last samples of twist, stored twice */
+    double ring_spin_sum[2 * TWIST_AND_GO_RING_LENGTH]; /* last samples of spin_sum, stored twice */
     double prev_gyro_y; /* gyro_y on the previous sample */
     double prev_acc_x_lp; /* acc_x_lp on the previous sample */
     double features[TWIST_AND_GO_N_FEATURES]; /* latest value of every feature */

@@ -23,23 +23,23 @@
 /* tree 0: adds to margin 0; depth 5 */
 static float tree_0(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[140] < 0x1.d0c78ap+1f) { /* delta__gyro_mag__long */
-        if (x[159] < 0x1.62e42ap+1f) { /* max__twist__short */
-            if (x[79] < -0x1.99842cp-3f) { /* slope__gyro_y__short */
-                if (x[157] < -0x1.8d17bep+0f) { /* mean__twist__short */
+    if (x[128] < 0x1.d0c78ap+1f) { /* delta__gyro_mag__long */
+        if (x[142] < 0x1.62e42ap+1f) { /* max__twist__short */
+            if (x[74] < -0x1.99842cp-3f) { /* slope__gyro_y__short */
+                if (x[140] < -0x1.8d17bep+0f) { /* mean__twist__short */
                     return 0x1.6b1788p+1f;
                 } else {
                     return 0x1.2a119ep-2f;
                 }
             } else {
-                if (x[80] < -0x1.950ffap+1f) { /* last__gyro_y__short */
-                    if (x[147] < 0x1.4b8498p-2f) { /* max__gyro_y_d__short */
+                if (x[75] < -0x1.950ffap+1f) { /* last__gyro_y__short */
+                    if (x[133] < 0x1.4b8498p-2f) { /* max__gyro_y_d__short */
                         return 0x1.14d104p+1f;
                     } else {
                         return -0x1.df055p-4f;
                     }
                 } else {
-                    if (x[146] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
+                    if (x[132] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
                         return -0x1.a39c16p-3f;
                     } else {
                         return -0x1.14e8c8p-8f;
@@ -47,25 +47,25 @@ static float tree_0(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[197] < 0x1.8p+1f) { /* longest_run_below_m2p5__gyro_y__long */
-                if (x[146] < 0x1.f05148p-3f) { /* std__gyro_y_d__short */
+            if (x[163] < 0x1.8p+1f) { /* longest_run_below_m2p5__gyro_y__long */
+                if (x[132] < 0x1.f05148p-3f) { /* std__gyro_y_d__short */
                     return -0x1.3673a6p-3f;
                 } else {
-                    if (x[95] < 0x1.590f64p-5f) { /* rms__gyro_z__short */
+                    if (x[90] < 0x1.590f64p-5f) { /* rms__gyro_z__short */
                         return 0x1.601946p-1f;
                     } else {
                         return 0x1.1442bp+2f;
                     }
                 }
             } else {
-                if (x[143] < 0x1p+2f) { /* mean_crossings__gyro_mag__long */
-                    if (x[91] < 0x1.28ec0ep-4f) { /* std__gyro_z__short */
+                if (x[130] < 0x1p+2f) { /* mean_crossings__gyro_mag__long */
+                    if (x[86] < 0x1.28ec0ep-4f) { /* std__gyro_z__short */
                         return -0x1.322906p-3f;
                     } else {
                         return 0x1.48dd46p+1f;
                     }
                 } else {
-                    if (x[131] < -0x1.9a9282p+1f) { /* delta__gyro_y__long */
+                    if (x[120] < -0x1.9a9282p+1f) { /* delta__gyro_y__long */
                         return 0x1.3d8edcp+0f;
                     } else {
                         return -0x1.d53c3ep-4f;
@@ -74,28 +74,28 @@ static float tree_0(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[95] < 0x1.1cff34p-4f) { /* rms__gyro_z__short */
-            if (x[81] < 0x1.411358p-3f) { /* mean__gyro_y__long */
-                if (x[134] < 0x1p+1f) { /* mean_crossings__gyro_y__long */
+        if (x[90] < 0x1.1cff34p-4f) { /* rms__gyro_z__short */
+            if (x[76] < 0x1.411358p-3f) { /* mean__gyro_y__long */
+                if (x[122] < 0x1p+1f) { /* mean_crossings__gyro_y__long */
                     return 0x1.3c7edep-1f;
                 } else {
                     return -0x1.9d57d4p-3f;
                 }
             } else {
-                if (x[146] < 0x1.04b22ap+0f) { /* std__gyro_y_d__short */
+                if (x[132] < 0x1.04b22ap+0f) { /* std__gyro_y_d__short */
                     return 0x1.b5b60ap+1f;
                 } else {
                     return -0x1.0d940ep-3f;
                 }
             }
         } else {
-            if (x[146] < 0x1.0f32d4p-2f) { /* std__gyro_y_d__short */
+            if (x[132] < 0x1.0f32d4p-2f) { /* std__gyro_y_d__short */
                 return -0x1.58be3ep-3f;
             } else {
-                if (x[134] < 0x1p+4f) { /* mean_crossings__gyro_y__long */
+                if (x[122] < 0x1p+4f) { /* mean_crossings__gyro_y__long */
                     return 0x1.159f0ap+2f;
                 } else {
-                    if (x[36] < 0x1.4ba6bcp+2f) { /* mean__acc_z__short */
+                    if (x[33] < 0x1.4ba6bcp+2f) { /* mean__acc_z__short */
                         return 0x1.e3766ep+0f;
                     } else {
                         return 0x1.2a119ep-2f;
@@ -109,11 +109,11 @@ static float tree_0(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 1: adds to margin 0; depth 5 */
 static float tree_1(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.b32164p-3f) { /* std__gyro_y_d__short */
-        if (x[147] < 0x1.3288cep-1f) { /* max__gyro_y_d__short */
-            if (x[146] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
-                if (x[141] < 0x1.2ab2a4p+3f) { /* energy__gyro_mag__long */
-                    if (x[147] < 0x1.6d0918p-3f) { /* max__gyro_y_d__short */
+    if (x[132] < 0x1.b32164p-3f) { /* std__gyro_y_d__short */
+        if (x[133] < 0x1.3288cep-1f) { /* max__gyro_y_d__short */
+            if (x[132] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
+                if (x[129] < 0x1.2ab2a4p+3f) { /* energy__gyro_mag__long */
+                    if (x[133] < 0x1.6d0918p-3f) { /* max__gyro_y_d__short */
                         return -0x1.8fbbf6p-3f;
                     } else {
                         return 0x1.ac4b4ep-4f;
@@ -122,10 +122,10 @@ static float tree_1(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return -0x1.a522eep-3f;
                 }
             } else {
-                if (x[85] < 0x1.0de016p+1f) { /* range__gyro_y__long */
+                if (x[80] < 0x1.0de016p+1f) { /* range__gyro_y__long */
                     return 0x1.2f293p-2f;
                 } else {
-                    if (x[80] < 0x1.c40d9p-1f) { /* last__gyro_y__short */
+                    if (x[75] < 0x1.c40d9p-1f) { /* last__gyro_y__short */
                         return -0x1.7b62fp-3f;
                     } else {
                         return -0x1.86c2b6p-8f;
@@ -133,17 +133,17 @@ static float tree_1(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[59] < 0x1.1d0eaep-4f) { /* rms__gyro_x__short */
-                if (x[85] < 0x1.8cd1aep+1f) { /* range__gyro_y__long */
+            if (x[55] < 0x1.1d0eaep-4f) { /* rms__gyro_x__short */
+                if (x[80] < 0x1.8cd1aep+1f) { /* range__gyro_y__long */
                     return 0x1.bd30cap+0f;
                 } else {
                     return -0x1.0e45ccp-3f;
                 }
             } else {
-                if (x[25] < -0x1.1b8864p-3f) { /* slope__acc_y__short */
+                if (x[23] < -0x1.1b8864p-3f) { /* slope__acc_y__short */
                     return 0x1.c41feap-3f;
                 } else {
-                    if (x[115] < -0x1.1140ecp-3f) { /* slope__acc_mag__short */
+                    if (x[107] < -0x1.1140ecp-3f) { /* slope__acc_mag__short */
                         return -0x1.8bcd26p-8f;
                     } else {
                         return -0x1.9567ecp-3f;
@@ -152,30 +152,30 @@ static float tree_1(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[171] < 0x1p+1f) { /* histogram_b06__gyro_y__long */
-            if (x[136] < 0x1.7187dp-4f) { /* var__gyro_mag__long */
-                if (x[160] < 0x1.4d33bep+3f) { /* energy__twist__short */
-                    if (x[98] < 0x1.898b72p-2f) { /* last__gyro_z__short */
+        if (x[150] < 0x1p+1f) { /* histogram_b06__gyro_y__long */
+            if (x[124] < 0x1.7187dp-4f) { /* var__gyro_mag__long */
+                if (x[143] < 0x1.4d33bep+3f) { /* energy__twist__short */
+                    if (x[93] < 0x1.898b72p-2f) { /* last__gyro_z__short */
                         return 0x1.44f9p+1f;
                     } else {
                         return -0x1.396f8ep-4f;
                     }
                 } else {
-                    if (x[159] < 0x1.62e42ap+1f) { /* max__twist__short */
+                    if (x[142] < 0x1.62e42ap+1f) { /* max__twist__short */
                         return 0x1.4ba1acp-1f;
                     } else {
                         return 0x1.008768p-2f;
                     }
                 }
             } else {
-                if (x[134] < 0x1.2p+4f) { /* mean_crossings__gyro_y__long */
-                    if (x[148] < 0x1.a712fcp+1f) { /* energy__gyro_y_d__short */
+                if (x[122] < 0x1.2p+4f) { /* mean_crossings__gyro_y__long */
+                    if (x[134] < 0x1.a712fcp+1f) { /* energy__gyro_y_d__short */
                         return -0x1.4fb166p-6f;
                     } else {
                         return 0x1.f3692ep-3f;
                     }
                 } else {
-                    if (x[98] < -0x1.849c2cp-3f) { /* last__gyro_z__short */
+                    if (x[93] < -0x1.849c2cp-3f) { /* last__gyro_z__short */
                         return 0x1.349feap-1f;
                     } else {
                         return -0x1.d37f8ep-4f;
@@ -183,25 +183,25 @@ static float tree_1(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[96] < 0x1p+1f) { /* zero_crossings__gyro_z__short */
-                if (x[129] < 0x1.18p+6f) { /* argmax__gyro_y__long */
+            if (x[91] < 0x1p+1f) { /* zero_crossings__gyro_z__short */
+                if (x[118] < 0x1.18p+6f) { /* argmax__gyro_y__long */
                     return -0x1.f6b54p-3f;
                 } else {
-                    if (x[128] < 0x1.58p+6f) { /* argmin__gyro_y__long */
+                    if (x[117] < 0x1.58p+6f) { /* argmin__gyro_y__long */
                         return 0x1.c29c7p-3f;
                     } else {
                         return 0x1.3a2aacp-1f;
                     }
                 }
             } else {
-                if (x[88] < -0x1.e2bb84p-6f) { /* slope__gyro_y__long */
-                    if (x[62] < -0x1.1646aep-1f) { /* last__gyro_x__short */
+                if (x[83] < -0x1.e2bb84p-6f) { /* slope__gyro_y__long */
+                    if (x[58] < -0x1.1646aep-1f) { /* last__gyro_x__short */
                         return 0x1.254a2cp-3f;
                     } else {
                         return 0x1.2225fep-1f;
                     }
                 } else {
-                    if (x[98] < -0x1.849c2cp-3f) { /* last__gyro_z__short */
+                    if (x[93] < -0x1.849c2cp-3f) { /* last__gyro_z__short */
                         return 0x1.aab1eap-5f;
                     } else {
                         return -0x1.b356a4p-3f;
@@ -215,31 +215,31 @@ static float tree_1(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 2: adds to margin 0; depth 5 */
 static float tree_2(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[148] < 0x1.477e9cp+1f) { /* energy__gyro_y_d__short */
-        if (x[147] < 0x1.57fda4p-1f) { /* max__gyro_y_d__short */
-            if (x[146] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
-                if (x[147] < 0x1.3288cep-1f) { /* max__gyro_y_d__short */
-                    if (x[141] < 0x1.2ab2a4p+3f) { /* energy__gyro_mag__long */
+    if (x[134] < 0x1.477e9cp+1f) { /* energy__gyro_y_d__short */
+        if (x[133] < 0x1.57fda4p-1f) { /* max__gyro_y_d__short */
+            if (x[132] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
+                if (x[133] < 0x1.3288cep-1f) { /* max__gyro_y_d__short */
+                    if (x[129] < 0x1.2ab2a4p+3f) { /* energy__gyro_mag__long */
                         return -0x1.787c4p-3f;
                     } else {
                         return -0x1.a15abep-3f;
                     }
                 } else {
-                    if (x[55] < 0x1.77760ap-5f) { /* std__gyro_x__short */
+                    if (x[51] < 0x1.77760ap-5f) { /* std__gyro_x__short */
                         return 0x1.6b9124p-2f;
                     } else {
                         return -0x1.67c4c2p-3f;
                     }
                 }
             } else {
-                if (x[150] < 0x1.9b369p-4f) { /* std__acc_x_lp__short */
-                    if (x[72] < -0x1.2f2b26p-5f) { /* mean__gyro_y__short */
+                if (x[136] < 0x1.9b369p-4f) { /* std__acc_x_lp__short */
+                    if (x[67] < -0x1.2f2b26p-5f) { /* mean__gyro_y__short */
                         return 0x1.555656p-1f;
                     } else {
                         return -0x1.3e8e3cp-3f;
                     }
                 } else {
-                    if (x[116] < 0x1.4da934p+3f) { /* last__acc_mag__short */
+                    if (x[108] < 0x1.4da934p+3f) { /* last__acc_mag__short */
                         return -0x1.adb9eep-3f;
                     } else {
                         return 0x1.f24516p-3f;
@@ -247,29 +247,29 @@ static float tree_2(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[150] < 0x1.04394ap-3f) { /* std__acc_x_lp__short */
-                if (x[93] < 0x1.ef9b14p-3f) { /* max__gyro_z__short */
-                    if (x[189] < 0x1.3d70a4p-2f) { /* histogram_b4__acc_g__long */
+            if (x[136] < 0x1.04394ap-3f) { /* std__acc_x_lp__short */
+                if (x[88] < 0x1.ef9b14p-3f) { /* max__gyro_z__short */
+                    if (x[159] < 0x1.3d70a4p-2f) { /* histogram_b4__acc_g__long */
                         return -0x1.9f781p-5f;
                     } else {
                         return 0x1.57f446p-1f;
                     }
                 } else {
-                    if (x[117] < 0x1.391b58p+3f) { /* mean__acc_mag__long */
+                    if (x[109] < 0x1.391b58p+3f) { /* mean__acc_mag__long */
                         return -0x1.18bb7ep-6f;
                     } else {
                         return -0x1.2ee4bap-3f;
                     }
                 }
             } else {
-                if (x[71] < -0x1.09ed3ap-3f) { /* last__gyro_x__long */
-                    if (x[120] < 0x1.947112p+3f) { /* max__acc_mag__long */
+                if (x[66] < -0x1.09ed3ap-3f) { /* last__gyro_x__long */
+                    if (x[112] < 0x1.947112p+3f) { /* max__acc_mag__long */
                         return 0x1.22e5fap-1f;
                     } else {
                         return -0x1.2cf754p-3f;
                     }
                 } else {
-                    if (x[136] < 0x1.5d53c8p-2f) { /* var__gyro_mag__long */
+                    if (x[124] < 0x1.5d53c8p-2f) { /* var__gyro_mag__long */
                         return -0x1.0fed54p-6f;
                     } else {
                         return -0x1.9e141ap-3f;
@@ -278,30 +278,30 @@ static float tree_2(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[85] < 0x1.9218cep+3f) { /* range__gyro_y__long */
-            if (x[95] < 0x1.55a6aep-4f) { /* rms__gyro_z__short */
-                if (x[74] < -0x1.33d924p-2f) { /* min__gyro_y__short */
-                    if (x[196] < 0x1.6p+3f) { /* longest_run_above_2p5__gyro_y__long */
+        if (x[80] < 0x1.9218cep+3f) { /* range__gyro_y__long */
+            if (x[90] < 0x1.55a6aep-4f) { /* rms__gyro_z__short */
+                if (x[69] < -0x1.33d924p-2f) { /* min__gyro_y__short */
+                    if (x[162] < 0x1.6p+3f) { /* longest_run_above_2p5__gyro_y__long */
                         return -0x1.757908p-3f;
                     } else {
                         return 0x1.e758f4p-3f;
                     }
                 } else {
-                    if (x[95] < 0x1.590f64p-5f) { /* rms__gyro_z__short */
+                    if (x[90] < 0x1.590f64p-5f) { /* rms__gyro_z__short */
                         return 0x1.89b7d6p-1f;
                     } else {
                         return 0x1.5a13d6p-2f;
                     }
                 }
             } else {
-                if (x[72] < 0x1.c8f39ep-3f) { /* mean__gyro_y__short */
-                    if (x[140] < 0x1.d0c78ap+1f) { /* delta__gyro_mag__long */
+                if (x[67] < 0x1.c8f39ep-3f) { /* mean__gyro_y__short */
+                    if (x[128] < 0x1.d0c78ap+1f) { /* delta__gyro_mag__long */
                         return 0x1.120b0ap-1f;
                     } else {
                         return 0x1.da1174p-3f;
                     }
                 } else {
-                    if (x[76] < 0x1.44341ap+1f) { /* range__gyro_y__short */
+                    if (x[71] < 0x1.44341ap+1f) { /* range__gyro_y__short */
                         return -0x1.2b7e4ep-4f;
                     } else {
                         return 0x1.04c822p-2f;
@@ -309,29 +309,29 @@ static float tree_2(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[80] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
-                if (x[128] < 0x1.68p+6f) { /* argmin__gyro_y__long */
-                    if (x[27] < -0x1.b03896p+2f) { /* mean__acc_y__long */
+            if (x[75] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
+                if (x[117] < 0x1.68p+6f) { /* argmin__gyro_y__long */
+                    if (x[25] < -0x1.b03896p+2f) { /* mean__acc_y__long */
                         return -0x1.3d0c8ep-8f;
                     } else {
                         return -0x1.b2b3a4p-3f;
                     }
                 } else {
-                    if (x[140] < 0x1.a3055cp+0f) { /* delta__gyro_mag__long */
+                    if (x[128] < 0x1.a3055cp+0f) { /* delta__gyro_mag__long */
                         return 0x1.21dda4p+0f;
                     } else {
                         return 0x1.03fb24p-2f;
                     }
                 }
             } else {
-                if (x[129] < 0x1.6cp+6f) { /* argmax__gyro_y__long */
-                    if (x[89] < -0x1.055fdcp+2f) { /* last__gyro_y__long */
+                if (x[118] < 0x1.6cp+6f) { /* argmax__gyro_y__long */
+                    if (x[84] < -0x1.055fdcp+2f) { /* last__gyro_y__long */
                         return -0x1.305d6cp-1f;
                     } else {
                         return -0x1.b596aap-3f;
                     }
                 } else {
-                    if (x[95] < 0x1.22060ep-3f) { /* rms__gyro_z__short */
+                    if (x[90] < 0x1.22060ep-3f) { /* rms__gyro_z__short */
                         return -0x1.c5c4aep-3f;
                     } else {
                         return 0x1.b022p-3f;
@@ -345,11 +345,11 @@ static float tree_2(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 3: adds to margin 0; depth 5 */
 static float tree_3(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.f05148p-3f) { /* std__gyro_y_d__short */
-        if (x[147] < 0x1.3288cep-1f) { /* max__gyro_y_d__short */
-            if (x[146] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
-                if (x[141] < 0x1.2ab2a4p+3f) { /* energy__gyro_mag__long */
-                    if (x[147] < 0x1.6d0918p-3f) { /* max__gyro_y_d__short */
+    if (x[132] < 0x1.f05148p-3f) { /* std__gyro_y_d__short */
+        if (x[133] < 0x1.3288cep-1f) { /* max__gyro_y_d__short */
+            if (x[132] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
+                if (x[129] < 0x1.2ab2a4p+3f) { /* energy__gyro_mag__long */
+                    if (x[133] < 0x1.6d0918p-3f) { /* max__gyro_y_d__short */
                         return -0x1.8016dap-3f;
                     } else {
                         return 0x1.00aeb8p-3f;
@@ -358,10 +358,10 @@ static float tree_3(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return -0x1.9defcp-3f;
                 }
             } else {
-                if (x[19] < 0x1.57435p-3f) { /* std__acc_y__short */
+                if (x[18] < 0x1.57435p-3f) { /* std__acc_y__short */
                     return 0x1.e7a4ap-3f;
                 } else {
-                    if (x[118] < 0x1.a2ea32p+0f) { /* std__acc_mag__long */
+                    if (x[110] < 0x1.a2ea32p+0f) { /* std__acc_mag__long */
                         return -0x1.9882fcp-3f;
                     } else {
                         return 0x1.91a3e2p-3f;
@@ -369,9 +369,9 @@ static float tree_3(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[55] < 0x1.12b24p-4f) { /* std__gyro_x__short */
-                if (x[85] < 0x1.8cd1aep+1f) { /* range__gyro_y__long */
-                    if (x[71] < 0x1.a369fcp-6f) { /* last__gyro_x__long */
+            if (x[51] < 0x1.12b24p-4f) { /* std__gyro_x__short */
+                if (x[80] < 0x1.8cd1aep+1f) { /* range__gyro_y__long */
+                    if (x[66] < 0x1.a369fcp-6f) { /* last__gyro_x__long */
                         return 0x1.d7a374p-2f;
                     } else {
                         return 0x1.1ec5bap-5f;
@@ -380,14 +380,14 @@ static float tree_3(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return -0x1.288e76p-3f;
                 }
             } else {
-                if (x[25] < -0x1.127b1ep-3f) { /* slope__acc_y__short */
-                    if (x[100] < 0x1.588908p-2f) { /* std__gyro_z__long */
+                if (x[23] < -0x1.127b1ep-3f) { /* slope__acc_y__short */
+                    if (x[95] < 0x1.588908p-2f) { /* std__gyro_z__long */
                         return -0x1.e562fep-4f;
                     } else {
                         return 0x1.f43c56p-2f;
                     }
                 } else {
-                    if (x[189] < 0x1p-2f) { /* histogram_b4__acc_g__long */
+                    if (x[159] < 0x1p-2f) { /* histogram_b4__acc_g__long */
                         return -0x1.165656p-5f;
                     } else {
                         return -0x1.954cdcp-3f;
@@ -396,30 +396,30 @@ static float tree_3(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[85] < 0x1.889164p+3f) { /* range__gyro_y__long */
-            if (x[172] < 0x1p+1f) { /* histogram_b07__gyro_y__long */
-                if (x[71] < 0x1.84e55p+0f) { /* last__gyro_x__long */
-                    if (x[129] < 0x1.5cp+6f) { /* argmax__gyro_y__long */
+        if (x[80] < 0x1.889164p+3f) { /* range__gyro_y__long */
+            if (x[151] < 0x1p+1f) { /* histogram_b07__gyro_y__long */
+                if (x[66] < 0x1.84e55p+0f) { /* last__gyro_x__long */
+                    if (x[118] < 0x1.5cp+6f) { /* argmax__gyro_y__long */
                         return 0x1.7497p-2f;
                     } else {
                         return 0x1.da9876p-3f;
                     }
                 } else {
-                    if (x[140] < 0x1.64c54p+2f) { /* delta__gyro_mag__long */
+                    if (x[128] < 0x1.64c54p+2f) { /* delta__gyro_mag__long */
                         return -0x1.79daeap-3f;
                     } else {
                         return 0x1.7421f2p-3f;
                     }
                 }
             } else {
-                if (x[101] < -0x1.2e5796p-1f) { /* min__gyro_z__long */
-                    if (x[138] < 0x1.2cp+6f) { /* argmax__gyro_mag__long */
+                if (x[96] < -0x1.2e5796p-1f) { /* min__gyro_z__long */
+                    if (x[126] < 0x1.2cp+6f) { /* argmax__gyro_mag__long */
                         return -0x1.dc1f1ap-5f;
                     } else {
                         return 0x1.498172p-2f;
                     }
                 } else {
-                    if (x[128] < 0x1p+3f) { /* argmin__gyro_y__long */
+                    if (x[117] < 0x1p+3f) { /* argmin__gyro_y__long */
                         return 0x1.567dfap-2f;
                     } else {
                         return -0x1.e9929ep-3f;
@@ -427,29 +427,29 @@ static float tree_3(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[80] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
-                if (x[95] < 0x1.21927cp-4f) { /* rms__gyro_z__short */
-                    if (x[16] < -0x1.9d3652p-6f) { /* slope__acc_x__long */
+            if (x[75] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
+                if (x[90] < 0x1.21927cp-4f) { /* rms__gyro_z__short */
+                    if (x[15] < -0x1.9d3652p-6f) { /* slope__acc_x__long */
                         return 0x1.8fa9fcp-3f;
                     } else {
                         return -0x1.a5ffcep-3f;
                     }
                 } else {
-                    if (x[128] < 0x1.6p+6f) { /* argmin__gyro_y__long */
+                    if (x[117] < 0x1.6p+6f) { /* argmin__gyro_y__long */
                         return -0x1.4a8cfap-3f;
                     } else {
                         return 0x1.2d8288p-2f;
                     }
                 }
             } else {
-                if (x[129] < 0x1.6cp+6f) { /* argmax__gyro_y__long */
-                    if (x[140] < 0x1.092128p+2f) { /* delta__gyro_mag__long */
+                if (x[118] < 0x1.6cp+6f) { /* argmax__gyro_y__long */
+                    if (x[128] < 0x1.092128p+2f) { /* delta__gyro_mag__long */
                         return -0x1.a5cddep-3f;
                     } else {
                         return -0x1.c89c0ep-2f;
                     }
                 } else {
-                    if (x[91] < 0x1.2ec286p-4f) { /* std__gyro_z__short */
+                    if (x[86] < 0x1.2ec286p-4f) { /* std__gyro_z__short */
                         return -0x1.2a081ep-2f;
                     } else {
                         return 0x1.6dc57cp-3f;
@@ -463,23 +463,23 @@ static float tree_3(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 4: adds to margin 0; depth 5 */
 static float tree_4(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.8833f4p-3f) { /* std__gyro_y_d__short */
-        if (x[147] < 0x1.3288cep-1f) { /* max__gyro_y_d__short */
-            if (x[30] < -0x1.076592p+3f) { /* max__acc_y__long */
-                if (x[150] < 0x1.35ceb6p-4f) { /* std__acc_x_lp__short */
+    if (x[132] < 0x1.8833f4p-3f) { /* std__gyro_y_d__short */
+        if (x[133] < 0x1.3288cep-1f) { /* max__gyro_y_d__short */
+            if (x[28] < -0x1.076592p+3f) { /* max__acc_y__long */
+                if (x[136] < 0x1.35ceb6p-4f) { /* std__acc_x_lp__short */
                     return -0x1.3cc84ep-3f;
                 } else {
                     return 0x1.887cfp-3f;
                 }
             } else {
-                if (x[146] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
-                    if (x[13] < 0x1.aec98ep+0f) { /* range__acc_x__long */
+                if (x[132] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
+                    if (x[12] < 0x1.aec98ep+0f) { /* range__acc_x__long */
                         return -0x1.69006cp-3f;
                     } else {
                         return -0x1.9b0a26p-3f;
                     }
                 } else {
-                    if (x[111] < 0x1.8e8a34p+3f) { /* max__acc_mag__short */
+                    if (x[104] < 0x1.8e8a34p+3f) { /* max__acc_mag__short */
                         return -0x1.4772bep-3f;
                     } else {
                         return 0x1.90310ap-3f;
@@ -487,17 +487,17 @@ static float tree_4(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[57] < 0x1.ad42c4p-4f) { /* max__gyro_x__short */
-                if (x[150] < 0x1.b30214p-4f) { /* std__acc_x_lp__short */
+            if (x[53] < 0x1.ad42c4p-4f) { /* max__gyro_x__short */
+                if (x[136] < 0x1.b30214p-4f) { /* std__acc_x_lp__short */
                     return 0x1.6a3594p-2f;
                 } else {
                     return 0x1.36269ap-8f;
                 }
             } else {
-                if (x[71] < -0x1.dbb7b6p-5f) { /* last__gyro_x__long */
+                if (x[66] < -0x1.dbb7b6p-5f) { /* last__gyro_x__long */
                     return 0x1.396deep-4f;
                 } else {
-                    if (x[87] < 0x1.fp+4f) { /* zero_crossings__gyro_y__long */
+                    if (x[82] < 0x1.fp+4f) { /* zero_crossings__gyro_y__long */
                         return -0x1.8afd46p-3f;
                     } else {
                         return -0x1.cb6aeap-6f;
@@ -506,30 +506,30 @@ static float tree_4(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[171] < 0x1p+1f) { /* histogram_b06__gyro_y__long */
-            if (x[85] < 0x1.f85fa6p+3f) { /* range__gyro_y__long */
-                if (x[148] < 0x1.a712fcp+1f) { /* energy__gyro_y_d__short */
-                    if (x[150] < 0x1.04394ap-3f) { /* std__acc_x_lp__short */
+        if (x[150] < 0x1p+1f) { /* histogram_b06__gyro_y__long */
+            if (x[80] < 0x1.f85fa6p+3f) { /* range__gyro_y__long */
+                if (x[134] < 0x1.a712fcp+1f) { /* energy__gyro_y_d__short */
+                    if (x[136] < 0x1.04394ap-3f) { /* std__acc_x_lp__short */
                         return 0x1.42e1c8p-2f;
                     } else {
                         return -0x1.6d56fep-4f;
                     }
                 } else {
-                    if (x[129] < 0x1.5p+5f) { /* argmax__gyro_y__long */
+                    if (x[118] < 0x1.5p+5f) { /* argmax__gyro_y__long */
                         return 0x1.89c264p-2f;
                     } else {
                         return 0x1.b0a196p-3f;
                     }
                 }
             } else {
-                if (x[80] < -0x1.322e5ep-2f) { /* last__gyro_y__short */
-                    if (x[91] < 0x1.14f89cp-4f) { /* std__gyro_z__short */
+                if (x[75] < -0x1.322e5ep-2f) { /* last__gyro_y__short */
+                    if (x[86] < 0x1.14f89cp-4f) { /* std__gyro_z__short */
                         return -0x1.71fe72p-3f;
                     } else {
                         return 0x1.02bf4ep-2f;
                     }
                 } else {
-                    if (x[80] < 0x1.a11a76p+0f) { /* last__gyro_y__short */
+                    if (x[75] < 0x1.a11a76p+0f) { /* last__gyro_y__short */
                         return -0x1.cc01bep-3f;
                     } else {
                         return 0x1.5ccccp-3f;
@@ -537,29 +537,29 @@ static float tree_4(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[92] < -0x1.0f8162p-3f) { /* min__gyro_z__short */
-                if (x[198] < 0x1.cp+3f) { /* fast_spin__gyro_mag__short */
-                    if (x[143] < 0x1p+2f) { /* mean_crossings__gyro_mag__long */
+            if (x[87] < -0x1.0f8162p-3f) { /* min__gyro_z__short */
+                if (x[164] < 0x1.cp+3f) { /* fast_spin__gyro_mag__short */
+                    if (x[130] < 0x1p+2f) { /* mean_crossings__gyro_mag__long */
                         return 0x1.80503ap-3f;
                     } else {
                         return -0x1.956e9cp-3f;
                     }
                 } else {
-                    if (x[80] < -0x1.486bep-3f) { /* last__gyro_y__short */
+                    if (x[75] < -0x1.486bep-3f) { /* last__gyro_y__short */
                         return 0x1.bd09ep-2f;
                     } else {
                         return 0x1.7d76dp-4f;
                     }
                 }
             } else {
-                if (x[140] < 0x1.d0c78ap+1f) { /* delta__gyro_mag__long */
-                    if (x[88] < -0x1.9c58f8p-6f) { /* slope__gyro_y__long */
+                if (x[128] < 0x1.d0c78ap+1f) { /* delta__gyro_mag__long */
+                    if (x[83] < -0x1.9c58f8p-6f) { /* slope__gyro_y__long */
                         return 0x1.d808cp-4f;
                     } else {
                         return -0x1.9786a6p-3f;
                     }
                 } else {
-                    if (x[91] < 0x1.14f89cp-4f) { /* std__gyro_z__short */
+                    if (x[86] < 0x1.14f89cp-4f) { /* std__gyro_z__short */
                         return -0x1.704fecp-3f;
                     } else {
                         return -0x1.b28b5ap-2f;
@@ -573,27 +573,27 @@ static float tree_4(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 5: adds to margin 0; depth 5 */
 static float tree_5(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
-        if (x[147] < 0x1.3288cep-1f) { /* max__gyro_y_d__short */
-            if (x[141] < 0x1.2ab2a4p+3f) { /* energy__gyro_mag__long */
-                if (x[116] < 0x1.238c7ap+3f) { /* last__acc_mag__short */
-                    if (x[140] < 0x1.6c5ae8p-3f) { /* delta__gyro_mag__long */
+    if (x[132] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
+        if (x[133] < 0x1.3288cep-1f) { /* max__gyro_y_d__short */
+            if (x[129] < 0x1.2ab2a4p+3f) { /* energy__gyro_mag__long */
+                if (x[108] < 0x1.238c7ap+3f) { /* last__acc_mag__short */
+                    if (x[128] < 0x1.6c5ae8p-3f) { /* delta__gyro_mag__long */
                         return 0x1.654766p-1f;
                     } else {
                         return -0x1.1ecfdcp-3f;
                     }
                 } else {
-                    if (x[147] < 0x1.414164p-3f) { /* max__gyro_y_d__short */
+                    if (x[133] < 0x1.414164p-3f) { /* max__gyro_y_d__short */
                         return -0x1.836c42p-3f;
                     } else {
                         return 0x1.4042c6p-5f;
                     }
                 }
             } else {
-                if (x[147] < 0x1.b276fcp-2f) { /* max__gyro_y_d__short */
+                if (x[133] < 0x1.b276fcp-2f) { /* max__gyro_y_d__short */
                     return -0x1.98e15ep-3f;
                 } else {
-                    if (x[37] < 0x1.1ecd3p-2f) { /* std__acc_z__short */
+                    if (x[34] < 0x1.1ecd3p-2f) { /* std__acc_z__short */
                         return 0x1.938e6ep-3f;
                     } else {
                         return -0x1.77045ap-3f;
@@ -601,8 +601,8 @@ static float tree_5(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[71] < 0x1.a369fcp-6f) { /* last__gyro_x__long */
-                if (x[83] < -0x1.c4f54ep-1f) { /* min__gyro_y__long */
+            if (x[66] < 0x1.a369fcp-6f) { /* last__gyro_x__long */
+                if (x[78] < -0x1.c4f54ep-1f) { /* min__gyro_y__long */
                     return -0x1.7a50bp-5f;
                 } else {
                     return 0x1.5eeb34p-2f;
@@ -612,30 +612,30 @@ static float tree_5(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[92] < -0x1.232b9ap-3f) { /* min__gyro_z__short */
-            if (x[80] < -0x1.73fd94p-1f) { /* last__gyro_y__short */
-                if (x[140] < 0x1.d89e4ap+0f) { /* delta__gyro_mag__long */
-                    if (x[129] < 0x1.58p+6f) { /* argmax__gyro_y__long */
+        if (x[87] < -0x1.232b9ap-3f) { /* min__gyro_z__short */
+            if (x[75] < -0x1.73fd94p-1f) { /* last__gyro_y__short */
+                if (x[128] < 0x1.d89e4ap+0f) { /* delta__gyro_mag__long */
+                    if (x[118] < 0x1.58p+6f) { /* argmax__gyro_y__long */
                         return 0x1.f96106p-2f;
                     } else {
                         return 0x1.935e5ap-3f;
                     }
                 } else {
-                    if (x[76] < 0x1.550ceap+2f) { /* range__gyro_y__short */
+                    if (x[71] < 0x1.550ceap+2f) { /* range__gyro_y__short */
                         return -0x1.497106p-7f;
                     } else {
                         return 0x1.eec17p-3f;
                     }
                 }
             } else {
-                if (x[80] < 0x1.73ca54p+0f) { /* last__gyro_y__short */
-                    if (x[62] < -0x1.cc47a2p-3f) { /* last__gyro_x__short */
+                if (x[75] < 0x1.73ca54p+0f) { /* last__gyro_y__short */
+                    if (x[58] < -0x1.cc47a2p-3f) { /* last__gyro_x__short */
                         return 0x1.5cc3p-2f;
                     } else {
                         return -0x1.10b03p-3f;
                     }
                 } else {
-                    if (x[84] < 0x1.f2c604p+0f) { /* max__gyro_y__long */
+                    if (x[79] < 0x1.f2c604p+0f) { /* max__gyro_y__long */
                         return 0x1.db42fep-2f;
                     } else {
                         return 0x1.c9eecap-3f;
@@ -643,23 +643,23 @@ static float tree_5(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[83] < -0x1.d2e298p+0f) { /* min__gyro_y__long */
-                if (x[79] < -0x1.42d4cp-2f) { /* slope__gyro_y__short */
-                    if (x[80] < -0x1.53f7cep-4f) { /* last__gyro_y__short */
+            if (x[78] < -0x1.d2e298p+0f) { /* min__gyro_y__long */
+                if (x[74] < -0x1.42d4cp-2f) { /* slope__gyro_y__short */
+                    if (x[75] < -0x1.53f7cep-4f) { /* last__gyro_y__short */
                         return 0x1.d77844p-3f;
                     } else {
                         return -0x1.261ebap-3f;
                     }
                 } else {
-                    if (x[134] < 0x1.8p+1f) { /* mean_crossings__gyro_y__long */
+                    if (x[122] < 0x1.8p+1f) { /* mean_crossings__gyro_y__long */
                         return -0x1.69b334p-7f;
                     } else {
                         return -0x1.c76a66p-3f;
                     }
                 }
             } else {
-                if (x[159] < 0x1.84d5b6p+0f) { /* max__twist__short */
-                    if (x[84] < 0x1.92a8cap-3f) { /* max__gyro_y__long */
+                if (x[142] < 0x1.84d5b6p+0f) { /* max__twist__short */
+                    if (x[79] < 0x1.92a8cap-3f) { /* max__gyro_y__long */
                         return 0x1.b5865ep-3f;
                     } else {
                         return -0x1.721d9p-3f;
@@ -679,27 +679,27 @@ static float tree_5(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 6: adds to margin 0; depth 5 */
 static float tree_6(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
-        if (x[147] < 0x1.dd0a24p-2f) { /* max__gyro_y_d__short */
-            if (x[13] < 0x1.aec98ep+0f) { /* range__acc_x__long */
-                if (x[147] < 0x1.1c4fc2p-3f) { /* max__gyro_y_d__short */
-                    if (x[116] < 0x1.222f44p+3f) { /* last__acc_mag__short */
+    if (x[132] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
+        if (x[133] < 0x1.dd0a24p-2f) { /* max__gyro_y_d__short */
+            if (x[12] < 0x1.aec98ep+0f) { /* range__acc_x__long */
+                if (x[133] < 0x1.1c4fc2p-3f) { /* max__gyro_y_d__short */
+                    if (x[108] < 0x1.222f44p+3f) { /* last__acc_mag__short */
                         return 0x1.267f1ep-4f;
                     } else {
                         return -0x1.811226p-3f;
                     }
                 } else {
-                    if (x[55] < 0x1.a92bdap-5f) { /* std__gyro_x__short */
+                    if (x[51] < 0x1.a92bdap-5f) { /* std__gyro_x__short */
                         return 0x1.ddc2f6p-2f;
                     } else {
                         return -0x1.e9356ep-4f;
                     }
                 }
             } else {
-                if (x[120] < 0x1.423482p+3f) { /* max__acc_mag__long */
+                if (x[112] < 0x1.423482p+3f) { /* max__acc_mag__long */
                     return -0x1.54db74p-5f;
                 } else {
-                    if (x[48] < -0x1.d1ff9cp+2f) { /* max__acc_z__long */
+                    if (x[45] < -0x1.d1ff9cp+2f) { /* max__acc_z__long */
                         return -0x1.040a04p-4f;
                     } else {
                         return -0x1.96fea4p-3f;
@@ -707,18 +707,18 @@ static float tree_6(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[58] < 0x1.070048p-2f) { /* range__gyro_x__short */
-                if (x[98] < -0x1.81626cp-6f) { /* last__gyro_z__short */
+            if (x[54] < 0x1.070048p-2f) { /* range__gyro_x__short */
+                if (x[93] < -0x1.81626cp-6f) { /* last__gyro_z__short */
                     return 0x1.f39e3p-2f;
                 } else {
-                    if (x[14] < 0x1.45681p+0f) { /* rms__acc_x__long */
+                    if (x[13] < 0x1.45681p+0f) { /* rms__acc_x__long */
                         return 0x1.704e4ep-3f;
                     } else {
                         return -0x1.0836cp-3f;
                     }
                 }
             } else {
-                if (x[25] < -0x1.2e806p-3f) { /* slope__acc_y__short */
+                if (x[23] < -0x1.2e806p-3f) { /* slope__acc_y__short */
                     return -0x1.a74836p-8f;
                 } else {
                     return -0x1.7dc386p-3f;
@@ -726,30 +726,30 @@ static float tree_6(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[80] < 0x1.d1c5c6p+0f) { /* last__gyro_y__short */
-            if (x[80] < -0x1.0bead4p-3f) { /* last__gyro_y__short */
-                if (x[91] < 0x1.04898p-4f) { /* std__gyro_z__short */
-                    if (x[196] < 0x1.6p+3f) { /* longest_run_above_2p5__gyro_y__long */
+        if (x[75] < 0x1.d1c5c6p+0f) { /* last__gyro_y__short */
+            if (x[75] < -0x1.0bead4p-3f) { /* last__gyro_y__short */
+                if (x[86] < 0x1.04898p-4f) { /* std__gyro_z__short */
+                    if (x[162] < 0x1.6p+3f) { /* longest_run_above_2p5__gyro_y__long */
                         return -0x1.5e33f6p-3f;
                     } else {
                         return 0x1.0e9446p-2f;
                     }
                 } else {
-                    if (x[74] < -0x1.cb404ep-1f) { /* min__gyro_y__short */
+                    if (x[69] < -0x1.cb404ep-1f) { /* min__gyro_y__short */
                         return 0x1.0958f6p-2f;
                     } else {
                         return -0x1.58aafep-4f;
                     }
                 }
             } else {
-                if (x[83] < -0x1.d9fe44p+0f) { /* min__gyro_y__long */
-                    if (x[88] < -0x1.0740d4p-5f) { /* slope__gyro_y__long */
+                if (x[78] < -0x1.d9fe44p+0f) { /* min__gyro_y__long */
+                    if (x[83] < -0x1.0740d4p-5f) { /* slope__gyro_y__long */
                         return 0x1.729354p-2f;
                     } else {
                         return -0x1.9c391p-3f;
                     }
                 } else {
-                    if (x[90] < 0x1.b1deap-5f) { /* mean__gyro_z__short */
+                    if (x[85] < 0x1.b1deap-5f) { /* mean__gyro_z__short */
                         return 0x1.cc2f2ep-3f;
                     } else {
                         return -0x1.7efe08p-4f;
@@ -757,22 +757,22 @@ static float tree_6(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[147] < 0x1.76b34ep+1f) { /* max__gyro_y_d__short */
-                if (x[178] < 0x1p+1f) { /* histogram_b13__gyro_y__long */
-                    if (x[159] < 0x1.62e42ap+1f) { /* max__twist__short */
+            if (x[133] < 0x1.76b34ep+1f) { /* max__gyro_y_d__short */
+                if (x[156] < 0x1p+1f) { /* histogram_b13__gyro_y__long */
+                    if (x[142] < 0x1.62e42ap+1f) { /* max__twist__short */
                         return 0x1.02b2dp-1f;
                     } else {
                         return 0x1.d26954p-3f;
                     }
                 } else {
-                    if (x[172] < 0x1p+0f) { /* histogram_b07__gyro_y__long */
+                    if (x[151] < 0x1p+0f) { /* histogram_b07__gyro_y__long */
                         return 0x1.aa0e8ep-4f;
                     } else {
                         return -0x1.0cb7bap-2f;
                     }
                 }
             } else {
-                if (x[91] < 0x1.2ec286p-4f) { /* std__gyro_z__short */
+                if (x[86] < 0x1.2ec286p-4f) { /* std__gyro_z__short */
                     return -0x1.b38d56p-3f;
                 } else {
                     return 0x1.33f7f6p-3f;
@@ -785,27 +785,27 @@ static float tree_6(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 7: adds to margin 0; depth 5 */
 static float tree_7(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
-        if (x[147] < 0x1.dd0a24p-2f) { /* max__gyro_y_d__short */
-            if (x[13] < 0x1.aec98ep+0f) { /* range__acc_x__long */
-                if (x[147] < 0x1.1c4fc2p-3f) { /* max__gyro_y_d__short */
-                    if (x[119] < 0x1.d1073ap+2f) { /* min__acc_mag__long */
+    if (x[132] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
+        if (x[133] < 0x1.dd0a24p-2f) { /* max__gyro_y_d__short */
+            if (x[12] < 0x1.aec98ep+0f) { /* range__acc_x__long */
+                if (x[133] < 0x1.1c4fc2p-3f) { /* max__gyro_y_d__short */
+                    if (x[111] < 0x1.d1073ap+2f) { /* min__acc_mag__long */
                         return 0x1.0eacdcp-3f;
                     } else {
                         return -0x1.768fb6p-3f;
                     }
                 } else {
-                    if (x[133] < 0x1.51f516p-5f) { /* mean_abs__gyro_y__long */
+                    if (x[121] < 0x1.51f516p-5f) { /* mean_abs__gyro_y__long */
                         return 0x1.bfc0fep-2f;
                     } else {
                         return -0x1.6e0986p-4f;
                     }
                 }
             } else {
-                if (x[120] < 0x1.423482p+3f) { /* max__acc_mag__long */
+                if (x[112] < 0x1.423482p+3f) { /* max__acc_mag__long */
                     return -0x1.341d88p-5f;
                 } else {
-                    if (x[48] < -0x1.d1ff9cp+2f) { /* max__acc_z__long */
+                    if (x[45] < -0x1.d1ff9cp+2f) { /* max__acc_z__long */
                         return -0x1.d89e0ep-5f;
                     } else {
                         return -0x1.942ccap-3f;
@@ -813,18 +813,18 @@ static float tree_7(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[58] < 0x1.070048p-2f) { /* range__gyro_x__short */
-                if (x[98] < -0x1.0d9514p-5f) { /* last__gyro_z__short */
+            if (x[54] < 0x1.070048p-2f) { /* range__gyro_x__short */
+                if (x[93] < -0x1.0d9514p-5f) { /* last__gyro_z__short */
                     return 0x1.b4e50ap-2f;
                 } else {
-                    if (x[54] < -0x1.fbe8c4p-8f) { /* mean__gyro_x__short */
+                    if (x[50] < -0x1.fbe8c4p-8f) { /* mean__gyro_x__short */
                         return 0x1.39d408p-3f;
                     } else {
                         return -0x1.e4d0dp-4f;
                     }
                 }
             } else {
-                if (x[137] < 0x1.2p+3f) { /* argmin__gyro_mag__long */
+                if (x[125] < 0x1.2p+3f) { /* argmin__gyro_mag__long */
                     return -0x1.34b2e4p-8f;
                 } else {
                     return -0x1.764b5ep-3f;
@@ -832,30 +832,30 @@ static float tree_7(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[92] < -0x1.0f8162p-3f) { /* min__gyro_z__short */
-            if (x[80] < -0x1.bbfaf4p-1f) { /* last__gyro_y__short */
-                if (x[171] < 0x1.8p+1f) { /* histogram_b06__gyro_y__long */
-                    if (x[129] < 0x1.6p+6f) { /* argmax__gyro_y__long */
+        if (x[87] < -0x1.0f8162p-3f) { /* min__gyro_z__short */
+            if (x[75] < -0x1.bbfaf4p-1f) { /* last__gyro_y__short */
+                if (x[150] < 0x1.8p+1f) { /* histogram_b06__gyro_y__long */
+                    if (x[118] < 0x1.6p+6f) { /* argmax__gyro_y__long */
                         return 0x1.1d219ep-2f;
                     } else {
                         return 0x1.65d796p-3f;
                     }
                 } else {
-                    if (x[25] < -0x1.27fc92p-6f) { /* slope__acc_y__short */
+                    if (x[23] < -0x1.27fc92p-6f) { /* slope__acc_y__short */
                         return -0x1.c2c5d6p-4f;
                     } else {
                         return 0x1.bce98p-10f;
                     }
                 }
             } else {
-                if (x[80] < 0x1.c40d9p-1f) { /* last__gyro_y__short */
-                    if (x[80] < -0x1.f70154p-4f) { /* last__gyro_y__short */
+                if (x[75] < 0x1.c40d9p-1f) { /* last__gyro_y__short */
+                    if (x[75] < -0x1.f70154p-4f) { /* last__gyro_y__short */
                         return 0x1.ef034ap-4f;
                     } else {
                         return -0x1.4c92eep-3f;
                     }
                 } else {
-                    if (x[62] < 0x1.86030cp+0f) { /* last__gyro_x__short */
+                    if (x[58] < 0x1.86030cp+0f) { /* last__gyro_x__short */
                         return 0x1.0262e8p-2f;
                     } else {
                         return -0x1.8f2806p-4f;
@@ -863,29 +863,29 @@ static float tree_7(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[83] < -0x1.e40326p+0f) { /* min__gyro_y__long */
-                if (x[79] < -0x1.42d4cp-2f) { /* slope__gyro_y__short */
-                    if (x[146] < 0x1.04b22ap+0f) { /* std__gyro_y_d__short */
+            if (x[78] < -0x1.e40326p+0f) { /* min__gyro_y__long */
+                if (x[74] < -0x1.42d4cp-2f) { /* slope__gyro_y__short */
+                    if (x[132] < 0x1.04b22ap+0f) { /* std__gyro_y_d__short */
                         return 0x1.c1d0fep-3f;
                     } else {
                         return -0x1.141eb4p-3f;
                     }
                 } else {
-                    if (x[37] < 0x1.ecb356p+1f) { /* std__acc_z__short */
+                    if (x[34] < 0x1.ecb356p+1f) { /* std__acc_z__short */
                         return -0x1.92b5aap-3f;
                     } else {
                         return 0x1.81e7bep-3f;
                     }
                 }
             } else {
-                if (x[159] < 0x1.84d5b6p+0f) { /* max__twist__short */
-                    if (x[111] < 0x1.4499f2p+3f) { /* max__acc_mag__short */
+                if (x[142] < 0x1.84d5b6p+0f) { /* max__twist__short */
+                    if (x[104] < 0x1.4499f2p+3f) { /* max__acc_mag__short */
                         return 0x1.8df176p-3f;
                     } else {
                         return -0x1.3f2412p-3f;
                     }
                 } else {
-                    if (x[175] < 0x1.7p+4f) { /* histogram_b10__gyro_y__long */
+                    if (x[154] < 0x1.7p+4f) { /* histogram_b10__gyro_y__long */
                         return -0x1.dda246p-7f;
                     } else {
                         return 0x1.1448e6p-2f;
@@ -899,27 +899,27 @@ static float tree_7(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 8: adds to margin 0; depth 5 */
 static float tree_8(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
-        if (x[147] < 0x1.dd0a24p-2f) { /* max__gyro_y_d__short */
-            if (x[82] < 0x1.f7b25ep-4f) { /* std__gyro_y__long */
-                if (x[76] < 0x1.473a36p-2f) { /* range__gyro_y__short */
-                    if (x[80] < 0x1.348a9cp-3f) { /* last__gyro_y__short */
+    if (x[132] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
+        if (x[133] < 0x1.dd0a24p-2f) { /* max__gyro_y_d__short */
+            if (x[77] < 0x1.f7b25ep-4f) { /* std__gyro_y__long */
+                if (x[71] < 0x1.473a36p-2f) { /* range__gyro_y__short */
+                    if (x[75] < 0x1.348a9cp-3f) { /* last__gyro_y__short */
                         return -0x1.70e3f6p-3f;
                     } else {
                         return 0x1.66c32ap-3f;
                     }
                 } else {
-                    if (x[162] < 0x1.b8f836p-4f) { /* std__spin_sum__short */
+                    if (x[145] < 0x1.b8f836p-4f) { /* std__spin_sum__short */
                         return 0x1.f59edap-1f;
                     } else {
                         return -0x1.07b18ep-4f;
                     }
                 }
             } else {
-                if (x[48] < -0x1.d1ff9cp+2f) { /* max__acc_z__long */
+                if (x[45] < -0x1.d1ff9cp+2f) { /* max__acc_z__long */
                     return -0x1.0b93e6p-4f;
                 } else {
-                    if (x[87] < 0x1.2p+5f) { /* zero_crossings__gyro_y__long */
+                    if (x[82] < 0x1.2p+5f) { /* zero_crossings__gyro_y__long */
                         return -0x1.93f068p-3f;
                     } else {
                         return -0x1.278962p-4f;
@@ -927,7 +927,7 @@ static float tree_8(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[58] < 0x1.070048p-2f) { /* range__gyro_x__short */
+            if (x[54] < 0x1.070048p-2f) { /* range__gyro_x__short */
                 if (x[4] < 0x1.85e7c8p-1f) { /* range__acc_x__short */
                     if (x[10] < 0x1.678b6ep-2f) { /* std__acc_x__long */
                         return 0x1.c8a35p-4f;
@@ -935,14 +935,14 @@ static float tree_8(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                         return -0x1.bf2264p-4f;
                     }
                 } else {
-                    if (x[130] < -0x1.b55acp-5f) { /* first__gyro_y__long */
+                    if (x[119] < -0x1.b55acp-5f) { /* first__gyro_y__long */
                         return 0x1.d37b4ap-2f;
                     } else {
                         return 0x1.623134p-4f;
                     }
                 }
             } else {
-                if (x[137] < 0x1.2p+3f) { /* argmin__gyro_mag__long */
+                if (x[125] < 0x1.2p+3f) { /* argmin__gyro_mag__long */
                     return -0x1.1668eep-8f;
                 } else {
                     return -0x1.6daea2p-3f;
@@ -950,30 +950,30 @@ static float tree_8(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[80] < 0x1.d1c5c6p+0f) { /* last__gyro_y__short */
-            if (x[80] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
-                if (x[91] < 0x1.28ec0ep-4f) { /* std__gyro_z__short */
-                    if (x[147] < 0x1.2f4278p-3f) { /* max__gyro_y_d__short */
+        if (x[75] < 0x1.d1c5c6p+0f) { /* last__gyro_y__short */
+            if (x[75] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
+                if (x[86] < 0x1.28ec0ep-4f) { /* std__gyro_z__short */
+                    if (x[133] < 0x1.2f4278p-3f) { /* max__gyro_y_d__short */
                         return 0x1.82a2b6p-2f;
                     } else {
                         return -0x1.04bf22p-3f;
                     }
                 } else {
-                    if (x[148] < 0x1.a712fcp+1f) { /* energy__gyro_y_d__short */
+                    if (x[134] < 0x1.a712fcp+1f) { /* energy__gyro_y_d__short */
                         return -0x1.3d3978p-4f;
                     } else {
                         return 0x1.fbb13ap-3f;
                     }
                 }
             } else {
-                if (x[83] < -0x1.d9fe44p+0f) { /* min__gyro_y__long */
-                    if (x[88] < -0x1.0740d4p-5f) { /* slope__gyro_y__long */
+                if (x[78] < -0x1.d9fe44p+0f) { /* min__gyro_y__long */
+                    if (x[83] < -0x1.0740d4p-5f) { /* slope__gyro_y__long */
                         return 0x1.468606p-2f;
                     } else {
                         return -0x1.7b8888p-3f;
                     }
                 } else {
-                    if (x[62] < -0x1.c914b2p-5f) { /* last__gyro_x__short */
+                    if (x[58] < -0x1.c914b2p-5f) { /* last__gyro_x__short */
                         return 0x1.6e169cp-2f;
                     } else {
                         return 0x1.708c08p-12f;
@@ -981,9 +981,9 @@ static float tree_8(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[128] < 0x1.6cp+6f) { /* argmin__gyro_y__long */
-                if (x[170] < 0x1.8p+1f) { /* histogram_b05__gyro_y__long */
-                    if (x[146] < 0x1.f05148p-3f) { /* std__gyro_y_d__short */
+            if (x[117] < 0x1.6cp+6f) { /* argmin__gyro_y__long */
+                if (x[149] < 0x1.8p+1f) { /* histogram_b05__gyro_y__long */
+                    if (x[132] < 0x1.f05148p-3f) { /* std__gyro_y_d__short */
                         return -0x1.ae588ep-4f;
                     } else {
                         return 0x1.fd7f9p-3f;
@@ -992,8 +992,8 @@ static float tree_8(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return -0x1.6210a8p-3f;
                 }
             } else {
-                if (x[95] < 0x1.4b0462p-4f) { /* rms__gyro_z__short */
-                    if (x[55] < 0x1.d09504p-5f) { /* std__gyro_x__short */
+                if (x[90] < 0x1.4b0462p-4f) { /* rms__gyro_z__short */
+                    if (x[51] < 0x1.d09504p-5f) { /* std__gyro_x__short */
                         return -0x1.84488p-6f;
                     } else {
                         return -0x1.e26c2ap-3f;
@@ -1009,31 +1009,31 @@ static float tree_8(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 9: adds to margin 0; depth 5 */
 static float tree_9(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
-        if (x[147] < 0x1.b276fcp-2f) { /* max__gyro_y_d__short */
-            if (x[82] < 0x1.f7b25ep-4f) { /* std__gyro_y__long */
-                if (x[74] < -0x1.cdd1e6p-3f) { /* min__gyro_y__short */
-                    if (x[148] < 0x1.bd242ap-4f) { /* energy__gyro_y_d__short */
+    if (x[132] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
+        if (x[133] < 0x1.b276fcp-2f) { /* max__gyro_y_d__short */
+            if (x[77] < 0x1.f7b25ep-4f) { /* std__gyro_y__long */
+                if (x[69] < -0x1.cdd1e6p-3f) { /* min__gyro_y__short */
+                    if (x[134] < 0x1.bd242ap-4f) { /* energy__gyro_y_d__short */
                         return -0x1.c37504p-4f;
                     } else {
                         return 0x1.655cep-1f;
                     }
                 } else {
-                    if (x[147] < 0x1.6d0918p-3f) { /* max__gyro_y_d__short */
+                    if (x[133] < 0x1.6d0918p-3f) { /* max__gyro_y_d__short */
                         return -0x1.64d98cp-3f;
                     } else {
                         return 0x1.19bdcep-3f;
                     }
                 }
             } else {
-                if (x[110] < 0x1.367a54p+3f) { /* min__acc_mag__short */
-                    if (x[87] < 0x1.2p+5f) { /* zero_crossings__gyro_y__long */
+                if (x[103] < 0x1.367a54p+3f) { /* min__acc_mag__short */
+                    if (x[82] < 0x1.2p+5f) { /* zero_crossings__gyro_y__long */
                         return -0x1.961f8ep-3f;
                     } else {
                         return -0x1.e75926p-5f;
                     }
                 } else {
-                    if (x[122] < 0x1.3abeep+3f) { /* rms__acc_mag__long */
+                    if (x[114] < 0x1.3abeep+3f) { /* rms__acc_mag__long */
                         return 0x1.044cfep-6f;
                     } else {
                         return -0x1.70cd0ep-3f;
@@ -1041,22 +1041,22 @@ static float tree_9(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[58] < 0x1.070048p-2f) { /* range__gyro_x__short */
+            if (x[54] < 0x1.070048p-2f) { /* range__gyro_x__short */
                 if (x[4] < 0x1.85e7c8p-1f) { /* range__acc_x__short */
-                    if (x[118] < 0x1.4fe26p-3f) { /* std__acc_mag__long */
+                    if (x[110] < 0x1.4fe26p-3f) { /* std__acc_mag__long */
                         return 0x1.d85384p-4f;
                     } else {
                         return -0x1.5ad7fep-4f;
                     }
                 } else {
-                    if (x[88] < 0x1.b09bdp-12f) { /* slope__gyro_y__long */
+                    if (x[83] < 0x1.b09bdp-12f) { /* slope__gyro_y__long */
                         return 0x1.f4c84p-5f;
                     } else {
                         return 0x1.f7d69ep-2f;
                     }
                 }
             } else {
-                if (x[157] < 0x1.fcb27cp-2f) { /* mean__twist__short */
+                if (x[140] < 0x1.fcb27cp-2f) { /* mean__twist__short */
                     return -0x1.6fd49p-3f;
                 } else {
                     return -0x1.d30e2ap-9f;
@@ -1064,10 +1064,10 @@ static float tree_9(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[99] < -0x1.31d566p-6f) { /* mean__gyro_z__long */
+        if (x[94] < -0x1.31d566p-6f) { /* mean__gyro_z__long */
             if (x[2] < 0x1.00d5aep+1f) { /* min__acc_x__short */
-                if (x[28] < 0x1.3d6172p+1f) { /* std__acc_y__long */
-                    if (x[85] < 0x1.1084e8p+4f) { /* range__gyro_y__long */
+                if (x[26] < 0x1.3d6172p+1f) { /* std__acc_y__long */
+                    if (x[80] < 0x1.1084e8p+4f) { /* range__gyro_y__long */
                         return 0x1.03c16ap-2f;
                     } else {
                         return 0x1.1ae976p-4f;
@@ -1076,36 +1076,36 @@ static float tree_9(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return -0x1.1946cap-3f;
                 }
             } else {
-                if (x[140] < 0x1.d0c78ap+1f) { /* delta__gyro_mag__long */
+                if (x[128] < 0x1.d0c78ap+1f) { /* delta__gyro_mag__long */
                     return -0x1.41afeep-3f;
                 } else {
                     return 0x1.323396p-4f;
                 }
             }
         } else {
-            if (x[172] < 0x1p+0f) { /* histogram_b07__gyro_y__long */
-                if (x[71] < 0x1.50ec64p+0f) { /* last__gyro_x__long */
-                    if (x[98] < -0x1.95c422p-4f) { /* last__gyro_z__short */
+            if (x[151] < 0x1p+0f) { /* histogram_b07__gyro_y__long */
+                if (x[66] < 0x1.50ec64p+0f) { /* last__gyro_x__long */
+                    if (x[93] < -0x1.95c422p-4f) { /* last__gyro_z__short */
                         return 0x1.eabb4p-3f;
                     } else {
                         return 0x1.2fde68p-4f;
                     }
                 } else {
-                    if (x[140] < 0x1.43f15ap+2f) { /* delta__gyro_mag__long */
+                    if (x[128] < 0x1.43f15ap+2f) { /* delta__gyro_mag__long */
                         return -0x1.7e0704p-3f;
                     } else {
                         return 0x1.68d23p-4f;
                     }
                 }
             } else {
-                if (x[78] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
-                    if (x[159] < 0x1.21f0bap+1f) { /* max__twist__short */
+                if (x[73] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
+                    if (x[142] < 0x1.21f0bap+1f) { /* max__twist__short */
                         return -0x1.3f54a4p-3f;
                     } else {
                         return 0x1.76f99ep-3f;
                     }
                 } else {
-                    if (x[139] < 0x1.68a0cap+0f) { /* first__gyro_mag__long */
+                    if (x[127] < 0x1.68a0cap+0f) { /* first__gyro_mag__long */
                         return -0x1.8c4e84p-3f;
                     } else {
                         return 0x1.30030cp-4f;
@@ -1119,11 +1119,11 @@ static float tree_9(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 10: adds to margin 0; depth 5 */
 static float tree_10(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[148] < 0x1.c40a1p-1f) { /* energy__gyro_y_d__short */
-        if (x[49] < 0x1.3c628p+1f) { /* range__acc_z__long */
-            if (x[116] < 0x1.2d2d8ap+3f) { /* last__acc_mag__short */
-                if (x[55] < 0x1.a3464ap-5f) { /* std__gyro_x__short */
-                    if (x[25] < -0x1.399d54p-12f) { /* slope__acc_y__short */
+    if (x[134] < 0x1.c40a1p-1f) { /* energy__gyro_y_d__short */
+        if (x[46] < 0x1.3c628p+1f) { /* range__acc_z__long */
+            if (x[108] < 0x1.2d2d8ap+3f) { /* last__acc_mag__short */
+                if (x[51] < 0x1.a3464ap-5f) { /* std__gyro_x__short */
+                    if (x[23] < -0x1.399d54p-12f) { /* slope__acc_y__short */
                         return 0x1.690e24p-1f;
                     } else {
                         return 0x1.66e4ep-4f;
@@ -1132,14 +1132,14 @@ static float tree_10(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return -0x1.349beep-3f;
                 }
             } else {
-                if (x[76] < 0x1.473a36p-2f) { /* range__gyro_y__short */
+                if (x[71] < 0x1.473a36p-2f) { /* range__gyro_y__short */
                     if (x[3] < -0x1.11df34p+3f) { /* max__acc_x__short */
                         return 0x1.b6bb76p-6f;
                     } else {
                         return -0x1.811e7ap-3f;
                     }
                 } else {
-                    if (x[162] < 0x1.8cbe26p-3f) { /* std__spin_sum__short */
+                    if (x[145] < 0x1.8cbe26p-3f) { /* std__spin_sum__short */
                         return 0x1.51a0ccp-2f;
                     } else {
                         return -0x1.855264p-3f;
@@ -1147,25 +1147,25 @@ static float tree_10(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[147] < 0x1.dd0a24p-2f) { /* max__gyro_y_d__short */
-                if (x[85] < 0x1.5274e2p-3f) { /* range__gyro_y__long */
-                    if (x[70] < 0x1.e7cc4ep-9f) { /* slope__gyro_x__long */
+            if (x[133] < 0x1.dd0a24p-2f) { /* max__gyro_y_d__short */
+                if (x[80] < 0x1.5274e2p-3f) { /* range__gyro_y__long */
+                    if (x[65] < 0x1.e7cc4ep-9f) { /* slope__gyro_x__long */
                         return 0x1.960bfp-4f;
                     } else {
                         return -0x1.fabbe6p-4f;
                     }
                 } else {
-                    if (x[21] < 0x1.8c1f1p+3f) { /* max__acc_y__short */
+                    if (x[20] < 0x1.8c1f1p+3f) { /* max__acc_y__short */
                         return -0x1.8a3bd2p-3f;
                     } else {
                         return -0x1.d8f186p-5f;
                     }
                 }
             } else {
-                if (x[106] < -0x1.5281a6p-10f) { /* slope__gyro_z__long */
+                if (x[100] < -0x1.5281a6p-10f) { /* slope__gyro_z__long */
                     return 0x1.850786p-3f;
                 } else {
-                    if (x[59] < 0x1.a1061ap-5f) { /* rms__gyro_x__short */
+                    if (x[55] < 0x1.a1061ap-5f) { /* rms__gyro_x__short */
                         return 0x1.7414c6p-7f;
                     } else {
                         return -0x1.6789cp-3f;
@@ -1174,30 +1174,30 @@ static float tree_10(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[80] < 0x1.d1c5c6p+0f) { /* last__gyro_y__short */
-            if (x[80] < -0x1.f70154p-4f) { /* last__gyro_y__short */
-                if (x[91] < 0x1.2ec286p-4f) { /* std__gyro_z__short */
-                    if (x[196] < 0x1.6p+3f) { /* longest_run_above_2p5__gyro_y__long */
+        if (x[75] < 0x1.d1c5c6p+0f) { /* last__gyro_y__short */
+            if (x[75] < -0x1.f70154p-4f) { /* last__gyro_y__short */
+                if (x[86] < 0x1.2ec286p-4f) { /* std__gyro_z__short */
+                    if (x[162] < 0x1.6p+3f) { /* longest_run_above_2p5__gyro_y__long */
                         return -0x1.141e22p-3f;
                     } else {
                         return 0x1.fcfdf4p-3f;
                     }
                 } else {
-                    if (x[74] < -0x1.cb404ep-1f) { /* min__gyro_y__short */
+                    if (x[69] < -0x1.cb404ep-1f) { /* min__gyro_y__short */
                         return 0x1.d1e9dep-3f;
                     } else {
                         return -0x1.df0106p-4f;
                     }
                 }
             } else {
-                if (x[80] < 0x1.5d3b2ap-3f) { /* last__gyro_y__short */
-                    if (x[116] < 0x1.5442a4p+3f) { /* last__acc_mag__short */
+                if (x[75] < 0x1.5d3b2ap-3f) { /* last__gyro_y__short */
+                    if (x[108] < 0x1.5442a4p+3f) { /* last__acc_mag__short */
                         return -0x1.b21c26p-3f;
                     } else {
                         return 0x1.01b8cep-2f;
                     }
                 } else {
-                    if (x[62] < 0x1.2d959ap-4f) { /* last__gyro_x__short */
+                    if (x[58] < 0x1.2d959ap-4f) { /* last__gyro_x__short */
                         return 0x1.1d806ap-2f;
                     } else {
                         return -0x1.7a1f5p-4f;
@@ -1205,23 +1205,23 @@ static float tree_10(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[128] < 0x1.6cp+6f) { /* argmin__gyro_y__long */
-                if (x[178] < 0x1p+1f) { /* histogram_b13__gyro_y__long */
-                    if (x[147] < 0x1.caa9d6p-1f) { /* max__gyro_y_d__short */
+            if (x[117] < 0x1.6cp+6f) { /* argmin__gyro_y__long */
+                if (x[156] < 0x1p+1f) { /* histogram_b13__gyro_y__long */
+                    if (x[133] < 0x1.caa9d6p-1f) { /* max__gyro_y_d__short */
                         return -0x1.234806p-4f;
                     } else {
                         return 0x1.e62a2ap-3f;
                     }
                 } else {
-                    if (x[62] < 0x1.14ab1ep-2f) { /* last__gyro_x__short */
+                    if (x[58] < 0x1.14ab1ep-2f) { /* last__gyro_x__short */
                         return 0x1.718854p-4f;
                     } else {
                         return -0x1.51c63ep-3f;
                     }
                 }
             } else {
-                if (x[95] < 0x1.4b0462p-4f) { /* rms__gyro_z__short */
-                    if (x[66] < 0x1.084d76p-3f) { /* max__gyro_x__long */
+                if (x[90] < 0x1.4b0462p-4f) { /* rms__gyro_z__short */
+                    if (x[62] < 0x1.084d76p-3f) { /* max__gyro_x__long */
                         return -0x1.fafdfp-6f;
                     } else {
                         return -0x1.ceafe6p-3f;
@@ -1237,27 +1237,27 @@ static float tree_10(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 11: adds to margin 0; depth 5 */
 static float tree_11(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
-        if (x[120] < 0x1.49b42cp+3f) { /* max__acc_mag__long */
-            if (x[146] < 0x1.95338ep-4f) { /* std__gyro_y_d__short */
-                if (x[37] < 0x1.5bca96p-3f) { /* std__acc_z__short */
-                    if (x[80] < 0x1.86ef3ep-4f) { /* last__gyro_y__short */
+    if (x[132] < 0x1.603a62p-3f) { /* std__gyro_y_d__short */
+        if (x[112] < 0x1.49b42cp+3f) { /* max__acc_mag__long */
+            if (x[132] < 0x1.95338ep-4f) { /* std__gyro_y_d__short */
+                if (x[34] < 0x1.5bca96p-3f) { /* std__acc_z__short */
+                    if (x[75] < 0x1.86ef3ep-4f) { /* last__gyro_y__short */
                         return -0x1.91e1e6p-3f;
                     } else {
                         return -0x1.8c995ep-5f;
                     }
                 } else {
-                    if (x[162] < 0x1.a0b966p-4f) { /* std__spin_sum__short */
+                    if (x[145] < 0x1.a0b966p-4f) { /* std__spin_sum__short */
                         return 0x1.046fe2p-2f;
                     } else {
                         return -0x1.78ebaep-3f;
                     }
                 }
             } else {
-                if (x[22] < 0x1.62873cp-1f) { /* range__acc_y__short */
+                if (x[21] < 0x1.62873cp-1f) { /* range__acc_y__short */
                     return 0x1.1fc30ep-1f;
                 } else {
-                    if (x[59] < 0x1.8f5d9cp-5f) { /* rms__gyro_x__short */
+                    if (x[55] < 0x1.8f5d9cp-5f) { /* rms__gyro_x__short */
                         return 0x1.2febfp-3f;
                     } else {
                         return -0x1.d7161ep-4f;
@@ -1265,25 +1265,25 @@ static float tree_11(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[147] < 0x1.dd0a24p-2f) { /* max__gyro_y_d__short */
-                if (x[21] < -0x1.de2a62p+2f) { /* max__acc_y__short */
-                    if (x[98] < -0x1.945308p-7f) { /* last__gyro_z__short */
+            if (x[133] < 0x1.dd0a24p-2f) { /* max__gyro_y_d__short */
+                if (x[20] < -0x1.de2a62p+2f) { /* max__acc_y__short */
+                    if (x[93] < -0x1.945308p-7f) { /* last__gyro_z__short */
                         return 0x1.956734p-4f;
                     } else {
                         return -0x1.1f858ep-3f;
                     }
                 } else {
-                    if (x[78] < 0x1.ep+3f) { /* zero_crossings__gyro_y__short */
+                    if (x[73] < 0x1.ep+3f) { /* zero_crossings__gyro_y__short */
                         return -0x1.86876ep-3f;
                     } else {
                         return -0x1.8d6fbap-6f;
                     }
                 }
             } else {
-                if (x[150] < 0x1.782decp-4f) { /* std__acc_x_lp__short */
+                if (x[136] < 0x1.782decp-4f) { /* std__acc_x_lp__short */
                     return 0x1.57de1cp-3f;
                 } else {
-                    if (x[64] < 0x1.cfa93ep-1f) { /* std__gyro_x__long */
+                    if (x[60] < 0x1.cfa93ep-1f) { /* std__gyro_x__long */
                         return -0x1.548d24p-3f;
                     } else {
                         return 0x1.086538p-6f;
@@ -1292,30 +1292,30 @@ static float tree_11(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[85] < 0x1.aa391cp+3f) { /* range__gyro_y__long */
-            if (x[77] < 0x1.f5ae0ap+1f) { /* rms__gyro_y__short */
-                if (x[83] < -0x1.e40326p+0f) { /* min__gyro_y__long */
-                    if (x[125] < 0x1.472b92p+3f) { /* last__acc_mag__long */
+        if (x[80] < 0x1.aa391cp+3f) { /* range__gyro_y__long */
+            if (x[72] < 0x1.f5ae0ap+1f) { /* rms__gyro_y__short */
+                if (x[78] < -0x1.e40326p+0f) { /* min__gyro_y__long */
+                    if (x[116] < 0x1.472b92p+3f) { /* last__acc_mag__long */
                         return -0x1.501e8ep-3f;
                     } else {
                         return 0x1.b4dde4p-4f;
                     }
                 } else {
-                    if (x[148] < 0x1.a712fcp+1f) { /* energy__gyro_y_d__short */
+                    if (x[134] < 0x1.a712fcp+1f) { /* energy__gyro_y_d__short */
                         return 0x1.7a98c6p-6f;
                     } else {
                         return 0x1.cc169p-3f;
                     }
                 }
             } else {
-                if (x[197] < 0x1.4p+3f) { /* longest_run_below_m2p5__gyro_y__long */
-                    if (x[169] < 0x1p+1f) { /* histogram_b04__gyro_y__long */
+                if (x[163] < 0x1.4p+3f) { /* longest_run_below_m2p5__gyro_y__long */
+                    if (x[148] < 0x1p+1f) { /* histogram_b04__gyro_y__long */
                         return 0x1.9c42bep-3f;
                     } else {
                         return -0x1.82b6c8p-4f;
                     }
                 } else {
-                    if (x[98] < 0x1.ecd0bcp-2f) { /* last__gyro_z__short */
+                    if (x[93] < 0x1.ecd0bcp-2f) { /* last__gyro_z__short */
                         return 0x1.4e8646p-2f;
                     } else {
                         return 0x1.645ef8p-5f;
@@ -1323,29 +1323,29 @@ static float tree_11(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[78] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
-                if (x[198] < 0x1.2p+4f) { /* fast_spin__gyro_mag__short */
-                    if (x[63] < -0x1.25c044p-7f) { /* mean__gyro_x__long */
+            if (x[73] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
+                if (x[164] < 0x1.2p+4f) { /* fast_spin__gyro_mag__short */
+                    if (x[59] < -0x1.25c044p-7f) { /* mean__gyro_x__long */
                         return 0x1.a7846ep-6f;
                     } else {
                         return -0x1.b22c44p-3f;
                     }
                 } else {
-                    if (x[34] < 0x1.a60cf2p-7f) { /* slope__acc_y__long */
+                    if (x[31] < 0x1.a60cf2p-7f) { /* slope__acc_y__long */
                         return 0x1.a3e4d4p-3f;
                     } else {
                         return -0x1.1ba14p-4f;
                     }
                 }
             } else {
-                if (x[134] < 0x1.8p+1f) { /* mean_crossings__gyro_y__long */
-                    if (x[64] < 0x1.df241cp-2f) { /* std__gyro_x__long */
+                if (x[122] < 0x1.8p+1f) { /* mean_crossings__gyro_y__long */
+                    if (x[60] < 0x1.df241cp-2f) { /* std__gyro_x__long */
                         return 0x1.45c62ep-3f;
                     } else {
                         return -0x1.dc965p-6f;
                     }
                 } else {
-                    if (x[81] < -0x1.b2a3fep-2f) { /* mean__gyro_y__long */
+                    if (x[76] < -0x1.b2a3fep-2f) { /* mean__gyro_y__long */
                         return 0x1.85824ep-4f;
                     } else {
                         return -0x1.8719eep-3f;
@@ -1359,31 +1359,31 @@ static float tree_11(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 12: adds to margin 0; depth 5 */
 static float tree_12(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.46306p-3f) { /* std__gyro_y_d__short */
-        if (x[13] < 0x1.aec98ep+0f) { /* range__acc_x__long */
-            if (x[147] < 0x1.1c4fc2p-3f) { /* max__gyro_y_d__short */
-                if (x[116] < 0x1.2fa312p+3f) { /* last__acc_mag__short */
-                    if (x[125] < 0x1.32ceb6p+3f) { /* last__acc_mag__long */
+    if (x[132] < 0x1.46306p-3f) { /* std__gyro_y_d__short */
+        if (x[12] < 0x1.aec98ep+0f) { /* range__acc_x__long */
+            if (x[133] < 0x1.1c4fc2p-3f) { /* max__gyro_y_d__short */
+                if (x[108] < 0x1.2fa312p+3f) { /* last__acc_mag__short */
+                    if (x[116] < 0x1.32ceb6p+3f) { /* last__acc_mag__long */
                         return -0x1.248a1ep-3f;
                     } else {
                         return 0x1.658b9p-2f;
                     }
                 } else {
-                    if (x[119] < 0x1.fed844p+2f) { /* min__acc_mag__long */
+                    if (x[111] < 0x1.fed844p+2f) { /* min__acc_mag__long */
                         return 0x1.82ffcap-4f;
                     } else {
                         return -0x1.6b21ap-3f;
                     }
                 }
             } else {
-                if (x[162] < 0x1.dd0ebcp-4f) { /* std__spin_sum__short */
-                    if (x[40] < 0x1.2f4b84p-1f) { /* range__acc_z__short */
+                if (x[145] < 0x1.dd0ebcp-4f) { /* std__spin_sum__short */
+                    if (x[37] < 0x1.2f4b84p-1f) { /* range__acc_z__short */
                         return -0x1.9ffbb4p-4f;
                     } else {
                         return 0x1.c285c6p-2f;
                     }
                 } else {
-                    if (x[146] < 0x1.161048p-3f) { /* std__gyro_y_d__short */
+                    if (x[132] < 0x1.161048p-3f) { /* std__gyro_y_d__short */
                         return -0x1.299e7ep-3f;
                     } else {
                         return 0x1.44d9bap-3f;
@@ -1391,22 +1391,22 @@ static float tree_12(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[147] < 0x1.b276fcp-2f) { /* max__gyro_y_d__short */
-                if (x[110] < 0x1.35c4b2p+3f) { /* min__acc_mag__short */
-                    if (x[84] < 0x1.625a68p-5f) { /* max__gyro_y__long */
+            if (x[133] < 0x1.b276fcp-2f) { /* max__gyro_y_d__short */
+                if (x[103] < 0x1.35c4b2p+3f) { /* min__acc_mag__short */
+                    if (x[79] < 0x1.625a68p-5f) { /* max__gyro_y__long */
                         return -0x1.b9742ap-7f;
                     } else {
                         return -0x1.8c1266p-3f;
                     }
                 } else {
-                    if (x[146] < 0x1.156e34p-4f) { /* std__gyro_y_d__short */
+                    if (x[132] < 0x1.156e34p-4f) { /* std__gyro_y_d__short */
                         return -0x1.5b4352p-3f;
                     } else {
                         return 0x1.38e9aep-3f;
                     }
                 }
             } else {
-                if (x[59] < 0x1.a7228p-5f) { /* rms__gyro_x__short */
+                if (x[55] < 0x1.a7228p-5f) { /* rms__gyro_x__short */
                     return 0x1.ade90ap-3f;
                 } else {
                     return -0x1.561f2ep-3f;
@@ -1414,30 +1414,30 @@ static float tree_12(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[99] < -0x1.874cbap-7f) { /* mean__gyro_z__long */
-            if (x[85] < 0x1.e2b55cp+3f) { /* range__gyro_y__long */
-                if (x[92] < -0x1.89fe86p-4f) { /* min__gyro_z__short */
-                    if (x[113] < 0x1.35d6acp+3f) { /* rms__acc_mag__short */
+        if (x[94] < -0x1.874cbap-7f) { /* mean__gyro_z__long */
+            if (x[80] < 0x1.e2b55cp+3f) { /* range__gyro_y__long */
+                if (x[87] < -0x1.89fe86p-4f) { /* min__gyro_z__short */
+                    if (x[106] < 0x1.35d6acp+3f) { /* rms__acc_mag__short */
                         return 0x1.6a6d6ep-5f;
                     } else {
                         return 0x1.efed54p-3f;
                     }
                 } else {
-                    if (x[157] < 0x1.26f93ep-5f) { /* mean__twist__short */
+                    if (x[140] < 0x1.26f93ep-5f) { /* mean__twist__short */
                         return -0x1.252fdp-3f;
                     } else {
                         return 0x1.30e4f4p-7f;
                     }
                 }
             } else {
-                if (x[96] < 0x1p+1f) { /* zero_crossings__gyro_z__short */
+                if (x[91] < 0x1p+1f) { /* zero_crossings__gyro_z__short */
                     if (x[4] < 0x1.028024p+2f) { /* range__acc_x__short */
                         return -0x1.0f0002p-4f;
                     } else {
                         return 0x1.a6878p-3f;
                     }
                 } else {
-                    if (x[62] < -0x1.97fae4p-3f) { /* last__gyro_x__short */
+                    if (x[58] < -0x1.97fae4p-3f) { /* last__gyro_x__short */
                         return 0x1.2e561p-3f;
                     } else {
                         return -0x1.17487ap-3f;
@@ -1445,29 +1445,29 @@ static float tree_12(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[172] < 0x1p+1f) { /* histogram_b07__gyro_y__long */
-                if (x[159] < 0x1.6bfbcep+0f) { /* max__twist__short */
-                    if (x[129] < 0x1.c8p+5f) { /* argmax__gyro_y__long */
+            if (x[151] < 0x1p+1f) { /* histogram_b07__gyro_y__long */
+                if (x[142] < 0x1.6bfbcep+0f) { /* max__twist__short */
+                    if (x[118] < 0x1.c8p+5f) { /* argmax__gyro_y__long */
                         return 0x1.08a2dcp-3f;
                     } else {
                         return -0x1.14b5cep-3f;
                     }
                 } else {
-                    if (x[147] < 0x1.76b34ep+1f) { /* max__gyro_y_d__short */
+                    if (x[133] < 0x1.76b34ep+1f) { /* max__gyro_y_d__short */
                         return 0x1.f1039ap-4f;
                     } else {
                         return -0x1.4b066p-3f;
                     }
                 }
             } else {
-                if (x[128] < 0x1.cp+4f) { /* argmin__gyro_y__long */
-                    if (x[46] < 0x1.e78dcp+0f) { /* std__acc_z__long */
+                if (x[117] < 0x1.cp+4f) { /* argmin__gyro_y__long */
+                    if (x[43] < 0x1.e78dcp+0f) { /* std__acc_z__long */
                         return 0x1.dad34p-3f;
                     } else {
                         return -0x1.1515fep-3f;
                     }
                 } else {
-                    if (x[79] < -0x1.99842cp-3f) { /* slope__gyro_y__short */
+                    if (x[74] < -0x1.99842cp-3f) { /* slope__gyro_y__short */
                         return 0x1.d63fbep-5f;
                     } else {
                         return -0x1.83de32p-3f;
@@ -1481,11 +1481,11 @@ static float tree_12(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 13: adds to margin 0; depth 5 */
 static float tree_13(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.46306p-3f) { /* std__gyro_y_d__short */
-        if (x[59] < 0x1.8050e8p-4f) { /* rms__gyro_x__short */
-            if (x[76] < 0x1.473a36p-2f) { /* range__gyro_y__short */
-                if (x[112] < 0x1.33a94ap+0f) { /* range__acc_mag__short */
-                    if (x[40] < 0x1.ad1efcp-1f) { /* range__acc_z__short */
+    if (x[132] < 0x1.46306p-3f) { /* std__gyro_y_d__short */
+        if (x[55] < 0x1.8050e8p-4f) { /* rms__gyro_x__short */
+            if (x[71] < 0x1.473a36p-2f) { /* range__gyro_y__short */
+                if (x[105] < 0x1.33a94ap+0f) { /* range__acc_mag__short */
+                    if (x[37] < 0x1.ad1efcp-1f) { /* range__acc_z__short */
                         return -0x1.7e0c84p-3f;
                     } else {
                         return 0x1.5c2d9ep-4f;
@@ -1494,8 +1494,8 @@ static float tree_13(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return 0x1.ff739p-2f;
                 }
             } else {
-                if (x[110] < 0x1.356a6ap+3f) { /* min__acc_mag__short */
-                    if (x[162] < 0x1.a7feccp-4f) { /* std__spin_sum__short */
+                if (x[103] < 0x1.356a6ap+3f) { /* min__acc_mag__short */
+                    if (x[145] < 0x1.a7feccp-4f) { /* std__spin_sum__short */
                         return 0x1.16bf7ep-2f;
                     } else {
                         return -0x1.99400cp-5f;
@@ -1505,11 +1505,11 @@ static float tree_13(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[21] < 0x1.8c1f1p+3f) { /* max__acc_y__short */
-                if (x[21] < 0x1.64a16p+3f) { /* max__acc_y__short */
+            if (x[20] < 0x1.8c1f1p+3f) { /* max__acc_y__short */
+                if (x[20] < 0x1.64a16p+3f) { /* max__acc_y__short */
                     return -0x1.95678ep-3f;
                 } else {
-                    if (x[151] < -0x1.4a5fd2p+1f) { /* max__acc_x_lp__short */
+                    if (x[137] < -0x1.4a5fd2p+1f) { /* max__acc_x_lp__short */
                         return 0x1.8a79cap-4f;
                     } else {
                         return -0x1.578fdp-3f;
@@ -1520,30 +1520,30 @@ static float tree_13(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[174] < 0x1.3p+5f) { /* histogram_b09__gyro_y__long */
-            if (x[138] < 0x1.2cp+6f) { /* argmax__gyro_mag__long */
-                if (x[136] < 0x1.8ff762p-2f) { /* var__gyro_mag__long */
-                    if (x[36] < 0x1.22be42p+2f) { /* mean__acc_z__short */
+        if (x[153] < 0x1.3p+5f) { /* histogram_b09__gyro_y__long */
+            if (x[126] < 0x1.2cp+6f) { /* argmax__gyro_mag__long */
+                if (x[124] < 0x1.8ff762p-2f) { /* var__gyro_mag__long */
+                    if (x[33] < 0x1.22be42p+2f) { /* mean__acc_z__short */
                         return -0x1.6f9344p-4f;
                     } else {
                         return 0x1.35473cp-2f;
                     }
                 } else {
-                    if (x[85] < 0x1.597b42p+1f) { /* range__gyro_y__long */
+                    if (x[80] < 0x1.597b42p+1f) { /* range__gyro_y__long */
                         return 0x1.5e65f6p-3f;
                     } else {
                         return -0x1.789202p-3f;
                     }
                 }
             } else {
-                if (x[95] < 0x1.5e7972p-4f) { /* rms__gyro_z__short */
-                    if (x[74] < -0x1.f4ce3ep-4f) { /* min__gyro_y__short */
+                if (x[90] < 0x1.5e7972p-4f) { /* rms__gyro_z__short */
+                    if (x[69] < -0x1.f4ce3ep-4f) { /* min__gyro_y__short */
                         return -0x1.827cb6p-3f;
                     } else {
                         return 0x1.9faefep-3f;
                     }
                 } else {
-                    if (x[80] < -0x1.53f7cep-4f) { /* last__gyro_y__short */
+                    if (x[75] < -0x1.53f7cep-4f) { /* last__gyro_y__short */
                         return 0x1.cef2a6p-3f;
                     } else {
                         return -0x1.842e1ep-8f;
@@ -1551,29 +1551,29 @@ static float tree_13(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[139] < 0x1.6f0eacp-4f) { /* first__gyro_mag__long */
-                if (x[157] < 0x1.72a564p-3f) { /* mean__twist__short */
-                    if (x[50] < 0x1.e938cp+2f) { /* rms__acc_z__long */
+            if (x[127] < 0x1.6f0eacp-4f) { /* first__gyro_mag__long */
+                if (x[140] < 0x1.72a564p-3f) { /* mean__twist__short */
+                    if (x[47] < 0x1.e938cp+2f) { /* rms__acc_z__long */
                         return -0x1.590a0cp-5f;
                     } else {
                         return -0x1.be5396p-3f;
                     }
                 } else {
-                    if (x[16] < 0x1.5c897ep-10f) { /* slope__acc_x__long */
+                    if (x[15] < 0x1.5c897ep-10f) { /* slope__acc_x__long */
                         return 0x1.91e2b2p-3f;
                     } else {
                         return 0x1.efb77ep-6f;
                     }
                 }
             } else {
-                if (x[103] < 0x1.2142f6p-2f) { /* range__gyro_z__long */
-                    if (x[84] < 0x1.1e785cp-3f) { /* max__gyro_y__long */
+                if (x[98] < 0x1.2142f6p-2f) { /* range__gyro_z__long */
+                    if (x[79] < 0x1.1e785cp-3f) { /* max__gyro_y__long */
                         return 0x1.07ae32p-2f;
                     } else {
                         return -0x1.56173cp-3f;
                     }
                 } else {
-                    if (x[62] < 0x1.c62068p-1f) { /* last__gyro_x__short */
+                    if (x[58] < 0x1.c62068p-1f) { /* last__gyro_x__short */
                         return 0x1.d1d326p-3f;
                     } else {
                         return 0x1.fd6b1p-9f;
@@ -1587,25 +1587,25 @@ static float tree_13(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 14: adds to margin 0; depth 5 */
 static float tree_14(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.46306p-3f) { /* std__gyro_y_d__short */
-        if (x[150] < 0x1.de629cp-4f) { /* std__acc_x_lp__short */
-            if (x[76] < 0x1.473a36p-2f) { /* range__gyro_y__short */
-                if (x[112] < 0x1.b39cb8p-1f) { /* range__acc_mag__short */
-                    if (x[156] < 0x1.ca5ddap-7f) { /* energy__acc_g__short */
+    if (x[132] < 0x1.46306p-3f) { /* std__gyro_y_d__short */
+        if (x[136] < 0x1.de629cp-4f) { /* std__acc_x_lp__short */
+            if (x[71] < 0x1.473a36p-2f) { /* range__gyro_y__short */
+                if (x[105] < 0x1.b39cb8p-1f) { /* range__acc_mag__short */
+                    if (x[139] < 0x1.ca5ddap-7f) { /* energy__acc_g__short */
                         return -0x1.80d3dp-3f;
                     } else {
                         return -0x1.106356p-9f;
                     }
                 } else {
-                    if (x[156] < 0x1.8c287cp-6f) { /* energy__acc_g__short */
+                    if (x[139] < 0x1.8c287cp-6f) { /* energy__acc_g__short */
                         return 0x1.aa1dd4p-2f;
                     } else {
                         return -0x1.1567a4p-3f;
                     }
                 }
             } else {
-                if (x[77] < 0x1.27993ep-3f) { /* rms__gyro_y__short */
-                    if (x[119] < 0x1.d9eb84p+2f) { /* min__acc_mag__long */
+                if (x[72] < 0x1.27993ep-3f) { /* rms__gyro_y__short */
+                    if (x[111] < 0x1.d9eb84p+2f) { /* min__acc_mag__long */
                         return 0x1.41eb88p-1f;
                     } else {
                         return 0x1.05cb1ap-3f;
@@ -1615,11 +1615,11 @@ static float tree_14(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[21] < 0x1.8c1f1p+3f) { /* max__acc_y__short */
-                if (x[21] < 0x1.64a16p+3f) { /* max__acc_y__short */
+            if (x[20] < 0x1.8c1f1p+3f) { /* max__acc_y__short */
+                if (x[20] < 0x1.64a16p+3f) { /* max__acc_y__short */
                     return -0x1.9308c4p-3f;
                 } else {
-                    if (x[97] < -0x1.5efbaap-5f) { /* slope__gyro_z__short */
+                    if (x[92] < -0x1.5efbaap-5f) { /* slope__gyro_z__short */
                         return 0x1.886ebep-4f;
                     } else {
                         return -0x1.4c2872p-3f;
@@ -1630,30 +1630,30 @@ static float tree_14(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[80] < 0x1.d1c5c6p+0f) { /* last__gyro_y__short */
-            if (x[80] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
-                if (x[79] < -0x1.99842cp-3f) { /* slope__gyro_y__short */
-                    if (x[91] < 0x1.58a79ap-5f) { /* std__gyro_z__short */
+        if (x[75] < 0x1.d1c5c6p+0f) { /* last__gyro_y__short */
+            if (x[75] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
+                if (x[74] < -0x1.99842cp-3f) { /* slope__gyro_y__short */
+                    if (x[86] < 0x1.58a79ap-5f) { /* std__gyro_z__short */
                         return -0x1.927dbep-4f;
                     } else {
                         return 0x1.dea8cep-3f;
                     }
                 } else {
-                    if (x[147] < 0x1.0c715p-2f) { /* max__gyro_y_d__short */
+                    if (x[133] < 0x1.0c715p-2f) { /* max__gyro_y_d__short */
                         return 0x1.a07a5p-3f;
                     } else {
                         return -0x1.41468ep-4f;
                     }
                 }
             } else {
-                if (x[80] < 0x1.5d3b2ap-3f) { /* last__gyro_y__short */
-                    if (x[116] < 0x1.57692p+3f) { /* last__acc_mag__short */
+                if (x[75] < 0x1.5d3b2ap-3f) { /* last__gyro_y__short */
+                    if (x[108] < 0x1.57692p+3f) { /* last__acc_mag__short */
                         return -0x1.9bde14p-3f;
                     } else {
                         return 0x1.f9b83ep-3f;
                     }
                 } else {
-                    if (x[62] < 0x1.990c92p-3f) { /* last__gyro_x__short */
+                    if (x[58] < 0x1.990c92p-3f) { /* last__gyro_x__short */
                         return 0x1.1cfe68p-3f;
                     } else {
                         return -0x1.d8133ap-4f;
@@ -1661,15 +1661,15 @@ static float tree_14(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[170] < 0x1p+1f) { /* histogram_b05__gyro_y__long */
-                if (x[178] < 0x1p+1f) { /* histogram_b13__gyro_y__long */
-                    if (x[128] < 0x1.78p+6f) { /* argmin__gyro_y__long */
+            if (x[149] < 0x1p+1f) { /* histogram_b05__gyro_y__long */
+                if (x[156] < 0x1p+1f) { /* histogram_b13__gyro_y__long */
+                    if (x[117] < 0x1.78p+6f) { /* argmin__gyro_y__long */
                         return 0x1.a3e616p-3f;
                     } else {
                         return -0x1.2aea72p-5f;
                     }
                 } else {
-                    if (x[159] < 0x1.b849f6p+1f) { /* max__twist__short */
+                    if (x[142] < 0x1.b849f6p+1f) { /* max__twist__short */
                         return -0x1.1f49d4p-3f;
                     } else {
                         return 0x1.56fdeap-6f;
@@ -1689,31 +1689,31 @@ static float tree_14(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 15: adds to margin 0; depth 5 */
 static float tree_15(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[148] < 0x1.c40a1p-1f) { /* energy__gyro_y_d__short */
-        if (x[150] < 0x1.de629cp-4f) { /* std__acc_x_lp__short */
-            if (x[76] < 0x1.473a36p-2f) { /* range__gyro_y__short */
-                if (x[40] < 0x1.90f2ep-1f) { /* range__acc_z__short */
-                    if (x[156] < 0x1.fb1e4cp-7f) { /* energy__acc_g__short */
+    if (x[134] < 0x1.c40a1p-1f) { /* energy__gyro_y_d__short */
+        if (x[136] < 0x1.de629cp-4f) { /* std__acc_x_lp__short */
+            if (x[71] < 0x1.473a36p-2f) { /* range__gyro_y__short */
+                if (x[37] < 0x1.90f2ep-1f) { /* range__acc_z__short */
+                    if (x[139] < 0x1.fb1e4cp-7f) { /* energy__acc_g__short */
                         return -0x1.82e4c2p-3f;
                     } else {
                         return 0x1.08ab34p-6f;
                     }
                 } else {
-                    if (x[58] < 0x1.718b94p-3f) { /* range__gyro_x__short */
+                    if (x[54] < 0x1.718b94p-3f) { /* range__gyro_x__short */
                         return 0x1.6ab994p-2f;
                     } else {
                         return -0x1.1a56p-4f;
                     }
                 }
             } else {
-                if (x[162] < 0x1.8cbe26p-3f) { /* std__spin_sum__short */
-                    if (x[124] < 0x1.8fe292p-10f) { /* slope__acc_mag__long */
+                if (x[145] < 0x1.8cbe26p-3f) { /* std__spin_sum__short */
+                    if (x[115] < 0x1.8fe292p-10f) { /* slope__acc_mag__long */
                         return 0x1.7096f2p-4f;
                     } else {
                         return 0x1.e9b654p-2f;
                     }
                 } else {
-                    if (x[124] < 0x1.0cb7bep-9f) { /* slope__acc_mag__long */
+                    if (x[115] < 0x1.0cb7bep-9f) { /* slope__acc_mag__long */
                         return -0x1.60721ap-3f;
                     } else {
                         return -0x1.5bf77ep-5f;
@@ -1721,13 +1721,13 @@ static float tree_15(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[21] < 0x1.64a16p+3f) { /* max__acc_y__short */
+            if (x[20] < 0x1.64a16p+3f) { /* max__acc_y__short */
                 return -0x1.9204b4p-3f;
             } else {
-                if (x[174] < 0x1.78p+5f) { /* histogram_b09__gyro_y__long */
+                if (x[153] < 0x1.78p+5f) { /* histogram_b09__gyro_y__long */
                     return -0x1.68d574p-3f;
                 } else {
-                    if (x[68] < 0x1.cb531cp-1f) { /* rms__gyro_x__long */
+                    if (x[63] < 0x1.cb531cp-1f) { /* rms__gyro_x__long */
                         return -0x1.b25386p-4f;
                     } else {
                         return 0x1.8f12c6p-2f;
@@ -1736,12 +1736,12 @@ static float tree_15(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[99] < -0x1.21c956p-4f) { /* mean__gyro_z__long */
+        if (x[94] < -0x1.21c956p-4f) { /* mean__gyro_z__long */
             if (x[2] < 0x1.0ef206p+1f) { /* min__acc_x__short */
-                if (x[137] < 0x1.cp+3f) { /* argmin__gyro_mag__long */
+                if (x[125] < 0x1.cp+3f) { /* argmin__gyro_mag__long */
                     return -0x1.d54bep-10f;
                 } else {
-                    if (x[84] < 0x1.e70586p+0f) { /* max__gyro_y__long */
+                    if (x[79] < 0x1.e70586p+0f) { /* max__gyro_y__long */
                         return 0x1.3dbbaep-2f;
                     } else {
                         return 0x1.69140ap-3f;
@@ -1751,29 +1751,29 @@ static float tree_15(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 return -0x1.44e09ep-4f;
             }
         } else {
-            if (x[98] < -0x1.d001d6p-4f) { /* last__gyro_z__short */
-                if (x[54] < 0x1.8739eep-2f) { /* mean__gyro_x__short */
-                    if (x[75] < 0x1.abd3c4p-5f) { /* max__gyro_y__short */
+            if (x[93] < -0x1.d001d6p-4f) { /* last__gyro_z__short */
+                if (x[50] < 0x1.8739eep-2f) { /* mean__gyro_x__short */
+                    if (x[70] < 0x1.abd3c4p-5f) { /* max__gyro_y__short */
                         return -0x1.9774dcp-4f;
                     } else {
                         return 0x1.cbff36p-3f;
                     }
                 } else {
-                    if (x[160] < 0x1.d3c24ap+8f) { /* energy__twist__short */
+                    if (x[143] < 0x1.d3c24ap+8f) { /* energy__twist__short */
                         return -0x1.139ba6p-3f;
                     } else {
                         return 0x1.501f34p-3f;
                     }
                 }
             } else {
-                if (x[81] < 0x1.5f679p-2f) { /* mean__gyro_y__long */
-                    if (x[98] < 0x1.ee2a8p-5f) { /* last__gyro_z__short */
+                if (x[76] < 0x1.5f679p-2f) { /* mean__gyro_y__long */
+                    if (x[93] < 0x1.ee2a8p-5f) { /* last__gyro_z__short */
                         return -0x1.74e42ep-4f;
                     } else {
                         return 0x1.9d32b6p-6f;
                     }
                 } else {
-                    if (x[158] < 0x1.effefap+0f) { /* std__twist__short */
+                    if (x[141] < 0x1.effefap+0f) { /* std__twist__short */
                         return 0x1.831d5ap-8f;
                     } else {
                         return 0x1.8d188p-3f;
@@ -1787,11 +1787,11 @@ static float tree_15(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 16: adds to margin 0; depth 5 */
 static float tree_16(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.3f7b64p-3f) { /* std__gyro_y_d__short */
-        if (x[150] < 0x1.de629cp-4f) { /* std__acc_x_lp__short */
-            if (x[76] < 0x1.473a36p-2f) { /* range__gyro_y__short */
+    if (x[132] < 0x1.3f7b64p-3f) { /* std__gyro_y_d__short */
+        if (x[136] < 0x1.de629cp-4f) { /* std__acc_x_lp__short */
+            if (x[71] < 0x1.473a36p-2f) { /* range__gyro_y__short */
                 if (x[4] < 0x1.06002ap+0f) { /* range__acc_x__short */
-                    if (x[40] < 0x1.90f2ep-1f) { /* range__acc_z__short */
+                    if (x[37] < 0x1.90f2ep-1f) { /* range__acc_z__short */
                         return -0x1.6d731cp-3f;
                     } else {
                         return 0x1.100b66p-6f;
@@ -1800,8 +1800,8 @@ static float tree_16(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return 0x1.148ffp-2f;
                 }
             } else {
-                if (x[77] < 0x1.27993ep-3f) { /* rms__gyro_y__short */
-                    if (x[189] < 0x1.47ae14p-2f) { /* histogram_b4__acc_g__long */
+                if (x[72] < 0x1.27993ep-3f) { /* rms__gyro_y__short */
+                    if (x[159] < 0x1.47ae14p-2f) { /* histogram_b4__acc_g__long */
                         return 0x1.7544a6p-2f;
                     } else {
                         return 0x1.02d1ecp-5f;
@@ -1811,13 +1811,13 @@ static float tree_16(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[21] < 0x1.64a16p+3f) { /* max__acc_y__short */
+            if (x[20] < 0x1.64a16p+3f) { /* max__acc_y__short */
                 return -0x1.904102p-3f;
             } else {
-                if (x[149] < -0x1.a59818p+1f) { /* mean__acc_x_lp__short */
+                if (x[135] < -0x1.a59818p+1f) { /* mean__acc_x_lp__short */
                     return 0x1.8dade8p-3f;
                 } else {
-                    if (x[39] < 0x1.b2a98ep+2f) { /* max__acc_z__short */
+                    if (x[36] < 0x1.b2a98ep+2f) { /* max__acc_z__short */
                         return -0x1.68bddp-3f;
                     } else {
                         return -0x1.7a598cp-12f;
@@ -1826,30 +1826,30 @@ static float tree_16(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[85] < 0x1.aa391cp+3f) { /* range__gyro_y__long */
-            if (x[77] < 0x1.f5ae0ap+1f) { /* rms__gyro_y__short */
-                if (x[83] < -0x1.e40326p+0f) { /* min__gyro_y__long */
-                    if (x[145] < -0x1.4da702p-3f) { /* mean__gyro_y_d__short */
+        if (x[80] < 0x1.aa391cp+3f) { /* range__gyro_y__long */
+            if (x[72] < 0x1.f5ae0ap+1f) { /* rms__gyro_y__short */
+                if (x[78] < -0x1.e40326p+0f) { /* min__gyro_y__long */
+                    if (x[131] < -0x1.4da702p-3f) { /* mean__gyro_y_d__short */
                         return 0x1.b83d96p-4f;
                     } else {
                         return -0x1.27477ep-3f;
                     }
                 } else {
-                    if (x[148] < 0x1.a712fcp+1f) { /* energy__gyro_y_d__short */
+                    if (x[134] < 0x1.a712fcp+1f) { /* energy__gyro_y_d__short */
                         return 0x1.69afdcp-7f;
                     } else {
                         return 0x1.7bdfep-3f;
                     }
                 }
             } else {
-                if (x[40] < 0x1.08097p+2f) { /* range__acc_z__short */
-                    if (x[91] < 0x1.230652p-4f) { /* std__gyro_z__short */
+                if (x[37] < 0x1.08097p+2f) { /* range__acc_z__short */
+                    if (x[86] < 0x1.230652p-4f) { /* std__gyro_z__short */
                         return -0x1.5547dep-4f;
                     } else {
                         return 0x1.f421aap-4f;
                     }
                 } else {
-                    if (x[35] < 0x1.24a706p+3f) { /* last__acc_y__long */
+                    if (x[32] < 0x1.24a706p+3f) { /* last__acc_y__long */
                         return 0x1.da34cap-3f;
                     } else {
                         return 0x1.726adap-4f;
@@ -1857,29 +1857,29 @@ static float tree_16(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[198] < 0x1.4p+4f) { /* fast_spin__gyro_mag__short */
-                if (x[80] < -0x1.72e8cp-3f) { /* last__gyro_y__short */
-                    if (x[128] < 0x1.64p+6f) { /* argmin__gyro_y__long */
+            if (x[164] < 0x1.4p+4f) { /* fast_spin__gyro_mag__short */
+                if (x[75] < -0x1.72e8cp-3f) { /* last__gyro_y__short */
+                    if (x[117] < 0x1.64p+6f) { /* argmin__gyro_y__long */
                         return -0x1.4fc638p-3f;
                     } else {
                         return 0x1.4d6296p-3f;
                     }
                 } else {
-                    if (x[81] < -0x1.7a67c2p-3f) { /* mean__gyro_y__long */
+                    if (x[76] < -0x1.7a67c2p-3f) { /* mean__gyro_y__long */
                         return 0x1.06a946p-4f;
                     } else {
                         return -0x1.9a419ap-3f;
                     }
                 }
             } else {
-                if (x[78] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
-                    if (x[13] < 0x1.af327cp+3f) { /* range__acc_x__long */
+                if (x[73] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
+                    if (x[12] < 0x1.af327cp+3f) { /* range__acc_x__long */
                         return 0x1.d204cap-3f;
                     } else {
                         return -0x1.b0961ep-5f;
                     }
                 } else {
-                    if (x[90] < -0x1.52b8b4p-9f) { /* mean__gyro_z__short */
+                    if (x[85] < -0x1.52b8b4p-9f) { /* mean__gyro_z__short */
                         return -0x1.3c8f9ep-6f;
                     } else {
                         return -0x1.737f6p-3f;
@@ -1893,31 +1893,31 @@ static float tree_16(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 17: adds to margin 0; depth 5 */
 static float tree_17(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.3f7b64p-3f) { /* std__gyro_y_d__short */
-        if (x[164] < 0x1.e001cap-1f) { /* energy__spin_sum__short */
-            if (x[76] < 0x1.74f2aep-2f) { /* range__gyro_y__short */
-                if (x[40] < 0x1.815d4ep-1f) { /* range__acc_z__short */
-                    if (x[156] < 0x1.fb1e4cp-7f) { /* energy__acc_g__short */
+    if (x[132] < 0x1.3f7b64p-3f) { /* std__gyro_y_d__short */
+        if (x[147] < 0x1.e001cap-1f) { /* energy__spin_sum__short */
+            if (x[71] < 0x1.74f2aep-2f) { /* range__gyro_y__short */
+                if (x[37] < 0x1.815d4ep-1f) { /* range__acc_z__short */
+                    if (x[139] < 0x1.fb1e4cp-7f) { /* energy__acc_g__short */
                         return -0x1.7b8fb6p-3f;
                     } else {
                         return 0x1.7acbfep-6f;
                     }
                 } else {
-                    if (x[87] < 0x1.8p+4f) { /* zero_crossings__gyro_y__long */
+                    if (x[82] < 0x1.8p+4f) { /* zero_crossings__gyro_y__long */
                         return -0x1.4682b4p-3f;
                     } else {
                         return 0x1.6f6e5ap-3f;
                     }
                 }
             } else {
-                if (x[75] < 0x1.36d698p-2f) { /* max__gyro_y__short */
-                    if (x[128] < 0x1.5p+6f) { /* argmin__gyro_y__long */
+                if (x[70] < 0x1.36d698p-2f) { /* max__gyro_y__short */
+                    if (x[117] < 0x1.5p+6f) { /* argmin__gyro_y__long */
                         return 0x1.29efb6p-1f;
                     } else {
                         return 0x1.5d4d6ep-5f;
                     }
                 } else {
-                    if (x[103] < 0x1.1cf80ep-2f) { /* range__gyro_z__long */
+                    if (x[98] < 0x1.1cf80ep-2f) { /* range__gyro_z__long */
                         return -0x1.0edc04p-3f;
                     } else {
                         return 0x1.f07beep-4f;
@@ -1925,13 +1925,13 @@ static float tree_17(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[21] < 0x1.64a16p+3f) { /* max__acc_y__short */
+            if (x[20] < 0x1.64a16p+3f) { /* max__acc_y__short */
                 return -0x1.8e0ff6p-3f;
             } else {
-                if (x[151] < -0x1.502bfcp+1f) { /* max__acc_x_lp__short */
+                if (x[137] < -0x1.502bfcp+1f) { /* max__acc_x_lp__short */
                     return 0x1.7d1494p-3f;
                 } else {
-                    if (x[97] < -0x1.5efbaap-5f) { /* slope__gyro_z__short */
+                    if (x[92] < -0x1.5efbaap-5f) { /* slope__gyro_z__short */
                         return -0x1.e8e37ep-11f;
                     } else {
                         return -0x1.625b46p-3f;
@@ -1940,10 +1940,10 @@ static float tree_17(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[99] < -0x1.21c956p-4f) { /* mean__gyro_z__long */
+        if (x[94] < -0x1.21c956p-4f) { /* mean__gyro_z__long */
             if (x[2] < 0x1.a8e758p+0f) { /* min__acc_x__short */
-                if (x[28] < 0x1.16a182p+1f) { /* std__acc_y__long */
-                    if (x[18] < 0x1.f99214p+2f) { /* mean__acc_y__short */
+                if (x[26] < 0x1.16a182p+1f) { /* std__acc_y__long */
+                    if (x[17] < 0x1.f99214p+2f) { /* mean__acc_y__short */
                         return 0x1.0803dep-2f;
                     } else {
                         return 0x1.202b2ep-4f;
@@ -1955,29 +1955,29 @@ static float tree_17(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 return -0x1.38c31ap-4f;
             }
         } else {
-            if (x[174] < 0x1.3p+5f) { /* histogram_b09__gyro_y__long */
-                if (x[80] < -0x1.53f7cep-4f) { /* last__gyro_y__short */
-                    if (x[79] < -0x1.99842cp-3f) { /* slope__gyro_y__short */
+            if (x[153] < 0x1.3p+5f) { /* histogram_b09__gyro_y__long */
+                if (x[75] < -0x1.53f7cep-4f) { /* last__gyro_y__short */
+                    if (x[74] < -0x1.99842cp-3f) { /* slope__gyro_y__short */
                         return 0x1.a94c86p-3f;
                     } else {
                         return -0x1.30bf98p-4f;
                     }
                 } else {
-                    if (x[80] < 0x1.ad8e76p+0f) { /* last__gyro_y__short */
+                    if (x[75] < 0x1.ad8e76p+0f) { /* last__gyro_y__short */
                         return -0x1.3fa2f6p-3f;
                     } else {
                         return 0x1.d27c46p-5f;
                     }
                 }
             } else {
-                if (x[139] < 0x1.f94c1ap-5f) { /* first__gyro_mag__long */
-                    if (x[157] < 0x1.72a564p-3f) { /* mean__twist__short */
+                if (x[127] < 0x1.f94c1ap-5f) { /* first__gyro_mag__long */
+                    if (x[140] < 0x1.72a564p-3f) { /* mean__twist__short */
                         return -0x1.f31a5ep-4f;
                     } else {
                         return 0x1.e33a96p-4f;
                     }
                 } else {
-                    if (x[57] < 0x1.a34edcp+0f) { /* max__gyro_x__short */
+                    if (x[53] < 0x1.a34edcp+0f) { /* max__gyro_x__short */
                         return 0x1.0254cp-3f;
                     } else {
                         return -0x1.2e67ep-3f;
@@ -1991,25 +1991,25 @@ static float tree_17(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 18: adds to margin 0; depth 5 */
 static float tree_18(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.3f7b64p-3f) { /* std__gyro_y_d__short */
-        if (x[59] < 0x1.8050e8p-4f) { /* rms__gyro_x__short */
-            if (x[156] < 0x1.ad9d18p-7f) { /* energy__acc_g__short */
-                if (x[76] < 0x1.473a36p-2f) { /* range__gyro_y__short */
-                    if (x[48] < 0x1.8afaecp+3f) { /* max__acc_z__long */
+    if (x[132] < 0x1.3f7b64p-3f) { /* std__gyro_y_d__short */
+        if (x[55] < 0x1.8050e8p-4f) { /* rms__gyro_x__short */
+            if (x[139] < 0x1.ad9d18p-7f) { /* energy__acc_g__short */
+                if (x[71] < 0x1.473a36p-2f) { /* range__gyro_y__short */
+                    if (x[45] < 0x1.8afaecp+3f) { /* max__acc_z__long */
                         return -0x1.6d672ep-3f;
                     } else {
                         return 0x1.6b19c6p-4f;
                     }
                 } else {
-                    if (x[52] < 0x1.05b8p-5f) { /* slope__acc_z__long */
+                    if (x[49] < 0x1.05b8p-5f) { /* slope__acc_z__long */
                         return -0x1.4445e4p-6f;
                     } else {
                         return 0x1.49219p-2f;
                     }
                 }
             } else {
-                if (x[50] < 0x1.ee7336p+2f) { /* rms__acc_z__long */
-                    if (x[133] < 0x1.aa36e4p-2f) { /* mean_abs__gyro_y__long */
+                if (x[47] < 0x1.ee7336p+2f) { /* rms__acc_z__long */
+                    if (x[121] < 0x1.aa36e4p-2f) { /* mean_abs__gyro_y__long */
                         return 0x1.43cc2ep-2f;
                     } else {
                         return -0x1.19920ap-3f;
@@ -2019,10 +2019,10 @@ static float tree_18(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[21] < 0x1.64a16p+3f) { /* max__acc_y__short */
+            if (x[20] < 0x1.64a16p+3f) { /* max__acc_y__short */
                 return -0x1.8b397p-3f;
             } else {
-                if (x[107] < -0x1.54ca0cp-2f) { /* last__gyro_z__long */
+                if (x[101] < -0x1.54ca0cp-2f) { /* last__gyro_z__long */
                     if (x[10] < 0x1.dde1aap-1f) { /* std__acc_x__long */
                         return 0x1.32d69ep-2f;
                     } else {
@@ -2034,30 +2034,30 @@ static float tree_18(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[80] < 0x1.c40d9p-1f) { /* last__gyro_y__short */
-            if (x[80] < -0x1.53f7cep-4f) { /* last__gyro_y__short */
-                if (x[129] < 0x1.74p+6f) { /* argmax__gyro_y__long */
-                    if (x[145] < -0x1.093p-5f) { /* mean__gyro_y_d__short */
+        if (x[75] < 0x1.c40d9p-1f) { /* last__gyro_y__short */
+            if (x[75] < -0x1.53f7cep-4f) { /* last__gyro_y__short */
+                if (x[118] < 0x1.74p+6f) { /* argmax__gyro_y__long */
+                    if (x[131] < -0x1.093p-5f) { /* mean__gyro_y_d__short */
                         return 0x1.3a18bep-3f;
                     } else {
                         return -0x1.98b0aep-4f;
                     }
                 } else {
-                    if (x[81] < 0x1.8bd2dcp-2f) { /* mean__gyro_y__long */
+                    if (x[76] < 0x1.8bd2dcp-2f) { /* mean__gyro_y__long */
                         return -0x1.9e35d4p-3f;
                     } else {
                         return 0x1.b65eaap-4f;
                     }
                 }
             } else {
-                if (x[62] < -0x1.439ffep-2f) { /* last__gyro_x__short */
-                    if (x[22] < 0x1.18463p+2f) { /* range__acc_y__short */
+                if (x[58] < -0x1.439ffep-2f) { /* last__gyro_x__short */
+                    if (x[21] < 0x1.18463p+2f) { /* range__acc_y__short */
                         return -0x1.850fd2p-4f;
                     } else {
                         return 0x1.e91df4p-3f;
                     }
                 } else {
-                    if (x[88] < 0x1.7c7c58p-6f) { /* slope__gyro_y__long */
+                    if (x[83] < 0x1.7c7c58p-6f) { /* slope__gyro_y__long */
                         return -0x1.652ff2p-3f;
                     } else {
                         return 0x1.6669eep-4f;
@@ -2065,25 +2065,25 @@ static float tree_18(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[57] < 0x1.130ec4p-2f) { /* max__gyro_x__short */
-                if (x[64] < 0x1.288f9p-5f) { /* std__gyro_x__long */
+            if (x[53] < 0x1.130ec4p-2f) { /* max__gyro_x__short */
+                if (x[60] < 0x1.288f9p-5f) { /* std__gyro_x__long */
                     return -0x1.3b9f8ep-4f;
                 } else {
-                    if (x[102] < 0x1.9f9adp-4f) { /* max__gyro_z__long */
+                    if (x[97] < 0x1.9f9adp-4f) { /* max__gyro_z__long */
                         return 0x1.27d1bep-4f;
                     } else {
                         return 0x1.f6ae5p-3f;
                     }
                 }
             } else {
-                if (x[92] < -0x1.2dcfccp-3f) { /* min__gyro_z__short */
-                    if (x[29] < 0x1.262dc6p+1f) { /* min__acc_y__long */
+                if (x[87] < -0x1.2dcfccp-3f) { /* min__gyro_z__short */
+                    if (x[27] < 0x1.262dc6p+1f) { /* min__acc_y__long */
                         return -0x1.0ce09ep-6f;
                     } else {
                         return 0x1.aba54ap-3f;
                     }
                 } else {
-                    if (x[65] < -0x1.47c8d2p-3f) { /* min__gyro_x__long */
+                    if (x[61] < -0x1.47c8d2p-3f) { /* min__gyro_x__long */
                         return -0x1.7ee0a2p-3f;
                     } else {
                         return 0x1.a90a4p-6f;
@@ -2097,11 +2097,11 @@ static float tree_18(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 19: adds to margin 0; depth 5 */
 static float tree_19(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.3f7b64p-3f) { /* std__gyro_y_d__short */
-        if (x[150] < 0x1.de629cp-4f) { /* std__acc_x_lp__short */
-            if (x[40] < 0x1.2f4b84p-1f) { /* range__acc_z__short */
-                if (x[76] < 0x1.eb9022p-2f) { /* range__gyro_y__short */
-                    if (x[117] < 0x1.3466cp+3f) { /* mean__acc_mag__long */
+    if (x[132] < 0x1.3f7b64p-3f) { /* std__gyro_y_d__short */
+        if (x[136] < 0x1.de629cp-4f) { /* std__acc_x_lp__short */
+            if (x[37] < 0x1.2f4b84p-1f) { /* range__acc_z__short */
+                if (x[71] < 0x1.eb9022p-2f) { /* range__gyro_y__short */
+                    if (x[109] < 0x1.3466cp+3f) { /* mean__acc_mag__long */
                         return -0x1.4ef2d2p-10f;
                     } else {
                         return -0x1.8a7ceap-3f;
@@ -2110,8 +2110,8 @@ static float tree_19(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return 0x1.5b1b38p-3f;
                 }
             } else {
-                if (x[86] < 0x1.73cbe6p-1f) { /* rms__gyro_y__long */
-                    if (x[74] < -0x1.ca926p-5f) { /* min__gyro_y__short */
+                if (x[81] < 0x1.73cbe6p-1f) { /* rms__gyro_y__long */
+                    if (x[69] < -0x1.ca926p-5f) { /* min__gyro_y__short */
                         return 0x1.174be6p-3f;
                     } else {
                         return -0x1.f44adep-4f;
@@ -2121,10 +2121,10 @@ static float tree_19(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[19] < 0x1.a5f19cp+0f) { /* std__acc_y__short */
+            if (x[18] < 0x1.a5f19cp+0f) { /* std__acc_y__short */
                 return -0x1.909becp-3f;
             } else {
-                if (x[136] < 0x1.f71752p-4f) { /* var__gyro_mag__long */
+                if (x[124] < 0x1.f71752p-4f) { /* var__gyro_mag__long */
                     return 0x1.c1248p-3f;
                 } else {
                     return -0x1.6d1ce8p-3f;
@@ -2132,26 +2132,26 @@ static float tree_19(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[99] < -0x1.874cbap-7f) { /* mean__gyro_z__long */
-            if (x[39] < 0x1.f4afb8p+2f) { /* max__acc_z__short */
-                if (x[120] < 0x1.9c7328p+3f) { /* max__acc_mag__long */
-                    if (x[72] < 0x1.3b331cp-4f) { /* mean__gyro_y__short */
+        if (x[94] < -0x1.874cbap-7f) { /* mean__gyro_z__long */
+            if (x[36] < 0x1.f4afb8p+2f) { /* max__acc_z__short */
+                if (x[112] < 0x1.9c7328p+3f) { /* max__acc_mag__long */
+                    if (x[67] < 0x1.3b331cp-4f) { /* mean__gyro_y__short */
                         return 0x1.18902cp-6f;
                     } else {
                         return 0x1.45bb4cp-3f;
                     }
                 } else {
-                    if (x[26] < 0x1.58a8cep+2f) { /* last__acc_y__short */
+                    if (x[24] < 0x1.58a8cep+2f) { /* last__acc_y__short */
                         return 0x1.4af3a2p-6f;
                     } else {
                         return -0x1.53030ap-3f;
                     }
                 }
             } else {
-                if (x[34] < -0x1.19eebep-7f) { /* slope__acc_y__long */
+                if (x[31] < -0x1.19eebep-7f) { /* slope__acc_y__long */
                     return -0x1.9e0dcep-7f;
                 } else {
-                    if (x[113] < 0x1.3bc03ap+3f) { /* rms__acc_mag__short */
+                    if (x[106] < 0x1.3bc03ap+3f) { /* rms__acc_mag__short */
                         return 0x1.329cf4p-6f;
                     } else {
                         return 0x1.32c3d4p-2f;
@@ -2159,29 +2159,29 @@ static float tree_19(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[80] < 0x1.bcadeep+0f) { /* last__gyro_y__short */
-                if (x[124] < -0x1.7c748ap-9f) { /* slope__acc_mag__long */
-                    if (x[116] < 0x1.6050aep+3f) { /* last__acc_mag__short */
+            if (x[75] < 0x1.bcadeep+0f) { /* last__gyro_y__short */
+                if (x[115] < -0x1.7c748ap-9f) { /* slope__acc_mag__long */
+                    if (x[108] < 0x1.6050aep+3f) { /* last__acc_mag__short */
                         return -0x1.ee91dap-11f;
                     } else {
                         return 0x1.d66cbep-3f;
                     }
                 } else {
-                    if (x[22] < 0x1.58c564p-1f) { /* range__acc_y__short */
+                    if (x[21] < 0x1.58c564p-1f) { /* range__acc_y__short */
                         return 0x1.6a2e7cp-3f;
                     } else {
                         return -0x1.42f6dp-4f;
                     }
                 }
             } else {
-                if (x[128] < 0x1.68p+6f) { /* argmin__gyro_y__long */
-                    if (x[56] < -0x1.9ccb7ep-6f) { /* min__gyro_x__short */
+                if (x[117] < 0x1.68p+6f) { /* argmin__gyro_y__long */
+                    if (x[52] < -0x1.9ccb7ep-6f) { /* min__gyro_x__short */
                         return 0x1.4f6282p-3f;
                     } else {
                         return -0x1.071914p-3f;
                     }
                 } else {
-                    if (x[93] < 0x1.6139p-3f) { /* max__gyro_z__short */
+                    if (x[88] < 0x1.6139p-3f) { /* max__gyro_z__short */
                         return -0x1.697522p-3f;
                     } else {
                         return 0x1.121aaap-3f;
@@ -2195,31 +2195,31 @@ static float tree_19(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 20: adds to margin 0; depth 5 */
 static float tree_20(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.3f7b64p-3f) { /* std__gyro_y_d__short */
-        if (x[164] < 0x1.e001cap-1f) { /* energy__spin_sum__short */
-            if (x[146] < 0x1.c747fep-5f) { /* std__gyro_y_d__short */
-                if (x[112] < 0x1.474edap+0f) { /* range__acc_mag__short */
-                    if (x[80] < 0x1.86ef3ep-4f) { /* last__gyro_y__short */
+    if (x[132] < 0x1.3f7b64p-3f) { /* std__gyro_y_d__short */
+        if (x[147] < 0x1.e001cap-1f) { /* energy__spin_sum__short */
+            if (x[132] < 0x1.c747fep-5f) { /* std__gyro_y_d__short */
+                if (x[105] < 0x1.474edap+0f) { /* range__acc_mag__short */
+                    if (x[75] < 0x1.86ef3ep-4f) { /* last__gyro_y__short */
                         return -0x1.4fc62p-3f;
                     } else {
                         return 0x1.1c38dp-4f;
                     }
                 } else {
-                    if (x[58] < 0x1.96484p-3f) { /* range__gyro_x__short */
+                    if (x[54] < 0x1.96484p-3f) { /* range__gyro_x__short */
                         return 0x1.9d75bp-2f;
                     } else {
                         return -0x1.da971ep-4f;
                     }
                 }
             } else {
-                if (x[98] < -0x1.0d9514p-5f) { /* last__gyro_z__short */
-                    if (x[69] < 0x1.dp+4f) { /* zero_crossings__gyro_x__long */
+                if (x[93] < -0x1.0d9514p-5f) { /* last__gyro_z__short */
+                    if (x[64] < 0x1.dp+4f) { /* zero_crossings__gyro_x__long */
                         return 0x1.368d2ap-2f;
                     } else {
                         return -0x1.9f5bf6p-5f;
                     }
                 } else {
-                    if (x[97] < -0x1.2ac06ap-9f) { /* slope__gyro_z__short */
+                    if (x[92] < -0x1.2ac06ap-9f) { /* slope__gyro_z__short */
                         return 0x1.8f2b5ap-3f;
                     } else {
                         return -0x1.e550fap-4f;
@@ -2227,13 +2227,13 @@ static float tree_20(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[19] < 0x1.a5f19cp+0f) { /* std__acc_y__short */
+            if (x[18] < 0x1.a5f19cp+0f) { /* std__acc_y__short */
                 return -0x1.8edc02p-3f;
             } else {
-                if (x[12] < -0x1.9ab01p+0f) { /* max__acc_x__long */
+                if (x[11] < -0x1.9ab01p+0f) { /* max__acc_x__long */
                     return 0x1.033098p-2f;
                 } else {
-                    if (x[152] < 0x1.1486e4p+4f) { /* energy__acc_x_lp__short */
+                    if (x[138] < 0x1.1486e4p+4f) { /* energy__acc_x_lp__short */
                         return -0x1.5b1246p-12f;
                     } else {
                         return -0x1.66a09ep-3f;
@@ -2242,30 +2242,30 @@ static float tree_20(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[81] < 0x1.8bd2dcp-2f) { /* mean__gyro_y__long */
-            if (x[84] < 0x1.01946cp+0f) { /* max__gyro_y__long */
-                if (x[100] < 0x1.7f7c44p-2f) { /* std__gyro_z__long */
-                    if (x[122] < 0x1.3d25d4p+3f) { /* rms__acc_mag__long */
+        if (x[76] < 0x1.8bd2dcp-2f) { /* mean__gyro_y__long */
+            if (x[79] < 0x1.01946cp+0f) { /* max__gyro_y__long */
+                if (x[95] < 0x1.7f7c44p-2f) { /* std__gyro_z__long */
+                    if (x[114] < 0x1.3d25d4p+3f) { /* rms__acc_mag__long */
                         return 0x1.c5c0aep-4f;
                     } else {
                         return -0x1.c4635ap-4f;
                     }
                 } else {
-                    if (x[148] < 0x1.477e9cp+1f) { /* energy__gyro_y_d__short */
+                    if (x[134] < 0x1.477e9cp+1f) { /* energy__gyro_y_d__short */
                         return 0x1.aa7344p-2f;
                     } else {
                         return 0x1.7a93a4p-3f;
                     }
                 }
             } else {
-                if (x[78] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
-                    if (x[159] < 0x1.21f0bap+1f) { /* max__twist__short */
+                if (x[73] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
+                    if (x[142] < 0x1.21f0bap+1f) { /* max__twist__short */
                         return -0x1.8614ccp-4f;
                     } else {
                         return 0x1.95e972p-4f;
                     }
                 } else {
-                    if (x[195] < 0x1.4p+2f) { /* count_above_2p5__gyro_y__long */
+                    if (x[161] < 0x1.4p+2f) { /* count_above_2p5__gyro_y__long */
                         return 0x1.1d106ep-7f;
                     } else {
                         return -0x1.5dff46p-3f;
@@ -2273,7 +2273,7 @@ static float tree_20(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[159] < 0x1.62e42ap+1f) { /* max__twist__short */
+            if (x[142] < 0x1.62e42ap+1f) { /* max__twist__short */
                 return -0x1.cdcebp-4f;
             } else {
                 return 0x1.8207e6p-3f;
@@ -2285,11 +2285,11 @@ static float tree_20(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 21: adds to margin 0; depth 5 */
 static float tree_21(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.3f7b64p-3f) { /* std__gyro_y_d__short */
-        if (x[87] < 0x1.5p+4f) { /* zero_crossings__gyro_y__long */
-            if (x[12] < -0x1.9ab01p+0f) { /* max__acc_x__long */
-                if (x[21] < 0x1.2a7806p+3f) { /* max__acc_y__short */
-                    if (x[69] < 0x1.6p+4f) { /* zero_crossings__gyro_x__long */
+    if (x[132] < 0x1.3f7b64p-3f) { /* std__gyro_y_d__short */
+        if (x[82] < 0x1.5p+4f) { /* zero_crossings__gyro_y__long */
+            if (x[11] < -0x1.9ab01p+0f) { /* max__acc_x__long */
+                if (x[20] < 0x1.2a7806p+3f) { /* max__acc_y__short */
+                    if (x[64] < 0x1.6p+4f) { /* zero_crossings__gyro_x__long */
                         return -0x1.563378p-3f;
                     } else {
                         return 0x1.c4fc14p-5f;
@@ -2298,36 +2298,36 @@ static float tree_21(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return 0x1.30e576p-2f;
                 }
             } else {
-                if (x[25] < -0x1.03ef3cp-2f) { /* slope__acc_y__short */
+                if (x[23] < -0x1.03ef3cp-2f) { /* slope__acc_y__short */
                     return -0x1.a5c24ep-6f;
                 } else {
                     return -0x1.8da8d8p-3f;
                 }
             }
         } else {
-            if (x[98] < -0x1.3c254ap-6f) { /* last__gyro_z__short */
-                if (x[130] < -0x1.58d152p-6f) { /* first__gyro_y__long */
-                    if (x[107] < -0x1.469b5ap-5f) { /* last__gyro_z__long */
+            if (x[93] < -0x1.3c254ap-6f) { /* last__gyro_z__short */
+                if (x[119] < -0x1.58d152p-6f) { /* first__gyro_y__long */
+                    if (x[101] < -0x1.469b5ap-5f) { /* last__gyro_z__long */
                         return -0x1.167c7p-4f;
                     } else {
                         return 0x1.771e3ep-2f;
                     }
                 } else {
-                    if (x[134] < 0x1.ep+4f) { /* mean_crossings__gyro_y__long */
+                    if (x[122] < 0x1.ep+4f) { /* mean_crossings__gyro_y__long */
                         return -0x1.4bc8eap-3f;
                     } else {
                         return 0x1.5e2306p-4f;
                     }
                 }
             } else {
-                if (x[34] < 0x1.7f6a2ap-11f) { /* slope__acc_y__long */
-                    if (x[74] < -0x1.5ce39cp-2f) { /* min__gyro_y__short */
+                if (x[31] < 0x1.7f6a2ap-11f) { /* slope__acc_y__long */
+                    if (x[69] < -0x1.5ce39cp-2f) { /* min__gyro_y__short */
                         return 0x1.ca8596p-7f;
                     } else {
                         return -0x1.720472p-3f;
                     }
                 } else {
-                    if (x[150] < 0x1.61cc26p-4f) { /* std__acc_x_lp__short */
+                    if (x[136] < 0x1.61cc26p-4f) { /* std__acc_x_lp__short */
                         return 0x1.640f3p-4f;
                     } else {
                         return -0x1.4fa75p-3f;
@@ -2336,10 +2336,10 @@ static float tree_21(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[98] < -0x1.d001d6p-4f) { /* last__gyro_z__short */
-            if (x[54] < 0x1.4f5008p-2f) { /* mean__gyro_x__short */
-                if (x[59] < 0x1.dd3688p+0f) { /* rms__gyro_x__short */
-                    if (x[179] < 0x1p+1f) { /* histogram_b14__gyro_y__long */
+        if (x[93] < -0x1.d001d6p-4f) { /* last__gyro_z__short */
+            if (x[50] < 0x1.4f5008p-2f) { /* mean__gyro_x__short */
+                if (x[55] < 0x1.dd3688p+0f) { /* rms__gyro_x__short */
+                    if (x[157] < 0x1p+1f) { /* histogram_b14__gyro_y__long */
                         return 0x1.c4a7f4p-3f;
                     } else {
                         return 0x1.8a01dcp-5f;
@@ -2348,14 +2348,14 @@ static float tree_21(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return -0x1.2e711p-4f;
                 }
             } else {
-                if (x[89] < -0x1.f0d38cp-3f) { /* last__gyro_y__long */
-                    if (x[63] < 0x1.551d38p-3f) { /* mean__gyro_x__long */
+                if (x[84] < -0x1.f0d38cp-3f) { /* last__gyro_y__long */
+                    if (x[59] < 0x1.551d38p-3f) { /* mean__gyro_x__long */
                         return 0x1.c2f7cap-3f;
                     } else {
                         return -0x1.534b3ep-4f;
                     }
                 } else {
-                    if (x[62] < 0x1.fc6ebp-3f) { /* last__gyro_x__short */
+                    if (x[58] < 0x1.fc6ebp-3f) { /* last__gyro_x__short */
                         return 0x1.b1a736p-4f;
                     } else {
                         return -0x1.4d8b6ap-3f;
@@ -2363,29 +2363,29 @@ static float tree_21(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[60] < 0x1p+1f) { /* zero_crossings__gyro_x__short */
-                if (x[28] < 0x1.bda16cp+0f) { /* std__acc_y__long */
-                    if (x[110] < 0x1.2de13cp+3f) { /* min__acc_mag__short */
+            if (x[56] < 0x1p+1f) { /* zero_crossings__gyro_x__short */
+                if (x[26] < 0x1.bda16cp+0f) { /* std__acc_y__long */
+                    if (x[103] < 0x1.2de13cp+3f) { /* min__acc_mag__short */
                         return 0x1.41bdc2p-3f;
                     } else {
                         return -0x1.3b0364p-3f;
                     }
                 } else {
-                    if (x[116] < 0x1.7142b6p+3f) { /* last__acc_mag__short */
+                    if (x[108] < 0x1.7142b6p+3f) { /* last__acc_mag__short */
                         return -0x1.1d1b0ep-3f;
                     } else {
                         return 0x1.72cdf6p-4f;
                     }
                 }
             } else {
-                if (x[58] < 0x1.f93122p-1f) { /* range__gyro_x__short */
-                    if (x[107] < 0x1.e9fadap-5f) { /* last__gyro_z__long */
+                if (x[54] < 0x1.f93122p-1f) { /* range__gyro_x__short */
+                    if (x[101] < 0x1.e9fadap-5f) { /* last__gyro_z__long */
                         return -0x1.10b8a4p-5f;
                     } else {
                         return 0x1.2be58ep-3f;
                     }
                 } else {
-                    if (x[81] < 0x1.5f679p-2f) { /* mean__gyro_y__long */
+                    if (x[76] < 0x1.5f679p-2f) { /* mean__gyro_y__long */
                         return -0x1.2ee5d6p-3f;
                     } else {
                         return 0x1.09c816p-3f;
@@ -2399,27 +2399,27 @@ static float tree_21(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 22: adds to margin 0; depth 5 */
 static float tree_22(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[147] < 0x1.caa9d6p-1f) { /* max__gyro_y_d__short */
-        if (x[20] < 0x1.59e7fcp+1f) { /* min__acc_y__short */
-            if (x[23] < 0x1.f64036p+2f) { /* rms__acc_y__short */
+    if (x[133] < 0x1.caa9d6p-1f) { /* max__gyro_y_d__short */
+        if (x[19] < 0x1.59e7fcp+1f) { /* min__acc_y__short */
+            if (x[22] < 0x1.f64036p+2f) { /* rms__acc_y__short */
                 if (x[10] < 0x1.59aea2p-3f) { /* std__acc_x__long */
-                    if (x[76] < 0x1.473a36p-2f) { /* range__gyro_y__short */
+                    if (x[71] < 0x1.473a36p-2f) { /* range__gyro_y__short */
                         return -0x1.3a5168p-3f;
                     } else {
                         return 0x1.009452p-4f;
                     }
                 } else {
-                    if (x[106] < -0x1.542c8cp-8f) { /* slope__gyro_z__long */
+                    if (x[100] < -0x1.542c8cp-8f) { /* slope__gyro_z__long */
                         return -0x1.573bb2p-5f;
                     } else {
                         return -0x1.94aebep-3f;
                     }
                 }
             } else {
-                if (x[23] < 0x1.094e74p+3f) { /* rms__acc_y__short */
+                if (x[22] < 0x1.094e74p+3f) { /* rms__acc_y__short */
                     return 0x1.798dep-3f;
                 } else {
-                    if (x[100] < 0x1.32d55ep-5f) { /* std__gyro_z__long */
+                    if (x[95] < 0x1.32d55ep-5f) { /* std__gyro_z__long */
                         return 0x1.bbb04ap-4f;
                     } else {
                         return -0x1.21ec48p-3f;
@@ -2427,29 +2427,29 @@ static float tree_22(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[106] < 0x1.773c9ap-14f) { /* slope__gyro_z__long */
-                if (x[93] < 0x1.2fee92p-1f) { /* max__gyro_z__short */
-                    if (x[122] < 0x1.32e1bap+3f) { /* rms__acc_mag__long */
+            if (x[100] < 0x1.773c9ap-14f) { /* slope__gyro_z__long */
+                if (x[88] < 0x1.2fee92p-1f) { /* max__gyro_z__short */
+                    if (x[114] < 0x1.32e1bap+3f) { /* rms__acc_mag__long */
                         return 0x1.15e01cp-4f;
                     } else {
                         return -0x1.2f96ecp-3f;
                     }
                 } else {
-                    if (x[46] < 0x1.d58598p+0f) { /* std__acc_z__long */
+                    if (x[43] < 0x1.d58598p+0f) { /* std__acc_z__long */
                         return 0x1.0cd524p-2f;
                     } else {
                         return -0x1.7a49cep-4f;
                     }
                 }
             } else {
-                if (x[84] < 0x1.92a8cap-3f) { /* max__gyro_y__long */
-                    if (x[138] < 0x1.6p+4f) { /* argmax__gyro_mag__long */
+                if (x[79] < 0x1.92a8cap-3f) { /* max__gyro_y__long */
+                    if (x[126] < 0x1.6p+4f) { /* argmax__gyro_mag__long */
                         return 0x1.7c9a48p-2f;
                     } else {
                         return 0x1.3ea8d8p-5f;
                     }
                 } else {
-                    if (x[98] < 0x1.fd86a8p-5f) { /* last__gyro_z__short */
+                    if (x[93] < 0x1.fd86a8p-5f) { /* last__gyro_z__short */
                         return -0x1.0e1cd4p-3f;
                     } else {
                         return 0x1.851c7p-4f;
@@ -2458,22 +2458,22 @@ static float tree_22(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[83] < -0x1.031384p+1f) { /* min__gyro_y__long */
-            if (x[88] < -0x1.724d6cp-6f) { /* slope__gyro_y__long */
-                if (x[81] < 0x1.ddacc4p-8f) { /* mean__gyro_y__long */
+        if (x[78] < -0x1.031384p+1f) { /* min__gyro_y__long */
+            if (x[83] < -0x1.724d6cp-6f) { /* slope__gyro_y__long */
+                if (x[76] < 0x1.ddacc4p-8f) { /* mean__gyro_y__long */
                     return 0x1.a4a644p-3f;
                 } else {
                     return -0x1.b3e09ep-7f;
                 }
             } else {
-                if (x[78] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
-                    if (x[80] < -0x1.f70154p-4f) { /* last__gyro_y__short */
+                if (x[73] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
+                    if (x[75] < -0x1.f70154p-4f) { /* last__gyro_y__short */
                         return 0x1.93fc34p-3f;
                     } else {
                         return -0x1.b0c754p-5f;
                     }
                 } else {
-                    if (x[81] < 0x1.d88b5ap-3f) { /* mean__gyro_y__long */
+                    if (x[76] < 0x1.d88b5ap-3f) { /* mean__gyro_y__long */
                         return -0x1.5b3ed6p-3f;
                     } else {
                         return 0x1.9f7d64p-4f;
@@ -2481,17 +2481,17 @@ static float tree_22(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[75] < 0x1.c12254p-1f) { /* max__gyro_y__short */
+            if (x[70] < 0x1.c12254p-1f) { /* max__gyro_y__short */
                 return -0x1.3e589cp-3f;
             } else {
-                if (x[62] < 0x1.5cd93p+0f) { /* last__gyro_x__short */
-                    if (x[104] < 0x1.3027c8p-5f) { /* rms__gyro_z__long */
+                if (x[58] < 0x1.5cd93p+0f) { /* last__gyro_x__short */
+                    if (x[99] < 0x1.3027c8p-5f) { /* rms__gyro_z__long */
                         return -0x1.3bbedap-5f;
                     } else {
                         return 0x1.a49816p-3f;
                     }
                 } else {
-                    if (x[76] < 0x1.97e332p+1f) { /* range__gyro_y__short */
+                    if (x[71] < 0x1.97e332p+1f) { /* range__gyro_y__short */
                         return -0x1.2e2f4ep-3f;
                     } else {
                         return 0x1.814c16p-5f;
@@ -2505,27 +2505,27 @@ static float tree_22(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 23: adds to margin 0; depth 5 */
 static float tree_23(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.3ddf8p-2f) { /* std__gyro_y_d__short */
-        if (x[84] < 0x1.f92792p-1f) { /* max__gyro_y__long */
-            if (x[100] < 0x1.78f3fcp-2f) { /* std__gyro_z__long */
-                if (x[55] < 0x1.58962p-4f) { /* std__gyro_x__short */
-                    if (x[148] < 0x1.8b355ep-5f) { /* energy__gyro_y_d__short */
+    if (x[132] < 0x1.3ddf8p-2f) { /* std__gyro_y_d__short */
+        if (x[79] < 0x1.f92792p-1f) { /* max__gyro_y__long */
+            if (x[95] < 0x1.78f3fcp-2f) { /* std__gyro_z__long */
+                if (x[51] < 0x1.58962p-4f) { /* std__gyro_x__short */
+                    if (x[134] < 0x1.8b355ep-5f) { /* energy__gyro_y_d__short */
                         return -0x1.9b2a7ap-4f;
                     } else {
                         return 0x1.67959cp-4f;
                     }
                 } else {
-                    if (x[157] < 0x1.eaa944p-2f) { /* mean__twist__short */
+                    if (x[140] < 0x1.eaa944p-2f) { /* mean__twist__short */
                         return -0x1.7ea234p-3f;
                     } else {
                         return 0x1.f518b6p-5f;
                     }
                 }
             } else {
-                if (x[147] < 0x1.8c6716p-3f) { /* max__gyro_y_d__short */
+                if (x[133] < 0x1.8c6716p-3f) { /* max__gyro_y_d__short */
                     return -0x1.c9cabap-4f;
                 } else {
-                    if (x[89] < 0x1.59086p-2f) { /* last__gyro_y__long */
+                    if (x[84] < 0x1.59086p-2f) { /* last__gyro_y__long */
                         return 0x1.1c4ea6p-1f;
                     } else {
                         return 0x1.f77436p-5f;
@@ -2533,17 +2533,17 @@ static float tree_23(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[25] < -0x1.f3e0c8p-4f) { /* slope__acc_y__short */
-                if (x[148] < 0x1.11256ep+0f) { /* energy__gyro_y_d__short */
+            if (x[23] < -0x1.f3e0c8p-4f) { /* slope__acc_y__short */
+                if (x[134] < 0x1.11256ep+0f) { /* energy__gyro_y_d__short */
                     return -0x1.371108p-3f;
                 } else {
                     return 0x1.8f4b4ep-3f;
                 }
             } else {
-                if (x[21] < -0x1.ef0f2cp+2f) { /* max__acc_y__short */
+                if (x[20] < -0x1.ef0f2cp+2f) { /* max__acc_y__short */
                     return 0x1.12de8p-5f;
                 } else {
-                    if (x[122] < 0x1.346cfp+3f) { /* rms__acc_mag__long */
+                    if (x[114] < 0x1.346cfp+3f) { /* rms__acc_mag__long */
                         return -0x1.8cdef2p-6f;
                     } else {
                         return -0x1.7bd1ep-3f;
@@ -2552,10 +2552,10 @@ static float tree_23(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[85] < 0x1.889164p+3f) { /* range__gyro_y__long */
-            if (x[95] < 0x1.55a6aep-4f) { /* rms__gyro_z__short */
-                if (x[74] < -0x1.19746p-3f) { /* min__gyro_y__short */
-                    if (x[196] < 0x1.6p+3f) { /* longest_run_above_2p5__gyro_y__long */
+        if (x[80] < 0x1.889164p+3f) { /* range__gyro_y__long */
+            if (x[90] < 0x1.55a6aep-4f) { /* rms__gyro_z__short */
+                if (x[69] < -0x1.19746p-3f) { /* min__gyro_y__short */
+                    if (x[162] < 0x1.6p+3f) { /* longest_run_above_2p5__gyro_y__long */
                         return -0x1.1b9162p-3f;
                     } else {
                         return 0x1.366d2p-3f;
@@ -2564,10 +2564,10 @@ static float tree_23(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return 0x1.8b3bbap-3f;
                 }
             } else {
-                if (x[119] < 0x1.911df8p+2f) { /* min__acc_mag__long */
+                if (x[111] < 0x1.911df8p+2f) { /* min__acc_mag__long */
                     return -0x1.ff83cep-4f;
                 } else {
-                    if (x[57] < 0x1.62e8bp+1f) { /* max__gyro_x__short */
+                    if (x[53] < 0x1.62e8bp+1f) { /* max__gyro_x__short */
                         return 0x1.8a1384p-3f;
                     } else {
                         return -0x1.1243aep-4f;
@@ -2575,29 +2575,29 @@ static float tree_23(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[96] < 0x1p+1f) { /* zero_crossings__gyro_z__short */
-                if (x[59] < 0x1.c3e8eep-1f) { /* rms__gyro_x__short */
-                    if (x[78] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
+            if (x[91] < 0x1p+1f) { /* zero_crossings__gyro_z__short */
+                if (x[55] < 0x1.c3e8eep-1f) { /* rms__gyro_x__short */
+                    if (x[73] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
                         return 0x1.f15c6ep-3f;
                     } else {
                         return -0x1.c5896ep-5f;
                     }
                 } else {
-                    if (x[145] < -0x1.3a042ap-2f) { /* mean__gyro_y_d__short */
+                    if (x[131] < -0x1.3a042ap-2f) { /* mean__gyro_y_d__short */
                         return 0x1.c9574ap-4f;
                     } else {
                         return -0x1.178506p-3f;
                     }
                 }
             } else {
-                if (x[80] < -0x1.8d130ep-4f) { /* last__gyro_y__short */
-                    if (x[128] < 0x1.7p+6f) { /* argmin__gyro_y__long */
+                if (x[75] < -0x1.8d130ep-4f) { /* last__gyro_y__short */
+                    if (x[117] < 0x1.7p+6f) { /* argmin__gyro_y__long */
                         return -0x1.2e3914p-3f;
                     } else {
                         return 0x1.9d0156p-4f;
                     }
                 } else {
-                    if (x[81] < -0x1.7a67c2p-3f) { /* mean__gyro_y__long */
+                    if (x[76] < -0x1.7a67c2p-3f) { /* mean__gyro_y__long */
                         return 0x1.4b9a34p-4f;
                     } else {
                         return -0x1.793d1ep-3f;
@@ -2611,23 +2611,23 @@ static float tree_23(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 24: adds to margin 0; depth 5 */
 static float tree_24(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.95338ep-4f) { /* std__gyro_y_d__short */
-        if (x[162] < 0x1.dd0ebcp-4f) { /* std__spin_sum__short */
-            if (x[40] < 0x1.3160fap-1f) { /* range__acc_z__short */
-                if (x[117] < 0x1.343a32p+3f) { /* mean__acc_mag__long */
+    if (x[132] < 0x1.95338ep-4f) { /* std__gyro_y_d__short */
+        if (x[145] < 0x1.dd0ebcp-4f) { /* std__spin_sum__short */
+            if (x[37] < 0x1.3160fap-1f) { /* range__acc_z__short */
+                if (x[109] < 0x1.343a32p+3f) { /* mean__acc_mag__long */
                     return 0x1.abe86ep-5f;
                 } else {
                     return -0x1.7a8098p-3f;
                 }
             } else {
-                if (x[157] < -0x1.e86c1p-6f) { /* mean__twist__short */
-                    if (x[175] < 0x1.48p+5f) { /* histogram_b10__gyro_y__long */
+                if (x[140] < -0x1.e86c1p-6f) { /* mean__twist__short */
+                    if (x[154] < 0x1.48p+5f) { /* histogram_b10__gyro_y__long */
                         return -0x1.701d52p-6f;
                     } else {
                         return 0x1.c42ee4p-2f;
                     }
                 } else {
-                    if (x[116] < 0x1.4b0ddep+3f) { /* last__acc_mag__short */
+                    if (x[108] < 0x1.4b0ddep+3f) { /* last__acc_mag__short */
                         return -0x1.e7041ep-5f;
                     } else {
                         return 0x1.1b363p-2f;
@@ -2635,10 +2635,10 @@ static float tree_24(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[91] < 0x1.9d224cp-2f) { /* std__gyro_z__short */
+            if (x[86] < 0x1.9d224cp-2f) { /* std__gyro_z__short */
                 return -0x1.87c22p-3f;
             } else {
-                if (x[71] < -0x1.e4e592p-3f) { /* last__gyro_x__long */
+                if (x[66] < -0x1.e4e592p-3f) { /* last__gyro_x__long */
                     return 0x1.98d11ep-3f;
                 } else {
                     return -0x1.a3154ap-4f;
@@ -2646,10 +2646,10 @@ static float tree_24(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[22] < 0x1.74a5bep-1f) { /* range__acc_y__short */
-            if (x[133] < 0x1.aa36e4p-2f) { /* mean_abs__gyro_y__long */
+        if (x[21] < 0x1.74a5bep-1f) { /* range__acc_y__short */
+            if (x[121] < 0x1.aa36e4p-2f) { /* mean_abs__gyro_y__long */
                 if (x[0] < 0x1.43150ep+0f) { /* mean__acc_x__short */
-                    if (x[108] < 0x1.3917e6p+3f) { /* mean__acc_mag__short */
+                    if (x[102] < 0x1.3917e6p+3f) { /* mean__acc_mag__short */
                         return 0x1.64c9c2p-4f;
                     } else {
                         return 0x1.164de4p-2f;
@@ -2661,29 +2661,29 @@ static float tree_24(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 return -0x1.4ec18ep-4f;
             }
         } else {
-            if (x[92] < -0x1.fff79cp-5f) { /* min__gyro_z__short */
-                if (x[63] < 0x1.aec024p-4f) { /* mean__gyro_x__long */
-                    if (x[116] < 0x1.599c5ap+3f) { /* last__acc_mag__short */
+            if (x[87] < -0x1.fff79cp-5f) { /* min__gyro_z__short */
+                if (x[59] < 0x1.aec024p-4f) { /* mean__gyro_x__long */
+                    if (x[108] < 0x1.599c5ap+3f) { /* last__acc_mag__short */
                         return 0x1.0282a4p-6f;
                     } else {
                         return 0x1.47c54cp-3f;
                     }
                 } else {
-                    if (x[113] < 0x1.424822p+3f) { /* rms__acc_mag__short */
+                    if (x[106] < 0x1.424822p+3f) { /* rms__acc_mag__short */
                         return -0x1.f02e2p-9f;
                     } else {
                         return -0x1.46b746p-3f;
                     }
                 }
             } else {
-                if (x[80] < 0x1.4251f4p+1f) { /* last__gyro_y__short */
-                    if (x[48] < 0x1.1d45dcp+3f) { /* max__acc_z__long */
+                if (x[75] < 0x1.4251f4p+1f) { /* last__gyro_y__short */
+                    if (x[45] < 0x1.1d45dcp+3f) { /* max__acc_z__long */
                         return -0x1.5d826cp-3f;
                     } else {
                         return -0x1.8afe38p-7f;
                     }
                 } else {
-                    if (x[151] < 0x1.5e16ecp+0f) { /* max__acc_x_lp__short */
+                    if (x[137] < 0x1.5e16ecp+0f) { /* max__acc_x_lp__short */
                         return 0x1.d861bep-4f;
                     } else {
                         return -0x1.448718p-4f;
@@ -2697,25 +2697,25 @@ static float tree_24(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 25: adds to margin 0; depth 5 */
 static float tree_25(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.3ddf8p-2f) { /* std__gyro_y_d__short */
-        if (x[84] < 0x1.f92792p-1f) { /* max__gyro_y__long */
-            if (x[66] < 0x1.842f72p+0f) { /* max__gyro_x__long */
-                if (x[29] < 0x1.742bb6p+1f) { /* min__acc_y__long */
-                    if (x[55] < 0x1.33f9dcp-5f) { /* std__gyro_x__short */
+    if (x[132] < 0x1.3ddf8p-2f) { /* std__gyro_y_d__short */
+        if (x[79] < 0x1.f92792p-1f) { /* max__gyro_y__long */
+            if (x[62] < 0x1.842f72p+0f) { /* max__gyro_x__long */
+                if (x[27] < 0x1.742bb6p+1f) { /* min__acc_y__long */
+                    if (x[51] < 0x1.33f9dcp-5f) { /* std__gyro_x__short */
                         return 0x1.aa6966p-6f;
                     } else {
                         return -0x1.3f21d2p-3f;
                     }
                 } else {
-                    if (x[107] < 0x1.4152bp-8f) { /* last__gyro_z__long */
+                    if (x[101] < 0x1.4152bp-8f) { /* last__gyro_z__long */
                         return 0x1.a279d4p-4f;
                     } else {
                         return -0x1.8e5818p-5f;
                     }
                 }
             } else {
-                if (x[117] < 0x1.3b86aep+3f) { /* mean__acc_mag__long */
-                    if (x[116] < 0x1.3c6f46p+3f) { /* last__acc_mag__short */
+                if (x[109] < 0x1.3b86aep+3f) { /* mean__acc_mag__long */
+                    if (x[108] < 0x1.3c6f46p+3f) { /* last__acc_mag__short */
                         return 0x1.3f98ep-4f;
                     } else {
                         return 0x1.b18faep-2f;
@@ -2725,17 +2725,17 @@ static float tree_25(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[25] < -0x1.f3e0c8p-4f) { /* slope__acc_y__short */
-                if (x[148] < 0x1.11256ep+0f) { /* energy__gyro_y_d__short */
+            if (x[23] < -0x1.f3e0c8p-4f) { /* slope__acc_y__short */
+                if (x[134] < 0x1.11256ep+0f) { /* energy__gyro_y_d__short */
                     return -0x1.294786p-3f;
                 } else {
                     return 0x1.4e23cep-3f;
                 }
             } else {
-                if (x[21] < -0x1.ef0f2cp+2f) { /* max__acc_y__short */
+                if (x[20] < -0x1.ef0f2cp+2f) { /* max__acc_y__short */
                     return 0x1.208b1ap-5f;
                 } else {
-                    if (x[122] < 0x1.346cfp+3f) { /* rms__acc_mag__long */
+                    if (x[114] < 0x1.346cfp+3f) { /* rms__acc_mag__long */
                         return -0x1.6384b4p-6f;
                     } else {
                         return -0x1.6d4c8ep-3f;
@@ -2744,44 +2744,44 @@ static float tree_25(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[143] < 0x1.8p+1f) { /* mean_crossings__gyro_mag__long */
-            if (x[139] < 0x1.c69124p-5f) { /* first__gyro_mag__long */
-                if (x[157] < 0x1.468daep-5f) { /* mean__twist__short */
+        if (x[130] < 0x1.8p+1f) { /* mean_crossings__gyro_mag__long */
+            if (x[127] < 0x1.c69124p-5f) { /* first__gyro_mag__long */
+                if (x[140] < 0x1.468daep-5f) { /* mean__twist__short */
                     return -0x1.cb5346p-4f;
                 } else {
                     return 0x1.c79b94p-4f;
                 }
             } else {
-                if (x[82] < 0x1.2c517ep-1f) { /* std__gyro_y__long */
+                if (x[77] < 0x1.2c517ep-1f) { /* std__gyro_y__long */
                     return 0x1.1ffc16p-5f;
                 } else {
                     return 0x1.8f1dfep-3f;
                 }
             }
         } else {
-            if (x[78] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
-                if (x[116] < 0x1.30e70ep+3f) { /* last__acc_mag__short */
-                    if (x[54] < 0x1.fef9aep-2f) { /* mean__gyro_x__short */
+            if (x[73] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
+                if (x[108] < 0x1.30e70ep+3f) { /* last__acc_mag__short */
+                    if (x[50] < 0x1.fef9aep-2f) { /* mean__gyro_x__short */
                         return 0x1.25b646p-2f;
                     } else {
                         return -0x1.d1dacp-5f;
                     }
                 } else {
-                    if (x[80] < -0x1.f70154p-4f) { /* last__gyro_y__short */
+                    if (x[75] < -0x1.f70154p-4f) { /* last__gyro_y__short */
                         return 0x1.9cf9b6p-3f;
                     } else {
                         return -0x1.4e88fp-4f;
                     }
                 }
             } else {
-                if (x[43] < -0x1.3d396cp-3f) { /* slope__acc_z__short */
-                    if (x[138] < 0x1.44p+6f) { /* argmax__gyro_mag__long */
+                if (x[40] < -0x1.3d396cp-3f) { /* slope__acc_z__short */
+                    if (x[126] < 0x1.44p+6f) { /* argmax__gyro_mag__long */
                         return -0x1.4ba552p-4f;
                     } else {
                         return 0x1.4749b2p-3f;
                     }
                 } else {
-                    if (x[83] < -0x1.ad3f18p+0f) { /* min__gyro_y__long */
+                    if (x[78] < -0x1.ad3f18p+0f) { /* min__gyro_y__long */
                         return -0x1.20a6aap-3f;
                     } else {
                         return 0x1.a651d4p-5f;
@@ -2795,11 +2795,11 @@ static float tree_25(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 26: adds to margin 0; depth 5 */
 static float tree_26(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[80] < 0x1.c40d9p-1f) { /* last__gyro_y__short */
-        if (x[80] < -0x1.f70154p-4f) { /* last__gyro_y__short */
-            if (x[79] < -0x1.99842cp-3f) { /* slope__gyro_y__short */
-                if (x[145] < -0x1.0dfacp-4f) { /* mean__gyro_y_d__short */
-                    if (x[129] < 0x1.5cp+6f) { /* argmax__gyro_y__long */
+    if (x[75] < 0x1.c40d9p-1f) { /* last__gyro_y__short */
+        if (x[75] < -0x1.f70154p-4f) { /* last__gyro_y__short */
+            if (x[74] < -0x1.99842cp-3f) { /* slope__gyro_y__short */
+                if (x[131] < -0x1.0dfacp-4f) { /* mean__gyro_y_d__short */
+                    if (x[118] < 0x1.5cp+6f) { /* argmax__gyro_y__long */
                         return 0x1.b1cd1p-3f;
                     } else {
                         return 0x1.d3e20ep-7f;
@@ -2808,14 +2808,14 @@ static float tree_26(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return -0x1.1a36a6p-4f;
                 }
             } else {
-                if (x[163] < 0x1.6e58e6p-2f) { /* max__spin_sum__short */
-                    if (x[75] < 0x1.abd3c4p-5f) { /* max__gyro_y__short */
+                if (x[146] < 0x1.6e58e6p-2f) { /* max__spin_sum__short */
+                    if (x[70] < 0x1.abd3c4p-5f) { /* max__gyro_y__short */
                         return -0x1.3487b8p-3f;
                     } else {
                         return 0x1.f141fep-3f;
                     }
                 } else {
-                    if (x[157] < 0x1.4a1cd4p-1f) { /* mean__twist__short */
+                    if (x[140] < 0x1.4a1cd4p-1f) { /* mean__twist__short */
                         return -0x1.2fb6bap-3f;
                     } else {
                         return 0x1.0a9bcep-3f;
@@ -2823,29 +2823,29 @@ static float tree_26(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[116] < 0x1.2d2d8ap+3f) { /* last__acc_mag__short */
-                if (x[32] < 0x1.ab643p+2f) { /* rms__acc_y__long */
-                    if (x[150] < 0x1.61cc26p-4f) { /* std__acc_x_lp__short */
+            if (x[108] < 0x1.2d2d8ap+3f) { /* last__acc_mag__short */
+                if (x[30] < 0x1.ab643p+2f) { /* rms__acc_y__long */
+                    if (x[136] < 0x1.61cc26p-4f) { /* std__acc_x_lp__short */
                         return 0x1.530174p-4f;
                     } else {
                         return -0x1.4d8e16p-3f;
                     }
                 } else {
-                    if (x[98] < -0x1.22a412p-2f) { /* last__gyro_z__short */
+                    if (x[93] < -0x1.22a412p-2f) { /* last__gyro_z__short */
                         return -0x1.b48cc4p-4f;
                     } else {
                         return 0x1.f2d0f4p-3f;
                     }
                 }
             } else {
-                if (x[116] < 0x1.589adcp+3f) { /* last__acc_mag__short */
-                    if (x[121] < 0x1.5ac7a2p-1f) { /* range__acc_mag__long */
+                if (x[108] < 0x1.589adcp+3f) { /* last__acc_mag__short */
+                    if (x[113] < 0x1.5ac7a2p-1f) { /* range__acc_mag__long */
                         return 0x1.c0571ep-5f;
                     } else {
                         return -0x1.3f1206p-3f;
                     }
                 } else {
-                    if (x[62] < 0x1.a7c17ap-5f) { /* last__gyro_x__short */
+                    if (x[58] < 0x1.a7c17ap-5f) { /* last__gyro_x__short */
                         return 0x1.02cc58p-2f;
                     } else {
                         return -0x1.7f6236p-4f;
@@ -2854,22 +2854,22 @@ static float tree_26(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[62] < 0x1.fc6ebp-3f) { /* last__gyro_x__short */
-            if (x[103] < 0x1.3c54bcp-2f) { /* range__gyro_z__long */
-                if (x[83] < -0x1.de236cp-2f) { /* min__gyro_y__long */
+        if (x[58] < 0x1.fc6ebp-3f) { /* last__gyro_x__short */
+            if (x[98] < 0x1.3c54bcp-2f) { /* range__gyro_z__long */
+                if (x[78] < -0x1.de236cp-2f) { /* min__gyro_y__long */
                     return -0x1.3f8a2p-3f;
                 } else {
-                    if (x[64] < 0x1.288f9p-5f) { /* std__gyro_x__long */
+                    if (x[60] < 0x1.288f9p-5f) { /* std__gyro_x__long */
                         return -0x1.07e106p-4f;
                     } else {
                         return 0x1.3f4168p-3f;
                     }
                 }
             } else {
-                if (x[175] < 0x1.1p+4f) { /* histogram_b10__gyro_y__long */
+                if (x[154] < 0x1.1p+4f) { /* histogram_b10__gyro_y__long */
                     return -0x1.6ae60cp-5f;
                 } else {
-                    if (x[56] < -0x1.9ab6ep+0f) { /* min__gyro_x__short */
+                    if (x[52] < -0x1.9ab6ep+0f) { /* min__gyro_x__short */
                         return 0x1.34a6aap-5f;
                     } else {
                         return 0x1.a797cap-3f;
@@ -2877,21 +2877,21 @@ static float tree_26(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[116] < 0x1.20a64p+3f) { /* last__acc_mag__short */
-                if (x[79] < 0x1.22192ap-6f) { /* slope__gyro_y__short */
+            if (x[108] < 0x1.20a64p+3f) { /* last__acc_mag__short */
+                if (x[74] < 0x1.22192ap-6f) { /* slope__gyro_y__short */
                     return 0x1.e201p-3f;
                 } else {
                     return 0x1.ac933p-5f;
                 }
             } else {
-                if (x[80] < 0x1.4251f4p+1f) { /* last__gyro_y__short */
-                    if (x[54] < -0x1.5b2312p-1f) { /* mean__gyro_x__short */
+                if (x[75] < 0x1.4251f4p+1f) { /* last__gyro_y__short */
+                    if (x[50] < -0x1.5b2312p-1f) { /* mean__gyro_x__short */
                         return 0x1.76e506p-6f;
                     } else {
                         return -0x1.6dbf62p-3f;
                     }
                 } else {
-                    if (x[128] < 0x1.6p+6f) { /* argmin__gyro_y__long */
+                    if (x[117] < 0x1.6p+6f) { /* argmin__gyro_y__long */
                         return 0x1.1cc064p-3f;
                     } else {
                         return -0x1.201704p-4f;
@@ -2905,23 +2905,23 @@ static float tree_26(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 27: adds to margin 0; depth 5 */
 static float tree_27(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[75] < 0x1.6e9bcp-5f) { /* max__gyro_y__short */
-        if (x[158] < 0x1.5a3cbcp+0f) { /* std__twist__short */
+    if (x[70] < 0x1.6e9bcp-5f) { /* max__gyro_y__short */
+        if (x[141] < 0x1.5a3cbcp+0f) { /* std__twist__short */
             return -0x1.739fd2p-3f;
         } else {
             return -0x1.e17fb4p-6f;
         }
     } else {
-        if (x[174] < 0x1.3p+5f) { /* histogram_b09__gyro_y__long */
-            if (x[138] < 0x1.2cp+6f) { /* argmax__gyro_mag__long */
-                if (x[45] < 0x1.6a5fb6p+2f) { /* mean__acc_z__long */
-                    if (x[128] < 0x1.64p+6f) { /* argmin__gyro_y__long */
+        if (x[153] < 0x1.3p+5f) { /* histogram_b09__gyro_y__long */
+            if (x[126] < 0x1.2cp+6f) { /* argmax__gyro_mag__long */
+                if (x[42] < 0x1.6a5fb6p+2f) { /* mean__acc_z__long */
+                    if (x[117] < 0x1.64p+6f) { /* argmin__gyro_y__long */
                         return -0x1.6ba606p-3f;
                     } else {
                         return -0x1.256adep-6f;
                     }
                 } else {
-                    if (x[85] < 0x1.868228p+1f) { /* range__gyro_y__long */
+                    if (x[80] < 0x1.868228p+1f) { /* range__gyro_y__long */
                         return 0x1.336a98p-3f;
                     } else {
                         return -0x1.fc9d44p-4f;
@@ -2929,13 +2929,13 @@ static float tree_27(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             } else {
                 if (x[10] < 0x1.814884p+0f) { /* std__acc_x__long */
-                    if (x[128] < 0x1.14p+6f) { /* argmin__gyro_y__long */
+                    if (x[117] < 0x1.14p+6f) { /* argmin__gyro_y__long */
                         return 0x1.5765p-4f;
                     } else {
                         return -0x1.1f59ep-3f;
                     }
                 } else {
-                    if (x[80] < -0x1.53f7cep-4f) { /* last__gyro_y__short */
+                    if (x[75] < -0x1.53f7cep-4f) { /* last__gyro_y__short */
                         return 0x1.770566p-3f;
                     } else {
                         return 0x1.d93286p-9f;
@@ -2943,25 +2943,25 @@ static float tree_27(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[64] < 0x1.cb835p-1f) { /* std__gyro_x__long */
-                if (x[22] < 0x1.e9c304p-2f) { /* range__acc_y__short */
-                    if (x[116] < 0x1.3c6f46p+3f) { /* last__acc_mag__short */
+            if (x[60] < 0x1.cb835p-1f) { /* std__gyro_x__long */
+                if (x[21] < 0x1.e9c304p-2f) { /* range__acc_y__short */
+                    if (x[108] < 0x1.3c6f46p+3f) { /* last__acc_mag__short */
                         return -0x1.ccaee4p-6f;
                     } else {
                         return 0x1.8534f6p-2f;
                     }
                 } else {
-                    if (x[146] < 0x1.95338ep-4f) { /* std__gyro_y_d__short */
+                    if (x[132] < 0x1.95338ep-4f) { /* std__gyro_y_d__short */
                         return -0x1.bcd626p-4f;
                     } else {
                         return 0x1.31da2cp-5f;
                     }
                 }
             } else {
-                if (x[139] < 0x1.22f4b8p-1f) { /* first__gyro_mag__long */
+                if (x[127] < 0x1.22f4b8p-1f) { /* first__gyro_mag__long */
                     return -0x1.c9bee6p-5f;
                 } else {
-                    if (x[90] < -0x1.6be1dp-7f) { /* mean__gyro_z__short */
+                    if (x[85] < -0x1.6be1dp-7f) { /* mean__gyro_z__short */
                         return 0x1.1f4b04p-5f;
                     } else {
                         return 0x1.49687cp-2f;
@@ -2975,25 +2975,25 @@ static float tree_27(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 28: adds to margin 0; depth 5 */
 static float tree_28(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[75] < 0x1.6e9bcp-5f) { /* max__gyro_y__short */
-        if (x[158] < 0x1.533c44p+0f) { /* std__twist__short */
+    if (x[70] < 0x1.6e9bcp-5f) { /* max__gyro_y__short */
+        if (x[141] < 0x1.533c44p+0f) { /* std__twist__short */
             return -0x1.6a3576p-3f;
         } else {
             return -0x1.d4008p-6f;
         }
     } else {
-        if (x[47] < -0x1.03b7f6p+3f) { /* min__acc_z__long */
-            if (x[147] < 0x1.b276fcp-2f) { /* max__gyro_y_d__short */
+        if (x[44] < -0x1.03b7f6p+3f) { /* min__acc_z__long */
+            if (x[133] < 0x1.b276fcp-2f) { /* max__gyro_y_d__short */
                 return -0x1.6ca95ap-3f;
             } else {
-                if (x[26] < 0x1.303022p+1f) { /* last__acc_y__short */
-                    if (x[80] < -0x1.28a2aap-1f) { /* last__gyro_y__short */
+                if (x[24] < 0x1.303022p+1f) { /* last__acc_y__short */
+                    if (x[75] < -0x1.28a2aap-1f) { /* last__gyro_y__short */
                         return 0x1.24526cp-7f;
                     } else {
                         return -0x1.181476p-3f;
                     }
                 } else {
-                    if (x[35] < 0x1.bbedb8p+1f) { /* last__acc_y__long */
+                    if (x[32] < 0x1.bbedb8p+1f) { /* last__acc_y__long */
                         return 0x1.df4ccep-4f;
                     } else {
                         return -0x1.2c9d2ap-5f;
@@ -3001,29 +3001,29 @@ static float tree_28(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[98] < -0x1.806f26p-5f) { /* last__gyro_z__short */
-                if (x[80] < 0x1.eb7564p-2f) { /* last__gyro_y__short */
-                    if (x[116] < 0x1.0fd92p+3f) { /* last__acc_mag__short */
+            if (x[93] < -0x1.806f26p-5f) { /* last__gyro_z__short */
+                if (x[75] < 0x1.eb7564p-2f) { /* last__gyro_y__short */
+                    if (x[108] < 0x1.0fd92p+3f) { /* last__acc_mag__short */
                         return -0x1.08beeap-3f;
                     } else {
                         return 0x1.010ac6p-4f;
                     }
                 } else {
-                    if (x[71] < 0x1.799e62p+0f) { /* last__gyro_x__long */
+                    if (x[66] < 0x1.799e62p+0f) { /* last__gyro_x__long */
                         return 0x1.8a7628p-3f;
                     } else {
                         return -0x1.39819cp-4f;
                     }
                 }
             } else {
-                if (x[95] < 0x1.c71f4ap-5f) { /* rms__gyro_z__short */
-                    if (x[137] < 0x1.74p+6f) { /* argmin__gyro_mag__long */
+                if (x[90] < 0x1.c71f4ap-5f) { /* rms__gyro_z__short */
+                    if (x[125] < 0x1.74p+6f) { /* argmin__gyro_mag__long */
                         return -0x1.b7d86p-4f;
                     } else {
                         return 0x1.3cf1a6p-3f;
                     }
                 } else {
-                    if (x[81] < 0x1.cdbc36p-7f) { /* mean__gyro_y__long */
+                    if (x[76] < 0x1.cdbc36p-7f) { /* mean__gyro_y__long */
                         return 0x1.3c290ep-4f;
                     } else {
                         return -0x1.c82efep-5f;
@@ -3037,37 +3037,37 @@ static float tree_28(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 29: adds to margin 0; depth 5 */
 static float tree_29(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[75] < 0x1.6e9bcp-5f) { /* max__gyro_y__short */
-        if (x[158] < 0x1.4c7026p+0f) { /* std__twist__short */
+    if (x[70] < 0x1.6e9bcp-5f) { /* max__gyro_y__short */
+        if (x[141] < 0x1.4c7026p+0f) { /* std__twist__short */
             return -0x1.6006e6p-3f;
         } else {
             return -0x1.c210fep-6f;
         }
     } else {
-        if (x[57] < 0x1.130ec4p-2f) { /* max__gyro_x__short */
-            if (x[80] < 0x1.07a18p-2f) { /* last__gyro_y__short */
-                if (x[84] < 0x1.d90108p-3f) { /* max__gyro_y__long */
-                    if (x[157] < -0x1.e86c1p-6f) { /* mean__twist__short */
+        if (x[53] < 0x1.130ec4p-2f) { /* max__gyro_x__short */
+            if (x[75] < 0x1.07a18p-2f) { /* last__gyro_y__short */
+                if (x[79] < 0x1.d90108p-3f) { /* max__gyro_y__long */
+                    if (x[140] < -0x1.e86c1p-6f) { /* mean__twist__short */
                         return 0x1.d904e6p-3f;
                     } else {
                         return -0x1.2d953ap-6f;
                     }
                 } else {
-                    if (x[87] < 0x1.8p+2f) { /* zero_crossings__gyro_y__long */
+                    if (x[82] < 0x1.8p+2f) { /* zero_crossings__gyro_y__long */
                         return 0x1.9b84aep-3f;
                     } else {
                         return -0x1.25df1ap-3f;
                     }
                 }
             } else {
-                if (x[88] < 0x1.ac7c3p-8f) { /* slope__gyro_y__long */
-                    if (x[117] < 0x1.3d15bcp+3f) { /* mean__acc_mag__long */
+                if (x[83] < 0x1.ac7c3p-8f) { /* slope__gyro_y__long */
+                    if (x[109] < 0x1.3d15bcp+3f) { /* mean__acc_mag__long */
                         return 0x1.7f7baap-4f;
                     } else {
                         return -0x1.e7542ap-4f;
                     }
                 } else {
-                    if (x[17] < 0x1.802a34p-2f) { /* last__acc_x__long */
+                    if (x[16] < 0x1.802a34p-2f) { /* last__acc_x__long */
                         return 0x1.1f2fd4p-2f;
                     } else {
                         return 0x1.07cf36p-9f;
@@ -3075,22 +3075,22 @@ static float tree_29(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[32] < 0x1.8ce8a4p+2f) { /* rms__acc_y__long */
+            if (x[30] < 0x1.8ce8a4p+2f) { /* rms__acc_y__long */
                 if (x[4] < 0x1.1218a4p+2f) { /* range__acc_x__short */
-                    if (x[145] < 0x1.0048b6p-3f) { /* mean__gyro_y_d__short */
+                    if (x[131] < 0x1.0048b6p-3f) { /* mean__gyro_y_d__short */
                         return -0x1.7a4896p-3f;
                     } else {
                         return -0x1.6c8308p-5f;
                     }
                 } else {
-                    if (x[135] < 0x1.106516p+7f) { /* sum__gyro_mag__long */
+                    if (x[123] < 0x1.106516p+7f) { /* sum__gyro_mag__long */
                         return 0x1.2dbaecp-4f;
                     } else {
                         return -0x1.59780cp-4f;
                     }
                 }
             } else {
-                if (x[149] < -0x1.ab6ac6p+1f) { /* mean__acc_x_lp__short */
+                if (x[135] < -0x1.ab6ac6p+1f) { /* mean__acc_x_lp__short */
                     if (x[4] < 0x1.f3022ep+0f) { /* range__acc_x__short */
                         return 0x1.40c132p-2f;
                     } else {
@@ -3111,31 +3111,31 @@ static float tree_29(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 30: adds to margin 0; depth 5 */
 static float tree_30(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[50] < 0x1.017b8cp+3f) { /* rms__acc_z__long */
-        if (x[174] < 0x1.3p+5f) { /* histogram_b09__gyro_y__long */
-            if (x[138] < 0x1.2cp+6f) { /* argmax__gyro_mag__long */
-                if (x[150] < 0x1.11a1b4p-4f) { /* std__acc_x_lp__short */
-                    if (x[119] < 0x1.dfdc2p+2f) { /* min__acc_mag__long */
+    if (x[47] < 0x1.017b8cp+3f) { /* rms__acc_z__long */
+        if (x[153] < 0x1.3p+5f) { /* histogram_b09__gyro_y__long */
+            if (x[126] < 0x1.2cp+6f) { /* argmax__gyro_mag__long */
+                if (x[136] < 0x1.11a1b4p-4f) { /* std__acc_x_lp__short */
+                    if (x[111] < 0x1.dfdc2p+2f) { /* min__acc_mag__long */
                         return 0x1.84a712p-3f;
                     } else {
                         return -0x1.bb517ap-5f;
                     }
                 } else {
-                    if (x[39] < 0x1.427d16p+3f) { /* max__acc_z__short */
+                    if (x[36] < 0x1.427d16p+3f) { /* max__acc_z__short */
                         return -0x1.5c446ep-3f;
                     } else {
                         return 0x1.6ab58cp-4f;
                     }
                 }
             } else {
-                if (x[52] < -0x1.7a86dep-11f) { /* slope__acc_z__long */
-                    if (x[43] < 0x1.07bd24p-2f) { /* slope__acc_z__short */
+                if (x[49] < -0x1.7a86dep-11f) { /* slope__acc_z__long */
+                    if (x[40] < 0x1.07bd24p-2f) { /* slope__acc_z__short */
                         return 0x1.8e857ep-4f;
                     } else {
                         return -0x1.d47114p-4f;
                     }
                 } else {
-                    if (x[137] < 0x1.a8p+5f) { /* argmin__gyro_mag__long */
+                    if (x[125] < 0x1.a8p+5f) { /* argmin__gyro_mag__long */
                         return -0x1.211306p-3f;
                     } else {
                         return 0x1.a3f106p-5f;
@@ -3143,19 +3143,19 @@ static float tree_30(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[100] < 0x1.78f3fcp-2f) { /* std__gyro_z__long */
-                if (x[104] < 0x1.2bd90cp-5f) { /* rms__gyro_z__long */
+            if (x[95] < 0x1.78f3fcp-2f) { /* std__gyro_z__long */
+                if (x[99] < 0x1.2bd90cp-5f) { /* rms__gyro_z__long */
                     return -0x1.429514p-3f;
                 } else {
-                    if (x[19] < 0x1.d326d4p-4f) { /* std__acc_y__short */
+                    if (x[18] < 0x1.d326d4p-4f) { /* std__acc_y__short */
                         return 0x1.86351ap-3f;
                     } else {
                         return 0x1.7c5112p-7f;
                     }
                 }
             } else {
-                if (x[51] < 0x1p+1f) { /* zero_crossings__acc_z__long */
-                    if (x[34] < 0x1.0abb34p-7f) { /* slope__acc_y__long */
+                if (x[48] < 0x1p+1f) { /* zero_crossings__acc_z__long */
+                    if (x[31] < 0x1.0abb34p-7f) { /* slope__acc_y__long */
                         return 0x1.08c318p-2f;
                     } else {
                         return -0x1.533f2ep-5f;
@@ -3166,17 +3166,17 @@ static float tree_30(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[117] < 0x1.36afc4p+3f) { /* mean__acc_mag__long */
-            if (x[79] < -0x1.1034bcp-8f) { /* slope__gyro_y__short */
+        if (x[109] < 0x1.36afc4p+3f) { /* mean__acc_mag__long */
+            if (x[74] < -0x1.1034bcp-8f) { /* slope__gyro_y__short */
                 return 0x1.80537ep-3f;
             } else {
                 return -0x1.7e83ap-5f;
             }
         } else {
-            if (x[130] < -0x1.f540eep-1f) { /* first__gyro_y__long */
+            if (x[119] < -0x1.f540eep-1f) { /* first__gyro_y__long */
                 return 0x1.33efbep-5f;
             } else {
-                if (x[157] < 0x1.53b6d2p-3f) { /* mean__twist__short */
+                if (x[140] < 0x1.53b6d2p-3f) { /* mean__twist__short */
                     return -0x1.778fe2p-3f;
                 } else {
                     return -0x1.ae0e7ap-5f;
@@ -3189,11 +3189,11 @@ static float tree_30(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 31: adds to margin 0; depth 5 */
 static float tree_31(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[116] < 0x1.2de39cp+3f) { /* last__acc_mag__short */
-        if (x[147] < 0x1.6f3786p+0f) { /* max__gyro_y_d__short */
-            if (x[37] < 0x1.ca965p-3f) { /* std__acc_z__short */
-                if (x[58] < 0x1.e871a4p-3f) { /* range__gyro_x__short */
-                    if (x[120] < 0x1.454de2p+3f) { /* max__acc_mag__long */
+    if (x[108] < 0x1.2de39cp+3f) { /* last__acc_mag__short */
+        if (x[133] < 0x1.6f3786p+0f) { /* max__gyro_y_d__short */
+            if (x[34] < 0x1.ca965p-3f) { /* std__acc_z__short */
+                if (x[54] < 0x1.e871a4p-3f) { /* range__gyro_x__short */
+                    if (x[112] < 0x1.454de2p+3f) { /* max__acc_mag__long */
                         return 0x1.f3a024p-6f;
                     } else {
                         return 0x1.cdb3bap-3f;
@@ -3202,14 +3202,14 @@ static float tree_31(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return -0x1.dba7d6p-13f;
                 }
             } else {
-                if (x[80] < 0x1.7e2a1cp-1f) { /* last__gyro_y__short */
-                    if (x[160] < 0x1.faffaap+6f) { /* energy__twist__short */
+                if (x[75] < 0x1.7e2a1cp-1f) { /* last__gyro_y__short */
+                    if (x[143] < 0x1.faffaap+6f) { /* energy__twist__short */
                         return -0x1.d9927ep-4f;
                     } else {
                         return 0x1.5e1388p-4f;
                     }
                 } else {
-                    if (x[106] < 0x1.a871ap-15f) { /* slope__gyro_z__long */
+                    if (x[100] < 0x1.a871ap-15f) { /* slope__gyro_z__long */
                         return 0x1.5899a4p-3f;
                     } else {
                         return -0x1.676a96p-4f;
@@ -3217,10 +3217,10 @@ static float tree_31(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[91] < 0x1.19cd0cp-4f) { /* std__gyro_z__short */
+            if (x[86] < 0x1.19cd0cp-4f) { /* std__gyro_z__short */
                 return -0x1.dfc92p-5f;
             } else {
-                if (x[54] < 0x1.26d53ap-1f) { /* mean__gyro_x__short */
+                if (x[50] < 0x1.26d53ap-1f) { /* mean__gyro_x__short */
                     return 0x1.00a2aep-2f;
                 } else {
                     return -0x1.d32516p-6f;
@@ -3228,30 +3228,30 @@ static float tree_31(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[116] < 0x1.3d8aa4p+3f) { /* last__acc_mag__short */
-            if (x[80] < 0x1.eb7564p-2f) { /* last__gyro_y__short */
-                if (x[80] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
-                    if (x[95] < 0x1.e1ee6ap-5f) { /* rms__gyro_z__short */
+        if (x[108] < 0x1.3d8aa4p+3f) { /* last__acc_mag__short */
+            if (x[75] < 0x1.eb7564p-2f) { /* last__gyro_y__short */
+                if (x[75] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
+                    if (x[90] < 0x1.e1ee6ap-5f) { /* rms__gyro_z__short */
                         return -0x1.0fc792p-3f;
                     } else {
                         return 0x1.288f16p-4f;
                     }
                 } else {
-                    if (x[175] < 0x1.08p+6f) { /* histogram_b10__gyro_y__long */
+                    if (x[154] < 0x1.08p+6f) { /* histogram_b10__gyro_y__long */
                         return -0x1.8802a2p-3f;
                     } else {
                         return 0x1.83ad88p-5f;
                     }
                 }
             } else {
-                if (x[147] < 0x1.17e77ep+0f) { /* max__gyro_y_d__short */
-                    if (x[122] < 0x1.3b75f8p+3f) { /* rms__acc_mag__long */
+                if (x[133] < 0x1.17e77ep+0f) { /* max__gyro_y_d__short */
+                    if (x[114] < 0x1.3b75f8p+3f) { /* rms__acc_mag__long */
                         return -0x1.06d26ep-10f;
                     } else {
                         return -0x1.2b963cp-3f;
                     }
                 } else {
-                    if (x[56] < -0x1.5a66dcp-1f) { /* min__gyro_x__short */
+                    if (x[52] < -0x1.5a66dcp-1f) { /* min__gyro_x__short */
                         return -0x1.a14136p-7f;
                     } else {
                         return 0x1.5117aap-3f;
@@ -3259,21 +3259,21 @@ static float tree_31(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[58] < 0x1.1264a2p-3f) { /* range__gyro_x__short */
-                if (x[137] < 0x1.1cp+6f) { /* argmin__gyro_mag__long */
+            if (x[54] < 0x1.1264a2p-3f) { /* range__gyro_x__short */
+                if (x[125] < 0x1.1cp+6f) { /* argmin__gyro_mag__long */
                     return -0x1.0fdc56p-5f;
                 } else {
                     return 0x1.a39e8ap-2f;
                 }
             } else {
                 if (x[0] < -0x1.897c06p+1f) { /* mean__acc_x__short */
-                    if (x[63] < -0x1.beaf52p-8f) { /* mean__gyro_x__long */
+                    if (x[59] < -0x1.beaf52p-8f) { /* mean__gyro_x__long */
                         return 0x1.22189ep-3f;
                     } else {
                         return 0x1.15e28ep-8f;
                     }
                 } else {
-                    if (x[137] < 0x1p+2f) { /* argmin__gyro_mag__long */
+                    if (x[125] < 0x1p+2f) { /* argmin__gyro_mag__long */
                         return 0x1.51593ep-3f;
                     } else {
                         return -0x1.31065ep-4f;
@@ -3287,37 +3287,37 @@ static float tree_31(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 32: adds to margin 0; depth 5 */
 static float tree_32(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[159] < 0x1.0caf7p-4f) { /* max__twist__short */
-        if (x[158] < 0x1.2fcac8p+0f) { /* std__twist__short */
+    if (x[142] < 0x1.0caf7p-4f) { /* max__twist__short */
+        if (x[141] < 0x1.2fcac8p+0f) { /* std__twist__short */
             return -0x1.490b6ep-3f;
         } else {
             return 0x1.d9b32p-5f;
         }
     } else {
-        if (x[78] < 0x1p+3f) { /* zero_crossings__gyro_y__short */
-            if (x[92] < -0x1.40247p-2f) { /* min__gyro_z__short */
-                if (x[148] < 0x1.9c614p-1f) { /* energy__gyro_y_d__short */
+        if (x[73] < 0x1p+3f) { /* zero_crossings__gyro_y__short */
+            if (x[87] < -0x1.40247p-2f) { /* min__gyro_z__short */
+                if (x[134] < 0x1.9c614p-1f) { /* energy__gyro_y_d__short */
                     if (x[1] < 0x1.7ef0a2p-1f) { /* std__acc_x__short */
                         return 0x1.2927bep-4f;
                     } else {
                         return -0x1.5e6634p-3f;
                     }
                 } else {
-                    if (x[62] < -0x1.f14014p-4f) { /* last__gyro_x__short */
+                    if (x[58] < -0x1.f14014p-4f) { /* last__gyro_x__short */
                         return 0x1.71ad04p-3f;
                     } else {
                         return 0x1.8c549ap-6f;
                     }
                 }
             } else {
-                if (x[55] < 0x1.0f4798p-5f) { /* std__gyro_x__short */
-                    if (x[80] < 0x1.2923e6p-5f) { /* last__gyro_y__short */
+                if (x[51] < 0x1.0f4798p-5f) { /* std__gyro_x__short */
+                    if (x[75] < 0x1.2923e6p-5f) { /* last__gyro_y__short */
                         return -0x1.9b37b6p-5f;
                     } else {
                         return 0x1.acafeap-3f;
                     }
                 } else {
-                    if (x[134] < 0x1.8p+1f) { /* mean_crossings__gyro_y__long */
+                    if (x[122] < 0x1.8p+1f) { /* mean_crossings__gyro_y__long */
                         return 0x1.ed18ep-6f;
                     } else {
                         return -0x1.91994cp-4f;
@@ -3326,14 +3326,14 @@ static float tree_32(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         } else {
             if (x[10] < 0x1.06b2fp+0f) { /* std__acc_x__long */
-                if (x[102] < 0x1.ce8fbp-4f) { /* max__gyro_z__long */
-                    if (x[92] < -0x1.81d7dcp-4f) { /* min__gyro_z__short */
+                if (x[97] < 0x1.ce8fbp-4f) { /* max__gyro_z__long */
+                    if (x[87] < -0x1.81d7dcp-4f) { /* min__gyro_z__short */
                         return 0x1.5dc0bep-5f;
                     } else {
                         return -0x1.08030ap-3f;
                     }
                 } else {
-                    if (x[94] < 0x1.7efbf4p-3f) { /* range__gyro_z__short */
+                    if (x[89] < 0x1.7efbf4p-3f) { /* range__gyro_z__short */
                         return 0x1.0d0a68p-2f;
                     } else {
                         return 0x1.bd369p-5f;
@@ -3349,23 +3349,23 @@ static float tree_32(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 33: adds to margin 0; depth 5 */
 static float tree_33(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[21] < 0x1.d87c84p+1f) { /* max__acc_y__short */
-        if (x[32] < 0x1.9f0e5ap+2f) { /* rms__acc_y__long */
-            if (x[147] < 0x1.dd0a24p-2f) { /* max__gyro_y_d__short */
-                if (x[87] < 0x1.3p+5f) { /* zero_crossings__gyro_y__long */
+    if (x[20] < 0x1.d87c84p+1f) { /* max__acc_y__short */
+        if (x[30] < 0x1.9f0e5ap+2f) { /* rms__acc_y__long */
+            if (x[133] < 0x1.dd0a24p-2f) { /* max__gyro_y_d__short */
+                if (x[82] < 0x1.3p+5f) { /* zero_crossings__gyro_y__long */
                     return -0x1.757128p-3f;
                 } else {
                     return 0x1.72832ep-9f;
                 }
             } else {
-                if (x[92] < -0x1.929996p-4f) { /* min__gyro_z__short */
-                    if (x[41] < 0x1.7524b2p+2f) { /* rms__acc_z__short */
+                if (x[87] < -0x1.929996p-4f) { /* min__gyro_z__short */
+                    if (x[38] < 0x1.7524b2p+2f) { /* rms__acc_z__short */
                         return 0x1.c0fceep-4f;
                     } else {
                         return -0x1.c54afp-5f;
                     }
                 } else {
-                    if (x[58] < 0x1.18ab0cp-2f) { /* range__gyro_x__short */
+                    if (x[54] < 0x1.18ab0cp-2f) { /* range__gyro_x__short */
                         return -0x1.23e0bap-7f;
                     } else {
                         return -0x1.32a57cp-3f;
@@ -3373,9 +3373,9 @@ static float tree_33(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[120] < 0x1.94c85ep+3f) { /* max__acc_mag__long */
-                if (x[189] < 0x1.5c28f6p-1f) { /* histogram_b4__acc_g__long */
-                    if (x[16] < -0x1.a99a6ep-10f) { /* slope__acc_x__long */
+            if (x[112] < 0x1.94c85ep+3f) { /* max__acc_mag__long */
+                if (x[159] < 0x1.5c28f6p-1f) { /* histogram_b4__acc_g__long */
+                    if (x[15] < -0x1.a99a6ep-10f) { /* slope__acc_x__long */
                         return 0x1.7fc0a6p-7f;
                     } else {
                         return -0x1.3c8282p-3f;
@@ -3384,8 +3384,8 @@ static float tree_33(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return 0x1.5f9dc6p-4f;
                 }
             } else {
-                if (x[102] < 0x1.411efcp+0f) { /* max__gyro_z__long */
-                    if (x[147] < 0x1.79880ap-2f) { /* max__gyro_y_d__short */
+                if (x[97] < 0x1.411efcp+0f) { /* max__gyro_z__long */
+                    if (x[133] < 0x1.79880ap-2f) { /* max__gyro_y_d__short */
                         return 0x1.0b6098p-4f;
                     } else {
                         return 0x1.e068b6p-3f;
@@ -3396,32 +3396,32 @@ static float tree_33(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[30] < 0x1.08327ep+2f) { /* max__acc_y__long */
-            if (x[94] < 0x1.9e6ff8p-3f) { /* range__gyro_z__short */
+        if (x[28] < 0x1.08327ep+2f) { /* max__acc_y__long */
+            if (x[89] < 0x1.9e6ff8p-3f) { /* range__gyro_z__short */
                 return 0x1.25e796p-2f;
             } else {
                 return 0x1.c76c64p-8f;
             }
         } else {
-            if (x[190] < 0x1.70a3d8p-2f) { /* histogram_b5__acc_g__long */
-                if (x[77] < 0x1.8e4a24p+1f) { /* rms__gyro_y__short */
+            if (x[160] < 0x1.70a3d8p-2f) { /* histogram_b5__acc_g__long */
+                if (x[72] < 0x1.8e4a24p+1f) { /* rms__gyro_y__short */
                     return -0x1.4671c8p-3f;
                 } else {
-                    if (x[133] < 0x1.ae63e6p+0f) { /* mean_abs__gyro_y__long */
+                    if (x[121] < 0x1.ae63e6p+0f) { /* mean_abs__gyro_y__long */
                         return 0x1.163496p-4f;
                     } else {
                         return -0x1.17319ep-4f;
                     }
                 }
             } else {
-                if (x[50] < 0x1.017b8cp+3f) { /* rms__acc_z__long */
-                    if (x[174] < 0x1.3p+5f) { /* histogram_b09__gyro_y__long */
+                if (x[47] < 0x1.017b8cp+3f) { /* rms__acc_z__long */
+                    if (x[153] < 0x1.3p+5f) { /* histogram_b09__gyro_y__long */
                         return -0x1.d8bd74p-7f;
                     } else {
                         return 0x1.317b3ap-4f;
                     }
                 } else {
-                    if (x[54] < -0x1.5b0abep-7f) { /* mean__gyro_x__short */
+                    if (x[50] < -0x1.5b0abep-7f) { /* mean__gyro_x__short */
                         return -0x1.3e0ffep-5f;
                     } else {
                         return -0x1.38e518p-3f;
@@ -3435,27 +3435,27 @@ static float tree_33(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 34: adds to margin 0; depth 5 */
 static float tree_34(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[116] < 0x1.2ba368p+3f) { /* last__acc_mag__short */
-        if (x[59] < 0x1.dd3688p+0f) { /* rms__gyro_x__short */
-            if (x[147] < 0x1.3f7b7cp+0f) { /* max__gyro_y_d__short */
-                if (x[57] < 0x1.b39218p-3f) { /* max__gyro_x__short */
-                    if (x[108] < 0x1.38a504p+3f) { /* mean__acc_mag__short */
+    if (x[108] < 0x1.2ba368p+3f) { /* last__acc_mag__short */
+        if (x[55] < 0x1.dd3688p+0f) { /* rms__gyro_x__short */
+            if (x[133] < 0x1.3f7b7cp+0f) { /* max__gyro_y_d__short */
+                if (x[53] < 0x1.b39218p-3f) { /* max__gyro_x__short */
+                    if (x[102] < 0x1.38a504p+3f) { /* mean__acc_mag__short */
                         return -0x1.265ef6p-5f;
                     } else {
                         return 0x1.583466p-3f;
                     }
                 } else {
-                    if (x[148] < 0x1.c40a1p-1f) { /* energy__gyro_y_d__short */
+                    if (x[134] < 0x1.c40a1p-1f) { /* energy__gyro_y_d__short */
                         return -0x1.2ef472p-3f;
                     } else {
                         return 0x1.2c29fep-6f;
                     }
                 }
             } else {
-                if (x[95] < 0x1.3e276p-4f) { /* rms__gyro_z__short */
+                if (x[90] < 0x1.3e276p-4f) { /* rms__gyro_z__short */
                     return -0x1.a748dap-7f;
                 } else {
-                    if (x[54] < 0x1.26d53ap-1f) { /* mean__gyro_x__short */
+                    if (x[50] < 0x1.26d53ap-1f) { /* mean__gyro_x__short */
                         return 0x1.e15b36p-3f;
                     } else {
                         return 0x1.0f41a6p-5f;
@@ -3466,48 +3466,48 @@ static float tree_34(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             return -0x1.ffc91ap-4f;
         }
     } else {
-        if (x[80] < -0x1.f70154p-4f) { /* last__gyro_y__short */
-            if (x[129] < 0x1.68p+6f) { /* argmax__gyro_y__long */
-                if (x[62] < -0x1.8c2f84p-1f) { /* last__gyro_x__short */
-                    if (x[162] < 0x1.1cc21ep+1f) { /* std__spin_sum__short */
+        if (x[75] < -0x1.f70154p-4f) { /* last__gyro_y__short */
+            if (x[118] < 0x1.68p+6f) { /* argmax__gyro_y__long */
+                if (x[58] < -0x1.8c2f84p-1f) { /* last__gyro_x__short */
+                    if (x[145] < 0x1.1cc21ep+1f) { /* std__spin_sum__short */
                         return -0x1.297e6ap-3f;
                     } else {
                         return 0x1.079c22p-4f;
                     }
                 } else {
-                    if (x[159] < 0x1.b75644p-4f) { /* max__twist__short */
+                    if (x[142] < 0x1.b75644p-4f) { /* max__twist__short */
                         return -0x1.5eaa12p-5f;
                     } else {
                         return 0x1.59c48ep-3f;
                     }
                 }
             } else {
-                if (x[94] < 0x1.134224p-2f) { /* range__gyro_z__short */
+                if (x[89] < 0x1.134224p-2f) { /* range__gyro_z__short */
                     return -0x1.4f5838p-3f;
                 } else {
                     return 0x1.42a90ap-4f;
                 }
             }
         } else {
-            if (x[80] < 0x1.d1c5c6p+0f) { /* last__gyro_y__short */
-                if (x[62] < -0x1.1646aep-1f) { /* last__gyro_x__short */
+            if (x[75] < 0x1.d1c5c6p+0f) { /* last__gyro_y__short */
+                if (x[58] < -0x1.1646aep-1f) { /* last__gyro_x__short */
                     return 0x1.67217ep-3f;
                 } else {
-                    if (x[55] < 0x1.c8c1ep-5f) { /* std__gyro_x__short */
+                    if (x[51] < 0x1.c8c1ep-5f) { /* std__gyro_x__short */
                         return 0x1.7063fep-8f;
                     } else {
                         return -0x1.fa73bp-4f;
                     }
                 }
             } else {
-                if (x[128] < 0x1.6cp+6f) { /* argmin__gyro_y__long */
-                    if (x[146] < 0x1.264fa6p-2f) { /* std__gyro_y_d__short */
+                if (x[117] < 0x1.6cp+6f) { /* argmin__gyro_y__long */
+                    if (x[132] < 0x1.264fa6p-2f) { /* std__gyro_y_d__short */
                         return -0x1.e8ac1ep-5f;
                     } else {
                         return 0x1.149d4ap-3f;
                     }
                 } else {
-                    if (x[94] < 0x1.f75298p-3f) { /* range__gyro_z__short */
+                    if (x[89] < 0x1.f75298p-3f) { /* range__gyro_z__short */
                         return -0x1.c170bp-4f;
                     } else {
                         return -0x1.bd230ap-11f;
@@ -3521,29 +3521,29 @@ static float tree_34(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 35: adds to margin 0; depth 5 */
 static float tree_35(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[75] < 0x1.6e9bcp-5f) { /* max__gyro_y__short */
+    if (x[70] < 0x1.6e9bcp-5f) { /* max__gyro_y__short */
         return -0x1.1d036ep-3f;
     } else {
-        if (x[57] < 0x1.130ec4p-2f) { /* max__gyro_x__short */
-            if (x[113] < 0x1.3f20ecp+3f) { /* rms__acc_mag__short */
-                if (x[106] < -0x1.0776fep-14f) { /* slope__gyro_z__long */
-                    if (x[124] < 0x1.6db54p-17f) { /* slope__acc_mag__long */
+        if (x[53] < 0x1.130ec4p-2f) { /* max__gyro_x__short */
+            if (x[106] < 0x1.3f20ecp+3f) { /* rms__acc_mag__short */
+                if (x[100] < -0x1.0776fep-14f) { /* slope__gyro_z__long */
+                    if (x[115] < 0x1.6db54p-17f) { /* slope__acc_mag__long */
                         return -0x1.1b620cp-3f;
                     } else {
                         return 0x1.0a690ap-6f;
                     }
                 } else {
-                    if (x[40] < 0x1.2f4b84p-1f) { /* range__acc_z__short */
+                    if (x[37] < 0x1.2f4b84p-1f) { /* range__acc_z__short */
                         return -0x1.ef183p-5f;
                     } else {
                         return 0x1.b3ce16p-4f;
                     }
                 }
             } else {
-                if (x[103] < 0x1.347886p-2f) { /* range__gyro_z__long */
+                if (x[98] < 0x1.347886p-2f) { /* range__gyro_z__long */
                     return -0x1.444e2cp-4f;
                 } else {
-                    if (x[89] < 0x1.bfe7e2p-6f) { /* last__gyro_y__long */
+                    if (x[84] < 0x1.bfe7e2p-6f) { /* last__gyro_y__long */
                         return 0x1.069ab8p-5f;
                     } else {
                         return 0x1.0609eap-2f;
@@ -3551,21 +3551,21 @@ static float tree_35(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[160] < 0x1.46e05cp+3f) { /* energy__twist__short */
-                if (x[158] < 0x1.10de36p-1f) { /* std__twist__short */
+            if (x[143] < 0x1.46e05cp+3f) { /* energy__twist__short */
+                if (x[141] < 0x1.10de36p-1f) { /* std__twist__short */
                     return -0x1.43bc86p-3f;
                 } else {
                     return -0x1.198206p-5f;
                 }
             } else {
-                if (x[60] < 0x1.8p+1f) { /* zero_crossings__gyro_x__short */
-                    if (x[63] < 0x1.c9485ep-8f) { /* mean__gyro_x__long */
+                if (x[56] < 0x1.8p+1f) { /* zero_crossings__gyro_x__short */
+                    if (x[59] < 0x1.c9485ep-8f) { /* mean__gyro_x__long */
                         return 0x1.62d86p-4f;
                     } else {
                         return -0x1.2f064ep-5f;
                     }
                 } else {
-                    if (x[65] < -0x1.3a48b6p-3f) { /* min__gyro_x__long */
+                    if (x[61] < -0x1.3a48b6p-3f) { /* min__gyro_x__long */
                         return -0x1.1f7a36p-3f;
                     } else {
                         return 0x1.99059p-4f;
@@ -3579,29 +3579,29 @@ static float tree_35(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 36: adds to margin 0; depth 5 */
 static float tree_36(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[104] < 0x1.2bd90cp-5f) { /* rms__gyro_z__long */
+    if (x[99] < 0x1.2bd90cp-5f) { /* rms__gyro_z__long */
         return -0x1.16176ap-3f;
     } else {
-        if (x[84] < 0x1.92a8cap-3f) { /* max__gyro_y__long */
-            if (x[63] < 0x1.4ec138p-6f) { /* mean__gyro_x__long */
-                if (x[104] < 0x1.3027c8p-5f) { /* rms__gyro_z__long */
+        if (x[79] < 0x1.92a8cap-3f) { /* max__gyro_y__long */
+            if (x[59] < 0x1.4ec138p-6f) { /* mean__gyro_x__long */
+                if (x[99] < 0x1.3027c8p-5f) { /* rms__gyro_z__long */
                     return 0x1.ac973p-3f;
                 } else {
-                    if (x[122] < 0x1.364af4p+3f) { /* rms__acc_mag__long */
+                    if (x[114] < 0x1.364af4p+3f) { /* rms__acc_mag__long */
                         return 0x1.d6aa54p-4f;
                     } else {
                         return -0x1.e2cad6p-5f;
                     }
                 }
             } else {
-                if (x[79] < 0x1.c3c7d4p-12f) { /* slope__gyro_y__short */
-                    if (x[40] < 0x1.348adep-1f) { /* range__acc_z__short */
+                if (x[74] < 0x1.c3c7d4p-12f) { /* slope__gyro_y__short */
+                    if (x[37] < 0x1.348adep-1f) { /* range__acc_z__short */
                         return -0x1.f20106p-9f;
                     } else {
                         return 0x1.34c86ep-2f;
                     }
                 } else {
-                    if (x[75] < 0x1.c0c6b4p-3f) { /* max__gyro_y__short */
+                    if (x[70] < 0x1.c0c6b4p-3f) { /* max__gyro_y__short */
                         return -0x1.c7030ep-4f;
                     } else {
                         return 0x1.1b074p-5f;
@@ -3609,17 +3609,17 @@ static float tree_36(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[159] < 0x1.f46802p-3f) { /* max__twist__short */
+            if (x[142] < 0x1.f46802p-3f) { /* max__twist__short */
                 return -0x1.5c4eeap-3f;
             } else {
-                if (x[134] < 0x1.4p+2f) { /* mean_crossings__gyro_y__long */
-                    if (x[61] < 0x1.7b89f2p-8f) { /* slope__gyro_x__short */
+                if (x[122] < 0x1.4p+2f) { /* mean_crossings__gyro_y__long */
+                    if (x[57] < 0x1.7b89f2p-8f) { /* slope__gyro_x__short */
                         return 0x1.867666p-4f;
                     } else {
                         return -0x1.148abep-6f;
                     }
                 } else {
-                    if (x[198] < 0x1.4p+4f) { /* fast_spin__gyro_mag__short */
+                    if (x[164] < 0x1.4p+4f) { /* fast_spin__gyro_mag__short */
                         return -0x1.bd8394p-5f;
                     } else {
                         return 0x1.a981eep-4f;
@@ -3634,30 +3634,30 @@ static float tree_36(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 static float tree_37(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
     if (x[6] < 0x1.4p+2f) { /* zero_crossings__acc_x__short */
-        if (x[20] < 0x1.8e391ep+1f) { /* min__acc_y__short */
-            if (x[147] < 0x1.57fda4p-1f) { /* max__gyro_y_d__short */
-                if (x[32] < 0x1.a23aeep+2f) { /* rms__acc_y__long */
+        if (x[19] < 0x1.8e391ep+1f) { /* min__acc_y__short */
+            if (x[133] < 0x1.57fda4p-1f) { /* max__gyro_y_d__short */
+                if (x[30] < 0x1.a23aeep+2f) { /* rms__acc_y__long */
                     if (x[10] < 0x1.59aea2p-3f) { /* std__acc_x__long */
                         return -0x1.94b81ep-7f;
                     } else {
                         return -0x1.54b464p-3f;
                     }
                 } else {
-                    if (x[81] < -0x1.474a42p-8f) { /* mean__gyro_y__long */
+                    if (x[76] < -0x1.474a42p-8f) { /* mean__gyro_y__long */
                         return 0x1.60c43ep-4f;
                     } else {
                         return -0x1.94a0fep-4f;
                     }
                 }
             } else {
-                if (x[188] < 0x1.70a3d8p-3f) { /* histogram_b3__acc_g__long */
-                    if (x[58] < 0x1.82070cp+0f) { /* range__gyro_x__short */
+                if (x[158] < 0x1.70a3d8p-3f) { /* histogram_b3__acc_g__long */
+                    if (x[54] < 0x1.82070cp+0f) { /* range__gyro_x__short */
                         return 0x1.51804ap-5f;
                     } else {
                         return -0x1.3f2606p-4f;
                     }
                 } else {
-                    if (x[177] < 0x1p+0f) { /* histogram_b12__gyro_y__long */
+                    if (x[155] < 0x1p+0f) { /* histogram_b12__gyro_y__long */
                         return 0x1.4e01eep-3f;
                     } else {
                         return 0x1.470d5p-5f;
@@ -3665,29 +3665,29 @@ static float tree_37(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[29] < 0x1.dec8eep+1f) { /* min__acc_y__long */
+            if (x[27] < 0x1.dec8eep+1f) { /* min__acc_y__long */
                 if (x[1] < 0x1.1539bep-1f) { /* std__acc_x__short */
-                    if (x[88] < -0x1.b0f21cp-13f) { /* slope__gyro_y__long */
+                    if (x[83] < -0x1.b0f21cp-13f) { /* slope__gyro_y__long */
                         return -0x1.bf7ee4p-8f;
                     } else {
                         return 0x1.f44be6p-3f;
                     }
                 } else {
-                    if (x[120] < 0x1.98734ap+3f) { /* max__acc_mag__long */
+                    if (x[112] < 0x1.98734ap+3f) { /* max__acc_mag__long */
                         return 0x1.571808p-4f;
                     } else {
                         return -0x1.d5731ap-4f;
                     }
                 }
             } else {
-                if (x[159] < 0x1.13de0ep+0f) { /* max__twist__short */
+                if (x[142] < 0x1.13de0ep+0f) { /* max__twist__short */
                     if (x[10] < 0x1.2821dp-3f) { /* std__acc_x__long */
                         return 0x1.4e1c2ep-3f;
                     } else {
                         return -0x1.476feep-4f;
                     }
                 } else {
-                    if (x[78] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
+                    if (x[73] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
                         return 0x1.0a42cp-3f;
                     } else {
                         return -0x1.4a5acep-6f;
@@ -3696,7 +3696,7 @@ static float tree_37(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[146] < 0x1.0f32d4p-2f) { /* std__gyro_y_d__short */
+        if (x[132] < 0x1.0f32d4p-2f) { /* std__gyro_y_d__short */
             return -0x1.2bc45ep-3f;
         } else {
             return -0x1.509e5ap-5f;
@@ -3707,42 +3707,42 @@ static float tree_37(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 38: adds to margin 0; depth 5 */
 static float tree_38(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[50] < 0x1.017b8cp+3f) { /* rms__acc_z__long */
-        if (x[170] < 0x1p+1f) { /* histogram_b05__gyro_y__long */
-            if (x[80] < 0x1.4251f4p+1f) { /* last__gyro_y__short */
-                if (x[46] < 0x1.04c33ep+1f) { /* std__acc_z__long */
-                    if (x[62] < -0x1.8c2f84p-1f) { /* last__gyro_x__short */
+    if (x[47] < 0x1.017b8cp+3f) { /* rms__acc_z__long */
+        if (x[149] < 0x1p+1f) { /* histogram_b05__gyro_y__long */
+            if (x[75] < 0x1.4251f4p+1f) { /* last__gyro_y__short */
+                if (x[43] < 0x1.04c33ep+1f) { /* std__acc_z__long */
+                    if (x[58] < -0x1.8c2f84p-1f) { /* last__gyro_x__short */
                         return -0x1.edac04p-4f;
                     } else {
                         return 0x1.6490fep-5f;
                     }
                 } else {
-                    if (x[89] < -0x1.cc02f2p-1f) { /* last__gyro_y__long */
+                    if (x[84] < -0x1.cc02f2p-1f) { /* last__gyro_y__long */
                         return 0x1.690556p-5f;
                     } else {
                         return -0x1.c99c6p-4f;
                     }
                 }
             } else {
-                if (x[128] < 0x1.64p+6f) { /* argmin__gyro_y__long */
+                if (x[117] < 0x1.64p+6f) { /* argmin__gyro_y__long */
                     return 0x1.39cb22p-3f;
                 } else {
                     return 0x1.d783eep-7f;
                 }
             }
         } else {
-            if (x[78] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
-                if (x[111] < 0x1.5bc89ap+3f) { /* max__acc_mag__short */
+            if (x[73] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
+                if (x[104] < 0x1.5bc89ap+3f) { /* max__acc_mag__short */
                     return -0x1.b69f5ap-4f;
                 } else {
-                    if (x[120] < 0x1.792e1ep+3f) { /* max__acc_mag__long */
+                    if (x[112] < 0x1.792e1ep+3f) { /* max__acc_mag__long */
                         return 0x1.2686d8p-3f;
                     } else {
                         return 0x1.2a42b8p-6f;
                     }
                 }
             } else {
-                if (x[17] < 0x1.7bccdp+1f) { /* last__acc_x__long */
+                if (x[16] < 0x1.7bccdp+1f) { /* last__acc_x__long */
                     return -0x1.5f1342p-3f;
                 } else {
                     return -0x1.b553c6p-6f;
@@ -3750,10 +3750,10 @@ static float tree_38(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[190] < 0x1.d70a3ep-3f) { /* histogram_b5__acc_g__long */
+        if (x[160] < 0x1.d70a3ep-3f) { /* histogram_b5__acc_g__long */
             return 0x1.1b0e96p-4f;
         } else {
-            if (x[130] < -0x1.3bb668p-1f) { /* first__gyro_y__long */
+            if (x[119] < -0x1.3bb668p-1f) { /* first__gyro_y__long */
                 return -0x1.98388ap-8f;
             } else {
                 return -0x1.3dc5e6p-3f;
@@ -3765,25 +3765,25 @@ static float tree_38(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 39: adds to margin 0; depth 5 */
 static float tree_39(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[80] < 0x1.c40d9p-1f) { /* last__gyro_y__short */
-        if (x[80] < -0x1.f70154p-4f) { /* last__gyro_y__short */
-            if (x[52] < -0x1.d7aa66p-8f) { /* slope__acc_z__long */
-                if (x[63] < 0x1.79df8ap-4f) { /* mean__gyro_x__long */
-                    if (x[118] < 0x1.207e44p-2f) { /* std__acc_mag__long */
+    if (x[75] < 0x1.c40d9p-1f) { /* last__gyro_y__short */
+        if (x[75] < -0x1.f70154p-4f) { /* last__gyro_y__short */
+            if (x[49] < -0x1.d7aa66p-8f) { /* slope__acc_z__long */
+                if (x[59] < 0x1.79df8ap-4f) { /* mean__gyro_x__long */
+                    if (x[110] < 0x1.207e44p-2f) { /* std__acc_mag__long */
                         return 0x1.be8dap-7f;
                     } else {
                         return 0x1.890326p-3f;
                     }
                 } else {
-                    if (x[157] < -0x1.47f35ep-4f) { /* mean__twist__short */
+                    if (x[140] < -0x1.47f35ep-4f) { /* mean__twist__short */
                         return -0x1.61329p-4f;
                     } else {
                         return 0x1.a76154p-4f;
                     }
                 }
             } else {
-                if (x[84] < 0x1.92a8cap-3f) { /* max__gyro_y__long */
-                    if (x[101] < -0x1.0c460ep-3f) { /* min__gyro_z__long */
+                if (x[79] < 0x1.92a8cap-3f) { /* max__gyro_y__long */
+                    if (x[96] < -0x1.0c460ep-3f) { /* min__gyro_z__long */
                         return 0x1.25e7p-3f;
                     } else {
                         return -0x1.31b248p-4f;
@@ -3797,8 +3797,8 @@ static float tree_39(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[55] < 0x1.c8c1ep-5f) { /* std__gyro_x__short */
-                if (x[37] < 0x1.19aef8p-3f) { /* std__acc_z__short */
+            if (x[51] < 0x1.c8c1ep-5f) { /* std__gyro_x__short */
+                if (x[34] < 0x1.19aef8p-3f) { /* std__acc_z__short */
                     return -0x1.1db482p-3f;
                 } else {
                     if (x[7] < -0x1.5866a6p-9f) { /* slope__acc_x__short */
@@ -3808,14 +3808,14 @@ static float tree_39(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     }
                 }
             } else {
-                if (x[91] < 0x1.93d8fap-2f) { /* std__gyro_z__short */
-                    if (x[26] < 0x1.17dad8p+3f) { /* last__acc_y__short */
+                if (x[86] < 0x1.93d8fap-2f) { /* std__gyro_z__short */
+                    if (x[24] < 0x1.17dad8p+3f) { /* last__acc_y__short */
                         return -0x1.5a9de8p-3f;
                     } else {
                         return -0x1.2b6d28p-6f;
                     }
                 } else {
-                    if (x[158] < 0x1.1443f8p-1f) { /* std__twist__short */
+                    if (x[141] < 0x1.1443f8p-1f) { /* std__twist__short */
                         return 0x1.7d02b2p-3f;
                     } else {
                         return -0x1.c18504p-5f;
@@ -3824,30 +3824,30 @@ static float tree_39(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[62] < 0x1.68b9aap+0f) { /* last__gyro_x__short */
-            if (x[128] < 0x1.58p+6f) { /* argmin__gyro_y__long */
-                if (x[147] < 0x1.caa9d6p-1f) { /* max__gyro_y_d__short */
-                    if (x[116] < 0x1.599c5ap+3f) { /* last__acc_mag__short */
+        if (x[58] < 0x1.68b9aap+0f) { /* last__gyro_x__short */
+            if (x[117] < 0x1.58p+6f) { /* argmin__gyro_y__long */
+                if (x[133] < 0x1.caa9d6p-1f) { /* max__gyro_y_d__short */
+                    if (x[108] < 0x1.599c5ap+3f) { /* last__acc_mag__short */
                         return -0x1.0f3888p-3f;
                     } else {
                         return 0x1.c7b5bep-4f;
                     }
                 } else {
-                    if (x[98] < 0x1.05796cp-2f) { /* last__gyro_z__short */
+                    if (x[93] < 0x1.05796cp-2f) { /* last__gyro_z__short */
                         return 0x1.65af4ep-3f;
                     } else {
                         return 0x1.8f3feep-8f;
                     }
                 }
             } else {
-                if (x[161] < -0x1.d23e42p+0f) { /* mean__spin_sum__short */
-                    if (x[98] < 0x1.710dcp-4f) { /* last__gyro_z__short */
+                if (x[144] < -0x1.d23e42p+0f) { /* mean__spin_sum__short */
+                    if (x[93] < 0x1.710dcp-4f) { /* last__gyro_z__short */
                         return 0x1.13ebc2p-3f;
                     } else {
                         return 0x1.235acep-5f;
                     }
                 } else {
-                    if (x[74] < -0x1.ea695ap-1f) { /* min__gyro_y__short */
+                    if (x[69] < -0x1.ea695ap-1f) { /* min__gyro_y__short */
                         return -0x1.16301cp-3f;
                     } else {
                         return 0x1.2bc5cep-6f;
@@ -3863,37 +3863,37 @@ static float tree_39(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 40: adds to margin 0; depth 5 */
 static float tree_40(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[147] < 0x1.567664p-4f) { /* max__gyro_y_d__short */
-        if (x[116] < 0x1.2d2d8ap+3f) { /* last__acc_mag__short */
+    if (x[133] < 0x1.567664p-4f) { /* max__gyro_y_d__short */
+        if (x[108] < 0x1.2d2d8ap+3f) { /* last__acc_mag__short */
             return 0x1.09be8cp-4f;
         } else {
-            if (x[29] < 0x1.9ec188p+2f) { /* min__acc_y__long */
+            if (x[27] < 0x1.9ec188p+2f) { /* min__acc_y__long */
                 return -0x1.4a450ep-3f;
             } else {
                 return 0x1.d3f53ap-8f;
             }
         }
     } else {
-        if (x[37] < 0x1.8894fep-3f) { /* std__acc_z__short */
-            if (x[145] < -0x1.02668cp-10f) { /* mean__gyro_y_d__short */
-                if (x[159] < 0x1.df5cf2p-4f) { /* max__twist__short */
-                    if (x[145] < -0x1.5bp-9f) { /* mean__gyro_y_d__short */
+        if (x[34] < 0x1.8894fep-3f) { /* std__acc_z__short */
+            if (x[131] < -0x1.02668cp-10f) { /* mean__gyro_y_d__short */
+                if (x[142] < 0x1.df5cf2p-4f) { /* max__twist__short */
+                    if (x[131] < -0x1.5bp-9f) { /* mean__gyro_y_d__short */
                         return 0x1.5b9b06p-5f;
                     } else {
                         return 0x1.74c19ep-2f;
                     }
                 } else {
-                    if (x[74] < -0x1.de9856p-3f) { /* min__gyro_y__short */
+                    if (x[69] < -0x1.de9856p-3f) { /* min__gyro_y__short */
                         return 0x1.feea36p-4f;
                     } else {
                         return -0x1.b6eb5ep-4f;
                     }
                 }
             } else {
-                if (x[159] < 0x1.c83cbp-3f) { /* max__twist__short */
+                if (x[142] < 0x1.c83cbp-3f) { /* max__twist__short */
                     return -0x1.096236p-3f;
                 } else {
-                    if (x[71] < 0x1.2ba5ap-5f) { /* last__gyro_x__long */
+                    if (x[66] < 0x1.2ba5ap-5f) { /* last__gyro_x__long */
                         return 0x1.315b46p-3f;
                     } else {
                         return -0x1.533acap-4f;
@@ -3901,29 +3901,29 @@ static float tree_40(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[160] < 0x1.5dbab8p+3f) { /* energy__twist__short */
-                if (x[134] < 0x1.1p+5f) { /* mean_crossings__gyro_y__long */
-                    if (x[80] < 0x1.a2d96ap-1f) { /* last__gyro_y__short */
+            if (x[143] < 0x1.5dbab8p+3f) { /* energy__twist__short */
+                if (x[122] < 0x1.1p+5f) { /* mean_crossings__gyro_y__long */
+                    if (x[75] < 0x1.a2d96ap-1f) { /* last__gyro_y__short */
                         return -0x1.4f80ccp-3f;
                     } else {
                         return -0x1.e8cdd6p-9f;
                     }
                 } else {
-                    if (x[116] < 0x1.514308p+3f) { /* last__acc_mag__short */
+                    if (x[108] < 0x1.514308p+3f) { /* last__acc_mag__short */
                         return -0x1.154a3ep-5f;
                     } else {
                         return 0x1.25665p-3f;
                     }
                 }
             } else {
-                if (x[143] < 0x1p+3f) { /* mean_crossings__gyro_mag__long */
+                if (x[130] < 0x1p+3f) { /* mean_crossings__gyro_mag__long */
                     if (x[4] < 0x1.1a4634p+2f) { /* range__acc_x__short */
                         return -0x1.5d4bb2p-4f;
                     } else {
                         return 0x1.d6987p-6f;
                     }
                 } else {
-                    if (x[19] < 0x1.a5f19cp+0f) { /* std__acc_y__short */
+                    if (x[18] < 0x1.a5f19cp+0f) { /* std__acc_y__short */
                         return -0x1.70a76ap-15f;
                     } else {
                         return 0x1.cbd2f6p-3f;
@@ -3937,28 +3937,28 @@ static float tree_40(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 41: adds to margin 0; depth 5 */
 static float tree_41(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[116] < 0x1.2ba368p+3f) { /* last__acc_mag__short */
-        if (x[147] < 0x1.3f7b7cp+0f) { /* max__gyro_y_d__short */
-            if (x[55] < 0x1.baca2ep-2f) { /* std__gyro_x__short */
-                if (x[190] < 0x1.851eb8p-2f) { /* histogram_b5__acc_g__long */
+    if (x[108] < 0x1.2ba368p+3f) { /* last__acc_mag__short */
+        if (x[133] < 0x1.3f7b7cp+0f) { /* max__gyro_y_d__short */
+            if (x[51] < 0x1.baca2ep-2f) { /* std__gyro_x__short */
+                if (x[160] < 0x1.851eb8p-2f) { /* histogram_b5__acc_g__long */
                     return -0x1.472bf8p-4f;
                 } else {
-                    if (x[62] < -0x1.f14014p-4f) { /* last__gyro_x__short */
+                    if (x[58] < -0x1.f14014p-4f) { /* last__gyro_x__short */
                         return -0x1.188afcp-6f;
                     } else {
                         return 0x1.0e9a04p-3f;
                     }
                 }
             } else {
-                if (x[47] < 0x1.dd4706p+0f) { /* min__acc_z__long */
+                if (x[44] < 0x1.dd4706p+0f) { /* min__acc_z__long */
                     return -0x1.0e4798p-3f;
                 } else {
                     return -0x1.04ccdep-7f;
                 }
             }
         } else {
-            if (x[54] < 0x1.6edae8p-1f) { /* mean__gyro_x__short */
-                if (x[95] < 0x1.3e276p-4f) { /* rms__gyro_z__short */
+            if (x[50] < 0x1.6edae8p-1f) { /* mean__gyro_x__short */
+                if (x[90] < 0x1.3e276p-4f) { /* rms__gyro_z__short */
                     return -0x1.8f3194p-7f;
                 } else {
                     return 0x1.9c3ebep-3f;
@@ -3968,30 +3968,30 @@ static float tree_41(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[116] < 0x1.3d8aa4p+3f) { /* last__acc_mag__short */
-            if (x[80] < 0x1.bcb9aap-3f) { /* last__gyro_y__short */
-                if (x[80] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
-                    if (x[143] < 0x1.4p+2f) { /* mean_crossings__gyro_mag__long */
+        if (x[108] < 0x1.3d8aa4p+3f) { /* last__acc_mag__short */
+            if (x[75] < 0x1.bcb9aap-3f) { /* last__gyro_y__short */
+                if (x[75] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
+                    if (x[130] < 0x1.4p+2f) { /* mean_crossings__gyro_mag__long */
                         return 0x1.057952p-4f;
                     } else {
                         return -0x1.45d49ep-4f;
                     }
                 } else {
-                    if (x[56] < -0x1.1554fcp-5f) { /* min__gyro_x__short */
+                    if (x[52] < -0x1.1554fcp-5f) { /* min__gyro_x__short */
                         return -0x1.73b8aep-3f;
                     } else {
                         return 0x1.4a4ce6p-10f;
                     }
                 }
             } else {
-                if (x[147] < 0x1.2cd3f2p+0f) { /* max__gyro_y_d__short */
-                    if (x[189] < 0x1.ae147ap-2f) { /* histogram_b4__acc_g__long */
+                if (x[133] < 0x1.2cd3f2p+0f) { /* max__gyro_y_d__short */
+                    if (x[159] < 0x1.ae147ap-2f) { /* histogram_b4__acc_g__long */
                         return -0x1.0a8a04p-3f;
                     } else {
                         return 0x1.af42cep-6f;
                     }
                 } else {
-                    if (x[128] < 0x1.4cp+6f) { /* argmin__gyro_y__long */
+                    if (x[117] < 0x1.4cp+6f) { /* argmin__gyro_y__long */
                         return 0x1.3458bcp-3f;
                     } else {
                         return 0x1.285336p-8f;
@@ -3999,15 +3999,15 @@ static float tree_41(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[62] < 0x1.a7c17ap-5f) { /* last__gyro_x__short */
-                if (x[138] < 0x1.ep+4f) { /* argmax__gyro_mag__long */
-                    if (x[44] < 0x1.3232bap+1f) { /* last__acc_z__short */
+            if (x[58] < 0x1.a7c17ap-5f) { /* last__gyro_x__short */
+                if (x[126] < 0x1.ep+4f) { /* argmax__gyro_mag__long */
+                    if (x[41] < 0x1.3232bap+1f) { /* last__acc_z__short */
                         return -0x1.9ed9bp-4f;
                     } else {
                         return 0x1.1a736ep-2f;
                     }
                 } else {
-                    if (x[116] < 0x1.5bc89ap+3f) { /* last__acc_mag__short */
+                    if (x[108] < 0x1.5bc89ap+3f) { /* last__acc_mag__short */
                         return -0x1.04a49p-5f;
                     } else {
                         return 0x1.c821d4p-4f;
@@ -4015,13 +4015,13 @@ static float tree_41(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             } else {
                 if (x[5] < 0x1.18c0ap+2f) { /* rms__acc_x__short */
-                    if (x[29] < 0x1.d8aa32p+2f) { /* min__acc_y__long */
+                    if (x[27] < 0x1.d8aa32p+2f) { /* min__acc_y__long */
                         return -0x1.10746p-3f;
                     } else {
                         return 0x1.4363dap-5f;
                     }
                 } else {
-                    if (x[80] < 0x1.eb7564p-2f) { /* last__gyro_y__short */
+                    if (x[75] < 0x1.eb7564p-2f) { /* last__gyro_y__short */
                         return 0x1.0cc9c6p-3f;
                     } else {
                         return -0x1.0a847ep-5f;
@@ -4035,23 +4035,23 @@ static float tree_41(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 42: adds to margin 0; depth 5 */
 static float tree_42(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[104] < 0x1.2bd90cp-5f) { /* rms__gyro_z__long */
+    if (x[99] < 0x1.2bd90cp-5f) { /* rms__gyro_z__long */
         return -0x1.f4e3d6p-4f;
     } else {
         if (x[10] < 0x1.1e79b4p-3f) { /* std__acc_x__long */
             return 0x1.4f2d5cp-3f;
         } else {
-            if (x[147] < 0x1.567664p-4f) { /* max__gyro_y_d__short */
-                if (x[84] < 0x1.8449dcp-4f) { /* max__gyro_y__long */
+            if (x[133] < 0x1.567664p-4f) { /* max__gyro_y_d__short */
+                if (x[79] < 0x1.8449dcp-4f) { /* max__gyro_y__long */
                     return 0x1.97bcd4p-6f;
                 } else {
                     return -0x1.2bc812p-3f;
                 }
             } else {
-                if (x[147] < 0x1.661f18p-4f) { /* max__gyro_y_d__short */
+                if (x[133] < 0x1.661f18p-4f) { /* max__gyro_y_d__short */
                     return 0x1.8ad4f2p-3f;
                 } else {
-                    if (x[119] < 0x1.94a17cp+2f) { /* min__acc_mag__long */
+                    if (x[111] < 0x1.94a17cp+2f) { /* min__acc_mag__long */
                         return -0x1.f56714p-4f;
                     } else {
                         return 0x1.08274cp-7f;
@@ -4065,43 +4065,43 @@ static float tree_42(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 43: adds to margin 0; depth 5 */
 static float tree_43(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[75] < 0x1.6e9bcp-5f) { /* max__gyro_y__short */
+    if (x[70] < 0x1.6e9bcp-5f) { /* max__gyro_y__short */
         return -0x1.e25526p-4f;
     } else {
-        if (x[58] < 0x1.1264a2p-3f) { /* range__gyro_x__short */
-            if (x[44] < 0x1.7003c4p+2f) { /* last__acc_z__short */
+        if (x[54] < 0x1.1264a2p-3f) { /* range__gyro_x__short */
+            if (x[41] < 0x1.7003c4p+2f) { /* last__acc_z__short */
                 return -0x1.2e57c4p-5f;
             } else {
-                if (x[82] < 0x1.794842p-5f) { /* std__gyro_y__long */
+                if (x[77] < 0x1.794842p-5f) { /* std__gyro_y__long */
                     return 0x1.7db392p-5f;
                 } else {
                     return 0x1.2749f6p-2f;
                 }
             }
         } else {
-            if (x[95] < 0x1.c71f4ap-5f) { /* rms__gyro_z__short */
-                if (x[98] < -0x1.3c254ap-6f) { /* last__gyro_z__short */
-                    if (x[80] < 0x1.2923e6p-5f) { /* last__gyro_y__short */
+            if (x[90] < 0x1.c71f4ap-5f) { /* rms__gyro_z__short */
+                if (x[93] < -0x1.3c254ap-6f) { /* last__gyro_z__short */
+                    if (x[75] < 0x1.2923e6p-5f) { /* last__gyro_y__short */
                         return -0x1.2ad724p-4f;
                     } else {
                         return 0x1.32ca9ep-4f;
                     }
                 } else {
-                    if (x[137] < 0x1.6p+6f) { /* argmin__gyro_mag__long */
+                    if (x[125] < 0x1.6p+6f) { /* argmin__gyro_mag__long */
                         return -0x1.230d16p-3f;
                     } else {
                         return 0x1.70310ap-6f;
                     }
                 }
             } else {
-                if (x[80] < -0x1.f70154p-4f) { /* last__gyro_y__short */
-                    if (x[54] < 0x1.26d53ap-1f) { /* mean__gyro_x__short */
+                if (x[75] < -0x1.f70154p-4f) { /* last__gyro_y__short */
+                    if (x[50] < 0x1.26d53ap-1f) { /* mean__gyro_x__short */
                         return 0x1.b6a2eep-4f;
                     } else {
                         return -0x1.8b7fccp-5f;
                     }
                 } else {
-                    if (x[145] < -0x1.fa70cap-5f) { /* mean__gyro_y_d__short */
+                    if (x[131] < -0x1.fa70cap-5f) { /* mean__gyro_y_d__short */
                         return -0x1.13305cp-3f;
                     } else {
                         return 0x1.56ce4cp-7f;
@@ -4115,23 +4115,23 @@ static float tree_43(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 44: adds to margin 0; depth 5 */
 static float tree_44(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[88] < -0x1.e2bb84p-6f) { /* slope__gyro_y__long */
-        if (x[160] < 0x1.fd40bp+8f) { /* energy__twist__short */
+    if (x[83] < -0x1.e2bb84p-6f) { /* slope__gyro_y__long */
+        if (x[143] < 0x1.fd40bp+8f) { /* energy__twist__short */
             return 0x1.362496p-6f;
         } else {
             return 0x1.125116p-3f;
         }
     } else {
-        if (x[197] < 0x1p+2f) { /* longest_run_below_m2p5__gyro_y__long */
-            if (x[159] < 0x1.19484ep+2f) { /* max__twist__short */
-                if (x[140] < 0x1.083a68p-1f) { /* delta__gyro_mag__long */
-                    if (x[19] < 0x1.a5f19cp+0f) { /* std__acc_y__short */
+        if (x[163] < 0x1p+2f) { /* longest_run_below_m2p5__gyro_y__long */
+            if (x[142] < 0x1.19484ep+2f) { /* max__twist__short */
+                if (x[128] < 0x1.083a68p-1f) { /* delta__gyro_mag__long */
+                    if (x[18] < 0x1.a5f19cp+0f) { /* std__acc_y__short */
                         return 0x1.1a4796p-9f;
                     } else {
                         return 0x1.d80d0ep-4f;
                     }
                 } else {
-                    if (x[118] < 0x1.6894d4p-3f) { /* std__acc_mag__long */
+                    if (x[110] < 0x1.6894d4p-3f) { /* std__acc_mag__long */
                         return 0x1.f37ac6p-5f;
                     } else {
                         return -0x1.f2c9bep-4f;
@@ -4141,25 +4141,25 @@ static float tree_44(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 return 0x1.3d0096p-3f;
             }
         } else {
-            if (x[78] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
-                if (x[190] < 0x1.147ae2p-1f) { /* histogram_b5__acc_g__long */
-                    if (x[80] < -0x1.486bep-3f) { /* last__gyro_y__short */
+            if (x[73] < 0x1p+1f) { /* zero_crossings__gyro_y__short */
+                if (x[160] < 0x1.147ae2p-1f) { /* histogram_b5__acc_g__long */
+                    if (x[75] < -0x1.486bep-3f) { /* last__gyro_y__short */
                         return 0x1.4ffcb6p-4f;
                     } else {
                         return -0x1.b822b4p-4f;
                     }
                 } else {
-                    if (x[73] < 0x1.03882cp+2f) { /* std__gyro_y__short */
+                    if (x[68] < 0x1.03882cp+2f) { /* std__gyro_y__short */
                         return -0x1.7d407ep-5f;
                     } else {
                         return 0x1.489c5p-3f;
                     }
                 }
             } else {
-                if (x[98] < -0x1.423076p-3f) { /* last__gyro_z__short */
+                if (x[93] < -0x1.423076p-3f) { /* last__gyro_z__short */
                     return 0x1.cce17ep-5f;
                 } else {
-                    if (x[89] < -0x1.3d581p+2f) { /* last__gyro_y__long */
+                    if (x[84] < -0x1.3d581p+2f) { /* last__gyro_y__long */
                         return -0x1.9c89cap-7f;
                     } else {
                         return -0x1.572c0ep-3f;
@@ -4173,53 +4173,53 @@ static float tree_44(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 45: adds to margin 0; depth 5 */
 static float tree_45(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[80] < 0x1.4251f4p+1f) { /* last__gyro_y__short */
-        if (x[130] < -0x1.2aae2ap-7f) { /* first__gyro_y__long */
-            if (x[12] < 0x1.71e276p+2f) { /* max__acc_x__long */
-                if (x[21] < 0x1.c41eeep+1f) { /* max__acc_y__short */
-                    if (x[122] < 0x1.4108bp+3f) { /* rms__acc_mag__long */
+    if (x[75] < 0x1.4251f4p+1f) { /* last__gyro_y__short */
+        if (x[119] < -0x1.2aae2ap-7f) { /* first__gyro_y__long */
+            if (x[11] < 0x1.71e276p+2f) { /* max__acc_x__long */
+                if (x[20] < 0x1.c41eeep+1f) { /* max__acc_y__short */
+                    if (x[114] < 0x1.4108bp+3f) { /* rms__acc_mag__long */
                         return -0x1.66ab6ep-4f;
                     } else {
                         return 0x1.c8e8aep-5f;
                     }
                 } else {
-                    if (x[116] < 0x1.3d8aa4p+3f) { /* last__acc_mag__short */
+                    if (x[108] < 0x1.3d8aa4p+3f) { /* last__acc_mag__short */
                         return 0x1.5db92ep-7f;
                     } else {
                         return 0x1.d35a6ep-4f;
                     }
                 }
             } else {
-                if (x[128] < 0x1.44p+6f) { /* argmin__gyro_y__long */
+                if (x[117] < 0x1.44p+6f) { /* argmin__gyro_y__long */
                     return -0x1.3c689ep-3f;
                 } else {
                     return 0x1.85fb24p-6f;
                 }
             }
         } else {
-            if (x[116] < 0x1.2ba368p+3f) { /* last__acc_mag__short */
-                if (x[115] < -0x1.873584p-7f) { /* slope__acc_mag__short */
-                    if (x[157] < 0x1.eaa944p-2f) { /* mean__twist__short */
+            if (x[108] < 0x1.2ba368p+3f) { /* last__acc_mag__short */
+                if (x[107] < -0x1.873584p-7f) { /* slope__acc_mag__short */
+                    if (x[140] < 0x1.eaa944p-2f) { /* mean__twist__short */
                         return -0x1.f62d9ap-4f;
                     } else {
                         return 0x1.202fc2p-4f;
                     }
                 } else {
-                    if (x[80] < 0x1.fdcf04p-4f) { /* last__gyro_y__short */
+                    if (x[75] < 0x1.fdcf04p-4f) { /* last__gyro_y__short */
                         return 0x1.9d5b76p-7f;
                     } else {
                         return 0x1.2b04cap-3f;
                     }
                 }
             } else {
-                if (x[80] < -0x1.7d6afp+0f) { /* last__gyro_y__short */
-                    if (x[91] < 0x1.28ec0ep-4f) { /* std__gyro_z__short */
+                if (x[75] < -0x1.7d6afp+0f) { /* last__gyro_y__short */
+                    if (x[86] < 0x1.28ec0ep-4f) { /* std__gyro_z__short */
                         return -0x1.2ac226p-4f;
                     } else {
                         return 0x1.d0c7cep-4f;
                     }
                 } else {
-                    if (x[128] < 0x1.fp+4f) { /* argmin__gyro_y__long */
+                    if (x[117] < 0x1.fp+4f) { /* argmin__gyro_y__long */
                         return 0x1.6b756p-8f;
                     } else {
                         return -0x1.97d526p-4f;
@@ -4228,8 +4228,8 @@ static float tree_45(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[95] < 0x1.678dd8p-4f) { /* rms__gyro_z__short */
-            if (x[74] < -0x1.0854d6p+1f) { /* min__gyro_y__short */
+        if (x[90] < 0x1.678dd8p-4f) { /* rms__gyro_z__short */
+            if (x[69] < -0x1.0854d6p+1f) { /* min__gyro_y__short */
                 return -0x1.d6f7dep-4f;
             } else {
                 return 0x1.619cdcp-4f;
@@ -4243,31 +4243,31 @@ static float tree_45(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 46: adds to margin 0; depth 5 */
 static float tree_46(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[80] < 0x1.d56884p-1f) { /* last__gyro_y__short */
-        if (x[145] < 0x1.f3bc24p-6f) { /* mean__gyro_y_d__short */
-            if (x[116] < 0x1.47af88p+3f) { /* last__acc_mag__short */
-                if (x[98] < 0x1.63c31ep-4f) { /* last__gyro_z__short */
-                    if (x[31] < 0x1.68fa16p-1f) { /* range__acc_y__long */
+    if (x[75] < 0x1.d56884p-1f) { /* last__gyro_y__short */
+        if (x[131] < 0x1.f3bc24p-6f) { /* mean__gyro_y_d__short */
+            if (x[108] < 0x1.47af88p+3f) { /* last__acc_mag__short */
+                if (x[93] < 0x1.63c31ep-4f) { /* last__gyro_z__short */
+                    if (x[29] < 0x1.68fa16p-1f) { /* range__acc_y__long */
                         return 0x1.637f88p-4f;
                     } else {
                         return -0x1.11cb8ep-4f;
                     }
                 } else {
-                    if (x[137] < 0x1.ap+4f) { /* argmin__gyro_mag__long */
+                    if (x[125] < 0x1.ap+4f) { /* argmin__gyro_mag__long */
                         return 0x1.69b966p-3f;
                     } else {
                         return -0x1.349894p-6f;
                     }
                 }
             } else {
-                if (x[107] < -0x1.b5c7cep-11f) { /* last__gyro_z__long */
-                    if (x[129] < 0x1.ep+5f) { /* argmax__gyro_y__long */
+                if (x[101] < -0x1.b5c7cep-11f) { /* last__gyro_z__long */
+                    if (x[118] < 0x1.ep+5f) { /* argmax__gyro_y__long */
                         return -0x1.191b1p-7f;
                     } else {
                         return 0x1.919df6p-3f;
                     }
                 } else {
-                    if (x[159] < 0x1.301de2p+0f) { /* max__twist__short */
+                    if (x[142] < 0x1.301de2p+0f) { /* max__twist__short */
                         return -0x1.9b2114p-5f;
                     } else {
                         return 0x1.998f28p-4f;
@@ -4275,14 +4275,14 @@ static float tree_46(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[173] < 0x1p+0f) { /* histogram_b08__gyro_y__long */
-                if (x[116] < 0x1.3667ccp+3f) { /* last__acc_mag__short */
+            if (x[152] < 0x1p+0f) { /* histogram_b08__gyro_y__long */
+                if (x[108] < 0x1.3667ccp+3f) { /* last__acc_mag__short */
                     return 0x1.c8451ep-4f;
                 } else {
                     return -0x1.c9fe1ep-5f;
                 }
             } else {
-                if (x[138] < 0x1.6cp+6f) { /* argmax__gyro_mag__long */
+                if (x[126] < 0x1.6cp+6f) { /* argmax__gyro_mag__long */
                     return -0x1.6bfb08p-3f;
                 } else {
                     return -0x1.b34d6ep-9f;
@@ -4290,23 +4290,23 @@ static float tree_46(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[62] < 0x1.480842p+0f) { /* last__gyro_x__short */
-            if (x[121] < 0x1.8ead1ep+2f) { /* range__acc_mag__long */
-                if (x[92] < -0x1.5e1fcp-3f) { /* min__gyro_z__short */
-                    if (x[38] < -0x1.58d228p+2f) { /* min__acc_z__short */
+        if (x[58] < 0x1.480842p+0f) { /* last__gyro_x__short */
+            if (x[113] < 0x1.8ead1ep+2f) { /* range__acc_mag__long */
+                if (x[87] < -0x1.5e1fcp-3f) { /* min__gyro_z__short */
+                    if (x[35] < -0x1.58d228p+2f) { /* min__acc_z__short */
                         return 0x1.56a226p-6f;
                     } else {
                         return 0x1.535d18p-3f;
                     }
                 } else {
-                    if (x[40] < 0x1.129a2cp+0f) { /* range__acc_z__short */
+                    if (x[37] < 0x1.129a2cp+0f) { /* range__acc_z__short */
                         return 0x1.94d84ep-4f;
                     } else {
                         return -0x1.63cefp-5f;
                     }
                 }
             } else {
-                if (x[80] < 0x1.953d96p+0f) { /* last__gyro_y__short */
+                if (x[75] < 0x1.953d96p+0f) { /* last__gyro_y__short */
                     return -0x1.bf801p-4f;
                 } else {
                     return 0x1.6c8916p-5f;
@@ -4321,19 +4321,19 @@ static float tree_46(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 47: adds to margin 0; depth 5 */
 static float tree_47(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[116] < 0x1.2de39cp+3f) { /* last__acc_mag__short */
-        if (x[147] < 0x1.9ff088p-1f) { /* max__gyro_y_d__short */
-            if (x[150] < 0x1.61cc26p-4f) { /* std__acc_x_lp__short */
-                if (x[120] < 0x1.474052p+3f) { /* max__acc_mag__long */
+    if (x[108] < 0x1.2de39cp+3f) { /* last__acc_mag__short */
+        if (x[133] < 0x1.9ff088p-1f) { /* max__gyro_y_d__short */
+            if (x[136] < 0x1.61cc26p-4f) { /* std__acc_x_lp__short */
+                if (x[112] < 0x1.474052p+3f) { /* max__acc_mag__long */
                     return -0x1.99ceap-7f;
                 } else {
                     return 0x1.061e7p-3f;
                 }
             } else {
-                if (x[146] < 0x1.416c2p-4f) { /* std__gyro_y_d__short */
+                if (x[132] < 0x1.416c2p-4f) { /* std__gyro_y_d__short */
                     return 0x1.664cb2p-5f;
                 } else {
-                    if (x[80] < -0x1.80df58p-2f) { /* last__gyro_y__short */
+                    if (x[75] < -0x1.80df58p-2f) { /* last__gyro_y__short */
                         return -0x1.037296p-6f;
                     } else {
                         return -0x1.29c90ep-3f;
@@ -4341,11 +4341,11 @@ static float tree_47(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[63] < 0x1.9e54ap-3f) { /* mean__gyro_x__long */
-                if (x[94] < 0x1.d9e94ap-3f) { /* range__gyro_z__short */
+            if (x[59] < 0x1.9e54ap-3f) { /* mean__gyro_x__long */
+                if (x[89] < 0x1.d9e94ap-3f) { /* range__gyro_z__short */
                     return -0x1.a33656p-9f;
                 } else {
-                    if (x[45] < 0x1.223896p+1f) { /* mean__acc_z__long */
+                    if (x[42] < 0x1.223896p+1f) { /* mean__acc_z__long */
                         return 0x1.7d1aeep-5f;
                     } else {
                         return 0x1.6429a6p-3f;
@@ -4356,30 +4356,30 @@ static float tree_47(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[116] < 0x1.3d8aa4p+3f) { /* last__acc_mag__short */
-            if (x[80] < 0x1.bcb9aap-3f) { /* last__gyro_y__short */
-                if (x[80] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
-                    if (x[143] < 0x1.4p+2f) { /* mean_crossings__gyro_mag__long */
+        if (x[108] < 0x1.3d8aa4p+3f) { /* last__acc_mag__short */
+            if (x[75] < 0x1.bcb9aap-3f) { /* last__gyro_y__short */
+                if (x[75] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
+                    if (x[130] < 0x1.4p+2f) { /* mean_crossings__gyro_mag__long */
                         return 0x1.f3f75ap-5f;
                     } else {
                         return -0x1.072a34p-4f;
                     }
                 } else {
-                    if (x[137] < 0x1.ap+3f) { /* argmin__gyro_mag__long */
+                    if (x[125] < 0x1.ap+3f) { /* argmin__gyro_mag__long */
                         return -0x1.72653p-6f;
                     } else {
                         return -0x1.677356p-3f;
                     }
                 }
             } else {
-                if (x[147] < 0x1.2cd3f2p+0f) { /* max__gyro_y_d__short */
-                    if (x[122] < 0x1.3b75f8p+3f) { /* rms__acc_mag__long */
+                if (x[133] < 0x1.2cd3f2p+0f) { /* max__gyro_y_d__short */
+                    if (x[114] < 0x1.3b75f8p+3f) { /* rms__acc_mag__long */
                         return 0x1.b2eb04p-6f;
                     } else {
                         return -0x1.d88f64p-4f;
                     }
                 } else {
-                    if (x[95] < 0x1.5e7972p-4f) { /* rms__gyro_z__short */
+                    if (x[90] < 0x1.5e7972p-4f) { /* rms__gyro_z__short */
                         return 0x1.3b30aap-7f;
                     } else {
                         return 0x1.fad40ep-4f;
@@ -4387,29 +4387,29 @@ static float tree_47(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[162] < 0x1.a0b966p-4f) { /* std__spin_sum__short */
+            if (x[145] < 0x1.a0b966p-4f) { /* std__spin_sum__short */
                 if (x[7] < -0x1.04335p-8f) { /* slope__acc_x__short */
-                    if (x[138] < 0x1.5p+4f) { /* argmax__gyro_mag__long */
+                    if (x[126] < 0x1.5p+4f) { /* argmax__gyro_mag__long */
                         return 0x1.2a5feep-2f;
                     } else {
                         return 0x1.48ba7ep-4f;
                     }
                 } else {
-                    if (x[25] < 0x1.39f12ap-8f) { /* slope__acc_y__short */
+                    if (x[23] < 0x1.39f12ap-8f) { /* slope__acc_y__short */
                         return -0x1.aae1d4p-4f;
                     } else {
                         return -0x1.a6a834p-10f;
                     }
                 }
             } else {
-                if (x[146] < 0x1.7b6d36p-4f) { /* std__gyro_y_d__short */
-                    if (x[70] < -0x1.8222b8p-8f) { /* slope__gyro_x__long */
+                if (x[132] < 0x1.7b6d36p-4f) { /* std__gyro_y_d__short */
+                    if (x[65] < -0x1.8222b8p-8f) { /* slope__gyro_x__long */
                         return -0x1.fde58p-7f;
                     } else {
                         return -0x1.37f656p-3f;
                     }
                 } else {
-                    if (x[16] < -0x1.1da568p-10f) { /* slope__acc_x__long */
+                    if (x[15] < -0x1.1da568p-10f) { /* slope__acc_x__long */
                         return 0x1.0e3ee6p-4f;
                     } else {
                         return -0x1.2ddf9cp-5f;
@@ -4423,31 +4423,31 @@ static float tree_47(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 48: adds to margin 0; depth 5 */
 static float tree_48(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[117] < 0x1.3cd65ep+3f) { /* mean__acc_mag__long */
-        if (x[45] < 0x1.56102ep+2f) { /* mean__acc_z__long */
+    if (x[109] < 0x1.3cd65ep+3f) { /* mean__acc_mag__long */
+        if (x[42] < 0x1.56102ep+2f) { /* mean__acc_z__long */
             if (x[2] < -0x1.60e6ap+2f) { /* min__acc_x__short */
-                if (x[29] < 0x1.62a58cp+1f) { /* min__acc_y__long */
-                    if (x[45] < -0x1.c46a18p-1f) { /* mean__acc_z__long */
+                if (x[27] < 0x1.62a58cp+1f) { /* min__acc_y__long */
+                    if (x[42] < -0x1.c46a18p-1f) { /* mean__acc_z__long */
                         return 0x1.c44b06p-5f;
                     } else {
                         return -0x1.98bce4p-4f;
                     }
                 } else {
-                    if (x[42] < 0x1p+1f) { /* zero_crossings__acc_z__short */
+                    if (x[39] < 0x1p+1f) { /* zero_crossings__acc_z__short */
                         return 0x1.c107cep-4f;
                     } else {
                         return -0x1.dd4686p-5f;
                     }
                 }
             } else {
-                if (x[173] < 0x1p+0f) { /* histogram_b08__gyro_y__long */
-                    if (x[147] < 0x1.e0bcbep-3f) { /* max__gyro_y_d__short */
+                if (x[152] < 0x1p+0f) { /* histogram_b08__gyro_y__long */
+                    if (x[133] < 0x1.e0bcbep-3f) { /* max__gyro_y_d__short */
                         return -0x1.6a4088p-4f;
                     } else {
                         return 0x1.7d9276p-4f;
                     }
                 } else {
-                    if (x[97] < -0x1.589ep-6f) { /* slope__gyro_z__short */
+                    if (x[92] < -0x1.589ep-6f) { /* slope__gyro_z__short */
                         return -0x1.f9e7cp-7f;
                     } else {
                         return -0x1.0afb72p-3f;
@@ -4455,29 +4455,29 @@ static float tree_48(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[189] < 0x1.ccccccp-2f) { /* histogram_b4__acc_g__long */
-                if (x[130] < -0x1.6a1a5p-6f) { /* first__gyro_y__long */
-                    if (x[138] < 0x1.fp+4f) { /* argmax__gyro_mag__long */
+            if (x[159] < 0x1.ccccccp-2f) { /* histogram_b4__acc_g__long */
+                if (x[119] < -0x1.6a1a5p-6f) { /* first__gyro_y__long */
+                    if (x[126] < 0x1.fp+4f) { /* argmax__gyro_mag__long */
                         return 0x1.2a86fep-2f;
                     } else {
                         return 0x1.2be7eap-4f;
                     }
                 } else {
-                    if (x[50] < 0x1.e938cp+2f) { /* rms__acc_z__long */
+                    if (x[47] < 0x1.e938cp+2f) { /* rms__acc_z__long */
                         return 0x1.1a09ccp-4f;
                     } else {
                         return -0x1.2514fcp-4f;
                     }
                 }
             } else {
-                if (x[54] < -0x1.912806p-8f) { /* mean__gyro_x__short */
-                    if (x[137] < 0x1.b8p+5f) { /* argmin__gyro_mag__long */
+                if (x[50] < -0x1.912806p-8f) { /* mean__gyro_x__short */
+                    if (x[125] < 0x1.b8p+5f) { /* argmin__gyro_mag__long */
                         return -0x1.4309a6p-7f;
                     } else {
                         return 0x1.9f32eep-4f;
                     }
                 } else {
-                    if (x[101] < -0x1.726288p-4f) { /* min__gyro_z__long */
+                    if (x[96] < -0x1.726288p-4f) { /* min__gyro_z__long */
                         return -0x1.cfa61ep-4f;
                     } else {
                         return 0x1.33b15ep-6f;
@@ -4486,16 +4486,16 @@ static float tree_48(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[50] < 0x1.fd8c04p+1f) { /* rms__acc_z__long */
-            if (x[34] < 0x1.24914p-12f) { /* slope__acc_y__long */
-                if (x[159] < 0x1.27032ap+1f) { /* max__twist__short */
+        if (x[47] < 0x1.fd8c04p+1f) { /* rms__acc_z__long */
+            if (x[31] < 0x1.24914p-12f) { /* slope__acc_y__long */
+                if (x[142] < 0x1.27032ap+1f) { /* max__twist__short */
                     return -0x1.d88a14p-4f;
                 } else {
                     return 0x1.76cfacp-7f;
                 }
             } else {
-                if (x[57] < 0x1.307fdcp+0f) { /* max__gyro_x__short */
-                    if (x[72] < -0x1.135ba8p-6f) { /* mean__gyro_y__short */
+                if (x[53] < 0x1.307fdcp+0f) { /* max__gyro_x__short */
+                    if (x[67] < -0x1.135ba8p-6f) { /* mean__gyro_y__short */
                         return 0x1.851ecep-3f;
                     } else {
                         return 0x1.4ec16p-5f;
@@ -4505,25 +4505,25 @@ static float tree_48(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[162] < 0x1.d0a45cp+1f) { /* std__spin_sum__short */
-                if (x[106] < -0x1.cd725ap-11f) { /* slope__gyro_z__long */
-                    if (x[47] < 0x1.644bb2p+0f) { /* min__acc_z__long */
+            if (x[145] < 0x1.d0a45cp+1f) { /* std__spin_sum__short */
+                if (x[100] < -0x1.cd725ap-11f) { /* slope__gyro_z__long */
+                    if (x[44] < 0x1.644bb2p+0f) { /* min__acc_z__long */
                         return -0x1.864ce6p-4f;
                     } else {
                         return 0x1.ce193ep-5f;
                     }
                 } else {
-                    if (x[15] < 0x1p+3f) { /* zero_crossings__acc_x__long */
+                    if (x[14] < 0x1p+3f) { /* zero_crossings__acc_x__long */
                         return -0x1.3e2058p-3f;
                     } else {
                         return -0x1.45a206p-5f;
                     }
                 }
             } else {
-                if (x[80] < -0x1.40639ep-6f) { /* last__gyro_y__short */
+                if (x[75] < -0x1.40639ep-6f) { /* last__gyro_y__short */
                     return 0x1.35b37ep-4f;
                 } else {
-                    if (x[80] < 0x1.73ca54p+0f) { /* last__gyro_y__short */
+                    if (x[75] < 0x1.73ca54p+0f) { /* last__gyro_y__short */
                         return -0x1.5771aap-4f;
                     } else {
                         return 0x1.642006p-5f;
@@ -4537,35 +4537,35 @@ static float tree_48(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 49: adds to margin 0; depth 5 */
 static float tree_49(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[124] < -0x1.3714aap-7f) { /* slope__acc_mag__long */
+    if (x[115] < -0x1.3714aap-7f) { /* slope__acc_mag__long */
         return -0x1.9d526ap-4f;
     } else {
-        if (x[84] < 0x1.f92792p-1f) { /* max__gyro_y__long */
-            if (x[66] < 0x1.842f72p+0f) { /* max__gyro_x__long */
-                if (x[107] < 0x1.16b11cp-7f) { /* last__gyro_z__long */
-                    if (x[96] < 0x1.8p+1f) { /* zero_crossings__gyro_z__short */
+        if (x[79] < 0x1.f92792p-1f) { /* max__gyro_y__long */
+            if (x[62] < 0x1.842f72p+0f) { /* max__gyro_x__long */
+                if (x[101] < 0x1.16b11cp-7f) { /* last__gyro_z__long */
+                    if (x[91] < 0x1.8p+1f) { /* zero_crossings__gyro_z__short */
                         return -0x1.96ce86p-5f;
                     } else {
                         return 0x1.5e3ca6p-4f;
                     }
                 } else {
-                    if (x[37] < 0x1.b8b37ep-3f) { /* std__acc_z__short */
+                    if (x[34] < 0x1.b8b37ep-3f) { /* std__acc_z__short */
                         return 0x1.563846p-7f;
                     } else {
                         return -0x1.9f4ba6p-4f;
                     }
                 }
             } else {
-                if (x[98] < 0x1.73472p-5f) { /* last__gyro_z__short */
+                if (x[93] < 0x1.73472p-5f) { /* last__gyro_z__short */
                     return 0x1.083d1ep-5f;
                 } else {
                     return 0x1.698e96p-3f;
                 }
             }
         } else {
-            if (x[159] < 0x1.9175bp+0f) { /* max__twist__short */
-                if (x[48] < 0x1.5ad91ap+3f) { /* max__acc_z__long */
-                    if (x[117] < 0x1.35bf2cp+3f) { /* mean__acc_mag__long */
+            if (x[142] < 0x1.9175bp+0f) { /* max__twist__short */
+                if (x[45] < 0x1.5ad91ap+3f) { /* max__acc_z__long */
+                    if (x[109] < 0x1.35bf2cp+3f) { /* mean__acc_mag__long */
                         return -0x1.dc9266p-10f;
                     } else {
                         return -0x1.3dae5ap-3f;
@@ -4574,14 +4574,14 @@ static float tree_49(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return 0x1.e6dc3ep-5f;
                 }
             } else {
-                if (x[81] < 0x1.715854p-3f) { /* mean__gyro_y__long */
-                    if (x[96] < 0x1p+1f) { /* zero_crossings__gyro_z__short */
+                if (x[76] < 0x1.715854p-3f) { /* mean__gyro_y__long */
+                    if (x[91] < 0x1p+1f) { /* zero_crossings__gyro_z__short */
                         return 0x1.47b6f8p-4f;
                     } else {
                         return -0x1.b4fdcap-5f;
                     }
                 } else {
-                    if (x[81] < 0x1.5f679p-2f) { /* mean__gyro_y__long */
+                    if (x[76] < 0x1.5f679p-2f) { /* mean__gyro_y__long */
                         return 0x1.6c8e4cp-5f;
                     } else {
                         return 0x1.13ed3cp-3f;
@@ -4595,11 +4595,11 @@ static float tree_49(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 50: adds to margin 0; depth 5 */
 static float tree_50(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[146] < 0x1.398106p-3f) { /* std__gyro_y_d__short */
+    if (x[132] < 0x1.398106p-3f) { /* std__gyro_y_d__short */
         if (x[1] < 0x1.7ef0a2p-1f) { /* std__acc_x__short */
-            if (x[108] < 0x1.3f0648p+3f) { /* mean__acc_mag__short */
-                if (x[106] < -0x1.0776fep-14f) { /* slope__gyro_z__long */
-                    if (x[147] < 0x1.1bde82p-2f) { /* max__gyro_y_d__short */
+            if (x[102] < 0x1.3f0648p+3f) { /* mean__acc_mag__short */
+                if (x[100] < -0x1.0776fep-14f) { /* slope__gyro_z__long */
+                    if (x[133] < 0x1.1bde82p-2f) { /* max__gyro_y_d__short */
                         return -0x1.0ab366p-3f;
                     } else {
                         return 0x1.ab09e6p-8f;
@@ -4612,8 +4612,8 @@ static float tree_50(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     }
                 }
             } else {
-                if (x[89] < 0x1.bfe7e2p-6f) { /* last__gyro_y__long */
-                    if (x[125] < 0x1.3d5e94p+3f) { /* last__acc_mag__long */
+                if (x[84] < 0x1.bfe7e2p-6f) { /* last__gyro_y__long */
+                    if (x[116] < 0x1.3d5e94p+3f) { /* last__acc_mag__long */
                         return 0x1.da17dp-5f;
                     } else {
                         return -0x1.594688p-4f;
@@ -4626,14 +4626,14 @@ static float tree_50(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             return -0x1.453296p-3f;
         }
     } else {
-        if (x[129] < 0x1.58p+5f) { /* argmax__gyro_y__long */
-            if (x[190] < 0x1.a3d70ap-2f) { /* histogram_b5__acc_g__long */
+        if (x[118] < 0x1.58p+5f) { /* argmax__gyro_y__long */
+            if (x[160] < 0x1.a3d70ap-2f) { /* histogram_b5__acc_g__long */
                 return 0x1.34619ep-3f;
             } else {
-                if (x[122] < 0x1.3b2a44p+3f) { /* rms__acc_mag__long */
+                if (x[114] < 0x1.3b2a44p+3f) { /* rms__acc_mag__long */
                     return 0x1.b1303p-4f;
                 } else {
-                    if (x[125] < 0x1.39b042p+3f) { /* last__acc_mag__long */
+                    if (x[116] < 0x1.39b042p+3f) { /* last__acc_mag__long */
                         return 0x1.33fe3cp-5f;
                     } else {
                         return -0x1.858ca4p-4f;
@@ -4641,15 +4641,15 @@ static float tree_50(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[81] < 0x1.5f679p-2f) { /* mean__gyro_y__long */
-                if (x[60] < 0x1p+1f) { /* zero_crossings__gyro_x__short */
-                    if (x[198] < 0x1.2p+4f) { /* fast_spin__gyro_mag__short */
+            if (x[76] < 0x1.5f679p-2f) { /* mean__gyro_y__long */
+                if (x[56] < 0x1p+1f) { /* zero_crossings__gyro_x__short */
+                    if (x[164] < 0x1.2p+4f) { /* fast_spin__gyro_mag__short */
                         return -0x1.87833ep-6f;
                     } else {
                         return 0x1.b0539p-4f;
                     }
                 } else {
-                    if (x[58] < 0x1.ef3626p-1f) { /* range__gyro_x__short */
+                    if (x[54] < 0x1.ef3626p-1f) { /* range__gyro_x__short */
                         return 0x1.7aff28p-6f;
                     } else {
                         return -0x1.b3fb1ap-4f;
@@ -4666,22 +4666,22 @@ static float tree_50(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 static float tree_51(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
     if (x[6] < 0x1.4p+2f) { /* zero_crossings__acc_x__short */
-        if (x[116] < 0x1.2ba368p+3f) { /* last__acc_mag__short */
-            if (x[107] < -0x1.ac3c5cp-2f) { /* last__gyro_z__long */
-                if (x[148] < 0x1.e1166ep+0f) { /* energy__gyro_y_d__short */
+        if (x[108] < 0x1.2ba368p+3f) { /* last__acc_mag__short */
+            if (x[101] < -0x1.ac3c5cp-2f) { /* last__gyro_z__long */
+                if (x[134] < 0x1.e1166ep+0f) { /* energy__gyro_y_d__short */
                     return -0x1.b10acap-4f;
                 } else {
                     return 0x1.d6751ep-7f;
                 }
             } else {
-                if (x[108] < 0x1.39279cp+3f) { /* mean__acc_mag__short */
-                    if (x[14] < 0x1.62e704p+1f) { /* rms__acc_x__long */
+                if (x[102] < 0x1.39279cp+3f) { /* mean__acc_mag__short */
+                    if (x[13] < 0x1.62e704p+1f) { /* rms__acc_x__long */
                         return 0x1.132b0ep-4f;
                     } else {
                         return -0x1.0d6112p-4f;
                     }
                 } else {
-                    if (x[108] < 0x1.4292e8p+3f) { /* mean__acc_mag__short */
+                    if (x[102] < 0x1.4292e8p+3f) { /* mean__acc_mag__short */
                         return 0x1.19b4aap-3f;
                     } else {
                         return -0x1.6ed104p-8f;
@@ -4689,29 +4689,29 @@ static float tree_51(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[116] < 0x1.3d8aa4p+3f) { /* last__acc_mag__short */
-                if (x[80] < 0x1.bcb9aap-3f) { /* last__gyro_y__short */
-                    if (x[80] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
+            if (x[108] < 0x1.3d8aa4p+3f) { /* last__acc_mag__short */
+                if (x[75] < 0x1.bcb9aap-3f) { /* last__gyro_y__short */
+                    if (x[75] < -0x1.33e1cap-3f) { /* last__gyro_y__short */
                         return -0x1.d8643ep-11f;
                     } else {
                         return -0x1.155c06p-3f;
                     }
                 } else {
-                    if (x[147] < 0x1.2cd3f2p+0f) { /* max__gyro_y_d__short */
+                    if (x[133] < 0x1.2cd3f2p+0f) { /* max__gyro_y_d__short */
                         return -0x1.d3dfeep-5f;
                     } else {
                         return 0x1.981b72p-4f;
                     }
                 }
             } else {
-                if (x[174] < 0x1.3p+5f) { /* histogram_b09__gyro_y__long */
+                if (x[153] < 0x1.3p+5f) { /* histogram_b09__gyro_y__long */
                     if (x[5] < 0x1.293df2p+2f) { /* rms__acc_x__short */
                         return -0x1.946704p-4f;
                     } else {
                         return 0x1.630ef6p-6f;
                     }
                 } else {
-                    if (x[107] < -0x1.b5c7cep-11f) { /* last__gyro_z__long */
+                    if (x[101] < -0x1.b5c7cep-11f) { /* last__gyro_z__long */
                         return 0x1.b63c1ep-4f;
                     } else {
                         return -0x1.e3614p-9f;
@@ -4727,15 +4727,15 @@ static float tree_51(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 52: adds to margin 0; depth 5 */
 static float tree_52(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[104] < 0x1.2bd90cp-5f) { /* rms__gyro_z__long */
+    if (x[99] < 0x1.2bd90cp-5f) { /* rms__gyro_z__long */
         return -0x1.aee61ap-4f;
     } else {
         if (x[10] < 0x1.1e79b4p-3f) { /* std__acc_x__long */
             return 0x1.262bb8p-3f;
         } else {
-            if (x[146] < 0x1.3f7b64p-3f) { /* std__gyro_y_d__short */
+            if (x[132] < 0x1.3f7b64p-3f) { /* std__gyro_y_d__short */
                 if (x[1] < 0x1.7ef0a2p-1f) { /* std__acc_x__short */
-                    if (x[156] < 0x1.a0a956p-7f) { /* energy__acc_g__short */
+                    if (x[139] < 0x1.a0a956p-7f) { /* energy__acc_g__short */
                         return -0x1.13f87ep-4f;
                     } else {
                         return 0x1.59db88p-5f;
@@ -4744,14 +4744,14 @@ static float tree_52(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return -0x1.38f8b6p-3f;
                 }
             } else {
-                if (x[19] < 0x1.4f8066p+0f) { /* std__acc_y__short */
-                    if (x[56] < -0x1.5a66dcp-1f) { /* min__gyro_x__short */
+                if (x[18] < 0x1.4f8066p+0f) { /* std__acc_y__short */
+                    if (x[52] < -0x1.5a66dcp-1f) { /* min__gyro_x__short */
                         return -0x1.55f37p-4f;
                     } else {
                         return 0x1.5eb79p-5f;
                     }
                 } else {
-                    if (x[56] < -0x1.7222d6p-1f) { /* min__gyro_x__short */
+                    if (x[52] < -0x1.7222d6p-1f) { /* min__gyro_x__short */
                         return 0x1.bbb4f4p-4f;
                     } else {
                         return -0x1.2a96dep-4f;
@@ -4765,26 +4765,26 @@ static float tree_52(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 53: adds to margin 0; depth 5 */
 static float tree_53(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[58] < 0x1.1264a2p-3f) { /* range__gyro_x__short */
-        if (x[66] < 0x1.6f61eep-4f) { /* max__gyro_x__long */
+    if (x[54] < 0x1.1264a2p-3f) { /* range__gyro_x__short */
+        if (x[62] < 0x1.6f61eep-4f) { /* max__gyro_x__long */
             return -0x1.0d14f6p-4f;
         } else {
-            if (x[47] < 0x1.0c2a02p+2f) { /* min__acc_z__long */
+            if (x[44] < 0x1.0c2a02p+2f) { /* min__acc_z__long */
                 return 0x1.ce1cc6p-7f;
             } else {
                 return 0x1.9e398ep-3f;
             }
         }
     } else {
-        if (x[146] < 0x1.7b6d36p-4f) { /* std__gyro_y_d__short */
-            if (x[31] < 0x1.7148fep-1f) { /* range__acc_y__long */
+        if (x[132] < 0x1.7b6d36p-4f) { /* std__gyro_y_d__short */
+            if (x[29] < 0x1.7148fep-1f) { /* range__acc_y__long */
                 if (x[4] < 0x1.7f4a34p-1f) { /* range__acc_x__short */
                     return -0x1.9ba73ep-4f;
                 } else {
                     return 0x1.2d7008p-3f;
                 }
             } else {
-                if (x[70] < -0x1.6c1236p-7f) { /* slope__gyro_x__long */
+                if (x[65] < -0x1.6c1236p-7f) { /* slope__gyro_x__long */
                     return 0x1.1c0c6ep-4f;
                 } else {
                     if (x[3] < -0x1.75f58cp+2f) { /* max__acc_x__short */
@@ -4795,29 +4795,29 @@ static float tree_53(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[99] < -0x1.874cbap-7f) { /* mean__gyro_z__long */
-                if (x[189] < 0x1.5c28f6p-2f) { /* histogram_b4__acc_g__long */
-                    if (x[120] < 0x1.98734ap+3f) { /* max__acc_mag__long */
+            if (x[94] < -0x1.874cbap-7f) { /* mean__gyro_z__long */
+                if (x[159] < 0x1.5c28f6p-2f) { /* histogram_b4__acc_g__long */
+                    if (x[112] < 0x1.98734ap+3f) { /* max__acc_mag__long */
                         return 0x1.0a69a4p-3f;
                     } else {
                         return -0x1.59511p-6f;
                     }
                 } else {
-                    if (x[90] < -0x1.c5098ap-7f) { /* mean__gyro_z__short */
+                    if (x[85] < -0x1.c5098ap-7f) { /* mean__gyro_z__short */
                         return 0x1.5beedep-5f;
                     } else {
                         return -0x1.4500eap-4f;
                     }
                 }
             } else {
-                if (x[117] < 0x1.3c122ep+3f) { /* mean__acc_mag__long */
-                    if (x[71] < -0x1.896b34p-2f) { /* last__gyro_x__long */
+                if (x[109] < 0x1.3c122ep+3f) { /* mean__acc_mag__long */
+                    if (x[66] < -0x1.896b34p-2f) { /* last__gyro_x__long */
                         return -0x1.2f7486p-4f;
                     } else {
                         return 0x1.930ceep-5f;
                     }
                 } else {
-                    if (x[50] < 0x1.fd8c04p+1f) { /* rms__acc_z__long */
+                    if (x[47] < 0x1.fd8c04p+1f) { /* rms__acc_z__long */
                         return 0x1.5a84a2p-6f;
                     } else {
                         return -0x1.67320ep-4f;
@@ -4831,32 +4831,32 @@ static float tree_53(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 54: adds to margin 0; depth 5 */
 static float tree_54(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[80] < 0x1.4251f4p+1f) { /* last__gyro_y__short */
-        if (x[84] < 0x1.f92792p-1f) { /* max__gyro_y__long */
-            if (x[66] < 0x1.8e569cp+0f) { /* max__gyro_x__long */
-                if (x[107] < 0x1.abd1aap-8f) { /* last__gyro_z__long */
-                    if (x[96] < 0x1.8p+1f) { /* zero_crossings__gyro_z__short */
+    if (x[75] < 0x1.4251f4p+1f) { /* last__gyro_y__short */
+        if (x[79] < 0x1.f92792p-1f) { /* max__gyro_y__long */
+            if (x[62] < 0x1.8e569cp+0f) { /* max__gyro_x__long */
+                if (x[101] < 0x1.abd1aap-8f) { /* last__gyro_z__long */
+                    if (x[91] < 0x1.8p+1f) { /* zero_crossings__gyro_z__short */
                         return -0x1.88bcd2p-5f;
                     } else {
                         return 0x1.0c7c4p-4f;
                     }
                 } else {
-                    if (x[28] < 0x1.5cd3fep-3f) { /* std__acc_y__long */
+                    if (x[26] < 0x1.5cd3fep-3f) { /* std__acc_y__long */
                         return 0x1.5da35cp-6f;
                     } else {
                         return -0x1.8c9baap-4f;
                     }
                 }
             } else {
-                if (x[80] < -0x1.aae8e2p-5f) { /* last__gyro_y__short */
+                if (x[75] < -0x1.aae8e2p-5f) { /* last__gyro_y__short */
                     return 0x1.397d7ep-3f;
                 } else {
                     return 0x1.d10a6ap-6f;
                 }
             }
         } else {
-            if (x[159] < 0x1.784902p+0f) { /* max__twist__short */
-                if (x[48] < 0x1.5ad91ap+3f) { /* max__acc_z__long */
+            if (x[142] < 0x1.784902p+0f) { /* max__twist__short */
+                if (x[45] < 0x1.5ad91ap+3f) { /* max__acc_z__long */
                     if (x[8] < -0x1.f39964p+2f) { /* last__acc_x__short */
                         return -0x1.a32de4p-6f;
                     } else {
@@ -4866,14 +4866,14 @@ static float tree_54(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return 0x1.1cba84p-5f;
                 }
             } else {
-                if (x[80] < -0x1.8d130ep-4f) { /* last__gyro_y__short */
-                    if (x[52] < -0x1.0ad9dap-7f) { /* slope__acc_z__long */
+                if (x[75] < -0x1.8d130ep-4f) { /* last__gyro_y__short */
+                    if (x[49] < -0x1.0ad9dap-7f) { /* slope__acc_z__long */
                         return 0x1.0074c8p-3f;
                     } else {
                         return -0x1.3bb038p-5f;
                     }
                 } else {
-                    if (x[116] < 0x1.30e70ep+3f) { /* last__acc_mag__short */
+                    if (x[108] < 0x1.30e70ep+3f) { /* last__acc_mag__short */
                         return 0x1.f47fp-5f;
                     } else {
                         return -0x1.55ed6ap-4f;
@@ -4882,7 +4882,7 @@ static float tree_54(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[95] < 0x1.678dd8p-4f) { /* rms__gyro_z__short */
+        if (x[90] < 0x1.678dd8p-4f) { /* rms__gyro_z__short */
             return -0x1.345fdp-6f;
         } else {
             return 0x1.fab71p-4f;
@@ -4893,23 +4893,23 @@ static float tree_54(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 55: adds to margin 0; depth 5 */
 static float tree_55(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[113] < 0x1.3d954ap+3f) { /* rms__acc_mag__short */
-        if (x[83] < -0x1.0d6dc2p-3f) { /* min__gyro_y__long */
-            if (x[95] < 0x1.dd05cp-5f) { /* rms__gyro_z__short */
-                if (x[46] < 0x1.590eeap-3f) { /* std__acc_z__long */
+    if (x[106] < 0x1.3d954ap+3f) { /* rms__acc_mag__short */
+        if (x[78] < -0x1.0d6dc2p-3f) { /* min__gyro_y__long */
+            if (x[90] < 0x1.dd05cp-5f) { /* rms__gyro_z__short */
+                if (x[43] < 0x1.590eeap-3f) { /* std__acc_z__long */
                     return -0x1.cb6a14p-6f;
                 } else {
                     return -0x1.271b72p-3f;
                 }
             } else {
-                if (x[143] < 0x1.8p+1f) { /* mean_crossings__gyro_mag__long */
-                    if (x[27] < 0x1.650deep+2f) { /* mean__acc_y__long */
+                if (x[130] < 0x1.8p+1f) { /* mean_crossings__gyro_mag__long */
+                    if (x[25] < 0x1.650deep+2f) { /* mean__acc_y__long */
                         return 0x1.ba64fp-4f;
                     } else {
                         return -0x1.e2576ap-7f;
                     }
                 } else {
-                    if (x[147] < 0x1.57fda4p-1f) { /* max__gyro_y_d__short */
+                    if (x[133] < 0x1.57fda4p-1f) { /* max__gyro_y_d__short */
                         return -0x1.b7db2ep-4f;
                     } else {
                         return -0x1.ff339ap-8f;
@@ -4917,21 +4917,21 @@ static float tree_55(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[133] < 0x1.0cc2e6p-5f) { /* mean_abs__gyro_y__long */
-                if (x[143] < 0x1.28p+5f) { /* mean_crossings__gyro_mag__long */
+            if (x[121] < 0x1.0cc2e6p-5f) { /* mean_abs__gyro_y__long */
+                if (x[130] < 0x1.28p+5f) { /* mean_crossings__gyro_mag__long */
                     return -0x1.c0509ap-4f;
                 } else {
                     return 0x1.5ab2d8p-7f;
                 }
             } else {
                 if (x[7] < -0x1.5866a6p-9f) { /* slope__acc_x__short */
-                    if (x[94] < 0x1.823e9ep-3f) { /* range__gyro_z__short */
+                    if (x[89] < 0x1.823e9ep-3f) { /* range__gyro_z__short */
                         return 0x1.56fcbcp-3f;
                     } else {
                         return 0x1.3c18aap-7f;
                     }
                 } else {
-                    if (x[146] < 0x1.95338ep-4f) { /* std__gyro_y_d__short */
+                    if (x[132] < 0x1.95338ep-4f) { /* std__gyro_y_d__short */
                         return -0x1.467cfep-4f;
                     } else {
                         return 0x1.bc68cep-5f;
@@ -4940,16 +4940,16 @@ static float tree_55(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[63] < 0x1.8a649ep-3f) { /* mean__gyro_x__long */
-            if (x[113] < 0x1.4a9b18p+3f) { /* rms__acc_mag__short */
-                if (x[121] < 0x1.03bbc2p+1f) { /* range__acc_mag__long */
-                    if (x[29] < 0x1.ba9118p+2f) { /* min__acc_y__long */
+        if (x[59] < 0x1.8a649ep-3f) { /* mean__gyro_x__long */
+            if (x[106] < 0x1.4a9b18p+3f) { /* rms__acc_mag__short */
+                if (x[113] < 0x1.03bbc2p+1f) { /* range__acc_mag__long */
+                    if (x[27] < 0x1.ba9118p+2f) { /* min__acc_y__long */
                         return -0x1.bae7f4p-4f;
                     } else {
                         return 0x1.ee075ap-5f;
                     }
                 } else {
-                    if (x[62] < -0x1.8c2f84p-1f) { /* last__gyro_x__short */
+                    if (x[58] < -0x1.8c2f84p-1f) { /* last__gyro_x__short */
                         return -0x1.1ee49p-4f;
                     } else {
                         return 0x1.a085b4p-4f;
@@ -4971,15 +4971,15 @@ static float tree_55(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 56: adds to margin 0; depth 5 */
 static float tree_56(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[88] < -0x1.e2bb84p-6f) { /* slope__gyro_y__long */
+    if (x[83] < -0x1.e2bb84p-6f) { /* slope__gyro_y__long */
         return 0x1.795ae2p-4f;
     } else {
-        if (x[128] < 0x1.ep+5f) { /* argmin__gyro_y__long */
-            if (x[121] < 0x1.8c2daap+2f) { /* range__acc_mag__long */
-                if (x[83] < -0x1.596cc6p+1f) { /* min__gyro_y__long */
+        if (x[117] < 0x1.ep+5f) { /* argmin__gyro_y__long */
+            if (x[113] < 0x1.8c2daap+2f) { /* range__acc_mag__long */
+                if (x[78] < -0x1.596cc6p+1f) { /* min__gyro_y__long */
                     return -0x1.c6d2dep-4f;
                 } else {
-                    if (x[147] < 0x1.9ff088p-1f) { /* max__gyro_y_d__short */
+                    if (x[133] < 0x1.9ff088p-1f) { /* max__gyro_y_d__short */
                         return 0x1.622582p-6f;
                     } else {
                         return 0x1.039b3p-3f;
@@ -4989,29 +4989,29 @@ static float tree_56(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 return -0x1.a1356p-4f;
             }
         } else {
-            if (x[80] < -0x1.8d130ep-4f) { /* last__gyro_y__short */
-                if (x[145] < -0x1.2819e6p-3f) { /* mean__gyro_y_d__short */
-                    if (x[129] < 0x1.5cp+6f) { /* argmax__gyro_y__long */
+            if (x[75] < -0x1.8d130ep-4f) { /* last__gyro_y__short */
+                if (x[131] < -0x1.2819e6p-3f) { /* mean__gyro_y_d__short */
+                    if (x[118] < 0x1.5cp+6f) { /* argmax__gyro_y__long */
                         return 0x1.1c08e2p-3f;
                     } else {
                         return -0x1.176f24p-6f;
                     }
                 } else {
-                    if (x[116] < 0x1.499824p+3f) { /* last__acc_mag__short */
+                    if (x[108] < 0x1.499824p+3f) { /* last__acc_mag__short */
                         return -0x1.92eef6p-4f;
                     } else {
                         return 0x1.592ccep-5f;
                     }
                 }
             } else {
-                if (x[116] < 0x1.33c298p+3f) { /* last__acc_mag__short */
-                    if (x[79] < 0x1.c7035ep-2f) { /* slope__gyro_y__short */
+                if (x[108] < 0x1.33c298p+3f) { /* last__acc_mag__short */
+                    if (x[74] < 0x1.c7035ep-2f) { /* slope__gyro_y__short */
                         return -0x1.d8dc96p-7f;
                     } else {
                         return 0x1.053b0ep-3f;
                     }
                 } else {
-                    if (x[80] < 0x1.4251f4p+1f) { /* last__gyro_y__short */
+                    if (x[75] < 0x1.4251f4p+1f) { /* last__gyro_y__short */
                         return -0x1.b84456p-4f;
                     } else {
                         return 0x1.f72c5p-6f;
@@ -5025,8 +5025,8 @@ static float tree_56(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 57: adds to margin 0; depth 5 */
 static float tree_57(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[58] < 0x1.1264a2p-3f) { /* range__gyro_x__short */
-        if (x[163] < 0x1.2baadep-3f) { /* max__spin_sum__short */
+    if (x[54] < 0x1.1264a2p-3f) { /* range__gyro_x__short */
+        if (x[146] < 0x1.2baadep-3f) { /* max__spin_sum__short */
             return -0x1.b47706p-5f;
         } else {
             if (x[9] < 0x1.96270cp-2f) { /* mean__acc_x__long */
@@ -5036,36 +5036,36 @@ static float tree_57(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[160] < 0x1.4c7dcp-3f) { /* energy__twist__short */
-            if (x[37] < 0x1.a8f2dep-3f) { /* std__acc_z__short */
+        if (x[143] < 0x1.4c7dcp-3f) { /* energy__twist__short */
+            if (x[34] < 0x1.a8f2dep-3f) { /* std__acc_z__short */
                 return -0x1.19fd5ep-3f;
             } else {
                 return 0x1.82604cp-7f;
             }
         } else {
-            if (x[37] < 0x1.b8b37ep-3f) { /* std__acc_z__short */
+            if (x[34] < 0x1.b8b37ep-3f) { /* std__acc_z__short */
                 if (x[4] < 0x1.7f4a34p-1f) { /* range__acc_x__short */
-                    if (x[80] < -0x1.f70154p-4f) { /* last__gyro_y__short */
+                    if (x[75] < -0x1.f70154p-4f) { /* last__gyro_y__short */
                         return 0x1.8fa466p-4f;
                     } else {
                         return -0x1.d5a42p-5f;
                     }
                 } else {
-                    if (x[81] < 0x1.bd6b86p-7f) { /* mean__gyro_y__long */
+                    if (x[76] < 0x1.bd6b86p-7f) { /* mean__gyro_y__long */
                         return 0x1.1f2136p-3f;
                     } else {
                         return -0x1.f84bep-9f;
                     }
                 }
             } else {
-                if (x[160] < 0x1.5dbab8p+3f) { /* energy__twist__short */
-                    if (x[80] < 0x1.b30f6ap-1f) { /* last__gyro_y__short */
+                if (x[143] < 0x1.5dbab8p+3f) { /* energy__twist__short */
+                    if (x[75] < 0x1.b30f6ap-1f) { /* last__gyro_y__short */
                         return -0x1.0ec694p-3f;
                     } else {
                         return 0x1.6337c2p-9f;
                     }
                 } else {
-                    if (x[91] < 0x1.230652p-4f) { /* std__gyro_z__short */
+                    if (x[86] < 0x1.230652p-4f) { /* std__gyro_z__short */
                         return -0x1.3608cap-4f;
                     } else {
                         return 0x1.850f7cp-6f;
@@ -5079,9 +5079,9 @@ static float tree_57(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 58: adds to margin 0; depth 5 */
 static float tree_58(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[47] < -0x1.f26a76p+2f) { /* min__acc_z__long */
-        if (x[77] < 0x1.e23324p+1f) { /* rms__gyro_y__short */
-            if (x[88] < 0x1.fc301ep-8f) { /* slope__gyro_y__long */
+    if (x[44] < -0x1.f26a76p+2f) { /* min__acc_z__long */
+        if (x[72] < 0x1.e23324p+1f) { /* rms__gyro_y__short */
+            if (x[83] < 0x1.fc301ep-8f) { /* slope__gyro_y__long */
                 return -0x1.e63294p-4f;
             } else {
                 return -0x1.e9da2ap-6f;
@@ -5090,14 +5090,14 @@ static float tree_58(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             return 0x1.8e76ecp-7f;
         }
     } else {
-        if (x[45] < -0x1.87fe1ap-1f) { /* mean__acc_z__long */
-            if (x[40] < 0x1.89053ap-1f) { /* range__acc_z__short */
+        if (x[42] < -0x1.87fe1ap-1f) { /* mean__acc_z__long */
+            if (x[37] < 0x1.89053ap-1f) { /* range__acc_z__short */
                 return -0x1.606bb6p-5f;
             } else {
-                if (x[138] < 0x1.3p+6f) { /* argmax__gyro_mag__long */
+                if (x[126] < 0x1.3p+6f) { /* argmax__gyro_mag__long */
                     return -0x1.05d952p-8f;
                 } else {
-                    if (x[140] < 0x1.bb997ap-3f) { /* delta__gyro_mag__long */
+                    if (x[128] < 0x1.bb997ap-3f) { /* delta__gyro_mag__long */
                         return 0x1.4d90d2p-3f;
                     } else {
                         return 0x1.088c92p-5f;
@@ -5105,25 +5105,25 @@ static float tree_58(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[32] < 0x1.406e7ap+2f) { /* rms__acc_y__long */
-                if (x[117] < 0x1.36c248p+3f) { /* mean__acc_mag__long */
+            if (x[30] < 0x1.406e7ap+2f) { /* rms__acc_y__long */
+                if (x[109] < 0x1.36c248p+3f) { /* mean__acc_mag__long */
                     return 0x1.e1021p-7f;
                 } else {
-                    if (x[88] < 0x1.17d3cep-8f) { /* slope__gyro_y__long */
+                    if (x[83] < 0x1.17d3cep-8f) { /* slope__gyro_y__long */
                         return -0x1.010ep-3f;
                     } else {
                         return -0x1.182ef6p-7f;
                     }
                 }
             } else {
-                if (x[61] < 0x1.cc62dcp-14f) { /* slope__gyro_x__short */
-                    if (x[158] < 0x1.377ec8p-1f) { /* std__twist__short */
+                if (x[57] < 0x1.cc62dcp-14f) { /* slope__gyro_x__short */
+                    if (x[141] < 0x1.377ec8p-1f) { /* std__twist__short */
                         return -0x1.28ffa4p-4f;
                     } else {
                         return 0x1.6c9f56p-6f;
                     }
                 } else {
-                    if (x[71] < 0x1.b81734p-5f) { /* last__gyro_x__long */
+                    if (x[66] < 0x1.b81734p-5f) { /* last__gyro_x__long */
                         return 0x1.8de624p-4f;
                     } else {
                         return -0x1.957d88p-7f;
@@ -5137,13 +5137,13 @@ static float tree_58(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 /* tree 59: adds to margin 0; depth 5 */
 static float tree_59(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {
-    if (x[174] < 0x1.3p+5f) { /* histogram_b09__gyro_y__long */
-        if (x[138] < 0x1.2cp+6f) { /* argmax__gyro_mag__long */
-            if (x[150] < 0x1.11a1b4p-4f) { /* std__acc_x_lp__short */
+    if (x[153] < 0x1.3p+5f) { /* histogram_b09__gyro_y__long */
+        if (x[126] < 0x1.2cp+6f) { /* argmax__gyro_mag__long */
+            if (x[136] < 0x1.11a1b4p-4f) { /* std__acc_x_lp__short */
                 return 0x1.34aae6p-5f;
             } else {
-                if (x[39] < 0x1.25da7ep+3f) { /* max__acc_z__short */
-                    if (x[158] < 0x1.b1a6f4p+0f) { /* std__twist__short */
+                if (x[36] < 0x1.25da7ep+3f) { /* max__acc_z__short */
+                    if (x[141] < 0x1.b1a6f4p+0f) { /* std__twist__short */
                         return -0x1.35bee6p-3f;
                     } else {
                         return -0x1.1a38bcp-5f;
@@ -5153,9 +5153,9 @@ static float tree_59(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[128] < 0x1.3p+6f) { /* argmin__gyro_y__long */
-                if (x[90] < -0x1.7f3bcap-9f) { /* mean__gyro_z__short */
-                    if (x[50] < 0x1.0fa046p+2f) { /* rms__acc_z__long */
+            if (x[117] < 0x1.3p+6f) { /* argmin__gyro_y__long */
+                if (x[85] < -0x1.7f3bcap-9f) { /* mean__gyro_z__short */
+                    if (x[47] < 0x1.0fa046p+2f) { /* rms__acc_z__long */
                         return 0x1.ff844ep-4f;
                     } else {
                         return 0x1.0ea63ap-6f;
@@ -5164,14 +5164,14 @@ static float tree_59(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
                     return -0x1.1a36d2p-6f;
                 }
             } else {
-                if (x[60] < 0x1p+1f) { /* zero_crossings__gyro_x__short */
+                if (x[56] < 0x1p+1f) { /* zero_crossings__gyro_x__short */
                     if (x[8] < -0x1.595726p+0f) { /* last__acc_x__short */
                         return -0x1.4b1242p-6f;
                     } else {
                         return 0x1.452286p-4f;
                     }
                 } else {
-                    if (x[80] < -0x1.f70154p-4f) { /* last__gyro_y__short */
+                    if (x[75] < -0x1.f70154p-4f) { /* last__gyro_y__short */
                         return 0x1.9afc4ap-8f;
                     } else {
                         return -0x1.ed6f24p-4f;
@@ -5180,32 +5180,32 @@ static float tree_59(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[139] < 0x1.f94c1ap-5f) { /* first__gyro_mag__long */
-            if (x[125] < 0x1.38981p+3f) { /* last__acc_mag__long */
-                if (x[32] < 0x1.821564p+2f) { /* rms__acc_y__long */
+        if (x[127] < 0x1.f94c1ap-5f) { /* first__gyro_mag__long */
+            if (x[116] < 0x1.38981p+3f) { /* last__acc_mag__long */
+                if (x[30] < 0x1.821564p+2f) { /* rms__acc_y__long */
                     return -0x1.ceb784p-5f;
                 } else {
                     return 0x1.2109b6p-4f;
                 }
             } else {
-                if (x[89] < 0x1.57fd82p-3f) { /* last__gyro_y__long */
+                if (x[84] < 0x1.57fd82p-3f) { /* last__gyro_y__long */
                     return -0x1.e08bp-4f;
                 } else {
                     return -0x1.027c4ap-6f;
                 }
             }
         } else {
-            if (x[62] < -0x1.8c2f84p-1f) { /* last__gyro_x__short */
+            if (x[58] < -0x1.8c2f84p-1f) { /* last__gyro_x__short */
                 return -0x1.5d935cp-4f;
             } else {
-                if (x[189] < 0x1.2e147ap-1f) { /* histogram_b4__acc_g__long */
-                    if (x[37] < 0x1.082f66p-3f) { /* std__acc_z__short */
+                if (x[159] < 0x1.2e147ap-1f) { /* histogram_b4__acc_g__long */
+                    if (x[34] < 0x1.082f66p-3f) { /* std__acc_z__short */
                         return -0x1.0f7e7p-4f;
                     } else {
                         return 0x1.3108bep-4f;
                     }
                 } else {
-                    if (x[148] < 0x1.11256ep+0f) { /* energy__gyro_y_d__short */
+                    if (x[134] < 0x1.11256ep+0f) { /* energy__gyro_y_d__short */
                         return -0x1.b431e4p-4f;
                     } else {
                         return 0x1.1959fp-6f;

@@ -10,14 +10,14 @@
 extern "C" {
 #endif
 
-#define TWIST_AND_GO_MODEL_N_FEATURES 199 /* reads twist_and_go_push's vectors */
+#define TWIST_AND_GO_MODEL_N_FEATURES 165 /* reads twist_and_go_device_push's vectors */
 #define TWIST_AND_GO_MODEL_N_OUTPUTS 1 /* margins: 1 for a binary model, one per class otherwise */
 #define TWIST_AND_GO_MODEL_N_CLASSES 2
 #define TWIST_AND_GO_MODEL_N_TREES 60
 #define TWIST_AND_GO_MODEL_MAX_DEPTH 5
 #define TWIST_AND_GO_MODEL_OBJECTIVE "binary:logistic"
 #define TWIST_AND_GO_MODEL_SHA256 "d7e1673f4528cb2e04712dfca0a86a1d940e01a5dd69f0109d386bb1d6988bdd" /* of the XGBoost model.json */
-#define TWIST_AND_GO_MODEL_FEATURE_ORDER_SHA256 "5fb90d34374a84832469451e1b4508db91e5b68e9fe441d705b88b9077c97c90"
+#define TWIST_AND_GO_MODEL_FEATURE_ORDER_SHA256 "ebd8a89cd8373e8ee4f2db528fa50b0de5fc1f5286ca038c73eb22facf1e292c"
 
 /* Margins, bit-identical to XGBoost's predict(output_margin=True) for the same feature vector:
    each feature rounded to float, XGBoost's split rule, base margin plus every tree's leaf in

@@ -36,7 +36,7 @@ public func twist_and_go_detector_push(_ d: UnsafeMutableRawPointer, _ sample: U
         preconditionFailure("twist_and_go_detector_push before twist_and_go_detector_init")
     }
     let box: TwistAndGoDetectorBox = Unmanaged<TwistAndGoDetectorBox>.fromOpaque(raw).takeUnretainedValue()
-    let values: UnsafeBufferPointer<Double> = UnsafeBufferPointer(start: sample, count: TwistAndGoFeatures.inputCount)
+    let values: UnsafeBufferPointer<Double> = UnsafeBufferPointer(start: sample, count: TwistAndGoDeviceFeatures.inputCount)
     let status: TwistAndGoDetector.PushResult = box.detector.push(values)
     if status.rawValue > 0 {
         let k: Int = TwistAndGoModel.outputCount

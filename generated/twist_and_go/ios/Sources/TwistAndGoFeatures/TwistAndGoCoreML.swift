@@ -18,7 +18,7 @@ extension TwistAndGoModel {
         precondition(features.count == featureCount, "features must hold featureCount values")
         let rounded: [Double] = roundedForCoreML(features)
         var dictionary: [String: MLFeatureValue] = [:]
-        for (index, name) in TwistAndGoFeatures.featureNames.enumerated() {
+        for (index, name) in TwistAndGoDeviceFeatures.featureNames.enumerated() {
             dictionary[name] = MLFeatureValue(double: rounded[index])
         }
         return try MLDictionaryFeatureProvider(dictionary: dictionary)

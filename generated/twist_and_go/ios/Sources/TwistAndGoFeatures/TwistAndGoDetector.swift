@@ -10,7 +10,7 @@
 ///
 /// ```swift
 /// var detector = TwistAndGoDetector()
-/// if detector.push(sample) == .event {   // sample: [Double] in TwistAndGoFeatures.inputNames order
+/// if detector.push(sample) == .event {   // sample: [Double] in TwistAndGoDeviceFeatures.inputNames order
 ///     openTheDoor()
 /// }
 /// ```
@@ -37,7 +37,7 @@ public struct TwistAndGoDetector: Sendable {
     /// Accepted samples after an event whose vectors are ignored.
     public static let refractory: Int = 50
 
-    private var featuriser: TwistAndGoFeatures
+    private var featuriser: TwistAndGoDeviceFeatures
     private var vector: [Double]
     /// Margins of the latest scored vector (bit-identical to XGBoost).
     public private(set) var margins: [Float]
@@ -53,8 +53,8 @@ public struct TwistAndGoDetector: Sendable {
 
     /// A new stream. Storage is allocated here, once.
     public init() {
-        featuriser = TwistAndGoFeatures()
-        vector = [Double](repeating: 0.0, count: TwistAndGoFeatures.featureCount)
+        featuriser = TwistAndGoDeviceFeatures()
+        vector = [Double](repeating: 0.0, count: TwistAndGoDeviceFeatures.featureCount)
         margins = [Float](repeating: 0.0, count: TwistAndGoModel.outputCount)
         probabilities = [Float](repeating: 0.0, count: TwistAndGoModel.outputCount)
     }
@@ -62,13 +62,13 @@ public struct TwistAndGoDetector: Sendable {
     /// The latest feature vector.
     public var features: [Double] { vector }
 
-    /// Pushes one sample (``TwistAndGoFeatures/inputCount`` values). Never allocates.
+    /// Pushes one sample (``TwistAndGoDeviceFeatures/inputCount`` values). Never allocates.
     public mutating func push(_ sample: UnsafeBufferPointer<Double>) -> PushResult {
         var buffer: [Double] = []
         swap(&buffer, &vector)          // the buffer is borrowed while self mutates; no copy
         defer { swap(&buffer, &vector) }
-        let status: TwistAndGoFeatures.PushResult = buffer.withUnsafeMutableBufferPointer {
-            (out: inout UnsafeMutableBufferPointer<Double>) -> TwistAndGoFeatures.PushResult in
+        let status: TwistAndGoDeviceFeatures.PushResult = buffer.withUnsafeMutableBufferPointer {
+            (out: inout UnsafeMutableBufferPointer<Double>) -> TwistAndGoDeviceFeatures.PushResult in
             featuriser.push(sample, into: out)
         }
         if status == .rejected {
@@ -104,7 +104,7 @@ public struct TwistAndGoDetector: Sendable {
         return fired ? .event : .scored
     }
 
-    /// Pushes one sample given as an array (``TwistAndGoFeatures/inputCount`` values).
+    /// Pushes one sample given as an array (``TwistAndGoDeviceFeatures/inputCount`` values).
     public mutating func push(_ sample: [Double]) -> PushResult {
         return sample.withUnsafeBufferPointer { (values: UnsafeBufferPointer<Double>) -> PushResult in
             self.push(values)

@@ -18,8 +18,8 @@ import Musl
 
 /// The model as code: stateless, allocation-free.
 public enum TwistAndGoModel {
-    /// Features read, in TwistAndGoFeatures.featureNames order.
-    public static let featureCount: Int = 199
+    /// Features read, in TwistAndGoDeviceFeatures.featureNames order.
+    public static let featureCount: Int = 165
     /// Margins: 1 for a binary model, one per class otherwise.
     public static let outputCount: Int = 1
     /// Number of classes.
@@ -31,13 +31,13 @@ public enum TwistAndGoModel {
     /// sha256 of the XGBoost model.json this code was generated from.
     public static let modelSHA256: String = "d7e1673f4528cb2e04712dfca0a86a1d940e01a5dd69f0109d386bb1d6988bdd"
     /// sha256 of the feature names in order, one per line: the model's input contract.
-    public static let featureOrderSHA256: String = "5fb90d34374a84832469451e1b4508db91e5b68e9fe441d705b88b9077c97c90"
+    public static let featureOrderSHA256: String = "ebd8a89cd8373e8ee4f2db528fa50b0de5fc1f5286ca038c73eb22facf1e292c"
 
     /// Writes the margins (``outputCount`` values) for one feature vector (``featureCount``
-    /// values, as TwistAndGoFeatures emits them). Never allocates.
+    /// values, as TwistAndGoDeviceFeatures emits them). Never allocates.
     public static func margins(_ features: UnsafeBufferPointer<Double>,
                                into margins: UnsafeMutableBufferPointer<Float>) {
-        precondition(features.count == 199, "features must hold featureCount values")
+        precondition(features.count == 165, "features must hold featureCount values")
         precondition(margins.count == 1, "margins must hold outputCount values")
         let f: UnsafePointer<Double> = features.baseAddress!
         var m0: Float = -0x1.890266p+1 // base margin
@@ -134,23 +134,23 @@ public enum TwistAndGoModel {
     // tree 0: adds to margin 0; depth 5
     @inline(never)
     private static func tree_0(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[140]) < 0x1.d0c78ap+1 { // delta__gyro_mag__long
-            if Float(f[159]) < 0x1.62e42ap+1 { // max__twist__short
-                if Float(f[79]) < -0x1.99842cp-3 { // slope__gyro_y__short
-                    if Float(f[157]) < -0x1.8d17bep+0 { // mean__twist__short
+        if Float(f[128]) < 0x1.d0c78ap+1 { // delta__gyro_mag__long
+            if Float(f[142]) < 0x1.62e42ap+1 { // max__twist__short
+                if Float(f[74]) < -0x1.99842cp-3 { // slope__gyro_y__short
+                    if Float(f[140]) < -0x1.8d17bep+0 { // mean__twist__short
                         return 0x1.6b1788p+1
                     } else {
                         return 0x1.2a119ep-2
                     }
                 } else {
-                    if Float(f[80]) < -0x1.950ffap+1 { // last__gyro_y__short
-                        if Float(f[147]) < 0x1.4b8498p-2 { // max__gyro_y_d__short
+                    if Float(f[75]) < -0x1.950ffap+1 { // last__gyro_y__short
+                        if Float(f[133]) < 0x1.4b8498p-2 { // max__gyro_y_d__short
                             return 0x1.14d104p+1
                         } else {
                             return -0x1.df055p-4
                         }
                     } else {
-                        if Float(f[146]) < 0x1.603a62p-3 { // std__gyro_y_d__short
+                        if Float(f[132]) < 0x1.603a62p-3 { // std__gyro_y_d__short
                             return -0x1.a39c16p-3
                         } else {
                             return -0x1.14e8c8p-8
@@ -158,25 +158,25 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[197]) < 0x1.8p+1 { // longest_run_below_m2p5__gyro_y__long
-                    if Float(f[146]) < 0x1.f05148p-3 { // std__gyro_y_d__short
+                if Float(f[163]) < 0x1.8p+1 { // longest_run_below_m2p5__gyro_y__long
+                    if Float(f[132]) < 0x1.f05148p-3 { // std__gyro_y_d__short
                         return -0x1.3673a6p-3
                     } else {
-                        if Float(f[95]) < 0x1.590f64p-5 { // rms__gyro_z__short
+                        if Float(f[90]) < 0x1.590f64p-5 { // rms__gyro_z__short
                             return 0x1.601946p-1
                         } else {
                             return 0x1.1442bp+2
                         }
                     }
                 } else {
-                    if Float(f[143]) < 0x1p+2 { // mean_crossings__gyro_mag__long
-                        if Float(f[91]) < 0x1.28ec0ep-4 { // std__gyro_z__short
+                    if Float(f[130]) < 0x1p+2 { // mean_crossings__gyro_mag__long
+                        if Float(f[86]) < 0x1.28ec0ep-4 { // std__gyro_z__short
                             return -0x1.322906p-3
                         } else {
                             return 0x1.48dd46p+1
                         }
                     } else {
-                        if Float(f[131]) < -0x1.9a9282p+1 { // delta__gyro_y__long
+                        if Float(f[120]) < -0x1.9a9282p+1 { // delta__gyro_y__long
                             return 0x1.3d8edcp+0
                         } else {
                             return -0x1.d53c3ep-4
@@ -185,28 +185,28 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[95]) < 0x1.1cff34p-4 { // rms__gyro_z__short
-                if Float(f[81]) < 0x1.411358p-3 { // mean__gyro_y__long
-                    if Float(f[134]) < 0x1p+1 { // mean_crossings__gyro_y__long
+            if Float(f[90]) < 0x1.1cff34p-4 { // rms__gyro_z__short
+                if Float(f[76]) < 0x1.411358p-3 { // mean__gyro_y__long
+                    if Float(f[122]) < 0x1p+1 { // mean_crossings__gyro_y__long
                         return 0x1.3c7edep-1
                     } else {
                         return -0x1.9d57d4p-3
                     }
                 } else {
-                    if Float(f[146]) < 0x1.04b22ap+0 { // std__gyro_y_d__short
+                    if Float(f[132]) < 0x1.04b22ap+0 { // std__gyro_y_d__short
                         return 0x1.b5b60ap+1
                     } else {
                         return -0x1.0d940ep-3
                     }
                 }
             } else {
-                if Float(f[146]) < 0x1.0f32d4p-2 { // std__gyro_y_d__short
+                if Float(f[132]) < 0x1.0f32d4p-2 { // std__gyro_y_d__short
                     return -0x1.58be3ep-3
                 } else {
-                    if Float(f[134]) < 0x1p+4 { // mean_crossings__gyro_y__long
+                    if Float(f[122]) < 0x1p+4 { // mean_crossings__gyro_y__long
                         return 0x1.159f0ap+2
                     } else {
-                        if Float(f[36]) < 0x1.4ba6bcp+2 { // mean__acc_z__short
+                        if Float(f[33]) < 0x1.4ba6bcp+2 { // mean__acc_z__short
                             return 0x1.e3766ep+0
                         } else {
                             return 0x1.2a119ep-2
@@ -220,11 +220,11 @@ public enum TwistAndGoModel {
     // tree 1: adds to margin 0; depth 5
     @inline(never)
     private static func tree_1(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.b32164p-3 { // std__gyro_y_d__short
-            if Float(f[147]) < 0x1.3288cep-1 { // max__gyro_y_d__short
-                if Float(f[146]) < 0x1.603a62p-3 { // std__gyro_y_d__short
-                    if Float(f[141]) < 0x1.2ab2a4p+3 { // energy__gyro_mag__long
-                        if Float(f[147]) < 0x1.6d0918p-3 { // max__gyro_y_d__short
+        if Float(f[132]) < 0x1.b32164p-3 { // std__gyro_y_d__short
+            if Float(f[133]) < 0x1.3288cep-1 { // max__gyro_y_d__short
+                if Float(f[132]) < 0x1.603a62p-3 { // std__gyro_y_d__short
+                    if Float(f[129]) < 0x1.2ab2a4p+3 { // energy__gyro_mag__long
+                        if Float(f[133]) < 0x1.6d0918p-3 { // max__gyro_y_d__short
                             return -0x1.8fbbf6p-3
                         } else {
                             return 0x1.ac4b4ep-4
@@ -233,10 +233,10 @@ public enum TwistAndGoModel {
                         return -0x1.a522eep-3
                     }
                 } else {
-                    if Float(f[85]) < 0x1.0de016p+1 { // range__gyro_y__long
+                    if Float(f[80]) < 0x1.0de016p+1 { // range__gyro_y__long
                         return 0x1.2f293p-2
                     } else {
-                        if Float(f[80]) < 0x1.c40d9p-1 { // last__gyro_y__short
+                        if Float(f[75]) < 0x1.c40d9p-1 { // last__gyro_y__short
                             return -0x1.7b62fp-3
                         } else {
                             return -0x1.86c2b6p-8
@@ -244,17 +244,17 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[59]) < 0x1.1d0eaep-4 { // rms__gyro_x__short
-                    if Float(f[85]) < 0x1.8cd1aep+1 { // range__gyro_y__long
+                if Float(f[55]) < 0x1.1d0eaep-4 { // rms__gyro_x__short
+                    if Float(f[80]) < 0x1.8cd1aep+1 { // range__gyro_y__long
                         return 0x1.bd30cap+0
                     } else {
                         return -0x1.0e45ccp-3
                     }
                 } else {
-                    if Float(f[25]) < -0x1.1b8864p-3 { // slope__acc_y__short
+                    if Float(f[23]) < -0x1.1b8864p-3 { // slope__acc_y__short
                         return 0x1.c41feap-3
                     } else {
-                        if Float(f[115]) < -0x1.1140ecp-3 { // slope__acc_mag__short
+                        if Float(f[107]) < -0x1.1140ecp-3 { // slope__acc_mag__short
                             return -0x1.8bcd26p-8
                         } else {
                             return -0x1.9567ecp-3
@@ -263,30 +263,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[171]) < 0x1p+1 { // histogram_b06__gyro_y__long
-                if Float(f[136]) < 0x1.7187dp-4 { // var__gyro_mag__long
-                    if Float(f[160]) < 0x1.4d33bep+3 { // energy__twist__short
-                        if Float(f[98]) < 0x1.898b72p-2 { // last__gyro_z__short
+            if Float(f[150]) < 0x1p+1 { // histogram_b06__gyro_y__long
+                if Float(f[124]) < 0x1.7187dp-4 { // var__gyro_mag__long
+                    if Float(f[143]) < 0x1.4d33bep+3 { // energy__twist__short
+                        if Float(f[93]) < 0x1.898b72p-2 { // last__gyro_z__short
                             return 0x1.44f9p+1
                         } else {
                             return -0x1.396f8ep-4
                         }
                     } else {
-                        if Float(f[159]) < 0x1.62e42ap+1 { // max__twist__short
+                        if Float(f[142]) < 0x1.62e42ap+1 { // max__twist__short
                             return 0x1.4ba1acp-1
                         } else {
                             return 0x1.008768p-2
                         }
                     }
                 } else {
-                    if Float(f[134]) < 0x1.2p+4 { // mean_crossings__gyro_y__long
-                        if Float(f[148]) < 0x1.a712fcp+1 { // energy__gyro_y_d__short
+                    if Float(f[122]) < 0x1.2p+4 { // mean_crossings__gyro_y__long
+                        if Float(f[134]) < 0x1.a712fcp+1 { // energy__gyro_y_d__short
                             return -0x1.4fb166p-6
                         } else {
                             return 0x1.f3692ep-3
                         }
                     } else {
-                        if Float(f[98]) < -0x1.849c2cp-3 { // last__gyro_z__short
+                        if Float(f[93]) < -0x1.849c2cp-3 { // last__gyro_z__short
                             return 0x1.349feap-1
                         } else {
                             return -0x1.d37f8ep-4
@@ -294,25 +294,25 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[96]) < 0x1p+1 { // zero_crossings__gyro_z__short
-                    if Float(f[129]) < 0x1.18p+6 { // argmax__gyro_y__long
+                if Float(f[91]) < 0x1p+1 { // zero_crossings__gyro_z__short
+                    if Float(f[118]) < 0x1.18p+6 { // argmax__gyro_y__long
                         return -0x1.f6b54p-3
                     } else {
-                        if Float(f[128]) < 0x1.58p+6 { // argmin__gyro_y__long
+                        if Float(f[117]) < 0x1.58p+6 { // argmin__gyro_y__long
                             return 0x1.c29c7p-3
                         } else {
                             return 0x1.3a2aacp-1
                         }
                     }
                 } else {
-                    if Float(f[88]) < -0x1.e2bb84p-6 { // slope__gyro_y__long
-                        if Float(f[62]) < -0x1.1646aep-1 { // last__gyro_x__short
+                    if Float(f[83]) < -0x1.e2bb84p-6 { // slope__gyro_y__long
+                        if Float(f[58]) < -0x1.1646aep-1 { // last__gyro_x__short
                             return 0x1.254a2cp-3
                         } else {
                             return 0x1.2225fep-1
                         }
                     } else {
-                        if Float(f[98]) < -0x1.849c2cp-3 { // last__gyro_z__short
+                        if Float(f[93]) < -0x1.849c2cp-3 { // last__gyro_z__short
                             return 0x1.aab1eap-5
                         } else {
                             return -0x1.b356a4p-3
@@ -326,31 +326,31 @@ public enum TwistAndGoModel {
     // tree 2: adds to margin 0; depth 5
     @inline(never)
     private static func tree_2(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[148]) < 0x1.477e9cp+1 { // energy__gyro_y_d__short
-            if Float(f[147]) < 0x1.57fda4p-1 { // max__gyro_y_d__short
-                if Float(f[146]) < 0x1.603a62p-3 { // std__gyro_y_d__short
-                    if Float(f[147]) < 0x1.3288cep-1 { // max__gyro_y_d__short
-                        if Float(f[141]) < 0x1.2ab2a4p+3 { // energy__gyro_mag__long
+        if Float(f[134]) < 0x1.477e9cp+1 { // energy__gyro_y_d__short
+            if Float(f[133]) < 0x1.57fda4p-1 { // max__gyro_y_d__short
+                if Float(f[132]) < 0x1.603a62p-3 { // std__gyro_y_d__short
+                    if Float(f[133]) < 0x1.3288cep-1 { // max__gyro_y_d__short
+                        if Float(f[129]) < 0x1.2ab2a4p+3 { // energy__gyro_mag__long
                             return -0x1.787c4p-3
                         } else {
                             return -0x1.a15abep-3
                         }
                     } else {
-                        if Float(f[55]) < 0x1.77760ap-5 { // std__gyro_x__short
+                        if Float(f[51]) < 0x1.77760ap-5 { // std__gyro_x__short
                             return 0x1.6b9124p-2
                         } else {
                             return -0x1.67c4c2p-3
                         }
                     }
                 } else {
-                    if Float(f[150]) < 0x1.9b369p-4 { // std__acc_x_lp__short
-                        if Float(f[72]) < -0x1.2f2b26p-5 { // mean__gyro_y__short
+                    if Float(f[136]) < 0x1.9b369p-4 { // std__acc_x_lp__short
+                        if Float(f[67]) < -0x1.2f2b26p-5 { // mean__gyro_y__short
                             return 0x1.555656p-1
                         } else {
                             return -0x1.3e8e3cp-3
                         }
                     } else {
-                        if Float(f[116]) < 0x1.4da934p+3 { // last__acc_mag__short
+                        if Float(f[108]) < 0x1.4da934p+3 { // last__acc_mag__short
                             return -0x1.adb9eep-3
                         } else {
                             return 0x1.f24516p-3
@@ -358,29 +358,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[150]) < 0x1.04394ap-3 { // std__acc_x_lp__short
-                    if Float(f[93]) < 0x1.ef9b14p-3 { // max__gyro_z__short
-                        if Float(f[189]) < 0x1.3d70a4p-2 { // histogram_b4__acc_g__long
+                if Float(f[136]) < 0x1.04394ap-3 { // std__acc_x_lp__short
+                    if Float(f[88]) < 0x1.ef9b14p-3 { // max__gyro_z__short
+                        if Float(f[159]) < 0x1.3d70a4p-2 { // histogram_b4__acc_g__long
                             return -0x1.9f781p-5
                         } else {
                             return 0x1.57f446p-1
                         }
                     } else {
-                        if Float(f[117]) < 0x1.391b58p+3 { // mean__acc_mag__long
+                        if Float(f[109]) < 0x1.391b58p+3 { // mean__acc_mag__long
                             return -0x1.18bb7ep-6
                         } else {
                             return -0x1.2ee4bap-3
                         }
                     }
                 } else {
-                    if Float(f[71]) < -0x1.09ed3ap-3 { // last__gyro_x__long
-                        if Float(f[120]) < 0x1.947112p+3 { // max__acc_mag__long
+                    if Float(f[66]) < -0x1.09ed3ap-3 { // last__gyro_x__long
+                        if Float(f[112]) < 0x1.947112p+3 { // max__acc_mag__long
                             return 0x1.22e5fap-1
                         } else {
                             return -0x1.2cf754p-3
                         }
                     } else {
-                        if Float(f[136]) < 0x1.5d53c8p-2 { // var__gyro_mag__long
+                        if Float(f[124]) < 0x1.5d53c8p-2 { // var__gyro_mag__long
                             return -0x1.0fed54p-6
                         } else {
                             return -0x1.9e141ap-3
@@ -389,30 +389,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[85]) < 0x1.9218cep+3 { // range__gyro_y__long
-                if Float(f[95]) < 0x1.55a6aep-4 { // rms__gyro_z__short
-                    if Float(f[74]) < -0x1.33d924p-2 { // min__gyro_y__short
-                        if Float(f[196]) < 0x1.6p+3 { // longest_run_above_2p5__gyro_y__long
+            if Float(f[80]) < 0x1.9218cep+3 { // range__gyro_y__long
+                if Float(f[90]) < 0x1.55a6aep-4 { // rms__gyro_z__short
+                    if Float(f[69]) < -0x1.33d924p-2 { // min__gyro_y__short
+                        if Float(f[162]) < 0x1.6p+3 { // longest_run_above_2p5__gyro_y__long
                             return -0x1.757908p-3
                         } else {
                             return 0x1.e758f4p-3
                         }
                     } else {
-                        if Float(f[95]) < 0x1.590f64p-5 { // rms__gyro_z__short
+                        if Float(f[90]) < 0x1.590f64p-5 { // rms__gyro_z__short
                             return 0x1.89b7d6p-1
                         } else {
                             return 0x1.5a13d6p-2
                         }
                     }
                 } else {
-                    if Float(f[72]) < 0x1.c8f39ep-3 { // mean__gyro_y__short
-                        if Float(f[140]) < 0x1.d0c78ap+1 { // delta__gyro_mag__long
+                    if Float(f[67]) < 0x1.c8f39ep-3 { // mean__gyro_y__short
+                        if Float(f[128]) < 0x1.d0c78ap+1 { // delta__gyro_mag__long
                             return 0x1.120b0ap-1
                         } else {
                             return 0x1.da1174p-3
                         }
                     } else {
-                        if Float(f[76]) < 0x1.44341ap+1 { // range__gyro_y__short
+                        if Float(f[71]) < 0x1.44341ap+1 { // range__gyro_y__short
                             return -0x1.2b7e4ep-4
                         } else {
                             return 0x1.04c822p-2
@@ -420,29 +420,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[80]) < -0x1.33e1cap-3 { // last__gyro_y__short
-                    if Float(f[128]) < 0x1.68p+6 { // argmin__gyro_y__long
-                        if Float(f[27]) < -0x1.b03896p+2 { // mean__acc_y__long
+                if Float(f[75]) < -0x1.33e1cap-3 { // last__gyro_y__short
+                    if Float(f[117]) < 0x1.68p+6 { // argmin__gyro_y__long
+                        if Float(f[25]) < -0x1.b03896p+2 { // mean__acc_y__long
                             return -0x1.3d0c8ep-8
                         } else {
                             return -0x1.b2b3a4p-3
                         }
                     } else {
-                        if Float(f[140]) < 0x1.a3055cp+0 { // delta__gyro_mag__long
+                        if Float(f[128]) < 0x1.a3055cp+0 { // delta__gyro_mag__long
                             return 0x1.21dda4p+0
                         } else {
                             return 0x1.03fb24p-2
                         }
                     }
                 } else {
-                    if Float(f[129]) < 0x1.6cp+6 { // argmax__gyro_y__long
-                        if Float(f[89]) < -0x1.055fdcp+2 { // last__gyro_y__long
+                    if Float(f[118]) < 0x1.6cp+6 { // argmax__gyro_y__long
+                        if Float(f[84]) < -0x1.055fdcp+2 { // last__gyro_y__long
                             return -0x1.305d6cp-1
                         } else {
                             return -0x1.b596aap-3
                         }
                     } else {
-                        if Float(f[95]) < 0x1.22060ep-3 { // rms__gyro_z__short
+                        if Float(f[90]) < 0x1.22060ep-3 { // rms__gyro_z__short
                             return -0x1.c5c4aep-3
                         } else {
                             return 0x1.b022p-3
@@ -456,11 +456,11 @@ public enum TwistAndGoModel {
     // tree 3: adds to margin 0; depth 5
     @inline(never)
     private static func tree_3(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.f05148p-3 { // std__gyro_y_d__short
-            if Float(f[147]) < 0x1.3288cep-1 { // max__gyro_y_d__short
-                if Float(f[146]) < 0x1.603a62p-3 { // std__gyro_y_d__short
-                    if Float(f[141]) < 0x1.2ab2a4p+3 { // energy__gyro_mag__long
-                        if Float(f[147]) < 0x1.6d0918p-3 { // max__gyro_y_d__short
+        if Float(f[132]) < 0x1.f05148p-3 { // std__gyro_y_d__short
+            if Float(f[133]) < 0x1.3288cep-1 { // max__gyro_y_d__short
+                if Float(f[132]) < 0x1.603a62p-3 { // std__gyro_y_d__short
+                    if Float(f[129]) < 0x1.2ab2a4p+3 { // energy__gyro_mag__long
+                        if Float(f[133]) < 0x1.6d0918p-3 { // max__gyro_y_d__short
                             return -0x1.8016dap-3
                         } else {
                             return 0x1.00aeb8p-3
@@ -469,10 +469,10 @@ public enum TwistAndGoModel {
                         return -0x1.9defcp-3
                     }
                 } else {
-                    if Float(f[19]) < 0x1.57435p-3 { // std__acc_y__short
+                    if Float(f[18]) < 0x1.57435p-3 { // std__acc_y__short
                         return 0x1.e7a4ap-3
                     } else {
-                        if Float(f[118]) < 0x1.a2ea32p+0 { // std__acc_mag__long
+                        if Float(f[110]) < 0x1.a2ea32p+0 { // std__acc_mag__long
                             return -0x1.9882fcp-3
                         } else {
                             return 0x1.91a3e2p-3
@@ -480,9 +480,9 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[55]) < 0x1.12b24p-4 { // std__gyro_x__short
-                    if Float(f[85]) < 0x1.8cd1aep+1 { // range__gyro_y__long
-                        if Float(f[71]) < 0x1.a369fcp-6 { // last__gyro_x__long
+                if Float(f[51]) < 0x1.12b24p-4 { // std__gyro_x__short
+                    if Float(f[80]) < 0x1.8cd1aep+1 { // range__gyro_y__long
+                        if Float(f[66]) < 0x1.a369fcp-6 { // last__gyro_x__long
                             return 0x1.d7a374p-2
                         } else {
                             return 0x1.1ec5bap-5
@@ -491,14 +491,14 @@ public enum TwistAndGoModel {
                         return -0x1.288e76p-3
                     }
                 } else {
-                    if Float(f[25]) < -0x1.127b1ep-3 { // slope__acc_y__short
-                        if Float(f[100]) < 0x1.588908p-2 { // std__gyro_z__long
+                    if Float(f[23]) < -0x1.127b1ep-3 { // slope__acc_y__short
+                        if Float(f[95]) < 0x1.588908p-2 { // std__gyro_z__long
                             return -0x1.e562fep-4
                         } else {
                             return 0x1.f43c56p-2
                         }
                     } else {
-                        if Float(f[189]) < 0x1p-2 { // histogram_b4__acc_g__long
+                        if Float(f[159]) < 0x1p-2 { // histogram_b4__acc_g__long
                             return -0x1.165656p-5
                         } else {
                             return -0x1.954cdcp-3
@@ -507,30 +507,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[85]) < 0x1.889164p+3 { // range__gyro_y__long
-                if Float(f[172]) < 0x1p+1 { // histogram_b07__gyro_y__long
-                    if Float(f[71]) < 0x1.84e55p+0 { // last__gyro_x__long
-                        if Float(f[129]) < 0x1.5cp+6 { // argmax__gyro_y__long
+            if Float(f[80]) < 0x1.889164p+3 { // range__gyro_y__long
+                if Float(f[151]) < 0x1p+1 { // histogram_b07__gyro_y__long
+                    if Float(f[66]) < 0x1.84e55p+0 { // last__gyro_x__long
+                        if Float(f[118]) < 0x1.5cp+6 { // argmax__gyro_y__long
                             return 0x1.7497p-2
                         } else {
                             return 0x1.da9876p-3
                         }
                     } else {
-                        if Float(f[140]) < 0x1.64c54p+2 { // delta__gyro_mag__long
+                        if Float(f[128]) < 0x1.64c54p+2 { // delta__gyro_mag__long
                             return -0x1.79daeap-3
                         } else {
                             return 0x1.7421f2p-3
                         }
                     }
                 } else {
-                    if Float(f[101]) < -0x1.2e5796p-1 { // min__gyro_z__long
-                        if Float(f[138]) < 0x1.2cp+6 { // argmax__gyro_mag__long
+                    if Float(f[96]) < -0x1.2e5796p-1 { // min__gyro_z__long
+                        if Float(f[126]) < 0x1.2cp+6 { // argmax__gyro_mag__long
                             return -0x1.dc1f1ap-5
                         } else {
                             return 0x1.498172p-2
                         }
                     } else {
-                        if Float(f[128]) < 0x1p+3 { // argmin__gyro_y__long
+                        if Float(f[117]) < 0x1p+3 { // argmin__gyro_y__long
                             return 0x1.567dfap-2
                         } else {
                             return -0x1.e9929ep-3
@@ -538,29 +538,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[80]) < -0x1.33e1cap-3 { // last__gyro_y__short
-                    if Float(f[95]) < 0x1.21927cp-4 { // rms__gyro_z__short
-                        if Float(f[16]) < -0x1.9d3652p-6 { // slope__acc_x__long
+                if Float(f[75]) < -0x1.33e1cap-3 { // last__gyro_y__short
+                    if Float(f[90]) < 0x1.21927cp-4 { // rms__gyro_z__short
+                        if Float(f[15]) < -0x1.9d3652p-6 { // slope__acc_x__long
                             return 0x1.8fa9fcp-3
                         } else {
                             return -0x1.a5ffcep-3
                         }
                     } else {
-                        if Float(f[128]) < 0x1.6p+6 { // argmin__gyro_y__long
+                        if Float(f[117]) < 0x1.6p+6 { // argmin__gyro_y__long
                             return -0x1.4a8cfap-3
                         } else {
                             return 0x1.2d8288p-2
                         }
                     }
                 } else {
-                    if Float(f[129]) < 0x1.6cp+6 { // argmax__gyro_y__long
-                        if Float(f[140]) < 0x1.092128p+2 { // delta__gyro_mag__long
+                    if Float(f[118]) < 0x1.6cp+6 { // argmax__gyro_y__long
+                        if Float(f[128]) < 0x1.092128p+2 { // delta__gyro_mag__long
                             return -0x1.a5cddep-3
                         } else {
                             return -0x1.c89c0ep-2
                         }
                     } else {
-                        if Float(f[91]) < 0x1.2ec286p-4 { // std__gyro_z__short
+                        if Float(f[86]) < 0x1.2ec286p-4 { // std__gyro_z__short
                             return -0x1.2a081ep-2
                         } else {
                             return 0x1.6dc57cp-3
@@ -574,23 +574,23 @@ public enum TwistAndGoModel {
     // tree 4: adds to margin 0; depth 5
     @inline(never)
     private static func tree_4(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.8833f4p-3 { // std__gyro_y_d__short
-            if Float(f[147]) < 0x1.3288cep-1 { // max__gyro_y_d__short
-                if Float(f[30]) < -0x1.076592p+3 { // max__acc_y__long
-                    if Float(f[150]) < 0x1.35ceb6p-4 { // std__acc_x_lp__short
+        if Float(f[132]) < 0x1.8833f4p-3 { // std__gyro_y_d__short
+            if Float(f[133]) < 0x1.3288cep-1 { // max__gyro_y_d__short
+                if Float(f[28]) < -0x1.076592p+3 { // max__acc_y__long
+                    if Float(f[136]) < 0x1.35ceb6p-4 { // std__acc_x_lp__short
                         return -0x1.3cc84ep-3
                     } else {
                         return 0x1.887cfp-3
                     }
                 } else {
-                    if Float(f[146]) < 0x1.603a62p-3 { // std__gyro_y_d__short
-                        if Float(f[13]) < 0x1.aec98ep+0 { // range__acc_x__long
+                    if Float(f[132]) < 0x1.603a62p-3 { // std__gyro_y_d__short
+                        if Float(f[12]) < 0x1.aec98ep+0 { // range__acc_x__long
                             return -0x1.69006cp-3
                         } else {
                             return -0x1.9b0a26p-3
                         }
                     } else {
-                        if Float(f[111]) < 0x1.8e8a34p+3 { // max__acc_mag__short
+                        if Float(f[104]) < 0x1.8e8a34p+3 { // max__acc_mag__short
                             return -0x1.4772bep-3
                         } else {
                             return 0x1.90310ap-3
@@ -598,17 +598,17 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[57]) < 0x1.ad42c4p-4 { // max__gyro_x__short
-                    if Float(f[150]) < 0x1.b30214p-4 { // std__acc_x_lp__short
+                if Float(f[53]) < 0x1.ad42c4p-4 { // max__gyro_x__short
+                    if Float(f[136]) < 0x1.b30214p-4 { // std__acc_x_lp__short
                         return 0x1.6a3594p-2
                     } else {
                         return 0x1.36269ap-8
                     }
                 } else {
-                    if Float(f[71]) < -0x1.dbb7b6p-5 { // last__gyro_x__long
+                    if Float(f[66]) < -0x1.dbb7b6p-5 { // last__gyro_x__long
                         return 0x1.396deep-4
                     } else {
-                        if Float(f[87]) < 0x1.fp+4 { // zero_crossings__gyro_y__long
+                        if Float(f[82]) < 0x1.fp+4 { // zero_crossings__gyro_y__long
                             return -0x1.8afd46p-3
                         } else {
                             return -0x1.cb6aeap-6
@@ -617,30 +617,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[171]) < 0x1p+1 { // histogram_b06__gyro_y__long
-                if Float(f[85]) < 0x1.f85fa6p+3 { // range__gyro_y__long
-                    if Float(f[148]) < 0x1.a712fcp+1 { // energy__gyro_y_d__short
-                        if Float(f[150]) < 0x1.04394ap-3 { // std__acc_x_lp__short
+            if Float(f[150]) < 0x1p+1 { // histogram_b06__gyro_y__long
+                if Float(f[80]) < 0x1.f85fa6p+3 { // range__gyro_y__long
+                    if Float(f[134]) < 0x1.a712fcp+1 { // energy__gyro_y_d__short
+                        if Float(f[136]) < 0x1.04394ap-3 { // std__acc_x_lp__short
                             return 0x1.42e1c8p-2
                         } else {
                             return -0x1.6d56fep-4
                         }
                     } else {
-                        if Float(f[129]) < 0x1.5p+5 { // argmax__gyro_y__long
+                        if Float(f[118]) < 0x1.5p+5 { // argmax__gyro_y__long
                             return 0x1.89c264p-2
                         } else {
                             return 0x1.b0a196p-3
                         }
                     }
                 } else {
-                    if Float(f[80]) < -0x1.322e5ep-2 { // last__gyro_y__short
-                        if Float(f[91]) < 0x1.14f89cp-4 { // std__gyro_z__short
+                    if Float(f[75]) < -0x1.322e5ep-2 { // last__gyro_y__short
+                        if Float(f[86]) < 0x1.14f89cp-4 { // std__gyro_z__short
                             return -0x1.71fe72p-3
                         } else {
                             return 0x1.02bf4ep-2
                         }
                     } else {
-                        if Float(f[80]) < 0x1.a11a76p+0 { // last__gyro_y__short
+                        if Float(f[75]) < 0x1.a11a76p+0 { // last__gyro_y__short
                             return -0x1.cc01bep-3
                         } else {
                             return 0x1.5ccccp-3
@@ -648,29 +648,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[92]) < -0x1.0f8162p-3 { // min__gyro_z__short
-                    if Float(f[198]) < 0x1.cp+3 { // fast_spin__gyro_mag__short
-                        if Float(f[143]) < 0x1p+2 { // mean_crossings__gyro_mag__long
+                if Float(f[87]) < -0x1.0f8162p-3 { // min__gyro_z__short
+                    if Float(f[164]) < 0x1.cp+3 { // fast_spin__gyro_mag__short
+                        if Float(f[130]) < 0x1p+2 { // mean_crossings__gyro_mag__long
                             return 0x1.80503ap-3
                         } else {
                             return -0x1.956e9cp-3
                         }
                     } else {
-                        if Float(f[80]) < -0x1.486bep-3 { // last__gyro_y__short
+                        if Float(f[75]) < -0x1.486bep-3 { // last__gyro_y__short
                             return 0x1.bd09ep-2
                         } else {
                             return 0x1.7d76dp-4
                         }
                     }
                 } else {
-                    if Float(f[140]) < 0x1.d0c78ap+1 { // delta__gyro_mag__long
-                        if Float(f[88]) < -0x1.9c58f8p-6 { // slope__gyro_y__long
+                    if Float(f[128]) < 0x1.d0c78ap+1 { // delta__gyro_mag__long
+                        if Float(f[83]) < -0x1.9c58f8p-6 { // slope__gyro_y__long
                             return 0x1.d808cp-4
                         } else {
                             return -0x1.9786a6p-3
                         }
                     } else {
-                        if Float(f[91]) < 0x1.14f89cp-4 { // std__gyro_z__short
+                        if Float(f[86]) < 0x1.14f89cp-4 { // std__gyro_z__short
                             return -0x1.704fecp-3
                         } else {
                             return -0x1.b28b5ap-2
@@ -684,27 +684,27 @@ public enum TwistAndGoModel {
     // tree 5: adds to margin 0; depth 5
     @inline(never)
     private static func tree_5(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.603a62p-3 { // std__gyro_y_d__short
-            if Float(f[147]) < 0x1.3288cep-1 { // max__gyro_y_d__short
-                if Float(f[141]) < 0x1.2ab2a4p+3 { // energy__gyro_mag__long
-                    if Float(f[116]) < 0x1.238c7ap+3 { // last__acc_mag__short
-                        if Float(f[140]) < 0x1.6c5ae8p-3 { // delta__gyro_mag__long
+        if Float(f[132]) < 0x1.603a62p-3 { // std__gyro_y_d__short
+            if Float(f[133]) < 0x1.3288cep-1 { // max__gyro_y_d__short
+                if Float(f[129]) < 0x1.2ab2a4p+3 { // energy__gyro_mag__long
+                    if Float(f[108]) < 0x1.238c7ap+3 { // last__acc_mag__short
+                        if Float(f[128]) < 0x1.6c5ae8p-3 { // delta__gyro_mag__long
                             return 0x1.654766p-1
                         } else {
                             return -0x1.1ecfdcp-3
                         }
                     } else {
-                        if Float(f[147]) < 0x1.414164p-3 { // max__gyro_y_d__short
+                        if Float(f[133]) < 0x1.414164p-3 { // max__gyro_y_d__short
                             return -0x1.836c42p-3
                         } else {
                             return 0x1.4042c6p-5
                         }
                     }
                 } else {
-                    if Float(f[147]) < 0x1.b276fcp-2 { // max__gyro_y_d__short
+                    if Float(f[133]) < 0x1.b276fcp-2 { // max__gyro_y_d__short
                         return -0x1.98e15ep-3
                     } else {
-                        if Float(f[37]) < 0x1.1ecd3p-2 { // std__acc_z__short
+                        if Float(f[34]) < 0x1.1ecd3p-2 { // std__acc_z__short
                             return 0x1.938e6ep-3
                         } else {
                             return -0x1.77045ap-3
@@ -712,8 +712,8 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[71]) < 0x1.a369fcp-6 { // last__gyro_x__long
-                    if Float(f[83]) < -0x1.c4f54ep-1 { // min__gyro_y__long
+                if Float(f[66]) < 0x1.a369fcp-6 { // last__gyro_x__long
+                    if Float(f[78]) < -0x1.c4f54ep-1 { // min__gyro_y__long
                         return -0x1.7a50bp-5
                     } else {
                         return 0x1.5eeb34p-2
@@ -723,30 +723,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[92]) < -0x1.232b9ap-3 { // min__gyro_z__short
-                if Float(f[80]) < -0x1.73fd94p-1 { // last__gyro_y__short
-                    if Float(f[140]) < 0x1.d89e4ap+0 { // delta__gyro_mag__long
-                        if Float(f[129]) < 0x1.58p+6 { // argmax__gyro_y__long
+            if Float(f[87]) < -0x1.232b9ap-3 { // min__gyro_z__short
+                if Float(f[75]) < -0x1.73fd94p-1 { // last__gyro_y__short
+                    if Float(f[128]) < 0x1.d89e4ap+0 { // delta__gyro_mag__long
+                        if Float(f[118]) < 0x1.58p+6 { // argmax__gyro_y__long
                             return 0x1.f96106p-2
                         } else {
                             return 0x1.935e5ap-3
                         }
                     } else {
-                        if Float(f[76]) < 0x1.550ceap+2 { // range__gyro_y__short
+                        if Float(f[71]) < 0x1.550ceap+2 { // range__gyro_y__short
                             return -0x1.497106p-7
                         } else {
                             return 0x1.eec17p-3
                         }
                     }
                 } else {
-                    if Float(f[80]) < 0x1.73ca54p+0 { // last__gyro_y__short
-                        if Float(f[62]) < -0x1.cc47a2p-3 { // last__gyro_x__short
+                    if Float(f[75]) < 0x1.73ca54p+0 { // last__gyro_y__short
+                        if Float(f[58]) < -0x1.cc47a2p-3 { // last__gyro_x__short
                             return 0x1.5cc3p-2
                         } else {
                             return -0x1.10b03p-3
                         }
                     } else {
-                        if Float(f[84]) < 0x1.f2c604p+0 { // max__gyro_y__long
+                        if Float(f[79]) < 0x1.f2c604p+0 { // max__gyro_y__long
                             return 0x1.db42fep-2
                         } else {
                             return 0x1.c9eecap-3
@@ -754,23 +754,23 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[83]) < -0x1.d2e298p+0 { // min__gyro_y__long
-                    if Float(f[79]) < -0x1.42d4cp-2 { // slope__gyro_y__short
-                        if Float(f[80]) < -0x1.53f7cep-4 { // last__gyro_y__short
+                if Float(f[78]) < -0x1.d2e298p+0 { // min__gyro_y__long
+                    if Float(f[74]) < -0x1.42d4cp-2 { // slope__gyro_y__short
+                        if Float(f[75]) < -0x1.53f7cep-4 { // last__gyro_y__short
                             return 0x1.d77844p-3
                         } else {
                             return -0x1.261ebap-3
                         }
                     } else {
-                        if Float(f[134]) < 0x1.8p+1 { // mean_crossings__gyro_y__long
+                        if Float(f[122]) < 0x1.8p+1 { // mean_crossings__gyro_y__long
                             return -0x1.69b334p-7
                         } else {
                             return -0x1.c76a66p-3
                         }
                     }
                 } else {
-                    if Float(f[159]) < 0x1.84d5b6p+0 { // max__twist__short
-                        if Float(f[84]) < 0x1.92a8cap-3 { // max__gyro_y__long
+                    if Float(f[142]) < 0x1.84d5b6p+0 { // max__twist__short
+                        if Float(f[79]) < 0x1.92a8cap-3 { // max__gyro_y__long
                             return 0x1.b5865ep-3
                         } else {
                             return -0x1.721d9p-3
@@ -790,27 +790,27 @@ public enum TwistAndGoModel {
     // tree 6: adds to margin 0; depth 5
     @inline(never)
     private static func tree_6(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.603a62p-3 { // std__gyro_y_d__short
-            if Float(f[147]) < 0x1.dd0a24p-2 { // max__gyro_y_d__short
-                if Float(f[13]) < 0x1.aec98ep+0 { // range__acc_x__long
-                    if Float(f[147]) < 0x1.1c4fc2p-3 { // max__gyro_y_d__short
-                        if Float(f[116]) < 0x1.222f44p+3 { // last__acc_mag__short
+        if Float(f[132]) < 0x1.603a62p-3 { // std__gyro_y_d__short
+            if Float(f[133]) < 0x1.dd0a24p-2 { // max__gyro_y_d__short
+                if Float(f[12]) < 0x1.aec98ep+0 { // range__acc_x__long
+                    if Float(f[133]) < 0x1.1c4fc2p-3 { // max__gyro_y_d__short
+                        if Float(f[108]) < 0x1.222f44p+3 { // last__acc_mag__short
                             return 0x1.267f1ep-4
                         } else {
                             return -0x1.811226p-3
                         }
                     } else {
-                        if Float(f[55]) < 0x1.a92bdap-5 { // std__gyro_x__short
+                        if Float(f[51]) < 0x1.a92bdap-5 { // std__gyro_x__short
                             return 0x1.ddc2f6p-2
                         } else {
                             return -0x1.e9356ep-4
                         }
                     }
                 } else {
-                    if Float(f[120]) < 0x1.423482p+3 { // max__acc_mag__long
+                    if Float(f[112]) < 0x1.423482p+3 { // max__acc_mag__long
                         return -0x1.54db74p-5
                     } else {
-                        if Float(f[48]) < -0x1.d1ff9cp+2 { // max__acc_z__long
+                        if Float(f[45]) < -0x1.d1ff9cp+2 { // max__acc_z__long
                             return -0x1.040a04p-4
                         } else {
                             return -0x1.96fea4p-3
@@ -818,18 +818,18 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[58]) < 0x1.070048p-2 { // range__gyro_x__short
-                    if Float(f[98]) < -0x1.81626cp-6 { // last__gyro_z__short
+                if Float(f[54]) < 0x1.070048p-2 { // range__gyro_x__short
+                    if Float(f[93]) < -0x1.81626cp-6 { // last__gyro_z__short
                         return 0x1.f39e3p-2
                     } else {
-                        if Float(f[14]) < 0x1.45681p+0 { // rms__acc_x__long
+                        if Float(f[13]) < 0x1.45681p+0 { // rms__acc_x__long
                             return 0x1.704e4ep-3
                         } else {
                             return -0x1.0836cp-3
                         }
                     }
                 } else {
-                    if Float(f[25]) < -0x1.2e806p-3 { // slope__acc_y__short
+                    if Float(f[23]) < -0x1.2e806p-3 { // slope__acc_y__short
                         return -0x1.a74836p-8
                     } else {
                         return -0x1.7dc386p-3
@@ -837,30 +837,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[80]) < 0x1.d1c5c6p+0 { // last__gyro_y__short
-                if Float(f[80]) < -0x1.0bead4p-3 { // last__gyro_y__short
-                    if Float(f[91]) < 0x1.04898p-4 { // std__gyro_z__short
-                        if Float(f[196]) < 0x1.6p+3 { // longest_run_above_2p5__gyro_y__long
+            if Float(f[75]) < 0x1.d1c5c6p+0 { // last__gyro_y__short
+                if Float(f[75]) < -0x1.0bead4p-3 { // last__gyro_y__short
+                    if Float(f[86]) < 0x1.04898p-4 { // std__gyro_z__short
+                        if Float(f[162]) < 0x1.6p+3 { // longest_run_above_2p5__gyro_y__long
                             return -0x1.5e33f6p-3
                         } else {
                             return 0x1.0e9446p-2
                         }
                     } else {
-                        if Float(f[74]) < -0x1.cb404ep-1 { // min__gyro_y__short
+                        if Float(f[69]) < -0x1.cb404ep-1 { // min__gyro_y__short
                             return 0x1.0958f6p-2
                         } else {
                             return -0x1.58aafep-4
                         }
                     }
                 } else {
-                    if Float(f[83]) < -0x1.d9fe44p+0 { // min__gyro_y__long
-                        if Float(f[88]) < -0x1.0740d4p-5 { // slope__gyro_y__long
+                    if Float(f[78]) < -0x1.d9fe44p+0 { // min__gyro_y__long
+                        if Float(f[83]) < -0x1.0740d4p-5 { // slope__gyro_y__long
                             return 0x1.729354p-2
                         } else {
                             return -0x1.9c391p-3
                         }
                     } else {
-                        if Float(f[90]) < 0x1.b1deap-5 { // mean__gyro_z__short
+                        if Float(f[85]) < 0x1.b1deap-5 { // mean__gyro_z__short
                             return 0x1.cc2f2ep-3
                         } else {
                             return -0x1.7efe08p-4
@@ -868,22 +868,22 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[147]) < 0x1.76b34ep+1 { // max__gyro_y_d__short
-                    if Float(f[178]) < 0x1p+1 { // histogram_b13__gyro_y__long
-                        if Float(f[159]) < 0x1.62e42ap+1 { // max__twist__short
+                if Float(f[133]) < 0x1.76b34ep+1 { // max__gyro_y_d__short
+                    if Float(f[156]) < 0x1p+1 { // histogram_b13__gyro_y__long
+                        if Float(f[142]) < 0x1.62e42ap+1 { // max__twist__short
                             return 0x1.02b2dp-1
                         } else {
                             return 0x1.d26954p-3
                         }
                     } else {
-                        if Float(f[172]) < 0x1p+0 { // histogram_b07__gyro_y__long
+                        if Float(f[151]) < 0x1p+0 { // histogram_b07__gyro_y__long
                             return 0x1.aa0e8ep-4
                         } else {
                             return -0x1.0cb7bap-2
                         }
                     }
                 } else {
-                    if Float(f[91]) < 0x1.2ec286p-4 { // std__gyro_z__short
+                    if Float(f[86]) < 0x1.2ec286p-4 { // std__gyro_z__short
                         return -0x1.b38d56p-3
                     } else {
                         return 0x1.33f7f6p-3
@@ -896,27 +896,27 @@ public enum TwistAndGoModel {
     // tree 7: adds to margin 0; depth 5
     @inline(never)
     private static func tree_7(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.603a62p-3 { // std__gyro_y_d__short
-            if Float(f[147]) < 0x1.dd0a24p-2 { // max__gyro_y_d__short
-                if Float(f[13]) < 0x1.aec98ep+0 { // range__acc_x__long
-                    if Float(f[147]) < 0x1.1c4fc2p-3 { // max__gyro_y_d__short
-                        if Float(f[119]) < 0x1.d1073ap+2 { // min__acc_mag__long
+        if Float(f[132]) < 0x1.603a62p-3 { // std__gyro_y_d__short
+            if Float(f[133]) < 0x1.dd0a24p-2 { // max__gyro_y_d__short
+                if Float(f[12]) < 0x1.aec98ep+0 { // range__acc_x__long
+                    if Float(f[133]) < 0x1.1c4fc2p-3 { // max__gyro_y_d__short
+                        if Float(f[111]) < 0x1.d1073ap+2 { // min__acc_mag__long
                             return 0x1.0eacdcp-3
                         } else {
                             return -0x1.768fb6p-3
                         }
                     } else {
-                        if Float(f[133]) < 0x1.51f516p-5 { // mean_abs__gyro_y__long
+                        if Float(f[121]) < 0x1.51f516p-5 { // mean_abs__gyro_y__long
                             return 0x1.bfc0fep-2
                         } else {
                             return -0x1.6e0986p-4
                         }
                     }
                 } else {
-                    if Float(f[120]) < 0x1.423482p+3 { // max__acc_mag__long
+                    if Float(f[112]) < 0x1.423482p+3 { // max__acc_mag__long
                         return -0x1.341d88p-5
                     } else {
-                        if Float(f[48]) < -0x1.d1ff9cp+2 { // max__acc_z__long
+                        if Float(f[45]) < -0x1.d1ff9cp+2 { // max__acc_z__long
                             return -0x1.d89e0ep-5
                         } else {
                             return -0x1.942ccap-3
@@ -924,18 +924,18 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[58]) < 0x1.070048p-2 { // range__gyro_x__short
-                    if Float(f[98]) < -0x1.0d9514p-5 { // last__gyro_z__short
+                if Float(f[54]) < 0x1.070048p-2 { // range__gyro_x__short
+                    if Float(f[93]) < -0x1.0d9514p-5 { // last__gyro_z__short
                         return 0x1.b4e50ap-2
                     } else {
-                        if Float(f[54]) < -0x1.fbe8c4p-8 { // mean__gyro_x__short
+                        if Float(f[50]) < -0x1.fbe8c4p-8 { // mean__gyro_x__short
                             return 0x1.39d408p-3
                         } else {
                             return -0x1.e4d0dp-4
                         }
                     }
                 } else {
-                    if Float(f[137]) < 0x1.2p+3 { // argmin__gyro_mag__long
+                    if Float(f[125]) < 0x1.2p+3 { // argmin__gyro_mag__long
                         return -0x1.34b2e4p-8
                     } else {
                         return -0x1.764b5ep-3
@@ -943,30 +943,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[92]) < -0x1.0f8162p-3 { // min__gyro_z__short
-                if Float(f[80]) < -0x1.bbfaf4p-1 { // last__gyro_y__short
-                    if Float(f[171]) < 0x1.8p+1 { // histogram_b06__gyro_y__long
-                        if Float(f[129]) < 0x1.6p+6 { // argmax__gyro_y__long
+            if Float(f[87]) < -0x1.0f8162p-3 { // min__gyro_z__short
+                if Float(f[75]) < -0x1.bbfaf4p-1 { // last__gyro_y__short
+                    if Float(f[150]) < 0x1.8p+1 { // histogram_b06__gyro_y__long
+                        if Float(f[118]) < 0x1.6p+6 { // argmax__gyro_y__long
                             return 0x1.1d219ep-2
                         } else {
                             return 0x1.65d796p-3
                         }
                     } else {
-                        if Float(f[25]) < -0x1.27fc92p-6 { // slope__acc_y__short
+                        if Float(f[23]) < -0x1.27fc92p-6 { // slope__acc_y__short
                             return -0x1.c2c5d6p-4
                         } else {
                             return 0x1.bce98p-10
                         }
                     }
                 } else {
-                    if Float(f[80]) < 0x1.c40d9p-1 { // last__gyro_y__short
-                        if Float(f[80]) < -0x1.f70154p-4 { // last__gyro_y__short
+                    if Float(f[75]) < 0x1.c40d9p-1 { // last__gyro_y__short
+                        if Float(f[75]) < -0x1.f70154p-4 { // last__gyro_y__short
                             return 0x1.ef034ap-4
                         } else {
                             return -0x1.4c92eep-3
                         }
                     } else {
-                        if Float(f[62]) < 0x1.86030cp+0 { // last__gyro_x__short
+                        if Float(f[58]) < 0x1.86030cp+0 { // last__gyro_x__short
                             return 0x1.0262e8p-2
                         } else {
                             return -0x1.8f2806p-4
@@ -974,29 +974,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[83]) < -0x1.e40326p+0 { // min__gyro_y__long
-                    if Float(f[79]) < -0x1.42d4cp-2 { // slope__gyro_y__short
-                        if Float(f[146]) < 0x1.04b22ap+0 { // std__gyro_y_d__short
+                if Float(f[78]) < -0x1.e40326p+0 { // min__gyro_y__long
+                    if Float(f[74]) < -0x1.42d4cp-2 { // slope__gyro_y__short
+                        if Float(f[132]) < 0x1.04b22ap+0 { // std__gyro_y_d__short
                             return 0x1.c1d0fep-3
                         } else {
                             return -0x1.141eb4p-3
                         }
                     } else {
-                        if Float(f[37]) < 0x1.ecb356p+1 { // std__acc_z__short
+                        if Float(f[34]) < 0x1.ecb356p+1 { // std__acc_z__short
                             return -0x1.92b5aap-3
                         } else {
                             return 0x1.81e7bep-3
                         }
                     }
                 } else {
-                    if Float(f[159]) < 0x1.84d5b6p+0 { // max__twist__short
-                        if Float(f[111]) < 0x1.4499f2p+3 { // max__acc_mag__short
+                    if Float(f[142]) < 0x1.84d5b6p+0 { // max__twist__short
+                        if Float(f[104]) < 0x1.4499f2p+3 { // max__acc_mag__short
                             return 0x1.8df176p-3
                         } else {
                             return -0x1.3f2412p-3
                         }
                     } else {
-                        if Float(f[175]) < 0x1.7p+4 { // histogram_b10__gyro_y__long
+                        if Float(f[154]) < 0x1.7p+4 { // histogram_b10__gyro_y__long
                             return -0x1.dda246p-7
                         } else {
                             return 0x1.1448e6p-2
@@ -1010,27 +1010,27 @@ public enum TwistAndGoModel {
     // tree 8: adds to margin 0; depth 5
     @inline(never)
     private static func tree_8(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.603a62p-3 { // std__gyro_y_d__short
-            if Float(f[147]) < 0x1.dd0a24p-2 { // max__gyro_y_d__short
-                if Float(f[82]) < 0x1.f7b25ep-4 { // std__gyro_y__long
-                    if Float(f[76]) < 0x1.473a36p-2 { // range__gyro_y__short
-                        if Float(f[80]) < 0x1.348a9cp-3 { // last__gyro_y__short
+        if Float(f[132]) < 0x1.603a62p-3 { // std__gyro_y_d__short
+            if Float(f[133]) < 0x1.dd0a24p-2 { // max__gyro_y_d__short
+                if Float(f[77]) < 0x1.f7b25ep-4 { // std__gyro_y__long
+                    if Float(f[71]) < 0x1.473a36p-2 { // range__gyro_y__short
+                        if Float(f[75]) < 0x1.348a9cp-3 { // last__gyro_y__short
                             return -0x1.70e3f6p-3
                         } else {
                             return 0x1.66c32ap-3
                         }
                     } else {
-                        if Float(f[162]) < 0x1.b8f836p-4 { // std__spin_sum__short
+                        if Float(f[145]) < 0x1.b8f836p-4 { // std__spin_sum__short
                             return 0x1.f59edap-1
                         } else {
                             return -0x1.07b18ep-4
                         }
                     }
                 } else {
-                    if Float(f[48]) < -0x1.d1ff9cp+2 { // max__acc_z__long
+                    if Float(f[45]) < -0x1.d1ff9cp+2 { // max__acc_z__long
                         return -0x1.0b93e6p-4
                     } else {
-                        if Float(f[87]) < 0x1.2p+5 { // zero_crossings__gyro_y__long
+                        if Float(f[82]) < 0x1.2p+5 { // zero_crossings__gyro_y__long
                             return -0x1.93f068p-3
                         } else {
                             return -0x1.278962p-4
@@ -1038,7 +1038,7 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[58]) < 0x1.070048p-2 { // range__gyro_x__short
+                if Float(f[54]) < 0x1.070048p-2 { // range__gyro_x__short
                     if Float(f[4]) < 0x1.85e7c8p-1 { // range__acc_x__short
                         if Float(f[10]) < 0x1.678b6ep-2 { // std__acc_x__long
                             return 0x1.c8a35p-4
@@ -1046,14 +1046,14 @@ public enum TwistAndGoModel {
                             return -0x1.bf2264p-4
                         }
                     } else {
-                        if Float(f[130]) < -0x1.b55acp-5 { // first__gyro_y__long
+                        if Float(f[119]) < -0x1.b55acp-5 { // first__gyro_y__long
                             return 0x1.d37b4ap-2
                         } else {
                             return 0x1.623134p-4
                         }
                     }
                 } else {
-                    if Float(f[137]) < 0x1.2p+3 { // argmin__gyro_mag__long
+                    if Float(f[125]) < 0x1.2p+3 { // argmin__gyro_mag__long
                         return -0x1.1668eep-8
                     } else {
                         return -0x1.6daea2p-3
@@ -1061,30 +1061,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[80]) < 0x1.d1c5c6p+0 { // last__gyro_y__short
-                if Float(f[80]) < -0x1.33e1cap-3 { // last__gyro_y__short
-                    if Float(f[91]) < 0x1.28ec0ep-4 { // std__gyro_z__short
-                        if Float(f[147]) < 0x1.2f4278p-3 { // max__gyro_y_d__short
+            if Float(f[75]) < 0x1.d1c5c6p+0 { // last__gyro_y__short
+                if Float(f[75]) < -0x1.33e1cap-3 { // last__gyro_y__short
+                    if Float(f[86]) < 0x1.28ec0ep-4 { // std__gyro_z__short
+                        if Float(f[133]) < 0x1.2f4278p-3 { // max__gyro_y_d__short
                             return 0x1.82a2b6p-2
                         } else {
                             return -0x1.04bf22p-3
                         }
                     } else {
-                        if Float(f[148]) < 0x1.a712fcp+1 { // energy__gyro_y_d__short
+                        if Float(f[134]) < 0x1.a712fcp+1 { // energy__gyro_y_d__short
                             return -0x1.3d3978p-4
                         } else {
                             return 0x1.fbb13ap-3
                         }
                     }
                 } else {
-                    if Float(f[83]) < -0x1.d9fe44p+0 { // min__gyro_y__long
-                        if Float(f[88]) < -0x1.0740d4p-5 { // slope__gyro_y__long
+                    if Float(f[78]) < -0x1.d9fe44p+0 { // min__gyro_y__long
+                        if Float(f[83]) < -0x1.0740d4p-5 { // slope__gyro_y__long
                             return 0x1.468606p-2
                         } else {
                             return -0x1.7b8888p-3
                         }
                     } else {
-                        if Float(f[62]) < -0x1.c914b2p-5 { // last__gyro_x__short
+                        if Float(f[58]) < -0x1.c914b2p-5 { // last__gyro_x__short
                             return 0x1.6e169cp-2
                         } else {
                             return 0x1.708c08p-12
@@ -1092,9 +1092,9 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[128]) < 0x1.6cp+6 { // argmin__gyro_y__long
-                    if Float(f[170]) < 0x1.8p+1 { // histogram_b05__gyro_y__long
-                        if Float(f[146]) < 0x1.f05148p-3 { // std__gyro_y_d__short
+                if Float(f[117]) < 0x1.6cp+6 { // argmin__gyro_y__long
+                    if Float(f[149]) < 0x1.8p+1 { // histogram_b05__gyro_y__long
+                        if Float(f[132]) < 0x1.f05148p-3 { // std__gyro_y_d__short
                             return -0x1.ae588ep-4
                         } else {
                             return 0x1.fd7f9p-3
@@ -1103,8 +1103,8 @@ public enum TwistAndGoModel {
                         return -0x1.6210a8p-3
                     }
                 } else {
-                    if Float(f[95]) < 0x1.4b0462p-4 { // rms__gyro_z__short
-                        if Float(f[55]) < 0x1.d09504p-5 { // std__gyro_x__short
+                    if Float(f[90]) < 0x1.4b0462p-4 { // rms__gyro_z__short
+                        if Float(f[51]) < 0x1.d09504p-5 { // std__gyro_x__short
                             return -0x1.84488p-6
                         } else {
                             return -0x1.e26c2ap-3
@@ -1120,31 +1120,31 @@ public enum TwistAndGoModel {
     // tree 9: adds to margin 0; depth 5
     @inline(never)
     private static func tree_9(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.603a62p-3 { // std__gyro_y_d__short
-            if Float(f[147]) < 0x1.b276fcp-2 { // max__gyro_y_d__short
-                if Float(f[82]) < 0x1.f7b25ep-4 { // std__gyro_y__long
-                    if Float(f[74]) < -0x1.cdd1e6p-3 { // min__gyro_y__short
-                        if Float(f[148]) < 0x1.bd242ap-4 { // energy__gyro_y_d__short
+        if Float(f[132]) < 0x1.603a62p-3 { // std__gyro_y_d__short
+            if Float(f[133]) < 0x1.b276fcp-2 { // max__gyro_y_d__short
+                if Float(f[77]) < 0x1.f7b25ep-4 { // std__gyro_y__long
+                    if Float(f[69]) < -0x1.cdd1e6p-3 { // min__gyro_y__short
+                        if Float(f[134]) < 0x1.bd242ap-4 { // energy__gyro_y_d__short
                             return -0x1.c37504p-4
                         } else {
                             return 0x1.655cep-1
                         }
                     } else {
-                        if Float(f[147]) < 0x1.6d0918p-3 { // max__gyro_y_d__short
+                        if Float(f[133]) < 0x1.6d0918p-3 { // max__gyro_y_d__short
                             return -0x1.64d98cp-3
                         } else {
                             return 0x1.19bdcep-3
                         }
                     }
                 } else {
-                    if Float(f[110]) < 0x1.367a54p+3 { // min__acc_mag__short
-                        if Float(f[87]) < 0x1.2p+5 { // zero_crossings__gyro_y__long
+                    if Float(f[103]) < 0x1.367a54p+3 { // min__acc_mag__short
+                        if Float(f[82]) < 0x1.2p+5 { // zero_crossings__gyro_y__long
                             return -0x1.961f8ep-3
                         } else {
                             return -0x1.e75926p-5
                         }
                     } else {
-                        if Float(f[122]) < 0x1.3abeep+3 { // rms__acc_mag__long
+                        if Float(f[114]) < 0x1.3abeep+3 { // rms__acc_mag__long
                             return 0x1.044cfep-6
                         } else {
                             return -0x1.70cd0ep-3
@@ -1152,22 +1152,22 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[58]) < 0x1.070048p-2 { // range__gyro_x__short
+                if Float(f[54]) < 0x1.070048p-2 { // range__gyro_x__short
                     if Float(f[4]) < 0x1.85e7c8p-1 { // range__acc_x__short
-                        if Float(f[118]) < 0x1.4fe26p-3 { // std__acc_mag__long
+                        if Float(f[110]) < 0x1.4fe26p-3 { // std__acc_mag__long
                             return 0x1.d85384p-4
                         } else {
                             return -0x1.5ad7fep-4
                         }
                     } else {
-                        if Float(f[88]) < 0x1.b09bdp-12 { // slope__gyro_y__long
+                        if Float(f[83]) < 0x1.b09bdp-12 { // slope__gyro_y__long
                             return 0x1.f4c84p-5
                         } else {
                             return 0x1.f7d69ep-2
                         }
                     }
                 } else {
-                    if Float(f[157]) < 0x1.fcb27cp-2 { // mean__twist__short
+                    if Float(f[140]) < 0x1.fcb27cp-2 { // mean__twist__short
                         return -0x1.6fd49p-3
                     } else {
                         return -0x1.d30e2ap-9
@@ -1175,10 +1175,10 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[99]) < -0x1.31d566p-6 { // mean__gyro_z__long
+            if Float(f[94]) < -0x1.31d566p-6 { // mean__gyro_z__long
                 if Float(f[2]) < 0x1.00d5aep+1 { // min__acc_x__short
-                    if Float(f[28]) < 0x1.3d6172p+1 { // std__acc_y__long
-                        if Float(f[85]) < 0x1.1084e8p+4 { // range__gyro_y__long
+                    if Float(f[26]) < 0x1.3d6172p+1 { // std__acc_y__long
+                        if Float(f[80]) < 0x1.1084e8p+4 { // range__gyro_y__long
                             return 0x1.03c16ap-2
                         } else {
                             return 0x1.1ae976p-4
@@ -1187,36 +1187,36 @@ public enum TwistAndGoModel {
                         return -0x1.1946cap-3
                     }
                 } else {
-                    if Float(f[140]) < 0x1.d0c78ap+1 { // delta__gyro_mag__long
+                    if Float(f[128]) < 0x1.d0c78ap+1 { // delta__gyro_mag__long
                         return -0x1.41afeep-3
                     } else {
                         return 0x1.323396p-4
                     }
                 }
             } else {
-                if Float(f[172]) < 0x1p+0 { // histogram_b07__gyro_y__long
-                    if Float(f[71]) < 0x1.50ec64p+0 { // last__gyro_x__long
-                        if Float(f[98]) < -0x1.95c422p-4 { // last__gyro_z__short
+                if Float(f[151]) < 0x1p+0 { // histogram_b07__gyro_y__long
+                    if Float(f[66]) < 0x1.50ec64p+0 { // last__gyro_x__long
+                        if Float(f[93]) < -0x1.95c422p-4 { // last__gyro_z__short
                             return 0x1.eabb4p-3
                         } else {
                             return 0x1.2fde68p-4
                         }
                     } else {
-                        if Float(f[140]) < 0x1.43f15ap+2 { // delta__gyro_mag__long
+                        if Float(f[128]) < 0x1.43f15ap+2 { // delta__gyro_mag__long
                             return -0x1.7e0704p-3
                         } else {
                             return 0x1.68d23p-4
                         }
                     }
                 } else {
-                    if Float(f[78]) < 0x1p+1 { // zero_crossings__gyro_y__short
-                        if Float(f[159]) < 0x1.21f0bap+1 { // max__twist__short
+                    if Float(f[73]) < 0x1p+1 { // zero_crossings__gyro_y__short
+                        if Float(f[142]) < 0x1.21f0bap+1 { // max__twist__short
                             return -0x1.3f54a4p-3
                         } else {
                             return 0x1.76f99ep-3
                         }
                     } else {
-                        if Float(f[139]) < 0x1.68a0cap+0 { // first__gyro_mag__long
+                        if Float(f[127]) < 0x1.68a0cap+0 { // first__gyro_mag__long
                             return -0x1.8c4e84p-3
                         } else {
                             return 0x1.30030cp-4
@@ -1230,11 +1230,11 @@ public enum TwistAndGoModel {
     // tree 10: adds to margin 0; depth 5
     @inline(never)
     private static func tree_10(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[148]) < 0x1.c40a1p-1 { // energy__gyro_y_d__short
-            if Float(f[49]) < 0x1.3c628p+1 { // range__acc_z__long
-                if Float(f[116]) < 0x1.2d2d8ap+3 { // last__acc_mag__short
-                    if Float(f[55]) < 0x1.a3464ap-5 { // std__gyro_x__short
-                        if Float(f[25]) < -0x1.399d54p-12 { // slope__acc_y__short
+        if Float(f[134]) < 0x1.c40a1p-1 { // energy__gyro_y_d__short
+            if Float(f[46]) < 0x1.3c628p+1 { // range__acc_z__long
+                if Float(f[108]) < 0x1.2d2d8ap+3 { // last__acc_mag__short
+                    if Float(f[51]) < 0x1.a3464ap-5 { // std__gyro_x__short
+                        if Float(f[23]) < -0x1.399d54p-12 { // slope__acc_y__short
                             return 0x1.690e24p-1
                         } else {
                             return 0x1.66e4ep-4
@@ -1243,14 +1243,14 @@ public enum TwistAndGoModel {
                         return -0x1.349beep-3
                     }
                 } else {
-                    if Float(f[76]) < 0x1.473a36p-2 { // range__gyro_y__short
+                    if Float(f[71]) < 0x1.473a36p-2 { // range__gyro_y__short
                         if Float(f[3]) < -0x1.11df34p+3 { // max__acc_x__short
                             return 0x1.b6bb76p-6
                         } else {
                             return -0x1.811e7ap-3
                         }
                     } else {
-                        if Float(f[162]) < 0x1.8cbe26p-3 { // std__spin_sum__short
+                        if Float(f[145]) < 0x1.8cbe26p-3 { // std__spin_sum__short
                             return 0x1.51a0ccp-2
                         } else {
                             return -0x1.855264p-3
@@ -1258,25 +1258,25 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[147]) < 0x1.dd0a24p-2 { // max__gyro_y_d__short
-                    if Float(f[85]) < 0x1.5274e2p-3 { // range__gyro_y__long
-                        if Float(f[70]) < 0x1.e7cc4ep-9 { // slope__gyro_x__long
+                if Float(f[133]) < 0x1.dd0a24p-2 { // max__gyro_y_d__short
+                    if Float(f[80]) < 0x1.5274e2p-3 { // range__gyro_y__long
+                        if Float(f[65]) < 0x1.e7cc4ep-9 { // slope__gyro_x__long
                             return 0x1.960bfp-4
                         } else {
                             return -0x1.fabbe6p-4
                         }
                     } else {
-                        if Float(f[21]) < 0x1.8c1f1p+3 { // max__acc_y__short
+                        if Float(f[20]) < 0x1.8c1f1p+3 { // max__acc_y__short
                             return -0x1.8a3bd2p-3
                         } else {
                             return -0x1.d8f186p-5
                         }
                     }
                 } else {
-                    if Float(f[106]) < -0x1.5281a6p-10 { // slope__gyro_z__long
+                    if Float(f[100]) < -0x1.5281a6p-10 { // slope__gyro_z__long
                         return 0x1.850786p-3
                     } else {
-                        if Float(f[59]) < 0x1.a1061ap-5 { // rms__gyro_x__short
+                        if Float(f[55]) < 0x1.a1061ap-5 { // rms__gyro_x__short
                             return 0x1.7414c6p-7
                         } else {
                             return -0x1.6789cp-3
@@ -1285,30 +1285,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[80]) < 0x1.d1c5c6p+0 { // last__gyro_y__short
-                if Float(f[80]) < -0x1.f70154p-4 { // last__gyro_y__short
-                    if Float(f[91]) < 0x1.2ec286p-4 { // std__gyro_z__short
-                        if Float(f[196]) < 0x1.6p+3 { // longest_run_above_2p5__gyro_y__long
+            if Float(f[75]) < 0x1.d1c5c6p+0 { // last__gyro_y__short
+                if Float(f[75]) < -0x1.f70154p-4 { // last__gyro_y__short
+                    if Float(f[86]) < 0x1.2ec286p-4 { // std__gyro_z__short
+                        if Float(f[162]) < 0x1.6p+3 { // longest_run_above_2p5__gyro_y__long
                             return -0x1.141e22p-3
                         } else {
                             return 0x1.fcfdf4p-3
                         }
                     } else {
-                        if Float(f[74]) < -0x1.cb404ep-1 { // min__gyro_y__short
+                        if Float(f[69]) < -0x1.cb404ep-1 { // min__gyro_y__short
                             return 0x1.d1e9dep-3
                         } else {
                             return -0x1.df0106p-4
                         }
                     }
                 } else {
-                    if Float(f[80]) < 0x1.5d3b2ap-3 { // last__gyro_y__short
-                        if Float(f[116]) < 0x1.5442a4p+3 { // last__acc_mag__short
+                    if Float(f[75]) < 0x1.5d3b2ap-3 { // last__gyro_y__short
+                        if Float(f[108]) < 0x1.5442a4p+3 { // last__acc_mag__short
                             return -0x1.b21c26p-3
                         } else {
                             return 0x1.01b8cep-2
                         }
                     } else {
-                        if Float(f[62]) < 0x1.2d959ap-4 { // last__gyro_x__short
+                        if Float(f[58]) < 0x1.2d959ap-4 { // last__gyro_x__short
                             return 0x1.1d806ap-2
                         } else {
                             return -0x1.7a1f5p-4
@@ -1316,23 +1316,23 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[128]) < 0x1.6cp+6 { // argmin__gyro_y__long
-                    if Float(f[178]) < 0x1p+1 { // histogram_b13__gyro_y__long
-                        if Float(f[147]) < 0x1.caa9d6p-1 { // max__gyro_y_d__short
+                if Float(f[117]) < 0x1.6cp+6 { // argmin__gyro_y__long
+                    if Float(f[156]) < 0x1p+1 { // histogram_b13__gyro_y__long
+                        if Float(f[133]) < 0x1.caa9d6p-1 { // max__gyro_y_d__short
                             return -0x1.234806p-4
                         } else {
                             return 0x1.e62a2ap-3
                         }
                     } else {
-                        if Float(f[62]) < 0x1.14ab1ep-2 { // last__gyro_x__short
+                        if Float(f[58]) < 0x1.14ab1ep-2 { // last__gyro_x__short
                             return 0x1.718854p-4
                         } else {
                             return -0x1.51c63ep-3
                         }
                     }
                 } else {
-                    if Float(f[95]) < 0x1.4b0462p-4 { // rms__gyro_z__short
-                        if Float(f[66]) < 0x1.084d76p-3 { // max__gyro_x__long
+                    if Float(f[90]) < 0x1.4b0462p-4 { // rms__gyro_z__short
+                        if Float(f[62]) < 0x1.084d76p-3 { // max__gyro_x__long
                             return -0x1.fafdfp-6
                         } else {
                             return -0x1.ceafe6p-3
@@ -1348,27 +1348,27 @@ public enum TwistAndGoModel {
     // tree 11: adds to margin 0; depth 5
     @inline(never)
     private static func tree_11(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.603a62p-3 { // std__gyro_y_d__short
-            if Float(f[120]) < 0x1.49b42cp+3 { // max__acc_mag__long
-                if Float(f[146]) < 0x1.95338ep-4 { // std__gyro_y_d__short
-                    if Float(f[37]) < 0x1.5bca96p-3 { // std__acc_z__short
-                        if Float(f[80]) < 0x1.86ef3ep-4 { // last__gyro_y__short
+        if Float(f[132]) < 0x1.603a62p-3 { // std__gyro_y_d__short
+            if Float(f[112]) < 0x1.49b42cp+3 { // max__acc_mag__long
+                if Float(f[132]) < 0x1.95338ep-4 { // std__gyro_y_d__short
+                    if Float(f[34]) < 0x1.5bca96p-3 { // std__acc_z__short
+                        if Float(f[75]) < 0x1.86ef3ep-4 { // last__gyro_y__short
                             return -0x1.91e1e6p-3
                         } else {
                             return -0x1.8c995ep-5
                         }
                     } else {
-                        if Float(f[162]) < 0x1.a0b966p-4 { // std__spin_sum__short
+                        if Float(f[145]) < 0x1.a0b966p-4 { // std__spin_sum__short
                             return 0x1.046fe2p-2
                         } else {
                             return -0x1.78ebaep-3
                         }
                     }
                 } else {
-                    if Float(f[22]) < 0x1.62873cp-1 { // range__acc_y__short
+                    if Float(f[21]) < 0x1.62873cp-1 { // range__acc_y__short
                         return 0x1.1fc30ep-1
                     } else {
-                        if Float(f[59]) < 0x1.8f5d9cp-5 { // rms__gyro_x__short
+                        if Float(f[55]) < 0x1.8f5d9cp-5 { // rms__gyro_x__short
                             return 0x1.2febfp-3
                         } else {
                             return -0x1.d7161ep-4
@@ -1376,25 +1376,25 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[147]) < 0x1.dd0a24p-2 { // max__gyro_y_d__short
-                    if Float(f[21]) < -0x1.de2a62p+2 { // max__acc_y__short
-                        if Float(f[98]) < -0x1.945308p-7 { // last__gyro_z__short
+                if Float(f[133]) < 0x1.dd0a24p-2 { // max__gyro_y_d__short
+                    if Float(f[20]) < -0x1.de2a62p+2 { // max__acc_y__short
+                        if Float(f[93]) < -0x1.945308p-7 { // last__gyro_z__short
                             return 0x1.956734p-4
                         } else {
                             return -0x1.1f858ep-3
                         }
                     } else {
-                        if Float(f[78]) < 0x1.ep+3 { // zero_crossings__gyro_y__short
+                        if Float(f[73]) < 0x1.ep+3 { // zero_crossings__gyro_y__short
                             return -0x1.86876ep-3
                         } else {
                             return -0x1.8d6fbap-6
                         }
                     }
                 } else {
-                    if Float(f[150]) < 0x1.782decp-4 { // std__acc_x_lp__short
+                    if Float(f[136]) < 0x1.782decp-4 { // std__acc_x_lp__short
                         return 0x1.57de1cp-3
                     } else {
-                        if Float(f[64]) < 0x1.cfa93ep-1 { // std__gyro_x__long
+                        if Float(f[60]) < 0x1.cfa93ep-1 { // std__gyro_x__long
                             return -0x1.548d24p-3
                         } else {
                             return 0x1.086538p-6
@@ -1403,30 +1403,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[85]) < 0x1.aa391cp+3 { // range__gyro_y__long
-                if Float(f[77]) < 0x1.f5ae0ap+1 { // rms__gyro_y__short
-                    if Float(f[83]) < -0x1.e40326p+0 { // min__gyro_y__long
-                        if Float(f[125]) < 0x1.472b92p+3 { // last__acc_mag__long
+            if Float(f[80]) < 0x1.aa391cp+3 { // range__gyro_y__long
+                if Float(f[72]) < 0x1.f5ae0ap+1 { // rms__gyro_y__short
+                    if Float(f[78]) < -0x1.e40326p+0 { // min__gyro_y__long
+                        if Float(f[116]) < 0x1.472b92p+3 { // last__acc_mag__long
                             return -0x1.501e8ep-3
                         } else {
                             return 0x1.b4dde4p-4
                         }
                     } else {
-                        if Float(f[148]) < 0x1.a712fcp+1 { // energy__gyro_y_d__short
+                        if Float(f[134]) < 0x1.a712fcp+1 { // energy__gyro_y_d__short
                             return 0x1.7a98c6p-6
                         } else {
                             return 0x1.cc169p-3
                         }
                     }
                 } else {
-                    if Float(f[197]) < 0x1.4p+3 { // longest_run_below_m2p5__gyro_y__long
-                        if Float(f[169]) < 0x1p+1 { // histogram_b04__gyro_y__long
+                    if Float(f[163]) < 0x1.4p+3 { // longest_run_below_m2p5__gyro_y__long
+                        if Float(f[148]) < 0x1p+1 { // histogram_b04__gyro_y__long
                             return 0x1.9c42bep-3
                         } else {
                             return -0x1.82b6c8p-4
                         }
                     } else {
-                        if Float(f[98]) < 0x1.ecd0bcp-2 { // last__gyro_z__short
+                        if Float(f[93]) < 0x1.ecd0bcp-2 { // last__gyro_z__short
                             return 0x1.4e8646p-2
                         } else {
                             return 0x1.645ef8p-5
@@ -1434,29 +1434,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[78]) < 0x1p+1 { // zero_crossings__gyro_y__short
-                    if Float(f[198]) < 0x1.2p+4 { // fast_spin__gyro_mag__short
-                        if Float(f[63]) < -0x1.25c044p-7 { // mean__gyro_x__long
+                if Float(f[73]) < 0x1p+1 { // zero_crossings__gyro_y__short
+                    if Float(f[164]) < 0x1.2p+4 { // fast_spin__gyro_mag__short
+                        if Float(f[59]) < -0x1.25c044p-7 { // mean__gyro_x__long
                             return 0x1.a7846ep-6
                         } else {
                             return -0x1.b22c44p-3
                         }
                     } else {
-                        if Float(f[34]) < 0x1.a60cf2p-7 { // slope__acc_y__long
+                        if Float(f[31]) < 0x1.a60cf2p-7 { // slope__acc_y__long
                             return 0x1.a3e4d4p-3
                         } else {
                             return -0x1.1ba14p-4
                         }
                     }
                 } else {
-                    if Float(f[134]) < 0x1.8p+1 { // mean_crossings__gyro_y__long
-                        if Float(f[64]) < 0x1.df241cp-2 { // std__gyro_x__long
+                    if Float(f[122]) < 0x1.8p+1 { // mean_crossings__gyro_y__long
+                        if Float(f[60]) < 0x1.df241cp-2 { // std__gyro_x__long
                             return 0x1.45c62ep-3
                         } else {
                             return -0x1.dc965p-6
                         }
                     } else {
-                        if Float(f[81]) < -0x1.b2a3fep-2 { // mean__gyro_y__long
+                        if Float(f[76]) < -0x1.b2a3fep-2 { // mean__gyro_y__long
                             return 0x1.85824ep-4
                         } else {
                             return -0x1.8719eep-3
@@ -1470,31 +1470,31 @@ public enum TwistAndGoModel {
     // tree 12: adds to margin 0; depth 5
     @inline(never)
     private static func tree_12(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.46306p-3 { // std__gyro_y_d__short
-            if Float(f[13]) < 0x1.aec98ep+0 { // range__acc_x__long
-                if Float(f[147]) < 0x1.1c4fc2p-3 { // max__gyro_y_d__short
-                    if Float(f[116]) < 0x1.2fa312p+3 { // last__acc_mag__short
-                        if Float(f[125]) < 0x1.32ceb6p+3 { // last__acc_mag__long
+        if Float(f[132]) < 0x1.46306p-3 { // std__gyro_y_d__short
+            if Float(f[12]) < 0x1.aec98ep+0 { // range__acc_x__long
+                if Float(f[133]) < 0x1.1c4fc2p-3 { // max__gyro_y_d__short
+                    if Float(f[108]) < 0x1.2fa312p+3 { // last__acc_mag__short
+                        if Float(f[116]) < 0x1.32ceb6p+3 { // last__acc_mag__long
                             return -0x1.248a1ep-3
                         } else {
                             return 0x1.658b9p-2
                         }
                     } else {
-                        if Float(f[119]) < 0x1.fed844p+2 { // min__acc_mag__long
+                        if Float(f[111]) < 0x1.fed844p+2 { // min__acc_mag__long
                             return 0x1.82ffcap-4
                         } else {
                             return -0x1.6b21ap-3
                         }
                     }
                 } else {
-                    if Float(f[162]) < 0x1.dd0ebcp-4 { // std__spin_sum__short
-                        if Float(f[40]) < 0x1.2f4b84p-1 { // range__acc_z__short
+                    if Float(f[145]) < 0x1.dd0ebcp-4 { // std__spin_sum__short
+                        if Float(f[37]) < 0x1.2f4b84p-1 { // range__acc_z__short
                             return -0x1.9ffbb4p-4
                         } else {
                             return 0x1.c285c6p-2
                         }
                     } else {
-                        if Float(f[146]) < 0x1.161048p-3 { // std__gyro_y_d__short
+                        if Float(f[132]) < 0x1.161048p-3 { // std__gyro_y_d__short
                             return -0x1.299e7ep-3
                         } else {
                             return 0x1.44d9bap-3
@@ -1502,22 +1502,22 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[147]) < 0x1.b276fcp-2 { // max__gyro_y_d__short
-                    if Float(f[110]) < 0x1.35c4b2p+3 { // min__acc_mag__short
-                        if Float(f[84]) < 0x1.625a68p-5 { // max__gyro_y__long
+                if Float(f[133]) < 0x1.b276fcp-2 { // max__gyro_y_d__short
+                    if Float(f[103]) < 0x1.35c4b2p+3 { // min__acc_mag__short
+                        if Float(f[79]) < 0x1.625a68p-5 { // max__gyro_y__long
                             return -0x1.b9742ap-7
                         } else {
                             return -0x1.8c1266p-3
                         }
                     } else {
-                        if Float(f[146]) < 0x1.156e34p-4 { // std__gyro_y_d__short
+                        if Float(f[132]) < 0x1.156e34p-4 { // std__gyro_y_d__short
                             return -0x1.5b4352p-3
                         } else {
                             return 0x1.38e9aep-3
                         }
                     }
                 } else {
-                    if Float(f[59]) < 0x1.a7228p-5 { // rms__gyro_x__short
+                    if Float(f[55]) < 0x1.a7228p-5 { // rms__gyro_x__short
                         return 0x1.ade90ap-3
                     } else {
                         return -0x1.561f2ep-3
@@ -1525,30 +1525,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[99]) < -0x1.874cbap-7 { // mean__gyro_z__long
-                if Float(f[85]) < 0x1.e2b55cp+3 { // range__gyro_y__long
-                    if Float(f[92]) < -0x1.89fe86p-4 { // min__gyro_z__short
-                        if Float(f[113]) < 0x1.35d6acp+3 { // rms__acc_mag__short
+            if Float(f[94]) < -0x1.874cbap-7 { // mean__gyro_z__long
+                if Float(f[80]) < 0x1.e2b55cp+3 { // range__gyro_y__long
+                    if Float(f[87]) < -0x1.89fe86p-4 { // min__gyro_z__short
+                        if Float(f[106]) < 0x1.35d6acp+3 { // rms__acc_mag__short
                             return 0x1.6a6d6ep-5
                         } else {
                             return 0x1.efed54p-3
                         }
                     } else {
-                        if Float(f[157]) < 0x1.26f93ep-5 { // mean__twist__short
+                        if Float(f[140]) < 0x1.26f93ep-5 { // mean__twist__short
                             return -0x1.252fdp-3
                         } else {
                             return 0x1.30e4f4p-7
                         }
                     }
                 } else {
-                    if Float(f[96]) < 0x1p+1 { // zero_crossings__gyro_z__short
+                    if Float(f[91]) < 0x1p+1 { // zero_crossings__gyro_z__short
                         if Float(f[4]) < 0x1.028024p+2 { // range__acc_x__short
                             return -0x1.0f0002p-4
                         } else {
                             return 0x1.a6878p-3
                         }
                     } else {
-                        if Float(f[62]) < -0x1.97fae4p-3 { // last__gyro_x__short
+                        if Float(f[58]) < -0x1.97fae4p-3 { // last__gyro_x__short
                             return 0x1.2e561p-3
                         } else {
                             return -0x1.17487ap-3
@@ -1556,29 +1556,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[172]) < 0x1p+1 { // histogram_b07__gyro_y__long
-                    if Float(f[159]) < 0x1.6bfbcep+0 { // max__twist__short
-                        if Float(f[129]) < 0x1.c8p+5 { // argmax__gyro_y__long
+                if Float(f[151]) < 0x1p+1 { // histogram_b07__gyro_y__long
+                    if Float(f[142]) < 0x1.6bfbcep+0 { // max__twist__short
+                        if Float(f[118]) < 0x1.c8p+5 { // argmax__gyro_y__long
                             return 0x1.08a2dcp-3
                         } else {
                             return -0x1.14b5cep-3
                         }
                     } else {
-                        if Float(f[147]) < 0x1.76b34ep+1 { // max__gyro_y_d__short
+                        if Float(f[133]) < 0x1.76b34ep+1 { // max__gyro_y_d__short
                             return 0x1.f1039ap-4
                         } else {
                             return -0x1.4b066p-3
                         }
                     }
                 } else {
-                    if Float(f[128]) < 0x1.cp+4 { // argmin__gyro_y__long
-                        if Float(f[46]) < 0x1.e78dcp+0 { // std__acc_z__long
+                    if Float(f[117]) < 0x1.cp+4 { // argmin__gyro_y__long
+                        if Float(f[43]) < 0x1.e78dcp+0 { // std__acc_z__long
                             return 0x1.dad34p-3
                         } else {
                             return -0x1.1515fep-3
                         }
                     } else {
-                        if Float(f[79]) < -0x1.99842cp-3 { // slope__gyro_y__short
+                        if Float(f[74]) < -0x1.99842cp-3 { // slope__gyro_y__short
                             return 0x1.d63fbep-5
                         } else {
                             return -0x1.83de32p-3
@@ -1592,11 +1592,11 @@ public enum TwistAndGoModel {
     // tree 13: adds to margin 0; depth 5
     @inline(never)
     private static func tree_13(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.46306p-3 { // std__gyro_y_d__short
-            if Float(f[59]) < 0x1.8050e8p-4 { // rms__gyro_x__short
-                if Float(f[76]) < 0x1.473a36p-2 { // range__gyro_y__short
-                    if Float(f[112]) < 0x1.33a94ap+0 { // range__acc_mag__short
-                        if Float(f[40]) < 0x1.ad1efcp-1 { // range__acc_z__short
+        if Float(f[132]) < 0x1.46306p-3 { // std__gyro_y_d__short
+            if Float(f[55]) < 0x1.8050e8p-4 { // rms__gyro_x__short
+                if Float(f[71]) < 0x1.473a36p-2 { // range__gyro_y__short
+                    if Float(f[105]) < 0x1.33a94ap+0 { // range__acc_mag__short
+                        if Float(f[37]) < 0x1.ad1efcp-1 { // range__acc_z__short
                             return -0x1.7e0c84p-3
                         } else {
                             return 0x1.5c2d9ep-4
@@ -1605,8 +1605,8 @@ public enum TwistAndGoModel {
                         return 0x1.ff739p-2
                     }
                 } else {
-                    if Float(f[110]) < 0x1.356a6ap+3 { // min__acc_mag__short
-                        if Float(f[162]) < 0x1.a7feccp-4 { // std__spin_sum__short
+                    if Float(f[103]) < 0x1.356a6ap+3 { // min__acc_mag__short
+                        if Float(f[145]) < 0x1.a7feccp-4 { // std__spin_sum__short
                             return 0x1.16bf7ep-2
                         } else {
                             return -0x1.99400cp-5
@@ -1616,11 +1616,11 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[21]) < 0x1.8c1f1p+3 { // max__acc_y__short
-                    if Float(f[21]) < 0x1.64a16p+3 { // max__acc_y__short
+                if Float(f[20]) < 0x1.8c1f1p+3 { // max__acc_y__short
+                    if Float(f[20]) < 0x1.64a16p+3 { // max__acc_y__short
                         return -0x1.95678ep-3
                     } else {
-                        if Float(f[151]) < -0x1.4a5fd2p+1 { // max__acc_x_lp__short
+                        if Float(f[137]) < -0x1.4a5fd2p+1 { // max__acc_x_lp__short
                             return 0x1.8a79cap-4
                         } else {
                             return -0x1.578fdp-3
@@ -1631,30 +1631,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[174]) < 0x1.3p+5 { // histogram_b09__gyro_y__long
-                if Float(f[138]) < 0x1.2cp+6 { // argmax__gyro_mag__long
-                    if Float(f[136]) < 0x1.8ff762p-2 { // var__gyro_mag__long
-                        if Float(f[36]) < 0x1.22be42p+2 { // mean__acc_z__short
+            if Float(f[153]) < 0x1.3p+5 { // histogram_b09__gyro_y__long
+                if Float(f[126]) < 0x1.2cp+6 { // argmax__gyro_mag__long
+                    if Float(f[124]) < 0x1.8ff762p-2 { // var__gyro_mag__long
+                        if Float(f[33]) < 0x1.22be42p+2 { // mean__acc_z__short
                             return -0x1.6f9344p-4
                         } else {
                             return 0x1.35473cp-2
                         }
                     } else {
-                        if Float(f[85]) < 0x1.597b42p+1 { // range__gyro_y__long
+                        if Float(f[80]) < 0x1.597b42p+1 { // range__gyro_y__long
                             return 0x1.5e65f6p-3
                         } else {
                             return -0x1.789202p-3
                         }
                     }
                 } else {
-                    if Float(f[95]) < 0x1.5e7972p-4 { // rms__gyro_z__short
-                        if Float(f[74]) < -0x1.f4ce3ep-4 { // min__gyro_y__short
+                    if Float(f[90]) < 0x1.5e7972p-4 { // rms__gyro_z__short
+                        if Float(f[69]) < -0x1.f4ce3ep-4 { // min__gyro_y__short
                             return -0x1.827cb6p-3
                         } else {
                             return 0x1.9faefep-3
                         }
                     } else {
-                        if Float(f[80]) < -0x1.53f7cep-4 { // last__gyro_y__short
+                        if Float(f[75]) < -0x1.53f7cep-4 { // last__gyro_y__short
                             return 0x1.cef2a6p-3
                         } else {
                             return -0x1.842e1ep-8
@@ -1662,29 +1662,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[139]) < 0x1.6f0eacp-4 { // first__gyro_mag__long
-                    if Float(f[157]) < 0x1.72a564p-3 { // mean__twist__short
-                        if Float(f[50]) < 0x1.e938cp+2 { // rms__acc_z__long
+                if Float(f[127]) < 0x1.6f0eacp-4 { // first__gyro_mag__long
+                    if Float(f[140]) < 0x1.72a564p-3 { // mean__twist__short
+                        if Float(f[47]) < 0x1.e938cp+2 { // rms__acc_z__long
                             return -0x1.590a0cp-5
                         } else {
                             return -0x1.be5396p-3
                         }
                     } else {
-                        if Float(f[16]) < 0x1.5c897ep-10 { // slope__acc_x__long
+                        if Float(f[15]) < 0x1.5c897ep-10 { // slope__acc_x__long
                             return 0x1.91e2b2p-3
                         } else {
                             return 0x1.efb77ep-6
                         }
                     }
                 } else {
-                    if Float(f[103]) < 0x1.2142f6p-2 { // range__gyro_z__long
-                        if Float(f[84]) < 0x1.1e785cp-3 { // max__gyro_y__long
+                    if Float(f[98]) < 0x1.2142f6p-2 { // range__gyro_z__long
+                        if Float(f[79]) < 0x1.1e785cp-3 { // max__gyro_y__long
                             return 0x1.07ae32p-2
                         } else {
                             return -0x1.56173cp-3
                         }
                     } else {
-                        if Float(f[62]) < 0x1.c62068p-1 { // last__gyro_x__short
+                        if Float(f[58]) < 0x1.c62068p-1 { // last__gyro_x__short
                             return 0x1.d1d326p-3
                         } else {
                             return 0x1.fd6b1p-9
@@ -1698,25 +1698,25 @@ public enum TwistAndGoModel {
     // tree 14: adds to margin 0; depth 5
     @inline(never)
     private static func tree_14(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.46306p-3 { // std__gyro_y_d__short
-            if Float(f[150]) < 0x1.de629cp-4 { // std__acc_x_lp__short
-                if Float(f[76]) < 0x1.473a36p-2 { // range__gyro_y__short
-                    if Float(f[112]) < 0x1.b39cb8p-1 { // range__acc_mag__short
-                        if Float(f[156]) < 0x1.ca5ddap-7 { // energy__acc_g__short
+        if Float(f[132]) < 0x1.46306p-3 { // std__gyro_y_d__short
+            if Float(f[136]) < 0x1.de629cp-4 { // std__acc_x_lp__short
+                if Float(f[71]) < 0x1.473a36p-2 { // range__gyro_y__short
+                    if Float(f[105]) < 0x1.b39cb8p-1 { // range__acc_mag__short
+                        if Float(f[139]) < 0x1.ca5ddap-7 { // energy__acc_g__short
                             return -0x1.80d3dp-3
                         } else {
                             return -0x1.106356p-9
                         }
                     } else {
-                        if Float(f[156]) < 0x1.8c287cp-6 { // energy__acc_g__short
+                        if Float(f[139]) < 0x1.8c287cp-6 { // energy__acc_g__short
                             return 0x1.aa1dd4p-2
                         } else {
                             return -0x1.1567a4p-3
                         }
                     }
                 } else {
-                    if Float(f[77]) < 0x1.27993ep-3 { // rms__gyro_y__short
-                        if Float(f[119]) < 0x1.d9eb84p+2 { // min__acc_mag__long
+                    if Float(f[72]) < 0x1.27993ep-3 { // rms__gyro_y__short
+                        if Float(f[111]) < 0x1.d9eb84p+2 { // min__acc_mag__long
                             return 0x1.41eb88p-1
                         } else {
                             return 0x1.05cb1ap-3
@@ -1726,11 +1726,11 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[21]) < 0x1.8c1f1p+3 { // max__acc_y__short
-                    if Float(f[21]) < 0x1.64a16p+3 { // max__acc_y__short
+                if Float(f[20]) < 0x1.8c1f1p+3 { // max__acc_y__short
+                    if Float(f[20]) < 0x1.64a16p+3 { // max__acc_y__short
                         return -0x1.9308c4p-3
                     } else {
-                        if Float(f[97]) < -0x1.5efbaap-5 { // slope__gyro_z__short
+                        if Float(f[92]) < -0x1.5efbaap-5 { // slope__gyro_z__short
                             return 0x1.886ebep-4
                         } else {
                             return -0x1.4c2872p-3
@@ -1741,30 +1741,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[80]) < 0x1.d1c5c6p+0 { // last__gyro_y__short
-                if Float(f[80]) < -0x1.33e1cap-3 { // last__gyro_y__short
-                    if Float(f[79]) < -0x1.99842cp-3 { // slope__gyro_y__short
-                        if Float(f[91]) < 0x1.58a79ap-5 { // std__gyro_z__short
+            if Float(f[75]) < 0x1.d1c5c6p+0 { // last__gyro_y__short
+                if Float(f[75]) < -0x1.33e1cap-3 { // last__gyro_y__short
+                    if Float(f[74]) < -0x1.99842cp-3 { // slope__gyro_y__short
+                        if Float(f[86]) < 0x1.58a79ap-5 { // std__gyro_z__short
                             return -0x1.927dbep-4
                         } else {
                             return 0x1.dea8cep-3
                         }
                     } else {
-                        if Float(f[147]) < 0x1.0c715p-2 { // max__gyro_y_d__short
+                        if Float(f[133]) < 0x1.0c715p-2 { // max__gyro_y_d__short
                             return 0x1.a07a5p-3
                         } else {
                             return -0x1.41468ep-4
                         }
                     }
                 } else {
-                    if Float(f[80]) < 0x1.5d3b2ap-3 { // last__gyro_y__short
-                        if Float(f[116]) < 0x1.57692p+3 { // last__acc_mag__short
+                    if Float(f[75]) < 0x1.5d3b2ap-3 { // last__gyro_y__short
+                        if Float(f[108]) < 0x1.57692p+3 { // last__acc_mag__short
                             return -0x1.9bde14p-3
                         } else {
                             return 0x1.f9b83ep-3
                         }
                     } else {
-                        if Float(f[62]) < 0x1.990c92p-3 { // last__gyro_x__short
+                        if Float(f[58]) < 0x1.990c92p-3 { // last__gyro_x__short
                             return 0x1.1cfe68p-3
                         } else {
                             return -0x1.d8133ap-4
@@ -1772,15 +1772,15 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[170]) < 0x1p+1 { // histogram_b05__gyro_y__long
-                    if Float(f[178]) < 0x1p+1 { // histogram_b13__gyro_y__long
-                        if Float(f[128]) < 0x1.78p+6 { // argmin__gyro_y__long
+                if Float(f[149]) < 0x1p+1 { // histogram_b05__gyro_y__long
+                    if Float(f[156]) < 0x1p+1 { // histogram_b13__gyro_y__long
+                        if Float(f[117]) < 0x1.78p+6 { // argmin__gyro_y__long
                             return 0x1.a3e616p-3
                         } else {
                             return -0x1.2aea72p-5
                         }
                     } else {
-                        if Float(f[159]) < 0x1.b849f6p+1 { // max__twist__short
+                        if Float(f[142]) < 0x1.b849f6p+1 { // max__twist__short
                             return -0x1.1f49d4p-3
                         } else {
                             return 0x1.56fdeap-6
@@ -1800,31 +1800,31 @@ public enum TwistAndGoModel {
     // tree 15: adds to margin 0; depth 5
     @inline(never)
     private static func tree_15(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[148]) < 0x1.c40a1p-1 { // energy__gyro_y_d__short
-            if Float(f[150]) < 0x1.de629cp-4 { // std__acc_x_lp__short
-                if Float(f[76]) < 0x1.473a36p-2 { // range__gyro_y__short
-                    if Float(f[40]) < 0x1.90f2ep-1 { // range__acc_z__short
-                        if Float(f[156]) < 0x1.fb1e4cp-7 { // energy__acc_g__short
+        if Float(f[134]) < 0x1.c40a1p-1 { // energy__gyro_y_d__short
+            if Float(f[136]) < 0x1.de629cp-4 { // std__acc_x_lp__short
+                if Float(f[71]) < 0x1.473a36p-2 { // range__gyro_y__short
+                    if Float(f[37]) < 0x1.90f2ep-1 { // range__acc_z__short
+                        if Float(f[139]) < 0x1.fb1e4cp-7 { // energy__acc_g__short
                             return -0x1.82e4c2p-3
                         } else {
                             return 0x1.08ab34p-6
                         }
                     } else {
-                        if Float(f[58]) < 0x1.718b94p-3 { // range__gyro_x__short
+                        if Float(f[54]) < 0x1.718b94p-3 { // range__gyro_x__short
                             return 0x1.6ab994p-2
                         } else {
                             return -0x1.1a56p-4
                         }
                     }
                 } else {
-                    if Float(f[162]) < 0x1.8cbe26p-3 { // std__spin_sum__short
-                        if Float(f[124]) < 0x1.8fe292p-10 { // slope__acc_mag__long
+                    if Float(f[145]) < 0x1.8cbe26p-3 { // std__spin_sum__short
+                        if Float(f[115]) < 0x1.8fe292p-10 { // slope__acc_mag__long
                             return 0x1.7096f2p-4
                         } else {
                             return 0x1.e9b654p-2
                         }
                     } else {
-                        if Float(f[124]) < 0x1.0cb7bep-9 { // slope__acc_mag__long
+                        if Float(f[115]) < 0x1.0cb7bep-9 { // slope__acc_mag__long
                             return -0x1.60721ap-3
                         } else {
                             return -0x1.5bf77ep-5
@@ -1832,13 +1832,13 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[21]) < 0x1.64a16p+3 { // max__acc_y__short
+                if Float(f[20]) < 0x1.64a16p+3 { // max__acc_y__short
                     return -0x1.9204b4p-3
                 } else {
-                    if Float(f[174]) < 0x1.78p+5 { // histogram_b09__gyro_y__long
+                    if Float(f[153]) < 0x1.78p+5 { // histogram_b09__gyro_y__long
                         return -0x1.68d574p-3
                     } else {
-                        if Float(f[68]) < 0x1.cb531cp-1 { // rms__gyro_x__long
+                        if Float(f[63]) < 0x1.cb531cp-1 { // rms__gyro_x__long
                             return -0x1.b25386p-4
                         } else {
                             return 0x1.8f12c6p-2
@@ -1847,12 +1847,12 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[99]) < -0x1.21c956p-4 { // mean__gyro_z__long
+            if Float(f[94]) < -0x1.21c956p-4 { // mean__gyro_z__long
                 if Float(f[2]) < 0x1.0ef206p+1 { // min__acc_x__short
-                    if Float(f[137]) < 0x1.cp+3 { // argmin__gyro_mag__long
+                    if Float(f[125]) < 0x1.cp+3 { // argmin__gyro_mag__long
                         return -0x1.d54bep-10
                     } else {
-                        if Float(f[84]) < 0x1.e70586p+0 { // max__gyro_y__long
+                        if Float(f[79]) < 0x1.e70586p+0 { // max__gyro_y__long
                             return 0x1.3dbbaep-2
                         } else {
                             return 0x1.69140ap-3
@@ -1862,29 +1862,29 @@ public enum TwistAndGoModel {
                     return -0x1.44e09ep-4
                 }
             } else {
-                if Float(f[98]) < -0x1.d001d6p-4 { // last__gyro_z__short
-                    if Float(f[54]) < 0x1.8739eep-2 { // mean__gyro_x__short
-                        if Float(f[75]) < 0x1.abd3c4p-5 { // max__gyro_y__short
+                if Float(f[93]) < -0x1.d001d6p-4 { // last__gyro_z__short
+                    if Float(f[50]) < 0x1.8739eep-2 { // mean__gyro_x__short
+                        if Float(f[70]) < 0x1.abd3c4p-5 { // max__gyro_y__short
                             return -0x1.9774dcp-4
                         } else {
                             return 0x1.cbff36p-3
                         }
                     } else {
-                        if Float(f[160]) < 0x1.d3c24ap+8 { // energy__twist__short
+                        if Float(f[143]) < 0x1.d3c24ap+8 { // energy__twist__short
                             return -0x1.139ba6p-3
                         } else {
                             return 0x1.501f34p-3
                         }
                     }
                 } else {
-                    if Float(f[81]) < 0x1.5f679p-2 { // mean__gyro_y__long
-                        if Float(f[98]) < 0x1.ee2a8p-5 { // last__gyro_z__short
+                    if Float(f[76]) < 0x1.5f679p-2 { // mean__gyro_y__long
+                        if Float(f[93]) < 0x1.ee2a8p-5 { // last__gyro_z__short
                             return -0x1.74e42ep-4
                         } else {
                             return 0x1.9d32b6p-6
                         }
                     } else {
-                        if Float(f[158]) < 0x1.effefap+0 { // std__twist__short
+                        if Float(f[141]) < 0x1.effefap+0 { // std__twist__short
                             return 0x1.831d5ap-8
                         } else {
                             return 0x1.8d188p-3
@@ -1898,11 +1898,11 @@ public enum TwistAndGoModel {
     // tree 16: adds to margin 0; depth 5
     @inline(never)
     private static func tree_16(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.3f7b64p-3 { // std__gyro_y_d__short
-            if Float(f[150]) < 0x1.de629cp-4 { // std__acc_x_lp__short
-                if Float(f[76]) < 0x1.473a36p-2 { // range__gyro_y__short
+        if Float(f[132]) < 0x1.3f7b64p-3 { // std__gyro_y_d__short
+            if Float(f[136]) < 0x1.de629cp-4 { // std__acc_x_lp__short
+                if Float(f[71]) < 0x1.473a36p-2 { // range__gyro_y__short
                     if Float(f[4]) < 0x1.06002ap+0 { // range__acc_x__short
-                        if Float(f[40]) < 0x1.90f2ep-1 { // range__acc_z__short
+                        if Float(f[37]) < 0x1.90f2ep-1 { // range__acc_z__short
                             return -0x1.6d731cp-3
                         } else {
                             return 0x1.100b66p-6
@@ -1911,8 +1911,8 @@ public enum TwistAndGoModel {
                         return 0x1.148ffp-2
                     }
                 } else {
-                    if Float(f[77]) < 0x1.27993ep-3 { // rms__gyro_y__short
-                        if Float(f[189]) < 0x1.47ae14p-2 { // histogram_b4__acc_g__long
+                    if Float(f[72]) < 0x1.27993ep-3 { // rms__gyro_y__short
+                        if Float(f[159]) < 0x1.47ae14p-2 { // histogram_b4__acc_g__long
                             return 0x1.7544a6p-2
                         } else {
                             return 0x1.02d1ecp-5
@@ -1922,13 +1922,13 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[21]) < 0x1.64a16p+3 { // max__acc_y__short
+                if Float(f[20]) < 0x1.64a16p+3 { // max__acc_y__short
                     return -0x1.904102p-3
                 } else {
-                    if Float(f[149]) < -0x1.a59818p+1 { // mean__acc_x_lp__short
+                    if Float(f[135]) < -0x1.a59818p+1 { // mean__acc_x_lp__short
                         return 0x1.8dade8p-3
                     } else {
-                        if Float(f[39]) < 0x1.b2a98ep+2 { // max__acc_z__short
+                        if Float(f[36]) < 0x1.b2a98ep+2 { // max__acc_z__short
                             return -0x1.68bddp-3
                         } else {
                             return -0x1.7a598cp-12
@@ -1937,30 +1937,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[85]) < 0x1.aa391cp+3 { // range__gyro_y__long
-                if Float(f[77]) < 0x1.f5ae0ap+1 { // rms__gyro_y__short
-                    if Float(f[83]) < -0x1.e40326p+0 { // min__gyro_y__long
-                        if Float(f[145]) < -0x1.4da702p-3 { // mean__gyro_y_d__short
+            if Float(f[80]) < 0x1.aa391cp+3 { // range__gyro_y__long
+                if Float(f[72]) < 0x1.f5ae0ap+1 { // rms__gyro_y__short
+                    if Float(f[78]) < -0x1.e40326p+0 { // min__gyro_y__long
+                        if Float(f[131]) < -0x1.4da702p-3 { // mean__gyro_y_d__short
                             return 0x1.b83d96p-4
                         } else {
                             return -0x1.27477ep-3
                         }
                     } else {
-                        if Float(f[148]) < 0x1.a712fcp+1 { // energy__gyro_y_d__short
+                        if Float(f[134]) < 0x1.a712fcp+1 { // energy__gyro_y_d__short
                             return 0x1.69afdcp-7
                         } else {
                             return 0x1.7bdfep-3
                         }
                     }
                 } else {
-                    if Float(f[40]) < 0x1.08097p+2 { // range__acc_z__short
-                        if Float(f[91]) < 0x1.230652p-4 { // std__gyro_z__short
+                    if Float(f[37]) < 0x1.08097p+2 { // range__acc_z__short
+                        if Float(f[86]) < 0x1.230652p-4 { // std__gyro_z__short
                             return -0x1.5547dep-4
                         } else {
                             return 0x1.f421aap-4
                         }
                     } else {
-                        if Float(f[35]) < 0x1.24a706p+3 { // last__acc_y__long
+                        if Float(f[32]) < 0x1.24a706p+3 { // last__acc_y__long
                             return 0x1.da34cap-3
                         } else {
                             return 0x1.726adap-4
@@ -1968,29 +1968,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[198]) < 0x1.4p+4 { // fast_spin__gyro_mag__short
-                    if Float(f[80]) < -0x1.72e8cp-3 { // last__gyro_y__short
-                        if Float(f[128]) < 0x1.64p+6 { // argmin__gyro_y__long
+                if Float(f[164]) < 0x1.4p+4 { // fast_spin__gyro_mag__short
+                    if Float(f[75]) < -0x1.72e8cp-3 { // last__gyro_y__short
+                        if Float(f[117]) < 0x1.64p+6 { // argmin__gyro_y__long
                             return -0x1.4fc638p-3
                         } else {
                             return 0x1.4d6296p-3
                         }
                     } else {
-                        if Float(f[81]) < -0x1.7a67c2p-3 { // mean__gyro_y__long
+                        if Float(f[76]) < -0x1.7a67c2p-3 { // mean__gyro_y__long
                             return 0x1.06a946p-4
                         } else {
                             return -0x1.9a419ap-3
                         }
                     }
                 } else {
-                    if Float(f[78]) < 0x1p+1 { // zero_crossings__gyro_y__short
-                        if Float(f[13]) < 0x1.af327cp+3 { // range__acc_x__long
+                    if Float(f[73]) < 0x1p+1 { // zero_crossings__gyro_y__short
+                        if Float(f[12]) < 0x1.af327cp+3 { // range__acc_x__long
                             return 0x1.d204cap-3
                         } else {
                             return -0x1.b0961ep-5
                         }
                     } else {
-                        if Float(f[90]) < -0x1.52b8b4p-9 { // mean__gyro_z__short
+                        if Float(f[85]) < -0x1.52b8b4p-9 { // mean__gyro_z__short
                             return -0x1.3c8f9ep-6
                         } else {
                             return -0x1.737f6p-3
@@ -2004,31 +2004,31 @@ public enum TwistAndGoModel {
     // tree 17: adds to margin 0; depth 5
     @inline(never)
     private static func tree_17(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.3f7b64p-3 { // std__gyro_y_d__short
-            if Float(f[164]) < 0x1.e001cap-1 { // energy__spin_sum__short
-                if Float(f[76]) < 0x1.74f2aep-2 { // range__gyro_y__short
-                    if Float(f[40]) < 0x1.815d4ep-1 { // range__acc_z__short
-                        if Float(f[156]) < 0x1.fb1e4cp-7 { // energy__acc_g__short
+        if Float(f[132]) < 0x1.3f7b64p-3 { // std__gyro_y_d__short
+            if Float(f[147]) < 0x1.e001cap-1 { // energy__spin_sum__short
+                if Float(f[71]) < 0x1.74f2aep-2 { // range__gyro_y__short
+                    if Float(f[37]) < 0x1.815d4ep-1 { // range__acc_z__short
+                        if Float(f[139]) < 0x1.fb1e4cp-7 { // energy__acc_g__short
                             return -0x1.7b8fb6p-3
                         } else {
                             return 0x1.7acbfep-6
                         }
                     } else {
-                        if Float(f[87]) < 0x1.8p+4 { // zero_crossings__gyro_y__long
+                        if Float(f[82]) < 0x1.8p+4 { // zero_crossings__gyro_y__long
                             return -0x1.4682b4p-3
                         } else {
                             return 0x1.6f6e5ap-3
                         }
                     }
                 } else {
-                    if Float(f[75]) < 0x1.36d698p-2 { // max__gyro_y__short
-                        if Float(f[128]) < 0x1.5p+6 { // argmin__gyro_y__long
+                    if Float(f[70]) < 0x1.36d698p-2 { // max__gyro_y__short
+                        if Float(f[117]) < 0x1.5p+6 { // argmin__gyro_y__long
                             return 0x1.29efb6p-1
                         } else {
                             return 0x1.5d4d6ep-5
                         }
                     } else {
-                        if Float(f[103]) < 0x1.1cf80ep-2 { // range__gyro_z__long
+                        if Float(f[98]) < 0x1.1cf80ep-2 { // range__gyro_z__long
                             return -0x1.0edc04p-3
                         } else {
                             return 0x1.f07beep-4
@@ -2036,13 +2036,13 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[21]) < 0x1.64a16p+3 { // max__acc_y__short
+                if Float(f[20]) < 0x1.64a16p+3 { // max__acc_y__short
                     return -0x1.8e0ff6p-3
                 } else {
-                    if Float(f[151]) < -0x1.502bfcp+1 { // max__acc_x_lp__short
+                    if Float(f[137]) < -0x1.502bfcp+1 { // max__acc_x_lp__short
                         return 0x1.7d1494p-3
                     } else {
-                        if Float(f[97]) < -0x1.5efbaap-5 { // slope__gyro_z__short
+                        if Float(f[92]) < -0x1.5efbaap-5 { // slope__gyro_z__short
                             return -0x1.e8e37ep-11
                         } else {
                             return -0x1.625b46p-3
@@ -2051,10 +2051,10 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[99]) < -0x1.21c956p-4 { // mean__gyro_z__long
+            if Float(f[94]) < -0x1.21c956p-4 { // mean__gyro_z__long
                 if Float(f[2]) < 0x1.a8e758p+0 { // min__acc_x__short
-                    if Float(f[28]) < 0x1.16a182p+1 { // std__acc_y__long
-                        if Float(f[18]) < 0x1.f99214p+2 { // mean__acc_y__short
+                    if Float(f[26]) < 0x1.16a182p+1 { // std__acc_y__long
+                        if Float(f[17]) < 0x1.f99214p+2 { // mean__acc_y__short
                             return 0x1.0803dep-2
                         } else {
                             return 0x1.202b2ep-4
@@ -2066,29 +2066,29 @@ public enum TwistAndGoModel {
                     return -0x1.38c31ap-4
                 }
             } else {
-                if Float(f[174]) < 0x1.3p+5 { // histogram_b09__gyro_y__long
-                    if Float(f[80]) < -0x1.53f7cep-4 { // last__gyro_y__short
-                        if Float(f[79]) < -0x1.99842cp-3 { // slope__gyro_y__short
+                if Float(f[153]) < 0x1.3p+5 { // histogram_b09__gyro_y__long
+                    if Float(f[75]) < -0x1.53f7cep-4 { // last__gyro_y__short
+                        if Float(f[74]) < -0x1.99842cp-3 { // slope__gyro_y__short
                             return 0x1.a94c86p-3
                         } else {
                             return -0x1.30bf98p-4
                         }
                     } else {
-                        if Float(f[80]) < 0x1.ad8e76p+0 { // last__gyro_y__short
+                        if Float(f[75]) < 0x1.ad8e76p+0 { // last__gyro_y__short
                             return -0x1.3fa2f6p-3
                         } else {
                             return 0x1.d27c46p-5
                         }
                     }
                 } else {
-                    if Float(f[139]) < 0x1.f94c1ap-5 { // first__gyro_mag__long
-                        if Float(f[157]) < 0x1.72a564p-3 { // mean__twist__short
+                    if Float(f[127]) < 0x1.f94c1ap-5 { // first__gyro_mag__long
+                        if Float(f[140]) < 0x1.72a564p-3 { // mean__twist__short
                             return -0x1.f31a5ep-4
                         } else {
                             return 0x1.e33a96p-4
                         }
                     } else {
-                        if Float(f[57]) < 0x1.a34edcp+0 { // max__gyro_x__short
+                        if Float(f[53]) < 0x1.a34edcp+0 { // max__gyro_x__short
                             return 0x1.0254cp-3
                         } else {
                             return -0x1.2e67ep-3
@@ -2102,25 +2102,25 @@ public enum TwistAndGoModel {
     // tree 18: adds to margin 0; depth 5
     @inline(never)
     private static func tree_18(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.3f7b64p-3 { // std__gyro_y_d__short
-            if Float(f[59]) < 0x1.8050e8p-4 { // rms__gyro_x__short
-                if Float(f[156]) < 0x1.ad9d18p-7 { // energy__acc_g__short
-                    if Float(f[76]) < 0x1.473a36p-2 { // range__gyro_y__short
-                        if Float(f[48]) < 0x1.8afaecp+3 { // max__acc_z__long
+        if Float(f[132]) < 0x1.3f7b64p-3 { // std__gyro_y_d__short
+            if Float(f[55]) < 0x1.8050e8p-4 { // rms__gyro_x__short
+                if Float(f[139]) < 0x1.ad9d18p-7 { // energy__acc_g__short
+                    if Float(f[71]) < 0x1.473a36p-2 { // range__gyro_y__short
+                        if Float(f[45]) < 0x1.8afaecp+3 { // max__acc_z__long
                             return -0x1.6d672ep-3
                         } else {
                             return 0x1.6b19c6p-4
                         }
                     } else {
-                        if Float(f[52]) < 0x1.05b8p-5 { // slope__acc_z__long
+                        if Float(f[49]) < 0x1.05b8p-5 { // slope__acc_z__long
                             return -0x1.4445e4p-6
                         } else {
                             return 0x1.49219p-2
                         }
                     }
                 } else {
-                    if Float(f[50]) < 0x1.ee7336p+2 { // rms__acc_z__long
-                        if Float(f[133]) < 0x1.aa36e4p-2 { // mean_abs__gyro_y__long
+                    if Float(f[47]) < 0x1.ee7336p+2 { // rms__acc_z__long
+                        if Float(f[121]) < 0x1.aa36e4p-2 { // mean_abs__gyro_y__long
                             return 0x1.43cc2ep-2
                         } else {
                             return -0x1.19920ap-3
@@ -2130,10 +2130,10 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[21]) < 0x1.64a16p+3 { // max__acc_y__short
+                if Float(f[20]) < 0x1.64a16p+3 { // max__acc_y__short
                     return -0x1.8b397p-3
                 } else {
-                    if Float(f[107]) < -0x1.54ca0cp-2 { // last__gyro_z__long
+                    if Float(f[101]) < -0x1.54ca0cp-2 { // last__gyro_z__long
                         if Float(f[10]) < 0x1.dde1aap-1 { // std__acc_x__long
                             return 0x1.32d69ep-2
                         } else {
@@ -2145,30 +2145,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[80]) < 0x1.c40d9p-1 { // last__gyro_y__short
-                if Float(f[80]) < -0x1.53f7cep-4 { // last__gyro_y__short
-                    if Float(f[129]) < 0x1.74p+6 { // argmax__gyro_y__long
-                        if Float(f[145]) < -0x1.093p-5 { // mean__gyro_y_d__short
+            if Float(f[75]) < 0x1.c40d9p-1 { // last__gyro_y__short
+                if Float(f[75]) < -0x1.53f7cep-4 { // last__gyro_y__short
+                    if Float(f[118]) < 0x1.74p+6 { // argmax__gyro_y__long
+                        if Float(f[131]) < -0x1.093p-5 { // mean__gyro_y_d__short
                             return 0x1.3a18bep-3
                         } else {
                             return -0x1.98b0aep-4
                         }
                     } else {
-                        if Float(f[81]) < 0x1.8bd2dcp-2 { // mean__gyro_y__long
+                        if Float(f[76]) < 0x1.8bd2dcp-2 { // mean__gyro_y__long
                             return -0x1.9e35d4p-3
                         } else {
                             return 0x1.b65eaap-4
                         }
                     }
                 } else {
-                    if Float(f[62]) < -0x1.439ffep-2 { // last__gyro_x__short
-                        if Float(f[22]) < 0x1.18463p+2 { // range__acc_y__short
+                    if Float(f[58]) < -0x1.439ffep-2 { // last__gyro_x__short
+                        if Float(f[21]) < 0x1.18463p+2 { // range__acc_y__short
                             return -0x1.850fd2p-4
                         } else {
                             return 0x1.e91df4p-3
                         }
                     } else {
-                        if Float(f[88]) < 0x1.7c7c58p-6 { // slope__gyro_y__long
+                        if Float(f[83]) < 0x1.7c7c58p-6 { // slope__gyro_y__long
                             return -0x1.652ff2p-3
                         } else {
                             return 0x1.6669eep-4
@@ -2176,25 +2176,25 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[57]) < 0x1.130ec4p-2 { // max__gyro_x__short
-                    if Float(f[64]) < 0x1.288f9p-5 { // std__gyro_x__long
+                if Float(f[53]) < 0x1.130ec4p-2 { // max__gyro_x__short
+                    if Float(f[60]) < 0x1.288f9p-5 { // std__gyro_x__long
                         return -0x1.3b9f8ep-4
                     } else {
-                        if Float(f[102]) < 0x1.9f9adp-4 { // max__gyro_z__long
+                        if Float(f[97]) < 0x1.9f9adp-4 { // max__gyro_z__long
                             return 0x1.27d1bep-4
                         } else {
                             return 0x1.f6ae5p-3
                         }
                     }
                 } else {
-                    if Float(f[92]) < -0x1.2dcfccp-3 { // min__gyro_z__short
-                        if Float(f[29]) < 0x1.262dc6p+1 { // min__acc_y__long
+                    if Float(f[87]) < -0x1.2dcfccp-3 { // min__gyro_z__short
+                        if Float(f[27]) < 0x1.262dc6p+1 { // min__acc_y__long
                             return -0x1.0ce09ep-6
                         } else {
                             return 0x1.aba54ap-3
                         }
                     } else {
-                        if Float(f[65]) < -0x1.47c8d2p-3 { // min__gyro_x__long
+                        if Float(f[61]) < -0x1.47c8d2p-3 { // min__gyro_x__long
                             return -0x1.7ee0a2p-3
                         } else {
                             return 0x1.a90a4p-6
@@ -2208,11 +2208,11 @@ public enum TwistAndGoModel {
     // tree 19: adds to margin 0; depth 5
     @inline(never)
     private static func tree_19(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.3f7b64p-3 { // std__gyro_y_d__short
-            if Float(f[150]) < 0x1.de629cp-4 { // std__acc_x_lp__short
-                if Float(f[40]) < 0x1.2f4b84p-1 { // range__acc_z__short
-                    if Float(f[76]) < 0x1.eb9022p-2 { // range__gyro_y__short
-                        if Float(f[117]) < 0x1.3466cp+3 { // mean__acc_mag__long
+        if Float(f[132]) < 0x1.3f7b64p-3 { // std__gyro_y_d__short
+            if Float(f[136]) < 0x1.de629cp-4 { // std__acc_x_lp__short
+                if Float(f[37]) < 0x1.2f4b84p-1 { // range__acc_z__short
+                    if Float(f[71]) < 0x1.eb9022p-2 { // range__gyro_y__short
+                        if Float(f[109]) < 0x1.3466cp+3 { // mean__acc_mag__long
                             return -0x1.4ef2d2p-10
                         } else {
                             return -0x1.8a7ceap-3
@@ -2221,8 +2221,8 @@ public enum TwistAndGoModel {
                         return 0x1.5b1b38p-3
                     }
                 } else {
-                    if Float(f[86]) < 0x1.73cbe6p-1 { // rms__gyro_y__long
-                        if Float(f[74]) < -0x1.ca926p-5 { // min__gyro_y__short
+                    if Float(f[81]) < 0x1.73cbe6p-1 { // rms__gyro_y__long
+                        if Float(f[69]) < -0x1.ca926p-5 { // min__gyro_y__short
                             return 0x1.174be6p-3
                         } else {
                             return -0x1.f44adep-4
@@ -2232,10 +2232,10 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[19]) < 0x1.a5f19cp+0 { // std__acc_y__short
+                if Float(f[18]) < 0x1.a5f19cp+0 { // std__acc_y__short
                     return -0x1.909becp-3
                 } else {
-                    if Float(f[136]) < 0x1.f71752p-4 { // var__gyro_mag__long
+                    if Float(f[124]) < 0x1.f71752p-4 { // var__gyro_mag__long
                         return 0x1.c1248p-3
                     } else {
                         return -0x1.6d1ce8p-3
@@ -2243,26 +2243,26 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[99]) < -0x1.874cbap-7 { // mean__gyro_z__long
-                if Float(f[39]) < 0x1.f4afb8p+2 { // max__acc_z__short
-                    if Float(f[120]) < 0x1.9c7328p+3 { // max__acc_mag__long
-                        if Float(f[72]) < 0x1.3b331cp-4 { // mean__gyro_y__short
+            if Float(f[94]) < -0x1.874cbap-7 { // mean__gyro_z__long
+                if Float(f[36]) < 0x1.f4afb8p+2 { // max__acc_z__short
+                    if Float(f[112]) < 0x1.9c7328p+3 { // max__acc_mag__long
+                        if Float(f[67]) < 0x1.3b331cp-4 { // mean__gyro_y__short
                             return 0x1.18902cp-6
                         } else {
                             return 0x1.45bb4cp-3
                         }
                     } else {
-                        if Float(f[26]) < 0x1.58a8cep+2 { // last__acc_y__short
+                        if Float(f[24]) < 0x1.58a8cep+2 { // last__acc_y__short
                             return 0x1.4af3a2p-6
                         } else {
                             return -0x1.53030ap-3
                         }
                     }
                 } else {
-                    if Float(f[34]) < -0x1.19eebep-7 { // slope__acc_y__long
+                    if Float(f[31]) < -0x1.19eebep-7 { // slope__acc_y__long
                         return -0x1.9e0dcep-7
                     } else {
-                        if Float(f[113]) < 0x1.3bc03ap+3 { // rms__acc_mag__short
+                        if Float(f[106]) < 0x1.3bc03ap+3 { // rms__acc_mag__short
                             return 0x1.329cf4p-6
                         } else {
                             return 0x1.32c3d4p-2
@@ -2270,29 +2270,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[80]) < 0x1.bcadeep+0 { // last__gyro_y__short
-                    if Float(f[124]) < -0x1.7c748ap-9 { // slope__acc_mag__long
-                        if Float(f[116]) < 0x1.6050aep+3 { // last__acc_mag__short
+                if Float(f[75]) < 0x1.bcadeep+0 { // last__gyro_y__short
+                    if Float(f[115]) < -0x1.7c748ap-9 { // slope__acc_mag__long
+                        if Float(f[108]) < 0x1.6050aep+3 { // last__acc_mag__short
                             return -0x1.ee91dap-11
                         } else {
                             return 0x1.d66cbep-3
                         }
                     } else {
-                        if Float(f[22]) < 0x1.58c564p-1 { // range__acc_y__short
+                        if Float(f[21]) < 0x1.58c564p-1 { // range__acc_y__short
                             return 0x1.6a2e7cp-3
                         } else {
                             return -0x1.42f6dp-4
                         }
                     }
                 } else {
-                    if Float(f[128]) < 0x1.68p+6 { // argmin__gyro_y__long
-                        if Float(f[56]) < -0x1.9ccb7ep-6 { // min__gyro_x__short
+                    if Float(f[117]) < 0x1.68p+6 { // argmin__gyro_y__long
+                        if Float(f[52]) < -0x1.9ccb7ep-6 { // min__gyro_x__short
                             return 0x1.4f6282p-3
                         } else {
                             return -0x1.071914p-3
                         }
                     } else {
-                        if Float(f[93]) < 0x1.6139p-3 { // max__gyro_z__short
+                        if Float(f[88]) < 0x1.6139p-3 { // max__gyro_z__short
                             return -0x1.697522p-3
                         } else {
                             return 0x1.121aaap-3
@@ -2306,31 +2306,31 @@ public enum TwistAndGoModel {
     // tree 20: adds to margin 0; depth 5
     @inline(never)
     private static func tree_20(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.3f7b64p-3 { // std__gyro_y_d__short
-            if Float(f[164]) < 0x1.e001cap-1 { // energy__spin_sum__short
-                if Float(f[146]) < 0x1.c747fep-5 { // std__gyro_y_d__short
-                    if Float(f[112]) < 0x1.474edap+0 { // range__acc_mag__short
-                        if Float(f[80]) < 0x1.86ef3ep-4 { // last__gyro_y__short
+        if Float(f[132]) < 0x1.3f7b64p-3 { // std__gyro_y_d__short
+            if Float(f[147]) < 0x1.e001cap-1 { // energy__spin_sum__short
+                if Float(f[132]) < 0x1.c747fep-5 { // std__gyro_y_d__short
+                    if Float(f[105]) < 0x1.474edap+0 { // range__acc_mag__short
+                        if Float(f[75]) < 0x1.86ef3ep-4 { // last__gyro_y__short
                             return -0x1.4fc62p-3
                         } else {
                             return 0x1.1c38dp-4
                         }
                     } else {
-                        if Float(f[58]) < 0x1.96484p-3 { // range__gyro_x__short
+                        if Float(f[54]) < 0x1.96484p-3 { // range__gyro_x__short
                             return 0x1.9d75bp-2
                         } else {
                             return -0x1.da971ep-4
                         }
                     }
                 } else {
-                    if Float(f[98]) < -0x1.0d9514p-5 { // last__gyro_z__short
-                        if Float(f[69]) < 0x1.dp+4 { // zero_crossings__gyro_x__long
+                    if Float(f[93]) < -0x1.0d9514p-5 { // last__gyro_z__short
+                        if Float(f[64]) < 0x1.dp+4 { // zero_crossings__gyro_x__long
                             return 0x1.368d2ap-2
                         } else {
                             return -0x1.9f5bf6p-5
                         }
                     } else {
-                        if Float(f[97]) < -0x1.2ac06ap-9 { // slope__gyro_z__short
+                        if Float(f[92]) < -0x1.2ac06ap-9 { // slope__gyro_z__short
                             return 0x1.8f2b5ap-3
                         } else {
                             return -0x1.e550fap-4
@@ -2338,13 +2338,13 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[19]) < 0x1.a5f19cp+0 { // std__acc_y__short
+                if Float(f[18]) < 0x1.a5f19cp+0 { // std__acc_y__short
                     return -0x1.8edc02p-3
                 } else {
-                    if Float(f[12]) < -0x1.9ab01p+0 { // max__acc_x__long
+                    if Float(f[11]) < -0x1.9ab01p+0 { // max__acc_x__long
                         return 0x1.033098p-2
                     } else {
-                        if Float(f[152]) < 0x1.1486e4p+4 { // energy__acc_x_lp__short
+                        if Float(f[138]) < 0x1.1486e4p+4 { // energy__acc_x_lp__short
                             return -0x1.5b1246p-12
                         } else {
                             return -0x1.66a09ep-3
@@ -2353,30 +2353,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[81]) < 0x1.8bd2dcp-2 { // mean__gyro_y__long
-                if Float(f[84]) < 0x1.01946cp+0 { // max__gyro_y__long
-                    if Float(f[100]) < 0x1.7f7c44p-2 { // std__gyro_z__long
-                        if Float(f[122]) < 0x1.3d25d4p+3 { // rms__acc_mag__long
+            if Float(f[76]) < 0x1.8bd2dcp-2 { // mean__gyro_y__long
+                if Float(f[79]) < 0x1.01946cp+0 { // max__gyro_y__long
+                    if Float(f[95]) < 0x1.7f7c44p-2 { // std__gyro_z__long
+                        if Float(f[114]) < 0x1.3d25d4p+3 { // rms__acc_mag__long
                             return 0x1.c5c0aep-4
                         } else {
                             return -0x1.c4635ap-4
                         }
                     } else {
-                        if Float(f[148]) < 0x1.477e9cp+1 { // energy__gyro_y_d__short
+                        if Float(f[134]) < 0x1.477e9cp+1 { // energy__gyro_y_d__short
                             return 0x1.aa7344p-2
                         } else {
                             return 0x1.7a93a4p-3
                         }
                     }
                 } else {
-                    if Float(f[78]) < 0x1p+1 { // zero_crossings__gyro_y__short
-                        if Float(f[159]) < 0x1.21f0bap+1 { // max__twist__short
+                    if Float(f[73]) < 0x1p+1 { // zero_crossings__gyro_y__short
+                        if Float(f[142]) < 0x1.21f0bap+1 { // max__twist__short
                             return -0x1.8614ccp-4
                         } else {
                             return 0x1.95e972p-4
                         }
                     } else {
-                        if Float(f[195]) < 0x1.4p+2 { // count_above_2p5__gyro_y__long
+                        if Float(f[161]) < 0x1.4p+2 { // count_above_2p5__gyro_y__long
                             return 0x1.1d106ep-7
                         } else {
                             return -0x1.5dff46p-3
@@ -2384,7 +2384,7 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[159]) < 0x1.62e42ap+1 { // max__twist__short
+                if Float(f[142]) < 0x1.62e42ap+1 { // max__twist__short
                     return -0x1.cdcebp-4
                 } else {
                     return 0x1.8207e6p-3
@@ -2396,11 +2396,11 @@ public enum TwistAndGoModel {
     // tree 21: adds to margin 0; depth 5
     @inline(never)
     private static func tree_21(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.3f7b64p-3 { // std__gyro_y_d__short
-            if Float(f[87]) < 0x1.5p+4 { // zero_crossings__gyro_y__long
-                if Float(f[12]) < -0x1.9ab01p+0 { // max__acc_x__long
-                    if Float(f[21]) < 0x1.2a7806p+3 { // max__acc_y__short
-                        if Float(f[69]) < 0x1.6p+4 { // zero_crossings__gyro_x__long
+        if Float(f[132]) < 0x1.3f7b64p-3 { // std__gyro_y_d__short
+            if Float(f[82]) < 0x1.5p+4 { // zero_crossings__gyro_y__long
+                if Float(f[11]) < -0x1.9ab01p+0 { // max__acc_x__long
+                    if Float(f[20]) < 0x1.2a7806p+3 { // max__acc_y__short
+                        if Float(f[64]) < 0x1.6p+4 { // zero_crossings__gyro_x__long
                             return -0x1.563378p-3
                         } else {
                             return 0x1.c4fc14p-5
@@ -2409,36 +2409,36 @@ public enum TwistAndGoModel {
                         return 0x1.30e576p-2
                     }
                 } else {
-                    if Float(f[25]) < -0x1.03ef3cp-2 { // slope__acc_y__short
+                    if Float(f[23]) < -0x1.03ef3cp-2 { // slope__acc_y__short
                         return -0x1.a5c24ep-6
                     } else {
                         return -0x1.8da8d8p-3
                     }
                 }
             } else {
-                if Float(f[98]) < -0x1.3c254ap-6 { // last__gyro_z__short
-                    if Float(f[130]) < -0x1.58d152p-6 { // first__gyro_y__long
-                        if Float(f[107]) < -0x1.469b5ap-5 { // last__gyro_z__long
+                if Float(f[93]) < -0x1.3c254ap-6 { // last__gyro_z__short
+                    if Float(f[119]) < -0x1.58d152p-6 { // first__gyro_y__long
+                        if Float(f[101]) < -0x1.469b5ap-5 { // last__gyro_z__long
                             return -0x1.167c7p-4
                         } else {
                             return 0x1.771e3ep-2
                         }
                     } else {
-                        if Float(f[134]) < 0x1.ep+4 { // mean_crossings__gyro_y__long
+                        if Float(f[122]) < 0x1.ep+4 { // mean_crossings__gyro_y__long
                             return -0x1.4bc8eap-3
                         } else {
                             return 0x1.5e2306p-4
                         }
                     }
                 } else {
-                    if Float(f[34]) < 0x1.7f6a2ap-11 { // slope__acc_y__long
-                        if Float(f[74]) < -0x1.5ce39cp-2 { // min__gyro_y__short
+                    if Float(f[31]) < 0x1.7f6a2ap-11 { // slope__acc_y__long
+                        if Float(f[69]) < -0x1.5ce39cp-2 { // min__gyro_y__short
                             return 0x1.ca8596p-7
                         } else {
                             return -0x1.720472p-3
                         }
                     } else {
-                        if Float(f[150]) < 0x1.61cc26p-4 { // std__acc_x_lp__short
+                        if Float(f[136]) < 0x1.61cc26p-4 { // std__acc_x_lp__short
                             return 0x1.640f3p-4
                         } else {
                             return -0x1.4fa75p-3
@@ -2447,10 +2447,10 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[98]) < -0x1.d001d6p-4 { // last__gyro_z__short
-                if Float(f[54]) < 0x1.4f5008p-2 { // mean__gyro_x__short
-                    if Float(f[59]) < 0x1.dd3688p+0 { // rms__gyro_x__short
-                        if Float(f[179]) < 0x1p+1 { // histogram_b14__gyro_y__long
+            if Float(f[93]) < -0x1.d001d6p-4 { // last__gyro_z__short
+                if Float(f[50]) < 0x1.4f5008p-2 { // mean__gyro_x__short
+                    if Float(f[55]) < 0x1.dd3688p+0 { // rms__gyro_x__short
+                        if Float(f[157]) < 0x1p+1 { // histogram_b14__gyro_y__long
                             return 0x1.c4a7f4p-3
                         } else {
                             return 0x1.8a01dcp-5
@@ -2459,14 +2459,14 @@ public enum TwistAndGoModel {
                         return -0x1.2e711p-4
                     }
                 } else {
-                    if Float(f[89]) < -0x1.f0d38cp-3 { // last__gyro_y__long
-                        if Float(f[63]) < 0x1.551d38p-3 { // mean__gyro_x__long
+                    if Float(f[84]) < -0x1.f0d38cp-3 { // last__gyro_y__long
+                        if Float(f[59]) < 0x1.551d38p-3 { // mean__gyro_x__long
                             return 0x1.c2f7cap-3
                         } else {
                             return -0x1.534b3ep-4
                         }
                     } else {
-                        if Float(f[62]) < 0x1.fc6ebp-3 { // last__gyro_x__short
+                        if Float(f[58]) < 0x1.fc6ebp-3 { // last__gyro_x__short
                             return 0x1.b1a736p-4
                         } else {
                             return -0x1.4d8b6ap-3
@@ -2474,29 +2474,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[60]) < 0x1p+1 { // zero_crossings__gyro_x__short
-                    if Float(f[28]) < 0x1.bda16cp+0 { // std__acc_y__long
-                        if Float(f[110]) < 0x1.2de13cp+3 { // min__acc_mag__short
+                if Float(f[56]) < 0x1p+1 { // zero_crossings__gyro_x__short
+                    if Float(f[26]) < 0x1.bda16cp+0 { // std__acc_y__long
+                        if Float(f[103]) < 0x1.2de13cp+3 { // min__acc_mag__short
                             return 0x1.41bdc2p-3
                         } else {
                             return -0x1.3b0364p-3
                         }
                     } else {
-                        if Float(f[116]) < 0x1.7142b6p+3 { // last__acc_mag__short
+                        if Float(f[108]) < 0x1.7142b6p+3 { // last__acc_mag__short
                             return -0x1.1d1b0ep-3
                         } else {
                             return 0x1.72cdf6p-4
                         }
                     }
                 } else {
-                    if Float(f[58]) < 0x1.f93122p-1 { // range__gyro_x__short
-                        if Float(f[107]) < 0x1.e9fadap-5 { // last__gyro_z__long
+                    if Float(f[54]) < 0x1.f93122p-1 { // range__gyro_x__short
+                        if Float(f[101]) < 0x1.e9fadap-5 { // last__gyro_z__long
                             return -0x1.10b8a4p-5
                         } else {
                             return 0x1.2be58ep-3
                         }
                     } else {
-                        if Float(f[81]) < 0x1.5f679p-2 { // mean__gyro_y__long
+                        if Float(f[76]) < 0x1.5f679p-2 { // mean__gyro_y__long
                             return -0x1.2ee5d6p-3
                         } else {
                             return 0x1.09c816p-3
@@ -2510,27 +2510,27 @@ public enum TwistAndGoModel {
     // tree 22: adds to margin 0; depth 5
     @inline(never)
     private static func tree_22(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[147]) < 0x1.caa9d6p-1 { // max__gyro_y_d__short
-            if Float(f[20]) < 0x1.59e7fcp+1 { // min__acc_y__short
-                if Float(f[23]) < 0x1.f64036p+2 { // rms__acc_y__short
+        if Float(f[133]) < 0x1.caa9d6p-1 { // max__gyro_y_d__short
+            if Float(f[19]) < 0x1.59e7fcp+1 { // min__acc_y__short
+                if Float(f[22]) < 0x1.f64036p+2 { // rms__acc_y__short
                     if Float(f[10]) < 0x1.59aea2p-3 { // std__acc_x__long
-                        if Float(f[76]) < 0x1.473a36p-2 { // range__gyro_y__short
+                        if Float(f[71]) < 0x1.473a36p-2 { // range__gyro_y__short
                             return -0x1.3a5168p-3
                         } else {
                             return 0x1.009452p-4
                         }
                     } else {
-                        if Float(f[106]) < -0x1.542c8cp-8 { // slope__gyro_z__long
+                        if Float(f[100]) < -0x1.542c8cp-8 { // slope__gyro_z__long
                             return -0x1.573bb2p-5
                         } else {
                             return -0x1.94aebep-3
                         }
                     }
                 } else {
-                    if Float(f[23]) < 0x1.094e74p+3 { // rms__acc_y__short
+                    if Float(f[22]) < 0x1.094e74p+3 { // rms__acc_y__short
                         return 0x1.798dep-3
                     } else {
-                        if Float(f[100]) < 0x1.32d55ep-5 { // std__gyro_z__long
+                        if Float(f[95]) < 0x1.32d55ep-5 { // std__gyro_z__long
                             return 0x1.bbb04ap-4
                         } else {
                             return -0x1.21ec48p-3
@@ -2538,29 +2538,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[106]) < 0x1.773c9ap-14 { // slope__gyro_z__long
-                    if Float(f[93]) < 0x1.2fee92p-1 { // max__gyro_z__short
-                        if Float(f[122]) < 0x1.32e1bap+3 { // rms__acc_mag__long
+                if Float(f[100]) < 0x1.773c9ap-14 { // slope__gyro_z__long
+                    if Float(f[88]) < 0x1.2fee92p-1 { // max__gyro_z__short
+                        if Float(f[114]) < 0x1.32e1bap+3 { // rms__acc_mag__long
                             return 0x1.15e01cp-4
                         } else {
                             return -0x1.2f96ecp-3
                         }
                     } else {
-                        if Float(f[46]) < 0x1.d58598p+0 { // std__acc_z__long
+                        if Float(f[43]) < 0x1.d58598p+0 { // std__acc_z__long
                             return 0x1.0cd524p-2
                         } else {
                             return -0x1.7a49cep-4
                         }
                     }
                 } else {
-                    if Float(f[84]) < 0x1.92a8cap-3 { // max__gyro_y__long
-                        if Float(f[138]) < 0x1.6p+4 { // argmax__gyro_mag__long
+                    if Float(f[79]) < 0x1.92a8cap-3 { // max__gyro_y__long
+                        if Float(f[126]) < 0x1.6p+4 { // argmax__gyro_mag__long
                             return 0x1.7c9a48p-2
                         } else {
                             return 0x1.3ea8d8p-5
                         }
                     } else {
-                        if Float(f[98]) < 0x1.fd86a8p-5 { // last__gyro_z__short
+                        if Float(f[93]) < 0x1.fd86a8p-5 { // last__gyro_z__short
                             return -0x1.0e1cd4p-3
                         } else {
                             return 0x1.851c7p-4
@@ -2569,22 +2569,22 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[83]) < -0x1.031384p+1 { // min__gyro_y__long
-                if Float(f[88]) < -0x1.724d6cp-6 { // slope__gyro_y__long
-                    if Float(f[81]) < 0x1.ddacc4p-8 { // mean__gyro_y__long
+            if Float(f[78]) < -0x1.031384p+1 { // min__gyro_y__long
+                if Float(f[83]) < -0x1.724d6cp-6 { // slope__gyro_y__long
+                    if Float(f[76]) < 0x1.ddacc4p-8 { // mean__gyro_y__long
                         return 0x1.a4a644p-3
                     } else {
                         return -0x1.b3e09ep-7
                     }
                 } else {
-                    if Float(f[78]) < 0x1p+1 { // zero_crossings__gyro_y__short
-                        if Float(f[80]) < -0x1.f70154p-4 { // last__gyro_y__short
+                    if Float(f[73]) < 0x1p+1 { // zero_crossings__gyro_y__short
+                        if Float(f[75]) < -0x1.f70154p-4 { // last__gyro_y__short
                             return 0x1.93fc34p-3
                         } else {
                             return -0x1.b0c754p-5
                         }
                     } else {
-                        if Float(f[81]) < 0x1.d88b5ap-3 { // mean__gyro_y__long
+                        if Float(f[76]) < 0x1.d88b5ap-3 { // mean__gyro_y__long
                             return -0x1.5b3ed6p-3
                         } else {
                             return 0x1.9f7d64p-4
@@ -2592,17 +2592,17 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[75]) < 0x1.c12254p-1 { // max__gyro_y__short
+                if Float(f[70]) < 0x1.c12254p-1 { // max__gyro_y__short
                     return -0x1.3e589cp-3
                 } else {
-                    if Float(f[62]) < 0x1.5cd93p+0 { // last__gyro_x__short
-                        if Float(f[104]) < 0x1.3027c8p-5 { // rms__gyro_z__long
+                    if Float(f[58]) < 0x1.5cd93p+0 { // last__gyro_x__short
+                        if Float(f[99]) < 0x1.3027c8p-5 { // rms__gyro_z__long
                             return -0x1.3bbedap-5
                         } else {
                             return 0x1.a49816p-3
                         }
                     } else {
-                        if Float(f[76]) < 0x1.97e332p+1 { // range__gyro_y__short
+                        if Float(f[71]) < 0x1.97e332p+1 { // range__gyro_y__short
                             return -0x1.2e2f4ep-3
                         } else {
                             return 0x1.814c16p-5
@@ -2616,27 +2616,27 @@ public enum TwistAndGoModel {
     // tree 23: adds to margin 0; depth 5
     @inline(never)
     private static func tree_23(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.3ddf8p-2 { // std__gyro_y_d__short
-            if Float(f[84]) < 0x1.f92792p-1 { // max__gyro_y__long
-                if Float(f[100]) < 0x1.78f3fcp-2 { // std__gyro_z__long
-                    if Float(f[55]) < 0x1.58962p-4 { // std__gyro_x__short
-                        if Float(f[148]) < 0x1.8b355ep-5 { // energy__gyro_y_d__short
+        if Float(f[132]) < 0x1.3ddf8p-2 { // std__gyro_y_d__short
+            if Float(f[79]) < 0x1.f92792p-1 { // max__gyro_y__long
+                if Float(f[95]) < 0x1.78f3fcp-2 { // std__gyro_z__long
+                    if Float(f[51]) < 0x1.58962p-4 { // std__gyro_x__short
+                        if Float(f[134]) < 0x1.8b355ep-5 { // energy__gyro_y_d__short
                             return -0x1.9b2a7ap-4
                         } else {
                             return 0x1.67959cp-4
                         }
                     } else {
-                        if Float(f[157]) < 0x1.eaa944p-2 { // mean__twist__short
+                        if Float(f[140]) < 0x1.eaa944p-2 { // mean__twist__short
                             return -0x1.7ea234p-3
                         } else {
                             return 0x1.f518b6p-5
                         }
                     }
                 } else {
-                    if Float(f[147]) < 0x1.8c6716p-3 { // max__gyro_y_d__short
+                    if Float(f[133]) < 0x1.8c6716p-3 { // max__gyro_y_d__short
                         return -0x1.c9cabap-4
                     } else {
-                        if Float(f[89]) < 0x1.59086p-2 { // last__gyro_y__long
+                        if Float(f[84]) < 0x1.59086p-2 { // last__gyro_y__long
                             return 0x1.1c4ea6p-1
                         } else {
                             return 0x1.f77436p-5
@@ -2644,17 +2644,17 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[25]) < -0x1.f3e0c8p-4 { // slope__acc_y__short
-                    if Float(f[148]) < 0x1.11256ep+0 { // energy__gyro_y_d__short
+                if Float(f[23]) < -0x1.f3e0c8p-4 { // slope__acc_y__short
+                    if Float(f[134]) < 0x1.11256ep+0 { // energy__gyro_y_d__short
                         return -0x1.371108p-3
                     } else {
                         return 0x1.8f4b4ep-3
                     }
                 } else {
-                    if Float(f[21]) < -0x1.ef0f2cp+2 { // max__acc_y__short
+                    if Float(f[20]) < -0x1.ef0f2cp+2 { // max__acc_y__short
                         return 0x1.12de8p-5
                     } else {
-                        if Float(f[122]) < 0x1.346cfp+3 { // rms__acc_mag__long
+                        if Float(f[114]) < 0x1.346cfp+3 { // rms__acc_mag__long
                             return -0x1.8cdef2p-6
                         } else {
                             return -0x1.7bd1ep-3
@@ -2663,10 +2663,10 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[85]) < 0x1.889164p+3 { // range__gyro_y__long
-                if Float(f[95]) < 0x1.55a6aep-4 { // rms__gyro_z__short
-                    if Float(f[74]) < -0x1.19746p-3 { // min__gyro_y__short
-                        if Float(f[196]) < 0x1.6p+3 { // longest_run_above_2p5__gyro_y__long
+            if Float(f[80]) < 0x1.889164p+3 { // range__gyro_y__long
+                if Float(f[90]) < 0x1.55a6aep-4 { // rms__gyro_z__short
+                    if Float(f[69]) < -0x1.19746p-3 { // min__gyro_y__short
+                        if Float(f[162]) < 0x1.6p+3 { // longest_run_above_2p5__gyro_y__long
                             return -0x1.1b9162p-3
                         } else {
                             return 0x1.366d2p-3
@@ -2675,10 +2675,10 @@ public enum TwistAndGoModel {
                         return 0x1.8b3bbap-3
                     }
                 } else {
-                    if Float(f[119]) < 0x1.911df8p+2 { // min__acc_mag__long
+                    if Float(f[111]) < 0x1.911df8p+2 { // min__acc_mag__long
                         return -0x1.ff83cep-4
                     } else {
-                        if Float(f[57]) < 0x1.62e8bp+1 { // max__gyro_x__short
+                        if Float(f[53]) < 0x1.62e8bp+1 { // max__gyro_x__short
                             return 0x1.8a1384p-3
                         } else {
                             return -0x1.1243aep-4
@@ -2686,29 +2686,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[96]) < 0x1p+1 { // zero_crossings__gyro_z__short
-                    if Float(f[59]) < 0x1.c3e8eep-1 { // rms__gyro_x__short
-                        if Float(f[78]) < 0x1p+1 { // zero_crossings__gyro_y__short
+                if Float(f[91]) < 0x1p+1 { // zero_crossings__gyro_z__short
+                    if Float(f[55]) < 0x1.c3e8eep-1 { // rms__gyro_x__short
+                        if Float(f[73]) < 0x1p+1 { // zero_crossings__gyro_y__short
                             return 0x1.f15c6ep-3
                         } else {
                             return -0x1.c5896ep-5
                         }
                     } else {
-                        if Float(f[145]) < -0x1.3a042ap-2 { // mean__gyro_y_d__short
+                        if Float(f[131]) < -0x1.3a042ap-2 { // mean__gyro_y_d__short
                             return 0x1.c9574ap-4
                         } else {
                             return -0x1.178506p-3
                         }
                     }
                 } else {
-                    if Float(f[80]) < -0x1.8d130ep-4 { // last__gyro_y__short
-                        if Float(f[128]) < 0x1.7p+6 { // argmin__gyro_y__long
+                    if Float(f[75]) < -0x1.8d130ep-4 { // last__gyro_y__short
+                        if Float(f[117]) < 0x1.7p+6 { // argmin__gyro_y__long
                             return -0x1.2e3914p-3
                         } else {
                             return 0x1.9d0156p-4
                         }
                     } else {
-                        if Float(f[81]) < -0x1.7a67c2p-3 { // mean__gyro_y__long
+                        if Float(f[76]) < -0x1.7a67c2p-3 { // mean__gyro_y__long
                             return 0x1.4b9a34p-4
                         } else {
                             return -0x1.793d1ep-3
@@ -2722,23 +2722,23 @@ public enum TwistAndGoModel {
     // tree 24: adds to margin 0; depth 5
     @inline(never)
     private static func tree_24(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.95338ep-4 { // std__gyro_y_d__short
-            if Float(f[162]) < 0x1.dd0ebcp-4 { // std__spin_sum__short
-                if Float(f[40]) < 0x1.3160fap-1 { // range__acc_z__short
-                    if Float(f[117]) < 0x1.343a32p+3 { // mean__acc_mag__long
+        if Float(f[132]) < 0x1.95338ep-4 { // std__gyro_y_d__short
+            if Float(f[145]) < 0x1.dd0ebcp-4 { // std__spin_sum__short
+                if Float(f[37]) < 0x1.3160fap-1 { // range__acc_z__short
+                    if Float(f[109]) < 0x1.343a32p+3 { // mean__acc_mag__long
                         return 0x1.abe86ep-5
                     } else {
                         return -0x1.7a8098p-3
                     }
                 } else {
-                    if Float(f[157]) < -0x1.e86c1p-6 { // mean__twist__short
-                        if Float(f[175]) < 0x1.48p+5 { // histogram_b10__gyro_y__long
+                    if Float(f[140]) < -0x1.e86c1p-6 { // mean__twist__short
+                        if Float(f[154]) < 0x1.48p+5 { // histogram_b10__gyro_y__long
                             return -0x1.701d52p-6
                         } else {
                             return 0x1.c42ee4p-2
                         }
                     } else {
-                        if Float(f[116]) < 0x1.4b0ddep+3 { // last__acc_mag__short
+                        if Float(f[108]) < 0x1.4b0ddep+3 { // last__acc_mag__short
                             return -0x1.e7041ep-5
                         } else {
                             return 0x1.1b363p-2
@@ -2746,10 +2746,10 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[91]) < 0x1.9d224cp-2 { // std__gyro_z__short
+                if Float(f[86]) < 0x1.9d224cp-2 { // std__gyro_z__short
                     return -0x1.87c22p-3
                 } else {
-                    if Float(f[71]) < -0x1.e4e592p-3 { // last__gyro_x__long
+                    if Float(f[66]) < -0x1.e4e592p-3 { // last__gyro_x__long
                         return 0x1.98d11ep-3
                     } else {
                         return -0x1.a3154ap-4
@@ -2757,10 +2757,10 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[22]) < 0x1.74a5bep-1 { // range__acc_y__short
-                if Float(f[133]) < 0x1.aa36e4p-2 { // mean_abs__gyro_y__long
+            if Float(f[21]) < 0x1.74a5bep-1 { // range__acc_y__short
+                if Float(f[121]) < 0x1.aa36e4p-2 { // mean_abs__gyro_y__long
                     if Float(f[0]) < 0x1.43150ep+0 { // mean__acc_x__short
-                        if Float(f[108]) < 0x1.3917e6p+3 { // mean__acc_mag__short
+                        if Float(f[102]) < 0x1.3917e6p+3 { // mean__acc_mag__short
                             return 0x1.64c9c2p-4
                         } else {
                             return 0x1.164de4p-2
@@ -2772,29 +2772,29 @@ public enum TwistAndGoModel {
                     return -0x1.4ec18ep-4
                 }
             } else {
-                if Float(f[92]) < -0x1.fff79cp-5 { // min__gyro_z__short
-                    if Float(f[63]) < 0x1.aec024p-4 { // mean__gyro_x__long
-                        if Float(f[116]) < 0x1.599c5ap+3 { // last__acc_mag__short
+                if Float(f[87]) < -0x1.fff79cp-5 { // min__gyro_z__short
+                    if Float(f[59]) < 0x1.aec024p-4 { // mean__gyro_x__long
+                        if Float(f[108]) < 0x1.599c5ap+3 { // last__acc_mag__short
                             return 0x1.0282a4p-6
                         } else {
                             return 0x1.47c54cp-3
                         }
                     } else {
-                        if Float(f[113]) < 0x1.424822p+3 { // rms__acc_mag__short
+                        if Float(f[106]) < 0x1.424822p+3 { // rms__acc_mag__short
                             return -0x1.f02e2p-9
                         } else {
                             return -0x1.46b746p-3
                         }
                     }
                 } else {
-                    if Float(f[80]) < 0x1.4251f4p+1 { // last__gyro_y__short
-                        if Float(f[48]) < 0x1.1d45dcp+3 { // max__acc_z__long
+                    if Float(f[75]) < 0x1.4251f4p+1 { // last__gyro_y__short
+                        if Float(f[45]) < 0x1.1d45dcp+3 { // max__acc_z__long
                             return -0x1.5d826cp-3
                         } else {
                             return -0x1.8afe38p-7
                         }
                     } else {
-                        if Float(f[151]) < 0x1.5e16ecp+0 { // max__acc_x_lp__short
+                        if Float(f[137]) < 0x1.5e16ecp+0 { // max__acc_x_lp__short
                             return 0x1.d861bep-4
                         } else {
                             return -0x1.448718p-4
@@ -2808,25 +2808,25 @@ public enum TwistAndGoModel {
     // tree 25: adds to margin 0; depth 5
     @inline(never)
     private static func tree_25(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.3ddf8p-2 { // std__gyro_y_d__short
-            if Float(f[84]) < 0x1.f92792p-1 { // max__gyro_y__long
-                if Float(f[66]) < 0x1.842f72p+0 { // max__gyro_x__long
-                    if Float(f[29]) < 0x1.742bb6p+1 { // min__acc_y__long
-                        if Float(f[55]) < 0x1.33f9dcp-5 { // std__gyro_x__short
+        if Float(f[132]) < 0x1.3ddf8p-2 { // std__gyro_y_d__short
+            if Float(f[79]) < 0x1.f92792p-1 { // max__gyro_y__long
+                if Float(f[62]) < 0x1.842f72p+0 { // max__gyro_x__long
+                    if Float(f[27]) < 0x1.742bb6p+1 { // min__acc_y__long
+                        if Float(f[51]) < 0x1.33f9dcp-5 { // std__gyro_x__short
                             return 0x1.aa6966p-6
                         } else {
                             return -0x1.3f21d2p-3
                         }
                     } else {
-                        if Float(f[107]) < 0x1.4152bp-8 { // last__gyro_z__long
+                        if Float(f[101]) < 0x1.4152bp-8 { // last__gyro_z__long
                             return 0x1.a279d4p-4
                         } else {
                             return -0x1.8e5818p-5
                         }
                     }
                 } else {
-                    if Float(f[117]) < 0x1.3b86aep+3 { // mean__acc_mag__long
-                        if Float(f[116]) < 0x1.3c6f46p+3 { // last__acc_mag__short
+                    if Float(f[109]) < 0x1.3b86aep+3 { // mean__acc_mag__long
+                        if Float(f[108]) < 0x1.3c6f46p+3 { // last__acc_mag__short
                             return 0x1.3f98ep-4
                         } else {
                             return 0x1.b18faep-2
@@ -2836,17 +2836,17 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[25]) < -0x1.f3e0c8p-4 { // slope__acc_y__short
-                    if Float(f[148]) < 0x1.11256ep+0 { // energy__gyro_y_d__short
+                if Float(f[23]) < -0x1.f3e0c8p-4 { // slope__acc_y__short
+                    if Float(f[134]) < 0x1.11256ep+0 { // energy__gyro_y_d__short
                         return -0x1.294786p-3
                     } else {
                         return 0x1.4e23cep-3
                     }
                 } else {
-                    if Float(f[21]) < -0x1.ef0f2cp+2 { // max__acc_y__short
+                    if Float(f[20]) < -0x1.ef0f2cp+2 { // max__acc_y__short
                         return 0x1.208b1ap-5
                     } else {
-                        if Float(f[122]) < 0x1.346cfp+3 { // rms__acc_mag__long
+                        if Float(f[114]) < 0x1.346cfp+3 { // rms__acc_mag__long
                             return -0x1.6384b4p-6
                         } else {
                             return -0x1.6d4c8ep-3
@@ -2855,44 +2855,44 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[143]) < 0x1.8p+1 { // mean_crossings__gyro_mag__long
-                if Float(f[139]) < 0x1.c69124p-5 { // first__gyro_mag__long
-                    if Float(f[157]) < 0x1.468daep-5 { // mean__twist__short
+            if Float(f[130]) < 0x1.8p+1 { // mean_crossings__gyro_mag__long
+                if Float(f[127]) < 0x1.c69124p-5 { // first__gyro_mag__long
+                    if Float(f[140]) < 0x1.468daep-5 { // mean__twist__short
                         return -0x1.cb5346p-4
                     } else {
                         return 0x1.c79b94p-4
                     }
                 } else {
-                    if Float(f[82]) < 0x1.2c517ep-1 { // std__gyro_y__long
+                    if Float(f[77]) < 0x1.2c517ep-1 { // std__gyro_y__long
                         return 0x1.1ffc16p-5
                     } else {
                         return 0x1.8f1dfep-3
                     }
                 }
             } else {
-                if Float(f[78]) < 0x1p+1 { // zero_crossings__gyro_y__short
-                    if Float(f[116]) < 0x1.30e70ep+3 { // last__acc_mag__short
-                        if Float(f[54]) < 0x1.fef9aep-2 { // mean__gyro_x__short
+                if Float(f[73]) < 0x1p+1 { // zero_crossings__gyro_y__short
+                    if Float(f[108]) < 0x1.30e70ep+3 { // last__acc_mag__short
+                        if Float(f[50]) < 0x1.fef9aep-2 { // mean__gyro_x__short
                             return 0x1.25b646p-2
                         } else {
                             return -0x1.d1dacp-5
                         }
                     } else {
-                        if Float(f[80]) < -0x1.f70154p-4 { // last__gyro_y__short
+                        if Float(f[75]) < -0x1.f70154p-4 { // last__gyro_y__short
                             return 0x1.9cf9b6p-3
                         } else {
                             return -0x1.4e88fp-4
                         }
                     }
                 } else {
-                    if Float(f[43]) < -0x1.3d396cp-3 { // slope__acc_z__short
-                        if Float(f[138]) < 0x1.44p+6 { // argmax__gyro_mag__long
+                    if Float(f[40]) < -0x1.3d396cp-3 { // slope__acc_z__short
+                        if Float(f[126]) < 0x1.44p+6 { // argmax__gyro_mag__long
                             return -0x1.4ba552p-4
                         } else {
                             return 0x1.4749b2p-3
                         }
                     } else {
-                        if Float(f[83]) < -0x1.ad3f18p+0 { // min__gyro_y__long
+                        if Float(f[78]) < -0x1.ad3f18p+0 { // min__gyro_y__long
                             return -0x1.20a6aap-3
                         } else {
                             return 0x1.a651d4p-5
@@ -2906,11 +2906,11 @@ public enum TwistAndGoModel {
     // tree 26: adds to margin 0; depth 5
     @inline(never)
     private static func tree_26(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[80]) < 0x1.c40d9p-1 { // last__gyro_y__short
-            if Float(f[80]) < -0x1.f70154p-4 { // last__gyro_y__short
-                if Float(f[79]) < -0x1.99842cp-3 { // slope__gyro_y__short
-                    if Float(f[145]) < -0x1.0dfacp-4 { // mean__gyro_y_d__short
-                        if Float(f[129]) < 0x1.5cp+6 { // argmax__gyro_y__long
+        if Float(f[75]) < 0x1.c40d9p-1 { // last__gyro_y__short
+            if Float(f[75]) < -0x1.f70154p-4 { // last__gyro_y__short
+                if Float(f[74]) < -0x1.99842cp-3 { // slope__gyro_y__short
+                    if Float(f[131]) < -0x1.0dfacp-4 { // mean__gyro_y_d__short
+                        if Float(f[118]) < 0x1.5cp+6 { // argmax__gyro_y__long
                             return 0x1.b1cd1p-3
                         } else {
                             return 0x1.d3e20ep-7
@@ -2919,14 +2919,14 @@ public enum TwistAndGoModel {
                         return -0x1.1a36a6p-4
                     }
                 } else {
-                    if Float(f[163]) < 0x1.6e58e6p-2 { // max__spin_sum__short
-                        if Float(f[75]) < 0x1.abd3c4p-5 { // max__gyro_y__short
+                    if Float(f[146]) < 0x1.6e58e6p-2 { // max__spin_sum__short
+                        if Float(f[70]) < 0x1.abd3c4p-5 { // max__gyro_y__short
                             return -0x1.3487b8p-3
                         } else {
                             return 0x1.f141fep-3
                         }
                     } else {
-                        if Float(f[157]) < 0x1.4a1cd4p-1 { // mean__twist__short
+                        if Float(f[140]) < 0x1.4a1cd4p-1 { // mean__twist__short
                             return -0x1.2fb6bap-3
                         } else {
                             return 0x1.0a9bcep-3
@@ -2934,29 +2934,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[116]) < 0x1.2d2d8ap+3 { // last__acc_mag__short
-                    if Float(f[32]) < 0x1.ab643p+2 { // rms__acc_y__long
-                        if Float(f[150]) < 0x1.61cc26p-4 { // std__acc_x_lp__short
+                if Float(f[108]) < 0x1.2d2d8ap+3 { // last__acc_mag__short
+                    if Float(f[30]) < 0x1.ab643p+2 { // rms__acc_y__long
+                        if Float(f[136]) < 0x1.61cc26p-4 { // std__acc_x_lp__short
                             return 0x1.530174p-4
                         } else {
                             return -0x1.4d8e16p-3
                         }
                     } else {
-                        if Float(f[98]) < -0x1.22a412p-2 { // last__gyro_z__short
+                        if Float(f[93]) < -0x1.22a412p-2 { // last__gyro_z__short
                             return -0x1.b48cc4p-4
                         } else {
                             return 0x1.f2d0f4p-3
                         }
                     }
                 } else {
-                    if Float(f[116]) < 0x1.589adcp+3 { // last__acc_mag__short
-                        if Float(f[121]) < 0x1.5ac7a2p-1 { // range__acc_mag__long
+                    if Float(f[108]) < 0x1.589adcp+3 { // last__acc_mag__short
+                        if Float(f[113]) < 0x1.5ac7a2p-1 { // range__acc_mag__long
                             return 0x1.c0571ep-5
                         } else {
                             return -0x1.3f1206p-3
                         }
                     } else {
-                        if Float(f[62]) < 0x1.a7c17ap-5 { // last__gyro_x__short
+                        if Float(f[58]) < 0x1.a7c17ap-5 { // last__gyro_x__short
                             return 0x1.02cc58p-2
                         } else {
                             return -0x1.7f6236p-4
@@ -2965,22 +2965,22 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[62]) < 0x1.fc6ebp-3 { // last__gyro_x__short
-                if Float(f[103]) < 0x1.3c54bcp-2 { // range__gyro_z__long
-                    if Float(f[83]) < -0x1.de236cp-2 { // min__gyro_y__long
+            if Float(f[58]) < 0x1.fc6ebp-3 { // last__gyro_x__short
+                if Float(f[98]) < 0x1.3c54bcp-2 { // range__gyro_z__long
+                    if Float(f[78]) < -0x1.de236cp-2 { // min__gyro_y__long
                         return -0x1.3f8a2p-3
                     } else {
-                        if Float(f[64]) < 0x1.288f9p-5 { // std__gyro_x__long
+                        if Float(f[60]) < 0x1.288f9p-5 { // std__gyro_x__long
                             return -0x1.07e106p-4
                         } else {
                             return 0x1.3f4168p-3
                         }
                     }
                 } else {
-                    if Float(f[175]) < 0x1.1p+4 { // histogram_b10__gyro_y__long
+                    if Float(f[154]) < 0x1.1p+4 { // histogram_b10__gyro_y__long
                         return -0x1.6ae60cp-5
                     } else {
-                        if Float(f[56]) < -0x1.9ab6ep+0 { // min__gyro_x__short
+                        if Float(f[52]) < -0x1.9ab6ep+0 { // min__gyro_x__short
                             return 0x1.34a6aap-5
                         } else {
                             return 0x1.a797cap-3
@@ -2988,21 +2988,21 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[116]) < 0x1.20a64p+3 { // last__acc_mag__short
-                    if Float(f[79]) < 0x1.22192ap-6 { // slope__gyro_y__short
+                if Float(f[108]) < 0x1.20a64p+3 { // last__acc_mag__short
+                    if Float(f[74]) < 0x1.22192ap-6 { // slope__gyro_y__short
                         return 0x1.e201p-3
                     } else {
                         return 0x1.ac933p-5
                     }
                 } else {
-                    if Float(f[80]) < 0x1.4251f4p+1 { // last__gyro_y__short
-                        if Float(f[54]) < -0x1.5b2312p-1 { // mean__gyro_x__short
+                    if Float(f[75]) < 0x1.4251f4p+1 { // last__gyro_y__short
+                        if Float(f[50]) < -0x1.5b2312p-1 { // mean__gyro_x__short
                             return 0x1.76e506p-6
                         } else {
                             return -0x1.6dbf62p-3
                         }
                     } else {
-                        if Float(f[128]) < 0x1.6p+6 { // argmin__gyro_y__long
+                        if Float(f[117]) < 0x1.6p+6 { // argmin__gyro_y__long
                             return 0x1.1cc064p-3
                         } else {
                             return -0x1.201704p-4
@@ -3016,23 +3016,23 @@ public enum TwistAndGoModel {
     // tree 27: adds to margin 0; depth 5
     @inline(never)
     private static func tree_27(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[75]) < 0x1.6e9bcp-5 { // max__gyro_y__short
-            if Float(f[158]) < 0x1.5a3cbcp+0 { // std__twist__short
+        if Float(f[70]) < 0x1.6e9bcp-5 { // max__gyro_y__short
+            if Float(f[141]) < 0x1.5a3cbcp+0 { // std__twist__short
                 return -0x1.739fd2p-3
             } else {
                 return -0x1.e17fb4p-6
             }
         } else {
-            if Float(f[174]) < 0x1.3p+5 { // histogram_b09__gyro_y__long
-                if Float(f[138]) < 0x1.2cp+6 { // argmax__gyro_mag__long
-                    if Float(f[45]) < 0x1.6a5fb6p+2 { // mean__acc_z__long
-                        if Float(f[128]) < 0x1.64p+6 { // argmin__gyro_y__long
+            if Float(f[153]) < 0x1.3p+5 { // histogram_b09__gyro_y__long
+                if Float(f[126]) < 0x1.2cp+6 { // argmax__gyro_mag__long
+                    if Float(f[42]) < 0x1.6a5fb6p+2 { // mean__acc_z__long
+                        if Float(f[117]) < 0x1.64p+6 { // argmin__gyro_y__long
                             return -0x1.6ba606p-3
                         } else {
                             return -0x1.256adep-6
                         }
                     } else {
-                        if Float(f[85]) < 0x1.868228p+1 { // range__gyro_y__long
+                        if Float(f[80]) < 0x1.868228p+1 { // range__gyro_y__long
                             return 0x1.336a98p-3
                         } else {
                             return -0x1.fc9d44p-4
@@ -3040,13 +3040,13 @@ public enum TwistAndGoModel {
                     }
                 } else {
                     if Float(f[10]) < 0x1.814884p+0 { // std__acc_x__long
-                        if Float(f[128]) < 0x1.14p+6 { // argmin__gyro_y__long
+                        if Float(f[117]) < 0x1.14p+6 { // argmin__gyro_y__long
                             return 0x1.5765p-4
                         } else {
                             return -0x1.1f59ep-3
                         }
                     } else {
-                        if Float(f[80]) < -0x1.53f7cep-4 { // last__gyro_y__short
+                        if Float(f[75]) < -0x1.53f7cep-4 { // last__gyro_y__short
                             return 0x1.770566p-3
                         } else {
                             return 0x1.d93286p-9
@@ -3054,25 +3054,25 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[64]) < 0x1.cb835p-1 { // std__gyro_x__long
-                    if Float(f[22]) < 0x1.e9c304p-2 { // range__acc_y__short
-                        if Float(f[116]) < 0x1.3c6f46p+3 { // last__acc_mag__short
+                if Float(f[60]) < 0x1.cb835p-1 { // std__gyro_x__long
+                    if Float(f[21]) < 0x1.e9c304p-2 { // range__acc_y__short
+                        if Float(f[108]) < 0x1.3c6f46p+3 { // last__acc_mag__short
                             return -0x1.ccaee4p-6
                         } else {
                             return 0x1.8534f6p-2
                         }
                     } else {
-                        if Float(f[146]) < 0x1.95338ep-4 { // std__gyro_y_d__short
+                        if Float(f[132]) < 0x1.95338ep-4 { // std__gyro_y_d__short
                             return -0x1.bcd626p-4
                         } else {
                             return 0x1.31da2cp-5
                         }
                     }
                 } else {
-                    if Float(f[139]) < 0x1.22f4b8p-1 { // first__gyro_mag__long
+                    if Float(f[127]) < 0x1.22f4b8p-1 { // first__gyro_mag__long
                         return -0x1.c9bee6p-5
                     } else {
-                        if Float(f[90]) < -0x1.6be1dp-7 { // mean__gyro_z__short
+                        if Float(f[85]) < -0x1.6be1dp-7 { // mean__gyro_z__short
                             return 0x1.1f4b04p-5
                         } else {
                             return 0x1.49687cp-2
@@ -3086,25 +3086,25 @@ public enum TwistAndGoModel {
     // tree 28: adds to margin 0; depth 5
     @inline(never)
     private static func tree_28(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[75]) < 0x1.6e9bcp-5 { // max__gyro_y__short
-            if Float(f[158]) < 0x1.533c44p+0 { // std__twist__short
+        if Float(f[70]) < 0x1.6e9bcp-5 { // max__gyro_y__short
+            if Float(f[141]) < 0x1.533c44p+0 { // std__twist__short
                 return -0x1.6a3576p-3
             } else {
                 return -0x1.d4008p-6
             }
         } else {
-            if Float(f[47]) < -0x1.03b7f6p+3 { // min__acc_z__long
-                if Float(f[147]) < 0x1.b276fcp-2 { // max__gyro_y_d__short
+            if Float(f[44]) < -0x1.03b7f6p+3 { // min__acc_z__long
+                if Float(f[133]) < 0x1.b276fcp-2 { // max__gyro_y_d__short
                     return -0x1.6ca95ap-3
                 } else {
-                    if Float(f[26]) < 0x1.303022p+1 { // last__acc_y__short
-                        if Float(f[80]) < -0x1.28a2aap-1 { // last__gyro_y__short
+                    if Float(f[24]) < 0x1.303022p+1 { // last__acc_y__short
+                        if Float(f[75]) < -0x1.28a2aap-1 { // last__gyro_y__short
                             return 0x1.24526cp-7
                         } else {
                             return -0x1.181476p-3
                         }
                     } else {
-                        if Float(f[35]) < 0x1.bbedb8p+1 { // last__acc_y__long
+                        if Float(f[32]) < 0x1.bbedb8p+1 { // last__acc_y__long
                             return 0x1.df4ccep-4
                         } else {
                             return -0x1.2c9d2ap-5
@@ -3112,29 +3112,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[98]) < -0x1.806f26p-5 { // last__gyro_z__short
-                    if Float(f[80]) < 0x1.eb7564p-2 { // last__gyro_y__short
-                        if Float(f[116]) < 0x1.0fd92p+3 { // last__acc_mag__short
+                if Float(f[93]) < -0x1.806f26p-5 { // last__gyro_z__short
+                    if Float(f[75]) < 0x1.eb7564p-2 { // last__gyro_y__short
+                        if Float(f[108]) < 0x1.0fd92p+3 { // last__acc_mag__short
                             return -0x1.08beeap-3
                         } else {
                             return 0x1.010ac6p-4
                         }
                     } else {
-                        if Float(f[71]) < 0x1.799e62p+0 { // last__gyro_x__long
+                        if Float(f[66]) < 0x1.799e62p+0 { // last__gyro_x__long
                             return 0x1.8a7628p-3
                         } else {
                             return -0x1.39819cp-4
                         }
                     }
                 } else {
-                    if Float(f[95]) < 0x1.c71f4ap-5 { // rms__gyro_z__short
-                        if Float(f[137]) < 0x1.74p+6 { // argmin__gyro_mag__long
+                    if Float(f[90]) < 0x1.c71f4ap-5 { // rms__gyro_z__short
+                        if Float(f[125]) < 0x1.74p+6 { // argmin__gyro_mag__long
                             return -0x1.b7d86p-4
                         } else {
                             return 0x1.3cf1a6p-3
                         }
                     } else {
-                        if Float(f[81]) < 0x1.cdbc36p-7 { // mean__gyro_y__long
+                        if Float(f[76]) < 0x1.cdbc36p-7 { // mean__gyro_y__long
                             return 0x1.3c290ep-4
                         } else {
                             return -0x1.c82efep-5
@@ -3148,37 +3148,37 @@ public enum TwistAndGoModel {
     // tree 29: adds to margin 0; depth 5
     @inline(never)
     private static func tree_29(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[75]) < 0x1.6e9bcp-5 { // max__gyro_y__short
-            if Float(f[158]) < 0x1.4c7026p+0 { // std__twist__short
+        if Float(f[70]) < 0x1.6e9bcp-5 { // max__gyro_y__short
+            if Float(f[141]) < 0x1.4c7026p+0 { // std__twist__short
                 return -0x1.6006e6p-3
             } else {
                 return -0x1.c210fep-6
             }
         } else {
-            if Float(f[57]) < 0x1.130ec4p-2 { // max__gyro_x__short
-                if Float(f[80]) < 0x1.07a18p-2 { // last__gyro_y__short
-                    if Float(f[84]) < 0x1.d90108p-3 { // max__gyro_y__long
-                        if Float(f[157]) < -0x1.e86c1p-6 { // mean__twist__short
+            if Float(f[53]) < 0x1.130ec4p-2 { // max__gyro_x__short
+                if Float(f[75]) < 0x1.07a18p-2 { // last__gyro_y__short
+                    if Float(f[79]) < 0x1.d90108p-3 { // max__gyro_y__long
+                        if Float(f[140]) < -0x1.e86c1p-6 { // mean__twist__short
                             return 0x1.d904e6p-3
                         } else {
                             return -0x1.2d953ap-6
                         }
                     } else {
-                        if Float(f[87]) < 0x1.8p+2 { // zero_crossings__gyro_y__long
+                        if Float(f[82]) < 0x1.8p+2 { // zero_crossings__gyro_y__long
                             return 0x1.9b84aep-3
                         } else {
                             return -0x1.25df1ap-3
                         }
                     }
                 } else {
-                    if Float(f[88]) < 0x1.ac7c3p-8 { // slope__gyro_y__long
-                        if Float(f[117]) < 0x1.3d15bcp+3 { // mean__acc_mag__long
+                    if Float(f[83]) < 0x1.ac7c3p-8 { // slope__gyro_y__long
+                        if Float(f[109]) < 0x1.3d15bcp+3 { // mean__acc_mag__long
                             return 0x1.7f7baap-4
                         } else {
                             return -0x1.e7542ap-4
                         }
                     } else {
-                        if Float(f[17]) < 0x1.802a34p-2 { // last__acc_x__long
+                        if Float(f[16]) < 0x1.802a34p-2 { // last__acc_x__long
                             return 0x1.1f2fd4p-2
                         } else {
                             return 0x1.07cf36p-9
@@ -3186,22 +3186,22 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[32]) < 0x1.8ce8a4p+2 { // rms__acc_y__long
+                if Float(f[30]) < 0x1.8ce8a4p+2 { // rms__acc_y__long
                     if Float(f[4]) < 0x1.1218a4p+2 { // range__acc_x__short
-                        if Float(f[145]) < 0x1.0048b6p-3 { // mean__gyro_y_d__short
+                        if Float(f[131]) < 0x1.0048b6p-3 { // mean__gyro_y_d__short
                             return -0x1.7a4896p-3
                         } else {
                             return -0x1.6c8308p-5
                         }
                     } else {
-                        if Float(f[135]) < 0x1.106516p+7 { // sum__gyro_mag__long
+                        if Float(f[123]) < 0x1.106516p+7 { // sum__gyro_mag__long
                             return 0x1.2dbaecp-4
                         } else {
                             return -0x1.59780cp-4
                         }
                     }
                 } else {
-                    if Float(f[149]) < -0x1.ab6ac6p+1 { // mean__acc_x_lp__short
+                    if Float(f[135]) < -0x1.ab6ac6p+1 { // mean__acc_x_lp__short
                         if Float(f[4]) < 0x1.f3022ep+0 { // range__acc_x__short
                             return 0x1.40c132p-2
                         } else {
@@ -3222,31 +3222,31 @@ public enum TwistAndGoModel {
     // tree 30: adds to margin 0; depth 5
     @inline(never)
     private static func tree_30(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[50]) < 0x1.017b8cp+3 { // rms__acc_z__long
-            if Float(f[174]) < 0x1.3p+5 { // histogram_b09__gyro_y__long
-                if Float(f[138]) < 0x1.2cp+6 { // argmax__gyro_mag__long
-                    if Float(f[150]) < 0x1.11a1b4p-4 { // std__acc_x_lp__short
-                        if Float(f[119]) < 0x1.dfdc2p+2 { // min__acc_mag__long
+        if Float(f[47]) < 0x1.017b8cp+3 { // rms__acc_z__long
+            if Float(f[153]) < 0x1.3p+5 { // histogram_b09__gyro_y__long
+                if Float(f[126]) < 0x1.2cp+6 { // argmax__gyro_mag__long
+                    if Float(f[136]) < 0x1.11a1b4p-4 { // std__acc_x_lp__short
+                        if Float(f[111]) < 0x1.dfdc2p+2 { // min__acc_mag__long
                             return 0x1.84a712p-3
                         } else {
                             return -0x1.bb517ap-5
                         }
                     } else {
-                        if Float(f[39]) < 0x1.427d16p+3 { // max__acc_z__short
+                        if Float(f[36]) < 0x1.427d16p+3 { // max__acc_z__short
                             return -0x1.5c446ep-3
                         } else {
                             return 0x1.6ab58cp-4
                         }
                     }
                 } else {
-                    if Float(f[52]) < -0x1.7a86dep-11 { // slope__acc_z__long
-                        if Float(f[43]) < 0x1.07bd24p-2 { // slope__acc_z__short
+                    if Float(f[49]) < -0x1.7a86dep-11 { // slope__acc_z__long
+                        if Float(f[40]) < 0x1.07bd24p-2 { // slope__acc_z__short
                             return 0x1.8e857ep-4
                         } else {
                             return -0x1.d47114p-4
                         }
                     } else {
-                        if Float(f[137]) < 0x1.a8p+5 { // argmin__gyro_mag__long
+                        if Float(f[125]) < 0x1.a8p+5 { // argmin__gyro_mag__long
                             return -0x1.211306p-3
                         } else {
                             return 0x1.a3f106p-5
@@ -3254,19 +3254,19 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[100]) < 0x1.78f3fcp-2 { // std__gyro_z__long
-                    if Float(f[104]) < 0x1.2bd90cp-5 { // rms__gyro_z__long
+                if Float(f[95]) < 0x1.78f3fcp-2 { // std__gyro_z__long
+                    if Float(f[99]) < 0x1.2bd90cp-5 { // rms__gyro_z__long
                         return -0x1.429514p-3
                     } else {
-                        if Float(f[19]) < 0x1.d326d4p-4 { // std__acc_y__short
+                        if Float(f[18]) < 0x1.d326d4p-4 { // std__acc_y__short
                             return 0x1.86351ap-3
                         } else {
                             return 0x1.7c5112p-7
                         }
                     }
                 } else {
-                    if Float(f[51]) < 0x1p+1 { // zero_crossings__acc_z__long
-                        if Float(f[34]) < 0x1.0abb34p-7 { // slope__acc_y__long
+                    if Float(f[48]) < 0x1p+1 { // zero_crossings__acc_z__long
+                        if Float(f[31]) < 0x1.0abb34p-7 { // slope__acc_y__long
                             return 0x1.08c318p-2
                         } else {
                             return -0x1.533f2ep-5
@@ -3277,17 +3277,17 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[117]) < 0x1.36afc4p+3 { // mean__acc_mag__long
-                if Float(f[79]) < -0x1.1034bcp-8 { // slope__gyro_y__short
+            if Float(f[109]) < 0x1.36afc4p+3 { // mean__acc_mag__long
+                if Float(f[74]) < -0x1.1034bcp-8 { // slope__gyro_y__short
                     return 0x1.80537ep-3
                 } else {
                     return -0x1.7e83ap-5
                 }
             } else {
-                if Float(f[130]) < -0x1.f540eep-1 { // first__gyro_y__long
+                if Float(f[119]) < -0x1.f540eep-1 { // first__gyro_y__long
                     return 0x1.33efbep-5
                 } else {
-                    if Float(f[157]) < 0x1.53b6d2p-3 { // mean__twist__short
+                    if Float(f[140]) < 0x1.53b6d2p-3 { // mean__twist__short
                         return -0x1.778fe2p-3
                     } else {
                         return -0x1.ae0e7ap-5
@@ -3300,11 +3300,11 @@ public enum TwistAndGoModel {
     // tree 31: adds to margin 0; depth 5
     @inline(never)
     private static func tree_31(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[116]) < 0x1.2de39cp+3 { // last__acc_mag__short
-            if Float(f[147]) < 0x1.6f3786p+0 { // max__gyro_y_d__short
-                if Float(f[37]) < 0x1.ca965p-3 { // std__acc_z__short
-                    if Float(f[58]) < 0x1.e871a4p-3 { // range__gyro_x__short
-                        if Float(f[120]) < 0x1.454de2p+3 { // max__acc_mag__long
+        if Float(f[108]) < 0x1.2de39cp+3 { // last__acc_mag__short
+            if Float(f[133]) < 0x1.6f3786p+0 { // max__gyro_y_d__short
+                if Float(f[34]) < 0x1.ca965p-3 { // std__acc_z__short
+                    if Float(f[54]) < 0x1.e871a4p-3 { // range__gyro_x__short
+                        if Float(f[112]) < 0x1.454de2p+3 { // max__acc_mag__long
                             return 0x1.f3a024p-6
                         } else {
                             return 0x1.cdb3bap-3
@@ -3313,14 +3313,14 @@ public enum TwistAndGoModel {
                         return -0x1.dba7d6p-13
                     }
                 } else {
-                    if Float(f[80]) < 0x1.7e2a1cp-1 { // last__gyro_y__short
-                        if Float(f[160]) < 0x1.faffaap+6 { // energy__twist__short
+                    if Float(f[75]) < 0x1.7e2a1cp-1 { // last__gyro_y__short
+                        if Float(f[143]) < 0x1.faffaap+6 { // energy__twist__short
                             return -0x1.d9927ep-4
                         } else {
                             return 0x1.5e1388p-4
                         }
                     } else {
-                        if Float(f[106]) < 0x1.a871ap-15 { // slope__gyro_z__long
+                        if Float(f[100]) < 0x1.a871ap-15 { // slope__gyro_z__long
                             return 0x1.5899a4p-3
                         } else {
                             return -0x1.676a96p-4
@@ -3328,10 +3328,10 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[91]) < 0x1.19cd0cp-4 { // std__gyro_z__short
+                if Float(f[86]) < 0x1.19cd0cp-4 { // std__gyro_z__short
                     return -0x1.dfc92p-5
                 } else {
-                    if Float(f[54]) < 0x1.26d53ap-1 { // mean__gyro_x__short
+                    if Float(f[50]) < 0x1.26d53ap-1 { // mean__gyro_x__short
                         return 0x1.00a2aep-2
                     } else {
                         return -0x1.d32516p-6
@@ -3339,30 +3339,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[116]) < 0x1.3d8aa4p+3 { // last__acc_mag__short
-                if Float(f[80]) < 0x1.eb7564p-2 { // last__gyro_y__short
-                    if Float(f[80]) < -0x1.33e1cap-3 { // last__gyro_y__short
-                        if Float(f[95]) < 0x1.e1ee6ap-5 { // rms__gyro_z__short
+            if Float(f[108]) < 0x1.3d8aa4p+3 { // last__acc_mag__short
+                if Float(f[75]) < 0x1.eb7564p-2 { // last__gyro_y__short
+                    if Float(f[75]) < -0x1.33e1cap-3 { // last__gyro_y__short
+                        if Float(f[90]) < 0x1.e1ee6ap-5 { // rms__gyro_z__short
                             return -0x1.0fc792p-3
                         } else {
                             return 0x1.288f16p-4
                         }
                     } else {
-                        if Float(f[175]) < 0x1.08p+6 { // histogram_b10__gyro_y__long
+                        if Float(f[154]) < 0x1.08p+6 { // histogram_b10__gyro_y__long
                             return -0x1.8802a2p-3
                         } else {
                             return 0x1.83ad88p-5
                         }
                     }
                 } else {
-                    if Float(f[147]) < 0x1.17e77ep+0 { // max__gyro_y_d__short
-                        if Float(f[122]) < 0x1.3b75f8p+3 { // rms__acc_mag__long
+                    if Float(f[133]) < 0x1.17e77ep+0 { // max__gyro_y_d__short
+                        if Float(f[114]) < 0x1.3b75f8p+3 { // rms__acc_mag__long
                             return -0x1.06d26ep-10
                         } else {
                             return -0x1.2b963cp-3
                         }
                     } else {
-                        if Float(f[56]) < -0x1.5a66dcp-1 { // min__gyro_x__short
+                        if Float(f[52]) < -0x1.5a66dcp-1 { // min__gyro_x__short
                             return -0x1.a14136p-7
                         } else {
                             return 0x1.5117aap-3
@@ -3370,21 +3370,21 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[58]) < 0x1.1264a2p-3 { // range__gyro_x__short
-                    if Float(f[137]) < 0x1.1cp+6 { // argmin__gyro_mag__long
+                if Float(f[54]) < 0x1.1264a2p-3 { // range__gyro_x__short
+                    if Float(f[125]) < 0x1.1cp+6 { // argmin__gyro_mag__long
                         return -0x1.0fdc56p-5
                     } else {
                         return 0x1.a39e8ap-2
                     }
                 } else {
                     if Float(f[0]) < -0x1.897c06p+1 { // mean__acc_x__short
-                        if Float(f[63]) < -0x1.beaf52p-8 { // mean__gyro_x__long
+                        if Float(f[59]) < -0x1.beaf52p-8 { // mean__gyro_x__long
                             return 0x1.22189ep-3
                         } else {
                             return 0x1.15e28ep-8
                         }
                     } else {
-                        if Float(f[137]) < 0x1p+2 { // argmin__gyro_mag__long
+                        if Float(f[125]) < 0x1p+2 { // argmin__gyro_mag__long
                             return 0x1.51593ep-3
                         } else {
                             return -0x1.31065ep-4
@@ -3398,37 +3398,37 @@ public enum TwistAndGoModel {
     // tree 32: adds to margin 0; depth 5
     @inline(never)
     private static func tree_32(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[159]) < 0x1.0caf7p-4 { // max__twist__short
-            if Float(f[158]) < 0x1.2fcac8p+0 { // std__twist__short
+        if Float(f[142]) < 0x1.0caf7p-4 { // max__twist__short
+            if Float(f[141]) < 0x1.2fcac8p+0 { // std__twist__short
                 return -0x1.490b6ep-3
             } else {
                 return 0x1.d9b32p-5
             }
         } else {
-            if Float(f[78]) < 0x1p+3 { // zero_crossings__gyro_y__short
-                if Float(f[92]) < -0x1.40247p-2 { // min__gyro_z__short
-                    if Float(f[148]) < 0x1.9c614p-1 { // energy__gyro_y_d__short
+            if Float(f[73]) < 0x1p+3 { // zero_crossings__gyro_y__short
+                if Float(f[87]) < -0x1.40247p-2 { // min__gyro_z__short
+                    if Float(f[134]) < 0x1.9c614p-1 { // energy__gyro_y_d__short
                         if Float(f[1]) < 0x1.7ef0a2p-1 { // std__acc_x__short
                             return 0x1.2927bep-4
                         } else {
                             return -0x1.5e6634p-3
                         }
                     } else {
-                        if Float(f[62]) < -0x1.f14014p-4 { // last__gyro_x__short
+                        if Float(f[58]) < -0x1.f14014p-4 { // last__gyro_x__short
                             return 0x1.71ad04p-3
                         } else {
                             return 0x1.8c549ap-6
                         }
                     }
                 } else {
-                    if Float(f[55]) < 0x1.0f4798p-5 { // std__gyro_x__short
-                        if Float(f[80]) < 0x1.2923e6p-5 { // last__gyro_y__short
+                    if Float(f[51]) < 0x1.0f4798p-5 { // std__gyro_x__short
+                        if Float(f[75]) < 0x1.2923e6p-5 { // last__gyro_y__short
                             return -0x1.9b37b6p-5
                         } else {
                             return 0x1.acafeap-3
                         }
                     } else {
-                        if Float(f[134]) < 0x1.8p+1 { // mean_crossings__gyro_y__long
+                        if Float(f[122]) < 0x1.8p+1 { // mean_crossings__gyro_y__long
                             return 0x1.ed18ep-6
                         } else {
                             return -0x1.91994cp-4
@@ -3437,14 +3437,14 @@ public enum TwistAndGoModel {
                 }
             } else {
                 if Float(f[10]) < 0x1.06b2fp+0 { // std__acc_x__long
-                    if Float(f[102]) < 0x1.ce8fbp-4 { // max__gyro_z__long
-                        if Float(f[92]) < -0x1.81d7dcp-4 { // min__gyro_z__short
+                    if Float(f[97]) < 0x1.ce8fbp-4 { // max__gyro_z__long
+                        if Float(f[87]) < -0x1.81d7dcp-4 { // min__gyro_z__short
                             return 0x1.5dc0bep-5
                         } else {
                             return -0x1.08030ap-3
                         }
                     } else {
-                        if Float(f[94]) < 0x1.7efbf4p-3 { // range__gyro_z__short
+                        if Float(f[89]) < 0x1.7efbf4p-3 { // range__gyro_z__short
                             return 0x1.0d0a68p-2
                         } else {
                             return 0x1.bd369p-5
@@ -3460,23 +3460,23 @@ public enum TwistAndGoModel {
     // tree 33: adds to margin 0; depth 5
     @inline(never)
     private static func tree_33(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[21]) < 0x1.d87c84p+1 { // max__acc_y__short
-            if Float(f[32]) < 0x1.9f0e5ap+2 { // rms__acc_y__long
-                if Float(f[147]) < 0x1.dd0a24p-2 { // max__gyro_y_d__short
-                    if Float(f[87]) < 0x1.3p+5 { // zero_crossings__gyro_y__long
+        if Float(f[20]) < 0x1.d87c84p+1 { // max__acc_y__short
+            if Float(f[30]) < 0x1.9f0e5ap+2 { // rms__acc_y__long
+                if Float(f[133]) < 0x1.dd0a24p-2 { // max__gyro_y_d__short
+                    if Float(f[82]) < 0x1.3p+5 { // zero_crossings__gyro_y__long
                         return -0x1.757128p-3
                     } else {
                         return 0x1.72832ep-9
                     }
                 } else {
-                    if Float(f[92]) < -0x1.929996p-4 { // min__gyro_z__short
-                        if Float(f[41]) < 0x1.7524b2p+2 { // rms__acc_z__short
+                    if Float(f[87]) < -0x1.929996p-4 { // min__gyro_z__short
+                        if Float(f[38]) < 0x1.7524b2p+2 { // rms__acc_z__short
                             return 0x1.c0fceep-4
                         } else {
                             return -0x1.c54afp-5
                         }
                     } else {
-                        if Float(f[58]) < 0x1.18ab0cp-2 { // range__gyro_x__short
+                        if Float(f[54]) < 0x1.18ab0cp-2 { // range__gyro_x__short
                             return -0x1.23e0bap-7
                         } else {
                             return -0x1.32a57cp-3
@@ -3484,9 +3484,9 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[120]) < 0x1.94c85ep+3 { // max__acc_mag__long
-                    if Float(f[189]) < 0x1.5c28f6p-1 { // histogram_b4__acc_g__long
-                        if Float(f[16]) < -0x1.a99a6ep-10 { // slope__acc_x__long
+                if Float(f[112]) < 0x1.94c85ep+3 { // max__acc_mag__long
+                    if Float(f[159]) < 0x1.5c28f6p-1 { // histogram_b4__acc_g__long
+                        if Float(f[15]) < -0x1.a99a6ep-10 { // slope__acc_x__long
                             return 0x1.7fc0a6p-7
                         } else {
                             return -0x1.3c8282p-3
@@ -3495,8 +3495,8 @@ public enum TwistAndGoModel {
                         return 0x1.5f9dc6p-4
                     }
                 } else {
-                    if Float(f[102]) < 0x1.411efcp+0 { // max__gyro_z__long
-                        if Float(f[147]) < 0x1.79880ap-2 { // max__gyro_y_d__short
+                    if Float(f[97]) < 0x1.411efcp+0 { // max__gyro_z__long
+                        if Float(f[133]) < 0x1.79880ap-2 { // max__gyro_y_d__short
                             return 0x1.0b6098p-4
                         } else {
                             return 0x1.e068b6p-3
@@ -3507,32 +3507,32 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[30]) < 0x1.08327ep+2 { // max__acc_y__long
-                if Float(f[94]) < 0x1.9e6ff8p-3 { // range__gyro_z__short
+            if Float(f[28]) < 0x1.08327ep+2 { // max__acc_y__long
+                if Float(f[89]) < 0x1.9e6ff8p-3 { // range__gyro_z__short
                     return 0x1.25e796p-2
                 } else {
                     return 0x1.c76c64p-8
                 }
             } else {
-                if Float(f[190]) < 0x1.70a3d8p-2 { // histogram_b5__acc_g__long
-                    if Float(f[77]) < 0x1.8e4a24p+1 { // rms__gyro_y__short
+                if Float(f[160]) < 0x1.70a3d8p-2 { // histogram_b5__acc_g__long
+                    if Float(f[72]) < 0x1.8e4a24p+1 { // rms__gyro_y__short
                         return -0x1.4671c8p-3
                     } else {
-                        if Float(f[133]) < 0x1.ae63e6p+0 { // mean_abs__gyro_y__long
+                        if Float(f[121]) < 0x1.ae63e6p+0 { // mean_abs__gyro_y__long
                             return 0x1.163496p-4
                         } else {
                             return -0x1.17319ep-4
                         }
                     }
                 } else {
-                    if Float(f[50]) < 0x1.017b8cp+3 { // rms__acc_z__long
-                        if Float(f[174]) < 0x1.3p+5 { // histogram_b09__gyro_y__long
+                    if Float(f[47]) < 0x1.017b8cp+3 { // rms__acc_z__long
+                        if Float(f[153]) < 0x1.3p+5 { // histogram_b09__gyro_y__long
                             return -0x1.d8bd74p-7
                         } else {
                             return 0x1.317b3ap-4
                         }
                     } else {
-                        if Float(f[54]) < -0x1.5b0abep-7 { // mean__gyro_x__short
+                        if Float(f[50]) < -0x1.5b0abep-7 { // mean__gyro_x__short
                             return -0x1.3e0ffep-5
                         } else {
                             return -0x1.38e518p-3
@@ -3546,27 +3546,27 @@ public enum TwistAndGoModel {
     // tree 34: adds to margin 0; depth 5
     @inline(never)
     private static func tree_34(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[116]) < 0x1.2ba368p+3 { // last__acc_mag__short
-            if Float(f[59]) < 0x1.dd3688p+0 { // rms__gyro_x__short
-                if Float(f[147]) < 0x1.3f7b7cp+0 { // max__gyro_y_d__short
-                    if Float(f[57]) < 0x1.b39218p-3 { // max__gyro_x__short
-                        if Float(f[108]) < 0x1.38a504p+3 { // mean__acc_mag__short
+        if Float(f[108]) < 0x1.2ba368p+3 { // last__acc_mag__short
+            if Float(f[55]) < 0x1.dd3688p+0 { // rms__gyro_x__short
+                if Float(f[133]) < 0x1.3f7b7cp+0 { // max__gyro_y_d__short
+                    if Float(f[53]) < 0x1.b39218p-3 { // max__gyro_x__short
+                        if Float(f[102]) < 0x1.38a504p+3 { // mean__acc_mag__short
                             return -0x1.265ef6p-5
                         } else {
                             return 0x1.583466p-3
                         }
                     } else {
-                        if Float(f[148]) < 0x1.c40a1p-1 { // energy__gyro_y_d__short
+                        if Float(f[134]) < 0x1.c40a1p-1 { // energy__gyro_y_d__short
                             return -0x1.2ef472p-3
                         } else {
                             return 0x1.2c29fep-6
                         }
                     }
                 } else {
-                    if Float(f[95]) < 0x1.3e276p-4 { // rms__gyro_z__short
+                    if Float(f[90]) < 0x1.3e276p-4 { // rms__gyro_z__short
                         return -0x1.a748dap-7
                     } else {
-                        if Float(f[54]) < 0x1.26d53ap-1 { // mean__gyro_x__short
+                        if Float(f[50]) < 0x1.26d53ap-1 { // mean__gyro_x__short
                             return 0x1.e15b36p-3
                         } else {
                             return 0x1.0f41a6p-5
@@ -3577,48 +3577,48 @@ public enum TwistAndGoModel {
                 return -0x1.ffc91ap-4
             }
         } else {
-            if Float(f[80]) < -0x1.f70154p-4 { // last__gyro_y__short
-                if Float(f[129]) < 0x1.68p+6 { // argmax__gyro_y__long
-                    if Float(f[62]) < -0x1.8c2f84p-1 { // last__gyro_x__short
-                        if Float(f[162]) < 0x1.1cc21ep+1 { // std__spin_sum__short
+            if Float(f[75]) < -0x1.f70154p-4 { // last__gyro_y__short
+                if Float(f[118]) < 0x1.68p+6 { // argmax__gyro_y__long
+                    if Float(f[58]) < -0x1.8c2f84p-1 { // last__gyro_x__short
+                        if Float(f[145]) < 0x1.1cc21ep+1 { // std__spin_sum__short
                             return -0x1.297e6ap-3
                         } else {
                             return 0x1.079c22p-4
                         }
                     } else {
-                        if Float(f[159]) < 0x1.b75644p-4 { // max__twist__short
+                        if Float(f[142]) < 0x1.b75644p-4 { // max__twist__short
                             return -0x1.5eaa12p-5
                         } else {
                             return 0x1.59c48ep-3
                         }
                     }
                 } else {
-                    if Float(f[94]) < 0x1.134224p-2 { // range__gyro_z__short
+                    if Float(f[89]) < 0x1.134224p-2 { // range__gyro_z__short
                         return -0x1.4f5838p-3
                     } else {
                         return 0x1.42a90ap-4
                     }
                 }
             } else {
-                if Float(f[80]) < 0x1.d1c5c6p+0 { // last__gyro_y__short
-                    if Float(f[62]) < -0x1.1646aep-1 { // last__gyro_x__short
+                if Float(f[75]) < 0x1.d1c5c6p+0 { // last__gyro_y__short
+                    if Float(f[58]) < -0x1.1646aep-1 { // last__gyro_x__short
                         return 0x1.67217ep-3
                     } else {
-                        if Float(f[55]) < 0x1.c8c1ep-5 { // std__gyro_x__short
+                        if Float(f[51]) < 0x1.c8c1ep-5 { // std__gyro_x__short
                             return 0x1.7063fep-8
                         } else {
                             return -0x1.fa73bp-4
                         }
                     }
                 } else {
-                    if Float(f[128]) < 0x1.6cp+6 { // argmin__gyro_y__long
-                        if Float(f[146]) < 0x1.264fa6p-2 { // std__gyro_y_d__short
+                    if Float(f[117]) < 0x1.6cp+6 { // argmin__gyro_y__long
+                        if Float(f[132]) < 0x1.264fa6p-2 { // std__gyro_y_d__short
                             return -0x1.e8ac1ep-5
                         } else {
                             return 0x1.149d4ap-3
                         }
                     } else {
-                        if Float(f[94]) < 0x1.f75298p-3 { // range__gyro_z__short
+                        if Float(f[89]) < 0x1.f75298p-3 { // range__gyro_z__short
                             return -0x1.c170bp-4
                         } else {
                             return -0x1.bd230ap-11
@@ -3632,29 +3632,29 @@ public enum TwistAndGoModel {
     // tree 35: adds to margin 0; depth 5
     @inline(never)
     private static func tree_35(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[75]) < 0x1.6e9bcp-5 { // max__gyro_y__short
+        if Float(f[70]) < 0x1.6e9bcp-5 { // max__gyro_y__short
             return -0x1.1d036ep-3
         } else {
-            if Float(f[57]) < 0x1.130ec4p-2 { // max__gyro_x__short
-                if Float(f[113]) < 0x1.3f20ecp+3 { // rms__acc_mag__short
-                    if Float(f[106]) < -0x1.0776fep-14 { // slope__gyro_z__long
-                        if Float(f[124]) < 0x1.6db54p-17 { // slope__acc_mag__long
+            if Float(f[53]) < 0x1.130ec4p-2 { // max__gyro_x__short
+                if Float(f[106]) < 0x1.3f20ecp+3 { // rms__acc_mag__short
+                    if Float(f[100]) < -0x1.0776fep-14 { // slope__gyro_z__long
+                        if Float(f[115]) < 0x1.6db54p-17 { // slope__acc_mag__long
                             return -0x1.1b620cp-3
                         } else {
                             return 0x1.0a690ap-6
                         }
                     } else {
-                        if Float(f[40]) < 0x1.2f4b84p-1 { // range__acc_z__short
+                        if Float(f[37]) < 0x1.2f4b84p-1 { // range__acc_z__short
                             return -0x1.ef183p-5
                         } else {
                             return 0x1.b3ce16p-4
                         }
                     }
                 } else {
-                    if Float(f[103]) < 0x1.347886p-2 { // range__gyro_z__long
+                    if Float(f[98]) < 0x1.347886p-2 { // range__gyro_z__long
                         return -0x1.444e2cp-4
                     } else {
-                        if Float(f[89]) < 0x1.bfe7e2p-6 { // last__gyro_y__long
+                        if Float(f[84]) < 0x1.bfe7e2p-6 { // last__gyro_y__long
                             return 0x1.069ab8p-5
                         } else {
                             return 0x1.0609eap-2
@@ -3662,21 +3662,21 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[160]) < 0x1.46e05cp+3 { // energy__twist__short
-                    if Float(f[158]) < 0x1.10de36p-1 { // std__twist__short
+                if Float(f[143]) < 0x1.46e05cp+3 { // energy__twist__short
+                    if Float(f[141]) < 0x1.10de36p-1 { // std__twist__short
                         return -0x1.43bc86p-3
                     } else {
                         return -0x1.198206p-5
                     }
                 } else {
-                    if Float(f[60]) < 0x1.8p+1 { // zero_crossings__gyro_x__short
-                        if Float(f[63]) < 0x1.c9485ep-8 { // mean__gyro_x__long
+                    if Float(f[56]) < 0x1.8p+1 { // zero_crossings__gyro_x__short
+                        if Float(f[59]) < 0x1.c9485ep-8 { // mean__gyro_x__long
                             return 0x1.62d86p-4
                         } else {
                             return -0x1.2f064ep-5
                         }
                     } else {
-                        if Float(f[65]) < -0x1.3a48b6p-3 { // min__gyro_x__long
+                        if Float(f[61]) < -0x1.3a48b6p-3 { // min__gyro_x__long
                             return -0x1.1f7a36p-3
                         } else {
                             return 0x1.99059p-4
@@ -3690,29 +3690,29 @@ public enum TwistAndGoModel {
     // tree 36: adds to margin 0; depth 5
     @inline(never)
     private static func tree_36(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[104]) < 0x1.2bd90cp-5 { // rms__gyro_z__long
+        if Float(f[99]) < 0x1.2bd90cp-5 { // rms__gyro_z__long
             return -0x1.16176ap-3
         } else {
-            if Float(f[84]) < 0x1.92a8cap-3 { // max__gyro_y__long
-                if Float(f[63]) < 0x1.4ec138p-6 { // mean__gyro_x__long
-                    if Float(f[104]) < 0x1.3027c8p-5 { // rms__gyro_z__long
+            if Float(f[79]) < 0x1.92a8cap-3 { // max__gyro_y__long
+                if Float(f[59]) < 0x1.4ec138p-6 { // mean__gyro_x__long
+                    if Float(f[99]) < 0x1.3027c8p-5 { // rms__gyro_z__long
                         return 0x1.ac973p-3
                     } else {
-                        if Float(f[122]) < 0x1.364af4p+3 { // rms__acc_mag__long
+                        if Float(f[114]) < 0x1.364af4p+3 { // rms__acc_mag__long
                             return 0x1.d6aa54p-4
                         } else {
                             return -0x1.e2cad6p-5
                         }
                     }
                 } else {
-                    if Float(f[79]) < 0x1.c3c7d4p-12 { // slope__gyro_y__short
-                        if Float(f[40]) < 0x1.348adep-1 { // range__acc_z__short
+                    if Float(f[74]) < 0x1.c3c7d4p-12 { // slope__gyro_y__short
+                        if Float(f[37]) < 0x1.348adep-1 { // range__acc_z__short
                             return -0x1.f20106p-9
                         } else {
                             return 0x1.34c86ep-2
                         }
                     } else {
-                        if Float(f[75]) < 0x1.c0c6b4p-3 { // max__gyro_y__short
+                        if Float(f[70]) < 0x1.c0c6b4p-3 { // max__gyro_y__short
                             return -0x1.c7030ep-4
                         } else {
                             return 0x1.1b074p-5
@@ -3720,17 +3720,17 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[159]) < 0x1.f46802p-3 { // max__twist__short
+                if Float(f[142]) < 0x1.f46802p-3 { // max__twist__short
                     return -0x1.5c4eeap-3
                 } else {
-                    if Float(f[134]) < 0x1.4p+2 { // mean_crossings__gyro_y__long
-                        if Float(f[61]) < 0x1.7b89f2p-8 { // slope__gyro_x__short
+                    if Float(f[122]) < 0x1.4p+2 { // mean_crossings__gyro_y__long
+                        if Float(f[57]) < 0x1.7b89f2p-8 { // slope__gyro_x__short
                             return 0x1.867666p-4
                         } else {
                             return -0x1.148abep-6
                         }
                     } else {
-                        if Float(f[198]) < 0x1.4p+4 { // fast_spin__gyro_mag__short
+                        if Float(f[164]) < 0x1.4p+4 { // fast_spin__gyro_mag__short
                             return -0x1.bd8394p-5
                         } else {
                             return 0x1.a981eep-4
@@ -3745,30 +3745,30 @@ public enum TwistAndGoModel {
     @inline(never)
     private static func tree_37(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[6]) < 0x1.4p+2 { // zero_crossings__acc_x__short
-            if Float(f[20]) < 0x1.8e391ep+1 { // min__acc_y__short
-                if Float(f[147]) < 0x1.57fda4p-1 { // max__gyro_y_d__short
-                    if Float(f[32]) < 0x1.a23aeep+2 { // rms__acc_y__long
+            if Float(f[19]) < 0x1.8e391ep+1 { // min__acc_y__short
+                if Float(f[133]) < 0x1.57fda4p-1 { // max__gyro_y_d__short
+                    if Float(f[30]) < 0x1.a23aeep+2 { // rms__acc_y__long
                         if Float(f[10]) < 0x1.59aea2p-3 { // std__acc_x__long
                             return -0x1.94b81ep-7
                         } else {
                             return -0x1.54b464p-3
                         }
                     } else {
-                        if Float(f[81]) < -0x1.474a42p-8 { // mean__gyro_y__long
+                        if Float(f[76]) < -0x1.474a42p-8 { // mean__gyro_y__long
                             return 0x1.60c43ep-4
                         } else {
                             return -0x1.94a0fep-4
                         }
                     }
                 } else {
-                    if Float(f[188]) < 0x1.70a3d8p-3 { // histogram_b3__acc_g__long
-                        if Float(f[58]) < 0x1.82070cp+0 { // range__gyro_x__short
+                    if Float(f[158]) < 0x1.70a3d8p-3 { // histogram_b3__acc_g__long
+                        if Float(f[54]) < 0x1.82070cp+0 { // range__gyro_x__short
                             return 0x1.51804ap-5
                         } else {
                             return -0x1.3f2606p-4
                         }
                     } else {
-                        if Float(f[177]) < 0x1p+0 { // histogram_b12__gyro_y__long
+                        if Float(f[155]) < 0x1p+0 { // histogram_b12__gyro_y__long
                             return 0x1.4e01eep-3
                         } else {
                             return 0x1.470d5p-5
@@ -3776,29 +3776,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[29]) < 0x1.dec8eep+1 { // min__acc_y__long
+                if Float(f[27]) < 0x1.dec8eep+1 { // min__acc_y__long
                     if Float(f[1]) < 0x1.1539bep-1 { // std__acc_x__short
-                        if Float(f[88]) < -0x1.b0f21cp-13 { // slope__gyro_y__long
+                        if Float(f[83]) < -0x1.b0f21cp-13 { // slope__gyro_y__long
                             return -0x1.bf7ee4p-8
                         } else {
                             return 0x1.f44be6p-3
                         }
                     } else {
-                        if Float(f[120]) < 0x1.98734ap+3 { // max__acc_mag__long
+                        if Float(f[112]) < 0x1.98734ap+3 { // max__acc_mag__long
                             return 0x1.571808p-4
                         } else {
                             return -0x1.d5731ap-4
                         }
                     }
                 } else {
-                    if Float(f[159]) < 0x1.13de0ep+0 { // max__twist__short
+                    if Float(f[142]) < 0x1.13de0ep+0 { // max__twist__short
                         if Float(f[10]) < 0x1.2821dp-3 { // std__acc_x__long
                             return 0x1.4e1c2ep-3
                         } else {
                             return -0x1.476feep-4
                         }
                     } else {
-                        if Float(f[78]) < 0x1p+1 { // zero_crossings__gyro_y__short
+                        if Float(f[73]) < 0x1p+1 { // zero_crossings__gyro_y__short
                             return 0x1.0a42cp-3
                         } else {
                             return -0x1.4a5acep-6
@@ -3807,7 +3807,7 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[146]) < 0x1.0f32d4p-2 { // std__gyro_y_d__short
+            if Float(f[132]) < 0x1.0f32d4p-2 { // std__gyro_y_d__short
                 return -0x1.2bc45ep-3
             } else {
                 return -0x1.509e5ap-5
@@ -3818,42 +3818,42 @@ public enum TwistAndGoModel {
     // tree 38: adds to margin 0; depth 5
     @inline(never)
     private static func tree_38(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[50]) < 0x1.017b8cp+3 { // rms__acc_z__long
-            if Float(f[170]) < 0x1p+1 { // histogram_b05__gyro_y__long
-                if Float(f[80]) < 0x1.4251f4p+1 { // last__gyro_y__short
-                    if Float(f[46]) < 0x1.04c33ep+1 { // std__acc_z__long
-                        if Float(f[62]) < -0x1.8c2f84p-1 { // last__gyro_x__short
+        if Float(f[47]) < 0x1.017b8cp+3 { // rms__acc_z__long
+            if Float(f[149]) < 0x1p+1 { // histogram_b05__gyro_y__long
+                if Float(f[75]) < 0x1.4251f4p+1 { // last__gyro_y__short
+                    if Float(f[43]) < 0x1.04c33ep+1 { // std__acc_z__long
+                        if Float(f[58]) < -0x1.8c2f84p-1 { // last__gyro_x__short
                             return -0x1.edac04p-4
                         } else {
                             return 0x1.6490fep-5
                         }
                     } else {
-                        if Float(f[89]) < -0x1.cc02f2p-1 { // last__gyro_y__long
+                        if Float(f[84]) < -0x1.cc02f2p-1 { // last__gyro_y__long
                             return 0x1.690556p-5
                         } else {
                             return -0x1.c99c6p-4
                         }
                     }
                 } else {
-                    if Float(f[128]) < 0x1.64p+6 { // argmin__gyro_y__long
+                    if Float(f[117]) < 0x1.64p+6 { // argmin__gyro_y__long
                         return 0x1.39cb22p-3
                     } else {
                         return 0x1.d783eep-7
                     }
                 }
             } else {
-                if Float(f[78]) < 0x1p+1 { // zero_crossings__gyro_y__short
-                    if Float(f[111]) < 0x1.5bc89ap+3 { // max__acc_mag__short
+                if Float(f[73]) < 0x1p+1 { // zero_crossings__gyro_y__short
+                    if Float(f[104]) < 0x1.5bc89ap+3 { // max__acc_mag__short
                         return -0x1.b69f5ap-4
                     } else {
-                        if Float(f[120]) < 0x1.792e1ep+3 { // max__acc_mag__long
+                        if Float(f[112]) < 0x1.792e1ep+3 { // max__acc_mag__long
                             return 0x1.2686d8p-3
                         } else {
                             return 0x1.2a42b8p-6
                         }
                     }
                 } else {
-                    if Float(f[17]) < 0x1.7bccdp+1 { // last__acc_x__long
+                    if Float(f[16]) < 0x1.7bccdp+1 { // last__acc_x__long
                         return -0x1.5f1342p-3
                     } else {
                         return -0x1.b553c6p-6
@@ -3861,10 +3861,10 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[190]) < 0x1.d70a3ep-3 { // histogram_b5__acc_g__long
+            if Float(f[160]) < 0x1.d70a3ep-3 { // histogram_b5__acc_g__long
                 return 0x1.1b0e96p-4
             } else {
-                if Float(f[130]) < -0x1.3bb668p-1 { // first__gyro_y__long
+                if Float(f[119]) < -0x1.3bb668p-1 { // first__gyro_y__long
                     return -0x1.98388ap-8
                 } else {
                     return -0x1.3dc5e6p-3
@@ -3876,25 +3876,25 @@ public enum TwistAndGoModel {
     // tree 39: adds to margin 0; depth 5
     @inline(never)
     private static func tree_39(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[80]) < 0x1.c40d9p-1 { // last__gyro_y__short
-            if Float(f[80]) < -0x1.f70154p-4 { // last__gyro_y__short
-                if Float(f[52]) < -0x1.d7aa66p-8 { // slope__acc_z__long
-                    if Float(f[63]) < 0x1.79df8ap-4 { // mean__gyro_x__long
-                        if Float(f[118]) < 0x1.207e44p-2 { // std__acc_mag__long
+        if Float(f[75]) < 0x1.c40d9p-1 { // last__gyro_y__short
+            if Float(f[75]) < -0x1.f70154p-4 { // last__gyro_y__short
+                if Float(f[49]) < -0x1.d7aa66p-8 { // slope__acc_z__long
+                    if Float(f[59]) < 0x1.79df8ap-4 { // mean__gyro_x__long
+                        if Float(f[110]) < 0x1.207e44p-2 { // std__acc_mag__long
                             return 0x1.be8dap-7
                         } else {
                             return 0x1.890326p-3
                         }
                     } else {
-                        if Float(f[157]) < -0x1.47f35ep-4 { // mean__twist__short
+                        if Float(f[140]) < -0x1.47f35ep-4 { // mean__twist__short
                             return -0x1.61329p-4
                         } else {
                             return 0x1.a76154p-4
                         }
                     }
                 } else {
-                    if Float(f[84]) < 0x1.92a8cap-3 { // max__gyro_y__long
-                        if Float(f[101]) < -0x1.0c460ep-3 { // min__gyro_z__long
+                    if Float(f[79]) < 0x1.92a8cap-3 { // max__gyro_y__long
+                        if Float(f[96]) < -0x1.0c460ep-3 { // min__gyro_z__long
                             return 0x1.25e7p-3
                         } else {
                             return -0x1.31b248p-4
@@ -3908,8 +3908,8 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[55]) < 0x1.c8c1ep-5 { // std__gyro_x__short
-                    if Float(f[37]) < 0x1.19aef8p-3 { // std__acc_z__short
+                if Float(f[51]) < 0x1.c8c1ep-5 { // std__gyro_x__short
+                    if Float(f[34]) < 0x1.19aef8p-3 { // std__acc_z__short
                         return -0x1.1db482p-3
                     } else {
                         if Float(f[7]) < -0x1.5866a6p-9 { // slope__acc_x__short
@@ -3919,14 +3919,14 @@ public enum TwistAndGoModel {
                         }
                     }
                 } else {
-                    if Float(f[91]) < 0x1.93d8fap-2 { // std__gyro_z__short
-                        if Float(f[26]) < 0x1.17dad8p+3 { // last__acc_y__short
+                    if Float(f[86]) < 0x1.93d8fap-2 { // std__gyro_z__short
+                        if Float(f[24]) < 0x1.17dad8p+3 { // last__acc_y__short
                             return -0x1.5a9de8p-3
                         } else {
                             return -0x1.2b6d28p-6
                         }
                     } else {
-                        if Float(f[158]) < 0x1.1443f8p-1 { // std__twist__short
+                        if Float(f[141]) < 0x1.1443f8p-1 { // std__twist__short
                             return 0x1.7d02b2p-3
                         } else {
                             return -0x1.c18504p-5
@@ -3935,30 +3935,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[62]) < 0x1.68b9aap+0 { // last__gyro_x__short
-                if Float(f[128]) < 0x1.58p+6 { // argmin__gyro_y__long
-                    if Float(f[147]) < 0x1.caa9d6p-1 { // max__gyro_y_d__short
-                        if Float(f[116]) < 0x1.599c5ap+3 { // last__acc_mag__short
+            if Float(f[58]) < 0x1.68b9aap+0 { // last__gyro_x__short
+                if Float(f[117]) < 0x1.58p+6 { // argmin__gyro_y__long
+                    if Float(f[133]) < 0x1.caa9d6p-1 { // max__gyro_y_d__short
+                        if Float(f[108]) < 0x1.599c5ap+3 { // last__acc_mag__short
                             return -0x1.0f3888p-3
                         } else {
                             return 0x1.c7b5bep-4
                         }
                     } else {
-                        if Float(f[98]) < 0x1.05796cp-2 { // last__gyro_z__short
+                        if Float(f[93]) < 0x1.05796cp-2 { // last__gyro_z__short
                             return 0x1.65af4ep-3
                         } else {
                             return 0x1.8f3feep-8
                         }
                     }
                 } else {
-                    if Float(f[161]) < -0x1.d23e42p+0 { // mean__spin_sum__short
-                        if Float(f[98]) < 0x1.710dcp-4 { // last__gyro_z__short
+                    if Float(f[144]) < -0x1.d23e42p+0 { // mean__spin_sum__short
+                        if Float(f[93]) < 0x1.710dcp-4 { // last__gyro_z__short
                             return 0x1.13ebc2p-3
                         } else {
                             return 0x1.235acep-5
                         }
                     } else {
-                        if Float(f[74]) < -0x1.ea695ap-1 { // min__gyro_y__short
+                        if Float(f[69]) < -0x1.ea695ap-1 { // min__gyro_y__short
                             return -0x1.16301cp-3
                         } else {
                             return 0x1.2bc5cep-6
@@ -3974,37 +3974,37 @@ public enum TwistAndGoModel {
     // tree 40: adds to margin 0; depth 5
     @inline(never)
     private static func tree_40(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[147]) < 0x1.567664p-4 { // max__gyro_y_d__short
-            if Float(f[116]) < 0x1.2d2d8ap+3 { // last__acc_mag__short
+        if Float(f[133]) < 0x1.567664p-4 { // max__gyro_y_d__short
+            if Float(f[108]) < 0x1.2d2d8ap+3 { // last__acc_mag__short
                 return 0x1.09be8cp-4
             } else {
-                if Float(f[29]) < 0x1.9ec188p+2 { // min__acc_y__long
+                if Float(f[27]) < 0x1.9ec188p+2 { // min__acc_y__long
                     return -0x1.4a450ep-3
                 } else {
                     return 0x1.d3f53ap-8
                 }
             }
         } else {
-            if Float(f[37]) < 0x1.8894fep-3 { // std__acc_z__short
-                if Float(f[145]) < -0x1.02668cp-10 { // mean__gyro_y_d__short
-                    if Float(f[159]) < 0x1.df5cf2p-4 { // max__twist__short
-                        if Float(f[145]) < -0x1.5bp-9 { // mean__gyro_y_d__short
+            if Float(f[34]) < 0x1.8894fep-3 { // std__acc_z__short
+                if Float(f[131]) < -0x1.02668cp-10 { // mean__gyro_y_d__short
+                    if Float(f[142]) < 0x1.df5cf2p-4 { // max__twist__short
+                        if Float(f[131]) < -0x1.5bp-9 { // mean__gyro_y_d__short
                             return 0x1.5b9b06p-5
                         } else {
                             return 0x1.74c19ep-2
                         }
                     } else {
-                        if Float(f[74]) < -0x1.de9856p-3 { // min__gyro_y__short
+                        if Float(f[69]) < -0x1.de9856p-3 { // min__gyro_y__short
                             return 0x1.feea36p-4
                         } else {
                             return -0x1.b6eb5ep-4
                         }
                     }
                 } else {
-                    if Float(f[159]) < 0x1.c83cbp-3 { // max__twist__short
+                    if Float(f[142]) < 0x1.c83cbp-3 { // max__twist__short
                         return -0x1.096236p-3
                     } else {
-                        if Float(f[71]) < 0x1.2ba5ap-5 { // last__gyro_x__long
+                        if Float(f[66]) < 0x1.2ba5ap-5 { // last__gyro_x__long
                             return 0x1.315b46p-3
                         } else {
                             return -0x1.533acap-4
@@ -4012,29 +4012,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[160]) < 0x1.5dbab8p+3 { // energy__twist__short
-                    if Float(f[134]) < 0x1.1p+5 { // mean_crossings__gyro_y__long
-                        if Float(f[80]) < 0x1.a2d96ap-1 { // last__gyro_y__short
+                if Float(f[143]) < 0x1.5dbab8p+3 { // energy__twist__short
+                    if Float(f[122]) < 0x1.1p+5 { // mean_crossings__gyro_y__long
+                        if Float(f[75]) < 0x1.a2d96ap-1 { // last__gyro_y__short
                             return -0x1.4f80ccp-3
                         } else {
                             return -0x1.e8cdd6p-9
                         }
                     } else {
-                        if Float(f[116]) < 0x1.514308p+3 { // last__acc_mag__short
+                        if Float(f[108]) < 0x1.514308p+3 { // last__acc_mag__short
                             return -0x1.154a3ep-5
                         } else {
                             return 0x1.25665p-3
                         }
                     }
                 } else {
-                    if Float(f[143]) < 0x1p+3 { // mean_crossings__gyro_mag__long
+                    if Float(f[130]) < 0x1p+3 { // mean_crossings__gyro_mag__long
                         if Float(f[4]) < 0x1.1a4634p+2 { // range__acc_x__short
                             return -0x1.5d4bb2p-4
                         } else {
                             return 0x1.d6987p-6
                         }
                     } else {
-                        if Float(f[19]) < 0x1.a5f19cp+0 { // std__acc_y__short
+                        if Float(f[18]) < 0x1.a5f19cp+0 { // std__acc_y__short
                             return -0x1.70a76ap-15
                         } else {
                             return 0x1.cbd2f6p-3
@@ -4048,28 +4048,28 @@ public enum TwistAndGoModel {
     // tree 41: adds to margin 0; depth 5
     @inline(never)
     private static func tree_41(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[116]) < 0x1.2ba368p+3 { // last__acc_mag__short
-            if Float(f[147]) < 0x1.3f7b7cp+0 { // max__gyro_y_d__short
-                if Float(f[55]) < 0x1.baca2ep-2 { // std__gyro_x__short
-                    if Float(f[190]) < 0x1.851eb8p-2 { // histogram_b5__acc_g__long
+        if Float(f[108]) < 0x1.2ba368p+3 { // last__acc_mag__short
+            if Float(f[133]) < 0x1.3f7b7cp+0 { // max__gyro_y_d__short
+                if Float(f[51]) < 0x1.baca2ep-2 { // std__gyro_x__short
+                    if Float(f[160]) < 0x1.851eb8p-2 { // histogram_b5__acc_g__long
                         return -0x1.472bf8p-4
                     } else {
-                        if Float(f[62]) < -0x1.f14014p-4 { // last__gyro_x__short
+                        if Float(f[58]) < -0x1.f14014p-4 { // last__gyro_x__short
                             return -0x1.188afcp-6
                         } else {
                             return 0x1.0e9a04p-3
                         }
                     }
                 } else {
-                    if Float(f[47]) < 0x1.dd4706p+0 { // min__acc_z__long
+                    if Float(f[44]) < 0x1.dd4706p+0 { // min__acc_z__long
                         return -0x1.0e4798p-3
                     } else {
                         return -0x1.04ccdep-7
                     }
                 }
             } else {
-                if Float(f[54]) < 0x1.6edae8p-1 { // mean__gyro_x__short
-                    if Float(f[95]) < 0x1.3e276p-4 { // rms__gyro_z__short
+                if Float(f[50]) < 0x1.6edae8p-1 { // mean__gyro_x__short
+                    if Float(f[90]) < 0x1.3e276p-4 { // rms__gyro_z__short
                         return -0x1.8f3194p-7
                     } else {
                         return 0x1.9c3ebep-3
@@ -4079,30 +4079,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[116]) < 0x1.3d8aa4p+3 { // last__acc_mag__short
-                if Float(f[80]) < 0x1.bcb9aap-3 { // last__gyro_y__short
-                    if Float(f[80]) < -0x1.33e1cap-3 { // last__gyro_y__short
-                        if Float(f[143]) < 0x1.4p+2 { // mean_crossings__gyro_mag__long
+            if Float(f[108]) < 0x1.3d8aa4p+3 { // last__acc_mag__short
+                if Float(f[75]) < 0x1.bcb9aap-3 { // last__gyro_y__short
+                    if Float(f[75]) < -0x1.33e1cap-3 { // last__gyro_y__short
+                        if Float(f[130]) < 0x1.4p+2 { // mean_crossings__gyro_mag__long
                             return 0x1.057952p-4
                         } else {
                             return -0x1.45d49ep-4
                         }
                     } else {
-                        if Float(f[56]) < -0x1.1554fcp-5 { // min__gyro_x__short
+                        if Float(f[52]) < -0x1.1554fcp-5 { // min__gyro_x__short
                             return -0x1.73b8aep-3
                         } else {
                             return 0x1.4a4ce6p-10
                         }
                     }
                 } else {
-                    if Float(f[147]) < 0x1.2cd3f2p+0 { // max__gyro_y_d__short
-                        if Float(f[189]) < 0x1.ae147ap-2 { // histogram_b4__acc_g__long
+                    if Float(f[133]) < 0x1.2cd3f2p+0 { // max__gyro_y_d__short
+                        if Float(f[159]) < 0x1.ae147ap-2 { // histogram_b4__acc_g__long
                             return -0x1.0a8a04p-3
                         } else {
                             return 0x1.af42cep-6
                         }
                     } else {
-                        if Float(f[128]) < 0x1.4cp+6 { // argmin__gyro_y__long
+                        if Float(f[117]) < 0x1.4cp+6 { // argmin__gyro_y__long
                             return 0x1.3458bcp-3
                         } else {
                             return 0x1.285336p-8
@@ -4110,15 +4110,15 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[62]) < 0x1.a7c17ap-5 { // last__gyro_x__short
-                    if Float(f[138]) < 0x1.ep+4 { // argmax__gyro_mag__long
-                        if Float(f[44]) < 0x1.3232bap+1 { // last__acc_z__short
+                if Float(f[58]) < 0x1.a7c17ap-5 { // last__gyro_x__short
+                    if Float(f[126]) < 0x1.ep+4 { // argmax__gyro_mag__long
+                        if Float(f[41]) < 0x1.3232bap+1 { // last__acc_z__short
                             return -0x1.9ed9bp-4
                         } else {
                             return 0x1.1a736ep-2
                         }
                     } else {
-                        if Float(f[116]) < 0x1.5bc89ap+3 { // last__acc_mag__short
+                        if Float(f[108]) < 0x1.5bc89ap+3 { // last__acc_mag__short
                             return -0x1.04a49p-5
                         } else {
                             return 0x1.c821d4p-4
@@ -4126,13 +4126,13 @@ public enum TwistAndGoModel {
                     }
                 } else {
                     if Float(f[5]) < 0x1.18c0ap+2 { // rms__acc_x__short
-                        if Float(f[29]) < 0x1.d8aa32p+2 { // min__acc_y__long
+                        if Float(f[27]) < 0x1.d8aa32p+2 { // min__acc_y__long
                             return -0x1.10746p-3
                         } else {
                             return 0x1.4363dap-5
                         }
                     } else {
-                        if Float(f[80]) < 0x1.eb7564p-2 { // last__gyro_y__short
+                        if Float(f[75]) < 0x1.eb7564p-2 { // last__gyro_y__short
                             return 0x1.0cc9c6p-3
                         } else {
                             return -0x1.0a847ep-5
@@ -4146,23 +4146,23 @@ public enum TwistAndGoModel {
     // tree 42: adds to margin 0; depth 5
     @inline(never)
     private static func tree_42(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[104]) < 0x1.2bd90cp-5 { // rms__gyro_z__long
+        if Float(f[99]) < 0x1.2bd90cp-5 { // rms__gyro_z__long
             return -0x1.f4e3d6p-4
         } else {
             if Float(f[10]) < 0x1.1e79b4p-3 { // std__acc_x__long
                 return 0x1.4f2d5cp-3
             } else {
-                if Float(f[147]) < 0x1.567664p-4 { // max__gyro_y_d__short
-                    if Float(f[84]) < 0x1.8449dcp-4 { // max__gyro_y__long
+                if Float(f[133]) < 0x1.567664p-4 { // max__gyro_y_d__short
+                    if Float(f[79]) < 0x1.8449dcp-4 { // max__gyro_y__long
                         return 0x1.97bcd4p-6
                     } else {
                         return -0x1.2bc812p-3
                     }
                 } else {
-                    if Float(f[147]) < 0x1.661f18p-4 { // max__gyro_y_d__short
+                    if Float(f[133]) < 0x1.661f18p-4 { // max__gyro_y_d__short
                         return 0x1.8ad4f2p-3
                     } else {
-                        if Float(f[119]) < 0x1.94a17cp+2 { // min__acc_mag__long
+                        if Float(f[111]) < 0x1.94a17cp+2 { // min__acc_mag__long
                             return -0x1.f56714p-4
                         } else {
                             return 0x1.08274cp-7
@@ -4176,43 +4176,43 @@ public enum TwistAndGoModel {
     // tree 43: adds to margin 0; depth 5
     @inline(never)
     private static func tree_43(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[75]) < 0x1.6e9bcp-5 { // max__gyro_y__short
+        if Float(f[70]) < 0x1.6e9bcp-5 { // max__gyro_y__short
             return -0x1.e25526p-4
         } else {
-            if Float(f[58]) < 0x1.1264a2p-3 { // range__gyro_x__short
-                if Float(f[44]) < 0x1.7003c4p+2 { // last__acc_z__short
+            if Float(f[54]) < 0x1.1264a2p-3 { // range__gyro_x__short
+                if Float(f[41]) < 0x1.7003c4p+2 { // last__acc_z__short
                     return -0x1.2e57c4p-5
                 } else {
-                    if Float(f[82]) < 0x1.794842p-5 { // std__gyro_y__long
+                    if Float(f[77]) < 0x1.794842p-5 { // std__gyro_y__long
                         return 0x1.7db392p-5
                     } else {
                         return 0x1.2749f6p-2
                     }
                 }
             } else {
-                if Float(f[95]) < 0x1.c71f4ap-5 { // rms__gyro_z__short
-                    if Float(f[98]) < -0x1.3c254ap-6 { // last__gyro_z__short
-                        if Float(f[80]) < 0x1.2923e6p-5 { // last__gyro_y__short
+                if Float(f[90]) < 0x1.c71f4ap-5 { // rms__gyro_z__short
+                    if Float(f[93]) < -0x1.3c254ap-6 { // last__gyro_z__short
+                        if Float(f[75]) < 0x1.2923e6p-5 { // last__gyro_y__short
                             return -0x1.2ad724p-4
                         } else {
                             return 0x1.32ca9ep-4
                         }
                     } else {
-                        if Float(f[137]) < 0x1.6p+6 { // argmin__gyro_mag__long
+                        if Float(f[125]) < 0x1.6p+6 { // argmin__gyro_mag__long
                             return -0x1.230d16p-3
                         } else {
                             return 0x1.70310ap-6
                         }
                     }
                 } else {
-                    if Float(f[80]) < -0x1.f70154p-4 { // last__gyro_y__short
-                        if Float(f[54]) < 0x1.26d53ap-1 { // mean__gyro_x__short
+                    if Float(f[75]) < -0x1.f70154p-4 { // last__gyro_y__short
+                        if Float(f[50]) < 0x1.26d53ap-1 { // mean__gyro_x__short
                             return 0x1.b6a2eep-4
                         } else {
                             return -0x1.8b7fccp-5
                         }
                     } else {
-                        if Float(f[145]) < -0x1.fa70cap-5 { // mean__gyro_y_d__short
+                        if Float(f[131]) < -0x1.fa70cap-5 { // mean__gyro_y_d__short
                             return -0x1.13305cp-3
                         } else {
                             return 0x1.56ce4cp-7
@@ -4226,23 +4226,23 @@ public enum TwistAndGoModel {
     // tree 44: adds to margin 0; depth 5
     @inline(never)
     private static func tree_44(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[88]) < -0x1.e2bb84p-6 { // slope__gyro_y__long
-            if Float(f[160]) < 0x1.fd40bp+8 { // energy__twist__short
+        if Float(f[83]) < -0x1.e2bb84p-6 { // slope__gyro_y__long
+            if Float(f[143]) < 0x1.fd40bp+8 { // energy__twist__short
                 return 0x1.362496p-6
             } else {
                 return 0x1.125116p-3
             }
         } else {
-            if Float(f[197]) < 0x1p+2 { // longest_run_below_m2p5__gyro_y__long
-                if Float(f[159]) < 0x1.19484ep+2 { // max__twist__short
-                    if Float(f[140]) < 0x1.083a68p-1 { // delta__gyro_mag__long
-                        if Float(f[19]) < 0x1.a5f19cp+0 { // std__acc_y__short
+            if Float(f[163]) < 0x1p+2 { // longest_run_below_m2p5__gyro_y__long
+                if Float(f[142]) < 0x1.19484ep+2 { // max__twist__short
+                    if Float(f[128]) < 0x1.083a68p-1 { // delta__gyro_mag__long
+                        if Float(f[18]) < 0x1.a5f19cp+0 { // std__acc_y__short
                             return 0x1.1a4796p-9
                         } else {
                             return 0x1.d80d0ep-4
                         }
                     } else {
-                        if Float(f[118]) < 0x1.6894d4p-3 { // std__acc_mag__long
+                        if Float(f[110]) < 0x1.6894d4p-3 { // std__acc_mag__long
                             return 0x1.f37ac6p-5
                         } else {
                             return -0x1.f2c9bep-4
@@ -4252,25 +4252,25 @@ public enum TwistAndGoModel {
                     return 0x1.3d0096p-3
                 }
             } else {
-                if Float(f[78]) < 0x1p+1 { // zero_crossings__gyro_y__short
-                    if Float(f[190]) < 0x1.147ae2p-1 { // histogram_b5__acc_g__long
-                        if Float(f[80]) < -0x1.486bep-3 { // last__gyro_y__short
+                if Float(f[73]) < 0x1p+1 { // zero_crossings__gyro_y__short
+                    if Float(f[160]) < 0x1.147ae2p-1 { // histogram_b5__acc_g__long
+                        if Float(f[75]) < -0x1.486bep-3 { // last__gyro_y__short
                             return 0x1.4ffcb6p-4
                         } else {
                             return -0x1.b822b4p-4
                         }
                     } else {
-                        if Float(f[73]) < 0x1.03882cp+2 { // std__gyro_y__short
+                        if Float(f[68]) < 0x1.03882cp+2 { // std__gyro_y__short
                             return -0x1.7d407ep-5
                         } else {
                             return 0x1.489c5p-3
                         }
                     }
                 } else {
-                    if Float(f[98]) < -0x1.423076p-3 { // last__gyro_z__short
+                    if Float(f[93]) < -0x1.423076p-3 { // last__gyro_z__short
                         return 0x1.cce17ep-5
                     } else {
-                        if Float(f[89]) < -0x1.3d581p+2 { // last__gyro_y__long
+                        if Float(f[84]) < -0x1.3d581p+2 { // last__gyro_y__long
                             return -0x1.9c89cap-7
                         } else {
                             return -0x1.572c0ep-3
@@ -4284,53 +4284,53 @@ public enum TwistAndGoModel {
     // tree 45: adds to margin 0; depth 5
     @inline(never)
     private static func tree_45(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[80]) < 0x1.4251f4p+1 { // last__gyro_y__short
-            if Float(f[130]) < -0x1.2aae2ap-7 { // first__gyro_y__long
-                if Float(f[12]) < 0x1.71e276p+2 { // max__acc_x__long
-                    if Float(f[21]) < 0x1.c41eeep+1 { // max__acc_y__short
-                        if Float(f[122]) < 0x1.4108bp+3 { // rms__acc_mag__long
+        if Float(f[75]) < 0x1.4251f4p+1 { // last__gyro_y__short
+            if Float(f[119]) < -0x1.2aae2ap-7 { // first__gyro_y__long
+                if Float(f[11]) < 0x1.71e276p+2 { // max__acc_x__long
+                    if Float(f[20]) < 0x1.c41eeep+1 { // max__acc_y__short
+                        if Float(f[114]) < 0x1.4108bp+3 { // rms__acc_mag__long
                             return -0x1.66ab6ep-4
                         } else {
                             return 0x1.c8e8aep-5
                         }
                     } else {
-                        if Float(f[116]) < 0x1.3d8aa4p+3 { // last__acc_mag__short
+                        if Float(f[108]) < 0x1.3d8aa4p+3 { // last__acc_mag__short
                             return 0x1.5db92ep-7
                         } else {
                             return 0x1.d35a6ep-4
                         }
                     }
                 } else {
-                    if Float(f[128]) < 0x1.44p+6 { // argmin__gyro_y__long
+                    if Float(f[117]) < 0x1.44p+6 { // argmin__gyro_y__long
                         return -0x1.3c689ep-3
                     } else {
                         return 0x1.85fb24p-6
                     }
                 }
             } else {
-                if Float(f[116]) < 0x1.2ba368p+3 { // last__acc_mag__short
-                    if Float(f[115]) < -0x1.873584p-7 { // slope__acc_mag__short
-                        if Float(f[157]) < 0x1.eaa944p-2 { // mean__twist__short
+                if Float(f[108]) < 0x1.2ba368p+3 { // last__acc_mag__short
+                    if Float(f[107]) < -0x1.873584p-7 { // slope__acc_mag__short
+                        if Float(f[140]) < 0x1.eaa944p-2 { // mean__twist__short
                             return -0x1.f62d9ap-4
                         } else {
                             return 0x1.202fc2p-4
                         }
                     } else {
-                        if Float(f[80]) < 0x1.fdcf04p-4 { // last__gyro_y__short
+                        if Float(f[75]) < 0x1.fdcf04p-4 { // last__gyro_y__short
                             return 0x1.9d5b76p-7
                         } else {
                             return 0x1.2b04cap-3
                         }
                     }
                 } else {
-                    if Float(f[80]) < -0x1.7d6afp+0 { // last__gyro_y__short
-                        if Float(f[91]) < 0x1.28ec0ep-4 { // std__gyro_z__short
+                    if Float(f[75]) < -0x1.7d6afp+0 { // last__gyro_y__short
+                        if Float(f[86]) < 0x1.28ec0ep-4 { // std__gyro_z__short
                             return -0x1.2ac226p-4
                         } else {
                             return 0x1.d0c7cep-4
                         }
                     } else {
-                        if Float(f[128]) < 0x1.fp+4 { // argmin__gyro_y__long
+                        if Float(f[117]) < 0x1.fp+4 { // argmin__gyro_y__long
                             return 0x1.6b756p-8
                         } else {
                             return -0x1.97d526p-4
@@ -4339,8 +4339,8 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[95]) < 0x1.678dd8p-4 { // rms__gyro_z__short
-                if Float(f[74]) < -0x1.0854d6p+1 { // min__gyro_y__short
+            if Float(f[90]) < 0x1.678dd8p-4 { // rms__gyro_z__short
+                if Float(f[69]) < -0x1.0854d6p+1 { // min__gyro_y__short
                     return -0x1.d6f7dep-4
                 } else {
                     return 0x1.619cdcp-4
@@ -4354,31 +4354,31 @@ public enum TwistAndGoModel {
     // tree 46: adds to margin 0; depth 5
     @inline(never)
     private static func tree_46(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[80]) < 0x1.d56884p-1 { // last__gyro_y__short
-            if Float(f[145]) < 0x1.f3bc24p-6 { // mean__gyro_y_d__short
-                if Float(f[116]) < 0x1.47af88p+3 { // last__acc_mag__short
-                    if Float(f[98]) < 0x1.63c31ep-4 { // last__gyro_z__short
-                        if Float(f[31]) < 0x1.68fa16p-1 { // range__acc_y__long
+        if Float(f[75]) < 0x1.d56884p-1 { // last__gyro_y__short
+            if Float(f[131]) < 0x1.f3bc24p-6 { // mean__gyro_y_d__short
+                if Float(f[108]) < 0x1.47af88p+3 { // last__acc_mag__short
+                    if Float(f[93]) < 0x1.63c31ep-4 { // last__gyro_z__short
+                        if Float(f[29]) < 0x1.68fa16p-1 { // range__acc_y__long
                             return 0x1.637f88p-4
                         } else {
                             return -0x1.11cb8ep-4
                         }
                     } else {
-                        if Float(f[137]) < 0x1.ap+4 { // argmin__gyro_mag__long
+                        if Float(f[125]) < 0x1.ap+4 { // argmin__gyro_mag__long
                             return 0x1.69b966p-3
                         } else {
                             return -0x1.349894p-6
                         }
                     }
                 } else {
-                    if Float(f[107]) < -0x1.b5c7cep-11 { // last__gyro_z__long
-                        if Float(f[129]) < 0x1.ep+5 { // argmax__gyro_y__long
+                    if Float(f[101]) < -0x1.b5c7cep-11 { // last__gyro_z__long
+                        if Float(f[118]) < 0x1.ep+5 { // argmax__gyro_y__long
                             return -0x1.191b1p-7
                         } else {
                             return 0x1.919df6p-3
                         }
                     } else {
-                        if Float(f[159]) < 0x1.301de2p+0 { // max__twist__short
+                        if Float(f[142]) < 0x1.301de2p+0 { // max__twist__short
                             return -0x1.9b2114p-5
                         } else {
                             return 0x1.998f28p-4
@@ -4386,14 +4386,14 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[173]) < 0x1p+0 { // histogram_b08__gyro_y__long
-                    if Float(f[116]) < 0x1.3667ccp+3 { // last__acc_mag__short
+                if Float(f[152]) < 0x1p+0 { // histogram_b08__gyro_y__long
+                    if Float(f[108]) < 0x1.3667ccp+3 { // last__acc_mag__short
                         return 0x1.c8451ep-4
                     } else {
                         return -0x1.c9fe1ep-5
                     }
                 } else {
-                    if Float(f[138]) < 0x1.6cp+6 { // argmax__gyro_mag__long
+                    if Float(f[126]) < 0x1.6cp+6 { // argmax__gyro_mag__long
                         return -0x1.6bfb08p-3
                     } else {
                         return -0x1.b34d6ep-9
@@ -4401,23 +4401,23 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[62]) < 0x1.480842p+0 { // last__gyro_x__short
-                if Float(f[121]) < 0x1.8ead1ep+2 { // range__acc_mag__long
-                    if Float(f[92]) < -0x1.5e1fcp-3 { // min__gyro_z__short
-                        if Float(f[38]) < -0x1.58d228p+2 { // min__acc_z__short
+            if Float(f[58]) < 0x1.480842p+0 { // last__gyro_x__short
+                if Float(f[113]) < 0x1.8ead1ep+2 { // range__acc_mag__long
+                    if Float(f[87]) < -0x1.5e1fcp-3 { // min__gyro_z__short
+                        if Float(f[35]) < -0x1.58d228p+2 { // min__acc_z__short
                             return 0x1.56a226p-6
                         } else {
                             return 0x1.535d18p-3
                         }
                     } else {
-                        if Float(f[40]) < 0x1.129a2cp+0 { // range__acc_z__short
+                        if Float(f[37]) < 0x1.129a2cp+0 { // range__acc_z__short
                             return 0x1.94d84ep-4
                         } else {
                             return -0x1.63cefp-5
                         }
                     }
                 } else {
-                    if Float(f[80]) < 0x1.953d96p+0 { // last__gyro_y__short
+                    if Float(f[75]) < 0x1.953d96p+0 { // last__gyro_y__short
                         return -0x1.bf801p-4
                     } else {
                         return 0x1.6c8916p-5
@@ -4432,19 +4432,19 @@ public enum TwistAndGoModel {
     // tree 47: adds to margin 0; depth 5
     @inline(never)
     private static func tree_47(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[116]) < 0x1.2de39cp+3 { // last__acc_mag__short
-            if Float(f[147]) < 0x1.9ff088p-1 { // max__gyro_y_d__short
-                if Float(f[150]) < 0x1.61cc26p-4 { // std__acc_x_lp__short
-                    if Float(f[120]) < 0x1.474052p+3 { // max__acc_mag__long
+        if Float(f[108]) < 0x1.2de39cp+3 { // last__acc_mag__short
+            if Float(f[133]) < 0x1.9ff088p-1 { // max__gyro_y_d__short
+                if Float(f[136]) < 0x1.61cc26p-4 { // std__acc_x_lp__short
+                    if Float(f[112]) < 0x1.474052p+3 { // max__acc_mag__long
                         return -0x1.99ceap-7
                     } else {
                         return 0x1.061e7p-3
                     }
                 } else {
-                    if Float(f[146]) < 0x1.416c2p-4 { // std__gyro_y_d__short
+                    if Float(f[132]) < 0x1.416c2p-4 { // std__gyro_y_d__short
                         return 0x1.664cb2p-5
                     } else {
-                        if Float(f[80]) < -0x1.80df58p-2 { // last__gyro_y__short
+                        if Float(f[75]) < -0x1.80df58p-2 { // last__gyro_y__short
                             return -0x1.037296p-6
                         } else {
                             return -0x1.29c90ep-3
@@ -4452,11 +4452,11 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[63]) < 0x1.9e54ap-3 { // mean__gyro_x__long
-                    if Float(f[94]) < 0x1.d9e94ap-3 { // range__gyro_z__short
+                if Float(f[59]) < 0x1.9e54ap-3 { // mean__gyro_x__long
+                    if Float(f[89]) < 0x1.d9e94ap-3 { // range__gyro_z__short
                         return -0x1.a33656p-9
                     } else {
-                        if Float(f[45]) < 0x1.223896p+1 { // mean__acc_z__long
+                        if Float(f[42]) < 0x1.223896p+1 { // mean__acc_z__long
                             return 0x1.7d1aeep-5
                         } else {
                             return 0x1.6429a6p-3
@@ -4467,30 +4467,30 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[116]) < 0x1.3d8aa4p+3 { // last__acc_mag__short
-                if Float(f[80]) < 0x1.bcb9aap-3 { // last__gyro_y__short
-                    if Float(f[80]) < -0x1.33e1cap-3 { // last__gyro_y__short
-                        if Float(f[143]) < 0x1.4p+2 { // mean_crossings__gyro_mag__long
+            if Float(f[108]) < 0x1.3d8aa4p+3 { // last__acc_mag__short
+                if Float(f[75]) < 0x1.bcb9aap-3 { // last__gyro_y__short
+                    if Float(f[75]) < -0x1.33e1cap-3 { // last__gyro_y__short
+                        if Float(f[130]) < 0x1.4p+2 { // mean_crossings__gyro_mag__long
                             return 0x1.f3f75ap-5
                         } else {
                             return -0x1.072a34p-4
                         }
                     } else {
-                        if Float(f[137]) < 0x1.ap+3 { // argmin__gyro_mag__long
+                        if Float(f[125]) < 0x1.ap+3 { // argmin__gyro_mag__long
                             return -0x1.72653p-6
                         } else {
                             return -0x1.677356p-3
                         }
                     }
                 } else {
-                    if Float(f[147]) < 0x1.2cd3f2p+0 { // max__gyro_y_d__short
-                        if Float(f[122]) < 0x1.3b75f8p+3 { // rms__acc_mag__long
+                    if Float(f[133]) < 0x1.2cd3f2p+0 { // max__gyro_y_d__short
+                        if Float(f[114]) < 0x1.3b75f8p+3 { // rms__acc_mag__long
                             return 0x1.b2eb04p-6
                         } else {
                             return -0x1.d88f64p-4
                         }
                     } else {
-                        if Float(f[95]) < 0x1.5e7972p-4 { // rms__gyro_z__short
+                        if Float(f[90]) < 0x1.5e7972p-4 { // rms__gyro_z__short
                             return 0x1.3b30aap-7
                         } else {
                             return 0x1.fad40ep-4
@@ -4498,29 +4498,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[162]) < 0x1.a0b966p-4 { // std__spin_sum__short
+                if Float(f[145]) < 0x1.a0b966p-4 { // std__spin_sum__short
                     if Float(f[7]) < -0x1.04335p-8 { // slope__acc_x__short
-                        if Float(f[138]) < 0x1.5p+4 { // argmax__gyro_mag__long
+                        if Float(f[126]) < 0x1.5p+4 { // argmax__gyro_mag__long
                             return 0x1.2a5feep-2
                         } else {
                             return 0x1.48ba7ep-4
                         }
                     } else {
-                        if Float(f[25]) < 0x1.39f12ap-8 { // slope__acc_y__short
+                        if Float(f[23]) < 0x1.39f12ap-8 { // slope__acc_y__short
                             return -0x1.aae1d4p-4
                         } else {
                             return -0x1.a6a834p-10
                         }
                     }
                 } else {
-                    if Float(f[146]) < 0x1.7b6d36p-4 { // std__gyro_y_d__short
-                        if Float(f[70]) < -0x1.8222b8p-8 { // slope__gyro_x__long
+                    if Float(f[132]) < 0x1.7b6d36p-4 { // std__gyro_y_d__short
+                        if Float(f[65]) < -0x1.8222b8p-8 { // slope__gyro_x__long
                             return -0x1.fde58p-7
                         } else {
                             return -0x1.37f656p-3
                         }
                     } else {
-                        if Float(f[16]) < -0x1.1da568p-10 { // slope__acc_x__long
+                        if Float(f[15]) < -0x1.1da568p-10 { // slope__acc_x__long
                             return 0x1.0e3ee6p-4
                         } else {
                             return -0x1.2ddf9cp-5
@@ -4534,31 +4534,31 @@ public enum TwistAndGoModel {
     // tree 48: adds to margin 0; depth 5
     @inline(never)
     private static func tree_48(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[117]) < 0x1.3cd65ep+3 { // mean__acc_mag__long
-            if Float(f[45]) < 0x1.56102ep+2 { // mean__acc_z__long
+        if Float(f[109]) < 0x1.3cd65ep+3 { // mean__acc_mag__long
+            if Float(f[42]) < 0x1.56102ep+2 { // mean__acc_z__long
                 if Float(f[2]) < -0x1.60e6ap+2 { // min__acc_x__short
-                    if Float(f[29]) < 0x1.62a58cp+1 { // min__acc_y__long
-                        if Float(f[45]) < -0x1.c46a18p-1 { // mean__acc_z__long
+                    if Float(f[27]) < 0x1.62a58cp+1 { // min__acc_y__long
+                        if Float(f[42]) < -0x1.c46a18p-1 { // mean__acc_z__long
                             return 0x1.c44b06p-5
                         } else {
                             return -0x1.98bce4p-4
                         }
                     } else {
-                        if Float(f[42]) < 0x1p+1 { // zero_crossings__acc_z__short
+                        if Float(f[39]) < 0x1p+1 { // zero_crossings__acc_z__short
                             return 0x1.c107cep-4
                         } else {
                             return -0x1.dd4686p-5
                         }
                     }
                 } else {
-                    if Float(f[173]) < 0x1p+0 { // histogram_b08__gyro_y__long
-                        if Float(f[147]) < 0x1.e0bcbep-3 { // max__gyro_y_d__short
+                    if Float(f[152]) < 0x1p+0 { // histogram_b08__gyro_y__long
+                        if Float(f[133]) < 0x1.e0bcbep-3 { // max__gyro_y_d__short
                             return -0x1.6a4088p-4
                         } else {
                             return 0x1.7d9276p-4
                         }
                     } else {
-                        if Float(f[97]) < -0x1.589ep-6 { // slope__gyro_z__short
+                        if Float(f[92]) < -0x1.589ep-6 { // slope__gyro_z__short
                             return -0x1.f9e7cp-7
                         } else {
                             return -0x1.0afb72p-3
@@ -4566,29 +4566,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[189]) < 0x1.ccccccp-2 { // histogram_b4__acc_g__long
-                    if Float(f[130]) < -0x1.6a1a5p-6 { // first__gyro_y__long
-                        if Float(f[138]) < 0x1.fp+4 { // argmax__gyro_mag__long
+                if Float(f[159]) < 0x1.ccccccp-2 { // histogram_b4__acc_g__long
+                    if Float(f[119]) < -0x1.6a1a5p-6 { // first__gyro_y__long
+                        if Float(f[126]) < 0x1.fp+4 { // argmax__gyro_mag__long
                             return 0x1.2a86fep-2
                         } else {
                             return 0x1.2be7eap-4
                         }
                     } else {
-                        if Float(f[50]) < 0x1.e938cp+2 { // rms__acc_z__long
+                        if Float(f[47]) < 0x1.e938cp+2 { // rms__acc_z__long
                             return 0x1.1a09ccp-4
                         } else {
                             return -0x1.2514fcp-4
                         }
                     }
                 } else {
-                    if Float(f[54]) < -0x1.912806p-8 { // mean__gyro_x__short
-                        if Float(f[137]) < 0x1.b8p+5 { // argmin__gyro_mag__long
+                    if Float(f[50]) < -0x1.912806p-8 { // mean__gyro_x__short
+                        if Float(f[125]) < 0x1.b8p+5 { // argmin__gyro_mag__long
                             return -0x1.4309a6p-7
                         } else {
                             return 0x1.9f32eep-4
                         }
                     } else {
-                        if Float(f[101]) < -0x1.726288p-4 { // min__gyro_z__long
+                        if Float(f[96]) < -0x1.726288p-4 { // min__gyro_z__long
                             return -0x1.cfa61ep-4
                         } else {
                             return 0x1.33b15ep-6
@@ -4597,16 +4597,16 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[50]) < 0x1.fd8c04p+1 { // rms__acc_z__long
-                if Float(f[34]) < 0x1.24914p-12 { // slope__acc_y__long
-                    if Float(f[159]) < 0x1.27032ap+1 { // max__twist__short
+            if Float(f[47]) < 0x1.fd8c04p+1 { // rms__acc_z__long
+                if Float(f[31]) < 0x1.24914p-12 { // slope__acc_y__long
+                    if Float(f[142]) < 0x1.27032ap+1 { // max__twist__short
                         return -0x1.d88a14p-4
                     } else {
                         return 0x1.76cfacp-7
                     }
                 } else {
-                    if Float(f[57]) < 0x1.307fdcp+0 { // max__gyro_x__short
-                        if Float(f[72]) < -0x1.135ba8p-6 { // mean__gyro_y__short
+                    if Float(f[53]) < 0x1.307fdcp+0 { // max__gyro_x__short
+                        if Float(f[67]) < -0x1.135ba8p-6 { // mean__gyro_y__short
                             return 0x1.851ecep-3
                         } else {
                             return 0x1.4ec16p-5
@@ -4616,25 +4616,25 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[162]) < 0x1.d0a45cp+1 { // std__spin_sum__short
-                    if Float(f[106]) < -0x1.cd725ap-11 { // slope__gyro_z__long
-                        if Float(f[47]) < 0x1.644bb2p+0 { // min__acc_z__long
+                if Float(f[145]) < 0x1.d0a45cp+1 { // std__spin_sum__short
+                    if Float(f[100]) < -0x1.cd725ap-11 { // slope__gyro_z__long
+                        if Float(f[44]) < 0x1.644bb2p+0 { // min__acc_z__long
                             return -0x1.864ce6p-4
                         } else {
                             return 0x1.ce193ep-5
                         }
                     } else {
-                        if Float(f[15]) < 0x1p+3 { // zero_crossings__acc_x__long
+                        if Float(f[14]) < 0x1p+3 { // zero_crossings__acc_x__long
                             return -0x1.3e2058p-3
                         } else {
                             return -0x1.45a206p-5
                         }
                     }
                 } else {
-                    if Float(f[80]) < -0x1.40639ep-6 { // last__gyro_y__short
+                    if Float(f[75]) < -0x1.40639ep-6 { // last__gyro_y__short
                         return 0x1.35b37ep-4
                     } else {
-                        if Float(f[80]) < 0x1.73ca54p+0 { // last__gyro_y__short
+                        if Float(f[75]) < 0x1.73ca54p+0 { // last__gyro_y__short
                             return -0x1.5771aap-4
                         } else {
                             return 0x1.642006p-5
@@ -4648,35 +4648,35 @@ public enum TwistAndGoModel {
     // tree 49: adds to margin 0; depth 5
     @inline(never)
     private static func tree_49(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[124]) < -0x1.3714aap-7 { // slope__acc_mag__long
+        if Float(f[115]) < -0x1.3714aap-7 { // slope__acc_mag__long
             return -0x1.9d526ap-4
         } else {
-            if Float(f[84]) < 0x1.f92792p-1 { // max__gyro_y__long
-                if Float(f[66]) < 0x1.842f72p+0 { // max__gyro_x__long
-                    if Float(f[107]) < 0x1.16b11cp-7 { // last__gyro_z__long
-                        if Float(f[96]) < 0x1.8p+1 { // zero_crossings__gyro_z__short
+            if Float(f[79]) < 0x1.f92792p-1 { // max__gyro_y__long
+                if Float(f[62]) < 0x1.842f72p+0 { // max__gyro_x__long
+                    if Float(f[101]) < 0x1.16b11cp-7 { // last__gyro_z__long
+                        if Float(f[91]) < 0x1.8p+1 { // zero_crossings__gyro_z__short
                             return -0x1.96ce86p-5
                         } else {
                             return 0x1.5e3ca6p-4
                         }
                     } else {
-                        if Float(f[37]) < 0x1.b8b37ep-3 { // std__acc_z__short
+                        if Float(f[34]) < 0x1.b8b37ep-3 { // std__acc_z__short
                             return 0x1.563846p-7
                         } else {
                             return -0x1.9f4ba6p-4
                         }
                     }
                 } else {
-                    if Float(f[98]) < 0x1.73472p-5 { // last__gyro_z__short
+                    if Float(f[93]) < 0x1.73472p-5 { // last__gyro_z__short
                         return 0x1.083d1ep-5
                     } else {
                         return 0x1.698e96p-3
                     }
                 }
             } else {
-                if Float(f[159]) < 0x1.9175bp+0 { // max__twist__short
-                    if Float(f[48]) < 0x1.5ad91ap+3 { // max__acc_z__long
-                        if Float(f[117]) < 0x1.35bf2cp+3 { // mean__acc_mag__long
+                if Float(f[142]) < 0x1.9175bp+0 { // max__twist__short
+                    if Float(f[45]) < 0x1.5ad91ap+3 { // max__acc_z__long
+                        if Float(f[109]) < 0x1.35bf2cp+3 { // mean__acc_mag__long
                             return -0x1.dc9266p-10
                         } else {
                             return -0x1.3dae5ap-3
@@ -4685,14 +4685,14 @@ public enum TwistAndGoModel {
                         return 0x1.e6dc3ep-5
                     }
                 } else {
-                    if Float(f[81]) < 0x1.715854p-3 { // mean__gyro_y__long
-                        if Float(f[96]) < 0x1p+1 { // zero_crossings__gyro_z__short
+                    if Float(f[76]) < 0x1.715854p-3 { // mean__gyro_y__long
+                        if Float(f[91]) < 0x1p+1 { // zero_crossings__gyro_z__short
                             return 0x1.47b6f8p-4
                         } else {
                             return -0x1.b4fdcap-5
                         }
                     } else {
-                        if Float(f[81]) < 0x1.5f679p-2 { // mean__gyro_y__long
+                        if Float(f[76]) < 0x1.5f679p-2 { // mean__gyro_y__long
                             return 0x1.6c8e4cp-5
                         } else {
                             return 0x1.13ed3cp-3
@@ -4706,11 +4706,11 @@ public enum TwistAndGoModel {
     // tree 50: adds to margin 0; depth 5
     @inline(never)
     private static func tree_50(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[146]) < 0x1.398106p-3 { // std__gyro_y_d__short
+        if Float(f[132]) < 0x1.398106p-3 { // std__gyro_y_d__short
             if Float(f[1]) < 0x1.7ef0a2p-1 { // std__acc_x__short
-                if Float(f[108]) < 0x1.3f0648p+3 { // mean__acc_mag__short
-                    if Float(f[106]) < -0x1.0776fep-14 { // slope__gyro_z__long
-                        if Float(f[147]) < 0x1.1bde82p-2 { // max__gyro_y_d__short
+                if Float(f[102]) < 0x1.3f0648p+3 { // mean__acc_mag__short
+                    if Float(f[100]) < -0x1.0776fep-14 { // slope__gyro_z__long
+                        if Float(f[133]) < 0x1.1bde82p-2 { // max__gyro_y_d__short
                             return -0x1.0ab366p-3
                         } else {
                             return 0x1.ab09e6p-8
@@ -4723,8 +4723,8 @@ public enum TwistAndGoModel {
                         }
                     }
                 } else {
-                    if Float(f[89]) < 0x1.bfe7e2p-6 { // last__gyro_y__long
-                        if Float(f[125]) < 0x1.3d5e94p+3 { // last__acc_mag__long
+                    if Float(f[84]) < 0x1.bfe7e2p-6 { // last__gyro_y__long
+                        if Float(f[116]) < 0x1.3d5e94p+3 { // last__acc_mag__long
                             return 0x1.da17dp-5
                         } else {
                             return -0x1.594688p-4
@@ -4737,14 +4737,14 @@ public enum TwistAndGoModel {
                 return -0x1.453296p-3
             }
         } else {
-            if Float(f[129]) < 0x1.58p+5 { // argmax__gyro_y__long
-                if Float(f[190]) < 0x1.a3d70ap-2 { // histogram_b5__acc_g__long
+            if Float(f[118]) < 0x1.58p+5 { // argmax__gyro_y__long
+                if Float(f[160]) < 0x1.a3d70ap-2 { // histogram_b5__acc_g__long
                     return 0x1.34619ep-3
                 } else {
-                    if Float(f[122]) < 0x1.3b2a44p+3 { // rms__acc_mag__long
+                    if Float(f[114]) < 0x1.3b2a44p+3 { // rms__acc_mag__long
                         return 0x1.b1303p-4
                     } else {
-                        if Float(f[125]) < 0x1.39b042p+3 { // last__acc_mag__long
+                        if Float(f[116]) < 0x1.39b042p+3 { // last__acc_mag__long
                             return 0x1.33fe3cp-5
                         } else {
                             return -0x1.858ca4p-4
@@ -4752,15 +4752,15 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[81]) < 0x1.5f679p-2 { // mean__gyro_y__long
-                    if Float(f[60]) < 0x1p+1 { // zero_crossings__gyro_x__short
-                        if Float(f[198]) < 0x1.2p+4 { // fast_spin__gyro_mag__short
+                if Float(f[76]) < 0x1.5f679p-2 { // mean__gyro_y__long
+                    if Float(f[56]) < 0x1p+1 { // zero_crossings__gyro_x__short
+                        if Float(f[164]) < 0x1.2p+4 { // fast_spin__gyro_mag__short
                             return -0x1.87833ep-6
                         } else {
                             return 0x1.b0539p-4
                         }
                     } else {
-                        if Float(f[58]) < 0x1.ef3626p-1 { // range__gyro_x__short
+                        if Float(f[54]) < 0x1.ef3626p-1 { // range__gyro_x__short
                             return 0x1.7aff28p-6
                         } else {
                             return -0x1.b3fb1ap-4
@@ -4777,22 +4777,22 @@ public enum TwistAndGoModel {
     @inline(never)
     private static func tree_51(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[6]) < 0x1.4p+2 { // zero_crossings__acc_x__short
-            if Float(f[116]) < 0x1.2ba368p+3 { // last__acc_mag__short
-                if Float(f[107]) < -0x1.ac3c5cp-2 { // last__gyro_z__long
-                    if Float(f[148]) < 0x1.e1166ep+0 { // energy__gyro_y_d__short
+            if Float(f[108]) < 0x1.2ba368p+3 { // last__acc_mag__short
+                if Float(f[101]) < -0x1.ac3c5cp-2 { // last__gyro_z__long
+                    if Float(f[134]) < 0x1.e1166ep+0 { // energy__gyro_y_d__short
                         return -0x1.b10acap-4
                     } else {
                         return 0x1.d6751ep-7
                     }
                 } else {
-                    if Float(f[108]) < 0x1.39279cp+3 { // mean__acc_mag__short
-                        if Float(f[14]) < 0x1.62e704p+1 { // rms__acc_x__long
+                    if Float(f[102]) < 0x1.39279cp+3 { // mean__acc_mag__short
+                        if Float(f[13]) < 0x1.62e704p+1 { // rms__acc_x__long
                             return 0x1.132b0ep-4
                         } else {
                             return -0x1.0d6112p-4
                         }
                     } else {
-                        if Float(f[108]) < 0x1.4292e8p+3 { // mean__acc_mag__short
+                        if Float(f[102]) < 0x1.4292e8p+3 { // mean__acc_mag__short
                             return 0x1.19b4aap-3
                         } else {
                             return -0x1.6ed104p-8
@@ -4800,29 +4800,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[116]) < 0x1.3d8aa4p+3 { // last__acc_mag__short
-                    if Float(f[80]) < 0x1.bcb9aap-3 { // last__gyro_y__short
-                        if Float(f[80]) < -0x1.33e1cap-3 { // last__gyro_y__short
+                if Float(f[108]) < 0x1.3d8aa4p+3 { // last__acc_mag__short
+                    if Float(f[75]) < 0x1.bcb9aap-3 { // last__gyro_y__short
+                        if Float(f[75]) < -0x1.33e1cap-3 { // last__gyro_y__short
                             return -0x1.d8643ep-11
                         } else {
                             return -0x1.155c06p-3
                         }
                     } else {
-                        if Float(f[147]) < 0x1.2cd3f2p+0 { // max__gyro_y_d__short
+                        if Float(f[133]) < 0x1.2cd3f2p+0 { // max__gyro_y_d__short
                             return -0x1.d3dfeep-5
                         } else {
                             return 0x1.981b72p-4
                         }
                     }
                 } else {
-                    if Float(f[174]) < 0x1.3p+5 { // histogram_b09__gyro_y__long
+                    if Float(f[153]) < 0x1.3p+5 { // histogram_b09__gyro_y__long
                         if Float(f[5]) < 0x1.293df2p+2 { // rms__acc_x__short
                             return -0x1.946704p-4
                         } else {
                             return 0x1.630ef6p-6
                         }
                     } else {
-                        if Float(f[107]) < -0x1.b5c7cep-11 { // last__gyro_z__long
+                        if Float(f[101]) < -0x1.b5c7cep-11 { // last__gyro_z__long
                             return 0x1.b63c1ep-4
                         } else {
                             return -0x1.e3614p-9
@@ -4838,15 +4838,15 @@ public enum TwistAndGoModel {
     // tree 52: adds to margin 0; depth 5
     @inline(never)
     private static func tree_52(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[104]) < 0x1.2bd90cp-5 { // rms__gyro_z__long
+        if Float(f[99]) < 0x1.2bd90cp-5 { // rms__gyro_z__long
             return -0x1.aee61ap-4
         } else {
             if Float(f[10]) < 0x1.1e79b4p-3 { // std__acc_x__long
                 return 0x1.262bb8p-3
             } else {
-                if Float(f[146]) < 0x1.3f7b64p-3 { // std__gyro_y_d__short
+                if Float(f[132]) < 0x1.3f7b64p-3 { // std__gyro_y_d__short
                     if Float(f[1]) < 0x1.7ef0a2p-1 { // std__acc_x__short
-                        if Float(f[156]) < 0x1.a0a956p-7 { // energy__acc_g__short
+                        if Float(f[139]) < 0x1.a0a956p-7 { // energy__acc_g__short
                             return -0x1.13f87ep-4
                         } else {
                             return 0x1.59db88p-5
@@ -4855,14 +4855,14 @@ public enum TwistAndGoModel {
                         return -0x1.38f8b6p-3
                     }
                 } else {
-                    if Float(f[19]) < 0x1.4f8066p+0 { // std__acc_y__short
-                        if Float(f[56]) < -0x1.5a66dcp-1 { // min__gyro_x__short
+                    if Float(f[18]) < 0x1.4f8066p+0 { // std__acc_y__short
+                        if Float(f[52]) < -0x1.5a66dcp-1 { // min__gyro_x__short
                             return -0x1.55f37p-4
                         } else {
                             return 0x1.5eb79p-5
                         }
                     } else {
-                        if Float(f[56]) < -0x1.7222d6p-1 { // min__gyro_x__short
+                        if Float(f[52]) < -0x1.7222d6p-1 { // min__gyro_x__short
                             return 0x1.bbb4f4p-4
                         } else {
                             return -0x1.2a96dep-4
@@ -4876,26 +4876,26 @@ public enum TwistAndGoModel {
     // tree 53: adds to margin 0; depth 5
     @inline(never)
     private static func tree_53(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[58]) < 0x1.1264a2p-3 { // range__gyro_x__short
-            if Float(f[66]) < 0x1.6f61eep-4 { // max__gyro_x__long
+        if Float(f[54]) < 0x1.1264a2p-3 { // range__gyro_x__short
+            if Float(f[62]) < 0x1.6f61eep-4 { // max__gyro_x__long
                 return -0x1.0d14f6p-4
             } else {
-                if Float(f[47]) < 0x1.0c2a02p+2 { // min__acc_z__long
+                if Float(f[44]) < 0x1.0c2a02p+2 { // min__acc_z__long
                     return 0x1.ce1cc6p-7
                 } else {
                     return 0x1.9e398ep-3
                 }
             }
         } else {
-            if Float(f[146]) < 0x1.7b6d36p-4 { // std__gyro_y_d__short
-                if Float(f[31]) < 0x1.7148fep-1 { // range__acc_y__long
+            if Float(f[132]) < 0x1.7b6d36p-4 { // std__gyro_y_d__short
+                if Float(f[29]) < 0x1.7148fep-1 { // range__acc_y__long
                     if Float(f[4]) < 0x1.7f4a34p-1 { // range__acc_x__short
                         return -0x1.9ba73ep-4
                     } else {
                         return 0x1.2d7008p-3
                     }
                 } else {
-                    if Float(f[70]) < -0x1.6c1236p-7 { // slope__gyro_x__long
+                    if Float(f[65]) < -0x1.6c1236p-7 { // slope__gyro_x__long
                         return 0x1.1c0c6ep-4
                     } else {
                         if Float(f[3]) < -0x1.75f58cp+2 { // max__acc_x__short
@@ -4906,29 +4906,29 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[99]) < -0x1.874cbap-7 { // mean__gyro_z__long
-                    if Float(f[189]) < 0x1.5c28f6p-2 { // histogram_b4__acc_g__long
-                        if Float(f[120]) < 0x1.98734ap+3 { // max__acc_mag__long
+                if Float(f[94]) < -0x1.874cbap-7 { // mean__gyro_z__long
+                    if Float(f[159]) < 0x1.5c28f6p-2 { // histogram_b4__acc_g__long
+                        if Float(f[112]) < 0x1.98734ap+3 { // max__acc_mag__long
                             return 0x1.0a69a4p-3
                         } else {
                             return -0x1.59511p-6
                         }
                     } else {
-                        if Float(f[90]) < -0x1.c5098ap-7 { // mean__gyro_z__short
+                        if Float(f[85]) < -0x1.c5098ap-7 { // mean__gyro_z__short
                             return 0x1.5beedep-5
                         } else {
                             return -0x1.4500eap-4
                         }
                     }
                 } else {
-                    if Float(f[117]) < 0x1.3c122ep+3 { // mean__acc_mag__long
-                        if Float(f[71]) < -0x1.896b34p-2 { // last__gyro_x__long
+                    if Float(f[109]) < 0x1.3c122ep+3 { // mean__acc_mag__long
+                        if Float(f[66]) < -0x1.896b34p-2 { // last__gyro_x__long
                             return -0x1.2f7486p-4
                         } else {
                             return 0x1.930ceep-5
                         }
                     } else {
-                        if Float(f[50]) < 0x1.fd8c04p+1 { // rms__acc_z__long
+                        if Float(f[47]) < 0x1.fd8c04p+1 { // rms__acc_z__long
                             return 0x1.5a84a2p-6
                         } else {
                             return -0x1.67320ep-4
@@ -4942,32 +4942,32 @@ public enum TwistAndGoModel {
     // tree 54: adds to margin 0; depth 5
     @inline(never)
     private static func tree_54(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[80]) < 0x1.4251f4p+1 { // last__gyro_y__short
-            if Float(f[84]) < 0x1.f92792p-1 { // max__gyro_y__long
-                if Float(f[66]) < 0x1.8e569cp+0 { // max__gyro_x__long
-                    if Float(f[107]) < 0x1.abd1aap-8 { // last__gyro_z__long
-                        if Float(f[96]) < 0x1.8p+1 { // zero_crossings__gyro_z__short
+        if Float(f[75]) < 0x1.4251f4p+1 { // last__gyro_y__short
+            if Float(f[79]) < 0x1.f92792p-1 { // max__gyro_y__long
+                if Float(f[62]) < 0x1.8e569cp+0 { // max__gyro_x__long
+                    if Float(f[101]) < 0x1.abd1aap-8 { // last__gyro_z__long
+                        if Float(f[91]) < 0x1.8p+1 { // zero_crossings__gyro_z__short
                             return -0x1.88bcd2p-5
                         } else {
                             return 0x1.0c7c4p-4
                         }
                     } else {
-                        if Float(f[28]) < 0x1.5cd3fep-3 { // std__acc_y__long
+                        if Float(f[26]) < 0x1.5cd3fep-3 { // std__acc_y__long
                             return 0x1.5da35cp-6
                         } else {
                             return -0x1.8c9baap-4
                         }
                     }
                 } else {
-                    if Float(f[80]) < -0x1.aae8e2p-5 { // last__gyro_y__short
+                    if Float(f[75]) < -0x1.aae8e2p-5 { // last__gyro_y__short
                         return 0x1.397d7ep-3
                     } else {
                         return 0x1.d10a6ap-6
                     }
                 }
             } else {
-                if Float(f[159]) < 0x1.784902p+0 { // max__twist__short
-                    if Float(f[48]) < 0x1.5ad91ap+3 { // max__acc_z__long
+                if Float(f[142]) < 0x1.784902p+0 { // max__twist__short
+                    if Float(f[45]) < 0x1.5ad91ap+3 { // max__acc_z__long
                         if Float(f[8]) < -0x1.f39964p+2 { // last__acc_x__short
                             return -0x1.a32de4p-6
                         } else {
@@ -4977,14 +4977,14 @@ public enum TwistAndGoModel {
                         return 0x1.1cba84p-5
                     }
                 } else {
-                    if Float(f[80]) < -0x1.8d130ep-4 { // last__gyro_y__short
-                        if Float(f[52]) < -0x1.0ad9dap-7 { // slope__acc_z__long
+                    if Float(f[75]) < -0x1.8d130ep-4 { // last__gyro_y__short
+                        if Float(f[49]) < -0x1.0ad9dap-7 { // slope__acc_z__long
                             return 0x1.0074c8p-3
                         } else {
                             return -0x1.3bb038p-5
                         }
                     } else {
-                        if Float(f[116]) < 0x1.30e70ep+3 { // last__acc_mag__short
+                        if Float(f[108]) < 0x1.30e70ep+3 { // last__acc_mag__short
                             return 0x1.f47fp-5
                         } else {
                             return -0x1.55ed6ap-4
@@ -4993,7 +4993,7 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[95]) < 0x1.678dd8p-4 { // rms__gyro_z__short
+            if Float(f[90]) < 0x1.678dd8p-4 { // rms__gyro_z__short
                 return -0x1.345fdp-6
             } else {
                 return 0x1.fab71p-4
@@ -5004,23 +5004,23 @@ public enum TwistAndGoModel {
     // tree 55: adds to margin 0; depth 5
     @inline(never)
     private static func tree_55(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[113]) < 0x1.3d954ap+3 { // rms__acc_mag__short
-            if Float(f[83]) < -0x1.0d6dc2p-3 { // min__gyro_y__long
-                if Float(f[95]) < 0x1.dd05cp-5 { // rms__gyro_z__short
-                    if Float(f[46]) < 0x1.590eeap-3 { // std__acc_z__long
+        if Float(f[106]) < 0x1.3d954ap+3 { // rms__acc_mag__short
+            if Float(f[78]) < -0x1.0d6dc2p-3 { // min__gyro_y__long
+                if Float(f[90]) < 0x1.dd05cp-5 { // rms__gyro_z__short
+                    if Float(f[43]) < 0x1.590eeap-3 { // std__acc_z__long
                         return -0x1.cb6a14p-6
                     } else {
                         return -0x1.271b72p-3
                     }
                 } else {
-                    if Float(f[143]) < 0x1.8p+1 { // mean_crossings__gyro_mag__long
-                        if Float(f[27]) < 0x1.650deep+2 { // mean__acc_y__long
+                    if Float(f[130]) < 0x1.8p+1 { // mean_crossings__gyro_mag__long
+                        if Float(f[25]) < 0x1.650deep+2 { // mean__acc_y__long
                             return 0x1.ba64fp-4
                         } else {
                             return -0x1.e2576ap-7
                         }
                     } else {
-                        if Float(f[147]) < 0x1.57fda4p-1 { // max__gyro_y_d__short
+                        if Float(f[133]) < 0x1.57fda4p-1 { // max__gyro_y_d__short
                             return -0x1.b7db2ep-4
                         } else {
                             return -0x1.ff339ap-8
@@ -5028,21 +5028,21 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[133]) < 0x1.0cc2e6p-5 { // mean_abs__gyro_y__long
-                    if Float(f[143]) < 0x1.28p+5 { // mean_crossings__gyro_mag__long
+                if Float(f[121]) < 0x1.0cc2e6p-5 { // mean_abs__gyro_y__long
+                    if Float(f[130]) < 0x1.28p+5 { // mean_crossings__gyro_mag__long
                         return -0x1.c0509ap-4
                     } else {
                         return 0x1.5ab2d8p-7
                     }
                 } else {
                     if Float(f[7]) < -0x1.5866a6p-9 { // slope__acc_x__short
-                        if Float(f[94]) < 0x1.823e9ep-3 { // range__gyro_z__short
+                        if Float(f[89]) < 0x1.823e9ep-3 { // range__gyro_z__short
                             return 0x1.56fcbcp-3
                         } else {
                             return 0x1.3c18aap-7
                         }
                     } else {
-                        if Float(f[146]) < 0x1.95338ep-4 { // std__gyro_y_d__short
+                        if Float(f[132]) < 0x1.95338ep-4 { // std__gyro_y_d__short
                             return -0x1.467cfep-4
                         } else {
                             return 0x1.bc68cep-5
@@ -5051,16 +5051,16 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[63]) < 0x1.8a649ep-3 { // mean__gyro_x__long
-                if Float(f[113]) < 0x1.4a9b18p+3 { // rms__acc_mag__short
-                    if Float(f[121]) < 0x1.03bbc2p+1 { // range__acc_mag__long
-                        if Float(f[29]) < 0x1.ba9118p+2 { // min__acc_y__long
+            if Float(f[59]) < 0x1.8a649ep-3 { // mean__gyro_x__long
+                if Float(f[106]) < 0x1.4a9b18p+3 { // rms__acc_mag__short
+                    if Float(f[113]) < 0x1.03bbc2p+1 { // range__acc_mag__long
+                        if Float(f[27]) < 0x1.ba9118p+2 { // min__acc_y__long
                             return -0x1.bae7f4p-4
                         } else {
                             return 0x1.ee075ap-5
                         }
                     } else {
-                        if Float(f[62]) < -0x1.8c2f84p-1 { // last__gyro_x__short
+                        if Float(f[58]) < -0x1.8c2f84p-1 { // last__gyro_x__short
                             return -0x1.1ee49p-4
                         } else {
                             return 0x1.a085b4p-4
@@ -5082,15 +5082,15 @@ public enum TwistAndGoModel {
     // tree 56: adds to margin 0; depth 5
     @inline(never)
     private static func tree_56(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[88]) < -0x1.e2bb84p-6 { // slope__gyro_y__long
+        if Float(f[83]) < -0x1.e2bb84p-6 { // slope__gyro_y__long
             return 0x1.795ae2p-4
         } else {
-            if Float(f[128]) < 0x1.ep+5 { // argmin__gyro_y__long
-                if Float(f[121]) < 0x1.8c2daap+2 { // range__acc_mag__long
-                    if Float(f[83]) < -0x1.596cc6p+1 { // min__gyro_y__long
+            if Float(f[117]) < 0x1.ep+5 { // argmin__gyro_y__long
+                if Float(f[113]) < 0x1.8c2daap+2 { // range__acc_mag__long
+                    if Float(f[78]) < -0x1.596cc6p+1 { // min__gyro_y__long
                         return -0x1.c6d2dep-4
                     } else {
-                        if Float(f[147]) < 0x1.9ff088p-1 { // max__gyro_y_d__short
+                        if Float(f[133]) < 0x1.9ff088p-1 { // max__gyro_y_d__short
                             return 0x1.622582p-6
                         } else {
                             return 0x1.039b3p-3
@@ -5100,29 +5100,29 @@ public enum TwistAndGoModel {
                     return -0x1.a1356p-4
                 }
             } else {
-                if Float(f[80]) < -0x1.8d130ep-4 { // last__gyro_y__short
-                    if Float(f[145]) < -0x1.2819e6p-3 { // mean__gyro_y_d__short
-                        if Float(f[129]) < 0x1.5cp+6 { // argmax__gyro_y__long
+                if Float(f[75]) < -0x1.8d130ep-4 { // last__gyro_y__short
+                    if Float(f[131]) < -0x1.2819e6p-3 { // mean__gyro_y_d__short
+                        if Float(f[118]) < 0x1.5cp+6 { // argmax__gyro_y__long
                             return 0x1.1c08e2p-3
                         } else {
                             return -0x1.176f24p-6
                         }
                     } else {
-                        if Float(f[116]) < 0x1.499824p+3 { // last__acc_mag__short
+                        if Float(f[108]) < 0x1.499824p+3 { // last__acc_mag__short
                             return -0x1.92eef6p-4
                         } else {
                             return 0x1.592ccep-5
                         }
                     }
                 } else {
-                    if Float(f[116]) < 0x1.33c298p+3 { // last__acc_mag__short
-                        if Float(f[79]) < 0x1.c7035ep-2 { // slope__gyro_y__short
+                    if Float(f[108]) < 0x1.33c298p+3 { // last__acc_mag__short
+                        if Float(f[74]) < 0x1.c7035ep-2 { // slope__gyro_y__short
                             return -0x1.d8dc96p-7
                         } else {
                             return 0x1.053b0ep-3
                         }
                     } else {
-                        if Float(f[80]) < 0x1.4251f4p+1 { // last__gyro_y__short
+                        if Float(f[75]) < 0x1.4251f4p+1 { // last__gyro_y__short
                             return -0x1.b84456p-4
                         } else {
                             return 0x1.f72c5p-6
@@ -5136,8 +5136,8 @@ public enum TwistAndGoModel {
     // tree 57: adds to margin 0; depth 5
     @inline(never)
     private static func tree_57(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[58]) < 0x1.1264a2p-3 { // range__gyro_x__short
-            if Float(f[163]) < 0x1.2baadep-3 { // max__spin_sum__short
+        if Float(f[54]) < 0x1.1264a2p-3 { // range__gyro_x__short
+            if Float(f[146]) < 0x1.2baadep-3 { // max__spin_sum__short
                 return -0x1.b47706p-5
             } else {
                 if Float(f[9]) < 0x1.96270cp-2 { // mean__acc_x__long
@@ -5147,36 +5147,36 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[160]) < 0x1.4c7dcp-3 { // energy__twist__short
-                if Float(f[37]) < 0x1.a8f2dep-3 { // std__acc_z__short
+            if Float(f[143]) < 0x1.4c7dcp-3 { // energy__twist__short
+                if Float(f[34]) < 0x1.a8f2dep-3 { // std__acc_z__short
                     return -0x1.19fd5ep-3
                 } else {
                     return 0x1.82604cp-7
                 }
             } else {
-                if Float(f[37]) < 0x1.b8b37ep-3 { // std__acc_z__short
+                if Float(f[34]) < 0x1.b8b37ep-3 { // std__acc_z__short
                     if Float(f[4]) < 0x1.7f4a34p-1 { // range__acc_x__short
-                        if Float(f[80]) < -0x1.f70154p-4 { // last__gyro_y__short
+                        if Float(f[75]) < -0x1.f70154p-4 { // last__gyro_y__short
                             return 0x1.8fa466p-4
                         } else {
                             return -0x1.d5a42p-5
                         }
                     } else {
-                        if Float(f[81]) < 0x1.bd6b86p-7 { // mean__gyro_y__long
+                        if Float(f[76]) < 0x1.bd6b86p-7 { // mean__gyro_y__long
                             return 0x1.1f2136p-3
                         } else {
                             return -0x1.f84bep-9
                         }
                     }
                 } else {
-                    if Float(f[160]) < 0x1.5dbab8p+3 { // energy__twist__short
-                        if Float(f[80]) < 0x1.b30f6ap-1 { // last__gyro_y__short
+                    if Float(f[143]) < 0x1.5dbab8p+3 { // energy__twist__short
+                        if Float(f[75]) < 0x1.b30f6ap-1 { // last__gyro_y__short
                             return -0x1.0ec694p-3
                         } else {
                             return 0x1.6337c2p-9
                         }
                     } else {
-                        if Float(f[91]) < 0x1.230652p-4 { // std__gyro_z__short
+                        if Float(f[86]) < 0x1.230652p-4 { // std__gyro_z__short
                             return -0x1.3608cap-4
                         } else {
                             return 0x1.850f7cp-6
@@ -5190,9 +5190,9 @@ public enum TwistAndGoModel {
     // tree 58: adds to margin 0; depth 5
     @inline(never)
     private static func tree_58(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[47]) < -0x1.f26a76p+2 { // min__acc_z__long
-            if Float(f[77]) < 0x1.e23324p+1 { // rms__gyro_y__short
-                if Float(f[88]) < 0x1.fc301ep-8 { // slope__gyro_y__long
+        if Float(f[44]) < -0x1.f26a76p+2 { // min__acc_z__long
+            if Float(f[72]) < 0x1.e23324p+1 { // rms__gyro_y__short
+                if Float(f[83]) < 0x1.fc301ep-8 { // slope__gyro_y__long
                     return -0x1.e63294p-4
                 } else {
                     return -0x1.e9da2ap-6
@@ -5201,14 +5201,14 @@ public enum TwistAndGoModel {
                 return 0x1.8e76ecp-7
             }
         } else {
-            if Float(f[45]) < -0x1.87fe1ap-1 { // mean__acc_z__long
-                if Float(f[40]) < 0x1.89053ap-1 { // range__acc_z__short
+            if Float(f[42]) < -0x1.87fe1ap-1 { // mean__acc_z__long
+                if Float(f[37]) < 0x1.89053ap-1 { // range__acc_z__short
                     return -0x1.606bb6p-5
                 } else {
-                    if Float(f[138]) < 0x1.3p+6 { // argmax__gyro_mag__long
+                    if Float(f[126]) < 0x1.3p+6 { // argmax__gyro_mag__long
                         return -0x1.05d952p-8
                     } else {
-                        if Float(f[140]) < 0x1.bb997ap-3 { // delta__gyro_mag__long
+                        if Float(f[128]) < 0x1.bb997ap-3 { // delta__gyro_mag__long
                             return 0x1.4d90d2p-3
                         } else {
                             return 0x1.088c92p-5
@@ -5216,25 +5216,25 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[32]) < 0x1.406e7ap+2 { // rms__acc_y__long
-                    if Float(f[117]) < 0x1.36c248p+3 { // mean__acc_mag__long
+                if Float(f[30]) < 0x1.406e7ap+2 { // rms__acc_y__long
+                    if Float(f[109]) < 0x1.36c248p+3 { // mean__acc_mag__long
                         return 0x1.e1021p-7
                     } else {
-                        if Float(f[88]) < 0x1.17d3cep-8 { // slope__gyro_y__long
+                        if Float(f[83]) < 0x1.17d3cep-8 { // slope__gyro_y__long
                             return -0x1.010ep-3
                         } else {
                             return -0x1.182ef6p-7
                         }
                     }
                 } else {
-                    if Float(f[61]) < 0x1.cc62dcp-14 { // slope__gyro_x__short
-                        if Float(f[158]) < 0x1.377ec8p-1 { // std__twist__short
+                    if Float(f[57]) < 0x1.cc62dcp-14 { // slope__gyro_x__short
+                        if Float(f[141]) < 0x1.377ec8p-1 { // std__twist__short
                             return -0x1.28ffa4p-4
                         } else {
                             return 0x1.6c9f56p-6
                         }
                     } else {
-                        if Float(f[71]) < 0x1.b81734p-5 { // last__gyro_x__long
+                        if Float(f[66]) < 0x1.b81734p-5 { // last__gyro_x__long
                             return 0x1.8de624p-4
                         } else {
                             return -0x1.957d88p-7
@@ -5248,13 +5248,13 @@ public enum TwistAndGoModel {
     // tree 59: adds to margin 0; depth 5
     @inline(never)
     private static func tree_59(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[174]) < 0x1.3p+5 { // histogram_b09__gyro_y__long
-            if Float(f[138]) < 0x1.2cp+6 { // argmax__gyro_mag__long
-                if Float(f[150]) < 0x1.11a1b4p-4 { // std__acc_x_lp__short
+        if Float(f[153]) < 0x1.3p+5 { // histogram_b09__gyro_y__long
+            if Float(f[126]) < 0x1.2cp+6 { // argmax__gyro_mag__long
+                if Float(f[136]) < 0x1.11a1b4p-4 { // std__acc_x_lp__short
                     return 0x1.34aae6p-5
                 } else {
-                    if Float(f[39]) < 0x1.25da7ep+3 { // max__acc_z__short
-                        if Float(f[158]) < 0x1.b1a6f4p+0 { // std__twist__short
+                    if Float(f[36]) < 0x1.25da7ep+3 { // max__acc_z__short
+                        if Float(f[141]) < 0x1.b1a6f4p+0 { // std__twist__short
                             return -0x1.35bee6p-3
                         } else {
                             return -0x1.1a38bcp-5
@@ -5264,9 +5264,9 @@ public enum TwistAndGoModel {
                     }
                 }
             } else {
-                if Float(f[128]) < 0x1.3p+6 { // argmin__gyro_y__long
-                    if Float(f[90]) < -0x1.7f3bcap-9 { // mean__gyro_z__short
-                        if Float(f[50]) < 0x1.0fa046p+2 { // rms__acc_z__long
+                if Float(f[117]) < 0x1.3p+6 { // argmin__gyro_y__long
+                    if Float(f[85]) < -0x1.7f3bcap-9 { // mean__gyro_z__short
+                        if Float(f[47]) < 0x1.0fa046p+2 { // rms__acc_z__long
                             return 0x1.ff844ep-4
                         } else {
                             return 0x1.0ea63ap-6
@@ -5275,14 +5275,14 @@ public enum TwistAndGoModel {
                         return -0x1.1a36d2p-6
                     }
                 } else {
-                    if Float(f[60]) < 0x1p+1 { // zero_crossings__gyro_x__short
+                    if Float(f[56]) < 0x1p+1 { // zero_crossings__gyro_x__short
                         if Float(f[8]) < -0x1.595726p+0 { // last__acc_x__short
                             return -0x1.4b1242p-6
                         } else {
                             return 0x1.452286p-4
                         }
                     } else {
-                        if Float(f[80]) < -0x1.f70154p-4 { // last__gyro_y__short
+                        if Float(f[75]) < -0x1.f70154p-4 { // last__gyro_y__short
                             return 0x1.9afc4ap-8
                         } else {
                             return -0x1.ed6f24p-4
@@ -5291,32 +5291,32 @@ public enum TwistAndGoModel {
                 }
             }
         } else {
-            if Float(f[139]) < 0x1.f94c1ap-5 { // first__gyro_mag__long
-                if Float(f[125]) < 0x1.38981p+3 { // last__acc_mag__long
-                    if Float(f[32]) < 0x1.821564p+2 { // rms__acc_y__long
+            if Float(f[127]) < 0x1.f94c1ap-5 { // first__gyro_mag__long
+                if Float(f[116]) < 0x1.38981p+3 { // last__acc_mag__long
+                    if Float(f[30]) < 0x1.821564p+2 { // rms__acc_y__long
                         return -0x1.ceb784p-5
                     } else {
                         return 0x1.2109b6p-4
                     }
                 } else {
-                    if Float(f[89]) < 0x1.57fd82p-3 { // last__gyro_y__long
+                    if Float(f[84]) < 0x1.57fd82p-3 { // last__gyro_y__long
                         return -0x1.e08bp-4
                     } else {
                         return -0x1.027c4ap-6
                     }
                 }
             } else {
-                if Float(f[62]) < -0x1.8c2f84p-1 { // last__gyro_x__short
+                if Float(f[58]) < -0x1.8c2f84p-1 { // last__gyro_x__short
                     return -0x1.5d935cp-4
                 } else {
-                    if Float(f[189]) < 0x1.2e147ap-1 { // histogram_b4__acc_g__long
-                        if Float(f[37]) < 0x1.082f66p-3 { // std__acc_z__short
+                    if Float(f[159]) < 0x1.2e147ap-1 { // histogram_b4__acc_g__long
+                        if Float(f[34]) < 0x1.082f66p-3 { // std__acc_z__short
                             return -0x1.0f7e7p-4
                         } else {
                             return 0x1.3108bep-4
                         }
                     } else {
-                        if Float(f[148]) < 0x1.11256ep+0 { // energy__gyro_y_d__short
+                        if Float(f[134]) < 0x1.11256ep+0 { // energy__gyro_y_d__short
                             return -0x1.b431e4p-4
                         } else {
                             return 0x1.1959fp-6
