@@ -68,22 +68,24 @@ struct Bench {
 """
 
 
-def swift_library_source(files: dict) -> tuple[str, str]:
-    """(type name, source text) of the generated package's one library file."""
-    paths = [p for p in files if p.startswith("ios/Sources/") and p.endswith("Features.swift")]
+def swift_library_source(files: dict, type_name: str | None = None) -> tuple[str, str]:
+    """(type name, source text) of a generated Swift featuriser: ``type_name``, or the full one
+    (not the device featuriser of a model build)."""
+    paths = [p for p in files if p.startswith("ios/Sources/") and p.endswith("Features.swift")
+             and (Path(p).stem == type_name if type_name else "DeviceFeatures" not in p)]
     if len(paths) != 1:
         raise RuntimeError(f"expected one Swift featuriser source, got {paths}")
     return Path(paths[0]).stem, files[paths[0]]
 
 
 class SwiftBench:
-    def __init__(self, workdir: Path, files: dict):
+    def __init__(self, workdir: Path, files: dict, type_name: str | None = None):
         swiftc = find_swiftc()
         if swiftc is None:
             raise FileNotFoundError("swiftc not found (PATH or /opt/swift/usr/bin)")
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.type_name, source = swift_library_source(files)
+        self.type_name, source = swift_library_source(files, type_name)
         (self.dir / f"{self.type_name}.swift").write_text(source)
         (self.dir / "BenchMain.swift").write_text(MAIN.replace("@TYPE@", self.type_name))
         self.exe = self.dir / "swift_bench"

@@ -102,10 +102,11 @@ def device_program(spec: Spec, program: Program, prune: bool = True) -> Program:
     return lower(spec, keep=used, name=f"{spec.name}_device")
 
 
-def generate(spec: Spec, prune: bool = True) -> dict[str, str | bytes]:
+def generate(spec: Spec, prune: bool = True, share: bool = True) -> dict[str, str | bytes]:
     """All generated files for ``spec`` as {relative path: text}; binary files (the Swift
     golden vectors) as bytes. With a model, the detector's featuriser computes only what the
-    model reads unless ``prune`` is off (a debugging/logging build computing everything)."""
+    model reads unless ``prune`` is off (a debugging/logging build computing everything).
+    ``share=False`` emits each feature's kernel separately in C and Swift (for benchmarks)."""
     program = lower(spec)
     env = _environment()
     common = _common(program)
@@ -118,7 +119,7 @@ def generate(spec: Spec, prune: bool = True) -> dict[str, str | bytes]:
     np_ctx = numpy_backend.render_context(program)
     files[f"python/{name}_features.py"] = env.get_template("numpy/module.py.j2").render(
         header=py_header, **common, **np_ctx)
-    c_ctx = c_backend.render_context(program)
+    c_ctx = c_backend.render_context(program, share)
     files[f"c/{name}_features.h"] = env.get_template("c/header.h.j2").render(
         header=c_header, **common, **c_ctx)
     files[f"c/{name}_features.c"] = env.get_template("c/source.c.j2").render(
@@ -127,7 +128,7 @@ def generate(spec: Spec, prune: bool = True) -> dict[str, str | bytes]:
         header_line=lines[0] + " " + lines[2], **common)
 
     swift_header = "\n".join("// " + line for line in lines)
-    sw_ctx = swift_backend.render_context(program)
+    sw_ctx = swift_backend.render_context(program, share)
     stem, ext = GOLDEN_FILE.rsplit(".", 1)
     sw_ctx.update(golden_name=GOLDEN_FILE, golden_stem=stem, golden_ext=ext,
                   golden_magic=GOLDEN_MAGIC.decode(), memory_pushes=SWIFT_MEMORY_PUSHES,
@@ -148,11 +149,11 @@ def generate(spec: Spec, prune: bool = True) -> dict[str, str | bytes]:
         d_lines = lines[:1] + [f"Device featuriser: the {device.n_features} of "
                                f"{program.n_features} features the model reads."] + lines[1:]
         d_c_header = "/* " + "\n * ".join(d_lines) + "\n */"
-        d_c = c_backend.render_context(device)
+        d_c = c_backend.render_context(device, share)
         for ext, template in (("h", "c/header.h.j2"), ("c", "c/source.c.j2")):
             files[f"c/{device.name}_features.{ext}"] = env.get_template(template).render(
                 header=d_c_header, **d_common, **d_c)
-        d_sw = swift_backend.render_context(device)
+        d_sw = swift_backend.render_context(device, share)
         d_swift_header = "\n".join("// " + line for line in d_lines)
         for path, template in ((f"ios/Sources/{package}/{d_sw['type_name']}.swift",
                                 "swift/Features.swift.j2"),

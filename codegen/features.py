@@ -381,12 +381,12 @@ def f_iqr(b, x, method):
          params={"scale": Param("number", default=1.0, doc="factor applied last")},
          tag=lambda p: "" if p["scale"] == 1.0 else f"_s{number_tag(p['scale'])}")
 def f_mad(b, x, scale):
-    buf = sorted_copy(b, x)
-    med = b.let("median", median_of(b, buf))
+    med = b.let("median", median_of(b, sorted_copy(b, x)))   # the sorted copy median etc. share
+    deviations = b.scratch("deviations", x.length)
     with b.loop(0, x.length) as k:
-        b.buf_set(buf, k, fabs(x[k] - med))
-    b.sort(buf)
-    value = median_of(b, buf)
+        b.buf_set(deviations, k, fabs(x[k] - med))
+    b.sort(deviations)
+    value = median_of(b, deviations)
     b.out(value if scale == 1.0 else value * scale)
 
 

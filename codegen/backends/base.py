@@ -20,9 +20,11 @@ class Emitter:
 
     def __init__(self, slot_names: tuple[str, ...] = (), out: Callable[[int], str] | None = None,
                  cur: Callable[[str], str] | None = None, prev: Callable[[str], str] | None = None,
-                 state: Callable[[str, str], str] | None = None):
+                 state: Callable[[str, str], str] | None = None,
+                 out_comment: Callable[[int], str] | None = None):
         self.slot_names = slot_names
         self.out_target = out
+        self.out_comment = out_comment      # k -> a comment after the store of output k
         self.cur = cur
         self.prev = prev
         self.state = state          # (signal, slot) -> where that state slot lives
@@ -150,7 +152,10 @@ class Emitter:
             elif isinstance(s, ir.Set):
                 lines.append(self.assign(s.var.name, self.expr(s.value)))
             elif isinstance(s, ir.Out):
-                lines.append(self.assign(self.out_target(s.k), self.expr(s.value)))
+                line = self.assign(self.out_target(s.k), self.expr(s.value))
+                if self.out_comment is not None:
+                    line = f"{line} {self.out_comment(s.k)}"
+                lines.append(line)
             elif isinstance(s, ir.Loop):
                 lines.extend(self.loop(s.var, s.start, s.stop, self.stmts(s.body)))
             elif isinstance(s, ir.Scratch):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .. import ir
 from ..lowering import Program, reads_cur
+from ..sharing import share_program
 from .base import Emitter, hex_literal, used_functions, used_tables
 
 
@@ -95,8 +96,9 @@ def signal_lines(emitter: Emitter, name: str, steps, value: ir.Expr | None,
     return lines + [assign(f"s_{name}", emitter.expr(value))]
 
 
-def render_context(program: Program) -> dict:
-    """What templates/c/*.j2 need: statement lists per signal and per window kernel."""
+def render_context(program: Program, share: bool = True) -> dict:
+    """What templates/c/*.j2 need: statement lists per signal and per window kernel (one merged
+    kernel per window with ``share``: codegen/sharing.py)."""
     derived = [s for s in program.signals if s.kind != "input"]
     cur = lambda n: f"s_{n}"                       # noqa: E731  (locals in push)
     prev = lambda n: f"st->prev_{n}"               # noqa: E731
@@ -108,9 +110,18 @@ def render_context(program: Program) -> dict:
         "later": signal_lines(emitter, s.name, s.later_steps, s.later),
     } for s in derived]
     windows = []
+    shared = share_program(program) if share else {}
     for w in program.windows:
         features = []
-        for f in w.features:
+        if w.name in shared:
+            merged = shared[w.name]
+            emitter = CEmitter(slot_names=tuple(f"w_{s}" for s in w.signals),
+                               out=lambda k: f"st->features[{k}]",
+                               out_comment=lambda k, n=merged.names: f"/* {n[k]} */")
+            features.append({"names": [f"all {len(merged.names)} features of window {w.name}, "
+                                       "sharing their common work"],
+                             "lines": emitter.stmts(merged.body)})
+        for f in (w.features if w.name not in shared else ()):
             emitter = CEmitter(slot_names=tuple(f"w_{s}" for s in f.slots),
                                out=lambda k, base=f.column: f"st->features[{base + k}]")
             features.append({"names": f.outputs, "lines": emitter.stmts(f.kernel.body)})
@@ -124,6 +135,7 @@ def render_context(program: Program) -> dict:
     plain = CEmitter()
     return {"derived": signals, "windows": windows, "used_inputs": used_inputs,
             "state_slots": [(s.name, slot) for s in derived for slot in s.slots],
-            "scratch_size": program.scratch_size,
+            "scratch_size": (max((s.scratch for s in shared.values()), default=0) if share
+                             else program.scratch_size),
             "tables": [plain.table(t) for t in used_tables(bodies)],
             "functions": [plain.function(f) for f in used_functions(bodies)]}

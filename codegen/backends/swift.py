@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .. import ir
 from ..lowering import Program, reads_cur
+from ..sharing import share_program
 from .base import Emitter, hex_literal, used_functions, used_tables
 from .c import signal_lines, table_literal
 
@@ -128,7 +129,7 @@ class SwiftEmitter(Emitter):
                 *self.block(body), f"    return {self.expr(fn.result)}", "}"]
 
 
-def storage_layout(program: Program) -> dict:
+def storage_layout(program: Program, scratch_size: int | None = None) -> dict:
     """Offsets in the one storage array: each ring (``2 * max_length`` doubles: the samples are
     stored twice, so every window is contiguous), then the latest feature values, then the
     scratch space of order statistics and spectra."""
@@ -137,13 +138,16 @@ def storage_layout(program: Program) -> dict:
     features = len(program.ring_signals) * 2 * n
     scratch = features + program.n_features
     return {"rings": rings, "features": features, "scratch": scratch,
-            "size": scratch + program.scratch_size}
+            "size": scratch + (program.scratch_size if scratch_size is None else scratch_size)}
 
 
-def render_context(program: Program) -> dict:
-    """What templates/swift/*.j2 need: statement lists per signal and per window kernel."""
+def render_context(program: Program, share: bool = True) -> dict:
+    """What templates/swift/*.j2 need: statement lists per signal and per window kernel (one
+    merged kernel per window with ``share``: codegen/sharing.py)."""
     type_name = upper_camel(program.name) + "Features"
-    layout = storage_layout(program)
+    shared = share_program(program) if share else {}
+    layout = storage_layout(program, max((s.scratch for s in shared.values()), default=0)
+                            if share else None)
     derived = [s for s in program.signals if s.kind != "input"]
     cur = lambda n: f"s_{n}"                       # noqa: E731  (locals in advance)
     prev = lambda n: f"prev_{n}"                   # noqa: E731  (stored properties)
@@ -158,7 +162,16 @@ def render_context(program: Program) -> dict:
     windows = []
     for w in program.windows:
         features = []
-        for f in w.features:
+        if w.name in shared:
+            merged = shared[w.name]
+            emitter = SwiftEmitter.for_body(
+                merged.body, slot_names=tuple(f"w_{s}" for s in w.signals),
+                out=lambda k: f"features[{k}]", out_comment=lambda k, n=merged.names: f"// {n[k]}",
+                scratch_offset=layout["scratch"])
+            features.append({"names": [f"all {len(merged.names)} features of window {w.name}, "
+                                       "sharing their common work"],
+                             "lines": emitter.stmts(merged.body)})
+        for f in (w.features if w.name not in shared else ()):
             emitter = SwiftEmitter.for_body(
                 f.kernel.body, slot_names=tuple(f"w_{s}" for s in f.slots),
                 out=lambda k, base=f.column: f"features[{base + k}]",

@@ -212,827 +212,256 @@ static void eval_short(twist_and_go_device_state *st, int start)
     const double *w_twist = st->ring_twist + start;
     const double *w_spin_sum = st->ring_spin_sum + start;
 
-    /* mean__acc_x__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_x[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[0] = mean;
-    }
-
-    /* std__acc_x__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_x[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_acc_x[k2] - mean) * (w_acc_x[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[1] = sqrt(variance);
-    }
-
-    /* min__acc_x__short */
-    {
-        double best = w_acc_x[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_x[k] < best) ? w_acc_x[k] : best);
-        }
-        st->features[2] = best;
-    }
-
-    /* max__acc_x__short */
-    {
-        double best = w_acc_x[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_x[k] > best) ? w_acc_x[k] : best);
-        }
-        st->features[3] = best;
-    }
-
-    /* range__acc_x__short */
-    {
-        double best = w_acc_x[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_x[k] < best) ? w_acc_x[k] : best);
-        }
-        double best2 = w_acc_x[0];
-        for (int k2 = 1; k2 < 25; ++k2) {
-            best2 = ((w_acc_x[k2] > best2) ? w_acc_x[k2] : best2);
-        }
-        st->features[4] = (best2 - best);
-    }
-
-    /* rms__acc_x__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_acc_x[k] * w_acc_x[k]));
-        }
-        st->features[5] = sqrt((energy / 25.0));
-    }
-
-    /* zero_crossings__acc_x__short */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            double sign = (((w_acc_x[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[6] = crossings;
-    }
-
-    /* slope__acc_x__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_x[k]);
-        }
-        double mean = (total / 25.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            num = (num + (((double)(k2) - 12.0) * (w_acc_x[k2] - mean)));
-        }
-        st->features[7] = (num / 1300.0);
-    }
-
-    /* last__acc_x__short */
-    {
-        st->features[8] = w_acc_x[24];
-    }
-
-    /* mean__acc_y__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_y[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[17] = mean;
-    }
-
-    /* std__acc_y__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_y[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_acc_y[k2] - mean) * (w_acc_y[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[18] = sqrt(variance);
-    }
-
-    /* min__acc_y__short */
-    {
-        double best = w_acc_y[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_y[k] < best) ? w_acc_y[k] : best);
-        }
-        st->features[19] = best;
-    }
-
-    /* max__acc_y__short */
-    {
-        double best = w_acc_y[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_y[k] > best) ? w_acc_y[k] : best);
-        }
-        st->features[20] = best;
-    }
-
-    /* range__acc_y__short */
-    {
-        double best = w_acc_y[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_y[k] < best) ? w_acc_y[k] : best);
-        }
-        double best2 = w_acc_y[0];
-        for (int k2 = 1; k2 < 25; ++k2) {
-            best2 = ((w_acc_y[k2] > best2) ? w_acc_y[k2] : best2);
-        }
-        st->features[21] = (best2 - best);
-    }
-
-    /* rms__acc_y__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_acc_y[k] * w_acc_y[k]));
-        }
-        st->features[22] = sqrt((energy / 25.0));
-    }
-
-    /* slope__acc_y__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_y[k]);
-        }
-        double mean = (total / 25.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            num = (num + (((double)(k2) - 12.0) * (w_acc_y[k2] - mean)));
-        }
-        st->features[23] = (num / 1300.0);
-    }
-
-    /* last__acc_y__short */
-    {
-        st->features[24] = w_acc_y[24];
-    }
-
-    /* mean__acc_z__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_z[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[33] = mean;
-    }
-
-    /* std__acc_z__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_z[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_acc_z[k2] - mean) * (w_acc_z[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[34] = sqrt(variance);
-    }
-
-    /* min__acc_z__short */
-    {
-        double best = w_acc_z[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_z[k] < best) ? w_acc_z[k] : best);
-        }
-        st->features[35] = best;
-    }
-
-    /* max__acc_z__short */
-    {
-        double best = w_acc_z[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_z[k] > best) ? w_acc_z[k] : best);
-        }
-        st->features[36] = best;
-    }
-
-    /* range__acc_z__short */
-    {
-        double best = w_acc_z[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_z[k] < best) ? w_acc_z[k] : best);
-        }
-        double best2 = w_acc_z[0];
-        for (int k2 = 1; k2 < 25; ++k2) {
-            best2 = ((w_acc_z[k2] > best2) ? w_acc_z[k2] : best2);
-        }
-        st->features[37] = (best2 - best);
-    }
-
-    /* rms__acc_z__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_acc_z[k] * w_acc_z[k]));
-        }
-        st->features[38] = sqrt((energy / 25.0));
-    }
-
-    /* zero_crossings__acc_z__short */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            double sign = (((w_acc_z[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[39] = crossings;
-    }
-
-    /* slope__acc_z__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_z[k]);
-        }
-        double mean = (total / 25.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            num = (num + (((double)(k2) - 12.0) * (w_acc_z[k2] - mean)));
-        }
-        st->features[40] = (num / 1300.0);
-    }
-
-    /* last__acc_z__short */
-    {
-        st->features[41] = w_acc_z[24];
-    }
-
-    /* mean__gyro_x__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_x[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[50] = mean;
-    }
-
-    /* std__gyro_x__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_x[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_gyro_x[k2] - mean) * (w_gyro_x[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[51] = sqrt(variance);
-    }
-
-    /* min__gyro_x__short */
-    {
-        double best = w_gyro_x[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_x[k] < best) ? w_gyro_x[k] : best);
-        }
-        st->features[52] = best;
-    }
-
-    /* max__gyro_x__short */
-    {
-        double best = w_gyro_x[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_x[k] > best) ? w_gyro_x[k] : best);
-        }
-        st->features[53] = best;
-    }
-
-    /* range__gyro_x__short */
-    {
-        double best = w_gyro_x[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_x[k] < best) ? w_gyro_x[k] : best);
-        }
-        double best2 = w_gyro_x[0];
-        for (int k2 = 1; k2 < 25; ++k2) {
-            best2 = ((w_gyro_x[k2] > best2) ? w_gyro_x[k2] : best2);
-        }
-        st->features[54] = (best2 - best);
-    }
-
-    /* rms__gyro_x__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_gyro_x[k] * w_gyro_x[k]));
-        }
-        st->features[55] = sqrt((energy / 25.0));
-    }
-
-    /* zero_crossings__gyro_x__short */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            double sign = (((w_gyro_x[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[56] = crossings;
-    }
-
-    /* slope__gyro_x__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_x[k]);
-        }
-        double mean = (total / 25.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            num = (num + (((double)(k2) - 12.0) * (w_gyro_x[k2] - mean)));
-        }
-        st->features[57] = (num / 1300.0);
-    }
-
-    /* last__gyro_x__short */
-    {
-        st->features[58] = w_gyro_x[24];
-    }
-
-    /* mean__gyro_y__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[67] = mean;
-    }
-
-    /* std__gyro_y__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_gyro_y[k2] - mean) * (w_gyro_y[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[68] = sqrt(variance);
-    }
-
-    /* min__gyro_y__short */
-    {
-        double best = w_gyro_y[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best);
-        }
-        st->features[69] = best;
-    }
-
-    /* max__gyro_y__short */
-    {
-        double best = w_gyro_y[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_y[k] > best) ? w_gyro_y[k] : best);
-        }
-        st->features[70] = best;
-    }
-
-    /* range__gyro_y__short */
-    {
-        double best = w_gyro_y[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best);
-        }
-        double best2 = w_gyro_y[0];
-        for (int k2 = 1; k2 < 25; ++k2) {
-            best2 = ((w_gyro_y[k2] > best2) ? w_gyro_y[k2] : best2);
-        }
-        st->features[71] = (best2 - best);
-    }
-
-    /* rms__gyro_y__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_gyro_y[k] * w_gyro_y[k]));
-        }
-        st->features[72] = sqrt((energy / 25.0));
-    }
-
-    /* zero_crossings__gyro_y__short */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            double sign = (((w_gyro_y[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[73] = crossings;
-    }
-
-    /* slope__gyro_y__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 25.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            num = (num + (((double)(k2) - 12.0) * (w_gyro_y[k2] - mean)));
-        }
-        st->features[74] = (num / 1300.0);
-    }
-
-    /* last__gyro_y__short */
-    {
-        st->features[75] = w_gyro_y[24];
-    }
-
-    /* mean__gyro_z__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_z[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[85] = mean;
-    }
-
-    /* std__gyro_z__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_z[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_gyro_z[k2] - mean) * (w_gyro_z[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[86] = sqrt(variance);
-    }
-
-    /* min__gyro_z__short */
-    {
-        double best = w_gyro_z[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best);
-        }
-        st->features[87] = best;
-    }
-
-    /* max__gyro_z__short */
-    {
-        double best = w_gyro_z[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_z[k] > best) ? w_gyro_z[k] : best);
-        }
-        st->features[88] = best;
-    }
-
-    /* range__gyro_z__short */
-    {
-        double best = w_gyro_z[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best);
-        }
-        double best2 = w_gyro_z[0];
-        for (int k2 = 1; k2 < 25; ++k2) {
-            best2 = ((w_gyro_z[k2] > best2) ? w_gyro_z[k2] : best2);
-        }
-        st->features[89] = (best2 - best);
-    }
-
-    /* rms__gyro_z__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_gyro_z[k] * w_gyro_z[k]));
-        }
-        st->features[90] = sqrt((energy / 25.0));
-    }
-
-    /* zero_crossings__gyro_z__short */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            double sign = (((w_gyro_z[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_z[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[91] = crossings;
-    }
-
-    /* slope__gyro_z__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_z[k]);
-        }
-        double mean = (total / 25.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            num = (num + (((double)(k2) - 12.0) * (w_gyro_z[k2] - mean)));
-        }
-        st->features[92] = (num / 1300.0);
-    }
-
-    /* last__gyro_z__short */
-    {
-        st->features[93] = w_gyro_z[24];
-    }
-
-    /* mean__acc_mag__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[102] = mean;
-    }
-
-    /* min__acc_mag__short */
-    {
-        double best = w_acc_mag[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best);
-        }
-        st->features[103] = best;
-    }
-
-    /* max__acc_mag__short */
-    {
-        double best = w_acc_mag[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_mag[k] > best) ? w_acc_mag[k] : best);
-        }
-        st->features[104] = best;
-    }
-
-    /* range__acc_mag__short */
-    {
-        double best = w_acc_mag[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best);
-        }
-        double best2 = w_acc_mag[0];
-        for (int k2 = 1; k2 < 25; ++k2) {
-            best2 = ((w_acc_mag[k2] > best2) ? w_acc_mag[k2] : best2);
-        }
-        st->features[105] = (best2 - best);
-    }
-
-    /* rms__acc_mag__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_acc_mag[k] * w_acc_mag[k]));
-        }
-        st->features[106] = sqrt((energy / 25.0));
-    }
-
-    /* slope__acc_mag__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 25.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            num = (num + (((double)(k2) - 12.0) * (w_acc_mag[k2] - mean)));
-        }
-        st->features[107] = (num / 1300.0);
-    }
-
-    /* last__acc_mag__short */
-    {
-        st->features[108] = w_acc_mag[24];
-    }
-
-    /* mean__gyro_y_d__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_y_d[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[131] = mean;
-    }
-
-    /* std__gyro_y_d__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_y_d[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_gyro_y_d[k2] - mean) * (w_gyro_y_d[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[132] = sqrt(variance);
-    }
-
-    /* max__gyro_y_d__short */
-    {
-        double best = w_gyro_y_d[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_y_d[k] > best) ? w_gyro_y_d[k] : best);
-        }
-        st->features[133] = best;
-    }
-
-    /* energy__gyro_y_d__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_gyro_y_d[k] * w_gyro_y_d[k]));
-        }
-        st->features[134] = energy;
-    }
-
-    /* mean__acc_x_lp__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_x_lp[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[135] = mean;
-    }
-
-    /* std__acc_x_lp__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_x_lp[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_acc_x_lp[k2] - mean) * (w_acc_x_lp[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[136] = sqrt(variance);
-    }
-
-    /* max__acc_x_lp__short */
-    {
-        double best = w_acc_x_lp[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_x_lp[k] > best) ? w_acc_x_lp[k] : best);
-        }
-        st->features[137] = best;
-    }
-
-    /* energy__acc_x_lp__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_acc_x_lp[k] * w_acc_x_lp[k]));
-        }
-        st->features[138] = energy;
-    }
-
-    /* energy__acc_g__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_acc_g[k] * w_acc_g[k]));
-        }
-        st->features[139] = energy;
-    }
-
-    /* mean__twist__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_twist[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[140] = mean;
-    }
-
-    /* std__twist__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_twist[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_twist[k2] - mean) * (w_twist[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[141] = sqrt(variance);
-    }
-
-    /* max__twist__short */
-    {
-        double best = w_twist[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_twist[k] > best) ? w_twist[k] : best);
-        }
-        st->features[142] = best;
-    }
-
-    /* energy__twist__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_twist[k] * w_twist[k]));
-        }
-        st->features[143] = energy;
-    }
-
-    /* mean__spin_sum__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_spin_sum[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[144] = mean;
-    }
-
-    /* std__spin_sum__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_spin_sum[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_spin_sum[k2] - mean) * (w_spin_sum[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[145] = sqrt(variance);
-    }
-
-    /* max__spin_sum__short */
-    {
-        double best = w_spin_sum[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_spin_sum[k] > best) ? w_spin_sum[k] : best);
-        }
-        st->features[146] = best;
-    }
-
-    /* energy__spin_sum__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_spin_sum[k] * w_spin_sum[k]));
-        }
-        st->features[147] = energy;
-    }
-
-    /* fast_spin__gyro_mag__short */
-    {
-        double count = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            count = (count + ((w_gyro_mag[k] > 3.0) ? 1.0 : 0.0));
-        }
-        st->features[164] = count;
+    /* all 78 features of window short, sharing their common work */
+    {
+        double total_f0 = 0.0;
+        double energy_f5 = 0.0;
+        double crossings_f6 = 0.0;
+        double last_sign_f6 = 0.0;
+        double total_f9 = 0.0;
+        double energy_f14 = 0.0;
+        double total_f17 = 0.0;
+        double energy_f22 = 0.0;
+        double crossings_f23 = 0.0;
+        double last_sign_f23 = 0.0;
+        double total_f26 = 0.0;
+        double energy_f31 = 0.0;
+        double crossings_f32 = 0.0;
+        double last_sign_f32 = 0.0;
+        double total_f35 = 0.0;
+        double energy_f40 = 0.0;
+        double crossings_f41 = 0.0;
+        double last_sign_f41 = 0.0;
+        double total_f44 = 0.0;
+        double energy_f49 = 0.0;
+        double crossings_f50 = 0.0;
+        double last_sign_f50 = 0.0;
+        double total_f53 = 0.0;
+        double energy_f57 = 0.0;
+        double total_f60 = 0.0;
+        double energy_f63 = 0.0;
+        double total_f64 = 0.0;
+        double energy_f67 = 0.0;
+        double energy_f68 = 0.0;
+        double total_f69 = 0.0;
+        double energy_f72 = 0.0;
+        double total_f73 = 0.0;
+        double energy_f76 = 0.0;
+        double count_f77 = 0.0;
+        for (int k_f0 = 0; k_f0 < 25; ++k_f0) {
+            total_f0 = (total_f0 + w_acc_x[k_f0]);
+            energy_f5 = (energy_f5 + (w_acc_x[k_f0] * w_acc_x[k_f0]));
+            double sign_f6 = (((w_acc_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f6 = (((sign_f6 * last_sign_f6) < 0.0) ? (crossings_f6 + 1.0) : crossings_f6);
+            last_sign_f6 = ((sign_f6 != 0.0) ? sign_f6 : last_sign_f6);
+            total_f9 = (total_f9 + w_acc_y[k_f0]);
+            energy_f14 = (energy_f14 + (w_acc_y[k_f0] * w_acc_y[k_f0]));
+            total_f17 = (total_f17 + w_acc_z[k_f0]);
+            energy_f22 = (energy_f22 + (w_acc_z[k_f0] * w_acc_z[k_f0]));
+            double sign_f23 = (((w_acc_z[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f23 = (((sign_f23 * last_sign_f23) < 0.0) ? (crossings_f23 + 1.0) : crossings_f23);
+            last_sign_f23 = ((sign_f23 != 0.0) ? sign_f23 : last_sign_f23);
+            total_f26 = (total_f26 + w_gyro_x[k_f0]);
+            energy_f31 = (energy_f31 + (w_gyro_x[k_f0] * w_gyro_x[k_f0]));
+            double sign_f32 = (((w_gyro_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f32 = (((sign_f32 * last_sign_f32) < 0.0) ? (crossings_f32 + 1.0) : crossings_f32);
+            last_sign_f32 = ((sign_f32 != 0.0) ? sign_f32 : last_sign_f32);
+            total_f35 = (total_f35 + w_gyro_y[k_f0]);
+            energy_f40 = (energy_f40 + (w_gyro_y[k_f0] * w_gyro_y[k_f0]));
+            double sign_f41 = (((w_gyro_y[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f41 = (((sign_f41 * last_sign_f41) < 0.0) ? (crossings_f41 + 1.0) : crossings_f41);
+            last_sign_f41 = ((sign_f41 != 0.0) ? sign_f41 : last_sign_f41);
+            total_f44 = (total_f44 + w_gyro_z[k_f0]);
+            energy_f49 = (energy_f49 + (w_gyro_z[k_f0] * w_gyro_z[k_f0]));
+            double sign_f50 = (((w_gyro_z[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_z[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f50 = (((sign_f50 * last_sign_f50) < 0.0) ? (crossings_f50 + 1.0) : crossings_f50);
+            last_sign_f50 = ((sign_f50 != 0.0) ? sign_f50 : last_sign_f50);
+            total_f53 = (total_f53 + w_acc_mag[k_f0]);
+            energy_f57 = (energy_f57 + (w_acc_mag[k_f0] * w_acc_mag[k_f0]));
+            total_f60 = (total_f60 + w_gyro_y_d[k_f0]);
+            energy_f63 = (energy_f63 + (w_gyro_y_d[k_f0] * w_gyro_y_d[k_f0]));
+            total_f64 = (total_f64 + w_acc_x_lp[k_f0]);
+            energy_f67 = (energy_f67 + (w_acc_x_lp[k_f0] * w_acc_x_lp[k_f0]));
+            energy_f68 = (energy_f68 + (w_acc_g[k_f0] * w_acc_g[k_f0]));
+            total_f69 = (total_f69 + w_twist[k_f0]);
+            energy_f72 = (energy_f72 + (w_twist[k_f0] * w_twist[k_f0]));
+            total_f73 = (total_f73 + w_spin_sum[k_f0]);
+            energy_f76 = (energy_f76 + (w_spin_sum[k_f0] * w_spin_sum[k_f0]));
+            count_f77 = (count_f77 + ((w_gyro_mag[k_f0] > 3.0) ? 1.0 : 0.0));
+        }
+        double mean_f0 = (total_f0 / 25.0);
+        st->features[0] = mean_f0; /* mean__acc_x__short */
+        double squares_f1 = 0.0;
+        double num_f7 = 0.0;
+        double mean_f9 = (total_f9 / 25.0);
+        double squares_f10 = 0.0;
+        double num_f15 = 0.0;
+        double mean_f17 = (total_f17 / 25.0);
+        double squares_f18 = 0.0;
+        double num_f24 = 0.0;
+        double mean_f26 = (total_f26 / 25.0);
+        double squares_f27 = 0.0;
+        double num_f33 = 0.0;
+        double mean_f35 = (total_f35 / 25.0);
+        double squares_f36 = 0.0;
+        double num_f42 = 0.0;
+        double mean_f44 = (total_f44 / 25.0);
+        double squares_f45 = 0.0;
+        double num_f51 = 0.0;
+        double mean_f53 = (total_f53 / 25.0);
+        double num_f58 = 0.0;
+        double mean_f60 = (total_f60 / 25.0);
+        double squares_f61 = 0.0;
+        double mean_f64 = (total_f64 / 25.0);
+        double squares_f65 = 0.0;
+        double mean_f69 = (total_f69 / 25.0);
+        double squares_f70 = 0.0;
+        double mean_f73 = (total_f73 / 25.0);
+        double squares_f74 = 0.0;
+        for (int k2_f1 = 0; k2_f1 < 25; ++k2_f1) {
+            squares_f1 = (squares_f1 + ((w_acc_x[k2_f1] - mean_f0) * (w_acc_x[k2_f1] - mean_f0)));
+            num_f7 = (num_f7 + (((double)(k2_f1) - 12.0) * (w_acc_x[k2_f1] - mean_f0)));
+            squares_f10 = (squares_f10 + ((w_acc_y[k2_f1] - mean_f9) * (w_acc_y[k2_f1] - mean_f9)));
+            num_f15 = (num_f15 + (((double)(k2_f1) - 12.0) * (w_acc_y[k2_f1] - mean_f9)));
+            squares_f18 = (squares_f18 + ((w_acc_z[k2_f1] - mean_f17) * (w_acc_z[k2_f1] - mean_f17)));
+            num_f24 = (num_f24 + (((double)(k2_f1) - 12.0) * (w_acc_z[k2_f1] - mean_f17)));
+            squares_f27 = (squares_f27 + ((w_gyro_x[k2_f1] - mean_f26) * (w_gyro_x[k2_f1] - mean_f26)));
+            num_f33 = (num_f33 + (((double)(k2_f1) - 12.0) * (w_gyro_x[k2_f1] - mean_f26)));
+            squares_f36 = (squares_f36 + ((w_gyro_y[k2_f1] - mean_f35) * (w_gyro_y[k2_f1] - mean_f35)));
+            num_f42 = (num_f42 + (((double)(k2_f1) - 12.0) * (w_gyro_y[k2_f1] - mean_f35)));
+            squares_f45 = (squares_f45 + ((w_gyro_z[k2_f1] - mean_f44) * (w_gyro_z[k2_f1] - mean_f44)));
+            num_f51 = (num_f51 + (((double)(k2_f1) - 12.0) * (w_gyro_z[k2_f1] - mean_f44)));
+            num_f58 = (num_f58 + (((double)(k2_f1) - 12.0) * (w_acc_mag[k2_f1] - mean_f53)));
+            squares_f61 = (squares_f61 + ((w_gyro_y_d[k2_f1] - mean_f60) * (w_gyro_y_d[k2_f1] - mean_f60)));
+            squares_f65 = (squares_f65 + ((w_acc_x_lp[k2_f1] - mean_f64) * (w_acc_x_lp[k2_f1] - mean_f64)));
+            squares_f70 = (squares_f70 + ((w_twist[k2_f1] - mean_f69) * (w_twist[k2_f1] - mean_f69)));
+            squares_f74 = (squares_f74 + ((w_spin_sum[k2_f1] - mean_f73) * (w_spin_sum[k2_f1] - mean_f73)));
+        }
+        double variance_f1 = (squares_f1 / 25.0);
+        st->features[1] = sqrt(variance_f1); /* std__acc_x__short */
+        double best_f2 = w_acc_x[0];
+        double best_f3 = w_acc_x[0];
+        double best_f11 = w_acc_y[0];
+        double best_f12 = w_acc_y[0];
+        double best_f19 = w_acc_z[0];
+        double best_f20 = w_acc_z[0];
+        double best_f28 = w_gyro_x[0];
+        double best_f29 = w_gyro_x[0];
+        double best_f37 = w_gyro_y[0];
+        double best_f38 = w_gyro_y[0];
+        double best_f46 = w_gyro_z[0];
+        double best_f47 = w_gyro_z[0];
+        double best_f54 = w_acc_mag[0];
+        double best_f55 = w_acc_mag[0];
+        double best_f62 = w_gyro_y_d[0];
+        double best_f66 = w_acc_x_lp[0];
+        double best_f71 = w_twist[0];
+        double best_f75 = w_spin_sum[0];
+        for (int k_f2 = 1; k_f2 < 25; ++k_f2) {
+            best_f2 = ((w_acc_x[k_f2] < best_f2) ? w_acc_x[k_f2] : best_f2);
+            best_f3 = ((w_acc_x[k_f2] > best_f3) ? w_acc_x[k_f2] : best_f3);
+            best_f11 = ((w_acc_y[k_f2] < best_f11) ? w_acc_y[k_f2] : best_f11);
+            best_f12 = ((w_acc_y[k_f2] > best_f12) ? w_acc_y[k_f2] : best_f12);
+            best_f19 = ((w_acc_z[k_f2] < best_f19) ? w_acc_z[k_f2] : best_f19);
+            best_f20 = ((w_acc_z[k_f2] > best_f20) ? w_acc_z[k_f2] : best_f20);
+            best_f28 = ((w_gyro_x[k_f2] < best_f28) ? w_gyro_x[k_f2] : best_f28);
+            best_f29 = ((w_gyro_x[k_f2] > best_f29) ? w_gyro_x[k_f2] : best_f29);
+            best_f37 = ((w_gyro_y[k_f2] < best_f37) ? w_gyro_y[k_f2] : best_f37);
+            best_f38 = ((w_gyro_y[k_f2] > best_f38) ? w_gyro_y[k_f2] : best_f38);
+            best_f46 = ((w_gyro_z[k_f2] < best_f46) ? w_gyro_z[k_f2] : best_f46);
+            best_f47 = ((w_gyro_z[k_f2] > best_f47) ? w_gyro_z[k_f2] : best_f47);
+            best_f54 = ((w_acc_mag[k_f2] < best_f54) ? w_acc_mag[k_f2] : best_f54);
+            best_f55 = ((w_acc_mag[k_f2] > best_f55) ? w_acc_mag[k_f2] : best_f55);
+            best_f62 = ((w_gyro_y_d[k_f2] > best_f62) ? w_gyro_y_d[k_f2] : best_f62);
+            best_f66 = ((w_acc_x_lp[k_f2] > best_f66) ? w_acc_x_lp[k_f2] : best_f66);
+            best_f71 = ((w_twist[k_f2] > best_f71) ? w_twist[k_f2] : best_f71);
+            best_f75 = ((w_spin_sum[k_f2] > best_f75) ? w_spin_sum[k_f2] : best_f75);
+        }
+        st->features[2] = best_f2; /* min__acc_x__short */
+        st->features[3] = best_f3; /* max__acc_x__short */
+        st->features[4] = (best_f3 - best_f2); /* range__acc_x__short */
+        st->features[5] = sqrt((energy_f5 / 25.0)); /* rms__acc_x__short */
+        st->features[6] = crossings_f6; /* zero_crossings__acc_x__short */
+        st->features[7] = (num_f7 / 1300.0); /* slope__acc_x__short */
+        st->features[8] = w_acc_x[24]; /* last__acc_x__short */
+        st->features[17] = mean_f9; /* mean__acc_y__short */
+        double variance_f10 = (squares_f10 / 25.0);
+        st->features[18] = sqrt(variance_f10); /* std__acc_y__short */
+        st->features[19] = best_f11; /* min__acc_y__short */
+        st->features[20] = best_f12; /* max__acc_y__short */
+        st->features[21] = (best_f12 - best_f11); /* range__acc_y__short */
+        st->features[22] = sqrt((energy_f14 / 25.0)); /* rms__acc_y__short */
+        st->features[23] = (num_f15 / 1300.0); /* slope__acc_y__short */
+        st->features[24] = w_acc_y[24]; /* last__acc_y__short */
+        st->features[33] = mean_f17; /* mean__acc_z__short */
+        double variance_f18 = (squares_f18 / 25.0);
+        st->features[34] = sqrt(variance_f18); /* std__acc_z__short */
+        st->features[35] = best_f19; /* min__acc_z__short */
+        st->features[36] = best_f20; /* max__acc_z__short */
+        st->features[37] = (best_f20 - best_f19); /* range__acc_z__short */
+        st->features[38] = sqrt((energy_f22 / 25.0)); /* rms__acc_z__short */
+        st->features[39] = crossings_f23; /* zero_crossings__acc_z__short */
+        st->features[40] = (num_f24 / 1300.0); /* slope__acc_z__short */
+        st->features[41] = w_acc_z[24]; /* last__acc_z__short */
+        st->features[50] = mean_f26; /* mean__gyro_x__short */
+        double variance_f27 = (squares_f27 / 25.0);
+        st->features[51] = sqrt(variance_f27); /* std__gyro_x__short */
+        st->features[52] = best_f28; /* min__gyro_x__short */
+        st->features[53] = best_f29; /* max__gyro_x__short */
+        st->features[54] = (best_f29 - best_f28); /* range__gyro_x__short */
+        st->features[55] = sqrt((energy_f31 / 25.0)); /* rms__gyro_x__short */
+        st->features[56] = crossings_f32; /* zero_crossings__gyro_x__short */
+        st->features[57] = (num_f33 / 1300.0); /* slope__gyro_x__short */
+        st->features[58] = w_gyro_x[24]; /* last__gyro_x__short */
+        st->features[67] = mean_f35; /* mean__gyro_y__short */
+        double variance_f36 = (squares_f36 / 25.0);
+        st->features[68] = sqrt(variance_f36); /* std__gyro_y__short */
+        st->features[69] = best_f37; /* min__gyro_y__short */
+        st->features[70] = best_f38; /* max__gyro_y__short */
+        st->features[71] = (best_f38 - best_f37); /* range__gyro_y__short */
+        st->features[72] = sqrt((energy_f40 / 25.0)); /* rms__gyro_y__short */
+        st->features[73] = crossings_f41; /* zero_crossings__gyro_y__short */
+        st->features[74] = (num_f42 / 1300.0); /* slope__gyro_y__short */
+        st->features[75] = w_gyro_y[24]; /* last__gyro_y__short */
+        st->features[85] = mean_f44; /* mean__gyro_z__short */
+        double variance_f45 = (squares_f45 / 25.0);
+        st->features[86] = sqrt(variance_f45); /* std__gyro_z__short */
+        st->features[87] = best_f46; /* min__gyro_z__short */
+        st->features[88] = best_f47; /* max__gyro_z__short */
+        st->features[89] = (best_f47 - best_f46); /* range__gyro_z__short */
+        st->features[90] = sqrt((energy_f49 / 25.0)); /* rms__gyro_z__short */
+        st->features[91] = crossings_f50; /* zero_crossings__gyro_z__short */
+        st->features[92] = (num_f51 / 1300.0); /* slope__gyro_z__short */
+        st->features[93] = w_gyro_z[24]; /* last__gyro_z__short */
+        st->features[102] = mean_f53; /* mean__acc_mag__short */
+        st->features[103] = best_f54; /* min__acc_mag__short */
+        st->features[104] = best_f55; /* max__acc_mag__short */
+        st->features[105] = (best_f55 - best_f54); /* range__acc_mag__short */
+        st->features[106] = sqrt((energy_f57 / 25.0)); /* rms__acc_mag__short */
+        st->features[107] = (num_f58 / 1300.0); /* slope__acc_mag__short */
+        st->features[108] = w_acc_mag[24]; /* last__acc_mag__short */
+        st->features[131] = mean_f60; /* mean__gyro_y_d__short */
+        double variance_f61 = (squares_f61 / 25.0);
+        st->features[132] = sqrt(variance_f61); /* std__gyro_y_d__short */
+        st->features[133] = best_f62; /* max__gyro_y_d__short */
+        st->features[134] = energy_f63; /* energy__gyro_y_d__short */
+        st->features[135] = mean_f64; /* mean__acc_x_lp__short */
+        double variance_f65 = (squares_f65 / 25.0);
+        st->features[136] = sqrt(variance_f65); /* std__acc_x_lp__short */
+        st->features[137] = best_f66; /* max__acc_x_lp__short */
+        st->features[138] = energy_f67; /* energy__acc_x_lp__short */
+        st->features[139] = energy_f68; /* energy__acc_g__short */
+        st->features[140] = mean_f69; /* mean__twist__short */
+        double variance_f70 = (squares_f70 / 25.0);
+        st->features[141] = sqrt(variance_f70); /* std__twist__short */
+        st->features[142] = best_f71; /* max__twist__short */
+        st->features[143] = energy_f72; /* energy__twist__short */
+        st->features[144] = mean_f73; /* mean__spin_sum__short */
+        double variance_f74 = (squares_f74 / 25.0);
+        st->features[145] = sqrt(variance_f74); /* std__spin_sum__short */
+        st->features[146] = best_f75; /* max__spin_sum__short */
+        st->features[147] = energy_f76; /* energy__spin_sum__short */
+        st->features[164] = count_f77; /* fast_spin__gyro_mag__short */
     }
 }
 
@@ -1050,857 +479,291 @@ static void eval_long(twist_and_go_device_state *st, int start)
     const double *w_gyro_mag = st->ring_gyro_mag + start;
     const double *w_acc_g = st->ring_acc_g + start;
 
-    /* mean__acc_x__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_x[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[9] = mean;
-    }
-
-    /* std__acc_x__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_x[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_acc_x[k2] - mean) * (w_acc_x[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[10] = sqrt(variance);
-    }
-
-    /* max__acc_x__long */
-    {
-        double best = w_acc_x[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_x[k] > best) ? w_acc_x[k] : best);
-        }
-        st->features[11] = best;
-    }
-
-    /* range__acc_x__long */
-    {
-        double best = w_acc_x[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_x[k] < best) ? w_acc_x[k] : best);
-        }
-        double best2 = w_acc_x[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_acc_x[k2] > best2) ? w_acc_x[k2] : best2);
-        }
-        st->features[12] = (best2 - best);
-    }
-
-    /* rms__acc_x__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_acc_x[k] * w_acc_x[k]));
-        }
-        st->features[13] = sqrt((energy / 100.0));
-    }
-
-    /* zero_crossings__acc_x__long */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            double sign = (((w_acc_x[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[14] = crossings;
-    }
-
-    /* slope__acc_x__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_x[k]);
-        }
-        double mean = (total / 100.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            num = (num + (((double)(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_x[k2] - mean)));
-        }
-        st->features[15] = (num / 83325.0);
-    }
-
-    /* last__acc_x__long */
-    {
-        st->features[16] = w_acc_x[99];
-    }
-
-    /* mean__acc_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_y[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[25] = mean;
-    }
-
-    /* std__acc_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_y[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_acc_y[k2] - mean) * (w_acc_y[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[26] = sqrt(variance);
-    }
-
-    /* min__acc_y__long */
-    {
-        double best = w_acc_y[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_y[k] < best) ? w_acc_y[k] : best);
-        }
-        st->features[27] = best;
-    }
-
-    /* max__acc_y__long */
-    {
-        double best = w_acc_y[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_y[k] > best) ? w_acc_y[k] : best);
-        }
-        st->features[28] = best;
-    }
-
-    /* range__acc_y__long */
-    {
-        double best = w_acc_y[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_y[k] < best) ? w_acc_y[k] : best);
-        }
-        double best2 = w_acc_y[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_acc_y[k2] > best2) ? w_acc_y[k2] : best2);
-        }
-        st->features[29] = (best2 - best);
-    }
-
-    /* rms__acc_y__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_acc_y[k] * w_acc_y[k]));
-        }
-        st->features[30] = sqrt((energy / 100.0));
-    }
-
-    /* slope__acc_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_y[k]);
-        }
-        double mean = (total / 100.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            num = (num + (((double)(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_y[k2] - mean)));
-        }
-        st->features[31] = (num / 83325.0);
-    }
-
-    /* last__acc_y__long */
-    {
-        st->features[32] = w_acc_y[99];
-    }
-
-    /* mean__acc_z__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_z[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[42] = mean;
-    }
-
-    /* std__acc_z__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_z[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_acc_z[k2] - mean) * (w_acc_z[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[43] = sqrt(variance);
-    }
-
-    /* min__acc_z__long */
-    {
-        double best = w_acc_z[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_z[k] < best) ? w_acc_z[k] : best);
-        }
-        st->features[44] = best;
-    }
-
-    /* max__acc_z__long */
-    {
-        double best = w_acc_z[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_z[k] > best) ? w_acc_z[k] : best);
-        }
-        st->features[45] = best;
-    }
-
-    /* range__acc_z__long */
-    {
-        double best = w_acc_z[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_z[k] < best) ? w_acc_z[k] : best);
-        }
-        double best2 = w_acc_z[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_acc_z[k2] > best2) ? w_acc_z[k2] : best2);
-        }
-        st->features[46] = (best2 - best);
-    }
-
-    /* rms__acc_z__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_acc_z[k] * w_acc_z[k]));
-        }
-        st->features[47] = sqrt((energy / 100.0));
-    }
-
-    /* zero_crossings__acc_z__long */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            double sign = (((w_acc_z[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[48] = crossings;
-    }
-
-    /* slope__acc_z__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_z[k]);
-        }
-        double mean = (total / 100.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            num = (num + (((double)(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_z[k2] - mean)));
-        }
-        st->features[49] = (num / 83325.0);
-    }
-
-    /* mean__gyro_x__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_x[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[59] = mean;
-    }
-
-    /* std__gyro_x__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_x[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_gyro_x[k2] - mean) * (w_gyro_x[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[60] = sqrt(variance);
-    }
-
-    /* min__gyro_x__long */
-    {
-        double best = w_gyro_x[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_x[k] < best) ? w_gyro_x[k] : best);
-        }
-        st->features[61] = best;
-    }
-
-    /* max__gyro_x__long */
-    {
-        double best = w_gyro_x[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_x[k] > best) ? w_gyro_x[k] : best);
-        }
-        st->features[62] = best;
-    }
-
-    /* rms__gyro_x__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_gyro_x[k] * w_gyro_x[k]));
-        }
-        st->features[63] = sqrt((energy / 100.0));
-    }
-
-    /* zero_crossings__gyro_x__long */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            double sign = (((w_gyro_x[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[64] = crossings;
-    }
-
-    /* slope__gyro_x__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_x[k]);
-        }
-        double mean = (total / 100.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            num = (num + (((double)(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_x[k2] - mean)));
-        }
-        st->features[65] = (num / 83325.0);
-    }
-
-    /* last__gyro_x__long */
-    {
-        st->features[66] = w_gyro_x[99];
-    }
-
-    /* mean__gyro_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[76] = mean;
-    }
-
-    /* std__gyro_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_gyro_y[k2] - mean) * (w_gyro_y[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[77] = sqrt(variance);
-    }
-
-    /* min__gyro_y__long */
-    {
-        double best = w_gyro_y[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best);
-        }
-        st->features[78] = best;
-    }
-
-    /* max__gyro_y__long */
-    {
-        double best = w_gyro_y[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_y[k] > best) ? w_gyro_y[k] : best);
-        }
-        st->features[79] = best;
-    }
-
-    /* range__gyro_y__long */
-    {
-        double best = w_gyro_y[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best);
-        }
-        double best2 = w_gyro_y[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_gyro_y[k2] > best2) ? w_gyro_y[k2] : best2);
-        }
-        st->features[80] = (best2 - best);
-    }
-
-    /* rms__gyro_y__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_gyro_y[k] * w_gyro_y[k]));
-        }
-        st->features[81] = sqrt((energy / 100.0));
-    }
-
-    /* zero_crossings__gyro_y__long */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            double sign = (((w_gyro_y[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[82] = crossings;
-    }
-
-    /* slope__gyro_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 100.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            num = (num + (((double)(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_y[k2] - mean)));
-        }
-        st->features[83] = (num / 83325.0);
-    }
-
-    /* last__gyro_y__long */
-    {
-        st->features[84] = w_gyro_y[99];
-    }
-
-    /* mean__gyro_z__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_z[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[94] = mean;
-    }
-
-    /* std__gyro_z__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_z[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_gyro_z[k2] - mean) * (w_gyro_z[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[95] = sqrt(variance);
-    }
-
-    /* min__gyro_z__long */
-    {
-        double best = w_gyro_z[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best);
-        }
-        st->features[96] = best;
-    }
-
-    /* max__gyro_z__long */
-    {
-        double best = w_gyro_z[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_z[k] > best) ? w_gyro_z[k] : best);
-        }
-        st->features[97] = best;
-    }
-
-    /* range__gyro_z__long */
-    {
-        double best = w_gyro_z[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best);
-        }
-        double best2 = w_gyro_z[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_gyro_z[k2] > best2) ? w_gyro_z[k2] : best2);
-        }
-        st->features[98] = (best2 - best);
-    }
-
-    /* rms__gyro_z__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_gyro_z[k] * w_gyro_z[k]));
-        }
-        st->features[99] = sqrt((energy / 100.0));
-    }
-
-    /* slope__gyro_z__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_z[k]);
-        }
-        double mean = (total / 100.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            num = (num + (((double)(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_z[k2] - mean)));
-        }
-        st->features[100] = (num / 83325.0);
-    }
-
-    /* last__gyro_z__long */
-    {
-        st->features[101] = w_gyro_z[99];
-    }
-
-    /* mean__acc_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[109] = mean;
-    }
-
-    /* std__acc_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_acc_mag[k2] - mean) * (w_acc_mag[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[110] = sqrt(variance);
-    }
-
-    /* min__acc_mag__long */
-    {
-        double best = w_acc_mag[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best);
-        }
-        st->features[111] = best;
-    }
-
-    /* max__acc_mag__long */
-    {
-        double best = w_acc_mag[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_mag[k] > best) ? w_acc_mag[k] : best);
-        }
-        st->features[112] = best;
-    }
-
-    /* range__acc_mag__long */
-    {
-        double best = w_acc_mag[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best);
-        }
-        double best2 = w_acc_mag[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_acc_mag[k2] > best2) ? w_acc_mag[k2] : best2);
-        }
-        st->features[113] = (best2 - best);
-    }
-
-    /* rms__acc_mag__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_acc_mag[k] * w_acc_mag[k]));
-        }
-        st->features[114] = sqrt((energy / 100.0));
-    }
-
-    /* slope__acc_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 100.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            num = (num + (((double)(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_mag[k2] - mean)));
-        }
-        st->features[115] = (num / 83325.0);
-    }
-
-    /* last__acc_mag__long */
-    {
-        st->features[116] = w_acc_mag[99];
-    }
-
-    /* argmin__gyro_y__long */
-    {
-        double best = w_gyro_y[0];
-        double best_at = 0.0;
-        for (int k = 1; k < 100; ++k) {
-            best_at = ((w_gyro_y[k] < best) ? (double)(k) : best_at);
-            best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best);
-        }
-        st->features[117] = best_at;
-    }
-
-    /* argmax__gyro_y__long */
-    {
-        double best = w_gyro_y[0];
-        double best_at = 0.0;
-        for (int k = 1; k < 100; ++k) {
-            best_at = ((w_gyro_y[k] > best) ? (double)(k) : best_at);
-            best = ((w_gyro_y[k] > best) ? w_gyro_y[k] : best);
-        }
-        st->features[118] = best_at;
-    }
-
-    /* first__gyro_y__long */
-    {
-        st->features[119] = w_gyro_y[0];
-    }
-
-    /* delta__gyro_y__long */
-    {
-        st->features[120] = (w_gyro_y[99] - w_gyro_y[0]);
-    }
-
-    /* mean_abs__gyro_y__long */
-    {
-        double total_abs = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total_abs = (total_abs + fabs(w_gyro_y[k]));
-        }
-        st->features[121] = (total_abs / 100.0);
-    }
-
-    /* mean_crossings__gyro_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 100.0);
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            double sign = (((w_gyro_y[k2] - mean) > 0.0) ? 1.0 : (((w_gyro_y[k2] - mean) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[122] = crossings;
-    }
-
-    /* sum__gyro_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_mag[k]);
-        }
-        st->features[123] = total;
-    }
-
-    /* var__gyro_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_mag[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[124] = variance;
-    }
-
-    /* argmin__gyro_mag__long */
-    {
-        double best = w_gyro_mag[0];
-        double best_at = 0.0;
-        for (int k = 1; k < 100; ++k) {
-            best_at = ((w_gyro_mag[k] < best) ? (double)(k) : best_at);
-            best = ((w_gyro_mag[k] < best) ? w_gyro_mag[k] : best);
-        }
-        st->features[125] = best_at;
-    }
-
-    /* argmax__gyro_mag__long */
-    {
-        double best = w_gyro_mag[0];
-        double best_at = 0.0;
-        for (int k = 1; k < 100; ++k) {
-            best_at = ((w_gyro_mag[k] > best) ? (double)(k) : best_at);
-            best = ((w_gyro_mag[k] > best) ? w_gyro_mag[k] : best);
-        }
-        st->features[126] = best_at;
-    }
-
-    /* first__gyro_mag__long */
-    {
-        st->features[127] = w_gyro_mag[0];
-    }
-
-    /* delta__gyro_mag__long */
-    {
-        st->features[128] = (w_gyro_mag[99] - w_gyro_mag[0]);
-    }
-
-    /* energy__gyro_mag__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_gyro_mag[k] * w_gyro_mag[k]));
-        }
-        st->features[129] = energy;
-    }
-
-    /* mean_crossings__gyro_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_mag[k]);
-        }
-        double mean = (total / 100.0);
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            double sign = (((w_gyro_mag[k2] - mean) > 0.0) ? 1.0 : (((w_gyro_mag[k2] - mean) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[130] = crossings;
-    }
-
-    /* histogram_b04__gyro_y__long, histogram_b05__gyro_y__long, histogram_b06__gyro_y__long, histogram_b07__gyro_y__long, histogram_b08__gyro_y__long, histogram_b09__gyro_y__long, histogram_b10__gyro_y__long, histogram_b12__gyro_y__long, histogram_b13__gyro_y__long, histogram_b14__gyro_y__long */
-    {
-        double count5 = 0.0;
-        for (int k5 = 0; k5 < 100; ++k5) {
-            count5 = (count5 + (((w_gyro_y[k5] >= -0x1.3333333333333p+2 /* -4.8 */) && (w_gyro_y[k5] < -4.0)) ? 1.0 : 0.0));
-        }
-        st->features[148] = count5;
-        double count6 = 0.0;
-        for (int k6 = 0; k6 < 100; ++k6) {
-            count6 = (count6 + (((w_gyro_y[k6] >= -4.0) && (w_gyro_y[k6] < -0x1.9999999999998p+1 /* -3.1999999999999993 */)) ? 1.0 : 0.0));
-        }
-        st->features[149] = count6;
-        double count7 = 0.0;
-        for (int k7 = 0; k7 < 100; ++k7) {
-            count7 = (count7 + (((w_gyro_y[k7] >= -0x1.9999999999998p+1 /* -3.1999999999999993 */) && (w_gyro_y[k7] < -0x1.3333333333332p+1 /* -2.3999999999999995 */)) ? 1.0 : 0.0));
-        }
-        st->features[150] = count7;
-        double count8 = 0.0;
-        for (int k8 = 0; k8 < 100; ++k8) {
-            count8 = (count8 + (((w_gyro_y[k8] >= -0x1.3333333333332p+1 /* -2.3999999999999995 */) && (w_gyro_y[k8] < -0x1.9999999999998p+0 /* -1.5999999999999996 */)) ? 1.0 : 0.0));
-        }
-        st->features[151] = count8;
-        double count9 = 0.0;
-        for (int k9 = 0; k9 < 100; ++k9) {
-            count9 = (count9 + (((w_gyro_y[k9] >= -0x1.9999999999998p+0 /* -1.5999999999999996 */) && (w_gyro_y[k9] < -0x1.9999999999998p-1 /* -0.7999999999999998 */)) ? 1.0 : 0.0));
-        }
-        st->features[152] = count9;
-        double count10 = 0.0;
-        for (int k10 = 0; k10 < 100; ++k10) {
-            count10 = (count10 + (((w_gyro_y[k10] >= -0x1.9999999999998p-1 /* -0.7999999999999998 */) && (w_gyro_y[k10] < 0.0)) ? 1.0 : 0.0));
-        }
-        st->features[153] = count10;
-        double count11 = 0.0;
-        for (int k11 = 0; k11 < 100; ++k11) {
-            count11 = (count11 + (((w_gyro_y[k11] >= 0.0) && (w_gyro_y[k11] < 0x1.99999999999a0p-1 /* 0.8000000000000007 */)) ? 1.0 : 0.0));
-        }
-        st->features[154] = count11;
-        double count13 = 0.0;
-        for (int k13 = 0; k13 < 100; ++k13) {
-            count13 = (count13 + (((w_gyro_y[k13] >= 0x1.99999999999a0p+0 /* 1.6000000000000014 */) && (w_gyro_y[k13] < 0x1.3333333333334p+1 /* 2.4000000000000004 */)) ? 1.0 : 0.0));
-        }
-        st->features[155] = count13;
-        double count14 = 0.0;
-        for (int k14 = 0; k14 < 100; ++k14) {
-            count14 = (count14 + (((w_gyro_y[k14] >= 0x1.3333333333334p+1 /* 2.4000000000000004 */) && (w_gyro_y[k14] < 0x1.999999999999cp+1 /* 3.200000000000001 */)) ? 1.0 : 0.0));
-        }
-        st->features[156] = count14;
-        double count15 = 0.0;
-        for (int k15 = 0; k15 < 100; ++k15) {
-            count15 = (count15 + (((w_gyro_y[k15] >= 0x1.999999999999cp+1 /* 3.200000000000001 */) && (w_gyro_y[k15] < 4.0)) ? 1.0 : 0.0));
-        }
-        st->features[157] = count15;
-    }
-
-    /* histogram_b3__acc_g__long, histogram_b4__acc_g__long, histogram_b5__acc_g__long */
-    {
-        double count4 = 0.0;
-        for (int k4 = 0; k4 < 100; ++k4) {
-            count4 = (count4 + (((w_acc_g[k4] >= -0x1.9999999999998p-2 /* -0.3999999999999999 */) && (w_acc_g[k4] < -0x1.9999999999998p-3 /* -0.19999999999999996 */)) ? 1.0 : 0.0));
-        }
-        st->features[158] = (count4 / 100.0);
-        double count5 = 0.0;
-        for (int k5 = 0; k5 < 100; ++k5) {
-            count5 = (count5 + (((w_acc_g[k5] >= -0x1.9999999999998p-3 /* -0.19999999999999996 */) && (w_acc_g[k5] < 0.0)) ? 1.0 : 0.0));
-        }
-        st->features[159] = (count5 / 100.0);
-        double count6 = 0.0;
-        for (int k6 = 0; k6 < 100; ++k6) {
-            count6 = (count6 + (((w_acc_g[k6] >= 0.0) && (w_acc_g[k6] < 0x1.99999999999a0p-3 /* 0.20000000000000018 */)) ? 1.0 : 0.0));
-        }
-        st->features[160] = (count6 / 100.0);
-    }
-
-    /* count_above_2p5__gyro_y__long */
-    {
-        double count = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            count = (count + ((w_gyro_y[k] > 0x1.4000000000000p+1 /* 2.5 */) ? 1.0 : 0.0));
-        }
-        st->features[161] = count;
-    }
-
-    /* longest_run_above_2p5__gyro_y__long */
-    {
-        double run = 0.0;
-        double longest = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            run = ((w_gyro_y[k] > 0x1.4000000000000p+1 /* 2.5 */) ? (run + 1.0) : 0.0);
-            longest = ((run > longest) ? run : longest);
-        }
-        st->features[162] = longest;
-    }
-
-    /* longest_run_below_m2p5__gyro_y__long */
-    {
-        double run = 0.0;
-        double longest = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            run = ((w_gyro_y[k] < -0x1.4000000000000p+1 /* -2.5 */) ? (run + 1.0) : 0.0);
-            longest = ((run > longest) ? run : longest);
-        }
-        st->features[163] = longest;
+    /* all 87 features of window long, sharing their common work */
+    {
+        double total_f0 = 0.0;
+        double energy_f4 = 0.0;
+        double crossings_f5 = 0.0;
+        double last_sign_f5 = 0.0;
+        double total_f8 = 0.0;
+        double energy_f13 = 0.0;
+        double total_f16 = 0.0;
+        double energy_f21 = 0.0;
+        double crossings_f22 = 0.0;
+        double last_sign_f22 = 0.0;
+        double total_f24 = 0.0;
+        double energy_f28 = 0.0;
+        double crossings_f29 = 0.0;
+        double last_sign_f29 = 0.0;
+        double total_f32 = 0.0;
+        double energy_f37 = 0.0;
+        double crossings_f38 = 0.0;
+        double last_sign_f38 = 0.0;
+        double total_f41 = 0.0;
+        double energy_f46 = 0.0;
+        double total_f49 = 0.0;
+        double energy_f54 = 0.0;
+        double total_abs_f61 = 0.0;
+        double total_f63 = 0.0;
+        double energy_f69 = 0.0;
+        double count5_f71 = 0.0;
+        double count6_f71 = 0.0;
+        double count7_f71 = 0.0;
+        double count8_f71 = 0.0;
+        double count9_f71 = 0.0;
+        double count10_f71 = 0.0;
+        double count11_f71 = 0.0;
+        double count13_f71 = 0.0;
+        double count14_f71 = 0.0;
+        double count15_f71 = 0.0;
+        double count4_f72 = 0.0;
+        double count5_f72 = 0.0;
+        double count6_f72 = 0.0;
+        double count_f73 = 0.0;
+        double run_f74 = 0.0;
+        double longest_f74 = 0.0;
+        double run_f75 = 0.0;
+        double longest_f75 = 0.0;
+        for (int k_f0 = 0; k_f0 < 100; ++k_f0) {
+            total_f0 = (total_f0 + w_acc_x[k_f0]);
+            energy_f4 = (energy_f4 + (w_acc_x[k_f0] * w_acc_x[k_f0]));
+            double sign_f5 = (((w_acc_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f5 = (((sign_f5 * last_sign_f5) < 0.0) ? (crossings_f5 + 1.0) : crossings_f5);
+            last_sign_f5 = ((sign_f5 != 0.0) ? sign_f5 : last_sign_f5);
+            total_f8 = (total_f8 + w_acc_y[k_f0]);
+            energy_f13 = (energy_f13 + (w_acc_y[k_f0] * w_acc_y[k_f0]));
+            total_f16 = (total_f16 + w_acc_z[k_f0]);
+            energy_f21 = (energy_f21 + (w_acc_z[k_f0] * w_acc_z[k_f0]));
+            double sign_f22 = (((w_acc_z[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f22 = (((sign_f22 * last_sign_f22) < 0.0) ? (crossings_f22 + 1.0) : crossings_f22);
+            last_sign_f22 = ((sign_f22 != 0.0) ? sign_f22 : last_sign_f22);
+            total_f24 = (total_f24 + w_gyro_x[k_f0]);
+            energy_f28 = (energy_f28 + (w_gyro_x[k_f0] * w_gyro_x[k_f0]));
+            double sign_f29 = (((w_gyro_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f29 = (((sign_f29 * last_sign_f29) < 0.0) ? (crossings_f29 + 1.0) : crossings_f29);
+            last_sign_f29 = ((sign_f29 != 0.0) ? sign_f29 : last_sign_f29);
+            total_f32 = (total_f32 + w_gyro_y[k_f0]);
+            energy_f37 = (energy_f37 + (w_gyro_y[k_f0] * w_gyro_y[k_f0]));
+            double sign_f38 = (((w_gyro_y[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f38 = (((sign_f38 * last_sign_f38) < 0.0) ? (crossings_f38 + 1.0) : crossings_f38);
+            last_sign_f38 = ((sign_f38 != 0.0) ? sign_f38 : last_sign_f38);
+            total_f41 = (total_f41 + w_gyro_z[k_f0]);
+            energy_f46 = (energy_f46 + (w_gyro_z[k_f0] * w_gyro_z[k_f0]));
+            total_f49 = (total_f49 + w_acc_mag[k_f0]);
+            energy_f54 = (energy_f54 + (w_acc_mag[k_f0] * w_acc_mag[k_f0]));
+            total_abs_f61 = (total_abs_f61 + fabs(w_gyro_y[k_f0]));
+            total_f63 = (total_f63 + w_gyro_mag[k_f0]);
+            energy_f69 = (energy_f69 + (w_gyro_mag[k_f0] * w_gyro_mag[k_f0]));
+            count5_f71 = (count5_f71 + (((w_gyro_y[k_f0] >= -0x1.3333333333333p+2 /* -4.8 */) && (w_gyro_y[k_f0] < -4.0)) ? 1.0 : 0.0));
+            count6_f71 = (count6_f71 + (((w_gyro_y[k_f0] >= -4.0) && (w_gyro_y[k_f0] < -0x1.9999999999998p+1 /* -3.1999999999999993 */)) ? 1.0 : 0.0));
+            count7_f71 = (count7_f71 + (((w_gyro_y[k_f0] >= -0x1.9999999999998p+1 /* -3.1999999999999993 */) && (w_gyro_y[k_f0] < -0x1.3333333333332p+1 /* -2.3999999999999995 */)) ? 1.0 : 0.0));
+            count8_f71 = (count8_f71 + (((w_gyro_y[k_f0] >= -0x1.3333333333332p+1 /* -2.3999999999999995 */) && (w_gyro_y[k_f0] < -0x1.9999999999998p+0 /* -1.5999999999999996 */)) ? 1.0 : 0.0));
+            count9_f71 = (count9_f71 + (((w_gyro_y[k_f0] >= -0x1.9999999999998p+0 /* -1.5999999999999996 */) && (w_gyro_y[k_f0] < -0x1.9999999999998p-1 /* -0.7999999999999998 */)) ? 1.0 : 0.0));
+            count10_f71 = (count10_f71 + (((w_gyro_y[k_f0] >= -0x1.9999999999998p-1 /* -0.7999999999999998 */) && (w_gyro_y[k_f0] < 0.0)) ? 1.0 : 0.0));
+            count11_f71 = (count11_f71 + (((w_gyro_y[k_f0] >= 0.0) && (w_gyro_y[k_f0] < 0x1.99999999999a0p-1 /* 0.8000000000000007 */)) ? 1.0 : 0.0));
+            count13_f71 = (count13_f71 + (((w_gyro_y[k_f0] >= 0x1.99999999999a0p+0 /* 1.6000000000000014 */) && (w_gyro_y[k_f0] < 0x1.3333333333334p+1 /* 2.4000000000000004 */)) ? 1.0 : 0.0));
+            count14_f71 = (count14_f71 + (((w_gyro_y[k_f0] >= 0x1.3333333333334p+1 /* 2.4000000000000004 */) && (w_gyro_y[k_f0] < 0x1.999999999999cp+1 /* 3.200000000000001 */)) ? 1.0 : 0.0));
+            count15_f71 = (count15_f71 + (((w_gyro_y[k_f0] >= 0x1.999999999999cp+1 /* 3.200000000000001 */) && (w_gyro_y[k_f0] < 4.0)) ? 1.0 : 0.0));
+            count4_f72 = (count4_f72 + (((w_acc_g[k_f0] >= -0x1.9999999999998p-2 /* -0.3999999999999999 */) && (w_acc_g[k_f0] < -0x1.9999999999998p-3 /* -0.19999999999999996 */)) ? 1.0 : 0.0));
+            count5_f72 = (count5_f72 + (((w_acc_g[k_f0] >= -0x1.9999999999998p-3 /* -0.19999999999999996 */) && (w_acc_g[k_f0] < 0.0)) ? 1.0 : 0.0));
+            count6_f72 = (count6_f72 + (((w_acc_g[k_f0] >= 0.0) && (w_acc_g[k_f0] < 0x1.99999999999a0p-3 /* 0.20000000000000018 */)) ? 1.0 : 0.0));
+            count_f73 = (count_f73 + ((w_gyro_y[k_f0] > 0x1.4000000000000p+1 /* 2.5 */) ? 1.0 : 0.0));
+            run_f74 = ((w_gyro_y[k_f0] > 0x1.4000000000000p+1 /* 2.5 */) ? (run_f74 + 1.0) : 0.0);
+            longest_f74 = ((run_f74 > longest_f74) ? run_f74 : longest_f74);
+            run_f75 = ((w_gyro_y[k_f0] < -0x1.4000000000000p+1 /* -2.5 */) ? (run_f75 + 1.0) : 0.0);
+            longest_f75 = ((run_f75 > longest_f75) ? run_f75 : longest_f75);
+        }
+        double mean_f0 = (total_f0 / 100.0);
+        st->features[9] = mean_f0; /* mean__acc_x__long */
+        double squares_f1 = 0.0;
+        double num_f6 = 0.0;
+        double mean_f8 = (total_f8 / 100.0);
+        double squares_f9 = 0.0;
+        double num_f14 = 0.0;
+        double mean_f16 = (total_f16 / 100.0);
+        double squares_f17 = 0.0;
+        double num_f23 = 0.0;
+        double mean_f24 = (total_f24 / 100.0);
+        double squares_f25 = 0.0;
+        double num_f30 = 0.0;
+        double mean_f32 = (total_f32 / 100.0);
+        double squares_f33 = 0.0;
+        double num_f39 = 0.0;
+        double mean_f41 = (total_f41 / 100.0);
+        double squares_f42 = 0.0;
+        double num_f47 = 0.0;
+        double mean_f49 = (total_f49 / 100.0);
+        double squares_f50 = 0.0;
+        double num_f55 = 0.0;
+        double crossings_f62 = 0.0;
+        double last_sign_f62 = 0.0;
+        double mean_f64 = (total_f63 / 100.0);
+        double squares_f64 = 0.0;
+        double crossings_f70 = 0.0;
+        double last_sign_f70 = 0.0;
+        for (int k2_f1 = 0; k2_f1 < 100; ++k2_f1) {
+            squares_f1 = (squares_f1 + ((w_acc_x[k2_f1] - mean_f0) * (w_acc_x[k2_f1] - mean_f0)));
+            num_f6 = (num_f6 + (((double)(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_x[k2_f1] - mean_f0)));
+            squares_f9 = (squares_f9 + ((w_acc_y[k2_f1] - mean_f8) * (w_acc_y[k2_f1] - mean_f8)));
+            num_f14 = (num_f14 + (((double)(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_y[k2_f1] - mean_f8)));
+            squares_f17 = (squares_f17 + ((w_acc_z[k2_f1] - mean_f16) * (w_acc_z[k2_f1] - mean_f16)));
+            num_f23 = (num_f23 + (((double)(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_z[k2_f1] - mean_f16)));
+            squares_f25 = (squares_f25 + ((w_gyro_x[k2_f1] - mean_f24) * (w_gyro_x[k2_f1] - mean_f24)));
+            num_f30 = (num_f30 + (((double)(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_x[k2_f1] - mean_f24)));
+            squares_f33 = (squares_f33 + ((w_gyro_y[k2_f1] - mean_f32) * (w_gyro_y[k2_f1] - mean_f32)));
+            num_f39 = (num_f39 + (((double)(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_y[k2_f1] - mean_f32)));
+            squares_f42 = (squares_f42 + ((w_gyro_z[k2_f1] - mean_f41) * (w_gyro_z[k2_f1] - mean_f41)));
+            num_f47 = (num_f47 + (((double)(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_z[k2_f1] - mean_f41)));
+            squares_f50 = (squares_f50 + ((w_acc_mag[k2_f1] - mean_f49) * (w_acc_mag[k2_f1] - mean_f49)));
+            num_f55 = (num_f55 + (((double)(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_mag[k2_f1] - mean_f49)));
+            double sign_f62 = (((w_gyro_y[k2_f1] - mean_f32) > 0.0) ? 1.0 : (((w_gyro_y[k2_f1] - mean_f32) < 0.0) ? -1.0 : 0.0));
+            crossings_f62 = (((sign_f62 * last_sign_f62) < 0.0) ? (crossings_f62 + 1.0) : crossings_f62);
+            last_sign_f62 = ((sign_f62 != 0.0) ? sign_f62 : last_sign_f62);
+            squares_f64 = (squares_f64 + ((w_gyro_mag[k2_f1] - mean_f64) * (w_gyro_mag[k2_f1] - mean_f64)));
+            double sign_f70 = (((w_gyro_mag[k2_f1] - mean_f64) > 0.0) ? 1.0 : (((w_gyro_mag[k2_f1] - mean_f64) < 0.0) ? -1.0 : 0.0));
+            crossings_f70 = (((sign_f70 * last_sign_f70) < 0.0) ? (crossings_f70 + 1.0) : crossings_f70);
+            last_sign_f70 = ((sign_f70 != 0.0) ? sign_f70 : last_sign_f70);
+        }
+        double variance_f1 = (squares_f1 / 100.0);
+        st->features[10] = sqrt(variance_f1); /* std__acc_x__long */
+        double best_f2 = w_acc_x[0];
+        double best_f3 = w_acc_x[0];
+        double best_f10 = w_acc_y[0];
+        double best_f11 = w_acc_y[0];
+        double best_f18 = w_acc_z[0];
+        double best_f19 = w_acc_z[0];
+        double best_f26 = w_gyro_x[0];
+        double best_f27 = w_gyro_x[0];
+        double best_f34 = w_gyro_y[0];
+        double best_f35 = w_gyro_y[0];
+        double best_f43 = w_gyro_z[0];
+        double best_f44 = w_gyro_z[0];
+        double best_f51 = w_acc_mag[0];
+        double best_f52 = w_acc_mag[0];
+        double best_f57 = w_gyro_y[0];
+        double best_at_f57 = 0.0;
+        double best_f58 = w_gyro_y[0];
+        double best_at_f58 = 0.0;
+        double best_f65 = w_gyro_mag[0];
+        double best_at_f65 = 0.0;
+        double best_f66 = w_gyro_mag[0];
+        double best_at_f66 = 0.0;
+        for (int k_f2 = 1; k_f2 < 100; ++k_f2) {
+            best_f2 = ((w_acc_x[k_f2] > best_f2) ? w_acc_x[k_f2] : best_f2);
+            best_f3 = ((w_acc_x[k_f2] < best_f3) ? w_acc_x[k_f2] : best_f3);
+            best_f10 = ((w_acc_y[k_f2] < best_f10) ? w_acc_y[k_f2] : best_f10);
+            best_f11 = ((w_acc_y[k_f2] > best_f11) ? w_acc_y[k_f2] : best_f11);
+            best_f18 = ((w_acc_z[k_f2] < best_f18) ? w_acc_z[k_f2] : best_f18);
+            best_f19 = ((w_acc_z[k_f2] > best_f19) ? w_acc_z[k_f2] : best_f19);
+            best_f26 = ((w_gyro_x[k_f2] < best_f26) ? w_gyro_x[k_f2] : best_f26);
+            best_f27 = ((w_gyro_x[k_f2] > best_f27) ? w_gyro_x[k_f2] : best_f27);
+            best_f34 = ((w_gyro_y[k_f2] < best_f34) ? w_gyro_y[k_f2] : best_f34);
+            best_f35 = ((w_gyro_y[k_f2] > best_f35) ? w_gyro_y[k_f2] : best_f35);
+            best_f43 = ((w_gyro_z[k_f2] < best_f43) ? w_gyro_z[k_f2] : best_f43);
+            best_f44 = ((w_gyro_z[k_f2] > best_f44) ? w_gyro_z[k_f2] : best_f44);
+            best_f51 = ((w_acc_mag[k_f2] < best_f51) ? w_acc_mag[k_f2] : best_f51);
+            best_f52 = ((w_acc_mag[k_f2] > best_f52) ? w_acc_mag[k_f2] : best_f52);
+            best_at_f57 = ((w_gyro_y[k_f2] < best_f57) ? (double)(k_f2) : best_at_f57);
+            best_f57 = ((w_gyro_y[k_f2] < best_f57) ? w_gyro_y[k_f2] : best_f57);
+            best_at_f58 = ((w_gyro_y[k_f2] > best_f58) ? (double)(k_f2) : best_at_f58);
+            best_f58 = ((w_gyro_y[k_f2] > best_f58) ? w_gyro_y[k_f2] : best_f58);
+            best_at_f65 = ((w_gyro_mag[k_f2] < best_f65) ? (double)(k_f2) : best_at_f65);
+            best_f65 = ((w_gyro_mag[k_f2] < best_f65) ? w_gyro_mag[k_f2] : best_f65);
+            best_at_f66 = ((w_gyro_mag[k_f2] > best_f66) ? (double)(k_f2) : best_at_f66);
+            best_f66 = ((w_gyro_mag[k_f2] > best_f66) ? w_gyro_mag[k_f2] : best_f66);
+        }
+        st->features[11] = best_f2; /* max__acc_x__long */
+        st->features[12] = (best_f2 - best_f3); /* range__acc_x__long */
+        st->features[13] = sqrt((energy_f4 / 100.0)); /* rms__acc_x__long */
+        st->features[14] = crossings_f5; /* zero_crossings__acc_x__long */
+        st->features[15] = (num_f6 / 83325.0); /* slope__acc_x__long */
+        st->features[16] = w_acc_x[99]; /* last__acc_x__long */
+        st->features[25] = mean_f8; /* mean__acc_y__long */
+        double variance_f9 = (squares_f9 / 100.0);
+        st->features[26] = sqrt(variance_f9); /* std__acc_y__long */
+        st->features[27] = best_f10; /* min__acc_y__long */
+        st->features[28] = best_f11; /* max__acc_y__long */
+        st->features[29] = (best_f11 - best_f10); /* range__acc_y__long */
+        st->features[30] = sqrt((energy_f13 / 100.0)); /* rms__acc_y__long */
+        st->features[31] = (num_f14 / 83325.0); /* slope__acc_y__long */
+        st->features[32] = w_acc_y[99]; /* last__acc_y__long */
+        st->features[42] = mean_f16; /* mean__acc_z__long */
+        double variance_f17 = (squares_f17 / 100.0);
+        st->features[43] = sqrt(variance_f17); /* std__acc_z__long */
+        st->features[44] = best_f18; /* min__acc_z__long */
+        st->features[45] = best_f19; /* max__acc_z__long */
+        st->features[46] = (best_f19 - best_f18); /* range__acc_z__long */
+        st->features[47] = sqrt((energy_f21 / 100.0)); /* rms__acc_z__long */
+        st->features[48] = crossings_f22; /* zero_crossings__acc_z__long */
+        st->features[49] = (num_f23 / 83325.0); /* slope__acc_z__long */
+        st->features[59] = mean_f24; /* mean__gyro_x__long */
+        double variance_f25 = (squares_f25 / 100.0);
+        st->features[60] = sqrt(variance_f25); /* std__gyro_x__long */
+        st->features[61] = best_f26; /* min__gyro_x__long */
+        st->features[62] = best_f27; /* max__gyro_x__long */
+        st->features[63] = sqrt((energy_f28 / 100.0)); /* rms__gyro_x__long */
+        st->features[64] = crossings_f29; /* zero_crossings__gyro_x__long */
+        st->features[65] = (num_f30 / 83325.0); /* slope__gyro_x__long */
+        st->features[66] = w_gyro_x[99]; /* last__gyro_x__long */
+        st->features[76] = mean_f32; /* mean__gyro_y__long */
+        double variance_f33 = (squares_f33 / 100.0);
+        st->features[77] = sqrt(variance_f33); /* std__gyro_y__long */
+        st->features[78] = best_f34; /* min__gyro_y__long */
+        st->features[79] = best_f35; /* max__gyro_y__long */
+        st->features[80] = (best_f35 - best_f34); /* range__gyro_y__long */
+        st->features[81] = sqrt((energy_f37 / 100.0)); /* rms__gyro_y__long */
+        st->features[82] = crossings_f38; /* zero_crossings__gyro_y__long */
+        st->features[83] = (num_f39 / 83325.0); /* slope__gyro_y__long */
+        st->features[84] = w_gyro_y[99]; /* last__gyro_y__long */
+        st->features[94] = mean_f41; /* mean__gyro_z__long */
+        double variance_f42 = (squares_f42 / 100.0);
+        st->features[95] = sqrt(variance_f42); /* std__gyro_z__long */
+        st->features[96] = best_f43; /* min__gyro_z__long */
+        st->features[97] = best_f44; /* max__gyro_z__long */
+        st->features[98] = (best_f44 - best_f43); /* range__gyro_z__long */
+        st->features[99] = sqrt((energy_f46 / 100.0)); /* rms__gyro_z__long */
+        st->features[100] = (num_f47 / 83325.0); /* slope__gyro_z__long */
+        st->features[101] = w_gyro_z[99]; /* last__gyro_z__long */
+        st->features[109] = mean_f49; /* mean__acc_mag__long */
+        double variance_f50 = (squares_f50 / 100.0);
+        st->features[110] = sqrt(variance_f50); /* std__acc_mag__long */
+        st->features[111] = best_f51; /* min__acc_mag__long */
+        st->features[112] = best_f52; /* max__acc_mag__long */
+        st->features[113] = (best_f52 - best_f51); /* range__acc_mag__long */
+        st->features[114] = sqrt((energy_f54 / 100.0)); /* rms__acc_mag__long */
+        st->features[115] = (num_f55 / 83325.0); /* slope__acc_mag__long */
+        st->features[116] = w_acc_mag[99]; /* last__acc_mag__long */
+        st->features[117] = best_at_f57; /* argmin__gyro_y__long */
+        st->features[118] = best_at_f58; /* argmax__gyro_y__long */
+        st->features[119] = w_gyro_y[0]; /* first__gyro_y__long */
+        st->features[120] = (w_gyro_y[99] - w_gyro_y[0]); /* delta__gyro_y__long */
+        st->features[121] = (total_abs_f61 / 100.0); /* mean_abs__gyro_y__long */
+        st->features[122] = crossings_f62; /* mean_crossings__gyro_y__long */
+        st->features[123] = total_f63; /* sum__gyro_mag__long */
+        double variance_f64 = (squares_f64 / 100.0);
+        st->features[124] = variance_f64; /* var__gyro_mag__long */
+        st->features[125] = best_at_f65; /* argmin__gyro_mag__long */
+        st->features[126] = best_at_f66; /* argmax__gyro_mag__long */
+        st->features[127] = w_gyro_mag[0]; /* first__gyro_mag__long */
+        st->features[128] = (w_gyro_mag[99] - w_gyro_mag[0]); /* delta__gyro_mag__long */
+        st->features[129] = energy_f69; /* energy__gyro_mag__long */
+        st->features[130] = crossings_f70; /* mean_crossings__gyro_mag__long */
+        st->features[148] = count5_f71; /* histogram_b04__gyro_y__long */
+        st->features[149] = count6_f71; /* histogram_b05__gyro_y__long */
+        st->features[150] = count7_f71; /* histogram_b06__gyro_y__long */
+        st->features[151] = count8_f71; /* histogram_b07__gyro_y__long */
+        st->features[152] = count9_f71; /* histogram_b08__gyro_y__long */
+        st->features[153] = count10_f71; /* histogram_b09__gyro_y__long */
+        st->features[154] = count11_f71; /* histogram_b10__gyro_y__long */
+        st->features[155] = count13_f71; /* histogram_b12__gyro_y__long */
+        st->features[156] = count14_f71; /* histogram_b13__gyro_y__long */
+        st->features[157] = count15_f71; /* histogram_b14__gyro_y__long */
+        st->features[158] = (count4_f72 / 100.0); /* histogram_b3__acc_g__long */
+        st->features[159] = (count5_f72 / 100.0); /* histogram_b4__acc_g__long */
+        st->features[160] = (count6_f72 / 100.0); /* histogram_b5__acc_g__long */
+        st->features[161] = count_f73; /* count_above_2p5__gyro_y__long */
+        st->features[162] = longest_f74; /* longest_run_above_2p5__gyro_y__long */
+        st->features[163] = longest_f75; /* longest_run_below_m2p5__gyro_y__long */
     }
 }
 

@@ -245,900 +245,283 @@ static void eval_short(twist_and_go_state *st, int start)
     const double *w_twist = st->ring_twist + start;
     const double *w_spin_sum = st->ring_spin_sum + start;
 
-    /* mean__acc_x__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_x[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[0] = mean;
-    }
-
-    /* std__acc_x__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_x[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_acc_x[k2] - mean) * (w_acc_x[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[1] = sqrt(variance);
-    }
-
-    /* min__acc_x__short */
-    {
-        double best = w_acc_x[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_x[k] < best) ? w_acc_x[k] : best);
-        }
-        st->features[2] = best;
-    }
-
-    /* max__acc_x__short */
-    {
-        double best = w_acc_x[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_x[k] > best) ? w_acc_x[k] : best);
-        }
-        st->features[3] = best;
-    }
-
-    /* range__acc_x__short */
-    {
-        double best = w_acc_x[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_x[k] < best) ? w_acc_x[k] : best);
-        }
-        double best2 = w_acc_x[0];
-        for (int k2 = 1; k2 < 25; ++k2) {
-            best2 = ((w_acc_x[k2] > best2) ? w_acc_x[k2] : best2);
-        }
-        st->features[4] = (best2 - best);
-    }
-
-    /* rms__acc_x__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_acc_x[k] * w_acc_x[k]));
-        }
-        st->features[5] = sqrt((energy / 25.0));
-    }
-
-    /* zero_crossings__acc_x__short */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            double sign = (((w_acc_x[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[6] = crossings;
-    }
-
-    /* slope__acc_x__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_x[k]);
-        }
-        double mean = (total / 25.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            num = (num + (((double)(k2) - 12.0) * (w_acc_x[k2] - mean)));
-        }
-        st->features[7] = (num / 1300.0);
-    }
-
-    /* last__acc_x__short */
-    {
-        st->features[8] = w_acc_x[24];
-    }
-
-    /* mean__acc_y__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_y[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[18] = mean;
-    }
-
-    /* std__acc_y__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_y[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_acc_y[k2] - mean) * (w_acc_y[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[19] = sqrt(variance);
-    }
-
-    /* min__acc_y__short */
-    {
-        double best = w_acc_y[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_y[k] < best) ? w_acc_y[k] : best);
-        }
-        st->features[20] = best;
-    }
-
-    /* max__acc_y__short */
-    {
-        double best = w_acc_y[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_y[k] > best) ? w_acc_y[k] : best);
-        }
-        st->features[21] = best;
-    }
-
-    /* range__acc_y__short */
-    {
-        double best = w_acc_y[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_y[k] < best) ? w_acc_y[k] : best);
-        }
-        double best2 = w_acc_y[0];
-        for (int k2 = 1; k2 < 25; ++k2) {
-            best2 = ((w_acc_y[k2] > best2) ? w_acc_y[k2] : best2);
-        }
-        st->features[22] = (best2 - best);
-    }
-
-    /* rms__acc_y__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_acc_y[k] * w_acc_y[k]));
-        }
-        st->features[23] = sqrt((energy / 25.0));
-    }
-
-    /* zero_crossings__acc_y__short */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            double sign = (((w_acc_y[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_y[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[24] = crossings;
-    }
-
-    /* slope__acc_y__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_y[k]);
-        }
-        double mean = (total / 25.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            num = (num + (((double)(k2) - 12.0) * (w_acc_y[k2] - mean)));
-        }
-        st->features[25] = (num / 1300.0);
-    }
-
-    /* last__acc_y__short */
-    {
-        st->features[26] = w_acc_y[24];
-    }
-
-    /* mean__acc_z__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_z[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[36] = mean;
-    }
-
-    /* std__acc_z__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_z[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_acc_z[k2] - mean) * (w_acc_z[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[37] = sqrt(variance);
-    }
-
-    /* min__acc_z__short */
-    {
-        double best = w_acc_z[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_z[k] < best) ? w_acc_z[k] : best);
-        }
-        st->features[38] = best;
-    }
-
-    /* max__acc_z__short */
-    {
-        double best = w_acc_z[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_z[k] > best) ? w_acc_z[k] : best);
-        }
-        st->features[39] = best;
-    }
-
-    /* range__acc_z__short */
-    {
-        double best = w_acc_z[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_z[k] < best) ? w_acc_z[k] : best);
-        }
-        double best2 = w_acc_z[0];
-        for (int k2 = 1; k2 < 25; ++k2) {
-            best2 = ((w_acc_z[k2] > best2) ? w_acc_z[k2] : best2);
-        }
-        st->features[40] = (best2 - best);
-    }
-
-    /* rms__acc_z__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_acc_z[k] * w_acc_z[k]));
-        }
-        st->features[41] = sqrt((energy / 25.0));
-    }
-
-    /* zero_crossings__acc_z__short */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            double sign = (((w_acc_z[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[42] = crossings;
-    }
-
-    /* slope__acc_z__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_z[k]);
-        }
-        double mean = (total / 25.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            num = (num + (((double)(k2) - 12.0) * (w_acc_z[k2] - mean)));
-        }
-        st->features[43] = (num / 1300.0);
-    }
-
-    /* last__acc_z__short */
-    {
-        st->features[44] = w_acc_z[24];
-    }
-
-    /* mean__gyro_x__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_x[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[54] = mean;
-    }
-
-    /* std__gyro_x__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_x[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_gyro_x[k2] - mean) * (w_gyro_x[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[55] = sqrt(variance);
-    }
-
-    /* min__gyro_x__short */
-    {
-        double best = w_gyro_x[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_x[k] < best) ? w_gyro_x[k] : best);
-        }
-        st->features[56] = best;
-    }
-
-    /* max__gyro_x__short */
-    {
-        double best = w_gyro_x[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_x[k] > best) ? w_gyro_x[k] : best);
-        }
-        st->features[57] = best;
-    }
-
-    /* range__gyro_x__short */
-    {
-        double best = w_gyro_x[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_x[k] < best) ? w_gyro_x[k] : best);
-        }
-        double best2 = w_gyro_x[0];
-        for (int k2 = 1; k2 < 25; ++k2) {
-            best2 = ((w_gyro_x[k2] > best2) ? w_gyro_x[k2] : best2);
-        }
-        st->features[58] = (best2 - best);
-    }
-
-    /* rms__gyro_x__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_gyro_x[k] * w_gyro_x[k]));
-        }
-        st->features[59] = sqrt((energy / 25.0));
-    }
-
-    /* zero_crossings__gyro_x__short */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            double sign = (((w_gyro_x[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[60] = crossings;
-    }
-
-    /* slope__gyro_x__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_x[k]);
-        }
-        double mean = (total / 25.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            num = (num + (((double)(k2) - 12.0) * (w_gyro_x[k2] - mean)));
-        }
-        st->features[61] = (num / 1300.0);
-    }
-
-    /* last__gyro_x__short */
-    {
-        st->features[62] = w_gyro_x[24];
-    }
-
-    /* mean__gyro_y__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[72] = mean;
-    }
-
-    /* std__gyro_y__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_gyro_y[k2] - mean) * (w_gyro_y[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[73] = sqrt(variance);
-    }
-
-    /* min__gyro_y__short */
-    {
-        double best = w_gyro_y[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best);
-        }
-        st->features[74] = best;
-    }
-
-    /* max__gyro_y__short */
-    {
-        double best = w_gyro_y[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_y[k] > best) ? w_gyro_y[k] : best);
-        }
-        st->features[75] = best;
-    }
-
-    /* range__gyro_y__short */
-    {
-        double best = w_gyro_y[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best);
-        }
-        double best2 = w_gyro_y[0];
-        for (int k2 = 1; k2 < 25; ++k2) {
-            best2 = ((w_gyro_y[k2] > best2) ? w_gyro_y[k2] : best2);
-        }
-        st->features[76] = (best2 - best);
-    }
-
-    /* rms__gyro_y__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_gyro_y[k] * w_gyro_y[k]));
-        }
-        st->features[77] = sqrt((energy / 25.0));
-    }
-
-    /* zero_crossings__gyro_y__short */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            double sign = (((w_gyro_y[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[78] = crossings;
-    }
-
-    /* slope__gyro_y__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 25.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            num = (num + (((double)(k2) - 12.0) * (w_gyro_y[k2] - mean)));
-        }
-        st->features[79] = (num / 1300.0);
-    }
-
-    /* last__gyro_y__short */
-    {
-        st->features[80] = w_gyro_y[24];
-    }
-
-    /* mean__gyro_z__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_z[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[90] = mean;
-    }
-
-    /* std__gyro_z__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_z[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_gyro_z[k2] - mean) * (w_gyro_z[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[91] = sqrt(variance);
-    }
-
-    /* min__gyro_z__short */
-    {
-        double best = w_gyro_z[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best);
-        }
-        st->features[92] = best;
-    }
-
-    /* max__gyro_z__short */
-    {
-        double best = w_gyro_z[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_z[k] > best) ? w_gyro_z[k] : best);
-        }
-        st->features[93] = best;
-    }
-
-    /* range__gyro_z__short */
-    {
-        double best = w_gyro_z[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best);
-        }
-        double best2 = w_gyro_z[0];
-        for (int k2 = 1; k2 < 25; ++k2) {
-            best2 = ((w_gyro_z[k2] > best2) ? w_gyro_z[k2] : best2);
-        }
-        st->features[94] = (best2 - best);
-    }
-
-    /* rms__gyro_z__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_gyro_z[k] * w_gyro_z[k]));
-        }
-        st->features[95] = sqrt((energy / 25.0));
-    }
-
-    /* zero_crossings__gyro_z__short */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            double sign = (((w_gyro_z[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_z[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[96] = crossings;
-    }
-
-    /* slope__gyro_z__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_z[k]);
-        }
-        double mean = (total / 25.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            num = (num + (((double)(k2) - 12.0) * (w_gyro_z[k2] - mean)));
-        }
-        st->features[97] = (num / 1300.0);
-    }
-
-    /* last__gyro_z__short */
-    {
-        st->features[98] = w_gyro_z[24];
-    }
-
-    /* mean__acc_mag__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[108] = mean;
-    }
-
-    /* std__acc_mag__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_acc_mag[k2] - mean) * (w_acc_mag[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[109] = sqrt(variance);
-    }
-
-    /* min__acc_mag__short */
-    {
-        double best = w_acc_mag[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best);
-        }
-        st->features[110] = best;
-    }
-
-    /* max__acc_mag__short */
-    {
-        double best = w_acc_mag[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_mag[k] > best) ? w_acc_mag[k] : best);
-        }
-        st->features[111] = best;
-    }
-
-    /* range__acc_mag__short */
-    {
-        double best = w_acc_mag[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best);
-        }
-        double best2 = w_acc_mag[0];
-        for (int k2 = 1; k2 < 25; ++k2) {
-            best2 = ((w_acc_mag[k2] > best2) ? w_acc_mag[k2] : best2);
-        }
-        st->features[112] = (best2 - best);
-    }
-
-    /* rms__acc_mag__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_acc_mag[k] * w_acc_mag[k]));
-        }
-        st->features[113] = sqrt((energy / 25.0));
-    }
-
-    /* zero_crossings__acc_mag__short */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            double sign = (((w_acc_mag[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_mag[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[114] = crossings;
-    }
-
-    /* slope__acc_mag__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 25.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            num = (num + (((double)(k2) - 12.0) * (w_acc_mag[k2] - mean)));
-        }
-        st->features[115] = (num / 1300.0);
-    }
-
-    /* last__acc_mag__short */
-    {
-        st->features[116] = w_acc_mag[24];
-    }
-
-    /* mean__gyro_y_d__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_y_d[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[145] = mean;
-    }
-
-    /* std__gyro_y_d__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_gyro_y_d[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_gyro_y_d[k2] - mean) * (w_gyro_y_d[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[146] = sqrt(variance);
-    }
-
-    /* max__gyro_y_d__short */
-    {
-        double best = w_gyro_y_d[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_gyro_y_d[k] > best) ? w_gyro_y_d[k] : best);
-        }
-        st->features[147] = best;
-    }
-
-    /* energy__gyro_y_d__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_gyro_y_d[k] * w_gyro_y_d[k]));
-        }
-        st->features[148] = energy;
-    }
-
-    /* mean__acc_x_lp__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_x_lp[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[149] = mean;
-    }
-
-    /* std__acc_x_lp__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_x_lp[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_acc_x_lp[k2] - mean) * (w_acc_x_lp[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[150] = sqrt(variance);
-    }
-
-    /* max__acc_x_lp__short */
-    {
-        double best = w_acc_x_lp[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_x_lp[k] > best) ? w_acc_x_lp[k] : best);
-        }
-        st->features[151] = best;
-    }
-
-    /* energy__acc_x_lp__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_acc_x_lp[k] * w_acc_x_lp[k]));
-        }
-        st->features[152] = energy;
-    }
-
-    /* mean__acc_g__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_g[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[153] = mean;
-    }
-
-    /* std__acc_g__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_acc_g[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_acc_g[k2] - mean) * (w_acc_g[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[154] = sqrt(variance);
-    }
-
-    /* max__acc_g__short */
-    {
-        double best = w_acc_g[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_acc_g[k] > best) ? w_acc_g[k] : best);
-        }
-        st->features[155] = best;
-    }
-
-    /* energy__acc_g__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_acc_g[k] * w_acc_g[k]));
-        }
-        st->features[156] = energy;
-    }
-
-    /* mean__twist__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_twist[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[157] = mean;
-    }
-
-    /* std__twist__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_twist[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_twist[k2] - mean) * (w_twist[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[158] = sqrt(variance);
-    }
-
-    /* max__twist__short */
-    {
-        double best = w_twist[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_twist[k] > best) ? w_twist[k] : best);
-        }
-        st->features[159] = best;
-    }
-
-    /* energy__twist__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_twist[k] * w_twist[k]));
-        }
-        st->features[160] = energy;
-    }
-
-    /* mean__spin_sum__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_spin_sum[k]);
-        }
-        double mean = (total / 25.0);
-        st->features[161] = mean;
-    }
-
-    /* std__spin_sum__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            total = (total + w_spin_sum[k]);
-        }
-        double mean = (total / 25.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 25; ++k2) {
-            squares = (squares + ((w_spin_sum[k2] - mean) * (w_spin_sum[k2] - mean)));
-        }
-        double variance = (squares / 25.0);
-        st->features[162] = sqrt(variance);
-    }
-
-    /* max__spin_sum__short */
-    {
-        double best = w_spin_sum[0];
-        for (int k = 1; k < 25; ++k) {
-            best = ((w_spin_sum[k] > best) ? w_spin_sum[k] : best);
-        }
-        st->features[163] = best;
-    }
-
-    /* energy__spin_sum__short */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            energy = (energy + (w_spin_sum[k] * w_spin_sum[k]));
-        }
-        st->features[164] = energy;
-    }
-
-    /* fast_spin__gyro_mag__short */
-    {
-        double count = 0.0;
-        for (int k = 0; k < 25; ++k) {
-            count = (count + ((w_gyro_mag[k] > 3.0) ? 1.0 : 0.0));
-        }
-        st->features[198] = count;
+    /* all 84 features of window short, sharing their common work */
+    {
+        double total_f0 = 0.0;
+        double energy_f5 = 0.0;
+        double crossings_f6 = 0.0;
+        double last_sign_f6 = 0.0;
+        double total_f9 = 0.0;
+        double energy_f14 = 0.0;
+        double crossings_f15 = 0.0;
+        double last_sign_f15 = 0.0;
+        double total_f18 = 0.0;
+        double energy_f23 = 0.0;
+        double crossings_f24 = 0.0;
+        double last_sign_f24 = 0.0;
+        double total_f27 = 0.0;
+        double energy_f32 = 0.0;
+        double crossings_f33 = 0.0;
+        double last_sign_f33 = 0.0;
+        double total_f36 = 0.0;
+        double energy_f41 = 0.0;
+        double crossings_f42 = 0.0;
+        double last_sign_f42 = 0.0;
+        double total_f45 = 0.0;
+        double energy_f50 = 0.0;
+        double crossings_f51 = 0.0;
+        double last_sign_f51 = 0.0;
+        double total_f54 = 0.0;
+        double energy_f59 = 0.0;
+        double crossings_f60 = 0.0;
+        double last_sign_f60 = 0.0;
+        double total_f63 = 0.0;
+        double energy_f66 = 0.0;
+        double total_f67 = 0.0;
+        double energy_f70 = 0.0;
+        double total_f71 = 0.0;
+        double energy_f74 = 0.0;
+        double total_f75 = 0.0;
+        double energy_f78 = 0.0;
+        double total_f79 = 0.0;
+        double energy_f82 = 0.0;
+        double count_f83 = 0.0;
+        for (int k_f0 = 0; k_f0 < 25; ++k_f0) {
+            total_f0 = (total_f0 + w_acc_x[k_f0]);
+            energy_f5 = (energy_f5 + (w_acc_x[k_f0] * w_acc_x[k_f0]));
+            double sign_f6 = (((w_acc_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f6 = (((sign_f6 * last_sign_f6) < 0.0) ? (crossings_f6 + 1.0) : crossings_f6);
+            last_sign_f6 = ((sign_f6 != 0.0) ? sign_f6 : last_sign_f6);
+            total_f9 = (total_f9 + w_acc_y[k_f0]);
+            energy_f14 = (energy_f14 + (w_acc_y[k_f0] * w_acc_y[k_f0]));
+            double sign_f15 = (((w_acc_y[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_y[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f15 = (((sign_f15 * last_sign_f15) < 0.0) ? (crossings_f15 + 1.0) : crossings_f15);
+            last_sign_f15 = ((sign_f15 != 0.0) ? sign_f15 : last_sign_f15);
+            total_f18 = (total_f18 + w_acc_z[k_f0]);
+            energy_f23 = (energy_f23 + (w_acc_z[k_f0] * w_acc_z[k_f0]));
+            double sign_f24 = (((w_acc_z[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f24 = (((sign_f24 * last_sign_f24) < 0.0) ? (crossings_f24 + 1.0) : crossings_f24);
+            last_sign_f24 = ((sign_f24 != 0.0) ? sign_f24 : last_sign_f24);
+            total_f27 = (total_f27 + w_gyro_x[k_f0]);
+            energy_f32 = (energy_f32 + (w_gyro_x[k_f0] * w_gyro_x[k_f0]));
+            double sign_f33 = (((w_gyro_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f33 = (((sign_f33 * last_sign_f33) < 0.0) ? (crossings_f33 + 1.0) : crossings_f33);
+            last_sign_f33 = ((sign_f33 != 0.0) ? sign_f33 : last_sign_f33);
+            total_f36 = (total_f36 + w_gyro_y[k_f0]);
+            energy_f41 = (energy_f41 + (w_gyro_y[k_f0] * w_gyro_y[k_f0]));
+            double sign_f42 = (((w_gyro_y[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f42 = (((sign_f42 * last_sign_f42) < 0.0) ? (crossings_f42 + 1.0) : crossings_f42);
+            last_sign_f42 = ((sign_f42 != 0.0) ? sign_f42 : last_sign_f42);
+            total_f45 = (total_f45 + w_gyro_z[k_f0]);
+            energy_f50 = (energy_f50 + (w_gyro_z[k_f0] * w_gyro_z[k_f0]));
+            double sign_f51 = (((w_gyro_z[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_z[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f51 = (((sign_f51 * last_sign_f51) < 0.0) ? (crossings_f51 + 1.0) : crossings_f51);
+            last_sign_f51 = ((sign_f51 != 0.0) ? sign_f51 : last_sign_f51);
+            total_f54 = (total_f54 + w_acc_mag[k_f0]);
+            energy_f59 = (energy_f59 + (w_acc_mag[k_f0] * w_acc_mag[k_f0]));
+            double sign_f60 = (((w_acc_mag[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_mag[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f60 = (((sign_f60 * last_sign_f60) < 0.0) ? (crossings_f60 + 1.0) : crossings_f60);
+            last_sign_f60 = ((sign_f60 != 0.0) ? sign_f60 : last_sign_f60);
+            total_f63 = (total_f63 + w_gyro_y_d[k_f0]);
+            energy_f66 = (energy_f66 + (w_gyro_y_d[k_f0] * w_gyro_y_d[k_f0]));
+            total_f67 = (total_f67 + w_acc_x_lp[k_f0]);
+            energy_f70 = (energy_f70 + (w_acc_x_lp[k_f0] * w_acc_x_lp[k_f0]));
+            total_f71 = (total_f71 + w_acc_g[k_f0]);
+            energy_f74 = (energy_f74 + (w_acc_g[k_f0] * w_acc_g[k_f0]));
+            total_f75 = (total_f75 + w_twist[k_f0]);
+            energy_f78 = (energy_f78 + (w_twist[k_f0] * w_twist[k_f0]));
+            total_f79 = (total_f79 + w_spin_sum[k_f0]);
+            energy_f82 = (energy_f82 + (w_spin_sum[k_f0] * w_spin_sum[k_f0]));
+            count_f83 = (count_f83 + ((w_gyro_mag[k_f0] > 3.0) ? 1.0 : 0.0));
+        }
+        double mean_f0 = (total_f0 / 25.0);
+        st->features[0] = mean_f0; /* mean__acc_x__short */
+        double squares_f1 = 0.0;
+        double num_f7 = 0.0;
+        double mean_f9 = (total_f9 / 25.0);
+        double squares_f10 = 0.0;
+        double num_f16 = 0.0;
+        double mean_f18 = (total_f18 / 25.0);
+        double squares_f19 = 0.0;
+        double num_f25 = 0.0;
+        double mean_f27 = (total_f27 / 25.0);
+        double squares_f28 = 0.0;
+        double num_f34 = 0.0;
+        double mean_f36 = (total_f36 / 25.0);
+        double squares_f37 = 0.0;
+        double num_f43 = 0.0;
+        double mean_f45 = (total_f45 / 25.0);
+        double squares_f46 = 0.0;
+        double num_f52 = 0.0;
+        double mean_f54 = (total_f54 / 25.0);
+        double squares_f55 = 0.0;
+        double num_f61 = 0.0;
+        double mean_f63 = (total_f63 / 25.0);
+        double squares_f64 = 0.0;
+        double mean_f67 = (total_f67 / 25.0);
+        double squares_f68 = 0.0;
+        double mean_f71 = (total_f71 / 25.0);
+        double squares_f72 = 0.0;
+        double mean_f75 = (total_f75 / 25.0);
+        double squares_f76 = 0.0;
+        double mean_f79 = (total_f79 / 25.0);
+        double squares_f80 = 0.0;
+        for (int k2_f1 = 0; k2_f1 < 25; ++k2_f1) {
+            squares_f1 = (squares_f1 + ((w_acc_x[k2_f1] - mean_f0) * (w_acc_x[k2_f1] - mean_f0)));
+            num_f7 = (num_f7 + (((double)(k2_f1) - 12.0) * (w_acc_x[k2_f1] - mean_f0)));
+            squares_f10 = (squares_f10 + ((w_acc_y[k2_f1] - mean_f9) * (w_acc_y[k2_f1] - mean_f9)));
+            num_f16 = (num_f16 + (((double)(k2_f1) - 12.0) * (w_acc_y[k2_f1] - mean_f9)));
+            squares_f19 = (squares_f19 + ((w_acc_z[k2_f1] - mean_f18) * (w_acc_z[k2_f1] - mean_f18)));
+            num_f25 = (num_f25 + (((double)(k2_f1) - 12.0) * (w_acc_z[k2_f1] - mean_f18)));
+            squares_f28 = (squares_f28 + ((w_gyro_x[k2_f1] - mean_f27) * (w_gyro_x[k2_f1] - mean_f27)));
+            num_f34 = (num_f34 + (((double)(k2_f1) - 12.0) * (w_gyro_x[k2_f1] - mean_f27)));
+            squares_f37 = (squares_f37 + ((w_gyro_y[k2_f1] - mean_f36) * (w_gyro_y[k2_f1] - mean_f36)));
+            num_f43 = (num_f43 + (((double)(k2_f1) - 12.0) * (w_gyro_y[k2_f1] - mean_f36)));
+            squares_f46 = (squares_f46 + ((w_gyro_z[k2_f1] - mean_f45) * (w_gyro_z[k2_f1] - mean_f45)));
+            num_f52 = (num_f52 + (((double)(k2_f1) - 12.0) * (w_gyro_z[k2_f1] - mean_f45)));
+            squares_f55 = (squares_f55 + ((w_acc_mag[k2_f1] - mean_f54) * (w_acc_mag[k2_f1] - mean_f54)));
+            num_f61 = (num_f61 + (((double)(k2_f1) - 12.0) * (w_acc_mag[k2_f1] - mean_f54)));
+            squares_f64 = (squares_f64 + ((w_gyro_y_d[k2_f1] - mean_f63) * (w_gyro_y_d[k2_f1] - mean_f63)));
+            squares_f68 = (squares_f68 + ((w_acc_x_lp[k2_f1] - mean_f67) * (w_acc_x_lp[k2_f1] - mean_f67)));
+            squares_f72 = (squares_f72 + ((w_acc_g[k2_f1] - mean_f71) * (w_acc_g[k2_f1] - mean_f71)));
+            squares_f76 = (squares_f76 + ((w_twist[k2_f1] - mean_f75) * (w_twist[k2_f1] - mean_f75)));
+            squares_f80 = (squares_f80 + ((w_spin_sum[k2_f1] - mean_f79) * (w_spin_sum[k2_f1] - mean_f79)));
+        }
+        double variance_f1 = (squares_f1 / 25.0);
+        st->features[1] = sqrt(variance_f1); /* std__acc_x__short */
+        double best_f2 = w_acc_x[0];
+        double best_f3 = w_acc_x[0];
+        double best_f11 = w_acc_y[0];
+        double best_f12 = w_acc_y[0];
+        double best_f20 = w_acc_z[0];
+        double best_f21 = w_acc_z[0];
+        double best_f29 = w_gyro_x[0];
+        double best_f30 = w_gyro_x[0];
+        double best_f38 = w_gyro_y[0];
+        double best_f39 = w_gyro_y[0];
+        double best_f47 = w_gyro_z[0];
+        double best_f48 = w_gyro_z[0];
+        double best_f56 = w_acc_mag[0];
+        double best_f57 = w_acc_mag[0];
+        double best_f65 = w_gyro_y_d[0];
+        double best_f69 = w_acc_x_lp[0];
+        double best_f73 = w_acc_g[0];
+        double best_f77 = w_twist[0];
+        double best_f81 = w_spin_sum[0];
+        for (int k_f2 = 1; k_f2 < 25; ++k_f2) {
+            best_f2 = ((w_acc_x[k_f2] < best_f2) ? w_acc_x[k_f2] : best_f2);
+            best_f3 = ((w_acc_x[k_f2] > best_f3) ? w_acc_x[k_f2] : best_f3);
+            best_f11 = ((w_acc_y[k_f2] < best_f11) ? w_acc_y[k_f2] : best_f11);
+            best_f12 = ((w_acc_y[k_f2] > best_f12) ? w_acc_y[k_f2] : best_f12);
+            best_f20 = ((w_acc_z[k_f2] < best_f20) ? w_acc_z[k_f2] : best_f20);
+            best_f21 = ((w_acc_z[k_f2] > best_f21) ? w_acc_z[k_f2] : best_f21);
+            best_f29 = ((w_gyro_x[k_f2] < best_f29) ? w_gyro_x[k_f2] : best_f29);
+            best_f30 = ((w_gyro_x[k_f2] > best_f30) ? w_gyro_x[k_f2] : best_f30);
+            best_f38 = ((w_gyro_y[k_f2] < best_f38) ? w_gyro_y[k_f2] : best_f38);
+            best_f39 = ((w_gyro_y[k_f2] > best_f39) ? w_gyro_y[k_f2] : best_f39);
+            best_f47 = ((w_gyro_z[k_f2] < best_f47) ? w_gyro_z[k_f2] : best_f47);
+            best_f48 = ((w_gyro_z[k_f2] > best_f48) ? w_gyro_z[k_f2] : best_f48);
+            best_f56 = ((w_acc_mag[k_f2] < best_f56) ? w_acc_mag[k_f2] : best_f56);
+            best_f57 = ((w_acc_mag[k_f2] > best_f57) ? w_acc_mag[k_f2] : best_f57);
+            best_f65 = ((w_gyro_y_d[k_f2] > best_f65) ? w_gyro_y_d[k_f2] : best_f65);
+            best_f69 = ((w_acc_x_lp[k_f2] > best_f69) ? w_acc_x_lp[k_f2] : best_f69);
+            best_f73 = ((w_acc_g[k_f2] > best_f73) ? w_acc_g[k_f2] : best_f73);
+            best_f77 = ((w_twist[k_f2] > best_f77) ? w_twist[k_f2] : best_f77);
+            best_f81 = ((w_spin_sum[k_f2] > best_f81) ? w_spin_sum[k_f2] : best_f81);
+        }
+        st->features[2] = best_f2; /* min__acc_x__short */
+        st->features[3] = best_f3; /* max__acc_x__short */
+        st->features[4] = (best_f3 - best_f2); /* range__acc_x__short */
+        st->features[5] = sqrt((energy_f5 / 25.0)); /* rms__acc_x__short */
+        st->features[6] = crossings_f6; /* zero_crossings__acc_x__short */
+        st->features[7] = (num_f7 / 1300.0); /* slope__acc_x__short */
+        st->features[8] = w_acc_x[24]; /* last__acc_x__short */
+        st->features[18] = mean_f9; /* mean__acc_y__short */
+        double variance_f10 = (squares_f10 / 25.0);
+        st->features[19] = sqrt(variance_f10); /* std__acc_y__short */
+        st->features[20] = best_f11; /* min__acc_y__short */
+        st->features[21] = best_f12; /* max__acc_y__short */
+        st->features[22] = (best_f12 - best_f11); /* range__acc_y__short */
+        st->features[23] = sqrt((energy_f14 / 25.0)); /* rms__acc_y__short */
+        st->features[24] = crossings_f15; /* zero_crossings__acc_y__short */
+        st->features[25] = (num_f16 / 1300.0); /* slope__acc_y__short */
+        st->features[26] = w_acc_y[24]; /* last__acc_y__short */
+        st->features[36] = mean_f18; /* mean__acc_z__short */
+        double variance_f19 = (squares_f19 / 25.0);
+        st->features[37] = sqrt(variance_f19); /* std__acc_z__short */
+        st->features[38] = best_f20; /* min__acc_z__short */
+        st->features[39] = best_f21; /* max__acc_z__short */
+        st->features[40] = (best_f21 - best_f20); /* range__acc_z__short */
+        st->features[41] = sqrt((energy_f23 / 25.0)); /* rms__acc_z__short */
+        st->features[42] = crossings_f24; /* zero_crossings__acc_z__short */
+        st->features[43] = (num_f25 / 1300.0); /* slope__acc_z__short */
+        st->features[44] = w_acc_z[24]; /* last__acc_z__short */
+        st->features[54] = mean_f27; /* mean__gyro_x__short */
+        double variance_f28 = (squares_f28 / 25.0);
+        st->features[55] = sqrt(variance_f28); /* std__gyro_x__short */
+        st->features[56] = best_f29; /* min__gyro_x__short */
+        st->features[57] = best_f30; /* max__gyro_x__short */
+        st->features[58] = (best_f30 - best_f29); /* range__gyro_x__short */
+        st->features[59] = sqrt((energy_f32 / 25.0)); /* rms__gyro_x__short */
+        st->features[60] = crossings_f33; /* zero_crossings__gyro_x__short */
+        st->features[61] = (num_f34 / 1300.0); /* slope__gyro_x__short */
+        st->features[62] = w_gyro_x[24]; /* last__gyro_x__short */
+        st->features[72] = mean_f36; /* mean__gyro_y__short */
+        double variance_f37 = (squares_f37 / 25.0);
+        st->features[73] = sqrt(variance_f37); /* std__gyro_y__short */
+        st->features[74] = best_f38; /* min__gyro_y__short */
+        st->features[75] = best_f39; /* max__gyro_y__short */
+        st->features[76] = (best_f39 - best_f38); /* range__gyro_y__short */
+        st->features[77] = sqrt((energy_f41 / 25.0)); /* rms__gyro_y__short */
+        st->features[78] = crossings_f42; /* zero_crossings__gyro_y__short */
+        st->features[79] = (num_f43 / 1300.0); /* slope__gyro_y__short */
+        st->features[80] = w_gyro_y[24]; /* last__gyro_y__short */
+        st->features[90] = mean_f45; /* mean__gyro_z__short */
+        double variance_f46 = (squares_f46 / 25.0);
+        st->features[91] = sqrt(variance_f46); /* std__gyro_z__short */
+        st->features[92] = best_f47; /* min__gyro_z__short */
+        st->features[93] = best_f48; /* max__gyro_z__short */
+        st->features[94] = (best_f48 - best_f47); /* range__gyro_z__short */
+        st->features[95] = sqrt((energy_f50 / 25.0)); /* rms__gyro_z__short */
+        st->features[96] = crossings_f51; /* zero_crossings__gyro_z__short */
+        st->features[97] = (num_f52 / 1300.0); /* slope__gyro_z__short */
+        st->features[98] = w_gyro_z[24]; /* last__gyro_z__short */
+        st->features[108] = mean_f54; /* mean__acc_mag__short */
+        double variance_f55 = (squares_f55 / 25.0);
+        st->features[109] = sqrt(variance_f55); /* std__acc_mag__short */
+        st->features[110] = best_f56; /* min__acc_mag__short */
+        st->features[111] = best_f57; /* max__acc_mag__short */
+        st->features[112] = (best_f57 - best_f56); /* range__acc_mag__short */
+        st->features[113] = sqrt((energy_f59 / 25.0)); /* rms__acc_mag__short */
+        st->features[114] = crossings_f60; /* zero_crossings__acc_mag__short */
+        st->features[115] = (num_f61 / 1300.0); /* slope__acc_mag__short */
+        st->features[116] = w_acc_mag[24]; /* last__acc_mag__short */
+        st->features[145] = mean_f63; /* mean__gyro_y_d__short */
+        double variance_f64 = (squares_f64 / 25.0);
+        st->features[146] = sqrt(variance_f64); /* std__gyro_y_d__short */
+        st->features[147] = best_f65; /* max__gyro_y_d__short */
+        st->features[148] = energy_f66; /* energy__gyro_y_d__short */
+        st->features[149] = mean_f67; /* mean__acc_x_lp__short */
+        double variance_f68 = (squares_f68 / 25.0);
+        st->features[150] = sqrt(variance_f68); /* std__acc_x_lp__short */
+        st->features[151] = best_f69; /* max__acc_x_lp__short */
+        st->features[152] = energy_f70; /* energy__acc_x_lp__short */
+        st->features[153] = mean_f71; /* mean__acc_g__short */
+        double variance_f72 = (squares_f72 / 25.0);
+        st->features[154] = sqrt(variance_f72); /* std__acc_g__short */
+        st->features[155] = best_f73; /* max__acc_g__short */
+        st->features[156] = energy_f74; /* energy__acc_g__short */
+        st->features[157] = mean_f75; /* mean__twist__short */
+        double variance_f76 = (squares_f76 / 25.0);
+        st->features[158] = sqrt(variance_f76); /* std__twist__short */
+        st->features[159] = best_f77; /* max__twist__short */
+        st->features[160] = energy_f78; /* energy__twist__short */
+        st->features[161] = mean_f79; /* mean__spin_sum__short */
+        double variance_f80 = (squares_f80 / 25.0);
+        st->features[162] = sqrt(variance_f80); /* std__spin_sum__short */
+        st->features[163] = best_f81; /* max__spin_sum__short */
+        st->features[164] = energy_f82; /* energy__spin_sum__short */
+        st->features[198] = count_f83; /* fast_spin__gyro_mag__short */
     }
 }
 
@@ -1156,1062 +539,371 @@ static void eval_long(twist_and_go_state *st, int start)
     const double *w_gyro_mag = st->ring_gyro_mag + start;
     const double *w_acc_g = st->ring_acc_g + start;
 
-    /* mean__acc_x__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_x[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[9] = mean;
-    }
-
-    /* std__acc_x__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_x[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_acc_x[k2] - mean) * (w_acc_x[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[10] = sqrt(variance);
-    }
-
-    /* min__acc_x__long */
-    {
-        double best = w_acc_x[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_x[k] < best) ? w_acc_x[k] : best);
-        }
-        st->features[11] = best;
-    }
-
-    /* max__acc_x__long */
-    {
-        double best = w_acc_x[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_x[k] > best) ? w_acc_x[k] : best);
-        }
-        st->features[12] = best;
-    }
-
-    /* range__acc_x__long */
-    {
-        double best = w_acc_x[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_x[k] < best) ? w_acc_x[k] : best);
-        }
-        double best2 = w_acc_x[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_acc_x[k2] > best2) ? w_acc_x[k2] : best2);
-        }
-        st->features[13] = (best2 - best);
-    }
-
-    /* rms__acc_x__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_acc_x[k] * w_acc_x[k]));
-        }
-        st->features[14] = sqrt((energy / 100.0));
-    }
-
-    /* zero_crossings__acc_x__long */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            double sign = (((w_acc_x[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[15] = crossings;
-    }
-
-    /* slope__acc_x__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_x[k]);
-        }
-        double mean = (total / 100.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            num = (num + (((double)(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_x[k2] - mean)));
-        }
-        st->features[16] = (num / 83325.0);
-    }
-
-    /* last__acc_x__long */
-    {
-        st->features[17] = w_acc_x[99];
-    }
-
-    /* mean__acc_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_y[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[27] = mean;
-    }
-
-    /* std__acc_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_y[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_acc_y[k2] - mean) * (w_acc_y[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[28] = sqrt(variance);
-    }
-
-    /* min__acc_y__long */
-    {
-        double best = w_acc_y[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_y[k] < best) ? w_acc_y[k] : best);
-        }
-        st->features[29] = best;
-    }
-
-    /* max__acc_y__long */
-    {
-        double best = w_acc_y[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_y[k] > best) ? w_acc_y[k] : best);
-        }
-        st->features[30] = best;
-    }
-
-    /* range__acc_y__long */
-    {
-        double best = w_acc_y[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_y[k] < best) ? w_acc_y[k] : best);
-        }
-        double best2 = w_acc_y[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_acc_y[k2] > best2) ? w_acc_y[k2] : best2);
-        }
-        st->features[31] = (best2 - best);
-    }
-
-    /* rms__acc_y__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_acc_y[k] * w_acc_y[k]));
-        }
-        st->features[32] = sqrt((energy / 100.0));
-    }
-
-    /* zero_crossings__acc_y__long */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            double sign = (((w_acc_y[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_y[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[33] = crossings;
-    }
-
-    /* slope__acc_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_y[k]);
-        }
-        double mean = (total / 100.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            num = (num + (((double)(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_y[k2] - mean)));
-        }
-        st->features[34] = (num / 83325.0);
-    }
-
-    /* last__acc_y__long */
-    {
-        st->features[35] = w_acc_y[99];
-    }
-
-    /* mean__acc_z__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_z[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[45] = mean;
-    }
-
-    /* std__acc_z__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_z[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_acc_z[k2] - mean) * (w_acc_z[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[46] = sqrt(variance);
-    }
-
-    /* min__acc_z__long */
-    {
-        double best = w_acc_z[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_z[k] < best) ? w_acc_z[k] : best);
-        }
-        st->features[47] = best;
-    }
-
-    /* max__acc_z__long */
-    {
-        double best = w_acc_z[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_z[k] > best) ? w_acc_z[k] : best);
-        }
-        st->features[48] = best;
-    }
-
-    /* range__acc_z__long */
-    {
-        double best = w_acc_z[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_z[k] < best) ? w_acc_z[k] : best);
-        }
-        double best2 = w_acc_z[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_acc_z[k2] > best2) ? w_acc_z[k2] : best2);
-        }
-        st->features[49] = (best2 - best);
-    }
-
-    /* rms__acc_z__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_acc_z[k] * w_acc_z[k]));
-        }
-        st->features[50] = sqrt((energy / 100.0));
-    }
-
-    /* zero_crossings__acc_z__long */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            double sign = (((w_acc_z[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[51] = crossings;
-    }
-
-    /* slope__acc_z__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_z[k]);
-        }
-        double mean = (total / 100.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            num = (num + (((double)(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_z[k2] - mean)));
-        }
-        st->features[52] = (num / 83325.0);
-    }
-
-    /* last__acc_z__long */
-    {
-        st->features[53] = w_acc_z[99];
-    }
-
-    /* mean__gyro_x__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_x[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[63] = mean;
-    }
-
-    /* std__gyro_x__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_x[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_gyro_x[k2] - mean) * (w_gyro_x[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[64] = sqrt(variance);
-    }
-
-    /* min__gyro_x__long */
-    {
-        double best = w_gyro_x[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_x[k] < best) ? w_gyro_x[k] : best);
-        }
-        st->features[65] = best;
-    }
-
-    /* max__gyro_x__long */
-    {
-        double best = w_gyro_x[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_x[k] > best) ? w_gyro_x[k] : best);
-        }
-        st->features[66] = best;
-    }
-
-    /* range__gyro_x__long */
-    {
-        double best = w_gyro_x[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_x[k] < best) ? w_gyro_x[k] : best);
-        }
-        double best2 = w_gyro_x[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_gyro_x[k2] > best2) ? w_gyro_x[k2] : best2);
-        }
-        st->features[67] = (best2 - best);
-    }
-
-    /* rms__gyro_x__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_gyro_x[k] * w_gyro_x[k]));
-        }
-        st->features[68] = sqrt((energy / 100.0));
-    }
-
-    /* zero_crossings__gyro_x__long */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            double sign = (((w_gyro_x[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[69] = crossings;
-    }
-
-    /* slope__gyro_x__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_x[k]);
-        }
-        double mean = (total / 100.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            num = (num + (((double)(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_x[k2] - mean)));
-        }
-        st->features[70] = (num / 83325.0);
-    }
-
-    /* last__gyro_x__long */
-    {
-        st->features[71] = w_gyro_x[99];
-    }
-
-    /* mean__gyro_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[81] = mean;
-    }
-
-    /* std__gyro_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_gyro_y[k2] - mean) * (w_gyro_y[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[82] = sqrt(variance);
-    }
-
-    /* min__gyro_y__long */
-    {
-        double best = w_gyro_y[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best);
-        }
-        st->features[83] = best;
-    }
-
-    /* max__gyro_y__long */
-    {
-        double best = w_gyro_y[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_y[k] > best) ? w_gyro_y[k] : best);
-        }
-        st->features[84] = best;
-    }
-
-    /* range__gyro_y__long */
-    {
-        double best = w_gyro_y[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best);
-        }
-        double best2 = w_gyro_y[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_gyro_y[k2] > best2) ? w_gyro_y[k2] : best2);
-        }
-        st->features[85] = (best2 - best);
-    }
-
-    /* rms__gyro_y__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_gyro_y[k] * w_gyro_y[k]));
-        }
-        st->features[86] = sqrt((energy / 100.0));
-    }
-
-    /* zero_crossings__gyro_y__long */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            double sign = (((w_gyro_y[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[87] = crossings;
-    }
-
-    /* slope__gyro_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 100.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            num = (num + (((double)(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_y[k2] - mean)));
-        }
-        st->features[88] = (num / 83325.0);
-    }
-
-    /* last__gyro_y__long */
-    {
-        st->features[89] = w_gyro_y[99];
-    }
-
-    /* mean__gyro_z__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_z[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[99] = mean;
-    }
-
-    /* std__gyro_z__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_z[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_gyro_z[k2] - mean) * (w_gyro_z[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[100] = sqrt(variance);
-    }
-
-    /* min__gyro_z__long */
-    {
-        double best = w_gyro_z[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best);
-        }
-        st->features[101] = best;
-    }
-
-    /* max__gyro_z__long */
-    {
-        double best = w_gyro_z[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_z[k] > best) ? w_gyro_z[k] : best);
-        }
-        st->features[102] = best;
-    }
-
-    /* range__gyro_z__long */
-    {
-        double best = w_gyro_z[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best);
-        }
-        double best2 = w_gyro_z[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_gyro_z[k2] > best2) ? w_gyro_z[k2] : best2);
-        }
-        st->features[103] = (best2 - best);
-    }
-
-    /* rms__gyro_z__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_gyro_z[k] * w_gyro_z[k]));
-        }
-        st->features[104] = sqrt((energy / 100.0));
-    }
-
-    /* zero_crossings__gyro_z__long */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            double sign = (((w_gyro_z[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_z[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[105] = crossings;
-    }
-
-    /* slope__gyro_z__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_z[k]);
-        }
-        double mean = (total / 100.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            num = (num + (((double)(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_z[k2] - mean)));
-        }
-        st->features[106] = (num / 83325.0);
-    }
-
-    /* last__gyro_z__long */
-    {
-        st->features[107] = w_gyro_z[99];
-    }
-
-    /* mean__acc_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[117] = mean;
-    }
-
-    /* std__acc_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_acc_mag[k2] - mean) * (w_acc_mag[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[118] = sqrt(variance);
-    }
-
-    /* min__acc_mag__long */
-    {
-        double best = w_acc_mag[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best);
-        }
-        st->features[119] = best;
-    }
-
-    /* max__acc_mag__long */
-    {
-        double best = w_acc_mag[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_mag[k] > best) ? w_acc_mag[k] : best);
-        }
-        st->features[120] = best;
-    }
-
-    /* range__acc_mag__long */
-    {
-        double best = w_acc_mag[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best);
-        }
-        double best2 = w_acc_mag[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_acc_mag[k2] > best2) ? w_acc_mag[k2] : best2);
-        }
-        st->features[121] = (best2 - best);
-    }
-
-    /* rms__acc_mag__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_acc_mag[k] * w_acc_mag[k]));
-        }
-        st->features[122] = sqrt((energy / 100.0));
-    }
-
-    /* zero_crossings__acc_mag__long */
-    {
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            double sign = (((w_acc_mag[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_mag[k] - 0.0) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[123] = crossings;
-    }
-
-    /* slope__acc_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 100.0);
-        double num = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            num = (num + (((double)(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_mag[k2] - mean)));
-        }
-        st->features[124] = (num / 83325.0);
-    }
-
-    /* last__acc_mag__long */
-    {
-        st->features[125] = w_acc_mag[99];
-    }
-
-    /* sum__gyro_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        st->features[126] = total;
-    }
-
-    /* var__gyro_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_gyro_y[k2] - mean) * (w_gyro_y[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[127] = variance;
-    }
-
-    /* argmin__gyro_y__long */
-    {
-        double best = w_gyro_y[0];
-        double best_at = 0.0;
-        for (int k = 1; k < 100; ++k) {
-            best_at = ((w_gyro_y[k] < best) ? (double)(k) : best_at);
-            best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best);
-        }
-        st->features[128] = best_at;
-    }
-
-    /* argmax__gyro_y__long */
-    {
-        double best = w_gyro_y[0];
-        double best_at = 0.0;
-        for (int k = 1; k < 100; ++k) {
-            best_at = ((w_gyro_y[k] > best) ? (double)(k) : best_at);
-            best = ((w_gyro_y[k] > best) ? w_gyro_y[k] : best);
-        }
-        st->features[129] = best_at;
-    }
-
-    /* first__gyro_y__long */
-    {
-        st->features[130] = w_gyro_y[0];
-    }
-
-    /* delta__gyro_y__long */
-    {
-        st->features[131] = (w_gyro_y[99] - w_gyro_y[0]);
-    }
-
-    /* energy__gyro_y__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_gyro_y[k] * w_gyro_y[k]));
-        }
-        st->features[132] = energy;
-    }
-
-    /* mean_abs__gyro_y__long */
-    {
-        double total_abs = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total_abs = (total_abs + fabs(w_gyro_y[k]));
-        }
-        st->features[133] = (total_abs / 100.0);
-    }
-
-    /* mean_crossings__gyro_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 100.0);
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            double sign = (((w_gyro_y[k2] - mean) > 0.0) ? 1.0 : (((w_gyro_y[k2] - mean) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[134] = crossings;
-    }
-
-    /* sum__gyro_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_mag[k]);
-        }
-        st->features[135] = total;
-    }
-
-    /* var__gyro_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_mag[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[136] = variance;
-    }
-
-    /* argmin__gyro_mag__long */
-    {
-        double best = w_gyro_mag[0];
-        double best_at = 0.0;
-        for (int k = 1; k < 100; ++k) {
-            best_at = ((w_gyro_mag[k] < best) ? (double)(k) : best_at);
-            best = ((w_gyro_mag[k] < best) ? w_gyro_mag[k] : best);
-        }
-        st->features[137] = best_at;
-    }
-
-    /* argmax__gyro_mag__long */
-    {
-        double best = w_gyro_mag[0];
-        double best_at = 0.0;
-        for (int k = 1; k < 100; ++k) {
-            best_at = ((w_gyro_mag[k] > best) ? (double)(k) : best_at);
-            best = ((w_gyro_mag[k] > best) ? w_gyro_mag[k] : best);
-        }
-        st->features[138] = best_at;
-    }
-
-    /* first__gyro_mag__long */
-    {
-        st->features[139] = w_gyro_mag[0];
-    }
-
-    /* delta__gyro_mag__long */
-    {
-        st->features[140] = (w_gyro_mag[99] - w_gyro_mag[0]);
-    }
-
-    /* energy__gyro_mag__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            energy = (energy + (w_gyro_mag[k] * w_gyro_mag[k]));
-        }
-        st->features[141] = energy;
-    }
-
-    /* mean_abs__gyro_mag__long */
-    {
-        double total_abs = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total_abs = (total_abs + fabs(w_gyro_mag[k]));
-        }
-        st->features[142] = (total_abs / 100.0);
-    }
-
-    /* mean_crossings__gyro_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_mag[k]);
-        }
-        double mean = (total / 100.0);
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            double sign = (((w_gyro_mag[k2] - mean) > 0.0) ? 1.0 : (((w_gyro_mag[k2] - mean) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[143] = crossings;
-    }
-
-    /* std_ddof1__gyro_y__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_y[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_gyro_y[k2] - mean) * (w_gyro_y[k2] - mean)));
-        }
-        double variance = (squares / 99.0);
-        st->features[144] = sqrt(variance);
-    }
-
-    /* histogram_b00__gyro_y__long, histogram_b01__gyro_y__long, histogram_b02__gyro_y__long, histogram_b03__gyro_y__long, histogram_b04__gyro_y__long, histogram_b05__gyro_y__long, histogram_b06__gyro_y__long, histogram_b07__gyro_y__long, histogram_b08__gyro_y__long, histogram_b09__gyro_y__long, histogram_b10__gyro_y__long, histogram_b11__gyro_y__long, histogram_b12__gyro_y__long, histogram_b13__gyro_y__long, histogram_b14__gyro_y__long, histogram_b15__gyro_y__long, histogram_b16__gyro_y__long, histogram_b17__gyro_y__long, histogram_b18__gyro_y__long, histogram_b19__gyro_y__long */
-    {
-        double count = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            count = (count + (((w_gyro_y[k] >= -8.0) && (w_gyro_y[k] < -0x1.ccccccccccccdp+2 /* -7.2 */)) ? 1.0 : 0.0));
-        }
-        st->features[165] = count;
-        double count2 = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            count2 = (count2 + (((w_gyro_y[k2] >= -0x1.ccccccccccccdp+2 /* -7.2 */) && (w_gyro_y[k2] < -0x1.999999999999ap+2 /* -6.4 */)) ? 1.0 : 0.0));
-        }
-        st->features[166] = count2;
-        double count3 = 0.0;
-        for (int k3 = 0; k3 < 100; ++k3) {
-            count3 = (count3 + (((w_gyro_y[k3] >= -0x1.999999999999ap+2 /* -6.4 */) && (w_gyro_y[k3] < -0x1.6666666666666p+2 /* -5.6 */)) ? 1.0 : 0.0));
-        }
-        st->features[167] = count3;
-        double count4 = 0.0;
-        for (int k4 = 0; k4 < 100; ++k4) {
-            count4 = (count4 + (((w_gyro_y[k4] >= -0x1.6666666666666p+2 /* -5.6 */) && (w_gyro_y[k4] < -0x1.3333333333333p+2 /* -4.8 */)) ? 1.0 : 0.0));
-        }
-        st->features[168] = count4;
-        double count5 = 0.0;
-        for (int k5 = 0; k5 < 100; ++k5) {
-            count5 = (count5 + (((w_gyro_y[k5] >= -0x1.3333333333333p+2 /* -4.8 */) && (w_gyro_y[k5] < -4.0)) ? 1.0 : 0.0));
-        }
-        st->features[169] = count5;
-        double count6 = 0.0;
-        for (int k6 = 0; k6 < 100; ++k6) {
-            count6 = (count6 + (((w_gyro_y[k6] >= -4.0) && (w_gyro_y[k6] < -0x1.9999999999998p+1 /* -3.1999999999999993 */)) ? 1.0 : 0.0));
-        }
-        st->features[170] = count6;
-        double count7 = 0.0;
-        for (int k7 = 0; k7 < 100; ++k7) {
-            count7 = (count7 + (((w_gyro_y[k7] >= -0x1.9999999999998p+1 /* -3.1999999999999993 */) && (w_gyro_y[k7] < -0x1.3333333333332p+1 /* -2.3999999999999995 */)) ? 1.0 : 0.0));
-        }
-        st->features[171] = count7;
-        double count8 = 0.0;
-        for (int k8 = 0; k8 < 100; ++k8) {
-            count8 = (count8 + (((w_gyro_y[k8] >= -0x1.3333333333332p+1 /* -2.3999999999999995 */) && (w_gyro_y[k8] < -0x1.9999999999998p+0 /* -1.5999999999999996 */)) ? 1.0 : 0.0));
-        }
-        st->features[172] = count8;
-        double count9 = 0.0;
-        for (int k9 = 0; k9 < 100; ++k9) {
-            count9 = (count9 + (((w_gyro_y[k9] >= -0x1.9999999999998p+0 /* -1.5999999999999996 */) && (w_gyro_y[k9] < -0x1.9999999999998p-1 /* -0.7999999999999998 */)) ? 1.0 : 0.0));
-        }
-        st->features[173] = count9;
-        double count10 = 0.0;
-        for (int k10 = 0; k10 < 100; ++k10) {
-            count10 = (count10 + (((w_gyro_y[k10] >= -0x1.9999999999998p-1 /* -0.7999999999999998 */) && (w_gyro_y[k10] < 0.0)) ? 1.0 : 0.0));
-        }
-        st->features[174] = count10;
-        double count11 = 0.0;
-        for (int k11 = 0; k11 < 100; ++k11) {
-            count11 = (count11 + (((w_gyro_y[k11] >= 0.0) && (w_gyro_y[k11] < 0x1.99999999999a0p-1 /* 0.8000000000000007 */)) ? 1.0 : 0.0));
-        }
-        st->features[175] = count11;
-        double count12 = 0.0;
-        for (int k12 = 0; k12 < 100; ++k12) {
-            count12 = (count12 + (((w_gyro_y[k12] >= 0x1.99999999999a0p-1 /* 0.8000000000000007 */) && (w_gyro_y[k12] < 0x1.99999999999a0p+0 /* 1.6000000000000014 */)) ? 1.0 : 0.0));
-        }
-        st->features[176] = count12;
-        double count13 = 0.0;
-        for (int k13 = 0; k13 < 100; ++k13) {
-            count13 = (count13 + (((w_gyro_y[k13] >= 0x1.99999999999a0p+0 /* 1.6000000000000014 */) && (w_gyro_y[k13] < 0x1.3333333333334p+1 /* 2.4000000000000004 */)) ? 1.0 : 0.0));
-        }
-        st->features[177] = count13;
-        double count14 = 0.0;
-        for (int k14 = 0; k14 < 100; ++k14) {
-            count14 = (count14 + (((w_gyro_y[k14] >= 0x1.3333333333334p+1 /* 2.4000000000000004 */) && (w_gyro_y[k14] < 0x1.999999999999cp+1 /* 3.200000000000001 */)) ? 1.0 : 0.0));
-        }
-        st->features[178] = count14;
-        double count15 = 0.0;
-        for (int k15 = 0; k15 < 100; ++k15) {
-            count15 = (count15 + (((w_gyro_y[k15] >= 0x1.999999999999cp+1 /* 3.200000000000001 */) && (w_gyro_y[k15] < 4.0)) ? 1.0 : 0.0));
-        }
-        st->features[179] = count15;
-        double count16 = 0.0;
-        for (int k16 = 0; k16 < 100; ++k16) {
-            count16 = (count16 + (((w_gyro_y[k16] >= 4.0) && (w_gyro_y[k16] < 0x1.3333333333334p+2 /* 4.800000000000001 */)) ? 1.0 : 0.0));
-        }
-        st->features[180] = count16;
-        double count17 = 0.0;
-        for (int k17 = 0; k17 < 100; ++k17) {
-            count17 = (count17 + (((w_gyro_y[k17] >= 0x1.3333333333334p+2 /* 4.800000000000001 */) && (w_gyro_y[k17] < 0x1.6666666666668p+2 /* 5.600000000000001 */)) ? 1.0 : 0.0));
-        }
-        st->features[181] = count17;
-        double count18 = 0.0;
-        for (int k18 = 0; k18 < 100; ++k18) {
-            count18 = (count18 + (((w_gyro_y[k18] >= 0x1.6666666666668p+2 /* 5.600000000000001 */) && (w_gyro_y[k18] < 0x1.999999999999ap+2 /* 6.4 */)) ? 1.0 : 0.0));
-        }
-        st->features[182] = count18;
-        double count19 = 0.0;
-        for (int k19 = 0; k19 < 100; ++k19) {
-            count19 = (count19 + (((w_gyro_y[k19] >= 0x1.999999999999ap+2 /* 6.4 */) && (w_gyro_y[k19] < 0x1.ccccccccccccep+2 /* 7.200000000000001 */)) ? 1.0 : 0.0));
-        }
-        st->features[183] = count19;
-        double count20 = 0.0;
-        for (int k20 = 0; k20 < 100; ++k20) {
-            count20 = (count20 + (((w_gyro_y[k20] >= 0x1.ccccccccccccep+2 /* 7.200000000000001 */) && (w_gyro_y[k20] <= 8.0)) ? 1.0 : 0.0));
-        }
-        st->features[184] = count20;
-    }
-
-    /* histogram_b0__acc_g__long, histogram_b1__acc_g__long, histogram_b2__acc_g__long, histogram_b3__acc_g__long, histogram_b4__acc_g__long, histogram_b5__acc_g__long, histogram_b6__acc_g__long, histogram_b7__acc_g__long, histogram_b8__acc_g__long, histogram_b9__acc_g__long */
-    {
-        double count = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            count = (count + (((w_acc_g[k] >= -1.0) && (w_acc_g[k] < -0x1.999999999999ap-1 /* -0.8 */)) ? 1.0 : 0.0));
-        }
-        st->features[185] = (count / 100.0);
-        double count2 = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            count2 = (count2 + (((w_acc_g[k2] >= -0x1.999999999999ap-1 /* -0.8 */) && (w_acc_g[k2] < -0x1.3333333333333p-1 /* -0.6 */)) ? 1.0 : 0.0));
-        }
-        st->features[186] = (count2 / 100.0);
-        double count3 = 0.0;
-        for (int k3 = 0; k3 < 100; ++k3) {
-            count3 = (count3 + (((w_acc_g[k3] >= -0x1.3333333333333p-1 /* -0.6 */) && (w_acc_g[k3] < -0x1.9999999999998p-2 /* -0.3999999999999999 */)) ? 1.0 : 0.0));
-        }
-        st->features[187] = (count3 / 100.0);
-        double count4 = 0.0;
-        for (int k4 = 0; k4 < 100; ++k4) {
-            count4 = (count4 + (((w_acc_g[k4] >= -0x1.9999999999998p-2 /* -0.3999999999999999 */) && (w_acc_g[k4] < -0x1.9999999999998p-3 /* -0.19999999999999996 */)) ? 1.0 : 0.0));
-        }
-        st->features[188] = (count4 / 100.0);
-        double count5 = 0.0;
-        for (int k5 = 0; k5 < 100; ++k5) {
-            count5 = (count5 + (((w_acc_g[k5] >= -0x1.9999999999998p-3 /* -0.19999999999999996 */) && (w_acc_g[k5] < 0.0)) ? 1.0 : 0.0));
-        }
-        st->features[189] = (count5 / 100.0);
-        double count6 = 0.0;
-        for (int k6 = 0; k6 < 100; ++k6) {
-            count6 = (count6 + (((w_acc_g[k6] >= 0.0) && (w_acc_g[k6] < 0x1.99999999999a0p-3 /* 0.20000000000000018 */)) ? 1.0 : 0.0));
-        }
-        st->features[190] = (count6 / 100.0);
-        double count7 = 0.0;
-        for (int k7 = 0; k7 < 100; ++k7) {
-            count7 = (count7 + (((w_acc_g[k7] >= 0x1.99999999999a0p-3 /* 0.20000000000000018 */) && (w_acc_g[k7] < 0x1.999999999999cp-2 /* 0.40000000000000013 */)) ? 1.0 : 0.0));
-        }
-        st->features[191] = (count7 / 100.0);
-        double count8 = 0.0;
-        for (int k8 = 0; k8 < 100; ++k8) {
-            count8 = (count8 + (((w_acc_g[k8] >= 0x1.999999999999cp-2 /* 0.40000000000000013 */) && (w_acc_g[k8] < 0x1.3333333333334p-1 /* 0.6000000000000001 */)) ? 1.0 : 0.0));
-        }
-        st->features[192] = (count8 / 100.0);
-        double count9 = 0.0;
-        for (int k9 = 0; k9 < 100; ++k9) {
-            count9 = (count9 + (((w_acc_g[k9] >= 0x1.3333333333334p-1 /* 0.6000000000000001 */) && (w_acc_g[k9] < 0x1.999999999999ap-1 /* 0.8 */)) ? 1.0 : 0.0));
-        }
-        st->features[193] = (count9 / 100.0);
-        double count10 = 0.0;
-        for (int k10 = 0; k10 < 100; ++k10) {
-            count10 = (count10 + (((w_acc_g[k10] >= 0x1.999999999999ap-1 /* 0.8 */) && (w_acc_g[k10] <= 1.0)) ? 1.0 : 0.0));
-        }
-        st->features[194] = (count10 / 100.0);
-    }
-
-    /* count_above_2p5__gyro_y__long */
-    {
-        double count = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            count = (count + ((w_gyro_y[k] > 0x1.4000000000000p+1 /* 2.5 */) ? 1.0 : 0.0));
-        }
-        st->features[195] = count;
-    }
-
-    /* longest_run_above_2p5__gyro_y__long */
-    {
-        double run = 0.0;
-        double longest = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            run = ((w_gyro_y[k] > 0x1.4000000000000p+1 /* 2.5 */) ? (run + 1.0) : 0.0);
-            longest = ((run > longest) ? run : longest);
-        }
-        st->features[196] = longest;
-    }
-
-    /* longest_run_below_m2p5__gyro_y__long */
-    {
-        double run = 0.0;
-        double longest = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            run = ((w_gyro_y[k] < -0x1.4000000000000p+1 /* -2.5 */) ? (run + 1.0) : 0.0);
-            longest = ((run > longest) ? run : longest);
-        }
-        st->features[197] = longest;
+    /* all 115 features of window long, sharing their common work */
+    {
+        double total_f0 = 0.0;
+        double energy_f5 = 0.0;
+        double crossings_f6 = 0.0;
+        double last_sign_f6 = 0.0;
+        double total_f9 = 0.0;
+        double energy_f14 = 0.0;
+        double crossings_f15 = 0.0;
+        double last_sign_f15 = 0.0;
+        double total_f18 = 0.0;
+        double energy_f23 = 0.0;
+        double crossings_f24 = 0.0;
+        double last_sign_f24 = 0.0;
+        double total_f27 = 0.0;
+        double energy_f32 = 0.0;
+        double crossings_f33 = 0.0;
+        double last_sign_f33 = 0.0;
+        double total_f36 = 0.0;
+        double energy_f41 = 0.0;
+        double crossings_f42 = 0.0;
+        double last_sign_f42 = 0.0;
+        double total_f45 = 0.0;
+        double energy_f50 = 0.0;
+        double crossings_f51 = 0.0;
+        double last_sign_f51 = 0.0;
+        double total_f54 = 0.0;
+        double energy_f59 = 0.0;
+        double crossings_f60 = 0.0;
+        double last_sign_f60 = 0.0;
+        double total_abs_f70 = 0.0;
+        double total_f72 = 0.0;
+        double energy_f78 = 0.0;
+        double total_abs_f79 = 0.0;
+        double count_f82 = 0.0;
+        double count2_f82 = 0.0;
+        double count3_f82 = 0.0;
+        double count4_f82 = 0.0;
+        double count5_f82 = 0.0;
+        double count6_f82 = 0.0;
+        double count7_f82 = 0.0;
+        double count8_f82 = 0.0;
+        double count9_f82 = 0.0;
+        double count10_f82 = 0.0;
+        double count11_f82 = 0.0;
+        double count12_f82 = 0.0;
+        double count13_f82 = 0.0;
+        double count14_f82 = 0.0;
+        double count15_f82 = 0.0;
+        double count16_f82 = 0.0;
+        double count17_f82 = 0.0;
+        double count18_f82 = 0.0;
+        double count19_f82 = 0.0;
+        double count20_f82 = 0.0;
+        double count_f83 = 0.0;
+        double count2_f83 = 0.0;
+        double count3_f83 = 0.0;
+        double count4_f83 = 0.0;
+        double count5_f83 = 0.0;
+        double count6_f83 = 0.0;
+        double count7_f83 = 0.0;
+        double count8_f83 = 0.0;
+        double count9_f83 = 0.0;
+        double count10_f83 = 0.0;
+        double count_f84 = 0.0;
+        double run_f85 = 0.0;
+        double longest_f85 = 0.0;
+        double run_f86 = 0.0;
+        double longest_f86 = 0.0;
+        for (int k_f0 = 0; k_f0 < 100; ++k_f0) {
+            total_f0 = (total_f0 + w_acc_x[k_f0]);
+            energy_f5 = (energy_f5 + (w_acc_x[k_f0] * w_acc_x[k_f0]));
+            double sign_f6 = (((w_acc_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f6 = (((sign_f6 * last_sign_f6) < 0.0) ? (crossings_f6 + 1.0) : crossings_f6);
+            last_sign_f6 = ((sign_f6 != 0.0) ? sign_f6 : last_sign_f6);
+            total_f9 = (total_f9 + w_acc_y[k_f0]);
+            energy_f14 = (energy_f14 + (w_acc_y[k_f0] * w_acc_y[k_f0]));
+            double sign_f15 = (((w_acc_y[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_y[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f15 = (((sign_f15 * last_sign_f15) < 0.0) ? (crossings_f15 + 1.0) : crossings_f15);
+            last_sign_f15 = ((sign_f15 != 0.0) ? sign_f15 : last_sign_f15);
+            total_f18 = (total_f18 + w_acc_z[k_f0]);
+            energy_f23 = (energy_f23 + (w_acc_z[k_f0] * w_acc_z[k_f0]));
+            double sign_f24 = (((w_acc_z[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f24 = (((sign_f24 * last_sign_f24) < 0.0) ? (crossings_f24 + 1.0) : crossings_f24);
+            last_sign_f24 = ((sign_f24 != 0.0) ? sign_f24 : last_sign_f24);
+            total_f27 = (total_f27 + w_gyro_x[k_f0]);
+            energy_f32 = (energy_f32 + (w_gyro_x[k_f0] * w_gyro_x[k_f0]));
+            double sign_f33 = (((w_gyro_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f33 = (((sign_f33 * last_sign_f33) < 0.0) ? (crossings_f33 + 1.0) : crossings_f33);
+            last_sign_f33 = ((sign_f33 != 0.0) ? sign_f33 : last_sign_f33);
+            total_f36 = (total_f36 + w_gyro_y[k_f0]);
+            energy_f41 = (energy_f41 + (w_gyro_y[k_f0] * w_gyro_y[k_f0]));
+            double sign_f42 = (((w_gyro_y[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f42 = (((sign_f42 * last_sign_f42) < 0.0) ? (crossings_f42 + 1.0) : crossings_f42);
+            last_sign_f42 = ((sign_f42 != 0.0) ? sign_f42 : last_sign_f42);
+            total_f45 = (total_f45 + w_gyro_z[k_f0]);
+            energy_f50 = (energy_f50 + (w_gyro_z[k_f0] * w_gyro_z[k_f0]));
+            double sign_f51 = (((w_gyro_z[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_z[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f51 = (((sign_f51 * last_sign_f51) < 0.0) ? (crossings_f51 + 1.0) : crossings_f51);
+            last_sign_f51 = ((sign_f51 != 0.0) ? sign_f51 : last_sign_f51);
+            total_f54 = (total_f54 + w_acc_mag[k_f0]);
+            energy_f59 = (energy_f59 + (w_acc_mag[k_f0] * w_acc_mag[k_f0]));
+            double sign_f60 = (((w_acc_mag[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_mag[k_f0] - 0.0) < 0.0) ? -1.0 : 0.0));
+            crossings_f60 = (((sign_f60 * last_sign_f60) < 0.0) ? (crossings_f60 + 1.0) : crossings_f60);
+            last_sign_f60 = ((sign_f60 != 0.0) ? sign_f60 : last_sign_f60);
+            total_abs_f70 = (total_abs_f70 + fabs(w_gyro_y[k_f0]));
+            total_f72 = (total_f72 + w_gyro_mag[k_f0]);
+            energy_f78 = (energy_f78 + (w_gyro_mag[k_f0] * w_gyro_mag[k_f0]));
+            total_abs_f79 = (total_abs_f79 + fabs(w_gyro_mag[k_f0]));
+            count_f82 = (count_f82 + (((w_gyro_y[k_f0] >= -8.0) && (w_gyro_y[k_f0] < -0x1.ccccccccccccdp+2 /* -7.2 */)) ? 1.0 : 0.0));
+            count2_f82 = (count2_f82 + (((w_gyro_y[k_f0] >= -0x1.ccccccccccccdp+2 /* -7.2 */) && (w_gyro_y[k_f0] < -0x1.999999999999ap+2 /* -6.4 */)) ? 1.0 : 0.0));
+            count3_f82 = (count3_f82 + (((w_gyro_y[k_f0] >= -0x1.999999999999ap+2 /* -6.4 */) && (w_gyro_y[k_f0] < -0x1.6666666666666p+2 /* -5.6 */)) ? 1.0 : 0.0));
+            count4_f82 = (count4_f82 + (((w_gyro_y[k_f0] >= -0x1.6666666666666p+2 /* -5.6 */) && (w_gyro_y[k_f0] < -0x1.3333333333333p+2 /* -4.8 */)) ? 1.0 : 0.0));
+            count5_f82 = (count5_f82 + (((w_gyro_y[k_f0] >= -0x1.3333333333333p+2 /* -4.8 */) && (w_gyro_y[k_f0] < -4.0)) ? 1.0 : 0.0));
+            count6_f82 = (count6_f82 + (((w_gyro_y[k_f0] >= -4.0) && (w_gyro_y[k_f0] < -0x1.9999999999998p+1 /* -3.1999999999999993 */)) ? 1.0 : 0.0));
+            count7_f82 = (count7_f82 + (((w_gyro_y[k_f0] >= -0x1.9999999999998p+1 /* -3.1999999999999993 */) && (w_gyro_y[k_f0] < -0x1.3333333333332p+1 /* -2.3999999999999995 */)) ? 1.0 : 0.0));
+            count8_f82 = (count8_f82 + (((w_gyro_y[k_f0] >= -0x1.3333333333332p+1 /* -2.3999999999999995 */) && (w_gyro_y[k_f0] < -0x1.9999999999998p+0 /* -1.5999999999999996 */)) ? 1.0 : 0.0));
+            count9_f82 = (count9_f82 + (((w_gyro_y[k_f0] >= -0x1.9999999999998p+0 /* -1.5999999999999996 */) && (w_gyro_y[k_f0] < -0x1.9999999999998p-1 /* -0.7999999999999998 */)) ? 1.0 : 0.0));
+            count10_f82 = (count10_f82 + (((w_gyro_y[k_f0] >= -0x1.9999999999998p-1 /* -0.7999999999999998 */) && (w_gyro_y[k_f0] < 0.0)) ? 1.0 : 0.0));
+            count11_f82 = (count11_f82 + (((w_gyro_y[k_f0] >= 0.0) && (w_gyro_y[k_f0] < 0x1.99999999999a0p-1 /* 0.8000000000000007 */)) ? 1.0 : 0.0));
+            count12_f82 = (count12_f82 + (((w_gyro_y[k_f0] >= 0x1.99999999999a0p-1 /* 0.8000000000000007 */) && (w_gyro_y[k_f0] < 0x1.99999999999a0p+0 /* 1.6000000000000014 */)) ? 1.0 : 0.0));
+            count13_f82 = (count13_f82 + (((w_gyro_y[k_f0] >= 0x1.99999999999a0p+0 /* 1.6000000000000014 */) && (w_gyro_y[k_f0] < 0x1.3333333333334p+1 /* 2.4000000000000004 */)) ? 1.0 : 0.0));
+            count14_f82 = (count14_f82 + (((w_gyro_y[k_f0] >= 0x1.3333333333334p+1 /* 2.4000000000000004 */) && (w_gyro_y[k_f0] < 0x1.999999999999cp+1 /* 3.200000000000001 */)) ? 1.0 : 0.0));
+            count15_f82 = (count15_f82 + (((w_gyro_y[k_f0] >= 0x1.999999999999cp+1 /* 3.200000000000001 */) && (w_gyro_y[k_f0] < 4.0)) ? 1.0 : 0.0));
+            count16_f82 = (count16_f82 + (((w_gyro_y[k_f0] >= 4.0) && (w_gyro_y[k_f0] < 0x1.3333333333334p+2 /* 4.800000000000001 */)) ? 1.0 : 0.0));
+            count17_f82 = (count17_f82 + (((w_gyro_y[k_f0] >= 0x1.3333333333334p+2 /* 4.800000000000001 */) && (w_gyro_y[k_f0] < 0x1.6666666666668p+2 /* 5.600000000000001 */)) ? 1.0 : 0.0));
+            count18_f82 = (count18_f82 + (((w_gyro_y[k_f0] >= 0x1.6666666666668p+2 /* 5.600000000000001 */) && (w_gyro_y[k_f0] < 0x1.999999999999ap+2 /* 6.4 */)) ? 1.0 : 0.0));
+            count19_f82 = (count19_f82 + (((w_gyro_y[k_f0] >= 0x1.999999999999ap+2 /* 6.4 */) && (w_gyro_y[k_f0] < 0x1.ccccccccccccep+2 /* 7.200000000000001 */)) ? 1.0 : 0.0));
+            count20_f82 = (count20_f82 + (((w_gyro_y[k_f0] >= 0x1.ccccccccccccep+2 /* 7.200000000000001 */) && (w_gyro_y[k_f0] <= 8.0)) ? 1.0 : 0.0));
+            count_f83 = (count_f83 + (((w_acc_g[k_f0] >= -1.0) && (w_acc_g[k_f0] < -0x1.999999999999ap-1 /* -0.8 */)) ? 1.0 : 0.0));
+            count2_f83 = (count2_f83 + (((w_acc_g[k_f0] >= -0x1.999999999999ap-1 /* -0.8 */) && (w_acc_g[k_f0] < -0x1.3333333333333p-1 /* -0.6 */)) ? 1.0 : 0.0));
+            count3_f83 = (count3_f83 + (((w_acc_g[k_f0] >= -0x1.3333333333333p-1 /* -0.6 */) && (w_acc_g[k_f0] < -0x1.9999999999998p-2 /* -0.3999999999999999 */)) ? 1.0 : 0.0));
+            count4_f83 = (count4_f83 + (((w_acc_g[k_f0] >= -0x1.9999999999998p-2 /* -0.3999999999999999 */) && (w_acc_g[k_f0] < -0x1.9999999999998p-3 /* -0.19999999999999996 */)) ? 1.0 : 0.0));
+            count5_f83 = (count5_f83 + (((w_acc_g[k_f0] >= -0x1.9999999999998p-3 /* -0.19999999999999996 */) && (w_acc_g[k_f0] < 0.0)) ? 1.0 : 0.0));
+            count6_f83 = (count6_f83 + (((w_acc_g[k_f0] >= 0.0) && (w_acc_g[k_f0] < 0x1.99999999999a0p-3 /* 0.20000000000000018 */)) ? 1.0 : 0.0));
+            count7_f83 = (count7_f83 + (((w_acc_g[k_f0] >= 0x1.99999999999a0p-3 /* 0.20000000000000018 */) && (w_acc_g[k_f0] < 0x1.999999999999cp-2 /* 0.40000000000000013 */)) ? 1.0 : 0.0));
+            count8_f83 = (count8_f83 + (((w_acc_g[k_f0] >= 0x1.999999999999cp-2 /* 0.40000000000000013 */) && (w_acc_g[k_f0] < 0x1.3333333333334p-1 /* 0.6000000000000001 */)) ? 1.0 : 0.0));
+            count9_f83 = (count9_f83 + (((w_acc_g[k_f0] >= 0x1.3333333333334p-1 /* 0.6000000000000001 */) && (w_acc_g[k_f0] < 0x1.999999999999ap-1 /* 0.8 */)) ? 1.0 : 0.0));
+            count10_f83 = (count10_f83 + (((w_acc_g[k_f0] >= 0x1.999999999999ap-1 /* 0.8 */) && (w_acc_g[k_f0] <= 1.0)) ? 1.0 : 0.0));
+            count_f84 = (count_f84 + ((w_gyro_y[k_f0] > 0x1.4000000000000p+1 /* 2.5 */) ? 1.0 : 0.0));
+            run_f85 = ((w_gyro_y[k_f0] > 0x1.4000000000000p+1 /* 2.5 */) ? (run_f85 + 1.0) : 0.0);
+            longest_f85 = ((run_f85 > longest_f85) ? run_f85 : longest_f85);
+            run_f86 = ((w_gyro_y[k_f0] < -0x1.4000000000000p+1 /* -2.5 */) ? (run_f86 + 1.0) : 0.0);
+            longest_f86 = ((run_f86 > longest_f86) ? run_f86 : longest_f86);
+        }
+        double mean_f0 = (total_f0 / 100.0);
+        st->features[9] = mean_f0; /* mean__acc_x__long */
+        double squares_f1 = 0.0;
+        double num_f7 = 0.0;
+        double mean_f9 = (total_f9 / 100.0);
+        double squares_f10 = 0.0;
+        double num_f16 = 0.0;
+        double mean_f18 = (total_f18 / 100.0);
+        double squares_f19 = 0.0;
+        double num_f25 = 0.0;
+        double mean_f27 = (total_f27 / 100.0);
+        double squares_f28 = 0.0;
+        double num_f34 = 0.0;
+        double mean_f36 = (total_f36 / 100.0);
+        double squares_f37 = 0.0;
+        double num_f43 = 0.0;
+        double mean_f45 = (total_f45 / 100.0);
+        double squares_f46 = 0.0;
+        double num_f52 = 0.0;
+        double mean_f54 = (total_f54 / 100.0);
+        double squares_f55 = 0.0;
+        double num_f61 = 0.0;
+        double crossings_f71 = 0.0;
+        double last_sign_f71 = 0.0;
+        double mean_f73 = (total_f72 / 100.0);
+        double squares_f73 = 0.0;
+        double crossings_f80 = 0.0;
+        double last_sign_f80 = 0.0;
+        for (int k2_f1 = 0; k2_f1 < 100; ++k2_f1) {
+            squares_f1 = (squares_f1 + ((w_acc_x[k2_f1] - mean_f0) * (w_acc_x[k2_f1] - mean_f0)));
+            num_f7 = (num_f7 + (((double)(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_x[k2_f1] - mean_f0)));
+            squares_f10 = (squares_f10 + ((w_acc_y[k2_f1] - mean_f9) * (w_acc_y[k2_f1] - mean_f9)));
+            num_f16 = (num_f16 + (((double)(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_y[k2_f1] - mean_f9)));
+            squares_f19 = (squares_f19 + ((w_acc_z[k2_f1] - mean_f18) * (w_acc_z[k2_f1] - mean_f18)));
+            num_f25 = (num_f25 + (((double)(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_z[k2_f1] - mean_f18)));
+            squares_f28 = (squares_f28 + ((w_gyro_x[k2_f1] - mean_f27) * (w_gyro_x[k2_f1] - mean_f27)));
+            num_f34 = (num_f34 + (((double)(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_x[k2_f1] - mean_f27)));
+            squares_f37 = (squares_f37 + ((w_gyro_y[k2_f1] - mean_f36) * (w_gyro_y[k2_f1] - mean_f36)));
+            num_f43 = (num_f43 + (((double)(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_y[k2_f1] - mean_f36)));
+            squares_f46 = (squares_f46 + ((w_gyro_z[k2_f1] - mean_f45) * (w_gyro_z[k2_f1] - mean_f45)));
+            num_f52 = (num_f52 + (((double)(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_z[k2_f1] - mean_f45)));
+            squares_f55 = (squares_f55 + ((w_acc_mag[k2_f1] - mean_f54) * (w_acc_mag[k2_f1] - mean_f54)));
+            num_f61 = (num_f61 + (((double)(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_mag[k2_f1] - mean_f54)));
+            double sign_f71 = (((w_gyro_y[k2_f1] - mean_f36) > 0.0) ? 1.0 : (((w_gyro_y[k2_f1] - mean_f36) < 0.0) ? -1.0 : 0.0));
+            crossings_f71 = (((sign_f71 * last_sign_f71) < 0.0) ? (crossings_f71 + 1.0) : crossings_f71);
+            last_sign_f71 = ((sign_f71 != 0.0) ? sign_f71 : last_sign_f71);
+            squares_f73 = (squares_f73 + ((w_gyro_mag[k2_f1] - mean_f73) * (w_gyro_mag[k2_f1] - mean_f73)));
+            double sign_f80 = (((w_gyro_mag[k2_f1] - mean_f73) > 0.0) ? 1.0 : (((w_gyro_mag[k2_f1] - mean_f73) < 0.0) ? -1.0 : 0.0));
+            crossings_f80 = (((sign_f80 * last_sign_f80) < 0.0) ? (crossings_f80 + 1.0) : crossings_f80);
+            last_sign_f80 = ((sign_f80 != 0.0) ? sign_f80 : last_sign_f80);
+        }
+        double variance_f1 = (squares_f1 / 100.0);
+        st->features[10] = sqrt(variance_f1); /* std__acc_x__long */
+        double best_f2 = w_acc_x[0];
+        double best_f3 = w_acc_x[0];
+        double best_f11 = w_acc_y[0];
+        double best_f12 = w_acc_y[0];
+        double best_f20 = w_acc_z[0];
+        double best_f21 = w_acc_z[0];
+        double best_f29 = w_gyro_x[0];
+        double best_f30 = w_gyro_x[0];
+        double best_f38 = w_gyro_y[0];
+        double best_f39 = w_gyro_y[0];
+        double best_f47 = w_gyro_z[0];
+        double best_f48 = w_gyro_z[0];
+        double best_f56 = w_acc_mag[0];
+        double best_f57 = w_acc_mag[0];
+        double best_f65 = w_gyro_y[0];
+        double best_at_f65 = 0.0;
+        double best_f66 = w_gyro_y[0];
+        double best_at_f66 = 0.0;
+        double best_f74 = w_gyro_mag[0];
+        double best_at_f74 = 0.0;
+        double best_f75 = w_gyro_mag[0];
+        double best_at_f75 = 0.0;
+        for (int k_f2 = 1; k_f2 < 100; ++k_f2) {
+            best_f2 = ((w_acc_x[k_f2] < best_f2) ? w_acc_x[k_f2] : best_f2);
+            best_f3 = ((w_acc_x[k_f2] > best_f3) ? w_acc_x[k_f2] : best_f3);
+            best_f11 = ((w_acc_y[k_f2] < best_f11) ? w_acc_y[k_f2] : best_f11);
+            best_f12 = ((w_acc_y[k_f2] > best_f12) ? w_acc_y[k_f2] : best_f12);
+            best_f20 = ((w_acc_z[k_f2] < best_f20) ? w_acc_z[k_f2] : best_f20);
+            best_f21 = ((w_acc_z[k_f2] > best_f21) ? w_acc_z[k_f2] : best_f21);
+            best_f29 = ((w_gyro_x[k_f2] < best_f29) ? w_gyro_x[k_f2] : best_f29);
+            best_f30 = ((w_gyro_x[k_f2] > best_f30) ? w_gyro_x[k_f2] : best_f30);
+            best_f38 = ((w_gyro_y[k_f2] < best_f38) ? w_gyro_y[k_f2] : best_f38);
+            best_f39 = ((w_gyro_y[k_f2] > best_f39) ? w_gyro_y[k_f2] : best_f39);
+            best_f47 = ((w_gyro_z[k_f2] < best_f47) ? w_gyro_z[k_f2] : best_f47);
+            best_f48 = ((w_gyro_z[k_f2] > best_f48) ? w_gyro_z[k_f2] : best_f48);
+            best_f56 = ((w_acc_mag[k_f2] < best_f56) ? w_acc_mag[k_f2] : best_f56);
+            best_f57 = ((w_acc_mag[k_f2] > best_f57) ? w_acc_mag[k_f2] : best_f57);
+            best_at_f65 = ((w_gyro_y[k_f2] < best_f65) ? (double)(k_f2) : best_at_f65);
+            best_f65 = ((w_gyro_y[k_f2] < best_f65) ? w_gyro_y[k_f2] : best_f65);
+            best_at_f66 = ((w_gyro_y[k_f2] > best_f66) ? (double)(k_f2) : best_at_f66);
+            best_f66 = ((w_gyro_y[k_f2] > best_f66) ? w_gyro_y[k_f2] : best_f66);
+            best_at_f74 = ((w_gyro_mag[k_f2] < best_f74) ? (double)(k_f2) : best_at_f74);
+            best_f74 = ((w_gyro_mag[k_f2] < best_f74) ? w_gyro_mag[k_f2] : best_f74);
+            best_at_f75 = ((w_gyro_mag[k_f2] > best_f75) ? (double)(k_f2) : best_at_f75);
+            best_f75 = ((w_gyro_mag[k_f2] > best_f75) ? w_gyro_mag[k_f2] : best_f75);
+        }
+        st->features[11] = best_f2; /* min__acc_x__long */
+        st->features[12] = best_f3; /* max__acc_x__long */
+        st->features[13] = (best_f3 - best_f2); /* range__acc_x__long */
+        st->features[14] = sqrt((energy_f5 / 100.0)); /* rms__acc_x__long */
+        st->features[15] = crossings_f6; /* zero_crossings__acc_x__long */
+        st->features[16] = (num_f7 / 83325.0); /* slope__acc_x__long */
+        st->features[17] = w_acc_x[99]; /* last__acc_x__long */
+        st->features[27] = mean_f9; /* mean__acc_y__long */
+        double variance_f10 = (squares_f10 / 100.0);
+        st->features[28] = sqrt(variance_f10); /* std__acc_y__long */
+        st->features[29] = best_f11; /* min__acc_y__long */
+        st->features[30] = best_f12; /* max__acc_y__long */
+        st->features[31] = (best_f12 - best_f11); /* range__acc_y__long */
+        st->features[32] = sqrt((energy_f14 / 100.0)); /* rms__acc_y__long */
+        st->features[33] = crossings_f15; /* zero_crossings__acc_y__long */
+        st->features[34] = (num_f16 / 83325.0); /* slope__acc_y__long */
+        st->features[35] = w_acc_y[99]; /* last__acc_y__long */
+        st->features[45] = mean_f18; /* mean__acc_z__long */
+        double variance_f19 = (squares_f19 / 100.0);
+        st->features[46] = sqrt(variance_f19); /* std__acc_z__long */
+        st->features[47] = best_f20; /* min__acc_z__long */
+        st->features[48] = best_f21; /* max__acc_z__long */
+        st->features[49] = (best_f21 - best_f20); /* range__acc_z__long */
+        st->features[50] = sqrt((energy_f23 / 100.0)); /* rms__acc_z__long */
+        st->features[51] = crossings_f24; /* zero_crossings__acc_z__long */
+        st->features[52] = (num_f25 / 83325.0); /* slope__acc_z__long */
+        st->features[53] = w_acc_z[99]; /* last__acc_z__long */
+        st->features[63] = mean_f27; /* mean__gyro_x__long */
+        double variance_f28 = (squares_f28 / 100.0);
+        st->features[64] = sqrt(variance_f28); /* std__gyro_x__long */
+        st->features[65] = best_f29; /* min__gyro_x__long */
+        st->features[66] = best_f30; /* max__gyro_x__long */
+        st->features[67] = (best_f30 - best_f29); /* range__gyro_x__long */
+        st->features[68] = sqrt((energy_f32 / 100.0)); /* rms__gyro_x__long */
+        st->features[69] = crossings_f33; /* zero_crossings__gyro_x__long */
+        st->features[70] = (num_f34 / 83325.0); /* slope__gyro_x__long */
+        st->features[71] = w_gyro_x[99]; /* last__gyro_x__long */
+        st->features[81] = mean_f36; /* mean__gyro_y__long */
+        double variance_f37 = (squares_f37 / 100.0);
+        st->features[82] = sqrt(variance_f37); /* std__gyro_y__long */
+        st->features[83] = best_f38; /* min__gyro_y__long */
+        st->features[84] = best_f39; /* max__gyro_y__long */
+        st->features[85] = (best_f39 - best_f38); /* range__gyro_y__long */
+        st->features[86] = sqrt((energy_f41 / 100.0)); /* rms__gyro_y__long */
+        st->features[87] = crossings_f42; /* zero_crossings__gyro_y__long */
+        st->features[88] = (num_f43 / 83325.0); /* slope__gyro_y__long */
+        st->features[89] = w_gyro_y[99]; /* last__gyro_y__long */
+        st->features[99] = mean_f45; /* mean__gyro_z__long */
+        double variance_f46 = (squares_f46 / 100.0);
+        st->features[100] = sqrt(variance_f46); /* std__gyro_z__long */
+        st->features[101] = best_f47; /* min__gyro_z__long */
+        st->features[102] = best_f48; /* max__gyro_z__long */
+        st->features[103] = (best_f48 - best_f47); /* range__gyro_z__long */
+        st->features[104] = sqrt((energy_f50 / 100.0)); /* rms__gyro_z__long */
+        st->features[105] = crossings_f51; /* zero_crossings__gyro_z__long */
+        st->features[106] = (num_f52 / 83325.0); /* slope__gyro_z__long */
+        st->features[107] = w_gyro_z[99]; /* last__gyro_z__long */
+        st->features[117] = mean_f54; /* mean__acc_mag__long */
+        double variance_f55 = (squares_f55 / 100.0);
+        st->features[118] = sqrt(variance_f55); /* std__acc_mag__long */
+        st->features[119] = best_f56; /* min__acc_mag__long */
+        st->features[120] = best_f57; /* max__acc_mag__long */
+        st->features[121] = (best_f57 - best_f56); /* range__acc_mag__long */
+        st->features[122] = sqrt((energy_f59 / 100.0)); /* rms__acc_mag__long */
+        st->features[123] = crossings_f60; /* zero_crossings__acc_mag__long */
+        st->features[124] = (num_f61 / 83325.0); /* slope__acc_mag__long */
+        st->features[125] = w_acc_mag[99]; /* last__acc_mag__long */
+        st->features[126] = total_f36; /* sum__gyro_y__long */
+        st->features[127] = variance_f37; /* var__gyro_y__long */
+        st->features[128] = best_at_f65; /* argmin__gyro_y__long */
+        st->features[129] = best_at_f66; /* argmax__gyro_y__long */
+        st->features[130] = w_gyro_y[0]; /* first__gyro_y__long */
+        st->features[131] = (w_gyro_y[99] - w_gyro_y[0]); /* delta__gyro_y__long */
+        st->features[132] = energy_f41; /* energy__gyro_y__long */
+        st->features[133] = (total_abs_f70 / 100.0); /* mean_abs__gyro_y__long */
+        st->features[134] = crossings_f71; /* mean_crossings__gyro_y__long */
+        st->features[135] = total_f72; /* sum__gyro_mag__long */
+        double variance_f73 = (squares_f73 / 100.0);
+        st->features[136] = variance_f73; /* var__gyro_mag__long */
+        st->features[137] = best_at_f74; /* argmin__gyro_mag__long */
+        st->features[138] = best_at_f75; /* argmax__gyro_mag__long */
+        st->features[139] = w_gyro_mag[0]; /* first__gyro_mag__long */
+        st->features[140] = (w_gyro_mag[99] - w_gyro_mag[0]); /* delta__gyro_mag__long */
+        st->features[141] = energy_f78; /* energy__gyro_mag__long */
+        st->features[142] = (total_abs_f79 / 100.0); /* mean_abs__gyro_mag__long */
+        st->features[143] = crossings_f80; /* mean_crossings__gyro_mag__long */
+        double variance_f81 = (squares_f37 / 99.0);
+        st->features[144] = sqrt(variance_f81); /* std_ddof1__gyro_y__long */
+        st->features[165] = count_f82; /* histogram_b00__gyro_y__long */
+        st->features[166] = count2_f82; /* histogram_b01__gyro_y__long */
+        st->features[167] = count3_f82; /* histogram_b02__gyro_y__long */
+        st->features[168] = count4_f82; /* histogram_b03__gyro_y__long */
+        st->features[169] = count5_f82; /* histogram_b04__gyro_y__long */
+        st->features[170] = count6_f82; /* histogram_b05__gyro_y__long */
+        st->features[171] = count7_f82; /* histogram_b06__gyro_y__long */
+        st->features[172] = count8_f82; /* histogram_b07__gyro_y__long */
+        st->features[173] = count9_f82; /* histogram_b08__gyro_y__long */
+        st->features[174] = count10_f82; /* histogram_b09__gyro_y__long */
+        st->features[175] = count11_f82; /* histogram_b10__gyro_y__long */
+        st->features[176] = count12_f82; /* histogram_b11__gyro_y__long */
+        st->features[177] = count13_f82; /* histogram_b12__gyro_y__long */
+        st->features[178] = count14_f82; /* histogram_b13__gyro_y__long */
+        st->features[179] = count15_f82; /* histogram_b14__gyro_y__long */
+        st->features[180] = count16_f82; /* histogram_b15__gyro_y__long */
+        st->features[181] = count17_f82; /* histogram_b16__gyro_y__long */
+        st->features[182] = count18_f82; /* histogram_b17__gyro_y__long */
+        st->features[183] = count19_f82; /* histogram_b18__gyro_y__long */
+        st->features[184] = count20_f82; /* histogram_b19__gyro_y__long */
+        st->features[185] = (count_f83 / 100.0); /* histogram_b0__acc_g__long */
+        st->features[186] = (count2_f83 / 100.0); /* histogram_b1__acc_g__long */
+        st->features[187] = (count3_f83 / 100.0); /* histogram_b2__acc_g__long */
+        st->features[188] = (count4_f83 / 100.0); /* histogram_b3__acc_g__long */
+        st->features[189] = (count5_f83 / 100.0); /* histogram_b4__acc_g__long */
+        st->features[190] = (count6_f83 / 100.0); /* histogram_b5__acc_g__long */
+        st->features[191] = (count7_f83 / 100.0); /* histogram_b6__acc_g__long */
+        st->features[192] = (count8_f83 / 100.0); /* histogram_b7__acc_g__long */
+        st->features[193] = (count9_f83 / 100.0); /* histogram_b8__acc_g__long */
+        st->features[194] = (count10_f83 / 100.0); /* histogram_b9__acc_g__long */
+        st->features[195] = count_f84; /* count_above_2p5__gyro_y__long */
+        st->features[196] = longest_f85; /* longest_run_above_2p5__gyro_y__long */
+        st->features[197] = longest_f86; /* longest_run_below_m2p5__gyro_y__long */
     }
 }
 

@@ -421,827 +421,256 @@ public struct TwistAndGoDeviceFeatures: Sendable {
         let w_spin_sum: UnsafePointer<Double> = UnsafePointer(base + (2400 + start))
         let features: UnsafeMutablePointer<Double> = base + 2600
 
-        // mean__acc_x__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_x[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[0] = mean
-        }
-
-        // std__acc_x__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_x[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_acc_x[k2] - mean) * (w_acc_x[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[1] = variance.squareRoot()
-        }
-
-        // min__acc_x__short
-        do {
-            var best: Double = w_acc_x[0]
-            for k in 1..<25 {
-                best = ((w_acc_x[k] < best) ? w_acc_x[k] : best)
-            }
-            features[2] = best
-        }
-
-        // max__acc_x__short
-        do {
-            var best: Double = w_acc_x[0]
-            for k in 1..<25 {
-                best = ((w_acc_x[k] > best) ? w_acc_x[k] : best)
-            }
-            features[3] = best
-        }
-
-        // range__acc_x__short
-        do {
-            var best: Double = w_acc_x[0]
-            for k in 1..<25 {
-                best = ((w_acc_x[k] < best) ? w_acc_x[k] : best)
-            }
-            var best2: Double = w_acc_x[0]
-            for k2 in 1..<25 {
-                best2 = ((w_acc_x[k2] > best2) ? w_acc_x[k2] : best2)
-            }
-            features[4] = (best2 - best)
-        }
-
-        // rms__acc_x__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_acc_x[k] * w_acc_x[k]))
-            }
-            features[5] = (energy / 25.0).squareRoot()
-        }
-
-        // zero_crossings__acc_x__short
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<25 {
-                let sign: Double = (((w_acc_x[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[6] = crossings
-        }
-
-        // slope__acc_x__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_x[k])
-            }
-            let mean: Double = (total / 25.0)
-            var num: Double = 0.0
-            for k2 in 0..<25 {
-                num = (num + ((Double(k2) - 12.0) * (w_acc_x[k2] - mean)))
-            }
-            features[7] = (num / 1300.0)
-        }
-
-        // last__acc_x__short
-        do {
-            features[8] = w_acc_x[24]
-        }
-
-        // mean__acc_y__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_y[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[17] = mean
-        }
-
-        // std__acc_y__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_y[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_acc_y[k2] - mean) * (w_acc_y[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[18] = variance.squareRoot()
-        }
-
-        // min__acc_y__short
-        do {
-            var best: Double = w_acc_y[0]
-            for k in 1..<25 {
-                best = ((w_acc_y[k] < best) ? w_acc_y[k] : best)
-            }
-            features[19] = best
-        }
-
-        // max__acc_y__short
-        do {
-            var best: Double = w_acc_y[0]
-            for k in 1..<25 {
-                best = ((w_acc_y[k] > best) ? w_acc_y[k] : best)
-            }
-            features[20] = best
-        }
-
-        // range__acc_y__short
-        do {
-            var best: Double = w_acc_y[0]
-            for k in 1..<25 {
-                best = ((w_acc_y[k] < best) ? w_acc_y[k] : best)
-            }
-            var best2: Double = w_acc_y[0]
-            for k2 in 1..<25 {
-                best2 = ((w_acc_y[k2] > best2) ? w_acc_y[k2] : best2)
-            }
-            features[21] = (best2 - best)
-        }
-
-        // rms__acc_y__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_acc_y[k] * w_acc_y[k]))
-            }
-            features[22] = (energy / 25.0).squareRoot()
-        }
-
-        // slope__acc_y__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_y[k])
-            }
-            let mean: Double = (total / 25.0)
-            var num: Double = 0.0
-            for k2 in 0..<25 {
-                num = (num + ((Double(k2) - 12.0) * (w_acc_y[k2] - mean)))
-            }
-            features[23] = (num / 1300.0)
-        }
-
-        // last__acc_y__short
-        do {
-            features[24] = w_acc_y[24]
-        }
-
-        // mean__acc_z__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_z[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[33] = mean
-        }
-
-        // std__acc_z__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_z[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_acc_z[k2] - mean) * (w_acc_z[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[34] = variance.squareRoot()
-        }
-
-        // min__acc_z__short
-        do {
-            var best: Double = w_acc_z[0]
-            for k in 1..<25 {
-                best = ((w_acc_z[k] < best) ? w_acc_z[k] : best)
-            }
-            features[35] = best
-        }
-
-        // max__acc_z__short
-        do {
-            var best: Double = w_acc_z[0]
-            for k in 1..<25 {
-                best = ((w_acc_z[k] > best) ? w_acc_z[k] : best)
-            }
-            features[36] = best
-        }
-
-        // range__acc_z__short
-        do {
-            var best: Double = w_acc_z[0]
-            for k in 1..<25 {
-                best = ((w_acc_z[k] < best) ? w_acc_z[k] : best)
-            }
-            var best2: Double = w_acc_z[0]
-            for k2 in 1..<25 {
-                best2 = ((w_acc_z[k2] > best2) ? w_acc_z[k2] : best2)
-            }
-            features[37] = (best2 - best)
-        }
-
-        // rms__acc_z__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_acc_z[k] * w_acc_z[k]))
-            }
-            features[38] = (energy / 25.0).squareRoot()
-        }
-
-        // zero_crossings__acc_z__short
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<25 {
-                let sign: Double = (((w_acc_z[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[39] = crossings
-        }
-
-        // slope__acc_z__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_z[k])
-            }
-            let mean: Double = (total / 25.0)
-            var num: Double = 0.0
-            for k2 in 0..<25 {
-                num = (num + ((Double(k2) - 12.0) * (w_acc_z[k2] - mean)))
-            }
-            features[40] = (num / 1300.0)
-        }
-
-        // last__acc_z__short
-        do {
-            features[41] = w_acc_z[24]
-        }
-
-        // mean__gyro_x__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_x[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[50] = mean
-        }
-
-        // std__gyro_x__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_x[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_gyro_x[k2] - mean) * (w_gyro_x[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[51] = variance.squareRoot()
-        }
-
-        // min__gyro_x__short
-        do {
-            var best: Double = w_gyro_x[0]
-            for k in 1..<25 {
-                best = ((w_gyro_x[k] < best) ? w_gyro_x[k] : best)
-            }
-            features[52] = best
-        }
-
-        // max__gyro_x__short
-        do {
-            var best: Double = w_gyro_x[0]
-            for k in 1..<25 {
-                best = ((w_gyro_x[k] > best) ? w_gyro_x[k] : best)
-            }
-            features[53] = best
-        }
-
-        // range__gyro_x__short
-        do {
-            var best: Double = w_gyro_x[0]
-            for k in 1..<25 {
-                best = ((w_gyro_x[k] < best) ? w_gyro_x[k] : best)
-            }
-            var best2: Double = w_gyro_x[0]
-            for k2 in 1..<25 {
-                best2 = ((w_gyro_x[k2] > best2) ? w_gyro_x[k2] : best2)
-            }
-            features[54] = (best2 - best)
-        }
-
-        // rms__gyro_x__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_gyro_x[k] * w_gyro_x[k]))
-            }
-            features[55] = (energy / 25.0).squareRoot()
-        }
-
-        // zero_crossings__gyro_x__short
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<25 {
-                let sign: Double = (((w_gyro_x[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[56] = crossings
-        }
-
-        // slope__gyro_x__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_x[k])
-            }
-            let mean: Double = (total / 25.0)
-            var num: Double = 0.0
-            for k2 in 0..<25 {
-                num = (num + ((Double(k2) - 12.0) * (w_gyro_x[k2] - mean)))
-            }
-            features[57] = (num / 1300.0)
-        }
-
-        // last__gyro_x__short
-        do {
-            features[58] = w_gyro_x[24]
-        }
-
-        // mean__gyro_y__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[67] = mean
-        }
-
-        // std__gyro_y__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_gyro_y[k2] - mean) * (w_gyro_y[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[68] = variance.squareRoot()
-        }
-
-        // min__gyro_y__short
-        do {
-            var best: Double = w_gyro_y[0]
-            for k in 1..<25 {
-                best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best)
-            }
-            features[69] = best
-        }
-
-        // max__gyro_y__short
-        do {
-            var best: Double = w_gyro_y[0]
-            for k in 1..<25 {
-                best = ((w_gyro_y[k] > best) ? w_gyro_y[k] : best)
-            }
-            features[70] = best
-        }
-
-        // range__gyro_y__short
-        do {
-            var best: Double = w_gyro_y[0]
-            for k in 1..<25 {
-                best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best)
-            }
-            var best2: Double = w_gyro_y[0]
-            for k2 in 1..<25 {
-                best2 = ((w_gyro_y[k2] > best2) ? w_gyro_y[k2] : best2)
-            }
-            features[71] = (best2 - best)
-        }
-
-        // rms__gyro_y__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_gyro_y[k] * w_gyro_y[k]))
-            }
-            features[72] = (energy / 25.0).squareRoot()
-        }
-
-        // zero_crossings__gyro_y__short
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<25 {
-                let sign: Double = (((w_gyro_y[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[73] = crossings
-        }
-
-        // slope__gyro_y__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 25.0)
-            var num: Double = 0.0
-            for k2 in 0..<25 {
-                num = (num + ((Double(k2) - 12.0) * (w_gyro_y[k2] - mean)))
-            }
-            features[74] = (num / 1300.0)
-        }
-
-        // last__gyro_y__short
-        do {
-            features[75] = w_gyro_y[24]
-        }
-
-        // mean__gyro_z__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_z[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[85] = mean
-        }
-
-        // std__gyro_z__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_z[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_gyro_z[k2] - mean) * (w_gyro_z[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[86] = variance.squareRoot()
-        }
-
-        // min__gyro_z__short
-        do {
-            var best: Double = w_gyro_z[0]
-            for k in 1..<25 {
-                best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best)
-            }
-            features[87] = best
-        }
-
-        // max__gyro_z__short
-        do {
-            var best: Double = w_gyro_z[0]
-            for k in 1..<25 {
-                best = ((w_gyro_z[k] > best) ? w_gyro_z[k] : best)
-            }
-            features[88] = best
-        }
-
-        // range__gyro_z__short
-        do {
-            var best: Double = w_gyro_z[0]
-            for k in 1..<25 {
-                best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best)
-            }
-            var best2: Double = w_gyro_z[0]
-            for k2 in 1..<25 {
-                best2 = ((w_gyro_z[k2] > best2) ? w_gyro_z[k2] : best2)
-            }
-            features[89] = (best2 - best)
-        }
-
-        // rms__gyro_z__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_gyro_z[k] * w_gyro_z[k]))
-            }
-            features[90] = (energy / 25.0).squareRoot()
-        }
-
-        // zero_crossings__gyro_z__short
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<25 {
-                let sign: Double = (((w_gyro_z[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_z[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[91] = crossings
-        }
-
-        // slope__gyro_z__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_z[k])
-            }
-            let mean: Double = (total / 25.0)
-            var num: Double = 0.0
-            for k2 in 0..<25 {
-                num = (num + ((Double(k2) - 12.0) * (w_gyro_z[k2] - mean)))
-            }
-            features[92] = (num / 1300.0)
-        }
-
-        // last__gyro_z__short
-        do {
-            features[93] = w_gyro_z[24]
-        }
-
-        // mean__acc_mag__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[102] = mean
-        }
-
-        // min__acc_mag__short
-        do {
-            var best: Double = w_acc_mag[0]
-            for k in 1..<25 {
-                best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best)
-            }
-            features[103] = best
-        }
-
-        // max__acc_mag__short
-        do {
-            var best: Double = w_acc_mag[0]
-            for k in 1..<25 {
-                best = ((w_acc_mag[k] > best) ? w_acc_mag[k] : best)
-            }
-            features[104] = best
-        }
-
-        // range__acc_mag__short
-        do {
-            var best: Double = w_acc_mag[0]
-            for k in 1..<25 {
-                best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best)
-            }
-            var best2: Double = w_acc_mag[0]
-            for k2 in 1..<25 {
-                best2 = ((w_acc_mag[k2] > best2) ? w_acc_mag[k2] : best2)
-            }
-            features[105] = (best2 - best)
-        }
-
-        // rms__acc_mag__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_acc_mag[k] * w_acc_mag[k]))
-            }
-            features[106] = (energy / 25.0).squareRoot()
-        }
-
-        // slope__acc_mag__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 25.0)
-            var num: Double = 0.0
-            for k2 in 0..<25 {
-                num = (num + ((Double(k2) - 12.0) * (w_acc_mag[k2] - mean)))
-            }
-            features[107] = (num / 1300.0)
-        }
-
-        // last__acc_mag__short
-        do {
-            features[108] = w_acc_mag[24]
-        }
-
-        // mean__gyro_y_d__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_y_d[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[131] = mean
-        }
-
-        // std__gyro_y_d__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_y_d[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_gyro_y_d[k2] - mean) * (w_gyro_y_d[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[132] = variance.squareRoot()
-        }
-
-        // max__gyro_y_d__short
-        do {
-            var best: Double = w_gyro_y_d[0]
-            for k in 1..<25 {
-                best = ((w_gyro_y_d[k] > best) ? w_gyro_y_d[k] : best)
-            }
-            features[133] = best
-        }
-
-        // energy__gyro_y_d__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_gyro_y_d[k] * w_gyro_y_d[k]))
-            }
-            features[134] = energy
-        }
-
-        // mean__acc_x_lp__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_x_lp[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[135] = mean
-        }
-
-        // std__acc_x_lp__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_x_lp[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_acc_x_lp[k2] - mean) * (w_acc_x_lp[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[136] = variance.squareRoot()
-        }
-
-        // max__acc_x_lp__short
-        do {
-            var best: Double = w_acc_x_lp[0]
-            for k in 1..<25 {
-                best = ((w_acc_x_lp[k] > best) ? w_acc_x_lp[k] : best)
-            }
-            features[137] = best
-        }
-
-        // energy__acc_x_lp__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_acc_x_lp[k] * w_acc_x_lp[k]))
-            }
-            features[138] = energy
-        }
-
-        // energy__acc_g__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_acc_g[k] * w_acc_g[k]))
-            }
-            features[139] = energy
-        }
-
-        // mean__twist__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_twist[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[140] = mean
-        }
-
-        // std__twist__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_twist[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_twist[k2] - mean) * (w_twist[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[141] = variance.squareRoot()
-        }
-
-        // max__twist__short
-        do {
-            var best: Double = w_twist[0]
-            for k in 1..<25 {
-                best = ((w_twist[k] > best) ? w_twist[k] : best)
-            }
-            features[142] = best
-        }
-
-        // energy__twist__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_twist[k] * w_twist[k]))
-            }
-            features[143] = energy
-        }
-
-        // mean__spin_sum__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_spin_sum[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[144] = mean
-        }
-
-        // std__spin_sum__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_spin_sum[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_spin_sum[k2] - mean) * (w_spin_sum[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[145] = variance.squareRoot()
-        }
-
-        // max__spin_sum__short
-        do {
-            var best: Double = w_spin_sum[0]
-            for k in 1..<25 {
-                best = ((w_spin_sum[k] > best) ? w_spin_sum[k] : best)
-            }
-            features[146] = best
-        }
-
-        // energy__spin_sum__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_spin_sum[k] * w_spin_sum[k]))
-            }
-            features[147] = energy
-        }
-
-        // fast_spin__gyro_mag__short
-        do {
-            var count: Double = 0.0
-            for k in 0..<25 {
-                count = (count + ((w_gyro_mag[k] > 3.0) ? 1.0 : 0.0))
-            }
-            features[164] = count
+        // all 78 features of window short, sharing their common work
+        do {
+            var total_f0: Double = 0.0
+            var energy_f5: Double = 0.0
+            var crossings_f6: Double = 0.0
+            var last_sign_f6: Double = 0.0
+            var total_f9: Double = 0.0
+            var energy_f14: Double = 0.0
+            var total_f17: Double = 0.0
+            var energy_f22: Double = 0.0
+            var crossings_f23: Double = 0.0
+            var last_sign_f23: Double = 0.0
+            var total_f26: Double = 0.0
+            var energy_f31: Double = 0.0
+            var crossings_f32: Double = 0.0
+            var last_sign_f32: Double = 0.0
+            var total_f35: Double = 0.0
+            var energy_f40: Double = 0.0
+            var crossings_f41: Double = 0.0
+            var last_sign_f41: Double = 0.0
+            var total_f44: Double = 0.0
+            var energy_f49: Double = 0.0
+            var crossings_f50: Double = 0.0
+            var last_sign_f50: Double = 0.0
+            var total_f53: Double = 0.0
+            var energy_f57: Double = 0.0
+            var total_f60: Double = 0.0
+            var energy_f63: Double = 0.0
+            var total_f64: Double = 0.0
+            var energy_f67: Double = 0.0
+            var energy_f68: Double = 0.0
+            var total_f69: Double = 0.0
+            var energy_f72: Double = 0.0
+            var total_f73: Double = 0.0
+            var energy_f76: Double = 0.0
+            var count_f77: Double = 0.0
+            for k_f0 in 0..<25 {
+                total_f0 = (total_f0 + w_acc_x[k_f0])
+                energy_f5 = (energy_f5 + (w_acc_x[k_f0] * w_acc_x[k_f0]))
+                let sign_f6: Double = (((w_acc_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f6 = (((sign_f6 * last_sign_f6) < 0.0) ? (crossings_f6 + 1.0) : crossings_f6)
+                last_sign_f6 = ((sign_f6 != 0.0) ? sign_f6 : last_sign_f6)
+                total_f9 = (total_f9 + w_acc_y[k_f0])
+                energy_f14 = (energy_f14 + (w_acc_y[k_f0] * w_acc_y[k_f0]))
+                total_f17 = (total_f17 + w_acc_z[k_f0])
+                energy_f22 = (energy_f22 + (w_acc_z[k_f0] * w_acc_z[k_f0]))
+                let sign_f23: Double = (((w_acc_z[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f23 = (((sign_f23 * last_sign_f23) < 0.0) ? (crossings_f23 + 1.0) : crossings_f23)
+                last_sign_f23 = ((sign_f23 != 0.0) ? sign_f23 : last_sign_f23)
+                total_f26 = (total_f26 + w_gyro_x[k_f0])
+                energy_f31 = (energy_f31 + (w_gyro_x[k_f0] * w_gyro_x[k_f0]))
+                let sign_f32: Double = (((w_gyro_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f32 = (((sign_f32 * last_sign_f32) < 0.0) ? (crossings_f32 + 1.0) : crossings_f32)
+                last_sign_f32 = ((sign_f32 != 0.0) ? sign_f32 : last_sign_f32)
+                total_f35 = (total_f35 + w_gyro_y[k_f0])
+                energy_f40 = (energy_f40 + (w_gyro_y[k_f0] * w_gyro_y[k_f0]))
+                let sign_f41: Double = (((w_gyro_y[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f41 = (((sign_f41 * last_sign_f41) < 0.0) ? (crossings_f41 + 1.0) : crossings_f41)
+                last_sign_f41 = ((sign_f41 != 0.0) ? sign_f41 : last_sign_f41)
+                total_f44 = (total_f44 + w_gyro_z[k_f0])
+                energy_f49 = (energy_f49 + (w_gyro_z[k_f0] * w_gyro_z[k_f0]))
+                let sign_f50: Double = (((w_gyro_z[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_z[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f50 = (((sign_f50 * last_sign_f50) < 0.0) ? (crossings_f50 + 1.0) : crossings_f50)
+                last_sign_f50 = ((sign_f50 != 0.0) ? sign_f50 : last_sign_f50)
+                total_f53 = (total_f53 + w_acc_mag[k_f0])
+                energy_f57 = (energy_f57 + (w_acc_mag[k_f0] * w_acc_mag[k_f0]))
+                total_f60 = (total_f60 + w_gyro_y_d[k_f0])
+                energy_f63 = (energy_f63 + (w_gyro_y_d[k_f0] * w_gyro_y_d[k_f0]))
+                total_f64 = (total_f64 + w_acc_x_lp[k_f0])
+                energy_f67 = (energy_f67 + (w_acc_x_lp[k_f0] * w_acc_x_lp[k_f0]))
+                energy_f68 = (energy_f68 + (w_acc_g[k_f0] * w_acc_g[k_f0]))
+                total_f69 = (total_f69 + w_twist[k_f0])
+                energy_f72 = (energy_f72 + (w_twist[k_f0] * w_twist[k_f0]))
+                total_f73 = (total_f73 + w_spin_sum[k_f0])
+                energy_f76 = (energy_f76 + (w_spin_sum[k_f0] * w_spin_sum[k_f0]))
+                count_f77 = (count_f77 + ((w_gyro_mag[k_f0] > 3.0) ? 1.0 : 0.0))
+            }
+            let mean_f0: Double = (total_f0 / 25.0)
+            features[0] = mean_f0 // mean__acc_x__short
+            var squares_f1: Double = 0.0
+            var num_f7: Double = 0.0
+            let mean_f9: Double = (total_f9 / 25.0)
+            var squares_f10: Double = 0.0
+            var num_f15: Double = 0.0
+            let mean_f17: Double = (total_f17 / 25.0)
+            var squares_f18: Double = 0.0
+            var num_f24: Double = 0.0
+            let mean_f26: Double = (total_f26 / 25.0)
+            var squares_f27: Double = 0.0
+            var num_f33: Double = 0.0
+            let mean_f35: Double = (total_f35 / 25.0)
+            var squares_f36: Double = 0.0
+            var num_f42: Double = 0.0
+            let mean_f44: Double = (total_f44 / 25.0)
+            var squares_f45: Double = 0.0
+            var num_f51: Double = 0.0
+            let mean_f53: Double = (total_f53 / 25.0)
+            var num_f58: Double = 0.0
+            let mean_f60: Double = (total_f60 / 25.0)
+            var squares_f61: Double = 0.0
+            let mean_f64: Double = (total_f64 / 25.0)
+            var squares_f65: Double = 0.0
+            let mean_f69: Double = (total_f69 / 25.0)
+            var squares_f70: Double = 0.0
+            let mean_f73: Double = (total_f73 / 25.0)
+            var squares_f74: Double = 0.0
+            for k2_f1 in 0..<25 {
+                squares_f1 = (squares_f1 + ((w_acc_x[k2_f1] - mean_f0) * (w_acc_x[k2_f1] - mean_f0)))
+                num_f7 = (num_f7 + ((Double(k2_f1) - 12.0) * (w_acc_x[k2_f1] - mean_f0)))
+                squares_f10 = (squares_f10 + ((w_acc_y[k2_f1] - mean_f9) * (w_acc_y[k2_f1] - mean_f9)))
+                num_f15 = (num_f15 + ((Double(k2_f1) - 12.0) * (w_acc_y[k2_f1] - mean_f9)))
+                squares_f18 = (squares_f18 + ((w_acc_z[k2_f1] - mean_f17) * (w_acc_z[k2_f1] - mean_f17)))
+                num_f24 = (num_f24 + ((Double(k2_f1) - 12.0) * (w_acc_z[k2_f1] - mean_f17)))
+                squares_f27 = (squares_f27 + ((w_gyro_x[k2_f1] - mean_f26) * (w_gyro_x[k2_f1] - mean_f26)))
+                num_f33 = (num_f33 + ((Double(k2_f1) - 12.0) * (w_gyro_x[k2_f1] - mean_f26)))
+                squares_f36 = (squares_f36 + ((w_gyro_y[k2_f1] - mean_f35) * (w_gyro_y[k2_f1] - mean_f35)))
+                num_f42 = (num_f42 + ((Double(k2_f1) - 12.0) * (w_gyro_y[k2_f1] - mean_f35)))
+                squares_f45 = (squares_f45 + ((w_gyro_z[k2_f1] - mean_f44) * (w_gyro_z[k2_f1] - mean_f44)))
+                num_f51 = (num_f51 + ((Double(k2_f1) - 12.0) * (w_gyro_z[k2_f1] - mean_f44)))
+                num_f58 = (num_f58 + ((Double(k2_f1) - 12.0) * (w_acc_mag[k2_f1] - mean_f53)))
+                squares_f61 = (squares_f61 + ((w_gyro_y_d[k2_f1] - mean_f60) * (w_gyro_y_d[k2_f1] - mean_f60)))
+                squares_f65 = (squares_f65 + ((w_acc_x_lp[k2_f1] - mean_f64) * (w_acc_x_lp[k2_f1] - mean_f64)))
+                squares_f70 = (squares_f70 + ((w_twist[k2_f1] - mean_f69) * (w_twist[k2_f1] - mean_f69)))
+                squares_f74 = (squares_f74 + ((w_spin_sum[k2_f1] - mean_f73) * (w_spin_sum[k2_f1] - mean_f73)))
+            }
+            let variance_f1: Double = (squares_f1 / 25.0)
+            features[1] = variance_f1.squareRoot() // std__acc_x__short
+            var best_f2: Double = w_acc_x[0]
+            var best_f3: Double = w_acc_x[0]
+            var best_f11: Double = w_acc_y[0]
+            var best_f12: Double = w_acc_y[0]
+            var best_f19: Double = w_acc_z[0]
+            var best_f20: Double = w_acc_z[0]
+            var best_f28: Double = w_gyro_x[0]
+            var best_f29: Double = w_gyro_x[0]
+            var best_f37: Double = w_gyro_y[0]
+            var best_f38: Double = w_gyro_y[0]
+            var best_f46: Double = w_gyro_z[0]
+            var best_f47: Double = w_gyro_z[0]
+            var best_f54: Double = w_acc_mag[0]
+            var best_f55: Double = w_acc_mag[0]
+            var best_f62: Double = w_gyro_y_d[0]
+            var best_f66: Double = w_acc_x_lp[0]
+            var best_f71: Double = w_twist[0]
+            var best_f75: Double = w_spin_sum[0]
+            for k_f2 in 1..<25 {
+                best_f2 = ((w_acc_x[k_f2] < best_f2) ? w_acc_x[k_f2] : best_f2)
+                best_f3 = ((w_acc_x[k_f2] > best_f3) ? w_acc_x[k_f2] : best_f3)
+                best_f11 = ((w_acc_y[k_f2] < best_f11) ? w_acc_y[k_f2] : best_f11)
+                best_f12 = ((w_acc_y[k_f2] > best_f12) ? w_acc_y[k_f2] : best_f12)
+                best_f19 = ((w_acc_z[k_f2] < best_f19) ? w_acc_z[k_f2] : best_f19)
+                best_f20 = ((w_acc_z[k_f2] > best_f20) ? w_acc_z[k_f2] : best_f20)
+                best_f28 = ((w_gyro_x[k_f2] < best_f28) ? w_gyro_x[k_f2] : best_f28)
+                best_f29 = ((w_gyro_x[k_f2] > best_f29) ? w_gyro_x[k_f2] : best_f29)
+                best_f37 = ((w_gyro_y[k_f2] < best_f37) ? w_gyro_y[k_f2] : best_f37)
+                best_f38 = ((w_gyro_y[k_f2] > best_f38) ? w_gyro_y[k_f2] : best_f38)
+                best_f46 = ((w_gyro_z[k_f2] < best_f46) ? w_gyro_z[k_f2] : best_f46)
+                best_f47 = ((w_gyro_z[k_f2] > best_f47) ? w_gyro_z[k_f2] : best_f47)
+                best_f54 = ((w_acc_mag[k_f2] < best_f54) ? w_acc_mag[k_f2] : best_f54)
+                best_f55 = ((w_acc_mag[k_f2] > best_f55) ? w_acc_mag[k_f2] : best_f55)
+                best_f62 = ((w_gyro_y_d[k_f2] > best_f62) ? w_gyro_y_d[k_f2] : best_f62)
+                best_f66 = ((w_acc_x_lp[k_f2] > best_f66) ? w_acc_x_lp[k_f2] : best_f66)
+                best_f71 = ((w_twist[k_f2] > best_f71) ? w_twist[k_f2] : best_f71)
+                best_f75 = ((w_spin_sum[k_f2] > best_f75) ? w_spin_sum[k_f2] : best_f75)
+            }
+            features[2] = best_f2 // min__acc_x__short
+            features[3] = best_f3 // max__acc_x__short
+            features[4] = (best_f3 - best_f2) // range__acc_x__short
+            features[5] = (energy_f5 / 25.0).squareRoot() // rms__acc_x__short
+            features[6] = crossings_f6 // zero_crossings__acc_x__short
+            features[7] = (num_f7 / 1300.0) // slope__acc_x__short
+            features[8] = w_acc_x[24] // last__acc_x__short
+            features[17] = mean_f9 // mean__acc_y__short
+            let variance_f10: Double = (squares_f10 / 25.0)
+            features[18] = variance_f10.squareRoot() // std__acc_y__short
+            features[19] = best_f11 // min__acc_y__short
+            features[20] = best_f12 // max__acc_y__short
+            features[21] = (best_f12 - best_f11) // range__acc_y__short
+            features[22] = (energy_f14 / 25.0).squareRoot() // rms__acc_y__short
+            features[23] = (num_f15 / 1300.0) // slope__acc_y__short
+            features[24] = w_acc_y[24] // last__acc_y__short
+            features[33] = mean_f17 // mean__acc_z__short
+            let variance_f18: Double = (squares_f18 / 25.0)
+            features[34] = variance_f18.squareRoot() // std__acc_z__short
+            features[35] = best_f19 // min__acc_z__short
+            features[36] = best_f20 // max__acc_z__short
+            features[37] = (best_f20 - best_f19) // range__acc_z__short
+            features[38] = (energy_f22 / 25.0).squareRoot() // rms__acc_z__short
+            features[39] = crossings_f23 // zero_crossings__acc_z__short
+            features[40] = (num_f24 / 1300.0) // slope__acc_z__short
+            features[41] = w_acc_z[24] // last__acc_z__short
+            features[50] = mean_f26 // mean__gyro_x__short
+            let variance_f27: Double = (squares_f27 / 25.0)
+            features[51] = variance_f27.squareRoot() // std__gyro_x__short
+            features[52] = best_f28 // min__gyro_x__short
+            features[53] = best_f29 // max__gyro_x__short
+            features[54] = (best_f29 - best_f28) // range__gyro_x__short
+            features[55] = (energy_f31 / 25.0).squareRoot() // rms__gyro_x__short
+            features[56] = crossings_f32 // zero_crossings__gyro_x__short
+            features[57] = (num_f33 / 1300.0) // slope__gyro_x__short
+            features[58] = w_gyro_x[24] // last__gyro_x__short
+            features[67] = mean_f35 // mean__gyro_y__short
+            let variance_f36: Double = (squares_f36 / 25.0)
+            features[68] = variance_f36.squareRoot() // std__gyro_y__short
+            features[69] = best_f37 // min__gyro_y__short
+            features[70] = best_f38 // max__gyro_y__short
+            features[71] = (best_f38 - best_f37) // range__gyro_y__short
+            features[72] = (energy_f40 / 25.0).squareRoot() // rms__gyro_y__short
+            features[73] = crossings_f41 // zero_crossings__gyro_y__short
+            features[74] = (num_f42 / 1300.0) // slope__gyro_y__short
+            features[75] = w_gyro_y[24] // last__gyro_y__short
+            features[85] = mean_f44 // mean__gyro_z__short
+            let variance_f45: Double = (squares_f45 / 25.0)
+            features[86] = variance_f45.squareRoot() // std__gyro_z__short
+            features[87] = best_f46 // min__gyro_z__short
+            features[88] = best_f47 // max__gyro_z__short
+            features[89] = (best_f47 - best_f46) // range__gyro_z__short
+            features[90] = (energy_f49 / 25.0).squareRoot() // rms__gyro_z__short
+            features[91] = crossings_f50 // zero_crossings__gyro_z__short
+            features[92] = (num_f51 / 1300.0) // slope__gyro_z__short
+            features[93] = w_gyro_z[24] // last__gyro_z__short
+            features[102] = mean_f53 // mean__acc_mag__short
+            features[103] = best_f54 // min__acc_mag__short
+            features[104] = best_f55 // max__acc_mag__short
+            features[105] = (best_f55 - best_f54) // range__acc_mag__short
+            features[106] = (energy_f57 / 25.0).squareRoot() // rms__acc_mag__short
+            features[107] = (num_f58 / 1300.0) // slope__acc_mag__short
+            features[108] = w_acc_mag[24] // last__acc_mag__short
+            features[131] = mean_f60 // mean__gyro_y_d__short
+            let variance_f61: Double = (squares_f61 / 25.0)
+            features[132] = variance_f61.squareRoot() // std__gyro_y_d__short
+            features[133] = best_f62 // max__gyro_y_d__short
+            features[134] = energy_f63 // energy__gyro_y_d__short
+            features[135] = mean_f64 // mean__acc_x_lp__short
+            let variance_f65: Double = (squares_f65 / 25.0)
+            features[136] = variance_f65.squareRoot() // std__acc_x_lp__short
+            features[137] = best_f66 // max__acc_x_lp__short
+            features[138] = energy_f67 // energy__acc_x_lp__short
+            features[139] = energy_f68 // energy__acc_g__short
+            features[140] = mean_f69 // mean__twist__short
+            let variance_f70: Double = (squares_f70 / 25.0)
+            features[141] = variance_f70.squareRoot() // std__twist__short
+            features[142] = best_f71 // max__twist__short
+            features[143] = energy_f72 // energy__twist__short
+            features[144] = mean_f73 // mean__spin_sum__short
+            let variance_f74: Double = (squares_f74 / 25.0)
+            features[145] = variance_f74.squareRoot() // std__spin_sum__short
+            features[146] = best_f75 // max__spin_sum__short
+            features[147] = energy_f76 // energy__spin_sum__short
+            features[164] = count_f77 // fast_spin__gyro_mag__short
         }
     }
 
@@ -1259,857 +688,291 @@ public struct TwistAndGoDeviceFeatures: Sendable {
         let w_acc_g: UnsafePointer<Double> = UnsafePointer(base + (2000 + start))
         let features: UnsafeMutablePointer<Double> = base + 2600
 
-        // mean__acc_x__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_x[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[9] = mean
-        }
-
-        // std__acc_x__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_x[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_acc_x[k2] - mean) * (w_acc_x[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[10] = variance.squareRoot()
-        }
-
-        // max__acc_x__long
-        do {
-            var best: Double = w_acc_x[0]
-            for k in 1..<100 {
-                best = ((w_acc_x[k] > best) ? w_acc_x[k] : best)
-            }
-            features[11] = best
-        }
-
-        // range__acc_x__long
-        do {
-            var best: Double = w_acc_x[0]
-            for k in 1..<100 {
-                best = ((w_acc_x[k] < best) ? w_acc_x[k] : best)
-            }
-            var best2: Double = w_acc_x[0]
-            for k2 in 1..<100 {
-                best2 = ((w_acc_x[k2] > best2) ? w_acc_x[k2] : best2)
-            }
-            features[12] = (best2 - best)
-        }
-
-        // rms__acc_x__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_acc_x[k] * w_acc_x[k]))
-            }
-            features[13] = (energy / 100.0).squareRoot()
-        }
-
-        // zero_crossings__acc_x__long
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<100 {
-                let sign: Double = (((w_acc_x[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[14] = crossings
-        }
-
-        // slope__acc_x__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_x[k])
-            }
-            let mean: Double = (total / 100.0)
-            var num: Double = 0.0
-            for k2 in 0..<100 {
-                num = (num + ((Double(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_x[k2] - mean)))
-            }
-            features[15] = (num / 83325.0)
-        }
-
-        // last__acc_x__long
-        do {
-            features[16] = w_acc_x[99]
-        }
-
-        // mean__acc_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[25] = mean
-        }
-
-        // std__acc_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_acc_y[k2] - mean) * (w_acc_y[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[26] = variance.squareRoot()
-        }
-
-        // min__acc_y__long
-        do {
-            var best: Double = w_acc_y[0]
-            for k in 1..<100 {
-                best = ((w_acc_y[k] < best) ? w_acc_y[k] : best)
-            }
-            features[27] = best
-        }
-
-        // max__acc_y__long
-        do {
-            var best: Double = w_acc_y[0]
-            for k in 1..<100 {
-                best = ((w_acc_y[k] > best) ? w_acc_y[k] : best)
-            }
-            features[28] = best
-        }
-
-        // range__acc_y__long
-        do {
-            var best: Double = w_acc_y[0]
-            for k in 1..<100 {
-                best = ((w_acc_y[k] < best) ? w_acc_y[k] : best)
-            }
-            var best2: Double = w_acc_y[0]
-            for k2 in 1..<100 {
-                best2 = ((w_acc_y[k2] > best2) ? w_acc_y[k2] : best2)
-            }
-            features[29] = (best2 - best)
-        }
-
-        // rms__acc_y__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_acc_y[k] * w_acc_y[k]))
-            }
-            features[30] = (energy / 100.0).squareRoot()
-        }
-
-        // slope__acc_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            var num: Double = 0.0
-            for k2 in 0..<100 {
-                num = (num + ((Double(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_y[k2] - mean)))
-            }
-            features[31] = (num / 83325.0)
-        }
-
-        // last__acc_y__long
-        do {
-            features[32] = w_acc_y[99]
-        }
-
-        // mean__acc_z__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_z[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[42] = mean
-        }
-
-        // std__acc_z__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_z[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_acc_z[k2] - mean) * (w_acc_z[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[43] = variance.squareRoot()
-        }
-
-        // min__acc_z__long
-        do {
-            var best: Double = w_acc_z[0]
-            for k in 1..<100 {
-                best = ((w_acc_z[k] < best) ? w_acc_z[k] : best)
-            }
-            features[44] = best
-        }
-
-        // max__acc_z__long
-        do {
-            var best: Double = w_acc_z[0]
-            for k in 1..<100 {
-                best = ((w_acc_z[k] > best) ? w_acc_z[k] : best)
-            }
-            features[45] = best
-        }
-
-        // range__acc_z__long
-        do {
-            var best: Double = w_acc_z[0]
-            for k in 1..<100 {
-                best = ((w_acc_z[k] < best) ? w_acc_z[k] : best)
-            }
-            var best2: Double = w_acc_z[0]
-            for k2 in 1..<100 {
-                best2 = ((w_acc_z[k2] > best2) ? w_acc_z[k2] : best2)
-            }
-            features[46] = (best2 - best)
-        }
-
-        // rms__acc_z__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_acc_z[k] * w_acc_z[k]))
-            }
-            features[47] = (energy / 100.0).squareRoot()
-        }
-
-        // zero_crossings__acc_z__long
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<100 {
-                let sign: Double = (((w_acc_z[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[48] = crossings
-        }
-
-        // slope__acc_z__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_z[k])
-            }
-            let mean: Double = (total / 100.0)
-            var num: Double = 0.0
-            for k2 in 0..<100 {
-                num = (num + ((Double(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_z[k2] - mean)))
-            }
-            features[49] = (num / 83325.0)
-        }
-
-        // mean__gyro_x__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_x[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[59] = mean
-        }
-
-        // std__gyro_x__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_x[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_gyro_x[k2] - mean) * (w_gyro_x[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[60] = variance.squareRoot()
-        }
-
-        // min__gyro_x__long
-        do {
-            var best: Double = w_gyro_x[0]
-            for k in 1..<100 {
-                best = ((w_gyro_x[k] < best) ? w_gyro_x[k] : best)
-            }
-            features[61] = best
-        }
-
-        // max__gyro_x__long
-        do {
-            var best: Double = w_gyro_x[0]
-            for k in 1..<100 {
-                best = ((w_gyro_x[k] > best) ? w_gyro_x[k] : best)
-            }
-            features[62] = best
-        }
-
-        // rms__gyro_x__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_gyro_x[k] * w_gyro_x[k]))
-            }
-            features[63] = (energy / 100.0).squareRoot()
-        }
-
-        // zero_crossings__gyro_x__long
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<100 {
-                let sign: Double = (((w_gyro_x[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[64] = crossings
-        }
-
-        // slope__gyro_x__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_x[k])
-            }
-            let mean: Double = (total / 100.0)
-            var num: Double = 0.0
-            for k2 in 0..<100 {
-                num = (num + ((Double(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_x[k2] - mean)))
-            }
-            features[65] = (num / 83325.0)
-        }
-
-        // last__gyro_x__long
-        do {
-            features[66] = w_gyro_x[99]
-        }
-
-        // mean__gyro_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[76] = mean
-        }
-
-        // std__gyro_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_gyro_y[k2] - mean) * (w_gyro_y[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[77] = variance.squareRoot()
-        }
-
-        // min__gyro_y__long
-        do {
-            var best: Double = w_gyro_y[0]
-            for k in 1..<100 {
-                best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best)
-            }
-            features[78] = best
-        }
-
-        // max__gyro_y__long
-        do {
-            var best: Double = w_gyro_y[0]
-            for k in 1..<100 {
-                best = ((w_gyro_y[k] > best) ? w_gyro_y[k] : best)
-            }
-            features[79] = best
-        }
-
-        // range__gyro_y__long
-        do {
-            var best: Double = w_gyro_y[0]
-            for k in 1..<100 {
-                best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best)
-            }
-            var best2: Double = w_gyro_y[0]
-            for k2 in 1..<100 {
-                best2 = ((w_gyro_y[k2] > best2) ? w_gyro_y[k2] : best2)
-            }
-            features[80] = (best2 - best)
-        }
-
-        // rms__gyro_y__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_gyro_y[k] * w_gyro_y[k]))
-            }
-            features[81] = (energy / 100.0).squareRoot()
-        }
-
-        // zero_crossings__gyro_y__long
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<100 {
-                let sign: Double = (((w_gyro_y[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[82] = crossings
-        }
-
-        // slope__gyro_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            var num: Double = 0.0
-            for k2 in 0..<100 {
-                num = (num + ((Double(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_y[k2] - mean)))
-            }
-            features[83] = (num / 83325.0)
-        }
-
-        // last__gyro_y__long
-        do {
-            features[84] = w_gyro_y[99]
-        }
-
-        // mean__gyro_z__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_z[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[94] = mean
-        }
-
-        // std__gyro_z__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_z[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_gyro_z[k2] - mean) * (w_gyro_z[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[95] = variance.squareRoot()
-        }
-
-        // min__gyro_z__long
-        do {
-            var best: Double = w_gyro_z[0]
-            for k in 1..<100 {
-                best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best)
-            }
-            features[96] = best
-        }
-
-        // max__gyro_z__long
-        do {
-            var best: Double = w_gyro_z[0]
-            for k in 1..<100 {
-                best = ((w_gyro_z[k] > best) ? w_gyro_z[k] : best)
-            }
-            features[97] = best
-        }
-
-        // range__gyro_z__long
-        do {
-            var best: Double = w_gyro_z[0]
-            for k in 1..<100 {
-                best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best)
-            }
-            var best2: Double = w_gyro_z[0]
-            for k2 in 1..<100 {
-                best2 = ((w_gyro_z[k2] > best2) ? w_gyro_z[k2] : best2)
-            }
-            features[98] = (best2 - best)
-        }
-
-        // rms__gyro_z__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_gyro_z[k] * w_gyro_z[k]))
-            }
-            features[99] = (energy / 100.0).squareRoot()
-        }
-
-        // slope__gyro_z__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_z[k])
-            }
-            let mean: Double = (total / 100.0)
-            var num: Double = 0.0
-            for k2 in 0..<100 {
-                num = (num + ((Double(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_z[k2] - mean)))
-            }
-            features[100] = (num / 83325.0)
-        }
-
-        // last__gyro_z__long
-        do {
-            features[101] = w_gyro_z[99]
-        }
-
-        // mean__acc_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[109] = mean
-        }
-
-        // std__acc_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_acc_mag[k2] - mean) * (w_acc_mag[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[110] = variance.squareRoot()
-        }
-
-        // min__acc_mag__long
-        do {
-            var best: Double = w_acc_mag[0]
-            for k in 1..<100 {
-                best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best)
-            }
-            features[111] = best
-        }
-
-        // max__acc_mag__long
-        do {
-            var best: Double = w_acc_mag[0]
-            for k in 1..<100 {
-                best = ((w_acc_mag[k] > best) ? w_acc_mag[k] : best)
-            }
-            features[112] = best
-        }
-
-        // range__acc_mag__long
-        do {
-            var best: Double = w_acc_mag[0]
-            for k in 1..<100 {
-                best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best)
-            }
-            var best2: Double = w_acc_mag[0]
-            for k2 in 1..<100 {
-                best2 = ((w_acc_mag[k2] > best2) ? w_acc_mag[k2] : best2)
-            }
-            features[113] = (best2 - best)
-        }
-
-        // rms__acc_mag__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_acc_mag[k] * w_acc_mag[k]))
-            }
-            features[114] = (energy / 100.0).squareRoot()
-        }
-
-        // slope__acc_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 100.0)
-            var num: Double = 0.0
-            for k2 in 0..<100 {
-                num = (num + ((Double(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_mag[k2] - mean)))
-            }
-            features[115] = (num / 83325.0)
-        }
-
-        // last__acc_mag__long
-        do {
-            features[116] = w_acc_mag[99]
-        }
-
-        // argmin__gyro_y__long
-        do {
-            var best: Double = w_gyro_y[0]
-            var best_at: Double = 0.0
-            for k in 1..<100 {
-                best_at = ((w_gyro_y[k] < best) ? Double(k) : best_at)
-                best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best)
-            }
-            features[117] = best_at
-        }
-
-        // argmax__gyro_y__long
-        do {
-            var best: Double = w_gyro_y[0]
-            var best_at: Double = 0.0
-            for k in 1..<100 {
-                best_at = ((w_gyro_y[k] > best) ? Double(k) : best_at)
-                best = ((w_gyro_y[k] > best) ? w_gyro_y[k] : best)
-            }
-            features[118] = best_at
-        }
-
-        // first__gyro_y__long
-        do {
-            features[119] = w_gyro_y[0]
-        }
-
-        // delta__gyro_y__long
-        do {
-            features[120] = (w_gyro_y[99] - w_gyro_y[0])
-        }
-
-        // mean_abs__gyro_y__long
-        do {
-            var total_abs: Double = 0.0
-            for k in 0..<100 {
-                total_abs = (total_abs + (w_gyro_y[k]).magnitude)
-            }
-            features[121] = (total_abs / 100.0)
-        }
-
-        // mean_crossings__gyro_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k2 in 0..<100 {
-                let sign: Double = (((w_gyro_y[k2] - mean) > 0.0) ? 1.0 : (((w_gyro_y[k2] - mean) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[122] = crossings
-        }
-
-        // sum__gyro_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_mag[k])
-            }
-            features[123] = total
-        }
-
-        // var__gyro_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_mag[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[124] = variance
-        }
-
-        // argmin__gyro_mag__long
-        do {
-            var best: Double = w_gyro_mag[0]
-            var best_at: Double = 0.0
-            for k in 1..<100 {
-                best_at = ((w_gyro_mag[k] < best) ? Double(k) : best_at)
-                best = ((w_gyro_mag[k] < best) ? w_gyro_mag[k] : best)
-            }
-            features[125] = best_at
-        }
-
-        // argmax__gyro_mag__long
-        do {
-            var best: Double = w_gyro_mag[0]
-            var best_at: Double = 0.0
-            for k in 1..<100 {
-                best_at = ((w_gyro_mag[k] > best) ? Double(k) : best_at)
-                best = ((w_gyro_mag[k] > best) ? w_gyro_mag[k] : best)
-            }
-            features[126] = best_at
-        }
-
-        // first__gyro_mag__long
-        do {
-            features[127] = w_gyro_mag[0]
-        }
-
-        // delta__gyro_mag__long
-        do {
-            features[128] = (w_gyro_mag[99] - w_gyro_mag[0])
-        }
-
-        // energy__gyro_mag__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_gyro_mag[k] * w_gyro_mag[k]))
-            }
-            features[129] = energy
-        }
-
-        // mean_crossings__gyro_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_mag[k])
-            }
-            let mean: Double = (total / 100.0)
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k2 in 0..<100 {
-                let sign: Double = (((w_gyro_mag[k2] - mean) > 0.0) ? 1.0 : (((w_gyro_mag[k2] - mean) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[130] = crossings
-        }
-
-        // histogram_b04__gyro_y__long, histogram_b05__gyro_y__long, histogram_b06__gyro_y__long, histogram_b07__gyro_y__long, histogram_b08__gyro_y__long, histogram_b09__gyro_y__long, histogram_b10__gyro_y__long, histogram_b12__gyro_y__long, histogram_b13__gyro_y__long, histogram_b14__gyro_y__long
-        do {
-            var count5: Double = 0.0
-            for k5 in 0..<100 {
-                count5 = (count5 + (((w_gyro_y[k5] >= (-0x1.3333333333333p+2 /* -4.8 */)) && (w_gyro_y[k5] < (-4.0))) ? 1.0 : 0.0))
-            }
-            features[148] = count5
-            var count6: Double = 0.0
-            for k6 in 0..<100 {
-                count6 = (count6 + (((w_gyro_y[k6] >= (-4.0)) && (w_gyro_y[k6] < (-0x1.9999999999998p+1 /* -3.1999999999999993 */))) ? 1.0 : 0.0))
-            }
-            features[149] = count6
-            var count7: Double = 0.0
-            for k7 in 0..<100 {
-                count7 = (count7 + (((w_gyro_y[k7] >= (-0x1.9999999999998p+1 /* -3.1999999999999993 */)) && (w_gyro_y[k7] < (-0x1.3333333333332p+1 /* -2.3999999999999995 */))) ? 1.0 : 0.0))
-            }
-            features[150] = count7
-            var count8: Double = 0.0
-            for k8 in 0..<100 {
-                count8 = (count8 + (((w_gyro_y[k8] >= (-0x1.3333333333332p+1 /* -2.3999999999999995 */)) && (w_gyro_y[k8] < (-0x1.9999999999998p+0 /* -1.5999999999999996 */))) ? 1.0 : 0.0))
-            }
-            features[151] = count8
-            var count9: Double = 0.0
-            for k9 in 0..<100 {
-                count9 = (count9 + (((w_gyro_y[k9] >= (-0x1.9999999999998p+0 /* -1.5999999999999996 */)) && (w_gyro_y[k9] < (-0x1.9999999999998p-1 /* -0.7999999999999998 */))) ? 1.0 : 0.0))
-            }
-            features[152] = count9
-            var count10: Double = 0.0
-            for k10 in 0..<100 {
-                count10 = (count10 + (((w_gyro_y[k10] >= (-0x1.9999999999998p-1 /* -0.7999999999999998 */)) && (w_gyro_y[k10] < 0.0)) ? 1.0 : 0.0))
-            }
-            features[153] = count10
-            var count11: Double = 0.0
-            for k11 in 0..<100 {
-                count11 = (count11 + (((w_gyro_y[k11] >= 0.0) && (w_gyro_y[k11] < 0x1.99999999999a0p-1 /* 0.8000000000000007 */)) ? 1.0 : 0.0))
-            }
-            features[154] = count11
-            var count13: Double = 0.0
-            for k13 in 0..<100 {
-                count13 = (count13 + (((w_gyro_y[k13] >= 0x1.99999999999a0p+0 /* 1.6000000000000014 */) && (w_gyro_y[k13] < 0x1.3333333333334p+1 /* 2.4000000000000004 */)) ? 1.0 : 0.0))
-            }
-            features[155] = count13
-            var count14: Double = 0.0
-            for k14 in 0..<100 {
-                count14 = (count14 + (((w_gyro_y[k14] >= 0x1.3333333333334p+1 /* 2.4000000000000004 */) && (w_gyro_y[k14] < 0x1.999999999999cp+1 /* 3.200000000000001 */)) ? 1.0 : 0.0))
-            }
-            features[156] = count14
-            var count15: Double = 0.0
-            for k15 in 0..<100 {
-                count15 = (count15 + (((w_gyro_y[k15] >= 0x1.999999999999cp+1 /* 3.200000000000001 */) && (w_gyro_y[k15] < 4.0)) ? 1.0 : 0.0))
-            }
-            features[157] = count15
-        }
-
-        // histogram_b3__acc_g__long, histogram_b4__acc_g__long, histogram_b5__acc_g__long
-        do {
-            var count4: Double = 0.0
-            for k4 in 0..<100 {
-                count4 = (count4 + (((w_acc_g[k4] >= (-0x1.9999999999998p-2 /* -0.3999999999999999 */)) && (w_acc_g[k4] < (-0x1.9999999999998p-3 /* -0.19999999999999996 */))) ? 1.0 : 0.0))
-            }
-            features[158] = (count4 / 100.0)
-            var count5: Double = 0.0
-            for k5 in 0..<100 {
-                count5 = (count5 + (((w_acc_g[k5] >= (-0x1.9999999999998p-3 /* -0.19999999999999996 */)) && (w_acc_g[k5] < 0.0)) ? 1.0 : 0.0))
-            }
-            features[159] = (count5 / 100.0)
-            var count6: Double = 0.0
-            for k6 in 0..<100 {
-                count6 = (count6 + (((w_acc_g[k6] >= 0.0) && (w_acc_g[k6] < 0x1.99999999999a0p-3 /* 0.20000000000000018 */)) ? 1.0 : 0.0))
-            }
-            features[160] = (count6 / 100.0)
-        }
-
-        // count_above_2p5__gyro_y__long
-        do {
-            var count: Double = 0.0
-            for k in 0..<100 {
-                count = (count + ((w_gyro_y[k] > 0x1.4000000000000p+1 /* 2.5 */) ? 1.0 : 0.0))
-            }
-            features[161] = count
-        }
-
-        // longest_run_above_2p5__gyro_y__long
-        do {
-            var run: Double = 0.0
-            var longest: Double = 0.0
-            for k in 0..<100 {
-                run = ((w_gyro_y[k] > 0x1.4000000000000p+1 /* 2.5 */) ? (run + 1.0) : 0.0)
-                longest = ((run > longest) ? run : longest)
-            }
-            features[162] = longest
-        }
-
-        // longest_run_below_m2p5__gyro_y__long
-        do {
-            var run: Double = 0.0
-            var longest: Double = 0.0
-            for k in 0..<100 {
-                run = ((w_gyro_y[k] < (-0x1.4000000000000p+1 /* -2.5 */)) ? (run + 1.0) : 0.0)
-                longest = ((run > longest) ? run : longest)
-            }
-            features[163] = longest
+        // all 87 features of window long, sharing their common work
+        do {
+            var total_f0: Double = 0.0
+            var energy_f4: Double = 0.0
+            var crossings_f5: Double = 0.0
+            var last_sign_f5: Double = 0.0
+            var total_f8: Double = 0.0
+            var energy_f13: Double = 0.0
+            var total_f16: Double = 0.0
+            var energy_f21: Double = 0.0
+            var crossings_f22: Double = 0.0
+            var last_sign_f22: Double = 0.0
+            var total_f24: Double = 0.0
+            var energy_f28: Double = 0.0
+            var crossings_f29: Double = 0.0
+            var last_sign_f29: Double = 0.0
+            var total_f32: Double = 0.0
+            var energy_f37: Double = 0.0
+            var crossings_f38: Double = 0.0
+            var last_sign_f38: Double = 0.0
+            var total_f41: Double = 0.0
+            var energy_f46: Double = 0.0
+            var total_f49: Double = 0.0
+            var energy_f54: Double = 0.0
+            var total_abs_f61: Double = 0.0
+            var total_f63: Double = 0.0
+            var energy_f69: Double = 0.0
+            var count5_f71: Double = 0.0
+            var count6_f71: Double = 0.0
+            var count7_f71: Double = 0.0
+            var count8_f71: Double = 0.0
+            var count9_f71: Double = 0.0
+            var count10_f71: Double = 0.0
+            var count11_f71: Double = 0.0
+            var count13_f71: Double = 0.0
+            var count14_f71: Double = 0.0
+            var count15_f71: Double = 0.0
+            var count4_f72: Double = 0.0
+            var count5_f72: Double = 0.0
+            var count6_f72: Double = 0.0
+            var count_f73: Double = 0.0
+            var run_f74: Double = 0.0
+            var longest_f74: Double = 0.0
+            var run_f75: Double = 0.0
+            var longest_f75: Double = 0.0
+            for k_f0 in 0..<100 {
+                total_f0 = (total_f0 + w_acc_x[k_f0])
+                energy_f4 = (energy_f4 + (w_acc_x[k_f0] * w_acc_x[k_f0]))
+                let sign_f5: Double = (((w_acc_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f5 = (((sign_f5 * last_sign_f5) < 0.0) ? (crossings_f5 + 1.0) : crossings_f5)
+                last_sign_f5 = ((sign_f5 != 0.0) ? sign_f5 : last_sign_f5)
+                total_f8 = (total_f8 + w_acc_y[k_f0])
+                energy_f13 = (energy_f13 + (w_acc_y[k_f0] * w_acc_y[k_f0]))
+                total_f16 = (total_f16 + w_acc_z[k_f0])
+                energy_f21 = (energy_f21 + (w_acc_z[k_f0] * w_acc_z[k_f0]))
+                let sign_f22: Double = (((w_acc_z[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f22 = (((sign_f22 * last_sign_f22) < 0.0) ? (crossings_f22 + 1.0) : crossings_f22)
+                last_sign_f22 = ((sign_f22 != 0.0) ? sign_f22 : last_sign_f22)
+                total_f24 = (total_f24 + w_gyro_x[k_f0])
+                energy_f28 = (energy_f28 + (w_gyro_x[k_f0] * w_gyro_x[k_f0]))
+                let sign_f29: Double = (((w_gyro_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f29 = (((sign_f29 * last_sign_f29) < 0.0) ? (crossings_f29 + 1.0) : crossings_f29)
+                last_sign_f29 = ((sign_f29 != 0.0) ? sign_f29 : last_sign_f29)
+                total_f32 = (total_f32 + w_gyro_y[k_f0])
+                energy_f37 = (energy_f37 + (w_gyro_y[k_f0] * w_gyro_y[k_f0]))
+                let sign_f38: Double = (((w_gyro_y[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f38 = (((sign_f38 * last_sign_f38) < 0.0) ? (crossings_f38 + 1.0) : crossings_f38)
+                last_sign_f38 = ((sign_f38 != 0.0) ? sign_f38 : last_sign_f38)
+                total_f41 = (total_f41 + w_gyro_z[k_f0])
+                energy_f46 = (energy_f46 + (w_gyro_z[k_f0] * w_gyro_z[k_f0]))
+                total_f49 = (total_f49 + w_acc_mag[k_f0])
+                energy_f54 = (energy_f54 + (w_acc_mag[k_f0] * w_acc_mag[k_f0]))
+                total_abs_f61 = (total_abs_f61 + (w_gyro_y[k_f0]).magnitude)
+                total_f63 = (total_f63 + w_gyro_mag[k_f0])
+                energy_f69 = (energy_f69 + (w_gyro_mag[k_f0] * w_gyro_mag[k_f0]))
+                count5_f71 = (count5_f71 + (((w_gyro_y[k_f0] >= (-0x1.3333333333333p+2 /* -4.8 */)) && (w_gyro_y[k_f0] < (-4.0))) ? 1.0 : 0.0))
+                count6_f71 = (count6_f71 + (((w_gyro_y[k_f0] >= (-4.0)) && (w_gyro_y[k_f0] < (-0x1.9999999999998p+1 /* -3.1999999999999993 */))) ? 1.0 : 0.0))
+                count7_f71 = (count7_f71 + (((w_gyro_y[k_f0] >= (-0x1.9999999999998p+1 /* -3.1999999999999993 */)) && (w_gyro_y[k_f0] < (-0x1.3333333333332p+1 /* -2.3999999999999995 */))) ? 1.0 : 0.0))
+                count8_f71 = (count8_f71 + (((w_gyro_y[k_f0] >= (-0x1.3333333333332p+1 /* -2.3999999999999995 */)) && (w_gyro_y[k_f0] < (-0x1.9999999999998p+0 /* -1.5999999999999996 */))) ? 1.0 : 0.0))
+                count9_f71 = (count9_f71 + (((w_gyro_y[k_f0] >= (-0x1.9999999999998p+0 /* -1.5999999999999996 */)) && (w_gyro_y[k_f0] < (-0x1.9999999999998p-1 /* -0.7999999999999998 */))) ? 1.0 : 0.0))
+                count10_f71 = (count10_f71 + (((w_gyro_y[k_f0] >= (-0x1.9999999999998p-1 /* -0.7999999999999998 */)) && (w_gyro_y[k_f0] < 0.0)) ? 1.0 : 0.0))
+                count11_f71 = (count11_f71 + (((w_gyro_y[k_f0] >= 0.0) && (w_gyro_y[k_f0] < 0x1.99999999999a0p-1 /* 0.8000000000000007 */)) ? 1.0 : 0.0))
+                count13_f71 = (count13_f71 + (((w_gyro_y[k_f0] >= 0x1.99999999999a0p+0 /* 1.6000000000000014 */) && (w_gyro_y[k_f0] < 0x1.3333333333334p+1 /* 2.4000000000000004 */)) ? 1.0 : 0.0))
+                count14_f71 = (count14_f71 + (((w_gyro_y[k_f0] >= 0x1.3333333333334p+1 /* 2.4000000000000004 */) && (w_gyro_y[k_f0] < 0x1.999999999999cp+1 /* 3.200000000000001 */)) ? 1.0 : 0.0))
+                count15_f71 = (count15_f71 + (((w_gyro_y[k_f0] >= 0x1.999999999999cp+1 /* 3.200000000000001 */) && (w_gyro_y[k_f0] < 4.0)) ? 1.0 : 0.0))
+                count4_f72 = (count4_f72 + (((w_acc_g[k_f0] >= (-0x1.9999999999998p-2 /* -0.3999999999999999 */)) && (w_acc_g[k_f0] < (-0x1.9999999999998p-3 /* -0.19999999999999996 */))) ? 1.0 : 0.0))
+                count5_f72 = (count5_f72 + (((w_acc_g[k_f0] >= (-0x1.9999999999998p-3 /* -0.19999999999999996 */)) && (w_acc_g[k_f0] < 0.0)) ? 1.0 : 0.0))
+                count6_f72 = (count6_f72 + (((w_acc_g[k_f0] >= 0.0) && (w_acc_g[k_f0] < 0x1.99999999999a0p-3 /* 0.20000000000000018 */)) ? 1.0 : 0.0))
+                count_f73 = (count_f73 + ((w_gyro_y[k_f0] > 0x1.4000000000000p+1 /* 2.5 */) ? 1.0 : 0.0))
+                run_f74 = ((w_gyro_y[k_f0] > 0x1.4000000000000p+1 /* 2.5 */) ? (run_f74 + 1.0) : 0.0)
+                longest_f74 = ((run_f74 > longest_f74) ? run_f74 : longest_f74)
+                run_f75 = ((w_gyro_y[k_f0] < (-0x1.4000000000000p+1 /* -2.5 */)) ? (run_f75 + 1.0) : 0.0)
+                longest_f75 = ((run_f75 > longest_f75) ? run_f75 : longest_f75)
+            }
+            let mean_f0: Double = (total_f0 / 100.0)
+            features[9] = mean_f0 // mean__acc_x__long
+            var squares_f1: Double = 0.0
+            var num_f6: Double = 0.0
+            let mean_f8: Double = (total_f8 / 100.0)
+            var squares_f9: Double = 0.0
+            var num_f14: Double = 0.0
+            let mean_f16: Double = (total_f16 / 100.0)
+            var squares_f17: Double = 0.0
+            var num_f23: Double = 0.0
+            let mean_f24: Double = (total_f24 / 100.0)
+            var squares_f25: Double = 0.0
+            var num_f30: Double = 0.0
+            let mean_f32: Double = (total_f32 / 100.0)
+            var squares_f33: Double = 0.0
+            var num_f39: Double = 0.0
+            let mean_f41: Double = (total_f41 / 100.0)
+            var squares_f42: Double = 0.0
+            var num_f47: Double = 0.0
+            let mean_f49: Double = (total_f49 / 100.0)
+            var squares_f50: Double = 0.0
+            var num_f55: Double = 0.0
+            var crossings_f62: Double = 0.0
+            var last_sign_f62: Double = 0.0
+            let mean_f64: Double = (total_f63 / 100.0)
+            var squares_f64: Double = 0.0
+            var crossings_f70: Double = 0.0
+            var last_sign_f70: Double = 0.0
+            for k2_f1 in 0..<100 {
+                squares_f1 = (squares_f1 + ((w_acc_x[k2_f1] - mean_f0) * (w_acc_x[k2_f1] - mean_f0)))
+                num_f6 = (num_f6 + ((Double(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_x[k2_f1] - mean_f0)))
+                squares_f9 = (squares_f9 + ((w_acc_y[k2_f1] - mean_f8) * (w_acc_y[k2_f1] - mean_f8)))
+                num_f14 = (num_f14 + ((Double(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_y[k2_f1] - mean_f8)))
+                squares_f17 = (squares_f17 + ((w_acc_z[k2_f1] - mean_f16) * (w_acc_z[k2_f1] - mean_f16)))
+                num_f23 = (num_f23 + ((Double(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_z[k2_f1] - mean_f16)))
+                squares_f25 = (squares_f25 + ((w_gyro_x[k2_f1] - mean_f24) * (w_gyro_x[k2_f1] - mean_f24)))
+                num_f30 = (num_f30 + ((Double(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_x[k2_f1] - mean_f24)))
+                squares_f33 = (squares_f33 + ((w_gyro_y[k2_f1] - mean_f32) * (w_gyro_y[k2_f1] - mean_f32)))
+                num_f39 = (num_f39 + ((Double(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_y[k2_f1] - mean_f32)))
+                squares_f42 = (squares_f42 + ((w_gyro_z[k2_f1] - mean_f41) * (w_gyro_z[k2_f1] - mean_f41)))
+                num_f47 = (num_f47 + ((Double(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_z[k2_f1] - mean_f41)))
+                squares_f50 = (squares_f50 + ((w_acc_mag[k2_f1] - mean_f49) * (w_acc_mag[k2_f1] - mean_f49)))
+                num_f55 = (num_f55 + ((Double(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_mag[k2_f1] - mean_f49)))
+                let sign_f62: Double = (((w_gyro_y[k2_f1] - mean_f32) > 0.0) ? 1.0 : (((w_gyro_y[k2_f1] - mean_f32) < 0.0) ? (-1.0) : 0.0))
+                crossings_f62 = (((sign_f62 * last_sign_f62) < 0.0) ? (crossings_f62 + 1.0) : crossings_f62)
+                last_sign_f62 = ((sign_f62 != 0.0) ? sign_f62 : last_sign_f62)
+                squares_f64 = (squares_f64 + ((w_gyro_mag[k2_f1] - mean_f64) * (w_gyro_mag[k2_f1] - mean_f64)))
+                let sign_f70: Double = (((w_gyro_mag[k2_f1] - mean_f64) > 0.0) ? 1.0 : (((w_gyro_mag[k2_f1] - mean_f64) < 0.0) ? (-1.0) : 0.0))
+                crossings_f70 = (((sign_f70 * last_sign_f70) < 0.0) ? (crossings_f70 + 1.0) : crossings_f70)
+                last_sign_f70 = ((sign_f70 != 0.0) ? sign_f70 : last_sign_f70)
+            }
+            let variance_f1: Double = (squares_f1 / 100.0)
+            features[10] = variance_f1.squareRoot() // std__acc_x__long
+            var best_f2: Double = w_acc_x[0]
+            var best_f3: Double = w_acc_x[0]
+            var best_f10: Double = w_acc_y[0]
+            var best_f11: Double = w_acc_y[0]
+            var best_f18: Double = w_acc_z[0]
+            var best_f19: Double = w_acc_z[0]
+            var best_f26: Double = w_gyro_x[0]
+            var best_f27: Double = w_gyro_x[0]
+            var best_f34: Double = w_gyro_y[0]
+            var best_f35: Double = w_gyro_y[0]
+            var best_f43: Double = w_gyro_z[0]
+            var best_f44: Double = w_gyro_z[0]
+            var best_f51: Double = w_acc_mag[0]
+            var best_f52: Double = w_acc_mag[0]
+            var best_f57: Double = w_gyro_y[0]
+            var best_at_f57: Double = 0.0
+            var best_f58: Double = w_gyro_y[0]
+            var best_at_f58: Double = 0.0
+            var best_f65: Double = w_gyro_mag[0]
+            var best_at_f65: Double = 0.0
+            var best_f66: Double = w_gyro_mag[0]
+            var best_at_f66: Double = 0.0
+            for k_f2 in 1..<100 {
+                best_f2 = ((w_acc_x[k_f2] > best_f2) ? w_acc_x[k_f2] : best_f2)
+                best_f3 = ((w_acc_x[k_f2] < best_f3) ? w_acc_x[k_f2] : best_f3)
+                best_f10 = ((w_acc_y[k_f2] < best_f10) ? w_acc_y[k_f2] : best_f10)
+                best_f11 = ((w_acc_y[k_f2] > best_f11) ? w_acc_y[k_f2] : best_f11)
+                best_f18 = ((w_acc_z[k_f2] < best_f18) ? w_acc_z[k_f2] : best_f18)
+                best_f19 = ((w_acc_z[k_f2] > best_f19) ? w_acc_z[k_f2] : best_f19)
+                best_f26 = ((w_gyro_x[k_f2] < best_f26) ? w_gyro_x[k_f2] : best_f26)
+                best_f27 = ((w_gyro_x[k_f2] > best_f27) ? w_gyro_x[k_f2] : best_f27)
+                best_f34 = ((w_gyro_y[k_f2] < best_f34) ? w_gyro_y[k_f2] : best_f34)
+                best_f35 = ((w_gyro_y[k_f2] > best_f35) ? w_gyro_y[k_f2] : best_f35)
+                best_f43 = ((w_gyro_z[k_f2] < best_f43) ? w_gyro_z[k_f2] : best_f43)
+                best_f44 = ((w_gyro_z[k_f2] > best_f44) ? w_gyro_z[k_f2] : best_f44)
+                best_f51 = ((w_acc_mag[k_f2] < best_f51) ? w_acc_mag[k_f2] : best_f51)
+                best_f52 = ((w_acc_mag[k_f2] > best_f52) ? w_acc_mag[k_f2] : best_f52)
+                best_at_f57 = ((w_gyro_y[k_f2] < best_f57) ? Double(k_f2) : best_at_f57)
+                best_f57 = ((w_gyro_y[k_f2] < best_f57) ? w_gyro_y[k_f2] : best_f57)
+                best_at_f58 = ((w_gyro_y[k_f2] > best_f58) ? Double(k_f2) : best_at_f58)
+                best_f58 = ((w_gyro_y[k_f2] > best_f58) ? w_gyro_y[k_f2] : best_f58)
+                best_at_f65 = ((w_gyro_mag[k_f2] < best_f65) ? Double(k_f2) : best_at_f65)
+                best_f65 = ((w_gyro_mag[k_f2] < best_f65) ? w_gyro_mag[k_f2] : best_f65)
+                best_at_f66 = ((w_gyro_mag[k_f2] > best_f66) ? Double(k_f2) : best_at_f66)
+                best_f66 = ((w_gyro_mag[k_f2] > best_f66) ? w_gyro_mag[k_f2] : best_f66)
+            }
+            features[11] = best_f2 // max__acc_x__long
+            features[12] = (best_f2 - best_f3) // range__acc_x__long
+            features[13] = (energy_f4 / 100.0).squareRoot() // rms__acc_x__long
+            features[14] = crossings_f5 // zero_crossings__acc_x__long
+            features[15] = (num_f6 / 83325.0) // slope__acc_x__long
+            features[16] = w_acc_x[99] // last__acc_x__long
+            features[25] = mean_f8 // mean__acc_y__long
+            let variance_f9: Double = (squares_f9 / 100.0)
+            features[26] = variance_f9.squareRoot() // std__acc_y__long
+            features[27] = best_f10 // min__acc_y__long
+            features[28] = best_f11 // max__acc_y__long
+            features[29] = (best_f11 - best_f10) // range__acc_y__long
+            features[30] = (energy_f13 / 100.0).squareRoot() // rms__acc_y__long
+            features[31] = (num_f14 / 83325.0) // slope__acc_y__long
+            features[32] = w_acc_y[99] // last__acc_y__long
+            features[42] = mean_f16 // mean__acc_z__long
+            let variance_f17: Double = (squares_f17 / 100.0)
+            features[43] = variance_f17.squareRoot() // std__acc_z__long
+            features[44] = best_f18 // min__acc_z__long
+            features[45] = best_f19 // max__acc_z__long
+            features[46] = (best_f19 - best_f18) // range__acc_z__long
+            features[47] = (energy_f21 / 100.0).squareRoot() // rms__acc_z__long
+            features[48] = crossings_f22 // zero_crossings__acc_z__long
+            features[49] = (num_f23 / 83325.0) // slope__acc_z__long
+            features[59] = mean_f24 // mean__gyro_x__long
+            let variance_f25: Double = (squares_f25 / 100.0)
+            features[60] = variance_f25.squareRoot() // std__gyro_x__long
+            features[61] = best_f26 // min__gyro_x__long
+            features[62] = best_f27 // max__gyro_x__long
+            features[63] = (energy_f28 / 100.0).squareRoot() // rms__gyro_x__long
+            features[64] = crossings_f29 // zero_crossings__gyro_x__long
+            features[65] = (num_f30 / 83325.0) // slope__gyro_x__long
+            features[66] = w_gyro_x[99] // last__gyro_x__long
+            features[76] = mean_f32 // mean__gyro_y__long
+            let variance_f33: Double = (squares_f33 / 100.0)
+            features[77] = variance_f33.squareRoot() // std__gyro_y__long
+            features[78] = best_f34 // min__gyro_y__long
+            features[79] = best_f35 // max__gyro_y__long
+            features[80] = (best_f35 - best_f34) // range__gyro_y__long
+            features[81] = (energy_f37 / 100.0).squareRoot() // rms__gyro_y__long
+            features[82] = crossings_f38 // zero_crossings__gyro_y__long
+            features[83] = (num_f39 / 83325.0) // slope__gyro_y__long
+            features[84] = w_gyro_y[99] // last__gyro_y__long
+            features[94] = mean_f41 // mean__gyro_z__long
+            let variance_f42: Double = (squares_f42 / 100.0)
+            features[95] = variance_f42.squareRoot() // std__gyro_z__long
+            features[96] = best_f43 // min__gyro_z__long
+            features[97] = best_f44 // max__gyro_z__long
+            features[98] = (best_f44 - best_f43) // range__gyro_z__long
+            features[99] = (energy_f46 / 100.0).squareRoot() // rms__gyro_z__long
+            features[100] = (num_f47 / 83325.0) // slope__gyro_z__long
+            features[101] = w_gyro_z[99] // last__gyro_z__long
+            features[109] = mean_f49 // mean__acc_mag__long
+            let variance_f50: Double = (squares_f50 / 100.0)
+            features[110] = variance_f50.squareRoot() // std__acc_mag__long
+            features[111] = best_f51 // min__acc_mag__long
+            features[112] = best_f52 // max__acc_mag__long
+            features[113] = (best_f52 - best_f51) // range__acc_mag__long
+            features[114] = (energy_f54 / 100.0).squareRoot() // rms__acc_mag__long
+            features[115] = (num_f55 / 83325.0) // slope__acc_mag__long
+            features[116] = w_acc_mag[99] // last__acc_mag__long
+            features[117] = best_at_f57 // argmin__gyro_y__long
+            features[118] = best_at_f58 // argmax__gyro_y__long
+            features[119] = w_gyro_y[0] // first__gyro_y__long
+            features[120] = (w_gyro_y[99] - w_gyro_y[0]) // delta__gyro_y__long
+            features[121] = (total_abs_f61 / 100.0) // mean_abs__gyro_y__long
+            features[122] = crossings_f62 // mean_crossings__gyro_y__long
+            features[123] = total_f63 // sum__gyro_mag__long
+            let variance_f64: Double = (squares_f64 / 100.0)
+            features[124] = variance_f64 // var__gyro_mag__long
+            features[125] = best_at_f65 // argmin__gyro_mag__long
+            features[126] = best_at_f66 // argmax__gyro_mag__long
+            features[127] = w_gyro_mag[0] // first__gyro_mag__long
+            features[128] = (w_gyro_mag[99] - w_gyro_mag[0]) // delta__gyro_mag__long
+            features[129] = energy_f69 // energy__gyro_mag__long
+            features[130] = crossings_f70 // mean_crossings__gyro_mag__long
+            features[148] = count5_f71 // histogram_b04__gyro_y__long
+            features[149] = count6_f71 // histogram_b05__gyro_y__long
+            features[150] = count7_f71 // histogram_b06__gyro_y__long
+            features[151] = count8_f71 // histogram_b07__gyro_y__long
+            features[152] = count9_f71 // histogram_b08__gyro_y__long
+            features[153] = count10_f71 // histogram_b09__gyro_y__long
+            features[154] = count11_f71 // histogram_b10__gyro_y__long
+            features[155] = count13_f71 // histogram_b12__gyro_y__long
+            features[156] = count14_f71 // histogram_b13__gyro_y__long
+            features[157] = count15_f71 // histogram_b14__gyro_y__long
+            features[158] = (count4_f72 / 100.0) // histogram_b3__acc_g__long
+            features[159] = (count5_f72 / 100.0) // histogram_b4__acc_g__long
+            features[160] = (count6_f72 / 100.0) // histogram_b5__acc_g__long
+            features[161] = count_f73 // count_above_2p5__gyro_y__long
+            features[162] = longest_f74 // longest_run_above_2p5__gyro_y__long
+            features[163] = longest_f75 // longest_run_below_m2p5__gyro_y__long
         }
     }
 

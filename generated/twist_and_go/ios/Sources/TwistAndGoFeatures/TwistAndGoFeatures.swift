@@ -454,900 +454,283 @@ public struct TwistAndGoFeatures: Sendable {
         let w_spin_sum: UnsafePointer<Double> = UnsafePointer(base + (2400 + start))
         let features: UnsafeMutablePointer<Double> = base + 2600
 
-        // mean__acc_x__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_x[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[0] = mean
-        }
-
-        // std__acc_x__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_x[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_acc_x[k2] - mean) * (w_acc_x[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[1] = variance.squareRoot()
-        }
-
-        // min__acc_x__short
-        do {
-            var best: Double = w_acc_x[0]
-            for k in 1..<25 {
-                best = ((w_acc_x[k] < best) ? w_acc_x[k] : best)
-            }
-            features[2] = best
-        }
-
-        // max__acc_x__short
-        do {
-            var best: Double = w_acc_x[0]
-            for k in 1..<25 {
-                best = ((w_acc_x[k] > best) ? w_acc_x[k] : best)
-            }
-            features[3] = best
-        }
-
-        // range__acc_x__short
-        do {
-            var best: Double = w_acc_x[0]
-            for k in 1..<25 {
-                best = ((w_acc_x[k] < best) ? w_acc_x[k] : best)
-            }
-            var best2: Double = w_acc_x[0]
-            for k2 in 1..<25 {
-                best2 = ((w_acc_x[k2] > best2) ? w_acc_x[k2] : best2)
-            }
-            features[4] = (best2 - best)
-        }
-
-        // rms__acc_x__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_acc_x[k] * w_acc_x[k]))
-            }
-            features[5] = (energy / 25.0).squareRoot()
-        }
-
-        // zero_crossings__acc_x__short
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<25 {
-                let sign: Double = (((w_acc_x[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[6] = crossings
-        }
-
-        // slope__acc_x__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_x[k])
-            }
-            let mean: Double = (total / 25.0)
-            var num: Double = 0.0
-            for k2 in 0..<25 {
-                num = (num + ((Double(k2) - 12.0) * (w_acc_x[k2] - mean)))
-            }
-            features[7] = (num / 1300.0)
-        }
-
-        // last__acc_x__short
-        do {
-            features[8] = w_acc_x[24]
-        }
-
-        // mean__acc_y__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_y[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[18] = mean
-        }
-
-        // std__acc_y__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_y[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_acc_y[k2] - mean) * (w_acc_y[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[19] = variance.squareRoot()
-        }
-
-        // min__acc_y__short
-        do {
-            var best: Double = w_acc_y[0]
-            for k in 1..<25 {
-                best = ((w_acc_y[k] < best) ? w_acc_y[k] : best)
-            }
-            features[20] = best
-        }
-
-        // max__acc_y__short
-        do {
-            var best: Double = w_acc_y[0]
-            for k in 1..<25 {
-                best = ((w_acc_y[k] > best) ? w_acc_y[k] : best)
-            }
-            features[21] = best
-        }
-
-        // range__acc_y__short
-        do {
-            var best: Double = w_acc_y[0]
-            for k in 1..<25 {
-                best = ((w_acc_y[k] < best) ? w_acc_y[k] : best)
-            }
-            var best2: Double = w_acc_y[0]
-            for k2 in 1..<25 {
-                best2 = ((w_acc_y[k2] > best2) ? w_acc_y[k2] : best2)
-            }
-            features[22] = (best2 - best)
-        }
-
-        // rms__acc_y__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_acc_y[k] * w_acc_y[k]))
-            }
-            features[23] = (energy / 25.0).squareRoot()
-        }
-
-        // zero_crossings__acc_y__short
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<25 {
-                let sign: Double = (((w_acc_y[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_y[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[24] = crossings
-        }
-
-        // slope__acc_y__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_y[k])
-            }
-            let mean: Double = (total / 25.0)
-            var num: Double = 0.0
-            for k2 in 0..<25 {
-                num = (num + ((Double(k2) - 12.0) * (w_acc_y[k2] - mean)))
-            }
-            features[25] = (num / 1300.0)
-        }
-
-        // last__acc_y__short
-        do {
-            features[26] = w_acc_y[24]
-        }
-
-        // mean__acc_z__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_z[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[36] = mean
-        }
-
-        // std__acc_z__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_z[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_acc_z[k2] - mean) * (w_acc_z[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[37] = variance.squareRoot()
-        }
-
-        // min__acc_z__short
-        do {
-            var best: Double = w_acc_z[0]
-            for k in 1..<25 {
-                best = ((w_acc_z[k] < best) ? w_acc_z[k] : best)
-            }
-            features[38] = best
-        }
-
-        // max__acc_z__short
-        do {
-            var best: Double = w_acc_z[0]
-            for k in 1..<25 {
-                best = ((w_acc_z[k] > best) ? w_acc_z[k] : best)
-            }
-            features[39] = best
-        }
-
-        // range__acc_z__short
-        do {
-            var best: Double = w_acc_z[0]
-            for k in 1..<25 {
-                best = ((w_acc_z[k] < best) ? w_acc_z[k] : best)
-            }
-            var best2: Double = w_acc_z[0]
-            for k2 in 1..<25 {
-                best2 = ((w_acc_z[k2] > best2) ? w_acc_z[k2] : best2)
-            }
-            features[40] = (best2 - best)
-        }
-
-        // rms__acc_z__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_acc_z[k] * w_acc_z[k]))
-            }
-            features[41] = (energy / 25.0).squareRoot()
-        }
-
-        // zero_crossings__acc_z__short
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<25 {
-                let sign: Double = (((w_acc_z[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[42] = crossings
-        }
-
-        // slope__acc_z__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_z[k])
-            }
-            let mean: Double = (total / 25.0)
-            var num: Double = 0.0
-            for k2 in 0..<25 {
-                num = (num + ((Double(k2) - 12.0) * (w_acc_z[k2] - mean)))
-            }
-            features[43] = (num / 1300.0)
-        }
-
-        // last__acc_z__short
-        do {
-            features[44] = w_acc_z[24]
-        }
-
-        // mean__gyro_x__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_x[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[54] = mean
-        }
-
-        // std__gyro_x__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_x[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_gyro_x[k2] - mean) * (w_gyro_x[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[55] = variance.squareRoot()
-        }
-
-        // min__gyro_x__short
-        do {
-            var best: Double = w_gyro_x[0]
-            for k in 1..<25 {
-                best = ((w_gyro_x[k] < best) ? w_gyro_x[k] : best)
-            }
-            features[56] = best
-        }
-
-        // max__gyro_x__short
-        do {
-            var best: Double = w_gyro_x[0]
-            for k in 1..<25 {
-                best = ((w_gyro_x[k] > best) ? w_gyro_x[k] : best)
-            }
-            features[57] = best
-        }
-
-        // range__gyro_x__short
-        do {
-            var best: Double = w_gyro_x[0]
-            for k in 1..<25 {
-                best = ((w_gyro_x[k] < best) ? w_gyro_x[k] : best)
-            }
-            var best2: Double = w_gyro_x[0]
-            for k2 in 1..<25 {
-                best2 = ((w_gyro_x[k2] > best2) ? w_gyro_x[k2] : best2)
-            }
-            features[58] = (best2 - best)
-        }
-
-        // rms__gyro_x__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_gyro_x[k] * w_gyro_x[k]))
-            }
-            features[59] = (energy / 25.0).squareRoot()
-        }
-
-        // zero_crossings__gyro_x__short
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<25 {
-                let sign: Double = (((w_gyro_x[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[60] = crossings
-        }
-
-        // slope__gyro_x__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_x[k])
-            }
-            let mean: Double = (total / 25.0)
-            var num: Double = 0.0
-            for k2 in 0..<25 {
-                num = (num + ((Double(k2) - 12.0) * (w_gyro_x[k2] - mean)))
-            }
-            features[61] = (num / 1300.0)
-        }
-
-        // last__gyro_x__short
-        do {
-            features[62] = w_gyro_x[24]
-        }
-
-        // mean__gyro_y__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[72] = mean
-        }
-
-        // std__gyro_y__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_gyro_y[k2] - mean) * (w_gyro_y[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[73] = variance.squareRoot()
-        }
-
-        // min__gyro_y__short
-        do {
-            var best: Double = w_gyro_y[0]
-            for k in 1..<25 {
-                best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best)
-            }
-            features[74] = best
-        }
-
-        // max__gyro_y__short
-        do {
-            var best: Double = w_gyro_y[0]
-            for k in 1..<25 {
-                best = ((w_gyro_y[k] > best) ? w_gyro_y[k] : best)
-            }
-            features[75] = best
-        }
-
-        // range__gyro_y__short
-        do {
-            var best: Double = w_gyro_y[0]
-            for k in 1..<25 {
-                best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best)
-            }
-            var best2: Double = w_gyro_y[0]
-            for k2 in 1..<25 {
-                best2 = ((w_gyro_y[k2] > best2) ? w_gyro_y[k2] : best2)
-            }
-            features[76] = (best2 - best)
-        }
-
-        // rms__gyro_y__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_gyro_y[k] * w_gyro_y[k]))
-            }
-            features[77] = (energy / 25.0).squareRoot()
-        }
-
-        // zero_crossings__gyro_y__short
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<25 {
-                let sign: Double = (((w_gyro_y[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[78] = crossings
-        }
-
-        // slope__gyro_y__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 25.0)
-            var num: Double = 0.0
-            for k2 in 0..<25 {
-                num = (num + ((Double(k2) - 12.0) * (w_gyro_y[k2] - mean)))
-            }
-            features[79] = (num / 1300.0)
-        }
-
-        // last__gyro_y__short
-        do {
-            features[80] = w_gyro_y[24]
-        }
-
-        // mean__gyro_z__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_z[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[90] = mean
-        }
-
-        // std__gyro_z__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_z[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_gyro_z[k2] - mean) * (w_gyro_z[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[91] = variance.squareRoot()
-        }
-
-        // min__gyro_z__short
-        do {
-            var best: Double = w_gyro_z[0]
-            for k in 1..<25 {
-                best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best)
-            }
-            features[92] = best
-        }
-
-        // max__gyro_z__short
-        do {
-            var best: Double = w_gyro_z[0]
-            for k in 1..<25 {
-                best = ((w_gyro_z[k] > best) ? w_gyro_z[k] : best)
-            }
-            features[93] = best
-        }
-
-        // range__gyro_z__short
-        do {
-            var best: Double = w_gyro_z[0]
-            for k in 1..<25 {
-                best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best)
-            }
-            var best2: Double = w_gyro_z[0]
-            for k2 in 1..<25 {
-                best2 = ((w_gyro_z[k2] > best2) ? w_gyro_z[k2] : best2)
-            }
-            features[94] = (best2 - best)
-        }
-
-        // rms__gyro_z__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_gyro_z[k] * w_gyro_z[k]))
-            }
-            features[95] = (energy / 25.0).squareRoot()
-        }
-
-        // zero_crossings__gyro_z__short
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<25 {
-                let sign: Double = (((w_gyro_z[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_z[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[96] = crossings
-        }
-
-        // slope__gyro_z__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_z[k])
-            }
-            let mean: Double = (total / 25.0)
-            var num: Double = 0.0
-            for k2 in 0..<25 {
-                num = (num + ((Double(k2) - 12.0) * (w_gyro_z[k2] - mean)))
-            }
-            features[97] = (num / 1300.0)
-        }
-
-        // last__gyro_z__short
-        do {
-            features[98] = w_gyro_z[24]
-        }
-
-        // mean__acc_mag__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[108] = mean
-        }
-
-        // std__acc_mag__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_acc_mag[k2] - mean) * (w_acc_mag[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[109] = variance.squareRoot()
-        }
-
-        // min__acc_mag__short
-        do {
-            var best: Double = w_acc_mag[0]
-            for k in 1..<25 {
-                best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best)
-            }
-            features[110] = best
-        }
-
-        // max__acc_mag__short
-        do {
-            var best: Double = w_acc_mag[0]
-            for k in 1..<25 {
-                best = ((w_acc_mag[k] > best) ? w_acc_mag[k] : best)
-            }
-            features[111] = best
-        }
-
-        // range__acc_mag__short
-        do {
-            var best: Double = w_acc_mag[0]
-            for k in 1..<25 {
-                best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best)
-            }
-            var best2: Double = w_acc_mag[0]
-            for k2 in 1..<25 {
-                best2 = ((w_acc_mag[k2] > best2) ? w_acc_mag[k2] : best2)
-            }
-            features[112] = (best2 - best)
-        }
-
-        // rms__acc_mag__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_acc_mag[k] * w_acc_mag[k]))
-            }
-            features[113] = (energy / 25.0).squareRoot()
-        }
-
-        // zero_crossings__acc_mag__short
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<25 {
-                let sign: Double = (((w_acc_mag[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_mag[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[114] = crossings
-        }
-
-        // slope__acc_mag__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 25.0)
-            var num: Double = 0.0
-            for k2 in 0..<25 {
-                num = (num + ((Double(k2) - 12.0) * (w_acc_mag[k2] - mean)))
-            }
-            features[115] = (num / 1300.0)
-        }
-
-        // last__acc_mag__short
-        do {
-            features[116] = w_acc_mag[24]
-        }
-
-        // mean__gyro_y_d__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_y_d[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[145] = mean
-        }
-
-        // std__gyro_y_d__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_gyro_y_d[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_gyro_y_d[k2] - mean) * (w_gyro_y_d[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[146] = variance.squareRoot()
-        }
-
-        // max__gyro_y_d__short
-        do {
-            var best: Double = w_gyro_y_d[0]
-            for k in 1..<25 {
-                best = ((w_gyro_y_d[k] > best) ? w_gyro_y_d[k] : best)
-            }
-            features[147] = best
-        }
-
-        // energy__gyro_y_d__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_gyro_y_d[k] * w_gyro_y_d[k]))
-            }
-            features[148] = energy
-        }
-
-        // mean__acc_x_lp__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_x_lp[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[149] = mean
-        }
-
-        // std__acc_x_lp__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_x_lp[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_acc_x_lp[k2] - mean) * (w_acc_x_lp[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[150] = variance.squareRoot()
-        }
-
-        // max__acc_x_lp__short
-        do {
-            var best: Double = w_acc_x_lp[0]
-            for k in 1..<25 {
-                best = ((w_acc_x_lp[k] > best) ? w_acc_x_lp[k] : best)
-            }
-            features[151] = best
-        }
-
-        // energy__acc_x_lp__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_acc_x_lp[k] * w_acc_x_lp[k]))
-            }
-            features[152] = energy
-        }
-
-        // mean__acc_g__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_g[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[153] = mean
-        }
-
-        // std__acc_g__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_acc_g[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_acc_g[k2] - mean) * (w_acc_g[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[154] = variance.squareRoot()
-        }
-
-        // max__acc_g__short
-        do {
-            var best: Double = w_acc_g[0]
-            for k in 1..<25 {
-                best = ((w_acc_g[k] > best) ? w_acc_g[k] : best)
-            }
-            features[155] = best
-        }
-
-        // energy__acc_g__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_acc_g[k] * w_acc_g[k]))
-            }
-            features[156] = energy
-        }
-
-        // mean__twist__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_twist[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[157] = mean
-        }
-
-        // std__twist__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_twist[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_twist[k2] - mean) * (w_twist[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[158] = variance.squareRoot()
-        }
-
-        // max__twist__short
-        do {
-            var best: Double = w_twist[0]
-            for k in 1..<25 {
-                best = ((w_twist[k] > best) ? w_twist[k] : best)
-            }
-            features[159] = best
-        }
-
-        // energy__twist__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_twist[k] * w_twist[k]))
-            }
-            features[160] = energy
-        }
-
-        // mean__spin_sum__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_spin_sum[k])
-            }
-            let mean: Double = (total / 25.0)
-            features[161] = mean
-        }
-
-        // std__spin_sum__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<25 {
-                total = (total + w_spin_sum[k])
-            }
-            let mean: Double = (total / 25.0)
-            var squares: Double = 0.0
-            for k2 in 0..<25 {
-                squares = (squares + ((w_spin_sum[k2] - mean) * (w_spin_sum[k2] - mean)))
-            }
-            let variance: Double = (squares / 25.0)
-            features[162] = variance.squareRoot()
-        }
-
-        // max__spin_sum__short
-        do {
-            var best: Double = w_spin_sum[0]
-            for k in 1..<25 {
-                best = ((w_spin_sum[k] > best) ? w_spin_sum[k] : best)
-            }
-            features[163] = best
-        }
-
-        // energy__spin_sum__short
-        do {
-            var energy: Double = 0.0
-            for k in 0..<25 {
-                energy = (energy + (w_spin_sum[k] * w_spin_sum[k]))
-            }
-            features[164] = energy
-        }
-
-        // fast_spin__gyro_mag__short
-        do {
-            var count: Double = 0.0
-            for k in 0..<25 {
-                count = (count + ((w_gyro_mag[k] > 3.0) ? 1.0 : 0.0))
-            }
-            features[198] = count
+        // all 84 features of window short, sharing their common work
+        do {
+            var total_f0: Double = 0.0
+            var energy_f5: Double = 0.0
+            var crossings_f6: Double = 0.0
+            var last_sign_f6: Double = 0.0
+            var total_f9: Double = 0.0
+            var energy_f14: Double = 0.0
+            var crossings_f15: Double = 0.0
+            var last_sign_f15: Double = 0.0
+            var total_f18: Double = 0.0
+            var energy_f23: Double = 0.0
+            var crossings_f24: Double = 0.0
+            var last_sign_f24: Double = 0.0
+            var total_f27: Double = 0.0
+            var energy_f32: Double = 0.0
+            var crossings_f33: Double = 0.0
+            var last_sign_f33: Double = 0.0
+            var total_f36: Double = 0.0
+            var energy_f41: Double = 0.0
+            var crossings_f42: Double = 0.0
+            var last_sign_f42: Double = 0.0
+            var total_f45: Double = 0.0
+            var energy_f50: Double = 0.0
+            var crossings_f51: Double = 0.0
+            var last_sign_f51: Double = 0.0
+            var total_f54: Double = 0.0
+            var energy_f59: Double = 0.0
+            var crossings_f60: Double = 0.0
+            var last_sign_f60: Double = 0.0
+            var total_f63: Double = 0.0
+            var energy_f66: Double = 0.0
+            var total_f67: Double = 0.0
+            var energy_f70: Double = 0.0
+            var total_f71: Double = 0.0
+            var energy_f74: Double = 0.0
+            var total_f75: Double = 0.0
+            var energy_f78: Double = 0.0
+            var total_f79: Double = 0.0
+            var energy_f82: Double = 0.0
+            var count_f83: Double = 0.0
+            for k_f0 in 0..<25 {
+                total_f0 = (total_f0 + w_acc_x[k_f0])
+                energy_f5 = (energy_f5 + (w_acc_x[k_f0] * w_acc_x[k_f0]))
+                let sign_f6: Double = (((w_acc_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f6 = (((sign_f6 * last_sign_f6) < 0.0) ? (crossings_f6 + 1.0) : crossings_f6)
+                last_sign_f6 = ((sign_f6 != 0.0) ? sign_f6 : last_sign_f6)
+                total_f9 = (total_f9 + w_acc_y[k_f0])
+                energy_f14 = (energy_f14 + (w_acc_y[k_f0] * w_acc_y[k_f0]))
+                let sign_f15: Double = (((w_acc_y[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_y[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f15 = (((sign_f15 * last_sign_f15) < 0.0) ? (crossings_f15 + 1.0) : crossings_f15)
+                last_sign_f15 = ((sign_f15 != 0.0) ? sign_f15 : last_sign_f15)
+                total_f18 = (total_f18 + w_acc_z[k_f0])
+                energy_f23 = (energy_f23 + (w_acc_z[k_f0] * w_acc_z[k_f0]))
+                let sign_f24: Double = (((w_acc_z[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f24 = (((sign_f24 * last_sign_f24) < 0.0) ? (crossings_f24 + 1.0) : crossings_f24)
+                last_sign_f24 = ((sign_f24 != 0.0) ? sign_f24 : last_sign_f24)
+                total_f27 = (total_f27 + w_gyro_x[k_f0])
+                energy_f32 = (energy_f32 + (w_gyro_x[k_f0] * w_gyro_x[k_f0]))
+                let sign_f33: Double = (((w_gyro_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f33 = (((sign_f33 * last_sign_f33) < 0.0) ? (crossings_f33 + 1.0) : crossings_f33)
+                last_sign_f33 = ((sign_f33 != 0.0) ? sign_f33 : last_sign_f33)
+                total_f36 = (total_f36 + w_gyro_y[k_f0])
+                energy_f41 = (energy_f41 + (w_gyro_y[k_f0] * w_gyro_y[k_f0]))
+                let sign_f42: Double = (((w_gyro_y[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f42 = (((sign_f42 * last_sign_f42) < 0.0) ? (crossings_f42 + 1.0) : crossings_f42)
+                last_sign_f42 = ((sign_f42 != 0.0) ? sign_f42 : last_sign_f42)
+                total_f45 = (total_f45 + w_gyro_z[k_f0])
+                energy_f50 = (energy_f50 + (w_gyro_z[k_f0] * w_gyro_z[k_f0]))
+                let sign_f51: Double = (((w_gyro_z[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_z[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f51 = (((sign_f51 * last_sign_f51) < 0.0) ? (crossings_f51 + 1.0) : crossings_f51)
+                last_sign_f51 = ((sign_f51 != 0.0) ? sign_f51 : last_sign_f51)
+                total_f54 = (total_f54 + w_acc_mag[k_f0])
+                energy_f59 = (energy_f59 + (w_acc_mag[k_f0] * w_acc_mag[k_f0]))
+                let sign_f60: Double = (((w_acc_mag[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_mag[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f60 = (((sign_f60 * last_sign_f60) < 0.0) ? (crossings_f60 + 1.0) : crossings_f60)
+                last_sign_f60 = ((sign_f60 != 0.0) ? sign_f60 : last_sign_f60)
+                total_f63 = (total_f63 + w_gyro_y_d[k_f0])
+                energy_f66 = (energy_f66 + (w_gyro_y_d[k_f0] * w_gyro_y_d[k_f0]))
+                total_f67 = (total_f67 + w_acc_x_lp[k_f0])
+                energy_f70 = (energy_f70 + (w_acc_x_lp[k_f0] * w_acc_x_lp[k_f0]))
+                total_f71 = (total_f71 + w_acc_g[k_f0])
+                energy_f74 = (energy_f74 + (w_acc_g[k_f0] * w_acc_g[k_f0]))
+                total_f75 = (total_f75 + w_twist[k_f0])
+                energy_f78 = (energy_f78 + (w_twist[k_f0] * w_twist[k_f0]))
+                total_f79 = (total_f79 + w_spin_sum[k_f0])
+                energy_f82 = (energy_f82 + (w_spin_sum[k_f0] * w_spin_sum[k_f0]))
+                count_f83 = (count_f83 + ((w_gyro_mag[k_f0] > 3.0) ? 1.0 : 0.0))
+            }
+            let mean_f0: Double = (total_f0 / 25.0)
+            features[0] = mean_f0 // mean__acc_x__short
+            var squares_f1: Double = 0.0
+            var num_f7: Double = 0.0
+            let mean_f9: Double = (total_f9 / 25.0)
+            var squares_f10: Double = 0.0
+            var num_f16: Double = 0.0
+            let mean_f18: Double = (total_f18 / 25.0)
+            var squares_f19: Double = 0.0
+            var num_f25: Double = 0.0
+            let mean_f27: Double = (total_f27 / 25.0)
+            var squares_f28: Double = 0.0
+            var num_f34: Double = 0.0
+            let mean_f36: Double = (total_f36 / 25.0)
+            var squares_f37: Double = 0.0
+            var num_f43: Double = 0.0
+            let mean_f45: Double = (total_f45 / 25.0)
+            var squares_f46: Double = 0.0
+            var num_f52: Double = 0.0
+            let mean_f54: Double = (total_f54 / 25.0)
+            var squares_f55: Double = 0.0
+            var num_f61: Double = 0.0
+            let mean_f63: Double = (total_f63 / 25.0)
+            var squares_f64: Double = 0.0
+            let mean_f67: Double = (total_f67 / 25.0)
+            var squares_f68: Double = 0.0
+            let mean_f71: Double = (total_f71 / 25.0)
+            var squares_f72: Double = 0.0
+            let mean_f75: Double = (total_f75 / 25.0)
+            var squares_f76: Double = 0.0
+            let mean_f79: Double = (total_f79 / 25.0)
+            var squares_f80: Double = 0.0
+            for k2_f1 in 0..<25 {
+                squares_f1 = (squares_f1 + ((w_acc_x[k2_f1] - mean_f0) * (w_acc_x[k2_f1] - mean_f0)))
+                num_f7 = (num_f7 + ((Double(k2_f1) - 12.0) * (w_acc_x[k2_f1] - mean_f0)))
+                squares_f10 = (squares_f10 + ((w_acc_y[k2_f1] - mean_f9) * (w_acc_y[k2_f1] - mean_f9)))
+                num_f16 = (num_f16 + ((Double(k2_f1) - 12.0) * (w_acc_y[k2_f1] - mean_f9)))
+                squares_f19 = (squares_f19 + ((w_acc_z[k2_f1] - mean_f18) * (w_acc_z[k2_f1] - mean_f18)))
+                num_f25 = (num_f25 + ((Double(k2_f1) - 12.0) * (w_acc_z[k2_f1] - mean_f18)))
+                squares_f28 = (squares_f28 + ((w_gyro_x[k2_f1] - mean_f27) * (w_gyro_x[k2_f1] - mean_f27)))
+                num_f34 = (num_f34 + ((Double(k2_f1) - 12.0) * (w_gyro_x[k2_f1] - mean_f27)))
+                squares_f37 = (squares_f37 + ((w_gyro_y[k2_f1] - mean_f36) * (w_gyro_y[k2_f1] - mean_f36)))
+                num_f43 = (num_f43 + ((Double(k2_f1) - 12.0) * (w_gyro_y[k2_f1] - mean_f36)))
+                squares_f46 = (squares_f46 + ((w_gyro_z[k2_f1] - mean_f45) * (w_gyro_z[k2_f1] - mean_f45)))
+                num_f52 = (num_f52 + ((Double(k2_f1) - 12.0) * (w_gyro_z[k2_f1] - mean_f45)))
+                squares_f55 = (squares_f55 + ((w_acc_mag[k2_f1] - mean_f54) * (w_acc_mag[k2_f1] - mean_f54)))
+                num_f61 = (num_f61 + ((Double(k2_f1) - 12.0) * (w_acc_mag[k2_f1] - mean_f54)))
+                squares_f64 = (squares_f64 + ((w_gyro_y_d[k2_f1] - mean_f63) * (w_gyro_y_d[k2_f1] - mean_f63)))
+                squares_f68 = (squares_f68 + ((w_acc_x_lp[k2_f1] - mean_f67) * (w_acc_x_lp[k2_f1] - mean_f67)))
+                squares_f72 = (squares_f72 + ((w_acc_g[k2_f1] - mean_f71) * (w_acc_g[k2_f1] - mean_f71)))
+                squares_f76 = (squares_f76 + ((w_twist[k2_f1] - mean_f75) * (w_twist[k2_f1] - mean_f75)))
+                squares_f80 = (squares_f80 + ((w_spin_sum[k2_f1] - mean_f79) * (w_spin_sum[k2_f1] - mean_f79)))
+            }
+            let variance_f1: Double = (squares_f1 / 25.0)
+            features[1] = variance_f1.squareRoot() // std__acc_x__short
+            var best_f2: Double = w_acc_x[0]
+            var best_f3: Double = w_acc_x[0]
+            var best_f11: Double = w_acc_y[0]
+            var best_f12: Double = w_acc_y[0]
+            var best_f20: Double = w_acc_z[0]
+            var best_f21: Double = w_acc_z[0]
+            var best_f29: Double = w_gyro_x[0]
+            var best_f30: Double = w_gyro_x[0]
+            var best_f38: Double = w_gyro_y[0]
+            var best_f39: Double = w_gyro_y[0]
+            var best_f47: Double = w_gyro_z[0]
+            var best_f48: Double = w_gyro_z[0]
+            var best_f56: Double = w_acc_mag[0]
+            var best_f57: Double = w_acc_mag[0]
+            var best_f65: Double = w_gyro_y_d[0]
+            var best_f69: Double = w_acc_x_lp[0]
+            var best_f73: Double = w_acc_g[0]
+            var best_f77: Double = w_twist[0]
+            var best_f81: Double = w_spin_sum[0]
+            for k_f2 in 1..<25 {
+                best_f2 = ((w_acc_x[k_f2] < best_f2) ? w_acc_x[k_f2] : best_f2)
+                best_f3 = ((w_acc_x[k_f2] > best_f3) ? w_acc_x[k_f2] : best_f3)
+                best_f11 = ((w_acc_y[k_f2] < best_f11) ? w_acc_y[k_f2] : best_f11)
+                best_f12 = ((w_acc_y[k_f2] > best_f12) ? w_acc_y[k_f2] : best_f12)
+                best_f20 = ((w_acc_z[k_f2] < best_f20) ? w_acc_z[k_f2] : best_f20)
+                best_f21 = ((w_acc_z[k_f2] > best_f21) ? w_acc_z[k_f2] : best_f21)
+                best_f29 = ((w_gyro_x[k_f2] < best_f29) ? w_gyro_x[k_f2] : best_f29)
+                best_f30 = ((w_gyro_x[k_f2] > best_f30) ? w_gyro_x[k_f2] : best_f30)
+                best_f38 = ((w_gyro_y[k_f2] < best_f38) ? w_gyro_y[k_f2] : best_f38)
+                best_f39 = ((w_gyro_y[k_f2] > best_f39) ? w_gyro_y[k_f2] : best_f39)
+                best_f47 = ((w_gyro_z[k_f2] < best_f47) ? w_gyro_z[k_f2] : best_f47)
+                best_f48 = ((w_gyro_z[k_f2] > best_f48) ? w_gyro_z[k_f2] : best_f48)
+                best_f56 = ((w_acc_mag[k_f2] < best_f56) ? w_acc_mag[k_f2] : best_f56)
+                best_f57 = ((w_acc_mag[k_f2] > best_f57) ? w_acc_mag[k_f2] : best_f57)
+                best_f65 = ((w_gyro_y_d[k_f2] > best_f65) ? w_gyro_y_d[k_f2] : best_f65)
+                best_f69 = ((w_acc_x_lp[k_f2] > best_f69) ? w_acc_x_lp[k_f2] : best_f69)
+                best_f73 = ((w_acc_g[k_f2] > best_f73) ? w_acc_g[k_f2] : best_f73)
+                best_f77 = ((w_twist[k_f2] > best_f77) ? w_twist[k_f2] : best_f77)
+                best_f81 = ((w_spin_sum[k_f2] > best_f81) ? w_spin_sum[k_f2] : best_f81)
+            }
+            features[2] = best_f2 // min__acc_x__short
+            features[3] = best_f3 // max__acc_x__short
+            features[4] = (best_f3 - best_f2) // range__acc_x__short
+            features[5] = (energy_f5 / 25.0).squareRoot() // rms__acc_x__short
+            features[6] = crossings_f6 // zero_crossings__acc_x__short
+            features[7] = (num_f7 / 1300.0) // slope__acc_x__short
+            features[8] = w_acc_x[24] // last__acc_x__short
+            features[18] = mean_f9 // mean__acc_y__short
+            let variance_f10: Double = (squares_f10 / 25.0)
+            features[19] = variance_f10.squareRoot() // std__acc_y__short
+            features[20] = best_f11 // min__acc_y__short
+            features[21] = best_f12 // max__acc_y__short
+            features[22] = (best_f12 - best_f11) // range__acc_y__short
+            features[23] = (energy_f14 / 25.0).squareRoot() // rms__acc_y__short
+            features[24] = crossings_f15 // zero_crossings__acc_y__short
+            features[25] = (num_f16 / 1300.0) // slope__acc_y__short
+            features[26] = w_acc_y[24] // last__acc_y__short
+            features[36] = mean_f18 // mean__acc_z__short
+            let variance_f19: Double = (squares_f19 / 25.0)
+            features[37] = variance_f19.squareRoot() // std__acc_z__short
+            features[38] = best_f20 // min__acc_z__short
+            features[39] = best_f21 // max__acc_z__short
+            features[40] = (best_f21 - best_f20) // range__acc_z__short
+            features[41] = (energy_f23 / 25.0).squareRoot() // rms__acc_z__short
+            features[42] = crossings_f24 // zero_crossings__acc_z__short
+            features[43] = (num_f25 / 1300.0) // slope__acc_z__short
+            features[44] = w_acc_z[24] // last__acc_z__short
+            features[54] = mean_f27 // mean__gyro_x__short
+            let variance_f28: Double = (squares_f28 / 25.0)
+            features[55] = variance_f28.squareRoot() // std__gyro_x__short
+            features[56] = best_f29 // min__gyro_x__short
+            features[57] = best_f30 // max__gyro_x__short
+            features[58] = (best_f30 - best_f29) // range__gyro_x__short
+            features[59] = (energy_f32 / 25.0).squareRoot() // rms__gyro_x__short
+            features[60] = crossings_f33 // zero_crossings__gyro_x__short
+            features[61] = (num_f34 / 1300.0) // slope__gyro_x__short
+            features[62] = w_gyro_x[24] // last__gyro_x__short
+            features[72] = mean_f36 // mean__gyro_y__short
+            let variance_f37: Double = (squares_f37 / 25.0)
+            features[73] = variance_f37.squareRoot() // std__gyro_y__short
+            features[74] = best_f38 // min__gyro_y__short
+            features[75] = best_f39 // max__gyro_y__short
+            features[76] = (best_f39 - best_f38) // range__gyro_y__short
+            features[77] = (energy_f41 / 25.0).squareRoot() // rms__gyro_y__short
+            features[78] = crossings_f42 // zero_crossings__gyro_y__short
+            features[79] = (num_f43 / 1300.0) // slope__gyro_y__short
+            features[80] = w_gyro_y[24] // last__gyro_y__short
+            features[90] = mean_f45 // mean__gyro_z__short
+            let variance_f46: Double = (squares_f46 / 25.0)
+            features[91] = variance_f46.squareRoot() // std__gyro_z__short
+            features[92] = best_f47 // min__gyro_z__short
+            features[93] = best_f48 // max__gyro_z__short
+            features[94] = (best_f48 - best_f47) // range__gyro_z__short
+            features[95] = (energy_f50 / 25.0).squareRoot() // rms__gyro_z__short
+            features[96] = crossings_f51 // zero_crossings__gyro_z__short
+            features[97] = (num_f52 / 1300.0) // slope__gyro_z__short
+            features[98] = w_gyro_z[24] // last__gyro_z__short
+            features[108] = mean_f54 // mean__acc_mag__short
+            let variance_f55: Double = (squares_f55 / 25.0)
+            features[109] = variance_f55.squareRoot() // std__acc_mag__short
+            features[110] = best_f56 // min__acc_mag__short
+            features[111] = best_f57 // max__acc_mag__short
+            features[112] = (best_f57 - best_f56) // range__acc_mag__short
+            features[113] = (energy_f59 / 25.0).squareRoot() // rms__acc_mag__short
+            features[114] = crossings_f60 // zero_crossings__acc_mag__short
+            features[115] = (num_f61 / 1300.0) // slope__acc_mag__short
+            features[116] = w_acc_mag[24] // last__acc_mag__short
+            features[145] = mean_f63 // mean__gyro_y_d__short
+            let variance_f64: Double = (squares_f64 / 25.0)
+            features[146] = variance_f64.squareRoot() // std__gyro_y_d__short
+            features[147] = best_f65 // max__gyro_y_d__short
+            features[148] = energy_f66 // energy__gyro_y_d__short
+            features[149] = mean_f67 // mean__acc_x_lp__short
+            let variance_f68: Double = (squares_f68 / 25.0)
+            features[150] = variance_f68.squareRoot() // std__acc_x_lp__short
+            features[151] = best_f69 // max__acc_x_lp__short
+            features[152] = energy_f70 // energy__acc_x_lp__short
+            features[153] = mean_f71 // mean__acc_g__short
+            let variance_f72: Double = (squares_f72 / 25.0)
+            features[154] = variance_f72.squareRoot() // std__acc_g__short
+            features[155] = best_f73 // max__acc_g__short
+            features[156] = energy_f74 // energy__acc_g__short
+            features[157] = mean_f75 // mean__twist__short
+            let variance_f76: Double = (squares_f76 / 25.0)
+            features[158] = variance_f76.squareRoot() // std__twist__short
+            features[159] = best_f77 // max__twist__short
+            features[160] = energy_f78 // energy__twist__short
+            features[161] = mean_f79 // mean__spin_sum__short
+            let variance_f80: Double = (squares_f80 / 25.0)
+            features[162] = variance_f80.squareRoot() // std__spin_sum__short
+            features[163] = best_f81 // max__spin_sum__short
+            features[164] = energy_f82 // energy__spin_sum__short
+            features[198] = count_f83 // fast_spin__gyro_mag__short
         }
     }
 
@@ -1365,1062 +748,371 @@ public struct TwistAndGoFeatures: Sendable {
         let w_acc_g: UnsafePointer<Double> = UnsafePointer(base + (2000 + start))
         let features: UnsafeMutablePointer<Double> = base + 2600
 
-        // mean__acc_x__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_x[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[9] = mean
-        }
-
-        // std__acc_x__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_x[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_acc_x[k2] - mean) * (w_acc_x[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[10] = variance.squareRoot()
-        }
-
-        // min__acc_x__long
-        do {
-            var best: Double = w_acc_x[0]
-            for k in 1..<100 {
-                best = ((w_acc_x[k] < best) ? w_acc_x[k] : best)
-            }
-            features[11] = best
-        }
-
-        // max__acc_x__long
-        do {
-            var best: Double = w_acc_x[0]
-            for k in 1..<100 {
-                best = ((w_acc_x[k] > best) ? w_acc_x[k] : best)
-            }
-            features[12] = best
-        }
-
-        // range__acc_x__long
-        do {
-            var best: Double = w_acc_x[0]
-            for k in 1..<100 {
-                best = ((w_acc_x[k] < best) ? w_acc_x[k] : best)
-            }
-            var best2: Double = w_acc_x[0]
-            for k2 in 1..<100 {
-                best2 = ((w_acc_x[k2] > best2) ? w_acc_x[k2] : best2)
-            }
-            features[13] = (best2 - best)
-        }
-
-        // rms__acc_x__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_acc_x[k] * w_acc_x[k]))
-            }
-            features[14] = (energy / 100.0).squareRoot()
-        }
-
-        // zero_crossings__acc_x__long
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<100 {
-                let sign: Double = (((w_acc_x[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[15] = crossings
-        }
-
-        // slope__acc_x__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_x[k])
-            }
-            let mean: Double = (total / 100.0)
-            var num: Double = 0.0
-            for k2 in 0..<100 {
-                num = (num + ((Double(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_x[k2] - mean)))
-            }
-            features[16] = (num / 83325.0)
-        }
-
-        // last__acc_x__long
-        do {
-            features[17] = w_acc_x[99]
-        }
-
-        // mean__acc_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[27] = mean
-        }
-
-        // std__acc_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_acc_y[k2] - mean) * (w_acc_y[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[28] = variance.squareRoot()
-        }
-
-        // min__acc_y__long
-        do {
-            var best: Double = w_acc_y[0]
-            for k in 1..<100 {
-                best = ((w_acc_y[k] < best) ? w_acc_y[k] : best)
-            }
-            features[29] = best
-        }
-
-        // max__acc_y__long
-        do {
-            var best: Double = w_acc_y[0]
-            for k in 1..<100 {
-                best = ((w_acc_y[k] > best) ? w_acc_y[k] : best)
-            }
-            features[30] = best
-        }
-
-        // range__acc_y__long
-        do {
-            var best: Double = w_acc_y[0]
-            for k in 1..<100 {
-                best = ((w_acc_y[k] < best) ? w_acc_y[k] : best)
-            }
-            var best2: Double = w_acc_y[0]
-            for k2 in 1..<100 {
-                best2 = ((w_acc_y[k2] > best2) ? w_acc_y[k2] : best2)
-            }
-            features[31] = (best2 - best)
-        }
-
-        // rms__acc_y__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_acc_y[k] * w_acc_y[k]))
-            }
-            features[32] = (energy / 100.0).squareRoot()
-        }
-
-        // zero_crossings__acc_y__long
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<100 {
-                let sign: Double = (((w_acc_y[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_y[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[33] = crossings
-        }
-
-        // slope__acc_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            var num: Double = 0.0
-            for k2 in 0..<100 {
-                num = (num + ((Double(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_y[k2] - mean)))
-            }
-            features[34] = (num / 83325.0)
-        }
-
-        // last__acc_y__long
-        do {
-            features[35] = w_acc_y[99]
-        }
-
-        // mean__acc_z__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_z[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[45] = mean
-        }
-
-        // std__acc_z__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_z[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_acc_z[k2] - mean) * (w_acc_z[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[46] = variance.squareRoot()
-        }
-
-        // min__acc_z__long
-        do {
-            var best: Double = w_acc_z[0]
-            for k in 1..<100 {
-                best = ((w_acc_z[k] < best) ? w_acc_z[k] : best)
-            }
-            features[47] = best
-        }
-
-        // max__acc_z__long
-        do {
-            var best: Double = w_acc_z[0]
-            for k in 1..<100 {
-                best = ((w_acc_z[k] > best) ? w_acc_z[k] : best)
-            }
-            features[48] = best
-        }
-
-        // range__acc_z__long
-        do {
-            var best: Double = w_acc_z[0]
-            for k in 1..<100 {
-                best = ((w_acc_z[k] < best) ? w_acc_z[k] : best)
-            }
-            var best2: Double = w_acc_z[0]
-            for k2 in 1..<100 {
-                best2 = ((w_acc_z[k2] > best2) ? w_acc_z[k2] : best2)
-            }
-            features[49] = (best2 - best)
-        }
-
-        // rms__acc_z__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_acc_z[k] * w_acc_z[k]))
-            }
-            features[50] = (energy / 100.0).squareRoot()
-        }
-
-        // zero_crossings__acc_z__long
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<100 {
-                let sign: Double = (((w_acc_z[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[51] = crossings
-        }
-
-        // slope__acc_z__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_z[k])
-            }
-            let mean: Double = (total / 100.0)
-            var num: Double = 0.0
-            for k2 in 0..<100 {
-                num = (num + ((Double(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_z[k2] - mean)))
-            }
-            features[52] = (num / 83325.0)
-        }
-
-        // last__acc_z__long
-        do {
-            features[53] = w_acc_z[99]
-        }
-
-        // mean__gyro_x__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_x[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[63] = mean
-        }
-
-        // std__gyro_x__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_x[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_gyro_x[k2] - mean) * (w_gyro_x[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[64] = variance.squareRoot()
-        }
-
-        // min__gyro_x__long
-        do {
-            var best: Double = w_gyro_x[0]
-            for k in 1..<100 {
-                best = ((w_gyro_x[k] < best) ? w_gyro_x[k] : best)
-            }
-            features[65] = best
-        }
-
-        // max__gyro_x__long
-        do {
-            var best: Double = w_gyro_x[0]
-            for k in 1..<100 {
-                best = ((w_gyro_x[k] > best) ? w_gyro_x[k] : best)
-            }
-            features[66] = best
-        }
-
-        // range__gyro_x__long
-        do {
-            var best: Double = w_gyro_x[0]
-            for k in 1..<100 {
-                best = ((w_gyro_x[k] < best) ? w_gyro_x[k] : best)
-            }
-            var best2: Double = w_gyro_x[0]
-            for k2 in 1..<100 {
-                best2 = ((w_gyro_x[k2] > best2) ? w_gyro_x[k2] : best2)
-            }
-            features[67] = (best2 - best)
-        }
-
-        // rms__gyro_x__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_gyro_x[k] * w_gyro_x[k]))
-            }
-            features[68] = (energy / 100.0).squareRoot()
-        }
-
-        // zero_crossings__gyro_x__long
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<100 {
-                let sign: Double = (((w_gyro_x[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[69] = crossings
-        }
-
-        // slope__gyro_x__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_x[k])
-            }
-            let mean: Double = (total / 100.0)
-            var num: Double = 0.0
-            for k2 in 0..<100 {
-                num = (num + ((Double(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_x[k2] - mean)))
-            }
-            features[70] = (num / 83325.0)
-        }
-
-        // last__gyro_x__long
-        do {
-            features[71] = w_gyro_x[99]
-        }
-
-        // mean__gyro_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[81] = mean
-        }
-
-        // std__gyro_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_gyro_y[k2] - mean) * (w_gyro_y[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[82] = variance.squareRoot()
-        }
-
-        // min__gyro_y__long
-        do {
-            var best: Double = w_gyro_y[0]
-            for k in 1..<100 {
-                best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best)
-            }
-            features[83] = best
-        }
-
-        // max__gyro_y__long
-        do {
-            var best: Double = w_gyro_y[0]
-            for k in 1..<100 {
-                best = ((w_gyro_y[k] > best) ? w_gyro_y[k] : best)
-            }
-            features[84] = best
-        }
-
-        // range__gyro_y__long
-        do {
-            var best: Double = w_gyro_y[0]
-            for k in 1..<100 {
-                best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best)
-            }
-            var best2: Double = w_gyro_y[0]
-            for k2 in 1..<100 {
-                best2 = ((w_gyro_y[k2] > best2) ? w_gyro_y[k2] : best2)
-            }
-            features[85] = (best2 - best)
-        }
-
-        // rms__gyro_y__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_gyro_y[k] * w_gyro_y[k]))
-            }
-            features[86] = (energy / 100.0).squareRoot()
-        }
-
-        // zero_crossings__gyro_y__long
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<100 {
-                let sign: Double = (((w_gyro_y[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[87] = crossings
-        }
-
-        // slope__gyro_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            var num: Double = 0.0
-            for k2 in 0..<100 {
-                num = (num + ((Double(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_y[k2] - mean)))
-            }
-            features[88] = (num / 83325.0)
-        }
-
-        // last__gyro_y__long
-        do {
-            features[89] = w_gyro_y[99]
-        }
-
-        // mean__gyro_z__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_z[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[99] = mean
-        }
-
-        // std__gyro_z__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_z[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_gyro_z[k2] - mean) * (w_gyro_z[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[100] = variance.squareRoot()
-        }
-
-        // min__gyro_z__long
-        do {
-            var best: Double = w_gyro_z[0]
-            for k in 1..<100 {
-                best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best)
-            }
-            features[101] = best
-        }
-
-        // max__gyro_z__long
-        do {
-            var best: Double = w_gyro_z[0]
-            for k in 1..<100 {
-                best = ((w_gyro_z[k] > best) ? w_gyro_z[k] : best)
-            }
-            features[102] = best
-        }
-
-        // range__gyro_z__long
-        do {
-            var best: Double = w_gyro_z[0]
-            for k in 1..<100 {
-                best = ((w_gyro_z[k] < best) ? w_gyro_z[k] : best)
-            }
-            var best2: Double = w_gyro_z[0]
-            for k2 in 1..<100 {
-                best2 = ((w_gyro_z[k2] > best2) ? w_gyro_z[k2] : best2)
-            }
-            features[103] = (best2 - best)
-        }
-
-        // rms__gyro_z__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_gyro_z[k] * w_gyro_z[k]))
-            }
-            features[104] = (energy / 100.0).squareRoot()
-        }
-
-        // zero_crossings__gyro_z__long
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<100 {
-                let sign: Double = (((w_gyro_z[k] - 0.0) > 0.0) ? 1.0 : (((w_gyro_z[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[105] = crossings
-        }
-
-        // slope__gyro_z__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_z[k])
-            }
-            let mean: Double = (total / 100.0)
-            var num: Double = 0.0
-            for k2 in 0..<100 {
-                num = (num + ((Double(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_z[k2] - mean)))
-            }
-            features[106] = (num / 83325.0)
-        }
-
-        // last__gyro_z__long
-        do {
-            features[107] = w_gyro_z[99]
-        }
-
-        // mean__acc_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[117] = mean
-        }
-
-        // std__acc_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_acc_mag[k2] - mean) * (w_acc_mag[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[118] = variance.squareRoot()
-        }
-
-        // min__acc_mag__long
-        do {
-            var best: Double = w_acc_mag[0]
-            for k in 1..<100 {
-                best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best)
-            }
-            features[119] = best
-        }
-
-        // max__acc_mag__long
-        do {
-            var best: Double = w_acc_mag[0]
-            for k in 1..<100 {
-                best = ((w_acc_mag[k] > best) ? w_acc_mag[k] : best)
-            }
-            features[120] = best
-        }
-
-        // range__acc_mag__long
-        do {
-            var best: Double = w_acc_mag[0]
-            for k in 1..<100 {
-                best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best)
-            }
-            var best2: Double = w_acc_mag[0]
-            for k2 in 1..<100 {
-                best2 = ((w_acc_mag[k2] > best2) ? w_acc_mag[k2] : best2)
-            }
-            features[121] = (best2 - best)
-        }
-
-        // rms__acc_mag__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_acc_mag[k] * w_acc_mag[k]))
-            }
-            features[122] = (energy / 100.0).squareRoot()
-        }
-
-        // zero_crossings__acc_mag__long
-        do {
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k in 0..<100 {
-                let sign: Double = (((w_acc_mag[k] - 0.0) > 0.0) ? 1.0 : (((w_acc_mag[k] - 0.0) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[123] = crossings
-        }
-
-        // slope__acc_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 100.0)
-            var num: Double = 0.0
-            for k2 in 0..<100 {
-                num = (num + ((Double(k2) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_mag[k2] - mean)))
-            }
-            features[124] = (num / 83325.0)
-        }
-
-        // last__acc_mag__long
-        do {
-            features[125] = w_acc_mag[99]
-        }
-
-        // sum__gyro_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_y[k])
-            }
-            features[126] = total
-        }
-
-        // var__gyro_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_gyro_y[k2] - mean) * (w_gyro_y[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[127] = variance
-        }
-
-        // argmin__gyro_y__long
-        do {
-            var best: Double = w_gyro_y[0]
-            var best_at: Double = 0.0
-            for k in 1..<100 {
-                best_at = ((w_gyro_y[k] < best) ? Double(k) : best_at)
-                best = ((w_gyro_y[k] < best) ? w_gyro_y[k] : best)
-            }
-            features[128] = best_at
-        }
-
-        // argmax__gyro_y__long
-        do {
-            var best: Double = w_gyro_y[0]
-            var best_at: Double = 0.0
-            for k in 1..<100 {
-                best_at = ((w_gyro_y[k] > best) ? Double(k) : best_at)
-                best = ((w_gyro_y[k] > best) ? w_gyro_y[k] : best)
-            }
-            features[129] = best_at
-        }
-
-        // first__gyro_y__long
-        do {
-            features[130] = w_gyro_y[0]
-        }
-
-        // delta__gyro_y__long
-        do {
-            features[131] = (w_gyro_y[99] - w_gyro_y[0])
-        }
-
-        // energy__gyro_y__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_gyro_y[k] * w_gyro_y[k]))
-            }
-            features[132] = energy
-        }
-
-        // mean_abs__gyro_y__long
-        do {
-            var total_abs: Double = 0.0
-            for k in 0..<100 {
-                total_abs = (total_abs + (w_gyro_y[k]).magnitude)
-            }
-            features[133] = (total_abs / 100.0)
-        }
-
-        // mean_crossings__gyro_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k2 in 0..<100 {
-                let sign: Double = (((w_gyro_y[k2] - mean) > 0.0) ? 1.0 : (((w_gyro_y[k2] - mean) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[134] = crossings
-        }
-
-        // sum__gyro_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_mag[k])
-            }
-            features[135] = total
-        }
-
-        // var__gyro_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_mag[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[136] = variance
-        }
-
-        // argmin__gyro_mag__long
-        do {
-            var best: Double = w_gyro_mag[0]
-            var best_at: Double = 0.0
-            for k in 1..<100 {
-                best_at = ((w_gyro_mag[k] < best) ? Double(k) : best_at)
-                best = ((w_gyro_mag[k] < best) ? w_gyro_mag[k] : best)
-            }
-            features[137] = best_at
-        }
-
-        // argmax__gyro_mag__long
-        do {
-            var best: Double = w_gyro_mag[0]
-            var best_at: Double = 0.0
-            for k in 1..<100 {
-                best_at = ((w_gyro_mag[k] > best) ? Double(k) : best_at)
-                best = ((w_gyro_mag[k] > best) ? w_gyro_mag[k] : best)
-            }
-            features[138] = best_at
-        }
-
-        // first__gyro_mag__long
-        do {
-            features[139] = w_gyro_mag[0]
-        }
-
-        // delta__gyro_mag__long
-        do {
-            features[140] = (w_gyro_mag[99] - w_gyro_mag[0])
-        }
-
-        // energy__gyro_mag__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<100 {
-                energy = (energy + (w_gyro_mag[k] * w_gyro_mag[k]))
-            }
-            features[141] = energy
-        }
-
-        // mean_abs__gyro_mag__long
-        do {
-            var total_abs: Double = 0.0
-            for k in 0..<100 {
-                total_abs = (total_abs + (w_gyro_mag[k]).magnitude)
-            }
-            features[142] = (total_abs / 100.0)
-        }
-
-        // mean_crossings__gyro_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_mag[k])
-            }
-            let mean: Double = (total / 100.0)
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k2 in 0..<100 {
-                let sign: Double = (((w_gyro_mag[k2] - mean) > 0.0) ? 1.0 : (((w_gyro_mag[k2] - mean) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[143] = crossings
-        }
-
-        // std_ddof1__gyro_y__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_y[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_gyro_y[k2] - mean) * (w_gyro_y[k2] - mean)))
-            }
-            let variance: Double = (squares / 99.0)
-            features[144] = variance.squareRoot()
-        }
-
-        // histogram_b00__gyro_y__long, histogram_b01__gyro_y__long, histogram_b02__gyro_y__long, histogram_b03__gyro_y__long, histogram_b04__gyro_y__long, histogram_b05__gyro_y__long, histogram_b06__gyro_y__long, histogram_b07__gyro_y__long, histogram_b08__gyro_y__long, histogram_b09__gyro_y__long, histogram_b10__gyro_y__long, histogram_b11__gyro_y__long, histogram_b12__gyro_y__long, histogram_b13__gyro_y__long, histogram_b14__gyro_y__long, histogram_b15__gyro_y__long, histogram_b16__gyro_y__long, histogram_b17__gyro_y__long, histogram_b18__gyro_y__long, histogram_b19__gyro_y__long
-        do {
-            var count: Double = 0.0
-            for k in 0..<100 {
-                count = (count + (((w_gyro_y[k] >= (-8.0)) && (w_gyro_y[k] < (-0x1.ccccccccccccdp+2 /* -7.2 */))) ? 1.0 : 0.0))
-            }
-            features[165] = count
-            var count2: Double = 0.0
-            for k2 in 0..<100 {
-                count2 = (count2 + (((w_gyro_y[k2] >= (-0x1.ccccccccccccdp+2 /* -7.2 */)) && (w_gyro_y[k2] < (-0x1.999999999999ap+2 /* -6.4 */))) ? 1.0 : 0.0))
-            }
-            features[166] = count2
-            var count3: Double = 0.0
-            for k3 in 0..<100 {
-                count3 = (count3 + (((w_gyro_y[k3] >= (-0x1.999999999999ap+2 /* -6.4 */)) && (w_gyro_y[k3] < (-0x1.6666666666666p+2 /* -5.6 */))) ? 1.0 : 0.0))
-            }
-            features[167] = count3
-            var count4: Double = 0.0
-            for k4 in 0..<100 {
-                count4 = (count4 + (((w_gyro_y[k4] >= (-0x1.6666666666666p+2 /* -5.6 */)) && (w_gyro_y[k4] < (-0x1.3333333333333p+2 /* -4.8 */))) ? 1.0 : 0.0))
-            }
-            features[168] = count4
-            var count5: Double = 0.0
-            for k5 in 0..<100 {
-                count5 = (count5 + (((w_gyro_y[k5] >= (-0x1.3333333333333p+2 /* -4.8 */)) && (w_gyro_y[k5] < (-4.0))) ? 1.0 : 0.0))
-            }
-            features[169] = count5
-            var count6: Double = 0.0
-            for k6 in 0..<100 {
-                count6 = (count6 + (((w_gyro_y[k6] >= (-4.0)) && (w_gyro_y[k6] < (-0x1.9999999999998p+1 /* -3.1999999999999993 */))) ? 1.0 : 0.0))
-            }
-            features[170] = count6
-            var count7: Double = 0.0
-            for k7 in 0..<100 {
-                count7 = (count7 + (((w_gyro_y[k7] >= (-0x1.9999999999998p+1 /* -3.1999999999999993 */)) && (w_gyro_y[k7] < (-0x1.3333333333332p+1 /* -2.3999999999999995 */))) ? 1.0 : 0.0))
-            }
-            features[171] = count7
-            var count8: Double = 0.0
-            for k8 in 0..<100 {
-                count8 = (count8 + (((w_gyro_y[k8] >= (-0x1.3333333333332p+1 /* -2.3999999999999995 */)) && (w_gyro_y[k8] < (-0x1.9999999999998p+0 /* -1.5999999999999996 */))) ? 1.0 : 0.0))
-            }
-            features[172] = count8
-            var count9: Double = 0.0
-            for k9 in 0..<100 {
-                count9 = (count9 + (((w_gyro_y[k9] >= (-0x1.9999999999998p+0 /* -1.5999999999999996 */)) && (w_gyro_y[k9] < (-0x1.9999999999998p-1 /* -0.7999999999999998 */))) ? 1.0 : 0.0))
-            }
-            features[173] = count9
-            var count10: Double = 0.0
-            for k10 in 0..<100 {
-                count10 = (count10 + (((w_gyro_y[k10] >= (-0x1.9999999999998p-1 /* -0.7999999999999998 */)) && (w_gyro_y[k10] < 0.0)) ? 1.0 : 0.0))
-            }
-            features[174] = count10
-            var count11: Double = 0.0
-            for k11 in 0..<100 {
-                count11 = (count11 + (((w_gyro_y[k11] >= 0.0) && (w_gyro_y[k11] < 0x1.99999999999a0p-1 /* 0.8000000000000007 */)) ? 1.0 : 0.0))
-            }
-            features[175] = count11
-            var count12: Double = 0.0
-            for k12 in 0..<100 {
-                count12 = (count12 + (((w_gyro_y[k12] >= 0x1.99999999999a0p-1 /* 0.8000000000000007 */) && (w_gyro_y[k12] < 0x1.99999999999a0p+0 /* 1.6000000000000014 */)) ? 1.0 : 0.0))
-            }
-            features[176] = count12
-            var count13: Double = 0.0
-            for k13 in 0..<100 {
-                count13 = (count13 + (((w_gyro_y[k13] >= 0x1.99999999999a0p+0 /* 1.6000000000000014 */) && (w_gyro_y[k13] < 0x1.3333333333334p+1 /* 2.4000000000000004 */)) ? 1.0 : 0.0))
-            }
-            features[177] = count13
-            var count14: Double = 0.0
-            for k14 in 0..<100 {
-                count14 = (count14 + (((w_gyro_y[k14] >= 0x1.3333333333334p+1 /* 2.4000000000000004 */) && (w_gyro_y[k14] < 0x1.999999999999cp+1 /* 3.200000000000001 */)) ? 1.0 : 0.0))
-            }
-            features[178] = count14
-            var count15: Double = 0.0
-            for k15 in 0..<100 {
-                count15 = (count15 + (((w_gyro_y[k15] >= 0x1.999999999999cp+1 /* 3.200000000000001 */) && (w_gyro_y[k15] < 4.0)) ? 1.0 : 0.0))
-            }
-            features[179] = count15
-            var count16: Double = 0.0
-            for k16 in 0..<100 {
-                count16 = (count16 + (((w_gyro_y[k16] >= 4.0) && (w_gyro_y[k16] < 0x1.3333333333334p+2 /* 4.800000000000001 */)) ? 1.0 : 0.0))
-            }
-            features[180] = count16
-            var count17: Double = 0.0
-            for k17 in 0..<100 {
-                count17 = (count17 + (((w_gyro_y[k17] >= 0x1.3333333333334p+2 /* 4.800000000000001 */) && (w_gyro_y[k17] < 0x1.6666666666668p+2 /* 5.600000000000001 */)) ? 1.0 : 0.0))
-            }
-            features[181] = count17
-            var count18: Double = 0.0
-            for k18 in 0..<100 {
-                count18 = (count18 + (((w_gyro_y[k18] >= 0x1.6666666666668p+2 /* 5.600000000000001 */) && (w_gyro_y[k18] < 0x1.999999999999ap+2 /* 6.4 */)) ? 1.0 : 0.0))
-            }
-            features[182] = count18
-            var count19: Double = 0.0
-            for k19 in 0..<100 {
-                count19 = (count19 + (((w_gyro_y[k19] >= 0x1.999999999999ap+2 /* 6.4 */) && (w_gyro_y[k19] < 0x1.ccccccccccccep+2 /* 7.200000000000001 */)) ? 1.0 : 0.0))
-            }
-            features[183] = count19
-            var count20: Double = 0.0
-            for k20 in 0..<100 {
-                count20 = (count20 + (((w_gyro_y[k20] >= 0x1.ccccccccccccep+2 /* 7.200000000000001 */) && (w_gyro_y[k20] <= 8.0)) ? 1.0 : 0.0))
-            }
-            features[184] = count20
-        }
-
-        // histogram_b0__acc_g__long, histogram_b1__acc_g__long, histogram_b2__acc_g__long, histogram_b3__acc_g__long, histogram_b4__acc_g__long, histogram_b5__acc_g__long, histogram_b6__acc_g__long, histogram_b7__acc_g__long, histogram_b8__acc_g__long, histogram_b9__acc_g__long
-        do {
-            var count: Double = 0.0
-            for k in 0..<100 {
-                count = (count + (((w_acc_g[k] >= (-1.0)) && (w_acc_g[k] < (-0x1.999999999999ap-1 /* -0.8 */))) ? 1.0 : 0.0))
-            }
-            features[185] = (count / 100.0)
-            var count2: Double = 0.0
-            for k2 in 0..<100 {
-                count2 = (count2 + (((w_acc_g[k2] >= (-0x1.999999999999ap-1 /* -0.8 */)) && (w_acc_g[k2] < (-0x1.3333333333333p-1 /* -0.6 */))) ? 1.0 : 0.0))
-            }
-            features[186] = (count2 / 100.0)
-            var count3: Double = 0.0
-            for k3 in 0..<100 {
-                count3 = (count3 + (((w_acc_g[k3] >= (-0x1.3333333333333p-1 /* -0.6 */)) && (w_acc_g[k3] < (-0x1.9999999999998p-2 /* -0.3999999999999999 */))) ? 1.0 : 0.0))
-            }
-            features[187] = (count3 / 100.0)
-            var count4: Double = 0.0
-            for k4 in 0..<100 {
-                count4 = (count4 + (((w_acc_g[k4] >= (-0x1.9999999999998p-2 /* -0.3999999999999999 */)) && (w_acc_g[k4] < (-0x1.9999999999998p-3 /* -0.19999999999999996 */))) ? 1.0 : 0.0))
-            }
-            features[188] = (count4 / 100.0)
-            var count5: Double = 0.0
-            for k5 in 0..<100 {
-                count5 = (count5 + (((w_acc_g[k5] >= (-0x1.9999999999998p-3 /* -0.19999999999999996 */)) && (w_acc_g[k5] < 0.0)) ? 1.0 : 0.0))
-            }
-            features[189] = (count5 / 100.0)
-            var count6: Double = 0.0
-            for k6 in 0..<100 {
-                count6 = (count6 + (((w_acc_g[k6] >= 0.0) && (w_acc_g[k6] < 0x1.99999999999a0p-3 /* 0.20000000000000018 */)) ? 1.0 : 0.0))
-            }
-            features[190] = (count6 / 100.0)
-            var count7: Double = 0.0
-            for k7 in 0..<100 {
-                count7 = (count7 + (((w_acc_g[k7] >= 0x1.99999999999a0p-3 /* 0.20000000000000018 */) && (w_acc_g[k7] < 0x1.999999999999cp-2 /* 0.40000000000000013 */)) ? 1.0 : 0.0))
-            }
-            features[191] = (count7 / 100.0)
-            var count8: Double = 0.0
-            for k8 in 0..<100 {
-                count8 = (count8 + (((w_acc_g[k8] >= 0x1.999999999999cp-2 /* 0.40000000000000013 */) && (w_acc_g[k8] < 0x1.3333333333334p-1 /* 0.6000000000000001 */)) ? 1.0 : 0.0))
-            }
-            features[192] = (count8 / 100.0)
-            var count9: Double = 0.0
-            for k9 in 0..<100 {
-                count9 = (count9 + (((w_acc_g[k9] >= 0x1.3333333333334p-1 /* 0.6000000000000001 */) && (w_acc_g[k9] < 0x1.999999999999ap-1 /* 0.8 */)) ? 1.0 : 0.0))
-            }
-            features[193] = (count9 / 100.0)
-            var count10: Double = 0.0
-            for k10 in 0..<100 {
-                count10 = (count10 + (((w_acc_g[k10] >= 0x1.999999999999ap-1 /* 0.8 */) && (w_acc_g[k10] <= 1.0)) ? 1.0 : 0.0))
-            }
-            features[194] = (count10 / 100.0)
-        }
-
-        // count_above_2p5__gyro_y__long
-        do {
-            var count: Double = 0.0
-            for k in 0..<100 {
-                count = (count + ((w_gyro_y[k] > 0x1.4000000000000p+1 /* 2.5 */) ? 1.0 : 0.0))
-            }
-            features[195] = count
-        }
-
-        // longest_run_above_2p5__gyro_y__long
-        do {
-            var run: Double = 0.0
-            var longest: Double = 0.0
-            for k in 0..<100 {
-                run = ((w_gyro_y[k] > 0x1.4000000000000p+1 /* 2.5 */) ? (run + 1.0) : 0.0)
-                longest = ((run > longest) ? run : longest)
-            }
-            features[196] = longest
-        }
-
-        // longest_run_below_m2p5__gyro_y__long
-        do {
-            var run: Double = 0.0
-            var longest: Double = 0.0
-            for k in 0..<100 {
-                run = ((w_gyro_y[k] < (-0x1.4000000000000p+1 /* -2.5 */)) ? (run + 1.0) : 0.0)
-                longest = ((run > longest) ? run : longest)
-            }
-            features[197] = longest
+        // all 115 features of window long, sharing their common work
+        do {
+            var total_f0: Double = 0.0
+            var energy_f5: Double = 0.0
+            var crossings_f6: Double = 0.0
+            var last_sign_f6: Double = 0.0
+            var total_f9: Double = 0.0
+            var energy_f14: Double = 0.0
+            var crossings_f15: Double = 0.0
+            var last_sign_f15: Double = 0.0
+            var total_f18: Double = 0.0
+            var energy_f23: Double = 0.0
+            var crossings_f24: Double = 0.0
+            var last_sign_f24: Double = 0.0
+            var total_f27: Double = 0.0
+            var energy_f32: Double = 0.0
+            var crossings_f33: Double = 0.0
+            var last_sign_f33: Double = 0.0
+            var total_f36: Double = 0.0
+            var energy_f41: Double = 0.0
+            var crossings_f42: Double = 0.0
+            var last_sign_f42: Double = 0.0
+            var total_f45: Double = 0.0
+            var energy_f50: Double = 0.0
+            var crossings_f51: Double = 0.0
+            var last_sign_f51: Double = 0.0
+            var total_f54: Double = 0.0
+            var energy_f59: Double = 0.0
+            var crossings_f60: Double = 0.0
+            var last_sign_f60: Double = 0.0
+            var total_abs_f70: Double = 0.0
+            var total_f72: Double = 0.0
+            var energy_f78: Double = 0.0
+            var total_abs_f79: Double = 0.0
+            var count_f82: Double = 0.0
+            var count2_f82: Double = 0.0
+            var count3_f82: Double = 0.0
+            var count4_f82: Double = 0.0
+            var count5_f82: Double = 0.0
+            var count6_f82: Double = 0.0
+            var count7_f82: Double = 0.0
+            var count8_f82: Double = 0.0
+            var count9_f82: Double = 0.0
+            var count10_f82: Double = 0.0
+            var count11_f82: Double = 0.0
+            var count12_f82: Double = 0.0
+            var count13_f82: Double = 0.0
+            var count14_f82: Double = 0.0
+            var count15_f82: Double = 0.0
+            var count16_f82: Double = 0.0
+            var count17_f82: Double = 0.0
+            var count18_f82: Double = 0.0
+            var count19_f82: Double = 0.0
+            var count20_f82: Double = 0.0
+            var count_f83: Double = 0.0
+            var count2_f83: Double = 0.0
+            var count3_f83: Double = 0.0
+            var count4_f83: Double = 0.0
+            var count5_f83: Double = 0.0
+            var count6_f83: Double = 0.0
+            var count7_f83: Double = 0.0
+            var count8_f83: Double = 0.0
+            var count9_f83: Double = 0.0
+            var count10_f83: Double = 0.0
+            var count_f84: Double = 0.0
+            var run_f85: Double = 0.0
+            var longest_f85: Double = 0.0
+            var run_f86: Double = 0.0
+            var longest_f86: Double = 0.0
+            for k_f0 in 0..<100 {
+                total_f0 = (total_f0 + w_acc_x[k_f0])
+                energy_f5 = (energy_f5 + (w_acc_x[k_f0] * w_acc_x[k_f0]))
+                let sign_f6: Double = (((w_acc_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_x[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f6 = (((sign_f6 * last_sign_f6) < 0.0) ? (crossings_f6 + 1.0) : crossings_f6)
+                last_sign_f6 = ((sign_f6 != 0.0) ? sign_f6 : last_sign_f6)
+                total_f9 = (total_f9 + w_acc_y[k_f0])
+                energy_f14 = (energy_f14 + (w_acc_y[k_f0] * w_acc_y[k_f0]))
+                let sign_f15: Double = (((w_acc_y[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_y[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f15 = (((sign_f15 * last_sign_f15) < 0.0) ? (crossings_f15 + 1.0) : crossings_f15)
+                last_sign_f15 = ((sign_f15 != 0.0) ? sign_f15 : last_sign_f15)
+                total_f18 = (total_f18 + w_acc_z[k_f0])
+                energy_f23 = (energy_f23 + (w_acc_z[k_f0] * w_acc_z[k_f0]))
+                let sign_f24: Double = (((w_acc_z[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_z[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f24 = (((sign_f24 * last_sign_f24) < 0.0) ? (crossings_f24 + 1.0) : crossings_f24)
+                last_sign_f24 = ((sign_f24 != 0.0) ? sign_f24 : last_sign_f24)
+                total_f27 = (total_f27 + w_gyro_x[k_f0])
+                energy_f32 = (energy_f32 + (w_gyro_x[k_f0] * w_gyro_x[k_f0]))
+                let sign_f33: Double = (((w_gyro_x[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_x[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f33 = (((sign_f33 * last_sign_f33) < 0.0) ? (crossings_f33 + 1.0) : crossings_f33)
+                last_sign_f33 = ((sign_f33 != 0.0) ? sign_f33 : last_sign_f33)
+                total_f36 = (total_f36 + w_gyro_y[k_f0])
+                energy_f41 = (energy_f41 + (w_gyro_y[k_f0] * w_gyro_y[k_f0]))
+                let sign_f42: Double = (((w_gyro_y[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_y[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f42 = (((sign_f42 * last_sign_f42) < 0.0) ? (crossings_f42 + 1.0) : crossings_f42)
+                last_sign_f42 = ((sign_f42 != 0.0) ? sign_f42 : last_sign_f42)
+                total_f45 = (total_f45 + w_gyro_z[k_f0])
+                energy_f50 = (energy_f50 + (w_gyro_z[k_f0] * w_gyro_z[k_f0]))
+                let sign_f51: Double = (((w_gyro_z[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_gyro_z[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f51 = (((sign_f51 * last_sign_f51) < 0.0) ? (crossings_f51 + 1.0) : crossings_f51)
+                last_sign_f51 = ((sign_f51 != 0.0) ? sign_f51 : last_sign_f51)
+                total_f54 = (total_f54 + w_acc_mag[k_f0])
+                energy_f59 = (energy_f59 + (w_acc_mag[k_f0] * w_acc_mag[k_f0]))
+                let sign_f60: Double = (((w_acc_mag[k_f0] - 0.0) > 0.0) ? 1.0 : (((w_acc_mag[k_f0] - 0.0) < 0.0) ? (-1.0) : 0.0))
+                crossings_f60 = (((sign_f60 * last_sign_f60) < 0.0) ? (crossings_f60 + 1.0) : crossings_f60)
+                last_sign_f60 = ((sign_f60 != 0.0) ? sign_f60 : last_sign_f60)
+                total_abs_f70 = (total_abs_f70 + (w_gyro_y[k_f0]).magnitude)
+                total_f72 = (total_f72 + w_gyro_mag[k_f0])
+                energy_f78 = (energy_f78 + (w_gyro_mag[k_f0] * w_gyro_mag[k_f0]))
+                total_abs_f79 = (total_abs_f79 + (w_gyro_mag[k_f0]).magnitude)
+                count_f82 = (count_f82 + (((w_gyro_y[k_f0] >= (-8.0)) && (w_gyro_y[k_f0] < (-0x1.ccccccccccccdp+2 /* -7.2 */))) ? 1.0 : 0.0))
+                count2_f82 = (count2_f82 + (((w_gyro_y[k_f0] >= (-0x1.ccccccccccccdp+2 /* -7.2 */)) && (w_gyro_y[k_f0] < (-0x1.999999999999ap+2 /* -6.4 */))) ? 1.0 : 0.0))
+                count3_f82 = (count3_f82 + (((w_gyro_y[k_f0] >= (-0x1.999999999999ap+2 /* -6.4 */)) && (w_gyro_y[k_f0] < (-0x1.6666666666666p+2 /* -5.6 */))) ? 1.0 : 0.0))
+                count4_f82 = (count4_f82 + (((w_gyro_y[k_f0] >= (-0x1.6666666666666p+2 /* -5.6 */)) && (w_gyro_y[k_f0] < (-0x1.3333333333333p+2 /* -4.8 */))) ? 1.0 : 0.0))
+                count5_f82 = (count5_f82 + (((w_gyro_y[k_f0] >= (-0x1.3333333333333p+2 /* -4.8 */)) && (w_gyro_y[k_f0] < (-4.0))) ? 1.0 : 0.0))
+                count6_f82 = (count6_f82 + (((w_gyro_y[k_f0] >= (-4.0)) && (w_gyro_y[k_f0] < (-0x1.9999999999998p+1 /* -3.1999999999999993 */))) ? 1.0 : 0.0))
+                count7_f82 = (count7_f82 + (((w_gyro_y[k_f0] >= (-0x1.9999999999998p+1 /* -3.1999999999999993 */)) && (w_gyro_y[k_f0] < (-0x1.3333333333332p+1 /* -2.3999999999999995 */))) ? 1.0 : 0.0))
+                count8_f82 = (count8_f82 + (((w_gyro_y[k_f0] >= (-0x1.3333333333332p+1 /* -2.3999999999999995 */)) && (w_gyro_y[k_f0] < (-0x1.9999999999998p+0 /* -1.5999999999999996 */))) ? 1.0 : 0.0))
+                count9_f82 = (count9_f82 + (((w_gyro_y[k_f0] >= (-0x1.9999999999998p+0 /* -1.5999999999999996 */)) && (w_gyro_y[k_f0] < (-0x1.9999999999998p-1 /* -0.7999999999999998 */))) ? 1.0 : 0.0))
+                count10_f82 = (count10_f82 + (((w_gyro_y[k_f0] >= (-0x1.9999999999998p-1 /* -0.7999999999999998 */)) && (w_gyro_y[k_f0] < 0.0)) ? 1.0 : 0.0))
+                count11_f82 = (count11_f82 + (((w_gyro_y[k_f0] >= 0.0) && (w_gyro_y[k_f0] < 0x1.99999999999a0p-1 /* 0.8000000000000007 */)) ? 1.0 : 0.0))
+                count12_f82 = (count12_f82 + (((w_gyro_y[k_f0] >= 0x1.99999999999a0p-1 /* 0.8000000000000007 */) && (w_gyro_y[k_f0] < 0x1.99999999999a0p+0 /* 1.6000000000000014 */)) ? 1.0 : 0.0))
+                count13_f82 = (count13_f82 + (((w_gyro_y[k_f0] >= 0x1.99999999999a0p+0 /* 1.6000000000000014 */) && (w_gyro_y[k_f0] < 0x1.3333333333334p+1 /* 2.4000000000000004 */)) ? 1.0 : 0.0))
+                count14_f82 = (count14_f82 + (((w_gyro_y[k_f0] >= 0x1.3333333333334p+1 /* 2.4000000000000004 */) && (w_gyro_y[k_f0] < 0x1.999999999999cp+1 /* 3.200000000000001 */)) ? 1.0 : 0.0))
+                count15_f82 = (count15_f82 + (((w_gyro_y[k_f0] >= 0x1.999999999999cp+1 /* 3.200000000000001 */) && (w_gyro_y[k_f0] < 4.0)) ? 1.0 : 0.0))
+                count16_f82 = (count16_f82 + (((w_gyro_y[k_f0] >= 4.0) && (w_gyro_y[k_f0] < 0x1.3333333333334p+2 /* 4.800000000000001 */)) ? 1.0 : 0.0))
+                count17_f82 = (count17_f82 + (((w_gyro_y[k_f0] >= 0x1.3333333333334p+2 /* 4.800000000000001 */) && (w_gyro_y[k_f0] < 0x1.6666666666668p+2 /* 5.600000000000001 */)) ? 1.0 : 0.0))
+                count18_f82 = (count18_f82 + (((w_gyro_y[k_f0] >= 0x1.6666666666668p+2 /* 5.600000000000001 */) && (w_gyro_y[k_f0] < 0x1.999999999999ap+2 /* 6.4 */)) ? 1.0 : 0.0))
+                count19_f82 = (count19_f82 + (((w_gyro_y[k_f0] >= 0x1.999999999999ap+2 /* 6.4 */) && (w_gyro_y[k_f0] < 0x1.ccccccccccccep+2 /* 7.200000000000001 */)) ? 1.0 : 0.0))
+                count20_f82 = (count20_f82 + (((w_gyro_y[k_f0] >= 0x1.ccccccccccccep+2 /* 7.200000000000001 */) && (w_gyro_y[k_f0] <= 8.0)) ? 1.0 : 0.0))
+                count_f83 = (count_f83 + (((w_acc_g[k_f0] >= (-1.0)) && (w_acc_g[k_f0] < (-0x1.999999999999ap-1 /* -0.8 */))) ? 1.0 : 0.0))
+                count2_f83 = (count2_f83 + (((w_acc_g[k_f0] >= (-0x1.999999999999ap-1 /* -0.8 */)) && (w_acc_g[k_f0] < (-0x1.3333333333333p-1 /* -0.6 */))) ? 1.0 : 0.0))
+                count3_f83 = (count3_f83 + (((w_acc_g[k_f0] >= (-0x1.3333333333333p-1 /* -0.6 */)) && (w_acc_g[k_f0] < (-0x1.9999999999998p-2 /* -0.3999999999999999 */))) ? 1.0 : 0.0))
+                count4_f83 = (count4_f83 + (((w_acc_g[k_f0] >= (-0x1.9999999999998p-2 /* -0.3999999999999999 */)) && (w_acc_g[k_f0] < (-0x1.9999999999998p-3 /* -0.19999999999999996 */))) ? 1.0 : 0.0))
+                count5_f83 = (count5_f83 + (((w_acc_g[k_f0] >= (-0x1.9999999999998p-3 /* -0.19999999999999996 */)) && (w_acc_g[k_f0] < 0.0)) ? 1.0 : 0.0))
+                count6_f83 = (count6_f83 + (((w_acc_g[k_f0] >= 0.0) && (w_acc_g[k_f0] < 0x1.99999999999a0p-3 /* 0.20000000000000018 */)) ? 1.0 : 0.0))
+                count7_f83 = (count7_f83 + (((w_acc_g[k_f0] >= 0x1.99999999999a0p-3 /* 0.20000000000000018 */) && (w_acc_g[k_f0] < 0x1.999999999999cp-2 /* 0.40000000000000013 */)) ? 1.0 : 0.0))
+                count8_f83 = (count8_f83 + (((w_acc_g[k_f0] >= 0x1.999999999999cp-2 /* 0.40000000000000013 */) && (w_acc_g[k_f0] < 0x1.3333333333334p-1 /* 0.6000000000000001 */)) ? 1.0 : 0.0))
+                count9_f83 = (count9_f83 + (((w_acc_g[k_f0] >= 0x1.3333333333334p-1 /* 0.6000000000000001 */) && (w_acc_g[k_f0] < 0x1.999999999999ap-1 /* 0.8 */)) ? 1.0 : 0.0))
+                count10_f83 = (count10_f83 + (((w_acc_g[k_f0] >= 0x1.999999999999ap-1 /* 0.8 */) && (w_acc_g[k_f0] <= 1.0)) ? 1.0 : 0.0))
+                count_f84 = (count_f84 + ((w_gyro_y[k_f0] > 0x1.4000000000000p+1 /* 2.5 */) ? 1.0 : 0.0))
+                run_f85 = ((w_gyro_y[k_f0] > 0x1.4000000000000p+1 /* 2.5 */) ? (run_f85 + 1.0) : 0.0)
+                longest_f85 = ((run_f85 > longest_f85) ? run_f85 : longest_f85)
+                run_f86 = ((w_gyro_y[k_f0] < (-0x1.4000000000000p+1 /* -2.5 */)) ? (run_f86 + 1.0) : 0.0)
+                longest_f86 = ((run_f86 > longest_f86) ? run_f86 : longest_f86)
+            }
+            let mean_f0: Double = (total_f0 / 100.0)
+            features[9] = mean_f0 // mean__acc_x__long
+            var squares_f1: Double = 0.0
+            var num_f7: Double = 0.0
+            let mean_f9: Double = (total_f9 / 100.0)
+            var squares_f10: Double = 0.0
+            var num_f16: Double = 0.0
+            let mean_f18: Double = (total_f18 / 100.0)
+            var squares_f19: Double = 0.0
+            var num_f25: Double = 0.0
+            let mean_f27: Double = (total_f27 / 100.0)
+            var squares_f28: Double = 0.0
+            var num_f34: Double = 0.0
+            let mean_f36: Double = (total_f36 / 100.0)
+            var squares_f37: Double = 0.0
+            var num_f43: Double = 0.0
+            let mean_f45: Double = (total_f45 / 100.0)
+            var squares_f46: Double = 0.0
+            var num_f52: Double = 0.0
+            let mean_f54: Double = (total_f54 / 100.0)
+            var squares_f55: Double = 0.0
+            var num_f61: Double = 0.0
+            var crossings_f71: Double = 0.0
+            var last_sign_f71: Double = 0.0
+            let mean_f73: Double = (total_f72 / 100.0)
+            var squares_f73: Double = 0.0
+            var crossings_f80: Double = 0.0
+            var last_sign_f80: Double = 0.0
+            for k2_f1 in 0..<100 {
+                squares_f1 = (squares_f1 + ((w_acc_x[k2_f1] - mean_f0) * (w_acc_x[k2_f1] - mean_f0)))
+                num_f7 = (num_f7 + ((Double(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_x[k2_f1] - mean_f0)))
+                squares_f10 = (squares_f10 + ((w_acc_y[k2_f1] - mean_f9) * (w_acc_y[k2_f1] - mean_f9)))
+                num_f16 = (num_f16 + ((Double(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_y[k2_f1] - mean_f9)))
+                squares_f19 = (squares_f19 + ((w_acc_z[k2_f1] - mean_f18) * (w_acc_z[k2_f1] - mean_f18)))
+                num_f25 = (num_f25 + ((Double(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_z[k2_f1] - mean_f18)))
+                squares_f28 = (squares_f28 + ((w_gyro_x[k2_f1] - mean_f27) * (w_gyro_x[k2_f1] - mean_f27)))
+                num_f34 = (num_f34 + ((Double(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_x[k2_f1] - mean_f27)))
+                squares_f37 = (squares_f37 + ((w_gyro_y[k2_f1] - mean_f36) * (w_gyro_y[k2_f1] - mean_f36)))
+                num_f43 = (num_f43 + ((Double(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_y[k2_f1] - mean_f36)))
+                squares_f46 = (squares_f46 + ((w_gyro_z[k2_f1] - mean_f45) * (w_gyro_z[k2_f1] - mean_f45)))
+                num_f52 = (num_f52 + ((Double(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_gyro_z[k2_f1] - mean_f45)))
+                squares_f55 = (squares_f55 + ((w_acc_mag[k2_f1] - mean_f54) * (w_acc_mag[k2_f1] - mean_f54)))
+                num_f61 = (num_f61 + ((Double(k2_f1) - 0x1.8c00000000000p+5 /* 49.5 */) * (w_acc_mag[k2_f1] - mean_f54)))
+                let sign_f71: Double = (((w_gyro_y[k2_f1] - mean_f36) > 0.0) ? 1.0 : (((w_gyro_y[k2_f1] - mean_f36) < 0.0) ? (-1.0) : 0.0))
+                crossings_f71 = (((sign_f71 * last_sign_f71) < 0.0) ? (crossings_f71 + 1.0) : crossings_f71)
+                last_sign_f71 = ((sign_f71 != 0.0) ? sign_f71 : last_sign_f71)
+                squares_f73 = (squares_f73 + ((w_gyro_mag[k2_f1] - mean_f73) * (w_gyro_mag[k2_f1] - mean_f73)))
+                let sign_f80: Double = (((w_gyro_mag[k2_f1] - mean_f73) > 0.0) ? 1.0 : (((w_gyro_mag[k2_f1] - mean_f73) < 0.0) ? (-1.0) : 0.0))
+                crossings_f80 = (((sign_f80 * last_sign_f80) < 0.0) ? (crossings_f80 + 1.0) : crossings_f80)
+                last_sign_f80 = ((sign_f80 != 0.0) ? sign_f80 : last_sign_f80)
+            }
+            let variance_f1: Double = (squares_f1 / 100.0)
+            features[10] = variance_f1.squareRoot() // std__acc_x__long
+            var best_f2: Double = w_acc_x[0]
+            var best_f3: Double = w_acc_x[0]
+            var best_f11: Double = w_acc_y[0]
+            var best_f12: Double = w_acc_y[0]
+            var best_f20: Double = w_acc_z[0]
+            var best_f21: Double = w_acc_z[0]
+            var best_f29: Double = w_gyro_x[0]
+            var best_f30: Double = w_gyro_x[0]
+            var best_f38: Double = w_gyro_y[0]
+            var best_f39: Double = w_gyro_y[0]
+            var best_f47: Double = w_gyro_z[0]
+            var best_f48: Double = w_gyro_z[0]
+            var best_f56: Double = w_acc_mag[0]
+            var best_f57: Double = w_acc_mag[0]
+            var best_f65: Double = w_gyro_y[0]
+            var best_at_f65: Double = 0.0
+            var best_f66: Double = w_gyro_y[0]
+            var best_at_f66: Double = 0.0
+            var best_f74: Double = w_gyro_mag[0]
+            var best_at_f74: Double = 0.0
+            var best_f75: Double = w_gyro_mag[0]
+            var best_at_f75: Double = 0.0
+            for k_f2 in 1..<100 {
+                best_f2 = ((w_acc_x[k_f2] < best_f2) ? w_acc_x[k_f2] : best_f2)
+                best_f3 = ((w_acc_x[k_f2] > best_f3) ? w_acc_x[k_f2] : best_f3)
+                best_f11 = ((w_acc_y[k_f2] < best_f11) ? w_acc_y[k_f2] : best_f11)
+                best_f12 = ((w_acc_y[k_f2] > best_f12) ? w_acc_y[k_f2] : best_f12)
+                best_f20 = ((w_acc_z[k_f2] < best_f20) ? w_acc_z[k_f2] : best_f20)
+                best_f21 = ((w_acc_z[k_f2] > best_f21) ? w_acc_z[k_f2] : best_f21)
+                best_f29 = ((w_gyro_x[k_f2] < best_f29) ? w_gyro_x[k_f2] : best_f29)
+                best_f30 = ((w_gyro_x[k_f2] > best_f30) ? w_gyro_x[k_f2] : best_f30)
+                best_f38 = ((w_gyro_y[k_f2] < best_f38) ? w_gyro_y[k_f2] : best_f38)
+                best_f39 = ((w_gyro_y[k_f2] > best_f39) ? w_gyro_y[k_f2] : best_f39)
+                best_f47 = ((w_gyro_z[k_f2] < best_f47) ? w_gyro_z[k_f2] : best_f47)
+                best_f48 = ((w_gyro_z[k_f2] > best_f48) ? w_gyro_z[k_f2] : best_f48)
+                best_f56 = ((w_acc_mag[k_f2] < best_f56) ? w_acc_mag[k_f2] : best_f56)
+                best_f57 = ((w_acc_mag[k_f2] > best_f57) ? w_acc_mag[k_f2] : best_f57)
+                best_at_f65 = ((w_gyro_y[k_f2] < best_f65) ? Double(k_f2) : best_at_f65)
+                best_f65 = ((w_gyro_y[k_f2] < best_f65) ? w_gyro_y[k_f2] : best_f65)
+                best_at_f66 = ((w_gyro_y[k_f2] > best_f66) ? Double(k_f2) : best_at_f66)
+                best_f66 = ((w_gyro_y[k_f2] > best_f66) ? w_gyro_y[k_f2] : best_f66)
+                best_at_f74 = ((w_gyro_mag[k_f2] < best_f74) ? Double(k_f2) : best_at_f74)
+                best_f74 = ((w_gyro_mag[k_f2] < best_f74) ? w_gyro_mag[k_f2] : best_f74)
+                best_at_f75 = ((w_gyro_mag[k_f2] > best_f75) ? Double(k_f2) : best_at_f75)
+                best_f75 = ((w_gyro_mag[k_f2] > best_f75) ? w_gyro_mag[k_f2] : best_f75)
+            }
+            features[11] = best_f2 // min__acc_x__long
+            features[12] = best_f3 // max__acc_x__long
+            features[13] = (best_f3 - best_f2) // range__acc_x__long
+            features[14] = (energy_f5 / 100.0).squareRoot() // rms__acc_x__long
+            features[15] = crossings_f6 // zero_crossings__acc_x__long
+            features[16] = (num_f7 / 83325.0) // slope__acc_x__long
+            features[17] = w_acc_x[99] // last__acc_x__long
+            features[27] = mean_f9 // mean__acc_y__long
+            let variance_f10: Double = (squares_f10 / 100.0)
+            features[28] = variance_f10.squareRoot() // std__acc_y__long
+            features[29] = best_f11 // min__acc_y__long
+            features[30] = best_f12 // max__acc_y__long
+            features[31] = (best_f12 - best_f11) // range__acc_y__long
+            features[32] = (energy_f14 / 100.0).squareRoot() // rms__acc_y__long
+            features[33] = crossings_f15 // zero_crossings__acc_y__long
+            features[34] = (num_f16 / 83325.0) // slope__acc_y__long
+            features[35] = w_acc_y[99] // last__acc_y__long
+            features[45] = mean_f18 // mean__acc_z__long
+            let variance_f19: Double = (squares_f19 / 100.0)
+            features[46] = variance_f19.squareRoot() // std__acc_z__long
+            features[47] = best_f20 // min__acc_z__long
+            features[48] = best_f21 // max__acc_z__long
+            features[49] = (best_f21 - best_f20) // range__acc_z__long
+            features[50] = (energy_f23 / 100.0).squareRoot() // rms__acc_z__long
+            features[51] = crossings_f24 // zero_crossings__acc_z__long
+            features[52] = (num_f25 / 83325.0) // slope__acc_z__long
+            features[53] = w_acc_z[99] // last__acc_z__long
+            features[63] = mean_f27 // mean__gyro_x__long
+            let variance_f28: Double = (squares_f28 / 100.0)
+            features[64] = variance_f28.squareRoot() // std__gyro_x__long
+            features[65] = best_f29 // min__gyro_x__long
+            features[66] = best_f30 // max__gyro_x__long
+            features[67] = (best_f30 - best_f29) // range__gyro_x__long
+            features[68] = (energy_f32 / 100.0).squareRoot() // rms__gyro_x__long
+            features[69] = crossings_f33 // zero_crossings__gyro_x__long
+            features[70] = (num_f34 / 83325.0) // slope__gyro_x__long
+            features[71] = w_gyro_x[99] // last__gyro_x__long
+            features[81] = mean_f36 // mean__gyro_y__long
+            let variance_f37: Double = (squares_f37 / 100.0)
+            features[82] = variance_f37.squareRoot() // std__gyro_y__long
+            features[83] = best_f38 // min__gyro_y__long
+            features[84] = best_f39 // max__gyro_y__long
+            features[85] = (best_f39 - best_f38) // range__gyro_y__long
+            features[86] = (energy_f41 / 100.0).squareRoot() // rms__gyro_y__long
+            features[87] = crossings_f42 // zero_crossings__gyro_y__long
+            features[88] = (num_f43 / 83325.0) // slope__gyro_y__long
+            features[89] = w_gyro_y[99] // last__gyro_y__long
+            features[99] = mean_f45 // mean__gyro_z__long
+            let variance_f46: Double = (squares_f46 / 100.0)
+            features[100] = variance_f46.squareRoot() // std__gyro_z__long
+            features[101] = best_f47 // min__gyro_z__long
+            features[102] = best_f48 // max__gyro_z__long
+            features[103] = (best_f48 - best_f47) // range__gyro_z__long
+            features[104] = (energy_f50 / 100.0).squareRoot() // rms__gyro_z__long
+            features[105] = crossings_f51 // zero_crossings__gyro_z__long
+            features[106] = (num_f52 / 83325.0) // slope__gyro_z__long
+            features[107] = w_gyro_z[99] // last__gyro_z__long
+            features[117] = mean_f54 // mean__acc_mag__long
+            let variance_f55: Double = (squares_f55 / 100.0)
+            features[118] = variance_f55.squareRoot() // std__acc_mag__long
+            features[119] = best_f56 // min__acc_mag__long
+            features[120] = best_f57 // max__acc_mag__long
+            features[121] = (best_f57 - best_f56) // range__acc_mag__long
+            features[122] = (energy_f59 / 100.0).squareRoot() // rms__acc_mag__long
+            features[123] = crossings_f60 // zero_crossings__acc_mag__long
+            features[124] = (num_f61 / 83325.0) // slope__acc_mag__long
+            features[125] = w_acc_mag[99] // last__acc_mag__long
+            features[126] = total_f36 // sum__gyro_y__long
+            features[127] = variance_f37 // var__gyro_y__long
+            features[128] = best_at_f65 // argmin__gyro_y__long
+            features[129] = best_at_f66 // argmax__gyro_y__long
+            features[130] = w_gyro_y[0] // first__gyro_y__long
+            features[131] = (w_gyro_y[99] - w_gyro_y[0]) // delta__gyro_y__long
+            features[132] = energy_f41 // energy__gyro_y__long
+            features[133] = (total_abs_f70 / 100.0) // mean_abs__gyro_y__long
+            features[134] = crossings_f71 // mean_crossings__gyro_y__long
+            features[135] = total_f72 // sum__gyro_mag__long
+            let variance_f73: Double = (squares_f73 / 100.0)
+            features[136] = variance_f73 // var__gyro_mag__long
+            features[137] = best_at_f74 // argmin__gyro_mag__long
+            features[138] = best_at_f75 // argmax__gyro_mag__long
+            features[139] = w_gyro_mag[0] // first__gyro_mag__long
+            features[140] = (w_gyro_mag[99] - w_gyro_mag[0]) // delta__gyro_mag__long
+            features[141] = energy_f78 // energy__gyro_mag__long
+            features[142] = (total_abs_f79 / 100.0) // mean_abs__gyro_mag__long
+            features[143] = crossings_f80 // mean_crossings__gyro_mag__long
+            let variance_f81: Double = (squares_f37 / 99.0)
+            features[144] = variance_f81.squareRoot() // std_ddof1__gyro_y__long
+            features[165] = count_f82 // histogram_b00__gyro_y__long
+            features[166] = count2_f82 // histogram_b01__gyro_y__long
+            features[167] = count3_f82 // histogram_b02__gyro_y__long
+            features[168] = count4_f82 // histogram_b03__gyro_y__long
+            features[169] = count5_f82 // histogram_b04__gyro_y__long
+            features[170] = count6_f82 // histogram_b05__gyro_y__long
+            features[171] = count7_f82 // histogram_b06__gyro_y__long
+            features[172] = count8_f82 // histogram_b07__gyro_y__long
+            features[173] = count9_f82 // histogram_b08__gyro_y__long
+            features[174] = count10_f82 // histogram_b09__gyro_y__long
+            features[175] = count11_f82 // histogram_b10__gyro_y__long
+            features[176] = count12_f82 // histogram_b11__gyro_y__long
+            features[177] = count13_f82 // histogram_b12__gyro_y__long
+            features[178] = count14_f82 // histogram_b13__gyro_y__long
+            features[179] = count15_f82 // histogram_b14__gyro_y__long
+            features[180] = count16_f82 // histogram_b15__gyro_y__long
+            features[181] = count17_f82 // histogram_b16__gyro_y__long
+            features[182] = count18_f82 // histogram_b17__gyro_y__long
+            features[183] = count19_f82 // histogram_b18__gyro_y__long
+            features[184] = count20_f82 // histogram_b19__gyro_y__long
+            features[185] = (count_f83 / 100.0) // histogram_b0__acc_g__long
+            features[186] = (count2_f83 / 100.0) // histogram_b1__acc_g__long
+            features[187] = (count3_f83 / 100.0) // histogram_b2__acc_g__long
+            features[188] = (count4_f83 / 100.0) // histogram_b3__acc_g__long
+            features[189] = (count5_f83 / 100.0) // histogram_b4__acc_g__long
+            features[190] = (count6_f83 / 100.0) // histogram_b5__acc_g__long
+            features[191] = (count7_f83 / 100.0) // histogram_b6__acc_g__long
+            features[192] = (count8_f83 / 100.0) // histogram_b7__acc_g__long
+            features[193] = (count9_f83 / 100.0) // histogram_b8__acc_g__long
+            features[194] = (count10_f83 / 100.0) // histogram_b9__acc_g__long
+            features[195] = count_f84 // count_above_2p5__gyro_y__long
+            features[196] = longest_f85 // longest_run_above_2p5__gyro_y__long
+            features[197] = longest_f86 // longest_run_below_m2p5__gyro_y__long
         }
     }
 
