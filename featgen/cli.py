@@ -180,6 +180,21 @@ def _warn_no_swift() -> None:
 
 
 @main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the schema to this file instead of printing it.")
+def schema(output: str | None) -> None:
+    """Print the JSON Schema (draft 2020-12) of the spec, for editors (docs/featgen-spec.schema.json
+    is this); `featgen build` remains the full check."""
+    from featurespec.json_schema import schema_text
+
+    if output:
+        Path(output).write_text(schema_text())
+        console.print(f"wrote the spec's JSON Schema to {output}")
+    else:
+        click.echo(schema_text(), nl=False)
+
+
+@main.command()
 def vocabulary() -> None:
     """Print every signal and feature kind with its exact definition and parameters (Markdown)."""
     click.echo(vocabulary_markdown(), nl=False)
