@@ -103,8 +103,10 @@ def param_schema(param: Param) -> dict:
     elif param.kind == "bool":
         s = {"type": "boolean"}
     elif param.kind == "range":
-        item = {"type": "number", **above_zero}
-        s = {"type": "array", "prefixItems": [item, item], "items": False, "minItems": 2}
+        # items + minItems/maxItems rather than prefixItems: VS Code's YAML extension validates
+        # as draft-07, where `items: false` would refuse every range (tests/test_schema.py)
+        s = {"type": "array", "items": {"type": "number", **above_zero}, "minItems": 2,
+             "maxItems": 2}
     elif param.kind == "choice":
         s = {"enum": list(param.choices)}
     elif param.kind == "ints":
