@@ -18,6 +18,14 @@ SPEC = ROOT / "examples" / "twist_and_go" / "spec.yaml"
 MANIFEST = json.loads((ROOT / "generated" / "twist_and_go" / "manifest.json").read_text())
 NAMES = [f["name"] for f in MANIFEST["features"]]
 SMALL = ["--samples", "1500", "--streams", "1"]
+NO_MODEL = """spec: featgen/v1
+name: plain
+sample_rate_hz: 50
+inputs: [ax, gy]
+windows: {w: {length: 25, hop: 2}}
+features:
+  - {compute: [mean, std, max], of: [ax, gy], over: w}
+"""
 
 
 def _run(tmp_path: Path, *extra: str) -> tuple[str, dict]:
@@ -137,3 +145,18 @@ def test_without_swift_the_report_says_so(tmp_path, monkeypatch):
     lanes = _section(text, "timelines")
     assert "<b>Swift detector</b>: <span class=\"bad\">NOT CHECKED: no swiftc</span>" in lanes
     assert text.count('<td class="num bad">not checked</td>') == len(NAMES)
+
+
+def test_spec_without_a_model_has_no_prediction_sections(tmp_path, monkeypatch):
+    monkeypatch.setattr(harness, "find_swiftc", lambda: None)     # C only: fast
+    monkeypatch.delenv("CI", raising=False)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(NO_MODEL)
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(main, ["parity", str(spec), "--samples", "600", "--streams", "1",
+                                       "--html", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert 'id="ulp-table"' in text and 'id="manifest"' in text
+    assert "no <code>model:</code> block" in text
+    assert 'id="timelines"' not in text and "<img" not in text
