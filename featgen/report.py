@@ -119,7 +119,7 @@ def _diff(margins: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return (np.asarray(margins, dtype=np.float64) - np.asarray(ref, dtype=np.float64)).ravel()
 
 
-def ulp_rows(spec, manifest: dict, comparisons) -> list[dict]:
+def ulp_rows(manifest: dict, comparisons) -> list[dict]:
     """One row per feature, vector order: its definition and, per target, max ULP and the
     number of mismatching values."""
     rows = []
@@ -385,7 +385,7 @@ def build_report(spec, files: dict, module, recordings: dict, comparisons, predi
     from codegen import __version__
 
     manifest = json.loads(files["manifest.json"])
-    rows = ulp_rows(spec, manifest, comparisons)
+    rows = ulp_rows(manifest, comparisons)
     worst_first = sorted(rows, key=lambda r: (-max((c["max_ulp"] for c in r["cells"]),
                                                    default=0), r["index"]))
     total = sum(r.shape[0] for r in recordings.values())

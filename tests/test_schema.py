@@ -222,7 +222,8 @@ def _declared():
                 yield f"{kind.name}.{key}", param
 
 
-@pytest.mark.parametrize("where, param", list(_declared()), ids=lambda x: x if isinstance(x, str) else "")
+@pytest.mark.parametrize("where, param", list(_declared()),
+                         ids=lambda x: x if isinstance(x, str) else "")
 def test_parameter_schema_agrees_with_coerce(where, param):
     """For values around each declared bound, the schema fragment accepts exactly what Param
     accepts, except [low, high] with low >= high and whole numbers written as floats
