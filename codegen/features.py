@@ -23,7 +23,7 @@ import numpy as np
 from . import exact
 from .ir import (Buf, Expr, Index, IndexValue, KernelBuilder, Table, Var, WindowRef, eq, fabs,
                  ne, select, sqrt)
-from .params import Param, at_least, between
+from .params import Interval, Param, at_least, between
 from .transcendentals import LOG
 
 
@@ -338,8 +338,7 @@ def percentile_of(buf: Buf, q: float, method: str) -> Expr:
     return c - (c - a) * (1.0 - t)
 
 
-def _q_check(v: float) -> str | None:
-    return None if 0.0 <= v <= 100.0 else f"must be between 0 and 100, got {v!r}"
+_q_check = Interval(0.0, 100.0, message="must be between 0 and 100, got {v!r}")
 
 
 METHOD = Param("choice", default="linear", choices=("linear", "nearest_rank"),
@@ -834,7 +833,7 @@ def f_spectral_entropy(b, x, taper, include_dc, spectrum, normalize):
 @feature("log_energy", "log(floor + energy) with the portable log (docs/transcendentals.md); "
          "-inf for a window of zeros when floor is 0.",
          params={"floor": Param("number", default=0.0,
-                                check=lambda v: None if v >= 0 else f"must be >= 0, got {v!r}",
+                                check=Interval(low=0.0, message="must be >= 0, got {v!r}"),
                                 doc="added to the energy before the log")},
          tag=lambda p: "" if p["floor"] == 0.0 else f"_floor{number_tag(p['floor'])}")
 def f_log_energy(b, x, floor):

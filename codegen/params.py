@@ -104,12 +104,31 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
-def at_least(lo: int) -> Callable[[Any], str | None]:
-    return lambda v: None if v >= lo else f"must be at least {lo}, got {v}"
+@dataclass(frozen=True)
+class Interval:
+    """A check that is a plain interval of numbers, stated as data so that the JSON Schema of the
+    spec (featurespec/json_schema.py) states the same bounds: ``low``/``high`` (None: open
+    ended), each inclusive or not, and the message when a value falls outside."""
+
+    low: float | None = None
+    high: float | None = None
+    low_inclusive: bool = True
+    high_inclusive: bool = True
+    message: str = "must be between {low} and {high}, got {v}"     # str.format(v=, low=, high=)
+
+    def __call__(self, v: Any) -> str | None:
+        ok = ((self.low is None or (v >= self.low if self.low_inclusive else v > self.low))
+              and (self.high is None
+                   or (v <= self.high if self.high_inclusive else v < self.high)))
+        return None if ok else self.message.format(v=v, low=self.low, high=self.high)
 
 
-def between(lo: int, hi: int) -> Callable[[Any], str | None]:
-    return lambda v: None if lo <= v <= hi else f"must be between {lo} and {hi}, got {v}"
+def at_least(lo: int) -> Interval:
+    return Interval(low=lo, message="must be at least {low}, got {v}")
+
+
+def between(lo: int, hi: int) -> Interval:
+    return Interval(low=lo, high=hi)
 
 
 def positive(v: float) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from . import exact
 from .ir import Cur, Expr, Prev, Slot, lift, sqrt
-from .params import Param, below_nyquist, between
+from .params import Interval, Param, below_nyquist, between
 from .transcendentals import ATAN2
 
 
@@ -53,8 +53,8 @@ def signal(name: str, doc: str, sources: int | tuple[int, int] = 1, **kw: Any):
     return register
 
 
-def _open_unit(v: float) -> str | None:
-    return None if 0.0 < v <= 1.0 else f"must satisfy 0 < alpha <= 1, got {v}"
+_open_unit = Interval(0.0, 1.0, low_inclusive=False,
+                      message="must satisfy 0 < alpha <= 1, got {v}")
 
 
 @signal("magnitude", "sqrt(a*a + b*b [+ c*c]), summed left to right.", sources=(2, 3))

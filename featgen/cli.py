@@ -126,8 +126,11 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
 @click.option("--streams", default=3, show_default=True, help="Number of synthetic streams.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the report as JSON.")
 @click.option("--all-features", is_flag=True, help="List every feature, not only the worst ones.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False),
+              help="Also write the report as one self-contained HTML file (ULP table, "
+                   "predictions, threshold proximity, decision timelines, manifest).")
 def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_path: str | None,
-           all_features: bool) -> None:
+           all_features: bool, html_path: str | None) -> None:
     """Stream recordings through every target sample by sample; compare with numpy bit for bit."""
     from parity_tests import harness
     from parity_tests.recordings import parity_recordings
@@ -171,6 +174,17 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
         if predictions is not None:
             report["predictions"] = predictions
         Path(json_path).write_text(json.dumps(report, indent=2) + "\n")
+    if html_path:
+        from .report import write_report
+        source = (", ".join(Path(d).name for d in data) if data else
+                  f"{streams} seeded synthetic edge-case stream(s) of {samples:,} samples")
+        with Progress(console=errors, transient=True) as progress:
+            progress.add_task("writing the HTML report", total=None)
+            write_report(Path(html_path), parsed, files, module, recordings, comparisons,
+                         predictions, None if swiftc is not None else
+                         "no swiftc on PATH or in /opt/swift/usr/bin", source,
+                         synthetic=not data)
+        console.print(f"wrote the HTML report to {html_path}", soft_wrap=True)
     if not all(c.identical for c in comparisons) or (predictions and not predictions["identical"]):
         sys.exit(1)
     if swiftc is None:
@@ -183,6 +197,21 @@ def _warn_no_swift() -> None:
     errors.print("[bold yellow]WARNING: Swift (iOS) target NOT CHECKED[/]: no swiftc on PATH or "
                  "in /opt/swift/usr/bin, so this report covers C only (with CI=true this is an "
                  "error).", markup=True, soft_wrap=True)
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the schema to this file instead of printing it.")
+def schema(output: str | None) -> None:
+    """Print the JSON Schema (draft 2020-12) of the spec, for editors (docs/featgen-spec.schema.json
+    is this); `featgen build` remains the full check."""
+    from featurespec.json_schema import schema_text
+
+    if output:
+        Path(output).write_text(schema_text())
+        console.print(f"wrote the spec's JSON Schema to {output}")
+    else:
+        click.echo(schema_text(), nl=False)
 
 
 @main.command()

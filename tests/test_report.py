@@ -1,0 +1,162 @@
+"""`featgen parity --html`: the report for the example holds its sections with real data and
+references nothing outside the file."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from featgen.cli import main
+from parity_tests import harness
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "examples" / "twist_and_go" / "spec.yaml"
+MANIFEST = json.loads((ROOT / "generated" / "twist_and_go" / "manifest.json").read_text())
+NAMES = [f["name"] for f in MANIFEST["features"]]
+SMALL = ["--samples", "1500", "--streams", "1"]
+NO_MODEL = """spec: featgen/v1
+name: plain
+sample_rate_hz: 50
+inputs: [ax, gy]
+windows: {w: {length: 25, hop: 2}}
+features:
+  - {compute: [mean, std, max], of: [ax, gy], over: w}
+"""
+
+
+def _run(tmp_path: Path, *extra: str) -> tuple[str, dict]:
+    html_path, json_path = tmp_path / "report.html", tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["parity", str(SPEC), *SMALL, "--html", str(html_path),
+                                       "--json", str(json_path), *extra])
+    assert result.exit_code == 0, result.output
+    assert f"wrote the HTML report to {html_path}" in result.output
+    return html_path.read_text(encoding="utf-8"), json.loads(json_path.read_text())
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    from parity_tests.conftest import require_swiftc
+
+    require_swiftc()
+    return _run(tmp_path_factory.mktemp("report"))
+
+
+def _section(text: str, ident: str) -> str:
+    """From the element with id=ident to the next <h2>."""
+    start = text.index(f'id="{ident}"')
+    end = text.find("<h2", start)
+    return text[start:end if end > 0 else len(text)]
+
+
+def _pngs(text: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([^"]+)"', text)]
+
+
+def test_sections_exist(report):
+    text, _ = report
+    for ident in ("features", "ulp-table", "predictions", "prediction-table", "proximity",
+                  "proximity-table", "timelines", "manifest", "manifest-table"):
+        assert f'id="{ident}"' in text, ident
+    assert "NOT CHECKED" not in text
+
+
+def test_ulp_table_has_a_row_per_feature_with_its_max_ulp(report):
+    text, data = report
+    table = text[text.index('id="ulp-table"'):text.index("</table>", text.index('id="ulp-table"'))]
+    rows = re.findall(r"<tr[ >].*?</tr>", table, re.S)
+    assert len(rows) == len(NAMES) + 1                  # header + one per feature
+    targets = [t["target"] for t in data["targets"]]
+    assert targets == ["C", "Swift"]
+    for name in NAMES:
+        assert f'<td class="mono">{name}</td>' in table, name
+    for target in data["targets"]:
+        for name, stat in target["features"].items():
+            row = next(r for r in rows if f'<td class="mono">{name}</td>' in r)
+            cells = re.findall(r'<td class="num (?:zero|diff)"[^>]*>([^<]*)</td>', row)
+            column = targets.index(target["target"])
+            assert cells[column].split()[0] == str(stat["max_ulp"]), (name, cells)
+    assert f"All {len(NAMES)} features are bit-identical" in text
+
+
+def test_prediction_table_reports_every_target(report):
+    text, data = report
+    table = _section(text, "predictions")
+    p = data["predictions"]
+    for target in ("own C", "own Swift", "TL2cgen C", "Core ML"):
+        assert target in table, target
+    assert f"{p['own_c']['margins_bit_equal_pct']:.2f} %" in table
+    assert f"{p['tl2cgen']['margins_bit_equal_pct']:.2f} %" in table
+    assert f"{p['tl2cgen']['max_abs_margin_diff']:.3g}" in table
+    b = p["boundary_vectors"]
+    assert f"{b['own_c_margins_bit_equal']:,}/{b['vectors']:,}" in table
+
+
+def test_plots_are_real_pngs(report):
+    text, _ = report
+    images = _pngs(text)
+    assert len(images) >= 5            # margins, proximity, threshold histograms, timeline(s)
+    for png in images:
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
+    timeline = re.findall(r'<img class="timeline"[^>]*src="data:image/png;base64,([^"]+)"', text)
+    assert timeline, "no timeline image"
+    lanes = _section(text, "timelines")
+    for lane in ("C detector", "Swift detector", "Core ML evaluator"):
+        assert f"<b>{lane}</b>" in lanes
+    assert lanes.count("0 decisions and 0 event flags differ") == 3
+
+
+def test_proximity_section_has_counts(report):
+    text, _ = report
+    section = _section(text, "proximity")
+    rows = re.findall(r'<tr><td class="mono">(\w+)</td>', section)
+    assert 1 <= len(rows) <= 15 and set(rows) <= set(NAMES)
+
+
+def test_manifest_section(report):
+    text, _ = report
+    section = _section(text, "manifest")
+    assert MANIFEST["spec_hash"] in section
+    assert MANIFEST["model"]["model_sha256"] in section
+    for path in MANIFEST["files"]:
+        assert path in section
+
+
+def test_nothing_external(report):
+    text, _ = report
+    for bad in ("<script", "<link", "<iframe", "@import", "url(", "<object", "<embed"):
+        assert bad not in text.lower(), bad
+    for attr, value in re.findall(r'\b(src|href|action)\s*=\s*"([^"]*)"', text, re.I):
+        assert value.startswith(("data:image/png;base64,", "#")), (attr, value[:80])
+    assert not re.search(r"\b(src|href)\s*=\s*'", text)
+
+
+def test_without_swift_the_report_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(harness, "find_swiftc", lambda: None)
+    monkeypatch.delenv("CI", raising=False)
+    text, data = _run(tmp_path)
+    assert [t["target"] for t in data["targets"]] == ["C"]
+    assert 'id="swift-missing"' in text
+    assert "Swift (iOS) target NOT CHECKED" in text
+    assert "NOT CHECKED: no swiftc" in text or _pngs(text)      # the timeline lane says it too
+    lanes = _section(text, "timelines")
+    assert "<b>Swift detector</b>: <span class=\"bad\">NOT CHECKED: no swiftc</span>" in lanes
+    assert text.count('<td class="num bad">not checked</td>') == len(NAMES)
+
+
+def test_spec_without_a_model_has_no_prediction_sections(tmp_path, monkeypatch):
+    monkeypatch.setattr(harness, "find_swiftc", lambda: None)     # C only: fast
+    monkeypatch.delenv("CI", raising=False)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(NO_MODEL)
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(main, ["parity", str(spec), "--samples", "600", "--streams", "1",
+                                       "--html", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert 'id="ulp-table"' in text and 'id="manifest"' in text
+    assert "no <code>model:</code> block" in text
+    assert 'id="timelines"' not in text and "<img" not in text
