@@ -141,25 +141,41 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
                       else parity_recordings(len(parsed.inputs), samples, streams))
     except DataError as exc:
         _fail(str(exc))
+    longest = max(w.length for w in parsed.windows)
+    if all(r.shape[0] < longest for r in recordings.values()):
+        _fail(f"every recording is shorter than the longest window ({longest} samples): no "
+              "feature vector to compare (use more --samples or longer --data)")
     module = harness.load_numpy_module(files, parsed.name)
     swiftc = harness.find_swiftc()
     if swiftc is None:
         _warn_no_swift()
+    # (prefix, label, reference): the full featuriser against numpy; with a model, also the
+    # device featuriser (only the features the model reads) against those numpy columns.
+    featurisers = [(parsed.name, "", module)]
+    if parsed.model is not None:
+        from parity_tests.model_harness import device_featuriser
+        device, columns = device_featuriser(files, parsed.name)
+        if columns is not None:
+            featurisers.append((device, " device", harness.Columns(module, columns)))
     with tempfile.TemporaryDirectory() as work, Progress(console=errors, transient=True) as progress:
         task = progress.add_task("building targets", total=None)
-        targets = [harness.c_target(files, parsed.name, Path(work))]
-        if swiftc is not None:
-            progress.update(task, description="building the Swift target (swiftc -O)")
-            try:
-                targets.append(harness.swift_target(files, parsed.name, Path(work)))
-            except RuntimeError as exc:
-                _fail(f"the Swift target does not build:\n{exc}", status=1)
+        targets = []
+        for prefix, suffix, reference in featurisers:
+            target = harness.c_target(files, prefix, Path(work) / f"c{suffix}")
+            targets.append((harness.Target(target.name + suffix, target.stream), reference))
+            if swiftc is not None:
+                progress.update(task, description=f"building the Swift{suffix} target (swiftc -O)")
+                try:
+                    target = harness.swift_target(files, prefix, Path(work) / f"swift{suffix}")
+                except RuntimeError as exc:
+                    _fail(f"the Swift target does not build:\n{exc}", status=1)
+                targets.append((harness.Target(target.name + suffix, target.stream), reference))
         progress.update(task, description="streaming", total=len(targets) * len(recordings))
         comparisons = []
-        for target in targets:
-            comparison = harness.Comparison(target.name, tuple(module.FEATURE_NAMES))
+        for target, reference in targets:
+            comparison = harness.Comparison(target.name, tuple(reference.FEATURE_NAMES))
             for label, rec in recordings.items():
-                harness.compare_recording(module, target, label, rec, comparison)
+                harness.compare_recording(reference, target, label, rec, comparison)
                 progress.advance(task)
             comparisons.append(comparison)
     _print_report(parsed, recordings, comparisons, all_features)
@@ -265,12 +281,19 @@ def _print_report(spec, recordings, comparisons, all_features: bool) -> None:
     for c in comparisons:
         table.add_column(c.target, justify="right")
     names = spec.feature_names
-    worst = sorted(range(len(names)), key=lambda j: -max(c.stats[j].max_ulp for c in comparisons))
+    stats = [{s.name: s for s in c.stats} for c in comparisons]   # a device target: a subset
+    worst = sorted(range(len(names)), key=lambda j: -max(
+        by[names[j]].max_ulp for by in stats if names[j] in by))
     shown = range(len(names)) if all_features else worst[:10]
     for j in shown:
-        table.add_row(names[j], *(_ulp_cell(c.stats[j]) for c in comparisons))
+        table.add_row(names[j], *(_ulp_cell(by[names[j]]) if names[j] in by else "·"
+                                  for by in stats))
     if not all_features and len(names) > 10:
         table.caption = f"10 worst of {len(names)} features (--all-features: all)"
+        table.caption_justify = "left"
+    if len(stats) > 1 and any(len(by) < len(names) for by in stats):
+        table.caption = ((table.caption + "; ") if table.caption else "") + \
+            "· = not computed by that featuriser (the device one computes what the model reads)"
         table.caption_justify = "left"
     console.print(table)
     for c in comparisons:

@@ -101,7 +101,7 @@ def prediction_traces(spec, files: dict, module, recordings: dict, with_swift: b
                 diffs["Swift"].append(_diff(s["margins"], ref))
             else:
                 trace.missing[LANES[2]] = "NOT CHECKED: no swiftc"
-            cm = mh.coreml_margins(parity.coreml, X)
+            cm = mh.coreml_margins(parity.coreml, X, parity.detector.columns)
             cm_pos = mh.coreml_positive(dec, cm)
             trace.positive[LANES[3]] = cm_pos
             trace.events[LANES[3]] = decisions.events(dec, cm_pos, ordinals)[1]
@@ -126,8 +126,10 @@ def ulp_rows(manifest: dict, comparisons) -> list[dict]:
     for j, f in enumerate(manifest["features"]):
         cells = []
         for c in comparisons:
-            s = c.stats[j]
-            cells.append({"max_ulp": s.max_ulp, "mismatches": s.mismatches, "first": s.first})
+            s = next((s for s in c.stats if s.name == f["name"]), None)
+            cells.append({"max_ulp": s.max_ulp, "mismatches": s.mismatches, "first": s.first}
+                         if s is not None else {"max_ulp": "·", "mismatches": 0, "first":
+                                                "not computed by this featuriser"})
         params = ", ".join(f"{k}: {json.dumps(v)}" for k, v in f["params"].items())
         rows.append({"index": j, "name": f["name"], "kind": f["kind"],
                      "signals": " × ".join(f["signals"]), "window": f["window"],
