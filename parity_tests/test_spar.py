@@ -143,7 +143,8 @@ def _predictions(spar, spar_model, parity, swift: bool) -> tuple[mh.ModelCompari
     spec, _, module, recordings = spar
     _, booster = spar_model
     result = mh.ModelComparison()
-    classes = {"own C": 0, "Swift": 0, "TL2cgen": 0, "Core ML": 0}
+    classes = {"own C": 0, "Swift": 0}
+    rows, refs = [], []
     for name, rec in recordings.items():
         X, ends = module.featurize(rec.samples)
         got = parity.detector.stream(rec.samples)
@@ -151,15 +152,21 @@ def _predictions(spar, spar_model, parity, swift: bool) -> tuple[mh.ModelCompari
         sw = parity.swift.stream(rec.samples) if swift else None
         ordinals = ends                      # every sample is finite: ordinal = row
         parity.compare_vectors(booster, X, ordinals, got, result, sw)
-        ref = decisions.argmax_first(mh.xgboost_margins(booster, X))
+        margins = mh.xgboost_margins(booster, X)
+        ref = decisions.argmax_first(margins)
         classes["own C"] += int((got["predicted_class"] == ref).sum())
         if swift:
             classes["Swift"] += int((sw["predicted_class"] == ref).sum())
-        if parity.tl2cgen is not None:
-            classes["TL2cgen"] += int((decisions.argmax_first(parity.tl2cgen.margins(X))
-                                       == ref).sum())
-        cm = mh.coreml_margins(parity.coreml, X)
-        classes["Core ML"] += int((np.argmax(cm, axis=1) == ref).sum())
+        rows.append(X)
+        refs.append(margins)
+    X, margins = np.concatenate(rows), np.concatenate(refs)
+    ref = decisions.argmax_first(margins)
+    if parity.tl2cgen is not None:
+        classes["TL2cgen"] = int((decisions.argmax_first(parity.tl2cgen.margins(X)) == ref).sum())
+    cm = mh.coreml_margins(parity.coreml, X)
+    classes["Core ML"] = int((np.argmax(cm, axis=1) == ref).sum())
+    top2 = np.sort(margins.astype(np.float64), axis=1)[:, -2:]
+    classes["gaps"] = top2[:, 1] - top2[:, 0]           # largest minus second largest margin
     return result, classes
 
 
@@ -183,14 +190,17 @@ def test_predictions_on_every_recording(spar, spar_model, tmp_path, capsys):
     assert out["reference_rule_bit_equal"] == out["vectors"]
     assert out["coreml_same_leaves"] == out["vectors"]
     t, c = report["tl2cgen"], report["coreml_spec_evaluator"]
+    worst = max(t["max_abs_margin_diff"], c["max_abs_margin_diff"])
+    near = int((classes["gaps"] <= 2 * worst).sum())    # where a 2 x max-diff error could flip
     _report(capsys, f"SPAR model ({len(bundle.forest.trees)} trees, 7 classes), {n} vectors: own "
                     f"C margins 100%, classes 100%, {result.events} events; TL2cgen margins "
                     f"{t['margins_bit_equal_pct']:.1f}% (max {t['max_abs_margin_diff']:.2g}), "
                     f"classes {100 * classes['TL2cgen'] / n:.2f}%; Core ML margins "
                     f"{c['margins_equal_after_float32_rounding_pct']:.1f}% after rounding (max "
                     f"{c['max_abs_margin_diff']:.2g}), classes {100 * classes['Core ML'] / n:.2f}%;"
-                    f" boundary vectors {out['vectors']}: own C all, TL2cgen "
-                    f"{out['tl2cgen_margins_bit_equal']}")
+                    f" {near} vectors with a top-two margin gap <= {2 * worst:.2g}, smallest "
+                    f"gap {classes['gaps'].min():.2g}; boundary vectors {out['vectors']}: own C "
+                    f"all, TL2cgen {out['tl2cgen_margins_bit_equal']}, Core ML same leaves all")
 
 
 def test_swift_predictions_on_every_recording(spar, spar_model, tmp_path, capsys):

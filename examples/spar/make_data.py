@@ -3,8 +3,9 @@
 
 Data: the shoulder-exercise recordings of Burns, Leung, Hardisty, Whyne, Henry and McLachlin,
 "Shoulder physiotherapy exercise recognition: machine learning the inertial signals from a
-smartwatch", Physiological Measurement 39(7), 075007, 2018 (doi:10.1088/1361-6579/aacfd9).
-140 recordings (10 subjects x 7 exercises x 2 sides), an Apple Watch at 50 Hz: ax, ay, az
+smartwatch", Physiological Measurement 39(7), 2018 (arXiv:1802.01489). Each recording is one set
+of 20 repetitions of one exercise; 140 recordings (10 subjects x 7 exercises x 2 sides: the
+data set's ``side``, 0 left, 1 right), an Apple Watch at 50 Hz: ax, ay, az
 (accelerometer, g, gravity included) and wx, wy, wz (gyroscope, rad/s). Classes, in the data
 set's order: 0 PEN (pendulum), 1 ABD (abduction), 2 FEL (forward elevation), 3 IR (internal
 rotation), 4 ER (external rotation), 5 TRAP (trapezius extension), 6 ROW (upright row).
