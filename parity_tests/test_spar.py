@@ -237,7 +237,8 @@ def test_retraining_reproduces_the_committed_model(spar_data, tmp_path):
           meta["group_column"])
     for name in ("model.json", "featgen_model.json", "metrics.json"):
         assert (tmp_path / "model" / name).read_bytes() == (SPAR / "model" / name).read_bytes(), \
-            f"retraining changed {name}"
+            f"retraining with the recorded parameters changed {name}: rerun the train command " \
+            "of examples/spar/README.md, rebuild, and update the README's figures"
     raw = (SPAR / "model" / "model.json").read_bytes()
     assert hashlib.sha256(raw).hexdigest() == meta["model_sha256"]
     assert meta["features_hash"] == spec.features_hash
