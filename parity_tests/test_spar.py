@@ -145,6 +145,46 @@ def test_features_bit_identical_in_swift(spar, tmp_path, capsys):
     _features(spar, harness.swift_target(files, spec.name, tmp_path), capsys)
 
 
+def test_the_generated_swift_package_tests_pass(spar, capsys):
+    """`swift test` of generated/spar/ios (what an iOS developer runs): its golden vectors bit for
+    bit, rejected samples, reset, flat memory; warning-free."""
+    import re
+    import subprocess
+    import time
+
+    swiftc = require_swiftc()
+    spec, files, _, _ = spar
+    key = hashlib.sha256()
+    for rel, content in sorted(files.items()):
+        if rel.startswith("ios/"):
+            key.update(rel.encode() + b"\0" + (content if isinstance(content, bytes)
+                                               else content.encode()))
+    root = harness.CACHE / "swift-packages" / f"{spec.name}-{key.hexdigest()[:16]}"
+    package = root / "ios"
+    if not (package / "Package.swift").is_file():
+        staging = root / "ios.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        for rel, content in files.items():
+            if rel.startswith("ios/"):
+                path = staging / rel[len("ios/"):]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        staging.replace(package)
+    started = time.perf_counter()
+    run = subprocess.run([str(Path(swiftc).with_name("swift")), "test", "--scratch-path",
+                          str(root / "scratch-debug")], cwd=package, capture_output=True,
+                         text=True, timeout=1800)
+    seconds = time.perf_counter() - started
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-6000:]
+    assert not [line for line in output.splitlines()
+                if "warning:" in line and str(package) in line], output[-6000:]
+    summary = re.findall(r"Executed \d+ tests?, with 0 failures .*", output)
+    assert summary, output[-3000:]
+    _report(capsys, f"generated/spar/ios: swift test (debug, incl. build) {seconds:.0f} s; "
+                    f"{summary[-1]}")
+
+
 @pytest.fixture(scope="module")
 def spar_model(spar):
     spec, _, _, _ = spar
