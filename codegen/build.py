@@ -132,7 +132,8 @@ def generate(spec: Spec, prune: bool = True, share: bool = True) -> dict[str, st
     stem, ext = GOLDEN_FILE.rsplit(".", 1)
     sw_ctx.update(golden_name=GOLDEN_FILE, golden_stem=stem, golden_ext=ext,
                   golden_magic=GOLDEN_MAGIC.decode(), memory_pushes=SWIFT_MEMORY_PUSHES,
-                  memory_pushes_debug=SWIFT_MEMORY_PUSHES_DEBUG)
+                  memory_pushes_debug=SWIFT_MEMORY_PUSHES_DEBUG,
+                  min_hop=min(w.hop for w in program.windows))
     package = sw_ctx["type_name"]
     swift_files = {
         "ios/Package.swift": "swift/Package.swift.j2",

@@ -216,14 +216,19 @@ def evaluate(decision: decisions.Decision, y: np.ndarray, margins: np.ndarray,
     for c in range(n_class):
         tp = int(matrix[c, c])
         col, row = int(matrix[:, c].sum()), int(matrix[c, :].sum())
-        per_class[str(c)] = {"precision": tp / col if col else None,
-                             "recall": tp / row if row else None,
+        precision = tp / col if col else None
+        recall = tp / row if row else None
+        f1 = (2 * tp / (row + col)) if row + col else None
+        per_class[str(c)] = {"precision": precision, "recall": recall, "f1": f1,
+                             "support": row,
                              "roc_auc": roc_auc(y == c, prob[:, c].astype(np.float64))}
     aucs = [v["roc_auc"] for v in per_class.values() if v["roc_auc"] is not None]
+    f1s = [v["f1"] for v in per_class.values() if v["support"]]
     return {
         "objective": "multi:softprob",
         "vectors": int(len(y)),
         "accuracy": float((pred == y).mean()) if len(y) else None,
+        "macro_f1": float(np.mean([f or 0.0 for f in f1s])) if f1s else None,
         "roc_auc_macro_ovr": float(np.mean(aucs)) if aucs else None,
         "positive_class": decision.positive_class,
         "per_class": per_class,
@@ -288,8 +293,11 @@ def summary_lines(metrics: dict) -> list[str]:
                   f"{pct(metrics['precision'])}, recall {pct(metrics['recall'])}",
                   f"confusion (true x predicted): [[{tn}, {fp}], [{fn}, {tp}]]"]
     else:
-        lines += [f"held out: accuracy {pct(metrics['accuracy'])}, macro one-vs-rest ROC AUC "
+        f1 = ", ".join(f"{c} {num(v['f1'])}" for c, v in metrics["per_class"].items())
+        lines += [f"held out: accuracy {pct(metrics['accuracy'])}, macro F1 "
+                  f"{num(metrics['macro_f1'])}, macro one-vs-rest ROC AUC "
                   f"{num(metrics['roc_auc_macro_ovr'])}",
+                  f"F1 per class: {f1}",
                   "confusion (true x predicted): "
                   f"{metrics['confusion_matrix']['rows_true_cols_predicted']}"]
     e = metrics["events"]

@@ -133,3 +133,23 @@ def test_proximity_command(csv_data, tmp_path):
     report = json.loads(out.read_text())
     assert report["k"] == 8 and report["vectors"] > 1000 and report["features"]
     assert "1-8 ULPs away" in result.output
+
+
+def test_multiclass_metrics_by_hand():
+    """Per-class precision, recall, F1 and macro F1 from a confusion matrix worked out by hand:
+    true [0, 0, 1, 1, 2], predicted [0, 1, 1, 1, 0]."""
+    from codegen.trees.decision import Decision
+    from featgen.train import evaluate
+
+    y = np.array([0, 0, 1, 1, 2])
+    margins = np.full((5, 3), -1.0, dtype=np.float32)
+    margins[np.arange(5), [0, 1, 1, 1, 0]] = 1.0
+    m = evaluate(Decision("multiclass", 0.0, 0.0, 1, 1, 0), y, margins, 3)
+    assert m["confusion_matrix"]["rows_true_cols_predicted"] == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
+    assert m["accuracy"] == 3 / 5
+    c = m["per_class"]
+    assert (c["0"]["precision"], c["0"]["recall"], c["0"]["f1"]) == (1 / 2, 1 / 2, 1 / 2)
+    assert (c["1"]["precision"], c["1"]["recall"], c["1"]["f1"]) == (2 / 3, 1.0, 4 / 5)
+    assert (c["2"]["precision"], c["2"]["recall"], c["2"]["f1"]) == (None, 0.0, 0.0)
+    assert [c[k]["support"] for k in "012"] == [2, 2, 1]
+    assert m["macro_f1"] == pytest.approx((1 / 2 + 4 / 5 + 0.0) / 3, rel=1e-15)

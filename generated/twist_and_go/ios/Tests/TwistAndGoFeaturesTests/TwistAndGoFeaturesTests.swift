@@ -257,7 +257,7 @@ final class TwistAndGoFeaturesTests: XCTestCase {
                 after = try anonymousResidentKiB()
             }
         }
-        XCTAssertGreaterThan(emitted, pushes / 2)
+        XCTAssertGreaterThanOrEqual(emitted, pushes / 1) // the most frequent window's hop
         XCTAssertLessThanOrEqual(after - before, 0, "anonymous resident memory grew by \(after - before) KiB over \(pushes) pushes")
 #else
         throw XCTSkip("resident memory is read from /proc/self/statm (Linux only)")
