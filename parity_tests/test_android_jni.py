@@ -420,3 +420,37 @@ def test_android_tree_is_self_contained(example):
     for path, text in files.items():
         if path.startswith("android/"):
             assert spec.spec_hash in text and "featgen 0.1.0" in text, path
+
+
+def test_multiclass_model_through_jni(tmp_path):
+    """A multi:softprob model: the Kotlin class of a multi-class detector (margins per class,
+    POSITIVE_CLASS), margins bit-identical to XGBoost, argmax decisions and events as the rule."""
+    from featgen.train import Params, train
+    from featurespec import load_spec
+    from parity_tests.model_fixtures import spec_with_model, three_classes
+
+    spec_path = spec_with_model(tmp_path, "mc", "{class: 2, consecutive: 2, refractory: 10}")
+    spec = load_spec(spec_path)
+    recordings = three_classes(labelled(subjects=2, seconds=20.0, seed=5))
+    train(spec, recordings, tmp_path / "mc", Params(objective="multi:softprob", rounds=4,
+                                                    max_depth=3))
+    files = generate(spec)
+    kt = files[f"android/src/main/kotlin/featgen/{type_name(spec.name)}.kt"]
+    assert "const val POSITIVE_CLASS: Int = 2" in kt and "OUTPUT_COUNT: Int = 3" in kt
+    module = harness.load_numpy_module(files, spec.name)
+    android = Android(files, spec.name, tmp_path / "work", has_model=True)
+    library = android.build_library("mc")
+    booster = mh.load_booster(load_bundle(spec).raw)
+    parity = mh.ModelParity(files, spec.name, tmp_path / "c", module, with_tl2cgen=False)
+    samples = next(iter(recordings.values())).samples
+    got = android.stream(library, samples)
+    features, ends = module.featurize(samples, nonfinite="drop")
+    assert np.array_equal(got["ends"], ends) and _same_bits64(got["features"], features)
+    reference = mh.xgboost_margins(booster, features)
+    assert reference.shape[1] == 3 and mh.bits_equal(reference, got["margins"]).all()
+    positive = decisions.positive(parity.decision, reference)
+    ordinals = np.cumsum(np.isfinite(samples).all(axis=1))[ends] - 1
+    _, fired = decisions.events(parity.decision, positive, ordinals)
+    assert positive.any() and np.array_equal(positive, got["positive"])
+    assert np.array_equal(decisions.argmax_first(reference), got["predicted_class"])
+    assert np.array_equal(fired, got["event"])
