@@ -34,7 +34,7 @@ extension TwistAndGoDetector {
     public static func checkCoreMLModel(_ model: MLModel) throws {
         let metadata: [String: String] =
             model.modelDescription.metadata[MLModelMetadataKey.creatorDefinedKey] as? [String: String] ?? [:]
-        try checkFeatureOrder(metadata["featgen.feature_order_sha256"] ?? "(none)", of: "Core ML model")
+        try checkCoreMLMetadata(metadata)
     }
 
     /// Core ML's prediction for the latest feature vector ("predicted_class" and

@@ -88,6 +88,16 @@ public struct TwistAndGoDetector: Sendable {
     public private(set) var run: Int = 0
     private var cooldown: Int = 0
 
+    /// The key of the feature order sha256 in the .mlmodel's user-defined metadata (featgen
+    /// writes it there).
+    public static let coreMLFeatureOrderKey: String = "featgen.feature_order_sha256"
+
+    /// Throws ``VersionError`` unless a Core ML model's user-defined metadata names this
+    /// featuriser's feature order (``checkCoreMLModel(_:)`` reads it from an `MLModel`).
+    public static func checkCoreMLMetadata(_ metadata: [String: String]) throws {
+        try checkFeatureOrder(metadata[coreMLFeatureOrderKey] ?? "(none)", of: "Core ML model")
+    }
+
     /// A new stream. Storage is allocated here, once. Throws ``VersionError`` when the tree model
     /// was generated for another feature order than the featuriser's (files of two builds mixed).
     public init() throws {
