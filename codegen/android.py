@@ -58,7 +58,8 @@ def android_files(env, files: dict, common: dict, header_lines: list[str],
                              "consecutive": d["consecutive"],
                              "refractory": d["refractory_samples"]},
                    margin_threshold_bits=(_float_bits(d["margin_threshold"])
-                                          if d["kind"] == "binary" else 0))
+                                          if d["kind"] == "binary" else 0),
+                   margin_threshold_hex=d.get("margin_threshold", ""))
     out = {}
     cpp = f"{ROOT}/cpp"
     for part in parts:                   # the C runtime, byte for byte as in c/

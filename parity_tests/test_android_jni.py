@@ -462,3 +462,21 @@ def test_multiclass_model_through_jni(tmp_path):
     assert positive.any() and np.array_equal(positive, got["positive"])
     assert np.array_equal(decisions.argmax_first(reference), got["predicted_class"])
     assert np.array_equal(fired, got["event"])
+
+
+def test_kotlin_constants_are_the_manifests(example):
+    """The Kotlin class's informative constants say what the native code decides with."""
+    import json
+    import re
+
+    spec, files, _ = example
+    kt = files[f"android/src/main/kotlin/featgen/{type_name(spec.name)}.kt"]
+    model = json.loads(files["manifest.json"])["model"]
+    bits = int(re.search(r"MARGIN_THRESHOLD: Float = java\.lang\.Float\.intBitsToFloat\((-?\d+)\)",
+                         kt).group(1))
+    threshold = float.fromhex(model["decision"]["margin_threshold"])
+    assert np.int32(bits).view(np.float32) == np.float32(threshold)
+    assert f'const val MODEL_SHA256: String = "{model["model_sha256"]}"' in kt
+    assert f'const val FEATURE_ORDER_SHA256: String = "{model["feature_order_sha256"]}"' in kt
+    assert f"const val CONSECUTIVE: Int = {model['decision']['consecutive']}" in kt
+    assert f"const val REFRACTORY: Int = {model['decision']['refractory_samples']}" in kt

@@ -4,7 +4,7 @@
 // Model sha256: d7e1673f4528cb2e04712dfca0a86a1d940e01a5dd69f0109d386bb1d6988bdd (model/model.json)
 //
 // The twist_and_go detector for Android: a thin Kotlin face over the generated C runtime
-// (libtwist_and_go_jni.so, built from ../cpp/CMakeLists.txt). Every number comes from the C code,
+// (libtwist_and_go_jni.so, built from src/main/cpp/CMakeLists.txt). Every number comes from the C code,
 // so features, margins and decisions are bit-identical to the numpy training features and to
 // XGBoost. Not thread-safe: one instance per sensor stream; call close() when done.
 package featgen
@@ -56,7 +56,7 @@ class TwistAndGo : Closeable {
         /** The spec's probability threshold (informative: the native code decides on the margin). */
         const val THRESHOLD: Double = 0.8
         /** A vector is positive when its margin >= this: the first float margin whose XGBoost probability reaches [THRESHOLD]. */
-        @JvmField val MARGIN_THRESHOLD: Float = java.lang.Float.intBitsToFloat(1068593686)
+        @JvmField val MARGIN_THRESHOLD: Float = java.lang.Float.intBitsToFloat(1068593686) // 0x1.62e42cp+0
         /** Positive vectors in a row that fire the event. */
         const val CONSECUTIVE: Int = 2
         /** Accepted samples after an event whose vectors are ignored. */
