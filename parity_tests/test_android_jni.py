@@ -81,6 +81,11 @@ public class Driver {
         if (args[0].equals("versions")) {
             try (@CLASS@ d = new @CLASS@()) {
                 System.out.println("ACCEPTED " + d.getFeatures().length);
+                try {
+                    d.push(new double[@CLASS@.INPUT_COUNT - 1]);
+                } catch (IllegalArgumentException e) {
+                    System.out.println("SHORT SAMPLE REFUSED: " + e.getMessage());
+                }
             } catch (@CLASS@.VersionMismatch e) {
                 System.out.println("REFUSED " + e.getMessage());
             }
@@ -359,7 +364,9 @@ def test_featuriser_only_spec_through_jni(tmp_path):
 
 def test_kotlin_accepts_its_own_library(example_android):
     _, _, _, android, library = example_android
-    assert android.run(library, "versions").strip() == "ACCEPTED 199"
+    said = android.run(library, "versions").strip().splitlines()
+    assert said == ["ACCEPTED 199",
+                    "SHORT SAMPLE REFUSED: a twist_and_go sample has 6 values, got 5"], said
 
 
 @pytest.mark.parametrize("case", ["model feature order", "model", "spec"])

@@ -66,6 +66,9 @@ JNIEXPORT jint JNICALL Java_featgen_TwistAndGo_nativePush(JNIEnv *env, jobject s
     int status;
     (void)self;
     (*env)->GetDoubleArrayRegion(env, sample, 0, TWIST_AND_GO_N_INPUTS, values);
+    if ((*env)->ExceptionCheck(env)) {
+        return TWIST_AND_GO_REJECTED; /* a short array: the JVM throws on return; nothing was pushed */
+    }
     status = twist_and_go_detector_push(&stream->detector, values, &stream->result);
     if (status == TWIST_AND_GO_DETECTOR_SCORED || status == TWIST_AND_GO_DETECTOR_EVENT) {
         jint out[4];
