@@ -487,3 +487,18 @@ def test_kotlin_constants_are_the_manifests(example):
     assert f'const val FEATURE_ORDER_SHA256: String = "{model["feature_order_sha256"]}"' in kt
     assert f"const val CONSECUTIVE: Int = {model['decision']['consecutive']}" in kt
     assert f"const val REFRACTORY: Int = {model['decision']['refractory_samples']}" in kt
+
+
+@pytest.mark.parametrize("name,cls", [("string", "String"), ("closeable", "Closeable"),
+                                      ("system", "System"), ("double_array", "DoubleArray")])
+def test_spec_names_that_would_hide_kotlin_types_are_refused(name, cls):
+    """The Kotlin class is the spec name in PascalCase; a name that would hide a type its file
+    uses is a located error, not Kotlin that does not compile."""
+    from featurespec import SpecError
+
+    text = SMALL.replace("name: small", f"name: {name}")
+    with pytest.raises(SpecError) as caught:
+        load_spec_text(text, "spec.yaml")
+    assert str(caught.value).splitlines()[-1] == (
+        f"spec.yaml:3:7: name: '{name}' would name the Android class {cls}, which hides "
+        f"Kotlin's {cls}; choose another name")
