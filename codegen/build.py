@@ -17,10 +17,12 @@ import jinja2
 from featurespec.schema import Spec
 
 from . import __version__
+from .android import android_files
 from .backends import c as c_backend
 from .backends import numpy as numpy_backend
 from .backends import swift as swift_backend
 from .lowering import Program, lower
+from .trees.model_dir import feature_order_hash as _feature_order_hash
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -51,6 +53,7 @@ def _common(program: Program) -> dict:
         "P": program.name.upper(),
         "spec_hash": spec.spec_hash,
         "version": __version__,
+        "feature_order_sha256": _feature_order_hash(program.feature_names),
         "inputs": spec.inputs,
         "feature_names": program.feature_names,
         "max_length": program.warmup,
@@ -170,6 +173,8 @@ def generate(spec: Spec, prune: bool = True, share: bool = True) -> dict[str, st
         model_out, meta["model"] = model_files(spec, program, device, env, lines, common,
                                                _normalise)
         files.update(model_out)
+    # android/: the C runtime copied, CMake, JNI bridge, Kotlin class
+    files.update(android_files(env, files, common, lines, meta.get("model"), _normalise))
     meta["files"] = {p: hashlib.sha256(_bytes(t)).hexdigest() for p, t in sorted(files.items())}
     files["manifest.json"] = json.dumps(meta, indent=2, sort_keys=False) + "\n"
     return dict(sorted(files.items()))

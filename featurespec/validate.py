@@ -73,6 +73,13 @@ PYTHON_RESERVED = frozenset("""
     exit quit copyright credits license np numpy math self cls
 """.split()) | frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
 
+# The spec name in PascalCase names the generated Kotlin class (twist_and_go -> TwistAndGo); it
+# must not hide a type that class's file uses unqualified.
+KOTLIN_SHADOWED = frozenset("""
+    String List Boolean System Closeable DoubleArray FloatArray IntArray IllegalStateException
+    OutOfMemoryError JvmField JvmStatic
+""".split())
+
 RESERVED = (("C", C_RESERVED), ("Swift", SWIFT_RESERVED), ("Python", PYTHON_RESERVED))
 
 
@@ -259,8 +266,11 @@ class _Validator:
         self.windows_complete = "windows" in data
         if "spec" in data:
             self.check_version(data["spec"])
-        if "name" in data:
-            self.check_name(data["name"], ("name",), "a name for the spec")
+        if "name" in data and self.check_name(data["name"], ("name",), "a name for the spec"):
+            pascal = "".join(part[:1].upper() + part[1:] for part in data["name"].split("_"))
+            if pascal in KOTLIN_SHADOWED:
+                self.error(("name",), f"{show(data['name'])} would name the Android class "
+                                      f"{pascal}, which hides Kotlin's {pascal}; choose another name")
         if "sample_rate_hz" in data:
             self.check_rate(data["sample_rate_hz"])
         if "inputs" in data:

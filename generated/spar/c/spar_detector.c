@@ -16,22 +16,22 @@
 void spar_detector_init(spar_detector *d)
 {
     memset(d, 0, sizeof *d);
-    spar_init(&d->features);
+    spar_device_init(&d->features);
 }
 
-int spar_detector_push(spar_detector *d, const double sample[SPAR_N_INPUTS],
+int spar_detector_push(spar_detector *d, const double sample[SPAR_DEVICE_N_INPUTS],
     spar_result *result)
 {
-    const int status = spar_push(&d->features, sample, d->vector);
+    const int status = spar_device_push(&d->features, sample, d->vector);
     int refractory = 0;
-    if (status == SPAR_REJECTED) {
+    if (status == SPAR_DEVICE_REJECTED) {
         return SPAR_DETECTOR_REJECTED;
     }
     if (d->cooldown > 0) { /* every accepted sample counts, with or without a vector */
         d->cooldown -= 1;
         refractory = 1;
     }
-    if (status != SPAR_EMITTED) {
+    if (status != SPAR_DEVICE_EMITTED) {
         return SPAR_DETECTOR_PENDING;
     }
     spar_model_margins(d->vector, result->margins);

@@ -6,7 +6,7 @@
 #ifndef SPAR_DETECTOR_H
 #define SPAR_DETECTOR_H
 
-#include "spar_features.h"
+#include "spar_device_features.h"
 #include "spar_model.h"
 
 #ifdef __cplusplus
@@ -26,8 +26,8 @@ extern "C" {
 
 /* One stream: featuriser state, the latest vector, the decision state. Fixed size, no heap. */
 typedef struct spar_detector {
-    spar_state features;
-    double vector[SPAR_N_FEATURES]; /* the latest feature vector */
+    spar_device_state features;
+    double vector[SPAR_DEVICE_N_FEATURES]; /* the latest feature vector (the features the model reads) */
     int run; /* positive vectors in a row so far */
     int cooldown; /* refractory samples still to pass */
 } spar_detector;
@@ -46,7 +46,7 @@ void spar_detector_init(spar_detector *d);
 
 /* Pushes one sample. Returns SPAR_DETECTOR_EVENT or _SCORED after writing result,
    _PENDING when no vector was due (result untouched), _REJECTED for a non-finite sample. */
-int spar_detector_push(spar_detector *d, const double sample[SPAR_N_INPUTS],
+int spar_detector_push(spar_detector *d, const double sample[SPAR_DEVICE_N_INPUTS],
     spar_result *result);
 
 #ifdef __cplusplus

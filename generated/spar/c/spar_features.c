@@ -140,6 +140,21 @@ const char *const spar_feature_names[SPAR_N_FEATURES] = {
     "log_energy_floor1em09__acc_dyn__long",
 };
 
+const char *spar_spec_sha256(void)
+{
+    return SPAR_SPEC_HASH;
+}
+
+const char *spar_generator_version(void)
+{
+    return SPAR_GENERATOR_VERSION;
+}
+
+const char *spar_feature_order_sha256(void)
+{
+    return SPAR_FEATURE_ORDER_SHA256;
+}
+
 static const double featgen_cos100[100] = {
     1.0, 0x1.fefd5bfe443fep-1, 0x1.fbf675480d903p-1, 0x1.f6ee5ac2509ffp-1,
     0x1.efea21d101ee0p-1, 0x1.e6f0e134454ffp-1, 0x1.dc0ba9def5ae5p-1, 0x1.cf457dcdc158cp-1,
@@ -496,1362 +511,467 @@ static void eval_long(spar_state *st, int start)
     const double *w_acc_dyn = st->ring_acc_dyn + start;
     const double *w_gyro_lp = st->ring_gyro_lp + start;
 
-    /* mean__ax__long */
+    /* all 84 features of window long, sharing their common work */
     {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_ax[k]);
+        double total_f0 = 0.0;
+        double total_f6 = 0.0;
+        double total_f12 = 0.0;
+        double total_f18 = 0.0;
+        double total_f24 = 0.0;
+        double total_f30 = 0.0;
+        double total_f36 = 0.0;
+        double total_f42 = 0.0;
+        double total_f67 = 0.0;
+        double total_f71 = 0.0;
+        double total_f82 = 0.0;
+        double energy_f83 = 0.0;
+        for (int k_f0 = 0; k_f0 < 200; ++k_f0) {
+            total_f0 = (total_f0 + w_ax[k_f0]);
+            total_f6 = (total_f6 + w_ay[k_f0]);
+            total_f12 = (total_f12 + w_az[k_f0]);
+            total_f18 = (total_f18 + w_wx[k_f0]);
+            total_f24 = (total_f24 + w_wy[k_f0]);
+            total_f30 = (total_f30 + w_wz[k_f0]);
+            total_f36 = (total_f36 + w_acc_mag[k_f0]);
+            total_f42 = (total_f42 + w_gyro_mag[k_f0]);
+            total_f67 = (total_f67 + w_pitch[k_f0]);
+            total_f71 = (total_f71 + w_roll[k_f0]);
+            total_f82 = (total_f82 + w_gyro_lp[k_f0]);
+            energy_f83 = (energy_f83 + (w_acc_dyn[k_f0] * w_acc_dyn[k_f0]));
         }
-        double mean = (total / 200.0);
-        st->features[0] = mean;
-    }
-
-    /* std__ax__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_ax[k]);
+        double mean_f0 = (total_f0 / 200.0);
+        st->features[0] = mean_f0; /* mean__ax__long */
+        double squares_f1 = 0.0;
+        double mean_f6 = (total_f6 / 200.0);
+        double squares_f7 = 0.0;
+        double mean_f12 = (total_f12 / 200.0);
+        double squares_f13 = 0.0;
+        double mean_f18 = (total_f18 / 200.0);
+        double squares_f19 = 0.0;
+        double mean_f24 = (total_f24 / 200.0);
+        double squares_f25 = 0.0;
+        double mean_f30 = (total_f30 / 200.0);
+        double squares_f31 = 0.0;
+        double mean_f36 = (total_f36 / 200.0);
+        double squares_f37 = 0.0;
+        double mean_f42 = (total_f42 / 200.0);
+        double squares_f43 = 0.0;
+        double s3_f48 = 0.0;
+        double s4_f49 = 0.0;
+        double s3_f50 = 0.0;
+        double s4_f51 = 0.0;
+        double sxy_f61 = 0.0;
+        double sxy_f62 = 0.0;
+        double sxy_f63 = 0.0;
+        double sxy_f64 = 0.0;
+        double sxy_f65 = 0.0;
+        double sxy_f66 = 0.0;
+        double mean_f67 = (total_f67 / 200.0);
+        double squares_f68 = 0.0;
+        double mean_f71 = (total_f71 / 200.0);
+        double squares_f72 = 0.0;
+        double mean_f82 = (total_f82 / 200.0);
+        double crossings_f82 = 0.0;
+        double last_sign_f82 = 0.0;
+        for (int k2_f1 = 0; k2_f1 < 200; ++k2_f1) {
+            squares_f1 = (squares_f1 + ((w_ax[k2_f1] - mean_f0) * (w_ax[k2_f1] - mean_f0)));
+            squares_f7 = (squares_f7 + ((w_ay[k2_f1] - mean_f6) * (w_ay[k2_f1] - mean_f6)));
+            squares_f13 = (squares_f13 + ((w_az[k2_f1] - mean_f12) * (w_az[k2_f1] - mean_f12)));
+            squares_f19 = (squares_f19 + ((w_wx[k2_f1] - mean_f18) * (w_wx[k2_f1] - mean_f18)));
+            squares_f25 = (squares_f25 + ((w_wy[k2_f1] - mean_f24) * (w_wy[k2_f1] - mean_f24)));
+            squares_f31 = (squares_f31 + ((w_wz[k2_f1] - mean_f30) * (w_wz[k2_f1] - mean_f30)));
+            squares_f37 = (squares_f37 + ((w_acc_mag[k2_f1] - mean_f36) * (w_acc_mag[k2_f1] - mean_f36)));
+            squares_f43 = (squares_f43 + ((w_gyro_mag[k2_f1] - mean_f42) * (w_gyro_mag[k2_f1] - mean_f42)));
+            s3_f48 = (s3_f48 + (((w_acc_mag[k2_f1] - mean_f36) * (w_acc_mag[k2_f1] - mean_f36)) * (w_acc_mag[k2_f1] - mean_f36)));
+            s4_f49 = (s4_f49 + (((w_acc_mag[k2_f1] - mean_f36) * (w_acc_mag[k2_f1] - mean_f36)) * ((w_acc_mag[k2_f1] - mean_f36) * (w_acc_mag[k2_f1] - mean_f36))));
+            s3_f50 = (s3_f50 + (((w_gyro_mag[k2_f1] - mean_f42) * (w_gyro_mag[k2_f1] - mean_f42)) * (w_gyro_mag[k2_f1] - mean_f42)));
+            s4_f51 = (s4_f51 + (((w_gyro_mag[k2_f1] - mean_f42) * (w_gyro_mag[k2_f1] - mean_f42)) * ((w_gyro_mag[k2_f1] - mean_f42) * (w_gyro_mag[k2_f1] - mean_f42))));
+            sxy_f61 = (sxy_f61 + ((w_ax[k2_f1] - mean_f0) * (w_ay[k2_f1] - mean_f6)));
+            sxy_f62 = (sxy_f62 + ((w_ax[k2_f1] - mean_f0) * (w_az[k2_f1] - mean_f12)));
+            sxy_f63 = (sxy_f63 + ((w_ay[k2_f1] - mean_f6) * (w_az[k2_f1] - mean_f12)));
+            sxy_f64 = (sxy_f64 + ((w_wx[k2_f1] - mean_f18) * (w_wy[k2_f1] - mean_f24)));
+            sxy_f65 = (sxy_f65 + ((w_wx[k2_f1] - mean_f18) * (w_wz[k2_f1] - mean_f30)));
+            sxy_f66 = (sxy_f66 + ((w_wy[k2_f1] - mean_f24) * (w_wz[k2_f1] - mean_f30)));
+            squares_f68 = (squares_f68 + ((w_pitch[k2_f1] - mean_f67) * (w_pitch[k2_f1] - mean_f67)));
+            squares_f72 = (squares_f72 + ((w_roll[k2_f1] - mean_f71) * (w_roll[k2_f1] - mean_f71)));
+            double sign_f82 = (((w_gyro_lp[k2_f1] - mean_f82) > 0.0) ? 1.0 : (((w_gyro_lp[k2_f1] - mean_f82) < 0.0) ? -1.0 : 0.0));
+            crossings_f82 = (((sign_f82 * last_sign_f82) < 0.0) ? (crossings_f82 + 1.0) : crossings_f82);
+            last_sign_f82 = ((sign_f82 != 0.0) ? sign_f82 : last_sign_f82);
         }
-        double mean = (total / 200.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            squares = (squares + ((w_ax[k2] - mean) * (w_ax[k2] - mean)));
+        double variance_f1 = (squares_f1 / 200.0);
+        st->features[1] = sqrt(variance_f1); /* std__ax__long */
+        double best_f2 = w_ax[0];
+        double best_f3 = w_ax[0];
+        double best_f8 = w_ay[0];
+        double best_f9 = w_ay[0];
+        double best_f14 = w_az[0];
+        double best_f15 = w_az[0];
+        double best_f20 = w_wx[0];
+        double best_f21 = w_wx[0];
+        double best_f26 = w_wy[0];
+        double best_f27 = w_wy[0];
+        double best_f32 = w_wz[0];
+        double best_f33 = w_wz[0];
+        double best_f38 = w_acc_mag[0];
+        double best_f39 = w_acc_mag[0];
+        double best_f44 = w_gyro_mag[0];
+        double best_f45 = w_gyro_mag[0];
+        double best_f69 = w_pitch[0];
+        double best_f70 = w_pitch[0];
+        double best_f73 = w_roll[0];
+        double best_f74 = w_roll[0];
+        double peaks_f81 = 0.0;
+        double rising_f81 = 0.0;
+        for (int k_f2 = 1; k_f2 < 200; ++k_f2) {
+            best_f2 = ((w_ax[k_f2] < best_f2) ? w_ax[k_f2] : best_f2);
+            best_f3 = ((w_ax[k_f2] > best_f3) ? w_ax[k_f2] : best_f3);
+            best_f8 = ((w_ay[k_f2] < best_f8) ? w_ay[k_f2] : best_f8);
+            best_f9 = ((w_ay[k_f2] > best_f9) ? w_ay[k_f2] : best_f9);
+            best_f14 = ((w_az[k_f2] < best_f14) ? w_az[k_f2] : best_f14);
+            best_f15 = ((w_az[k_f2] > best_f15) ? w_az[k_f2] : best_f15);
+            best_f20 = ((w_wx[k_f2] < best_f20) ? w_wx[k_f2] : best_f20);
+            best_f21 = ((w_wx[k_f2] > best_f21) ? w_wx[k_f2] : best_f21);
+            best_f26 = ((w_wy[k_f2] < best_f26) ? w_wy[k_f2] : best_f26);
+            best_f27 = ((w_wy[k_f2] > best_f27) ? w_wy[k_f2] : best_f27);
+            best_f32 = ((w_wz[k_f2] < best_f32) ? w_wz[k_f2] : best_f32);
+            best_f33 = ((w_wz[k_f2] > best_f33) ? w_wz[k_f2] : best_f33);
+            best_f38 = ((w_acc_mag[k_f2] < best_f38) ? w_acc_mag[k_f2] : best_f38);
+            best_f39 = ((w_acc_mag[k_f2] > best_f39) ? w_acc_mag[k_f2] : best_f39);
+            best_f44 = ((w_gyro_mag[k_f2] < best_f44) ? w_gyro_mag[k_f2] : best_f44);
+            best_f45 = ((w_gyro_mag[k_f2] > best_f45) ? w_gyro_mag[k_f2] : best_f45);
+            best_f69 = ((w_pitch[k_f2] < best_f69) ? w_pitch[k_f2] : best_f69);
+            best_f70 = ((w_pitch[k_f2] > best_f70) ? w_pitch[k_f2] : best_f70);
+            best_f73 = ((w_roll[k_f2] < best_f73) ? w_roll[k_f2] : best_f73);
+            best_f74 = ((w_roll[k_f2] > best_f74) ? w_roll[k_f2] : best_f74);
+            peaks_f81 = (((rising_f81 > 0.0) && (w_gyro_lp[k_f2] < w_gyro_lp[k_f2 - 1])) ? (peaks_f81 + 1.0) : peaks_f81);
+            rising_f81 = ((w_gyro_lp[k_f2] > w_gyro_lp[k_f2 - 1]) ? 1.0 : ((w_gyro_lp[k_f2] == w_gyro_lp[k_f2 - 1]) ? rising_f81 : 0.0));
         }
-        double variance = (squares / 200.0);
-        st->features[1] = sqrt(variance);
-    }
-
-    /* min__ax__long */
-    {
-        double best = w_ax[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_ax[k] < best) ? w_ax[k] : best);
+        st->features[2] = best_f2; /* min__ax__long */
+        st->features[3] = best_f3; /* max__ax__long */
+        double *const sorted_f4 = st->scratch + 0;
+        for (int k_f4 = 0; k_f4 < 200; ++k_f4) {
+            sorted_f4[k_f4] = (w_ax[k_f4] + 0.0);
         }
-        st->features[2] = best;
-    }
-
-    /* max__ax__long */
-    {
-        double best = w_ax[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_ax[k] > best) ? w_ax[k] : best);
-        }
-        st->features[3] = best;
-    }
-
-    /* median__ax__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_ax[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
+        /* insertion sort of sorted_f4, ascending, NaN last */
+        for (int sorted_f4_i = 1; sorted_f4_i < 200; ++sorted_f4_i) {
+            const double sorted_f4_key = sorted_f4[sorted_f4_i];
+            int sorted_f4_j = sorted_f4_i - 1;
+            while ((sorted_f4_j >= 0) && ((sorted_f4[sorted_f4_j] > sorted_f4_key) || ((sorted_f4[sorted_f4_j] != sorted_f4[sorted_f4_j]) && (sorted_f4_key == sorted_f4_key)))) {
+                sorted_f4[sorted_f4_j + 1] = sorted_f4[sorted_f4_j];
+                sorted_f4_j -= 1;
             }
-            sorted[sorted_j + 1] = sorted_key;
+            sorted_f4[sorted_f4_j + 1] = sorted_f4_key;
         }
-        st->features[4] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */);
-    }
-
-    /* iqr__ax__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_ax[k] + 0.0);
+        st->features[4] = ((sorted_f4[99] + sorted_f4[100]) * 0x1.0000000000000p-1 /* 0.5 */); /* median__ax__long */
+        st->features[5] = ((sorted_f4[149] + ((sorted_f4[150] - sorted_f4[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f4[50] - ((sorted_f4[50] - sorted_f4[49]) * 0x1.0000000000000p-2 /* 0.25 */))); /* iqr__ax__long */
+        st->features[6] = mean_f6; /* mean__ay__long */
+        double variance_f7 = (squares_f7 / 200.0);
+        st->features[7] = sqrt(variance_f7); /* std__ay__long */
+        st->features[8] = best_f8; /* min__ay__long */
+        st->features[9] = best_f9; /* max__ay__long */
+        double *const sorted_f10 = st->scratch + 200;
+        for (int k_f10 = 0; k_f10 < 200; ++k_f10) {
+            sorted_f10[k_f10] = (w_ay[k_f10] + 0.0);
         }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
+        /* insertion sort of sorted_f10, ascending, NaN last */
+        for (int sorted_f10_i = 1; sorted_f10_i < 200; ++sorted_f10_i) {
+            const double sorted_f10_key = sorted_f10[sorted_f10_i];
+            int sorted_f10_j = sorted_f10_i - 1;
+            while ((sorted_f10_j >= 0) && ((sorted_f10[sorted_f10_j] > sorted_f10_key) || ((sorted_f10[sorted_f10_j] != sorted_f10[sorted_f10_j]) && (sorted_f10_key == sorted_f10_key)))) {
+                sorted_f10[sorted_f10_j + 1] = sorted_f10[sorted_f10_j];
+                sorted_f10_j -= 1;
             }
-            sorted[sorted_j + 1] = sorted_key;
+            sorted_f10[sorted_f10_j + 1] = sorted_f10_key;
         }
-        st->features[5] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)));
-    }
-
-    /* mean__ay__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_ay[k]);
+        st->features[10] = ((sorted_f10[99] + sorted_f10[100]) * 0x1.0000000000000p-1 /* 0.5 */); /* median__ay__long */
+        st->features[11] = ((sorted_f10[149] + ((sorted_f10[150] - sorted_f10[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f10[50] - ((sorted_f10[50] - sorted_f10[49]) * 0x1.0000000000000p-2 /* 0.25 */))); /* iqr__ay__long */
+        st->features[12] = mean_f12; /* mean__az__long */
+        double variance_f13 = (squares_f13 / 200.0);
+        st->features[13] = sqrt(variance_f13); /* std__az__long */
+        st->features[14] = best_f14; /* min__az__long */
+        st->features[15] = best_f15; /* max__az__long */
+        double *const sorted_f16 = st->scratch + 400;
+        for (int k_f16 = 0; k_f16 < 200; ++k_f16) {
+            sorted_f16[k_f16] = (w_az[k_f16] + 0.0);
         }
-        double mean = (total / 200.0);
-        st->features[6] = mean;
-    }
-
-    /* std__ay__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_ay[k]);
-        }
-        double mean = (total / 200.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            squares = (squares + ((w_ay[k2] - mean) * (w_ay[k2] - mean)));
-        }
-        double variance = (squares / 200.0);
-        st->features[7] = sqrt(variance);
-    }
-
-    /* min__ay__long */
-    {
-        double best = w_ay[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_ay[k] < best) ? w_ay[k] : best);
-        }
-        st->features[8] = best;
-    }
-
-    /* max__ay__long */
-    {
-        double best = w_ay[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_ay[k] > best) ? w_ay[k] : best);
-        }
-        st->features[9] = best;
-    }
-
-    /* median__ay__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_ay[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
+        /* insertion sort of sorted_f16, ascending, NaN last */
+        for (int sorted_f16_i = 1; sorted_f16_i < 200; ++sorted_f16_i) {
+            const double sorted_f16_key = sorted_f16[sorted_f16_i];
+            int sorted_f16_j = sorted_f16_i - 1;
+            while ((sorted_f16_j >= 0) && ((sorted_f16[sorted_f16_j] > sorted_f16_key) || ((sorted_f16[sorted_f16_j] != sorted_f16[sorted_f16_j]) && (sorted_f16_key == sorted_f16_key)))) {
+                sorted_f16[sorted_f16_j + 1] = sorted_f16[sorted_f16_j];
+                sorted_f16_j -= 1;
             }
-            sorted[sorted_j + 1] = sorted_key;
+            sorted_f16[sorted_f16_j + 1] = sorted_f16_key;
         }
-        st->features[10] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */);
-    }
-
-    /* iqr__ay__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_ay[k] + 0.0);
+        st->features[16] = ((sorted_f16[99] + sorted_f16[100]) * 0x1.0000000000000p-1 /* 0.5 */); /* median__az__long */
+        st->features[17] = ((sorted_f16[149] + ((sorted_f16[150] - sorted_f16[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f16[50] - ((sorted_f16[50] - sorted_f16[49]) * 0x1.0000000000000p-2 /* 0.25 */))); /* iqr__az__long */
+        st->features[18] = mean_f18; /* mean__wx__long */
+        double variance_f19 = (squares_f19 / 200.0);
+        st->features[19] = sqrt(variance_f19); /* std__wx__long */
+        st->features[20] = best_f20; /* min__wx__long */
+        st->features[21] = best_f21; /* max__wx__long */
+        double *const sorted_f22 = st->scratch + 600;
+        for (int k_f22 = 0; k_f22 < 200; ++k_f22) {
+            sorted_f22[k_f22] = (w_wx[k_f22] + 0.0);
         }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
+        /* insertion sort of sorted_f22, ascending, NaN last */
+        for (int sorted_f22_i = 1; sorted_f22_i < 200; ++sorted_f22_i) {
+            const double sorted_f22_key = sorted_f22[sorted_f22_i];
+            int sorted_f22_j = sorted_f22_i - 1;
+            while ((sorted_f22_j >= 0) && ((sorted_f22[sorted_f22_j] > sorted_f22_key) || ((sorted_f22[sorted_f22_j] != sorted_f22[sorted_f22_j]) && (sorted_f22_key == sorted_f22_key)))) {
+                sorted_f22[sorted_f22_j + 1] = sorted_f22[sorted_f22_j];
+                sorted_f22_j -= 1;
             }
-            sorted[sorted_j + 1] = sorted_key;
+            sorted_f22[sorted_f22_j + 1] = sorted_f22_key;
         }
-        st->features[11] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)));
-    }
-
-    /* mean__az__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_az[k]);
+        st->features[22] = ((sorted_f22[99] + sorted_f22[100]) * 0x1.0000000000000p-1 /* 0.5 */); /* median__wx__long */
+        st->features[23] = ((sorted_f22[149] + ((sorted_f22[150] - sorted_f22[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f22[50] - ((sorted_f22[50] - sorted_f22[49]) * 0x1.0000000000000p-2 /* 0.25 */))); /* iqr__wx__long */
+        st->features[24] = mean_f24; /* mean__wy__long */
+        double variance_f25 = (squares_f25 / 200.0);
+        st->features[25] = sqrt(variance_f25); /* std__wy__long */
+        st->features[26] = best_f26; /* min__wy__long */
+        st->features[27] = best_f27; /* max__wy__long */
+        double *const sorted_f28 = st->scratch + 800;
+        for (int k_f28 = 0; k_f28 < 200; ++k_f28) {
+            sorted_f28[k_f28] = (w_wy[k_f28] + 0.0);
         }
-        double mean = (total / 200.0);
-        st->features[12] = mean;
-    }
-
-    /* std__az__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_az[k]);
-        }
-        double mean = (total / 200.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            squares = (squares + ((w_az[k2] - mean) * (w_az[k2] - mean)));
-        }
-        double variance = (squares / 200.0);
-        st->features[13] = sqrt(variance);
-    }
-
-    /* min__az__long */
-    {
-        double best = w_az[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_az[k] < best) ? w_az[k] : best);
-        }
-        st->features[14] = best;
-    }
-
-    /* max__az__long */
-    {
-        double best = w_az[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_az[k] > best) ? w_az[k] : best);
-        }
-        st->features[15] = best;
-    }
-
-    /* median__az__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_az[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
+        /* insertion sort of sorted_f28, ascending, NaN last */
+        for (int sorted_f28_i = 1; sorted_f28_i < 200; ++sorted_f28_i) {
+            const double sorted_f28_key = sorted_f28[sorted_f28_i];
+            int sorted_f28_j = sorted_f28_i - 1;
+            while ((sorted_f28_j >= 0) && ((sorted_f28[sorted_f28_j] > sorted_f28_key) || ((sorted_f28[sorted_f28_j] != sorted_f28[sorted_f28_j]) && (sorted_f28_key == sorted_f28_key)))) {
+                sorted_f28[sorted_f28_j + 1] = sorted_f28[sorted_f28_j];
+                sorted_f28_j -= 1;
             }
-            sorted[sorted_j + 1] = sorted_key;
+            sorted_f28[sorted_f28_j + 1] = sorted_f28_key;
         }
-        st->features[16] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */);
-    }
-
-    /* iqr__az__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_az[k] + 0.0);
+        st->features[28] = ((sorted_f28[99] + sorted_f28[100]) * 0x1.0000000000000p-1 /* 0.5 */); /* median__wy__long */
+        st->features[29] = ((sorted_f28[149] + ((sorted_f28[150] - sorted_f28[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f28[50] - ((sorted_f28[50] - sorted_f28[49]) * 0x1.0000000000000p-2 /* 0.25 */))); /* iqr__wy__long */
+        st->features[30] = mean_f30; /* mean__wz__long */
+        double variance_f31 = (squares_f31 / 200.0);
+        st->features[31] = sqrt(variance_f31); /* std__wz__long */
+        st->features[32] = best_f32; /* min__wz__long */
+        st->features[33] = best_f33; /* max__wz__long */
+        double *const sorted_f34 = st->scratch + 1000;
+        for (int k_f34 = 0; k_f34 < 200; ++k_f34) {
+            sorted_f34[k_f34] = (w_wz[k_f34] + 0.0);
         }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
+        /* insertion sort of sorted_f34, ascending, NaN last */
+        for (int sorted_f34_i = 1; sorted_f34_i < 200; ++sorted_f34_i) {
+            const double sorted_f34_key = sorted_f34[sorted_f34_i];
+            int sorted_f34_j = sorted_f34_i - 1;
+            while ((sorted_f34_j >= 0) && ((sorted_f34[sorted_f34_j] > sorted_f34_key) || ((sorted_f34[sorted_f34_j] != sorted_f34[sorted_f34_j]) && (sorted_f34_key == sorted_f34_key)))) {
+                sorted_f34[sorted_f34_j + 1] = sorted_f34[sorted_f34_j];
+                sorted_f34_j -= 1;
             }
-            sorted[sorted_j + 1] = sorted_key;
+            sorted_f34[sorted_f34_j + 1] = sorted_f34_key;
         }
-        st->features[17] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)));
-    }
-
-    /* mean__wx__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_wx[k]);
+        st->features[34] = ((sorted_f34[99] + sorted_f34[100]) * 0x1.0000000000000p-1 /* 0.5 */); /* median__wz__long */
+        st->features[35] = ((sorted_f34[149] + ((sorted_f34[150] - sorted_f34[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f34[50] - ((sorted_f34[50] - sorted_f34[49]) * 0x1.0000000000000p-2 /* 0.25 */))); /* iqr__wz__long */
+        st->features[36] = mean_f36; /* mean__acc_mag__long */
+        double variance_f37 = (squares_f37 / 200.0);
+        st->features[37] = sqrt(variance_f37); /* std__acc_mag__long */
+        st->features[38] = best_f38; /* min__acc_mag__long */
+        st->features[39] = best_f39; /* max__acc_mag__long */
+        double *const sorted_f40 = st->scratch + 1200;
+        for (int k_f40 = 0; k_f40 < 200; ++k_f40) {
+            sorted_f40[k_f40] = (w_acc_mag[k_f40] + 0.0);
         }
-        double mean = (total / 200.0);
-        st->features[18] = mean;
-    }
-
-    /* std__wx__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_wx[k]);
-        }
-        double mean = (total / 200.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            squares = (squares + ((w_wx[k2] - mean) * (w_wx[k2] - mean)));
-        }
-        double variance = (squares / 200.0);
-        st->features[19] = sqrt(variance);
-    }
-
-    /* min__wx__long */
-    {
-        double best = w_wx[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_wx[k] < best) ? w_wx[k] : best);
-        }
-        st->features[20] = best;
-    }
-
-    /* max__wx__long */
-    {
-        double best = w_wx[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_wx[k] > best) ? w_wx[k] : best);
-        }
-        st->features[21] = best;
-    }
-
-    /* median__wx__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_wx[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
+        /* insertion sort of sorted_f40, ascending, NaN last */
+        for (int sorted_f40_i = 1; sorted_f40_i < 200; ++sorted_f40_i) {
+            const double sorted_f40_key = sorted_f40[sorted_f40_i];
+            int sorted_f40_j = sorted_f40_i - 1;
+            while ((sorted_f40_j >= 0) && ((sorted_f40[sorted_f40_j] > sorted_f40_key) || ((sorted_f40[sorted_f40_j] != sorted_f40[sorted_f40_j]) && (sorted_f40_key == sorted_f40_key)))) {
+                sorted_f40[sorted_f40_j + 1] = sorted_f40[sorted_f40_j];
+                sorted_f40_j -= 1;
             }
-            sorted[sorted_j + 1] = sorted_key;
+            sorted_f40[sorted_f40_j + 1] = sorted_f40_key;
         }
-        st->features[22] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */);
-    }
-
-    /* iqr__wx__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_wx[k] + 0.0);
+        st->features[40] = ((sorted_f40[99] + sorted_f40[100]) * 0x1.0000000000000p-1 /* 0.5 */); /* median__acc_mag__long */
+        st->features[41] = ((sorted_f40[149] + ((sorted_f40[150] - sorted_f40[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f40[50] - ((sorted_f40[50] - sorted_f40[49]) * 0x1.0000000000000p-2 /* 0.25 */))); /* iqr__acc_mag__long */
+        st->features[42] = mean_f42; /* mean__gyro_mag__long */
+        double variance_f43 = (squares_f43 / 200.0);
+        st->features[43] = sqrt(variance_f43); /* std__gyro_mag__long */
+        st->features[44] = best_f44; /* min__gyro_mag__long */
+        st->features[45] = best_f45; /* max__gyro_mag__long */
+        double *const sorted_f46 = st->scratch + 1400;
+        for (int k_f46 = 0; k_f46 < 200; ++k_f46) {
+            sorted_f46[k_f46] = (w_gyro_mag[k_f46] + 0.0);
         }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
+        /* insertion sort of sorted_f46, ascending, NaN last */
+        for (int sorted_f46_i = 1; sorted_f46_i < 200; ++sorted_f46_i) {
+            const double sorted_f46_key = sorted_f46[sorted_f46_i];
+            int sorted_f46_j = sorted_f46_i - 1;
+            while ((sorted_f46_j >= 0) && ((sorted_f46[sorted_f46_j] > sorted_f46_key) || ((sorted_f46[sorted_f46_j] != sorted_f46[sorted_f46_j]) && (sorted_f46_key == sorted_f46_key)))) {
+                sorted_f46[sorted_f46_j + 1] = sorted_f46[sorted_f46_j];
+                sorted_f46_j -= 1;
             }
-            sorted[sorted_j + 1] = sorted_key;
+            sorted_f46[sorted_f46_j + 1] = sorted_f46_key;
         }
-        st->features[23] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)));
-    }
-
-    /* mean__wy__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_wy[k]);
+        st->features[46] = ((sorted_f46[99] + sorted_f46[100]) * 0x1.0000000000000p-1 /* 0.5 */); /* median__gyro_mag__long */
+        st->features[47] = ((sorted_f46[149] + ((sorted_f46[150] - sorted_f46[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f46[50] - ((sorted_f46[50] - sorted_f46[49]) * 0x1.0000000000000p-2 /* 0.25 */))); /* iqr__gyro_mag__long */
+        double m3_f48 = (s3_f48 / 200.0);
+        double g1_f48 = (m3_f48 / (variance_f37 * sqrt(variance_f37)));
+        st->features[48] = ((variance_f37 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f36) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f36))) ? 0.0 : g1_f48); /* skewness__acc_mag__long */
+        double m4_f49 = (s4_f49 / 200.0);
+        double g2_f49 = ((m4_f49 / (variance_f37 * variance_f37)) - 3.0);
+        st->features[49] = ((variance_f37 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f36) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f36))) ? 0.0 : g2_f49); /* kurtosis__acc_mag__long */
+        double m3_f50 = (s3_f50 / 200.0);
+        double g1_f50 = (m3_f50 / (variance_f43 * sqrt(variance_f43)));
+        st->features[50] = ((variance_f43 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42))) ? 0.0 : g1_f50); /* skewness__gyro_mag__long */
+        double m4_f51 = (s4_f51 / 200.0);
+        double g2_f51 = ((m4_f51 / (variance_f43 * variance_f43)) - 3.0);
+        st->features[51] = ((variance_f43 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42))) ? 0.0 : g2_f51); /* kurtosis__gyro_mag__long */
+        st->features[52] = (sorted_f4[20] - ((sorted_f4[20] - sorted_f4[19]) * 0x1.9999999999900p-4 /* 0.09999999999999787 */)); /* percentile_10__ax__long */
+        st->features[53] = (sorted_f10[20] - ((sorted_f10[20] - sorted_f10[19]) * 0x1.9999999999900p-4 /* 0.09999999999999787 */)); /* percentile_10__ay__long */
+        st->features[54] = (sorted_f16[20] - ((sorted_f16[20] - sorted_f16[19]) * 0x1.9999999999900p-4 /* 0.09999999999999787 */)); /* percentile_10__az__long */
+        st->features[55] = (sorted_f4[179] + ((sorted_f4[180] - sorted_f4[179]) * 0x1.9999999999800p-4 /* 0.09999999999999432 */)); /* percentile_90__ax__long */
+        st->features[56] = (sorted_f10[179] + ((sorted_f10[180] - sorted_f10[179]) * 0x1.9999999999800p-4 /* 0.09999999999999432 */)); /* percentile_90__ay__long */
+        st->features[57] = (sorted_f16[179] + ((sorted_f16[180] - sorted_f16[179]) * 0x1.9999999999800p-4 /* 0.09999999999999432 */)); /* percentile_90__az__long */
+        double median_f58 = ((sorted_f22[99] + sorted_f22[100]) * 0x1.0000000000000p-1 /* 0.5 */);
+        double *const deviations_f58 = st->scratch + 1600;
+        for (int k2_f58 = 0; k2_f58 < 200; ++k2_f58) {
+            deviations_f58[k2_f58] = fabs((w_wx[k2_f58] - median_f58));
         }
-        double mean = (total / 200.0);
-        st->features[24] = mean;
-    }
-
-    /* std__wy__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_wy[k]);
-        }
-        double mean = (total / 200.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            squares = (squares + ((w_wy[k2] - mean) * (w_wy[k2] - mean)));
-        }
-        double variance = (squares / 200.0);
-        st->features[25] = sqrt(variance);
-    }
-
-    /* min__wy__long */
-    {
-        double best = w_wy[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_wy[k] < best) ? w_wy[k] : best);
-        }
-        st->features[26] = best;
-    }
-
-    /* max__wy__long */
-    {
-        double best = w_wy[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_wy[k] > best) ? w_wy[k] : best);
-        }
-        st->features[27] = best;
-    }
-
-    /* median__wy__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_wy[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
+        /* insertion sort of deviations_f58, ascending, NaN last */
+        for (int deviations_f58_i = 1; deviations_f58_i < 200; ++deviations_f58_i) {
+            const double deviations_f58_key = deviations_f58[deviations_f58_i];
+            int deviations_f58_j = deviations_f58_i - 1;
+            while ((deviations_f58_j >= 0) && ((deviations_f58[deviations_f58_j] > deviations_f58_key) || ((deviations_f58[deviations_f58_j] != deviations_f58[deviations_f58_j]) && (deviations_f58_key == deviations_f58_key)))) {
+                deviations_f58[deviations_f58_j + 1] = deviations_f58[deviations_f58_j];
+                deviations_f58_j -= 1;
             }
-            sorted[sorted_j + 1] = sorted_key;
+            deviations_f58[deviations_f58_j + 1] = deviations_f58_key;
         }
-        st->features[28] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */);
-    }
-
-    /* iqr__wy__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_wy[k] + 0.0);
+        st->features[58] = ((deviations_f58[99] + deviations_f58[100]) * 0x1.0000000000000p-1 /* 0.5 */); /* mad__wx__long */
+        double median_f59 = ((sorted_f28[99] + sorted_f28[100]) * 0x1.0000000000000p-1 /* 0.5 */);
+        double *const deviations_f59 = st->scratch + 1800;
+        for (int k2_f59 = 0; k2_f59 < 200; ++k2_f59) {
+            deviations_f59[k2_f59] = fabs((w_wy[k2_f59] - median_f59));
         }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
+        /* insertion sort of deviations_f59, ascending, NaN last */
+        for (int deviations_f59_i = 1; deviations_f59_i < 200; ++deviations_f59_i) {
+            const double deviations_f59_key = deviations_f59[deviations_f59_i];
+            int deviations_f59_j = deviations_f59_i - 1;
+            while ((deviations_f59_j >= 0) && ((deviations_f59[deviations_f59_j] > deviations_f59_key) || ((deviations_f59[deviations_f59_j] != deviations_f59[deviations_f59_j]) && (deviations_f59_key == deviations_f59_key)))) {
+                deviations_f59[deviations_f59_j + 1] = deviations_f59[deviations_f59_j];
+                deviations_f59_j -= 1;
             }
-            sorted[sorted_j + 1] = sorted_key;
+            deviations_f59[deviations_f59_j + 1] = deviations_f59_key;
         }
-        st->features[29] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)));
-    }
-
-    /* mean__wz__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_wz[k]);
+        st->features[59] = ((deviations_f59[99] + deviations_f59[100]) * 0x1.0000000000000p-1 /* 0.5 */); /* mad__wy__long */
+        double median_f60 = ((sorted_f34[99] + sorted_f34[100]) * 0x1.0000000000000p-1 /* 0.5 */);
+        double *const deviations_f60 = st->scratch + 2000;
+        for (int k2_f60 = 0; k2_f60 < 200; ++k2_f60) {
+            deviations_f60[k2_f60] = fabs((w_wz[k2_f60] - median_f60));
         }
-        double mean = (total / 200.0);
-        st->features[30] = mean;
-    }
-
-    /* std__wz__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_wz[k]);
-        }
-        double mean = (total / 200.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            squares = (squares + ((w_wz[k2] - mean) * (w_wz[k2] - mean)));
-        }
-        double variance = (squares / 200.0);
-        st->features[31] = sqrt(variance);
-    }
-
-    /* min__wz__long */
-    {
-        double best = w_wz[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_wz[k] < best) ? w_wz[k] : best);
-        }
-        st->features[32] = best;
-    }
-
-    /* max__wz__long */
-    {
-        double best = w_wz[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_wz[k] > best) ? w_wz[k] : best);
-        }
-        st->features[33] = best;
-    }
-
-    /* median__wz__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_wz[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
+        /* insertion sort of deviations_f60, ascending, NaN last */
+        for (int deviations_f60_i = 1; deviations_f60_i < 200; ++deviations_f60_i) {
+            const double deviations_f60_key = deviations_f60[deviations_f60_i];
+            int deviations_f60_j = deviations_f60_i - 1;
+            while ((deviations_f60_j >= 0) && ((deviations_f60[deviations_f60_j] > deviations_f60_key) || ((deviations_f60[deviations_f60_j] != deviations_f60[deviations_f60_j]) && (deviations_f60_key == deviations_f60_key)))) {
+                deviations_f60[deviations_f60_j + 1] = deviations_f60[deviations_f60_j];
+                deviations_f60_j -= 1;
             }
-            sorted[sorted_j + 1] = sorted_key;
+            deviations_f60[deviations_f60_j + 1] = deviations_f60_key;
         }
-        st->features[34] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */);
-    }
-
-    /* iqr__wz__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_wz[k] + 0.0);
+        st->features[60] = ((deviations_f60[99] + deviations_f60[100]) * 0x1.0000000000000p-1 /* 0.5 */); /* mad__wz__long */
+        double r_f61 = (sxy_f61 / (sqrt(squares_f1) * sqrt(squares_f7)));
+        r_f61 = ((r_f61 > 1.0) ? 1.0 : ((r_f61 < -1.0) ? -1.0 : r_f61));
+        st->features[88] = ((((squares_f1 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f0) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f0))) || ((squares_f7 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f6) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f6)))) ? 0.0 : r_f61); /* correlation__ax__ay__long */
+        double r_f62 = (sxy_f62 / (sqrt(squares_f1) * sqrt(squares_f13)));
+        r_f62 = ((r_f62 > 1.0) ? 1.0 : ((r_f62 < -1.0) ? -1.0 : r_f62));
+        st->features[89] = ((((squares_f1 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f0) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f0))) || ((squares_f13 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f12) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f12)))) ? 0.0 : r_f62); /* correlation__ax__az__long */
+        double r_f63 = (sxy_f63 / (sqrt(squares_f7) * sqrt(squares_f13)));
+        r_f63 = ((r_f63 > 1.0) ? 1.0 : ((r_f63 < -1.0) ? -1.0 : r_f63));
+        st->features[90] = ((((squares_f7 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f6) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f6))) || ((squares_f13 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f12) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f12)))) ? 0.0 : r_f63); /* correlation__ay__az__long */
+        double r_f64 = (sxy_f64 / (sqrt(squares_f19) * sqrt(squares_f25)));
+        r_f64 = ((r_f64 > 1.0) ? 1.0 : ((r_f64 < -1.0) ? -1.0 : r_f64));
+        st->features[91] = ((((squares_f19 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f18) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f18))) || ((squares_f25 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f24) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f24)))) ? 0.0 : r_f64); /* correlation__wx__wy__long */
+        double r_f65 = (sxy_f65 / (sqrt(squares_f19) * sqrt(squares_f31)));
+        r_f65 = ((r_f65 > 1.0) ? 1.0 : ((r_f65 < -1.0) ? -1.0 : r_f65));
+        st->features[92] = ((((squares_f19 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f18) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f18))) || ((squares_f31 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f30) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f30)))) ? 0.0 : r_f65); /* correlation__wx__wz__long */
+        double r_f66 = (sxy_f66 / (sqrt(squares_f25) * sqrt(squares_f31)));
+        r_f66 = ((r_f66 > 1.0) ? 1.0 : ((r_f66 < -1.0) ? -1.0 : r_f66));
+        st->features[93] = ((((squares_f25 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f24) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f24))) || ((squares_f31 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f30) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f30)))) ? 0.0 : r_f66); /* correlation__wy__wz__long */
+        st->features[94] = mean_f67; /* mean__pitch__long */
+        double variance_f68 = (squares_f68 / 200.0);
+        st->features[95] = sqrt(variance_f68); /* std__pitch__long */
+        st->features[96] = best_f69; /* min__pitch__long */
+        st->features[97] = best_f70; /* max__pitch__long */
+        st->features[98] = mean_f71; /* mean__roll__long */
+        double variance_f72 = (squares_f72 / 200.0);
+        st->features[99] = sqrt(variance_f72); /* std__roll__long */
+        st->features[100] = best_f73; /* min__roll__long */
+        st->features[101] = best_f74; /* max__roll__long */
+        double *const tapered_f75 = st->scratch + 2200;
+        for (int k_f75 = 0; k_f75 < 200; ++k_f75) {
+            tapered_f75[k_f75] = (w_gyro_mag[k_f75] * featgen_hann200[k_f75]);
         }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
+        double band_f75 = 0.0;
+        for (int k2_f75 = 1; k2_f75 < 5; ++k2_f75) {
+            double re_f75 = 0.0;
+            double im_f75 = 0.0;
+            for (int n_f75 = 0; n_f75 < 200; ++n_f75) {
+                re_f75 = (re_f75 + (tapered_f75[n_f75] * featgen_cos200[(n_f75 * k2_f75) % 200]));
+                im_f75 = (im_f75 + (tapered_f75[n_f75] * featgen_nsin200[(n_f75 * k2_f75) % 200]));
             }
-            sorted[sorted_j + 1] = sorted_key;
+            double power_f75 = ((re_f75 * re_f75) + (im_f75 * im_f75));
+            band_f75 = (band_f75 + power_f75);
         }
-        st->features[35] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)));
-    }
-
-    /* mean__acc_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_acc_mag[k]);
+        st->features[103] = band_f75; /* band_slow__gyro_mag__long */
+        double *const tapered_f76 = st->scratch + 2400;
+        for (int k_f76 = 0; k_f76 < 200; ++k_f76) {
+            tapered_f76[k_f76] = (w_acc_dyn[k_f76] * featgen_hann200[k_f76]);
         }
-        double mean = (total / 200.0);
-        st->features[36] = mean;
-    }
-
-    /* std__acc_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 200.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            squares = (squares + ((w_acc_mag[k2] - mean) * (w_acc_mag[k2] - mean)));
-        }
-        double variance = (squares / 200.0);
-        st->features[37] = sqrt(variance);
-    }
-
-    /* min__acc_mag__long */
-    {
-        double best = w_acc_mag[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best);
-        }
-        st->features[38] = best;
-    }
-
-    /* max__acc_mag__long */
-    {
-        double best = w_acc_mag[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_acc_mag[k] > best) ? w_acc_mag[k] : best);
-        }
-        st->features[39] = best;
-    }
-
-    /* median__acc_mag__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_acc_mag[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
+        double band_f76 = 0.0;
+        for (int k2_f76 = 1; k2_f76 < 5; ++k2_f76) {
+            double re_f76 = 0.0;
+            double im_f76 = 0.0;
+            for (int n_f76 = 0; n_f76 < 200; ++n_f76) {
+                re_f76 = (re_f76 + (tapered_f76[n_f76] * featgen_cos200[(n_f76 * k2_f76) % 200]));
+                im_f76 = (im_f76 + (tapered_f76[n_f76] * featgen_nsin200[(n_f76 * k2_f76) % 200]));
             }
-            sorted[sorted_j + 1] = sorted_key;
+            double power_f76 = ((re_f76 * re_f76) + (im_f76 * im_f76));
+            band_f76 = (band_f76 + power_f76);
         }
-        st->features[40] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */);
-    }
-
-    /* iqr__acc_mag__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_acc_mag[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
+        st->features[104] = band_f76; /* band_slow__acc_dyn__long */
+        double band_f77 = 0.0;
+        double band_f78 = 0.0;
+        for (int k2_f77 = 5; k2_f77 < 11; ++k2_f77) {
+            double re_f77 = 0.0;
+            double im_f77 = 0.0;
+            for (int n_f77 = 0; n_f77 < 200; ++n_f77) {
+                re_f77 = (re_f77 + (tapered_f75[n_f77] * featgen_cos200[(n_f77 * k2_f77) % 200]));
+                im_f77 = (im_f77 + (tapered_f75[n_f77] * featgen_nsin200[(n_f77 * k2_f77) % 200]));
             }
-            sorted[sorted_j + 1] = sorted_key;
-        }
-        st->features[41] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)));
-    }
-
-    /* mean__gyro_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_gyro_mag[k]);
-        }
-        double mean = (total / 200.0);
-        st->features[42] = mean;
-    }
-
-    /* std__gyro_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_gyro_mag[k]);
-        }
-        double mean = (total / 200.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            squares = (squares + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)));
-        }
-        double variance = (squares / 200.0);
-        st->features[43] = sqrt(variance);
-    }
-
-    /* min__gyro_mag__long */
-    {
-        double best = w_gyro_mag[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_gyro_mag[k] < best) ? w_gyro_mag[k] : best);
-        }
-        st->features[44] = best;
-    }
-
-    /* max__gyro_mag__long */
-    {
-        double best = w_gyro_mag[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_gyro_mag[k] > best) ? w_gyro_mag[k] : best);
-        }
-        st->features[45] = best;
-    }
-
-    /* median__gyro_mag__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_gyro_mag[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
+            double power_f77 = ((re_f77 * re_f77) + (im_f77 * im_f77));
+            band_f77 = (band_f77 + power_f77);
+            double re_f78 = 0.0;
+            double im_f78 = 0.0;
+            for (int n_f78 = 0; n_f78 < 200; ++n_f78) {
+                re_f78 = (re_f78 + (tapered_f76[n_f78] * featgen_cos200[(n_f78 * k2_f77) % 200]));
+                im_f78 = (im_f78 + (tapered_f76[n_f78] * featgen_nsin200[(n_f78 * k2_f77) % 200]));
             }
-            sorted[sorted_j + 1] = sorted_key;
-        }
-        st->features[46] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */);
-    }
-
-    /* iqr__gyro_mag__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_gyro_mag[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
-            }
-            sorted[sorted_j + 1] = sorted_key;
-        }
-        st->features[47] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)));
-    }
-
-    /* skewness__acc_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 200.0);
-        double s2 = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            s2 = (s2 + ((w_acc_mag[k2] - mean) * (w_acc_mag[k2] - mean)));
-        }
-        double m2 = (s2 / 200.0);
-        double s3 = 0.0;
-        for (int k3 = 0; k3 < 200; ++k3) {
-            s3 = (s3 + (((w_acc_mag[k3] - mean) * (w_acc_mag[k3] - mean)) * (w_acc_mag[k3] - mean)));
-        }
-        double m3 = (s3 / 200.0);
-        double g1 = (m3 / (m2 * sqrt(m2)));
-        st->features[48] = ((m2 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) ? 0.0 : g1);
-    }
-
-    /* kurtosis__acc_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 200.0);
-        double s2 = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            s2 = (s2 + ((w_acc_mag[k2] - mean) * (w_acc_mag[k2] - mean)));
-        }
-        double m2 = (s2 / 200.0);
-        double s4 = 0.0;
-        for (int k3 = 0; k3 < 200; ++k3) {
-            s4 = (s4 + (((w_acc_mag[k3] - mean) * (w_acc_mag[k3] - mean)) * ((w_acc_mag[k3] - mean) * (w_acc_mag[k3] - mean))));
-        }
-        double m4 = (s4 / 200.0);
-        double g2 = ((m4 / (m2 * m2)) - 3.0);
-        st->features[49] = ((m2 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) ? 0.0 : g2);
-    }
-
-    /* skewness__gyro_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_gyro_mag[k]);
-        }
-        double mean = (total / 200.0);
-        double s2 = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            s2 = (s2 + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)));
-        }
-        double m2 = (s2 / 200.0);
-        double s3 = 0.0;
-        for (int k3 = 0; k3 < 200; ++k3) {
-            s3 = (s3 + (((w_gyro_mag[k3] - mean) * (w_gyro_mag[k3] - mean)) * (w_gyro_mag[k3] - mean)));
-        }
-        double m3 = (s3 / 200.0);
-        double g1 = (m3 / (m2 * sqrt(m2)));
-        st->features[50] = ((m2 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) ? 0.0 : g1);
-    }
-
-    /* kurtosis__gyro_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_gyro_mag[k]);
-        }
-        double mean = (total / 200.0);
-        double s2 = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            s2 = (s2 + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)));
-        }
-        double m2 = (s2 / 200.0);
-        double s4 = 0.0;
-        for (int k3 = 0; k3 < 200; ++k3) {
-            s4 = (s4 + (((w_gyro_mag[k3] - mean) * (w_gyro_mag[k3] - mean)) * ((w_gyro_mag[k3] - mean) * (w_gyro_mag[k3] - mean))));
-        }
-        double m4 = (s4 / 200.0);
-        double g2 = ((m4 / (m2 * m2)) - 3.0);
-        st->features[51] = ((m2 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) ? 0.0 : g2);
-    }
-
-    /* percentile_10__ax__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_ax[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
-            }
-            sorted[sorted_j + 1] = sorted_key;
-        }
-        st->features[52] = (sorted[20] - ((sorted[20] - sorted[19]) * 0x1.9999999999900p-4 /* 0.09999999999999787 */));
-    }
-
-    /* percentile_10__ay__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_ay[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
-            }
-            sorted[sorted_j + 1] = sorted_key;
-        }
-        st->features[53] = (sorted[20] - ((sorted[20] - sorted[19]) * 0x1.9999999999900p-4 /* 0.09999999999999787 */));
-    }
-
-    /* percentile_10__az__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_az[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
-            }
-            sorted[sorted_j + 1] = sorted_key;
-        }
-        st->features[54] = (sorted[20] - ((sorted[20] - sorted[19]) * 0x1.9999999999900p-4 /* 0.09999999999999787 */));
-    }
-
-    /* percentile_90__ax__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_ax[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
-            }
-            sorted[sorted_j + 1] = sorted_key;
-        }
-        st->features[55] = (sorted[179] + ((sorted[180] - sorted[179]) * 0x1.9999999999800p-4 /* 0.09999999999999432 */));
-    }
-
-    /* percentile_90__ay__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_ay[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
-            }
-            sorted[sorted_j + 1] = sorted_key;
-        }
-        st->features[56] = (sorted[179] + ((sorted[180] - sorted[179]) * 0x1.9999999999800p-4 /* 0.09999999999999432 */));
-    }
-
-    /* percentile_90__az__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_az[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
-            }
-            sorted[sorted_j + 1] = sorted_key;
-        }
-        st->features[57] = (sorted[179] + ((sorted[180] - sorted[179]) * 0x1.9999999999800p-4 /* 0.09999999999999432 */));
-    }
-
-    /* mad__wx__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_wx[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
-            }
-            sorted[sorted_j + 1] = sorted_key;
-        }
-        double median = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */);
-        for (int k2 = 0; k2 < 200; ++k2) {
-            sorted[k2] = fabs((w_wx[k2] - median));
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
-            }
-            sorted[sorted_j + 1] = sorted_key;
-        }
-        st->features[58] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */);
-    }
-
-    /* mad__wy__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_wy[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
-            }
-            sorted[sorted_j + 1] = sorted_key;
-        }
-        double median = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */);
-        for (int k2 = 0; k2 < 200; ++k2) {
-            sorted[k2] = fabs((w_wy[k2] - median));
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
-            }
-            sorted[sorted_j + 1] = sorted_key;
-        }
-        st->features[59] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */);
-    }
-
-    /* mad__wz__long */
-    {
-        double *const sorted = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            sorted[k] = (w_wz[k] + 0.0);
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
-            }
-            sorted[sorted_j + 1] = sorted_key;
-        }
-        double median = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */);
-        for (int k2 = 0; k2 < 200; ++k2) {
-            sorted[k2] = fabs((w_wz[k2] - median));
-        }
-        /* insertion sort of sorted, ascending, NaN last */
-        for (int sorted_i = 1; sorted_i < 200; ++sorted_i) {
-            const double sorted_key = sorted[sorted_i];
-            int sorted_j = sorted_i - 1;
-            while ((sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key)))) {
-                sorted[sorted_j + 1] = sorted[sorted_j];
-                sorted_j -= 1;
-            }
-            sorted[sorted_j + 1] = sorted_key;
-        }
-        st->features[60] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */);
-    }
-
-    /* correlation__ax__ay__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_ax[k]);
-        }
-        double mean = (total / 200.0);
-        double total2 = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            total2 = (total2 + w_ay[k2]);
-        }
-        double mean2 = (total2 / 200.0);
-        double sxx = 0.0;
-        for (int k3 = 0; k3 < 200; ++k3) {
-            sxx = (sxx + ((w_ax[k3] - mean) * (w_ax[k3] - mean)));
-        }
-        double syy = 0.0;
-        for (int k4 = 0; k4 < 200; ++k4) {
-            syy = (syy + ((w_ay[k4] - mean2) * (w_ay[k4] - mean2)));
-        }
-        double sxy = 0.0;
-        for (int k5 = 0; k5 < 200; ++k5) {
-            sxy = (sxy + ((w_ax[k5] - mean) * (w_ay[k5] - mean2)));
-        }
-        double r = (sxy / (sqrt(sxx) * sqrt(syy)));
-        r = ((r > 1.0) ? 1.0 : ((r < -1.0) ? -1.0 : r));
-        st->features[88] = ((((sxx / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) || ((syy / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2)))) ? 0.0 : r);
-    }
-
-    /* correlation__ax__az__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_ax[k]);
-        }
-        double mean = (total / 200.0);
-        double total2 = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            total2 = (total2 + w_az[k2]);
-        }
-        double mean2 = (total2 / 200.0);
-        double sxx = 0.0;
-        for (int k3 = 0; k3 < 200; ++k3) {
-            sxx = (sxx + ((w_ax[k3] - mean) * (w_ax[k3] - mean)));
-        }
-        double syy = 0.0;
-        for (int k4 = 0; k4 < 200; ++k4) {
-            syy = (syy + ((w_az[k4] - mean2) * (w_az[k4] - mean2)));
-        }
-        double sxy = 0.0;
-        for (int k5 = 0; k5 < 200; ++k5) {
-            sxy = (sxy + ((w_ax[k5] - mean) * (w_az[k5] - mean2)));
-        }
-        double r = (sxy / (sqrt(sxx) * sqrt(syy)));
-        r = ((r > 1.0) ? 1.0 : ((r < -1.0) ? -1.0 : r));
-        st->features[89] = ((((sxx / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) || ((syy / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2)))) ? 0.0 : r);
-    }
-
-    /* correlation__ay__az__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_ay[k]);
-        }
-        double mean = (total / 200.0);
-        double total2 = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            total2 = (total2 + w_az[k2]);
-        }
-        double mean2 = (total2 / 200.0);
-        double sxx = 0.0;
-        for (int k3 = 0; k3 < 200; ++k3) {
-            sxx = (sxx + ((w_ay[k3] - mean) * (w_ay[k3] - mean)));
-        }
-        double syy = 0.0;
-        for (int k4 = 0; k4 < 200; ++k4) {
-            syy = (syy + ((w_az[k4] - mean2) * (w_az[k4] - mean2)));
-        }
-        double sxy = 0.0;
-        for (int k5 = 0; k5 < 200; ++k5) {
-            sxy = (sxy + ((w_ay[k5] - mean) * (w_az[k5] - mean2)));
-        }
-        double r = (sxy / (sqrt(sxx) * sqrt(syy)));
-        r = ((r > 1.0) ? 1.0 : ((r < -1.0) ? -1.0 : r));
-        st->features[90] = ((((sxx / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) || ((syy / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2)))) ? 0.0 : r);
-    }
-
-    /* correlation__wx__wy__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_wx[k]);
-        }
-        double mean = (total / 200.0);
-        double total2 = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            total2 = (total2 + w_wy[k2]);
-        }
-        double mean2 = (total2 / 200.0);
-        double sxx = 0.0;
-        for (int k3 = 0; k3 < 200; ++k3) {
-            sxx = (sxx + ((w_wx[k3] - mean) * (w_wx[k3] - mean)));
-        }
-        double syy = 0.0;
-        for (int k4 = 0; k4 < 200; ++k4) {
-            syy = (syy + ((w_wy[k4] - mean2) * (w_wy[k4] - mean2)));
-        }
-        double sxy = 0.0;
-        for (int k5 = 0; k5 < 200; ++k5) {
-            sxy = (sxy + ((w_wx[k5] - mean) * (w_wy[k5] - mean2)));
-        }
-        double r = (sxy / (sqrt(sxx) * sqrt(syy)));
-        r = ((r > 1.0) ? 1.0 : ((r < -1.0) ? -1.0 : r));
-        st->features[91] = ((((sxx / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) || ((syy / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2)))) ? 0.0 : r);
-    }
-
-    /* correlation__wx__wz__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_wx[k]);
-        }
-        double mean = (total / 200.0);
-        double total2 = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            total2 = (total2 + w_wz[k2]);
-        }
-        double mean2 = (total2 / 200.0);
-        double sxx = 0.0;
-        for (int k3 = 0; k3 < 200; ++k3) {
-            sxx = (sxx + ((w_wx[k3] - mean) * (w_wx[k3] - mean)));
-        }
-        double syy = 0.0;
-        for (int k4 = 0; k4 < 200; ++k4) {
-            syy = (syy + ((w_wz[k4] - mean2) * (w_wz[k4] - mean2)));
-        }
-        double sxy = 0.0;
-        for (int k5 = 0; k5 < 200; ++k5) {
-            sxy = (sxy + ((w_wx[k5] - mean) * (w_wz[k5] - mean2)));
-        }
-        double r = (sxy / (sqrt(sxx) * sqrt(syy)));
-        r = ((r > 1.0) ? 1.0 : ((r < -1.0) ? -1.0 : r));
-        st->features[92] = ((((sxx / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) || ((syy / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2)))) ? 0.0 : r);
-    }
-
-    /* correlation__wy__wz__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_wy[k]);
-        }
-        double mean = (total / 200.0);
-        double total2 = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            total2 = (total2 + w_wz[k2]);
-        }
-        double mean2 = (total2 / 200.0);
-        double sxx = 0.0;
-        for (int k3 = 0; k3 < 200; ++k3) {
-            sxx = (sxx + ((w_wy[k3] - mean) * (w_wy[k3] - mean)));
-        }
-        double syy = 0.0;
-        for (int k4 = 0; k4 < 200; ++k4) {
-            syy = (syy + ((w_wz[k4] - mean2) * (w_wz[k4] - mean2)));
-        }
-        double sxy = 0.0;
-        for (int k5 = 0; k5 < 200; ++k5) {
-            sxy = (sxy + ((w_wy[k5] - mean) * (w_wz[k5] - mean2)));
-        }
-        double r = (sxy / (sqrt(sxx) * sqrt(syy)));
-        r = ((r > 1.0) ? 1.0 : ((r < -1.0) ? -1.0 : r));
-        st->features[93] = ((((sxx / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) || ((syy / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2)))) ? 0.0 : r);
-    }
-
-    /* mean__pitch__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_pitch[k]);
-        }
-        double mean = (total / 200.0);
-        st->features[94] = mean;
-    }
-
-    /* std__pitch__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_pitch[k]);
-        }
-        double mean = (total / 200.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            squares = (squares + ((w_pitch[k2] - mean) * (w_pitch[k2] - mean)));
-        }
-        double variance = (squares / 200.0);
-        st->features[95] = sqrt(variance);
-    }
-
-    /* min__pitch__long */
-    {
-        double best = w_pitch[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_pitch[k] < best) ? w_pitch[k] : best);
-        }
-        st->features[96] = best;
-    }
-
-    /* max__pitch__long */
-    {
-        double best = w_pitch[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_pitch[k] > best) ? w_pitch[k] : best);
-        }
-        st->features[97] = best;
-    }
-
-    /* mean__roll__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_roll[k]);
-        }
-        double mean = (total / 200.0);
-        st->features[98] = mean;
-    }
-
-    /* std__roll__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_roll[k]);
-        }
-        double mean = (total / 200.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            squares = (squares + ((w_roll[k2] - mean) * (w_roll[k2] - mean)));
-        }
-        double variance = (squares / 200.0);
-        st->features[99] = sqrt(variance);
-    }
-
-    /* min__roll__long */
-    {
-        double best = w_roll[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_roll[k] < best) ? w_roll[k] : best);
-        }
-        st->features[100] = best;
-    }
-
-    /* max__roll__long */
-    {
-        double best = w_roll[0];
-        for (int k = 1; k < 200; ++k) {
-            best = ((w_roll[k] > best) ? w_roll[k] : best);
-        }
-        st->features[101] = best;
-    }
-
-    /* band_slow__gyro_mag__long */
-    {
-        double *const tapered = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            tapered[k] = (w_gyro_mag[k] * featgen_hann200[k]);
-        }
-        double band = 0.0;
-        for (int k2 = 1; k2 < 5; ++k2) {
-            double re = 0.0;
-            double im = 0.0;
-            for (int n = 0; n < 200; ++n) {
-                re = (re + (tapered[n] * featgen_cos200[(n * k2) % 200]));
-                im = (im + (tapered[n] * featgen_nsin200[(n * k2) % 200]));
-            }
-            double power = ((re * re) + (im * im));
-            band = (band + power);
-        }
-        st->features[103] = band;
-    }
-
-    /* band_slow__acc_dyn__long */
-    {
-        double *const tapered = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            tapered[k] = (w_acc_dyn[k] * featgen_hann200[k]);
-        }
-        double band = 0.0;
-        for (int k2 = 1; k2 < 5; ++k2) {
-            double re = 0.0;
-            double im = 0.0;
-            for (int n = 0; n < 200; ++n) {
-                re = (re + (tapered[n] * featgen_cos200[(n * k2) % 200]));
-                im = (im + (tapered[n] * featgen_nsin200[(n * k2) % 200]));
-            }
-            double power = ((re * re) + (im * im));
-            band = (band + power);
-        }
-        st->features[104] = band;
-    }
-
-    /* band_mid__gyro_mag__long */
-    {
-        double *const tapered = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            tapered[k] = (w_gyro_mag[k] * featgen_hann200[k]);
-        }
-        double band = 0.0;
-        for (int k2 = 5; k2 < 11; ++k2) {
-            double re = 0.0;
-            double im = 0.0;
-            for (int n = 0; n < 200; ++n) {
-                re = (re + (tapered[n] * featgen_cos200[(n * k2) % 200]));
-                im = (im + (tapered[n] * featgen_nsin200[(n * k2) % 200]));
-            }
-            double power = ((re * re) + (im * im));
-            band = (band + power);
-        }
-        st->features[105] = band;
-    }
-
-    /* band_mid__acc_dyn__long */
-    {
-        double *const tapered = st->scratch + 0;
-        for (int k = 0; k < 200; ++k) {
-            tapered[k] = (w_acc_dyn[k] * featgen_hann200[k]);
-        }
-        double band = 0.0;
-        for (int k2 = 5; k2 < 11; ++k2) {
-            double re = 0.0;
-            double im = 0.0;
-            for (int n = 0; n < 200; ++n) {
-                re = (re + (tapered[n] * featgen_cos200[(n * k2) % 200]));
-                im = (im + (tapered[n] * featgen_nsin200[(n * k2) % 200]));
-            }
-            double power = ((re * re) + (im * im));
-            band = (band + power);
-        }
-        st->features[106] = band;
-    }
-
-    /* autocorr_0p5s__gyro_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_gyro_mag[k]);
-        }
-        double mean = (total / 200.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            squares = (squares + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)));
-        }
-        double num = 0.0;
-        for (int k3 = 0; k3 < 175; ++k3) {
-            num = (num + ((w_gyro_mag[k3] - mean) * (w_gyro_mag[k3 + 25] - mean)));
-        }
-        st->features[107] = (((squares / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) ? 0.0 : (num / squares));
-    }
-
-    /* autocorr_1s__gyro_mag__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_gyro_mag[k]);
-        }
-        double mean = (total / 200.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            squares = (squares + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)));
-        }
-        double num = 0.0;
-        for (int k3 = 0; k3 < 150; ++k3) {
-            num = (num + ((w_gyro_mag[k3] - mean) * (w_gyro_mag[k3 + 50] - mean)));
-        }
-        st->features[108] = (((squares / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) ? 0.0 : (num / squares));
-    }
-
-    /* peak_count__gyro_lp__long */
-    {
-        double peaks = 0.0;
-        double rising = 0.0;
-        for (int k = 1; k < 200; ++k) {
-            peaks = (((rising > 0.0) && (w_gyro_lp[k] < w_gyro_lp[k - 1])) ? (peaks + 1.0) : peaks);
-            rising = ((w_gyro_lp[k] > w_gyro_lp[k - 1]) ? 1.0 : ((w_gyro_lp[k] == w_gyro_lp[k - 1]) ? rising : 0.0));
-        }
-        st->features[109] = peaks;
-    }
-
-    /* mean_crossings__gyro_lp__long */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            total = (total + w_gyro_lp[k]);
-        }
-        double mean = (total / 200.0);
-        double crossings = 0.0;
-        double last_sign = 0.0;
-        for (int k2 = 0; k2 < 200; ++k2) {
-            double sign = (((w_gyro_lp[k2] - mean) > 0.0) ? 1.0 : (((w_gyro_lp[k2] - mean) < 0.0) ? -1.0 : 0.0));
-            crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings);
-            last_sign = ((sign != 0.0) ? sign : last_sign);
-        }
-        st->features[110] = crossings;
-    }
-
-    /* log_energy_floor1em09__acc_dyn__long */
-    {
-        double energy = 0.0;
-        for (int k = 0; k < 200; ++k) {
-            energy = (energy + (w_acc_dyn[k] * w_acc_dyn[k]));
-        }
-        st->features[111] = featgen_log((0x1.12e0be826d695p-30 /* 1e-09 */ + energy));
+            double power_f78 = ((re_f78 * re_f78) + (im_f78 * im_f78));
+            band_f78 = (band_f78 + power_f78);
+        }
+        st->features[105] = band_f77; /* band_mid__gyro_mag__long */
+        st->features[106] = band_f78; /* band_mid__acc_dyn__long */
+        double num_f79 = 0.0;
+        for (int k3_f79 = 0; k3_f79 < 175; ++k3_f79) {
+            num_f79 = (num_f79 + ((w_gyro_mag[k3_f79] - mean_f42) * (w_gyro_mag[k3_f79 + 25] - mean_f42)));
+        }
+        st->features[107] = (((squares_f43 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42))) ? 0.0 : (num_f79 / squares_f43)); /* autocorr_0p5s__gyro_mag__long */
+        double num_f80 = 0.0;
+        for (int k3_f80 = 0; k3_f80 < 150; ++k3_f80) {
+            num_f80 = (num_f80 + ((w_gyro_mag[k3_f80] - mean_f42) * (w_gyro_mag[k3_f80 + 50] - mean_f42)));
+        }
+        st->features[108] = (((squares_f43 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42))) ? 0.0 : (num_f80 / squares_f43)); /* autocorr_1s__gyro_mag__long */
+        st->features[109] = peaks_f81; /* peak_count__gyro_lp__long */
+        st->features[110] = crossings_f82; /* mean_crossings__gyro_lp__long */
+        st->features[111] = featgen_log((0x1.12e0be826d695p-30 /* 1e-09 */ + energy_f83)); /* log_energy_floor1em09__acc_dyn__long */
     }
 }
 
@@ -1868,361 +988,149 @@ static void eval_short(spar_state *st, int start)
     const double *w_acc_mag = st->ring_acc_mag + start;
     const double *w_gyro_mag = st->ring_gyro_mag + start;
 
-    /* mean__ax__short */
+    /* all 28 features of window short, sharing their common work */
     {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_ax[k]);
+        double total_f0 = 0.0;
+        double total_f3 = 0.0;
+        double total_f6 = 0.0;
+        double total_f9 = 0.0;
+        double total_f12 = 0.0;
+        double total_f15 = 0.0;
+        double total_f18 = 0.0;
+        double total_f21 = 0.0;
+        for (int k_f0 = 0; k_f0 < 100; ++k_f0) {
+            total_f0 = (total_f0 + w_ax[k_f0]);
+            total_f3 = (total_f3 + w_ay[k_f0]);
+            total_f6 = (total_f6 + w_az[k_f0]);
+            total_f9 = (total_f9 + w_wx[k_f0]);
+            total_f12 = (total_f12 + w_wy[k_f0]);
+            total_f15 = (total_f15 + w_wz[k_f0]);
+            total_f18 = (total_f18 + w_acc_mag[k_f0]);
+            total_f21 = (total_f21 + w_gyro_mag[k_f0]);
         }
-        double mean = (total / 100.0);
-        st->features[61] = mean;
-    }
-
-    /* std__ax__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_ax[k]);
+        double mean_f0 = (total_f0 / 100.0);
+        st->features[61] = mean_f0; /* mean__ax__short */
+        double squares_f1 = 0.0;
+        double mean_f3 = (total_f3 / 100.0);
+        double squares_f4 = 0.0;
+        double mean_f6 = (total_f6 / 100.0);
+        double squares_f7 = 0.0;
+        double mean_f9 = (total_f9 / 100.0);
+        double squares_f10 = 0.0;
+        double mean_f12 = (total_f12 / 100.0);
+        double squares_f13 = 0.0;
+        double mean_f15 = (total_f15 / 100.0);
+        double squares_f16 = 0.0;
+        double mean_f18 = (total_f18 / 100.0);
+        double squares_f19 = 0.0;
+        double mean_f21 = (total_f21 / 100.0);
+        double squares_f22 = 0.0;
+        for (int k2_f1 = 0; k2_f1 < 100; ++k2_f1) {
+            squares_f1 = (squares_f1 + ((w_ax[k2_f1] - mean_f0) * (w_ax[k2_f1] - mean_f0)));
+            squares_f4 = (squares_f4 + ((w_ay[k2_f1] - mean_f3) * (w_ay[k2_f1] - mean_f3)));
+            squares_f7 = (squares_f7 + ((w_az[k2_f1] - mean_f6) * (w_az[k2_f1] - mean_f6)));
+            squares_f10 = (squares_f10 + ((w_wx[k2_f1] - mean_f9) * (w_wx[k2_f1] - mean_f9)));
+            squares_f13 = (squares_f13 + ((w_wy[k2_f1] - mean_f12) * (w_wy[k2_f1] - mean_f12)));
+            squares_f16 = (squares_f16 + ((w_wz[k2_f1] - mean_f15) * (w_wz[k2_f1] - mean_f15)));
+            squares_f19 = (squares_f19 + ((w_acc_mag[k2_f1] - mean_f18) * (w_acc_mag[k2_f1] - mean_f18)));
+            squares_f22 = (squares_f22 + ((w_gyro_mag[k2_f1] - mean_f21) * (w_gyro_mag[k2_f1] - mean_f21)));
         }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_ax[k2] - mean) * (w_ax[k2] - mean)));
+        double variance_f1 = (squares_f1 / 100.0);
+        st->features[62] = sqrt(variance_f1); /* std__ax__short */
+        double best_f2 = w_ax[0];
+        double best2_f2 = w_ax[0];
+        double best_f5 = w_ay[0];
+        double best2_f5 = w_ay[0];
+        double best_f8 = w_az[0];
+        double best2_f8 = w_az[0];
+        double best_f11 = w_wx[0];
+        double best2_f11 = w_wx[0];
+        double best_f14 = w_wy[0];
+        double best2_f14 = w_wy[0];
+        double best_f17 = w_wz[0];
+        double best2_f17 = w_wz[0];
+        double best_f20 = w_acc_mag[0];
+        double best2_f20 = w_acc_mag[0];
+        double best_f23 = w_gyro_mag[0];
+        double best2_f23 = w_gyro_mag[0];
+        double total_f24 = 0.0;
+        double total_f25 = 0.0;
+        double total_f26 = 0.0;
+        for (int k_f2 = 1; k_f2 < 100; ++k_f2) {
+            best_f2 = ((w_ax[k_f2] < best_f2) ? w_ax[k_f2] : best_f2);
+            best2_f2 = ((w_ax[k_f2] > best2_f2) ? w_ax[k_f2] : best2_f2);
+            best_f5 = ((w_ay[k_f2] < best_f5) ? w_ay[k_f2] : best_f5);
+            best2_f5 = ((w_ay[k_f2] > best2_f5) ? w_ay[k_f2] : best2_f5);
+            best_f8 = ((w_az[k_f2] < best_f8) ? w_az[k_f2] : best_f8);
+            best2_f8 = ((w_az[k_f2] > best2_f8) ? w_az[k_f2] : best2_f8);
+            best_f11 = ((w_wx[k_f2] < best_f11) ? w_wx[k_f2] : best_f11);
+            best2_f11 = ((w_wx[k_f2] > best2_f11) ? w_wx[k_f2] : best2_f11);
+            best_f14 = ((w_wy[k_f2] < best_f14) ? w_wy[k_f2] : best_f14);
+            best2_f14 = ((w_wy[k_f2] > best2_f14) ? w_wy[k_f2] : best2_f14);
+            best_f17 = ((w_wz[k_f2] < best_f17) ? w_wz[k_f2] : best_f17);
+            best2_f17 = ((w_wz[k_f2] > best2_f17) ? w_wz[k_f2] : best2_f17);
+            best_f20 = ((w_acc_mag[k_f2] < best_f20) ? w_acc_mag[k_f2] : best_f20);
+            best2_f20 = ((w_acc_mag[k_f2] > best2_f20) ? w_acc_mag[k_f2] : best2_f20);
+            best_f23 = ((w_gyro_mag[k_f2] < best_f23) ? w_gyro_mag[k_f2] : best_f23);
+            best2_f23 = ((w_gyro_mag[k_f2] > best2_f23) ? w_gyro_mag[k_f2] : best2_f23);
+            total_f24 = (total_f24 + fabs((w_wx[k_f2] - w_wx[k_f2 - 1])));
+            total_f25 = (total_f25 + fabs((w_wy[k_f2] - w_wy[k_f2 - 1])));
+            total_f26 = (total_f26 + fabs((w_wz[k_f2] - w_wz[k_f2 - 1])));
         }
-        double variance = (squares / 100.0);
-        st->features[62] = sqrt(variance);
-    }
-
-    /* range__ax__short */
-    {
-        double best = w_ax[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_ax[k] < best) ? w_ax[k] : best);
+        st->features[63] = (best2_f2 - best_f2); /* range__ax__short */
+        st->features[64] = mean_f3; /* mean__ay__short */
+        double variance_f4 = (squares_f4 / 100.0);
+        st->features[65] = sqrt(variance_f4); /* std__ay__short */
+        st->features[66] = (best2_f5 - best_f5); /* range__ay__short */
+        st->features[67] = mean_f6; /* mean__az__short */
+        double variance_f7 = (squares_f7 / 100.0);
+        st->features[68] = sqrt(variance_f7); /* std__az__short */
+        st->features[69] = (best2_f8 - best_f8); /* range__az__short */
+        st->features[70] = mean_f9; /* mean__wx__short */
+        double variance_f10 = (squares_f10 / 100.0);
+        st->features[71] = sqrt(variance_f10); /* std__wx__short */
+        st->features[72] = (best2_f11 - best_f11); /* range__wx__short */
+        st->features[73] = mean_f12; /* mean__wy__short */
+        double variance_f13 = (squares_f13 / 100.0);
+        st->features[74] = sqrt(variance_f13); /* std__wy__short */
+        st->features[75] = (best2_f14 - best_f14); /* range__wy__short */
+        st->features[76] = mean_f15; /* mean__wz__short */
+        double variance_f16 = (squares_f16 / 100.0);
+        st->features[77] = sqrt(variance_f16); /* std__wz__short */
+        st->features[78] = (best2_f17 - best_f17); /* range__wz__short */
+        st->features[79] = mean_f18; /* mean__acc_mag__short */
+        double variance_f19 = (squares_f19 / 100.0);
+        st->features[80] = sqrt(variance_f19); /* std__acc_mag__short */
+        st->features[81] = (best2_f20 - best_f20); /* range__acc_mag__short */
+        st->features[82] = mean_f21; /* mean__gyro_mag__short */
+        double variance_f22 = (squares_f22 / 100.0);
+        st->features[83] = sqrt(variance_f22); /* std__gyro_mag__short */
+        st->features[84] = (best2_f23 - best_f23); /* range__gyro_mag__short */
+        st->features[85] = (total_f24 / 99.0); /* mean_abs_change__wx__short */
+        st->features[86] = (total_f25 / 99.0); /* mean_abs_change__wy__short */
+        st->features[87] = (total_f26 / 99.0); /* mean_abs_change__wz__short */
+        double *const tapered_f27 = st->scratch + 0;
+        for (int k_f27 = 0; k_f27 < 100; ++k_f27) {
+            tapered_f27[k_f27] = (w_gyro_mag[k_f27] * featgen_hann100[k_f27]);
         }
-        double best2 = w_ax[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_ax[k2] > best2) ? w_ax[k2] : best2);
-        }
-        st->features[63] = (best2 - best);
-    }
-
-    /* mean__ay__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_ay[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[64] = mean;
-    }
-
-    /* std__ay__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_ay[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_ay[k2] - mean) * (w_ay[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[65] = sqrt(variance);
-    }
-
-    /* range__ay__short */
-    {
-        double best = w_ay[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_ay[k] < best) ? w_ay[k] : best);
-        }
-        double best2 = w_ay[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_ay[k2] > best2) ? w_ay[k2] : best2);
-        }
-        st->features[66] = (best2 - best);
-    }
-
-    /* mean__az__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_az[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[67] = mean;
-    }
-
-    /* std__az__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_az[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_az[k2] - mean) * (w_az[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[68] = sqrt(variance);
-    }
-
-    /* range__az__short */
-    {
-        double best = w_az[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_az[k] < best) ? w_az[k] : best);
-        }
-        double best2 = w_az[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_az[k2] > best2) ? w_az[k2] : best2);
-        }
-        st->features[69] = (best2 - best);
-    }
-
-    /* mean__wx__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_wx[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[70] = mean;
-    }
-
-    /* std__wx__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_wx[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_wx[k2] - mean) * (w_wx[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[71] = sqrt(variance);
-    }
-
-    /* range__wx__short */
-    {
-        double best = w_wx[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_wx[k] < best) ? w_wx[k] : best);
-        }
-        double best2 = w_wx[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_wx[k2] > best2) ? w_wx[k2] : best2);
-        }
-        st->features[72] = (best2 - best);
-    }
-
-    /* mean__wy__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_wy[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[73] = mean;
-    }
-
-    /* std__wy__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_wy[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_wy[k2] - mean) * (w_wy[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[74] = sqrt(variance);
-    }
-
-    /* range__wy__short */
-    {
-        double best = w_wy[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_wy[k] < best) ? w_wy[k] : best);
-        }
-        double best2 = w_wy[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_wy[k2] > best2) ? w_wy[k2] : best2);
-        }
-        st->features[75] = (best2 - best);
-    }
-
-    /* mean__wz__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_wz[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[76] = mean;
-    }
-
-    /* std__wz__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_wz[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_wz[k2] - mean) * (w_wz[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[77] = sqrt(variance);
-    }
-
-    /* range__wz__short */
-    {
-        double best = w_wz[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_wz[k] < best) ? w_wz[k] : best);
-        }
-        double best2 = w_wz[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_wz[k2] > best2) ? w_wz[k2] : best2);
-        }
-        st->features[78] = (best2 - best);
-    }
-
-    /* mean__acc_mag__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[79] = mean;
-    }
-
-    /* std__acc_mag__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_acc_mag[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_acc_mag[k2] - mean) * (w_acc_mag[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[80] = sqrt(variance);
-    }
-
-    /* range__acc_mag__short */
-    {
-        double best = w_acc_mag[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best);
-        }
-        double best2 = w_acc_mag[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_acc_mag[k2] > best2) ? w_acc_mag[k2] : best2);
-        }
-        st->features[81] = (best2 - best);
-    }
-
-    /* mean__gyro_mag__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_mag[k]);
-        }
-        double mean = (total / 100.0);
-        st->features[82] = mean;
-    }
-
-    /* std__gyro_mag__short */
-    {
-        double total = 0.0;
-        for (int k = 0; k < 100; ++k) {
-            total = (total + w_gyro_mag[k]);
-        }
-        double mean = (total / 100.0);
-        double squares = 0.0;
-        for (int k2 = 0; k2 < 100; ++k2) {
-            squares = (squares + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)));
-        }
-        double variance = (squares / 100.0);
-        st->features[83] = sqrt(variance);
-    }
-
-    /* range__gyro_mag__short */
-    {
-        double best = w_gyro_mag[0];
-        for (int k = 1; k < 100; ++k) {
-            best = ((w_gyro_mag[k] < best) ? w_gyro_mag[k] : best);
-        }
-        double best2 = w_gyro_mag[0];
-        for (int k2 = 1; k2 < 100; ++k2) {
-            best2 = ((w_gyro_mag[k2] > best2) ? w_gyro_mag[k2] : best2);
-        }
-        st->features[84] = (best2 - best);
-    }
-
-    /* mean_abs_change__wx__short */
-    {
-        double total = 0.0;
-        for (int k = 1; k < 100; ++k) {
-            total = (total + fabs((w_wx[k] - w_wx[k - 1])));
-        }
-        st->features[85] = (total / 99.0);
-    }
-
-    /* mean_abs_change__wy__short */
-    {
-        double total = 0.0;
-        for (int k = 1; k < 100; ++k) {
-            total = (total + fabs((w_wy[k] - w_wy[k - 1])));
-        }
-        st->features[86] = (total / 99.0);
-    }
-
-    /* mean_abs_change__wz__short */
-    {
-        double total = 0.0;
-        for (int k = 1; k < 100; ++k) {
-            total = (total + fabs((w_wz[k] - w_wz[k - 1])));
-        }
-        st->features[87] = (total / 99.0);
-    }
-
-    /* dominant_frequency_hann__gyro_mag__short */
-    {
-        double *const tapered = st->scratch + 0;
-        for (int k = 0; k < 100; ++k) {
-            tapered[k] = (w_gyro_mag[k] * featgen_hann100[k]);
-        }
-        double *const spectrum = st->scratch + 100;
-        for (int k2 = 1; k2 < 51; ++k2) {
-            double re = 0.0;
-            double im = 0.0;
-            for (int n = 0; n < 100; ++n) {
-                re = (re + (tapered[n] * featgen_cos100[(n * k2) % 100]));
-                im = (im + (tapered[n] * featgen_nsin100[(n * k2) % 100]));
+        double *const spectrum_f27 = st->scratch + 100;
+        for (int k2_f27 = 1; k2_f27 < 51; ++k2_f27) {
+            double re_f27 = 0.0;
+            double im_f27 = 0.0;
+            for (int n_f27 = 0; n_f27 < 100; ++n_f27) {
+                re_f27 = (re_f27 + (tapered_f27[n_f27] * featgen_cos100[(n_f27 * k2_f27) % 100]));
+                im_f27 = (im_f27 + (tapered_f27[n_f27] * featgen_nsin100[(n_f27 * k2_f27) % 100]));
             }
-            double power = ((re * re) + (im * im));
-            spectrum[k2] = power;
+            double power_f27 = ((re_f27 * re_f27) + (im_f27 * im_f27));
+            spectrum_f27[k2_f27] = power_f27;
         }
-        double best = spectrum[1];
-        double best_at = 1.0;
-        for (int k3 = 2; k3 < 51; ++k3) {
-            best_at = ((spectrum[k3] > best) ? (double)(k3) : best_at);
-            best = ((spectrum[k3] > best) ? spectrum[k3] : best);
+        double best_f27 = spectrum_f27[1];
+        double best_at_f27 = 1.0;
+        for (int k3_f27 = 2; k3_f27 < 51; ++k3_f27) {
+            best_at_f27 = ((spectrum_f27[k3_f27] > best_f27) ? (double)(k3_f27) : best_at_f27);
+            best_f27 = ((spectrum_f27[k3_f27] > best_f27) ? spectrum_f27[k3_f27] : best_f27);
         }
-        st->features[102] = ((best == 0.0) ? 0.0 : (best_at * 0x1.0000000000000p-1 /* 0.5 */));
+        st->features[102] = ((best_f27 == 0.0) ? 0.0 : (best_at_f27 * 0x1.0000000000000p-1 /* 0.5 */)); /* dominant_frequency_hann__gyro_mag__short */
     }
 }
 
@@ -2326,31 +1234,31 @@ int spar_push(spar_state *st, const double sample[SPAR_N_INPUTS],
     st->started = 1;
 
     st->ring_ax[st->pos] = s_ax;
-    st->ring_ax[st->pos + SPAR_MAX_LENGTH] = s_ax;
+    st->ring_ax[st->pos + SPAR_RING_LENGTH] = s_ax;
     st->ring_ay[st->pos] = s_ay;
-    st->ring_ay[st->pos + SPAR_MAX_LENGTH] = s_ay;
+    st->ring_ay[st->pos + SPAR_RING_LENGTH] = s_ay;
     st->ring_az[st->pos] = s_az;
-    st->ring_az[st->pos + SPAR_MAX_LENGTH] = s_az;
+    st->ring_az[st->pos + SPAR_RING_LENGTH] = s_az;
     st->ring_wx[st->pos] = s_wx;
-    st->ring_wx[st->pos + SPAR_MAX_LENGTH] = s_wx;
+    st->ring_wx[st->pos + SPAR_RING_LENGTH] = s_wx;
     st->ring_wy[st->pos] = s_wy;
-    st->ring_wy[st->pos + SPAR_MAX_LENGTH] = s_wy;
+    st->ring_wy[st->pos + SPAR_RING_LENGTH] = s_wy;
     st->ring_wz[st->pos] = s_wz;
-    st->ring_wz[st->pos + SPAR_MAX_LENGTH] = s_wz;
+    st->ring_wz[st->pos + SPAR_RING_LENGTH] = s_wz;
     st->ring_acc_mag[st->pos] = s_acc_mag;
-    st->ring_acc_mag[st->pos + SPAR_MAX_LENGTH] = s_acc_mag;
+    st->ring_acc_mag[st->pos + SPAR_RING_LENGTH] = s_acc_mag;
     st->ring_gyro_mag[st->pos] = s_gyro_mag;
-    st->ring_gyro_mag[st->pos + SPAR_MAX_LENGTH] = s_gyro_mag;
+    st->ring_gyro_mag[st->pos + SPAR_RING_LENGTH] = s_gyro_mag;
     st->ring_pitch[st->pos] = s_pitch;
-    st->ring_pitch[st->pos + SPAR_MAX_LENGTH] = s_pitch;
+    st->ring_pitch[st->pos + SPAR_RING_LENGTH] = s_pitch;
     st->ring_roll[st->pos] = s_roll;
-    st->ring_roll[st->pos + SPAR_MAX_LENGTH] = s_roll;
+    st->ring_roll[st->pos + SPAR_RING_LENGTH] = s_roll;
     st->ring_acc_dyn[st->pos] = s_acc_dyn;
-    st->ring_acc_dyn[st->pos + SPAR_MAX_LENGTH] = s_acc_dyn;
+    st->ring_acc_dyn[st->pos + SPAR_RING_LENGTH] = s_acc_dyn;
     st->ring_gyro_lp[st->pos] = s_gyro_lp;
-    st->ring_gyro_lp[st->pos + SPAR_MAX_LENGTH] = s_gyro_lp;
-    const int newest = st->pos + SPAR_MAX_LENGTH; /* this sample, second copy */
-    st->pos = (st->pos + 1 == SPAR_MAX_LENGTH) ? 0 : st->pos + 1;
+    st->ring_gyro_lp[st->pos + SPAR_RING_LENGTH] = s_gyro_lp;
+    const int newest = st->pos + SPAR_RING_LENGTH; /* this sample, second copy */
+    st->pos = (st->pos + 1 == SPAR_RING_LENGTH) ? 0 : st->pos + 1;
     if (st->filled < SPAR_MAX_LENGTH) {
         st->filled += 1;
         if (st->filled < SPAR_MAX_LENGTH) {

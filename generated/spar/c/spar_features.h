@@ -12,26 +12,29 @@ extern "C" {
 #define SPAR_N_INPUTS 6
 #define SPAR_N_FEATURES 112
 #define SPAR_MAX_LENGTH 200 /* accepted samples before the first vector */
+#define SPAR_RING_LENGTH 200 /* samples kept per ring: the longest window read */
 #define SPAR_EMITTED 1 /* push: a feature vector was written to out */
 #define SPAR_PENDING 0 /* push: sample accepted, no vector on this sample */
 #define SPAR_REJECTED (-1) /* push: a non-finite sample, ignored; state unchanged */
 #define SPAR_SPEC_HASH "0d7f325b5456a2cd2657ca2f7ddff60f6c459631b0d8a9c89ad29dfb1706a733"
 #define SPAR_GENERATOR_VERSION "0.1.0"
+/* sha256 of the feature names in vector order, one per line: a model must carry the same. */
+#define SPAR_FEATURE_ORDER_SHA256 "447b7e57e0f007a279fcdd23de0b6c5ce15dfeb8f5f7d25eb458c8baae019ebc"
 
 /* Streaming state: fixed size, no heap, no globals. One per sensor stream; reentrant. */
 typedef struct spar_state {
-    double ring_ax[2 * SPAR_MAX_LENGTH]; /* last samples of ax, stored twice */
-    double ring_ay[2 * SPAR_MAX_LENGTH]; /* last samples of ay, stored twice */
-    double ring_az[2 * SPAR_MAX_LENGTH]; /* last samples of az, stored twice */
-    double ring_wx[2 * SPAR_MAX_LENGTH]; /* last samples of wx, stored twice */
-    double ring_wy[2 * SPAR_MAX_LENGTH]; /* last samples of wy, stored twice */
-    double ring_wz[2 * SPAR_MAX_LENGTH]; /* last samples of wz, stored twice */
-    double ring_acc_mag[2 * SPAR_MAX_LENGTH]; /* last samples of acc_mag, stored twice */
-    double ring_gyro_mag[2 * SPAR_MAX_LENGTH]; /* last samples of gyro_mag, stored twice */
-    double ring_pitch[2 * SPAR_MAX_LENGTH]; /* last samples of pitch, stored twice */
-    double ring_roll[2 * SPAR_MAX_LENGTH]; /* last samples of roll, stored twice */
-    double ring_acc_dyn[2 * SPAR_MAX_LENGTH]; /* last samples of acc_dyn, stored twice */
-    double ring_gyro_lp[2 * SPAR_MAX_LENGTH]; /* last samples of gyro_lp, stored twice */
+    double ring_ax[2 * SPAR_RING_LENGTH]; /* last samples of ax, stored twice */
+    double ring_ay[2 * SPAR_RING_LENGTH]; /* last samples of ay, stored twice */
+    double ring_az[2 * SPAR_RING_LENGTH]; /* last samples of az, stored twice */
+    double ring_wx[2 * SPAR_RING_LENGTH]; /* last samples of wx, stored twice */
+    double ring_wy[2 * SPAR_RING_LENGTH]; /* last samples of wy, stored twice */
+    double ring_wz[2 * SPAR_RING_LENGTH]; /* last samples of wz, stored twice */
+    double ring_acc_mag[2 * SPAR_RING_LENGTH]; /* last samples of acc_mag, stored twice */
+    double ring_gyro_mag[2 * SPAR_RING_LENGTH]; /* last samples of gyro_mag, stored twice */
+    double ring_pitch[2 * SPAR_RING_LENGTH]; /* last samples of pitch, stored twice */
+    double ring_roll[2 * SPAR_RING_LENGTH]; /* last samples of roll, stored twice */
+    double ring_acc_dyn[2 * SPAR_RING_LENGTH]; /* last samples of acc_dyn, stored twice */
+    double ring_gyro_lp[2 * SPAR_RING_LENGTH]; /* last samples of gyro_lp, stored twice */
     double state_ax_lp_y0; /* state of signal ax_lp */
     double state_ax_lp_s0b; /* state of signal ax_lp */
     double state_ax_lp_s0a; /* state of signal ax_lp */
@@ -47,7 +50,7 @@ typedef struct spar_state {
     double state_gyro_lp_y0; /* state of signal gyro_lp */
     double state_gyro_lp_s0b; /* state of signal gyro_lp */
     double state_gyro_lp_s0a; /* state of signal gyro_lp */
-    double scratch[200]; /* working space of order statistics and spectra */
+    double scratch[2600]; /* working space of order statistics and spectra */
     double features[SPAR_N_FEATURES]; /* latest value of every feature */
     int pos; /* ring slot of the next sample */
     int filled; /* accepted samples, saturating at SPAR_MAX_LENGTH */
@@ -59,6 +62,11 @@ typedef struct spar_state {
 /* Input order of a sample, and the feature order of out (the contract with the model). */
 extern const char *const spar_input_names[SPAR_N_INPUTS];
 extern const char *const spar_feature_names[SPAR_N_FEATURES];
+
+/* The constants above at run time, for wrappers that check what they loaded (JNI, Kotlin). */
+const char *spar_spec_sha256(void);
+const char *spar_generator_version(void);
+const char *spar_feature_order_sha256(void);
 
 /* Resets a stream: the next push is its first sample. */
 void spar_init(spar_state *st);

@@ -20,18 +20,28 @@
 #error "float sums must be evaluated in float (FLT_EVAL_METHOD 0) to match XGBoost"
 #endif
 
+const char *spar_model_sha256(void)
+{
+    return SPAR_MODEL_SHA256;
+}
+
+const char *spar_model_feature_order_sha256(void)
+{
+    return SPAR_MODEL_FEATURE_ORDER_SHA256;
+}
+
 /* tree 0: adds to margin 0; depth 4 */
 static float tree_0(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
-        if (x[97] < -0x1.a8978ap+0f) { /* max__pitch__long */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+        if (x[91] < -0x1.a8978ap+0f) { /* max__pitch__long */
             if (x[1] < 0x1.581e7p-4f) { /* std__ax__long */
                 return -0x1.12f926p-4f;
             } else {
                 return 0x1.b3b37p-1f;
             }
         } else {
-            if (x[83] < 0x1.e61a58p-3f) { /* std__gyro_mag__short */
+            if (x[77] < 0x1.e61a58p-3f) { /* std__gyro_mag__short */
                 return 0x1.9056cap-3f;
             } else {
                 if (x[22] < 0x1.a29bf2p-2f) { /* median__wx__long */
@@ -53,7 +63,7 @@ static float tree_0(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 1: adds to margin 1; depth 4 */
 static float tree_1(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[53] < -0x1.187e96p-1f) { /* percentile_10__ay__long */
+    if (x[52] < -0x1.187e96p-1f) { /* percentile_10__ay__long */
         if (x[16] < -0x1.476684p-3f) { /* median__az__long */
             if (x[20] < -0x1.1b199cp+2f) { /* min__wx__long */
                 if (x[0] < -0x1.c27beep-2f) { /* mean__ax__long */
@@ -62,7 +72,7 @@ static float tree_1(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.f1fbdep-6f;
                 }
             } else {
-                if (x[62] < 0x1.34bcf4p+0f) { /* std__ax__short */
+                if (x[61] < 0x1.34bcf4p+0f) { /* std__ax__short */
                     return 0x1.28647ep-1f;
                 } else {
                     return -0x1.0505eep-4f;
@@ -80,21 +90,21 @@ static float tree_1(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.5eeae4p-5f;
                 }
             } else {
-                if (x[40] < 0x1.4d43bp+0f) { /* median__acc_mag__long */
+                if (x[39] < 0x1.4d43bp+0f) { /* median__acc_mag__long */
                     return -0x1.ebf2bap-4f;
                 } else {
                     return -0x1.b93ef4p-10f;
                 }
             }
         } else {
-            if (x[56] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
+            if (x[55] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
                 if (x[14] < -0x1.f5d69ep+0f) { /* min__az__long */
                     return 0x1.103af6p-1f;
                 } else {
                     return -0x1.744a92p-4f;
                 }
             } else {
-                if (x[91] < -0x1.8c026cp-1f) { /* correlation__wx__wy__long */
+                if (x[85] < -0x1.8c026cp-1f) { /* correlation__wx__wy__long */
                     return -0x1.84b832p-4f;
                 } else {
                     return 0x1.cf08dp-2f;
@@ -108,13 +118,13 @@ static float tree_1(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_2(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[1] < 0x1.6e9302p-1f) { /* std__ax__long */
-        if (x[88] < -0x1.9f8976p-1f) { /* correlation__ax__ay__long */
+        if (x[82] < -0x1.9f8976p-1f) { /* correlation__ax__ay__long */
             return 0x1.d7c91p-2f;
         } else {
             if (x[16] < -0x1.ab31f4p-1f) { /* median__az__long */
                 return 0x1.9eaf9ep-2f;
             } else {
-                if (x[88] < 0x1.d51418p-1f) { /* correlation__ax__ay__long */
+                if (x[82] < 0x1.d51418p-1f) { /* correlation__ax__ay__long */
                     return -0x1.eca7b6p-4f;
                 } else {
                     return 0x1.2a749cp-3f;
@@ -122,7 +132,7 @@ static float tree_2(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[56] < 0x1.8d42e6p-2f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.8d42e6p-2f) { /* percentile_90__ay__long */
             if (x[14] < -0x1.f5d69ep+0f) { /* min__az__long */
                 if (x[5] < 0x1.94104p+0f) { /* iqr__ax__long */
                     return 0x1.e19186p-6f;
@@ -137,14 +147,14 @@ static float tree_2(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[91] < -0x1.9332c6p-1f) { /* correlation__wx__wy__long */
+            if (x[85] < -0x1.9332c6p-1f) { /* correlation__wx__wy__long */
                 if (x[7] < 0x1.0c8dbp-1f) { /* std__ay__long */
                     return 0x1.2142c6p-1f;
                 } else {
                     return -0x1.222a86p-4f;
                 }
             } else {
-                if (x[92] < 0x1.14e354p-1f) { /* correlation__wx__wz__long */
+                if (x[86] < 0x1.14e354p-1f) { /* correlation__wx__wz__long */
                     return -0x1.5cd2c2p-4f;
                 } else {
                     return 0x1.771c08p-2f;
@@ -159,18 +169,18 @@ static float tree_3(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[6] < 0x1.df903p-1f) { /* mean__ay__long */
         if (x[6] < 0x1.d54b46p-1f) { /* mean__ay__long */
-            if (x[56] < 0x1.1e5e2p+0f) { /* percentile_90__ay__long */
+            if (x[55] < 0x1.1e5e2p+0f) { /* percentile_90__ay__long */
                 return -0x1.e34ap-4f;
             } else {
-                if (x[99] < 0x1.4cb692p-2f) { /* std__roll__long */
+                if (x[93] < 0x1.4cb692p-2f) { /* std__roll__long */
                     return 0x1.e9f2b6p-2f;
                 } else {
                     return -0x1.c29fap-4f;
                 }
             }
         } else {
-            if (x[101] < 0x1.c84a26p+0f) { /* max__roll__long */
-                if (x[57] < 0x1.617936p-1f) { /* percentile_90__az__long */
+            if (x[95] < 0x1.c84a26p+0f) { /* max__roll__long */
+                if (x[56] < 0x1.617936p-1f) { /* percentile_90__az__long */
                     return -0x1.e07826p-7f;
                 } else {
                     return 0x1.2de96ep-1f;
@@ -186,7 +196,7 @@ static float tree_3(const float x[SPAR_MODEL_N_FEATURES])
     } else {
         if (x[18] < 0x1.bb9e0cp-6f) { /* mean__wx__long */
             if (x[10] < 0x1.ee8c58p-1f) { /* median__ay__long */
-                if (x[94] < 0x1.905e88p-1f) { /* mean__pitch__long */
+                if (x[88] < 0x1.905e88p-1f) { /* mean__pitch__long */
                     return 0x1.09487ep-1f;
                 } else {
                     return 0x1.25f60cp-3f;
@@ -206,7 +216,7 @@ static float tree_3(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.eca7e4p-5f;
                 }
             } else {
-                if (x[34] < -0x1.765a14p-4f) { /* median__wz__long */
+                if (x[33] < -0x1.765a14p-4f) { /* median__wz__long */
                     return 0x1.4cf4c6p-2f;
                 } else {
                     return -0x1.005696p-4f;
@@ -222,9 +232,9 @@ static float tree_4(const float x[SPAR_MODEL_N_FEATURES])
     if (x[6] < 0x1.06721p-1f) { /* mean__ay__long */
         return -0x1.e3a17p-4f;
     } else {
-        if (x[99] < 0x1.3b1e94p-2f) { /* std__roll__long */
+        if (x[93] < 0x1.3b1e94p-2f) { /* std__roll__long */
             if (x[18] < 0x1.bb9e0cp-6f) { /* mean__wx__long */
-                if (x[101] < 0x1.13941ap+1f) { /* max__roll__long */
+                if (x[95] < 0x1.13941ap+1f) { /* max__roll__long */
                     return -0x1.035adap-5f;
                 } else {
                     return 0x1.16e10cp-1f;
@@ -237,8 +247,8 @@ static float tree_4(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[56] < 0x1.2808d8p+0f) { /* percentile_90__ay__long */
-                if (x[46] < 0x1.36ea72p+0f) { /* median__gyro_mag__long */
+            if (x[55] < 0x1.2808d8p+0f) { /* percentile_90__ay__long */
+                if (x[45] < 0x1.36ea72p+0f) { /* median__gyro_mag__long */
                     return -0x1.534196p-4f;
                 } else {
                     return 0x1.423694p-1f;
@@ -258,8 +268,8 @@ static float tree_4(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_5(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.2d9728p+0f) { /* std__wy__long */
-        if (x[53] < -0x1.72fe5ap-4f) { /* percentile_10__ay__long */
-            if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+        if (x[52] < -0x1.72fe5ap-4f) { /* percentile_10__ay__long */
+            if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                 return -0x1.b1abeep-4f;
             } else {
                 if (x[18] < 0x1.d1c826p-4f) { /* mean__wx__long */
@@ -269,14 +279,14 @@ static float tree_5(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[104] < 0x1.ee19f8p+3f) { /* band_slow__acc_dyn__long */
+            if (x[97] < 0x1.ee19f8p+3f) { /* band_slow__acc_dyn__long */
                 if (x[2] < 0x1.cd6c0ep-1f) { /* min__ax__long */
                     return 0x1.44d88cp-1f;
                 } else {
                     return -0x1.155d4p-4f;
                 }
             } else {
-                if (x[90] < -0x1.49f2a4p-1f) { /* correlation__ay__az__long */
+                if (x[84] < -0x1.49f2a4p-1f) { /* correlation__ay__az__long */
                     return 0x1.531f86p-2f;
                 } else {
                     return -0x1.ceb75ap-4f;
@@ -284,7 +294,7 @@ static float tree_5(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[103] < 0x1.43beccp+12f) { /* band_slow__gyro_mag__long */
+        if (x[96] < 0x1.43beccp+12f) { /* band_slow__gyro_mag__long */
             return 0x1.c03b4ep-2f;
         } else {
             return -0x1.d0d69p-4f;
@@ -295,8 +305,8 @@ static float tree_5(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 6: adds to margin 6; depth 4 */
 static float tree_6(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[59] < 0x1.ebda3p-2f) { /* mad__wy__long */
-        if (x[104] < 0x1.fb2582p+7f) { /* band_slow__acc_dyn__long */
+    if (x[58] < 0x1.ebda3p-2f) { /* mad__wy__long */
+        if (x[97] < 0x1.fb2582p+7f) { /* band_slow__acc_dyn__long */
             if (x[14] < -0x1.0ae31ep-3f) { /* min__az__long */
                 if (x[21] < 0x1.04d25ep+0f) { /* max__wx__long */
                     return 0x1.19b246p-5f;
@@ -314,15 +324,15 @@ static float tree_6(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[109] < 0x1.8p+3f) { /* peak_count__gyro_lp__long */
-            if (x[59] < 0x1.01108p-1f) { /* mad__wy__long */
+        if (x[102] < 0x1.8p+3f) { /* peak_count__gyro_lp__long */
+            if (x[58] < 0x1.01108p-1f) { /* mad__wy__long */
                 if (x[1] < 0x1.b4a9fap-3f) { /* std__ax__long */
                     return -0x1.691c6p-4f;
                 } else {
                     return 0x1.ca5ffep-3f;
                 }
             } else {
-                if (x[49] < -0x1.757c8ap+0f) { /* kurtosis__acc_mag__long */
+                if (x[48] < -0x1.757c8ap+0f) { /* kurtosis__acc_mag__long */
                     return -0x1.3fef18p-7f;
                 } else {
                     return -0x1.d4fa9ap-4f;
@@ -341,15 +351,15 @@ static float tree_6(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 7: adds to margin 0; depth 4 */
 static float tree_7(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
-        if (x[97] < -0x1.a8978ap+0f) { /* max__pitch__long */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+        if (x[91] < -0x1.a8978ap+0f) { /* max__pitch__long */
             if (x[1] < 0x1.581e7p-4f) { /* std__ax__long */
                 return -0x1.02d5aep-4f;
             } else {
                 return 0x1.99eb16p-2f;
             }
         } else {
-            if (x[83] < 0x1.e61a58p-3f) { /* std__gyro_mag__short */
+            if (x[77] < 0x1.e61a58p-3f) { /* std__gyro_mag__short */
                 return 0x1.54858p-3f;
             } else {
                 if (x[22] < 0x1.a29bf2p-2f) { /* median__wx__long */
@@ -382,21 +392,21 @@ static float tree_8(const float x[SPAR_MODEL_N_FEATURES])
             if (x[14] < -0x1.f5d69ep+0f) { /* min__az__long */
                 return 0x1.500bdp-2f;
             } else {
-                if (x[39] < 0x1.f8c45p+0f) { /* max__acc_mag__long */
+                if (x[38] < 0x1.f8c45p+0f) { /* max__acc_mag__long */
                     return 0x1.ecc3eap-3f;
                 } else {
                     return -0x1.a4325ap-4f;
                 }
             }
         } else {
-            if (x[91] < -0x1.999ed6p-1f) { /* correlation__wx__wy__long */
+            if (x[85] < -0x1.999ed6p-1f) { /* correlation__wx__wy__long */
                 if (x[7] < 0x1.0c8dbp-1f) { /* std__ay__long */
                     return -0x1.c157cep-4f;
                 } else {
                     return 0x1.3f0366p-2f;
                 }
             } else {
-                if (x[91] < 0x1.7d643ap-1f) { /* correlation__wx__wy__long */
+                if (x[85] < 0x1.7d643ap-1f) { /* correlation__wx__wy__long */
                     return 0x1.46bc08p-2f;
                 } else {
                     return -0x1.b63d86p-4f;
@@ -410,7 +420,7 @@ static float tree_8(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_9(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[1] < 0x1.5d7862p-1f) { /* std__ax__long */
-        if (x[88] < -0x1.994318p-1f) { /* correlation__ax__ay__long */
+        if (x[82] < -0x1.994318p-1f) { /* correlation__ax__ay__long */
             if (x[2] < -0x1.796606p+0f) { /* min__ax__long */
                 return 0x1.fd4deep-3f;
             } else {
@@ -420,11 +430,11 @@ static float tree_9(const float x[SPAR_MODEL_N_FEATURES])
             return -0x1.deddcap-4f;
         }
     } else {
-        if (x[53] < -0x1.253614p-1f) { /* percentile_10__ay__long */
-            if (x[46] < 0x1.4fe7c6p+1f) { /* median__gyro_mag__long */
+        if (x[52] < -0x1.253614p-1f) { /* percentile_10__ay__long */
+            if (x[45] < 0x1.4fe7c6p+1f) { /* median__gyro_mag__long */
                 return 0x1.1159cep-3f;
             } else {
-                if (x[30] < 0x1.a82448p-2f) { /* mean__wz__long */
+                if (x[29] < 0x1.a82448p-2f) { /* mean__wz__long */
                     return -0x1.dfa64p-4f;
                 } else {
                     return 0x1.14051p-6f;
@@ -452,13 +462,13 @@ static float tree_9(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_10(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[6] < 0x1.d54b46p-1f) { /* mean__ay__long */
-        if (x[56] < 0x1.1e5e2p+0f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.1e5e2p+0f) { /* percentile_90__ay__long */
             return -0x1.d69a2ap-4f;
         } else {
-            if (x[99] < 0x1.4cb692p-2f) { /* std__roll__long */
+            if (x[93] < 0x1.4cb692p-2f) { /* std__roll__long */
                 return 0x1.463c06p-2f;
             } else {
-                if (x[49] < 0x1.d402dcp+1f) { /* kurtosis__acc_mag__long */
+                if (x[48] < 0x1.d402dcp+1f) { /* kurtosis__acc_mag__long */
                     return -0x1.c9d8eap-4f;
                 } else {
                     return 0x1.e2f66ep-6f;
@@ -467,8 +477,8 @@ static float tree_10(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[18] < 0x1.3d0c82p-5f) { /* mean__wx__long */
-            if (x[101] < 0x1.13941ap+1f) { /* max__roll__long */
-                if (x[49] < -0x1.bcb7bcp-3f) { /* kurtosis__acc_mag__long */
+            if (x[95] < 0x1.13941ap+1f) { /* max__roll__long */
+                if (x[48] < -0x1.bcb7bcp-3f) { /* kurtosis__acc_mag__long */
                     return 0x1.f69c4p-6f;
                 } else {
                     return 0x1.4d6102p-2f;
@@ -501,12 +511,12 @@ static float tree_10(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 11: adds to margin 4; depth 4 */
 static float tree_11(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[64] < 0x1.0a758ep-1f) { /* mean__ay__short */
+    if (x[62] < 0x1.0a758ep-1f) { /* mean__ay__short */
         return -0x1.d6d5ep-4f;
     } else {
         if (x[10] < 0x1.f01bp-1f) { /* median__ay__long */
             if (x[15] < 0x1.177d96p-1f) { /* max__az__long */
-                if (x[101] < 0x1.13941ap+1f) { /* max__roll__long */
+                if (x[95] < 0x1.13941ap+1f) { /* max__roll__long */
                     return -0x1.9d9c1ep-4f;
                 } else {
                     return 0x1.191e28p-2f;
@@ -526,7 +536,7 @@ static float tree_11(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.91ed62p-4f;
                 }
             } else {
-                if (x[90] < 0x1.032094p-3f) { /* correlation__ay__az__long */
+                if (x[84] < 0x1.032094p-3f) { /* correlation__ay__az__long */
                     return 0x1.5d7f62p-2f;
                 } else {
                     return -0x1.5d6b64p-4f;
@@ -540,8 +550,8 @@ static float tree_11(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_12(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.341104p+0f) { /* std__wy__long */
-        if (x[53] < -0x1.37a08p-4f) { /* percentile_10__ay__long */
-            if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+        if (x[52] < -0x1.37a08p-4f) { /* percentile_10__ay__long */
+            if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                 return -0x1.ad2abap-4f;
             } else {
                 if (x[18] < 0x1.d1c826p-4f) { /* mean__wx__long */
@@ -551,8 +561,8 @@ static float tree_12(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[93] < 0x1.51bff2p-1f) { /* correlation__wy__wz__long */
-                if (x[50] < 0x1.3bebp+0f) { /* skewness__gyro_mag__long */
+            if (x[87] < 0x1.51bff2p-1f) { /* correlation__wy__wz__long */
+                if (x[49] < 0x1.3bebp+0f) { /* skewness__gyro_mag__long */
                     return -0x1.c4ebap-4f;
                 } else {
                     return 0x1.289498p-5f;
@@ -562,7 +572,7 @@ static float tree_12(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[103] < 0x1.43beccp+12f) { /* band_slow__gyro_mag__long */
+        if (x[96] < 0x1.43beccp+12f) { /* band_slow__gyro_mag__long */
             return 0x1.a953bp-3f;
         } else {
             return -0x1.c82ee6p-4f;
@@ -573,8 +583,8 @@ static float tree_12(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 13: adds to margin 6; depth 3 */
 static float tree_13(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[59] < 0x1.01108p-1f) { /* mad__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+    if (x[58] < 0x1.01108p-1f) { /* mad__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
             if (x[14] < -0x1.0ae31ep-3f) { /* min__az__long */
                 return -0x1.c55a1p-4f;
             } else {
@@ -588,8 +598,8 @@ static float tree_13(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[109] < 0x1.8p+3f) { /* peak_count__gyro_lp__long */
-            if (x[110] < 0x1.1p+4f) { /* mean_crossings__gyro_lp__long */
+        if (x[102] < 0x1.8p+3f) { /* peak_count__gyro_lp__long */
+            if (x[103] < 0x1.1p+4f) { /* mean_crossings__gyro_lp__long */
                 return -0x1.cb7d34p-4f;
             } else {
                 return -0x1.6dfaf8p-8f;
@@ -603,15 +613,15 @@ static float tree_13(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 14: adds to margin 0; depth 4 */
 static float tree_14(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
-        if (x[97] < -0x1.a8978ap+0f) { /* max__pitch__long */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+        if (x[91] < -0x1.a8978ap+0f) { /* max__pitch__long */
             if (x[1] < 0x1.581e7p-4f) { /* std__ax__long */
                 return -0x1.eaeccp-5f;
             } else {
                 return 0x1.1ff9c8p-2f;
             }
         } else {
-            if (x[83] < 0x1.d69c6cp-3f) { /* std__gyro_mag__short */
+            if (x[77] < 0x1.d69c6cp-3f) { /* std__gyro_mag__short */
                 return 0x1.cadb9ep-3f;
             } else {
                 if (x[22] < 0x1.a29bf2p-2f) { /* median__wx__long */
@@ -644,21 +654,21 @@ static float tree_15(const float x[SPAR_MODEL_N_FEATURES])
             if (x[14] < -0x1.f5d69ep+0f) { /* min__az__long */
                 return 0x1.e7770ap-3f;
             } else {
-                if (x[65] < 0x1.3c49a2p-2f) { /* std__ay__short */
+                if (x[63] < 0x1.3c49a2p-2f) { /* std__ay__short */
                     return -0x1.9dc2dap-4f;
                 } else {
                     return 0x1.d6a32ap-3f;
                 }
             }
         } else {
-            if (x[91] < -0x1.999ed6p-1f) { /* correlation__wx__wy__long */
+            if (x[85] < -0x1.999ed6p-1f) { /* correlation__wx__wy__long */
                 if (x[7] < 0x1.0c8dbp-1f) { /* std__ay__long */
                     return -0x1.b5214ap-4f;
                 } else {
                     return 0x1.e7ae04p-3f;
                 }
             } else {
-                if (x[91] < 0x1.7d643ap-1f) { /* correlation__wx__wy__long */
+                if (x[85] < 0x1.7d643ap-1f) { /* correlation__wx__wy__long */
                     return 0x1.e1f7aap-3f;
                 } else {
                     return -0x1.b6415ap-4f;
@@ -672,7 +682,7 @@ static float tree_15(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_16(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[1] < 0x1.5d7862p-1f) { /* std__ax__long */
-        if (x[88] < -0x1.994318p-1f) { /* correlation__ax__ay__long */
+        if (x[82] < -0x1.994318p-1f) { /* correlation__ax__ay__long */
             if (x[2] < -0x1.796606p+0f) { /* min__ax__long */
                 return 0x1.a80594p-3f;
             } else {
@@ -682,25 +692,25 @@ static float tree_16(const float x[SPAR_MODEL_N_FEATURES])
             return -0x1.d392aep-4f;
         }
     } else {
-        if (x[53] < -0x1.253614p-1f) { /* percentile_10__ay__long */
-            if (x[46] < 0x1.4fe7c6p+1f) { /* median__gyro_mag__long */
+        if (x[52] < -0x1.253614p-1f) { /* percentile_10__ay__long */
+            if (x[45] < 0x1.4fe7c6p+1f) { /* median__gyro_mag__long */
                 return 0x1.de6f56p-4f;
             } else {
-                if (x[30] < 0x1.a82448p-2f) { /* mean__wz__long */
+                if (x[29] < 0x1.a82448p-2f) { /* mean__wz__long */
                     return -0x1.d3715p-4f;
                 } else {
                     return 0x1.21de2ep-6f;
                 }
             }
         } else {
-            if (x[106] < 0x1.3def7p+9f) { /* band_mid__acc_dyn__long */
+            if (x[99] < 0x1.3def7p+9f) { /* band_mid__acc_dyn__long */
                 if (x[6] < 0x1.3d4b44p-4f) { /* mean__ay__long */
                     return 0x1.bce5dep-3f;
                 } else {
                     return -0x1.214c34p-5f;
                 }
             } else {
-                if (x[57] < 0x1.8cc972p-4f) { /* percentile_90__az__long */
+                if (x[56] < 0x1.8cc972p-4f) { /* percentile_90__az__long */
                     return -0x1.0cd1fep-7f;
                 } else {
                     return 0x1.e7138p-3f;
@@ -714,13 +724,13 @@ static float tree_16(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_17(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[6] < 0x1.d54b46p-1f) { /* mean__ay__long */
-        if (x[56] < 0x1.1e5e2p+0f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.1e5e2p+0f) { /* percentile_90__ay__long */
             return -0x1.cced3ap-4f;
         } else {
             if (x[17] < 0x1.259296p-1f) { /* iqr__az__long */
                 return 0x1.fd1764p-3f;
             } else {
-                if (x[54] < -0x1.9b25a6p-3f) { /* percentile_10__az__long */
+                if (x[53] < -0x1.9b25a6p-3f) { /* percentile_10__az__long */
                     return -0x1.c0b446p-4f;
                 } else {
                     return 0x1.2b1cfep-5f;
@@ -729,8 +739,8 @@ static float tree_17(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[18] < 0x1.ec3ceap-8f) { /* mean__wx__long */
-            if (x[101] < 0x1.13941ap+1f) { /* max__roll__long */
-                if (x[96] < -0x1.6bb85ap-3f) { /* min__pitch__long */
+            if (x[95] < 0x1.13941ap+1f) { /* max__roll__long */
+                if (x[90] < -0x1.6bb85ap-3f) { /* min__pitch__long */
                     return 0x1.0a72e4p-2f;
                 } else {
                     return 0x1.f8e904p-4f;
@@ -750,7 +760,7 @@ static float tree_17(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.038782p-3f;
                 }
             } else {
-                if (x[38] < 0x1.517244p-1f) { /* min__acc_mag__long */
+                if (x[37] < 0x1.517244p-1f) { /* min__acc_mag__long */
                     return 0x1.a60a8ap-3f;
                 } else {
                     return -0x1.cecd74p-5f;
@@ -767,14 +777,14 @@ static float tree_18(const float x[SPAR_MODEL_N_FEATURES])
         return -0x1.cd19e4p-4f;
     } else {
         if (x[10] < 0x1.f01bp-1f) { /* median__ay__long */
-            if (x[46] < 0x1.a64e84p+0f) { /* median__gyro_mag__long */
-                if (x[98] < 0x1.372618p+0f) { /* mean__roll__long */
+            if (x[45] < 0x1.a64e84p+0f) { /* median__gyro_mag__long */
+                if (x[92] < 0x1.372618p+0f) { /* mean__roll__long */
                     return 0x1.45af1ep-3f;
                 } else {
                     return -0x1.b02d1ap-4f;
                 }
             } else {
-                if (x[99] < 0x1.cbd0fap-3f) { /* std__roll__long */
+                if (x[93] < 0x1.cbd0fap-3f) { /* std__roll__long */
                     return 0x1.d4f596p-5f;
                 } else {
                     return 0x1.0428cep-2f;
@@ -782,13 +792,13 @@ static float tree_18(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[18] < 0x1.3d0c82p-5f) { /* mean__wx__long */
-                if (x[64] < 0x1.ebe018p-1f) { /* mean__ay__short */
+                if (x[62] < 0x1.ebe018p-1f) { /* mean__ay__short */
                     return 0x1.312886p-3f;
                 } else {
                     return -0x1.a45ffp-4f;
                 }
             } else {
-                if (x[90] < 0x1.032094p-3f) { /* correlation__ay__az__long */
+                if (x[84] < 0x1.032094p-3f) { /* correlation__ay__az__long */
                     return 0x1.fabd9ap-3f;
                 } else {
                     return -0x1.4ce03p-4f;
@@ -802,8 +812,8 @@ static float tree_18(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_19(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.341104p+0f) { /* std__wy__long */
-        if (x[53] < -0x1.37a08p-4f) { /* percentile_10__ay__long */
-            if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+        if (x[52] < -0x1.37a08p-4f) { /* percentile_10__ay__long */
+            if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                 return -0x1.a3255p-4f;
             } else {
                 if (x[18] < 0x1.d1c826p-4f) { /* mean__wx__long */
@@ -813,8 +823,8 @@ static float tree_19(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[93] < 0x1.51bff2p-1f) { /* correlation__wy__wz__long */
-                if (x[85] < 0x1.219f34p-2f) { /* mean_abs_change__wx__short */
+            if (x[87] < 0x1.51bff2p-1f) { /* correlation__wy__wz__long */
+                if (x[79] < 0x1.219f34p-2f) { /* mean_abs_change__wx__short */
                     return -0x1.bd5e5ep-4f;
                 } else {
                     return 0x1.47a5cp-5f;
@@ -824,7 +834,7 @@ static float tree_19(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[103] < 0x1.43beccp+12f) { /* band_slow__gyro_mag__long */
+        if (x[96] < 0x1.43beccp+12f) { /* band_slow__gyro_mag__long */
             return 0x1.5af906p-3f;
         } else {
             return -0x1.c136dep-4f;
@@ -835,8 +845,8 @@ static float tree_19(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 20: adds to margin 6; depth 3 */
 static float tree_20(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
             if (x[14] < -0x1.0ae31ep-3f) { /* min__az__long */
                 return -0x1.bd0c06p-4f;
             } else {
@@ -857,18 +867,18 @@ static float tree_20(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 21: adds to margin 0; depth 4 */
 static float tree_21(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
-        if (x[97] < -0x1.a8978ap+0f) { /* max__pitch__long */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+        if (x[91] < -0x1.a8978ap+0f) { /* max__pitch__long */
             if (x[1] < 0x1.581e7p-4f) { /* std__ax__long */
                 return -0x1.d05a8ap-5f;
             } else {
                 return 0x1.c755a4p-3f;
             }
         } else {
-            if (x[83] < 0x1.d69c6cp-3f) { /* std__gyro_mag__short */
+            if (x[77] < 0x1.d69c6cp-3f) { /* std__gyro_mag__short */
                 return 0x1.7ebb68p-3f;
             } else {
-                if (x[57] < -0x1.a2f274p-6f) { /* percentile_90__az__long */
+                if (x[56] < -0x1.a2f274p-6f) { /* percentile_90__az__long */
                     return -0x1.4b8122p-7f;
                 } else {
                     return -0x1.b6e276p-4f;
@@ -894,8 +904,8 @@ static float tree_22(const float x[SPAR_MODEL_N_FEATURES])
             return 0x1.156376p-3f;
         }
     } else {
-        if (x[56] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
-            if (x[57] < 0x1.2a80c2p-4f) { /* percentile_90__az__long */
+        if (x[55] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
+            if (x[56] < 0x1.2a80c2p-4f) { /* percentile_90__az__long */
                 if (x[27] < 0x1.2d2db2p+2f) { /* max__wy__long */
                     return 0x1.165b9p-2f;
                 } else {
@@ -909,14 +919,14 @@ static float tree_22(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[58] < 0x1.8efbf4p-1f) { /* mad__wx__long */
-                if (x[46] < 0x1.35fd5p+1f) { /* median__gyro_mag__long */
+            if (x[57] < 0x1.8efbf4p-1f) { /* mad__wx__long */
+                if (x[45] < 0x1.35fd5p+1f) { /* median__gyro_mag__long */
                     return -0x1.e2b7aep-4f;
                 } else {
                     return 0x1.aefb34p-3f;
                 }
             } else {
-                if (x[90] < -0x1.c7fd3p-1f) { /* correlation__ay__az__long */
+                if (x[84] < -0x1.c7fd3p-1f) { /* correlation__ay__az__long */
                     return -0x1.71c086p-4f;
                 } else {
                     return 0x1.f6d34ep-4f;
@@ -930,7 +940,7 @@ static float tree_22(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_23(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[1] < 0x1.5d7862p-1f) { /* std__ax__long */
-        if (x[88] < -0x1.994318p-1f) { /* correlation__ax__ay__long */
+        if (x[82] < -0x1.994318p-1f) { /* correlation__ax__ay__long */
             if (x[1] < 0x1.508e6ep-1f) { /* std__ax__long */
                 return 0x1.6fc972p-9f;
             } else {
@@ -940,19 +950,19 @@ static float tree_23(const float x[SPAR_MODEL_N_FEATURES])
             return -0x1.ca368ap-4f;
         }
     } else {
-        if (x[53] < -0x1.253614p-1f) { /* percentile_10__ay__long */
-            if (x[46] < 0x1.4fe7c6p+1f) { /* median__gyro_mag__long */
+        if (x[52] < -0x1.253614p-1f) { /* percentile_10__ay__long */
+            if (x[45] < 0x1.4fe7c6p+1f) { /* median__gyro_mag__long */
                 return 0x1.a4cdd6p-4f;
             } else {
-                if (x[30] < 0x1.a82448p-2f) { /* mean__wz__long */
+                if (x[29] < 0x1.a82448p-2f) { /* mean__wz__long */
                     return -0x1.c8fe5ap-4f;
                 } else {
                     return 0x1.2fee56p-6f;
                 }
             }
         } else {
-            if (x[106] < 0x1.1c154ap+9f) { /* band_mid__acc_dyn__long */
-                if (x[108] < 0x1.911132p-3f) { /* autocorr_1s__gyro_mag__long */
+            if (x[99] < 0x1.1c154ap+9f) { /* band_mid__acc_dyn__long */
+                if (x[101] < 0x1.911132p-3f) { /* autocorr_1s__gyro_mag__long */
                     return 0x1.26d41p-3f;
                 } else {
                     return -0x1.43f35ep-4f;
@@ -972,13 +982,13 @@ static float tree_23(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_24(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[6] < 0x1.d54b46p-1f) { /* mean__ay__long */
-        if (x[56] < 0x1.1e5e2p+0f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.1e5e2p+0f) { /* percentile_90__ay__long */
             return -0x1.c4d3b4p-4f;
         } else {
-            if (x[99] < 0x1.4cb692p-2f) { /* std__roll__long */
+            if (x[93] < 0x1.4cb692p-2f) { /* std__roll__long */
                 return 0x1.aefc14p-3f;
             } else {
-                if (x[60] < 0x1.6f73ap-2f) { /* mad__wz__long */
+                if (x[59] < 0x1.6f73ap-2f) { /* mad__wz__long */
                     return 0x1.54ae56p-5f;
                 } else {
                     return -0x1.b65826p-4f;
@@ -987,14 +997,14 @@ static float tree_24(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[18] < 0x1.6f25f6p-5f) { /* mean__wx__long */
-            if (x[47] < 0x1.5b652ep+0f) { /* iqr__gyro_mag__long */
+            if (x[46] < 0x1.5b652ep+0f) { /* iqr__gyro_mag__long */
                 if (x[15] < 0x1.007faap-1f) { /* max__az__long */
                     return 0x1.fd1866p-3f;
                 } else {
                     return -0x1.d5404ap-4f;
                 }
             } else {
-                if (x[52] < -0x1.9f450ap-5f) { /* percentile_10__ax__long */
+                if (x[51] < -0x1.9f450ap-5f) { /* percentile_10__ax__long */
                     return 0x1.af4236p-3f;
                 } else {
                     return 0x1.53cf3ep-5f;
@@ -1008,7 +1018,7 @@ static float tree_24(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.6f6552p-4f;
                 }
             } else {
-                if (x[34] < -0x1.4cf744p-4f) { /* median__wz__long */
+                if (x[33] < -0x1.4cf744p-4f) { /* median__wz__long */
                     return 0x1.660e72p-4f;
                 } else {
                     return -0x1.93b8ep-4f;
@@ -1024,29 +1034,29 @@ static float tree_25(const float x[SPAR_MODEL_N_FEATURES])
     if (x[6] < 0x1.06721p-1f) { /* mean__ay__long */
         return -0x1.c4f4f4p-4f;
     } else {
-        if (x[99] < 0x1.f40822p-3f) { /* std__roll__long */
+        if (x[93] < 0x1.f40822p-3f) { /* std__roll__long */
             if (x[18] < 0x1.28d37ep-4f) { /* mean__wx__long */
-                if (x[91] < 0x1.87177ap-2f) { /* correlation__wx__wy__long */
+                if (x[85] < 0x1.87177ap-2f) { /* correlation__wx__wy__long */
                     return -0x1.636e5cp-4f;
                 } else {
                     return 0x1.87d262p-4f;
                 }
             } else {
-                if (x[90] < 0x1.06912p-6f) { /* correlation__ay__az__long */
+                if (x[84] < 0x1.06912p-6f) { /* correlation__ay__az__long */
                     return 0x1.ea09cep-3f;
                 } else {
                     return -0x1.293474p-4f;
                 }
             }
         } else {
-            if (x[56] < 0x1.1ae0bep+0f) { /* percentile_90__ay__long */
-                if (x[39] < 0x1.2dedbp+0f) { /* max__acc_mag__long */
+            if (x[55] < 0x1.1ae0bep+0f) { /* percentile_90__ay__long */
+                if (x[38] < 0x1.2dedbp+0f) { /* max__acc_mag__long */
                     return -0x1.1bfa1ep-4f;
                 } else {
                     return 0x1.dfa384p-3f;
                 }
             } else {
-                if (x[99] < 0x1.373552p-2f) { /* std__roll__long */
+                if (x[93] < 0x1.373552p-2f) { /* std__roll__long */
                     return -0x1.786d34p-5f;
                 } else {
                     return 0x1.64a3b8p-3f;
@@ -1060,8 +1070,8 @@ static float tree_25(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_26(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.341104p+0f) { /* std__wy__long */
-        if (x[53] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
-            if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+        if (x[52] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
+            if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                 return -0x1.9cf1e6p-4f;
             } else {
                 if (x[18] < 0x1.d1c826p-4f) { /* mean__wx__long */
@@ -1071,14 +1081,14 @@ static float tree_26(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[93] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
                 return -0x1.b6be74p-4f;
             } else {
                 return 0x1.bce06ap-4f;
             }
         }
     } else {
-        if (x[103] < 0x1.43beccp+12f) { /* band_slow__gyro_mag__long */
+        if (x[96] < 0x1.43beccp+12f) { /* band_slow__gyro_mag__long */
             if (x[1] < 0x1.9fc498p-4f) { /* std__ax__long */
                 return 0x1.b8aaa6p-6f;
             } else {
@@ -1093,8 +1103,8 @@ static float tree_26(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 27: adds to margin 6; depth 3 */
 static float tree_27(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
             if (x[14] < -0x1.0ae31ep-3f) { /* min__az__long */
                 return -0x1.b5bb16p-4f;
             } else {
@@ -1115,15 +1125,15 @@ static float tree_27(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 28: adds to margin 0; depth 4 */
 static float tree_28(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
-        if (x[97] < -0x1.9db232p+0f) { /* max__pitch__long */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+        if (x[91] < -0x1.9db232p+0f) { /* max__pitch__long */
             if (x[6] < 0x1.4a2ffap-10f) { /* mean__ay__long */
                 return -0x1.4cadf6p-4f;
             } else {
                 return 0x1.93a1ecp-3f;
             }
         } else {
-            if (x[83] < 0x1.d69c6cp-3f) { /* std__gyro_mag__short */
+            if (x[77] < 0x1.d69c6cp-3f) { /* std__gyro_mag__short */
                 return 0x1.439cc2p-3f;
             } else {
                 if (x[15] < 0x1.43c18cp-5f) { /* max__az__long */
@@ -1152,9 +1162,9 @@ static float tree_29(const float x[SPAR_MODEL_N_FEATURES])
             return 0x1.e5fa94p-4f;
         }
     } else {
-        if (x[66] < 0x1.ca9f7cp-1f) { /* range__ay__short */
-            if (x[57] < 0x1.06a7fp-3f) { /* percentile_90__az__long */
-                if (x[53] < -0x1.021e7cp-2f) { /* percentile_10__ay__long */
+        if (x[64] < 0x1.ca9f7cp-1f) { /* range__ay__short */
+            if (x[56] < 0x1.06a7fp-3f) { /* percentile_90__az__long */
+                if (x[52] < -0x1.021e7cp-2f) { /* percentile_10__ay__long */
                     return -0x1.6630eep-4f;
                 } else {
                     return 0x1.c52e74p-3f;
@@ -1167,14 +1177,14 @@ static float tree_29(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[91] < -0x1.999ed6p-1f) { /* correlation__wx__wy__long */
+            if (x[85] < -0x1.999ed6p-1f) { /* correlation__wx__wy__long */
                 if (x[7] < 0x1.f8205ep-2f) { /* std__ay__long */
                     return -0x1.c8a114p-4f;
                 } else {
                     return 0x1.3f5cep-3f;
                 }
             } else {
-                if (x[92] < 0x1.14e354p-1f) { /* correlation__wx__wz__long */
+                if (x[86] < 0x1.14e354p-1f) { /* correlation__wx__wz__long */
                     return 0x1.6c9a2p-3f;
                 } else {
                     return 0x1.8aeba6p-11f;
@@ -1188,8 +1198,8 @@ static float tree_29(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_30(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[1] < 0x1.5d7862p-1f) { /* std__ax__long */
-        if (x[88] < -0x1.994318p-1f) { /* correlation__ax__ay__long */
-            if (x[75] < 0x1.155b4cp+3f) { /* range__wy__short */
+        if (x[82] < -0x1.994318p-1f) { /* correlation__ax__ay__long */
+            if (x[72] < 0x1.155b4cp+3f) { /* range__wy__short */
                 return 0x1.037c5ap-10f;
             } else {
                 return 0x1.354fbp-3f;
@@ -1198,9 +1208,9 @@ static float tree_30(const float x[SPAR_MODEL_N_FEATURES])
             return -0x1.c2495ep-4f;
         }
     } else {
-        if (x[53] < -0x1.253614p-1f) { /* percentile_10__ay__long */
+        if (x[52] < -0x1.253614p-1f) { /* percentile_10__ay__long */
             if (x[26] < -0x1.0ada9p+2f) { /* min__wy__long */
-                if (x[107] < 0x1.feebd2p-3f) { /* autocorr_0p5s__gyro_mag__long */
+                if (x[100] < 0x1.feebd2p-3f) { /* autocorr_0p5s__gyro_mag__long */
                     return -0x1.c0856ep-4f;
                 } else {
                     return 0x1.de6a14p-6f;
@@ -1234,13 +1244,13 @@ static float tree_30(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_31(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[6] < 0x1.d54b46p-1f) { /* mean__ay__long */
-        if (x[56] < 0x1.1e5e2p+0f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.1e5e2p+0f) { /* percentile_90__ay__long */
             return -0x1.bde1cap-4f;
         } else {
             if (x[17] < 0x1.259296p-1f) { /* iqr__az__long */
                 return 0x1.6c6444p-3f;
             } else {
-                if (x[35] < 0x1.7921e6p-1f) { /* iqr__wz__long */
+                if (x[34] < 0x1.7921e6p-1f) { /* iqr__wz__long */
                     return 0x1.56cf96p-5f;
                 } else {
                     return -0x1.af7b1ap-4f;
@@ -1249,8 +1259,8 @@ static float tree_31(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[18] < 0x1.ec3ceap-8f) { /* mean__wx__long */
-            if (x[91] < 0x1.d2add4p-2f) { /* correlation__wx__wy__long */
-                if (x[55] < -0x1.71243p-5f) { /* percentile_90__ax__long */
+            if (x[85] < 0x1.d2add4p-2f) { /* correlation__wx__wy__long */
+                if (x[54] < -0x1.71243p-5f) { /* percentile_90__ax__long */
                     return -0x1.a2ef34p-4f;
                 } else {
                     return 0x1.7447cep-3f;
@@ -1287,8 +1297,8 @@ static float tree_32(const float x[SPAR_MODEL_N_FEATURES])
         return -0x1.be0224p-4f;
     } else {
         if (x[10] < 0x1.f11506p-1f) { /* median__ay__long */
-            if (x[46] < 0x1.a64e84p+0f) { /* median__gyro_mag__long */
-                if (x[98] < 0x1.372618p+0f) { /* mean__roll__long */
+            if (x[45] < 0x1.a64e84p+0f) { /* median__gyro_mag__long */
+                if (x[92] < 0x1.372618p+0f) { /* mean__roll__long */
                     return 0x1.cffc4ep-4f;
                 } else {
                     return -0x1.a4995ep-4f;
@@ -1308,7 +1318,7 @@ static float tree_32(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.70add6p-4f;
                 }
             } else {
-                if (x[90] < 0x1.032094p-3f) { /* correlation__ay__az__long */
+                if (x[84] < 0x1.032094p-3f) { /* correlation__ay__az__long */
                     return 0x1.696206p-3f;
                 } else {
                     return -0x1.af783ep-4f;
@@ -1322,8 +1332,8 @@ static float tree_32(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_33(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.341104p+0f) { /* std__wy__long */
-        if (x[53] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
-            if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+        if (x[52] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
+            if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                 return -0x1.93d31p-4f;
             } else {
                 if (x[12] < -0x1.12f8e2p-2f) { /* mean__az__long */
@@ -1333,14 +1343,14 @@ static float tree_33(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[93] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
                 return -0x1.b0f8cep-4f;
             } else {
                 return 0x1.88fd18p-4f;
             }
         }
     } else {
-        if (x[103] < 0x1.43beccp+12f) { /* band_slow__gyro_mag__long */
+        if (x[96] < 0x1.43beccp+12f) { /* band_slow__gyro_mag__long */
             if (x[3] < -0x1.a2401p-1f) { /* max__ax__long */
                 return 0x1.4d44f6p-3f;
             } else {
@@ -1355,8 +1365,8 @@ static float tree_33(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 34: adds to margin 6; depth 3 */
 static float tree_34(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
             if (x[14] < -0x1.0ae31ep-3f) { /* min__az__long */
                 return -0x1.af2404p-4f;
             } else {
@@ -1377,15 +1387,15 @@ static float tree_34(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 35: adds to margin 0; depth 4 */
 static float tree_35(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
-        if (x[97] < -0x1.9db232p+0f) { /* max__pitch__long */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+        if (x[91] < -0x1.9db232p+0f) { /* max__pitch__long */
             if (x[6] < 0x1.4a2ffap-10f) { /* mean__ay__long */
                 return -0x1.3f19a6p-4f;
             } else {
                 return 0x1.60659p-3f;
             }
         } else {
-            if (x[83] < 0x1.d69c6cp-3f) { /* std__gyro_mag__short */
+            if (x[77] < 0x1.d69c6cp-3f) { /* std__gyro_mag__short */
                 return 0x1.155deap-3f;
             } else {
                 if (x[15] < 0x1.43c18cp-5f) { /* max__az__long */
@@ -1429,14 +1439,14 @@ static float tree_36(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[91] < 0x1.710db8p-1f) { /* correlation__wx__wy__long */
-                if (x[91] < -0x1.8c026cp-1f) { /* correlation__wx__wy__long */
+            if (x[85] < 0x1.710db8p-1f) { /* correlation__wx__wy__long */
+                if (x[85] < -0x1.8c026cp-1f) { /* correlation__wx__wy__long */
                     return -0x1.035f9ap-5f;
                 } else {
                     return 0x1.37a41ep-3f;
                 }
             } else {
-                if (x[53] < -0x1.253614p-1f) { /* percentile_10__ay__long */
+                if (x[52] < -0x1.253614p-1f) { /* percentile_10__ay__long */
                     return 0x1.0d82acp-3f;
                 } else {
                     return -0x1.75111ep-4f;
@@ -1450,7 +1460,7 @@ static float tree_36(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_37(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[1] < 0x1.5d7862p-1f) { /* std__ax__long */
-        if (x[88] < -0x1.994318p-1f) { /* correlation__ax__ay__long */
+        if (x[82] < -0x1.994318p-1f) { /* correlation__ax__ay__long */
             if (x[2] < -0x1.82ed02p+0f) { /* min__ax__long */
                 return 0x1.14937ep-3f;
             } else {
@@ -1460,9 +1470,9 @@ static float tree_37(const float x[SPAR_MODEL_N_FEATURES])
             return -0x1.bb96e6p-4f;
         }
     } else {
-        if (x[53] < -0x1.253614p-1f) { /* percentile_10__ay__long */
+        if (x[52] < -0x1.253614p-1f) { /* percentile_10__ay__long */
             if (x[26] < -0x1.0ada9p+2f) { /* min__wy__long */
-                if (x[43] < 0x1.1a241ap+1f) { /* std__gyro_mag__long */
+                if (x[42] < 0x1.1a241ap+1f) { /* std__gyro_mag__long */
                     return -0x1.b8abc6p-4f;
                 } else {
                     return 0x1.124bfep-5f;
@@ -1475,7 +1485,7 @@ static float tree_37(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[47] < 0x1.1a0794p+1f) { /* iqr__gyro_mag__long */
+            if (x[46] < 0x1.1a0794p+1f) { /* iqr__gyro_mag__long */
                 if (x[6] < 0x1.3d4b44p-4f) { /* mean__ay__long */
                     return 0x1.1ea91ep-3f;
                 } else {
@@ -1500,7 +1510,7 @@ static float tree_38(const float x[SPAR_MODEL_N_FEATURES])
             return -0x1.b808ep-4f;
         } else {
             if (x[12] < 0x1.6e787cp-2f) { /* mean__az__long */
-                if (x[29] < 0x1.8d2af2p+0f) { /* iqr__wy__long */
+                if (x[28] < 0x1.8d2af2p+0f) { /* iqr__wy__long */
                     return 0x1.2c0a3ep-3f;
                 } else {
                     return -0x1.a73ed4p-4f;
@@ -1510,7 +1520,7 @@ static float tree_38(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[99] < 0x1.f40822p-3f) { /* std__roll__long */
+        if (x[93] < 0x1.f40822p-3f) { /* std__roll__long */
             if (x[18] < 0x1.5173c4p-4f) { /* mean__wx__long */
                 if (x[2] < -0x1.513b5cp-6f) { /* min__ax__long */
                     return 0x1.540bb8p-3f;
@@ -1525,7 +1535,7 @@ static float tree_38(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[37] < 0x1.081a76p-3f) { /* std__acc_mag__long */
+            if (x[36] < 0x1.081a76p-3f) { /* std__acc_mag__long */
                 if (x[15] < 0x1.21c608p-1f) { /* max__az__long */
                     return 0x1.16a826p-3f;
                 } else {
@@ -1548,9 +1558,9 @@ static float tree_39(const float x[SPAR_MODEL_N_FEATURES])
     if (x[6] < 0x1.06721p-1f) { /* mean__ay__long */
         return -0x1.b80dd4p-4f;
     } else {
-        if (x[99] < 0x1.f40822p-3f) { /* std__roll__long */
+        if (x[93] < 0x1.f40822p-3f) { /* std__roll__long */
             if (x[18] < 0x1.339602p-4f) { /* mean__wx__long */
-                if (x[91] < 0x1.538662p-2f) { /* correlation__wx__wy__long */
+                if (x[85] < 0x1.538662p-2f) { /* correlation__wx__wy__long */
                     return -0x1.57242ep-4f;
                 } else {
                     return 0x1.3c4512p-4f;
@@ -1563,8 +1573,8 @@ static float tree_39(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[56] < 0x1.2808d8p+0f) { /* percentile_90__ay__long */
-                if (x[46] < 0x1.88a2ecp+0f) { /* median__gyro_mag__long */
+            if (x[55] < 0x1.2808d8p+0f) { /* percentile_90__ay__long */
+                if (x[45] < 0x1.88a2ecp+0f) { /* median__gyro_mag__long */
                     return -0x1.56f112p-4f;
                 } else {
                     return 0x1.3b781p-3f;
@@ -1584,8 +1594,8 @@ static float tree_39(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_40(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.341104p+0f) { /* std__wy__long */
-        if (x[53] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
-            if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+        if (x[52] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
+            if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                 return -0x1.8ab5cap-4f;
             } else {
                 if (x[18] < 0x1.2afcaap-3f) { /* mean__wx__long */
@@ -1595,14 +1605,14 @@ static float tree_40(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[93] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
                 return -0x1.abcfcp-4f;
             } else {
                 return 0x1.5d5b68p-4f;
             }
         }
     } else {
-        if (x[103] < 0x1.43beccp+12f) { /* band_slow__gyro_mag__long */
+        if (x[96] < 0x1.43beccp+12f) { /* band_slow__gyro_mag__long */
             if (x[4] < -0x1.069468p+0f) { /* median__ax__long */
                 return 0x1.28a048p-3f;
             } else {
@@ -1617,8 +1627,8 @@ static float tree_40(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 41: adds to margin 6; depth 3 */
 static float tree_41(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
             if (x[14] < -0x1.0ae31ep-3f) { /* min__az__long */
                 return -0x1.a926dep-4f;
             } else {
@@ -1639,15 +1649,15 @@ static float tree_41(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 42: adds to margin 0; depth 4 */
 static float tree_42(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
-        if (x[97] < -0x1.9db232p+0f) { /* max__pitch__long */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+        if (x[91] < -0x1.9db232p+0f) { /* max__pitch__long */
             if (x[6] < 0x1.4a2ffap-10f) { /* mean__ay__long */
                 return -0x1.30f656p-4f;
             } else {
                 return 0x1.3da61ep-3f;
             }
         } else {
-            if (x[83] < 0x1.d69c6cp-3f) { /* std__gyro_mag__short */
+            if (x[77] < 0x1.d69c6cp-3f) { /* std__gyro_mag__short */
                 return 0x1.e16c64p-4f;
             } else {
                 if (x[15] < 0x1.43c18cp-5f) { /* max__az__long */
@@ -1658,7 +1668,7 @@ static float tree_42(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[29] < 0x1.f68c9ep+1f) { /* iqr__wy__long */
+        if (x[28] < 0x1.f68c9ep+1f) { /* iqr__wy__long */
             return 0x1.30da96p-3f;
         } else {
             return -0x1.757236p-8f;
@@ -1676,9 +1686,9 @@ static float tree_43(const float x[SPAR_MODEL_N_FEATURES])
             return 0x1.82afep-4f;
         }
     } else {
-        if (x[56] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
-            if (x[57] < 0x1.2a80c2p-4f) { /* percentile_90__az__long */
-                if (x[44] < 0x1.ee7b8ap-3f) { /* min__gyro_mag__long */
+        if (x[55] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
+            if (x[56] < 0x1.2a80c2p-4f) { /* percentile_90__az__long */
+                if (x[43] < 0x1.ee7b8ap-3f) { /* min__gyro_mag__long */
                     return 0x1.80e59ep-3f;
                 } else {
                     return -0x1.4cbf9p-4f;
@@ -1691,14 +1701,14 @@ static float tree_43(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[100] < -0x1.61f464p-2f) { /* min__roll__long */
-                if (x[91] < 0x1.7fc60cp-1f) { /* correlation__wx__wy__long */
+            if (x[94] < -0x1.61f464p-2f) { /* min__roll__long */
+                if (x[85] < 0x1.7fc60cp-1f) { /* correlation__wx__wy__long */
                     return 0x1.0f6e06p-3f;
                 } else {
                     return -0x1.ae5f1ep-4f;
                 }
             } else {
-                if (x[97] < 0x1.314bb6p+1f) { /* max__pitch__long */
+                if (x[91] < 0x1.314bb6p+1f) { /* max__pitch__long */
                     return -0x1.14e2d2p-3f;
                 } else {
                     return 0x1.34893ep-3f;
@@ -1712,15 +1722,15 @@ static float tree_43(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_44(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[1] < 0x1.580f06p-1f) { /* std__ax__long */
-        if (x[88] < -0x1.9f8976p-1f) { /* correlation__ax__ay__long */
+        if (x[82] < -0x1.9f8976p-1f) { /* correlation__ax__ay__long */
             return 0x1.03ebaap-4f;
         } else {
             return -0x1.b5f17ap-4f;
         }
     } else {
-        if (x[53] < -0x1.253614p-1f) { /* percentile_10__ay__long */
-            if (x[88] < 0x1.d51418p-1f) { /* correlation__ax__ay__long */
-                if (x[99] < 0x1.993ceep+0f) { /* std__roll__long */
+        if (x[52] < -0x1.253614p-1f) { /* percentile_10__ay__long */
+            if (x[82] < 0x1.d51418p-1f) { /* correlation__ax__ay__long */
+                if (x[93] < 0x1.993ceep+0f) { /* std__roll__long */
                     return 0x1.20dd5ap-5f;
                 } else {
                     return -0x1.b1e3p-4f;
@@ -1733,8 +1743,8 @@ static float tree_44(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[106] < 0x1.58aea4p+9f) { /* band_mid__acc_dyn__long */
-                if (x[108] < 0x1.b71c3ep-3f) { /* autocorr_1s__gyro_mag__long */
+            if (x[99] < 0x1.58aea4p+9f) { /* band_mid__acc_dyn__long */
+                if (x[101] < 0x1.b71c3ep-3f) { /* autocorr_1s__gyro_mag__long */
                     return 0x1.a5e93ep-4f;
                 } else {
                     return -0x1.94f3cap-5f;
@@ -1758,7 +1768,7 @@ static float tree_45(const float x[SPAR_MODEL_N_FEATURES])
             return -0x1.b3119ep-4f;
         } else {
             if (x[12] < 0x1.6e787cp-2f) { /* mean__az__long */
-                if (x[29] < 0x1.8d2af2p+0f) { /* iqr__wy__long */
+                if (x[28] < 0x1.8d2af2p+0f) { /* iqr__wy__long */
                     return 0x1.0c777p-3f;
                 } else {
                     return -0x1.9f451ap-4f;
@@ -1768,8 +1778,8 @@ static float tree_45(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[99] < 0x1.f40822p-3f) { /* std__roll__long */
-            if (x[42] < 0x1.6f85acp+1f) { /* mean__gyro_mag__long */
+        if (x[93] < 0x1.f40822p-3f) { /* std__roll__long */
+            if (x[41] < 0x1.6f85acp+1f) { /* mean__gyro_mag__long */
                 if (x[2] < -0x1.513b5cp-6f) { /* min__ax__long */
                     return 0x1.2573bep-3f;
                 } else {
@@ -1779,14 +1789,14 @@ static float tree_45(const float x[SPAR_MODEL_N_FEATURES])
                 return -0x1.8fe9ep-4f;
             }
         } else {
-            if (x[37] < 0x1.ef56d4p-4f) { /* std__acc_mag__long */
-                if (x[111] < -0x1.05adcp-3f) { /* log_energy_floor1em09__acc_dyn__long */
+            if (x[36] < 0x1.ef56d4p-4f) { /* std__acc_mag__long */
+                if (x[104] < -0x1.05adcp-3f) { /* log_energy_floor1em09__acc_dyn__long */
                     return 0x1.1ee5a8p-3f;
                 } else {
                     return -0x1.e31f44p-5f;
                 }
             } else {
-                if (x[99] < 0x1.856178p-2f) { /* std__roll__long */
+                if (x[93] < 0x1.856178p-2f) { /* std__roll__long */
                     return 0x1.2fcccap-3f;
                 } else {
                     return -0x1.11d5a6p-4f;
@@ -1810,14 +1820,14 @@ static float tree_46(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.90733p-3f;
                 }
             } else {
-                if (x[92] < -0x1.5059aep-1f) { /* correlation__wx__wz__long */
+                if (x[86] < -0x1.5059aep-1f) { /* correlation__wx__wz__long */
                     return 0x1.390486p-4f;
                 } else {
                     return -0x1.b21f6p-4f;
                 }
             }
         } else {
-            if (x[56] < 0x1.1ae0bep+0f) { /* percentile_90__ay__long */
+            if (x[55] < 0x1.1ae0bep+0f) { /* percentile_90__ay__long */
                 if (x[6] < 0x1.f3874p-1f) { /* mean__ay__long */
                     return 0x1.4f5b08p-3f;
                 } else {
@@ -1838,8 +1848,8 @@ static float tree_46(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_47(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.341104p+0f) { /* std__wy__long */
-        if (x[53] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
-            if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+        if (x[52] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
+            if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                 return -0x1.816d38p-4f;
             } else {
                 if (x[12] < -0x1.12f8e2p-2f) { /* mean__az__long */
@@ -1849,14 +1859,14 @@ static float tree_47(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[93] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
                 return -0x1.a71e56p-4f;
             } else {
                 return 0x1.385aaap-4f;
             }
         }
     } else {
-        if (x[101] < -0x1.d8c478p-1f) { /* max__roll__long */
+        if (x[95] < -0x1.d8c478p-1f) { /* max__roll__long */
             if (x[13] < 0x1.0b5e1ep-2f) { /* std__az__long */
                 return 0x1.ce9a76p-7f;
             } else {
@@ -1871,8 +1881,8 @@ static float tree_47(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 48: adds to margin 6; depth 3 */
 static float tree_48(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
             if (x[14] < -0x1.0ae31ep-3f) { /* min__az__long */
                 return -0x1.a3972ep-4f;
             } else {
@@ -1893,8 +1903,8 @@ static float tree_48(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 49: adds to margin 0; depth 3 */
 static float tree_49(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
-        if (x[57] < -0x1.960b7p-7f) { /* percentile_90__az__long */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+        if (x[56] < -0x1.960b7p-7f) { /* percentile_90__az__long */
             if (x[18] < 0x1.931e3ap-4f) { /* mean__wx__long */
                 return -0x1.695296p-4f;
             } else {
@@ -1908,7 +1918,7 @@ static float tree_49(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[86] < 0x1.9ffefep-3f) { /* mean_abs_change__wy__short */
+        if (x[80] < 0x1.9ffefep-3f) { /* mean_abs_change__wy__short */
             return 0x1.1a423p-3f;
         } else {
             return -0x1.43e436p-7f;
@@ -1934,21 +1944,21 @@ static float tree_50(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.08b108p-3f;
                 }
             } else {
-                if (x[57] < 0x1.290074p-5f) { /* percentile_90__az__long */
+                if (x[56] < 0x1.290074p-5f) { /* percentile_90__az__long */
                     return 0x1.37db1p-3f;
                 } else {
                     return -0x1.a00f6ap-4f;
                 }
             }
         } else {
-            if (x[91] < -0x1.8c026cp-1f) { /* correlation__wx__wy__long */
-                if (x[53] < -0x1.20231ap-1f) { /* percentile_10__ay__long */
+            if (x[85] < -0x1.8c026cp-1f) { /* correlation__wx__wy__long */
+                if (x[52] < -0x1.20231ap-1f) { /* percentile_10__ay__long */
                     return 0x1.29462ep-3f;
                 } else {
                     return -0x1.892e3p-4f;
                 }
             } else {
-                if (x[91] < 0x1.5a148cp-1f) { /* correlation__wx__wy__long */
+                if (x[85] < 0x1.5a148cp-1f) { /* correlation__wx__wy__long */
                     return 0x1.094b9ep-3f;
                 } else {
                     return -0x1.eab55p-6f;
@@ -1962,7 +1972,7 @@ static float tree_50(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_51(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[1] < 0x1.580f06p-1f) { /* std__ax__long */
-        if (x[88] < -0x1.9f8976p-1f) { /* correlation__ax__ay__long */
+        if (x[82] < -0x1.9f8976p-1f) { /* correlation__ax__ay__long */
             return 0x1.d3346p-5f;
         } else {
             return -0x1.b120eep-4f;
@@ -1976,21 +1986,21 @@ static float tree_51(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.b16fb6p-4f;
                 }
             } else {
-                if (x[39] < 0x1.f8c45p+0f) { /* max__acc_mag__long */
+                if (x[38] < 0x1.f8c45p+0f) { /* max__acc_mag__long */
                     return -0x1.87348p-6f;
                 } else {
                     return 0x1.1e5bf2p-3f;
                 }
             }
         } else {
-            if (x[58] < 0x1.614dc6p-1f) { /* mad__wx__long */
-                if (x[91] < -0x1.9332c6p-1f) { /* correlation__wx__wy__long */
+            if (x[57] < 0x1.614dc6p-1f) { /* mad__wx__long */
+                if (x[85] < -0x1.9332c6p-1f) { /* correlation__wx__wy__long */
                     return 0x1.02d5d6p-3f;
                 } else {
                     return -0x1.5865aep-4f;
                 }
             } else {
-                if (x[54] < -0x1.00b0fp+0f) { /* percentile_10__az__long */
+                if (x[53] < -0x1.00b0fp+0f) { /* percentile_10__az__long */
                     return 0x1.00b998p-3f;
                 } else {
                     return -0x1.d62fdp-4f;
@@ -2003,9 +2013,9 @@ static float tree_51(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 52: adds to margin 3; depth 4 */
 static float tree_52(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[64] < 0x1.d2d616p-1f) { /* mean__ay__short */
+    if (x[62] < 0x1.d2d616p-1f) { /* mean__ay__short */
         if (x[12] < 0x1.6e787cp-2f) { /* mean__az__long */
-            if (x[56] < 0x1.2b64a4p+0f) { /* percentile_90__ay__long */
+            if (x[55] < 0x1.2b64a4p+0f) { /* percentile_90__ay__long */
                 return -0x1.afe9fp-4f;
             } else {
                 if (x[4] < 0x1.2eea64p-6f) { /* median__ax__long */
@@ -2023,7 +2033,7 @@ static float tree_52(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[18] < -0x1.4e1744p-6f) { /* mean__wx__long */
-            if (x[101] < 0x1.0bd95ep+1f) { /* max__roll__long */
+            if (x[95] < 0x1.0bd95ep+1f) { /* max__roll__long */
                 if (x[2] < 0x1.d60632p-9f) { /* min__ax__long */
                     return 0x1.1d3306p-3f;
                 } else {
@@ -2037,8 +2047,8 @@ static float tree_52(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[90] < -0x1.09bd3ep-2f) { /* correlation__ay__az__long */
-                if (x[101] < 0x1.c84a26p+0f) { /* max__roll__long */
+            if (x[84] < -0x1.09bd3ep-2f) { /* correlation__ay__az__long */
+                if (x[95] < 0x1.c84a26p+0f) { /* max__roll__long */
                     return 0x1.1d879ap-5f;
                 } else {
                     return -0x1.c114f6p-4f;
@@ -2061,7 +2071,7 @@ static float tree_53(const float x[SPAR_MODEL_N_FEATURES])
         return -0x1.aec88p-4f;
     } else {
         if (x[10] < 0x1.f01bp-1f) { /* median__ay__long */
-            if (x[46] < 0x1.a0f06cp+0f) { /* median__gyro_mag__long */
+            if (x[45] < 0x1.a0f06cp+0f) { /* median__gyro_mag__long */
                 if (x[10] < 0x1.d37dfap-1f) { /* median__ay__long */
                     return 0x1.bfa3bep-5f;
                 } else {
@@ -2076,13 +2086,13 @@ static float tree_53(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[18] < 0x1.cea514p-10f) { /* mean__wx__long */
-                if (x[64] < 0x1.ebe018p-1f) { /* mean__ay__short */
+                if (x[62] < 0x1.ebe018p-1f) { /* mean__ay__short */
                     return 0x1.89c36ep-5f;
                 } else {
                     return -0x1.a6f886p-4f;
                 }
             } else {
-                if (x[90] < 0x1.309b4cp-3f) { /* correlation__ay__az__long */
+                if (x[84] < 0x1.309b4cp-3f) { /* correlation__ay__az__long */
                     return 0x1.a76ee6p-4f;
                 } else {
                     return -0x1.802302p-4f;
@@ -2096,8 +2106,8 @@ static float tree_53(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_54(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.341104p+0f) { /* std__wy__long */
-        if (x[53] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
-            if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+        if (x[52] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
+            if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                 return -0x1.77cabep-4f;
             } else {
                 if (x[18] < 0x1.2afcaap-3f) { /* mean__wx__long */
@@ -2107,14 +2117,14 @@ static float tree_54(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[93] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
                 return -0x1.a2dd24p-4f;
             } else {
                 return 0x1.18afeap-4f;
             }
         }
     } else {
-        if (x[101] < -0x1.d8c478p-1f) { /* max__roll__long */
+        if (x[95] < -0x1.d8c478p-1f) { /* max__roll__long */
             if (x[13] < 0x1.0b5e1ep-2f) { /* std__az__long */
                 return 0x1.b92cfep-7f;
             } else {
@@ -2129,8 +2139,8 @@ static float tree_54(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 55: adds to margin 6; depth 3 */
 static float tree_55(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
             if (x[14] < -0x1.0ae31ep-3f) { /* min__az__long */
                 return -0x1.9e539ap-4f;
             } else {
@@ -2151,8 +2161,8 @@ static float tree_55(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 56: adds to margin 0; depth 3 */
 static float tree_56(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
-        if (x[57] < -0x1.960b7p-7f) { /* percentile_90__az__long */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+        if (x[56] < -0x1.960b7p-7f) { /* percentile_90__az__long */
             if (x[18] < 0x1.931e3ap-4f) { /* mean__wx__long */
                 return -0x1.5e33fp-4f;
             } else {
@@ -2166,7 +2176,7 @@ static float tree_56(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[104] < 0x1.14605p+9f) { /* band_slow__acc_dyn__long */
+        if (x[97] < 0x1.14605p+9f) { /* band_slow__acc_dyn__long */
             return 0x1.094f94p-3f;
         } else {
             return -0x1.80de0cp-7f;
@@ -2180,8 +2190,8 @@ static float tree_57(const float x[SPAR_MODEL_N_FEATURES])
     if (x[1] < 0x1.0655c6p-1f) { /* std__ax__long */
         return -0x1.accecep-4f;
     } else {
-        if (x[66] < 0x1.bae1fp-1f) { /* range__ay__short */
-            if (x[57] < 0x1.455616p-3f) { /* percentile_90__az__long */
+        if (x[64] < 0x1.bae1fp-1f) { /* range__ay__short */
+            if (x[56] < 0x1.455616p-3f) { /* percentile_90__az__long */
                 if (x[27] < 0x1.2d2db2p+2f) { /* max__wy__long */
                     return 0x1.1b2488p-3f;
                 } else {
@@ -2195,14 +2205,14 @@ static float tree_57(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[58] < 0x1.63af32p-1f) { /* mad__wx__long */
-                if (x[56] < 0x1.319f1ap-2f) { /* percentile_90__ay__long */
+            if (x[57] < 0x1.63af32p-1f) { /* mad__wx__long */
+                if (x[55] < 0x1.319f1ap-2f) { /* percentile_90__ay__long */
                     return -0x1.d9ad54p-6f;
                 } else {
                     return 0x1.0fbbc6p-3f;
                 }
             } else {
-                if (x[92] < 0x1.b86b66p-2f) { /* correlation__wx__wz__long */
+                if (x[86] < 0x1.b86b66p-2f) { /* correlation__wx__wz__long */
                     return 0x1.255566p-4f;
                 } else {
                     return -0x1.c25cd4p-4f;
@@ -2222,9 +2232,9 @@ static float tree_58(const float x[SPAR_MODEL_N_FEATURES])
             return 0x1.9da5dap-5f;
         }
     } else {
-        if (x[56] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
             if (x[14] < -0x1.f5d69ep+0f) { /* min__az__long */
-                if (x[55] < 0x1.8e381ap+0f) { /* percentile_90__ax__long */
+                if (x[54] < 0x1.8e381ap+0f) { /* percentile_90__ax__long */
                     return 0x1.fde966p-6f;
                 } else {
                     return -0x1.9a4576p-4f;
@@ -2237,14 +2247,14 @@ static float tree_58(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[58] < 0x1.614dc6p-1f) { /* mad__wx__long */
-                if (x[91] < 0x1.710db8p-1f) { /* correlation__wx__wy__long */
+            if (x[57] < 0x1.614dc6p-1f) { /* mad__wx__long */
+                if (x[85] < 0x1.710db8p-1f) { /* correlation__wx__wy__long */
                     return -0x1.5f326ep-4f;
                 } else {
                     return 0x1.8ecd1cp-4f;
                 }
             } else {
-                if (x[54] < -0x1.0bea48p+0f) { /* percentile_10__az__long */
+                if (x[53] < -0x1.0bea48p+0f) { /* percentile_10__az__long */
                     return 0x1.d2d32ep-4f;
                 } else {
                     return -0x1.bdf4dep-4f;
@@ -2257,9 +2267,9 @@ static float tree_58(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 59: adds to margin 3; depth 4 */
 static float tree_59(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[64] < 0x1.d2d616p-1f) { /* mean__ay__short */
+    if (x[62] < 0x1.d2d616p-1f) { /* mean__ay__short */
         if (x[12] < 0x1.6e787cp-2f) { /* mean__az__long */
-            if (x[56] < 0x1.2b64a4p+0f) { /* percentile_90__ay__long */
+            if (x[55] < 0x1.2b64a4p+0f) { /* percentile_90__ay__long */
                 return -0x1.ac33a4p-4f;
             } else {
                 if (x[4] < 0x1.2eea64p-6f) { /* median__ax__long */
@@ -2277,8 +2287,8 @@ static float tree_59(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[18] < 0x1.49fe6ap-4f) { /* mean__wx__long */
-            if (x[101] < 0x1.f96dc8p+0f) { /* max__roll__long */
-                if (x[56] < 0x1.11bce4p+0f) { /* percentile_90__ay__long */
+            if (x[95] < 0x1.f96dc8p+0f) { /* max__roll__long */
+                if (x[55] < 0x1.11bce4p+0f) { /* percentile_90__ay__long */
                     return -0x1.f65cfap-5f;
                 } else {
                     return 0x1.050c24p-3f;
@@ -2291,8 +2301,8 @@ static float tree_59(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[57] < 0x1.4b4fb8p-2f) { /* percentile_90__az__long */
-                if (x[95] < 0x1.f272e2p+0f) { /* std__pitch__long */
+            if (x[56] < 0x1.4b4fb8p-2f) { /* percentile_90__az__long */
+                if (x[89] < 0x1.f272e2p+0f) { /* std__pitch__long */
                     return 0x1.a2deeap-4f;
                 } else {
                     return -0x1.b6965ap-5f;
@@ -2307,7 +2317,7 @@ static float tree_59(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 60: adds to margin 4; depth 4 */
 static float tree_60(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[64] < 0x1.0a758ep-1f) { /* mean__ay__short */
+    if (x[62] < 0x1.0a758ep-1f) { /* mean__ay__short */
         return -0x1.ab15aap-4f;
     } else {
         if (x[15] < 0x1.1bb96ap-1f) { /* max__az__long */
@@ -2318,15 +2328,15 @@ static float tree_60(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.d940cep-5f;
                 }
             } else {
-                if (x[92] < -0x1.5059aep-1f) { /* correlation__wx__wz__long */
+                if (x[86] < -0x1.5059aep-1f) { /* correlation__wx__wz__long */
                     return 0x1.1901cp-4f;
                 } else {
                     return -0x1.a5eep-4f;
                 }
             }
         } else {
-            if (x[56] < 0x1.1a34dp+0f) { /* percentile_90__ay__long */
-                if (x[99] < 0x1.64db52p-3f) { /* std__roll__long */
+            if (x[55] < 0x1.1a34dp+0f) { /* percentile_90__ay__long */
+                if (x[93] < 0x1.64db52p-3f) { /* std__roll__long */
                     return -0x1.9ea996p-4f;
                 } else {
                     return 0x1.1ca3fep-3f;
@@ -2346,8 +2356,8 @@ static float tree_60(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_61(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.341104p+0f) { /* std__wy__long */
-        if (x[53] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
-            if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+        if (x[52] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
+            if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                 return -0x1.6dab18p-4f;
             } else {
                 if (x[12] < -0x1.12f8e2p-2f) { /* mean__az__long */
@@ -2357,15 +2367,15 @@ static float tree_61(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[93] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
                 return -0x1.9ede34p-4f;
             } else {
                 return 0x1.fa912p-5f;
             }
         }
     } else {
-        if (x[101] < -0x1.d8c478p-1f) { /* max__roll__long */
-            if (x[68] < 0x1.2a907cp-2f) { /* std__az__short */
+        if (x[95] < -0x1.d8c478p-1f) { /* max__roll__long */
+            if (x[66] < 0x1.2a907cp-2f) { /* std__az__short */
                 return 0x1.62c10cp-7f;
             } else {
                 return 0x1.aed21p-4f;
@@ -2379,8 +2389,8 @@ static float tree_61(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 62: adds to margin 6; depth 3 */
 static float tree_62(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
             if (x[14] < -0x1.0ae31ep-3f) { /* min__az__long */
                 return -0x1.9948cep-4f;
             } else {
@@ -2403,13 +2413,13 @@ static float tree_63(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[15] < 0x1.c8954ap-3f) { /* max__az__long */
         if (x[18] < 0x1.0856eap-4f) { /* mean__wx__long */
-            if (x[50] < 0x1.8d737p-1f) { /* skewness__gyro_mag__long */
+            if (x[49] < 0x1.8d737p-1f) { /* skewness__gyro_mag__long */
                 return -0x1.8ca0eap-4f;
             } else {
                 return -0x1.18c8e4p-6f;
             }
         } else {
-            if (x[93] < 0x1.6a462ep-2f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.6a462ep-2f) { /* correlation__wy__wz__long */
                 if (x[18] < 0x1.5173c4p-4f) { /* mean__wx__long */
                     return 0x1.3bbf46p-5f;
                 } else {
@@ -2434,8 +2444,8 @@ static float tree_64(const float x[SPAR_MODEL_N_FEATURES])
     if (x[1] < 0x1.0655c6p-1f) { /* std__ax__long */
         return -0x1.a95c54p-4f;
     } else {
-        if (x[66] < 0x1.bae1fp-1f) { /* range__ay__short */
-            if (x[57] < 0x1.455616p-3f) { /* percentile_90__az__long */
+        if (x[64] < 0x1.bae1fp-1f) { /* range__ay__short */
+            if (x[56] < 0x1.455616p-3f) { /* percentile_90__az__long */
                 if (x[27] < 0x1.2d2db2p+2f) { /* max__wy__long */
                     return 0x1.0370cp-3f;
                 } else {
@@ -2449,14 +2459,14 @@ static float tree_64(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[91] < -0x1.999ed6p-1f) { /* correlation__wx__wy__long */
+            if (x[85] < -0x1.999ed6p-1f) { /* correlation__wx__wy__long */
                 if (x[7] < 0x1.f8205ep-2f) { /* std__ay__long */
                     return -0x1.b9b29ep-4f;
                 } else {
                     return 0x1.a242cep-4f;
                 }
             } else {
-                if (x[92] < 0x1.0edba2p-1f) { /* correlation__wx__wz__long */
+                if (x[86] < 0x1.0edba2p-1f) { /* correlation__wx__wz__long */
                     return 0x1.d0e5eap-4f;
                 } else {
                     return -0x1.0c4becp-7f;
@@ -2470,14 +2480,14 @@ static float tree_64(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_65(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[1] < 0x1.580f06p-1f) { /* std__ax__long */
-        if (x[88] < -0x1.9f8976p-1f) { /* correlation__ax__ay__long */
+        if (x[82] < -0x1.9f8976p-1f) { /* correlation__ax__ay__long */
             return 0x1.94ad6p-5f;
         } else {
             return -0x1.a99cp-4f;
         }
     } else {
-        if (x[53] < -0x1.253614p-1f) { /* percentile_10__ay__long */
-            if (x[88] < 0x1.d51418p-1f) { /* correlation__ax__ay__long */
+        if (x[52] < -0x1.253614p-1f) { /* percentile_10__ay__long */
+            if (x[82] < 0x1.d51418p-1f) { /* correlation__ax__ay__long */
                 if (x[18] < 0x1.d58deap-3f) { /* mean__wx__long */
                     return -0x1.a552c4p-4f;
                 } else {
@@ -2491,7 +2501,7 @@ static float tree_65(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[57] < 0x1.6a57f8p-3f) { /* percentile_90__az__long */
+            if (x[56] < 0x1.6a57f8p-3f) { /* percentile_90__az__long */
                 if (x[21] < 0x1.6d713ap+1f) { /* max__wx__long */
                     return 0x1.5a14cp-5f;
                 } else {
@@ -2511,9 +2521,9 @@ static float tree_65(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 66: adds to margin 3; depth 4 */
 static float tree_66(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[64] < 0x1.d2d616p-1f) { /* mean__ay__short */
+    if (x[62] < 0x1.d2d616p-1f) { /* mean__ay__short */
         if (x[12] < 0x1.6e787cp-2f) { /* mean__az__long */
-            if (x[56] < 0x1.2b64a4p+0f) { /* percentile_90__ay__long */
+            if (x[55] < 0x1.2b64a4p+0f) { /* percentile_90__ay__long */
                 return -0x1.a9061p-4f;
             } else {
                 if (x[4] < 0x1.2eea64p-6f) { /* median__ax__long */
@@ -2538,7 +2548,7 @@ static float tree_66(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.099f1ep-3f;
                 }
             } else {
-                if (x[33] < 0x1.76eefap+0f) { /* max__wz__long */
+                if (x[32] < 0x1.76eefap+0f) { /* max__wz__long */
                     return -0x1.74b564p-4f;
                 } else {
                     return 0x1.69cd72p-4f;
@@ -2552,7 +2562,7 @@ static float tree_66(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.296d72p-4f;
                 }
             } else {
-                if (x[36] < 0x1.06a45ap+0f) { /* mean__acc_mag__long */
+                if (x[35] < 0x1.06a45ap+0f) { /* mean__acc_mag__long */
                     return 0x1.65ff32p-4f;
                 } else {
                     return -0x1.88a6a6p-4f;
@@ -2565,7 +2575,7 @@ static float tree_66(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 67: adds to margin 4; depth 4 */
 static float tree_67(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[64] < 0x1.0a758ep-1f) { /* mean__ay__short */
+    if (x[62] < 0x1.0a758ep-1f) { /* mean__ay__short */
         return -0x1.a7e94ep-4f;
     } else {
         if (x[6] < 0x1.ef91dcp-1f) { /* mean__ay__long */
@@ -2576,7 +2586,7 @@ static float tree_67(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.380256p-4f;
                 }
             } else {
-                if (x[101] < 0x1.c114b6p+0f) { /* max__roll__long */
+                if (x[95] < 0x1.c114b6p+0f) { /* max__roll__long */
                     return 0x1.baccfep-6f;
                 } else {
                     return 0x1.038dcap-3f;
@@ -2590,7 +2600,7 @@ static float tree_67(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.a7202ep-6f;
                 }
             } else {
-                if (x[42] < 0x1.2a03a8p+1f) { /* mean__gyro_mag__long */
+                if (x[41] < 0x1.2a03a8p+1f) { /* mean__gyro_mag__long */
                     return -0x1.06b2fep-4f;
                 } else {
                     return 0x1.fb4dep-4f;
@@ -2604,8 +2614,8 @@ static float tree_67(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_68(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.341104p+0f) { /* std__wy__long */
-        if (x[53] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
-            if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+        if (x[52] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
+            if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                 return -0x1.62e792p-4f;
             } else {
                 if (x[18] < 0x1.d1c826p-4f) { /* mean__wx__long */
@@ -2615,14 +2625,14 @@ static float tree_68(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[93] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
                 return -0x1.9b13cap-4f;
             } else {
                 return 0x1.cabb3p-5f;
             }
         }
     } else {
-        if (x[42] < 0x1.57d5fcp+0f) { /* mean__gyro_mag__long */
+        if (x[41] < 0x1.57d5fcp+0f) { /* mean__gyro_mag__long */
             if (x[3] < -0x1.a2401p-1f) { /* max__ax__long */
                 return 0x1.8a797p-4f;
             } else {
@@ -2637,8 +2647,8 @@ static float tree_68(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 69: adds to margin 6; depth 3 */
 static float tree_69(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
             if (x[14] < -0x1.0ae31ep-3f) { /* min__az__long */
                 return -0x1.943bc6p-4f;
             } else {
@@ -2661,13 +2671,13 @@ static float tree_70(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[15] < 0x1.c8954ap-3f) { /* max__az__long */
         if (x[18] < 0x1.0856eap-4f) { /* mean__wx__long */
-            if (x[107] < -0x1.bd090ep-5f) { /* autocorr_0p5s__gyro_mag__long */
+            if (x[100] < -0x1.bd090ep-5f) { /* autocorr_0p5s__gyro_mag__long */
                 return -0x1.86d18p-4f;
             } else {
                 return -0x1.2e798ep-6f;
             }
         } else {
-            if (x[47] < 0x1.39c572p+0f) { /* iqr__gyro_mag__long */
+            if (x[46] < 0x1.39c572p+0f) { /* iqr__gyro_mag__long */
                 return 0x1.e97c94p-4f;
             } else {
                 return 0x1.80127ap-10f;
@@ -2690,13 +2700,13 @@ static float tree_71(const float x[SPAR_MODEL_N_FEATURES])
     } else {
         if (x[15] < 0x1.7f123cp-1f) { /* max__az__long */
             if (x[7] < 0x1.a8748p-3f) { /* std__ay__long */
-                if (x[57] < 0x1.ca9444p-5f) { /* percentile_90__az__long */
+                if (x[56] < 0x1.ca9444p-5f) { /* percentile_90__az__long */
                     return 0x1.f23eb4p-4f;
                 } else {
                     return -0x1.8a6012p-4f;
                 }
             } else {
-                if (x[90] < -0x1.d209ap-1f) { /* correlation__ay__az__long */
+                if (x[84] < -0x1.d209ap-1f) { /* correlation__ay__az__long */
                     return 0x1.0ade36p-7f;
                 } else {
                     return 0x1.fdb4bp-4f;
@@ -2704,13 +2714,13 @@ static float tree_71(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[8] < -0x1.830c24p-1f) { /* min__ay__long */
-                if (x[30] < 0x1.8693cep-2f) { /* mean__wz__long */
+                if (x[29] < 0x1.8693cep-2f) { /* mean__wz__long */
                     return 0x1.dab6e6p-4f;
                 } else {
                     return -0x1.291e1cp-3f;
                 }
             } else {
-                if (x[87] < 0x1.1d5042p-3f) { /* mean_abs_change__wz__short */
+                if (x[81] < 0x1.1d5042p-3f) { /* mean_abs_change__wz__short */
                     return -0x1.d1e344p-4f;
                 } else {
                     return 0x1.8e554ap-5f;
@@ -2724,35 +2734,35 @@ static float tree_71(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_72(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[1] < 0x1.580f06p-1f) { /* std__ax__long */
-        if (x[88] < -0x1.9f8976p-1f) { /* correlation__ax__ay__long */
+        if (x[82] < -0x1.9f8976p-1f) { /* correlation__ax__ay__long */
             return 0x1.7218bep-5f;
         } else {
             return -0x1.a69cbap-4f;
         }
     } else {
-        if (x[56] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
             if (x[14] < -0x1.f5d69ep+0f) { /* min__az__long */
-                if (x[92] < 0x1.3bb75ep-4f) { /* correlation__wx__wz__long */
+                if (x[86] < 0x1.3bb75ep-4f) { /* correlation__wx__wz__long */
                     return 0x1.77fe5cp-6f;
                 } else {
                     return -0x1.913352p-4f;
                 }
             } else {
-                if (x[42] < 0x1.3b6c8ap+1f) { /* mean__gyro_mag__long */
+                if (x[41] < 0x1.3b6c8ap+1f) { /* mean__gyro_mag__long */
                     return -0x1.d349p-4f;
                 } else {
                     return 0x1.e59c56p-4f;
                 }
             }
         } else {
-            if (x[58] < 0x1.614dc6p-1f) { /* mad__wx__long */
+            if (x[57] < 0x1.614dc6p-1f) { /* mad__wx__long */
                 if (x[15] < 0x1.79333cp-1f) { /* max__az__long */
                     return -0x1.84e75ep-4f;
                 } else {
                     return 0x1.0bf986p-5f;
                 }
             } else {
-                if (x[54] < -0x1.0bea48p+0f) { /* percentile_10__az__long */
+                if (x[53] < -0x1.0bea48p+0f) { /* percentile_10__az__long */
                     return 0x1.8df8e8p-4f;
                 } else {
                     return -0x1.b33fb6p-4f;
@@ -2772,7 +2782,7 @@ static float tree_73(const float x[SPAR_MODEL_N_FEATURES])
             return 0x1.fb20ep-6f;
         }
     } else {
-        if (x[99] < 0x1.696b04p-2f) { /* std__roll__long */
+        if (x[93] < 0x1.696b04p-2f) { /* std__roll__long */
             if (x[18] < -0x1.4e1744p-6f) { /* mean__wx__long */
                 if (x[5] < 0x1.578402p-3f) { /* iqr__ax__long */
                     return 0x1.57f472p-5f;
@@ -2780,14 +2790,14 @@ static float tree_73(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.e382e6p-4f;
                 }
             } else {
-                if (x[90] < -0x1.a4b6aap-3f) { /* correlation__ay__az__long */
+                if (x[84] < -0x1.a4b6aap-3f) { /* correlation__ay__az__long */
                     return -0x1.8589cp-5f;
                 } else {
                     return 0x1.2a36cep-4f;
                 }
             }
         } else {
-            if (x[69] < 0x1.0fc92ep+1f) { /* range__az__short */
+            if (x[67] < 0x1.0fc92ep+1f) { /* range__az__short */
                 return -0x1.badafep-4f;
             } else {
                 if (x[18] < -0x1.4e1744p-6f) { /* mean__wx__long */
@@ -2807,8 +2817,8 @@ static float tree_74(const float x[SPAR_MODEL_N_FEATURES])
         return -0x1.a5411ap-4f;
     } else {
         if (x[13] < 0x1.000908p-2f) { /* std__az__long */
-            if (x[44] < 0x1.a3c2eep-3f) { /* min__gyro_mag__long */
-                if (x[93] < 0x1.c018d2p-1f) { /* correlation__wy__wz__long */
+            if (x[43] < 0x1.a3c2eep-3f) { /* min__gyro_mag__long */
+                if (x[87] < 0x1.c018d2p-1f) { /* correlation__wy__wz__long */
                     return -0x1.82b41cp-4f;
                 } else {
                     return 0x1.710a9ep-5f;
@@ -2817,14 +2827,14 @@ static float tree_74(const float x[SPAR_MODEL_N_FEATURES])
                 return 0x1.748ac6p-4f;
             }
         } else {
-            if (x[56] < 0x1.191ee2p+0f) { /* percentile_90__ay__long */
+            if (x[55] < 0x1.191ee2p+0f) { /* percentile_90__ay__long */
                 if (x[15] < 0x1.158c08p-1f) { /* max__az__long */
                     return -0x1.005b92p-6f;
                 } else {
                     return 0x1.fd07fep-4f;
                 }
             } else {
-                if (x[99] < 0x1.450256p-2f) { /* std__roll__long */
+                if (x[93] < 0x1.450256p-2f) { /* std__roll__long */
                     return -0x1.35a416p-6f;
                 } else {
                     return 0x1.ad5d1ap-4f;
@@ -2838,8 +2848,8 @@ static float tree_74(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_75(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.341104p+0f) { /* std__wy__long */
-        if (x[53] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
-            if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+        if (x[52] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
+            if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                 return -0x1.576972p-4f;
             } else {
                 if (x[18] < 0x1.d1c826p-4f) { /* mean__wx__long */
@@ -2849,14 +2859,14 @@ static float tree_75(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[93] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
                 return -0x1.9758f2p-4f;
             } else {
                 return 0x1.a09104p-5f;
             }
         }
     } else {
-        if (x[101] < -0x1.d8c478p-1f) { /* max__roll__long */
+        if (x[95] < -0x1.d8c478p-1f) { /* max__roll__long */
             return 0x1.1cfe34p-4f;
         } else {
             return -0x1.a2fe66p-4f;
@@ -2867,8 +2877,8 @@ static float tree_75(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 76: adds to margin 6; depth 3 */
 static float tree_76(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
             if (x[14] < -0x1.0ae31ep-3f) { /* min__az__long */
                 return -0x1.8f2156p-4f;
             } else {
@@ -2891,13 +2901,13 @@ static float tree_77(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[15] < 0x1.c8954ap-3f) { /* max__az__long */
         if (x[18] < 0x1.0856eap-4f) { /* mean__wx__long */
-            if (x[107] < -0x1.249f0ep-4f) { /* autocorr_0p5s__gyro_mag__long */
+            if (x[100] < -0x1.249f0ep-4f) { /* autocorr_0p5s__gyro_mag__long */
                 return -0x1.803cc6p-4f;
             } else {
                 return -0x1.52e716p-6f;
             }
         } else {
-            if (x[93] < 0x1.6000c6p-2f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.6000c6p-2f) { /* correlation__wy__wz__long */
                 if (x[18] < 0x1.7c5692p-4f) { /* mean__wx__long */
                     return 0x1.1d29d2p-5f;
                 } else {
@@ -2922,29 +2932,29 @@ static float tree_78(const float x[SPAR_MODEL_N_FEATURES])
     if (x[1] < 0x1.0655c6p-1f) { /* std__ax__long */
         return -0x1.a3e134p-4f;
     } else {
-        if (x[56] < 0x1.2eebbap-2f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.2eebbap-2f) { /* percentile_90__ay__long */
             if (x[14] < -0x1.f5d69ep+0f) { /* min__az__long */
-                if (x[35] < 0x1.0eaa4cp-1f) { /* iqr__wz__long */
+                if (x[34] < 0x1.0eaa4cp-1f) { /* iqr__wz__long */
                     return 0x1.6434a2p-6f;
                 } else {
                     return 0x1.b83fbap-4f;
                 }
             } else {
-                if (x[42] < 0x1.46f3ccp+1f) { /* mean__gyro_mag__long */
+                if (x[41] < 0x1.46f3ccp+1f) { /* mean__gyro_mag__long */
                     return 0x1.db6c7ap-4f;
                 } else {
                     return -0x1.9f60ap-4f;
                 }
             }
         } else {
-            if (x[91] < -0x1.795536p-1f) { /* correlation__wx__wy__long */
-                if (x[53] < -0x1.20231ap-1f) { /* percentile_10__ay__long */
+            if (x[85] < -0x1.795536p-1f) { /* correlation__wx__wy__long */
+                if (x[52] < -0x1.20231ap-1f) { /* percentile_10__ay__long */
                     return 0x1.d333dp-4f;
                 } else {
                     return -0x1.6baf22p-4f;
                 }
             } else {
-                if (x[91] < 0x1.5a148cp-1f) { /* correlation__wx__wy__long */
+                if (x[85] < 0x1.5a148cp-1f) { /* correlation__wx__wy__long */
                     return 0x1.b70e64p-4f;
                 } else {
                     return -0x1.2cd6d2p-5f;
@@ -2966,13 +2976,13 @@ static float tree_79(const float x[SPAR_MODEL_N_FEATURES])
     } else {
         if (x[10] < 0x1.532d6ep-5f) { /* median__ay__long */
             if (x[14] < -0x1.f5d69ep+0f) { /* min__az__long */
-                if (x[107] < -0x1.164a6ap-1f) { /* autocorr_0p5s__gyro_mag__long */
+                if (x[100] < -0x1.164a6ap-1f) { /* autocorr_0p5s__gyro_mag__long */
                     return 0x1.67a96cp-6f;
                 } else {
                     return -0x1.5c45c2p-4f;
                 }
             } else {
-                if (x[42] < 0x1.35d9b6p+1f) { /* mean__gyro_mag__long */
+                if (x[41] < 0x1.35d9b6p+1f) { /* mean__gyro_mag__long */
                     return -0x1.811628p-4f;
                 } else {
                     return 0x1.d9cc26p-4f;
@@ -3014,7 +3024,7 @@ static float tree_80(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.56027ap-4f;
                 }
             } else {
-                if (x[99] < 0x1.5326bp-2f) { /* std__roll__long */
+                if (x[93] < 0x1.5326bp-2f) { /* std__roll__long */
                     return 0x1.9bf37p-4f;
                 } else {
                     return -0x1.aafa1ep-5f;
@@ -3028,7 +3038,7 @@ static float tree_80(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.df1804p-5f;
                 }
             } else {
-                if (x[88] < 0x1.294376p-2f) { /* correlation__ax__ay__long */
+                if (x[82] < 0x1.294376p-2f) { /* correlation__ax__ay__long */
                     return 0x1.59d8fp-4f;
                 } else {
                     return -0x1.d6e2p-5f;
@@ -3045,7 +3055,7 @@ static float tree_81(const float x[SPAR_MODEL_N_FEATURES])
         return -0x1.a2dd3ep-4f;
     } else {
         if (x[6] < 0x1.ef91dcp-1f) { /* mean__ay__long */
-            if (x[46] < 0x1.88a2ecp+0f) { /* median__gyro_mag__long */
+            if (x[45] < 0x1.88a2ecp+0f) { /* median__gyro_mag__long */
                 if (x[18] < 0x1.931e3ap-4f) { /* mean__wx__long */
                     return -0x1.985ab6p-4f;
                 } else {
@@ -3080,8 +3090,8 @@ static float tree_81(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_82(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.341104p+0f) { /* std__wy__long */
-        if (x[53] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
-            if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+        if (x[52] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
+            if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                 return -0x1.4b1e66p-4f;
             } else {
                 if (x[12] < -0x1.12f8e2p-2f) { /* mean__az__long */
@@ -3091,14 +3101,14 @@ static float tree_82(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[93] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
                 return -0x1.939264p-4f;
             } else {
                 return 0x1.7b1eb6p-5f;
             }
         }
     } else {
-        if (x[103] < 0x1.43beccp+12f) { /* band_slow__gyro_mag__long */
+        if (x[96] < 0x1.43beccp+12f) { /* band_slow__gyro_mag__long */
             return 0x1.0f1cd6p-4f;
         } else {
             return -0x1.a0f4fap-4f;
@@ -3109,8 +3119,8 @@ static float tree_82(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 83: adds to margin 6; depth 3 */
 static float tree_83(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
             if (x[14] < -0x1.0ae31ep-3f) { /* min__az__long */
                 return -0x1.89d346p-4f;
             } else {
@@ -3133,13 +3143,13 @@ static float tree_84(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[15] < 0x1.c8954ap-3f) { /* max__az__long */
         if (x[18] < 0x1.0856eap-4f) { /* mean__wx__long */
-            if (x[38] < 0x1.caaa0ap-1f) { /* min__acc_mag__long */
+            if (x[37] < 0x1.caaa0ap-1f) { /* min__acc_mag__long */
                 return -0x1.794ae8p-4f;
             } else {
                 return -0x1.6ba576p-6f;
             }
         } else {
-            if (x[93] < 0x1.6000c6p-2f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.6000c6p-2f) { /* correlation__wy__wz__long */
                 if (x[18] < 0x1.7c5692p-4f) { /* mean__wx__long */
                     return 0x1.fc700ep-6f;
                 } else {
@@ -3166,21 +3176,21 @@ static float tree_85(const float x[SPAR_MODEL_N_FEATURES])
     } else {
         if (x[15] < 0x1.ab4a02p-1f) { /* max__az__long */
             if (x[7] < 0x1.a8748p-3f) { /* std__ay__long */
-                if (x[57] < 0x1.0190d2p-3f) { /* percentile_90__az__long */
+                if (x[56] < 0x1.0190d2p-3f) { /* percentile_90__az__long */
                     return 0x1.64e41cp-4f;
                 } else {
                     return -0x1.a89b4p-4f;
                 }
             } else {
-                if (x[90] < -0x1.cfa73ap-1f) { /* correlation__ay__az__long */
+                if (x[84] < -0x1.cfa73ap-1f) { /* correlation__ay__az__long */
                     return 0x1.409d2ep-8f;
                 } else {
                     return 0x1.c8214p-4f;
                 }
             }
         } else {
-            if (x[90] < -0x1.ca499p-2f) { /* correlation__ay__az__long */
-                if (x[54] < -0x1.00b0fp+0f) { /* percentile_10__az__long */
+            if (x[84] < -0x1.ca499p-2f) { /* correlation__ay__az__long */
+                if (x[53] < -0x1.00b0fp+0f) { /* percentile_10__az__long */
                     return -0x1.c6f7cp-4f;
                 } else {
                     return 0x1.50746p-4f;
@@ -3206,8 +3216,8 @@ static float tree_86(const float x[SPAR_MODEL_N_FEATURES])
             return 0x1.013caep-5f;
         }
     } else {
-        if (x[56] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
-            if (x[57] < 0x1.290074p-5f) { /* percentile_90__az__long */
+        if (x[55] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
+            if (x[56] < 0x1.290074p-5f) { /* percentile_90__az__long */
                 if (x[12] < -0x1.b1e916p-2f) { /* mean__az__long */
                     return -0x1.c64a5ep-4f;
                 } else {
@@ -3222,13 +3232,13 @@ static float tree_86(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[23] < 0x1.4b3f9ap+0f) { /* iqr__wx__long */
-                if (x[57] < 0x1.03171ap-1f) { /* percentile_90__az__long */
+                if (x[56] < 0x1.03171ap-1f) { /* percentile_90__az__long */
                     return -0x1.80278ap-4f;
                 } else {
                     return 0x1.ceb3d6p-5f;
                 }
             } else {
-                if (x[54] < -0x1.0bea48p+0f) { /* percentile_10__az__long */
+                if (x[53] < -0x1.0bea48p+0f) { /* percentile_10__az__long */
                     return 0x1.4fdddep-4f;
                 } else {
                     return -0x1.aa85a4p-4f;
@@ -3245,8 +3255,8 @@ static float tree_87(const float x[SPAR_MODEL_N_FEATURES])
         return -0x1.a0ee6ap-4f;
     } else {
         if (x[18] < -0x1.4e1744p-6f) { /* mean__wx__long */
-            if (x[101] < 0x1.0bd95ep+1f) { /* max__roll__long */
-                if (x[52] < 0x1.7546d4p-6f) { /* percentile_10__ax__long */
+            if (x[95] < 0x1.0bd95ep+1f) { /* max__roll__long */
+                if (x[51] < 0x1.7546d4p-6f) { /* percentile_10__ax__long */
                     return 0x1.a966cp-4f;
                 } else {
                     return -0x1.068428p-4f;
@@ -3260,7 +3270,7 @@ static float tree_87(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[23] < 0x1.4d1f36p-1f) { /* iqr__wx__long */
-                if (x[59] < 0x1.440446p+1f) { /* mad__wy__long */
+                if (x[58] < 0x1.440446p+1f) { /* mad__wy__long */
                     return 0x1.9f60aap-4f;
                 } else {
                     return -0x1.a8f1cp-5f;
@@ -3283,8 +3293,8 @@ static float tree_88(const float x[SPAR_MODEL_N_FEATURES])
         return -0x1.a0c6f4p-4f;
     } else {
         if (x[18] < -0x1.4e1744p-6f) { /* mean__wx__long */
-            if (x[101] < 0x1.d434dap+0f) { /* max__roll__long */
-                if (x[56] < 0x1.12c002p+0f) { /* percentile_90__ay__long */
+            if (x[95] < 0x1.d434dap+0f) { /* max__roll__long */
+                if (x[55] < 0x1.12c002p+0f) { /* percentile_90__ay__long */
                     return 0x1.469444p-4f;
                 } else {
                     return -0x1.84587ap-4f;
@@ -3318,8 +3328,8 @@ static float tree_88(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_89(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.341104p+0f) { /* std__wy__long */
-        if (x[53] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
-            if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+        if (x[52] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
+            if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                 return -0x1.3e0322p-4f;
             } else {
                 if (x[18] < 0x1.d1c826p-4f) { /* mean__wx__long */
@@ -3329,14 +3339,14 @@ static float tree_89(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[93] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
                 return -0x1.8fa006p-4f;
             } else {
                 return 0x1.599b5p-5f;
             }
         }
     } else {
-        if (x[101] < -0x1.d8c478p-1f) { /* max__roll__long */
+        if (x[95] < -0x1.d8c478p-1f) { /* max__roll__long */
             return 0x1.ede974p-5f;
         } else {
             return -0x1.9f450ap-4f;
@@ -3347,15 +3357,15 @@ static float tree_89(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 90: adds to margin 6; depth 3 */
 static float tree_90(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
             if (x[14] < -0x1.0ae31ep-3f) { /* min__az__long */
                 return -0x1.84174ap-4f;
             } else {
                 return 0x1.08c0dep-4f;
             }
         } else {
-            if (x[43] < 0x1.9a03f2p-1f) { /* std__gyro_mag__long */
+            if (x[42] < 0x1.9a03f2p-1f) { /* std__gyro_mag__long */
                 return 0x1.cbad74p-4f;
             } else {
                 return -0x1.20aef4p-5f;
@@ -3371,13 +3381,13 @@ static float tree_91(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[15] < 0x1.c8954ap-3f) { /* max__az__long */
         if (x[18] < 0x1.0856eap-4f) { /* mean__wx__long */
-            if (x[34] < 0x1.2f3d5cp-2f) { /* median__wz__long */
+            if (x[33] < 0x1.2f3d5cp-2f) { /* median__wz__long */
                 return -0x1.7156ecp-4f;
             } else {
                 return -0x1.871b6ap-6f;
             }
         } else {
-            if (x[93] < 0x1.6000c6p-2f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.6000c6p-2f) { /* correlation__wy__wz__long */
                 if (x[18] < 0x1.7c5692p-4f) { /* mean__wx__long */
                     return 0x1.cba3ep-6f;
                 } else {
@@ -3404,21 +3414,21 @@ static float tree_92(const float x[SPAR_MODEL_N_FEATURES])
     } else {
         if (x[15] < 0x1.7f123cp-1f) { /* max__az__long */
             if (x[7] < 0x1.a8748p-3f) { /* std__ay__long */
-                if (x[57] < 0x1.0190d2p-3f) { /* percentile_90__az__long */
+                if (x[56] < 0x1.0190d2p-3f) { /* percentile_90__az__long */
                     return 0x1.43b2f6p-4f;
                 } else {
                     return -0x1.a15b6p-4f;
                 }
             } else {
-                if (x[90] < -0x1.d209ap-1f) { /* correlation__ay__az__long */
+                if (x[84] < -0x1.d209ap-1f) { /* correlation__ay__az__long */
                     return 0x1.dec97p-12f;
                 } else {
                     return 0x1.bd088ep-4f;
                 }
             }
         } else {
-            if (x[90] < -0x1.ca499p-2f) { /* correlation__ay__az__long */
-                if (x[54] < -0x1.256ae6p+0f) { /* percentile_10__az__long */
+            if (x[84] < -0x1.ca499p-2f) { /* correlation__ay__az__long */
+                if (x[53] < -0x1.256ae6p+0f) { /* percentile_10__az__long */
                     return -0x1.839c08p-4f;
                 } else {
                     return 0x1.3dba3ap-4f;
@@ -3438,7 +3448,7 @@ static float tree_92(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_93(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[1] < 0x1.580f06p-1f) { /* std__ax__long */
-        if (x[68] < 0x1.834acap-1f) { /* std__az__short */
+        if (x[66] < 0x1.834acap-1f) { /* std__az__short */
             return -0x1.9fe486p-4f;
         } else {
             return 0x1.4ff51cp-6f;
@@ -3446,13 +3456,13 @@ static float tree_93(const float x[SPAR_MODEL_N_FEATURES])
     } else {
         if (x[14] < -0x1.c5c6c2p+0f) { /* min__az__long */
             if (x[26] < -0x1.930f1cp+2f) { /* min__wy__long */
-                if (x[53] < -0x1.3590cap-1f) { /* percentile_10__ay__long */
+                if (x[52] < -0x1.3590cap-1f) { /* percentile_10__ay__long */
                     return -0x1.3d4d3ep-4f;
                 } else {
                     return 0x1.123136p-3f;
                 }
             } else {
-                if (x[35] < 0x1.23836ap-1f) { /* iqr__wz__long */
+                if (x[34] < 0x1.23836ap-1f) { /* iqr__wz__long */
                     return 0x1.6899f6p-4f;
                 } else {
                     return -0x1.e27394p-4f;
@@ -3460,13 +3470,13 @@ static float tree_93(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[8] < -0x1.830c24p-1f) { /* min__ay__long */
-                if (x[98] < 0x1.f9fe44p-1f) { /* mean__roll__long */
+                if (x[92] < 0x1.f9fe44p-1f) { /* mean__roll__long */
                     return 0x1.6c659cp-4f;
                 } else {
                     return -0x1.220b86p-4f;
                 }
             } else {
-                if (x[39] < 0x1.fb1672p+0f) { /* max__acc_mag__long */
+                if (x[38] < 0x1.fb1672p+0f) { /* max__acc_mag__long */
                     return -0x1.e8f90ap-6f;
                 } else {
                     return 0x1.7b7d66p-4f;
@@ -3479,34 +3489,34 @@ static float tree_93(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 94: adds to margin 3; depth 4 */
 static float tree_94(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[64] < 0x1.c59c6p-1f) { /* mean__ay__short */
+    if (x[62] < 0x1.c59c6p-1f) { /* mean__ay__short */
         if (x[8] < 0x1.97aafp-2f) { /* min__ay__long */
             return -0x1.9f5b6ap-4f;
         } else {
-            if (x[35] < 0x1.e09628p+0f) { /* iqr__wz__long */
+            if (x[34] < 0x1.e09628p+0f) { /* iqr__wz__long */
                 return -0x1.f2b2bp-5f;
             } else {
                 return 0x1.5e167cp-5f;
             }
         }
     } else {
-        if (x[99] < 0x1.05db36p-2f) { /* std__roll__long */
-            if (x[42] < 0x1.6d2408p+1f) { /* mean__gyro_mag__long */
-                if (x[91] < 0x1.c34d8ap-2f) { /* correlation__wx__wy__long */
+        if (x[93] < 0x1.05db36p-2f) { /* std__roll__long */
+            if (x[41] < 0x1.6d2408p+1f) { /* mean__gyro_mag__long */
+                if (x[85] < 0x1.c34d8ap-2f) { /* correlation__wx__wy__long */
                     return 0x1.999096p-4f;
                 } else {
                     return 0x1.d5c164p-6f;
                 }
             } else {
-                if (x[66] < 0x1.b441fep-1f) { /* range__ay__short */
+                if (x[64] < 0x1.b441fep-1f) { /* range__ay__short */
                     return -0x1.8a833ep-4f;
                 } else {
                     return 0x1.30a5a2p-7f;
                 }
             }
         } else {
-            if (x[37] < 0x1.081a76p-3f) { /* std__acc_mag__long */
-                if (x[111] < -0x1.05adcp-3f) { /* log_energy_floor1em09__acc_dyn__long */
+            if (x[36] < 0x1.081a76p-3f) { /* std__acc_mag__long */
+                if (x[104] < -0x1.05adcp-3f) { /* log_energy_floor1em09__acc_dyn__long */
                     return 0x1.78b0bep-4f;
                 } else {
                     return -0x1.2e95d6p-4f;
@@ -3525,18 +3535,18 @@ static float tree_94(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 95: adds to margin 4; depth 4 */
 static float tree_95(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[64] < 0x1.0a758ep-1f) { /* mean__ay__short */
+    if (x[62] < 0x1.0a758ep-1f) { /* mean__ay__short */
         return -0x1.9ee834p-4f;
     } else {
-        if (x[99] < 0x1.5326bp-2f) { /* std__roll__long */
+        if (x[93] < 0x1.5326bp-2f) { /* std__roll__long */
             if (x[5] < 0x1.bda5dap-3f) { /* iqr__ax__long */
-                if (x[99] < 0x1.c8381p-3f) { /* std__roll__long */
+                if (x[93] < 0x1.c8381p-3f) { /* std__roll__long */
                     return -0x1.10187ap-5f;
                 } else {
                     return 0x1.6ec962p-4f;
                 }
             } else {
-                if (x[89] < 0x1.ee9702p-3f) { /* correlation__ax__az__long */
+                if (x[83] < 0x1.ee9702p-3f) { /* correlation__ax__az__long */
                     return 0x1.e7f1fp-6f;
                 } else {
                     return -0x1.b0d1p-4f;
@@ -3544,7 +3554,7 @@ static float tree_95(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[6] < 0x1.fb1f9ap-1f) { /* mean__ay__long */
-                if (x[39] < 0x1.2601fep+1f) { /* max__acc_mag__long */
+                if (x[38] < 0x1.2601fep+1f) { /* max__acc_mag__long */
                     return 0x1.ccbbdp-4f;
                 } else {
                     return -0x1.fca95ap-5f;
@@ -3560,22 +3570,22 @@ static float tree_95(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_96(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[53] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
+        if (x[52] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
             if (x[18] < 0x1.d1c826p-4f) { /* mean__wx__long */
-                if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+                if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                     return -0x1.2d8bfep-4f;
                 } else {
                     return 0x1.bfb4c4p-4f;
                 }
             } else {
-                if (x[85] < 0x1.39b9dep-2f) { /* mean_abs_change__wx__short */
+                if (x[79] < 0x1.39b9dep-2f) { /* mean_abs_change__wx__short */
                     return -0x1.609ba4p-4f;
                 } else {
                     return 0x1.ffa85p-4f;
                 }
             }
         } else {
-            if (x[93] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
                 return -0x1.8c8dccp-4f;
             } else {
                 return 0x1.3b7614p-5f;
@@ -3589,9 +3599,9 @@ static float tree_96(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 97: adds to margin 6; depth 3 */
 static float tree_97(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[85] < 0x1.0d5b1p-2f) { /* mean_abs_change__wx__short */
-            if (x[62] < 0x1.90b77ap-3f) { /* std__ax__short */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[79] < 0x1.0d5b1p-2f) { /* mean_abs_change__wx__short */
+            if (x[61] < 0x1.90b77ap-3f) { /* std__ax__short */
                 return -0x1.b87576p-5f;
             } else {
                 return 0x1.c1aab4p-4f;
@@ -3648,7 +3658,7 @@ static float tree_99(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.b87afep-4f;
                 }
             } else {
-                if (x[93] < -0x1.1b4ce4p-1f) { /* correlation__wy__wz__long */
+                if (x[87] < -0x1.1b4ce4p-1f) { /* correlation__wy__wz__long */
                     return 0x1.3834c2p-4f;
                 } else {
                     return -0x1.db8eap-4f;
@@ -3656,13 +3666,13 @@ static float tree_99(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[9] < 0x1.085a92p-1f) { /* max__ay__long */
-                if (x[57] < 0x1.290074p-5f) { /* percentile_90__az__long */
+                if (x[56] < 0x1.290074p-5f) { /* percentile_90__az__long */
                     return 0x1.89fd9cp-4f;
                 } else {
                     return -0x1.2414e8p-4f;
                 }
             } else {
-                if (x[91] < -0x1.a03844p-1f) { /* correlation__wx__wy__long */
+                if (x[85] < -0x1.a03844p-1f) { /* correlation__wx__wy__long */
                     return -0x1.f17eb4p-5f;
                 } else {
                     return 0x1.5e2446p-4f;
@@ -3684,13 +3694,13 @@ static float tree_100(const float x[SPAR_MODEL_N_FEATURES])
     } else {
         if (x[10] < 0x1.c6099ap-5f) { /* median__ay__long */
             if (x[14] < -0x1.f5d69ep+0f) { /* min__az__long */
-                if (x[35] < 0x1.1f04d6p-1f) { /* iqr__wz__long */
+                if (x[34] < 0x1.1f04d6p-1f) { /* iqr__wz__long */
                     return 0x1.ef884p-7f;
                 } else {
                     return -0x1.5856dep-4f;
                 }
             } else {
-                if (x[42] < 0x1.48cb1ep+1f) { /* mean__gyro_mag__long */
+                if (x[41] < 0x1.48cb1ep+1f) { /* mean__gyro_mag__long */
                     return -0x1.fe0266p-7f;
                 } else {
                     return 0x1.b1be4ep-4f;
@@ -3717,7 +3727,7 @@ static float tree_100(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 101: adds to margin 3; depth 4 */
 static float tree_101(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[64] < 0x1.c59c6p-1f) { /* mean__ay__short */
+    if (x[62] < 0x1.c59c6p-1f) { /* mean__ay__short */
         if (x[8] < 0x1.97aafp-2f) { /* min__ay__long */
             return -0x1.9d9d7ep-4f;
         } else {
@@ -3729,14 +3739,14 @@ static float tree_101(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[18] < -0x1.4e1744p-6f) { /* mean__wx__long */
-            if (x[101] < 0x1.eeb82p+0f) { /* max__roll__long */
-                if (x[56] < 0x1.0d1cd4p+0f) { /* percentile_90__ay__long */
+            if (x[95] < 0x1.eeb82p+0f) { /* max__roll__long */
+                if (x[55] < 0x1.0d1cd4p+0f) { /* percentile_90__ay__long */
                     return -0x1.3d8fdcp-4f;
                 } else {
                     return 0x1.b7d374p-4f;
                 }
             } else {
-                if (x[60] < 0x1.15592ep-2f) { /* mad__wz__long */
+                if (x[59] < 0x1.15592ep-2f) { /* mad__wz__long */
                     return 0x1.038b32p-4f;
                 } else {
                     return -0x1.5c05fap-4f;
@@ -3744,13 +3754,13 @@ static float tree_101(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[23] < 0x1.4d1f36p-1f) { /* iqr__wx__long */
-                if (x[90] < -0x1.17bca8p-2f) { /* correlation__ay__az__long */
+                if (x[84] < -0x1.17bca8p-2f) { /* correlation__ay__az__long */
                     return -0x1.b142b6p-5f;
                 } else {
                     return 0x1.7b6f4p-4f;
                 }
             } else {
-                if (x[44] < 0x1.4c7022p-4f) { /* min__gyro_mag__long */
+                if (x[43] < 0x1.4c7022p-4f) { /* min__gyro_mag__long */
                     return 0x1.0ff612p-4f;
                 } else {
                     return -0x1.56d2a4p-5f;
@@ -3766,8 +3776,8 @@ static float tree_102(const float x[SPAR_MODEL_N_FEATURES])
     if (x[6] < 0x1.06721p-1f) { /* mean__ay__long */
         return -0x1.9d2bcap-4f;
     } else {
-        if (x[99] < 0x1.5326bp-2f) { /* std__roll__long */
-            if (x[56] < 0x1.1ae0bep+0f) { /* percentile_90__ay__long */
+        if (x[93] < 0x1.5326bp-2f) { /* std__roll__long */
+            if (x[55] < 0x1.1ae0bep+0f) { /* percentile_90__ay__long */
                 if (x[15] < 0x1.1bb96ap-1f) { /* max__az__long */
                     return -0x1.b57cbap-5f;
                 } else {
@@ -3782,7 +3792,7 @@ static float tree_102(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[6] < 0x1.fb1f9ap-1f) { /* mean__ay__long */
-                if (x[46] < 0x1.a64e84p+0f) { /* median__gyro_mag__long */
+                if (x[45] < 0x1.a64e84p+0f) { /* median__gyro_mag__long */
                     return -0x1.cf56bp-6f;
                 } else {
                     return 0x1.c55206p-4f;
@@ -3798,9 +3808,9 @@ static float tree_102(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_103(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[53] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
+        if (x[52] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
             if (x[22] < 0x1.3b21c4p-3f) { /* median__wx__long */
-                if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+                if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                     return -0x1.219a56p-4f;
                 } else {
                     return 0x1.afe10ep-4f;
@@ -3809,7 +3819,7 @@ static float tree_103(const float x[SPAR_MODEL_N_FEATURES])
                 return -0x1.123caap-4f;
             }
         } else {
-            if (x[93] < 0x1.337a86p-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.337a86p-1f) { /* correlation__wy__wz__long */
                 return -0x1.88133cp-4f;
             } else {
                 return 0x1.fcbd04p-6f;
@@ -3823,15 +3833,15 @@ static float tree_103(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 104: adds to margin 6; depth 3 */
 static float tree_104(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
-            if (x[49] < -0x1.3fbefcp-1f) { /* kurtosis__acc_mag__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+            if (x[48] < -0x1.3fbefcp-1f) { /* kurtosis__acc_mag__long */
                 return 0x1.3603f6p-5f;
             } else {
                 return -0x1.7688c2p-4f;
             }
         } else {
-            if (x[85] < 0x1.219f34p-2f) { /* mean_abs_change__wx__short */
+            if (x[79] < 0x1.219f34p-2f) { /* mean_abs_change__wx__short */
                 return 0x1.b8ef6p-4f;
             } else {
                 return -0x1.4c6552p-6f;
@@ -3849,8 +3859,8 @@ static float tree_105(const float x[SPAR_MODEL_N_FEATURES])
         if (x[18] < 0x1.0856eap-4f) { /* mean__wx__long */
             return -0x1.4c85d4p-4f;
         } else {
-            if (x[47] < 0x1.3459c8p+0f) { /* iqr__gyro_mag__long */
-                if (x[42] < 0x1.49a62p+0f) { /* mean__gyro_mag__long */
+            if (x[46] < 0x1.3459c8p+0f) { /* iqr__gyro_mag__long */
+                if (x[41] < 0x1.49a62p+0f) { /* mean__gyro_mag__long */
                     return 0x1.198c5cp-5f;
                 } else {
                     return 0x1.b3c3c4p-4f;
@@ -3871,24 +3881,24 @@ static float tree_105(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 106: adds to margin 1; depth 4 */
 static float tree_106(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[54] < -0x1.3cf31cp-1f) { /* percentile_10__az__long */
-        if (x[57] < 0x1.0a5e8ap-1f) { /* percentile_90__az__long */
-            if (x[91] < -0x1.a03844p-1f) { /* correlation__wx__wy__long */
-                if (x[100] < -0x1.843944p+1f) { /* min__roll__long */
+    if (x[53] < -0x1.3cf31cp-1f) { /* percentile_10__az__long */
+        if (x[56] < 0x1.0a5e8ap-1f) { /* percentile_90__az__long */
+            if (x[85] < -0x1.a03844p-1f) { /* correlation__wx__wy__long */
+                if (x[94] < -0x1.843944p+1f) { /* min__roll__long */
                     return -0x1.a1e076p-4f;
                 } else {
                     return 0x1.869d5ep-4f;
                 }
             } else {
-                if (x[56] < 0x1.2eebbap-2f) { /* percentile_90__ay__long */
+                if (x[55] < 0x1.2eebbap-2f) { /* percentile_90__ay__long */
                     return -0x1.8d9eb6p-5f;
                 } else {
                     return 0x1.6d7fc4p-4f;
                 }
             }
         } else {
-            if (x[90] < -0x1.ca499p-2f) { /* correlation__ay__az__long */
-                if (x[53] < -0x1.187e96p-1f) { /* percentile_10__ay__long */
+            if (x[84] < -0x1.ca499p-2f) { /* correlation__ay__az__long */
+                if (x[52] < -0x1.187e96p-1f) { /* percentile_10__ay__long */
                     return 0x1.37b1fep-4f;
                 } else {
                     return -0x1.d5f91ep-4f;
@@ -3921,7 +3931,7 @@ static float tree_107(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[10] < 0x1.32367ep-5f) { /* median__ay__long */
-            if (x[57] < 0x1.290074p-5f) { /* percentile_90__az__long */
+            if (x[56] < 0x1.290074p-5f) { /* percentile_90__az__long */
                 if (x[0] < 0x1.46a3d8p-1f) { /* mean__ax__long */
                     return -0x1.99faaep-4f;
                 } else {
@@ -3958,15 +3968,15 @@ static float tree_108(const float x[SPAR_MODEL_N_FEATURES])
     if (x[6] < 0x1.c465e2p-1f) { /* mean__ay__long */
         return -0x1.9bc5ap-4f;
     } else {
-        if (x[101] < 0x1.f96dc8p+0f) { /* max__roll__long */
+        if (x[95] < 0x1.f96dc8p+0f) { /* max__roll__long */
             if (x[18] < 0x1.5173c4p-4f) { /* mean__wx__long */
-                if (x[109] < 0x1p+2f) { /* peak_count__gyro_lp__long */
+                if (x[102] < 0x1p+2f) { /* peak_count__gyro_lp__long */
                     return -0x1.0945f6p-4f;
                 } else {
                     return 0x1.6b9852p-4f;
                 }
             } else {
-                if (x[83] < 0x1.25d008p+0f) { /* std__gyro_mag__short */
+                if (x[77] < 0x1.25d008p+0f) { /* std__gyro_mag__short */
                     return -0x1.b203fap-7f;
                 } else {
                     return -0x1.87cdf6p-4f;
@@ -3996,7 +4006,7 @@ static float tree_109(const float x[SPAR_MODEL_N_FEATURES])
     if (x[6] < 0x1.06721p-1f) { /* mean__ay__long */
         return -0x1.9b8dfp-4f;
     } else {
-        if (x[99] < 0x1.05db36p-2f) { /* std__roll__long */
+        if (x[93] < 0x1.05db36p-2f) { /* std__roll__long */
             if (x[22] < 0x1.2ef912p-8f) { /* median__wx__long */
                 if (x[0] < 0x1.c4565ap-4f) { /* mean__ax__long */
                     return -0x1.4c4e4p-4f;
@@ -4018,7 +4028,7 @@ static float tree_109(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.baa3c6p-4f;
                 }
             } else {
-                if (x[99] < 0x1.5c8188p-2f) { /* std__roll__long */
+                if (x[93] < 0x1.5c8188p-2f) { /* std__roll__long */
                     return -0x1.40faf8p-5f;
                 } else {
                     return 0x1.67296p-4f;
@@ -4032,22 +4042,22 @@ static float tree_109(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_110(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[53] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
+        if (x[52] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
             if (x[18] < 0x1.d1c826p-4f) { /* mean__wx__long */
-                if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+                if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                     return -0x1.0f913ep-4f;
                 } else {
                     return 0x1.b0561p-4f;
                 }
             } else {
-                if (x[85] < 0x1.39b9dep-2f) { /* mean_abs_change__wx__short */
+                if (x[79] < 0x1.39b9dep-2f) { /* mean_abs_change__wx__short */
                     return -0x1.4e033p-4f;
                 } else {
                     return 0x1.a6ad86p-4f;
                 }
             }
         } else {
-            if (x[93] < 0x1.131578p-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.131578p-1f) { /* correlation__wy__wz__long */
                 return -0x1.831338p-4f;
             } else {
                 return 0x1.8aa48p-6f;
@@ -4061,15 +4071,15 @@ static float tree_110(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 111: adds to margin 6; depth 3 */
 static float tree_111(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[85] < 0x1.0d5b1p-2f) { /* mean_abs_change__wx__short */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[79] < 0x1.0d5b1p-2f) { /* mean_abs_change__wx__short */
             if (x[5] < 0x1.0ce21ap-2f) { /* iqr__ax__long */
                 return -0x1.cf101ep-6f;
             } else {
                 return 0x1.b28f84p-4f;
             }
         } else {
-            if (x[90] < 0x1.9556e4p-3f) { /* correlation__ay__az__long */
+            if (x[84] < 0x1.9556e4p-3f) { /* correlation__ay__az__long */
                 return -0x1.6c6d8ap-4f;
             } else {
                 return 0x1.8350bep-9f;
@@ -4085,13 +4095,13 @@ static float tree_112(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[15] < 0x1.c8954ap-3f) { /* max__az__long */
         if (x[18] < 0x1.931e3ap-4f) { /* mean__wx__long */
-            if (x[107] < -0x1.3edc6ep-7f) { /* autocorr_0p5s__gyro_mag__long */
+            if (x[100] < -0x1.3edc6ep-7f) { /* autocorr_0p5s__gyro_mag__long */
                 return -0x1.5fcabp-4f;
             } else {
                 return 0x1.03eac8p-5f;
             }
         } else {
-            if (x[90] < -0x1.1d53cep-1f) { /* correlation__ay__az__long */
+            if (x[84] < -0x1.1d53cep-1f) { /* correlation__ay__az__long */
                 return 0x1.a3e9cp-6f;
             } else {
                 return 0x1.ad6feep-4f;
@@ -4109,7 +4119,7 @@ static float tree_112(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 113: adds to margin 1; depth 4 */
 static float tree_113(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[54] < -0x1.3cf31cp-1f) { /* percentile_10__az__long */
+    if (x[53] < -0x1.3cf31cp-1f) { /* percentile_10__az__long */
         if (x[15] < 0x1.7f123cp-1f) { /* max__az__long */
             if (x[20] < -0x1.1b199cp+2f) { /* min__wx__long */
                 if (x[17] < 0x1.733798p-1f) { /* iqr__az__long */
@@ -4125,14 +4135,14 @@ static float tree_113(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[93] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.3f3434p-1f) { /* correlation__wy__wz__long */
                 if (x[8] < -0x1.a34374p-2f) { /* min__ay__long */
                     return 0x1.1ec1fcp-4f;
                 } else {
                     return -0x1.95b782p-4f;
                 }
             } else {
-                if (x[53] < -0x1.03d7e8p-1f) { /* percentile_10__ay__long */
+                if (x[52] < -0x1.03d7e8p-1f) { /* percentile_10__ay__long */
                     return 0x1.3e3b7cp-5f;
                 } else {
                     return -0x1.b6ab8ap-4f;
@@ -4140,7 +4150,7 @@ static float tree_113(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[58] < 0x1.be4adp-1f) { /* mad__wx__long */
+        if (x[57] < 0x1.be4adp-1f) { /* mad__wx__long */
             return -0x1.9b8c66p-4f;
         } else {
             return -0x1.64f76p-6f;
@@ -4152,17 +4162,17 @@ static float tree_113(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_114(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[1] < 0x1.508e6ep-1f) { /* std__ax__long */
-        if (x[90] < -0x1.bce736p-1f) { /* correlation__ay__az__long */
+        if (x[84] < -0x1.bce736p-1f) { /* correlation__ay__az__long */
             return -0x1.3a55ccp-6f;
         } else {
             return -0x1.9ac224p-4f;
         }
     } else {
-        if (x[53] < -0x1.253614p-1f) { /* percentile_10__ay__long */
-            if (x[42] < 0x1.5e1b48p+1f) { /* mean__gyro_mag__long */
+        if (x[52] < -0x1.253614p-1f) { /* percentile_10__ay__long */
+            if (x[41] < 0x1.5e1b48p+1f) { /* mean__gyro_mag__long */
                 return 0x1.7fe858p-5f;
             } else {
-                if (x[62] < 0x1.17e7f4p+0f) { /* std__ax__short */
+                if (x[61] < 0x1.17e7f4p+0f) { /* std__ax__short */
                     return -0x1.91fffp-4f;
                 } else {
                     return 0x1.42604cp-10f;
@@ -4176,7 +4186,7 @@ static float tree_114(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.e6d1dep-4f;
                 }
             } else {
-                if (x[91] < -0x1.7548dap-1f) { /* correlation__wx__wy__long */
+                if (x[85] < -0x1.7548dap-1f) { /* correlation__wx__wy__long */
                     return 0x1.927cd8p-4f;
                 } else {
                     return -0x1.f42c8ap-11f;
@@ -4189,16 +4199,16 @@ static float tree_114(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 115: adds to margin 3; depth 4 */
 static float tree_115(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[64] < 0x1.c59c6p-1f) { /* mean__ay__short */
+    if (x[62] < 0x1.c59c6p-1f) { /* mean__ay__short */
         if (x[8] < 0x1.97aafp-2f) { /* min__ay__long */
             return -0x1.9a9454p-4f;
         } else {
             return -0x1.17a3fp-6f;
         }
     } else {
-        if (x[94] < 0x1.c18ccp-1f) { /* mean__pitch__long */
-            if (x[97] < 0x1.94f98ap-3f) { /* max__pitch__long */
-                if (x[96] < -0x1.7e5b18p+1f) { /* min__pitch__long */
+        if (x[88] < 0x1.c18ccp-1f) { /* mean__pitch__long */
+            if (x[91] < 0x1.94f98ap-3f) { /* max__pitch__long */
+                if (x[90] < -0x1.7e5b18p+1f) { /* min__pitch__long */
                     return 0x1.a66c1ep-4f;
                 } else {
                     return -0x1.5a81e4p-5f;
@@ -4218,7 +4228,7 @@ static float tree_115(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.ae8a6ap-4f;
                 }
             } else {
-                if (x[101] < 0x1.f58abap+0f) { /* max__roll__long */
+                if (x[95] < 0x1.f58abap+0f) { /* max__roll__long */
                     return 0x1.eeb2aep-6f;
                 } else {
                     return -0x1.fa761ep-4f;
@@ -4231,14 +4241,14 @@ static float tree_115(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 116: adds to margin 4; depth 4 */
 static float tree_116(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[64] < 0x1.0a758ep-1f) { /* mean__ay__short */
+    if (x[62] < 0x1.0a758ep-1f) { /* mean__ay__short */
         return -0x1.99fb6p-4f;
     } else {
         if (x[6] < 0x1.ef91dcp-1f) { /* mean__ay__long */
-            if (x[46] < 0x1.88a2ecp+0f) { /* median__gyro_mag__long */
+            if (x[45] < 0x1.88a2ecp+0f) { /* median__gyro_mag__long */
                 return -0x1.710428p-4f;
             } else {
-                if (x[52] < -0x1.312cfp-3f) { /* percentile_10__ax__long */
+                if (x[51] < -0x1.312cfp-3f) { /* percentile_10__ax__long */
                     return 0x1.3d94e6p-5f;
                 } else {
                     return 0x1.ce085ap-4f;
@@ -4246,13 +4256,13 @@ static float tree_116(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[8] < 0x1.63573ep-1f) { /* min__ay__long */
-                if (x[31] < 0x1.5f8106p-1f) { /* std__wz__long */
+                if (x[30] < 0x1.5f8106p-1f) { /* std__wz__long */
                     return -0x1.87eb84p-4f;
                 } else {
                     return 0x1.68eea8p-4f;
                 }
             } else {
-                if (x[108] < 0x1.192c6cp-4f) { /* autocorr_1s__gyro_mag__long */
+                if (x[101] < 0x1.192c6cp-4f) { /* autocorr_1s__gyro_mag__long */
                     return -0x1.945614p-4f;
                 } else {
                     return 0x1.378842p-4f;
@@ -4266,15 +4276,15 @@ static float tree_116(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_117(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[53] < -0x1.d78b38p-5f) { /* percentile_10__ay__long */
-            if (x[85] < 0x1.6af334p-3f) { /* mean_abs_change__wx__short */
-                if (x[33] < 0x1.379efp+0f) { /* max__wz__long */
+        if (x[52] < -0x1.d78b38p-5f) { /* percentile_10__ay__long */
+            if (x[79] < 0x1.6af334p-3f) { /* mean_abs_change__wx__short */
+                if (x[32] < 0x1.379efp+0f) { /* max__wz__long */
                     return 0x1.503e2ap-4f;
                 } else {
                     return -0x1.51db7cp-4f;
                 }
             } else {
-                if (x[41] < 0x1.7b7696p-2f) { /* iqr__acc_mag__long */
+                if (x[40] < 0x1.7b7696p-2f) { /* iqr__acc_mag__long */
                     return 0x1.a7c69p-4f;
                 } else {
                     return -0x1.6fec2ep-7f;
@@ -4291,8 +4301,8 @@ static float tree_117(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 118: adds to margin 6; depth 3 */
 static float tree_118(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[85] < 0x1.0d5b1p-2f) { /* mean_abs_change__wx__short */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[79] < 0x1.0d5b1p-2f) { /* mean_abs_change__wx__short */
             if (x[5] < 0x1.15aee6p-2f) { /* iqr__ax__long */
                 return -0x1.41b9d2p-6f;
             } else {
@@ -4321,7 +4331,7 @@ static float tree_119(const float x[SPAR_MODEL_N_FEATURES])
                 return -0x1.55bdcep-4f;
             }
         } else {
-            if (x[90] < -0x1.1438bep-1f) { /* correlation__ay__az__long */
+            if (x[84] < -0x1.1438bep-1f) { /* correlation__ay__az__long */
                 return 0x1.a64c7ap-6f;
             } else {
                 return 0x1.a7d57ap-4f;
@@ -4339,30 +4349,30 @@ static float tree_119(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 120: adds to margin 1; depth 4 */
 static float tree_120(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[67] < -0x1.c36488p-3f) { /* mean__az__short */
-        if (x[38] < 0x1.5ec37p-1f) { /* min__acc_mag__long */
-            if (x[91] < 0x1.7fc60cp-1f) { /* correlation__wx__wy__long */
-                if (x[91] < -0x1.999ed6p-1f) { /* correlation__wx__wy__long */
+    if (x[65] < -0x1.c36488p-3f) { /* mean__az__short */
+        if (x[37] < 0x1.5ec37p-1f) { /* min__acc_mag__long */
+            if (x[85] < 0x1.7fc60cp-1f) { /* correlation__wx__wy__long */
+                if (x[85] < -0x1.999ed6p-1f) { /* correlation__wx__wy__long */
                     return -0x1.f9607p-5f;
                 } else {
                     return 0x1.20337ep-4f;
                 }
             } else {
-                if (x[92] < 0x1.1dad9ap-2f) { /* correlation__wx__wz__long */
+                if (x[86] < 0x1.1dad9ap-2f) { /* correlation__wx__wz__long */
                     return -0x1.f393eep-7f;
                 } else {
                     return -0x1.973dacp-4f;
                 }
             }
         } else {
-            if (x[50] < -0x1.98e82cp-1f) { /* skewness__gyro_mag__long */
+            if (x[49] < -0x1.98e82cp-1f) { /* skewness__gyro_mag__long */
                 return 0x1.77e4c4p-6f;
             } else {
                 return -0x1.bbdd9p-4f;
             }
         }
     } else {
-        if (x[88] < 0x1.bd71ecp-1f) { /* correlation__ax__ay__long */
+        if (x[82] < 0x1.bd71ecp-1f) { /* correlation__ax__ay__long */
             if (x[11] < 0x1.43d87cp-1f) { /* iqr__ay__long */
                 return -0x1.9e6eeap-4f;
             } else {
@@ -4382,7 +4392,7 @@ static float tree_121(const float x[SPAR_MODEL_N_FEATURES])
     } else {
         if (x[10] < 0x1.c6099ap-5f) { /* median__ay__long */
             if (x[15] < 0x1.2056c6p-2f) { /* max__az__long */
-                if (x[95] < 0x1.ef8b4ap+0f) { /* std__pitch__long */
+                if (x[89] < 0x1.ef8b4ap+0f) { /* std__pitch__long */
                     return 0x1.3043fap-4f;
                 } else {
                     return -0x1.a913dp-4f;
@@ -4395,14 +4405,14 @@ static float tree_121(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[54] < -0x1.22e47cp+0f) { /* percentile_10__az__long */
+            if (x[53] < -0x1.22e47cp+0f) { /* percentile_10__az__long */
                 if (x[23] < 0x1.fa5692p-1f) { /* iqr__wx__long */
                     return -0x1.72c7aep-4f;
                 } else {
                     return 0x1.0511fep-4f;
                 }
             } else {
-                if (x[90] < -0x1.cfa73ap-1f) { /* correlation__ay__az__long */
+                if (x[84] < -0x1.cfa73ap-1f) { /* correlation__ay__az__long */
                     return 0x1.a621d6p-5f;
                 } else {
                     return -0x1.69a9bep-4f;
@@ -4415,9 +4425,9 @@ static float tree_121(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 122: adds to margin 3; depth 4 */
 static float tree_122(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[64] < 0x1.d2d616p-1f) { /* mean__ay__short */
+    if (x[62] < 0x1.d2d616p-1f) { /* mean__ay__short */
         if (x[12] < 0x1.6e787cp-2f) { /* mean__az__long */
-            if (x[56] < 0x1.2b64a4p+0f) { /* percentile_90__ay__long */
+            if (x[55] < 0x1.2b64a4p+0f) { /* percentile_90__ay__long */
                 return -0x1.9c7924p-4f;
             } else {
                 return 0x1.8537bp-9f;
@@ -4431,24 +4441,24 @@ static float tree_122(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[18] < -0x1.b22b66p-6f) { /* mean__wx__long */
-            if (x[96] < -0x1.91b21p+1f) { /* min__pitch__long */
+            if (x[90] < -0x1.91b21p+1f) { /* min__pitch__long */
                 return -0x1.a12896p-4f;
             } else {
-                if (x[91] < 0x1.d2add4p-2f) { /* correlation__wx__wy__long */
+                if (x[85] < 0x1.d2add4p-2f) { /* correlation__wx__wy__long */
                     return 0x1.93bc02p-4f;
                 } else {
                     return 0x1.0dd50ep-5f;
                 }
             }
         } else {
-            if (x[90] < -0x1.961ca4p-3f) { /* correlation__ay__az__long */
-                if (x[101] < 0x1.bda02ap+0f) { /* max__roll__long */
+            if (x[84] < -0x1.961ca4p-3f) { /* correlation__ay__az__long */
+                if (x[95] < 0x1.bda02ap+0f) { /* max__roll__long */
                     return 0x1.ed6beep-5f;
                 } else {
                     return -0x1.526cbp-4f;
                 }
             } else {
-                if (x[47] < 0x1.5b652ep+0f) { /* iqr__gyro_mag__long */
+                if (x[46] < 0x1.5b652ep+0f) { /* iqr__gyro_mag__long */
                     return -0x1.ca6434p-6f;
                 } else {
                     return 0x1.224bc8p-4f;
@@ -4461,12 +4471,12 @@ static float tree_122(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 123: adds to margin 4; depth 4 */
 static float tree_123(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[64] < 0x1.0a758ep-1f) { /* mean__ay__short */
+    if (x[62] < 0x1.0a758ep-1f) { /* mean__ay__short */
         return -0x1.9870fap-4f;
     } else {
         if (x[18] < -0x1.28dfa6p-5f) { /* mean__wx__long */
-            if (x[101] < 0x1.ca7d5cp+0f) { /* max__roll__long */
-                if (x[64] < 0x1.c09198p-1f) { /* mean__ay__short */
+            if (x[95] < 0x1.ca7d5cp+0f) { /* max__roll__long */
+                if (x[62] < 0x1.c09198p-1f) { /* mean__ay__short */
                     return 0x1.28e546p-5f;
                 } else {
                     return -0x1.984d7ep-4f;
@@ -4479,8 +4489,8 @@ static float tree_123(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[58] < 0x1.39adeap-2f) { /* mad__wx__long */
-                if (x[95] < 0x1.3161cp+0f) { /* std__pitch__long */
+            if (x[57] < 0x1.39adeap-2f) { /* mad__wx__long */
+                if (x[89] < 0x1.3161cp+0f) { /* std__pitch__long */
                     return 0x1.f8edcep-5f;
                 } else {
                     return -0x1.4327bap-4f;
@@ -4500,15 +4510,15 @@ static float tree_123(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_124(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[53] < -0x1.d78b38p-5f) { /* percentile_10__ay__long */
-            if (x[85] < 0x1.6af334p-3f) { /* mean_abs_change__wx__short */
-                if (x[33] < 0x1.379efp+0f) { /* max__wz__long */
+        if (x[52] < -0x1.d78b38p-5f) { /* percentile_10__ay__long */
+            if (x[79] < 0x1.6af334p-3f) { /* mean_abs_change__wx__short */
+                if (x[32] < 0x1.379efp+0f) { /* max__wz__long */
                     return 0x1.40e462p-4f;
                 } else {
                     return -0x1.45764ep-4f;
                 }
             } else {
-                if (x[37] < 0x1.2d926cp-2f) { /* std__acc_mag__long */
+                if (x[36] < 0x1.2d926cp-2f) { /* std__acc_mag__long */
                     return 0x1.a106ap-4f;
                 } else {
                     return -0x1.ae74dap-8f;
@@ -4525,15 +4535,15 @@ static float tree_124(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 125: adds to margin 6; depth 3 */
 static float tree_125(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
-            if (x[105] < 0x1.72bce4p+9f) { /* band_mid__gyro_mag__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+            if (x[98] < 0x1.72bce4p+9f) { /* band_mid__gyro_mag__long */
                 return 0x1.ad7ce6p-8f;
             } else {
                 return -0x1.5af526p-4f;
             }
         } else {
-            if (x[85] < 0x1.0c152ep-2f) { /* mean_abs_change__wx__short */
+            if (x[79] < 0x1.0c152ep-2f) { /* mean_abs_change__wx__short */
                 return 0x1.a6fe44p-4f;
             } else {
                 return 0x1.9a1d8ap-10f;
@@ -4549,13 +4559,13 @@ static float tree_126(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[15] < 0x1.c8954ap-3f) { /* max__az__long */
         if (x[18] < 0x1.931e3ap-4f) { /* mean__wx__long */
-            if (x[44] < 0x1.df4552p-3f) { /* min__gyro_mag__long */
+            if (x[43] < 0x1.df4552p-3f) { /* min__gyro_mag__long */
                 return -0x1.4aee32p-4f;
             } else {
                 return 0x1.0ba80cp-6f;
             }
         } else {
-            if (x[90] < -0x1.10f7p-1f) { /* correlation__ay__az__long */
+            if (x[84] < -0x1.10f7p-1f) { /* correlation__ay__az__long */
                 return 0x1.9a12b6p-6f;
             } else {
                 return 0x1.a2b8fep-4f;
@@ -4584,21 +4594,21 @@ static float tree_127(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.822d46p-4f;
                 }
             } else {
-                if (x[101] < 0x1.91c6bcp+1f) { /* max__roll__long */
+                if (x[95] < 0x1.91c6bcp+1f) { /* max__roll__long */
                     return -0x1.b56164p-4f;
                 } else {
                     return 0x1.f4361ep-5f;
                 }
             }
         } else {
-            if (x[56] < 0x1.2eebbap-2f) { /* percentile_90__ay__long */
-                if (x[57] < 0x1.ca9444p-5f) { /* percentile_90__az__long */
+            if (x[55] < 0x1.2eebbap-2f) { /* percentile_90__ay__long */
+                if (x[56] < 0x1.ca9444p-5f) { /* percentile_90__az__long */
                     return 0x1.2d824cp-4f;
                 } else {
                     return -0x1.64b44ep-4f;
                 }
             } else {
-                if (x[91] < 0x1.710db8p-1f) { /* correlation__wx__wy__long */
+                if (x[85] < 0x1.710db8p-1f) { /* correlation__wx__wy__long */
                     return 0x1.313b0ep-4f;
                 } else {
                     return -0x1.dc43dp-5f;
@@ -4616,20 +4626,20 @@ static float tree_128(const float x[SPAR_MODEL_N_FEATURES])
     } else {
         if (x[14] < -0x1.c5c6c2p+0f) { /* min__az__long */
             if (x[26] < -0x1.930f1cp+2f) { /* min__wy__long */
-                if (x[100] < -0x1.90a2c6p+1f) { /* min__roll__long */
+                if (x[94] < -0x1.90a2c6p+1f) { /* min__roll__long */
                     return -0x1.532852p-5f;
                 } else {
                     return 0x1.ea2b8ep-4f;
                 }
             } else {
-                if (x[35] < 0x1.23836ap-1f) { /* iqr__wz__long */
+                if (x[34] < 0x1.23836ap-1f) { /* iqr__wz__long */
                     return 0x1.035118p-4f;
                 } else {
                     return -0x1.c486cp-4f;
                 }
             }
         } else {
-            if (x[33] < 0x1.5cd45ep+1f) { /* max__wz__long */
+            if (x[32] < 0x1.5cd45ep+1f) { /* max__wz__long */
                 if (x[17] < 0x1.6293eap-1f) { /* iqr__az__long */
                     return 0x1.2f0f06p-10f;
                 } else {
@@ -4649,10 +4659,10 @@ static float tree_128(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 129: adds to margin 3; depth 4 */
 static float tree_129(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[53] < 0x1.357ccap-1f) { /* percentile_10__ay__long */
+    if (x[52] < 0x1.357ccap-1f) { /* percentile_10__ay__long */
         return -0x1.95f48ep-4f;
     } else {
-        if (x[56] < 0x1.1ae0bep+0f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.1ae0bep+0f) { /* percentile_90__ay__long */
             if (x[15] < 0x1.248efp-1f) { /* max__az__long */
                 if (x[10] < 0x1.d9c8cap-1f) { /* median__ay__long */
                     return -0x1.8eb1dep-4f;
@@ -4660,7 +4670,7 @@ static float tree_129(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.73067ep-4f;
                 }
             } else {
-                if (x[99] < 0x1.b6b468p-3f) { /* std__roll__long */
+                if (x[93] < 0x1.b6b468p-3f) { /* std__roll__long */
                     return 0x1.3b9932p-4f;
                 } else {
                     return -0x1.1e8768p-4f;
@@ -4668,13 +4678,13 @@ static float tree_129(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[4] < 0x1.640182p-3f) { /* median__ax__long */
-                if (x[99] < 0x1.373552p-2f) { /* std__roll__long */
+                if (x[93] < 0x1.373552p-2f) { /* std__roll__long */
                     return 0x1.96d706p-4f;
                 } else {
                     return 0x1.17537p-6f;
                 }
             } else {
-                if (x[88] < 0x1.0b56f4p-3f) { /* correlation__ax__ay__long */
+                if (x[82] < 0x1.0b56f4p-3f) { /* correlation__ax__ay__long */
                     return 0x1.26b5dap-4f;
                 } else {
                     return -0x1.769574p-4f;
@@ -4690,9 +4700,9 @@ static float tree_130(const float x[SPAR_MODEL_N_FEATURES])
     if (x[6] < 0x1.06721p-1f) { /* mean__ay__long */
         return -0x1.96dfccp-4f;
     } else {
-        if (x[99] < 0x1.5326bp-2f) { /* std__roll__long */
-            if (x[38] < 0x1.61a7c8p-1f) { /* min__acc_mag__long */
-                if (x[111] < 0x1.feep-1f) { /* log_energy_floor1em09__acc_dyn__long */
+        if (x[93] < 0x1.5326bp-2f) { /* std__roll__long */
+            if (x[37] < 0x1.61a7c8p-1f) { /* min__acc_mag__long */
+                if (x[104] < 0x1.feep-1f) { /* log_energy_floor1em09__acc_dyn__long */
                     return 0x1.356576p-4f;
                 } else {
                     return -0x1.c8841p-4f;
@@ -4706,7 +4716,7 @@ static float tree_130(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[6] < 0x1.fb1f9ap-1f) { /* mean__ay__long */
-                if (x[46] < 0x1.a64e84p+0f) { /* median__gyro_mag__long */
+                if (x[45] < 0x1.a64e84p+0f) { /* median__gyro_mag__long */
                     return -0x1.de1f84p-6f;
                 } else {
                     return 0x1.a7731ep-4f;
@@ -4722,15 +4732,15 @@ static float tree_130(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_131(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[53] < -0x1.d78b38p-5f) { /* percentile_10__ay__long */
-            if (x[85] < 0x1.5f25ecp-3f) { /* mean_abs_change__wx__short */
-                if (x[31] < 0x1.2211c2p-1f) { /* std__wz__long */
+        if (x[52] < -0x1.d78b38p-5f) { /* percentile_10__ay__long */
+            if (x[79] < 0x1.5f25ecp-3f) { /* mean_abs_change__wx__short */
+                if (x[30] < 0x1.2211c2p-1f) { /* std__wz__long */
                     return 0x1.1e14cep-4f;
                 } else {
                     return -0x1.32922ep-4f;
                 }
             } else {
-                if (x[41] < 0x1.7b7696p-2f) { /* iqr__acc_mag__long */
+                if (x[40] < 0x1.7b7696p-2f) { /* iqr__acc_mag__long */
                     return 0x1.999278p-4f;
                 } else {
                     return -0x1.1def26p-6f;
@@ -4747,15 +4757,15 @@ static float tree_131(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 132: adds to margin 6; depth 3 */
 static float tree_132(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[85] < 0x1.0d5b1p-2f) { /* mean_abs_change__wx__short */
-            if (x[41] < 0x1.18aa66p-2f) { /* iqr__acc_mag__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[79] < 0x1.0d5b1p-2f) { /* mean_abs_change__wx__short */
+            if (x[40] < 0x1.18aa66p-2f) { /* iqr__acc_mag__long */
                 return -0x1.75edap-9f;
             } else {
                 return 0x1.a274dep-4f;
             }
         } else {
-            if (x[48] < 0x1.18f2p-4f) { /* skewness__acc_mag__long */
+            if (x[47] < 0x1.18f2p-4f) { /* skewness__acc_mag__long */
                 return -0x1.32537ep-7f;
             } else {
                 return -0x1.4cccbep-4f;
@@ -4773,14 +4783,14 @@ static float tree_133(const float x[SPAR_MODEL_N_FEATURES])
         if (x[18] < 0x1.0856eap-4f) { /* mean__wx__long */
             return -0x1.23a568p-4f;
         } else {
-            if (x[84] < 0x1.8d8226p+1f) { /* range__gyro_mag__short */
+            if (x[78] < 0x1.8d8226p+1f) { /* range__gyro_mag__short */
                 return 0x1.9b9ffap-4f;
             } else {
                 return 0x1.5be2b6p-7f;
             }
         }
     } else {
-        if (x[70] < 0x1.abdfcp-2f) { /* mean__wx__short */
+        if (x[68] < 0x1.abdfcp-2f) { /* mean__wx__short */
             return -0x1.9421fp-4f;
         } else {
             return 0x1.a2e72ep-6f;
@@ -4791,24 +4801,24 @@ static float tree_133(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 134: adds to margin 1; depth 4 */
 static float tree_134(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[54] < -0x1.3cf31cp-1f) { /* percentile_10__az__long */
-        if (x[57] < 0x1.079256p-1f) { /* percentile_90__az__long */
-            if (x[88] < 0x1.e1615ap-1f) { /* correlation__ax__ay__long */
-                if (x[56] < 0x1.568f74p-2f) { /* percentile_90__ay__long */
+    if (x[53] < -0x1.3cf31cp-1f) { /* percentile_10__az__long */
+        if (x[56] < 0x1.079256p-1f) { /* percentile_90__az__long */
+            if (x[82] < 0x1.e1615ap-1f) { /* correlation__ax__ay__long */
+                if (x[55] < 0x1.568f74p-2f) { /* percentile_90__ay__long */
                     return -0x1.cf14fp-6f;
                 } else {
                     return 0x1.43a0eap-4f;
                 }
             } else {
-                if (x[84] < 0x1.74f8f6p+2f) { /* range__gyro_mag__short */
+                if (x[78] < 0x1.74f8f6p+2f) { /* range__gyro_mag__short */
                     return -0x1.923fcap-4f;
                 } else {
                     return 0x1.d8ecc6p-6f;
                 }
             }
         } else {
-            if (x[90] < -0x1.ca499p-2f) { /* correlation__ay__az__long */
-                if (x[53] < -0x1.187e96p-1f) { /* percentile_10__ay__long */
+            if (x[84] < -0x1.ca499p-2f) { /* correlation__ay__az__long */
+                if (x[52] < -0x1.187e96p-1f) { /* percentile_10__ay__long */
                     return 0x1.025d22p-4f;
                 } else {
                     return -0x1.a9cf5p-4f;
@@ -4833,10 +4843,10 @@ static float tree_134(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 135: adds to margin 2; depth 4 */
 static float tree_135(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[39] < 0x1.f8c45p+0f) { /* max__acc_mag__long */
+    if (x[38] < 0x1.f8c45p+0f) { /* max__acc_mag__long */
         if (x[17] < 0x1.10dac2p+0f) { /* iqr__az__long */
             if (x[1] < 0x1.ceff54p-1f) { /* std__ax__long */
-                if (x[89] < -0x1.c60898p-1f) { /* correlation__ax__az__long */
+                if (x[83] < -0x1.c60898p-1f) { /* correlation__ax__az__long */
                     return -0x1.42ea7ep-6f;
                 } else {
                     return -0x1.a00e1ap-4f;
@@ -4845,10 +4855,10 @@ static float tree_135(const float x[SPAR_MODEL_N_FEATURES])
                 return 0x1.3b4156p-5f;
             }
         } else {
-            if (x[98] < 0x1.f9fe44p-1f) { /* mean__roll__long */
+            if (x[92] < 0x1.f9fe44p-1f) { /* mean__roll__long */
                 return 0x1.8fee2p-4f;
             } else {
-                if (x[30] < -0x1.47a35cp-4f) { /* mean__wz__long */
+                if (x[29] < -0x1.47a35cp-4f) { /* mean__wz__long */
                     return 0x1.0ed32ep-9f;
                 } else {
                     return -0x1.4dd1dep-4f;
@@ -4858,27 +4868,27 @@ static float tree_135(const float x[SPAR_MODEL_N_FEATURES])
     } else {
         if (x[9] < 0x1.54185p-1f) { /* max__ay__long */
             if (x[14] < -0x1.f5d69ep+0f) { /* min__az__long */
-                if (x[90] < -0x1.89adbap-3f) { /* correlation__ay__az__long */
+                if (x[84] < -0x1.89adbap-3f) { /* correlation__ay__az__long */
                     return -0x1.d15024p-8f;
                 } else {
                     return -0x1.7fda7ap-4f;
                 }
             } else {
-                if (x[57] < 0x1.290074p-5f) { /* percentile_90__az__long */
+                if (x[56] < 0x1.290074p-5f) { /* percentile_90__az__long */
                     return -0x1.b4b84ep-5f;
                 } else {
                     return 0x1.84eb06p-4f;
                 }
             }
         } else {
-            if (x[58] < 0x1.63af32p-1f) { /* mad__wx__long */
-                if (x[88] < 0x1.d952fcp-1f) { /* correlation__ax__ay__long */
+            if (x[57] < 0x1.63af32p-1f) { /* mad__wx__long */
+                if (x[82] < 0x1.d952fcp-1f) { /* correlation__ax__ay__long */
                     return -0x1.5f992p-4f;
                 } else {
                     return 0x1.fd24cap-5f;
                 }
             } else {
-                if (x[55] < 0x1.4f7f7ep+0f) { /* percentile_90__ax__long */
+                if (x[54] < 0x1.4f7f7ep+0f) { /* percentile_90__ax__long */
                     return 0x1.749ffcp-4f;
                 } else {
                     return -0x1.352edcp-6f;
@@ -4898,7 +4908,7 @@ static float tree_136(const float x[SPAR_MODEL_N_FEATURES])
             return -0x1.0c40a2p-6f;
         }
     } else {
-        if (x[101] < 0x1.c95a94p+0f) { /* max__roll__long */
+        if (x[95] < 0x1.c95a94p+0f) { /* max__roll__long */
             if (x[18] < 0x1.f75bb2p-5f) { /* mean__wx__long */
                 if (x[3] < 0x1.9a6dfp-3f) { /* max__ax__long */
                     return -0x1.7ab7p-4f;
@@ -4913,8 +4923,8 @@ static float tree_136(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[90] < -0x1.c14f16p-3f) { /* correlation__ay__az__long */
-                if (x[103] < 0x1.ffc47p+13f) { /* band_slow__gyro_mag__long */
+            if (x[84] < -0x1.c14f16p-3f) { /* correlation__ay__az__long */
+                if (x[96] < 0x1.ffc47p+13f) { /* band_slow__gyro_mag__long */
                     return 0x1.114546p-5f;
                 } else {
                     return -0x1.aa561ap-4f;
@@ -4936,7 +4946,7 @@ static float tree_137(const float x[SPAR_MODEL_N_FEATURES])
     if (x[6] < 0x1.06721p-1f) { /* mean__ay__long */
         return -0x1.953754p-4f;
     } else {
-        if (x[64] < 0x1.ebe018p-1f) { /* mean__ay__short */
+        if (x[62] < 0x1.ebe018p-1f) { /* mean__ay__short */
             if (x[20] < -0x1.691eb8p+0f) { /* min__wx__long */
                 if (x[27] < 0x1.b28bf4p+2f) { /* max__wy__long */
                     return 0x1.62016p-4f;
@@ -4944,7 +4954,7 @@ static float tree_137(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.b5b74ep-6f;
                 }
             } else {
-                if (x[99] < 0x1.f79e5ap-3f) { /* std__roll__long */
+                if (x[93] < 0x1.f79e5ap-3f) { /* std__roll__long */
                     return -0x1.9d04f6p-4f;
                 } else {
                     return 0x1.cf5e04p-5f;
@@ -4972,15 +4982,15 @@ static float tree_137(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_138(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[53] < -0x1.d78b38p-5f) { /* percentile_10__ay__long */
+        if (x[52] < -0x1.d78b38p-5f) { /* percentile_10__ay__long */
             if (x[18] < 0x1.d1c826p-4f) { /* mean__wx__long */
-                if (x[38] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
+                if (x[37] < 0x1.cb6476p-2f) { /* min__acc_mag__long */
                     return -0x1.d79784p-5f;
                 } else {
                     return 0x1.9ced2p-4f;
                 }
             } else {
-                if (x[85] < 0x1.39b9dep-2f) { /* mean_abs_change__wx__short */
+                if (x[79] < 0x1.39b9dep-2f) { /* mean_abs_change__wx__short */
                     return -0x1.26c9e2p-4f;
                 } else {
                     return 0x1.285fa4p-4f;
@@ -4997,15 +5007,15 @@ static float tree_138(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 139: adds to margin 6; depth 3 */
 static float tree_139(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
-            if (x[45] < 0x1.4da5dcp+1f) { /* max__gyro_mag__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+            if (x[44] < 0x1.4da5dcp+1f) { /* max__gyro_mag__long */
                 return -0x1.b4a4c4p-8f;
             } else {
                 return -0x1.4225eap-4f;
             }
         } else {
-            if (x[83] < 0x1.89c834p-1f) { /* std__gyro_mag__short */
+            if (x[77] < 0x1.89c834p-1f) { /* std__gyro_mag__short */
                 return 0x1.9e732p-4f;
             } else {
                 return 0x1.3fff6ep-7f;
@@ -5019,9 +5029,9 @@ static float tree_139(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 140: adds to margin 0; depth 3 */
 static float tree_140(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
-        if (x[57] < -0x1.960b7p-7f) { /* percentile_90__az__long */
-            if (x[94] < -0x1.cefcdap+0f) { /* mean__pitch__long */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+        if (x[56] < -0x1.960b7p-7f) { /* percentile_90__az__long */
+            if (x[88] < -0x1.cefcdap+0f) { /* mean__pitch__long */
                 return 0x1.54788ep-4f;
             } else {
                 return -0x1.975bc6p-6f;
@@ -5037,9 +5047,9 @@ static float tree_140(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 141: adds to margin 1; depth 4 */
 static float tree_141(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[38] < 0x1.0451a2p-1f) { /* min__acc_mag__long */
+    if (x[37] < 0x1.0451a2p-1f) { /* min__acc_mag__long */
         if (x[8] < -0x1.704406p-1f) { /* min__ay__long */
-            if (x[88] < 0x1.d952fcp-1f) { /* correlation__ax__ay__long */
+            if (x[82] < 0x1.d952fcp-1f) { /* correlation__ax__ay__long */
                 if (x[10] < 0x1.0d62cp-8f) { /* median__ay__long */
                     return -0x1.8bf95p-5f;
                 } else {
@@ -5054,13 +5064,13 @@ static float tree_141(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[5] < 0x1.9dfef8p+0f) { /* iqr__ax__long */
-                if (x[32] < -0x1.0b57c4p+0f) { /* min__wz__long */
+                if (x[31] < -0x1.0b57c4p+0f) { /* min__wz__long */
                     return -0x1.26bce4p-4f;
                 } else {
                     return 0x1.2dbd36p-5f;
                 }
             } else {
-                if (x[52] < -0x1.a2f42cp+0f) { /* percentile_10__ax__long */
+                if (x[51] < -0x1.a2f42cp+0f) { /* percentile_10__ax__long */
                     return -0x1.66c056p-4f;
                 } else {
                     return 0x1.1338e6p-4f;
@@ -5079,10 +5089,10 @@ static float tree_141(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 142: adds to margin 2; depth 4 */
 static float tree_142(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[39] < 0x1.f8c45p+0f) { /* max__acc_mag__long */
+    if (x[38] < 0x1.f8c45p+0f) { /* max__acc_mag__long */
         if (x[17] < 0x1.10dac2p+0f) { /* iqr__az__long */
             if (x[1] < 0x1.ceff54p-1f) { /* std__ax__long */
-                if (x[65] < 0x1.8d1236p-2f) { /* std__ay__short */
+                if (x[63] < 0x1.8d1236p-2f) { /* std__ay__short */
                     return -0x1.9dbf24p-4f;
                 } else {
                     return -0x1.343a3ep-6f;
@@ -5091,10 +5101,10 @@ static float tree_142(const float x[SPAR_MODEL_N_FEATURES])
                 return 0x1.226316p-5f;
             }
         } else {
-            if (x[98] < 0x1.f9fe44p-1f) { /* mean__roll__long */
+            if (x[92] < 0x1.f9fe44p-1f) { /* mean__roll__long */
                 return 0x1.75dee4p-4f;
             } else {
-                if (x[30] < -0x1.90bd1cp-5f) { /* mean__wz__long */
+                if (x[29] < -0x1.90bd1cp-5f) { /* mean__wz__long */
                     return -0x1.f60cbap-10f;
                 } else {
                     return -0x1.3c5442p-4f;
@@ -5110,14 +5120,14 @@ static float tree_142(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.cd5d1p-4f;
                 }
             } else {
-                if (x[91] < 0x1.5a148cp-1f) { /* correlation__wx__wy__long */
+                if (x[85] < 0x1.5a148cp-1f) { /* correlation__wx__wy__long */
                     return -0x1.7b4326p-4f;
                 } else {
                     return 0x1.3483e6p-4f;
                 }
             }
         } else {
-            if (x[100] < -0x1.8a8c08p+1f) { /* min__roll__long */
+            if (x[94] < -0x1.8a8c08p+1f) { /* min__roll__long */
                 if (x[27] < 0x1.f631c6p+1f) { /* max__wy__long */
                     return -0x1.05e09ep-4f;
                 } else {
@@ -5141,14 +5151,14 @@ static float tree_143(const float x[SPAR_MODEL_N_FEATURES])
         return -0x1.93e916p-4f;
     } else {
         if (x[5] < 0x1.bda5dap-3f) { /* iqr__ax__long */
-            if (x[99] < 0x1.05db36p-2f) { /* std__roll__long */
-                if (x[56] < 0x1.1ae0bep+0f) { /* percentile_90__ay__long */
+            if (x[93] < 0x1.05db36p-2f) { /* std__roll__long */
+                if (x[55] < 0x1.1ae0bep+0f) { /* percentile_90__ay__long */
                     return 0x1.93ab96p-8f;
                 } else {
                     return 0x1.9ff4ep-4f;
                 }
             } else {
-                if (x[96] < -0x1.46f64p-2f) { /* min__pitch__long */
+                if (x[90] < -0x1.46f64p-2f) { /* min__pitch__long */
                     return -0x1.adea16p-4f;
                 } else {
                     return 0x1.e7909ap-7f;
@@ -5178,9 +5188,9 @@ static float tree_144(const float x[SPAR_MODEL_N_FEATURES])
     if (x[6] < 0x1.06721p-1f) { /* mean__ay__long */
         return -0x1.93698p-4f;
     } else {
-        if (x[99] < 0x1.696b04p-2f) { /* std__roll__long */
-            if (x[105] < 0x1.eb3ddp+12f) { /* band_mid__gyro_mag__long */
-                if (x[99] < 0x1.05db36p-2f) { /* std__roll__long */
+        if (x[93] < 0x1.696b04p-2f) { /* std__roll__long */
+            if (x[98] < 0x1.eb3ddp+12f) { /* band_mid__gyro_mag__long */
+                if (x[93] < 0x1.05db36p-2f) { /* std__roll__long */
                     return 0x1.00283ep-9f;
                 } else {
                     return 0x1.31ad9cp-4f;
@@ -5193,7 +5203,7 @@ static float tree_144(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[46] < 0x1.b061bep+0f) { /* median__gyro_mag__long */
+            if (x[45] < 0x1.b061bep+0f) { /* median__gyro_mag__long */
                 return -0x1.548166p-7f;
             } else {
                 if (x[19] < 0x1.54e8cep-1f) { /* std__wx__long */
@@ -5210,22 +5220,22 @@ static float tree_144(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_145(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[53] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
+        if (x[52] < -0x1.25073cp-4f) { /* percentile_10__ay__long */
             if (x[18] < 0x1.d1c826p-4f) { /* mean__wx__long */
-                if (x[104] < 0x1.6a7f3ep+8f) { /* band_slow__acc_dyn__long */
+                if (x[97] < 0x1.6a7f3ep+8f) { /* band_slow__acc_dyn__long */
                     return 0x1.98552ep-4f;
                 } else {
                     return -0x1.461e86p-5f;
                 }
             } else {
-                if (x[49] < -0x1.279904p-2f) { /* kurtosis__acc_mag__long */
+                if (x[48] < -0x1.279904p-2f) { /* kurtosis__acc_mag__long */
                     return -0x1.0fe59p-4f;
                 } else {
                     return 0x1.0027dcp-4f;
                 }
             }
         } else {
-            if (x[41] < 0x1.1e1d58p-3f) { /* iqr__acc_mag__long */
+            if (x[40] < 0x1.1e1d58p-3f) { /* iqr__acc_mag__long */
                 return -0x1.c68526p-7f;
             } else {
                 return -0x1.5ba36cp-4f;
@@ -5239,15 +5249,15 @@ static float tree_145(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 146: adds to margin 6; depth 3 */
 static float tree_146(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[85] < 0x1.0d5b1p-2f) { /* mean_abs_change__wx__short */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[79] < 0x1.0d5b1p-2f) { /* mean_abs_change__wx__short */
             if (x[5] < 0x1.7d83c6p-2f) { /* iqr__ax__long */
                 return 0x1.d83e7ep-8f;
             } else {
                 return 0x1.9a5dbep-4f;
             }
         } else {
-            if (x[48] < 0x1.cbb9cp-3f) { /* skewness__acc_mag__long */
+            if (x[47] < 0x1.cbb9cp-3f) { /* skewness__acc_mag__long */
                 return -0x1.304a3p-6f;
             } else {
                 return -0x1.2faa3cp-4f;
@@ -5265,14 +5275,14 @@ static float tree_147(const float x[SPAR_MODEL_N_FEATURES])
         if (x[18] < 0x1.0856eap-4f) { /* mean__wx__long */
             return -0x1.957fcep-5f;
         } else {
-            if (x[105] < 0x1.2876acp+10f) { /* band_mid__gyro_mag__long */
+            if (x[98] < 0x1.2876acp+10f) { /* band_mid__gyro_mag__long */
                 return 0x1.937db6p-4f;
             } else {
                 return 0x1.6db37ep-6f;
             }
         }
     } else {
-        if (x[44] < 0x1.f9a0aep-1f) { /* min__gyro_mag__long */
+        if (x[43] < 0x1.f9a0aep-1f) { /* min__gyro_mag__long */
             return -0x1.910e6ep-4f;
         } else {
             return 0x1.035514p-4f;
@@ -5283,12 +5293,12 @@ static float tree_147(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 148: adds to margin 1; depth 4 */
 static float tree_148(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[54] < -0x1.3cf31cp-1f) { /* percentile_10__az__long */
+    if (x[53] < -0x1.3cf31cp-1f) { /* percentile_10__az__long */
         if (x[20] < -0x1.ec983ep+1f) { /* min__wx__long */
             if (x[13] < 0x1.df61eep-2f) { /* std__az__long */
                 return 0x1.3b5352p-4f;
             } else {
-                if (x[93] < -0x1.1b4ce4p-1f) { /* correlation__wy__wz__long */
+                if (x[87] < -0x1.1b4ce4p-1f) { /* correlation__wy__wz__long */
                     return 0x1.96f62ep-5f;
                 } else {
                     return -0x1.a02f7ap-4f;
@@ -5296,7 +5306,7 @@ static float tree_148(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[15] < 0x1.79333cp-1f) { /* max__az__long */
-                if (x[91] < -0x1.a03844p-1f) { /* correlation__wx__wy__long */
+                if (x[85] < -0x1.a03844p-1f) { /* correlation__wx__wy__long */
                     return -0x1.b92ddp-5f;
                 } else {
                     return 0x1.4c7026p-4f;
@@ -5320,9 +5330,9 @@ static float tree_149(const float x[SPAR_MODEL_N_FEATURES])
     if (x[1] < 0x1.49b60ep-1f) { /* std__ax__long */
         return -0x1.92570ep-4f;
     } else {
-        if (x[56] < 0x1.2eebbap-2f) { /* percentile_90__ay__long */
-            if (x[57] < 0x1.290074p-5f) { /* percentile_90__az__long */
-                if (x[99] < 0x1.4cc582p+1f) { /* std__roll__long */
+        if (x[55] < 0x1.2eebbap-2f) { /* percentile_90__ay__long */
+            if (x[56] < 0x1.290074p-5f) { /* percentile_90__az__long */
+                if (x[93] < 0x1.4cc582p+1f) { /* std__roll__long */
                     return 0x1.02984cp-5f;
                 } else {
                     return -0x1.6df854p-4f;
@@ -5335,7 +5345,7 @@ static float tree_149(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[54] < -0x1.0bea48p+0f) { /* percentile_10__az__long */
+            if (x[53] < -0x1.0bea48p+0f) { /* percentile_10__az__long */
                 if (x[23] < 0x1.fa5692p-1f) { /* iqr__wx__long */
                     return -0x1.86213p-4f;
                 } else {
@@ -5358,7 +5368,7 @@ static float tree_150(const float x[SPAR_MODEL_N_FEATURES])
     if (x[6] < 0x1.c465e2p-1f) { /* mean__ay__long */
         return -0x1.92011ep-4f;
     } else {
-        if (x[101] < 0x1.c95a94p+0f) { /* max__roll__long */
+        if (x[95] < 0x1.c95a94p+0f) { /* max__roll__long */
             if (x[18] < 0x1.f75bb2p-5f) { /* mean__wx__long */
                 if (x[3] < 0x1.9a6dfp-3f) { /* max__ax__long */
                     return -0x1.5fa4fap-4f;
@@ -5366,21 +5376,21 @@ static float tree_150(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.a1351ep-4f;
                 }
             } else {
-                if (x[108] < 0x1.3d6b98p-2f) { /* autocorr_1s__gyro_mag__long */
+                if (x[101] < 0x1.3d6b98p-2f) { /* autocorr_1s__gyro_mag__long */
                     return 0x1.5329a6p-5f;
                 } else {
                     return -0x1.5ba726p-4f;
                 }
             }
         } else {
-            if (x[90] < -0x1.c14f16p-3f) { /* correlation__ay__az__long */
-                if (x[105] < 0x1.21b0b8p+13f) { /* band_mid__gyro_mag__long */
+            if (x[84] < -0x1.c14f16p-3f) { /* correlation__ay__az__long */
+                if (x[98] < 0x1.21b0b8p+13f) { /* band_mid__gyro_mag__long */
                     return -0x1.a9e624p-4f;
                 } else {
                     return -0x1.3e8b2ep-11f;
                 }
             } else {
-                if (x[47] < 0x1.7a6f0cp+0f) { /* iqr__gyro_mag__long */
+                if (x[46] < 0x1.7a6f0cp+0f) { /* iqr__gyro_mag__long */
                     return -0x1.b57a66p-7f;
                 } else {
                     return 0x1.f334f4p-5f;
@@ -5402,7 +5412,7 @@ static float tree_151(const float x[SPAR_MODEL_N_FEATURES])
     } else {
         if (x[14] < -0x1.29a102p+0f) { /* min__az__long */
             if (x[0] < -0x1.b94198p-3f) { /* mean__ax__long */
-                if (x[38] < 0x1.16443ap-1f) { /* min__acc_mag__long */
+                if (x[37] < 0x1.16443ap-1f) { /* min__acc_mag__long */
                     return -0x1.2ca46ep-4f;
                 } else {
                     return 0x1.b6f366p-5f;
@@ -5411,14 +5421,14 @@ static float tree_151(const float x[SPAR_MODEL_N_FEATURES])
                 return -0x1.b3e9eep-4f;
             }
         } else {
-            if (x[101] < 0x1.f96dc8p+0f) { /* max__roll__long */
+            if (x[95] < 0x1.f96dc8p+0f) { /* max__roll__long */
                 if (x[21] < 0x1.d36102p+0f) { /* max__wx__long */
                     return -0x1.05ca5ep-4f;
                 } else {
                     return 0x1.6fd5b6p-5f;
                 }
             } else {
-                if (x[45] < 0x1.b0b2b4p+1f) { /* max__gyro_mag__long */
+                if (x[44] < 0x1.b0b2b4p+1f) { /* max__gyro_mag__long */
                     return -0x1.4b1bbap-4f;
                 } else {
                     return 0x1.831734p-4f;
@@ -5432,15 +5442,15 @@ static float tree_151(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_152(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[85] < 0x1.728662p-3f) { /* mean_abs_change__wx__short */
-            if (x[31] < 0x1.112008p-1f) { /* std__wz__long */
+        if (x[79] < 0x1.728662p-3f) { /* mean_abs_change__wx__short */
+            if (x[30] < 0x1.112008p-1f) { /* std__wz__long */
                 return 0x1.fb8804p-5f;
             } else {
                 return -0x1.5178fp-4f;
             }
         } else {
             if (x[5] < 0x1.bb7ee4p-2f) { /* iqr__ax__long */
-                if (x[44] < 0x1.e626cap-3f) { /* min__gyro_mag__long */
+                if (x[43] < 0x1.e626cap-3f) { /* min__gyro_mag__long */
                     return 0x1.96a442p-4f;
                 } else {
                     return 0x1.55bde8p-8f;
@@ -5457,15 +5467,15 @@ static float tree_152(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 153: adds to margin 6; depth 3 */
 static float tree_153(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
             if (x[19] < 0x1.340e52p-1f) { /* std__wx__long */
                 return -0x1.10bb42p-6f;
             } else {
                 return -0x1.232596p-4f;
             }
         } else {
-            if (x[48] < 0x1.18f2p-4f) { /* skewness__acc_mag__long */
+            if (x[47] < 0x1.18f2p-4f) { /* skewness__acc_mag__long */
                 return 0x1.96479ep-4f;
             } else {
                 return 0x1.14395ep-6f;
@@ -5479,9 +5489,9 @@ static float tree_153(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 154: adds to margin 0; depth 3 */
 static float tree_154(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
-        if (x[57] < -0x1.960b7p-7f) { /* percentile_90__az__long */
-            if (x[85] < 0x1.40f1cep-3f) { /* mean_abs_change__wx__short */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+        if (x[56] < -0x1.960b7p-7f) { /* percentile_90__az__long */
+            if (x[79] < 0x1.40f1cep-3f) { /* mean_abs_change__wx__short */
                 return 0x1.28c018p-4f;
             } else {
                 return -0x1.059b06p-7f;
@@ -5497,12 +5507,12 @@ static float tree_154(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 155: adds to margin 1; depth 4 */
 static float tree_155(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[38] < 0x1.12f598p-1f) { /* min__acc_mag__long */
+    if (x[37] < 0x1.12f598p-1f) { /* min__acc_mag__long */
         if (x[8] < -0x1.704406p-1f) { /* min__ay__long */
             if (x[20] < -0x1.1b199cp+2f) { /* min__wx__long */
                 return -0x1.56d2a2p-4f;
             } else {
-                if (x[88] < 0x1.d1283p-1f) { /* correlation__ax__ay__long */
+                if (x[82] < 0x1.d1283p-1f) { /* correlation__ax__ay__long */
                     return 0x1.9c2506p-4f;
                 } else {
                     return 0x1.79cc66p-9f;
@@ -5516,7 +5526,7 @@ static float tree_155(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.a720dp-4f;
                 }
             } else {
-                if (x[52] < -0x1.a2f42cp+0f) { /* percentile_10__ax__long */
+                if (x[51] < -0x1.a2f42cp+0f) { /* percentile_10__ax__long */
                     return -0x1.5ae46ap-4f;
                 } else {
                     return 0x1.e9a83p-5f;
@@ -5542,23 +5552,23 @@ static float tree_156(const float x[SPAR_MODEL_N_FEATURES])
             return -0x1.931f18p-6f;
         }
     } else {
-        if (x[51] < -0x1.fe57fap-1f) { /* kurtosis__gyro_mag__long */
-            if (x[33] < 0x1.66b684p+1f) { /* max__wz__long */
+        if (x[50] < -0x1.fe57fap-1f) { /* kurtosis__gyro_mag__long */
+            if (x[32] < 0x1.66b684p+1f) { /* max__wz__long */
                 if (x[21] < 0x1.79c7f8p+1f) { /* max__wx__long */
                     return 0x1.669edep-4f;
                 } else {
                     return -0x1.a825a6p-6f;
                 }
             } else {
-                if (x[93] < 0x1.9bdc5ep-1f) { /* correlation__wy__wz__long */
+                if (x[87] < 0x1.9bdc5ep-1f) { /* correlation__wy__wz__long */
                     return 0x1.31ae26p-6f;
                 } else {
                     return -0x1.5da7fp-4f;
                 }
             }
         } else {
-            if (x[92] < 0x1.c9987ep-2f) { /* correlation__wx__wz__long */
-                if (x[56] < 0x1.2eebbap-2f) { /* percentile_90__ay__long */
+            if (x[86] < 0x1.c9987ep-2f) { /* correlation__wx__wz__long */
+                if (x[55] < 0x1.2eebbap-2f) { /* percentile_90__ay__long */
                     return 0x1.081e04p-4f;
                 } else {
                     return -0x1.7c5b74p-5f;
@@ -5580,8 +5590,8 @@ static float tree_157(const float x[SPAR_MODEL_N_FEATURES])
     if (x[6] < 0x1.c465e2p-1f) { /* mean__ay__long */
         return -0x1.8ff92ep-4f;
     } else {
-        if (x[38] < 0x1.61a7c8p-1f) { /* min__acc_mag__long */
-            if (x[41] < 0x1.0d890cp-3f) { /* iqr__acc_mag__long */
+        if (x[37] < 0x1.61a7c8p-1f) { /* min__acc_mag__long */
+            if (x[40] < 0x1.0d890cp-3f) { /* iqr__acc_mag__long */
                 if (x[6] < 0x1.ef91dcp-1f) { /* mean__ay__long */
                     return -0x1.6edc6p-4f;
                 } else {
@@ -5595,14 +5605,14 @@ static float tree_157(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[99] < 0x1.f40822p-3f) { /* std__roll__long */
-                if (x[42] < 0x1.59709cp+1f) { /* mean__gyro_mag__long */
+            if (x[93] < 0x1.f40822p-3f) { /* std__roll__long */
+                if (x[41] < 0x1.59709cp+1f) { /* mean__gyro_mag__long */
                     return 0x1.f77926p-5f;
                 } else {
                     return -0x1.493fc4p-4f;
                 }
             } else {
-                if (x[105] < 0x1.df5262p+12f) { /* band_mid__gyro_mag__long */
+                if (x[98] < 0x1.df5262p+12f) { /* band_mid__gyro_mag__long */
                     return -0x1.9f9d5ep-5f;
                 } else {
                     return 0x1.a5e624p-5f;
@@ -5618,8 +5628,8 @@ static float tree_158(const float x[SPAR_MODEL_N_FEATURES])
     if (x[6] < 0x1.06721p-1f) { /* mean__ay__long */
         return -0x1.8f623ap-4f;
     } else {
-        if (x[99] < 0x1.5326bp-2f) { /* std__roll__long */
-            if (x[105] < 0x1.eb3ddp+12f) { /* band_mid__gyro_mag__long */
+        if (x[93] < 0x1.5326bp-2f) { /* std__roll__long */
+            if (x[98] < 0x1.eb3ddp+12f) { /* band_mid__gyro_mag__long */
                 if (x[13] < 0x1.db3ed4p-3f) { /* std__az__long */
                     return -0x1.3c35aep-4f;
                 } else {
@@ -5633,7 +5643,7 @@ static float tree_158(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[60] < 0x1.c807fep-3f) { /* mad__wz__long */
+            if (x[59] < 0x1.c807fep-3f) { /* mad__wz__long */
                 if (x[2] < -0x1.7a4e38p-1f) { /* min__ax__long */
                     return -0x1.10b964p-4f;
                 } else {
@@ -5654,18 +5664,18 @@ static float tree_158(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_159(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[53] < -0x1.72fe5ap-4f) { /* percentile_10__ay__long */
+        if (x[52] < -0x1.72fe5ap-4f) { /* percentile_10__ay__long */
             if (x[15] < 0x1.ce453ep-4f) { /* max__az__long */
                 return -0x1.d7a0fep-7f;
             } else {
-                if (x[37] < 0x1.223f92p-2f) { /* std__acc_mag__long */
+                if (x[36] < 0x1.223f92p-2f) { /* std__acc_mag__long */
                     return 0x1.8f3e02p-4f;
                 } else {
                     return 0x1.4c9658p-9f;
                 }
             }
         } else {
-            if (x[104] < 0x1.54067p+4f) { /* band_slow__acc_dyn__long */
+            if (x[97] < 0x1.54067p+4f) { /* band_slow__acc_dyn__long */
                 return 0x1.1e64d6p-5f;
             } else {
                 return -0x1.53e1a6p-4f;
@@ -5679,7 +5689,7 @@ static float tree_159(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 160: adds to margin 6; depth 2 */
 static float tree_160(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[42] < 0x1.548426p+0f) { /* mean__gyro_mag__long */
+    if (x[41] < 0x1.548426p+0f) { /* mean__gyro_mag__long */
         if (x[1] < 0x1.b4a9fap-3f) { /* std__ax__long */
             return -0x1.2e0394p-4f;
         } else {
@@ -5700,7 +5710,7 @@ static float tree_161(const float x[SPAR_MODEL_N_FEATURES])
             return 0x1.8495f6p-4f;
         }
     } else {
-        if (x[44] < 0x1.f9a0aep-1f) { /* min__gyro_mag__long */
+        if (x[43] < 0x1.f9a0aep-1f) { /* min__gyro_mag__long */
             return -0x1.8cf9bep-4f;
         } else {
             return 0x1.bdf484p-5f;
@@ -5711,16 +5721,16 @@ static float tree_161(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 162: adds to margin 1; depth 4 */
 static float tree_162(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[38] < 0x1.12f598p-1f) { /* min__acc_mag__long */
+    if (x[37] < 0x1.12f598p-1f) { /* min__acc_mag__long */
         if (x[8] < -0x1.704406p-1f) { /* min__ay__long */
-            if (x[99] < 0x1.0e1d5p+1f) { /* std__roll__long */
+            if (x[93] < 0x1.0e1d5p+1f) { /* std__roll__long */
                 if (x[20] < -0x1.70aa32p+2f) { /* min__wx__long */
                     return -0x1.83352ap-5f;
                 } else {
                     return 0x1.95fcfep-4f;
                 }
             } else {
-                if (x[84] < 0x1.3dd152p+2f) { /* range__gyro_mag__short */
+                if (x[78] < 0x1.3dd152p+2f) { /* range__gyro_mag__short */
                     return -0x1.832b4cp-4f;
                 } else {
                     return 0x1.230a18p-4f;
@@ -5728,13 +5738,13 @@ static float tree_162(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[3] < 0x1.b8c544p-1f) { /* max__ax__long */
-                if (x[33] < 0x1.4cf1ccp+1f) { /* max__wz__long */
+                if (x[32] < 0x1.4cf1ccp+1f) { /* max__wz__long */
                     return -0x1.ae076p-4f;
                 } else {
                     return 0x1.b1a73ep-6f;
                 }
             } else {
-                if (x[91] < -0x1.7548dap-1f) { /* correlation__wx__wy__long */
+                if (x[85] < -0x1.7548dap-1f) { /* correlation__wx__wy__long */
                     return -0x1.5feb3p-4f;
                 } else {
                     return 0x1.547922p-5f;
@@ -5742,7 +5752,7 @@ static float tree_162(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[53] < -0x1.253614p-1f) { /* percentile_10__ay__long */
+        if (x[52] < -0x1.253614p-1f) { /* percentile_10__ay__long */
             return 0x1.f5de5ap-6f;
         } else {
             return -0x1.98c496p-4f;
@@ -5753,10 +5763,10 @@ static float tree_162(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 163: adds to margin 2; depth 4 */
 static float tree_163(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[39] < 0x1.fb1672p+0f) { /* max__acc_mag__long */
+    if (x[38] < 0x1.fb1672p+0f) { /* max__acc_mag__long */
         if (x[13] < 0x1.36b0cep-1f) { /* std__az__long */
             if (x[1] < 0x1.ceff54p-1f) { /* std__ax__long */
-                if (x[89] < -0x1.cf7c2ap-1f) { /* correlation__ax__az__long */
+                if (x[83] < -0x1.cf7c2ap-1f) { /* correlation__ax__az__long */
                     return -0x1.09ad02p-13f;
                 } else {
                     return -0x1.98d01p-4f;
@@ -5765,7 +5775,7 @@ static float tree_163(const float x[SPAR_MODEL_N_FEATURES])
                 return 0x1.1ae59ap-6f;
             }
         } else {
-            if (x[93] < 0x1.5b124ap-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.5b124ap-1f) { /* correlation__wy__wz__long */
                 return -0x1.9b34c6p-5f;
             } else {
                 return 0x1.51e302p-4f;
@@ -5787,7 +5797,7 @@ static float tree_163(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[33] < 0x1.5cd45ep+1f) { /* max__wz__long */
+            if (x[32] < 0x1.5cd45ep+1f) { /* max__wz__long */
                 if (x[17] < 0x1.4f9ffep-1f) { /* iqr__az__long */
                     return -0x1.44bb58p-7f;
                 } else {
@@ -5807,9 +5817,9 @@ static float tree_163(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 164: adds to margin 3; depth 4 */
 static float tree_164(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[99] < 0x1.70a3c8p-2f) { /* std__roll__long */
-        if (x[56] < 0x1.1a34dp+0f) { /* percentile_90__ay__long */
-            if (x[111] < -0x1.b301a8p-9f) { /* log_energy_floor1em09__acc_dyn__long */
+    if (x[93] < 0x1.70a3c8p-2f) { /* std__roll__long */
+        if (x[55] < 0x1.1a34dp+0f) { /* percentile_90__ay__long */
+            if (x[104] < -0x1.b301a8p-9f) { /* log_energy_floor1em09__acc_dyn__long */
                 if (x[15] < 0x1.0ed00cp-1f) { /* max__az__long */
                     return 0x1.90368p-4f;
                 } else {
@@ -5824,13 +5834,13 @@ static float tree_164(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[4] < 0x1.640182p-3f) { /* median__ax__long */
-                if (x[47] < 0x1.5b652ep+0f) { /* iqr__gyro_mag__long */
+                if (x[46] < 0x1.5b652ep+0f) { /* iqr__gyro_mag__long */
                     return -0x1.5abea8p-4f;
                 } else {
                     return 0x1.49d10ep-4f;
                 }
             } else {
-                if (x[88] < 0x1.0b56f4p-3f) { /* correlation__ax__ay__long */
+                if (x[82] < 0x1.0b56f4p-3f) { /* correlation__ax__ay__long */
                     return 0x1.c08d7ap-5f;
                 } else {
                     return -0x1.66827ap-4f;
@@ -5838,7 +5848,7 @@ static float tree_164(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[56] < 0x1.29cd26p+0f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.29cd26p+0f) { /* percentile_90__ay__long */
             return -0x1.9157f6p-4f;
         } else {
             return 0x1.814dfp-7f;
@@ -5850,14 +5860,14 @@ static float tree_164(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_165(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[9] < 0x1.223306p+0f) { /* max__ay__long */
-        if (x[76] < -0x1.3883p-2f) { /* mean__wz__short */
+        if (x[73] < -0x1.3883p-2f) { /* mean__wz__short */
             return -0x1.b51c9ep-6f;
         } else {
             return -0x1.8f4d92p-4f;
         }
     } else {
-        if (x[56] < 0x1.1a34dp+0f) { /* percentile_90__ay__long */
-            if (x[99] < 0x1.a8976ap-3f) { /* std__roll__long */
+        if (x[55] < 0x1.1a34dp+0f) { /* percentile_90__ay__long */
+            if (x[93] < 0x1.a8976ap-3f) { /* std__roll__long */
                 if (x[18] < 0x1.138a02p-4f) { /* mean__wx__long */
                     return -0x1.8a1496p-4f;
                 } else {
@@ -5872,13 +5882,13 @@ static float tree_165(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[18] < 0x1.6f25f6p-5f) { /* mean__wx__long */
-                if (x[99] < 0x1.373552p-2f) { /* std__roll__long */
+                if (x[93] < 0x1.373552p-2f) { /* std__roll__long */
                     return -0x1.2f6f6cp-4f;
                 } else {
                     return 0x1.cac79ep-6f;
                 }
             } else {
-                if (x[46] < 0x1.322bb4p+1f) { /* median__gyro_mag__long */
+                if (x[45] < 0x1.322bb4p+1f) { /* median__gyro_mag__long */
                     return -0x1.71967cp-6f;
                 } else {
                     return 0x1.81a11ep-4f;
@@ -5892,13 +5902,13 @@ static float tree_165(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_166(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.341104p+0f) { /* std__wy__long */
-        if (x[38] < 0x1.fdc97p-2f) { /* min__acc_mag__long */
+        if (x[37] < 0x1.fdc97p-2f) { /* min__acc_mag__long */
             return -0x1.3ce0fap-4f;
         } else {
             if (x[18] < 0x1.d1c826p-4f) { /* mean__wx__long */
                 return 0x1.83ff1ep-4f;
             } else {
-                if (x[103] < 0x1.7e9caep+12f) { /* band_slow__gyro_mag__long */
+                if (x[96] < 0x1.7e9caep+12f) { /* band_slow__gyro_mag__long */
                     return 0x1.dd70d4p-6f;
                 } else {
                     return -0x1.d00b4p-5f;
@@ -5906,7 +5916,7 @@ static float tree_166(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[45] < 0x1.5e477ap+1f) { /* max__gyro_mag__long */
+        if (x[44] < 0x1.5e477ap+1f) { /* max__gyro_mag__long */
             return -0x1.2dbae2p-6f;
         } else {
             return -0x1.8cfea6p-4f;
@@ -5917,9 +5927,9 @@ static float tree_166(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 167: adds to margin 6; depth 3 */
 static float tree_167(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[85] < 0x1.0d5b1p-2f) { /* mean_abs_change__wx__short */
-            if (x[111] < 0x1.249a98p+1f) { /* log_energy_floor1em09__acc_dyn__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[79] < 0x1.0d5b1p-2f) { /* mean_abs_change__wx__short */
+            if (x[104] < 0x1.249a98p+1f) { /* log_energy_floor1em09__acc_dyn__long */
                 return 0x1.50734ep-6f;
             } else {
                 return 0x1.8e26c2p-4f;
@@ -5935,9 +5945,9 @@ static float tree_167(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 168: adds to margin 0; depth 3 */
 static float tree_168(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
-        if (x[57] < -0x1.960b7p-7f) { /* percentile_90__az__long */
-            if (x[85] < 0x1.26f172p-3f) { /* mean_abs_change__wx__short */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+        if (x[56] < -0x1.960b7p-7f) { /* percentile_90__az__long */
+            if (x[79] < 0x1.26f172p-3f) { /* mean_abs_change__wx__short */
                 return 0x1.fcbd26p-5f;
             } else {
                 return 0x1.7882eap-11f;
@@ -5953,10 +5963,10 @@ static float tree_168(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 169: adds to margin 1; depth 4 */
 static float tree_169(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[54] < -0x1.5f2372p-1f) { /* percentile_10__az__long */
+    if (x[53] < -0x1.5f2372p-1f) { /* percentile_10__az__long */
         if (x[20] < -0x1.ec983ep+1f) { /* min__wx__long */
-            if (x[101] < 0x1.907628p+1f) { /* max__roll__long */
-                if (x[48] < 0x1.dfafb6p-3f) { /* skewness__acc_mag__long */
+            if (x[95] < 0x1.907628p+1f) { /* max__roll__long */
+                if (x[47] < 0x1.dfafb6p-3f) { /* skewness__acc_mag__long */
                     return -0x1.a82486p-4f;
                 } else {
                     return -0x1.51357p-7f;
@@ -5970,13 +5980,13 @@ static float tree_169(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[15] < 0x1.79333cp-1f) { /* max__az__long */
-                if (x[91] < -0x1.a03844p-1f) { /* correlation__wx__wy__long */
+                if (x[85] < -0x1.a03844p-1f) { /* correlation__wx__wy__long */
                     return -0x1.a9a916p-5f;
                 } else {
                     return 0x1.3e3272p-4f;
                 }
             } else {
-                if (x[93] < 0x1.3705a8p-1f) { /* correlation__wy__wz__long */
+                if (x[87] < 0x1.3705a8p-1f) { /* correlation__wy__wz__long */
                     return 0x1.a594fep-5f;
                 } else {
                     return -0x1.d93b0ep-5f;
@@ -5995,10 +6005,10 @@ static float tree_169(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 170: adds to margin 2; depth 4 */
 static float tree_170(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[39] < 0x1.fb1672p+0f) { /* max__acc_mag__long */
+    if (x[38] < 0x1.fb1672p+0f) { /* max__acc_mag__long */
         if (x[13] < 0x1.36b0cep-1f) { /* std__az__long */
             if (x[1] < 0x1.ceff54p-1f) { /* std__ax__long */
-                if (x[91] < -0x1.999ed6p-1f) { /* correlation__wx__wy__long */
+                if (x[85] < -0x1.999ed6p-1f) { /* correlation__wx__wy__long */
                     return -0x1.ae264ep-9f;
                 } else {
                     return -0x1.963dfep-4f;
@@ -6007,7 +6017,7 @@ static float tree_170(const float x[SPAR_MODEL_N_FEATURES])
                 return 0x1.0e47cp-6f;
             }
         } else {
-            if (x[93] < 0x1.5b124ap-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.5b124ap-1f) { /* correlation__wy__wz__long */
                 return -0x1.7789fep-5f;
             } else {
                 return 0x1.43b91ep-4f;
@@ -6022,21 +6032,21 @@ static float tree_170(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.a098fp-4f;
                 }
             } else {
-                if (x[91] < 0x1.5a148cp-1f) { /* correlation__wx__wy__long */
+                if (x[85] < 0x1.5a148cp-1f) { /* correlation__wx__wy__long */
                     return -0x1.676712p-4f;
                 } else {
                     return 0x1.066e8ep-4f;
                 }
             }
         } else {
-            if (x[100] < -0x1.895eb2p+1f) { /* min__roll__long */
-                if (x[57] < 0x1.1ad04cp-3f) { /* percentile_90__az__long */
+            if (x[94] < -0x1.895eb2p+1f) { /* min__roll__long */
+                if (x[56] < 0x1.1ad04cp-3f) { /* percentile_90__az__long */
                     return -0x1.8e551ap-7f;
                 } else {
                     return 0x1.46b4a2p-4f;
                 }
             } else {
-                if (x[88] < -0x1.cb599cp-1f) { /* correlation__ax__ay__long */
+                if (x[82] < -0x1.cb599cp-1f) { /* correlation__ax__ay__long */
                     return 0x1.45831p-4f;
                 } else {
                     return -0x1.1c14ap-4f;
@@ -6049,7 +6059,7 @@ static float tree_170(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 171: adds to margin 3; depth 4 */
 static float tree_171(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[53] < 0x1.357ccap-1f) { /* percentile_10__ay__long */
+    if (x[52] < 0x1.357ccap-1f) { /* percentile_10__ay__long */
         return -0x1.88f326p-4f;
     } else {
         if (x[9] < 0x1.630856p+0f) { /* max__ay__long */
@@ -6060,15 +6070,15 @@ static float tree_171(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.5f5002p-4f;
                 }
             } else {
-                if (x[47] < 0x1.5b652ep+0f) { /* iqr__gyro_mag__long */
+                if (x[46] < 0x1.5b652ep+0f) { /* iqr__gyro_mag__long */
                     return -0x1.abed54p-4f;
                 } else {
                     return 0x1.d5ec76p-9f;
                 }
             }
         } else {
-            if (x[61] < 0x1.422ecap-3f) { /* mean__ax__short */
-                if (x[99] < 0x1.5c8188p-2f) { /* std__roll__long */
+            if (x[60] < 0x1.422ecap-3f) { /* mean__ax__short */
+                if (x[93] < 0x1.5c8188p-2f) { /* std__roll__long */
                     return 0x1.9b6a94p-4f;
                 } else {
                     return -0x1.d8563p-6f;
@@ -6088,35 +6098,35 @@ static float tree_171(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_172(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[9] < 0x1.223306p+0f) { /* max__ay__long */
-        if (x[76] < -0x1.3883p-2f) { /* mean__wz__short */
+        if (x[73] < -0x1.3883p-2f) { /* mean__wz__short */
             return -0x1.9489bp-6f;
         } else {
             return -0x1.8bcc3ep-4f;
         }
     } else {
-        if (x[38] < 0x1.61a7c8p-1f) { /* min__acc_mag__long */
-            if (x[41] < 0x1.0d890cp-3f) { /* iqr__acc_mag__long */
+        if (x[37] < 0x1.61a7c8p-1f) { /* min__acc_mag__long */
+            if (x[40] < 0x1.0d890cp-3f) { /* iqr__acc_mag__long */
                 if (x[5] < 0x1.a79a28p-3f) { /* iqr__ax__long */
                     return 0x1.7369c6p-4f;
                 } else {
                     return 0x1.48cfd4p-6f;
                 }
             } else {
-                if (x[99] < 0x1.5c8188p-2f) { /* std__roll__long */
+                if (x[93] < 0x1.5c8188p-2f) { /* std__roll__long */
                     return -0x1.8b1b34p-4f;
                 } else {
                     return 0x1.eacd96p-6f;
                 }
             }
         } else {
-            if (x[99] < 0x1.05db36p-2f) { /* std__roll__long */
+            if (x[93] < 0x1.05db36p-2f) { /* std__roll__long */
                 if (x[22] < 0x1.6417p-8f) { /* median__wx__long */
                     return -0x1.3eb3c6p-5f;
                 } else {
                     return 0x1.6f67f4p-5f;
                 }
             } else {
-                if (x[40] < 0x1.15ebe6p+0f) { /* median__acc_mag__long */
+                if (x[39] < 0x1.15ebe6p+0f) { /* median__acc_mag__long */
                     return 0x1.71c22ep-4f;
                 } else {
                     return -0x1.6aa30ap-10f;
@@ -6130,14 +6140,14 @@ static float tree_172(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_173(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[85] < 0x1.728662p-3f) { /* mean_abs_change__wx__short */
-            if (x[31] < 0x1.2211c2p-1f) { /* std__wz__long */
+        if (x[79] < 0x1.728662p-3f) { /* mean_abs_change__wx__short */
+            if (x[30] < 0x1.2211c2p-1f) { /* std__wz__long */
                 return 0x1.82fd58p-5f;
             } else {
                 return -0x1.39730ap-4f;
             }
         } else {
-            if (x[53] < -0x1.95f676p-4f) { /* percentile_10__ay__long */
+            if (x[52] < -0x1.95f676p-4f) { /* percentile_10__ay__long */
                 return 0x1.807256p-4f;
             } else {
                 return 0x1.9872bp-8f;
@@ -6151,7 +6161,7 @@ static float tree_173(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 174: adds to margin 6; depth 2 */
 static float tree_174(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[42] < 0x1.548426p+0f) { /* mean__gyro_mag__long */
+    if (x[41] < 0x1.548426p+0f) { /* mean__gyro_mag__long */
         if (x[1] < 0x1.b4a9fap-3f) { /* std__ax__long */
             return -0x1.128d7cp-4f;
         } else {
@@ -6183,10 +6193,10 @@ static float tree_175(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 176: adds to margin 1; depth 4 */
 static float tree_176(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[54] < -0x1.58d12ep-1f) { /* percentile_10__az__long */
+    if (x[53] < -0x1.58d12ep-1f) { /* percentile_10__az__long */
         if (x[20] < -0x1.ec983ep+1f) { /* min__wx__long */
-            if (x[101] < 0x1.907628p+1f) { /* max__roll__long */
-                if (x[32] < -0x1.1e0b34p+1f) { /* min__wz__long */
+            if (x[95] < 0x1.907628p+1f) { /* max__roll__long */
+                if (x[31] < -0x1.1e0b34p+1f) { /* min__wz__long */
                     return -0x1.0b70cp-6f;
                 } else {
                     return -0x1.a050d6p-4f;
@@ -6199,14 +6209,14 @@ static float tree_176(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[56] < 0x1.6e0744p-2f) { /* percentile_90__ay__long */
-                if (x[88] < 0x1.7ae426p-3f) { /* correlation__ax__ay__long */
+            if (x[55] < 0x1.6e0744p-2f) { /* percentile_90__ay__long */
+                if (x[82] < 0x1.7ae426p-3f) { /* correlation__ax__ay__long */
                     return -0x1.38fdc4p-4f;
                 } else {
                     return 0x1.ad530ap-5f;
                 }
             } else {
-                if (x[88] < 0x1.d1283p-1f) { /* correlation__ax__ay__long */
+                if (x[82] < 0x1.d1283p-1f) { /* correlation__ax__ay__long */
                     return 0x1.247c36p-4f;
                 } else {
                     return -0x1.974fdcp-5f;
@@ -6228,22 +6238,22 @@ static float tree_177(const float x[SPAR_MODEL_N_FEATURES])
     if (x[1] < 0x1.49b60ep-1f) { /* std__ax__long */
         return -0x1.88df2ap-4f;
     } else {
-        if (x[56] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
-            if (x[57] < 0x1.290074p-5f) { /* percentile_90__az__long */
-                if (x[36] < 0x1.2cd28ap+0f) { /* mean__acc_mag__long */
+        if (x[55] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
+            if (x[56] < 0x1.290074p-5f) { /* percentile_90__az__long */
+                if (x[35] < 0x1.2cd28ap+0f) { /* mean__acc_mag__long */
                     return -0x1.5f2dcap-4f;
                 } else {
                     return 0x1.33fa96p-6f;
                 }
             } else {
-                if (x[49] < -0x1.2465a8p+0f) { /* kurtosis__acc_mag__long */
+                if (x[48] < -0x1.2465a8p+0f) { /* kurtosis__acc_mag__long */
                     return -0x1.d67fcep-8f;
                 } else {
                     return 0x1.8016d2p-4f;
                 }
             }
         } else {
-            if (x[54] < -0x1.0bea48p+0f) { /* percentile_10__az__long */
+            if (x[53] < -0x1.0bea48p+0f) { /* percentile_10__az__long */
                 if (x[19] < 0x1.bdcdb2p-1f) { /* std__wx__long */
                     return -0x1.5a7642p-4f;
                 } else {
@@ -6259,16 +6269,16 @@ static float tree_177(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 178: adds to margin 3; depth 4 */
 static float tree_178(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[99] < 0x1.70a3c8p-2f) { /* std__roll__long */
-        if (x[105] < 0x1.eb3ddp+12f) { /* band_mid__gyro_mag__long */
-            if (x[99] < 0x1.05db36p-2f) { /* std__roll__long */
-                if (x[104] < 0x1.914938p+4f) { /* band_slow__acc_dyn__long */
+    if (x[93] < 0x1.70a3c8p-2f) { /* std__roll__long */
+        if (x[98] < 0x1.eb3ddp+12f) { /* band_mid__gyro_mag__long */
+            if (x[93] < 0x1.05db36p-2f) { /* std__roll__long */
+                if (x[97] < 0x1.914938p+4f) { /* band_slow__acc_dyn__long */
                     return 0x1.80154ap-5f;
                 } else {
                     return -0x1.0a0576p-4f;
                 }
             } else {
-                if (x[38] < 0x1.6a18d2p-1f) { /* min__acc_mag__long */
+                if (x[37] < 0x1.6a18d2p-1f) { /* min__acc_mag__long */
                     return 0x1.94e2d4p-5f;
                 } else {
                     return -0x1.1749eep-4f;
@@ -6282,7 +6292,7 @@ static float tree_178(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[56] < 0x1.29cd26p+0f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.29cd26p+0f) { /* percentile_90__ay__long */
             return -0x1.8c66cap-4f;
         } else {
             return 0x1.00f118p-6f;
@@ -6297,8 +6307,8 @@ static float tree_179(const float x[SPAR_MODEL_N_FEATURES])
         return -0x1.87c6a2p-4f;
     } else {
         if (x[6] < 0x1.ef91dcp-1f) { /* mean__ay__long */
-            if (x[52] < -0x1.312cfp-3f) { /* percentile_10__ax__long */
-                if (x[96] < -0x1.3cb7eap+1f) { /* min__pitch__long */
+            if (x[51] < -0x1.312cfp-3f) { /* percentile_10__ax__long */
+                if (x[90] < -0x1.3cb7eap+1f) { /* min__pitch__long */
                     return 0x1.63c16ap-5f;
                 } else {
                     return -0x1.fe2714p-5f;
@@ -6312,13 +6322,13 @@ static float tree_179(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[8] < 0x1.63573ep-1f) { /* min__ay__long */
-                if (x[31] < 0x1.5f8106p-1f) { /* std__wz__long */
+                if (x[30] < 0x1.5f8106p-1f) { /* std__wz__long */
                     return -0x1.610d0cp-4f;
                 } else {
                     return 0x1.227d14p-4f;
                 }
             } else {
-                if (x[106] < 0x1.7b34bap+4f) { /* band_mid__acc_dyn__long */
+                if (x[99] < 0x1.7b34bap+4f) { /* band_mid__acc_dyn__long */
                     return -0x1.1f6cf4p-6f;
                 } else {
                     return 0x1.7f5e7ep-4f;
@@ -6332,13 +6342,13 @@ static float tree_179(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_180(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.271c2cp+0f) { /* std__wy__long */
-        if (x[38] < 0x1.fdc97p-2f) { /* min__acc_mag__long */
+        if (x[37] < 0x1.fdc97p-2f) { /* min__acc_mag__long */
             return -0x1.24036p-4f;
         } else {
             if (x[15] < 0x1.ce453ep-4f) { /* max__az__long */
                 return -0x1.54a706p-6f;
             } else {
-                if (x[49] < -0x1.66a412p-1f) { /* kurtosis__acc_mag__long */
+                if (x[48] < -0x1.66a412p-1f) { /* kurtosis__acc_mag__long */
                     return 0x1.a8976ap-6f;
                 } else {
                     return 0x1.835c14p-4f;
@@ -6346,7 +6356,7 @@ static float tree_180(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[42] < 0x1.89398p+0f) { /* mean__gyro_mag__long */
+        if (x[41] < 0x1.89398p+0f) { /* mean__gyro_mag__long */
             return -0x1.b4a4c6p-8f;
         } else {
             return -0x1.874e66p-4f;
@@ -6357,8 +6367,8 @@ static float tree_180(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 181: adds to margin 6; depth 2 */
 static float tree_181(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[104] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[97] < 0x1.ce1baap+7f) { /* band_slow__acc_dyn__long */
             return -0x1.a28a5ep-5f;
         } else {
             return 0x1.7ce046p-4f;
@@ -6371,8 +6381,8 @@ static float tree_181(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 182: adds to margin 0; depth 2 */
 static float tree_182(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
-        if (x[57] < -0x1.960b7p-7f) { /* percentile_90__az__long */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+        if (x[56] < -0x1.960b7p-7f) { /* percentile_90__az__long */
             return 0x1.33e71ep-5f;
         } else {
             return -0x1.818568p-4f;
@@ -6385,10 +6395,10 @@ static float tree_182(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 183: adds to margin 1; depth 4 */
 static float tree_183(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[38] < 0x1.12f598p-1f) { /* min__acc_mag__long */
+    if (x[37] < 0x1.12f598p-1f) { /* min__acc_mag__long */
         if (x[8] < -0x1.704406p-1f) { /* min__ay__long */
-            if (x[82] < 0x1.6bb906p+1f) { /* mean__gyro_mag__short */
-                if (x[89] < -0x1.cb5d06p-1f) { /* correlation__ax__az__long */
+            if (x[76] < 0x1.6bb906p+1f) { /* mean__gyro_mag__short */
+                if (x[83] < -0x1.cb5d06p-1f) { /* correlation__ax__az__long */
                     return -0x1.4b172ap-4f;
                 } else {
                     return 0x1.1ed2dp-4f;
@@ -6402,13 +6412,13 @@ static float tree_183(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[5] < 0x1.9dfef8p+0f) { /* iqr__ax__long */
-                if (x[32] < -0x1.644578p+0f) { /* min__wz__long */
+                if (x[31] < -0x1.644578p+0f) { /* min__wz__long */
                     return -0x1.2e1392p-4f;
                 } else {
                     return 0x1.da1d46p-9f;
                 }
             } else {
-                if (x[89] < 0x1.d12abap-1f) { /* correlation__ax__az__long */
+                if (x[83] < 0x1.d12abap-1f) { /* correlation__ax__az__long */
                     return 0x1.bfbc3ap-5f;
                 } else {
                     return -0x1.2ba186p-4f;
@@ -6430,15 +6440,15 @@ static float tree_184(const float x[SPAR_MODEL_N_FEATURES])
     if (x[1] < 0x1.49b60ep-1f) { /* std__ax__long */
         return -0x1.85b942p-4f;
     } else {
-        if (x[51] < -0x1.fe57fap-1f) { /* kurtosis__gyro_mag__long */
-            if (x[33] < 0x1.66b684p+1f) { /* max__wz__long */
+        if (x[50] < -0x1.fe57fap-1f) { /* kurtosis__gyro_mag__long */
+            if (x[32] < 0x1.66b684p+1f) { /* max__wz__long */
                 if (x[17] < 0x1.7703p-1f) { /* iqr__az__long */
                     return 0x1.07321ep-6f;
                 } else {
                     return 0x1.6d04fep-4f;
                 }
             } else {
-                if (x[93] < 0x1.cc1cap-1f) { /* correlation__wy__wz__long */
+                if (x[87] < 0x1.cc1cap-1f) { /* correlation__wy__wz__long */
                     return -0x1.41ebdep-9f;
                 } else {
                     return -0x1.2c1814p-4f;
@@ -6452,7 +6462,7 @@ static float tree_184(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.bfc3p-5f;
                 }
             } else {
-                if (x[38] < 0x1.cc40a2p-3f) { /* min__acc_mag__long */
+                if (x[37] < 0x1.cc40a2p-3f) { /* min__acc_mag__long */
                     return -0x1.30e30cp-5f;
                 } else {
                     return 0x1.2a4f48p-4f;
@@ -6465,10 +6475,10 @@ static float tree_184(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 185: adds to margin 3; depth 4 */
 static float tree_185(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[53] < 0x1.357ccap-1f) { /* percentile_10__ay__long */
+    if (x[52] < 0x1.357ccap-1f) { /* percentile_10__ay__long */
         return -0x1.82b9f6p-4f;
     } else {
-        if (x[101] < 0x1.bda02ap+0f) { /* max__roll__long */
+        if (x[95] < 0x1.bda02ap+0f) { /* max__roll__long */
             if (x[21] < 0x1.b906c4p+1f) { /* max__wx__long */
                 if (x[3] < 0x1.031162p-2f) { /* max__ax__long */
                     return -0x1.5b771ap-5f;
@@ -6479,14 +6489,14 @@ static float tree_185(const float x[SPAR_MODEL_N_FEATURES])
                 return -0x1.329d9ap-4f;
             }
         } else {
-            if (x[90] < -0x1.961ca4p-3f) { /* correlation__ay__az__long */
-                if (x[39] < 0x1.ba4cc8p+0f) { /* max__acc_mag__long */
+            if (x[84] < -0x1.961ca4p-3f) { /* correlation__ay__az__long */
+                if (x[38] < 0x1.ba4cc8p+0f) { /* max__acc_mag__long */
                     return -0x1.6a5a12p-4f;
                 } else {
                     return 0x1.deeadp-5f;
                 }
             } else {
-                if (x[47] < 0x1.86a9fep+0f) { /* iqr__gyro_mag__long */
+                if (x[46] < 0x1.86a9fep+0f) { /* iqr__gyro_mag__long */
                     return -0x1.e80be4p-7f;
                 } else {
                     return 0x1.ca95d4p-5f;
@@ -6500,7 +6510,7 @@ static float tree_185(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_186(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[9] < 0x1.223306p+0f) { /* max__ay__long */
-        if (x[76] < -0x1.3883p-2f) { /* mean__wz__short */
+        if (x[73] < -0x1.3883p-2f) { /* mean__wz__short */
             return -0x1.493d32p-6f;
         } else {
             return -0x1.859abep-4f;
@@ -6542,14 +6552,14 @@ static float tree_186(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_187(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[85] < 0x1.728662p-3f) { /* mean_abs_change__wx__short */
-            if (x[98] < 0x1.165f94p-3f) { /* mean__roll__long */
+        if (x[79] < 0x1.728662p-3f) { /* mean_abs_change__wx__short */
+            if (x[92] < 0x1.165f94p-3f) { /* mean__roll__long */
                 return 0x1.08a6a6p-5f;
             } else {
                 return -0x1.2d2fdp-4f;
             }
         } else {
-            if (x[53] < -0x1.95f676p-4f) { /* percentile_10__ay__long */
+            if (x[52] < -0x1.95f676p-4f) { /* percentile_10__ay__long */
                 return 0x1.73d1c6p-4f;
             } else {
                 return 0x1.1509a6p-8f;
@@ -6563,7 +6573,7 @@ static float tree_187(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 188: adds to margin 6; depth 2 */
 static float tree_188(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[42] < 0x1.548426p+0f) { /* mean__gyro_mag__long */
+    if (x[41] < 0x1.548426p+0f) { /* mean__gyro_mag__long */
         if (x[1] < 0x1.b4a9fap-3f) { /* std__ax__long */
             return -0x1.eb3d46p-5f;
         } else {
@@ -6584,7 +6594,7 @@ static float tree_189(const float x[SPAR_MODEL_N_FEATURES])
             return -0x1.805d76p-4f;
         }
     } else {
-        if (x[47] < 0x1.435c12p+0f) { /* iqr__gyro_mag__long */
+        if (x[46] < 0x1.435c12p+0f) { /* iqr__gyro_mag__long */
             return 0x1.738dc6p-4f;
         } else {
             return -0x1.8cb0b6p-5f;
@@ -6595,16 +6605,16 @@ static float tree_189(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 190: adds to margin 1; depth 4 */
 static float tree_190(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[67] < -0x1.c36488p-3f) { /* mean__az__short */
-        if (x[92] < 0x1.14e354p-1f) { /* correlation__wx__wz__long */
-            if (x[88] < 0x1.d1283p-1f) { /* correlation__ax__ay__long */
-                if (x[56] < 0x1.568f74p-2f) { /* percentile_90__ay__long */
+    if (x[65] < -0x1.c36488p-3f) { /* mean__az__short */
+        if (x[86] < 0x1.14e354p-1f) { /* correlation__wx__wz__long */
+            if (x[82] < 0x1.d1283p-1f) { /* correlation__ax__ay__long */
+                if (x[55] < 0x1.568f74p-2f) { /* percentile_90__ay__long */
                     return -0x1.e57894p-6f;
                 } else {
                     return 0x1.40caecp-4f;
                 }
             } else {
-                if (x[86] < 0x1.839c3ap-3f) { /* mean_abs_change__wy__short */
+                if (x[80] < 0x1.839c3ap-3f) { /* mean_abs_change__wy__short */
                     return -0x1.756e04p-4f;
                 } else {
                     return 0x1.53fbe2p-5f;
@@ -6612,7 +6622,7 @@ static float tree_190(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[23] < 0x1.fa5692p-1f) { /* iqr__wx__long */
-                if (x[97] < 0x1.8ee28ep+1f) { /* max__pitch__long */
+                if (x[91] < 0x1.8ee28ep+1f) { /* max__pitch__long */
                     return 0x1.4479eep-6f;
                 } else {
                     return 0x1.4be962p-4f;
@@ -6637,11 +6647,11 @@ static float tree_190(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 191: adds to margin 2; depth 4 */
 static float tree_191(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[39] < 0x1.f67d3ap+0f) { /* max__acc_mag__long */
-        if (x[64] < -0x1.f40cc8p-5f) { /* mean__ay__short */
+    if (x[38] < 0x1.f67d3ap+0f) { /* max__acc_mag__long */
+        if (x[62] < -0x1.f40cc8p-5f) { /* mean__ay__short */
             return 0x1.194e98p-5f;
         } else {
-            if (x[91] < -0x1.7efde8p-1f) { /* correlation__wx__wy__long */
+            if (x[85] < -0x1.7efde8p-1f) { /* correlation__wx__wy__long */
                 return -0x1.0ff534p-8f;
             } else {
                 return -0x1.87f32ap-4f;
@@ -6663,7 +6673,7 @@ static float tree_191(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[33] < 0x1.5cd45ep+1f) { /* max__wz__long */
+            if (x[32] < 0x1.5cd45ep+1f) { /* max__wz__long */
                 if (x[13] < 0x1.c547d8p-2f) { /* std__az__long */
                     return -0x1.d1925ap-8f;
                 } else {
@@ -6683,16 +6693,16 @@ static float tree_191(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 192: adds to margin 3; depth 4 */
 static float tree_192(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[99] < 0x1.70a3c8p-2f) { /* std__roll__long */
-        if (x[105] < 0x1.df5262p+12f) { /* band_mid__gyro_mag__long */
-            if (x[111] < -0x1.b301a8p-9f) { /* log_energy_floor1em09__acc_dyn__long */
+    if (x[93] < 0x1.70a3c8p-2f) { /* std__roll__long */
+        if (x[98] < 0x1.df5262p+12f) { /* band_mid__gyro_mag__long */
+            if (x[104] < -0x1.b301a8p-9f) { /* log_energy_floor1em09__acc_dyn__long */
                 if (x[15] < 0x1.1991bcp-1f) { /* max__az__long */
                     return 0x1.7b3a1p-4f;
                 } else {
                     return 0x1.c57d96p-12f;
                 }
             } else {
-                if (x[47] < 0x1.5b652ep+0f) { /* iqr__gyro_mag__long */
+                if (x[46] < 0x1.5b652ep+0f) { /* iqr__gyro_mag__long */
                     return -0x1.9e55f6p-4f;
                 } else {
                     return 0x1.04dde6p-6f;
@@ -6706,7 +6716,7 @@ static float tree_192(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[56] < 0x1.29cd26p+0f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.29cd26p+0f) { /* percentile_90__ay__long */
             return -0x1.866f26p-4f;
         } else {
             return 0x1.dfc47ap-7f;
@@ -6720,15 +6730,15 @@ static float tree_193(const float x[SPAR_MODEL_N_FEATURES])
     if (x[6] < 0x1.06721p-1f) { /* mean__ay__long */
         return -0x1.8130dcp-4f;
     } else {
-        if (x[72] < 0x1.410f0ep+1f) { /* range__wx__short */
-            if (x[88] < -0x1.f2712cp-5f) { /* correlation__ax__ay__long */
+        if (x[70] < 0x1.410f0ep+1f) { /* range__wx__short */
+            if (x[82] < -0x1.f2712cp-5f) { /* correlation__ax__ay__long */
                 if (x[15] < 0x1.07d806p-1f) { /* max__az__long */
                     return -0x1.14864cp-4f;
                 } else {
                     return 0x1.36ed9ep-4f;
                 }
             } else {
-                if (x[49] < -0x1.54e776p-4f) { /* kurtosis__acc_mag__long */
+                if (x[48] < -0x1.54e776p-4f) { /* kurtosis__acc_mag__long */
                     return 0x1.447526p-7f;
                 } else {
                     return -0x1.9ea266p-4f;
@@ -6736,13 +6746,13 @@ static float tree_193(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[18] < -0x1.cd23f8p-5f) { /* mean__wx__long */
-                if (x[56] < 0x1.15475ep+0f) { /* percentile_90__ay__long */
+                if (x[55] < 0x1.15475ep+0f) { /* percentile_90__ay__long */
                     return 0x1.98834cp-5f;
                 } else {
                     return -0x1.081fcp-4f;
                 }
             } else {
-                if (x[38] < 0x1.5778a4p-1f) { /* min__acc_mag__long */
+                if (x[37] < 0x1.5778a4p-1f) { /* min__acc_mag__long */
                     return -0x1.697368p-6f;
                 } else {
                     return 0x1.f33dcp-5f;
@@ -6756,14 +6766,14 @@ static float tree_193(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_194(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[85] < 0x1.754338p-3f) { /* mean_abs_change__wx__short */
-            if (x[33] < 0x1.379efp+0f) { /* max__wz__long */
+        if (x[79] < 0x1.754338p-3f) { /* mean_abs_change__wx__short */
+            if (x[32] < 0x1.379efp+0f) { /* max__wz__long */
                 return 0x1.c614cap-6f;
             } else {
                 return -0x1.1f703ep-4f;
             }
         } else {
-            if (x[53] < -0x1.95f676p-4f) { /* percentile_10__ay__long */
+            if (x[52] < -0x1.95f676p-4f) { /* percentile_10__ay__long */
                 return 0x1.6b1076p-4f;
             } else {
                 return 0x1.6f1ccep-8f;
@@ -6777,8 +6787,8 @@ static float tree_194(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 195: adds to margin 6; depth 2 */
 static float tree_195(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[38] < 0x1.12f598p-1f) { /* min__acc_mag__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[37] < 0x1.12f598p-1f) { /* min__acc_mag__long */
             return 0x1.79b95ep-4f;
         } else {
             return -0x1.2546b6p-5f;
@@ -6798,7 +6808,7 @@ static float tree_196(const float x[SPAR_MODEL_N_FEATURES])
             return 0x1.64a986p-4f;
         }
     } else {
-        if (x[69] < 0x1.d5b036p-2f) { /* range__az__short */
+        if (x[67] < 0x1.d5b036p-2f) { /* range__az__short */
             return 0x1.2dc69p-10f;
         } else {
             return -0x1.7ca436p-4f;
@@ -6809,10 +6819,10 @@ static float tree_196(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 197: adds to margin 1; depth 4 */
 static float tree_197(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[54] < -0x1.5f2372p-1f) { /* percentile_10__az__long */
+    if (x[53] < -0x1.5f2372p-1f) { /* percentile_10__az__long */
         if (x[20] < -0x1.ec983ep+1f) { /* min__wx__long */
-            if (x[101] < 0x1.907628p+1f) { /* max__roll__long */
-                if (x[32] < -0x1.1e0b34p+1f) { /* min__wz__long */
+            if (x[95] < 0x1.907628p+1f) { /* max__roll__long */
+                if (x[31] < -0x1.1e0b34p+1f) { /* min__wz__long */
                     return -0x1.14bbc6p-6f;
                 } else {
                     return -0x1.8985fep-4f;
@@ -6825,14 +6835,14 @@ static float tree_197(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[91] < 0x1.7d643ap-1f) { /* correlation__wx__wy__long */
-                if (x[91] < -0x1.a03844p-1f) { /* correlation__wx__wy__long */
+            if (x[85] < 0x1.7d643ap-1f) { /* correlation__wx__wy__long */
+                if (x[85] < -0x1.a03844p-1f) { /* correlation__wx__wy__long */
                     return -0x1.e77f06p-5f;
                 } else {
                     return 0x1.c604cap-5f;
                 }
             } else {
-                if (x[58] < 0x1.161ae8p-1f) { /* mad__wx__long */
+                if (x[57] < 0x1.161ae8p-1f) { /* mad__wx__long */
                     return -0x1.3c7344p-8f;
                 } else {
                     return -0x1.58a716p-4f;
@@ -6851,12 +6861,12 @@ static float tree_197(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 198: adds to margin 2; depth 4 */
 static float tree_198(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[106] < 0x1.19748ap+9f) { /* band_mid__acc_dyn__long */
-        if (x[54] < -0x1.23ef52p+0f) { /* percentile_10__az__long */
+    if (x[99] < 0x1.19748ap+9f) { /* band_mid__acc_dyn__long */
+        if (x[53] < -0x1.23ef52p+0f) { /* percentile_10__az__long */
             if (x[23] < 0x1.fa5692p-1f) { /* iqr__wx__long */
                 return -0x1.27c774p-4f;
             } else {
-                if (x[81] < 0x1.e02ea6p+0f) { /* range__acc_mag__short */
+                if (x[75] < 0x1.e02ea6p+0f) { /* range__acc_mag__short */
                     return 0x1.7c57bcp-4f;
                 } else {
                     return -0x1.c5852ep-5f;
@@ -6864,7 +6874,7 @@ static float tree_198(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[6] < -0x1.0f6d36p-6f) { /* mean__ay__long */
-                if (x[111] < 0x1.8dd146p+1f) { /* log_energy_floor1em09__acc_dyn__long */
+                if (x[104] < 0x1.8dd146p+1f) { /* log_energy_floor1em09__acc_dyn__long */
                     return -0x1.8e43e6p-5f;
                 } else {
                     return 0x1.0f3e2ep-4f;
@@ -6878,17 +6888,17 @@ static float tree_198(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[53] < -0x1.41344ep-1f) { /* percentile_10__ay__long */
+        if (x[52] < -0x1.41344ep-1f) { /* percentile_10__ay__long */
             return -0x1.51ee96p-4f;
         } else {
-            if (x[55] < 0x1.5df71ep+0f) { /* percentile_90__ax__long */
+            if (x[54] < 0x1.5df71ep+0f) { /* percentile_90__ax__long */
                 if (x[23] < 0x1.d7ab54p-1f) { /* iqr__wx__long */
                     return -0x1.f11844p-6f;
                 } else {
                     return 0x1.53b256p-4f;
                 }
             } else {
-                if (x[35] < 0x1.bbf7f8p-1f) { /* iqr__wz__long */
+                if (x[34] < 0x1.bbf7f8p-1f) { /* iqr__wz__long */
                     return 0x1.70c96cp-5f;
                 } else {
                     return -0x1.586d24p-5f;
@@ -6901,16 +6911,16 @@ static float tree_198(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 199: adds to margin 3; depth 4 */
 static float tree_199(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[99] < 0x1.696b04p-2f) { /* std__roll__long */
-        if (x[105] < 0x1.df5262p+12f) { /* band_mid__gyro_mag__long */
-            if (x[111] < -0x1.b301a8p-9f) { /* log_energy_floor1em09__acc_dyn__long */
+    if (x[93] < 0x1.696b04p-2f) { /* std__roll__long */
+        if (x[98] < 0x1.df5262p+12f) { /* band_mid__gyro_mag__long */
+            if (x[104] < -0x1.b301a8p-9f) { /* log_energy_floor1em09__acc_dyn__long */
                 if (x[15] < 0x1.1991bcp-1f) { /* max__az__long */
                     return 0x1.73aedep-4f;
                 } else {
                     return 0x1.2967bep-12f;
                 }
             } else {
-                if (x[47] < 0x1.5b652ep+0f) { /* iqr__gyro_mag__long */
+                if (x[46] < 0x1.5b652ep+0f) { /* iqr__gyro_mag__long */
                     return -0x1.8d04eep-4f;
                 } else {
                     return 0x1.ec4ff4p-7f;
@@ -6924,7 +6934,7 @@ static float tree_199(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[56] < 0x1.29cd26p+0f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.29cd26p+0f) { /* percentile_90__ay__long */
             return -0x1.7ffdeep-4f;
         } else {
             return 0x1.084098p-6f;
@@ -6936,7 +6946,7 @@ static float tree_199(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_200(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[9] < 0x1.223306p+0f) { /* max__ay__long */
-        if (x[76] < -0x1.3883p-2f) { /* mean__wz__short */
+        if (x[73] < -0x1.3883p-2f) { /* mean__wz__short */
             return -0x1.0c9556p-6f;
         } else {
             return -0x1.7e39f6p-4f;
@@ -6944,13 +6954,13 @@ static float tree_200(const float x[SPAR_MODEL_N_FEATURES])
     } else {
         if (x[5] < 0x1.bda5dap-3f) { /* iqr__ax__long */
             if (x[6] < 0x1.ee4d18p-1f) { /* mean__ay__long */
-                if (x[42] < 0x1.96e00ep+0f) { /* mean__gyro_mag__long */
+                if (x[41] < 0x1.96e00ep+0f) { /* mean__gyro_mag__long */
                     return -0x1.1a8274p-4f;
                 } else {
                     return 0x1.9b855ap-4f;
                 }
             } else {
-                if (x[89] < 0x1.634876p-2f) { /* correlation__ax__az__long */
+                if (x[83] < 0x1.634876p-2f) { /* correlation__ax__az__long */
                     return -0x1.bdb886p-5f;
                 } else {
                     return 0x1.98cabep-4f;
@@ -6958,13 +6968,13 @@ static float tree_200(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[19] < 0x1.79408cp-1f) { /* std__wx__long */
-                if (x[99] < 0x1.275da8p-2f) { /* std__roll__long */
+                if (x[93] < 0x1.275da8p-2f) { /* std__roll__long */
                     return -0x1.91abbep-4f;
                 } else {
                     return 0x1.3fe01p-5f;
                 }
             } else {
-                if (x[38] < 0x1.64e2bp-1f) { /* min__acc_mag__long */
+                if (x[37] < 0x1.64e2bp-1f) { /* min__acc_mag__long */
                     return -0x1.509192p-5f;
                 } else {
                     return 0x1.0fb76cp-4f;
@@ -6978,7 +6988,7 @@ static float tree_200(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_201(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.271c2cp+0f) { /* std__wy__long */
-        if (x[38] < 0x1.fdc97p-2f) { /* min__acc_mag__long */
+        if (x[37] < 0x1.fdc97p-2f) { /* min__acc_mag__long */
             return -0x1.f89fc4p-5f;
         } else {
             if (x[15] < 0x1.fd156ap-4f) { /* max__az__long */
@@ -6999,7 +7009,7 @@ static float tree_201(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 202: adds to margin 6; depth 2 */
 static float tree_202(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
         if (x[5] < 0x1.78c942p-2f) { /* iqr__ax__long */
             return -0x1.5f81fep-5f;
         } else {
@@ -7013,8 +7023,8 @@ static float tree_202(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 203: adds to margin 0; depth 2 */
 static float tree_203(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
-        if (x[57] < -0x1.1d1478p-6f) { /* percentile_90__az__long */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+        if (x[56] < -0x1.1d1478p-6f) { /* percentile_90__az__long */
             return 0x1.ea43d4p-6f;
         } else {
             return -0x1.751ea2p-4f;
@@ -7027,10 +7037,10 @@ static float tree_203(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 204: adds to margin 1; depth 4 */
 static float tree_204(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[38] < 0x1.12f598p-1f) { /* min__acc_mag__long */
+    if (x[37] < 0x1.12f598p-1f) { /* min__acc_mag__long */
         if (x[8] < -0x1.704406p-1f) { /* min__ay__long */
-            if (x[42] < 0x1.6eb416p+1f) { /* mean__gyro_mag__long */
-                if (x[89] < -0x1.cb5d06p-1f) { /* correlation__ax__az__long */
+            if (x[41] < 0x1.6eb416p+1f) { /* mean__gyro_mag__long */
+                if (x[83] < -0x1.cb5d06p-1f) { /* correlation__ax__az__long */
                     return -0x1.21c226p-4f;
                 } else {
                     return 0x1.fa9206p-5f;
@@ -7050,7 +7060,7 @@ static float tree_204(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.128fa2p-4f;
                 }
             } else {
-                if (x[52] < -0x1.a2f42cp+0f) { /* percentile_10__ax__long */
+                if (x[51] < -0x1.a2f42cp+0f) { /* percentile_10__ax__long */
                     return -0x1.3e18ap-4f;
                 } else {
                     return 0x1.8e67bep-5f;
@@ -7058,7 +7068,7 @@ static float tree_204(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[65] < 0x1.15a4fp-1f) { /* std__ay__short */
+        if (x[63] < 0x1.15a4fp-1f) { /* std__ay__short */
             return -0x1.839caep-4f;
         } else {
             return -0x1.591c8ep-9f;
@@ -7073,8 +7083,8 @@ static float tree_205(const float x[SPAR_MODEL_N_FEATURES])
         return -0x1.7a80b6p-4f;
     } else {
         if (x[10] < 0x1.c6099ap-5f) { /* median__ay__long */
-            if (x[40] < 0x1.efb9c6p-1f) { /* median__acc_mag__long */
-                if (x[53] < -0x1.f88822p-3f) { /* percentile_10__ay__long */
+            if (x[39] < 0x1.efb9c6p-1f) { /* median__acc_mag__long */
+                if (x[52] < -0x1.f88822p-3f) { /* percentile_10__ay__long */
                     return 0x1.6033d6p-8f;
                 } else {
                     return -0x1.25ce76p-4f;
@@ -7088,7 +7098,7 @@ static float tree_205(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[23] < 0x1.39e09p+0f) { /* iqr__wx__long */
-                if (x[101] < 0x1.91c026p+1f) { /* max__roll__long */
+                if (x[95] < 0x1.91c026p+1f) { /* max__roll__long */
                     return -0x1.55cf28p-4f;
                 } else {
                     return 0x1.3d7f42p-5f;
@@ -7107,7 +7117,7 @@ static float tree_205(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 206: adds to margin 3; depth 4 */
 static float tree_206(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[64] < 0x1.d2d616p-1f) { /* mean__ay__short */
+    if (x[62] < 0x1.d2d616p-1f) { /* mean__ay__short */
         if (x[12] < 0x1.6e787cp-2f) { /* mean__az__long */
             return -0x1.7737dep-4f;
         } else {
@@ -7115,24 +7125,24 @@ static float tree_206(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[5] < 0x1.bda5dap-3f) { /* iqr__ax__long */
-            if (x[46] < 0x1.a64e84p+0f) { /* median__gyro_mag__long */
+            if (x[45] < 0x1.a64e84p+0f) { /* median__gyro_mag__long */
                 return 0x1.68b1bcp-4f;
             } else {
-                if (x[88] < -0x1.097cbep-4f) { /* correlation__ax__ay__long */
+                if (x[82] < -0x1.097cbep-4f) { /* correlation__ax__ay__long */
                     return -0x1.9d998ep-4f;
                 } else {
                     return 0x1.05559cp-6f;
                 }
             }
         } else {
-            if (x[109] < 0x1.4p+2f) { /* peak_count__gyro_lp__long */
-                if (x[89] < 0x1.10ceb8p-2f) { /* correlation__ax__az__long */
+            if (x[102] < 0x1.4p+2f) { /* peak_count__gyro_lp__long */
+                if (x[83] < 0x1.10ceb8p-2f) { /* correlation__ax__az__long */
                     return -0x1.9acc7ep-5f;
                 } else {
                     return 0x1.1211a8p-4f;
                 }
             } else {
-                if (x[99] < 0x1.3b1e94p-2f) { /* std__roll__long */
+                if (x[93] < 0x1.3b1e94p-2f) { /* std__roll__long */
                     return 0x1.8debdp-4f;
                 } else {
                     return 0x1.143846p-6f;
@@ -7150,27 +7160,27 @@ static float tree_207(const float x[SPAR_MODEL_N_FEATURES])
     } else {
         if (x[19] < 0x1.79408cp-1f) { /* std__wx__long */
             if (x[5] < 0x1.a79a28p-3f) { /* iqr__ax__long */
-                if (x[111] < 0x1.836b28p-1f) { /* log_energy_floor1em09__acc_dyn__long */
+                if (x[104] < 0x1.836b28p-1f) { /* log_energy_floor1em09__acc_dyn__long */
                     return 0x1.08a9a2p-4f;
                 } else {
                     return -0x1.db870ep-5f;
                 }
             } else {
-                if (x[99] < 0x1.2c7a7p-2f) { /* std__roll__long */
+                if (x[93] < 0x1.2c7a7p-2f) { /* std__roll__long */
                     return -0x1.6f1638p-4f;
                 } else {
                     return 0x1.6523bcp-5f;
                 }
             }
         } else {
-            if (x[88] < 0x1.016422p-5f) { /* correlation__ax__ay__long */
-                if (x[99] < 0x1.696b04p-2f) { /* std__roll__long */
+            if (x[82] < 0x1.016422p-5f) { /* correlation__ax__ay__long */
+                if (x[93] < 0x1.696b04p-2f) { /* std__roll__long */
                     return -0x1.845658p-5f;
                 } else {
                     return 0x1.2b8582p-4f;
                 }
             } else {
-                if (x[86] < 0x1.2b5d8cp-2f) { /* mean_abs_change__wy__short */
+                if (x[80] < 0x1.2b5d8cp-2f) { /* mean_abs_change__wy__short */
                     return 0x1.8aafdap-4f;
                 } else {
                     return -0x1.332f1ap-9f;
@@ -7184,14 +7194,14 @@ static float tree_207(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_208(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[85] < 0x1.8537b8p-3f) { /* mean_abs_change__wx__short */
-            if (x[98] < 0x1.0927b6p-1f) { /* mean__roll__long */
+        if (x[79] < 0x1.8537b8p-3f) { /* mean_abs_change__wx__short */
+            if (x[92] < 0x1.0927b6p-1f) { /* mean__roll__long */
                 return 0x1.a16734p-6f;
             } else {
                 return -0x1.076f68p-4f;
             }
         } else {
-            if (x[49] < -0x1.27012p-1f) { /* kurtosis__acc_mag__long */
+            if (x[48] < -0x1.27012p-1f) { /* kurtosis__acc_mag__long */
                 return 0x1.2891cp-6f;
             } else {
                 return 0x1.5e0f2ep-4f;
@@ -7205,8 +7215,8 @@ static float tree_208(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 209: adds to margin 6; depth 2 */
 static float tree_209(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[42] < 0x1.548426p+0f) { /* mean__gyro_mag__long */
-        if (x[41] < 0x1.e913e4p-3f) { /* iqr__acc_mag__long */
+    if (x[41] < 0x1.548426p+0f) { /* mean__gyro_mag__long */
+        if (x[40] < 0x1.e913e4p-3f) { /* iqr__acc_mag__long */
             return -0x1.8e6786p-5f;
         } else {
             return 0x1.6f7228p-4f;
@@ -7220,13 +7230,13 @@ static float tree_209(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_210(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[15] < 0x1.730e8p-3f) { /* max__az__long */
-        if (x[105] < 0x1.c9f24p+9f) { /* band_mid__gyro_mag__long */
+        if (x[98] < 0x1.c9f24p+9f) { /* band_mid__gyro_mag__long */
             return 0x1.562e32p-4f;
         } else {
             return -0x1.bf92fp-7f;
         }
     } else {
-        if (x[69] < 0x1.164a16p-1f) { /* range__az__short */
+        if (x[67] < 0x1.164a16p-1f) { /* range__az__short */
             return -0x1.5cb4acp-7f;
         } else {
             return -0x1.72a87p-4f;
@@ -7237,10 +7247,10 @@ static float tree_210(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 211: adds to margin 1; depth 4 */
 static float tree_211(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[38] < 0x1.12f598p-1f) { /* min__acc_mag__long */
+    if (x[37] < 0x1.12f598p-1f) { /* min__acc_mag__long */
         if (x[8] < -0x1.704406p-1f) { /* min__ay__long */
-            if (x[82] < 0x1.6bb906p+1f) { /* mean__gyro_mag__short */
-                if (x[89] < -0x1.cb5d06p-1f) { /* correlation__ax__az__long */
+            if (x[76] < 0x1.6bb906p+1f) { /* mean__gyro_mag__short */
+                if (x[83] < -0x1.cb5d06p-1f) { /* correlation__ax__az__long */
                     return -0x1.171866p-4f;
                 } else {
                     return 0x1.dc5bd6p-5f;
@@ -7254,13 +7264,13 @@ static float tree_211(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[3] < 0x1.b8c544p-1f) { /* max__ax__long */
-                if (x[38] < 0x1.70ce3cp-2f) { /* min__acc_mag__long */
+                if (x[37] < 0x1.70ce3cp-2f) { /* min__acc_mag__long */
                     return -0x1.7ff446p-4f;
                 } else {
                     return -0x1.f1e5bp-10f;
                 }
             } else {
-                if (x[91] < -0x1.7548dap-1f) { /* correlation__wx__wy__long */
+                if (x[85] < -0x1.7548dap-1f) { /* correlation__wx__wy__long */
                     return -0x1.36abc8p-4f;
                 } else {
                     return 0x1.017c66p-5f;
@@ -7268,7 +7278,7 @@ static float tree_211(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[32] < -0x1.6fb204p+1f) { /* min__wz__long */
+        if (x[31] < -0x1.6fb204p+1f) { /* min__wz__long */
             return 0x1.04fd48p-12f;
         } else {
             return -0x1.8061eep-4f;
@@ -7279,12 +7289,12 @@ static float tree_211(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 212: adds to margin 2; depth 4 */
 static float tree_212(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[106] < 0x1.19748ap+9f) { /* band_mid__acc_dyn__long */
-        if (x[54] < -0x1.23ef52p+0f) { /* percentile_10__az__long */
+    if (x[99] < 0x1.19748ap+9f) { /* band_mid__acc_dyn__long */
+        if (x[53] < -0x1.23ef52p+0f) { /* percentile_10__az__long */
             if (x[23] < 0x1.fa5692p-1f) { /* iqr__wx__long */
                 return -0x1.095594p-4f;
             } else {
-                if (x[75] < 0x1.1c8334p+3f) { /* range__wy__short */
+                if (x[72] < 0x1.1c8334p+3f) { /* range__wy__short */
                     return 0x1.747186p-4f;
                 } else {
                     return -0x1.5b184ep-5f;
@@ -7292,7 +7302,7 @@ static float tree_212(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[6] < -0x1.0f6d36p-6f) { /* mean__ay__long */
-                if (x[103] < 0x1.83fa18p+14f) { /* band_slow__gyro_mag__long */
+                if (x[96] < 0x1.83fa18p+14f) { /* band_slow__gyro_mag__long */
                     return -0x1.b2ac1p-6f;
                 } else {
                     return 0x1.ce35c6p-5f;
@@ -7306,10 +7316,10 @@ static float tree_212(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[53] < -0x1.41344ep-1f) { /* percentile_10__ay__long */
+        if (x[52] < -0x1.41344ep-1f) { /* percentile_10__ay__long */
             return -0x1.425a3p-4f;
         } else {
-            if (x[34] < -0x1.1df43cp-3f) { /* median__wz__long */
+            if (x[33] < -0x1.1df43cp-3f) { /* median__wz__long */
                 if (x[14] < -0x1.cc4546p+0f) { /* min__az__long */
                     return -0x1.0336aep-4f;
                 } else {
@@ -7329,16 +7339,16 @@ static float tree_212(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 213: adds to margin 3; depth 4 */
 static float tree_213(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[99] < 0x1.70a3c8p-2f) { /* std__roll__long */
-        if (x[105] < 0x1.eb3ddp+12f) { /* band_mid__gyro_mag__long */
-            if (x[99] < 0x1.09fbdp-2f) { /* std__roll__long */
-                if (x[59] < 0x1.440446p+1f) { /* mad__wy__long */
+    if (x[93] < 0x1.70a3c8p-2f) { /* std__roll__long */
+        if (x[98] < 0x1.eb3ddp+12f) { /* band_mid__gyro_mag__long */
+            if (x[93] < 0x1.09fbdp-2f) { /* std__roll__long */
+                if (x[58] < 0x1.440446p+1f) { /* mad__wy__long */
                     return 0x1.33c386p-5f;
                 } else {
                     return -0x1.3e2ba6p-4f;
                 }
             } else {
-                if (x[96] < -0x1.53894ap+1f) { /* min__pitch__long */
+                if (x[90] < -0x1.53894ap+1f) { /* min__pitch__long */
                     return -0x1.79c834p-4f;
                 } else {
                     return 0x1.34ec3p-7f;
@@ -7352,7 +7362,7 @@ static float tree_213(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[56] < 0x1.29cd26p+0f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.29cd26p+0f) { /* percentile_90__ay__long */
             return -0x1.7a50eap-4f;
         } else {
             return 0x1.bbe9b4p-7f;
@@ -7364,13 +7374,13 @@ static float tree_213(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_214(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[9] < 0x1.223306p+0f) { /* max__ay__long */
-        if (x[76] < -0x1.1e436cp-2f) { /* mean__wz__short */
+        if (x[73] < -0x1.1e436cp-2f) { /* mean__wz__short */
             return -0x1.48b0f6p-6f;
         } else {
             return -0x1.74f40cp-4f;
         }
     } else {
-        if (x[101] < 0x1.bda02ap+0f) { /* max__roll__long */
+        if (x[95] < 0x1.bda02ap+0f) { /* max__roll__long */
             if (x[21] < 0x1.7e41c4p+1f) { /* max__wx__long */
                 if (x[3] < 0x1.7a76dap-2f) { /* max__ax__long */
                     return 0x1.451016p-6f;
@@ -7378,7 +7388,7 @@ static float tree_214(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.7497a2p-4f;
                 }
             } else {
-                if (x[72] < 0x1.8e94acp+2f) { /* range__wx__short */
+                if (x[70] < 0x1.8e94acp+2f) { /* range__wx__short */
                     return 0x1.37b246p-6f;
                 } else {
                     return 0x1.33ec9cp-4f;
@@ -7392,7 +7402,7 @@ static float tree_214(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.c898f6p-6f;
                 }
             } else {
-                if (x[107] < 0x1.8d13b4p-4f) { /* autocorr_0p5s__gyro_mag__long */
+                if (x[100] < 0x1.8d13b4p-4f) { /* autocorr_0p5s__gyro_mag__long */
                     return 0x1.8ab1aep-4f;
                 } else {
                     return -0x1.b6263p-5f;
@@ -7407,7 +7417,7 @@ static float tree_215(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.21bc9cp+0f) { /* std__wy__long */
         if (x[6] < 0x1.19211p-3f) { /* mean__ay__long */
-            if (x[85] < 0x1.7cbb9cp-3f) { /* mean_abs_change__wx__short */
+            if (x[79] < 0x1.7cbb9cp-3f) { /* mean_abs_change__wx__short */
                 return 0x1.36f9fp-7f;
             } else {
                 return 0x1.5be2f2p-4f;
@@ -7416,7 +7426,7 @@ static float tree_215(const float x[SPAR_MODEL_N_FEATURES])
             return -0x1.9534dcp-5f;
         }
     } else {
-        if (x[74] < 0x1.51fb38p+0f) { /* std__wy__short */
+        if (x[71] < 0x1.51fb38p+0f) { /* std__wy__short */
             return -0x1.49faaap-6f;
         } else {
             return -0x1.743972p-4f;
@@ -7427,8 +7437,8 @@ static float tree_215(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 216: adds to margin 6; depth 2 */
 static float tree_216(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[38] < 0x1.12f598p-1f) { /* min__acc_mag__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[37] < 0x1.12f598p-1f) { /* min__acc_mag__long */
             return 0x1.662c1ap-4f;
         } else {
             return -0x1.ee02f6p-6f;
@@ -7442,13 +7452,13 @@ static float tree_216(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_217(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[18] < 0x1.2afcaap-3f) { /* mean__wx__long */
-        if (x[38] < 0x1.bb675cp-1f) { /* min__acc_mag__long */
+        if (x[37] < 0x1.bb675cp-1f) { /* min__acc_mag__long */
             return -0x1.6c71cap-4f;
         } else {
             return -0x1.f8867ep-7f;
         }
     } else {
-        if (x[84] < 0x1.21444cp+1f) { /* range__gyro_mag__short */
+        if (x[78] < 0x1.21444cp+1f) { /* range__gyro_mag__short */
             return 0x1.54187ep-4f;
         } else {
             return -0x1.6bb166p-7f;
@@ -7460,22 +7470,22 @@ static float tree_217(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_218(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[16] < -0x1.232a06p-2f) { /* median__az__long */
-        if (x[91] < 0x1.710db8p-1f) { /* correlation__wx__wy__long */
-            if (x[91] < -0x1.795536p-1f) { /* correlation__wx__wy__long */
-                if (x[33] < 0x1.6c59eap+1f) { /* max__wz__long */
+        if (x[85] < 0x1.710db8p-1f) { /* correlation__wx__wy__long */
+            if (x[85] < -0x1.795536p-1f) { /* correlation__wx__wy__long */
+                if (x[32] < 0x1.6c59eap+1f) { /* max__wz__long */
                     return -0x1.0efa3ap-4f;
                 } else {
                     return 0x1.d792f4p-5f;
                 }
             } else {
-                if (x[56] < 0x1.2eebbap-2f) { /* percentile_90__ay__long */
+                if (x[55] < 0x1.2eebbap-2f) { /* percentile_90__ay__long */
                     return -0x1.2b426ep-5f;
                 } else {
                     return 0x1.018fbp-4f;
                 }
             }
         } else {
-            if (x[57] < 0x1.9180fcp-3f) { /* percentile_90__az__long */
+            if (x[56] < 0x1.9180fcp-3f) { /* percentile_90__az__long */
                 return 0x1.fa0ccp-6f;
             } else {
                 if (x[23] < 0x1.1e8bfcp+0f) { /* iqr__wx__long */
@@ -7486,7 +7496,7 @@ static float tree_218(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[60] < 0x1.1abc0ep+0f) { /* mad__wz__long */
+        if (x[59] < 0x1.1abc0ep+0f) { /* mad__wz__long */
             return -0x1.7762dep-4f;
         } else {
             return -0x1.35a446p-10f;
@@ -7497,7 +7507,7 @@ static float tree_218(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 219: adds to margin 2; depth 4 */
 static float tree_219(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[39] < 0x1.fb1672p+0f) { /* max__acc_mag__long */
+    if (x[38] < 0x1.fb1672p+0f) { /* max__acc_mag__long */
         if (x[13] < 0x1.36b0cep-1f) { /* std__az__long */
             if (x[6] < -0x1.949e9ep-6f) { /* mean__ay__long */
                 return -0x1.49af38p-7f;
@@ -7505,7 +7515,7 @@ static float tree_219(const float x[SPAR_MODEL_N_FEATURES])
                 return -0x1.710638p-4f;
             }
         } else {
-            if (x[93] < 0x1.5b124ap-1f) { /* correlation__wy__wz__long */
+            if (x[87] < 0x1.5b124ap-1f) { /* correlation__wy__wz__long */
                 return -0x1.17a186p-5f;
             } else {
                 return 0x1.db0c04p-5f;
@@ -7527,14 +7537,14 @@ static float tree_219(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[100] < -0x1.8bf46p+1f) { /* min__roll__long */
-                if (x[57] < 0x1.1ad04cp-3f) { /* percentile_90__az__long */
+            if (x[94] < -0x1.8bf46p+1f) { /* min__roll__long */
+                if (x[56] < 0x1.1ad04cp-3f) { /* percentile_90__az__long */
                     return -0x1.aad8e6p-6f;
                 } else {
                     return 0x1.37334cp-4f;
                 }
             } else {
-                if (x[90] < -0x1.ce0e84p-1f) { /* correlation__ay__az__long */
+                if (x[84] < -0x1.ce0e84p-1f) { /* correlation__ay__az__long */
                     return 0x1.415efp-5f;
                 } else {
                     return -0x1.19b178p-4f;
@@ -7547,7 +7557,7 @@ static float tree_219(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 220: adds to margin 3; depth 4 */
 static float tree_220(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[64] < 0x1.d2d616p-1f) { /* mean__ay__short */
+    if (x[62] < 0x1.d2d616p-1f) { /* mean__ay__short */
         if (x[12] < 0x1.6e787cp-2f) { /* mean__az__long */
             return -0x1.6c6b86p-4f;
         } else {
@@ -7555,28 +7565,28 @@ static float tree_220(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[18] < -0x1.74f416p-5f) { /* mean__wx__long */
-            if (x[96] < -0x1.ba1e54p-4f) { /* min__pitch__long */
-                if (x[101] < 0x1.0bd95ep+1f) { /* max__roll__long */
+            if (x[90] < -0x1.ba1e54p-4f) { /* min__pitch__long */
+                if (x[95] < 0x1.0bd95ep+1f) { /* max__roll__long */
                     return 0x1.71ecdap-4f;
                 } else {
                     return 0x1.93f85ep-8f;
                 }
             } else {
-                if (x[35] < 0x1.0b746p-1f) { /* iqr__wz__long */
+                if (x[34] < 0x1.0b746p-1f) { /* iqr__wz__long */
                     return 0x1.268f3ep-6f;
                 } else {
                     return -0x1.c7113p-5f;
                 }
             }
         } else {
-            if (x[72] < 0x1.410f0ep+1f) { /* range__wx__short */
-                if (x[88] < -0x1.464d06p-4f) { /* correlation__ax__ay__long */
+            if (x[70] < 0x1.410f0ep+1f) { /* range__wx__short */
+                if (x[82] < -0x1.464d06p-4f) { /* correlation__ax__ay__long */
                     return -0x1.17365ep-6f;
                 } else {
                     return 0x1.6a2d86p-4f;
                 }
             } else {
-                if (x[105] < 0x1.eb3ddp+12f) { /* band_mid__gyro_mag__long */
+                if (x[98] < 0x1.eb3ddp+12f) { /* band_mid__gyro_mag__long */
                     return -0x1.ed6d4p-6f;
                 } else {
                     return 0x1.042e34p-4f;
@@ -7590,7 +7600,7 @@ static float tree_220(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_221(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[9] < 0x1.223306p+0f) { /* max__ay__long */
-        if (x[49] < 0x1.e4188p-2f) { /* kurtosis__acc_mag__long */
+        if (x[48] < 0x1.e4188p-2f) { /* kurtosis__acc_mag__long */
             return -0x1.71286ep-4f;
         } else {
             return -0x1.4b261p-6f;
@@ -7611,14 +7621,14 @@ static float tree_221(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[72] < 0x1.410f0ep+1f) { /* range__wx__short */
-                if (x[88] < -0x1.464d06p-4f) { /* correlation__ax__ay__long */
+            if (x[70] < 0x1.410f0ep+1f) { /* range__wx__short */
+                if (x[82] < -0x1.464d06p-4f) { /* correlation__ax__ay__long */
                     return 0x1.861306p-5f;
                 } else {
                     return -0x1.4e286ap-4f;
                 }
             } else {
-                if (x[38] < 0x1.5e07f6p-1f) { /* min__acc_mag__long */
+                if (x[37] < 0x1.5e07f6p-1f) { /* min__acc_mag__long */
                     return -0x1.fff9b6p-7f;
                 } else {
                     return 0x1.d638f6p-5f;
@@ -7633,7 +7643,7 @@ static float tree_222(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.21bc9cp+0f) { /* std__wy__long */
         if (x[6] < 0x1.12163cp-3f) { /* mean__ay__long */
-            if (x[85] < 0x1.8537b8p-3f) { /* mean_abs_change__wx__short */
+            if (x[79] < 0x1.8537b8p-3f) { /* mean_abs_change__wx__short */
                 return 0x1.56b4e2p-7f;
             } else {
                 return 0x1.549b2ep-4f;
@@ -7642,7 +7652,7 @@ static float tree_222(const float x[SPAR_MODEL_N_FEATURES])
             return -0x1.742986p-5f;
         }
     } else {
-        if (x[74] < 0x1.5b6bc4p+0f) { /* std__wy__short */
+        if (x[71] < 0x1.5b6bc4p+0f) { /* std__wy__short */
             return -0x1.6de072p-6f;
         } else {
             return -0x1.6ec8bcp-4f;
@@ -7653,8 +7663,8 @@ static float tree_222(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 223: adds to margin 6; depth 2 */
 static float tree_223(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[38] < 0x1.12f598p-1f) { /* min__acc_mag__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[37] < 0x1.12f598p-1f) { /* min__acc_mag__long */
             return 0x1.5fb64ap-4f;
         } else {
             return -0x1.bfff44p-6f;
@@ -7667,7 +7677,7 @@ static float tree_223(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 224: adds to margin 0; depth 2 */
 static float tree_224(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
         if (x[15] < 0x1.14efccp-3f) { /* max__az__long */
             return 0x1.762a9p-6f;
         } else {
@@ -7681,32 +7691,32 @@ static float tree_224(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 225: adds to margin 1; depth 4 */
 static float tree_225(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[41] < 0x1.381158p-1f) { /* iqr__acc_mag__long */
-        if (x[67] < -0x1.a04a7ep-2f) { /* mean__az__short */
+    if (x[40] < 0x1.381158p-1f) { /* iqr__acc_mag__long */
+        if (x[65] < -0x1.a04a7ep-2f) { /* mean__az__short */
             return -0x1.600c46p-7f;
         } else {
             return -0x1.6f17eap-4f;
         }
     } else {
-        if (x[52] < -0x1.ac8cb2p+0f) { /* percentile_10__ax__long */
-            if (x[53] < -0x1.253614p-1f) { /* percentile_10__ay__long */
+        if (x[51] < -0x1.ac8cb2p+0f) { /* percentile_10__ax__long */
+            if (x[52] < -0x1.253614p-1f) { /* percentile_10__ay__long */
                 return 0x1.b95cd6p-5f;
             } else {
-                if (x[51] < -0x1.2155dp+0f) { /* kurtosis__gyro_mag__long */
+                if (x[50] < -0x1.2155dp+0f) { /* kurtosis__gyro_mag__long */
                     return -0x1.ee912ap-7f;
                 } else {
                     return -0x1.67d166p-4f;
                 }
             }
         } else {
-            if (x[93] < 0x1.d689b6p-1f) { /* correlation__wy__wz__long */
-                if (x[91] < -0x1.5a25f2p-1f) { /* correlation__wx__wy__long */
+            if (x[87] < 0x1.d689b6p-1f) { /* correlation__wy__wz__long */
+                if (x[85] < -0x1.5a25f2p-1f) { /* correlation__wx__wy__long */
                     return -0x1.2d8306p-6f;
                 } else {
                     return 0x1.0040e6p-4f;
                 }
             } else {
-                if (x[87] < 0x1.d2884ap-4f) { /* mean_abs_change__wz__short */
+                if (x[81] < 0x1.d2884ap-4f) { /* mean_abs_change__wz__short */
                     return -0x1.627cb4p-4f;
                 } else {
                     return 0x1.bdabdep-5f;
@@ -7719,12 +7729,12 @@ static float tree_225(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 226: adds to margin 2; depth 4 */
 static float tree_226(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[106] < 0x1.1c154ap+9f) { /* band_mid__acc_dyn__long */
-        if (x[54] < -0x1.23ef52p+0f) { /* percentile_10__az__long */
+    if (x[99] < 0x1.1c154ap+9f) { /* band_mid__acc_dyn__long */
+        if (x[53] < -0x1.23ef52p+0f) { /* percentile_10__az__long */
             if (x[23] < 0x1.fa5692p-1f) { /* iqr__wx__long */
                 return -0x1.002a36p-4f;
             } else {
-                if (x[75] < 0x1.1c8334p+3f) { /* range__wy__short */
+                if (x[72] < 0x1.1c8334p+3f) { /* range__wy__short */
                     return 0x1.6aacd8p-4f;
                 } else {
                     return -0x1.403796p-5f;
@@ -7742,17 +7752,17 @@ static float tree_226(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[53] < -0x1.41344ep-1f) { /* percentile_10__ay__long */
+        if (x[52] < -0x1.41344ep-1f) { /* percentile_10__ay__long */
             return -0x1.2ead4ep-4f;
         } else {
-            if (x[55] < 0x1.5df71ep+0f) { /* percentile_90__ax__long */
-                if (x[71] < 0x1.92c3cp-1f) { /* std__wx__short */
+            if (x[54] < 0x1.5df71ep+0f) { /* percentile_90__ax__long */
+                if (x[69] < 0x1.92c3cp-1f) { /* std__wx__short */
                     return -0x1.4a27e4p-6f;
                 } else {
                     return 0x1.3ea6a6p-4f;
                 }
             } else {
-                if (x[101] < 0x1.851c24p+1f) { /* max__roll__long */
+                if (x[95] < 0x1.851c24p+1f) { /* max__roll__long */
                     return 0x1.3cbc68p-4f;
                 } else {
                     return -0x1.90b514p-6f;
@@ -7765,9 +7775,9 @@ static float tree_226(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 227: adds to margin 3; depth 4 */
 static float tree_227(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[99] < 0x1.70a3c8p-2f) { /* std__roll__long */
-        if (x[105] < 0x1.eb3ddp+12f) { /* band_mid__gyro_mag__long */
-            if (x[99] < 0x1.cbd0fap-3f) { /* std__roll__long */
+    if (x[93] < 0x1.70a3c8p-2f) { /* std__roll__long */
+        if (x[98] < 0x1.eb3ddp+12f) { /* band_mid__gyro_mag__long */
+            if (x[93] < 0x1.cbd0fap-3f) { /* std__roll__long */
                 if (x[1] < 0x1.cba098p-3f) { /* std__ax__long */
                     return 0x1.191f6ap-4f;
                 } else {
@@ -7788,7 +7798,7 @@ static float tree_227(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[56] < 0x1.29cd26p+0f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.29cd26p+0f) { /* percentile_90__ay__long */
             return -0x1.70f44p-4f;
         } else {
             return 0x1.43d82ep-7f;
@@ -7800,8 +7810,8 @@ static float tree_227(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_228(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[9] < 0x1.27be98p+0f) { /* max__ay__long */
-        if (x[64] < 0x1.ead752p-1f) { /* mean__ay__short */
-            if (x[30] < -0x1.709302p-3f) { /* mean__wz__long */
+        if (x[62] < 0x1.ead752p-1f) { /* mean__ay__short */
+            if (x[29] < -0x1.709302p-3f) { /* mean__wz__long */
                 return -0x1.24f8f6p-6f;
             } else {
                 return -0x1.6931f6p-4f;
@@ -7811,7 +7821,7 @@ static float tree_228(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[6] < 0x1.ef91dcp-1f) { /* mean__ay__long */
-            if (x[52] < -0x1.312cfp-3f) { /* percentile_10__ax__long */
+            if (x[51] < -0x1.312cfp-3f) { /* percentile_10__ax__long */
                 if (x[9] < 0x1.57b506p+0f) { /* max__ay__long */
                     return 0x1.bdd714p-5f;
                 } else {
@@ -7826,13 +7836,13 @@ static float tree_228(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[8] < 0x1.63573ep-1f) { /* min__ay__long */
-                if (x[31] < 0x1.5f8106p-1f) { /* std__wz__long */
+                if (x[30] < 0x1.5f8106p-1f) { /* std__wz__long */
                     return -0x1.3eba84p-4f;
                 } else {
                     return 0x1.cbd3f4p-5f;
                 }
             } else {
-                if (x[106] < 0x1.7b34bap+4f) { /* band_mid__acc_dyn__long */
+                if (x[99] < 0x1.7b34bap+4f) { /* band_mid__acc_dyn__long */
                     return -0x1.76b2e4p-6f;
                 } else {
                     return 0x1.5dcb42p-4f;
@@ -7847,7 +7857,7 @@ static float tree_229(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
         if (x[8] < -0x1.19efd8p-2f) { /* min__ay__long */
-            if (x[104] < 0x1.bc8eb2p+5f) { /* band_slow__acc_dyn__long */
+            if (x[97] < 0x1.bc8eb2p+5f) { /* band_slow__acc_dyn__long */
                 return 0x1.49552cp-4f;
             } else {
                 return 0x1.ff3a04p-7f;
@@ -7863,8 +7873,8 @@ static float tree_229(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 230: adds to margin 6; depth 2 */
 static float tree_230(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[42] < 0x1.548426p+0f) { /* mean__gyro_mag__long */
-        if (x[41] < 0x1.377908p-2f) { /* iqr__acc_mag__long */
+    if (x[41] < 0x1.548426p+0f) { /* mean__gyro_mag__long */
+        if (x[40] < 0x1.377908p-2f) { /* iqr__acc_mag__long */
             return -0x1.271b66p-6f;
         } else {
             return 0x1.572fc4p-4f;
@@ -7891,18 +7901,18 @@ static float tree_231(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 232: adds to margin 1; depth 4 */
 static float tree_232(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[66] < 0x1.bae1fp-1f) { /* range__ay__short */
-        if (x[40] < 0x1.efb9c6p-1f) { /* median__acc_mag__long */
+    if (x[64] < 0x1.bae1fp-1f) { /* range__ay__short */
+        if (x[39] < 0x1.efb9c6p-1f) { /* median__acc_mag__long */
             return 0x1.8c91ap-5f;
         } else {
             if (x[14] < -0x1.a672fcp+0f) { /* min__az__long */
-                if (x[53] < -0x1.7c4b68p-3f) { /* percentile_10__ay__long */
+                if (x[52] < -0x1.7c4b68p-3f) { /* percentile_10__ay__long */
                     return -0x1.bc8166p-6f;
                 } else {
                     return 0x1.5ddc94p-5f;
                 }
             } else {
-                if (x[98] < 0x1.d4b086p+0f) { /* mean__roll__long */
+                if (x[92] < 0x1.d4b086p+0f) { /* mean__roll__long */
                     return -0x1.621724p-4f;
                 } else {
                     return -0x1.5d4cc6p-9f;
@@ -7914,7 +7924,7 @@ static float tree_232(const float x[SPAR_MODEL_N_FEATURES])
             if (x[17] < 0x1.8f9582p-1f) { /* iqr__az__long */
                 return 0x1.61d75ep-5f;
             } else {
-                if (x[90] < -0x1.084f6ep-1f) { /* correlation__ay__az__long */
+                if (x[84] < -0x1.084f6ep-1f) { /* correlation__ay__az__long */
                     return -0x1.561934p-4f;
                 } else {
                     return -0x1.66886ap-8f;
@@ -7922,13 +7932,13 @@ static float tree_232(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[15] < 0x1.7f123cp-1f) { /* max__az__long */
-                if (x[91] < -0x1.999ed6p-1f) { /* correlation__wx__wy__long */
+                if (x[85] < -0x1.999ed6p-1f) { /* correlation__wx__wy__long */
                     return -0x1.c61824p-6f;
                 } else {
                     return 0x1.3b7f78p-4f;
                 }
             } else {
-                if (x[93] < 0x1.64124p-1f) { /* correlation__wy__wz__long */
+                if (x[87] < 0x1.64124p-1f) { /* correlation__wy__wz__long */
                     return 0x1.a206ep-5f;
                 } else {
                     return -0x1.de20cp-5f;
@@ -7941,25 +7951,25 @@ static float tree_232(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 233: adds to margin 2; depth 4 */
 static float tree_233(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[111] < 0x1.958d9cp+1f) { /* log_energy_floor1em09__acc_dyn__long */
+    if (x[104] < 0x1.958d9cp+1f) { /* log_energy_floor1em09__acc_dyn__long */
         return -0x1.651384p-4f;
     } else {
-        if (x[56] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
-            if (x[57] < 0x1.290074p-5f) { /* percentile_90__az__long */
-                if (x[92] < 0x1.a6abb4p-5f) { /* correlation__wx__wz__long */
+        if (x[55] < 0x1.66d0bap-2f) { /* percentile_90__ay__long */
+            if (x[56] < 0x1.290074p-5f) { /* percentile_90__az__long */
+                if (x[86] < 0x1.a6abb4p-5f) { /* correlation__wx__wz__long */
                     return -0x1.a582f6p-10f;
                 } else {
                     return -0x1.1ca6e8p-4f;
                 }
             } else {
-                if (x[96] < -0x1.741774p+1f) { /* min__pitch__long */
+                if (x[90] < -0x1.741774p+1f) { /* min__pitch__long */
                     return 0x1.6e3462p-4f;
                 } else {
                     return -0x1.b6b4e6p-6f;
                 }
             }
         } else {
-            if (x[54] < -0x1.0bea48p+0f) { /* percentile_10__az__long */
+            if (x[53] < -0x1.0bea48p+0f) { /* percentile_10__az__long */
                 if (x[19] < 0x1.bdcdb2p-1f) { /* std__wx__long */
                     return -0x1.2e83dep-4f;
                 } else {
@@ -7975,10 +7985,10 @@ static float tree_233(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 234: adds to margin 3; depth 4 */
 static float tree_234(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[53] < 0x1.357ccap-1f) { /* percentile_10__ay__long */
+    if (x[52] < 0x1.357ccap-1f) { /* percentile_10__ay__long */
         return -0x1.62b7eep-4f;
     } else {
-        if (x[101] < 0x1.bda02ap+0f) { /* max__roll__long */
+        if (x[95] < 0x1.bda02ap+0f) { /* max__roll__long */
             if (x[21] < 0x1.b906c4p+1f) { /* max__wx__long */
                 if (x[3] < 0x1.629564p-2f) { /* max__ax__long */
                     return -0x1.c0b30ap-9f;
@@ -7989,14 +7999,14 @@ static float tree_234(const float x[SPAR_MODEL_N_FEATURES])
                 return -0x1.e672bp-5f;
             }
         } else {
-            if (x[90] < -0x1.34cf6ap-2f) { /* correlation__ay__az__long */
-                if (x[39] < 0x1.ba4cc8p+0f) { /* max__acc_mag__long */
+            if (x[84] < -0x1.34cf6ap-2f) { /* correlation__ay__az__long */
+                if (x[38] < 0x1.ba4cc8p+0f) { /* max__acc_mag__long */
                     return -0x1.923d7ap-4f;
                 } else {
                     return 0x1.515666p-5f;
                 }
             } else {
-                if (x[58] < 0x1.3b929ep-2f) { /* mad__wx__long */
+                if (x[57] < 0x1.3b929ep-2f) { /* mad__wx__long */
                     return 0x1.025562p-4f;
                 } else {
                     return -0x1.a2defp-9f;
@@ -8010,8 +8020,8 @@ static float tree_234(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_235(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[9] < 0x1.27be98p+0f) { /* max__ay__long */
-        if (x[64] < 0x1.ead752p-1f) { /* mean__ay__short */
-            if (x[30] < -0x1.709302p-3f) { /* mean__wz__long */
+        if (x[62] < 0x1.ead752p-1f) { /* mean__ay__short */
+            if (x[29] < -0x1.709302p-3f) { /* mean__wz__long */
                 return -0x1.173f38p-6f;
             } else {
                 return -0x1.628d52p-4f;
@@ -8022,13 +8032,13 @@ static float tree_235(const float x[SPAR_MODEL_N_FEATURES])
     } else {
         if (x[6] < 0x1.ef91dcp-1f) { /* mean__ay__long */
             if (x[27] < 0x1.b28bf4p+2f) { /* max__wy__long */
-                if (x[101] < 0x1.bb6fc2p+0f) { /* max__roll__long */
+                if (x[95] < 0x1.bb6fc2p+0f) { /* max__roll__long */
                     return -0x1.420608p-5f;
                 } else {
                     return 0x1.261e5ap-4f;
                 }
             } else {
-                if (x[35] < 0x1.23836ap-1f) { /* iqr__wz__long */
+                if (x[34] < 0x1.23836ap-1f) { /* iqr__wz__long */
                     return -0x1.67a96p-4f;
                 } else {
                     return 0x1.2effa6p-5f;
@@ -8036,7 +8046,7 @@ static float tree_235(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[8] < 0x1.63573ep-1f) { /* min__ay__long */
-                if (x[31] < 0x1.5f8106p-1f) { /* std__wz__long */
+                if (x[30] < 0x1.5f8106p-1f) { /* std__wz__long */
                     return -0x1.2f4922p-4f;
                 } else {
                     return 0x1.b0c4dap-5f;
@@ -8057,7 +8067,7 @@ static float tree_236(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.21bc9cp+0f) { /* std__wy__long */
         if (x[6] < 0x1.19211p-3f) { /* mean__ay__long */
-            if (x[85] < 0x1.977fd2p-3f) { /* mean_abs_change__wx__short */
+            if (x[79] < 0x1.977fd2p-3f) { /* mean_abs_change__wx__short */
                 return 0x1.e7b85p-7f;
             } else {
                 return 0x1.3f09d8p-4f;
@@ -8073,8 +8083,8 @@ static float tree_236(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 237: adds to margin 6; depth 2 */
 static float tree_237(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[38] < 0x1.fdc97p-2f) { /* min__acc_mag__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[37] < 0x1.fdc97p-2f) { /* min__acc_mag__long */
             return 0x1.4f329ep-4f;
         } else {
             return -0x1.36ef2p-6f;
@@ -8090,7 +8100,7 @@ static float tree_238(const float x[SPAR_MODEL_N_FEATURES])
     if (x[15] < 0x1.23161ap-3f) { /* max__az__long */
         return 0x1.0f9482p-4f;
     } else {
-        if (x[69] < 0x1.4c8712p-1f) { /* range__az__short */
+        if (x[67] < 0x1.4c8712p-1f) { /* range__az__short */
             return -0x1.ab9f74p-8f;
         } else {
             return -0x1.5b92d6p-4f;
@@ -8101,22 +8111,22 @@ static float tree_238(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 239: adds to margin 1; depth 4 */
 static float tree_239(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[54] < -0x1.5f2372p-1f) { /* percentile_10__az__long */
+    if (x[53] < -0x1.5f2372p-1f) { /* percentile_10__az__long */
         if (x[20] < -0x1.ec983ep+1f) { /* min__wx__long */
-            if (x[101] < 0x1.907628p+1f) { /* max__roll__long */
+            if (x[95] < 0x1.907628p+1f) { /* max__roll__long */
                 return -0x1.464fcep-4f;
             } else {
                 return 0x1.52fe02p-6f;
             }
         } else {
             if (x[15] < 0x1.79333cp-1f) { /* max__az__long */
-                if (x[99] < 0x1.0f5cdcp+1f) { /* std__roll__long */
+                if (x[93] < 0x1.0f5cdcp+1f) { /* std__roll__long */
                     return 0x1.4d8f1cp-4f;
                 } else {
                     return 0x1.d014cep-10f;
                 }
             } else {
-                if (x[93] < 0x1.3705a8p-1f) { /* correlation__wy__wz__long */
+                if (x[87] < 0x1.3705a8p-1f) { /* correlation__wy__wz__long */
                     return 0x1.45373p-5f;
                 } else {
                     return -0x1.b8a73ep-5f;
@@ -8135,8 +8145,8 @@ static float tree_239(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 240: adds to margin 2; depth 4 */
 static float tree_240(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[39] < 0x1.ee460cp+0f) { /* max__acc_mag__long */
-        if (x[99] < 0x1.10d8dap+1f) { /* std__roll__long */
+    if (x[38] < 0x1.ee460cp+0f) { /* max__acc_mag__long */
+        if (x[93] < 0x1.10d8dap+1f) { /* std__roll__long */
             return -0x1.5cbfdep-4f;
         } else {
             return -0x1.79d66ap-6f;
@@ -8144,7 +8154,7 @@ static float tree_240(const float x[SPAR_MODEL_N_FEATURES])
     } else {
         if (x[14] < -0x1.c5c6c2p+0f) { /* min__az__long */
             if (x[26] < -0x1.9b9c0ep+2f) { /* min__wy__long */
-                if (x[71] < 0x1.4d1a0cp+0f) { /* std__wx__short */
+                if (x[69] < 0x1.4d1a0cp+0f) { /* std__wx__short */
                     return -0x1.512022p-7f;
                 } else {
                     return 0x1.51540cp-4f;
@@ -8158,7 +8168,7 @@ static float tree_240(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[8] < -0x1.725204p-1f) { /* min__ay__long */
-                if (x[89] < -0x1.cc97ecp-1f) { /* correlation__ax__az__long */
+                if (x[83] < -0x1.cc97ecp-1f) { /* correlation__ax__az__long */
                     return 0x1.4722bep-5f;
                 } else {
                     return -0x1.150602p-4f;
@@ -8185,14 +8195,14 @@ static float tree_241(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[15] < 0x1.1bb96ap-1f) { /* max__az__long */
-            if (x[65] < 0x1.a7f27ep-4f) { /* std__ay__short */
+            if (x[63] < 0x1.a7f27ep-4f) { /* std__ay__short */
                 return 0x1.7541b6p-4f;
             } else {
                 return -0x1.022c0ep-6f;
             }
         } else {
-            if (x[56] < 0x1.1a34dp+0f) { /* percentile_90__ay__long */
-                if (x[54] < -0x1.a4ad94p-3f) { /* percentile_10__az__long */
+            if (x[55] < 0x1.1a34dp+0f) { /* percentile_90__ay__long */
+                if (x[53] < -0x1.a4ad94p-3f) { /* percentile_10__az__long */
                     return -0x1.0f76e8p-4f;
                 } else {
                     return 0x1.79341p-5f;
@@ -8212,7 +8222,7 @@ static float tree_241(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_242(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[15] < 0x1.1bb96ap-1f) { /* max__az__long */
-        if (x[94] < 0x1.ba2f4p+0f) { /* mean__pitch__long */
+        if (x[88] < 0x1.ba2f4p+0f) { /* mean__pitch__long */
             return -0x1.65994ep-4f;
         } else {
             if (x[7] < 0x1.787abep-4f) { /* std__ay__long */
@@ -8222,8 +8232,8 @@ static float tree_242(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[47] < 0x1.5b652ep+0f) { /* iqr__gyro_mag__long */
-            if (x[100] < 0x1.26e444p+0f) { /* min__roll__long */
+        if (x[46] < 0x1.5b652ep+0f) { /* iqr__gyro_mag__long */
+            if (x[94] < 0x1.26e444p+0f) { /* min__roll__long */
                 return 0x1.21cd8ap-6f;
             } else {
                 return 0x1.9019d6p-4f;
@@ -8236,7 +8246,7 @@ static float tree_242(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.40a65cp-4f;
                 }
             } else {
-                if (x[38] < 0x1.5e07f6p-1f) { /* min__acc_mag__long */
+                if (x[37] < 0x1.5e07f6p-1f) { /* min__acc_mag__long */
                     return -0x1.22644p-5f;
                 } else {
                     return 0x1.8290d8p-5f;
@@ -8250,7 +8260,7 @@ static float tree_242(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_243(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[85] < 0x1.8537b8p-3f) { /* mean_abs_change__wx__short */
+        if (x[79] < 0x1.8537b8p-3f) { /* mean_abs_change__wx__short */
             return -0x1.cf061ep-6f;
         } else {
             return 0x1.1a4472p-4f;
@@ -8263,8 +8273,8 @@ static float tree_243(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 244: adds to margin 6; depth 2 */
 static float tree_244(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[38] < 0x1.e9e378p-2f) { /* min__acc_mag__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[37] < 0x1.e9e378p-2f) { /* min__acc_mag__long */
             return 0x1.44492p-4f;
         } else {
             return -0x1.bcdc6ap-7f;
@@ -8280,7 +8290,7 @@ static float tree_245(const float x[SPAR_MODEL_N_FEATURES])
     if (x[18] < 0x1.f0d856p-4f) { /* mean__wx__long */
         return -0x1.464ad4p-4f;
     } else {
-        if (x[57] < 0x1.ca9444p-5f) { /* percentile_90__az__long */
+        if (x[56] < 0x1.ca9444p-5f) { /* percentile_90__az__long */
             return 0x1.2ac4dep-4f;
         } else {
             return -0x1.a7c234p-10f;
@@ -8291,9 +8301,9 @@ static float tree_245(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 246: adds to margin 1; depth 4 */
 static float tree_246(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[54] < -0x1.5f2372p-1f) { /* percentile_10__az__long */
-        if (x[57] < 0x1.871a8cp-3f) { /* percentile_90__az__long */
-            if (x[89] < -0x1.d2964ep-1f) { /* correlation__ax__az__long */
+    if (x[53] < -0x1.5f2372p-1f) { /* percentile_10__az__long */
+        if (x[56] < 0x1.871a8cp-3f) { /* percentile_90__az__long */
+            if (x[83] < -0x1.d2964ep-1f) { /* correlation__ax__az__long */
                 return -0x1.57c32ep-6f;
             } else {
                 if (x[9] < 0x1.da0a96p-2f) { /* max__ay__long */
@@ -8310,7 +8320,7 @@ static float tree_246(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.b1a8aap-5f;
                 }
             } else {
-                if (x[99] < 0x1.4ce602p+0f) { /* std__roll__long */
+                if (x[93] < 0x1.4ce602p+0f) { /* std__roll__long */
                     return 0x1.b1cf46p-8f;
                 } else {
                     return -0x1.389cf4p-4f;
@@ -8329,8 +8339,8 @@ static float tree_246(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 247: adds to margin 2; depth 4 */
 static float tree_247(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[106] < 0x1.1c154ap+9f) { /* band_mid__acc_dyn__long */
-        if (x[54] < -0x1.23ef52p+0f) { /* percentile_10__az__long */
+    if (x[99] < 0x1.1c154ap+9f) { /* band_mid__acc_dyn__long */
+        if (x[53] < -0x1.23ef52p+0f) { /* percentile_10__az__long */
             if (x[19] < 0x1.bdcdb2p-1f) { /* std__wx__long */
                 if (x[13] < 0x1.3f6f98p-1f) { /* std__az__long */
                     return -0x1.fb27dp-5f;
@@ -8338,7 +8348,7 @@ static float tree_247(const float x[SPAR_MODEL_N_FEATURES])
                     return -0x1.80662p-9f;
                 }
             } else {
-                if (x[74] < 0x1.6ec212p+1f) { /* std__wy__short */
+                if (x[71] < 0x1.6ec212p+1f) { /* std__wy__short */
                     return 0x1.525bbep-4f;
                 } else {
                     return -0x1.804cd2p-7f;
@@ -8357,7 +8367,7 @@ static float tree_247(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[8] < -0x1.704406p-1f) { /* min__ay__long */
-            if (x[30] < 0x1.8693cep-2f) { /* mean__wz__long */
+            if (x[29] < 0x1.8693cep-2f) { /* mean__wz__long */
                 if (x[10] < 0x1.9f559cp-8f) { /* median__ay__long */
                     return 0x1.79b4fp-5f;
                 } else {
@@ -8374,7 +8384,7 @@ static float tree_247(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.4e251ap-4f;
                 }
             } else {
-                if (x[92] < 0x1.3c2daep-3f) { /* correlation__wx__wz__long */
+                if (x[86] < 0x1.3c2daep-3f) { /* correlation__wx__wz__long */
                     return 0x1.36b7cap-5f;
                 } else {
                     return -0x1.bfdb04p-5f;
@@ -8387,9 +8397,9 @@ static float tree_247(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 248: adds to margin 3; depth 4 */
 static float tree_248(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[99] < 0x1.696b04p-2f) { /* std__roll__long */
-        if (x[86] < 0x1.fcf4b4p-3f) { /* mean_abs_change__wy__short */
-            if (x[59] < 0x1.440446p+1f) { /* mad__wy__long */
+    if (x[93] < 0x1.696b04p-2f) { /* std__roll__long */
+        if (x[80] < 0x1.fcf4b4p-3f) { /* mean_abs_change__wy__short */
+            if (x[58] < 0x1.440446p+1f) { /* mad__wy__long */
                 if (x[19] < 0x1.6d85c8p-1f) { /* std__wx__long */
                     return 0x1.e19004p-6f;
                 } else {
@@ -8414,7 +8424,7 @@ static float tree_248(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[56] < 0x1.29cd26p+0f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.29cd26p+0f) { /* percentile_90__ay__long */
             return -0x1.5e3116p-4f;
         } else {
             return 0x1.dbd31ep-8f;
@@ -8426,7 +8436,7 @@ static float tree_248(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_249(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[14] < -0x1.179076p+0f) { /* min__az__long */
-        if (x[97] < 0x1.aee404p-2f) { /* max__pitch__long */
+        if (x[91] < 0x1.aee404p-2f) { /* max__pitch__long */
             if (x[19] < 0x1.068decp+0f) { /* std__wx__long */
                 return -0x1.28462ap-5f;
             } else {
@@ -8439,7 +8449,7 @@ static float tree_249(const float x[SPAR_MODEL_N_FEATURES])
         if (x[27] < 0x1.64e65cp+1f) { /* max__wy__long */
             return -0x1.41dc8ap-4f;
         } else {
-            if (x[88] < -0x1.be961ep-4f) { /* correlation__ax__ay__long */
+            if (x[82] < -0x1.be961ep-4f) { /* correlation__ax__ay__long */
                 if (x[18] < -0x1.ea6d9cp-4f) { /* mean__wx__long */
                     return -0x1.733842p-5f;
                 } else {
@@ -8473,7 +8483,7 @@ static float tree_250(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 251: adds to margin 6; depth 2 */
 static float tree_251(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[42] < 0x1.548426p+0f) { /* mean__gyro_mag__long */
+    if (x[41] < 0x1.548426p+0f) { /* mean__gyro_mag__long */
         if (x[1] < 0x1.349a88p-2f) { /* std__ax__long */
             return -0x1.9c0c16p-10f;
         } else {
@@ -8487,7 +8497,7 @@ static float tree_251(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 252: adds to margin 0; depth 2 */
 static float tree_252(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[44] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
+    if (x[43] < 0x1.5aa7c6p-1f) { /* min__gyro_mag__long */
         if (x[18] < 0x1.f0d856p-4f) { /* mean__wx__long */
             return -0x1.4fde26p-4f;
         } else {
@@ -8501,40 +8511,40 @@ static float tree_252(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 253: adds to margin 1; depth 4 */
 static float tree_253(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[66] < 0x1.a3267cp-1f) { /* range__ay__short */
-        if (x[100] < -0x1.920e44p+1f) { /* min__roll__long */
+    if (x[64] < 0x1.a3267cp-1f) { /* range__ay__short */
+        if (x[94] < -0x1.920e44p+1f) { /* min__roll__long */
             return 0x1.0d6384p-6f;
         } else {
-            if (x[95] < 0x1.f9ceep+0f) { /* std__pitch__long */
+            if (x[89] < 0x1.f9ceep+0f) { /* std__pitch__long */
                 return -0x1.591454p-4f;
             } else {
                 return -0x1.1bfa64p-6f;
             }
         }
     } else {
-        if (x[57] < 0x1.103802p-1f) { /* percentile_90__az__long */
-            if (x[93] < 0x1.d809e8p-1f) { /* correlation__wy__wz__long */
-                if (x[90] < -0x1.ae9752p-2f) { /* correlation__ay__az__long */
+        if (x[56] < 0x1.103802p-1f) { /* percentile_90__az__long */
+            if (x[87] < 0x1.d809e8p-1f) { /* correlation__wy__wz__long */
+                if (x[84] < -0x1.ae9752p-2f) { /* correlation__ay__az__long */
                     return 0x1.0fabdep-4f;
                 } else {
                     return -0x1.3e4692p-5f;
                 }
             } else {
-                if (x[87] < 0x1.d2884ap-4f) { /* mean_abs_change__wz__short */
+                if (x[81] < 0x1.d2884ap-4f) { /* mean_abs_change__wz__short */
                     return -0x1.38897cp-4f;
                 } else {
                     return 0x1.8ea1e6p-5f;
                 }
             }
         } else {
-            if (x[93] < 0x1.a19166p-4f) { /* correlation__wy__wz__long */
-                if (x[79] < 0x1.71ecaep+0f) { /* mean__acc_mag__short */
+            if (x[87] < 0x1.a19166p-4f) { /* correlation__wy__wz__long */
+                if (x[74] < 0x1.71ecaep+0f) { /* mean__acc_mag__short */
                     return -0x1.24c18cp-5f;
                 } else {
                     return 0x1.2faea8p-4f;
                 }
             } else {
-                if (x[53] < -0x1.187e96p-1f) { /* percentile_10__ay__long */
+                if (x[52] < -0x1.187e96p-1f) { /* percentile_10__ay__long */
                     return 0x1.02f21ep-5f;
                 } else {
                     return -0x1.54c942p-4f;
@@ -8547,22 +8557,22 @@ static float tree_253(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 254: adds to margin 2; depth 4 */
 static float tree_254(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[106] < 0x1.1c154ap+9f) { /* band_mid__acc_dyn__long */
-        if (x[99] < 0x1.07afdcp+1f) { /* std__roll__long */
-            if (x[93] < 0x1.d809e8p-1f) { /* correlation__wy__wz__long */
+    if (x[99] < 0x1.1c154ap+9f) { /* band_mid__acc_dyn__long */
+        if (x[93] < 0x1.07afdcp+1f) { /* std__roll__long */
+            if (x[87] < 0x1.d809e8p-1f) { /* correlation__wy__wz__long */
                 return -0x1.6f2622p-4f;
             } else {
                 return 0x1.8f90cep-6f;
             }
         } else {
             if (x[15] < 0x1.464b44p-1f) { /* max__az__long */
-                if (x[91] < -0x1.0980ccp-3f) { /* correlation__wx__wy__long */
+                if (x[85] < -0x1.0980ccp-3f) { /* correlation__wx__wy__long */
                     return 0x1.629058p-6f;
                 } else {
                     return -0x1.eab604p-5f;
                 }
             } else {
-                if (x[59] < 0x1.4b37d6p+1f) { /* mad__wy__long */
+                if (x[58] < 0x1.4b37d6p+1f) { /* mad__wy__long */
                     return 0x1.41468cp-4f;
                 } else {
                     return -0x1.c3190ap-8f;
@@ -8570,22 +8580,22 @@ static float tree_254(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[34] < -0x1.1df43cp-3f) { /* median__wz__long */
+        if (x[33] < -0x1.1df43cp-3f) { /* median__wz__long */
             if (x[14] < -0x1.71a588p+0f) { /* min__az__long */
-                if (x[47] < 0x1.5eceaap+1f) { /* iqr__gyro_mag__long */
+                if (x[46] < 0x1.5eceaap+1f) { /* iqr__gyro_mag__long */
                     return -0x1.002b88p-4f;
                 } else {
                     return 0x1.672098p-6f;
                 }
             } else {
-                if (x[60] < 0x1.24fbfcp-1f) { /* mad__wz__long */
+                if (x[59] < 0x1.24fbfcp-1f) { /* mad__wz__long */
                     return 0x1.cbe3p-5f;
                 } else {
                     return 0x1.5dbd62p-8f;
                 }
             }
         } else {
-            if (x[53] < -0x1.41344ep-1f) { /* percentile_10__ay__long */
+            if (x[52] < -0x1.41344ep-1f) { /* percentile_10__ay__long */
                 return -0x1.fae6a6p-5f;
             } else {
                 if (x[17] < 0x1.4bd16p-1f) { /* iqr__az__long */
@@ -8601,11 +8611,11 @@ static float tree_254(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 255: adds to margin 3; depth 4 */
 static float tree_255(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[49] < -0x1.abec62p-3f) { /* kurtosis__acc_mag__long */
-        if (x[41] < 0x1.7f8b36p-4f) { /* iqr__acc_mag__long */
+    if (x[48] < -0x1.abec62p-3f) { /* kurtosis__acc_mag__long */
+        if (x[40] < 0x1.7f8b36p-4f) { /* iqr__acc_mag__long */
             return 0x1.96398ep-5f;
         } else {
-            if (x[57] < 0x1.39d43ap-1f) { /* percentile_90__az__long */
+            if (x[56] < 0x1.39d43ap-1f) { /* percentile_90__az__long */
                 return -0x1.69aeaap-4f;
             } else {
                 return -0x1.5c695ep-6f;
@@ -8613,14 +8623,14 @@ static float tree_255(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[6] < 0x1.ec62f4p-1f) { /* mean__ay__long */
-            if (x[52] < -0x1.312cfp-3f) { /* percentile_10__ax__long */
+            if (x[51] < -0x1.312cfp-3f) { /* percentile_10__ax__long */
                 if (x[0] < -0x1.8d9ef6p-3f) { /* mean__ax__long */
                     return -0x1.923f78p-5f;
                 } else {
                     return 0x1.21afd8p-4f;
                 }
             } else {
-                if (x[46] < 0x1.a0f06cp+0f) { /* median__gyro_mag__long */
+                if (x[45] < 0x1.a0f06cp+0f) { /* median__gyro_mag__long */
                     return 0x1.adf59ap-5f;
                 } else {
                     return -0x1.87fedcp-4f;
@@ -8628,13 +8638,13 @@ static float tree_255(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[18] < 0x1.2acfbcp-6f) { /* mean__wx__long */
-                if (x[43] < 0x1.d8da98p-1f) { /* std__gyro_mag__long */
+                if (x[42] < 0x1.d8da98p-1f) { /* std__gyro_mag__long */
                     return -0x1.8a529ep-5f;
                 } else {
                     return 0x1.637dbep-4f;
                 }
             } else {
-                if (x[59] < 0x1.3f478p+1f) { /* mad__wy__long */
+                if (x[58] < 0x1.3f478p+1f) { /* mad__wy__long */
                     return 0x1.5dfd36p-5f;
                 } else {
                     return -0x1.855be6p-4f;
@@ -8647,24 +8657,24 @@ static float tree_255(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 256: adds to margin 4; depth 4 */
 static float tree_256(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[81] < 0x1.efcaccp-1f) { /* range__acc_mag__short */
+    if (x[75] < 0x1.efcaccp-1f) { /* range__acc_mag__short */
         if (x[19] < 0x1.79408cp-1f) { /* std__wx__long */
             if (x[5] < 0x1.a79a28p-3f) { /* iqr__ax__long */
-                if (x[111] < 0x1.836b28p-1f) { /* log_energy_floor1em09__acc_dyn__long */
+                if (x[104] < 0x1.836b28p-1f) { /* log_energy_floor1em09__acc_dyn__long */
                     return 0x1.b3ca46p-5f;
                 } else {
                     return -0x1.c0ded4p-5f;
                 }
             } else {
-                if (x[99] < 0x1.2c7a7p-2f) { /* std__roll__long */
+                if (x[93] < 0x1.2c7a7p-2f) { /* std__roll__long */
                     return -0x1.4c0842p-4f;
                 } else {
                     return 0x1.06d588p-5f;
                 }
             }
         } else {
-            if (x[88] < 0x1.2e1fdap-6f) { /* correlation__ax__ay__long */
-                if (x[95] < 0x1.10f82p+0f) { /* std__pitch__long */
+            if (x[82] < 0x1.2e1fdap-6f) { /* correlation__ax__ay__long */
+                if (x[89] < 0x1.10f82p+0f) { /* std__pitch__long */
                     return -0x1.9abe4ap-5f;
                 } else {
                     return 0x1.22f34p-4f;
@@ -8694,10 +8704,10 @@ static float tree_256(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_257(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[85] < 0x1.5f25ecp-3f) { /* mean_abs_change__wx__short */
+        if (x[79] < 0x1.5f25ecp-3f) { /* mean_abs_change__wx__short */
             return -0x1.19e92p-5f;
         } else {
-            if (x[98] < 0x1.d4f93cp-2f) { /* mean__roll__long */
+            if (x[92] < 0x1.d4f93cp-2f) { /* mean__roll__long */
                 return 0x1.1d3d5ap-4f;
             } else {
                 return 0x1.01bebep-6f;
@@ -8711,8 +8721,8 @@ static float tree_257(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 258: adds to margin 6; depth 2 */
 static float tree_258(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[38] < 0x1.c3b268p-2f) { /* min__acc_mag__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[37] < 0x1.c3b268p-2f) { /* min__acc_mag__long */
             return 0x1.2cd514p-4f;
         } else {
             return -0x1.49abd8p-9f;
@@ -8739,26 +8749,26 @@ static float tree_259(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 260: adds to margin 1; depth 4 */
 static float tree_260(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[54] < -0x1.5f2372p-1f) { /* percentile_10__az__long */
-        if (x[57] < 0x1.871a8cp-3f) { /* percentile_90__az__long */
-            if (x[89] < -0x1.cf7c2ap-1f) { /* correlation__ax__az__long */
+    if (x[53] < -0x1.5f2372p-1f) { /* percentile_10__az__long */
+        if (x[56] < 0x1.871a8cp-3f) { /* percentile_90__az__long */
+            if (x[83] < -0x1.cf7c2ap-1f) { /* correlation__ax__az__long */
                 return -0x1.01f4d6p-6f;
             } else {
-                if (x[85] < 0x1.b9ff9ap-3f) { /* mean_abs_change__wx__short */
+                if (x[79] < 0x1.b9ff9ap-3f) { /* mean_abs_change__wx__short */
                     return 0x1.90f6dep-6f;
                 } else {
                     return 0x1.5a39c4p-4f;
                 }
             }
         } else {
-            if (x[99] < 0x1.0f5cdcp+1f) { /* std__roll__long */
+            if (x[93] < 0x1.0f5cdcp+1f) { /* std__roll__long */
                 if (x[15] < 0x1.b2da12p-1f) { /* max__az__long */
                     return 0x1.948f36p-5f;
                 } else {
                     return -0x1.1c504ep-5f;
                 }
             } else {
-                if (x[50] < -0x1.001cdep-1f) { /* skewness__gyro_mag__long */
+                if (x[49] < -0x1.001cdep-1f) { /* skewness__gyro_mag__long */
                     return 0x1.56613p-5f;
                 } else {
                     return -0x1.38e6bcp-4f;
@@ -8766,7 +8776,7 @@ static float tree_260(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[33] < 0x1.401a5p+1f) { /* max__wz__long */
+        if (x[32] < 0x1.401a5p+1f) { /* max__wz__long */
             return -0x1.567958p-4f;
         } else {
             return -0x1.f61a3ap-7f;
@@ -8777,11 +8787,11 @@ static float tree_260(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 261: adds to margin 2; depth 4 */
 static float tree_261(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[39] < 0x1.fb1672p+0f) { /* max__acc_mag__long */
-        if (x[64] < -0x1.b236eap-6f) { /* mean__ay__short */
+    if (x[38] < 0x1.fb1672p+0f) { /* max__acc_mag__long */
+        if (x[62] < -0x1.b236eap-6f) { /* mean__ay__short */
             return 0x1.01ced4p-6f;
         } else {
-            if (x[58] < 0x1.4caff6p-1f) { /* mad__wx__long */
+            if (x[57] < 0x1.4caff6p-1f) { /* mad__wx__long */
                 return -0x1.5ad718p-4f;
             } else {
                 return -0x1.53d312p-7f;
@@ -8796,14 +8806,14 @@ static float tree_261(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.3000eep-4f;
                 }
             } else {
-                if (x[35] < 0x1.a1f62cp-1f) { /* iqr__wz__long */
+                if (x[34] < 0x1.a1f62cp-1f) { /* iqr__wz__long */
                     return -0x1.633486p-6f;
                 } else {
                     return -0x1.63e3a6p-4f;
                 }
             }
         } else {
-            if (x[33] < 0x1.5cd45ep+1f) { /* max__wz__long */
+            if (x[32] < 0x1.5cd45ep+1f) { /* max__wz__long */
                 if (x[13] < 0x1.c1dfc2p-2f) { /* std__az__long */
                     return -0x1.43b49p-7f;
                 } else {
@@ -8821,7 +8831,7 @@ static float tree_262(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[8] < 0x1.97aafp-2f) { /* min__ay__long */
         if (x[27] < 0x1.baa1cep+2f) { /* max__wy__long */
-            if (x[104] < 0x1.959102p+2f) { /* band_slow__acc_dyn__long */
+            if (x[97] < 0x1.959102p+2f) { /* band_slow__acc_dyn__long */
                 return -0x1.579feep-8f;
             } else {
                 return -0x1.7ab7e8p-4f;
@@ -8831,24 +8841,24 @@ static float tree_262(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[5] < 0x1.bda5dap-3f) { /* iqr__ax__long */
-            if (x[46] < 0x1.a64e84p+0f) { /* median__gyro_mag__long */
+            if (x[45] < 0x1.a64e84p+0f) { /* median__gyro_mag__long */
                 return 0x1.3f71fp-4f;
             } else {
-                if (x[107] < -0x1.c336d2p-2f) { /* autocorr_0p5s__gyro_mag__long */
+                if (x[100] < -0x1.c336d2p-2f) { /* autocorr_0p5s__gyro_mag__long */
                     return 0x1.efb74p-7f;
                 } else {
                     return -0x1.65c4a2p-4f;
                 }
             }
         } else {
-            if (x[94] < 0x1.905e88p-1f) { /* mean__pitch__long */
-                if (x[99] < 0x1.5c8188p-2f) { /* std__roll__long */
+            if (x[88] < 0x1.905e88p-1f) { /* mean__pitch__long */
+                if (x[93] < 0x1.5c8188p-2f) { /* std__roll__long */
                     return 0x1.65126cp-4f;
                 } else {
                     return -0x1.bbcb8p-7f;
                 }
             } else {
-                if (x[106] < 0x1.a0ce1ep+4f) { /* band_mid__acc_dyn__long */
+                if (x[99] < 0x1.a0ce1ep+4f) { /* band_mid__acc_dyn__long */
                     return 0x1.3b1c44p-5f;
                 } else {
                     return -0x1.d35eeap-5f;
@@ -8862,10 +8872,10 @@ static float tree_262(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_263(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[15] < 0x1.1bb96ap-1f) { /* max__az__long */
-        if (x[56] < 0x1.10d5b4p+0f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.10d5b4p+0f) { /* percentile_90__ay__long */
             return -0x1.5cd4fp-4f;
         } else {
-            if (x[94] < 0x1.ba2f4p+0f) { /* mean__pitch__long */
+            if (x[88] < 0x1.ba2f4p+0f) { /* mean__pitch__long */
                 return -0x1.faceaap-5f;
             } else {
                 return 0x1.2626f8p-4f;
@@ -8873,7 +8883,7 @@ static float tree_263(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[5] < 0x1.242cd4p-2f) { /* iqr__ax__long */
-            if (x[111] < 0x1.70e2d6p-1f) { /* log_energy_floor1em09__acc_dyn__long */
+            if (x[104] < 0x1.70e2d6p-1f) { /* log_energy_floor1em09__acc_dyn__long */
                 if (x[20] < -0x1.3f392ap+0f) { /* min__wx__long */
                     return 0x1.8adab6p-4f;
                 } else {
@@ -8888,7 +8898,7 @@ static float tree_263(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[16] < 0x1.447842p-3f) { /* median__az__long */
-                if (x[88] < 0x1.38839p-2f) { /* correlation__ax__ay__long */
+                if (x[82] < 0x1.38839p-2f) { /* correlation__ax__ay__long */
                     return -0x1.3aa628p-4f;
                 } else {
                     return 0x1.2ea10ap-6f;
@@ -8908,7 +8918,7 @@ static float tree_263(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_264(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.21bc9cp+0f) { /* std__wy__long */
-        if (x[85] < 0x1.754338p-3f) { /* mean_abs_change__wx__short */
+        if (x[79] < 0x1.754338p-3f) { /* mean_abs_change__wx__short */
             return -0x1.7970a8p-6f;
         } else {
             return 0x1.ffe4f6p-5f;
@@ -8921,8 +8931,8 @@ static float tree_264(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 265: adds to margin 6; depth 2 */
 static float tree_265(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[42] < 0x1.5e82bep+0f) { /* mean__gyro_mag__long */
-        if (x[62] < 0x1.386baap-2f) { /* std__ax__short */
+    if (x[41] < 0x1.5e82bep+0f) { /* mean__gyro_mag__long */
+        if (x[61] < 0x1.386baap-2f) { /* std__ax__short */
             return 0x1.f6956ap-11f;
         } else {
             return 0x1.1f40a8p-4f;
@@ -8946,8 +8956,8 @@ static float tree_266(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_267(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[7] < 0x1.b8f438p-3f) { /* std__ay__long */
-        if (x[95] < 0x1.fb079ep+0f) { /* std__pitch__long */
-            if (x[98] < 0x1.caca62p+0f) { /* mean__roll__long */
+        if (x[89] < 0x1.fb079ep+0f) { /* std__pitch__long */
+            if (x[92] < 0x1.caca62p+0f) { /* mean__roll__long */
                 return -0x1.56494cp-4f;
             } else {
                 return 0x1.2d17c8p-6f;
@@ -8964,7 +8974,7 @@ static float tree_267(const float x[SPAR_MODEL_N_FEATURES])
                     return 0x1.79973ep-9f;
                 }
             } else {
-                if (x[101] < 0x1.9180c8p+1f) { /* max__roll__long */
+                if (x[95] < 0x1.9180c8p+1f) { /* max__roll__long */
                     return -0x1.7dc102p-8f;
                 } else {
                     return -0x1.e44e1ap-5f;
@@ -8972,7 +8982,7 @@ static float tree_267(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[5] < 0x1.a6bd4p+0f) { /* iqr__ax__long */
-                if (x[87] < 0x1.07b99ap-3f) { /* mean_abs_change__wz__short */
+                if (x[81] < 0x1.07b99ap-3f) { /* mean_abs_change__wz__short */
                     return -0x1.321636p-4f;
                 } else {
                     return 0x1.93d344p-5f;
@@ -8991,15 +9001,15 @@ static float tree_267(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 268: adds to margin 2; depth 4 */
 static float tree_268(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[106] < 0x1.322dd8p+9f) { /* band_mid__acc_dyn__long */
-        if (x[99] < 0x1.07afdcp+1f) { /* std__roll__long */
-            if (x[93] < 0x1.dc7448p-1f) { /* correlation__wy__wz__long */
+    if (x[99] < 0x1.322dd8p+9f) { /* band_mid__acc_dyn__long */
+        if (x[93] < 0x1.07afdcp+1f) { /* std__roll__long */
+            if (x[87] < 0x1.dc7448p-1f) { /* correlation__wy__wz__long */
                 return -0x1.6259acp-4f;
             } else {
                 return 0x1.d6f55ep-6f;
             }
         } else {
-            if (x[32] < -0x1.9d14c2p+0f) { /* min__wz__long */
+            if (x[31] < -0x1.9d14c2p+0f) { /* min__wz__long */
                 if (x[15] < 0x1.464b44p-1f) { /* max__az__long */
                     return 0x1.525048p-7f;
                 } else {
@@ -9015,14 +9025,14 @@ static float tree_268(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[15] < 0x1.28969ap-2f) { /* max__az__long */
-            if (x[105] < 0x1.e01356p+10f) { /* band_mid__gyro_mag__long */
+            if (x[98] < 0x1.e01356p+10f) { /* band_mid__gyro_mag__long */
                 return 0x1.beffap-8f;
             } else {
                 return -0x1.111198p-4f;
             }
         } else {
             if (x[14] < -0x1.cc4546p+0f) { /* min__az__long */
-                if (x[43] < 0x1.d49804p+0f) { /* std__gyro_mag__long */
+                if (x[42] < 0x1.d49804p+0f) { /* std__gyro_mag__long */
                     return -0x1.2ffbcp-4f;
                 } else {
                     return 0x1.bfd626p-5f;
@@ -9041,16 +9051,16 @@ static float tree_268(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 269: adds to margin 3; depth 4 */
 static float tree_269(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[56] < 0x1.1a34dp+0f) { /* percentile_90__ay__long */
-        if (x[111] < -0x1.b301a8p-9f) { /* log_energy_floor1em09__acc_dyn__long */
+    if (x[55] < 0x1.1a34dp+0f) { /* percentile_90__ay__long */
+        if (x[104] < -0x1.b301a8p-9f) { /* log_energy_floor1em09__acc_dyn__long */
             if (x[15] < 0x1.dc1228p-2f) { /* max__az__long */
                 return 0x1.2e9f7ap-4f;
             } else {
                 return 0x1.3dda18p-8f;
             }
         } else {
-            if (x[99] < 0x1.a8976ap-3f) { /* std__roll__long */
-                if (x[86] < 0x1.610b24p-3f) { /* mean_abs_change__wy__short */
+            if (x[93] < 0x1.a8976ap-3f) { /* std__roll__long */
+                if (x[80] < 0x1.610b24p-3f) { /* mean_abs_change__wy__short */
                     return 0x1.e8f7eap-8f;
                 } else {
                     return 0x1.1d27fcp-4f;
@@ -9065,8 +9075,8 @@ static float tree_269(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[18] < 0x1.6f25f6p-5f) { /* mean__wx__long */
-            if (x[99] < 0x1.373552p-2f) { /* std__roll__long */
-                if (x[54] < -0x1.c3c636p-2f) { /* percentile_10__az__long */
+            if (x[93] < 0x1.373552p-2f) { /* std__roll__long */
+                if (x[53] < -0x1.c3c636p-2f) { /* percentile_10__az__long */
                     return -0x1.82cd0ep-9f;
                 } else {
                     return 0x1.66b3aap-4f;
@@ -9079,7 +9089,7 @@ static float tree_269(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[96] < -0x1.85aa92p+1f) { /* min__pitch__long */
+            if (x[90] < -0x1.85aa92p+1f) { /* min__pitch__long */
                 return 0x1.48bb76p-5f;
             } else {
                 if (x[16] < 0x1.03f91ep-6f) { /* median__az__long */
@@ -9096,8 +9106,8 @@ static float tree_269(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_270(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[15] < 0x1.248efp-1f) { /* max__az__long */
-        if (x[92] < -0x1.dd2f1p-2f) { /* correlation__wx__wz__long */
-            if (x[56] < 0x1.10d5b4p+0f) { /* percentile_90__ay__long */
+        if (x[86] < -0x1.dd2f1p-2f) { /* correlation__wx__wz__long */
+            if (x[55] < 0x1.10d5b4p+0f) { /* percentile_90__ay__long */
                 return -0x1.0fdc8cp-4f;
             } else {
                 return 0x1.06348cp-4f;
@@ -9107,7 +9117,7 @@ static float tree_270(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[11] < 0x1.f458cep-4f) { /* iqr__ay__long */
-            if (x[43] < 0x1.732c16p+0f) { /* std__gyro_mag__long */
+            if (x[42] < 0x1.732c16p+0f) { /* std__gyro_mag__long */
                 if (x[18] < -0x1.f928p-6f) { /* mean__wx__long */
                     return 0x1.dea2ap-6f;
                 } else {
@@ -9118,13 +9128,13 @@ static float tree_270(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[19] < 0x1.73f8dap-1f) { /* std__wx__long */
-                if (x[94] < 0x1.c18ccp-1f) { /* mean__pitch__long */
+                if (x[88] < 0x1.c18ccp-1f) { /* mean__pitch__long */
                     return -0x1.35856ep-4f;
                 } else {
                     return 0x1.ac348ap-6f;
                 }
             } else {
-                if (x[81] < 0x1.efcaccp-1f) { /* range__acc_mag__short */
+                if (x[75] < 0x1.efcaccp-1f) { /* range__acc_mag__short */
                     return 0x1.df71ap-5f;
                 } else {
                     return -0x1.74d902p-5f;
@@ -9151,7 +9161,7 @@ static float tree_271(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 272: adds to margin 6; depth 2 */
 static float tree_272(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
         if (x[5] < 0x1.f4d68p-2f) { /* iqr__ax__long */
             return 0x1.cca786p-9f;
         } else {
@@ -9179,11 +9189,11 @@ static float tree_273(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 274: adds to margin 1; depth 4 */
 static float tree_274(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[66] < 0x1.bae1fp-1f) { /* range__ay__short */
-        if (x[57] < 0x1.290074p-5f) { /* percentile_90__az__long */
+    if (x[64] < 0x1.bae1fp-1f) { /* range__ay__short */
+        if (x[56] < 0x1.290074p-5f) { /* percentile_90__az__long */
             return 0x1.32a3p-6f;
         } else {
-            if (x[72] < 0x1.322b9p+2f) { /* range__wx__short */
+            if (x[70] < 0x1.322b9p+2f) { /* range__wx__short */
                 if (x[7] < 0x1.cffb3p-3f) { /* std__ay__long */
                     return -0x1.51198cp-4f;
                 } else {
@@ -9198,7 +9208,7 @@ static float tree_274(const float x[SPAR_MODEL_N_FEATURES])
             if (x[17] < 0x1.93a25p-1f) { /* iqr__az__long */
                 return 0x1.e6727ap-6f;
             } else {
-                if (x[90] < -0x1.50c0cep-1f) { /* correlation__ay__az__long */
+                if (x[84] < -0x1.50c0cep-1f) { /* correlation__ay__az__long */
                     return -0x1.28d1dcp-4f;
                 } else {
                     return -0x1.0c2682p-6f;
@@ -9206,7 +9216,7 @@ static float tree_274(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[5] < 0x1.9dfef8p+0f) { /* iqr__ax__long */
-                if (x[53] < -0x1.0ae27cp-1f) { /* percentile_10__ay__long */
+                if (x[52] < -0x1.0ae27cp-1f) { /* percentile_10__ay__long */
                     return 0x1.04818ep-4f;
                 } else {
                     return -0x1.b607f6p-6f;
@@ -9225,7 +9235,7 @@ static float tree_274(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 275: adds to margin 2; depth 4 */
 static float tree_275(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[58] < 0x1.b23a2ap-2f) { /* mad__wx__long */
+    if (x[57] < 0x1.b23a2ap-2f) { /* mad__wx__long */
         if (x[6] < -0x1.3ad8dep-5f) { /* mean__ay__long */
             return 0x1.6a504ep-6f;
         } else {
@@ -9233,8 +9243,8 @@ static float tree_275(const float x[SPAR_MODEL_N_FEATURES])
         }
     } else {
         if (x[9] < 0x1.55e41ep-1f) { /* max__ay__long */
-            if (x[49] < -0x1.1b2f28p+0f) { /* kurtosis__acc_mag__long */
-                if (x[97] < 0x1.88ff6ap+1f) { /* max__pitch__long */
+            if (x[48] < -0x1.1b2f28p+0f) { /* kurtosis__acc_mag__long */
+                if (x[91] < 0x1.88ff6ap+1f) { /* max__pitch__long */
                     return -0x1.a9d88ep-5f;
                 } else {
                     return 0x1.986b6ep-7f;
@@ -9247,14 +9257,14 @@ static float tree_275(const float x[SPAR_MODEL_N_FEATURES])
                 }
             }
         } else {
-            if (x[90] < -0x1.cfa73ap-1f) { /* correlation__ay__az__long */
+            if (x[84] < -0x1.cfa73ap-1f) { /* correlation__ay__az__long */
                 if (x[25] < 0x1.7bfc82p+1f) { /* std__wy__long */
                     return 0x1.35238ep-4f;
                 } else {
                     return -0x1.da9454p-8f;
                 }
             } else {
-                if (x[54] < -0x1.3cc978p+0f) { /* percentile_10__az__long */
+                if (x[53] < -0x1.3cc978p+0f) { /* percentile_10__az__long */
                     return 0x1.94d38ep-6f;
                 } else {
                     return -0x1.3bd916p-4f;
@@ -9267,9 +9277,9 @@ static float tree_275(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 276: adds to margin 3; depth 4 */
 static float tree_276(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[99] < 0x1.696b04p-2f) { /* std__roll__long */
-        if (x[105] < 0x1.df5262p+12f) { /* band_mid__gyro_mag__long */
-            if (x[106] < 0x1.8e112cp+3f) { /* band_mid__acc_dyn__long */
+    if (x[93] < 0x1.696b04p-2f) { /* std__roll__long */
+        if (x[98] < 0x1.df5262p+12f) { /* band_mid__gyro_mag__long */
+            if (x[99] < 0x1.8e112cp+3f) { /* band_mid__acc_dyn__long */
                 if (x[20] < -0x1.9cae22p+0f) { /* min__wx__long */
                     return -0x1.41068p-10f;
                 } else {
@@ -9290,7 +9300,7 @@ static float tree_276(const float x[SPAR_MODEL_N_FEATURES])
             }
         }
     } else {
-        if (x[56] < 0x1.26e77cp+0f) { /* percentile_90__ay__long */
+        if (x[55] < 0x1.26e77cp+0f) { /* percentile_90__ay__long */
             return -0x1.46a29p-4f;
         } else {
             return -0x1.27dacp-8f;
@@ -9302,8 +9312,8 @@ static float tree_276(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_277(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[15] < 0x1.248efp-1f) { /* max__az__long */
-        if (x[92] < -0x1.dd2f1p-2f) { /* correlation__wx__wz__long */
-            if (x[56] < 0x1.10d5b4p+0f) { /* percentile_90__ay__long */
+        if (x[86] < -0x1.dd2f1p-2f) { /* correlation__wx__wz__long */
+            if (x[55] < 0x1.10d5b4p+0f) { /* percentile_90__ay__long */
                 return -0x1.045924p-4f;
             } else {
                 return 0x1.e4f21ep-5f;
@@ -9312,7 +9322,7 @@ static float tree_277(const float x[SPAR_MODEL_N_FEATURES])
             return -0x1.453a92p-4f;
         }
     } else {
-        if (x[111] < 0x1.69b43ep-1f) { /* log_energy_floor1em09__acc_dyn__long */
+        if (x[104] < 0x1.69b43ep-1f) { /* log_energy_floor1em09__acc_dyn__long */
             if (x[1] < 0x1.33762p-3f) { /* std__ax__long */
                 return 0x1.919bf6p-4f;
             } else {
@@ -9324,13 +9334,13 @@ static float tree_277(const float x[SPAR_MODEL_N_FEATURES])
             }
         } else {
             if (x[18] < 0x1.d15636p-5f) { /* mean__wx__long */
-                if (x[64] < 0x1.e8375cp-1f) { /* mean__ay__short */
+                if (x[62] < 0x1.e8375cp-1f) { /* mean__ay__short */
                     return 0x1.5ea03cp-6f;
                 } else {
                     return -0x1.8e1226p-5f;
                 }
             } else {
-                if (x[67] < -0x1.ad76bp-5f) { /* mean__az__short */
+                if (x[65] < -0x1.ad76bp-5f) { /* mean__az__short */
                     return -0x1.fe4eaap-6f;
                 } else {
                     return 0x1.3f7074p-4f;
@@ -9344,7 +9354,7 @@ static float tree_277(const float x[SPAR_MODEL_N_FEATURES])
 static float tree_278(const float x[SPAR_MODEL_N_FEATURES])
 {
     if (x[25] < 0x1.47f0ccp+0f) { /* std__wy__long */
-        if (x[49] < -0x1.2d1d12p-1f) { /* kurtosis__acc_mag__long */
+        if (x[48] < -0x1.2d1d12p-1f) { /* kurtosis__acc_mag__long */
             return -0x1.b38764p-6f;
         } else {
             return 0x1.ca0334p-5f;
@@ -9357,8 +9367,8 @@ static float tree_278(const float x[SPAR_MODEL_N_FEATURES])
 /* tree 279: adds to margin 6; depth 2 */
 static float tree_279(const float x[SPAR_MODEL_N_FEATURES])
 {
-    if (x[29] < 0x1.1657f8p+0f) { /* iqr__wy__long */
-        if (x[38] < 0x1.9fd9b8p-2f) { /* min__acc_mag__long */
+    if (x[28] < 0x1.1657f8p+0f) { /* iqr__wy__long */
+        if (x[37] < 0x1.9fd9b8p-2f) { /* min__acc_mag__long */
             return 0x1.052fa2p-4f;
         } else {
             return 0x1.6c784p-8f;

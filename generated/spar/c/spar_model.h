@@ -10,14 +10,21 @@
 extern "C" {
 #endif
 
-#define SPAR_MODEL_N_FEATURES 112 /* reads spar_push's vectors */
+#define SPAR_MODEL_N_FEATURES 105 /* reads spar_device_push's vectors */
 #define SPAR_MODEL_N_OUTPUTS 7 /* margins: 1 for a binary model, one per class otherwise */
 #define SPAR_MODEL_N_CLASSES 7
 #define SPAR_MODEL_N_TREES 280
 #define SPAR_MODEL_MAX_DEPTH 4
 #define SPAR_MODEL_OBJECTIVE "multi:softprob"
 #define SPAR_MODEL_SHA256 "877b2b1c6b2c0d6a9906dd5a42f3098184c8eb3c6c90d4fa6a2ec1399865d23b" /* of the XGBoost model.json */
-#define SPAR_MODEL_FEATURE_ORDER_SHA256 "447b7e57e0f007a279fcdd23de0b6c5ce15dfeb8f5f7d25eb458c8baae019ebc"
+#define SPAR_MODEL_FEATURE_ORDER_SHA256 "6da253c01c84f79a6f40588443fc78d572473cc9b9e6e2678eb4896bc7de6e4a"
+#define SPAR_MODEL_SPEC_SHA256 "0d7f325b5456a2cd2657ca2f7ddff60f6c459631b0d8a9c89ad29dfb1706a733" /* the spec this file was generated from */
+#define SPAR_MODEL_GENERATOR_VERSION "0.1.0"
+
+/* The model's hashes at run time: a wrapper refuses a model whose feature order sha256 differs
+   from spar_device_feature_order_sha256() (the featuriser's). */
+const char *spar_model_sha256(void);
+const char *spar_model_feature_order_sha256(void);
 
 /* Margins, bit-identical to XGBoost's predict(output_margin=True) for the same feature vector:
    each feature rounded to float, XGBoost's split rule, base margin plus every tree's leaf in

@@ -133,6 +133,7 @@ FEATURE_NAMES = (
 N_INPUTS = 6
 N_FEATURES = 112
 MAX_LENGTH = 200  # samples before the first vector: the longest window
+BLOCK = 8192  # vectors computed at a time: bounds the working memory, whatever the recording
 WINDOWS = {  # name: (length, hop)
     "long": (200, 25),
     "short": (100, 25),
@@ -620,12 +621,14 @@ def featurize(samples, nonfinite="raise"):
 
         ends = _emission_ends(n_samples)
         features = np.empty((ends.shape[0], N_FEATURES))
-        rows = (ends - (MAX_LENGTH - 1)) // 25
-        features[:, COLUMNS_LONG] = _window_long(
-            s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pitch, s_roll, s_acc_dyn, s_gyro_lp, rows[-1] + 1)[rows]
-        rows = (ends - (MAX_LENGTH - 1)) // 25
-        features[:, COLUMNS_SHORT] = _window_short(
-            s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, rows[-1] + 1)[rows]
+        for lo in range(0, ends.shape[0], BLOCK):
+            block = ends[lo:lo + BLOCK]
+            rows = (block - (MAX_LENGTH - 1)) // 25  # evaluations of long
+            features[lo:lo + block.shape[0], COLUMNS_LONG] = _window_long(
+                s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pitch, s_roll, s_acc_dyn, s_gyro_lp, rows[0], rows[-1] - rows[0] + 1)[rows - rows[0]]
+            rows = (block - (MAX_LENGTH - 1)) // 25  # evaluations of short
+            features[lo:lo + block.shape[0], COLUMNS_SHORT] = _window_short(
+                s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, rows[0], rows[-1] - rows[0] + 1)[rows - rows[0]]
     if kept is not None:
         ends = kept[ends]
     return features, ends
@@ -638,7 +641,7 @@ def _checked(samples):
     if array.ndim != 2 or array.shape[1] != N_INPUTS:
         raise ValueError(f"samples must have shape (n_samples, {N_INPUTS}) with columns "
                          f"{', '.join(INPUTS)}; got shape {array.shape}")
-    return array.astype(np.float64)
+    return np.asarray(array, dtype=np.float64)   # no copy of float64 input
 
 
 def _emission_ends(n_samples):
@@ -651,20 +654,21 @@ def _emission_ends(n_samples):
 COLUMNS_LONG = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 103, 104, 105, 106, 107, 108, 109, 110, 111]
 
 
-def _window_long(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pitch, s_roll, s_acc_dyn, s_gyro_lp, count):
-    """Window 'long' (200 samples, every 25): `count` rows, oldest first."""
-    w_ax = sliding_window_view(s_ax, 200)[MAX_LENGTH - 200::25][:count]
-    w_ay = sliding_window_view(s_ay, 200)[MAX_LENGTH - 200::25][:count]
-    w_az = sliding_window_view(s_az, 200)[MAX_LENGTH - 200::25][:count]
-    w_wx = sliding_window_view(s_wx, 200)[MAX_LENGTH - 200::25][:count]
-    w_wy = sliding_window_view(s_wy, 200)[MAX_LENGTH - 200::25][:count]
-    w_wz = sliding_window_view(s_wz, 200)[MAX_LENGTH - 200::25][:count]
-    w_acc_mag = sliding_window_view(s_acc_mag, 200)[MAX_LENGTH - 200::25][:count]
-    w_gyro_mag = sliding_window_view(s_gyro_mag, 200)[MAX_LENGTH - 200::25][:count]
-    w_pitch = sliding_window_view(s_pitch, 200)[MAX_LENGTH - 200::25][:count]
-    w_roll = sliding_window_view(s_roll, 200)[MAX_LENGTH - 200::25][:count]
-    w_acc_dyn = sliding_window_view(s_acc_dyn, 200)[MAX_LENGTH - 200::25][:count]
-    w_gyro_lp = sliding_window_view(s_gyro_lp, 200)[MAX_LENGTH - 200::25][:count]
+def _window_long(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pitch, s_roll, s_acc_dyn, s_gyro_lp, first, count):
+    """Window 'long' (200 samples, every 25): its evaluations first to
+    first + count - 1 (0 = on the first full sample), as rows, oldest sample first."""
+    w_ax = sliding_window_view(s_ax, 200)[MAX_LENGTH - 200::25][first:first + count]
+    w_ay = sliding_window_view(s_ay, 200)[MAX_LENGTH - 200::25][first:first + count]
+    w_az = sliding_window_view(s_az, 200)[MAX_LENGTH - 200::25][first:first + count]
+    w_wx = sliding_window_view(s_wx, 200)[MAX_LENGTH - 200::25][first:first + count]
+    w_wy = sliding_window_view(s_wy, 200)[MAX_LENGTH - 200::25][first:first + count]
+    w_wz = sliding_window_view(s_wz, 200)[MAX_LENGTH - 200::25][first:first + count]
+    w_acc_mag = sliding_window_view(s_acc_mag, 200)[MAX_LENGTH - 200::25][first:first + count]
+    w_gyro_mag = sliding_window_view(s_gyro_mag, 200)[MAX_LENGTH - 200::25][first:first + count]
+    w_pitch = sliding_window_view(s_pitch, 200)[MAX_LENGTH - 200::25][first:first + count]
+    w_roll = sliding_window_view(s_roll, 200)[MAX_LENGTH - 200::25][first:first + count]
+    w_acc_dyn = sliding_window_view(s_acc_dyn, 200)[MAX_LENGTH - 200::25][first:first + count]
+    w_gyro_lp = sliding_window_view(s_gyro_lp, 200)[MAX_LENGTH - 200::25][first:first + count]
     out = np.empty((count, 84))
 
     # mean__ax__long
@@ -1131,10 +1135,11 @@ def _window_long(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pi
         sorted[:, k] = (w_wx[:, k] + 0.0)
     sorted.sort(axis=1)
     median = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
+    deviations = np.empty((out.shape[0], 200))
     for k2 in range(0, 200):
-        sorted[:, k2] = np.abs((w_wx[:, k2] - median))
-    sorted.sort(axis=1)
-    out[:, 58] = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
+        deviations[:, k2] = np.abs((w_wx[:, k2] - median))
+    deviations.sort(axis=1)
+    out[:, 58] = ((deviations[:, 99].copy() + deviations[:, 100].copy()) * 0.5)
 
     # mad__wy__long
     sorted = np.empty((out.shape[0], 200))
@@ -1142,10 +1147,11 @@ def _window_long(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pi
         sorted[:, k] = (w_wy[:, k] + 0.0)
     sorted.sort(axis=1)
     median = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
+    deviations = np.empty((out.shape[0], 200))
     for k2 in range(0, 200):
-        sorted[:, k2] = np.abs((w_wy[:, k2] - median))
-    sorted.sort(axis=1)
-    out[:, 59] = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
+        deviations[:, k2] = np.abs((w_wy[:, k2] - median))
+    deviations.sort(axis=1)
+    out[:, 59] = ((deviations[:, 99].copy() + deviations[:, 100].copy()) * 0.5)
 
     # mad__wz__long
     sorted = np.empty((out.shape[0], 200))
@@ -1153,10 +1159,11 @@ def _window_long(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pi
         sorted[:, k] = (w_wz[:, k] + 0.0)
     sorted.sort(axis=1)
     median = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
+    deviations = np.empty((out.shape[0], 200))
     for k2 in range(0, 200):
-        sorted[:, k2] = np.abs((w_wz[:, k2] - median))
-    sorted.sort(axis=1)
-    out[:, 60] = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
+        deviations[:, k2] = np.abs((w_wz[:, k2] - median))
+    deviations.sort(axis=1)
+    out[:, 60] = ((deviations[:, 99].copy() + deviations[:, 100].copy()) * 0.5)
 
     # correlation__ax__ay__long
     total = np.float64(0.0)
@@ -1467,16 +1474,17 @@ def _window_long(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pi
 COLUMNS_SHORT = [61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 102]
 
 
-def _window_short(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, count):
-    """Window 'short' (100 samples, every 25): `count` rows, oldest first."""
-    w_ax = sliding_window_view(s_ax, 100)[MAX_LENGTH - 100::25][:count]
-    w_ay = sliding_window_view(s_ay, 100)[MAX_LENGTH - 100::25][:count]
-    w_az = sliding_window_view(s_az, 100)[MAX_LENGTH - 100::25][:count]
-    w_wx = sliding_window_view(s_wx, 100)[MAX_LENGTH - 100::25][:count]
-    w_wy = sliding_window_view(s_wy, 100)[MAX_LENGTH - 100::25][:count]
-    w_wz = sliding_window_view(s_wz, 100)[MAX_LENGTH - 100::25][:count]
-    w_acc_mag = sliding_window_view(s_acc_mag, 100)[MAX_LENGTH - 100::25][:count]
-    w_gyro_mag = sliding_window_view(s_gyro_mag, 100)[MAX_LENGTH - 100::25][:count]
+def _window_short(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, first, count):
+    """Window 'short' (100 samples, every 25): its evaluations first to
+    first + count - 1 (0 = on the first full sample), as rows, oldest sample first."""
+    w_ax = sliding_window_view(s_ax, 100)[MAX_LENGTH - 100::25][first:first + count]
+    w_ay = sliding_window_view(s_ay, 100)[MAX_LENGTH - 100::25][first:first + count]
+    w_az = sliding_window_view(s_az, 100)[MAX_LENGTH - 100::25][first:first + count]
+    w_wx = sliding_window_view(s_wx, 100)[MAX_LENGTH - 100::25][first:first + count]
+    w_wy = sliding_window_view(s_wy, 100)[MAX_LENGTH - 100::25][first:first + count]
+    w_wz = sliding_window_view(s_wz, 100)[MAX_LENGTH - 100::25][first:first + count]
+    w_acc_mag = sliding_window_view(s_acc_mag, 100)[MAX_LENGTH - 100::25][first:first + count]
+    w_gyro_mag = sliding_window_view(s_gyro_mag, 100)[MAX_LENGTH - 100::25][first:first + count]
     out = np.empty((count, 28))
 
     # mean__ax__short

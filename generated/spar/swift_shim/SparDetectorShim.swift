@@ -17,7 +17,7 @@
 // no padding; the harness checks the offsets with cffi).
 
 final class SparDetectorBox {
-    var detector: SparDetector = SparDetector()
+    var detector: SparDetector = try! SparDetector() // throws only on a version mismatch
 }
 
 @_cdecl("spar_detector_init")
@@ -36,7 +36,7 @@ public func spar_detector_push(_ d: UnsafeMutableRawPointer, _ sample: UnsafePoi
         preconditionFailure("spar_detector_push before spar_detector_init")
     }
     let box: SparDetectorBox = Unmanaged<SparDetectorBox>.fromOpaque(raw).takeUnretainedValue()
-    let values: UnsafeBufferPointer<Double> = UnsafeBufferPointer(start: sample, count: SparFeatures.inputCount)
+    let values: UnsafeBufferPointer<Double> = UnsafeBufferPointer(start: sample, count: SparDeviceFeatures.inputCount)
     let status: SparDetector.PushResult = box.detector.push(values)
     if status.rawValue > 0 {
         let k: Int = SparModel.outputCount

@@ -194,6 +194,21 @@ const char *const twist_and_go_device_feature_names[TWIST_AND_GO_DEVICE_N_FEATUR
     "fast_spin__gyro_mag__short",
 };
 
+const char *twist_and_go_device_spec_sha256(void)
+{
+    return TWIST_AND_GO_DEVICE_SPEC_HASH;
+}
+
+const char *twist_and_go_device_generator_version(void)
+{
+    return TWIST_AND_GO_DEVICE_GENERATOR_VERSION;
+}
+
+const char *twist_and_go_device_feature_order_sha256(void)
+{
+    return TWIST_AND_GO_DEVICE_FEATURE_ORDER_SHA256;
+}
+
 /* Window short: 25 samples, evaluated every 1 accepted sample(s).
    start: ring index of its oldest sample. */
 static void eval_short(twist_and_go_device_state *st, int start)

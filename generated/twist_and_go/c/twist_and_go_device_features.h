@@ -19,6 +19,8 @@ extern "C" {
 #define TWIST_AND_GO_DEVICE_REJECTED (-1) /* push: a non-finite sample, ignored; state unchanged */
 #define TWIST_AND_GO_DEVICE_SPEC_HASH "b1cf1a3631585f04fa8c882248bafa870c02cf9c3c24698a5d2d486908d3e95f"
 #define TWIST_AND_GO_DEVICE_GENERATOR_VERSION "0.1.0"
+/* sha256 of the feature names in vector order, one per line: a model must carry the same. */
+#define TWIST_AND_GO_DEVICE_FEATURE_ORDER_SHA256 "ebd8a89cd8373e8ee4f2db528fa50b0de5fc1f5286ca038c73eb22facf1e292c"
 
 /* Streaming state: fixed size, no heap, no globals. One per sensor stream; reentrant. */
 typedef struct twist_and_go_device_state {
@@ -47,6 +49,11 @@ typedef struct twist_and_go_device_state {
 /* Input order of a sample, and the feature order of out (the contract with the model). */
 extern const char *const twist_and_go_device_input_names[TWIST_AND_GO_DEVICE_N_INPUTS];
 extern const char *const twist_and_go_device_feature_names[TWIST_AND_GO_DEVICE_N_FEATURES];
+
+/* The constants above at run time, for wrappers that check what they loaded (JNI, Kotlin). */
+const char *twist_and_go_device_spec_sha256(void);
+const char *twist_and_go_device_generator_version(void);
+const char *twist_and_go_device_feature_order_sha256(void);
 
 /* Resets a stream: the next push is its first sample. */
 void twist_and_go_device_init(twist_and_go_device_state *st);

@@ -227,6 +227,21 @@ const char *const twist_and_go_feature_names[TWIST_AND_GO_N_FEATURES] = {
     "fast_spin__gyro_mag__short",
 };
 
+const char *twist_and_go_spec_sha256(void)
+{
+    return TWIST_AND_GO_SPEC_HASH;
+}
+
+const char *twist_and_go_generator_version(void)
+{
+    return TWIST_AND_GO_GENERATOR_VERSION;
+}
+
+const char *twist_and_go_feature_order_sha256(void)
+{
+    return TWIST_AND_GO_FEATURE_ORDER_SHA256;
+}
+
 /* Window short: 25 samples, evaluated every 1 accepted sample(s).
    start: ring index of its oldest sample. */
 static void eval_short(twist_and_go_state *st, int start)

@@ -18,6 +18,8 @@ extern "C" {
 #define TWIST_AND_GO_REJECTED (-1) /* push: a non-finite sample, ignored; state unchanged */
 #define TWIST_AND_GO_SPEC_HASH "b1cf1a3631585f04fa8c882248bafa870c02cf9c3c24698a5d2d486908d3e95f"
 #define TWIST_AND_GO_GENERATOR_VERSION "0.1.0"
+/* sha256 of the feature names in vector order, one per line: a model must carry the same. */
+#define TWIST_AND_GO_FEATURE_ORDER_SHA256 "5fb90d34374a84832469451e1b4508db91e5b68e9fe441d705b88b9077c97c90"
 
 /* Streaming state: fixed size, no heap, no globals. One per sensor stream; reentrant. */
 typedef struct twist_and_go_state {
@@ -46,6 +48,11 @@ typedef struct twist_and_go_state {
 /* Input order of a sample, and the feature order of out (the contract with the model). */
 extern const char *const twist_and_go_input_names[TWIST_AND_GO_N_INPUTS];
 extern const char *const twist_and_go_feature_names[TWIST_AND_GO_N_FEATURES];
+
+/* The constants above at run time, for wrappers that check what they loaded (JNI, Kotlin). */
+const char *twist_and_go_spec_sha256(void);
+const char *twist_and_go_generator_version(void);
+const char *twist_and_go_feature_order_sha256(void);
 
 /* Resets a stream: the next push is its first sample. */
 void twist_and_go_init(twist_and_go_state *st);

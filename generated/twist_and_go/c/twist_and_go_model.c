@@ -20,6 +20,16 @@
 #error "float sums must be evaluated in float (FLT_EVAL_METHOD 0) to match XGBoost"
 #endif
 
+const char *twist_and_go_model_sha256(void)
+{
+    return TWIST_AND_GO_MODEL_SHA256;
+}
+
+const char *twist_and_go_model_feature_order_sha256(void)
+{
+    return TWIST_AND_GO_MODEL_FEATURE_ORDER_SHA256;
+}
+
 /* tree 0: adds to margin 0; depth 5 */
 static float tree_0(const float x[TWIST_AND_GO_MODEL_N_FEATURES])
 {

@@ -18,6 +18,13 @@ extern "C" {
 #define TWIST_AND_GO_MODEL_OBJECTIVE "binary:logistic"
 #define TWIST_AND_GO_MODEL_SHA256 "d7e1673f4528cb2e04712dfca0a86a1d940e01a5dd69f0109d386bb1d6988bdd" /* of the XGBoost model.json */
 #define TWIST_AND_GO_MODEL_FEATURE_ORDER_SHA256 "ebd8a89cd8373e8ee4f2db528fa50b0de5fc1f5286ca038c73eb22facf1e292c"
+#define TWIST_AND_GO_MODEL_SPEC_SHA256 "b1cf1a3631585f04fa8c882248bafa870c02cf9c3c24698a5d2d486908d3e95f" /* the spec this file was generated from */
+#define TWIST_AND_GO_MODEL_GENERATOR_VERSION "0.1.0"
+
+/* The model's hashes at run time: a wrapper refuses a model whose feature order sha256 differs
+   from twist_and_go_device_feature_order_sha256() (the featuriser's). */
+const char *twist_and_go_model_sha256(void);
+const char *twist_and_go_model_feature_order_sha256(void);
 
 /* Margins, bit-identical to XGBoost's predict(output_margin=True) for the same feature vector:
    each feature rounded to float, XGBoost's split rule, base margin plus every tree's leaf in

@@ -220,6 +220,7 @@ FEATURE_NAMES = (
 N_INPUTS = 6
 N_FEATURES = 199
 MAX_LENGTH = 100  # samples before the first vector: the longest window
+BLOCK = 8192  # vectors computed at a time: bounds the working memory, whatever the recording
 WINDOWS = {  # name: (length, hop)
     "short": (25, 1),
     "long": (100, 5),
@@ -301,12 +302,14 @@ def featurize(samples, nonfinite="raise"):
 
         ends = _emission_ends(n_samples)
         features = np.empty((ends.shape[0], N_FEATURES))
-        rows = (ends - (MAX_LENGTH - 1)) // 1
-        features[:, COLUMNS_SHORT] = _window_short(
-            s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_gyro_y_d, s_acc_x_lp, s_acc_g, s_twist, s_spin_sum, rows[-1] + 1)[rows]
-        rows = (ends - (MAX_LENGTH - 1)) // 5
-        features[:, COLUMNS_LONG] = _window_long(
-            s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_acc_g, rows[-1] + 1)[rows]
+        for lo in range(0, ends.shape[0], BLOCK):
+            block = ends[lo:lo + BLOCK]
+            rows = (block - (MAX_LENGTH - 1)) // 1  # evaluations of short
+            features[lo:lo + block.shape[0], COLUMNS_SHORT] = _window_short(
+                s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_gyro_y_d, s_acc_x_lp, s_acc_g, s_twist, s_spin_sum, rows[0], rows[-1] - rows[0] + 1)[rows - rows[0]]
+            rows = (block - (MAX_LENGTH - 1)) // 5  # evaluations of long
+            features[lo:lo + block.shape[0], COLUMNS_LONG] = _window_long(
+                s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_acc_g, rows[0], rows[-1] - rows[0] + 1)[rows - rows[0]]
     if kept is not None:
         ends = kept[ends]
     return features, ends
@@ -319,7 +322,7 @@ def _checked(samples):
     if array.ndim != 2 or array.shape[1] != N_INPUTS:
         raise ValueError(f"samples must have shape (n_samples, {N_INPUTS}) with columns "
                          f"{', '.join(INPUTS)}; got shape {array.shape}")
-    return array.astype(np.float64)
+    return np.asarray(array, dtype=np.float64)   # no copy of float64 input
 
 
 def _emission_ends(n_samples):
@@ -332,21 +335,22 @@ def _emission_ends(n_samples):
 COLUMNS_SHORT = [0, 1, 2, 3, 4, 5, 6, 7, 8, 18, 19, 20, 21, 22, 23, 24, 25, 26, 36, 37, 38, 39, 40, 41, 42, 43, 44, 54, 55, 56, 57, 58, 59, 60, 61, 62, 72, 73, 74, 75, 76, 77, 78, 79, 80, 90, 91, 92, 93, 94, 95, 96, 97, 98, 108, 109, 110, 111, 112, 113, 114, 115, 116, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161, 162, 163, 164, 198]
 
 
-def _window_short(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_gyro_y_d, s_acc_x_lp, s_acc_g, s_twist, s_spin_sum, count):
-    """Window 'short' (25 samples, every 1): `count` rows, oldest first."""
-    w_acc_x = sliding_window_view(s_acc_x, 25)[MAX_LENGTH - 25::1][:count]
-    w_acc_y = sliding_window_view(s_acc_y, 25)[MAX_LENGTH - 25::1][:count]
-    w_acc_z = sliding_window_view(s_acc_z, 25)[MAX_LENGTH - 25::1][:count]
-    w_gyro_x = sliding_window_view(s_gyro_x, 25)[MAX_LENGTH - 25::1][:count]
-    w_gyro_y = sliding_window_view(s_gyro_y, 25)[MAX_LENGTH - 25::1][:count]
-    w_gyro_z = sliding_window_view(s_gyro_z, 25)[MAX_LENGTH - 25::1][:count]
-    w_acc_mag = sliding_window_view(s_acc_mag, 25)[MAX_LENGTH - 25::1][:count]
-    w_gyro_mag = sliding_window_view(s_gyro_mag, 25)[MAX_LENGTH - 25::1][:count]
-    w_gyro_y_d = sliding_window_view(s_gyro_y_d, 25)[MAX_LENGTH - 25::1][:count]
-    w_acc_x_lp = sliding_window_view(s_acc_x_lp, 25)[MAX_LENGTH - 25::1][:count]
-    w_acc_g = sliding_window_view(s_acc_g, 25)[MAX_LENGTH - 25::1][:count]
-    w_twist = sliding_window_view(s_twist, 25)[MAX_LENGTH - 25::1][:count]
-    w_spin_sum = sliding_window_view(s_spin_sum, 25)[MAX_LENGTH - 25::1][:count]
+def _window_short(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_gyro_y_d, s_acc_x_lp, s_acc_g, s_twist, s_spin_sum, first, count):
+    """Window 'short' (25 samples, every 1): its evaluations first to
+    first + count - 1 (0 = on the first full sample), as rows, oldest sample first."""
+    w_acc_x = sliding_window_view(s_acc_x, 25)[MAX_LENGTH - 25::1][first:first + count]
+    w_acc_y = sliding_window_view(s_acc_y, 25)[MAX_LENGTH - 25::1][first:first + count]
+    w_acc_z = sliding_window_view(s_acc_z, 25)[MAX_LENGTH - 25::1][first:first + count]
+    w_gyro_x = sliding_window_view(s_gyro_x, 25)[MAX_LENGTH - 25::1][first:first + count]
+    w_gyro_y = sliding_window_view(s_gyro_y, 25)[MAX_LENGTH - 25::1][first:first + count]
+    w_gyro_z = sliding_window_view(s_gyro_z, 25)[MAX_LENGTH - 25::1][first:first + count]
+    w_acc_mag = sliding_window_view(s_acc_mag, 25)[MAX_LENGTH - 25::1][first:first + count]
+    w_gyro_mag = sliding_window_view(s_gyro_mag, 25)[MAX_LENGTH - 25::1][first:first + count]
+    w_gyro_y_d = sliding_window_view(s_gyro_y_d, 25)[MAX_LENGTH - 25::1][first:first + count]
+    w_acc_x_lp = sliding_window_view(s_acc_x_lp, 25)[MAX_LENGTH - 25::1][first:first + count]
+    w_acc_g = sliding_window_view(s_acc_g, 25)[MAX_LENGTH - 25::1][first:first + count]
+    w_twist = sliding_window_view(s_twist, 25)[MAX_LENGTH - 25::1][first:first + count]
+    w_spin_sum = sliding_window_view(s_spin_sum, 25)[MAX_LENGTH - 25::1][first:first + count]
     out = np.empty((count, 84))
 
     # mean__acc_x__short
@@ -978,17 +982,18 @@ def _window_short(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc
 COLUMNS_LONG = [9, 10, 11, 12, 13, 14, 15, 16, 17, 27, 28, 29, 30, 31, 32, 33, 34, 35, 45, 46, 47, 48, 49, 50, 51, 52, 53, 63, 64, 65, 66, 67, 68, 69, 70, 71, 81, 82, 83, 84, 85, 86, 87, 88, 89, 99, 100, 101, 102, 103, 104, 105, 106, 107, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197]
 
 
-def _window_long(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_acc_g, count):
-    """Window 'long' (100 samples, every 5): `count` rows, oldest first."""
-    w_acc_x = sliding_window_view(s_acc_x, 100)[MAX_LENGTH - 100::5][:count]
-    w_acc_y = sliding_window_view(s_acc_y, 100)[MAX_LENGTH - 100::5][:count]
-    w_acc_z = sliding_window_view(s_acc_z, 100)[MAX_LENGTH - 100::5][:count]
-    w_gyro_x = sliding_window_view(s_gyro_x, 100)[MAX_LENGTH - 100::5][:count]
-    w_gyro_y = sliding_window_view(s_gyro_y, 100)[MAX_LENGTH - 100::5][:count]
-    w_gyro_z = sliding_window_view(s_gyro_z, 100)[MAX_LENGTH - 100::5][:count]
-    w_acc_mag = sliding_window_view(s_acc_mag, 100)[MAX_LENGTH - 100::5][:count]
-    w_gyro_mag = sliding_window_view(s_gyro_mag, 100)[MAX_LENGTH - 100::5][:count]
-    w_acc_g = sliding_window_view(s_acc_g, 100)[MAX_LENGTH - 100::5][:count]
+def _window_long(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_acc_g, first, count):
+    """Window 'long' (100 samples, every 5): its evaluations first to
+    first + count - 1 (0 = on the first full sample), as rows, oldest sample first."""
+    w_acc_x = sliding_window_view(s_acc_x, 100)[MAX_LENGTH - 100::5][first:first + count]
+    w_acc_y = sliding_window_view(s_acc_y, 100)[MAX_LENGTH - 100::5][first:first + count]
+    w_acc_z = sliding_window_view(s_acc_z, 100)[MAX_LENGTH - 100::5][first:first + count]
+    w_gyro_x = sliding_window_view(s_gyro_x, 100)[MAX_LENGTH - 100::5][first:first + count]
+    w_gyro_y = sliding_window_view(s_gyro_y, 100)[MAX_LENGTH - 100::5][first:first + count]
+    w_gyro_z = sliding_window_view(s_gyro_z, 100)[MAX_LENGTH - 100::5][first:first + count]
+    w_acc_mag = sliding_window_view(s_acc_mag, 100)[MAX_LENGTH - 100::5][first:first + count]
+    w_gyro_mag = sliding_window_view(s_gyro_mag, 100)[MAX_LENGTH - 100::5][first:first + count]
+    w_acc_g = sliding_window_view(s_acc_g, 100)[MAX_LENGTH - 100::5][first:first + count]
     out = np.empty((count, 115))
 
     # mean__acc_x__long

@@ -17,7 +17,7 @@
 // no padding; the harness checks the offsets with cffi).
 
 final class TwistAndGoDetectorBox {
-    var detector: TwistAndGoDetector = TwistAndGoDetector()
+    var detector: TwistAndGoDetector = try! TwistAndGoDetector() // throws only on a version mismatch
 }
 
 @_cdecl("twist_and_go_detector_init")

@@ -4,7 +4,8 @@
 // Model sha256: 877b2b1c6b2c0d6a9906dd5a42f3098184c8eb3c6c90d4fa6a2ec1399865d23b (model/model.json)
 //
 // Core ML input for coreml/SparModel.mlmodel (add that file to the app target; Xcode
-// generates its class). Apple platforms only; on other platforms this file is empty. The
+// generates its class) and SparDetector's Core ML path, which refuses a model generated for
+// another feature order. Apple platforms only; on other platforms this file is empty. The
 // .mlmodel compares Doubles; XGBoost (and SparModel) compare Floats, so every feature is
 // rounded to Float first: then Core ML takes exactly XGBoost's branches (docs/model.md).
 #if canImport(CoreML)
@@ -18,10 +19,30 @@ extension SparModel {
         precondition(features.count == featureCount, "features must hold featureCount values")
         let rounded: [Double] = roundedForCoreML(features)
         var dictionary: [String: MLFeatureValue] = [:]
-        for (index, name) in SparFeatures.featureNames.enumerated() {
+        for (index, name) in SparDeviceFeatures.featureNames.enumerated() {
             dictionary[name] = MLFeatureValue(double: rounded[index])
         }
         return try MLDictionaryFeatureProvider(dictionary: dictionary)
+    }
+}
+
+@available(iOS 13.0, macOS 10.15, *)
+extension SparDetector {
+    /// Throws ``VersionError`` unless `model` (coreml/SparModel.mlmodel, loaded by the app)
+    /// was generated for this featuriser's feature order: featgen writes it into the model's
+    /// metadata as "featgen.feature_order_sha256".
+    public static func checkCoreMLModel(_ model: MLModel) throws {
+        let metadata: [String: String] =
+            model.modelDescription.metadata[MLModelMetadataKey.creatorDefinedKey] as? [String: String] ?? [:]
+        try checkCoreMLMetadata(metadata)
+    }
+
+    /// Core ML's prediction for the latest feature vector ("predicted_class" and
+    /// "classProbability"), each feature rounded to Float first as XGBoost reads it. Checks the
+    /// model's feature order first. The detector's own decision (push) stays the tree model's.
+    public func coreMLPrediction(_ model: MLModel) throws -> MLFeatureProvider {
+        try Self.checkCoreMLModel(model)
+        return try model.prediction(from: SparModel.coreMLInput(features))
     }
 }
 #endif

@@ -6,15 +6,52 @@
 // Push a sample -> features -> margins -> decision -> event ("Opening!"), exactly as the C
 // runtime's spar_detector_push: the decision stream is part of parity.
 
-/// Streaming detector: the featuriser, the model and the spec's decision block.
+/// Streaming detector: the featuriser, the model and the spec's decision block, behind one type.
+/// The decision is taken by the own tree model (SparModel: margins bit-identical to XGBoost),
+/// on every platform; on Apple platforms `coreMLPrediction(_:)` also scores the latest vector
+/// with coreml/SparModel.mlmodel (see SparModelCoreML.swift).
 ///
 /// ```swift
-/// var detector = SparDetector()
-/// if detector.push(sample) == .event {   // sample: [Double] in SparFeatures.inputNames order
+/// var detector = try SparDetector()   // throws VersionError on a mixed-up build
+/// if detector.push(sample) == .event {   // sample: [Double] in SparDeviceFeatures.inputNames order
 ///     openTheDoor()
 /// }
 /// ```
 public struct SparDetector: Sendable {
+    /// Why a model is refused: it reads the features in another order than the featuriser
+    /// writes them, so it would score numbers that mean something else.
+    public enum VersionError: Error, Equatable, CustomStringConvertible {
+        /// `model` is the refused model's feature order sha256, `featuriser` the featuriser's.
+        case featureOrderMismatch(source: String, model: String, featuriser: String)
+
+        public var description: String {
+            switch self {
+            case let .featureOrderMismatch(source, model, featuriser):
+                return "spar: the \(source) reads features in another order (sha256 \(model)) "
+                    + "than SparDeviceFeatures writes them (\(featuriser)); rebuild both from the same "
+                    + "spec with featgen, or retrain the model on this spec"
+            }
+        }
+    }
+
+    /// sha256 of the spec the featuriser was generated from.
+    public static let specHash: String = SparDeviceFeatures.specHash
+    /// Version of featgen that generated this code.
+    public static let generatorVersion: String = SparDeviceFeatures.generatorVersion
+    /// sha256 of the featuriser's feature order: every model must carry the same.
+    public static let featureOrderSHA256: String = SparDeviceFeatures.featureOrderSHA256
+    /// sha256 of the XGBoost model.json the tree model was generated from.
+    public static let modelSHA256: String = SparModel.modelSHA256
+
+    /// Throws ``VersionError/featureOrderMismatch(source:model:featuriser:)`` unless a model
+    /// whose feature order sha256 is `modelFeatureOrderSHA256` reads this featuriser's vectors.
+    public static func checkFeatureOrder(_ modelFeatureOrderSHA256: String,
+                                         of source: String = "model") throws {
+        guard modelFeatureOrderSHA256 == SparDeviceFeatures.featureOrderSHA256 else {
+            throw VersionError.featureOrderMismatch(source: source, model: modelFeatureOrderSHA256,
+                                                    featuriser: SparDeviceFeatures.featureOrderSHA256)
+        }
+    }
     /// What a push did. Raw values are the C runtime's return codes.
     public enum PushResult: Int32, Sendable {
         /// A vector was scored and fired the event.
@@ -34,7 +71,7 @@ public struct SparDetector: Sendable {
     /// Accepted samples after an event whose vectors are ignored.
     public static let refractory: Int = 500
 
-    private var featuriser: SparFeatures
+    private var featuriser: SparDeviceFeatures
     private var vector: [Double]
     /// Margins of the latest scored vector (bit-identical to XGBoost).
     public private(set) var margins: [Float]
@@ -48,10 +85,22 @@ public struct SparDetector: Sendable {
     public private(set) var run: Int = 0
     private var cooldown: Int = 0
 
-    /// A new stream. Storage is allocated here, once.
-    public init() {
-        featuriser = SparFeatures()
-        vector = [Double](repeating: 0.0, count: SparFeatures.featureCount)
+    /// The key of the feature order sha256 in the .mlmodel's user-defined metadata (featgen
+    /// writes it there).
+    public static let coreMLFeatureOrderKey: String = "featgen.feature_order_sha256"
+
+    /// Throws ``VersionError`` unless a Core ML model's user-defined metadata names this
+    /// featuriser's feature order (``checkCoreMLModel(_:)`` reads it from an `MLModel`).
+    public static func checkCoreMLMetadata(_ metadata: [String: String]) throws {
+        try checkFeatureOrder(metadata[coreMLFeatureOrderKey] ?? "(none)", of: "Core ML model")
+    }
+
+    /// A new stream. Storage is allocated here, once. Throws ``VersionError`` when the tree model
+    /// was generated for another feature order than the featuriser's (files of two builds mixed).
+    public init() throws {
+        try Self.checkFeatureOrder(SparModel.featureOrderSHA256, of: "SparModel tree model")
+        featuriser = SparDeviceFeatures()
+        vector = [Double](repeating: 0.0, count: SparDeviceFeatures.featureCount)
         margins = [Float](repeating: 0.0, count: SparModel.outputCount)
         probabilities = [Float](repeating: 0.0, count: SparModel.outputCount)
     }
@@ -59,13 +108,13 @@ public struct SparDetector: Sendable {
     /// The latest feature vector.
     public var features: [Double] { vector }
 
-    /// Pushes one sample (``SparFeatures/inputCount`` values). Never allocates.
+    /// Pushes one sample (``SparDeviceFeatures/inputCount`` values). Never allocates.
     public mutating func push(_ sample: UnsafeBufferPointer<Double>) -> PushResult {
         var buffer: [Double] = []
         swap(&buffer, &vector)          // the buffer is borrowed while self mutates; no copy
         defer { swap(&buffer, &vector) }
-        let status: SparFeatures.PushResult = buffer.withUnsafeMutableBufferPointer {
-            (out: inout UnsafeMutableBufferPointer<Double>) -> SparFeatures.PushResult in
+        let status: SparDeviceFeatures.PushResult = buffer.withUnsafeMutableBufferPointer {
+            (out: inout UnsafeMutableBufferPointer<Double>) -> SparDeviceFeatures.PushResult in
             featuriser.push(sample, into: out)
         }
         if status == .rejected {
@@ -105,7 +154,7 @@ public struct SparDetector: Sendable {
         return fired ? .event : .scored
     }
 
-    /// Pushes one sample given as an array (``SparFeatures/inputCount`` values).
+    /// Pushes one sample given as an array (``SparDeviceFeatures/inputCount`` values).
     public mutating func push(_ sample: [Double]) -> PushResult {
         return sample.withUnsafeBufferPointer { (values: UnsafeBufferPointer<Double>) -> PushResult in
             self.push(values)

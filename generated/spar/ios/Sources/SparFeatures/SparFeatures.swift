@@ -50,6 +50,8 @@ public struct SparFeatures: Sendable {
     public static let specHash: String = "0d7f325b5456a2cd2657ca2f7ddff60f6c459631b0d8a9c89ad29dfb1706a733"
     /// Version of featgen that generated this code.
     public static let generatorVersion: String = "0.1.0"
+    /// sha256 of the feature names in vector order, one per line: a model must carry the same.
+    public static let featureOrderSHA256: String = "447b7e57e0f007a279fcdd23de0b6c5ce15dfeb8f5f7d25eb458c8baae019ebc"
     /// Order of the values in a sample.
     public static let inputNames: [String] = [
         "ax",
@@ -220,7 +222,7 @@ public struct SparFeatures: Sendable {
 
     /// A new stream: the next push is its first sample.
     public init() {
-        storage = [Double](repeating: 0.0, count: 5112)
+        storage = [Double](repeating: 0.0, count: 7512)
     }
 
     /// Restarts the stream (the next push is its first sample) without reallocating.
@@ -796,1362 +798,467 @@ public struct SparFeatures: Sendable {
         let w_gyro_lp: UnsafePointer<Double> = UnsafePointer(base + (4400 + start))
         let features: UnsafeMutablePointer<Double> = base + 4800
 
-        // mean__ax__long
+        // all 84 features of window long, sharing their common work
         do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_ax[k])
+            var total_f0: Double = 0.0
+            var total_f6: Double = 0.0
+            var total_f12: Double = 0.0
+            var total_f18: Double = 0.0
+            var total_f24: Double = 0.0
+            var total_f30: Double = 0.0
+            var total_f36: Double = 0.0
+            var total_f42: Double = 0.0
+            var total_f67: Double = 0.0
+            var total_f71: Double = 0.0
+            var total_f82: Double = 0.0
+            var energy_f83: Double = 0.0
+            for k_f0 in 0..<200 {
+                total_f0 = (total_f0 + w_ax[k_f0])
+                total_f6 = (total_f6 + w_ay[k_f0])
+                total_f12 = (total_f12 + w_az[k_f0])
+                total_f18 = (total_f18 + w_wx[k_f0])
+                total_f24 = (total_f24 + w_wy[k_f0])
+                total_f30 = (total_f30 + w_wz[k_f0])
+                total_f36 = (total_f36 + w_acc_mag[k_f0])
+                total_f42 = (total_f42 + w_gyro_mag[k_f0])
+                total_f67 = (total_f67 + w_pitch[k_f0])
+                total_f71 = (total_f71 + w_roll[k_f0])
+                total_f82 = (total_f82 + w_gyro_lp[k_f0])
+                energy_f83 = (energy_f83 + (w_acc_dyn[k_f0] * w_acc_dyn[k_f0]))
             }
-            let mean: Double = (total / 200.0)
-            features[0] = mean
-        }
-
-        // std__ax__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_ax[k])
+            let mean_f0: Double = (total_f0 / 200.0)
+            features[0] = mean_f0 // mean__ax__long
+            var squares_f1: Double = 0.0
+            let mean_f6: Double = (total_f6 / 200.0)
+            var squares_f7: Double = 0.0
+            let mean_f12: Double = (total_f12 / 200.0)
+            var squares_f13: Double = 0.0
+            let mean_f18: Double = (total_f18 / 200.0)
+            var squares_f19: Double = 0.0
+            let mean_f24: Double = (total_f24 / 200.0)
+            var squares_f25: Double = 0.0
+            let mean_f30: Double = (total_f30 / 200.0)
+            var squares_f31: Double = 0.0
+            let mean_f36: Double = (total_f36 / 200.0)
+            var squares_f37: Double = 0.0
+            let mean_f42: Double = (total_f42 / 200.0)
+            var squares_f43: Double = 0.0
+            var s3_f48: Double = 0.0
+            var s4_f49: Double = 0.0
+            var s3_f50: Double = 0.0
+            var s4_f51: Double = 0.0
+            var sxy_f61: Double = 0.0
+            var sxy_f62: Double = 0.0
+            var sxy_f63: Double = 0.0
+            var sxy_f64: Double = 0.0
+            var sxy_f65: Double = 0.0
+            var sxy_f66: Double = 0.0
+            let mean_f67: Double = (total_f67 / 200.0)
+            var squares_f68: Double = 0.0
+            let mean_f71: Double = (total_f71 / 200.0)
+            var squares_f72: Double = 0.0
+            let mean_f82: Double = (total_f82 / 200.0)
+            var crossings_f82: Double = 0.0
+            var last_sign_f82: Double = 0.0
+            for k2_f1 in 0..<200 {
+                squares_f1 = (squares_f1 + ((w_ax[k2_f1] - mean_f0) * (w_ax[k2_f1] - mean_f0)))
+                squares_f7 = (squares_f7 + ((w_ay[k2_f1] - mean_f6) * (w_ay[k2_f1] - mean_f6)))
+                squares_f13 = (squares_f13 + ((w_az[k2_f1] - mean_f12) * (w_az[k2_f1] - mean_f12)))
+                squares_f19 = (squares_f19 + ((w_wx[k2_f1] - mean_f18) * (w_wx[k2_f1] - mean_f18)))
+                squares_f25 = (squares_f25 + ((w_wy[k2_f1] - mean_f24) * (w_wy[k2_f1] - mean_f24)))
+                squares_f31 = (squares_f31 + ((w_wz[k2_f1] - mean_f30) * (w_wz[k2_f1] - mean_f30)))
+                squares_f37 = (squares_f37 + ((w_acc_mag[k2_f1] - mean_f36) * (w_acc_mag[k2_f1] - mean_f36)))
+                squares_f43 = (squares_f43 + ((w_gyro_mag[k2_f1] - mean_f42) * (w_gyro_mag[k2_f1] - mean_f42)))
+                s3_f48 = (s3_f48 + (((w_acc_mag[k2_f1] - mean_f36) * (w_acc_mag[k2_f1] - mean_f36)) * (w_acc_mag[k2_f1] - mean_f36)))
+                s4_f49 = (s4_f49 + (((w_acc_mag[k2_f1] - mean_f36) * (w_acc_mag[k2_f1] - mean_f36)) * ((w_acc_mag[k2_f1] - mean_f36) * (w_acc_mag[k2_f1] - mean_f36))))
+                s3_f50 = (s3_f50 + (((w_gyro_mag[k2_f1] - mean_f42) * (w_gyro_mag[k2_f1] - mean_f42)) * (w_gyro_mag[k2_f1] - mean_f42)))
+                s4_f51 = (s4_f51 + (((w_gyro_mag[k2_f1] - mean_f42) * (w_gyro_mag[k2_f1] - mean_f42)) * ((w_gyro_mag[k2_f1] - mean_f42) * (w_gyro_mag[k2_f1] - mean_f42))))
+                sxy_f61 = (sxy_f61 + ((w_ax[k2_f1] - mean_f0) * (w_ay[k2_f1] - mean_f6)))
+                sxy_f62 = (sxy_f62 + ((w_ax[k2_f1] - mean_f0) * (w_az[k2_f1] - mean_f12)))
+                sxy_f63 = (sxy_f63 + ((w_ay[k2_f1] - mean_f6) * (w_az[k2_f1] - mean_f12)))
+                sxy_f64 = (sxy_f64 + ((w_wx[k2_f1] - mean_f18) * (w_wy[k2_f1] - mean_f24)))
+                sxy_f65 = (sxy_f65 + ((w_wx[k2_f1] - mean_f18) * (w_wz[k2_f1] - mean_f30)))
+                sxy_f66 = (sxy_f66 + ((w_wy[k2_f1] - mean_f24) * (w_wz[k2_f1] - mean_f30)))
+                squares_f68 = (squares_f68 + ((w_pitch[k2_f1] - mean_f67) * (w_pitch[k2_f1] - mean_f67)))
+                squares_f72 = (squares_f72 + ((w_roll[k2_f1] - mean_f71) * (w_roll[k2_f1] - mean_f71)))
+                let sign_f82: Double = (((w_gyro_lp[k2_f1] - mean_f82) > 0.0) ? 1.0 : (((w_gyro_lp[k2_f1] - mean_f82) < 0.0) ? (-1.0) : 0.0))
+                crossings_f82 = (((sign_f82 * last_sign_f82) < 0.0) ? (crossings_f82 + 1.0) : crossings_f82)
+                last_sign_f82 = ((sign_f82 != 0.0) ? sign_f82 : last_sign_f82)
             }
-            let mean: Double = (total / 200.0)
-            var squares: Double = 0.0
-            for k2 in 0..<200 {
-                squares = (squares + ((w_ax[k2] - mean) * (w_ax[k2] - mean)))
+            let variance_f1: Double = (squares_f1 / 200.0)
+            features[1] = variance_f1.squareRoot() // std__ax__long
+            var best_f2: Double = w_ax[0]
+            var best_f3: Double = w_ax[0]
+            var best_f8: Double = w_ay[0]
+            var best_f9: Double = w_ay[0]
+            var best_f14: Double = w_az[0]
+            var best_f15: Double = w_az[0]
+            var best_f20: Double = w_wx[0]
+            var best_f21: Double = w_wx[0]
+            var best_f26: Double = w_wy[0]
+            var best_f27: Double = w_wy[0]
+            var best_f32: Double = w_wz[0]
+            var best_f33: Double = w_wz[0]
+            var best_f38: Double = w_acc_mag[0]
+            var best_f39: Double = w_acc_mag[0]
+            var best_f44: Double = w_gyro_mag[0]
+            var best_f45: Double = w_gyro_mag[0]
+            var best_f69: Double = w_pitch[0]
+            var best_f70: Double = w_pitch[0]
+            var best_f73: Double = w_roll[0]
+            var best_f74: Double = w_roll[0]
+            var peaks_f81: Double = 0.0
+            var rising_f81: Double = 0.0
+            for k_f2 in 1..<200 {
+                best_f2 = ((w_ax[k_f2] < best_f2) ? w_ax[k_f2] : best_f2)
+                best_f3 = ((w_ax[k_f2] > best_f3) ? w_ax[k_f2] : best_f3)
+                best_f8 = ((w_ay[k_f2] < best_f8) ? w_ay[k_f2] : best_f8)
+                best_f9 = ((w_ay[k_f2] > best_f9) ? w_ay[k_f2] : best_f9)
+                best_f14 = ((w_az[k_f2] < best_f14) ? w_az[k_f2] : best_f14)
+                best_f15 = ((w_az[k_f2] > best_f15) ? w_az[k_f2] : best_f15)
+                best_f20 = ((w_wx[k_f2] < best_f20) ? w_wx[k_f2] : best_f20)
+                best_f21 = ((w_wx[k_f2] > best_f21) ? w_wx[k_f2] : best_f21)
+                best_f26 = ((w_wy[k_f2] < best_f26) ? w_wy[k_f2] : best_f26)
+                best_f27 = ((w_wy[k_f2] > best_f27) ? w_wy[k_f2] : best_f27)
+                best_f32 = ((w_wz[k_f2] < best_f32) ? w_wz[k_f2] : best_f32)
+                best_f33 = ((w_wz[k_f2] > best_f33) ? w_wz[k_f2] : best_f33)
+                best_f38 = ((w_acc_mag[k_f2] < best_f38) ? w_acc_mag[k_f2] : best_f38)
+                best_f39 = ((w_acc_mag[k_f2] > best_f39) ? w_acc_mag[k_f2] : best_f39)
+                best_f44 = ((w_gyro_mag[k_f2] < best_f44) ? w_gyro_mag[k_f2] : best_f44)
+                best_f45 = ((w_gyro_mag[k_f2] > best_f45) ? w_gyro_mag[k_f2] : best_f45)
+                best_f69 = ((w_pitch[k_f2] < best_f69) ? w_pitch[k_f2] : best_f69)
+                best_f70 = ((w_pitch[k_f2] > best_f70) ? w_pitch[k_f2] : best_f70)
+                best_f73 = ((w_roll[k_f2] < best_f73) ? w_roll[k_f2] : best_f73)
+                best_f74 = ((w_roll[k_f2] > best_f74) ? w_roll[k_f2] : best_f74)
+                peaks_f81 = (((rising_f81 > 0.0) && (w_gyro_lp[k_f2] < w_gyro_lp[k_f2 - 1])) ? (peaks_f81 + 1.0) : peaks_f81)
+                rising_f81 = ((w_gyro_lp[k_f2] > w_gyro_lp[k_f2 - 1]) ? 1.0 : ((w_gyro_lp[k_f2] == w_gyro_lp[k_f2 - 1]) ? rising_f81 : 0.0))
             }
-            let variance: Double = (squares / 200.0)
-            features[1] = variance.squareRoot()
-        }
-
-        // min__ax__long
-        do {
-            var best: Double = w_ax[0]
-            for k in 1..<200 {
-                best = ((w_ax[k] < best) ? w_ax[k] : best)
+            features[2] = best_f2 // min__ax__long
+            features[3] = best_f3 // max__ax__long
+            let sorted_f4: UnsafeMutablePointer<Double> = base + 4912
+            for k_f4 in 0..<200 {
+                sorted_f4[k_f4] = (w_ax[k_f4] + 0.0)
             }
-            features[2] = best
-        }
-
-        // max__ax__long
-        do {
-            var best: Double = w_ax[0]
-            for k in 1..<200 {
-                best = ((w_ax[k] > best) ? w_ax[k] : best)
-            }
-            features[3] = best
-        }
-
-        // median__ax__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_ax[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
+            // insertion sort of sorted_f4, ascending, NaN last
+            for sorted_f4_i in 1..<200 {
+                let sorted_f4_key: Double = sorted_f4[sorted_f4_i]
+                var sorted_f4_j: Int = sorted_f4_i - 1
+                while (sorted_f4_j >= 0) && ((sorted_f4[sorted_f4_j] > sorted_f4_key) || ((sorted_f4[sorted_f4_j] != sorted_f4[sorted_f4_j]) && (sorted_f4_key == sorted_f4_key))) {
+                    sorted_f4[sorted_f4_j + 1] = sorted_f4[sorted_f4_j]
+                    sorted_f4_j -= 1
                 }
-                sorted[sorted_j + 1] = sorted_key
+                sorted_f4[sorted_f4_j + 1] = sorted_f4_key
             }
-            features[4] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */)
-        }
-
-        // iqr__ax__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_ax[k] + 0.0)
+            features[4] = ((sorted_f4[99] + sorted_f4[100]) * 0x1.0000000000000p-1 /* 0.5 */) // median__ax__long
+            features[5] = ((sorted_f4[149] + ((sorted_f4[150] - sorted_f4[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f4[50] - ((sorted_f4[50] - sorted_f4[49]) * 0x1.0000000000000p-2 /* 0.25 */))) // iqr__ax__long
+            features[6] = mean_f6 // mean__ay__long
+            let variance_f7: Double = (squares_f7 / 200.0)
+            features[7] = variance_f7.squareRoot() // std__ay__long
+            features[8] = best_f8 // min__ay__long
+            features[9] = best_f9 // max__ay__long
+            let sorted_f10: UnsafeMutablePointer<Double> = base + 5112
+            for k_f10 in 0..<200 {
+                sorted_f10[k_f10] = (w_ay[k_f10] + 0.0)
             }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
+            // insertion sort of sorted_f10, ascending, NaN last
+            for sorted_f10_i in 1..<200 {
+                let sorted_f10_key: Double = sorted_f10[sorted_f10_i]
+                var sorted_f10_j: Int = sorted_f10_i - 1
+                while (sorted_f10_j >= 0) && ((sorted_f10[sorted_f10_j] > sorted_f10_key) || ((sorted_f10[sorted_f10_j] != sorted_f10[sorted_f10_j]) && (sorted_f10_key == sorted_f10_key))) {
+                    sorted_f10[sorted_f10_j + 1] = sorted_f10[sorted_f10_j]
+                    sorted_f10_j -= 1
                 }
-                sorted[sorted_j + 1] = sorted_key
+                sorted_f10[sorted_f10_j + 1] = sorted_f10_key
             }
-            features[5] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)))
-        }
-
-        // mean__ay__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_ay[k])
+            features[10] = ((sorted_f10[99] + sorted_f10[100]) * 0x1.0000000000000p-1 /* 0.5 */) // median__ay__long
+            features[11] = ((sorted_f10[149] + ((sorted_f10[150] - sorted_f10[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f10[50] - ((sorted_f10[50] - sorted_f10[49]) * 0x1.0000000000000p-2 /* 0.25 */))) // iqr__ay__long
+            features[12] = mean_f12 // mean__az__long
+            let variance_f13: Double = (squares_f13 / 200.0)
+            features[13] = variance_f13.squareRoot() // std__az__long
+            features[14] = best_f14 // min__az__long
+            features[15] = best_f15 // max__az__long
+            let sorted_f16: UnsafeMutablePointer<Double> = base + 5312
+            for k_f16 in 0..<200 {
+                sorted_f16[k_f16] = (w_az[k_f16] + 0.0)
             }
-            let mean: Double = (total / 200.0)
-            features[6] = mean
-        }
-
-        // std__ay__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_ay[k])
-            }
-            let mean: Double = (total / 200.0)
-            var squares: Double = 0.0
-            for k2 in 0..<200 {
-                squares = (squares + ((w_ay[k2] - mean) * (w_ay[k2] - mean)))
-            }
-            let variance: Double = (squares / 200.0)
-            features[7] = variance.squareRoot()
-        }
-
-        // min__ay__long
-        do {
-            var best: Double = w_ay[0]
-            for k in 1..<200 {
-                best = ((w_ay[k] < best) ? w_ay[k] : best)
-            }
-            features[8] = best
-        }
-
-        // max__ay__long
-        do {
-            var best: Double = w_ay[0]
-            for k in 1..<200 {
-                best = ((w_ay[k] > best) ? w_ay[k] : best)
-            }
-            features[9] = best
-        }
-
-        // median__ay__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_ay[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
+            // insertion sort of sorted_f16, ascending, NaN last
+            for sorted_f16_i in 1..<200 {
+                let sorted_f16_key: Double = sorted_f16[sorted_f16_i]
+                var sorted_f16_j: Int = sorted_f16_i - 1
+                while (sorted_f16_j >= 0) && ((sorted_f16[sorted_f16_j] > sorted_f16_key) || ((sorted_f16[sorted_f16_j] != sorted_f16[sorted_f16_j]) && (sorted_f16_key == sorted_f16_key))) {
+                    sorted_f16[sorted_f16_j + 1] = sorted_f16[sorted_f16_j]
+                    sorted_f16_j -= 1
                 }
-                sorted[sorted_j + 1] = sorted_key
+                sorted_f16[sorted_f16_j + 1] = sorted_f16_key
             }
-            features[10] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */)
-        }
-
-        // iqr__ay__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_ay[k] + 0.0)
+            features[16] = ((sorted_f16[99] + sorted_f16[100]) * 0x1.0000000000000p-1 /* 0.5 */) // median__az__long
+            features[17] = ((sorted_f16[149] + ((sorted_f16[150] - sorted_f16[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f16[50] - ((sorted_f16[50] - sorted_f16[49]) * 0x1.0000000000000p-2 /* 0.25 */))) // iqr__az__long
+            features[18] = mean_f18 // mean__wx__long
+            let variance_f19: Double = (squares_f19 / 200.0)
+            features[19] = variance_f19.squareRoot() // std__wx__long
+            features[20] = best_f20 // min__wx__long
+            features[21] = best_f21 // max__wx__long
+            let sorted_f22: UnsafeMutablePointer<Double> = base + 5512
+            for k_f22 in 0..<200 {
+                sorted_f22[k_f22] = (w_wx[k_f22] + 0.0)
             }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
+            // insertion sort of sorted_f22, ascending, NaN last
+            for sorted_f22_i in 1..<200 {
+                let sorted_f22_key: Double = sorted_f22[sorted_f22_i]
+                var sorted_f22_j: Int = sorted_f22_i - 1
+                while (sorted_f22_j >= 0) && ((sorted_f22[sorted_f22_j] > sorted_f22_key) || ((sorted_f22[sorted_f22_j] != sorted_f22[sorted_f22_j]) && (sorted_f22_key == sorted_f22_key))) {
+                    sorted_f22[sorted_f22_j + 1] = sorted_f22[sorted_f22_j]
+                    sorted_f22_j -= 1
                 }
-                sorted[sorted_j + 1] = sorted_key
+                sorted_f22[sorted_f22_j + 1] = sorted_f22_key
             }
-            features[11] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)))
-        }
-
-        // mean__az__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_az[k])
+            features[22] = ((sorted_f22[99] + sorted_f22[100]) * 0x1.0000000000000p-1 /* 0.5 */) // median__wx__long
+            features[23] = ((sorted_f22[149] + ((sorted_f22[150] - sorted_f22[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f22[50] - ((sorted_f22[50] - sorted_f22[49]) * 0x1.0000000000000p-2 /* 0.25 */))) // iqr__wx__long
+            features[24] = mean_f24 // mean__wy__long
+            let variance_f25: Double = (squares_f25 / 200.0)
+            features[25] = variance_f25.squareRoot() // std__wy__long
+            features[26] = best_f26 // min__wy__long
+            features[27] = best_f27 // max__wy__long
+            let sorted_f28: UnsafeMutablePointer<Double> = base + 5712
+            for k_f28 in 0..<200 {
+                sorted_f28[k_f28] = (w_wy[k_f28] + 0.0)
             }
-            let mean: Double = (total / 200.0)
-            features[12] = mean
-        }
-
-        // std__az__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_az[k])
-            }
-            let mean: Double = (total / 200.0)
-            var squares: Double = 0.0
-            for k2 in 0..<200 {
-                squares = (squares + ((w_az[k2] - mean) * (w_az[k2] - mean)))
-            }
-            let variance: Double = (squares / 200.0)
-            features[13] = variance.squareRoot()
-        }
-
-        // min__az__long
-        do {
-            var best: Double = w_az[0]
-            for k in 1..<200 {
-                best = ((w_az[k] < best) ? w_az[k] : best)
-            }
-            features[14] = best
-        }
-
-        // max__az__long
-        do {
-            var best: Double = w_az[0]
-            for k in 1..<200 {
-                best = ((w_az[k] > best) ? w_az[k] : best)
-            }
-            features[15] = best
-        }
-
-        // median__az__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_az[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
+            // insertion sort of sorted_f28, ascending, NaN last
+            for sorted_f28_i in 1..<200 {
+                let sorted_f28_key: Double = sorted_f28[sorted_f28_i]
+                var sorted_f28_j: Int = sorted_f28_i - 1
+                while (sorted_f28_j >= 0) && ((sorted_f28[sorted_f28_j] > sorted_f28_key) || ((sorted_f28[sorted_f28_j] != sorted_f28[sorted_f28_j]) && (sorted_f28_key == sorted_f28_key))) {
+                    sorted_f28[sorted_f28_j + 1] = sorted_f28[sorted_f28_j]
+                    sorted_f28_j -= 1
                 }
-                sorted[sorted_j + 1] = sorted_key
+                sorted_f28[sorted_f28_j + 1] = sorted_f28_key
             }
-            features[16] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */)
-        }
-
-        // iqr__az__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_az[k] + 0.0)
+            features[28] = ((sorted_f28[99] + sorted_f28[100]) * 0x1.0000000000000p-1 /* 0.5 */) // median__wy__long
+            features[29] = ((sorted_f28[149] + ((sorted_f28[150] - sorted_f28[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f28[50] - ((sorted_f28[50] - sorted_f28[49]) * 0x1.0000000000000p-2 /* 0.25 */))) // iqr__wy__long
+            features[30] = mean_f30 // mean__wz__long
+            let variance_f31: Double = (squares_f31 / 200.0)
+            features[31] = variance_f31.squareRoot() // std__wz__long
+            features[32] = best_f32 // min__wz__long
+            features[33] = best_f33 // max__wz__long
+            let sorted_f34: UnsafeMutablePointer<Double> = base + 5912
+            for k_f34 in 0..<200 {
+                sorted_f34[k_f34] = (w_wz[k_f34] + 0.0)
             }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
+            // insertion sort of sorted_f34, ascending, NaN last
+            for sorted_f34_i in 1..<200 {
+                let sorted_f34_key: Double = sorted_f34[sorted_f34_i]
+                var sorted_f34_j: Int = sorted_f34_i - 1
+                while (sorted_f34_j >= 0) && ((sorted_f34[sorted_f34_j] > sorted_f34_key) || ((sorted_f34[sorted_f34_j] != sorted_f34[sorted_f34_j]) && (sorted_f34_key == sorted_f34_key))) {
+                    sorted_f34[sorted_f34_j + 1] = sorted_f34[sorted_f34_j]
+                    sorted_f34_j -= 1
                 }
-                sorted[sorted_j + 1] = sorted_key
+                sorted_f34[sorted_f34_j + 1] = sorted_f34_key
             }
-            features[17] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)))
-        }
-
-        // mean__wx__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_wx[k])
+            features[34] = ((sorted_f34[99] + sorted_f34[100]) * 0x1.0000000000000p-1 /* 0.5 */) // median__wz__long
+            features[35] = ((sorted_f34[149] + ((sorted_f34[150] - sorted_f34[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f34[50] - ((sorted_f34[50] - sorted_f34[49]) * 0x1.0000000000000p-2 /* 0.25 */))) // iqr__wz__long
+            features[36] = mean_f36 // mean__acc_mag__long
+            let variance_f37: Double = (squares_f37 / 200.0)
+            features[37] = variance_f37.squareRoot() // std__acc_mag__long
+            features[38] = best_f38 // min__acc_mag__long
+            features[39] = best_f39 // max__acc_mag__long
+            let sorted_f40: UnsafeMutablePointer<Double> = base + 6112
+            for k_f40 in 0..<200 {
+                sorted_f40[k_f40] = (w_acc_mag[k_f40] + 0.0)
             }
-            let mean: Double = (total / 200.0)
-            features[18] = mean
-        }
-
-        // std__wx__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_wx[k])
-            }
-            let mean: Double = (total / 200.0)
-            var squares: Double = 0.0
-            for k2 in 0..<200 {
-                squares = (squares + ((w_wx[k2] - mean) * (w_wx[k2] - mean)))
-            }
-            let variance: Double = (squares / 200.0)
-            features[19] = variance.squareRoot()
-        }
-
-        // min__wx__long
-        do {
-            var best: Double = w_wx[0]
-            for k in 1..<200 {
-                best = ((w_wx[k] < best) ? w_wx[k] : best)
-            }
-            features[20] = best
-        }
-
-        // max__wx__long
-        do {
-            var best: Double = w_wx[0]
-            for k in 1..<200 {
-                best = ((w_wx[k] > best) ? w_wx[k] : best)
-            }
-            features[21] = best
-        }
-
-        // median__wx__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_wx[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
+            // insertion sort of sorted_f40, ascending, NaN last
+            for sorted_f40_i in 1..<200 {
+                let sorted_f40_key: Double = sorted_f40[sorted_f40_i]
+                var sorted_f40_j: Int = sorted_f40_i - 1
+                while (sorted_f40_j >= 0) && ((sorted_f40[sorted_f40_j] > sorted_f40_key) || ((sorted_f40[sorted_f40_j] != sorted_f40[sorted_f40_j]) && (sorted_f40_key == sorted_f40_key))) {
+                    sorted_f40[sorted_f40_j + 1] = sorted_f40[sorted_f40_j]
+                    sorted_f40_j -= 1
                 }
-                sorted[sorted_j + 1] = sorted_key
+                sorted_f40[sorted_f40_j + 1] = sorted_f40_key
             }
-            features[22] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */)
-        }
-
-        // iqr__wx__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_wx[k] + 0.0)
+            features[40] = ((sorted_f40[99] + sorted_f40[100]) * 0x1.0000000000000p-1 /* 0.5 */) // median__acc_mag__long
+            features[41] = ((sorted_f40[149] + ((sorted_f40[150] - sorted_f40[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f40[50] - ((sorted_f40[50] - sorted_f40[49]) * 0x1.0000000000000p-2 /* 0.25 */))) // iqr__acc_mag__long
+            features[42] = mean_f42 // mean__gyro_mag__long
+            let variance_f43: Double = (squares_f43 / 200.0)
+            features[43] = variance_f43.squareRoot() // std__gyro_mag__long
+            features[44] = best_f44 // min__gyro_mag__long
+            features[45] = best_f45 // max__gyro_mag__long
+            let sorted_f46: UnsafeMutablePointer<Double> = base + 6312
+            for k_f46 in 0..<200 {
+                sorted_f46[k_f46] = (w_gyro_mag[k_f46] + 0.0)
             }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
+            // insertion sort of sorted_f46, ascending, NaN last
+            for sorted_f46_i in 1..<200 {
+                let sorted_f46_key: Double = sorted_f46[sorted_f46_i]
+                var sorted_f46_j: Int = sorted_f46_i - 1
+                while (sorted_f46_j >= 0) && ((sorted_f46[sorted_f46_j] > sorted_f46_key) || ((sorted_f46[sorted_f46_j] != sorted_f46[sorted_f46_j]) && (sorted_f46_key == sorted_f46_key))) {
+                    sorted_f46[sorted_f46_j + 1] = sorted_f46[sorted_f46_j]
+                    sorted_f46_j -= 1
                 }
-                sorted[sorted_j + 1] = sorted_key
+                sorted_f46[sorted_f46_j + 1] = sorted_f46_key
             }
-            features[23] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)))
-        }
-
-        // mean__wy__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_wy[k])
+            features[46] = ((sorted_f46[99] + sorted_f46[100]) * 0x1.0000000000000p-1 /* 0.5 */) // median__gyro_mag__long
+            features[47] = ((sorted_f46[149] + ((sorted_f46[150] - sorted_f46[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted_f46[50] - ((sorted_f46[50] - sorted_f46[49]) * 0x1.0000000000000p-2 /* 0.25 */))) // iqr__gyro_mag__long
+            let m3_f48: Double = (s3_f48 / 200.0)
+            let g1_f48: Double = (m3_f48 / (variance_f37 * variance_f37.squareRoot()))
+            features[48] = ((variance_f37 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f36) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f36))) ? 0.0 : g1_f48) // skewness__acc_mag__long
+            let m4_f49: Double = (s4_f49 / 200.0)
+            let g2_f49: Double = ((m4_f49 / (variance_f37 * variance_f37)) - 3.0)
+            features[49] = ((variance_f37 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f36) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f36))) ? 0.0 : g2_f49) // kurtosis__acc_mag__long
+            let m3_f50: Double = (s3_f50 / 200.0)
+            let g1_f50: Double = (m3_f50 / (variance_f43 * variance_f43.squareRoot()))
+            features[50] = ((variance_f43 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42))) ? 0.0 : g1_f50) // skewness__gyro_mag__long
+            let m4_f51: Double = (s4_f51 / 200.0)
+            let g2_f51: Double = ((m4_f51 / (variance_f43 * variance_f43)) - 3.0)
+            features[51] = ((variance_f43 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42))) ? 0.0 : g2_f51) // kurtosis__gyro_mag__long
+            features[52] = (sorted_f4[20] - ((sorted_f4[20] - sorted_f4[19]) * 0x1.9999999999900p-4 /* 0.09999999999999787 */)) // percentile_10__ax__long
+            features[53] = (sorted_f10[20] - ((sorted_f10[20] - sorted_f10[19]) * 0x1.9999999999900p-4 /* 0.09999999999999787 */)) // percentile_10__ay__long
+            features[54] = (sorted_f16[20] - ((sorted_f16[20] - sorted_f16[19]) * 0x1.9999999999900p-4 /* 0.09999999999999787 */)) // percentile_10__az__long
+            features[55] = (sorted_f4[179] + ((sorted_f4[180] - sorted_f4[179]) * 0x1.9999999999800p-4 /* 0.09999999999999432 */)) // percentile_90__ax__long
+            features[56] = (sorted_f10[179] + ((sorted_f10[180] - sorted_f10[179]) * 0x1.9999999999800p-4 /* 0.09999999999999432 */)) // percentile_90__ay__long
+            features[57] = (sorted_f16[179] + ((sorted_f16[180] - sorted_f16[179]) * 0x1.9999999999800p-4 /* 0.09999999999999432 */)) // percentile_90__az__long
+            let median_f58: Double = ((sorted_f22[99] + sorted_f22[100]) * 0x1.0000000000000p-1 /* 0.5 */)
+            let deviations_f58: UnsafeMutablePointer<Double> = base + 6512
+            for k2_f58 in 0..<200 {
+                deviations_f58[k2_f58] = (w_wx[k2_f58] - median_f58).magnitude
             }
-            let mean: Double = (total / 200.0)
-            features[24] = mean
-        }
-
-        // std__wy__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_wy[k])
-            }
-            let mean: Double = (total / 200.0)
-            var squares: Double = 0.0
-            for k2 in 0..<200 {
-                squares = (squares + ((w_wy[k2] - mean) * (w_wy[k2] - mean)))
-            }
-            let variance: Double = (squares / 200.0)
-            features[25] = variance.squareRoot()
-        }
-
-        // min__wy__long
-        do {
-            var best: Double = w_wy[0]
-            for k in 1..<200 {
-                best = ((w_wy[k] < best) ? w_wy[k] : best)
-            }
-            features[26] = best
-        }
-
-        // max__wy__long
-        do {
-            var best: Double = w_wy[0]
-            for k in 1..<200 {
-                best = ((w_wy[k] > best) ? w_wy[k] : best)
-            }
-            features[27] = best
-        }
-
-        // median__wy__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_wy[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
+            // insertion sort of deviations_f58, ascending, NaN last
+            for deviations_f58_i in 1..<200 {
+                let deviations_f58_key: Double = deviations_f58[deviations_f58_i]
+                var deviations_f58_j: Int = deviations_f58_i - 1
+                while (deviations_f58_j >= 0) && ((deviations_f58[deviations_f58_j] > deviations_f58_key) || ((deviations_f58[deviations_f58_j] != deviations_f58[deviations_f58_j]) && (deviations_f58_key == deviations_f58_key))) {
+                    deviations_f58[deviations_f58_j + 1] = deviations_f58[deviations_f58_j]
+                    deviations_f58_j -= 1
                 }
-                sorted[sorted_j + 1] = sorted_key
+                deviations_f58[deviations_f58_j + 1] = deviations_f58_key
             }
-            features[28] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */)
-        }
-
-        // iqr__wy__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_wy[k] + 0.0)
+            features[58] = ((deviations_f58[99] + deviations_f58[100]) * 0x1.0000000000000p-1 /* 0.5 */) // mad__wx__long
+            let median_f59: Double = ((sorted_f28[99] + sorted_f28[100]) * 0x1.0000000000000p-1 /* 0.5 */)
+            let deviations_f59: UnsafeMutablePointer<Double> = base + 6712
+            for k2_f59 in 0..<200 {
+                deviations_f59[k2_f59] = (w_wy[k2_f59] - median_f59).magnitude
             }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
+            // insertion sort of deviations_f59, ascending, NaN last
+            for deviations_f59_i in 1..<200 {
+                let deviations_f59_key: Double = deviations_f59[deviations_f59_i]
+                var deviations_f59_j: Int = deviations_f59_i - 1
+                while (deviations_f59_j >= 0) && ((deviations_f59[deviations_f59_j] > deviations_f59_key) || ((deviations_f59[deviations_f59_j] != deviations_f59[deviations_f59_j]) && (deviations_f59_key == deviations_f59_key))) {
+                    deviations_f59[deviations_f59_j + 1] = deviations_f59[deviations_f59_j]
+                    deviations_f59_j -= 1
                 }
-                sorted[sorted_j + 1] = sorted_key
+                deviations_f59[deviations_f59_j + 1] = deviations_f59_key
             }
-            features[29] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)))
-        }
-
-        // mean__wz__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_wz[k])
+            features[59] = ((deviations_f59[99] + deviations_f59[100]) * 0x1.0000000000000p-1 /* 0.5 */) // mad__wy__long
+            let median_f60: Double = ((sorted_f34[99] + sorted_f34[100]) * 0x1.0000000000000p-1 /* 0.5 */)
+            let deviations_f60: UnsafeMutablePointer<Double> = base + 6912
+            for k2_f60 in 0..<200 {
+                deviations_f60[k2_f60] = (w_wz[k2_f60] - median_f60).magnitude
             }
-            let mean: Double = (total / 200.0)
-            features[30] = mean
-        }
-
-        // std__wz__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_wz[k])
-            }
-            let mean: Double = (total / 200.0)
-            var squares: Double = 0.0
-            for k2 in 0..<200 {
-                squares = (squares + ((w_wz[k2] - mean) * (w_wz[k2] - mean)))
-            }
-            let variance: Double = (squares / 200.0)
-            features[31] = variance.squareRoot()
-        }
-
-        // min__wz__long
-        do {
-            var best: Double = w_wz[0]
-            for k in 1..<200 {
-                best = ((w_wz[k] < best) ? w_wz[k] : best)
-            }
-            features[32] = best
-        }
-
-        // max__wz__long
-        do {
-            var best: Double = w_wz[0]
-            for k in 1..<200 {
-                best = ((w_wz[k] > best) ? w_wz[k] : best)
-            }
-            features[33] = best
-        }
-
-        // median__wz__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_wz[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
+            // insertion sort of deviations_f60, ascending, NaN last
+            for deviations_f60_i in 1..<200 {
+                let deviations_f60_key: Double = deviations_f60[deviations_f60_i]
+                var deviations_f60_j: Int = deviations_f60_i - 1
+                while (deviations_f60_j >= 0) && ((deviations_f60[deviations_f60_j] > deviations_f60_key) || ((deviations_f60[deviations_f60_j] != deviations_f60[deviations_f60_j]) && (deviations_f60_key == deviations_f60_key))) {
+                    deviations_f60[deviations_f60_j + 1] = deviations_f60[deviations_f60_j]
+                    deviations_f60_j -= 1
                 }
-                sorted[sorted_j + 1] = sorted_key
+                deviations_f60[deviations_f60_j + 1] = deviations_f60_key
             }
-            features[34] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */)
-        }
-
-        // iqr__wz__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_wz[k] + 0.0)
+            features[60] = ((deviations_f60[99] + deviations_f60[100]) * 0x1.0000000000000p-1 /* 0.5 */) // mad__wz__long
+            var r_f61: Double = (sxy_f61 / (squares_f1.squareRoot() * squares_f7.squareRoot()))
+            r_f61 = ((r_f61 > 1.0) ? 1.0 : ((r_f61 < (-1.0)) ? (-1.0) : r_f61))
+            features[88] = ((((squares_f1 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f0) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f0))) || ((squares_f7 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f6) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f6)))) ? 0.0 : r_f61) // correlation__ax__ay__long
+            var r_f62: Double = (sxy_f62 / (squares_f1.squareRoot() * squares_f13.squareRoot()))
+            r_f62 = ((r_f62 > 1.0) ? 1.0 : ((r_f62 < (-1.0)) ? (-1.0) : r_f62))
+            features[89] = ((((squares_f1 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f0) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f0))) || ((squares_f13 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f12) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f12)))) ? 0.0 : r_f62) // correlation__ax__az__long
+            var r_f63: Double = (sxy_f63 / (squares_f7.squareRoot() * squares_f13.squareRoot()))
+            r_f63 = ((r_f63 > 1.0) ? 1.0 : ((r_f63 < (-1.0)) ? (-1.0) : r_f63))
+            features[90] = ((((squares_f7 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f6) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f6))) || ((squares_f13 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f12) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f12)))) ? 0.0 : r_f63) // correlation__ay__az__long
+            var r_f64: Double = (sxy_f64 / (squares_f19.squareRoot() * squares_f25.squareRoot()))
+            r_f64 = ((r_f64 > 1.0) ? 1.0 : ((r_f64 < (-1.0)) ? (-1.0) : r_f64))
+            features[91] = ((((squares_f19 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f18) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f18))) || ((squares_f25 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f24) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f24)))) ? 0.0 : r_f64) // correlation__wx__wy__long
+            var r_f65: Double = (sxy_f65 / (squares_f19.squareRoot() * squares_f31.squareRoot()))
+            r_f65 = ((r_f65 > 1.0) ? 1.0 : ((r_f65 < (-1.0)) ? (-1.0) : r_f65))
+            features[92] = ((((squares_f19 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f18) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f18))) || ((squares_f31 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f30) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f30)))) ? 0.0 : r_f65) // correlation__wx__wz__long
+            var r_f66: Double = (sxy_f66 / (squares_f25.squareRoot() * squares_f31.squareRoot()))
+            r_f66 = ((r_f66 > 1.0) ? 1.0 : ((r_f66 < (-1.0)) ? (-1.0) : r_f66))
+            features[93] = ((((squares_f25 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f24) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f24))) || ((squares_f31 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f30) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f30)))) ? 0.0 : r_f66) // correlation__wy__wz__long
+            features[94] = mean_f67 // mean__pitch__long
+            let variance_f68: Double = (squares_f68 / 200.0)
+            features[95] = variance_f68.squareRoot() // std__pitch__long
+            features[96] = best_f69 // min__pitch__long
+            features[97] = best_f70 // max__pitch__long
+            features[98] = mean_f71 // mean__roll__long
+            let variance_f72: Double = (squares_f72 / 200.0)
+            features[99] = variance_f72.squareRoot() // std__roll__long
+            features[100] = best_f73 // min__roll__long
+            features[101] = best_f74 // max__roll__long
+            let tapered_f75: UnsafeMutablePointer<Double> = base + 7112
+            for k_f75 in 0..<200 {
+                tapered_f75[k_f75] = (w_gyro_mag[k_f75] * Self.featgen_hann200[k_f75])
             }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
+            var band_f75: Double = 0.0
+            for k2_f75 in 1..<5 {
+                var re_f75: Double = 0.0
+                var im_f75: Double = 0.0
+                for n_f75 in 0..<200 {
+                    re_f75 = (re_f75 + (tapered_f75[n_f75] * Self.featgen_cos200[(n_f75 * k2_f75) % 200]))
+                    im_f75 = (im_f75 + (tapered_f75[n_f75] * Self.featgen_nsin200[(n_f75 * k2_f75) % 200]))
                 }
-                sorted[sorted_j + 1] = sorted_key
+                let power_f75: Double = ((re_f75 * re_f75) + (im_f75 * im_f75))
+                band_f75 = (band_f75 + power_f75)
             }
-            features[35] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)))
-        }
-
-        // mean__acc_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_acc_mag[k])
+            features[103] = band_f75 // band_slow__gyro_mag__long
+            let tapered_f76: UnsafeMutablePointer<Double> = base + 7312
+            for k_f76 in 0..<200 {
+                tapered_f76[k_f76] = (w_acc_dyn[k_f76] * Self.featgen_hann200[k_f76])
             }
-            let mean: Double = (total / 200.0)
-            features[36] = mean
-        }
-
-        // std__acc_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 200.0)
-            var squares: Double = 0.0
-            for k2 in 0..<200 {
-                squares = (squares + ((w_acc_mag[k2] - mean) * (w_acc_mag[k2] - mean)))
-            }
-            let variance: Double = (squares / 200.0)
-            features[37] = variance.squareRoot()
-        }
-
-        // min__acc_mag__long
-        do {
-            var best: Double = w_acc_mag[0]
-            for k in 1..<200 {
-                best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best)
-            }
-            features[38] = best
-        }
-
-        // max__acc_mag__long
-        do {
-            var best: Double = w_acc_mag[0]
-            for k in 1..<200 {
-                best = ((w_acc_mag[k] > best) ? w_acc_mag[k] : best)
-            }
-            features[39] = best
-        }
-
-        // median__acc_mag__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_acc_mag[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
+            var band_f76: Double = 0.0
+            for k2_f76 in 1..<5 {
+                var re_f76: Double = 0.0
+                var im_f76: Double = 0.0
+                for n_f76 in 0..<200 {
+                    re_f76 = (re_f76 + (tapered_f76[n_f76] * Self.featgen_cos200[(n_f76 * k2_f76) % 200]))
+                    im_f76 = (im_f76 + (tapered_f76[n_f76] * Self.featgen_nsin200[(n_f76 * k2_f76) % 200]))
                 }
-                sorted[sorted_j + 1] = sorted_key
+                let power_f76: Double = ((re_f76 * re_f76) + (im_f76 * im_f76))
+                band_f76 = (band_f76 + power_f76)
             }
-            features[40] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */)
-        }
-
-        // iqr__acc_mag__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_acc_mag[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
+            features[104] = band_f76 // band_slow__acc_dyn__long
+            var band_f77: Double = 0.0
+            var band_f78: Double = 0.0
+            for k2_f77 in 5..<11 {
+                var re_f77: Double = 0.0
+                var im_f77: Double = 0.0
+                for n_f77 in 0..<200 {
+                    re_f77 = (re_f77 + (tapered_f75[n_f77] * Self.featgen_cos200[(n_f77 * k2_f77) % 200]))
+                    im_f77 = (im_f77 + (tapered_f75[n_f77] * Self.featgen_nsin200[(n_f77 * k2_f77) % 200]))
                 }
-                sorted[sorted_j + 1] = sorted_key
-            }
-            features[41] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)))
-        }
-
-        // mean__gyro_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_gyro_mag[k])
-            }
-            let mean: Double = (total / 200.0)
-            features[42] = mean
-        }
-
-        // std__gyro_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_gyro_mag[k])
-            }
-            let mean: Double = (total / 200.0)
-            var squares: Double = 0.0
-            for k2 in 0..<200 {
-                squares = (squares + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)))
-            }
-            let variance: Double = (squares / 200.0)
-            features[43] = variance.squareRoot()
-        }
-
-        // min__gyro_mag__long
-        do {
-            var best: Double = w_gyro_mag[0]
-            for k in 1..<200 {
-                best = ((w_gyro_mag[k] < best) ? w_gyro_mag[k] : best)
-            }
-            features[44] = best
-        }
-
-        // max__gyro_mag__long
-        do {
-            var best: Double = w_gyro_mag[0]
-            for k in 1..<200 {
-                best = ((w_gyro_mag[k] > best) ? w_gyro_mag[k] : best)
-            }
-            features[45] = best
-        }
-
-        // median__gyro_mag__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_gyro_mag[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
+                let power_f77: Double = ((re_f77 * re_f77) + (im_f77 * im_f77))
+                band_f77 = (band_f77 + power_f77)
+                var re_f78: Double = 0.0
+                var im_f78: Double = 0.0
+                for n_f78 in 0..<200 {
+                    re_f78 = (re_f78 + (tapered_f76[n_f78] * Self.featgen_cos200[(n_f78 * k2_f77) % 200]))
+                    im_f78 = (im_f78 + (tapered_f76[n_f78] * Self.featgen_nsin200[(n_f78 * k2_f77) % 200]))
                 }
-                sorted[sorted_j + 1] = sorted_key
-            }
-            features[46] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */)
-        }
-
-        // iqr__gyro_mag__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_gyro_mag[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
-                }
-                sorted[sorted_j + 1] = sorted_key
-            }
-            features[47] = ((sorted[149] + ((sorted[150] - sorted[149]) * 0x1.0000000000000p-2 /* 0.25 */)) - (sorted[50] - ((sorted[50] - sorted[49]) * 0x1.0000000000000p-2 /* 0.25 */)))
-        }
-
-        // skewness__acc_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 200.0)
-            var s2: Double = 0.0
-            for k2 in 0..<200 {
-                s2 = (s2 + ((w_acc_mag[k2] - mean) * (w_acc_mag[k2] - mean)))
-            }
-            let m2: Double = (s2 / 200.0)
-            var s3: Double = 0.0
-            for k3 in 0..<200 {
-                s3 = (s3 + (((w_acc_mag[k3] - mean) * (w_acc_mag[k3] - mean)) * (w_acc_mag[k3] - mean)))
-            }
-            let m3: Double = (s3 / 200.0)
-            let g1: Double = (m3 / (m2 * m2.squareRoot()))
-            features[48] = ((m2 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) ? 0.0 : g1)
-        }
-
-        // kurtosis__acc_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 200.0)
-            var s2: Double = 0.0
-            for k2 in 0..<200 {
-                s2 = (s2 + ((w_acc_mag[k2] - mean) * (w_acc_mag[k2] - mean)))
-            }
-            let m2: Double = (s2 / 200.0)
-            var s4: Double = 0.0
-            for k3 in 0..<200 {
-                s4 = (s4 + (((w_acc_mag[k3] - mean) * (w_acc_mag[k3] - mean)) * ((w_acc_mag[k3] - mean) * (w_acc_mag[k3] - mean))))
-            }
-            let m4: Double = (s4 / 200.0)
-            let g2: Double = ((m4 / (m2 * m2)) - 3.0)
-            features[49] = ((m2 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) ? 0.0 : g2)
-        }
-
-        // skewness__gyro_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_gyro_mag[k])
-            }
-            let mean: Double = (total / 200.0)
-            var s2: Double = 0.0
-            for k2 in 0..<200 {
-                s2 = (s2 + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)))
-            }
-            let m2: Double = (s2 / 200.0)
-            var s3: Double = 0.0
-            for k3 in 0..<200 {
-                s3 = (s3 + (((w_gyro_mag[k3] - mean) * (w_gyro_mag[k3] - mean)) * (w_gyro_mag[k3] - mean)))
-            }
-            let m3: Double = (s3 / 200.0)
-            let g1: Double = (m3 / (m2 * m2.squareRoot()))
-            features[50] = ((m2 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) ? 0.0 : g1)
-        }
-
-        // kurtosis__gyro_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_gyro_mag[k])
-            }
-            let mean: Double = (total / 200.0)
-            var s2: Double = 0.0
-            for k2 in 0..<200 {
-                s2 = (s2 + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)))
-            }
-            let m2: Double = (s2 / 200.0)
-            var s4: Double = 0.0
-            for k3 in 0..<200 {
-                s4 = (s4 + (((w_gyro_mag[k3] - mean) * (w_gyro_mag[k3] - mean)) * ((w_gyro_mag[k3] - mean) * (w_gyro_mag[k3] - mean))))
-            }
-            let m4: Double = (s4 / 200.0)
-            let g2: Double = ((m4 / (m2 * m2)) - 3.0)
-            features[51] = ((m2 <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) ? 0.0 : g2)
-        }
-
-        // percentile_10__ax__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_ax[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
-                }
-                sorted[sorted_j + 1] = sorted_key
-            }
-            features[52] = (sorted[20] - ((sorted[20] - sorted[19]) * 0x1.9999999999900p-4 /* 0.09999999999999787 */))
-        }
-
-        // percentile_10__ay__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_ay[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
-                }
-                sorted[sorted_j + 1] = sorted_key
-            }
-            features[53] = (sorted[20] - ((sorted[20] - sorted[19]) * 0x1.9999999999900p-4 /* 0.09999999999999787 */))
-        }
-
-        // percentile_10__az__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_az[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
-                }
-                sorted[sorted_j + 1] = sorted_key
-            }
-            features[54] = (sorted[20] - ((sorted[20] - sorted[19]) * 0x1.9999999999900p-4 /* 0.09999999999999787 */))
-        }
-
-        // percentile_90__ax__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_ax[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
-                }
-                sorted[sorted_j + 1] = sorted_key
-            }
-            features[55] = (sorted[179] + ((sorted[180] - sorted[179]) * 0x1.9999999999800p-4 /* 0.09999999999999432 */))
-        }
-
-        // percentile_90__ay__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_ay[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
-                }
-                sorted[sorted_j + 1] = sorted_key
-            }
-            features[56] = (sorted[179] + ((sorted[180] - sorted[179]) * 0x1.9999999999800p-4 /* 0.09999999999999432 */))
-        }
-
-        // percentile_90__az__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_az[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
-                }
-                sorted[sorted_j + 1] = sorted_key
-            }
-            features[57] = (sorted[179] + ((sorted[180] - sorted[179]) * 0x1.9999999999800p-4 /* 0.09999999999999432 */))
-        }
-
-        // mad__wx__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_wx[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
-                }
-                sorted[sorted_j + 1] = sorted_key
-            }
-            let median: Double = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */)
-            for k2 in 0..<200 {
-                sorted[k2] = (w_wx[k2] - median).magnitude
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
-                }
-                sorted[sorted_j + 1] = sorted_key
-            }
-            features[58] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */)
-        }
-
-        // mad__wy__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_wy[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
-                }
-                sorted[sorted_j + 1] = sorted_key
-            }
-            let median: Double = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */)
-            for k2 in 0..<200 {
-                sorted[k2] = (w_wy[k2] - median).magnitude
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
-                }
-                sorted[sorted_j + 1] = sorted_key
-            }
-            features[59] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */)
-        }
-
-        // mad__wz__long
-        do {
-            let sorted: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                sorted[k] = (w_wz[k] + 0.0)
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
-                }
-                sorted[sorted_j + 1] = sorted_key
-            }
-            let median: Double = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */)
-            for k2 in 0..<200 {
-                sorted[k2] = (w_wz[k2] - median).magnitude
-            }
-            // insertion sort of sorted, ascending, NaN last
-            for sorted_i in 1..<200 {
-                let sorted_key: Double = sorted[sorted_i]
-                var sorted_j: Int = sorted_i - 1
-                while (sorted_j >= 0) && ((sorted[sorted_j] > sorted_key) || ((sorted[sorted_j] != sorted[sorted_j]) && (sorted_key == sorted_key))) {
-                    sorted[sorted_j + 1] = sorted[sorted_j]
-                    sorted_j -= 1
-                }
-                sorted[sorted_j + 1] = sorted_key
-            }
-            features[60] = ((sorted[99] + sorted[100]) * 0x1.0000000000000p-1 /* 0.5 */)
-        }
-
-        // correlation__ax__ay__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_ax[k])
-            }
-            let mean: Double = (total / 200.0)
-            var total2: Double = 0.0
-            for k2 in 0..<200 {
-                total2 = (total2 + w_ay[k2])
-            }
-            let mean2: Double = (total2 / 200.0)
-            var sxx: Double = 0.0
-            for k3 in 0..<200 {
-                sxx = (sxx + ((w_ax[k3] - mean) * (w_ax[k3] - mean)))
-            }
-            var syy: Double = 0.0
-            for k4 in 0..<200 {
-                syy = (syy + ((w_ay[k4] - mean2) * (w_ay[k4] - mean2)))
-            }
-            var sxy: Double = 0.0
-            for k5 in 0..<200 {
-                sxy = (sxy + ((w_ax[k5] - mean) * (w_ay[k5] - mean2)))
-            }
-            var r: Double = (sxy / (sxx.squareRoot() * syy.squareRoot()))
-            r = ((r > 1.0) ? 1.0 : ((r < (-1.0)) ? (-1.0) : r))
-            features[88] = ((((sxx / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) || ((syy / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2)))) ? 0.0 : r)
-        }
-
-        // correlation__ax__az__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_ax[k])
-            }
-            let mean: Double = (total / 200.0)
-            var total2: Double = 0.0
-            for k2 in 0..<200 {
-                total2 = (total2 + w_az[k2])
-            }
-            let mean2: Double = (total2 / 200.0)
-            var sxx: Double = 0.0
-            for k3 in 0..<200 {
-                sxx = (sxx + ((w_ax[k3] - mean) * (w_ax[k3] - mean)))
-            }
-            var syy: Double = 0.0
-            for k4 in 0..<200 {
-                syy = (syy + ((w_az[k4] - mean2) * (w_az[k4] - mean2)))
-            }
-            var sxy: Double = 0.0
-            for k5 in 0..<200 {
-                sxy = (sxy + ((w_ax[k5] - mean) * (w_az[k5] - mean2)))
-            }
-            var r: Double = (sxy / (sxx.squareRoot() * syy.squareRoot()))
-            r = ((r > 1.0) ? 1.0 : ((r < (-1.0)) ? (-1.0) : r))
-            features[89] = ((((sxx / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) || ((syy / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2)))) ? 0.0 : r)
-        }
-
-        // correlation__ay__az__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_ay[k])
-            }
-            let mean: Double = (total / 200.0)
-            var total2: Double = 0.0
-            for k2 in 0..<200 {
-                total2 = (total2 + w_az[k2])
-            }
-            let mean2: Double = (total2 / 200.0)
-            var sxx: Double = 0.0
-            for k3 in 0..<200 {
-                sxx = (sxx + ((w_ay[k3] - mean) * (w_ay[k3] - mean)))
-            }
-            var syy: Double = 0.0
-            for k4 in 0..<200 {
-                syy = (syy + ((w_az[k4] - mean2) * (w_az[k4] - mean2)))
-            }
-            var sxy: Double = 0.0
-            for k5 in 0..<200 {
-                sxy = (sxy + ((w_ay[k5] - mean) * (w_az[k5] - mean2)))
-            }
-            var r: Double = (sxy / (sxx.squareRoot() * syy.squareRoot()))
-            r = ((r > 1.0) ? 1.0 : ((r < (-1.0)) ? (-1.0) : r))
-            features[90] = ((((sxx / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) || ((syy / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2)))) ? 0.0 : r)
-        }
-
-        // correlation__wx__wy__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_wx[k])
-            }
-            let mean: Double = (total / 200.0)
-            var total2: Double = 0.0
-            for k2 in 0..<200 {
-                total2 = (total2 + w_wy[k2])
-            }
-            let mean2: Double = (total2 / 200.0)
-            var sxx: Double = 0.0
-            for k3 in 0..<200 {
-                sxx = (sxx + ((w_wx[k3] - mean) * (w_wx[k3] - mean)))
-            }
-            var syy: Double = 0.0
-            for k4 in 0..<200 {
-                syy = (syy + ((w_wy[k4] - mean2) * (w_wy[k4] - mean2)))
-            }
-            var sxy: Double = 0.0
-            for k5 in 0..<200 {
-                sxy = (sxy + ((w_wx[k5] - mean) * (w_wy[k5] - mean2)))
-            }
-            var r: Double = (sxy / (sxx.squareRoot() * syy.squareRoot()))
-            r = ((r > 1.0) ? 1.0 : ((r < (-1.0)) ? (-1.0) : r))
-            features[91] = ((((sxx / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) || ((syy / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2)))) ? 0.0 : r)
-        }
-
-        // correlation__wx__wz__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_wx[k])
-            }
-            let mean: Double = (total / 200.0)
-            var total2: Double = 0.0
-            for k2 in 0..<200 {
-                total2 = (total2 + w_wz[k2])
-            }
-            let mean2: Double = (total2 / 200.0)
-            var sxx: Double = 0.0
-            for k3 in 0..<200 {
-                sxx = (sxx + ((w_wx[k3] - mean) * (w_wx[k3] - mean)))
-            }
-            var syy: Double = 0.0
-            for k4 in 0..<200 {
-                syy = (syy + ((w_wz[k4] - mean2) * (w_wz[k4] - mean2)))
-            }
-            var sxy: Double = 0.0
-            for k5 in 0..<200 {
-                sxy = (sxy + ((w_wx[k5] - mean) * (w_wz[k5] - mean2)))
-            }
-            var r: Double = (sxy / (sxx.squareRoot() * syy.squareRoot()))
-            r = ((r > 1.0) ? 1.0 : ((r < (-1.0)) ? (-1.0) : r))
-            features[92] = ((((sxx / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) || ((syy / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2)))) ? 0.0 : r)
-        }
-
-        // correlation__wy__wz__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_wy[k])
-            }
-            let mean: Double = (total / 200.0)
-            var total2: Double = 0.0
-            for k2 in 0..<200 {
-                total2 = (total2 + w_wz[k2])
-            }
-            let mean2: Double = (total2 / 200.0)
-            var sxx: Double = 0.0
-            for k3 in 0..<200 {
-                sxx = (sxx + ((w_wy[k3] - mean) * (w_wy[k3] - mean)))
-            }
-            var syy: Double = 0.0
-            for k4 in 0..<200 {
-                syy = (syy + ((w_wz[k4] - mean2) * (w_wz[k4] - mean2)))
-            }
-            var sxy: Double = 0.0
-            for k5 in 0..<200 {
-                sxy = (sxy + ((w_wy[k5] - mean) * (w_wz[k5] - mean2)))
-            }
-            var r: Double = (sxy / (sxx.squareRoot() * syy.squareRoot()))
-            r = ((r > 1.0) ? 1.0 : ((r < (-1.0)) ? (-1.0) : r))
-            features[93] = ((((sxx / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) || ((syy / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean2)))) ? 0.0 : r)
-        }
-
-        // mean__pitch__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_pitch[k])
-            }
-            let mean: Double = (total / 200.0)
-            features[94] = mean
-        }
-
-        // std__pitch__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_pitch[k])
-            }
-            let mean: Double = (total / 200.0)
-            var squares: Double = 0.0
-            for k2 in 0..<200 {
-                squares = (squares + ((w_pitch[k2] - mean) * (w_pitch[k2] - mean)))
-            }
-            let variance: Double = (squares / 200.0)
-            features[95] = variance.squareRoot()
-        }
-
-        // min__pitch__long
-        do {
-            var best: Double = w_pitch[0]
-            for k in 1..<200 {
-                best = ((w_pitch[k] < best) ? w_pitch[k] : best)
-            }
-            features[96] = best
-        }
-
-        // max__pitch__long
-        do {
-            var best: Double = w_pitch[0]
-            for k in 1..<200 {
-                best = ((w_pitch[k] > best) ? w_pitch[k] : best)
-            }
-            features[97] = best
-        }
-
-        // mean__roll__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_roll[k])
-            }
-            let mean: Double = (total / 200.0)
-            features[98] = mean
-        }
-
-        // std__roll__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_roll[k])
-            }
-            let mean: Double = (total / 200.0)
-            var squares: Double = 0.0
-            for k2 in 0..<200 {
-                squares = (squares + ((w_roll[k2] - mean) * (w_roll[k2] - mean)))
-            }
-            let variance: Double = (squares / 200.0)
-            features[99] = variance.squareRoot()
-        }
-
-        // min__roll__long
-        do {
-            var best: Double = w_roll[0]
-            for k in 1..<200 {
-                best = ((w_roll[k] < best) ? w_roll[k] : best)
-            }
-            features[100] = best
-        }
-
-        // max__roll__long
-        do {
-            var best: Double = w_roll[0]
-            for k in 1..<200 {
-                best = ((w_roll[k] > best) ? w_roll[k] : best)
-            }
-            features[101] = best
-        }
-
-        // band_slow__gyro_mag__long
-        do {
-            let tapered: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                tapered[k] = (w_gyro_mag[k] * Self.featgen_hann200[k])
-            }
-            var band: Double = 0.0
-            for k2 in 1..<5 {
-                var re: Double = 0.0
-                var im: Double = 0.0
-                for n in 0..<200 {
-                    re = (re + (tapered[n] * Self.featgen_cos200[(n * k2) % 200]))
-                    im = (im + (tapered[n] * Self.featgen_nsin200[(n * k2) % 200]))
-                }
-                let power: Double = ((re * re) + (im * im))
-                band = (band + power)
-            }
-            features[103] = band
-        }
-
-        // band_slow__acc_dyn__long
-        do {
-            let tapered: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                tapered[k] = (w_acc_dyn[k] * Self.featgen_hann200[k])
-            }
-            var band: Double = 0.0
-            for k2 in 1..<5 {
-                var re: Double = 0.0
-                var im: Double = 0.0
-                for n in 0..<200 {
-                    re = (re + (tapered[n] * Self.featgen_cos200[(n * k2) % 200]))
-                    im = (im + (tapered[n] * Self.featgen_nsin200[(n * k2) % 200]))
-                }
-                let power: Double = ((re * re) + (im * im))
-                band = (band + power)
-            }
-            features[104] = band
-        }
-
-        // band_mid__gyro_mag__long
-        do {
-            let tapered: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                tapered[k] = (w_gyro_mag[k] * Self.featgen_hann200[k])
-            }
-            var band: Double = 0.0
-            for k2 in 5..<11 {
-                var re: Double = 0.0
-                var im: Double = 0.0
-                for n in 0..<200 {
-                    re = (re + (tapered[n] * Self.featgen_cos200[(n * k2) % 200]))
-                    im = (im + (tapered[n] * Self.featgen_nsin200[(n * k2) % 200]))
-                }
-                let power: Double = ((re * re) + (im * im))
-                band = (band + power)
-            }
-            features[105] = band
-        }
-
-        // band_mid__acc_dyn__long
-        do {
-            let tapered: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<200 {
-                tapered[k] = (w_acc_dyn[k] * Self.featgen_hann200[k])
-            }
-            var band: Double = 0.0
-            for k2 in 5..<11 {
-                var re: Double = 0.0
-                var im: Double = 0.0
-                for n in 0..<200 {
-                    re = (re + (tapered[n] * Self.featgen_cos200[(n * k2) % 200]))
-                    im = (im + (tapered[n] * Self.featgen_nsin200[(n * k2) % 200]))
-                }
-                let power: Double = ((re * re) + (im * im))
-                band = (band + power)
-            }
-            features[106] = band
-        }
-
-        // autocorr_0p5s__gyro_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_gyro_mag[k])
-            }
-            let mean: Double = (total / 200.0)
-            var squares: Double = 0.0
-            for k2 in 0..<200 {
-                squares = (squares + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)))
-            }
-            var num: Double = 0.0
-            for k3 in 0..<175 {
-                num = (num + ((w_gyro_mag[k3] - mean) * (w_gyro_mag[k3 + 25] - mean)))
-            }
-            features[107] = (((squares / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) ? 0.0 : (num / squares))
-        }
-
-        // autocorr_1s__gyro_mag__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_gyro_mag[k])
-            }
-            let mean: Double = (total / 200.0)
-            var squares: Double = 0.0
-            for k2 in 0..<200 {
-                squares = (squares + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)))
-            }
-            var num: Double = 0.0
-            for k3 in 0..<150 {
-                num = (num + ((w_gyro_mag[k3] - mean) * (w_gyro_mag[k3 + 50] - mean)))
-            }
-            features[108] = (((squares / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean))) ? 0.0 : (num / squares))
-        }
-
-        // peak_count__gyro_lp__long
-        do {
-            var peaks: Double = 0.0
-            var rising: Double = 0.0
-            for k in 1..<200 {
-                peaks = (((rising > 0.0) && (w_gyro_lp[k] < w_gyro_lp[k - 1])) ? (peaks + 1.0) : peaks)
-                rising = ((w_gyro_lp[k] > w_gyro_lp[k - 1]) ? 1.0 : ((w_gyro_lp[k] == w_gyro_lp[k - 1]) ? rising : 0.0))
-            }
-            features[109] = peaks
-        }
-
-        // mean_crossings__gyro_lp__long
-        do {
-            var total: Double = 0.0
-            for k in 0..<200 {
-                total = (total + w_gyro_lp[k])
-            }
-            let mean: Double = (total / 200.0)
-            var crossings: Double = 0.0
-            var last_sign: Double = 0.0
-            for k2 in 0..<200 {
-                let sign: Double = (((w_gyro_lp[k2] - mean) > 0.0) ? 1.0 : (((w_gyro_lp[k2] - mean) < 0.0) ? (-1.0) : 0.0))
-                crossings = (((sign * last_sign) < 0.0) ? (crossings + 1.0) : crossings)
-                last_sign = ((sign != 0.0) ? sign : last_sign)
-            }
-            features[110] = crossings
-        }
-
-        // log_energy_floor1em09__acc_dyn__long
-        do {
-            var energy: Double = 0.0
-            for k in 0..<200 {
-                energy = (energy + (w_acc_dyn[k] * w_acc_dyn[k]))
-            }
-            features[111] = Self.featgen_log((0x1.12e0be826d695p-30 /* 1e-09 */ + energy))
+                let power_f78: Double = ((re_f78 * re_f78) + (im_f78 * im_f78))
+                band_f78 = (band_f78 + power_f78)
+            }
+            features[105] = band_f77 // band_mid__gyro_mag__long
+            features[106] = band_f78 // band_mid__acc_dyn__long
+            var num_f79: Double = 0.0
+            for k3_f79 in 0..<175 {
+                num_f79 = (num_f79 + ((w_gyro_mag[k3_f79] - mean_f42) * (w_gyro_mag[k3_f79 + 25] - mean_f42)))
+            }
+            features[107] = (((squares_f43 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42))) ? 0.0 : (num_f79 / squares_f43)) // autocorr_0p5s__gyro_mag__long
+            var num_f80: Double = 0.0
+            for k3_f80 in 0..<150 {
+                num_f80 = (num_f80 + ((w_gyro_mag[k3_f80] - mean_f42) * (w_gyro_mag[k3_f80 + 50] - mean_f42)))
+            }
+            features[108] = (((squares_f43 / 200.0) <= ((0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42) * (0x1.0000000000000p-52 /* 2.220446049250313e-16 */ * mean_f42))) ? 0.0 : (num_f80 / squares_f43)) // autocorr_1s__gyro_mag__long
+            features[109] = peaks_f81 // peak_count__gyro_lp__long
+            features[110] = crossings_f82 // mean_crossings__gyro_lp__long
+            features[111] = Self.featgen_log((0x1.12e0be826d695p-30 /* 1e-09 */ + energy_f83)) // log_energy_floor1em09__acc_dyn__long
         }
     }
 
@@ -2168,361 +1275,149 @@ public struct SparFeatures: Sendable {
         let w_gyro_mag: UnsafePointer<Double> = UnsafePointer(base + (2800 + start))
         let features: UnsafeMutablePointer<Double> = base + 4800
 
-        // mean__ax__short
+        // all 28 features of window short, sharing their common work
         do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_ax[k])
+            var total_f0: Double = 0.0
+            var total_f3: Double = 0.0
+            var total_f6: Double = 0.0
+            var total_f9: Double = 0.0
+            var total_f12: Double = 0.0
+            var total_f15: Double = 0.0
+            var total_f18: Double = 0.0
+            var total_f21: Double = 0.0
+            for k_f0 in 0..<100 {
+                total_f0 = (total_f0 + w_ax[k_f0])
+                total_f3 = (total_f3 + w_ay[k_f0])
+                total_f6 = (total_f6 + w_az[k_f0])
+                total_f9 = (total_f9 + w_wx[k_f0])
+                total_f12 = (total_f12 + w_wy[k_f0])
+                total_f15 = (total_f15 + w_wz[k_f0])
+                total_f18 = (total_f18 + w_acc_mag[k_f0])
+                total_f21 = (total_f21 + w_gyro_mag[k_f0])
             }
-            let mean: Double = (total / 100.0)
-            features[61] = mean
-        }
-
-        // std__ax__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_ax[k])
+            let mean_f0: Double = (total_f0 / 100.0)
+            features[61] = mean_f0 // mean__ax__short
+            var squares_f1: Double = 0.0
+            let mean_f3: Double = (total_f3 / 100.0)
+            var squares_f4: Double = 0.0
+            let mean_f6: Double = (total_f6 / 100.0)
+            var squares_f7: Double = 0.0
+            let mean_f9: Double = (total_f9 / 100.0)
+            var squares_f10: Double = 0.0
+            let mean_f12: Double = (total_f12 / 100.0)
+            var squares_f13: Double = 0.0
+            let mean_f15: Double = (total_f15 / 100.0)
+            var squares_f16: Double = 0.0
+            let mean_f18: Double = (total_f18 / 100.0)
+            var squares_f19: Double = 0.0
+            let mean_f21: Double = (total_f21 / 100.0)
+            var squares_f22: Double = 0.0
+            for k2_f1 in 0..<100 {
+                squares_f1 = (squares_f1 + ((w_ax[k2_f1] - mean_f0) * (w_ax[k2_f1] - mean_f0)))
+                squares_f4 = (squares_f4 + ((w_ay[k2_f1] - mean_f3) * (w_ay[k2_f1] - mean_f3)))
+                squares_f7 = (squares_f7 + ((w_az[k2_f1] - mean_f6) * (w_az[k2_f1] - mean_f6)))
+                squares_f10 = (squares_f10 + ((w_wx[k2_f1] - mean_f9) * (w_wx[k2_f1] - mean_f9)))
+                squares_f13 = (squares_f13 + ((w_wy[k2_f1] - mean_f12) * (w_wy[k2_f1] - mean_f12)))
+                squares_f16 = (squares_f16 + ((w_wz[k2_f1] - mean_f15) * (w_wz[k2_f1] - mean_f15)))
+                squares_f19 = (squares_f19 + ((w_acc_mag[k2_f1] - mean_f18) * (w_acc_mag[k2_f1] - mean_f18)))
+                squares_f22 = (squares_f22 + ((w_gyro_mag[k2_f1] - mean_f21) * (w_gyro_mag[k2_f1] - mean_f21)))
             }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_ax[k2] - mean) * (w_ax[k2] - mean)))
+            let variance_f1: Double = (squares_f1 / 100.0)
+            features[62] = variance_f1.squareRoot() // std__ax__short
+            var best_f2: Double = w_ax[0]
+            var best2_f2: Double = w_ax[0]
+            var best_f5: Double = w_ay[0]
+            var best2_f5: Double = w_ay[0]
+            var best_f8: Double = w_az[0]
+            var best2_f8: Double = w_az[0]
+            var best_f11: Double = w_wx[0]
+            var best2_f11: Double = w_wx[0]
+            var best_f14: Double = w_wy[0]
+            var best2_f14: Double = w_wy[0]
+            var best_f17: Double = w_wz[0]
+            var best2_f17: Double = w_wz[0]
+            var best_f20: Double = w_acc_mag[0]
+            var best2_f20: Double = w_acc_mag[0]
+            var best_f23: Double = w_gyro_mag[0]
+            var best2_f23: Double = w_gyro_mag[0]
+            var total_f24: Double = 0.0
+            var total_f25: Double = 0.0
+            var total_f26: Double = 0.0
+            for k_f2 in 1..<100 {
+                best_f2 = ((w_ax[k_f2] < best_f2) ? w_ax[k_f2] : best_f2)
+                best2_f2 = ((w_ax[k_f2] > best2_f2) ? w_ax[k_f2] : best2_f2)
+                best_f5 = ((w_ay[k_f2] < best_f5) ? w_ay[k_f2] : best_f5)
+                best2_f5 = ((w_ay[k_f2] > best2_f5) ? w_ay[k_f2] : best2_f5)
+                best_f8 = ((w_az[k_f2] < best_f8) ? w_az[k_f2] : best_f8)
+                best2_f8 = ((w_az[k_f2] > best2_f8) ? w_az[k_f2] : best2_f8)
+                best_f11 = ((w_wx[k_f2] < best_f11) ? w_wx[k_f2] : best_f11)
+                best2_f11 = ((w_wx[k_f2] > best2_f11) ? w_wx[k_f2] : best2_f11)
+                best_f14 = ((w_wy[k_f2] < best_f14) ? w_wy[k_f2] : best_f14)
+                best2_f14 = ((w_wy[k_f2] > best2_f14) ? w_wy[k_f2] : best2_f14)
+                best_f17 = ((w_wz[k_f2] < best_f17) ? w_wz[k_f2] : best_f17)
+                best2_f17 = ((w_wz[k_f2] > best2_f17) ? w_wz[k_f2] : best2_f17)
+                best_f20 = ((w_acc_mag[k_f2] < best_f20) ? w_acc_mag[k_f2] : best_f20)
+                best2_f20 = ((w_acc_mag[k_f2] > best2_f20) ? w_acc_mag[k_f2] : best2_f20)
+                best_f23 = ((w_gyro_mag[k_f2] < best_f23) ? w_gyro_mag[k_f2] : best_f23)
+                best2_f23 = ((w_gyro_mag[k_f2] > best2_f23) ? w_gyro_mag[k_f2] : best2_f23)
+                total_f24 = (total_f24 + (w_wx[k_f2] - w_wx[k_f2 - 1]).magnitude)
+                total_f25 = (total_f25 + (w_wy[k_f2] - w_wy[k_f2 - 1]).magnitude)
+                total_f26 = (total_f26 + (w_wz[k_f2] - w_wz[k_f2 - 1]).magnitude)
             }
-            let variance: Double = (squares / 100.0)
-            features[62] = variance.squareRoot()
-        }
-
-        // range__ax__short
-        do {
-            var best: Double = w_ax[0]
-            for k in 1..<100 {
-                best = ((w_ax[k] < best) ? w_ax[k] : best)
+            features[63] = (best2_f2 - best_f2) // range__ax__short
+            features[64] = mean_f3 // mean__ay__short
+            let variance_f4: Double = (squares_f4 / 100.0)
+            features[65] = variance_f4.squareRoot() // std__ay__short
+            features[66] = (best2_f5 - best_f5) // range__ay__short
+            features[67] = mean_f6 // mean__az__short
+            let variance_f7: Double = (squares_f7 / 100.0)
+            features[68] = variance_f7.squareRoot() // std__az__short
+            features[69] = (best2_f8 - best_f8) // range__az__short
+            features[70] = mean_f9 // mean__wx__short
+            let variance_f10: Double = (squares_f10 / 100.0)
+            features[71] = variance_f10.squareRoot() // std__wx__short
+            features[72] = (best2_f11 - best_f11) // range__wx__short
+            features[73] = mean_f12 // mean__wy__short
+            let variance_f13: Double = (squares_f13 / 100.0)
+            features[74] = variance_f13.squareRoot() // std__wy__short
+            features[75] = (best2_f14 - best_f14) // range__wy__short
+            features[76] = mean_f15 // mean__wz__short
+            let variance_f16: Double = (squares_f16 / 100.0)
+            features[77] = variance_f16.squareRoot() // std__wz__short
+            features[78] = (best2_f17 - best_f17) // range__wz__short
+            features[79] = mean_f18 // mean__acc_mag__short
+            let variance_f19: Double = (squares_f19 / 100.0)
+            features[80] = variance_f19.squareRoot() // std__acc_mag__short
+            features[81] = (best2_f20 - best_f20) // range__acc_mag__short
+            features[82] = mean_f21 // mean__gyro_mag__short
+            let variance_f22: Double = (squares_f22 / 100.0)
+            features[83] = variance_f22.squareRoot() // std__gyro_mag__short
+            features[84] = (best2_f23 - best_f23) // range__gyro_mag__short
+            features[85] = (total_f24 / 99.0) // mean_abs_change__wx__short
+            features[86] = (total_f25 / 99.0) // mean_abs_change__wy__short
+            features[87] = (total_f26 / 99.0) // mean_abs_change__wz__short
+            let tapered_f27: UnsafeMutablePointer<Double> = base + 4912
+            for k_f27 in 0..<100 {
+                tapered_f27[k_f27] = (w_gyro_mag[k_f27] * Self.featgen_hann100[k_f27])
             }
-            var best2: Double = w_ax[0]
-            for k2 in 1..<100 {
-                best2 = ((w_ax[k2] > best2) ? w_ax[k2] : best2)
-            }
-            features[63] = (best2 - best)
-        }
-
-        // mean__ay__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_ay[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[64] = mean
-        }
-
-        // std__ay__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_ay[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_ay[k2] - mean) * (w_ay[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[65] = variance.squareRoot()
-        }
-
-        // range__ay__short
-        do {
-            var best: Double = w_ay[0]
-            for k in 1..<100 {
-                best = ((w_ay[k] < best) ? w_ay[k] : best)
-            }
-            var best2: Double = w_ay[0]
-            for k2 in 1..<100 {
-                best2 = ((w_ay[k2] > best2) ? w_ay[k2] : best2)
-            }
-            features[66] = (best2 - best)
-        }
-
-        // mean__az__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_az[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[67] = mean
-        }
-
-        // std__az__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_az[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_az[k2] - mean) * (w_az[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[68] = variance.squareRoot()
-        }
-
-        // range__az__short
-        do {
-            var best: Double = w_az[0]
-            for k in 1..<100 {
-                best = ((w_az[k] < best) ? w_az[k] : best)
-            }
-            var best2: Double = w_az[0]
-            for k2 in 1..<100 {
-                best2 = ((w_az[k2] > best2) ? w_az[k2] : best2)
-            }
-            features[69] = (best2 - best)
-        }
-
-        // mean__wx__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_wx[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[70] = mean
-        }
-
-        // std__wx__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_wx[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_wx[k2] - mean) * (w_wx[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[71] = variance.squareRoot()
-        }
-
-        // range__wx__short
-        do {
-            var best: Double = w_wx[0]
-            for k in 1..<100 {
-                best = ((w_wx[k] < best) ? w_wx[k] : best)
-            }
-            var best2: Double = w_wx[0]
-            for k2 in 1..<100 {
-                best2 = ((w_wx[k2] > best2) ? w_wx[k2] : best2)
-            }
-            features[72] = (best2 - best)
-        }
-
-        // mean__wy__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_wy[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[73] = mean
-        }
-
-        // std__wy__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_wy[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_wy[k2] - mean) * (w_wy[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[74] = variance.squareRoot()
-        }
-
-        // range__wy__short
-        do {
-            var best: Double = w_wy[0]
-            for k in 1..<100 {
-                best = ((w_wy[k] < best) ? w_wy[k] : best)
-            }
-            var best2: Double = w_wy[0]
-            for k2 in 1..<100 {
-                best2 = ((w_wy[k2] > best2) ? w_wy[k2] : best2)
-            }
-            features[75] = (best2 - best)
-        }
-
-        // mean__wz__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_wz[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[76] = mean
-        }
-
-        // std__wz__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_wz[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_wz[k2] - mean) * (w_wz[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[77] = variance.squareRoot()
-        }
-
-        // range__wz__short
-        do {
-            var best: Double = w_wz[0]
-            for k in 1..<100 {
-                best = ((w_wz[k] < best) ? w_wz[k] : best)
-            }
-            var best2: Double = w_wz[0]
-            for k2 in 1..<100 {
-                best2 = ((w_wz[k2] > best2) ? w_wz[k2] : best2)
-            }
-            features[78] = (best2 - best)
-        }
-
-        // mean__acc_mag__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[79] = mean
-        }
-
-        // std__acc_mag__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_acc_mag[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_acc_mag[k2] - mean) * (w_acc_mag[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[80] = variance.squareRoot()
-        }
-
-        // range__acc_mag__short
-        do {
-            var best: Double = w_acc_mag[0]
-            for k in 1..<100 {
-                best = ((w_acc_mag[k] < best) ? w_acc_mag[k] : best)
-            }
-            var best2: Double = w_acc_mag[0]
-            for k2 in 1..<100 {
-                best2 = ((w_acc_mag[k2] > best2) ? w_acc_mag[k2] : best2)
-            }
-            features[81] = (best2 - best)
-        }
-
-        // mean__gyro_mag__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_mag[k])
-            }
-            let mean: Double = (total / 100.0)
-            features[82] = mean
-        }
-
-        // std__gyro_mag__short
-        do {
-            var total: Double = 0.0
-            for k in 0..<100 {
-                total = (total + w_gyro_mag[k])
-            }
-            let mean: Double = (total / 100.0)
-            var squares: Double = 0.0
-            for k2 in 0..<100 {
-                squares = (squares + ((w_gyro_mag[k2] - mean) * (w_gyro_mag[k2] - mean)))
-            }
-            let variance: Double = (squares / 100.0)
-            features[83] = variance.squareRoot()
-        }
-
-        // range__gyro_mag__short
-        do {
-            var best: Double = w_gyro_mag[0]
-            for k in 1..<100 {
-                best = ((w_gyro_mag[k] < best) ? w_gyro_mag[k] : best)
-            }
-            var best2: Double = w_gyro_mag[0]
-            for k2 in 1..<100 {
-                best2 = ((w_gyro_mag[k2] > best2) ? w_gyro_mag[k2] : best2)
-            }
-            features[84] = (best2 - best)
-        }
-
-        // mean_abs_change__wx__short
-        do {
-            var total: Double = 0.0
-            for k in 1..<100 {
-                total = (total + (w_wx[k] - w_wx[k - 1]).magnitude)
-            }
-            features[85] = (total / 99.0)
-        }
-
-        // mean_abs_change__wy__short
-        do {
-            var total: Double = 0.0
-            for k in 1..<100 {
-                total = (total + (w_wy[k] - w_wy[k - 1]).magnitude)
-            }
-            features[86] = (total / 99.0)
-        }
-
-        // mean_abs_change__wz__short
-        do {
-            var total: Double = 0.0
-            for k in 1..<100 {
-                total = (total + (w_wz[k] - w_wz[k - 1]).magnitude)
-            }
-            features[87] = (total / 99.0)
-        }
-
-        // dominant_frequency_hann__gyro_mag__short
-        do {
-            let tapered: UnsafeMutablePointer<Double> = base + 4912
-            for k in 0..<100 {
-                tapered[k] = (w_gyro_mag[k] * Self.featgen_hann100[k])
-            }
-            let spectrum: UnsafeMutablePointer<Double> = base + 5012
-            for k2 in 1..<51 {
-                var re: Double = 0.0
-                var im: Double = 0.0
-                for n in 0..<100 {
-                    re = (re + (tapered[n] * Self.featgen_cos100[(n * k2) % 100]))
-                    im = (im + (tapered[n] * Self.featgen_nsin100[(n * k2) % 100]))
+            let spectrum_f27: UnsafeMutablePointer<Double> = base + 5012
+            for k2_f27 in 1..<51 {
+                var re_f27: Double = 0.0
+                var im_f27: Double = 0.0
+                for n_f27 in 0..<100 {
+                    re_f27 = (re_f27 + (tapered_f27[n_f27] * Self.featgen_cos100[(n_f27 * k2_f27) % 100]))
+                    im_f27 = (im_f27 + (tapered_f27[n_f27] * Self.featgen_nsin100[(n_f27 * k2_f27) % 100]))
                 }
-                let power: Double = ((re * re) + (im * im))
-                spectrum[k2] = power
+                let power_f27: Double = ((re_f27 * re_f27) + (im_f27 * im_f27))
+                spectrum_f27[k2_f27] = power_f27
             }
-            var best: Double = spectrum[1]
-            var best_at: Double = 1.0
-            for k3 in 2..<51 {
-                best_at = ((spectrum[k3] > best) ? Double(k3) : best_at)
-                best = ((spectrum[k3] > best) ? spectrum[k3] : best)
+            var best_f27: Double = spectrum_f27[1]
+            var best_at_f27: Double = 1.0
+            for k3_f27 in 2..<51 {
+                best_at_f27 = ((spectrum_f27[k3_f27] > best_f27) ? Double(k3_f27) : best_at_f27)
+                best_f27 = ((spectrum_f27[k3_f27] > best_f27) ? spectrum_f27[k3_f27] : best_f27)
             }
-            features[102] = ((best == 0.0) ? 0.0 : (best_at * 0x1.0000000000000p-1 /* 0.5 */))
+            features[102] = ((best_f27 == 0.0) ? 0.0 : (best_at_f27 * 0x1.0000000000000p-1 /* 0.5 */)) // dominant_frequency_hann__gyro_mag__short
         }
     }
 

@@ -18,8 +18,8 @@ import Musl
 
 /// The model as code: stateless, allocation-free.
 public enum SparModel {
-    /// Features read, in SparFeatures.featureNames order.
-    public static let featureCount: Int = 112
+    /// Features read, in SparDeviceFeatures.featureNames order.
+    public static let featureCount: Int = 105
     /// Margins: 1 for a binary model, one per class otherwise.
     public static let outputCount: Int = 7
     /// Number of classes.
@@ -31,13 +31,13 @@ public enum SparModel {
     /// sha256 of the XGBoost model.json this code was generated from.
     public static let modelSHA256: String = "877b2b1c6b2c0d6a9906dd5a42f3098184c8eb3c6c90d4fa6a2ec1399865d23b"
     /// sha256 of the feature names in order, one per line: the model's input contract.
-    public static let featureOrderSHA256: String = "447b7e57e0f007a279fcdd23de0b6c5ce15dfeb8f5f7d25eb458c8baae019ebc"
+    public static let featureOrderSHA256: String = "6da253c01c84f79a6f40588443fc78d572473cc9b9e6e2678eb4896bc7de6e4a"
 
     /// Writes the margins (``outputCount`` values) for one feature vector (``featureCount``
-    /// values, as SparFeatures emits them). Never allocates.
+    /// values, as SparDeviceFeatures emits them). Never allocates.
     public static func margins(_ features: UnsafeBufferPointer<Double>,
                                into margins: UnsafeMutableBufferPointer<Float>) {
-        precondition(features.count == 112, "features must hold featureCount values")
+        precondition(features.count == 105, "features must hold featureCount values")
         precondition(margins.count == 7, "margins must hold outputCount values")
         let f: UnsafePointer<Double> = features.baseAddress!
         var m0: Float = -0x1.2b6dp-2 // base margin of class 0
@@ -386,15 +386,15 @@ public enum SparModel {
     // tree 0: adds to margin 0; depth 4
     @inline(never)
     private static func tree_0(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
-            if Float(f[97]) < -0x1.a8978ap+0 { // max__pitch__long
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+            if Float(f[91]) < -0x1.a8978ap+0 { // max__pitch__long
                 if Float(f[1]) < 0x1.581e7p-4 { // std__ax__long
                     return -0x1.12f926p-4
                 } else {
                     return 0x1.b3b37p-1
                 }
             } else {
-                if Float(f[83]) < 0x1.e61a58p-3 { // std__gyro_mag__short
+                if Float(f[77]) < 0x1.e61a58p-3 { // std__gyro_mag__short
                     return 0x1.9056cap-3
                 } else {
                     if Float(f[22]) < 0x1.a29bf2p-2 { // median__wx__long
@@ -416,7 +416,7 @@ public enum SparModel {
     // tree 1: adds to margin 1; depth 4
     @inline(never)
     private static func tree_1(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[53]) < -0x1.187e96p-1 { // percentile_10__ay__long
+        if Float(f[52]) < -0x1.187e96p-1 { // percentile_10__ay__long
             if Float(f[16]) < -0x1.476684p-3 { // median__az__long
                 if Float(f[20]) < -0x1.1b199cp+2 { // min__wx__long
                     if Float(f[0]) < -0x1.c27beep-2 { // mean__ax__long
@@ -425,7 +425,7 @@ public enum SparModel {
                         return 0x1.f1fbdep-6
                     }
                 } else {
-                    if Float(f[62]) < 0x1.34bcf4p+0 { // std__ax__short
+                    if Float(f[61]) < 0x1.34bcf4p+0 { // std__ax__short
                         return 0x1.28647ep-1
                     } else {
                         return -0x1.0505eep-4
@@ -443,21 +443,21 @@ public enum SparModel {
                         return -0x1.5eeae4p-5
                     }
                 } else {
-                    if Float(f[40]) < 0x1.4d43bp+0 { // median__acc_mag__long
+                    if Float(f[39]) < 0x1.4d43bp+0 { // median__acc_mag__long
                         return -0x1.ebf2bap-4
                     } else {
                         return -0x1.b93ef4p-10
                     }
                 }
             } else {
-                if Float(f[56]) < 0x1.66d0bap-2 { // percentile_90__ay__long
+                if Float(f[55]) < 0x1.66d0bap-2 { // percentile_90__ay__long
                     if Float(f[14]) < -0x1.f5d69ep+0 { // min__az__long
                         return 0x1.103af6p-1
                     } else {
                         return -0x1.744a92p-4
                     }
                 } else {
-                    if Float(f[91]) < -0x1.8c026cp-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < -0x1.8c026cp-1 { // correlation__wx__wy__long
                         return -0x1.84b832p-4
                     } else {
                         return 0x1.cf08dp-2
@@ -471,13 +471,13 @@ public enum SparModel {
     @inline(never)
     private static func tree_2(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[1]) < 0x1.6e9302p-1 { // std__ax__long
-            if Float(f[88]) < -0x1.9f8976p-1 { // correlation__ax__ay__long
+            if Float(f[82]) < -0x1.9f8976p-1 { // correlation__ax__ay__long
                 return 0x1.d7c91p-2
             } else {
                 if Float(f[16]) < -0x1.ab31f4p-1 { // median__az__long
                     return 0x1.9eaf9ep-2
                 } else {
-                    if Float(f[88]) < 0x1.d51418p-1 { // correlation__ax__ay__long
+                    if Float(f[82]) < 0x1.d51418p-1 { // correlation__ax__ay__long
                         return -0x1.eca7b6p-4
                     } else {
                         return 0x1.2a749cp-3
@@ -485,7 +485,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[56]) < 0x1.8d42e6p-2 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.8d42e6p-2 { // percentile_90__ay__long
                 if Float(f[14]) < -0x1.f5d69ep+0 { // min__az__long
                     if Float(f[5]) < 0x1.94104p+0 { // iqr__ax__long
                         return 0x1.e19186p-6
@@ -500,14 +500,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[91]) < -0x1.9332c6p-1 { // correlation__wx__wy__long
+                if Float(f[85]) < -0x1.9332c6p-1 { // correlation__wx__wy__long
                     if Float(f[7]) < 0x1.0c8dbp-1 { // std__ay__long
                         return 0x1.2142c6p-1
                     } else {
                         return -0x1.222a86p-4
                     }
                 } else {
-                    if Float(f[92]) < 0x1.14e354p-1 { // correlation__wx__wz__long
+                    if Float(f[86]) < 0x1.14e354p-1 { // correlation__wx__wz__long
                         return -0x1.5cd2c2p-4
                     } else {
                         return 0x1.771c08p-2
@@ -522,18 +522,18 @@ public enum SparModel {
     private static func tree_3(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[6]) < 0x1.df903p-1 { // mean__ay__long
             if Float(f[6]) < 0x1.d54b46p-1 { // mean__ay__long
-                if Float(f[56]) < 0x1.1e5e2p+0 { // percentile_90__ay__long
+                if Float(f[55]) < 0x1.1e5e2p+0 { // percentile_90__ay__long
                     return -0x1.e34ap-4
                 } else {
-                    if Float(f[99]) < 0x1.4cb692p-2 { // std__roll__long
+                    if Float(f[93]) < 0x1.4cb692p-2 { // std__roll__long
                         return 0x1.e9f2b6p-2
                     } else {
                         return -0x1.c29fap-4
                     }
                 }
             } else {
-                if Float(f[101]) < 0x1.c84a26p+0 { // max__roll__long
-                    if Float(f[57]) < 0x1.617936p-1 { // percentile_90__az__long
+                if Float(f[95]) < 0x1.c84a26p+0 { // max__roll__long
+                    if Float(f[56]) < 0x1.617936p-1 { // percentile_90__az__long
                         return -0x1.e07826p-7
                     } else {
                         return 0x1.2de96ep-1
@@ -549,7 +549,7 @@ public enum SparModel {
         } else {
             if Float(f[18]) < 0x1.bb9e0cp-6 { // mean__wx__long
                 if Float(f[10]) < 0x1.ee8c58p-1 { // median__ay__long
-                    if Float(f[94]) < 0x1.905e88p-1 { // mean__pitch__long
+                    if Float(f[88]) < 0x1.905e88p-1 { // mean__pitch__long
                         return 0x1.09487ep-1
                     } else {
                         return 0x1.25f60cp-3
@@ -569,7 +569,7 @@ public enum SparModel {
                         return -0x1.eca7e4p-5
                     }
                 } else {
-                    if Float(f[34]) < -0x1.765a14p-4 { // median__wz__long
+                    if Float(f[33]) < -0x1.765a14p-4 { // median__wz__long
                         return 0x1.4cf4c6p-2
                     } else {
                         return -0x1.005696p-4
@@ -585,9 +585,9 @@ public enum SparModel {
         if Float(f[6]) < 0x1.06721p-1 { // mean__ay__long
             return -0x1.e3a17p-4
         } else {
-            if Float(f[99]) < 0x1.3b1e94p-2 { // std__roll__long
+            if Float(f[93]) < 0x1.3b1e94p-2 { // std__roll__long
                 if Float(f[18]) < 0x1.bb9e0cp-6 { // mean__wx__long
-                    if Float(f[101]) < 0x1.13941ap+1 { // max__roll__long
+                    if Float(f[95]) < 0x1.13941ap+1 { // max__roll__long
                         return -0x1.035adap-5
                     } else {
                         return 0x1.16e10cp-1
@@ -600,8 +600,8 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[56]) < 0x1.2808d8p+0 { // percentile_90__ay__long
-                    if Float(f[46]) < 0x1.36ea72p+0 { // median__gyro_mag__long
+                if Float(f[55]) < 0x1.2808d8p+0 { // percentile_90__ay__long
+                    if Float(f[45]) < 0x1.36ea72p+0 { // median__gyro_mag__long
                         return -0x1.534196p-4
                     } else {
                         return 0x1.423694p-1
@@ -621,8 +621,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_5(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.2d9728p+0 { // std__wy__long
-            if Float(f[53]) < -0x1.72fe5ap-4 { // percentile_10__ay__long
-                if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+            if Float(f[52]) < -0x1.72fe5ap-4 { // percentile_10__ay__long
+                if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                     return -0x1.b1abeep-4
                 } else {
                     if Float(f[18]) < 0x1.d1c826p-4 { // mean__wx__long
@@ -632,14 +632,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[104]) < 0x1.ee19f8p+3 { // band_slow__acc_dyn__long
+                if Float(f[97]) < 0x1.ee19f8p+3 { // band_slow__acc_dyn__long
                     if Float(f[2]) < 0x1.cd6c0ep-1 { // min__ax__long
                         return 0x1.44d88cp-1
                     } else {
                         return -0x1.155d4p-4
                     }
                 } else {
-                    if Float(f[90]) < -0x1.49f2a4p-1 { // correlation__ay__az__long
+                    if Float(f[84]) < -0x1.49f2a4p-1 { // correlation__ay__az__long
                         return 0x1.531f86p-2
                     } else {
                         return -0x1.ceb75ap-4
@@ -647,7 +647,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[103]) < 0x1.43beccp+12 { // band_slow__gyro_mag__long
+            if Float(f[96]) < 0x1.43beccp+12 { // band_slow__gyro_mag__long
                 return 0x1.c03b4ep-2
             } else {
                 return -0x1.d0d69p-4
@@ -658,8 +658,8 @@ public enum SparModel {
     // tree 6: adds to margin 6; depth 4
     @inline(never)
     private static func tree_6(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[59]) < 0x1.ebda3p-2 { // mad__wy__long
-            if Float(f[104]) < 0x1.fb2582p+7 { // band_slow__acc_dyn__long
+        if Float(f[58]) < 0x1.ebda3p-2 { // mad__wy__long
+            if Float(f[97]) < 0x1.fb2582p+7 { // band_slow__acc_dyn__long
                 if Float(f[14]) < -0x1.0ae31ep-3 { // min__az__long
                     if Float(f[21]) < 0x1.04d25ep+0 { // max__wx__long
                         return 0x1.19b246p-5
@@ -677,15 +677,15 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[109]) < 0x1.8p+3 { // peak_count__gyro_lp__long
-                if Float(f[59]) < 0x1.01108p-1 { // mad__wy__long
+            if Float(f[102]) < 0x1.8p+3 { // peak_count__gyro_lp__long
+                if Float(f[58]) < 0x1.01108p-1 { // mad__wy__long
                     if Float(f[1]) < 0x1.b4a9fap-3 { // std__ax__long
                         return -0x1.691c6p-4
                     } else {
                         return 0x1.ca5ffep-3
                     }
                 } else {
-                    if Float(f[49]) < -0x1.757c8ap+0 { // kurtosis__acc_mag__long
+                    if Float(f[48]) < -0x1.757c8ap+0 { // kurtosis__acc_mag__long
                         return -0x1.3fef18p-7
                     } else {
                         return -0x1.d4fa9ap-4
@@ -704,15 +704,15 @@ public enum SparModel {
     // tree 7: adds to margin 0; depth 4
     @inline(never)
     private static func tree_7(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
-            if Float(f[97]) < -0x1.a8978ap+0 { // max__pitch__long
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+            if Float(f[91]) < -0x1.a8978ap+0 { // max__pitch__long
                 if Float(f[1]) < 0x1.581e7p-4 { // std__ax__long
                     return -0x1.02d5aep-4
                 } else {
                     return 0x1.99eb16p-2
                 }
             } else {
-                if Float(f[83]) < 0x1.e61a58p-3 { // std__gyro_mag__short
+                if Float(f[77]) < 0x1.e61a58p-3 { // std__gyro_mag__short
                     return 0x1.54858p-3
                 } else {
                     if Float(f[22]) < 0x1.a29bf2p-2 { // median__wx__long
@@ -745,21 +745,21 @@ public enum SparModel {
                 if Float(f[14]) < -0x1.f5d69ep+0 { // min__az__long
                     return 0x1.500bdp-2
                 } else {
-                    if Float(f[39]) < 0x1.f8c45p+0 { // max__acc_mag__long
+                    if Float(f[38]) < 0x1.f8c45p+0 { // max__acc_mag__long
                         return 0x1.ecc3eap-3
                     } else {
                         return -0x1.a4325ap-4
                     }
                 }
             } else {
-                if Float(f[91]) < -0x1.999ed6p-1 { // correlation__wx__wy__long
+                if Float(f[85]) < -0x1.999ed6p-1 { // correlation__wx__wy__long
                     if Float(f[7]) < 0x1.0c8dbp-1 { // std__ay__long
                         return -0x1.c157cep-4
                     } else {
                         return 0x1.3f0366p-2
                     }
                 } else {
-                    if Float(f[91]) < 0x1.7d643ap-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < 0x1.7d643ap-1 { // correlation__wx__wy__long
                         return 0x1.46bc08p-2
                     } else {
                         return -0x1.b63d86p-4
@@ -773,7 +773,7 @@ public enum SparModel {
     @inline(never)
     private static func tree_9(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[1]) < 0x1.5d7862p-1 { // std__ax__long
-            if Float(f[88]) < -0x1.994318p-1 { // correlation__ax__ay__long
+            if Float(f[82]) < -0x1.994318p-1 { // correlation__ax__ay__long
                 if Float(f[2]) < -0x1.796606p+0 { // min__ax__long
                     return 0x1.fd4deep-3
                 } else {
@@ -783,11 +783,11 @@ public enum SparModel {
                 return -0x1.deddcap-4
             }
         } else {
-            if Float(f[53]) < -0x1.253614p-1 { // percentile_10__ay__long
-                if Float(f[46]) < 0x1.4fe7c6p+1 { // median__gyro_mag__long
+            if Float(f[52]) < -0x1.253614p-1 { // percentile_10__ay__long
+                if Float(f[45]) < 0x1.4fe7c6p+1 { // median__gyro_mag__long
                     return 0x1.1159cep-3
                 } else {
-                    if Float(f[30]) < 0x1.a82448p-2 { // mean__wz__long
+                    if Float(f[29]) < 0x1.a82448p-2 { // mean__wz__long
                         return -0x1.dfa64p-4
                     } else {
                         return 0x1.14051p-6
@@ -815,13 +815,13 @@ public enum SparModel {
     @inline(never)
     private static func tree_10(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[6]) < 0x1.d54b46p-1 { // mean__ay__long
-            if Float(f[56]) < 0x1.1e5e2p+0 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.1e5e2p+0 { // percentile_90__ay__long
                 return -0x1.d69a2ap-4
             } else {
-                if Float(f[99]) < 0x1.4cb692p-2 { // std__roll__long
+                if Float(f[93]) < 0x1.4cb692p-2 { // std__roll__long
                     return 0x1.463c06p-2
                 } else {
-                    if Float(f[49]) < 0x1.d402dcp+1 { // kurtosis__acc_mag__long
+                    if Float(f[48]) < 0x1.d402dcp+1 { // kurtosis__acc_mag__long
                         return -0x1.c9d8eap-4
                     } else {
                         return 0x1.e2f66ep-6
@@ -830,8 +830,8 @@ public enum SparModel {
             }
         } else {
             if Float(f[18]) < 0x1.3d0c82p-5 { // mean__wx__long
-                if Float(f[101]) < 0x1.13941ap+1 { // max__roll__long
-                    if Float(f[49]) < -0x1.bcb7bcp-3 { // kurtosis__acc_mag__long
+                if Float(f[95]) < 0x1.13941ap+1 { // max__roll__long
+                    if Float(f[48]) < -0x1.bcb7bcp-3 { // kurtosis__acc_mag__long
                         return 0x1.f69c4p-6
                     } else {
                         return 0x1.4d6102p-2
@@ -864,12 +864,12 @@ public enum SparModel {
     // tree 11: adds to margin 4; depth 4
     @inline(never)
     private static func tree_11(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[64]) < 0x1.0a758ep-1 { // mean__ay__short
+        if Float(f[62]) < 0x1.0a758ep-1 { // mean__ay__short
             return -0x1.d6d5ep-4
         } else {
             if Float(f[10]) < 0x1.f01bp-1 { // median__ay__long
                 if Float(f[15]) < 0x1.177d96p-1 { // max__az__long
-                    if Float(f[101]) < 0x1.13941ap+1 { // max__roll__long
+                    if Float(f[95]) < 0x1.13941ap+1 { // max__roll__long
                         return -0x1.9d9c1ep-4
                     } else {
                         return 0x1.191e28p-2
@@ -889,7 +889,7 @@ public enum SparModel {
                         return -0x1.91ed62p-4
                     }
                 } else {
-                    if Float(f[90]) < 0x1.032094p-3 { // correlation__ay__az__long
+                    if Float(f[84]) < 0x1.032094p-3 { // correlation__ay__az__long
                         return 0x1.5d7f62p-2
                     } else {
                         return -0x1.5d6b64p-4
@@ -903,8 +903,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_12(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.341104p+0 { // std__wy__long
-            if Float(f[53]) < -0x1.37a08p-4 { // percentile_10__ay__long
-                if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+            if Float(f[52]) < -0x1.37a08p-4 { // percentile_10__ay__long
+                if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                     return -0x1.ad2abap-4
                 } else {
                     if Float(f[18]) < 0x1.d1c826p-4 { // mean__wx__long
@@ -914,8 +914,8 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.51bff2p-1 { // correlation__wy__wz__long
-                    if Float(f[50]) < 0x1.3bebp+0 { // skewness__gyro_mag__long
+                if Float(f[87]) < 0x1.51bff2p-1 { // correlation__wy__wz__long
+                    if Float(f[49]) < 0x1.3bebp+0 { // skewness__gyro_mag__long
                         return -0x1.c4ebap-4
                     } else {
                         return 0x1.289498p-5
@@ -925,7 +925,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[103]) < 0x1.43beccp+12 { // band_slow__gyro_mag__long
+            if Float(f[96]) < 0x1.43beccp+12 { // band_slow__gyro_mag__long
                 return 0x1.a953bp-3
             } else {
                 return -0x1.c82ee6p-4
@@ -936,8 +936,8 @@ public enum SparModel {
     // tree 13: adds to margin 6; depth 3
     @inline(never)
     private static func tree_13(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[59]) < 0x1.01108p-1 { // mad__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+        if Float(f[58]) < 0x1.01108p-1 { // mad__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
                 if Float(f[14]) < -0x1.0ae31ep-3 { // min__az__long
                     return -0x1.c55a1p-4
                 } else {
@@ -951,8 +951,8 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[109]) < 0x1.8p+3 { // peak_count__gyro_lp__long
-                if Float(f[110]) < 0x1.1p+4 { // mean_crossings__gyro_lp__long
+            if Float(f[102]) < 0x1.8p+3 { // peak_count__gyro_lp__long
+                if Float(f[103]) < 0x1.1p+4 { // mean_crossings__gyro_lp__long
                     return -0x1.cb7d34p-4
                 } else {
                     return -0x1.6dfaf8p-8
@@ -966,15 +966,15 @@ public enum SparModel {
     // tree 14: adds to margin 0; depth 4
     @inline(never)
     private static func tree_14(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
-            if Float(f[97]) < -0x1.a8978ap+0 { // max__pitch__long
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+            if Float(f[91]) < -0x1.a8978ap+0 { // max__pitch__long
                 if Float(f[1]) < 0x1.581e7p-4 { // std__ax__long
                     return -0x1.eaeccp-5
                 } else {
                     return 0x1.1ff9c8p-2
                 }
             } else {
-                if Float(f[83]) < 0x1.d69c6cp-3 { // std__gyro_mag__short
+                if Float(f[77]) < 0x1.d69c6cp-3 { // std__gyro_mag__short
                     return 0x1.cadb9ep-3
                 } else {
                     if Float(f[22]) < 0x1.a29bf2p-2 { // median__wx__long
@@ -1007,21 +1007,21 @@ public enum SparModel {
                 if Float(f[14]) < -0x1.f5d69ep+0 { // min__az__long
                     return 0x1.e7770ap-3
                 } else {
-                    if Float(f[65]) < 0x1.3c49a2p-2 { // std__ay__short
+                    if Float(f[63]) < 0x1.3c49a2p-2 { // std__ay__short
                         return -0x1.9dc2dap-4
                     } else {
                         return 0x1.d6a32ap-3
                     }
                 }
             } else {
-                if Float(f[91]) < -0x1.999ed6p-1 { // correlation__wx__wy__long
+                if Float(f[85]) < -0x1.999ed6p-1 { // correlation__wx__wy__long
                     if Float(f[7]) < 0x1.0c8dbp-1 { // std__ay__long
                         return -0x1.b5214ap-4
                     } else {
                         return 0x1.e7ae04p-3
                     }
                 } else {
-                    if Float(f[91]) < 0x1.7d643ap-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < 0x1.7d643ap-1 { // correlation__wx__wy__long
                         return 0x1.e1f7aap-3
                     } else {
                         return -0x1.b6415ap-4
@@ -1035,7 +1035,7 @@ public enum SparModel {
     @inline(never)
     private static func tree_16(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[1]) < 0x1.5d7862p-1 { // std__ax__long
-            if Float(f[88]) < -0x1.994318p-1 { // correlation__ax__ay__long
+            if Float(f[82]) < -0x1.994318p-1 { // correlation__ax__ay__long
                 if Float(f[2]) < -0x1.796606p+0 { // min__ax__long
                     return 0x1.a80594p-3
                 } else {
@@ -1045,25 +1045,25 @@ public enum SparModel {
                 return -0x1.d392aep-4
             }
         } else {
-            if Float(f[53]) < -0x1.253614p-1 { // percentile_10__ay__long
-                if Float(f[46]) < 0x1.4fe7c6p+1 { // median__gyro_mag__long
+            if Float(f[52]) < -0x1.253614p-1 { // percentile_10__ay__long
+                if Float(f[45]) < 0x1.4fe7c6p+1 { // median__gyro_mag__long
                     return 0x1.de6f56p-4
                 } else {
-                    if Float(f[30]) < 0x1.a82448p-2 { // mean__wz__long
+                    if Float(f[29]) < 0x1.a82448p-2 { // mean__wz__long
                         return -0x1.d3715p-4
                     } else {
                         return 0x1.21de2ep-6
                     }
                 }
             } else {
-                if Float(f[106]) < 0x1.3def7p+9 { // band_mid__acc_dyn__long
+                if Float(f[99]) < 0x1.3def7p+9 { // band_mid__acc_dyn__long
                     if Float(f[6]) < 0x1.3d4b44p-4 { // mean__ay__long
                         return 0x1.bce5dep-3
                     } else {
                         return -0x1.214c34p-5
                     }
                 } else {
-                    if Float(f[57]) < 0x1.8cc972p-4 { // percentile_90__az__long
+                    if Float(f[56]) < 0x1.8cc972p-4 { // percentile_90__az__long
                         return -0x1.0cd1fep-7
                     } else {
                         return 0x1.e7138p-3
@@ -1077,13 +1077,13 @@ public enum SparModel {
     @inline(never)
     private static func tree_17(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[6]) < 0x1.d54b46p-1 { // mean__ay__long
-            if Float(f[56]) < 0x1.1e5e2p+0 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.1e5e2p+0 { // percentile_90__ay__long
                 return -0x1.cced3ap-4
             } else {
                 if Float(f[17]) < 0x1.259296p-1 { // iqr__az__long
                     return 0x1.fd1764p-3
                 } else {
-                    if Float(f[54]) < -0x1.9b25a6p-3 { // percentile_10__az__long
+                    if Float(f[53]) < -0x1.9b25a6p-3 { // percentile_10__az__long
                         return -0x1.c0b446p-4
                     } else {
                         return 0x1.2b1cfep-5
@@ -1092,8 +1092,8 @@ public enum SparModel {
             }
         } else {
             if Float(f[18]) < 0x1.ec3ceap-8 { // mean__wx__long
-                if Float(f[101]) < 0x1.13941ap+1 { // max__roll__long
-                    if Float(f[96]) < -0x1.6bb85ap-3 { // min__pitch__long
+                if Float(f[95]) < 0x1.13941ap+1 { // max__roll__long
+                    if Float(f[90]) < -0x1.6bb85ap-3 { // min__pitch__long
                         return 0x1.0a72e4p-2
                     } else {
                         return 0x1.f8e904p-4
@@ -1113,7 +1113,7 @@ public enum SparModel {
                         return 0x1.038782p-3
                     }
                 } else {
-                    if Float(f[38]) < 0x1.517244p-1 { // min__acc_mag__long
+                    if Float(f[37]) < 0x1.517244p-1 { // min__acc_mag__long
                         return 0x1.a60a8ap-3
                     } else {
                         return -0x1.cecd74p-5
@@ -1130,14 +1130,14 @@ public enum SparModel {
             return -0x1.cd19e4p-4
         } else {
             if Float(f[10]) < 0x1.f01bp-1 { // median__ay__long
-                if Float(f[46]) < 0x1.a64e84p+0 { // median__gyro_mag__long
-                    if Float(f[98]) < 0x1.372618p+0 { // mean__roll__long
+                if Float(f[45]) < 0x1.a64e84p+0 { // median__gyro_mag__long
+                    if Float(f[92]) < 0x1.372618p+0 { // mean__roll__long
                         return 0x1.45af1ep-3
                     } else {
                         return -0x1.b02d1ap-4
                     }
                 } else {
-                    if Float(f[99]) < 0x1.cbd0fap-3 { // std__roll__long
+                    if Float(f[93]) < 0x1.cbd0fap-3 { // std__roll__long
                         return 0x1.d4f596p-5
                     } else {
                         return 0x1.0428cep-2
@@ -1145,13 +1145,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[18]) < 0x1.3d0c82p-5 { // mean__wx__long
-                    if Float(f[64]) < 0x1.ebe018p-1 { // mean__ay__short
+                    if Float(f[62]) < 0x1.ebe018p-1 { // mean__ay__short
                         return 0x1.312886p-3
                     } else {
                         return -0x1.a45ffp-4
                     }
                 } else {
-                    if Float(f[90]) < 0x1.032094p-3 { // correlation__ay__az__long
+                    if Float(f[84]) < 0x1.032094p-3 { // correlation__ay__az__long
                         return 0x1.fabd9ap-3
                     } else {
                         return -0x1.4ce03p-4
@@ -1165,8 +1165,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_19(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.341104p+0 { // std__wy__long
-            if Float(f[53]) < -0x1.37a08p-4 { // percentile_10__ay__long
-                if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+            if Float(f[52]) < -0x1.37a08p-4 { // percentile_10__ay__long
+                if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                     return -0x1.a3255p-4
                 } else {
                     if Float(f[18]) < 0x1.d1c826p-4 { // mean__wx__long
@@ -1176,8 +1176,8 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.51bff2p-1 { // correlation__wy__wz__long
-                    if Float(f[85]) < 0x1.219f34p-2 { // mean_abs_change__wx__short
+                if Float(f[87]) < 0x1.51bff2p-1 { // correlation__wy__wz__long
+                    if Float(f[79]) < 0x1.219f34p-2 { // mean_abs_change__wx__short
                         return -0x1.bd5e5ep-4
                     } else {
                         return 0x1.47a5cp-5
@@ -1187,7 +1187,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[103]) < 0x1.43beccp+12 { // band_slow__gyro_mag__long
+            if Float(f[96]) < 0x1.43beccp+12 { // band_slow__gyro_mag__long
                 return 0x1.5af906p-3
             } else {
                 return -0x1.c136dep-4
@@ -1198,8 +1198,8 @@ public enum SparModel {
     // tree 20: adds to margin 6; depth 3
     @inline(never)
     private static func tree_20(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
                 if Float(f[14]) < -0x1.0ae31ep-3 { // min__az__long
                     return -0x1.bd0c06p-4
                 } else {
@@ -1220,18 +1220,18 @@ public enum SparModel {
     // tree 21: adds to margin 0; depth 4
     @inline(never)
     private static func tree_21(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
-            if Float(f[97]) < -0x1.a8978ap+0 { // max__pitch__long
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+            if Float(f[91]) < -0x1.a8978ap+0 { // max__pitch__long
                 if Float(f[1]) < 0x1.581e7p-4 { // std__ax__long
                     return -0x1.d05a8ap-5
                 } else {
                     return 0x1.c755a4p-3
                 }
             } else {
-                if Float(f[83]) < 0x1.d69c6cp-3 { // std__gyro_mag__short
+                if Float(f[77]) < 0x1.d69c6cp-3 { // std__gyro_mag__short
                     return 0x1.7ebb68p-3
                 } else {
-                    if Float(f[57]) < -0x1.a2f274p-6 { // percentile_90__az__long
+                    if Float(f[56]) < -0x1.a2f274p-6 { // percentile_90__az__long
                         return -0x1.4b8122p-7
                     } else {
                         return -0x1.b6e276p-4
@@ -1257,8 +1257,8 @@ public enum SparModel {
                 return 0x1.156376p-3
             }
         } else {
-            if Float(f[56]) < 0x1.66d0bap-2 { // percentile_90__ay__long
-                if Float(f[57]) < 0x1.2a80c2p-4 { // percentile_90__az__long
+            if Float(f[55]) < 0x1.66d0bap-2 { // percentile_90__ay__long
+                if Float(f[56]) < 0x1.2a80c2p-4 { // percentile_90__az__long
                     if Float(f[27]) < 0x1.2d2db2p+2 { // max__wy__long
                         return 0x1.165b9p-2
                     } else {
@@ -1272,14 +1272,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[58]) < 0x1.8efbf4p-1 { // mad__wx__long
-                    if Float(f[46]) < 0x1.35fd5p+1 { // median__gyro_mag__long
+                if Float(f[57]) < 0x1.8efbf4p-1 { // mad__wx__long
+                    if Float(f[45]) < 0x1.35fd5p+1 { // median__gyro_mag__long
                         return -0x1.e2b7aep-4
                     } else {
                         return 0x1.aefb34p-3
                     }
                 } else {
-                    if Float(f[90]) < -0x1.c7fd3p-1 { // correlation__ay__az__long
+                    if Float(f[84]) < -0x1.c7fd3p-1 { // correlation__ay__az__long
                         return -0x1.71c086p-4
                     } else {
                         return 0x1.f6d34ep-4
@@ -1293,7 +1293,7 @@ public enum SparModel {
     @inline(never)
     private static func tree_23(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[1]) < 0x1.5d7862p-1 { // std__ax__long
-            if Float(f[88]) < -0x1.994318p-1 { // correlation__ax__ay__long
+            if Float(f[82]) < -0x1.994318p-1 { // correlation__ax__ay__long
                 if Float(f[1]) < 0x1.508e6ep-1 { // std__ax__long
                     return 0x1.6fc972p-9
                 } else {
@@ -1303,19 +1303,19 @@ public enum SparModel {
                 return -0x1.ca368ap-4
             }
         } else {
-            if Float(f[53]) < -0x1.253614p-1 { // percentile_10__ay__long
-                if Float(f[46]) < 0x1.4fe7c6p+1 { // median__gyro_mag__long
+            if Float(f[52]) < -0x1.253614p-1 { // percentile_10__ay__long
+                if Float(f[45]) < 0x1.4fe7c6p+1 { // median__gyro_mag__long
                     return 0x1.a4cdd6p-4
                 } else {
-                    if Float(f[30]) < 0x1.a82448p-2 { // mean__wz__long
+                    if Float(f[29]) < 0x1.a82448p-2 { // mean__wz__long
                         return -0x1.c8fe5ap-4
                     } else {
                         return 0x1.2fee56p-6
                     }
                 }
             } else {
-                if Float(f[106]) < 0x1.1c154ap+9 { // band_mid__acc_dyn__long
-                    if Float(f[108]) < 0x1.911132p-3 { // autocorr_1s__gyro_mag__long
+                if Float(f[99]) < 0x1.1c154ap+9 { // band_mid__acc_dyn__long
+                    if Float(f[101]) < 0x1.911132p-3 { // autocorr_1s__gyro_mag__long
                         return 0x1.26d41p-3
                     } else {
                         return -0x1.43f35ep-4
@@ -1335,13 +1335,13 @@ public enum SparModel {
     @inline(never)
     private static func tree_24(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[6]) < 0x1.d54b46p-1 { // mean__ay__long
-            if Float(f[56]) < 0x1.1e5e2p+0 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.1e5e2p+0 { // percentile_90__ay__long
                 return -0x1.c4d3b4p-4
             } else {
-                if Float(f[99]) < 0x1.4cb692p-2 { // std__roll__long
+                if Float(f[93]) < 0x1.4cb692p-2 { // std__roll__long
                     return 0x1.aefc14p-3
                 } else {
-                    if Float(f[60]) < 0x1.6f73ap-2 { // mad__wz__long
+                    if Float(f[59]) < 0x1.6f73ap-2 { // mad__wz__long
                         return 0x1.54ae56p-5
                     } else {
                         return -0x1.b65826p-4
@@ -1350,14 +1350,14 @@ public enum SparModel {
             }
         } else {
             if Float(f[18]) < 0x1.6f25f6p-5 { // mean__wx__long
-                if Float(f[47]) < 0x1.5b652ep+0 { // iqr__gyro_mag__long
+                if Float(f[46]) < 0x1.5b652ep+0 { // iqr__gyro_mag__long
                     if Float(f[15]) < 0x1.007faap-1 { // max__az__long
                         return 0x1.fd1866p-3
                     } else {
                         return -0x1.d5404ap-4
                     }
                 } else {
-                    if Float(f[52]) < -0x1.9f450ap-5 { // percentile_10__ax__long
+                    if Float(f[51]) < -0x1.9f450ap-5 { // percentile_10__ax__long
                         return 0x1.af4236p-3
                     } else {
                         return 0x1.53cf3ep-5
@@ -1371,7 +1371,7 @@ public enum SparModel {
                         return -0x1.6f6552p-4
                     }
                 } else {
-                    if Float(f[34]) < -0x1.4cf744p-4 { // median__wz__long
+                    if Float(f[33]) < -0x1.4cf744p-4 { // median__wz__long
                         return 0x1.660e72p-4
                     } else {
                         return -0x1.93b8ep-4
@@ -1387,29 +1387,29 @@ public enum SparModel {
         if Float(f[6]) < 0x1.06721p-1 { // mean__ay__long
             return -0x1.c4f4f4p-4
         } else {
-            if Float(f[99]) < 0x1.f40822p-3 { // std__roll__long
+            if Float(f[93]) < 0x1.f40822p-3 { // std__roll__long
                 if Float(f[18]) < 0x1.28d37ep-4 { // mean__wx__long
-                    if Float(f[91]) < 0x1.87177ap-2 { // correlation__wx__wy__long
+                    if Float(f[85]) < 0x1.87177ap-2 { // correlation__wx__wy__long
                         return -0x1.636e5cp-4
                     } else {
                         return 0x1.87d262p-4
                     }
                 } else {
-                    if Float(f[90]) < 0x1.06912p-6 { // correlation__ay__az__long
+                    if Float(f[84]) < 0x1.06912p-6 { // correlation__ay__az__long
                         return 0x1.ea09cep-3
                     } else {
                         return -0x1.293474p-4
                     }
                 }
             } else {
-                if Float(f[56]) < 0x1.1ae0bep+0 { // percentile_90__ay__long
-                    if Float(f[39]) < 0x1.2dedbp+0 { // max__acc_mag__long
+                if Float(f[55]) < 0x1.1ae0bep+0 { // percentile_90__ay__long
+                    if Float(f[38]) < 0x1.2dedbp+0 { // max__acc_mag__long
                         return -0x1.1bfa1ep-4
                     } else {
                         return 0x1.dfa384p-3
                     }
                 } else {
-                    if Float(f[99]) < 0x1.373552p-2 { // std__roll__long
+                    if Float(f[93]) < 0x1.373552p-2 { // std__roll__long
                         return -0x1.786d34p-5
                     } else {
                         return 0x1.64a3b8p-3
@@ -1423,8 +1423,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_26(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.341104p+0 { // std__wy__long
-            if Float(f[53]) < -0x1.25073cp-4 { // percentile_10__ay__long
-                if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+            if Float(f[52]) < -0x1.25073cp-4 { // percentile_10__ay__long
+                if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                     return -0x1.9cf1e6p-4
                 } else {
                     if Float(f[18]) < 0x1.d1c826p-4 { // mean__wx__long
@@ -1434,14 +1434,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
                     return -0x1.b6be74p-4
                 } else {
                     return 0x1.bce06ap-4
                 }
             }
         } else {
-            if Float(f[103]) < 0x1.43beccp+12 { // band_slow__gyro_mag__long
+            if Float(f[96]) < 0x1.43beccp+12 { // band_slow__gyro_mag__long
                 if Float(f[1]) < 0x1.9fc498p-4 { // std__ax__long
                     return 0x1.b8aaa6p-6
                 } else {
@@ -1456,8 +1456,8 @@ public enum SparModel {
     // tree 27: adds to margin 6; depth 3
     @inline(never)
     private static func tree_27(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
                 if Float(f[14]) < -0x1.0ae31ep-3 { // min__az__long
                     return -0x1.b5bb16p-4
                 } else {
@@ -1478,15 +1478,15 @@ public enum SparModel {
     // tree 28: adds to margin 0; depth 4
     @inline(never)
     private static func tree_28(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
-            if Float(f[97]) < -0x1.9db232p+0 { // max__pitch__long
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+            if Float(f[91]) < -0x1.9db232p+0 { // max__pitch__long
                 if Float(f[6]) < 0x1.4a2ffap-10 { // mean__ay__long
                     return -0x1.4cadf6p-4
                 } else {
                     return 0x1.93a1ecp-3
                 }
             } else {
-                if Float(f[83]) < 0x1.d69c6cp-3 { // std__gyro_mag__short
+                if Float(f[77]) < 0x1.d69c6cp-3 { // std__gyro_mag__short
                     return 0x1.439cc2p-3
                 } else {
                     if Float(f[15]) < 0x1.43c18cp-5 { // max__az__long
@@ -1515,9 +1515,9 @@ public enum SparModel {
                 return 0x1.e5fa94p-4
             }
         } else {
-            if Float(f[66]) < 0x1.ca9f7cp-1 { // range__ay__short
-                if Float(f[57]) < 0x1.06a7fp-3 { // percentile_90__az__long
-                    if Float(f[53]) < -0x1.021e7cp-2 { // percentile_10__ay__long
+            if Float(f[64]) < 0x1.ca9f7cp-1 { // range__ay__short
+                if Float(f[56]) < 0x1.06a7fp-3 { // percentile_90__az__long
+                    if Float(f[52]) < -0x1.021e7cp-2 { // percentile_10__ay__long
                         return -0x1.6630eep-4
                     } else {
                         return 0x1.c52e74p-3
@@ -1530,14 +1530,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[91]) < -0x1.999ed6p-1 { // correlation__wx__wy__long
+                if Float(f[85]) < -0x1.999ed6p-1 { // correlation__wx__wy__long
                     if Float(f[7]) < 0x1.f8205ep-2 { // std__ay__long
                         return -0x1.c8a114p-4
                     } else {
                         return 0x1.3f5cep-3
                     }
                 } else {
-                    if Float(f[92]) < 0x1.14e354p-1 { // correlation__wx__wz__long
+                    if Float(f[86]) < 0x1.14e354p-1 { // correlation__wx__wz__long
                         return 0x1.6c9a2p-3
                     } else {
                         return 0x1.8aeba6p-11
@@ -1551,8 +1551,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_30(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[1]) < 0x1.5d7862p-1 { // std__ax__long
-            if Float(f[88]) < -0x1.994318p-1 { // correlation__ax__ay__long
-                if Float(f[75]) < 0x1.155b4cp+3 { // range__wy__short
+            if Float(f[82]) < -0x1.994318p-1 { // correlation__ax__ay__long
+                if Float(f[72]) < 0x1.155b4cp+3 { // range__wy__short
                     return 0x1.037c5ap-10
                 } else {
                     return 0x1.354fbp-3
@@ -1561,9 +1561,9 @@ public enum SparModel {
                 return -0x1.c2495ep-4
             }
         } else {
-            if Float(f[53]) < -0x1.253614p-1 { // percentile_10__ay__long
+            if Float(f[52]) < -0x1.253614p-1 { // percentile_10__ay__long
                 if Float(f[26]) < -0x1.0ada9p+2 { // min__wy__long
-                    if Float(f[107]) < 0x1.feebd2p-3 { // autocorr_0p5s__gyro_mag__long
+                    if Float(f[100]) < 0x1.feebd2p-3 { // autocorr_0p5s__gyro_mag__long
                         return -0x1.c0856ep-4
                     } else {
                         return 0x1.de6a14p-6
@@ -1597,13 +1597,13 @@ public enum SparModel {
     @inline(never)
     private static func tree_31(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[6]) < 0x1.d54b46p-1 { // mean__ay__long
-            if Float(f[56]) < 0x1.1e5e2p+0 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.1e5e2p+0 { // percentile_90__ay__long
                 return -0x1.bde1cap-4
             } else {
                 if Float(f[17]) < 0x1.259296p-1 { // iqr__az__long
                     return 0x1.6c6444p-3
                 } else {
-                    if Float(f[35]) < 0x1.7921e6p-1 { // iqr__wz__long
+                    if Float(f[34]) < 0x1.7921e6p-1 { // iqr__wz__long
                         return 0x1.56cf96p-5
                     } else {
                         return -0x1.af7b1ap-4
@@ -1612,8 +1612,8 @@ public enum SparModel {
             }
         } else {
             if Float(f[18]) < 0x1.ec3ceap-8 { // mean__wx__long
-                if Float(f[91]) < 0x1.d2add4p-2 { // correlation__wx__wy__long
-                    if Float(f[55]) < -0x1.71243p-5 { // percentile_90__ax__long
+                if Float(f[85]) < 0x1.d2add4p-2 { // correlation__wx__wy__long
+                    if Float(f[54]) < -0x1.71243p-5 { // percentile_90__ax__long
                         return -0x1.a2ef34p-4
                     } else {
                         return 0x1.7447cep-3
@@ -1650,8 +1650,8 @@ public enum SparModel {
             return -0x1.be0224p-4
         } else {
             if Float(f[10]) < 0x1.f11506p-1 { // median__ay__long
-                if Float(f[46]) < 0x1.a64e84p+0 { // median__gyro_mag__long
-                    if Float(f[98]) < 0x1.372618p+0 { // mean__roll__long
+                if Float(f[45]) < 0x1.a64e84p+0 { // median__gyro_mag__long
+                    if Float(f[92]) < 0x1.372618p+0 { // mean__roll__long
                         return 0x1.cffc4ep-4
                     } else {
                         return -0x1.a4995ep-4
@@ -1671,7 +1671,7 @@ public enum SparModel {
                         return -0x1.70add6p-4
                     }
                 } else {
-                    if Float(f[90]) < 0x1.032094p-3 { // correlation__ay__az__long
+                    if Float(f[84]) < 0x1.032094p-3 { // correlation__ay__az__long
                         return 0x1.696206p-3
                     } else {
                         return -0x1.af783ep-4
@@ -1685,8 +1685,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_33(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.341104p+0 { // std__wy__long
-            if Float(f[53]) < -0x1.25073cp-4 { // percentile_10__ay__long
-                if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+            if Float(f[52]) < -0x1.25073cp-4 { // percentile_10__ay__long
+                if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                     return -0x1.93d31p-4
                 } else {
                     if Float(f[12]) < -0x1.12f8e2p-2 { // mean__az__long
@@ -1696,14 +1696,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
                     return -0x1.b0f8cep-4
                 } else {
                     return 0x1.88fd18p-4
                 }
             }
         } else {
-            if Float(f[103]) < 0x1.43beccp+12 { // band_slow__gyro_mag__long
+            if Float(f[96]) < 0x1.43beccp+12 { // band_slow__gyro_mag__long
                 if Float(f[3]) < -0x1.a2401p-1 { // max__ax__long
                     return 0x1.4d44f6p-3
                 } else {
@@ -1718,8 +1718,8 @@ public enum SparModel {
     // tree 34: adds to margin 6; depth 3
     @inline(never)
     private static func tree_34(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
                 if Float(f[14]) < -0x1.0ae31ep-3 { // min__az__long
                     return -0x1.af2404p-4
                 } else {
@@ -1740,15 +1740,15 @@ public enum SparModel {
     // tree 35: adds to margin 0; depth 4
     @inline(never)
     private static func tree_35(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
-            if Float(f[97]) < -0x1.9db232p+0 { // max__pitch__long
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+            if Float(f[91]) < -0x1.9db232p+0 { // max__pitch__long
                 if Float(f[6]) < 0x1.4a2ffap-10 { // mean__ay__long
                     return -0x1.3f19a6p-4
                 } else {
                     return 0x1.60659p-3
                 }
             } else {
-                if Float(f[83]) < 0x1.d69c6cp-3 { // std__gyro_mag__short
+                if Float(f[77]) < 0x1.d69c6cp-3 { // std__gyro_mag__short
                     return 0x1.155deap-3
                 } else {
                     if Float(f[15]) < 0x1.43c18cp-5 { // max__az__long
@@ -1792,14 +1792,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[91]) < 0x1.710db8p-1 { // correlation__wx__wy__long
-                    if Float(f[91]) < -0x1.8c026cp-1 { // correlation__wx__wy__long
+                if Float(f[85]) < 0x1.710db8p-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < -0x1.8c026cp-1 { // correlation__wx__wy__long
                         return -0x1.035f9ap-5
                     } else {
                         return 0x1.37a41ep-3
                     }
                 } else {
-                    if Float(f[53]) < -0x1.253614p-1 { // percentile_10__ay__long
+                    if Float(f[52]) < -0x1.253614p-1 { // percentile_10__ay__long
                         return 0x1.0d82acp-3
                     } else {
                         return -0x1.75111ep-4
@@ -1813,7 +1813,7 @@ public enum SparModel {
     @inline(never)
     private static func tree_37(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[1]) < 0x1.5d7862p-1 { // std__ax__long
-            if Float(f[88]) < -0x1.994318p-1 { // correlation__ax__ay__long
+            if Float(f[82]) < -0x1.994318p-1 { // correlation__ax__ay__long
                 if Float(f[2]) < -0x1.82ed02p+0 { // min__ax__long
                     return 0x1.14937ep-3
                 } else {
@@ -1823,9 +1823,9 @@ public enum SparModel {
                 return -0x1.bb96e6p-4
             }
         } else {
-            if Float(f[53]) < -0x1.253614p-1 { // percentile_10__ay__long
+            if Float(f[52]) < -0x1.253614p-1 { // percentile_10__ay__long
                 if Float(f[26]) < -0x1.0ada9p+2 { // min__wy__long
-                    if Float(f[43]) < 0x1.1a241ap+1 { // std__gyro_mag__long
+                    if Float(f[42]) < 0x1.1a241ap+1 { // std__gyro_mag__long
                         return -0x1.b8abc6p-4
                     } else {
                         return 0x1.124bfep-5
@@ -1838,7 +1838,7 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[47]) < 0x1.1a0794p+1 { // iqr__gyro_mag__long
+                if Float(f[46]) < 0x1.1a0794p+1 { // iqr__gyro_mag__long
                     if Float(f[6]) < 0x1.3d4b44p-4 { // mean__ay__long
                         return 0x1.1ea91ep-3
                     } else {
@@ -1863,7 +1863,7 @@ public enum SparModel {
                 return -0x1.b808ep-4
             } else {
                 if Float(f[12]) < 0x1.6e787cp-2 { // mean__az__long
-                    if Float(f[29]) < 0x1.8d2af2p+0 { // iqr__wy__long
+                    if Float(f[28]) < 0x1.8d2af2p+0 { // iqr__wy__long
                         return 0x1.2c0a3ep-3
                     } else {
                         return -0x1.a73ed4p-4
@@ -1873,7 +1873,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[99]) < 0x1.f40822p-3 { // std__roll__long
+            if Float(f[93]) < 0x1.f40822p-3 { // std__roll__long
                 if Float(f[18]) < 0x1.5173c4p-4 { // mean__wx__long
                     if Float(f[2]) < -0x1.513b5cp-6 { // min__ax__long
                         return 0x1.540bb8p-3
@@ -1888,7 +1888,7 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[37]) < 0x1.081a76p-3 { // std__acc_mag__long
+                if Float(f[36]) < 0x1.081a76p-3 { // std__acc_mag__long
                     if Float(f[15]) < 0x1.21c608p-1 { // max__az__long
                         return 0x1.16a826p-3
                     } else {
@@ -1911,9 +1911,9 @@ public enum SparModel {
         if Float(f[6]) < 0x1.06721p-1 { // mean__ay__long
             return -0x1.b80dd4p-4
         } else {
-            if Float(f[99]) < 0x1.f40822p-3 { // std__roll__long
+            if Float(f[93]) < 0x1.f40822p-3 { // std__roll__long
                 if Float(f[18]) < 0x1.339602p-4 { // mean__wx__long
-                    if Float(f[91]) < 0x1.538662p-2 { // correlation__wx__wy__long
+                    if Float(f[85]) < 0x1.538662p-2 { // correlation__wx__wy__long
                         return -0x1.57242ep-4
                     } else {
                         return 0x1.3c4512p-4
@@ -1926,8 +1926,8 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[56]) < 0x1.2808d8p+0 { // percentile_90__ay__long
-                    if Float(f[46]) < 0x1.88a2ecp+0 { // median__gyro_mag__long
+                if Float(f[55]) < 0x1.2808d8p+0 { // percentile_90__ay__long
+                    if Float(f[45]) < 0x1.88a2ecp+0 { // median__gyro_mag__long
                         return -0x1.56f112p-4
                     } else {
                         return 0x1.3b781p-3
@@ -1947,8 +1947,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_40(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.341104p+0 { // std__wy__long
-            if Float(f[53]) < -0x1.25073cp-4 { // percentile_10__ay__long
-                if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+            if Float(f[52]) < -0x1.25073cp-4 { // percentile_10__ay__long
+                if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                     return -0x1.8ab5cap-4
                 } else {
                     if Float(f[18]) < 0x1.2afcaap-3 { // mean__wx__long
@@ -1958,14 +1958,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
                     return -0x1.abcfcp-4
                 } else {
                     return 0x1.5d5b68p-4
                 }
             }
         } else {
-            if Float(f[103]) < 0x1.43beccp+12 { // band_slow__gyro_mag__long
+            if Float(f[96]) < 0x1.43beccp+12 { // band_slow__gyro_mag__long
                 if Float(f[4]) < -0x1.069468p+0 { // median__ax__long
                     return 0x1.28a048p-3
                 } else {
@@ -1980,8 +1980,8 @@ public enum SparModel {
     // tree 41: adds to margin 6; depth 3
     @inline(never)
     private static func tree_41(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
                 if Float(f[14]) < -0x1.0ae31ep-3 { // min__az__long
                     return -0x1.a926dep-4
                 } else {
@@ -2002,15 +2002,15 @@ public enum SparModel {
     // tree 42: adds to margin 0; depth 4
     @inline(never)
     private static func tree_42(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
-            if Float(f[97]) < -0x1.9db232p+0 { // max__pitch__long
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+            if Float(f[91]) < -0x1.9db232p+0 { // max__pitch__long
                 if Float(f[6]) < 0x1.4a2ffap-10 { // mean__ay__long
                     return -0x1.30f656p-4
                 } else {
                     return 0x1.3da61ep-3
                 }
             } else {
-                if Float(f[83]) < 0x1.d69c6cp-3 { // std__gyro_mag__short
+                if Float(f[77]) < 0x1.d69c6cp-3 { // std__gyro_mag__short
                     return 0x1.e16c64p-4
                 } else {
                     if Float(f[15]) < 0x1.43c18cp-5 { // max__az__long
@@ -2021,7 +2021,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[29]) < 0x1.f68c9ep+1 { // iqr__wy__long
+            if Float(f[28]) < 0x1.f68c9ep+1 { // iqr__wy__long
                 return 0x1.30da96p-3
             } else {
                 return -0x1.757236p-8
@@ -2039,9 +2039,9 @@ public enum SparModel {
                 return 0x1.82afep-4
             }
         } else {
-            if Float(f[56]) < 0x1.66d0bap-2 { // percentile_90__ay__long
-                if Float(f[57]) < 0x1.2a80c2p-4 { // percentile_90__az__long
-                    if Float(f[44]) < 0x1.ee7b8ap-3 { // min__gyro_mag__long
+            if Float(f[55]) < 0x1.66d0bap-2 { // percentile_90__ay__long
+                if Float(f[56]) < 0x1.2a80c2p-4 { // percentile_90__az__long
+                    if Float(f[43]) < 0x1.ee7b8ap-3 { // min__gyro_mag__long
                         return 0x1.80e59ep-3
                     } else {
                         return -0x1.4cbf9p-4
@@ -2054,14 +2054,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[100]) < -0x1.61f464p-2 { // min__roll__long
-                    if Float(f[91]) < 0x1.7fc60cp-1 { // correlation__wx__wy__long
+                if Float(f[94]) < -0x1.61f464p-2 { // min__roll__long
+                    if Float(f[85]) < 0x1.7fc60cp-1 { // correlation__wx__wy__long
                         return 0x1.0f6e06p-3
                     } else {
                         return -0x1.ae5f1ep-4
                     }
                 } else {
-                    if Float(f[97]) < 0x1.314bb6p+1 { // max__pitch__long
+                    if Float(f[91]) < 0x1.314bb6p+1 { // max__pitch__long
                         return -0x1.14e2d2p-3
                     } else {
                         return 0x1.34893ep-3
@@ -2075,15 +2075,15 @@ public enum SparModel {
     @inline(never)
     private static func tree_44(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[1]) < 0x1.580f06p-1 { // std__ax__long
-            if Float(f[88]) < -0x1.9f8976p-1 { // correlation__ax__ay__long
+            if Float(f[82]) < -0x1.9f8976p-1 { // correlation__ax__ay__long
                 return 0x1.03ebaap-4
             } else {
                 return -0x1.b5f17ap-4
             }
         } else {
-            if Float(f[53]) < -0x1.253614p-1 { // percentile_10__ay__long
-                if Float(f[88]) < 0x1.d51418p-1 { // correlation__ax__ay__long
-                    if Float(f[99]) < 0x1.993ceep+0 { // std__roll__long
+            if Float(f[52]) < -0x1.253614p-1 { // percentile_10__ay__long
+                if Float(f[82]) < 0x1.d51418p-1 { // correlation__ax__ay__long
+                    if Float(f[93]) < 0x1.993ceep+0 { // std__roll__long
                         return 0x1.20dd5ap-5
                     } else {
                         return -0x1.b1e3p-4
@@ -2096,8 +2096,8 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[106]) < 0x1.58aea4p+9 { // band_mid__acc_dyn__long
-                    if Float(f[108]) < 0x1.b71c3ep-3 { // autocorr_1s__gyro_mag__long
+                if Float(f[99]) < 0x1.58aea4p+9 { // band_mid__acc_dyn__long
+                    if Float(f[101]) < 0x1.b71c3ep-3 { // autocorr_1s__gyro_mag__long
                         return 0x1.a5e93ep-4
                     } else {
                         return -0x1.94f3cap-5
@@ -2121,7 +2121,7 @@ public enum SparModel {
                 return -0x1.b3119ep-4
             } else {
                 if Float(f[12]) < 0x1.6e787cp-2 { // mean__az__long
-                    if Float(f[29]) < 0x1.8d2af2p+0 { // iqr__wy__long
+                    if Float(f[28]) < 0x1.8d2af2p+0 { // iqr__wy__long
                         return 0x1.0c777p-3
                     } else {
                         return -0x1.9f451ap-4
@@ -2131,8 +2131,8 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[99]) < 0x1.f40822p-3 { // std__roll__long
-                if Float(f[42]) < 0x1.6f85acp+1 { // mean__gyro_mag__long
+            if Float(f[93]) < 0x1.f40822p-3 { // std__roll__long
+                if Float(f[41]) < 0x1.6f85acp+1 { // mean__gyro_mag__long
                     if Float(f[2]) < -0x1.513b5cp-6 { // min__ax__long
                         return 0x1.2573bep-3
                     } else {
@@ -2142,14 +2142,14 @@ public enum SparModel {
                     return -0x1.8fe9ep-4
                 }
             } else {
-                if Float(f[37]) < 0x1.ef56d4p-4 { // std__acc_mag__long
-                    if Float(f[111]) < -0x1.05adcp-3 { // log_energy_floor1em09__acc_dyn__long
+                if Float(f[36]) < 0x1.ef56d4p-4 { // std__acc_mag__long
+                    if Float(f[104]) < -0x1.05adcp-3 { // log_energy_floor1em09__acc_dyn__long
                         return 0x1.1ee5a8p-3
                     } else {
                         return -0x1.e31f44p-5
                     }
                 } else {
-                    if Float(f[99]) < 0x1.856178p-2 { // std__roll__long
+                    if Float(f[93]) < 0x1.856178p-2 { // std__roll__long
                         return 0x1.2fcccap-3
                     } else {
                         return -0x1.11d5a6p-4
@@ -2173,14 +2173,14 @@ public enum SparModel {
                         return 0x1.90733p-3
                     }
                 } else {
-                    if Float(f[92]) < -0x1.5059aep-1 { // correlation__wx__wz__long
+                    if Float(f[86]) < -0x1.5059aep-1 { // correlation__wx__wz__long
                         return 0x1.390486p-4
                     } else {
                         return -0x1.b21f6p-4
                     }
                 }
             } else {
-                if Float(f[56]) < 0x1.1ae0bep+0 { // percentile_90__ay__long
+                if Float(f[55]) < 0x1.1ae0bep+0 { // percentile_90__ay__long
                     if Float(f[6]) < 0x1.f3874p-1 { // mean__ay__long
                         return 0x1.4f5b08p-3
                     } else {
@@ -2201,8 +2201,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_47(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.341104p+0 { // std__wy__long
-            if Float(f[53]) < -0x1.25073cp-4 { // percentile_10__ay__long
-                if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+            if Float(f[52]) < -0x1.25073cp-4 { // percentile_10__ay__long
+                if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                     return -0x1.816d38p-4
                 } else {
                     if Float(f[12]) < -0x1.12f8e2p-2 { // mean__az__long
@@ -2212,14 +2212,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
                     return -0x1.a71e56p-4
                 } else {
                     return 0x1.385aaap-4
                 }
             }
         } else {
-            if Float(f[101]) < -0x1.d8c478p-1 { // max__roll__long
+            if Float(f[95]) < -0x1.d8c478p-1 { // max__roll__long
                 if Float(f[13]) < 0x1.0b5e1ep-2 { // std__az__long
                     return 0x1.ce9a76p-7
                 } else {
@@ -2234,8 +2234,8 @@ public enum SparModel {
     // tree 48: adds to margin 6; depth 3
     @inline(never)
     private static func tree_48(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
                 if Float(f[14]) < -0x1.0ae31ep-3 { // min__az__long
                     return -0x1.a3972ep-4
                 } else {
@@ -2256,8 +2256,8 @@ public enum SparModel {
     // tree 49: adds to margin 0; depth 3
     @inline(never)
     private static func tree_49(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
-            if Float(f[57]) < -0x1.960b7p-7 { // percentile_90__az__long
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+            if Float(f[56]) < -0x1.960b7p-7 { // percentile_90__az__long
                 if Float(f[18]) < 0x1.931e3ap-4 { // mean__wx__long
                     return -0x1.695296p-4
                 } else {
@@ -2271,7 +2271,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[86]) < 0x1.9ffefep-3 { // mean_abs_change__wy__short
+            if Float(f[80]) < 0x1.9ffefep-3 { // mean_abs_change__wy__short
                 return 0x1.1a423p-3
             } else {
                 return -0x1.43e436p-7
@@ -2297,21 +2297,21 @@ public enum SparModel {
                         return 0x1.08b108p-3
                     }
                 } else {
-                    if Float(f[57]) < 0x1.290074p-5 { // percentile_90__az__long
+                    if Float(f[56]) < 0x1.290074p-5 { // percentile_90__az__long
                         return 0x1.37db1p-3
                     } else {
                         return -0x1.a00f6ap-4
                     }
                 }
             } else {
-                if Float(f[91]) < -0x1.8c026cp-1 { // correlation__wx__wy__long
-                    if Float(f[53]) < -0x1.20231ap-1 { // percentile_10__ay__long
+                if Float(f[85]) < -0x1.8c026cp-1 { // correlation__wx__wy__long
+                    if Float(f[52]) < -0x1.20231ap-1 { // percentile_10__ay__long
                         return 0x1.29462ep-3
                     } else {
                         return -0x1.892e3p-4
                     }
                 } else {
-                    if Float(f[91]) < 0x1.5a148cp-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < 0x1.5a148cp-1 { // correlation__wx__wy__long
                         return 0x1.094b9ep-3
                     } else {
                         return -0x1.eab55p-6
@@ -2325,7 +2325,7 @@ public enum SparModel {
     @inline(never)
     private static func tree_51(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[1]) < 0x1.580f06p-1 { // std__ax__long
-            if Float(f[88]) < -0x1.9f8976p-1 { // correlation__ax__ay__long
+            if Float(f[82]) < -0x1.9f8976p-1 { // correlation__ax__ay__long
                 return 0x1.d3346p-5
             } else {
                 return -0x1.b120eep-4
@@ -2339,21 +2339,21 @@ public enum SparModel {
                         return -0x1.b16fb6p-4
                     }
                 } else {
-                    if Float(f[39]) < 0x1.f8c45p+0 { // max__acc_mag__long
+                    if Float(f[38]) < 0x1.f8c45p+0 { // max__acc_mag__long
                         return -0x1.87348p-6
                     } else {
                         return 0x1.1e5bf2p-3
                     }
                 }
             } else {
-                if Float(f[58]) < 0x1.614dc6p-1 { // mad__wx__long
-                    if Float(f[91]) < -0x1.9332c6p-1 { // correlation__wx__wy__long
+                if Float(f[57]) < 0x1.614dc6p-1 { // mad__wx__long
+                    if Float(f[85]) < -0x1.9332c6p-1 { // correlation__wx__wy__long
                         return 0x1.02d5d6p-3
                     } else {
                         return -0x1.5865aep-4
                     }
                 } else {
-                    if Float(f[54]) < -0x1.00b0fp+0 { // percentile_10__az__long
+                    if Float(f[53]) < -0x1.00b0fp+0 { // percentile_10__az__long
                         return 0x1.00b998p-3
                     } else {
                         return -0x1.d62fdp-4
@@ -2366,9 +2366,9 @@ public enum SparModel {
     // tree 52: adds to margin 3; depth 4
     @inline(never)
     private static func tree_52(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[64]) < 0x1.d2d616p-1 { // mean__ay__short
+        if Float(f[62]) < 0x1.d2d616p-1 { // mean__ay__short
             if Float(f[12]) < 0x1.6e787cp-2 { // mean__az__long
-                if Float(f[56]) < 0x1.2b64a4p+0 { // percentile_90__ay__long
+                if Float(f[55]) < 0x1.2b64a4p+0 { // percentile_90__ay__long
                     return -0x1.afe9fp-4
                 } else {
                     if Float(f[4]) < 0x1.2eea64p-6 { // median__ax__long
@@ -2386,7 +2386,7 @@ public enum SparModel {
             }
         } else {
             if Float(f[18]) < -0x1.4e1744p-6 { // mean__wx__long
-                if Float(f[101]) < 0x1.0bd95ep+1 { // max__roll__long
+                if Float(f[95]) < 0x1.0bd95ep+1 { // max__roll__long
                     if Float(f[2]) < 0x1.d60632p-9 { // min__ax__long
                         return 0x1.1d3306p-3
                     } else {
@@ -2400,8 +2400,8 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[90]) < -0x1.09bd3ep-2 { // correlation__ay__az__long
-                    if Float(f[101]) < 0x1.c84a26p+0 { // max__roll__long
+                if Float(f[84]) < -0x1.09bd3ep-2 { // correlation__ay__az__long
+                    if Float(f[95]) < 0x1.c84a26p+0 { // max__roll__long
                         return 0x1.1d879ap-5
                     } else {
                         return -0x1.c114f6p-4
@@ -2424,7 +2424,7 @@ public enum SparModel {
             return -0x1.aec88p-4
         } else {
             if Float(f[10]) < 0x1.f01bp-1 { // median__ay__long
-                if Float(f[46]) < 0x1.a0f06cp+0 { // median__gyro_mag__long
+                if Float(f[45]) < 0x1.a0f06cp+0 { // median__gyro_mag__long
                     if Float(f[10]) < 0x1.d37dfap-1 { // median__ay__long
                         return 0x1.bfa3bep-5
                     } else {
@@ -2439,13 +2439,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[18]) < 0x1.cea514p-10 { // mean__wx__long
-                    if Float(f[64]) < 0x1.ebe018p-1 { // mean__ay__short
+                    if Float(f[62]) < 0x1.ebe018p-1 { // mean__ay__short
                         return 0x1.89c36ep-5
                     } else {
                         return -0x1.a6f886p-4
                     }
                 } else {
-                    if Float(f[90]) < 0x1.309b4cp-3 { // correlation__ay__az__long
+                    if Float(f[84]) < 0x1.309b4cp-3 { // correlation__ay__az__long
                         return 0x1.a76ee6p-4
                     } else {
                         return -0x1.802302p-4
@@ -2459,8 +2459,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_54(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.341104p+0 { // std__wy__long
-            if Float(f[53]) < -0x1.25073cp-4 { // percentile_10__ay__long
-                if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+            if Float(f[52]) < -0x1.25073cp-4 { // percentile_10__ay__long
+                if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                     return -0x1.77cabep-4
                 } else {
                     if Float(f[18]) < 0x1.2afcaap-3 { // mean__wx__long
@@ -2470,14 +2470,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
                     return -0x1.a2dd24p-4
                 } else {
                     return 0x1.18afeap-4
                 }
             }
         } else {
-            if Float(f[101]) < -0x1.d8c478p-1 { // max__roll__long
+            if Float(f[95]) < -0x1.d8c478p-1 { // max__roll__long
                 if Float(f[13]) < 0x1.0b5e1ep-2 { // std__az__long
                     return 0x1.b92cfep-7
                 } else {
@@ -2492,8 +2492,8 @@ public enum SparModel {
     // tree 55: adds to margin 6; depth 3
     @inline(never)
     private static func tree_55(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
                 if Float(f[14]) < -0x1.0ae31ep-3 { // min__az__long
                     return -0x1.9e539ap-4
                 } else {
@@ -2514,8 +2514,8 @@ public enum SparModel {
     // tree 56: adds to margin 0; depth 3
     @inline(never)
     private static func tree_56(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
-            if Float(f[57]) < -0x1.960b7p-7 { // percentile_90__az__long
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+            if Float(f[56]) < -0x1.960b7p-7 { // percentile_90__az__long
                 if Float(f[18]) < 0x1.931e3ap-4 { // mean__wx__long
                     return -0x1.5e33fp-4
                 } else {
@@ -2529,7 +2529,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[104]) < 0x1.14605p+9 { // band_slow__acc_dyn__long
+            if Float(f[97]) < 0x1.14605p+9 { // band_slow__acc_dyn__long
                 return 0x1.094f94p-3
             } else {
                 return -0x1.80de0cp-7
@@ -2543,8 +2543,8 @@ public enum SparModel {
         if Float(f[1]) < 0x1.0655c6p-1 { // std__ax__long
             return -0x1.accecep-4
         } else {
-            if Float(f[66]) < 0x1.bae1fp-1 { // range__ay__short
-                if Float(f[57]) < 0x1.455616p-3 { // percentile_90__az__long
+            if Float(f[64]) < 0x1.bae1fp-1 { // range__ay__short
+                if Float(f[56]) < 0x1.455616p-3 { // percentile_90__az__long
                     if Float(f[27]) < 0x1.2d2db2p+2 { // max__wy__long
                         return 0x1.1b2488p-3
                     } else {
@@ -2558,14 +2558,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[58]) < 0x1.63af32p-1 { // mad__wx__long
-                    if Float(f[56]) < 0x1.319f1ap-2 { // percentile_90__ay__long
+                if Float(f[57]) < 0x1.63af32p-1 { // mad__wx__long
+                    if Float(f[55]) < 0x1.319f1ap-2 { // percentile_90__ay__long
                         return -0x1.d9ad54p-6
                     } else {
                         return 0x1.0fbbc6p-3
                     }
                 } else {
-                    if Float(f[92]) < 0x1.b86b66p-2 { // correlation__wx__wz__long
+                    if Float(f[86]) < 0x1.b86b66p-2 { // correlation__wx__wz__long
                         return 0x1.255566p-4
                     } else {
                         return -0x1.c25cd4p-4
@@ -2585,9 +2585,9 @@ public enum SparModel {
                 return 0x1.9da5dap-5
             }
         } else {
-            if Float(f[56]) < 0x1.66d0bap-2 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.66d0bap-2 { // percentile_90__ay__long
                 if Float(f[14]) < -0x1.f5d69ep+0 { // min__az__long
-                    if Float(f[55]) < 0x1.8e381ap+0 { // percentile_90__ax__long
+                    if Float(f[54]) < 0x1.8e381ap+0 { // percentile_90__ax__long
                         return 0x1.fde966p-6
                     } else {
                         return -0x1.9a4576p-4
@@ -2600,14 +2600,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[58]) < 0x1.614dc6p-1 { // mad__wx__long
-                    if Float(f[91]) < 0x1.710db8p-1 { // correlation__wx__wy__long
+                if Float(f[57]) < 0x1.614dc6p-1 { // mad__wx__long
+                    if Float(f[85]) < 0x1.710db8p-1 { // correlation__wx__wy__long
                         return -0x1.5f326ep-4
                     } else {
                         return 0x1.8ecd1cp-4
                     }
                 } else {
-                    if Float(f[54]) < -0x1.0bea48p+0 { // percentile_10__az__long
+                    if Float(f[53]) < -0x1.0bea48p+0 { // percentile_10__az__long
                         return 0x1.d2d32ep-4
                     } else {
                         return -0x1.bdf4dep-4
@@ -2620,9 +2620,9 @@ public enum SparModel {
     // tree 59: adds to margin 3; depth 4
     @inline(never)
     private static func tree_59(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[64]) < 0x1.d2d616p-1 { // mean__ay__short
+        if Float(f[62]) < 0x1.d2d616p-1 { // mean__ay__short
             if Float(f[12]) < 0x1.6e787cp-2 { // mean__az__long
-                if Float(f[56]) < 0x1.2b64a4p+0 { // percentile_90__ay__long
+                if Float(f[55]) < 0x1.2b64a4p+0 { // percentile_90__ay__long
                     return -0x1.ac33a4p-4
                 } else {
                     if Float(f[4]) < 0x1.2eea64p-6 { // median__ax__long
@@ -2640,8 +2640,8 @@ public enum SparModel {
             }
         } else {
             if Float(f[18]) < 0x1.49fe6ap-4 { // mean__wx__long
-                if Float(f[101]) < 0x1.f96dc8p+0 { // max__roll__long
-                    if Float(f[56]) < 0x1.11bce4p+0 { // percentile_90__ay__long
+                if Float(f[95]) < 0x1.f96dc8p+0 { // max__roll__long
+                    if Float(f[55]) < 0x1.11bce4p+0 { // percentile_90__ay__long
                         return -0x1.f65cfap-5
                     } else {
                         return 0x1.050c24p-3
@@ -2654,8 +2654,8 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[57]) < 0x1.4b4fb8p-2 { // percentile_90__az__long
-                    if Float(f[95]) < 0x1.f272e2p+0 { // std__pitch__long
+                if Float(f[56]) < 0x1.4b4fb8p-2 { // percentile_90__az__long
+                    if Float(f[89]) < 0x1.f272e2p+0 { // std__pitch__long
                         return 0x1.a2deeap-4
                     } else {
                         return -0x1.b6965ap-5
@@ -2670,7 +2670,7 @@ public enum SparModel {
     // tree 60: adds to margin 4; depth 4
     @inline(never)
     private static func tree_60(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[64]) < 0x1.0a758ep-1 { // mean__ay__short
+        if Float(f[62]) < 0x1.0a758ep-1 { // mean__ay__short
             return -0x1.ab15aap-4
         } else {
             if Float(f[15]) < 0x1.1bb96ap-1 { // max__az__long
@@ -2681,15 +2681,15 @@ public enum SparModel {
                         return -0x1.d940cep-5
                     }
                 } else {
-                    if Float(f[92]) < -0x1.5059aep-1 { // correlation__wx__wz__long
+                    if Float(f[86]) < -0x1.5059aep-1 { // correlation__wx__wz__long
                         return 0x1.1901cp-4
                     } else {
                         return -0x1.a5eep-4
                     }
                 }
             } else {
-                if Float(f[56]) < 0x1.1a34dp+0 { // percentile_90__ay__long
-                    if Float(f[99]) < 0x1.64db52p-3 { // std__roll__long
+                if Float(f[55]) < 0x1.1a34dp+0 { // percentile_90__ay__long
+                    if Float(f[93]) < 0x1.64db52p-3 { // std__roll__long
                         return -0x1.9ea996p-4
                     } else {
                         return 0x1.1ca3fep-3
@@ -2709,8 +2709,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_61(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.341104p+0 { // std__wy__long
-            if Float(f[53]) < -0x1.25073cp-4 { // percentile_10__ay__long
-                if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+            if Float(f[52]) < -0x1.25073cp-4 { // percentile_10__ay__long
+                if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                     return -0x1.6dab18p-4
                 } else {
                     if Float(f[12]) < -0x1.12f8e2p-2 { // mean__az__long
@@ -2720,15 +2720,15 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
                     return -0x1.9ede34p-4
                 } else {
                     return 0x1.fa912p-5
                 }
             }
         } else {
-            if Float(f[101]) < -0x1.d8c478p-1 { // max__roll__long
-                if Float(f[68]) < 0x1.2a907cp-2 { // std__az__short
+            if Float(f[95]) < -0x1.d8c478p-1 { // max__roll__long
+                if Float(f[66]) < 0x1.2a907cp-2 { // std__az__short
                     return 0x1.62c10cp-7
                 } else {
                     return 0x1.aed21p-4
@@ -2742,8 +2742,8 @@ public enum SparModel {
     // tree 62: adds to margin 6; depth 3
     @inline(never)
     private static func tree_62(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
                 if Float(f[14]) < -0x1.0ae31ep-3 { // min__az__long
                     return -0x1.9948cep-4
                 } else {
@@ -2766,13 +2766,13 @@ public enum SparModel {
     private static func tree_63(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[15]) < 0x1.c8954ap-3 { // max__az__long
             if Float(f[18]) < 0x1.0856eap-4 { // mean__wx__long
-                if Float(f[50]) < 0x1.8d737p-1 { // skewness__gyro_mag__long
+                if Float(f[49]) < 0x1.8d737p-1 { // skewness__gyro_mag__long
                     return -0x1.8ca0eap-4
                 } else {
                     return -0x1.18c8e4p-6
                 }
             } else {
-                if Float(f[93]) < 0x1.6a462ep-2 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.6a462ep-2 { // correlation__wy__wz__long
                     if Float(f[18]) < 0x1.5173c4p-4 { // mean__wx__long
                         return 0x1.3bbf46p-5
                     } else {
@@ -2797,8 +2797,8 @@ public enum SparModel {
         if Float(f[1]) < 0x1.0655c6p-1 { // std__ax__long
             return -0x1.a95c54p-4
         } else {
-            if Float(f[66]) < 0x1.bae1fp-1 { // range__ay__short
-                if Float(f[57]) < 0x1.455616p-3 { // percentile_90__az__long
+            if Float(f[64]) < 0x1.bae1fp-1 { // range__ay__short
+                if Float(f[56]) < 0x1.455616p-3 { // percentile_90__az__long
                     if Float(f[27]) < 0x1.2d2db2p+2 { // max__wy__long
                         return 0x1.0370cp-3
                     } else {
@@ -2812,14 +2812,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[91]) < -0x1.999ed6p-1 { // correlation__wx__wy__long
+                if Float(f[85]) < -0x1.999ed6p-1 { // correlation__wx__wy__long
                     if Float(f[7]) < 0x1.f8205ep-2 { // std__ay__long
                         return -0x1.b9b29ep-4
                     } else {
                         return 0x1.a242cep-4
                     }
                 } else {
-                    if Float(f[92]) < 0x1.0edba2p-1 { // correlation__wx__wz__long
+                    if Float(f[86]) < 0x1.0edba2p-1 { // correlation__wx__wz__long
                         return 0x1.d0e5eap-4
                     } else {
                         return -0x1.0c4becp-7
@@ -2833,14 +2833,14 @@ public enum SparModel {
     @inline(never)
     private static func tree_65(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[1]) < 0x1.580f06p-1 { // std__ax__long
-            if Float(f[88]) < -0x1.9f8976p-1 { // correlation__ax__ay__long
+            if Float(f[82]) < -0x1.9f8976p-1 { // correlation__ax__ay__long
                 return 0x1.94ad6p-5
             } else {
                 return -0x1.a99cp-4
             }
         } else {
-            if Float(f[53]) < -0x1.253614p-1 { // percentile_10__ay__long
-                if Float(f[88]) < 0x1.d51418p-1 { // correlation__ax__ay__long
+            if Float(f[52]) < -0x1.253614p-1 { // percentile_10__ay__long
+                if Float(f[82]) < 0x1.d51418p-1 { // correlation__ax__ay__long
                     if Float(f[18]) < 0x1.d58deap-3 { // mean__wx__long
                         return -0x1.a552c4p-4
                     } else {
@@ -2854,7 +2854,7 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[57]) < 0x1.6a57f8p-3 { // percentile_90__az__long
+                if Float(f[56]) < 0x1.6a57f8p-3 { // percentile_90__az__long
                     if Float(f[21]) < 0x1.6d713ap+1 { // max__wx__long
                         return 0x1.5a14cp-5
                     } else {
@@ -2874,9 +2874,9 @@ public enum SparModel {
     // tree 66: adds to margin 3; depth 4
     @inline(never)
     private static func tree_66(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[64]) < 0x1.d2d616p-1 { // mean__ay__short
+        if Float(f[62]) < 0x1.d2d616p-1 { // mean__ay__short
             if Float(f[12]) < 0x1.6e787cp-2 { // mean__az__long
-                if Float(f[56]) < 0x1.2b64a4p+0 { // percentile_90__ay__long
+                if Float(f[55]) < 0x1.2b64a4p+0 { // percentile_90__ay__long
                     return -0x1.a9061p-4
                 } else {
                     if Float(f[4]) < 0x1.2eea64p-6 { // median__ax__long
@@ -2901,7 +2901,7 @@ public enum SparModel {
                         return 0x1.099f1ep-3
                     }
                 } else {
-                    if Float(f[33]) < 0x1.76eefap+0 { // max__wz__long
+                    if Float(f[32]) < 0x1.76eefap+0 { // max__wz__long
                         return -0x1.74b564p-4
                     } else {
                         return 0x1.69cd72p-4
@@ -2915,7 +2915,7 @@ public enum SparModel {
                         return 0x1.296d72p-4
                     }
                 } else {
-                    if Float(f[36]) < 0x1.06a45ap+0 { // mean__acc_mag__long
+                    if Float(f[35]) < 0x1.06a45ap+0 { // mean__acc_mag__long
                         return 0x1.65ff32p-4
                     } else {
                         return -0x1.88a6a6p-4
@@ -2928,7 +2928,7 @@ public enum SparModel {
     // tree 67: adds to margin 4; depth 4
     @inline(never)
     private static func tree_67(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[64]) < 0x1.0a758ep-1 { // mean__ay__short
+        if Float(f[62]) < 0x1.0a758ep-1 { // mean__ay__short
             return -0x1.a7e94ep-4
         } else {
             if Float(f[6]) < 0x1.ef91dcp-1 { // mean__ay__long
@@ -2939,7 +2939,7 @@ public enum SparModel {
                         return 0x1.380256p-4
                     }
                 } else {
-                    if Float(f[101]) < 0x1.c114b6p+0 { // max__roll__long
+                    if Float(f[95]) < 0x1.c114b6p+0 { // max__roll__long
                         return 0x1.baccfep-6
                     } else {
                         return 0x1.038dcap-3
@@ -2953,7 +2953,7 @@ public enum SparModel {
                         return 0x1.a7202ep-6
                     }
                 } else {
-                    if Float(f[42]) < 0x1.2a03a8p+1 { // mean__gyro_mag__long
+                    if Float(f[41]) < 0x1.2a03a8p+1 { // mean__gyro_mag__long
                         return -0x1.06b2fep-4
                     } else {
                         return 0x1.fb4dep-4
@@ -2967,8 +2967,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_68(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.341104p+0 { // std__wy__long
-            if Float(f[53]) < -0x1.25073cp-4 { // percentile_10__ay__long
-                if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+            if Float(f[52]) < -0x1.25073cp-4 { // percentile_10__ay__long
+                if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                     return -0x1.62e792p-4
                 } else {
                     if Float(f[18]) < 0x1.d1c826p-4 { // mean__wx__long
@@ -2978,14 +2978,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
                     return -0x1.9b13cap-4
                 } else {
                     return 0x1.cabb3p-5
                 }
             }
         } else {
-            if Float(f[42]) < 0x1.57d5fcp+0 { // mean__gyro_mag__long
+            if Float(f[41]) < 0x1.57d5fcp+0 { // mean__gyro_mag__long
                 if Float(f[3]) < -0x1.a2401p-1 { // max__ax__long
                     return 0x1.8a797p-4
                 } else {
@@ -3000,8 +3000,8 @@ public enum SparModel {
     // tree 69: adds to margin 6; depth 3
     @inline(never)
     private static func tree_69(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
                 if Float(f[14]) < -0x1.0ae31ep-3 { // min__az__long
                     return -0x1.943bc6p-4
                 } else {
@@ -3024,13 +3024,13 @@ public enum SparModel {
     private static func tree_70(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[15]) < 0x1.c8954ap-3 { // max__az__long
             if Float(f[18]) < 0x1.0856eap-4 { // mean__wx__long
-                if Float(f[107]) < -0x1.bd090ep-5 { // autocorr_0p5s__gyro_mag__long
+                if Float(f[100]) < -0x1.bd090ep-5 { // autocorr_0p5s__gyro_mag__long
                     return -0x1.86d18p-4
                 } else {
                     return -0x1.2e798ep-6
                 }
             } else {
-                if Float(f[47]) < 0x1.39c572p+0 { // iqr__gyro_mag__long
+                if Float(f[46]) < 0x1.39c572p+0 { // iqr__gyro_mag__long
                     return 0x1.e97c94p-4
                 } else {
                     return 0x1.80127ap-10
@@ -3053,13 +3053,13 @@ public enum SparModel {
         } else {
             if Float(f[15]) < 0x1.7f123cp-1 { // max__az__long
                 if Float(f[7]) < 0x1.a8748p-3 { // std__ay__long
-                    if Float(f[57]) < 0x1.ca9444p-5 { // percentile_90__az__long
+                    if Float(f[56]) < 0x1.ca9444p-5 { // percentile_90__az__long
                         return 0x1.f23eb4p-4
                     } else {
                         return -0x1.8a6012p-4
                     }
                 } else {
-                    if Float(f[90]) < -0x1.d209ap-1 { // correlation__ay__az__long
+                    if Float(f[84]) < -0x1.d209ap-1 { // correlation__ay__az__long
                         return 0x1.0ade36p-7
                     } else {
                         return 0x1.fdb4bp-4
@@ -3067,13 +3067,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[8]) < -0x1.830c24p-1 { // min__ay__long
-                    if Float(f[30]) < 0x1.8693cep-2 { // mean__wz__long
+                    if Float(f[29]) < 0x1.8693cep-2 { // mean__wz__long
                         return 0x1.dab6e6p-4
                     } else {
                         return -0x1.291e1cp-3
                     }
                 } else {
-                    if Float(f[87]) < 0x1.1d5042p-3 { // mean_abs_change__wz__short
+                    if Float(f[81]) < 0x1.1d5042p-3 { // mean_abs_change__wz__short
                         return -0x1.d1e344p-4
                     } else {
                         return 0x1.8e554ap-5
@@ -3087,35 +3087,35 @@ public enum SparModel {
     @inline(never)
     private static func tree_72(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[1]) < 0x1.580f06p-1 { // std__ax__long
-            if Float(f[88]) < -0x1.9f8976p-1 { // correlation__ax__ay__long
+            if Float(f[82]) < -0x1.9f8976p-1 { // correlation__ax__ay__long
                 return 0x1.7218bep-5
             } else {
                 return -0x1.a69cbap-4
             }
         } else {
-            if Float(f[56]) < 0x1.66d0bap-2 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.66d0bap-2 { // percentile_90__ay__long
                 if Float(f[14]) < -0x1.f5d69ep+0 { // min__az__long
-                    if Float(f[92]) < 0x1.3bb75ep-4 { // correlation__wx__wz__long
+                    if Float(f[86]) < 0x1.3bb75ep-4 { // correlation__wx__wz__long
                         return 0x1.77fe5cp-6
                     } else {
                         return -0x1.913352p-4
                     }
                 } else {
-                    if Float(f[42]) < 0x1.3b6c8ap+1 { // mean__gyro_mag__long
+                    if Float(f[41]) < 0x1.3b6c8ap+1 { // mean__gyro_mag__long
                         return -0x1.d349p-4
                     } else {
                         return 0x1.e59c56p-4
                     }
                 }
             } else {
-                if Float(f[58]) < 0x1.614dc6p-1 { // mad__wx__long
+                if Float(f[57]) < 0x1.614dc6p-1 { // mad__wx__long
                     if Float(f[15]) < 0x1.79333cp-1 { // max__az__long
                         return -0x1.84e75ep-4
                     } else {
                         return 0x1.0bf986p-5
                     }
                 } else {
-                    if Float(f[54]) < -0x1.0bea48p+0 { // percentile_10__az__long
+                    if Float(f[53]) < -0x1.0bea48p+0 { // percentile_10__az__long
                         return 0x1.8df8e8p-4
                     } else {
                         return -0x1.b33fb6p-4
@@ -3135,7 +3135,7 @@ public enum SparModel {
                 return 0x1.fb20ep-6
             }
         } else {
-            if Float(f[99]) < 0x1.696b04p-2 { // std__roll__long
+            if Float(f[93]) < 0x1.696b04p-2 { // std__roll__long
                 if Float(f[18]) < -0x1.4e1744p-6 { // mean__wx__long
                     if Float(f[5]) < 0x1.578402p-3 { // iqr__ax__long
                         return 0x1.57f472p-5
@@ -3143,14 +3143,14 @@ public enum SparModel {
                         return 0x1.e382e6p-4
                     }
                 } else {
-                    if Float(f[90]) < -0x1.a4b6aap-3 { // correlation__ay__az__long
+                    if Float(f[84]) < -0x1.a4b6aap-3 { // correlation__ay__az__long
                         return -0x1.8589cp-5
                     } else {
                         return 0x1.2a36cep-4
                     }
                 }
             } else {
-                if Float(f[69]) < 0x1.0fc92ep+1 { // range__az__short
+                if Float(f[67]) < 0x1.0fc92ep+1 { // range__az__short
                     return -0x1.badafep-4
                 } else {
                     if Float(f[18]) < -0x1.4e1744p-6 { // mean__wx__long
@@ -3170,8 +3170,8 @@ public enum SparModel {
             return -0x1.a5411ap-4
         } else {
             if Float(f[13]) < 0x1.000908p-2 { // std__az__long
-                if Float(f[44]) < 0x1.a3c2eep-3 { // min__gyro_mag__long
-                    if Float(f[93]) < 0x1.c018d2p-1 { // correlation__wy__wz__long
+                if Float(f[43]) < 0x1.a3c2eep-3 { // min__gyro_mag__long
+                    if Float(f[87]) < 0x1.c018d2p-1 { // correlation__wy__wz__long
                         return -0x1.82b41cp-4
                     } else {
                         return 0x1.710a9ep-5
@@ -3180,14 +3180,14 @@ public enum SparModel {
                     return 0x1.748ac6p-4
                 }
             } else {
-                if Float(f[56]) < 0x1.191ee2p+0 { // percentile_90__ay__long
+                if Float(f[55]) < 0x1.191ee2p+0 { // percentile_90__ay__long
                     if Float(f[15]) < 0x1.158c08p-1 { // max__az__long
                         return -0x1.005b92p-6
                     } else {
                         return 0x1.fd07fep-4
                     }
                 } else {
-                    if Float(f[99]) < 0x1.450256p-2 { // std__roll__long
+                    if Float(f[93]) < 0x1.450256p-2 { // std__roll__long
                         return -0x1.35a416p-6
                     } else {
                         return 0x1.ad5d1ap-4
@@ -3201,8 +3201,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_75(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.341104p+0 { // std__wy__long
-            if Float(f[53]) < -0x1.25073cp-4 { // percentile_10__ay__long
-                if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+            if Float(f[52]) < -0x1.25073cp-4 { // percentile_10__ay__long
+                if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                     return -0x1.576972p-4
                 } else {
                     if Float(f[18]) < 0x1.d1c826p-4 { // mean__wx__long
@@ -3212,14 +3212,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
                     return -0x1.9758f2p-4
                 } else {
                     return 0x1.a09104p-5
                 }
             }
         } else {
-            if Float(f[101]) < -0x1.d8c478p-1 { // max__roll__long
+            if Float(f[95]) < -0x1.d8c478p-1 { // max__roll__long
                 return 0x1.1cfe34p-4
             } else {
                 return -0x1.a2fe66p-4
@@ -3230,8 +3230,8 @@ public enum SparModel {
     // tree 76: adds to margin 6; depth 3
     @inline(never)
     private static func tree_76(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
                 if Float(f[14]) < -0x1.0ae31ep-3 { // min__az__long
                     return -0x1.8f2156p-4
                 } else {
@@ -3254,13 +3254,13 @@ public enum SparModel {
     private static func tree_77(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[15]) < 0x1.c8954ap-3 { // max__az__long
             if Float(f[18]) < 0x1.0856eap-4 { // mean__wx__long
-                if Float(f[107]) < -0x1.249f0ep-4 { // autocorr_0p5s__gyro_mag__long
+                if Float(f[100]) < -0x1.249f0ep-4 { // autocorr_0p5s__gyro_mag__long
                     return -0x1.803cc6p-4
                 } else {
                     return -0x1.52e716p-6
                 }
             } else {
-                if Float(f[93]) < 0x1.6000c6p-2 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.6000c6p-2 { // correlation__wy__wz__long
                     if Float(f[18]) < 0x1.7c5692p-4 { // mean__wx__long
                         return 0x1.1d29d2p-5
                     } else {
@@ -3285,29 +3285,29 @@ public enum SparModel {
         if Float(f[1]) < 0x1.0655c6p-1 { // std__ax__long
             return -0x1.a3e134p-4
         } else {
-            if Float(f[56]) < 0x1.2eebbap-2 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.2eebbap-2 { // percentile_90__ay__long
                 if Float(f[14]) < -0x1.f5d69ep+0 { // min__az__long
-                    if Float(f[35]) < 0x1.0eaa4cp-1 { // iqr__wz__long
+                    if Float(f[34]) < 0x1.0eaa4cp-1 { // iqr__wz__long
                         return 0x1.6434a2p-6
                     } else {
                         return 0x1.b83fbap-4
                     }
                 } else {
-                    if Float(f[42]) < 0x1.46f3ccp+1 { // mean__gyro_mag__long
+                    if Float(f[41]) < 0x1.46f3ccp+1 { // mean__gyro_mag__long
                         return 0x1.db6c7ap-4
                     } else {
                         return -0x1.9f60ap-4
                     }
                 }
             } else {
-                if Float(f[91]) < -0x1.795536p-1 { // correlation__wx__wy__long
-                    if Float(f[53]) < -0x1.20231ap-1 { // percentile_10__ay__long
+                if Float(f[85]) < -0x1.795536p-1 { // correlation__wx__wy__long
+                    if Float(f[52]) < -0x1.20231ap-1 { // percentile_10__ay__long
                         return 0x1.d333dp-4
                     } else {
                         return -0x1.6baf22p-4
                     }
                 } else {
-                    if Float(f[91]) < 0x1.5a148cp-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < 0x1.5a148cp-1 { // correlation__wx__wy__long
                         return 0x1.b70e64p-4
                     } else {
                         return -0x1.2cd6d2p-5
@@ -3329,13 +3329,13 @@ public enum SparModel {
         } else {
             if Float(f[10]) < 0x1.532d6ep-5 { // median__ay__long
                 if Float(f[14]) < -0x1.f5d69ep+0 { // min__az__long
-                    if Float(f[107]) < -0x1.164a6ap-1 { // autocorr_0p5s__gyro_mag__long
+                    if Float(f[100]) < -0x1.164a6ap-1 { // autocorr_0p5s__gyro_mag__long
                         return 0x1.67a96cp-6
                     } else {
                         return -0x1.5c45c2p-4
                     }
                 } else {
-                    if Float(f[42]) < 0x1.35d9b6p+1 { // mean__gyro_mag__long
+                    if Float(f[41]) < 0x1.35d9b6p+1 { // mean__gyro_mag__long
                         return -0x1.811628p-4
                     } else {
                         return 0x1.d9cc26p-4
@@ -3377,7 +3377,7 @@ public enum SparModel {
                         return -0x1.56027ap-4
                     }
                 } else {
-                    if Float(f[99]) < 0x1.5326bp-2 { // std__roll__long
+                    if Float(f[93]) < 0x1.5326bp-2 { // std__roll__long
                         return 0x1.9bf37p-4
                     } else {
                         return -0x1.aafa1ep-5
@@ -3391,7 +3391,7 @@ public enum SparModel {
                         return -0x1.df1804p-5
                     }
                 } else {
-                    if Float(f[88]) < 0x1.294376p-2 { // correlation__ax__ay__long
+                    if Float(f[82]) < 0x1.294376p-2 { // correlation__ax__ay__long
                         return 0x1.59d8fp-4
                     } else {
                         return -0x1.d6e2p-5
@@ -3408,7 +3408,7 @@ public enum SparModel {
             return -0x1.a2dd3ep-4
         } else {
             if Float(f[6]) < 0x1.ef91dcp-1 { // mean__ay__long
-                if Float(f[46]) < 0x1.88a2ecp+0 { // median__gyro_mag__long
+                if Float(f[45]) < 0x1.88a2ecp+0 { // median__gyro_mag__long
                     if Float(f[18]) < 0x1.931e3ap-4 { // mean__wx__long
                         return -0x1.985ab6p-4
                     } else {
@@ -3443,8 +3443,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_82(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.341104p+0 { // std__wy__long
-            if Float(f[53]) < -0x1.25073cp-4 { // percentile_10__ay__long
-                if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+            if Float(f[52]) < -0x1.25073cp-4 { // percentile_10__ay__long
+                if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                     return -0x1.4b1e66p-4
                 } else {
                     if Float(f[12]) < -0x1.12f8e2p-2 { // mean__az__long
@@ -3454,14 +3454,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
                     return -0x1.939264p-4
                 } else {
                     return 0x1.7b1eb6p-5
                 }
             }
         } else {
-            if Float(f[103]) < 0x1.43beccp+12 { // band_slow__gyro_mag__long
+            if Float(f[96]) < 0x1.43beccp+12 { // band_slow__gyro_mag__long
                 return 0x1.0f1cd6p-4
             } else {
                 return -0x1.a0f4fap-4
@@ -3472,8 +3472,8 @@ public enum SparModel {
     // tree 83: adds to margin 6; depth 3
     @inline(never)
     private static func tree_83(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
                 if Float(f[14]) < -0x1.0ae31ep-3 { // min__az__long
                     return -0x1.89d346p-4
                 } else {
@@ -3496,13 +3496,13 @@ public enum SparModel {
     private static func tree_84(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[15]) < 0x1.c8954ap-3 { // max__az__long
             if Float(f[18]) < 0x1.0856eap-4 { // mean__wx__long
-                if Float(f[38]) < 0x1.caaa0ap-1 { // min__acc_mag__long
+                if Float(f[37]) < 0x1.caaa0ap-1 { // min__acc_mag__long
                     return -0x1.794ae8p-4
                 } else {
                     return -0x1.6ba576p-6
                 }
             } else {
-                if Float(f[93]) < 0x1.6000c6p-2 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.6000c6p-2 { // correlation__wy__wz__long
                     if Float(f[18]) < 0x1.7c5692p-4 { // mean__wx__long
                         return 0x1.fc700ep-6
                     } else {
@@ -3529,21 +3529,21 @@ public enum SparModel {
         } else {
             if Float(f[15]) < 0x1.ab4a02p-1 { // max__az__long
                 if Float(f[7]) < 0x1.a8748p-3 { // std__ay__long
-                    if Float(f[57]) < 0x1.0190d2p-3 { // percentile_90__az__long
+                    if Float(f[56]) < 0x1.0190d2p-3 { // percentile_90__az__long
                         return 0x1.64e41cp-4
                     } else {
                         return -0x1.a89b4p-4
                     }
                 } else {
-                    if Float(f[90]) < -0x1.cfa73ap-1 { // correlation__ay__az__long
+                    if Float(f[84]) < -0x1.cfa73ap-1 { // correlation__ay__az__long
                         return 0x1.409d2ep-8
                     } else {
                         return 0x1.c8214p-4
                     }
                 }
             } else {
-                if Float(f[90]) < -0x1.ca499p-2 { // correlation__ay__az__long
-                    if Float(f[54]) < -0x1.00b0fp+0 { // percentile_10__az__long
+                if Float(f[84]) < -0x1.ca499p-2 { // correlation__ay__az__long
+                    if Float(f[53]) < -0x1.00b0fp+0 { // percentile_10__az__long
                         return -0x1.c6f7cp-4
                     } else {
                         return 0x1.50746p-4
@@ -3569,8 +3569,8 @@ public enum SparModel {
                 return 0x1.013caep-5
             }
         } else {
-            if Float(f[56]) < 0x1.66d0bap-2 { // percentile_90__ay__long
-                if Float(f[57]) < 0x1.290074p-5 { // percentile_90__az__long
+            if Float(f[55]) < 0x1.66d0bap-2 { // percentile_90__ay__long
+                if Float(f[56]) < 0x1.290074p-5 { // percentile_90__az__long
                     if Float(f[12]) < -0x1.b1e916p-2 { // mean__az__long
                         return -0x1.c64a5ep-4
                     } else {
@@ -3585,13 +3585,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[23]) < 0x1.4b3f9ap+0 { // iqr__wx__long
-                    if Float(f[57]) < 0x1.03171ap-1 { // percentile_90__az__long
+                    if Float(f[56]) < 0x1.03171ap-1 { // percentile_90__az__long
                         return -0x1.80278ap-4
                     } else {
                         return 0x1.ceb3d6p-5
                     }
                 } else {
-                    if Float(f[54]) < -0x1.0bea48p+0 { // percentile_10__az__long
+                    if Float(f[53]) < -0x1.0bea48p+0 { // percentile_10__az__long
                         return 0x1.4fdddep-4
                     } else {
                         return -0x1.aa85a4p-4
@@ -3608,8 +3608,8 @@ public enum SparModel {
             return -0x1.a0ee6ap-4
         } else {
             if Float(f[18]) < -0x1.4e1744p-6 { // mean__wx__long
-                if Float(f[101]) < 0x1.0bd95ep+1 { // max__roll__long
-                    if Float(f[52]) < 0x1.7546d4p-6 { // percentile_10__ax__long
+                if Float(f[95]) < 0x1.0bd95ep+1 { // max__roll__long
+                    if Float(f[51]) < 0x1.7546d4p-6 { // percentile_10__ax__long
                         return 0x1.a966cp-4
                     } else {
                         return -0x1.068428p-4
@@ -3623,7 +3623,7 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[23]) < 0x1.4d1f36p-1 { // iqr__wx__long
-                    if Float(f[59]) < 0x1.440446p+1 { // mad__wy__long
+                    if Float(f[58]) < 0x1.440446p+1 { // mad__wy__long
                         return 0x1.9f60aap-4
                     } else {
                         return -0x1.a8f1cp-5
@@ -3646,8 +3646,8 @@ public enum SparModel {
             return -0x1.a0c6f4p-4
         } else {
             if Float(f[18]) < -0x1.4e1744p-6 { // mean__wx__long
-                if Float(f[101]) < 0x1.d434dap+0 { // max__roll__long
-                    if Float(f[56]) < 0x1.12c002p+0 { // percentile_90__ay__long
+                if Float(f[95]) < 0x1.d434dap+0 { // max__roll__long
+                    if Float(f[55]) < 0x1.12c002p+0 { // percentile_90__ay__long
                         return 0x1.469444p-4
                     } else {
                         return -0x1.84587ap-4
@@ -3681,8 +3681,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_89(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.341104p+0 { // std__wy__long
-            if Float(f[53]) < -0x1.25073cp-4 { // percentile_10__ay__long
-                if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+            if Float(f[52]) < -0x1.25073cp-4 { // percentile_10__ay__long
+                if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                     return -0x1.3e0322p-4
                 } else {
                     if Float(f[18]) < 0x1.d1c826p-4 { // mean__wx__long
@@ -3692,14 +3692,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
                     return -0x1.8fa006p-4
                 } else {
                     return 0x1.599b5p-5
                 }
             }
         } else {
-            if Float(f[101]) < -0x1.d8c478p-1 { // max__roll__long
+            if Float(f[95]) < -0x1.d8c478p-1 { // max__roll__long
                 return 0x1.ede974p-5
             } else {
                 return -0x1.9f450ap-4
@@ -3710,15 +3710,15 @@ public enum SparModel {
     // tree 90: adds to margin 6; depth 3
     @inline(never)
     private static func tree_90(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
                 if Float(f[14]) < -0x1.0ae31ep-3 { // min__az__long
                     return -0x1.84174ap-4
                 } else {
                     return 0x1.08c0dep-4
                 }
             } else {
-                if Float(f[43]) < 0x1.9a03f2p-1 { // std__gyro_mag__long
+                if Float(f[42]) < 0x1.9a03f2p-1 { // std__gyro_mag__long
                     return 0x1.cbad74p-4
                 } else {
                     return -0x1.20aef4p-5
@@ -3734,13 +3734,13 @@ public enum SparModel {
     private static func tree_91(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[15]) < 0x1.c8954ap-3 { // max__az__long
             if Float(f[18]) < 0x1.0856eap-4 { // mean__wx__long
-                if Float(f[34]) < 0x1.2f3d5cp-2 { // median__wz__long
+                if Float(f[33]) < 0x1.2f3d5cp-2 { // median__wz__long
                     return -0x1.7156ecp-4
                 } else {
                     return -0x1.871b6ap-6
                 }
             } else {
-                if Float(f[93]) < 0x1.6000c6p-2 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.6000c6p-2 { // correlation__wy__wz__long
                     if Float(f[18]) < 0x1.7c5692p-4 { // mean__wx__long
                         return 0x1.cba3ep-6
                     } else {
@@ -3767,21 +3767,21 @@ public enum SparModel {
         } else {
             if Float(f[15]) < 0x1.7f123cp-1 { // max__az__long
                 if Float(f[7]) < 0x1.a8748p-3 { // std__ay__long
-                    if Float(f[57]) < 0x1.0190d2p-3 { // percentile_90__az__long
+                    if Float(f[56]) < 0x1.0190d2p-3 { // percentile_90__az__long
                         return 0x1.43b2f6p-4
                     } else {
                         return -0x1.a15b6p-4
                     }
                 } else {
-                    if Float(f[90]) < -0x1.d209ap-1 { // correlation__ay__az__long
+                    if Float(f[84]) < -0x1.d209ap-1 { // correlation__ay__az__long
                         return 0x1.dec97p-12
                     } else {
                         return 0x1.bd088ep-4
                     }
                 }
             } else {
-                if Float(f[90]) < -0x1.ca499p-2 { // correlation__ay__az__long
-                    if Float(f[54]) < -0x1.256ae6p+0 { // percentile_10__az__long
+                if Float(f[84]) < -0x1.ca499p-2 { // correlation__ay__az__long
+                    if Float(f[53]) < -0x1.256ae6p+0 { // percentile_10__az__long
                         return -0x1.839c08p-4
                     } else {
                         return 0x1.3dba3ap-4
@@ -3801,7 +3801,7 @@ public enum SparModel {
     @inline(never)
     private static func tree_93(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[1]) < 0x1.580f06p-1 { // std__ax__long
-            if Float(f[68]) < 0x1.834acap-1 { // std__az__short
+            if Float(f[66]) < 0x1.834acap-1 { // std__az__short
                 return -0x1.9fe486p-4
             } else {
                 return 0x1.4ff51cp-6
@@ -3809,13 +3809,13 @@ public enum SparModel {
         } else {
             if Float(f[14]) < -0x1.c5c6c2p+0 { // min__az__long
                 if Float(f[26]) < -0x1.930f1cp+2 { // min__wy__long
-                    if Float(f[53]) < -0x1.3590cap-1 { // percentile_10__ay__long
+                    if Float(f[52]) < -0x1.3590cap-1 { // percentile_10__ay__long
                         return -0x1.3d4d3ep-4
                     } else {
                         return 0x1.123136p-3
                     }
                 } else {
-                    if Float(f[35]) < 0x1.23836ap-1 { // iqr__wz__long
+                    if Float(f[34]) < 0x1.23836ap-1 { // iqr__wz__long
                         return 0x1.6899f6p-4
                     } else {
                         return -0x1.e27394p-4
@@ -3823,13 +3823,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[8]) < -0x1.830c24p-1 { // min__ay__long
-                    if Float(f[98]) < 0x1.f9fe44p-1 { // mean__roll__long
+                    if Float(f[92]) < 0x1.f9fe44p-1 { // mean__roll__long
                         return 0x1.6c659cp-4
                     } else {
                         return -0x1.220b86p-4
                     }
                 } else {
-                    if Float(f[39]) < 0x1.fb1672p+0 { // max__acc_mag__long
+                    if Float(f[38]) < 0x1.fb1672p+0 { // max__acc_mag__long
                         return -0x1.e8f90ap-6
                     } else {
                         return 0x1.7b7d66p-4
@@ -3842,34 +3842,34 @@ public enum SparModel {
     // tree 94: adds to margin 3; depth 4
     @inline(never)
     private static func tree_94(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[64]) < 0x1.c59c6p-1 { // mean__ay__short
+        if Float(f[62]) < 0x1.c59c6p-1 { // mean__ay__short
             if Float(f[8]) < 0x1.97aafp-2 { // min__ay__long
                 return -0x1.9f5b6ap-4
             } else {
-                if Float(f[35]) < 0x1.e09628p+0 { // iqr__wz__long
+                if Float(f[34]) < 0x1.e09628p+0 { // iqr__wz__long
                     return -0x1.f2b2bp-5
                 } else {
                     return 0x1.5e167cp-5
                 }
             }
         } else {
-            if Float(f[99]) < 0x1.05db36p-2 { // std__roll__long
-                if Float(f[42]) < 0x1.6d2408p+1 { // mean__gyro_mag__long
-                    if Float(f[91]) < 0x1.c34d8ap-2 { // correlation__wx__wy__long
+            if Float(f[93]) < 0x1.05db36p-2 { // std__roll__long
+                if Float(f[41]) < 0x1.6d2408p+1 { // mean__gyro_mag__long
+                    if Float(f[85]) < 0x1.c34d8ap-2 { // correlation__wx__wy__long
                         return 0x1.999096p-4
                     } else {
                         return 0x1.d5c164p-6
                     }
                 } else {
-                    if Float(f[66]) < 0x1.b441fep-1 { // range__ay__short
+                    if Float(f[64]) < 0x1.b441fep-1 { // range__ay__short
                         return -0x1.8a833ep-4
                     } else {
                         return 0x1.30a5a2p-7
                     }
                 }
             } else {
-                if Float(f[37]) < 0x1.081a76p-3 { // std__acc_mag__long
-                    if Float(f[111]) < -0x1.05adcp-3 { // log_energy_floor1em09__acc_dyn__long
+                if Float(f[36]) < 0x1.081a76p-3 { // std__acc_mag__long
+                    if Float(f[104]) < -0x1.05adcp-3 { // log_energy_floor1em09__acc_dyn__long
                         return 0x1.78b0bep-4
                     } else {
                         return -0x1.2e95d6p-4
@@ -3888,18 +3888,18 @@ public enum SparModel {
     // tree 95: adds to margin 4; depth 4
     @inline(never)
     private static func tree_95(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[64]) < 0x1.0a758ep-1 { // mean__ay__short
+        if Float(f[62]) < 0x1.0a758ep-1 { // mean__ay__short
             return -0x1.9ee834p-4
         } else {
-            if Float(f[99]) < 0x1.5326bp-2 { // std__roll__long
+            if Float(f[93]) < 0x1.5326bp-2 { // std__roll__long
                 if Float(f[5]) < 0x1.bda5dap-3 { // iqr__ax__long
-                    if Float(f[99]) < 0x1.c8381p-3 { // std__roll__long
+                    if Float(f[93]) < 0x1.c8381p-3 { // std__roll__long
                         return -0x1.10187ap-5
                     } else {
                         return 0x1.6ec962p-4
                     }
                 } else {
-                    if Float(f[89]) < 0x1.ee9702p-3 { // correlation__ax__az__long
+                    if Float(f[83]) < 0x1.ee9702p-3 { // correlation__ax__az__long
                         return 0x1.e7f1fp-6
                     } else {
                         return -0x1.b0d1p-4
@@ -3907,7 +3907,7 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[6]) < 0x1.fb1f9ap-1 { // mean__ay__long
-                    if Float(f[39]) < 0x1.2601fep+1 { // max__acc_mag__long
+                    if Float(f[38]) < 0x1.2601fep+1 { // max__acc_mag__long
                         return 0x1.ccbbdp-4
                     } else {
                         return -0x1.fca95ap-5
@@ -3923,22 +3923,22 @@ public enum SparModel {
     @inline(never)
     private static func tree_96(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[53]) < -0x1.25073cp-4 { // percentile_10__ay__long
+            if Float(f[52]) < -0x1.25073cp-4 { // percentile_10__ay__long
                 if Float(f[18]) < 0x1.d1c826p-4 { // mean__wx__long
-                    if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+                    if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                         return -0x1.2d8bfep-4
                     } else {
                         return 0x1.bfb4c4p-4
                     }
                 } else {
-                    if Float(f[85]) < 0x1.39b9dep-2 { // mean_abs_change__wx__short
+                    if Float(f[79]) < 0x1.39b9dep-2 { // mean_abs_change__wx__short
                         return -0x1.609ba4p-4
                     } else {
                         return 0x1.ffa85p-4
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
                     return -0x1.8c8dccp-4
                 } else {
                     return 0x1.3b7614p-5
@@ -3952,9 +3952,9 @@ public enum SparModel {
     // tree 97: adds to margin 6; depth 3
     @inline(never)
     private static func tree_97(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[85]) < 0x1.0d5b1p-2 { // mean_abs_change__wx__short
-                if Float(f[62]) < 0x1.90b77ap-3 { // std__ax__short
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[79]) < 0x1.0d5b1p-2 { // mean_abs_change__wx__short
+                if Float(f[61]) < 0x1.90b77ap-3 { // std__ax__short
                     return -0x1.b87576p-5
                 } else {
                     return 0x1.c1aab4p-4
@@ -4011,7 +4011,7 @@ public enum SparModel {
                         return 0x1.b87afep-4
                     }
                 } else {
-                    if Float(f[93]) < -0x1.1b4ce4p-1 { // correlation__wy__wz__long
+                    if Float(f[87]) < -0x1.1b4ce4p-1 { // correlation__wy__wz__long
                         return 0x1.3834c2p-4
                     } else {
                         return -0x1.db8eap-4
@@ -4019,13 +4019,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[9]) < 0x1.085a92p-1 { // max__ay__long
-                    if Float(f[57]) < 0x1.290074p-5 { // percentile_90__az__long
+                    if Float(f[56]) < 0x1.290074p-5 { // percentile_90__az__long
                         return 0x1.89fd9cp-4
                     } else {
                         return -0x1.2414e8p-4
                     }
                 } else {
-                    if Float(f[91]) < -0x1.a03844p-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < -0x1.a03844p-1 { // correlation__wx__wy__long
                         return -0x1.f17eb4p-5
                     } else {
                         return 0x1.5e2446p-4
@@ -4047,13 +4047,13 @@ public enum SparModel {
         } else {
             if Float(f[10]) < 0x1.c6099ap-5 { // median__ay__long
                 if Float(f[14]) < -0x1.f5d69ep+0 { // min__az__long
-                    if Float(f[35]) < 0x1.1f04d6p-1 { // iqr__wz__long
+                    if Float(f[34]) < 0x1.1f04d6p-1 { // iqr__wz__long
                         return 0x1.ef884p-7
                     } else {
                         return -0x1.5856dep-4
                     }
                 } else {
-                    if Float(f[42]) < 0x1.48cb1ep+1 { // mean__gyro_mag__long
+                    if Float(f[41]) < 0x1.48cb1ep+1 { // mean__gyro_mag__long
                         return -0x1.fe0266p-7
                     } else {
                         return 0x1.b1be4ep-4
@@ -4080,7 +4080,7 @@ public enum SparModel {
     // tree 101: adds to margin 3; depth 4
     @inline(never)
     private static func tree_101(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[64]) < 0x1.c59c6p-1 { // mean__ay__short
+        if Float(f[62]) < 0x1.c59c6p-1 { // mean__ay__short
             if Float(f[8]) < 0x1.97aafp-2 { // min__ay__long
                 return -0x1.9d9d7ep-4
             } else {
@@ -4092,14 +4092,14 @@ public enum SparModel {
             }
         } else {
             if Float(f[18]) < -0x1.4e1744p-6 { // mean__wx__long
-                if Float(f[101]) < 0x1.eeb82p+0 { // max__roll__long
-                    if Float(f[56]) < 0x1.0d1cd4p+0 { // percentile_90__ay__long
+                if Float(f[95]) < 0x1.eeb82p+0 { // max__roll__long
+                    if Float(f[55]) < 0x1.0d1cd4p+0 { // percentile_90__ay__long
                         return -0x1.3d8fdcp-4
                     } else {
                         return 0x1.b7d374p-4
                     }
                 } else {
-                    if Float(f[60]) < 0x1.15592ep-2 { // mad__wz__long
+                    if Float(f[59]) < 0x1.15592ep-2 { // mad__wz__long
                         return 0x1.038b32p-4
                     } else {
                         return -0x1.5c05fap-4
@@ -4107,13 +4107,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[23]) < 0x1.4d1f36p-1 { // iqr__wx__long
-                    if Float(f[90]) < -0x1.17bca8p-2 { // correlation__ay__az__long
+                    if Float(f[84]) < -0x1.17bca8p-2 { // correlation__ay__az__long
                         return -0x1.b142b6p-5
                     } else {
                         return 0x1.7b6f4p-4
                     }
                 } else {
-                    if Float(f[44]) < 0x1.4c7022p-4 { // min__gyro_mag__long
+                    if Float(f[43]) < 0x1.4c7022p-4 { // min__gyro_mag__long
                         return 0x1.0ff612p-4
                     } else {
                         return -0x1.56d2a4p-5
@@ -4129,8 +4129,8 @@ public enum SparModel {
         if Float(f[6]) < 0x1.06721p-1 { // mean__ay__long
             return -0x1.9d2bcap-4
         } else {
-            if Float(f[99]) < 0x1.5326bp-2 { // std__roll__long
-                if Float(f[56]) < 0x1.1ae0bep+0 { // percentile_90__ay__long
+            if Float(f[93]) < 0x1.5326bp-2 { // std__roll__long
+                if Float(f[55]) < 0x1.1ae0bep+0 { // percentile_90__ay__long
                     if Float(f[15]) < 0x1.1bb96ap-1 { // max__az__long
                         return -0x1.b57cbap-5
                     } else {
@@ -4145,7 +4145,7 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[6]) < 0x1.fb1f9ap-1 { // mean__ay__long
-                    if Float(f[46]) < 0x1.a64e84p+0 { // median__gyro_mag__long
+                    if Float(f[45]) < 0x1.a64e84p+0 { // median__gyro_mag__long
                         return -0x1.cf56bp-6
                     } else {
                         return 0x1.c55206p-4
@@ -4161,9 +4161,9 @@ public enum SparModel {
     @inline(never)
     private static func tree_103(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[53]) < -0x1.25073cp-4 { // percentile_10__ay__long
+            if Float(f[52]) < -0x1.25073cp-4 { // percentile_10__ay__long
                 if Float(f[22]) < 0x1.3b21c4p-3 { // median__wx__long
-                    if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+                    if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                         return -0x1.219a56p-4
                     } else {
                         return 0x1.afe10ep-4
@@ -4172,7 +4172,7 @@ public enum SparModel {
                     return -0x1.123caap-4
                 }
             } else {
-                if Float(f[93]) < 0x1.337a86p-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.337a86p-1 { // correlation__wy__wz__long
                     return -0x1.88133cp-4
                 } else {
                     return 0x1.fcbd04p-6
@@ -4186,15 +4186,15 @@ public enum SparModel {
     // tree 104: adds to margin 6; depth 3
     @inline(never)
     private static func tree_104(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
-                if Float(f[49]) < -0x1.3fbefcp-1 { // kurtosis__acc_mag__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+                if Float(f[48]) < -0x1.3fbefcp-1 { // kurtosis__acc_mag__long
                     return 0x1.3603f6p-5
                 } else {
                     return -0x1.7688c2p-4
                 }
             } else {
-                if Float(f[85]) < 0x1.219f34p-2 { // mean_abs_change__wx__short
+                if Float(f[79]) < 0x1.219f34p-2 { // mean_abs_change__wx__short
                     return 0x1.b8ef6p-4
                 } else {
                     return -0x1.4c6552p-6
@@ -4212,8 +4212,8 @@ public enum SparModel {
             if Float(f[18]) < 0x1.0856eap-4 { // mean__wx__long
                 return -0x1.4c85d4p-4
             } else {
-                if Float(f[47]) < 0x1.3459c8p+0 { // iqr__gyro_mag__long
-                    if Float(f[42]) < 0x1.49a62p+0 { // mean__gyro_mag__long
+                if Float(f[46]) < 0x1.3459c8p+0 { // iqr__gyro_mag__long
+                    if Float(f[41]) < 0x1.49a62p+0 { // mean__gyro_mag__long
                         return 0x1.198c5cp-5
                     } else {
                         return 0x1.b3c3c4p-4
@@ -4234,24 +4234,24 @@ public enum SparModel {
     // tree 106: adds to margin 1; depth 4
     @inline(never)
     private static func tree_106(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[54]) < -0x1.3cf31cp-1 { // percentile_10__az__long
-            if Float(f[57]) < 0x1.0a5e8ap-1 { // percentile_90__az__long
-                if Float(f[91]) < -0x1.a03844p-1 { // correlation__wx__wy__long
-                    if Float(f[100]) < -0x1.843944p+1 { // min__roll__long
+        if Float(f[53]) < -0x1.3cf31cp-1 { // percentile_10__az__long
+            if Float(f[56]) < 0x1.0a5e8ap-1 { // percentile_90__az__long
+                if Float(f[85]) < -0x1.a03844p-1 { // correlation__wx__wy__long
+                    if Float(f[94]) < -0x1.843944p+1 { // min__roll__long
                         return -0x1.a1e076p-4
                     } else {
                         return 0x1.869d5ep-4
                     }
                 } else {
-                    if Float(f[56]) < 0x1.2eebbap-2 { // percentile_90__ay__long
+                    if Float(f[55]) < 0x1.2eebbap-2 { // percentile_90__ay__long
                         return -0x1.8d9eb6p-5
                     } else {
                         return 0x1.6d7fc4p-4
                     }
                 }
             } else {
-                if Float(f[90]) < -0x1.ca499p-2 { // correlation__ay__az__long
-                    if Float(f[53]) < -0x1.187e96p-1 { // percentile_10__ay__long
+                if Float(f[84]) < -0x1.ca499p-2 { // correlation__ay__az__long
+                    if Float(f[52]) < -0x1.187e96p-1 { // percentile_10__ay__long
                         return 0x1.37b1fep-4
                     } else {
                         return -0x1.d5f91ep-4
@@ -4284,7 +4284,7 @@ public enum SparModel {
             }
         } else {
             if Float(f[10]) < 0x1.32367ep-5 { // median__ay__long
-                if Float(f[57]) < 0x1.290074p-5 { // percentile_90__az__long
+                if Float(f[56]) < 0x1.290074p-5 { // percentile_90__az__long
                     if Float(f[0]) < 0x1.46a3d8p-1 { // mean__ax__long
                         return -0x1.99faaep-4
                     } else {
@@ -4321,15 +4321,15 @@ public enum SparModel {
         if Float(f[6]) < 0x1.c465e2p-1 { // mean__ay__long
             return -0x1.9bc5ap-4
         } else {
-            if Float(f[101]) < 0x1.f96dc8p+0 { // max__roll__long
+            if Float(f[95]) < 0x1.f96dc8p+0 { // max__roll__long
                 if Float(f[18]) < 0x1.5173c4p-4 { // mean__wx__long
-                    if Float(f[109]) < 0x1p+2 { // peak_count__gyro_lp__long
+                    if Float(f[102]) < 0x1p+2 { // peak_count__gyro_lp__long
                         return -0x1.0945f6p-4
                     } else {
                         return 0x1.6b9852p-4
                     }
                 } else {
-                    if Float(f[83]) < 0x1.25d008p+0 { // std__gyro_mag__short
+                    if Float(f[77]) < 0x1.25d008p+0 { // std__gyro_mag__short
                         return -0x1.b203fap-7
                     } else {
                         return -0x1.87cdf6p-4
@@ -4359,7 +4359,7 @@ public enum SparModel {
         if Float(f[6]) < 0x1.06721p-1 { // mean__ay__long
             return -0x1.9b8dfp-4
         } else {
-            if Float(f[99]) < 0x1.05db36p-2 { // std__roll__long
+            if Float(f[93]) < 0x1.05db36p-2 { // std__roll__long
                 if Float(f[22]) < 0x1.2ef912p-8 { // median__wx__long
                     if Float(f[0]) < 0x1.c4565ap-4 { // mean__ax__long
                         return -0x1.4c4e4p-4
@@ -4381,7 +4381,7 @@ public enum SparModel {
                         return 0x1.baa3c6p-4
                     }
                 } else {
-                    if Float(f[99]) < 0x1.5c8188p-2 { // std__roll__long
+                    if Float(f[93]) < 0x1.5c8188p-2 { // std__roll__long
                         return -0x1.40faf8p-5
                     } else {
                         return 0x1.67296p-4
@@ -4395,22 +4395,22 @@ public enum SparModel {
     @inline(never)
     private static func tree_110(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[53]) < -0x1.25073cp-4 { // percentile_10__ay__long
+            if Float(f[52]) < -0x1.25073cp-4 { // percentile_10__ay__long
                 if Float(f[18]) < 0x1.d1c826p-4 { // mean__wx__long
-                    if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+                    if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                         return -0x1.0f913ep-4
                     } else {
                         return 0x1.b0561p-4
                     }
                 } else {
-                    if Float(f[85]) < 0x1.39b9dep-2 { // mean_abs_change__wx__short
+                    if Float(f[79]) < 0x1.39b9dep-2 { // mean_abs_change__wx__short
                         return -0x1.4e033p-4
                     } else {
                         return 0x1.a6ad86p-4
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.131578p-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.131578p-1 { // correlation__wy__wz__long
                     return -0x1.831338p-4
                 } else {
                     return 0x1.8aa48p-6
@@ -4424,15 +4424,15 @@ public enum SparModel {
     // tree 111: adds to margin 6; depth 3
     @inline(never)
     private static func tree_111(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[85]) < 0x1.0d5b1p-2 { // mean_abs_change__wx__short
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[79]) < 0x1.0d5b1p-2 { // mean_abs_change__wx__short
                 if Float(f[5]) < 0x1.0ce21ap-2 { // iqr__ax__long
                     return -0x1.cf101ep-6
                 } else {
                     return 0x1.b28f84p-4
                 }
             } else {
-                if Float(f[90]) < 0x1.9556e4p-3 { // correlation__ay__az__long
+                if Float(f[84]) < 0x1.9556e4p-3 { // correlation__ay__az__long
                     return -0x1.6c6d8ap-4
                 } else {
                     return 0x1.8350bep-9
@@ -4448,13 +4448,13 @@ public enum SparModel {
     private static func tree_112(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[15]) < 0x1.c8954ap-3 { // max__az__long
             if Float(f[18]) < 0x1.931e3ap-4 { // mean__wx__long
-                if Float(f[107]) < -0x1.3edc6ep-7 { // autocorr_0p5s__gyro_mag__long
+                if Float(f[100]) < -0x1.3edc6ep-7 { // autocorr_0p5s__gyro_mag__long
                     return -0x1.5fcabp-4
                 } else {
                     return 0x1.03eac8p-5
                 }
             } else {
-                if Float(f[90]) < -0x1.1d53cep-1 { // correlation__ay__az__long
+                if Float(f[84]) < -0x1.1d53cep-1 { // correlation__ay__az__long
                     return 0x1.a3e9cp-6
                 } else {
                     return 0x1.ad6feep-4
@@ -4472,7 +4472,7 @@ public enum SparModel {
     // tree 113: adds to margin 1; depth 4
     @inline(never)
     private static func tree_113(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[54]) < -0x1.3cf31cp-1 { // percentile_10__az__long
+        if Float(f[53]) < -0x1.3cf31cp-1 { // percentile_10__az__long
             if Float(f[15]) < 0x1.7f123cp-1 { // max__az__long
                 if Float(f[20]) < -0x1.1b199cp+2 { // min__wx__long
                     if Float(f[17]) < 0x1.733798p-1 { // iqr__az__long
@@ -4488,14 +4488,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.3f3434p-1 { // correlation__wy__wz__long
                     if Float(f[8]) < -0x1.a34374p-2 { // min__ay__long
                         return 0x1.1ec1fcp-4
                     } else {
                         return -0x1.95b782p-4
                     }
                 } else {
-                    if Float(f[53]) < -0x1.03d7e8p-1 { // percentile_10__ay__long
+                    if Float(f[52]) < -0x1.03d7e8p-1 { // percentile_10__ay__long
                         return 0x1.3e3b7cp-5
                     } else {
                         return -0x1.b6ab8ap-4
@@ -4503,7 +4503,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[58]) < 0x1.be4adp-1 { // mad__wx__long
+            if Float(f[57]) < 0x1.be4adp-1 { // mad__wx__long
                 return -0x1.9b8c66p-4
             } else {
                 return -0x1.64f76p-6
@@ -4515,17 +4515,17 @@ public enum SparModel {
     @inline(never)
     private static func tree_114(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[1]) < 0x1.508e6ep-1 { // std__ax__long
-            if Float(f[90]) < -0x1.bce736p-1 { // correlation__ay__az__long
+            if Float(f[84]) < -0x1.bce736p-1 { // correlation__ay__az__long
                 return -0x1.3a55ccp-6
             } else {
                 return -0x1.9ac224p-4
             }
         } else {
-            if Float(f[53]) < -0x1.253614p-1 { // percentile_10__ay__long
-                if Float(f[42]) < 0x1.5e1b48p+1 { // mean__gyro_mag__long
+            if Float(f[52]) < -0x1.253614p-1 { // percentile_10__ay__long
+                if Float(f[41]) < 0x1.5e1b48p+1 { // mean__gyro_mag__long
                     return 0x1.7fe858p-5
                 } else {
-                    if Float(f[62]) < 0x1.17e7f4p+0 { // std__ax__short
+                    if Float(f[61]) < 0x1.17e7f4p+0 { // std__ax__short
                         return -0x1.91fffp-4
                     } else {
                         return 0x1.42604cp-10
@@ -4539,7 +4539,7 @@ public enum SparModel {
                         return 0x1.e6d1dep-4
                     }
                 } else {
-                    if Float(f[91]) < -0x1.7548dap-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < -0x1.7548dap-1 { // correlation__wx__wy__long
                         return 0x1.927cd8p-4
                     } else {
                         return -0x1.f42c8ap-11
@@ -4552,16 +4552,16 @@ public enum SparModel {
     // tree 115: adds to margin 3; depth 4
     @inline(never)
     private static func tree_115(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[64]) < 0x1.c59c6p-1 { // mean__ay__short
+        if Float(f[62]) < 0x1.c59c6p-1 { // mean__ay__short
             if Float(f[8]) < 0x1.97aafp-2 { // min__ay__long
                 return -0x1.9a9454p-4
             } else {
                 return -0x1.17a3fp-6
             }
         } else {
-            if Float(f[94]) < 0x1.c18ccp-1 { // mean__pitch__long
-                if Float(f[97]) < 0x1.94f98ap-3 { // max__pitch__long
-                    if Float(f[96]) < -0x1.7e5b18p+1 { // min__pitch__long
+            if Float(f[88]) < 0x1.c18ccp-1 { // mean__pitch__long
+                if Float(f[91]) < 0x1.94f98ap-3 { // max__pitch__long
+                    if Float(f[90]) < -0x1.7e5b18p+1 { // min__pitch__long
                         return 0x1.a66c1ep-4
                     } else {
                         return -0x1.5a81e4p-5
@@ -4581,7 +4581,7 @@ public enum SparModel {
                         return 0x1.ae8a6ap-4
                     }
                 } else {
-                    if Float(f[101]) < 0x1.f58abap+0 { // max__roll__long
+                    if Float(f[95]) < 0x1.f58abap+0 { // max__roll__long
                         return 0x1.eeb2aep-6
                     } else {
                         return -0x1.fa761ep-4
@@ -4594,14 +4594,14 @@ public enum SparModel {
     // tree 116: adds to margin 4; depth 4
     @inline(never)
     private static func tree_116(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[64]) < 0x1.0a758ep-1 { // mean__ay__short
+        if Float(f[62]) < 0x1.0a758ep-1 { // mean__ay__short
             return -0x1.99fb6p-4
         } else {
             if Float(f[6]) < 0x1.ef91dcp-1 { // mean__ay__long
-                if Float(f[46]) < 0x1.88a2ecp+0 { // median__gyro_mag__long
+                if Float(f[45]) < 0x1.88a2ecp+0 { // median__gyro_mag__long
                     return -0x1.710428p-4
                 } else {
-                    if Float(f[52]) < -0x1.312cfp-3 { // percentile_10__ax__long
+                    if Float(f[51]) < -0x1.312cfp-3 { // percentile_10__ax__long
                         return 0x1.3d94e6p-5
                     } else {
                         return 0x1.ce085ap-4
@@ -4609,13 +4609,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[8]) < 0x1.63573ep-1 { // min__ay__long
-                    if Float(f[31]) < 0x1.5f8106p-1 { // std__wz__long
+                    if Float(f[30]) < 0x1.5f8106p-1 { // std__wz__long
                         return -0x1.87eb84p-4
                     } else {
                         return 0x1.68eea8p-4
                     }
                 } else {
-                    if Float(f[108]) < 0x1.192c6cp-4 { // autocorr_1s__gyro_mag__long
+                    if Float(f[101]) < 0x1.192c6cp-4 { // autocorr_1s__gyro_mag__long
                         return -0x1.945614p-4
                     } else {
                         return 0x1.378842p-4
@@ -4629,15 +4629,15 @@ public enum SparModel {
     @inline(never)
     private static func tree_117(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[53]) < -0x1.d78b38p-5 { // percentile_10__ay__long
-                if Float(f[85]) < 0x1.6af334p-3 { // mean_abs_change__wx__short
-                    if Float(f[33]) < 0x1.379efp+0 { // max__wz__long
+            if Float(f[52]) < -0x1.d78b38p-5 { // percentile_10__ay__long
+                if Float(f[79]) < 0x1.6af334p-3 { // mean_abs_change__wx__short
+                    if Float(f[32]) < 0x1.379efp+0 { // max__wz__long
                         return 0x1.503e2ap-4
                     } else {
                         return -0x1.51db7cp-4
                     }
                 } else {
-                    if Float(f[41]) < 0x1.7b7696p-2 { // iqr__acc_mag__long
+                    if Float(f[40]) < 0x1.7b7696p-2 { // iqr__acc_mag__long
                         return 0x1.a7c69p-4
                     } else {
                         return -0x1.6fec2ep-7
@@ -4654,8 +4654,8 @@ public enum SparModel {
     // tree 118: adds to margin 6; depth 3
     @inline(never)
     private static func tree_118(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[85]) < 0x1.0d5b1p-2 { // mean_abs_change__wx__short
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[79]) < 0x1.0d5b1p-2 { // mean_abs_change__wx__short
                 if Float(f[5]) < 0x1.15aee6p-2 { // iqr__ax__long
                     return -0x1.41b9d2p-6
                 } else {
@@ -4684,7 +4684,7 @@ public enum SparModel {
                     return -0x1.55bdcep-4
                 }
             } else {
-                if Float(f[90]) < -0x1.1438bep-1 { // correlation__ay__az__long
+                if Float(f[84]) < -0x1.1438bep-1 { // correlation__ay__az__long
                     return 0x1.a64c7ap-6
                 } else {
                     return 0x1.a7d57ap-4
@@ -4702,30 +4702,30 @@ public enum SparModel {
     // tree 120: adds to margin 1; depth 4
     @inline(never)
     private static func tree_120(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[67]) < -0x1.c36488p-3 { // mean__az__short
-            if Float(f[38]) < 0x1.5ec37p-1 { // min__acc_mag__long
-                if Float(f[91]) < 0x1.7fc60cp-1 { // correlation__wx__wy__long
-                    if Float(f[91]) < -0x1.999ed6p-1 { // correlation__wx__wy__long
+        if Float(f[65]) < -0x1.c36488p-3 { // mean__az__short
+            if Float(f[37]) < 0x1.5ec37p-1 { // min__acc_mag__long
+                if Float(f[85]) < 0x1.7fc60cp-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < -0x1.999ed6p-1 { // correlation__wx__wy__long
                         return -0x1.f9607p-5
                     } else {
                         return 0x1.20337ep-4
                     }
                 } else {
-                    if Float(f[92]) < 0x1.1dad9ap-2 { // correlation__wx__wz__long
+                    if Float(f[86]) < 0x1.1dad9ap-2 { // correlation__wx__wz__long
                         return -0x1.f393eep-7
                     } else {
                         return -0x1.973dacp-4
                     }
                 }
             } else {
-                if Float(f[50]) < -0x1.98e82cp-1 { // skewness__gyro_mag__long
+                if Float(f[49]) < -0x1.98e82cp-1 { // skewness__gyro_mag__long
                     return 0x1.77e4c4p-6
                 } else {
                     return -0x1.bbdd9p-4
                 }
             }
         } else {
-            if Float(f[88]) < 0x1.bd71ecp-1 { // correlation__ax__ay__long
+            if Float(f[82]) < 0x1.bd71ecp-1 { // correlation__ax__ay__long
                 if Float(f[11]) < 0x1.43d87cp-1 { // iqr__ay__long
                     return -0x1.9e6eeap-4
                 } else {
@@ -4745,7 +4745,7 @@ public enum SparModel {
         } else {
             if Float(f[10]) < 0x1.c6099ap-5 { // median__ay__long
                 if Float(f[15]) < 0x1.2056c6p-2 { // max__az__long
-                    if Float(f[95]) < 0x1.ef8b4ap+0 { // std__pitch__long
+                    if Float(f[89]) < 0x1.ef8b4ap+0 { // std__pitch__long
                         return 0x1.3043fap-4
                     } else {
                         return -0x1.a913dp-4
@@ -4758,14 +4758,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[54]) < -0x1.22e47cp+0 { // percentile_10__az__long
+                if Float(f[53]) < -0x1.22e47cp+0 { // percentile_10__az__long
                     if Float(f[23]) < 0x1.fa5692p-1 { // iqr__wx__long
                         return -0x1.72c7aep-4
                     } else {
                         return 0x1.0511fep-4
                     }
                 } else {
-                    if Float(f[90]) < -0x1.cfa73ap-1 { // correlation__ay__az__long
+                    if Float(f[84]) < -0x1.cfa73ap-1 { // correlation__ay__az__long
                         return 0x1.a621d6p-5
                     } else {
                         return -0x1.69a9bep-4
@@ -4778,9 +4778,9 @@ public enum SparModel {
     // tree 122: adds to margin 3; depth 4
     @inline(never)
     private static func tree_122(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[64]) < 0x1.d2d616p-1 { // mean__ay__short
+        if Float(f[62]) < 0x1.d2d616p-1 { // mean__ay__short
             if Float(f[12]) < 0x1.6e787cp-2 { // mean__az__long
-                if Float(f[56]) < 0x1.2b64a4p+0 { // percentile_90__ay__long
+                if Float(f[55]) < 0x1.2b64a4p+0 { // percentile_90__ay__long
                     return -0x1.9c7924p-4
                 } else {
                     return 0x1.8537bp-9
@@ -4794,24 +4794,24 @@ public enum SparModel {
             }
         } else {
             if Float(f[18]) < -0x1.b22b66p-6 { // mean__wx__long
-                if Float(f[96]) < -0x1.91b21p+1 { // min__pitch__long
+                if Float(f[90]) < -0x1.91b21p+1 { // min__pitch__long
                     return -0x1.a12896p-4
                 } else {
-                    if Float(f[91]) < 0x1.d2add4p-2 { // correlation__wx__wy__long
+                    if Float(f[85]) < 0x1.d2add4p-2 { // correlation__wx__wy__long
                         return 0x1.93bc02p-4
                     } else {
                         return 0x1.0dd50ep-5
                     }
                 }
             } else {
-                if Float(f[90]) < -0x1.961ca4p-3 { // correlation__ay__az__long
-                    if Float(f[101]) < 0x1.bda02ap+0 { // max__roll__long
+                if Float(f[84]) < -0x1.961ca4p-3 { // correlation__ay__az__long
+                    if Float(f[95]) < 0x1.bda02ap+0 { // max__roll__long
                         return 0x1.ed6beep-5
                     } else {
                         return -0x1.526cbp-4
                     }
                 } else {
-                    if Float(f[47]) < 0x1.5b652ep+0 { // iqr__gyro_mag__long
+                    if Float(f[46]) < 0x1.5b652ep+0 { // iqr__gyro_mag__long
                         return -0x1.ca6434p-6
                     } else {
                         return 0x1.224bc8p-4
@@ -4824,12 +4824,12 @@ public enum SparModel {
     // tree 123: adds to margin 4; depth 4
     @inline(never)
     private static func tree_123(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[64]) < 0x1.0a758ep-1 { // mean__ay__short
+        if Float(f[62]) < 0x1.0a758ep-1 { // mean__ay__short
             return -0x1.9870fap-4
         } else {
             if Float(f[18]) < -0x1.28dfa6p-5 { // mean__wx__long
-                if Float(f[101]) < 0x1.ca7d5cp+0 { // max__roll__long
-                    if Float(f[64]) < 0x1.c09198p-1 { // mean__ay__short
+                if Float(f[95]) < 0x1.ca7d5cp+0 { // max__roll__long
+                    if Float(f[62]) < 0x1.c09198p-1 { // mean__ay__short
                         return 0x1.28e546p-5
                     } else {
                         return -0x1.984d7ep-4
@@ -4842,8 +4842,8 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[58]) < 0x1.39adeap-2 { // mad__wx__long
-                    if Float(f[95]) < 0x1.3161cp+0 { // std__pitch__long
+                if Float(f[57]) < 0x1.39adeap-2 { // mad__wx__long
+                    if Float(f[89]) < 0x1.3161cp+0 { // std__pitch__long
                         return 0x1.f8edcep-5
                     } else {
                         return -0x1.4327bap-4
@@ -4863,15 +4863,15 @@ public enum SparModel {
     @inline(never)
     private static func tree_124(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[53]) < -0x1.d78b38p-5 { // percentile_10__ay__long
-                if Float(f[85]) < 0x1.6af334p-3 { // mean_abs_change__wx__short
-                    if Float(f[33]) < 0x1.379efp+0 { // max__wz__long
+            if Float(f[52]) < -0x1.d78b38p-5 { // percentile_10__ay__long
+                if Float(f[79]) < 0x1.6af334p-3 { // mean_abs_change__wx__short
+                    if Float(f[32]) < 0x1.379efp+0 { // max__wz__long
                         return 0x1.40e462p-4
                     } else {
                         return -0x1.45764ep-4
                     }
                 } else {
-                    if Float(f[37]) < 0x1.2d926cp-2 { // std__acc_mag__long
+                    if Float(f[36]) < 0x1.2d926cp-2 { // std__acc_mag__long
                         return 0x1.a106ap-4
                     } else {
                         return -0x1.ae74dap-8
@@ -4888,15 +4888,15 @@ public enum SparModel {
     // tree 125: adds to margin 6; depth 3
     @inline(never)
     private static func tree_125(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
-                if Float(f[105]) < 0x1.72bce4p+9 { // band_mid__gyro_mag__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+                if Float(f[98]) < 0x1.72bce4p+9 { // band_mid__gyro_mag__long
                     return 0x1.ad7ce6p-8
                 } else {
                     return -0x1.5af526p-4
                 }
             } else {
-                if Float(f[85]) < 0x1.0c152ep-2 { // mean_abs_change__wx__short
+                if Float(f[79]) < 0x1.0c152ep-2 { // mean_abs_change__wx__short
                     return 0x1.a6fe44p-4
                 } else {
                     return 0x1.9a1d8ap-10
@@ -4912,13 +4912,13 @@ public enum SparModel {
     private static func tree_126(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[15]) < 0x1.c8954ap-3 { // max__az__long
             if Float(f[18]) < 0x1.931e3ap-4 { // mean__wx__long
-                if Float(f[44]) < 0x1.df4552p-3 { // min__gyro_mag__long
+                if Float(f[43]) < 0x1.df4552p-3 { // min__gyro_mag__long
                     return -0x1.4aee32p-4
                 } else {
                     return 0x1.0ba80cp-6
                 }
             } else {
-                if Float(f[90]) < -0x1.10f7p-1 { // correlation__ay__az__long
+                if Float(f[84]) < -0x1.10f7p-1 { // correlation__ay__az__long
                     return 0x1.9a12b6p-6
                 } else {
                     return 0x1.a2b8fep-4
@@ -4947,21 +4947,21 @@ public enum SparModel {
                         return 0x1.822d46p-4
                     }
                 } else {
-                    if Float(f[101]) < 0x1.91c6bcp+1 { // max__roll__long
+                    if Float(f[95]) < 0x1.91c6bcp+1 { // max__roll__long
                         return -0x1.b56164p-4
                     } else {
                         return 0x1.f4361ep-5
                     }
                 }
             } else {
-                if Float(f[56]) < 0x1.2eebbap-2 { // percentile_90__ay__long
-                    if Float(f[57]) < 0x1.ca9444p-5 { // percentile_90__az__long
+                if Float(f[55]) < 0x1.2eebbap-2 { // percentile_90__ay__long
+                    if Float(f[56]) < 0x1.ca9444p-5 { // percentile_90__az__long
                         return 0x1.2d824cp-4
                     } else {
                         return -0x1.64b44ep-4
                     }
                 } else {
-                    if Float(f[91]) < 0x1.710db8p-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < 0x1.710db8p-1 { // correlation__wx__wy__long
                         return 0x1.313b0ep-4
                     } else {
                         return -0x1.dc43dp-5
@@ -4979,20 +4979,20 @@ public enum SparModel {
         } else {
             if Float(f[14]) < -0x1.c5c6c2p+0 { // min__az__long
                 if Float(f[26]) < -0x1.930f1cp+2 { // min__wy__long
-                    if Float(f[100]) < -0x1.90a2c6p+1 { // min__roll__long
+                    if Float(f[94]) < -0x1.90a2c6p+1 { // min__roll__long
                         return -0x1.532852p-5
                     } else {
                         return 0x1.ea2b8ep-4
                     }
                 } else {
-                    if Float(f[35]) < 0x1.23836ap-1 { // iqr__wz__long
+                    if Float(f[34]) < 0x1.23836ap-1 { // iqr__wz__long
                         return 0x1.035118p-4
                     } else {
                         return -0x1.c486cp-4
                     }
                 }
             } else {
-                if Float(f[33]) < 0x1.5cd45ep+1 { // max__wz__long
+                if Float(f[32]) < 0x1.5cd45ep+1 { // max__wz__long
                     if Float(f[17]) < 0x1.6293eap-1 { // iqr__az__long
                         return 0x1.2f0f06p-10
                     } else {
@@ -5012,10 +5012,10 @@ public enum SparModel {
     // tree 129: adds to margin 3; depth 4
     @inline(never)
     private static func tree_129(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[53]) < 0x1.357ccap-1 { // percentile_10__ay__long
+        if Float(f[52]) < 0x1.357ccap-1 { // percentile_10__ay__long
             return -0x1.95f48ep-4
         } else {
-            if Float(f[56]) < 0x1.1ae0bep+0 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.1ae0bep+0 { // percentile_90__ay__long
                 if Float(f[15]) < 0x1.248efp-1 { // max__az__long
                     if Float(f[10]) < 0x1.d9c8cap-1 { // median__ay__long
                         return -0x1.8eb1dep-4
@@ -5023,7 +5023,7 @@ public enum SparModel {
                         return 0x1.73067ep-4
                     }
                 } else {
-                    if Float(f[99]) < 0x1.b6b468p-3 { // std__roll__long
+                    if Float(f[93]) < 0x1.b6b468p-3 { // std__roll__long
                         return 0x1.3b9932p-4
                     } else {
                         return -0x1.1e8768p-4
@@ -5031,13 +5031,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[4]) < 0x1.640182p-3 { // median__ax__long
-                    if Float(f[99]) < 0x1.373552p-2 { // std__roll__long
+                    if Float(f[93]) < 0x1.373552p-2 { // std__roll__long
                         return 0x1.96d706p-4
                     } else {
                         return 0x1.17537p-6
                     }
                 } else {
-                    if Float(f[88]) < 0x1.0b56f4p-3 { // correlation__ax__ay__long
+                    if Float(f[82]) < 0x1.0b56f4p-3 { // correlation__ax__ay__long
                         return 0x1.26b5dap-4
                     } else {
                         return -0x1.769574p-4
@@ -5053,9 +5053,9 @@ public enum SparModel {
         if Float(f[6]) < 0x1.06721p-1 { // mean__ay__long
             return -0x1.96dfccp-4
         } else {
-            if Float(f[99]) < 0x1.5326bp-2 { // std__roll__long
-                if Float(f[38]) < 0x1.61a7c8p-1 { // min__acc_mag__long
-                    if Float(f[111]) < 0x1.feep-1 { // log_energy_floor1em09__acc_dyn__long
+            if Float(f[93]) < 0x1.5326bp-2 { // std__roll__long
+                if Float(f[37]) < 0x1.61a7c8p-1 { // min__acc_mag__long
+                    if Float(f[104]) < 0x1.feep-1 { // log_energy_floor1em09__acc_dyn__long
                         return 0x1.356576p-4
                     } else {
                         return -0x1.c8841p-4
@@ -5069,7 +5069,7 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[6]) < 0x1.fb1f9ap-1 { // mean__ay__long
-                    if Float(f[46]) < 0x1.a64e84p+0 { // median__gyro_mag__long
+                    if Float(f[45]) < 0x1.a64e84p+0 { // median__gyro_mag__long
                         return -0x1.de1f84p-6
                     } else {
                         return 0x1.a7731ep-4
@@ -5085,15 +5085,15 @@ public enum SparModel {
     @inline(never)
     private static func tree_131(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[53]) < -0x1.d78b38p-5 { // percentile_10__ay__long
-                if Float(f[85]) < 0x1.5f25ecp-3 { // mean_abs_change__wx__short
-                    if Float(f[31]) < 0x1.2211c2p-1 { // std__wz__long
+            if Float(f[52]) < -0x1.d78b38p-5 { // percentile_10__ay__long
+                if Float(f[79]) < 0x1.5f25ecp-3 { // mean_abs_change__wx__short
+                    if Float(f[30]) < 0x1.2211c2p-1 { // std__wz__long
                         return 0x1.1e14cep-4
                     } else {
                         return -0x1.32922ep-4
                     }
                 } else {
-                    if Float(f[41]) < 0x1.7b7696p-2 { // iqr__acc_mag__long
+                    if Float(f[40]) < 0x1.7b7696p-2 { // iqr__acc_mag__long
                         return 0x1.999278p-4
                     } else {
                         return -0x1.1def26p-6
@@ -5110,15 +5110,15 @@ public enum SparModel {
     // tree 132: adds to margin 6; depth 3
     @inline(never)
     private static func tree_132(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[85]) < 0x1.0d5b1p-2 { // mean_abs_change__wx__short
-                if Float(f[41]) < 0x1.18aa66p-2 { // iqr__acc_mag__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[79]) < 0x1.0d5b1p-2 { // mean_abs_change__wx__short
+                if Float(f[40]) < 0x1.18aa66p-2 { // iqr__acc_mag__long
                     return -0x1.75edap-9
                 } else {
                     return 0x1.a274dep-4
                 }
             } else {
-                if Float(f[48]) < 0x1.18f2p-4 { // skewness__acc_mag__long
+                if Float(f[47]) < 0x1.18f2p-4 { // skewness__acc_mag__long
                     return -0x1.32537ep-7
                 } else {
                     return -0x1.4cccbep-4
@@ -5136,14 +5136,14 @@ public enum SparModel {
             if Float(f[18]) < 0x1.0856eap-4 { // mean__wx__long
                 return -0x1.23a568p-4
             } else {
-                if Float(f[84]) < 0x1.8d8226p+1 { // range__gyro_mag__short
+                if Float(f[78]) < 0x1.8d8226p+1 { // range__gyro_mag__short
                     return 0x1.9b9ffap-4
                 } else {
                     return 0x1.5be2b6p-7
                 }
             }
         } else {
-            if Float(f[70]) < 0x1.abdfcp-2 { // mean__wx__short
+            if Float(f[68]) < 0x1.abdfcp-2 { // mean__wx__short
                 return -0x1.9421fp-4
             } else {
                 return 0x1.a2e72ep-6
@@ -5154,24 +5154,24 @@ public enum SparModel {
     // tree 134: adds to margin 1; depth 4
     @inline(never)
     private static func tree_134(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[54]) < -0x1.3cf31cp-1 { // percentile_10__az__long
-            if Float(f[57]) < 0x1.079256p-1 { // percentile_90__az__long
-                if Float(f[88]) < 0x1.e1615ap-1 { // correlation__ax__ay__long
-                    if Float(f[56]) < 0x1.568f74p-2 { // percentile_90__ay__long
+        if Float(f[53]) < -0x1.3cf31cp-1 { // percentile_10__az__long
+            if Float(f[56]) < 0x1.079256p-1 { // percentile_90__az__long
+                if Float(f[82]) < 0x1.e1615ap-1 { // correlation__ax__ay__long
+                    if Float(f[55]) < 0x1.568f74p-2 { // percentile_90__ay__long
                         return -0x1.cf14fp-6
                     } else {
                         return 0x1.43a0eap-4
                     }
                 } else {
-                    if Float(f[84]) < 0x1.74f8f6p+2 { // range__gyro_mag__short
+                    if Float(f[78]) < 0x1.74f8f6p+2 { // range__gyro_mag__short
                         return -0x1.923fcap-4
                     } else {
                         return 0x1.d8ecc6p-6
                     }
                 }
             } else {
-                if Float(f[90]) < -0x1.ca499p-2 { // correlation__ay__az__long
-                    if Float(f[53]) < -0x1.187e96p-1 { // percentile_10__ay__long
+                if Float(f[84]) < -0x1.ca499p-2 { // correlation__ay__az__long
+                    if Float(f[52]) < -0x1.187e96p-1 { // percentile_10__ay__long
                         return 0x1.025d22p-4
                     } else {
                         return -0x1.a9cf5p-4
@@ -5196,10 +5196,10 @@ public enum SparModel {
     // tree 135: adds to margin 2; depth 4
     @inline(never)
     private static func tree_135(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[39]) < 0x1.f8c45p+0 { // max__acc_mag__long
+        if Float(f[38]) < 0x1.f8c45p+0 { // max__acc_mag__long
             if Float(f[17]) < 0x1.10dac2p+0 { // iqr__az__long
                 if Float(f[1]) < 0x1.ceff54p-1 { // std__ax__long
-                    if Float(f[89]) < -0x1.c60898p-1 { // correlation__ax__az__long
+                    if Float(f[83]) < -0x1.c60898p-1 { // correlation__ax__az__long
                         return -0x1.42ea7ep-6
                     } else {
                         return -0x1.a00e1ap-4
@@ -5208,10 +5208,10 @@ public enum SparModel {
                     return 0x1.3b4156p-5
                 }
             } else {
-                if Float(f[98]) < 0x1.f9fe44p-1 { // mean__roll__long
+                if Float(f[92]) < 0x1.f9fe44p-1 { // mean__roll__long
                     return 0x1.8fee2p-4
                 } else {
-                    if Float(f[30]) < -0x1.47a35cp-4 { // mean__wz__long
+                    if Float(f[29]) < -0x1.47a35cp-4 { // mean__wz__long
                         return 0x1.0ed32ep-9
                     } else {
                         return -0x1.4dd1dep-4
@@ -5221,27 +5221,27 @@ public enum SparModel {
         } else {
             if Float(f[9]) < 0x1.54185p-1 { // max__ay__long
                 if Float(f[14]) < -0x1.f5d69ep+0 { // min__az__long
-                    if Float(f[90]) < -0x1.89adbap-3 { // correlation__ay__az__long
+                    if Float(f[84]) < -0x1.89adbap-3 { // correlation__ay__az__long
                         return -0x1.d15024p-8
                     } else {
                         return -0x1.7fda7ap-4
                     }
                 } else {
-                    if Float(f[57]) < 0x1.290074p-5 { // percentile_90__az__long
+                    if Float(f[56]) < 0x1.290074p-5 { // percentile_90__az__long
                         return -0x1.b4b84ep-5
                     } else {
                         return 0x1.84eb06p-4
                     }
                 }
             } else {
-                if Float(f[58]) < 0x1.63af32p-1 { // mad__wx__long
-                    if Float(f[88]) < 0x1.d952fcp-1 { // correlation__ax__ay__long
+                if Float(f[57]) < 0x1.63af32p-1 { // mad__wx__long
+                    if Float(f[82]) < 0x1.d952fcp-1 { // correlation__ax__ay__long
                         return -0x1.5f992p-4
                     } else {
                         return 0x1.fd24cap-5
                     }
                 } else {
-                    if Float(f[55]) < 0x1.4f7f7ep+0 { // percentile_90__ax__long
+                    if Float(f[54]) < 0x1.4f7f7ep+0 { // percentile_90__ax__long
                         return 0x1.749ffcp-4
                     } else {
                         return -0x1.352edcp-6
@@ -5261,7 +5261,7 @@ public enum SparModel {
                 return -0x1.0c40a2p-6
             }
         } else {
-            if Float(f[101]) < 0x1.c95a94p+0 { // max__roll__long
+            if Float(f[95]) < 0x1.c95a94p+0 { // max__roll__long
                 if Float(f[18]) < 0x1.f75bb2p-5 { // mean__wx__long
                     if Float(f[3]) < 0x1.9a6dfp-3 { // max__ax__long
                         return -0x1.7ab7p-4
@@ -5276,8 +5276,8 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[90]) < -0x1.c14f16p-3 { // correlation__ay__az__long
-                    if Float(f[103]) < 0x1.ffc47p+13 { // band_slow__gyro_mag__long
+                if Float(f[84]) < -0x1.c14f16p-3 { // correlation__ay__az__long
+                    if Float(f[96]) < 0x1.ffc47p+13 { // band_slow__gyro_mag__long
                         return 0x1.114546p-5
                     } else {
                         return -0x1.aa561ap-4
@@ -5299,7 +5299,7 @@ public enum SparModel {
         if Float(f[6]) < 0x1.06721p-1 { // mean__ay__long
             return -0x1.953754p-4
         } else {
-            if Float(f[64]) < 0x1.ebe018p-1 { // mean__ay__short
+            if Float(f[62]) < 0x1.ebe018p-1 { // mean__ay__short
                 if Float(f[20]) < -0x1.691eb8p+0 { // min__wx__long
                     if Float(f[27]) < 0x1.b28bf4p+2 { // max__wy__long
                         return 0x1.62016p-4
@@ -5307,7 +5307,7 @@ public enum SparModel {
                         return -0x1.b5b74ep-6
                     }
                 } else {
-                    if Float(f[99]) < 0x1.f79e5ap-3 { // std__roll__long
+                    if Float(f[93]) < 0x1.f79e5ap-3 { // std__roll__long
                         return -0x1.9d04f6p-4
                     } else {
                         return 0x1.cf5e04p-5
@@ -5335,15 +5335,15 @@ public enum SparModel {
     @inline(never)
     private static func tree_138(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[53]) < -0x1.d78b38p-5 { // percentile_10__ay__long
+            if Float(f[52]) < -0x1.d78b38p-5 { // percentile_10__ay__long
                 if Float(f[18]) < 0x1.d1c826p-4 { // mean__wx__long
-                    if Float(f[38]) < 0x1.cb6476p-2 { // min__acc_mag__long
+                    if Float(f[37]) < 0x1.cb6476p-2 { // min__acc_mag__long
                         return -0x1.d79784p-5
                     } else {
                         return 0x1.9ced2p-4
                     }
                 } else {
-                    if Float(f[85]) < 0x1.39b9dep-2 { // mean_abs_change__wx__short
+                    if Float(f[79]) < 0x1.39b9dep-2 { // mean_abs_change__wx__short
                         return -0x1.26c9e2p-4
                     } else {
                         return 0x1.285fa4p-4
@@ -5360,15 +5360,15 @@ public enum SparModel {
     // tree 139: adds to margin 6; depth 3
     @inline(never)
     private static func tree_139(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
-                if Float(f[45]) < 0x1.4da5dcp+1 { // max__gyro_mag__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+                if Float(f[44]) < 0x1.4da5dcp+1 { // max__gyro_mag__long
                     return -0x1.b4a4c4p-8
                 } else {
                     return -0x1.4225eap-4
                 }
             } else {
-                if Float(f[83]) < 0x1.89c834p-1 { // std__gyro_mag__short
+                if Float(f[77]) < 0x1.89c834p-1 { // std__gyro_mag__short
                     return 0x1.9e732p-4
                 } else {
                     return 0x1.3fff6ep-7
@@ -5382,9 +5382,9 @@ public enum SparModel {
     // tree 140: adds to margin 0; depth 3
     @inline(never)
     private static func tree_140(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
-            if Float(f[57]) < -0x1.960b7p-7 { // percentile_90__az__long
-                if Float(f[94]) < -0x1.cefcdap+0 { // mean__pitch__long
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+            if Float(f[56]) < -0x1.960b7p-7 { // percentile_90__az__long
+                if Float(f[88]) < -0x1.cefcdap+0 { // mean__pitch__long
                     return 0x1.54788ep-4
                 } else {
                     return -0x1.975bc6p-6
@@ -5400,9 +5400,9 @@ public enum SparModel {
     // tree 141: adds to margin 1; depth 4
     @inline(never)
     private static func tree_141(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[38]) < 0x1.0451a2p-1 { // min__acc_mag__long
+        if Float(f[37]) < 0x1.0451a2p-1 { // min__acc_mag__long
             if Float(f[8]) < -0x1.704406p-1 { // min__ay__long
-                if Float(f[88]) < 0x1.d952fcp-1 { // correlation__ax__ay__long
+                if Float(f[82]) < 0x1.d952fcp-1 { // correlation__ax__ay__long
                     if Float(f[10]) < 0x1.0d62cp-8 { // median__ay__long
                         return -0x1.8bf95p-5
                     } else {
@@ -5417,13 +5417,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[5]) < 0x1.9dfef8p+0 { // iqr__ax__long
-                    if Float(f[32]) < -0x1.0b57c4p+0 { // min__wz__long
+                    if Float(f[31]) < -0x1.0b57c4p+0 { // min__wz__long
                         return -0x1.26bce4p-4
                     } else {
                         return 0x1.2dbd36p-5
                     }
                 } else {
-                    if Float(f[52]) < -0x1.a2f42cp+0 { // percentile_10__ax__long
+                    if Float(f[51]) < -0x1.a2f42cp+0 { // percentile_10__ax__long
                         return -0x1.66c056p-4
                     } else {
                         return 0x1.1338e6p-4
@@ -5442,10 +5442,10 @@ public enum SparModel {
     // tree 142: adds to margin 2; depth 4
     @inline(never)
     private static func tree_142(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[39]) < 0x1.f8c45p+0 { // max__acc_mag__long
+        if Float(f[38]) < 0x1.f8c45p+0 { // max__acc_mag__long
             if Float(f[17]) < 0x1.10dac2p+0 { // iqr__az__long
                 if Float(f[1]) < 0x1.ceff54p-1 { // std__ax__long
-                    if Float(f[65]) < 0x1.8d1236p-2 { // std__ay__short
+                    if Float(f[63]) < 0x1.8d1236p-2 { // std__ay__short
                         return -0x1.9dbf24p-4
                     } else {
                         return -0x1.343a3ep-6
@@ -5454,10 +5454,10 @@ public enum SparModel {
                     return 0x1.226316p-5
                 }
             } else {
-                if Float(f[98]) < 0x1.f9fe44p-1 { // mean__roll__long
+                if Float(f[92]) < 0x1.f9fe44p-1 { // mean__roll__long
                     return 0x1.75dee4p-4
                 } else {
-                    if Float(f[30]) < -0x1.90bd1cp-5 { // mean__wz__long
+                    if Float(f[29]) < -0x1.90bd1cp-5 { // mean__wz__long
                         return -0x1.f60cbap-10
                     } else {
                         return -0x1.3c5442p-4
@@ -5473,14 +5473,14 @@ public enum SparModel {
                         return 0x1.cd5d1p-4
                     }
                 } else {
-                    if Float(f[91]) < 0x1.5a148cp-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < 0x1.5a148cp-1 { // correlation__wx__wy__long
                         return -0x1.7b4326p-4
                     } else {
                         return 0x1.3483e6p-4
                     }
                 }
             } else {
-                if Float(f[100]) < -0x1.8a8c08p+1 { // min__roll__long
+                if Float(f[94]) < -0x1.8a8c08p+1 { // min__roll__long
                     if Float(f[27]) < 0x1.f631c6p+1 { // max__wy__long
                         return -0x1.05e09ep-4
                     } else {
@@ -5504,14 +5504,14 @@ public enum SparModel {
             return -0x1.93e916p-4
         } else {
             if Float(f[5]) < 0x1.bda5dap-3 { // iqr__ax__long
-                if Float(f[99]) < 0x1.05db36p-2 { // std__roll__long
-                    if Float(f[56]) < 0x1.1ae0bep+0 { // percentile_90__ay__long
+                if Float(f[93]) < 0x1.05db36p-2 { // std__roll__long
+                    if Float(f[55]) < 0x1.1ae0bep+0 { // percentile_90__ay__long
                         return 0x1.93ab96p-8
                     } else {
                         return 0x1.9ff4ep-4
                     }
                 } else {
-                    if Float(f[96]) < -0x1.46f64p-2 { // min__pitch__long
+                    if Float(f[90]) < -0x1.46f64p-2 { // min__pitch__long
                         return -0x1.adea16p-4
                     } else {
                         return 0x1.e7909ap-7
@@ -5541,9 +5541,9 @@ public enum SparModel {
         if Float(f[6]) < 0x1.06721p-1 { // mean__ay__long
             return -0x1.93698p-4
         } else {
-            if Float(f[99]) < 0x1.696b04p-2 { // std__roll__long
-                if Float(f[105]) < 0x1.eb3ddp+12 { // band_mid__gyro_mag__long
-                    if Float(f[99]) < 0x1.05db36p-2 { // std__roll__long
+            if Float(f[93]) < 0x1.696b04p-2 { // std__roll__long
+                if Float(f[98]) < 0x1.eb3ddp+12 { // band_mid__gyro_mag__long
+                    if Float(f[93]) < 0x1.05db36p-2 { // std__roll__long
                         return 0x1.00283ep-9
                     } else {
                         return 0x1.31ad9cp-4
@@ -5556,7 +5556,7 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[46]) < 0x1.b061bep+0 { // median__gyro_mag__long
+                if Float(f[45]) < 0x1.b061bep+0 { // median__gyro_mag__long
                     return -0x1.548166p-7
                 } else {
                     if Float(f[19]) < 0x1.54e8cep-1 { // std__wx__long
@@ -5573,22 +5573,22 @@ public enum SparModel {
     @inline(never)
     private static func tree_145(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[53]) < -0x1.25073cp-4 { // percentile_10__ay__long
+            if Float(f[52]) < -0x1.25073cp-4 { // percentile_10__ay__long
                 if Float(f[18]) < 0x1.d1c826p-4 { // mean__wx__long
-                    if Float(f[104]) < 0x1.6a7f3ep+8 { // band_slow__acc_dyn__long
+                    if Float(f[97]) < 0x1.6a7f3ep+8 { // band_slow__acc_dyn__long
                         return 0x1.98552ep-4
                     } else {
                         return -0x1.461e86p-5
                     }
                 } else {
-                    if Float(f[49]) < -0x1.279904p-2 { // kurtosis__acc_mag__long
+                    if Float(f[48]) < -0x1.279904p-2 { // kurtosis__acc_mag__long
                         return -0x1.0fe59p-4
                     } else {
                         return 0x1.0027dcp-4
                     }
                 }
             } else {
-                if Float(f[41]) < 0x1.1e1d58p-3 { // iqr__acc_mag__long
+                if Float(f[40]) < 0x1.1e1d58p-3 { // iqr__acc_mag__long
                     return -0x1.c68526p-7
                 } else {
                     return -0x1.5ba36cp-4
@@ -5602,15 +5602,15 @@ public enum SparModel {
     // tree 146: adds to margin 6; depth 3
     @inline(never)
     private static func tree_146(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[85]) < 0x1.0d5b1p-2 { // mean_abs_change__wx__short
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[79]) < 0x1.0d5b1p-2 { // mean_abs_change__wx__short
                 if Float(f[5]) < 0x1.7d83c6p-2 { // iqr__ax__long
                     return 0x1.d83e7ep-8
                 } else {
                     return 0x1.9a5dbep-4
                 }
             } else {
-                if Float(f[48]) < 0x1.cbb9cp-3 { // skewness__acc_mag__long
+                if Float(f[47]) < 0x1.cbb9cp-3 { // skewness__acc_mag__long
                     return -0x1.304a3p-6
                 } else {
                     return -0x1.2faa3cp-4
@@ -5628,14 +5628,14 @@ public enum SparModel {
             if Float(f[18]) < 0x1.0856eap-4 { // mean__wx__long
                 return -0x1.957fcep-5
             } else {
-                if Float(f[105]) < 0x1.2876acp+10 { // band_mid__gyro_mag__long
+                if Float(f[98]) < 0x1.2876acp+10 { // band_mid__gyro_mag__long
                     return 0x1.937db6p-4
                 } else {
                     return 0x1.6db37ep-6
                 }
             }
         } else {
-            if Float(f[44]) < 0x1.f9a0aep-1 { // min__gyro_mag__long
+            if Float(f[43]) < 0x1.f9a0aep-1 { // min__gyro_mag__long
                 return -0x1.910e6ep-4
             } else {
                 return 0x1.035514p-4
@@ -5646,12 +5646,12 @@ public enum SparModel {
     // tree 148: adds to margin 1; depth 4
     @inline(never)
     private static func tree_148(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[54]) < -0x1.3cf31cp-1 { // percentile_10__az__long
+        if Float(f[53]) < -0x1.3cf31cp-1 { // percentile_10__az__long
             if Float(f[20]) < -0x1.ec983ep+1 { // min__wx__long
                 if Float(f[13]) < 0x1.df61eep-2 { // std__az__long
                     return 0x1.3b5352p-4
                 } else {
-                    if Float(f[93]) < -0x1.1b4ce4p-1 { // correlation__wy__wz__long
+                    if Float(f[87]) < -0x1.1b4ce4p-1 { // correlation__wy__wz__long
                         return 0x1.96f62ep-5
                     } else {
                         return -0x1.a02f7ap-4
@@ -5659,7 +5659,7 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[15]) < 0x1.79333cp-1 { // max__az__long
-                    if Float(f[91]) < -0x1.a03844p-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < -0x1.a03844p-1 { // correlation__wx__wy__long
                         return -0x1.b92ddp-5
                     } else {
                         return 0x1.4c7026p-4
@@ -5683,9 +5683,9 @@ public enum SparModel {
         if Float(f[1]) < 0x1.49b60ep-1 { // std__ax__long
             return -0x1.92570ep-4
         } else {
-            if Float(f[56]) < 0x1.2eebbap-2 { // percentile_90__ay__long
-                if Float(f[57]) < 0x1.290074p-5 { // percentile_90__az__long
-                    if Float(f[99]) < 0x1.4cc582p+1 { // std__roll__long
+            if Float(f[55]) < 0x1.2eebbap-2 { // percentile_90__ay__long
+                if Float(f[56]) < 0x1.290074p-5 { // percentile_90__az__long
+                    if Float(f[93]) < 0x1.4cc582p+1 { // std__roll__long
                         return 0x1.02984cp-5
                     } else {
                         return -0x1.6df854p-4
@@ -5698,7 +5698,7 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[54]) < -0x1.0bea48p+0 { // percentile_10__az__long
+                if Float(f[53]) < -0x1.0bea48p+0 { // percentile_10__az__long
                     if Float(f[23]) < 0x1.fa5692p-1 { // iqr__wx__long
                         return -0x1.86213p-4
                     } else {
@@ -5721,7 +5721,7 @@ public enum SparModel {
         if Float(f[6]) < 0x1.c465e2p-1 { // mean__ay__long
             return -0x1.92011ep-4
         } else {
-            if Float(f[101]) < 0x1.c95a94p+0 { // max__roll__long
+            if Float(f[95]) < 0x1.c95a94p+0 { // max__roll__long
                 if Float(f[18]) < 0x1.f75bb2p-5 { // mean__wx__long
                     if Float(f[3]) < 0x1.9a6dfp-3 { // max__ax__long
                         return -0x1.5fa4fap-4
@@ -5729,21 +5729,21 @@ public enum SparModel {
                         return 0x1.a1351ep-4
                     }
                 } else {
-                    if Float(f[108]) < 0x1.3d6b98p-2 { // autocorr_1s__gyro_mag__long
+                    if Float(f[101]) < 0x1.3d6b98p-2 { // autocorr_1s__gyro_mag__long
                         return 0x1.5329a6p-5
                     } else {
                         return -0x1.5ba726p-4
                     }
                 }
             } else {
-                if Float(f[90]) < -0x1.c14f16p-3 { // correlation__ay__az__long
-                    if Float(f[105]) < 0x1.21b0b8p+13 { // band_mid__gyro_mag__long
+                if Float(f[84]) < -0x1.c14f16p-3 { // correlation__ay__az__long
+                    if Float(f[98]) < 0x1.21b0b8p+13 { // band_mid__gyro_mag__long
                         return -0x1.a9e624p-4
                     } else {
                         return -0x1.3e8b2ep-11
                     }
                 } else {
-                    if Float(f[47]) < 0x1.7a6f0cp+0 { // iqr__gyro_mag__long
+                    if Float(f[46]) < 0x1.7a6f0cp+0 { // iqr__gyro_mag__long
                         return -0x1.b57a66p-7
                     } else {
                         return 0x1.f334f4p-5
@@ -5765,7 +5765,7 @@ public enum SparModel {
         } else {
             if Float(f[14]) < -0x1.29a102p+0 { // min__az__long
                 if Float(f[0]) < -0x1.b94198p-3 { // mean__ax__long
-                    if Float(f[38]) < 0x1.16443ap-1 { // min__acc_mag__long
+                    if Float(f[37]) < 0x1.16443ap-1 { // min__acc_mag__long
                         return -0x1.2ca46ep-4
                     } else {
                         return 0x1.b6f366p-5
@@ -5774,14 +5774,14 @@ public enum SparModel {
                     return -0x1.b3e9eep-4
                 }
             } else {
-                if Float(f[101]) < 0x1.f96dc8p+0 { // max__roll__long
+                if Float(f[95]) < 0x1.f96dc8p+0 { // max__roll__long
                     if Float(f[21]) < 0x1.d36102p+0 { // max__wx__long
                         return -0x1.05ca5ep-4
                     } else {
                         return 0x1.6fd5b6p-5
                     }
                 } else {
-                    if Float(f[45]) < 0x1.b0b2b4p+1 { // max__gyro_mag__long
+                    if Float(f[44]) < 0x1.b0b2b4p+1 { // max__gyro_mag__long
                         return -0x1.4b1bbap-4
                     } else {
                         return 0x1.831734p-4
@@ -5795,15 +5795,15 @@ public enum SparModel {
     @inline(never)
     private static func tree_152(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[85]) < 0x1.728662p-3 { // mean_abs_change__wx__short
-                if Float(f[31]) < 0x1.112008p-1 { // std__wz__long
+            if Float(f[79]) < 0x1.728662p-3 { // mean_abs_change__wx__short
+                if Float(f[30]) < 0x1.112008p-1 { // std__wz__long
                     return 0x1.fb8804p-5
                 } else {
                     return -0x1.5178fp-4
                 }
             } else {
                 if Float(f[5]) < 0x1.bb7ee4p-2 { // iqr__ax__long
-                    if Float(f[44]) < 0x1.e626cap-3 { // min__gyro_mag__long
+                    if Float(f[43]) < 0x1.e626cap-3 { // min__gyro_mag__long
                         return 0x1.96a442p-4
                     } else {
                         return 0x1.55bde8p-8
@@ -5820,15 +5820,15 @@ public enum SparModel {
     // tree 153: adds to margin 6; depth 3
     @inline(never)
     private static func tree_153(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
                 if Float(f[19]) < 0x1.340e52p-1 { // std__wx__long
                     return -0x1.10bb42p-6
                 } else {
                     return -0x1.232596p-4
                 }
             } else {
-                if Float(f[48]) < 0x1.18f2p-4 { // skewness__acc_mag__long
+                if Float(f[47]) < 0x1.18f2p-4 { // skewness__acc_mag__long
                     return 0x1.96479ep-4
                 } else {
                     return 0x1.14395ep-6
@@ -5842,9 +5842,9 @@ public enum SparModel {
     // tree 154: adds to margin 0; depth 3
     @inline(never)
     private static func tree_154(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
-            if Float(f[57]) < -0x1.960b7p-7 { // percentile_90__az__long
-                if Float(f[85]) < 0x1.40f1cep-3 { // mean_abs_change__wx__short
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+            if Float(f[56]) < -0x1.960b7p-7 { // percentile_90__az__long
+                if Float(f[79]) < 0x1.40f1cep-3 { // mean_abs_change__wx__short
                     return 0x1.28c018p-4
                 } else {
                     return -0x1.059b06p-7
@@ -5860,12 +5860,12 @@ public enum SparModel {
     // tree 155: adds to margin 1; depth 4
     @inline(never)
     private static func tree_155(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[38]) < 0x1.12f598p-1 { // min__acc_mag__long
+        if Float(f[37]) < 0x1.12f598p-1 { // min__acc_mag__long
             if Float(f[8]) < -0x1.704406p-1 { // min__ay__long
                 if Float(f[20]) < -0x1.1b199cp+2 { // min__wx__long
                     return -0x1.56d2a2p-4
                 } else {
-                    if Float(f[88]) < 0x1.d1283p-1 { // correlation__ax__ay__long
+                    if Float(f[82]) < 0x1.d1283p-1 { // correlation__ax__ay__long
                         return 0x1.9c2506p-4
                     } else {
                         return 0x1.79cc66p-9
@@ -5879,7 +5879,7 @@ public enum SparModel {
                         return -0x1.a720dp-4
                     }
                 } else {
-                    if Float(f[52]) < -0x1.a2f42cp+0 { // percentile_10__ax__long
+                    if Float(f[51]) < -0x1.a2f42cp+0 { // percentile_10__ax__long
                         return -0x1.5ae46ap-4
                     } else {
                         return 0x1.e9a83p-5
@@ -5905,23 +5905,23 @@ public enum SparModel {
                 return -0x1.931f18p-6
             }
         } else {
-            if Float(f[51]) < -0x1.fe57fap-1 { // kurtosis__gyro_mag__long
-                if Float(f[33]) < 0x1.66b684p+1 { // max__wz__long
+            if Float(f[50]) < -0x1.fe57fap-1 { // kurtosis__gyro_mag__long
+                if Float(f[32]) < 0x1.66b684p+1 { // max__wz__long
                     if Float(f[21]) < 0x1.79c7f8p+1 { // max__wx__long
                         return 0x1.669edep-4
                     } else {
                         return -0x1.a825a6p-6
                     }
                 } else {
-                    if Float(f[93]) < 0x1.9bdc5ep-1 { // correlation__wy__wz__long
+                    if Float(f[87]) < 0x1.9bdc5ep-1 { // correlation__wy__wz__long
                         return 0x1.31ae26p-6
                     } else {
                         return -0x1.5da7fp-4
                     }
                 }
             } else {
-                if Float(f[92]) < 0x1.c9987ep-2 { // correlation__wx__wz__long
-                    if Float(f[56]) < 0x1.2eebbap-2 { // percentile_90__ay__long
+                if Float(f[86]) < 0x1.c9987ep-2 { // correlation__wx__wz__long
+                    if Float(f[55]) < 0x1.2eebbap-2 { // percentile_90__ay__long
                         return 0x1.081e04p-4
                     } else {
                         return -0x1.7c5b74p-5
@@ -5943,8 +5943,8 @@ public enum SparModel {
         if Float(f[6]) < 0x1.c465e2p-1 { // mean__ay__long
             return -0x1.8ff92ep-4
         } else {
-            if Float(f[38]) < 0x1.61a7c8p-1 { // min__acc_mag__long
-                if Float(f[41]) < 0x1.0d890cp-3 { // iqr__acc_mag__long
+            if Float(f[37]) < 0x1.61a7c8p-1 { // min__acc_mag__long
+                if Float(f[40]) < 0x1.0d890cp-3 { // iqr__acc_mag__long
                     if Float(f[6]) < 0x1.ef91dcp-1 { // mean__ay__long
                         return -0x1.6edc6p-4
                     } else {
@@ -5958,14 +5958,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[99]) < 0x1.f40822p-3 { // std__roll__long
-                    if Float(f[42]) < 0x1.59709cp+1 { // mean__gyro_mag__long
+                if Float(f[93]) < 0x1.f40822p-3 { // std__roll__long
+                    if Float(f[41]) < 0x1.59709cp+1 { // mean__gyro_mag__long
                         return 0x1.f77926p-5
                     } else {
                         return -0x1.493fc4p-4
                     }
                 } else {
-                    if Float(f[105]) < 0x1.df5262p+12 { // band_mid__gyro_mag__long
+                    if Float(f[98]) < 0x1.df5262p+12 { // band_mid__gyro_mag__long
                         return -0x1.9f9d5ep-5
                     } else {
                         return 0x1.a5e624p-5
@@ -5981,8 +5981,8 @@ public enum SparModel {
         if Float(f[6]) < 0x1.06721p-1 { // mean__ay__long
             return -0x1.8f623ap-4
         } else {
-            if Float(f[99]) < 0x1.5326bp-2 { // std__roll__long
-                if Float(f[105]) < 0x1.eb3ddp+12 { // band_mid__gyro_mag__long
+            if Float(f[93]) < 0x1.5326bp-2 { // std__roll__long
+                if Float(f[98]) < 0x1.eb3ddp+12 { // band_mid__gyro_mag__long
                     if Float(f[13]) < 0x1.db3ed4p-3 { // std__az__long
                         return -0x1.3c35aep-4
                     } else {
@@ -5996,7 +5996,7 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[60]) < 0x1.c807fep-3 { // mad__wz__long
+                if Float(f[59]) < 0x1.c807fep-3 { // mad__wz__long
                     if Float(f[2]) < -0x1.7a4e38p-1 { // min__ax__long
                         return -0x1.10b964p-4
                     } else {
@@ -6017,18 +6017,18 @@ public enum SparModel {
     @inline(never)
     private static func tree_159(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[53]) < -0x1.72fe5ap-4 { // percentile_10__ay__long
+            if Float(f[52]) < -0x1.72fe5ap-4 { // percentile_10__ay__long
                 if Float(f[15]) < 0x1.ce453ep-4 { // max__az__long
                     return -0x1.d7a0fep-7
                 } else {
-                    if Float(f[37]) < 0x1.223f92p-2 { // std__acc_mag__long
+                    if Float(f[36]) < 0x1.223f92p-2 { // std__acc_mag__long
                         return 0x1.8f3e02p-4
                     } else {
                         return 0x1.4c9658p-9
                     }
                 }
             } else {
-                if Float(f[104]) < 0x1.54067p+4 { // band_slow__acc_dyn__long
+                if Float(f[97]) < 0x1.54067p+4 { // band_slow__acc_dyn__long
                     return 0x1.1e64d6p-5
                 } else {
                     return -0x1.53e1a6p-4
@@ -6042,7 +6042,7 @@ public enum SparModel {
     // tree 160: adds to margin 6; depth 2
     @inline(never)
     private static func tree_160(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[42]) < 0x1.548426p+0 { // mean__gyro_mag__long
+        if Float(f[41]) < 0x1.548426p+0 { // mean__gyro_mag__long
             if Float(f[1]) < 0x1.b4a9fap-3 { // std__ax__long
                 return -0x1.2e0394p-4
             } else {
@@ -6063,7 +6063,7 @@ public enum SparModel {
                 return 0x1.8495f6p-4
             }
         } else {
-            if Float(f[44]) < 0x1.f9a0aep-1 { // min__gyro_mag__long
+            if Float(f[43]) < 0x1.f9a0aep-1 { // min__gyro_mag__long
                 return -0x1.8cf9bep-4
             } else {
                 return 0x1.bdf484p-5
@@ -6074,16 +6074,16 @@ public enum SparModel {
     // tree 162: adds to margin 1; depth 4
     @inline(never)
     private static func tree_162(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[38]) < 0x1.12f598p-1 { // min__acc_mag__long
+        if Float(f[37]) < 0x1.12f598p-1 { // min__acc_mag__long
             if Float(f[8]) < -0x1.704406p-1 { // min__ay__long
-                if Float(f[99]) < 0x1.0e1d5p+1 { // std__roll__long
+                if Float(f[93]) < 0x1.0e1d5p+1 { // std__roll__long
                     if Float(f[20]) < -0x1.70aa32p+2 { // min__wx__long
                         return -0x1.83352ap-5
                     } else {
                         return 0x1.95fcfep-4
                     }
                 } else {
-                    if Float(f[84]) < 0x1.3dd152p+2 { // range__gyro_mag__short
+                    if Float(f[78]) < 0x1.3dd152p+2 { // range__gyro_mag__short
                         return -0x1.832b4cp-4
                     } else {
                         return 0x1.230a18p-4
@@ -6091,13 +6091,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[3]) < 0x1.b8c544p-1 { // max__ax__long
-                    if Float(f[33]) < 0x1.4cf1ccp+1 { // max__wz__long
+                    if Float(f[32]) < 0x1.4cf1ccp+1 { // max__wz__long
                         return -0x1.ae076p-4
                     } else {
                         return 0x1.b1a73ep-6
                     }
                 } else {
-                    if Float(f[91]) < -0x1.7548dap-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < -0x1.7548dap-1 { // correlation__wx__wy__long
                         return -0x1.5feb3p-4
                     } else {
                         return 0x1.547922p-5
@@ -6105,7 +6105,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[53]) < -0x1.253614p-1 { // percentile_10__ay__long
+            if Float(f[52]) < -0x1.253614p-1 { // percentile_10__ay__long
                 return 0x1.f5de5ap-6
             } else {
                 return -0x1.98c496p-4
@@ -6116,10 +6116,10 @@ public enum SparModel {
     // tree 163: adds to margin 2; depth 4
     @inline(never)
     private static func tree_163(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[39]) < 0x1.fb1672p+0 { // max__acc_mag__long
+        if Float(f[38]) < 0x1.fb1672p+0 { // max__acc_mag__long
             if Float(f[13]) < 0x1.36b0cep-1 { // std__az__long
                 if Float(f[1]) < 0x1.ceff54p-1 { // std__ax__long
-                    if Float(f[89]) < -0x1.cf7c2ap-1 { // correlation__ax__az__long
+                    if Float(f[83]) < -0x1.cf7c2ap-1 { // correlation__ax__az__long
                         return -0x1.09ad02p-13
                     } else {
                         return -0x1.98d01p-4
@@ -6128,7 +6128,7 @@ public enum SparModel {
                     return 0x1.1ae59ap-6
                 }
             } else {
-                if Float(f[93]) < 0x1.5b124ap-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.5b124ap-1 { // correlation__wy__wz__long
                     return -0x1.9b34c6p-5
                 } else {
                     return 0x1.51e302p-4
@@ -6150,7 +6150,7 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[33]) < 0x1.5cd45ep+1 { // max__wz__long
+                if Float(f[32]) < 0x1.5cd45ep+1 { // max__wz__long
                     if Float(f[17]) < 0x1.4f9ffep-1 { // iqr__az__long
                         return -0x1.44bb58p-7
                     } else {
@@ -6170,9 +6170,9 @@ public enum SparModel {
     // tree 164: adds to margin 3; depth 4
     @inline(never)
     private static func tree_164(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[99]) < 0x1.70a3c8p-2 { // std__roll__long
-            if Float(f[56]) < 0x1.1a34dp+0 { // percentile_90__ay__long
-                if Float(f[111]) < -0x1.b301a8p-9 { // log_energy_floor1em09__acc_dyn__long
+        if Float(f[93]) < 0x1.70a3c8p-2 { // std__roll__long
+            if Float(f[55]) < 0x1.1a34dp+0 { // percentile_90__ay__long
+                if Float(f[104]) < -0x1.b301a8p-9 { // log_energy_floor1em09__acc_dyn__long
                     if Float(f[15]) < 0x1.0ed00cp-1 { // max__az__long
                         return 0x1.90368p-4
                     } else {
@@ -6187,13 +6187,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[4]) < 0x1.640182p-3 { // median__ax__long
-                    if Float(f[47]) < 0x1.5b652ep+0 { // iqr__gyro_mag__long
+                    if Float(f[46]) < 0x1.5b652ep+0 { // iqr__gyro_mag__long
                         return -0x1.5abea8p-4
                     } else {
                         return 0x1.49d10ep-4
                     }
                 } else {
-                    if Float(f[88]) < 0x1.0b56f4p-3 { // correlation__ax__ay__long
+                    if Float(f[82]) < 0x1.0b56f4p-3 { // correlation__ax__ay__long
                         return 0x1.c08d7ap-5
                     } else {
                         return -0x1.66827ap-4
@@ -6201,7 +6201,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[56]) < 0x1.29cd26p+0 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.29cd26p+0 { // percentile_90__ay__long
                 return -0x1.9157f6p-4
             } else {
                 return 0x1.814dfp-7
@@ -6213,14 +6213,14 @@ public enum SparModel {
     @inline(never)
     private static func tree_165(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[9]) < 0x1.223306p+0 { // max__ay__long
-            if Float(f[76]) < -0x1.3883p-2 { // mean__wz__short
+            if Float(f[73]) < -0x1.3883p-2 { // mean__wz__short
                 return -0x1.b51c9ep-6
             } else {
                 return -0x1.8f4d92p-4
             }
         } else {
-            if Float(f[56]) < 0x1.1a34dp+0 { // percentile_90__ay__long
-                if Float(f[99]) < 0x1.a8976ap-3 { // std__roll__long
+            if Float(f[55]) < 0x1.1a34dp+0 { // percentile_90__ay__long
+                if Float(f[93]) < 0x1.a8976ap-3 { // std__roll__long
                     if Float(f[18]) < 0x1.138a02p-4 { // mean__wx__long
                         return -0x1.8a1496p-4
                     } else {
@@ -6235,13 +6235,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[18]) < 0x1.6f25f6p-5 { // mean__wx__long
-                    if Float(f[99]) < 0x1.373552p-2 { // std__roll__long
+                    if Float(f[93]) < 0x1.373552p-2 { // std__roll__long
                         return -0x1.2f6f6cp-4
                     } else {
                         return 0x1.cac79ep-6
                     }
                 } else {
-                    if Float(f[46]) < 0x1.322bb4p+1 { // median__gyro_mag__long
+                    if Float(f[45]) < 0x1.322bb4p+1 { // median__gyro_mag__long
                         return -0x1.71967cp-6
                     } else {
                         return 0x1.81a11ep-4
@@ -6255,13 +6255,13 @@ public enum SparModel {
     @inline(never)
     private static func tree_166(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.341104p+0 { // std__wy__long
-            if Float(f[38]) < 0x1.fdc97p-2 { // min__acc_mag__long
+            if Float(f[37]) < 0x1.fdc97p-2 { // min__acc_mag__long
                 return -0x1.3ce0fap-4
             } else {
                 if Float(f[18]) < 0x1.d1c826p-4 { // mean__wx__long
                     return 0x1.83ff1ep-4
                 } else {
-                    if Float(f[103]) < 0x1.7e9caep+12 { // band_slow__gyro_mag__long
+                    if Float(f[96]) < 0x1.7e9caep+12 { // band_slow__gyro_mag__long
                         return 0x1.dd70d4p-6
                     } else {
                         return -0x1.d00b4p-5
@@ -6269,7 +6269,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[45]) < 0x1.5e477ap+1 { // max__gyro_mag__long
+            if Float(f[44]) < 0x1.5e477ap+1 { // max__gyro_mag__long
                 return -0x1.2dbae2p-6
             } else {
                 return -0x1.8cfea6p-4
@@ -6280,9 +6280,9 @@ public enum SparModel {
     // tree 167: adds to margin 6; depth 3
     @inline(never)
     private static func tree_167(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[85]) < 0x1.0d5b1p-2 { // mean_abs_change__wx__short
-                if Float(f[111]) < 0x1.249a98p+1 { // log_energy_floor1em09__acc_dyn__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[79]) < 0x1.0d5b1p-2 { // mean_abs_change__wx__short
+                if Float(f[104]) < 0x1.249a98p+1 { // log_energy_floor1em09__acc_dyn__long
                     return 0x1.50734ep-6
                 } else {
                     return 0x1.8e26c2p-4
@@ -6298,9 +6298,9 @@ public enum SparModel {
     // tree 168: adds to margin 0; depth 3
     @inline(never)
     private static func tree_168(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
-            if Float(f[57]) < -0x1.960b7p-7 { // percentile_90__az__long
-                if Float(f[85]) < 0x1.26f172p-3 { // mean_abs_change__wx__short
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+            if Float(f[56]) < -0x1.960b7p-7 { // percentile_90__az__long
+                if Float(f[79]) < 0x1.26f172p-3 { // mean_abs_change__wx__short
                     return 0x1.fcbd26p-5
                 } else {
                     return 0x1.7882eap-11
@@ -6316,10 +6316,10 @@ public enum SparModel {
     // tree 169: adds to margin 1; depth 4
     @inline(never)
     private static func tree_169(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[54]) < -0x1.5f2372p-1 { // percentile_10__az__long
+        if Float(f[53]) < -0x1.5f2372p-1 { // percentile_10__az__long
             if Float(f[20]) < -0x1.ec983ep+1 { // min__wx__long
-                if Float(f[101]) < 0x1.907628p+1 { // max__roll__long
-                    if Float(f[48]) < 0x1.dfafb6p-3 { // skewness__acc_mag__long
+                if Float(f[95]) < 0x1.907628p+1 { // max__roll__long
+                    if Float(f[47]) < 0x1.dfafb6p-3 { // skewness__acc_mag__long
                         return -0x1.a82486p-4
                     } else {
                         return -0x1.51357p-7
@@ -6333,13 +6333,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[15]) < 0x1.79333cp-1 { // max__az__long
-                    if Float(f[91]) < -0x1.a03844p-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < -0x1.a03844p-1 { // correlation__wx__wy__long
                         return -0x1.a9a916p-5
                     } else {
                         return 0x1.3e3272p-4
                     }
                 } else {
-                    if Float(f[93]) < 0x1.3705a8p-1 { // correlation__wy__wz__long
+                    if Float(f[87]) < 0x1.3705a8p-1 { // correlation__wy__wz__long
                         return 0x1.a594fep-5
                     } else {
                         return -0x1.d93b0ep-5
@@ -6358,10 +6358,10 @@ public enum SparModel {
     // tree 170: adds to margin 2; depth 4
     @inline(never)
     private static func tree_170(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[39]) < 0x1.fb1672p+0 { // max__acc_mag__long
+        if Float(f[38]) < 0x1.fb1672p+0 { // max__acc_mag__long
             if Float(f[13]) < 0x1.36b0cep-1 { // std__az__long
                 if Float(f[1]) < 0x1.ceff54p-1 { // std__ax__long
-                    if Float(f[91]) < -0x1.999ed6p-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < -0x1.999ed6p-1 { // correlation__wx__wy__long
                         return -0x1.ae264ep-9
                     } else {
                         return -0x1.963dfep-4
@@ -6370,7 +6370,7 @@ public enum SparModel {
                     return 0x1.0e47cp-6
                 }
             } else {
-                if Float(f[93]) < 0x1.5b124ap-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.5b124ap-1 { // correlation__wy__wz__long
                     return -0x1.7789fep-5
                 } else {
                     return 0x1.43b91ep-4
@@ -6385,21 +6385,21 @@ public enum SparModel {
                         return 0x1.a098fp-4
                     }
                 } else {
-                    if Float(f[91]) < 0x1.5a148cp-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < 0x1.5a148cp-1 { // correlation__wx__wy__long
                         return -0x1.676712p-4
                     } else {
                         return 0x1.066e8ep-4
                     }
                 }
             } else {
-                if Float(f[100]) < -0x1.895eb2p+1 { // min__roll__long
-                    if Float(f[57]) < 0x1.1ad04cp-3 { // percentile_90__az__long
+                if Float(f[94]) < -0x1.895eb2p+1 { // min__roll__long
+                    if Float(f[56]) < 0x1.1ad04cp-3 { // percentile_90__az__long
                         return -0x1.8e551ap-7
                     } else {
                         return 0x1.46b4a2p-4
                     }
                 } else {
-                    if Float(f[88]) < -0x1.cb599cp-1 { // correlation__ax__ay__long
+                    if Float(f[82]) < -0x1.cb599cp-1 { // correlation__ax__ay__long
                         return 0x1.45831p-4
                     } else {
                         return -0x1.1c14ap-4
@@ -6412,7 +6412,7 @@ public enum SparModel {
     // tree 171: adds to margin 3; depth 4
     @inline(never)
     private static func tree_171(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[53]) < 0x1.357ccap-1 { // percentile_10__ay__long
+        if Float(f[52]) < 0x1.357ccap-1 { // percentile_10__ay__long
             return -0x1.88f326p-4
         } else {
             if Float(f[9]) < 0x1.630856p+0 { // max__ay__long
@@ -6423,15 +6423,15 @@ public enum SparModel {
                         return 0x1.5f5002p-4
                     }
                 } else {
-                    if Float(f[47]) < 0x1.5b652ep+0 { // iqr__gyro_mag__long
+                    if Float(f[46]) < 0x1.5b652ep+0 { // iqr__gyro_mag__long
                         return -0x1.abed54p-4
                     } else {
                         return 0x1.d5ec76p-9
                     }
                 }
             } else {
-                if Float(f[61]) < 0x1.422ecap-3 { // mean__ax__short
-                    if Float(f[99]) < 0x1.5c8188p-2 { // std__roll__long
+                if Float(f[60]) < 0x1.422ecap-3 { // mean__ax__short
+                    if Float(f[93]) < 0x1.5c8188p-2 { // std__roll__long
                         return 0x1.9b6a94p-4
                     } else {
                         return -0x1.d8563p-6
@@ -6451,35 +6451,35 @@ public enum SparModel {
     @inline(never)
     private static func tree_172(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[9]) < 0x1.223306p+0 { // max__ay__long
-            if Float(f[76]) < -0x1.3883p-2 { // mean__wz__short
+            if Float(f[73]) < -0x1.3883p-2 { // mean__wz__short
                 return -0x1.9489bp-6
             } else {
                 return -0x1.8bcc3ep-4
             }
         } else {
-            if Float(f[38]) < 0x1.61a7c8p-1 { // min__acc_mag__long
-                if Float(f[41]) < 0x1.0d890cp-3 { // iqr__acc_mag__long
+            if Float(f[37]) < 0x1.61a7c8p-1 { // min__acc_mag__long
+                if Float(f[40]) < 0x1.0d890cp-3 { // iqr__acc_mag__long
                     if Float(f[5]) < 0x1.a79a28p-3 { // iqr__ax__long
                         return 0x1.7369c6p-4
                     } else {
                         return 0x1.48cfd4p-6
                     }
                 } else {
-                    if Float(f[99]) < 0x1.5c8188p-2 { // std__roll__long
+                    if Float(f[93]) < 0x1.5c8188p-2 { // std__roll__long
                         return -0x1.8b1b34p-4
                     } else {
                         return 0x1.eacd96p-6
                     }
                 }
             } else {
-                if Float(f[99]) < 0x1.05db36p-2 { // std__roll__long
+                if Float(f[93]) < 0x1.05db36p-2 { // std__roll__long
                     if Float(f[22]) < 0x1.6417p-8 { // median__wx__long
                         return -0x1.3eb3c6p-5
                     } else {
                         return 0x1.6f67f4p-5
                     }
                 } else {
-                    if Float(f[40]) < 0x1.15ebe6p+0 { // median__acc_mag__long
+                    if Float(f[39]) < 0x1.15ebe6p+0 { // median__acc_mag__long
                         return 0x1.71c22ep-4
                     } else {
                         return -0x1.6aa30ap-10
@@ -6493,14 +6493,14 @@ public enum SparModel {
     @inline(never)
     private static func tree_173(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[85]) < 0x1.728662p-3 { // mean_abs_change__wx__short
-                if Float(f[31]) < 0x1.2211c2p-1 { // std__wz__long
+            if Float(f[79]) < 0x1.728662p-3 { // mean_abs_change__wx__short
+                if Float(f[30]) < 0x1.2211c2p-1 { // std__wz__long
                     return 0x1.82fd58p-5
                 } else {
                     return -0x1.39730ap-4
                 }
             } else {
-                if Float(f[53]) < -0x1.95f676p-4 { // percentile_10__ay__long
+                if Float(f[52]) < -0x1.95f676p-4 { // percentile_10__ay__long
                     return 0x1.807256p-4
                 } else {
                     return 0x1.9872bp-8
@@ -6514,7 +6514,7 @@ public enum SparModel {
     // tree 174: adds to margin 6; depth 2
     @inline(never)
     private static func tree_174(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[42]) < 0x1.548426p+0 { // mean__gyro_mag__long
+        if Float(f[41]) < 0x1.548426p+0 { // mean__gyro_mag__long
             if Float(f[1]) < 0x1.b4a9fap-3 { // std__ax__long
                 return -0x1.128d7cp-4
             } else {
@@ -6546,10 +6546,10 @@ public enum SparModel {
     // tree 176: adds to margin 1; depth 4
     @inline(never)
     private static func tree_176(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[54]) < -0x1.58d12ep-1 { // percentile_10__az__long
+        if Float(f[53]) < -0x1.58d12ep-1 { // percentile_10__az__long
             if Float(f[20]) < -0x1.ec983ep+1 { // min__wx__long
-                if Float(f[101]) < 0x1.907628p+1 { // max__roll__long
-                    if Float(f[32]) < -0x1.1e0b34p+1 { // min__wz__long
+                if Float(f[95]) < 0x1.907628p+1 { // max__roll__long
+                    if Float(f[31]) < -0x1.1e0b34p+1 { // min__wz__long
                         return -0x1.0b70cp-6
                     } else {
                         return -0x1.a050d6p-4
@@ -6562,14 +6562,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[56]) < 0x1.6e0744p-2 { // percentile_90__ay__long
-                    if Float(f[88]) < 0x1.7ae426p-3 { // correlation__ax__ay__long
+                if Float(f[55]) < 0x1.6e0744p-2 { // percentile_90__ay__long
+                    if Float(f[82]) < 0x1.7ae426p-3 { // correlation__ax__ay__long
                         return -0x1.38fdc4p-4
                     } else {
                         return 0x1.ad530ap-5
                     }
                 } else {
-                    if Float(f[88]) < 0x1.d1283p-1 { // correlation__ax__ay__long
+                    if Float(f[82]) < 0x1.d1283p-1 { // correlation__ax__ay__long
                         return 0x1.247c36p-4
                     } else {
                         return -0x1.974fdcp-5
@@ -6591,22 +6591,22 @@ public enum SparModel {
         if Float(f[1]) < 0x1.49b60ep-1 { // std__ax__long
             return -0x1.88df2ap-4
         } else {
-            if Float(f[56]) < 0x1.66d0bap-2 { // percentile_90__ay__long
-                if Float(f[57]) < 0x1.290074p-5 { // percentile_90__az__long
-                    if Float(f[36]) < 0x1.2cd28ap+0 { // mean__acc_mag__long
+            if Float(f[55]) < 0x1.66d0bap-2 { // percentile_90__ay__long
+                if Float(f[56]) < 0x1.290074p-5 { // percentile_90__az__long
+                    if Float(f[35]) < 0x1.2cd28ap+0 { // mean__acc_mag__long
                         return -0x1.5f2dcap-4
                     } else {
                         return 0x1.33fa96p-6
                     }
                 } else {
-                    if Float(f[49]) < -0x1.2465a8p+0 { // kurtosis__acc_mag__long
+                    if Float(f[48]) < -0x1.2465a8p+0 { // kurtosis__acc_mag__long
                         return -0x1.d67fcep-8
                     } else {
                         return 0x1.8016d2p-4
                     }
                 }
             } else {
-                if Float(f[54]) < -0x1.0bea48p+0 { // percentile_10__az__long
+                if Float(f[53]) < -0x1.0bea48p+0 { // percentile_10__az__long
                     if Float(f[19]) < 0x1.bdcdb2p-1 { // std__wx__long
                         return -0x1.5a7642p-4
                     } else {
@@ -6622,16 +6622,16 @@ public enum SparModel {
     // tree 178: adds to margin 3; depth 4
     @inline(never)
     private static func tree_178(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[99]) < 0x1.70a3c8p-2 { // std__roll__long
-            if Float(f[105]) < 0x1.eb3ddp+12 { // band_mid__gyro_mag__long
-                if Float(f[99]) < 0x1.05db36p-2 { // std__roll__long
-                    if Float(f[104]) < 0x1.914938p+4 { // band_slow__acc_dyn__long
+        if Float(f[93]) < 0x1.70a3c8p-2 { // std__roll__long
+            if Float(f[98]) < 0x1.eb3ddp+12 { // band_mid__gyro_mag__long
+                if Float(f[93]) < 0x1.05db36p-2 { // std__roll__long
+                    if Float(f[97]) < 0x1.914938p+4 { // band_slow__acc_dyn__long
                         return 0x1.80154ap-5
                     } else {
                         return -0x1.0a0576p-4
                     }
                 } else {
-                    if Float(f[38]) < 0x1.6a18d2p-1 { // min__acc_mag__long
+                    if Float(f[37]) < 0x1.6a18d2p-1 { // min__acc_mag__long
                         return 0x1.94e2d4p-5
                     } else {
                         return -0x1.1749eep-4
@@ -6645,7 +6645,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[56]) < 0x1.29cd26p+0 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.29cd26p+0 { // percentile_90__ay__long
                 return -0x1.8c66cap-4
             } else {
                 return 0x1.00f118p-6
@@ -6660,8 +6660,8 @@ public enum SparModel {
             return -0x1.87c6a2p-4
         } else {
             if Float(f[6]) < 0x1.ef91dcp-1 { // mean__ay__long
-                if Float(f[52]) < -0x1.312cfp-3 { // percentile_10__ax__long
-                    if Float(f[96]) < -0x1.3cb7eap+1 { // min__pitch__long
+                if Float(f[51]) < -0x1.312cfp-3 { // percentile_10__ax__long
+                    if Float(f[90]) < -0x1.3cb7eap+1 { // min__pitch__long
                         return 0x1.63c16ap-5
                     } else {
                         return -0x1.fe2714p-5
@@ -6675,13 +6675,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[8]) < 0x1.63573ep-1 { // min__ay__long
-                    if Float(f[31]) < 0x1.5f8106p-1 { // std__wz__long
+                    if Float(f[30]) < 0x1.5f8106p-1 { // std__wz__long
                         return -0x1.610d0cp-4
                     } else {
                         return 0x1.227d14p-4
                     }
                 } else {
-                    if Float(f[106]) < 0x1.7b34bap+4 { // band_mid__acc_dyn__long
+                    if Float(f[99]) < 0x1.7b34bap+4 { // band_mid__acc_dyn__long
                         return -0x1.1f6cf4p-6
                     } else {
                         return 0x1.7f5e7ep-4
@@ -6695,13 +6695,13 @@ public enum SparModel {
     @inline(never)
     private static func tree_180(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.271c2cp+0 { // std__wy__long
-            if Float(f[38]) < 0x1.fdc97p-2 { // min__acc_mag__long
+            if Float(f[37]) < 0x1.fdc97p-2 { // min__acc_mag__long
                 return -0x1.24036p-4
             } else {
                 if Float(f[15]) < 0x1.ce453ep-4 { // max__az__long
                     return -0x1.54a706p-6
                 } else {
-                    if Float(f[49]) < -0x1.66a412p-1 { // kurtosis__acc_mag__long
+                    if Float(f[48]) < -0x1.66a412p-1 { // kurtosis__acc_mag__long
                         return 0x1.a8976ap-6
                     } else {
                         return 0x1.835c14p-4
@@ -6709,7 +6709,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[42]) < 0x1.89398p+0 { // mean__gyro_mag__long
+            if Float(f[41]) < 0x1.89398p+0 { // mean__gyro_mag__long
                 return -0x1.b4a4c6p-8
             } else {
                 return -0x1.874e66p-4
@@ -6720,8 +6720,8 @@ public enum SparModel {
     // tree 181: adds to margin 6; depth 2
     @inline(never)
     private static func tree_181(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[104]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[97]) < 0x1.ce1baap+7 { // band_slow__acc_dyn__long
                 return -0x1.a28a5ep-5
             } else {
                 return 0x1.7ce046p-4
@@ -6734,8 +6734,8 @@ public enum SparModel {
     // tree 182: adds to margin 0; depth 2
     @inline(never)
     private static func tree_182(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
-            if Float(f[57]) < -0x1.960b7p-7 { // percentile_90__az__long
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+            if Float(f[56]) < -0x1.960b7p-7 { // percentile_90__az__long
                 return 0x1.33e71ep-5
             } else {
                 return -0x1.818568p-4
@@ -6748,10 +6748,10 @@ public enum SparModel {
     // tree 183: adds to margin 1; depth 4
     @inline(never)
     private static func tree_183(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[38]) < 0x1.12f598p-1 { // min__acc_mag__long
+        if Float(f[37]) < 0x1.12f598p-1 { // min__acc_mag__long
             if Float(f[8]) < -0x1.704406p-1 { // min__ay__long
-                if Float(f[82]) < 0x1.6bb906p+1 { // mean__gyro_mag__short
-                    if Float(f[89]) < -0x1.cb5d06p-1 { // correlation__ax__az__long
+                if Float(f[76]) < 0x1.6bb906p+1 { // mean__gyro_mag__short
+                    if Float(f[83]) < -0x1.cb5d06p-1 { // correlation__ax__az__long
                         return -0x1.4b172ap-4
                     } else {
                         return 0x1.1ed2dp-4
@@ -6765,13 +6765,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[5]) < 0x1.9dfef8p+0 { // iqr__ax__long
-                    if Float(f[32]) < -0x1.644578p+0 { // min__wz__long
+                    if Float(f[31]) < -0x1.644578p+0 { // min__wz__long
                         return -0x1.2e1392p-4
                     } else {
                         return 0x1.da1d46p-9
                     }
                 } else {
-                    if Float(f[89]) < 0x1.d12abap-1 { // correlation__ax__az__long
+                    if Float(f[83]) < 0x1.d12abap-1 { // correlation__ax__az__long
                         return 0x1.bfbc3ap-5
                     } else {
                         return -0x1.2ba186p-4
@@ -6793,15 +6793,15 @@ public enum SparModel {
         if Float(f[1]) < 0x1.49b60ep-1 { // std__ax__long
             return -0x1.85b942p-4
         } else {
-            if Float(f[51]) < -0x1.fe57fap-1 { // kurtosis__gyro_mag__long
-                if Float(f[33]) < 0x1.66b684p+1 { // max__wz__long
+            if Float(f[50]) < -0x1.fe57fap-1 { // kurtosis__gyro_mag__long
+                if Float(f[32]) < 0x1.66b684p+1 { // max__wz__long
                     if Float(f[17]) < 0x1.7703p-1 { // iqr__az__long
                         return 0x1.07321ep-6
                     } else {
                         return 0x1.6d04fep-4
                     }
                 } else {
-                    if Float(f[93]) < 0x1.cc1cap-1 { // correlation__wy__wz__long
+                    if Float(f[87]) < 0x1.cc1cap-1 { // correlation__wy__wz__long
                         return -0x1.41ebdep-9
                     } else {
                         return -0x1.2c1814p-4
@@ -6815,7 +6815,7 @@ public enum SparModel {
                         return -0x1.bfc3p-5
                     }
                 } else {
-                    if Float(f[38]) < 0x1.cc40a2p-3 { // min__acc_mag__long
+                    if Float(f[37]) < 0x1.cc40a2p-3 { // min__acc_mag__long
                         return -0x1.30e30cp-5
                     } else {
                         return 0x1.2a4f48p-4
@@ -6828,10 +6828,10 @@ public enum SparModel {
     // tree 185: adds to margin 3; depth 4
     @inline(never)
     private static func tree_185(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[53]) < 0x1.357ccap-1 { // percentile_10__ay__long
+        if Float(f[52]) < 0x1.357ccap-1 { // percentile_10__ay__long
             return -0x1.82b9f6p-4
         } else {
-            if Float(f[101]) < 0x1.bda02ap+0 { // max__roll__long
+            if Float(f[95]) < 0x1.bda02ap+0 { // max__roll__long
                 if Float(f[21]) < 0x1.b906c4p+1 { // max__wx__long
                     if Float(f[3]) < 0x1.031162p-2 { // max__ax__long
                         return -0x1.5b771ap-5
@@ -6842,14 +6842,14 @@ public enum SparModel {
                     return -0x1.329d9ap-4
                 }
             } else {
-                if Float(f[90]) < -0x1.961ca4p-3 { // correlation__ay__az__long
-                    if Float(f[39]) < 0x1.ba4cc8p+0 { // max__acc_mag__long
+                if Float(f[84]) < -0x1.961ca4p-3 { // correlation__ay__az__long
+                    if Float(f[38]) < 0x1.ba4cc8p+0 { // max__acc_mag__long
                         return -0x1.6a5a12p-4
                     } else {
                         return 0x1.deeadp-5
                     }
                 } else {
-                    if Float(f[47]) < 0x1.86a9fep+0 { // iqr__gyro_mag__long
+                    if Float(f[46]) < 0x1.86a9fep+0 { // iqr__gyro_mag__long
                         return -0x1.e80be4p-7
                     } else {
                         return 0x1.ca95d4p-5
@@ -6863,7 +6863,7 @@ public enum SparModel {
     @inline(never)
     private static func tree_186(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[9]) < 0x1.223306p+0 { // max__ay__long
-            if Float(f[76]) < -0x1.3883p-2 { // mean__wz__short
+            if Float(f[73]) < -0x1.3883p-2 { // mean__wz__short
                 return -0x1.493d32p-6
             } else {
                 return -0x1.859abep-4
@@ -6905,14 +6905,14 @@ public enum SparModel {
     @inline(never)
     private static func tree_187(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[85]) < 0x1.728662p-3 { // mean_abs_change__wx__short
-                if Float(f[98]) < 0x1.165f94p-3 { // mean__roll__long
+            if Float(f[79]) < 0x1.728662p-3 { // mean_abs_change__wx__short
+                if Float(f[92]) < 0x1.165f94p-3 { // mean__roll__long
                     return 0x1.08a6a6p-5
                 } else {
                     return -0x1.2d2fdp-4
                 }
             } else {
-                if Float(f[53]) < -0x1.95f676p-4 { // percentile_10__ay__long
+                if Float(f[52]) < -0x1.95f676p-4 { // percentile_10__ay__long
                     return 0x1.73d1c6p-4
                 } else {
                     return 0x1.1509a6p-8
@@ -6926,7 +6926,7 @@ public enum SparModel {
     // tree 188: adds to margin 6; depth 2
     @inline(never)
     private static func tree_188(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[42]) < 0x1.548426p+0 { // mean__gyro_mag__long
+        if Float(f[41]) < 0x1.548426p+0 { // mean__gyro_mag__long
             if Float(f[1]) < 0x1.b4a9fap-3 { // std__ax__long
                 return -0x1.eb3d46p-5
             } else {
@@ -6947,7 +6947,7 @@ public enum SparModel {
                 return -0x1.805d76p-4
             }
         } else {
-            if Float(f[47]) < 0x1.435c12p+0 { // iqr__gyro_mag__long
+            if Float(f[46]) < 0x1.435c12p+0 { // iqr__gyro_mag__long
                 return 0x1.738dc6p-4
             } else {
                 return -0x1.8cb0b6p-5
@@ -6958,16 +6958,16 @@ public enum SparModel {
     // tree 190: adds to margin 1; depth 4
     @inline(never)
     private static func tree_190(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[67]) < -0x1.c36488p-3 { // mean__az__short
-            if Float(f[92]) < 0x1.14e354p-1 { // correlation__wx__wz__long
-                if Float(f[88]) < 0x1.d1283p-1 { // correlation__ax__ay__long
-                    if Float(f[56]) < 0x1.568f74p-2 { // percentile_90__ay__long
+        if Float(f[65]) < -0x1.c36488p-3 { // mean__az__short
+            if Float(f[86]) < 0x1.14e354p-1 { // correlation__wx__wz__long
+                if Float(f[82]) < 0x1.d1283p-1 { // correlation__ax__ay__long
+                    if Float(f[55]) < 0x1.568f74p-2 { // percentile_90__ay__long
                         return -0x1.e57894p-6
                     } else {
                         return 0x1.40caecp-4
                     }
                 } else {
-                    if Float(f[86]) < 0x1.839c3ap-3 { // mean_abs_change__wy__short
+                    if Float(f[80]) < 0x1.839c3ap-3 { // mean_abs_change__wy__short
                         return -0x1.756e04p-4
                     } else {
                         return 0x1.53fbe2p-5
@@ -6975,7 +6975,7 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[23]) < 0x1.fa5692p-1 { // iqr__wx__long
-                    if Float(f[97]) < 0x1.8ee28ep+1 { // max__pitch__long
+                    if Float(f[91]) < 0x1.8ee28ep+1 { // max__pitch__long
                         return 0x1.4479eep-6
                     } else {
                         return 0x1.4be962p-4
@@ -7000,11 +7000,11 @@ public enum SparModel {
     // tree 191: adds to margin 2; depth 4
     @inline(never)
     private static func tree_191(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[39]) < 0x1.f67d3ap+0 { // max__acc_mag__long
-            if Float(f[64]) < -0x1.f40cc8p-5 { // mean__ay__short
+        if Float(f[38]) < 0x1.f67d3ap+0 { // max__acc_mag__long
+            if Float(f[62]) < -0x1.f40cc8p-5 { // mean__ay__short
                 return 0x1.194e98p-5
             } else {
-                if Float(f[91]) < -0x1.7efde8p-1 { // correlation__wx__wy__long
+                if Float(f[85]) < -0x1.7efde8p-1 { // correlation__wx__wy__long
                     return -0x1.0ff534p-8
                 } else {
                     return -0x1.87f32ap-4
@@ -7026,7 +7026,7 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[33]) < 0x1.5cd45ep+1 { // max__wz__long
+                if Float(f[32]) < 0x1.5cd45ep+1 { // max__wz__long
                     if Float(f[13]) < 0x1.c547d8p-2 { // std__az__long
                         return -0x1.d1925ap-8
                     } else {
@@ -7046,16 +7046,16 @@ public enum SparModel {
     // tree 192: adds to margin 3; depth 4
     @inline(never)
     private static func tree_192(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[99]) < 0x1.70a3c8p-2 { // std__roll__long
-            if Float(f[105]) < 0x1.df5262p+12 { // band_mid__gyro_mag__long
-                if Float(f[111]) < -0x1.b301a8p-9 { // log_energy_floor1em09__acc_dyn__long
+        if Float(f[93]) < 0x1.70a3c8p-2 { // std__roll__long
+            if Float(f[98]) < 0x1.df5262p+12 { // band_mid__gyro_mag__long
+                if Float(f[104]) < -0x1.b301a8p-9 { // log_energy_floor1em09__acc_dyn__long
                     if Float(f[15]) < 0x1.1991bcp-1 { // max__az__long
                         return 0x1.7b3a1p-4
                     } else {
                         return 0x1.c57d96p-12
                     }
                 } else {
-                    if Float(f[47]) < 0x1.5b652ep+0 { // iqr__gyro_mag__long
+                    if Float(f[46]) < 0x1.5b652ep+0 { // iqr__gyro_mag__long
                         return -0x1.9e55f6p-4
                     } else {
                         return 0x1.04dde6p-6
@@ -7069,7 +7069,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[56]) < 0x1.29cd26p+0 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.29cd26p+0 { // percentile_90__ay__long
                 return -0x1.866f26p-4
             } else {
                 return 0x1.dfc47ap-7
@@ -7083,15 +7083,15 @@ public enum SparModel {
         if Float(f[6]) < 0x1.06721p-1 { // mean__ay__long
             return -0x1.8130dcp-4
         } else {
-            if Float(f[72]) < 0x1.410f0ep+1 { // range__wx__short
-                if Float(f[88]) < -0x1.f2712cp-5 { // correlation__ax__ay__long
+            if Float(f[70]) < 0x1.410f0ep+1 { // range__wx__short
+                if Float(f[82]) < -0x1.f2712cp-5 { // correlation__ax__ay__long
                     if Float(f[15]) < 0x1.07d806p-1 { // max__az__long
                         return -0x1.14864cp-4
                     } else {
                         return 0x1.36ed9ep-4
                     }
                 } else {
-                    if Float(f[49]) < -0x1.54e776p-4 { // kurtosis__acc_mag__long
+                    if Float(f[48]) < -0x1.54e776p-4 { // kurtosis__acc_mag__long
                         return 0x1.447526p-7
                     } else {
                         return -0x1.9ea266p-4
@@ -7099,13 +7099,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[18]) < -0x1.cd23f8p-5 { // mean__wx__long
-                    if Float(f[56]) < 0x1.15475ep+0 { // percentile_90__ay__long
+                    if Float(f[55]) < 0x1.15475ep+0 { // percentile_90__ay__long
                         return 0x1.98834cp-5
                     } else {
                         return -0x1.081fcp-4
                     }
                 } else {
-                    if Float(f[38]) < 0x1.5778a4p-1 { // min__acc_mag__long
+                    if Float(f[37]) < 0x1.5778a4p-1 { // min__acc_mag__long
                         return -0x1.697368p-6
                     } else {
                         return 0x1.f33dcp-5
@@ -7119,14 +7119,14 @@ public enum SparModel {
     @inline(never)
     private static func tree_194(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[85]) < 0x1.754338p-3 { // mean_abs_change__wx__short
-                if Float(f[33]) < 0x1.379efp+0 { // max__wz__long
+            if Float(f[79]) < 0x1.754338p-3 { // mean_abs_change__wx__short
+                if Float(f[32]) < 0x1.379efp+0 { // max__wz__long
                     return 0x1.c614cap-6
                 } else {
                     return -0x1.1f703ep-4
                 }
             } else {
-                if Float(f[53]) < -0x1.95f676p-4 { // percentile_10__ay__long
+                if Float(f[52]) < -0x1.95f676p-4 { // percentile_10__ay__long
                     return 0x1.6b1076p-4
                 } else {
                     return 0x1.6f1ccep-8
@@ -7140,8 +7140,8 @@ public enum SparModel {
     // tree 195: adds to margin 6; depth 2
     @inline(never)
     private static func tree_195(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[38]) < 0x1.12f598p-1 { // min__acc_mag__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[37]) < 0x1.12f598p-1 { // min__acc_mag__long
                 return 0x1.79b95ep-4
             } else {
                 return -0x1.2546b6p-5
@@ -7161,7 +7161,7 @@ public enum SparModel {
                 return 0x1.64a986p-4
             }
         } else {
-            if Float(f[69]) < 0x1.d5b036p-2 { // range__az__short
+            if Float(f[67]) < 0x1.d5b036p-2 { // range__az__short
                 return 0x1.2dc69p-10
             } else {
                 return -0x1.7ca436p-4
@@ -7172,10 +7172,10 @@ public enum SparModel {
     // tree 197: adds to margin 1; depth 4
     @inline(never)
     private static func tree_197(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[54]) < -0x1.5f2372p-1 { // percentile_10__az__long
+        if Float(f[53]) < -0x1.5f2372p-1 { // percentile_10__az__long
             if Float(f[20]) < -0x1.ec983ep+1 { // min__wx__long
-                if Float(f[101]) < 0x1.907628p+1 { // max__roll__long
-                    if Float(f[32]) < -0x1.1e0b34p+1 { // min__wz__long
+                if Float(f[95]) < 0x1.907628p+1 { // max__roll__long
+                    if Float(f[31]) < -0x1.1e0b34p+1 { // min__wz__long
                         return -0x1.14bbc6p-6
                     } else {
                         return -0x1.8985fep-4
@@ -7188,14 +7188,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[91]) < 0x1.7d643ap-1 { // correlation__wx__wy__long
-                    if Float(f[91]) < -0x1.a03844p-1 { // correlation__wx__wy__long
+                if Float(f[85]) < 0x1.7d643ap-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < -0x1.a03844p-1 { // correlation__wx__wy__long
                         return -0x1.e77f06p-5
                     } else {
                         return 0x1.c604cap-5
                     }
                 } else {
-                    if Float(f[58]) < 0x1.161ae8p-1 { // mad__wx__long
+                    if Float(f[57]) < 0x1.161ae8p-1 { // mad__wx__long
                         return -0x1.3c7344p-8
                     } else {
                         return -0x1.58a716p-4
@@ -7214,12 +7214,12 @@ public enum SparModel {
     // tree 198: adds to margin 2; depth 4
     @inline(never)
     private static func tree_198(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[106]) < 0x1.19748ap+9 { // band_mid__acc_dyn__long
-            if Float(f[54]) < -0x1.23ef52p+0 { // percentile_10__az__long
+        if Float(f[99]) < 0x1.19748ap+9 { // band_mid__acc_dyn__long
+            if Float(f[53]) < -0x1.23ef52p+0 { // percentile_10__az__long
                 if Float(f[23]) < 0x1.fa5692p-1 { // iqr__wx__long
                     return -0x1.27c774p-4
                 } else {
-                    if Float(f[81]) < 0x1.e02ea6p+0 { // range__acc_mag__short
+                    if Float(f[75]) < 0x1.e02ea6p+0 { // range__acc_mag__short
                         return 0x1.7c57bcp-4
                     } else {
                         return -0x1.c5852ep-5
@@ -7227,7 +7227,7 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[6]) < -0x1.0f6d36p-6 { // mean__ay__long
-                    if Float(f[111]) < 0x1.8dd146p+1 { // log_energy_floor1em09__acc_dyn__long
+                    if Float(f[104]) < 0x1.8dd146p+1 { // log_energy_floor1em09__acc_dyn__long
                         return -0x1.8e43e6p-5
                     } else {
                         return 0x1.0f3e2ep-4
@@ -7241,17 +7241,17 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[53]) < -0x1.41344ep-1 { // percentile_10__ay__long
+            if Float(f[52]) < -0x1.41344ep-1 { // percentile_10__ay__long
                 return -0x1.51ee96p-4
             } else {
-                if Float(f[55]) < 0x1.5df71ep+0 { // percentile_90__ax__long
+                if Float(f[54]) < 0x1.5df71ep+0 { // percentile_90__ax__long
                     if Float(f[23]) < 0x1.d7ab54p-1 { // iqr__wx__long
                         return -0x1.f11844p-6
                     } else {
                         return 0x1.53b256p-4
                     }
                 } else {
-                    if Float(f[35]) < 0x1.bbf7f8p-1 { // iqr__wz__long
+                    if Float(f[34]) < 0x1.bbf7f8p-1 { // iqr__wz__long
                         return 0x1.70c96cp-5
                     } else {
                         return -0x1.586d24p-5
@@ -7264,16 +7264,16 @@ public enum SparModel {
     // tree 199: adds to margin 3; depth 4
     @inline(never)
     private static func tree_199(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[99]) < 0x1.696b04p-2 { // std__roll__long
-            if Float(f[105]) < 0x1.df5262p+12 { // band_mid__gyro_mag__long
-                if Float(f[111]) < -0x1.b301a8p-9 { // log_energy_floor1em09__acc_dyn__long
+        if Float(f[93]) < 0x1.696b04p-2 { // std__roll__long
+            if Float(f[98]) < 0x1.df5262p+12 { // band_mid__gyro_mag__long
+                if Float(f[104]) < -0x1.b301a8p-9 { // log_energy_floor1em09__acc_dyn__long
                     if Float(f[15]) < 0x1.1991bcp-1 { // max__az__long
                         return 0x1.73aedep-4
                     } else {
                         return 0x1.2967bep-12
                     }
                 } else {
-                    if Float(f[47]) < 0x1.5b652ep+0 { // iqr__gyro_mag__long
+                    if Float(f[46]) < 0x1.5b652ep+0 { // iqr__gyro_mag__long
                         return -0x1.8d04eep-4
                     } else {
                         return 0x1.ec4ff4p-7
@@ -7287,7 +7287,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[56]) < 0x1.29cd26p+0 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.29cd26p+0 { // percentile_90__ay__long
                 return -0x1.7ffdeep-4
             } else {
                 return 0x1.084098p-6
@@ -7299,7 +7299,7 @@ public enum SparModel {
     @inline(never)
     private static func tree_200(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[9]) < 0x1.223306p+0 { // max__ay__long
-            if Float(f[76]) < -0x1.3883p-2 { // mean__wz__short
+            if Float(f[73]) < -0x1.3883p-2 { // mean__wz__short
                 return -0x1.0c9556p-6
             } else {
                 return -0x1.7e39f6p-4
@@ -7307,13 +7307,13 @@ public enum SparModel {
         } else {
             if Float(f[5]) < 0x1.bda5dap-3 { // iqr__ax__long
                 if Float(f[6]) < 0x1.ee4d18p-1 { // mean__ay__long
-                    if Float(f[42]) < 0x1.96e00ep+0 { // mean__gyro_mag__long
+                    if Float(f[41]) < 0x1.96e00ep+0 { // mean__gyro_mag__long
                         return -0x1.1a8274p-4
                     } else {
                         return 0x1.9b855ap-4
                     }
                 } else {
-                    if Float(f[89]) < 0x1.634876p-2 { // correlation__ax__az__long
+                    if Float(f[83]) < 0x1.634876p-2 { // correlation__ax__az__long
                         return -0x1.bdb886p-5
                     } else {
                         return 0x1.98cabep-4
@@ -7321,13 +7321,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[19]) < 0x1.79408cp-1 { // std__wx__long
-                    if Float(f[99]) < 0x1.275da8p-2 { // std__roll__long
+                    if Float(f[93]) < 0x1.275da8p-2 { // std__roll__long
                         return -0x1.91abbep-4
                     } else {
                         return 0x1.3fe01p-5
                     }
                 } else {
-                    if Float(f[38]) < 0x1.64e2bp-1 { // min__acc_mag__long
+                    if Float(f[37]) < 0x1.64e2bp-1 { // min__acc_mag__long
                         return -0x1.509192p-5
                     } else {
                         return 0x1.0fb76cp-4
@@ -7341,7 +7341,7 @@ public enum SparModel {
     @inline(never)
     private static func tree_201(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.271c2cp+0 { // std__wy__long
-            if Float(f[38]) < 0x1.fdc97p-2 { // min__acc_mag__long
+            if Float(f[37]) < 0x1.fdc97p-2 { // min__acc_mag__long
                 return -0x1.f89fc4p-5
             } else {
                 if Float(f[15]) < 0x1.fd156ap-4 { // max__az__long
@@ -7362,7 +7362,7 @@ public enum SparModel {
     // tree 202: adds to margin 6; depth 2
     @inline(never)
     private static func tree_202(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
             if Float(f[5]) < 0x1.78c942p-2 { // iqr__ax__long
                 return -0x1.5f81fep-5
             } else {
@@ -7376,8 +7376,8 @@ public enum SparModel {
     // tree 203: adds to margin 0; depth 2
     @inline(never)
     private static func tree_203(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
-            if Float(f[57]) < -0x1.1d1478p-6 { // percentile_90__az__long
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+            if Float(f[56]) < -0x1.1d1478p-6 { // percentile_90__az__long
                 return 0x1.ea43d4p-6
             } else {
                 return -0x1.751ea2p-4
@@ -7390,10 +7390,10 @@ public enum SparModel {
     // tree 204: adds to margin 1; depth 4
     @inline(never)
     private static func tree_204(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[38]) < 0x1.12f598p-1 { // min__acc_mag__long
+        if Float(f[37]) < 0x1.12f598p-1 { // min__acc_mag__long
             if Float(f[8]) < -0x1.704406p-1 { // min__ay__long
-                if Float(f[42]) < 0x1.6eb416p+1 { // mean__gyro_mag__long
-                    if Float(f[89]) < -0x1.cb5d06p-1 { // correlation__ax__az__long
+                if Float(f[41]) < 0x1.6eb416p+1 { // mean__gyro_mag__long
+                    if Float(f[83]) < -0x1.cb5d06p-1 { // correlation__ax__az__long
                         return -0x1.21c226p-4
                     } else {
                         return 0x1.fa9206p-5
@@ -7413,7 +7413,7 @@ public enum SparModel {
                         return -0x1.128fa2p-4
                     }
                 } else {
-                    if Float(f[52]) < -0x1.a2f42cp+0 { // percentile_10__ax__long
+                    if Float(f[51]) < -0x1.a2f42cp+0 { // percentile_10__ax__long
                         return -0x1.3e18ap-4
                     } else {
                         return 0x1.8e67bep-5
@@ -7421,7 +7421,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[65]) < 0x1.15a4fp-1 { // std__ay__short
+            if Float(f[63]) < 0x1.15a4fp-1 { // std__ay__short
                 return -0x1.839caep-4
             } else {
                 return -0x1.591c8ep-9
@@ -7436,8 +7436,8 @@ public enum SparModel {
             return -0x1.7a80b6p-4
         } else {
             if Float(f[10]) < 0x1.c6099ap-5 { // median__ay__long
-                if Float(f[40]) < 0x1.efb9c6p-1 { // median__acc_mag__long
-                    if Float(f[53]) < -0x1.f88822p-3 { // percentile_10__ay__long
+                if Float(f[39]) < 0x1.efb9c6p-1 { // median__acc_mag__long
+                    if Float(f[52]) < -0x1.f88822p-3 { // percentile_10__ay__long
                         return 0x1.6033d6p-8
                     } else {
                         return -0x1.25ce76p-4
@@ -7451,7 +7451,7 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[23]) < 0x1.39e09p+0 { // iqr__wx__long
-                    if Float(f[101]) < 0x1.91c026p+1 { // max__roll__long
+                    if Float(f[95]) < 0x1.91c026p+1 { // max__roll__long
                         return -0x1.55cf28p-4
                     } else {
                         return 0x1.3d7f42p-5
@@ -7470,7 +7470,7 @@ public enum SparModel {
     // tree 206: adds to margin 3; depth 4
     @inline(never)
     private static func tree_206(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[64]) < 0x1.d2d616p-1 { // mean__ay__short
+        if Float(f[62]) < 0x1.d2d616p-1 { // mean__ay__short
             if Float(f[12]) < 0x1.6e787cp-2 { // mean__az__long
                 return -0x1.7737dep-4
             } else {
@@ -7478,24 +7478,24 @@ public enum SparModel {
             }
         } else {
             if Float(f[5]) < 0x1.bda5dap-3 { // iqr__ax__long
-                if Float(f[46]) < 0x1.a64e84p+0 { // median__gyro_mag__long
+                if Float(f[45]) < 0x1.a64e84p+0 { // median__gyro_mag__long
                     return 0x1.68b1bcp-4
                 } else {
-                    if Float(f[88]) < -0x1.097cbep-4 { // correlation__ax__ay__long
+                    if Float(f[82]) < -0x1.097cbep-4 { // correlation__ax__ay__long
                         return -0x1.9d998ep-4
                     } else {
                         return 0x1.05559cp-6
                     }
                 }
             } else {
-                if Float(f[109]) < 0x1.4p+2 { // peak_count__gyro_lp__long
-                    if Float(f[89]) < 0x1.10ceb8p-2 { // correlation__ax__az__long
+                if Float(f[102]) < 0x1.4p+2 { // peak_count__gyro_lp__long
+                    if Float(f[83]) < 0x1.10ceb8p-2 { // correlation__ax__az__long
                         return -0x1.9acc7ep-5
                     } else {
                         return 0x1.1211a8p-4
                     }
                 } else {
-                    if Float(f[99]) < 0x1.3b1e94p-2 { // std__roll__long
+                    if Float(f[93]) < 0x1.3b1e94p-2 { // std__roll__long
                         return 0x1.8debdp-4
                     } else {
                         return 0x1.143846p-6
@@ -7513,27 +7513,27 @@ public enum SparModel {
         } else {
             if Float(f[19]) < 0x1.79408cp-1 { // std__wx__long
                 if Float(f[5]) < 0x1.a79a28p-3 { // iqr__ax__long
-                    if Float(f[111]) < 0x1.836b28p-1 { // log_energy_floor1em09__acc_dyn__long
+                    if Float(f[104]) < 0x1.836b28p-1 { // log_energy_floor1em09__acc_dyn__long
                         return 0x1.08a9a2p-4
                     } else {
                         return -0x1.db870ep-5
                     }
                 } else {
-                    if Float(f[99]) < 0x1.2c7a7p-2 { // std__roll__long
+                    if Float(f[93]) < 0x1.2c7a7p-2 { // std__roll__long
                         return -0x1.6f1638p-4
                     } else {
                         return 0x1.6523bcp-5
                     }
                 }
             } else {
-                if Float(f[88]) < 0x1.016422p-5 { // correlation__ax__ay__long
-                    if Float(f[99]) < 0x1.696b04p-2 { // std__roll__long
+                if Float(f[82]) < 0x1.016422p-5 { // correlation__ax__ay__long
+                    if Float(f[93]) < 0x1.696b04p-2 { // std__roll__long
                         return -0x1.845658p-5
                     } else {
                         return 0x1.2b8582p-4
                     }
                 } else {
-                    if Float(f[86]) < 0x1.2b5d8cp-2 { // mean_abs_change__wy__short
+                    if Float(f[80]) < 0x1.2b5d8cp-2 { // mean_abs_change__wy__short
                         return 0x1.8aafdap-4
                     } else {
                         return -0x1.332f1ap-9
@@ -7547,14 +7547,14 @@ public enum SparModel {
     @inline(never)
     private static func tree_208(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[85]) < 0x1.8537b8p-3 { // mean_abs_change__wx__short
-                if Float(f[98]) < 0x1.0927b6p-1 { // mean__roll__long
+            if Float(f[79]) < 0x1.8537b8p-3 { // mean_abs_change__wx__short
+                if Float(f[92]) < 0x1.0927b6p-1 { // mean__roll__long
                     return 0x1.a16734p-6
                 } else {
                     return -0x1.076f68p-4
                 }
             } else {
-                if Float(f[49]) < -0x1.27012p-1 { // kurtosis__acc_mag__long
+                if Float(f[48]) < -0x1.27012p-1 { // kurtosis__acc_mag__long
                     return 0x1.2891cp-6
                 } else {
                     return 0x1.5e0f2ep-4
@@ -7568,8 +7568,8 @@ public enum SparModel {
     // tree 209: adds to margin 6; depth 2
     @inline(never)
     private static func tree_209(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[42]) < 0x1.548426p+0 { // mean__gyro_mag__long
-            if Float(f[41]) < 0x1.e913e4p-3 { // iqr__acc_mag__long
+        if Float(f[41]) < 0x1.548426p+0 { // mean__gyro_mag__long
+            if Float(f[40]) < 0x1.e913e4p-3 { // iqr__acc_mag__long
                 return -0x1.8e6786p-5
             } else {
                 return 0x1.6f7228p-4
@@ -7583,13 +7583,13 @@ public enum SparModel {
     @inline(never)
     private static func tree_210(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[15]) < 0x1.730e8p-3 { // max__az__long
-            if Float(f[105]) < 0x1.c9f24p+9 { // band_mid__gyro_mag__long
+            if Float(f[98]) < 0x1.c9f24p+9 { // band_mid__gyro_mag__long
                 return 0x1.562e32p-4
             } else {
                 return -0x1.bf92fp-7
             }
         } else {
-            if Float(f[69]) < 0x1.164a16p-1 { // range__az__short
+            if Float(f[67]) < 0x1.164a16p-1 { // range__az__short
                 return -0x1.5cb4acp-7
             } else {
                 return -0x1.72a87p-4
@@ -7600,10 +7600,10 @@ public enum SparModel {
     // tree 211: adds to margin 1; depth 4
     @inline(never)
     private static func tree_211(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[38]) < 0x1.12f598p-1 { // min__acc_mag__long
+        if Float(f[37]) < 0x1.12f598p-1 { // min__acc_mag__long
             if Float(f[8]) < -0x1.704406p-1 { // min__ay__long
-                if Float(f[82]) < 0x1.6bb906p+1 { // mean__gyro_mag__short
-                    if Float(f[89]) < -0x1.cb5d06p-1 { // correlation__ax__az__long
+                if Float(f[76]) < 0x1.6bb906p+1 { // mean__gyro_mag__short
+                    if Float(f[83]) < -0x1.cb5d06p-1 { // correlation__ax__az__long
                         return -0x1.171866p-4
                     } else {
                         return 0x1.dc5bd6p-5
@@ -7617,13 +7617,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[3]) < 0x1.b8c544p-1 { // max__ax__long
-                    if Float(f[38]) < 0x1.70ce3cp-2 { // min__acc_mag__long
+                    if Float(f[37]) < 0x1.70ce3cp-2 { // min__acc_mag__long
                         return -0x1.7ff446p-4
                     } else {
                         return -0x1.f1e5bp-10
                     }
                 } else {
-                    if Float(f[91]) < -0x1.7548dap-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < -0x1.7548dap-1 { // correlation__wx__wy__long
                         return -0x1.36abc8p-4
                     } else {
                         return 0x1.017c66p-5
@@ -7631,7 +7631,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[32]) < -0x1.6fb204p+1 { // min__wz__long
+            if Float(f[31]) < -0x1.6fb204p+1 { // min__wz__long
                 return 0x1.04fd48p-12
             } else {
                 return -0x1.8061eep-4
@@ -7642,12 +7642,12 @@ public enum SparModel {
     // tree 212: adds to margin 2; depth 4
     @inline(never)
     private static func tree_212(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[106]) < 0x1.19748ap+9 { // band_mid__acc_dyn__long
-            if Float(f[54]) < -0x1.23ef52p+0 { // percentile_10__az__long
+        if Float(f[99]) < 0x1.19748ap+9 { // band_mid__acc_dyn__long
+            if Float(f[53]) < -0x1.23ef52p+0 { // percentile_10__az__long
                 if Float(f[23]) < 0x1.fa5692p-1 { // iqr__wx__long
                     return -0x1.095594p-4
                 } else {
-                    if Float(f[75]) < 0x1.1c8334p+3 { // range__wy__short
+                    if Float(f[72]) < 0x1.1c8334p+3 { // range__wy__short
                         return 0x1.747186p-4
                     } else {
                         return -0x1.5b184ep-5
@@ -7655,7 +7655,7 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[6]) < -0x1.0f6d36p-6 { // mean__ay__long
-                    if Float(f[103]) < 0x1.83fa18p+14 { // band_slow__gyro_mag__long
+                    if Float(f[96]) < 0x1.83fa18p+14 { // band_slow__gyro_mag__long
                         return -0x1.b2ac1p-6
                     } else {
                         return 0x1.ce35c6p-5
@@ -7669,10 +7669,10 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[53]) < -0x1.41344ep-1 { // percentile_10__ay__long
+            if Float(f[52]) < -0x1.41344ep-1 { // percentile_10__ay__long
                 return -0x1.425a3p-4
             } else {
-                if Float(f[34]) < -0x1.1df43cp-3 { // median__wz__long
+                if Float(f[33]) < -0x1.1df43cp-3 { // median__wz__long
                     if Float(f[14]) < -0x1.cc4546p+0 { // min__az__long
                         return -0x1.0336aep-4
                     } else {
@@ -7692,16 +7692,16 @@ public enum SparModel {
     // tree 213: adds to margin 3; depth 4
     @inline(never)
     private static func tree_213(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[99]) < 0x1.70a3c8p-2 { // std__roll__long
-            if Float(f[105]) < 0x1.eb3ddp+12 { // band_mid__gyro_mag__long
-                if Float(f[99]) < 0x1.09fbdp-2 { // std__roll__long
-                    if Float(f[59]) < 0x1.440446p+1 { // mad__wy__long
+        if Float(f[93]) < 0x1.70a3c8p-2 { // std__roll__long
+            if Float(f[98]) < 0x1.eb3ddp+12 { // band_mid__gyro_mag__long
+                if Float(f[93]) < 0x1.09fbdp-2 { // std__roll__long
+                    if Float(f[58]) < 0x1.440446p+1 { // mad__wy__long
                         return 0x1.33c386p-5
                     } else {
                         return -0x1.3e2ba6p-4
                     }
                 } else {
-                    if Float(f[96]) < -0x1.53894ap+1 { // min__pitch__long
+                    if Float(f[90]) < -0x1.53894ap+1 { // min__pitch__long
                         return -0x1.79c834p-4
                     } else {
                         return 0x1.34ec3p-7
@@ -7715,7 +7715,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[56]) < 0x1.29cd26p+0 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.29cd26p+0 { // percentile_90__ay__long
                 return -0x1.7a50eap-4
             } else {
                 return 0x1.bbe9b4p-7
@@ -7727,13 +7727,13 @@ public enum SparModel {
     @inline(never)
     private static func tree_214(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[9]) < 0x1.223306p+0 { // max__ay__long
-            if Float(f[76]) < -0x1.1e436cp-2 { // mean__wz__short
+            if Float(f[73]) < -0x1.1e436cp-2 { // mean__wz__short
                 return -0x1.48b0f6p-6
             } else {
                 return -0x1.74f40cp-4
             }
         } else {
-            if Float(f[101]) < 0x1.bda02ap+0 { // max__roll__long
+            if Float(f[95]) < 0x1.bda02ap+0 { // max__roll__long
                 if Float(f[21]) < 0x1.7e41c4p+1 { // max__wx__long
                     if Float(f[3]) < 0x1.7a76dap-2 { // max__ax__long
                         return 0x1.451016p-6
@@ -7741,7 +7741,7 @@ public enum SparModel {
                         return -0x1.7497a2p-4
                     }
                 } else {
-                    if Float(f[72]) < 0x1.8e94acp+2 { // range__wx__short
+                    if Float(f[70]) < 0x1.8e94acp+2 { // range__wx__short
                         return 0x1.37b246p-6
                     } else {
                         return 0x1.33ec9cp-4
@@ -7755,7 +7755,7 @@ public enum SparModel {
                         return 0x1.c898f6p-6
                     }
                 } else {
-                    if Float(f[107]) < 0x1.8d13b4p-4 { // autocorr_0p5s__gyro_mag__long
+                    if Float(f[100]) < 0x1.8d13b4p-4 { // autocorr_0p5s__gyro_mag__long
                         return 0x1.8ab1aep-4
                     } else {
                         return -0x1.b6263p-5
@@ -7770,7 +7770,7 @@ public enum SparModel {
     private static func tree_215(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.21bc9cp+0 { // std__wy__long
             if Float(f[6]) < 0x1.19211p-3 { // mean__ay__long
-                if Float(f[85]) < 0x1.7cbb9cp-3 { // mean_abs_change__wx__short
+                if Float(f[79]) < 0x1.7cbb9cp-3 { // mean_abs_change__wx__short
                     return 0x1.36f9fp-7
                 } else {
                     return 0x1.5be2f2p-4
@@ -7779,7 +7779,7 @@ public enum SparModel {
                 return -0x1.9534dcp-5
             }
         } else {
-            if Float(f[74]) < 0x1.51fb38p+0 { // std__wy__short
+            if Float(f[71]) < 0x1.51fb38p+0 { // std__wy__short
                 return -0x1.49faaap-6
             } else {
                 return -0x1.743972p-4
@@ -7790,8 +7790,8 @@ public enum SparModel {
     // tree 216: adds to margin 6; depth 2
     @inline(never)
     private static func tree_216(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[38]) < 0x1.12f598p-1 { // min__acc_mag__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[37]) < 0x1.12f598p-1 { // min__acc_mag__long
                 return 0x1.662c1ap-4
             } else {
                 return -0x1.ee02f6p-6
@@ -7805,13 +7805,13 @@ public enum SparModel {
     @inline(never)
     private static func tree_217(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[18]) < 0x1.2afcaap-3 { // mean__wx__long
-            if Float(f[38]) < 0x1.bb675cp-1 { // min__acc_mag__long
+            if Float(f[37]) < 0x1.bb675cp-1 { // min__acc_mag__long
                 return -0x1.6c71cap-4
             } else {
                 return -0x1.f8867ep-7
             }
         } else {
-            if Float(f[84]) < 0x1.21444cp+1 { // range__gyro_mag__short
+            if Float(f[78]) < 0x1.21444cp+1 { // range__gyro_mag__short
                 return 0x1.54187ep-4
             } else {
                 return -0x1.6bb166p-7
@@ -7823,22 +7823,22 @@ public enum SparModel {
     @inline(never)
     private static func tree_218(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[16]) < -0x1.232a06p-2 { // median__az__long
-            if Float(f[91]) < 0x1.710db8p-1 { // correlation__wx__wy__long
-                if Float(f[91]) < -0x1.795536p-1 { // correlation__wx__wy__long
-                    if Float(f[33]) < 0x1.6c59eap+1 { // max__wz__long
+            if Float(f[85]) < 0x1.710db8p-1 { // correlation__wx__wy__long
+                if Float(f[85]) < -0x1.795536p-1 { // correlation__wx__wy__long
+                    if Float(f[32]) < 0x1.6c59eap+1 { // max__wz__long
                         return -0x1.0efa3ap-4
                     } else {
                         return 0x1.d792f4p-5
                     }
                 } else {
-                    if Float(f[56]) < 0x1.2eebbap-2 { // percentile_90__ay__long
+                    if Float(f[55]) < 0x1.2eebbap-2 { // percentile_90__ay__long
                         return -0x1.2b426ep-5
                     } else {
                         return 0x1.018fbp-4
                     }
                 }
             } else {
-                if Float(f[57]) < 0x1.9180fcp-3 { // percentile_90__az__long
+                if Float(f[56]) < 0x1.9180fcp-3 { // percentile_90__az__long
                     return 0x1.fa0ccp-6
                 } else {
                     if Float(f[23]) < 0x1.1e8bfcp+0 { // iqr__wx__long
@@ -7849,7 +7849,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[60]) < 0x1.1abc0ep+0 { // mad__wz__long
+            if Float(f[59]) < 0x1.1abc0ep+0 { // mad__wz__long
                 return -0x1.7762dep-4
             } else {
                 return -0x1.35a446p-10
@@ -7860,7 +7860,7 @@ public enum SparModel {
     // tree 219: adds to margin 2; depth 4
     @inline(never)
     private static func tree_219(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[39]) < 0x1.fb1672p+0 { // max__acc_mag__long
+        if Float(f[38]) < 0x1.fb1672p+0 { // max__acc_mag__long
             if Float(f[13]) < 0x1.36b0cep-1 { // std__az__long
                 if Float(f[6]) < -0x1.949e9ep-6 { // mean__ay__long
                     return -0x1.49af38p-7
@@ -7868,7 +7868,7 @@ public enum SparModel {
                     return -0x1.710638p-4
                 }
             } else {
-                if Float(f[93]) < 0x1.5b124ap-1 { // correlation__wy__wz__long
+                if Float(f[87]) < 0x1.5b124ap-1 { // correlation__wy__wz__long
                     return -0x1.17a186p-5
                 } else {
                     return 0x1.db0c04p-5
@@ -7890,14 +7890,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[100]) < -0x1.8bf46p+1 { // min__roll__long
-                    if Float(f[57]) < 0x1.1ad04cp-3 { // percentile_90__az__long
+                if Float(f[94]) < -0x1.8bf46p+1 { // min__roll__long
+                    if Float(f[56]) < 0x1.1ad04cp-3 { // percentile_90__az__long
                         return -0x1.aad8e6p-6
                     } else {
                         return 0x1.37334cp-4
                     }
                 } else {
-                    if Float(f[90]) < -0x1.ce0e84p-1 { // correlation__ay__az__long
+                    if Float(f[84]) < -0x1.ce0e84p-1 { // correlation__ay__az__long
                         return 0x1.415efp-5
                     } else {
                         return -0x1.19b178p-4
@@ -7910,7 +7910,7 @@ public enum SparModel {
     // tree 220: adds to margin 3; depth 4
     @inline(never)
     private static func tree_220(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[64]) < 0x1.d2d616p-1 { // mean__ay__short
+        if Float(f[62]) < 0x1.d2d616p-1 { // mean__ay__short
             if Float(f[12]) < 0x1.6e787cp-2 { // mean__az__long
                 return -0x1.6c6b86p-4
             } else {
@@ -7918,28 +7918,28 @@ public enum SparModel {
             }
         } else {
             if Float(f[18]) < -0x1.74f416p-5 { // mean__wx__long
-                if Float(f[96]) < -0x1.ba1e54p-4 { // min__pitch__long
-                    if Float(f[101]) < 0x1.0bd95ep+1 { // max__roll__long
+                if Float(f[90]) < -0x1.ba1e54p-4 { // min__pitch__long
+                    if Float(f[95]) < 0x1.0bd95ep+1 { // max__roll__long
                         return 0x1.71ecdap-4
                     } else {
                         return 0x1.93f85ep-8
                     }
                 } else {
-                    if Float(f[35]) < 0x1.0b746p-1 { // iqr__wz__long
+                    if Float(f[34]) < 0x1.0b746p-1 { // iqr__wz__long
                         return 0x1.268f3ep-6
                     } else {
                         return -0x1.c7113p-5
                     }
                 }
             } else {
-                if Float(f[72]) < 0x1.410f0ep+1 { // range__wx__short
-                    if Float(f[88]) < -0x1.464d06p-4 { // correlation__ax__ay__long
+                if Float(f[70]) < 0x1.410f0ep+1 { // range__wx__short
+                    if Float(f[82]) < -0x1.464d06p-4 { // correlation__ax__ay__long
                         return -0x1.17365ep-6
                     } else {
                         return 0x1.6a2d86p-4
                     }
                 } else {
-                    if Float(f[105]) < 0x1.eb3ddp+12 { // band_mid__gyro_mag__long
+                    if Float(f[98]) < 0x1.eb3ddp+12 { // band_mid__gyro_mag__long
                         return -0x1.ed6d4p-6
                     } else {
                         return 0x1.042e34p-4
@@ -7953,7 +7953,7 @@ public enum SparModel {
     @inline(never)
     private static func tree_221(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[9]) < 0x1.223306p+0 { // max__ay__long
-            if Float(f[49]) < 0x1.e4188p-2 { // kurtosis__acc_mag__long
+            if Float(f[48]) < 0x1.e4188p-2 { // kurtosis__acc_mag__long
                 return -0x1.71286ep-4
             } else {
                 return -0x1.4b261p-6
@@ -7974,14 +7974,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[72]) < 0x1.410f0ep+1 { // range__wx__short
-                    if Float(f[88]) < -0x1.464d06p-4 { // correlation__ax__ay__long
+                if Float(f[70]) < 0x1.410f0ep+1 { // range__wx__short
+                    if Float(f[82]) < -0x1.464d06p-4 { // correlation__ax__ay__long
                         return 0x1.861306p-5
                     } else {
                         return -0x1.4e286ap-4
                     }
                 } else {
-                    if Float(f[38]) < 0x1.5e07f6p-1 { // min__acc_mag__long
+                    if Float(f[37]) < 0x1.5e07f6p-1 { // min__acc_mag__long
                         return -0x1.fff9b6p-7
                     } else {
                         return 0x1.d638f6p-5
@@ -7996,7 +7996,7 @@ public enum SparModel {
     private static func tree_222(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.21bc9cp+0 { // std__wy__long
             if Float(f[6]) < 0x1.12163cp-3 { // mean__ay__long
-                if Float(f[85]) < 0x1.8537b8p-3 { // mean_abs_change__wx__short
+                if Float(f[79]) < 0x1.8537b8p-3 { // mean_abs_change__wx__short
                     return 0x1.56b4e2p-7
                 } else {
                     return 0x1.549b2ep-4
@@ -8005,7 +8005,7 @@ public enum SparModel {
                 return -0x1.742986p-5
             }
         } else {
-            if Float(f[74]) < 0x1.5b6bc4p+0 { // std__wy__short
+            if Float(f[71]) < 0x1.5b6bc4p+0 { // std__wy__short
                 return -0x1.6de072p-6
             } else {
                 return -0x1.6ec8bcp-4
@@ -8016,8 +8016,8 @@ public enum SparModel {
     // tree 223: adds to margin 6; depth 2
     @inline(never)
     private static func tree_223(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[38]) < 0x1.12f598p-1 { // min__acc_mag__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[37]) < 0x1.12f598p-1 { // min__acc_mag__long
                 return 0x1.5fb64ap-4
             } else {
                 return -0x1.bfff44p-6
@@ -8030,7 +8030,7 @@ public enum SparModel {
     // tree 224: adds to margin 0; depth 2
     @inline(never)
     private static func tree_224(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
             if Float(f[15]) < 0x1.14efccp-3 { // max__az__long
                 return 0x1.762a9p-6
             } else {
@@ -8044,32 +8044,32 @@ public enum SparModel {
     // tree 225: adds to margin 1; depth 4
     @inline(never)
     private static func tree_225(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[41]) < 0x1.381158p-1 { // iqr__acc_mag__long
-            if Float(f[67]) < -0x1.a04a7ep-2 { // mean__az__short
+        if Float(f[40]) < 0x1.381158p-1 { // iqr__acc_mag__long
+            if Float(f[65]) < -0x1.a04a7ep-2 { // mean__az__short
                 return -0x1.600c46p-7
             } else {
                 return -0x1.6f17eap-4
             }
         } else {
-            if Float(f[52]) < -0x1.ac8cb2p+0 { // percentile_10__ax__long
-                if Float(f[53]) < -0x1.253614p-1 { // percentile_10__ay__long
+            if Float(f[51]) < -0x1.ac8cb2p+0 { // percentile_10__ax__long
+                if Float(f[52]) < -0x1.253614p-1 { // percentile_10__ay__long
                     return 0x1.b95cd6p-5
                 } else {
-                    if Float(f[51]) < -0x1.2155dp+0 { // kurtosis__gyro_mag__long
+                    if Float(f[50]) < -0x1.2155dp+0 { // kurtosis__gyro_mag__long
                         return -0x1.ee912ap-7
                     } else {
                         return -0x1.67d166p-4
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.d689b6p-1 { // correlation__wy__wz__long
-                    if Float(f[91]) < -0x1.5a25f2p-1 { // correlation__wx__wy__long
+                if Float(f[87]) < 0x1.d689b6p-1 { // correlation__wy__wz__long
+                    if Float(f[85]) < -0x1.5a25f2p-1 { // correlation__wx__wy__long
                         return -0x1.2d8306p-6
                     } else {
                         return 0x1.0040e6p-4
                     }
                 } else {
-                    if Float(f[87]) < 0x1.d2884ap-4 { // mean_abs_change__wz__short
+                    if Float(f[81]) < 0x1.d2884ap-4 { // mean_abs_change__wz__short
                         return -0x1.627cb4p-4
                     } else {
                         return 0x1.bdabdep-5
@@ -8082,12 +8082,12 @@ public enum SparModel {
     // tree 226: adds to margin 2; depth 4
     @inline(never)
     private static func tree_226(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[106]) < 0x1.1c154ap+9 { // band_mid__acc_dyn__long
-            if Float(f[54]) < -0x1.23ef52p+0 { // percentile_10__az__long
+        if Float(f[99]) < 0x1.1c154ap+9 { // band_mid__acc_dyn__long
+            if Float(f[53]) < -0x1.23ef52p+0 { // percentile_10__az__long
                 if Float(f[23]) < 0x1.fa5692p-1 { // iqr__wx__long
                     return -0x1.002a36p-4
                 } else {
-                    if Float(f[75]) < 0x1.1c8334p+3 { // range__wy__short
+                    if Float(f[72]) < 0x1.1c8334p+3 { // range__wy__short
                         return 0x1.6aacd8p-4
                     } else {
                         return -0x1.403796p-5
@@ -8105,17 +8105,17 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[53]) < -0x1.41344ep-1 { // percentile_10__ay__long
+            if Float(f[52]) < -0x1.41344ep-1 { // percentile_10__ay__long
                 return -0x1.2ead4ep-4
             } else {
-                if Float(f[55]) < 0x1.5df71ep+0 { // percentile_90__ax__long
-                    if Float(f[71]) < 0x1.92c3cp-1 { // std__wx__short
+                if Float(f[54]) < 0x1.5df71ep+0 { // percentile_90__ax__long
+                    if Float(f[69]) < 0x1.92c3cp-1 { // std__wx__short
                         return -0x1.4a27e4p-6
                     } else {
                         return 0x1.3ea6a6p-4
                     }
                 } else {
-                    if Float(f[101]) < 0x1.851c24p+1 { // max__roll__long
+                    if Float(f[95]) < 0x1.851c24p+1 { // max__roll__long
                         return 0x1.3cbc68p-4
                     } else {
                         return -0x1.90b514p-6
@@ -8128,9 +8128,9 @@ public enum SparModel {
     // tree 227: adds to margin 3; depth 4
     @inline(never)
     private static func tree_227(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[99]) < 0x1.70a3c8p-2 { // std__roll__long
-            if Float(f[105]) < 0x1.eb3ddp+12 { // band_mid__gyro_mag__long
-                if Float(f[99]) < 0x1.cbd0fap-3 { // std__roll__long
+        if Float(f[93]) < 0x1.70a3c8p-2 { // std__roll__long
+            if Float(f[98]) < 0x1.eb3ddp+12 { // band_mid__gyro_mag__long
+                if Float(f[93]) < 0x1.cbd0fap-3 { // std__roll__long
                     if Float(f[1]) < 0x1.cba098p-3 { // std__ax__long
                         return 0x1.191f6ap-4
                     } else {
@@ -8151,7 +8151,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[56]) < 0x1.29cd26p+0 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.29cd26p+0 { // percentile_90__ay__long
                 return -0x1.70f44p-4
             } else {
                 return 0x1.43d82ep-7
@@ -8163,8 +8163,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_228(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[9]) < 0x1.27be98p+0 { // max__ay__long
-            if Float(f[64]) < 0x1.ead752p-1 { // mean__ay__short
-                if Float(f[30]) < -0x1.709302p-3 { // mean__wz__long
+            if Float(f[62]) < 0x1.ead752p-1 { // mean__ay__short
+                if Float(f[29]) < -0x1.709302p-3 { // mean__wz__long
                     return -0x1.24f8f6p-6
                 } else {
                     return -0x1.6931f6p-4
@@ -8174,7 +8174,7 @@ public enum SparModel {
             }
         } else {
             if Float(f[6]) < 0x1.ef91dcp-1 { // mean__ay__long
-                if Float(f[52]) < -0x1.312cfp-3 { // percentile_10__ax__long
+                if Float(f[51]) < -0x1.312cfp-3 { // percentile_10__ax__long
                     if Float(f[9]) < 0x1.57b506p+0 { // max__ay__long
                         return 0x1.bdd714p-5
                     } else {
@@ -8189,13 +8189,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[8]) < 0x1.63573ep-1 { // min__ay__long
-                    if Float(f[31]) < 0x1.5f8106p-1 { // std__wz__long
+                    if Float(f[30]) < 0x1.5f8106p-1 { // std__wz__long
                         return -0x1.3eba84p-4
                     } else {
                         return 0x1.cbd3f4p-5
                     }
                 } else {
-                    if Float(f[106]) < 0x1.7b34bap+4 { // band_mid__acc_dyn__long
+                    if Float(f[99]) < 0x1.7b34bap+4 { // band_mid__acc_dyn__long
                         return -0x1.76b2e4p-6
                     } else {
                         return 0x1.5dcb42p-4
@@ -8210,7 +8210,7 @@ public enum SparModel {
     private static func tree_229(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
             if Float(f[8]) < -0x1.19efd8p-2 { // min__ay__long
-                if Float(f[104]) < 0x1.bc8eb2p+5 { // band_slow__acc_dyn__long
+                if Float(f[97]) < 0x1.bc8eb2p+5 { // band_slow__acc_dyn__long
                     return 0x1.49552cp-4
                 } else {
                     return 0x1.ff3a04p-7
@@ -8226,8 +8226,8 @@ public enum SparModel {
     // tree 230: adds to margin 6; depth 2
     @inline(never)
     private static func tree_230(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[42]) < 0x1.548426p+0 { // mean__gyro_mag__long
-            if Float(f[41]) < 0x1.377908p-2 { // iqr__acc_mag__long
+        if Float(f[41]) < 0x1.548426p+0 { // mean__gyro_mag__long
+            if Float(f[40]) < 0x1.377908p-2 { // iqr__acc_mag__long
                 return -0x1.271b66p-6
             } else {
                 return 0x1.572fc4p-4
@@ -8254,18 +8254,18 @@ public enum SparModel {
     // tree 232: adds to margin 1; depth 4
     @inline(never)
     private static func tree_232(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[66]) < 0x1.bae1fp-1 { // range__ay__short
-            if Float(f[40]) < 0x1.efb9c6p-1 { // median__acc_mag__long
+        if Float(f[64]) < 0x1.bae1fp-1 { // range__ay__short
+            if Float(f[39]) < 0x1.efb9c6p-1 { // median__acc_mag__long
                 return 0x1.8c91ap-5
             } else {
                 if Float(f[14]) < -0x1.a672fcp+0 { // min__az__long
-                    if Float(f[53]) < -0x1.7c4b68p-3 { // percentile_10__ay__long
+                    if Float(f[52]) < -0x1.7c4b68p-3 { // percentile_10__ay__long
                         return -0x1.bc8166p-6
                     } else {
                         return 0x1.5ddc94p-5
                     }
                 } else {
-                    if Float(f[98]) < 0x1.d4b086p+0 { // mean__roll__long
+                    if Float(f[92]) < 0x1.d4b086p+0 { // mean__roll__long
                         return -0x1.621724p-4
                     } else {
                         return -0x1.5d4cc6p-9
@@ -8277,7 +8277,7 @@ public enum SparModel {
                 if Float(f[17]) < 0x1.8f9582p-1 { // iqr__az__long
                     return 0x1.61d75ep-5
                 } else {
-                    if Float(f[90]) < -0x1.084f6ep-1 { // correlation__ay__az__long
+                    if Float(f[84]) < -0x1.084f6ep-1 { // correlation__ay__az__long
                         return -0x1.561934p-4
                     } else {
                         return -0x1.66886ap-8
@@ -8285,13 +8285,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[15]) < 0x1.7f123cp-1 { // max__az__long
-                    if Float(f[91]) < -0x1.999ed6p-1 { // correlation__wx__wy__long
+                    if Float(f[85]) < -0x1.999ed6p-1 { // correlation__wx__wy__long
                         return -0x1.c61824p-6
                     } else {
                         return 0x1.3b7f78p-4
                     }
                 } else {
-                    if Float(f[93]) < 0x1.64124p-1 { // correlation__wy__wz__long
+                    if Float(f[87]) < 0x1.64124p-1 { // correlation__wy__wz__long
                         return 0x1.a206ep-5
                     } else {
                         return -0x1.de20cp-5
@@ -8304,25 +8304,25 @@ public enum SparModel {
     // tree 233: adds to margin 2; depth 4
     @inline(never)
     private static func tree_233(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[111]) < 0x1.958d9cp+1 { // log_energy_floor1em09__acc_dyn__long
+        if Float(f[104]) < 0x1.958d9cp+1 { // log_energy_floor1em09__acc_dyn__long
             return -0x1.651384p-4
         } else {
-            if Float(f[56]) < 0x1.66d0bap-2 { // percentile_90__ay__long
-                if Float(f[57]) < 0x1.290074p-5 { // percentile_90__az__long
-                    if Float(f[92]) < 0x1.a6abb4p-5 { // correlation__wx__wz__long
+            if Float(f[55]) < 0x1.66d0bap-2 { // percentile_90__ay__long
+                if Float(f[56]) < 0x1.290074p-5 { // percentile_90__az__long
+                    if Float(f[86]) < 0x1.a6abb4p-5 { // correlation__wx__wz__long
                         return -0x1.a582f6p-10
                     } else {
                         return -0x1.1ca6e8p-4
                     }
                 } else {
-                    if Float(f[96]) < -0x1.741774p+1 { // min__pitch__long
+                    if Float(f[90]) < -0x1.741774p+1 { // min__pitch__long
                         return 0x1.6e3462p-4
                     } else {
                         return -0x1.b6b4e6p-6
                     }
                 }
             } else {
-                if Float(f[54]) < -0x1.0bea48p+0 { // percentile_10__az__long
+                if Float(f[53]) < -0x1.0bea48p+0 { // percentile_10__az__long
                     if Float(f[19]) < 0x1.bdcdb2p-1 { // std__wx__long
                         return -0x1.2e83dep-4
                     } else {
@@ -8338,10 +8338,10 @@ public enum SparModel {
     // tree 234: adds to margin 3; depth 4
     @inline(never)
     private static func tree_234(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[53]) < 0x1.357ccap-1 { // percentile_10__ay__long
+        if Float(f[52]) < 0x1.357ccap-1 { // percentile_10__ay__long
             return -0x1.62b7eep-4
         } else {
-            if Float(f[101]) < 0x1.bda02ap+0 { // max__roll__long
+            if Float(f[95]) < 0x1.bda02ap+0 { // max__roll__long
                 if Float(f[21]) < 0x1.b906c4p+1 { // max__wx__long
                     if Float(f[3]) < 0x1.629564p-2 { // max__ax__long
                         return -0x1.c0b30ap-9
@@ -8352,14 +8352,14 @@ public enum SparModel {
                     return -0x1.e672bp-5
                 }
             } else {
-                if Float(f[90]) < -0x1.34cf6ap-2 { // correlation__ay__az__long
-                    if Float(f[39]) < 0x1.ba4cc8p+0 { // max__acc_mag__long
+                if Float(f[84]) < -0x1.34cf6ap-2 { // correlation__ay__az__long
+                    if Float(f[38]) < 0x1.ba4cc8p+0 { // max__acc_mag__long
                         return -0x1.923d7ap-4
                     } else {
                         return 0x1.515666p-5
                     }
                 } else {
-                    if Float(f[58]) < 0x1.3b929ep-2 { // mad__wx__long
+                    if Float(f[57]) < 0x1.3b929ep-2 { // mad__wx__long
                         return 0x1.025562p-4
                     } else {
                         return -0x1.a2defp-9
@@ -8373,8 +8373,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_235(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[9]) < 0x1.27be98p+0 { // max__ay__long
-            if Float(f[64]) < 0x1.ead752p-1 { // mean__ay__short
-                if Float(f[30]) < -0x1.709302p-3 { // mean__wz__long
+            if Float(f[62]) < 0x1.ead752p-1 { // mean__ay__short
+                if Float(f[29]) < -0x1.709302p-3 { // mean__wz__long
                     return -0x1.173f38p-6
                 } else {
                     return -0x1.628d52p-4
@@ -8385,13 +8385,13 @@ public enum SparModel {
         } else {
             if Float(f[6]) < 0x1.ef91dcp-1 { // mean__ay__long
                 if Float(f[27]) < 0x1.b28bf4p+2 { // max__wy__long
-                    if Float(f[101]) < 0x1.bb6fc2p+0 { // max__roll__long
+                    if Float(f[95]) < 0x1.bb6fc2p+0 { // max__roll__long
                         return -0x1.420608p-5
                     } else {
                         return 0x1.261e5ap-4
                     }
                 } else {
-                    if Float(f[35]) < 0x1.23836ap-1 { // iqr__wz__long
+                    if Float(f[34]) < 0x1.23836ap-1 { // iqr__wz__long
                         return -0x1.67a96p-4
                     } else {
                         return 0x1.2effa6p-5
@@ -8399,7 +8399,7 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[8]) < 0x1.63573ep-1 { // min__ay__long
-                    if Float(f[31]) < 0x1.5f8106p-1 { // std__wz__long
+                    if Float(f[30]) < 0x1.5f8106p-1 { // std__wz__long
                         return -0x1.2f4922p-4
                     } else {
                         return 0x1.b0c4dap-5
@@ -8420,7 +8420,7 @@ public enum SparModel {
     private static func tree_236(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.21bc9cp+0 { // std__wy__long
             if Float(f[6]) < 0x1.19211p-3 { // mean__ay__long
-                if Float(f[85]) < 0x1.977fd2p-3 { // mean_abs_change__wx__short
+                if Float(f[79]) < 0x1.977fd2p-3 { // mean_abs_change__wx__short
                     return 0x1.e7b85p-7
                 } else {
                     return 0x1.3f09d8p-4
@@ -8436,8 +8436,8 @@ public enum SparModel {
     // tree 237: adds to margin 6; depth 2
     @inline(never)
     private static func tree_237(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[38]) < 0x1.fdc97p-2 { // min__acc_mag__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[37]) < 0x1.fdc97p-2 { // min__acc_mag__long
                 return 0x1.4f329ep-4
             } else {
                 return -0x1.36ef2p-6
@@ -8453,7 +8453,7 @@ public enum SparModel {
         if Float(f[15]) < 0x1.23161ap-3 { // max__az__long
             return 0x1.0f9482p-4
         } else {
-            if Float(f[69]) < 0x1.4c8712p-1 { // range__az__short
+            if Float(f[67]) < 0x1.4c8712p-1 { // range__az__short
                 return -0x1.ab9f74p-8
             } else {
                 return -0x1.5b92d6p-4
@@ -8464,22 +8464,22 @@ public enum SparModel {
     // tree 239: adds to margin 1; depth 4
     @inline(never)
     private static func tree_239(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[54]) < -0x1.5f2372p-1 { // percentile_10__az__long
+        if Float(f[53]) < -0x1.5f2372p-1 { // percentile_10__az__long
             if Float(f[20]) < -0x1.ec983ep+1 { // min__wx__long
-                if Float(f[101]) < 0x1.907628p+1 { // max__roll__long
+                if Float(f[95]) < 0x1.907628p+1 { // max__roll__long
                     return -0x1.464fcep-4
                 } else {
                     return 0x1.52fe02p-6
                 }
             } else {
                 if Float(f[15]) < 0x1.79333cp-1 { // max__az__long
-                    if Float(f[99]) < 0x1.0f5cdcp+1 { // std__roll__long
+                    if Float(f[93]) < 0x1.0f5cdcp+1 { // std__roll__long
                         return 0x1.4d8f1cp-4
                     } else {
                         return 0x1.d014cep-10
                     }
                 } else {
-                    if Float(f[93]) < 0x1.3705a8p-1 { // correlation__wy__wz__long
+                    if Float(f[87]) < 0x1.3705a8p-1 { // correlation__wy__wz__long
                         return 0x1.45373p-5
                     } else {
                         return -0x1.b8a73ep-5
@@ -8498,8 +8498,8 @@ public enum SparModel {
     // tree 240: adds to margin 2; depth 4
     @inline(never)
     private static func tree_240(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[39]) < 0x1.ee460cp+0 { // max__acc_mag__long
-            if Float(f[99]) < 0x1.10d8dap+1 { // std__roll__long
+        if Float(f[38]) < 0x1.ee460cp+0 { // max__acc_mag__long
+            if Float(f[93]) < 0x1.10d8dap+1 { // std__roll__long
                 return -0x1.5cbfdep-4
             } else {
                 return -0x1.79d66ap-6
@@ -8507,7 +8507,7 @@ public enum SparModel {
         } else {
             if Float(f[14]) < -0x1.c5c6c2p+0 { // min__az__long
                 if Float(f[26]) < -0x1.9b9c0ep+2 { // min__wy__long
-                    if Float(f[71]) < 0x1.4d1a0cp+0 { // std__wx__short
+                    if Float(f[69]) < 0x1.4d1a0cp+0 { // std__wx__short
                         return -0x1.512022p-7
                     } else {
                         return 0x1.51540cp-4
@@ -8521,7 +8521,7 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[8]) < -0x1.725204p-1 { // min__ay__long
-                    if Float(f[89]) < -0x1.cc97ecp-1 { // correlation__ax__az__long
+                    if Float(f[83]) < -0x1.cc97ecp-1 { // correlation__ax__az__long
                         return 0x1.4722bep-5
                     } else {
                         return -0x1.150602p-4
@@ -8548,14 +8548,14 @@ public enum SparModel {
             }
         } else {
             if Float(f[15]) < 0x1.1bb96ap-1 { // max__az__long
-                if Float(f[65]) < 0x1.a7f27ep-4 { // std__ay__short
+                if Float(f[63]) < 0x1.a7f27ep-4 { // std__ay__short
                     return 0x1.7541b6p-4
                 } else {
                     return -0x1.022c0ep-6
                 }
             } else {
-                if Float(f[56]) < 0x1.1a34dp+0 { // percentile_90__ay__long
-                    if Float(f[54]) < -0x1.a4ad94p-3 { // percentile_10__az__long
+                if Float(f[55]) < 0x1.1a34dp+0 { // percentile_90__ay__long
+                    if Float(f[53]) < -0x1.a4ad94p-3 { // percentile_10__az__long
                         return -0x1.0f76e8p-4
                     } else {
                         return 0x1.79341p-5
@@ -8575,7 +8575,7 @@ public enum SparModel {
     @inline(never)
     private static func tree_242(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[15]) < 0x1.1bb96ap-1 { // max__az__long
-            if Float(f[94]) < 0x1.ba2f4p+0 { // mean__pitch__long
+            if Float(f[88]) < 0x1.ba2f4p+0 { // mean__pitch__long
                 return -0x1.65994ep-4
             } else {
                 if Float(f[7]) < 0x1.787abep-4 { // std__ay__long
@@ -8585,8 +8585,8 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[47]) < 0x1.5b652ep+0 { // iqr__gyro_mag__long
-                if Float(f[100]) < 0x1.26e444p+0 { // min__roll__long
+            if Float(f[46]) < 0x1.5b652ep+0 { // iqr__gyro_mag__long
+                if Float(f[94]) < 0x1.26e444p+0 { // min__roll__long
                     return 0x1.21cd8ap-6
                 } else {
                     return 0x1.9019d6p-4
@@ -8599,7 +8599,7 @@ public enum SparModel {
                         return -0x1.40a65cp-4
                     }
                 } else {
-                    if Float(f[38]) < 0x1.5e07f6p-1 { // min__acc_mag__long
+                    if Float(f[37]) < 0x1.5e07f6p-1 { // min__acc_mag__long
                         return -0x1.22644p-5
                     } else {
                         return 0x1.8290d8p-5
@@ -8613,7 +8613,7 @@ public enum SparModel {
     @inline(never)
     private static func tree_243(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[85]) < 0x1.8537b8p-3 { // mean_abs_change__wx__short
+            if Float(f[79]) < 0x1.8537b8p-3 { // mean_abs_change__wx__short
                 return -0x1.cf061ep-6
             } else {
                 return 0x1.1a4472p-4
@@ -8626,8 +8626,8 @@ public enum SparModel {
     // tree 244: adds to margin 6; depth 2
     @inline(never)
     private static func tree_244(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[38]) < 0x1.e9e378p-2 { // min__acc_mag__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[37]) < 0x1.e9e378p-2 { // min__acc_mag__long
                 return 0x1.44492p-4
             } else {
                 return -0x1.bcdc6ap-7
@@ -8643,7 +8643,7 @@ public enum SparModel {
         if Float(f[18]) < 0x1.f0d856p-4 { // mean__wx__long
             return -0x1.464ad4p-4
         } else {
-            if Float(f[57]) < 0x1.ca9444p-5 { // percentile_90__az__long
+            if Float(f[56]) < 0x1.ca9444p-5 { // percentile_90__az__long
                 return 0x1.2ac4dep-4
             } else {
                 return -0x1.a7c234p-10
@@ -8654,9 +8654,9 @@ public enum SparModel {
     // tree 246: adds to margin 1; depth 4
     @inline(never)
     private static func tree_246(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[54]) < -0x1.5f2372p-1 { // percentile_10__az__long
-            if Float(f[57]) < 0x1.871a8cp-3 { // percentile_90__az__long
-                if Float(f[89]) < -0x1.d2964ep-1 { // correlation__ax__az__long
+        if Float(f[53]) < -0x1.5f2372p-1 { // percentile_10__az__long
+            if Float(f[56]) < 0x1.871a8cp-3 { // percentile_90__az__long
+                if Float(f[83]) < -0x1.d2964ep-1 { // correlation__ax__az__long
                     return -0x1.57c32ep-6
                 } else {
                     if Float(f[9]) < 0x1.da0a96p-2 { // max__ay__long
@@ -8673,7 +8673,7 @@ public enum SparModel {
                         return 0x1.b1a8aap-5
                     }
                 } else {
-                    if Float(f[99]) < 0x1.4ce602p+0 { // std__roll__long
+                    if Float(f[93]) < 0x1.4ce602p+0 { // std__roll__long
                         return 0x1.b1cf46p-8
                     } else {
                         return -0x1.389cf4p-4
@@ -8692,8 +8692,8 @@ public enum SparModel {
     // tree 247: adds to margin 2; depth 4
     @inline(never)
     private static func tree_247(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[106]) < 0x1.1c154ap+9 { // band_mid__acc_dyn__long
-            if Float(f[54]) < -0x1.23ef52p+0 { // percentile_10__az__long
+        if Float(f[99]) < 0x1.1c154ap+9 { // band_mid__acc_dyn__long
+            if Float(f[53]) < -0x1.23ef52p+0 { // percentile_10__az__long
                 if Float(f[19]) < 0x1.bdcdb2p-1 { // std__wx__long
                     if Float(f[13]) < 0x1.3f6f98p-1 { // std__az__long
                         return -0x1.fb27dp-5
@@ -8701,7 +8701,7 @@ public enum SparModel {
                         return -0x1.80662p-9
                     }
                 } else {
-                    if Float(f[74]) < 0x1.6ec212p+1 { // std__wy__short
+                    if Float(f[71]) < 0x1.6ec212p+1 { // std__wy__short
                         return 0x1.525bbep-4
                     } else {
                         return -0x1.804cd2p-7
@@ -8720,7 +8720,7 @@ public enum SparModel {
             }
         } else {
             if Float(f[8]) < -0x1.704406p-1 { // min__ay__long
-                if Float(f[30]) < 0x1.8693cep-2 { // mean__wz__long
+                if Float(f[29]) < 0x1.8693cep-2 { // mean__wz__long
                     if Float(f[10]) < 0x1.9f559cp-8 { // median__ay__long
                         return 0x1.79b4fp-5
                     } else {
@@ -8737,7 +8737,7 @@ public enum SparModel {
                         return 0x1.4e251ap-4
                     }
                 } else {
-                    if Float(f[92]) < 0x1.3c2daep-3 { // correlation__wx__wz__long
+                    if Float(f[86]) < 0x1.3c2daep-3 { // correlation__wx__wz__long
                         return 0x1.36b7cap-5
                     } else {
                         return -0x1.bfdb04p-5
@@ -8750,9 +8750,9 @@ public enum SparModel {
     // tree 248: adds to margin 3; depth 4
     @inline(never)
     private static func tree_248(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[99]) < 0x1.696b04p-2 { // std__roll__long
-            if Float(f[86]) < 0x1.fcf4b4p-3 { // mean_abs_change__wy__short
-                if Float(f[59]) < 0x1.440446p+1 { // mad__wy__long
+        if Float(f[93]) < 0x1.696b04p-2 { // std__roll__long
+            if Float(f[80]) < 0x1.fcf4b4p-3 { // mean_abs_change__wy__short
+                if Float(f[58]) < 0x1.440446p+1 { // mad__wy__long
                     if Float(f[19]) < 0x1.6d85c8p-1 { // std__wx__long
                         return 0x1.e19004p-6
                     } else {
@@ -8777,7 +8777,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[56]) < 0x1.29cd26p+0 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.29cd26p+0 { // percentile_90__ay__long
                 return -0x1.5e3116p-4
             } else {
                 return 0x1.dbd31ep-8
@@ -8789,7 +8789,7 @@ public enum SparModel {
     @inline(never)
     private static func tree_249(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[14]) < -0x1.179076p+0 { // min__az__long
-            if Float(f[97]) < 0x1.aee404p-2 { // max__pitch__long
+            if Float(f[91]) < 0x1.aee404p-2 { // max__pitch__long
                 if Float(f[19]) < 0x1.068decp+0 { // std__wx__long
                     return -0x1.28462ap-5
                 } else {
@@ -8802,7 +8802,7 @@ public enum SparModel {
             if Float(f[27]) < 0x1.64e65cp+1 { // max__wy__long
                 return -0x1.41dc8ap-4
             } else {
-                if Float(f[88]) < -0x1.be961ep-4 { // correlation__ax__ay__long
+                if Float(f[82]) < -0x1.be961ep-4 { // correlation__ax__ay__long
                     if Float(f[18]) < -0x1.ea6d9cp-4 { // mean__wx__long
                         return -0x1.733842p-5
                     } else {
@@ -8836,7 +8836,7 @@ public enum SparModel {
     // tree 251: adds to margin 6; depth 2
     @inline(never)
     private static func tree_251(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[42]) < 0x1.548426p+0 { // mean__gyro_mag__long
+        if Float(f[41]) < 0x1.548426p+0 { // mean__gyro_mag__long
             if Float(f[1]) < 0x1.349a88p-2 { // std__ax__long
                 return -0x1.9c0c16p-10
             } else {
@@ -8850,7 +8850,7 @@ public enum SparModel {
     // tree 252: adds to margin 0; depth 2
     @inline(never)
     private static func tree_252(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[44]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
+        if Float(f[43]) < 0x1.5aa7c6p-1 { // min__gyro_mag__long
             if Float(f[18]) < 0x1.f0d856p-4 { // mean__wx__long
                 return -0x1.4fde26p-4
             } else {
@@ -8864,40 +8864,40 @@ public enum SparModel {
     // tree 253: adds to margin 1; depth 4
     @inline(never)
     private static func tree_253(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[66]) < 0x1.a3267cp-1 { // range__ay__short
-            if Float(f[100]) < -0x1.920e44p+1 { // min__roll__long
+        if Float(f[64]) < 0x1.a3267cp-1 { // range__ay__short
+            if Float(f[94]) < -0x1.920e44p+1 { // min__roll__long
                 return 0x1.0d6384p-6
             } else {
-                if Float(f[95]) < 0x1.f9ceep+0 { // std__pitch__long
+                if Float(f[89]) < 0x1.f9ceep+0 { // std__pitch__long
                     return -0x1.591454p-4
                 } else {
                     return -0x1.1bfa64p-6
                 }
             }
         } else {
-            if Float(f[57]) < 0x1.103802p-1 { // percentile_90__az__long
-                if Float(f[93]) < 0x1.d809e8p-1 { // correlation__wy__wz__long
-                    if Float(f[90]) < -0x1.ae9752p-2 { // correlation__ay__az__long
+            if Float(f[56]) < 0x1.103802p-1 { // percentile_90__az__long
+                if Float(f[87]) < 0x1.d809e8p-1 { // correlation__wy__wz__long
+                    if Float(f[84]) < -0x1.ae9752p-2 { // correlation__ay__az__long
                         return 0x1.0fabdep-4
                     } else {
                         return -0x1.3e4692p-5
                     }
                 } else {
-                    if Float(f[87]) < 0x1.d2884ap-4 { // mean_abs_change__wz__short
+                    if Float(f[81]) < 0x1.d2884ap-4 { // mean_abs_change__wz__short
                         return -0x1.38897cp-4
                     } else {
                         return 0x1.8ea1e6p-5
                     }
                 }
             } else {
-                if Float(f[93]) < 0x1.a19166p-4 { // correlation__wy__wz__long
-                    if Float(f[79]) < 0x1.71ecaep+0 { // mean__acc_mag__short
+                if Float(f[87]) < 0x1.a19166p-4 { // correlation__wy__wz__long
+                    if Float(f[74]) < 0x1.71ecaep+0 { // mean__acc_mag__short
                         return -0x1.24c18cp-5
                     } else {
                         return 0x1.2faea8p-4
                     }
                 } else {
-                    if Float(f[53]) < -0x1.187e96p-1 { // percentile_10__ay__long
+                    if Float(f[52]) < -0x1.187e96p-1 { // percentile_10__ay__long
                         return 0x1.02f21ep-5
                     } else {
                         return -0x1.54c942p-4
@@ -8910,22 +8910,22 @@ public enum SparModel {
     // tree 254: adds to margin 2; depth 4
     @inline(never)
     private static func tree_254(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[106]) < 0x1.1c154ap+9 { // band_mid__acc_dyn__long
-            if Float(f[99]) < 0x1.07afdcp+1 { // std__roll__long
-                if Float(f[93]) < 0x1.d809e8p-1 { // correlation__wy__wz__long
+        if Float(f[99]) < 0x1.1c154ap+9 { // band_mid__acc_dyn__long
+            if Float(f[93]) < 0x1.07afdcp+1 { // std__roll__long
+                if Float(f[87]) < 0x1.d809e8p-1 { // correlation__wy__wz__long
                     return -0x1.6f2622p-4
                 } else {
                     return 0x1.8f90cep-6
                 }
             } else {
                 if Float(f[15]) < 0x1.464b44p-1 { // max__az__long
-                    if Float(f[91]) < -0x1.0980ccp-3 { // correlation__wx__wy__long
+                    if Float(f[85]) < -0x1.0980ccp-3 { // correlation__wx__wy__long
                         return 0x1.629058p-6
                     } else {
                         return -0x1.eab604p-5
                     }
                 } else {
-                    if Float(f[59]) < 0x1.4b37d6p+1 { // mad__wy__long
+                    if Float(f[58]) < 0x1.4b37d6p+1 { // mad__wy__long
                         return 0x1.41468cp-4
                     } else {
                         return -0x1.c3190ap-8
@@ -8933,22 +8933,22 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[34]) < -0x1.1df43cp-3 { // median__wz__long
+            if Float(f[33]) < -0x1.1df43cp-3 { // median__wz__long
                 if Float(f[14]) < -0x1.71a588p+0 { // min__az__long
-                    if Float(f[47]) < 0x1.5eceaap+1 { // iqr__gyro_mag__long
+                    if Float(f[46]) < 0x1.5eceaap+1 { // iqr__gyro_mag__long
                         return -0x1.002b88p-4
                     } else {
                         return 0x1.672098p-6
                     }
                 } else {
-                    if Float(f[60]) < 0x1.24fbfcp-1 { // mad__wz__long
+                    if Float(f[59]) < 0x1.24fbfcp-1 { // mad__wz__long
                         return 0x1.cbe3p-5
                     } else {
                         return 0x1.5dbd62p-8
                     }
                 }
             } else {
-                if Float(f[53]) < -0x1.41344ep-1 { // percentile_10__ay__long
+                if Float(f[52]) < -0x1.41344ep-1 { // percentile_10__ay__long
                     return -0x1.fae6a6p-5
                 } else {
                     if Float(f[17]) < 0x1.4bd16p-1 { // iqr__az__long
@@ -8964,11 +8964,11 @@ public enum SparModel {
     // tree 255: adds to margin 3; depth 4
     @inline(never)
     private static func tree_255(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[49]) < -0x1.abec62p-3 { // kurtosis__acc_mag__long
-            if Float(f[41]) < 0x1.7f8b36p-4 { // iqr__acc_mag__long
+        if Float(f[48]) < -0x1.abec62p-3 { // kurtosis__acc_mag__long
+            if Float(f[40]) < 0x1.7f8b36p-4 { // iqr__acc_mag__long
                 return 0x1.96398ep-5
             } else {
-                if Float(f[57]) < 0x1.39d43ap-1 { // percentile_90__az__long
+                if Float(f[56]) < 0x1.39d43ap-1 { // percentile_90__az__long
                     return -0x1.69aeaap-4
                 } else {
                     return -0x1.5c695ep-6
@@ -8976,14 +8976,14 @@ public enum SparModel {
             }
         } else {
             if Float(f[6]) < 0x1.ec62f4p-1 { // mean__ay__long
-                if Float(f[52]) < -0x1.312cfp-3 { // percentile_10__ax__long
+                if Float(f[51]) < -0x1.312cfp-3 { // percentile_10__ax__long
                     if Float(f[0]) < -0x1.8d9ef6p-3 { // mean__ax__long
                         return -0x1.923f78p-5
                     } else {
                         return 0x1.21afd8p-4
                     }
                 } else {
-                    if Float(f[46]) < 0x1.a0f06cp+0 { // median__gyro_mag__long
+                    if Float(f[45]) < 0x1.a0f06cp+0 { // median__gyro_mag__long
                         return 0x1.adf59ap-5
                     } else {
                         return -0x1.87fedcp-4
@@ -8991,13 +8991,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[18]) < 0x1.2acfbcp-6 { // mean__wx__long
-                    if Float(f[43]) < 0x1.d8da98p-1 { // std__gyro_mag__long
+                    if Float(f[42]) < 0x1.d8da98p-1 { // std__gyro_mag__long
                         return -0x1.8a529ep-5
                     } else {
                         return 0x1.637dbep-4
                     }
                 } else {
-                    if Float(f[59]) < 0x1.3f478p+1 { // mad__wy__long
+                    if Float(f[58]) < 0x1.3f478p+1 { // mad__wy__long
                         return 0x1.5dfd36p-5
                     } else {
                         return -0x1.855be6p-4
@@ -9010,24 +9010,24 @@ public enum SparModel {
     // tree 256: adds to margin 4; depth 4
     @inline(never)
     private static func tree_256(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[81]) < 0x1.efcaccp-1 { // range__acc_mag__short
+        if Float(f[75]) < 0x1.efcaccp-1 { // range__acc_mag__short
             if Float(f[19]) < 0x1.79408cp-1 { // std__wx__long
                 if Float(f[5]) < 0x1.a79a28p-3 { // iqr__ax__long
-                    if Float(f[111]) < 0x1.836b28p-1 { // log_energy_floor1em09__acc_dyn__long
+                    if Float(f[104]) < 0x1.836b28p-1 { // log_energy_floor1em09__acc_dyn__long
                         return 0x1.b3ca46p-5
                     } else {
                         return -0x1.c0ded4p-5
                     }
                 } else {
-                    if Float(f[99]) < 0x1.2c7a7p-2 { // std__roll__long
+                    if Float(f[93]) < 0x1.2c7a7p-2 { // std__roll__long
                         return -0x1.4c0842p-4
                     } else {
                         return 0x1.06d588p-5
                     }
                 }
             } else {
-                if Float(f[88]) < 0x1.2e1fdap-6 { // correlation__ax__ay__long
-                    if Float(f[95]) < 0x1.10f82p+0 { // std__pitch__long
+                if Float(f[82]) < 0x1.2e1fdap-6 { // correlation__ax__ay__long
+                    if Float(f[89]) < 0x1.10f82p+0 { // std__pitch__long
                         return -0x1.9abe4ap-5
                     } else {
                         return 0x1.22f34p-4
@@ -9057,10 +9057,10 @@ public enum SparModel {
     @inline(never)
     private static func tree_257(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[85]) < 0x1.5f25ecp-3 { // mean_abs_change__wx__short
+            if Float(f[79]) < 0x1.5f25ecp-3 { // mean_abs_change__wx__short
                 return -0x1.19e92p-5
             } else {
-                if Float(f[98]) < 0x1.d4f93cp-2 { // mean__roll__long
+                if Float(f[92]) < 0x1.d4f93cp-2 { // mean__roll__long
                     return 0x1.1d3d5ap-4
                 } else {
                     return 0x1.01bebep-6
@@ -9074,8 +9074,8 @@ public enum SparModel {
     // tree 258: adds to margin 6; depth 2
     @inline(never)
     private static func tree_258(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[38]) < 0x1.c3b268p-2 { // min__acc_mag__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[37]) < 0x1.c3b268p-2 { // min__acc_mag__long
                 return 0x1.2cd514p-4
             } else {
                 return -0x1.49abd8p-9
@@ -9102,26 +9102,26 @@ public enum SparModel {
     // tree 260: adds to margin 1; depth 4
     @inline(never)
     private static func tree_260(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[54]) < -0x1.5f2372p-1 { // percentile_10__az__long
-            if Float(f[57]) < 0x1.871a8cp-3 { // percentile_90__az__long
-                if Float(f[89]) < -0x1.cf7c2ap-1 { // correlation__ax__az__long
+        if Float(f[53]) < -0x1.5f2372p-1 { // percentile_10__az__long
+            if Float(f[56]) < 0x1.871a8cp-3 { // percentile_90__az__long
+                if Float(f[83]) < -0x1.cf7c2ap-1 { // correlation__ax__az__long
                     return -0x1.01f4d6p-6
                 } else {
-                    if Float(f[85]) < 0x1.b9ff9ap-3 { // mean_abs_change__wx__short
+                    if Float(f[79]) < 0x1.b9ff9ap-3 { // mean_abs_change__wx__short
                         return 0x1.90f6dep-6
                     } else {
                         return 0x1.5a39c4p-4
                     }
                 }
             } else {
-                if Float(f[99]) < 0x1.0f5cdcp+1 { // std__roll__long
+                if Float(f[93]) < 0x1.0f5cdcp+1 { // std__roll__long
                     if Float(f[15]) < 0x1.b2da12p-1 { // max__az__long
                         return 0x1.948f36p-5
                     } else {
                         return -0x1.1c504ep-5
                     }
                 } else {
-                    if Float(f[50]) < -0x1.001cdep-1 { // skewness__gyro_mag__long
+                    if Float(f[49]) < -0x1.001cdep-1 { // skewness__gyro_mag__long
                         return 0x1.56613p-5
                     } else {
                         return -0x1.38e6bcp-4
@@ -9129,7 +9129,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[33]) < 0x1.401a5p+1 { // max__wz__long
+            if Float(f[32]) < 0x1.401a5p+1 { // max__wz__long
                 return -0x1.567958p-4
             } else {
                 return -0x1.f61a3ap-7
@@ -9140,11 +9140,11 @@ public enum SparModel {
     // tree 261: adds to margin 2; depth 4
     @inline(never)
     private static func tree_261(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[39]) < 0x1.fb1672p+0 { // max__acc_mag__long
-            if Float(f[64]) < -0x1.b236eap-6 { // mean__ay__short
+        if Float(f[38]) < 0x1.fb1672p+0 { // max__acc_mag__long
+            if Float(f[62]) < -0x1.b236eap-6 { // mean__ay__short
                 return 0x1.01ced4p-6
             } else {
-                if Float(f[58]) < 0x1.4caff6p-1 { // mad__wx__long
+                if Float(f[57]) < 0x1.4caff6p-1 { // mad__wx__long
                     return -0x1.5ad718p-4
                 } else {
                     return -0x1.53d312p-7
@@ -9159,14 +9159,14 @@ public enum SparModel {
                         return 0x1.3000eep-4
                     }
                 } else {
-                    if Float(f[35]) < 0x1.a1f62cp-1 { // iqr__wz__long
+                    if Float(f[34]) < 0x1.a1f62cp-1 { // iqr__wz__long
                         return -0x1.633486p-6
                     } else {
                         return -0x1.63e3a6p-4
                     }
                 }
             } else {
-                if Float(f[33]) < 0x1.5cd45ep+1 { // max__wz__long
+                if Float(f[32]) < 0x1.5cd45ep+1 { // max__wz__long
                     if Float(f[13]) < 0x1.c1dfc2p-2 { // std__az__long
                         return -0x1.43b49p-7
                     } else {
@@ -9184,7 +9184,7 @@ public enum SparModel {
     private static func tree_262(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[8]) < 0x1.97aafp-2 { // min__ay__long
             if Float(f[27]) < 0x1.baa1cep+2 { // max__wy__long
-                if Float(f[104]) < 0x1.959102p+2 { // band_slow__acc_dyn__long
+                if Float(f[97]) < 0x1.959102p+2 { // band_slow__acc_dyn__long
                     return -0x1.579feep-8
                 } else {
                     return -0x1.7ab7e8p-4
@@ -9194,24 +9194,24 @@ public enum SparModel {
             }
         } else {
             if Float(f[5]) < 0x1.bda5dap-3 { // iqr__ax__long
-                if Float(f[46]) < 0x1.a64e84p+0 { // median__gyro_mag__long
+                if Float(f[45]) < 0x1.a64e84p+0 { // median__gyro_mag__long
                     return 0x1.3f71fp-4
                 } else {
-                    if Float(f[107]) < -0x1.c336d2p-2 { // autocorr_0p5s__gyro_mag__long
+                    if Float(f[100]) < -0x1.c336d2p-2 { // autocorr_0p5s__gyro_mag__long
                         return 0x1.efb74p-7
                     } else {
                         return -0x1.65c4a2p-4
                     }
                 }
             } else {
-                if Float(f[94]) < 0x1.905e88p-1 { // mean__pitch__long
-                    if Float(f[99]) < 0x1.5c8188p-2 { // std__roll__long
+                if Float(f[88]) < 0x1.905e88p-1 { // mean__pitch__long
+                    if Float(f[93]) < 0x1.5c8188p-2 { // std__roll__long
                         return 0x1.65126cp-4
                     } else {
                         return -0x1.bbcb8p-7
                     }
                 } else {
-                    if Float(f[106]) < 0x1.a0ce1ep+4 { // band_mid__acc_dyn__long
+                    if Float(f[99]) < 0x1.a0ce1ep+4 { // band_mid__acc_dyn__long
                         return 0x1.3b1c44p-5
                     } else {
                         return -0x1.d35eeap-5
@@ -9225,10 +9225,10 @@ public enum SparModel {
     @inline(never)
     private static func tree_263(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[15]) < 0x1.1bb96ap-1 { // max__az__long
-            if Float(f[56]) < 0x1.10d5b4p+0 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.10d5b4p+0 { // percentile_90__ay__long
                 return -0x1.5cd4fp-4
             } else {
-                if Float(f[94]) < 0x1.ba2f4p+0 { // mean__pitch__long
+                if Float(f[88]) < 0x1.ba2f4p+0 { // mean__pitch__long
                     return -0x1.faceaap-5
                 } else {
                     return 0x1.2626f8p-4
@@ -9236,7 +9236,7 @@ public enum SparModel {
             }
         } else {
             if Float(f[5]) < 0x1.242cd4p-2 { // iqr__ax__long
-                if Float(f[111]) < 0x1.70e2d6p-1 { // log_energy_floor1em09__acc_dyn__long
+                if Float(f[104]) < 0x1.70e2d6p-1 { // log_energy_floor1em09__acc_dyn__long
                     if Float(f[20]) < -0x1.3f392ap+0 { // min__wx__long
                         return 0x1.8adab6p-4
                     } else {
@@ -9251,7 +9251,7 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[16]) < 0x1.447842p-3 { // median__az__long
-                    if Float(f[88]) < 0x1.38839p-2 { // correlation__ax__ay__long
+                    if Float(f[82]) < 0x1.38839p-2 { // correlation__ax__ay__long
                         return -0x1.3aa628p-4
                     } else {
                         return 0x1.2ea10ap-6
@@ -9271,7 +9271,7 @@ public enum SparModel {
     @inline(never)
     private static func tree_264(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.21bc9cp+0 { // std__wy__long
-            if Float(f[85]) < 0x1.754338p-3 { // mean_abs_change__wx__short
+            if Float(f[79]) < 0x1.754338p-3 { // mean_abs_change__wx__short
                 return -0x1.7970a8p-6
             } else {
                 return 0x1.ffe4f6p-5
@@ -9284,8 +9284,8 @@ public enum SparModel {
     // tree 265: adds to margin 6; depth 2
     @inline(never)
     private static func tree_265(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[42]) < 0x1.5e82bep+0 { // mean__gyro_mag__long
-            if Float(f[62]) < 0x1.386baap-2 { // std__ax__short
+        if Float(f[41]) < 0x1.5e82bep+0 { // mean__gyro_mag__long
+            if Float(f[61]) < 0x1.386baap-2 { // std__ax__short
                 return 0x1.f6956ap-11
             } else {
                 return 0x1.1f40a8p-4
@@ -9309,8 +9309,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_267(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[7]) < 0x1.b8f438p-3 { // std__ay__long
-            if Float(f[95]) < 0x1.fb079ep+0 { // std__pitch__long
-                if Float(f[98]) < 0x1.caca62p+0 { // mean__roll__long
+            if Float(f[89]) < 0x1.fb079ep+0 { // std__pitch__long
+                if Float(f[92]) < 0x1.caca62p+0 { // mean__roll__long
                     return -0x1.56494cp-4
                 } else {
                     return 0x1.2d17c8p-6
@@ -9327,7 +9327,7 @@ public enum SparModel {
                         return 0x1.79973ep-9
                     }
                 } else {
-                    if Float(f[101]) < 0x1.9180c8p+1 { // max__roll__long
+                    if Float(f[95]) < 0x1.9180c8p+1 { // max__roll__long
                         return -0x1.7dc102p-8
                     } else {
                         return -0x1.e44e1ap-5
@@ -9335,7 +9335,7 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[5]) < 0x1.a6bd4p+0 { // iqr__ax__long
-                    if Float(f[87]) < 0x1.07b99ap-3 { // mean_abs_change__wz__short
+                    if Float(f[81]) < 0x1.07b99ap-3 { // mean_abs_change__wz__short
                         return -0x1.321636p-4
                     } else {
                         return 0x1.93d344p-5
@@ -9354,15 +9354,15 @@ public enum SparModel {
     // tree 268: adds to margin 2; depth 4
     @inline(never)
     private static func tree_268(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[106]) < 0x1.322dd8p+9 { // band_mid__acc_dyn__long
-            if Float(f[99]) < 0x1.07afdcp+1 { // std__roll__long
-                if Float(f[93]) < 0x1.dc7448p-1 { // correlation__wy__wz__long
+        if Float(f[99]) < 0x1.322dd8p+9 { // band_mid__acc_dyn__long
+            if Float(f[93]) < 0x1.07afdcp+1 { // std__roll__long
+                if Float(f[87]) < 0x1.dc7448p-1 { // correlation__wy__wz__long
                     return -0x1.6259acp-4
                 } else {
                     return 0x1.d6f55ep-6
                 }
             } else {
-                if Float(f[32]) < -0x1.9d14c2p+0 { // min__wz__long
+                if Float(f[31]) < -0x1.9d14c2p+0 { // min__wz__long
                     if Float(f[15]) < 0x1.464b44p-1 { // max__az__long
                         return 0x1.525048p-7
                     } else {
@@ -9378,14 +9378,14 @@ public enum SparModel {
             }
         } else {
             if Float(f[15]) < 0x1.28969ap-2 { // max__az__long
-                if Float(f[105]) < 0x1.e01356p+10 { // band_mid__gyro_mag__long
+                if Float(f[98]) < 0x1.e01356p+10 { // band_mid__gyro_mag__long
                     return 0x1.beffap-8
                 } else {
                     return -0x1.111198p-4
                 }
             } else {
                 if Float(f[14]) < -0x1.cc4546p+0 { // min__az__long
-                    if Float(f[43]) < 0x1.d49804p+0 { // std__gyro_mag__long
+                    if Float(f[42]) < 0x1.d49804p+0 { // std__gyro_mag__long
                         return -0x1.2ffbcp-4
                     } else {
                         return 0x1.bfd626p-5
@@ -9404,16 +9404,16 @@ public enum SparModel {
     // tree 269: adds to margin 3; depth 4
     @inline(never)
     private static func tree_269(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[56]) < 0x1.1a34dp+0 { // percentile_90__ay__long
-            if Float(f[111]) < -0x1.b301a8p-9 { // log_energy_floor1em09__acc_dyn__long
+        if Float(f[55]) < 0x1.1a34dp+0 { // percentile_90__ay__long
+            if Float(f[104]) < -0x1.b301a8p-9 { // log_energy_floor1em09__acc_dyn__long
                 if Float(f[15]) < 0x1.dc1228p-2 { // max__az__long
                     return 0x1.2e9f7ap-4
                 } else {
                     return 0x1.3dda18p-8
                 }
             } else {
-                if Float(f[99]) < 0x1.a8976ap-3 { // std__roll__long
-                    if Float(f[86]) < 0x1.610b24p-3 { // mean_abs_change__wy__short
+                if Float(f[93]) < 0x1.a8976ap-3 { // std__roll__long
+                    if Float(f[80]) < 0x1.610b24p-3 { // mean_abs_change__wy__short
                         return 0x1.e8f7eap-8
                     } else {
                         return 0x1.1d27fcp-4
@@ -9428,8 +9428,8 @@ public enum SparModel {
             }
         } else {
             if Float(f[18]) < 0x1.6f25f6p-5 { // mean__wx__long
-                if Float(f[99]) < 0x1.373552p-2 { // std__roll__long
-                    if Float(f[54]) < -0x1.c3c636p-2 { // percentile_10__az__long
+                if Float(f[93]) < 0x1.373552p-2 { // std__roll__long
+                    if Float(f[53]) < -0x1.c3c636p-2 { // percentile_10__az__long
                         return -0x1.82cd0ep-9
                     } else {
                         return 0x1.66b3aap-4
@@ -9442,7 +9442,7 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[96]) < -0x1.85aa92p+1 { // min__pitch__long
+                if Float(f[90]) < -0x1.85aa92p+1 { // min__pitch__long
                     return 0x1.48bb76p-5
                 } else {
                     if Float(f[16]) < 0x1.03f91ep-6 { // median__az__long
@@ -9459,8 +9459,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_270(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[15]) < 0x1.248efp-1 { // max__az__long
-            if Float(f[92]) < -0x1.dd2f1p-2 { // correlation__wx__wz__long
-                if Float(f[56]) < 0x1.10d5b4p+0 { // percentile_90__ay__long
+            if Float(f[86]) < -0x1.dd2f1p-2 { // correlation__wx__wz__long
+                if Float(f[55]) < 0x1.10d5b4p+0 { // percentile_90__ay__long
                     return -0x1.0fdc8cp-4
                 } else {
                     return 0x1.06348cp-4
@@ -9470,7 +9470,7 @@ public enum SparModel {
             }
         } else {
             if Float(f[11]) < 0x1.f458cep-4 { // iqr__ay__long
-                if Float(f[43]) < 0x1.732c16p+0 { // std__gyro_mag__long
+                if Float(f[42]) < 0x1.732c16p+0 { // std__gyro_mag__long
                     if Float(f[18]) < -0x1.f928p-6 { // mean__wx__long
                         return 0x1.dea2ap-6
                     } else {
@@ -9481,13 +9481,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[19]) < 0x1.73f8dap-1 { // std__wx__long
-                    if Float(f[94]) < 0x1.c18ccp-1 { // mean__pitch__long
+                    if Float(f[88]) < 0x1.c18ccp-1 { // mean__pitch__long
                         return -0x1.35856ep-4
                     } else {
                         return 0x1.ac348ap-6
                     }
                 } else {
-                    if Float(f[81]) < 0x1.efcaccp-1 { // range__acc_mag__short
+                    if Float(f[75]) < 0x1.efcaccp-1 { // range__acc_mag__short
                         return 0x1.df71ap-5
                     } else {
                         return -0x1.74d902p-5
@@ -9514,7 +9514,7 @@ public enum SparModel {
     // tree 272: adds to margin 6; depth 2
     @inline(never)
     private static func tree_272(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
             if Float(f[5]) < 0x1.f4d68p-2 { // iqr__ax__long
                 return 0x1.cca786p-9
             } else {
@@ -9542,11 +9542,11 @@ public enum SparModel {
     // tree 274: adds to margin 1; depth 4
     @inline(never)
     private static func tree_274(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[66]) < 0x1.bae1fp-1 { // range__ay__short
-            if Float(f[57]) < 0x1.290074p-5 { // percentile_90__az__long
+        if Float(f[64]) < 0x1.bae1fp-1 { // range__ay__short
+            if Float(f[56]) < 0x1.290074p-5 { // percentile_90__az__long
                 return 0x1.32a3p-6
             } else {
-                if Float(f[72]) < 0x1.322b9p+2 { // range__wx__short
+                if Float(f[70]) < 0x1.322b9p+2 { // range__wx__short
                     if Float(f[7]) < 0x1.cffb3p-3 { // std__ay__long
                         return -0x1.51198cp-4
                     } else {
@@ -9561,7 +9561,7 @@ public enum SparModel {
                 if Float(f[17]) < 0x1.93a25p-1 { // iqr__az__long
                     return 0x1.e6727ap-6
                 } else {
-                    if Float(f[90]) < -0x1.50c0cep-1 { // correlation__ay__az__long
+                    if Float(f[84]) < -0x1.50c0cep-1 { // correlation__ay__az__long
                         return -0x1.28d1dcp-4
                     } else {
                         return -0x1.0c2682p-6
@@ -9569,7 +9569,7 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[5]) < 0x1.9dfef8p+0 { // iqr__ax__long
-                    if Float(f[53]) < -0x1.0ae27cp-1 { // percentile_10__ay__long
+                    if Float(f[52]) < -0x1.0ae27cp-1 { // percentile_10__ay__long
                         return 0x1.04818ep-4
                     } else {
                         return -0x1.b607f6p-6
@@ -9588,7 +9588,7 @@ public enum SparModel {
     // tree 275: adds to margin 2; depth 4
     @inline(never)
     private static func tree_275(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[58]) < 0x1.b23a2ap-2 { // mad__wx__long
+        if Float(f[57]) < 0x1.b23a2ap-2 { // mad__wx__long
             if Float(f[6]) < -0x1.3ad8dep-5 { // mean__ay__long
                 return 0x1.6a504ep-6
             } else {
@@ -9596,8 +9596,8 @@ public enum SparModel {
             }
         } else {
             if Float(f[9]) < 0x1.55e41ep-1 { // max__ay__long
-                if Float(f[49]) < -0x1.1b2f28p+0 { // kurtosis__acc_mag__long
-                    if Float(f[97]) < 0x1.88ff6ap+1 { // max__pitch__long
+                if Float(f[48]) < -0x1.1b2f28p+0 { // kurtosis__acc_mag__long
+                    if Float(f[91]) < 0x1.88ff6ap+1 { // max__pitch__long
                         return -0x1.a9d88ep-5
                     } else {
                         return 0x1.986b6ep-7
@@ -9610,14 +9610,14 @@ public enum SparModel {
                     }
                 }
             } else {
-                if Float(f[90]) < -0x1.cfa73ap-1 { // correlation__ay__az__long
+                if Float(f[84]) < -0x1.cfa73ap-1 { // correlation__ay__az__long
                     if Float(f[25]) < 0x1.7bfc82p+1 { // std__wy__long
                         return 0x1.35238ep-4
                     } else {
                         return -0x1.da9454p-8
                     }
                 } else {
-                    if Float(f[54]) < -0x1.3cc978p+0 { // percentile_10__az__long
+                    if Float(f[53]) < -0x1.3cc978p+0 { // percentile_10__az__long
                         return 0x1.94d38ep-6
                     } else {
                         return -0x1.3bd916p-4
@@ -9630,9 +9630,9 @@ public enum SparModel {
     // tree 276: adds to margin 3; depth 4
     @inline(never)
     private static func tree_276(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[99]) < 0x1.696b04p-2 { // std__roll__long
-            if Float(f[105]) < 0x1.df5262p+12 { // band_mid__gyro_mag__long
-                if Float(f[106]) < 0x1.8e112cp+3 { // band_mid__acc_dyn__long
+        if Float(f[93]) < 0x1.696b04p-2 { // std__roll__long
+            if Float(f[98]) < 0x1.df5262p+12 { // band_mid__gyro_mag__long
+                if Float(f[99]) < 0x1.8e112cp+3 { // band_mid__acc_dyn__long
                     if Float(f[20]) < -0x1.9cae22p+0 { // min__wx__long
                         return -0x1.41068p-10
                     } else {
@@ -9653,7 +9653,7 @@ public enum SparModel {
                 }
             }
         } else {
-            if Float(f[56]) < 0x1.26e77cp+0 { // percentile_90__ay__long
+            if Float(f[55]) < 0x1.26e77cp+0 { // percentile_90__ay__long
                 return -0x1.46a29p-4
             } else {
                 return -0x1.27dacp-8
@@ -9665,8 +9665,8 @@ public enum SparModel {
     @inline(never)
     private static func tree_277(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[15]) < 0x1.248efp-1 { // max__az__long
-            if Float(f[92]) < -0x1.dd2f1p-2 { // correlation__wx__wz__long
-                if Float(f[56]) < 0x1.10d5b4p+0 { // percentile_90__ay__long
+            if Float(f[86]) < -0x1.dd2f1p-2 { // correlation__wx__wz__long
+                if Float(f[55]) < 0x1.10d5b4p+0 { // percentile_90__ay__long
                     return -0x1.045924p-4
                 } else {
                     return 0x1.e4f21ep-5
@@ -9675,7 +9675,7 @@ public enum SparModel {
                 return -0x1.453a92p-4
             }
         } else {
-            if Float(f[111]) < 0x1.69b43ep-1 { // log_energy_floor1em09__acc_dyn__long
+            if Float(f[104]) < 0x1.69b43ep-1 { // log_energy_floor1em09__acc_dyn__long
                 if Float(f[1]) < 0x1.33762p-3 { // std__ax__long
                     return 0x1.919bf6p-4
                 } else {
@@ -9687,13 +9687,13 @@ public enum SparModel {
                 }
             } else {
                 if Float(f[18]) < 0x1.d15636p-5 { // mean__wx__long
-                    if Float(f[64]) < 0x1.e8375cp-1 { // mean__ay__short
+                    if Float(f[62]) < 0x1.e8375cp-1 { // mean__ay__short
                         return 0x1.5ea03cp-6
                     } else {
                         return -0x1.8e1226p-5
                     }
                 } else {
-                    if Float(f[67]) < -0x1.ad76bp-5 { // mean__az__short
+                    if Float(f[65]) < -0x1.ad76bp-5 { // mean__az__short
                         return -0x1.fe4eaap-6
                     } else {
                         return 0x1.3f7074p-4
@@ -9707,7 +9707,7 @@ public enum SparModel {
     @inline(never)
     private static func tree_278(_ f: UnsafePointer<Double>) -> Float {
         if Float(f[25]) < 0x1.47f0ccp+0 { // std__wy__long
-            if Float(f[49]) < -0x1.2d1d12p-1 { // kurtosis__acc_mag__long
+            if Float(f[48]) < -0x1.2d1d12p-1 { // kurtosis__acc_mag__long
                 return -0x1.b38764p-6
             } else {
                 return 0x1.ca0334p-5
@@ -9720,8 +9720,8 @@ public enum SparModel {
     // tree 279: adds to margin 6; depth 2
     @inline(never)
     private static func tree_279(_ f: UnsafePointer<Double>) -> Float {
-        if Float(f[29]) < 0x1.1657f8p+0 { // iqr__wy__long
-            if Float(f[38]) < 0x1.9fd9b8p-2 { // min__acc_mag__long
+        if Float(f[28]) < 0x1.1657f8p+0 { // iqr__wy__long
+            if Float(f[37]) < 0x1.9fd9b8p-2 { // min__acc_mag__long
                 return 0x1.052fa2p-4
             } else {
                 return 0x1.6c784p-8

@@ -4,7 +4,8 @@
 // Model sha256: d7e1673f4528cb2e04712dfca0a86a1d940e01a5dd69f0109d386bb1d6988bdd (model/model.json)
 //
 // Core ML input for coreml/TwistAndGoModel.mlmodel (add that file to the app target; Xcode
-// generates its class). Apple platforms only; on other platforms this file is empty. The
+// generates its class) and TwistAndGoDetector's Core ML path, which refuses a model generated for
+// another feature order. Apple platforms only; on other platforms this file is empty. The
 // .mlmodel compares Doubles; XGBoost (and TwistAndGoModel) compare Floats, so every feature is
 // rounded to Float first: then Core ML takes exactly XGBoost's branches (docs/model.md).
 #if canImport(CoreML)
@@ -22,6 +23,26 @@ extension TwistAndGoModel {
             dictionary[name] = MLFeatureValue(double: rounded[index])
         }
         return try MLDictionaryFeatureProvider(dictionary: dictionary)
+    }
+}
+
+@available(iOS 13.0, macOS 10.15, *)
+extension TwistAndGoDetector {
+    /// Throws ``VersionError`` unless `model` (coreml/TwistAndGoModel.mlmodel, loaded by the app)
+    /// was generated for this featuriser's feature order: featgen writes it into the model's
+    /// metadata as "featgen.feature_order_sha256".
+    public static func checkCoreMLModel(_ model: MLModel) throws {
+        let metadata: [String: String] =
+            model.modelDescription.metadata[MLModelMetadataKey.creatorDefinedKey] as? [String: String] ?? [:]
+        try checkCoreMLMetadata(metadata)
+    }
+
+    /// Core ML's prediction for the latest feature vector ("predicted_class" and
+    /// "classProbability"), each feature rounded to Float first as XGBoost reads it. Checks the
+    /// model's feature order first. The detector's own decision (push) stays the tree model's.
+    public func coreMLPrediction(_ model: MLModel) throws -> MLFeatureProvider {
+        try Self.checkCoreMLModel(model)
+        return try model.prediction(from: TwistAndGoModel.coreMLInput(features))
     }
 }
 #endif

@@ -6,15 +6,52 @@
 // Push a sample -> features -> margins -> decision -> event ("Opening!"), exactly as the C
 // runtime's twist_and_go_detector_push: the decision stream is part of parity.
 
-/// Streaming detector: the featuriser, the model and the spec's decision block.
+/// Streaming detector: the featuriser, the model and the spec's decision block, behind one type.
+/// The decision is taken by the own tree model (TwistAndGoModel: margins bit-identical to XGBoost),
+/// on every platform; on Apple platforms `coreMLPrediction(_:)` also scores the latest vector
+/// with coreml/TwistAndGoModel.mlmodel (see TwistAndGoModelCoreML.swift).
 ///
 /// ```swift
-/// var detector = TwistAndGoDetector()
+/// var detector = try TwistAndGoDetector()   // throws VersionError on a mixed-up build
 /// if detector.push(sample) == .event {   // sample: [Double] in TwistAndGoDeviceFeatures.inputNames order
 ///     openTheDoor()
 /// }
 /// ```
 public struct TwistAndGoDetector: Sendable {
+    /// Why a model is refused: it reads the features in another order than the featuriser
+    /// writes them, so it would score numbers that mean something else.
+    public enum VersionError: Error, Equatable, CustomStringConvertible {
+        /// `model` is the refused model's feature order sha256, `featuriser` the featuriser's.
+        case featureOrderMismatch(source: String, model: String, featuriser: String)
+
+        public var description: String {
+            switch self {
+            case let .featureOrderMismatch(source, model, featuriser):
+                return "twist_and_go: the \(source) reads features in another order (sha256 \(model)) "
+                    + "than TwistAndGoDeviceFeatures writes them (\(featuriser)); rebuild both from the same "
+                    + "spec with featgen, or retrain the model on this spec"
+            }
+        }
+    }
+
+    /// sha256 of the spec the featuriser was generated from.
+    public static let specHash: String = TwistAndGoDeviceFeatures.specHash
+    /// Version of featgen that generated this code.
+    public static let generatorVersion: String = TwistAndGoDeviceFeatures.generatorVersion
+    /// sha256 of the featuriser's feature order: every model must carry the same.
+    public static let featureOrderSHA256: String = TwistAndGoDeviceFeatures.featureOrderSHA256
+    /// sha256 of the XGBoost model.json the tree model was generated from.
+    public static let modelSHA256: String = TwistAndGoModel.modelSHA256
+
+    /// Throws ``VersionError/featureOrderMismatch(source:model:featuriser:)`` unless a model
+    /// whose feature order sha256 is `modelFeatureOrderSHA256` reads this featuriser's vectors.
+    public static func checkFeatureOrder(_ modelFeatureOrderSHA256: String,
+                                         of source: String = "model") throws {
+        guard modelFeatureOrderSHA256 == TwistAndGoDeviceFeatures.featureOrderSHA256 else {
+            throw VersionError.featureOrderMismatch(source: source, model: modelFeatureOrderSHA256,
+                                                    featuriser: TwistAndGoDeviceFeatures.featureOrderSHA256)
+        }
+    }
     /// What a push did. Raw values are the C runtime's return codes.
     public enum PushResult: Int32, Sendable {
         /// A vector was scored and fired the event.
@@ -51,8 +88,20 @@ public struct TwistAndGoDetector: Sendable {
     public private(set) var run: Int = 0
     private var cooldown: Int = 0
 
-    /// A new stream. Storage is allocated here, once.
-    public init() {
+    /// The key of the feature order sha256 in the .mlmodel's user-defined metadata (featgen
+    /// writes it there).
+    public static let coreMLFeatureOrderKey: String = "featgen.feature_order_sha256"
+
+    /// Throws ``VersionError`` unless a Core ML model's user-defined metadata names this
+    /// featuriser's feature order (``checkCoreMLModel(_:)`` reads it from an `MLModel`).
+    public static func checkCoreMLMetadata(_ metadata: [String: String]) throws {
+        try checkFeatureOrder(metadata[coreMLFeatureOrderKey] ?? "(none)", of: "Core ML model")
+    }
+
+    /// A new stream. Storage is allocated here, once. Throws ``VersionError`` when the tree model
+    /// was generated for another feature order than the featuriser's (files of two builds mixed).
+    public init() throws {
+        try Self.checkFeatureOrder(TwistAndGoModel.featureOrderSHA256, of: "TwistAndGoModel tree model")
         featuriser = TwistAndGoDeviceFeatures()
         vector = [Double](repeating: 0.0, count: TwistAndGoDeviceFeatures.featureCount)
         margins = [Float](repeating: 0.0, count: TwistAndGoModel.outputCount)

@@ -51,6 +51,8 @@ public struct TwistAndGoDeviceFeatures: Sendable {
     public static let specHash: String = "b1cf1a3631585f04fa8c882248bafa870c02cf9c3c24698a5d2d486908d3e95f"
     /// Version of featgen that generated this code.
     public static let generatorVersion: String = "0.1.0"
+    /// sha256 of the feature names in vector order, one per line: a model must carry the same.
+    public static let featureOrderSHA256: String = "ebd8a89cd8373e8ee4f2db528fa50b0de5fc1f5286ca038c73eb22facf1e292c"
     /// Order of the values in a sample.
     public static let inputNames: [String] = [
         "acc_x",

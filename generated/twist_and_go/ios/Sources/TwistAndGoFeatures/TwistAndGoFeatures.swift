@@ -50,6 +50,8 @@ public struct TwistAndGoFeatures: Sendable {
     public static let specHash: String = "b1cf1a3631585f04fa8c882248bafa870c02cf9c3c24698a5d2d486908d3e95f"
     /// Version of featgen that generated this code.
     public static let generatorVersion: String = "0.1.0"
+    /// sha256 of the feature names in vector order, one per line: a model must carry the same.
+    public static let featureOrderSHA256: String = "5fb90d34374a84832469451e1b4508db91e5b68e9fe441d705b88b9077c97c90"
     /// Order of the values in a sample.
     public static let inputNames: [String] = [
         "acc_x",

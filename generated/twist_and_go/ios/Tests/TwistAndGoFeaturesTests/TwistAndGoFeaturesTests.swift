@@ -12,7 +12,7 @@ import TwistAndGoFeatures
 /// Resources/golden.bin, little-endian: "FGGOLD01", then UInt32 inputCount,
 /// featureCount, sampleCount, vectorCount; Float64 samples[sampleCount][inputCount]; Int8
 /// status[sampleCount] (1 emitted, 0 pending, -1 rejected); UInt64 bits[vectorCount][featureCount].
-private struct Golden {
+struct Golden {
     let inputCount: Int
     let featureCount: Int
     let sampleCount: Int

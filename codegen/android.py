@@ -1,0 +1,80 @@
+"""``generated/<name>/android/``: what an Android Studio module pulls, self-contained.
+
+    android/src/main/cpp/CMakeLists.txt      builds lib<name>_jni.so (NDK; parity flags)
+    android/src/main/cpp/<name>_*.{h,c}      the generated C runtime, copied from c/ (features,
+                                             and model + detector when the spec has a model)
+    android/src/main/cpp/<name>_jni.c        the JNI bridge (copies in, calls C, copies out)
+    android/src/main/kotlin/featgen/<Name>.kt the Kotlin class: push(DoubleArray|FloatArray),
+                                             status / decision event, margins, features, and
+                                             the version check against the loaded library
+
+All numbers are computed by the C runtime; the bridge and the Kotlin class only move them.
+"""
+from __future__ import annotations
+
+import struct
+from pathlib import PurePosixPath
+
+KOTLIN_PACKAGE = "featgen"
+ROOT = "android/src/main"
+
+
+def type_name(name: str) -> str:
+    """twist_and_go -> TwistAndGo (the Swift backend's rule)."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+def jni_prefix(package: str, cls: str) -> str:
+    """The JNI symbol prefix of ``package.cls``'s native methods (JNI spec: '_' -> '_1')."""
+    mangle = lambda s: s.replace("_", "_1")     # noqa: E731
+    return "Java_" + "_".join(mangle(part) for part in package.split(".")) + "_" + mangle(cls)
+
+
+def _float_bits(hex_literal: str) -> int:
+    """The float32 written as a hex literal (exactly a float32), as Java's signed int bits."""
+    return struct.unpack("<i", struct.pack("<f", float.fromhex(hex_literal)))[0]
+
+
+def android_files(env, files: dict, common: dict, header_lines: list[str],
+                  model: dict | None, normalise) -> dict[str, str]:
+    """{path: text} of android/ for a build whose other files are ``files``; ``model`` is the
+    manifest's "model" entry, or None for a spec without a model."""
+    name = common["name"]
+    cls = type_name(name)
+    # With a model the detector runs the device featuriser (only what the model reads).
+    feat = model["device"]["featuriser"] if model is not None else name
+    parts = [f"{feat}_features"] + ([f"{name}_model", f"{name}_detector"]
+                                     if model is not None else [])
+    lines = list(header_lines)
+    if model is not None:
+        lines.append(f"Model sha256: {model['model_sha256']} ({model['path']}/model.json)")
+    ctx = dict(common, type_name=cls, var_name=cls[:1].lower() + cls[1:],
+               kotlin_package=KOTLIN_PACKAGE, jni_library=f"{name}_jni",
+               jni_prefix=jni_prefix(KOTLIN_PACKAGE, cls), has_model=model is not None,
+               c_sources=[f"{part}.c" for part in parts] + [f"{name}_jni.c"],
+               feat=feat, FP=feat.upper(),
+               header_line=header_lines[0] + " " + header_lines[2])
+    if model is not None:
+        d = model["decision"]
+        ctx.update(feature_names=[f["name"] for f in model["device"]["features"]],
+                   feature_order_sha256=model["feature_order_sha256"],model_sha256=model["model_sha256"], n_outputs=model["n_outputs"],
+                   decision={"kind": d["kind"], "threshold": repr(float(d.get("threshold", 0.0))),
+                             "positive_class": d.get("positive_class", 1),
+                             "consecutive": d["consecutive"],
+                             "refractory": d["refractory_samples"]},
+                   margin_threshold_bits=(_float_bits(d["margin_threshold"])
+                                          if d["kind"] == "binary" else 0),
+                   margin_threshold_hex=d.get("margin_threshold", ""))
+    out = {}
+    cpp = f"{ROOT}/cpp"
+    for part in parts:                   # the C runtime, byte for byte as in c/
+        for ext in ("h", "c"):
+            out[f"{cpp}/{part}.{ext}"] = files[f"c/{part}.{ext}"]
+    c_header = "/* " + "\n * ".join(lines) + "\n */"
+    kt_header = "\n".join("// " + line for line in lines)
+    out[f"{cpp}/CMakeLists.txt"] = env.get_template("android/CMakeLists.txt.j2").render(**ctx)
+    out[f"{cpp}/{name}_jni.c"] = env.get_template("android/jni.c.j2").render(header=c_header,
+                                                                              **ctx)
+    kotlin = PurePosixPath(ROOT, "kotlin", *KOTLIN_PACKAGE.split("."), f"{cls}.kt")
+    out[str(kotlin)] = env.get_template("android/Wrapper.kt.j2").render(header=kt_header, **ctx)
+    return {path: normalise(text) for path, text in out.items()}
