@@ -15,6 +15,7 @@ import pytest
 
 from codegen.build import TEMPLATES
 from parity_tests import harness
+from parity_tests.model_harness import device_featuriser
 from parity_tests.recordings import edge_case_recording, parity_recordings
 
 CLANG = shutil.which("clang-14") or shutil.which("clang")
@@ -62,9 +63,11 @@ def test_asan_ubsan_new_vocabulary(tmp_path):
     assert comparison.identical, comparison.failure_message()
 
 
-FUZZ_TARGETS = {   # harness template -> generated sources it links
-    "push": ("c/fuzz_push.c.j2", ["features"]),
-    "model+detector": ("c/fuzz_detector.c.j2", ["features", "model", "detector"]),
+FUZZ_TARGETS = {   # harness template, prefix of the featuriser it drives, generated sources
+    "push": ("c/fuzz_push.c.j2", "full", ["{full}_features"]),
+    "device push": ("c/fuzz_push.c.j2", "device", ["{device}_features"]),
+    "model+detector": ("c/fuzz_detector.c.j2", "full",
+                       ["{device}_features", "{full}_model", "{full}_detector"]),
 }
 
 
@@ -72,8 +75,10 @@ FUZZ_TARGETS = {   # harness template -> generated sources it links
 def test_libfuzzer_with_sanitizers(target, example, tmp_path):
     _require(CLANG, "clang (with libFuzzer)")
     spec, files, _ = example
-    template, parts = FUZZ_TARGETS[target]
-    sources = [f"c/{spec.name}_{part}.c" for part in parts]
+    template, which, parts = FUZZ_TARGETS[target]
+    device, _ = device_featuriser(files, spec.name)    # what the detector runs
+    prefixes = {"full": spec.name, "device": device}
+    sources = [f"c/{part.format(**prefixes)}.c" for part in parts]
     if not all(source in files for source in sources):
         pytest.fail(f"the example generates no {', '.join(sources)}: nothing to fuzz")
     c_dir = tmp_path / "c"
@@ -82,8 +87,9 @@ def test_libfuzzer_with_sanitizers(target, example, tmp_path):
         if rel.startswith("c/") and rel.count("/") == 1:    # not c/tl2cgen/
             (tmp_path / rel).write_text(text)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)))
+    name = prefixes[which]
     (c_dir / "fuzz.c").write_text(env.get_template(template).render(
-        name=spec.name, P=spec.name.upper()))
+        name=name, P=name.upper(), feat=device, FP=device.upper()))
     exe = tmp_path / "fuzz"
     subprocess.run([CLANG, "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all",
                     "-g", "-O1", "-std=c99", "-ffp-contract=off", "-I", str(c_dir),
