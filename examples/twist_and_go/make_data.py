@@ -22,6 +22,10 @@ Each recording is one CSV file (``s03_r01.csv``: acc_x..gyro_z, ``label`` = 1 du
 
     python examples/twist_and_go/make_data.py -o out/data            # 8 subjects x 4 x 60 s
     python examples/twist_and_go/make_data.py -o out/small --subjects 3 --recordings 2 --seconds 30
+    python examples/twist_and_go/make_data.py -o out/neg --negatives-only --seed 1   # no twists
+
+``--negatives-only`` keeps the look-alike activities and drops the twists (every label 0): the
+negative streams on which examples/twist_and_go/evaluate.py counts false openings per hour.
 """
 from __future__ import annotations
 
