@@ -161,10 +161,10 @@ def test_missing_model_directory_is_located(tmp_path):
 
 
 def test_a_model_trained_on_other_features_is_refused(tmp_path):
-    spec = _copy_example(tmp_path, lambda t: t.replace("bins: 20", "bins: 16"))
+    spec = _copy_example(tmp_path, lambda t: t.replace("bins: 8,", "bins: 16,"))
     message = _build_error(spec)
     assert f"{spec}:{_line_of(spec, '{path: model}')}:15: model.path:" in message
-    assert "different feature vector" in message and "histogram_b16__gyro_y__long" in message
+    assert "different feature vector" in message and "histogram_b00__gyro_y__long" in message
 
 
 def test_a_model_from_a_changed_definition_is_refused(tmp_path):

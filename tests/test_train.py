@@ -153,3 +153,50 @@ def test_multiclass_metrics_by_hand():
     assert (c["2"]["precision"], c["2"]["recall"], c["2"]["f1"]) == (None, 0.0, 0.0)
     assert [c[k]["support"] for k in "012"] == [2, 2, 1]
     assert m["macro_f1"] == pytest.approx((1 / 2 + 4 / 5 + 0.0) / 3, rel=1e-15)
+
+
+# ---------------------------------------------------------------- the example's evaluation
+
+EVALUATE = ROOT / "examples" / "twist_and_go" / "evaluate.py"
+
+
+def test_negative_streams_hold_no_twist():
+    make_data = make_data_module()
+    data = make_data.generate(2, 1, 40.0, seed=3, twists=False)
+    for samples, labels, _ in data.values():
+        assert samples.shape[0] > 1500 and not labels.any()
+    with_twists = make_data.generate(2, 1, 40.0, seed=3)
+    assert any(labels.any() for _, labels, _ in with_twists.values())
+
+
+def test_evaluation_runs_and_counts_consistently(tmp_path):
+    out = tmp_path / "evaluation.json"
+    run = subprocess.run([sys.executable, str(EVALUATE), "-o", str(out), "--negative-subjects", "1",
+                          "--negative-seconds", "30", "--gesture-subjects", "1",
+                          "--gesture-recordings", "1", "--gesture-seconds", "40"],
+                         capture_output=True, text=True, cwd=str(ROOT))
+    assert run.returncode == 0, run.stderr
+    report = json.loads(out.read_text())
+    assert "model:" in run.stdout and "naive |gyro| > 2.5 rad/s" in run.stdout
+    for d in (report["model"], report["naive_rule"], *report["naive_rule"]["sweep"].values()):
+        assert d["gestures"] > 0 and d["detected"] + d["missed"] == d["gestures"]
+        assert d["false_openings_per_hour"] == pytest.approx(
+            d["false_openings_negative_streams"] / d["negative_hours"], rel=1e-3)
+    equal = report["naive_rule"]["at_model_recall"]   # the highest threshold as good as the model
+    if equal is not None:
+        assert equal["detected"] >= report["model"]["detected"]
+        higher = [v for k, v in report["naive_rule"]["sweep"].items() if float(k) > equal["threshold"]]
+        assert all(v["detected"] < report["model"]["detected"] for v in higher)
+
+
+def test_committed_evaluation_is_for_the_committed_model():
+    """examples/twist_and_go/model/evaluation.json must be re-made after every retraining."""
+    from featurespec import load_spec
+
+    spec = load_spec(SPEC)
+    meta = json.loads((SPEC.parent / "model" / "featgen_model.json").read_text())
+    report = json.loads((SPEC.parent / "model" / "evaluation.json").read_text())
+    assert report["model_sha256"] == meta["model_sha256"]
+    assert report["features_hash"] == spec.features_hash
+    assert report["features"] == len(spec.feature_names)
+    assert report["model"]["negative_hours"] >= 1.0     # false openings per hour mean something

@@ -22,6 +22,10 @@ Each recording is one CSV file (``s03_r01.csv``: acc_x..gyro_z, ``label`` = 1 du
 
     python examples/twist_and_go/make_data.py -o out/data            # 8 subjects x 4 x 60 s
     python examples/twist_and_go/make_data.py -o out/small --subjects 3 --recordings 2 --seconds 30
+    python examples/twist_and_go/make_data.py -o out/neg --negatives-only --seed 1   # no twists
+
+``--negatives-only`` keeps the look-alike activities and drops the twists (every label 0): the
+negative streams on which examples/twist_and_go/evaluate.py counts false openings per hour.
 """
 from __future__ import annotations
 
@@ -190,14 +194,15 @@ def make_subject(rng, index: int) -> dict:
     }
 
 
-def scenario(rng, subject, seconds: float) -> list:
-    """A plausible day-in-the-life sequence of activities, about ``seconds`` long."""
+def scenario(rng, subject, seconds: float, twists: bool = True) -> list:
+    """A plausible day-in-the-life sequence of activities, about ``seconds`` long; without
+    ``twists``, only the negatives (the same activities in the same proportions to each other)."""
     parts = [still(rng.uniform(1.0, 3.0)),
              rotate(rng, (1, 0, 0), subject["hold_pitch"] + rng.uniform(-10, 10),
                     rng.uniform(0.8, 1.4), lift=2.5)]
     total = sum(p[0].shape[0] for p in parts) / FINE
     while total < seconds:
-        r = rng.random()
+        r = rng.random() if twists else 0.40 + 0.60 * rng.random()
         if r < 0.30:
             chunk = [hold(rng, subject, rng.uniform(1.0, 3.0)), twist(rng, subject),
                      hold(rng, subject, rng.uniform(1.0, 3.0))]
@@ -230,9 +235,9 @@ def scenario(rng, subject, seconds: float) -> list:
     return parts
 
 
-def simulate(rng, subject, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+def simulate(rng, subject, seconds: float, twists: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(samples (n, 6) at 50 Hz with jittered sample times, labels (n,))."""
-    parts = scenario(rng, subject, seconds)
+    parts = scenario(rng, subject, seconds, twists)
     omega = np.concatenate([p[0] for p in parts])
     accel = np.concatenate([p[1] for p in parts])
     label = np.concatenate([p[2] for p in parts])
@@ -263,14 +268,16 @@ def simulate(rng, subject, seconds: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def generate(subjects: int = 8, recordings: int = 4, seconds: float = 60.0,
-             seed: int = 20261125) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
-    """{recording name: (samples, labels, subject)}; the same arguments give the same data."""
+             seed: int = 20261125, twists: bool = True
+             ) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+    """{recording name: (samples, labels, subject)}; the same arguments give the same data.
+    ``twists=False``: negative streams only (every label 0), for false openings per hour."""
     out = {}
     for s in range(subjects):
         subject = make_subject(np.random.default_rng([seed, s]), s)
         for r in range(recordings):
             rng = np.random.default_rng([seed, s, r + 1])
-            samples, labels = simulate(rng, subject, seconds)
+            samples, labels = simulate(rng, subject, seconds, twists)
             out[f"s{s:02d}_r{r:02d}"] = (samples, labels, s)
     return out
 
@@ -305,8 +312,11 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="per recording")
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--format", choices=("csv", "npz"), default="csv")
+    parser.add_argument("--negatives-only", action="store_true",
+                        help="no twists: only the look-alike activities (label 0 throughout)")
     args = parser.parse_args(argv)
-    data = generate(args.subjects, args.recordings, args.seconds, args.seed)
+    data = generate(args.subjects, args.recordings, args.seconds, args.seed,
+                    twists=not args.negatives_only)
     paths = write(data, args.output, args.format)
     samples = np.concatenate([d[0] for d in data.values()])
     labels = np.concatenate([d[1] for d in data.values()])
