@@ -127,9 +127,11 @@ def ulp_rows(manifest: dict, comparisons) -> list[dict]:
         cells = []
         for c in comparisons:
             s = next((s for s in c.stats if s.name == f["name"]), None)
-            cells.append({"max_ulp": s.max_ulp, "mismatches": s.mismatches, "first": s.first}
-                         if s is not None else {"max_ulp": "·", "mismatches": 0, "first":
-                                                "not computed by this featuriser"})
+            cells.append({"max_ulp": s.max_ulp, "mismatches": s.mismatches, "first": s.first,
+                          "absent": False} if s is not None else
+                         {"max_ulp": 0, "mismatches": 0, "absent": True,
+                          "first": "not computed by this featuriser (the device one computes "
+                                   "what the model reads)"})
         params = ", ".join(f"{k}: {json.dumps(v)}" for k, v in f["params"].items())
         rows.append({"index": j, "name": f["name"], "kind": f["kind"],
                      "signals": " × ".join(f["signals"]), "window": f["window"],

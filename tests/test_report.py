@@ -70,7 +70,13 @@ def test_ulp_table_has_a_row_per_feature_with_its_max_ulp(report):
     rows = re.findall(r"<tr[ >].*?</tr>", table, re.S)
     assert len(rows) == len(NAMES) + 1                  # header + one per feature
     targets = [t["target"] for t in data["targets"]]
-    assert targets == ["C", "Swift"]
+    assert targets == ["C", "Swift", "C device", "Swift device"]   # device: what the model reads
+    device = data["targets"][2]["features"]
+    assert 0 < len(device) < len(NAMES) and set(device) <= set(NAMES)
+    absent = [n for n in NAMES if n not in device]
+    for name in absent:                       # a feature the device does not compute: "·"
+        row = next(r for r in rows if f'<td class="mono">{name}</td>' in r)
+        assert row.count(">·</td>") == 2, row
     for name in NAMES:
         assert f'<td class="mono">{name}</td>' in table, name
     for target in data["targets"]:
@@ -138,7 +144,7 @@ def test_without_swift_the_report_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(harness, "find_swiftc", lambda: None)
     monkeypatch.delenv("CI", raising=False)
     text, data = _run(tmp_path)
-    assert [t["target"] for t in data["targets"]] == ["C"]
+    assert [t["target"] for t in data["targets"]] == ["C", "C device"]
     assert 'id="swift-missing"' in text
     assert "Swift (iOS) target NOT CHECKED" in text
     assert "NOT CHECKED: no swiftc" in text or _pngs(text)      # the timeline lane says it too
