@@ -18,6 +18,7 @@ from codegen import __version__
 from codegen.build import generate, stale_files, write_tree
 from featurespec import SpecError, load_spec
 
+from .cluster_cli import CLUSTER_HELP
 from .data import DataError, read_recordings, write_features
 
 console = Console(highlight=False)
@@ -79,16 +80,25 @@ def check(spec: str, output: str) -> None:
 
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.argument("data", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Feature table to write: .csv (header of names) or .npz.")
+@click.argument("data", nargs=-1, required=True)
+@click.option("-o", "--output", required=True,
+              help="Feature table to write: .csv (header of names), .npz, or a directory (or "
+                   "fsspec URL) of Parquet partitions, one per recording.")
 @click.option("--drop-nonfinite", is_flag=True,
               help="Drop samples with NaN/inf, as the device runtimes do (default: refuse).")
-def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: bool) -> None:
-    """Training features of the recordings in DATA (.csv or .npz), via the generated numpy code."""
+@click.option("--cluster", metavar="ADDRESS", help=CLUSTER_HELP)
+def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: bool,
+              cluster: str | None) -> None:
+    """Training features of the recordings in DATA (.csv, .npz or .parquet files; for a
+    Parquet directory output also directories, globs and fsspec URLs), via the generated numpy
+    code. A directory output is resumable: a rerun keeps the finished partitions."""
     from parity_tests.harness import load_numpy_module
 
     parsed, files = _load(spec)
+    if cluster is not None or Path(output).suffix.lower() not in (".csv", ".npz"):
+        from .cluster_cli import featurize_partitioned
+        featurize_partitioned(parsed, files, data, output, cluster, drop_nonfinite)
+        return
     module = load_numpy_module(files, parsed.name)
     try:
         recordings = read_recordings([Path(d) for d in data], parsed.inputs)
