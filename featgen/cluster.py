@@ -162,13 +162,14 @@ def _peak_rss_bytes() -> int:
 
 def featurize_partition(job: FeatureJob, ref: RecordingRef, out_url: str) -> dict:
     """The task: one recording in, its Parquet partition out (atomically), a summary back."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.thread_time()
     samples = read_samples(ref, job.inputs)
     x, ends, dropped = featurize_recording(job, samples, ref.name)
     write_partition(out_url, job, ref, x, ends,
                     job.metadata(ref, int(samples.shape[0]), int(x.shape[0]), dropped))
     return {"recording": ref.name, "samples": int(samples.shape[0]), "vectors": int(x.shape[0]),
-            "dropped": dropped, "seconds": time.perf_counter() - start, "worker": _where(),
+            "dropped": dropped, "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.thread_time() - cpu, "worker": _where(),
             "pid": os.getpid(), "peak_rss_bytes": _peak_rss_bytes()}
 
 
@@ -446,8 +447,7 @@ def train(spec, refs: list[RecordingRef], out: Path, params, client,
             n_class)
     tr.write_meta(spec, out, params, xgb_params, raw, forest, n_class, test_groups,
                   label_column, group_column, metrics)
-    client.cancel(parts + summaries_f + [job_f, booster_f])
-    return metrics
+    return metrics      # the futures (features held by the workers) are released on return
 
 
 def _class_counts(part) -> dict:
