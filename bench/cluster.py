@@ -1,6 +1,7 @@
-"""Section 5: featurising a fleet on a Dask cluster (featgen featurize --cluster).
+"""Section 6: featurising a fleet on a Dask cluster (featgen featurize --cluster).
 
-* A synthetic fleet of at least 10^7 samples (full; 2.4 * 10^4 with --quick): recordings of
+* A synthetic fleet of at least 10^7 samples (full; 2.4 * 10^4 with --quick;
+  FEATGEN_BENCH_CLUSTER_RECORDINGS=N for N recordings of 10^5 samples instead): recordings of
   examples/twist_and_go/make_data.py (phone motion at 50 Hz) cut, re-spliced and re-noised into
   100 recordings of 10^5 samples each (33 min at 50 Hz), one Parquet file per recording.
 * The same fleet featurised end to end (read Parquet, generated numpy featurize, write the Parquet
@@ -26,7 +27,7 @@ import numpy as np
 
 from bench.common import ROOT, Results, Row
 
-SECTION = "5 cluster (Dask)"
+SECTION = "6 cluster (Dask)"
 HOURS = 1e5             # the fleet of the paper estimate
 RATE_HZ = 50.0
 
@@ -85,6 +86,7 @@ def run_section(res: Results, work: Path) -> None:
     spec = load_spec(str(ROOT / "examples" / "twist_and_go" / "spec.yaml"))
     job = cl.feature_job(spec, generate(spec))
     n_rec, n_samp = (4, 6_000) if quick else (100, 100_000)
+    n_rec = int(os.environ.get("FEATGEN_BENCH_CLUSTER_RECORDINGS", n_rec))   # a smaller fleet
     t0 = time.perf_counter()
     total = make_fleet(work / "fleet", n_rec, n_samp)
     refs = discover([str(work / "fleet")])

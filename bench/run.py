@@ -46,7 +46,7 @@ SECTIONS = (
     ("2 on-device cost", "bench.device", "device."),
     ("3 build", "bench.build_time", "build."),
     ("4 prediction", "bench.prediction", "predict."),
-    ("5 cluster", "bench.cluster", "cluster."),
+    ("6 cluster", "bench.cluster", "cluster."),
 )
 
 
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help="small sizes, one repeat: checks that every benchmark runs (< 90 s)")
     ap.add_argument("--json", type=Path, help="write the results here as JSON")
-    ap.add_argument("--only", help="comma-separated section numbers to run (1-5), for development")
+    ap.add_argument("--only", help="comma-separated section numbers to run (1-4, 6), for development")
     args = ap.parse_args(argv)
 
     t_start = time.perf_counter()

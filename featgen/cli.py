@@ -101,7 +101,8 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
         return
     module = load_numpy_module(files, parsed.name)
     try:
-        recordings = read_recordings([Path(d) for d in data], parsed.inputs)
+        from .parquet_io import local_files
+        recordings = read_recordings(local_files(data), parsed.inputs)
     except DataError as exc:
         _fail(str(exc))
     tables = {}

@@ -30,7 +30,7 @@ import numpy as np
 
 from .data import DataError
 from .parquet_io import (FeatureJob, RecordingRef, plan, read_labeled_one, read_samples,
-                         remove_leftovers, write_manifest, write_partition)
+                         remove_leftovers, remove_manifest, write_manifest, write_partition)
 
 CONNECT_TIMEOUT_S = 10.0     # FEATGEN_CONNECT_TIMEOUT (seconds) overrides it
 _LOCAL = re.compile(r"local(?::(.*))?\Z")
@@ -86,7 +86,7 @@ def connect(value: str, local_directory: str | os.PathLike | None = None,
             with dask.config.set({"distributed.worker.daemon": False,
                                   "distributed.admin.system-monitor.gil.enabled": False}):
                 cluster = LocalCluster(n_workers=arg, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR,
+                                       dashboard_address=":0", silence_logs=logging.ERROR,
                                        local_directory=None if local_directory is None
                                        else str(local_directory))
             client = Client(cluster, timeout=timeout)
@@ -212,6 +212,8 @@ def featurize(job: FeatureJob, refs: list[RecordingRef], out_url: str, client=No
     progress bar. An error in any recording stops the run (finished partitions stay)."""
     start = time.perf_counter()
     todo = plan(out_url, job, refs)
+    if todo.todo:
+        remove_manifest(out_url)
     if on_start is not None:
         on_start(len(todo.todo))
     results: list[dict] = []
@@ -423,8 +425,9 @@ def train(spec, refs: list[RecordingRef], out: Path, params, client,
     metrics["events"] = _sum_events(events, decision)
     n_train = sum(vectors[i] for i in train_idx)
     y_counts = {c: 0 for c in classes}
-    for i in with_vectors:      # class fractions over all vectors, as featgen train reports
-        for c, k in client.submit(_class_counts, parts[i], pure=False).result().items():
+    for counts in client.gather(client.map(_class_counts, [parts[i] for i in with_vectors],
+                                           pure=False)):
+        for c, k in counts.items():     # class fractions over all vectors, as featgen train
             y_counts[c] = y_counts.get(c, 0) + k
     total = sum(vectors)
     metrics["data"] = {

@@ -16,9 +16,9 @@ class DataError(ValueError):
 def read_recordings(paths: list[Path], inputs: tuple[str, ...]) -> dict[str, np.ndarray]:
     """{label: (n_samples, len(inputs)) float64} from CSV files (one recording each, a header
     row naming the inputs; other columns are ignored), Parquet files (likewise, a column per
-    input) or NPZ files (each 2-D array is one
-    recording with columns in input order; arrays named ``<recording>.<column>`` are per-sample
-    columns that belong to it, e.g. labels, and are not recordings)."""
+    input) or NPZ files (each 2-D array is one recording with columns in input order; arrays
+    named ``<recording>.<column>`` are per-sample columns that belong to it, e.g. labels, and
+    are not recordings)."""
     recordings: dict[str, np.ndarray] = {}
     for path in map(Path, paths):
         if not path.is_file():

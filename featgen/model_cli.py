@@ -64,6 +64,7 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
     from featurespec import SpecError, load_spec
 
     from .data import read_labeled
+    from .parquet_io import local_files
     from .train import Params, TrainError, summary_lines, train
 
     cli = _cli()
@@ -86,7 +87,7 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
         cli._fail("--compare-local compares a --cluster model with the single-machine one; "
                   "give --cluster too")
     try:
-        recordings = read_labeled([Path(d) for d in data], parsed.inputs, label_column,
+        recordings = read_labeled(local_files(data), parsed.inputs, label_column,
                                   group_column or None)
         metrics = train(parsed, recordings, Path(output),
                         Params(objective=objective, rounds=rounds, max_depth=max_depth, eta=eta,

@@ -119,6 +119,23 @@ def discover(sources: list[str] | tuple[str, ...]) -> list[RecordingRef]:
     return refs
 
 
+def local_files(sources) -> list[Path]:
+    """SOURCES for the single-machine readers: files as given (a missing one is reported by
+    the reader), directories and globs expanded as ``discover`` expands them."""
+    out: list[Path] = []
+    for source in sources:
+        if Path(source).is_file() or not (Path(source).is_dir()
+                                          or any(c in GLOB_CHARS for c in str(source))):
+            out.append(Path(source))
+            continue
+        for ref in discover([str(source)]):
+            if "://" in ref.url:
+                raise DataError(f"{source}: a remote location needs --cluster (or a local copy)")
+            if Path(ref.url) not in out:
+                out.append(Path(ref.url))
+    return out
+
+
 def _refs_of(fs, path: str) -> list[RecordingRef]:
     url = _url(fs, path)
     stem, suffix = posixpath.splitext(posixpath.basename(path))
@@ -398,6 +415,14 @@ def remove_leftovers(out_url: str) -> int:
         except FileNotFoundError:
             pass
     return len(leftovers)
+
+
+def remove_manifest(out_url: str) -> None:
+    """Before a run rewrites partitions: no manifest means "not finished"."""
+    fs, root = _fs(out_url)
+    path = posixpath.join(root, MANIFEST)
+    if fs.exists(path):
+        fs.rm(path)
 
 
 def write_manifest(out_url: str, job: FeatureJob, refs: list[RecordingRef],
