@@ -108,9 +108,12 @@ def run_section(res: Results, work: Path) -> None:
             load0 = os.getloadavg()
             report = cl.featurize(job, refs, str(out), client)
             runs[n_workers] = (report, load0, os.getloadavg())
+            cpu = sum(r["cpu_seconds"] for r in report.results)
+            peak = max(r["peak_rss_bytes"] for r in report.results) / 2**20
             print(f"[bench] cluster: {n_workers} worker(s): {report.vectors} windows in "
-                  f"{report.seconds:.1f} s, load {load0} -> {os.getloadavg()}", file=sys.stderr,
-                  flush=True)
+                  f"{report.seconds:.1f} s ({report.vectors / report.seconds:.0f}/s; "
+                  f"{report.vectors / cpu:.0f} per task CPU-s; peak RSS {peak:.0f} MiB), load "
+                  f"{load0} -> {os.getloadavg()}", file=sys.stderr, flush=True)
             hashes[n_workers] = _hashes(out)
             shutil.rmtree(out)          # 16 GB at full size: one table on disk at a time
 

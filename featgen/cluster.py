@@ -346,7 +346,6 @@ def train(spec, refs: list[RecordingRef], out: Path, params, client,
     model on the same (gathered) training vectors and report both on the held-out set."""
     import dask
     import dask.array as da
-    import xgboost
     import xgboost.dask as dxgb
     from distributed import as_completed
 
@@ -446,8 +445,8 @@ def train(spec, refs: list[RecordingRef], out: Path, params, client,
     }
     if compare_local:
         metrics["cluster"]["single_machine"] = _compare_local(
-            client, booster, xgb_params, params, parts, train_idx, X_test, y_test, margins, decision,
-            n_class)
+            client, booster, xgb_params, params, parts, train_idx, X_test, y_test, margins,
+            decision, n_class)
     tr.write_meta(spec, out, params, xgb_params, raw, forest, n_class, test_groups,
                   label_column, group_column, metrics)
     return metrics      # the futures (features held by the workers) are released on return

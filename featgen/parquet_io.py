@@ -441,7 +441,6 @@ def write_manifest(out_url: str, job: FeatureJob, refs: list[RecordingRef],
 def read_features(out_url: str):
     """(features (n, n_features) float64, end_sample (n,), recording (n,) str, manifest) of a
     partitioned feature table, partitions in the manifest's (the recordings') order."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     fs, root = _fs(out_url)

@@ -24,7 +24,6 @@ from featgen.data import DataError, read_recordings
 from featgen.parquet_io import (MANIFEST, TMP_MARK, discover, read_features, recording_of,
                                 write_recording_parquet)
 from featurespec import load_spec
-from parity_tests.harness import load_numpy_module
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "examples" / "twist_and_go" / "spec.yaml"
