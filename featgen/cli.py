@@ -25,10 +25,14 @@ console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
 
-def _load(spec_path: str):
-    """Spec and generated files, or a clean located error and exit status 2."""
+def _load(spec_path: str, features_only: bool = False):
+    """Spec and generated files, or a clean located error and exit status 2. FEATURES_ONLY:
+    the feature code alone (no model artifacts: featurising needs none, and is faster)."""
     try:
         spec = load_spec(spec_path)
+        if features_only:
+            import dataclasses
+            return spec, generate(dataclasses.replace(spec, model=None, decision=None))
         return spec, generate(spec)
     except SpecError as exc:
         errors.print(f"[bold red]error:[/] invalid spec\n{escape(str(exc))}", soft_wrap=True)
@@ -94,7 +98,7 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
     code. A directory output is resumable: a rerun keeps the finished partitions."""
     from parity_tests.harness import load_numpy_module
 
-    parsed, files = _load(spec)
+    parsed, files = _load(spec, features_only=True)
     if cluster is not None or Path(output).suffix.lower() not in (".csv", ".npz"):
         from .cluster_cli import featurize_partitioned
         featurize_partitioned(parsed, files, data, output, cluster, drop_nonfinite)
