@@ -389,3 +389,30 @@ def test_sagemaker_script_mode_reads_its_environment(fleet, client, tmp_path, mo
     monkeypatch.delenv("SM_CHANNEL_TRAINING")
     assert sagemaker.main([]) == 2
     assert "$SM_CHANNEL_TRAINING is not set" in (output / "failure").read_text()
+
+
+def test_fsspec_urls_in_and_out(fleet, job, spec):
+    """Recordings and features behind a URL (fsspec's in-memory filesystem stands in for an
+    object store): read through a local copy, written through a temporary object and a move."""
+    import fsspec
+
+    from featgen.cluster import generated_module
+
+    fs = fsspec.filesystem("memory")
+    for name in ("s00_r00.csv", "s01_r01.parquet"):
+        fs.pipe(f"/fleet/{name}", (fleet / name).read_bytes())
+    refs = discover(["memory://fleet/*"])
+    assert [r.name for r in refs] == ["s00_r00", "s01_r01"]
+    assert refs[0].url.startswith("memory://") and refs[0].url.endswith("/fleet/s00_r00.csv")
+    report = cl.featurize(job, refs, "memory://features")
+    assert report.written == 2
+    x, ends, names, _ = read_features("memory://features")
+    module = generated_module(job)
+    local = read_recordings([fleet / "s00_r00.csv", fleet / "s01_r01.parquet"], spec.inputs)
+    expected = [module.featurize(samples) for samples in local.values()]
+    assert np.array_equal(_bits(x), _bits(np.concatenate([e[0] for e in expected])))
+    assert np.array_equal(ends, np.concatenate([e[1] for e in expected]))
+    assert not [p for p in fs.ls("/features", detail=False) if TMP_MARK in p]
+    assert cl.featurize(job, refs, "memory://features").skipped == 2
+    fs.rm("/fleet", recursive=True)
+    fs.rm("/features", recursive=True)
