@@ -39,6 +39,9 @@ ROW_IDS = (
     *(f"prune.c.{what}.{v}" for what in ("push", "callgrind", "state", "text")
       for v in ("full", "shared", "pruned", "both")),
     "prune.features", "prune.swift.push.full", "prune.swift.push.both",
+    "cluster.fleet", "cluster.featurize.workers1", "cluster.featurize.workers2",
+    "cluster.featurize.per_core", "cluster.memory.peak_worker", "cluster.bits.same_partitions",
+    "cluster.estimate.core_hours", "cluster.train.margin_diff",
 )
 
 SECTIONS = (
@@ -47,6 +50,7 @@ SECTIONS = (
     ("3 build", "bench.build_time", "build."),
     ("4 prediction", "bench.prediction", "predict."),
     ("5 device pruning and sharing", "bench.pruning", "prune."),
+    ("6 cluster", "bench.cluster", "cluster."),
 )
 
 
@@ -110,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help="small sizes, one repeat: checks that every benchmark runs (< 90 s)")
     ap.add_argument("--json", type=Path, help="write the results here as JSON")
-    ap.add_argument("--only", help="comma-separated section numbers to run (1-5), for development")
+    ap.add_argument("--only", help="comma-separated section numbers to run (1-6), for development")
     args = ap.parse_args(argv)
 
     t_start = time.perf_counter()

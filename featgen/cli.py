@@ -18,16 +18,21 @@ from codegen import __version__
 from codegen.build import generate, stale_files, write_tree
 from featurespec import SpecError, load_spec
 
+from .cluster_cli import CLUSTER_HELP
 from .data import DataError, read_recordings, write_features
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
 
-def _load(spec_path: str, prune: bool = True):
-    """Spec and generated files, or a clean located error and exit status 2."""
+def _load(spec_path: str, prune: bool = True, features_only: bool = False):
+    """Spec and generated files, or a clean located error and exit status 2. FEATURES_ONLY:
+    the feature code alone (no model artifacts: featurising needs none, and is faster)."""
     try:
         spec = load_spec(spec_path)
+        if features_only:
+            import dataclasses
+            return spec, generate(dataclasses.replace(spec, model=None, decision=None))
         return spec, generate(spec, prune=prune)
     except SpecError as exc:
         errors.print(f"[bold red]error:[/] invalid spec\n{escape(str(exc))}", soft_wrap=True)
@@ -85,19 +90,29 @@ def check(spec: str, output: str, all_features: bool) -> None:
 
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.argument("data", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Feature table to write: .csv (header of names) or .npz.")
+@click.argument("data", nargs=-1, required=True)
+@click.option("-o", "--output", required=True,
+              help="Feature table to write: .csv (header of names), .npz, or a directory (or "
+                   "fsspec URL) of Parquet partitions, one per recording.")
 @click.option("--drop-nonfinite", is_flag=True,
               help="Drop samples with NaN/inf, as the device runtimes do (default: refuse).")
-def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: bool) -> None:
-    """Training features of the recordings in DATA (.csv or .npz), via the generated numpy code."""
+@click.option("--cluster", metavar="ADDRESS", help=CLUSTER_HELP)
+def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: bool,
+              cluster: str | None) -> None:
+    """Training features of the recordings in DATA (.csv, .npz or .parquet files; for a
+    Parquet directory output also directories, globs and fsspec URLs), via the generated numpy
+    code. A directory output is resumable: a rerun keeps the finished partitions."""
     from parity_tests.harness import load_numpy_module
 
-    parsed, files = _load(spec)
+    parsed, files = _load(spec, features_only=True)
+    if cluster is not None or Path(output).suffix.lower() not in (".csv", ".npz"):
+        from .cluster_cli import featurize_partitioned
+        featurize_partitioned(parsed, files, data, output, cluster, drop_nonfinite)
+        return
     module = load_numpy_module(files, parsed.name)
     try:
-        recordings = read_recordings([Path(d) for d in data], parsed.inputs)
+        from .parquet_io import local_files
+        recordings = read_recordings(local_files(data), parsed.inputs)
     except DataError as exc:
         _fail(str(exc))
     tables = {}

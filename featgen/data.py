@@ -15,9 +15,10 @@ class DataError(ValueError):
 
 def read_recordings(paths: list[Path], inputs: tuple[str, ...]) -> dict[str, np.ndarray]:
     """{label: (n_samples, len(inputs)) float64} from CSV files (one recording each, a header
-    row naming the inputs; other columns are ignored) or NPZ files (each 2-D array is one
-    recording with columns in input order; arrays named ``<recording>.<column>`` are per-sample
-    columns that belong to it, e.g. labels, and are not recordings)."""
+    row naming the inputs; other columns are ignored), Parquet files (likewise, a column per
+    input) or NPZ files (each 2-D array is one recording with columns in input order; arrays
+    named ``<recording>.<column>`` are per-sample columns that belong to it, e.g. labels, and
+    are not recordings)."""
     recordings: dict[str, np.ndarray] = {}
     for path in map(Path, paths):
         if not path.is_file():
@@ -29,8 +30,12 @@ def read_recordings(paths: list[Path], inputs: tuple[str, ...]) -> dict[str, np.
         elif suffix == ".npz":
             for key, array in _read_npz(path, inputs).items():
                 recordings[f"{path.stem}:{key}"] = array
+        elif suffix == ".parquet":      # one recording per file (featgen/parquet_io.py)
+            from .parquet_io import _read_parquet
+            recordings[path.stem if path.stem not in recordings else str(path)] = \
+                _read_parquet(path, str(path), inputs)[0]
         else:
-            raise DataError(f"{path}: unsupported data file (expected .csv or .npz)")
+            raise DataError(f"{path}: unsupported data file (expected .csv, .npz or .parquet)")
     return recordings
 
 
@@ -141,6 +146,12 @@ def read_labeled(paths: list[Path], inputs: tuple[str, ...], label_column: str =
             samples = recordings[name]
             labels, group = _csv_columns(path, label_column, group_column, samples.shape[0])
             out[name] = Recording(name, samples, labels, group if group is not None else name)
+        elif path.suffix.lower() == ".parquet":
+            from .parquet_io import RecordingRef, read_labeled_one
+            name = path.stem if path.stem in recordings and path.stem not in out else str(path)
+            rec = read_labeled_one(RecordingRef(name, str(path), "parquet"), inputs,
+                                   label_column, group_column)
+            out[name] = rec
         else:
             with np.load(path, allow_pickle=False) as archive:
                 for key in archive.files:

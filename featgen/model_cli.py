@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from .cluster_cli import CLUSTER_HELP
 from .data import DataError
 
 
@@ -43,7 +44,7 @@ def device_summary(device: dict) -> str:
 
 @click.command("train")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.argument("data", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("data", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
               help="Model directory to write (model.json, featgen_model.json, metrics.json).")
 @click.option("--label-column", default="label", show_default=True,
@@ -59,13 +60,19 @@ def device_summary(device: dict) -> str:
 @click.option("--test-fraction", default=0.25, show_default=True,
               help="Fraction of groups held out for the metrics.")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--cluster", metavar="ADDRESS", help=CLUSTER_HELP + " DATA may then also be "
+              "directories, globs and fsspec URLs; training uses xgboost.dask.")
+@click.option("--compare-local", is_flag=True,
+              help="With --cluster: also train the single-machine model on the same vectors "
+                   "and report both models' held-out predictions side by side.")
 def train_command(spec, data, output, label_column, group_column, objective, rounds, max_depth,
-                  eta, test_fraction, seed) -> None:
+                  eta, test_fraction, seed, cluster, compare_local) -> None:
     """Featurise labelled recordings in DATA with SPEC's generated numpy code, train XGBoost
     (train/test split by group, never by window), write the model directory and print metrics."""
     from featurespec import SpecError, load_spec
 
     from .data import read_labeled
+    from .parquet_io import local_files
     from .train import Params, TrainError, summary_lines, train
 
     cli = _cli()
@@ -73,8 +80,22 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
         parsed = load_spec(spec)
     except SpecError as exc:
         cli._fail(f"invalid spec\n{exc}")
+    if cluster is not None:
+        from .cluster_cli import comparison_lines, train_on_cluster
+        metrics = train_on_cluster(parsed, data, output, cluster,
+                                   Params(objective=objective, rounds=rounds, max_depth=max_depth,
+                                          eta=eta, test_fraction=test_fraction, seed=seed),
+                                   label_column, group_column or None, compare_local)
+        for line in summary_lines(metrics) + comparison_lines(metrics):
+            cli.console.print(line, soft_wrap=True, markup=False)
+        cli.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
+                          soft_wrap=True)
+        return
+    if compare_local:
+        cli._fail("--compare-local compares a --cluster model with the single-machine one; "
+                  "give --cluster too")
     try:
-        recordings = read_labeled([Path(d) for d in data], parsed.inputs, label_column,
+        recordings = read_labeled(local_files(data), parsed.inputs, label_column,
                                   group_column or None)
         metrics = train(parsed, recordings, Path(output),
                         Params(objective=objective, rounds=rounds, max_depth=max_depth, eta=eta,

@@ -94,52 +94,82 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
     if X.shape[0] == 0:
         raise TrainError("the recordings produced no feature vectors (each needs at least "
                          f"{spec.max_length} samples)")
-    classes = sorted(set(y.tolist()))
+    classes, n_class = check_labels(params, y)
+    train_groups, test_groups = split_groups(groups, params.test_fraction, params.seed)
+    is_test = np.isin(groups, test_groups)
+    xgb_params = xgb_params_of(params, n_class)
+    dtrain = xgboost.DMatrix(X[~is_test], label=y[~is_test], missing=np.nan)
+    booster = xgboost.train(xgb_params, dtrain, num_boost_round=params.rounds)
+
+    raw, forest, decision = save_model(spec, booster, Path(out), params)
+    margins = np.asarray(booster.inplace_predict(X[is_test], predict_type="margin"),
+                         dtype=np.float32).reshape(int(is_test.sum()), -1)
+    metrics = evaluate(decision, y[is_test], margins, n_class)
+    metrics["events"] = event_metrics(decision, spec, recordings, X, y, rec_index, ends, is_test,
+                                      booster)
+    metrics["data"] = data_summary(len(recordings), y, is_test, train_groups, test_groups,
+                                   classes, dropped)
+    write_meta(spec, Path(out), params, xgb_params, raw, forest, n_class, test_groups,
+               label_column, group_column, metrics)
+    return metrics
+
+
+def check_labels(params: Params, y: np.ndarray) -> tuple[list[int], int]:
+    """(sorted classes, number of classes) for PARAMS' objective, or a TrainError."""
+    classes = sorted(set(np.asarray(y).tolist()))
     if params.objective == "binary:logistic":
         if not set(classes) <= {0, 1}:
             raise TrainError(f"binary:logistic needs labels 0 and 1, got {classes[:10]}; use "
                              "--objective multi:softprob for classes")
-        n_class = 2
-    else:
-        n_class = max(classes) + 1
-        if n_class < 2:
-            raise TrainError("multi:softprob needs at least 2 classes")
-    train_groups, test_groups = split_groups(groups, params.test_fraction, params.seed)
-    is_test = np.isin(groups, test_groups)
+        return classes, 2
+    n_class = max(classes) + 1
+    if n_class < 2:
+        raise TrainError("multi:softprob needs at least 2 classes")
+    return classes, n_class
+
+
+def xgb_params_of(params: Params, n_class: int) -> dict:
     xgb_params = {"objective": params.objective, "max_depth": params.max_depth,
                   "eta": params.eta, "seed": params.seed, "nthread": params.nthread,
                   "min_child_weight": params.min_child_weight, "subsample": params.subsample,
                   "tree_method": "hist"}
     if params.objective != "binary:logistic":
         xgb_params["num_class"] = n_class
-    dtrain = xgboost.DMatrix(X[~is_test], label=y[~is_test], missing=np.nan)
-    booster = xgboost.train(xgb_params, dtrain, num_boost_round=params.rounds)
+    return xgb_params
 
-    out = Path(out)
+
+def save_model(spec: Spec, booster, out: Path, params: Params):
+    """Write OUT/model.json; (its bytes, the forest read back, the resolved decision rule)."""
     out.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(out / MODEL_FILE))
     raw = (out / MODEL_FILE).read_bytes()
-
     decision_def = spec.decision or DecisionDef()
     if params.objective != "binary:logistic" and spec.decision is not None:
         decision_def = dataclasses.replace(decision_def, locs=())
     from codegen.trees import xgboost_json
     forest = xgboost_json.forest_from_json(json.loads(raw, parse_float=str, parse_int=str),
                                            xgboost_json.base_margin_of(raw))
-    decision = decisions.resolve(decision_def, forest)
-    margins = np.asarray(booster.inplace_predict(X[is_test], predict_type="margin"),
-                         dtype=np.float32).reshape(int(is_test.sum()), -1)
-    metrics = evaluate(decision, y[is_test], margins, n_class)
-    metrics["events"] = event_metrics(decision, spec, recordings, X, y, rec_index, ends, is_test,
-                                      booster)
-    metrics["data"] = {
-        "recordings": len(recordings), "vectors": int(X.shape[0]),
+    return raw, forest, decisions.resolve(decision_def, forest)
+
+
+def data_summary(n_recordings: int, y: np.ndarray, is_test: np.ndarray, train_groups: list,
+                 test_groups: list, classes: list, dropped: int) -> dict:
+    return {
+        "recordings": n_recordings, "vectors": int(len(y)),
         "train_vectors": int((~is_test).sum()), "test_vectors": int(is_test.sum()),
         "train_groups": [str(g) for g in train_groups],
         "test_groups": [str(g) for g in test_groups],
         "positive_fraction": {str(c): float((y == c).mean()) for c in classes},
         "dropped_nonfinite_samples": dropped,
     }
+
+
+def write_meta(spec: Spec, out: Path, params: Params, xgb_params: dict, raw: bytes, forest,
+               n_class: int, test_groups: list, label_column: str, group_column: str | None,
+               metrics: dict) -> None:
+    """OUT/featgen_model.json (what the model was trained on) and OUT/metrics.json."""
+    import xgboost
+
     meta = {
         "format": FORMAT,
         "spec_name": spec.name,
@@ -160,7 +190,6 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
     }
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
-    return metrics
 
 
 # ---------------------------------------------------------------- metrics
