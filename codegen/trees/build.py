@@ -74,6 +74,8 @@ def model_files(spec: Spec, program, device, env, header_lines: list[str], commo
               swift_margin_threshold=(fp32.swift_literal(decision.margin_threshold)
                                       if decision.kind == "binary" else ""))
     sw["features_type"] = type_name(device.name) + "Features"    # what the detector runs
+    sw["package_module"] = type_name(name) + "Features"           # the Swift package's module
+    sw["device_columns"] = list(device.full_columns) if device is not program else []
     for path, template in swift_files(name).items():
         files[path] = normalise(env.get_template(template).render(**sw))
 

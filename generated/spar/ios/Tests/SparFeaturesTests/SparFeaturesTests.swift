@@ -69,13 +69,16 @@ struct Golden {
 
     /// Differences between vector `index` and `got`, bit for bit (any NaN equals any NaN: NaN
     /// payloads differ between CPUs).
-    func mismatches(vector index: Int, _ got: [Double]) -> [String] {
+    /// Differences between golden vector `index` and `got`, whose value `j` is the golden
+    /// column `columns[j]` (all columns in order by default).
+    func mismatches(vector index: Int, _ got: [Double], columns: [Int]? = nil) -> [String] {
         var found: [String] = []
-        for j in 0..<featureCount {
-            let want: UInt64 = bits[index * featureCount + j]
+        let wanted: [Int] = columns ?? Array(0..<featureCount)
+        for (j, column) in wanted.enumerated() {
+            let want: UInt64 = bits[index * featureCount + column]
             let value: Double = got[j]
             if value.bitPattern != want && !(value.isNaN && Double(bitPattern: want).isNaN) {
-                found.append("vector \(index) \(SparFeatures.featureNames[j]): expected bits \(String(want, radix: 16)) "
+                found.append("vector \(index) \(SparFeatures.featureNames[column]): expected bits \(String(want, radix: 16)) "
                              + "(\(Double(bitPattern: want))), got \(String(value.bitPattern, radix: 16)) (\(value))")
             }
         }
