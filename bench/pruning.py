@@ -30,11 +30,13 @@ IDS = tuple(f"prune.c.{what}.{v}" for what in ("push", "callgrind", "state", "te
                                         "prune.swift.push.both")
 
 
-def _text_size(workdir: Path, c_dir: Path, source: str) -> int:
-    obj = workdir / (Path(source).stem + ".o")
+def _text_size(c_dir: Path, source: str) -> int:
+    """``.text`` bytes of one generated C file compiled with the benchmark's flags."""
+    from .prediction import _text_size as text_of
+
+    obj = c_dir / (Path(source).stem + ".o")
     run(["gcc", *cbench.C_FLAGS, "-c", "-I", str(c_dir), str(c_dir / source), "-o", str(obj)])
-    out = run(["size", "-A", str(obj)]).stdout
-    return sum(int(line.split()[1]) for line in out.splitlines() if line.startswith(".text"))
+    return text_of(obj)
 
 
 def run_section(res: Results, work: Path) -> None:
@@ -64,12 +66,12 @@ def run_section(res: Results, work: Path) -> None:
         same = bool((got.view(np.int64) == reference[:, columns].view(np.int64)).all())
         ir, pushes = bench.callgrind(bench.write_samples(samples[:n_cg], "cg.bin"))
         measured[tag] = {
-            "files": files, "feat": feat, "features": len(columns),
+            "files": files, "feat": feat, "features": len(columns), "samples": path,
             "ns": float(np.median(info["loop_ns"])) / n,
             "repeats": [x / n for x in info["loop_ns"]],
             "ir": ir / pushes, "identical": same,
             "state": cbench.sizeof_state_cffi(files, feat, work / f"{tag}_cffi"),
-            "text": _text_size(work / tag, work / tag, f"{feat}_features.c"),
+            "text": _text_size(work / tag, f"{feat}_features.c"),
         }
     full = measured["full"]
     res.add(Row("prune.features", SECTION,
@@ -81,10 +83,8 @@ def run_section(res: Results, work: Path) -> None:
               "shared": "every feature, shared work (sharing alone)",
               "pruned": "model's features, kernels separate (pruning alone)",
               "both": "model's features, shared work (featgen build)"}
-    for what, unit, key, better_low in (("push", "ns/push", "ns", True),
-                                         ("callgrind", "Ir/push", "ir", True),
-                                         ("state", "bytes", "state", True),
-                                         ("text", "bytes .text", "text", True)):
+    for what, unit, key in (("push", "ns/push", "ns"), ("callgrind", "Ir/push", "ir"),
+                            ("state", "bytes", "state"), ("text", "bytes .text", "text")):
         for tag, _, _ in VARIANTS:
             m = measured[tag]
             ratio = full[key] / m[key] if m[key] else None
@@ -112,13 +112,10 @@ def run_section(res: Results, work: Path) -> None:
     for tag in ("full", "both"):
         m = measured[tag]
         sw = SwiftBench(work / f"swift_{tag}", m["files"], upper_camel(m["feat"]) + "Features")
-        info = sw.loop(cbench_path(work / tag), reps)
+        info = sw.loop(m["samples"], reps)
         swift_ns[tag] = float(np.median(info["loop_ns"])) / n
         res.add(Row(f"prune.swift.push.{tag}", SECTION, f"  Swift push: {labels[tag]}",
                     swift_ns[tag], "ns/push", peer=None if tag == "full" else "full build",
                     ratio=None if tag == "full" else swift_ns["full"] / swift_ns[tag],
                     repeats=[x / n for x in info["loop_ns"]]))
 
-
-def cbench_path(workdir: Path) -> Path:
-    return workdir / "samples.bin"

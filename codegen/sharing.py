@@ -42,8 +42,6 @@ class SharedWindow:
     body: tuple
     scratch: int
     names: dict                      # column -> feature name (for comments)
-    statements_before: int           # top-level statements of the separate kernels
-    statements_after: int
 
 
 def share_program(program: Program) -> dict[str, SharedWindow]:
@@ -62,13 +60,12 @@ def share_window(window: WindowPlan) -> SharedWindow:
                     for s in f.kernel.body)
         for k, name in enumerate(f.outputs):
             names[f.column + k] = name
-    before = len(body)
     _check_unique(body)
     merged = _common_work(body)
     merged = ir.drop_dead(tuple(merged))
     merged = _fuse_loops(list(merged))
     merged, scratch = _place_buffers(tuple(merged))
-    return SharedWindow(merged, scratch, names, before, len(merged))
+    return SharedWindow(merged, scratch, names)
 
 
 # ---------------------------------------------------------------- renaming
