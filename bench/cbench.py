@@ -193,38 +193,3 @@ def sizeof_state_cffi(files: dict, name: str, workdir: Path) -> int:
     lib = build_shared_library(c_dir, name)
     runtime = CStream(files[f"c/{name}_features.h"], lib, name)
     return int(runtime.ffi.sizeof(f"{name}_state"))
-
-
-def static_loop_profile(c_source: str) -> dict:
-    """Loop iterations per evaluation of each window function (``eval_<window>``) in the
-    generated C, and how many of them repeat a loop already run in the same function: same text
-    after renaming numbered temporaries (``k2``, ``best2``), and, when the loop reads a value
-    computed earlier in its feature block (``mean``), the same chain of loops before it. Such a
-    loop recomputes bit for bit a value the function already had: work an exact common-
-    subexpression pass would skip."""
-    loop_re = re.compile(r"\n        for \(int (\w+) = (\d+); \1 < (\d+); \+\+\1\) \{.*?\n        \}",
-                         re.S)
-    out = {}
-    for m in re.finditer(r"static void (eval_\w+)\([^)]*\)\n\{\n(.*?)\n\}\n", c_source, re.S):
-        fname, body = m.group(1), m.group(2)
-        seen: set[str] = set()
-        total = dup = 0
-        for block in re.findall(r"\n    \{\n(.*?)\n    \}", "\n" + body, re.S):
-            block = "\n" + block
-            chain, last_end, declared = "", 0, set()
-            for lm in loop_re.finditer(block):
-                segment = block[last_end:lm.end()]
-                norm = re.sub(r"\b([A-Za-z_]+?)\d+\b", r"\1", segment)
-                norm = re.sub(r"\s+", " ", norm)
-                names = set(re.findall(r"\b[A-Za-z_]\w*\b", segment))
-                depends = bool(names & declared)
-                ident = (chain + " || " if depends else "") + norm
-                n_iter = int(lm.group(3)) - int(lm.group(2))
-                total += n_iter
-                if ident in seen:
-                    dup += n_iter
-                seen.add(ident)
-                declared |= set(re.findall(r"double (\w+) =", segment))
-                chain, last_end = ident, lm.end()
-        out[fname[len("eval_"):]] = {"loop_iterations": total, "duplicate_iterations": dup}
-    return out

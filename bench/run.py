@@ -33,7 +33,6 @@ ROW_IDS = (
     "train.scaling.shared8", "train.scaling.shared8_blocks", "train.scaling.twist_and_go",
     "device.c.push", "device.c.state", "device.c_clang.push", "device.naive_c.push",
     "device.swift.push", "device.swift.state", "device.c.callgrind", "device.naive_c.callgrind",
-    "device.incremental.estimate", "device.cse.estimate",
     "build.featgen.example", "build.featgen.features_only", "build.swift.release",
     "predict.own_c", "predict.tl2cgen_c", "predict.xgboost", "predict.text_size",
     *(f"prune.c.{what}.{v}" for what in ("push", "callgrind", "state", "text")

@@ -120,7 +120,7 @@ def run_section(res: Results, work: Path) -> None:
     res.notes.append(f"numpy benchmarks run with {env_note} (left as set on this machine; "
                      "featgen's generated numpy calls no BLAS routine, so they should not matter)")
 
-    # ---- Twist and Go, all 199 features ------------------------------------------------
+    # ---- Twist and Go, all its features -------------------------------------------------
     n_win = 2_000 if quick else 100_000
     x6 = specs.recording(n_win + ex_spec.max_length - 1, len(ex_spec.inputs))
     t, times = median_time(lambda: ex_mod.featurize(x6), 1 if quick else 3)
