@@ -49,8 +49,8 @@ ROW_IDS = (
     "device.incremental.ceiling_all.callgrind",
 )
 
-_SELECT = re.compile(r"^\s+(best2?_f\d+) = \(\(w_(\w+)\[k\w*\] ([<>]) \1\) \? w_\2\[k\w*\] : \1\);\n",
-                     re.M)
+_SELECT = re.compile(r"^\s+(best2?_f\d+) = \(\(w_(\w+)\[k\w*\] ([<>]) \1\) \? "
+                     r"w_\2\[k\w*\] : \1\);\n", re.M)
 _SELECT_AT = re.compile(r"^\s+(best_at_f\d+) = \(\(w_(\w+)\[k\w*\] ([<>]) (best_f\d+)\) \? "
                         r"\(double\)\(k\w*\) : \1\);\n", re.M)
 _DECL = re.compile(r"^(\s+)double (best2?_f\d+|best_at_f\d+) = ([^;]+);$", re.M)
@@ -110,7 +110,8 @@ def incremental_variant(c_src: str, h_src: str, prefix: str) -> tuple[str, str, 
                 code.append(f"        {var} = {fast};")
             else:
                 nan.add((sig, L))
-                code.append(f"        if (st->nan_{sig}_{L} == 0) {{ {var} = {fast}; }} else {slow}")
+                code.append(f"        if (st->nan_{sig}_{L} == 0) {{ {var} = {fast}; }} "
+                            f"else {slow}")
             return f"{m.group(1)}double {var};"
 
         body = _DECL.sub(declare, body)
@@ -122,7 +123,8 @@ def incremental_variant(c_src: str, h_src: str, prefix: str) -> tuple[str, str, 
     if _ANY_SELECT.search(c):
         raise RuntimeError("a min/max select of an unexpected form is left")
     lengths = sorted({e["L"] for e in ext.values()})
-    fields = [f"    int blk_{L}; /* pushes since the current {L}-push block began */" for L in lengths]
+    fields = [f"    int blk_{L}; /* pushes since the current {L}-push block began */"
+              for L in lengths]
     fields += [f"    int nan_{s}_{L}; /* NaNs among the last {L} samples of {s} */"
                for s, L in sorted(nan)]
     for X, e in ext.items():
@@ -152,7 +154,8 @@ def incremental_variant(c_src: str, h_src: str, prefix: str) -> tuple[str, str, 
         upd += [f"        {{ /* {X} */",
                 f"            const double x = st->ring_{sig}[p];",
                 f"            if (c_{L} == 0) {{ st->{X}_pre = x;{at0} }}",
-                f"            else {{{at1} st->{X}_pre = (x {op} st->{X}_pre) ? x : st->{X}_pre; }}",
+                f"            else {{{at1} st->{X}_pre = (x {op} st->{X}_pre) ? x : "
+                f"st->{X}_pre; }}",
                 "        }"]
     for L in lengths:
         mine = [(X, e) for X, e in ext.items() if e["L"] == L]
@@ -244,7 +247,8 @@ def measure(work: Path, quick: bool) -> dict:
     inc_c, inc_h, n_struct = incremental_variant(sources[c_name], sources[h_name], name)
     ceil_mm, ceil_all = ceiling_variants(sources[c_name])
     texts = {"generated": (sources[c_name], sources[h_name]), "incremental": (inc_c, inc_h),
-             "ceiling_minmax": (ceil_mm, sources[h_name]), "ceiling_all": (ceil_all, sources[h_name])}
+             "ceiling_minmax": (ceil_mm, sources[h_name]),
+             "ceiling_all": (ceil_all, sources[h_name])}
     benches = {t: cbench.CBench(work / t, {c_name: c, h_name: h}, h_name, name, f"{name}_state",
                                 P, n_features) for t, (c, h) in texts.items()}
     n = 5_000 if quick else 100_000
