@@ -109,7 +109,8 @@ def generate(spec: Spec, prune: bool = True, share: bool = True) -> dict[str, st
     """All generated files for ``spec`` as {relative path: text}; binary files (the Swift
     golden vectors) as bytes. With a model, the detector's featuriser computes only what the
     model reads unless ``prune`` is off (a debugging/logging build computing everything).
-    ``share=False`` emits each feature's kernel separately in C and Swift (for benchmarks)."""
+    ``share=False`` emits each feature's kernel separately (the oracle for sharing, and the
+    "before" of the benchmarks)."""
     program = lower(spec)
     env = _environment()
     common = _common(program)
@@ -119,7 +120,7 @@ def generate(spec: Spec, prune: bool = True, share: bool = True) -> dict[str, st
     name = spec.name
 
     files = {}
-    np_ctx = numpy_backend.render_context(program)
+    np_ctx = numpy_backend.render_context(program, share)
     files[f"python/{name}_features.py"] = env.get_template("numpy/module.py.j2").render(
         header=py_header, **common, **np_ctx)
     c_ctx = c_backend.render_context(program, share)

@@ -1,4 +1,4 @@
-"""Shared work across the features of one window (#9), for the device targets (C, Swift).
+"""Shared work across the features of one window (#9), for every target (C, Swift, numpy).
 
 Each feature's kernel is written on its own (codegen/features.py), so a window with mean, std,
 var, skewness and range of one signal computes its sum four times and its min twice. This pass
@@ -19,8 +19,10 @@ operations or their order, so every output keeps its bits:
    loop moves up only past statements it neither reads from nor writes to (the plain ``let``
    initialisations it reads move up with it).
 
-numpy keeps the per-feature form: it is the training reference the device code is checked
-against bit for bit, so any error here shows up as a parity failure.
+Every target emits the shared form (numpy too, since #7: one numpy call per operation makes
+repeated work costlier there than in C). The per-feature numpy module (``generate(spec,
+share=False)``) is the oracle: the random-spec property test and parity_tests/test_sharing.py
+compare every shared target with it bit for bit, so any error here fails them.
 """
 from __future__ import annotations
 

@@ -1,18 +1,21 @@
 """Shared work across a window's features (codegen/sharing.py): what it shares, what it must
-never share, and that the device code stays bit-identical to the per-feature numpy reference.
-(The full parity suites, the random-spec property test and aarch64 all run on the shared C and
-Swift too: numpy keeps the per-feature form, so an unsound merge fails them.)"""
+never share, and that the shared code stays bit-identical to the per-feature numpy module
+(``generate(spec, share=False)``), the oracle for sharing. Every target emits the shared form,
+so the full parity suites compare shared with shared; the random-spec property test and the
+tests here compare each shared target, numpy included, with the per-feature numpy."""
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from codegen import ir
 from codegen.build import generate
 from codegen.lowering import lower
 from codegen.sharing import share_window
-from featurespec import load_spec_text
+from featurespec import load_spec, load_spec_text
 from parity_tests import harness
 from parity_tests.recordings import parity_recordings
 
@@ -72,13 +75,38 @@ def _work(body, trips: int = 1) -> int:
 def test_shared_c_and_swift_are_bit_identical_to_per_feature_numpy(tmp_path, swiftc):
     spec = load_spec_text(ONE_SIGNAL)
     files = generate(spec)
-    module = harness.load_numpy_module(files, spec.name)
+    module = harness.load_numpy_module(generate(spec, share=False), spec.name)
     recordings = parity_recordings(len(spec.inputs), n=4_000, count=2)
     for target in (harness.c_target(files, spec.name, tmp_path / "c"),
                    harness.swift_target(files, spec.name, tmp_path / "swift")):
         comparison = harness.compare_target(module, target, recordings)
         assert comparison.identical, comparison.failure_message()
         assert comparison.vectors > 3_000
+
+
+@pytest.mark.parametrize("which", ["one_signal", "vocabulary", "twist_and_go", "spar"])
+def test_shared_numpy_is_bit_identical_to_per_feature_numpy(which):
+    """The training module shares work too (one DFT for all spectral features of a signal,
+    common subexpressions, in-place accumulators): it must not change a bit."""
+    from parity_tests.test_parity import VOCAB
+
+    root = Path(__file__).resolve().parent.parent
+    text = {"one_signal": ONE_SIGNAL, "vocabulary": VOCAB}.get(which)
+    spec = (load_spec_text(text) if text is not None else
+            load_spec(root / "examples" / which / "spec.yaml"))
+    shared = harness.load_numpy_module(generate(spec), spec.name)
+    reference = harness.load_numpy_module(generate(spec, share=False), spec.name)
+    recordings = parity_recordings(len(spec.inputs), n=6_000, count=3)
+    checked = 0
+    for name, samples in recordings.items():
+        got, ends = shared.featurize(samples, nonfinite="drop")
+        want, want_ends = reference.featurize(samples, nonfinite="drop")
+        assert np.array_equal(ends, want_ends), name
+        same = harness.same_bits(got, want)
+        assert same.all(), (f"{name}: {int((~same).sum())} values differ, first in "
+                            f"{spec.feature_names[int(np.argwhere(~same)[0][1])]}")
+        checked += got.size
+    assert checked > 10_000
 
 
 def _feature(column, body, slots=("a",), outputs=("x",)):

@@ -1,15 +1,28 @@
 """numpy target: batch featurisation of whole recordings, vectorised across windows.
 
-A kernel's doubles become vectors with one element per window: ``x[k]`` is the column
-``w_x[:, k]`` of a strided window view. The IR's loops stay Python loops over ``k``, so every
+A kernel's doubles become vectors with one element per window: ``x[k]`` is row ``w_x[k]`` of
+a strided view, sample k of every window. The IR's loops stay Python loops over ``k``, so every
 window sees exactly the sequential order the C and Swift code use (never numpy's pairwise sums).
 Stateless signals are whole-array expressions; a recursive signal (ema) is a scalar loop over
 the recording in Python floats, which are IEEE doubles with the same rounding.
+
+With ``share`` (the default) a window's kernels are merged as for C and Swift
+(codegen/sharing.py): one DFT per signal for all its spectral features, one sum for mean, std
+and slope. Every numpy op costs a Python call, so this matters more here than in C.
+``share=False`` keeps one kernel per feature: the unshared module is the oracle the shared one
+is checked against bit for bit (parity_tests/test_sharing.py).
+
+A scratch buffer holds one row per sample index, ``buf[k]`` being contiguous across windows,
+unless it is sorted: np.sort along the last axis is several times faster, so a sorted buffer
+holds one row per window (``buf[:, k]``).
 """
 from __future__ import annotations
 
+import dataclasses
+
 from .. import ir
 from ..lowering import Program, SignalPlan, reads_cur, reads_prev
+from ..sharing import share_program
 from .base import Emitter, used_functions, used_tables
 
 
@@ -30,7 +43,7 @@ class NumpyEmitter(Emitter):
         return f"np.where({cond}, {then}, {other})"
 
     def at(self, slot: str, index: str) -> str:
-        return f"{slot}[:, {index}]"
+        return f"{slot}[{index}]"          # row k: sample k of every evaluation
 
     def index_value(self, index: str) -> str:
         return f"float({index})"
@@ -50,17 +63,52 @@ class NumpyEmitter(Emitter):
             return "np.nan"
         return "np.inf" if value > 0 else "(-np.inf)"
 
+    sorted_bufs: frozenset = frozenset()   # buffers sorted somewhere: one row per window
+
     def buf_at(self, name: str, index: str) -> str:
-        return f"{name}[:, {index}]"
+        return f"{name}[:, {index}]" if name in self.sorted_bufs else f"{name}[{index}]"
+
+    in_place: frozenset = frozenset()      # variables updated in place (see ``kernel``)
+
+    def kernel(self, body: tuple) -> list[str]:
+        """A kernel's statements, each repeated subexpression computed once (see
+        ``common_subexpressions``), and each ``v = where(c, e, v)`` of a private accumulator
+        done in place: ``np.copyto(v, e, where=c)`` writes only where ``c`` holds, the values
+        ``np.where`` would have selected, without a new array (a third less time on min/max)."""
+        body = common_subexpressions(body, self.expr)
+        self.in_place = private_accumulators(body)
+        return self.stmts(body)
 
     def expr(self, e: ir.Expr) -> str:
-        text = super().expr(e)
-        # A buffer column is a view: a variable holding one must not change when the buffer is
-        # written later (mad overwrites the sorted copy after reading its median).
-        return f"{text}.copy()" if isinstance(e, ir.BufAt) else text
+        # count + (c ? 1 : 0) adds the boolean itself: numpy converts True/False to exactly
+        # 1.0/0.0 inside the addition, one operation instead of two.
+        if (isinstance(e, ir.Bin) and e.op == "+" and isinstance(e.b, ir.Select)
+                and _is_const(e.b.then, 1.0) and _is_const(e.b.other, 0.0)):
+            return f"({self.expr(e.a)} + {self.expr(e.b.cond)})"
+        return super().expr(e)
+
+    def stmts(self, body: tuple) -> list[str]:
+        # A buffer element is a view: a variable holding one must not change when the buffer
+        # is written later (mad overwrites the sorted copy after reading its median). Any
+        # arithmetic on it already makes a new array.
+        lines: list[str] = []
+        for s in body:
+            if isinstance(s, ir.Let) and s.var.name in self.in_place:
+                lines.append(f"{s.var.name} = np.full(out.shape[0], {self.expr(s.value)})")
+            elif (isinstance(s, ir.Set) and s.var.name in self.in_place
+                    and isinstance(s.value, ir.Select) and _is_var(s.value.other, s.var.name)):
+                lines.append(f"np.copyto({s.var.name}, {self.expr(s.value.then)}, "
+                             f"where={self.expr(s.value.cond)})")
+            elif isinstance(s, (ir.Let, ir.Set)) and isinstance(s.value, ir.BufAt):
+                lines.append(f"{s.var.name} = {self.expr(s.value)}.copy()")
+            else:
+                lines.extend(super().stmts((s,)))
+        return lines
 
     def scratch(self, buf: ir.Buf) -> list[str]:
-        return [f"{buf.name} = np.empty((out.shape[0], {buf.length}))"]   # one row per window
+        if buf.name in self.sorted_bufs:
+            return [f"{buf.name} = np.empty((out.shape[0], {buf.length}))"]
+        return [f"{buf.name} = np.empty(({buf.length}, out.shape[0]))"]
 
     def sort(self, buf: ir.Buf) -> list[str]:
         # Exact: a sort only permutes values; np.sort puts NaN last like the C/Swift sort.
@@ -102,37 +150,8 @@ def signal_lines(sig: SignalPlan) -> list[str]:
     name = f"s_{sig.name}"
     if sig.kind == "input":
         return [f"{name} = samples[:, {sig.input_index}]"]
-    if sig.slots:
-        # State slots (filters): Python floats in a scalar loop, one statement per step, in
-        # the order the C and Swift runtimes run them.
-        reads = sorted(ir_reads(sig) - {sig.name})
-        scalar = NumpyEmitter(cur=lambda n: f"c_{n}[t]",
-                              state=lambda s, slot: f"state_{slot}")
-        lines = [f"c_{n} = s_{n}.tolist()" for n in reads]
-        lines += [f"{name} = np.empty(n_samples)", "if n_samples:", "    t = 0"]
-        lines += [f"    state_{slot} = {scalar.expr(e)}" for slot, e in sig.first_steps]
-        lines += [f"    {name}[0] = {scalar.expr(sig.first)}",
-                  "    for t in range(1, n_samples):"]
-        lines += [f"        state_{slot} = {scalar.expr(e)}" for slot, e in sig.later_steps]
-        lines += [f"        {name}[t] = {scalar.expr(sig.later)}"]
-        return lines
-    if sig.recursive:
-        # Python floats in a scalar loop: the recursion is inherently sequential.
-        reads = sorted(ir_reads(sig) - {sig.name})
-        scalar = NumpyEmitter(cur=lambda n: f"c_{n}[t]" if n != sig.name else "y",
-                              prev=lambda n: "y" if n == sig.name else f"c_{n}[t - 1]")
-        lines = [f"c_{n} = s_{n}.tolist()" for n in reads]
-        lines += [
-            f"{name} = np.empty(n_samples)",
-            "if n_samples:",
-            f"    t = 0",
-            f"    y = {scalar.expr(sig.first)}",
-            f"    {name}[0] = y",
-            "    for t in range(1, n_samples):",
-            f"        y = {scalar.expr(sig.later)}",
-            f"        {name}[t] = y",
-        ]
-        return lines
+    if sig.slots or sig.recursive:
+        return scalar_loop(sig)
     first = NumpyEmitter(cur=lambda n: f"s_{n}[:1]").expr(sig.first)
     if not reads_prev(sig.later) and first == NumpyEmitter(cur=lambda n: f"s_{n}[:1]").expr(sig.later):
         return [f"{name} = {NumpyEmitter(cur=lambda n: f's_{n}').expr(sig.later)}"]  # every sample alike
@@ -142,21 +161,61 @@ def signal_lines(sig: SignalPlan) -> list[str]:
             f"{name}[1:] = {later}"]
 
 
+def scalar_loop(sig: SignalPlan) -> list[str]:
+    """A recursive signal (ema, filters) as a scalar loop in Python floats, one statement per
+    step in the order the C and Swift runtimes run them. The inputs are read once per sample
+    into ``x_<name>`` and the outputs collected in a list: indexing a numpy array per sample
+    costs more than the arithmetic."""
+    name = f"s_{sig.name}"
+    reads = sorted(ir_reads(sig) - {sig.name})
+    scalar = NumpyEmitter(cur=lambda n: f"x_{n}" if n != sig.name else "y",
+                          prev=lambda n: "y" if n == sig.name else f"c_{n}[t - 1]",
+                          state=lambda s, slot: f"state_{slot}")
+    lines = [f"c_{n} = s_{n}.tolist()" for n in reads]
+    lines += [f"y_{sig.name} = [0.0] * n_samples", "if n_samples:"]
+    lines += [f"    x_{n} = c_{n}[0]" for n in reads]
+    lines += [f"    state_{slot} = {scalar.expr(e)}" for slot, e in sig.first_steps]
+    lines += [f"    y = {scalar.expr(sig.first)}", f"    y_{sig.name}[0] = y",
+              "    for t in range(1, n_samples):"]
+    lines += [f"        x_{n} = c_{n}[t]" for n in reads]
+    lines += [f"        state_{slot} = {scalar.expr(e)}" for slot, e in sig.later_steps]
+    lines += [f"        y = {scalar.expr(sig.later)}", f"        y_{sig.name}[t] = y"]
+    return lines + [f"{name} = np.array(y_{sig.name}, dtype=np.float64)"]
+
+
 def ir_reads(sig: SignalPlan) -> set[str]:
     return set().union(*(reads_cur(e) | reads_prev(e) for e in sig.exprs))
 
 
-def render_context(program: Program) -> dict:
-    """What templates/numpy/module.py.j2 needs; all code comes from the IR."""
+def sorted_buffers(body: tuple) -> frozenset:
+    return frozenset(n.buf.name for s in body for n in ir.walk(s) if isinstance(n, ir.SortBuf))
+
+
+def render_context(program: Program, share: bool = True) -> dict:
+    """What templates/numpy/module.py.j2 needs; all code comes from the IR (one merged kernel
+    per window with ``share``: codegen/sharing.py)."""
     signals = [{"name": s.name, "doc": s.doc, "lines": signal_lines(s)} for s in program.signals]
     windows = []
+    shared = share_program(program) if share else {}
     for w in program.windows:
         features = []
-        for f in w.features:
+        if w.name in shared:
+            merged = shared[w.name]
+            local = {c: i for i, c in enumerate(
+                c for f in w.features for c in range(f.column, f.column + f.kernel.n_outputs))}
+            emitter = NumpyEmitter(slot_names=tuple(f"w_{s}" for s in w.signals),
+                                   out=lambda k: f"out[:, {local[k]}]",
+                                   out_comment=lambda k, n=merged.names: f"# {n[k]}")
+            emitter.sorted_bufs = sorted_buffers(merged.body)
+            features.append({"names": [f"all {len(merged.names)} features of window {w.name}, "
+                                       "sharing their common work"],
+                             "lines": emitter.kernel(merged.body)})
+        for f in (w.features if w.name not in shared else ()):
             emitter = NumpyEmitter(slot_names=tuple(f"w_{s}" for s in f.slots),
                                    out=lambda k, base=f.window_column: f"out[:, {base + k}]")
+            emitter.sorted_bufs = sorted_buffers(f.kernel.body)
             features.append({"names": f.outputs, "doc": f.feature.kind,
-                             "lines": emitter.stmts(f.kernel.body)})
+                             "lines": emitter.kernel(f.kernel.body)})
         windows.append({
             "name": w.name, "columns_name": f"COLUMNS_{w.name.upper()}", "length": w.length, "hop": w.hop, "signals": w.signals,
             "n_outputs": w.n_outputs, "features": features,
@@ -167,3 +226,148 @@ def render_context(program: Program) -> dict:
     return {"signals": signals, "windows": windows,
             "tables": [plain.table(t) for t in used_tables(bodies)],
             "functions": [plain.function(f) for f in used_functions(bodies)]}
+
+
+# ---------------------------------------------------------------- common subexpressions
+
+_SHAREABLE = (ir.Bin, ir.Unary, ir.Cmp, ir.Logic, ir.Select, ir.Call, ir.At, ir.TableAt)
+
+
+def common_subexpressions(body: tuple, key) -> tuple:
+    """``body`` with every subexpression that occurs twice or more in a block (a kernel's top
+    level, or one loop body) computed once into a ``cse<n>`` variable before its first use.
+
+    Why numpy only: every numpy operation is a Python call over all windows, so
+    ``(x[k] - mean) * (x[k] - mean)`` costs two subtractions here, while a C or Swift compiler
+    folds them itself. Exact: the shared value is the same operation on the same operands (its
+    text under ``key`` is the key), and it is used only while none of the variables or buffers
+    it reads has been written since. numpy evaluates every operand eagerly (``np.where``, ``&``
+    and ``|`` included), so moving a subexpression out of a branch changes no value. A buffer
+    element itself is never shared: it is a view (see ``NumpyEmitter.stmts``)."""
+    names = iter(f"cse{i}" for i in range(1, 1 << 30))
+    return _cse_block(tuple(body), key, names)
+
+
+def _cse_block(body: tuple, key, names) -> tuple:
+    counts: dict[str, int] = {}
+    for stmt in body:
+        if not isinstance(stmt, ir.Loop):
+            for node in _expressions(stmt):
+                for n in ir.walk(node):
+                    if isinstance(n, _SHAREABLE):
+                        k = key(n)
+                        counts[k] = counts.get(k, 0) + 1
+    available: dict[str, tuple[str, set]] = {}     # key -> (variable, what it reads)
+    out: list = []
+
+    def rewrite(e):
+        if isinstance(e, _SHAREABLE):
+            k = key(e)
+            if k in available:
+                return ir.Var(available[k][0])
+            if counts.get(k, 0) >= 2:
+                value = _rebuild(e, rewrite)
+                var = next(names)
+                out.append(ir.Let(ir.Var(var), value))
+                available[k] = (var, _expr_reads(e))
+                return ir.Var(var)
+        return _rebuild(e, rewrite)
+
+    for stmt in body:
+        if isinstance(stmt, ir.Loop):
+            out.append(ir.Loop(stmt.var, stmt.start, stmt.stop,
+                               _cse_block(stmt.body, key, names)))
+        elif isinstance(stmt, (ir.Let, ir.Set, ir.Out)):
+            out.append(dataclasses.replace(stmt, value=rewrite(stmt.value)))
+        elif isinstance(stmt, ir.BufSet):
+            out.append(dataclasses.replace(stmt, value=rewrite(stmt.value)))
+        else:
+            out.append(stmt)
+        written = _stmt_writes(stmt)
+        for k in [k for k, (_, reads) in available.items() if reads & written]:
+            del available[k]
+    return tuple(out)
+
+
+def _expressions(stmt):
+    return (stmt.value,) if isinstance(stmt, (ir.Let, ir.Set, ir.Out, ir.BufSet)) else ()
+
+
+def _rebuild(e, f):
+    """``e`` with ``f`` applied to each direct subexpression."""
+    if isinstance(e, (ir.Bin, ir.Cmp, ir.Logic)):
+        return dataclasses.replace(e, a=f(e.a), b=f(e.b))
+    if isinstance(e, ir.Unary):
+        return dataclasses.replace(e, a=f(e.a))
+    if isinstance(e, ir.Select):
+        return dataclasses.replace(e, cond=f(e.cond), then=f(e.then), other=f(e.other))
+    if isinstance(e, ir.Call):
+        return dataclasses.replace(e, args=tuple(f(a) for a in e.args))
+    return e
+
+
+def _index_reads(idx: ir.Index) -> set:
+    return {v for v in (idx.var, idx.times) if v is not None}
+
+
+def _expr_reads(e) -> set:
+    reads: set = set()
+    for n in ir.walk(e):
+        if isinstance(n, ir.Var):
+            reads.add(n.name)
+        elif isinstance(n, (ir.At, ir.TableAt, ir.IndexValue)):
+            reads |= _index_reads(n.index)
+        elif isinstance(n, ir.BufAt):
+            reads |= _index_reads(n.index) | {"buffer " + n.buf.name}
+        elif isinstance(n, ir.Slot):
+            reads.add(f"slot {n.signal} {n.slot}")
+    return reads
+
+
+def _stmt_writes(stmt) -> set:
+    if isinstance(stmt, (ir.Let, ir.Set)):
+        return {stmt.var.name}
+    if isinstance(stmt, ir.Loop):
+        return {stmt.var}.union(*(_stmt_writes(s) for s in stmt.body))
+    if isinstance(stmt, (ir.BufSet, ir.SortBuf, ir.Scratch)):
+        return {"buffer " + stmt.buf.name}
+    return set()
+
+
+def _is_var(e, name: str) -> bool:
+    return isinstance(e, ir.Var) and e.name == name
+
+
+def _is_const(e, value: float) -> bool:
+    return isinstance(e, ir.Const) and e.value == value and str(e.value) == str(value)
+
+
+def private_accumulators(body: tuple) -> frozenset:
+    """Variables that can be updated in place: declared once, updated somewhere by
+    ``v = where(c, e, v)``, every other update a fresh array computed from ``v`` itself, and
+    never copied by reference into another variable (so no other name sees the writes). Their
+    declaration then makes a private full-length array (``np.full``), whatever it starts from
+    (a constant, or a view of the window)."""
+    lets: dict[str, int] = {}
+    selects: set[str] = set()
+    refused: set[str] = set()
+    for stmt in body:
+        for n in ir.walk(stmt):
+            if isinstance(n, ir.Let):
+                lets[n.var.name] = lets.get(n.var.name, 0) + 1
+            if isinstance(n, (ir.Let, ir.Set, ir.BufSet)) and isinstance(n.value, ir.Var):
+                refused.add(n.value.name)           # an alias would see in-place writes
+            if isinstance(n, ir.Set):
+                v, value = n.var, n.value
+                if isinstance(value, ir.Select) and _is_var(value.other, v.name):
+                    selects.add(v.name)
+                elif not (isinstance(value, (ir.Bin, ir.Select))
+                          and any(_is_var(o, v.name) for o in _operands(value))):
+                    refused.add(v.name)             # might become a scalar or an alias
+    return frozenset(v for v in selects if lets.get(v) == 1 and v not in refused)
+
+
+def _operands(e) -> tuple:
+    if isinstance(e, ir.Bin):
+        return (e.a, e.b)
+    return (e.then, e.other)

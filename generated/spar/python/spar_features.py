@@ -133,7 +133,7 @@ FEATURE_NAMES = (
 N_INPUTS = 6
 N_FEATURES = 112
 MAX_LENGTH = 200  # samples before the first vector: the longest window
-BLOCK = 8192  # vectors computed at a time: bounds the working memory, whatever the recording
+BLOCK = 8192  # evaluations of a window computed at a time: bounds the working memory
 WINDOWS = {  # name: (length, hop)
     "long": (200, 25),
     "short": (100, 25),
@@ -531,104 +531,130 @@ def featurize(samples, nonfinite="raise"):
         s_gyro_mag = np.sqrt((((s_wx * s_wx) + (s_wy * s_wy)) + (s_wz * s_wz)))
         # ax_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
         c_ax = s_ax.tolist()
-        s_ax_lp = np.empty(n_samples)
+        y_ax_lp = [0.0] * n_samples
         if n_samples:
-            t = 0
-            state_y0 = (0.9999999999999994 * c_ax[t])
-            state_s0b = ((0.003621681514928641 * c_ax[t]) - (0.8371816512560226 * state_y0))
-            state_s0a = (((0.007243363029857282 * c_ax[t]) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_y0 = ((0.003621681514928641 * c_ax[t]) + state_s0a)
-            state_s0a = (((0.007243363029857282 * c_ax[t]) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_s0b = ((0.003621681514928641 * c_ax[t]) - (0.8371816512560226 * state_y0))
-            s_ax_lp[0] = state_y0
+            x_ax = c_ax[0]
+            state_y0 = (0.9999999999999994 * x_ax)
+            state_s0b = ((0.003621681514928641 * x_ax) - (0.8371816512560226 * state_y0))
+            state_s0a = (((0.007243363029857282 * x_ax) - (-1.822694925196308 * state_y0)) + state_s0b)
+            state_y0 = ((0.003621681514928641 * x_ax) + state_s0a)
+            state_s0a = (((0.007243363029857282 * x_ax) - (-1.822694925196308 * state_y0)) + state_s0b)
+            state_s0b = ((0.003621681514928641 * x_ax) - (0.8371816512560226 * state_y0))
+            y = state_y0
+            y_ax_lp[0] = y
             for t in range(1, n_samples):
-                state_y0 = ((0.003621681514928641 * c_ax[t]) + state_s0a)
-                state_s0a = (((0.007243363029857282 * c_ax[t]) - (-1.822694925196308 * state_y0)) + state_s0b)
-                state_s0b = ((0.003621681514928641 * c_ax[t]) - (0.8371816512560226 * state_y0))
-                s_ax_lp[t] = state_y0
+                x_ax = c_ax[t]
+                state_y0 = ((0.003621681514928641 * x_ax) + state_s0a)
+                state_s0a = (((0.007243363029857282 * x_ax) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_s0b = ((0.003621681514928641 * x_ax) - (0.8371816512560226 * state_y0))
+                y = state_y0
+                y_ax_lp[t] = y
+        s_ax_lp = np.array(y_ax_lp, dtype=np.float64)
         # ay_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
         c_ay = s_ay.tolist()
-        s_ay_lp = np.empty(n_samples)
+        y_ay_lp = [0.0] * n_samples
         if n_samples:
-            t = 0
-            state_y0 = (0.9999999999999994 * c_ay[t])
-            state_s0b = ((0.003621681514928641 * c_ay[t]) - (0.8371816512560226 * state_y0))
-            state_s0a = (((0.007243363029857282 * c_ay[t]) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_y0 = ((0.003621681514928641 * c_ay[t]) + state_s0a)
-            state_s0a = (((0.007243363029857282 * c_ay[t]) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_s0b = ((0.003621681514928641 * c_ay[t]) - (0.8371816512560226 * state_y0))
-            s_ay_lp[0] = state_y0
+            x_ay = c_ay[0]
+            state_y0 = (0.9999999999999994 * x_ay)
+            state_s0b = ((0.003621681514928641 * x_ay) - (0.8371816512560226 * state_y0))
+            state_s0a = (((0.007243363029857282 * x_ay) - (-1.822694925196308 * state_y0)) + state_s0b)
+            state_y0 = ((0.003621681514928641 * x_ay) + state_s0a)
+            state_s0a = (((0.007243363029857282 * x_ay) - (-1.822694925196308 * state_y0)) + state_s0b)
+            state_s0b = ((0.003621681514928641 * x_ay) - (0.8371816512560226 * state_y0))
+            y = state_y0
+            y_ay_lp[0] = y
             for t in range(1, n_samples):
-                state_y0 = ((0.003621681514928641 * c_ay[t]) + state_s0a)
-                state_s0a = (((0.007243363029857282 * c_ay[t]) - (-1.822694925196308 * state_y0)) + state_s0b)
-                state_s0b = ((0.003621681514928641 * c_ay[t]) - (0.8371816512560226 * state_y0))
-                s_ay_lp[t] = state_y0
+                x_ay = c_ay[t]
+                state_y0 = ((0.003621681514928641 * x_ay) + state_s0a)
+                state_s0a = (((0.007243363029857282 * x_ay) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_s0b = ((0.003621681514928641 * x_ay) - (0.8371816512560226 * state_y0))
+                y = state_y0
+                y_ay_lp[t] = y
+        s_ay_lp = np.array(y_ay_lp, dtype=np.float64)
         # az_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
         c_az = s_az.tolist()
-        s_az_lp = np.empty(n_samples)
+        y_az_lp = [0.0] * n_samples
         if n_samples:
-            t = 0
-            state_y0 = (0.9999999999999994 * c_az[t])
-            state_s0b = ((0.003621681514928641 * c_az[t]) - (0.8371816512560226 * state_y0))
-            state_s0a = (((0.007243363029857282 * c_az[t]) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_y0 = ((0.003621681514928641 * c_az[t]) + state_s0a)
-            state_s0a = (((0.007243363029857282 * c_az[t]) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_s0b = ((0.003621681514928641 * c_az[t]) - (0.8371816512560226 * state_y0))
-            s_az_lp[0] = state_y0
+            x_az = c_az[0]
+            state_y0 = (0.9999999999999994 * x_az)
+            state_s0b = ((0.003621681514928641 * x_az) - (0.8371816512560226 * state_y0))
+            state_s0a = (((0.007243363029857282 * x_az) - (-1.822694925196308 * state_y0)) + state_s0b)
+            state_y0 = ((0.003621681514928641 * x_az) + state_s0a)
+            state_s0a = (((0.007243363029857282 * x_az) - (-1.822694925196308 * state_y0)) + state_s0b)
+            state_s0b = ((0.003621681514928641 * x_az) - (0.8371816512560226 * state_y0))
+            y = state_y0
+            y_az_lp[0] = y
             for t in range(1, n_samples):
-                state_y0 = ((0.003621681514928641 * c_az[t]) + state_s0a)
-                state_s0a = (((0.007243363029857282 * c_az[t]) - (-1.822694925196308 * state_y0)) + state_s0b)
-                state_s0b = ((0.003621681514928641 * c_az[t]) - (0.8371816512560226 * state_y0))
-                s_az_lp[t] = state_y0
+                x_az = c_az[t]
+                state_y0 = ((0.003621681514928641 * x_az) + state_s0a)
+                state_s0a = (((0.007243363029857282 * x_az) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_s0b = ((0.003621681514928641 * x_az) - (0.8371816512560226 * state_y0))
+                y = state_y0
+                y_az_lp[t] = y
+        s_az_lp = np.array(y_az_lp, dtype=np.float64)
         # pitch: atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
         s_pitch = _featgen_atan2(s_ax_lp, s_az_lp)
         # roll: atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
         s_roll = _featgen_atan2(s_ay_lp, s_az_lp)
         # acc_dyn: Butterworth high-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
         c_acc_mag = s_acc_mag.tolist()
-        s_acc_dyn = np.empty(n_samples)
+        y_acc_dyn = [0.0] * n_samples
         if n_samples:
-            t = 0
-            state_y0 = (0.0 * c_acc_mag[t])
-            state_s0b = ((0.9736948117157308 * c_acc_mag[t]) - (0.9480817061067398 * state_y0))
-            state_s0a = (((-1.9473896234314616 * c_acc_mag[t]) - (-1.9466975407561835 * state_y0)) + state_s0b)
-            state_y0 = ((0.9736948117157308 * c_acc_mag[t]) + state_s0a)
-            state_s0a = (((-1.9473896234314616 * c_acc_mag[t]) - (-1.9466975407561835 * state_y0)) + state_s0b)
-            state_s0b = ((0.9736948117157308 * c_acc_mag[t]) - (0.9480817061067398 * state_y0))
-            s_acc_dyn[0] = state_y0
+            x_acc_mag = c_acc_mag[0]
+            state_y0 = (0.0 * x_acc_mag)
+            state_s0b = ((0.9736948117157308 * x_acc_mag) - (0.9480817061067398 * state_y0))
+            state_s0a = (((-1.9473896234314616 * x_acc_mag) - (-1.9466975407561835 * state_y0)) + state_s0b)
+            state_y0 = ((0.9736948117157308 * x_acc_mag) + state_s0a)
+            state_s0a = (((-1.9473896234314616 * x_acc_mag) - (-1.9466975407561835 * state_y0)) + state_s0b)
+            state_s0b = ((0.9736948117157308 * x_acc_mag) - (0.9480817061067398 * state_y0))
+            y = state_y0
+            y_acc_dyn[0] = y
             for t in range(1, n_samples):
-                state_y0 = ((0.9736948117157308 * c_acc_mag[t]) + state_s0a)
-                state_s0a = (((-1.9473896234314616 * c_acc_mag[t]) - (-1.9466975407561835 * state_y0)) + state_s0b)
-                state_s0b = ((0.9736948117157308 * c_acc_mag[t]) - (0.9480817061067398 * state_y0))
-                s_acc_dyn[t] = state_y0
+                x_acc_mag = c_acc_mag[t]
+                state_y0 = ((0.9736948117157308 * x_acc_mag) + state_s0a)
+                state_s0a = (((-1.9473896234314616 * x_acc_mag) - (-1.9466975407561835 * state_y0)) + state_s0b)
+                state_s0b = ((0.9736948117157308 * x_acc_mag) - (0.9480817061067398 * state_y0))
+                y = state_y0
+                y_acc_dyn[t] = y
+        s_acc_dyn = np.array(y_acc_dyn, dtype=np.float64)
         # gyro_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
         c_gyro_mag = s_gyro_mag.tolist()
-        s_gyro_lp = np.empty(n_samples)
+        y_gyro_lp = [0.0] * n_samples
         if n_samples:
-            t = 0
-            state_y0 = (0.9999999999999994 * c_gyro_mag[t])
-            state_s0b = ((0.013359200027856503 * c_gyro_mag[t]) - (0.7008967811884026 * state_y0))
-            state_s0a = (((0.026718400055713007 * c_gyro_mag[t]) - (-1.6474599810769766 * state_y0)) + state_s0b)
-            state_y0 = ((0.013359200027856503 * c_gyro_mag[t]) + state_s0a)
-            state_s0a = (((0.026718400055713007 * c_gyro_mag[t]) - (-1.6474599810769766 * state_y0)) + state_s0b)
-            state_s0b = ((0.013359200027856503 * c_gyro_mag[t]) - (0.7008967811884026 * state_y0))
-            s_gyro_lp[0] = state_y0
+            x_gyro_mag = c_gyro_mag[0]
+            state_y0 = (0.9999999999999994 * x_gyro_mag)
+            state_s0b = ((0.013359200027856503 * x_gyro_mag) - (0.7008967811884026 * state_y0))
+            state_s0a = (((0.026718400055713007 * x_gyro_mag) - (-1.6474599810769766 * state_y0)) + state_s0b)
+            state_y0 = ((0.013359200027856503 * x_gyro_mag) + state_s0a)
+            state_s0a = (((0.026718400055713007 * x_gyro_mag) - (-1.6474599810769766 * state_y0)) + state_s0b)
+            state_s0b = ((0.013359200027856503 * x_gyro_mag) - (0.7008967811884026 * state_y0))
+            y = state_y0
+            y_gyro_lp[0] = y
             for t in range(1, n_samples):
-                state_y0 = ((0.013359200027856503 * c_gyro_mag[t]) + state_s0a)
-                state_s0a = (((0.026718400055713007 * c_gyro_mag[t]) - (-1.6474599810769766 * state_y0)) + state_s0b)
-                state_s0b = ((0.013359200027856503 * c_gyro_mag[t]) - (0.7008967811884026 * state_y0))
-                s_gyro_lp[t] = state_y0
+                x_gyro_mag = c_gyro_mag[t]
+                state_y0 = ((0.013359200027856503 * x_gyro_mag) + state_s0a)
+                state_s0a = (((0.026718400055713007 * x_gyro_mag) - (-1.6474599810769766 * state_y0)) + state_s0b)
+                state_s0b = ((0.013359200027856503 * x_gyro_mag) - (0.7008967811884026 * state_y0))
+                y = state_y0
+                y_gyro_lp[t] = y
+        s_gyro_lp = np.array(y_gyro_lp, dtype=np.float64)
 
         ends = _emission_ends(n_samples)
         features = np.empty((ends.shape[0], N_FEATURES))
-        for lo in range(0, ends.shape[0], BLOCK):
-            block = ends[lo:lo + BLOCK]
-            rows = (block - (MAX_LENGTH - 1)) // 25  # evaluations of long
-            features[lo:lo + block.shape[0], COLUMNS_LONG] = _window_long(
-                s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pitch, s_roll, s_acc_dyn, s_gyro_lp, rows[0], rows[-1] - rows[0] + 1)[rows - rows[0]]
-            rows = (block - (MAX_LENGTH - 1)) // 25  # evaluations of short
-            features[lo:lo + block.shape[0], COLUMNS_SHORT] = _window_short(
-                s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, rows[0], rows[-1] - rows[0] + 1)[rows - rows[0]]
+        # window long: vector i holds its latest evaluation, latest[i]
+        latest = (ends - (MAX_LENGTH - 1)) // 25
+        for lo in range(0, int(latest[-1]) + 1, BLOCK):
+            count = min(BLOCK, int(latest[-1]) + 1 - lo)
+            a, b = np.searchsorted(latest, [lo, lo + count])
+            features[a:b, COLUMNS_LONG] = _window_long(
+                s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pitch, s_roll, s_acc_dyn, s_gyro_lp, lo, count)[latest[a:b] - lo]
+        # window short: vector i holds its latest evaluation, latest[i]
+        latest = (ends - (MAX_LENGTH - 1)) // 25
+        for lo in range(0, int(latest[-1]) + 1, BLOCK):
+            count = min(BLOCK, int(latest[-1]) + 1 - lo)
+            a, b = np.searchsorted(latest, [lo, lo + count])
+            features[a:b, COLUMNS_SHORT] = _window_short(
+                s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, lo, count)[latest[a:b] - lo]
     if kept is not None:
         ends = kept[ends]
     return features, ends
@@ -644,11 +670,19 @@ def _checked(samples):
     return np.asarray(array, dtype=np.float64)   # no copy of float64 input
 
 
+def _columns(signal, length, hop, first, count):
+    """Evaluations first .. first + count - 1 of a window over ``signal`` as a view whose row
+    k holds sample k of every evaluation (oldest first; no copy)."""
+    windows = sliding_window_view(signal, length)[MAX_LENGTH - length::hop][first:first + count]
+    return windows.T
+
+
 def _emission_ends(n_samples):
     """Sample rows on which at least one window is evaluated (and so a vector is emitted)."""
-    first = MAX_LENGTH - 1
-    return np.unique(np.concatenate([np.arange(first, n_samples, hop)
-                                     for _, hop in WINDOWS.values()]))
+    due = np.zeros(n_samples, dtype=bool)
+    for _, hop in WINDOWS.values():
+        due[MAX_LENGTH - 1::hop] = True
+    return np.flatnonzero(due)
 
 
 COLUMNS_LONG = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 103, 104, 105, 106, 107, 108, 109, 110, 111]
@@ -657,818 +691,449 @@ COLUMNS_LONG = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18
 def _window_long(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pitch, s_roll, s_acc_dyn, s_gyro_lp, first, count):
     """Window 'long' (200 samples, every 25): its evaluations first to
     first + count - 1 (0 = on the first full sample), as rows, oldest sample first."""
-    w_ax = sliding_window_view(s_ax, 200)[MAX_LENGTH - 200::25][first:first + count]
-    w_ay = sliding_window_view(s_ay, 200)[MAX_LENGTH - 200::25][first:first + count]
-    w_az = sliding_window_view(s_az, 200)[MAX_LENGTH - 200::25][first:first + count]
-    w_wx = sliding_window_view(s_wx, 200)[MAX_LENGTH - 200::25][first:first + count]
-    w_wy = sliding_window_view(s_wy, 200)[MAX_LENGTH - 200::25][first:first + count]
-    w_wz = sliding_window_view(s_wz, 200)[MAX_LENGTH - 200::25][first:first + count]
-    w_acc_mag = sliding_window_view(s_acc_mag, 200)[MAX_LENGTH - 200::25][first:first + count]
-    w_gyro_mag = sliding_window_view(s_gyro_mag, 200)[MAX_LENGTH - 200::25][first:first + count]
-    w_pitch = sliding_window_view(s_pitch, 200)[MAX_LENGTH - 200::25][first:first + count]
-    w_roll = sliding_window_view(s_roll, 200)[MAX_LENGTH - 200::25][first:first + count]
-    w_acc_dyn = sliding_window_view(s_acc_dyn, 200)[MAX_LENGTH - 200::25][first:first + count]
-    w_gyro_lp = sliding_window_view(s_gyro_lp, 200)[MAX_LENGTH - 200::25][first:first + count]
+    w_ax = _columns(s_ax, 200, 25, first, count)
+    w_ay = _columns(s_ay, 200, 25, first, count)
+    w_az = _columns(s_az, 200, 25, first, count)
+    w_wx = _columns(s_wx, 200, 25, first, count)
+    w_wy = _columns(s_wy, 200, 25, first, count)
+    w_wz = _columns(s_wz, 200, 25, first, count)
+    w_acc_mag = _columns(s_acc_mag, 200, 25, first, count)
+    w_gyro_mag = _columns(s_gyro_mag, 200, 25, first, count)
+    w_pitch = _columns(s_pitch, 200, 25, first, count)
+    w_roll = _columns(s_roll, 200, 25, first, count)
+    w_acc_dyn = _columns(s_acc_dyn, 200, 25, first, count)
+    w_gyro_lp = _columns(s_gyro_lp, 200, 25, first, count)
     out = np.empty((count, 84))
 
-    # mean__ax__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_ax[:, k])
-    mean = (total / 200.0)
-    out[:, 0] = mean
-
-    # std__ax__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_ax[:, k])
-    mean = (total / 200.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 200):
-        squares = (squares + ((w_ax[:, k2] - mean) * (w_ax[:, k2] - mean)))
-    variance = (squares / 200.0)
-    out[:, 1] = np.sqrt(variance)
-
-    # min__ax__long
-    best = w_ax[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_ax[:, k] < best), w_ax[:, k], best)
-    out[:, 2] = best
-
-    # max__ax__long
-    best = w_ax[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_ax[:, k] > best), w_ax[:, k], best)
-    out[:, 3] = best
-
-    # median__ax__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_ax[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 4] = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
-
-    # iqr__ax__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_ax[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 5] = ((sorted[:, 149].copy() + ((sorted[:, 150].copy() - sorted[:, 149].copy()) * 0.25)) - (sorted[:, 50].copy() - ((sorted[:, 50].copy() - sorted[:, 49].copy()) * 0.25)))
-
-    # mean__ay__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_ay[:, k])
-    mean = (total / 200.0)
-    out[:, 6] = mean
-
-    # std__ay__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_ay[:, k])
-    mean = (total / 200.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 200):
-        squares = (squares + ((w_ay[:, k2] - mean) * (w_ay[:, k2] - mean)))
-    variance = (squares / 200.0)
-    out[:, 7] = np.sqrt(variance)
-
-    # min__ay__long
-    best = w_ay[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_ay[:, k] < best), w_ay[:, k], best)
-    out[:, 8] = best
-
-    # max__ay__long
-    best = w_ay[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_ay[:, k] > best), w_ay[:, k], best)
-    out[:, 9] = best
-
-    # median__ay__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_ay[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 10] = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
-
-    # iqr__ay__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_ay[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 11] = ((sorted[:, 149].copy() + ((sorted[:, 150].copy() - sorted[:, 149].copy()) * 0.25)) - (sorted[:, 50].copy() - ((sorted[:, 50].copy() - sorted[:, 49].copy()) * 0.25)))
-
-    # mean__az__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_az[:, k])
-    mean = (total / 200.0)
-    out[:, 12] = mean
-
-    # std__az__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_az[:, k])
-    mean = (total / 200.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 200):
-        squares = (squares + ((w_az[:, k2] - mean) * (w_az[:, k2] - mean)))
-    variance = (squares / 200.0)
-    out[:, 13] = np.sqrt(variance)
-
-    # min__az__long
-    best = w_az[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_az[:, k] < best), w_az[:, k], best)
-    out[:, 14] = best
-
-    # max__az__long
-    best = w_az[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_az[:, k] > best), w_az[:, k], best)
-    out[:, 15] = best
-
-    # median__az__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_az[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 16] = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
-
-    # iqr__az__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_az[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 17] = ((sorted[:, 149].copy() + ((sorted[:, 150].copy() - sorted[:, 149].copy()) * 0.25)) - (sorted[:, 50].copy() - ((sorted[:, 50].copy() - sorted[:, 49].copy()) * 0.25)))
-
-    # mean__wx__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_wx[:, k])
-    mean = (total / 200.0)
-    out[:, 18] = mean
-
-    # std__wx__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_wx[:, k])
-    mean = (total / 200.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 200):
-        squares = (squares + ((w_wx[:, k2] - mean) * (w_wx[:, k2] - mean)))
-    variance = (squares / 200.0)
-    out[:, 19] = np.sqrt(variance)
-
-    # min__wx__long
-    best = w_wx[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_wx[:, k] < best), w_wx[:, k], best)
-    out[:, 20] = best
-
-    # max__wx__long
-    best = w_wx[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_wx[:, k] > best), w_wx[:, k], best)
-    out[:, 21] = best
-
-    # median__wx__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_wx[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 22] = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
-
-    # iqr__wx__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_wx[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 23] = ((sorted[:, 149].copy() + ((sorted[:, 150].copy() - sorted[:, 149].copy()) * 0.25)) - (sorted[:, 50].copy() - ((sorted[:, 50].copy() - sorted[:, 49].copy()) * 0.25)))
-
-    # mean__wy__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_wy[:, k])
-    mean = (total / 200.0)
-    out[:, 24] = mean
-
-    # std__wy__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_wy[:, k])
-    mean = (total / 200.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 200):
-        squares = (squares + ((w_wy[:, k2] - mean) * (w_wy[:, k2] - mean)))
-    variance = (squares / 200.0)
-    out[:, 25] = np.sqrt(variance)
-
-    # min__wy__long
-    best = w_wy[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_wy[:, k] < best), w_wy[:, k], best)
-    out[:, 26] = best
-
-    # max__wy__long
-    best = w_wy[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_wy[:, k] > best), w_wy[:, k], best)
-    out[:, 27] = best
-
-    # median__wy__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_wy[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 28] = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
-
-    # iqr__wy__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_wy[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 29] = ((sorted[:, 149].copy() + ((sorted[:, 150].copy() - sorted[:, 149].copy()) * 0.25)) - (sorted[:, 50].copy() - ((sorted[:, 50].copy() - sorted[:, 49].copy()) * 0.25)))
-
-    # mean__wz__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_wz[:, k])
-    mean = (total / 200.0)
-    out[:, 30] = mean
-
-    # std__wz__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_wz[:, k])
-    mean = (total / 200.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 200):
-        squares = (squares + ((w_wz[:, k2] - mean) * (w_wz[:, k2] - mean)))
-    variance = (squares / 200.0)
-    out[:, 31] = np.sqrt(variance)
-
-    # min__wz__long
-    best = w_wz[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_wz[:, k] < best), w_wz[:, k], best)
-    out[:, 32] = best
-
-    # max__wz__long
-    best = w_wz[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_wz[:, k] > best), w_wz[:, k], best)
-    out[:, 33] = best
-
-    # median__wz__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_wz[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 34] = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
-
-    # iqr__wz__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_wz[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 35] = ((sorted[:, 149].copy() + ((sorted[:, 150].copy() - sorted[:, 149].copy()) * 0.25)) - (sorted[:, 50].copy() - ((sorted[:, 50].copy() - sorted[:, 49].copy()) * 0.25)))
-
-    # mean__acc_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_acc_mag[:, k])
-    mean = (total / 200.0)
-    out[:, 36] = mean
-
-    # std__acc_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_acc_mag[:, k])
-    mean = (total / 200.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 200):
-        squares = (squares + ((w_acc_mag[:, k2] - mean) * (w_acc_mag[:, k2] - mean)))
-    variance = (squares / 200.0)
-    out[:, 37] = np.sqrt(variance)
-
-    # min__acc_mag__long
-    best = w_acc_mag[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_acc_mag[:, k] < best), w_acc_mag[:, k], best)
-    out[:, 38] = best
-
-    # max__acc_mag__long
-    best = w_acc_mag[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_acc_mag[:, k] > best), w_acc_mag[:, k], best)
-    out[:, 39] = best
-
-    # median__acc_mag__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_acc_mag[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 40] = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
-
-    # iqr__acc_mag__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_acc_mag[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 41] = ((sorted[:, 149].copy() + ((sorted[:, 150].copy() - sorted[:, 149].copy()) * 0.25)) - (sorted[:, 50].copy() - ((sorted[:, 50].copy() - sorted[:, 49].copy()) * 0.25)))
-
-    # mean__gyro_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_gyro_mag[:, k])
-    mean = (total / 200.0)
-    out[:, 42] = mean
-
-    # std__gyro_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_gyro_mag[:, k])
-    mean = (total / 200.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 200):
-        squares = (squares + ((w_gyro_mag[:, k2] - mean) * (w_gyro_mag[:, k2] - mean)))
-    variance = (squares / 200.0)
-    out[:, 43] = np.sqrt(variance)
-
-    # min__gyro_mag__long
-    best = w_gyro_mag[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_gyro_mag[:, k] < best), w_gyro_mag[:, k], best)
-    out[:, 44] = best
-
-    # max__gyro_mag__long
-    best = w_gyro_mag[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_gyro_mag[:, k] > best), w_gyro_mag[:, k], best)
-    out[:, 45] = best
-
-    # median__gyro_mag__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_gyro_mag[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 46] = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
-
-    # iqr__gyro_mag__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_gyro_mag[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 47] = ((sorted[:, 149].copy() + ((sorted[:, 150].copy() - sorted[:, 149].copy()) * 0.25)) - (sorted[:, 50].copy() - ((sorted[:, 50].copy() - sorted[:, 49].copy()) * 0.25)))
-
-    # skewness__acc_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_acc_mag[:, k])
-    mean = (total / 200.0)
-    s2 = np.float64(0.0)
-    for k2 in range(0, 200):
-        s2 = (s2 + ((w_acc_mag[:, k2] - mean) * (w_acc_mag[:, k2] - mean)))
-    m2 = (s2 / 200.0)
-    s3 = np.float64(0.0)
-    for k3 in range(0, 200):
-        s3 = (s3 + (((w_acc_mag[:, k3] - mean) * (w_acc_mag[:, k3] - mean)) * (w_acc_mag[:, k3] - mean)))
-    m3 = (s3 / 200.0)
-    g1 = (m3 / (m2 * np.sqrt(m2)))
-    out[:, 48] = np.where((m2 <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, g1)
-
-    # kurtosis__acc_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_acc_mag[:, k])
-    mean = (total / 200.0)
-    s2 = np.float64(0.0)
-    for k2 in range(0, 200):
-        s2 = (s2 + ((w_acc_mag[:, k2] - mean) * (w_acc_mag[:, k2] - mean)))
-    m2 = (s2 / 200.0)
-    s4 = np.float64(0.0)
-    for k3 in range(0, 200):
-        s4 = (s4 + (((w_acc_mag[:, k3] - mean) * (w_acc_mag[:, k3] - mean)) * ((w_acc_mag[:, k3] - mean) * (w_acc_mag[:, k3] - mean))))
-    m4 = (s4 / 200.0)
-    g2 = ((m4 / (m2 * m2)) - 3.0)
-    out[:, 49] = np.where((m2 <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, g2)
-
-    # skewness__gyro_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_gyro_mag[:, k])
-    mean = (total / 200.0)
-    s2 = np.float64(0.0)
-    for k2 in range(0, 200):
-        s2 = (s2 + ((w_gyro_mag[:, k2] - mean) * (w_gyro_mag[:, k2] - mean)))
-    m2 = (s2 / 200.0)
-    s3 = np.float64(0.0)
-    for k3 in range(0, 200):
-        s3 = (s3 + (((w_gyro_mag[:, k3] - mean) * (w_gyro_mag[:, k3] - mean)) * (w_gyro_mag[:, k3] - mean)))
-    m3 = (s3 / 200.0)
-    g1 = (m3 / (m2 * np.sqrt(m2)))
-    out[:, 50] = np.where((m2 <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, g1)
-
-    # kurtosis__gyro_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_gyro_mag[:, k])
-    mean = (total / 200.0)
-    s2 = np.float64(0.0)
-    for k2 in range(0, 200):
-        s2 = (s2 + ((w_gyro_mag[:, k2] - mean) * (w_gyro_mag[:, k2] - mean)))
-    m2 = (s2 / 200.0)
-    s4 = np.float64(0.0)
-    for k3 in range(0, 200):
-        s4 = (s4 + (((w_gyro_mag[:, k3] - mean) * (w_gyro_mag[:, k3] - mean)) * ((w_gyro_mag[:, k3] - mean) * (w_gyro_mag[:, k3] - mean))))
-    m4 = (s4 / 200.0)
-    g2 = ((m4 / (m2 * m2)) - 3.0)
-    out[:, 51] = np.where((m2 <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, g2)
-
-    # percentile_10__ax__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_ax[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 52] = (sorted[:, 20].copy() - ((sorted[:, 20].copy() - sorted[:, 19].copy()) * 0.09999999999999787))
-
-    # percentile_10__ay__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_ay[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 53] = (sorted[:, 20].copy() - ((sorted[:, 20].copy() - sorted[:, 19].copy()) * 0.09999999999999787))
-
-    # percentile_10__az__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_az[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 54] = (sorted[:, 20].copy() - ((sorted[:, 20].copy() - sorted[:, 19].copy()) * 0.09999999999999787))
-
-    # percentile_90__ax__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_ax[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 55] = (sorted[:, 179].copy() + ((sorted[:, 180].copy() - sorted[:, 179].copy()) * 0.09999999999999432))
-
-    # percentile_90__ay__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_ay[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 56] = (sorted[:, 179].copy() + ((sorted[:, 180].copy() - sorted[:, 179].copy()) * 0.09999999999999432))
-
-    # percentile_90__az__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_az[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 57] = (sorted[:, 179].copy() + ((sorted[:, 180].copy() - sorted[:, 179].copy()) * 0.09999999999999432))
-
-    # mad__wx__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_wx[:, k] + 0.0)
-    sorted.sort(axis=1)
-    median = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
-    deviations = np.empty((out.shape[0], 200))
-    for k2 in range(0, 200):
-        deviations[:, k2] = np.abs((w_wx[:, k2] - median))
-    deviations.sort(axis=1)
-    out[:, 58] = ((deviations[:, 99].copy() + deviations[:, 100].copy()) * 0.5)
-
-    # mad__wy__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_wy[:, k] + 0.0)
-    sorted.sort(axis=1)
-    median = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
-    deviations = np.empty((out.shape[0], 200))
-    for k2 in range(0, 200):
-        deviations[:, k2] = np.abs((w_wy[:, k2] - median))
-    deviations.sort(axis=1)
-    out[:, 59] = ((deviations[:, 99].copy() + deviations[:, 100].copy()) * 0.5)
-
-    # mad__wz__long
-    sorted = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        sorted[:, k] = (w_wz[:, k] + 0.0)
-    sorted.sort(axis=1)
-    median = ((sorted[:, 99].copy() + sorted[:, 100].copy()) * 0.5)
-    deviations = np.empty((out.shape[0], 200))
-    for k2 in range(0, 200):
-        deviations[:, k2] = np.abs((w_wz[:, k2] - median))
-    deviations.sort(axis=1)
-    out[:, 60] = ((deviations[:, 99].copy() + deviations[:, 100].copy()) * 0.5)
-
-    # correlation__ax__ay__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_ax[:, k])
-    mean = (total / 200.0)
-    total2 = np.float64(0.0)
-    for k2 in range(0, 200):
-        total2 = (total2 + w_ay[:, k2])
-    mean2 = (total2 / 200.0)
-    sxx = np.float64(0.0)
-    for k3 in range(0, 200):
-        sxx = (sxx + ((w_ax[:, k3] - mean) * (w_ax[:, k3] - mean)))
-    syy = np.float64(0.0)
-    for k4 in range(0, 200):
-        syy = (syy + ((w_ay[:, k4] - mean2) * (w_ay[:, k4] - mean2)))
-    sxy = np.float64(0.0)
-    for k5 in range(0, 200):
-        sxy = (sxy + ((w_ax[:, k5] - mean) * (w_ay[:, k5] - mean2)))
-    r = (sxy / (np.sqrt(sxx) * np.sqrt(syy)))
-    r = np.where((r > 1.0), 1.0, np.where((r < -1.0), -1.0, r))
-    out[:, 61] = np.where((((sxx / 200.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))) | ((syy / 200.0) <= ((2.220446049250313e-16 * mean2) * (2.220446049250313e-16 * mean2)))), 0.0, r)
-
-    # correlation__ax__az__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_ax[:, k])
-    mean = (total / 200.0)
-    total2 = np.float64(0.0)
-    for k2 in range(0, 200):
-        total2 = (total2 + w_az[:, k2])
-    mean2 = (total2 / 200.0)
-    sxx = np.float64(0.0)
-    for k3 in range(0, 200):
-        sxx = (sxx + ((w_ax[:, k3] - mean) * (w_ax[:, k3] - mean)))
-    syy = np.float64(0.0)
-    for k4 in range(0, 200):
-        syy = (syy + ((w_az[:, k4] - mean2) * (w_az[:, k4] - mean2)))
-    sxy = np.float64(0.0)
-    for k5 in range(0, 200):
-        sxy = (sxy + ((w_ax[:, k5] - mean) * (w_az[:, k5] - mean2)))
-    r = (sxy / (np.sqrt(sxx) * np.sqrt(syy)))
-    r = np.where((r > 1.0), 1.0, np.where((r < -1.0), -1.0, r))
-    out[:, 62] = np.where((((sxx / 200.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))) | ((syy / 200.0) <= ((2.220446049250313e-16 * mean2) * (2.220446049250313e-16 * mean2)))), 0.0, r)
-
-    # correlation__ay__az__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_ay[:, k])
-    mean = (total / 200.0)
-    total2 = np.float64(0.0)
-    for k2 in range(0, 200):
-        total2 = (total2 + w_az[:, k2])
-    mean2 = (total2 / 200.0)
-    sxx = np.float64(0.0)
-    for k3 in range(0, 200):
-        sxx = (sxx + ((w_ay[:, k3] - mean) * (w_ay[:, k3] - mean)))
-    syy = np.float64(0.0)
-    for k4 in range(0, 200):
-        syy = (syy + ((w_az[:, k4] - mean2) * (w_az[:, k4] - mean2)))
-    sxy = np.float64(0.0)
-    for k5 in range(0, 200):
-        sxy = (sxy + ((w_ay[:, k5] - mean) * (w_az[:, k5] - mean2)))
-    r = (sxy / (np.sqrt(sxx) * np.sqrt(syy)))
-    r = np.where((r > 1.0), 1.0, np.where((r < -1.0), -1.0, r))
-    out[:, 63] = np.where((((sxx / 200.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))) | ((syy / 200.0) <= ((2.220446049250313e-16 * mean2) * (2.220446049250313e-16 * mean2)))), 0.0, r)
-
-    # correlation__wx__wy__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_wx[:, k])
-    mean = (total / 200.0)
-    total2 = np.float64(0.0)
-    for k2 in range(0, 200):
-        total2 = (total2 + w_wy[:, k2])
-    mean2 = (total2 / 200.0)
-    sxx = np.float64(0.0)
-    for k3 in range(0, 200):
-        sxx = (sxx + ((w_wx[:, k3] - mean) * (w_wx[:, k3] - mean)))
-    syy = np.float64(0.0)
-    for k4 in range(0, 200):
-        syy = (syy + ((w_wy[:, k4] - mean2) * (w_wy[:, k4] - mean2)))
-    sxy = np.float64(0.0)
-    for k5 in range(0, 200):
-        sxy = (sxy + ((w_wx[:, k5] - mean) * (w_wy[:, k5] - mean2)))
-    r = (sxy / (np.sqrt(sxx) * np.sqrt(syy)))
-    r = np.where((r > 1.0), 1.0, np.where((r < -1.0), -1.0, r))
-    out[:, 64] = np.where((((sxx / 200.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))) | ((syy / 200.0) <= ((2.220446049250313e-16 * mean2) * (2.220446049250313e-16 * mean2)))), 0.0, r)
-
-    # correlation__wx__wz__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_wx[:, k])
-    mean = (total / 200.0)
-    total2 = np.float64(0.0)
-    for k2 in range(0, 200):
-        total2 = (total2 + w_wz[:, k2])
-    mean2 = (total2 / 200.0)
-    sxx = np.float64(0.0)
-    for k3 in range(0, 200):
-        sxx = (sxx + ((w_wx[:, k3] - mean) * (w_wx[:, k3] - mean)))
-    syy = np.float64(0.0)
-    for k4 in range(0, 200):
-        syy = (syy + ((w_wz[:, k4] - mean2) * (w_wz[:, k4] - mean2)))
-    sxy = np.float64(0.0)
-    for k5 in range(0, 200):
-        sxy = (sxy + ((w_wx[:, k5] - mean) * (w_wz[:, k5] - mean2)))
-    r = (sxy / (np.sqrt(sxx) * np.sqrt(syy)))
-    r = np.where((r > 1.0), 1.0, np.where((r < -1.0), -1.0, r))
-    out[:, 65] = np.where((((sxx / 200.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))) | ((syy / 200.0) <= ((2.220446049250313e-16 * mean2) * (2.220446049250313e-16 * mean2)))), 0.0, r)
-
-    # correlation__wy__wz__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_wy[:, k])
-    mean = (total / 200.0)
-    total2 = np.float64(0.0)
-    for k2 in range(0, 200):
-        total2 = (total2 + w_wz[:, k2])
-    mean2 = (total2 / 200.0)
-    sxx = np.float64(0.0)
-    for k3 in range(0, 200):
-        sxx = (sxx + ((w_wy[:, k3] - mean) * (w_wy[:, k3] - mean)))
-    syy = np.float64(0.0)
-    for k4 in range(0, 200):
-        syy = (syy + ((w_wz[:, k4] - mean2) * (w_wz[:, k4] - mean2)))
-    sxy = np.float64(0.0)
-    for k5 in range(0, 200):
-        sxy = (sxy + ((w_wy[:, k5] - mean) * (w_wz[:, k5] - mean2)))
-    r = (sxy / (np.sqrt(sxx) * np.sqrt(syy)))
-    r = np.where((r > 1.0), 1.0, np.where((r < -1.0), -1.0, r))
-    out[:, 66] = np.where((((sxx / 200.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))) | ((syy / 200.0) <= ((2.220446049250313e-16 * mean2) * (2.220446049250313e-16 * mean2)))), 0.0, r)
-
-    # mean__pitch__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_pitch[:, k])
-    mean = (total / 200.0)
-    out[:, 67] = mean
-
-    # std__pitch__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_pitch[:, k])
-    mean = (total / 200.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 200):
-        squares = (squares + ((w_pitch[:, k2] - mean) * (w_pitch[:, k2] - mean)))
-    variance = (squares / 200.0)
-    out[:, 68] = np.sqrt(variance)
-
-    # min__pitch__long
-    best = w_pitch[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_pitch[:, k] < best), w_pitch[:, k], best)
-    out[:, 69] = best
-
-    # max__pitch__long
-    best = w_pitch[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_pitch[:, k] > best), w_pitch[:, k], best)
-    out[:, 70] = best
-
-    # mean__roll__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_roll[:, k])
-    mean = (total / 200.0)
-    out[:, 71] = mean
-
-    # std__roll__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_roll[:, k])
-    mean = (total / 200.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 200):
-        squares = (squares + ((w_roll[:, k2] - mean) * (w_roll[:, k2] - mean)))
-    variance = (squares / 200.0)
-    out[:, 72] = np.sqrt(variance)
-
-    # min__roll__long
-    best = w_roll[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_roll[:, k] < best), w_roll[:, k], best)
-    out[:, 73] = best
-
-    # max__roll__long
-    best = w_roll[:, 0]
-    for k in range(1, 200):
-        best = np.where((w_roll[:, k] > best), w_roll[:, k], best)
-    out[:, 74] = best
-
-    # band_slow__gyro_mag__long
-    tapered = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        tapered[:, k] = (w_gyro_mag[:, k] * _featgen_hann200[k])
-    band = np.float64(0.0)
-    for k2 in range(1, 5):
-        re = np.float64(0.0)
-        im = np.float64(0.0)
-        for n in range(0, 200):
-            re = (re + (tapered[:, n].copy() * _featgen_cos200[(n * k2) % 200]))
-            im = (im + (tapered[:, n].copy() * _featgen_nsin200[(n * k2) % 200]))
-        power = ((re * re) + (im * im))
-        band = (band + power)
-    out[:, 75] = band
-
-    # band_slow__acc_dyn__long
-    tapered = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        tapered[:, k] = (w_acc_dyn[:, k] * _featgen_hann200[k])
-    band = np.float64(0.0)
-    for k2 in range(1, 5):
-        re = np.float64(0.0)
-        im = np.float64(0.0)
-        for n in range(0, 200):
-            re = (re + (tapered[:, n].copy() * _featgen_cos200[(n * k2) % 200]))
-            im = (im + (tapered[:, n].copy() * _featgen_nsin200[(n * k2) % 200]))
-        power = ((re * re) + (im * im))
-        band = (band + power)
-    out[:, 76] = band
-
-    # band_mid__gyro_mag__long
-    tapered = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        tapered[:, k] = (w_gyro_mag[:, k] * _featgen_hann200[k])
-    band = np.float64(0.0)
-    for k2 in range(5, 11):
-        re = np.float64(0.0)
-        im = np.float64(0.0)
-        for n in range(0, 200):
-            re = (re + (tapered[:, n].copy() * _featgen_cos200[(n * k2) % 200]))
-            im = (im + (tapered[:, n].copy() * _featgen_nsin200[(n * k2) % 200]))
-        power = ((re * re) + (im * im))
-        band = (band + power)
-    out[:, 77] = band
-
-    # band_mid__acc_dyn__long
-    tapered = np.empty((out.shape[0], 200))
-    for k in range(0, 200):
-        tapered[:, k] = (w_acc_dyn[:, k] * _featgen_hann200[k])
-    band = np.float64(0.0)
-    for k2 in range(5, 11):
-        re = np.float64(0.0)
-        im = np.float64(0.0)
-        for n in range(0, 200):
-            re = (re + (tapered[:, n].copy() * _featgen_cos200[(n * k2) % 200]))
-            im = (im + (tapered[:, n].copy() * _featgen_nsin200[(n * k2) % 200]))
-        power = ((re * re) + (im * im))
-        band = (band + power)
-    out[:, 78] = band
-
-    # autocorr_0p5s__gyro_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_gyro_mag[:, k])
-    mean = (total / 200.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 200):
-        squares = (squares + ((w_gyro_mag[:, k2] - mean) * (w_gyro_mag[:, k2] - mean)))
-    num = np.float64(0.0)
-    for k3 in range(0, 175):
-        num = (num + ((w_gyro_mag[:, k3] - mean) * (w_gyro_mag[:, k3 + 25] - mean)))
-    out[:, 79] = np.where(((squares / 200.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, (num / squares))
-
-    # autocorr_1s__gyro_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_gyro_mag[:, k])
-    mean = (total / 200.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 200):
-        squares = (squares + ((w_gyro_mag[:, k2] - mean) * (w_gyro_mag[:, k2] - mean)))
-    num = np.float64(0.0)
-    for k3 in range(0, 150):
-        num = (num + ((w_gyro_mag[:, k3] - mean) * (w_gyro_mag[:, k3 + 50] - mean)))
-    out[:, 80] = np.where(((squares / 200.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, (num / squares))
-
-    # peak_count__gyro_lp__long
-    peaks = np.float64(0.0)
-    rising = np.float64(0.0)
-    for k in range(1, 200):
-        peaks = np.where(((rising > 0.0) & (w_gyro_lp[:, k] < w_gyro_lp[:, k - 1])), (peaks + 1.0), peaks)
-        rising = np.where((w_gyro_lp[:, k] > w_gyro_lp[:, k - 1]), 1.0, np.where((w_gyro_lp[:, k] == w_gyro_lp[:, k - 1]), rising, 0.0))
-    out[:, 81] = peaks
-
-    # mean_crossings__gyro_lp__long
-    total = np.float64(0.0)
-    for k in range(0, 200):
-        total = (total + w_gyro_lp[:, k])
-    mean = (total / 200.0)
-    crossings = np.float64(0.0)
-    last_sign = np.float64(0.0)
-    for k2 in range(0, 200):
-        sign = np.where(((w_gyro_lp[:, k2] - mean) > 0.0), 1.0, np.where(((w_gyro_lp[:, k2] - mean) < 0.0), -1.0, 0.0))
-        crossings = np.where(((sign * last_sign) < 0.0), (crossings + 1.0), crossings)
-        last_sign = np.where((sign != 0.0), sign, last_sign)
-    out[:, 82] = crossings
-
-    # log_energy_floor1em09__acc_dyn__long
-    energy = np.float64(0.0)
-    for k in range(0, 200):
-        energy = (energy + (w_acc_dyn[:, k] * w_acc_dyn[:, k]))
-    out[:, 83] = _featgen_log((1e-09 + energy))
+    # all 84 features of window long, sharing their common work
+    total_f0 = np.float64(0.0)
+    total_f6 = np.float64(0.0)
+    total_f12 = np.float64(0.0)
+    total_f18 = np.float64(0.0)
+    total_f24 = np.float64(0.0)
+    total_f30 = np.float64(0.0)
+    total_f36 = np.float64(0.0)
+    total_f42 = np.float64(0.0)
+    total_f67 = np.float64(0.0)
+    total_f71 = np.float64(0.0)
+    total_f82 = np.float64(0.0)
+    energy_f83 = np.float64(0.0)
+    for k_f0 in range(0, 200):
+        total_f0 = (total_f0 + w_ax[k_f0])
+        total_f6 = (total_f6 + w_ay[k_f0])
+        total_f12 = (total_f12 + w_az[k_f0])
+        total_f18 = (total_f18 + w_wx[k_f0])
+        total_f24 = (total_f24 + w_wy[k_f0])
+        total_f30 = (total_f30 + w_wz[k_f0])
+        total_f36 = (total_f36 + w_acc_mag[k_f0])
+        total_f42 = (total_f42 + w_gyro_mag[k_f0])
+        total_f67 = (total_f67 + w_pitch[k_f0])
+        total_f71 = (total_f71 + w_roll[k_f0])
+        total_f82 = (total_f82 + w_gyro_lp[k_f0])
+        cse1 = w_acc_dyn[k_f0]
+        energy_f83 = (energy_f83 + (cse1 * cse1))
+    mean_f0 = (total_f0 / 200.0)
+    out[:, 0] = mean_f0 # mean__ax__long
+    squares_f1 = np.float64(0.0)
+    mean_f6 = (total_f6 / 200.0)
+    squares_f7 = np.float64(0.0)
+    mean_f12 = (total_f12 / 200.0)
+    squares_f13 = np.float64(0.0)
+    mean_f18 = (total_f18 / 200.0)
+    squares_f19 = np.float64(0.0)
+    mean_f24 = (total_f24 / 200.0)
+    squares_f25 = np.float64(0.0)
+    mean_f30 = (total_f30 / 200.0)
+    squares_f31 = np.float64(0.0)
+    mean_f36 = (total_f36 / 200.0)
+    squares_f37 = np.float64(0.0)
+    mean_f42 = (total_f42 / 200.0)
+    squares_f43 = np.float64(0.0)
+    s3_f48 = np.float64(0.0)
+    s4_f49 = np.float64(0.0)
+    s3_f50 = np.float64(0.0)
+    s4_f51 = np.float64(0.0)
+    sxy_f61 = np.float64(0.0)
+    sxy_f62 = np.float64(0.0)
+    sxy_f63 = np.float64(0.0)
+    sxy_f64 = np.float64(0.0)
+    sxy_f65 = np.float64(0.0)
+    sxy_f66 = np.float64(0.0)
+    mean_f67 = (total_f67 / 200.0)
+    squares_f68 = np.float64(0.0)
+    mean_f71 = (total_f71 / 200.0)
+    squares_f72 = np.float64(0.0)
+    mean_f82 = (total_f82 / 200.0)
+    crossings_f82 = np.full(out.shape[0], 0.0)
+    last_sign_f82 = np.full(out.shape[0], 0.0)
+    for k2_f1 in range(0, 200):
+        cse2 = w_ax[k2_f1]
+        cse3 = (cse2 - mean_f0)
+        squares_f1 = (squares_f1 + (cse3 * cse3))
+        cse4 = w_ay[k2_f1]
+        cse5 = (cse4 - mean_f6)
+        squares_f7 = (squares_f7 + (cse5 * cse5))
+        cse6 = w_az[k2_f1]
+        cse7 = (cse6 - mean_f12)
+        squares_f13 = (squares_f13 + (cse7 * cse7))
+        cse8 = w_wx[k2_f1]
+        cse9 = (cse8 - mean_f18)
+        squares_f19 = (squares_f19 + (cse9 * cse9))
+        cse10 = w_wy[k2_f1]
+        cse11 = (cse10 - mean_f24)
+        squares_f25 = (squares_f25 + (cse11 * cse11))
+        cse12 = w_wz[k2_f1]
+        cse13 = (cse12 - mean_f30)
+        squares_f31 = (squares_f31 + (cse13 * cse13))
+        cse14 = w_acc_mag[k2_f1]
+        cse15 = (cse14 - mean_f36)
+        cse16 = (cse15 * cse15)
+        squares_f37 = (squares_f37 + cse16)
+        cse17 = w_gyro_mag[k2_f1]
+        cse18 = (cse17 - mean_f42)
+        cse19 = (cse18 * cse18)
+        squares_f43 = (squares_f43 + cse19)
+        s3_f48 = (s3_f48 + (cse16 * cse15))
+        s4_f49 = (s4_f49 + (cse16 * cse16))
+        s3_f50 = (s3_f50 + (cse19 * cse18))
+        s4_f51 = (s4_f51 + (cse19 * cse19))
+        sxy_f61 = (sxy_f61 + (cse3 * cse5))
+        sxy_f62 = (sxy_f62 + (cse3 * cse7))
+        sxy_f63 = (sxy_f63 + (cse5 * cse7))
+        sxy_f64 = (sxy_f64 + (cse9 * cse11))
+        sxy_f65 = (sxy_f65 + (cse9 * cse13))
+        sxy_f66 = (sxy_f66 + (cse11 * cse13))
+        cse20 = w_pitch[k2_f1]
+        cse21 = (cse20 - mean_f67)
+        squares_f68 = (squares_f68 + (cse21 * cse21))
+        cse22 = w_roll[k2_f1]
+        cse23 = (cse22 - mean_f71)
+        squares_f72 = (squares_f72 + (cse23 * cse23))
+        cse24 = w_gyro_lp[k2_f1]
+        cse25 = (cse24 - mean_f82)
+        sign_f82 = np.where((cse25 > 0.0), 1.0, np.where((cse25 < 0.0), -1.0, 0.0))
+        np.copyto(crossings_f82, (crossings_f82 + 1.0), where=((sign_f82 * last_sign_f82) < 0.0))
+        np.copyto(last_sign_f82, sign_f82, where=(sign_f82 != 0.0))
+    cse26 = (squares_f1 / 200.0)
+    variance_f1 = cse26
+    out[:, 1] = np.sqrt(variance_f1) # std__ax__long
+    cse27 = w_ax[0]
+    best_f2 = np.full(out.shape[0], cse27)
+    best_f3 = np.full(out.shape[0], cse27)
+    cse28 = w_ay[0]
+    best_f8 = np.full(out.shape[0], cse28)
+    best_f9 = np.full(out.shape[0], cse28)
+    cse29 = w_az[0]
+    best_f14 = np.full(out.shape[0], cse29)
+    best_f15 = np.full(out.shape[0], cse29)
+    cse30 = w_wx[0]
+    best_f20 = np.full(out.shape[0], cse30)
+    best_f21 = np.full(out.shape[0], cse30)
+    cse31 = w_wy[0]
+    best_f26 = np.full(out.shape[0], cse31)
+    best_f27 = np.full(out.shape[0], cse31)
+    cse32 = w_wz[0]
+    best_f32 = np.full(out.shape[0], cse32)
+    best_f33 = np.full(out.shape[0], cse32)
+    cse33 = w_acc_mag[0]
+    best_f38 = np.full(out.shape[0], cse33)
+    best_f39 = np.full(out.shape[0], cse33)
+    cse34 = w_gyro_mag[0]
+    best_f44 = np.full(out.shape[0], cse34)
+    best_f45 = np.full(out.shape[0], cse34)
+    cse35 = w_pitch[0]
+    best_f69 = np.full(out.shape[0], cse35)
+    best_f70 = np.full(out.shape[0], cse35)
+    cse36 = w_roll[0]
+    best_f73 = np.full(out.shape[0], cse36)
+    best_f74 = np.full(out.shape[0], cse36)
+    peaks_f81 = np.full(out.shape[0], 0.0)
+    rising_f81 = np.float64(0.0)
+    for k_f2 in range(1, 200):
+        cse37 = w_ax[k_f2]
+        np.copyto(best_f2, cse37, where=(cse37 < best_f2))
+        np.copyto(best_f3, cse37, where=(cse37 > best_f3))
+        cse38 = w_ay[k_f2]
+        np.copyto(best_f8, cse38, where=(cse38 < best_f8))
+        np.copyto(best_f9, cse38, where=(cse38 > best_f9))
+        cse39 = w_az[k_f2]
+        np.copyto(best_f14, cse39, where=(cse39 < best_f14))
+        np.copyto(best_f15, cse39, where=(cse39 > best_f15))
+        cse40 = w_wx[k_f2]
+        np.copyto(best_f20, cse40, where=(cse40 < best_f20))
+        np.copyto(best_f21, cse40, where=(cse40 > best_f21))
+        cse41 = w_wy[k_f2]
+        np.copyto(best_f26, cse41, where=(cse41 < best_f26))
+        np.copyto(best_f27, cse41, where=(cse41 > best_f27))
+        cse42 = w_wz[k_f2]
+        np.copyto(best_f32, cse42, where=(cse42 < best_f32))
+        np.copyto(best_f33, cse42, where=(cse42 > best_f33))
+        cse43 = w_acc_mag[k_f2]
+        np.copyto(best_f38, cse43, where=(cse43 < best_f38))
+        np.copyto(best_f39, cse43, where=(cse43 > best_f39))
+        cse44 = w_gyro_mag[k_f2]
+        np.copyto(best_f44, cse44, where=(cse44 < best_f44))
+        np.copyto(best_f45, cse44, where=(cse44 > best_f45))
+        cse45 = w_pitch[k_f2]
+        np.copyto(best_f69, cse45, where=(cse45 < best_f69))
+        np.copyto(best_f70, cse45, where=(cse45 > best_f70))
+        cse46 = w_roll[k_f2]
+        np.copyto(best_f73, cse46, where=(cse46 < best_f73))
+        np.copyto(best_f74, cse46, where=(cse46 > best_f74))
+        cse47 = w_gyro_lp[k_f2]
+        cse48 = w_gyro_lp[k_f2 - 1]
+        np.copyto(peaks_f81, (peaks_f81 + 1.0), where=((rising_f81 > 0.0) & (cse47 < cse48)))
+        rising_f81 = np.where((cse47 > cse48), 1.0, np.where((cse47 == cse48), rising_f81, 0.0))
+    out[:, 2] = best_f2 # min__ax__long
+    out[:, 3] = best_f3 # max__ax__long
+    sorted_f4 = np.empty((out.shape[0], 200))
+    for k_f4 in range(0, 200):
+        sorted_f4[:, k_f4] = (w_ax[k_f4] + 0.0)
+    sorted_f4.sort(axis=1)
+    out[:, 4] = ((sorted_f4[:, 99] + sorted_f4[:, 100]) * 0.5) # median__ax__long
+    out[:, 5] = ((sorted_f4[:, 149] + ((sorted_f4[:, 150] - sorted_f4[:, 149]) * 0.25)) - (sorted_f4[:, 50] - ((sorted_f4[:, 50] - sorted_f4[:, 49]) * 0.25))) # iqr__ax__long
+    out[:, 6] = mean_f6 # mean__ay__long
+    cse49 = (squares_f7 / 200.0)
+    variance_f7 = cse49
+    out[:, 7] = np.sqrt(variance_f7) # std__ay__long
+    out[:, 8] = best_f8 # min__ay__long
+    out[:, 9] = best_f9 # max__ay__long
+    sorted_f10 = np.empty((out.shape[0], 200))
+    for k_f10 in range(0, 200):
+        sorted_f10[:, k_f10] = (w_ay[k_f10] + 0.0)
+    sorted_f10.sort(axis=1)
+    out[:, 10] = ((sorted_f10[:, 99] + sorted_f10[:, 100]) * 0.5) # median__ay__long
+    out[:, 11] = ((sorted_f10[:, 149] + ((sorted_f10[:, 150] - sorted_f10[:, 149]) * 0.25)) - (sorted_f10[:, 50] - ((sorted_f10[:, 50] - sorted_f10[:, 49]) * 0.25))) # iqr__ay__long
+    out[:, 12] = mean_f12 # mean__az__long
+    cse50 = (squares_f13 / 200.0)
+    variance_f13 = cse50
+    out[:, 13] = np.sqrt(variance_f13) # std__az__long
+    out[:, 14] = best_f14 # min__az__long
+    out[:, 15] = best_f15 # max__az__long
+    sorted_f16 = np.empty((out.shape[0], 200))
+    for k_f16 in range(0, 200):
+        sorted_f16[:, k_f16] = (w_az[k_f16] + 0.0)
+    sorted_f16.sort(axis=1)
+    out[:, 16] = ((sorted_f16[:, 99] + sorted_f16[:, 100]) * 0.5) # median__az__long
+    out[:, 17] = ((sorted_f16[:, 149] + ((sorted_f16[:, 150] - sorted_f16[:, 149]) * 0.25)) - (sorted_f16[:, 50] - ((sorted_f16[:, 50] - sorted_f16[:, 49]) * 0.25))) # iqr__az__long
+    out[:, 18] = mean_f18 # mean__wx__long
+    cse51 = (squares_f19 / 200.0)
+    variance_f19 = cse51
+    out[:, 19] = np.sqrt(variance_f19) # std__wx__long
+    out[:, 20] = best_f20 # min__wx__long
+    out[:, 21] = best_f21 # max__wx__long
+    sorted_f22 = np.empty((out.shape[0], 200))
+    for k_f22 in range(0, 200):
+        sorted_f22[:, k_f22] = (w_wx[k_f22] + 0.0)
+    sorted_f22.sort(axis=1)
+    cse52 = (sorted_f22[:, 99] + sorted_f22[:, 100])
+    cse53 = (cse52 * 0.5)
+    out[:, 22] = cse53 # median__wx__long
+    out[:, 23] = ((sorted_f22[:, 149] + ((sorted_f22[:, 150] - sorted_f22[:, 149]) * 0.25)) - (sorted_f22[:, 50] - ((sorted_f22[:, 50] - sorted_f22[:, 49]) * 0.25))) # iqr__wx__long
+    out[:, 24] = mean_f24 # mean__wy__long
+    cse54 = (squares_f25 / 200.0)
+    variance_f25 = cse54
+    out[:, 25] = np.sqrt(variance_f25) # std__wy__long
+    out[:, 26] = best_f26 # min__wy__long
+    out[:, 27] = best_f27 # max__wy__long
+    sorted_f28 = np.empty((out.shape[0], 200))
+    for k_f28 in range(0, 200):
+        sorted_f28[:, k_f28] = (w_wy[k_f28] + 0.0)
+    sorted_f28.sort(axis=1)
+    cse55 = (sorted_f28[:, 99] + sorted_f28[:, 100])
+    cse56 = (cse55 * 0.5)
+    out[:, 28] = cse56 # median__wy__long
+    out[:, 29] = ((sorted_f28[:, 149] + ((sorted_f28[:, 150] - sorted_f28[:, 149]) * 0.25)) - (sorted_f28[:, 50] - ((sorted_f28[:, 50] - sorted_f28[:, 49]) * 0.25))) # iqr__wy__long
+    out[:, 30] = mean_f30 # mean__wz__long
+    cse57 = (squares_f31 / 200.0)
+    variance_f31 = cse57
+    out[:, 31] = np.sqrt(variance_f31) # std__wz__long
+    out[:, 32] = best_f32 # min__wz__long
+    out[:, 33] = best_f33 # max__wz__long
+    sorted_f34 = np.empty((out.shape[0], 200))
+    for k_f34 in range(0, 200):
+        sorted_f34[:, k_f34] = (w_wz[k_f34] + 0.0)
+    sorted_f34.sort(axis=1)
+    cse58 = (sorted_f34[:, 99] + sorted_f34[:, 100])
+    cse59 = (cse58 * 0.5)
+    out[:, 34] = cse59 # median__wz__long
+    out[:, 35] = ((sorted_f34[:, 149] + ((sorted_f34[:, 150] - sorted_f34[:, 149]) * 0.25)) - (sorted_f34[:, 50] - ((sorted_f34[:, 50] - sorted_f34[:, 49]) * 0.25))) # iqr__wz__long
+    out[:, 36] = mean_f36 # mean__acc_mag__long
+    variance_f37 = (squares_f37 / 200.0)
+    cse60 = np.sqrt(variance_f37)
+    out[:, 37] = cse60 # std__acc_mag__long
+    out[:, 38] = best_f38 # min__acc_mag__long
+    out[:, 39] = best_f39 # max__acc_mag__long
+    sorted_f40 = np.empty((out.shape[0], 200))
+    for k_f40 in range(0, 200):
+        sorted_f40[:, k_f40] = (w_acc_mag[k_f40] + 0.0)
+    sorted_f40.sort(axis=1)
+    out[:, 40] = ((sorted_f40[:, 99] + sorted_f40[:, 100]) * 0.5) # median__acc_mag__long
+    out[:, 41] = ((sorted_f40[:, 149] + ((sorted_f40[:, 150] - sorted_f40[:, 149]) * 0.25)) - (sorted_f40[:, 50] - ((sorted_f40[:, 50] - sorted_f40[:, 49]) * 0.25))) # iqr__acc_mag__long
+    out[:, 42] = mean_f42 # mean__gyro_mag__long
+    cse61 = (squares_f43 / 200.0)
+    variance_f43 = cse61
+    cse62 = np.sqrt(variance_f43)
+    out[:, 43] = cse62 # std__gyro_mag__long
+    out[:, 44] = best_f44 # min__gyro_mag__long
+    out[:, 45] = best_f45 # max__gyro_mag__long
+    sorted_f46 = np.empty((out.shape[0], 200))
+    for k_f46 in range(0, 200):
+        sorted_f46[:, k_f46] = (w_gyro_mag[k_f46] + 0.0)
+    sorted_f46.sort(axis=1)
+    out[:, 46] = ((sorted_f46[:, 99] + sorted_f46[:, 100]) * 0.5) # median__gyro_mag__long
+    out[:, 47] = ((sorted_f46[:, 149] + ((sorted_f46[:, 150] - sorted_f46[:, 149]) * 0.25)) - (sorted_f46[:, 50] - ((sorted_f46[:, 50] - sorted_f46[:, 49]) * 0.25))) # iqr__gyro_mag__long
+    m3_f48 = (s3_f48 / 200.0)
+    g1_f48 = (m3_f48 / (variance_f37 * cse60))
+    cse63 = (2.220446049250313e-16 * mean_f36)
+    cse64 = (cse63 * cse63)
+    cse65 = (variance_f37 <= cse64)
+    out[:, 48] = np.where(cse65, 0.0, g1_f48) # skewness__acc_mag__long
+    m4_f49 = (s4_f49 / 200.0)
+    g2_f49 = ((m4_f49 / (variance_f37 * variance_f37)) - 3.0)
+    out[:, 49] = np.where(cse65, 0.0, g2_f49) # kurtosis__acc_mag__long
+    m3_f50 = (s3_f50 / 200.0)
+    g1_f50 = (m3_f50 / (variance_f43 * cse62))
+    cse66 = (2.220446049250313e-16 * mean_f42)
+    cse67 = (cse66 * cse66)
+    cse68 = (variance_f43 <= cse67)
+    out[:, 50] = np.where(cse68, 0.0, g1_f50) # skewness__gyro_mag__long
+    m4_f51 = (s4_f51 / 200.0)
+    g2_f51 = ((m4_f51 / (variance_f43 * variance_f43)) - 3.0)
+    out[:, 51] = np.where(cse68, 0.0, g2_f51) # kurtosis__gyro_mag__long
+    out[:, 52] = (sorted_f4[:, 20] - ((sorted_f4[:, 20] - sorted_f4[:, 19]) * 0.09999999999999787)) # percentile_10__ax__long
+    out[:, 53] = (sorted_f10[:, 20] - ((sorted_f10[:, 20] - sorted_f10[:, 19]) * 0.09999999999999787)) # percentile_10__ay__long
+    out[:, 54] = (sorted_f16[:, 20] - ((sorted_f16[:, 20] - sorted_f16[:, 19]) * 0.09999999999999787)) # percentile_10__az__long
+    out[:, 55] = (sorted_f4[:, 179] + ((sorted_f4[:, 180] - sorted_f4[:, 179]) * 0.09999999999999432)) # percentile_90__ax__long
+    out[:, 56] = (sorted_f10[:, 179] + ((sorted_f10[:, 180] - sorted_f10[:, 179]) * 0.09999999999999432)) # percentile_90__ay__long
+    out[:, 57] = (sorted_f16[:, 179] + ((sorted_f16[:, 180] - sorted_f16[:, 179]) * 0.09999999999999432)) # percentile_90__az__long
+    median_f58 = cse53
+    deviations_f58 = np.empty((out.shape[0], 200))
+    for k2_f58 in range(0, 200):
+        deviations_f58[:, k2_f58] = np.abs((w_wx[k2_f58] - median_f58))
+    deviations_f58.sort(axis=1)
+    out[:, 58] = ((deviations_f58[:, 99] + deviations_f58[:, 100]) * 0.5) # mad__wx__long
+    median_f59 = cse56
+    deviations_f59 = np.empty((out.shape[0], 200))
+    for k2_f59 in range(0, 200):
+        deviations_f59[:, k2_f59] = np.abs((w_wy[k2_f59] - median_f59))
+    deviations_f59.sort(axis=1)
+    out[:, 59] = ((deviations_f59[:, 99] + deviations_f59[:, 100]) * 0.5) # mad__wy__long
+    median_f60 = cse59
+    deviations_f60 = np.empty((out.shape[0], 200))
+    for k2_f60 in range(0, 200):
+        deviations_f60[:, k2_f60] = np.abs((w_wz[k2_f60] - median_f60))
+    deviations_f60.sort(axis=1)
+    out[:, 60] = ((deviations_f60[:, 99] + deviations_f60[:, 100]) * 0.5) # mad__wz__long
+    cse69 = np.sqrt(squares_f1)
+    cse70 = np.sqrt(squares_f7)
+    r_f61 = (sxy_f61 / (cse69 * cse70))
+    r_f61 = np.where((r_f61 > 1.0), 1.0, np.where((r_f61 < -1.0), -1.0, r_f61))
+    cse71 = (2.220446049250313e-16 * mean_f0)
+    cse72 = (cse71 * cse71)
+    cse73 = (cse26 <= cse72)
+    cse74 = (2.220446049250313e-16 * mean_f6)
+    cse75 = (cse74 * cse74)
+    cse76 = (cse49 <= cse75)
+    out[:, 61] = np.where((cse73 | cse76), 0.0, r_f61) # correlation__ax__ay__long
+    cse77 = np.sqrt(squares_f13)
+    r_f62 = (sxy_f62 / (cse69 * cse77))
+    r_f62 = np.where((r_f62 > 1.0), 1.0, np.where((r_f62 < -1.0), -1.0, r_f62))
+    cse78 = (2.220446049250313e-16 * mean_f12)
+    cse79 = (cse78 * cse78)
+    cse80 = (cse50 <= cse79)
+    out[:, 62] = np.where((cse73 | cse80), 0.0, r_f62) # correlation__ax__az__long
+    r_f63 = (sxy_f63 / (cse70 * cse77))
+    r_f63 = np.where((r_f63 > 1.0), 1.0, np.where((r_f63 < -1.0), -1.0, r_f63))
+    out[:, 63] = np.where((cse76 | cse80), 0.0, r_f63) # correlation__ay__az__long
+    cse81 = np.sqrt(squares_f19)
+    cse82 = np.sqrt(squares_f25)
+    r_f64 = (sxy_f64 / (cse81 * cse82))
+    r_f64 = np.where((r_f64 > 1.0), 1.0, np.where((r_f64 < -1.0), -1.0, r_f64))
+    cse83 = (2.220446049250313e-16 * mean_f18)
+    cse84 = (cse83 * cse83)
+    cse85 = (cse51 <= cse84)
+    cse86 = (2.220446049250313e-16 * mean_f24)
+    cse87 = (cse86 * cse86)
+    cse88 = (cse54 <= cse87)
+    out[:, 64] = np.where((cse85 | cse88), 0.0, r_f64) # correlation__wx__wy__long
+    cse89 = np.sqrt(squares_f31)
+    r_f65 = (sxy_f65 / (cse81 * cse89))
+    r_f65 = np.where((r_f65 > 1.0), 1.0, np.where((r_f65 < -1.0), -1.0, r_f65))
+    cse90 = (2.220446049250313e-16 * mean_f30)
+    cse91 = (cse90 * cse90)
+    cse92 = (cse57 <= cse91)
+    out[:, 65] = np.where((cse85 | cse92), 0.0, r_f65) # correlation__wx__wz__long
+    r_f66 = (sxy_f66 / (cse82 * cse89))
+    r_f66 = np.where((r_f66 > 1.0), 1.0, np.where((r_f66 < -1.0), -1.0, r_f66))
+    out[:, 66] = np.where((cse88 | cse92), 0.0, r_f66) # correlation__wy__wz__long
+    out[:, 67] = mean_f67 # mean__pitch__long
+    variance_f68 = (squares_f68 / 200.0)
+    out[:, 68] = np.sqrt(variance_f68) # std__pitch__long
+    out[:, 69] = best_f69 # min__pitch__long
+    out[:, 70] = best_f70 # max__pitch__long
+    out[:, 71] = mean_f71 # mean__roll__long
+    variance_f72 = (squares_f72 / 200.0)
+    out[:, 72] = np.sqrt(variance_f72) # std__roll__long
+    out[:, 73] = best_f73 # min__roll__long
+    out[:, 74] = best_f74 # max__roll__long
+    tapered_f75 = np.empty((200, out.shape[0]))
+    for k_f75 in range(0, 200):
+        tapered_f75[k_f75] = (w_gyro_mag[k_f75] * _featgen_hann200[k_f75])
+    band_f75 = np.float64(0.0)
+    for k2_f75 in range(1, 5):
+        re_f75 = np.float64(0.0)
+        im_f75 = np.float64(0.0)
+        for n_f75 in range(0, 200):
+            re_f75 = (re_f75 + (tapered_f75[n_f75] * _featgen_cos200[(n_f75 * k2_f75) % 200]))
+            im_f75 = (im_f75 + (tapered_f75[n_f75] * _featgen_nsin200[(n_f75 * k2_f75) % 200]))
+        power_f75 = ((re_f75 * re_f75) + (im_f75 * im_f75))
+        band_f75 = (band_f75 + power_f75)
+    out[:, 75] = band_f75 # band_slow__gyro_mag__long
+    tapered_f76 = np.empty((200, out.shape[0]))
+    for k_f76 in range(0, 200):
+        tapered_f76[k_f76] = (w_acc_dyn[k_f76] * _featgen_hann200[k_f76])
+    band_f76 = np.float64(0.0)
+    for k2_f76 in range(1, 5):
+        re_f76 = np.float64(0.0)
+        im_f76 = np.float64(0.0)
+        for n_f76 in range(0, 200):
+            re_f76 = (re_f76 + (tapered_f76[n_f76] * _featgen_cos200[(n_f76 * k2_f76) % 200]))
+            im_f76 = (im_f76 + (tapered_f76[n_f76] * _featgen_nsin200[(n_f76 * k2_f76) % 200]))
+        power_f76 = ((re_f76 * re_f76) + (im_f76 * im_f76))
+        band_f76 = (band_f76 + power_f76)
+    out[:, 76] = band_f76 # band_slow__acc_dyn__long
+    band_f77 = np.float64(0.0)
+    band_f78 = np.float64(0.0)
+    for k2_f77 in range(5, 11):
+        re_f77 = np.float64(0.0)
+        im_f77 = np.float64(0.0)
+        for n_f77 in range(0, 200):
+            re_f77 = (re_f77 + (tapered_f75[n_f77] * _featgen_cos200[(n_f77 * k2_f77) % 200]))
+            im_f77 = (im_f77 + (tapered_f75[n_f77] * _featgen_nsin200[(n_f77 * k2_f77) % 200]))
+        power_f77 = ((re_f77 * re_f77) + (im_f77 * im_f77))
+        band_f77 = (band_f77 + power_f77)
+        re_f78 = np.float64(0.0)
+        im_f78 = np.float64(0.0)
+        for n_f78 in range(0, 200):
+            re_f78 = (re_f78 + (tapered_f76[n_f78] * _featgen_cos200[(n_f78 * k2_f77) % 200]))
+            im_f78 = (im_f78 + (tapered_f76[n_f78] * _featgen_nsin200[(n_f78 * k2_f77) % 200]))
+        power_f78 = ((re_f78 * re_f78) + (im_f78 * im_f78))
+        band_f78 = (band_f78 + power_f78)
+    out[:, 77] = band_f77 # band_mid__gyro_mag__long
+    out[:, 78] = band_f78 # band_mid__acc_dyn__long
+    num_f79 = np.float64(0.0)
+    for k3_f79 in range(0, 175):
+        num_f79 = (num_f79 + ((w_gyro_mag[k3_f79] - mean_f42) * (w_gyro_mag[k3_f79 + 25] - mean_f42)))
+    cse93 = (cse61 <= cse67)
+    out[:, 79] = np.where(cse93, 0.0, (num_f79 / squares_f43)) # autocorr_0p5s__gyro_mag__long
+    num_f80 = np.float64(0.0)
+    for k3_f80 in range(0, 150):
+        num_f80 = (num_f80 + ((w_gyro_mag[k3_f80] - mean_f42) * (w_gyro_mag[k3_f80 + 50] - mean_f42)))
+    out[:, 80] = np.where(cse93, 0.0, (num_f80 / squares_f43)) # autocorr_1s__gyro_mag__long
+    out[:, 81] = peaks_f81 # peak_count__gyro_lp__long
+    out[:, 82] = crossings_f82 # mean_crossings__gyro_lp__long
+    out[:, 83] = _featgen_log((1e-09 + energy_f83)) # log_energy_floor1em09__acc_dyn__long
     return out
 
 COLUMNS_SHORT = [61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 102]
@@ -1477,267 +1142,182 @@ COLUMNS_SHORT = [61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76,
 def _window_short(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, first, count):
     """Window 'short' (100 samples, every 25): its evaluations first to
     first + count - 1 (0 = on the first full sample), as rows, oldest sample first."""
-    w_ax = sliding_window_view(s_ax, 100)[MAX_LENGTH - 100::25][first:first + count]
-    w_ay = sliding_window_view(s_ay, 100)[MAX_LENGTH - 100::25][first:first + count]
-    w_az = sliding_window_view(s_az, 100)[MAX_LENGTH - 100::25][first:first + count]
-    w_wx = sliding_window_view(s_wx, 100)[MAX_LENGTH - 100::25][first:first + count]
-    w_wy = sliding_window_view(s_wy, 100)[MAX_LENGTH - 100::25][first:first + count]
-    w_wz = sliding_window_view(s_wz, 100)[MAX_LENGTH - 100::25][first:first + count]
-    w_acc_mag = sliding_window_view(s_acc_mag, 100)[MAX_LENGTH - 100::25][first:first + count]
-    w_gyro_mag = sliding_window_view(s_gyro_mag, 100)[MAX_LENGTH - 100::25][first:first + count]
+    w_ax = _columns(s_ax, 100, 25, first, count)
+    w_ay = _columns(s_ay, 100, 25, first, count)
+    w_az = _columns(s_az, 100, 25, first, count)
+    w_wx = _columns(s_wx, 100, 25, first, count)
+    w_wy = _columns(s_wy, 100, 25, first, count)
+    w_wz = _columns(s_wz, 100, 25, first, count)
+    w_acc_mag = _columns(s_acc_mag, 100, 25, first, count)
+    w_gyro_mag = _columns(s_gyro_mag, 100, 25, first, count)
     out = np.empty((count, 28))
 
-    # mean__ax__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_ax[:, k])
-    mean = (total / 100.0)
-    out[:, 0] = mean
-
-    # std__ax__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_ax[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_ax[:, k2] - mean) * (w_ax[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 1] = np.sqrt(variance)
-
-    # range__ax__short
-    best = w_ax[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_ax[:, k] < best), w_ax[:, k], best)
-    best2 = w_ax[:, 0]
-    for k2 in range(1, 100):
-        best2 = np.where((w_ax[:, k2] > best2), w_ax[:, k2], best2)
-    out[:, 2] = (best2 - best)
-
-    # mean__ay__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_ay[:, k])
-    mean = (total / 100.0)
-    out[:, 3] = mean
-
-    # std__ay__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_ay[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_ay[:, k2] - mean) * (w_ay[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 4] = np.sqrt(variance)
-
-    # range__ay__short
-    best = w_ay[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_ay[:, k] < best), w_ay[:, k], best)
-    best2 = w_ay[:, 0]
-    for k2 in range(1, 100):
-        best2 = np.where((w_ay[:, k2] > best2), w_ay[:, k2], best2)
-    out[:, 5] = (best2 - best)
-
-    # mean__az__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_az[:, k])
-    mean = (total / 100.0)
-    out[:, 6] = mean
-
-    # std__az__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_az[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_az[:, k2] - mean) * (w_az[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 7] = np.sqrt(variance)
-
-    # range__az__short
-    best = w_az[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_az[:, k] < best), w_az[:, k], best)
-    best2 = w_az[:, 0]
-    for k2 in range(1, 100):
-        best2 = np.where((w_az[:, k2] > best2), w_az[:, k2], best2)
-    out[:, 8] = (best2 - best)
-
-    # mean__wx__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_wx[:, k])
-    mean = (total / 100.0)
-    out[:, 9] = mean
-
-    # std__wx__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_wx[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_wx[:, k2] - mean) * (w_wx[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 10] = np.sqrt(variance)
-
-    # range__wx__short
-    best = w_wx[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_wx[:, k] < best), w_wx[:, k], best)
-    best2 = w_wx[:, 0]
-    for k2 in range(1, 100):
-        best2 = np.where((w_wx[:, k2] > best2), w_wx[:, k2], best2)
-    out[:, 11] = (best2 - best)
-
-    # mean__wy__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_wy[:, k])
-    mean = (total / 100.0)
-    out[:, 12] = mean
-
-    # std__wy__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_wy[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_wy[:, k2] - mean) * (w_wy[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 13] = np.sqrt(variance)
-
-    # range__wy__short
-    best = w_wy[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_wy[:, k] < best), w_wy[:, k], best)
-    best2 = w_wy[:, 0]
-    for k2 in range(1, 100):
-        best2 = np.where((w_wy[:, k2] > best2), w_wy[:, k2], best2)
-    out[:, 14] = (best2 - best)
-
-    # mean__wz__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_wz[:, k])
-    mean = (total / 100.0)
-    out[:, 15] = mean
-
-    # std__wz__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_wz[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_wz[:, k2] - mean) * (w_wz[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 16] = np.sqrt(variance)
-
-    # range__wz__short
-    best = w_wz[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_wz[:, k] < best), w_wz[:, k], best)
-    best2 = w_wz[:, 0]
-    for k2 in range(1, 100):
-        best2 = np.where((w_wz[:, k2] > best2), w_wz[:, k2], best2)
-    out[:, 17] = (best2 - best)
-
-    # mean__acc_mag__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_acc_mag[:, k])
-    mean = (total / 100.0)
-    out[:, 18] = mean
-
-    # std__acc_mag__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_acc_mag[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_acc_mag[:, k2] - mean) * (w_acc_mag[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 19] = np.sqrt(variance)
-
-    # range__acc_mag__short
-    best = w_acc_mag[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_acc_mag[:, k] < best), w_acc_mag[:, k], best)
-    best2 = w_acc_mag[:, 0]
-    for k2 in range(1, 100):
-        best2 = np.where((w_acc_mag[:, k2] > best2), w_acc_mag[:, k2], best2)
-    out[:, 20] = (best2 - best)
-
-    # mean__gyro_mag__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_mag[:, k])
-    mean = (total / 100.0)
-    out[:, 21] = mean
-
-    # std__gyro_mag__short
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_mag[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_gyro_mag[:, k2] - mean) * (w_gyro_mag[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 22] = np.sqrt(variance)
-
-    # range__gyro_mag__short
-    best = w_gyro_mag[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_gyro_mag[:, k] < best), w_gyro_mag[:, k], best)
-    best2 = w_gyro_mag[:, 0]
-    for k2 in range(1, 100):
-        best2 = np.where((w_gyro_mag[:, k2] > best2), w_gyro_mag[:, k2], best2)
-    out[:, 23] = (best2 - best)
-
-    # mean_abs_change__wx__short
-    total = np.float64(0.0)
-    for k in range(1, 100):
-        total = (total + np.abs((w_wx[:, k] - w_wx[:, k - 1])))
-    out[:, 24] = (total / 99.0)
-
-    # mean_abs_change__wy__short
-    total = np.float64(0.0)
-    for k in range(1, 100):
-        total = (total + np.abs((w_wy[:, k] - w_wy[:, k - 1])))
-    out[:, 25] = (total / 99.0)
-
-    # mean_abs_change__wz__short
-    total = np.float64(0.0)
-    for k in range(1, 100):
-        total = (total + np.abs((w_wz[:, k] - w_wz[:, k - 1])))
-    out[:, 26] = (total / 99.0)
-
-    # dominant_frequency_hann__gyro_mag__short
-    tapered = np.empty((out.shape[0], 100))
-    for k in range(0, 100):
-        tapered[:, k] = (w_gyro_mag[:, k] * _featgen_hann100[k])
-    spectrum = np.empty((out.shape[0], 51))
-    for k2 in range(1, 51):
-        re = np.float64(0.0)
-        im = np.float64(0.0)
-        for n in range(0, 100):
-            re = (re + (tapered[:, n].copy() * _featgen_cos100[(n * k2) % 100]))
-            im = (im + (tapered[:, n].copy() * _featgen_nsin100[(n * k2) % 100]))
-        power = ((re * re) + (im * im))
-        spectrum[:, k2] = power
-    best = spectrum[:, 1].copy()
-    best_at = np.float64(1.0)
-    for k3 in range(2, 51):
-        best_at = np.where((spectrum[:, k3].copy() > best), float(k3), best_at)
-        best = np.where((spectrum[:, k3].copy() > best), spectrum[:, k3].copy(), best)
-    out[:, 27] = np.where((best == 0.0), 0.0, (best_at * 0.5))
+    # all 28 features of window short, sharing their common work
+    total_f0 = np.float64(0.0)
+    total_f3 = np.float64(0.0)
+    total_f6 = np.float64(0.0)
+    total_f9 = np.float64(0.0)
+    total_f12 = np.float64(0.0)
+    total_f15 = np.float64(0.0)
+    total_f18 = np.float64(0.0)
+    total_f21 = np.float64(0.0)
+    for k_f0 in range(0, 100):
+        total_f0 = (total_f0 + w_ax[k_f0])
+        total_f3 = (total_f3 + w_ay[k_f0])
+        total_f6 = (total_f6 + w_az[k_f0])
+        total_f9 = (total_f9 + w_wx[k_f0])
+        total_f12 = (total_f12 + w_wy[k_f0])
+        total_f15 = (total_f15 + w_wz[k_f0])
+        total_f18 = (total_f18 + w_acc_mag[k_f0])
+        total_f21 = (total_f21 + w_gyro_mag[k_f0])
+    mean_f0 = (total_f0 / 100.0)
+    out[:, 0] = mean_f0 # mean__ax__short
+    squares_f1 = np.float64(0.0)
+    mean_f3 = (total_f3 / 100.0)
+    squares_f4 = np.float64(0.0)
+    mean_f6 = (total_f6 / 100.0)
+    squares_f7 = np.float64(0.0)
+    mean_f9 = (total_f9 / 100.0)
+    squares_f10 = np.float64(0.0)
+    mean_f12 = (total_f12 / 100.0)
+    squares_f13 = np.float64(0.0)
+    mean_f15 = (total_f15 / 100.0)
+    squares_f16 = np.float64(0.0)
+    mean_f18 = (total_f18 / 100.0)
+    squares_f19 = np.float64(0.0)
+    mean_f21 = (total_f21 / 100.0)
+    squares_f22 = np.float64(0.0)
+    for k2_f1 in range(0, 100):
+        cse1 = w_ax[k2_f1]
+        cse2 = (cse1 - mean_f0)
+        squares_f1 = (squares_f1 + (cse2 * cse2))
+        cse3 = w_ay[k2_f1]
+        cse4 = (cse3 - mean_f3)
+        squares_f4 = (squares_f4 + (cse4 * cse4))
+        cse5 = w_az[k2_f1]
+        cse6 = (cse5 - mean_f6)
+        squares_f7 = (squares_f7 + (cse6 * cse6))
+        cse7 = w_wx[k2_f1]
+        cse8 = (cse7 - mean_f9)
+        squares_f10 = (squares_f10 + (cse8 * cse8))
+        cse9 = w_wy[k2_f1]
+        cse10 = (cse9 - mean_f12)
+        squares_f13 = (squares_f13 + (cse10 * cse10))
+        cse11 = w_wz[k2_f1]
+        cse12 = (cse11 - mean_f15)
+        squares_f16 = (squares_f16 + (cse12 * cse12))
+        cse13 = w_acc_mag[k2_f1]
+        cse14 = (cse13 - mean_f18)
+        squares_f19 = (squares_f19 + (cse14 * cse14))
+        cse15 = w_gyro_mag[k2_f1]
+        cse16 = (cse15 - mean_f21)
+        squares_f22 = (squares_f22 + (cse16 * cse16))
+    variance_f1 = (squares_f1 / 100.0)
+    out[:, 1] = np.sqrt(variance_f1) # std__ax__short
+    cse17 = w_ax[0]
+    best_f2 = np.full(out.shape[0], cse17)
+    best2_f2 = np.full(out.shape[0], cse17)
+    cse18 = w_ay[0]
+    best_f5 = np.full(out.shape[0], cse18)
+    best2_f5 = np.full(out.shape[0], cse18)
+    cse19 = w_az[0]
+    best_f8 = np.full(out.shape[0], cse19)
+    best2_f8 = np.full(out.shape[0], cse19)
+    cse20 = w_wx[0]
+    best_f11 = np.full(out.shape[0], cse20)
+    best2_f11 = np.full(out.shape[0], cse20)
+    cse21 = w_wy[0]
+    best_f14 = np.full(out.shape[0], cse21)
+    best2_f14 = np.full(out.shape[0], cse21)
+    cse22 = w_wz[0]
+    best_f17 = np.full(out.shape[0], cse22)
+    best2_f17 = np.full(out.shape[0], cse22)
+    cse23 = w_acc_mag[0]
+    best_f20 = np.full(out.shape[0], cse23)
+    best2_f20 = np.full(out.shape[0], cse23)
+    cse24 = w_gyro_mag[0]
+    best_f23 = np.full(out.shape[0], cse24)
+    best2_f23 = np.full(out.shape[0], cse24)
+    total_f24 = np.float64(0.0)
+    total_f25 = np.float64(0.0)
+    total_f26 = np.float64(0.0)
+    for k_f2 in range(1, 100):
+        cse25 = w_ax[k_f2]
+        np.copyto(best_f2, cse25, where=(cse25 < best_f2))
+        np.copyto(best2_f2, cse25, where=(cse25 > best2_f2))
+        cse26 = w_ay[k_f2]
+        np.copyto(best_f5, cse26, where=(cse26 < best_f5))
+        np.copyto(best2_f5, cse26, where=(cse26 > best2_f5))
+        cse27 = w_az[k_f2]
+        np.copyto(best_f8, cse27, where=(cse27 < best_f8))
+        np.copyto(best2_f8, cse27, where=(cse27 > best2_f8))
+        cse28 = w_wx[k_f2]
+        np.copyto(best_f11, cse28, where=(cse28 < best_f11))
+        np.copyto(best2_f11, cse28, where=(cse28 > best2_f11))
+        cse29 = w_wy[k_f2]
+        np.copyto(best_f14, cse29, where=(cse29 < best_f14))
+        np.copyto(best2_f14, cse29, where=(cse29 > best2_f14))
+        cse30 = w_wz[k_f2]
+        np.copyto(best_f17, cse30, where=(cse30 < best_f17))
+        np.copyto(best2_f17, cse30, where=(cse30 > best2_f17))
+        cse31 = w_acc_mag[k_f2]
+        np.copyto(best_f20, cse31, where=(cse31 < best_f20))
+        np.copyto(best2_f20, cse31, where=(cse31 > best2_f20))
+        cse32 = w_gyro_mag[k_f2]
+        np.copyto(best_f23, cse32, where=(cse32 < best_f23))
+        np.copyto(best2_f23, cse32, where=(cse32 > best2_f23))
+        total_f24 = (total_f24 + np.abs((cse28 - w_wx[k_f2 - 1])))
+        total_f25 = (total_f25 + np.abs((cse29 - w_wy[k_f2 - 1])))
+        total_f26 = (total_f26 + np.abs((cse30 - w_wz[k_f2 - 1])))
+    out[:, 2] = (best2_f2 - best_f2) # range__ax__short
+    out[:, 3] = mean_f3 # mean__ay__short
+    variance_f4 = (squares_f4 / 100.0)
+    out[:, 4] = np.sqrt(variance_f4) # std__ay__short
+    out[:, 5] = (best2_f5 - best_f5) # range__ay__short
+    out[:, 6] = mean_f6 # mean__az__short
+    variance_f7 = (squares_f7 / 100.0)
+    out[:, 7] = np.sqrt(variance_f7) # std__az__short
+    out[:, 8] = (best2_f8 - best_f8) # range__az__short
+    out[:, 9] = mean_f9 # mean__wx__short
+    variance_f10 = (squares_f10 / 100.0)
+    out[:, 10] = np.sqrt(variance_f10) # std__wx__short
+    out[:, 11] = (best2_f11 - best_f11) # range__wx__short
+    out[:, 12] = mean_f12 # mean__wy__short
+    variance_f13 = (squares_f13 / 100.0)
+    out[:, 13] = np.sqrt(variance_f13) # std__wy__short
+    out[:, 14] = (best2_f14 - best_f14) # range__wy__short
+    out[:, 15] = mean_f15 # mean__wz__short
+    variance_f16 = (squares_f16 / 100.0)
+    out[:, 16] = np.sqrt(variance_f16) # std__wz__short
+    out[:, 17] = (best2_f17 - best_f17) # range__wz__short
+    out[:, 18] = mean_f18 # mean__acc_mag__short
+    variance_f19 = (squares_f19 / 100.0)
+    out[:, 19] = np.sqrt(variance_f19) # std__acc_mag__short
+    out[:, 20] = (best2_f20 - best_f20) # range__acc_mag__short
+    out[:, 21] = mean_f21 # mean__gyro_mag__short
+    variance_f22 = (squares_f22 / 100.0)
+    out[:, 22] = np.sqrt(variance_f22) # std__gyro_mag__short
+    out[:, 23] = (best2_f23 - best_f23) # range__gyro_mag__short
+    out[:, 24] = (total_f24 / 99.0) # mean_abs_change__wx__short
+    out[:, 25] = (total_f25 / 99.0) # mean_abs_change__wy__short
+    out[:, 26] = (total_f26 / 99.0) # mean_abs_change__wz__short
+    tapered_f27 = np.empty((100, out.shape[0]))
+    for k_f27 in range(0, 100):
+        tapered_f27[k_f27] = (w_gyro_mag[k_f27] * _featgen_hann100[k_f27])
+    spectrum_f27 = np.empty((51, out.shape[0]))
+    for k2_f27 in range(1, 51):
+        re_f27 = np.float64(0.0)
+        im_f27 = np.float64(0.0)
+        for n_f27 in range(0, 100):
+            re_f27 = (re_f27 + (tapered_f27[n_f27] * _featgen_cos100[(n_f27 * k2_f27) % 100]))
+            im_f27 = (im_f27 + (tapered_f27[n_f27] * _featgen_nsin100[(n_f27 * k2_f27) % 100]))
+        power_f27 = ((re_f27 * re_f27) + (im_f27 * im_f27))
+        spectrum_f27[k2_f27] = power_f27
+    best_f27 = np.full(out.shape[0], spectrum_f27[1])
+    best_at_f27 = np.full(out.shape[0], 1.0)
+    for k3_f27 in range(2, 51):
+        cse33 = (spectrum_f27[k3_f27] > best_f27)
+        np.copyto(best_at_f27, float(k3_f27), where=cse33)
+        np.copyto(best_f27, spectrum_f27[k3_f27], where=cse33)
+    out[:, 27] = np.where((best_f27 == 0.0), 0.0, (best_at_f27 * 0.5)) # dominant_frequency_hann__gyro_mag__short
     return out

@@ -189,7 +189,7 @@ FEATURE_NAMES = (
 N_INPUTS = 6
 N_FEATURES = 168
 MAX_LENGTH = 100  # samples before the first vector: the longest window
-BLOCK = 8192  # vectors computed at a time: bounds the working memory, whatever the recording
+BLOCK = 8192  # evaluations of a window computed at a time: bounds the working memory
 WINDOWS = {  # name: (length, hop)
     "short": (25, 1),
     "mid": (50, 10),
@@ -483,75 +483,95 @@ def featurize(samples, nonfinite="raise"):
         s_gyro_y_d[1:] = (s_gyro_y[1:] - s_gyro_y[:-1])
         # acc_x_lp: exponential moving average y[t] = alpha*x[t] + (1-alpha)*y[t-1]; y[0] = x[0]. (1 - alpha) is computed once at generation time.
         c_acc_x = s_acc_x.tolist()
-        s_acc_x_lp = np.empty(n_samples)
+        y_acc_x_lp = [0.0] * n_samples
         if n_samples:
-            t = 0
-            y = c_acc_x[t]
-            s_acc_x_lp[0] = y
+            x_acc_x = c_acc_x[0]
+            y = x_acc_x
+            y_acc_x_lp[0] = y
             for t in range(1, n_samples):
-                y = ((0.2 * c_acc_x[t]) + (0.8 * y))
-                s_acc_x_lp[t] = y
+                x_acc_x = c_acc_x[t]
+                y = ((0.2 * x_acc_x) + (0.8 * y))
+                y_acc_x_lp[t] = y
+        s_acc_x_lp = np.array(y_acc_x_lp, dtype=np.float64)
         # twist: a - b.
         s_twist = (s_gyro_y - s_gyro_x)
         # roll: atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
         s_roll = _featgen_atan2(s_acc_x, s_acc_z)
         # spin_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
         c_gyro_y = s_gyro_y.tolist()
-        s_spin_lp = np.empty(n_samples)
+        y_spin_lp = [0.0] * n_samples
         if n_samples:
-            t = 0
-            state_y0 = (1.0000000000000004 * c_gyro_y[t])
-            state_s0b = ((0.04613180209331292 * c_gyro_y[t]) - (0.4918122372225752 * state_y0))
-            state_s0a = (((0.09226360418662584 * c_gyro_y[t]) - (-1.3072850288493236 * state_y0)) + state_s0b)
-            state_y0 = ((0.04613180209331292 * c_gyro_y[t]) + state_s0a)
-            state_s0a = (((0.09226360418662584 * c_gyro_y[t]) - (-1.3072850288493236 * state_y0)) + state_s0b)
-            state_s0b = ((0.04613180209331292 * c_gyro_y[t]) - (0.4918122372225752 * state_y0))
-            s_spin_lp[0] = state_y0
+            x_gyro_y = c_gyro_y[0]
+            state_y0 = (1.0000000000000004 * x_gyro_y)
+            state_s0b = ((0.04613180209331292 * x_gyro_y) - (0.4918122372225752 * state_y0))
+            state_s0a = (((0.09226360418662584 * x_gyro_y) - (-1.3072850288493236 * state_y0)) + state_s0b)
+            state_y0 = ((0.04613180209331292 * x_gyro_y) + state_s0a)
+            state_s0a = (((0.09226360418662584 * x_gyro_y) - (-1.3072850288493236 * state_y0)) + state_s0b)
+            state_s0b = ((0.04613180209331292 * x_gyro_y) - (0.4918122372225752 * state_y0))
+            y = state_y0
+            y_spin_lp[0] = y
             for t in range(1, n_samples):
-                state_y0 = ((0.04613180209331292 * c_gyro_y[t]) + state_s0a)
-                state_s0a = (((0.09226360418662584 * c_gyro_y[t]) - (-1.3072850288493236 * state_y0)) + state_s0b)
-                state_s0b = ((0.04613180209331292 * c_gyro_y[t]) - (0.4918122372225752 * state_y0))
-                s_spin_lp[t] = state_y0
+                x_gyro_y = c_gyro_y[t]
+                state_y0 = ((0.04613180209331292 * x_gyro_y) + state_s0a)
+                state_s0a = (((0.09226360418662584 * x_gyro_y) - (-1.3072850288493236 * state_y0)) + state_s0b)
+                state_s0b = ((0.04613180209331292 * x_gyro_y) - (0.4918122372225752 * state_y0))
+                y = state_y0
+                y_spin_lp[t] = y
+        s_spin_lp = np.array(y_spin_lp, dtype=np.float64)
         # bounce: band-pass filter: the Butterworth high-pass at band[0] followed by the Butterworth low-pass at band[1], each of the given order (so 2 x order poles; not scipy's band-pass transform, whose sections differ). Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
         c_acc_mag = s_acc_mag.tolist()
-        s_bounce = np.empty(n_samples)
+        y_bounce = [0.0] * n_samples
         if n_samples:
-            t = 0
-            state_y0 = (0.0 * c_acc_mag[t])
-            state_s0b = ((0.9149691441130826 * c_acc_mag[t]) - (0.8371816512560226 * state_y0))
-            state_s0a = (((-1.8299382882261652 * c_acc_mag[t]) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_y0 = ((0.9149691441130826 * c_acc_mag[t]) + state_s0a)
-            state_s0a = (((-1.8299382882261652 * c_acc_mag[t]) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_s0b = ((0.9149691441130826 * c_acc_mag[t]) - (0.8371816512560226 * state_y0))
+            x_acc_mag = c_acc_mag[0]
+            state_y0 = (0.0 * x_acc_mag)
+            state_s0b = ((0.9149691441130826 * x_acc_mag) - (0.8371816512560226 * state_y0))
+            state_s0a = (((-1.8299382882261652 * x_acc_mag) - (-1.822694925196308 * state_y0)) + state_s0b)
+            state_y0 = ((0.9149691441130826 * x_acc_mag) + state_s0a)
+            state_s0a = (((-1.8299382882261652 * x_acc_mag) - (-1.822694925196308 * state_y0)) + state_s0b)
+            state_s0b = ((0.9149691441130826 * x_acc_mag) - (0.8371816512560226 * state_y0))
             state_y1 = (1.0000000000000004 * state_y0)
             state_s1b = ((0.04613180209331292 * state_y0) - (0.4918122372225752 * state_y1))
             state_s1a = (((0.09226360418662584 * state_y0) - (-1.3072850288493236 * state_y1)) + state_s1b)
             state_y1 = ((0.04613180209331292 * state_y0) + state_s1a)
             state_s1a = (((0.09226360418662584 * state_y0) - (-1.3072850288493236 * state_y1)) + state_s1b)
             state_s1b = ((0.04613180209331292 * state_y0) - (0.4918122372225752 * state_y1))
-            s_bounce[0] = state_y1
+            y = state_y1
+            y_bounce[0] = y
             for t in range(1, n_samples):
-                state_y0 = ((0.9149691441130826 * c_acc_mag[t]) + state_s0a)
-                state_s0a = (((-1.8299382882261652 * c_acc_mag[t]) - (-1.822694925196308 * state_y0)) + state_s0b)
-                state_s0b = ((0.9149691441130826 * c_acc_mag[t]) - (0.8371816512560226 * state_y0))
+                x_acc_mag = c_acc_mag[t]
+                state_y0 = ((0.9149691441130826 * x_acc_mag) + state_s0a)
+                state_s0a = (((-1.8299382882261652 * x_acc_mag) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_s0b = ((0.9149691441130826 * x_acc_mag) - (0.8371816512560226 * state_y0))
                 state_y1 = ((0.04613180209331292 * state_y0) + state_s1a)
                 state_s1a = (((0.09226360418662584 * state_y0) - (-1.3072850288493236 * state_y1)) + state_s1b)
                 state_s1b = ((0.04613180209331292 * state_y0) - (0.4918122372225752 * state_y1))
-                s_bounce[t] = state_y1
+                y = state_y1
+                y_bounce[t] = y
+        s_bounce = np.array(y_bounce, dtype=np.float64)
 
         ends = _emission_ends(n_samples)
         features = np.empty((ends.shape[0], N_FEATURES))
-        for lo in range(0, ends.shape[0], BLOCK):
-            block = ends[lo:lo + BLOCK]
-            rows = (block - (MAX_LENGTH - 1)) // 1  # evaluations of short
-            features[lo:lo + block.shape[0], COLUMNS_SHORT] = _window_short(
-                s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_gyro_y_d, s_acc_x_lp, s_twist, s_roll, s_spin_lp, rows[0], rows[-1] - rows[0] + 1)[rows - rows[0]]
-            rows = (block - (MAX_LENGTH - 1)) // 10  # evaluations of mid
-            features[lo:lo + block.shape[0], COLUMNS_MID] = _window_mid(
-                s_gyro_y, s_acc_mag, s_gyro_mag, rows[0], rows[-1] - rows[0] + 1)[rows - rows[0]]
-            rows = (block - (MAX_LENGTH - 1)) // 5  # evaluations of long
-            features[lo:lo + block.shape[0], COLUMNS_LONG] = _window_long(
-                s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_roll, s_spin_lp, s_bounce, rows[0], rows[-1] - rows[0] + 1)[rows - rows[0]]
+        # window short: vector i holds its latest evaluation, latest[i]
+        latest = (ends - (MAX_LENGTH - 1)) // 1
+        for lo in range(0, int(latest[-1]) + 1, BLOCK):
+            count = min(BLOCK, int(latest[-1]) + 1 - lo)
+            a, b = np.searchsorted(latest, [lo, lo + count])
+            features[a:b, COLUMNS_SHORT] = _window_short(
+                s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_gyro_y_d, s_acc_x_lp, s_twist, s_roll, s_spin_lp, lo, count)[latest[a:b] - lo]
+        # window mid: vector i holds its latest evaluation, latest[i]
+        latest = (ends - (MAX_LENGTH - 1)) // 10
+        for lo in range(0, int(latest[-1]) + 1, BLOCK):
+            count = min(BLOCK, int(latest[-1]) + 1 - lo)
+            a, b = np.searchsorted(latest, [lo, lo + count])
+            features[a:b, COLUMNS_MID] = _window_mid(
+                s_gyro_y, s_acc_mag, s_gyro_mag, lo, count)[latest[a:b] - lo]
+        # window long: vector i holds its latest evaluation, latest[i]
+        latest = (ends - (MAX_LENGTH - 1)) // 5
+        for lo in range(0, int(latest[-1]) + 1, BLOCK):
+            count = min(BLOCK, int(latest[-1]) + 1 - lo)
+            a, b = np.searchsorted(latest, [lo, lo + count])
+            features[a:b, COLUMNS_LONG] = _window_long(
+                s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_roll, s_spin_lp, s_bounce, lo, count)[latest[a:b] - lo]
     if kept is not None:
         ends = kept[ends]
     return features, ends
@@ -567,11 +587,19 @@ def _checked(samples):
     return np.asarray(array, dtype=np.float64)   # no copy of float64 input
 
 
+def _columns(signal, length, hop, first, count):
+    """Evaluations first .. first + count - 1 of a window over ``signal`` as a view whose row
+    k holds sample k of every evaluation (oldest first; no copy)."""
+    windows = sliding_window_view(signal, length)[MAX_LENGTH - length::hop][first:first + count]
+    return windows.T
+
+
 def _emission_ends(n_samples):
     """Sample rows on which at least one window is evaluated (and so a vector is emitted)."""
-    first = MAX_LENGTH - 1
-    return np.unique(np.concatenate([np.arange(first, n_samples, hop)
-                                     for _, hop in WINDOWS.values()]))
+    due = np.zeros(n_samples, dtype=bool)
+    for _, hop in WINDOWS.values():
+        due[MAX_LENGTH - 1::hop] = True
+    return np.flatnonzero(due)
 
 
 COLUMNS_SHORT = [24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 50, 51, 52, 53, 64, 65, 66, 67, 68, 69, 96, 105, 107, 109, 125, 126, 133, 134, 135, 136, 137, 138, 144, 145, 148, 149, 150, 151, 152, 153, 154, 155, 167]
@@ -580,443 +608,280 @@ COLUMNS_SHORT = [24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39,
 def _window_short(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_gyro_y_d, s_acc_x_lp, s_twist, s_roll, s_spin_lp, first, count):
     """Window 'short' (25 samples, every 1): its evaluations first to
     first + count - 1 (0 = on the first full sample), as rows, oldest sample first."""
-    w_acc_x = sliding_window_view(s_acc_x, 25)[MAX_LENGTH - 25::1][first:first + count]
-    w_acc_y = sliding_window_view(s_acc_y, 25)[MAX_LENGTH - 25::1][first:first + count]
-    w_acc_z = sliding_window_view(s_acc_z, 25)[MAX_LENGTH - 25::1][first:first + count]
-    w_gyro_x = sliding_window_view(s_gyro_x, 25)[MAX_LENGTH - 25::1][first:first + count]
-    w_gyro_y = sliding_window_view(s_gyro_y, 25)[MAX_LENGTH - 25::1][first:first + count]
-    w_gyro_z = sliding_window_view(s_gyro_z, 25)[MAX_LENGTH - 25::1][first:first + count]
-    w_acc_mag = sliding_window_view(s_acc_mag, 25)[MAX_LENGTH - 25::1][first:first + count]
-    w_gyro_mag = sliding_window_view(s_gyro_mag, 25)[MAX_LENGTH - 25::1][first:first + count]
-    w_off_axis = sliding_window_view(s_off_axis, 25)[MAX_LENGTH - 25::1][first:first + count]
-    w_gyro_y_d = sliding_window_view(s_gyro_y_d, 25)[MAX_LENGTH - 25::1][first:first + count]
-    w_acc_x_lp = sliding_window_view(s_acc_x_lp, 25)[MAX_LENGTH - 25::1][first:first + count]
-    w_twist = sliding_window_view(s_twist, 25)[MAX_LENGTH - 25::1][first:first + count]
-    w_roll = sliding_window_view(s_roll, 25)[MAX_LENGTH - 25::1][first:first + count]
-    w_spin_lp = sliding_window_view(s_spin_lp, 25)[MAX_LENGTH - 25::1][first:first + count]
+    w_acc_x = _columns(s_acc_x, 25, 1, first, count)
+    w_acc_y = _columns(s_acc_y, 25, 1, first, count)
+    w_acc_z = _columns(s_acc_z, 25, 1, first, count)
+    w_gyro_x = _columns(s_gyro_x, 25, 1, first, count)
+    w_gyro_y = _columns(s_gyro_y, 25, 1, first, count)
+    w_gyro_z = _columns(s_gyro_z, 25, 1, first, count)
+    w_acc_mag = _columns(s_acc_mag, 25, 1, first, count)
+    w_gyro_mag = _columns(s_gyro_mag, 25, 1, first, count)
+    w_off_axis = _columns(s_off_axis, 25, 1, first, count)
+    w_gyro_y_d = _columns(s_gyro_y_d, 25, 1, first, count)
+    w_acc_x_lp = _columns(s_acc_x_lp, 25, 1, first, count)
+    w_twist = _columns(s_twist, 25, 1, first, count)
+    w_roll = _columns(s_roll, 25, 1, first, count)
+    w_spin_lp = _columns(s_spin_lp, 25, 1, first, count)
     out = np.empty((count, 55))
 
-    # mean__acc_x__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_acc_x[:, k])
-    mean = (total / 25.0)
-    out[:, 0] = mean
-
-    # min__acc_x__short
-    best = w_acc_x[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_acc_x[:, k] < best), w_acc_x[:, k], best)
-    out[:, 1] = best
-
-    # max__acc_x__short
-    best = w_acc_x[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_acc_x[:, k] > best), w_acc_x[:, k], best)
-    out[:, 2] = best
-
-    # mean__acc_y__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_acc_y[:, k])
-    mean = (total / 25.0)
-    out[:, 3] = mean
-
-    # min__acc_y__short
-    best = w_acc_y[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_acc_y[:, k] < best), w_acc_y[:, k], best)
-    out[:, 4] = best
-
-    # max__acc_y__short
-    best = w_acc_y[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_acc_y[:, k] > best), w_acc_y[:, k], best)
-    out[:, 5] = best
-
-    # mean__acc_z__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_acc_z[:, k])
-    mean = (total / 25.0)
-    out[:, 6] = mean
-
-    # min__acc_z__short
-    best = w_acc_z[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_acc_z[:, k] < best), w_acc_z[:, k], best)
-    out[:, 7] = best
-
-    # max__acc_z__short
-    best = w_acc_z[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_acc_z[:, k] > best), w_acc_z[:, k], best)
-    out[:, 8] = best
-
-    # mean__gyro_x__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_gyro_x[:, k])
-    mean = (total / 25.0)
-    out[:, 9] = mean
-
-    # min__gyro_x__short
-    best = w_gyro_x[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_gyro_x[:, k] < best), w_gyro_x[:, k], best)
-    out[:, 10] = best
-
-    # max__gyro_x__short
-    best = w_gyro_x[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_gyro_x[:, k] > best), w_gyro_x[:, k], best)
-    out[:, 11] = best
-
-    # mean__gyro_y__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_gyro_y[:, k])
-    mean = (total / 25.0)
-    out[:, 12] = mean
-
-    # min__gyro_y__short
-    best = w_gyro_y[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_gyro_y[:, k] < best), w_gyro_y[:, k], best)
-    out[:, 13] = best
-
-    # max__gyro_y__short
-    best = w_gyro_y[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_gyro_y[:, k] > best), w_gyro_y[:, k], best)
-    out[:, 14] = best
-
-    # mean__gyro_z__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_gyro_z[:, k])
-    mean = (total / 25.0)
-    out[:, 15] = mean
-
-    # min__gyro_z__short
-    best = w_gyro_z[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_gyro_z[:, k] < best), w_gyro_z[:, k], best)
-    out[:, 16] = best
-
-    # max__gyro_z__short
-    best = w_gyro_z[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_gyro_z[:, k] > best), w_gyro_z[:, k], best)
-    out[:, 17] = best
-
-    # mean__acc_mag__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_acc_mag[:, k])
-    mean = (total / 25.0)
-    out[:, 18] = mean
-
-    # std__acc_mag__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_acc_mag[:, k])
-    mean = (total / 25.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 25):
-        squares = (squares + ((w_acc_mag[:, k2] - mean) * (w_acc_mag[:, k2] - mean)))
-    variance = (squares / 25.0)
-    out[:, 19] = np.sqrt(variance)
-
-    # max__acc_mag__short
-    best = w_acc_mag[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_acc_mag[:, k] > best), w_acc_mag[:, k], best)
-    out[:, 20] = best
-
-    # range__acc_mag__short
-    best = w_acc_mag[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_acc_mag[:, k] < best), w_acc_mag[:, k], best)
-    best2 = w_acc_mag[:, 0]
-    for k2 in range(1, 25):
-        best2 = np.where((w_acc_mag[:, k2] > best2), w_acc_mag[:, k2], best2)
-    out[:, 21] = (best2 - best)
-
-    # mean__gyro_mag__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_gyro_mag[:, k])
-    mean = (total / 25.0)
-    out[:, 22] = mean
-
-    # std__gyro_mag__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_gyro_mag[:, k])
-    mean = (total / 25.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 25):
-        squares = (squares + ((w_gyro_mag[:, k2] - mean) * (w_gyro_mag[:, k2] - mean)))
-    variance = (squares / 25.0)
-    out[:, 23] = np.sqrt(variance)
-
-    # max__gyro_mag__short
-    best = w_gyro_mag[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_gyro_mag[:, k] > best), w_gyro_mag[:, k], best)
-    out[:, 24] = best
-
-    # range__gyro_mag__short
-    best = w_gyro_mag[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_gyro_mag[:, k] < best), w_gyro_mag[:, k], best)
-    best2 = w_gyro_mag[:, 0]
-    for k2 in range(1, 25):
-        best2 = np.where((w_gyro_mag[:, k2] > best2), w_gyro_mag[:, k2], best2)
-    out[:, 25] = (best2 - best)
-
-    # integral__gyro_y__short
-    total = np.float64(0.0)
-    for k in range(1, 25):
-        total = (total + (w_gyro_y[:, k - 1] + w_gyro_y[:, k]))
-    out[:, 26] = (total * 0.01)
-
-    # mean_abs_change__gyro_y__short
-    total = np.float64(0.0)
-    for k in range(1, 25):
-        total = (total + np.abs((w_gyro_y[:, k] - w_gyro_y[:, k - 1])))
-    out[:, 27] = (total / 24.0)
-
-    # last__gyro_y__short
-    out[:, 28] = w_gyro_y[:, 24]
-
-    # integral__gyro_x__short
-    total = np.float64(0.0)
-    for k in range(1, 25):
-        total = (total + (w_gyro_x[:, k - 1] + w_gyro_x[:, k]))
-    out[:, 29] = (total * 0.01)
-
-    # mean_abs_change__gyro_x__short
-    total = np.float64(0.0)
-    for k in range(1, 25):
-        total = (total + np.abs((w_gyro_x[:, k] - w_gyro_x[:, k - 1])))
-    out[:, 30] = (total / 24.0)
-
-    # last__gyro_x__short
-    out[:, 31] = w_gyro_x[:, 24]
-
-    # kurtosis__gyro_y__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_gyro_y[:, k])
-    mean = (total / 25.0)
-    s2 = np.float64(0.0)
-    for k2 in range(0, 25):
-        s2 = (s2 + ((w_gyro_y[:, k2] - mean) * (w_gyro_y[:, k2] - mean)))
-    m2 = (s2 / 25.0)
-    s4 = np.float64(0.0)
-    for k3 in range(0, 25):
-        s4 = (s4 + (((w_gyro_y[:, k3] - mean) * (w_gyro_y[:, k3] - mean)) * ((w_gyro_y[:, k3] - mean) * (w_gyro_y[:, k3] - mean))))
-    m4 = (s4 / 25.0)
-    g2 = ((m4 / (m2 * m2)) - 3.0)
-    out[:, 32] = np.where((m2 <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, g2)
-
-    # correlation__gyro_x__gyro_y__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_gyro_x[:, k])
-    mean = (total / 25.0)
-    total2 = np.float64(0.0)
-    for k2 in range(0, 25):
-        total2 = (total2 + w_gyro_y[:, k2])
-    mean2 = (total2 / 25.0)
-    sxx = np.float64(0.0)
-    for k3 in range(0, 25):
-        sxx = (sxx + ((w_gyro_x[:, k3] - mean) * (w_gyro_x[:, k3] - mean)))
-    syy = np.float64(0.0)
-    for k4 in range(0, 25):
-        syy = (syy + ((w_gyro_y[:, k4] - mean2) * (w_gyro_y[:, k4] - mean2)))
-    sxy = np.float64(0.0)
-    for k5 in range(0, 25):
-        sxy = (sxy + ((w_gyro_x[:, k5] - mean) * (w_gyro_y[:, k5] - mean2)))
-    r = (sxy / (np.sqrt(sxx) * np.sqrt(syy)))
-    r = np.where((r > 1.0), 1.0, np.where((r < -1.0), -1.0, r))
-    out[:, 33] = np.where((((sxx / 25.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))) | ((syy / 25.0) <= ((2.220446049250313e-16 * mean2) * (2.220446049250313e-16 * mean2)))), 0.0, r)
-
-    # correlation__gyro_y__gyro_z__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_gyro_y[:, k])
-    mean = (total / 25.0)
-    total2 = np.float64(0.0)
-    for k2 in range(0, 25):
-        total2 = (total2 + w_gyro_z[:, k2])
-    mean2 = (total2 / 25.0)
-    sxx = np.float64(0.0)
-    for k3 in range(0, 25):
-        sxx = (sxx + ((w_gyro_y[:, k3] - mean) * (w_gyro_y[:, k3] - mean)))
-    syy = np.float64(0.0)
-    for k4 in range(0, 25):
-        syy = (syy + ((w_gyro_z[:, k4] - mean2) * (w_gyro_z[:, k4] - mean2)))
-    sxy = np.float64(0.0)
-    for k5 in range(0, 25):
-        sxy = (sxy + ((w_gyro_y[:, k5] - mean) * (w_gyro_z[:, k5] - mean2)))
-    r = (sxy / (np.sqrt(sxx) * np.sqrt(syy)))
-    r = np.where((r > 1.0), 1.0, np.where((r < -1.0), -1.0, r))
-    out[:, 34] = np.where((((sxx / 25.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))) | ((syy / 25.0) <= ((2.220446049250313e-16 * mean2) * (2.220446049250313e-16 * mean2)))), 0.0, r)
-
-    # correlation__gyro_x__gyro_z__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_gyro_x[:, k])
-    mean = (total / 25.0)
-    total2 = np.float64(0.0)
-    for k2 in range(0, 25):
-        total2 = (total2 + w_gyro_z[:, k2])
-    mean2 = (total2 / 25.0)
-    sxx = np.float64(0.0)
-    for k3 in range(0, 25):
-        sxx = (sxx + ((w_gyro_x[:, k3] - mean) * (w_gyro_x[:, k3] - mean)))
-    syy = np.float64(0.0)
-    for k4 in range(0, 25):
-        syy = (syy + ((w_gyro_z[:, k4] - mean2) * (w_gyro_z[:, k4] - mean2)))
-    sxy = np.float64(0.0)
-    for k5 in range(0, 25):
-        sxy = (sxy + ((w_gyro_x[:, k5] - mean) * (w_gyro_z[:, k5] - mean2)))
-    r = (sxy / (np.sqrt(sxx) * np.sqrt(syy)))
-    r = np.where((r > 1.0), 1.0, np.where((r < -1.0), -1.0, r))
-    out[:, 35] = np.where((((sxx / 25.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))) | ((syy / 25.0) <= ((2.220446049250313e-16 * mean2) * (2.220446049250313e-16 * mean2)))), 0.0, r)
-
-    # log_energy_floor1em06__gyro_mag__short
-    energy = np.float64(0.0)
-    for k in range(0, 25):
-        energy = (energy + (w_gyro_mag[:, k] * w_gyro_mag[:, k]))
-    out[:, 36] = _featgen_log((1e-06 + energy))
-
-    # log_energy_floor1em06__off_axis__short
-    energy = np.float64(0.0)
-    for k in range(0, 25):
-        energy = (energy + (w_off_axis[:, k] * w_off_axis[:, k]))
-    out[:, 37] = _featgen_log((1e-06 + energy))
-
-    # mean__roll__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_roll[:, k])
-    mean = (total / 25.0)
-    out[:, 38] = mean
-
-    # range__roll__short
-    best = w_roll[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_roll[:, k] < best), w_roll[:, k], best)
-    best2 = w_roll[:, 0]
-    for k2 in range(1, 25):
-        best2 = np.where((w_roll[:, k2] > best2), w_roll[:, k2], best2)
-    out[:, 39] = (best2 - best)
-
-    # delta__roll__short
-    out[:, 40] = (w_roll[:, 24] - w_roll[:, 0])
-
-    # min__spin_lp__short
-    best = w_spin_lp[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_spin_lp[:, k] < best), w_spin_lp[:, k], best)
-    out[:, 41] = best
-
-    # max__spin_lp__short
-    best = w_spin_lp[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_spin_lp[:, k] > best), w_spin_lp[:, k], best)
-    out[:, 42] = best
-
-    # last__spin_lp__short
-    out[:, 43] = w_spin_lp[:, 24]
-
-    # mean__off_axis__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_off_axis[:, k])
-    mean = (total / 25.0)
-    out[:, 44] = mean
-
-    # max__off_axis__short
-    best = w_off_axis[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_off_axis[:, k] > best), w_off_axis[:, k], best)
-    out[:, 45] = best
-
-    # std__gyro_y_d__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_gyro_y_d[:, k])
-    mean = (total / 25.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 25):
-        squares = (squares + ((w_gyro_y_d[:, k2] - mean) * (w_gyro_y_d[:, k2] - mean)))
-    variance = (squares / 25.0)
-    out[:, 46] = np.sqrt(variance)
-
-    # max__gyro_y_d__short
-    best = w_gyro_y_d[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_gyro_y_d[:, k] > best), w_gyro_y_d[:, k], best)
-    out[:, 47] = best
-
-    # mean__acc_x_lp__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_acc_x_lp[:, k])
-    mean = (total / 25.0)
-    out[:, 48] = mean
-
-    # std__acc_x_lp__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_acc_x_lp[:, k])
-    mean = (total / 25.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 25):
-        squares = (squares + ((w_acc_x_lp[:, k2] - mean) * (w_acc_x_lp[:, k2] - mean)))
-    variance = (squares / 25.0)
-    out[:, 49] = np.sqrt(variance)
-
-    # mean__twist__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_twist[:, k])
-    mean = (total / 25.0)
-    out[:, 50] = mean
-
-    # std__twist__short
-    total = np.float64(0.0)
-    for k in range(0, 25):
-        total = (total + w_twist[:, k])
-    mean = (total / 25.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 25):
-        squares = (squares + ((w_twist[:, k2] - mean) * (w_twist[:, k2] - mean)))
-    variance = (squares / 25.0)
-    out[:, 51] = np.sqrt(variance)
-
-    # max__twist__short
-    best = w_twist[:, 0]
-    for k in range(1, 25):
-        best = np.where((w_twist[:, k] > best), w_twist[:, k], best)
-    out[:, 52] = best
-
-    # energy__twist__short
-    energy = np.float64(0.0)
-    for k in range(0, 25):
-        energy = (energy + (w_twist[:, k] * w_twist[:, k]))
-    out[:, 53] = energy
-
-    # fast_spin__gyro_mag__short
-    count = np.float64(0.0)
-    for k in range(0, 25):
-        count = (count + np.where((w_gyro_mag[:, k] > 3.0), 1.0, 0.0))
-    out[:, 54] = count
+    # all 55 features of window short, sharing their common work
+    total_f0 = np.float64(0.0)
+    total_f3 = np.float64(0.0)
+    total_f6 = np.float64(0.0)
+    total_f9 = np.float64(0.0)
+    total_f12 = np.float64(0.0)
+    total_f15 = np.float64(0.0)
+    total_f18 = np.float64(0.0)
+    total_f22 = np.float64(0.0)
+    energy_f36 = np.float64(0.0)
+    energy_f37 = np.float64(0.0)
+    total_f38 = np.float64(0.0)
+    total_f44 = np.float64(0.0)
+    total_f46 = np.float64(0.0)
+    total_f48 = np.float64(0.0)
+    total_f50 = np.float64(0.0)
+    energy_f53 = np.float64(0.0)
+    count_f54 = np.float64(0.0)
+    for k_f0 in range(0, 25):
+        total_f0 = (total_f0 + w_acc_x[k_f0])
+        total_f3 = (total_f3 + w_acc_y[k_f0])
+        total_f6 = (total_f6 + w_acc_z[k_f0])
+        total_f9 = (total_f9 + w_gyro_x[k_f0])
+        total_f12 = (total_f12 + w_gyro_y[k_f0])
+        total_f15 = (total_f15 + w_gyro_z[k_f0])
+        total_f18 = (total_f18 + w_acc_mag[k_f0])
+        cse1 = w_gyro_mag[k_f0]
+        total_f22 = (total_f22 + cse1)
+        energy_f36 = (energy_f36 + (cse1 * cse1))
+        cse2 = w_off_axis[k_f0]
+        energy_f37 = (energy_f37 + (cse2 * cse2))
+        total_f38 = (total_f38 + w_roll[k_f0])
+        total_f44 = (total_f44 + cse2)
+        total_f46 = (total_f46 + w_gyro_y_d[k_f0])
+        total_f48 = (total_f48 + w_acc_x_lp[k_f0])
+        cse3 = w_twist[k_f0]
+        total_f50 = (total_f50 + cse3)
+        energy_f53 = (energy_f53 + (cse3 * cse3))
+        count_f54 = (count_f54 + (cse1 > 3.0))
+    mean_f0 = (total_f0 / 25.0)
+    out[:, 0] = mean_f0 # mean__acc_x__short
+    cse4 = w_acc_x[0]
+    best_f1 = np.full(out.shape[0], cse4)
+    best_f2 = np.full(out.shape[0], cse4)
+    cse5 = w_acc_y[0]
+    best_f4 = np.full(out.shape[0], cse5)
+    best_f5 = np.full(out.shape[0], cse5)
+    cse6 = w_acc_z[0]
+    best_f7 = np.full(out.shape[0], cse6)
+    best_f8 = np.full(out.shape[0], cse6)
+    cse7 = w_gyro_x[0]
+    best_f10 = np.full(out.shape[0], cse7)
+    best_f11 = np.full(out.shape[0], cse7)
+    cse8 = w_gyro_y[0]
+    best_f13 = np.full(out.shape[0], cse8)
+    best_f14 = np.full(out.shape[0], cse8)
+    cse9 = w_gyro_z[0]
+    best_f16 = np.full(out.shape[0], cse9)
+    best_f17 = np.full(out.shape[0], cse9)
+    cse10 = w_acc_mag[0]
+    best_f20 = np.full(out.shape[0], cse10)
+    best_f21 = np.full(out.shape[0], cse10)
+    cse11 = w_gyro_mag[0]
+    best_f24 = np.full(out.shape[0], cse11)
+    best_f25 = np.full(out.shape[0], cse11)
+    total_f26 = np.float64(0.0)
+    total_f27 = np.float64(0.0)
+    total_f29 = np.float64(0.0)
+    total_f30 = np.float64(0.0)
+    cse12 = w_roll[0]
+    best_f39 = np.full(out.shape[0], cse12)
+    best2_f39 = np.full(out.shape[0], cse12)
+    cse13 = w_spin_lp[0]
+    best_f41 = np.full(out.shape[0], cse13)
+    best_f42 = np.full(out.shape[0], cse13)
+    best_f45 = np.full(out.shape[0], w_off_axis[0])
+    best_f47 = np.full(out.shape[0], w_gyro_y_d[0])
+    best_f52 = np.full(out.shape[0], w_twist[0])
+    for k_f1 in range(1, 25):
+        cse14 = w_acc_x[k_f1]
+        np.copyto(best_f1, cse14, where=(cse14 < best_f1))
+        np.copyto(best_f2, cse14, where=(cse14 > best_f2))
+        cse15 = w_acc_y[k_f1]
+        np.copyto(best_f4, cse15, where=(cse15 < best_f4))
+        np.copyto(best_f5, cse15, where=(cse15 > best_f5))
+        cse16 = w_acc_z[k_f1]
+        np.copyto(best_f7, cse16, where=(cse16 < best_f7))
+        np.copyto(best_f8, cse16, where=(cse16 > best_f8))
+        cse17 = w_gyro_x[k_f1]
+        np.copyto(best_f10, cse17, where=(cse17 < best_f10))
+        np.copyto(best_f11, cse17, where=(cse17 > best_f11))
+        cse18 = w_gyro_y[k_f1]
+        np.copyto(best_f13, cse18, where=(cse18 < best_f13))
+        np.copyto(best_f14, cse18, where=(cse18 > best_f14))
+        cse19 = w_gyro_z[k_f1]
+        np.copyto(best_f16, cse19, where=(cse19 < best_f16))
+        np.copyto(best_f17, cse19, where=(cse19 > best_f17))
+        cse20 = w_acc_mag[k_f1]
+        np.copyto(best_f20, cse20, where=(cse20 > best_f20))
+        np.copyto(best_f21, cse20, where=(cse20 < best_f21))
+        cse21 = w_gyro_mag[k_f1]
+        np.copyto(best_f24, cse21, where=(cse21 > best_f24))
+        np.copyto(best_f25, cse21, where=(cse21 < best_f25))
+        cse22 = w_gyro_y[k_f1 - 1]
+        total_f26 = (total_f26 + (cse22 + cse18))
+        total_f27 = (total_f27 + np.abs((cse18 - cse22)))
+        cse23 = w_gyro_x[k_f1 - 1]
+        total_f29 = (total_f29 + (cse23 + cse17))
+        total_f30 = (total_f30 + np.abs((cse17 - cse23)))
+        cse24 = w_roll[k_f1]
+        np.copyto(best_f39, cse24, where=(cse24 < best_f39))
+        np.copyto(best2_f39, cse24, where=(cse24 > best2_f39))
+        cse25 = w_spin_lp[k_f1]
+        np.copyto(best_f41, cse25, where=(cse25 < best_f41))
+        np.copyto(best_f42, cse25, where=(cse25 > best_f42))
+        cse26 = w_off_axis[k_f1]
+        np.copyto(best_f45, cse26, where=(cse26 > best_f45))
+        cse27 = w_gyro_y_d[k_f1]
+        np.copyto(best_f47, cse27, where=(cse27 > best_f47))
+        cse28 = w_twist[k_f1]
+        np.copyto(best_f52, cse28, where=(cse28 > best_f52))
+    out[:, 1] = best_f1 # min__acc_x__short
+    out[:, 2] = best_f2 # max__acc_x__short
+    mean_f3 = (total_f3 / 25.0)
+    out[:, 3] = mean_f3 # mean__acc_y__short
+    out[:, 4] = best_f4 # min__acc_y__short
+    out[:, 5] = best_f5 # max__acc_y__short
+    mean_f6 = (total_f6 / 25.0)
+    out[:, 6] = mean_f6 # mean__acc_z__short
+    out[:, 7] = best_f7 # min__acc_z__short
+    out[:, 8] = best_f8 # max__acc_z__short
+    mean_f9 = (total_f9 / 25.0)
+    out[:, 9] = mean_f9 # mean__gyro_x__short
+    out[:, 10] = best_f10 # min__gyro_x__short
+    out[:, 11] = best_f11 # max__gyro_x__short
+    mean_f12 = (total_f12 / 25.0)
+    out[:, 12] = mean_f12 # mean__gyro_y__short
+    out[:, 13] = best_f13 # min__gyro_y__short
+    out[:, 14] = best_f14 # max__gyro_y__short
+    mean_f15 = (total_f15 / 25.0)
+    out[:, 15] = mean_f15 # mean__gyro_z__short
+    out[:, 16] = best_f16 # min__gyro_z__short
+    out[:, 17] = best_f17 # max__gyro_z__short
+    mean_f18 = (total_f18 / 25.0)
+    out[:, 18] = mean_f18 # mean__acc_mag__short
+    squares_f19 = np.float64(0.0)
+    mean_f22 = (total_f22 / 25.0)
+    squares_f23 = np.float64(0.0)
+    s2_f32 = np.float64(0.0)
+    s4_f32 = np.float64(0.0)
+    sxx_f33 = np.float64(0.0)
+    sxy_f33 = np.float64(0.0)
+    syy_f34 = np.float64(0.0)
+    sxy_f34 = np.float64(0.0)
+    sxy_f35 = np.float64(0.0)
+    mean_f46 = (total_f46 / 25.0)
+    squares_f46 = np.float64(0.0)
+    mean_f48 = (total_f48 / 25.0)
+    squares_f49 = np.float64(0.0)
+    mean_f50 = (total_f50 / 25.0)
+    squares_f51 = np.float64(0.0)
+    for k2_f19 in range(0, 25):
+        cse29 = w_acc_mag[k2_f19]
+        cse30 = (cse29 - mean_f18)
+        squares_f19 = (squares_f19 + (cse30 * cse30))
+        cse31 = w_gyro_mag[k2_f19]
+        cse32 = (cse31 - mean_f22)
+        squares_f23 = (squares_f23 + (cse32 * cse32))
+        cse33 = w_gyro_y[k2_f19]
+        cse34 = (cse33 - mean_f12)
+        cse35 = (cse34 * cse34)
+        s2_f32 = (s2_f32 + cse35)
+        s4_f32 = (s4_f32 + (cse35 * cse35))
+        cse36 = w_gyro_x[k2_f19]
+        cse37 = (cse36 - mean_f9)
+        sxx_f33 = (sxx_f33 + (cse37 * cse37))
+        sxy_f33 = (sxy_f33 + (cse37 * cse34))
+        cse38 = w_gyro_z[k2_f19]
+        cse39 = (cse38 - mean_f15)
+        syy_f34 = (syy_f34 + (cse39 * cse39))
+        sxy_f34 = (sxy_f34 + (cse34 * cse39))
+        sxy_f35 = (sxy_f35 + (cse37 * cse39))
+        cse40 = w_gyro_y_d[k2_f19]
+        cse41 = (cse40 - mean_f46)
+        squares_f46 = (squares_f46 + (cse41 * cse41))
+        cse42 = w_acc_x_lp[k2_f19]
+        cse43 = (cse42 - mean_f48)
+        squares_f49 = (squares_f49 + (cse43 * cse43))
+        cse44 = w_twist[k2_f19]
+        cse45 = (cse44 - mean_f50)
+        squares_f51 = (squares_f51 + (cse45 * cse45))
+    variance_f19 = (squares_f19 / 25.0)
+    out[:, 19] = np.sqrt(variance_f19) # std__acc_mag__short
+    out[:, 20] = best_f20 # max__acc_mag__short
+    out[:, 21] = (best_f20 - best_f21) # range__acc_mag__short
+    out[:, 22] = mean_f22 # mean__gyro_mag__short
+    variance_f23 = (squares_f23 / 25.0)
+    out[:, 23] = np.sqrt(variance_f23) # std__gyro_mag__short
+    out[:, 24] = best_f24 # max__gyro_mag__short
+    out[:, 25] = (best_f24 - best_f25) # range__gyro_mag__short
+    out[:, 26] = (total_f26 * 0.01) # integral__gyro_y__short
+    out[:, 27] = (total_f27 / 24.0) # mean_abs_change__gyro_y__short
+    out[:, 28] = w_gyro_y[24] # last__gyro_y__short
+    out[:, 29] = (total_f29 * 0.01) # integral__gyro_x__short
+    out[:, 30] = (total_f30 / 24.0) # mean_abs_change__gyro_x__short
+    out[:, 31] = w_gyro_x[24] # last__gyro_x__short
+    cse46 = (s2_f32 / 25.0)
+    m2_f32 = cse46
+    m4_f32 = (s4_f32 / 25.0)
+    g2_f32 = ((m4_f32 / (m2_f32 * m2_f32)) - 3.0)
+    cse47 = (2.220446049250313e-16 * mean_f12)
+    cse48 = (cse47 * cse47)
+    out[:, 32] = np.where((m2_f32 <= cse48), 0.0, g2_f32) # kurtosis__gyro_y__short
+    cse49 = np.sqrt(sxx_f33)
+    cse50 = np.sqrt(s2_f32)
+    r_f33 = (sxy_f33 / (cse49 * cse50))
+    r_f33 = np.where((r_f33 > 1.0), 1.0, np.where((r_f33 < -1.0), -1.0, r_f33))
+    cse51 = (sxx_f33 / 25.0)
+    cse52 = (2.220446049250313e-16 * mean_f9)
+    cse53 = (cse52 * cse52)
+    cse54 = (cse51 <= cse53)
+    cse55 = (cse46 <= cse48)
+    out[:, 33] = np.where((cse54 | cse55), 0.0, r_f33) # correlation__gyro_x__gyro_y__short
+    cse56 = np.sqrt(syy_f34)
+    r_f34 = (sxy_f34 / (cse50 * cse56))
+    r_f34 = np.where((r_f34 > 1.0), 1.0, np.where((r_f34 < -1.0), -1.0, r_f34))
+    cse57 = (syy_f34 / 25.0)
+    cse58 = (2.220446049250313e-16 * mean_f15)
+    cse59 = (cse58 * cse58)
+    cse60 = (cse57 <= cse59)
+    out[:, 34] = np.where((cse55 | cse60), 0.0, r_f34) # correlation__gyro_y__gyro_z__short
+    r_f35 = (sxy_f35 / (cse49 * cse56))
+    r_f35 = np.where((r_f35 > 1.0), 1.0, np.where((r_f35 < -1.0), -1.0, r_f35))
+    out[:, 35] = np.where((cse54 | cse60), 0.0, r_f35) # correlation__gyro_x__gyro_z__short
+    out[:, 36] = _featgen_log((1e-06 + energy_f36)) # log_energy_floor1em06__gyro_mag__short
+    out[:, 37] = _featgen_log((1e-06 + energy_f37)) # log_energy_floor1em06__off_axis__short
+    mean_f38 = (total_f38 / 25.0)
+    out[:, 38] = mean_f38 # mean__roll__short
+    out[:, 39] = (best2_f39 - best_f39) # range__roll__short
+    out[:, 40] = (w_roll[24] - cse12) # delta__roll__short
+    out[:, 41] = best_f41 # min__spin_lp__short
+    out[:, 42] = best_f42 # max__spin_lp__short
+    out[:, 43] = w_spin_lp[24] # last__spin_lp__short
+    mean_f44 = (total_f44 / 25.0)
+    out[:, 44] = mean_f44 # mean__off_axis__short
+    out[:, 45] = best_f45 # max__off_axis__short
+    variance_f46 = (squares_f46 / 25.0)
+    out[:, 46] = np.sqrt(variance_f46) # std__gyro_y_d__short
+    out[:, 47] = best_f47 # max__gyro_y_d__short
+    out[:, 48] = mean_f48 # mean__acc_x_lp__short
+    variance_f49 = (squares_f49 / 25.0)
+    out[:, 49] = np.sqrt(variance_f49) # std__acc_x_lp__short
+    out[:, 50] = mean_f50 # mean__twist__short
+    variance_f51 = (squares_f51 / 25.0)
+    out[:, 51] = np.sqrt(variance_f51) # std__twist__short
+    out[:, 52] = best_f52 # max__twist__short
+    out[:, 53] = energy_f53 # energy__twist__short
+    out[:, 54] = count_f54 # fast_spin__gyro_mag__short
     return out
 
 COLUMNS_MID = [77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 119, 120, 121, 122, 123]
@@ -1025,223 +890,132 @@ COLUMNS_MID = [77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 119, 120, 121
 def _window_mid(s_gyro_y, s_acc_mag, s_gyro_mag, first, count):
     """Window 'mid' (50 samples, every 10): its evaluations first to
     first + count - 1 (0 = on the first full sample), as rows, oldest sample first."""
-    w_gyro_y = sliding_window_view(s_gyro_y, 50)[MAX_LENGTH - 50::10][first:first + count]
-    w_acc_mag = sliding_window_view(s_acc_mag, 50)[MAX_LENGTH - 50::10][first:first + count]
-    w_gyro_mag = sliding_window_view(s_gyro_mag, 50)[MAX_LENGTH - 50::10][first:first + count]
+    w_gyro_y = _columns(s_gyro_y, 50, 10, first, count)
+    w_acc_mag = _columns(s_acc_mag, 50, 10, first, count)
+    w_gyro_mag = _columns(s_gyro_mag, 50, 10, first, count)
     out = np.empty((count, 18))
 
-    # median__gyro_y__mid
-    sorted = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        sorted[:, k] = (w_gyro_y[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 0] = ((sorted[:, 24].copy() + sorted[:, 25].copy()) * 0.5)
-
-    # iqr__gyro_y__mid
-    sorted = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        sorted[:, k] = (w_gyro_y[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 1] = ((sorted[:, 37].copy() - ((sorted[:, 37].copy() - sorted[:, 36].copy()) * 0.25)) - (sorted[:, 12].copy() + ((sorted[:, 13].copy() - sorted[:, 12].copy()) * 0.25)))
-
-    # mad__gyro_y__mid
-    sorted = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        sorted[:, k] = (w_gyro_y[:, k] + 0.0)
-    sorted.sort(axis=1)
-    median = ((sorted[:, 24].copy() + sorted[:, 25].copy()) * 0.5)
-    deviations = np.empty((out.shape[0], 50))
-    for k2 in range(0, 50):
-        deviations[:, k2] = np.abs((w_gyro_y[:, k2] - median))
-    deviations.sort(axis=1)
-    out[:, 2] = ((deviations[:, 24].copy() + deviations[:, 25].copy()) * 0.5)
-
-    # median__gyro_mag__mid
-    sorted = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        sorted[:, k] = (w_gyro_mag[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 3] = ((sorted[:, 24].copy() + sorted[:, 25].copy()) * 0.5)
-
-    # iqr__gyro_mag__mid
-    sorted = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        sorted[:, k] = (w_gyro_mag[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 4] = ((sorted[:, 37].copy() - ((sorted[:, 37].copy() - sorted[:, 36].copy()) * 0.25)) - (sorted[:, 12].copy() + ((sorted[:, 13].copy() - sorted[:, 12].copy()) * 0.25)))
-
-    # mad__gyro_mag__mid
-    sorted = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        sorted[:, k] = (w_gyro_mag[:, k] + 0.0)
-    sorted.sort(axis=1)
-    median = ((sorted[:, 24].copy() + sorted[:, 25].copy()) * 0.5)
-    deviations = np.empty((out.shape[0], 50))
-    for k2 in range(0, 50):
-        deviations[:, k2] = np.abs((w_gyro_mag[:, k2] - median))
-    deviations.sort(axis=1)
-    out[:, 5] = ((deviations[:, 24].copy() + deviations[:, 25].copy()) * 0.5)
-
-    # median__acc_mag__mid
-    sorted = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        sorted[:, k] = (w_acc_mag[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 6] = ((sorted[:, 24].copy() + sorted[:, 25].copy()) * 0.5)
-
-    # iqr__acc_mag__mid
-    sorted = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        sorted[:, k] = (w_acc_mag[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 7] = ((sorted[:, 37].copy() - ((sorted[:, 37].copy() - sorted[:, 36].copy()) * 0.25)) - (sorted[:, 12].copy() + ((sorted[:, 13].copy() - sorted[:, 12].copy()) * 0.25)))
-
-    # mad__acc_mag__mid
-    sorted = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        sorted[:, k] = (w_acc_mag[:, k] + 0.0)
-    sorted.sort(axis=1)
-    median = ((sorted[:, 24].copy() + sorted[:, 25].copy()) * 0.5)
-    deviations = np.empty((out.shape[0], 50))
-    for k2 in range(0, 50):
-        deviations[:, k2] = np.abs((w_acc_mag[:, k2] - median))
-    deviations.sort(axis=1)
-    out[:, 8] = ((deviations[:, 24].copy() + deviations[:, 25].copy()) * 0.5)
-
-    # percentile_90__gyro_mag__mid
-    sorted = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        sorted[:, k] = (w_gyro_mag[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 9] = (sorted[:, 44].copy() + ((sorted[:, 45].copy() - sorted[:, 44].copy()) * 0.10000000000000142))
-
-    # percentile_10__gyro_mag__mid
-    sorted = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        sorted[:, k] = (w_gyro_mag[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 10] = (sorted[:, 5].copy() - ((sorted[:, 5].copy() - sorted[:, 4].copy()) * 0.09999999999999964))
-
-    # percentile_95_nearest__gyro_y__mid
-    sorted = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        sorted[:, k] = (w_gyro_y[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 11] = sorted[:, 47].copy()
-
-    # percentile_5_nearest__gyro_y__mid
-    sorted = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        sorted[:, k] = (w_gyro_y[:, k] + 0.0)
-    sorted.sort(axis=1)
-    out[:, 12] = sorted[:, 2].copy()
-
-    # dominant_frequency_hann__gyro_y__mid
-    tapered = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        tapered[:, k] = (w_gyro_y[:, k] * _featgen_hann50[k])
-    spectrum = np.empty((out.shape[0], 26))
-    for k2 in range(1, 26):
-        re = np.float64(0.0)
-        im = np.float64(0.0)
-        for n in range(0, 50):
-            re = (re + (tapered[:, n].copy() * _featgen_cos50[(n * k2) % 50]))
-            im = (im + (tapered[:, n].copy() * _featgen_nsin50[(n * k2) % 50]))
-        power = ((re * re) + (im * im))
-        spectrum[:, k2] = power
-    best = spectrum[:, 1].copy()
-    best_at = np.float64(1.0)
-    for k3 in range(2, 26):
-        best_at = np.where((spectrum[:, k3].copy() > best), float(k3), best_at)
-        best = np.where((spectrum[:, k3].copy() > best), spectrum[:, k3].copy(), best)
-    out[:, 13] = np.where((best == 0.0), 0.0, (best_at * 1.0))
-
-    # spectral_centroid_hann__gyro_y__mid
-    tapered = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        tapered[:, k] = (w_gyro_y[:, k] * _featgen_hann50[k])
-    spectrum = np.empty((out.shape[0], 26))
-    for k2 in range(1, 26):
-        re = np.float64(0.0)
-        im = np.float64(0.0)
-        for n in range(0, 50):
-            re = (re + (tapered[:, n].copy() * _featgen_cos50[(n * k2) % 50]))
-            im = (im + (tapered[:, n].copy() * _featgen_nsin50[(n * k2) % 50]))
-        power = ((re * re) + (im * im))
-        spectrum[:, k2] = power
-    num = np.float64(0.0)
-    den = np.float64(0.0)
-    for k3 in range(1, 26):
-        weight = spectrum[:, k3].copy()
-        num = (num + ((float(k3) * 1.0) * weight))
-        den = (den + weight)
-    out[:, 14] = np.where((den == 0.0), 0.0, (num / den))
-
-    # spectral_entropy_hann__gyro_y__mid
-    tapered = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        tapered[:, k] = (w_gyro_y[:, k] * _featgen_hann50[k])
-    spectrum = np.empty((out.shape[0], 26))
-    for k2 in range(1, 26):
-        re = np.float64(0.0)
-        im = np.float64(0.0)
-        for n in range(0, 50):
-            re = (re + (tapered[:, n].copy() * _featgen_cos50[(n * k2) % 50]))
-            im = (im + (tapered[:, n].copy() * _featgen_nsin50[(n * k2) % 50]))
-        power = ((re * re) + (im * im))
-        spectrum[:, k2] = power
-    total = np.float64(0.0)
-    for k3 in range(1, 26):
-        total = (total + spectrum[:, k3].copy())
-    h = np.float64(0.0)
-    for k4 in range(1, 26):
-        p = (spectrum[:, k4].copy() / total)
-        h = np.where((p > 0.0), (h + (p * _featgen_log(p))), h)
-    entropy = (0.0 - h)
-    out[:, 15] = np.where((total == 0.0), 0.0, (entropy / 3.2188758248682006))
-
-    # dominant_frequency_hann__acc_mag__mid
-    tapered = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        tapered[:, k] = (w_acc_mag[:, k] * _featgen_hann50[k])
-    spectrum = np.empty((out.shape[0], 26))
-    for k2 in range(1, 26):
-        re = np.float64(0.0)
-        im = np.float64(0.0)
-        for n in range(0, 50):
-            re = (re + (tapered[:, n].copy() * _featgen_cos50[(n * k2) % 50]))
-            im = (im + (tapered[:, n].copy() * _featgen_nsin50[(n * k2) % 50]))
-        power = ((re * re) + (im * im))
-        spectrum[:, k2] = power
-    best = spectrum[:, 1].copy()
-    best_at = np.float64(1.0)
-    for k3 in range(2, 26):
-        best_at = np.where((spectrum[:, k3].copy() > best), float(k3), best_at)
-        best = np.where((spectrum[:, k3].copy() > best), spectrum[:, k3].copy(), best)
-    out[:, 16] = np.where((best == 0.0), 0.0, (best_at * 1.0))
-
-    # spectral_entropy_hann__gyro_mag__mid
-    tapered = np.empty((out.shape[0], 50))
-    for k in range(0, 50):
-        tapered[:, k] = (w_gyro_mag[:, k] * _featgen_hann50[k])
-    spectrum = np.empty((out.shape[0], 26))
-    for k2 in range(1, 26):
-        re = np.float64(0.0)
-        im = np.float64(0.0)
-        for n in range(0, 50):
-            re = (re + (tapered[:, n].copy() * _featgen_cos50[(n * k2) % 50]))
-            im = (im + (tapered[:, n].copy() * _featgen_nsin50[(n * k2) % 50]))
-        power = ((re * re) + (im * im))
-        spectrum[:, k2] = power
-    total = np.float64(0.0)
-    for k3 in range(1, 26):
-        total = (total + spectrum[:, k3].copy())
-    h = np.float64(0.0)
-    for k4 in range(1, 26):
-        p = (spectrum[:, k4].copy() / total)
-        h = np.where((p > 0.0), (h + (p * _featgen_log(p))), h)
-    entropy = (0.0 - h)
-    out[:, 17] = np.where((total == 0.0), 0.0, (entropy / 3.2188758248682006))
+    # all 18 features of window mid, sharing their common work
+    sorted_f0 = np.empty((out.shape[0], 50))
+    for k_f0 in range(0, 50):
+        sorted_f0[:, k_f0] = (w_gyro_y[k_f0] + 0.0)
+    sorted_f0.sort(axis=1)
+    cse1 = (sorted_f0[:, 24] + sorted_f0[:, 25])
+    cse2 = (cse1 * 0.5)
+    out[:, 0] = cse2 # median__gyro_y__mid
+    out[:, 1] = ((sorted_f0[:, 37] - ((sorted_f0[:, 37] - sorted_f0[:, 36]) * 0.25)) - (sorted_f0[:, 12] + ((sorted_f0[:, 13] - sorted_f0[:, 12]) * 0.25))) # iqr__gyro_y__mid
+    median_f2 = cse2
+    deviations_f2 = np.empty((out.shape[0], 50))
+    for k2_f2 in range(0, 50):
+        deviations_f2[:, k2_f2] = np.abs((w_gyro_y[k2_f2] - median_f2))
+    deviations_f2.sort(axis=1)
+    out[:, 2] = ((deviations_f2[:, 24] + deviations_f2[:, 25]) * 0.5) # mad__gyro_y__mid
+    sorted_f3 = np.empty((out.shape[0], 50))
+    for k_f3 in range(0, 50):
+        sorted_f3[:, k_f3] = (w_gyro_mag[k_f3] + 0.0)
+    sorted_f3.sort(axis=1)
+    cse3 = (sorted_f3[:, 24] + sorted_f3[:, 25])
+    cse4 = (cse3 * 0.5)
+    out[:, 3] = cse4 # median__gyro_mag__mid
+    out[:, 4] = ((sorted_f3[:, 37] - ((sorted_f3[:, 37] - sorted_f3[:, 36]) * 0.25)) - (sorted_f3[:, 12] + ((sorted_f3[:, 13] - sorted_f3[:, 12]) * 0.25))) # iqr__gyro_mag__mid
+    median_f5 = cse4
+    deviations_f5 = np.empty((out.shape[0], 50))
+    for k2_f5 in range(0, 50):
+        deviations_f5[:, k2_f5] = np.abs((w_gyro_mag[k2_f5] - median_f5))
+    deviations_f5.sort(axis=1)
+    out[:, 5] = ((deviations_f5[:, 24] + deviations_f5[:, 25]) * 0.5) # mad__gyro_mag__mid
+    sorted_f6 = np.empty((out.shape[0], 50))
+    for k_f6 in range(0, 50):
+        sorted_f6[:, k_f6] = (w_acc_mag[k_f6] + 0.0)
+    sorted_f6.sort(axis=1)
+    cse5 = (sorted_f6[:, 24] + sorted_f6[:, 25])
+    cse6 = (cse5 * 0.5)
+    out[:, 6] = cse6 # median__acc_mag__mid
+    out[:, 7] = ((sorted_f6[:, 37] - ((sorted_f6[:, 37] - sorted_f6[:, 36]) * 0.25)) - (sorted_f6[:, 12] + ((sorted_f6[:, 13] - sorted_f6[:, 12]) * 0.25))) # iqr__acc_mag__mid
+    median_f8 = cse6
+    deviations_f8 = np.empty((out.shape[0], 50))
+    for k2_f8 in range(0, 50):
+        deviations_f8[:, k2_f8] = np.abs((w_acc_mag[k2_f8] - median_f8))
+    deviations_f8.sort(axis=1)
+    out[:, 8] = ((deviations_f8[:, 24] + deviations_f8[:, 25]) * 0.5) # mad__acc_mag__mid
+    out[:, 9] = (sorted_f3[:, 44] + ((sorted_f3[:, 45] - sorted_f3[:, 44]) * 0.10000000000000142)) # percentile_90__gyro_mag__mid
+    out[:, 10] = (sorted_f3[:, 5] - ((sorted_f3[:, 5] - sorted_f3[:, 4]) * 0.09999999999999964)) # percentile_10__gyro_mag__mid
+    out[:, 11] = sorted_f0[:, 47] # percentile_95_nearest__gyro_y__mid
+    out[:, 12] = sorted_f0[:, 2] # percentile_5_nearest__gyro_y__mid
+    tapered_f13 = np.empty((50, out.shape[0]))
+    for k_f13 in range(0, 50):
+        tapered_f13[k_f13] = (w_gyro_y[k_f13] * _featgen_hann50[k_f13])
+    spectrum_f13 = np.empty((26, out.shape[0]))
+    for k2_f13 in range(1, 26):
+        re_f13 = np.float64(0.0)
+        im_f13 = np.float64(0.0)
+        for n_f13 in range(0, 50):
+            re_f13 = (re_f13 + (tapered_f13[n_f13] * _featgen_cos50[(n_f13 * k2_f13) % 50]))
+            im_f13 = (im_f13 + (tapered_f13[n_f13] * _featgen_nsin50[(n_f13 * k2_f13) % 50]))
+        power_f13 = ((re_f13 * re_f13) + (im_f13 * im_f13))
+        spectrum_f13[k2_f13] = power_f13
+    best_f13 = np.full(out.shape[0], spectrum_f13[1])
+    best_at_f13 = np.full(out.shape[0], 1.0)
+    for k3_f13 in range(2, 26):
+        cse7 = (spectrum_f13[k3_f13] > best_f13)
+        np.copyto(best_at_f13, float(k3_f13), where=cse7)
+        np.copyto(best_f13, spectrum_f13[k3_f13], where=cse7)
+    out[:, 13] = np.where((best_f13 == 0.0), 0.0, (best_at_f13 * 1.0)) # dominant_frequency_hann__gyro_y__mid
+    num_f14 = np.float64(0.0)
+    den_f14 = np.float64(0.0)
+    total_f15 = np.float64(0.0)
+    for k3_f14 in range(1, 26):
+        weight_f14 = spectrum_f13[k3_f14].copy()
+        num_f14 = (num_f14 + ((float(k3_f14) * 1.0) * weight_f14))
+        den_f14 = (den_f14 + weight_f14)
+        total_f15 = (total_f15 + spectrum_f13[k3_f14])
+    out[:, 14] = np.where((den_f14 == 0.0), 0.0, (num_f14 / den_f14)) # spectral_centroid_hann__gyro_y__mid
+    h_f15 = np.full(out.shape[0], 0.0)
+    for k4_f15 in range(1, 26):
+        p_f15 = (spectrum_f13[k4_f15] / total_f15)
+        np.copyto(h_f15, (h_f15 + (p_f15 * _featgen_log(p_f15))), where=(p_f15 > 0.0))
+    entropy_f15 = (0.0 - h_f15)
+    out[:, 15] = np.where((total_f15 == 0.0), 0.0, (entropy_f15 / 3.2188758248682006)) # spectral_entropy_hann__gyro_y__mid
+    tapered_f16 = np.empty((50, out.shape[0]))
+    for k_f16 in range(0, 50):
+        tapered_f16[k_f16] = (w_acc_mag[k_f16] * _featgen_hann50[k_f16])
+    spectrum_f16 = np.empty((26, out.shape[0]))
+    for k2_f16 in range(1, 26):
+        re_f16 = np.float64(0.0)
+        im_f16 = np.float64(0.0)
+        for n_f16 in range(0, 50):
+            re_f16 = (re_f16 + (tapered_f16[n_f16] * _featgen_cos50[(n_f16 * k2_f16) % 50]))
+            im_f16 = (im_f16 + (tapered_f16[n_f16] * _featgen_nsin50[(n_f16 * k2_f16) % 50]))
+        power_f16 = ((re_f16 * re_f16) + (im_f16 * im_f16))
+        spectrum_f16[k2_f16] = power_f16
+    best_f16 = np.full(out.shape[0], spectrum_f16[1])
+    best_at_f16 = np.full(out.shape[0], 1.0)
+    for k3_f16 in range(2, 26):
+        cse8 = (spectrum_f16[k3_f16] > best_f16)
+        np.copyto(best_at_f16, float(k3_f16), where=cse8)
+        np.copyto(best_f16, spectrum_f16[k3_f16], where=cse8)
+    out[:, 16] = np.where((best_f16 == 0.0), 0.0, (best_at_f16 * 1.0)) # dominant_frequency_hann__acc_mag__mid
+    tapered_f17 = np.empty((50, out.shape[0]))
+    for k_f17 in range(0, 50):
+        tapered_f17[k_f17] = (w_gyro_mag[k_f17] * _featgen_hann50[k_f17])
+    spectrum_f17 = np.empty((26, out.shape[0]))
+    for k2_f17 in range(1, 26):
+        re_f17 = np.float64(0.0)
+        im_f17 = np.float64(0.0)
+        for n_f17 in range(0, 50):
+            re_f17 = (re_f17 + (tapered_f17[n_f17] * _featgen_cos50[(n_f17 * k2_f17) % 50]))
+            im_f17 = (im_f17 + (tapered_f17[n_f17] * _featgen_nsin50[(n_f17 * k2_f17) % 50]))
+        power_f17 = ((re_f17 * re_f17) + (im_f17 * im_f17))
+        spectrum_f17[k2_f17] = power_f17
+    total_f17 = np.float64(0.0)
+    for k3_f17 in range(1, 26):
+        total_f17 = (total_f17 + spectrum_f17[k3_f17])
+    h_f17 = np.full(out.shape[0], 0.0)
+    for k4_f17 in range(1, 26):
+        p_f17 = (spectrum_f17[k4_f17] / total_f17)
+        np.copyto(h_f17, (h_f17 + (p_f17 * _featgen_log(p_f17))), where=(p_f17 > 0.0))
+    entropy_f17 = (0.0 - h_f17)
+    out[:, 17] = np.where((total_f17 == 0.0), 0.0, (entropy_f17 / 3.2188758248682006)) # spectral_entropy_hann__gyro_mag__mid
     return out
 
 COLUMNS_LONG = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 46, 47, 48, 49, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 70, 71, 72, 73, 74, 75, 76, 90, 91, 92, 93, 94, 95, 97, 98, 99, 100, 101, 102, 103, 104, 106, 108, 110, 111, 112, 113, 114, 115, 116, 117, 118, 124, 127, 128, 129, 130, 131, 132, 139, 140, 141, 142, 143, 146, 147, 156, 157, 158, 159, 160, 161, 162, 163, 164, 165, 166]
@@ -1250,864 +1024,502 @@ COLUMNS_LONG = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18
 def _window_long(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_roll, s_spin_lp, s_bounce, first, count):
     """Window 'long' (100 samples, every 5): its evaluations first to
     first + count - 1 (0 = on the first full sample), as rows, oldest sample first."""
-    w_acc_x = sliding_window_view(s_acc_x, 100)[MAX_LENGTH - 100::5][first:first + count]
-    w_acc_y = sliding_window_view(s_acc_y, 100)[MAX_LENGTH - 100::5][first:first + count]
-    w_acc_z = sliding_window_view(s_acc_z, 100)[MAX_LENGTH - 100::5][first:first + count]
-    w_gyro_x = sliding_window_view(s_gyro_x, 100)[MAX_LENGTH - 100::5][first:first + count]
-    w_gyro_y = sliding_window_view(s_gyro_y, 100)[MAX_LENGTH - 100::5][first:first + count]
-    w_gyro_z = sliding_window_view(s_gyro_z, 100)[MAX_LENGTH - 100::5][first:first + count]
-    w_acc_mag = sliding_window_view(s_acc_mag, 100)[MAX_LENGTH - 100::5][first:first + count]
-    w_gyro_mag = sliding_window_view(s_gyro_mag, 100)[MAX_LENGTH - 100::5][first:first + count]
-    w_off_axis = sliding_window_view(s_off_axis, 100)[MAX_LENGTH - 100::5][first:first + count]
-    w_roll = sliding_window_view(s_roll, 100)[MAX_LENGTH - 100::5][first:first + count]
-    w_spin_lp = sliding_window_view(s_spin_lp, 100)[MAX_LENGTH - 100::5][first:first + count]
-    w_bounce = sliding_window_view(s_bounce, 100)[MAX_LENGTH - 100::5][first:first + count]
+    w_acc_x = _columns(s_acc_x, 100, 5, first, count)
+    w_acc_y = _columns(s_acc_y, 100, 5, first, count)
+    w_acc_z = _columns(s_acc_z, 100, 5, first, count)
+    w_gyro_x = _columns(s_gyro_x, 100, 5, first, count)
+    w_gyro_y = _columns(s_gyro_y, 100, 5, first, count)
+    w_gyro_z = _columns(s_gyro_z, 100, 5, first, count)
+    w_acc_mag = _columns(s_acc_mag, 100, 5, first, count)
+    w_gyro_mag = _columns(s_gyro_mag, 100, 5, first, count)
+    w_off_axis = _columns(s_off_axis, 100, 5, first, count)
+    w_roll = _columns(s_roll, 100, 5, first, count)
+    w_spin_lp = _columns(s_spin_lp, 100, 5, first, count)
+    w_bounce = _columns(s_bounce, 100, 5, first, count)
     out = np.empty((count, 95))
 
-    # mean__acc_x__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_acc_x[:, k])
-    mean = (total / 100.0)
-    out[:, 0] = mean
-
-    # std__acc_x__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_acc_x[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_acc_x[:, k2] - mean) * (w_acc_x[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 1] = np.sqrt(variance)
-
-    # min__acc_x__long
-    best = w_acc_x[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_acc_x[:, k] < best), w_acc_x[:, k], best)
-    out[:, 2] = best
-
-    # max__acc_x__long
-    best = w_acc_x[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_acc_x[:, k] > best), w_acc_x[:, k], best)
-    out[:, 3] = best
-
-    # mean__acc_y__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_acc_y[:, k])
-    mean = (total / 100.0)
-    out[:, 4] = mean
-
-    # std__acc_y__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_acc_y[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_acc_y[:, k2] - mean) * (w_acc_y[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 5] = np.sqrt(variance)
-
-    # min__acc_y__long
-    best = w_acc_y[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_acc_y[:, k] < best), w_acc_y[:, k], best)
-    out[:, 6] = best
-
-    # max__acc_y__long
-    best = w_acc_y[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_acc_y[:, k] > best), w_acc_y[:, k], best)
-    out[:, 7] = best
-
-    # mean__acc_z__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_acc_z[:, k])
-    mean = (total / 100.0)
-    out[:, 8] = mean
-
-    # std__acc_z__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_acc_z[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_acc_z[:, k2] - mean) * (w_acc_z[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 9] = np.sqrt(variance)
-
-    # min__acc_z__long
-    best = w_acc_z[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_acc_z[:, k] < best), w_acc_z[:, k], best)
-    out[:, 10] = best
-
-    # max__acc_z__long
-    best = w_acc_z[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_acc_z[:, k] > best), w_acc_z[:, k], best)
-    out[:, 11] = best
-
-    # mean__gyro_x__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_x[:, k])
-    mean = (total / 100.0)
-    out[:, 12] = mean
-
-    # std__gyro_x__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_x[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_gyro_x[:, k2] - mean) * (w_gyro_x[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 13] = np.sqrt(variance)
-
-    # min__gyro_x__long
-    best = w_gyro_x[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_gyro_x[:, k] < best), w_gyro_x[:, k], best)
-    out[:, 14] = best
-
-    # max__gyro_x__long
-    best = w_gyro_x[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_gyro_x[:, k] > best), w_gyro_x[:, k], best)
-    out[:, 15] = best
-
-    # mean__gyro_y__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_y[:, k])
-    mean = (total / 100.0)
-    out[:, 16] = mean
-
-    # std__gyro_y__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_y[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_gyro_y[:, k2] - mean) * (w_gyro_y[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 17] = np.sqrt(variance)
-
-    # min__gyro_y__long
-    best = w_gyro_y[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_gyro_y[:, k] < best), w_gyro_y[:, k], best)
-    out[:, 18] = best
-
-    # max__gyro_y__long
-    best = w_gyro_y[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_gyro_y[:, k] > best), w_gyro_y[:, k], best)
-    out[:, 19] = best
-
-    # mean__gyro_z__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_z[:, k])
-    mean = (total / 100.0)
-    out[:, 20] = mean
-
-    # std__gyro_z__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_z[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_gyro_z[:, k2] - mean) * (w_gyro_z[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 21] = np.sqrt(variance)
-
-    # min__gyro_z__long
-    best = w_gyro_z[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_gyro_z[:, k] < best), w_gyro_z[:, k], best)
-    out[:, 22] = best
-
-    # max__gyro_z__long
-    best = w_gyro_z[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_gyro_z[:, k] > best), w_gyro_z[:, k], best)
-    out[:, 23] = best
-
-    # mean__acc_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_acc_mag[:, k])
-    mean = (total / 100.0)
-    out[:, 24] = mean
-
-    # std__acc_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_acc_mag[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_acc_mag[:, k2] - mean) * (w_acc_mag[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 25] = np.sqrt(variance)
-
-    # max__acc_mag__long
-    best = w_acc_mag[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_acc_mag[:, k] > best), w_acc_mag[:, k], best)
-    out[:, 26] = best
-
-    # range__acc_mag__long
-    best = w_acc_mag[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_acc_mag[:, k] < best), w_acc_mag[:, k], best)
-    best2 = w_acc_mag[:, 0]
-    for k2 in range(1, 100):
-        best2 = np.where((w_acc_mag[:, k2] > best2), w_acc_mag[:, k2], best2)
-    out[:, 27] = (best2 - best)
-
-    # mean__gyro_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_mag[:, k])
-    mean = (total / 100.0)
-    out[:, 28] = mean
-
-    # std__gyro_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_mag[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_gyro_mag[:, k2] - mean) * (w_gyro_mag[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 29] = np.sqrt(variance)
-
-    # max__gyro_mag__long
-    best = w_gyro_mag[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_gyro_mag[:, k] > best), w_gyro_mag[:, k], best)
-    out[:, 30] = best
-
-    # range__gyro_mag__long
-    best = w_gyro_mag[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_gyro_mag[:, k] < best), w_gyro_mag[:, k], best)
-    best2 = w_gyro_mag[:, 0]
-    for k2 in range(1, 100):
-        best2 = np.where((w_gyro_mag[:, k2] > best2), w_gyro_mag[:, k2], best2)
-    out[:, 31] = (best2 - best)
-
-    # zero_crossings__gyro_y__long
-    crossings = np.float64(0.0)
-    last_sign = np.float64(0.0)
-    for k in range(0, 100):
-        sign = np.where(((w_gyro_y[:, k] - 0.0) > 0.0), 1.0, np.where(((w_gyro_y[:, k] - 0.0) < 0.0), -1.0, 0.0))
-        crossings = np.where(((sign * last_sign) < 0.0), (crossings + 1.0), crossings)
-        last_sign = np.where((sign != 0.0), sign, last_sign)
-    out[:, 32] = crossings
-
-    # argmin__gyro_y__long
-    best = w_gyro_y[:, 0]
-    best_at = np.float64(0.0)
-    for k in range(1, 100):
-        best_at = np.where((w_gyro_y[:, k] < best), float(k), best_at)
-        best = np.where((w_gyro_y[:, k] < best), w_gyro_y[:, k], best)
-    out[:, 33] = best_at
-
-    # argmax__gyro_y__long
-    best = w_gyro_y[:, 0]
-    best_at = np.float64(0.0)
-    for k in range(1, 100):
-        best_at = np.where((w_gyro_y[:, k] > best), float(k), best_at)
-        best = np.where((w_gyro_y[:, k] > best), w_gyro_y[:, k], best)
-    out[:, 34] = best_at
-
-    # integral__gyro_y__long
-    total = np.float64(0.0)
-    for k in range(1, 100):
-        total = (total + (w_gyro_y[:, k - 1] + w_gyro_y[:, k]))
-    out[:, 35] = (total * 0.01)
-
-    # slope__gyro_y__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_y[:, k])
-    mean = (total / 100.0)
-    num = np.float64(0.0)
-    for k2 in range(0, 100):
-        num = (num + ((float(k2) - 49.5) * (w_gyro_y[:, k2] - mean)))
-    out[:, 36] = (num / 83325.0)
-
-    # last__gyro_y__long
-    out[:, 37] = w_gyro_y[:, 99]
-
-    # energy__gyro_y__long
-    energy = np.float64(0.0)
-    for k in range(0, 100):
-        energy = (energy + (w_gyro_y[:, k] * w_gyro_y[:, k]))
-    out[:, 38] = energy
-
-    # mean_abs__gyro_y__long
-    total_abs = np.float64(0.0)
-    for k in range(0, 100):
-        total_abs = (total_abs + np.abs(w_gyro_y[:, k]))
-    out[:, 39] = (total_abs / 100.0)
-
-    # mean_crossings__gyro_y__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_y[:, k])
-    mean = (total / 100.0)
-    crossings = np.float64(0.0)
-    last_sign = np.float64(0.0)
-    for k2 in range(0, 100):
-        sign = np.where(((w_gyro_y[:, k2] - mean) > 0.0), 1.0, np.where(((w_gyro_y[:, k2] - mean) < 0.0), -1.0, 0.0))
-        crossings = np.where(((sign * last_sign) < 0.0), (crossings + 1.0), crossings)
-        last_sign = np.where((sign != 0.0), sign, last_sign)
-    out[:, 40] = crossings
-
-    # energy__gyro_mag__long
-    energy = np.float64(0.0)
-    for k in range(0, 100):
-        energy = (energy + (w_gyro_mag[:, k] * w_gyro_mag[:, k]))
-    out[:, 41] = energy
-
-    # mean_abs__gyro_mag__long
-    total_abs = np.float64(0.0)
-    for k in range(0, 100):
-        total_abs = (total_abs + np.abs(w_gyro_mag[:, k]))
-    out[:, 42] = (total_abs / 100.0)
-
-    # mean_crossings__gyro_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_mag[:, k])
-    mean = (total / 100.0)
-    crossings = np.float64(0.0)
-    last_sign = np.float64(0.0)
-    for k2 in range(0, 100):
-        sign = np.where(((w_gyro_mag[:, k2] - mean) > 0.0), 1.0, np.where(((w_gyro_mag[:, k2] - mean) < 0.0), -1.0, 0.0))
-        crossings = np.where(((sign * last_sign) < 0.0), (crossings + 1.0), crossings)
-        last_sign = np.where((sign != 0.0), sign, last_sign)
-    out[:, 43] = crossings
-
-    # std_ddof1__gyro_y__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_y[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_gyro_y[:, k2] - mean) * (w_gyro_y[:, k2] - mean)))
-    variance = (squares / 99.0)
-    out[:, 44] = np.sqrt(variance)
-
-    # skewness_adjusted__gyro_y__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_y[:, k])
-    mean = (total / 100.0)
-    s2 = np.float64(0.0)
-    for k2 in range(0, 100):
-        s2 = (s2 + ((w_gyro_y[:, k2] - mean) * (w_gyro_y[:, k2] - mean)))
-    m2 = (s2 / 100.0)
-    s3 = np.float64(0.0)
-    for k3 in range(0, 100):
-        s3 = (s3 + (((w_gyro_y[:, k3] - mean) * (w_gyro_y[:, k3] - mean)) * (w_gyro_y[:, k3] - mean)))
-    m3 = (s3 / 100.0)
-    g1 = (m3 / (m2 * np.sqrt(m2)))
-    G1 = (g1 * 1.0152933031700204)
-    out[:, 45] = np.where((m2 <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, G1)
-
-    # skewness_adjusted__gyro_x__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_x[:, k])
-    mean = (total / 100.0)
-    s2 = np.float64(0.0)
-    for k2 in range(0, 100):
-        s2 = (s2 + ((w_gyro_x[:, k2] - mean) * (w_gyro_x[:, k2] - mean)))
-    m2 = (s2 / 100.0)
-    s3 = np.float64(0.0)
-    for k3 in range(0, 100):
-        s3 = (s3 + (((w_gyro_x[:, k3] - mean) * (w_gyro_x[:, k3] - mean)) * (w_gyro_x[:, k3] - mean)))
-    m3 = (s3 / 100.0)
-    g1 = (m3 / (m2 * np.sqrt(m2)))
-    G1 = (g1 * 1.0152933031700204)
-    out[:, 46] = np.where((m2 <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, G1)
-
-    # skewness_adjusted__acc_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_acc_mag[:, k])
-    mean = (total / 100.0)
-    s2 = np.float64(0.0)
-    for k2 in range(0, 100):
-        s2 = (s2 + ((w_acc_mag[:, k2] - mean) * (w_acc_mag[:, k2] - mean)))
-    m2 = (s2 / 100.0)
-    s3 = np.float64(0.0)
-    for k3 in range(0, 100):
-        s3 = (s3 + (((w_acc_mag[:, k3] - mean) * (w_acc_mag[:, k3] - mean)) * (w_acc_mag[:, k3] - mean)))
-    m3 = (s3 / 100.0)
-    g1 = (m3 / (m2 * np.sqrt(m2)))
-    G1 = (g1 * 1.0152933031700204)
-    out[:, 47] = np.where((m2 <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, G1)
-
-    # kurtosis_adjusted__gyro_y__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_y[:, k])
-    mean = (total / 100.0)
-    s2 = np.float64(0.0)
-    for k2 in range(0, 100):
-        s2 = (s2 + ((w_gyro_y[:, k2] - mean) * (w_gyro_y[:, k2] - mean)))
-    m2 = (s2 / 100.0)
-    s4 = np.float64(0.0)
-    for k3 in range(0, 100):
-        s4 = (s4 + (((w_gyro_y[:, k3] - mean) * (w_gyro_y[:, k3] - mean)) * ((w_gyro_y[:, k3] - mean) * (w_gyro_y[:, k3] - mean))))
-    m4 = (s4 / 100.0)
-    g2 = ((m4 / (m2 * m2)) - 3.0)
-    G2 = (0.010414475068377867 * ((101.0 * g2) + 6.0))
-    out[:, 48] = np.where((m2 <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, G2)
-
-    # kurtosis_adjusted__gyro_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_mag[:, k])
-    mean = (total / 100.0)
-    s2 = np.float64(0.0)
-    for k2 in range(0, 100):
-        s2 = (s2 + ((w_gyro_mag[:, k2] - mean) * (w_gyro_mag[:, k2] - mean)))
-    m2 = (s2 / 100.0)
-    s4 = np.float64(0.0)
-    for k3 in range(0, 100):
-        s4 = (s4 + (((w_gyro_mag[:, k3] - mean) * (w_gyro_mag[:, k3] - mean)) * ((w_gyro_mag[:, k3] - mean) * (w_gyro_mag[:, k3] - mean))))
-    m4 = (s4 / 100.0)
-    g2 = ((m4 / (m2 * m2)) - 3.0)
-    G2 = (0.010414475068377867 * ((101.0 * g2) + 6.0))
-    out[:, 49] = np.where((m2 <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, G2)
-
-    # kurtosis_adjusted__acc_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_acc_mag[:, k])
-    mean = (total / 100.0)
-    s2 = np.float64(0.0)
-    for k2 in range(0, 100):
-        s2 = (s2 + ((w_acc_mag[:, k2] - mean) * (w_acc_mag[:, k2] - mean)))
-    m2 = (s2 / 100.0)
-    s4 = np.float64(0.0)
-    for k3 in range(0, 100):
-        s4 = (s4 + (((w_acc_mag[:, k3] - mean) * (w_acc_mag[:, k3] - mean)) * ((w_acc_mag[:, k3] - mean) * (w_acc_mag[:, k3] - mean))))
-    m4 = (s4 / 100.0)
-    g2 = ((m4 / (m2 * m2)) - 3.0)
-    G2 = (0.010414475068377867 * ((101.0 * g2) + 6.0))
-    out[:, 50] = np.where((m2 <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, G2)
-
-    # peak_count_h1p5__gyro_mag__long
-    peaks = np.float64(0.0)
-    rising = np.float64(0.0)
-    for k in range(1, 100):
-        peaks = np.where((((rising > 0.0) & (w_gyro_mag[:, k] < w_gyro_mag[:, k - 1])) & (w_gyro_mag[:, k - 1] >= 1.5)), (peaks + 1.0), peaks)
-        rising = np.where((w_gyro_mag[:, k] > w_gyro_mag[:, k - 1]), 1.0, np.where((w_gyro_mag[:, k] == w_gyro_mag[:, k - 1]), rising, 0.0))
-    out[:, 51] = peaks
-
-    # peak_count_h1p5__gyro_y__long
-    peaks = np.float64(0.0)
-    rising = np.float64(0.0)
-    for k in range(1, 100):
-        peaks = np.where((((rising > 0.0) & (w_gyro_y[:, k] < w_gyro_y[:, k - 1])) & (w_gyro_y[:, k - 1] >= 1.5)), (peaks + 1.0), peaks)
-        rising = np.where((w_gyro_y[:, k] > w_gyro_y[:, k - 1]), 1.0, np.where((w_gyro_y[:, k] == w_gyro_y[:, k - 1]), rising, 0.0))
-    out[:, 52] = peaks
-
-    # last_peak_index_h1p5__gyro_mag__long
-    last_peak = np.float64(-1.0)
-    rising = np.float64(0.0)
-    start = np.float64(0.0)
-    for k in range(1, 100):
-        last_peak = np.where((((rising > 0.0) & (w_gyro_mag[:, k] < w_gyro_mag[:, k - 1])) & (w_gyro_mag[:, k - 1] >= 1.5)), start, last_peak)
-        start = np.where((w_gyro_mag[:, k] > w_gyro_mag[:, k - 1]), float(k), start)
-        rising = np.where((w_gyro_mag[:, k] > w_gyro_mag[:, k - 1]), 1.0, np.where((w_gyro_mag[:, k] == w_gyro_mag[:, k - 1]), rising, 0.0))
-    out[:, 53] = last_peak
-
-    # mean_abs_change__gyro_y__long
-    total = np.float64(0.0)
-    for k in range(1, 100):
-        total = (total + np.abs((w_gyro_y[:, k] - w_gyro_y[:, k - 1])))
-    out[:, 54] = (total / 99.0)
-
-    # mean_abs_change__acc_mag__long
-    total = np.float64(0.0)
-    for k in range(1, 100):
-        total = (total + np.abs((w_acc_mag[:, k] - w_acc_mag[:, k - 1])))
-    out[:, 55] = (total / 99.0)
-
-    # autocorrelation_lag25__gyro_y__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_y[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_gyro_y[:, k2] - mean) * (w_gyro_y[:, k2] - mean)))
-    num = np.float64(0.0)
-    for k3 in range(0, 75):
-        num = (num + ((w_gyro_y[:, k3] - mean) * (w_gyro_y[:, k3 + 25] - mean)))
-    out[:, 56] = np.where(((squares / 100.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, (num / squares))
-
-    # autocorrelation_lag25__acc_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_acc_mag[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_acc_mag[:, k2] - mean) * (w_acc_mag[:, k2] - mean)))
-    num = np.float64(0.0)
-    for k3 in range(0, 75):
-        num = (num + ((w_acc_mag[:, k3] - mean) * (w_acc_mag[:, k3 + 25] - mean)))
-    out[:, 57] = np.where(((squares / 100.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, (num / squares))
-
-    # autocorrelation_lag5__gyro_y__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_y[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_gyro_y[:, k2] - mean) * (w_gyro_y[:, k2] - mean)))
-    num = np.float64(0.0)
-    for k3 in range(0, 95):
-        num = (num + ((w_gyro_y[:, k3] - mean) * (w_gyro_y[:, k3 + 5] - mean)))
-    out[:, 58] = np.where(((squares / 100.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))), 0.0, (num / squares))
-
-    # correlation__gyro_x__gyro_y__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_x[:, k])
-    mean = (total / 100.0)
-    total2 = np.float64(0.0)
-    for k2 in range(0, 100):
-        total2 = (total2 + w_gyro_y[:, k2])
-    mean2 = (total2 / 100.0)
-    sxx = np.float64(0.0)
-    for k3 in range(0, 100):
-        sxx = (sxx + ((w_gyro_x[:, k3] - mean) * (w_gyro_x[:, k3] - mean)))
-    syy = np.float64(0.0)
-    for k4 in range(0, 100):
-        syy = (syy + ((w_gyro_y[:, k4] - mean2) * (w_gyro_y[:, k4] - mean2)))
-    sxy = np.float64(0.0)
-    for k5 in range(0, 100):
-        sxy = (sxy + ((w_gyro_x[:, k5] - mean) * (w_gyro_y[:, k5] - mean2)))
-    r = (sxy / (np.sqrt(sxx) * np.sqrt(syy)))
-    r = np.where((r > 1.0), 1.0, np.where((r < -1.0), -1.0, r))
-    out[:, 59] = np.where((((sxx / 100.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))) | ((syy / 100.0) <= ((2.220446049250313e-16 * mean2) * (2.220446049250313e-16 * mean2)))), 0.0, r)
-
-    # correlation__gyro_y__gyro_z__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_y[:, k])
-    mean = (total / 100.0)
-    total2 = np.float64(0.0)
-    for k2 in range(0, 100):
-        total2 = (total2 + w_gyro_z[:, k2])
-    mean2 = (total2 / 100.0)
-    sxx = np.float64(0.0)
-    for k3 in range(0, 100):
-        sxx = (sxx + ((w_gyro_y[:, k3] - mean) * (w_gyro_y[:, k3] - mean)))
-    syy = np.float64(0.0)
-    for k4 in range(0, 100):
-        syy = (syy + ((w_gyro_z[:, k4] - mean2) * (w_gyro_z[:, k4] - mean2)))
-    sxy = np.float64(0.0)
-    for k5 in range(0, 100):
-        sxy = (sxy + ((w_gyro_y[:, k5] - mean) * (w_gyro_z[:, k5] - mean2)))
-    r = (sxy / (np.sqrt(sxx) * np.sqrt(syy)))
-    r = np.where((r > 1.0), 1.0, np.where((r < -1.0), -1.0, r))
-    out[:, 60] = np.where((((sxx / 100.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))) | ((syy / 100.0) <= ((2.220446049250313e-16 * mean2) * (2.220446049250313e-16 * mean2)))), 0.0, r)
-
-    # correlation__gyro_x__gyro_z__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_gyro_x[:, k])
-    mean = (total / 100.0)
-    total2 = np.float64(0.0)
-    for k2 in range(0, 100):
-        total2 = (total2 + w_gyro_z[:, k2])
-    mean2 = (total2 / 100.0)
-    sxx = np.float64(0.0)
-    for k3 in range(0, 100):
-        sxx = (sxx + ((w_gyro_x[:, k3] - mean) * (w_gyro_x[:, k3] - mean)))
-    syy = np.float64(0.0)
-    for k4 in range(0, 100):
-        syy = (syy + ((w_gyro_z[:, k4] - mean2) * (w_gyro_z[:, k4] - mean2)))
-    sxy = np.float64(0.0)
-    for k5 in range(0, 100):
-        sxy = (sxy + ((w_gyro_x[:, k5] - mean) * (w_gyro_z[:, k5] - mean2)))
-    r = (sxy / (np.sqrt(sxx) * np.sqrt(syy)))
-    r = np.where((r > 1.0), 1.0, np.where((r < -1.0), -1.0, r))
-    out[:, 61] = np.where((((sxx / 100.0) <= ((2.220446049250313e-16 * mean) * (2.220446049250313e-16 * mean))) | ((syy / 100.0) <= ((2.220446049250313e-16 * mean2) * (2.220446049250313e-16 * mean2)))), 0.0, r)
-
-    # covariance__acc_mag__gyro_mag__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_acc_mag[:, k])
-    mean = (total / 100.0)
-    total2 = np.float64(0.0)
-    for k2 in range(0, 100):
-        total2 = (total2 + w_gyro_mag[:, k2])
-    mean2 = (total2 / 100.0)
-    products = np.float64(0.0)
-    for k3 in range(0, 100):
-        products = (products + ((w_acc_mag[:, k3] - mean) * (w_gyro_mag[:, k3] - mean2)))
-    out[:, 62] = (products / 100.0)
-
-    # dft_magnitude_hann_b2__gyro_y__long, dft_magnitude_hann_b3__gyro_y__long, dft_magnitude_hann_b4__gyro_y__long, dft_magnitude_hann_b6__gyro_y__long
-    tapered = np.empty((out.shape[0], 100))
-    for k in range(0, 100):
-        tapered[:, k] = (w_gyro_y[:, k] * _featgen_hann100[k])
-    re = np.float64(0.0)
-    im = np.float64(0.0)
-    for n in range(0, 100):
-        re = (re + (tapered[:, n].copy() * _featgen_cos100[(n * 2) % 100]))
-        im = (im + (tapered[:, n].copy() * _featgen_nsin100[(n * 2) % 100]))
-    power = ((re * re) + (im * im))
-    out[:, 63] = np.sqrt(power)
-    re2 = np.float64(0.0)
-    im2 = np.float64(0.0)
-    for n2 in range(0, 100):
-        re2 = (re2 + (tapered[:, n2].copy() * _featgen_cos100[(n2 * 3) % 100]))
-        im2 = (im2 + (tapered[:, n2].copy() * _featgen_nsin100[(n2 * 3) % 100]))
-    power2 = ((re2 * re2) + (im2 * im2))
-    out[:, 64] = np.sqrt(power2)
-    re3 = np.float64(0.0)
-    im3 = np.float64(0.0)
-    for n3 in range(0, 100):
-        re3 = (re3 + (tapered[:, n3].copy() * _featgen_cos100[(n3 * 4) % 100]))
-        im3 = (im3 + (tapered[:, n3].copy() * _featgen_nsin100[(n3 * 4) % 100]))
-    power3 = ((re3 * re3) + (im3 * im3))
-    out[:, 65] = np.sqrt(power3)
-    re4 = np.float64(0.0)
-    im4 = np.float64(0.0)
-    for n4 in range(0, 100):
-        re4 = (re4 + (tapered[:, n4].copy() * _featgen_cos100[(n4 * 6) % 100]))
-        im4 = (im4 + (tapered[:, n4].copy() * _featgen_nsin100[(n4 * 6) % 100]))
-    power4 = ((re4 * re4) + (im4 * im4))
-    out[:, 66] = np.sqrt(power4)
-
-    # bp_stride__gyro_y__long
-    tapered = np.empty((out.shape[0], 100))
-    for k in range(0, 100):
-        tapered[:, k] = (w_gyro_y[:, k] * _featgen_hann100[k])
-    band = np.float64(0.0)
-    for k2 in range(1, 3):
-        re = np.float64(0.0)
-        im = np.float64(0.0)
-        for n in range(0, 100):
-            re = (re + (tapered[:, n].copy() * _featgen_cos100[(n * k2) % 100]))
-            im = (im + (tapered[:, n].copy() * _featgen_nsin100[(n * k2) % 100]))
-        power = ((re * re) + (im * im))
-        band = (band + power)
-    out[:, 67] = band
-
-    # bp_twist__gyro_y__long
-    tapered = np.empty((out.shape[0], 100))
-    for k in range(0, 100):
-        tapered[:, k] = (w_gyro_y[:, k] * _featgen_hann100[k])
-    band = np.float64(0.0)
-    for k2 in range(3, 7):
-        re = np.float64(0.0)
-        im = np.float64(0.0)
-        for n in range(0, 100):
-            re = (re + (tapered[:, n].copy() * _featgen_cos100[(n * k2) % 100]))
-            im = (im + (tapered[:, n].copy() * _featgen_nsin100[(n * k2) % 100]))
-        power = ((re * re) + (im * im))
-        band = (band + power)
-    out[:, 68] = band
-
-    # bp_fast__gyro_y__long
-    tapered = np.empty((out.shape[0], 100))
-    for k in range(0, 100):
-        tapered[:, k] = (w_gyro_y[:, k] * _featgen_hann100[k])
-    band = np.float64(0.0)
-    for k2 in range(7, 17):
-        re = np.float64(0.0)
-        im = np.float64(0.0)
-        for n in range(0, 100):
-            re = (re + (tapered[:, n].copy() * _featgen_cos100[(n * k2) % 100]))
-            im = (im + (tapered[:, n].copy() * _featgen_nsin100[(n * k2) % 100]))
-        power = ((re * re) + (im * im))
-        band = (band + power)
-    out[:, 69] = band
-
-    # bp_step__acc_mag__long
-    tapered = np.empty((out.shape[0], 100))
-    for k in range(0, 100):
-        tapered[:, k] = (w_acc_mag[:, k] * _featgen_hann100[k])
-    band = np.float64(0.0)
-    for k2 in range(3, 6):
-        re = np.float64(0.0)
-        im = np.float64(0.0)
-        for n in range(0, 100):
-            re = (re + (tapered[:, n].copy() * _featgen_cos100[(n * k2) % 100]))
-            im = (im + (tapered[:, n].copy() * _featgen_nsin100[(n * k2) % 100]))
-        power = ((re * re) + (im * im))
-        band = (band + power)
-    out[:, 70] = band
-
-    # mean__roll__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_roll[:, k])
-    mean = (total / 100.0)
-    out[:, 71] = mean
-
-    # std__roll__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_roll[:, k])
-    mean = (total / 100.0)
-    squares = np.float64(0.0)
-    for k2 in range(0, 100):
-        squares = (squares + ((w_roll[:, k2] - mean) * (w_roll[:, k2] - mean)))
-    variance = (squares / 100.0)
-    out[:, 72] = np.sqrt(variance)
-
-    # min__roll__long
-    best = w_roll[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_roll[:, k] < best), w_roll[:, k], best)
-    out[:, 73] = best
-
-    # max__roll__long
-    best = w_roll[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_roll[:, k] > best), w_roll[:, k], best)
-    out[:, 74] = best
-
-    # range__roll__long
-    best = w_roll[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_roll[:, k] < best), w_roll[:, k], best)
-    best2 = w_roll[:, 0]
-    for k2 in range(1, 100):
-        best2 = np.where((w_roll[:, k2] > best2), w_roll[:, k2], best2)
-    out[:, 75] = (best2 - best)
-
-    # delta__roll__long
-    out[:, 76] = (w_roll[:, 99] - w_roll[:, 0])
-
-    # min__spin_lp__long
-    best = w_spin_lp[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_spin_lp[:, k] < best), w_spin_lp[:, k], best)
-    out[:, 77] = best
-
-    # max__spin_lp__long
-    best = w_spin_lp[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_spin_lp[:, k] > best), w_spin_lp[:, k], best)
-    out[:, 78] = best
-
-    # energy__spin_lp__long
-    energy = np.float64(0.0)
-    for k in range(0, 100):
-        energy = (energy + (w_spin_lp[:, k] * w_spin_lp[:, k]))
-    out[:, 79] = energy
-
-    # rms__bounce__long
-    energy = np.float64(0.0)
-    for k in range(0, 100):
-        energy = (energy + (w_bounce[:, k] * w_bounce[:, k]))
-    out[:, 80] = np.sqrt((energy / 100.0))
-
-    # zero_crossings__bounce__long
-    crossings = np.float64(0.0)
-    last_sign = np.float64(0.0)
-    for k in range(0, 100):
-        sign = np.where(((w_bounce[:, k] - 0.0) > 0.0), 1.0, np.where(((w_bounce[:, k] - 0.0) < 0.0), -1.0, 0.0))
-        crossings = np.where(((sign * last_sign) < 0.0), (crossings + 1.0), crossings)
-        last_sign = np.where((sign != 0.0), sign, last_sign)
-    out[:, 81] = crossings
-
-    # mean__off_axis__long
-    total = np.float64(0.0)
-    for k in range(0, 100):
-        total = (total + w_off_axis[:, k])
-    mean = (total / 100.0)
-    out[:, 82] = mean
-
-    # max__off_axis__long
-    best = w_off_axis[:, 0]
-    for k in range(1, 100):
-        best = np.where((w_off_axis[:, k] > best), w_off_axis[:, k], best)
-    out[:, 83] = best
-
-    # histogram_b0__gyro_y__long, histogram_b1__gyro_y__long, histogram_b2__gyro_y__long, histogram_b3__gyro_y__long, histogram_b4__gyro_y__long, histogram_b5__gyro_y__long, histogram_b6__gyro_y__long, histogram_b7__gyro_y__long
-    count = np.float64(0.0)
-    for k in range(0, 100):
-        count = (count + np.where(((w_gyro_y[:, k] >= -8.0) & (w_gyro_y[:, k] < -6.0)), 1.0, 0.0))
-    out[:, 84] = count
-    count2 = np.float64(0.0)
-    for k2 in range(0, 100):
-        count2 = (count2 + np.where(((w_gyro_y[:, k2] >= -6.0) & (w_gyro_y[:, k2] < -4.0)), 1.0, 0.0))
-    out[:, 85] = count2
-    count3 = np.float64(0.0)
-    for k3 in range(0, 100):
-        count3 = (count3 + np.where(((w_gyro_y[:, k3] >= -4.0) & (w_gyro_y[:, k3] < -2.0)), 1.0, 0.0))
-    out[:, 86] = count3
-    count4 = np.float64(0.0)
-    for k4 in range(0, 100):
-        count4 = (count4 + np.where(((w_gyro_y[:, k4] >= -2.0) & (w_gyro_y[:, k4] < 0.0)), 1.0, 0.0))
-    out[:, 87] = count4
-    count5 = np.float64(0.0)
-    for k5 in range(0, 100):
-        count5 = (count5 + np.where(((w_gyro_y[:, k5] >= 0.0) & (w_gyro_y[:, k5] < 2.0)), 1.0, 0.0))
-    out[:, 88] = count5
-    count6 = np.float64(0.0)
-    for k6 in range(0, 100):
-        count6 = (count6 + np.where(((w_gyro_y[:, k6] >= 2.0) & (w_gyro_y[:, k6] < 4.0)), 1.0, 0.0))
-    out[:, 89] = count6
-    count7 = np.float64(0.0)
-    for k7 in range(0, 100):
-        count7 = (count7 + np.where(((w_gyro_y[:, k7] >= 4.0) & (w_gyro_y[:, k7] < 6.0)), 1.0, 0.0))
-    out[:, 90] = count7
-    count8 = np.float64(0.0)
-    for k8 in range(0, 100):
-        count8 = (count8 + np.where(((w_gyro_y[:, k8] >= 6.0) & (w_gyro_y[:, k8] <= 8.0)), 1.0, 0.0))
-    out[:, 91] = count8
-
-    # count_above_2p5__gyro_y__long
-    count = np.float64(0.0)
-    for k in range(0, 100):
-        count = (count + np.where((w_gyro_y[:, k] > 2.5), 1.0, 0.0))
-    out[:, 92] = count
-
-    # longest_run_above_2p5__gyro_y__long
-    run = np.float64(0.0)
-    longest = np.float64(0.0)
-    for k in range(0, 100):
-        run = np.where((w_gyro_y[:, k] > 2.5), (run + 1.0), 0.0)
-        longest = np.where((run > longest), run, longest)
-    out[:, 93] = longest
-
-    # longest_run_below_m2p5__gyro_y__long
-    run = np.float64(0.0)
-    longest = np.float64(0.0)
-    for k in range(0, 100):
-        run = np.where((w_gyro_y[:, k] < -2.5), (run + 1.0), 0.0)
-        longest = np.where((run > longest), run, longest)
-    out[:, 94] = longest
+    # all 95 features of window long, sharing their common work
+    total_f0 = np.float64(0.0)
+    total_f4 = np.float64(0.0)
+    total_f8 = np.float64(0.0)
+    total_f12 = np.float64(0.0)
+    total_f16 = np.float64(0.0)
+    total_f20 = np.float64(0.0)
+    total_f24 = np.float64(0.0)
+    total_f28 = np.float64(0.0)
+    crossings_f32 = np.full(out.shape[0], 0.0)
+    last_sign_f32 = np.full(out.shape[0], 0.0)
+    energy_f38 = np.float64(0.0)
+    total_abs_f39 = np.float64(0.0)
+    energy_f41 = np.float64(0.0)
+    total_abs_f42 = np.float64(0.0)
+    total_f68 = np.float64(0.0)
+    energy_f76 = np.float64(0.0)
+    energy_f77 = np.float64(0.0)
+    crossings_f78 = np.full(out.shape[0], 0.0)
+    last_sign_f78 = np.full(out.shape[0], 0.0)
+    total_f79 = np.float64(0.0)
+    count_f81 = np.float64(0.0)
+    count2_f81 = np.float64(0.0)
+    count3_f81 = np.float64(0.0)
+    count4_f81 = np.float64(0.0)
+    count5_f81 = np.float64(0.0)
+    count6_f81 = np.float64(0.0)
+    count7_f81 = np.float64(0.0)
+    count8_f81 = np.float64(0.0)
+    count_f82 = np.float64(0.0)
+    run_f83 = np.float64(0.0)
+    longest_f83 = np.full(out.shape[0], 0.0)
+    run_f84 = np.float64(0.0)
+    longest_f84 = np.full(out.shape[0], 0.0)
+    for k_f0 in range(0, 100):
+        total_f0 = (total_f0 + w_acc_x[k_f0])
+        total_f4 = (total_f4 + w_acc_y[k_f0])
+        total_f8 = (total_f8 + w_acc_z[k_f0])
+        total_f12 = (total_f12 + w_gyro_x[k_f0])
+        cse1 = w_gyro_y[k_f0]
+        total_f16 = (total_f16 + cse1)
+        total_f20 = (total_f20 + w_gyro_z[k_f0])
+        total_f24 = (total_f24 + w_acc_mag[k_f0])
+        cse2 = w_gyro_mag[k_f0]
+        total_f28 = (total_f28 + cse2)
+        cse3 = (cse1 - 0.0)
+        sign_f32 = np.where((cse3 > 0.0), 1.0, np.where((cse3 < 0.0), -1.0, 0.0))
+        np.copyto(crossings_f32, (crossings_f32 + 1.0), where=((sign_f32 * last_sign_f32) < 0.0))
+        np.copyto(last_sign_f32, sign_f32, where=(sign_f32 != 0.0))
+        energy_f38 = (energy_f38 + (cse1 * cse1))
+        total_abs_f39 = (total_abs_f39 + np.abs(cse1))
+        energy_f41 = (energy_f41 + (cse2 * cse2))
+        total_abs_f42 = (total_abs_f42 + np.abs(cse2))
+        total_f68 = (total_f68 + w_roll[k_f0])
+        cse4 = w_spin_lp[k_f0]
+        energy_f76 = (energy_f76 + (cse4 * cse4))
+        cse5 = w_bounce[k_f0]
+        energy_f77 = (energy_f77 + (cse5 * cse5))
+        cse6 = (cse5 - 0.0)
+        sign_f78 = np.where((cse6 > 0.0), 1.0, np.where((cse6 < 0.0), -1.0, 0.0))
+        np.copyto(crossings_f78, (crossings_f78 + 1.0), where=((sign_f78 * last_sign_f78) < 0.0))
+        np.copyto(last_sign_f78, sign_f78, where=(sign_f78 != 0.0))
+        total_f79 = (total_f79 + w_off_axis[k_f0])
+        count_f81 = (count_f81 + ((cse1 >= -8.0) & (cse1 < -6.0)))
+        count2_f81 = (count2_f81 + ((cse1 >= -6.0) & (cse1 < -4.0)))
+        count3_f81 = (count3_f81 + ((cse1 >= -4.0) & (cse1 < -2.0)))
+        count4_f81 = (count4_f81 + ((cse1 >= -2.0) & (cse1 < 0.0)))
+        count5_f81 = (count5_f81 + ((cse1 >= 0.0) & (cse1 < 2.0)))
+        count6_f81 = (count6_f81 + ((cse1 >= 2.0) & (cse1 < 4.0)))
+        count7_f81 = (count7_f81 + ((cse1 >= 4.0) & (cse1 < 6.0)))
+        count8_f81 = (count8_f81 + ((cse1 >= 6.0) & (cse1 <= 8.0)))
+        cse7 = (cse1 > 2.5)
+        count_f82 = (count_f82 + cse7)
+        run_f83 = np.where(cse7, (run_f83 + 1.0), 0.0)
+        np.copyto(longest_f83, run_f83, where=(run_f83 > longest_f83))
+        run_f84 = np.where((cse1 < -2.5), (run_f84 + 1.0), 0.0)
+        np.copyto(longest_f84, run_f84, where=(run_f84 > longest_f84))
+    mean_f0 = (total_f0 / 100.0)
+    out[:, 0] = mean_f0 # mean__acc_x__long
+    squares_f1 = np.float64(0.0)
+    mean_f4 = (total_f4 / 100.0)
+    squares_f5 = np.float64(0.0)
+    mean_f8 = (total_f8 / 100.0)
+    squares_f9 = np.float64(0.0)
+    mean_f12 = (total_f12 / 100.0)
+    squares_f13 = np.float64(0.0)
+    mean_f16 = (total_f16 / 100.0)
+    squares_f17 = np.float64(0.0)
+    mean_f20 = (total_f20 / 100.0)
+    squares_f21 = np.float64(0.0)
+    mean_f24 = (total_f24 / 100.0)
+    squares_f25 = np.float64(0.0)
+    mean_f28 = (total_f28 / 100.0)
+    squares_f29 = np.float64(0.0)
+    num_f36 = np.float64(0.0)
+    crossings_f40 = np.full(out.shape[0], 0.0)
+    last_sign_f40 = np.full(out.shape[0], 0.0)
+    crossings_f43 = np.full(out.shape[0], 0.0)
+    last_sign_f43 = np.full(out.shape[0], 0.0)
+    s3_f45 = np.float64(0.0)
+    s3_f46 = np.float64(0.0)
+    s3_f47 = np.float64(0.0)
+    s4_f48 = np.float64(0.0)
+    s4_f49 = np.float64(0.0)
+    s4_f50 = np.float64(0.0)
+    sxy_f59 = np.float64(0.0)
+    sxy_f60 = np.float64(0.0)
+    sxy_f61 = np.float64(0.0)
+    products_f62 = np.float64(0.0)
+    mean_f68 = (total_f68 / 100.0)
+    squares_f69 = np.float64(0.0)
+    for k2_f1 in range(0, 100):
+        cse8 = w_acc_x[k2_f1]
+        cse9 = (cse8 - mean_f0)
+        squares_f1 = (squares_f1 + (cse9 * cse9))
+        cse10 = w_acc_y[k2_f1]
+        cse11 = (cse10 - mean_f4)
+        squares_f5 = (squares_f5 + (cse11 * cse11))
+        cse12 = w_acc_z[k2_f1]
+        cse13 = (cse12 - mean_f8)
+        squares_f9 = (squares_f9 + (cse13 * cse13))
+        cse14 = w_gyro_x[k2_f1]
+        cse15 = (cse14 - mean_f12)
+        cse16 = (cse15 * cse15)
+        squares_f13 = (squares_f13 + cse16)
+        cse17 = w_gyro_y[k2_f1]
+        cse18 = (cse17 - mean_f16)
+        cse19 = (cse18 * cse18)
+        squares_f17 = (squares_f17 + cse19)
+        cse20 = w_gyro_z[k2_f1]
+        cse21 = (cse20 - mean_f20)
+        squares_f21 = (squares_f21 + (cse21 * cse21))
+        cse22 = w_acc_mag[k2_f1]
+        cse23 = (cse22 - mean_f24)
+        cse24 = (cse23 * cse23)
+        squares_f25 = (squares_f25 + cse24)
+        cse25 = w_gyro_mag[k2_f1]
+        cse26 = (cse25 - mean_f28)
+        cse27 = (cse26 * cse26)
+        squares_f29 = (squares_f29 + cse27)
+        num_f36 = (num_f36 + ((float(k2_f1) - 49.5) * cse18))
+        sign_f40 = np.where((cse18 > 0.0), 1.0, np.where((cse18 < 0.0), -1.0, 0.0))
+        np.copyto(crossings_f40, (crossings_f40 + 1.0), where=((sign_f40 * last_sign_f40) < 0.0))
+        np.copyto(last_sign_f40, sign_f40, where=(sign_f40 != 0.0))
+        sign_f43 = np.where((cse26 > 0.0), 1.0, np.where((cse26 < 0.0), -1.0, 0.0))
+        np.copyto(crossings_f43, (crossings_f43 + 1.0), where=((sign_f43 * last_sign_f43) < 0.0))
+        np.copyto(last_sign_f43, sign_f43, where=(sign_f43 != 0.0))
+        s3_f45 = (s3_f45 + (cse19 * cse18))
+        s3_f46 = (s3_f46 + (cse16 * cse15))
+        s3_f47 = (s3_f47 + (cse24 * cse23))
+        s4_f48 = (s4_f48 + (cse19 * cse19))
+        s4_f49 = (s4_f49 + (cse27 * cse27))
+        s4_f50 = (s4_f50 + (cse24 * cse24))
+        sxy_f59 = (sxy_f59 + (cse15 * cse18))
+        sxy_f60 = (sxy_f60 + (cse18 * cse21))
+        sxy_f61 = (sxy_f61 + (cse15 * cse21))
+        products_f62 = (products_f62 + (cse23 * cse26))
+        cse28 = w_roll[k2_f1]
+        cse29 = (cse28 - mean_f68)
+        squares_f69 = (squares_f69 + (cse29 * cse29))
+    variance_f1 = (squares_f1 / 100.0)
+    out[:, 1] = np.sqrt(variance_f1) # std__acc_x__long
+    cse30 = w_acc_x[0]
+    best_f2 = np.full(out.shape[0], cse30)
+    best_f3 = np.full(out.shape[0], cse30)
+    cse31 = w_acc_y[0]
+    best_f6 = np.full(out.shape[0], cse31)
+    best_f7 = np.full(out.shape[0], cse31)
+    cse32 = w_acc_z[0]
+    best_f10 = np.full(out.shape[0], cse32)
+    best_f11 = np.full(out.shape[0], cse32)
+    cse33 = w_gyro_x[0]
+    best_f14 = np.full(out.shape[0], cse33)
+    best_f15 = np.full(out.shape[0], cse33)
+    cse34 = w_gyro_y[0]
+    best_f18 = np.full(out.shape[0], cse34)
+    best_f19 = np.full(out.shape[0], cse34)
+    cse35 = w_gyro_z[0]
+    best_f22 = np.full(out.shape[0], cse35)
+    best_f23 = np.full(out.shape[0], cse35)
+    cse36 = w_acc_mag[0]
+    best_f26 = np.full(out.shape[0], cse36)
+    best_f27 = np.full(out.shape[0], cse36)
+    cse37 = w_gyro_mag[0]
+    best_f30 = np.full(out.shape[0], cse37)
+    best_f31 = np.full(out.shape[0], cse37)
+    best_f33 = np.full(out.shape[0], cse34)
+    best_at_f33 = np.full(out.shape[0], 0.0)
+    best_f34 = np.full(out.shape[0], cse34)
+    best_at_f34 = np.full(out.shape[0], 0.0)
+    total_f35 = np.float64(0.0)
+    peaks_f51 = np.full(out.shape[0], 0.0)
+    rising_f51 = np.float64(0.0)
+    peaks_f52 = np.full(out.shape[0], 0.0)
+    rising_f52 = np.float64(0.0)
+    last_peak_f53 = np.full(out.shape[0], -1.0)
+    rising_f53 = np.float64(0.0)
+    start_f53 = np.full(out.shape[0], 0.0)
+    total_f54 = np.float64(0.0)
+    total_f55 = np.float64(0.0)
+    cse38 = w_roll[0]
+    best_f70 = np.full(out.shape[0], cse38)
+    best_f71 = np.full(out.shape[0], cse38)
+    cse39 = w_spin_lp[0]
+    best_f74 = np.full(out.shape[0], cse39)
+    best_f75 = np.full(out.shape[0], cse39)
+    best_f80 = np.full(out.shape[0], w_off_axis[0])
+    for k_f2 in range(1, 100):
+        cse40 = w_acc_x[k_f2]
+        np.copyto(best_f2, cse40, where=(cse40 < best_f2))
+        np.copyto(best_f3, cse40, where=(cse40 > best_f3))
+        cse41 = w_acc_y[k_f2]
+        np.copyto(best_f6, cse41, where=(cse41 < best_f6))
+        np.copyto(best_f7, cse41, where=(cse41 > best_f7))
+        cse42 = w_acc_z[k_f2]
+        np.copyto(best_f10, cse42, where=(cse42 < best_f10))
+        np.copyto(best_f11, cse42, where=(cse42 > best_f11))
+        cse43 = w_gyro_x[k_f2]
+        np.copyto(best_f14, cse43, where=(cse43 < best_f14))
+        np.copyto(best_f15, cse43, where=(cse43 > best_f15))
+        cse44 = w_gyro_y[k_f2]
+        np.copyto(best_f18, cse44, where=(cse44 < best_f18))
+        np.copyto(best_f19, cse44, where=(cse44 > best_f19))
+        cse45 = w_gyro_z[k_f2]
+        np.copyto(best_f22, cse45, where=(cse45 < best_f22))
+        np.copyto(best_f23, cse45, where=(cse45 > best_f23))
+        cse46 = w_acc_mag[k_f2]
+        np.copyto(best_f26, cse46, where=(cse46 > best_f26))
+        np.copyto(best_f27, cse46, where=(cse46 < best_f27))
+        cse47 = w_gyro_mag[k_f2]
+        np.copyto(best_f30, cse47, where=(cse47 > best_f30))
+        np.copyto(best_f31, cse47, where=(cse47 < best_f31))
+        cse48 = (cse44 < best_f33)
+        np.copyto(best_at_f33, float(k_f2), where=cse48)
+        np.copyto(best_f33, cse44, where=cse48)
+        cse49 = (cse44 > best_f34)
+        np.copyto(best_at_f34, float(k_f2), where=cse49)
+        np.copyto(best_f34, cse44, where=cse49)
+        cse50 = w_gyro_y[k_f2 - 1]
+        total_f35 = (total_f35 + (cse50 + cse44))
+        cse51 = w_gyro_mag[k_f2 - 1]
+        cse52 = (cse47 < cse51)
+        cse53 = (cse51 >= 1.5)
+        np.copyto(peaks_f51, (peaks_f51 + 1.0), where=(((rising_f51 > 0.0) & cse52) & cse53))
+        cse54 = (cse47 > cse51)
+        cse55 = (cse47 == cse51)
+        rising_f51 = np.where(cse54, 1.0, np.where(cse55, rising_f51, 0.0))
+        np.copyto(peaks_f52, (peaks_f52 + 1.0), where=(((rising_f52 > 0.0) & (cse44 < cse50)) & (cse50 >= 1.5)))
+        rising_f52 = np.where((cse44 > cse50), 1.0, np.where((cse44 == cse50), rising_f52, 0.0))
+        np.copyto(last_peak_f53, start_f53, where=(((rising_f53 > 0.0) & cse52) & cse53))
+        np.copyto(start_f53, float(k_f2), where=cse54)
+        rising_f53 = np.where(cse54, 1.0, np.where(cse55, rising_f53, 0.0))
+        total_f54 = (total_f54 + np.abs((cse44 - cse50)))
+        total_f55 = (total_f55 + np.abs((cse46 - w_acc_mag[k_f2 - 1])))
+        cse56 = w_roll[k_f2]
+        np.copyto(best_f70, cse56, where=(cse56 < best_f70))
+        np.copyto(best_f71, cse56, where=(cse56 > best_f71))
+        cse57 = w_spin_lp[k_f2]
+        np.copyto(best_f74, cse57, where=(cse57 < best_f74))
+        np.copyto(best_f75, cse57, where=(cse57 > best_f75))
+        cse58 = w_off_axis[k_f2]
+        np.copyto(best_f80, cse58, where=(cse58 > best_f80))
+    out[:, 2] = best_f2 # min__acc_x__long
+    out[:, 3] = best_f3 # max__acc_x__long
+    out[:, 4] = mean_f4 # mean__acc_y__long
+    variance_f5 = (squares_f5 / 100.0)
+    out[:, 5] = np.sqrt(variance_f5) # std__acc_y__long
+    out[:, 6] = best_f6 # min__acc_y__long
+    out[:, 7] = best_f7 # max__acc_y__long
+    out[:, 8] = mean_f8 # mean__acc_z__long
+    variance_f9 = (squares_f9 / 100.0)
+    out[:, 9] = np.sqrt(variance_f9) # std__acc_z__long
+    out[:, 10] = best_f10 # min__acc_z__long
+    out[:, 11] = best_f11 # max__acc_z__long
+    out[:, 12] = mean_f12 # mean__gyro_x__long
+    cse59 = (squares_f13 / 100.0)
+    variance_f13 = cse59
+    cse60 = np.sqrt(variance_f13)
+    out[:, 13] = cse60 # std__gyro_x__long
+    out[:, 14] = best_f14 # min__gyro_x__long
+    out[:, 15] = best_f15 # max__gyro_x__long
+    out[:, 16] = mean_f16 # mean__gyro_y__long
+    cse61 = (squares_f17 / 100.0)
+    variance_f17 = cse61
+    cse62 = np.sqrt(variance_f17)
+    out[:, 17] = cse62 # std__gyro_y__long
+    out[:, 18] = best_f18 # min__gyro_y__long
+    out[:, 19] = best_f19 # max__gyro_y__long
+    out[:, 20] = mean_f20 # mean__gyro_z__long
+    cse63 = (squares_f21 / 100.0)
+    variance_f21 = cse63
+    out[:, 21] = np.sqrt(variance_f21) # std__gyro_z__long
+    out[:, 22] = best_f22 # min__gyro_z__long
+    out[:, 23] = best_f23 # max__gyro_z__long
+    out[:, 24] = mean_f24 # mean__acc_mag__long
+    cse64 = (squares_f25 / 100.0)
+    variance_f25 = cse64
+    cse65 = np.sqrt(variance_f25)
+    out[:, 25] = cse65 # std__acc_mag__long
+    out[:, 26] = best_f26 # max__acc_mag__long
+    out[:, 27] = (best_f26 - best_f27) # range__acc_mag__long
+    out[:, 28] = mean_f28 # mean__gyro_mag__long
+    variance_f29 = (squares_f29 / 100.0)
+    out[:, 29] = np.sqrt(variance_f29) # std__gyro_mag__long
+    out[:, 30] = best_f30 # max__gyro_mag__long
+    out[:, 31] = (best_f30 - best_f31) # range__gyro_mag__long
+    out[:, 32] = crossings_f32 # zero_crossings__gyro_y__long
+    out[:, 33] = best_at_f33 # argmin__gyro_y__long
+    out[:, 34] = best_at_f34 # argmax__gyro_y__long
+    out[:, 35] = (total_f35 * 0.01) # integral__gyro_y__long
+    out[:, 36] = (num_f36 / 83325.0) # slope__gyro_y__long
+    out[:, 37] = w_gyro_y[99] # last__gyro_y__long
+    out[:, 38] = energy_f38 # energy__gyro_y__long
+    out[:, 39] = (total_abs_f39 / 100.0) # mean_abs__gyro_y__long
+    out[:, 40] = crossings_f40 # mean_crossings__gyro_y__long
+    out[:, 41] = energy_f41 # energy__gyro_mag__long
+    out[:, 42] = (total_abs_f42 / 100.0) # mean_abs__gyro_mag__long
+    out[:, 43] = crossings_f43 # mean_crossings__gyro_mag__long
+    variance_f44 = (squares_f17 / 99.0)
+    out[:, 44] = np.sqrt(variance_f44) # std_ddof1__gyro_y__long
+    m3_f45 = (s3_f45 / 100.0)
+    g1_f45 = (m3_f45 / (variance_f17 * cse62))
+    G1_f45 = (g1_f45 * 1.0152933031700204)
+    cse66 = (2.220446049250313e-16 * mean_f16)
+    cse67 = (cse66 * cse66)
+    cse68 = (variance_f17 <= cse67)
+    out[:, 45] = np.where(cse68, 0.0, G1_f45) # skewness_adjusted__gyro_y__long
+    m3_f46 = (s3_f46 / 100.0)
+    g1_f46 = (m3_f46 / (variance_f13 * cse60))
+    G1_f46 = (g1_f46 * 1.0152933031700204)
+    cse69 = (2.220446049250313e-16 * mean_f12)
+    cse70 = (cse69 * cse69)
+    out[:, 46] = np.where((variance_f13 <= cse70), 0.0, G1_f46) # skewness_adjusted__gyro_x__long
+    m3_f47 = (s3_f47 / 100.0)
+    g1_f47 = (m3_f47 / (variance_f25 * cse65))
+    G1_f47 = (g1_f47 * 1.0152933031700204)
+    cse71 = (2.220446049250313e-16 * mean_f24)
+    cse72 = (cse71 * cse71)
+    cse73 = (variance_f25 <= cse72)
+    out[:, 47] = np.where(cse73, 0.0, G1_f47) # skewness_adjusted__acc_mag__long
+    m4_f48 = (s4_f48 / 100.0)
+    g2_f48 = ((m4_f48 / (variance_f17 * variance_f17)) - 3.0)
+    G2_f48 = (0.010414475068377867 * ((101.0 * g2_f48) + 6.0))
+    out[:, 48] = np.where(cse68, 0.0, G2_f48) # kurtosis_adjusted__gyro_y__long
+    m4_f49 = (s4_f49 / 100.0)
+    g2_f49 = ((m4_f49 / (variance_f29 * variance_f29)) - 3.0)
+    G2_f49 = (0.010414475068377867 * ((101.0 * g2_f49) + 6.0))
+    cse74 = (2.220446049250313e-16 * mean_f28)
+    out[:, 49] = np.where((variance_f29 <= (cse74 * cse74)), 0.0, G2_f49) # kurtosis_adjusted__gyro_mag__long
+    m4_f50 = (s4_f50 / 100.0)
+    g2_f50 = ((m4_f50 / (variance_f25 * variance_f25)) - 3.0)
+    G2_f50 = (0.010414475068377867 * ((101.0 * g2_f50) + 6.0))
+    out[:, 50] = np.where(cse73, 0.0, G2_f50) # kurtosis_adjusted__acc_mag__long
+    out[:, 51] = peaks_f51 # peak_count_h1p5__gyro_mag__long
+    out[:, 52] = peaks_f52 # peak_count_h1p5__gyro_y__long
+    out[:, 53] = last_peak_f53 # last_peak_index_h1p5__gyro_mag__long
+    out[:, 54] = (total_f54 / 99.0) # mean_abs_change__gyro_y__long
+    out[:, 55] = (total_f55 / 99.0) # mean_abs_change__acc_mag__long
+    num_f56 = np.float64(0.0)
+    num_f57 = np.float64(0.0)
+    for k3_f56 in range(0, 75):
+        num_f56 = (num_f56 + ((w_gyro_y[k3_f56] - mean_f16) * (w_gyro_y[k3_f56 + 25] - mean_f16)))
+        num_f57 = (num_f57 + ((w_acc_mag[k3_f56] - mean_f24) * (w_acc_mag[k3_f56 + 25] - mean_f24)))
+    cse75 = (cse61 <= cse67)
+    out[:, 56] = np.where(cse75, 0.0, (num_f56 / squares_f17)) # autocorrelation_lag25__gyro_y__long
+    out[:, 57] = np.where((cse64 <= cse72), 0.0, (num_f57 / squares_f25)) # autocorrelation_lag25__acc_mag__long
+    num_f58 = np.float64(0.0)
+    for k3_f58 in range(0, 95):
+        num_f58 = (num_f58 + ((w_gyro_y[k3_f58] - mean_f16) * (w_gyro_y[k3_f58 + 5] - mean_f16)))
+    out[:, 58] = np.where(cse75, 0.0, (num_f58 / squares_f17)) # autocorrelation_lag5__gyro_y__long
+    cse76 = np.sqrt(squares_f13)
+    cse77 = np.sqrt(squares_f17)
+    r_f59 = (sxy_f59 / (cse76 * cse77))
+    r_f59 = np.where((r_f59 > 1.0), 1.0, np.where((r_f59 < -1.0), -1.0, r_f59))
+    cse78 = (cse59 <= cse70)
+    out[:, 59] = np.where((cse78 | cse75), 0.0, r_f59) # correlation__gyro_x__gyro_y__long
+    cse79 = np.sqrt(squares_f21)
+    r_f60 = (sxy_f60 / (cse77 * cse79))
+    r_f60 = np.where((r_f60 > 1.0), 1.0, np.where((r_f60 < -1.0), -1.0, r_f60))
+    cse80 = (2.220446049250313e-16 * mean_f20)
+    cse81 = (cse80 * cse80)
+    cse82 = (cse63 <= cse81)
+    out[:, 60] = np.where((cse75 | cse82), 0.0, r_f60) # correlation__gyro_y__gyro_z__long
+    r_f61 = (sxy_f61 / (cse76 * cse79))
+    r_f61 = np.where((r_f61 > 1.0), 1.0, np.where((r_f61 < -1.0), -1.0, r_f61))
+    out[:, 61] = np.where((cse78 | cse82), 0.0, r_f61) # correlation__gyro_x__gyro_z__long
+    out[:, 62] = (products_f62 / 100.0) # covariance__acc_mag__gyro_mag__long
+    tapered_f63 = np.empty((100, out.shape[0]))
+    for k_f63 in range(0, 100):
+        tapered_f63[k_f63] = (w_gyro_y[k_f63] * _featgen_hann100[k_f63])
+    re_f63 = np.float64(0.0)
+    im_f63 = np.float64(0.0)
+    re2_f63 = np.float64(0.0)
+    im2_f63 = np.float64(0.0)
+    re3_f63 = np.float64(0.0)
+    im3_f63 = np.float64(0.0)
+    re4_f63 = np.float64(0.0)
+    im4_f63 = np.float64(0.0)
+    for n_f63 in range(0, 100):
+        re_f63 = (re_f63 + (tapered_f63[n_f63] * _featgen_cos100[(n_f63 * 2) % 100]))
+        im_f63 = (im_f63 + (tapered_f63[n_f63] * _featgen_nsin100[(n_f63 * 2) % 100]))
+        re2_f63 = (re2_f63 + (tapered_f63[n_f63] * _featgen_cos100[(n_f63 * 3) % 100]))
+        im2_f63 = (im2_f63 + (tapered_f63[n_f63] * _featgen_nsin100[(n_f63 * 3) % 100]))
+        re3_f63 = (re3_f63 + (tapered_f63[n_f63] * _featgen_cos100[(n_f63 * 4) % 100]))
+        im3_f63 = (im3_f63 + (tapered_f63[n_f63] * _featgen_nsin100[(n_f63 * 4) % 100]))
+        re4_f63 = (re4_f63 + (tapered_f63[n_f63] * _featgen_cos100[(n_f63 * 6) % 100]))
+        im4_f63 = (im4_f63 + (tapered_f63[n_f63] * _featgen_nsin100[(n_f63 * 6) % 100]))
+    power_f63 = ((re_f63 * re_f63) + (im_f63 * im_f63))
+    out[:, 63] = np.sqrt(power_f63) # dft_magnitude_hann_b2__gyro_y__long
+    power2_f63 = ((re2_f63 * re2_f63) + (im2_f63 * im2_f63))
+    out[:, 64] = np.sqrt(power2_f63) # dft_magnitude_hann_b3__gyro_y__long
+    power3_f63 = ((re3_f63 * re3_f63) + (im3_f63 * im3_f63))
+    out[:, 65] = np.sqrt(power3_f63) # dft_magnitude_hann_b4__gyro_y__long
+    power4_f63 = ((re4_f63 * re4_f63) + (im4_f63 * im4_f63))
+    out[:, 66] = np.sqrt(power4_f63) # dft_magnitude_hann_b6__gyro_y__long
+    band_f64 = np.float64(0.0)
+    for k2_f64 in range(1, 3):
+        re_f64 = np.float64(0.0)
+        im_f64 = np.float64(0.0)
+        for n_f64 in range(0, 100):
+            re_f64 = (re_f64 + (tapered_f63[n_f64] * _featgen_cos100[(n_f64 * k2_f64) % 100]))
+            im_f64 = (im_f64 + (tapered_f63[n_f64] * _featgen_nsin100[(n_f64 * k2_f64) % 100]))
+        power_f64 = ((re_f64 * re_f64) + (im_f64 * im_f64))
+        band_f64 = (band_f64 + power_f64)
+    out[:, 67] = band_f64 # bp_stride__gyro_y__long
+    band_f65 = np.float64(0.0)
+    for k2_f65 in range(3, 7):
+        re_f65 = np.float64(0.0)
+        im_f65 = np.float64(0.0)
+        for n_f65 in range(0, 100):
+            re_f65 = (re_f65 + (tapered_f63[n_f65] * _featgen_cos100[(n_f65 * k2_f65) % 100]))
+            im_f65 = (im_f65 + (tapered_f63[n_f65] * _featgen_nsin100[(n_f65 * k2_f65) % 100]))
+        power_f65 = ((re_f65 * re_f65) + (im_f65 * im_f65))
+        band_f65 = (band_f65 + power_f65)
+    out[:, 68] = band_f65 # bp_twist__gyro_y__long
+    band_f66 = np.float64(0.0)
+    for k2_f66 in range(7, 17):
+        re_f66 = np.float64(0.0)
+        im_f66 = np.float64(0.0)
+        for n_f66 in range(0, 100):
+            re_f66 = (re_f66 + (tapered_f63[n_f66] * _featgen_cos100[(n_f66 * k2_f66) % 100]))
+            im_f66 = (im_f66 + (tapered_f63[n_f66] * _featgen_nsin100[(n_f66 * k2_f66) % 100]))
+        power_f66 = ((re_f66 * re_f66) + (im_f66 * im_f66))
+        band_f66 = (band_f66 + power_f66)
+    out[:, 69] = band_f66 # bp_fast__gyro_y__long
+    tapered_f67 = np.empty((100, out.shape[0]))
+    for k_f67 in range(0, 100):
+        tapered_f67[k_f67] = (w_acc_mag[k_f67] * _featgen_hann100[k_f67])
+    band_f67 = np.float64(0.0)
+    for k2_f67 in range(3, 6):
+        re_f67 = np.float64(0.0)
+        im_f67 = np.float64(0.0)
+        for n_f67 in range(0, 100):
+            re_f67 = (re_f67 + (tapered_f67[n_f67] * _featgen_cos100[(n_f67 * k2_f67) % 100]))
+            im_f67 = (im_f67 + (tapered_f67[n_f67] * _featgen_nsin100[(n_f67 * k2_f67) % 100]))
+        power_f67 = ((re_f67 * re_f67) + (im_f67 * im_f67))
+        band_f67 = (band_f67 + power_f67)
+    out[:, 70] = band_f67 # bp_step__acc_mag__long
+    out[:, 71] = mean_f68 # mean__roll__long
+    variance_f69 = (squares_f69 / 100.0)
+    out[:, 72] = np.sqrt(variance_f69) # std__roll__long
+    out[:, 73] = best_f70 # min__roll__long
+    out[:, 74] = best_f71 # max__roll__long
+    out[:, 75] = (best_f71 - best_f70) # range__roll__long
+    out[:, 76] = (w_roll[99] - cse38) # delta__roll__long
+    out[:, 77] = best_f74 # min__spin_lp__long
+    out[:, 78] = best_f75 # max__spin_lp__long
+    out[:, 79] = energy_f76 # energy__spin_lp__long
+    out[:, 80] = np.sqrt((energy_f77 / 100.0)) # rms__bounce__long
+    out[:, 81] = crossings_f78 # zero_crossings__bounce__long
+    mean_f79 = (total_f79 / 100.0)
+    out[:, 82] = mean_f79 # mean__off_axis__long
+    out[:, 83] = best_f80 # max__off_axis__long
+    out[:, 84] = count_f81 # histogram_b0__gyro_y__long
+    out[:, 85] = count2_f81 # histogram_b1__gyro_y__long
+    out[:, 86] = count3_f81 # histogram_b2__gyro_y__long
+    out[:, 87] = count4_f81 # histogram_b3__gyro_y__long
+    out[:, 88] = count5_f81 # histogram_b4__gyro_y__long
+    out[:, 89] = count6_f81 # histogram_b5__gyro_y__long
+    out[:, 90] = count7_f81 # histogram_b6__gyro_y__long
+    out[:, 91] = count8_f81 # histogram_b7__gyro_y__long
+    out[:, 92] = count_f82 # count_above_2p5__gyro_y__long
+    out[:, 93] = longest_f83 # longest_run_above_2p5__gyro_y__long
+    out[:, 94] = longest_f84 # longest_run_below_m2p5__gyro_y__long
     return out
