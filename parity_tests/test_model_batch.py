@@ -117,7 +117,8 @@ def test_batch_c_compiles_strictly_without_heap_or_libm(example, tmp_path):
         (tmp_path / rel.split("/")[1]).write_text(files[rel])
     for cc in ("gcc", "clang"):
         obj = tmp_path / f"batch_{cc}.o"
-        subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O2", "-c",
+        subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Wconversion",
+                        "-Wshadow", "-Werror", "-O2", "-c",
                         str(tmp_path / f"{name}_model_batch.c"), "-o", str(obj)],
                        check=True, capture_output=True, text=True)
         undefined = subprocess.run(["nm", "-u", str(obj)], capture_output=True,

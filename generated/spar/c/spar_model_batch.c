@@ -4787,7 +4787,7 @@ void spar_model_margins_batch(const double *rows, size_t n_rows, float *margins)
             }
         }
         for (r = 0; r < n; ++r) {
-            int i;
+            size_t i;
             for (i = 0; i < SPAR_MODEL_N_OUTPUTS; ++i) {
                 margins[(start + r) * SPAR_MODEL_N_OUTPUTS + i] = m[r][i];
             }

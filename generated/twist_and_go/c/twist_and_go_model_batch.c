@@ -2633,7 +2633,7 @@ void twist_and_go_model_margins_batch(const double *rows, size_t n_rows, float *
             }
         }
         for (r = 0; r < n; ++r) {
-            int i;
+            size_t i;
             for (i = 0; i < TWIST_AND_GO_MODEL_N_OUTPUTS; ++i) {
                 margins[(start + r) * TWIST_AND_GO_MODEL_N_OUTPUTS + i] = m[r][i];
             }
