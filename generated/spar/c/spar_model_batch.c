@@ -4747,13 +4747,15 @@ void spar_model_margins_batch(const double *rows, size_t n_rows, float *margins)
 {
     size_t start;
     for (start = 0; start < n_rows; start += SPAR_MODEL_BATCH_ROWS) {
-        const size_t n = (n_rows - start < SPAR_MODEL_BATCH_ROWS) ? n_rows - start
-                                                              : SPAR_MODEL_BATCH_ROWS;
+        size_t n = n_rows - start; /* rows in this block */
         float x[SPAR_MODEL_BATCH_ROWS][SPAR_MODEL_N_FEATURES];
         float m[SPAR_MODEL_BATCH_ROWS][SPAR_MODEL_N_OUTPUTS];
         uint16_t at[SPAR_MODEL_BATCH_ROWS]; /* each row's node in the current tree */
         size_t r;
         int k;
+        if (n > SPAR_MODEL_BATCH_ROWS) {
+            n = SPAR_MODEL_BATCH_ROWS;
+        }
         for (r = 0; r < n; ++r) {
             const double *row = rows + (start + r) * SPAR_MODEL_N_FEATURES;
             int i;

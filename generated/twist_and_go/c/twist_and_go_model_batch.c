@@ -2593,13 +2593,15 @@ void twist_and_go_model_margins_batch(const double *rows, size_t n_rows, float *
 {
     size_t start;
     for (start = 0; start < n_rows; start += TWIST_AND_GO_MODEL_BATCH_ROWS) {
-        const size_t n = (n_rows - start < TWIST_AND_GO_MODEL_BATCH_ROWS) ? n_rows - start
-                                                              : TWIST_AND_GO_MODEL_BATCH_ROWS;
+        size_t n = n_rows - start; /* rows in this block */
         float x[TWIST_AND_GO_MODEL_BATCH_ROWS][TWIST_AND_GO_MODEL_N_FEATURES];
         float m[TWIST_AND_GO_MODEL_BATCH_ROWS][TWIST_AND_GO_MODEL_N_OUTPUTS];
         uint16_t at[TWIST_AND_GO_MODEL_BATCH_ROWS]; /* each row's node in the current tree */
         size_t r;
         int k;
+        if (n > TWIST_AND_GO_MODEL_BATCH_ROWS) {
+            n = TWIST_AND_GO_MODEL_BATCH_ROWS;
+        }
         for (r = 0; r < n; ++r) {
             const double *row = rows + (start + r) * TWIST_AND_GO_MODEL_N_FEATURES;
             int i;
