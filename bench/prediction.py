@@ -5,7 +5,11 @@ the Twist and Go features.
 The models are built through the public path: a model directory (model.json +
 featgen_model.json, as ``featgen train`` writes it) next to a copy of the example spec with a
 ``model:`` block, then ``codegen.build.generate``; the emitted ``c/<name>_model.c`` and
-``c/tl2cgen/main.c`` are compiled with gcc -O2 and timed one row at a time.
+``c/tl2cgen/main.c`` are compiled with gcc -O2 and timed one row at a time; featgen's
+``c/<name>_model_batch.c`` (``<name>_model_margins_batch``) on the whole batch in one call.
+TL2cgen's C has no batch entry point (``predict`` takes one row; its Python runtime loops over
+rows), so it has no batch row. XGBoost runs with nthread 1; the clock is process CPU time, which
+counts every thread, so more threads would not lower XGBoost's figures.
 """
 from __future__ import annotations
 
@@ -22,7 +26,8 @@ from . import specs
 from .common import Results, Row, median_time, run
 
 SECTION = "4 prediction"
-IDS = ("predict.own_c", "predict.tl2cgen_c", "predict.xgboost", "predict.text_size")
+IDS = ("predict.own_c", "predict.own_c_batch", "predict.tl2cgen_c", "predict.xgboost",
+       "predict.text_size")
 C_FLAGS = ["-std=c99", "-O2", "-ffp-contract=off", "-fno-fast-math"]
 
 DRIVER = r"""
@@ -49,9 +54,7 @@ int main(int argc, char **argv)
     printf("{\"n\": %ld, \"loop_ns\": [", n);
     for (int r = 0; r < repeats; ++r) {
         double t0 = now_ns();
-        for (long i = 0; i < n; ++i) {
-            @PREDICT@
-        }
+        @LOOP@
         double t1 = now_ns();
         printf("%s%.0f", r ? ", " : "", t1 - t0);
     }
@@ -62,6 +65,7 @@ int main(int argc, char **argv)
     return 0;
 }
 """
+ONE_ROW_LOOP = "for (long i = 0; i < n; ++i) { @PREDICT@ }"
 
 
 TL2CGEN_ONE_FUNCTION_MAX = 500   # above: TL2cgen's parallel_comp (its single function is too slow
@@ -105,9 +109,9 @@ def _todo(res: Results, why: str) -> None:
                     status="TODO", note=why))
 
 
-def _text_size(obj: Path) -> int:
+def _text_size(obj: Path, section: str = "text") -> int:
     out = run(["size", "-A", str(obj)]).stdout
-    return sum(int(m.group(1)) for m in re.finditer(r"^\.text\S*\s+(\d+)", out, re.M))
+    return sum(int(m.group(1)) for m in re.finditer(rf"^\.{section}\S*\s+(\d+)", out, re.M))
 
 
 def _train(X: np.ndarray, y: np.ndarray, trees: int):
@@ -179,14 +183,27 @@ def run_section(res: Results, work: Path) -> None:
             if rel.startswith(f"c/{name}_model") or rel.startswith("c/tl2cgen/"):
                 (d / rel).write_text(text if isinstance(text, str) else text.decode())
         nf = len(spec.feature_names)
+        # featgen's model reads the device vector: only the features the model splits on
+        # (manifest "device"); TL2cgen's C and XGBoost read the full vector.
+        device = json.loads(files["manifest.json"])["model"]["device"]
+        columns = (None if device["featuriser"] == name
+                   else [f["index"] for f in device["features"]])
+        model_rows = rows_path
+        if columns is not None:
+            model_rows = d / "model_rows.bin"
+            np.ascontiguousarray(rows[:, columns]).tofile(model_rows)
         results = {}
-        for which, src, include, predict in (
+        for which, src, include, loop in (
                 ("own", c_dir / f"{name}_model.c", f'#include "{name}_model.h"',
-                 f"{name}_model_margins(rows[i], &margins[i]);"),
+                 ONE_ROW_LOOP.replace("@PREDICT@",
+                                      f"{name}_model_margins(rows[i], &margins[i]);")),
+                ("own_batch", c_dir / f"{name}_model_batch.c", f'#include "{name}_model.h"',
+                 f"{name}_model_margins_batch(&rows[0][0], (size_t)n, margins);"),
                 ("tl2cgen", c_dir / "tl2cgen" / "main.c", '#include "header.h"',
+                 ONE_ROW_LOOP.replace("@PREDICT@",
                  "union Entry e[NF]; for (int j = 0; j < NF; ++j) e[j].fvalue = (float)rows[i][j]; "
-                 "margins[i] = 0.0f; predict(e, 1, &margins[i]);")):
-            flags = C_FLAGS if which == "own" else ["-O2"]
+                 "margins[i] = 0.0f; predict(e, 1, &margins[i]);"))):
+            flags = ["-O2"] if which == "tl2cgen" else C_FLAGS
             if which == "tl2cgen" and trees > TL2CGEN_ONE_FUNCTION_MAX:
                 src = _tl2cgen_parallel(booster, d / "tl2cgen_parallel", trees)
             sources = sorted(src.parent.glob("*.c")) if which == "tl2cgen" else [src]
@@ -195,17 +212,21 @@ def run_section(res: Results, work: Path) -> None:
             _compile_all(["gcc", *flags, "-c", "-I", str(src.parent)], sources, objs)
             compile_s = time.perf_counter() - t0
             drv_c = d / f"driver_{which}.c"
-            drv_c.write_text(DRIVER.replace("@INCLUDE@", include).replace("@NF@", str(nf))
-                             .replace("@PREDICT@", predict))
+            own_c = which != "tl2cgen"
+            width = len(columns) if own_c and columns is not None else nf
+            drv_c.write_text(DRIVER.replace("@INCLUDE@", include).replace("@NF@", str(width))
+                             .replace("@LOOP@", loop))
             exe = d / f"driver_{which}"
             run(["gcc", *flags, "-I", str(src.parent), str(drv_c), *map(str, objs), "-o",
                  str(exe), "-lm"])
             out_path = src.parent / f"margins_{which}.bin"
-            info = json.loads(run([str(exe), str(rows_path), str(reps), str(out_path)]).stdout)
+            info = json.loads(run([str(exe), str(model_rows if own_c else rows_path),
+                                   str(reps), str(out_path)]).stdout)
             results[which] = {"ns": float(np.median(info["loop_ns"])) / info["n"],
                               "repeats": [x / info["n"] for x in info["loop_ns"]],
                               "compile_s": compile_s,
                               "text": sum(_text_size(o) for o in objs),
+                              "rodata": sum(_text_size(o, "rodata") for o in objs),
                               "units": len(objs),
                               "margins": np.fromfile(out_path, dtype=np.float32)}
         xgb_margin = booster.inplace_predict(rows, predict_type="margin").astype(np.float32)
@@ -221,8 +242,9 @@ def run_section(res: Results, work: Path) -> None:
         tb, timesb = median_time(lambda: booster.inplace_predict(batch, predict_type="margin"),
                                  reps)
         tb /= batch.shape[0]
-        own, tl = results["own"], results["tl2cgen"]
-        p = {"trees": trees, "max_depth": 6, "features": nf}
+        own, tl, ob = results["own"], results["tl2cgen"], results["own_batch"]
+        p = {"trees": trees, "max_depth": 6, "features": nf,
+             "features_read_by_own_c": nf if columns is None else len(columns)}
         res.add(Row("predict.own_c", SECTION, f"featgen C, {trees} trees: one row",
                     own["ns"], "ns/row", params={**p, "compile_s": own["compile_s"],
                                                  "generate_s": gen_s},
@@ -242,11 +264,25 @@ def run_section(res: Results, work: Path) -> None:
                     f"  XGBoost inplace_predict, {trees} trees: one row per call (nthread 1)",
                     t1 * 1e9, "ns/row", peer="featgen C", ratio=t1 * 1e9 / own["ns"],
                     params=p, repeats=[x / n_single * 1e9 for x in times1]))
+        res.add(Row("predict.own_c_batch", SECTION,
+                    f"featgen C, {trees} trees: batch of {rows.shape[0]} rows "
+                    f"({name}_model_margins_batch)",
+                    ob["ns"], "ns/row", peer="XGBoost inplace_predict batch",
+                    ratio=tb * 1e9 / ob["ns"], params={**p, "batch": rows.shape[0],
+                                                       "compile_s": ob["compile_s"]},
+                    repeats=ob["repeats"],
+                    note=f"margins bit-equal to XGBoost on {ob['exact']:.1%}; "
+                         f"{own['ns'] / ob['ns']:.2f}x featgen's one-row speed; node tables "
+                         f"{ob['rodata']:,} B .rodata + {ob['text']:,} B .text; gcc -O2 "
+                         f"compile {ob['compile_s']:.1f} s"))
         res.add(Row("predict.xgboost", SECTION,
-                    f"  XGBoost inplace_predict, {trees} trees: batch of {batch.shape[0]} rows",
+                    f"  XGBoost inplace_predict, {trees} trees: batch of {batch.shape[0]} rows "
+                    "(nthread 1)",
                     tb * 1e9, "ns/row", peer="featgen C", ratio=tb * 1e9 / own["ns"],
-                    params={**p, "batch": batch.shape[0]},
-                    repeats=[x / batch.shape[0] * 1e9 for x in timesb]))
+                    params={**p, "batch": batch.shape[0], "nthread": 1},
+                    repeats=[x / batch.shape[0] * 1e9 for x in timesb],
+                    note="ratio against featgen's one-row function; against its batch function "
+                         "see the row above; process CPU time counts all of XGBoost's threads"))
         res.add(Row("predict.text_size", SECTION, f"  .text of featgen C, {trees} trees",
                     own["text"], "bytes", peer="TL2cgen C", ratio=tl["text"] / own["text"],
                     params=p, note=f"TL2cgen .text {tl['text']:,} B"))

@@ -34,7 +34,8 @@ ROW_IDS = (
     "device.c.push", "device.c.state", "device.c_clang.push", "device.naive_c.push",
     "device.swift.push", "device.swift.state", "device.c.callgrind", "device.naive_c.callgrind",
     "build.featgen.example", "build.featgen.features_only", "build.swift.release",
-    "predict.own_c", "predict.tl2cgen_c", "predict.xgboost", "predict.text_size",
+    "predict.own_c", "predict.own_c_batch", "predict.tl2cgen_c", "predict.xgboost",
+    "predict.text_size",
     *(f"prune.c.{what}.{v}" for what in ("push", "callgrind", "state", "text")
       for v in ("full", "shared", "pruned", "both")),
     "prune.features", "prune.swift.push.full", "prune.swift.push.both",

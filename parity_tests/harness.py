@@ -59,9 +59,12 @@ def cdef_from_header(header: str) -> str:
                 continue
             depth -= 1
         kept.append(ch)
-    ast = c_parser.CParser().parse("".join(kept), filename="<generated header>")
+    # size_t comes from <stddef.h> (dropped above): declared for the parser, known to cffi.
+    ast = c_parser.CParser().parse("typedef unsigned long size_t;\n" + "".join(kept),
+                                   filename="<generated header>")
     gen = c_generator.CGenerator()
-    decls = [gen.visit(node) + ";" for node in ast.ext if isinstance(node, c_ast.Decl | c_ast.Typedef)]
+    decls = [gen.visit(node) + ";" for node in ast.ext[1:]
+             if isinstance(node, c_ast.Decl | c_ast.Typedef)]
     consts = [f"#define {k} {v}" for k, v in defines.items()]
     return "\n".join(consts + decls)
 

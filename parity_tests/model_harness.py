@@ -92,7 +92,8 @@ class Detector:
         if library is None:
             sources = {Path(p).name: t for p, t in files.items()
                        if p.startswith("c/") and p.count("/") == 1 and p.endswith((".c", ".h"))}
-            names = [f"{feat}_features.c", f"{name}_model.c", f"{name}_detector.c"]
+            names = [f"{feat}_features.c", f"{name}_model.c", f"{name}_model_batch.c",
+                     f"{name}_detector.c"]
             library = _compile(sources, names, f"{name}-detector", workdir, compiler,
                                (*C_FLAGS, *extra_flags))
         self.label = label
@@ -125,6 +126,15 @@ class Detector:
             fn(cast("double *", base + i * step), cast("float *", obase + i * 4 * self.n_outputs))
         return out
 
+    def margins_batch(self, X: np.ndarray) -> np.ndarray:
+        """``<name>_model_margins_batch`` on all rows of X at once: (rows, outputs) float32."""
+        X = np.ascontiguousarray(model_input(X, self.columns), dtype=np.float64)
+        out = np.empty((X.shape[0], self.n_outputs), dtype=np.float32)
+        getattr(self.lib, f"{self.name}_model_margins_batch")(
+            self.ffi.cast("double *", X.ctypes.data), X.shape[0],
+            self.ffi.cast("float *", out.ctypes.data))
+        return out
+
     def stream(self, samples: np.ndarray) -> dict:
         """Push every row through ``<name>_detector_push``: statuses, and per scored vector its
         sample row, margins, probabilities, positive, run and event flags."""
@@ -153,6 +163,58 @@ class Detector:
                 "probabilities": np.frombuffer(b"".join(probs), dtype=np.float32).reshape(-1, k),
                 "positive": f[:, 0].astype(bool), "run": f[:, 1], "event": f[:, 2].astype(bool),
                 "predicted_class": f[:, 3]}
+
+
+def forest_c_files(forest: Forest, name: str = "forest") -> dict[str, str]:
+    """featgen's model C (``c/<name>_model.{h,c}``, ``c/<name>_model_batch.c``) for a bare
+    forest, without a spec: the templates ``featgen build`` renders, with placeholder hashes."""
+    from codegen.build import _environment
+    from codegen.trees import c_emit
+
+    names = tuple(f"f{i}" for i in range(forest.n_features))
+    ctx = dict(header=f"/* {name}: test forest */", name=name, P=name.upper(), feat=name,
+               FP=name.upper(), version="test", spec_hash="0" * 64, model_sha256="0" * 64,
+               feature_order_sha256="0" * 64, feature_names=names,
+               **c_emit.render_context(forest, name, names))
+    env = _environment()
+    return {f"c/{name}_{stem}": env.get_template(f"c/{stem}.j2").render(**ctx)
+            for stem in ("model.h", "model.c", "model_batch.c")}
+
+
+class ForestC:
+    """featgen's model C for a bare forest (:func:`forest_c_files`) through cffi: the one-row
+    ``<name>_model_margins`` and ``<name>_model_margins_batch``."""
+
+    def __init__(self, forest: Forest, workdir: Path, name: str = "forest"):
+        import cffi
+
+        files = forest_c_files(forest, name)
+        sources = {Path(p).name: t for p, t in files.items()}
+        library = _compile(sources, [f"{name}_model.c", f"{name}_model_batch.c"],
+                           f"{name}-forest", workdir)
+        self.ffi = cffi.FFI()
+        self.ffi.cdef(cdef_from_header(files[f"c/{name}_model.h"]))
+        self.lib = self.ffi.dlopen(str(library))
+        self.name, self.files = name, files
+        self.n_outputs = forest.n_outputs
+        self.batch_rows = getattr(self.lib, f"{name.upper()}_MODEL_BATCH_ROWS")
+
+    def margins(self, X: np.ndarray) -> np.ndarray:
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        out = np.empty((X.shape[0], self.n_outputs), dtype=np.float32)
+        fn, cast = getattr(self.lib, f"{self.name}_model_margins"), self.ffi.cast
+        for i in range(X.shape[0]):
+            fn(cast("double *", X.ctypes.data + i * X.strides[0]),
+               cast("float *", out.ctypes.data + i * 4 * self.n_outputs))
+        return out
+
+    def margins_batch(self, X: np.ndarray) -> np.ndarray:
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        out = np.empty((X.shape[0], self.n_outputs), dtype=np.float32)
+        getattr(self.lib, f"{self.name}_model_margins_batch")(
+            self.ffi.cast("double *", X.ctypes.data), X.shape[0],
+            self.ffi.cast("float *", out.ctypes.data))
+        return out
 
 
 class TL2cgen:

@@ -1,6 +1,7 @@
 """The model artifacts of a spec with a ``model:`` block, for ``codegen.build.generate``:
 
     c/<name>_model.{h,c}        featgen's own C: margins bit-identical to XGBoost
+    c/<name>_model_batch.c      the same margins for many rows at once (node tables)
     c/<name>_detector.{h,c}     push a sample -> features -> margin -> decision -> event
     c/CMakeLists.txt            (re-rendered) also builds <name>_detector
     c/tl2cgen/                  TL2cgen's C for the same model (the standard path, compared)
@@ -61,6 +62,7 @@ def model_files(spec: Spec, program, device, env, header_lines: list[str], commo
                **c_emit.render_context(forest, name, device.feature_names))
     files: dict[str, str | bytes] = {}
     for stem, template in (("model.h", "c/model.h.j2"), ("model.c", "c/model.c.j2"),
+                           ("model_batch.c", "c/model_batch.c.j2"),
                            ("detector.h", "c/detector.h.j2"),
                            ("detector.c", "c/detector.c.j2")):
         files[f"c/{name}_{stem}"] = normalise(env.get_template(template).render(**ctx))

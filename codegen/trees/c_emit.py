@@ -9,6 +9,13 @@ XGBoost's rule, written so that a compiler without -ffast-math cannot change it:
   model, whatever the compiler's decimal conversion;
 * margins start at the base margin and add each tree's leaf in XGBoost's tree order, one float
   addition per statement (``m0 = m0 + tree_3(x);``), FLT_EVAL_METHOD 0 enforced.
+
+The batch entry point (``<name>_model_margins_batch``, c/<name>_model_batch.c) evaluates the same
+trees from node tables instead of code: tree by tree over a block of rows, one tree level at a
+time for every row of the block (no branch depends on the data but the rare NaN test, and the
+rows' walks are independent, so the processor overlaps them). Each row still starts at the base
+margin and adds tree 0, 1, ... in order in float, with the same comparisons, so its margins are
+the one-row function's bits. Measured alternatives are in docs/model.md.
 """
 from __future__ import annotations
 
@@ -45,6 +52,50 @@ def tree_lines(tree: Tree, x: str, literal, ret: str = "return {};",
     return lines
 
 
+BATCH_ROWS_MAX = 32             # rows per block: measured best of 16/32/64 on x86-64 (docs/model.md)
+BATCH_STACK_BYTES = 32 * 1024   # the block's float copy of its rows stays below this
+
+
+def batch_rows(n_features: int) -> int:
+    """Rows evaluated together by the batch function: up to BATCH_ROWS_MAX, fewer when the
+    float copy of the block (rows x features x 4 bytes) would exceed BATCH_STACK_BYTES."""
+    return max(1, min(BATCH_ROWS_MAX, BATCH_STACK_BYTES // (4 * max(1, n_features))))
+
+
+def _uint(limit: int) -> str:
+    """The smallest of uint16_t / uint32_t holding 0 .. limit."""
+    return "uint16_t" if limit <= 0xFFFF else "uint32_t"
+
+
+def node_table(forest: Forest, literal, names: tuple[str, ...] = ()) -> tuple[list, list]:
+    """The forest as node tables for the batch function: (trees, nodes).
+
+    Each tree's reachable nodes, depth first (left first), numbered from 0 within the tree; a
+    split is ``(threshold, feature, left, right, default_left)``, a leaf ``(value, 0, self,
+    self, 0)``: both children are the leaf itself, so a walk of exactly ``depth`` steps ends on
+    the row's leaf whatever the depth it reaches it at. ``trees`` holds per tree the index of
+    its first node, its depth and its group."""
+    trees, nodes = [], []
+    for k, tree in enumerate(forest.trees):
+        order = tree.reachable()
+        local = {old: new for new, old in enumerate(order)}
+        first = len(nodes)
+        for new, old in enumerate(order):
+            n = tree.nodes[old]
+            if n.is_leaf:
+                nodes.append({"value": literal(n.value), "feature": 0, "left": new,
+                              "right": new, "default_left": 0, "tree": k, "index": new,
+                              "note": "leaf"})
+            else:
+                nodes.append({"value": literal(n.threshold), "feature": n.feature,
+                              "left": local[n.left], "right": local[n.right],
+                              "default_left": int(n.default_left), "tree": k, "index": new,
+                              "note": names[n.feature] if names else f"x[{n.feature}]"})
+        trees.append({"index": k, "first": first, "n_nodes": len(order),
+                      "depth": tree.depth(), "group": tree.group})
+    return trees, nodes
+
+
 def render_context(forest: Forest, name: str, feature_names: tuple[str, ...] = ()) -> dict:
     """What templates/c/model.*.j2 need."""
     trees = []
@@ -53,7 +104,15 @@ def render_context(forest: Forest, name: str, feature_names: tuple[str, ...] = (
         trees.append({"index": k, "group": tree.group, "depth": tree.depth(),
                       "leaf_only": leaf_only,
                       "lines": tree_lines(tree, "x", fp32.c_literal, names=feature_names)})
+    batch_trees, batch_nodes = node_table(forest, fp32.c_literal, feature_names)
     return {
+        "batch_rows": batch_rows(forest.n_features),
+        "batch_trees": batch_trees,
+        "batch_nodes": batch_nodes,
+        "batch_feature_type": _uint(max(forest.n_features - 1, 0)),
+        "batch_child_type": _uint(max((t["n_nodes"] for t in batch_trees), default=1) - 1),
+        "batch_depth_type": _uint(max((t["depth"] for t in batch_trees), default=0)),
+        "batch_group_type": _uint(max(forest.n_outputs - 1, 0)),
         "n_outputs": forest.n_outputs,
         "n_classes": forest.n_classes,
         "n_trees": len(forest.trees),

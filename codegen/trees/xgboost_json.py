@@ -113,11 +113,13 @@ def load(path: str | Path) -> tuple[Forest, str]:
 
 def base_margin_of(raw: bytes) -> tuple[float, ...]:
     """XGBoost's base margin for the model in ``raw`` (JSON bytes): in a copy with every leaf
-    set to 0 every path ends at 0, so XGBoost's margin for any row is its base margin (thresholds
-    do not matter, so reading them as doubles here is harmless)."""
+    set to -0.0 every path ends at -0.0, so XGBoost's margin for any row is its base margin
+    (b + -0.0 is b for every float b, the sign of a zero base included; +0.0 would turn a base
+    of -0.0, logit(0.5) computed as -log(1), into +0.0). Thresholds do not matter, so reading
+    them as doubles here is harmless."""
     doc = json.loads(raw)
     for t in doc["learner"]["gradient_booster"]["model"]["trees"]:
-        t["split_conditions"] = [0.0 if l == -1 else c
+        t["split_conditions"] = [-0.0 if l == -1 else c
                                  for l, c in zip(t["left_children"], t["split_conditions"])]
     booster = _booster(json.dumps(doc).encode())
     n = int(doc["learner"]["learner_model_param"]["num_feature"])

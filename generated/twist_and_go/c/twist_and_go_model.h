@@ -6,6 +6,8 @@
 #ifndef TWIST_AND_GO_MODEL_H
 #define TWIST_AND_GO_MODEL_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -20,6 +22,7 @@ extern "C" {
 #define TWIST_AND_GO_MODEL_FEATURE_ORDER_SHA256 "ad017c252a0bf93914c20c49f613c1151092eaedd79d245f3546cdd856335d22"
 #define TWIST_AND_GO_MODEL_SPEC_SHA256 "dcf71cd1b35e1ef28469a11f22aa4be3c6d100099f6358a8d0a3aca3883c4e2b" /* the spec this file was generated from */
 #define TWIST_AND_GO_MODEL_GENERATOR_VERSION "0.1.0"
+#define TWIST_AND_GO_MODEL_BATCH_ROWS 32 /* rows twist_and_go_model_margins_batch evaluates together */
 
 /* The model's hashes at run time: a wrapper refuses a model whose feature order sha256 differs
    from twist_and_go_device_feature_order_sha256() (the featuriser's). */
@@ -31,6 +34,14 @@ const char *twist_and_go_model_feature_order_sha256(void);
    tree order, summed in float. No heap, no globals, no libm. */
 void twist_and_go_model_margins(const double features[TWIST_AND_GO_MODEL_N_FEATURES],
     float margins[TWIST_AND_GO_MODEL_N_OUTPUTS]);
+
+/* The margins of n_rows feature vectors at once (c/twist_and_go_model_batch.c), each row's bits
+   those of twist_and_go_model_margins on it: rows holds n_rows x TWIST_AND_GO_MODEL_N_FEATURES doubles
+   (row after row), margins receives n_rows x TWIST_AND_GO_MODEL_N_OUTPUTS floats (row after row).
+   Faster per row than the one-row function on batches (tree by tree over blocks of
+   TWIST_AND_GO_MODEL_BATCH_ROWS rows, from node tables). No heap, no libm; about
+   TWIST_AND_GO_MODEL_BATCH_ROWS x (N_FEATURES + N_OUTPUTS + 1) x 4 bytes of stack. */
+void twist_and_go_model_margins_batch(const double *rows, size_t n_rows, float *margins);
 
 /* XGBoost's probability for class 1: 1 / (expf(min(-margin, 88.7f)) + 1 + 1e-16f) in float.
    Informative: expf differs between C libraries by an ULP, so decisions use the margin. */
