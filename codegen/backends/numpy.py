@@ -80,11 +80,20 @@ class NumpyEmitter(Emitter):
         return self.stmts(body)
 
     def expr(self, e: ir.Expr) -> str:
-        # count + (c ? 1 : 0) adds the boolean itself: numpy converts True/False to exactly
-        # 1.0/0.0 inside the addition, one operation instead of two.
+        # Exact rewrites of patterns np.where makes slow (np.where costs three additions):
+        # count + (c ? 1 : 0) adds the boolean itself (numpy converts True/False to exactly
+        # 1.0/0.0 inside the addition); the sign (a > 0 ? 1 : a < 0 ? -1 : 0) is the difference
+        # of the two booleans as doubles (1.0, -1.0 or +0.0; 0.0 for NaN too, as both compare
+        # false); a - 0.0 is a itself for every double (-0.0 - 0.0 is -0.0, NaN stays NaN).
         if (isinstance(e, ir.Bin) and e.op == "+" and isinstance(e.b, ir.Select)
                 and _is_const(e.b.then, 1.0) and _is_const(e.b.other, 0.0)):
             return f"({self.expr(e.a)} + {self.expr(e.b.cond)})"
+        sign = _sign_of(e)
+        if sign is not None:
+            a = self.expr(sign)
+            return f"np.subtract(({a} > 0.0), ({a} < 0.0), dtype=np.float64)"
+        if isinstance(e, ir.Bin) and e.op == "-" and _is_const(e.b, 0.0):
+            return self.expr(e.a)
         return super().expr(e)
 
     def stmts(self, body: tuple) -> list[str]:
@@ -332,6 +341,20 @@ def _stmt_writes(stmt) -> set:
     if isinstance(stmt, (ir.BufSet, ir.SortBuf, ir.Scratch)):
         return {"buffer " + stmt.buf.name}
     return set()
+
+
+def _sign_of(e):
+    """``a`` if ``e`` is ``a > 0 ? 1 : (a < 0 ? -1 : 0)``, else None."""
+    if not (isinstance(e, ir.Select) and isinstance(e.other, ir.Select)
+            and _is_const(e.then, 1.0) and _is_const(e.other.then, -1.0)
+            and _is_const(e.other.other, 0.0)):
+        return None
+    above, below = e.cond, e.other.cond
+    if not (isinstance(above, ir.Cmp) and above.op == ">" and _is_const(above.b, 0.0)
+            and isinstance(below, ir.Cmp) and below.op == "<" and _is_const(below.b, 0.0)
+            and repr(above.a) == repr(below.a)):      # the same expression
+        return None
+    return above.a
 
 
 def _is_var(e, name: str) -> bool:

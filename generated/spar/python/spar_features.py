@@ -645,16 +645,22 @@ def featurize(samples, nonfinite="raise"):
         latest = (ends - (MAX_LENGTH - 1)) // 25
         for lo in range(0, int(latest[-1]) + 1, BLOCK):
             count = min(BLOCK, int(latest[-1]) + 1 - lo)
+            evaluations = _window_long(
+                s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pitch, s_roll, s_acc_dyn, s_gyro_lp, lo, count)
             a, b = np.searchsorted(latest, [lo, lo + count])
-            features[a:b, COLUMNS_LONG] = _window_long(
-                s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pitch, s_roll, s_acc_dyn, s_gyro_lp, lo, count)[latest[a:b] - lo]
+            for c in range(a, b, BLOCK):  # vectors that hold these evaluations
+                d = min(c + BLOCK, b)
+                features[c:d, COLUMNS_LONG] = evaluations[latest[c:d] - lo]
         # window short: vector i holds its latest evaluation, latest[i]
         latest = (ends - (MAX_LENGTH - 1)) // 25
         for lo in range(0, int(latest[-1]) + 1, BLOCK):
             count = min(BLOCK, int(latest[-1]) + 1 - lo)
+            evaluations = _window_short(
+                s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, lo, count)
             a, b = np.searchsorted(latest, [lo, lo + count])
-            features[a:b, COLUMNS_SHORT] = _window_short(
-                s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, lo, count)[latest[a:b] - lo]
+            for c in range(a, b, BLOCK):  # vectors that hold these evaluations
+                d = min(c + BLOCK, b)
+                features[c:d, COLUMNS_SHORT] = evaluations[latest[c:d] - lo]
     if kept is not None:
         ends = kept[ends]
     return features, ends
@@ -811,7 +817,7 @@ def _window_long(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pi
         squares_f72 = (squares_f72 + (cse23 * cse23))
         cse24 = w_gyro_lp[k2_f1]
         cse25 = (cse24 - mean_f82)
-        sign_f82 = np.where((cse25 > 0.0), 1.0, np.where((cse25 < 0.0), -1.0, 0.0))
+        sign_f82 = np.subtract((cse25 > 0.0), (cse25 < 0.0), dtype=np.float64)
         np.copyto(crossings_f82, (crossings_f82 + 1.0), where=((sign_f82 * last_sign_f82) < 0.0))
         np.copyto(last_sign_f82, sign_f82, where=(sign_f82 != 0.0))
     cse26 = (squares_f1 / 200.0)

@@ -555,23 +555,32 @@ def featurize(samples, nonfinite="raise"):
         latest = (ends - (MAX_LENGTH - 1)) // 1
         for lo in range(0, int(latest[-1]) + 1, BLOCK):
             count = min(BLOCK, int(latest[-1]) + 1 - lo)
+            evaluations = _window_short(
+                s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_gyro_y_d, s_acc_x_lp, s_twist, s_roll, s_spin_lp, lo, count)
             a, b = np.searchsorted(latest, [lo, lo + count])
-            features[a:b, COLUMNS_SHORT] = _window_short(
-                s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_gyro_y_d, s_acc_x_lp, s_twist, s_roll, s_spin_lp, lo, count)[latest[a:b] - lo]
+            for c in range(a, b, BLOCK):  # vectors that hold these evaluations
+                d = min(c + BLOCK, b)
+                features[c:d, COLUMNS_SHORT] = evaluations[latest[c:d] - lo]
         # window mid: vector i holds its latest evaluation, latest[i]
         latest = (ends - (MAX_LENGTH - 1)) // 10
         for lo in range(0, int(latest[-1]) + 1, BLOCK):
             count = min(BLOCK, int(latest[-1]) + 1 - lo)
+            evaluations = _window_mid(
+                s_gyro_y, s_acc_mag, s_gyro_mag, lo, count)
             a, b = np.searchsorted(latest, [lo, lo + count])
-            features[a:b, COLUMNS_MID] = _window_mid(
-                s_gyro_y, s_acc_mag, s_gyro_mag, lo, count)[latest[a:b] - lo]
+            for c in range(a, b, BLOCK):  # vectors that hold these evaluations
+                d = min(c + BLOCK, b)
+                features[c:d, COLUMNS_MID] = evaluations[latest[c:d] - lo]
         # window long: vector i holds its latest evaluation, latest[i]
         latest = (ends - (MAX_LENGTH - 1)) // 5
         for lo in range(0, int(latest[-1]) + 1, BLOCK):
             count = min(BLOCK, int(latest[-1]) + 1 - lo)
+            evaluations = _window_long(
+                s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_roll, s_spin_lp, s_bounce, lo, count)
             a, b = np.searchsorted(latest, [lo, lo + count])
-            features[a:b, COLUMNS_LONG] = _window_long(
-                s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_roll, s_spin_lp, s_bounce, lo, count)[latest[a:b] - lo]
+            for c in range(a, b, BLOCK):  # vectors that hold these evaluations
+                d = min(c + BLOCK, b)
+                features[c:d, COLUMNS_LONG] = evaluations[latest[c:d] - lo]
     if kept is not None:
         ends = kept[ends]
     return features, ends
@@ -1083,8 +1092,8 @@ def _window_long(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_
         total_f24 = (total_f24 + w_acc_mag[k_f0])
         cse2 = w_gyro_mag[k_f0]
         total_f28 = (total_f28 + cse2)
-        cse3 = (cse1 - 0.0)
-        sign_f32 = np.where((cse3 > 0.0), 1.0, np.where((cse3 < 0.0), -1.0, 0.0))
+        cse3 = (cse1 < 0.0)
+        sign_f32 = np.where((cse1 > 0.0), 1.0, np.where(cse3, -1.0, 0.0))
         np.copyto(crossings_f32, (crossings_f32 + 1.0), where=((sign_f32 * last_sign_f32) < 0.0))
         np.copyto(last_sign_f32, sign_f32, where=(sign_f32 != 0.0))
         energy_f38 = (energy_f38 + (cse1 * cse1))
@@ -1096,22 +1105,21 @@ def _window_long(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_
         energy_f76 = (energy_f76 + (cse4 * cse4))
         cse5 = w_bounce[k_f0]
         energy_f77 = (energy_f77 + (cse5 * cse5))
-        cse6 = (cse5 - 0.0)
-        sign_f78 = np.where((cse6 > 0.0), 1.0, np.where((cse6 < 0.0), -1.0, 0.0))
+        sign_f78 = np.subtract((cse5 > 0.0), (cse5 < 0.0), dtype=np.float64)
         np.copyto(crossings_f78, (crossings_f78 + 1.0), where=((sign_f78 * last_sign_f78) < 0.0))
         np.copyto(last_sign_f78, sign_f78, where=(sign_f78 != 0.0))
         total_f79 = (total_f79 + w_off_axis[k_f0])
         count_f81 = (count_f81 + ((cse1 >= -8.0) & (cse1 < -6.0)))
         count2_f81 = (count2_f81 + ((cse1 >= -6.0) & (cse1 < -4.0)))
         count3_f81 = (count3_f81 + ((cse1 >= -4.0) & (cse1 < -2.0)))
-        count4_f81 = (count4_f81 + ((cse1 >= -2.0) & (cse1 < 0.0)))
+        count4_f81 = (count4_f81 + ((cse1 >= -2.0) & cse3))
         count5_f81 = (count5_f81 + ((cse1 >= 0.0) & (cse1 < 2.0)))
         count6_f81 = (count6_f81 + ((cse1 >= 2.0) & (cse1 < 4.0)))
         count7_f81 = (count7_f81 + ((cse1 >= 4.0) & (cse1 < 6.0)))
         count8_f81 = (count8_f81 + ((cse1 >= 6.0) & (cse1 <= 8.0)))
-        cse7 = (cse1 > 2.5)
-        count_f82 = (count_f82 + cse7)
-        run_f83 = np.where(cse7, (run_f83 + 1.0), 0.0)
+        cse6 = (cse1 > 2.5)
+        count_f82 = (count_f82 + cse6)
+        run_f83 = np.where(cse6, (run_f83 + 1.0), 0.0)
         np.copyto(longest_f83, run_f83, where=(run_f83 > longest_f83))
         run_f84 = np.where((cse1 < -2.5), (run_f84 + 1.0), 0.0)
         np.copyto(longest_f84, run_f84, where=(run_f84 > longest_f84))
@@ -1150,83 +1158,83 @@ def _window_long(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_
     mean_f68 = (total_f68 / 100.0)
     squares_f69 = np.float64(0.0)
     for k2_f1 in range(0, 100):
-        cse8 = w_acc_x[k2_f1]
-        cse9 = (cse8 - mean_f0)
-        squares_f1 = (squares_f1 + (cse9 * cse9))
-        cse10 = w_acc_y[k2_f1]
-        cse11 = (cse10 - mean_f4)
-        squares_f5 = (squares_f5 + (cse11 * cse11))
-        cse12 = w_acc_z[k2_f1]
-        cse13 = (cse12 - mean_f8)
-        squares_f9 = (squares_f9 + (cse13 * cse13))
-        cse14 = w_gyro_x[k2_f1]
-        cse15 = (cse14 - mean_f12)
-        cse16 = (cse15 * cse15)
-        squares_f13 = (squares_f13 + cse16)
-        cse17 = w_gyro_y[k2_f1]
-        cse18 = (cse17 - mean_f16)
-        cse19 = (cse18 * cse18)
-        squares_f17 = (squares_f17 + cse19)
-        cse20 = w_gyro_z[k2_f1]
-        cse21 = (cse20 - mean_f20)
-        squares_f21 = (squares_f21 + (cse21 * cse21))
-        cse22 = w_acc_mag[k2_f1]
-        cse23 = (cse22 - mean_f24)
-        cse24 = (cse23 * cse23)
-        squares_f25 = (squares_f25 + cse24)
-        cse25 = w_gyro_mag[k2_f1]
-        cse26 = (cse25 - mean_f28)
-        cse27 = (cse26 * cse26)
-        squares_f29 = (squares_f29 + cse27)
-        num_f36 = (num_f36 + ((float(k2_f1) - 49.5) * cse18))
-        sign_f40 = np.where((cse18 > 0.0), 1.0, np.where((cse18 < 0.0), -1.0, 0.0))
+        cse7 = w_acc_x[k2_f1]
+        cse8 = (cse7 - mean_f0)
+        squares_f1 = (squares_f1 + (cse8 * cse8))
+        cse9 = w_acc_y[k2_f1]
+        cse10 = (cse9 - mean_f4)
+        squares_f5 = (squares_f5 + (cse10 * cse10))
+        cse11 = w_acc_z[k2_f1]
+        cse12 = (cse11 - mean_f8)
+        squares_f9 = (squares_f9 + (cse12 * cse12))
+        cse13 = w_gyro_x[k2_f1]
+        cse14 = (cse13 - mean_f12)
+        cse15 = (cse14 * cse14)
+        squares_f13 = (squares_f13 + cse15)
+        cse16 = w_gyro_y[k2_f1]
+        cse17 = (cse16 - mean_f16)
+        cse18 = (cse17 * cse17)
+        squares_f17 = (squares_f17 + cse18)
+        cse19 = w_gyro_z[k2_f1]
+        cse20 = (cse19 - mean_f20)
+        squares_f21 = (squares_f21 + (cse20 * cse20))
+        cse21 = w_acc_mag[k2_f1]
+        cse22 = (cse21 - mean_f24)
+        cse23 = (cse22 * cse22)
+        squares_f25 = (squares_f25 + cse23)
+        cse24 = w_gyro_mag[k2_f1]
+        cse25 = (cse24 - mean_f28)
+        cse26 = (cse25 * cse25)
+        squares_f29 = (squares_f29 + cse26)
+        num_f36 = (num_f36 + ((float(k2_f1) - 49.5) * cse17))
+        sign_f40 = np.subtract((cse17 > 0.0), (cse17 < 0.0), dtype=np.float64)
         np.copyto(crossings_f40, (crossings_f40 + 1.0), where=((sign_f40 * last_sign_f40) < 0.0))
         np.copyto(last_sign_f40, sign_f40, where=(sign_f40 != 0.0))
-        sign_f43 = np.where((cse26 > 0.0), 1.0, np.where((cse26 < 0.0), -1.0, 0.0))
+        sign_f43 = np.subtract((cse25 > 0.0), (cse25 < 0.0), dtype=np.float64)
         np.copyto(crossings_f43, (crossings_f43 + 1.0), where=((sign_f43 * last_sign_f43) < 0.0))
         np.copyto(last_sign_f43, sign_f43, where=(sign_f43 != 0.0))
-        s3_f45 = (s3_f45 + (cse19 * cse18))
-        s3_f46 = (s3_f46 + (cse16 * cse15))
-        s3_f47 = (s3_f47 + (cse24 * cse23))
-        s4_f48 = (s4_f48 + (cse19 * cse19))
-        s4_f49 = (s4_f49 + (cse27 * cse27))
-        s4_f50 = (s4_f50 + (cse24 * cse24))
-        sxy_f59 = (sxy_f59 + (cse15 * cse18))
-        sxy_f60 = (sxy_f60 + (cse18 * cse21))
-        sxy_f61 = (sxy_f61 + (cse15 * cse21))
-        products_f62 = (products_f62 + (cse23 * cse26))
-        cse28 = w_roll[k2_f1]
-        cse29 = (cse28 - mean_f68)
-        squares_f69 = (squares_f69 + (cse29 * cse29))
+        s3_f45 = (s3_f45 + (cse18 * cse17))
+        s3_f46 = (s3_f46 + (cse15 * cse14))
+        s3_f47 = (s3_f47 + (cse23 * cse22))
+        s4_f48 = (s4_f48 + (cse18 * cse18))
+        s4_f49 = (s4_f49 + (cse26 * cse26))
+        s4_f50 = (s4_f50 + (cse23 * cse23))
+        sxy_f59 = (sxy_f59 + (cse14 * cse17))
+        sxy_f60 = (sxy_f60 + (cse17 * cse20))
+        sxy_f61 = (sxy_f61 + (cse14 * cse20))
+        products_f62 = (products_f62 + (cse22 * cse25))
+        cse27 = w_roll[k2_f1]
+        cse28 = (cse27 - mean_f68)
+        squares_f69 = (squares_f69 + (cse28 * cse28))
     variance_f1 = (squares_f1 / 100.0)
     out[:, 1] = np.sqrt(variance_f1) # std__acc_x__long
-    cse30 = w_acc_x[0]
-    best_f2 = np.full(out.shape[0], cse30)
-    best_f3 = np.full(out.shape[0], cse30)
-    cse31 = w_acc_y[0]
-    best_f6 = np.full(out.shape[0], cse31)
-    best_f7 = np.full(out.shape[0], cse31)
-    cse32 = w_acc_z[0]
-    best_f10 = np.full(out.shape[0], cse32)
-    best_f11 = np.full(out.shape[0], cse32)
-    cse33 = w_gyro_x[0]
-    best_f14 = np.full(out.shape[0], cse33)
-    best_f15 = np.full(out.shape[0], cse33)
-    cse34 = w_gyro_y[0]
-    best_f18 = np.full(out.shape[0], cse34)
-    best_f19 = np.full(out.shape[0], cse34)
-    cse35 = w_gyro_z[0]
-    best_f22 = np.full(out.shape[0], cse35)
-    best_f23 = np.full(out.shape[0], cse35)
-    cse36 = w_acc_mag[0]
-    best_f26 = np.full(out.shape[0], cse36)
-    best_f27 = np.full(out.shape[0], cse36)
-    cse37 = w_gyro_mag[0]
-    best_f30 = np.full(out.shape[0], cse37)
-    best_f31 = np.full(out.shape[0], cse37)
-    best_f33 = np.full(out.shape[0], cse34)
+    cse29 = w_acc_x[0]
+    best_f2 = np.full(out.shape[0], cse29)
+    best_f3 = np.full(out.shape[0], cse29)
+    cse30 = w_acc_y[0]
+    best_f6 = np.full(out.shape[0], cse30)
+    best_f7 = np.full(out.shape[0], cse30)
+    cse31 = w_acc_z[0]
+    best_f10 = np.full(out.shape[0], cse31)
+    best_f11 = np.full(out.shape[0], cse31)
+    cse32 = w_gyro_x[0]
+    best_f14 = np.full(out.shape[0], cse32)
+    best_f15 = np.full(out.shape[0], cse32)
+    cse33 = w_gyro_y[0]
+    best_f18 = np.full(out.shape[0], cse33)
+    best_f19 = np.full(out.shape[0], cse33)
+    cse34 = w_gyro_z[0]
+    best_f22 = np.full(out.shape[0], cse34)
+    best_f23 = np.full(out.shape[0], cse34)
+    cse35 = w_acc_mag[0]
+    best_f26 = np.full(out.shape[0], cse35)
+    best_f27 = np.full(out.shape[0], cse35)
+    cse36 = w_gyro_mag[0]
+    best_f30 = np.full(out.shape[0], cse36)
+    best_f31 = np.full(out.shape[0], cse36)
+    best_f33 = np.full(out.shape[0], cse33)
     best_at_f33 = np.full(out.shape[0], 0.0)
-    best_f34 = np.full(out.shape[0], cse34)
+    best_f34 = np.full(out.shape[0], cse33)
     best_at_f34 = np.full(out.shape[0], 0.0)
     total_f35 = np.float64(0.0)
     peaks_f51 = np.full(out.shape[0], 0.0)
@@ -1238,68 +1246,68 @@ def _window_long(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_
     start_f53 = np.full(out.shape[0], 0.0)
     total_f54 = np.float64(0.0)
     total_f55 = np.float64(0.0)
-    cse38 = w_roll[0]
-    best_f70 = np.full(out.shape[0], cse38)
-    best_f71 = np.full(out.shape[0], cse38)
-    cse39 = w_spin_lp[0]
-    best_f74 = np.full(out.shape[0], cse39)
-    best_f75 = np.full(out.shape[0], cse39)
+    cse37 = w_roll[0]
+    best_f70 = np.full(out.shape[0], cse37)
+    best_f71 = np.full(out.shape[0], cse37)
+    cse38 = w_spin_lp[0]
+    best_f74 = np.full(out.shape[0], cse38)
+    best_f75 = np.full(out.shape[0], cse38)
     best_f80 = np.full(out.shape[0], w_off_axis[0])
     for k_f2 in range(1, 100):
-        cse40 = w_acc_x[k_f2]
-        np.copyto(best_f2, cse40, where=(cse40 < best_f2))
-        np.copyto(best_f3, cse40, where=(cse40 > best_f3))
-        cse41 = w_acc_y[k_f2]
-        np.copyto(best_f6, cse41, where=(cse41 < best_f6))
-        np.copyto(best_f7, cse41, where=(cse41 > best_f7))
-        cse42 = w_acc_z[k_f2]
-        np.copyto(best_f10, cse42, where=(cse42 < best_f10))
-        np.copyto(best_f11, cse42, where=(cse42 > best_f11))
-        cse43 = w_gyro_x[k_f2]
-        np.copyto(best_f14, cse43, where=(cse43 < best_f14))
-        np.copyto(best_f15, cse43, where=(cse43 > best_f15))
-        cse44 = w_gyro_y[k_f2]
-        np.copyto(best_f18, cse44, where=(cse44 < best_f18))
-        np.copyto(best_f19, cse44, where=(cse44 > best_f19))
-        cse45 = w_gyro_z[k_f2]
-        np.copyto(best_f22, cse45, where=(cse45 < best_f22))
-        np.copyto(best_f23, cse45, where=(cse45 > best_f23))
-        cse46 = w_acc_mag[k_f2]
-        np.copyto(best_f26, cse46, where=(cse46 > best_f26))
-        np.copyto(best_f27, cse46, where=(cse46 < best_f27))
-        cse47 = w_gyro_mag[k_f2]
-        np.copyto(best_f30, cse47, where=(cse47 > best_f30))
-        np.copyto(best_f31, cse47, where=(cse47 < best_f31))
-        cse48 = (cse44 < best_f33)
-        np.copyto(best_at_f33, float(k_f2), where=cse48)
-        np.copyto(best_f33, cse44, where=cse48)
-        cse49 = (cse44 > best_f34)
-        np.copyto(best_at_f34, float(k_f2), where=cse49)
-        np.copyto(best_f34, cse44, where=cse49)
-        cse50 = w_gyro_y[k_f2 - 1]
-        total_f35 = (total_f35 + (cse50 + cse44))
-        cse51 = w_gyro_mag[k_f2 - 1]
-        cse52 = (cse47 < cse51)
-        cse53 = (cse51 >= 1.5)
-        np.copyto(peaks_f51, (peaks_f51 + 1.0), where=(((rising_f51 > 0.0) & cse52) & cse53))
-        cse54 = (cse47 > cse51)
-        cse55 = (cse47 == cse51)
-        rising_f51 = np.where(cse54, 1.0, np.where(cse55, rising_f51, 0.0))
-        np.copyto(peaks_f52, (peaks_f52 + 1.0), where=(((rising_f52 > 0.0) & (cse44 < cse50)) & (cse50 >= 1.5)))
-        rising_f52 = np.where((cse44 > cse50), 1.0, np.where((cse44 == cse50), rising_f52, 0.0))
-        np.copyto(last_peak_f53, start_f53, where=(((rising_f53 > 0.0) & cse52) & cse53))
-        np.copyto(start_f53, float(k_f2), where=cse54)
-        rising_f53 = np.where(cse54, 1.0, np.where(cse55, rising_f53, 0.0))
-        total_f54 = (total_f54 + np.abs((cse44 - cse50)))
-        total_f55 = (total_f55 + np.abs((cse46 - w_acc_mag[k_f2 - 1])))
-        cse56 = w_roll[k_f2]
-        np.copyto(best_f70, cse56, where=(cse56 < best_f70))
-        np.copyto(best_f71, cse56, where=(cse56 > best_f71))
-        cse57 = w_spin_lp[k_f2]
-        np.copyto(best_f74, cse57, where=(cse57 < best_f74))
-        np.copyto(best_f75, cse57, where=(cse57 > best_f75))
-        cse58 = w_off_axis[k_f2]
-        np.copyto(best_f80, cse58, where=(cse58 > best_f80))
+        cse39 = w_acc_x[k_f2]
+        np.copyto(best_f2, cse39, where=(cse39 < best_f2))
+        np.copyto(best_f3, cse39, where=(cse39 > best_f3))
+        cse40 = w_acc_y[k_f2]
+        np.copyto(best_f6, cse40, where=(cse40 < best_f6))
+        np.copyto(best_f7, cse40, where=(cse40 > best_f7))
+        cse41 = w_acc_z[k_f2]
+        np.copyto(best_f10, cse41, where=(cse41 < best_f10))
+        np.copyto(best_f11, cse41, where=(cse41 > best_f11))
+        cse42 = w_gyro_x[k_f2]
+        np.copyto(best_f14, cse42, where=(cse42 < best_f14))
+        np.copyto(best_f15, cse42, where=(cse42 > best_f15))
+        cse43 = w_gyro_y[k_f2]
+        np.copyto(best_f18, cse43, where=(cse43 < best_f18))
+        np.copyto(best_f19, cse43, where=(cse43 > best_f19))
+        cse44 = w_gyro_z[k_f2]
+        np.copyto(best_f22, cse44, where=(cse44 < best_f22))
+        np.copyto(best_f23, cse44, where=(cse44 > best_f23))
+        cse45 = w_acc_mag[k_f2]
+        np.copyto(best_f26, cse45, where=(cse45 > best_f26))
+        np.copyto(best_f27, cse45, where=(cse45 < best_f27))
+        cse46 = w_gyro_mag[k_f2]
+        np.copyto(best_f30, cse46, where=(cse46 > best_f30))
+        np.copyto(best_f31, cse46, where=(cse46 < best_f31))
+        cse47 = (cse43 < best_f33)
+        np.copyto(best_at_f33, float(k_f2), where=cse47)
+        np.copyto(best_f33, cse43, where=cse47)
+        cse48 = (cse43 > best_f34)
+        np.copyto(best_at_f34, float(k_f2), where=cse48)
+        np.copyto(best_f34, cse43, where=cse48)
+        cse49 = w_gyro_y[k_f2 - 1]
+        total_f35 = (total_f35 + (cse49 + cse43))
+        cse50 = w_gyro_mag[k_f2 - 1]
+        cse51 = (cse46 < cse50)
+        cse52 = (cse50 >= 1.5)
+        np.copyto(peaks_f51, (peaks_f51 + 1.0), where=(((rising_f51 > 0.0) & cse51) & cse52))
+        cse53 = (cse46 > cse50)
+        cse54 = (cse46 == cse50)
+        rising_f51 = np.where(cse53, 1.0, np.where(cse54, rising_f51, 0.0))
+        np.copyto(peaks_f52, (peaks_f52 + 1.0), where=(((rising_f52 > 0.0) & (cse43 < cse49)) & (cse49 >= 1.5)))
+        rising_f52 = np.where((cse43 > cse49), 1.0, np.where((cse43 == cse49), rising_f52, 0.0))
+        np.copyto(last_peak_f53, start_f53, where=(((rising_f53 > 0.0) & cse51) & cse52))
+        np.copyto(start_f53, float(k_f2), where=cse53)
+        rising_f53 = np.where(cse53, 1.0, np.where(cse54, rising_f53, 0.0))
+        total_f54 = (total_f54 + np.abs((cse43 - cse49)))
+        total_f55 = (total_f55 + np.abs((cse45 - w_acc_mag[k_f2 - 1])))
+        cse55 = w_roll[k_f2]
+        np.copyto(best_f70, cse55, where=(cse55 < best_f70))
+        np.copyto(best_f71, cse55, where=(cse55 > best_f71))
+        cse56 = w_spin_lp[k_f2]
+        np.copyto(best_f74, cse56, where=(cse56 < best_f74))
+        np.copyto(best_f75, cse56, where=(cse56 > best_f75))
+        cse57 = w_off_axis[k_f2]
+        np.copyto(best_f80, cse57, where=(cse57 > best_f80))
     out[:, 2] = best_f2 # min__acc_x__long
     out[:, 3] = best_f3 # max__acc_x__long
     out[:, 4] = mean_f4 # mean__acc_y__long
@@ -1313,30 +1321,30 @@ def _window_long(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_
     out[:, 10] = best_f10 # min__acc_z__long
     out[:, 11] = best_f11 # max__acc_z__long
     out[:, 12] = mean_f12 # mean__gyro_x__long
-    cse59 = (squares_f13 / 100.0)
-    variance_f13 = cse59
-    cse60 = np.sqrt(variance_f13)
-    out[:, 13] = cse60 # std__gyro_x__long
+    cse58 = (squares_f13 / 100.0)
+    variance_f13 = cse58
+    cse59 = np.sqrt(variance_f13)
+    out[:, 13] = cse59 # std__gyro_x__long
     out[:, 14] = best_f14 # min__gyro_x__long
     out[:, 15] = best_f15 # max__gyro_x__long
     out[:, 16] = mean_f16 # mean__gyro_y__long
-    cse61 = (squares_f17 / 100.0)
-    variance_f17 = cse61
-    cse62 = np.sqrt(variance_f17)
-    out[:, 17] = cse62 # std__gyro_y__long
+    cse60 = (squares_f17 / 100.0)
+    variance_f17 = cse60
+    cse61 = np.sqrt(variance_f17)
+    out[:, 17] = cse61 # std__gyro_y__long
     out[:, 18] = best_f18 # min__gyro_y__long
     out[:, 19] = best_f19 # max__gyro_y__long
     out[:, 20] = mean_f20 # mean__gyro_z__long
-    cse63 = (squares_f21 / 100.0)
-    variance_f21 = cse63
+    cse62 = (squares_f21 / 100.0)
+    variance_f21 = cse62
     out[:, 21] = np.sqrt(variance_f21) # std__gyro_z__long
     out[:, 22] = best_f22 # min__gyro_z__long
     out[:, 23] = best_f23 # max__gyro_z__long
     out[:, 24] = mean_f24 # mean__acc_mag__long
-    cse64 = (squares_f25 / 100.0)
-    variance_f25 = cse64
-    cse65 = np.sqrt(variance_f25)
-    out[:, 25] = cse65 # std__acc_mag__long
+    cse63 = (squares_f25 / 100.0)
+    variance_f25 = cse63
+    cse64 = np.sqrt(variance_f25)
+    out[:, 25] = cse64 # std__acc_mag__long
     out[:, 26] = best_f26 # max__acc_mag__long
     out[:, 27] = (best_f26 - best_f27) # range__acc_mag__long
     out[:, 28] = mean_f28 # mean__gyro_mag__long
@@ -1359,38 +1367,38 @@ def _window_long(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_
     variance_f44 = (squares_f17 / 99.0)
     out[:, 44] = np.sqrt(variance_f44) # std_ddof1__gyro_y__long
     m3_f45 = (s3_f45 / 100.0)
-    g1_f45 = (m3_f45 / (variance_f17 * cse62))
+    g1_f45 = (m3_f45 / (variance_f17 * cse61))
     G1_f45 = (g1_f45 * 1.0152933031700204)
-    cse66 = (2.220446049250313e-16 * mean_f16)
-    cse67 = (cse66 * cse66)
-    cse68 = (variance_f17 <= cse67)
-    out[:, 45] = np.where(cse68, 0.0, G1_f45) # skewness_adjusted__gyro_y__long
+    cse65 = (2.220446049250313e-16 * mean_f16)
+    cse66 = (cse65 * cse65)
+    cse67 = (variance_f17 <= cse66)
+    out[:, 45] = np.where(cse67, 0.0, G1_f45) # skewness_adjusted__gyro_y__long
     m3_f46 = (s3_f46 / 100.0)
-    g1_f46 = (m3_f46 / (variance_f13 * cse60))
+    g1_f46 = (m3_f46 / (variance_f13 * cse59))
     G1_f46 = (g1_f46 * 1.0152933031700204)
-    cse69 = (2.220446049250313e-16 * mean_f12)
-    cse70 = (cse69 * cse69)
-    out[:, 46] = np.where((variance_f13 <= cse70), 0.0, G1_f46) # skewness_adjusted__gyro_x__long
+    cse68 = (2.220446049250313e-16 * mean_f12)
+    cse69 = (cse68 * cse68)
+    out[:, 46] = np.where((variance_f13 <= cse69), 0.0, G1_f46) # skewness_adjusted__gyro_x__long
     m3_f47 = (s3_f47 / 100.0)
-    g1_f47 = (m3_f47 / (variance_f25 * cse65))
+    g1_f47 = (m3_f47 / (variance_f25 * cse64))
     G1_f47 = (g1_f47 * 1.0152933031700204)
-    cse71 = (2.220446049250313e-16 * mean_f24)
-    cse72 = (cse71 * cse71)
-    cse73 = (variance_f25 <= cse72)
-    out[:, 47] = np.where(cse73, 0.0, G1_f47) # skewness_adjusted__acc_mag__long
+    cse70 = (2.220446049250313e-16 * mean_f24)
+    cse71 = (cse70 * cse70)
+    cse72 = (variance_f25 <= cse71)
+    out[:, 47] = np.where(cse72, 0.0, G1_f47) # skewness_adjusted__acc_mag__long
     m4_f48 = (s4_f48 / 100.0)
     g2_f48 = ((m4_f48 / (variance_f17 * variance_f17)) - 3.0)
     G2_f48 = (0.010414475068377867 * ((101.0 * g2_f48) + 6.0))
-    out[:, 48] = np.where(cse68, 0.0, G2_f48) # kurtosis_adjusted__gyro_y__long
+    out[:, 48] = np.where(cse67, 0.0, G2_f48) # kurtosis_adjusted__gyro_y__long
     m4_f49 = (s4_f49 / 100.0)
     g2_f49 = ((m4_f49 / (variance_f29 * variance_f29)) - 3.0)
     G2_f49 = (0.010414475068377867 * ((101.0 * g2_f49) + 6.0))
-    cse74 = (2.220446049250313e-16 * mean_f28)
-    out[:, 49] = np.where((variance_f29 <= (cse74 * cse74)), 0.0, G2_f49) # kurtosis_adjusted__gyro_mag__long
+    cse73 = (2.220446049250313e-16 * mean_f28)
+    out[:, 49] = np.where((variance_f29 <= (cse73 * cse73)), 0.0, G2_f49) # kurtosis_adjusted__gyro_mag__long
     m4_f50 = (s4_f50 / 100.0)
     g2_f50 = ((m4_f50 / (variance_f25 * variance_f25)) - 3.0)
     G2_f50 = (0.010414475068377867 * ((101.0 * g2_f50) + 6.0))
-    out[:, 50] = np.where(cse73, 0.0, G2_f50) # kurtosis_adjusted__acc_mag__long
+    out[:, 50] = np.where(cse72, 0.0, G2_f50) # kurtosis_adjusted__acc_mag__long
     out[:, 51] = peaks_f51 # peak_count_h1p5__gyro_mag__long
     out[:, 52] = peaks_f52 # peak_count_h1p5__gyro_y__long
     out[:, 53] = last_peak_f53 # last_peak_index_h1p5__gyro_mag__long
@@ -1401,29 +1409,29 @@ def _window_long(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_
     for k3_f56 in range(0, 75):
         num_f56 = (num_f56 + ((w_gyro_y[k3_f56] - mean_f16) * (w_gyro_y[k3_f56 + 25] - mean_f16)))
         num_f57 = (num_f57 + ((w_acc_mag[k3_f56] - mean_f24) * (w_acc_mag[k3_f56 + 25] - mean_f24)))
-    cse75 = (cse61 <= cse67)
-    out[:, 56] = np.where(cse75, 0.0, (num_f56 / squares_f17)) # autocorrelation_lag25__gyro_y__long
-    out[:, 57] = np.where((cse64 <= cse72), 0.0, (num_f57 / squares_f25)) # autocorrelation_lag25__acc_mag__long
+    cse74 = (cse60 <= cse66)
+    out[:, 56] = np.where(cse74, 0.0, (num_f56 / squares_f17)) # autocorrelation_lag25__gyro_y__long
+    out[:, 57] = np.where((cse63 <= cse71), 0.0, (num_f57 / squares_f25)) # autocorrelation_lag25__acc_mag__long
     num_f58 = np.float64(0.0)
     for k3_f58 in range(0, 95):
         num_f58 = (num_f58 + ((w_gyro_y[k3_f58] - mean_f16) * (w_gyro_y[k3_f58 + 5] - mean_f16)))
-    out[:, 58] = np.where(cse75, 0.0, (num_f58 / squares_f17)) # autocorrelation_lag5__gyro_y__long
-    cse76 = np.sqrt(squares_f13)
-    cse77 = np.sqrt(squares_f17)
-    r_f59 = (sxy_f59 / (cse76 * cse77))
+    out[:, 58] = np.where(cse74, 0.0, (num_f58 / squares_f17)) # autocorrelation_lag5__gyro_y__long
+    cse75 = np.sqrt(squares_f13)
+    cse76 = np.sqrt(squares_f17)
+    r_f59 = (sxy_f59 / (cse75 * cse76))
     r_f59 = np.where((r_f59 > 1.0), 1.0, np.where((r_f59 < -1.0), -1.0, r_f59))
-    cse78 = (cse59 <= cse70)
-    out[:, 59] = np.where((cse78 | cse75), 0.0, r_f59) # correlation__gyro_x__gyro_y__long
-    cse79 = np.sqrt(squares_f21)
-    r_f60 = (sxy_f60 / (cse77 * cse79))
+    cse77 = (cse58 <= cse69)
+    out[:, 59] = np.where((cse77 | cse74), 0.0, r_f59) # correlation__gyro_x__gyro_y__long
+    cse78 = np.sqrt(squares_f21)
+    r_f60 = (sxy_f60 / (cse76 * cse78))
     r_f60 = np.where((r_f60 > 1.0), 1.0, np.where((r_f60 < -1.0), -1.0, r_f60))
-    cse80 = (2.220446049250313e-16 * mean_f20)
-    cse81 = (cse80 * cse80)
-    cse82 = (cse63 <= cse81)
-    out[:, 60] = np.where((cse75 | cse82), 0.0, r_f60) # correlation__gyro_y__gyro_z__long
-    r_f61 = (sxy_f61 / (cse76 * cse79))
+    cse79 = (2.220446049250313e-16 * mean_f20)
+    cse80 = (cse79 * cse79)
+    cse81 = (cse62 <= cse80)
+    out[:, 60] = np.where((cse74 | cse81), 0.0, r_f60) # correlation__gyro_y__gyro_z__long
+    r_f61 = (sxy_f61 / (cse75 * cse78))
     r_f61 = np.where((r_f61 > 1.0), 1.0, np.where((r_f61 < -1.0), -1.0, r_f61))
-    out[:, 61] = np.where((cse78 | cse82), 0.0, r_f61) # correlation__gyro_x__gyro_z__long
+    out[:, 61] = np.where((cse77 | cse81), 0.0, r_f61) # correlation__gyro_x__gyro_z__long
     out[:, 62] = (products_f62 / 100.0) # covariance__acc_mag__gyro_mag__long
     tapered_f63 = np.empty((100, out.shape[0]))
     for k_f63 in range(0, 100):
@@ -1502,7 +1510,7 @@ def _window_long(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_
     out[:, 73] = best_f70 # min__roll__long
     out[:, 74] = best_f71 # max__roll__long
     out[:, 75] = (best_f71 - best_f70) # range__roll__long
-    out[:, 76] = (w_roll[99] - cse38) # delta__roll__long
+    out[:, 76] = (w_roll[99] - cse37) # delta__roll__long
     out[:, 77] = best_f74 # min__spin_lp__long
     out[:, 78] = best_f75 # max__spin_lp__long
     out[:, 79] = energy_f76 # energy__spin_lp__long
