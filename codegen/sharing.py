@@ -46,9 +46,17 @@ class SharedWindow:
     names: dict                      # column -> feature name (for comments)
 
 
+_LAST: list = []      # (program, result) of the latest calls: numpy, C and Swift share one
+
+
 def share_program(program: Program) -> dict[str, SharedWindow]:
     """{window name: merged kernel} for every window with features."""
-    return {w.name: share_window(w) for w in program.windows if w.features}
+    for done, result in _LAST:
+        if done is program:
+            return result
+    result = {w.name: share_window(w) for w in program.windows if w.features}
+    _LAST[:] = [(program, result), *_LAST[:1]]
+    return result
 
 
 def share_window(window: WindowPlan) -> SharedWindow:
@@ -269,6 +277,7 @@ def _writes(stmt) -> set[str]:
 
 
 def _fuse_loops(body: list) -> list:
+    reads, writes = _memo(_reads), _memo(_writes)     # statements are immutable
     changed = True
     while changed:
         changed = False
@@ -280,7 +289,7 @@ def _fuse_loops(body: list) -> list:
                 if not (isinstance(target, ir.Loop) and target.start == loop.start
                         and target.stop == loop.stop):
                     continue
-                plan = _hoist_plan(body, m, p)
+                plan = _hoist_plan(body, m, p, reads, writes)
                 if plan is None:
                     continue
                 hoisted = [body[i] for i in plan]
@@ -297,24 +306,37 @@ def _fuse_loops(body: list) -> list:
     return body
 
 
-def _hoist_plan(body: list, m: int, p: int) -> list[int] | None:
+def _memo(f: Callable) -> Callable:
+    """``f`` of a statement, computed once per statement object."""
+    seen: dict[int, tuple] = {}
+
+    def cached(stmt):
+        hit = seen.get(id(stmt))
+        if hit is None or hit[0] is not stmt:
+            hit = seen[id(stmt)] = (stmt, f(stmt))
+        return hit[1]
+    return cached
+
+
+def _hoist_plan(body: list, m: int, p: int, reads: Callable = _reads,
+                writes: Callable = _writes) -> list[int] | None:
     """Indices in (m, p) of the plain ``let``s that loop ``p`` needs (directly or through each
     other) and that move above loop ``m`` so that ``p`` can join ``m``; None when it cannot."""
     loop, target = body[p], body[m]
-    need = _reads(loop)
+    need = reads(loop)
     hoist: list[int] = []
     for i in range(p - 1, m, -1):
         stmt = body[i]
-        if _writes(stmt) & need:
+        if writes(stmt) & need:
             if not isinstance(stmt, ir.Let):
                 return None          # the loop reads what a loop or assignment in between makes
             hoist.append(i)
-            need = need | _reads(stmt)
-    if _writes(target) & need:
+            need = need | reads(stmt)
+    if writes(target) & need:
         return None
-    writes = _writes(loop)
+    loop_writes = writes(loop)
     for i in [m] + [i for i in range(m + 1, p) if i not in hoist]:
-        if (_reads(body[i]) | _writes(body[i])) & writes:
+        if (reads(body[i]) | writes(body[i])) & loop_writes:
             return None              # a statement the loop would now precede sees its writes
     return sorted(hoist)
 
