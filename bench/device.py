@@ -186,3 +186,7 @@ def run_section(res: Results, work: Path) -> None:
                      f"{nv_ns / c_ns:.2f}x its time (ns/push rows above)"))
 
     res.checks["naive_c_max_rel_diff"] = agree["max"]
+
+    # ---- exact incremental min/max: measured, not adopted (bench/incremental.py) ----------
+    from .incremental import run_rows
+    run_rows(res, work)

@@ -21,6 +21,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import TIMING, Results, Row, machine, write_json  # noqa: E402
+from bench.incremental import ROW_IDS as INCREMENTAL_ROW_IDS  # noqa: E402
 
 # Every benchmark row the suite produces (a row may repeat for several sizes). The smoke test
 # checks that a --quick run produces each one.
@@ -33,6 +34,7 @@ ROW_IDS = (
     "train.scaling.shared8", "train.scaling.shared8_blocks", "train.scaling.twist_and_go",
     "device.c.push", "device.c.state", "device.c_clang.push", "device.naive_c.push",
     "device.swift.push", "device.swift.state", "device.c.callgrind", "device.naive_c.callgrind",
+    *INCREMENTAL_ROW_IDS,
     "build.featgen.example", "build.featgen.features_only", "build.swift.release",
     "predict.own_c", "predict.own_c_batch", "predict.tl2cgen_c", "predict.xgboost",
     "predict.text_size",
