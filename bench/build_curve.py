@@ -11,7 +11,6 @@ release`` of the emitted iOS package (new ``--scratch-path``). Prints one JSON l
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -21,36 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import yaml
-
 from . import specs
 from .common import ROOT, find_swift
-from .prediction import _train
-
-
-def model_spec(directory: Path, booster) -> Path:
-    """A copy of the example spec whose ``model:`` is ``booster``, as ``featgen train`` would
-    leave it; returns the spec's path."""
-    from codegen.trees.model_dir import FORMAT, META_FILE, MODEL_FILE, feature_order_hash
-    from featurespec import load_spec
-
-    model = directory / "model"
-    model.mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(model / MODEL_FILE))
-    raw = (model / MODEL_FILE).read_bytes()
-    doc = specs.example_document()
-    doc["model"] = {"path": "model"}
-    path = directory / "spec.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    spec = load_spec(path)
-    meta = {"format": FORMAT, "spec_name": spec.name, "spec_hash": spec.spec_hash,
-            "features_hash": spec.features_hash,
-            "feature_order_sha256": feature_order_hash(spec.feature_names),
-            "model_sha256": hashlib.sha256(raw).hexdigest(), "objective": "binary:logistic",
-            "n_classes": 2, "feature_names": list(spec.feature_names)}
-    (model / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-    return path
+from .prediction import _train, model_spec, training_set
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,18 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sizes = [int(t) for t in args.trees.split(",")]
     swift = find_swift()
-    spec, files = specs.example()
-    X, _ = specs.numpy_module(files, spec.name).featurize(
-        specs.recording(5_000, len(spec.inputs), seed=21))
-    rng = np.random.default_rng(0)
-    score = X[:, 0] * X[:, 73] + X[:, 10] - np.median(X[:, 10])
-    y = ((score > np.median(score)) ^ (rng.random(X.shape[0]) < 0.15)).astype(np.float64)
-    full = _train(X, y, max(sizes))
+    name = specs.example()[0].name
+    full = _train(*training_set(5_000), max(sizes))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     with tempfile.TemporaryDirectory(prefix="featgen-build-curve-") as tmp:
         for trees in sizes:
             work = Path(tmp) / f"t{trees}"
-            path = model_spec(work, full[:trees])
+            model_spec(work, full[:trees])
+            path = work / "spec.yaml"
             out = work / "generated"
             t0 = time.perf_counter()
             built = subprocess.run([sys.executable, "-m", "featgen.cli", "build", str(path),
@@ -79,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             row = {"trees": trees, "featgen_build_s": round(featgen_s, 1),
                    "featgen_build_ok": built.returncode == 0}
             if built.returncode == 0 and swift:
-                package = out / spec.name / "ios"
+                package = out / name / "ios"
                 t0 = time.perf_counter()
                 compiled = subprocess.run([swift, "build", "-c", "release", "--scratch-path",
                                            str(work / "scratch")], cwd=package,

@@ -123,6 +123,42 @@ def _train(X: np.ndarray, y: np.ndarray, trees: int):
     return xgb.train(params, d, num_boost_round=trees)
 
 
+def training_set(n_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """The example's feature vectors over a seeded recording and a noisy label that depends on
+    a few of them: what the benchmark models are trained on."""
+    spec, files = specs.example()
+    X, _ = specs.numpy_module(files, spec.name).featurize(
+        specs.recording(n_samples, len(spec.inputs), seed=21))
+    rng = np.random.default_rng(0)
+    score = X[:, 0] * X[:, 73] + X[:, 10] - np.median(X[:, 10])
+    y = ((score > np.median(score)) ^ (rng.random(X.shape[0]) < 0.15)).astype(np.float64)
+    return X, y
+
+
+def model_spec(directory: Path, booster):
+    """A copy of the example spec whose ``model:`` is ``booster``, in a model directory as
+    ``featgen train`` writes it (model.json + featgen_model.json); returns the loaded spec."""
+    from codegen.trees.model_dir import FORMAT, META_FILE, MODEL_FILE, feature_order_hash
+    from featurespec import load_spec
+
+    model = directory / "model"
+    model.mkdir(parents=True, exist_ok=True)
+    booster.save_model(str(model / MODEL_FILE))
+    raw = (model / MODEL_FILE).read_bytes()
+    doc = specs.example_document()
+    doc["model"] = {"path": "model"}
+    (directory / "spec.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    spec = load_spec(directory / "spec.yaml")
+    meta = {"format": FORMAT, "spec_name": spec.name, "spec_hash": spec.spec_hash,
+            "features_hash": spec.features_hash,
+            "feature_order_sha256": feature_order_hash(spec.feature_names),
+            "model_sha256": hashlib.sha256(raw).hexdigest(),
+            "objective": "binary:logistic", "n_classes": 2,
+            "feature_names": list(spec.feature_names)}
+    (model / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    return spec
+
+
 def run_section(res: Results, work: Path) -> None:
     try:
         import codegen.trees.build  # noqa: F401
@@ -132,19 +168,11 @@ def run_section(res: Results, work: Path) -> None:
         _todo(res, f"cannot import the model emitter or its tools: {exc}")
         return
     from codegen.build import generate
-    from codegen.trees.model_dir import FORMAT, META_FILE, MODEL_FILE, feature_order_hash
-    from featurespec import load_spec
 
     quick = res.quick
     sizes = [20] if quick else [100, 500, 2000]
-    base_spec, base_files = specs.example()
-    name = base_spec.name
-    module = specs.numpy_module(base_files, name)
-    X, _ = module.featurize(specs.recording(3_000 if quick else 5_000, len(base_spec.inputs),
-                                            seed=21))
-    rng = np.random.default_rng(0)
-    score = X[:, 0] * X[:, 73] + X[:, 10] - np.median(X[:, 10])
-    y = ((score > np.median(score)) ^ (rng.random(X.shape[0]) < 0.15)).astype(np.float64)
+    name = specs.example()[0].name
+    X, y = training_set(3_000 if quick else 5_000)
     rows = X[: 500 if quick else 2_000]
     rows_path = work / "rows.bin"
     work.mkdir(parents=True, exist_ok=True)
@@ -158,21 +186,7 @@ def run_section(res: Results, work: Path) -> None:
         booster = full[:trees]
         booster.set_param({"nthread": 1})
         d = work / f"t{trees}"
-        mdir = d / "model"
-        mdir.mkdir(parents=True, exist_ok=True)
-        booster.save_model(str(mdir / MODEL_FILE))
-        raw = (mdir / MODEL_FILE).read_bytes()
-        doc = specs.example_document()
-        doc["model"] = {"path": "model"}
-        (d / "spec.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-        spec = load_spec(d / "spec.yaml")
-        meta = {"format": FORMAT, "spec_name": spec.name, "spec_hash": spec.spec_hash,
-                "features_hash": spec.features_hash,
-                "feature_order_sha256": feature_order_hash(spec.feature_names),
-                "model_sha256": hashlib.sha256(raw).hexdigest(),
-                "objective": "binary:logistic", "n_classes": 2,
-                "feature_names": list(spec.feature_names)}
-        (mdir / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        spec = model_spec(d, booster)
         t0 = time.perf_counter()
         files = generate(spec)
         gen_s = time.perf_counter() - t0
