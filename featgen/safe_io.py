@@ -1,0 +1,108 @@
+"""Crash-safe outputs: a file or a directory appears at its final path complete, or not at all.
+
+Every command that writes a user-visible output (featurize, train, build, parity reports,
+schema) writes beside the final path, flushes to disk, then renames over it. A run killed
+half-way (SIGTERM, SIGINT, a full disk) leaves the previous output intact, or no output, plus
+at worst a hidden ``.<name>.featgen-tmp-*`` sibling, never a truncated file at the final path.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+TMP_MARK = ".featgen-tmp-"
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (best effort: not every filesystem allows it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None,
+                newline: str | None = None) -> Iterator:
+    """Open a temporary sibling of ``path`` for writing; on a clean exit flush, fsync and rename
+    it to ``path`` (mode 0666 & ~umask, like a plain ``open``); on any exception remove it."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TMP_MARK}", dir=directory)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())
+        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(directory)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_file(path, "wb") as handle:
+        handle.write(data)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    with atomic_file(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty staging directory beside ``path``; on a clean exit it replaces ``path``
+    (the old tree is moved aside, the new one renamed in, the old one removed), so a reader sees
+    the old tree or the new one, never a mix. On any exception the staging tree is removed and
+    ``path`` is untouched. Directories are 0777 & ~umask, like ``mkdir``."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}{TMP_MARK}", dir=directory))
+    try:
+        os.chmod(staging, 0o777 & ~_umask())
+        yield staging
+        _fsync_tree(staging)
+        old = None
+        if path.exists() or path.is_symlink():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}{TMP_MARK}old-", dir=directory))
+            old.rmdir()
+            os.replace(path, old)
+        os.replace(staging, path)
+        _fsync_dir(directory)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _fsync_tree(root: Path) -> None:
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            with contextlib.suppress(OSError):
+                fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        _fsync_dir(Path(dirpath))
