@@ -179,13 +179,17 @@ def scalar_loop(sig: SignalPlan) -> list[str]:
     The restart rule (``SignalPlan.restart``: a non-finite value restarts the signal on the
     next sample as on the first) is the outer ``while``: the inner loop breaks after the
     sample whose value is non-finite and the next pass starts at the sample after it with the
-    ``first`` steps. The test is one float subtraction per sample."""
+    ``first`` steps. The test is one float subtraction and its truth value per sample."""
     name = f"s_{sig.name}"
     reads = sorted(ir_reads(sig) - {sig.name})
     scalar = NumpyEmitter(cur=lambda n: f"x_{n}" if n != sig.name else "y",
                           prev=lambda n: "y" if n == sig.name else f"c_{n}[t - 1]",
                           state=lambda s, slot: f"state_{slot}")
-    restart = scalar.expr(sig.restart)
+    cond = sig.restart
+    # `v != 0.0` is exactly the truth value of the Python float v (NaN is true): one operation
+    # less per sample than the comparison.
+    is_ne_zero = (isinstance(cond, ir.Cmp) and cond.op == "!=" and _is_const(cond.b, 0.0))
+    restart = scalar.expr(cond.a) if is_ne_zero else scalar.expr(cond)
     lines = [f"c_{n} = s_{n}.tolist()" for n in reads]
     lines += [f"y_{sig.name} = [0.0] * n_samples", "t = 0",
               "while t < n_samples:  # a pass per restart: the first sample, or one after a "
