@@ -381,6 +381,7 @@ table.withUnsafeBufferPointer { all in
             case .emitted: emitted += 1; checksum &+= target[i % Featuriser.featureCount].bitPattern
             case .rejected: rejected += 1
             case .pending: break
+            case .invalidArgument: fatalError("a sample of inputCount values was refused")
             }
         }
     }
