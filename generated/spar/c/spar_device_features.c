@@ -3,14 +3,32 @@
  * Spec sha256: 0d7f325b5456a2cd2657ca2f7ddff60f6c459631b0d8a9c89ad29dfb1706a733
  * Do not edit: change the spec and run `featgen build`.
  */
-/* No fused multiply-add: every target must round each product on its own (parity depends on
-   it). clang and ISO C compilers honour the standard pragma; GCC ignores it, so it gets its own
-   pragma here and -ffp-contract=off from the emitted build files. */
+/* The numeric contract: every target rounds each operation on its own, in IEEE double (float
+   for the model's sums), in the order written. Builds that would break it refuse to compile.
+   No fused multiply-add: clang and ISO C compilers honour the standard pragma; GCC ignores it,
+   so it gets its own pragma here and -ffp-contract=off from the emitted build files (contraction
+   itself cannot be detected at compile time: __FP_FAST_FMA only says the instruction exists). */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("fp-contract=off")
 #else
 #pragma STDC FP_CONTRACT OFF
 #endif
+
+#include <float.h>
+
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error "featgen: arithmetic is evaluated in excess precision (FLT_EVAL_METHOD is not 0), so features and margins would differ from training. On 32-bit x86 (x87 math, the compiler default) build with -msse2 -mfpmath=sse (the emitted CMakeLists.txt does)."
+#endif
+#if defined(__FAST_MATH__)
+#error "featgen: -ffast-math (or -Ofast) reorders and approximates floating-point arithmetic, so features and margins would differ from training. Remove it; build with -fno-fast-math (the emitted CMakeLists.txt does)."
+#endif
+#if defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__
+#error "featgen: -ffinite-math-only assumes no NaN or infinity, but the runtime tests for them (non-finite samples, NaN features). Remove it."
+#endif
+#if defined(__ASSOCIATIVE_MATH__) || defined(__RECIPROCAL_MATH__) || defined(__NO_SIGNED_ZEROS__)
+#error "featgen: -fassociative-math, -freciprocal-math or -fno-signed-zeros (parts of -funsafe-math-optimizations) change results. Remove them."
+#endif
+
 
 #include "spar_device_features.h"
 
