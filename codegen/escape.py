@@ -20,7 +20,7 @@ wording included) against what would break any of those comments, and :func:`pyt
 :func:`c_block_comment` and :func:`line_comments` assemble header comments from checked lines.
 
 String literals get a rule per language (quotes, backslashes, Kotlin's ``$`` templates, CMake's
-``${}`` and ``;``, C trigraphs), ASCII-only output; JSON goes through :func:`json_text`, HTML
+``${}``, C trigraphs), ASCII-only where the language allows; JSON goes through :func:`json_text`, HTML
 through :func:`html` (MarkupSafe, what Jinja's autoescape uses), Markdown through
 :func:`markdown`.
 """
@@ -168,12 +168,13 @@ _CMAKE_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def cmake_string(text: str) -> str:
-    """A CMake quoted argument: ``\\``, ``"``, ``$`` (variable references), ``@``, ``;`` (list
-    separators) escaped; a control character other than a newline, CR or tab cannot be written
+    """A CMake quoted argument holding exactly ``text``: ``\\``, ``"`` and ``$`` (variable
+    references) escaped. (``;`` stays: inside quotes it separates nothing, and ``\\;`` would
+    keep its backslash.) A control character other than a newline, CR or tab cannot be written
     (EscapeError)."""
     out = []
     for c in text:
-        if c in '\\"$@;':
+        if c in '\\"$':
             out.append("\\" + c)
         elif c in _CMAKE_ESCAPES:
             out.append(_CMAKE_ESCAPES[c])
