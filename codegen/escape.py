@@ -22,7 +22,7 @@ wording included) against what would break any of those comments, and :func:`pyt
 String literals get a rule per language (quotes, backslashes, Kotlin's ``$`` templates, CMake's
 ``${}``, C trigraphs), ASCII-only where the language allows; JSON goes through :func:`json_text`, HTML
 through :func:`html` (MarkupSafe, what Jinja's autoescape uses), Markdown through
-:func:`markdown`.
+:func:`markdown`, the report's plot titles through :func:`plot_text`.
 """
 from __future__ import annotations
 
@@ -214,6 +214,13 @@ def markdown(text: str) -> str:
         else:
             out.append(ascii(c)[1:-1])
     return "".join(out)
+
+
+def plot_text(text: str) -> str:
+    """Literal text for a matplotlib title or label (the HTML report's plots): ``$`` escaped, so
+    a ``$...$`` pair is not parsed as mathtext (an unknown command there raises at savefig);
+    anything non-printable shown as its Python escape."""
+    return "".join("\\$" if c == "$" else c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 FILTERS = {"ident": identifier, "comment": comment, "py_str": python_string, "c_str": c_string,

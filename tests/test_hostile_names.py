@@ -368,3 +368,24 @@ def test_markdown_rule_leaves_no_live_syntax():
         for i, c in enumerate(out):
             if c in "<>[]()`*_|#":
                 assert out[i - 1] == "\\", (text, out)
+
+
+def test_plot_text_is_never_mathtext():
+    """A recording named ``a $\\undefined$ b`` made matplotlib raise at savefig in the report's
+    timeline title; through escape.plot_text it renders as the literal text."""
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 1), dpi=20)
+    try:
+        ax.set_title("rec $\\undefinedcommand$ x")
+        with pytest.raises(ValueError):         # the raw text: mathtext, and it fails
+            fig.savefig(io.BytesIO(), format="png")
+        for text in ["rec $\\undefinedcommand$ x", "$x$ $$ $\\", HOSTILE[0], HOSTILE[12]]:
+            ax.set_title(escape.plot_text(text))
+            fig.savefig(io.BytesIO(), format="png")
+    finally:
+        plt.close(fig)
