@@ -23,7 +23,7 @@ import numpy as np
 from . import exact
 from .ir import (Buf, Expr, Index, IndexValue, KernelBuilder, Table, Var, WindowRef, eq, fabs,
                  ne, select, sqrt)
-from .params import Interval, Param, at_least, between
+from .params import Interval, Param, at_least, between, hz
 from .transcendentals import LOG
 
 
@@ -550,15 +550,28 @@ def f_last_peak_index(b, x, height):
     b.out(peaks(b, x, height)[1])
 
 
+def _half_period(rate: float) -> float:
+    """h = 0.5 / sample_rate_hz, rounded once; OverflowError when it exceeds the doubles."""
+    return float(Fraction(1, 2) / Fraction(repr(rate)))
+
+
+def _integral_constants(p: dict, rate: float) -> tuple[str, str] | None:
+    try:
+        _half_period(rate)
+    except OverflowError:
+        return "sample_rate_hz", (f"the integral's step 0.5 / sample_rate_hz overflows a double "
+                                  f"at {hz(rate)}; use a larger sample rate")
+    return None
+
+
 @feature("integral", "trapezoid rule over the window in seconds: (sum of (x(k-1) + x(k)), k = "
          "1..L-1, left to right) * h with h = 0.5 / sample_rate_hz rounded once at generation "
-         "time; 0 for L = 1.")
+         "time; 0 for L = 1.", constants=_integral_constants)
 def f_integral(b, x):
     total = b.let("total", 0.0)
     with b.loop(1, x.length) as k:
         b.set(total, total + (x[k - 1] + x[k]))
-    h = float(Fraction(1, 2) / Fraction(repr(b.sample_rate)))
-    b.out(total * h)
+    b.out(total * _half_period(b.sample_rate))
 
 
 def _lag_check(p: dict, length: int, rate: float) -> str | None:

@@ -502,6 +502,11 @@ CONSTANT_CASES = [
     case('histogram_overflow', defect("range: [-8, 8]", "range: [-1.0e+308, 1.0e+308]"),
          "<spec>:15:67: features[1].range: the bin edges of [-1e+308, 1e+308] are not finite: "
          "high - low overflows a double; narrow the range"),
+    case('integral_rate', defect("sample_rate_hz: 50", "sample_rate_hz: 1.0e-310",
+                                 "0.5s", "1", "length: 100", "length: 10")
+         + "  - {compute: integral, of: acc_x, over: long}\n",
+         "<spec>:16:5: features[2]: the integral's step 0.5 / sample_rate_hz overflows a double "
+         "at 1e-310 Hz; use a larger sample rate"),
     case('histogram_edges_repeat', defect("range: [-8, 8]", "range: [0, 5.0e-323]"),
          "<spec>:15:67: features[1].range: 20 bins over [0.0, 5e-323] are narrower than a "
          "double can tell apart (bin edges repeat); widen the range or use fewer bins"),
@@ -802,8 +807,7 @@ def _numeric_cases():
                 yield kind, is_signal, key, param, others, [ORDINARY.get(key, 1.0)] + values
 
 
-def _constants_spec(kind, is_signal: bool, key: str, param, others: dict, value) -> str:
-    settings = dict(others, **{key: value})
+def _constants_spec(kind, is_signal: bool, settings: dict) -> str:
     extra = "".join(f", {k}: {_yaml_param(kind.params[k], v)}" for k, v in settings.items())
     if is_signal:
         sources = ", ".join("abc"[:kind.min_sources])
@@ -835,10 +839,10 @@ def test_extreme_parameters_never_give_nonfinite_constants(kind, is_signal, key,
                                                            values):
     ordinary, *extremes = values
     baseline = _nonfinite_literals(_c_source(
-        load_spec_text(_constants_spec(kind, is_signal, key, param, others, ordinary))))
+        load_spec_text(_constants_spec(kind, is_signal, dict(others, **{key: ordinary})))))
     refused = 0
     for value in extremes:
-        text = _constants_spec(kind, is_signal, key, param, others, value)
+        text = _constants_spec(kind, is_signal, dict(others, **{key: value}))
         try:
             spec = load_spec_text(text)
         except SpecError as exc:
@@ -848,3 +852,89 @@ def test_extreme_parameters_never_give_nonfinite_constants(kind, is_signal, key,
         assert _nonfinite_literals(_c_source(spec)) <= baseline, (key, value)
     assert refused < len(extremes) or param.kind == "range" or key in ("alpha", "cutoff", "q"), \
         "every value refused: the sweep no longer reaches code generation"
+
+
+RATES = (5e-324, 1e-310, 1e-300, 1e-3, 100_000.0)
+
+
+def _every_kind_spec(kinds, rate: float) -> tuple[str, dict[int, str]]:
+    """One spec using each of ``kinds`` once (a signal kind as a signal read by a std feature),
+    required parameters ordinary, frequencies scaled with the rate; and {line: kind name}."""
+    scale = rate / 50
+    lines = ["spec: featgen/v1", "name: every", f"sample_rate_hz: {_yaml_number(rate)}",
+             "inputs: [a, b, c]", "signals:"]
+    features = ["features:"]
+    where: dict[int, str] = {}
+    for kind, is_signal in kinds:
+        settings = {k: ORDINARY.get(k, {"int": 4, "ints": (1,)}.get(p.kind))
+                    for k, p in kind.params.items() if p.required}
+        if "cutoff" in settings:
+            settings["cutoff"] = 3.0 * scale
+        if "band" in settings:
+            settings["band"] = (2.0 * scale, 5.0 * scale)
+        extra = "".join(f", {k}: {_yaml_param(kind.params[k], v)}" for k, v in settings.items())
+        if is_signal:
+            sources = ", ".join("abc"[:kind.min_sources])
+            sources = f"[{sources}]" if kind.min_sources > 1 else sources
+            lines.append(f"  s_{kind.name}: {{{kind.name}: {sources}{extra}}}")
+            where[len(lines)] = kind.name
+            features.append(f"  - {{compute: std, of: s_{kind.name}, over: w}}")
+        else:
+            of = "a" if kind.n_signals == 1 else "[[" + ", ".join("abc"[:kind.n_signals]) + "]]"
+            features.append(f"  - {{compute: {kind.name}, of: {of}, over: w{extra}}}")
+    first_feature = len(lines) + 3      # after windows: and its entry
+    for i, line in enumerate(features[1:]):
+        if "of: s_" not in line:
+            where[first_feature + 1 + i] = line.split("compute: ")[1].split(",")[0]
+    text = "\n".join(lines + ["windows:", "  w: {length: 64, hop: 8}"] + features) + "\n"
+    return text, where
+
+
+def test_extreme_sample_rates_never_give_nonfinite_constants():
+    """Every signal and feature kind at sample rates from the smallest subnormal to the maximum
+    (frequencies scaled along): a located error for the kinds that cannot be generated there,
+    and for the rest no non-finite constant beyond those at 50 Hz."""
+    from codegen.features import FEATURES
+    from codegen.signals import SIGNALS
+
+    kinds = [(k, True) for k in SIGNALS.values()] + [(k, False) for k in FEATURES.values()]
+    refused: dict[float, set[str]] = {}
+    for rate in RATES:
+        remaining = list(kinds)
+        while True:
+            text, where = _every_kind_spec(remaining, rate)
+            try:
+                spec = load_spec_text(text)
+            except SpecError as exc:
+                bad = set()
+                for problem in exc.problems:
+                    assert LOCATED.match(str(problem)) and problem.line in where, str(problem)
+                    bad.add(where[problem.line])
+                refused.setdefault(rate, set()).update(bad)
+                remaining = [(k, sig) for k, sig in remaining if k.name not in bad]
+                continue
+            baseline = _nonfinite_literals(_c_source(load_spec_text(
+                _every_kind_spec(remaining, 50.0)[0])))
+            assert _nonfinite_literals(_c_source(spec)) <= baseline, rate
+            break
+    assert len(kinds) > 40
+    assert refused[5e-324] >= {"lowpass", "integral"} and not refused.get(100_000.0)
+
+
+def test_a_failed_generation_time_computation_is_still_a_located_error(monkeypatch):
+    """The last line of defence: arithmetic that fails while lowering (a constants rule that
+    missed a case) is a SpecError located at the feature, not a traceback."""
+    from codegen import features
+    from codegen.build import generate
+
+    def overflow(b, x, **params):
+        raise OverflowError("integer division result too large for a float")
+
+    kind = features.FEATURES["std"]
+    monkeypatch.setitem(features.FEATURES, "std", FeatureKind(**{**kind.__dict__,
+                                                                 "build": overflow}))
+    with pytest.raises(SpecError) as info:
+        generate(load_spec_text(BASE))
+    assert str(info.value) == ("<spec>:12:21: features[0].compute[1]: the constants of this std "
+                               "feature cannot be computed in double precision (OverflowError: "
+                               "integer division result too large for a float)")
