@@ -20,9 +20,9 @@ wording included) against what would break any of those comments, and :func:`pyt
 :func:`c_block_comment` and :func:`line_comments` assemble header comments from checked lines.
 
 String literals get a rule per language (quotes, backslashes, Kotlin's ``$`` templates, CMake's
-``${}``, C trigraphs), ASCII-only where the language allows; JSON goes through :func:`json_text`, HTML
-through :func:`html` (MarkupSafe, what Jinja's autoescape uses), Markdown through
-:func:`markdown`, the report's plot titles through :func:`plot_text`.
+``${}``, C trigraphs), ASCII-only where the language allows; JSON goes through
+:func:`json_text`, HTML through :func:`html` (MarkupSafe, what Jinja's autoescape uses),
+Markdown through :func:`markdown`, the report's plot titles through :func:`plot_text`.
 """
 from __future__ import annotations
 
