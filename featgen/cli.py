@@ -64,7 +64,7 @@ def build(spec: str, output: str, all_features: bool) -> None:
     target = Path(output) / parsed.name
     write_tree(files, target)
     console.print(f"wrote {len(files)} files to {target}/ ({len(parsed.feature_names)} features, "
-                  f"spec {parsed.spec_hash[:12]})")
+                  f"spec {parsed.spec_hash[:12]})", markup=False)
     if parsed.model is not None:
         from .model_cli import model_summary
         console.print(model_summary(files), soft_wrap=True)
@@ -85,7 +85,7 @@ def check(spec: str, output: str, all_features: bool) -> None:
     if problems:
         _fail(f"{target}/ is stale; run `featgen build {spec} -o {output}`:\n  "
               + "\n  ".join(problems), status=1)
-    console.print(f"{target}/ is up to date ({len(files)} files)")
+    console.print(f"{target}/ is up to date ({len(files)} files)", markup=False)
 
 
 @main.command()
@@ -130,7 +130,7 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
     write_features(Path(output), parsed.feature_names, tables)
     rows = sum(x.shape[0] for x, _ in tables.values())
     console.print(f"wrote {rows} vectors x {len(parsed.feature_names)} features from "
-                  f"{len(tables)} recording(s) to {output}")
+                  f"{len(tables)} recording(s) to {output}", markup=False)
 
 
 @main.command()
@@ -215,7 +215,7 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
                          predictions, None if swiftc is not None else
                          "no swiftc on PATH or in /opt/swift/usr/bin", source,
                          synthetic=not data)
-        console.print(f"wrote the HTML report to {html_path}", soft_wrap=True)
+        console.print(f"wrote the HTML report to {html_path}", soft_wrap=True, markup=False)
     if not all(c.identical for c in comparisons) or (predictions and not predictions["identical"]):
         sys.exit(1)
     if swiftc is None:
@@ -240,7 +240,7 @@ def schema(output: str | None) -> None:
 
     if output:
         Path(output).write_text(schema_text())
-        console.print(f"wrote the spec's JSON Schema to {output}")
+        console.print(f"wrote the spec's JSON Schema to {output}", markup=False)
     else:
         click.echo(schema_text(), nl=False)
 
@@ -318,11 +318,12 @@ def _print_report(spec, recordings, comparisons, all_features: bool) -> None:
         console.print(f"{c.target}: {c.vectors} vectors; {exact}/{len(c.stats)} features "
                       f"bit-identical; worst feature {w.name} ({w.max_ulp} ULP): {verdict}",
                       markup=True)
-        for p in c.problems:
-            console.print(f"  {p}")
+        for p in c.problems:        # they name recordings: user text, never markup
+            console.print(f"  {p}", markup=False)
         for s in c.stats:
             if s.mismatches:
-                console.print(f"  {s.name}: {s.mismatches} mismatches; first: {s.first}")
+                console.print(f"  {s.name}: {s.mismatches} mismatches; first: {s.first}",
+                              markup=False)
 
 
 def _ulp_cell(stat) -> str:

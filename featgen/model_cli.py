@@ -89,7 +89,7 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
         for line in summary_lines(metrics) + comparison_lines(metrics):
             cli.console.print(line, soft_wrap=True, markup=False)
         cli.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
-                          soft_wrap=True)
+                          soft_wrap=True, markup=False)
         return
     if compare_local:
         cli._fail("--compare-local compares a --cluster model with the single-machine one; "
@@ -108,7 +108,7 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
     for line in summary_lines(metrics):
         cli.console.print(line, soft_wrap=True)
     cli.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
-                      soft_wrap=True)
+                      soft_wrap=True, markup=False)
 
 
 @click.command("proximity")

@@ -34,7 +34,11 @@ SCHEMA_ID = "urn:featgen:spec:v1"
 # name_problem() as a pattern: a letter, then letters, digits and single inner underscores (no
 # '__', no trailing '_'); at most MAX_NAME characters; not a reserved word. tests/test_schema.py
 # checks the pattern against name_problem on generated strings.
-NAME_PATTERN = "^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
+# The end of the text in both regex dialects: a bare `$` also matches before a final newline in
+# Python's re (jsonschema's engine) but not in ECMA-262 (editors'), so 'a\n' would pass one and
+# fail the other (and the validator).
+END = r"(?!\n)$"
+NAME_PATTERN = "^[a-z][a-z0-9]*(_[a-z0-9]+)*" + END
 
 # Rules the validator enforces that a JSON Schema cannot state, because they need the rest of the
 # document or arithmetic a schema does not have. Each is reported by `featgen build` with its
@@ -209,7 +213,7 @@ def _samples(minimum: int, maximum: int, what: str) -> dict:
     return {"description": f"{what}: a whole number of samples, or a duration like '0.5s' or "
                            "'250ms' (a whole number of samples at sample_rate_hz)",
             "anyOf": [{"type": "integer", "minimum": minimum, "maximum": maximum},
-                      {"type": "string", "pattern": f"^(?:{DURATION.pattern})$"}]}
+                      {"type": "string", "pattern": f"^(?:{DURATION.pattern})" + END}]}
 
 
 def spec_schema() -> dict:

@@ -256,6 +256,14 @@ NAME_CHARS = st.sampled_from(list("abz09_A-. ") + ["\u0430", "\n"])
 RESERVED_WORDS = sorted(set().union(*(w for _, w in RESERVED)))
 
 
+@pytest.mark.parametrize("value", ["a\n", "acc_x\n", "a\r", "\na", "a\n\n", "a b"])
+def test_a_trailing_newline_is_not_a_name_in_either_regex_dialect(value):
+    """Python's `$` matches before a final newline; the schema must not (nor must the validator)."""
+    names = jsonschema.Draft202012Validator({**SCHEMA["$defs"]["name"], "$defs": SCHEMA["$defs"]})
+    assert name_problem(value, "a name") is not None
+    assert not names.is_valid(value)
+
+
 @settings(max_examples=400, derandomize=True, deadline=None)
 @given(st.one_of(st.text(NAME_CHARS, max_size=52), st.sampled_from(RESERVED_WORDS),
                  st.integers(1, 60).map(lambda n: "a" * n), st.sampled_from(["on", "yes", "n"])))
@@ -269,7 +277,8 @@ def test_name_rules_agree_with_the_validator(value):
 @pytest.mark.parametrize("length, ok", [(1, True), (65536, True), (0, False), (65537, False),
                                         ("0.5s", True), ("250ms", True), (".5s", True),
                                         ("2 s", False), ("0.5sec", False), ("1e3ms", False),
-                                        ("\uff15s", False), (2.5, False), (True, False)])
+                                        ("\uff15s", False), (2.5, False), (True, False),
+                                        ("0.5s\n", False)])
 def test_window_lengths(length, ok):
     doc = yaml.safe_load(_cases.BASE)
     doc["windows"]["long"]["length"] = length
