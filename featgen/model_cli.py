@@ -75,7 +75,16 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
     from .parquet_io import local_files
     from .train import Params, TrainError, summary_lines, train
 
+    from featurespec.errors import OutputError
+
+    from .safe_io import check_output_folder
+    from .train import model_output_problem
+
     cli = _cli()
+    problem = model_output_problem(Path(output))     # before featurising and training
+    if problem:
+        raise OutputError(problem)
+    check_output_folder(Path(output).parent, f"-o {output}", create=True)
     try:
         parsed = load_spec(spec)
     except SpecError as exc:
@@ -130,7 +139,11 @@ def proximity_command(spec, data, ulps, json_path, top) -> None:
 
     from .data import read_recordings
 
+    from .safe_io import check_output_file
+
     cli = _cli()
+    if json_path:
+        check_output_file(json_path, "--json")
     parsed, files = cli._load(spec)
     if parsed.model is None:
         cli._fail(f"{spec} has no model: block; proximity needs a model's thresholds")
@@ -156,8 +169,9 @@ def proximity_command(spec, data, ulps, json_path, top) -> None:
                       f"one, over {len(rows)} split features x {X.shape[0]} vectors",
                       soft_wrap=True)
     if json_path:
-        Path(json_path).write_text(json.dumps({"k": ulps, "vectors": int(X.shape[0]),
-                                               "features": rows}, indent=2) + "\n")
+        from .safe_io import write_text_atomic
+        write_text_atomic(json_path, json.dumps({"k": ulps, "vectors": int(X.shape[0]),
+                                                 "features": rows}, indent=2) + "\n")
 
 
 def model_parity(spec, files: dict, module, recordings: dict) -> dict:
