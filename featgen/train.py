@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import math
@@ -225,7 +226,7 @@ def write_model_directory(out: Path, files: dict[str, bytes]) -> list[str]:
 
     from featurespec.errors import OutputError
 
-    from .safe_io import atomic_directory
+    from .safe_io import atomic_directory, write_bytes_atomic
 
     out = Path(out)
     problem = model_output_problem(out)
@@ -240,17 +241,26 @@ def write_model_directory(out: Path, files: dict[str, bytes]) -> list[str]:
         except OSError:
             shutil.copy2(src, dst)
 
-    with atomic_directory(out) as staging:
-        for name, data in files.items():
-            (staging / name).write_bytes(data)
-        for name in kept:
-            src = out / name
-            if src.is_symlink():
-                os.symlink(os.readlink(src), staging / name)
-            elif src.is_dir():
-                shutil.copytree(src, staging / name, symlinks=True, copy_function=link)
-            else:
-                link(src, staging / name)
+    try:
+        with atomic_directory(out) as staging:
+            for name, data in files.items():
+                (staging / name).write_bytes(data)
+            for name in kept:
+                src = out / name
+                if src.is_symlink():
+                    os.symlink(os.readlink(src), staging / name)
+                elif src.is_dir():
+                    shutil.copytree(src, staging / name, symlinks=True, copy_function=link)
+                else:
+                    link(src, staging / name)
+    except OSError as exc:
+        if exc.errno not in (errno.EBUSY, errno.EXDEV) or not out.is_dir():
+            raise
+        # OUT is a mount point (SageMaker's /opt/ml/model may be): it cannot be renamed, so
+        # each file is replaced atomically, model.json last; a run killed in between leaves
+        # a directory featgen build refuses (model_sha256), never one it ships
+        for name in sorted(files, key=lambda n: n == MODEL_FILE):
+            write_bytes_atomic(out / name, files[name])
     return kept
 
 

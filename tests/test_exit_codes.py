@@ -467,3 +467,37 @@ def test_help_documents_the_exit_codes():
 def test_version_exits_0():
     result = run("--version")
     assert result.exit_code == 0 and codegen.__version__ in result.output
+
+
+def test_a_model_directory_that_cannot_be_renamed_is_written_file_by_file(tmp_path, model_dir,
+                                                                         monkeypatch):
+    """SageMaker's /opt/ml/model may be a mount point (rename: EBUSY): each file is replaced
+    atomically instead, model.json last, so a kill in between leaves a directory the build
+    refuses (the hash check), not a silent mix."""
+    import contextlib
+    import shutil
+
+    import featgen.safe_io as safe_io
+    from featgen.train import write_model_directory
+
+    out = tmp_path / "model"
+    shutil.copytree(model_dir, out)
+    (out / "evaluation.json").write_text("mine\n")
+
+    @contextlib.contextmanager
+    def mount_point(path):
+        yield tmp_path / "staging-never-renamed"
+        raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), str(path))
+
+    monkeypatch.setattr(safe_io, "atomic_directory", mount_point)
+    (tmp_path / "staging-never-renamed").mkdir()
+    files = {"model.json": b"{}\n", "featgen_model.json": b'{"format": "featgen-model/1"}\n',
+             "metrics.json": b"{}\n"}
+    order = []
+    real = safe_io.write_bytes_atomic
+    monkeypatch.setattr(safe_io, "write_bytes_atomic",
+                        lambda path, data: (order.append(Path(path).name), real(path, data)))
+    assert write_model_directory(out, files) == ["evaluation.json"]
+    assert order[-1] == "model.json"
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name in files} == files
+    assert (out / "evaluation.json").read_text() == "mine\n"
