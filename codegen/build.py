@@ -8,8 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 
 import jinja2
@@ -320,12 +320,6 @@ def tree_problem(target: Path, protect: tuple = ()) -> str | None:
     return None
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_tree(files: dict[str, str | bytes], target: Path, protect: tuple = ()) -> None:
     """Replace directory ``target`` with exactly ``files`` when ``tree_problem`` allows it
     (else OutputError, nothing written). The tree is written to a hidden sibling, flushed to
@@ -336,10 +330,14 @@ def write_tree(files: dict[str, str | bytes], target: Path, protect: tuple = ())
     if problem:
         raise OutputError(problem)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.featgen-tmp-", dir=target.parent))
-    old = None
+
+    def sibling(tag: str = "") -> Path:     # named before it exists: a signal right after the
+        return target.with_name(            # mkdir still finds it in the cleanup
+            f".{target.name}.featgen-tmp-{tag}{os.getpid()}-{secrets.token_hex(4)}")
+
+    staging, old = sibling(), None
     try:
-        os.chmod(staging, 0o777 & ~_umask())     # mkdtemp makes 0700
+        os.mkdir(staging, 0o777)            # the umask applies (mkdtemp's 0700 would not)
         for rel, text in files.items():
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -347,14 +345,13 @@ def write_tree(files: dict[str, str | bytes], target: Path, protect: tuple = ())
                 handle.write(_bytes(text))
                 handle.flush()
                 os.fsync(handle.fileno())
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.featgen-tmp-old-",
-                                        dir=target.parent))
-            os.replace(target, old)      # an empty directory is replaced by a rename
+        if os.path.lexists(target):
+            old = sibling("old-")
+            os.replace(target, old)
         os.replace(staging, target)
     except BaseException:
-        if old is not None and not target.exists():
-            os.replace(old, target)      # put the old tree back
+        if old is not None and not os.path.lexists(target) and os.path.lexists(old):
+            os.replace(old, target)         # interrupted between the two renames: put it back
             old = None
         shutil.rmtree(staging, ignore_errors=True)
         raise

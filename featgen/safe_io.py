@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,10 +34,10 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _sibling(path: Path, tag: str = "") -> Path:
+    """A fresh hidden name beside ``path``, chosen BEFORE anything is created: a signal that
+    lands just after the creation still finds the name in the cleanup (mkstemp's would not)."""
+    return path.with_name(f".{path.name}{TMP_MARK}{tag}{os.getpid()}-{secrets.token_hex(4)}")
 
 
 @contextlib.contextmanager
@@ -47,9 +47,9 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb", encoding: str | None 
     it to ``path`` (mode 0666 & ~umask, like a plain ``open``); on any exception remove it."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TMP_MARK}", dir=directory)
+    tmp = _sibling(path)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)     # umask applies
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
             yield handle
             handle.flush()
@@ -82,20 +82,18 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     ``path`` is untouched. Directories are 0777 & ~umask, like ``mkdir``."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}{TMP_MARK}", dir=directory))
-    old = None
+    staging, old = _sibling(path), None
     try:
-        os.chmod(staging, 0o777 & ~_umask())
+        os.mkdir(staging, 0o777)        # the umask applies
         yield staging
         _fsync_tree(staging)
-        if path.exists() or path.is_symlink():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}{TMP_MARK}old-", dir=directory))
-            old.rmdir()
+        if os.path.lexists(path):
+            old = _sibling(path, "old-")
             os.replace(path, old)
         os.replace(staging, path)
         _fsync_dir(directory)
     except BaseException:
-        if old is not None and not os.path.lexists(path):
+        if old is not None and not os.path.lexists(path) and os.path.lexists(old):
             os.replace(old, path)       # interrupted between the two renames: put it back
             old = None
         shutil.rmtree(staging, ignore_errors=True)
@@ -149,9 +147,11 @@ def check_output_folder(folder: str | os.PathLike, what: str, create: bool = Fal
         raise OutputError(f"{what}: the folder {folder} does not exist")
     if not probe.is_dir():
         raise OutputError(f"{what}: {probe} is not a folder")
+    tmp = _sibling(probe / "featgen-probe")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".featgen-probe{TMP_MARK}", dir=probe)
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError as exc:
         raise OutputError(f"{what}: cannot write in {probe} ({exc.strerror})") from None
-    os.close(fd)
-    os.unlink(tmp)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
