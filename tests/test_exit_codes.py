@@ -501,3 +501,14 @@ def test_a_model_directory_that_cannot_be_renamed_is_written_file_by_file(tmp_pa
     assert order[-1] == "model.json"
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.name in files} == files
     assert (out / "evaluation.json").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("command", ["build", "train"])
+def test_an_unwritable_output_folder_is_refused_up_front(spec, labelled, command):
+    """/proc refuses new files even to root: probed before any work."""
+    args = (["build", spec, "-o", "/proc/featgen-out"] if command == "build" else
+            ["train", spec, *labelled, "-o", "/proc/featgen-model", "--rounds", "2"])
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert "cannot write in /proc" in result.output and "Traceback" not in result.output
+    assert "ROC AUC" not in result.output
