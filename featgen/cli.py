@@ -114,8 +114,11 @@ def _exit_status(invoke) -> int:
         return 2
     except OSError as exc:
         if exc.errno == errno.EPIPE:    # `featgen vocabulary | head`: the reader left
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), sys.stdout.fileno())
+            try:                        # (no second error when Python flushes stdout at exit)
+                with open(os.devnull, "w") as null:
+                    os.dup2(null.fileno(), sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
             return 141
         where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
         errors.print(f"[bold red]error:[/] {escape(where + ': ' if where else '')}"

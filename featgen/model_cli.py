@@ -70,15 +70,12 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
     """Featurise labelled recordings in DATA with SPEC's generated numpy code, train XGBoost
     (train/test split by group, never by window), write the model directory and print metrics."""
     from featurespec import SpecError, load_spec
+    from featurespec.errors import OutputError
 
     from .data import read_labeled
     from .parquet_io import local_files
-    from .train import Params, TrainError, summary_lines, train
-
-    from featurespec.errors import OutputError
-
     from .safe_io import check_output_folder
-    from .train import model_output_problem
+    from .train import Params, TrainError, model_output_problem, summary_lines, train
 
     cli = _cli()
     problem = model_output_problem(Path(output))     # before featurising and training
@@ -138,7 +135,6 @@ def proximity_command(spec, data, ulps, json_path, top) -> None:
     from parity_tests.harness import load_numpy_module
 
     from .data import read_recordings
-
     from .safe_io import check_output_file
 
     cli = _cli()
