@@ -458,5 +458,7 @@ def build_report(spec, files: dict, module, recordings: dict, comparisons, predi
 
 
 def write_report(path: Path, *args, **kwargs) -> None:
-    Path(path).write_text(build_report(*args, **kwargs), encoding="utf-8")
+    """Build the report, then write it atomically (a killed run leaves no half page)."""
+    from .safe_io import write_text_atomic
+    write_text_atomic(path, build_report(*args, **kwargs))
 
