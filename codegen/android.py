@@ -45,7 +45,8 @@ def android_files(env, files: dict, common: dict, header_lines: list[str],
     cls = type_name(name)
     # With a model the detector runs the device featuriser (only what the model reads).
     feat = model["device"]["featuriser"] if model is not None else name
-    parts = [f"{feat}_features"] + ([f"{name}_model", f"{name}_detector"]
+    parts = [f"{feat}_features"] + ([f"{name}_model", f"{name}_detector",
+                                                   f"{name}_recorder"]
                                      if model is not None else [])
     lines = list(header_lines)
     if model is not None:

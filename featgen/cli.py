@@ -355,6 +355,49 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
             _fail("CI=true and the Swift target was not checked", status=1)
 
 
+@main.command()
+@click.argument("log", type=click.Path(exists=True))
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False),
+              help="The spec this checkout builds (default: examples/<name in the log>/spec.yaml).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Write the report as JSON (one entry per log).")
+def replay(log: str, spec_path: str | None, json_path: str | None) -> None:
+    """Re-run a flight-recorder LOG (or a directory of *.fglog) through numpy and XGBoost.
+
+    Reports identity (hashes), the first diverging push and feature(s), the ULP distance, the
+    suspected cause, the events that would differ, and a summary. Exit 0 identical, 1 diverged,
+    2 malformed log (the error names the byte offset)."""
+    from .replay import compare, read_log, reference, summary_lines
+
+    if json_path:
+        check_output_file(json_path, "--json")
+    path = Path(log)
+    paths = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    if not paths:
+        raise click.BadParameter(f"{log}: no log files in the directory", param_hint="LOG")
+    logs = [(p, read_log(p)) for p in paths]          # every log whole before any replay
+    refs: dict = {}
+    reports = {}
+    for p, parsed in logs:
+        sp = spec_path or f"examples/{parsed.header.spec_name}/spec.yaml"
+        if not Path(sp).is_file():
+            raise click.UsageError(f"{p}: no --spec given and {sp} does not exist")
+        if sp not in refs:
+            refs[sp] = reference(sp)
+        report = compare(parsed, refs[sp])
+        reports[str(p)] = report
+        for line in summary_lines(str(p), report):
+            console.print(line, soft_wrap=True, markup=False)
+    if len(reports) > 1:
+        bad = [k for k, r in reports.items() if not r["identical"]]
+        console.print(f"{len(reports)} logs: {len(reports) - len(bad)} identical, {len(bad)} "
+                      "diverged", soft_wrap=True, markup=False)
+    if json_path:
+        write_text_atomic(json_path, json.dumps(reports, indent=2) + "\n")
+    if not all(r["identical"] for r in reports.values()):
+        sys.exit(1)
+
+
 def _warn_no_swift() -> None:
     errors.print("[bold yellow]WARNING: Swift (iOS) target NOT CHECKED[/]: no swiftc on PATH or "
                  "in /opt/swift/usr/bin, so this report covers C only (with CI=true this is an "

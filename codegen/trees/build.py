@@ -3,6 +3,7 @@
     c/<name>_model.{h,c}        featgen's own C: margins bit-identical to XGBoost
     c/<name>_model_batch.c      the same margins for many rows at once (node tables)
     c/<name>_detector.{h,c}     push a sample -> features -> margin -> decision -> event
+    c/<name>_recorder.{h,c}     the flight recorder (docs/flight_recorder.md), off by default
     c/CMakeLists.txt            (re-rendered) also builds <name>_detector
     c/tl2cgen/                  TL2cgen's C for the same model (the standard path, compared)
     coreml/<Name>Model.mlmodel  Core ML, base margin fixed and checked node by node
@@ -74,7 +75,9 @@ def model_files(spec: Spec, program, device, env, header_lines: list[str], commo
     for stem, template in (("model.h", "c/model.h.j2"), ("model.c", "c/model.c.j2"),
                            ("model_batch.c", "c/model_batch.c.j2"),
                            ("detector.h", "c/detector.h.j2"),
-                           ("detector.c", "c/detector.c.j2")):
+                           ("detector.c", "c/detector.c.j2"),
+                           ("recorder.h", "c/recorder.h.j2"),
+                           ("recorder.c", "c/recorder.c.j2")):
         files[f"c/{name}_{stem}"] = normalise(env.get_template(template).render(**ctx))
     files["c/CMakeLists.txt"] = normalise(env.get_template("c/CMakeLists.txt.j2").render(
         header_line=escape.comment_line(header_lines[0] + " " + header_lines[2]), has_model=True,
