@@ -497,7 +497,7 @@ def test_android_tree_is_self_contained(example):
     name = spec.name
     feat, _ = mh.device_featuriser(files, name)
     assert feat == f"{name}_device"        # the detector runs what the model reads
-    for part in (f"{feat}_features", f"{name}_model", f"{name}_detector"):
+    for part in (f"{feat}_features", f"{name}_model", f"{name}_detector", f"{name}_recorder"):
         for ext in ("h", "c"):
             assert files[f"android/src/main/cpp/{part}.{ext}"] == files[f"c/{part}.{ext}"]
     assert f"android/src/main/cpp/{name}_features.c" not in files

@@ -56,7 +56,9 @@ int main(int argc, char **argv)
         sscanf(argv[3], "%lf", &scale);
     }
     NAME_detector_init(&d);
-    NAME_recorder_start(&rec, sink, out);
+    if (NAME_recorder_start(&rec, sink, out, MODE) != 0) {
+        return 3;
+    }
     while (fread(b, 1, sizeof b, in) == sizeof b) {
         for (int i = 0; i < N_IN; ++i) {
             uint64_t u = 0;
@@ -81,14 +83,26 @@ def _sources(files: dict) -> dict[str, str]:
 
 
 def record(files: dict, name: str, samples: np.ndarray, work: Path, compile_cmd=("gcc",
-           *abi.EMITTED), runner=(), scale: float | None = None) -> bytes:
+           *abi.EMITTED), runner=(), scale: float | None = None, digest: bool = False) -> bytes:
     """Build the detector + recorder + DRIVER with ``compile_cmd``, run it on ``samples``
-    (under ``runner``, e.g. qemu), return the log's bytes."""
+    (under ``runner``, e.g. qemu), return the log's bytes (cached: tests share builds)."""
+    key = hashlib.sha256(repr((sorted(_sources(files).items()), compile_cmd, runner, scale,
+                               digest, samples.tobytes())).encode()).hexdigest()
+    if key not in _LOGS:
+        _LOGS[key] = _record(files, name, samples, work, compile_cmd, runner, scale, digest)
+    return _LOGS[key]
+
+
+_LOGS: dict[str, bytes] = {}
+
+
+def _record(files, name, samples, work, compile_cmd, runner, scale, digest) -> bytes:
     work.mkdir(parents=True, exist_ok=True)
     feat = json.loads(files["manifest.json"])["model"]["device"]["featuriser"]
     for file_name, text in _sources(files).items():
         (work / file_name).write_text(text)
-    (work / "driver.c").write_text(DRIVER.replace("NAME", name).replace("PREFIX", feat.upper()))
+    (work / "driver.c").write_text(DRIVER.replace("NAME", name).replace("PREFIX", feat.upper())
+                                   .replace("MODE", "1" if digest else "0"))
     units = [f"{feat}_features.c", f"{name}_model.c", f"{name}_detector.c",
              f"{name}_recorder.c", "driver.c"]
     exe = work / "driver"
@@ -178,6 +192,24 @@ def test_hand_edited_constant_is_named(setup, tmp_path):
     assert report["causes"][0].startswith("generated code edited or miscompiled")
     names = [f["name"] for f in report["first_divergence"]["features"]]
     assert names and all("acc_x_lp" in n for n in names)
+
+
+def test_digest_mode_finds_the_same_first_push(setup, tmp_path):
+    """Digest mode logs one 64-bit digest per vector: a correct build is identical, an edited
+    constant diverges at the same push as in full mode (without naming the features)."""
+    spec, files, ref, samples = setup
+    full = parse(record(files, spec.name, samples, tmp_path / "full"))
+    digest_log = record(files, spec.name, samples, tmp_path / "digest", digest=True)
+    assert len(digest_log) * 8 < full.size
+    assert _replay(digest_log, ref)["identical"]
+    path = f"c/{spec.name}_device_features.c"
+    edited = dict(files, **{path: files[path].replace("0x1.999999999999ap-3", "0.21")})
+    a = _replay(record(edited, spec.name, samples, tmp_path / "e1"), ref)
+    b = _replay(record(edited, spec.name, samples, tmp_path / "e2", digest=True), ref)
+    assert b["vector_mode"] == "digest" and not b["identical"]
+    assert a["first_divergence"]["push"] == b["first_divergence"]["push"]
+    assert a["vectors"]["features_differ"] == b["vectors"]["features_differ"]
+    assert b["causes"][0].startswith("generated code edited or miscompiled")
 
 
 def test_another_model_is_named(setup, tmp_path):
