@@ -90,6 +90,19 @@ static int contraction_observed(void)
     return a * a + c != 0.0;
 }
 
+/* The vector digest: FNV-1a over the features' 64-bit patterns taken as words (each step
+   is a bijection of the word, so one changed feature always changes the digest). */
+static uint64_t vector_digest(const double *x, int n)
+{
+    uint64_t h = 14695981039346656037u;
+    for (int i = 0; i < n; ++i) {
+        uint64_t u;
+        memcpy(&u, &x[i], sizeof u);
+        h = (h ^ u) * 1099511628211u;
+    }
+    return h;
+}
+
 static int big_endian(void)
 {
     const uint32_t one = 1;
@@ -98,7 +111,8 @@ static int big_endian(void)
     return first == 0;
 }
 
-int spar_recorder_start(spar_recorder *r, spar_recorder_sink write, void *ctx)
+int spar_recorder_start(spar_recorder *r, spar_recorder_sink write, void *ctx,
+    int mode)
 {
     unsigned char h[SPAR_RECORDER_HEADER_BYTES];
     unsigned char *p = h;
@@ -108,6 +122,9 @@ int spar_recorder_start(spar_recorder *r, spar_recorder_sink write, void *ctx)
     unsigned minor = 0;
     if (r == NULL || write == NULL) {
         return SPAR_DETECTOR_ERR_NULL;
+    }
+    if (mode != SPAR_RECORDER_FULL_VECTORS && mode != SPAR_RECORDER_VECTOR_DIGEST) {
+        return SPAR_DETECTOR_REJECTED;
     }
 #if defined(__FAST_MATH__)
     flags |= 1u;
@@ -162,10 +179,11 @@ int spar_recorder_start(spar_recorder *r, spar_recorder_sink write, void *ctx)
     p = put_le(p, N_IN, 2);
     p = put_le(p, N_FEAT, 2);
     p = put_le(p, N_OUT, 2);
-    p = put_le(p, 0, 2);
+    p = put_le(p, (uint64_t)mode, 2);
     p = put_le(p, fnv1a(h, (size_t)(p - h)), 4);
     r->write = write;
     r->ctx = ctx;
+    r->mode = mode;
     r->magic = SPAR_RECORDER_MAGIC;
     write(ctx, h, (size_t)(p - h));
     return 0;
@@ -193,8 +211,15 @@ int spar_detector_push_recorded(spar_detector *d, spar_recorder *r,
         p = put_double(p, sample[i]);
     }
     if (status > 0) { /* scored: d and result are valid, d->vector is the vector scored */
-        for (int i = 0; i < N_FEAT; ++i) {
-            p = put_double(p, d->vector[i]);
+        if (r->mode == SPAR_RECORDER_VECTOR_DIGEST) {
+            p = put_le(p, vector_digest(d->vector, N_FEAT), 8);
+        } else if (!big_endian()) { /* the bits are already little-endian */
+            memcpy(p, d->vector, sizeof d->vector);
+            p += sizeof d->vector;
+        } else {
+            for (int i = 0; i < N_FEAT; ++i) {
+                p = put_double(p, d->vector[i]);
+            }
         }
         for (int k = 0; k < N_OUT; ++k) {
             p = put_float(p, result->margins[k]);

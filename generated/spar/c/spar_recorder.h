@@ -26,6 +26,12 @@ extern "C" {
     + 8 * SPAR_MODEL_N_FEATURES + 4 * SPAR_MODEL_N_OUTPUTS + 6 + 4)
 #define SPAR_RECORDER_MAGIC 0x52454331UL
 
+/* What a scored push logs of the feature vector: every feature's bits (replay names the
+   features that diverge), or one 64-bit digest of them (about 18x smaller; replay names the
+   first diverging push and its margins, not the features). */
+#define SPAR_RECORDER_FULL_VECTORS 0
+#define SPAR_RECORDER_VECTOR_DIGEST 1
+
 /* Receives the log's bytes in order: the header once, then one whole record per call. A file,
    a socket or a caller-owned ring buffer; it must not call back into the recorder. */
 typedef void (*spar_recorder_sink)(void *ctx, const void *bytes, size_t n);
@@ -34,11 +40,15 @@ typedef struct spar_recorder {
     unsigned long magic; /* SPAR_RECORDER_MAGIC while recording */
     spar_recorder_sink write;
     void *ctx;
+    int mode; /* SPAR_RECORDER_FULL_VECTORS or _VECTOR_DIGEST */
 } spar_recorder;
 
-/* Starts recording: writes the header (hashes, generator version, build fingerprint) to the
-   sink. Returns 0, or SPAR_DETECTOR_ERR_NULL when r or write is NULL (nothing written). */
-int spar_recorder_start(spar_recorder *r, spar_recorder_sink write, void *ctx);
+/* Starts recording in MODE (SPAR_RECORDER_FULL_VECTORS or _VECTOR_DIGEST): writes the
+   header (hashes, generator version, build fingerprint, mode) to the sink. Returns 0,
+   SPAR_DETECTOR_ERR_NULL when r or write is NULL, or SPAR_DETECTOR_REJECTED for an
+   unknown mode (nothing written, r unchanged). */
+int spar_recorder_start(spar_recorder *r, spar_recorder_sink write, void *ctx,
+    int mode);
 
 /* Stops recording: later pushes through r log nothing. r may be NULL. */
 void spar_recorder_stop(spar_recorder *r);
