@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from . import fp32
-from .ir import OBJECTIVES, Forest, Node, Tree
+from . import objectives
+from .ir import Forest, Node, Tree
 
 
 class ModelError(ValueError):
@@ -50,25 +51,39 @@ def forest_from_json(doc: dict, base_margin: tuple[float, ...] | None = None,
         params = learner["learner_model_param"]
     except (KeyError, TypeError):
         raise ModelError(f"{where}: not an XGBoost JSON model (no learner.gradient_booster)")
-    if booster.get("name") != "gbtree":
-        raise ModelError(f"{where}: booster {booster.get('name')!r} is not supported; featgen "
-                         "compiles gbtree models (dart and gblinear are not)")
-    if objective not in OBJECTIVES:
-        raise ModelError(f"{where}: objective {objective!r} is not supported; use one of "
-                         f"{', '.join(OBJECTIVES)}")
+    name = booster.get("name")
+    if name == "gblinear":
+        raise ModelError(f"{where}: booster 'gblinear' is not supported: a linear model has no "
+                         "trees; featgen compiles tree ensembles (booster gbtree)")
+    if name == "dart":
+        raise ModelError(f"{where}: booster 'dart' is not supported: at inference XGBoost "
+                         "scales each dart tree's output by its weight_drop, a float product "
+                         "per tree whose rounding featgen has not proven it reproduces; "
+                         "retrain with booster gbtree (see docs/model.md)")
+    if name != "gbtree":
+        raise ModelError(f"{where}: booster {name!r} is not supported; featgen compiles gbtree "
+                         "models")
+    try:
+        spec = objectives.objective(objective)
+    except ValueError as exc:
+        raise ModelError(f"{where}: {exc}") from None
     if int(params.get("num_target", "1")) != 1:
-        raise ModelError(f"{where}: multi-target models are not supported")
+        raise ModelError(f"{where}: a model with {params.get('num_target')} targets (several "
+                         "quantiles, multi-target regression or multi_strategy="
+                         "'multi_output_tree') is not supported: featgen compiles one output, "
+                         "or one per class")
     n_features = int(params["num_feature"])
     n_class = int(params.get("num_class", "0"))
-    n_outputs = 1 if objective == "binary:logistic" else n_class
-    if objective != "binary:logistic" and n_class < 2:
+    n_outputs = n_class if spec.kind == "multiclass" else 1
+    if spec.kind == "multiclass" and n_class < 2:
         raise ModelError(f"{where}: {objective} with num_class {n_class}")
     model = booster["model"]
     groups = [int(g) for g in model["tree_info"]]
     trees = []
     for k, (t, group) in enumerate(zip(model["trees"], groups)):
         if int(t["tree_param"].get("size_leaf_vector", "1")) > 1:
-            raise ModelError(f"{where}: tree {k} has vector leaves (multi-output trees)")
+            raise ModelError(f"{where}: tree {k} has vector leaves (multi_strategy="
+                             "'multi_output_tree'); featgen compiles one output per tree")
         if any(int(s) != 0 for s in t["split_type"]) or t.get("categories_nodes"):
             raise ModelError(f"{where}: tree {k} has categorical splits; featgen features are "
                              "numbers, so only numerical splits are supported")
