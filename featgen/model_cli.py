@@ -21,13 +21,19 @@ def _cli():
 def register(main: click.Group) -> None:
     main.add_command(train_command)
     main.add_command(proximity_command)
+    main.add_command(import_command)
 
 
 def model_summary(files: dict) -> str:
     m = json.loads(files["manifest.json"])["model"]
     d = m["decision"]
-    rule = (f"margin >= {d['margin_threshold']} (p >= {d['threshold']})" if d["kind"] == "binary"
-            else f"class {d['positive_class']}")
+    if d["kind"] == "binary":
+        what = "p" if d.get("transform", "sigmoid") == "sigmoid" else "value"
+        rule = f"margin >= {d['margin_threshold']} ({what} >= {d['threshold']})"
+    elif d["kind"] == "none":
+        rule = "never (no threshold: the value only)"
+    else:
+        rule = f"class {d['positive_class']}"
     return (f"model {m['model_sha256'][:12]}: {m['objective']}, {m['n_trees']} trees, depth "
             f"{m['max_depth']}, base margin {', '.join(m['base_margin'])}; positive when {rule}; "
             f"event after {d['consecutive']} in a row, refractory {d['refractory_samples']} "
@@ -109,6 +115,47 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
         cli.console.print(line, soft_wrap=True)
     cli.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
                       soft_wrap=True)
+
+
+@click.command("import-model")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--spec", "spec", required=True, type=click.Path(dir_okay=False),
+              help="The feature spec the model was trained on (its features, in its order).")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="Model directory to write (model.json, featgen_model.json); name it in the "
+                   "spec's model: block.")
+@click.option("--feature-names", type=click.Path(dir_okay=False),
+              help="For a booster without feature names: the featurize output it was trained on "
+                   "(.csv header / .npz feature_names) or a file with one name per line.")
+@click.option("--config", "config", type=click.Path(dir_okay=False),
+              help="booster.save_config() JSON saved where the model was trained: its "
+                   "hyperparameters go into the provenance (the model file does not keep them).")
+def import_command(model, spec, output, feature_names, config) -> None:
+    """Import an XGBoost MODEL trained elsewhere (JSON, UBJSON, or a SageMaker model.tar.gz
+    holding xgboost-model; format read from the content) into the model directory featgen
+    train writes, after checking its feature order against SPEC."""
+    from featurespec import SpecError, load_spec
+
+    from .import_model import import_model
+
+    cli = _cli()
+    try:
+        parsed = load_spec(spec)
+    except SpecError as exc:
+        cli._fail(f"invalid spec\n{exc}")
+    try:
+        meta = import_model(model, parsed, Path(output), feature_names, config)
+    except DataError as exc:
+        cli._fail(str(exc))
+    p = meta["provenance"]
+    cli.console.print(f"imported {model} ({p['source_format']}, sha256 "
+                      f"{p['source_sha256'][:12]}): {meta['objective']}, "
+                      f"{p['num_boosted_rounds']} rounds, {len(meta['feature_names'])} features "
+                      f"in the spec's order (checked by {p['feature_names_from']}); margins "
+                      f"verified on {p['verified_probe_rows']} probe rows", soft_wrap=True,
+                      markup=False)
+    cli.console.print(f"wrote {output}/ (model.json, featgen_model.json); point the spec's "
+                      f"model: block at it and run featgen build", soft_wrap=True, markup=False)
 
 
 @click.command("proximity")

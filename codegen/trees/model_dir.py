@@ -5,6 +5,11 @@
                         sha256), objective, classes, label/group columns, split, parameters
     metrics.json        held-out metrics (informative; the build does not read it)
 
+A model imported with ``featgen import-model`` (featgen/import_model.py) has the same files (no
+metrics.json: there is no held-out data) and a ``provenance`` entry in featgen_model.json: the
+source file and its sha256, its format, the XGBoost versions, and the hyperparameters read from
+the booster's config.
+
 The build refuses a model whose feature order or feature definitions (``features_hash``: the
 spec without its model:/decision: blocks) differ from the spec's: the model would read numbers
 that mean something else.
