@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from codegen.trees.objectives import OBJECTIVES as OBJECTIVE_NAMES
+
 from .cluster_cli import CLUSTER_HELP
 from .data import DataError
 
@@ -59,33 +61,50 @@ def device_summary(device: dict) -> str:
               help="Group to split by (CSV column constant per file / <rec>.<column> in NPZ); "
                    "absent: each recording is a group.")
 @click.option("--objective", default="binary:logistic", show_default=True,
-              type=click.Choice(["binary:logistic", "multi:softprob"]))
+              type=click.Choice(list(OBJECTIVE_NAMES)),
+              help="XGBoost objective; docs/model.md lists each one's transform and decision.")
 @click.option("--rounds", default=60, show_default=True, help="Boosting rounds (trees per class).")
 @click.option("--max-depth", default=5, show_default=True)
 @click.option("--eta", default=0.2, show_default=True)
 @click.option("--test-fraction", default=0.25, show_default=True,
               help="Fraction of groups held out for the metrics.")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Any XGBoost parameter (repeatable; wins over --params and the options "
+                   "above), e.g. --param scale_pos_weight=20 --param subsample=0.8.")
+@click.option("--params", "param_files", multiple=True, type=click.Path(dir_okay=False),
+              metavar="FILE", help="XGBoost parameters as a YAML or JSON mapping.")
+@click.option("--early-stopping-rounds", type=click.IntRange(min=1), default=None,
+              help="Stop when the held-out groups' metric has not improved for N rounds; the "
+                   "model is shipped cut at the best iteration.")
 @click.option("--cluster", metavar="ADDRESS", help=CLUSTER_HELP + " DATA may then also be "
               "directories, globs and fsspec URLs; training uses xgboost.dask.")
 @click.option("--compare-local", is_flag=True,
               help="With --cluster: also train the single-machine model on the same vectors "
                    "and report both models' held-out predictions side by side.")
 def train_command(spec, data, output, label_column, group_column, objective, rounds, max_depth,
-                  eta, test_fraction, seed, cluster, compare_local) -> None:
+                  eta, test_fraction, seed, param_pairs, param_files, early_stopping_rounds,
+                  cluster, compare_local) -> None:
     """Featurise labelled recordings in DATA with SPEC's generated numpy code, train XGBoost
     (train/test split by group, never by window), write the model directory and print metrics."""
     from featurespec import SpecError, load_spec
 
     from .data import read_labeled
     from .parquet_io import local_files
-    from .train import Params, TrainError, summary_lines, train
+    from .train import Params, TrainError, parse_params, summary_lines, train
 
     cli = _cli()
+    try:
+        extra = parse_params(param_pairs, param_files)
+    except TrainError as exc:
+        cli._fail(str(exc))
     try:
         parsed = load_spec(spec)
     except SpecError as exc:
         cli._fail(f"invalid spec\n{exc}")
+    if cluster is not None and (extra or early_stopping_rounds is not None):
+        cli._fail("--param, --params and --early-stopping-rounds are for the single-machine "
+                  "training; --cluster takes --rounds, --max-depth and --eta")
     if cluster is not None:
         from .cluster_cli import comparison_lines, train_on_cluster
         metrics = train_on_cluster(parsed, data, output, cluster,
@@ -105,7 +124,8 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
                                   group_column or None)
         metrics = train(parsed, recordings, Path(output),
                         Params(objective=objective, rounds=rounds, max_depth=max_depth, eta=eta,
-                               test_fraction=test_fraction, seed=seed),
+                               test_fraction=test_fraction, seed=seed, extra=extra,
+                               early_stopping_rounds=early_stopping_rounds),
                         label_column, group_column or None)
     except (DataError, TrainError) as exc:
         cli._fail(str(exc))
