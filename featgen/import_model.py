@@ -338,9 +338,7 @@ def import_model(model: str | Path, spec: Spec, out: str | Path,
                                f"(truncated or corrupt?): {first}") from None
     json_raw = bytes(booster.save_raw("json"))
     try:
-        doc = json.loads(json_raw, parse_float=str, parse_int=str)
-        forest = xgboost_json.forest_from_json(doc, xgboost_json.base_margin_of(json_raw),
-                                               where=where)
+        forest = xgboost_json.forest_of(json_raw, where=where)
     except xgboost_json.ModelError as exc:
         raise ImportModelError(str(exc)) from None
 

@@ -85,9 +85,7 @@ def load_bundle(spec: Spec) -> Bundle:
                    " retrain with featgen train")
     raw = (directory / MODEL_FILE).read_bytes()
     try:
-        doc = json.loads(raw, parse_float=str, parse_int=str)
-        forest = xgboost_json.forest_from_json(doc, xgboost_json.base_margin_of(raw),
-                                               where=str(directory / MODEL_FILE))
+        forest = xgboost_json.forest_of(raw, where=str(directory / MODEL_FILE))
     except xgboost_json.ModelError as exc:
         raise fail(str(exc)) from None
     except ValueError as exc:

@@ -13,6 +13,7 @@ exactly, and cross-check it against XGBoost itself and against Treelite.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -77,6 +78,13 @@ def forest_from_json(doc: dict, base_margin: tuple[float, ...] | None = None,
     n_outputs = n_class if spec.kind == "multiclass" else 1
     if spec.kind == "multiclass" and n_class < 2:
         raise ModelError(f"{where}: {objective} with num_class {n_class}")
+    categorical = [i for i, t in enumerate(learner.get("feature_types") or ()) if t == "c"]
+    if categorical:
+        names = learner.get("feature_names") or []
+        first = names[categorical[0]] if categorical[0] < len(names) else categorical[0]
+        raise ModelError(f"{where}: feature {first!r} is categorical (feature_types 'c'); "
+                         "featgen's features are numbers, so only numerical features and "
+                         "splits are supported")
     model = booster["model"]
     groups = [int(g) for g in model["tree_info"]]
     trees = []
@@ -117,6 +125,17 @@ def _booster(raw: bytes):
     booster = xgboost.Booster()
     booster.load_model(bytearray(raw))
     return booster
+
+
+def forest_of(raw: bytes, where: str = "model.json") -> Forest:
+    """The exact forest of the JSON model ``raw``: checked for what featgen compiles first (a
+    located ModelError for anything else), then its base margin taken from XGBoost."""
+    try:
+        doc = json.loads(raw, parse_float=str, parse_int=str)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{where}: not an XGBoost JSON model ({exc})") from None
+    forest = forest_from_json(doc, None, where=where)
+    return dataclasses.replace(forest, base_margin=base_margin_of(raw))
 
 
 def load(path: str | Path) -> tuple[Forest, str]:
