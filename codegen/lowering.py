@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from featurespec.schema import FeatureDef, Spec
+from featurespec.errors import Problem, SpecError
+from featurespec.schema import FeatureDef, Location, Spec
 
 from . import ir
 from .features import FEATURES
@@ -164,6 +165,14 @@ def build_kernel(feature: FeatureDef, length: int, sample_rate: float = 1.0) -> 
     return kernel
 
 
+def _constants_failed(loc: Location, what: str, exc: ArithmeticError) -> SpecError:
+    """A generation-time computation that failed after validation accepted the spec (each
+    kind's ``constants`` rule should have caught it): still a located spec error, never a
+    traceback."""
+    return SpecError([Problem.at(loc, f"the constants of this {what} cannot be computed in "
+                                      f"double precision ({type(exc).__name__}: {exc})")])
+
+
 def lower(spec: Spec, keep: Iterable[int] | None = None, name: str | None = None) -> Program:
     """The program computing every feature of ``spec``, or with ``keep`` (full-vector columns)
     a device program computing only those, in full-vector order, under the prefix ``name``. A
@@ -179,7 +188,10 @@ def lower(spec: Spec, keep: Iterable[int] | None = None, name: str | None = None
     for feature in spec.features:
         window = spec.window(feature.window)
         plans = per_window[window.name]
-        kernel = build_kernel(feature, window.length, spec.sample_rate_hz)
+        try:
+            kernel = build_kernel(feature, window.length, spec.sample_rate_hz)
+        except ArithmeticError as exc:
+            raise _constants_failed(feature.loc, f"{feature.kind} feature", exc) from None
         kept = [k for k in range(kernel.n_outputs) if full + k in wanted]
         if len(kept) < kernel.n_outputs:
             kernel = ir.keep_outputs(kernel, kept)
@@ -203,7 +215,10 @@ def lower(spec: Spec, keep: Iterable[int] | None = None, name: str | None = None
             params = dict(sig.params)
             if kind.uses_rate:
                 params["sample_rate"] = spec.sample_rate_hz
-            made = kind.build(sig.name, *sig.sources, **params)
+            try:
+                made = kind.build(sig.name, *sig.sources, **params)
+            except ArithmeticError as exc:
+                raise _constants_failed(sig.loc, f"{sig.kind} signal", exc) from None
             if isinstance(made, Steps):
                 built[sig.name] = SignalPlan(sig.name, sig.kind, None, made.value, made.value,
                                              kind.doc, made.first, made.later)

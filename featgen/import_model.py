@@ -37,12 +37,11 @@ import numpy as np
 
 from codegen.trees import fp32, xgboost_json
 from codegen.trees.ir import Forest
-from codegen.trees.model_dir import FORMAT, META_FILE, METRICS_FILE, MODEL_FILE, \
-    feature_order_hash
+from codegen.trees.model_dir import (FORMAT, META_FILE, METRICS_FILE, MODEL_FILE,
+                                     feature_order_hash)
 from featurespec.schema import Spec
 
 from .data import DataError
-from .safe_io import atomic_directory
 
 MAX_MODEL_BYTES = 1 << 30         # 1 GiB: a 2000-tree depth-12 JSON model is ~100 MB
 MAX_TAR_MEMBERS = 10_000
@@ -396,23 +395,11 @@ def import_model(model: str | Path, spec: Spec, out: str | Path,
                                      "booster.save_config() JSON saved at training time)"),
         },
     }
-    write_model_directory(out, json_raw, meta)
+    metrics = {"imported": True, "note": "featgen import-model: no held-out data, no metrics; "
+                                          "see featgen_model.json provenance"}
+    from .train import write_model_directory       # featgen train's atomic writer
+    write_model_directory(Path(out), {
+        MODEL_FILE: json_raw,
+        META_FILE: (json.dumps(meta, indent=2) + "\n").encode(),
+        METRICS_FILE: (json.dumps(metrics, indent=2) + "\n").encode()})
     return meta
-
-
-def write_model_directory(out: str | Path, model_json: bytes, meta: dict,
-                          metrics: dict | None = None) -> None:
-    """Write a whole model directory atomically (safe_io.atomic_directory): a reader sees the
-    previous directory or the complete new one. Refuses to replace a non-empty directory that
-    is not a model directory (it would be deleted)."""
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir())
-                                              and not (out / META_FILE).is_file())):
-        raise ImportModelError(f"{out}: exists and is not a featgen model directory (no "
-                               f"{META_FILE}); choose a new or empty directory")
-    with atomic_directory(out) as staging:
-        (staging / MODEL_FILE).write_bytes(model_json)
-        (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        if metrics is not None:
-            (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n",
-                                                encoding="utf-8")
