@@ -179,7 +179,7 @@ def sniff(data: bytes, where: str) -> str:
         raise ImportModelError(
             f"{where}: XGBoost's legacy binary format (save_model to a non-JSON name before "
             "XGBoost 2.1, and SageMaker's containers up to 1.7). The XGBoost installed here "
-            f"cannot read it (3.1 removed it). To convert: {CONVERT} (with xgboost < 3.1)")
+            f"reads only JSON and UBJSON. To convert: {CONVERT} (with xgboost < 3.1)")
     raise ImportModelError(f"{where}: not an XGBoost model (neither JSON, UBJSON, a SageMaker "
                            "model.tar.gz, a pickle nor the legacy binary format)")
 

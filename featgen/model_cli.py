@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from codegen.trees.objectives import OBJECTIVES as OBJECTIVE_NAMES
+from codegen.trees.objectives import TRAINABLE as OBJECTIVE_NAMES
 
 from .cluster_cli import CLUSTER_HELP
 from .data import DataError

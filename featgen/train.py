@@ -27,9 +27,7 @@ from featurespec.schema import DecisionDef, Spec
 
 from .data import Recording
 
-# codegen/trees/objectives.py, but for survival:* (its labels are survival times and censoring
-# bounds, which featgen's labelled recordings do not carry; import such a model instead)
-OBJECTIVES = tuple(n for n in objectives.OBJECTIVES if not n.startswith("survival:"))
+OBJECTIVES = objectives.TRAINABLE       # codegen/trees/objectives.py
 # Set by featgen's own options, not by --param: the objective and num_class follow --objective
 # and the labels, the rounds --rounds, early stopping --early-stopping-rounds; a booster other
 # than gbtree cannot be compiled exactly (xgboost_json refuses it with the reason).

@@ -107,6 +107,14 @@ def test_objective_is_bit_exact(objective, tmp_path):
     forest = load_bundle(spec).forest
     decision = decisions.resolve(spec.decision, forest)
 
+    # XGBoost 3.x keeps base_score in the prediction's space (a vector, the "intercept", for
+    # multi-class): the base margin featgen reads from XGBoost is its ProbToMargin image
+    base_score = [float(v) for v in meta["params"]["base_score"].strip("[]").split(",")]
+    image = {"sigmoid": fp32.sigmoid, "exp": np.exp, "identity": np.asarray,
+             "hinge": np.asarray, "softmax": np.asarray}[forest.transform]
+    np.testing.assert_allclose(image(np.array(forest.base_margin, dtype=np.float32)),
+                               base_score, rtol=2e-6, atol=1e-7)
+
     rows = np.concatenate([X, mh.boundary_vectors(forest, X[:2])])
     want = mh.xgboost_margins(booster, rows)
     c = mh.ForestC(forest, tmp_path)
@@ -184,8 +192,10 @@ def test_regression_threshold_is_located_when_unreachable(tmp_path):
     spec = write_spec(tmp_path, "{threshold: -1}")
     import_model(tmp_path / "m.json", spec, tmp_path / "model")
     from featurespec import SpecError
-    with pytest.raises(SpecError, match=r"spec.yaml:12:23: decision.threshold: every prediction "
-                                        r"of this count:poisson model reaches -1"):
+    with pytest.raises(SpecError, match=r"spec.yaml:12:23: decision.threshold: the threshold -1 "
+                                        r"is below every value of this count:poisson model "
+                                        r"\(the expected count, exp\(margin\)\) can give, so "
+                                        r"every vector would be positive"):
         generate(spec)
     booster, _ = train("binary:logistic", names)
     booster.save_model(str(tmp_path / "b.json"))

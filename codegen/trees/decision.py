@@ -79,18 +79,19 @@ def resolve(decision: DecisionDef, forest: Forest) -> Decision:
         if objective.transform == "sigmoid" and not 0 < threshold < 1:
             raise SpecError([Problem.at(where, f"the threshold is a probability strictly "
                                                f"between 0 and 1 for {forest.objective}, got "
-                                               f"{threshold:g}")])
+                                               f"{_number(threshold)}")])
         try:
             m_star = fp32.margin_threshold(threshold, transform=objective.transform)
-        except ValueError:
-            raise SpecError([Problem.at(where, f"no prediction of this {forest.objective} model "
-                                               f"can reach {threshold:g} ({objective.value}): "
-                                               "the detector would never fire")]) from None
-        if m_star == -np.inf:
-            raise SpecError([Problem.at(where, f"every prediction of this {forest.objective} "
-                                               f"model reaches {threshold:g} "
-                                               f"({objective.value}): every vector would be "
-                                               "positive")])
+        except ValueError:      # no float32 margin reaches the threshold
+            m_star = np.inf
+        if not np.isfinite(m_star):
+            side = "above" if m_star > 0 else "below"
+            what = ("probability the model's float32 sigmoid" if objective.transform == "sigmoid"
+                    else f"value of this {forest.objective} model ({objective.value})")
+            raise SpecError([Problem.at(
+                where, f"the threshold {_number(threshold)} is {side} every {what} can give, so "
+                       f"{'no' if m_star > 0 else 'every'} vector would be positive; choose a "
+                       "threshold the model can cross")])
         return Decision("binary", threshold, m_star, 1, decision.consecutive,
                         decision.refractory, objective.transform)
     if "threshold" in given:
@@ -105,6 +106,12 @@ def resolve(decision: DecisionDef, forest: Forest) -> Decision:
                                     f"{forest.n_outputs} classes (0 to {forest.n_outputs - 1})")])
     return Decision("multiclass", 0.0, 0.0, positive, decision.consecutive, decision.refractory,
                     "softmax")
+
+
+def _number(x: float) -> str:
+    """2.5, -1, 1e-300: the threshold as the spec would write it."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def positive(decision: Decision, margins: np.ndarray) -> np.ndarray:

@@ -68,6 +68,10 @@ OBJECTIVES: dict[str, Objective] = {o.name: o for o in (
     Objective("multi:softmax", "softmax", "multiclass", "the class with the largest margin"),
 )}
 
+# What ``featgen train`` trains: survival labels are times and censoring bounds, which featgen's
+# labelled recordings do not carry (import such a model instead).
+TRAINABLE = tuple(n for n in OBJECTIVES if not n.startswith("survival:"))
+
 # Refused, with the reason (prefix match on the objective name).
 REFUSED = {
     "rank:": "a ranking objective's score orders the documents of one query group against each "
