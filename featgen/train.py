@@ -180,11 +180,14 @@ def parse_params(pairs: tuple[str, ...] = (), files: tuple[str, ...] = ()) -> di
             raise TrainError(f"{path}: expected a mapping of XGBoost parameters, like "
                              "{max_depth: 6, subsample: 0.8}")
         for key, value in doc.items():
-            if isinstance(value, (dict, list)) and key != "monotone_constraints":
+            if key == "monotone_constraints" and isinstance(value, list):
+                value = "(" + ",".join(str(v) for v in value) + ")"     # XGBoost's syntax
+            elif key == "interaction_constraints" and isinstance(value, list):
+                value = json.dumps(value)
+            elif isinstance(value, (dict, list)):
                 raise TrainError(f"{path}: {key}: expected a single value, got "
                                  f"{type(value).__name__}")
-            out[key] = (str(tuple(value)).replace(" ", "") if isinstance(value, list)
-                        else value)
+            out[key] = value
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():

@@ -260,7 +260,8 @@ def labelled_csv(tmp_path_factory):
 def test_train_param_params_and_early_stopping(spec, tmp_path, labelled_csv):
     import xgboost
 
-    (tmp_path / "params.yaml").write_text("subsample: 0.8\nscale_pos_weight: 5\n")
+    (tmp_path / "params.yaml").write_text("subsample: 0.8\nscale_pos_weight: 5\n"
+                                          "monotone_constraints: [1, 0, 0, 0, 0, 0, 0, 0]\n")
     code, out = run("train", spec, *labelled_csv, "-o", tmp_path / "model", "--rounds", 300,
                     "--params", tmp_path / "params.yaml", "--param", "min_child_weight=2",
                     "--early-stopping-rounds", 5)
@@ -271,6 +272,7 @@ def test_train_param_params_and_early_stopping(spec, tmp_path, labelled_csv):
     assert s["rounds_trained"] < 300 and s["rounds_shipped"] == s["best_iteration"] + 1
     assert "best iteration" in out and "shipped" in out
     assert meta["params"]["subsample"] == 0.8 and meta["params"]["min_child_weight"] == "2"
+    assert meta["params"]["monotone_constraints"] == "(1,0,0,0,0,0,0,0)"
     assert meta["params"]["shipped_rounds"] == s["rounds_shipped"]
     b = xgboost.Booster()
     b.load_model(str(tmp_path / "model" / "model.json"))
