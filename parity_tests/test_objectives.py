@@ -3,7 +3,7 @@
 vectors and rows (one-row C and batch C), the objective's value equal to XGBoost's prediction,
 and the decision on the margin equal to XGBoost's own transformed prediction compared with the
 threshold (0 flips). One objective end to end through ``featgen build``'s detector, and one
-regression through the Swift detector."""
+regression through the Swift detector and the Kotlin/JNI module."""
 from __future__ import annotations
 
 import json
@@ -275,3 +275,27 @@ def test_swift_detector_regression(tmp_path):
     forest = load_bundle(spec).forest
     rows = mh.boundary_vectors(forest, X[:1])
     assert mh.bits_equal(mh.xgboost_margins(booster, rows), swift.margins(rows)).all()
+
+
+def test_kotlin_jni_regression(poisson_build):
+    """The Android module of the imported count:poisson model (Kotlin class -> JNI -> the same
+    C): margins, values, decisions and events bit/flag-equal to the C detector and XGBoost."""
+    from parity_tests.harness import load_numpy_module
+    from parity_tests.test_android_jni import Android
+
+    spec, files, booster, X, root = poisson_build
+    android = Android(files, spec.name, root / "android", has_model=True)
+    library = android.build_library("poisson")
+    rng = np.random.default_rng(5)
+    samples = np.cumsum(rng.normal(size=(3000, 2)), axis=0) / 10
+    got = android.stream(library, samples)
+    c = mh.Detector(files, spec.name, root).stream(samples)
+    for field in ("margins", "probabilities"):
+        assert mh.bits_equal(c[field], got[field]).all(), field
+    for field in ("positive", "event", "run"):
+        assert np.array_equal(c[field], got[field]), field
+    features, _ = load_numpy_module(files, spec.name).featurize(samples)
+    assert mh.bits_equal(mh.xgboost_margins(booster, features), got["margins"]).all()
+    value = np.asarray(booster.inplace_predict(features), dtype=np.float32)[:, None]
+    assert mh.bits_equal(value, got["probabilities"]).all()
+    assert got["event"].any() and not got["positive"].all()
