@@ -57,10 +57,11 @@ def forest_from_json(doc: dict, base_margin: tuple[float, ...] | None = None,
         raise ModelError(f"{where}: booster 'gblinear' is not supported: a linear model has no "
                          "trees; featgen compiles tree ensembles (booster gbtree)")
     if name == "dart":
-        raise ModelError(f"{where}: booster 'dart' is not supported: at inference XGBoost "
-                         "scales each dart tree's output by its weight_drop, a float product "
-                         "per tree whose rounding featgen has not proven it reproduces; "
-                         "retrain with booster gbtree (see docs/model.md)")
+        raise ModelError(f"{where}: booster 'dart' is not supported: XGBoost's own two "
+                         "prediction paths disagree on a dart model's margin (predict adds "
+                         "leaf x weight_drop per tree, inplace_predict ((base + leaf) - base) x "
+                         "weight_drop, in float32), so there is no single margin to reproduce "
+                         "bit for bit; retrain with booster gbtree (see docs/model.md)")
     if name != "gbtree":
         raise ModelError(f"{where}: booster {name!r} is not supported; featgen compiles gbtree "
                          "models")
