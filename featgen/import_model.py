@@ -1,10 +1,11 @@
 """``featgen import-model``: an XGBoost model trained anywhere (a notebook, SageMaker) -> the model
 directory ``featgen train`` writes, so ``featgen build`` ships it exactly.
 
-* The format is read from the content, never the file name: XGBoost JSON, UBJSON, a gzipped or
-  plain tar (a SageMaker ``model.tar.gz``) holding ``xgboost-model``. A pickle (SageMaker's
-  1.0-1/1.2-1 containers) is refused: unpickling runs code from the file. XGBoost's legacy
-  binary format is refused: the XGBoost installed here (>= 3.1) can no longer read it.
+* The format is read from the content, never the file name: XGBoost JSON, UBJSON, XGBoost's
+  legacy binary format (converted to JSON through Treelite's reader: codegen/trees/
+  xgboost_legacy.py, since the installed XGBoost 3.x no longer reads it), a gzipped or plain tar
+  (a SageMaker ``model.tar.gz``) holding ``xgboost-model``. A pickle (SageMaker's 1.0-1/1.2-1
+  containers) is refused: unpickling runs code from the file.
 * The tar member is read in memory, never extracted: no path reaches the file system; its size
   is bounded (MAX_MODEL_BYTES), links and devices are refused.
 * The feature order is checked against the spec: by the booster's ``feature_names``, otherwise
@@ -35,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codegen.trees import fp32, xgboost_json
+from codegen.trees import fp32, xgboost_json, xgboost_legacy
 from codegen.trees.ir import Forest
 from codegen.trees.model_dir import (FORMAT, META_FILE, METRICS_FILE, MODEL_FILE,
                                      feature_order_hash)
@@ -154,7 +155,8 @@ LEGACY_NAMES = (b"gbtree", b"gblinear", b"dart")
 
 
 def sniff(data: bytes, where: str) -> str:
-    """``json`` or ``ubjson``; ImportModelError naming what the bytes are otherwise."""
+    """``json``, ``ubjson`` or ``legacy binary``; ImportModelError naming what the bytes are
+    otherwise."""
     if not data:
         raise ImportModelError(f"{where}: the file is empty")
     if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
@@ -176,10 +178,7 @@ def sniff(data: bytes, where: str) -> str:
                                "corrupt?)")
     head = data[:512]
     if head[:4] == b"binf" or any(name in head for name in LEGACY_NAMES):
-        raise ImportModelError(
-            f"{where}: XGBoost's legacy binary format (save_model to a non-JSON name before "
-            "XGBoost 2.1, and SageMaker's containers up to 1.7). The XGBoost installed here "
-            f"reads only JSON and UBJSON. To convert: {CONVERT} (with xgboost < 3.1)")
+        return "legacy binary"
     raise ImportModelError(f"{where}: not an XGBoost model (neither JSON, UBJSON, a SageMaker "
                            "model.tar.gz, a pickle nor the legacy binary format)")
 
@@ -328,9 +327,16 @@ def import_model(model: str | Path, spec: Spec, out: str | Path,
 
     source = read_source(model)
     where = source.where
+    raw = source.raw
+    if source.format.startswith("legacy binary"):
+        try:
+            raw = xgboost_legacy.to_json(raw, where)
+        except xgboost_json.ModelError as exc:
+            raise ImportModelError(f"{exc} (XGBoost's legacy binary format; if this persists, "
+                                   f"{CONVERT} with xgboost < 3.1)") from None
     booster = xgboost.Booster()
     try:
-        booster.load_model(bytearray(source.raw))
+        booster.load_model(bytearray(raw))
     except xgboost.core.XGBoostError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unknown error"
         raise ImportModelError(f"{where}: XGBoost cannot load this {source.format} model "

@@ -8,6 +8,7 @@ import json
 import pickle
 import struct
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -174,12 +175,46 @@ def test_a_booster_without_names_needs_feature_names(spec, tmp_path):
     (b'{"learner": {"gradient_booster"', "starts like JSON but is not valid JSON"),
     (b"\x00\x01garbage" * 40, "not an XGBoost model"),
     (b"binf" + struct.pack("<f", 0.5) + b"\0" * 132 + struct.pack("<Q", 15) +
-     b"binary:logistic" + struct.pack("<Q", 6) + b"gbtree", "legacy binary format"),
+     b"binary:logistic" + struct.pack("<Q", 6) + b"gbtree",
+     "Treelite cannot read this legacy binary model"),
     (b"\x1f\x8b\x08\x00garbage", "corrupt"),
 ])
 def test_corrupt_files(spec, tmp_path, content, message):
     (tmp_path / "model.bin").write_bytes(content)
     assert message in refused(spec, tmp_path, tmp_path / "model.bin")
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.mark.parametrize("stem", ["binary_logistic", "count_poisson", "multi_softprob"])
+def test_legacy_binary_models_import_exactly(spec, tmp_path, stem):
+    """Legacy binary models written by XGBoost 2.1 (tests/data/make_legacy_models.py), which the
+    installed XGBoost cannot read: imported (no feature names in the format: --feature-names),
+    their margins bit-equal to the ones XGBoost 2.1 computed from the original file."""
+    import xgboost
+
+    from codegen.trees.model_dir import load_bundle
+    from featurespec import load_spec
+
+    (tmp_path / "names.txt").write_text("\n".join(NAMES) + "\n")
+    source = DATA / f"legacy_{stem}.bin"
+    if stem == "count_poisson":            # as SageMaker's 1.x containers ship it
+        sagemaker_tar(tmp_path / "model.tar.gz", {"xgboost-model": source.read_bytes()})
+        source = tmp_path / "model.tar.gz"
+    code, out = run("import-model", source, "--spec", spec, "-o", tmp_path / "model",
+                    "--feature-names", tmp_path / "names.txt")
+    assert code == 0, out
+    assert "legacy binary" in out
+    expected = np.load(DATA / "legacy_margins.npz")
+    rows, want = expected["rows"], expected[stem]
+    b = xgboost.Booster()
+    b.load_model(str(tmp_path / "model" / "model.json"))
+    got = np.asarray(b.inplace_predict(rows, predict_type="margin", missing=np.nan),
+                     dtype=np.float32).reshape(want.shape)
+    assert (got.view(np.uint32) == want.view(np.uint32)).all()
+    forest = load_bundle(load_spec(spec)).forest
+    assert (forest.margins(rows).view(np.uint32) == want.view(np.uint32)).all()
 
 
 def test_truncated_ubjson(spec, tmp_path):
