@@ -13,6 +13,9 @@ Streaming semantics (identical in every target, stated in docs/semantics.md):
   first full sample and every ``hop_w`` accepted samples after it.
 * A feature vector is emitted on every sample where at least one window is evaluated; columns
   of windows not evaluated on that sample hold their latest values.
+* A recursive signal (ema, the Butterworth filters) whose value on a sample is non-finite
+  restarts on the next accepted sample exactly as on the first sample of a stream
+  (:attr:`SignalPlan.restart`, the one statement of that rule).
 """
 from __future__ import annotations
 
@@ -61,6 +64,23 @@ class SignalPlan:
         if self.later is None:
             return False
         return bool(self.slots) or self.name in reads_prev(self.later)
+
+    @property
+    def restart(self) -> ir.Expr | None:
+        """The recovery rule for recursive signals, stated once for every target: evaluated
+        after the signal's update on each accepted sample, true when its value is non-finite
+        (NaN or +-inf, e.g. a magnitude that overflowed on one huge but finite sample); the
+        signal then restarts on the next accepted sample exactly as on the first sample of a
+        stream (its ``first`` steps and value), instead of carrying inf/NaN forever.
+
+        Why the value and not every state slot: a non-finite slot reaches the value within two
+        samples (each slot is added, unscaled, into the next one or into the value), and
+        checking the value alone lets numpy run the plain recursion and test one float per
+        sample. Not for ``diff`` and other signals that keep only the previous value: they
+        forget it by themselves one sample later. None for signals without a recursion."""
+        if not self.recursive:
+            return None
+        return ir.non_finite(ir.Cur(self.name))
 
 
 @dataclass(frozen=True)

@@ -71,9 +71,15 @@ def s_magnitude(self, *srcs):
     return value, value
 
 
-@signal("diff", "first difference x[t] - x[t-1]; 0 on the first sample of a stream.")
+@signal("diff", "first difference x[t] - x[t-1]; 0 on the first sample of a stream (a "
+        "non-finite x makes that difference and the next one non-finite, no more).")
 def s_diff(self, src):
     return lift(0.0), Cur(src) - Prev(src)
+
+
+RESTART_DOC = ("Recovery: when its value on a sample is NaN or infinite (e.g. its input "
+               "overflowed on one huge sample), it restarts on the next accepted sample exactly "
+               "as on the first sample of a stream.")
 
 
 def _ema_constants(p: dict, rate: float) -> tuple[str, str] | None:
@@ -85,7 +91,7 @@ def _ema_constants(p: dict, rate: float) -> tuple[str, str] | None:
 
 
 @signal("ema", "exponential moving average y[t] = alpha*x[t] + (1-alpha)*y[t-1]; y[0] = x[0]. "
-        "(1 - alpha) is computed once at generation time.",
+        "(1 - alpha) is computed once at generation time. " + RESTART_DOC,
         params={"alpha": Param("number", check=_open_unit, doc="smoothing factor, 0 < alpha <= 1")},
         constants=_ema_constants)
 def s_ema(self, src, alpha):
@@ -269,7 +275,8 @@ FILTER_DOC = ("Bilinear transform with prewarping (K = tan(pi cutoff / sample_ra
               "and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - "
               "a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the "
               "first sample each section starts in the steady state for a constant input equal "
-              "to its first input (so a constant signal passes with no start-up transient).")
+              "to its first input (so a constant signal passes with no start-up transient). "
+              + RESTART_DOC)
 
 
 @signal("lowpass", "Butterworth low-pass filter of the given order and cutoff. " + FILTER_DOC,

@@ -17,6 +17,7 @@ import hashlib
 from featurespec.schema import Spec
 
 from .. import escape
+from ..backends.c import state_magic
 from . import c_emit, coreml, decision as decisions, fp32, swift_emit, tl2cgen_emit
 from .model_dir import Bundle, feature_order_hash, load_bundle
 
@@ -66,6 +67,8 @@ def model_files(spec: Spec, program, device, env, header_lines: list[str], commo
                feature_names=device.feature_names, feat=device.name, FP=device.name.upper(),
                margin_threshold=(fp32.c_literal(decision.margin_threshold)
                                  if decision.kind == "binary" else ""),
+               detector_magic=state_magic("detector", spec.spec_hash, common["version"], name,
+                                          device.name, bundle.model_sha256, order_hash),
                **c_emit.render_context(forest, name, device.feature_names))
     files: dict[str, str | bytes] = {}
     for stem, template in (("model.h", "c/model.h.j2"), ("model.c", "c/model.c.j2"),

@@ -19,6 +19,8 @@ extern "C" {
 #define SPAR_DETECTOR_CONSECUTIVE 4 /* positive vectors in a row fire the event */
 #define SPAR_DETECTOR_REFRACTORY 500 /* accepted samples after an event that are ignored */
 
+#define SPAR_DETECTOR_ERR_NULL (-3) /* d, sample or result is NULL; nothing done */
+#define SPAR_DETECTOR_ERR_STATE (-2) /* d was not set up by spar_detector_init (or is corrupt); nothing done */
 #define SPAR_DETECTOR_REJECTED (-1) /* a non-finite sample, ignored; state unchanged */
 #define SPAR_DETECTOR_PENDING 0 /* sample accepted, no vector on it */
 #define SPAR_DETECTOR_SCORED 1 /* a vector was scored; result written */
@@ -26,6 +28,7 @@ extern "C" {
 
 /* One stream: featuriser state, the latest vector, the decision state. Fixed size, no heap. */
 typedef struct spar_detector {
+    unsigned long magic; /* SPAR_DETECTOR_MAGIC once spar_detector_init has run */
     spar_device_state features;
     double vector[SPAR_DEVICE_N_FEATURES]; /* the latest feature vector (the features the model reads) */
     int run; /* positive vectors in a row so far */
@@ -41,11 +44,18 @@ typedef struct spar_result {
     int event; /* 1 when this vector fired the event */
 } spar_result;
 
+/* The calling contract is the featuriser's (spar_device_features.h): init before the first push
+   (spar_detector_init(NULL) does nothing); push checks its pointers (_ERR_NULL) and the
+   detector's magic, derived from the model and the featuriser's (_ERR_STATE: never initialised,
+   overwritten, or another build's detector), before touching anything. */
+#define SPAR_DETECTOR_MAGIC 0xdf37f906UL
+
 /* Resets the stream. */
 void spar_detector_init(spar_detector *d);
 
 /* Pushes one sample. Returns SPAR_DETECTOR_EVENT or _SCORED after writing result,
-   _PENDING when no vector was due (result untouched), _REJECTED for a non-finite sample. */
+   _PENDING when no vector was due (result untouched), _REJECTED for a non-finite sample,
+   _ERR_NULL or _ERR_STATE on a misuse (nothing written). */
 int spar_detector_push(spar_detector *d, const double sample[SPAR_DEVICE_N_INPUTS],
     spar_result *result);
 

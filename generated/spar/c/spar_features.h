@@ -16,6 +16,8 @@ extern "C" {
 #define SPAR_EMITTED 1 /* push: a feature vector was written to out */
 #define SPAR_PENDING 0 /* push: sample accepted, no vector on this sample */
 #define SPAR_REJECTED (-1) /* push: a non-finite sample, ignored; state unchanged */
+#define SPAR_ERR_STATE (-2) /* push: st was not set up by spar_init (or is corrupt); nothing done */
+#define SPAR_ERR_NULL (-3) /* push: st, sample or out is NULL; nothing done */
 #define SPAR_SPEC_HASH "0d7f325b5456a2cd2657ca2f7ddff60f6c459631b0d8a9c89ad29dfb1706a733"
 #define SPAR_GENERATOR_VERSION "0.1.0"
 /* sha256 of the feature names in vector order, one per line: a model must carry the same. */
@@ -23,6 +25,7 @@ extern "C" {
 
 /* Streaming state: fixed size, no heap, no globals. One per sensor stream; reentrant. */
 typedef struct spar_state {
+    unsigned long magic; /* SPAR_STATE_MAGIC once spar_init has run; checked by every push */
     double ring_ax[2 * SPAR_RING_LENGTH]; /* last samples of ax, stored twice */
     double ring_ay[2 * SPAR_RING_LENGTH]; /* last samples of ay, stored twice */
     double ring_az[2 * SPAR_RING_LENGTH]; /* last samples of az, stored twice */
@@ -55,6 +58,11 @@ typedef struct spar_state {
     int pos; /* ring slot of the next sample */
     int filled; /* accepted samples, saturating at SPAR_MAX_LENGTH */
     int started; /* a sample has been accepted */
+    int restart_ax_lp; /* ax_lp was non-finite on the last sample: it restarts on the next */
+    int restart_ay_lp; /* ay_lp was non-finite on the last sample: it restarts on the next */
+    int restart_az_lp; /* az_lp was non-finite on the last sample: it restarts on the next */
+    int restart_acc_dyn; /* acc_dyn was non-finite on the last sample: it restarts on the next */
+    int restart_gyro_lp; /* gyro_lp was non-finite on the last sample: it restarts on the next */
     int phase_long; /* samples since window long was last evaluated, mod 25 */
     int phase_short; /* samples since window short was last evaluated, mod 25 */
 } spar_state;
@@ -68,12 +76,28 @@ const char *spar_spec_sha256(void);
 const char *spar_generator_version(void);
 const char *spar_feature_order_sha256(void);
 
-/* Resets a stream: the next push is its first sample. */
+/* The calling contract (docs/semantics.md, "Runtime contract"):
+   - Call spar_init on a state before its first push; init again to restart the stream. init
+     writes every byte of the state, so its memory may hold anything before (stack, malloc).
+     spar_init(NULL) does nothing.
+   - Every push checks its arguments and its state before touching anything, and returns a
+     negative status instead of crashing: SPAR_ERR_NULL when st, sample or out is NULL,
+     SPAR_ERR_STATE when st was never initialised (zero-filled or garbage memory), was
+     overwritten, or was initialised by another spec's or featgen version's init (init stores
+     SPAR_STATE_MAGIC, derived from the spec hash, generator version and sizes; push compares
+     it: one comparison). Checks rather than nonnull attributes: with nonnull the compiler may
+     assume the pointers valid and drop the checks, and a NULL would still crash.
+   - Not checked (C cannot tell): that sample holds SPAR_N_INPUTS readable doubles and out
+     room for SPAR_N_FEATURES, and bytes corrupted inside a state whose magic survived.
+   - One state per stream, one thread at a time per state. */
+#define SPAR_STATE_MAGIC 0x16722af1UL
+
+/* Resets a stream: the next push is its first sample. Does nothing when st is NULL. */
 void spar_init(spar_state *st);
 
 /* Pushes one sample (inputs in spar_input_names order). Returns SPAR_EMITTED after writing
    a feature vector to out, SPAR_PENDING when none is due, SPAR_REJECTED for a non-finite
-   sample (out untouched). */
+   sample (out untouched), SPAR_ERR_NULL or SPAR_ERR_STATE on a misuse (nothing written). */
 int spar_push(spar_state *st, const double sample[SPAR_N_INPUTS],
     double out[SPAR_N_FEATURES]);
 

@@ -529,11 +529,12 @@ def featurize(samples, nonfinite="raise"):
         s_acc_mag = np.sqrt((((s_ax * s_ax) + (s_ay * s_ay)) + (s_az * s_az)))
         # gyro_mag: sqrt(a*a + b*b [+ c*c]), summed left to right.
         s_gyro_mag = np.sqrt((((s_wx * s_wx) + (s_wy * s_wy)) + (s_wz * s_wz)))
-        # ax_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
+        # ax_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_ax = s_ax.tolist()
         y_ax_lp = [0.0] * n_samples
-        if n_samples:
-            x_ax = c_ax[0]
+        t = 0
+        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
+            x_ax = c_ax[t]
             state_y0 = (0.9999999999999994 * x_ax)
             state_s0b = ((0.003621681514928641 * x_ax) - (0.8371816512560226 * state_y0))
             state_s0a = (((0.007243363029857282 * x_ax) - (-1.822694925196308 * state_y0)) + state_s0b)
@@ -541,20 +542,27 @@ def featurize(samples, nonfinite="raise"):
             state_s0a = (((0.007243363029857282 * x_ax) - (-1.822694925196308 * state_y0)) + state_s0b)
             state_s0b = ((0.003621681514928641 * x_ax) - (0.8371816512560226 * state_y0))
             y = state_y0
-            y_ax_lp[0] = y
-            for t in range(1, n_samples):
-                x_ax = c_ax[t]
-                state_y0 = ((0.003621681514928641 * x_ax) + state_s0a)
-                state_s0a = (((0.007243363029857282 * x_ax) - (-1.822694925196308 * state_y0)) + state_s0b)
-                state_s0b = ((0.003621681514928641 * x_ax) - (0.8371816512560226 * state_y0))
-                y = state_y0
-                y_ax_lp[t] = y
+            y_ax_lp[t] = y
+            if not (y - y):
+                for t in range(t + 1, n_samples):
+                    x_ax = c_ax[t]
+                    state_y0 = ((0.003621681514928641 * x_ax) + state_s0a)
+                    state_s0a = (((0.007243363029857282 * x_ax) - (-1.822694925196308 * state_y0)) + state_s0b)
+                    state_s0b = ((0.003621681514928641 * x_ax) - (0.8371816512560226 * state_y0))
+                    y = state_y0
+                    y_ax_lp[t] = y
+                    if (y - y):
+                        break
+                else:
+                    break  # the recording ended without a non-finite value
+            t += 1
         s_ax_lp = np.array(y_ax_lp, dtype=np.float64)
-        # ay_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
+        # ay_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_ay = s_ay.tolist()
         y_ay_lp = [0.0] * n_samples
-        if n_samples:
-            x_ay = c_ay[0]
+        t = 0
+        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
+            x_ay = c_ay[t]
             state_y0 = (0.9999999999999994 * x_ay)
             state_s0b = ((0.003621681514928641 * x_ay) - (0.8371816512560226 * state_y0))
             state_s0a = (((0.007243363029857282 * x_ay) - (-1.822694925196308 * state_y0)) + state_s0b)
@@ -562,20 +570,27 @@ def featurize(samples, nonfinite="raise"):
             state_s0a = (((0.007243363029857282 * x_ay) - (-1.822694925196308 * state_y0)) + state_s0b)
             state_s0b = ((0.003621681514928641 * x_ay) - (0.8371816512560226 * state_y0))
             y = state_y0
-            y_ay_lp[0] = y
-            for t in range(1, n_samples):
-                x_ay = c_ay[t]
-                state_y0 = ((0.003621681514928641 * x_ay) + state_s0a)
-                state_s0a = (((0.007243363029857282 * x_ay) - (-1.822694925196308 * state_y0)) + state_s0b)
-                state_s0b = ((0.003621681514928641 * x_ay) - (0.8371816512560226 * state_y0))
-                y = state_y0
-                y_ay_lp[t] = y
+            y_ay_lp[t] = y
+            if not (y - y):
+                for t in range(t + 1, n_samples):
+                    x_ay = c_ay[t]
+                    state_y0 = ((0.003621681514928641 * x_ay) + state_s0a)
+                    state_s0a = (((0.007243363029857282 * x_ay) - (-1.822694925196308 * state_y0)) + state_s0b)
+                    state_s0b = ((0.003621681514928641 * x_ay) - (0.8371816512560226 * state_y0))
+                    y = state_y0
+                    y_ay_lp[t] = y
+                    if (y - y):
+                        break
+                else:
+                    break  # the recording ended without a non-finite value
+            t += 1
         s_ay_lp = np.array(y_ay_lp, dtype=np.float64)
-        # az_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
+        # az_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_az = s_az.tolist()
         y_az_lp = [0.0] * n_samples
-        if n_samples:
-            x_az = c_az[0]
+        t = 0
+        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
+            x_az = c_az[t]
             state_y0 = (0.9999999999999994 * x_az)
             state_s0b = ((0.003621681514928641 * x_az) - (0.8371816512560226 * state_y0))
             state_s0a = (((0.007243363029857282 * x_az) - (-1.822694925196308 * state_y0)) + state_s0b)
@@ -583,24 +598,31 @@ def featurize(samples, nonfinite="raise"):
             state_s0a = (((0.007243363029857282 * x_az) - (-1.822694925196308 * state_y0)) + state_s0b)
             state_s0b = ((0.003621681514928641 * x_az) - (0.8371816512560226 * state_y0))
             y = state_y0
-            y_az_lp[0] = y
-            for t in range(1, n_samples):
-                x_az = c_az[t]
-                state_y0 = ((0.003621681514928641 * x_az) + state_s0a)
-                state_s0a = (((0.007243363029857282 * x_az) - (-1.822694925196308 * state_y0)) + state_s0b)
-                state_s0b = ((0.003621681514928641 * x_az) - (0.8371816512560226 * state_y0))
-                y = state_y0
-                y_az_lp[t] = y
+            y_az_lp[t] = y
+            if not (y - y):
+                for t in range(t + 1, n_samples):
+                    x_az = c_az[t]
+                    state_y0 = ((0.003621681514928641 * x_az) + state_s0a)
+                    state_s0a = (((0.007243363029857282 * x_az) - (-1.822694925196308 * state_y0)) + state_s0b)
+                    state_s0b = ((0.003621681514928641 * x_az) - (0.8371816512560226 * state_y0))
+                    y = state_y0
+                    y_az_lp[t] = y
+                    if (y - y):
+                        break
+                else:
+                    break  # the recording ended without a non-finite value
+            t += 1
         s_az_lp = np.array(y_az_lp, dtype=np.float64)
         # pitch: atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
         s_pitch = _featgen_atan2(s_ax_lp, s_az_lp)
         # roll: atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
         s_roll = _featgen_atan2(s_ay_lp, s_az_lp)
-        # acc_dyn: Butterworth high-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
+        # acc_dyn: Butterworth high-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_acc_mag = s_acc_mag.tolist()
         y_acc_dyn = [0.0] * n_samples
-        if n_samples:
-            x_acc_mag = c_acc_mag[0]
+        t = 0
+        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
+            x_acc_mag = c_acc_mag[t]
             state_y0 = (0.0 * x_acc_mag)
             state_s0b = ((0.9736948117157308 * x_acc_mag) - (0.9480817061067398 * state_y0))
             state_s0a = (((-1.9473896234314616 * x_acc_mag) - (-1.9466975407561835 * state_y0)) + state_s0b)
@@ -608,20 +630,27 @@ def featurize(samples, nonfinite="raise"):
             state_s0a = (((-1.9473896234314616 * x_acc_mag) - (-1.9466975407561835 * state_y0)) + state_s0b)
             state_s0b = ((0.9736948117157308 * x_acc_mag) - (0.9480817061067398 * state_y0))
             y = state_y0
-            y_acc_dyn[0] = y
-            for t in range(1, n_samples):
-                x_acc_mag = c_acc_mag[t]
-                state_y0 = ((0.9736948117157308 * x_acc_mag) + state_s0a)
-                state_s0a = (((-1.9473896234314616 * x_acc_mag) - (-1.9466975407561835 * state_y0)) + state_s0b)
-                state_s0b = ((0.9736948117157308 * x_acc_mag) - (0.9480817061067398 * state_y0))
-                y = state_y0
-                y_acc_dyn[t] = y
+            y_acc_dyn[t] = y
+            if not (y - y):
+                for t in range(t + 1, n_samples):
+                    x_acc_mag = c_acc_mag[t]
+                    state_y0 = ((0.9736948117157308 * x_acc_mag) + state_s0a)
+                    state_s0a = (((-1.9473896234314616 * x_acc_mag) - (-1.9466975407561835 * state_y0)) + state_s0b)
+                    state_s0b = ((0.9736948117157308 * x_acc_mag) - (0.9480817061067398 * state_y0))
+                    y = state_y0
+                    y_acc_dyn[t] = y
+                    if (y - y):
+                        break
+                else:
+                    break  # the recording ended without a non-finite value
+            t += 1
         s_acc_dyn = np.array(y_acc_dyn, dtype=np.float64)
-        # gyro_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
+        # gyro_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_gyro_mag = s_gyro_mag.tolist()
         y_gyro_lp = [0.0] * n_samples
-        if n_samples:
-            x_gyro_mag = c_gyro_mag[0]
+        t = 0
+        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
+            x_gyro_mag = c_gyro_mag[t]
             state_y0 = (0.9999999999999994 * x_gyro_mag)
             state_s0b = ((0.013359200027856503 * x_gyro_mag) - (0.7008967811884026 * state_y0))
             state_s0a = (((0.026718400055713007 * x_gyro_mag) - (-1.6474599810769766 * state_y0)) + state_s0b)
@@ -629,14 +658,20 @@ def featurize(samples, nonfinite="raise"):
             state_s0a = (((0.026718400055713007 * x_gyro_mag) - (-1.6474599810769766 * state_y0)) + state_s0b)
             state_s0b = ((0.013359200027856503 * x_gyro_mag) - (0.7008967811884026 * state_y0))
             y = state_y0
-            y_gyro_lp[0] = y
-            for t in range(1, n_samples):
-                x_gyro_mag = c_gyro_mag[t]
-                state_y0 = ((0.013359200027856503 * x_gyro_mag) + state_s0a)
-                state_s0a = (((0.026718400055713007 * x_gyro_mag) - (-1.6474599810769766 * state_y0)) + state_s0b)
-                state_s0b = ((0.013359200027856503 * x_gyro_mag) - (0.7008967811884026 * state_y0))
-                y = state_y0
-                y_gyro_lp[t] = y
+            y_gyro_lp[t] = y
+            if not (y - y):
+                for t in range(t + 1, n_samples):
+                    x_gyro_mag = c_gyro_mag[t]
+                    state_y0 = ((0.013359200027856503 * x_gyro_mag) + state_s0a)
+                    state_s0a = (((0.026718400055713007 * x_gyro_mag) - (-1.6474599810769766 * state_y0)) + state_s0b)
+                    state_s0b = ((0.013359200027856503 * x_gyro_mag) - (0.7008967811884026 * state_y0))
+                    y = state_y0
+                    y_gyro_lp[t] = y
+                    if (y - y):
+                        break
+                else:
+                    break  # the recording ended without a non-finite value
+            t += 1
         s_gyro_lp = np.array(y_gyro_lp, dtype=np.float64)
 
         ends = _emission_ends(n_samples)

@@ -21,7 +21,10 @@ final class SparDetectorBox {
 }
 
 @_cdecl("spar_detector_init")
-public func spar_detector_init(_ d: UnsafeMutableRawPointer) {
+public func spar_detector_init(_ d: UnsafeMutableRawPointer?) {
+    guard let d = d else {
+        return
+    }
     if let old = d.load(as: UnsafeMutableRawPointer?.self) {
         Unmanaged<SparDetectorBox>.fromOpaque(old).release()
     }
@@ -30,10 +33,13 @@ public func spar_detector_init(_ d: UnsafeMutableRawPointer) {
 }
 
 @_cdecl("spar_detector_push")
-public func spar_detector_push(_ d: UnsafeMutableRawPointer, _ sample: UnsafePointer<Double>,
-                                     _ result: UnsafeMutableRawPointer) -> Int32 {
+public func spar_detector_push(_ d: UnsafeMutableRawPointer?, _ sample: UnsafePointer<Double>?,
+                                     _ result: UnsafeMutableRawPointer?) -> Int32 {
+    guard let d = d, let sample = sample, let result = result else {
+        return -3 // the C runtime's _DETECTOR_ERR_NULL
+    }
     guard let raw = d.load(as: UnsafeMutableRawPointer?.self) else {
-        preconditionFailure("spar_detector_push before spar_detector_init")
+        return -2 // pushed before init: the C runtime's _DETECTOR_ERR_STATE
     }
     let box: SparDetectorBox = Unmanaged<SparDetectorBox>.fromOpaque(raw).takeUnretainedValue()
     let values: UnsafeBufferPointer<Double> = UnsafeBufferPointer(start: sample, count: SparDeviceFeatures.inputCount)

@@ -17,7 +17,8 @@
 // pointer-sized bytes hold a retained pointer to a heap box owning a Swift SparFeatures.
 // init releases the box already stored there (non-null: a re-init) and stores a fresh one;
 // push loads the pointer and calls the featuriser. The state must be zero-filled before its
-// first init, and its last box is not released when the caller frees the memory (one small
+// first init (a zero-filled state pushed before init returns -2, the C runtime's _ERR_STATE;
+// garbage in it cannot be detected here), and its last box is not released when the caller frees the memory (one small
 // leak per stream, fine for a test harness). The C struct is far larger than a pointer and
 // aligned for doubles, so the pointer always fits and is aligned.
 //
@@ -30,7 +31,10 @@ final class SparBox {
 }
 
 @_cdecl("spar_init")
-public func spar_init(_ st: UnsafeMutableRawPointer) {
+public func spar_init(_ st: UnsafeMutableRawPointer?) {
+    guard let st = st else {
+        return
+    }
     if let old = st.load(as: UnsafeMutableRawPointer?.self) {
         Unmanaged<SparBox>.fromOpaque(old).release()
     }
@@ -39,10 +43,13 @@ public func spar_init(_ st: UnsafeMutableRawPointer) {
 }
 
 @_cdecl("spar_push")
-public func spar_push(_ st: UnsafeMutableRawPointer, _ sample: UnsafePointer<Double>,
-                            _ out: UnsafeMutablePointer<Double>) -> Int32 {
+public func spar_push(_ st: UnsafeMutableRawPointer?, _ sample: UnsafePointer<Double>?,
+                            _ out: UnsafeMutablePointer<Double>?) -> Int32 {
+    guard let st = st, let sample = sample, let out = out else {
+        return -3 // the C runtime's _ERR_NULL
+    }
     guard let raw = st.load(as: UnsafeMutableRawPointer?.self) else {
-        preconditionFailure("spar_push before spar_init")
+        return -2 // pushed before init: the C runtime's _ERR_STATE
     }
     let box: SparBox = Unmanaged<SparBox>.fromOpaque(raw).takeUnretainedValue()
     let values: UnsafeBufferPointer<Double> = UnsafeBufferPointer(start: sample, count: SparFeatures.inputCount)

@@ -477,31 +477,39 @@ def featurize(samples, nonfinite="raise"):
         s_gyro_mag = np.sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)))
         # off_axis: sqrt(a*a + b*b [+ c*c]), summed left to right.
         s_off_axis = np.sqrt(((s_gyro_x * s_gyro_x) + (s_gyro_z * s_gyro_z)))
-        # gyro_y_d: first difference x[t] - x[t-1]; 0 on the first sample of a stream.
+        # gyro_y_d: first difference x[t] - x[t-1]; 0 on the first sample of a stream (a non-finite x makes that difference and the next one non-finite, no more).
         s_gyro_y_d = np.empty(n_samples)
         s_gyro_y_d[:1] = 0.0
         s_gyro_y_d[1:] = (s_gyro_y[1:] - s_gyro_y[:-1])
-        # acc_x_lp: exponential moving average y[t] = alpha*x[t] + (1-alpha)*y[t-1]; y[0] = x[0]. (1 - alpha) is computed once at generation time.
+        # acc_x_lp: exponential moving average y[t] = alpha*x[t] + (1-alpha)*y[t-1]; y[0] = x[0]. (1 - alpha) is computed once at generation time. Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_acc_x = s_acc_x.tolist()
         y_acc_x_lp = [0.0] * n_samples
-        if n_samples:
-            x_acc_x = c_acc_x[0]
+        t = 0
+        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
+            x_acc_x = c_acc_x[t]
             y = x_acc_x
-            y_acc_x_lp[0] = y
-            for t in range(1, n_samples):
-                x_acc_x = c_acc_x[t]
-                y = ((0.2 * x_acc_x) + (0.8 * y))
-                y_acc_x_lp[t] = y
+            y_acc_x_lp[t] = y
+            if not (y - y):
+                for t in range(t + 1, n_samples):
+                    x_acc_x = c_acc_x[t]
+                    y = ((0.2 * x_acc_x) + (0.8 * y))
+                    y_acc_x_lp[t] = y
+                    if (y - y):
+                        break
+                else:
+                    break  # the recording ended without a non-finite value
+            t += 1
         s_acc_x_lp = np.array(y_acc_x_lp, dtype=np.float64)
         # twist: a - b.
         s_twist = (s_gyro_y - s_gyro_x)
         # roll: atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
         s_roll = _featgen_atan2(s_acc_x, s_acc_z)
-        # spin_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
+        # spin_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_gyro_y = s_gyro_y.tolist()
         y_spin_lp = [0.0] * n_samples
-        if n_samples:
-            x_gyro_y = c_gyro_y[0]
+        t = 0
+        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
+            x_gyro_y = c_gyro_y[t]
             state_y0 = (1.0000000000000004 * x_gyro_y)
             state_s0b = ((0.04613180209331292 * x_gyro_y) - (0.4918122372225752 * state_y0))
             state_s0a = (((0.09226360418662584 * x_gyro_y) - (-1.3072850288493236 * state_y0)) + state_s0b)
@@ -509,20 +517,27 @@ def featurize(samples, nonfinite="raise"):
             state_s0a = (((0.09226360418662584 * x_gyro_y) - (-1.3072850288493236 * state_y0)) + state_s0b)
             state_s0b = ((0.04613180209331292 * x_gyro_y) - (0.4918122372225752 * state_y0))
             y = state_y0
-            y_spin_lp[0] = y
-            for t in range(1, n_samples):
-                x_gyro_y = c_gyro_y[t]
-                state_y0 = ((0.04613180209331292 * x_gyro_y) + state_s0a)
-                state_s0a = (((0.09226360418662584 * x_gyro_y) - (-1.3072850288493236 * state_y0)) + state_s0b)
-                state_s0b = ((0.04613180209331292 * x_gyro_y) - (0.4918122372225752 * state_y0))
-                y = state_y0
-                y_spin_lp[t] = y
+            y_spin_lp[t] = y
+            if not (y - y):
+                for t in range(t + 1, n_samples):
+                    x_gyro_y = c_gyro_y[t]
+                    state_y0 = ((0.04613180209331292 * x_gyro_y) + state_s0a)
+                    state_s0a = (((0.09226360418662584 * x_gyro_y) - (-1.3072850288493236 * state_y0)) + state_s0b)
+                    state_s0b = ((0.04613180209331292 * x_gyro_y) - (0.4918122372225752 * state_y0))
+                    y = state_y0
+                    y_spin_lp[t] = y
+                    if (y - y):
+                        break
+                else:
+                    break  # the recording ended without a non-finite value
+            t += 1
         s_spin_lp = np.array(y_spin_lp, dtype=np.float64)
-        # bounce: band-pass filter: the Butterworth high-pass at band[0] followed by the Butterworth low-pass at band[1], each of the given order (so 2 x order poles; not scipy's band-pass transform, whose sections differ). Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
+        # bounce: band-pass filter: the Butterworth high-pass at band[0] followed by the Butterworth low-pass at band[1], each of the given order (so 2 x order poles; not scipy's band-pass transform, whose sections differ). Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_acc_mag = s_acc_mag.tolist()
         y_bounce = [0.0] * n_samples
-        if n_samples:
-            x_acc_mag = c_acc_mag[0]
+        t = 0
+        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
+            x_acc_mag = c_acc_mag[t]
             state_y0 = (0.0 * x_acc_mag)
             state_s0b = ((0.9149691441130826 * x_acc_mag) - (0.8371816512560226 * state_y0))
             state_s0a = (((-1.8299382882261652 * x_acc_mag) - (-1.822694925196308 * state_y0)) + state_s0b)
@@ -536,17 +551,23 @@ def featurize(samples, nonfinite="raise"):
             state_s1a = (((0.09226360418662584 * state_y0) - (-1.3072850288493236 * state_y1)) + state_s1b)
             state_s1b = ((0.04613180209331292 * state_y0) - (0.4918122372225752 * state_y1))
             y = state_y1
-            y_bounce[0] = y
-            for t in range(1, n_samples):
-                x_acc_mag = c_acc_mag[t]
-                state_y0 = ((0.9149691441130826 * x_acc_mag) + state_s0a)
-                state_s0a = (((-1.8299382882261652 * x_acc_mag) - (-1.822694925196308 * state_y0)) + state_s0b)
-                state_s0b = ((0.9149691441130826 * x_acc_mag) - (0.8371816512560226 * state_y0))
-                state_y1 = ((0.04613180209331292 * state_y0) + state_s1a)
-                state_s1a = (((0.09226360418662584 * state_y0) - (-1.3072850288493236 * state_y1)) + state_s1b)
-                state_s1b = ((0.04613180209331292 * state_y0) - (0.4918122372225752 * state_y1))
-                y = state_y1
-                y_bounce[t] = y
+            y_bounce[t] = y
+            if not (y - y):
+                for t in range(t + 1, n_samples):
+                    x_acc_mag = c_acc_mag[t]
+                    state_y0 = ((0.9149691441130826 * x_acc_mag) + state_s0a)
+                    state_s0a = (((-1.8299382882261652 * x_acc_mag) - (-1.822694925196308 * state_y0)) + state_s0b)
+                    state_s0b = ((0.9149691441130826 * x_acc_mag) - (0.8371816512560226 * state_y0))
+                    state_y1 = ((0.04613180209331292 * state_y0) + state_s1a)
+                    state_s1a = (((0.09226360418662584 * state_y0) - (-1.3072850288493236 * state_y1)) + state_s1b)
+                    state_s1b = ((0.04613180209331292 * state_y0) - (0.4918122372225752 * state_y1))
+                    y = state_y1
+                    y_bounce[t] = y
+                    if (y - y):
+                        break
+                else:
+                    break  # the recording ended without a non-finite value
+            t += 1
         s_bounce = np.array(y_bounce, dtype=np.float64)
 
         ends = _emission_ends(n_samples)

@@ -21,7 +21,10 @@ final class TwistAndGoDetectorBox {
 }
 
 @_cdecl("twist_and_go_detector_init")
-public func twist_and_go_detector_init(_ d: UnsafeMutableRawPointer) {
+public func twist_and_go_detector_init(_ d: UnsafeMutableRawPointer?) {
+    guard let d = d else {
+        return
+    }
     if let old = d.load(as: UnsafeMutableRawPointer?.self) {
         Unmanaged<TwistAndGoDetectorBox>.fromOpaque(old).release()
     }
@@ -30,10 +33,13 @@ public func twist_and_go_detector_init(_ d: UnsafeMutableRawPointer) {
 }
 
 @_cdecl("twist_and_go_detector_push")
-public func twist_and_go_detector_push(_ d: UnsafeMutableRawPointer, _ sample: UnsafePointer<Double>,
-                                     _ result: UnsafeMutableRawPointer) -> Int32 {
+public func twist_and_go_detector_push(_ d: UnsafeMutableRawPointer?, _ sample: UnsafePointer<Double>?,
+                                     _ result: UnsafeMutableRawPointer?) -> Int32 {
+    guard let d = d, let sample = sample, let result = result else {
+        return -3 // the C runtime's _DETECTOR_ERR_NULL
+    }
     guard let raw = d.load(as: UnsafeMutableRawPointer?.self) else {
-        preconditionFailure("twist_and_go_detector_push before twist_and_go_detector_init")
+        return -2 // pushed before init: the C runtime's _DETECTOR_ERR_STATE
     }
     let box: TwistAndGoDetectorBox = Unmanaged<TwistAndGoDetectorBox>.fromOpaque(raw).takeUnretainedValue()
     let values: UnsafeBufferPointer<Double> = UnsafeBufferPointer(start: sample, count: TwistAndGoDeviceFeatures.inputCount)

@@ -62,6 +62,9 @@ public struct SparDetector: Sendable {
         case pending = 0
         /// The sample had a NaN or infinite value: ignored, state unchanged.
         case rejected = -1
+        /// The sample did not hold ``SparDeviceFeatures/inputCount`` values: ignored, state
+        /// unchanged (the C runtime returns -3 for its counterpart, a NULL pointer).
+        case invalidArgument = -3
     }
 
     /// A vector is positive when its largest margin (first on ties) is this class.
@@ -108,7 +111,8 @@ public struct SparDetector: Sendable {
     /// The latest feature vector.
     public var features: [Double] { vector }
 
-    /// Pushes one sample (``SparDeviceFeatures/inputCount`` values). Never allocates.
+    /// Pushes one sample (``SparDeviceFeatures/inputCount`` values). Never allocates. A sample of
+    /// another length gives ``PushResult/invalidArgument`` (nothing changes).
     public mutating func push(_ sample: UnsafeBufferPointer<Double>) -> PushResult {
         var buffer: [Double] = []
         swap(&buffer, &vector)          // the buffer is borrowed while self mutates; no copy
@@ -119,6 +123,9 @@ public struct SparDetector: Sendable {
         }
         if status == .rejected {
             return .rejected
+        }
+        if status == .invalidArgument {
+            return .invalidArgument
         }
         var refractoryNow: Bool = false
         if cooldown > 0 { // every accepted sample counts, with or without a vector

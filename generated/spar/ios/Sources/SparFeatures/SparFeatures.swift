@@ -27,6 +27,12 @@
 ///   columns of windows not due on that sample hold their latest values.
 /// - A sample containing NaN or an infinity is rejected: ``PushResult/rejected``, the state is
 ///   untouched, exactly as if it had never been pushed.
+/// - A sample that does not hold ``inputCount`` values, or an `out` buffer that does not hold
+///   ``featureCount``, is refused: ``PushResult/invalidArgument``, nothing read or written, no
+///   trap (the C runtime's NULL-pointer status). A Swift value cannot be used before `init()`,
+///   so the C runtime's uninitialised-state status (-2) has no counterpart here.
+/// - A recursive signal (ema, filters) whose value becomes NaN or infinite restarts on the next
+///   accepted sample as on the first sample of a stream (docs/semantics.md).
 /// - A value type: a copy is an independent stream (copy-on-write: the first push after a copy
 ///   duplicates the storage once). One instance per sensor stream; not for concurrent mutation.
 public struct SparFeatures: Sendable {
@@ -38,6 +44,10 @@ public struct SparFeatures: Sendable {
         case pending = 0
         /// The sample had a NaN or infinite value: ignored, state unchanged, nothing written.
         case rejected = -1
+        /// The sample did not hold ``inputCount`` values, or `out` did not hold
+        /// ``featureCount``: ignored, state unchanged, nothing written (the C runtime returns
+        /// -3, `_ERR_NULL`, for its counterpart, a NULL pointer).
+        case invalidArgument = -3
     }
 
     /// Number of values in one sample.
@@ -215,6 +225,16 @@ public struct SparFeatures: Sendable {
     private var filled: Int = 0
     /// Whether a sample has been accepted.
     private var started: Bool = false
+    /// Signal ax_lp was non-finite on the last sample: it restarts on the next.
+    private var restart_ax_lp: Bool = false
+    /// Signal ay_lp was non-finite on the last sample: it restarts on the next.
+    private var restart_ay_lp: Bool = false
+    /// Signal az_lp was non-finite on the last sample: it restarts on the next.
+    private var restart_az_lp: Bool = false
+    /// Signal acc_dyn was non-finite on the last sample: it restarts on the next.
+    private var restart_acc_dyn: Bool = false
+    /// Signal gyro_lp was non-finite on the last sample: it restarts on the next.
+    private var restart_gyro_lp: Bool = false
     /// Samples since window long was last evaluated, mod 25.
     private var phase_long: Int = 0
     /// Samples since window short was last evaluated, mod 25.
@@ -250,14 +270,20 @@ public struct SparFeatures: Sendable {
         pos = 0
         filled = 0
         started = false
+        restart_ax_lp = false
+        restart_ay_lp = false
+        restart_az_lp = false
+        restart_acc_dyn = false
+        restart_gyro_lp = false
         phase_long = 0
         phase_short = 0
     }
 
     /// Pushes one sample (``inputCount`` values in ``inputNames`` order). Returns the feature
     /// vector when one is due, nil otherwise: while the first ``maxLength`` samples fill the
-    /// windows, between hops, and for a rejected (non-finite) sample. Allocates the returned
-    /// array; use `push(_:into:)` to reuse a buffer and to tell a rejected sample apart.
+    /// windows, between hops, for a rejected (non-finite) sample and for a sample of the wrong
+    /// length. Allocates the returned array; use `push(_:into:)` to reuse a buffer and to tell
+    /// a rejected or wrong-length sample apart.
     public mutating func push(_ sample: [Double]) -> [Double]? {
         let result: PushResult = sample.withUnsafeBufferPointer { (values: UnsafeBufferPointer<Double>) -> PushResult in
             self.advance(values)
@@ -282,11 +308,14 @@ public struct SparFeatures: Sendable {
 
     /// Pushes one sample read from `sample` (``inputCount`` values) and, when a vector is due,
     /// writes it to `out` (``featureCount`` values). Never allocates: for sensor callbacks.
-    /// `out` is untouched unless the result is ``PushResult/emitted``.
+    /// `out` is untouched unless the result is ``PushResult/emitted``; a `sample` or `out` of the
+    /// wrong length gives ``PushResult/invalidArgument``.
     @discardableResult
     public mutating func push(_ sample: UnsafeBufferPointer<Double>,
                               into out: UnsafeMutableBufferPointer<Double>) -> PushResult {
-        precondition(out.count == 112, "out must hold featureCount values")
+        if out.count != 112 {
+            return .invalidArgument
+        }
         let result: PushResult = advance(sample)
         if result == .emitted {
             storage.withUnsafeBufferPointer { (buffer: UnsafeBufferPointer<Double>) in
@@ -300,7 +329,9 @@ public struct SparFeatures: Sendable {
 
     /// Updates the state with one sample; evaluates the windows that are due.
     private mutating func advance(_ sample: UnsafeBufferPointer<Double>) -> PushResult {
-        precondition(sample.count == 6, "a sample has inputCount values")
+        if sample.count != 6 {
+            return .invalidArgument
+        }
         for i in 0..<6 {
             if !sample[i].isFinite {
                 return .rejected
@@ -316,38 +347,88 @@ public struct SparFeatures: Sendable {
 
         let s_acc_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         let s_gyro_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
-        let s_ax_lp: Double // Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
-        let s_ay_lp: Double // Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
-        let s_az_lp: Double // Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
+        let s_ax_lp: Double // Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
+        let s_ay_lp: Double // Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
+        let s_az_lp: Double // Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         let s_pitch: Double // atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
         let s_roll: Double // atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
-        let s_acc_dyn: Double // Butterworth high-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
-        let s_gyro_lp: Double // Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
+        let s_acc_dyn: Double // Butterworth high-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
+        let s_gyro_lp: Double // Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         if started {
             s_acc_mag = (((s_ax * s_ax) + (s_ay * s_ay)) + (s_az * s_az)).squareRoot()
             s_gyro_mag = (((s_wx * s_wx) + (s_wy * s_wy)) + (s_wz * s_wz)).squareRoot()
-            state_ax_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) + state_ax_lp_s0a)
-            state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ax_lp_y0)) + state_ax_lp_s0b)
-            state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ax_lp_y0))
-            s_ax_lp = state_ax_lp_y0
-            state_ay_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) + state_ay_lp_s0a)
-            state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ay_lp_y0)) + state_ay_lp_s0b)
-            state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ay_lp_y0))
-            s_ay_lp = state_ay_lp_y0
-            state_az_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) + state_az_lp_s0a)
-            state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_az_lp_y0)) + state_az_lp_s0b)
-            state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_az_lp_y0))
-            s_az_lp = state_az_lp_y0
+            if restart_ax_lp { // non-finite on the last sample: start again
+                state_ax_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_ax)
+                state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ax_lp_y0))
+                state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ax_lp_y0)) + state_ax_lp_s0b)
+                state_ax_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) + state_ax_lp_s0a)
+                state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ax_lp_y0)) + state_ax_lp_s0b)
+                state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ax_lp_y0))
+                s_ax_lp = state_ax_lp_y0
+            } else {
+                state_ax_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) + state_ax_lp_s0a)
+                state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ax_lp_y0)) + state_ax_lp_s0b)
+                state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ax_lp_y0))
+                s_ax_lp = state_ax_lp_y0
+            }
+            if restart_ay_lp { // non-finite on the last sample: start again
+                state_ay_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_ay)
+                state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ay_lp_y0))
+                state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ay_lp_y0)) + state_ay_lp_s0b)
+                state_ay_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) + state_ay_lp_s0a)
+                state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ay_lp_y0)) + state_ay_lp_s0b)
+                state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ay_lp_y0))
+                s_ay_lp = state_ay_lp_y0
+            } else {
+                state_ay_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) + state_ay_lp_s0a)
+                state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ay_lp_y0)) + state_ay_lp_s0b)
+                state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ay_lp_y0))
+                s_ay_lp = state_ay_lp_y0
+            }
+            if restart_az_lp { // non-finite on the last sample: start again
+                state_az_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_az)
+                state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_az_lp_y0))
+                state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_az_lp_y0)) + state_az_lp_s0b)
+                state_az_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) + state_az_lp_s0a)
+                state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_az_lp_y0)) + state_az_lp_s0b)
+                state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_az_lp_y0))
+                s_az_lp = state_az_lp_y0
+            } else {
+                state_az_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) + state_az_lp_s0a)
+                state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_az_lp_y0)) + state_az_lp_s0b)
+                state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_az_lp_y0))
+                s_az_lp = state_az_lp_y0
+            }
             s_pitch = Self.featgen_atan2(s_ax_lp, s_az_lp)
             s_roll = Self.featgen_atan2(s_ay_lp, s_az_lp)
-            state_acc_dyn_y0 = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) + state_acc_dyn_s0a)
-            state_acc_dyn_s0a = ((((-0x1.f28820593537dp+0 /* -1.9473896234314616 */) * s_acc_mag) - ((-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */) * state_acc_dyn_y0)) + state_acc_dyn_s0b)
-            state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * state_acc_dyn_y0))
-            s_acc_dyn = state_acc_dyn_y0
-            state_gyro_lp_y0 = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) + state_gyro_lp_s0a)
-            state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - ((-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */) * state_gyro_lp_y0)) + state_gyro_lp_s0b)
-            state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * state_gyro_lp_y0))
-            s_gyro_lp = state_gyro_lp_y0
+            if restart_acc_dyn { // non-finite on the last sample: start again
+                state_acc_dyn_y0 = (0.0 * s_acc_mag)
+                state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * state_acc_dyn_y0))
+                state_acc_dyn_s0a = ((((-0x1.f28820593537dp+0 /* -1.9473896234314616 */) * s_acc_mag) - ((-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */) * state_acc_dyn_y0)) + state_acc_dyn_s0b)
+                state_acc_dyn_y0 = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) + state_acc_dyn_s0a)
+                state_acc_dyn_s0a = ((((-0x1.f28820593537dp+0 /* -1.9473896234314616 */) * s_acc_mag) - ((-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */) * state_acc_dyn_y0)) + state_acc_dyn_s0b)
+                state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * state_acc_dyn_y0))
+                s_acc_dyn = state_acc_dyn_y0
+            } else {
+                state_acc_dyn_y0 = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) + state_acc_dyn_s0a)
+                state_acc_dyn_s0a = ((((-0x1.f28820593537dp+0 /* -1.9473896234314616 */) * s_acc_mag) - ((-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */) * state_acc_dyn_y0)) + state_acc_dyn_s0b)
+                state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * state_acc_dyn_y0))
+                s_acc_dyn = state_acc_dyn_y0
+            }
+            if restart_gyro_lp { // non-finite on the last sample: start again
+                state_gyro_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_gyro_mag)
+                state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * state_gyro_lp_y0))
+                state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - ((-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */) * state_gyro_lp_y0)) + state_gyro_lp_s0b)
+                state_gyro_lp_y0 = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) + state_gyro_lp_s0a)
+                state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - ((-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */) * state_gyro_lp_y0)) + state_gyro_lp_s0b)
+                state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * state_gyro_lp_y0))
+                s_gyro_lp = state_gyro_lp_y0
+            } else {
+                state_gyro_lp_y0 = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) + state_gyro_lp_s0a)
+                state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - ((-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */) * state_gyro_lp_y0)) + state_gyro_lp_s0b)
+                state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * state_gyro_lp_y0))
+                s_gyro_lp = state_gyro_lp_y0
+            }
         } else {
             s_acc_mag = (((s_ax * s_ax) + (s_ay * s_ay)) + (s_az * s_az)).squareRoot()
             s_gyro_mag = (((s_wx * s_wx) + (s_wy * s_wy)) + (s_wz * s_wz)).squareRoot()
@@ -389,6 +470,11 @@ public struct SparFeatures: Sendable {
             state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * state_gyro_lp_y0))
             s_gyro_lp = state_gyro_lp_y0
         }
+        restart_ax_lp = ((s_ax_lp - s_ax_lp) != 0.0) // ax_lp is NaN or +-inf
+        restart_ay_lp = ((s_ay_lp - s_ay_lp) != 0.0) // ay_lp is NaN or +-inf
+        restart_az_lp = ((s_az_lp - s_az_lp) != 0.0) // az_lp is NaN or +-inf
+        restart_acc_dyn = ((s_acc_dyn - s_acc_dyn) != 0.0) // acc_dyn is NaN or +-inf
+        restart_gyro_lp = ((s_gyro_lp - s_gyro_lp) != 0.0) // gyro_lp is NaN or +-inf
         started = true
 
         let slot: Int = pos

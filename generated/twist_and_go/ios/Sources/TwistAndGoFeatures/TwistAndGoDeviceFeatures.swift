@@ -28,6 +28,12 @@
 ///   columns of windows not due on that sample hold their latest values.
 /// - A sample containing NaN or an infinity is rejected: ``PushResult/rejected``, the state is
 ///   untouched, exactly as if it had never been pushed.
+/// - A sample that does not hold ``inputCount`` values, or an `out` buffer that does not hold
+///   ``featureCount``, is refused: ``PushResult/invalidArgument``, nothing read or written, no
+///   trap (the C runtime's NULL-pointer status). A Swift value cannot be used before `init()`,
+///   so the C runtime's uninitialised-state status (-2) has no counterpart here.
+/// - A recursive signal (ema, filters) whose value becomes NaN or infinite restarts on the next
+///   accepted sample as on the first sample of a stream (docs/semantics.md).
 /// - A value type: a copy is an independent stream (copy-on-write: the first push after a copy
 ///   duplicates the storage once). One instance per sensor stream; not for concurrent mutation.
 public struct TwistAndGoDeviceFeatures: Sendable {
@@ -39,6 +45,10 @@ public struct TwistAndGoDeviceFeatures: Sendable {
         case pending = 0
         /// The sample had a NaN or infinite value: ignored, state unchanged, nothing written.
         case rejected = -1
+        /// The sample did not hold ``inputCount`` values, or `out` did not hold
+        /// ``featureCount``: ignored, state unchanged, nothing written (the C runtime returns
+        /// -3, `_ERR_NULL`, for its counterpart, a NULL pointer).
+        case invalidArgument = -3
     }
 
     /// Number of values in one sample.
@@ -256,6 +266,12 @@ public struct TwistAndGoDeviceFeatures: Sendable {
     private var filled: Int = 0
     /// Whether a sample has been accepted.
     private var started: Bool = false
+    /// Signal acc_x_lp was non-finite on the last sample: it restarts on the next.
+    private var restart_acc_x_lp: Bool = false
+    /// Signal spin_lp was non-finite on the last sample: it restarts on the next.
+    private var restart_spin_lp: Bool = false
+    /// Signal bounce was non-finite on the last sample: it restarts on the next.
+    private var restart_bounce: Bool = false
     /// Samples since window mid was last evaluated, mod 10.
     private var phase_mid: Int = 0
     /// Samples since window long was last evaluated, mod 5.
@@ -287,14 +303,18 @@ public struct TwistAndGoDeviceFeatures: Sendable {
         pos = 0
         filled = 0
         started = false
+        restart_acc_x_lp = false
+        restart_spin_lp = false
+        restart_bounce = false
         phase_mid = 0
         phase_long = 0
     }
 
     /// Pushes one sample (``inputCount`` values in ``inputNames`` order). Returns the feature
     /// vector when one is due, nil otherwise: while the first ``maxLength`` samples fill the
-    /// windows, between hops, and for a rejected (non-finite) sample. Allocates the returned
-    /// array; use `push(_:into:)` to reuse a buffer and to tell a rejected sample apart.
+    /// windows, between hops, for a rejected (non-finite) sample and for a sample of the wrong
+    /// length. Allocates the returned array; use `push(_:into:)` to reuse a buffer and to tell
+    /// a rejected or wrong-length sample apart.
     public mutating func push(_ sample: [Double]) -> [Double]? {
         let result: PushResult = sample.withUnsafeBufferPointer { (values: UnsafeBufferPointer<Double>) -> PushResult in
             self.advance(values)
@@ -319,11 +339,14 @@ public struct TwistAndGoDeviceFeatures: Sendable {
 
     /// Pushes one sample read from `sample` (``inputCount`` values) and, when a vector is due,
     /// writes it to `out` (``featureCount`` values). Never allocates: for sensor callbacks.
-    /// `out` is untouched unless the result is ``PushResult/emitted``.
+    /// `out` is untouched unless the result is ``PushResult/emitted``; a `sample` or `out` of the
+    /// wrong length gives ``PushResult/invalidArgument``.
     @discardableResult
     public mutating func push(_ sample: UnsafeBufferPointer<Double>,
                               into out: UnsafeMutableBufferPointer<Double>) -> PushResult {
-        precondition(out.count == 160, "out must hold featureCount values")
+        if out.count != 160 {
+            return .invalidArgument
+        }
         let result: PushResult = advance(sample)
         if result == .emitted {
             storage.withUnsafeBufferPointer { (buffer: UnsafeBufferPointer<Double>) in
@@ -337,7 +360,9 @@ public struct TwistAndGoDeviceFeatures: Sendable {
 
     /// Updates the state with one sample; evaluates the windows that are due.
     private mutating func advance(_ sample: UnsafeBufferPointer<Double>) -> PushResult {
-        precondition(sample.count == 6, "a sample has inputCount values")
+        if sample.count != 6 {
+            return .invalidArgument
+        }
         for i in 0..<6 {
             if !sample[i].isFinite {
                 return .rejected
@@ -354,31 +379,61 @@ public struct TwistAndGoDeviceFeatures: Sendable {
         let s_acc_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         let s_gyro_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         let s_off_axis: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
-        let s_gyro_y_d: Double // first difference x[t] - x[t-1]; 0 on the first sample of a stream.
-        let s_acc_x_lp: Double // exponential moving average y[t] = alpha*x[t] + (1-alpha)*y[t-1]; y[0] = x[0]. (1 - alpha) is computed once at generation time.
+        let s_gyro_y_d: Double // first difference x[t] - x[t-1]; 0 on the first sample of a stream (a non-finite x makes that difference and the next one non-finite, no more).
+        let s_acc_x_lp: Double // exponential moving average y[t] = alpha*x[t] + (1-alpha)*y[t-1]; y[0] = x[0]. (1 - alpha) is computed once at generation time. Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         let s_twist: Double // a - b.
         let s_roll: Double // atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
-        let s_spin_lp: Double // Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
-        let s_bounce: Double // band-pass filter: the Butterworth high-pass at band[0] followed by the Butterworth low-pass at band[1], each of the given order (so 2 x order poles; not scipy's band-pass transform, whose sections differ). Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient).
+        let s_spin_lp: Double // Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
+        let s_bounce: Double // band-pass filter: the Butterworth high-pass at band[0] followed by the Butterworth low-pass at band[1], each of the given order (so 2 x order poles; not scipy's band-pass transform, whose sections differ). Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         if started {
             s_acc_mag = (((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)).squareRoot()
             s_gyro_mag = (((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)).squareRoot()
             s_off_axis = ((s_gyro_x * s_gyro_x) + (s_gyro_z * s_gyro_z)).squareRoot()
             s_gyro_y_d = (s_gyro_y - prev_gyro_y)
-            s_acc_x_lp = ((0x1.999999999999ap-3 /* 0.2 */ * s_acc_x) + (0x1.999999999999ap-1 /* 0.8 */ * prev_acc_x_lp))
+            if restart_acc_x_lp { // non-finite on the last sample: start again
+                s_acc_x_lp = s_acc_x
+            } else {
+                s_acc_x_lp = ((0x1.999999999999ap-3 /* 0.2 */ * s_acc_x) + (0x1.999999999999ap-1 /* 0.8 */ * prev_acc_x_lp))
+            }
             s_twist = (s_gyro_y - s_gyro_x)
             s_roll = Self.featgen_atan2(s_acc_x, s_acc_z)
-            state_spin_lp_y0 = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * s_gyro_y) + state_spin_lp_s0a)
-            state_spin_lp_s0a = (((0x1.79e966a97b7b1p-4 /* 0.09226360418662584 */ * s_gyro_y) - ((-0x1.4eaa3b4d7550ap+0 /* -1.3072850288493236 */) * state_spin_lp_y0)) + state_spin_lp_s0b)
-            state_spin_lp_s0b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * s_gyro_y) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * state_spin_lp_y0))
-            s_spin_lp = state_spin_lp_y0
-            state_bounce_y0 = ((0x1.d476d5eda12d9p-1 /* 0.9149691441130826 */ * s_acc_mag) + state_bounce_s0a)
-            state_bounce_s0a = ((((-0x1.d476d5eda12d9p+0 /* -1.8299382882261652 */) * s_acc_mag) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_bounce_y0)) + state_bounce_s0b)
-            state_bounce_s0b = ((0x1.d476d5eda12d9p-1 /* 0.9149691441130826 */ * s_acc_mag) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_bounce_y0))
-            state_bounce_y1 = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * state_bounce_y0) + state_bounce_s1a)
-            state_bounce_s1a = (((0x1.79e966a97b7b1p-4 /* 0.09226360418662584 */ * state_bounce_y0) - ((-0x1.4eaa3b4d7550ap+0 /* -1.3072850288493236 */) * state_bounce_y1)) + state_bounce_s1b)
-            state_bounce_s1b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * state_bounce_y0) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * state_bounce_y1))
-            s_bounce = state_bounce_y1
+            if restart_spin_lp { // non-finite on the last sample: start again
+                state_spin_lp_y0 = (0x1.0000000000002p+0 /* 1.0000000000000004 */ * s_gyro_y)
+                state_spin_lp_s0b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * s_gyro_y) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * state_spin_lp_y0))
+                state_spin_lp_s0a = (((0x1.79e966a97b7b1p-4 /* 0.09226360418662584 */ * s_gyro_y) - ((-0x1.4eaa3b4d7550ap+0 /* -1.3072850288493236 */) * state_spin_lp_y0)) + state_spin_lp_s0b)
+                state_spin_lp_y0 = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * s_gyro_y) + state_spin_lp_s0a)
+                state_spin_lp_s0a = (((0x1.79e966a97b7b1p-4 /* 0.09226360418662584 */ * s_gyro_y) - ((-0x1.4eaa3b4d7550ap+0 /* -1.3072850288493236 */) * state_spin_lp_y0)) + state_spin_lp_s0b)
+                state_spin_lp_s0b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * s_gyro_y) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * state_spin_lp_y0))
+                s_spin_lp = state_spin_lp_y0
+            } else {
+                state_spin_lp_y0 = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * s_gyro_y) + state_spin_lp_s0a)
+                state_spin_lp_s0a = (((0x1.79e966a97b7b1p-4 /* 0.09226360418662584 */ * s_gyro_y) - ((-0x1.4eaa3b4d7550ap+0 /* -1.3072850288493236 */) * state_spin_lp_y0)) + state_spin_lp_s0b)
+                state_spin_lp_s0b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * s_gyro_y) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * state_spin_lp_y0))
+                s_spin_lp = state_spin_lp_y0
+            }
+            if restart_bounce { // non-finite on the last sample: start again
+                state_bounce_y0 = (0.0 * s_acc_mag)
+                state_bounce_s0b = ((0x1.d476d5eda12d9p-1 /* 0.9149691441130826 */ * s_acc_mag) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_bounce_y0))
+                state_bounce_s0a = ((((-0x1.d476d5eda12d9p+0 /* -1.8299382882261652 */) * s_acc_mag) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_bounce_y0)) + state_bounce_s0b)
+                state_bounce_y0 = ((0x1.d476d5eda12d9p-1 /* 0.9149691441130826 */ * s_acc_mag) + state_bounce_s0a)
+                state_bounce_s0a = ((((-0x1.d476d5eda12d9p+0 /* -1.8299382882261652 */) * s_acc_mag) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_bounce_y0)) + state_bounce_s0b)
+                state_bounce_s0b = ((0x1.d476d5eda12d9p-1 /* 0.9149691441130826 */ * s_acc_mag) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_bounce_y0))
+                state_bounce_y1 = (0x1.0000000000002p+0 /* 1.0000000000000004 */ * state_bounce_y0)
+                state_bounce_s1b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * state_bounce_y0) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * state_bounce_y1))
+                state_bounce_s1a = (((0x1.79e966a97b7b1p-4 /* 0.09226360418662584 */ * state_bounce_y0) - ((-0x1.4eaa3b4d7550ap+0 /* -1.3072850288493236 */) * state_bounce_y1)) + state_bounce_s1b)
+                state_bounce_y1 = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * state_bounce_y0) + state_bounce_s1a)
+                state_bounce_s1a = (((0x1.79e966a97b7b1p-4 /* 0.09226360418662584 */ * state_bounce_y0) - ((-0x1.4eaa3b4d7550ap+0 /* -1.3072850288493236 */) * state_bounce_y1)) + state_bounce_s1b)
+                state_bounce_s1b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * state_bounce_y0) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * state_bounce_y1))
+                s_bounce = state_bounce_y1
+            } else {
+                state_bounce_y0 = ((0x1.d476d5eda12d9p-1 /* 0.9149691441130826 */ * s_acc_mag) + state_bounce_s0a)
+                state_bounce_s0a = ((((-0x1.d476d5eda12d9p+0 /* -1.8299382882261652 */) * s_acc_mag) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_bounce_y0)) + state_bounce_s0b)
+                state_bounce_s0b = ((0x1.d476d5eda12d9p-1 /* 0.9149691441130826 */ * s_acc_mag) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_bounce_y0))
+                state_bounce_y1 = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * state_bounce_y0) + state_bounce_s1a)
+                state_bounce_s1a = (((0x1.79e966a97b7b1p-4 /* 0.09226360418662584 */ * state_bounce_y0) - ((-0x1.4eaa3b4d7550ap+0 /* -1.3072850288493236 */) * state_bounce_y1)) + state_bounce_s1b)
+                state_bounce_s1b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * state_bounce_y0) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * state_bounce_y1))
+                s_bounce = state_bounce_y1
+            }
         } else {
             s_acc_mag = (((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)).squareRoot()
             s_gyro_mag = (((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)).squareRoot()
@@ -408,6 +463,9 @@ public struct TwistAndGoDeviceFeatures: Sendable {
             state_bounce_s1b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * state_bounce_y0) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * state_bounce_y1))
             s_bounce = state_bounce_y1
         }
+        restart_acc_x_lp = ((s_acc_x_lp - s_acc_x_lp) != 0.0) // acc_x_lp is NaN or +-inf
+        restart_spin_lp = ((s_spin_lp - s_spin_lp) != 0.0) // spin_lp is NaN or +-inf
+        restart_bounce = ((s_bounce - s_bounce) != 0.0) // bounce is NaN or +-inf
         started = true
         prev_gyro_y = s_gyro_y
         prev_acc_x_lp = s_acc_x_lp

@@ -42,6 +42,10 @@ final class TwistAndGoDetectorTests: XCTestCase {
         var vector: Int = 0
         var problems: [String] = []
         for row in 0..<golden.sampleCount {
+            if row % 9 == 4 { // a wrong-length sample is refused and changes nothing
+                XCTAssertEqual(detector.push(Array(golden.sample(row).dropLast())), .invalidArgument)
+                XCTAssertEqual(detector.push(golden.sample(row) + [0.5]), .invalidArgument)
+            }
             let status: TwistAndGoDetector.PushResult = detector.push(golden.sample(row))
             switch golden.status[row] {
             case 1:

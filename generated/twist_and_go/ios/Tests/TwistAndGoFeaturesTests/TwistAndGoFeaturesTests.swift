@@ -177,6 +177,42 @@ final class TwistAndGoFeaturesTests: XCTestCase {
         XCTAssertTrue(problems.isEmpty, "\(problems.count) differences; first: \(problems.prefix(5))")
     }
 
+    /// A sample or an `out` buffer of the wrong length is refused with .invalidArgument (never a
+    /// trap) and changes nothing: the stream still matches the golden statuses and vectors.
+    func testWrongLengthsAreRefusedAndChangeNothing() throws {
+        let golden: Golden = try Golden.load()
+        var featuriser: Featuriser = Featuriser()
+        let sentinel: Double = -6789.25
+        var out: [Double] = [Double](repeating: sentinel, count: Featuriser.featureCount)
+        var longOut: [Double] = [Double](repeating: sentinel, count: Featuriser.featureCount + 1)
+        var vector: Int = 0
+        var refused: Int = 0
+        var problems: [String] = []
+        for row in 0..<golden.sampleCount {
+            let sample: [Double] = golden.sample(row)
+            if row % 5 == 2 {
+                let before: [Double] = out
+                XCTAssertEqual(featuriser.push(Array(sample.dropLast()), into: &out), .invalidArgument)
+                XCTAssertEqual(featuriser.push(sample + [0.5], into: &out), .invalidArgument)
+                XCTAssertEqual(featuriser.push([], into: &out), .invalidArgument)
+                XCTAssertEqual(featuriser.push(sample, into: &longOut), .invalidArgument)
+                XCTAssertNil(featuriser.push(Array(sample.dropLast())))
+                XCTAssertEqual(out.map { $0.bitPattern }, before.map { $0.bitPattern }, "out written")
+                XCTAssertTrue(longOut.allSatisfy { $0 == sentinel }, "out written")
+                refused += 5
+            }
+            let result: Featuriser.PushResult = featuriser.push(sample, into: &out)
+            XCTAssertEqual(result.rawValue, golden.status[row], "sample \(row)")
+            if result == .emitted && vector < golden.vectorCount {
+                problems += golden.mismatches(vector: vector, out)
+                vector += 1
+            }
+        }
+        XCTAssertGreaterThan(refused, 0)
+        XCTAssertEqual(vector, golden.vectorCount)
+        XCTAssertTrue(problems.isEmpty, "\(problems.count) differences; first: \(problems.prefix(5))")
+    }
+
     /// A copy is an independent stream (value semantics), and reset() starts a new one.
     func testCopiesAreIndependentAndResetRestarts() throws {
         let golden: Golden = try Golden.load()

@@ -36,17 +36,31 @@
 
 void spar_detector_init(spar_detector *d)
 {
+    if (d == NULL) {
+        return;
+    }
     memset(d, 0, sizeof *d);
     spar_device_init(&d->features);
+    d->magic = SPAR_DETECTOR_MAGIC;
 }
 
 int spar_detector_push(spar_detector *d, const double sample[SPAR_DEVICE_N_INPUTS],
     spar_result *result)
 {
-    const int status = spar_device_push(&d->features, sample, d->vector);
+    int status;
     int refractory = 0;
+    if (d == NULL || sample == NULL || result == NULL) {
+        return SPAR_DETECTOR_ERR_NULL;
+    }
+    if (d->magic != SPAR_DETECTOR_MAGIC) {
+        return SPAR_DETECTOR_ERR_STATE; /* never initialised, overwritten, or another build's */
+    }
+    status = spar_device_push(&d->features, sample, d->vector);
     if (status == SPAR_DEVICE_REJECTED) {
         return SPAR_DETECTOR_REJECTED;
+    }
+    if (status < 0) {
+        return SPAR_DETECTOR_ERR_STATE; /* the featuriser's state is corrupt */
     }
     if (d->cooldown > 0) { /* every accepted sample counts, with or without a vector */
         d->cooldown -= 1;

@@ -1019,13 +1019,23 @@ static void eval_short(spar_device_state *st, int start)
 
 void spar_device_init(spar_device_state *st)
 {
+    if (st == NULL) {
+        return;
+    }
     memset(st, 0, sizeof *st);
+    st->magic = SPAR_DEVICE_STATE_MAGIC;
 }
 
 int spar_device_push(spar_device_state *st, const double sample[SPAR_DEVICE_N_INPUTS],
     double out[SPAR_DEVICE_N_FEATURES])
 {
     int emitted = 0;
+    if (st == NULL || sample == NULL || out == NULL) {
+        return SPAR_DEVICE_ERR_NULL;
+    }
+    if (st->magic != SPAR_DEVICE_STATE_MAGIC) {
+        return SPAR_DEVICE_ERR_STATE; /* never initialised, overwritten, or another spec's state */
+    }
     for (int i = 0; i < SPAR_DEVICE_N_INPUTS; ++i) {
         if (!isfinite(sample[i])) {
             return SPAR_DEVICE_REJECTED;
@@ -1041,38 +1051,88 @@ int spar_device_push(spar_device_state *st, const double sample[SPAR_DEVICE_N_IN
 
     double s_acc_mag; /* sqrt(a*a + b*b [+ c*c]), summed left to right. */
     double s_gyro_mag; /* sqrt(a*a + b*b [+ c*c]), summed left to right. */
-    double s_ax_lp; /* Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). */
-    double s_ay_lp; /* Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). */
-    double s_az_lp; /* Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). */
+    double s_ax_lp; /* Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream. */
+    double s_ay_lp; /* Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream. */
+    double s_az_lp; /* Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream. */
     double s_pitch; /* atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities. */
     double s_roll; /* atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities. */
-    double s_acc_dyn; /* Butterworth high-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). */
-    double s_gyro_lp; /* Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). */
+    double s_acc_dyn; /* Butterworth high-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream. */
+    double s_gyro_lp; /* Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream. */
     if (st->started) {
         s_acc_mag = sqrt((((s_ax * s_ax) + (s_ay * s_ay)) + (s_az * s_az)));
         s_gyro_mag = sqrt((((s_wx * s_wx) + (s_wy * s_wy)) + (s_wz * s_wz)));
-        st->state_ax_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) + st->state_ax_lp_s0a);
-        st->state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ax_lp_y0)) + st->state_ax_lp_s0b);
-        st->state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ax_lp_y0));
-        s_ax_lp = st->state_ax_lp_y0;
-        st->state_ay_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) + st->state_ay_lp_s0a);
-        st->state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ay_lp_y0)) + st->state_ay_lp_s0b);
-        st->state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ay_lp_y0));
-        s_ay_lp = st->state_ay_lp_y0;
-        st->state_az_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) + st->state_az_lp_s0a);
-        st->state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_az_lp_y0)) + st->state_az_lp_s0b);
-        st->state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_az_lp_y0));
-        s_az_lp = st->state_az_lp_y0;
+        if (st->restart_ax_lp) { /* non-finite on the last sample: start again */
+            st->state_ax_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_ax);
+            st->state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ax_lp_y0));
+            st->state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ax_lp_y0)) + st->state_ax_lp_s0b);
+            st->state_ax_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) + st->state_ax_lp_s0a);
+            st->state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ax_lp_y0)) + st->state_ax_lp_s0b);
+            st->state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ax_lp_y0));
+            s_ax_lp = st->state_ax_lp_y0;
+        } else {
+            st->state_ax_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) + st->state_ax_lp_s0a);
+            st->state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ax_lp_y0)) + st->state_ax_lp_s0b);
+            st->state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ax_lp_y0));
+            s_ax_lp = st->state_ax_lp_y0;
+        }
+        if (st->restart_ay_lp) { /* non-finite on the last sample: start again */
+            st->state_ay_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_ay);
+            st->state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ay_lp_y0));
+            st->state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ay_lp_y0)) + st->state_ay_lp_s0b);
+            st->state_ay_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) + st->state_ay_lp_s0a);
+            st->state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ay_lp_y0)) + st->state_ay_lp_s0b);
+            st->state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ay_lp_y0));
+            s_ay_lp = st->state_ay_lp_y0;
+        } else {
+            st->state_ay_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) + st->state_ay_lp_s0a);
+            st->state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ay_lp_y0)) + st->state_ay_lp_s0b);
+            st->state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ay_lp_y0));
+            s_ay_lp = st->state_ay_lp_y0;
+        }
+        if (st->restart_az_lp) { /* non-finite on the last sample: start again */
+            st->state_az_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_az);
+            st->state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_az_lp_y0));
+            st->state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_az_lp_y0)) + st->state_az_lp_s0b);
+            st->state_az_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) + st->state_az_lp_s0a);
+            st->state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_az_lp_y0)) + st->state_az_lp_s0b);
+            st->state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_az_lp_y0));
+            s_az_lp = st->state_az_lp_y0;
+        } else {
+            st->state_az_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) + st->state_az_lp_s0a);
+            st->state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_az_lp_y0)) + st->state_az_lp_s0b);
+            st->state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_az_lp_y0));
+            s_az_lp = st->state_az_lp_y0;
+        }
         s_pitch = featgen_atan2(s_ax_lp, s_az_lp);
         s_roll = featgen_atan2(s_ay_lp, s_az_lp);
-        st->state_acc_dyn_y0 = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) + st->state_acc_dyn_s0a);
-        st->state_acc_dyn_s0a = (((-0x1.f28820593537dp+0 /* -1.9473896234314616 */ * s_acc_mag) - (-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */ * st->state_acc_dyn_y0)) + st->state_acc_dyn_s0b);
-        st->state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * st->state_acc_dyn_y0));
-        s_acc_dyn = st->state_acc_dyn_y0;
-        st->state_gyro_lp_y0 = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) + st->state_gyro_lp_s0a);
-        st->state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - (-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */ * st->state_gyro_lp_y0)) + st->state_gyro_lp_s0b);
-        st->state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * st->state_gyro_lp_y0));
-        s_gyro_lp = st->state_gyro_lp_y0;
+        if (st->restart_acc_dyn) { /* non-finite on the last sample: start again */
+            st->state_acc_dyn_y0 = (0.0 * s_acc_mag);
+            st->state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * st->state_acc_dyn_y0));
+            st->state_acc_dyn_s0a = (((-0x1.f28820593537dp+0 /* -1.9473896234314616 */ * s_acc_mag) - (-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */ * st->state_acc_dyn_y0)) + st->state_acc_dyn_s0b);
+            st->state_acc_dyn_y0 = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) + st->state_acc_dyn_s0a);
+            st->state_acc_dyn_s0a = (((-0x1.f28820593537dp+0 /* -1.9473896234314616 */ * s_acc_mag) - (-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */ * st->state_acc_dyn_y0)) + st->state_acc_dyn_s0b);
+            st->state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * st->state_acc_dyn_y0));
+            s_acc_dyn = st->state_acc_dyn_y0;
+        } else {
+            st->state_acc_dyn_y0 = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) + st->state_acc_dyn_s0a);
+            st->state_acc_dyn_s0a = (((-0x1.f28820593537dp+0 /* -1.9473896234314616 */ * s_acc_mag) - (-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */ * st->state_acc_dyn_y0)) + st->state_acc_dyn_s0b);
+            st->state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * st->state_acc_dyn_y0));
+            s_acc_dyn = st->state_acc_dyn_y0;
+        }
+        if (st->restart_gyro_lp) { /* non-finite on the last sample: start again */
+            st->state_gyro_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_gyro_mag);
+            st->state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * st->state_gyro_lp_y0));
+            st->state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - (-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */ * st->state_gyro_lp_y0)) + st->state_gyro_lp_s0b);
+            st->state_gyro_lp_y0 = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) + st->state_gyro_lp_s0a);
+            st->state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - (-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */ * st->state_gyro_lp_y0)) + st->state_gyro_lp_s0b);
+            st->state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * st->state_gyro_lp_y0));
+            s_gyro_lp = st->state_gyro_lp_y0;
+        } else {
+            st->state_gyro_lp_y0 = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) + st->state_gyro_lp_s0a);
+            st->state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - (-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */ * st->state_gyro_lp_y0)) + st->state_gyro_lp_s0b);
+            st->state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * st->state_gyro_lp_y0));
+            s_gyro_lp = st->state_gyro_lp_y0;
+        }
     } else {
         s_acc_mag = sqrt((((s_ax * s_ax) + (s_ay * s_ay)) + (s_az * s_az)));
         s_gyro_mag = sqrt((((s_wx * s_wx) + (s_wy * s_wy)) + (s_wz * s_wz)));
@@ -1114,6 +1174,11 @@ int spar_device_push(spar_device_state *st, const double sample[SPAR_DEVICE_N_IN
         st->state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * st->state_gyro_lp_y0));
         s_gyro_lp = st->state_gyro_lp_y0;
     }
+    st->restart_ax_lp = ((s_ax_lp - s_ax_lp) != 0.0); /* ax_lp is NaN or +-inf */
+    st->restart_ay_lp = ((s_ay_lp - s_ay_lp) != 0.0); /* ay_lp is NaN or +-inf */
+    st->restart_az_lp = ((s_az_lp - s_az_lp) != 0.0); /* az_lp is NaN or +-inf */
+    st->restart_acc_dyn = ((s_acc_dyn - s_acc_dyn) != 0.0); /* acc_dyn is NaN or +-inf */
+    st->restart_gyro_lp = ((s_gyro_lp - s_gyro_lp) != 0.0); /* gyro_lp is NaN or +-inf */
     st->started = 1;
 
     st->ring_ax[st->pos] = s_ax;

@@ -17,6 +17,8 @@ extern "C" {
 #define SPAR_DEVICE_EMITTED 1 /* push: a feature vector was written to out */
 #define SPAR_DEVICE_PENDING 0 /* push: sample accepted, no vector on this sample */
 #define SPAR_DEVICE_REJECTED (-1) /* push: a non-finite sample, ignored; state unchanged */
+#define SPAR_DEVICE_ERR_STATE (-2) /* push: st was not set up by spar_device_init (or is corrupt); nothing done */
+#define SPAR_DEVICE_ERR_NULL (-3) /* push: st, sample or out is NULL; nothing done */
 #define SPAR_DEVICE_SPEC_HASH "0d7f325b5456a2cd2657ca2f7ddff60f6c459631b0d8a9c89ad29dfb1706a733"
 #define SPAR_DEVICE_GENERATOR_VERSION "0.1.0"
 /* sha256 of the feature names in vector order, one per line: a model must carry the same. */
@@ -24,6 +26,7 @@ extern "C" {
 
 /* Streaming state: fixed size, no heap, no globals. One per sensor stream; reentrant. */
 typedef struct spar_device_state {
+    unsigned long magic; /* SPAR_DEVICE_STATE_MAGIC once spar_device_init has run; checked by every push */
     double ring_ax[2 * SPAR_DEVICE_RING_LENGTH]; /* last samples of ax, stored twice */
     double ring_ay[2 * SPAR_DEVICE_RING_LENGTH]; /* last samples of ay, stored twice */
     double ring_az[2 * SPAR_DEVICE_RING_LENGTH]; /* last samples of az, stored twice */
@@ -56,6 +59,11 @@ typedef struct spar_device_state {
     int pos; /* ring slot of the next sample */
     int filled; /* accepted samples, saturating at SPAR_DEVICE_MAX_LENGTH */
     int started; /* a sample has been accepted */
+    int restart_ax_lp; /* ax_lp was non-finite on the last sample: it restarts on the next */
+    int restart_ay_lp; /* ay_lp was non-finite on the last sample: it restarts on the next */
+    int restart_az_lp; /* az_lp was non-finite on the last sample: it restarts on the next */
+    int restart_acc_dyn; /* acc_dyn was non-finite on the last sample: it restarts on the next */
+    int restart_gyro_lp; /* gyro_lp was non-finite on the last sample: it restarts on the next */
     int phase_long; /* samples since window long was last evaluated, mod 25 */
     int phase_short; /* samples since window short was last evaluated, mod 25 */
 } spar_device_state;
@@ -69,12 +77,28 @@ const char *spar_device_spec_sha256(void);
 const char *spar_device_generator_version(void);
 const char *spar_device_feature_order_sha256(void);
 
-/* Resets a stream: the next push is its first sample. */
+/* The calling contract (docs/semantics.md, "Runtime contract"):
+   - Call spar_device_init on a state before its first push; init again to restart the stream. init
+     writes every byte of the state, so its memory may hold anything before (stack, malloc).
+     spar_device_init(NULL) does nothing.
+   - Every push checks its arguments and its state before touching anything, and returns a
+     negative status instead of crashing: SPAR_DEVICE_ERR_NULL when st, sample or out is NULL,
+     SPAR_DEVICE_ERR_STATE when st was never initialised (zero-filled or garbage memory), was
+     overwritten, or was initialised by another spec's or featgen version's init (init stores
+     SPAR_DEVICE_STATE_MAGIC, derived from the spec hash, generator version and sizes; push compares
+     it: one comparison). Checks rather than nonnull attributes: with nonnull the compiler may
+     assume the pointers valid and drop the checks, and a NULL would still crash.
+   - Not checked (C cannot tell): that sample holds SPAR_DEVICE_N_INPUTS readable doubles and out
+     room for SPAR_DEVICE_N_FEATURES, and bytes corrupted inside a state whose magic survived.
+   - One state per stream, one thread at a time per state. */
+#define SPAR_DEVICE_STATE_MAGIC 0x881ae319UL
+
+/* Resets a stream: the next push is its first sample. Does nothing when st is NULL. */
 void spar_device_init(spar_device_state *st);
 
 /* Pushes one sample (inputs in spar_device_input_names order). Returns SPAR_DEVICE_EMITTED after writing
    a feature vector to out, SPAR_DEVICE_PENDING when none is due, SPAR_DEVICE_REJECTED for a non-finite
-   sample (out untouched). */
+   sample (out untouched), SPAR_DEVICE_ERR_NULL or SPAR_DEVICE_ERR_STATE on a misuse (nothing written). */
 int spar_device_push(spar_device_state *st, const double sample[SPAR_DEVICE_N_INPUTS],
     double out[SPAR_DEVICE_N_FEATURES]);
 

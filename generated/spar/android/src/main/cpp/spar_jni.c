@@ -5,7 +5,11 @@
  */
 /* JNI bridge between featgen.Spar (Kotlin) and the generated C runtime.
    No arithmetic here: samples are copied in, spar_detector_push computes, results are copied
-   out. One native stream per Kotlin object, allocated by nativeCreate and freed by nativeFree. */
+   out. One native stream per Kotlin object, allocated by nativeCreate and freed by nativeFree.
+   Misuse never crashes the JVM: a 0 (closed) handle, a null or wrong-length array, or a
+   negative status of the C runtime (_ERR_STATE: a corrupt stream; _ERR_NULL) throws a Java
+   exception naming the problem (IllegalStateException, NullPointerException,
+   IllegalArgumentException); the Kotlin class checks the same things first. */
 #include <jni.h>
 
 #include <stdint.h>
@@ -29,6 +33,41 @@ static jstring spar_jni_string(JNIEnv *env, const char *text)
     return (*env)->NewStringUTF(env, text);
 }
 
+/* Throws a new exception of class cls (a java/lang name) with message; returns 1 for "thrown". */
+static int spar_jni_throw(JNIEnv *env, const char *cls, const char *message)
+{
+    jclass type = (*env)->FindClass(env, cls);
+    if (type != NULL) {
+        (*env)->ThrowNew(env, type, message);
+    }
+    return 1;
+}
+
+/* The stream behind handle, or NULL after throwing IllegalStateException (a closed object). */
+static spar_jni_stream *spar_jni_live(JNIEnv *env, jlong handle)
+{
+    if (handle == 0) {
+        spar_jni_throw(env, "java/lang/IllegalStateException",
+            "spar: the native stream is closed (close() was called)");
+        return NULL;
+    }
+    return spar_jni_stream_of(handle);
+}
+
+/* 1 when array is non-null and holds exactly length elements, else 0 after throwing. */
+static int spar_jni_sized(JNIEnv *env, jarray array, jsize length, const char *what)
+{
+    if (array == NULL) {
+        spar_jni_throw(env, "java/lang/NullPointerException", what);
+        return 0;
+    }
+    if ((*env)->GetArrayLength(env, array) != length) {
+        spar_jni_throw(env, "java/lang/IllegalArgumentException", what);
+        return 0;
+    }
+    return 1;
+}
+
 JNIEXPORT jlong JNICALL Java_featgen_Spar_nativeCreate(JNIEnv *env, jobject self)
 {
     spar_jni_stream *stream = (spar_jni_stream *)calloc(1, sizeof *stream);
@@ -45,29 +84,36 @@ JNIEXPORT void JNICALL Java_featgen_Spar_nativeFree(JNIEnv *env, jobject self, j
 {
     (void)env;
     (void)self;
-    free(spar_jni_stream_of(handle));
+    free(spar_jni_stream_of(handle)); /* free(NULL) for a 0 handle: nothing */
 }
 
 JNIEXPORT void JNICALL Java_featgen_Spar_nativeReset(JNIEnv *env, jobject self, jlong handle)
 {
-    spar_jni_stream *stream = spar_jni_stream_of(handle);
-    (void)env;
+    spar_jni_stream *stream = spar_jni_live(env, handle);
     (void)self;
+    if (stream == NULL) {
+        return;
+    }
     spar_detector_init(&stream->detector);
 }
 
-/* Pushes one sample (SPAR_DEVICE_N_INPUTS doubles; the Kotlin side checks the length). Returns the C
-   runtime's status; when a vector was scored, copies the results into the arrays. */
+/* Pushes one sample (SPAR_DEVICE_N_INPUTS doubles; the Kotlin side checks the length first). Returns
+   the C runtime's status; when a vector was scored, copies the results into the arrays. A
+   negative status other than _REJECTED is thrown as IllegalStateException. */
 JNIEXPORT jint JNICALL Java_featgen_Spar_nativePush(JNIEnv *env, jobject self, jlong handle,
     jdoubleArray sample, jfloatArray margins, jfloatArray probabilities, jintArray flags)
 {
-    spar_jni_stream *stream = spar_jni_stream_of(handle);
+    spar_jni_stream *stream = spar_jni_live(env, handle);
     double values[SPAR_DEVICE_N_INPUTS];
     int status;
     (void)self;
+    if (stream == NULL || !spar_jni_sized(env, sample, SPAR_DEVICE_N_INPUTS,
+            "spar: a sample has 6 values")) {
+        return SPAR_DEVICE_REJECTED; /* the exception is thrown on return; nothing was pushed */
+    }
     (*env)->GetDoubleArrayRegion(env, sample, 0, SPAR_DEVICE_N_INPUTS, values);
     if ((*env)->ExceptionCheck(env)) {
-        return SPAR_DEVICE_REJECTED; /* a short array: the JVM throws on return; nothing was pushed */
+        return SPAR_DEVICE_REJECTED;
     }
     status = spar_detector_push(&stream->detector, values, &stream->result);
     if (status == SPAR_DETECTOR_SCORED || status == SPAR_DETECTOR_EVENT) {
@@ -81,6 +127,11 @@ JNIEXPORT jint JNICALL Java_featgen_Spar_nativePush(JNIEnv *env, jobject self, j
             stream->result.probabilities);
         (*env)->SetIntArrayRegion(env, flags, 0, 4, out);
     }
+    if (status < SPAR_DETECTOR_REJECTED) {
+        spar_jni_throw(env, "java/lang/IllegalStateException", status == SPAR_DETECTOR_ERR_STATE
+            ? "spar: the native stream is not initialised or is corrupt (push returned _ERR_STATE)"
+            : "spar: the native push refused a NULL pointer (_ERR_NULL)");
+    }
     return (jint)status;
 }
 
@@ -88,8 +139,12 @@ JNIEXPORT jint JNICALL Java_featgen_Spar_nativePush(JNIEnv *env, jobject self, j
 JNIEXPORT void JNICALL Java_featgen_Spar_nativeFeatures(JNIEnv *env, jobject self, jlong handle,
     jdoubleArray out)
 {
-    spar_jni_stream *stream = spar_jni_stream_of(handle);
+    spar_jni_stream *stream = spar_jni_live(env, handle);
     (void)self;
+    if (stream == NULL || !spar_jni_sized(env, out, SPAR_MODEL_N_FEATURES,
+            "spar: out must hold 105 features")) {
+        return;
+    }
     (*env)->SetDoubleArrayRegion(env, out, 0, SPAR_MODEL_N_FEATURES, stream->detector.vector);
 }
 

@@ -36,17 +36,31 @@
 
 void twist_and_go_detector_init(twist_and_go_detector *d)
 {
+    if (d == NULL) {
+        return;
+    }
     memset(d, 0, sizeof *d);
     twist_and_go_device_init(&d->features);
+    d->magic = TWIST_AND_GO_DETECTOR_MAGIC;
 }
 
 int twist_and_go_detector_push(twist_and_go_detector *d, const double sample[TWIST_AND_GO_DEVICE_N_INPUTS],
     twist_and_go_result *result)
 {
-    const int status = twist_and_go_device_push(&d->features, sample, d->vector);
+    int status;
     int refractory = 0;
+    if (d == NULL || sample == NULL || result == NULL) {
+        return TWIST_AND_GO_DETECTOR_ERR_NULL;
+    }
+    if (d->magic != TWIST_AND_GO_DETECTOR_MAGIC) {
+        return TWIST_AND_GO_DETECTOR_ERR_STATE; /* never initialised, overwritten, or another build's */
+    }
+    status = twist_and_go_device_push(&d->features, sample, d->vector);
     if (status == TWIST_AND_GO_DEVICE_REJECTED) {
         return TWIST_AND_GO_DETECTOR_REJECTED;
+    }
+    if (status < 0) {
+        return TWIST_AND_GO_DETECTOR_ERR_STATE; /* the featuriser's state is corrupt */
     }
     if (d->cooldown > 0) { /* every accepted sample counts, with or without a vector */
         d->cooldown -= 1;

@@ -20,6 +20,8 @@ extern "C" {
 #define TWIST_AND_GO_DETECTOR_CONSECUTIVE 2 /* positive vectors in a row fire the event */
 #define TWIST_AND_GO_DETECTOR_REFRACTORY 50 /* accepted samples after an event that are ignored */
 
+#define TWIST_AND_GO_DETECTOR_ERR_NULL (-3) /* d, sample or result is NULL; nothing done */
+#define TWIST_AND_GO_DETECTOR_ERR_STATE (-2) /* d was not set up by twist_and_go_detector_init (or is corrupt); nothing done */
 #define TWIST_AND_GO_DETECTOR_REJECTED (-1) /* a non-finite sample, ignored; state unchanged */
 #define TWIST_AND_GO_DETECTOR_PENDING 0 /* sample accepted, no vector on it */
 #define TWIST_AND_GO_DETECTOR_SCORED 1 /* a vector was scored; result written */
@@ -27,6 +29,7 @@ extern "C" {
 
 /* One stream: featuriser state, the latest vector, the decision state. Fixed size, no heap. */
 typedef struct twist_and_go_detector {
+    unsigned long magic; /* TWIST_AND_GO_DETECTOR_MAGIC once twist_and_go_detector_init has run */
     twist_and_go_device_state features;
     double vector[TWIST_AND_GO_DEVICE_N_FEATURES]; /* the latest feature vector (the features the model reads) */
     int run; /* positive vectors in a row so far */
@@ -42,11 +45,18 @@ typedef struct twist_and_go_result {
     int event; /* 1 when this vector fired the event */
 } twist_and_go_result;
 
+/* The calling contract is the featuriser's (twist_and_go_device_features.h): init before the first push
+   (twist_and_go_detector_init(NULL) does nothing); push checks its pointers (_ERR_NULL) and the
+   detector's magic, derived from the model and the featuriser's (_ERR_STATE: never initialised,
+   overwritten, or another build's detector), before touching anything. */
+#define TWIST_AND_GO_DETECTOR_MAGIC 0x2162509aUL
+
 /* Resets the stream. */
 void twist_and_go_detector_init(twist_and_go_detector *d);
 
 /* Pushes one sample. Returns TWIST_AND_GO_DETECTOR_EVENT or _SCORED after writing result,
-   _PENDING when no vector was due (result untouched), _REJECTED for a non-finite sample. */
+   _PENDING when no vector was due (result untouched), _REJECTED for a non-finite sample,
+   _ERR_NULL or _ERR_STATE on a misuse (nothing written). */
 int twist_and_go_detector_push(twist_and_go_detector *d, const double sample[TWIST_AND_GO_DEVICE_N_INPUTS],
     twist_and_go_result *result);
 

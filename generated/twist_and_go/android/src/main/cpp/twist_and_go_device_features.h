@@ -17,6 +17,8 @@ extern "C" {
 #define TWIST_AND_GO_DEVICE_EMITTED 1 /* push: a feature vector was written to out */
 #define TWIST_AND_GO_DEVICE_PENDING 0 /* push: sample accepted, no vector on this sample */
 #define TWIST_AND_GO_DEVICE_REJECTED (-1) /* push: a non-finite sample, ignored; state unchanged */
+#define TWIST_AND_GO_DEVICE_ERR_STATE (-2) /* push: st was not set up by twist_and_go_device_init (or is corrupt); nothing done */
+#define TWIST_AND_GO_DEVICE_ERR_NULL (-3) /* push: st, sample or out is NULL; nothing done */
 #define TWIST_AND_GO_DEVICE_SPEC_HASH "dcf71cd1b35e1ef28469a11f22aa4be3c6d100099f6358a8d0a3aca3883c4e2b"
 #define TWIST_AND_GO_DEVICE_GENERATOR_VERSION "0.1.0"
 /* sha256 of the feature names in vector order, one per line: a model must carry the same. */
@@ -24,6 +26,7 @@ extern "C" {
 
 /* Streaming state: fixed size, no heap, no globals. One per sensor stream; reentrant. */
 typedef struct twist_and_go_device_state {
+    unsigned long magic; /* TWIST_AND_GO_DEVICE_STATE_MAGIC once twist_and_go_device_init has run; checked by every push */
     double ring_acc_x[2 * TWIST_AND_GO_DEVICE_RING_LENGTH]; /* last samples of acc_x, stored twice */
     double ring_acc_y[2 * TWIST_AND_GO_DEVICE_RING_LENGTH]; /* last samples of acc_y, stored twice */
     double ring_acc_z[2 * TWIST_AND_GO_DEVICE_RING_LENGTH]; /* last samples of acc_z, stored twice */
@@ -55,6 +58,9 @@ typedef struct twist_and_go_device_state {
     int pos; /* ring slot of the next sample */
     int filled; /* accepted samples, saturating at TWIST_AND_GO_DEVICE_MAX_LENGTH */
     int started; /* a sample has been accepted */
+    int restart_acc_x_lp; /* acc_x_lp was non-finite on the last sample: it restarts on the next */
+    int restart_spin_lp; /* spin_lp was non-finite on the last sample: it restarts on the next */
+    int restart_bounce; /* bounce was non-finite on the last sample: it restarts on the next */
     int phase_mid; /* samples since window mid was last evaluated, mod 10 */
     int phase_long; /* samples since window long was last evaluated, mod 5 */
 } twist_and_go_device_state;
@@ -68,12 +74,28 @@ const char *twist_and_go_device_spec_sha256(void);
 const char *twist_and_go_device_generator_version(void);
 const char *twist_and_go_device_feature_order_sha256(void);
 
-/* Resets a stream: the next push is its first sample. */
+/* The calling contract (docs/semantics.md, "Runtime contract"):
+   - Call twist_and_go_device_init on a state before its first push; init again to restart the stream. init
+     writes every byte of the state, so its memory may hold anything before (stack, malloc).
+     twist_and_go_device_init(NULL) does nothing.
+   - Every push checks its arguments and its state before touching anything, and returns a
+     negative status instead of crashing: TWIST_AND_GO_DEVICE_ERR_NULL when st, sample or out is NULL,
+     TWIST_AND_GO_DEVICE_ERR_STATE when st was never initialised (zero-filled or garbage memory), was
+     overwritten, or was initialised by another spec's or featgen version's init (init stores
+     TWIST_AND_GO_DEVICE_STATE_MAGIC, derived from the spec hash, generator version and sizes; push compares
+     it: one comparison). Checks rather than nonnull attributes: with nonnull the compiler may
+     assume the pointers valid and drop the checks, and a NULL would still crash.
+   - Not checked (C cannot tell): that sample holds TWIST_AND_GO_DEVICE_N_INPUTS readable doubles and out
+     room for TWIST_AND_GO_DEVICE_N_FEATURES, and bytes corrupted inside a state whose magic survived.
+   - One state per stream, one thread at a time per state. */
+#define TWIST_AND_GO_DEVICE_STATE_MAGIC 0xdb1a420dUL
+
+/* Resets a stream: the next push is its first sample. Does nothing when st is NULL. */
 void twist_and_go_device_init(twist_and_go_device_state *st);
 
 /* Pushes one sample (inputs in twist_and_go_device_input_names order). Returns TWIST_AND_GO_DEVICE_EMITTED after writing
    a feature vector to out, TWIST_AND_GO_DEVICE_PENDING when none is due, TWIST_AND_GO_DEVICE_REJECTED for a non-finite
-   sample (out untouched). */
+   sample (out untouched), TWIST_AND_GO_DEVICE_ERR_NULL or TWIST_AND_GO_DEVICE_ERR_STATE on a misuse (nothing written). */
 int twist_and_go_device_push(twist_and_go_device_state *st, const double sample[TWIST_AND_GO_DEVICE_N_INPUTS],
     double out[TWIST_AND_GO_DEVICE_N_FEATURES]);
 

@@ -5,7 +5,11 @@
  */
 /* JNI bridge between featgen.TwistAndGo (Kotlin) and the generated C runtime.
    No arithmetic here: samples are copied in, twist_and_go_detector_push computes, results are copied
-   out. One native stream per Kotlin object, allocated by nativeCreate and freed by nativeFree. */
+   out. One native stream per Kotlin object, allocated by nativeCreate and freed by nativeFree.
+   Misuse never crashes the JVM: a 0 (closed) handle, a null or wrong-length array, or a
+   negative status of the C runtime (_ERR_STATE: a corrupt stream; _ERR_NULL) throws a Java
+   exception naming the problem (IllegalStateException, NullPointerException,
+   IllegalArgumentException); the Kotlin class checks the same things first. */
 #include <jni.h>
 
 #include <stdint.h>
@@ -29,6 +33,41 @@ static jstring twist_and_go_jni_string(JNIEnv *env, const char *text)
     return (*env)->NewStringUTF(env, text);
 }
 
+/* Throws a new exception of class cls (a java/lang name) with message; returns 1 for "thrown". */
+static int twist_and_go_jni_throw(JNIEnv *env, const char *cls, const char *message)
+{
+    jclass type = (*env)->FindClass(env, cls);
+    if (type != NULL) {
+        (*env)->ThrowNew(env, type, message);
+    }
+    return 1;
+}
+
+/* The stream behind handle, or NULL after throwing IllegalStateException (a closed object). */
+static twist_and_go_jni_stream *twist_and_go_jni_live(JNIEnv *env, jlong handle)
+{
+    if (handle == 0) {
+        twist_and_go_jni_throw(env, "java/lang/IllegalStateException",
+            "twist_and_go: the native stream is closed (close() was called)");
+        return NULL;
+    }
+    return twist_and_go_jni_stream_of(handle);
+}
+
+/* 1 when array is non-null and holds exactly length elements, else 0 after throwing. */
+static int twist_and_go_jni_sized(JNIEnv *env, jarray array, jsize length, const char *what)
+{
+    if (array == NULL) {
+        twist_and_go_jni_throw(env, "java/lang/NullPointerException", what);
+        return 0;
+    }
+    if ((*env)->GetArrayLength(env, array) != length) {
+        twist_and_go_jni_throw(env, "java/lang/IllegalArgumentException", what);
+        return 0;
+    }
+    return 1;
+}
+
 JNIEXPORT jlong JNICALL Java_featgen_TwistAndGo_nativeCreate(JNIEnv *env, jobject self)
 {
     twist_and_go_jni_stream *stream = (twist_and_go_jni_stream *)calloc(1, sizeof *stream);
@@ -45,29 +84,36 @@ JNIEXPORT void JNICALL Java_featgen_TwistAndGo_nativeFree(JNIEnv *env, jobject s
 {
     (void)env;
     (void)self;
-    free(twist_and_go_jni_stream_of(handle));
+    free(twist_and_go_jni_stream_of(handle)); /* free(NULL) for a 0 handle: nothing */
 }
 
 JNIEXPORT void JNICALL Java_featgen_TwistAndGo_nativeReset(JNIEnv *env, jobject self, jlong handle)
 {
-    twist_and_go_jni_stream *stream = twist_and_go_jni_stream_of(handle);
-    (void)env;
+    twist_and_go_jni_stream *stream = twist_and_go_jni_live(env, handle);
     (void)self;
+    if (stream == NULL) {
+        return;
+    }
     twist_and_go_detector_init(&stream->detector);
 }
 
-/* Pushes one sample (TWIST_AND_GO_DEVICE_N_INPUTS doubles; the Kotlin side checks the length). Returns the C
-   runtime's status; when a vector was scored, copies the results into the arrays. */
+/* Pushes one sample (TWIST_AND_GO_DEVICE_N_INPUTS doubles; the Kotlin side checks the length first). Returns
+   the C runtime's status; when a vector was scored, copies the results into the arrays. A
+   negative status other than _REJECTED is thrown as IllegalStateException. */
 JNIEXPORT jint JNICALL Java_featgen_TwistAndGo_nativePush(JNIEnv *env, jobject self, jlong handle,
     jdoubleArray sample, jfloatArray margins, jfloatArray probabilities, jintArray flags)
 {
-    twist_and_go_jni_stream *stream = twist_and_go_jni_stream_of(handle);
+    twist_and_go_jni_stream *stream = twist_and_go_jni_live(env, handle);
     double values[TWIST_AND_GO_DEVICE_N_INPUTS];
     int status;
     (void)self;
+    if (stream == NULL || !twist_and_go_jni_sized(env, sample, TWIST_AND_GO_DEVICE_N_INPUTS,
+            "twist_and_go: a sample has 6 values")) {
+        return TWIST_AND_GO_DEVICE_REJECTED; /* the exception is thrown on return; nothing was pushed */
+    }
     (*env)->GetDoubleArrayRegion(env, sample, 0, TWIST_AND_GO_DEVICE_N_INPUTS, values);
     if ((*env)->ExceptionCheck(env)) {
-        return TWIST_AND_GO_DEVICE_REJECTED; /* a short array: the JVM throws on return; nothing was pushed */
+        return TWIST_AND_GO_DEVICE_REJECTED;
     }
     status = twist_and_go_detector_push(&stream->detector, values, &stream->result);
     if (status == TWIST_AND_GO_DETECTOR_SCORED || status == TWIST_AND_GO_DETECTOR_EVENT) {
@@ -81,6 +127,11 @@ JNIEXPORT jint JNICALL Java_featgen_TwistAndGo_nativePush(JNIEnv *env, jobject s
             stream->result.probabilities);
         (*env)->SetIntArrayRegion(env, flags, 0, 4, out);
     }
+    if (status < TWIST_AND_GO_DETECTOR_REJECTED) {
+        twist_and_go_jni_throw(env, "java/lang/IllegalStateException", status == TWIST_AND_GO_DETECTOR_ERR_STATE
+            ? "twist_and_go: the native stream is not initialised or is corrupt (push returned _ERR_STATE)"
+            : "twist_and_go: the native push refused a NULL pointer (_ERR_NULL)");
+    }
     return (jint)status;
 }
 
@@ -88,8 +139,12 @@ JNIEXPORT jint JNICALL Java_featgen_TwistAndGo_nativePush(JNIEnv *env, jobject s
 JNIEXPORT void JNICALL Java_featgen_TwistAndGo_nativeFeatures(JNIEnv *env, jobject self, jlong handle,
     jdoubleArray out)
 {
-    twist_and_go_jni_stream *stream = twist_and_go_jni_stream_of(handle);
+    twist_and_go_jni_stream *stream = twist_and_go_jni_live(env, handle);
     (void)self;
+    if (stream == NULL || !twist_and_go_jni_sized(env, out, TWIST_AND_GO_MODEL_N_FEATURES,
+            "twist_and_go: out must hold 160 features")) {
+        return;
+    }
     (*env)->SetDoubleArrayRegion(env, out, 0, TWIST_AND_GO_MODEL_N_FEATURES, stream->detector.vector);
 }
 

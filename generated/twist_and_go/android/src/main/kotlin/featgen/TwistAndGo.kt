@@ -283,7 +283,12 @@ class TwistAndGo : Closeable {
         }
     }
 
-    /** Pushes one sample ([INPUT_COUNT] doubles in [INPUT_NAMES] order). Never allocates. */
+    /**
+     * Pushes one sample ([INPUT_COUNT] doubles in [INPUT_NAMES] order). Never allocates.
+     * Throws IllegalArgumentException for a sample of another length, IllegalStateException
+     * after [close] or if the native stream is corrupt (never a JVM crash); the stream is
+     * unchanged then.
+     */
     fun push(sample: DoubleArray): Status {
         require(sample.size == INPUT_COUNT) { "a twist_and_go sample has $INPUT_COUNT values, got ${sample.size}" }
         val code = nativePush(live(), sample, latestMargins, latestProbabilities, latestFlags)
@@ -291,7 +296,8 @@ class TwistAndGo : Closeable {
             -1 -> Status.REJECTED
             0 -> Status.PENDING
             1 -> Status.SCORED
-            else -> Status.EVENT
+            2 -> Status.EVENT
+            else -> throw IllegalStateException("twist_and_go: the native push returned $code (see the C header's statuses)")
         }
     }
 
