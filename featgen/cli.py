@@ -25,6 +25,7 @@ from featurespec.errors import OutputError
 from .cluster_cli import CLUSTER_HELP
 from .data import DataError, read_recordings, write_features
 from .safe_io import check_output_file, check_output_folder, write_text_atomic
+from .train import TrainError
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -77,21 +78,26 @@ class FeatgenGroup(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         _state["debug"] = os.environ.get("FEATGEN_DEBUG", "") not in ("", "0")
         main_thread = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
-        try:
-            status = _exit_status(lambda: super(FeatgenGroup, self).main(
-                args, prog_name, complete_var, standalone_mode=False, **extra))
-        finally:
-            if main_thread:
-                signal.signal(signal.SIGTERM, previous)
+        try:        # a signal landing outside _exit_status's own try still gets its status
+            previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+            try:
+                status = _exit_status(lambda: super(FeatgenGroup, self).main(
+                    args, prog_name, complete_var, standalone_mode=False, **extra))
+            finally:
+                if main_thread:
+                    signal.signal(signal.SIGTERM, previous)
+        except Terminated:
+            errors.print("terminated (SIGTERM)", soft_wrap=True)
+            status = 143
+        except KeyboardInterrupt:
+            errors.print("interrupted", soft_wrap=True)
+            status = 130
         sys.exit(status)
 
 
 def _exit_status(invoke) -> int:
     """Run ``invoke`` (click's main without its own error handling); map what it raises to
     an exit status and a one-line message (EXIT_CODES)."""
-    from .train import TrainError
-
     try:
         result = invoke()
         return result if isinstance(result, int) else 0
