@@ -245,7 +245,8 @@ def reference(spec_path: str) -> Reference:
     decision = decisions.Decision(
         d["kind"], d.get("threshold", 0.0),
         float.fromhex(d["margin_threshold"]) if d["kind"] == "binary" else 0.0,
-        d.get("positive_class", 1), d["consecutive"], d["refractory_samples"])
+        d.get("positive_class", 1), d["consecutive"], d["refractory_samples"],
+        d.get("transform", "sigmoid" if d["kind"] == "binary" else "softmax"))
     device = model["device"]["features"]
     return Reference(spec, manifest, _numpy_module(files, spec.name), booster, decision,
                      np.array([f["index"] for f in device], dtype=np.int64),
