@@ -68,6 +68,9 @@ int main(int argc, char **argv)
                       : NAME_detector_push(&d, s, &r)) == 2;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (on) {
+        NAME_recorder_stop(&rec);
+    }
     printf("%.1f %zu %ld\n", ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / n,
            logged, events);
     return 0;

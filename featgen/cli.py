@@ -385,7 +385,10 @@ def replay(log: str, spec_path: str | None, json_path: str | None) -> None:
     refs: dict = {}
     reports = {}
     for p, parsed in logs:
-        sp = spec_path or f"examples/{parsed.header.spec_name}/spec.yaml"
+        name = parsed.header.spec_name
+        if spec_path is None and not name.isidentifier():
+            raise click.UsageError(f"{p}: the log names no usable spec ({name!r}); give --spec")
+        sp = spec_path or f"examples/{name}/spec.yaml"
         if not Path(sp).is_file():
             raise click.UsageError(f"{p}: no --spec given and {sp} does not exist")
         if sp not in refs:

@@ -23,6 +23,7 @@ MAGIC = b"FGFLIGHT"
 FORMAT_VERSION = 1
 HEADER_BYTES = 176              # format 1; a later header may be longer (header length field)
 KIND_PUSH = 1
+KIND_END = 2                    # written by <name>_recorder_stop: the push count
 GRAVITY = 9.80665               # m/s^2
 
 FLAG_FAST_MATH, FLAG_FINITE_MATH, FLAG_FP_FAST_FMA, FLAG_BIG_ENDIAN = 1, 2, 4, 8
@@ -80,6 +81,7 @@ class Log:
     event: np.ndarray
     run: np.ndarray
     size: int = 0
+    ended: bool = False                 # the recorder's end record was read
 
 
 def _text(raw: bytes) -> str:
@@ -121,6 +123,7 @@ def parse(data: bytes, label: str = "log") -> Log:
     full = short + vec + 4 * n_out + 6
     status, samples, scored, feats, margins, flags_ = [], [], [], [], [], []
     o = hlen
+    ended = False
     while o < n:
         if n - o < 4:
             raise bad(o, f"truncated: {n - o} byte(s) where a record's length should be")
@@ -133,7 +136,17 @@ def parse(data: bytes, label: str = "log") -> Log:
         if fnv1a(body) != struct.unpack_from("<I", data, o + 4 + length)[0]:
             raise bad(o, "corrupt: record checksum mismatch")
         kind = body[4]
-        if kind == KIND_PUSH:           # other kinds: a later format's records, skipped
+        if ended:
+            raise bad(o, "corrupt: a record after the end record")
+        if kind == KIND_END:
+            if length != 9:
+                raise bad(o, f"corrupt: end record of {length} bytes")
+            (count,) = struct.unpack_from("<Q", body, 5)
+            if count != len(status):
+                raise bad(o, f"corrupt: the end record counts {count} pushes, the log has "
+                             f"{len(status)}")
+            ended = True
+        elif kind == KIND_PUSH:           # other kinds: a later format's records, skipped
             if length < 2:
                 raise bad(o, "corrupt: push record without a status")
             st = struct.unpack_from("<b", body, 5)[0]
@@ -156,7 +169,7 @@ def parse(data: bytes, label: str = "log") -> Log:
                np.array(scored, dtype=np.int64),
                np.frombuffer(b"".join(feats), dtype="<f8").reshape(-1, vec // 8).astype(np.float64),
                np.frombuffer(b"".join(margins), dtype="<f4").reshape(-1, n_out).astype(np.float32),
-               fl[:, 0].astype(bool), fl[:, 1].astype(bool), fl[:, 2], size=n)
+               fl[:, 0].astype(bool), fl[:, 1].astype(bool), fl[:, 2], size=n, ended=ended)
 
 
 def read_log(path: Path) -> Log:
@@ -317,7 +330,8 @@ def compare(log: Log, ref: Reference) -> dict:
                       "(the recorder's a*b+c probe was fused"
                       f"{', __FP_FAST_FMA defined' if fp['__FP_FAST_FMA'] else ''}); build with "
                       "-ffp-contract=off")
-    report = {"format_version": hd.version, "vector_mode": "digest" if hd.digest else "full",
+    report = {"format_version": hd.version, "complete": log.ended,
+              "vector_mode": "digest" if hd.digest else "full",
               "pushes": int(log.status.size),
               "scored_on_device": int(log.scored.size), "identity": identity,
               "fingerprint": fp}
@@ -338,13 +352,17 @@ def compare(log: Log, ref: Reference) -> dict:
     expected_status = np.zeros(fed.size, dtype=np.int8)
     expected_status[~finite] = -1
     from codegen.trees import decision as decisions
-    with np.errstate(all="ignore"):
+    if full.shape[0] == 0:              # fewer pushes than the longest window
+        margins = np.empty((0, model["n_outputs"]), dtype=np.float32)
+    else:
         margins = np.asarray(ref.booster.inplace_predict(
             np.ascontiguousarray(full), predict_type="margin", missing=np.nan),
             dtype=np.float32).reshape(full.shape[0], -1)
-    positive = decisions.positive(ref.decision, margins)
-    ordinals = np.cumsum(finite)[ends] - 1 if ends.size else ends
-    runs, fired = decisions.events(ref.decision, positive, ordinals)
+    if ends.size:
+        positive = decisions.positive(ref.decision, margins)
+        runs, fired = decisions.events(ref.decision, positive, np.cumsum(finite)[ends] - 1)
+    else:
+        positive = fired = np.zeros(0, dtype=bool)
     expected_status[ends] = np.where(fired, 2, 1)
     ref_feats = full[:, ref.columns] if full.size else np.empty((0, n_dev))
 
@@ -453,6 +471,9 @@ def summary_lines(label: str, report: dict) -> list[str]:
              f"-bit, FLT_EVAL_METHOD {report['fingerprint']['FLT_EVAL_METHOD']})"]
     ident = report["identity"]
     same = all(a == b for a, b in ident.values())
+    if not report["complete"]:
+        lines.append("  note: no end record: the recorder was not stopped (app killed?) or the "
+                     "log was cut at a record boundary; every whole record was replayed")
     lines.append("  identity: " + ("spec, model and feature-order hashes match this checkout"
                                    if same else "; ".join(
                                        f"{k} differs" for k, (a, b) in ident.items() if a != b)))

@@ -70,6 +70,7 @@ int main(int argc, char **argv)
         }
         NAME_detector_push_recorded(&d, &rec, s, &r);
     }
+    NAME_recorder_stop(&rec);
     fclose(out);
     fclose(in);
     return 0;
@@ -137,7 +138,7 @@ def test_correct_build_replays_identical(setup, tmp_path):
     assert report["identical"], report["causes"]
     assert report["first_divergence"] is None and report["causes"] == []
     assert report["vectors"]["device"] == report["vectors"]["reference"] == 900
-    assert report["pushes"] == 1000
+    assert report["pushes"] == 1000 and report["complete"]
     assert report["events"]["device"], "the recording should fire at least one event"
 
 
@@ -246,8 +247,8 @@ def test_wrong_units_are_named(setup, tmp_path, scale):
 
 
 def test_malformed_logs_name_the_byte_offset(setup, tmp_path):
-    """A seeded, bounded fuzz: truncations and byte flips are a DataError naming an offset,
-    or (a flip the checksums cannot see, e.g. none) a report; never another exception."""
+    """A seeded, bounded fuzz: truncations and bit flips are a DataError naming an offset (a
+    cut exactly at a record boundary: a log without its end record); never another exception."""
     spec, files, ref, samples = setup
     log = record(files, spec.name, samples[:120], tmp_path)
     assert compare(parse(log), ref)["identical"]
@@ -262,13 +263,32 @@ def test_malformed_logs_name_the_byte_offset(setup, tmp_path):
                 data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
         if bytes(data) == log:
             continue
-        with pytest.raises(DataError) as info:
-            parse(bytes(data), "fuzz.fglog")
-        m = re.search(r"at byte offset (\d+)$", str(info.value))
-        assert m, str(info.value)
+        try:
+            cut = parse(bytes(data), "fuzz.fglog")
+        except DataError as exc:
+            m = re.search(r"at byte offset (\d+)$", str(exc))
+            assert m, str(exc)
+        else:       # only a cut exactly at a record boundary parses, and it says so
+            assert trial % 2 and not cut.ended
+            continue
         assert int(m.group(1)) <= len(data)
         offsets.add(int(m.group(1)))
     assert len(offsets) > 20
+    # a log cut at a record boundary parses, but says it has no end record
+    cut = parse(log[:-17])
+    assert not cut.ended and cut.status.size == 120 and parse(log).ended
+    with pytest.raises(DataError, match=r"counts 121 pushes.*at byte offset"):
+        parse(_end_record(log, 121))
+
+
+def _end_record(log: bytes, count: int) -> bytes:
+    """``log`` with its end record replaced by one counting ``count`` pushes (checksum valid)."""
+    import struct
+
+    from featgen.replay import fnv1a
+
+    body = struct.pack("<IBQ", 9, 2, count)
+    return log[:-17] + body + struct.pack("<I", fnv1a(body))
 
 
 def test_cli_exit_codes(setup, tmp_path):
