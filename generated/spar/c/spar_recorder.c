@@ -184,6 +184,7 @@ int spar_recorder_start(spar_recorder *r, spar_recorder_sink write, void *ctx,
     r->write = write;
     r->ctx = ctx;
     r->mode = mode;
+    r->pushes = 0;
     r->magic = SPAR_RECORDER_MAGIC;
     write(ctx, h, (size_t)(p - h));
     return 0;
@@ -191,9 +192,17 @@ int spar_recorder_start(spar_recorder *r, spar_recorder_sink write, void *ctx,
 
 void spar_recorder_stop(spar_recorder *r)
 {
-    if (r != NULL) {
-        r->magic = 0;
+    unsigned char rec[4 + 9 + 4];
+    unsigned char *p = rec;
+    if (r == NULL || r->magic != SPAR_RECORDER_MAGIC || r->write == NULL) {
+        return;
     }
+    p = put_le(p, 9, 4);
+    *p++ = 2; /* record kind: end */
+    p = put_le(p, (uint64_t)r->pushes, 8);
+    p = put_le(p, fnv1a(rec, (size_t)(p - rec)), 4);
+    r->magic = 0;
+    r->write(r->ctx, rec, (size_t)(p - rec));
 }
 
 int spar_detector_push_recorded(spar_detector *d, spar_recorder *r,
@@ -230,6 +239,7 @@ int spar_detector_push_recorded(spar_detector *d, spar_recorder *r,
     }
     put_le(rec, (uint32_t)(p - rec - 4), 4);
     p = put_le(p, fnv1a(rec, (size_t)(p - rec)), 4);
+    r->pushes += 1;
     r->write(r->ctx, rec, (size_t)(p - rec));
     return status;
 }

@@ -41,6 +41,7 @@ typedef struct twist_and_go_recorder {
     twist_and_go_recorder_sink write;
     void *ctx;
     int mode; /* TWIST_AND_GO_RECORDER_FULL_VECTORS or _VECTOR_DIGEST */
+    unsigned long pushes; /* push records written since start */
 } twist_and_go_recorder;
 
 /* Starts recording in MODE (TWIST_AND_GO_RECORDER_FULL_VECTORS or _VECTOR_DIGEST): writes the
@@ -50,7 +51,9 @@ typedef struct twist_and_go_recorder {
 int twist_and_go_recorder_start(twist_and_go_recorder *r, twist_and_go_recorder_sink write, void *ctx,
     int mode);
 
-/* Stops recording: later pushes through r log nothing. r may be NULL. */
+/* Stops recording: writes the end record (how many pushes were logged, so replay can tell a
+   whole log from one cut at a record boundary); later pushes through r log nothing. r may be
+   NULL or not recording (nothing written). */
 void twist_and_go_recorder_stop(twist_and_go_recorder *r);
 
 /* twist_and_go_detector_push, then (when r is recording and sample is not NULL) one record: the

@@ -41,6 +41,7 @@ typedef struct spar_recorder {
     spar_recorder_sink write;
     void *ctx;
     int mode; /* SPAR_RECORDER_FULL_VECTORS or _VECTOR_DIGEST */
+    unsigned long pushes; /* push records written since start */
 } spar_recorder;
 
 /* Starts recording in MODE (SPAR_RECORDER_FULL_VECTORS or _VECTOR_DIGEST): writes the
@@ -50,7 +51,9 @@ typedef struct spar_recorder {
 int spar_recorder_start(spar_recorder *r, spar_recorder_sink write, void *ctx,
     int mode);
 
-/* Stops recording: later pushes through r log nothing. r may be NULL. */
+/* Stops recording: writes the end record (how many pushes were logged, so replay can tell a
+   whole log from one cut at a record boundary); later pushes through r log nothing. r may be
+   NULL or not recording (nothing written). */
 void spar_recorder_stop(spar_recorder *r);
 
 /* spar_detector_push, then (when r is recording and sample is not NULL) one record: the
