@@ -317,3 +317,93 @@ def test_cli_exit_codes(setup, tmp_path):
     out = run(str(logs))        # the spec found from the name in the log
     assert out.exit_code == 1, out.output
     assert "2 logs: 1 identical, 1 diverged" in out.stdout
+
+
+CONTRACT = r"""
+#include "NAME_recorder.h"
+
+#include <string.h>
+
+#define N_IN PREFIX_N_INPUTS
+
+static size_t bytes;
+
+static void sink(void *ctx, const void *b, size_t n)
+{
+    (void)ctx;
+    (void)b;
+    bytes += n;
+}
+
+/* Exit 0, or the number of the first broken promise. */
+int main(void)
+{
+    static NAME_detector d, e;
+    NAME_result r, r2;
+    NAME_recorder rec;
+    double s[N_IN];
+    memset(&rec, 0, sizeof rec);
+    NAME_detector_init(&d);
+    NAME_detector_init(&e);
+    for (int i = 0; i < 300; ++i) {
+        for (int k = 0; k < N_IN; ++k) {
+            s[k] = (k == 2 ? 9.81 : 0.0) + 0.25 * (double)((i * (k + 2)) % 31);
+        }
+        if (NAME_detector_push_recorded(&d, &rec, s, &r) != NAME_detector_push(&e, s, &r2)) {
+            return 10; /* the same status as push */
+        }
+    }
+    if (bytes != 0) {
+        return 11; /* a zeroed recorder is off */
+    }
+    if (NAME_detector_push_recorded(&d, NULL, s, &r) < 0) {
+        return 12; /* a NULL recorder is off */
+    }
+    if (NAME_recorder_start(NULL, sink, NULL, 0) != PPP_DETECTOR_ERR_NULL
+        || NAME_recorder_start(&rec, NULL, NULL, 0) != PPP_DETECTOR_ERR_NULL
+        || NAME_recorder_start(&rec, sink, NULL, 7) != PPP_DETECTOR_REJECTED || bytes != 0) {
+        return 13;
+    }
+    if (NAME_recorder_start(&rec, sink, NULL, PPP_RECORDER_FULL_VECTORS) != 0
+        || bytes != PPP_RECORDER_HEADER_BYTES) {
+        return 14;
+    }
+    if (NAME_detector_push_recorded(&d, &rec, NULL, &r) != PPP_DETECTOR_ERR_NULL
+        || bytes != PPP_RECORDER_HEADER_BYTES) {
+        return 15; /* no sample: nothing to log */
+    }
+    if (NAME_detector_push_recorded(NULL, &rec, s, &r) != PPP_DETECTOR_ERR_NULL
+        || bytes != PPP_RECORDER_HEADER_BYTES + 4 + 2 + 8 * N_IN + 4) {
+        return 16; /* misuse with a sample: logged with its status */
+    }
+    NAME_recorder_stop(&rec);
+    size_t after = bytes;
+    NAME_detector_push_recorded(&d, &rec, s, &r);
+    NAME_recorder_stop(&rec);
+    if (after != PPP_RECORDER_HEADER_BYTES + 4 + 2 + 8 * N_IN + 4 + 17 || bytes != after) {
+        return 17; /* one end record; nothing after stop */
+    }
+    return 0;
+}
+"""
+
+
+def test_recorder_is_off_by_default_and_keeps_the_runtime_contract(setup, tmp_path):
+    """A zeroed or NULL recorder logs nothing and changes no status; start refuses NULL and
+    unknown modes; a NULL sample is not logged, a misuse with a sample is; stop ends it."""
+    spec, files, _, _ = setup
+    feat = json.loads(files["manifest.json"])["model"]["device"]["featuriser"]
+    for file_name, text in _sources(files).items():
+        (tmp_path / file_name).write_text(text)
+    (tmp_path / "contract.c").write_text(CONTRACT.replace("NAME", spec.name)
+                                         .replace("PREFIX", feat.upper())
+                                         .replace("PPP", spec.name.upper()))
+    units = [f"{feat}_features.c", f"{spec.name}_model.c", f"{spec.name}_detector.c",
+             f"{spec.name}_recorder.c", "contract.c"]
+    exe = tmp_path / "contract"
+    subprocess.run(["gcc", *abi.EMITTED, "-Wall", "-Wextra", "-Werror", "-fsanitize=address,"
+                    "undefined", "-fno-sanitize-recover=all", "-I", str(tmp_path),
+                    *(str(tmp_path / u) for u in units), "-o", str(exe), "-lm"], check=True,
+                   capture_output=True, text=True)
+    result = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, (result.returncode, result.stderr[-2000:])
