@@ -155,7 +155,11 @@ class NumpyEmitter(Emitter):
 
 
 def signal_lines(sig: SignalPlan) -> list[str]:
-    """Statements that set ``s_<name>`` (a float64 array over the recording) from the IR."""
+    """Statements (in ``_signals``) that set ``s_<name>``, a float64 array over a run of accepted
+    samples, from the IR. ``carry`` is None when the run starts the stream (the ``first``
+    expressions apply to its row 0), else the previous run's ``carried``: the last value of each
+    signal read as a previous value (``carry[name]``) and each recursion's state
+    (``carry["<name>.state"]``), so that a stream pushed in chunks gets the same bits."""
     name = f"s_{sig.name}"
     if sig.kind == "input":
         return [f"{name} = samples[:, {sig.input_index}]"]
@@ -165,31 +169,58 @@ def signal_lines(sig: SignalPlan) -> list[str]:
     if not reads_prev(sig.later) and first == NumpyEmitter(cur=lambda n: f"s_{n}[:1]").expr(sig.later):
         return [f"{name} = {NumpyEmitter(cur=lambda n: f's_{n}').expr(sig.later)}"]  # every sample alike
     later = NumpyEmitter(cur=lambda n: f"s_{n}[1:]", prev=lambda n: f"s_{n}[:-1]").expr(sig.later)
-    return [f"{name} = np.empty(n_samples)",
-            f"{name}[:1] = {first}",
-            f"{name}[1:] = {later}"]
+    resumed = NumpyEmitter(cur=lambda n: f"s_{n}", prev=lambda n: f"p_{n}").expr(sig.later)
+    return ["if carry is None:",
+            f"    {name} = np.empty(n_samples)",
+            f"    {name}[:1] = {first}",
+            f"    {name}[1:] = {later}",
+            "else:  # every sample is a later one; row 0 reads the previous run's last values",
+            *(f"    p_{n} = np.concatenate(([carry[{n!r}]], s_{n}[:-1]))"
+              for n in sorted(reads_prev(sig.later))),
+            f"    {name} = {resumed}"]
 
 
 def scalar_loop(sig: SignalPlan) -> list[str]:
     """A recursive signal (ema, filters) as a scalar loop in Python floats, one statement per
     step in the order the C and Swift runtimes run them. The inputs are read once per sample
     into ``x_<name>`` and the outputs collected in a list: indexing a numpy array per sample
-    costs more than the arithmetic."""
+    costs more than the arithmetic. A resumed run puts the previous run's last values and
+    state at index 0 of the lists (``pad`` = 1) and runs the later steps from index 1."""
     name = f"s_{sig.name}"
     reads = sorted(ir_reads(sig) - {sig.name})
     scalar = NumpyEmitter(cur=lambda n: f"x_{n}" if n != sig.name else "y",
                           prev=lambda n: "y" if n == sig.name else f"c_{n}[t - 1]",
                           state=lambda s, slot: f"state_{slot}")
+    names = [f"state_{slot}" for slot in sig.slots] + ["y"]
+    state = f"({', '.join(names)}{',' if len(names) == 1 else ''})"    # a tuple, even of one
     lines = [f"c_{n} = s_{n}.tolist()" for n in reads]
-    lines += [f"y_{sig.name} = [0.0] * n_samples", "if n_samples:"]
+    lines += ["if carry is None:", f"    y_{sig.name} = [0.0] * n_samples"]
     lines += [f"    x_{n} = c_{n}[0]" for n in reads]
     lines += [f"    state_{slot} = {scalar.expr(e)}" for slot, e in sig.first_steps]
-    lines += [f"    y = {scalar.expr(sig.first)}", f"    y_{sig.name}[0] = y",
-              "    for t in range(1, n_samples):"]
-    lines += [f"        x_{n} = c_{n}[t]" for n in reads]
-    lines += [f"        state_{slot} = {scalar.expr(e)}" for slot, e in sig.later_steps]
-    lines += [f"        y = {scalar.expr(sig.later)}", f"        y_{sig.name}[t] = y"]
-    return lines + [f"{name} = np.array(y_{sig.name}, dtype=np.float64)"]
+    lines += [f"    y = {scalar.expr(sig.first)}", f"    y_{sig.name}[0] = y", "else:"]
+    lines += [f"    c_{n}.insert(0, carry[{n!r}])" for n in reads]
+    lines += [f"    {state} = carry[{sig.name + '.state'!r}]",
+              f"    y_{sig.name} = [y] * (n_samples + 1)",
+              "for t in range(1, n_samples + pad):"]
+    lines += [f"    x_{n} = c_{n}[t]" for n in reads]
+    lines += [f"    state_{slot} = {scalar.expr(e)}" for slot, e in sig.later_steps]
+    lines += [f"    y = {scalar.expr(sig.later)}", f"    y_{sig.name}[t] = y"]
+    return lines + [f"carried[{sig.name + '.state'!r}] = {state}",
+                    f"{name} = np.array(y_{sig.name}, dtype=np.float64)[pad:]"]
+
+
+def carried_signals(program: Program) -> list[str]:
+    """Signals whose last value a resumed run reads: those read as a previous value, and
+    those a recursion reads (its lists hold the previous run's last value at index 0)."""
+    needed: set[str] = set()
+    for sig in program.signals:
+        if sig.kind == "input" or sig.later is None:
+            continue
+        if sig.slots or sig.recursive:
+            needed |= ir_reads(sig) - {sig.name}
+        else:
+            needed |= reads_prev(sig.later)
+    return [s.name for s in program.signals if s.name in needed]
 
 
 def ir_reads(sig: SignalPlan) -> set[str]:
@@ -232,7 +263,9 @@ def render_context(program: Program, share: bool = True) -> dict:
         })
     bodies = program.all_code()
     plain = NumpyEmitter()
-    return {"signals": signals, "windows": windows,
+    window_signals = list(dict.fromkeys(s for w in program.windows for s in w.signals))
+    return {"signals": signals, "windows": windows, "window_signals": window_signals,
+            "carried": carried_signals(program),
             "tables": [plain.table(t) for t in used_tables(bodies)],
             "functions": [plain.function(f) for f in used_functions(bodies)]}
 
