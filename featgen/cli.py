@@ -19,7 +19,7 @@ from codegen.build import generate, stale_files, write_tree
 from featurespec import SpecError, load_spec
 
 from .cluster_cli import CLUSTER_HELP
-from .data import DataError, read_recordings, write_features
+from .data import DataError, FeatureWriter, read_chunks, read_recordings, sources
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -112,25 +112,33 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
     module = load_numpy_module(files, parsed.name)
     try:
         from .parquet_io import local_files
-        recordings = read_recordings(local_files(data), parsed.inputs)
+        recordings = sources(local_files(data))
     except DataError as exc:
         _fail(str(exc))
-    tables = {}
-    with Progress(console=errors, transient=True) as progress:
-        task = progress.add_task("featurizing", total=len(recordings))
-        for label, samples in recordings.items():
-            try:
-                tables[label] = module.featurize(samples,
-                                                 nonfinite="drop" if drop_nonfinite else "raise")
-            except module.NonFiniteSampleError as exc:
-                _fail(f"{label}: sample {exc.row}, input {exc.input_name!r}: {exc.value!r} is not "
-                      "finite. featgen refuses non-finite samples; pass --drop-nonfinite to drop "
-                      "them as the device runtimes do.")
-            progress.advance(task)
-    write_features(Path(output), parsed.feature_names, tables)
-    rows = sum(x.shape[0] for x, _ in tables.values())
-    console.print(f"wrote {rows} vectors x {len(parsed.feature_names)} features from "
-                  f"{len(tables)} recording(s) to {output}")
+    nonfinite = "drop" if drop_nonfinite else "raise"
+    try:    # streamed: a chunk of samples at a time in, its vectors out (bounded memory)
+        with FeatureWriter(Path(output), parsed.feature_names) as table, \
+                Progress(console=errors, transient=True) as progress:
+            task = progress.add_task("featurizing", total=len(recordings))
+            for source in recordings:
+                featurizer = module.Featurizer(nonfinite)
+                for chunk in read_chunks(source, parsed.inputs):
+                    try:
+                        x, ends = featurizer.push(chunk.samples)
+                    except module.NonFiniteSampleError as exc:
+                        raise DataError(
+                            f"{chunk.where(source, exc.row)}: input {exc.input_name!r}: "
+                            f"{exc.value!r} is not finite (sample {exc.row} of recording "
+                            f"{source.label!r}). featgen refuses non-finite samples; pass "
+                            "--drop-nonfinite to drop them as the device runtimes do.") from None
+                    table.write(source.label, x, ends)
+                progress.advance(task)
+    except DataError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{output}: cannot write ({exc.strerror or exc})")
+    console.print(f"wrote {table.vectors} vectors x {len(parsed.feature_names)} features from "
+                  f"{len(recordings)} recording(s) to {output}")
 
 
 @main.command()

@@ -174,23 +174,32 @@ def _local_copy(url: str):
 
 def read_samples(ref: RecordingRef, inputs: tuple[str, ...]) -> np.ndarray:
     """(n_samples, len(inputs)) float64, read exactly as ``featgen featurize`` reads it."""
-    from .data import _read_csv, _read_npz
+    from .data import read_whole
 
     with _local_copy(ref.url) as local:
-        if ref.kind == "csv":
-            return _read_csv(local, inputs)
-        if ref.kind == "npz":
-            arrays = _read_npz(local, inputs)
-            if ref.key not in arrays:
-                raise DataError(f"{ref.url}: the archive no longer holds array {ref.key!r}")
-            return arrays[ref.key]
-        return _read_parquet(local, ref.url, inputs)[0]
+        return read_whole(_source(ref, local), inputs)
+
+
+def read_sample_chunks(ref: RecordingRef, inputs: tuple[str, ...], rows: int | None = None):
+    """The samples of REF in chunks (featgen.data.Chunk), as ``featgen featurize`` reads them."""
+    from .data import CHUNK_ROWS, read_chunks
+
+    with _local_copy(ref.url) as local:
+        yield from read_chunks(_source(ref, local), inputs, rows or CHUNK_ROWS)
+
+
+def _source(ref: RecordingRef, local: Path):
+    from .data import Source, _npz_members
+
+    if ref.kind == "npz" and ref.key not in _npz_members(local):
+        raise DataError(f"{ref.url}: the archive no longer holds array {ref.key!r}")
+    return Source(ref.name, local, ref.kind, ref.key)
 
 
 def read_labeled_one(ref: RecordingRef, inputs: tuple[str, ...], label_column: str,
                      group_column: str | None):
     """One :class:`featgen.data.Recording`, read exactly as ``featgen train`` reads it."""
-    from .data import Recording, _npz_group, _npz_labels, read_labeled
+    from .data import Recording, _npz_archive, _npz_group, _npz_labels, read_labeled
 
     with _local_copy(ref.url) as local:
         if ref.kind == "csv":
@@ -199,7 +208,7 @@ def read_labeled_one(ref: RecordingRef, inputs: tuple[str, ...], label_column: s
                                        group=ref.name if rec.group == rec.name else rec.group)
         if ref.kind == "npz":
             samples = read_samples(ref, inputs)
-            with np.load(local, allow_pickle=False) as archive:
+            with _npz_archive(local) as archive:
                 labels = _npz_labels(Path(ref.url), archive, ref.key, label_column,
                                      samples.shape[0])
                 group = _npz_group(Path(ref.url), archive, ref.key, group_column,
@@ -211,30 +220,74 @@ def read_labeled_one(ref: RecordingRef, inputs: tuple[str, ...], label_column: s
         return Recording(ref.name, samples, labels, group if group is not None else ref.name)
 
 
-def _read_parquet(local: Path, url: str, inputs: tuple[str, ...]):
+def _parquet_file(local: Path, url: str, inputs: tuple[str, ...]):
+    """An open pyarrow ParquetFile whose input columns exist, once each, and hold numbers."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(local)
+        handle = pq.ParquetFile(local)
+        schema = handle.schema_arrow
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{url}: not a readable Parquet file ({exc})") from None
-    names = table.column_names
+    names = schema.names
     missing = [name for name in inputs if name not in names]
     if missing:
         raise DataError(f"{url}: missing column(s) {', '.join(map(repr, missing))}; the file "
                         f"has {', '.join(map(repr, names))}")
+    for name in sorted(set(names)):
+        if not name or names.count(name) > 1:
+            raise DataError(f"{url}: column {name!r} " + ("appears twice" if name else
+                                                          "has no name"))
+    for name in inputs:
+        kind = schema.field(name).type
+        if not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
+            raise DataError(f"{url}: column {name!r} has type {kind}; expected numbers")
+    return handle
+
+
+def _parquet_samples(batch, url: str, inputs: tuple[str, ...], first: int) -> np.ndarray:
     columns = []
     for name in inputs:
-        column = table.column(name)
-        if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
-            raise DataError(f"{url}: column {name!r} has type {column.type}; expected numbers")
+        column = batch.column(name)
         if column.null_count:
             row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
-            raise DataError(f"{url}: column {name!r}, row {row}: null is not a number")
-        columns.append(column.to_numpy().astype(np.float64))
-    samples = (np.stack(columns, axis=1) if columns else np.empty((table.num_rows, 0)))
-    return samples.reshape(table.num_rows, len(inputs)), table
+            raise DataError(f"{url}: column {name!r}, row {first + row}: null is not a number")
+        columns.append(column.to_numpy(zero_copy_only=False).astype(np.float64))
+    return (np.stack(columns, axis=1) if columns else
+            np.empty((batch.num_rows, 0))).reshape(batch.num_rows, len(inputs))
+
+
+def parquet_chunks(local: Path, url: str, inputs: tuple[str, ...], rows: int):
+    """The samples of a Parquet recording, ROWS at a time (pyarrow iter_batches)."""
+    import pyarrow as pa
+
+    from .data import Chunk
+
+    handle = _parquet_file(local, url, inputs)
+    first = 0
+    try:
+        for batch in handle.iter_batches(batch_size=rows, columns=list(inputs)):
+            yield Chunk(_parquet_samples(batch, url, inputs, first), first)
+            first += batch.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{url}: not a readable Parquet file ({exc})") from None
+    finally:
+        handle.close()
+
+
+def _read_parquet(local: Path, url: str, inputs: tuple[str, ...]):
+    """(samples, the whole table) of a Parquet recording: training reads its labels too."""
+    import pyarrow as pa
+
+    handle = _parquet_file(local, url, inputs)
+    try:
+        table = handle.read()
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{url}: not a readable Parquet file ({exc})") from None
+    finally:
+        handle.close()
+    return _parquet_samples(table, url, inputs, 0), table
 
 
 def _parquet_labels(table, url: str, column: str, n: int) -> np.ndarray:
