@@ -3,6 +3,7 @@ of ``featgen build`` and ``featgen parity`` (registered on the main group by fea
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 from pathlib import Path
 
@@ -42,6 +43,13 @@ def device_summary(device: dict) -> str:
             f"{device['of']} features the model reads")
 
 
+def _finite(ctx, param, value):
+    """click's FloatRange lets NaN through (every comparison with it is false)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", ctx=ctx, param=param)
+    return value
+
+
 @click.command("train")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("data", nargs=-1, required=True)
@@ -54,12 +62,16 @@ def device_summary(device: dict) -> str:
                    "absent: each recording is a group.")
 @click.option("--objective", default="binary:logistic", show_default=True,
               type=click.Choice(["binary:logistic", "multi:softprob"]))
-@click.option("--rounds", default=60, show_default=True, help="Boosting rounds (trees per class).")
-@click.option("--max-depth", default=5, show_default=True)
-@click.option("--eta", default=0.2, show_default=True)
-@click.option("--test-fraction", default=0.25, show_default=True,
-              help="Fraction of groups held out for the metrics.")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--rounds", default=60, show_default=True, type=click.IntRange(1, 100_000),
+              help="Boosting rounds (trees per class), 1 to 100000.")
+@click.option("--max-depth", default=5, show_default=True, type=click.IntRange(1, 64),
+              help="Tree depth, 1 to 64.")
+@click.option("--eta", default=0.2, show_default=True, callback=_finite,
+              type=click.FloatRange(0, 1, min_open=True), help="Learning rate, in (0, 1].")
+@click.option("--test-fraction", default=0.25, show_default=True, callback=_finite,
+              type=click.FloatRange(0, 1, max_open=True),
+              help="Fraction of groups held out for the metrics, in [0, 1).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**31 - 1))
 @click.option("--cluster", metavar="ADDRESS", help=CLUSTER_HELP + " DATA may then also be "
               "directories, globs and fsspec URLs; training uses xgboost.dask.")
 @click.option("--compare-local", is_flag=True,

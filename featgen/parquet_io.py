@@ -7,8 +7,9 @@
 * ``read_samples`` / ``read_labeled_one`` read one recording (on whichever machine runs the task)
   with the same readers as ``featgen featurize`` / ``featgen train``.
 * The feature table is a directory with one Parquet file per recording (its "partition":
-  ``recording``, ``end_sample`` and one float64 column per feature, in FEATURE_NAMES order). Each
-  file's schema metadata (key ``featgen``) names the spec (name, spec hash, features hash), the
+  ``recording``, ``end_sample`` and one float64 column per feature, in FEATURE_NAMES order),
+  written a row group at a time as the recording streams through. Each file's schema metadata
+  (key ``featgen``, in the footer) names the spec (name, spec hash, features hash), the
   feature names, the recording and a fingerprint of its source, so a rerun knows which
   partitions are finished and refuses partitions written by another spec. A partition is
   written under a temporary name and renamed into place, so a killed writer never leaves a
@@ -351,7 +352,8 @@ class FeatureJob:
                 "dropped_nonfinite_samples": dropped}
 
 
-def feature_table(job: FeatureJob, ref: RecordingRef, x: np.ndarray, ends: np.ndarray, meta: dict):
+def feature_table(job: FeatureJob, ref: RecordingRef, x: np.ndarray, ends: np.ndarray,
+                  meta: dict | None):
     import pyarrow as pa
 
     columns = {"recording": pa.array([ref.name] * x.shape[0], pa.string()),
@@ -359,7 +361,16 @@ def feature_table(job: FeatureJob, ref: RecordingRef, x: np.ndarray, ends: np.nd
     for j, name in enumerate(job.feature_names):
         columns[name] = pa.array(np.ascontiguousarray(x[:, j], dtype=np.float64))
     table = pa.table(columns)
+    if meta is None:
+        return table
     return table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
+
+
+def feature_schema(job: FeatureJob):
+    import pyarrow as pa
+
+    return pa.schema([("recording", pa.string()), ("end_sample", pa.int64())]
+                     + [(name, pa.float64()) for name in job.feature_names])
 
 
 def write_atomic(out_url: str, file: str, write) -> None:
@@ -394,15 +405,52 @@ def write_partition(out_url: str, job: FeatureJob, ref: RecordingRef, x: np.ndar
                  lambda handle: pq.write_table(table, handle, use_dictionary=["recording"]))
 
 
+def write_partition_stream(out_url: str, job: FeatureJob, ref: RecordingRef, chunks,
+                           meta) -> int:
+    """The partition of REF from CHUNKS, an iterable of (features, ends) blocks, each written
+    as it comes (a row group per block: flat memory), then META(vectors), the featgen
+    metadata, in the file's footer. Atomic like write_partition. Returns the vector count."""
+    import pyarrow.parquet as pq
+
+    schema = feature_schema(job)
+    count = 0
+
+    def write(handle):
+        nonlocal count
+        # Dictionary encoding only pays for the recording name (see write_partition).
+        # store_schema=False: the key-value metadata added at the end (when the counts are
+        # known) is then the schema metadata readers see (else the Arrow schema stored at the
+        # start would hide it); the column types read back the same.
+        writer = pq.ParquetWriter(handle, schema, use_dictionary=["recording"],
+                                  store_schema=False)
+        try:
+            for x, ends in chunks:
+                if x.shape[0]:
+                    writer.write_table(feature_table(job, ref, x, ends, None).cast(schema))
+                    count += x.shape[0]
+            writer.add_key_value_metadata({META_KEY.decode(): json.dumps(meta(count))})
+        finally:
+            writer.close()
+
+    write_atomic(out_url, ref.file, write)
+    return count
+
+
+def _footer_metadata(handle) -> dict:
+    """The featgen metadata of an open partition: the file's key-value metadata (where a
+    streamed partition puts it; a table written whole has it there too)."""
+    import pyarrow.parquet as pq
+
+    return json.loads((pq.read_metadata(handle).metadata or {})[META_KEY])
+
+
 def partition_metadata(fs, path: str) -> dict | None:
     """The featgen metadata of the partition at PATH, or None when it is unreadable."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
         with fs.open(path, "rb") as handle:
-            schema = pq.read_schema(handle)
-        return json.loads((schema.metadata or {})[META_KEY])
+            return _footer_metadata(handle)
     except (pa.ArrowException, OSError, KeyError, ValueError):
         return None
 
@@ -504,8 +552,9 @@ def read_features(out_url: str):
     xs, ends, names = [], [], []
     for part in manifest["partitions"]:
         with fs.open(posixpath.join(root, part["file"]), "rb") as handle:
+            meta = _footer_metadata(handle)
+            handle.seek(0)
             table = pq.read_table(handle)
-        meta = json.loads(table.schema.metadata[META_KEY])
         if meta["features_hash"] != manifest["features_hash"] or \
                 meta["recording"] != part["recording"]:
             raise DataError(f"{out_url}/{part['file']}: does not belong to this table")
