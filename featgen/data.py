@@ -4,6 +4,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import io
 import operator
 import re
 import tempfile
@@ -365,10 +366,13 @@ class FeatureWriter:
             self._raw[0].write(np.ascontiguousarray(features, dtype="<f8").tobytes())
             self._raw[1].write(np.ascontiguousarray(ends, dtype="<i8").tobytes())
             return
-        for start in range(0, n, CSV_ROWS):
+        label = io.StringIO()       # the recording's name, quoted by the csv module's rules
+        csv.writer(label, lineterminator="").writerow([recording])
+        prefix = label.getvalue() + ","
+        for start in range(0, n, CSV_ROWS):     # numbers need no quoting: join them directly
             block = slice(start, start + CSV_ROWS)
-            self._csv.writerows([recording, end, *map(repr, row)] for end, row in
-                                zip(ends[block].tolist(), features[block].tolist()))
+            self._out.write("".join(f"{prefix}{end},{','.join(map(repr, row))}\n" for end, row
+                                    in zip(ends[block].tolist(), features[block].tolist())))
 
     def close(self) -> None:
         """Finish the table and put it in place."""
