@@ -233,7 +233,8 @@ def _parse(path: Path, texts: list[str], lines: list[int], header: list[str],
            columns: list[int], width: int) -> np.ndarray:
     """The fields of a chunk as float64 (exactly Python's float()), after one check of them
     all against NUMBER; a bad field is located by file:line and column."""
-    if texts and _NUMBERS.fullmatch("\n".join(texts)) is None:
+    joined = "\n".join(texts)      # (a quoted field holding a newline fails the count)
+    if texts and (_NUMBERS.fullmatch(joined) is None or joined.count("\n") != len(texts) - 1):
         bad = next(i for i, t in enumerate(texts) if not is_number(t))
         row, col = divmod(bad, width)
         raise DataError(f"{path}:{lines[row]}: column {header[columns[col]]!r}: "

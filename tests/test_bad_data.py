@@ -88,6 +88,8 @@ CSV_CASES = [
      ["rec.csv:2:", "column 'acc_y'", "'' is not a number"]),
     ("bare-exponent", "rec.csv", _rows("0.1,0.2,1e,0.01,0.02,0.03"), ["rec.csv:2:", "'1e'"]),
     ("lone-dot", "rec.csv", _rows(ROW, ROW, "0.1,0.2,9.8,.,0.02,0.03"), ["rec.csv:4:", "'.'"]),
+    ("quoted-newline", "rec.csv", _rows(ROW, '0.1,"1\n2",9.8,0.01,0.02,0.03', ROW),
+     ["rec.csv:", "column 'acc_y'", "'1\\n2' is not a number"]),
     ("words", "rec.csv", _rows("0.1,0.2,9.8,0.01,0.02,abc"), ["rec.csv:2:", "'abc' is not"]),
     ("nan", "rec.csv", _rows(ROW, "0.1,nan,9.8,0.01,0.02,0.03"),
      ["rec.csv:3:", "input 'acc_y': nan is not finite", "--drop-nonfinite"]),
