@@ -132,6 +132,8 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
                             f"{source.label!r}). featgen refuses non-finite samples; pass "
                             "--drop-nonfinite to drop them as the device runtimes do.") from None
                     table.write(source.label, x, ends)
+                    progress.update(task, description=f"featurizing {source.label}: "
+                                                      f"{featurizer.rows:,} samples")
                 progress.advance(task)
     except DataError as exc:
         _fail(str(exc))
