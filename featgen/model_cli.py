@@ -3,6 +3,7 @@ of ``featgen build`` and ``featgen parity`` (registered on the main group by fea
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 from pathlib import Path
 
@@ -50,6 +51,13 @@ def device_summary(device: dict) -> str:
             f"{device['of']} features the model reads")
 
 
+def _finite(ctx, param, value):
+    """click's FloatRange lets NaN through (every comparison with it is false)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", ctx=ctx, param=param)
+    return value
+
+
 @click.command("train")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("data", nargs=-1, required=True)
@@ -63,12 +71,16 @@ def device_summary(device: dict) -> str:
 @click.option("--objective", default="binary:logistic", show_default=True,
               type=click.Choice(list(OBJECTIVE_NAMES)),
               help="XGBoost objective; docs/model.md lists each one's transform and decision.")
-@click.option("--rounds", default=60, show_default=True, help="Boosting rounds (trees per class).")
-@click.option("--max-depth", default=5, show_default=True)
-@click.option("--eta", default=0.2, show_default=True)
-@click.option("--test-fraction", default=0.25, show_default=True,
-              help="Fraction of groups held out for the metrics.")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--rounds", default=60, show_default=True, type=click.IntRange(1, 100_000),
+              help="Boosting rounds (trees per class), 1 to 100000.")
+@click.option("--max-depth", default=5, show_default=True, type=click.IntRange(1, 64),
+              help="Tree depth, 1 to 64.")
+@click.option("--eta", default=0.2, show_default=True, callback=_finite,
+              type=click.FloatRange(0, 1, min_open=True), help="Learning rate, in (0, 1].")
+@click.option("--test-fraction", default=0.25, show_default=True, callback=_finite,
+              type=click.FloatRange(0, 1, max_open=True),
+              help="Fraction of groups held out for the metrics, in [0, 1).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**31 - 1))
 @click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
               help="Any XGBoost parameter (repeatable; wins over --params and the options "
                    "above), e.g. --param scale_pos_weight=20 --param subsample=0.8.")

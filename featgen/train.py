@@ -98,8 +98,7 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
     """Train, evaluate on held-out groups, write the model directory; returns the metrics."""
     import xgboost
 
-    if params.objective not in OBJECTIVES:
-        raise TrainError(f"objective {params.objective!r}: use one of {', '.join(OBJECTIVES)}")
+    check_params(params)
     X, y, groups, rec_index, ends, dropped = featurize(spec, recordings)
     if X.shape[0] == 0:
         raise TrainError("the recordings produced no feature vectors (each needs at least "
@@ -107,6 +106,7 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
     classes, n_class = check_labels(params, y)
     train_groups, test_groups = split_groups(groups, params.test_fraction, params.seed)
     is_test = np.isin(groups, test_groups)
+    check_training_classes(params, y[~is_test], n_class, train_groups)
     xgb_params = xgb_params_of(params, n_class)
     dtrain = xgboost.DMatrix(X[~is_test], label=y[~is_test], missing=np.nan)
     booster, stopping = fit(xgb_params, dtrain, X[is_test], y[is_test], params)
@@ -129,21 +129,67 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
     return metrics
 
 
-def check_labels(params: Params, y: np.ndarray) -> tuple[list[int], int]:
-    """(sorted classes, number of classes) for PARAMS' objective, or a TrainError."""
+def check_params(params: Params) -> None:
+    """Refuse parameters XGBoost would take and train garbage with (the CLI's option types
+    refuse them first; this guards the Python API)."""
+    if params.objective not in OBJECTIVES:
+        raise TrainError(f"objective {params.objective!r}: use one of {', '.join(OBJECTIVES)}")
+    checks = [("rounds", params.rounds, isinstance(params.rounds, int) and params.rounds >= 1,
+               "a whole number >= 1"),
+              ("max_depth", params.max_depth, isinstance(params.max_depth, int)
+               and 1 <= params.max_depth <= 64, "a whole number from 1 to 64"),
+              ("eta", params.eta, math.isfinite(params.eta) and 0 < params.eta <= 1,
+               "a number in (0, 1]"),
+              ("test_fraction", params.test_fraction, math.isfinite(params.test_fraction)
+               and 0 <= params.test_fraction < 1, "a number in [0, 1)")]
+    for name, value, ok, what in checks:
+        if not ok:
+            raise TrainError(f"{name} = {value!r}: must be {what}")
+
+
+def check_labels(params: Params, y: np.ndarray, where: str = "the labels") -> tuple[list[int], int]:
+    """(sorted classes, number of classes) for PARAMS' objective, or a TrainError: binary needs
+    both 0 and 1; multi-class needs every class 0 .. K-1 (labels 1..4 would train a 5-class
+    model whose class 0 was never seen). One class trains a model that never (or always)
+    fires, which nothing downstream would notice."""
     classes = sorted(set(np.asarray(y).tolist()))
+    if not classes:
+        raise TrainError(f"{where}: no labelled feature vectors")
     kind = objectives.objective(params.objective).kind
     if kind == "binary":
         if not set(classes) <= {0, 1}:
             raise TrainError(f"{params.objective} needs labels 0 and 1, got {classes[:10]}; use "
                              "--objective multi:softprob for classes")
+        if len(classes) < 2:
+            raise TrainError(f"{where}: every feature vector has label {classes[0]}; a binary "
+                             "model needs both 0 and 1 (trained on one class it would "
+                             f"{'never' if classes[0] == 0 else 'always'} fire)")
         return classes, 2
     if kind == "regression":
         return classes, 0
     n_class = max(classes) + 1
-    if n_class < 2:
-        raise TrainError("multi:softprob needs at least 2 classes")
+    if len(classes) < 2:
+        raise TrainError(f"{where}: every feature vector has label {classes[0]}; "
+                         "multi:softprob needs at least 2 classes")
+    missing = sorted(set(range(n_class)) - set(classes))
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+        raise TrainError(f"{where}: classes are 0 .. {n_class - 1} (the largest label is "
+                         f"{n_class - 1}) but class(es) {shown} never occur; number the classes "
+                         f"0 .. K-1 (the labels seen: {', '.join(map(str, classes[:10]))})")
     return classes, n_class
+
+
+def check_training_classes(params: Params, y_train: np.ndarray, n_class: int,
+                           train_groups: list) -> None:
+    """The training side of the split must hold two classes at least: the held-out groups may
+    have taken every example of the other."""
+    seen = sorted(set(np.asarray(y_train).tolist()))
+    if len(seen) < 2:
+        raise TrainError(f"after holding out groups for testing, the {len(train_groups)} "
+                         f"training group(s) ({', '.join(map(str, train_groups[:5]))}) hold only "
+                         f"class {seen[0] if seen else '(none)'}; give more groups with both "
+                         "classes, or lower --test-fraction")
 
 
 def xgb_params_of(params: Params, n_class: int) -> dict:
