@@ -17,6 +17,7 @@ from parity_tests import harness
 from parity_tests.model_harness import device_featuriser
 from parity_tests.recordings import imu_motion, overflow_recording
 from parity_tests.test_parity import SMALL, vocab_c  # noqa: F401  (vocab_c: a fixture)
+from parity_tests.conftest import require_tools
 
 CLANG = shutil.which("clang-14") or shutil.which("clang")
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer",
@@ -270,8 +271,7 @@ def test_push_misuse_under_asan_ubsan(example, tmp_path):
     """Push before init (zeroed, 0xA5, random bytes), NULL state/sample/out, a state
     overwritten after init, another featuriser's state, and the same for the device featuriser
     and the detector: each returns its error code, with no sanitizer report."""
-    if CLANG is None:
-        pytest.skip("clang not installed: the sanitizer misuse test did NOT run")
+    require_tools([] if CLANG else ["clang-14"], "the sanitizer misuse test")
     spec, files, _ = example
     name = spec.name
     feat, _ = device_featuriser(files, name)

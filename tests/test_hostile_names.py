@@ -40,6 +40,7 @@ from codegen import escape
 from codegen.build import generate
 from featgen.cli import main
 from featurespec import load_spec
+from parity_tests.conftest import require_tools
 
 ROOT = Path(__file__).resolve().parent.parent
 CANARY = "PWNED"        # every payload tries to create this file in the working directory
@@ -146,8 +147,7 @@ def _compiles(files: dict, work: Path) -> None:
                                str(work / path)], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
     cmake = shutil.which("cmake")
-    if cmake is None:
-        pytest.skip("cmake is not installed")
+    require_tools([] if cmake else ["cmake"], "the CMake side of the escaping rule")
     build = work / "cmake-build"
     done = subprocess.run([cmake, "-S", str(work / "c"), "-B", str(build)], capture_output=True,
                           text=True, timeout=120)
@@ -339,8 +339,7 @@ def test_cmake_string_rule(tmp_path):
     """Quoted CMake arguments: a configure reads back exactly the text (no ${}, no list split,
     no command) for every hostile text CMake can hold."""
     cmake = shutil.which("cmake")
-    if cmake is None:
-        pytest.skip("cmake is not installed")
+    require_tools([] if cmake else ["cmake"], "the CMake side of the escaping rule")
     texts = [t for t in _SAMPLES if all(c in "\n\r\t" or (c.isprintable() and
                                                            not 0xD800 <= ord(c) <= 0xDFFF)
                                         for c in t)]
