@@ -167,6 +167,9 @@ def generate(spec: Spec, prune: bool = True, share: bool = True) -> dict[str, st
                                                             **d_sw)
 
     files = {path: _normalise(text) for path, text in files.items()}
+    if spec.sensors is not None:    # sensor adapters: codegen/sensors.py
+        from .sensors import sensor_files
+        files.update(sensor_files(spec, env, c_header, py_header, _normalise))
     files[f"ios/Tests/{package}Tests/Resources/{GOLDEN_FILE}"] = swift_golden(program, files)
     meta = manifest(program)
     if spec.model is not None:     # model artifacts: codegen/trees/build.py

@@ -1,0 +1,456 @@
+"""The sensor adapters: the generated C (cffi, and a stand-alone build under ASan + UBSan) against
+the generated numpy resampler, bit for bit, on event streams with jitter, drops, duplicates,
+out-of-order events, gaps longer than max_gap, full queues, two or three sensors at different
+rates and 64-bit timestamp edge values; plus the properties the rule promises (docs/sensors.md).
+The hand-computed oracle is tests/test_sensors_oracle.py."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codegen.build import generate
+from featurespec import load_spec_text
+from parity_tests import harness
+
+INT64_MAX = 2**63 - 1
+INT64_MIN = -2**63
+MS = 1_000_000
+
+SPEC = """\
+spec: featgen/v1
+name: {name}
+sample_rate_hz: {rate}
+inputs: [acc_x, acc_y, acc_z, gyro_x, gyro_y, gyro_z{extra_inputs}]
+windows:
+  short: {{length: 4, hop: 1}}
+features:
+  - {{compute: mean, of: acc_x, over: short}}
+sensors:
+  method: {method}
+  max_gap: {max_gap}
+  buffer: {buffer}
+  sources:
+    accelerometer:
+      inputs: [acc_x, acc_y, acc_z]
+      unit: m/s^2
+      android: {{unit: m/s^2}}
+      ios: {{unit: g, axes: [-x, -y, -z]}}
+    gyroscope:
+      inputs: [gyro_x, gyro_y, gyro_z]
+      unit: rad/s
+      android: {{unit: rad/s}}
+      ios: {{unit: deg/s, axes: [y, x, -z]}}
+{extra_sources}"""
+
+MAGNETOMETER = """\
+    magnetometer:
+      inputs: [mag_x, mag_y]
+      unit: uT
+      android: {unit: uT}
+      ios: {unit: nT, axes: [-y, x]}
+"""
+
+VARIANTS = {
+    # name: (rate, method, max_gap, buffer, three sensors)
+    "lin50": (50, "linear", "200ms", 256, False),
+    "hold30": (30, "hold", "150ms", 16, False),         # period 33333333 + 1/3 ns; small queue
+    "lin12_5": (12.5, "linear", "0.25s", 64, True),     # 80 ms period; three sensors
+    "lin333": (33.3, "linear", "1s", 256, False),       # period 30030030 + 10/333 ns
+}
+
+
+def spec_text(name: str) -> str:
+    rate, method, max_gap, buffer, three = VARIANTS[name]
+    return SPEC.format(name=f"s_{name}", rate=rate, method=method, max_gap=max_gap,
+                       buffer=buffer, extra_inputs=", mag_x, mag_y" if three else "",
+                       extra_sources=MAGNETOMETER if three else "")
+
+
+DRIVER = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "NAME_sensors.h"
+
+typedef struct { int64_t *t; double *x; signed char *first; long n, cap; } sink;
+
+static void collect(void *ctx, int64_t t, const double *sample, int first)
+{
+    sink *k = (sink *)ctx;
+    if (k->n < k->cap) {
+        k->t[k->n] = t;
+        memcpy(k->x + k->n * P_SENSORS_N_INPUTS, sample, sizeof(double) * P_SENSORS_N_INPUTS);
+        k->first[k->n] = (signed char)first;
+    }
+    k->n++;
+}
+
+/* Pushes n events; returns the number of samples emitted (may exceed cap: then call again). */
+long NAME_drive(int platform, long n, const int *ids, const int64_t *t, const double *v,
+                signed char *status, int64_t *out_t, double *out_x, signed char *out_first,
+                long cap, uint64_t *counts)
+{
+    static NAME_sensors s; /* large: not on the stack */
+    sink k;
+    long i;
+    k.t = out_t; k.x = out_x; k.first = out_first; k.n = 0; k.cap = cap;
+    if (NAME_sensors_init(&s, platform) != 0)
+        return -1;
+    for (i = 0; i < n; i++)
+        status[i] = (signed char)NAME_sensor_push(&s, ids[i], t[i], v + 3 * i, collect, &k);
+    counts[0] = s.accepted; counts[1] = s.duplicates; counts[2] = s.out_of_order;
+    counts[3] = s.nonfinite; counts[4] = s.stale; counts[5] = s.resets; counts[6] = s.overflows;
+    counts[7] = s.emitted;
+    return k.n;
+}
+
+#ifdef SENSORS_MAIN
+/* stand-alone: argv[1] = events (int32 platform, int64 n, int32 ids[n], int64 t[n],
+   double v[3n]); argv[2] = output (int8 status[n], int64 m, int64 t[m], int8 first[m],
+   double x[m * inputs], uint64 counts[8]) */
+static void *slurp(FILE *f, size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p || fread(p, 1, size, f) != size) { fprintf(stderr, "short read\n"); exit(2); }
+    return p;
+}
+
+int main(int argc, char **argv)
+{
+    FILE *in, *out;
+    int platform;
+    int64_t n64;
+    long n, m, cap;
+    int *ids; int64_t *t; double *v; signed char *status;
+    int64_t *ot; double *ox; signed char *of; uint64_t counts[8];
+    if (argc != 3 || !(in = fopen(argv[1], "rb"))) return 2;
+    if (fread(&platform, 4, 1, in) != 1 || fread(&n64, 8, 1, in) != 1) return 2;
+    n = (long)n64;
+    ids = slurp(in, 4 * (size_t)n); t = slurp(in, 8 * (size_t)n); v = slurp(in, 24 * (size_t)n);
+    fclose(in);
+    status = malloc((size_t)n + 1);
+    cap = 4 * n + 16;
+    ot = malloc(8 * (size_t)cap); of = malloc((size_t)cap);
+    ox = malloc(8 * (size_t)cap * P_SENSORS_N_INPUTS);
+    m = NAME_drive(platform, n, ids, t, v, status, ot, ox, of, cap, counts);
+    if (m < 0 || m > cap) return 3;
+    if (!(out = fopen(argv[2], "wb"))) return 2;
+    n64 = m;
+    fwrite(status, 1, (size_t)n, out);
+    fwrite(&n64, 8, 1, out);
+    fwrite(ot, 8, (size_t)m, out);
+    fwrite(of, 1, (size_t)m, out);
+    fwrite(ox, 8, (size_t)m * P_SENSORS_N_INPUTS, out);
+    fwrite(counts, 8, 8, out);
+    fclose(out);
+    free(ids); free(t); free(v); free(status); free(ot); free(ox); free(of);
+    return 0;
+}
+#endif
+"""
+
+COUNT_KEYS = ("accepted", "duplicates", "out_of_order", "nonfinite", "stale", "resets",
+              "overflows", "emitted")
+
+
+def driver_source(name: str) -> str:
+    return DRIVER.replace("NAME", name).replace("P_SENSORS", f"{name.upper()}_SENSORS")
+
+
+class Built:
+    """One variant: its spec, generated files, numpy resampler and C adapter (cffi)."""
+
+    def __init__(self, variant: str, workdir: Path):
+        self.spec = load_spec_text(spec_text(variant), f"{variant}.yaml")
+        self.name = self.spec.name
+        self.files = generate(self.spec)
+        module = types.ModuleType(f"sensors_{variant}")
+        exec(compile(self.files[f"python/{self.name}_sensors.py"], "<sensors>", "exec"),
+             module.__dict__)
+        self.np = module
+        self.workdir = workdir
+        c_dir = workdir / "c"
+        c_dir.mkdir(parents=True, exist_ok=True)
+        for rel, text in self.files.items():
+            if rel.startswith("c/") and "sensors" in rel:
+                (workdir / rel).write_text(text)
+        (c_dir / "driver.c").write_text(driver_source(self.name))
+        self.c_dir = c_dir
+        header = self.files[f"c/{self.name}_sensors.h"]
+        key = hashlib.sha256((header + self.files[f"c/{self.name}_sensors.c"]
+                              + DRIVER).encode()).hexdigest()[:16]
+        lib = harness.CACHE / f"{self.name}-sensors-{key}.so"
+        if not lib.exists():
+            lib.parent.mkdir(parents=True, exist_ok=True)
+            tmp = lib.with_suffix(f".{os.getpid()}.tmp")
+            self._compile(["gcc", *harness.C_FLAGS, "-Wconversion", "-Wshadow", "-fPIC",
+                           "-shared"], tmp)
+            os.replace(tmp, lib)
+        import cffi
+        self.ffi = cffi.FFI()
+        self.ffi.cdef(harness.cdef_from_header(header) + f"""
+            long {self.name}_drive(int platform, long n, const int *ids, const int64_t *t,
+                const double *v, signed char *status, int64_t *out_t, double *out_x,
+                signed char *out_first, long cap, uint64_t *counts);""")
+        self.lib = self.ffi.dlopen(str(lib))
+        self.n_inputs = getattr(self.lib, f"{self.name.upper()}_SENSORS_N_INPUTS")
+        assert self.n_inputs == len(self.spec.inputs)
+
+    def _compile(self, flags: list[str], out: Path) -> None:
+        cmd = [*flags, "-I", str(self.c_dir), str(self.c_dir / f"{self.name}_sensors.c"),
+               str(self.c_dir / "driver.c"), "-o", str(out), "-lm"]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        assert result.returncode == 0, f"{' '.join(cmd)}\n{result.stderr}"
+
+    def c(self, platform: int, ids, t, v):
+        n = len(t)
+        ids = np.ascontiguousarray(ids, dtype=np.int32)
+        t = np.ascontiguousarray(t, dtype=np.int64)
+        v = np.ascontiguousarray(v, dtype=np.float64).reshape(n, 3)
+        cap = 4 * n + 16
+        status = np.zeros(n, dtype=np.int8)
+        out_t = np.zeros(cap, dtype=np.int64)
+        out_x = np.zeros((cap, self.n_inputs))
+        out_first = np.zeros(cap, dtype=np.int8)
+        counts = np.zeros(8, dtype=np.uint64)
+        p = lambda a, ty: self.ffi.cast(ty, a.ctypes.data)      # noqa: E731
+        m = getattr(self.lib, f"{self.name}_drive")(
+            platform, n, p(ids, "int *"), p(t, "int64_t *"), p(v, "double *"),
+            p(status, "signed char *"), p(out_t, "int64_t *"), p(out_x, "double *"),
+            p(out_first, "signed char *"), cap, p(counts, "uint64_t *"))
+        assert 0 <= m <= cap
+        return (out_t[:m].copy(), out_x[:m].copy(), out_first[:m].astype(bool), status,
+                dict(zip(COUNT_KEYS, map(int, counts))))
+
+
+def assert_same(numpy_result, c_result, label: str) -> None:
+    t, x, first, status, counts = c_result
+    r = numpy_result
+    assert np.array_equal(r.status, status), \
+        f"{label}: statuses differ first at event {np.flatnonzero(r.status != status)[:1]}"
+    assert r.counts == counts, label
+    assert np.array_equal(r.t_ns, t), f"{label}: grid times differ"
+    assert np.array_equal(r.segment_start, first), f"{label}: segment starts differ"
+    same = harness.same_bits(r.samples, x)
+    assert same.all(), (f"{label}: {int((~same).sum())} values differ; first at "
+                        f"{np.argwhere(~same)[0]}")
+
+
+# ---------------------------------------------------------------- streams
+
+
+def sensor_times(rng, start: int, rate_hz: float, seconds: float, jitter: float = 0.03,
+                 drop: float = 0.0) -> np.ndarray:
+    """Event times of one sensor: nominal period with relative jitter, some events dropped."""
+    period = 1e9 / rate_hz
+    n = int(seconds * rate_hz)
+    steps = np.maximum(1, np.round(period * (1 + jitter * rng.standard_normal(n)))).astype(np.int64)
+    times = start + np.cumsum(steps) - steps[0]
+    keep = rng.random(n) >= drop
+    return times[keep]
+
+
+def deliver(rng, per_sensor: list[tuple[np.ndarray, np.ndarray]], batch_ms: float = 0.0):
+    """Merge per-sensor (times, values) into one arrival order: by time, each event delayed by a
+    random delivery latency of up to batch_ms (batching shifts whole runs of one sensor)."""
+    ids, times, values, keys = [], [], [], []
+    for k, (t, v) in enumerate(per_sensor):
+        ids.append(np.full(len(t), k))
+        times.append(t)
+        values.append(v)
+        # one latency per run of 8 events: runs of one sensor arrive together
+        run_delay = rng.random(len(t) // 8 + 1) * batch_ms * MS
+        # (each sensor's own order is kept: the platforms deliver a sensor's events in order)
+        keys.append(np.maximum.accumulate(t.astype(np.float64) + np.repeat(run_delay, 8)[:len(t)]))
+    order = np.argsort(np.concatenate(keys), kind="stable")
+    return (np.concatenate(ids)[order], np.concatenate(times)[order],
+            np.concatenate(values)[order])
+
+
+def messy_stream(seed: int, start: int, three: bool = False, seconds: float = 6.0):
+    """Accelerometer ~100 Hz, gyroscope ~200 Hz (and magnetometer ~50 Hz): jitter, drops,
+    duplicates, out-of-order events, non-finite values, a 300 ms hole and batched delivery."""
+    rng = np.random.default_rng(seed)
+    rates = [100, 200] + ([50] if three else [])
+    per = []
+    for k, rate in enumerate(rates):
+        t = sensor_times(rng, start + int(rng.integers(0, 7 * MS)), rate, seconds,
+                         jitter=0.03 + 0.1 * (k == 1), drop=0.05)
+        if k == 0:      # a hole longer than every variant's max_gap
+            t = np.concatenate([t[t < start + 2000 * MS], t[t > start + 3300 * MS]])
+        v = rng.standard_normal((len(t), 3)) * [2.0, 3.0, 9.8]
+        per.append((t, v))
+    ids, t, v = deliver(rng, per, batch_ms=30)
+    n = len(t)
+    # duplicates (same time, other values), stale resends, out-of-order swaps, NaN/inf
+    dup = rng.choice(n - 1, n // 50, replace=False)
+    ins_ids, ins_t, ins_v, at = ids[dup], t[dup], rng.standard_normal((len(dup), 3)), dup + 1
+    late = rng.choice(n - 40, n // 80, replace=False)
+    at = np.concatenate([at, late + 30])
+    ins_ids = np.concatenate([ins_ids, ids[late]])
+    ins_t = np.concatenate([ins_t, t[late]])
+    ins_v = np.concatenate([ins_v, v[late]])
+    ids = np.insert(ids, at, ins_ids)
+    t = np.insert(t, at, ins_t)
+    v = np.insert(v, at, ins_v, axis=0)
+    bad = rng.choice(len(t), 5, replace=False)
+    v[bad, rng.integers(0, 3, 5)] = [np.nan, np.inf, -np.inf, np.nan, np.nan]
+    return ids, t, v
+
+
+def edge_streams(three: bool):
+    """64-bit timestamp edges: near INT64_MAX (the grid runs out), negative times through zero,
+    near INT64_MIN, a jump across the whole int64 range, a sensor that goes quiet (full queue),
+    and an unknown sensor id."""
+    k = 3 if three else 2
+    out = {}
+    rng = np.random.default_rng(99)
+
+    def regular(start, seconds, rates=(100, 200, 50)):
+        per = [(sensor_times(rng, start + j * 1_234_567, rates[j], seconds, jitter=0.02),) for j in
+               range(k)]
+        return [(t, rng.standard_normal((len(t), 3))) for (t,) in per]
+
+    # every sensor's last event at INT64_MAX - j: the grid runs to its last representable time
+    near = [(np.append(t, INT64_MAX - j), np.vstack([v, [1.0, 2.0, 3.0]])) for j, (t, v) in
+            enumerate(regular(INT64_MAX - 2 * 10**9, 1.99))]
+    out["near_max"] = deliver(rng, near)
+    out["through_zero"] = deliver(rng, regular(-1_500_000_000, 3.0))
+    out["near_min"] = deliver(rng, regular(INT64_MIN + 5, 1.0))
+    a = deliver(rng, regular(-2**62, 0.5))
+    b = deliver(rng, regular(2**62, 0.5))
+    out["jump"] = tuple(np.concatenate([x, y]) for x, y in zip(a, b))
+    quiet = regular(0, 3.0)
+    t0, v0 = quiet[0]
+    quiet[0] = (t0[(t0 < 1000 * MS) | (t0 > 1100 * MS)], v0[(t0 < 1000 * MS) | (t0 > 1100 * MS)])
+    quiet[1] = (quiet[1][0], quiet[1][1])
+    out["quiet_accel"] = deliver(rng, quiet, batch_ms=200)
+    ids, t, v = deliver(rng, regular(10**9, 0.5))
+    ids = ids.copy()
+    ids[[3, 50]] = [k, -1]
+    out["bad_id"] = (ids, t, v)
+    return out
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def built(request, tmp_path_factory):
+    return Built(request.param, tmp_path_factory.mktemp(request.param))
+
+
+@pytest.mark.parametrize("platform", [0, 1], ids=["android", "ios"])
+def test_messy_streams_bit_identical(built, platform):
+    three = len(built.spec.sensors.sources) == 3
+    total = 0
+    for seed, start in ((1, 0), (2, 10**12), (3, -7 * 10**9)):
+        ids, t, v = messy_stream(seed, start, three)
+        r = built.np.resample(t, ids, v, built.np.PLATFORMS[platform])
+        assert_same(r, built.c(platform, ids, t, v), f"seed {seed}")
+        total += len(r.t_ns)
+        # the stream exercises what it claims to
+        c = r.counts
+        assert c["duplicates"] and c["out_of_order"] and c["nonfinite"] == 5 and c["resets"] >= 1
+    assert total > 3 * 6 * built.spec.sample_rate_hz * 0.6   # most of 3 x 6 s
+
+
+@pytest.mark.parametrize("case", ["near_max", "through_zero", "near_min", "jump", "quiet_accel",
+                                  "bad_id"])
+def test_timestamp_edges_bit_identical(built, case):
+    three = len(built.spec.sensors.sources) == 3
+    ids, t, v = edge_streams(three)[case]
+    r = built.np.resample(t, ids, v, 1)
+    assert_same(r, built.c(1, ids, t, v), case)
+    if case == "near_max":      # emitted up to the last grid time that fits in int64
+        assert r.t_ns[-1] > INT64_MAX - built.np.PERIOD_NS - 1 - (k := len(built.spec.sensors.sources))
+    if case == "through_zero":
+        assert r.t_ns[0] < 0 < r.t_ns[-1] and len(r.t_ns) > 2
+    if case == "jump":
+        assert r.counts["resets"] >= 1 and r.segment_start.sum() == 2
+    if case == "bad_id":
+        assert (r.status == built.np.BAD_ID).sum() == 2
+
+
+def test_asan_ubsan_build_is_clean_and_identical(built, tmp_path):
+    """The adapter and a driver built with clang-14 -fsanitize=address,undefined run the messy
+    and edge streams; same bits as numpy."""
+    clang = shutil.which("clang-14") or shutil.which("clang")
+    if clang is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("clang not installed: the sanitizer check did NOT run")
+        pytest.skip("clang not installed: the sanitizer check did NOT run")
+    exe = tmp_path / "drive"
+    built._compile([clang, "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                    "-fno-omit-frame-pointer", "-g", "-O1", "-std=c99", "-ffp-contract=off",
+                    "-DSENSORS_MAIN"], exe)
+    three = len(built.spec.sensors.sources) == 3
+    streams = dict(edge_streams(three), messy=messy_stream(7, 123, three, seconds=3))
+    for label, (ids, t, v) in streams.items():
+        n = len(t)
+        src, dst = tmp_path / "in.bin", tmp_path / "out.bin"
+        src.write_bytes(np.int32(1).tobytes() + np.int64(n).tobytes()
+                        + np.asarray(ids, np.int32).tobytes() + np.asarray(t, np.int64).tobytes()
+                        + np.ascontiguousarray(v, np.float64).tobytes())
+        run = subprocess.run([str(exe), str(src), str(dst)], capture_output=True, text=True)
+        assert run.returncode == 0, f"{label}: {run.stderr[-3000:]}"
+        raw = dst.read_bytes()
+        status = np.frombuffer(raw[:n], np.int8)
+        m = int(np.frombuffer(raw[n:n + 8], np.int64)[0])
+        pos = n + 8
+        ot = np.frombuffer(raw[pos:pos + 8 * m], np.int64)
+        pos += 8 * m
+        of = np.frombuffer(raw[pos:pos + m], np.int8).astype(bool)
+        pos += m
+        ox = np.frombuffer(raw[pos:pos + 8 * m * built.n_inputs], np.float64).reshape(m, -1)
+        counts = dict(zip(COUNT_KEYS, map(int, np.frombuffer(raw[-64:], np.uint64))))
+        assert_same(built.np.resample(t, ids, v, 1), (ot, ox, of, status, counts), label)
+
+
+def test_interleaving_does_not_change_the_samples(built):
+    """Without resets, the samples depend only on each sensor's own events: any cross-sensor
+    arrival order (batching) gives the same output, in numpy and in C."""
+    three = len(built.spec.sensors.sources) == 3
+    rng = np.random.default_rng(5)
+    rates = (100, 200, 50)[:3 if three else 2]
+    per = [(t, rng.standard_normal((len(t), 3))) for t in
+           (sensor_times(rng, 10**9 + j * 777, r, 2.0, jitter=0.03) for j, r in enumerate(rates))]
+    reference = None
+    # batches whose run-ahead (200 Hz gyroscope) fits the queue: no overflow, so no reset
+    for batch in [b for b in (0, 10, 40, 90) if b * 0.2 + 10 < built.spec.sensors.buffer]:
+        ids, t, v = deliver(np.random.default_rng(batch), per, batch_ms=batch)
+        r = built.np.resample(t, ids, v, 0)
+        assert r.counts["resets"] == 0 and r.counts["overflows"] == 0
+        assert_same(r, built.c(0, ids, t, v), f"batch {batch}")
+        if reference is None:
+            reference = r
+        else:
+            assert np.array_equal(r.t_ns, reference.t_ns)
+            assert harness.same_bits(r.samples, reference.samples).all()
+
+
+def test_platforms_agree_on_the_same_motion(built):
+    """An Android log (m/s^2, rad/s) and the iOS log of the same motion (g with every axis
+    flipped, deg/s with axes swapped): after the adapters, the samples differ only by the
+    rounding of the unit conversions, and exactly where the conversion is exact."""
+    rng = np.random.default_rng(11)
+    rates = (100, 200, 50)[:len(built.spec.sensors.sources)]
+    per = [(t, rng.integers(-8, 9, (len(t), 3)).astype(np.float64)) for t in
+           (sensor_times(rng, 0, r, 1.0) for r in rates)]
+    ids, t, v = deliver(rng, per)
+    android = built.np.resample(t, ids, v, "android")
+    g = built.spec.sensors.gravity
+    ios_v = v.copy()
+    acc, gyro = ids == 0, ids == 1
+    ios_v[acc] = -v[acc] / g
+    ios_v[gyro] = v[gyro][:, [1, 0, 2]] * [1, 1, -1] * (180 / np.pi)
+    if len(rates) == 3:
+        mag = ids == 2
+        ios_v[mag] = np.stack([v[mag][:, 1] * 1000, -v[mag][:, 0] * 1000, v[mag][:, 2]], axis=1)
+    ios = built.np.resample(t, ids, ios_v, "ios")
+    assert np.array_equal(android.t_ns, ios.t_ns)
+    assert np.allclose(android.samples, ios.samples, rtol=1e-12, atol=1e-12)
