@@ -167,8 +167,8 @@ def driver_source(name: str) -> str:
 class Built:
     """One variant: its spec, generated files, numpy resampler and C adapter (cffi)."""
 
-    def __init__(self, variant: str, workdir: Path):
-        self.spec = load_spec_text(spec_text(variant), f"{variant}.yaml")
+    def __init__(self, text: str, variant: str, workdir: Path):
+        self.spec = load_spec_text(text, f"{variant}.yaml")
         self.name = self.spec.name
         self.files = generate(self.spec)
         module = types.ModuleType(f"sensors_{variant}")
@@ -341,7 +341,7 @@ def edge_streams(three: bool):
 
 @pytest.fixture(scope="module", params=list(VARIANTS))
 def built(request, tmp_path_factory):
-    return Built(request.param, tmp_path_factory.mktemp(request.param))
+    return Built(spec_text(request.param), request.param, tmp_path_factory.mktemp(request.param))
 
 
 @pytest.mark.parametrize("platform", [0, 1], ids=["android", "ios"])
@@ -454,3 +454,25 @@ def test_platforms_agree_on_the_same_motion(built):
     ios = built.np.resample(t, ids, ios_v, "ios")
     assert np.array_equal(android.t_ns, ios.t_ns)
     assert np.allclose(android.samples, ios.samples, rtol=1e-12, atol=1e-12)
+
+
+def test_negative_control_another_interpolation_is_caught(tmp_path):
+    """The comparison can fail: a numpy resampler that interpolates as (1 - w) * va + w * vb
+    (the same number mathematically) differs from the C adapter in many values."""
+    built = Built(spec_text("lin50"), "lin50", tmp_path)
+    source = built.files[f"python/{built.name}_sensors.py"]
+    from codegen.sensors import NP_NAMES, VALUE, numpy_expr
+    line = numpy_expr(VALUE["linear"], NP_NAMES)
+    assert source.count(line) == 1
+    w = "((t - ta).astype(np.float64) / (tb - ta).astype(np.float64))"
+    other = source.replace(line, f"((((1.0 - {w}) * va) + ({w} * vb)) * f)")
+    module = types.ModuleType("other")
+    exec(compile(other, "<other>", "exec"), module.__dict__)
+    ids, t, v = messy_stream(1, 0)
+    r = module.resample(t, ids, v, "android")
+    c = built.c(0, ids, t, v)
+    assert np.array_equal(r.t_ns, c[0])
+    differing = int((~harness.same_bits(r.samples, c[1])).sum())
+    assert differing > 100
+    with pytest.raises(AssertionError, match="values differ"):
+        assert_same(r, c, "other interpolation")
