@@ -97,8 +97,10 @@ def check(spec: str, output: str, all_features: bool) -> None:
 @click.option("--drop-nonfinite", is_flag=True,
               help="Drop samples with NaN/inf, as the device runtimes do (default: refuse).")
 @click.option("--cluster", metavar="ADDRESS", help=CLUSTER_HELP)
+@click.option("--platform", type=click.Choice(["android", "ios"]),
+              help="Raw sensor logs (spec with sensors:): the platform they come from.")
 def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: bool,
-              cluster: str | None) -> None:
+              cluster: str | None, platform: str | None) -> None:
     """Training features of the recordings in DATA (.csv, .npz or .parquet files; for a
     Parquet directory output also directories, globs and fsspec URLs), via the generated numpy
     code. A directory output is resumable: a rerun keeps the finished partitions."""
@@ -112,7 +114,10 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
     module = load_numpy_module(files, parsed.name)
     try:
         from .parquet_io import local_files
-        recordings = read_recordings(local_files(data), parsed.inputs)
+        from .rawlog import raw_and_rest, segment_recordings
+        raw, rest = raw_and_rest(parsed, local_files(data))     # raw sensor logs: resampled
+        recordings = {**(segment_recordings(parsed, files, raw, platform) if raw else {}),
+                      **(read_recordings(rest, parsed.inputs) if rest else {})}
     except DataError as exc:
         _fail(str(exc))
     tables = {}
@@ -330,8 +335,10 @@ def _ulp_cell(stat) -> str:
 
 
 from .model_cli import register  # noqa: E402  (train, proximity)
+from .rawlog import register as register_rawlog  # noqa: E402  (resample)
 
 register(main)
+register_rawlog(main)
 
 if __name__ == "__main__":
     main()
