@@ -60,6 +60,7 @@ def _common(program: Program) -> dict:
         "ring_length": program.ring_length,
         "ring_signals": program.ring_signals,
         "prev_signals": program.prev_signals,
+        "has_sensors": spec.sensors is not None,    # c/CMakeLists.txt builds the adapter
     }
 
 
@@ -172,6 +173,9 @@ def generate(spec: Spec, prune: bool = True, share: bool = True) -> dict[str, st
         files.update(sensor_files(spec, env, c_header, py_header, _normalise))
     files[f"ios/Tests/{package}Tests/Resources/{GOLDEN_FILE}"] = swift_golden(program, files)
     meta = manifest(program)
+    if spec.sensors is not None:
+        from .sensors import manifest_entry
+        meta["sensors"] = manifest_entry(spec)
     if spec.model is not None:     # model artifacts: codegen/trees/build.py
         from .trees.build import model_files
         model_out, meta["model"] = model_files(spec, program, device, env, lines, common,

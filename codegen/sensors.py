@@ -147,6 +147,26 @@ def context(spec: Spec) -> dict:
     }
 
 
+def manifest_entry(spec: Spec) -> dict:
+    """The sensors: block as the manifest states it (the rule's constants, per platform)."""
+    s = spec.sensors
+    period, rem, den = grid_constants(spec.sample_rate_hz)
+    return {
+        "sensors_hash": s.sensors_hash,
+        "rule": "docs/sensors.md",
+        "method": s.method,
+        "max_gap_ns": s.max_gap_ns,
+        "gravity_m_s2_per_g": s.gravity,
+        "buffer_events": s.buffer,
+        "period_ns": {"whole": period, "remainder": rem, "denominator": den},
+        "sources": [{"sensor": src.name, "id": k, "inputs": list(src.inputs), "unit": src.unit,
+                     "platforms": {v.platform: {"unit": v.unit, "axes": [
+                         ("-" if sign < 0 else "") + "xyz"[a] for a, sign in zip(v.axes, v.signs)],
+                         "factors": list(v.factors)} for v in src.variants}}
+                    for k, src in enumerate(s.sources)],
+    }
+
+
 C_NAMES = {"t": "t", "ta": "q->t[ia]", "tb": "q->t[ib]", "va": "q->v[ia][axis]",
            "vb": "q->v[ib][axis]", "f": "factor"}
 NP_NAMES = {"t": "t", "ta": "ta", "tb": "tb", "va": "va", "vb": "vb", "f": "f"}
