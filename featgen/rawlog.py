@@ -6,8 +6,8 @@ Layout (CSV with a header, or Parquet with the same columns), one event per row 
 order:
 
     t_ns,sensor,x,y,z            t_ns: int64 nanoseconds (Android SensorEvent.timestamp)
-    t_s,sensor,x,y,z             or t_s: decimal seconds (iOS CMLogItem.timestamp), converted
-                                 exactly from the text and rounded to the nearest ns (ties even)
+    t_s,sensor,x,y,z             or t_s: seconds (iOS CMLogItem.timestamp, a double): the
+                                 double times 1e9 in double, rounded to nearest ns (ties even)
 
 ``sensor`` is a sensor name of the spec's sensors: block (or its index); optional columns:
 ``platform`` (android/ios, one value per file; else --platform), a label column (the label of a
@@ -18,10 +18,10 @@ starts afresh on it, as on the phone.
 from __future__ import annotations
 
 import csv
+import math
 import re
 import types
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +89,12 @@ def _time_ns(text: str, column: str, where: str) -> int:
     else:
         if not _DECIMAL.fullmatch(text):
             raise DataError(f"{where}: t_s {text!r} is not a decimal number of seconds")
-        value = round(Fraction(text) * 10**9)     # exact decimal; ties to even
+        # as the phone converts a TimeInterval: the double, times 1e9 in double, rounded to the
+        # nearest integer (ties to even); the Swift adapter does exactly this
+        product = float(text) * 1e9
+        if not math.isfinite(product):
+            raise DataError(f"{where}: t_s {text!r} is outside the int64 nanosecond range")
+        value = round(product)
     if not INT64[0] <= value <= INT64[1]:
         raise DataError(f"{where}: {column} {text!r} is outside the int64 nanosecond range")
     return value
