@@ -134,8 +134,9 @@ def test_featurize_raw_logs_per_segment(setup):
 
 
 def test_ios_log_in_seconds_and_g(setup):
-    """t_s is read as a double and times 1e9 rounded (as the phone converts a TimeInterval); the platform column picks the iOS units
-    and signs; the grid is the same as the Android log's and the values agree to rounding."""
+    """t_s is read as a double, times 1e9, rounded (as the phone converts a TimeInterval); the
+    platform column picks the iOS units and signs; the grid is the same as the Android log's
+    and the values agree to rounding."""
     tmp, spec_path, spec, rows, android, ios = setup
     a, i = tmp / "a.csv", tmp / "i.csv"
     assert CliRunner().invoke(main, ["resample", str(spec_path), str(android), "-o", str(a),
