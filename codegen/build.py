@@ -170,7 +170,7 @@ def generate(spec: Spec, prune: bool = True, share: bool = True) -> dict[str, st
     files = {path: _normalise(text) for path, text in files.items()}
     if spec.sensors is not None:    # sensor adapters: codegen/sensors.py
         from .sensors import sensor_files
-        files.update(sensor_files(spec, env, c_header, py_header, _normalise))
+        files.update(sensor_files(spec, env, c_header, py_header, swift_header, _normalise))
     files[f"ios/Tests/{package}Tests/Resources/{GOLDEN_FILE}"] = swift_golden(program, files)
     meta = manifest(program)
     if spec.sensors is not None:

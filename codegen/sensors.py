@@ -90,6 +90,16 @@ def numpy_expr(e: Expr, names: dict[str, str]) -> str:
     return f"({numpy_expr(e.left, names)} {e.op} {numpy_expr(e.right, names)})"
 
 
+def swift_expr(e: Expr, names: dict[str, str]) -> str:
+    """Swift text: the same parentheses (swiftc never contracts into a fused multiply-add)."""
+    if isinstance(e, Var):
+        return names[e.name]
+    if isinstance(e, ToDouble):
+        inner = swift_expr(e.arg, names)
+        return f"Double{inner}" if isinstance(e.arg, Op) else f"Double({inner})"
+    return f"({swift_expr(e.left, names)} {e.op} {swift_expr(e.right, names)})"
+
+
 # ---------------------------------------------------------------- constants from the spec
 
 STATUS = (("OK", 0, "accepted"),
@@ -142,6 +152,8 @@ def context(spec: Spec) -> dict:
         "c_exact": c_expr(VALUE["exact"], C_NAMES),
         "np_linear": numpy_expr(VALUE[s.method], NP_NAMES),
         "np_exact": numpy_expr(VALUE["exact"], NP_NAMES),
+        "swift_linear": swift_expr(VALUE[s.method], SWIFT_NAMES),
+        "swift_exact": swift_expr(VALUE["exact"], SWIFT_NAMES),
         "units": [(src.name, src.unit, [(v.platform, v.unit, v.axes, v.signs)
                                         for v in src.variants]) for src in s.sources],
     }
@@ -170,15 +182,47 @@ def manifest_entry(spec: Spec) -> dict:
 C_NAMES = {"t": "t", "ta": "q->t[ia]", "tb": "q->t[ib]", "va": "q->v[ia][axis]",
            "vb": "q->v[ib][axis]", "f": "factor"}
 NP_NAMES = {"t": "t", "ta": "ta", "tb": "tb", "va": "va", "vb": "vb", "f": "f"}
+SWIFT_NAMES = {"t": "t", "ta": "ta", "tb": "tb", "va": "va", "vb": "vb", "f": "factor"}
+
+# Core Motion's class and field for the sensors it delivers (the Swift conveniences).
+CORE_MOTION = {"accelerometer": ("CMAccelerometerData", "acceleration"),
+               "gyroscope": ("CMGyroData", "rotationRate"),
+               "magnetometer": ("CMMagnetometerData", "magneticField")}
 
 
-def sensor_files(spec: Spec, env, c_header: str, py_header: str, normalise) -> dict[str, str]:
-    """c/<name>_sensors.{h,c} and python/<name>_sensors.py, or {} without a sensors: block."""
+def camel(name: str) -> str:
+    """``user_acceleration`` -> ``userAcceleration``."""
+    first, *rest = name.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def status_case(key: str) -> str:
+    """``OUT_OF_ORDER`` -> ``outOfOrder``; ``BAD_ID`` -> ``badID``."""
+    return "badID" if key == "BAD_ID" else camel(key.lower())
+
+
+def sensor_files(spec: Spec, env, c_header: str, py_header: str, swift_header: str,
+                 normalise) -> dict[str, str]:
+    """c/<name>_sensors.{h,c}, python/<name>_sensors.py, the Swift adapter in the iOS package
+    and its harness shim; {} without a sensors: block."""
     if spec.sensors is None:
         return {}
+    from .backends.swift import upper_camel
+    env = env.overlay()
+    env.filters.update(camel=camel, status_case=status_case)
     ctx = dict(context(spec), name=spec.name, P=spec.name.upper())
     name = spec.name
+    package = upper_camel(name) + "Features"
+    type_name = upper_camel(name) + "Sensors"
+    core_motion = [(src.name, *CORE_MOTION[src.name]) for src in spec.sensors.sources
+                   if src.name in CORE_MOTION] if "ios" in spec.sensors.platforms else []
+    sw = dict(ctx, header=swift_header, type_name=type_name, features_type=package,
+              core_motion=core_motion)
     return {
+        f"ios/Sources/{package}/{type_name}.swift": normalise(
+            env.get_template("swift/Sensors.swift.j2").render(**sw)),
+        f"swift_shim/{type_name}Shim.swift": normalise(
+            env.get_template("swift/SensorsShim.swift.j2").render(**sw)),
         f"c/{name}_sensors.h": normalise(env.get_template("c/sensors.h.j2").render(
             header=c_header, **ctx)),
         f"c/{name}_sensors.c": normalise(env.get_template("c/sensors.c.j2").render(

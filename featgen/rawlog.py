@@ -31,7 +31,7 @@ from .data import DataError, Recording
 TIME_COLUMNS = ("t_ns", "t_s")
 INT64 = (-2**63, 2**63 - 1)
 _INT = re.compile(r"[+-]?[0-9]+")
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 @dataclass

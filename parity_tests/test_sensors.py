@@ -476,3 +476,116 @@ def test_negative_control_another_interpolation_is_caught(tmp_path):
     assert differing > 100
     with pytest.raises(AssertionError, match="values differ"):
         assert_same(r, c, "other interpolation")
+
+
+# ---------------------------------------------------------------- Swift (the iOS package)
+
+CORE_MOTION_STUB = """\
+// The declarations of Apple's Core Motion that the generated conveniences use, as documented
+// (CMLogItem.timestamp: TimeInterval; CMAccelerometerData.acceleration: CMAcceleration in g;
+// CMGyroData.rotationRate: CMRotationRate in rad/s; CMMagnetometerData.magneticField:
+// CMMagneticField in microtesla): Linux has no Core Motion, so the code is type-checked here.
+public typealias TimeInterval = Double
+open class CMLogItem { open var timestamp: TimeInterval { return 0 } }
+public struct CMAcceleration { public var x: Double; public var y: Double; public var z: Double }
+public struct CMRotationRate { public var x: Double; public var y: Double; public var z: Double }
+public struct CMMagneticField { public var x: Double; public var y: Double; public var z: Double }
+open class CMAccelerometerData: CMLogItem {
+    open var acceleration: CMAcceleration { return CMAcceleration(x: 0, y: 0, z: 0) }
+}
+open class CMGyroData: CMLogItem {
+    open var rotationRate: CMRotationRate { return CMRotationRate(x: 0, y: 0, z: 0) }
+}
+open class CMMagnetometerData: CMLogItem {
+    open var magneticField: CMMagneticField { return CMMagneticField(x: 0, y: 0, z: 0) }
+}
+"""
+
+
+class SwiftBuilt:
+    """The generated Swift adapter and its harness shim, built with swiftc -O, through cffi."""
+
+    def __init__(self, built: Built, swiftc: str):
+        from codegen.backends.swift import upper_camel
+        self.built = built
+        type_name = upper_camel(built.name) + "Sensors"
+        package = upper_camel(built.name) + "Features"
+        self.source = built.files[f"ios/Sources/{package}/{type_name}.swift"]
+        sources = {f"{type_name}.swift": self.source,
+                   f"{type_name}Shim.swift": built.files[f"swift_shim/{type_name}Shim.swift"]}
+        library = harness.build_swift_library(sources, f"{type_name}Shim", built.workdir, swiftc)
+        import cffi
+        self.ffi = cffi.FFI()
+        self.ffi.cdef(f"""
+            long {built.name}_swift_sensors_drive(int platform, long n, const int *ids,
+                const int64_t *t, const double *v, signed char *status, int64_t *out_t,
+                double *out_x, signed char *out_first, long cap, uint64_t *counts);
+            int64_t {built.name}_swift_sensors_nanoseconds(double seconds);""")
+        self.lib = self.ffi.dlopen(str(library))
+
+    def run(self, platform: int, ids, t, v):
+        b = self.built
+        n = len(t)
+        ids = np.ascontiguousarray(ids, dtype=np.int32)
+        t = np.ascontiguousarray(t, dtype=np.int64)
+        v = np.ascontiguousarray(v, dtype=np.float64).reshape(n, 3)
+        cap = 4 * n + 16
+        status = np.zeros(n, dtype=np.int8)
+        out_t = np.zeros(cap, dtype=np.int64)
+        out_x = np.zeros((cap, b.n_inputs))
+        out_first = np.zeros(cap, dtype=np.int8)
+        counts = np.zeros(8, dtype=np.uint64)
+        p = lambda a, ty: self.ffi.cast(ty, a.ctypes.data)      # noqa: E731
+        m = getattr(self.lib, f"{b.name}_swift_sensors_drive")(
+            platform, n, p(ids, "int *"), p(t, "int64_t *"), p(v, "double *"),
+            p(status, "signed char *"), p(out_t, "int64_t *"), p(out_x, "double *"),
+            p(out_first, "signed char *"), cap, p(counts, "uint64_t *"))
+        assert 0 <= m <= cap
+        return (out_t[:m].copy(), out_x[:m].copy(), out_first[:m].astype(bool), status,
+                dict(zip(COUNT_KEYS, map(int, counts))))
+
+
+def test_swift_adapter_bit_identical(built):
+    """The Swift adapter (swiftc -O -wmo) on the messy and edge streams, both platforms: the
+    same samples, statuses and counters as numpy (and so as C)."""
+    from parity_tests.conftest import require_swiftc
+    swift = SwiftBuilt(built, require_swiftc())
+    three = len(built.spec.sensors.sources) == 3
+    streams = dict(edge_streams(three), messy=messy_stream(4, -3 * 10**9, three, seconds=4))
+    for platform in (0, 1):
+        for label, (ids, t, v) in streams.items():
+            r = built.np.resample(t, ids, v, platform)
+            assert_same(r, swift.run(platform, ids, t, v), f"Swift {label} platform {platform}")
+    # a TimeInterval -> ns exactly as the raw-log reader converts t_s
+    from featgen.rawlog import _time_ns
+    convert = getattr(swift.lib, f"{built.name}_swift_sensors_nanoseconds")
+    for text in ("0", "0.3", "1234.567890123", "86399.999999999", "-2.5e-10", "9.2e9",
+                 "3.0000000005", "0.0000000005", "0.0000000015"):
+        assert convert(float(text)) == _time_ns(text, "t_s", "here"), text
+
+
+def test_swift_core_motion_conveniences_type_check(built, tmp_path):
+    """Under canImport(CoreMotion): push(CMAccelerometerData / CMGyroData / ...) type-checks
+    against Core Motion's documented declarations (a stub module: no Core Motion on Linux)."""
+    from parity_tests.conftest import require_swiftc
+    swiftc = require_swiftc()
+    stub = tmp_path / "CoreMotion.swift"
+    stub.write_text(CORE_MOTION_STUB)
+    module = subprocess.run([swiftc, "-parse-as-library", "-emit-module", "-module-name",
+                             "CoreMotion", "-emit-module-path", str(tmp_path / "CoreMotion.swiftmodule"),
+                             str(stub)], capture_output=True, text=True)
+    assert module.returncode == 0, module.stderr
+    from codegen.backends.swift import upper_camel
+    source = built.files[f"ios/Sources/{upper_camel(built.name)}Features/"
+                         f"{upper_camel(built.name)}Sensors.swift"]
+    assert "#if canImport(CoreMotion)" in source and "CMAccelerometerData" in source
+    src = tmp_path / "Sensors.swift"
+    src.write_text(source)
+    check = subprocess.run([swiftc, "-typecheck", "-parse-as-library", "-warnings-as-errors",
+                            "-I", str(tmp_path), str(src)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    # and it is really compiled in: a wrong field name fails
+    src.write_text(source.replace(".acceleration.x", ".acceleration.w"))
+    broken = subprocess.run([swiftc, "-typecheck", "-parse-as-library", "-I", str(tmp_path),
+                             str(src)], capture_output=True, text=True)
+    assert broken.returncode != 0 and "w" in broken.stderr
