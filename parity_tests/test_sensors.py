@@ -589,3 +589,23 @@ def test_swift_core_motion_conveniences_type_check(built, tmp_path):
     broken = subprocess.run([swiftc, "-typecheck", "-parse-as-library", "-I", str(tmp_path),
                              str(src)], capture_output=True, text=True)
     assert broken.returncode != 0 and "w" in broken.stderr
+
+
+def test_swift_adapter_is_strict_swift6_clean(built, tmp_path):
+    """Warning-free in Swift 6 mode with complete concurrency checking and in Swift 5 mode, no
+    slow-to-type-check expression, no fused multiply-add spelled out."""
+    from codegen.backends.swift import upper_camel
+    from parity_tests.conftest import require_swiftc
+    swiftc = require_swiftc()
+    name = f"{upper_camel(built.name)}Sensors.swift"
+    text = built.files[f"ios/Sources/{upper_camel(built.name)}Features/{name}"]
+    code = "\n".join(line.split("//")[0] for line in text.splitlines())
+    for banned in ("addingProduct", "fma(", "Foundation"):
+        assert banned not in code, banned
+    source = tmp_path / name
+    source.write_text(text)
+    for mode in (["-swift-version", "6", "-strict-concurrency=complete"], ["-swift-version", "5"]):
+        run = subprocess.run([swiftc, *mode, "-parse-as-library", "-warnings-as-errors",
+                              "-typecheck", "-Xfrontend", "-warn-long-expression-type-checking=100",
+                              str(source)], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
