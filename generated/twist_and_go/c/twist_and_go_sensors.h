@@ -27,7 +27,7 @@ extern "C" {
 #define TWIST_AND_GO_SENSORS_PERIOD_REM 0
 #define TWIST_AND_GO_SENSORS_PERIOD_DEN 1
 #define TWIST_AND_GO_SENSORS_OK 0 /* accepted */
-#define TWIST_AND_GO_SENSORS_RESET 1 /* accepted; it started a new segment (gap longer than max_gap, or its sensor's queue was full): the next sample has segment_start set */
+#define TWIST_AND_GO_SENSORS_RESET 1 /* accepted; started a new segment (a gap over max_gap, or a full queue) */
 #define TWIST_AND_GO_SENSORS_STALE 2 /* accepted, but older than the current segment's start: not used */
 #define TWIST_AND_GO_SENSORS_DUPLICATE (-1) /* same time as the newest accepted event of its sensor: ignored */
 #define TWIST_AND_GO_SENSORS_OUT_OF_ORDER (-2) /* older than the newest accepted event of its sensor: ignored */

@@ -26,7 +26,7 @@ INPUT_FACTOR = [
     [-9.80665, -9.80665, -9.80665, 1.0, 1.0, 1.0],  # ios
 ]
 OK = 0  # accepted
-RESET = 1  # accepted; it started a new segment (gap longer than max_gap, or its sensor's queue was full): the next sample has segment_start set
+RESET = 1  # accepted; started a new segment (a gap over max_gap, or a full queue)
 STALE = 2  # accepted, but older than the current segment's start: not used
 DUPLICATE = -1  # same time as the newest accepted event of its sensor: ignored
 OUT_OF_ORDER = -2  # older than the newest accepted event of its sensor: ignored

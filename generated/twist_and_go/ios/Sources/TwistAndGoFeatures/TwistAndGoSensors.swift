@@ -29,7 +29,7 @@ public struct TwistAndGoSensors {
     public enum Status: Int32, Sendable {
         /// accepted
         case ok = 0
-        /// accepted; it started a new segment (gap longer than max_gap, or its sensor's queue was full): the next sample has segment_start set
+        /// accepted; started a new segment (a gap over max_gap, or a full queue)
         case reset = 1
         /// accepted, but older than the current segment's start: not used
         case stale = 2
