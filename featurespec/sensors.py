@@ -136,15 +136,17 @@ def check_sensors(v: "_Validator", value: Any) -> SensorsDef | None:
             v.error(where, f"expected m/s^2 per g (e.g. 9.80665), got {describe(gravity)}")
             gravity = None
         elif not math.isfinite(gravity) or not 9 <= gravity <= 10.5:
+            got = gravity if not math.isfinite(gravity) else number_text(gravity)
             v.error(where, "expected m/s^2 per g between 9 and 10.5 (standard gravity is "
-                           f"9.80665), got {gravity if not math.isfinite(gravity) else number_text(gravity)}")
+                           f"9.80665), got {got}")
             gravity = None
         else:
             gravity = float(gravity)
     buffer = value.get("buffer", DEFAULT_BUFFER)
     if "buffer" in value:
         if isinstance(buffer, bool) or not isinstance(buffer, int):
-            v.error(path + ("buffer",), f"expected a whole number of events, got {describe(buffer)}")
+            v.error(path + ("buffer",),
+                    f"expected a whole number of events, got {describe(buffer)}")
         elif not MIN_BUFFER <= buffer <= MAX_BUFFER:
             v.error(path + ("buffer",), f"buffer must be between {MIN_BUFFER} and {MAX_BUFFER} "
                                         f"events, got {number_text(buffer)}")

@@ -140,8 +140,8 @@ CASES = [
     ("axes_length", defect("[-x, -y, -z]", "[-x, -y]"),
      "<spec>:17:28: sensors.sources.accelerometer.ios.axes: expected one axis per input (3), "
      "like [x, y, -z], got a list of 2"),
-    ("no_platform", defect("      android: {unit: m/s^2}\n      ios: {unit: g, axes: [-x, -y, -z]}\n",
-                           ""),
+    ("no_platform", defect("      android: {unit: m/s^2}\n"
+                           "      ios: {unit: g, axes: [-x, -y, -z]}\n", ""),
      "<spec>:14:7: sensors.sources.accelerometer: sensor 'accelerometer' needs at least one "
      "platform: android or ios"),
     ("platforms_differ", defect("      ios: {unit: deg/s, axes: [y]}\n", ""),
