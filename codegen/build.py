@@ -183,6 +183,9 @@ def generate(spec: Spec, prune: bool = True, share: bool = True) -> dict[str, st
         files.update(model_out)
     # android/: the C runtime copied, CMake, JNI bridge, Kotlin class
     files.update(android_files(env, files, common, lines, meta.get("model"), _normalise))
+    if spec.sensors is not None:    # the adapter's JNI bridge and Kotlin class
+        from .sensors import android_sensor_files
+        files.update(android_sensor_files(spec, env, lines, _normalise))
     meta["files"] = {p: hashlib.sha256(_bytes(t)).hexdigest() for p, t in sorted(files.items())}
     files["manifest.json"] = json.dumps(meta, indent=2, sort_keys=False) + "\n"
     return dict(sorted(files.items()))

@@ -229,3 +229,38 @@ def sensor_files(spec: Spec, env, c_header: str, py_header: str, swift_header: s
         f"python/{name}_sensors.py": normalise(env.get_template("numpy/sensors.py.j2").render(
             header=py_header, **ctx)),
     }
+
+
+# Android's sensor type for the sensors a SensorEventListener can register by name.
+ANDROID_TYPES = {"accelerometer": "TYPE_ACCELEROMETER", "gyroscope": "TYPE_GYROSCOPE",
+                 "magnetometer": "TYPE_MAGNETIC_FIELD"}
+
+
+def android_sensor_files(spec: Spec, env, lines: list[str], normalise) -> dict[str, str]:
+    """android/: the JNI bridge (<name>_sensors_jni.c, built into lib<name>_jni.so next to the
+    adapter's C, see codegen/android.py) and the Kotlin class <Name>Sensors."""
+    from .android import KOTLIN_PACKAGE, ROOT, jni_prefix, type_name
+    name = spec.name
+    cls = type_name(name) + "Sensors"
+    ctx = dict(context(spec), name=name, P=name.upper(), cls=cls,
+               kotlin_package=KOTLIN_PACKAGE, jni_library=f"{name}_jni",
+               prefix=jni_prefix(KOTLIN_PACKAGE, cls))
+    c_header = "/* " + "\n * ".join(lines) + "\n */"
+    kt_header = "\n".join("// " + line for line in lines)
+    kotlin_dir = "/".join((ROOT, "kotlin", *KOTLIN_PACKAGE.split(".")))
+    kotlin = f"{kotlin_dir}/{cls}.kt"
+    out = {}
+    names = [src.name for src in spec.sensors.sources]
+    if "android" in spec.sensors.platforms and all(n in ANDROID_TYPES for n in names):
+        listener = type_name(name) + "SensorListener"
+        period, _, _ = grid_constants(spec.sample_rate_hz)
+        out[f"{kotlin_dir}/{listener}.kt"] = normalise(
+            env.get_template("android/SensorListener.kt.j2").render(
+                header=kt_header, listener=listener, sampling_period_us=period // 1000,
+                android_types=[f"Sensor.{ANDROID_TYPES[n]}" for n in names], **ctx))
+    return out | {
+        f"{ROOT}/cpp/{name}_sensors_jni.c": normalise(
+            env.get_template("android/sensors_jni.c.j2").render(header=c_header, **ctx)),
+        kotlin: normalise(env.get_template("android/Sensors.kt.j2").render(header=kt_header,
+                                                                           **ctx)),
+    }

@@ -379,6 +379,28 @@ def test_timestamp_edges_bit_identical(built, case):
         assert (r.status == built.np.BAD_ID).sum() == 2
 
 
+def write_driver_input(path: Path, platform: int, ids, t, v) -> None:
+    """The stand-alone drivers' input: int32 platform, int64 n, int32 ids, int64 t, 3n doubles."""
+    path.write_bytes(np.int32(platform).tobytes() + np.int64(len(t)).tobytes()
+                     + np.asarray(ids, "<i4").tobytes() + np.asarray(t, "<i8").tobytes()
+                     + np.ascontiguousarray(v, "<f8").tobytes())
+
+
+def read_driver_output(raw: bytes, n: int, n_inputs: int):
+    """int8 status[n], int64 m, int64 t[m], int8 first[m], float64 x[m][inputs], uint64[8]."""
+    status = np.frombuffer(raw[:n], np.int8)
+    m = int(np.frombuffer(raw[n:n + 8], "<i8")[0])
+    pos = n + 8
+    ot = np.frombuffer(raw[pos:pos + 8 * m], "<i8")
+    pos += 8 * m
+    of = np.frombuffer(raw[pos:pos + m], np.int8).astype(bool)
+    pos += m
+    ox = np.frombuffer(raw[pos:pos + 8 * m * n_inputs], "<f8").reshape(m, n_inputs)
+    assert len(raw) == pos + 8 * m * n_inputs + 64
+    counts = dict(zip(COUNT_KEYS, map(int, np.frombuffer(raw[-64:], "<u8"))))
+    return ot, ox, of, status, counts
+
+
 def test_asan_ubsan_build_is_clean_and_identical(built, tmp_path):
     """The adapter and a driver built with clang-14 -fsanitize=address,undefined run the messy
     and edge streams; same bits as numpy."""
@@ -396,22 +418,11 @@ def test_asan_ubsan_build_is_clean_and_identical(built, tmp_path):
     for label, (ids, t, v) in streams.items():
         n = len(t)
         src, dst = tmp_path / "in.bin", tmp_path / "out.bin"
-        src.write_bytes(np.int32(1).tobytes() + np.int64(n).tobytes()
-                        + np.asarray(ids, np.int32).tobytes() + np.asarray(t, np.int64).tobytes()
-                        + np.ascontiguousarray(v, np.float64).tobytes())
+        write_driver_input(src, 1, ids, t, v)
         run = subprocess.run([str(exe), str(src), str(dst)], capture_output=True, text=True)
         assert run.returncode == 0, f"{label}: {run.stderr[-3000:]}"
-        raw = dst.read_bytes()
-        status = np.frombuffer(raw[:n], np.int8)
-        m = int(np.frombuffer(raw[n:n + 8], np.int64)[0])
-        pos = n + 8
-        ot = np.frombuffer(raw[pos:pos + 8 * m], np.int64)
-        pos += 8 * m
-        of = np.frombuffer(raw[pos:pos + m], np.int8).astype(bool)
-        pos += m
-        ox = np.frombuffer(raw[pos:pos + 8 * m * built.n_inputs], np.float64).reshape(m, -1)
-        counts = dict(zip(COUNT_KEYS, map(int, np.frombuffer(raw[-64:], np.uint64))))
-        assert_same(built.np.resample(t, ids, v, 1), (ot, ox, of, status, counts), label)
+        got = read_driver_output(dst.read_bytes(), n, built.n_inputs)
+        assert_same(built.np.resample(t, ids, v, 1), got, label)
 
 
 def test_interleaving_does_not_change_the_samples(built):
@@ -613,3 +624,300 @@ def test_swift_adapter_is_strict_swift6_clean(built, tmp_path):
                               "-typecheck", "-Xfrontend", "-warn-long-expression-type-checking=100",
                               str(source)], capture_output=True, text=True)
         assert run.returncode == 0, run.stderr
+
+
+# ---------------------------------------------------------------- Kotlin over JNI (Android)
+
+JAVA_DRIVER = r"""
+import featgen.@CLASS@;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+
+/** IN OUT: the stand-alone C driver's formats (parity_tests/test_sensors.py), through the
+ *  generated Kotlin class and its JNI bridge. */
+public class SensorsDriver {
+    public static void main(String[] args) throws Exception {
+        ByteBuffer in = ByteBuffer.wrap(Files.readAllBytes(Paths.get(args[0])))
+            .order(ByteOrder.LITTLE_ENDIAN);
+        int platform = in.getInt();
+        int n = (int) in.getLong();
+        int[] ids = new int[n];
+        long[] t = new long[n];
+        double[] v = new double[3 * n];
+        for (int i = 0; i < n; i++) ids[i] = in.getInt();
+        for (int i = 0; i < n; i++) t[i] = in.getLong();
+        for (int i = 0; i < 3 * n; i++) v[i] = in.getDouble();
+        final ByteBuffer times = ByteBuffer.allocate(8 * (4 * n + 16)).order(ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer firsts = ByteBuffer.allocate(4 * n + 16);
+        final ByteBuffer values = ByteBuffer.allocate(8 * @CLASS@.INPUT_COUNT * (4 * n + 16))
+            .order(ByteOrder.LITTLE_ENDIAN);
+        final int[] m = {0};
+        byte[] status = new byte[n];
+        long[] counts;
+        try (@CLASS@ a = new @CLASS@(@CLASS@.Platform.values()[platform], (tNs, sample, first) -> {
+                times.putLong(tNs);
+                firsts.put((byte) (first ? 1 : 0));
+                for (double x : sample) values.putDouble(x);
+                m[0]++;
+                return kotlin.Unit.INSTANCE;
+            })) {
+            for (int i = 0; i < n; i++) {
+                status[i] = (byte) a.push(ids[i], t[i], v[3 * i], v[3 * i + 1], v[3 * i + 2]).getCode();
+            }
+            counts = a.counts();
+        }
+        ByteBuffer head = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(m[0]);
+        ByteBuffer tail = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+        for (long c : counts) tail.putLong(c);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(status);
+        out.write(head.array());
+        out.write(times.array(), 0, times.position());
+        out.write(firsts.array(), 0, firsts.position());
+        out.write(values.array(), 0, values.position());
+        out.write(tail.array());
+        Files.write(Paths.get(args[1]), out.toByteArray());
+    }
+}
+"""
+
+
+def test_kotlin_jni_adapter_bit_identical(built, tmp_path):
+    """The android/ module's sensor adapter on this machine's JVM: the JNI library (the C
+    adapter and its bridge, -Wall -Wextra -pedantic -Werror) built against the JDK's jni.h, the
+    Kotlin class compiled with kotlinc, a Java program pushing the messy and edge streams from
+    both platforms: the same samples, statuses and counters as numpy."""
+    from codegen.android import type_name
+    from parity_tests.test_android_jni import _java_home, _kotlin_stdlib, _require
+    javac = _require("javac", "the Kotlin/JNI sensor adapter test")
+    kotlinc = _require("kotlinc", "the Kotlin/JNI sensor adapter test")
+    java = _require("java", "the Kotlin/JNI sensor adapter test")
+    home = _java_home(javac)
+    cls = type_name(built.name) + "Sensors"
+    android = {p[len("android/src/main/"):]: t for p, t in built.files.items()
+               if p.startswith("android/src/main/")}
+    cpp = tmp_path / "cpp"
+    cpp.mkdir()
+    for rel in (f"{built.name}_sensors.h", f"{built.name}_sensors.c",
+                f"{built.name}_sensors_jni.c"):
+        (cpp / rel).write_text(android[f"cpp/{rel}"])
+    assert f"{built.name}_sensors_jni.c" in android["cpp/CMakeLists.txt"]
+    lib_dir = tmp_path / "lib"
+    lib_dir.mkdir()
+    cmd = ["gcc", *harness.C_FLAGS, "-fPIC", "-shared", "-I", str(cpp),
+           "-I", str(home / "include"), "-I", str(home / "include" / "linux"),
+           *sorted(str(p) for p in cpp.glob("*.c")), "-o",
+           str(lib_dir / f"lib{built.name}_jni.so"), "-lm"]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    classes = tmp_path / "classes"
+    kt = tmp_path / f"{cls}.kt"
+    kt.write_text(android[f"kotlin/featgen/{cls}.kt"])
+    run = subprocess.run([kotlinc, str(kt), "-d", str(classes)], capture_output=True, text=True)
+    problems = [line for line in run.stderr.splitlines()
+                if ("warning:" in line or "error:" in line) and "Xverify" not in line]
+    assert run.returncode == 0 and not problems, run.stderr
+    stdlib = _kotlin_stdlib(kotlinc)
+    (tmp_path / "SensorsDriver.java").write_text(JAVA_DRIVER.replace("@CLASS@", cls))
+    run = subprocess.run([javac, "-Xlint:all", "-Werror", "-cp", f"{classes}:{stdlib}", "-d",
+                          str(classes), str(tmp_path / "SensorsDriver.java")],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    three = len(built.spec.sensors.sources) == 3
+    streams = dict(edge_streams(three), messy=messy_stream(6, 5 * 10**9, three, seconds=3))
+    for platform in (0, 1):
+        for label, (ids, t, v) in streams.items():
+            src, dst = tmp_path / "in.bin", tmp_path / "out.bin"
+            write_driver_input(src, platform, ids, t, v)
+            run = subprocess.run([java, f"-Djava.library.path={lib_dir}", "-cp",
+                                  f"{classes}:{stdlib}", "SensorsDriver", str(src), str(dst)],
+                                 capture_output=True, text=True, timeout=600)
+            assert run.returncode == 0, run.stderr[-3000:]
+            got = read_driver_output(dst.read_bytes(), len(t), built.n_inputs)
+            assert_same(built.np.resample(t, ids, v, platform), got,
+                        f"Kotlin/JNI {label} platform {platform}")
+
+
+ANDROID_STUBS = {
+    # The declarations of android.hardware the generated listener uses, as the Android reference
+    # documents them (Sensor.TYPE_* values, SensorEvent's public fields, SensorManager's
+    # methods): there is no Android SDK here, so the listener is compiled and run against these.
+    "Sensor": """package android.hardware;
+public class Sensor {
+    public static final int TYPE_ACCELEROMETER = 1;
+    public static final int TYPE_MAGNETIC_FIELD = 2;
+    public static final int TYPE_GYROSCOPE = 4;
+    private final int type;
+    public Sensor(int type) { this.type = type; }
+    public int getType() { return type; }
+}""",
+    "SensorEvent": """package android.hardware;
+public class SensorEvent {
+    public final float[] values;
+    public Sensor sensor;
+    public int accuracy;
+    public long timestamp;
+    public SensorEvent(int valueSize) { values = new float[valueSize]; }
+}""",
+    "SensorEventListener": """package android.hardware;
+public interface SensorEventListener {
+    void onSensorChanged(SensorEvent event);
+    void onAccuracyChanged(Sensor sensor, int accuracy);
+}""",
+    "SensorManager": """package android.hardware;
+public abstract class SensorManager {
+    public abstract Sensor getDefaultSensor(int type);
+    public abstract boolean registerListener(SensorEventListener listener, Sensor sensor,
+                                             int samplingPeriodUs);
+    public abstract void unregisterListener(SensorEventListener listener);
+}""",
+}
+
+LISTENER_DRIVER = r"""
+import android.hardware.*;
+import featgen.@CLASS@;
+import featgen.@LISTENER@;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The sensor driver's formats, but every event goes through SensorManager registration and
+ *  SensorEventListener.onSensorChanged with float values, as on a phone. */
+public class ListenerDriver {
+    static final List<Integer> registered = new ArrayList<>();
+    static int period = -1;
+
+    public static void main(String[] args) throws Exception {
+        ByteBuffer in = ByteBuffer.wrap(Files.readAllBytes(Paths.get(args[0])))
+            .order(ByteOrder.LITTLE_ENDIAN);
+        in.getInt();
+        int n = (int) in.getLong();
+        int[] ids = new int[n];
+        long[] t = new long[n];
+        double[] v = new double[3 * n];
+        for (int i = 0; i < n; i++) ids[i] = in.getInt();
+        for (int i = 0; i < n; i++) t[i] = in.getLong();
+        for (int i = 0; i < 3 * n; i++) v[i] = in.getDouble();
+        final ByteBuffer times = ByteBuffer.allocate(8 * (4 * n + 16)).order(ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer firsts = ByteBuffer.allocate(4 * n + 16);
+        final ByteBuffer values = ByteBuffer.allocate(8 * @CLASS@.INPUT_COUNT * (4 * n + 16))
+            .order(ByteOrder.LITTLE_ENDIAN);
+        final int[] m = {0};
+        byte[] status = new byte[n];
+        SensorManager manager = new SensorManager() {
+            public Sensor getDefaultSensor(int type) { return new Sensor(type); }
+            public boolean registerListener(SensorEventListener l, Sensor s, int us) {
+                registered.add(s.getType());
+                period = us;
+                return true;
+            }
+            public void unregisterListener(SensorEventListener l) { registered.clear(); }
+        };
+        long[] counts;
+        try (@CLASS@ a = new @CLASS@(@CLASS@.Platform.ANDROID, (tNs, sample, first) -> {
+                times.putLong(tNs);
+                firsts.put((byte) (first ? 1 : 0));
+                for (double x : sample) values.putDouble(x);
+                m[0]++;
+                return kotlin.Unit.INSTANCE;
+            })) {
+            @LISTENER@ listener = new @LISTENER@(a);
+            if (!listener.register(manager)) throw new AssertionError("not registered");
+            System.out.println("registered " + registered + " at " + period + " us");
+            for (int i = 0; i < n; i++) {
+                SensorEvent e = new SensorEvent(3);
+                e.sensor = new Sensor(@LISTENER@.Companion.getSENSOR_TYPES()[ids[i]]);
+                e.timestamp = t[i];
+                for (int j = 0; j < 3; j++) e.values[j] = (float) v[3 * i + j];
+                listener.onSensorChanged(e);
+                status[i] = (byte) listener.getLastStatus().getCode();
+            }
+            counts = a.counts();
+            listener.unregister(manager);
+        }
+        ByteBuffer head = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(m[0]);
+        ByteBuffer tail = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+        for (long c : counts) tail.putLong(c);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(status);
+        out.write(head.array());
+        out.write(times.array(), 0, times.position());
+        out.write(firsts.array(), 0, firsts.position());
+        out.write(values.array(), 0, values.position());
+        out.write(tail.array());
+        Files.write(Paths.get(args[1]), out.toByteArray());
+    }
+}
+"""
+
+
+def test_kotlin_sensor_listener_registers_and_feeds_the_adapter(tmp_path):
+    """The generated SensorEventListener, compiled against android.hardware as documented (a
+    stub: no Android SDK here), registers the spec's sensor types at the spec's period and
+    feeds SensorEvent floats to the adapter: the samples equal numpy's on the float values."""
+    from codegen.android import type_name
+    from parity_tests.test_android_jni import _java_home, _kotlin_stdlib, _require
+    javac = _require("javac", "the Kotlin sensor listener test")
+    kotlinc = _require("kotlinc", "the Kotlin sensor listener test")
+    java = _require("java", "the Kotlin sensor listener test")
+    home = _java_home(javac)
+    built = Built(spec_text("lin12_5"), "lin12_5", tmp_path)       # three sensors
+    cls = type_name(built.name) + "Sensors"
+    listener = type_name(built.name) + "SensorListener"
+    main = "android/src/main/"
+    stubs = tmp_path / "stubs" / "android" / "hardware"
+    stubs.mkdir(parents=True)
+    for stub, text in ANDROID_STUBS.items():
+        (stubs / f"{stub}.java").write_text(text)
+    stub_classes = tmp_path / "stub-classes"
+    run = subprocess.run([javac, "-d", str(stub_classes), *map(str, stubs.glob("*.java"))],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    cpp = tmp_path / "cpp"
+    cpp.mkdir()
+    for rel in (f"{built.name}_sensors.h", f"{built.name}_sensors.c",
+                f"{built.name}_sensors_jni.c"):
+        (cpp / rel).write_text(built.files[f"{main}cpp/{rel}"])
+    lib_dir = tmp_path / "lib"
+    lib_dir.mkdir()
+    run = subprocess.run(["gcc", *harness.C_FLAGS, "-fPIC", "-shared", "-I", str(cpp), "-I",
+                          str(home / "include"), "-I", str(home / "include" / "linux"),
+                          *sorted(str(p) for p in cpp.glob("*.c")), "-o",
+                          str(lib_dir / f"lib{built.name}_jni.so"), "-lm"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    classes = tmp_path / "classes"
+    sources = []
+    for kt in (cls, listener):
+        (tmp_path / f"{kt}.kt").write_text(built.files[f"{main}kotlin/featgen/{kt}.kt"])
+        sources.append(str(tmp_path / f"{kt}.kt"))
+    run = subprocess.run([kotlinc, *sources, "-cp", str(stub_classes), "-d", str(classes)],
+                         capture_output=True, text=True)
+    problems = [line for line in run.stderr.splitlines()
+                if ("warning:" in line or "error:" in line) and "Xverify" not in line]
+    assert run.returncode == 0 and not problems, run.stderr
+    stdlib = _kotlin_stdlib(kotlinc)
+    cp = f"{classes}:{stub_classes}:{stdlib}"
+    (tmp_path / "ListenerDriver.java").write_text(
+        LISTENER_DRIVER.replace("@CLASS@", cls).replace("@LISTENER@", listener))
+    run = subprocess.run([javac, "-Xlint:all", "-Werror", "-cp", cp, "-d", str(classes),
+                          str(tmp_path / "ListenerDriver.java")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    ids, t, v = messy_stream(8, 10**9, three=True, seconds=3)
+    v = np.where(np.isfinite(v), v.astype(np.float32).astype(np.float64), v)   # floats
+    src, dst = tmp_path / "in.bin", tmp_path / "out.bin"
+    write_driver_input(src, 0, ids, t, v)
+    run = subprocess.run([java, f"-Djava.library.path={lib_dir}", "-cp", cp, "ListenerDriver",
+                          str(src), str(dst)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    # accelerometer, gyroscope, magnetic field at the spec's 80 ms period
+    assert "registered [1, 4, 2] at 80000 us" in run.stdout
+    got = read_driver_output(dst.read_bytes(), len(t), built.n_inputs)
+    assert_same(built.np.resample(t, ids, v, "android"), got, "listener")
