@@ -7,6 +7,8 @@
     android/src/main/kotlin/featgen/<Name>.kt the Kotlin class: push(DoubleArray|FloatArray),
                                              status / decision event, margins, features, and
                                              the version check against the loaded library
+    with a sensors: block, also (codegen/sensors.py) cpp/<name>_sensors.{h,c} (the adapter),
+    cpp/<name>_sensors_jni.c, kotlin/featgen/<Name>Sensors.kt and <Name>SensorListener.kt
 
 All numbers are computed by the C runtime; the bridge and the Kotlin class only move them.
 """
