@@ -685,11 +685,15 @@ public class SensorsDriver {
 """
 
 
-def test_kotlin_jni_adapter_bit_identical(built, tmp_path):
+@pytest.mark.parametrize("variant", ["lin50"])
+def test_kotlin_jni_adapter_bit_identical(variant, tmp_path):
     """The android/ module's sensor adapter on this machine's JVM: the JNI library (the C
     adapter and its bridge, -Wall -Wextra -pedantic -Werror) built against the JDK's jni.h, the
     Kotlin class compiled with kotlinc, a Java program pushing the messy and edge streams from
-    both platforms: the same samples, statuses and counters as numpy."""
+    both platforms: the same samples, statuses and counters as numpy. (One variant here and the
+    three-sensor one in the listener test: the Kotlin side only moves numbers, the C under it is
+    checked on every variant; kotlinc takes ~20 s per compile.)"""
+    built = Built(spec_text(variant), variant, tmp_path / "built")
     from codegen.android import type_name
     from parity_tests.test_android_jni import _java_home, _kotlin_stdlib, _require
     javac = _require("javac", "the Kotlin/JNI sensor adapter test")
