@@ -59,6 +59,8 @@ class TwistAndGoSensors(
         /** sha256 of the spec's sensors block, sample rate and inputs. */
         const val SENSORS_SHA256: String = "02d00777f6a8201e899e5865c79f1591657ccc9b8eca64c79c6f531d917c9b12"
 
+        private val STATUSES: Array<Status> = Status.values()
+
         init {
             System.loadLibrary("twist_and_go_jni")
         }
@@ -81,7 +83,7 @@ class TwistAndGoSensors(
     fun push(sensor: Int, tNs: Long, x: Double, y: Double, z: Double): Status {
         check(handle != 0L) { "closed" }
         val code = nativePush(handle, sensor, tNs, x, y, z, sample)
-        return Status.values().first { it.code == code }
+        return STATUSES.first { it.code == code }
     }
 
     /** [values] as SensorEvent.values delivers them (at least 3 floats). */
