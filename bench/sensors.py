@@ -9,7 +9,9 @@ flags) times, in process CPU time, median of the repeats:
 
 * adapter: ``twist_and_go_sensor_push`` for every event, the callback only counts the sample;
 * featuriser: ``twist_and_go_push`` on the same fixed-rate samples (the adapter's output);
-* both: the adapter whose callback pushes each sample into the featuriser (what an app runs).
+* both: the adapter whose callback pushes each sample into the featuriser (what an app runs);
+* the same two in Swift (``swiftc -O -wmo``, the package's TwistAndGoSensors and
+  TwistAndGoFeatures), unless ``--no-swift`` or no swiftc.
 
 The driver's samples are checked bit for bit against the generated numpy resampler first.
 Nothing is asserted about speed.
@@ -126,6 +128,101 @@ int main(int argc, char **argv)
 """
 
 
+SWIFT_MAIN = r"""
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+func cpuNs() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) * 1e9 + Double(t.tv_nsec)
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+@main
+struct Bench {
+    static func main() {
+        let args = CommandLine.arguments
+        let repeats = Int(args[2]) ?? 7
+        guard let f = fopen(args[1], "rb") else { fatalError("cannot open") }
+        var n64: Int64 = 0
+        _ = fread(&n64, 8, 1, f)
+        let n = Int(n64)
+        var ids = [Int32](repeating: 0, count: n)
+        var t = [Int64](repeating: 0, count: n)
+        var v = [Double](repeating: 0, count: 3 * n)
+        _ = ids.withUnsafeMutableBytes { fread($0.baseAddress, 4, n, f) }
+        _ = t.withUnsafeMutableBytes { fread($0.baseAddress, 8, n, f) }
+        _ = v.withUnsafeMutableBytes { fread($0.baseAddress, 8, 3 * n, f) }
+        fclose(f)
+        var check = 0.0
+        var adapterNs: [Double] = []
+        var bothNs: [Double] = []
+        var samples = 0
+        var out = [Double](repeating: 0, count: TwistAndGoFeatures.featureCount)
+        for _ in 0..<repeats {
+            var adapter = TwistAndGoSensors(platform: .android)
+            samples = 0
+            let t0 = cpuNs()
+            for i in 0..<n {
+                _ = adapter.push(sensor: Int(ids[i]), tNs: t[i], x: v[3 * i], y: v[3 * i + 1],
+                                 z: v[3 * i + 2]) { _, sample, _ in
+                    check += sample[0]
+                    samples += 1
+                }
+            }
+            adapterNs.append(cpuNs() - t0)
+        }
+        for _ in 0..<repeats {
+            var adapter = TwistAndGoSensors(platform: .android)
+            var featuriser = TwistAndGoFeatures()
+            let t0 = cpuNs()
+            out.withUnsafeMutableBufferPointer { op in
+                for i in 0..<n {
+                    _ = adapter.push(sensor: Int(ids[i]), tNs: t[i], x: v[3 * i],
+                                     y: v[3 * i + 1], z: v[3 * i + 2]) { _, sample, first in
+                        if first { featuriser = TwistAndGoFeatures() }
+                        if featuriser.push(sample, into: op) == .emitted { check += op[0] }
+                    }
+                }
+            }
+            bothNs.append(cpuNs() - t0)
+        }
+        print("{\"events\": \(n), \"samples\": \(samples), \"adapter_ns\": \(median(adapterNs)), \"both_ns\": \(median(bothNs)), \"check\": \(check)}")
+    }
+}
+"""
+
+
+def swift_measure(files: dict, events: Path, work: Path, repeats: int) -> dict | None:
+    """The Swift adapter alone and feeding the featuriser (swiftc -O -wmo), or None without
+    swiftc."""
+    from .common import find_swiftc
+    swiftc = find_swiftc()
+    if swiftc is None:
+        return None
+    sources = [p for p in files if p.startswith("ios/Sources/") and
+               p.endswith(("/TwistAndGoSensors.swift", "/TwistAndGoFeatures.swift"))]
+    paths = []
+    for rel in sources:
+        (work / Path(rel).name).write_text(files[rel])
+        paths.append(str(work / Path(rel).name))
+    (work / "main.swift").write_text(SWIFT_MAIN)
+    exe = work / "swiftbench"
+    subprocess.run([swiftc, "-O", "-wmo", "-parse-as-library", *paths, str(work / "main.swift"),
+                    "-o", str(exe)], check=True, capture_output=True, text=True)
+    run = subprocess.run([str(exe), str(events), str(repeats)], check=True, capture_output=True,
+                         text=True)
+    return json.loads(run.stdout)
+
+
 def stream(seconds: float, seed: int = 0):
     """Android-style events: accelerometer ~100 Hz, gyroscope ~200 Hz, 3 % jitter, by time."""
     rng = np.random.default_rng(seed)
@@ -143,7 +240,7 @@ def stream(seconds: float, seed: int = 0):
     return sensor, t, values
 
 
-def measure(seconds: float = 600.0, repeats: int = 7) -> dict:
+def measure(seconds: float = 600.0, repeats: int = 7, swift: bool = False) -> dict:
     spec = load_spec(SPEC)
     import dataclasses
     files = generate(dataclasses.replace(spec, model=None, decision=None))
@@ -166,6 +263,7 @@ def measure(seconds: float = 600.0, repeats: int = 7) -> dict:
                              check=True, capture_output=True, text=True)
         result = json.loads(run.stdout)
         c_samples = np.fromfile(work / "samples.bin", dtype=np.float64)
+        swift_result = swift_measure(files, src, work, repeats) if swift else None
     import types
     module = types.ModuleType("twist_and_go_sensors")
     exec(compile(files["python/twist_and_go_sensors.py"], "<sensors>", "exec"), module.__dict__)
@@ -184,6 +282,12 @@ def measure(seconds: float = 600.0, repeats: int = 7) -> dict:
         "both_ns_per_event": float(np.median(result["both"])) / n,
         "both_ns_per_sample": float(np.median(result["both"])) / m,
         "numpy_resample_events_per_s": n / numpy_s,
+        "swift": None if swift_result is None else {
+            "samples": swift_result["samples"],
+            "same_sample_count_as_c": swift_result["samples"] == m,
+            "adapter_ns_per_event": swift_result["adapter_ns"] / n,
+            "both_ns_per_event": swift_result["both_ns"] / n,
+            "both_ns_per_sample": swift_result["both_ns"] / swift_result["samples"]},
         "repeats": repeats, "seconds": seconds,
     }
 
@@ -192,8 +296,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=600.0)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--no-swift", action="store_true", help="C and numpy only")
     args = parser.parse_args()
-    m = measure(args.seconds, args.repeats)
+    m = measure(args.seconds, args.repeats, swift=not args.no_swift)
     print(f"{m['events']:,} events (accelerometer ~100 Hz + gyroscope ~200 Hz, "
           f"{args.seconds:g} s) -> {m['samples']:,} samples at 50 Hz; C samples bit-identical "
           f"to numpy: {m['identical_to_numpy']}")
@@ -203,6 +308,15 @@ def main() -> None:
     print(f"| featuriser push (168 features), per sample | {m['featuriser_ns_per_sample']:.1f} |")
     print(f"| adapter + featuriser, per event | {m['both_ns_per_event']:.1f} |")
     print(f"| adapter + featuriser, per sample | {m['both_ns_per_sample']:.1f} |")
+    sw = m["swift"]
+    if sw is not None and not sw["same_sample_count_as_c"]:
+        raise SystemExit(f"the Swift adapter emitted {sw['samples']} samples, C {m['samples']}")
+    if sw is None:
+        print("| Swift | NOT MEASURED (no swiftc) |")
+    else:
+        print(f"| Swift adapter, per event | {sw['adapter_ns_per_event']:.1f} |")
+        print(f"| Swift adapter + featuriser, per event | {sw['both_ns_per_event']:.1f} |")
+        print(f"| Swift adapter + featuriser, per sample | {sw['both_ns_per_sample']:.1f} |")
     print(f"numpy resampler (training): {m['numpy_resample_events_per_s']:,.0f} events/s "
           "(one run, process CPU time)")
     print(f"state: adapter {m['sizeof_adapter_bytes']:,} bytes, featuriser "
