@@ -1,4 +1,4 @@
-"""Sensor adapter cost per event in C, beside the featuriser's push cost (docs/sensors.md).
+"""Sensor adapter cost per event in C and Swift, beside the featuriser's push (docs/sensors.md).
 
     python3 -m bench.sensors [--seconds 600] [--repeats 7]
 
