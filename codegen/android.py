@@ -17,6 +17,8 @@ from __future__ import annotations
 import struct
 from pathlib import PurePosixPath
 
+from . import escape
+
 KOTLIN_PACKAGE = "featgen"
 ROOT = "android/src/main"
 
@@ -49,13 +51,14 @@ def android_files(env, files: dict, common: dict, header_lines: list[str],
                                      if model is not None else [])
     lines = list(header_lines)
     if model is not None:
-        lines.append(f"Model sha256: {model['model_sha256']} ({model['path']}/model.json)")
+        from .trees.build import model_line
+        lines.append(model_line(model["model_sha256"], model["path"]))
     ctx = dict(common, type_name=cls, var_name=cls[:1].lower() + cls[1:],
                kotlin_package=KOTLIN_PACKAGE, jni_library=f"{name}_jni",
                jni_prefix=jni_prefix(KOTLIN_PACKAGE, cls), has_model=model is not None,
                c_sources=[f"{part}.c" for part in parts] + [f"{name}_jni.c"],
                feat=feat, FP=feat.upper(),
-               header_line=header_lines[0] + " " + header_lines[2])
+               header_line=escape.comment_line(header_lines[0] + " " + header_lines[2]))
     if model is not None:
         d = model["decision"]
         ctx.update(feature_names=[f["name"] for f in model["device"]["features"]],
@@ -76,8 +79,8 @@ def android_files(env, files: dict, common: dict, header_lines: list[str],
     for part in parts:                   # the C runtime, byte for byte as in c/
         for ext in ("h", "c"):
             out[f"{cpp}/{part}.{ext}"] = files[f"c/{part}.{ext}"]
-    c_header = "/* " + "\n * ".join(lines) + "\n */"
-    kt_header = "\n".join("// " + line for line in lines)
+    c_header = escape.c_block_comment(lines)
+    kt_header = escape.line_comments(lines)
     out[f"{cpp}/CMakeLists.txt"] = env.get_template("android/CMakeLists.txt.j2").render(**ctx)
     out[f"{cpp}/{name}_jni.c"] = env.get_template("android/jni.c.j2").render(header=c_header,
                                                                               **ctx)

@@ -23,7 +23,7 @@ import numpy as np
 from . import exact
 from .ir import (Buf, Expr, Index, IndexValue, KernelBuilder, Table, Var, WindowRef, eq, fabs,
                  ne, select, sqrt)
-from .params import Interval, Param, at_least, between
+from .params import Interval, Param, at_least, between, hz
 from .transcendentals import LOG
 
 
@@ -40,6 +40,10 @@ class FeatureKind:
     # Rules that need the window: (full params, window length, sample rate in Hz) -> message
     # when the combination is invalid (e.g. a DFT bin above L/2, a lag >= L).
     check: Callable[[dict, int, float], str | None] | None = None
+    # The constants computed from the parameters at generation time must be usable: (full
+    # params, sample rate in Hz) -> (the parameter to blame, message) when they are not (e.g.
+    # histogram bin edges that overflow or coincide).
+    constants: Callable[[dict, float], "tuple[str, str] | None"] | None = None
 
     def output_suffixes(self, params: dict) -> list[str]:
         return self.outputs(params) if self.outputs else [""]
@@ -270,6 +274,22 @@ def histogram_edges(bins: int, lo: float, hi: float) -> list[float]:
     return [float(e) for e in np.linspace(lo, hi, bins + 1)]
 
 
+def _histogram_constants(p: dict, rate: float) -> tuple[str, str] | None:
+    """The edges are generation-time constants compared with every sample: each must be finite
+    (high - low overflows past 1.8e308: numpy.linspace gives inf and NaN) and each bin must be
+    wider than zero (a range a few doubles wide repeats edges)."""
+    low, high = p["range"]
+    with np.errstate(all="ignore"):
+        edges = histogram_edges(p["bins"], low, high)
+    if not all(np.isfinite(edges)):
+        return "range", (f"the bin edges of {[low, high]} are not finite: high - low overflows a "
+                         "double; narrow the range")
+    if any(a >= b for a, b in zip(edges, edges[1:])):
+        return "range", (f"{p['bins']} bins over {[low, high]} are narrower than a double can "
+                         "tell apart (bin edges repeat); widen the range or use fewer bins")
+    return None
+
+
 @feature("histogram",
          "counts of samples per bin over a fixed range [low, high] split into `bins` equal bins "
          "(edges = numpy.linspace(low, high, bins + 1)). Bin i holds edge_i <= x < edge_(i+1); the "
@@ -278,6 +298,7 @@ def histogram_edges(bins: int, lo: float, hi: float) -> list[float]:
          params={"bins": Param("int", check=between(1, 256), doc="number of equal bins"),
                  "range": Param("range", doc="[low, high] of the binned values"),
                  "normalize": Param("bool", default=False, doc="divide counts by L")},
+         constants=_histogram_constants,
          outputs=lambda p: [f"_b{i:0{len(str(p['bins'] - 1))}d}" for i in range(p["bins"])])
 def f_histogram(b, x, bins, normalize, **p):
     edges = histogram_edges(bins, *p["range"])
@@ -529,15 +550,28 @@ def f_last_peak_index(b, x, height):
     b.out(peaks(b, x, height)[1])
 
 
+def _half_period(rate: float) -> float:
+    """h = 0.5 / sample_rate_hz, rounded once; OverflowError when it exceeds the doubles."""
+    return float(Fraction(1, 2) / Fraction(repr(rate)))
+
+
+def _integral_constants(p: dict, rate: float) -> tuple[str, str] | None:
+    try:
+        _half_period(rate)
+    except OverflowError:
+        return "sample_rate_hz", (f"the integral's step 0.5 / sample_rate_hz overflows a double "
+                                  f"at {hz(rate)}; use a larger sample rate")
+    return None
+
+
 @feature("integral", "trapezoid rule over the window in seconds: (sum of (x(k-1) + x(k)), k = "
          "1..L-1, left to right) * h with h = 0.5 / sample_rate_hz rounded once at generation "
-         "time; 0 for L = 1.")
+         "time; 0 for L = 1.", constants=_integral_constants)
 def f_integral(b, x):
     total = b.let("total", 0.0)
     with b.loop(1, x.length) as k:
         b.set(total, total + (x[k - 1] + x[k]))
-    h = float(Fraction(1, 2) / Fraction(repr(b.sample_rate)))
-    b.out(total * h)
+    b.out(total * _half_period(b.sample_rate))
 
 
 def _lag_check(p: dict, length: int, rate: float) -> str | None:

@@ -318,6 +318,14 @@ def is_nan(a: ExprLike) -> Expr:
     return ne(a, a)
 
 
+def non_finite(a: ExprLike) -> Expr:
+    """``(a - a) != 0``: true exactly for NaN and +-inf (a - a is +0.0 for every finite a, NaN
+    otherwise). Plain arithmetic and a comparison: no libm call, and in numpy's scalar loops one
+    Python float subtraction (the cheapest exact test there)."""
+    a = lift(a)
+    return ne(a - a, 0.0)
+
+
 # ---------------------------------------------------------------- statements
 
 

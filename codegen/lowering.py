@@ -13,13 +13,17 @@ Streaming semantics (identical in every target, stated in docs/semantics.md):
   first full sample and every ``hop_w`` accepted samples after it.
 * A feature vector is emitted on every sample where at least one window is evaluated; columns
   of windows not evaluated on that sample hold their latest values.
+* A recursive signal (ema, the Butterworth filters) whose value on a sample is non-finite
+  restarts on the next accepted sample exactly as on the first sample of a stream
+  (:attr:`SignalPlan.restart`, the one statement of that rule).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterable
 
-from featurespec.schema import FeatureDef, Spec
+from featurespec.errors import Problem, SpecError
+from featurespec.schema import FeatureDef, Location, Spec
 
 from . import ir
 from .features import FEATURES
@@ -60,6 +64,23 @@ class SignalPlan:
         if self.later is None:
             return False
         return bool(self.slots) or self.name in reads_prev(self.later)
+
+    @property
+    def restart(self) -> ir.Expr | None:
+        """The recovery rule for recursive signals, stated once for every target: evaluated
+        after the signal's update on each accepted sample, true when its value is non-finite
+        (NaN or +-inf, e.g. a magnitude that overflowed on one huge but finite sample); the
+        signal then restarts on the next accepted sample exactly as on the first sample of a
+        stream (its ``first`` steps and value), instead of carrying inf/NaN forever.
+
+        Why the value and not every state slot: a non-finite slot reaches the value within two
+        samples (each slot is added, unscaled, into the next one or into the value), and
+        checking the value alone lets numpy run the plain recursion and test one float per
+        sample. Not for ``diff`` and other signals that keep only the previous value: they
+        forget it by themselves one sample later. None for signals without a recursion."""
+        if not self.recursive:
+            return None
+        return ir.non_finite(ir.Cur(self.name))
 
 
 @dataclass(frozen=True)
@@ -164,6 +185,14 @@ def build_kernel(feature: FeatureDef, length: int, sample_rate: float = 1.0) -> 
     return kernel
 
 
+def _constants_failed(loc: Location, what: str, exc: ArithmeticError) -> SpecError:
+    """A generation-time computation that failed after validation accepted the spec (each
+    kind's ``constants`` rule should have caught it): still a located spec error, never a
+    traceback."""
+    return SpecError([Problem.at(loc, f"the constants of this {what} cannot be computed in "
+                                      f"double precision ({type(exc).__name__}: {exc})")])
+
+
 def lower(spec: Spec, keep: Iterable[int] | None = None, name: str | None = None) -> Program:
     """The program computing every feature of ``spec``, or with ``keep`` (full-vector columns)
     a device program computing only those, in full-vector order, under the prefix ``name``. A
@@ -179,7 +208,10 @@ def lower(spec: Spec, keep: Iterable[int] | None = None, name: str | None = None
     for feature in spec.features:
         window = spec.window(feature.window)
         plans = per_window[window.name]
-        kernel = build_kernel(feature, window.length, spec.sample_rate_hz)
+        try:
+            kernel = build_kernel(feature, window.length, spec.sample_rate_hz)
+        except ArithmeticError as exc:
+            raise _constants_failed(feature.loc, f"{feature.kind} feature", exc) from None
         kept = [k for k in range(kernel.n_outputs) if full + k in wanted]
         if len(kept) < kernel.n_outputs:
             kernel = ir.keep_outputs(kernel, kept)
@@ -203,7 +235,10 @@ def lower(spec: Spec, keep: Iterable[int] | None = None, name: str | None = None
             params = dict(sig.params)
             if kind.uses_rate:
                 params["sample_rate"] = spec.sample_rate_hz
-            made = kind.build(sig.name, *sig.sources, **params)
+            try:
+                made = kind.build(sig.name, *sig.sources, **params)
+            except ArithmeticError as exc:
+                raise _constants_failed(sig.loc, f"{sig.kind} signal", exc) from None
             if isinstance(made, Steps):
                 built[sig.name] = SignalPlan(sig.name, sig.kind, None, made.value, made.value,
                                              kind.doc, made.first, made.later)

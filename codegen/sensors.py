@@ -245,8 +245,9 @@ def android_sensor_files(spec: Spec, env, lines: list[str], normalise) -> dict[s
     ctx = dict(context(spec), name=name, P=name.upper(), cls=cls,
                kotlin_package=KOTLIN_PACKAGE, jni_library=f"{name}_jni",
                prefix=jni_prefix(KOTLIN_PACKAGE, cls))
-    c_header = "/* " + "\n * ".join(lines) + "\n */"
-    kt_header = "\n".join("// " + line for line in lines)
+    from . import escape
+    c_header = escape.c_block_comment(lines)
+    kt_header = escape.line_comments(lines)
     kotlin_dir = "/".join((ROOT, "kotlin", *KOTLIN_PACKAGE.split(".")))
     kotlin = f"{kotlin_dir}/{cls}.kt"
     out = {}

@@ -10,13 +10,14 @@ recursion over a whole recording that the C and Swift runtimes run one push at a
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable
 
 from . import exact
 from .ir import Cur, Expr, Prev, Slot, lift, sqrt
-from .params import Interval, Param, below_nyquist, between
+from .params import Interval, Param, below_nyquist, between, hz
 from .transcendentals import ATAN2
 
 
@@ -39,6 +40,10 @@ class SignalKind:
     max_sources: int
     params: dict[str, Param] = field(default_factory=dict)
     uses_rate: bool = False        # build also receives sample_rate= (Hz)
+    # The constants computed from the parameters at generation time must be usable: (params,
+    # sample rate in Hz) -> (the parameter to blame, message) when they are not (a filter
+    # design that divides by zero or rounds to an unstable filter, a factor that rounds away).
+    constants: Callable[[dict, float], "tuple[str, str] | None"] | None = None
 
 
 SIGNALS: dict[str, SignalKind] = {}
@@ -66,14 +71,29 @@ def s_magnitude(self, *srcs):
     return value, value
 
 
-@signal("diff", "first difference x[t] - x[t-1]; 0 on the first sample of a stream.")
+@signal("diff", "first difference x[t] - x[t-1]; 0 on the first sample of a stream (a "
+        "non-finite x makes that difference and the next one non-finite, no more).")
 def s_diff(self, src):
     return lift(0.0), Cur(src) - Prev(src)
 
 
+RESTART_DOC = ("Recovery: when its value on a sample is NaN or infinite (e.g. its input "
+               "overflowed on one huge sample), it restarts on the next accepted sample exactly "
+               "as on the first sample of a stream.")
+
+
+def _ema_constants(p: dict, rate: float) -> tuple[str, str] | None:
+    if 1.0 - p["alpha"] == 1.0:
+        return "alpha", (f"alpha {p['alpha']!r} is so small that 1 - alpha rounds to 1 in double "
+                         "precision: the average would never follow its input; use alpha >= "
+                         "1.2e-16")
+    return None
+
+
 @signal("ema", "exponential moving average y[t] = alpha*x[t] + (1-alpha)*y[t-1]; y[0] = x[0]. "
-        "(1 - alpha) is computed once at generation time.",
-        params={"alpha": Param("number", check=_open_unit, doc="smoothing factor, 0 < alpha <= 1")})
+        "(1 - alpha) is computed once at generation time. " + RESTART_DOC,
+        params={"alpha": Param("number", check=_open_unit, doc="smoothing factor, 0 < alpha <= 1")},
+        constants=_ema_constants)
 def s_ema(self, src, alpha):
     return Cur(src), alpha * Cur(src) + (1.0 - alpha) * Prev(self)
 
@@ -169,6 +189,55 @@ def butterworth(kind: str, order: int, cutoff: float, rate: float) -> list[Biqua
     return sections
 
 
+def design_problem(sections_of: Callable[[], list[Biquad]]) -> str | None:
+    """Why a filter design cannot be used once its coefficients are rounded to doubles, or None.
+
+    A tiny cutoff (relative to the sample rate) puts the analog poles so close to z = 1 that the
+    rounded coefficients place a pole on the unit circle: the exact design then divides by zero
+    (the DC gain of the rounded section), and a generated filter would drift or never settle.
+    Every section must be stable after rounding (Jury: |a2| < 1 and |a1| < 1 + a2, exactly on
+    the doubles; |a1| < 1 for a first-order one), and its coefficients finite with b0 != 0."""
+    unstable = "its coefficients, rounded to doubles, put a pole on or outside the unit circle"
+    try:
+        sections = sections_of()
+    except ArithmeticError as exc:
+        # The only division that can fail is the DC gain (b0 + b1 + b2) / (1 + a1 + a2) of the
+        # rounded section: 1 + a1 + a2 = 0 is a pole at z = 1.
+        return f"{unstable} (the exact design divides by zero: {type(exc).__name__})"
+    for q in sections:
+        values = (q.b0, q.b1, q.b2, q.a1, q.a2, q.gain)
+        if not all(math.isfinite(v) for v in values):
+            return "a coefficient is not finite"
+        if q.b0 == 0.0:
+            return "the coefficient b0 underflows to 0 in double precision"
+        a1, a2 = Fraction(q.a1), Fraction(q.a2)
+        stable = abs(a1) < 1 if q.order == 1 else abs(a2) < 1 and abs(a1) < 1 + a2
+        if not stable:
+            return unstable
+    return None
+
+
+def _filter_constants(kind: str):
+    """The ``constants`` rule of a Butterworth low-/high-/band-pass signal."""
+    def check(p: dict, rate: float) -> tuple[str, str] | None:
+        order = p["order"]
+        if kind == "bandpass":
+            key, cutoffs = "band", p["band"]
+            design = lambda: (butterworth("high", order, cutoffs[0], rate)      # noqa: E731
+                              + butterworth("low", order, cutoffs[1], rate))
+        else:
+            key, cutoffs = "cutoff", (p["cutoff"],)
+            design = lambda: butterworth(kind[:-4], order, cutoffs[0], rate)    # noqa: E731
+        problem = design_problem(design)
+        if problem is None:
+            return None
+        at = " and ".join(hz(f) for f in cutoffs)
+        return key, (f"an order-{order} Butterworth {kind} at {at} sampled at {hz(rate)} cannot "
+                     f"be generated: {problem}; move the cutoff away from 0 Hz and from the "
+                     "Nyquist frequency (or lower the order)")
+    return check
+
+
 def filter_steps(self: str, src: str, sections: list[Biquad]) -> Steps:
     """Transposed direct form II, section after section. On the first sample each section's
     state is the steady state for a constant input equal to its first input u: y = gain * u,
@@ -206,17 +275,20 @@ FILTER_DOC = ("Bilinear transform with prewarping (K = tan(pi cutoff / sample_ra
               "and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - "
               "a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the "
               "first sample each section starts in the steady state for a constant input equal "
-              "to its first input (so a constant signal passes with no start-up transient).")
+              "to its first input (so a constant signal passes with no start-up transient). "
+              + RESTART_DOC)
 
 
 @signal("lowpass", "Butterworth low-pass filter of the given order and cutoff. " + FILTER_DOC,
-        params={"cutoff": CUTOFF, "order": ORDER}, uses_rate=True)
+        params={"cutoff": CUTOFF, "order": ORDER}, uses_rate=True,
+        constants=_filter_constants("lowpass"))
 def s_lowpass(self, src, cutoff, order, sample_rate):
     return filter_steps(self, src, butterworth("low", order, cutoff, sample_rate))
 
 
 @signal("highpass", "Butterworth high-pass filter of the given order and cutoff. " + FILTER_DOC,
-        params={"cutoff": CUTOFF, "order": ORDER}, uses_rate=True)
+        params={"cutoff": CUTOFF, "order": ORDER}, uses_rate=True,
+        constants=_filter_constants("highpass"))
 def s_highpass(self, src, cutoff, order, sample_rate):
     return filter_steps(self, src, butterworth("high", order, cutoff, sample_rate))
 
@@ -230,7 +302,7 @@ def _band_check(v) -> str | None:
         "scipy's band-pass transform, whose sections differ). " + FILTER_DOC,
         params={"band": Param("range", check=_band_check, rate_check=below_nyquist,
                               doc="[low, high] cutoffs in Hz, 0 < low < high < sample_rate_hz / 2"),
-                "order": ORDER}, uses_rate=True)
+                "order": ORDER}, uses_rate=True, constants=_filter_constants("bandpass"))
 def s_bandpass(self, src, band, order, sample_rate):
     sections = butterworth("high", order, band[0], sample_rate)
     sections += butterworth("low", order, band[1], sample_rate)

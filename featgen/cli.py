@@ -1,10 +1,13 @@
 """The featgen command line: build, check, featurize, parity."""
 from __future__ import annotations
 
+import errno
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import click
@@ -15,11 +18,13 @@ from rich.progress import Progress
 from rich.table import Table
 
 from codegen import __version__
-from codegen.build import generate, stale_files, write_tree
+from codegen.build import generate, stale_files, target_problem, write_tree
 from featurespec import SpecError, load_spec
+from featurespec.errors import OutputError
 
 from .cluster_cli import CLUSTER_HELP
 from .data import DataError, read_recordings, write_features
+from .safe_io import check_output_file, check_output_folder, write_text_atomic
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -44,11 +49,127 @@ def _fail(message: str, status: int = 2) -> None:
     sys.exit(status)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_CODES = """Exit codes: 0 success; 1 a real parity mismatch or a stale `featgen check`;
+2 a usage, spec, data or output-path error (nothing is written); 3 an internal error (one line;
+the traceback with --debug or FEATGEN_DEBUG=1); 130 interrupted (SIGINT, Ctrl-C); 143
+terminated (SIGTERM). Outputs are written beside their final path and renamed into place: a
+killed run leaves the previous output or none. No command deletes what featgen did not write
+(README: Safety)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread (like KeyboardInterrupt for SIGINT) so every output's
+    cleanup runs: its temporary sibling is removed and the previous output stays."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+_state = {"debug": False}
+
+
+class FeatgenGroup(click.Group):
+    """The featgen group with one exit-code policy for every command (EXIT_CODES)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:         # a library caller handles exceptions itself
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        _state["debug"] = os.environ.get("FEATGEN_DEBUG", "") not in ("", "0")
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+        try:
+            status = _exit_status(lambda: super(FeatgenGroup, self).main(
+                args, prog_name, complete_var, standalone_mode=False, **extra))
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
+        sys.exit(status)
+
+
+def _exit_status(invoke) -> int:
+    """Run ``invoke`` (click's main without its own error handling); map what it raises to
+    an exit status and a one-line message (EXIT_CODES)."""
+    from .train import TrainError
+
+    try:
+        result = invoke()
+        return result if isinstance(result, int) else 0
+    except SystemExit:
+        raise                           # a command's own verdict (_fail, parity mismatch)
+    except (KeyboardInterrupt, click.exceptions.Abort):     # click turns SIGINT into Abort
+        errors.print("interrupted", soft_wrap=True)
+        return 130
+    except Terminated:
+        errors.print("terminated (SIGTERM)", soft_wrap=True)
+        return 143
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except SpecError as exc:
+        errors.print(f"[bold red]error:[/] invalid spec\n{escape(str(exc))}", soft_wrap=True)
+        return 2
+    except (DataError, TrainError, OutputError) as exc:
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        return 2
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:    # `featgen vocabulary | head`: the reader left
+            try:                        # (no second error when Python flushes stdout at exit)
+                with open(os.devnull, "w") as null:
+                    os.dup2(null.fileno(), sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
+            return 141
+        where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+        errors.print(f"[bold red]error:[/] {escape(where + ': ' if where else '')}"
+                     f"{escape(exc.strerror or str(exc))}", soft_wrap=True)
+        if _state["debug"]:
+            errors.print_exception()
+        return 2
+    except Exception as exc:
+        if _state["debug"]:
+            errors.print_exception()
+        message = " ".join(str(exc).split())[:300]
+        errors.print(f"[bold red]internal error:[/] {escape(type(exc).__name__)}"
+                     f"{escape(': ' + message if message else '')} (a featgen bug; "
+                     "--debug or FEATGEN_DEBUG=1 shows the traceback)", soft_wrap=True)
+        return 3
+
+
+def _set_debug(ctx, param, value) -> None:
+    if value:
+        _state["debug"] = True
+
+
+@click.group(cls=FeatgenGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="featgen")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+              help="On an internal error, print the traceback (also: FEATGEN_DEBUG=1).")
 def main() -> None:
     """featgen: one YAML feature spec -> numpy (training), C99 (Android) and Swift (iOS),
     bit-identical by construction and proven by the parity harness."""
+
+
+def _protected(parsed, spec_path: str) -> tuple:
+    """What `featgen build` must never replace (nor write inside, for the last two)."""
+    import codegen
+    import featurespec
+    protect = [("the spec", Path(spec_path), False), ("the current folder", Path.cwd(), False)]
+    if parsed.model is not None:
+        protect.append(("the model directory", Path(parsed.model.directory), True))
+    sources = Path(codegen.__file__).resolve().parent.parent
+    for package in (Path(codegen.__file__).parent, Path(featurespec.__file__).parent,
+                    Path(__file__).parent, sources / "templates", sources / "parity_tests"):
+        if package.is_dir():
+            protect.append(("featgen's own sources", package, True))
+    return tuple(protect)
+
+
+def _check_tree_target(target: Path) -> None:
+    problem = target_problem(target)
+    if problem:
+        raise OutputError(problem)
 
 
 @main.command()
@@ -59,12 +180,16 @@ def main() -> None:
               help="With a model: the detector computes every feature (a debugging or logging "
                    "build) instead of only those the model reads.")
 def build(spec: str, output: str, all_features: bool) -> None:
-    """Generate code for SPEC into OUTPUT/<spec name>/ (deterministic, written atomically)."""
+    """Generate code for SPEC into OUTPUT/<spec name>/ (deterministic, written atomically).
+    Only OUTPUT/<spec name>/ is written, and it is replaced only when it is absent, empty or a
+    tree featgen generated (its manifest.json lists every file in it)."""
     parsed, files = _load(spec, prune=not all_features)
     target = Path(output) / parsed.name
-    write_tree(files, target)
+    _check_tree_target(target)
+    check_output_folder(target.parent, f"-o {output}", create=True)
+    write_tree(files, target, protect=_protected(parsed, spec))
     console.print(f"wrote {len(files)} files to {target}/ ({len(parsed.feature_names)} features, "
-                  f"spec {parsed.spec_hash[:12]})")
+                  f"spec {parsed.spec_hash[:12]})", markup=False)
     if parsed.model is not None:
         from .model_cli import model_summary
         console.print(model_summary(files), soft_wrap=True)
@@ -81,11 +206,12 @@ def check(spec: str, output: str, all_features: bool) -> None:
     """Fail (exit 1) when OUTPUT/<spec name>/ is not exactly what SPEC generates."""
     parsed, files = _load(spec, prune=not all_features)
     target = Path(output) / parsed.name
+    _check_tree_target(target)
     problems = stale_files(files, target)
     if problems:
         _fail(f"{target}/ is stale; run `featgen build {spec} -o {output}`:\n  "
               + "\n  ".join(problems), status=1)
-    console.print(f"{target}/ is up to date ({len(files)} files)")
+    console.print(f"{target}/ is up to date ({len(files)} files)", markup=False)
 
 
 @main.command()
@@ -135,15 +261,17 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
     write_features(Path(output), parsed.feature_names, tables)
     rows = sum(x.shape[0] for x, _ in tables.values())
     console.print(f"wrote {rows} vectors x {len(parsed.feature_names)} features from "
-                  f"{len(tables)} recording(s) to {output}")
+                  f"{len(tables)} recording(s) to {output}", markup=False)
 
 
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--data", "data", multiple=True, type=click.Path(dir_okay=False),
               help="Recordings (.csv/.npz); default: seeded synthetic streams with edge cases.")
-@click.option("--samples", default=12_000, show_default=True, help="Samples per synthetic stream.")
-@click.option("--streams", default=3, show_default=True, help="Number of synthetic streams.")
+@click.option("--samples", default=12_000, show_default=True, type=click.IntRange(min=1),
+              help="Samples per synthetic stream.")
+@click.option("--streams", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Number of synthetic streams.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the report as JSON.")
 @click.option("--all-features", is_flag=True, help="List every feature, not only the worst ones.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False),
@@ -155,6 +283,9 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
     from parity_tests import harness
     from parity_tests.recordings import parity_recordings
 
+    for option, path in (("--json", json_path), ("--html", html_path)):
+        if path:                        # before the run, not after minutes of it
+            check_output_file(path, option)
     parsed, files = _load(spec)
     try:
         recordings = (read_recordings([Path(d) for d in data], parsed.inputs) if data
@@ -209,7 +340,7 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
                   "targets": [c.to_json() for c in comparisons]}
         if predictions is not None:
             report["predictions"] = predictions
-        Path(json_path).write_text(json.dumps(report, indent=2) + "\n")
+        write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")
     if html_path:
         from .report import write_report
         source = (", ".join(Path(d).name for d in data) if data else
@@ -220,7 +351,7 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
                          predictions, None if swiftc is not None else
                          "no swiftc on PATH or in /opt/swift/usr/bin", source,
                          synthetic=not data)
-        console.print(f"wrote the HTML report to {html_path}", soft_wrap=True)
+        console.print(f"wrote the HTML report to {html_path}", soft_wrap=True, markup=False)
     if not all(c.identical for c in comparisons) or (predictions and not predictions["identical"]):
         sys.exit(1)
     if swiftc is None:
@@ -244,8 +375,9 @@ def schema(output: str | None) -> None:
     from featurespec.json_schema import schema_text
 
     if output:
-        Path(output).write_text(schema_text())
-        console.print(f"wrote the spec's JSON Schema to {output}")
+        check_output_file(output, "-o")
+        write_text_atomic(output, schema_text())
+        console.print(f"wrote the spec's JSON Schema to {output}", markup=False)
     else:
         click.echo(schema_text(), nl=False)
 
@@ -323,11 +455,12 @@ def _print_report(spec, recordings, comparisons, all_features: bool) -> None:
         console.print(f"{c.target}: {c.vectors} vectors; {exact}/{len(c.stats)} features "
                       f"bit-identical; worst feature {w.name} ({w.max_ulp} ULP): {verdict}",
                       markup=True)
-        for p in c.problems:
-            console.print(f"  {p}")
+        for p in c.problems:        # they name recordings: user text, never markup
+            console.print(f"  {p}", markup=False)
         for s in c.stats:
             if s.mismatches:
-                console.print(f"  {s.name}: {s.mismatches} mismatches; first: {s.first}")
+                console.print(f"  {s.name}: {s.mismatches} mismatches; first: {s.first}",
+                              markup=False)
 
 
 def _ulp_cell(stat) -> str:

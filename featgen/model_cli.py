@@ -72,12 +72,18 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
     """Featurise labelled recordings in DATA with SPEC's generated numpy code, train XGBoost
     (train/test split by group, never by window), write the model directory and print metrics."""
     from featurespec import SpecError, load_spec
+    from featurespec.errors import OutputError
 
     from .data import read_labeled
     from .parquet_io import local_files
-    from .train import Params, TrainError, summary_lines, train
+    from .safe_io import check_output_folder
+    from .train import Params, TrainError, model_output_problem, summary_lines, train
 
     cli = _cli()
+    problem = model_output_problem(Path(output))     # before featurising and training
+    if problem:
+        raise OutputError(problem)
+    check_output_folder(Path(output).parent, f"-o {output}", create=True)
     try:
         parsed = load_spec(spec)
     except SpecError as exc:
@@ -91,7 +97,7 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
         for line in summary_lines(metrics) + comparison_lines(metrics):
             cli.console.print(line, soft_wrap=True, markup=False)
         cli.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
-                          soft_wrap=True)
+                          soft_wrap=True, markup=False)
         return
     if compare_local:
         cli._fail("--compare-local compares a --cluster model with the single-machine one; "
@@ -114,7 +120,7 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
     for line in summary_lines(metrics):
         cli.console.print(line, soft_wrap=True)
     cli.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
-                      soft_wrap=True)
+                      soft_wrap=True, markup=False)
 
 
 def _features_only(spec) -> dict:
@@ -143,8 +149,11 @@ def proximity_command(spec, data, ulps, json_path, top) -> None:
     from parity_tests.harness import load_numpy_module
 
     from .data import read_recordings
+    from .safe_io import check_output_file
 
     cli = _cli()
+    if json_path:
+        check_output_file(json_path, "--json")
     parsed, files = cli._load(spec)
     if parsed.model is None:
         cli._fail(f"{spec} has no model: block; proximity needs a model's thresholds")
@@ -170,8 +179,9 @@ def proximity_command(spec, data, ulps, json_path, top) -> None:
                       f"one, over {len(rows)} split features x {X.shape[0]} vectors",
                       soft_wrap=True)
     if json_path:
-        Path(json_path).write_text(json.dumps({"k": ulps, "vectors": int(X.shape[0]),
-                                               "features": rows}, indent=2) + "\n")
+        from .safe_io import write_text_atomic
+        write_text_atomic(json_path, json.dumps({"k": ulps, "vectors": int(X.shape[0]),
+                                                 "features": rows}, indent=2) + "\n")
 
 
 def model_parity(spec, files: dict, module, recordings: dict) -> dict:

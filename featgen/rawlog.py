@@ -299,8 +299,11 @@ def register(main) -> None:
         """Resample a raw sensor LOG (t_ns|t_s, sensor, x, y, z) to SPEC's fixed rate with the
         rule of its sensors: block, exactly as the phones' adapters do."""
         from . import cli
-        from .safe_io import write_text_atomic
+        from .safe_io import check_output_file, write_text_atomic
 
+        check_output_file(output, "-o")     # before any work (OutputError: exit 2)
+        if Path(output).resolve() in (Path(spec).resolve(), Path(log).resolve()):
+            cli._fail(f"-o {output} is an input of this command; choose another file")
         parsed, files = cli._load(spec, features_only=True)
         if parsed.sensors is None:
             cli._fail(f"{spec}: the spec has no sensors: block (docs/sensors.md)")
@@ -313,4 +316,5 @@ def register(main) -> None:
         write_text_atomic(output, resample_csv(parsed.inputs, r))
         for line in session_report(raw, r, [s.name for s in parsed.sensors.sources]):
             cli.console.print(line, soft_wrap=True, markup=False)
-        cli.console.print(f"wrote {len(r.t_ns)} samples to {output}", soft_wrap=True)
+        cli.console.print(f"wrote {len(r.t_ns)} samples to {output}", soft_wrap=True,
+                          markup=False)

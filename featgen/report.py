@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from codegen import escape
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "report"
 PROXIMITY_K = 4          # float32 ULPs: "near" a threshold (the `featgen proximity` default)
 LANES = ("XGBoost on numpy (reference)", "C detector", "Swift detector", "Core ML evaluator")
@@ -324,7 +326,7 @@ def timeline_plot(trace: Trace, decision, window: tuple[float, float] | None = N
         lanes.set_xlim(*window)
     else:
         lanes.set_xlim(0, trace.duration)
-    title = f"{trace.label}: positive vectors (bars) and events (▼)"
+    title = f"{escape.plot_text(trace.label)}: positive vectors (bars) and events (▼)"
     top.set_title(title if window is None else f"{title}, {window[0]:.1f}–{window[1]:.1f} s",
                   loc="left")
     return _png(fig)
@@ -456,5 +458,7 @@ def build_report(spec, files: dict, module, recordings: dict, comparisons, predi
 
 
 def write_report(path: Path, *args, **kwargs) -> None:
-    Path(path).write_text(build_report(*args, **kwargs), encoding="utf-8")
+    """Build the report, then write it atomically (a killed run leaves no half page)."""
+    from .safe_io import write_text_atomic
+    write_text_atomic(path, build_report(*args, **kwargs))
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
-import tempfile
+import stat
 from collections.abc import Iterator
 from pathlib import Path
+
+from featurespec.errors import OutputError
 
 TMP_MARK = ".featgen-tmp-"
 
@@ -31,10 +34,10 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _sibling(path: Path, tag: str = "") -> Path:
+    """A fresh hidden name beside ``path``, chosen BEFORE anything is created: a signal that
+    lands just after the creation still finds the name in the cleanup (mkstemp's would not)."""
+    return path.with_name(f".{path.name}{TMP_MARK}{tag}{os.getpid()}-{secrets.token_hex(4)}")
 
 
 @contextlib.contextmanager
@@ -44,18 +47,20 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb", encoding: str | None 
     it to ``path`` (mode 0666 & ~umask, like a plain ``open``); on any exception remove it."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TMP_MARK}", dir=directory)
+    tmp = _sibling(path)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)     # umask applies
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
         _fsync_dir(directory)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:   # ENOSPC on write(): say where
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 
@@ -77,23 +82,25 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     ``path`` is untouched. Directories are 0777 & ~umask, like ``mkdir``."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}{TMP_MARK}", dir=directory))
+    staging, old = _sibling(path), None
     try:
-        os.chmod(staging, 0o777 & ~_umask())
+        os.mkdir(staging, 0o777)        # the umask applies
         yield staging
         _fsync_tree(staging)
-        old = None
-        if path.exists() or path.is_symlink():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}{TMP_MARK}old-", dir=directory))
-            old.rmdir()
+        if os.path.lexists(path):
+            old = _sibling(path, "old-")
             os.replace(path, old)
         os.replace(staging, path)
         _fsync_dir(directory)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
+        if old is not None and not os.path.lexists(path) and os.path.lexists(old):
+            os.replace(old, path)       # interrupted between the two renames: put it back
+            old = None
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _fsync_tree(root: Path) -> None:
@@ -106,3 +113,45 @@ def _fsync_tree(root: Path) -> None:
                 finally:
                     os.close(fd)
         _fsync_dir(Path(dirpath))
+
+
+def check_output_file(path: str | os.PathLike, what: str = "output") -> Path:
+    """Refuse, before any work, a file output that cannot be written atomically: a link (the
+    rename would replace the link, not its target), a folder, a device or FIFO (/dev/full,
+    /dev/stdout), a missing or unwritable folder. OutputError names the path; returns it."""
+    path = Path(path)
+    if path.is_symlink():
+        raise OutputError(f"{what} {path} is a symbolic link (to {os.readlink(path)}); featgen "
+                          "writes a new file and renames it over the path, which would replace "
+                          "the link: give the real path")
+    if path.exists() and not path.is_file():
+        mode = path.stat().st_mode
+        kind = ("a folder" if stat.S_ISDIR(mode) else "a device" if stat.S_ISCHR(mode)
+                or stat.S_ISBLK(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a socket"
+                if stat.S_ISSOCK(mode) else "not a regular file")
+        raise OutputError(f"{what} {path} is {kind}; featgen writes regular files only")
+    check_output_folder(path.parent if str(path.parent) else Path("."), f"{what} {path}")
+    return path
+
+
+def check_output_folder(folder: str | os.PathLike, what: str, create: bool = False) -> None:
+    """Refuse a folder an output cannot be written in: missing (unless ``create``: then its
+    nearest existing ancestor must be a writable folder), a file, or not writable (probed by
+    creating and removing a temporary file, which also catches read-only file systems)."""
+    folder = Path(folder)
+    probe = folder
+    if create:
+        while not os.path.lexists(probe) and probe != probe.parent:
+            probe = probe.parent
+    if not probe.exists():
+        raise OutputError(f"{what}: the folder {folder} does not exist")
+    if not probe.is_dir():
+        raise OutputError(f"{what}: {probe} is not a folder")
+    tmp = _sibling(probe / "featgen-probe")
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        raise OutputError(f"{what}: cannot write in {probe} ({exc.strerror})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)

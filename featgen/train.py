@@ -10,9 +10,11 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -139,10 +141,9 @@ def xgb_params_of(params: Params, n_class: int) -> dict:
 
 
 def save_model(spec: Spec, booster, out: Path, params: Params):
-    """Write OUT/model.json; (its bytes, the forest read back, the resolved decision rule)."""
-    out.mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(out / MODEL_FILE))
-    raw = (out / MODEL_FILE).read_bytes()
+    """OUT/model.json's bytes (the bytes ``booster.save_model`` writes; written with the rest
+    by ``write_meta``), the forest read back, the resolved decision rule."""
+    raw = bytes(booster.save_raw(raw_format="json"))
     decision_def = spec.decision or DecisionDef()
     if params.objective != "binary:logistic" and spec.decision is not None:
         decision_def = dataclasses.replace(decision_def, locs=())
@@ -188,8 +189,79 @@ def write_meta(spec: Spec, out: Path, params: Params, xgb_params: dict, raw: byt
         "base_margin": [fp32.hex32(v) for v in forest.base_margin],
         "feature_names": list(spec.feature_names),
     }
-    (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-    (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+    write_model_directory(out, {MODEL_FILE: raw,
+                                META_FILE: (json.dumps(meta, indent=2) + "\n").encode(),
+                                METRICS_FILE: (json.dumps(metrics, indent=2) + "\n").encode()})
+
+
+def model_output_problem(out: Path) -> str | None:
+    """Why ``featgen train -o OUT`` may not replace OUT, or None: it may when OUT is absent,
+    empty, or a featgen model directory (its featgen_model.json says so). Checked before
+    training and again before writing."""
+    from codegen.build import target_problem
+
+    out = Path(out)
+    problem = target_problem(out)
+    if problem or not out.is_dir():
+        return problem
+    entries = sorted(p.name for p in out.iterdir())
+    if not entries:
+        return None
+    try:
+        ours = json.loads((out / META_FILE).read_text(encoding="utf-8")).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    if not ours:
+        return (f"refusing to replace {out}/: it is not a featgen model directory (no valid "
+                f"{META_FILE}) and holds {out / entries[0]}; give a new or empty folder")
+    return None
+
+
+def write_model_directory(out: Path, files: dict[str, bytes]) -> list[str]:
+    """Replace model directory OUT as a whole (write beside it, fsync, rename): a killed run
+    leaves the old model directory or the new one, never a new model.json beside old metadata.
+    Files featgen did not write there (an evaluation.json, notes) are kept, hard-linked into
+    the new directory (nothing copied, nothing lost). Returns the kept names."""
+    import shutil
+
+    from featurespec.errors import OutputError
+
+    from .safe_io import atomic_directory, write_bytes_atomic
+
+    out = Path(out)
+    problem = model_output_problem(out)
+    if problem:
+        raise OutputError(problem)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    kept = sorted(p.name for p in out.iterdir() if p.name not in files) if out.is_dir() else []
+
+    def link(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    try:
+        with atomic_directory(out) as staging:
+            for name, data in files.items():
+                (staging / name).write_bytes(data)
+            for name in kept:
+                src = out / name
+                if src.is_symlink():
+                    os.symlink(os.readlink(src), staging / name)
+                elif src.is_dir():
+                    shutil.copytree(src, staging / name, symlinks=True, copy_function=link)
+                else:
+                    link(src, staging / name)
+    except OSError as exc:
+        if exc.errno not in (errno.EBUSY, errno.EXDEV) or not out.is_dir():
+            raise
+        # OUT is a mount point (SageMaker's /opt/ml/model may be): it cannot be renamed, so
+        # each file is replaced atomically, model.json last; a run killed in between leaves
+        # a directory featgen build refuses (model_sha256), never one it ships
+        for name in sorted(files, key=lambda n: n == MODEL_FILE):
+            write_bytes_atomic(out / name, files[name])
+    return kept
 
 
 # ---------------------------------------------------------------- metrics

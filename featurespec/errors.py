@@ -96,3 +96,9 @@ def char_name(c: str) -> str:
     """``'а' (U+0430 CYRILLIC SMALL LETTER A)``: makes look-alike characters visible."""
     name = unicodedata.name(c, "")
     return f"{c!r} (U+{ord(c):04X}{' ' + name if name else ''})"
+
+
+class OutputError(ValueError):
+    """An output path featgen will not write (something in the way, a folder that does not
+    exist, or a folder whose replacement would destroy what featgen did not write). Raised
+    before anything is written; the CLI exits 2 with the message."""

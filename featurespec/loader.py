@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -70,15 +71,20 @@ def path_text(path: DocPath) -> str:
 
 
 def load_spec_document(path: str | os.PathLike) -> Document:
-    """Read and parse a spec file; the size limit applies before anything is parsed."""
+    """Read and parse a spec file; the file type and size limit apply before anything is read.
+
+    Only a regular file (or a symlink to one) is a spec: a FIFO would block the read forever, a
+    device could stream without end, a directory is a mistake. The type is checked on the path
+    and again on the opened descriptor (opened non-blocking, so a FIFO swapped in between does
+    not hang either)."""
     name = os.fspath(path)
     start = Location(name, 1, 1, "")
     try:
-        size = os.stat(name).st_size
-        if size > MAX_SPEC_BYTES:
-            raise SpecError([Problem.at(start, too_big(size))])
-        with open(name, "rb") as f:
-            raw = f.read(MAX_SPEC_BYTES + 1)    # the file may grow, or be a device
+        _check_regular(os.stat(name), start)
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with open(fd, "rb") as f:
+            _check_regular(os.fstat(fd), start)
+            raw = f.read(MAX_SPEC_BYTES + 1)    # the file may grow while it is read
     except OSError as exc:
         raise SpecError([Problem.at(start, f"cannot read the spec: {exc.strerror or exc}")])
     if len(raw) > MAX_SPEC_BYTES:
@@ -91,6 +97,22 @@ def load_spec_document(path: str | os.PathLike) -> Document:
         raise SpecError([Problem(name, line, column, "",
                                  f"the spec is not valid UTF-8 (byte 0x{bad:02x})")])
     return parse_document(text, name)
+
+
+_FILE_TYPES = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+               (stat.S_ISSOCK, "a socket"))
+
+
+def _check_regular(info: os.stat_result, start: Location) -> None:
+    """SpecError unless ``info`` is a regular file of at most MAX_SPEC_BYTES."""
+    if not stat.S_ISREG(info.st_mode):
+        what = next((text for test, text in _FILE_TYPES if test(info.st_mode)),
+                    "not a regular file")
+        raise SpecError([Problem.at(start, f"the spec is {what}, not a regular file; give the "
+                                           "path of a YAML file")])
+    if info.st_size > MAX_SPEC_BYTES:
+        raise SpecError([Problem.at(start, too_big(info.st_size))])
 
 
 def too_big(size: int) -> str:

@@ -536,7 +536,18 @@ class _Validator:
                     ok = False
                 else:
                     params[key] = param.default
+        if ok and kind.constants is not None and self.rate is not None:
+            ok = self.constants_ok(kind.constants(params, float(self.rate)), entry, path)
         return params if ok else None
+
+    def constants_ok(self, problem: tuple[str, str] | None, entry: dict, path: DocPath) -> bool:
+        """Report a kind's ``constants`` problem (parameter, message) at that parameter (at the
+        entry when the parameter was left at its default)."""
+        if problem is None:
+            return True
+        key, message = problem
+        self.error(path + (key,) if key in entry else path, message)
+        return False
 
     def rate_ok(self, param, value: Any, path: DocPath) -> bool:
         """A parameter rule that needs the sample rate (e.g. a cutoff below Nyquist); skipped
@@ -879,6 +890,11 @@ class _Validator:
                     ok = False
                 else:
                     params[kind.name][key] = param.default
+        if ok:
+            for kind in kinds:
+                if kind.constants is not None and self.rate is not None:
+                    ok = self.constants_ok(kind.constants(params[kind.name], float(self.rate)),
+                                           entry, path) and ok
         return params if ok else None
 
     def check_length(self, kind: FeatureKind, params: dict, window: WindowDef,

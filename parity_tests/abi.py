@@ -306,13 +306,24 @@ def main() -> None:
             fc = features_comparison(build, files, spec.name, module, recordings, Path(tmp) / "f")
             dc = detector_comparison(build, files, spec.name, module, booster, bundle.forest,
                                      recordings, Path(tmp) / "d")
-        pct = lambda a, b: f"{100.0 * a / b:.0f} %" if b else "-"   # noqa: E731
-        print(f"| {build.label} | {build.abi} | {fc.worst.max_ulp if fc.identical else 'DIFFER'}"
-              f" ({fc.vectors:,} vectors) | {dc.worst_ulp if not dc.feature_mismatches else 'DIFFER'}"
-              f" | {pct(dc.margins_equal, dc.vectors)} of {dc.vectors:,} / "
-              f"{pct(dc.row_margins_equal, dc.rows)} / {pct(dc.batch_margins_equal, dc.rows)} of "
-              f"{dc.rows:,} | {pct(dc.decisions_equal, dc.vectors)}, "
-              f"{pct(dc.events_equal, dc.vectors)} ({dc.events} events) |", flush=True)
+        print(f"| {build.label} | {build.abi} | {_ulp_cell(fc)} ({fc.vectors:,} vectors) | "
+              f"{dc.worst_ulp} | {_pct(dc.margins_equal, dc.vectors)} of {dc.vectors:,} / "
+              f"{_pct(dc.row_margins_equal, dc.rows)} / {_pct(dc.batch_margins_equal, dc.rows)} "
+              f"of {dc.rows:,} | {_pct(dc.decisions_equal, dc.vectors)}, "
+              f"{_pct(dc.events_equal, dc.vectors)} ({dc.events} events) |", flush=True)
+
+
+def _ulp_cell(comparison: harness.Comparison) -> str:
+    if comparison.problems:
+        return "DIFFER: " + "; ".join(comparison.problems)
+    differing = [s for s in comparison.stats if s.mismatches]
+    if not differing:
+        return "0"
+    return f"{len(differing)} differ, worst {comparison.worst.max_ulp}"
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.0f} %" if whole else "-"
 
 
 if __name__ == "__main__":

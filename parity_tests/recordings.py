@@ -60,3 +60,19 @@ def parity_recordings(n_inputs: int, n: int = 12_000, count: int = 3,
     """The standard parity set: ``count`` recordings of ``n`` samples; the last has NaN/inf."""
     return {f"synthetic_{i}": edge_case_recording(n, n_inputs, seed + i, nonfinite=(i == count - 1))
             for i in range(count)}
+
+
+def overflow_recording(n: int, n_inputs: int, seed: int) -> np.ndarray:
+    """Motion with single finite samples so large that values derived from them overflow: all
+    inputs 2e154 (a magnitude of two or three of them squares to inf), one input 1e300, one
+    -1.7e308 (a filter's first coefficient products overflow inside its state slots), one 2e154
+    and then all inputs 1e300, at fifths of the recording (no NaN/inf in the samples: every one
+    is accepted)."""
+    x = imu_motion(n, n_inputs, np.random.default_rng(seed))
+    col = lambda k: k % n_inputs                                    # noqa: E731
+    x[n // 6, :] = 2e154
+    x[2 * n // 6, col(0)] = 1e300
+    x[3 * n // 6, col(1)] = -1.7e308
+    x[4 * n // 6, col(2)] = 2e154
+    x[5 * n // 6, :] = 1e300
+    return x

@@ -6,13 +6,13 @@ that the generated guards (pragmas + build flags) are what prevent it.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 
 import pytest
 
 from parity_tests import harness
+from parity_tests.conftest import require_tools
 from parity_tests.recordings import parity_recordings
 
 QEMU = shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64")
@@ -21,12 +21,7 @@ CLANG = shutil.which("clang-14") or shutil.which("clang")
 
 
 def _require(tool, what):
-    if tool is None:
-        message = (f"{what} not installed: aarch64 parity NOT checked "
-                   "(.ci/run installs gcc-aarch64-linux-gnu, qemu-user-static, clang-14)")
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_tools([] if tool else [what], "aarch64 parity")
 
 
 @pytest.fixture(scope="module")

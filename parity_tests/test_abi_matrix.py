@@ -8,7 +8,6 @@ mismatch they would have shipped.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -18,17 +17,12 @@ import pytest
 from codegen.trees.model_dir import load_bundle
 from parity_tests import abi
 from parity_tests import model_harness as mh
+from parity_tests.conftest import require_tools
 from parity_tests.recordings import parity_recordings
 
 
 def _require(build: abi.Build) -> None:
-    missing = build.missing()
-    if missing:
-        message = (f"{', '.join(missing)} not installed: {build.label} NOT checked (.ci/run "
-                   "installs the cross compilers, clang-14 and qemu-user-static)")
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_tools(build.missing(), build.label)
 
 
 @pytest.fixture(scope="module")
@@ -161,8 +155,7 @@ def test_the_emitted_cmake_builds_i686_only_because_of_its_sse_flags(example, tm
     """CMake for 32-bit x86 as a cross build: the emitted CMakeLists.txt builds the features,
     model and detector; the same file without its x86 block is refused by the guards."""
     _require(abi.X87_GCC)
-    if shutil.which("cmake") is None:
-        _require(abi.Build("cmake", "", (), (), ("cmake",)))
+    require_tools([] if shutil.which("cmake") else ["cmake"], "the emitted CMake for i686")
     spec, files, _ = example
     for variant in ("emitted", "without the x86 block"):
         src = tmp_path / variant.replace(" ", "_") / "c"

@@ -91,6 +91,32 @@ public class Driver {
             }
             return;
         }
+        if (args[0].equals("misuse")) {   // every line: what was tried -> the exception and message
+            @CLASS@ d = new @CLASS@();
+            Runnable[] tries = {
+                () -> d.push(new double[@CLASS@.INPUT_COUNT + 1]),
+                () -> d.push(new float[@CLASS@.INPUT_COUNT - 1]),
+                () -> d.push(new float[0]),
+                () -> d.features(new double[@CLASS@.FEATURE_COUNT + 1]),
+                () -> System.out.println("push -> " + d.push(new double[@CLASS@.INPUT_COUNT])),
+                () -> d.close(),
+                () -> d.push(new double[@CLASS@.INPUT_COUNT]),
+                () -> d.push(new float[@CLASS@.INPUT_COUNT]),
+                () -> d.features(new double[@CLASS@.FEATURE_COUNT]),
+                () -> d.getFeatures(),
+                () -> d.reset(),
+                () -> d.close(),
+            };
+            for (Runnable r : tries) {
+                try {
+                    r.run();
+                    System.out.println("ok");
+                } catch (RuntimeException e) {
+                    System.out.println(e.getClass().getSimpleName() + ": " + e.getMessage());
+                }
+            }
+            return;
+        }
         ByteBuffer in = ByteBuffer.wrap(Files.readAllBytes(Paths.get(args[1]))).order(ByteOrder.LITTLE_ENDIAN);
         int n = in.getInt(), k = in.getInt();
         boolean floats = in.getInt() == 1;
@@ -377,6 +403,36 @@ def test_kotlin_accepts_its_own_library(example_android):
     n_device = len(android.files_feature_names())     # the detector's vector: what the model reads
     assert said == [f"ACCEPTED {n_device}",
                     "SHORT SAMPLE REFUSED: a twist_and_go sample has 6 values, got 5"], said
+
+
+def test_kotlin_misuse_throws_clear_exceptions_and_never_crashes_the_jvm(example_android):
+    """Wrong-length DoubleArray/FloatArray samples and feature buffers, and every call after
+    close(): a Java exception with a clear message (checked in Kotlin, and again in the JNI
+    layer); close() twice is harmless."""
+    spec, _, _, android, library = example_android
+    n, f = len(spec.inputs), len(android.files_feature_names())
+    closed = "IllegalStateException: TwistAndGo is closed"
+    said = android.run(library, "misuse").strip().splitlines()
+    assert said == [
+        f"IllegalArgumentException: a twist_and_go sample has {n} values, got {n + 1}",
+        f"IllegalArgumentException: a twist_and_go sample has {n} values, got {n - 1}",
+        f"IllegalArgumentException: a twist_and_go sample has {n} values, got 0",
+        f"IllegalArgumentException: out must hold {f} values, got {f + 1}",
+        "push -> PENDING", "ok",
+        "ok",
+        closed, closed, closed, closed, closed,
+        "ok"], said
+
+
+def test_jni_turns_a_corrupt_native_stream_into_an_exception(example_android):
+    """A native stream whose init never ran (the C push returns _ERR_STATE): the JNI layer
+    checks the status and throws IllegalStateException instead of reporting a status."""
+    spec, _, _, android, _ = example_android
+    init = f"{spec.name}_detector_init(&stream->detector);"
+    library = android.build_library("no-init", {f"{spec.name}_jni.c": (init, "/* no init */")})
+    said = android.run(library, "misuse").strip().splitlines()
+    assert said[4:6] == ["IllegalStateException: twist_and_go: the native stream is not "
+                         "initialised or is corrupt (push returned _ERR_STATE)", "ok"], said
 
 
 @pytest.mark.parametrize("case", ["model feature order", "model", "spec"])

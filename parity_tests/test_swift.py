@@ -113,6 +113,42 @@ def test_shim_reinit_restarts_the_stream(example, example_swift):
     assert np.array_equal(ends_a, ends_b) and harness.same_bits(a, b).all()
 
 
+def test_huge_samples_restart_the_filters_as_in_numpy(example, example_swift, vocab, small):
+    """One huge but finite sample (2e154, 1e300, -1.7e308) overflows derived values; the
+    recursive signals restart on the next sample exactly as numpy's (and C's) do."""
+    from parity_tests.recordings import overflow_recording
+
+    spec, _, module = example
+    comparison = harness.compare_target(module, example_swift, {
+        f"overflow_{s}": overflow_recording(3_000, len(spec.inputs), seed=s) for s in (1, 2)})
+    assert comparison.identical, comparison.failure_message()
+    _, _, vmodule, vtarget = vocab
+    comparison = harness.compare_target(vmodule, vtarget,
+                                        {"overflow": overflow_recording(2_500, 3, seed=3)})
+    assert comparison.identical, comparison.failure_message()
+    smodule, starget = small
+    comparison = harness.compare_target(smodule, starget,
+                                        {"overflow": overflow_recording(3_000, 2, seed=4)})
+    assert comparison.identical, comparison.failure_message()
+
+
+def test_shim_push_misuse_returns_the_c_error_codes(example_swift):
+    """Through the C-ABI shim: NULL pointers give -3 (_ERR_NULL), a zero-filled state pushed
+    before init -2 (_ERR_STATE), as in C; no trap."""
+    runtime = example_swift.stream.__self__
+    ffi, lib, name = runtime.ffi, runtime.lib, runtime.name
+    push, init = getattr(lib, f"{name}_push"), getattr(lib, f"{name}_init")
+    sample = ffi.new(f"double[{runtime.n_inputs}]", [0.5] * runtime.n_inputs)
+    out = ffi.new(f"double[{runtime.n_features}]")
+    st = ffi.new(f"{name}_state *")
+    assert push(st, sample, out) == -2
+    init(st)
+    init(ffi.NULL)
+    assert [push(ffi.NULL, sample, out), push(st, ffi.NULL, out), push(st, sample, ffi.NULL)] \
+        == [-3, -3, -3]
+    assert push(st, sample, out) == 0
+
+
 # ---------------------------------------------------------------- the generated package
 
 
@@ -199,7 +235,7 @@ def test_swift_package_tests_pass(example, swiftc, capsys):
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-6000:]
     _no_warnings(output, package)
-    assert re.search(r"Executed 9 tests, with 0 failures", output), output[-3000:]
+    assert re.search(r"Executed 10 tests, with 0 failures", output), output[-3000:]
     _report(capsys, f"swift test (debug, incl. any build): {seconds:.1f} s; {_xctest_summary(output)}")
 
 
@@ -221,7 +257,7 @@ def test_release_build_time_and_release_tests(example, swiftc, capsys, tmp_path)
                                cwd=package)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-6000:]
-    assert re.search(r"Executed 9 tests, with 0 failures", output), output[-3000:]
+    assert re.search(r"Executed 10 tests, with 0 failures", output), output[-3000:]
     memory = re.search(r"testMemoryIsFlatOverManyPushes' passed \(([\d.]+) seconds\)", output)
     _report(capsys, f"swift test -c release (incl. test build): {test_seconds:.1f} s; "
                     f"{_xctest_summary(output)}; 10^6-push memory test "
@@ -345,6 +381,7 @@ table.withUnsafeBufferPointer { all in
             case .emitted: emitted += 1; checksum &+= target[i % Featuriser.featureCount].bitPattern
             case .rejected: rejected += 1
             case .pending: break
+            case .invalidArgument: fatalError("a sample of inputCount values was refused")
             }
         }
     }

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("spec_error_cases", Path(__file__).with_name("test_spec_errors.py"))
 _cases = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_cases)
-CASES = _cases.CASES
+CASES = _cases.CASES + _cases.CONSTANT_CASES
 LOCATED = re.compile(r"spec\.yaml:\d+:\d+: ")
 
 

@@ -184,3 +184,13 @@ def test_comment_edits_keep_the_model_valid(tmp_path):
 
     spec = _copy_example(tmp_path, lambda t: t.replace("# Twist and Go", "# Twist & Go!"))
     assert "coreml/TwistAndGoModel.mlmodel" in generate(load_spec(spec))
+
+
+def test_a_threshold_no_float32_margin_separates_is_located(tmp_path):
+    """p = 1e-300 is below every probability the float32 sigmoid gives: the margin threshold
+    would be -inf (every vector positive). A located error, not an assertion deep in fp32."""
+    spec = _copy_example(tmp_path, lambda t: t.replace("threshold: 0.8 ", "threshold: 1.0e-300"))
+    message = _build_error(spec)
+    assert message.startswith(f"{spec}:{_line_of(spec, 'threshold: 1.0e-300')}:14: "
+                               "decision.threshold: the threshold 1e-300 is below every "
+                               "probability the model's float32 sigmoid can give")

@@ -208,3 +208,13 @@ def test_train_on_raw_logs(setup):
                                        "--rounds", "3"])
     assert result.exit_code == 0, result.output
     assert (tmp / "model" / "model.json").is_file()
+
+
+def test_resample_refuses_to_overwrite_its_inputs_or_write_into_a_folder(setup):
+    tmp, spec_path, _, _, android, _ = setup
+    before = android.read_bytes()
+    for target in (android, spec_path, tmp):
+        result = CliRunner().invoke(main, ["resample", str(spec_path), str(android), "-o",
+                                           str(target), "--platform", "android"])
+        assert result.exit_code == 2, result.output
+    assert android.read_bytes() == before

@@ -473,6 +473,45 @@ CASES += [
          "<spec>:7:21: signals.gyro_y_d.atan2: 'atan2' reads 2 sources, got 1"),
 ]
 
+# ---- generation-time constants: finite and usable after every derived computation. Kept out
+# of CASES: tests/test_schema.py sorts every CASES entry into schema-checkable or SEMANTIC, and
+# these are all semantic (no JSON Schema can compute a filter design); test_hostile_specs.py
+# runs them through the CLI too.
+POLE = "its coefficients, rounded to doubles, put a pole on or outside the unit circle"
+MOVE = "move the cutoff away from 0 Hz and from the Nyquist frequency (or lower the order)"
+CONSTANT_CASES = [
+    case('cutoff_tiny', defect("{diff: gyro_y}", "{lowpass: gyro_y, cutoff: 1.0e-10}"),
+         "<spec>:7:39: signals.gyro_y_d.cutoff: an order-2 Butterworth lowpass at 1e-10 Hz "
+         f"sampled at 50 Hz cannot be generated: {POLE} (the exact design divides by zero: "
+         f"DivisionByZero); {MOVE}"),
+    case('highpass_tiny', defect("{diff: gyro_y}", "{highpass: gyro_y, cutoff: 1.0e-12, order: 3}"),
+         "<spec>:7:40: signals.gyro_y_d.cutoff: an order-3 Butterworth highpass at 1e-12 Hz "
+         f"sampled at 50 Hz cannot be generated: {POLE} (the exact design divides by zero: "
+         f"InvalidOperation); {MOVE}"),
+    case('cutoff_nyquist_rounding',
+         defect("{diff: gyro_y}", "{lowpass: gyro_y, cutoff: 24.9999999999999, order: 8}"),
+         "<spec>:7:39: signals.gyro_y_d.cutoff: an order-8 Butterworth lowpass at "
+         f"24.9999999999999 Hz sampled at 50 Hz cannot be generated: {POLE}; {MOVE}"),
+    case('band_tiny', defect("{diff: gyro_y}", "{bandpass: gyro_y, band: [1.0e-12, 3]}"),
+         "<spec>:7:38: signals.gyro_y_d.band: an order-2 Butterworth bandpass at 1e-12 Hz and "
+         f"3 Hz sampled at 50 Hz cannot be generated: {POLE}; {MOVE}"),
+    case('ema_tiny', defect("{diff: gyro_y}", "{ema: gyro_y, alpha: 1.0e-17}"),
+         "<spec>:7:34: signals.gyro_y_d.alpha: alpha 1e-17 is so small that 1 - alpha rounds "
+         "to 1 in double precision: the average would never follow its input; use alpha >= "
+         "1.2e-16"),
+    case('histogram_overflow', defect("range: [-8, 8]", "range: [-1.0e+308, 1.0e+308]"),
+         "<spec>:15:67: features[1].range: the bin edges of [-1e+308, 1e+308] are not finite: "
+         "high - low overflows a double; narrow the range"),
+    case('integral_rate', defect("sample_rate_hz: 50", "sample_rate_hz: 1.0e-310",
+                                 "0.5s", "1", "length: 100", "length: 10")
+         + "  - {compute: integral, of: acc_x, over: long}\n",
+         "<spec>:16:5: features[2]: the integral's step 0.5 / sample_rate_hz overflows a double "
+         "at 1e-310 Hz; use a larger sample rate"),
+    case('histogram_edges_repeat', defect("range: [-8, 8]", "range: [0, 5.0e-323]"),
+         "<spec>:15:67: features[1].range: 20 bins over [0.0, 5e-323] are narrower than a "
+         "double can tell apart (bin edges repeat); widen the range or use fewer bins"),
+]
+
 LOCATED = re.compile(r"<spec>:[1-9]\d*:[1-9]\d*: \S")
 
 
@@ -501,13 +540,13 @@ def parser(request, monkeypatch):
     return request.param
 
 
-@pytest.mark.parametrize("text, expected", CASES)
+@pytest.mark.parametrize("text, expected", CASES + CONSTANT_CASES)
 def test_malformed_spec(text: str, expected: str, parser: str):
     message = str(errors_of(text))
     assert expected in message
 
 
-@pytest.mark.parametrize("text, expected", CASES)
+@pytest.mark.parametrize("text, expected", CASES + CONSTANT_CASES)
 def test_every_message_is_one_located_line(text: str, expected: str):
     error = errors_of(text)
     lines = str(error).split("\n")
@@ -654,3 +693,248 @@ def test_hostile_file_name_is_escaped():
     error = errors_of("- x\n", filename="evil\nname.yaml")
     assert str(error).startswith("evil\\nname.yaml:1:1: ")
     assert "\n" not in str(error)
+
+
+def test_fifo_is_refused_before_reading(tmp_path):
+    """A FIFO as the spec used to block forever in open(); now refused at once, by type."""
+    import os
+    import threading
+
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)
+    outcome: list = []
+
+    def load():
+        try:
+            load_spec(fifo)
+        except SpecError as exc:
+            outcome.append(str(exc))
+
+    reader = threading.Thread(target=load, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():       # unblock the stuck reader before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert not reader.is_alive(), "load_spec blocked on a FIFO"
+    assert outcome == [f"{fifo}:1:1: the spec is a FIFO (named pipe), not a regular file; give "
+                       "the path of a YAML file"]
+
+
+@pytest.mark.parametrize("path, what", [("/dev/null", "a character device"),
+                                        ("/dev/zero", "a character device"),
+                                        (".", "a directory")])
+def test_non_regular_files_are_refused(path, what):
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(info.value) == (f"{path}:1:1: the spec is {what}, not a regular file; give the "
+                               "path of a YAML file")
+
+
+def test_a_symlink_to_a_spec_is_read(tmp_path):
+    (tmp_path / "real.yaml").write_text(BASE)
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "real.yaml")
+    assert load_spec(tmp_path / "link.yaml").name == "twist_and_go"
+
+
+def test_non_regular_spec_is_exit_2_in_the_cli(tmp_path):
+    import os
+
+    from click.testing import CliRunner
+
+    from featgen.cli import main
+
+    os.mkfifo(tmp_path / "spec.yaml")
+    result = CliRunner().invoke(main, ["build", str(tmp_path / "spec.yaml"), "-o",
+                                       str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "spec.yaml:1:1: the spec is a FIFO (named pipe)" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+# ---- every numeric parameter at the edges of the doubles: refused with a located message, or
+# generated with no non-finite constant the kind does not also emit for ordinary values
+
+EXTREMES = (1.7976931348623157e308, -1.7976931348623157e308, 1e300, -1e300, 1e-300, 5e-324,
+            -5e-324, 2.2250738585072014e-308, 0.0, 1e-10, 24.999999999999996, 1 - 2 ** -53)
+ORDINARY = {"threshold": 0.5, "q": 50.0, "range": (-1.0, 1.0), "band": (2.0, 5.0),
+            "cutoff": 3.0, "alpha": 0.5}
+CONSTANTS_SPEC = """\
+spec: featgen/v1
+name: edges
+sample_rate_hz: 50
+inputs: [a, b, c]
+{signals}windows:
+  w: {{length: 64, hop: 8}}
+features:
+  - {{compute: mean, of: a, over: w}}
+{feature}"""
+
+
+def _yaml_number(value: float) -> str:
+    return f"{value:.17e}"      # YAML 1.1 floats need a '.' and a signed exponent
+
+
+def _yaml_param(param, value) -> str:
+    if param.kind in ("int", "ints"):
+        return str(list(value) if isinstance(value, tuple) else value)
+    if param.kind == "range":
+        return "[" + ", ".join(_yaml_number(v) for v in value) + "]"
+    return _yaml_number(value)
+
+
+def _numeric_cases():
+    """(kind name, is signal, parameter, YAML of the other parameters, [values])."""
+    import random
+
+    from codegen.features import FEATURES
+    from codegen.signals import SIGNALS
+
+    rng = random.Random(15)
+    pairs = [(lo, hi) for lo in EXTREMES for hi in EXTREMES if lo < hi]
+    for is_signal, registry in ((True, SIGNALS), (False, FEATURES)):
+        for kind in registry.values():
+            numeric = {k: p for k, p in kind.params.items() if p.kind in ("number", "range")}
+            for key, param in numeric.items():
+                others = {k: ORDINARY.get(k, {"int": 4, "ints": (1,)}.get(p.kind))
+                          for k, p in kind.params.items()
+                          if k != key and (p.required or k in ORDINARY)}
+                if any(v is None for v in others.values()):
+                    raise AssertionError(f"{kind.name}: give ORDINARY a value for its "
+                                         "required parameters")
+                values = (list(EXTREMES) if param.kind == "number"
+                          else rng.sample(pairs, 12) + [(-1.7976931348623157e308,
+                                                         1.7976931348623157e308)])
+                yield kind, is_signal, key, param, others, [ORDINARY.get(key, 1.0)] + values
+
+
+def _constants_spec(kind, is_signal: bool, settings: dict) -> str:
+    extra = "".join(f", {k}: {_yaml_param(kind.params[k], v)}" for k, v in settings.items())
+    if is_signal:
+        sources = ", ".join("abc"[:kind.min_sources])
+        sources = f"[{sources}]" if kind.min_sources > 1 else sources
+        return CONSTANTS_SPEC.format(signals=f"signals:\n  s: {{{kind.name}: {sources}{extra}}}\n",
+                                     feature="  - {compute: std, of: s, over: w}\n")
+    of = "a" if kind.n_signals == 1 else "[[" + ", ".join("abc"[:kind.n_signals]) + "]]"
+    return CONSTANTS_SPEC.format(signals="", feature=f"  - {{compute: {kind.name}, of: {of}, "
+                                                     f"over: w{extra}}}\n")
+
+
+def _c_source(spec) -> str:
+    from codegen.backends import c as c_backend
+    from codegen.build import _common, _environment
+    from codegen.lowering import lower
+
+    program = lower(spec)
+    return _environment().get_template("c/source.c.j2").render(
+        header="", **_common(program), **c_backend.render_context(program, True))
+
+
+def _nonfinite_literals(c_text: str) -> int:
+    return len(re.findall(r"\b(?:NAN|INFINITY)\b", c_text))
+
+
+@pytest.mark.parametrize("kind, is_signal, key, param, others, values",
+                         [pytest.param(*c, id=f"{c[0].name}.{c[2]}") for c in _numeric_cases()])
+def test_extreme_parameters_never_give_nonfinite_constants(kind, is_signal, key, param, others,
+                                                           values):
+    ordinary, *extremes = values
+    baseline = _nonfinite_literals(_c_source(
+        load_spec_text(_constants_spec(kind, is_signal, dict(others, **{key: ordinary})))))
+    refused = 0
+    for value in extremes:
+        text = _constants_spec(kind, is_signal, dict(others, **{key: value}))
+        try:
+            spec = load_spec_text(text)
+        except SpecError as exc:
+            refused += 1
+            assert len(exc.problems) == 1 and LOCATED.match(str(exc)), str(exc)
+            continue
+        assert _nonfinite_literals(_c_source(spec)) <= baseline, (key, value)
+    assert refused < len(extremes) or param.kind == "range" or key in ("alpha", "cutoff", "q"), \
+        "every value refused: the sweep no longer reaches code generation"
+
+
+RATES = (5e-324, 1e-310, 1e-300, 1e-3, 100_000.0)
+
+
+def _every_kind_spec(kinds, rate: float) -> tuple[str, dict[int, str]]:
+    """One spec using each of ``kinds`` once (a signal kind as a signal read by a std feature),
+    required parameters ordinary, frequencies scaled with the rate; and {line: kind name}."""
+    scale = rate / 50
+    lines = ["spec: featgen/v1", "name: every", f"sample_rate_hz: {_yaml_number(rate)}",
+             "inputs: [a, b, c]", "signals:"]
+    features = ["features:"]
+    where: dict[int, str] = {}
+    for kind, is_signal in kinds:
+        settings = {k: ORDINARY.get(k, {"int": 4, "ints": (1,)}.get(p.kind))
+                    for k, p in kind.params.items() if p.required}
+        if "cutoff" in settings:
+            settings["cutoff"] = 3.0 * scale
+        if "band" in settings:
+            settings["band"] = (2.0 * scale, 5.0 * scale)
+        extra = "".join(f", {k}: {_yaml_param(kind.params[k], v)}" for k, v in settings.items())
+        if is_signal:
+            sources = ", ".join("abc"[:kind.min_sources])
+            sources = f"[{sources}]" if kind.min_sources > 1 else sources
+            lines.append(f"  s_{kind.name}: {{{kind.name}: {sources}{extra}}}")
+            where[len(lines)] = kind.name
+            features.append(f"  - {{compute: std, of: s_{kind.name}, over: w}}")
+        else:
+            of = "a" if kind.n_signals == 1 else "[[" + ", ".join("abc"[:kind.n_signals]) + "]]"
+            features.append(f"  - {{compute: {kind.name}, of: {of}, over: w{extra}}}")
+    first_feature = len(lines) + 3      # after windows: and its entry
+    for i, line in enumerate(features[1:]):
+        if "of: s_" not in line:
+            where[first_feature + 1 + i] = line.split("compute: ")[1].split(",")[0]
+    text = "\n".join(lines + ["windows:", "  w: {length: 64, hop: 8}"] + features) + "\n"
+    return text, where
+
+
+def test_extreme_sample_rates_never_give_nonfinite_constants():
+    """Every signal and feature kind at sample rates from the smallest subnormal to the maximum
+    (frequencies scaled along): a located error for the kinds that cannot be generated there,
+    and for the rest no non-finite constant beyond those at 50 Hz."""
+    from codegen.features import FEATURES
+    from codegen.signals import SIGNALS
+
+    kinds = [(k, True) for k in SIGNALS.values()] + [(k, False) for k in FEATURES.values()]
+    refused: dict[float, set[str]] = {}
+    for rate in RATES:
+        remaining = list(kinds)
+        while True:
+            text, where = _every_kind_spec(remaining, rate)
+            try:
+                spec = load_spec_text(text)
+            except SpecError as exc:
+                bad = set()
+                for problem in exc.problems:
+                    assert LOCATED.match(str(problem)) and problem.line in where, str(problem)
+                    bad.add(where[problem.line])
+                refused.setdefault(rate, set()).update(bad)
+                remaining = [(k, sig) for k, sig in remaining if k.name not in bad]
+                continue
+            baseline = _nonfinite_literals(_c_source(load_spec_text(
+                _every_kind_spec(remaining, 50.0)[0])))
+            assert _nonfinite_literals(_c_source(spec)) <= baseline, rate
+            break
+    assert len(kinds) > 40
+    assert refused[5e-324] >= {"lowpass", "integral"} and not refused.get(100_000.0)
+
+
+def test_a_failed_generation_time_computation_is_still_a_located_error(monkeypatch):
+    """The last line of defence: arithmetic that fails while lowering (a constants rule that
+    missed a case) is a SpecError located at the feature, not a traceback."""
+    from codegen import features
+    from codegen.build import generate
+
+    def overflow(b, x, **params):
+        raise OverflowError("integer division result too large for a float")
+
+    kind = features.FEATURES["std"]
+    monkeypatch.setitem(features.FEATURES, "std", FeatureKind(**{**kind.__dict__,
+                                                                 "build": overflow}))
+    with pytest.raises(SpecError) as info:
+        generate(load_spec_text(BASE))
+    assert str(info.value) == ("<spec>:12:21: features[0].compute[1]: the constants of this std "
+                               "feature cannot be computed in double precision (OverflowError: "
+                               "integer division result too large for a float)")

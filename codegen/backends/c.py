@@ -12,6 +12,18 @@ from ..sharing import share_program
 from .base import Emitter, hex_literal, used_functions, used_tables
 
 
+def state_magic(*parts: str) -> str:
+    """A 32-bit C literal that init stores in a state and push compares first: the leading
+    bits of sha256 over ``parts`` (what the state belongs to: kind, spec hash, generator
+    version, prefix, sizes), never 0. A zero-filled, garbage-filled or freed-and-reused state,
+    or one initialised by another spec's or version's init, fails the one comparison (a random
+    one passes with probability 2**-32)."""
+    import hashlib
+
+    digest = hashlib.sha256("\n".join(("featgen state",) + parts).encode()).hexdigest()
+    return f"0x{int(digest[:8], 16) or 1:08x}UL"
+
+
 def table_literal(value: float) -> str:
     """A table entry: exact (hex float, or ``1.0`` for integral values), without a comment."""
     text = hex_literal(value)
@@ -108,6 +120,7 @@ def render_context(program: Program, share: bool = True) -> dict:
         "name": s.name, "doc": s.doc,
         "first": signal_lines(emitter, s.name, s.first_steps, s.first),
         "later": signal_lines(emitter, s.name, s.later_steps, s.later),
+        "restart": None if s.restart is None else emitter.expr(s.restart),
     } for s in derived]
     windows = []
     shared = share_program(program) if share else {}
@@ -133,7 +146,10 @@ def render_context(program: Program, share: bool = True) -> dict:
     used_inputs = [(i, n) for i, n in enumerate(program.inputs) if n in read]
     bodies = program.all_code()
     plain = CEmitter()
-    return {"derived": signals, "windows": windows, "used_inputs": used_inputs,
+    from .. import __version__
+    magic = state_magic("features", program.spec.spec_hash, __version__, program.name,
+                        str(len(program.inputs)), str(program.n_features))
+    return {"derived": signals, "state_magic": magic, "windows": windows, "used_inputs": used_inputs,
             "state_slots": [(s.name, slot) for s in derived for slot in s.slots],
             "scratch_size": (max((s.scratch for s in shared.values()), default=0) if share
                              else program.scratch_size),

@@ -174,21 +174,39 @@ def scalar_loop(sig: SignalPlan) -> list[str]:
     """A recursive signal (ema, filters) as a scalar loop in Python floats, one statement per
     step in the order the C and Swift runtimes run them. The inputs are read once per sample
     into ``x_<name>`` and the outputs collected in a list: indexing a numpy array per sample
-    costs more than the arithmetic."""
+    costs more than the arithmetic.
+
+    The restart rule (``SignalPlan.restart``: a non-finite value restarts the signal on the
+    next sample as on the first) is the outer ``while``: the inner loop breaks after the
+    sample whose value is non-finite and the next pass starts at the sample after it with the
+    ``first`` steps. The test is one float subtraction and its truth value per sample."""
     name = f"s_{sig.name}"
     reads = sorted(ir_reads(sig) - {sig.name})
     scalar = NumpyEmitter(cur=lambda n: f"x_{n}" if n != sig.name else "y",
                           prev=lambda n: "y" if n == sig.name else f"c_{n}[t - 1]",
                           state=lambda s, slot: f"state_{slot}")
+    cond = sig.restart
+    # `v != 0.0` is exactly the truth value of the Python float v (NaN is true): one operation
+    # less per sample than the comparison.
+    is_ne_zero = (isinstance(cond, ir.Cmp) and cond.op == "!=" and _is_const(cond.b, 0.0))
+    restart = scalar.expr(cond.a) if is_ne_zero else scalar.expr(cond)
     lines = [f"c_{n} = s_{n}.tolist()" for n in reads]
-    lines += [f"y_{sig.name} = [0.0] * n_samples", "if n_samples:"]
-    lines += [f"    x_{n} = c_{n}[0]" for n in reads]
+    lines += [f"y_{sig.name} = [0.0] * n_samples", "t = 0",
+              "while t < n_samples:  # a pass per restart: the first sample, or one after a "
+              "non-finite value"]
+    lines += [f"    x_{n} = c_{n}[t]" for n in reads]
     lines += [f"    state_{slot} = {scalar.expr(e)}" for slot, e in sig.first_steps]
-    lines += [f"    y = {scalar.expr(sig.first)}", f"    y_{sig.name}[0] = y",
-              "    for t in range(1, n_samples):"]
-    lines += [f"        x_{n} = c_{n}[t]" for n in reads]
-    lines += [f"        state_{slot} = {scalar.expr(e)}" for slot, e in sig.later_steps]
-    lines += [f"        y = {scalar.expr(sig.later)}", f"        y_{sig.name}[t] = y"]
+    lines += [f"    y = {scalar.expr(sig.first)}", f"    y_{sig.name}[t] = y",
+              f"    if not {restart}:",
+              "        for t in range(t + 1, n_samples):"]
+    lines += [f"            x_{n} = c_{n}[t]" for n in reads]
+    lines += [f"            state_{slot} = {scalar.expr(e)}" for slot, e in sig.later_steps]
+    lines += [f"            y = {scalar.expr(sig.later)}", f"            y_{sig.name}[t] = y",
+              f"            if {restart}:",
+              "                break",
+              "        else:",
+              "            break  # the recording ended without a non-finite value",
+              "    t += 1"]
     return lines + [f"{name} = np.array(y_{sig.name}, dtype=np.float64)"]
 
 

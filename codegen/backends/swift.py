@@ -158,6 +158,7 @@ def render_context(program: Program, share: bool = True) -> dict:
         "name": s.name, "doc": s.doc,
         "first": signal_lines(emitter, s.name, s.first_steps, s.first, assign),
         "later": signal_lines(emitter, s.name, s.later_steps, s.later, assign),
+        "restart": None if s.restart is None else emitter.expr(s.restart),
     } for s in derived]
     windows = []
     for w in program.windows:

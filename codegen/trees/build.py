@@ -16,6 +16,8 @@ import hashlib
 
 from featurespec.schema import Spec
 
+from .. import escape
+from ..backends.c import state_magic
 from . import c_emit, coreml, decision as decisions, fp32, swift_emit, tl2cgen_emit
 from .model_dir import Bundle, feature_order_hash, load_bundle
 
@@ -40,6 +42,12 @@ def coreml_path(name: str) -> str:
     return f"coreml/{type_name(name)}Model.mlmodel"
 
 
+def model_line(model_sha256: str, path: str) -> str:
+    """The header line naming the model: ``path`` is the spec's ``model: path:``, user text,
+    so it goes through the comment rule (codegen/escape.py)."""
+    return escape.comment_line(f"Model sha256: {model_sha256} ({escape.comment(path)}/model.json)")
+
+
 def model_files(spec: Spec, program, device, env, header_lines: list[str], common: dict,
                 normalise) -> tuple[dict[str, str | bytes], dict]:
     """({path: content}, manifest entry) for the spec's model; SpecError for a model that does
@@ -52,13 +60,15 @@ def model_files(spec: Spec, program, device, env, header_lines: list[str], commo
     decision = decisions.resolve(spec.decision, full_forest)
     name = spec.name
     order_hash = feature_order_hash(device.feature_names)
-    lines = header_lines + [f"Model sha256: {bundle.model_sha256} ({spec.model.path}/model.json)"]
-    c_header = "/* " + "\n * ".join(lines) + "\n */"
+    lines = header_lines + [model_line(bundle.model_sha256, spec.model.path)]
+    c_header = escape.c_block_comment(lines)
     ctx = dict(common, header=c_header, model_sha256=bundle.model_sha256,
                feature_order_sha256=order_hash, decision=decision,
                feature_names=device.feature_names, feat=device.name, FP=device.name.upper(),
                margin_threshold=(fp32.c_literal(decision.margin_threshold)
                                  if decision.kind == "binary" else ""),
+               detector_magic=state_magic("detector", spec.spec_hash, common["version"], name,
+                                          device.name, bundle.model_sha256, order_hash),
                **c_emit.render_context(forest, name, device.feature_names))
     files: dict[str, str | bytes] = {}
     for stem, template in (("model.h", "c/model.h.j2"), ("model.c", "c/model.c.j2"),
@@ -67,10 +77,10 @@ def model_files(spec: Spec, program, device, env, header_lines: list[str], commo
                            ("detector.c", "c/detector.c.j2")):
         files[f"c/{name}_{stem}"] = normalise(env.get_template(template).render(**ctx))
     files["c/CMakeLists.txt"] = normalise(env.get_template("c/CMakeLists.txt.j2").render(
-        header_line=header_lines[0] + " " + header_lines[2], has_model=True, feat=device.name,
-        **common))
+        header_line=escape.comment_line(header_lines[0] + " " + header_lines[2]), has_model=True,
+        feat=device.name, **common))
 
-    swift_header = "\n".join("// " + line for line in lines)
+    swift_header = escape.line_comments(lines)
     sw = dict(ctx, header=swift_header, **swift_emit.render_context(forest, name,
                                                                      device.feature_names),
               swift_margin_threshold=(fp32.swift_literal(decision.margin_threshold)
@@ -81,9 +91,10 @@ def model_files(spec: Spec, program, device, env, header_lines: list[str], commo
     for path, template in swift_files(name).items():
         files[path] = normalise(env.get_template(template).render(**sw))
 
-    tl_header = ("/* TL2cgen's C for the same model (tl2cgen.generate_c_code), for comparison.\n"
-                 " * " + "\n * ".join(lines) + "\n * Not bit-identical to XGBoost: see "
-                 "docs/model.md. featgen's own C is " f"../{name}_model.c.\n */\n")
+    tl_header = escape.c_block_comment(
+        ["TL2cgen's C for the same model (tl2cgen.generate_c_code), for comparison.", *lines,
+         f"Not bit-identical to XGBoost: see docs/model.md. featgen's own C is ../{name}_model.c."]
+    ) + "\n"
     for file_name, text in tl2cgen_emit.generate(bundle.raw).items():
         if file_name.endswith((".c", ".h")):
             text = tl_header + text

@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +57,17 @@ def resolve(decision: DecisionDef, forest: Forest) -> Decision:
             raise SpecError([Problem.at(decision.where("class"),
                                         "class chooses the positive class of a multi-class "
                                         "model; this model is binary (remove class)")])
-        m_star = fp32.margin_threshold(decision.threshold)
+        try:
+            m_star = fp32.margin_threshold(decision.threshold)
+        except ValueError:      # no float32 margin reaches the probability
+            m_star = math.inf
+        if not math.isfinite(m_star):
+            side = "above" if m_star > 0 else "below"
+            raise SpecError([Problem.at(
+                decision.where("threshold"),
+                f"the threshold {decision.threshold!r} is {side} every probability the model's "
+                f"float32 sigmoid can give, so {'no' if m_star > 0 else 'every'} vector would "
+                "be positive; choose a threshold the model can cross")])
         return Decision("binary", decision.threshold, m_star, 1, decision.consecutive,
                         decision.refractory)
     if "threshold" in given:

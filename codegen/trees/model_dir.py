@@ -5,7 +5,9 @@
                         sha256), objective, classes, label/group columns, split, parameters
     metrics.json        held-out metrics (informative; the build does not read it)
 
-The build refuses a model whose feature order or feature definitions (``features_hash``: the
+featgen train writes the directory as a whole (beside it, then renamed). The build refuses a
+model.json whose sha256 is not featgen_model.json's ``model_sha256`` (two runs mixed, or an
+edit), and a model whose feature order or feature definitions (``features_hash``: the
 spec without its model:/decision: blocks) differ from the spec's: the model would read numbers
 that mean something else.
 """
@@ -79,6 +81,12 @@ def load_bundle(spec: Spec) -> Bundle:
                    f"{str(meta.get('features_hash'))[:12]}, this spec {spec.features_hash[:12]});"
                    " retrain with featgen train")
     raw = (directory / MODEL_FILE).read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    if meta.get("model_sha256") != digest:
+        raise fail(f"{str(directory / MODEL_FILE)!r} (sha256 {digest[:12]}) is not the model "
+                   f"{str(directory / META_FILE)!r} describes (model_sha256 "
+                   f"{str(meta.get('model_sha256'))[:12]}): a model directory mixed from two "
+                   "runs, or an edited model; retrain with featgen train")
     try:
         doc = json.loads(raw, parse_float=str, parse_int=str)
         forest = xgboost_json.forest_from_json(doc, xgboost_json.base_margin_of(raw),
@@ -91,4 +99,4 @@ def load_bundle(spec: Spec) -> Bundle:
     if forest.n_features != len(spec.feature_names):
         raise fail(f"the XGBoost model reads {forest.n_features} features, the spec computes "
                    f"{len(spec.feature_names)}")
-    return Bundle(directory, forest, hashlib.sha256(raw).hexdigest(), meta, raw)
+    return Bundle(directory, forest, digest, meta, raw)
