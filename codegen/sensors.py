@@ -111,6 +111,17 @@ STATUS = (("OK", 0, "accepted"),
           ("BAD_ID", -4, "no such sensor id: ignored"))
 
 
+def sensors_magic(spec: Spec) -> int:
+    """32 bits of sha256 over what makes a C adapter state this adapter's: the sensors hash, the
+    generator version, the prefix and the sizes (as the featuriser's STATE_MAGIC)."""
+    import hashlib
+
+    from . import __version__
+    s = spec.sensors
+    text = f"{s.sensors_hash}:{__version__}:{spec.name}:{s.buffer}:{len(s.sources)}"
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
 def grid_constants(rate_hz: float) -> tuple[int, int, int]:
     """(P, R, D): the sample period 10^9 / rate = P + R / D ns exactly, with the rate read as
     the exact rational of its shortest decimal text (50 -> (20000000, 0, 50))."""
@@ -146,6 +157,7 @@ def context(spec: Spec) -> dict:
         "gravity": repr(s.gravity),
         "period_ns": period, "period_rem": rem, "period_den": den,
         "sensors_hash": s.sensors_hash,
+        "sensors_magic": sensors_magic(spec),
         "status": STATUS,
         "c_linear": c_expr(VALUE[s.method], C_NAMES),
         "c_exact": c_expr(VALUE["exact"], C_NAMES),

@@ -925,3 +925,38 @@ def test_kotlin_sensor_listener_registers_and_feeds_the_adapter(tmp_path):
     assert "registered [1, 4, 2] at 80000 us" in run.stdout
     got = read_driver_output(dst.read_bytes(), len(t), built.n_inputs)
     assert_same(built.np.resample(t, ids, v, "android"), got, "listener")
+
+
+def test_c_adapter_misuse_returns_an_error_instead_of_crashing(tmp_path):
+    """The runtime contract (docs/semantics.md) for the adapter: NULL pointers give ERR_NULL, a
+    state init never ran on (zero-filled or garbage) or init refused gives ERR_STATE; nothing is
+    emitted or changed. init(NULL) is harmless."""
+    built = Built(spec_text("lin50"), "lin50", tmp_path)
+    ffi, lib, name, P = built.ffi, built.lib, built.name, built.name.upper()
+    init = getattr(lib, f"{name}_sensors_init")
+    push = getattr(lib, f"{name}_sensor_push")
+    err_null = getattr(lib, f"{P}_SENSORS_ERR_NULL")
+    err_state = getattr(lib, f"{P}_SENSORS_ERR_STATE")
+    assert (err_null, err_state) == (-5, -6)
+    calls = []
+
+    @ffi.callback(f"{name}_sample_fn")
+    def emit(ctx, t, sample, first):
+        calls.append(t)
+
+    values = ffi.new("double[3]", [1.0, 2.0, 3.0])
+    s = ffi.new(f"{name}_sensors *")
+    assert init(ffi.NULL, 0) == -1
+    assert push(ffi.NULL, 0, 0, values, emit, ffi.NULL) == err_null
+    assert push(s, 0, 0, values, emit, ffi.NULL) == err_state              # zero-filled
+    ffi.memmove(s, b"\xab" * ffi.sizeof(s[0]), ffi.sizeof(s[0]))
+    assert push(s, 0, 0, values, emit, ffi.NULL) == err_state              # garbage
+    assert init(s, 7) == -1 and push(s, 0, 0, values, emit, ffi.NULL) == err_state
+    assert init(s, 0) == 0
+    assert push(s, 0, 0, ffi.NULL, emit, ffi.NULL) == err_null
+    assert push(s, 0, 0, values, ffi.NULL, ffi.NULL) == err_null
+    assert s.accepted == 0
+    assert push(s, 0, 0, values, emit, ffi.NULL) == 0
+    assert push(s, 1, 0, values, emit, ffi.NULL) == 0 and calls == [0]     # both at t = 0
+    assert push(s, 2, 10, values, emit, ffi.NULL) == getattr(lib, f"{P}_SENSORS_BAD_ID")
+    assert s.accepted == 2 and s.emitted == 1
