@@ -47,13 +47,14 @@ static const double input_factor[TWIST_AND_GO_N_PLATFORMS][TWIST_AND_GO_SENSORS_
 
 int twist_and_go_sensors_init(twist_and_go_sensors *s, int platform)
 {
-    memset(s, 0, sizeof *s);
-    if (platform < 0 || platform >= TWIST_AND_GO_N_PLATFORMS) {
-        s->platform = -1;
+    if (s == NULL)
         return -1;
-    }
+    memset(s, 0, sizeof *s);
+    if (platform < 0 || platform >= TWIST_AND_GO_N_PLATFORMS)
+        return -1; /* magic stays 0: every push refuses the state */
     s->platform = platform;
     s->segment_pending = 1;
+    s->magic = TWIST_AND_GO_SENSORS_MAGIC;
     return 0;
 }
 
@@ -151,7 +152,11 @@ int twist_and_go_sensor_push(twist_and_go_sensors *s, int sensor_id, int64_t t_n
 {
     twist_and_go_sensor_queue *q;
     int status = TWIST_AND_GO_SENSORS_OK, big_gap, end;
-    if (sensor_id < 0 || sensor_id >= TWIST_AND_GO_N_SENSORS || s->platform < 0)
+    if (s == NULL || values == NULL || emit == NULL)
+        return TWIST_AND_GO_SENSORS_ERR_NULL;
+    if (s->magic != TWIST_AND_GO_SENSORS_MAGIC)
+        return TWIST_AND_GO_SENSORS_ERR_STATE;
+    if (sensor_id < 0 || sensor_id >= TWIST_AND_GO_N_SENSORS)
         return TWIST_AND_GO_SENSORS_BAD_ID;
     if (!isfinite(values[0]) || !isfinite(values[1]) || !isfinite(values[2])) {
         s->nonfinite++;

@@ -33,6 +33,11 @@ extern "C" {
 #define TWIST_AND_GO_SENSORS_OUT_OF_ORDER (-2) /* older than the newest accepted event of its sensor: ignored */
 #define TWIST_AND_GO_SENSORS_NONFINITE (-3) /* x, y or z is NaN or infinite: ignored */
 #define TWIST_AND_GO_SENSORS_BAD_ID (-4) /* no such sensor id: ignored */
+#define TWIST_AND_GO_SENSORS_ERR_NULL (-5) /* push: s, values or emit is NULL; nothing done */
+#define TWIST_AND_GO_SENSORS_ERR_STATE (-6) /* push: s was not initialised by twist_and_go_sensors_init */
+/* 32 bits of sha256 over the sensors hash, generator version, prefix and sizes: init stores it,
+   every push checks it (the runtime contract of docs/semantics.md, as for the featuriser). */
+#define TWIST_AND_GO_SENSORS_MAGIC 3642854537UL
 #define TWIST_AND_GO_SENSORS_SHA256 "02d00777f6a8201e899e5865c79f1591657ccc9b8eca64c79c6f531d917c9b12"
 
 /* One sensor's accepted events not yet consumed by the grid: a ring of raw x, y, z. */
@@ -47,6 +52,7 @@ typedef struct twist_and_go_sensor_queue {
 
 /* Adapter state: fixed size, no heap, no globals; one per device stream. */
 typedef struct twist_and_go_sensors {
+    unsigned long magic; /* TWIST_AND_GO_SENSORS_MAGIC once init has run with a known platform */
     twist_and_go_sensor_queue q[TWIST_AND_GO_N_SENSORS];
     int platform;
     int has_segment; /* a segment start bound is set */
@@ -66,11 +72,13 @@ typedef void (*twist_and_go_sample_fn)(void *ctx, int64_t t_ns, const double *sa
                                     int segment_start);
 
 /* Resets everything for a stream from the given platform (TWIST_AND_GO_PLATFORM_*): its units and
-   axes apply. Returns 0, or -1 for an unknown platform (the state is then unusable). */
+   axes apply. Returns 0, or -1 for an unknown platform or a NULL s (the state is then unusable:
+   push returns TWIST_AND_GO_SENSORS_ERR_STATE). */
 int twist_and_go_sensors_init(twist_and_go_sensors *s, int platform);
 
 /* One event of sensor_id (TWIST_AND_GO_SENSOR_*) at t_ns with the raw x, y, z the platform reported.
-   Calls emit for each sample it completes (0 or more) and returns a TWIST_AND_GO_SENSORS_* status. */
+   Calls emit for each sample it completes (0 or more) and returns a TWIST_AND_GO_SENSORS_* status:
+   a misuse (NULL pointer, state not initialised) returns an _ERR_ status and changes nothing. */
 int twist_and_go_sensor_push(twist_and_go_sensors *s, int sensor_id, int64_t t_ns,
                            const double *values, twist_and_go_sample_fn emit, void *ctx);
 

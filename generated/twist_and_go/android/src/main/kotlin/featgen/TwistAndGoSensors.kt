@@ -83,7 +83,8 @@ class TwistAndGoSensors(
     fun push(sensor: Int, tNs: Long, x: Double, y: Double, z: Double): Status {
         check(handle != 0L) { "closed" }
         val code = nativePush(handle, sensor, tNs, x, y, z, sample)
-        return STATUSES.first { it.code == code }
+        return STATUSES.firstOrNull { it.code == code }
+            ?: throw IllegalStateException("the native sensor adapter returned $code (a misuse)")
     }
 
     /** [values] as SensorEvent.values delivers them (at least 3 floats). */
