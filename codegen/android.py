@@ -18,6 +18,7 @@ import struct
 from pathlib import PurePosixPath
 
 from . import escape
+from .trees.objectives import objective as objective_named
 
 KOTLIN_PACKAGE = "featgen"
 ROOT = "android/src/main"
@@ -67,6 +68,9 @@ def android_files(env, files: dict, common: dict, header_lines: list[str],
                              "positive_class": d.get("positive_class", 1),
                              "consecutive": d["consecutive"],
                              "refractory": d["refractory_samples"]},
+                   transform=objective_named(model["objective"]).transform,
+                   value_doc=objective_named(model["objective"]).value,
+                   objective=model["objective"],
                    margin_threshold_bits=(_float_bits(d["margin_threshold"])
                                           if d["kind"] == "binary" else 0),
                    margin_threshold_hex=d.get("margin_threshold", ""))

@@ -23,8 +23,9 @@ from featurespec import SpecError, load_spec
 from featurespec.errors import OutputError
 
 from .cluster_cli import CLUSTER_HELP
-from .data import DataError, read_recordings, write_features
+from .data import DataError, FeatureWriter, read_chunks, read_recordings, sources
 from .safe_io import check_output_file, check_output_folder, write_text_atomic
+from .train import TrainError
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -77,21 +78,26 @@ class FeatgenGroup(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         _state["debug"] = os.environ.get("FEATGEN_DEBUG", "") not in ("", "0")
         main_thread = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
-        try:
-            status = _exit_status(lambda: super(FeatgenGroup, self).main(
-                args, prog_name, complete_var, standalone_mode=False, **extra))
-        finally:
-            if main_thread:
-                signal.signal(signal.SIGTERM, previous)
+        try:        # a signal landing outside _exit_status's own try still gets its status
+            previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+            try:
+                status = _exit_status(lambda: super(FeatgenGroup, self).main(
+                    args, prog_name, complete_var, standalone_mode=False, **extra))
+            finally:
+                if main_thread:
+                    signal.signal(signal.SIGTERM, previous)
+        except Terminated:
+            errors.print("terminated (SIGTERM)", soft_wrap=True)
+            status = 143
+        except KeyboardInterrupt:
+            errors.print("interrupted", soft_wrap=True)
+            status = 130
         sys.exit(status)
 
 
 def _exit_status(invoke) -> int:
     """Run ``invoke`` (click's main without its own error handling); map what it raises to
     an exit status and a one-line message (EXIT_CODES)."""
-    from .train import TrainError
-
     try:
         result = invoke()
         return result if isinstance(result, int) else 0
@@ -158,9 +164,9 @@ def _protected(parsed, spec_path: str) -> tuple:
     protect = [("the spec", Path(spec_path), False), ("the current folder", Path.cwd(), False)]
     if parsed.model is not None:
         protect.append(("the model directory", Path(parsed.model.directory), True))
-    sources = Path(codegen.__file__).resolve().parent.parent
+    root = Path(codegen.__file__).resolve().parent.parent
     for package in (Path(codegen.__file__).parent, Path(featurespec.__file__).parent,
-                    Path(__file__).parent, sources / "templates", sources / "parity_tests"):
+                    Path(__file__).parent, root / "templates", root / "parity_tests"):
         if package.is_dir():
             protect.append(("featgen's own sources", package, True))
     return tuple(protect)
@@ -237,31 +243,46 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
         from .cluster_cli import featurize_partitioned
         featurize_partitioned(parsed, files, data, output, cluster, drop_nonfinite)
         return
+    check_output_file(output, "-o")
     module = load_numpy_module(files, parsed.name)
     try:
         from .parquet_io import local_files
         from .rawlog import raw_and_rest, segment_recordings
         raw, rest = raw_and_rest(parsed, local_files(data))     # raw sensor logs: resampled
-        recordings = {**(segment_recordings(parsed, files, raw, platform) if raw else {}),
-                      **(read_recordings(rest, parsed.inputs) if rest else {})}
+        segments = segment_recordings(parsed, files, raw, platform) if raw else {}
+        recordings = sources(rest) if rest else []
     except DataError as exc:
         _fail(str(exc))
-    tables = {}
-    with Progress(console=errors, transient=True) as progress:
-        task = progress.add_task("featurizing", total=len(recordings))
-        for label, samples in recordings.items():
-            try:
-                tables[label] = module.featurize(samples,
-                                                 nonfinite="drop" if drop_nonfinite else "raise")
-            except module.NonFiniteSampleError as exc:
-                _fail(f"{label}: sample {exc.row}, input {exc.input_name!r}: {exc.value!r} is not "
-                      "finite. featgen refuses non-finite samples; pass --drop-nonfinite to drop "
-                      "them as the device runtimes do.")
-            progress.advance(task)
-    write_features(Path(output), parsed.feature_names, tables)
-    rows = sum(x.shape[0] for x, _ in tables.values())
-    console.print(f"wrote {rows} vectors x {len(parsed.feature_names)} features from "
-                  f"{len(tables)} recording(s) to {output}", markup=False)
+    nonfinite = "drop" if drop_nonfinite else "raise"
+    try:    # streamed: a chunk of samples at a time in, its vectors out (bounded memory)
+        with FeatureWriter(Path(output), parsed.feature_names) as table, \
+                Progress(console=errors, transient=True) as progress:
+            task = progress.add_task("featurizing", total=len(segments) + len(recordings))
+            for label, samples in segments.items():     # one fresh featuriser per segment
+                x, ends = module.Featurizer(nonfinite).push(samples)    # finite by the rule
+                table.write(label, x, ends)
+                progress.advance(task)
+            for source in recordings:
+                featurizer = module.Featurizer(nonfinite)
+                for chunk in read_chunks(source, parsed.inputs):
+                    try:
+                        x, ends = featurizer.push(chunk.samples)
+                    except module.NonFiniteSampleError as exc:
+                        raise DataError(
+                            f"{chunk.where(source, exc.row)}: input {exc.input_name!r}: "
+                            f"{exc.value!r} is not finite (sample {exc.row} of recording "
+                            f"{source.label!r}). featgen refuses non-finite samples; pass "
+                            "--drop-nonfinite to drop them as the device runtimes do.") from None
+                    table.write(source.label, x, ends)
+                    progress.update(task, description=f"featurizing {source.label}: "
+                                                      f"{featurizer.rows:,} samples")
+                progress.advance(task)
+    except DataError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{output}: cannot write ({exc.strerror or exc})")
+    console.print(f"wrote {table.vectors} vectors x {len(parsed.feature_names)} features from "
+                  f"{len(segments) + len(recordings)} recording(s) to {output}", markup=False)
 
 
 @main.command()

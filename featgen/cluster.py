@@ -28,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataError
-from .parquet_io import (FeatureJob, RecordingRef, plan, read_labeled_one, read_samples,
-                         remove_leftovers, remove_manifest, write_manifest, write_partition)
+from .data import DataError, Source
+from .parquet_io import (FeatureJob, RecordingRef, plan, read_labeled_one, read_sample_chunks,
+                         remove_leftovers, remove_manifest, write_manifest,
+                         write_partition_stream)
 
 CONNECT_TIMEOUT_S = 10.0     # FEATGEN_CONNECT_TIMEOUT (seconds) overrides it
 _LOCAL = re.compile(r"local(?::(.*))?\Z")
@@ -161,14 +162,32 @@ def _peak_rss_bytes() -> int:
 
 
 def featurize_partition(job: FeatureJob, ref: RecordingRef, out_url: str) -> dict:
-    """The task: one recording in, its Parquet partition out (atomically), a summary back."""
+    """The task: one recording in, its Parquet partition out (atomically), a summary back.
+    Streamed: the recording is read a chunk at a time, pushed through the generated
+    Featurizer and its vectors written as a row group, so a task's memory does not grow with
+    the recording's length."""
     start, cpu = time.perf_counter(), time.thread_time()
-    samples = read_samples(ref, job.inputs)
-    x, ends, dropped = featurize_recording(job, samples, ref.name)
-    write_partition(out_url, job, ref, x, ends,
-                    job.metadata(ref, int(samples.shape[0]), int(x.shape[0]), dropped))
-    return {"recording": ref.name, "samples": int(samples.shape[0]), "vectors": int(x.shape[0]),
-            "dropped": dropped, "seconds": time.perf_counter() - start,
+    module = generated_module(job)
+    featurizer = module.Featurizer(job.nonfinite)
+    source = Source(ref.name, ref.url, ref.kind, ref.key)     # for located messages
+
+    def vectors():
+        for chunk in read_sample_chunks(ref, job.inputs):
+            try:
+                yield featurizer.push(chunk.samples)
+            except module.NonFiniteSampleError as exc:
+                raise DataError(f"{chunk.where(source, exc.row)}: input {exc.input_name!r}: "
+                                f"{exc.value!r} is not finite (sample {exc.row} of recording "
+                                f"{ref.name!r}). featgen refuses non-finite samples; pass "
+                                "--drop-nonfinite to drop them as the device runtimes do.") from None
+
+    def meta(n_vectors):
+        return job.metadata(ref, featurizer.rows, n_vectors, featurizer.rows - featurizer.accepted)
+
+    n_vectors = write_partition_stream(out_url, job, ref, vectors(), meta)
+    return {"recording": ref.name, "samples": featurizer.rows, "vectors": n_vectors,
+            "dropped": featurizer.rows - featurizer.accepted,
+            "seconds": time.perf_counter() - start,
             "cpu_seconds": time.thread_time() - cpu, "worker": _where(),
             "pid": os.getpid(), "peak_rss_bytes": _peak_rss_bytes()}
 

@@ -3,11 +3,14 @@ of ``featgen build`` and ``featgen parity`` (registered on the main group by fea
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 from pathlib import Path
 
 import click
 from rich.table import Table
+
+from codegen.trees.objectives import TRAINABLE as OBJECTIVE_NAMES
 
 from .cluster_cli import CLUSTER_HELP
 from .data import DataError
@@ -21,13 +24,19 @@ def _cli():
 def register(main: click.Group) -> None:
     main.add_command(train_command)
     main.add_command(proximity_command)
+    main.add_command(import_command)
 
 
 def model_summary(files: dict) -> str:
     m = json.loads(files["manifest.json"])["model"]
     d = m["decision"]
-    rule = (f"margin >= {d['margin_threshold']} (p >= {d['threshold']})" if d["kind"] == "binary"
-            else f"class {d['positive_class']}")
+    if d["kind"] == "binary":
+        what = "p" if d.get("transform", "sigmoid") == "sigmoid" else "value"
+        rule = f"margin >= {d['margin_threshold']} ({what} >= {d['threshold']})"
+    elif d["kind"] == "none":
+        rule = "never (no threshold: the value only)"
+    else:
+        rule = f"class {d['positive_class']}"
     return (f"model {m['model_sha256'][:12]}: {m['objective']}, {m['n_trees']} trees, depth "
             f"{m['max_depth']}, base margin {', '.join(m['base_margin'])}; positive when {rule}; "
             f"event after {d['consecutive']} in a row, refractory {d['refractory_samples']} "
@@ -42,6 +51,13 @@ def device_summary(device: dict) -> str:
             f"{device['of']} features the model reads")
 
 
+def _finite(ctx, param, value):
+    """click's FloatRange lets NaN through (every comparison with it is false)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", ctx=ctx, param=param)
+    return value
+
+
 @click.command("train")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("data", nargs=-1, required=True)
@@ -53,13 +69,26 @@ def device_summary(device: dict) -> str:
               help="Group to split by (CSV column constant per file / <rec>.<column> in NPZ); "
                    "absent: each recording is a group.")
 @click.option("--objective", default="binary:logistic", show_default=True,
-              type=click.Choice(["binary:logistic", "multi:softprob"]))
-@click.option("--rounds", default=60, show_default=True, help="Boosting rounds (trees per class).")
-@click.option("--max-depth", default=5, show_default=True)
-@click.option("--eta", default=0.2, show_default=True)
-@click.option("--test-fraction", default=0.25, show_default=True,
-              help="Fraction of groups held out for the metrics.")
-@click.option("--seed", default=0, show_default=True)
+              type=click.Choice(list(OBJECTIVE_NAMES)),
+              help="XGBoost objective; docs/model.md lists each one's transform and decision.")
+@click.option("--rounds", default=60, show_default=True, type=click.IntRange(1, 100_000),
+              help="Boosting rounds (trees per class), 1 to 100000.")
+@click.option("--max-depth", default=5, show_default=True, type=click.IntRange(1, 64),
+              help="Tree depth, 1 to 64.")
+@click.option("--eta", default=0.2, show_default=True, callback=_finite,
+              type=click.FloatRange(0, 1, min_open=True), help="Learning rate, in (0, 1].")
+@click.option("--test-fraction", default=0.25, show_default=True, callback=_finite,
+              type=click.FloatRange(0, 1, max_open=True),
+              help="Fraction of groups held out for the metrics, in [0, 1).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**31 - 1))
+@click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Any XGBoost parameter (repeatable; wins over --params and the options "
+                   "above), e.g. --param scale_pos_weight=20 --param subsample=0.8.")
+@click.option("--params", "param_files", multiple=True, type=click.Path(dir_okay=False),
+              metavar="FILE", help="XGBoost parameters as a YAML or JSON mapping.")
+@click.option("--early-stopping-rounds", type=click.IntRange(min=1), default=None,
+              help="Stop when the held-out groups' metric has not improved for N rounds; the "
+                   "model is shipped cut at the best iteration.")
 @click.option("--cluster", metavar="ADDRESS", help=CLUSTER_HELP + " DATA may then also be "
               "directories, globs and fsspec URLs; training uses xgboost.dask.")
 @click.option("--compare-local", is_flag=True,
@@ -68,7 +97,8 @@ def device_summary(device: dict) -> str:
 @click.option("--platform", type=click.Choice(["android", "ios"]),
               help="Raw sensor logs (spec with sensors:): the platform they come from.")
 def train_command(spec, data, output, label_column, group_column, objective, rounds, max_depth,
-                  eta, test_fraction, seed, cluster, compare_local, platform=None) -> None:
+                  eta, test_fraction, seed, param_pairs, param_files, early_stopping_rounds,
+                  cluster, compare_local, platform=None) -> None:
     """Featurise labelled recordings in DATA with SPEC's generated numpy code, train XGBoost
     (train/test split by group, never by window), write the model directory and print metrics."""
     from featurespec import SpecError, load_spec
@@ -77,7 +107,8 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
     from .data import read_labeled
     from .parquet_io import local_files
     from .safe_io import check_output_folder
-    from .train import Params, TrainError, model_output_problem, summary_lines, train
+    from .train import (Params, TrainError, model_output_problem, parse_params, summary_lines,
+                        train)
 
     cli = _cli()
     problem = model_output_problem(Path(output))     # before featurising and training
@@ -85,9 +116,16 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
         raise OutputError(problem)
     check_output_folder(Path(output).parent, f"-o {output}", create=True)
     try:
+        extra = parse_params(param_pairs, param_files)
+    except TrainError as exc:
+        cli._fail(str(exc))
+    try:
         parsed = load_spec(spec)
     except SpecError as exc:
         cli._fail(f"invalid spec\n{exc}")
+    if cluster is not None and (extra or early_stopping_rounds is not None):
+        cli._fail("--param, --params and --early-stopping-rounds are for the single-machine "
+                  "training; --cluster takes --rounds, --max-depth and --eta")
     if cluster is not None:
         from .cluster_cli import comparison_lines, train_on_cluster
         metrics = train_on_cluster(parsed, data, output, cluster,
@@ -111,7 +149,8 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
                          if rest else {})}
         metrics = train(parsed, recordings, Path(output),
                         Params(objective=objective, rounds=rounds, max_depth=max_depth, eta=eta,
-                               test_fraction=test_fraction, seed=seed),
+                               test_fraction=test_fraction, seed=seed, extra=extra,
+                               early_stopping_rounds=early_stopping_rounds),
                         label_column, group_column or None)
     except (DataError, TrainError) as exc:
         cli._fail(str(exc))
@@ -129,6 +168,53 @@ def _features_only(spec) -> dict:
 
     from codegen.build import generate
     return generate(dataclasses.replace(spec, model=None, decision=None))
+
+
+@click.command("import-model")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--spec", "spec", required=True, type=click.Path(dir_okay=False),
+              help="The feature spec the model was trained on (its features, in its order).")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="Model directory to write (model.json, featgen_model.json); name it in the "
+                   "spec's model: block.")
+@click.option("--feature-names", type=click.Path(dir_okay=False),
+              help="For a booster without feature names: the featurize output it was trained on "
+                   "(.csv header / .npz feature_names) or a file with one name per line.")
+@click.option("--config", "config", type=click.Path(dir_okay=False),
+              help="booster.save_config() JSON saved where the model was trained: its "
+                   "hyperparameters go into the provenance (the model file does not keep them).")
+def import_command(model, spec, output, feature_names, config) -> None:
+    """Import an XGBoost MODEL trained elsewhere (JSON, UBJSON, or a SageMaker model.tar.gz
+    holding xgboost-model; format read from the content) into the model directory featgen
+    train writes, after checking its feature order against SPEC."""
+    from featurespec import SpecError, load_spec
+
+    from featurespec.errors import OutputError
+
+    from .import_model import import_model
+    from .train import model_output_problem
+
+    cli = _cli()
+    problem = model_output_problem(Path(output))     # before reading anything
+    if problem:
+        raise OutputError(problem)
+    try:
+        parsed = load_spec(spec)
+    except SpecError as exc:
+        cli._fail(f"invalid spec\n{exc}")
+    try:
+        meta = import_model(model, parsed, Path(output), feature_names, config)
+    except DataError as exc:
+        cli._fail(str(exc))
+    p = meta["provenance"]
+    cli.console.print(f"imported {model} ({p['source_format']}, sha256 "
+                      f"{p['source_sha256'][:12]}): {meta['objective']}, "
+                      f"{p['num_boosted_rounds']} rounds, {len(meta['feature_names'])} features "
+                      f"in the spec's order (checked by {p['feature_names_from']}); margins "
+                      f"verified on {p['verified_probe_rows']} probe rows", soft_wrap=True,
+                      markup=False)
+    cli.console.print(f"wrote {output}/ (model.json, featgen_model.json); point the spec's "
+                      f"model: block at it and run featgen build", soft_wrap=True, markup=False)
 
 
 @click.command("proximity")

@@ -7,8 +7,9 @@
 * ``read_samples`` / ``read_labeled_one`` read one recording (on whichever machine runs the task)
   with the same readers as ``featgen featurize`` / ``featgen train``.
 * The feature table is a directory with one Parquet file per recording (its "partition":
-  ``recording``, ``end_sample`` and one float64 column per feature, in FEATURE_NAMES order). Each
-  file's schema metadata (key ``featgen``) names the spec (name, spec hash, features hash), the
+  ``recording``, ``end_sample`` and one float64 column per feature, in FEATURE_NAMES order),
+  written a row group at a time as the recording streams through. Each file's schema metadata
+  (key ``featgen``, in the footer) names the spec (name, spec hash, features hash), the
   feature names, the recording and a fingerprint of its source, so a rerun knows which
   partitions are finished and refuses partitions written by another spec. A partition is
   written under a temporary name and renamed into place, so a killed writer never leaves a
@@ -174,23 +175,32 @@ def _local_copy(url: str):
 
 def read_samples(ref: RecordingRef, inputs: tuple[str, ...]) -> np.ndarray:
     """(n_samples, len(inputs)) float64, read exactly as ``featgen featurize`` reads it."""
-    from .data import _read_csv, _read_npz
+    from .data import read_whole
 
     with _local_copy(ref.url) as local:
-        if ref.kind == "csv":
-            return _read_csv(local, inputs)
-        if ref.kind == "npz":
-            arrays = _read_npz(local, inputs)
-            if ref.key not in arrays:
-                raise DataError(f"{ref.url}: the archive no longer holds array {ref.key!r}")
-            return arrays[ref.key]
-        return _read_parquet(local, ref.url, inputs)[0]
+        return read_whole(_source(ref, local), inputs)
+
+
+def read_sample_chunks(ref: RecordingRef, inputs: tuple[str, ...], rows: int | None = None):
+    """The samples of REF in chunks (featgen.data.Chunk), as ``featgen featurize`` reads them."""
+    from .data import CHUNK_ROWS, read_chunks
+
+    with _local_copy(ref.url) as local:
+        yield from read_chunks(_source(ref, local), inputs, rows or CHUNK_ROWS)
+
+
+def _source(ref: RecordingRef, local: Path):
+    from .data import Source, _npz_members
+
+    if ref.kind == "npz" and ref.key not in _npz_members(local):
+        raise DataError(f"{ref.url}: the archive no longer holds array {ref.key!r}")
+    return Source(ref.name, local, ref.kind, ref.key)
 
 
 def read_labeled_one(ref: RecordingRef, inputs: tuple[str, ...], label_column: str,
                      group_column: str | None):
     """One :class:`featgen.data.Recording`, read exactly as ``featgen train`` reads it."""
-    from .data import Recording, _npz_group, _npz_labels, read_labeled
+    from .data import Recording, _npz_archive, _npz_group, _npz_labels, read_labeled
 
     with _local_copy(ref.url) as local:
         if ref.kind == "csv":
@@ -199,7 +209,7 @@ def read_labeled_one(ref: RecordingRef, inputs: tuple[str, ...], label_column: s
                                        group=ref.name if rec.group == rec.name else rec.group)
         if ref.kind == "npz":
             samples = read_samples(ref, inputs)
-            with np.load(local, allow_pickle=False) as archive:
+            with _npz_archive(local) as archive:
                 labels = _npz_labels(Path(ref.url), archive, ref.key, label_column,
                                      samples.shape[0])
                 group = _npz_group(Path(ref.url), archive, ref.key, group_column,
@@ -211,30 +221,74 @@ def read_labeled_one(ref: RecordingRef, inputs: tuple[str, ...], label_column: s
         return Recording(ref.name, samples, labels, group if group is not None else ref.name)
 
 
-def _read_parquet(local: Path, url: str, inputs: tuple[str, ...]):
+def _parquet_file(local: Path, url: str, inputs: tuple[str, ...]):
+    """An open pyarrow ParquetFile whose input columns exist, once each, and hold numbers."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(local)
+        handle = pq.ParquetFile(local)
+        schema = handle.schema_arrow
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{url}: not a readable Parquet file ({exc})") from None
-    names = table.column_names
+    names = schema.names
     missing = [name for name in inputs if name not in names]
     if missing:
         raise DataError(f"{url}: missing column(s) {', '.join(map(repr, missing))}; the file "
                         f"has {', '.join(map(repr, names))}")
+    for name in sorted(set(names)):
+        if not name or names.count(name) > 1:
+            raise DataError(f"{url}: column {name!r} " + ("appears twice" if name else
+                                                          "has no name"))
+    for name in inputs:
+        kind = schema.field(name).type
+        if not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
+            raise DataError(f"{url}: column {name!r} has type {kind}; expected numbers")
+    return handle
+
+
+def _parquet_samples(batch, url: str, inputs: tuple[str, ...], first: int) -> np.ndarray:
     columns = []
     for name in inputs:
-        column = table.column(name)
-        if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
-            raise DataError(f"{url}: column {name!r} has type {column.type}; expected numbers")
+        column = batch.column(name)
         if column.null_count:
             row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
-            raise DataError(f"{url}: column {name!r}, row {row}: null is not a number")
-        columns.append(column.to_numpy().astype(np.float64))
-    samples = (np.stack(columns, axis=1) if columns else np.empty((table.num_rows, 0)))
-    return samples.reshape(table.num_rows, len(inputs)), table
+            raise DataError(f"{url}: column {name!r}, row {first + row}: null is not a number")
+        columns.append(column.to_numpy(zero_copy_only=False).astype(np.float64))
+    return (np.stack(columns, axis=1) if columns else
+            np.empty((batch.num_rows, 0))).reshape(batch.num_rows, len(inputs))
+
+
+def parquet_chunks(local: Path, url: str, inputs: tuple[str, ...], rows: int):
+    """The samples of a Parquet recording, ROWS at a time (pyarrow iter_batches)."""
+    import pyarrow as pa
+
+    from .data import Chunk
+
+    handle = _parquet_file(local, url, inputs)
+    first = 0
+    try:
+        for batch in handle.iter_batches(batch_size=rows, columns=list(inputs)):
+            yield Chunk(_parquet_samples(batch, url, inputs, first), first)
+            first += batch.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{url}: not a readable Parquet file ({exc})") from None
+    finally:
+        handle.close()
+
+
+def _read_parquet(local: Path, url: str, inputs: tuple[str, ...]):
+    """(samples, the whole table) of a Parquet recording: training reads its labels too."""
+    import pyarrow as pa
+
+    handle = _parquet_file(local, url, inputs)
+    try:
+        table = handle.read()
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{url}: not a readable Parquet file ({exc})") from None
+    finally:
+        handle.close()
+    return _parquet_samples(table, url, inputs, 0), table
 
 
 def _parquet_labels(table, url: str, column: str, n: int) -> np.ndarray:
@@ -298,7 +352,8 @@ class FeatureJob:
                 "dropped_nonfinite_samples": dropped}
 
 
-def feature_table(job: FeatureJob, ref: RecordingRef, x: np.ndarray, ends: np.ndarray, meta: dict):
+def feature_table(job: FeatureJob, ref: RecordingRef, x: np.ndarray, ends: np.ndarray,
+                  meta: dict | None):
     import pyarrow as pa
 
     columns = {"recording": pa.array([ref.name] * x.shape[0], pa.string()),
@@ -306,7 +361,16 @@ def feature_table(job: FeatureJob, ref: RecordingRef, x: np.ndarray, ends: np.nd
     for j, name in enumerate(job.feature_names):
         columns[name] = pa.array(np.ascontiguousarray(x[:, j], dtype=np.float64))
     table = pa.table(columns)
+    if meta is None:
+        return table
     return table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
+
+
+def feature_schema(job: FeatureJob):
+    import pyarrow as pa
+
+    return pa.schema([("recording", pa.string()), ("end_sample", pa.int64())]
+                     + [(name, pa.float64()) for name in job.feature_names])
 
 
 def write_atomic(out_url: str, file: str, write) -> None:
@@ -341,15 +405,52 @@ def write_partition(out_url: str, job: FeatureJob, ref: RecordingRef, x: np.ndar
                  lambda handle: pq.write_table(table, handle, use_dictionary=["recording"]))
 
 
+def write_partition_stream(out_url: str, job: FeatureJob, ref: RecordingRef, chunks,
+                           meta) -> int:
+    """The partition of REF from CHUNKS, an iterable of (features, ends) blocks, each written
+    as it comes (a row group per block: flat memory), then META(vectors), the featgen
+    metadata, in the file's footer. Atomic like write_partition. Returns the vector count."""
+    import pyarrow.parquet as pq
+
+    schema = feature_schema(job)
+    count = 0
+
+    def write(handle):
+        nonlocal count
+        # Dictionary encoding only pays for the recording name (see write_partition).
+        # store_schema=False: the key-value metadata added at the end (when the counts are
+        # known) is then the schema metadata readers see (else the Arrow schema stored at the
+        # start would hide it); the column types read back the same.
+        writer = pq.ParquetWriter(handle, schema, use_dictionary=["recording"],
+                                  store_schema=False)
+        try:
+            for x, ends in chunks:
+                if x.shape[0]:
+                    writer.write_table(feature_table(job, ref, x, ends, None).cast(schema))
+                    count += x.shape[0]
+            writer.add_key_value_metadata({META_KEY.decode(): json.dumps(meta(count))})
+        finally:
+            writer.close()
+
+    write_atomic(out_url, ref.file, write)
+    return count
+
+
+def _footer_metadata(handle) -> dict:
+    """The featgen metadata of an open partition: the file's key-value metadata (where a
+    streamed partition puts it; a table written whole has it there too)."""
+    import pyarrow.parquet as pq
+
+    return json.loads((pq.read_metadata(handle).metadata or {})[META_KEY])
+
+
 def partition_metadata(fs, path: str) -> dict | None:
     """The featgen metadata of the partition at PATH, or None when it is unreadable."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
         with fs.open(path, "rb") as handle:
-            schema = pq.read_schema(handle)
-        return json.loads((schema.metadata or {})[META_KEY])
+            return _footer_metadata(handle)
     except (pa.ArrowException, OSError, KeyError, ValueError):
         return None
 
@@ -451,8 +552,9 @@ def read_features(out_url: str):
     xs, ends, names = [], [], []
     for part in manifest["partitions"]:
         with fs.open(posixpath.join(root, part["file"]), "rb") as handle:
+            meta = _footer_metadata(handle)
+            handle.seek(0)
             table = pq.read_table(handle)
-        meta = json.loads(table.schema.metadata[META_KEY])
         if meta["features_hash"] != manifest["features_hash"] or \
                 meta["recording"] != part["recording"]:
             raise DataError(f"{out_url}/{part['file']}: does not belong to this table")

@@ -282,7 +282,12 @@ def timeline_plot(trace: Trace, decision, window: tuple[float, float] | None = N
     t = trace.seconds
     keep = np.ones(t.size, dtype=bool) if window is None else (t >= window[0]) & (t <= window[1])
     ref = trace.ref_margin
-    if decision.kind == "binary":
+    if decision.kind == "binary" and decision.transform != "sigmoid":
+        top.plot(t[keep], ref[keep], color=COLOURS["ref"], linewidth=0.9)
+        top.axhline(decision.margin_threshold, color=COLOURS["near"], linestyle="--",
+                    linewidth=0.8)
+        top.set_ylabel(f"margin ({decision.transform} -> value)")
+    elif decision.kind == "binary":
         with np.errstate(over="ignore"):
             prob = 1.0 / (1.0 + np.exp(-ref.astype(np.float64)))
         top.plot(t[keep], prob[keep], color=COLOURS["ref"], linewidth=0.9)

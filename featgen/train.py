@@ -20,14 +20,20 @@ from pathlib import Path
 import numpy as np
 
 from codegen.trees import decision as decisions
-from codegen.trees import fp32
+from codegen.trees import fp32, objectives
 from codegen.trees.model_dir import (FORMAT, META_FILE, METRICS_FILE, MODEL_FILE,
                                      feature_order_hash)
 from featurespec.schema import DecisionDef, Spec
 
 from .data import Recording
 
-OBJECTIVES = ("binary:logistic", "multi:softprob")
+OBJECTIVES = objectives.TRAINABLE       # codegen/trees/objectives.py
+# Set by featgen's own options, not by --param: the objective and num_class follow --objective
+# and the labels, the rounds --rounds, early stopping --early-stopping-rounds; a booster other
+# than gbtree cannot be compiled exactly (xgboost_json refuses it with the reason).
+RESERVED_PARAMS = {"objective": "--objective", "num_class": "the labels (--objective multi:*)",
+                   "num_boost_round": "--rounds", "n_estimators": "--rounds",
+                   "early_stopping_rounds": "--early-stopping-rounds"}
 EVENT_SLACK_S = 1.0     # an event up to this long after a labelled gesture still detects it
 
 
@@ -42,6 +48,8 @@ class Params:
     min_child_weight: float = 1.0
     subsample: float = 1.0
     nthread: int = 1                # reproducible: same data, same model bytes
+    extra: dict = dataclasses.field(default_factory=dict)   # --param / --params
+    early_stopping_rounds: int | None = None    # on the held-out groups
 
 
 class TrainError(ValueError):
@@ -90,8 +98,7 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
     """Train, evaluate on held-out groups, write the model directory; returns the metrics."""
     import xgboost
 
-    if params.objective not in OBJECTIVES:
-        raise TrainError(f"objective {params.objective!r}: use one of {', '.join(OBJECTIVES)}")
+    check_params(params)
     X, y, groups, rec_index, ends, dropped = featurize(spec, recordings)
     if X.shape[0] == 0:
         raise TrainError("the recordings produced no feature vectors (each needs at least "
@@ -99,35 +106,90 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
     classes, n_class = check_labels(params, y)
     train_groups, test_groups = split_groups(groups, params.test_fraction, params.seed)
     is_test = np.isin(groups, test_groups)
+    check_training_classes(params, y[~is_test], n_class, train_groups)
     xgb_params = xgb_params_of(params, n_class)
     dtrain = xgboost.DMatrix(X[~is_test], label=y[~is_test], missing=np.nan)
-    booster = xgboost.train(xgb_params, dtrain, num_boost_round=params.rounds)
+    booster, stopping = fit(xgb_params, dtrain, X[is_test], y[is_test], params)
 
     raw, forest, decision = save_model(spec, booster, Path(out), params)
     margins = np.asarray(booster.inplace_predict(X[is_test], predict_type="margin"),
                          dtype=np.float32).reshape(int(is_test.sum()), -1)
-    metrics = evaluate(decision, y[is_test], margins, n_class)
-    metrics["events"] = event_metrics(decision, spec, recordings, X, y, rec_index, ends, is_test,
-                                      booster)
+    metrics = evaluate(decision, y[is_test], margins, n_class, params.objective)
+    metrics["events"] = (event_metrics(decision, spec, recordings, X, y, rec_index, ends,
+                                       is_test, booster) if decision.kind != "none" else None)
+    if stopping is not None:
+        metrics["early_stopping"] = stopping
     metrics["data"] = data_summary(len(recordings), y, is_test, train_groups, test_groups,
                                    classes, dropped)
+    if stopping is not None:
+        xgb_params = dict(xgb_params, early_stopping_rounds=params.early_stopping_rounds,
+                          best_iteration=stopping["best_iteration"])
     write_meta(spec, Path(out), params, xgb_params, raw, forest, n_class, test_groups,
                label_column, group_column, metrics)
     return metrics
 
 
-def check_labels(params: Params, y: np.ndarray) -> tuple[list[int], int]:
-    """(sorted classes, number of classes) for PARAMS' objective, or a TrainError."""
+def check_params(params: Params) -> None:
+    """Refuse parameters XGBoost would take and train garbage with (the CLI's option types
+    refuse them first; this guards the Python API)."""
+    if params.objective not in OBJECTIVES:
+        raise TrainError(f"objective {params.objective!r}: use one of {', '.join(OBJECTIVES)}")
+    checks = [("rounds", params.rounds, isinstance(params.rounds, int) and params.rounds >= 1,
+               "a whole number >= 1"),
+              ("max_depth", params.max_depth, isinstance(params.max_depth, int)
+               and 1 <= params.max_depth <= 64, "a whole number from 1 to 64"),
+              ("eta", params.eta, math.isfinite(params.eta) and 0 < params.eta <= 1,
+               "a number in (0, 1]"),
+              ("test_fraction", params.test_fraction, math.isfinite(params.test_fraction)
+               and 0 <= params.test_fraction < 1, "a number in [0, 1)")]
+    for name, value, ok, what in checks:
+        if not ok:
+            raise TrainError(f"{name} = {value!r}: must be {what}")
+
+
+def check_labels(params: Params, y: np.ndarray, where: str = "the labels") -> tuple[list[int], int]:
+    """(sorted classes, number of classes) for PARAMS' objective, or a TrainError: binary needs
+    both 0 and 1; multi-class needs every class 0 .. K-1 (labels 1..4 would train a 5-class
+    model whose class 0 was never seen). One class trains a model that never (or always)
+    fires, which nothing downstream would notice."""
     classes = sorted(set(np.asarray(y).tolist()))
-    if params.objective == "binary:logistic":
+    if not classes:
+        raise TrainError(f"{where}: no labelled feature vectors")
+    kind = objectives.objective(params.objective).kind
+    if kind == "binary":
         if not set(classes) <= {0, 1}:
-            raise TrainError(f"binary:logistic needs labels 0 and 1, got {classes[:10]}; use "
+            raise TrainError(f"{params.objective} needs labels 0 and 1, got {classes[:10]}; use "
                              "--objective multi:softprob for classes")
+        if len(classes) < 2:
+            raise TrainError(f"{where}: every feature vector has label {classes[0]}; a binary "
+                             "model needs both 0 and 1 (trained on one class it would "
+                             f"{'never' if classes[0] == 0 else 'always'} fire)")
         return classes, 2
+    if kind == "regression":
+        return classes, 0
     n_class = max(classes) + 1
-    if n_class < 2:
-        raise TrainError("multi:softprob needs at least 2 classes")
+    if len(classes) < 2:
+        raise TrainError(f"{where}: every feature vector has label {classes[0]}; "
+                         "multi:softprob needs at least 2 classes")
+    missing = sorted(set(range(n_class)) - set(classes))
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+        raise TrainError(f"{where}: classes are 0 .. {n_class - 1} (the largest label is "
+                         f"{n_class - 1}) but class(es) {shown} never occur; number the classes "
+                         f"0 .. K-1 (the labels seen: {', '.join(map(str, classes[:10]))})")
     return classes, n_class
+
+
+def check_training_classes(params: Params, y_train: np.ndarray, n_class: int,
+                           train_groups: list) -> None:
+    """The training side of the split must hold two classes at least: the held-out groups may
+    have taken every example of the other."""
+    seen = sorted(set(np.asarray(y_train).tolist()))
+    if len(seen) < 2:
+        raise TrainError(f"after holding out groups for testing, the {len(train_groups)} "
+                         f"training group(s) ({', '.join(map(str, train_groups[:5]))}) hold only "
+                         f"class {seen[0] if seen else '(none)'}; give more groups with both "
+                         "classes, or lower --test-fraction")
 
 
 def xgb_params_of(params: Params, n_class: int) -> dict:
@@ -135,9 +197,101 @@ def xgb_params_of(params: Params, n_class: int) -> dict:
                   "eta": params.eta, "seed": params.seed, "nthread": params.nthread,
                   "min_child_weight": params.min_child_weight, "subsample": params.subsample,
                   "tree_method": "hist"}
-    if params.objective != "binary:logistic":
+    if objectives.objective(params.objective).kind == "multiclass":
         xgb_params["num_class"] = n_class
+    for key, value in params.extra.items():
+        if key in RESERVED_PARAMS:
+            raise TrainError(f"--param {key}: set by {RESERVED_PARAMS[key]}, not --param")
+        xgb_params[key] = value
     return xgb_params
+
+
+def parse_params(pairs: tuple[str, ...] = (), files: tuple[str, ...] = ()) -> dict:
+    """XGBoost parameters from ``--params FILE`` (YAML or JSON mapping; later files win) then
+    ``--param key=value`` (strings, as XGBoost parses them itself; they win over files)."""
+    import yaml
+
+    out: dict = {}
+    for path in files:
+        try:
+            doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise TrainError(f"--params {path}: cannot read ({exc.strerror or exc})") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
+            raise TrainError(f"{where}: not YAML/JSON ({getattr(exc, 'problem', exc)})") \
+                from None
+        if not isinstance(doc, dict) or not all(isinstance(k, str) for k in doc):
+            raise TrainError(f"{path}: expected a mapping of XGBoost parameters, like "
+                             "{max_depth: 6, subsample: 0.8}")
+        for key, value in doc.items():
+            if key == "monotone_constraints" and isinstance(value, list):
+                value = "(" + ",".join(str(v) for v in value) + ")"     # XGBoost's syntax
+            elif key == "interaction_constraints" and isinstance(value, list):
+                value = json.dumps(value)
+            elif isinstance(value, (dict, list)):
+                raise TrainError(f"{path}: {key}: expected a single value, got "
+                                 f"{type(value).__name__}")
+            out[key] = value
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise TrainError(f"--param {pair!r}: expected key=value, like max_depth=6")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def fit(xgb_params: dict, dtrain, X_test: np.ndarray, y_test: np.ndarray, params: Params):
+    """(booster, early-stopping report or None). XGBoost's unknown-parameter warning and its
+    errors for bad values become TrainError (exit 2). With early stopping the model is cut at
+    the best iteration (``booster[:best + 1]``) and checked: its margins on the held-out
+    vectors equal the full booster's ``iteration_range=(0, best + 1)`` bit for bit."""
+    import warnings
+
+    import xgboost
+
+    evals, rounds = (), params.rounds
+    if params.early_stopping_rounds is not None:
+        if len(y_test) == 0:
+            raise TrainError("--early-stopping-rounds needs held-out vectors")
+        evals = [(xgboost.DMatrix(X_test, label=y_test, missing=np.nan), "held_out")]
+    history: dict = {}
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            booster = xgboost.train(xgb_params, dtrain, num_boost_round=rounds, evals=evals,
+                                    early_stopping_rounds=params.early_stopping_rounds,
+                                    evals_result=history, verbose_eval=False)
+    except xgboost.core.XGBoostError as exc:
+        raise TrainError(f"XGBoost refused the parameters: {_first_line(exc)}") from None
+    unused = [str(w.message) for w in caught if "are not used" in str(w.message)]
+    if unused:
+        raise TrainError("XGBoost does not use these parameters (misspelt, or not for this "
+                         f"booster/objective): {' '.join(unused[0].split())}")
+    if params.early_stopping_rounds is None:
+        return booster, None
+    best = int(booster.best_iteration)
+    full_rounds = booster.num_boosted_rounds()
+    cut = booster[: best + 1]
+    want = booster.inplace_predict(X_test, predict_type="margin", iteration_range=(0, best + 1))
+    got = cut.inplace_predict(X_test, predict_type="margin")
+    if not np.array_equal(np.asarray(want, np.float32).view(np.uint32),
+                          np.asarray(got, np.float32).view(np.uint32)):
+        raise TrainError("the model cut at the best iteration does not reproduce XGBoost's "
+                         "margins; please report this")
+    metric = list(history.get("held_out", {"?": None}))[-1]   # the one early stopping used
+    return cut, {"rounds": params.early_stopping_rounds, "on": "the held-out groups",
+                 "best_iteration": best, "best_score": float(booster.best_score),
+                 "metric": str(metric), "rounds_trained": full_rounds,
+                 "rounds_shipped": cut.num_boosted_rounds(),
+                 "cut_margins_bit_equal": True}
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first.split(": ", 1)[-1] if first.startswith("[") else first
 
 
 def save_model(spec: Spec, booster, out: Path, params: Params):
@@ -145,11 +299,13 @@ def save_model(spec: Spec, booster, out: Path, params: Params):
     by ``write_meta``), the forest read back, the resolved decision rule."""
     raw = bytes(booster.save_raw(raw_format="json"))
     decision_def = spec.decision or DecisionDef()
-    if params.objective != "binary:logistic" and spec.decision is not None:
+    if objectives.objective(params.objective).kind == "multiclass" and spec.decision is not None:
         decision_def = dataclasses.replace(decision_def, locs=())
     from codegen.trees import xgboost_json
-    forest = xgboost_json.forest_from_json(json.loads(raw, parse_float=str, parse_int=str),
-                                           xgboost_json.base_margin_of(raw))
+    try:
+        forest = xgboost_json.forest_of(raw, where="the trained model")
+    except xgboost_json.ModelError as exc:      # e.g. --param booster=dart
+        raise TrainError(f"{exc} (check --param/--params)") from None
     return raw, forest, decisions.resolve(decision_def, forest)
 
 
@@ -163,6 +319,11 @@ def data_summary(n_recordings: int, y: np.ndarray, is_test: np.ndarray, train_gr
         "positive_fraction": {str(c): float((y == c).mean()) for c in classes},
         "dropped_nonfinite_samples": dropped,
     }
+
+
+def forest_rounds(forest) -> int:
+    """Boosting rounds in the forest (trees per output)."""
+    return len(forest.trees) // max(1, forest.n_outputs)
 
 
 def write_meta(spec: Spec, out: Path, params: Params, xgb_params: dict, raw: bytes, forest,
@@ -184,7 +345,8 @@ def write_meta(spec: Spec, out: Path, params: Params, xgb_params: dict, raw: byt
         "group_column": group_column,
         "split": {"by": "group", "test_fraction": params.test_fraction, "seed": params.seed,
                   "test_groups": [str(g) for g in test_groups]},
-        "params": {**xgb_params, "num_boost_round": params.rounds},
+        "params": {**xgb_params, "num_boost_round": params.rounds,
+                   "shipped_rounds": forest_rounds(forest)},
         "xgboost_version": xgboost.__version__,
         "base_margin": [fp32.hex32(v) for v in forest.base_margin],
         "feature_names": list(spec.feature_names),
@@ -289,17 +451,35 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float | None:
 
 
 def evaluate(decision: decisions.Decision, y: np.ndarray, margins: np.ndarray,
-             n_class: int) -> dict:
+             n_class: int, objective: str | None = None) -> dict:
     """Vector-level metrics on held-out data, with the decision rule the phones use."""
+    spec = objectives.objective(objective or ("multi:softprob" if decision.kind == "multiclass"
+                                              else "binary:logistic"))
+    if spec.kind == "regression":
+        value = fp32.transformed(margins[:, 0], spec.transform).astype(np.float64)
+        err = value - np.asarray(y, dtype=np.float64)
+        out = {"objective": spec.name, "vectors": int(len(y)),
+               "rmse": float(np.sqrt(np.mean(err ** 2))) if len(y) else None,
+               "mae": float(np.mean(np.abs(err))) if len(y) else None,
+               "mean_label": float(np.mean(y)) if len(y) else None,
+               "mean_prediction": float(np.mean(value)) if len(y) else None}
+        if decision.kind == "binary":
+            out.update(threshold=decision.threshold,
+                       margin_threshold=fp32.hex32(decision.margin_threshold),
+                       positive_vectors=int(decisions.positive(decision, margins).sum()))
+        return out
     if decision.kind == "binary":
-        prob = fp32.sigmoid(margins[:, 0])
+        # AUC on the probability for the logistic objective (as before), on the margin
+        # otherwise (the same order: every transform is non-decreasing).
+        prob = (fp32.sigmoid(margins[:, 0]) if spec.transform == "sigmoid"
+                else margins[:, 0].astype(np.float32))
         pred = decisions.positive(decision, margins).astype(np.int64)
         tp = int(((pred == 1) & (y == 1)).sum())
         fp = int(((pred == 1) & (y == 0)).sum())
         fn = int(((pred == 0) & (y == 1)).sum())
         tn = int(((pred == 0) & (y == 0)).sum())
         return {
-            "objective": "binary:logistic",
+            "objective": spec.name,
             "vectors": int(len(y)),
             "roc_auc": roc_auc(y, prob.astype(np.float64)),
             "threshold": decision.threshold,
@@ -326,7 +506,7 @@ def evaluate(decision: decisions.Decision, y: np.ndarray, margins: np.ndarray,
     aucs = [v["roc_auc"] for v in per_class.values() if v["roc_auc"] is not None]
     f1s = [v["f1"] for v in per_class.values() if v["support"]]
     return {
-        "objective": "multi:softprob",
+        "objective": spec.name,
         "vectors": int(len(y)),
         "accuracy": float((pred == y).mean()) if len(y) else None,
         "macro_f1": float(np.mean([f or 0.0 for f in f1s])) if f1s else None,
@@ -387,7 +567,16 @@ def summary_lines(metrics: dict) -> list[str]:
     lines = [f"{d['recordings']} recordings, {d['vectors']} vectors: train {d['train_vectors']} "
              f"(groups {', '.join(d['train_groups'])}), test {d['test_vectors']} "
              f"(groups {', '.join(d['test_groups'])})"]
-    if metrics["objective"] == "binary:logistic":
+    kind = objectives.objective(metrics["objective"]).kind
+    if kind == "regression":
+        lines.append(f"held out ({metrics['objective']}): RMSE {num(metrics['rmse'])}, MAE "
+                     f"{num(metrics['mae'])}; mean label {num(metrics['mean_label'])}, mean "
+                     f"prediction {num(metrics['mean_prediction'])}")
+        if "threshold" in metrics:
+            lines.append(f"decision: value >= {metrics['threshold']} (margin >= "
+                         f"{metrics['margin_threshold']}): {metrics['positive_vectors']} "
+                         "positive vectors")
+    elif kind == "binary":
         (tn, fp), (fn, tp) = metrics["confusion_matrix"]["rows_true_cols_predicted"]
         lines += [f"held out: ROC AUC {num(metrics['roc_auc'])}; at threshold "
                   f"{metrics['threshold']} (margin >= {metrics['margin_threshold']}): precision "
@@ -401,7 +590,16 @@ def summary_lines(metrics: dict) -> list[str]:
                   f"F1 per class: {f1}",
                   "confusion (true x predicted): "
                   f"{metrics['confusion_matrix']['rows_true_cols_predicted']}"]
+    s = metrics.get("early_stopping")
+    if s is not None:
+        lines.append(f"early stopping on {s['on']} ({s['metric']}, patience {s['rounds']}): best "
+                     f"iteration {s['best_iteration']} (score {s['best_score']:.6g}) of "
+                     f"{s['rounds_trained']} trained; shipped {s['rounds_shipped']} rounds, "
+                     "margins of the cut model checked bit-equal")
     e = metrics["events"]
+    if e is None:
+        lines.append("detector: no decision (the spec gives no threshold for this regression)")
+        return lines
     lines.append(f"detector ({e['decision']['consecutive']} in a row, refractory "
                  f"{e['decision']['refractory_samples']} samples): {e['detected']}/{e['gestures']}"
                  f" gestures detected, {e['false_events']} false events in {e['hours']:.2f} h")

@@ -228,10 +228,10 @@ def spec_schema() -> dict:
                            f"most {MAX_NAME} characters; no word C, Swift or Python reserves"}
     defaults = {f.name: f.default for f in fields(DecisionDef)}
     decision = {
-        "threshold": {"description": "probability a vector must reach to be positive (binary "
-                                     "models; decided exactly on the margin)",
-                      "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
-                      "default": defaults["threshold"]},
+        "threshold": {"description": "value a vector's prediction must reach to be positive: "
+                                     "a probability in (0, 1) for logistic models, any value "
+                                     "for regressions (decided exactly on the margin)",
+                      "type": "number", "default": defaults["threshold"]},
         "consecutive": {"description": "positive vectors in a row that fire the event",
                         "type": "integer", "minimum": 1, "maximum": MAX_CONSECUTIVE,
                         "default": defaults["consecutive"]},

@@ -348,11 +348,13 @@ class _Validator:
         locs = tuple((key, self.doc.loc(path + (key,))) for key in value if key in DECISION_KEYS)
         if "threshold" in value:
             t, where = value["threshold"], path + ("threshold",)
+            # Its range depends on the model's objective (a probability for binary:logistic,
+            # any value for a regression): checked with the model (codegen/trees/decision.py).
             if isinstance(t, bool) or not isinstance(t, (int, float)):
-                self.error(where, f"expected a probability between 0 and 1, got {describe(t)}")
-            elif not (math.isfinite(t) and 0 < t < 1):
-                self.error(where, f"the threshold is a probability strictly between 0 and 1, "
-                                  f"got {number_text(t) if math.isfinite(t) else t}")
+                self.error(where, f"expected a number (a probability between 0 and 1 for a "
+                                  f"classifier), got {describe(t)}")
+            elif not math.isfinite(t):
+                self.error(where, f"the threshold must be a finite number, got {t}")
             else:
                 fields["threshold"] = float(t)
         if "consecutive" in value:

@@ -382,7 +382,8 @@ class ModelParity:
         self.decision = decisions.Decision(
             d["kind"], d.get("threshold", 0.0),
             float.fromhex(d["margin_threshold"]) if d["kind"] == "binary" else 0.0,
-            d.get("positive_class", 1), d["consecutive"], d["refractory_samples"])
+            d.get("positive_class", 1), d["consecutive"], d["refractory_samples"],
+            d.get("transform", "sigmoid" if d["kind"] == "binary" else "softmax"))
 
     def compare_recording(self, booster, label: str, samples: np.ndarray,
                           result: ModelComparison) -> None:
@@ -442,10 +443,17 @@ class ModelParity:
 
 def coreml_positive(decision: decisions.Decision, margins: np.ndarray) -> np.ndarray:
     """The decision an app would take from Core ML's output: its probability (double logistic)
-    reaching the threshold (binary), or its largest margin (multi-class)."""
+    reaching the threshold (binary), the objective's transform of the margin a regressor outputs
+    (in double), or its largest margin (multi-class)."""
     m = np.asarray(margins, dtype=np.float64)
+    if decision.kind == "none":
+        return np.zeros(m.shape[0], dtype=bool)
     if decision.kind == "binary":
-        return 1.0 / (1.0 + np.exp(-m[:, 0])) >= decision.threshold
+        with np.errstate(over="ignore"):
+            value = {"sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)), "exp": np.exp,
+                     "identity": lambda x: x, "hinge": lambda x: (x > 0).astype(np.float64)
+                     }[decision.transform](m[:, 0])
+        return value >= decision.threshold
     return np.argmax(m, axis=1) == decision.positive_class
 
 

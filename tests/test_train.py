@@ -115,7 +115,7 @@ def test_npz_label_errors_are_located(tmp_path):
 
 
 def test_train_refuses_one_group_and_non_binary_labels(tmp_path):
-    one = _csv(tmp_path, ["0,0,9.8,0,0,0,0,a"] * 150)
+    one = _csv(tmp_path, ["0,0,9.8,0,0,0,0,a", "0,0,9.8,0,0,0,1,a"] * 75)   # both classes
     result = CliRunner().invoke(main, ["train", str(SPEC), str(one), "-o", str(tmp_path / "m")])
     assert result.exit_code == 2 and "need at least 2 groups" in result.output
     three = [_csv(tmp_path, [f"0,0,9.8,0,0,0,{k % 3},{g}"] * 150, f"r{g}.csv")

@@ -155,7 +155,11 @@ class NumpyEmitter(Emitter):
 
 
 def signal_lines(sig: SignalPlan) -> list[str]:
-    """Statements that set ``s_<name>`` (a float64 array over the recording) from the IR."""
+    """Statements (in ``_signals``) that set ``s_<name>``, a float64 array over a run of accepted
+    samples, from the IR. ``carry`` is None when the run starts the stream (the ``first``
+    expressions apply to its row 0), else the previous run's ``carried``: the last value of each
+    signal read as a previous value (``carry[name]``) and each recursion's state
+    (``carry["<name>.state"]``), so that a stream pushed in chunks gets the same bits."""
     name = f"s_{sig.name}"
     if sig.kind == "input":
         return [f"{name} = samples[:, {sig.input_index}]"]
@@ -165,9 +169,15 @@ def signal_lines(sig: SignalPlan) -> list[str]:
     if not reads_prev(sig.later) and first == NumpyEmitter(cur=lambda n: f"s_{n}[:1]").expr(sig.later):
         return [f"{name} = {NumpyEmitter(cur=lambda n: f's_{n}').expr(sig.later)}"]  # every sample alike
     later = NumpyEmitter(cur=lambda n: f"s_{n}[1:]", prev=lambda n: f"s_{n}[:-1]").expr(sig.later)
-    return [f"{name} = np.empty(n_samples)",
-            f"{name}[:1] = {first}",
-            f"{name}[1:] = {later}"]
+    resumed = NumpyEmitter(cur=lambda n: f"s_{n}", prev=lambda n: f"p_{n}").expr(sig.later)
+    return ["if carry is None:",
+            f"    {name} = np.empty(n_samples)",
+            f"    {name}[:1] = {first}",
+            f"    {name}[1:] = {later}",
+            "else:  # every sample is a later one; row 0 reads the previous run's last values",
+            *(f"    p_{n} = np.concatenate(([carry[{n!r}]], s_{n}[:-1]))"
+              for n in sorted(reads_prev(sig.later))),
+            f"    {name} = {resumed}"]
 
 
 def scalar_loop(sig: SignalPlan) -> list[str]:
@@ -179,7 +189,10 @@ def scalar_loop(sig: SignalPlan) -> list[str]:
     The restart rule (``SignalPlan.restart``: a non-finite value restarts the signal on the
     next sample as on the first) is the outer ``while``: the inner loop breaks after the
     sample whose value is non-finite and the next pass starts at the sample after it with the
-    ``first`` steps. The test is one float subtraction and its truth value per sample."""
+    ``first`` steps. The test is one float subtraction and its truth value per sample.
+    A resumed run (``carry``: a stream pushed in chunks) puts the previous run's last values
+    and state at index 0 of the lists (``pad`` = 1), starts at index 1, and carries whether the
+    next sample restarts (``<name>.restart``)."""
     name = f"s_{sig.name}"
     reads = sorted(ir_reads(sig) - {sig.name})
     scalar = NumpyEmitter(cur=lambda n: f"x_{n}" if n != sig.name else "y",
@@ -190,24 +203,52 @@ def scalar_loop(sig: SignalPlan) -> list[str]:
     # less per sample than the comparison.
     is_ne_zero = (isinstance(cond, ir.Cmp) and cond.op == "!=" and _is_const(cond.b, 0.0))
     restart = scalar.expr(cond.a) if is_ne_zero else scalar.expr(cond)
+    names = [f"state_{slot}" for slot in sig.slots] + ["y"]
+    state = f"({', '.join(names)}{',' if len(names) == 1 else ''})"    # a tuple, even of one
     lines = [f"c_{n} = s_{n}.tolist()" for n in reads]
-    lines += [f"y_{sig.name} = [0.0] * n_samples", "t = 0",
-              "while t < n_samples:  # a pass per restart: the first sample, or one after a "
-              "non-finite value"]
-    lines += [f"    x_{n} = c_{n}[t]" for n in reads]
-    lines += [f"    state_{slot} = {scalar.expr(e)}" for slot, e in sig.first_steps]
-    lines += [f"    y = {scalar.expr(sig.first)}", f"    y_{sig.name}[t] = y",
-              f"    if not {restart}:",
-              "        for t in range(t + 1, n_samples):"]
-    lines += [f"            x_{n} = c_{n}[t]" for n in reads]
-    lines += [f"            state_{slot} = {scalar.expr(e)}" for slot, e in sig.later_steps]
-    lines += [f"            y = {scalar.expr(sig.later)}", f"            y_{sig.name}[t] = y",
-              f"            if {restart}:",
-              "                break",
-              "        else:",
-              "            break  # the recording ended without a non-finite value",
-              "    t += 1"]
-    return lines + [f"{name} = np.array(y_{sig.name}, dtype=np.float64)"]
+    lines += ["if carry is None:", f"    y_{sig.name} = [0.0] * n_samples",
+              "    t, fresh = 0, True", "else:"]
+    lines += [f"    c_{n}.insert(0, carry[{n!r}])" for n in reads]
+    lines += [f"    {state} = carry[{sig.name + '.state'!r}]",
+              f"    y_{sig.name} = [y] * (n_samples + 1)",
+              f"    t, fresh = 1, carry[{sig.name + '.restart'!r}]",
+              "end = n_samples + pad",
+              "while t < end:  # a pass per restart: the first sample, or one after a non-finite "
+              "value"]
+    lines += ["    if fresh:"]
+    lines += [f"        x_{n} = c_{n}[t]" for n in reads]
+    lines += [f"        state_{slot} = {scalar.expr(e)}" for slot, e in sig.first_steps]
+    lines += [f"        y = {scalar.expr(sig.first)}", f"        y_{sig.name}[t] = y",
+              "        t += 1",
+              f"        if {restart}:",
+              "            continue",
+              "    for t in range(t, end):"]
+    lines += [f"        x_{n} = c_{n}[t]" for n in reads]
+    lines += [f"        state_{slot} = {scalar.expr(e)}" for slot, e in sig.later_steps]
+    lines += [f"        y = {scalar.expr(sig.later)}", f"        y_{sig.name}[t] = y",
+              f"        if {restart}:",
+              "            break",
+              "    else:",
+              "        fresh = False  # the run ended without a non-finite value",
+              "        break",
+              "    t, fresh = t + 1, True"]
+    return lines + [f"carried[{sig.name + '.state'!r}] = {state}",
+                    f"carried[{sig.name + '.restart'!r}] = fresh",
+                    f"{name} = np.array(y_{sig.name}, dtype=np.float64)[pad:]"]
+
+
+def carried_signals(program: Program) -> list[str]:
+    """Signals whose last value a resumed run reads: those read as a previous value, and
+    those a recursion reads (its lists hold the previous run's last value at index 0)."""
+    needed: set[str] = set()
+    for sig in program.signals:
+        if sig.kind == "input" or sig.later is None:
+            continue
+        if sig.slots or sig.recursive:
+            needed |= ir_reads(sig) - {sig.name}
+        else:
+            needed |= reads_prev(sig.later)
+    return [s.name for s in program.signals if s.name in needed]
 
 
 def ir_reads(sig: SignalPlan) -> set[str]:
@@ -250,7 +291,9 @@ def render_context(program: Program, share: bool = True) -> dict:
         })
     bodies = program.all_code()
     plain = NumpyEmitter()
-    return {"signals": signals, "windows": windows,
+    window_signals = list(dict.fromkeys(s for w in program.windows for s in w.signals))
+    return {"signals": signals, "windows": windows, "window_signals": window_signals,
+            "carried": carried_signals(program),
             "tables": [plain.table(t) for t in used_tables(bodies)],
             "functions": [plain.function(f) for f in used_functions(bodies)]}
 

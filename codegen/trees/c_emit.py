@@ -52,6 +52,14 @@ def tree_lines(tree: Tree, x: str, literal, ret: str = "return {};",
     return lines
 
 
+TRANSFORM_DOC = {
+    "sigmoid": "1 / (expf(min(-margin, 88.7f)) + 1 + 1e-16f) in float",
+    "identity": "the margin itself",
+    "exp": "expf(margin) in float",
+    "hinge": "1 when margin > 0, else 0",
+    "softmax": "softmax of the margins",
+}
+
 BATCH_ROWS_MAX = 32             # rows per block: measured best of 16/32/64 on x86-64 (docs/model.md)
 BATCH_STACK_BYTES = 32 * 1024   # the block's float copy of its rows stays below this
 
@@ -118,6 +126,9 @@ def render_context(forest: Forest, name: str, feature_names: tuple[str, ...] = (
         "n_trees": len(forest.trees),
         "max_depth": forest.max_depth,
         "objective": forest.objective,
+        "transform": forest.transform,
+        "value_doc": forest.spec.value,
+        "transform_doc": TRANSFORM_DOC[forest.transform],
         "base_margin": [fp32.c_literal(v) for v in forest.base_margin],
         "trees": trees,
         "clamp": fp32.c_literal(float(fp32.F32(88.7))),

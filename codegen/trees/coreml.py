@@ -77,10 +77,14 @@ def convert(raw_model: bytes, forest: Forest, feature_names: tuple[str, ...],
 
         booster = xgboost.Booster()
         booster.load_model(bytearray(raw_model))
-        n_classes = forest.n_classes
-        mlmodel = xgb_converter.convert(booster, feature_names=list(feature_names),
-                                        target="predicted_class", mode="classifier",
-                                        n_classes=n_classes, force_32bit_float=True)
+        if classifier(forest):
+            mlmodel = xgb_converter.convert(booster, feature_names=list(feature_names),
+                                            target="predicted_class", mode="classifier",
+                                            n_classes=forest.n_classes, force_32bit_float=True)
+        else:       # a regressor's output is the margin: the app applies the transform
+            mlmodel = xgb_converter.convert(booster, feature_names=list(feature_names),
+                                            target="margin", mode="regressor",
+                                            force_32bit_float=True)
         spec = mlmodel.get_spec()
         del coremltools
     ensemble = _ensemble(spec)
@@ -104,6 +108,12 @@ def convert(raw_model: bytes, forest: Forest, feature_names: tuple[str, ...],
     user["featgen.base_prediction_fixed_to"] = ",".join(fp32.hex32(v) for v in forest.base_margin)
     user["featgen.input_rounding"] = "round every feature to Float (float32) before Core ML"
     return spec.SerializeToString(deterministic=True)
+
+
+def classifier(forest: Forest) -> bool:
+    """Core ML's classifier applies the logistic (binary:logistic) or softmax transform itself;
+    every other objective is converted as a regressor whose output is the margin."""
+    return forest.objective == "binary:logistic" or forest.spec.kind == "multiclass"
 
 
 def _keep_inputs(spec, keep: tuple[int, ...]) -> None:

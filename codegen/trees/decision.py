@@ -1,10 +1,14 @@
 """From margins to the detector's event: the spec's ``decision:`` block, resolved for a model.
 
-* **Positive vector.** Binary models: ``margin >= m*``, where m* is the float32 margin at which
-  XGBoost's float32 sigmoid first reaches the threshold probability (:func:`fp32.margin_threshold`,
+* **Positive vector.** One-output models (kind ``binary``): ``margin >= m*``, where m* is the
+  float32 margin at which the objective's float32 transform (sigmoid, exp, identity, hinge:
+  codegen/trees/objectives.py) first reaches the threshold (:func:`fp32.margin_threshold`,
   computed at build time). Deciding on the margin makes the decision independent of the C
-  library's ``expf``, which differs across Android, iOS and Linux. Multi-class models: the class
-  with the largest margin (the first one on ties) is ``class``.
+  library's ``expf``, which differs across Android, iOS and Linux. Binary objectives default the
+  threshold (0.5; 0 for binary:logitraw, whose value is the margin); a regression decides only
+  when the spec gives a threshold (kind ``none`` otherwise: never positive, no event; the
+  wrappers still report the value). Multi-class models: the class with the largest margin (the
+  first one on ties) is ``class``.
 * **Event.** ``consecutive`` positive vectors in a row fire the event ("Opening!"); the run then
   restarts from 0. After an event, the next ``refractory`` accepted samples are refractory:
   vectors emitted on them neither count nor fire.
@@ -13,7 +17,6 @@
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,12 +30,13 @@ from .ir import Forest
 
 @dataclass(frozen=True)
 class Decision:
-    kind: str                       # "binary" or "multiclass"
-    threshold: float                # probability (binary)
+    kind: str                       # "binary" (threshold), "multiclass" or "none"
+    threshold: float                # on the transformed value (binary)
     margin_threshold: float         # m*, float32 (binary)
     positive_class: int             # multi-class: the class that is positive; binary: 1
     consecutive: int
     refractory: int                 # accepted samples
+    transform: str = "sigmoid"      # the objective's transform (one-output models)
 
     def to_json(self) -> dict:
         out = {"kind": self.kind, "consecutive": self.consecutive,
@@ -42,6 +46,11 @@ class Decision:
                        margin_threshold=fp32.hex32(self.margin_threshold),
                        margin_threshold_decimal=repr(self.margin_threshold),
                        rule="positive when margin >= margin_threshold (float32)")
+            if self.transform != "sigmoid":
+                out["transform"] = self.transform
+        elif self.kind == "none":
+            out.update(transform=self.transform,
+                       rule="no decision (the spec gives no threshold): never positive")
         else:
             out.update(positive_class=self.positive_class,
                        rule="positive when the first class with the largest margin is "
@@ -52,24 +61,39 @@ class Decision:
 def resolve(decision: DecisionDef, forest: Forest) -> Decision:
     """The decision for this model; located errors for settings that do not fit it."""
     given = dict(decision.locs)
+    objective = forest.spec
     if forest.n_outputs == 1:
         if decision.positive_class is not None:
             raise SpecError([Problem.at(decision.where("class"),
                                         "class chooses the positive class of a multi-class "
-                                        "model; this model is binary (remove class)")])
+                                        f"model; this model is binary or a regression "
+                                        f"({forest.objective}, one output; remove class)")])
+        if "threshold" in given:
+            threshold = decision.threshold
+        elif objective.kind == "binary":
+            threshold = objective.default_threshold
+        else:
+            return Decision("none", 0.0, 0.0, 1, decision.consecutive, decision.refractory,
+                            objective.transform)
+        where = decision.where("threshold")
+        if objective.transform == "sigmoid" and not 0 < threshold < 1:
+            raise SpecError([Problem.at(where, f"the threshold is a probability strictly "
+                                               f"between 0 and 1 for {forest.objective}, got "
+                                               f"{_number(threshold)}")])
         try:
-            m_star = fp32.margin_threshold(decision.threshold)
-        except ValueError:      # no float32 margin reaches the probability
-            m_star = math.inf
-        if not math.isfinite(m_star):
+            m_star = fp32.margin_threshold(threshold, transform=objective.transform)
+        except ValueError:      # no float32 margin reaches the threshold
+            m_star = np.inf
+        if not np.isfinite(m_star):
             side = "above" if m_star > 0 else "below"
+            what = ("probability the model's float32 sigmoid" if objective.transform == "sigmoid"
+                    else f"value of this {forest.objective} model ({objective.value})")
             raise SpecError([Problem.at(
-                decision.where("threshold"),
-                f"the threshold {decision.threshold!r} is {side} every probability the model's "
-                f"float32 sigmoid can give, so {'no' if m_star > 0 else 'every'} vector would "
-                "be positive; choose a threshold the model can cross")])
-        return Decision("binary", decision.threshold, m_star, 1, decision.consecutive,
-                        decision.refractory)
+                where, f"the threshold {_number(threshold)} is {side} every {what} can give, so "
+                       f"{'no' if m_star > 0 else 'every'} vector would be positive; choose a "
+                       "threshold the model can cross")])
+        return Decision("binary", threshold, m_star, 1, decision.consecutive,
+                        decision.refractory, objective.transform)
     if "threshold" in given:
         raise SpecError([Problem.at(decision.where("threshold"),
                                     f"this model has {forest.n_outputs} classes and decides by "
@@ -80,7 +104,14 @@ def resolve(decision: DecisionDef, forest: Forest) -> Decision:
         raise SpecError([Problem.at(decision.where("class"),
                                     f"class {positive} does not exist: the model has "
                                     f"{forest.n_outputs} classes (0 to {forest.n_outputs - 1})")])
-    return Decision("multiclass", 0.0, 0.0, positive, decision.consecutive, decision.refractory)
+    return Decision("multiclass", 0.0, 0.0, positive, decision.consecutive, decision.refractory,
+                    "softmax")
+
+
+def _number(x: float) -> str:
+    """2.5, -1, 1e-300: the threshold as the spec would write it."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def positive(decision: Decision, margins: np.ndarray) -> np.ndarray:
@@ -88,6 +119,8 @@ def positive(decision: Decision, margins: np.ndarray) -> np.ndarray:
     m = np.asarray(margins, dtype=np.float32).reshape(len(margins), -1)
     if decision.kind == "binary":
         return m[:, 0] >= np.float32(decision.margin_threshold)
+    if decision.kind == "none":
+        return np.zeros(m.shape[0], dtype=bool)
     return argmax_first(m) == decision.positive_class
 
 

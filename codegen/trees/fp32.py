@@ -151,26 +151,47 @@ def libm_expf():
 
 # ---------------------------------------------------------------- the decision threshold
 
-def margin_threshold(p: float, exp=expf, window: int = 4096) -> float:
-    """The float32 margin m* with ``sigmoid(m) >= p  <=>  m >= m*`` for every float32 margin m.
+def transformed(margin: np.ndarray, transform: str, exp=expf) -> np.ndarray:
+    """An objective's float32 transform of one-output margins, as XGBoost computes it:
+    ``sigmoid`` (:func:`sigmoid`), ``exp`` (``expf``), ``identity``, ``hinge`` (1 when the
+    margin > 0, else 0; src/objective/hinge.cu)."""
+    x = np.asarray(margin, dtype=np.float32)
+    if transform == "sigmoid":
+        return sigmoid(x, exp)
+    if transform == "exp":
+        with np.errstate(over="ignore"):
+            return exp(x)
+    if transform == "identity":
+        return x
+    if transform == "hinge":
+        return np.where(x > F32(0.0), F32(1.0), F32(0.0)).astype(np.float32)
+    raise ValueError(f"no one-output transform {transform!r}")
 
-    XGBoost's probability is ``sigmoid(margin)`` in float32 (see :func:`sigmoid`). It is
-    non-decreasing in the margin, so the float32 margins whose probability reaches ``p`` form an
-    upper ray; m* is its first element, found by bisection over the float32 numbers in order.
-    Because the float sigmoid is a computed, rounded function, the result is then checked by
-    brute force on the ``window`` float32 neighbours on each side: every one below m* gives a
-    probability < p, every one from m* up gives >= p. ``-inf`` when every margin qualifies."""
-    if not 0.0 < p < 1.0:
+
+def margin_threshold(p: float, exp=expf, window: int = 4096, transform: str = "sigmoid"
+                     ) -> float:
+    """The float32 margin m* with ``T(m) >= p  <=>  m >= m*`` for every float32 margin m, where
+    T is the objective's float32 transform (:func:`transformed`; by default XGBoost's sigmoid).
+
+    Every supported transform is non-decreasing in the margin, so the float32 margins whose
+    transformed value reaches ``p`` form an upper ray; m* is its first element, found by
+    bisection over the float32 numbers in order. Because the float transforms are computed,
+    rounded functions, the result is then checked by brute force on the ``window`` float32
+    neighbours on each side: every one below m* gives a value < p, every one from m* up gives
+    >= p. ``-inf`` when every margin qualifies; ValueError when none does."""
+    if transform == "sigmoid" and not 0.0 < p < 1.0:
         raise ValueError(f"a probability threshold must be in (0, 1), got {p!r}")
+    if not math.isfinite(p):
+        raise ValueError(f"a threshold must be a finite number, got {p!r}")
 
     def ok(k: int) -> bool:
-        return float(sigmoid(F32(from_ordered(k)), exp)) >= p
+        return float(transformed(F32(from_ordered(k)), transform, exp)) >= p
 
     lo, hi = ordered(-FLT_MAX), ordered(FLT_MAX)     # search ok(k) == True for the first k
     if ok(lo):
         return -math.inf
     if not ok(hi):
-        raise ValueError(f"no float32 margin reaches probability {p!r}")
+        raise ValueError(f"no float32 margin reaches {p!r}")
     while hi - lo > 1:                               # invariant: not ok(lo), ok(hi)
         mid = (lo + hi) // 2
         if ok(mid):
@@ -179,10 +200,11 @@ def margin_threshold(p: float, exp=expf, window: int = 4096) -> float:
             lo = mid
     k = np.arange(max(hi - window, ordered(-FLT_MAX)), min(hi + window, ordered(FLT_MAX)) + 1)
     values = np.array([from_ordered(int(i)) for i in k], dtype=np.float32)
-    probs = sigmoid(values, exp).astype(np.float64)
+    probs = transformed(values, transform, exp).astype(np.float64)
     below, above = probs[k < hi], probs[k >= hi]
     if not ((below < p).all() and (above >= p).all()):
-        raise ArithmeticError(f"the float32 sigmoid is not monotone around the threshold {p!r}")
+        raise ArithmeticError(f"the float32 {transform} is not monotone around the threshold "
+                              f"{p!r}")
     return from_ordered(hi)
 
 

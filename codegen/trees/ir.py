@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-OBJECTIVES = ("binary:logistic", "multi:softprob", "multi:softmax")
+from .objectives import OBJECTIVES, Objective, objective as objective_named  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,15 @@ class Forest:
     @property
     def n_classes(self) -> int:
         return 2 if self.n_outputs == 1 else self.n_outputs
+
+    @property
+    def spec(self) -> Objective:
+        """The objective's transform and kind (codegen/trees/objectives.py)."""
+        return objective_named(self.objective)
+
+    @property
+    def transform(self) -> str:
+        return self.spec.transform
 
     @property
     def max_depth(self) -> int:

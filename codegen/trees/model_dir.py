@@ -5,6 +5,11 @@
                         sha256), objective, classes, label/group columns, split, parameters
     metrics.json        held-out metrics (informative; the build does not read it)
 
+A model imported with ``featgen import-model`` (featgen/import_model.py) has the same files (its
+metrics.json says there is no held-out data) and a ``provenance`` entry in featgen_model.json: the
+source file and its sha256, its format, the XGBoost versions, and the parameters the model file
+records.
+
 featgen train writes the directory as a whole (beside it, then renamed). The build refuses a
 model.json whose sha256 is not featgen_model.json's ``model_sha256`` (two runs mixed, or an
 edit), and a model whose feature order or feature definitions (``features_hash``: the
@@ -88,9 +93,7 @@ def load_bundle(spec: Spec) -> Bundle:
                    f"{str(meta.get('model_sha256'))[:12]}): a model directory mixed from two "
                    "runs, or an edited model; retrain with featgen train")
     try:
-        doc = json.loads(raw, parse_float=str, parse_int=str)
-        forest = xgboost_json.forest_from_json(doc, xgboost_json.base_margin_of(raw),
-                                               where=str(directory / MODEL_FILE))
+        forest = xgboost_json.forest_of(raw, where=str(directory / MODEL_FILE))
     except xgboost_json.ModelError as exc:
         raise fail(str(exc)) from None
     except ValueError as exc:

@@ -13,6 +13,7 @@ exactly, and cross-check it against XGBoost itself and against Treelite.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -20,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from . import fp32
-from .ir import OBJECTIVES, Forest, Node, Tree
+from . import objectives
+from .ir import Forest, Node, Tree
 
 
 class ModelError(ValueError):
@@ -50,25 +52,47 @@ def forest_from_json(doc: dict, base_margin: tuple[float, ...] | None = None,
         params = learner["learner_model_param"]
     except (KeyError, TypeError):
         raise ModelError(f"{where}: not an XGBoost JSON model (no learner.gradient_booster)")
-    if booster.get("name") != "gbtree":
-        raise ModelError(f"{where}: booster {booster.get('name')!r} is not supported; featgen "
-                         "compiles gbtree models (dart and gblinear are not)")
-    if objective not in OBJECTIVES:
-        raise ModelError(f"{where}: objective {objective!r} is not supported; use one of "
-                         f"{', '.join(OBJECTIVES)}")
+    name = booster.get("name")
+    if name == "gblinear":
+        raise ModelError(f"{where}: booster 'gblinear' is not supported: a linear model has no "
+                         "trees; featgen compiles tree ensembles (booster gbtree)")
+    if name == "dart":
+        raise ModelError(f"{where}: booster 'dart' is not supported: XGBoost's own two "
+                         "prediction paths disagree on a dart model's margin (predict adds "
+                         "leaf x weight_drop per tree, inplace_predict ((base + leaf) - base) x "
+                         "weight_drop, in float32), so there is no single margin to reproduce "
+                         "bit for bit; retrain with booster gbtree (see docs/model.md)")
+    if name != "gbtree":
+        raise ModelError(f"{where}: booster {name!r} is not supported; featgen compiles gbtree "
+                         "models")
+    try:
+        spec = objectives.objective(objective)
+    except ValueError as exc:
+        raise ModelError(f"{where}: {exc}") from None
     if int(params.get("num_target", "1")) != 1:
-        raise ModelError(f"{where}: multi-target models are not supported")
+        raise ModelError(f"{where}: a model with {params.get('num_target')} targets (several "
+                         "quantiles, multi-target regression or multi_strategy="
+                         "'multi_output_tree') is not supported: featgen compiles one output, "
+                         "or one per class")
     n_features = int(params["num_feature"])
     n_class = int(params.get("num_class", "0"))
-    n_outputs = 1 if objective == "binary:logistic" else n_class
-    if objective != "binary:logistic" and n_class < 2:
+    n_outputs = n_class if spec.kind == "multiclass" else 1
+    if spec.kind == "multiclass" and n_class < 2:
         raise ModelError(f"{where}: {objective} with num_class {n_class}")
+    categorical = [i for i, t in enumerate(learner.get("feature_types") or ()) if t == "c"]
+    if categorical:
+        names = learner.get("feature_names") or []
+        first = names[categorical[0]] if categorical[0] < len(names) else categorical[0]
+        raise ModelError(f"{where}: feature {first!r} is categorical (feature_types 'c'); "
+                         "featgen's features are numbers, so only numerical features and "
+                         "splits are supported")
     model = booster["model"]
     groups = [int(g) for g in model["tree_info"]]
     trees = []
     for k, (t, group) in enumerate(zip(model["trees"], groups)):
         if int(t["tree_param"].get("size_leaf_vector", "1")) > 1:
-            raise ModelError(f"{where}: tree {k} has vector leaves (multi-output trees)")
+            raise ModelError(f"{where}: tree {k} has vector leaves (multi_strategy="
+                             "'multi_output_tree'); featgen compiles one output per tree")
         if any(int(s) != 0 for s in t["split_type"]) or t.get("categories_nodes"):
             raise ModelError(f"{where}: tree {k} has categorical splits; featgen features are "
                              "numbers, so only numerical splits are supported")
@@ -102,6 +126,17 @@ def _booster(raw: bytes):
     booster = xgboost.Booster()
     booster.load_model(bytearray(raw))
     return booster
+
+
+def forest_of(raw: bytes, where: str = "model.json") -> Forest:
+    """The exact forest of the JSON model ``raw``: checked for what featgen compiles first (a
+    located ModelError for anything else), then its base margin taken from XGBoost."""
+    try:
+        doc = json.loads(raw, parse_float=str, parse_int=str)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{where}: not an XGBoost JSON model ({exc})") from None
+    forest = forest_from_json(doc, None, where=where)
+    return dataclasses.replace(forest, base_margin=base_margin_of(raw))
 
 
 def load(path: str | Path) -> tuple[Forest, str]:

@@ -495,23 +495,121 @@ def featurize(samples, nonfinite="raise"):
         "drop" drops such rows, as the device runtimes do when push rejects a sample.
     Returns (features, ends): features is float64 (n_vectors, N_FEATURES) in FEATURE_NAMES
     order; ends[i] is the row of `samples` whose push emitted vector i.
+    A recording too long for memory: push it in chunks through a Featurizer (same bits).
     """
-    if nonfinite not in ("raise", "drop"):
-        raise ValueError(f"nonfinite must be 'raise' or 'drop', not {nonfinite!r}")
-    samples = _checked(samples)
-    kept = None
-    finite = np.isfinite(samples).all(axis=1)
-    if not finite.all():
-        if nonfinite == "raise":
-            row = int(np.flatnonzero(~finite)[0])
-            col = int(np.flatnonzero(~np.isfinite(samples[row]))[0])
-            raise NonFiniteSampleError(row, INPUTS[col], float(samples[row, col]))
-        kept = np.flatnonzero(finite)
-        samples = samples[finite]
-    n_samples = samples.shape[0]
-    if n_samples < MAX_LENGTH:
-        return np.empty((0, N_FEATURES)), np.empty(0, dtype=np.int64)
+    return Featurizer(nonfinite).push(samples)
 
+
+class Featurizer:
+    """One recording pushed in chunks of any size (1 row to all of them): the vectors and ends
+    of all pushes, concatenated, are bit for bit those of featurize() over the whole recording.
+
+    Carried from one push to the next: the recursions' state and the last value of every
+    signal a later sample reads (``_signals``), the last MAX_LENGTH - 1 accepted values of each
+    signal the windows read, the number of accepted samples (the windows' evaluation phase) and
+    the last vector (each window's latest evaluation, held until it is evaluated again). So the
+    memory is one chunk's plus O(MAX_LENGTH), whatever the recording's length.
+    """
+
+    def __init__(self, nonfinite="raise"):
+        if nonfinite not in ("raise", "drop"):
+            raise ValueError(f"nonfinite must be 'raise' or 'drop', not {nonfinite!r}")
+        self.nonfinite = nonfinite
+        self.rows = 0         # rows pushed so far, accepted or dropped: ends count these
+        self.accepted = 0     # finite rows so far: the windows' schedule counts these
+        self._carry = None    # what _signals carries (None: no sample accepted yet)
+        self._tails = ()      # the last MAX_LENGTH - 1 accepted values of each window signal
+        self._held = None     # the last vector emitted
+
+    def push(self, samples):
+        """Vectors emitted by the rows of SAMPLES (as featurize: (features, ends)), ends
+        counting the rows of every push so far. A non-finite row with nonfinite="raise" raises
+        NonFiniteSampleError (its row counted likewise) and leaves the Featurizer unchanged."""
+        samples = _checked(samples)
+        first_row = self.rows
+        kept = None
+        finite = np.isfinite(samples).all(axis=1)
+        if not finite.all():
+            if self.nonfinite == "raise":
+                row = int(np.flatnonzero(~finite)[0])
+                col = int(np.flatnonzero(~np.isfinite(samples[row]))[0])
+                raise NonFiniteSampleError(first_row + row, INPUTS[col], float(samples[row, col]))
+            kept = np.flatnonzero(finite)
+            samples = samples[finite]
+        self.rows += finite.shape[0]
+        features, ends = self._accept(samples)
+        if kept is not None:
+            ends = kept[ends]
+        return features, ends + first_row
+
+    def _accept(self, samples):
+        """(features, ends) of a run of accepted samples, ends indexing the run."""
+        n_samples = samples.shape[0]
+        first = self.accepted
+        if first + n_samples < MAX_LENGTH or n_samples == 0:
+            if n_samples:     # no vector yet: only the state advances
+                self._advance(samples, first)
+            return np.empty((0, N_FEATURES)), np.empty(0, dtype=np.int64)
+        signals, base = self._advance(samples, first)
+        ends = _emission_ends(first, n_samples)
+        features = np.empty((ends.shape[0], N_FEATURES))
+        if not ends.shape[0]:   # no window due in this run
+            return features, ends
+        s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pitch, s_roll, s_acc_dyn, s_gyro_lp, = signals
+        with np.errstate(all="ignore"):
+            # window long: vector i holds its latest evaluation, latest[i]; those that
+            # ended before this run are held in the last vector
+            latest = (ends - (MAX_LENGTH - 1)) // 25
+            fresh = _evaluations_before(first, 25)
+            held = int(np.searchsorted(latest, fresh))
+            if held:
+                features[:held, COLUMNS_LONG] = self._held[COLUMNS_LONG]
+            for lo in range(fresh, int(latest[-1]) + 1, BLOCK):
+                count = min(BLOCK, int(latest[-1]) + 1 - lo)
+                evaluations = _window_long(
+                    s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pitch, s_roll, s_acc_dyn, s_gyro_lp, lo, count, base)
+                a, b = np.searchsorted(latest, [lo, lo + count])
+                for c in range(a, b, BLOCK):  # vectors that hold these evaluations
+                    d = min(c + BLOCK, b)
+                    features[c:d, COLUMNS_LONG] = evaluations[latest[c:d] - lo]
+            # window short: vector i holds its latest evaluation, latest[i]; those that
+            # ended before this run are held in the last vector
+            latest = (ends - (MAX_LENGTH - 1)) // 25
+            fresh = _evaluations_before(first, 25)
+            held = int(np.searchsorted(latest, fresh))
+            if held:
+                features[:held, COLUMNS_SHORT] = self._held[COLUMNS_SHORT]
+            for lo in range(fresh, int(latest[-1]) + 1, BLOCK):
+                count = min(BLOCK, int(latest[-1]) + 1 - lo)
+                evaluations = _window_short(
+                    s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, lo, count, base)
+                a, b = np.searchsorted(latest, [lo, lo + count])
+                for c in range(a, b, BLOCK):  # vectors that hold these evaluations
+                    d = min(c + BLOCK, b)
+                    features[c:d, COLUMNS_SHORT] = evaluations[latest[c:d] - lo]
+        self._held = features[-1].copy()
+        return features, ends - first
+
+    def _advance(self, samples, first):
+        """Run the signals over SAMPLES (accepted rows first .. first + n - 1); returns the
+        window signals with the previous tails in front and the accepted index of their row 0."""
+        signals, self._carry = _signals(samples, self._carry)
+        self.accepted = first + samples.shape[0]
+        if self._tails:
+            signals = tuple(np.concatenate((t, s)) for t, s in zip(self._tails, signals))
+        base = self.accepted - signals[0].shape[0] if signals else first
+        keep = MAX_LENGTH - 1
+        self._tails = tuple(s[max(0, s.shape[0] - keep):].copy() for s in signals)
+        return signals, base
+
+
+def _signals(samples, carry):
+    """The signals over a run of accepted samples (at least one row). CARRY is None when the run
+    starts the stream, else the previous run's carried state. Returns (the signals the windows
+    read, in WINDOW_SIGNALS order; the state to carry into the next run)."""
+    n_samples = samples.shape[0]
+    pad = 0 if carry is None else 1   # a resumed recursion keeps its last step at index 0
+    carried = {}
     with np.errstate(all="ignore"):
         # ax: raw input
         s_ax = samples[:, 0]
@@ -531,174 +629,222 @@ def featurize(samples, nonfinite="raise"):
         s_gyro_mag = np.sqrt((((s_wx * s_wx) + (s_wy * s_wy)) + (s_wz * s_wz)))
         # ax_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_ax = s_ax.tolist()
-        y_ax_lp = [0.0] * n_samples
-        t = 0
-        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
-            x_ax = c_ax[t]
-            state_y0 = (0.9999999999999994 * x_ax)
-            state_s0b = ((0.003621681514928641 * x_ax) - (0.8371816512560226 * state_y0))
-            state_s0a = (((0.007243363029857282 * x_ax) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_y0 = ((0.003621681514928641 * x_ax) + state_s0a)
-            state_s0a = (((0.007243363029857282 * x_ax) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_s0b = ((0.003621681514928641 * x_ax) - (0.8371816512560226 * state_y0))
-            y = state_y0
-            y_ax_lp[t] = y
-            if not (y - y):
-                for t in range(t + 1, n_samples):
-                    x_ax = c_ax[t]
-                    state_y0 = ((0.003621681514928641 * x_ax) + state_s0a)
-                    state_s0a = (((0.007243363029857282 * x_ax) - (-1.822694925196308 * state_y0)) + state_s0b)
-                    state_s0b = ((0.003621681514928641 * x_ax) - (0.8371816512560226 * state_y0))
-                    y = state_y0
-                    y_ax_lp[t] = y
-                    if (y - y):
-                        break
-                else:
-                    break  # the recording ended without a non-finite value
-            t += 1
-        s_ax_lp = np.array(y_ax_lp, dtype=np.float64)
+        if carry is None:
+            y_ax_lp = [0.0] * n_samples
+            t, fresh = 0, True
+        else:
+            c_ax.insert(0, carry['ax'])
+            (state_y0, state_s0b, state_s0a, y) = carry['ax_lp.state']
+            y_ax_lp = [y] * (n_samples + 1)
+            t, fresh = 1, carry['ax_lp.restart']
+        end = n_samples + pad
+        while t < end:  # a pass per restart: the first sample, or one after a non-finite value
+            if fresh:
+                x_ax = c_ax[t]
+                state_y0 = (0.9999999999999994 * x_ax)
+                state_s0b = ((0.003621681514928641 * x_ax) - (0.8371816512560226 * state_y0))
+                state_s0a = (((0.007243363029857282 * x_ax) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_y0 = ((0.003621681514928641 * x_ax) + state_s0a)
+                state_s0a = (((0.007243363029857282 * x_ax) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_s0b = ((0.003621681514928641 * x_ax) - (0.8371816512560226 * state_y0))
+                y = state_y0
+                y_ax_lp[t] = y
+                t += 1
+                if (y - y):
+                    continue
+            for t in range(t, end):
+                x_ax = c_ax[t]
+                state_y0 = ((0.003621681514928641 * x_ax) + state_s0a)
+                state_s0a = (((0.007243363029857282 * x_ax) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_s0b = ((0.003621681514928641 * x_ax) - (0.8371816512560226 * state_y0))
+                y = state_y0
+                y_ax_lp[t] = y
+                if (y - y):
+                    break
+            else:
+                fresh = False  # the run ended without a non-finite value
+                break
+            t, fresh = t + 1, True
+        carried['ax_lp.state'] = (state_y0, state_s0b, state_s0a, y)
+        carried['ax_lp.restart'] = fresh
+        s_ax_lp = np.array(y_ax_lp, dtype=np.float64)[pad:]
         # ay_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_ay = s_ay.tolist()
-        y_ay_lp = [0.0] * n_samples
-        t = 0
-        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
-            x_ay = c_ay[t]
-            state_y0 = (0.9999999999999994 * x_ay)
-            state_s0b = ((0.003621681514928641 * x_ay) - (0.8371816512560226 * state_y0))
-            state_s0a = (((0.007243363029857282 * x_ay) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_y0 = ((0.003621681514928641 * x_ay) + state_s0a)
-            state_s0a = (((0.007243363029857282 * x_ay) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_s0b = ((0.003621681514928641 * x_ay) - (0.8371816512560226 * state_y0))
-            y = state_y0
-            y_ay_lp[t] = y
-            if not (y - y):
-                for t in range(t + 1, n_samples):
-                    x_ay = c_ay[t]
-                    state_y0 = ((0.003621681514928641 * x_ay) + state_s0a)
-                    state_s0a = (((0.007243363029857282 * x_ay) - (-1.822694925196308 * state_y0)) + state_s0b)
-                    state_s0b = ((0.003621681514928641 * x_ay) - (0.8371816512560226 * state_y0))
-                    y = state_y0
-                    y_ay_lp[t] = y
-                    if (y - y):
-                        break
-                else:
-                    break  # the recording ended without a non-finite value
-            t += 1
-        s_ay_lp = np.array(y_ay_lp, dtype=np.float64)
+        if carry is None:
+            y_ay_lp = [0.0] * n_samples
+            t, fresh = 0, True
+        else:
+            c_ay.insert(0, carry['ay'])
+            (state_y0, state_s0b, state_s0a, y) = carry['ay_lp.state']
+            y_ay_lp = [y] * (n_samples + 1)
+            t, fresh = 1, carry['ay_lp.restart']
+        end = n_samples + pad
+        while t < end:  # a pass per restart: the first sample, or one after a non-finite value
+            if fresh:
+                x_ay = c_ay[t]
+                state_y0 = (0.9999999999999994 * x_ay)
+                state_s0b = ((0.003621681514928641 * x_ay) - (0.8371816512560226 * state_y0))
+                state_s0a = (((0.007243363029857282 * x_ay) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_y0 = ((0.003621681514928641 * x_ay) + state_s0a)
+                state_s0a = (((0.007243363029857282 * x_ay) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_s0b = ((0.003621681514928641 * x_ay) - (0.8371816512560226 * state_y0))
+                y = state_y0
+                y_ay_lp[t] = y
+                t += 1
+                if (y - y):
+                    continue
+            for t in range(t, end):
+                x_ay = c_ay[t]
+                state_y0 = ((0.003621681514928641 * x_ay) + state_s0a)
+                state_s0a = (((0.007243363029857282 * x_ay) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_s0b = ((0.003621681514928641 * x_ay) - (0.8371816512560226 * state_y0))
+                y = state_y0
+                y_ay_lp[t] = y
+                if (y - y):
+                    break
+            else:
+                fresh = False  # the run ended without a non-finite value
+                break
+            t, fresh = t + 1, True
+        carried['ay_lp.state'] = (state_y0, state_s0b, state_s0a, y)
+        carried['ay_lp.restart'] = fresh
+        s_ay_lp = np.array(y_ay_lp, dtype=np.float64)[pad:]
         # az_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_az = s_az.tolist()
-        y_az_lp = [0.0] * n_samples
-        t = 0
-        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
-            x_az = c_az[t]
-            state_y0 = (0.9999999999999994 * x_az)
-            state_s0b = ((0.003621681514928641 * x_az) - (0.8371816512560226 * state_y0))
-            state_s0a = (((0.007243363029857282 * x_az) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_y0 = ((0.003621681514928641 * x_az) + state_s0a)
-            state_s0a = (((0.007243363029857282 * x_az) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_s0b = ((0.003621681514928641 * x_az) - (0.8371816512560226 * state_y0))
-            y = state_y0
-            y_az_lp[t] = y
-            if not (y - y):
-                for t in range(t + 1, n_samples):
-                    x_az = c_az[t]
-                    state_y0 = ((0.003621681514928641 * x_az) + state_s0a)
-                    state_s0a = (((0.007243363029857282 * x_az) - (-1.822694925196308 * state_y0)) + state_s0b)
-                    state_s0b = ((0.003621681514928641 * x_az) - (0.8371816512560226 * state_y0))
-                    y = state_y0
-                    y_az_lp[t] = y
-                    if (y - y):
-                        break
-                else:
-                    break  # the recording ended without a non-finite value
-            t += 1
-        s_az_lp = np.array(y_az_lp, dtype=np.float64)
+        if carry is None:
+            y_az_lp = [0.0] * n_samples
+            t, fresh = 0, True
+        else:
+            c_az.insert(0, carry['az'])
+            (state_y0, state_s0b, state_s0a, y) = carry['az_lp.state']
+            y_az_lp = [y] * (n_samples + 1)
+            t, fresh = 1, carry['az_lp.restart']
+        end = n_samples + pad
+        while t < end:  # a pass per restart: the first sample, or one after a non-finite value
+            if fresh:
+                x_az = c_az[t]
+                state_y0 = (0.9999999999999994 * x_az)
+                state_s0b = ((0.003621681514928641 * x_az) - (0.8371816512560226 * state_y0))
+                state_s0a = (((0.007243363029857282 * x_az) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_y0 = ((0.003621681514928641 * x_az) + state_s0a)
+                state_s0a = (((0.007243363029857282 * x_az) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_s0b = ((0.003621681514928641 * x_az) - (0.8371816512560226 * state_y0))
+                y = state_y0
+                y_az_lp[t] = y
+                t += 1
+                if (y - y):
+                    continue
+            for t in range(t, end):
+                x_az = c_az[t]
+                state_y0 = ((0.003621681514928641 * x_az) + state_s0a)
+                state_s0a = (((0.007243363029857282 * x_az) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_s0b = ((0.003621681514928641 * x_az) - (0.8371816512560226 * state_y0))
+                y = state_y0
+                y_az_lp[t] = y
+                if (y - y):
+                    break
+            else:
+                fresh = False  # the run ended without a non-finite value
+                break
+            t, fresh = t + 1, True
+        carried['az_lp.state'] = (state_y0, state_s0b, state_s0a, y)
+        carried['az_lp.restart'] = fresh
+        s_az_lp = np.array(y_az_lp, dtype=np.float64)[pad:]
         # pitch: atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
         s_pitch = _featgen_atan2(s_ax_lp, s_az_lp)
         # roll: atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
         s_roll = _featgen_atan2(s_ay_lp, s_az_lp)
         # acc_dyn: Butterworth high-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_acc_mag = s_acc_mag.tolist()
-        y_acc_dyn = [0.0] * n_samples
-        t = 0
-        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
-            x_acc_mag = c_acc_mag[t]
-            state_y0 = (0.0 * x_acc_mag)
-            state_s0b = ((0.9736948117157308 * x_acc_mag) - (0.9480817061067398 * state_y0))
-            state_s0a = (((-1.9473896234314616 * x_acc_mag) - (-1.9466975407561835 * state_y0)) + state_s0b)
-            state_y0 = ((0.9736948117157308 * x_acc_mag) + state_s0a)
-            state_s0a = (((-1.9473896234314616 * x_acc_mag) - (-1.9466975407561835 * state_y0)) + state_s0b)
-            state_s0b = ((0.9736948117157308 * x_acc_mag) - (0.9480817061067398 * state_y0))
-            y = state_y0
-            y_acc_dyn[t] = y
-            if not (y - y):
-                for t in range(t + 1, n_samples):
-                    x_acc_mag = c_acc_mag[t]
-                    state_y0 = ((0.9736948117157308 * x_acc_mag) + state_s0a)
-                    state_s0a = (((-1.9473896234314616 * x_acc_mag) - (-1.9466975407561835 * state_y0)) + state_s0b)
-                    state_s0b = ((0.9736948117157308 * x_acc_mag) - (0.9480817061067398 * state_y0))
-                    y = state_y0
-                    y_acc_dyn[t] = y
-                    if (y - y):
-                        break
-                else:
-                    break  # the recording ended without a non-finite value
-            t += 1
-        s_acc_dyn = np.array(y_acc_dyn, dtype=np.float64)
+        if carry is None:
+            y_acc_dyn = [0.0] * n_samples
+            t, fresh = 0, True
+        else:
+            c_acc_mag.insert(0, carry['acc_mag'])
+            (state_y0, state_s0b, state_s0a, y) = carry['acc_dyn.state']
+            y_acc_dyn = [y] * (n_samples + 1)
+            t, fresh = 1, carry['acc_dyn.restart']
+        end = n_samples + pad
+        while t < end:  # a pass per restart: the first sample, or one after a non-finite value
+            if fresh:
+                x_acc_mag = c_acc_mag[t]
+                state_y0 = (0.0 * x_acc_mag)
+                state_s0b = ((0.9736948117157308 * x_acc_mag) - (0.9480817061067398 * state_y0))
+                state_s0a = (((-1.9473896234314616 * x_acc_mag) - (-1.9466975407561835 * state_y0)) + state_s0b)
+                state_y0 = ((0.9736948117157308 * x_acc_mag) + state_s0a)
+                state_s0a = (((-1.9473896234314616 * x_acc_mag) - (-1.9466975407561835 * state_y0)) + state_s0b)
+                state_s0b = ((0.9736948117157308 * x_acc_mag) - (0.9480817061067398 * state_y0))
+                y = state_y0
+                y_acc_dyn[t] = y
+                t += 1
+                if (y - y):
+                    continue
+            for t in range(t, end):
+                x_acc_mag = c_acc_mag[t]
+                state_y0 = ((0.9736948117157308 * x_acc_mag) + state_s0a)
+                state_s0a = (((-1.9473896234314616 * x_acc_mag) - (-1.9466975407561835 * state_y0)) + state_s0b)
+                state_s0b = ((0.9736948117157308 * x_acc_mag) - (0.9480817061067398 * state_y0))
+                y = state_y0
+                y_acc_dyn[t] = y
+                if (y - y):
+                    break
+            else:
+                fresh = False  # the run ended without a non-finite value
+                break
+            t, fresh = t + 1, True
+        carried['acc_dyn.state'] = (state_y0, state_s0b, state_s0a, y)
+        carried['acc_dyn.restart'] = fresh
+        s_acc_dyn = np.array(y_acc_dyn, dtype=np.float64)[pad:]
         # gyro_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_gyro_mag = s_gyro_mag.tolist()
-        y_gyro_lp = [0.0] * n_samples
-        t = 0
-        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
-            x_gyro_mag = c_gyro_mag[t]
-            state_y0 = (0.9999999999999994 * x_gyro_mag)
-            state_s0b = ((0.013359200027856503 * x_gyro_mag) - (0.7008967811884026 * state_y0))
-            state_s0a = (((0.026718400055713007 * x_gyro_mag) - (-1.6474599810769766 * state_y0)) + state_s0b)
-            state_y0 = ((0.013359200027856503 * x_gyro_mag) + state_s0a)
-            state_s0a = (((0.026718400055713007 * x_gyro_mag) - (-1.6474599810769766 * state_y0)) + state_s0b)
-            state_s0b = ((0.013359200027856503 * x_gyro_mag) - (0.7008967811884026 * state_y0))
-            y = state_y0
-            y_gyro_lp[t] = y
-            if not (y - y):
-                for t in range(t + 1, n_samples):
-                    x_gyro_mag = c_gyro_mag[t]
-                    state_y0 = ((0.013359200027856503 * x_gyro_mag) + state_s0a)
-                    state_s0a = (((0.026718400055713007 * x_gyro_mag) - (-1.6474599810769766 * state_y0)) + state_s0b)
-                    state_s0b = ((0.013359200027856503 * x_gyro_mag) - (0.7008967811884026 * state_y0))
-                    y = state_y0
-                    y_gyro_lp[t] = y
-                    if (y - y):
-                        break
-                else:
-                    break  # the recording ended without a non-finite value
-            t += 1
-        s_gyro_lp = np.array(y_gyro_lp, dtype=np.float64)
+        if carry is None:
+            y_gyro_lp = [0.0] * n_samples
+            t, fresh = 0, True
+        else:
+            c_gyro_mag.insert(0, carry['gyro_mag'])
+            (state_y0, state_s0b, state_s0a, y) = carry['gyro_lp.state']
+            y_gyro_lp = [y] * (n_samples + 1)
+            t, fresh = 1, carry['gyro_lp.restart']
+        end = n_samples + pad
+        while t < end:  # a pass per restart: the first sample, or one after a non-finite value
+            if fresh:
+                x_gyro_mag = c_gyro_mag[t]
+                state_y0 = (0.9999999999999994 * x_gyro_mag)
+                state_s0b = ((0.013359200027856503 * x_gyro_mag) - (0.7008967811884026 * state_y0))
+                state_s0a = (((0.026718400055713007 * x_gyro_mag) - (-1.6474599810769766 * state_y0)) + state_s0b)
+                state_y0 = ((0.013359200027856503 * x_gyro_mag) + state_s0a)
+                state_s0a = (((0.026718400055713007 * x_gyro_mag) - (-1.6474599810769766 * state_y0)) + state_s0b)
+                state_s0b = ((0.013359200027856503 * x_gyro_mag) - (0.7008967811884026 * state_y0))
+                y = state_y0
+                y_gyro_lp[t] = y
+                t += 1
+                if (y - y):
+                    continue
+            for t in range(t, end):
+                x_gyro_mag = c_gyro_mag[t]
+                state_y0 = ((0.013359200027856503 * x_gyro_mag) + state_s0a)
+                state_s0a = (((0.026718400055713007 * x_gyro_mag) - (-1.6474599810769766 * state_y0)) + state_s0b)
+                state_s0b = ((0.013359200027856503 * x_gyro_mag) - (0.7008967811884026 * state_y0))
+                y = state_y0
+                y_gyro_lp[t] = y
+                if (y - y):
+                    break
+            else:
+                fresh = False  # the run ended without a non-finite value
+                break
+            t, fresh = t + 1, True
+        carried['gyro_lp.state'] = (state_y0, state_s0b, state_s0a, y)
+        carried['gyro_lp.restart'] = fresh
+        s_gyro_lp = np.array(y_gyro_lp, dtype=np.float64)[pad:]
+    carried["ax"] = float(s_ax[-1])
+    carried["ay"] = float(s_ay[-1])
+    carried["az"] = float(s_az[-1])
+    carried["acc_mag"] = float(s_acc_mag[-1])
+    carried["gyro_mag"] = float(s_gyro_mag[-1])
+    return (s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pitch, s_roll, s_acc_dyn, s_gyro_lp, ), carried
 
-        ends = _emission_ends(n_samples)
-        features = np.empty((ends.shape[0], N_FEATURES))
-        # window long: vector i holds its latest evaluation, latest[i]
-        latest = (ends - (MAX_LENGTH - 1)) // 25
-        for lo in range(0, int(latest[-1]) + 1, BLOCK):
-            count = min(BLOCK, int(latest[-1]) + 1 - lo)
-            evaluations = _window_long(
-                s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pitch, s_roll, s_acc_dyn, s_gyro_lp, lo, count)
-            a, b = np.searchsorted(latest, [lo, lo + count])
-            for c in range(a, b, BLOCK):  # vectors that hold these evaluations
-                d = min(c + BLOCK, b)
-                features[c:d, COLUMNS_LONG] = evaluations[latest[c:d] - lo]
-        # window short: vector i holds its latest evaluation, latest[i]
-        latest = (ends - (MAX_LENGTH - 1)) // 25
-        for lo in range(0, int(latest[-1]) + 1, BLOCK):
-            count = min(BLOCK, int(latest[-1]) + 1 - lo)
-            evaluations = _window_short(
-                s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, lo, count)
-            a, b = np.searchsorted(latest, [lo, lo + count])
-            for c in range(a, b, BLOCK):  # vectors that hold these evaluations
-                d = min(c + BLOCK, b)
-                features[c:d, COLUMNS_SHORT] = evaluations[latest[c:d] - lo]
-    if kept is not None:
-        ends = kept[ends]
-    return features, ends
+
+WINDOW_SIGNALS = ("ax", "ay", "az", "wx", "wy", "wz", "acc_mag", "gyro_mag", "pitch", "roll", "acc_dyn", "gyro_lp", )
 
 
 def _checked(samples):
@@ -711,39 +857,48 @@ def _checked(samples):
     return np.asarray(array, dtype=np.float64)   # no copy of float64 input
 
 
-def _columns(signal, length, hop, first, count):
-    """Evaluations first .. first + count - 1 of a window over ``signal`` as a view whose row
-    k holds sample k of every evaluation (oldest first; no copy)."""
-    windows = sliding_window_view(signal, length)[MAX_LENGTH - length::hop][first:first + count]
+def _columns(signal, length, hop, first, count, base):
+    """Evaluations first .. first + count - 1 of a window over ``signal`` (whose row 0 is
+    accepted sample ``base``) as a view whose row k holds sample k of every evaluation (oldest
+    first; no copy)."""
+    start = MAX_LENGTH - length + first * hop - base
+    windows = sliding_window_view(signal, length)[start::hop][:count]
     return windows.T
 
 
-def _emission_ends(n_samples):
-    """Sample rows on which at least one window is evaluated (and so a vector is emitted)."""
-    due = np.zeros(n_samples, dtype=bool)
+def _evaluations_before(sample, hop):
+    """How many evaluations of a window with this hop end before accepted sample SAMPLE."""
+    return max(0, -(-(sample - (MAX_LENGTH - 1)) // hop))
+
+
+def _emission_ends(first, count):
+    """Accepted samples first .. first + count - 1 on which at least one window is evaluated
+    (and so a vector is emitted)."""
+    due = np.zeros(count, dtype=bool)
     for _, hop in WINDOWS.values():
-        due[MAX_LENGTH - 1::hop] = True
-    return np.flatnonzero(due)
+        due[MAX_LENGTH - 1 + _evaluations_before(first, hop) * hop - first::hop] = True
+    return np.flatnonzero(due) + first
 
 
 COLUMNS_LONG = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 103, 104, 105, 106, 107, 108, 109, 110, 111]
 
 
-def _window_long(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pitch, s_roll, s_acc_dyn, s_gyro_lp, first, count):
+def _window_long(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pitch, s_roll, s_acc_dyn, s_gyro_lp, first, count, base=0):
     """Window 'long' (200 samples, every 25): its evaluations first to
-    first + count - 1 (0 = on the first full sample), as rows, oldest sample first."""
-    w_ax = _columns(s_ax, 200, 25, first, count)
-    w_ay = _columns(s_ay, 200, 25, first, count)
-    w_az = _columns(s_az, 200, 25, first, count)
-    w_wx = _columns(s_wx, 200, 25, first, count)
-    w_wy = _columns(s_wy, 200, 25, first, count)
-    w_wz = _columns(s_wz, 200, 25, first, count)
-    w_acc_mag = _columns(s_acc_mag, 200, 25, first, count)
-    w_gyro_mag = _columns(s_gyro_mag, 200, 25, first, count)
-    w_pitch = _columns(s_pitch, 200, 25, first, count)
-    w_roll = _columns(s_roll, 200, 25, first, count)
-    w_acc_dyn = _columns(s_acc_dyn, 200, 25, first, count)
-    w_gyro_lp = _columns(s_gyro_lp, 200, 25, first, count)
+    first + count - 1 (0 = on the first full sample), as rows, oldest sample first; the signals'
+    row 0 is accepted sample ``base``."""
+    w_ax = _columns(s_ax, 200, 25, first, count, base)
+    w_ay = _columns(s_ay, 200, 25, first, count, base)
+    w_az = _columns(s_az, 200, 25, first, count, base)
+    w_wx = _columns(s_wx, 200, 25, first, count, base)
+    w_wy = _columns(s_wy, 200, 25, first, count, base)
+    w_wz = _columns(s_wz, 200, 25, first, count, base)
+    w_acc_mag = _columns(s_acc_mag, 200, 25, first, count, base)
+    w_gyro_mag = _columns(s_gyro_mag, 200, 25, first, count, base)
+    w_pitch = _columns(s_pitch, 200, 25, first, count, base)
+    w_roll = _columns(s_roll, 200, 25, first, count, base)
+    w_acc_dyn = _columns(s_acc_dyn, 200, 25, first, count, base)
+    w_gyro_lp = _columns(s_gyro_lp, 200, 25, first, count, base)
     out = np.empty((count, 84))
 
     # all 84 features of window long, sharing their common work
@@ -1180,17 +1335,18 @@ def _window_long(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, s_pi
 COLUMNS_SHORT = [61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 102]
 
 
-def _window_short(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, first, count):
+def _window_short(s_ax, s_ay, s_az, s_wx, s_wy, s_wz, s_acc_mag, s_gyro_mag, first, count, base=0):
     """Window 'short' (100 samples, every 25): its evaluations first to
-    first + count - 1 (0 = on the first full sample), as rows, oldest sample first."""
-    w_ax = _columns(s_ax, 100, 25, first, count)
-    w_ay = _columns(s_ay, 100, 25, first, count)
-    w_az = _columns(s_az, 100, 25, first, count)
-    w_wx = _columns(s_wx, 100, 25, first, count)
-    w_wy = _columns(s_wy, 100, 25, first, count)
-    w_wz = _columns(s_wz, 100, 25, first, count)
-    w_acc_mag = _columns(s_acc_mag, 100, 25, first, count)
-    w_gyro_mag = _columns(s_gyro_mag, 100, 25, first, count)
+    first + count - 1 (0 = on the first full sample), as rows, oldest sample first; the signals'
+    row 0 is accepted sample ``base``."""
+    w_ax = _columns(s_ax, 100, 25, first, count, base)
+    w_ay = _columns(s_ay, 100, 25, first, count, base)
+    w_az = _columns(s_az, 100, 25, first, count, base)
+    w_wx = _columns(s_wx, 100, 25, first, count, base)
+    w_wy = _columns(s_wy, 100, 25, first, count, base)
+    w_wz = _columns(s_wz, 100, 25, first, count, base)
+    w_acc_mag = _columns(s_acc_mag, 100, 25, first, count, base)
+    w_gyro_mag = _columns(s_gyro_mag, 100, 25, first, count, base)
     out = np.empty((count, 28))
 
     # all 28 features of window short, sharing their common work

@@ -441,23 +441,136 @@ def featurize(samples, nonfinite="raise"):
         "drop" drops such rows, as the device runtimes do when push rejects a sample.
     Returns (features, ends): features is float64 (n_vectors, N_FEATURES) in FEATURE_NAMES
     order; ends[i] is the row of `samples` whose push emitted vector i.
+    A recording too long for memory: push it in chunks through a Featurizer (same bits).
     """
-    if nonfinite not in ("raise", "drop"):
-        raise ValueError(f"nonfinite must be 'raise' or 'drop', not {nonfinite!r}")
-    samples = _checked(samples)
-    kept = None
-    finite = np.isfinite(samples).all(axis=1)
-    if not finite.all():
-        if nonfinite == "raise":
-            row = int(np.flatnonzero(~finite)[0])
-            col = int(np.flatnonzero(~np.isfinite(samples[row]))[0])
-            raise NonFiniteSampleError(row, INPUTS[col], float(samples[row, col]))
-        kept = np.flatnonzero(finite)
-        samples = samples[finite]
-    n_samples = samples.shape[0]
-    if n_samples < MAX_LENGTH:
-        return np.empty((0, N_FEATURES)), np.empty(0, dtype=np.int64)
+    return Featurizer(nonfinite).push(samples)
 
+
+class Featurizer:
+    """One recording pushed in chunks of any size (1 row to all of them): the vectors and ends
+    of all pushes, concatenated, are bit for bit those of featurize() over the whole recording.
+
+    Carried from one push to the next: the recursions' state and the last value of every
+    signal a later sample reads (``_signals``), the last MAX_LENGTH - 1 accepted values of each
+    signal the windows read, the number of accepted samples (the windows' evaluation phase) and
+    the last vector (each window's latest evaluation, held until it is evaluated again). So the
+    memory is one chunk's plus O(MAX_LENGTH), whatever the recording's length.
+    """
+
+    def __init__(self, nonfinite="raise"):
+        if nonfinite not in ("raise", "drop"):
+            raise ValueError(f"nonfinite must be 'raise' or 'drop', not {nonfinite!r}")
+        self.nonfinite = nonfinite
+        self.rows = 0         # rows pushed so far, accepted or dropped: ends count these
+        self.accepted = 0     # finite rows so far: the windows' schedule counts these
+        self._carry = None    # what _signals carries (None: no sample accepted yet)
+        self._tails = ()      # the last MAX_LENGTH - 1 accepted values of each window signal
+        self._held = None     # the last vector emitted
+
+    def push(self, samples):
+        """Vectors emitted by the rows of SAMPLES (as featurize: (features, ends)), ends
+        counting the rows of every push so far. A non-finite row with nonfinite="raise" raises
+        NonFiniteSampleError (its row counted likewise) and leaves the Featurizer unchanged."""
+        samples = _checked(samples)
+        first_row = self.rows
+        kept = None
+        finite = np.isfinite(samples).all(axis=1)
+        if not finite.all():
+            if self.nonfinite == "raise":
+                row = int(np.flatnonzero(~finite)[0])
+                col = int(np.flatnonzero(~np.isfinite(samples[row]))[0])
+                raise NonFiniteSampleError(first_row + row, INPUTS[col], float(samples[row, col]))
+            kept = np.flatnonzero(finite)
+            samples = samples[finite]
+        self.rows += finite.shape[0]
+        features, ends = self._accept(samples)
+        if kept is not None:
+            ends = kept[ends]
+        return features, ends + first_row
+
+    def _accept(self, samples):
+        """(features, ends) of a run of accepted samples, ends indexing the run."""
+        n_samples = samples.shape[0]
+        first = self.accepted
+        if first + n_samples < MAX_LENGTH or n_samples == 0:
+            if n_samples:     # no vector yet: only the state advances
+                self._advance(samples, first)
+            return np.empty((0, N_FEATURES)), np.empty(0, dtype=np.int64)
+        signals, base = self._advance(samples, first)
+        ends = _emission_ends(first, n_samples)
+        features = np.empty((ends.shape[0], N_FEATURES))
+        if not ends.shape[0]:   # no window due in this run
+            return features, ends
+        s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_gyro_y_d, s_acc_x_lp, s_twist, s_roll, s_spin_lp, s_bounce, = signals
+        with np.errstate(all="ignore"):
+            # window short: vector i holds its latest evaluation, latest[i]; those that
+            # ended before this run are held in the last vector
+            latest = (ends - (MAX_LENGTH - 1)) // 1
+            fresh = _evaluations_before(first, 1)
+            held = int(np.searchsorted(latest, fresh))
+            if held:
+                features[:held, COLUMNS_SHORT] = self._held[COLUMNS_SHORT]
+            for lo in range(fresh, int(latest[-1]) + 1, BLOCK):
+                count = min(BLOCK, int(latest[-1]) + 1 - lo)
+                evaluations = _window_short(
+                    s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_gyro_y_d, s_acc_x_lp, s_twist, s_roll, s_spin_lp, lo, count, base)
+                a, b = np.searchsorted(latest, [lo, lo + count])
+                for c in range(a, b, BLOCK):  # vectors that hold these evaluations
+                    d = min(c + BLOCK, b)
+                    features[c:d, COLUMNS_SHORT] = evaluations[latest[c:d] - lo]
+            # window mid: vector i holds its latest evaluation, latest[i]; those that
+            # ended before this run are held in the last vector
+            latest = (ends - (MAX_LENGTH - 1)) // 10
+            fresh = _evaluations_before(first, 10)
+            held = int(np.searchsorted(latest, fresh))
+            if held:
+                features[:held, COLUMNS_MID] = self._held[COLUMNS_MID]
+            for lo in range(fresh, int(latest[-1]) + 1, BLOCK):
+                count = min(BLOCK, int(latest[-1]) + 1 - lo)
+                evaluations = _window_mid(
+                    s_gyro_y, s_acc_mag, s_gyro_mag, lo, count, base)
+                a, b = np.searchsorted(latest, [lo, lo + count])
+                for c in range(a, b, BLOCK):  # vectors that hold these evaluations
+                    d = min(c + BLOCK, b)
+                    features[c:d, COLUMNS_MID] = evaluations[latest[c:d] - lo]
+            # window long: vector i holds its latest evaluation, latest[i]; those that
+            # ended before this run are held in the last vector
+            latest = (ends - (MAX_LENGTH - 1)) // 5
+            fresh = _evaluations_before(first, 5)
+            held = int(np.searchsorted(latest, fresh))
+            if held:
+                features[:held, COLUMNS_LONG] = self._held[COLUMNS_LONG]
+            for lo in range(fresh, int(latest[-1]) + 1, BLOCK):
+                count = min(BLOCK, int(latest[-1]) + 1 - lo)
+                evaluations = _window_long(
+                    s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_roll, s_spin_lp, s_bounce, lo, count, base)
+                a, b = np.searchsorted(latest, [lo, lo + count])
+                for c in range(a, b, BLOCK):  # vectors that hold these evaluations
+                    d = min(c + BLOCK, b)
+                    features[c:d, COLUMNS_LONG] = evaluations[latest[c:d] - lo]
+        self._held = features[-1].copy()
+        return features, ends - first
+
+    def _advance(self, samples, first):
+        """Run the signals over SAMPLES (accepted rows first .. first + n - 1); returns the
+        window signals with the previous tails in front and the accepted index of their row 0."""
+        signals, self._carry = _signals(samples, self._carry)
+        self.accepted = first + samples.shape[0]
+        if self._tails:
+            signals = tuple(np.concatenate((t, s)) for t, s in zip(self._tails, signals))
+        base = self.accepted - signals[0].shape[0] if signals else first
+        keep = MAX_LENGTH - 1
+        self._tails = tuple(s[max(0, s.shape[0] - keep):].copy() for s in signals)
+        return signals, base
+
+
+def _signals(samples, carry):
+    """The signals over a run of accepted samples (at least one row). CARRY is None when the run
+    starts the stream, else the previous run's carried state. Returns (the signals the windows
+    read, in WINDOW_SIGNALS order; the state to carry into the next run)."""
+    n_samples = samples.shape[0]
+    pad = 0 if carry is None else 1   # a resumed recursion keeps its last step at index 0
+    carried = {}
     with np.errstate(all="ignore"):
         # acc_x: raw input
         s_acc_x = samples[:, 0]
@@ -478,133 +591,147 @@ def featurize(samples, nonfinite="raise"):
         # off_axis: sqrt(a*a + b*b [+ c*c]), summed left to right.
         s_off_axis = np.sqrt(((s_gyro_x * s_gyro_x) + (s_gyro_z * s_gyro_z)))
         # gyro_y_d: first difference x[t] - x[t-1]; 0 on the first sample of a stream (a non-finite x makes that difference and the next one non-finite, no more).
-        s_gyro_y_d = np.empty(n_samples)
-        s_gyro_y_d[:1] = 0.0
-        s_gyro_y_d[1:] = (s_gyro_y[1:] - s_gyro_y[:-1])
+        if carry is None:
+            s_gyro_y_d = np.empty(n_samples)
+            s_gyro_y_d[:1] = 0.0
+            s_gyro_y_d[1:] = (s_gyro_y[1:] - s_gyro_y[:-1])
+        else:  # every sample is a later one; row 0 reads the previous run's last values
+            p_gyro_y = np.concatenate(([carry['gyro_y']], s_gyro_y[:-1]))
+            s_gyro_y_d = (s_gyro_y - p_gyro_y)
         # acc_x_lp: exponential moving average y[t] = alpha*x[t] + (1-alpha)*y[t-1]; y[0] = x[0]. (1 - alpha) is computed once at generation time. Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_acc_x = s_acc_x.tolist()
-        y_acc_x_lp = [0.0] * n_samples
-        t = 0
-        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
-            x_acc_x = c_acc_x[t]
-            y = x_acc_x
-            y_acc_x_lp[t] = y
-            if not (y - y):
-                for t in range(t + 1, n_samples):
-                    x_acc_x = c_acc_x[t]
-                    y = ((0.2 * x_acc_x) + (0.8 * y))
-                    y_acc_x_lp[t] = y
-                    if (y - y):
-                        break
-                else:
-                    break  # the recording ended without a non-finite value
-            t += 1
-        s_acc_x_lp = np.array(y_acc_x_lp, dtype=np.float64)
+        if carry is None:
+            y_acc_x_lp = [0.0] * n_samples
+            t, fresh = 0, True
+        else:
+            c_acc_x.insert(0, carry['acc_x'])
+            (y,) = carry['acc_x_lp.state']
+            y_acc_x_lp = [y] * (n_samples + 1)
+            t, fresh = 1, carry['acc_x_lp.restart']
+        end = n_samples + pad
+        while t < end:  # a pass per restart: the first sample, or one after a non-finite value
+            if fresh:
+                x_acc_x = c_acc_x[t]
+                y = x_acc_x
+                y_acc_x_lp[t] = y
+                t += 1
+                if (y - y):
+                    continue
+            for t in range(t, end):
+                x_acc_x = c_acc_x[t]
+                y = ((0.2 * x_acc_x) + (0.8 * y))
+                y_acc_x_lp[t] = y
+                if (y - y):
+                    break
+            else:
+                fresh = False  # the run ended without a non-finite value
+                break
+            t, fresh = t + 1, True
+        carried['acc_x_lp.state'] = (y,)
+        carried['acc_x_lp.restart'] = fresh
+        s_acc_x_lp = np.array(y_acc_x_lp, dtype=np.float64)[pad:]
         # twist: a - b.
         s_twist = (s_gyro_y - s_gyro_x)
         # roll: atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
         s_roll = _featgen_atan2(s_acc_x, s_acc_z)
         # spin_lp: Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_gyro_y = s_gyro_y.tolist()
-        y_spin_lp = [0.0] * n_samples
-        t = 0
-        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
-            x_gyro_y = c_gyro_y[t]
-            state_y0 = (1.0000000000000004 * x_gyro_y)
-            state_s0b = ((0.04613180209331292 * x_gyro_y) - (0.4918122372225752 * state_y0))
-            state_s0a = (((0.09226360418662584 * x_gyro_y) - (-1.3072850288493236 * state_y0)) + state_s0b)
-            state_y0 = ((0.04613180209331292 * x_gyro_y) + state_s0a)
-            state_s0a = (((0.09226360418662584 * x_gyro_y) - (-1.3072850288493236 * state_y0)) + state_s0b)
-            state_s0b = ((0.04613180209331292 * x_gyro_y) - (0.4918122372225752 * state_y0))
-            y = state_y0
-            y_spin_lp[t] = y
-            if not (y - y):
-                for t in range(t + 1, n_samples):
-                    x_gyro_y = c_gyro_y[t]
-                    state_y0 = ((0.04613180209331292 * x_gyro_y) + state_s0a)
-                    state_s0a = (((0.09226360418662584 * x_gyro_y) - (-1.3072850288493236 * state_y0)) + state_s0b)
-                    state_s0b = ((0.04613180209331292 * x_gyro_y) - (0.4918122372225752 * state_y0))
-                    y = state_y0
-                    y_spin_lp[t] = y
-                    if (y - y):
-                        break
-                else:
-                    break  # the recording ended without a non-finite value
-            t += 1
-        s_spin_lp = np.array(y_spin_lp, dtype=np.float64)
+        if carry is None:
+            y_spin_lp = [0.0] * n_samples
+            t, fresh = 0, True
+        else:
+            c_gyro_y.insert(0, carry['gyro_y'])
+            (state_y0, state_s0b, state_s0a, y) = carry['spin_lp.state']
+            y_spin_lp = [y] * (n_samples + 1)
+            t, fresh = 1, carry['spin_lp.restart']
+        end = n_samples + pad
+        while t < end:  # a pass per restart: the first sample, or one after a non-finite value
+            if fresh:
+                x_gyro_y = c_gyro_y[t]
+                state_y0 = (1.0000000000000004 * x_gyro_y)
+                state_s0b = ((0.04613180209331292 * x_gyro_y) - (0.4918122372225752 * state_y0))
+                state_s0a = (((0.09226360418662584 * x_gyro_y) - (-1.3072850288493236 * state_y0)) + state_s0b)
+                state_y0 = ((0.04613180209331292 * x_gyro_y) + state_s0a)
+                state_s0a = (((0.09226360418662584 * x_gyro_y) - (-1.3072850288493236 * state_y0)) + state_s0b)
+                state_s0b = ((0.04613180209331292 * x_gyro_y) - (0.4918122372225752 * state_y0))
+                y = state_y0
+                y_spin_lp[t] = y
+                t += 1
+                if (y - y):
+                    continue
+            for t in range(t, end):
+                x_gyro_y = c_gyro_y[t]
+                state_y0 = ((0.04613180209331292 * x_gyro_y) + state_s0a)
+                state_s0a = (((0.09226360418662584 * x_gyro_y) - (-1.3072850288493236 * state_y0)) + state_s0b)
+                state_s0b = ((0.04613180209331292 * x_gyro_y) - (0.4918122372225752 * state_y0))
+                y = state_y0
+                y_spin_lp[t] = y
+                if (y - y):
+                    break
+            else:
+                fresh = False  # the run ended without a non-finite value
+                break
+            t, fresh = t + 1, True
+        carried['spin_lp.state'] = (state_y0, state_s0b, state_s0a, y)
+        carried['spin_lp.restart'] = fresh
+        s_spin_lp = np.array(y_spin_lp, dtype=np.float64)[pad:]
         # bounce: band-pass filter: the Butterworth high-pass at band[0] followed by the Butterworth low-pass at band[1], each of the given order (so 2 x order poles; not scipy's band-pass transform, whose sections differ). Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_acc_mag = s_acc_mag.tolist()
-        y_bounce = [0.0] * n_samples
-        t = 0
-        while t < n_samples:  # a pass per restart: the first sample, or one after a non-finite value
-            x_acc_mag = c_acc_mag[t]
-            state_y0 = (0.0 * x_acc_mag)
-            state_s0b = ((0.9149691441130826 * x_acc_mag) - (0.8371816512560226 * state_y0))
-            state_s0a = (((-1.8299382882261652 * x_acc_mag) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_y0 = ((0.9149691441130826 * x_acc_mag) + state_s0a)
-            state_s0a = (((-1.8299382882261652 * x_acc_mag) - (-1.822694925196308 * state_y0)) + state_s0b)
-            state_s0b = ((0.9149691441130826 * x_acc_mag) - (0.8371816512560226 * state_y0))
-            state_y1 = (1.0000000000000004 * state_y0)
-            state_s1b = ((0.04613180209331292 * state_y0) - (0.4918122372225752 * state_y1))
-            state_s1a = (((0.09226360418662584 * state_y0) - (-1.3072850288493236 * state_y1)) + state_s1b)
-            state_y1 = ((0.04613180209331292 * state_y0) + state_s1a)
-            state_s1a = (((0.09226360418662584 * state_y0) - (-1.3072850288493236 * state_y1)) + state_s1b)
-            state_s1b = ((0.04613180209331292 * state_y0) - (0.4918122372225752 * state_y1))
-            y = state_y1
-            y_bounce[t] = y
-            if not (y - y):
-                for t in range(t + 1, n_samples):
-                    x_acc_mag = c_acc_mag[t]
-                    state_y0 = ((0.9149691441130826 * x_acc_mag) + state_s0a)
-                    state_s0a = (((-1.8299382882261652 * x_acc_mag) - (-1.822694925196308 * state_y0)) + state_s0b)
-                    state_s0b = ((0.9149691441130826 * x_acc_mag) - (0.8371816512560226 * state_y0))
-                    state_y1 = ((0.04613180209331292 * state_y0) + state_s1a)
-                    state_s1a = (((0.09226360418662584 * state_y0) - (-1.3072850288493236 * state_y1)) + state_s1b)
-                    state_s1b = ((0.04613180209331292 * state_y0) - (0.4918122372225752 * state_y1))
-                    y = state_y1
-                    y_bounce[t] = y
-                    if (y - y):
-                        break
-                else:
-                    break  # the recording ended without a non-finite value
-            t += 1
-        s_bounce = np.array(y_bounce, dtype=np.float64)
+        if carry is None:
+            y_bounce = [0.0] * n_samples
+            t, fresh = 0, True
+        else:
+            c_acc_mag.insert(0, carry['acc_mag'])
+            (state_y0, state_s0b, state_s0a, state_y1, state_s1b, state_s1a, y) = carry['bounce.state']
+            y_bounce = [y] * (n_samples + 1)
+            t, fresh = 1, carry['bounce.restart']
+        end = n_samples + pad
+        while t < end:  # a pass per restart: the first sample, or one after a non-finite value
+            if fresh:
+                x_acc_mag = c_acc_mag[t]
+                state_y0 = (0.0 * x_acc_mag)
+                state_s0b = ((0.9149691441130826 * x_acc_mag) - (0.8371816512560226 * state_y0))
+                state_s0a = (((-1.8299382882261652 * x_acc_mag) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_y0 = ((0.9149691441130826 * x_acc_mag) + state_s0a)
+                state_s0a = (((-1.8299382882261652 * x_acc_mag) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_s0b = ((0.9149691441130826 * x_acc_mag) - (0.8371816512560226 * state_y0))
+                state_y1 = (1.0000000000000004 * state_y0)
+                state_s1b = ((0.04613180209331292 * state_y0) - (0.4918122372225752 * state_y1))
+                state_s1a = (((0.09226360418662584 * state_y0) - (-1.3072850288493236 * state_y1)) + state_s1b)
+                state_y1 = ((0.04613180209331292 * state_y0) + state_s1a)
+                state_s1a = (((0.09226360418662584 * state_y0) - (-1.3072850288493236 * state_y1)) + state_s1b)
+                state_s1b = ((0.04613180209331292 * state_y0) - (0.4918122372225752 * state_y1))
+                y = state_y1
+                y_bounce[t] = y
+                t += 1
+                if (y - y):
+                    continue
+            for t in range(t, end):
+                x_acc_mag = c_acc_mag[t]
+                state_y0 = ((0.9149691441130826 * x_acc_mag) + state_s0a)
+                state_s0a = (((-1.8299382882261652 * x_acc_mag) - (-1.822694925196308 * state_y0)) + state_s0b)
+                state_s0b = ((0.9149691441130826 * x_acc_mag) - (0.8371816512560226 * state_y0))
+                state_y1 = ((0.04613180209331292 * state_y0) + state_s1a)
+                state_s1a = (((0.09226360418662584 * state_y0) - (-1.3072850288493236 * state_y1)) + state_s1b)
+                state_s1b = ((0.04613180209331292 * state_y0) - (0.4918122372225752 * state_y1))
+                y = state_y1
+                y_bounce[t] = y
+                if (y - y):
+                    break
+            else:
+                fresh = False  # the run ended without a non-finite value
+                break
+            t, fresh = t + 1, True
+        carried['bounce.state'] = (state_y0, state_s0b, state_s0a, state_y1, state_s1b, state_s1a, y)
+        carried['bounce.restart'] = fresh
+        s_bounce = np.array(y_bounce, dtype=np.float64)[pad:]
+    carried["acc_x"] = float(s_acc_x[-1])
+    carried["gyro_y"] = float(s_gyro_y[-1])
+    carried["acc_mag"] = float(s_acc_mag[-1])
+    return (s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_gyro_y_d, s_acc_x_lp, s_twist, s_roll, s_spin_lp, s_bounce, ), carried
 
-        ends = _emission_ends(n_samples)
-        features = np.empty((ends.shape[0], N_FEATURES))
-        # window short: vector i holds its latest evaluation, latest[i]
-        latest = (ends - (MAX_LENGTH - 1)) // 1
-        for lo in range(0, int(latest[-1]) + 1, BLOCK):
-            count = min(BLOCK, int(latest[-1]) + 1 - lo)
-            evaluations = _window_short(
-                s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_gyro_y_d, s_acc_x_lp, s_twist, s_roll, s_spin_lp, lo, count)
-            a, b = np.searchsorted(latest, [lo, lo + count])
-            for c in range(a, b, BLOCK):  # vectors that hold these evaluations
-                d = min(c + BLOCK, b)
-                features[c:d, COLUMNS_SHORT] = evaluations[latest[c:d] - lo]
-        # window mid: vector i holds its latest evaluation, latest[i]
-        latest = (ends - (MAX_LENGTH - 1)) // 10
-        for lo in range(0, int(latest[-1]) + 1, BLOCK):
-            count = min(BLOCK, int(latest[-1]) + 1 - lo)
-            evaluations = _window_mid(
-                s_gyro_y, s_acc_mag, s_gyro_mag, lo, count)
-            a, b = np.searchsorted(latest, [lo, lo + count])
-            for c in range(a, b, BLOCK):  # vectors that hold these evaluations
-                d = min(c + BLOCK, b)
-                features[c:d, COLUMNS_MID] = evaluations[latest[c:d] - lo]
-        # window long: vector i holds its latest evaluation, latest[i]
-        latest = (ends - (MAX_LENGTH - 1)) // 5
-        for lo in range(0, int(latest[-1]) + 1, BLOCK):
-            count = min(BLOCK, int(latest[-1]) + 1 - lo)
-            evaluations = _window_long(
-                s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_roll, s_spin_lp, s_bounce, lo, count)
-            a, b = np.searchsorted(latest, [lo, lo + count])
-            for c in range(a, b, BLOCK):  # vectors that hold these evaluations
-                d = min(c + BLOCK, b)
-                features[c:d, COLUMNS_LONG] = evaluations[latest[c:d] - lo]
-    if kept is not None:
-        ends = kept[ends]
-    return features, ends
+
+WINDOW_SIGNALS = ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z", "acc_mag", "gyro_mag", "off_axis", "gyro_y_d", "acc_x_lp", "twist", "roll", "spin_lp", "bounce", )
 
 
 def _checked(samples):
@@ -617,41 +744,50 @@ def _checked(samples):
     return np.asarray(array, dtype=np.float64)   # no copy of float64 input
 
 
-def _columns(signal, length, hop, first, count):
-    """Evaluations first .. first + count - 1 of a window over ``signal`` as a view whose row
-    k holds sample k of every evaluation (oldest first; no copy)."""
-    windows = sliding_window_view(signal, length)[MAX_LENGTH - length::hop][first:first + count]
+def _columns(signal, length, hop, first, count, base):
+    """Evaluations first .. first + count - 1 of a window over ``signal`` (whose row 0 is
+    accepted sample ``base``) as a view whose row k holds sample k of every evaluation (oldest
+    first; no copy)."""
+    start = MAX_LENGTH - length + first * hop - base
+    windows = sliding_window_view(signal, length)[start::hop][:count]
     return windows.T
 
 
-def _emission_ends(n_samples):
-    """Sample rows on which at least one window is evaluated (and so a vector is emitted)."""
-    due = np.zeros(n_samples, dtype=bool)
+def _evaluations_before(sample, hop):
+    """How many evaluations of a window with this hop end before accepted sample SAMPLE."""
+    return max(0, -(-(sample - (MAX_LENGTH - 1)) // hop))
+
+
+def _emission_ends(first, count):
+    """Accepted samples first .. first + count - 1 on which at least one window is evaluated
+    (and so a vector is emitted)."""
+    due = np.zeros(count, dtype=bool)
     for _, hop in WINDOWS.values():
-        due[MAX_LENGTH - 1::hop] = True
-    return np.flatnonzero(due)
+        due[MAX_LENGTH - 1 + _evaluations_before(first, hop) * hop - first::hop] = True
+    return np.flatnonzero(due) + first
 
 
 COLUMNS_SHORT = [24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 50, 51, 52, 53, 64, 65, 66, 67, 68, 69, 96, 105, 107, 109, 125, 126, 133, 134, 135, 136, 137, 138, 144, 145, 148, 149, 150, 151, 152, 153, 154, 155, 167]
 
 
-def _window_short(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_gyro_y_d, s_acc_x_lp, s_twist, s_roll, s_spin_lp, first, count):
+def _window_short(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_gyro_y_d, s_acc_x_lp, s_twist, s_roll, s_spin_lp, first, count, base=0):
     """Window 'short' (25 samples, every 1): its evaluations first to
-    first + count - 1 (0 = on the first full sample), as rows, oldest sample first."""
-    w_acc_x = _columns(s_acc_x, 25, 1, first, count)
-    w_acc_y = _columns(s_acc_y, 25, 1, first, count)
-    w_acc_z = _columns(s_acc_z, 25, 1, first, count)
-    w_gyro_x = _columns(s_gyro_x, 25, 1, first, count)
-    w_gyro_y = _columns(s_gyro_y, 25, 1, first, count)
-    w_gyro_z = _columns(s_gyro_z, 25, 1, first, count)
-    w_acc_mag = _columns(s_acc_mag, 25, 1, first, count)
-    w_gyro_mag = _columns(s_gyro_mag, 25, 1, first, count)
-    w_off_axis = _columns(s_off_axis, 25, 1, first, count)
-    w_gyro_y_d = _columns(s_gyro_y_d, 25, 1, first, count)
-    w_acc_x_lp = _columns(s_acc_x_lp, 25, 1, first, count)
-    w_twist = _columns(s_twist, 25, 1, first, count)
-    w_roll = _columns(s_roll, 25, 1, first, count)
-    w_spin_lp = _columns(s_spin_lp, 25, 1, first, count)
+    first + count - 1 (0 = on the first full sample), as rows, oldest sample first; the signals'
+    row 0 is accepted sample ``base``."""
+    w_acc_x = _columns(s_acc_x, 25, 1, first, count, base)
+    w_acc_y = _columns(s_acc_y, 25, 1, first, count, base)
+    w_acc_z = _columns(s_acc_z, 25, 1, first, count, base)
+    w_gyro_x = _columns(s_gyro_x, 25, 1, first, count, base)
+    w_gyro_y = _columns(s_gyro_y, 25, 1, first, count, base)
+    w_gyro_z = _columns(s_gyro_z, 25, 1, first, count, base)
+    w_acc_mag = _columns(s_acc_mag, 25, 1, first, count, base)
+    w_gyro_mag = _columns(s_gyro_mag, 25, 1, first, count, base)
+    w_off_axis = _columns(s_off_axis, 25, 1, first, count, base)
+    w_gyro_y_d = _columns(s_gyro_y_d, 25, 1, first, count, base)
+    w_acc_x_lp = _columns(s_acc_x_lp, 25, 1, first, count, base)
+    w_twist = _columns(s_twist, 25, 1, first, count, base)
+    w_roll = _columns(s_roll, 25, 1, first, count, base)
+    w_spin_lp = _columns(s_spin_lp, 25, 1, first, count, base)
     out = np.empty((count, 55))
 
     # all 55 features of window short, sharing their common work
@@ -917,12 +1053,13 @@ def _window_short(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc
 COLUMNS_MID = [77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 119, 120, 121, 122, 123]
 
 
-def _window_mid(s_gyro_y, s_acc_mag, s_gyro_mag, first, count):
+def _window_mid(s_gyro_y, s_acc_mag, s_gyro_mag, first, count, base=0):
     """Window 'mid' (50 samples, every 10): its evaluations first to
-    first + count - 1 (0 = on the first full sample), as rows, oldest sample first."""
-    w_gyro_y = _columns(s_gyro_y, 50, 10, first, count)
-    w_acc_mag = _columns(s_acc_mag, 50, 10, first, count)
-    w_gyro_mag = _columns(s_gyro_mag, 50, 10, first, count)
+    first + count - 1 (0 = on the first full sample), as rows, oldest sample first; the signals'
+    row 0 is accepted sample ``base``."""
+    w_gyro_y = _columns(s_gyro_y, 50, 10, first, count, base)
+    w_acc_mag = _columns(s_acc_mag, 50, 10, first, count, base)
+    w_gyro_mag = _columns(s_gyro_mag, 50, 10, first, count, base)
     out = np.empty((count, 18))
 
     # all 18 features of window mid, sharing their common work
@@ -1051,21 +1188,22 @@ def _window_mid(s_gyro_y, s_acc_mag, s_gyro_mag, first, count):
 COLUMNS_LONG = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 46, 47, 48, 49, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 70, 71, 72, 73, 74, 75, 76, 90, 91, 92, 93, 94, 95, 97, 98, 99, 100, 101, 102, 103, 104, 106, 108, 110, 111, 112, 113, 114, 115, 116, 117, 118, 124, 127, 128, 129, 130, 131, 132, 139, 140, 141, 142, 143, 146, 147, 156, 157, 158, 159, 160, 161, 162, 163, 164, 165, 166]
 
 
-def _window_long(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_roll, s_spin_lp, s_bounce, first, count):
+def _window_long(s_acc_x, s_acc_y, s_acc_z, s_gyro_x, s_gyro_y, s_gyro_z, s_acc_mag, s_gyro_mag, s_off_axis, s_roll, s_spin_lp, s_bounce, first, count, base=0):
     """Window 'long' (100 samples, every 5): its evaluations first to
-    first + count - 1 (0 = on the first full sample), as rows, oldest sample first."""
-    w_acc_x = _columns(s_acc_x, 100, 5, first, count)
-    w_acc_y = _columns(s_acc_y, 100, 5, first, count)
-    w_acc_z = _columns(s_acc_z, 100, 5, first, count)
-    w_gyro_x = _columns(s_gyro_x, 100, 5, first, count)
-    w_gyro_y = _columns(s_gyro_y, 100, 5, first, count)
-    w_gyro_z = _columns(s_gyro_z, 100, 5, first, count)
-    w_acc_mag = _columns(s_acc_mag, 100, 5, first, count)
-    w_gyro_mag = _columns(s_gyro_mag, 100, 5, first, count)
-    w_off_axis = _columns(s_off_axis, 100, 5, first, count)
-    w_roll = _columns(s_roll, 100, 5, first, count)
-    w_spin_lp = _columns(s_spin_lp, 100, 5, first, count)
-    w_bounce = _columns(s_bounce, 100, 5, first, count)
+    first + count - 1 (0 = on the first full sample), as rows, oldest sample first; the signals'
+    row 0 is accepted sample ``base``."""
+    w_acc_x = _columns(s_acc_x, 100, 5, first, count, base)
+    w_acc_y = _columns(s_acc_y, 100, 5, first, count, base)
+    w_acc_z = _columns(s_acc_z, 100, 5, first, count, base)
+    w_gyro_x = _columns(s_gyro_x, 100, 5, first, count, base)
+    w_gyro_y = _columns(s_gyro_y, 100, 5, first, count, base)
+    w_gyro_z = _columns(s_gyro_z, 100, 5, first, count, base)
+    w_acc_mag = _columns(s_acc_mag, 100, 5, first, count, base)
+    w_gyro_mag = _columns(s_gyro_mag, 100, 5, first, count, base)
+    w_off_axis = _columns(s_off_axis, 100, 5, first, count, base)
+    w_roll = _columns(s_roll, 100, 5, first, count, base)
+    w_spin_lp = _columns(s_spin_lp, 100, 5, first, count, base)
+    w_bounce = _columns(s_bounce, 100, 5, first, count, base)
     out = np.empty((count, 95))
 
     # all 95 features of window long, sharing their common work

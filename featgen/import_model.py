@@ -1,0 +1,411 @@
+"""``featgen import-model``: an XGBoost model trained anywhere (a notebook, SageMaker) -> the model
+directory ``featgen train`` writes, so ``featgen build`` ships it exactly.
+
+* The format is read from the content, never the file name: XGBoost JSON, UBJSON, XGBoost's
+  legacy binary format (converted to JSON through Treelite's reader: codegen/trees/
+  xgboost_legacy.py, since the installed XGBoost 3.x no longer reads it), a gzipped or plain tar
+  (a SageMaker ``model.tar.gz``) holding ``xgboost-model``. A pickle (SageMaker's 1.0-1/1.2-1
+  containers) is refused: unpickling runs code from the file.
+* The tar member is read in memory, never extracted: no path reaches the file system; its size
+  is bounded (MAX_MODEL_BYTES), links and devices are refused.
+* The feature order is checked against the spec: by the booster's ``feature_names``, otherwise
+  by ``--feature-names`` (one name per line, or the featurize output CSV/NPZ the model was
+  trained on); never positionally. The first differing column is named.
+* The model is stored as XGBoost's own JSON (``save_raw("json")``, float32 values printed
+  exactly), and verified: the JSON reloaded, the tree IR and the source booster give the same
+  margins bit for bit on probe rows at every threshold.
+* Provenance (featgen_model.json ``provenance``): source path, sha256 and format, the XGBoost
+  version that saved it (JSON) and the one that imported it, and the parameters the model file
+  holds (objective and its parameters, base_score, num_class, attributes such as
+  best_iteration). XGBoost's model file does not keep the tree-growth hyperparameters (max_depth,
+  eta, subsample...): ``save_config()`` of a loaded booster reports XGBoost's defaults for them
+  (measured), so they are recorded only from ``--config FILE``, the ``booster.save_config()``
+  output saved where the model was trained.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import math
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from codegen.trees import fp32, xgboost_json, xgboost_legacy
+from codegen.trees.ir import Forest
+from codegen.trees.model_dir import (FORMAT, META_FILE, METRICS_FILE, MODEL_FILE,
+                                     feature_order_hash)
+from featurespec.schema import Spec
+
+from .data import DataError
+
+MAX_MODEL_BYTES = 1 << 30         # 1 GiB: a 2000-tree depth-12 JSON model is ~100 MB
+MAX_TAR_MEMBERS = 10_000
+SAGEMAKER_MEMBER = "xgboost-model"
+
+CONVERT = ("load it with the XGBoost that wrote it, in a trusted environment, and save it as "
+           "JSON: `booster.save_model('model.json')`")
+
+
+class ImportModelError(DataError):
+    """A model file featgen cannot import; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str
+    sha256: str                 # of the file as given (the tar for a SageMaker artifact)
+    format: str                 # json | ubjson, with "in tar member ..." for an artifact
+    raw: bytes                  # the XGBoost model bytes (JSON or UBJSON)
+    where: str                  # for messages: the path, with the tar member
+
+
+# ---------------------------------------------------------------- reading the file
+
+
+def read_source(path: str | Path) -> Source:
+    """The XGBoost model in ``path``, whatever its container; ImportModelError otherwise."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_MODEL_BYTES + 1)
+    except OSError as exc:
+        raise ImportModelError(f"{path}: cannot read the model ({exc.strerror or exc})") from None
+    if len(data) > MAX_MODEL_BYTES:
+        raise ImportModelError(f"{path}: larger than {MAX_MODEL_BYTES >> 20} MiB; not a model "
+                               "featgen imports")
+    sha = hashlib.sha256(data).hexdigest()
+    where = str(path)
+    container = ""
+    if data[:2] == b"\x1f\x8b" or _is_tar(data):
+        data, member = _sagemaker_member(data, where)
+        container = f" (tar member {member!r})"
+        where = f"{path}:{member}"
+    kind = sniff(data, where)
+    return Source(str(path), sha, kind + container, data, where)
+
+
+def _is_tar(data: bytes) -> bool:
+    return len(data) >= 262 and data[257:262] == b"ustar"
+
+
+def _sagemaker_member(data: bytes, where: str) -> tuple[bytes, str]:
+    """The ``xgboost-model`` member of a (gzipped) tar, read in memory with bounded size."""
+    if data[:2] == b"\x1f\x8b" and not _gzip_holds_tar(data):
+        try:                                       # a gzipped model file, not a tar
+            return _bounded_gunzip(data, where), "(gzip)"
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise ImportModelError(f"{where}: a corrupt gzip file ({exc})") from None
+    try:
+        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ImportModelError(f"{where}: not a readable tar/gzip archive ({exc})") from None
+    found, names = [], []
+    with archive:
+        try:
+            for k, member in enumerate(archive):
+                if k >= MAX_TAR_MEMBERS:
+                    raise ImportModelError(f"{where}: more than {MAX_TAR_MEMBERS} archive "
+                                           "members; not a SageMaker model artifact")
+                names.append(member.name)
+                parts = [p for p in member.name.replace("\\", "/").split("/") if p not in ("", ".")]
+                if parts == [SAGEMAKER_MEMBER]:
+                    found.append(member)
+            if len(found) != 1:
+                shown = ", ".join(repr(n) for n in names[:8]) + (" ..." if len(names) > 8 else "")
+                what = "no" if not found else "more than one"
+                raise ImportModelError(f"{where}: {what} {SAGEMAKER_MEMBER!r} at the top of the "
+                                       f"archive (members: {shown or 'none'}); a SageMaker "
+                                       f"model artifact holds the model as {SAGEMAKER_MEMBER}")
+            member = found[0]
+            if not member.isfile():
+                raise ImportModelError(f"{where}: {member.name!r} is a link or special file, "
+                                       "not a regular file; refused")
+            if member.size > MAX_MODEL_BYTES:
+                raise ImportModelError(f"{where}: {member.name!r} is {member.size} bytes, more "
+                                       f"than {MAX_MODEL_BYTES >> 20} MiB")
+            handle = archive.extractfile(member)
+            content = handle.read(MAX_MODEL_BYTES + 1) if handle is not None else b""
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise ImportModelError(f"{where}: a corrupt archive ({exc})") from None
+    return content, member.name
+
+
+def _gzip_holds_tar(data: bytes) -> bool:
+    try:
+        head = gzip.GzipFile(fileobj=io.BytesIO(data)).read(512)
+    except (OSError, EOFError):
+        return True                         # let tarfile report the corruption
+    return _is_tar(head + b"\0" * max(0, 262 - len(head)))
+
+
+def _bounded_gunzip(data: bytes, where: str) -> bytes:
+    out = gzip.GzipFile(fileobj=io.BytesIO(data)).read(MAX_MODEL_BYTES + 1)
+    if len(out) > MAX_MODEL_BYTES:
+        raise ImportModelError(f"{where}: decompresses to more than {MAX_MODEL_BYTES >> 20} MiB")
+    return out
+
+
+LEGACY_NAMES = (b"gbtree", b"gblinear", b"dart")
+
+
+def sniff(data: bytes, where: str) -> str:
+    """``json``, ``ubjson`` or ``legacy binary``; ImportModelError naming what the bytes are
+    otherwise."""
+    if not data:
+        raise ImportModelError(f"{where}: the file is empty")
+    if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        raise ImportModelError(
+            f"{where}: a Python pickle (SageMaker's XGBoost containers 1.0-1 and 1.2-1 pickle "
+            "the booster). featgen does not unpickle it: loading a pickle runs whatever code "
+            f"the file names, so an untrusted file could take over this machine. To convert: "
+            f"{CONVERT.replace('load it', 'unpickle it (pickle.load)')}, then import that file")
+    stripped = data.lstrip()
+    if stripped[:1] == b"{":
+        try:
+            json.loads(stripped)
+            return "json"
+        except (ValueError, UnicodeDecodeError):
+            pass
+        if len(stripped) > 1 and stripped[1:2] in b"iUIlLdDSHTFZ[{}#$":
+            return "ubjson"
+        raise ImportModelError(f"{where}: starts like JSON but is not valid JSON (truncated or "
+                               "corrupt?)")
+    head = data[:512]
+    if head[:4] == b"binf" or any(name in head for name in LEGACY_NAMES):
+        return "legacy binary"
+    raise ImportModelError(f"{where}: not an XGBoost model (neither JSON, UBJSON, a SageMaker "
+                           "model.tar.gz, a pickle nor the legacy binary format)")
+
+
+# ---------------------------------------------------------------- feature names
+
+
+def names_from_file(path: str | Path) -> tuple[str, ...]:
+    """Feature names from ``--feature-names``: a featurize output (.csv header, .npz
+    ``feature_names``) or a text file with one name per line."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                if "feature_names" not in z.files:
+                    raise ImportModelError(f"{path}: no 'feature_names' array (featgen "
+                                           "featurize -o FILE.npz writes one)")
+                return tuple(str(n) for n in z["feature_names"].tolist())
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise ImportModelError(f"{path}: cannot read feature names ({exc})") from None
+    if path.suffix.lower() == ".csv":
+        header = next(csv.reader(io.StringIO(text)), [])
+        if header[:2] == ["recording", "end_sample"]:      # featgen featurize's columns
+            header = header[2:]
+        return tuple(header)
+    names = tuple(line.strip() for line in text.splitlines() if line.strip())
+    return names
+
+
+def check_feature_order(model_names: tuple[str, ...], spec_names: tuple[str, ...],
+                        source: str) -> None:
+    """Same names in the same order, or an ImportModelError naming the first difference."""
+    if tuple(model_names) == tuple(spec_names):
+        return
+    for i in range(max(len(model_names), len(spec_names))):
+        expected = spec_names[i] if i < len(spec_names) else "(none: the spec ends)"
+        got = model_names[i] if i < len(model_names) else "(none: the model's list ends)"
+        if expected != got:
+            break
+    raise ImportModelError(
+        f"{source}: the feature order does not match the spec ({len(model_names)} features, the "
+        f"spec computes {len(spec_names)}): first difference at column {i}: expected "
+        f"{expected!r}, got {got!r}. Train on the spec's features in its order (featgen "
+        "featurize writes them), or fix the names list")
+
+
+# ---------------------------------------------------------------- provenance
+
+
+def flatten(section: dict, prefix: str = "") -> dict:
+    """Nested parameter sections -> {"a.b": value} (XGBoost keeps the values as strings)."""
+    out: dict = {}
+    for key, value in section.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        elif not isinstance(value, list):
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def model_parameters(doc: dict) -> dict:
+    """What the model file itself records: the objective and its parameters, the learner's
+    model parameters (base_score, num_class, num_feature, ...)."""
+    learner = doc.get("learner", {})
+    return dict(sorted({**flatten(learner.get("objective", {}), "objective."),
+                        **flatten(learner.get("learner_model_param", {}))}.items()))
+
+
+def training_config(path: str | Path, objective: str) -> dict:
+    """``--config``: the ``booster.save_config()`` JSON saved at training time, flattened; it
+    must name the model's objective."""
+    try:
+        config = json.loads(Path(path).read_text(encoding="utf-8"))
+        name = config["learner"]["objective"]["name"]
+    except OSError as exc:
+        raise ImportModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (ValueError, KeyError, TypeError):
+        raise ImportModelError(f"{path}: not the JSON of booster.save_config() (no "
+                               "learner.objective.name)") from None
+    if name != objective:
+        raise ImportModelError(f"{path}: a config for objective {name!r}, the model's is "
+                               f"{objective!r}: not this model's training config")
+    return dict(sorted(flatten(config["learner"]).items()))
+
+
+def saved_by(source: Source) -> list[int] | None:
+    """The XGBoost version recorded in a JSON model (``version``); None for UBJSON."""
+    if source.format.split()[0] != "json":
+        return None
+    try:
+        version = json.loads(source.raw).get("version")
+    except (ValueError, AttributeError):
+        return None
+    return [int(v) for v in version] if isinstance(version, list) else None
+
+
+# ---------------------------------------------------------------- verification
+
+
+def probe_rows(forest: Forest, n: int = 2048, seed: int = 0) -> np.ndarray:
+    """Rows whose every feature is drawn from that feature's thresholds, their float32
+    neighbours, NaN, +-inf and 0: each split sees both sides of its threshold and the missing
+    direction."""
+    rng = np.random.default_rng(seed)
+    X = np.zeros((n, forest.n_features))
+    by_feature = forest.thresholds()
+    for f in range(forest.n_features):
+        values = [math.nan, 0.0, math.inf, -math.inf]
+        for t in by_feature.get(f, np.empty(0)).tolist():
+            values += [t, fp32.next_f32(t, -1), fp32.next_f32(t, 1)]
+        X[:, f] = rng.choice(np.array(values), n)
+    return X
+
+
+def verify(booster, json_raw: bytes, forest: Forest, where: str) -> int:
+    """The imported JSON, the tree IR and the source booster: the same margins bit for bit on
+    probe rows. Returns the number of rows checked; ImportModelError on any difference."""
+    import xgboost
+
+    X = probe_rows(forest)
+    reloaded = xgboost.Booster()
+    reloaded.load_model(bytearray(json_raw))
+    ref = np.asarray(booster.inplace_predict(X, predict_type="margin", missing=np.nan),
+                     dtype=np.float32).reshape(len(X), -1)
+    again = np.asarray(reloaded.inplace_predict(X, predict_type="margin", missing=np.nan),
+                       dtype=np.float32).reshape(len(X), -1)
+    ours = forest.margins(X)
+    for label, got in (("the re-saved JSON", again), ("featgen's reading", ours)):
+        same = (ref.view(np.uint32) == got.view(np.uint32)).all(axis=1)
+        if not same.all():
+            raise ImportModelError(f"{where}: {label} of the model gives other margins than "
+                                   f"XGBoost on {int((~same).sum())} of {len(X)} probe rows; "
+                                   "refused (please report this model)")
+    return len(X)
+
+
+# ---------------------------------------------------------------- the command
+
+
+def import_model(model: str | Path, spec: Spec, out: str | Path,
+                 feature_names: str | Path | None = None,
+                 config: str | Path | None = None) -> dict:
+    """Import MODEL for SPEC into the model directory OUT; returns featgen_model.json."""
+    import xgboost
+
+    source = read_source(model)
+    where = source.where
+    raw = source.raw
+    if source.format.startswith("legacy binary"):
+        try:
+            raw = xgboost_legacy.to_json(raw, where)
+        except xgboost_json.ModelError as exc:
+            raise ImportModelError(f"{exc} (XGBoost's legacy binary format; if this persists, "
+                                   f"{CONVERT} with xgboost < 3.1)") from None
+    booster = xgboost.Booster()
+    try:
+        booster.load_model(bytearray(raw))
+    except xgboost.core.XGBoostError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unknown error"
+        raise ImportModelError(f"{where}: XGBoost cannot load this {source.format} model "
+                               f"(truncated or corrupt?): {first}") from None
+    json_raw = bytes(booster.save_raw("json"))
+    try:
+        forest = xgboost_json.forest_of(json_raw, where=where)
+    except xgboost_json.ModelError as exc:
+        raise ImportModelError(str(exc)) from None
+
+    names = tuple(booster.feature_names or ())
+    named_by = "the booster's feature_names"
+    if feature_names is not None:
+        listed = names_from_file(feature_names)
+        if names:
+            check_feature_order(names, listed, f"{where} (feature_names vs {feature_names})")
+        names, named_by = listed, str(feature_names)
+    if not names:
+        raise ImportModelError(
+            f"{where}: the booster has no feature names, so its column order cannot be checked "
+            "against the spec (featgen never matches columns by position). Give --feature-names "
+            "FILE: the featurize output the model was trained on (.csv or .npz), or a text file "
+            "with one name per line; or train with a DataFrame / DMatrix(feature_names=...)")
+    if len(names) != forest.n_features:
+        raise ImportModelError(f"{where}: {named_by} lists {len(names)} features, the model "
+                               f"reads {forest.n_features}")
+    check_feature_order(names, spec.feature_names, f"{where} ({named_by})")
+    checked = verify(booster, json_raw, forest, where)
+
+    hyper = training_config(config, forest.objective) if config is not None else None
+    meta = {
+        "format": FORMAT,
+        "spec_name": spec.name,
+        "spec_hash": spec.spec_hash,
+        "features_hash": spec.features_hash,
+        "feature_order_sha256": feature_order_hash(spec.feature_names),
+        "model_sha256": hashlib.sha256(json_raw).hexdigest(),
+        "objective": forest.objective,
+        "n_classes": forest.n_classes,
+        "label_column": None,
+        "group_column": None,
+        "split": None,
+        "params": model_parameters(json.loads(json_raw)),
+        "xgboost_version": xgboost.__version__,
+        "base_margin": [fp32.hex32(v) for v in forest.base_margin],
+        "feature_names": list(spec.feature_names),
+        "provenance": {
+            "imported_by": "featgen import-model",
+            "source": source.path,
+            "source_sha256": source.sha256,
+            "source_format": source.format,
+            "saved_by_xgboost": saved_by(source),
+            "imported_with_xgboost": xgboost.__version__,
+            "feature_names_from": named_by,
+            "num_boosted_rounds": booster.num_boosted_rounds(),
+            "attributes": booster.attributes(),
+            "verified_probe_rows": checked,
+            "training_config": hyper,
+            "training_config_from": (str(config) if config is not None else
+                                     "not given: XGBoost's model file does not keep the "
+                                     "training hyperparameters (give --config FILE, the "
+                                     "booster.save_config() JSON saved at training time)"),
+        },
+    }
+    metrics = {"imported": True, "note": "featgen import-model: no held-out data, no metrics; "
+                                          "see featgen_model.json provenance"}
+    from .train import write_model_directory       # featgen train's atomic writer
+    write_model_directory(Path(out), {
+        MODEL_FILE: json_raw,
+        META_FILE: (json.dumps(meta, indent=2) + "\n").encode(),
+        METRICS_FILE: (json.dumps(metrics, indent=2) + "\n").encode()})
+    return meta
