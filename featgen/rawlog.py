@@ -48,6 +48,8 @@ class RawLog:
 def is_raw_log(path: str | Path) -> bool:
     """A CSV or Parquet file whose columns include a time column and ``sensor``."""
     path = Path(path)
+    if not path.is_file():
+        return False    # a FIFO or device would block here: the ordinary readers refuse it
     try:
         if path.suffix.lower() == ".csv":
             with open(path, newline="", encoding="utf-8") as handle:
