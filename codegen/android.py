@@ -7,6 +7,8 @@
     android/src/main/kotlin/featgen/<Name>.kt the Kotlin class: push(DoubleArray|FloatArray),
                                              status / decision event, margins, features, and
                                              the version check against the loaded library
+    with a sensors: block, also (codegen/sensors.py) cpp/<name>_sensors.{h,c} (the adapter),
+    cpp/<name>_sensors_jni.c, kotlin/featgen/<Name>Sensors.kt and <Name>SensorListener.kt
 
 All numbers are computed by the C runtime; the bridge and the Kotlin class only move them.
 """
@@ -73,6 +75,10 @@ def android_files(env, files: dict, common: dict, header_lines: list[str],
                    margin_threshold_bits=(_float_bits(d["margin_threshold"])
                                           if d["kind"] == "binary" else 0),
                    margin_threshold_hex=d.get("margin_threshold", ""))
+    if f"c/{name}_sensors.c" in files:   # sensors: the adapter and its JNI bridge (the bridge
+        parts.append(f"{name}_sensors")  # and Kotlin class: codegen/sensors.py)
+        ctx["c_sources"] = [f"{part}.c" for part in parts] + [f"{name}_jni.c",
+                                                              f"{name}_sensors_jni.c"]
     out = {}
     cpp = f"{ROOT}/cpp"
     for part in parts:                   # the C runtime, byte for byte as in c/

@@ -75,6 +75,7 @@ def _common(program: Program) -> dict:
         "ring_length": program.ring_length,
         "ring_signals": program.ring_signals,
         "prev_signals": program.prev_signals,
+        "has_sensors": spec.sensors is not None,    # c/CMakeLists.txt builds the adapter
     }
 
 
@@ -182,8 +183,14 @@ def generate(spec: Spec, prune: bool = True, share: bool = True) -> dict[str, st
                                                             **d_sw)
 
     files = {path: _normalise(text) for path, text in files.items()}
+    if spec.sensors is not None:    # sensor adapters: codegen/sensors.py
+        from .sensors import sensor_files
+        files.update(sensor_files(spec, env, c_header, py_header, swift_header, _normalise))
     files[f"ios/Tests/{package}Tests/Resources/{GOLDEN_FILE}"] = swift_golden(program, files)
     meta = manifest(program)
+    if spec.sensors is not None:
+        from .sensors import manifest_entry
+        meta["sensors"] = manifest_entry(spec)
     if spec.model is not None:     # model artifacts: codegen/trees/build.py
         from .trees.build import model_files
         model_out, meta["model"] = model_files(spec, program, device, env, lines, common,
@@ -191,6 +198,9 @@ def generate(spec: Spec, prune: bool = True, share: bool = True) -> dict[str, st
         files.update(model_out)
     # android/: the C runtime copied, CMake, JNI bridge, Kotlin class
     files.update(android_files(env, files, common, lines, meta.get("model"), _normalise))
+    if spec.sensors is not None:    # the adapter's JNI bridge and Kotlin class
+        from .sensors import android_sensor_files
+        files.update(android_sensor_files(spec, env, lines, _normalise))
     meta["files"] = {p: hashlib.sha256(_bytes(t)).hexdigest() for p, t in sorted(files.items())}
     files["manifest.json"] = json.dumps(meta, indent=2, sort_keys=False) + "\n"
     return dict(sorted(files.items()))

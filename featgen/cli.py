@@ -229,8 +229,10 @@ def check(spec: str, output: str, all_features: bool) -> None:
 @click.option("--drop-nonfinite", is_flag=True,
               help="Drop samples with NaN/inf, as the device runtimes do (default: refuse).")
 @click.option("--cluster", metavar="ADDRESS", help=CLUSTER_HELP)
+@click.option("--platform", type=click.Choice(["android", "ios"]),
+              help="Raw sensor logs (spec with sensors:): the platform they come from.")
 def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: bool,
-              cluster: str | None) -> None:
+              cluster: str | None, platform: str | None) -> None:
     """Training features of the recordings in DATA (.csv, .npz or .parquet files; for a
     Parquet directory output also directories, globs and fsspec URLs), via the generated numpy
     code. A directory output is resumable: a rerun keeps the finished partitions."""
@@ -245,14 +247,21 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
     module = load_numpy_module(files, parsed.name)
     try:
         from .parquet_io import local_files
-        recordings = sources(local_files(data))
+        from .rawlog import raw_and_rest, segment_recordings
+        raw, rest = raw_and_rest(parsed, local_files(data))     # raw sensor logs: resampled
+        segments = segment_recordings(parsed, files, raw, platform) if raw else {}
+        recordings = sources(rest) if rest else []
     except DataError as exc:
         _fail(str(exc))
     nonfinite = "drop" if drop_nonfinite else "raise"
     try:    # streamed: a chunk of samples at a time in, its vectors out (bounded memory)
         with FeatureWriter(Path(output), parsed.feature_names) as table, \
                 Progress(console=errors, transient=True) as progress:
-            task = progress.add_task("featurizing", total=len(recordings))
+            task = progress.add_task("featurizing", total=len(segments) + len(recordings))
+            for label, samples in segments.items():     # one fresh featuriser per segment
+                x, ends = module.Featurizer(nonfinite).push(samples)    # finite by the rule
+                table.write(label, x, ends)
+                progress.advance(task)
             for source in recordings:
                 featurizer = module.Featurizer(nonfinite)
                 for chunk in read_chunks(source, parsed.inputs):
@@ -273,7 +282,7 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
     except OSError as exc:
         _fail(f"{output}: cannot write ({exc.strerror or exc})")
     console.print(f"wrote {table.vectors} vectors x {len(parsed.feature_names)} features from "
-                  f"{len(recordings)} recording(s) to {output}", markup=False)
+                  f"{len(segments) + len(recordings)} recording(s) to {output}", markup=False)
 
 
 @main.command()
@@ -526,8 +535,10 @@ def _ulp_cell(stat) -> str:
 
 
 from .model_cli import register  # noqa: E402  (train, proximity)
+from .rawlog import register as register_rawlog  # noqa: E402  (resample)
 
 register(main)
+register_rawlog(main)
 
 if __name__ == "__main__":
     main()

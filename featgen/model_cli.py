@@ -94,9 +94,11 @@ def _finite(ctx, param, value):
 @click.option("--compare-local", is_flag=True,
               help="With --cluster: also train the single-machine model on the same vectors "
                    "and report both models' held-out predictions side by side.")
+@click.option("--platform", type=click.Choice(["android", "ios"]),
+              help="Raw sensor logs (spec with sensors:): the platform they come from.")
 def train_command(spec, data, output, label_column, group_column, objective, rounds, max_depth,
                   eta, test_fraction, seed, param_pairs, param_files, early_stopping_rounds,
-                  cluster, compare_local) -> None:
+                  cluster, compare_local, platform=None) -> None:
     """Featurise labelled recordings in DATA with SPEC's generated numpy code, train XGBoost
     (train/test split by group, never by window), write the model directory and print metrics."""
     from featurespec import SpecError, load_spec
@@ -139,8 +141,12 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
         cli._fail("--compare-local compares a --cluster model with the single-machine one; "
                   "give --cluster too")
     try:
-        recordings = read_labeled(local_files(data), parsed.inputs, label_column,
-                                  group_column or None)
+        from .rawlog import labeled_segments, raw_and_rest
+        raw, rest = raw_and_rest(parsed, local_files(data))     # raw sensor logs: resampled
+        recordings = {**(labeled_segments(parsed, _features_only(parsed), raw, platform,
+                                          label_column, group_column or None) if raw else {}),
+                      **(read_labeled(rest, parsed.inputs, label_column, group_column or None)
+                         if rest else {})}
         metrics = train(parsed, recordings, Path(output),
                         Params(objective=objective, rounds=rounds, max_depth=max_depth, eta=eta,
                                test_fraction=test_fraction, seed=seed, extra=extra,
@@ -154,6 +160,14 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
         cli.console.print(line, soft_wrap=True)
     cli.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
                       soft_wrap=True, markup=False)
+
+
+def _features_only(spec) -> dict:
+    """The generated files without model artifacts (the sensors' resampler is among them)."""
+    import dataclasses
+
+    from codegen.build import generate
+    return generate(dataclasses.replace(spec, model=None, decision=None))
 
 
 @click.command("import-model")

@@ -27,6 +27,7 @@ from .validate import (DECISION_KEYS, DURATION, FEATURE_KEYS, MAX_CONSECUTIVE, M
                        MAX_NAME, MAX_RATE_HZ, MAX_WINDOW, MODEL_KEYS, RESERVED, TOP_KEYS,
                        TOP_REQUIRED, WINDOW_KEYS)
 from .schema import SPEC_VERSION, DecisionDef
+from .sensors import json_schema as sensors_schema
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "urn:featgen:spec:v1"
@@ -57,6 +58,9 @@ VALIDATOR_ONLY = (
     "whole numbers must be written without a fraction (YAML 2.0 is a float to featgen)",
     "a decision's class must exist in the model; the model directory must hold a model trained "
     "on this spec's features",
+    "sensors: every input fed by exactly one sensor, inputs that exist, a platform unit of the "
+    "same quantity as the inputs' unit, the same platforms for every sensor, max_gap a whole "
+    "number of nanoseconds up to 3600s",
     "YAML level: one document, no duplicate keys, anchors, aliases, merge keys or tags, at most "
     "1 MiB and 32 levels of nesting (PyYAML and the editor's parser would otherwise disagree)",
 )
@@ -266,6 +270,7 @@ def spec_schema() -> dict:
                   "additionalProperties": False},
         "decision": {"description": "when the detector fires its event (needs model:)",
                      "type": "object", "properties": decision, "additionalProperties": False},
+        "sensors": sensors_schema(),
     }
     assert set(top) == set(TOP_KEYS)
     return {

@@ -97,6 +97,50 @@ class DecisionDef:
 
 
 @dataclass(frozen=True)
+class SensorVariant:
+    """How one platform delivers a sensor: its unit, and for each of the sensor's spec inputs
+    which raw axis (0 = x, 1 = y, 2 = z) feeds it and with which sign (+1 or -1). ``factors``
+    are the doubles each interpolated raw value is multiplied by (unit conversion and sign in
+    one exact-by-construction multiplication; see docs/sensors.md)."""
+
+    platform: str                   # "android" or "ios"
+    unit: str                       # as written: m/s^2, g, rad/s, deg/s, uT, nT
+    axes: tuple[int, ...]           # raw axis per input
+    signs: tuple[int, ...]          # +1 / -1 per input
+    factors: tuple[float, ...]      # sign * (unit -> canonical scale), per input
+    loc: Location = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class SensorSource:
+    """One platform sensor (e.g. the accelerometer) and the spec inputs it feeds, in order."""
+
+    name: str
+    inputs: tuple[str, ...]
+    unit: str                       # the canonical unit of those inputs
+    variants: tuple[SensorVariant, ...]     # one per platform, in SensorsDef.platforms order
+    loc: Location = field(default=NOWHERE, compare=False)
+
+    def variant(self, platform: str) -> SensorVariant:
+        return next(v for v in self.variants if v.platform == platform)
+
+
+@dataclass(frozen=True)
+class SensorsDef:
+    """``sensors:``: timestamped platform events -> the spec's fixed-rate samples (the rule is
+    stated in docs/sensors.md and codegen/sensors.py). Times are int64 nanoseconds."""
+
+    method: str                     # "linear" or "hold"
+    max_gap_ns: int                 # a longer gap between two events of one sensor: reset
+    gravity: float                  # m/s^2 per g
+    buffer: int                     # pending events held per sensor (fixed memory)
+    sources: tuple[SensorSource, ...]
+    platforms: tuple[str, ...]      # every source has a variant for each
+    sensors_hash: str = ""          # sha256 of the sensors block, rate and inputs
+    loc: Location = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
 class Spec:
     """A complete, validated spec. ``feature_names`` is the vector order: part of the contract."""
 
@@ -112,6 +156,8 @@ class Spec:
     decision: DecisionDef | None = None     # decision: block (defaults when model: is given)
     features_hash: str = ""                 # sha256 of the document without model:/decision:
                                             # (what a trained model depends on)
+    sensors: SensorsDef | None = None       # optional sensors: block (not part of spec_hash:
+                                            # it changes no feature code; see sensors_hash)
 
     @property
     def feature_names(self) -> tuple[str, ...]:

@@ -176,10 +176,11 @@ def spec_hash(data: Any) -> str:
 # ---------------------------------------------------------------- the validator
 
 TOP_KEYS = ("spec", "name", "sample_rate_hz", "inputs", "signals", "windows", "features",
-            "model", "decision")
+            "model", "decision", "sensors")
 MODEL_KEYS = ("path",)
 DECISION_KEYS = ("threshold", "consecutive", "refractory", "class")
 MODEL_BLOCKS = ("model", "decision")     # not part of features_hash
+UNHASHED = ("sensors",)     # changes no feature code: not part of spec_hash (has sensors_hash)
 MAX_CONSECUTIVE = 100_000
 TOP_REQUIRED = ("spec", "name", "sample_rate_hz", "inputs", "windows", "features")
 WINDOW_KEYS = ("length", "hop")
@@ -286,7 +287,12 @@ class _Validator:
         decision = self.check_decision(data["decision"], model) if "decision" in data else None
         if model is not None and decision is None:
             decision = DecisionDef(loc=model.loc)
+        sensors = None
+        if "sensors" in data:
+            from .sensors import check_sensors
+            sensors = check_sensors(self, data["sensors"])
         self.problems.raise_if_any()
+        hashed = {k: v for k, v in data.items() if k not in UNHASHED}
         return Spec(
             name=data["name"],
             sample_rate_hz=float(data["sample_rate_hz"]),
@@ -294,11 +300,12 @@ class _Validator:
             signals=tuple(self.inputs) + tuple(self.derived.values()),
             windows=tuple(self.windows.values()),
             features=tuple(self.features),
-            spec_hash=spec_hash(data),
+            spec_hash=spec_hash(hashed),
             source=self.doc.file,
             model=model,
             decision=decision,
-            features_hash=spec_hash({k: v for k, v in data.items() if k not in MODEL_BLOCKS}),
+            features_hash=spec_hash({k: v for k, v in hashed.items() if k not in MODEL_BLOCKS}),
+            sensors=sensors,
         )
 
     # -- model and decision blocks

@@ -59,11 +59,12 @@ def cdef_from_header(header: str) -> str:
                 continue
             depth -= 1
         kept.append(ch)
-    # size_t comes from <stddef.h> (dropped above): declared for the parser, known to cffi.
-    ast = c_parser.CParser().parse("typedef unsigned long size_t;\n" + "".join(kept),
-                                   filename="<generated header>")
+    # size_t and the <stdint.h> types (dropped above): declared for the parser, known to cffi.
+    known = ("typedef unsigned long size_t;\ntypedef long int64_t;\n"
+             "typedef unsigned long uint64_t;\n")
+    ast = c_parser.CParser().parse(known + "".join(kept), filename="<generated header>")
     gen = c_generator.CGenerator()
-    decls = [gen.visit(node) + ";" for node in ast.ext[1:]
+    decls = [gen.visit(node) + ";" for node in ast.ext[known.count(";"):]
              if isinstance(node, c_ast.Decl | c_ast.Typedef)]
     consts = [f"#define {k} {v}" for k, v in defines.items()]
     return "\n".join(consts + decls)

@@ -65,7 +65,8 @@ def test_detector_and_model_are_bit_identical_on_every_abi(label, example, recor
 
 
 GENERATED_C = ("{name}_features.c", "{feat}_features.c", "{name}_model.c",
-               "{name}_model_batch.c", "{name}_detector.c", "{name}_recorder.c")
+               "{name}_model_batch.c", "{name}_detector.c", "{name}_recorder.c",
+               "{name}_sensors.c")
 
 
 def _c_sources(files, name):

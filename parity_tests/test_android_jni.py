@@ -213,7 +213,7 @@ class Android:
 
     def _compile_classes(self) -> Path:
         """kotlinc on the generated class, javac on the driver; cached by source and versions."""
-        (kt_path,) = [p for p in self.android if p.endswith(".kt")]
+        (kt_path,) = [p for p in self.android if p.endswith(f"/{self.cls}.kt")]  # not *Sensors
         driver = (DRIVER.replace("@PACKAGE@", KOTLIN_PACKAGE).replace("@CLASS@", self.cls)
                   .replace("@MODEL_BYTES@", f" + 8 * {self.cls}.OUTPUT_COUNT + 16"
                            if self.has_model else "")

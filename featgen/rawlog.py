@@ -1,0 +1,322 @@
+"""Raw timestamped multi-sensor logs (docs/sensors.md, "Raw logs"): read, resample through the
+generated numpy adapter (the rule the phones run), and hand fixed-rate recordings to featurize
+and train; ``featgen resample`` writes the fixed-rate recording to inspect.
+
+Layout (CSV with a header, or Parquet with the same columns), one event per row in arrival
+order:
+
+    t_ns,sensor,x,y,z            t_ns: int64 nanoseconds (Android SensorEvent.timestamp)
+    t_s,sensor,x,y,z             or t_s: seconds (iOS CMLogItem.timestamp, a double): the
+                                 double times 1e9 in double, rounded to nearest ns (ties even)
+
+``sensor`` is a sensor name of the spec's sensors: block (or its index); optional columns:
+``platform`` (android/ios, one value per file; else --platform), a label column (the label of a
+fixed-rate sample is the label of the latest event at or before it) and a group column (one
+value per file). Each segment (see the rule's resets) becomes its own recording: the featuriser
+starts afresh on it, as on the phone.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import re
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data import DataError, Recording
+
+TIME_COLUMNS = ("t_ns", "t_s")
+INT64 = (-2**63, 2**63 - 1)
+_INT = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+@dataclass
+class RawLog:
+    name: str
+    t_ns: np.ndarray            # int64, arrival order
+    sensor: np.ndarray          # int64 sensor index
+    values: np.ndarray          # (n, 3) float64 raw x, y, z
+    platform: str | None        # from a platform column
+    labels: np.ndarray | None   # per event
+    group: str | None
+
+
+def is_raw_log(path: str | Path) -> bool:
+    """A CSV or Parquet file whose columns include a time column and ``sensor``."""
+    path = Path(path)
+    if not path.is_file():
+        return False    # a FIFO or device would block here: the ordinary readers refuse it
+    try:
+        if path.suffix.lower() == ".csv":
+            with open(path, newline="", encoding="utf-8") as handle:
+                header = [h.strip() for h in next(csv.reader(handle), [])]
+        elif path.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+            header = pq.read_schema(path).names
+        else:
+            return False
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False    # the ordinary readers report it
+    return "sensor" in header and any(c in header for c in TIME_COLUMNS)
+
+
+def raw_and_rest(spec, paths) -> tuple[list[Path], list[Path]]:
+    """Split DATA into raw sensor logs (only when the spec has sensors:) and the rest."""
+    paths = [Path(p) for p in paths]
+    if spec.sensors is None:
+        return [], paths
+    raw = [p for p in paths if is_raw_log(p)]
+    return raw, [p for p in paths if p not in raw]
+
+
+def sensors_module(spec, files: dict[str, str]) -> types.ModuleType:
+    """The generated numpy resampler (python/<name>_sensors.py), imported from its text."""
+    name = f"python/{spec.name}_sensors.py"
+    module = types.ModuleType(f"featgen_generated_{spec.name}_sensors")
+    module.__file__ = f"<generated {name}>"
+    exec(compile(files[name], module.__file__, "exec"), module.__dict__)
+    return module
+
+
+def _time_ns(text: str, column: str, where: str) -> int:
+    text = text.strip()
+    if column == "t_ns":
+        if not _INT.fullmatch(text):
+            raise DataError(f"{where}: t_ns {text!r} is not a whole number of nanoseconds")
+        value = int(text)
+    else:
+        if not _DECIMAL.fullmatch(text):
+            raise DataError(f"{where}: t_s {text!r} is not a decimal number of seconds")
+        # as the phone converts a TimeInterval: the double, times 1e9 in double, rounded to the
+        # nearest integer (ties to even); the Swift adapter does exactly this
+        product = float(text) * 1e9
+        if not math.isfinite(product):
+            raise DataError(f"{where}: t_s {text!r} is outside the int64 nanosecond range")
+        value = round(product)
+    if not INT64[0] <= value <= INT64[1]:
+        raise DataError(f"{where}: {column} {text!r} is outside the int64 nanosecond range")
+    return value
+
+
+def _sensor_id(text: str, names: list[str], where: str) -> int:
+    text = text.strip()
+    if text in names:
+        return names.index(text)
+    if _INT.fullmatch(text) and 0 <= int(text) < len(names):
+        return int(text)
+    raise DataError(f"{where}: unknown sensor {text!r}; the spec's sensors are "
+                    f"{', '.join(map(repr, names))} (or their index)")
+
+
+def read_raw_log(path: str | Path, spec, label_column: str | None = None,
+                 group_column: str | None = None) -> RawLog:
+    """One raw log; DataError with file:line for anything malformed."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    names = [s.name for s in spec.sensors.sources]
+    if path.suffix.lower() == ".parquet":
+        header, rows, first_line = _parquet_rows(path)
+    else:
+        handle = open(path, newline="", encoding="utf-8")
+        reader = csv.reader(handle)
+        header = [h.strip() for h in next(reader, [])]
+        rows, first_line = reader, 2
+    try:
+        time_column = next((c for c in TIME_COLUMNS if c in header), None)
+        wanted = ["sensor", "x", "y", "z"] + ([label_column] if label_column else [])
+        missing = [c for c in wanted if c not in header] + ([] if time_column else ["t_ns"])
+        if missing:
+            raise DataError(f"{path}:1: missing column(s) {', '.join(map(repr, missing))}; "
+                            f"a raw log has t_ns (or t_s), sensor, x, y, z")
+        col = {c: header.index(c) for c in header}
+        t, ids, values, labels, platforms, groups = [], [], [], [], set(), set()
+        for line, row in enumerate(rows, start=first_line):
+            if not row:
+                continue
+            where = f"{path}:{line}"
+            if len(row) != len(header):
+                raise DataError(f"{where}: {len(row)} fields, the header has {len(header)}")
+            t.append(_time_ns(str(row[col[time_column]]), time_column, where))
+            ids.append(_sensor_id(str(row[col["sensor"]]), names, where))
+            try:
+                values.append([float(row[col[a]]) for a in "xyz"])
+            except (TypeError, ValueError):
+                bad = next(a for a in "xyz" if not _number(row[col[a]]))
+                raise DataError(f"{where}: column {bad!r}: {row[col[bad]]!r} is not a number")
+            if label_column:
+                labels.append(_label(row[col[label_column]], where, label_column))
+            if "platform" in col:
+                platforms.add(str(row[col["platform"]]).strip())
+            if group_column and group_column in col:
+                groups.add(str(row[col[group_column]]).strip())
+    finally:
+        if path.suffix.lower() != ".parquet":
+            handle.close()
+    if len(platforms) > 1:
+        raise DataError(f"{path}: the platform column holds {sorted(platforms)}; one log comes "
+                        "from one platform")
+    if len(groups) > 1:
+        raise DataError(f"{path}: column {group_column!r} holds {len(groups)} values; a log "
+                        "belongs to one group")
+    return RawLog(path.stem, np.array(t, dtype=np.int64), np.array(ids, dtype=np.int64),
+                  np.array(values, dtype=np.float64).reshape(len(t), 3),
+                  platforms.pop() if platforms else None,
+                  np.array(labels, dtype=np.int64) if label_column else None,
+                  groups.pop() if groups else None)
+
+
+def _number(text) -> bool:
+    try:
+        float(text)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _label(text, where: str, column: str) -> int:
+    value = float(text) if _number(text) else float("nan")
+    if not (value == value and 0 <= value < 2**31 and value == int(value)):
+        raise DataError(f"{where}: column {column!r}: {text!r} is not a label (a whole number "
+                        ">= 0)")
+    return int(value)
+
+
+def _parquet_rows(path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+    columns = [table.column(c).to_pylist() for c in table.column_names]
+    rows = ([("" if v is None else str(v) if not isinstance(v, float) else repr(v))
+             for v in r] for r in zip(*columns))
+    return table.column_names, rows, 0       # "line" = row index in Parquet
+
+
+def platform_of(spec, log: RawLog, platform: str | None) -> str:
+    choices = spec.sensors.platforms
+    chosen = platform or log.platform
+    if chosen is None:
+        if len(choices) == 1:
+            return choices[0]
+        raise DataError(f"{log.name}: the spec declares {' and '.join(choices)}: pass "
+                        "--platform or add a platform column to the log")
+    if platform and log.platform and platform != log.platform:
+        raise DataError(f"{log.name}: --platform {platform} but the log's platform column says "
+                        f"{log.platform}")
+    if chosen not in choices:
+        raise DataError(f"{log.name}: platform {chosen!r} is not declared by the spec's sensors "
+                        f"({', '.join(choices)})")
+    return chosen
+
+
+def resample_log(spec, module, log: RawLog, platform: str | None):
+    return module.resample(log.t_ns, log.sensor, log.values, platform_of(spec, log, platform))
+
+
+def segment_recordings(spec, files, paths, platform: str | None) -> dict[str, np.ndarray]:
+    """{label: fixed-rate samples} for raw logs: one recording per segment (``name#k``)."""
+    module = sensors_module(spec, files)
+    out: dict[str, np.ndarray] = {}
+    for path in paths:
+        log = read_raw_log(path, spec)
+        for k, (_, samples) in enumerate(module.segments(resample_log(spec, module, log,
+                                                                      platform))):
+            out[f"{log.name}#{k}"] = samples
+    return out
+
+
+def labeled_segments(spec, files, paths, platform: str | None, label_column: str,
+                     group_column: str | None) -> dict[str, Recording]:
+    """Training recordings from raw logs: a label per fixed-rate sample (the label of the
+    latest accepted-or-not event at or before its time, in time order), the file's group."""
+    module = sensors_module(spec, files)
+    out: dict[str, Recording] = {}
+    for path in paths:
+        log = read_raw_log(path, spec, label_column, group_column)
+        r = resample_log(spec, module, log, platform)
+        order = np.argsort(log.t_ns, kind="stable")
+        times, labels = log.t_ns[order], log.labels[order]
+        starts = np.flatnonzero(r.segment_start).tolist() + [len(r.t_ns)]
+        for k, (a, b) in enumerate(zip(starts, starts[1:])):
+            at = np.searchsorted(times, r.t_ns[a:b], side="right") - 1
+            name = f"{log.name}#{k}"
+            out[name] = Recording(name, r.samples[a:b], labels[np.maximum(at, 0)],
+                                  log.group if log.group is not None else log.name)
+    return out
+
+
+def session_report(log: RawLog, r, names: list[str]) -> list[str]:
+    """Per sensor: events, measured rate and jitter (Android CDD 7.3: the standard deviation of
+    consecutive timestamp differences, over accepted events), then what the rule did."""
+    lines = []
+    accepted = (r.status >= 0)
+    for k, name in enumerate(names):
+        t = log.t_ns[accepted & (log.sensor == k)]
+        d = np.diff(t).astype(np.float64)
+        if d.size:
+            lines.append(f"{name}: {t.size} events, {1e9 / d.mean():.2f} Hz, jitter "
+                         f"{d.std() / 1e6:.3f} ms ({100 * d.std() / d.mean():.1f} %)")
+        else:
+            lines.append(f"{name}: {t.size} events")
+    c = r.counts
+    lines.append(f"{c['emitted']} samples in {int(r.segment_start.sum())} segment(s); "
+                 f"ignored: {c['duplicates']} duplicate, {c['out_of_order']} out of order, "
+                 f"{c['nonfinite']} non-finite; {c['stale']} stale; {c['resets']} reset(s) "
+                 f"({c['overflows']} from a full queue)")
+    return lines
+
+
+def resample_csv(inputs: tuple[str, ...], r) -> str:
+    """The fixed-rate recording: t_ns, segment, one column per input (exact repr values)."""
+    import io
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["t_ns", "segment", *inputs])
+    segment = np.cumsum(r.segment_start) - 1
+    for t, s, row in zip(r.t_ns.tolist(), segment.tolist(), r.samples.tolist()):
+        writer.writerow([t, s, *map(repr, row)])
+    return buffer.getvalue()
+
+
+def register(main) -> None:
+    """``featgen resample``."""
+    import click
+
+    @main.command("resample")
+    @click.argument("spec", type=click.Path(dir_okay=False))
+    @click.argument("log", type=click.Path(dir_okay=False))
+    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+                  help="CSV to write: t_ns, segment, one column per input (exact values).")
+    @click.option("--platform", type=click.Choice(["android", "ios"]),
+                  help="The platform the log comes from (else its platform column, or the "
+                       "spec's only platform).")
+    def resample(spec: str, log: str, output: str, platform: str | None) -> None:
+        """Resample a raw sensor LOG (t_ns|t_s, sensor, x, y, z) to SPEC's fixed rate with the
+        rule of its sensors: block, exactly as the phones' adapters do."""
+        from . import cli
+        from .safe_io import check_output_file, write_text_atomic
+
+        check_output_file(output, "-o")     # before any work (OutputError: exit 2)
+        if Path(output).resolve() in (Path(spec).resolve(), Path(log).resolve()):
+            cli._fail(f"-o {output} is an input of this command; choose another file")
+        parsed, files = cli._load(spec, features_only=True)
+        if parsed.sensors is None:
+            cli._fail(f"{spec}: the spec has no sensors: block (docs/sensors.md)")
+        try:
+            raw = read_raw_log(log, parsed)
+            module = sensors_module(parsed, files)
+            r = resample_log(parsed, module, raw, platform)
+        except DataError as exc:
+            cli._fail(str(exc))
+        write_text_atomic(output, resample_csv(parsed.inputs, r))
+        for line in session_report(raw, r, [s.name for s in parsed.sensors.sources]):
+            cli.console.print(line, soft_wrap=True, markup=False)
+        cli.console.print(f"wrote {len(r.t_ns)} samples to {output}", soft_wrap=True,
+                          markup=False)
