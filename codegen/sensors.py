@@ -135,7 +135,6 @@ def context(spec: Spec) -> dict:
     """Template values shared by the C and numpy adapters."""
     s = spec.sensors
     assert s is not None
-    index = {name: i for i, name in enumerate(spec.inputs)}
     feeds = []      # per input: (sensor index, {platform: (axis, factor)})
     by_input = {}
     for k, source in enumerate(s.sources):

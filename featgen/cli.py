@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 
 import click
-import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress

@@ -38,8 +38,7 @@ import numpy as np
 
 from codegen.trees import fp32, xgboost_json, xgboost_legacy
 from codegen.trees.ir import Forest
-from codegen.trees.model_dir import (FORMAT, META_FILE, METRICS_FILE, MODEL_FILE,
-                                     feature_order_hash)
+from codegen.trees.model_dir import META_FILE, METRICS_FILE, MODEL_FILE, model_identity
 from featurespec.schema import Spec
 
 from .data import DataError
@@ -368,12 +367,7 @@ def import_model(model: str | Path, spec: Spec, out: str | Path,
 
     hyper = training_config(config, forest.objective) if config is not None else None
     meta = {
-        "format": FORMAT,
-        "spec_name": spec.name,
-        "spec_hash": spec.spec_hash,
-        "features_hash": spec.features_hash,
-        "feature_order_sha256": feature_order_hash(spec.feature_names),
-        "model_sha256": hashlib.sha256(json_raw).hexdigest(),
+        **model_identity(spec, json_raw),
         "objective": forest.objective,
         "n_classes": forest.n_classes,
         "label_column": None,

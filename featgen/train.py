@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import hashlib
 import json
 import math
 import os
@@ -22,7 +21,7 @@ import numpy as np
 from codegen.trees import decision as decisions
 from codegen.trees import fp32, objectives
 from codegen.trees.model_dir import (FORMAT, META_FILE, METRICS_FILE, MODEL_FILE,
-                                     feature_order_hash)
+                                     model_identity)
 from featurespec.schema import DecisionDef, Spec
 
 from .data import Recording
@@ -333,12 +332,7 @@ def write_meta(spec: Spec, out: Path, params: Params, xgb_params: dict, raw: byt
     import xgboost
 
     meta = {
-        "format": FORMAT,
-        "spec_name": spec.name,
-        "spec_hash": spec.spec_hash,
-        "features_hash": spec.features_hash,
-        "feature_order_sha256": feature_order_hash(spec.feature_names),
-        "model_sha256": hashlib.sha256(raw).hexdigest(),
+        **model_identity(spec, raw),
         "objective": params.objective,
         "n_classes": n_class,
         "label_column": label_column,

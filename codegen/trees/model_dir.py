@@ -40,6 +40,19 @@ def feature_order_hash(names) -> str:
     return hashlib.sha256("".join(f"{n}\n" for n in names).encode()).hexdigest()
 
 
+def model_identity(spec: Spec, model_json: bytes) -> dict:
+    """The first keys of featgen_model.json, whoever writes it (train, import-model): which
+    spec, features and model bytes it belongs to. load_bundle checks each against the spec."""
+    return {
+        "format": FORMAT,
+        "spec_name": spec.name,
+        "spec_hash": spec.spec_hash,
+        "features_hash": spec.features_hash,
+        "feature_order_sha256": feature_order_hash(spec.feature_names),
+        "model_sha256": hashlib.sha256(model_json).hexdigest(),
+    }
+
+
 @dataclass(frozen=True)
 class Bundle:
     directory: Path
