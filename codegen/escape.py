@@ -100,68 +100,48 @@ def _no_surrogates(text: str, language: str) -> None:
         raise EscapeError(f"a {language} string cannot hold a lone surrogate: {text!r}")
 
 
+def _quoted(chars, specials: str, encode) -> str:
+    """A double-quoted literal: SPECIALS backslash-escaped, printable ASCII kept, every other
+    character (or byte) written by ENCODE. One shape for the Python, C, Swift, Kotlin rules."""
+    return '"' + "".join("\\" + c if c in specials else c if c in _PRINTABLE_ASCII
+                         else encode(c) for c in chars) + '"'
+
+
+def _python_escape(c: str) -> str:
+    code = ord(c)
+    return (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
+            else f"\\U{code:08x}")
+
+
 def python_string(text: str) -> str:
     """A double-quoted Python literal, ASCII only."""
-    out = []
-    for c in text:
-        if c in '\\"':
-            out.append("\\" + c)
-        elif c in _PRINTABLE_ASCII:
-            out.append(c)
-        elif ord(c) < 0x100:
-            out.append(f"\\x{ord(c):02x}")
-        elif ord(c) < 0x10000:
-            out.append(f"\\u{ord(c):04x}")
-        else:
-            out.append(f"\\U{ord(c):08x}")
-    return '"' + "".join(out) + '"'
+    return _quoted(text, '\\"', _python_escape)
 
 
 def c_string(text: str) -> str:
     """A C99 string literal of the UTF-8 bytes: three-digit octal escapes (a hex escape would
     swallow following hex digits), ``?`` escaped against trigraphs."""
     _no_surrogates(text, "C")
-    out = []
-    for b in text.encode("utf-8"):
-        c = chr(b)
-        if c in '\\"?':
-            out.append("\\" + c)
-        elif c in _PRINTABLE_ASCII:
-            out.append(c)
-        else:
-            out.append(f"\\{b:03o}")
-    return '"' + "".join(out) + '"'
+    return _quoted(map(chr, text.encode("utf-8")), '\\"?', lambda c: f"\\{ord(c):03o}")
 
 
 def swift_string(text: str) -> str:
     """A Swift string literal, ASCII only (``\\u{...}`` for the rest)."""
     _no_surrogates(text, "Swift")
-    out = []
-    for c in text:
-        if c in '\\"':
-            out.append("\\" + c)
-        elif c in _PRINTABLE_ASCII:
-            out.append(c)
-        else:
-            out.append(f"\\u{{{ord(c):X}}}")
-    return '"' + "".join(out) + '"'
+    return _quoted(text, '\\"', lambda c: f"\\u{{{ord(c):X}}}")
+
+
+def _kotlin_escape(c: str) -> str:
+    units = c.encode("utf-16-be")
+    return "".join(f"\\u{int.from_bytes(units[i:i + 2], 'big'):04X}"
+                   for i in range(0, len(units), 2))
 
 
 def kotlin_string(text: str) -> str:
     """A Kotlin string literal, ASCII only: ``$`` escaped (string templates), the rest as
     UTF-16 ``\\uXXXX`` units."""
     _no_surrogates(text, "Kotlin")
-    out = []
-    for c in text:
-        if c in '\\"$':
-            out.append("\\" + c)
-        elif c in _PRINTABLE_ASCII:
-            out.append(c)
-        else:
-            units = c.encode("utf-16-be")
-            out.extend(f"\\u{int.from_bytes(units[i:i + 2], 'big'):04X}"
-                       for i in range(0, len(units), 2))
-    return '"' + "".join(out) + '"'
+    return _quoted(text, '\\"$', _kotlin_escape)
 
 
 _CMAKE_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
