@@ -20,6 +20,7 @@ from featurespec.schema import Spec
 from . import __version__
 from . import escape
 from .android import android_files
+from .features import FEATURES
 from .backends import c as c_backend
 from .backends import numpy as numpy_backend
 from .backends import swift as swift_backend
@@ -79,6 +80,12 @@ def _common(program: Program) -> dict:
     }
 
 
+def _quiet(kind: str, key: str, value) -> bool:
+    """A parameter left at a ``quiet_default`` (see codegen/params.py): not listed."""
+    param = FEATURES[kind].params[key] if kind in FEATURES else None
+    return param is not None and param.quiet_default and value == param.default
+
+
 def manifest(program: Program) -> dict:
     spec = program.spec
     features = []
@@ -88,7 +95,7 @@ def manifest(program: Program) -> dict:
             features.append({"index": column, "name": out, "kind": f.kind,
                              "signals": list(f.signals), "window": f.window,
                              "params": {k: (list(v) if isinstance(v, tuple) else v)
-                                        for k, v in f.params}})
+                                        for k, v in f.params if not _quiet(f.kind, k, v)}})
             column += 1
     return {
         "spec": spec.name,

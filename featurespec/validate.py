@@ -17,7 +17,7 @@ import re
 from fractions import Fraction
 from typing import Any, Collection, Iterable
 
-from codegen.features import FEATURES, FeatureKind
+from codegen.features import FALLBACK, FEATURES, RATIO, FeatureKind
 from codegen.params import ParamError
 from codegen.signals import SIGNALS, SignalKind
 
@@ -186,6 +186,8 @@ TOP_REQUIRED = ("spec", "name", "sample_rate_hz", "inputs", "windows", "features
 WINDOW_KEYS = ("length", "hop")
 FEATURE_KEYS = ("compute", "of", "over")
 FEATURE_PARAMS = sorted({p for kind in FEATURES.values() for p in kind.params})
+# a feature entry {ratio: [num, den], label: ..., fallback: ...} (RATIO is its key)
+RATIO_KEYS = (RATIO, "label", "fallback")
 
 
 def validate(doc: Document) -> Spec:
@@ -207,6 +209,9 @@ class _Validator:
         self.windows: dict[str, WindowDef] = {}         # valid windows
         self.features: list[FeatureDef] = []
         self.outputs: dict[str, int] = {}               # column name -> features index
+        self.ratio_labels: set[str] = set()             # labels of ratio entries, valid or not
+        # ratio operands not (yet) known: (column, path, entry index), judged at the end
+        self.forward_operands: list[tuple[str, DocPath, int]] = []
 
     # -- reporting
 
@@ -582,6 +587,11 @@ class _Validator:
             self.error(path, f"{show(kind.name)} reads {wanted} source"
                              f"{'' if wanted == '1' else 's'}, got {len(items)}")
             ok = False
+        if ok and kind.distinct and len({source for source, _ in items}) < len(items):
+            twice = next(a for i, (a, _) in enumerate(items) if a in [b for b, _ in items[:i]])
+            self.error(path, f"{show(kind.name)} needs different signals, but {show(twice)} is "
+                             "given twice (its ratio to itself is always 1 or the fallback)")
+            ok = False
         return items if ok else None
 
     def order_signals(self, parsed: dict) -> None:
@@ -719,7 +729,92 @@ class _Validator:
         if not value:
             self.error(path, "needs at least one feature")
         for i, entry in enumerate(value):
-            self.check_feature(entry, path + (i,), i)
+            if isinstance(entry, dict) and RATIO in entry:
+                self.check_ratio(entry, path + (i,), i)
+            else:
+                self.check_feature(entry, path + (i,), i)
+        self.report_forward_operands()
+
+    # -- ratios of two columns
+
+    def check_ratio(self, entry: dict, path: DocPath, index: int) -> None:
+        """``{ratio: [num, den], label: name, fallback: 0.0}``: one column ``label__window``
+        = num / den (codegen/features.py, RATIO_DOC). The operands are columns declared above
+        this entry, over one window; so a ratio can read another ratio but never itself or a
+        later column, and ratios cannot form a cycle."""
+        before = len(self.problems)
+        self.check_keys(entry, path, RATIO_KEYS, (RATIO, "label"))
+        label = entry.get("label")
+        named = "label" in entry and self.check_name(label, path + ("label",), "a label")
+        if named:
+            self.ratio_labels.add(label)
+        fallback = 0.0
+        if "fallback" in entry:
+            try:
+                fallback = FALLBACK.coerce(entry["fallback"])
+            except ParamError as exc:
+                self.error(path + ("fallback",), str(exc))
+        where, value = path + (RATIO,), entry[RATIO]
+        if (not isinstance(value, list) or len(value) != 2
+                or not all(isinstance(v, str) for v in value)):
+            self.error(where, "expected [numerator, denominator]: two feature column names "
+                              "declared above, e.g. [bp_twist__gyro_y__long, "
+                              f"energy__gyro_y__long]; got {describe(value)}")
+            return
+        operands = []
+        for i, column in enumerate(value):
+            item = where + (i,)
+            if named and column in self.ratio_columns(label):
+                self.error(item, f"a ratio cannot read its own column {show(column)}")
+            elif column in self.outputs:
+                operands.append(self.column_of(column))
+            elif any(column in self.ratio_columns(other) for other in self.ratio_labels):
+                pass        # a ratio reported broken above: not reported again
+            else:
+                self.forward_operands.append((column, item, index))
+        if len(operands) < 2 or len(self.problems) != before:
+            return
+        (num, num_def), (den, den_def) = operands
+        if value[0] == value[1]:
+            self.error(where, f"the numerator and the denominator are the same column "
+                              f"{show(value[0])}; its ratio to itself is always 1 or the fallback")
+            return
+        if num_def.window != den_def.window:
+            self.error(where, f"a ratio reads two columns of one window, but {show(value[0])} is "
+                              f"over {show(num_def.window)} and {show(value[1])} over "
+                              f"{show(den_def.window)}")
+            return
+        output = f"{label}__{num_def.window}"
+        if output in self.outputs:
+            first = self.outputs[output]
+            self.error(path + ("label",), f"feature {show(output)} is already computed by "
+                                          f"features[{first}] on line "
+                                          f"{self.line(('features', first))}; choose another label")
+            return
+        self.outputs[output] = index
+        signals = tuple(dict.fromkeys(num_def.signals + den_def.signals))
+        params = (("den", value[1]), ("fallback", fallback), ("num", value[0]))
+        self.features.append(FeatureDef(RATIO, signals, num_def.window, params, (output,),
+                                        self.doc.key_loc(where)))
+
+    def ratio_columns(self, label: str) -> set[str]:
+        """The names the ratio labelled ``label`` could have (its window is its operands')."""
+        return {f"{label}__{window}" for window in self.known_windows}
+
+    def column_of(self, column: str) -> tuple[str, FeatureDef]:
+        return column, next(f for f in self.features if column in f.outputs)
+
+    def report_forward_operands(self) -> None:
+        """Operands that were not a column above their ratio: declared below (the rule that
+        keeps ratios free of cycles), or unknown."""
+        for column, item, index in self.forward_operands:
+            if column in self.outputs:
+                later = self.outputs[column]
+                self.error(item, f"{show(column)} is declared below, in features[{later}] on "
+                                 f"line {self.line(('features', later))}; a ratio reads only "
+                                 "columns declared above it (so ratios cannot form a cycle)")
+            else:
+                self.unknown(item, "feature column", column, self.outputs)
 
     def name_list(self, entry: dict, path: DocPath, key: str, what: str,
                   known: Collection[str] | None, noun: str) -> list[tuple[str, DocPath]] | None:
