@@ -210,6 +210,7 @@ class _Validator:
         self.features: list[FeatureDef] = []
         self.outputs: dict[str, int] = {}               # column name -> features index
         self.ratio_labels: set[str] = set()             # labels of ratio entries, valid or not
+        self.features_complete = True   # False: a feature entry was invalid, columns missing
         # ratio operands not (yet) known: (column, path, entry index), judged at the end
         self.forward_operands: list[tuple[str, DocPath, int]] = []
 
@@ -732,7 +733,10 @@ class _Validator:
             if isinstance(entry, dict) and RATIO in entry:
                 self.check_ratio(entry, path + (i,), i)
             else:
+                before = len(self.problems)
                 self.check_feature(entry, path + (i,), i)
+                # its columns are unknown now: do not report them again as a ratio's operands
+                self.features_complete &= len(self.problems) == before
         self.report_forward_operands()
 
     # -- ratios of two columns
@@ -813,7 +817,7 @@ class _Validator:
                 self.error(item, f"{show(column)} is declared below, in features[{later}] on "
                                  f"line {self.line(('features', later))}; a ratio reads only "
                                  "columns declared above it (so ratios cannot form a cycle)")
-            else:
+            elif self.features_complete:
                 self.unknown(item, "feature column", column, self.outputs)
 
     def name_list(self, entry: dict, path: DocPath, key: str, what: str,
