@@ -209,7 +209,7 @@ class _Validator:
         self.windows: dict[str, WindowDef] = {}         # valid windows
         self.features: list[FeatureDef] = []
         self.outputs: dict[str, int] = {}               # column name -> features index
-        self.ratio_labels: set[str] = set()             # labels of ratio entries, valid or not
+        self.ratio_labels: dict[str, int] = {}          # label of each ratio entry -> its index
         self.features_complete = True   # False: a feature entry was invalid, columns missing
         # ratio operands not (yet) known: (column, path, entry index), judged at the end
         self.forward_operands: list[tuple[str, DocPath, int]] = []
@@ -751,7 +751,7 @@ class _Validator:
         label = entry.get("label")
         named = "label" in entry and self.check_name(label, path + ("label",), "a label")
         if named:
-            self.ratio_labels.add(label)
+            self.ratio_labels.setdefault(label, index)
         fallback = 0.0
         if "fallback" in entry:
             try:
@@ -812,8 +812,10 @@ class _Validator:
         """Operands that were not a column above their ratio: declared below (the rule that
         keeps ratios free of cycles), or unknown."""
         for column, item, index in self.forward_operands:
-            if column in self.outputs:
-                later = self.outputs[column]
+            later = self.outputs.get(column, next(
+                (i for other, i in self.ratio_labels.items()
+                 if i > index and column in self.ratio_columns(other)), None))
+            if later is not None:
                 self.error(item, f"{show(column)} is declared below, in features[{later}] on "
                                  f"line {self.line(('features', later))}; a ratio reads only "
                                  "columns declared above it (so ratios cannot form a cycle)")

@@ -177,7 +177,7 @@ CASES = [
          "(did you mean 'magnitude'?)"),
     case("missing_signal_kind", defect("{diff: gyro_y}", "{alpha: 0.5}"),
          "<spec>:7:13: signals.gyro_y_d: missing the signal kind: one of atan2, bandpass, "
-         "diff, difference, ema, highpass, lowpass, magnitude, scale, sum"),
+         "clip, diff, difference, ema, highpass, lowpass, magnitude, ratio, scale, sum"),
     case("two_signal_kinds", defect("{diff: gyro_y}", "{diff: gyro_y, ema: gyro_y}"),
          "<spec>:7:28: signals.gyro_y_d.ema: a signal has one kind, but both 'diff' and 'ema' "
          "are given"),
