@@ -19,7 +19,7 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from codegen.features import FEATURES
+from codegen.features import FALLBACK, FEATURES, RATIO, RATIO_DOC
 from codegen.params import Interval, Param, below_nyquist
 from codegen.signals import SIGNALS
 
@@ -52,7 +52,9 @@ VALIDATOR_ONLY = (
     f"{MAX_FEATURES} feature columns",
     "no two entries may produce the same feature name (set label: to rename one)",
     "a window must be long enough for each kind over it (min length, ddof, lag, DFT bins, "
-    "spectral window size, adjusted moments)",
+    "spectral window size, adjusted moments, a run's min_length)",
+    "a ratio's two operands must be different feature columns declared above it, over one "
+    "window (so ratios cannot form a cycle), never its own column",
     "filter cutoffs and bands must lie below the Nyquist frequency (sample_rate_hz / 2)",
     "[low, high] ranges need low < high; numbers must be finite (JSON has no NaN or infinity)",
     "whole numbers must be written without a fraction (YAML 2.0 is a float to featgen)",
@@ -139,10 +141,16 @@ def _sources(lo: int, hi: int) -> dict:
 
 
 def signal_schema(kind) -> dict:
+    if kind.distinct:       # e.g. a ratio of a signal to itself
+        sources = dict(_sources(kind.min_sources, kind.max_sources), uniqueItems=True)
+        return _signal_schema(kind, sources)
+    return _signal_schema(kind, _sources(kind.min_sources, kind.max_sources))
+
+
+def _signal_schema(kind, sources: dict) -> dict:
     count = str(kind.min_sources) if kind.min_sources == kind.max_sources else \
         f"{kind.min_sources} to {kind.max_sources}"
-    props = {kind.name: {"description": f"the source signal(s): {count}",
-                         **_sources(kind.min_sources, kind.max_sources)}}
+    props = {kind.name: {"description": f"the source signal(s): {count}", **sources}}
     props.update({k: param_schema(p) for k, p in kind.params.items()})
     return {"title": kind.name, "description": kind.doc, "type": "object",
             "required": [kind.name, *(k for k, p in kind.params.items() if p.required)],
@@ -213,6 +221,23 @@ def feature_entry_schema() -> dict:
             "additionalProperties": False, "allOf": rules}
 
 
+def ratio_entry_schema() -> dict:
+    """``{ratio: [num, den], label: name, fallback: 0.0}``: one column ``label__window``."""
+    column = {"type": "string", "minLength": 1,
+              "description": "a feature column declared above, e.g. bp_twist__gyro_y__long"}
+    return {"title": RATIO, "description": RATIO_DOC, "type": "object",
+            "required": [RATIO, "label"],
+            "properties": {
+                RATIO: {"description": "[numerator, denominator]: two different feature "
+                                       "columns of one window, declared above this entry",
+                        "type": "array", "items": column, "minItems": 2, "maxItems": 2,
+                        "uniqueItems": True},
+                "label": {"description": "names the column label__window",
+                          "$ref": "#/$defs/name"},
+                "fallback": param_schema(FALLBACK)},
+            "additionalProperties": False}
+
+
 def _samples(minimum: int, maximum: int, what: str) -> dict:
     return {"description": f"{what}: a whole number of samples, or a duration like '0.5s' or "
                            "'250ms' (a whole number of samples at sample_rate_hz)",
@@ -260,7 +285,10 @@ def spec_schema() -> dict:
                     "additionalProperties": {"$ref": "#/$defs/window"}},
         "features": {"description": "feature entries; vector order = document order, then each "
                                     "signal, each window, each kind",
-                     "type": "array", "minItems": 1, "items": {"$ref": "#/$defs/feature"}},
+                     "type": "array", "minItems": 1,
+                     "items": {"if": {"type": "object", "required": [RATIO]},
+                               "then": {"$ref": "#/$defs/ratio"},
+                               "else": {"$ref": "#/$defs/feature"}}},
         "model": {"description": "a model directory written by featgen train",
                   "type": "object", "required": list(MODEL_KEYS),
                   "properties": {"path": {
@@ -309,6 +337,7 @@ def spec_schema() -> dict:
             "feature_kind": {"anyOf": [{"const": k.name, "description": k.doc}
                                        for k in FEATURES.values()]},
             "feature": feature_entry_schema(),
+            "ratio": ratio_entry_schema(),
         },
     }
 
