@@ -352,7 +352,8 @@ def _histogram_constants(p: dict, rate: float) -> tuple[str, str] | None:
          "last bin also holds x == high. Samples outside [low, high]: with outside: drop (the "
          "default) they are not counted (numpy's rule); with outside: clamp a sample below low "
          "counts in the first bin and one above high in the last (the same counts as "
-         "numpy.histogram(numpy.clip(x, low, high)), so every sample counts once). With "
+         "numpy.histogram(numpy.clip(x, low, high)), so every sample counts once). A NaN "
+         "(only possible in a derived signal) counts in no bin either way. With "
          "normalize: true each count is divided by L.",
          params={"bins": Param("int", check=between(1, 256), doc="number of equal bins"),
                  "range": Param("range", doc="[low, high] of the binned values"),

@@ -462,7 +462,7 @@ def _yaml_value(value) -> str:
 
 def vocabulary_markdown() -> str:
     """The vocabulary reference, generated from the registries (docs/vocabulary.md is this)."""
-    from codegen.features import FEATURES
+    from codegen.features import FALLBACK, FEATURES, RATIO_DOC
     from codegen.signals import SIGNALS
 
     def params(declared) -> str:
@@ -487,6 +487,16 @@ def vocabulary_markdown() -> str:
               "| feature | definition | parameters | min L |", "|---|---|---|---|"]
     for f in FEATURES.values():
         lines.append(f"| `{f.name}` | {f.doc} | {params(f.params)} | {f.min_length} |")
+    lines += ["", "## Ratio of two columns", "",
+              "An entry `{ratio: [numerator, denominator], label: name, fallback: 0.0}` adds "
+              "one column, `name__window`: the ratio of two feature columns declared above it "
+              "(a ratio of a ratio is fine), over one window. Its kernel runs both operands' "
+              "own code, so it needs nothing the operands do not, and shares their work in the "
+              "window.", "", f"- {RATIO_DOC}", f"- `fallback` (number, default 0.0): "
+              f"{FALLBACK.doc}", "- Refused, each with its file:line: an operand that is not a "
+              "column declared above (unknown, or declared below: ratios cannot form a cycle), "
+              "the ratio's own column, the same column twice, columns of two windows, a label "
+              "whose column already exists."]
     return "\n".join(lines) + "\n"
 
 
