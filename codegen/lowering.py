@@ -185,6 +185,7 @@ class _Operand:
         return getattr(self._builder, name)
 
     def out(self, value: ir.ExprLike) -> None:
+        assert len(self._blocks) == 1, "a feature's outputs are set at its kernel's top level"
         self.values.append(self._builder.let("operand", value))
 
 
