@@ -216,8 +216,21 @@ def platform_of(spec, log: RawLog, platform: str | None) -> str:
     return chosen
 
 
+def as_delivered(values: np.ndarray, platform: str) -> np.ndarray:
+    """The values the phone's callback holds. Android's ``SensorEvent.values`` is a ``float[]``:
+    a logged decimal (``Float.toString``, or more digits) is rounded to the nearest float32, the
+    exact value the Kotlin listener widens with ``toDouble()``. Reading it as a double instead
+    would train on numbers the phone never sees (measured on the example: README, "Twist and
+    Go"). Core Motion's values are doubles and stay as read."""
+    if platform != "android":
+        return values
+    with np.errstate(over="ignore"):        # beyond float32: inf, rejected by the rule
+        return values.astype(np.float32).astype(np.float64)
+
+
 def resample_log(spec, module, log: RawLog, platform: str | None):
-    return module.resample(log.t_ns, log.sensor, log.values, platform_of(spec, log, platform))
+    chosen = platform_of(spec, log, platform)
+    return module.resample(log.t_ns, log.sensor, as_delivered(log.values, chosen), chosen)
 
 
 def segment_recordings(spec, files, paths, platform: str | None) -> dict[str, np.ndarray]:
