@@ -73,6 +73,19 @@ def raw_and_rest(spec, paths) -> tuple[list[Path], list[Path]]:
     return raw, [p for p in paths if p not in raw]
 
 
+def refuse_raw_logs(spec, refs, where: str) -> None:
+    """A DataError when a raw sensor log reaches a path that reads only fixed-rate recordings
+    (Parquet-directory output, --cluster): it would be read as a table of wrong columns."""
+    if spec.sensors is None:
+        return
+    raw = [r.url for r in refs if r.kind in ("csv", "parquet") and is_raw_log(r.url)]
+    if raw:
+        raise DataError(f"{raw[0]}: a raw sensor log ({len(raw)} in all); {where} reads only "
+                        "fixed-rate recordings. featgen featurize into a .csv or .npz file and "
+                        "featgen train without --cluster read raw logs (featgen resample writes "
+                        "the fixed-rate samples of one).")
+
+
 def sensors_module(spec, files: dict[str, str]) -> types.ModuleType:
     """The generated numpy resampler (python/<name>_sensors.py), imported from its text."""
     name = f"python/{spec.name}_sensors.py"

@@ -245,3 +245,17 @@ def test_android_values_are_the_float32_the_phone_holds(setup):
     assert not np.array_equal(got, as_double.samples)
     from featgen.rawlog import as_delivered
     assert as_delivered(v, "ios") is v
+
+
+def test_partitioned_and_cluster_paths_refuse_raw_logs_clearly(setup):
+    """The Parquet-directory and --cluster paths read fixed-rate recordings only: a raw log is
+    named and the paths that do read it are given, instead of a missing-columns error."""
+    tmp, spec_path, _, _, android, _ = setup
+    for args in (["featurize", str(spec_path), str(android), "-o", str(tmp / "parts")],
+                 ["train", str(spec_path), str(tmp), "-o", str(tmp / "m"), "--cluster",
+                  "local:1"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert "a raw sensor log" in result.output and "walk_android.csv" in result.output
+        assert "featgen train without --cluster read raw logs" in result.output
+    assert not (tmp / "parts").exists() and not (tmp / "m").exists()
