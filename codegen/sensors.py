@@ -199,6 +199,28 @@ CORE_MOTION = {"accelerometer": ("CMAccelerometerData", "acceleration"),
                "gyroscope": ("CMGyroData", "rotationRate"),
                "magnetometer": ("CMMagnetometerData", "magneticField")}
 
+# What one CMDeviceMotion (Core Motion's fused sample) carries for each sensor it can feed: the
+# Swift expression per axis ({a} = x, y, z) and what it is. The accelerometer's is the one
+# arithmetic step: gravity + userAcceleration, one correctly rounded double addition, so a
+# training log of device motion must hold that same sum (docs/sensors.md, "CMDeviceMotion").
+DEVICE_MOTION = {
+    "accelerometer": ("motion.gravity.{a} + motion.userAcceleration.{a}",
+                      "gravity + userAcceleration, g: the total acceleration, fused"),
+    "gyroscope": ("motion.rotationRate.{a}", "rotationRate, rad/s, bias-corrected"),
+    "magnetometer": ("motion.magneticField.field.{a}", "magneticField.field, µT, calibrated"),
+    "user_acceleration": ("motion.userAcceleration.{a}", "userAcceleration, g, gravity removed"),
+    "gravity": ("motion.gravity.{a}", "gravity, g"),
+}
+
+
+def device_motion(spec: Spec) -> list[tuple[str, tuple[str, str, str], str]]:
+    """(sensor, Swift x/y/z expressions, doc) for each source a CMDeviceMotion feeds."""
+    if spec.sensors is None or "ios" not in spec.sensors.platforms:
+        return []
+    return [(src.name, tuple(DEVICE_MOTION[src.name][0].format(a=a) for a in "xyz"),
+             DEVICE_MOTION[src.name][1])
+            for src in spec.sensors.sources if src.name in DEVICE_MOTION]
+
 
 def camel(name: str) -> str:
     """``user_acceleration`` -> ``userAcceleration``."""
@@ -227,7 +249,7 @@ def sensor_files(spec: Spec, env, c_header: str, py_header: str, swift_header: s
     core_motion = [(src.name, *CORE_MOTION[src.name]) for src in spec.sensors.sources
                    if src.name in CORE_MOTION] if "ios" in spec.sensors.platforms else []
     sw = dict(ctx, header=swift_header, type_name=type_name, features_type=package,
-              core_motion=core_motion)
+              core_motion=core_motion, device_motion=device_motion(spec))
     return {
         f"ios/Sources/{package}/{type_name}.swift": normalise(
             env.get_template("swift/Sensors.swift.j2").render(**sw)),
@@ -244,7 +266,8 @@ def sensor_files(spec: Spec, env, c_header: str, py_header: str, swift_header: s
 
 # Android's sensor type for the sensors a SensorEventListener can register by name.
 ANDROID_TYPES = {"accelerometer": "TYPE_ACCELEROMETER", "gyroscope": "TYPE_GYROSCOPE",
-                 "magnetometer": "TYPE_MAGNETIC_FIELD"}
+                 "magnetometer": "TYPE_MAGNETIC_FIELD",
+                 "user_acceleration": "TYPE_LINEAR_ACCELERATION", "gravity": "TYPE_GRAVITY"}
 
 
 def android_sensor_files(spec: Spec, env, lines: list[str], normalise) -> dict[str, str]:

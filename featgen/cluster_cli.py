@@ -10,6 +10,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
 from .data import DataError
+from .rawlog import refuse_raw_logs
 
 CLUSTER_HELP = ("Run on a Dask cluster: a scheduler address (tcp://host:8786) or local[:N] for "
                 "a LocalCluster of N worker processes on this machine (default N: the cores).")
@@ -58,6 +59,7 @@ def featurize_partitioned(parsed, files, data: tuple[str, ...], output: str, clu
                   "(one per recording), not a .csv or .npz file")
     try:
         refs = discover(data)
+        refuse_raw_logs(parsed, refs, "a directory of Parquet partitions")
     except DataError as exc:
         cli._fail(str(exc))
     job = cl.feature_job(parsed, files, "drop" if drop_nonfinite else "raise")
@@ -114,6 +116,7 @@ def train_on_cluster(parsed, data: tuple[str, ...], output: str, cluster: str, p
     cli = _cli()
     try:
         refs = discover(data)
+        refuse_raw_logs(parsed, refs, "train --cluster")
     except DataError as exc:
         cli._fail(str(exc))
     with _client(cluster, f"training on {len(refs)} recording(s)") as client, \

@@ -73,6 +73,19 @@ def raw_and_rest(spec, paths) -> tuple[list[Path], list[Path]]:
     return raw, [p for p in paths if p not in raw]
 
 
+def refuse_raw_logs(spec, refs, where: str) -> None:
+    """A DataError when a raw sensor log reaches a path that reads only fixed-rate recordings
+    (Parquet-directory output, --cluster): it would be read as a table of wrong columns."""
+    if spec.sensors is None:
+        return
+    raw = [r.url for r in refs if r.kind in ("csv", "parquet") and is_raw_log(r.url)]
+    if raw:
+        raise DataError(f"{raw[0]}: a raw sensor log ({len(raw)} in all); {where} reads only "
+                        "fixed-rate recordings. featgen featurize into a .csv or .npz file and "
+                        "featgen train without --cluster read raw logs (featgen resample writes "
+                        "the fixed-rate samples of one).")
+
+
 def sensors_module(spec, files: dict[str, str]) -> types.ModuleType:
     """The generated numpy resampler (python/<name>_sensors.py), imported from its text."""
     name = f"python/{spec.name}_sensors.py"
@@ -216,8 +229,21 @@ def platform_of(spec, log: RawLog, platform: str | None) -> str:
     return chosen
 
 
+def as_delivered(values: np.ndarray, platform: str) -> np.ndarray:
+    """The values the phone's callback holds. Android's ``SensorEvent.values`` is a ``float[]``:
+    a logged decimal (``Float.toString``, or more digits) is rounded to the nearest float32, the
+    exact value the Kotlin listener widens with ``toDouble()``. Reading it as a double instead
+    would train on numbers the phone never sees (measured on the example: README, "Twist and
+    Go"). Core Motion's values are doubles and stay as read."""
+    if platform != "android":
+        return values
+    with np.errstate(over="ignore"):        # beyond float32: inf, rejected by the rule
+        return values.astype(np.float32).astype(np.float64)
+
+
 def resample_log(spec, module, log: RawLog, platform: str | None):
-    return module.resample(log.t_ns, log.sensor, log.values, platform_of(spec, log, platform))
+    chosen = platform_of(spec, log, platform)
+    return module.resample(log.t_ns, log.sensor, as_delivered(log.values, chosen), chosen)
 
 
 def segment_recordings(spec, files, paths, platform: str | None) -> dict[str, np.ndarray]:
