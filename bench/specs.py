@@ -71,7 +71,7 @@ def shared():
 
 
 def numpy_module(files: dict, name: str):
-    from parity_tests.harness import load_numpy_module
+    from featgen.harness import load_numpy_module
 
     return load_numpy_module(files, name)
 
@@ -79,6 +79,6 @@ def numpy_module(files: dict, name: str):
 def recording(n_samples: int, n_inputs: int, seed: int = 7) -> np.ndarray:
     """Plausible IMU motion (sums of sinusoids + noise, gravity on input 2): no exact zeros, so
     the three zero-crossing rules agree on it."""
-    from parity_tests.recordings import imu_motion
+    from featgen.harness.recordings import imu_motion
 
     return imu_motion(n_samples, n_inputs, np.random.default_rng(seed))

@@ -298,7 +298,7 @@ def _c_batch(res: Results, work: Path, files: dict, name: str, samples: np.ndarr
              ref: np.ndarray, prefix: str, label: str, reps: int) -> tuple[float, float]:
     """The generated C over the same recording: in-process push loop (bench driver) and the
     harness's stream driver end to end (process start, file I/O, every vector written)."""
-    from parity_tests.harness import driver_target, same_bits
+    from featgen.harness import driver_target, same_bits
 
     bench = cbench.generated_bench(work / "bench", files, name)
     path = bench.write_samples(samples)

@@ -23,6 +23,7 @@ from featurespec.errors import OutputError
 
 from .cluster_cli import CLUSTER_HELP
 from .data import DataError, FeatureWriter, read_chunks, read_recordings, sources
+from .harness.golden import swift_golden
 from .safe_io import check_output_file, check_output_folder, write_text_atomic
 from .train import TrainError
 
@@ -30,15 +31,17 @@ console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
 
-def _load(spec_path: str, prune: bool = True, features_only: bool = False):
+def _load(spec_path: str, prune: bool = True, features_only: bool = False,
+          golden: bool = False):
     """Spec and generated files, or a clean located error and exit status 2. FEATURES_ONLY:
-    the feature code alone (no model artifacts: featurising needs none, and is faster)."""
+    the feature code alone (no model artifacts: featurising needs none, and is faster).
+    GOLDEN: also the Swift package's golden vectors (runs the generated numpy module)."""
     try:
         spec = load_spec(spec_path)
         if features_only:
             import dataclasses
             return spec, generate(dataclasses.replace(spec, model=None, decision=None))
-        return spec, generate(spec, prune=prune)
+        return spec, generate(spec, prune=prune, golden=swift_golden if golden else None)
     except SpecError as exc:
         errors.print(f"[bold red]error:[/] invalid spec\n{escape(str(exc))}", soft_wrap=True)
         sys.exit(2)
@@ -184,11 +187,16 @@ def _check_tree_target(target: Path) -> None:
 @click.option("--all-features-on-device", "all_features", is_flag=True,
               help="With a model: the detector computes every feature (a debugging or logging "
                    "build) instead of only those the model reads.")
-def build(spec: str, output: str, all_features: bool) -> None:
+@click.option("--golden", is_flag=True,
+              help="Also compute the Swift package's golden vectors (ios/Tests/.../golden.bin, "
+                   "which its XCTests compare with). This RUNS the generated numpy module; "
+                   "without it the build executes nothing and those XCTests skip.")
+def build(spec: str, output: str, all_features: bool, golden: bool) -> None:
     """Generate code for SPEC into OUTPUT/<spec name>/ (deterministic, written atomically).
     Only OUTPUT/<spec name>/ is written, and it is replaced only when it is absent, empty or a
-    tree featgen generated (its manifest.json lists every file in it)."""
-    parsed, files = _load(spec, prune=not all_features)
+    tree featgen generated (its manifest.json lists every file in it). Writes files and runs
+    nothing, unless --golden asks for the golden vectors (featgen/harness/golden.py)."""
+    parsed, files = _load(spec, prune=not all_features, golden=golden)
     target = Path(output) / parsed.name
     _check_tree_target(target)
     check_output_folder(target.parent, f"-o {output}", create=True)
@@ -207,14 +215,21 @@ def build(spec: str, output: str, all_features: bool) -> None:
 @click.option("--all-features-on-device", "all_features", is_flag=True,
               help="With a model: the detector computes every feature (a debugging or logging "
                    "build) instead of only those the model reads.")
-def check(spec: str, output: str, all_features: bool) -> None:
+@click.option("--golden", is_flag=True,
+              help="The tree was built with --golden (runs the generated numpy module).")
+def check(spec: str, output: str, all_features: bool, golden: bool) -> None:
     """Fail (exit 1) when OUTPUT/<spec name>/ is not exactly what SPEC generates."""
-    parsed, files = _load(spec, prune=not all_features)
+    parsed, files = _load(spec, prune=not all_features, golden=golden)
     target = Path(output) / parsed.name
     _check_tree_target(target)
     problems = stale_files(files, target)
     if problems:
-        _fail(f"{target}/ is stale; run `featgen build {spec} -o {output}`:\n  "
+        rebuild = f"featgen build{' --golden' if golden else ''} {spec} -o {output}"
+        if not golden and (target / "manifest.json").is_file() and any(
+                "/golden.bin" in p for p in problems):
+            problems.append("(this tree has golden vectors: it was built with --golden; "
+                            "check it with `featgen check --golden`)")
+        _fail(f"{target}/ is stale; run `{rebuild}`:\n  "
               + "\n  ".join(problems), status=1)
     console.print(f"{target}/ is up to date ({len(files)} files)", markup=False)
 
@@ -235,7 +250,7 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
     """Training features of the recordings in DATA (.csv, .npz or .parquet files; for a
     Parquet directory output also directories, globs and fsspec URLs), via the generated numpy
     code. A directory output is resumable: a rerun keeps the finished partitions."""
-    from parity_tests.harness import load_numpy_module
+    from featgen.harness import load_numpy_module
 
     parsed, files = _load(spec, features_only=True)
     if cluster is not None or Path(output).suffix.lower() not in (".csv", ".npz"):
@@ -300,8 +315,8 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
 def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_path: str | None,
            all_features: bool, html_path: str | None) -> None:
     """Stream recordings through every target sample by sample; compare with numpy bit for bit."""
-    from parity_tests import harness
-    from parity_tests.recordings import parity_recordings
+    from featgen import harness
+    from featgen.harness.recordings import parity_recordings
 
     for option, path in (("--json", json_path), ("--html", html_path)):
         if path:                        # before the run, not after minutes of it
@@ -324,7 +339,7 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
     # device featuriser (only the features the model reads) against those numpy columns.
     featurisers = [(parsed.name, "", module)]
     if parsed.model is not None:
-        from parity_tests.model_harness import device_featuriser
+        from featgen.harness.prediction import device_featuriser
         device, columns = device_featuriser(files, parsed.name)
         if columns is not None:
             featurisers.append((device, " device", harness.Columns(module, columns)))

@@ -125,7 +125,7 @@ _MODULES: dict[str, object] = {}
 
 def generated_module(job: FeatureJob):
     """The spec's generated numpy module in this process, compiled once per source text."""
-    from parity_tests.harness import load_numpy_module
+    from featgen.harness import load_numpy_module
 
     key = hashlib.sha256(job.source.encode()).hexdigest()
     if key not in _MODULES:

@@ -232,7 +232,7 @@ def proximity_command(spec, data, ulps, json_path, top) -> None:
     from codegen.trees.model_dir import load_bundle
     from codegen.trees.proximity import proximity
     from featurespec import SpecError
-    from parity_tests.harness import load_numpy_module
+    from featgen.harness import load_numpy_module
 
     from .data import read_recordings
     from .safe_io import check_output_file
@@ -273,8 +273,8 @@ def proximity_command(spec, data, ulps, json_path, top) -> None:
 def model_parity(spec, files: dict, module, recordings: dict) -> dict:
     """Prediction parity on the recordings; prints the report, returns it as JSON."""
     from codegen.trees.model_dir import load_bundle
-    from parity_tests import harness
-    from parity_tests import model_harness as mh
+    from featgen import harness
+    from featgen.harness import prediction as mh
 
     cli = _cli()
     with_swift = harness.find_swiftc() is not None

@@ -74,7 +74,7 @@ def prediction_traces(spec, files: dict, module, recordings: dict, with_swift: b
     differences against XGBoost per target)."""
     from codegen.trees import decision as decisions
     from codegen.trees.model_dir import load_bundle
-    from parity_tests import model_harness as mh
+    from featgen.harness import prediction as mh
 
     bundle = load_bundle(spec)
     booster = mh.load_booster(bundle.raw)

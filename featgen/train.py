@@ -59,7 +59,7 @@ def featurize(spec: Spec, recordings: dict[str, Recording]):
     """(X, y, groups, recording index, ends, dropped) over all recordings, via the generated
     numpy module of the spec (its model: block, if any, is not needed to featurise)."""
     from codegen.build import generate
-    from parity_tests.harness import load_numpy_module
+    from featgen.harness import load_numpy_module
 
     files = generate(dataclasses.replace(spec, model=None, decision=None))
     module = load_numpy_module(files, spec.name)

@@ -16,9 +16,9 @@ import pytest
 
 from codegen.trees.model_dir import load_bundle
 from parity_tests import abi
-from parity_tests import model_harness as mh
+from featgen.harness import prediction as mh
 from parity_tests.conftest import require_tools
-from parity_tests.recordings import parity_recordings
+from featgen.harness.recordings import parity_recordings
 
 
 def _require(build: abi.Build) -> None:

@@ -27,10 +27,10 @@ from codegen.build import generate
 from codegen.trees import decision as decisions
 from codegen.trees.model_dir import load_bundle
 from featurespec import load_spec_text
-from parity_tests import harness
-from parity_tests import model_harness as mh
+from featgen import harness
+from featgen.harness import prediction as mh
 from parity_tests.model_fixtures import labelled
-from parity_tests.recordings import edge_case_recording, parity_recordings
+from featgen.harness.recordings import edge_case_recording, parity_recordings
 from parity_tests.test_parity import SMALL
 
 C_FLAGS = (*harness.C_FLAGS, "-fPIC", "-shared")

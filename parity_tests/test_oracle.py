@@ -43,7 +43,7 @@ from codegen.build import generate
 from codegen.features import FEATURES
 from codegen.signals import SIGNALS
 from featurespec import load_spec_text
-from parity_tests.harness import load_numpy_module
+from featgen.harness import load_numpy_module
 from parity_tests.oracle_vectors import FEATURE_VECTORS, SIGNAL_VECTORS
 
 RTOL = 1e-12

@@ -17,7 +17,7 @@ from codegen.features import FEATURES
 from codegen.params import REQUIRED, Param, ParamError
 from codegen.signals import SIGNALS
 from featurespec import load_spec_text
-from parity_tests import harness
+from featgen import harness
 
 settings.register_profile("ci", max_examples=30, derandomize=True, deadline=None,
                           suppress_health_check=list(HealthCheck))

@@ -17,9 +17,9 @@ from codegen.build import device_program, generate
 from codegen.lowering import lower
 from codegen.trees.model_dir import load_bundle
 from featurespec import load_spec_text
-from parity_tests import harness
-from parity_tests import model_harness as mh
-from parity_tests.recordings import parity_recordings
+from featgen import harness
+from featgen.harness import prediction as mh
+from featgen.harness.recordings import parity_recordings
 
 QEMU = shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64")
 GCC_A64 = shutil.which("aarch64-linux-gnu-gcc")

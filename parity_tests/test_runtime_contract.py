@@ -13,10 +13,10 @@ import pytest
 
 from codegen.build import generate
 from featurespec import load_spec_text
-from parity_tests import harness
+from featgen import harness
 from parity_tests.conftest import require_tools
-from parity_tests.model_harness import device_featuriser
-from parity_tests.recordings import imu_motion, overflow_recording
+from featgen.harness.prediction import device_featuriser
+from featgen.harness.recordings import imu_motion, overflow_recording
 from parity_tests.test_parity import SMALL, vocab_c  # noqa: F401  (vocab_c: a fixture)
 
 CLANG = shutil.which("clang-14") or shutil.which("clang")

@@ -17,7 +17,7 @@ import pytest
 
 from codegen.build import generate
 from featurespec import load_spec_text
-from parity_tests import harness
+from featgen import harness
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -2**63

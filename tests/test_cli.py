@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from featgen.cli import main
 from featurespec import load_spec
 from codegen.build import generate
-from parity_tests.harness import load_numpy_module
+from featgen.harness import load_numpy_module
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = str(ROOT / "examples" / "twist_and_go" / "spec.yaml")

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from featgen.cli import main
-from parity_tests import harness
+from featgen import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "examples" / "twist_and_go" / "spec.yaml"
