@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from featurespec.naming import lower_camel
 from featurespec.schema import Spec
 
 NS = 10**9
@@ -200,10 +201,7 @@ CORE_MOTION = {"accelerometer": ("CMAccelerometerData", "acceleration"),
                "magnetometer": ("CMMagnetometerData", "magneticField")}
 
 
-def camel(name: str) -> str:
-    """``user_acceleration`` -> ``userAcceleration``."""
-    first, *rest = name.split("_")
-    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+camel = lower_camel     # user_acceleration -> userAcceleration (featurespec/naming.py)
 
 
 def status_case(key: str) -> str:

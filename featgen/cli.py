@@ -11,45 +11,38 @@ import threading
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+import codegen
+import featurespec
 from codegen import __version__
-from codegen.build import generate, stale_files, target_problem, write_tree
-from featurespec import SpecError, load_spec
+from codegen.build import stale_files, target_problem, write_tree
+from codegen.features import FEATURES
+from codegen.signals import SIGNALS
+from featgen import harness
+from featgen.harness import load_numpy_module
+from featgen.harness.prediction import device_featuriser
+from featgen.harness.recordings import parity_recordings
+from featurespec import SpecError
 from featurespec.errors import OutputError
+from featurespec.json_schema import schema_text
 
-from .cluster_cli import CLUSTER_HELP
+from .cluster_cli import CLUSTER_HELP, featurize_partitioned
 from .data import DataError, FeatureWriter, read_chunks, read_recordings, sources
-from .harness.golden import swift_golden
+from .model_cli import model_parity, model_summary, register
+from .parquet_io import local_files
+from .rawlog import raw_and_rest, segment_recordings
+from .rawlog import register as register_rawlog
+from .replay import compare, read_log, reference, summary_lines
+from .report import write_report
 from .safe_io import check_output_file, check_output_folder, write_text_atomic
 from .train import TrainError
+from .ui import console, errors, fail, load, warn_no_swift
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
-
-
-def _load(spec_path: str, prune: bool = True, features_only: bool = False,
-          golden: bool = False):
-    """Spec and generated files, or a clean located error and exit status 2. FEATURES_ONLY:
-    the feature code alone (no model artifacts: featurising needs none, and is faster).
-    GOLDEN: also the Swift package's golden vectors (runs the generated numpy module)."""
-    try:
-        spec = load_spec(spec_path)
-        if features_only:
-            import dataclasses
-            return spec, generate(dataclasses.replace(spec, model=None, decision=None))
-        return spec, generate(spec, prune=prune, golden=swift_golden if golden else None)
-    except SpecError as exc:
-        errors.print(f"[bold red]error:[/] invalid spec\n{escape(str(exc))}", soft_wrap=True)
-        sys.exit(2)
-
-
-def _fail(message: str, status: int = 2) -> None:
-    errors.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    sys.exit(status)
+# The names this module has always used (other modules and tests reach them as cli._fail ...).
+_fail, _load, _warn_no_swift = fail, load, warn_no_swift
 
 
 EXIT_CODES = """Exit codes: 0 success; 1 a real parity mismatch or a stale `featgen check`;
@@ -161,8 +154,6 @@ def main() -> None:
 
 def _protected(parsed, spec_path: str) -> tuple:
     """What `featgen build` must never replace (nor write inside, for the last two)."""
-    import codegen
-    import featurespec
     protect = [("the spec", Path(spec_path), False), ("the current folder", Path.cwd(), False)]
     if parsed.model is not None:
         protect.append(("the model directory", Path(parsed.model.directory), True))
@@ -204,7 +195,6 @@ def build(spec: str, output: str, all_features: bool, golden: bool) -> None:
     console.print(f"wrote {len(files)} files to {target}/ ({len(parsed.feature_names)} features, "
                   f"spec {parsed.spec_hash[:12]})", markup=False)
     if parsed.model is not None:
-        from .model_cli import model_summary
         console.print(model_summary(files), soft_wrap=True)
 
 
@@ -250,18 +240,13 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
     """Training features of the recordings in DATA (.csv, .npz or .parquet files; for a
     Parquet directory output also directories, globs and fsspec URLs), via the generated numpy
     code. A directory output is resumable: a rerun keeps the finished partitions."""
-    from featgen.harness import load_numpy_module
-
     parsed, files = _load(spec, features_only=True)
     if cluster is not None or Path(output).suffix.lower() not in (".csv", ".npz"):
-        from .cluster_cli import featurize_partitioned
         featurize_partitioned(parsed, files, data, output, cluster, drop_nonfinite)
         return
     check_output_file(output, "-o")
     module = load_numpy_module(files, parsed.name)
     try:
-        from .parquet_io import local_files
-        from .rawlog import raw_and_rest, segment_recordings
         raw, rest = raw_and_rest(parsed, local_files(data))     # raw sensor logs: resampled
         segments = segment_recordings(parsed, files, raw, platform) if raw else {}
         recordings = sources(rest) if rest else []
@@ -315,9 +300,6 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
 def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_path: str | None,
            all_features: bool, html_path: str | None) -> None:
     """Stream recordings through every target sample by sample; compare with numpy bit for bit."""
-    from featgen import harness
-    from featgen.harness.recordings import parity_recordings
-
     for option, path in (("--json", json_path), ("--html", html_path)):
         if path:                        # before the run, not after minutes of it
             check_output_file(path, option)
@@ -339,7 +321,6 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
     # device featuriser (only the features the model reads) against those numpy columns.
     featurisers = [(parsed.name, "", module)]
     if parsed.model is not None:
-        from featgen.harness.prediction import device_featuriser
         device, columns = device_featuriser(files, parsed.name)
         if columns is not None:
             featurisers.append((device, " device", harness.Columns(module, columns)))
@@ -367,7 +348,6 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
     _print_report(parsed, recordings, comparisons, all_features)
     predictions = None
     if parsed.model is not None:    # prediction parity: featgen/model_cli.py
-        from .model_cli import model_parity
         predictions = model_parity(parsed, files, module, recordings)
     if json_path:
         report = {"spec": parsed.name, "spec_hash": parsed.spec_hash,
@@ -377,7 +357,6 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
             report["predictions"] = predictions
         write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")
     if html_path:
-        from .report import write_report
         source = (", ".join(Path(d).name for d in data) if data else
                   f"{streams} seeded synthetic edge-case stream(s) of {samples:,} samples")
         with Progress(console=errors, transient=True) as progress:
@@ -407,8 +386,6 @@ def replay(log: str, spec_path: str | None, json_path: str | None) -> None:
     Reports identity (hashes), the first diverging push and feature(s), the ULP distance, the
     suspected cause, the events that would differ, and a summary. Exit 0 identical, 1 diverged,
     2 malformed log (the error names the byte offset)."""
-    from .replay import compare, read_log, reference, summary_lines
-
     if json_path:
         check_output_file(json_path, "--json")
     path = Path(log)
@@ -441,20 +418,12 @@ def replay(log: str, spec_path: str | None, json_path: str | None) -> None:
         sys.exit(1)
 
 
-def _warn_no_swift() -> None:
-    errors.print("[bold yellow]WARNING: Swift (iOS) target NOT CHECKED[/]: no swiftc on PATH or "
-                 "in /opt/swift/usr/bin, so this report covers C only (with CI=true this is an "
-                 "error).", markup=True, soft_wrap=True)
-
-
 @main.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write the schema to this file instead of printing it.")
 def schema(output: str | None) -> None:
     """Print the JSON Schema (draft 2020-12) of the spec, for editors (docs/featgen-spec.schema.json
     is this); `featgen build` remains the full check."""
-    from featurespec.json_schema import schema_text
-
     if output:
         check_output_file(output, "-o")
         write_text_atomic(output, schema_text())
@@ -471,15 +440,11 @@ def vocabulary() -> None:
 
 def _yaml_value(value) -> str:
     """A default as the user would write it in the spec (true, null, [1, 2]), not Python's repr."""
-    import json
     return json.dumps(list(value) if isinstance(value, tuple) else value)
 
 
 def vocabulary_markdown() -> str:
     """The vocabulary reference, generated from the registries (docs/vocabulary.md is this)."""
-    from codegen.features import FEATURES
-    from codegen.signals import SIGNALS
-
     def params(declared) -> str:
         if not declared:
             return ""
@@ -547,9 +512,6 @@ def _print_report(spec, recordings, comparisons, all_features: bool) -> None:
 def _ulp_cell(stat) -> str:
     return str(stat.max_ulp) if not stat.mismatches else f"[red]{stat.max_ulp} ({stat.mismatches})[/]"
 
-
-from .model_cli import register  # noqa: E402  (train, proximity)
-from .rawlog import register as register_rawlog  # noqa: E402  (resample)
 
 register(main)
 register_rawlog(main)

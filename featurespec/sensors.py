@@ -21,8 +21,9 @@ import re
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from .errors import describe, show
-from .schema import SensorSource, SensorsDef, SensorVariant
+from .errors import closest, describe, did_you_mean, number_text, show, spec_hash
+from .naming import collisions, lower_camel
+from .schema import SensorsDef, SensorSource, SensorVariant
 
 if TYPE_CHECKING:   # pragma: no cover
     from .validate import _Validator
@@ -115,8 +116,6 @@ def json_schema() -> dict:
 
 def check_sensors(v: "_Validator", value: Any) -> SensorsDef | None:
     """The ``sensors:`` block, or None after reporting every problem found."""
-    from .validate import closest, did_you_mean, number_text, spec_hash
-
     path = ("sensors",)
     if not isinstance(value, dict):
         v.error(path, "expected a mapping with method, max_gap and sources, "
@@ -225,6 +224,12 @@ def _sources(v, value: Any, path, gravity, closest, did_you_mean):
             ok = False
             continue
         out.append(SensorSource(name, inputs, canonical, tuple(variants), v.doc.key_loc(item)))
+    for earlier, later, member in collisions(value, lower_camel):
+        if isinstance(later, str) and isinstance(earlier, str):
+            v.key_error(path + (later,), f"sensor {show(later)} and sensor {show(earlier)} both "
+                                         f"become the Swift name {show(member)} (the generated "
+                                         "adapter drops underscores); rename one")
+            ok = False
     first_name, first_set, _ = platform_sets[0] if platform_sets else (None, None, None)
     for name, platforms, item in platform_sets[1:]:
         if platforms != first_set:

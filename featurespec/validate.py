@@ -6,10 +6,7 @@ broken declaration never cascades: a signal or window with an invalid definition
 """
 from __future__ import annotations
 
-import difflib
-import hashlib
 import heapq
-import json
 import keyword
 import math
 import os
@@ -21,10 +18,11 @@ from codegen.features import FEATURES, FeatureKind
 from codegen.params import ParamError
 from codegen.signals import SIGNALS, SignalKind
 
-from .errors import char_name, describe, show
-from .loader import Document, DocPath
-from .schema import (SPEC_VERSION, DecisionDef, FeatureDef, ModelDef, SignalDef, Spec,
-                     WindowDef)
+from .errors import char_name, closest, describe, did_you_mean, number_text, show, spec_hash
+from .loader import DocPath, Document
+from .naming import pascal_case
+from .schema import SPEC_VERSION, DecisionDef, FeatureDef, ModelDef, SignalDef, Spec, WindowDef
+from .sensors import check_sensors
 
 # ---------------------------------------------------------------- names
 
@@ -127,50 +125,10 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-MAX_SUGGEST_FROM = 1000    # comparing with more names costs seconds and helps no one
-
-
-def closest(word: str, options: Collection[str]) -> str | None:
-    """The valid name closest to ``word``, if one is close. Same scoring as
-    difflib.get_close_matches, but ties go to the option listed first (acc_q -> acc_x, not
-    acc_z), so the suggestion follows the document."""
-    best, best_score = None, 0.0
-    if len(options) > MAX_SUGGEST_FROM:
-        return None
-    matcher = difflib.SequenceMatcher()
-    matcher.set_seq2(word)
-    for option in options:
-        matcher.set_seq1(option)
-        if (matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6
-                and matcher.ratio() >= 0.6 and matcher.ratio() > best_score):
-            best, best_score = option, matcher.ratio()
-    return best
-
-
-def did_you_mean(guess: str | None) -> str:
-    return f" (did you mean {show(guess)}?)" if guess is not None else ""
-
-
 # ---------------------------------------------------------------- numbers and durations
 
 DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(ms|s)")    # ASCII digits only
 SAMPLES_WANTED = "expected a whole number of samples or a duration like '0.5s' or '250ms'"
-
-
-def number_text(value: int | float | Fraction) -> str:
-    """For messages: 50.0 -> '50', 16.5 -> '16.5', 1/3 -> '0.3333333333', 10**40 -> '1e+40'."""
-    if isinstance(value, Fraction) and value.denominator != 1:
-        return f"{float(value):.10g}"
-    if abs(value) >= 10**15:
-        return f"{float(value):.6g}"
-    return str(int(value)) if value == int(value) else repr(value)
-
-
-def spec_hash(data: Any) -> str:
-    """sha256 of the document in an order-preserving canonical JSON form: comments and
-    formatting do not change it, any value or key order does."""
-    canonical = json.dumps(data, sort_keys=False, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 # ---------------------------------------------------------------- the validator
@@ -268,7 +226,7 @@ class _Validator:
         if "spec" in data:
             self.check_version(data["spec"])
         if "name" in data and self.check_name(data["name"], ("name",), "a name for the spec"):
-            pascal = "".join(part[:1].upper() + part[1:] for part in data["name"].split("_"))
+            pascal = pascal_case(data["name"])
             if pascal in KOTLIN_SHADOWED:
                 self.error(("name",), f"{show(data['name'])} would name the Android class "
                                       f"{pascal}, which hides Kotlin's {pascal}; choose another name")
@@ -289,7 +247,6 @@ class _Validator:
             decision = DecisionDef(loc=model.loc)
         sensors = None
         if "sensors" in data:
-            from .sensors import check_sensors
             sensors = check_sensors(self, data["sensors"])
         self.problems.raise_if_any()
         hashed = {k: v for k, v in data.items() if k not in UNHASHED}

@@ -15,10 +15,12 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cffi
 import numpy as np
 
 from codegen.build import _environment
-from codegen.trees import c_emit, coreml, decision as decisions, fp32
+from codegen.trees import c_emit, coreml, fp32
+from codegen.trees import decision as decisions
 from codegen.trees.build import coreml_path
 from codegen.trees.ir import Forest
 
@@ -88,8 +90,6 @@ class Detector:
     def __init__(self, files: dict, name: str, workdir: Path, compiler: str = "gcc",
                  extra_flags: tuple[str, ...] = (), library: Path | None = None,
                  label: str = "C"):
-        import cffi
-
         feat, self.columns = device_featuriser(files, name)
         if library is None:
             sources = {Path(p).name: t for p, t in files.items()
@@ -185,8 +185,6 @@ class ForestC:
     ``<name>_model_margins`` and ``<name>_model_margins_batch``."""
 
     def __init__(self, forest: Forest, workdir: Path, name: str = "forest"):
-        import cffi
-
         files = forest_c_files(forest, name)
         sources = {Path(p).name: t for p, t in files.items()}
         library = _compile(sources, [f"{name}_model.c", f"{name}_model_batch.c"],
@@ -220,8 +218,6 @@ class TL2cgen:
     """TL2cgen's generated C (c/tl2cgen/main.c) through cffi: ``predict(data, 1, result)``."""
 
     def __init__(self, files: dict, name: str, workdir: Path):
-        import cffi
-
         sources = {Path(p).name: t for p, t in files.items() if p.startswith("c/tl2cgen/")
                    and p.endswith((".c", ".h"))}
         flags = ("-std=c99", "-O2", "-ffp-contract=off", "-fno-fast-math", "-w")
@@ -283,7 +279,7 @@ def xgboost_margins(booster, X: np.ndarray) -> np.ndarray:
 
 
 def load_booster(raw: bytes):
-    import xgboost      # lazily: a heavy optional import only the model checks need
+    import xgboost  # lazily: a heavy optional import only the model checks need
 
     booster = xgboost.Booster()
     booster.load_model(bytearray(raw))
