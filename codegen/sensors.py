@@ -135,7 +135,8 @@ def grid_constants(rate_hz: float) -> tuple[int, int, int]:
 def context(spec: Spec) -> dict:
     """Template values shared by the C and numpy adapters."""
     s = spec.sensors
-    assert s is not None
+    if s is None:
+        raise ValueError(f"spec {spec.name} has no sensors: block (no adapter to generate)")
     feeds = []      # per input: (sensor index, {platform: (axis, factor)})
     by_input = {}
     for k, source in enumerate(s.sources):

@@ -147,7 +147,8 @@ def _check_unique(body: list) -> None:
             elif isinstance(n, ir.Loop):
                 declared[n.var] = declared.get(n.var, 0) + 1
     twice = [n for n, c in declared.items() if c > 1]
-    assert not twice, f"names declared twice after renaming: {twice}"
+    if twice:
+        raise ir.IRError(f"names declared twice after renaming: {twice}")
 
 
 # ---------------------------------------------------------------- value numbering

@@ -66,6 +66,13 @@ VALIDATOR_ONLY = (
 )
 
 
+def _same_keys(where: str, properties: dict, keys: tuple[str, ...]) -> None:
+    """The schema and the validator list the same keys (a drift is a featgen bug)."""
+    if set(properties) != set(keys):
+        raise RuntimeError(f"the JSON Schema's keys for {where} differ from the validator's: "
+                           f"{sorted(set(properties) ^ set(keys))}")
+
+
 def _reserved_words() -> list[str]:
     """Reserved words that the name pattern would let through (the others fail it already)."""
     import re
@@ -241,7 +248,7 @@ def spec_schema() -> dict:
         "class": {"description": "multi-class models: the index of the positive class",
                   "type": "integer", "minimum": 0},
     }
-    assert set(decision) == set(DECISION_KEYS)
+    _same_keys("decision", decision, DECISION_KEYS)
     top = {
         "spec": {"description": "the spec format version", "const": SPEC_VERSION},
         "name": {"description": "the spec's name: prefix of every generated identifier",
@@ -272,7 +279,7 @@ def spec_schema() -> dict:
                      "type": "object", "properties": decision, "additionalProperties": False},
         "sensors": sensors_schema(),
     }
-    assert set(top) == set(TOP_KEYS)
+    _same_keys("the top level", top, TOP_KEYS)
     return {
         "$schema": DRAFT,
         "$id": SCHEMA_ID,
