@@ -487,12 +487,12 @@ def _class_counts(part) -> dict:
 
 
 def _sum_events(events: list[dict], decision) -> dict:
-    gestures = sum(e["gestures"] for e in events)
+    labelled = sum(e["labelled_events"] for e in events)
     detected = sum(e["detected"] for e in events)
     false_events = sum(e["false_events"] for e in events)
     hours = sum(e["hours"] for e in events)
-    return {"gestures": gestures, "detected": detected,
-            "detection_rate": detected / gestures if gestures else None,
+    return {"labelled_events": labelled, "detected": detected,
+            "detection_rate": detected / labelled if labelled else None,
             "false_events": false_events, "hours": hours,
             "false_events_per_hour": false_events / hours if hours else None,
             "slack_seconds": EVENT_SLACK_S, "decision": decision.to_json()}

@@ -39,7 +39,7 @@ OBJECTIVES = objectives.TRAINABLE       # codegen/trees/objectives.py
 RESERVED_PARAMS = {"objective": "--objective", "num_class": "the labels (--objective multi:*)",
                    "num_boost_round": "--rounds", "n_estimators": "--rounds",
                    "early_stopping_rounds": "--early-stopping-rounds"}
-EVENT_SLACK_S = 1.0     # an event up to this long after a labelled gesture still detects it
+EVENT_SLACK_S = 1.0     # metric tolerance: an event up to 1 s after a labelled event detects it
 
 
 @dataclasses.dataclass
@@ -503,12 +503,13 @@ def evaluate(decision: decisions.Decision, y: np.ndarray, margins: np.ndarray,
 
 
 def event_metrics(decision, spec, recordings, X, y, rec_index, ends, is_test, booster) -> dict:
-    """The detector on the held-out recordings: gestures detected and false events per hour.
+    """The detector on the held-out recordings: labelled events detected and false events per
+    hour.
 
-    A gesture is a run of samples labelled positive (label 1, or ``class``); it is detected when
-    an event fires on one of its samples or up to EVENT_SLACK_S after it."""
+    A labelled event is a run of samples labelled positive (label 1, or ``class``); it is
+    detected when an event fires on one of its samples or up to EVENT_SLACK_S after it."""
     slack = int(round(EVENT_SLACK_S * spec.sample_rate_hz))
-    gestures = detected = false_events = 0
+    labelled = detected = false_events = 0
     samples = 0
     names = list(recordings)
     positive_label = decision.positive_class
@@ -527,13 +528,13 @@ def event_metrics(decision, spec, recordings, X, y, rec_index, ends, is_test, bo
         covered = np.zeros(len(lab), dtype=bool)
         for a, b in zip(starts, stops):
             covered[a:min(b + slack + 1, len(lab))] = True
-            gestures += 1
+            labelled += 1
             detected += bool(((event_rows >= a) & (event_rows <= b + slack)).any())
         false_events += int((~covered[event_rows]).sum())
         samples += len(lab)
     hours = samples / spec.sample_rate_hz / 3600
-    return {"gestures": gestures, "detected": detected,
-            "detection_rate": detected / gestures if gestures else None,
+    return {"labelled_events": labelled, "detected": detected,
+            "detection_rate": detected / labelled if labelled else None,
             "false_events": false_events, "hours": hours,
             "false_events_per_hour": false_events / hours if hours else None,
             "slack_seconds": EVENT_SLACK_S,
@@ -585,6 +586,6 @@ def summary_lines(metrics: dict) -> list[str]:
         lines.append("detector: no decision (the spec gives no threshold for this regression)")
         return lines
     lines.append(f"detector ({e['decision']['consecutive']} in a row, refractory "
-                 f"{e['decision']['refractory_samples']} samples): {e['detected']}/{e['gestures']}"
-                 f" gestures detected, {e['false_events']} false events in {e['hours']:.2f} h")
+                 f"{e['decision']['refractory_samples']} samples): {e['detected']}/{e['labelled_events']}"
+                 f" labelled events detected, {e['false_events']} false events in {e['hours']:.2f} h")
     return lines
