@@ -1,6 +1,8 @@
 """THE math: every feature written once, as IR. Backends never see a feature by name.
 
-Conventions shared by all features (also in docs/features.md):
+Conventions shared by all features (each kind's definition in docs/vocabulary.md, generated
+from this registry by `featgen vocabulary`, states the ones it relies on; the streaming rules
+around windows are docs/semantics.md):
 
 * A window holds ``L`` samples, index 0 the oldest and ``L-1`` the newest.
 * Sums run left to right from ``0.0`` (``((0 + x0) + x1) + ...``), never pairwise.
@@ -10,7 +12,8 @@ Conventions shared by all features (also in docs/features.md):
 * Samples are finite (non-finite samples are rejected before they reach a window); values that
   overflow inside a feature follow IEEE arithmetic identically in every target.
 
-Adding a feature = one decorated function here + one test vector in parity_tests.
+Adding a feature = one decorated function here + its oracle in parity_tests/test_oracle.py
+(docs/vocabulary.md is regenerated with `featgen vocabulary`).
 """
 from __future__ import annotations
 

@@ -279,3 +279,26 @@ def test_a_cycle_through_three_layers_and_an_unplaced_module(tmp_path):
     assert "elsewhere: in no layer (add it to LAYERS in tests/test_import_graph.py)" in found
     assert any(f.startswith("codegen/lowering.py:1: codegen.lowering (IR and passes) imports "
                             "codegen.build (build)") for f in found)
+
+
+# ---------------------------------------------------------------- hygiene of the product code
+
+
+def _product_files():
+    return sorted(p for pkg in PRODUCT for p in (ROOT / pkg).rglob("*.py"))
+
+
+def test_no_assert_guards_a_runtime_check_in_library_code():
+    """``assert`` vanishes under ``python -O``: library checks raise real errors instead."""
+    found = [f"{p.relative_to(ROOT)}:{n.lineno}" for p in _product_files()
+             for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, ast.Assert)]
+    assert not found, found
+
+
+def test_every_docs_file_the_code_points_to_exists():
+    import re
+
+    missing = sorted({f"{p.relative_to(ROOT)}: {ref}" for p in _product_files()
+                      for ref in re.findall(r"\bdocs/[\w./-]*\w", p.read_text())
+                      if not (ROOT / ref).exists()})
+    assert not missing, missing
