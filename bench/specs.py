@@ -50,7 +50,7 @@ def spec_from_document(doc: dict, filename: str = "spec.yaml"):
     return load_spec_text(yaml.safe_dump(doc, sort_keys=False), filename)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def example():
     """(spec, files) of the Twist and Go featuriser, as ``featgen build`` emits it (shared work
     on; pruning has nothing to prune without a model)."""
@@ -60,7 +60,7 @@ def example():
     return spec, generate(spec, prune=True, share=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def shared():
     """(spec, files) of the shared-feature spec."""
     from codegen.build import generate

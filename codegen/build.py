@@ -18,8 +18,7 @@ import jinja2
 from featurespec.errors import OutputError
 from featurespec.schema import Spec
 
-from . import __version__
-from . import escape
+from . import __version__, escape
 from .android import android_files
 from .backends import c as c_backend
 from .backends import numpy as numpy_backend

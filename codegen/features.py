@@ -17,15 +17,29 @@ Adding a feature = one decorated function here + its oracle in parity_tests/test
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from . import exact
-from .ir import (Buf, Expr, Index, IndexValue, KernelBuilder, Table, Var, WindowRef, eq, fabs,
-                 ne, select, sqrt)
+from .ir import (
+    Buf,
+    Expr,
+    Index,
+    IndexValue,
+    KernelBuilder,
+    Table,
+    Var,
+    WindowRef,
+    eq,
+    fabs,
+    ne,
+    select,
+    sqrt,
+)
 from .params import Interval, Param, at_least, between, hz
 from .transcendentals import LOG
 
@@ -440,13 +454,13 @@ def constant_window(mean: Expr, m2: Expr) -> Expr:
 
 def _skew_check(p: dict, length: int, rate: float) -> str | None:
     if not p["bias"] and length < 3:
-        return f"adjusted skewness (bias: false) needs a window of at least 3 samples"
+        return "adjusted skewness (bias: false) needs a window of at least 3 samples"
     return None
 
 
 def _kurt_check(p: dict, length: int, rate: float) -> str | None:
     if not p["bias"] and length < 4:
-        return f"adjusted kurtosis (bias: false) needs a window of at least 4 samples"
+        return "adjusted kurtosis (bias: false) needs a window of at least 4 samples"
     return None
 
 

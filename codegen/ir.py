@@ -29,8 +29,8 @@ scalar. Nothing in this module knows about any target.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Union
 
 
 class IRError(RuntimeError):
@@ -89,7 +89,7 @@ class Expr:
         return Logic("or", self, other)
 
 
-ExprLike = Union[Expr, float, int]
+ExprLike = Expr | float | int
 
 
 @dataclass(frozen=True, eq=False)
@@ -399,7 +399,7 @@ class SortBuf:
     buf: Buf
 
 
-Stmt = Union[Let, Set, Loop, Out, Scratch, BufSet, SortBuf]
+Stmt = Let | Set | Loop | Out | Scratch | BufSet | SortBuf
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ compare every shared target with it bit for bit, so any error here fails them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from . import ir
 from .lowering import Program, WindowPlan

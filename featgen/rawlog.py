@@ -151,7 +151,7 @@ def read_raw_log(path: str | Path, spec, label_column: str | None = None,
                 values.append([float(row[col[a]]) for a in "xyz"])
             except (TypeError, ValueError):
                 bad = next(a for a in "xyz" if not _number(row[col[a]]))
-                raise DataError(f"{where}: column {bad!r}: {row[col[bad]]!r} is not a number")
+                raise DataError(f"{where}: column {bad!r}: {row[col[bad]]!r} is not a number") from None
             if label_column:
                 labels.append(_label(row[col[label_column]], where, label_column))
             if "platform" in col:

@@ -322,9 +322,9 @@ def timeline_plot(trace: Trace, decision, window: tuple[float, float] | None = N
                            markersize=5)
     lanes.set_yticks(range(len(LANES)), list(reversed(LANES)), fontsize=8)
     right = lanes.secondary_yaxis("right")
-    right.set_yticks(range(len(LANES)), [_n(int((trace.events[l] & keep).sum()), "event")
-                                         if l not in trace.missing else "—"
-                                         for l in reversed(LANES)], fontsize=7.5)
+    right.set_yticks(range(len(LANES)), [_n(int((trace.events[lane] & keep).sum()), "event")
+                                         if lane not in trace.missing else "—"
+                                         for lane in reversed(LANES)], fontsize=7.5)
     right.spines["right"].set_visible(False)
     lanes.set_ylim(-0.6, len(LANES) - 0.3)
     lanes.set_xlabel("seconds")

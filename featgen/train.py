@@ -68,7 +68,7 @@ def featurize(spec: Spec, recordings: dict[str, Recording]):
     module = load_numpy_module(files, spec.name)
     xs, ys, groups, recs, ends = [], [], [], [], []
     dropped = 0
-    for i, (name, rec) in enumerate(recordings.items()):
+    for i, rec in enumerate(recordings.values()):
         x, e = module.featurize(rec.samples, nonfinite="drop")
         dropped += int((~np.isfinite(rec.samples).all(axis=1)).sum())
         xs.append(x)

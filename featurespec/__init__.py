@@ -8,8 +8,7 @@ import os
 
 from .errors import Problem, SpecError
 from .loader import MAX_SPEC_BYTES, load_spec_document, parse_document
-from .schema import (NOWHERE, SPEC_VERSION, FeatureDef, Location, SignalDef, Spec,
-                     WindowDef)
+from .schema import NOWHERE, SPEC_VERSION, FeatureDef, Location, SignalDef, Spec, WindowDef
 from .validate import validate
 
 

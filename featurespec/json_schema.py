@@ -23,11 +23,23 @@ from codegen.features import FEATURES
 from codegen.params import Interval, Param, below_nyquist
 from codegen.signals import SIGNALS
 
-from .validate import (DECISION_KEYS, DURATION, FEATURE_KEYS, MAX_CONSECUTIVE, MAX_FEATURES,
-                       MAX_NAME, MAX_RATE_HZ, MAX_WINDOW, MODEL_KEYS, RESERVED, TOP_KEYS,
-                       TOP_REQUIRED, WINDOW_KEYS)
 from .schema import SPEC_VERSION, DecisionDef
 from .sensors import json_schema as sensors_schema
+from .validate import (
+    DECISION_KEYS,
+    DURATION,
+    FEATURE_KEYS,
+    MAX_CONSECUTIVE,
+    MAX_FEATURES,
+    MAX_NAME,
+    MAX_RATE_HZ,
+    MAX_WINDOW,
+    MODEL_KEYS,
+    RESERVED,
+    TOP_KEYS,
+    TOP_REQUIRED,
+    WINDOW_KEYS,
+)
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "urn:featgen:spec:v1"

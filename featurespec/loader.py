@@ -11,12 +11,18 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
-from yaml.events import (AliasEvent, CollectionStartEvent, DocumentStartEvent,
-                         MappingStartEvent, NodeEvent, ScalarEvent)
+from yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    DocumentStartEvent,
+    MappingStartEvent,
+    NodeEvent,
+    ScalarEvent,
+)
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
@@ -29,7 +35,7 @@ MAX_DEPTH = 32              # a valid spec nests 4 levels deep; more is a mistak
 CORE = "tag:yaml.org,2002:"
 ALLOWED_TAGS = {CORE + t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
 
-PathPart = Union[str, int]
+PathPart = str | int
 DocPath = tuple[PathPart, ...]
 
 
@@ -86,7 +92,7 @@ def load_spec_document(path: str | os.PathLike) -> Document:
             _check_regular(os.fstat(fd), start)
             raw = f.read(MAX_SPEC_BYTES + 1)    # the file may grow while it is read
     except OSError as exc:
-        raise SpecError([Problem.at(start, f"cannot read the spec: {exc.strerror or exc}")])
+        raise SpecError([Problem.at(start, f"cannot read the spec: {exc.strerror or exc}")]) from None
     if len(raw) > MAX_SPEC_BYTES:
         raise SpecError([Problem.at(start, too_big(len(raw)))])
     try:
@@ -95,7 +101,7 @@ def load_spec_document(path: str | os.PathLike) -> Document:
         line, column = line_col(raw[: exc.start].decode("utf-8"), exc.start)
         bad = raw[exc.start]
         raise SpecError([Problem(name, line, column, "",
-                                 f"the spec is not valid UTF-8 (byte 0x{bad:02x})")])
+                                 f"the spec is not valid UTF-8 (byte 0x{bad:02x})")]) from None
     return parse_document(text, name)
 
 

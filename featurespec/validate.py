@@ -11,8 +11,9 @@ import keyword
 import math
 import os
 import re
+from collections.abc import Collection, Iterable
 from fractions import Fraction
-from typing import Any, Collection, Iterable
+from typing import Any
 
 from codegen.features import FEATURES, FeatureKind
 from codegen.params import ParamError
@@ -429,7 +430,7 @@ class _Validator:
             definition = self.parse_signal(entry, item)
             if valid and definition:
                 parsed[name] = definition
-        for name, (kind, sources, _) in parsed.items():
+        for _name, (_kind, sources, _) in parsed.items():
             for source, source_path in sources:
                 if self.signals_complete and source not in self.known_signals:
                     self.unknown(source_path, "signal", source, self.known_signals)
@@ -658,7 +659,7 @@ class _Validator:
         used = {f.window for f in self.features}
         if not self.features or self.problems.items:
             return
-        for name, window in self.windows.items():
+        for name in self.windows:
             if name not in used:
                 self.key_error(("windows", name), f"window {show(name)} is not used by any "
                                "feature; remove it (it would still delay the first vector)")

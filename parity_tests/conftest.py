@@ -52,7 +52,7 @@ def require_swiftc() -> str:
                   "(iOS) target's parity, package tests and FMA check did not run")
         if os.environ.get("CI") == "true":
             pytest.fail(reason + " (CI=true: the CI machine must have the Swift toolchain)")
-        warnings.warn(reason)
+        warnings.warn(reason, stacklevel=2)
         pytest.skip(reason)
     return swiftc
 

@@ -15,10 +15,10 @@ import subprocess
 import pytest
 
 from codegen.trees.model_dir import load_bundle
-from parity_tests import abi
 from featgen.harness import prediction as mh
-from parity_tests.conftest import require_tools
 from featgen.harness.recordings import parity_recordings
+from parity_tests import abi
+from parity_tests.conftest import require_tools
 
 
 def _require(build: abi.Build) -> None:

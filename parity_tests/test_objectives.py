@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
-from codegen.trees import decision as decisions, fp32, objectives
+from codegen.trees import decision as decisions
+from codegen.trees import fp32, objectives
 from codegen.trees.model_dir import load_bundle
+from featgen.harness import prediction as mh
 from featgen.import_model import import_model
 from featurespec import load_spec
-from featgen.harness import prediction as mh
 from parity_tests.conftest import require_swiftc
 
 SPEC = """\

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
-from featurespec import load_spec_text
 from featgen import harness
 from featgen.harness.recordings import edge_case_recording, parity_recordings
+from featurespec import load_spec_text
 
 
 def test_example_bit_identical_on_three_long_recordings(example, example_c):

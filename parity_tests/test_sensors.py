@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
-from featurespec import load_spec_text
 from featgen import harness
+from featurespec import load_spec_text
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -2**63

@@ -15,9 +15,9 @@ from codegen import ir
 from codegen.build import generate
 from codegen.lowering import lower
 from codegen.sharing import share_window
-from featurespec import load_spec, load_spec_text
 from featgen import harness
 from featgen.harness.recordings import parity_recordings
+from featurespec import load_spec, load_spec_text
 
 ONE_SIGNAL = """
 spec: featgen/v1

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
-from featurespec import load_spec_text
 from featgen import harness
 from featgen.harness.recordings import edge_case_recording, parity_recordings
+from featurespec import load_spec_text
 from parity_tests.test_parity import SMALL, VOCAB
 
 RELEASE_BUILD_TARGET_S = 60.0      # the goal on a 2-core machine (measured: see docs/swift.md)

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from featgen.cli import main
-from featurespec import load_spec
 from codegen.build import generate
+from featgen.cli import main
 from featgen.harness import load_numpy_module
+from featurespec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = str(ROOT / "examples" / "twist_and_go" / "spec.yaml")

@@ -21,8 +21,14 @@ from codegen.build import generate
 from featgen import cluster as cl
 from featgen.cli import main
 from featgen.data import DataError, read_recordings
-from featgen.parquet_io import (MANIFEST, TMP_MARK, discover, read_features, recording_of,
-                                write_recording_parquet)
+from featgen.parquet_io import (
+    MANIFEST,
+    TMP_MARK,
+    discover,
+    read_features,
+    recording_of,
+    write_recording_parquet,
+)
 from featurespec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from featgen.cli import main
 from featgen import harness
+from featgen.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "examples" / "twist_and_go" / "spec.yaml"

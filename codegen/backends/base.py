@@ -6,7 +6,7 @@ re-association can change the order of evaluation the IR states.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from .. import ir
 
