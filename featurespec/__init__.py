@@ -12,7 +12,7 @@ from .schema import NOWHERE, SPEC_VERSION, FeatureDef, Location, SignalDef, Spec
 from .validate import validate
 
 
-def load_spec(path: str | os.PathLike) -> Spec:
+def load_spec(path: str | os.PathLike[str]) -> Spec:
     """Read, parse and validate the spec file at ``path``; raises SpecError."""
     return validate(load_spec_document(path))
 

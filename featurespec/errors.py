@@ -14,7 +14,8 @@ from collections.abc import Collection
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from codegen.params import describe, show  # noqa: F401  (re-exported: one wording for every "got ..." message)
+from codegen.params import describe as describe  # re-exported: one wording for every "got ..."
+from codegen.params import show as show
 
 from .schema import Location
 
@@ -140,7 +141,7 @@ def number_text(value: int | float | Fraction) -> str:
     """For messages: 50.0 -> '50', 16.5 -> '16.5', 1/3 -> '0.3333333333', 10**40 -> '1e+40'."""
     if isinstance(value, Fraction) and value.denominator != 1:
         return f"{float(value):.10g}"
-    if abs(value) >= 10**15:
+    if abs(float(value)) >= 1e15:
         return f"{float(value):.6g}"
     return str(int(value)) if value == int(value) else repr(value)
 

@@ -78,7 +78,7 @@ VALIDATOR_ONLY = (
 )
 
 
-def _same_keys(where: str, properties: dict, keys: tuple[str, ...]) -> None:
+def _same_keys(where: str, properties: dict[str, Any], keys: tuple[str, ...]) -> None:
     """The schema and the validator list the same keys (a drift is a featgen bug)."""
     if set(properties) != set(keys):
         raise RuntimeError(f"the JSON Schema's keys for {where} differ from the validator's: "
@@ -97,7 +97,7 @@ def _json_value(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _interval(check: Any) -> dict:
+def _interval(check: Any) -> dict[str, Any]:
     """JSON Schema bounds of an Interval check ({} for no check)."""
     out: dict[str, Any] = {}
     if isinstance(check, Interval):
@@ -120,7 +120,7 @@ def unstated_param_rules() -> list[tuple[str, str, str]]:
     return out
 
 
-def param_schema(param: Param) -> dict:
+def param_schema(param: Param) -> dict[str, Any]:
     """One declared parameter: type, bounds, enum, default and description."""
     above_zero = {"exclusiveMinimum": 0} if param.rate_check is below_nyquist else {}
     if param.kind == "number":
@@ -151,13 +151,13 @@ def param_schema(param: Param) -> dict:
     return {"description": doc, **s}
 
 
-def _sources(lo: int, hi: int) -> dict:
+def _sources(lo: int, hi: int) -> dict[str, Any]:
     ref = {"$ref": "#/$defs/signal_ref"}
     many = {"type": "array", "items": ref, "minItems": lo, "maxItems": hi}
     return {"anyOf": [ref, many]} if lo <= 1 <= hi else many
 
 
-def signal_schema(kind) -> dict:
+def signal_schema(kind: Any) -> dict[str, Any]:
     count = str(kind.min_sources) if kind.min_sources == kind.max_sources else \
         f"{kind.min_sources} to {kind.max_sources}"
     props = {kind.name: {"description": f"the source signal(s): {count}",
@@ -168,7 +168,7 @@ def signal_schema(kind) -> dict:
             "properties": props, "additionalProperties": False}
 
 
-def _of(n_signals: int) -> dict:
+def _of(n_signals: int) -> dict[str, Any]:
     if n_signals == 1:
         return {"$ref": "#/$defs/signal_list"}
     group = {"type": "array", "items": {"$ref": "#/$defs/signal_ref"}, "minItems": n_signals,
@@ -177,17 +177,17 @@ def _of(n_signals: int) -> dict:
             "type": "array", "items": group, "minItems": 1, "uniqueItems": True}
 
 
-def _names_or_list(ref: str) -> dict:
+def _names_or_list(ref: str) -> dict[str, Any]:
     return {"anyOf": [{"$ref": ref}, {"type": "array", "items": {"$ref": ref}, "minItems": 1,
                                       "uniqueItems": True}]}
 
 
-def feature_entry_schema() -> dict:
+def feature_entry_schema() -> dict[str, Any]:
     """One entry of features: compute/of/over/label, and the parameters of its kinds; an
     if/then per kind names the parameters that kind takes, so a parameter given to a list of
     kinds must suit each of them, as in the validator."""
     keys = list(FEATURE_KEYS) + ["label"]
-    variants: dict[str, list[tuple[str, dict]]] = {}
+    variants: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for kind in FEATURES.values():
         for key, param in kind.params.items():
             variants.setdefault(key, []).append((kind.name, param_schema(param)))
@@ -202,7 +202,7 @@ def feature_entry_schema() -> dict:
                   "$ref": "#/$defs/name"},
     }
     for key in sorted(variants):
-        distinct: dict[str, tuple[list[str], dict]] = {}
+        distinct: dict[str, tuple[list[str], dict[str, Any]]] = {}
         for kind_name, s in variants[key]:
             text = json.dumps(s, sort_keys=True)
             distinct.setdefault(text, ([], s))[0].append(kind_name)
@@ -232,14 +232,14 @@ def feature_entry_schema() -> dict:
             "additionalProperties": False, "allOf": rules}
 
 
-def _samples(minimum: int, maximum: int, what: str) -> dict:
+def _samples(minimum: int, maximum: int, what: str) -> dict[str, Any]:
     return {"description": f"{what}: a whole number of samples, or a duration like '0.5s' or "
                            "'250ms' (a whole number of samples at sample_rate_hz)",
             "anyOf": [{"type": "integer", "minimum": minimum, "maximum": maximum},
                       {"type": "string", "pattern": f"^(?:{DURATION.pattern})" + END}]}
 
 
-def spec_schema() -> dict:
+def spec_schema() -> dict[str, Any]:
     """The whole schema (a JSON-serialisable dict)."""
     reserved = _reserved_words()
     name = {"type": "string", "pattern": NAME_PATTERN, "maxLength": MAX_NAME,

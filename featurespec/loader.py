@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,7 +77,7 @@ def path_text(path: DocPath) -> str:
     return text
 
 
-def load_spec_document(path: str | os.PathLike) -> Document:
+def load_spec_document(path: str | os.PathLike[str]) -> Document:
     """Read and parse a spec file; the file type and size limit apply before anything is read.
 
     Only a regular file (or a symlink to one) is a spec: a FIFO would block the read forever, a
@@ -155,7 +156,7 @@ def parse_document(text: str, filename: str = "<spec>") -> Document:
         raise SpecError([_syntax_problem(exc, filename)]) from None
 
 
-def _events(loader_class: type, text: str):
+def _events(loader_class: type, text: str) -> Iterator[Any]:
     """The parser's events, one at a time: nothing is composed or constructed."""
     loader = loader_class(text)
     try:
@@ -216,7 +217,7 @@ class _Reader:
         self.aliased: set[str] = set()
         self.fatal = False          # anchors, aliases, foreign tags: stop before validating
 
-    def read(self, events) -> Document:
+    def read(self, events: Iterator[Any]) -> Document:
         documents = 0
         root: list[Any] = []
         try:
@@ -262,7 +263,7 @@ class _Reader:
 
     # -- events
 
-    def node(self, event: NodeEvent, root: list) -> None:
+    def node(self, event: NodeEvent, root: list[Any]) -> None:
         path, record, is_key = self.where()
         mark = (event.start_mark.line + 1, event.start_mark.column + 1)
         if record:
@@ -307,13 +308,13 @@ class _Reader:
         """The explicit tag, or the one YAML's rules give a plain value (int, bool, date...)."""
         tag = getattr(event, "tag", None)
         if tag is not None and tag != "!":
-            return tag
+            return str(tag)
         if isinstance(event, ScalarEvent):
-            return self.resolver.resolve(ScalarNode, event.value, event.implicit)
+            return str(self.resolver.resolve(ScalarNode, event.value, event.implicit))
         kind = MappingNode if isinstance(event, MappingStartEvent) else SequenceNode
-        return self.resolver.resolve(kind, None, True)
+        return str(self.resolver.resolve(kind, None, True))
 
-    def deliver(self, value: Any, mark: tuple[int, int], root: list) -> None:
+    def deliver(self, value: Any, mark: tuple[int, int], root: list[Any]) -> None:
         """Put a finished value where it belongs: root, list item, mapping key or value."""
         if value is _BAD and not (self.open and self.open[-1].want_key):
             value = None    # already reported; the document will not be validated

@@ -178,31 +178,32 @@ class _Validator:
     def line(self, path: DocPath) -> int:
         return self.doc.loc(path).line
 
-    def unknown(self, path: DocPath, what: str, name: str, known: Iterable[str]) -> None:
+    def unknown(self, path: DocPath, what: str, name: str, known: Collection[str]) -> None:
         """'unknown signal 'acc_q' (did you mean 'acc_x'?)'."""
         # suggestions cost time, and a hostile spec can hold thousands of unknown names
         guess = None if self.problems.full else closest(name, known)
         self.error(path, f"unknown {what} {show(name)}{did_you_mean(guess)}")
 
-    def unknown_keys(self, mapping: dict, path: DocPath, allowed: Collection[str],
+    def unknown_keys(self, mapping: dict[str, Any], path: DocPath, allowed: Collection[str],
                      nearby: Collection[str] | None = None) -> set[str]:
         """Report keys not in ``allowed``; return the names suggested instead, so that a
         misspelled key is not reported a second time as a missing one."""
-        guessed = set()
+        guessed: set[str] = set()
         for key in mapping:
             if key not in allowed:
                 guess = closest(key, allowed if nearby is None else nearby)
                 self.key_error(path + (key,), f"unknown key {show(key)}{did_you_mean(guess)}")
-                guessed.add(guess)
+                if guess is not None:
+                    guessed.add(guess)
         return guessed
 
-    def missing_keys(self, mapping: dict, path: DocPath, required: Iterable[str],
+    def missing_keys(self, mapping: dict[str, Any], path: DocPath, required: Iterable[str],
                      guessed: set[str]) -> None:
         for key in required:
             if key not in mapping and key not in guessed:
                 self.error(path, f"missing required key {show(key)}")
 
-    def check_keys(self, mapping: dict, path: DocPath, allowed: tuple[str, ...],
+    def check_keys(self, mapping: dict[str, Any], path: DocPath, allowed: tuple[str, ...],
                    required: tuple[str, ...]) -> None:
         self.missing_keys(mapping, path, required, self.unknown_keys(mapping, path, allowed))
 
@@ -418,7 +419,7 @@ class _Validator:
                              f"got {describe(value)}")
             self.signals_complete = False
             return
-        parsed: dict[str, tuple[SignalKind, list[tuple[str, DocPath]], dict]] = {}
+        parsed: dict[str, tuple[SignalKind, list[tuple[str, DocPath]], dict[str, Any]]] = {}
         for name, entry in value.items():
             item = path + (name,)
             valid = self.check_name(name, item, "a signal name", at_key=True)
@@ -436,7 +437,8 @@ class _Validator:
                     self.unknown(source_path, "signal", source, self.known_signals)
         self.order_signals(parsed)
 
-    def parse_signal(self, entry: Any, path: DocPath):
+    def parse_signal(self, entry: Any, path: DocPath
+                     ) -> tuple[SignalKind, list[tuple[str, DocPath]], dict[str, Any]] | None:
         """(kind, [(source, path)], params) for one signal entry, or None after reporting."""
         if not isinstance(entry, dict):
             self.error(path, f"expected a mapping like {{diff: gyro_y}} or "
@@ -463,7 +465,7 @@ class _Validator:
             return None
         return kind, sources, params
 
-    def signal_params(self, entry: dict, path: DocPath, kind: SignalKind) -> dict | None:
+    def signal_params(self, entry: dict[str, Any], path: DocPath, kind: SignalKind) -> dict[str, Any] | None:
         """Coerce the entry's other keys as the kind's parameters and fill in defaults."""
         owner, declared = kind.name, kind.params
         params: dict[str, Any] = {}
@@ -500,7 +502,7 @@ class _Validator:
             ok = self.constants_ok(kind.constants(params, float(self.rate)), entry, path)
         return params if ok else None
 
-    def constants_ok(self, problem: tuple[str, str] | None, entry: dict, path: DocPath) -> bool:
+    def constants_ok(self, problem: tuple[str, str] | None, entry: dict[str, Any], path: DocPath) -> bool:
         """Report a kind's ``constants`` problem (parameter, message) at that parameter (at the
         entry when the parameter was left at its default)."""
         if problem is None:
@@ -509,7 +511,7 @@ class _Validator:
         self.error(path + (key,) if key in entry else path, message)
         return False
 
-    def rate_ok(self, param, value: Any, path: DocPath) -> bool:
+    def rate_ok(self, param: Any, value: Any, path: DocPath) -> bool:
         """A parameter rule that needs the sample rate (e.g. a cutoff below Nyquist); skipped
         when the rate itself is invalid (already reported)."""
         if param.rate_check is None or self.rate is None:
@@ -542,7 +544,7 @@ class _Validator:
             ok = False
         return items if ok else None
 
-    def order_signals(self, parsed: dict) -> None:
+    def order_signals(self, parsed: dict[str, Any]) -> None:
         """Topological order (sources before readers), ties in document order; report cycles."""
         position = {name: i for i, name in enumerate(parsed)}
         deps = {name: {s for s, _ in parsed[name][1] if s in parsed} for name in parsed}
@@ -567,7 +569,7 @@ class _Validator:
         stuck = [name for name in parsed if name not in self.derived]
         self.report_cycles(stuck, parsed)
 
-    def report_cycles(self, stuck: list[str], parsed: dict) -> None:
+    def report_cycles(self, stuck: list[str], parsed: dict[str, Any]) -> None:
         """Each cycle once, starting at its first signal; signals that merely read a cycle are
         left alone (they are fine once the cycle is broken)."""
         position = {name: i for i, name in enumerate(parsed)}
@@ -615,7 +617,7 @@ class _Validator:
             if valid and length is not None and hop is not None:
                 self.windows[name] = WindowDef(name, length, hop, self.doc.key_loc(item))
 
-    def samples(self, entry: dict, path: DocPath, key: str) -> int | None:
+    def samples(self, entry: dict[str, Any], path: DocPath, key: str) -> int | None:
         """A length or hop in samples: an int, or '<number>s' / '<number>ms' converted exactly."""
         if key not in entry:
             return None
@@ -679,7 +681,7 @@ class _Validator:
         for i, entry in enumerate(value):
             self.check_feature(entry, path + (i,), i)
 
-    def name_list(self, entry: dict, path: DocPath, key: str, what: str,
+    def name_list(self, entry: dict[str, Any], path: DocPath, key: str, what: str,
                   known: Collection[str] | None, noun: str) -> list[tuple[str, DocPath]] | None:
         """``compute``/``of``/``over``: one name or a list, each known, none repeated.
         ``known=None``: the declarations were unusable (already reported), so do not judge."""
@@ -744,7 +746,8 @@ class _Validator:
         if len(self.problems) == before and signals and windows:
             self.expand(index, path, kinds, signals, windows, params, label)
 
-    def feature_signals(self, entry: dict, path: DocPath, kinds) -> list | None:
+    def feature_signals(self, entry: dict[str, Any], path: DocPath, kinds: Any
+                        ) -> list[Any] | None:
         """``of`` as groups [((signal, ...), path)]: one name per group for single-signal kinds
         (``of: acc_x`` or ``of: [acc_x, acc_y]``), a list of n names per group for kinds that
         read n signals (``of: [[acc_x, acc_y], [acc_x, acc_z]]``). Kinds of different arity
@@ -771,10 +774,10 @@ class _Validator:
         if not isinstance(value, list) or not value or not all(isinstance(v, list) for v in value):
             if arity is not None:
                 kind = next(k for k, _ in kinds)
-                names = value if isinstance(value, list) else [value]
-                if (len(names) == arity and all(isinstance(n, str) and SAFE_NAME.fullmatch(n)
-                                                and len(n) <= MAX_NAME for n in names)):
-                    hint = f"of: [[{', '.join(names)}]]"
+                given = value if isinstance(value, list) else [value]
+                if (len(given) == arity and all(isinstance(n, str) and SAFE_NAME.fullmatch(n)
+                                                and len(n) <= MAX_NAME for n in given)):
+                    hint = f"of: [[{', '.join(map(str, given))}]]"
                 else:
                     hint = "of: [[acc_x, acc_y], [acc_x, acc_z]]"
                 self.error(where, f"{show(kind)} reads {arity} signals: write each group of "
@@ -804,8 +807,8 @@ class _Validator:
             groups.append((tuple(names), group_path))
         return groups if ok and arity is not None else None
 
-    def feature_params(self, entry: dict, path: DocPath, kinds: list[FeatureKind],
-                       guessed: set[str]) -> dict[str, dict] | None:
+    def feature_params(self, entry: dict[str, Any], path: DocPath, kinds: list[FeatureKind],
+                       guessed: set[str]) -> dict[str, dict[str, Any]] | None:
         """Full parameters per kind (defaults filled); each given key must suit every kind.
         Unknown keys were reported already; ``guessed`` are the names suggested for them."""
         ok = True
@@ -825,7 +828,7 @@ class _Validator:
         if not ok:
             return None
         given = {k: v for k, v in entry.items() if k in FEATURE_PARAMS}
-        params: dict[str, dict] = {kind.name: {} for kind in kinds}
+        params: dict[str, dict[str, Any]] = {kind.name: {} for kind in kinds}
         for key, value in given.items():
             messages: list[str] = []    # kinds share declarations: say each problem once
             for kind in kinds:
@@ -857,7 +860,7 @@ class _Validator:
                                            entry, path) and ok
         return params if ok else None
 
-    def check_length(self, kind: FeatureKind, params: dict, window: WindowDef,
+    def check_length(self, kind: FeatureKind, params: dict[str, Any], window: WindowDef,
                      path: DocPath) -> None:
         """The window must be long enough for the kind (and for its ddof, where it has one)."""
         has = f"{show(window.name)} has {window.length}"
@@ -872,7 +875,8 @@ class _Validator:
             if problem:
                 self.error(path, f"{problem}; {has}")
 
-    def expand(self, index: int, path: DocPath, kinds, signals, windows, params, label) -> None:
+    def expand(self, index: int, path: DocPath, kinds: Any, signals: Any, windows: Any,
+               params: Any, label: Any) -> None:
         """Entries in order; within one: each signal, each window, each kind."""
         clashes: list[tuple[str, int]] = []
         for group, _ in signals:
