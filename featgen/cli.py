@@ -25,9 +25,11 @@ from featgen import harness
 from featgen.harness import load_numpy_module
 from featgen.harness.prediction import device_featuriser
 from featgen.harness.recordings import parity_recordings
-from featurespec import SpecError
-from featurespec.errors import OutputError
+from featurespec import Problem, SpecError
+from featurespec.errors import OutputError, show
 from featurespec.json_schema import schema_text
+from featurespec.loader import load_spec_document
+from featurespec.naming import pascal_case
 
 from .cluster_cli import CLUSTER_HELP, featurize_partitioned
 from .data import DataError, FeatureWriter, read_chunks, read_recordings, sources
@@ -165,6 +167,26 @@ def _protected(parsed, spec_path: str) -> tuple:
     return tuple(protect)
 
 
+def _check_type_names(parsed, spec_path: str, root: Path) -> None:
+    """Trees built into one output root end up in one app, and their Swift packages, Kotlin
+    classes (all in package ``featgen``) and Core ML models are named by ``pascal_case`` of the
+    spec name: two names that give the same one (``a_b1`` and ``a_b_1`` both give ``AB1``)
+    would collide there. A located spec error, before anything is written."""
+    mine = pascal_case(parsed.name)
+    for manifest in sorted(root.glob("*/manifest.json")) if root.is_dir() else ():
+        try:
+            other = json.loads(manifest.read_text()).get("spec")
+        except (OSError, ValueError, AttributeError):
+            continue                    # not a featgen tree: nothing generated to collide with
+        if isinstance(other, str) and other != parsed.name and pascal_case(other) == mine:
+            where = load_spec_document(spec_path).loc(("name",))
+            raise SpecError([Problem.at(where, (
+                f"{show(parsed.name)} and the spec {show(other)} already built in "
+                f"{manifest.parent}/ both give the type name {mine} (Swift package "
+                f"{mine}Features, Kotlin class featgen.{mine}): one app cannot hold both; "
+                "rename one"))])
+
+
 def _check_tree_target(target: Path) -> None:
     problem = target_problem(target)
     if problem:
@@ -190,6 +212,7 @@ def build(spec: str, output: str, all_features: bool, golden: bool) -> None:
     parsed, files = _load(spec, prune=not all_features, golden=golden)
     target = Path(output) / parsed.name
     _check_tree_target(target)
+    _check_type_names(parsed, spec, Path(output))
     check_output_folder(target.parent, f"-o {output}", create=True)
     write_tree(files, target, protect=_protected(parsed, spec))
     console.print(f"wrote {len(files)} files to {target}/ ({len(parsed.feature_names)} features, "
