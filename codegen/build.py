@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -17,13 +18,12 @@ import jinja2
 from featurespec.errors import OutputError
 from featurespec.schema import Spec
 
-from . import __version__
-from . import escape
+from . import __version__, escape
 from .android import android_files
-from .features import FEATURES
 from .backends import c as c_backend
 from .backends import numpy as numpy_backend
 from .backends import swift as swift_backend
+from .features import FEATURES
 from .lowering import Program, lower
 from .trees.model_dir import feature_order_hash as _feature_order_hash
 
@@ -128,12 +128,22 @@ def device_program(spec: Spec, program: Program, prune: bool = True) -> Program:
     return lower(spec, keep=used, name=f"{spec.name}_device")
 
 
-def generate(spec: Spec, prune: bool = True, share: bool = True) -> dict[str, str | bytes]:
+GoldenVectors = Callable[[Program, "dict[str, str | bytes]"], bytes]
+
+
+def generate(spec: Spec, prune: bool = True, share: bool = True,
+             golden: GoldenVectors | None = None) -> dict[str, str | bytes]:
     """All generated files for ``spec`` as {relative path: text}; binary files (the Swift
     golden vectors) as bytes. With a model, the detector's featuriser computes only what the
     model reads unless ``prune`` is off (a debugging/logging build computing everything).
     ``share=False`` emits each feature's kernel separately (the oracle for sharing, and the
-    "before" of the benchmarks)."""
+    "before" of the benchmarks).
+
+    Generating executes nothing: it renders text. The Swift package's golden vectors are the
+    one output that needs the features computed, so they are an explicit step: ``golden``
+    (``featgen.harness.golden.swift_golden``, i.e. ``featgen build --golden``) computes them from
+    the files rendered so far, by running the generated numpy module. Without it the package
+    has no golden.bin and its golden-vector XCTests skip, saying how to get them."""
     program = lower(spec)
     env = _environment()
     common = _common(program)
@@ -157,7 +167,8 @@ def generate(spec: Spec, prune: bool = True, share: bool = True) -> dict[str, st
     swift_header = escape.line_comments(lines)
     sw_ctx = swift_backend.render_context(program, share)
     stem, ext = GOLDEN_FILE.rsplit(".", 1)
-    sw_ctx.update(golden_name=GOLDEN_FILE, golden_stem=stem, golden_ext=ext,
+    sw_ctx.update(golden=golden is not None,
+                  golden_name=GOLDEN_FILE, golden_stem=stem, golden_ext=ext,
                   golden_magic=GOLDEN_MAGIC.decode(), memory_pushes=SWIFT_MEMORY_PUSHES,
                   memory_pushes_debug=SWIFT_MEMORY_PUSHES_DEBUG,
                   min_hop=min(w.hop for w in program.windows))
@@ -193,7 +204,8 @@ def generate(spec: Spec, prune: bool = True, share: bool = True) -> dict[str, st
     if spec.sensors is not None:    # sensor adapters: codegen/sensors.py
         from .sensors import sensor_files
         files.update(sensor_files(spec, env, c_header, py_header, swift_header, _normalise))
-    files[f"ios/Tests/{package}Tests/Resources/{GOLDEN_FILE}"] = swift_golden(program, files)
+    if golden is not None:
+        files[f"ios/Tests/{package}Tests/Resources/{GOLDEN_FILE}"] = golden(program, files)
     meta = manifest(program)
     if spec.sensors is not None:
         from .sensors import manifest_entry
@@ -217,43 +229,9 @@ GOLDEN_FILE = "golden.bin"
 GOLDEN_MAGIC = b"FGGOLD01"
 GOLDEN_SEED = 5
 GOLDEN_BUDGET = 256 * 1024        # bytes: the golden file stays small enough to commit
+# (the golden file's format and its computation: featgen/harness/golden.py)
 SWIFT_MEMORY_PUSHES = 1_000_000   # pushes of the Swift package's flat-memory XCTest (release)
 SWIFT_MEMORY_PUSHES_DEBUG = 20_000  # the same test in a debug build (swift test)
-
-
-def swift_golden(program: Program, files: dict[str, str]) -> bytes:
-    """Golden vectors for the Swift package's XCTest: a seeded synthetic recording with the edge
-    cases (and non-finite rows), featurised by the generated numpy module.
-
-    Little-endian: magic, UInt32 inputCount, featureCount, sampleCount, vectorCount; Float64
-    samples; Int8 status per sample (1 emitted, 0 pending, -1 rejected); UInt64 feature bits.
-    Sized to about GOLDEN_BUDGET bytes: the warm-up plus as many vectors as fit.
-    """
-    import struct
-
-    import numpy as np
-
-    from parity_tests.harness import load_numpy_module
-    from parity_tests.recordings import edge_case_recording
-
-    module = load_numpy_module(files, program.name)
-    n_inputs, n_features = len(program.inputs), program.n_features
-    per_sample = 8 * n_inputs + 1
-    room = (GOLDEN_BUDGET - program.warmup * per_sample) // (per_sample + 8 * n_features)
-    hops = max(w.hop for w in program.windows)
-    n = program.warmup + min(max(room, 2 * hops + 10), 4000)
-    samples = edge_case_recording(n, n_inputs, seed=GOLDEN_SEED, nonfinite=True)
-    vectors, ends = module.featurize(samples, nonfinite="drop")
-    status = np.zeros(n, dtype="<i1")
-    status[ends] = 1
-    status[~np.isfinite(samples).all(axis=1)] = -1
-    return b"".join([
-        GOLDEN_MAGIC,
-        struct.pack("<4I", n_inputs, n_features, n, vectors.shape[0]),
-        np.ascontiguousarray(samples, dtype="<f8").tobytes(),
-        status.tobytes(),
-        np.ascontiguousarray(vectors, dtype="<f8").view("<u8").tobytes(),
-    ])
 
 
 def _tool_output(rel: str) -> bool:

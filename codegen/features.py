@@ -1,6 +1,8 @@
 """THE math: every feature written once, as IR. Backends never see a feature by name.
 
-Conventions shared by all features (also in docs/features.md):
+Conventions shared by all features (each kind's definition in docs/vocabulary.md, generated
+from this registry by `featgen vocabulary`, states the ones it relies on; the streaming rules
+around windows are docs/semantics.md):
 
 * A window holds ``L`` samples, index 0 the oldest and ``L-1`` the newest.
 * Sums run left to right from ``0.0`` (``((0 + x0) + x1) + ...``), never pairwise.
@@ -10,19 +12,34 @@ Conventions shared by all features (also in docs/features.md):
 * Samples are finite (non-finite samples are rejected before they reach a window); values that
   overflow inside a feature follow IEEE arithmetic identically in every target.
 
-Adding a feature = one decorated function here + one test vector in parity_tests.
+Adding a feature = one decorated function here + its oracle in parity_tests/test_oracle.py
+(docs/vocabulary.md is regenerated with `featgen vocabulary`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from . import exact
-from .ir import (Buf, Expr, Index, IndexValue, KernelBuilder, Table, Var, WindowRef, eq, fabs,
-                 ne, select, sqrt)
+from .ir import (
+    Buf,
+    Expr,
+    Index,
+    IndexValue,
+    KernelBuilder,
+    Table,
+    Var,
+    WindowRef,
+    eq,
+    fabs,
+    ne,
+    select,
+    sqrt,
+)
 from .params import Interval, Param, at_least, between, hz
 from .transcendentals import LOG
 
@@ -370,16 +387,17 @@ def f_histogram(b, x, bins, normalize, outside, **p):
     clamp = outside == "clamp"
     for i in range(bins):
         lo, hi, first, last = edges[i], edges[i + 1], i == 0, i == bins - 1
-        if clamp and first and last:
-            inside = (lambda v: eq(v, v))                       # every (non-NaN) sample
-        elif clamp and first:
-            inside = (lambda v: v < hi)
-        elif clamp and last:
-            inside = (lambda v: v >= lo)
-        elif last:
-            inside = (lambda v: (v >= lo) & (v <= hi))
-        else:
-            inside = (lambda v: (v >= lo) & (v < hi))
+
+        def inside(v, lo=lo, hi=hi, first=first, last=last):
+            if clamp and first and last:
+                return eq(v, v)                                 # every (non-NaN) sample
+            if clamp and first:
+                return v < hi
+            if clamp and last:
+                return v >= lo
+            if last:
+                return (v >= lo) & (v <= hi)
+            return (v >= lo) & (v < hi)
         count = running_sum(b, x, lambda v: select(inside(v), 1.0, 0.0), hint="count")
         b.out(count / x.length if normalize else count)
 
@@ -511,13 +529,13 @@ def constant_window(mean: Expr, m2: Expr) -> Expr:
 
 def _skew_check(p: dict, length: int, rate: float) -> str | None:
     if not p["bias"] and length < 3:
-        return f"adjusted skewness (bias: false) needs a window of at least 3 samples"
+        return "adjusted skewness (bias: false) needs a window of at least 3 samples"
     return None
 
 
 def _kurt_check(p: dict, length: int, rate: float) -> str | None:
     if not p["bias"] and length < 4:
-        return f"adjusted kurtosis (bias: false) needs a window of at least 4 samples"
+        return "adjusted kurtosis (bias: false) needs a window of at least 4 samples"
     return None
 
 

@@ -19,8 +19,8 @@ Streaming semantics (identical in every target, stated in docs/semantics.md):
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from featurespec.errors import Problem, SpecError
 from featurespec.schema import FeatureDef, Location, Spec

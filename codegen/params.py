@@ -6,8 +6,9 @@ place, next to the math that uses it).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 REQUIRED = object()
 

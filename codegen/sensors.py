@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from featurespec.naming import lower_camel
 from featurespec.schema import Spec
 
 NS = 10**9
@@ -134,7 +135,8 @@ def grid_constants(rate_hz: float) -> tuple[int, int, int]:
 def context(spec: Spec) -> dict:
     """Template values shared by the C and numpy adapters."""
     s = spec.sensors
-    assert s is not None
+    if s is None:
+        raise ValueError(f"spec {spec.name} has no sensors: block (no adapter to generate)")
     feeds = []      # per input: (sensor index, {platform: (axis, factor)})
     by_input = {}
     for k, source in enumerate(s.sources):
@@ -222,10 +224,7 @@ def device_motion(spec: Spec) -> list[tuple[str, tuple[str, str, str], str]]:
             for src in spec.sensors.sources if src.name in DEVICE_MOTION]
 
 
-def camel(name: str) -> str:
-    """``user_acceleration`` -> ``userAcceleration``."""
-    first, *rest = name.split("_")
-    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+camel = lower_camel     # user_acceleration -> userAcceleration (featurespec/naming.py)
 
 
 def status_case(key: str) -> str:

@@ -11,9 +11,10 @@ recursion over a whole recording that the C and Swift runtimes run one push at a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 from . import exact
 from .features import FALLBACK, RATIO_DOC, finite_or

@@ -18,15 +18,19 @@ starts afresh on it, as on the phone.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 import types
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import numpy as np
 
+from . import ui
 from .data import DataError, Recording
+from .safe_io import check_output_file, write_text_atomic
 
 TIME_COLUMNS = ("t_ns", "t_s")
 INT64 = (-2**63, 2**63 - 1)
@@ -55,7 +59,7 @@ def is_raw_log(path: str | Path) -> bool:
             with open(path, newline="", encoding="utf-8") as handle:
                 header = [h.strip() for h in next(csv.reader(handle), [])]
         elif path.suffix.lower() == ".parquet":
-            import pyarrow.parquet as pq
+            import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
             header = pq.read_schema(path).names
         else:
             return False
@@ -160,7 +164,7 @@ def read_raw_log(path: str | Path, spec, label_column: str | None = None,
                 values.append([float(row[col[a]]) for a in "xyz"])
             except (TypeError, ValueError):
                 bad = next(a for a in "xyz" if not _number(row[col[a]]))
-                raise DataError(f"{where}: column {bad!r}: {row[col[bad]]!r} is not a number")
+                raise DataError(f"{where}: column {bad!r}: {row[col[bad]]!r} is not a number") from None
             if label_column:
                 labels.append(_label(row[col[label_column]], where, label_column))
             if "platform" in col:
@@ -200,8 +204,8 @@ def _label(text, where: str, column: str) -> int:
 
 
 def _parquet_rows(path: Path):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # lazily: pyarrow is heavy, only this path needs it
+    import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
@@ -301,7 +305,6 @@ def session_report(log: RawLog, r, names: list[str]) -> list[str]:
 
 def resample_csv(inputs: tuple[str, ...], r) -> str:
     """The fixed-rate recording: t_ns, segment, one column per input (exact repr values)."""
-    import io
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["t_ns", "segment", *inputs])
@@ -313,8 +316,6 @@ def resample_csv(inputs: tuple[str, ...], r) -> str:
 
 def register(main) -> None:
     """``featgen resample``."""
-    import click
-
     @main.command("resample")
     @click.argument("spec", type=click.Path(dir_okay=False))
     @click.argument("log", type=click.Path(dir_okay=False))
@@ -326,23 +327,20 @@ def register(main) -> None:
     def resample(spec: str, log: str, output: str, platform: str | None) -> None:
         """Resample a raw sensor LOG (t_ns|t_s, sensor, x, y, z) to SPEC's fixed rate with the
         rule of its sensors: block, exactly as the phones' adapters do."""
-        from . import cli
-        from .safe_io import check_output_file, write_text_atomic
-
         check_output_file(output, "-o")     # before any work (OutputError: exit 2)
         if Path(output).resolve() in (Path(spec).resolve(), Path(log).resolve()):
-            cli._fail(f"-o {output} is an input of this command; choose another file")
-        parsed, files = cli._load(spec, features_only=True)
+            ui.fail(f"-o {output} is an input of this command; choose another file")
+        parsed, files = ui.load(spec, features_only=True)
         if parsed.sensors is None:
-            cli._fail(f"{spec}: the spec has no sensors: block (docs/sensors.md)")
+            ui.fail(f"{spec}: the spec has no sensors: block (docs/sensors.md)")
         try:
             raw = read_raw_log(log, parsed)
             module = sensors_module(parsed, files)
             r = resample_log(parsed, module, raw, platform)
         except DataError as exc:
-            cli._fail(str(exc))
+            ui.fail(str(exc))
         write_text_atomic(output, resample_csv(parsed.inputs, r))
         for line in session_report(raw, r, [s.name for s in parsed.sensors.sources]):
-            cli.console.print(line, soft_wrap=True, markup=False)
-        cli.console.print(f"wrote {len(r.t_ns)} samples to {output}", soft_wrap=True,
+            ui.console.print(line, soft_wrap=True, markup=False)
+        ui.console.print(f"wrote {len(r.t_ns)} samples to {output}", soft_wrap=True,
                           markup=False)

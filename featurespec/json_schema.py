@@ -23,11 +23,23 @@ from codegen.features import FALLBACK, FEATURES, RATIO, RATIO_DOC
 from codegen.params import Interval, Param, below_nyquist
 from codegen.signals import SIGNALS
 
-from .validate import (DECISION_KEYS, DURATION, FEATURE_KEYS, MAX_CONSECUTIVE, MAX_FEATURES,
-                       MAX_NAME, MAX_RATE_HZ, MAX_WINDOW, MODEL_KEYS, RESERVED, TOP_KEYS,
-                       TOP_REQUIRED, WINDOW_KEYS)
 from .schema import SPEC_VERSION, DecisionDef
 from .sensors import json_schema as sensors_schema
+from .validate import (
+    DECISION_KEYS,
+    DURATION,
+    FEATURE_KEYS,
+    MAX_CONSECUTIVE,
+    MAX_FEATURES,
+    MAX_NAME,
+    MAX_RATE_HZ,
+    MAX_WINDOW,
+    MODEL_KEYS,
+    RESERVED,
+    TOP_KEYS,
+    TOP_REQUIRED,
+    WINDOW_KEYS,
+)
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "urn:featgen:spec:v1"
@@ -68,6 +80,13 @@ VALIDATOR_ONLY = (
 )
 
 
+def _same_keys(where: str, properties: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """The schema and the validator list the same keys (a drift is a featgen bug)."""
+    if set(properties) != set(keys):
+        raise RuntimeError(f"the JSON Schema's keys for {where} differ from the validator's: "
+                           f"{sorted(set(properties) ^ set(keys))}")
+
+
 def _reserved_words() -> list[str]:
     """Reserved words that the name pattern would let through (the others fail it already)."""
     import re
@@ -80,7 +99,7 @@ def _json_value(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _interval(check: Any) -> dict:
+def _interval(check: Any) -> dict[str, Any]:
     """JSON Schema bounds of an Interval check ({} for no check)."""
     out: dict[str, Any] = {}
     if isinstance(check, Interval):
@@ -103,7 +122,7 @@ def unstated_param_rules() -> list[tuple[str, str, str]]:
     return out
 
 
-def param_schema(param: Param) -> dict:
+def param_schema(param: Param) -> dict[str, Any]:
     """One declared parameter: type, bounds, enum, default and description."""
     above_zero = {"exclusiveMinimum": 0} if param.rate_check is below_nyquist else {}
     if param.kind == "number":
@@ -134,20 +153,20 @@ def param_schema(param: Param) -> dict:
     return {"description": doc, **s}
 
 
-def _sources(lo: int, hi: int) -> dict:
+def _sources(lo: int, hi: int) -> dict[str, Any]:
     ref = {"$ref": "#/$defs/signal_ref"}
     many = {"type": "array", "items": ref, "minItems": lo, "maxItems": hi}
     return {"anyOf": [ref, many]} if lo <= 1 <= hi else many
 
 
-def signal_schema(kind) -> dict:
+def signal_schema(kind: Any) -> dict[str, Any]:
     if kind.distinct:       # e.g. a ratio of a signal to itself
         sources = dict(_sources(kind.min_sources, kind.max_sources), uniqueItems=True)
         return _signal_schema(kind, sources)
     return _signal_schema(kind, _sources(kind.min_sources, kind.max_sources))
 
 
-def _signal_schema(kind, sources: dict) -> dict:
+def _signal_schema(kind: Any, sources: dict[str, Any]) -> dict[str, Any]:
     count = str(kind.min_sources) if kind.min_sources == kind.max_sources else \
         f"{kind.min_sources} to {kind.max_sources}"
     props = {kind.name: {"description": f"the source signal(s): {count}", **sources}}
@@ -157,7 +176,7 @@ def _signal_schema(kind, sources: dict) -> dict:
             "properties": props, "additionalProperties": False}
 
 
-def _of(n_signals: int) -> dict:
+def _of(n_signals: int) -> dict[str, Any]:
     if n_signals == 1:
         return {"$ref": "#/$defs/signal_list"}
     group = {"type": "array", "items": {"$ref": "#/$defs/signal_ref"}, "minItems": n_signals,
@@ -166,17 +185,17 @@ def _of(n_signals: int) -> dict:
             "type": "array", "items": group, "minItems": 1, "uniqueItems": True}
 
 
-def _names_or_list(ref: str) -> dict:
+def _names_or_list(ref: str) -> dict[str, Any]:
     return {"anyOf": [{"$ref": ref}, {"type": "array", "items": {"$ref": ref}, "minItems": 1,
                                       "uniqueItems": True}]}
 
 
-def feature_entry_schema() -> dict:
+def feature_entry_schema() -> dict[str, Any]:
     """One entry of features: compute/of/over/label, and the parameters of its kinds; an
     if/then per kind names the parameters that kind takes, so a parameter given to a list of
     kinds must suit each of them, as in the validator."""
     keys = list(FEATURE_KEYS) + ["label"]
-    variants: dict[str, list[tuple[str, dict]]] = {}
+    variants: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for kind in FEATURES.values():
         for key, param in kind.params.items():
             variants.setdefault(key, []).append((kind.name, param_schema(param)))
@@ -191,7 +210,7 @@ def feature_entry_schema() -> dict:
                   "$ref": "#/$defs/name"},
     }
     for key in sorted(variants):
-        distinct: dict[str, tuple[list[str], dict]] = {}
+        distinct: dict[str, tuple[list[str], dict[str, Any]]] = {}
         for kind_name, s in variants[key]:
             text = json.dumps(s, sort_keys=True)
             distinct.setdefault(text, ([], s))[0].append(kind_name)
@@ -221,7 +240,7 @@ def feature_entry_schema() -> dict:
             "additionalProperties": False, "allOf": rules}
 
 
-def ratio_entry_schema() -> dict:
+def ratio_entry_schema() -> dict[str, Any]:
     """``{ratio: [num, den], label: name, fallback: 0.0}``: one column ``label__window``."""
     column = {"type": "string", "minLength": 1,
               "description": "a feature column declared above, e.g. bp_twist__gyro_y__long"}
@@ -238,14 +257,14 @@ def ratio_entry_schema() -> dict:
             "additionalProperties": False}
 
 
-def _samples(minimum: int, maximum: int, what: str) -> dict:
+def _samples(minimum: int, maximum: int, what: str) -> dict[str, Any]:
     return {"description": f"{what}: a whole number of samples, or a duration like '0.5s' or "
                            "'250ms' (a whole number of samples at sample_rate_hz)",
             "anyOf": [{"type": "integer", "minimum": minimum, "maximum": maximum},
                       {"type": "string", "pattern": f"^(?:{DURATION.pattern})" + END}]}
 
 
-def spec_schema() -> dict:
+def spec_schema() -> dict[str, Any]:
     """The whole schema (a JSON-serialisable dict)."""
     reserved = _reserved_words()
     name = {"type": "string", "pattern": NAME_PATTERN, "maxLength": MAX_NAME,
@@ -266,7 +285,7 @@ def spec_schema() -> dict:
         "class": {"description": "multi-class models: the index of the positive class",
                   "type": "integer", "minimum": 0},
     }
-    assert set(decision) == set(DECISION_KEYS)
+    _same_keys("decision", decision, DECISION_KEYS)
     top = {
         "spec": {"description": "the spec format version", "const": SPEC_VERSION},
         "name": {"description": "the spec's name: prefix of every generated identifier",
@@ -300,7 +319,7 @@ def spec_schema() -> dict:
                      "type": "object", "properties": decision, "additionalProperties": False},
         "sensors": sensors_schema(),
     }
-    assert set(top) == set(TOP_KEYS)
+    _same_keys("the top level", top, TOP_KEYS)
     return {
         "$schema": DRAFT,
         "$id": SCHEMA_ID,

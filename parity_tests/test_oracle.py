@@ -30,20 +30,21 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
-
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
-from scipy import integrate, signal as scisignal, stats
+from scipy import integrate, stats
+from scipy import signal as scisignal
 
 from codegen.build import generate
 from codegen.features import FEATURES
 from codegen.signals import SIGNALS
+from featgen.harness import load_numpy_module
 from featurespec import load_spec_text
-from parity_tests.harness import load_numpy_module
 from parity_tests.oracle_vectors import FEATURE_VECTORS, SIGNAL_VECTORS
 
 RTOL = 1e-12
@@ -93,7 +94,7 @@ def spec_text(inputs, signals, windows, features, name="oracle") -> str:
     return "\n".join(lines) + "\n"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compile_spec(text: str):
     spec = load_spec_text(text, "oracle.yaml")
     return spec, load_numpy_module(generate(spec), spec.name)
@@ -840,7 +841,7 @@ def _vector_id(v) -> str:
     return f"{v.kind}-{'-'.join(f'{k}{p}' for k, p in v.params.items())}-{v.why[:40]}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _feature_outputs() -> list[np.ndarray]:
     """Every hand vector in one spec: input x<i> carries vector i's window as its newest
     samples (older rows are padding), read by a window w<L> of that length with hop 1. The
@@ -891,7 +892,7 @@ def test_hand_computed_feature_vector(vector):
     assert not mismatches(ref, want, atol).any(), (ref.tolist(), vector.why)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _signal_outputs() -> list[np.ndarray]:
     """Signal i reads inputs v<i>_<j>; `last` over a window of one sample shows its value on
     every sample. Shorter streams are padded at the end: a signal never reads ahead."""

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
+from featgen import harness
+from featgen.harness.recordings import edge_case_recording, parity_recordings
 from featurespec import load_spec_text
-from parity_tests import harness
-from parity_tests.recordings import edge_case_recording, parity_recordings
 
 
 def test_example_bit_identical_on_three_long_recordings(example, example_c):

@@ -9,15 +9,16 @@ import json
 import os
 
 import numpy as np
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from codegen.build import generate
 from codegen.features import FEATURES
 from codegen.params import REQUIRED, Param, ParamError
 from codegen.signals import SIGNALS
+from featgen import harness
 from featurespec import load_spec_text
-from parity_tests import harness
 
 settings.register_profile("ci", max_examples=30, derandomize=True, deadline=None,
                           suppress_health_check=list(HealthCheck))

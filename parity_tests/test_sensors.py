@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
+from featgen import harness
 from featurespec import load_spec_text
-from parity_tests import harness
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -2**63

@@ -15,8 +15,8 @@ import pytest
 
 from codegen.build import generate
 from featurespec import load_spec_text
-from parity_tests import harness
-from parity_tests.recordings import edge_case_recording
+from featgen import harness
+from featgen.harness.recordings import edge_case_recording
 
 SPEC = """
 spec: featgen/v1
@@ -175,9 +175,9 @@ def test_shared_kernels_equal_the_per_feature_module(vocab19):
 def test_shared_window_computes_each_operand_once(vocab19):
     """The ratio's inlined operands are the same statements as the operand features: after
     sharing, the long window has one sum loop per signal, not one per reader."""
+    from codegen import ir
     from codegen.lowering import lower
     from codegen.sharing import share_window
-    from codegen import ir
     program = lower(vocab19[0])
     long = next(w for w in program.windows if w.name == "long")
     separate = sum(1 for f in long.features for s in f.kernel.body if isinstance(s, ir.Loop))

@@ -124,7 +124,7 @@ def test_featurize_raw_logs_per_segment(setup):
     # the same as featurising each segment of the numpy resampler's output
     files = generate(spec)
     module = sensors_module(spec, files)
-    from parity_tests.harness import load_numpy_module
+    from featgen.harness import load_numpy_module
     feats = load_numpy_module(files, spec.name)
     t = np.array([r[0] for r in rows], dtype=np.int64)
     r = module.resample(t, [r[1] for r in rows], np.array([r[2:] for r in rows]), "android")

@@ -16,15 +16,21 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from codegen.features import FEATURES, RATIO
 from codegen.params import Interval, ParamError
 from codegen.signals import SIGNALS
 from featgen.cli import main
 from featurespec import load_spec_text
-from featurespec.json_schema import (VALIDATOR_ONLY, param_schema, schema_text, spec_schema,
-                                     unstated_param_rules)
+from featurespec.json_schema import (
+    VALIDATOR_ONLY,
+    param_schema,
+    schema_text,
+    spec_schema,
+    unstated_param_rules,
+)
 from featurespec.validate import RESERVED, name_problem
 from parity_tests.test_property_parity import specs
 

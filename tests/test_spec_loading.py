@@ -6,8 +6,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from featurespec import (FeatureDef, Location, SignalDef, Spec, SpecError, WindowDef, load_spec,
-                         load_spec_text)
+from featurespec import (
+    FeatureDef,
+    Location,
+    SignalDef,
+    Spec,
+    SpecError,
+    WindowDef,
+    load_spec,
+    load_spec_text,
+)
 from featurespec.loader import parse_document
 
 ROOT = Path(__file__).resolve().parent.parent

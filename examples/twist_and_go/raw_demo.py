@@ -72,8 +72,8 @@ class Pipeline:
         from codegen.trees.model_dir import load_bundle
         from featgen import rawlog
         from featurespec import load_spec
-        from parity_tests.harness import load_numpy_module
-        from parity_tests.model_harness import load_booster
+        from featgen.harness import load_numpy_module
+        from featgen.harness.prediction import load_booster
 
         self.spec = load_spec(spec_path)
         if self.spec.sensors is None or self.spec.model is None or self.spec.decision is None:

@@ -9,18 +9,24 @@ rule and event state machine (codegen.trees.decision).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cffi
 import numpy as np
 
-from codegen.trees import coreml, decision as decisions, fp32
+from codegen.build import _environment
+from codegen.trees import c_emit, coreml, fp32
+from codegen.trees import decision as decisions
 from codegen.trees.build import coreml_path
 from codegen.trees.ir import Forest
 
-from .harness import C_FLAGS, CACHE, cdef_from_header
+from .c_runtime import cdef_from_header
+from .swift_runtime import build_swift_library, swift_sources
+from .toolchains import C_FLAGS, CACHE
 
 # ---------------------------------------------------------------- building
 
@@ -28,8 +34,6 @@ from .harness import C_FLAGS, CACHE, cdef_from_header
 def device_featuriser(files: dict, name: str) -> tuple[str, np.ndarray | None]:
     """(prefix of the featuriser the detector runs, its full-vector columns or None when it
     computes the full vector), from the manifest."""
-    import json
-
     device = json.loads(files["manifest.json"])["model"]["device"]
     if device["featuriser"] == name:
         return name, None
@@ -86,8 +90,6 @@ class Detector:
     def __init__(self, files: dict, name: str, workdir: Path, compiler: str = "gcc",
                  extra_flags: tuple[str, ...] = (), library: Path | None = None,
                  label: str = "C"):
-        import cffi
-
         feat, self.columns = device_featuriser(files, name)
         if library is None:
             sources = {Path(p).name: t for p, t in files.items()
@@ -168,9 +170,6 @@ class Detector:
 def forest_c_files(forest: Forest, name: str = "forest") -> dict[str, str]:
     """featgen's model C (``c/<name>_model.{h,c}``, ``c/<name>_model_batch.c``) for a bare
     forest, without a spec: the templates ``featgen build`` renders, with placeholder hashes."""
-    from codegen.build import _environment
-    from codegen.trees import c_emit
-
     names = tuple(f"f{i}" for i in range(forest.n_features))
     ctx = dict(header=f"/* {name}: test forest */", name=name, P=name.upper(), feat=name,
                FP=name.upper(), version="test", spec_hash="0" * 64, model_sha256="0" * 64,
@@ -186,8 +185,6 @@ class ForestC:
     ``<name>_model_margins`` and ``<name>_model_margins_batch``."""
 
     def __init__(self, forest: Forest, workdir: Path, name: str = "forest"):
-        import cffi
-
         files = forest_c_files(forest, name)
         sources = {Path(p).name: t for p, t in files.items()}
         library = _compile(sources, [f"{name}_model.c", f"{name}_model_batch.c"],
@@ -221,8 +218,6 @@ class TL2cgen:
     """TL2cgen's generated C (c/tl2cgen/main.c) through cffi: ``predict(data, 1, result)``."""
 
     def __init__(self, files: dict, name: str, workdir: Path):
-        import cffi
-
         sources = {Path(p).name: t for p, t in files.items() if p.startswith("c/tl2cgen/")
                    and p.endswith((".c", ".h"))}
         flags = ("-std=c99", "-O2", "-ffp-contract=off", "-fno-fast-math", "-w")
@@ -258,8 +253,6 @@ class TL2cgen:
 def swift_detector(files: dict, name: str, workdir: Path) -> Detector:
     """The Swift model and detector (ios/Sources) through their C-ABI shim, driven with the C
     headers' cffi declarations like the C detector."""
-    from .harness import build_swift_library, swift_sources
-
     shim = next(Path(p).stem for p in sorted(files) if p.endswith("DetectorShim.swift"))
     library = build_swift_library(swift_sources(files, name), shim, Path(workdir))
     return Detector(files, name, workdir, library=library, label="Swift")
@@ -286,7 +279,7 @@ def xgboost_margins(booster, X: np.ndarray) -> np.ndarray:
 
 
 def load_booster(raw: bytes):
-    import xgboost
+    import xgboost  # lazily: a heavy optional import only the model checks need
 
     booster = xgboost.Booster()
     booster.load_model(bytearray(raw))
@@ -367,13 +360,10 @@ class ModelParity:
 
     def __init__(self, files: dict, name: str, workdir: Path, numpy_module,
                  with_tl2cgen: bool = True, with_swift: bool = False):
-        import json
-
         self.name = name
         self.module = numpy_module
         meta = json.loads(files["manifest.json"])["model"]
         self.meta = meta
-        from codegen.trees.model_dir import Bundle  # noqa: F401  (documentation)
         self.detector = Detector(files, name, workdir)
         self.swift = swift_detector(files, name, workdir) if with_swift else None
         self.tl2cgen = TL2cgen(files, name, workdir) if with_tl2cgen else None
