@@ -185,7 +185,8 @@ class _Operand:
         return getattr(self._builder, name)
 
     def out(self, value: ir.ExprLike) -> None:
-        assert len(self._blocks) == 1, "a feature's outputs are set at its kernel's top level"
+        if len(self._blocks) != 1:
+            raise RuntimeError("a feature's outputs are set at its kernel's top level")
         self.values.append(self._builder.let("operand", value))
 
 
@@ -214,7 +215,8 @@ def build_kernel(feature: FeatureDef, length: int, sample_rate: float = 1.0,
     if feature.kind == RATIO:
         params = dict(feature.params)
         slot_of = {s: i for i, s in enumerate(feature.signals)}
-        assert columns is not None, "a ratio needs the columns it reads"
+        if columns is None:
+            raise RuntimeError("a ratio needs the columns it reads")
         num = _column_value(builder, params["num"], slot_of, length, columns)
         den = _column_value(builder, params["den"], slot_of, length, columns)
         build_ratio(builder, num, den, params["fallback"])

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
-from featurespec import load_spec_text
 from featgen import harness
 from featgen.harness.recordings import edge_case_recording
+from featurespec import load_spec_text
 
 SPEC = """
 spec: featgen/v1

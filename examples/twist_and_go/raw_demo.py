@@ -71,9 +71,9 @@ class Pipeline:
         from codegen.trees import decision as decisions
         from codegen.trees.model_dir import load_bundle
         from featgen import rawlog
-        from featurespec import load_spec
         from featgen.harness import load_numpy_module
         from featgen.harness.prediction import load_booster
+        from featurespec import load_spec
 
         self.spec = load_spec(spec_path)
         if self.spec.sensors is None or self.spec.model is None or self.spec.decision is None:
