@@ -27,8 +27,9 @@ def register(main: click.Group) -> None:
     main.add_command(import_command)
 
 
-def model_summary(files: dict) -> str:
-    m = json.loads(files["manifest.json"])["model"]
+def model_summary(files) -> str:
+    from codegen.bundle import manifest_of
+    m = manifest_of(files).data["model"]
     d = m["decision"]
     if d["kind"] == "binary":
         what = "p" if d.get("transform", "sigmoid") == "sigmoid" else "value"
@@ -272,13 +273,14 @@ def proximity_command(spec, data, ulps, json_path, top) -> None:
 
 def model_parity(spec, files: dict, module, recordings: dict) -> dict:
     """Prediction parity on the recordings; prints the report, returns it as JSON."""
-    from codegen.trees.model_dir import load_bundle
     from parity_tests import harness
     from parity_tests import model_harness as mh
 
+    from .report import _model
+
     cli = _cli()
     with_swift = harness.find_swiftc() is not None
-    bundle = load_bundle(spec)
+    bundle = _model(spec, files)
     booster = mh.load_booster(bundle.raw)
     result = mh.ModelComparison()
     with tempfile.TemporaryDirectory() as work:

@@ -28,13 +28,12 @@ from .harness import C_FLAGS, CACHE, cdef_from_header
 def device_featuriser(files: dict, name: str) -> tuple[str, np.ndarray | None]:
     """(prefix of the featuriser the detector runs, its full-vector columns or None when it
     computes the full vector), from the manifest."""
-    import json
+    from codegen.bundle import manifest_of
 
-    device = json.loads(files["manifest.json"])["model"]["device"]
-    if device["featuriser"] == name:
+    device = manifest_of(files).model.device
+    if device.featuriser == name:
         return name, None
-    return device["featuriser"], np.array([f["index"] for f in device["features"]],
-                                          dtype=np.int64)
+    return device.featuriser, np.array(device.columns, dtype=np.int64)
 
 
 def device_model(files: dict, name: str, forest: Forest, feature_names: tuple[str, ...]
@@ -260,7 +259,9 @@ def swift_detector(files: dict, name: str, workdir: Path) -> Detector:
     headers' cffi declarations like the C detector."""
     from .harness import build_swift_library, swift_sources
 
-    shim = next(Path(p).stem for p in sorted(files) if p.endswith("DetectorShim.swift"))
+    roles = getattr(files, "roles", None)     # a Bundle names the shim; a plain copy: by name
+    shim = (Path(roles["Swift"]["detector_shim"]).stem if roles else
+            next(Path(p).stem for p in sorted(files) if p.endswith("DetectorShim.swift")))
     library = build_swift_library(swift_sources(files, name), shim, Path(workdir))
     return Detector(files, name, workdir, library=library, label="Swift")
 
@@ -367,18 +368,16 @@ class ModelParity:
 
     def __init__(self, files: dict, name: str, workdir: Path, numpy_module,
                  with_tl2cgen: bool = True, with_swift: bool = False):
-        import json
+        from codegen.bundle import manifest_of
 
         self.name = name
         self.module = numpy_module
-        meta = json.loads(files["manifest.json"])["model"]
-        self.meta = meta
-        from codegen.trees.model_dir import Bundle  # noqa: F401  (documentation)
+        self.meta = manifest_of(files).model
         self.detector = Detector(files, name, workdir)
         self.swift = swift_detector(files, name, workdir) if with_swift else None
         self.tl2cgen = TL2cgen(files, name, workdir) if with_tl2cgen else None
         self.coreml = coreml_evaluator(files, name)
-        d = meta["decision"]
+        d = self.meta.decision
         self.decision = decisions.Decision(
             d["kind"], d.get("threshold", 0.0),
             float.fromhex(d["margin_threshold"]) if d["kind"] == "binary" else 0.0,
