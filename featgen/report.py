@@ -378,6 +378,14 @@ def prediction_rows(pred: dict, missing: dict | None = None) -> list[dict]:
                      "events": f"{_fmt_pct(w['events_equal_pct'])} ({c['events']} events)",
                      "boundary": f"{b['swift_margins_bit_equal']:,}/{n:,}",
                      "ok": w["margins_bit_equal_pct"] == 100 and w["events_equal_pct"] == 100})
+    for target, r in pred.get("targets", {}).items():     # the other registered targets
+        rows.append({"target": f"own {target} (model + detector)", "promise": "bit-identical",
+                     "margins": _fmt_pct(r["margins_bit_equal_pct"]),
+                     "max_diff": "0" if r["margins_bit_equal_pct"] == 100 else "≠ 0",
+                     "decisions": _fmt_pct(r["decisions_equal_pct"]),
+                     "events": f"{_fmt_pct(r['events_equal_pct'])} ({c['events']} events)",
+                     "boundary": f"{b['targets_margins_bit_equal'][target]:,}/{n:,}",
+                     "ok": r["margins_bit_equal_pct"] == 100 and r["events_equal_pct"] == 100})
     rows.append({"target": "TL2cgen C", "promise": "measured",
                  "margins": _fmt_pct(t["margins_bit_equal_pct"]),
                  "max_diff": f"{t['max_abs_margin_diff']:.3g}",

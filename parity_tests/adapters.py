@@ -83,3 +83,21 @@ def adapter(target: Target | str):
 def parity_adapters() -> list[tuple[Target, object]]:
     """(target, adapter) of every registered parity target, in registry order."""
     return [(t, adapter(t)) for t in TARGETS if t.parity]
+
+
+# C and Swift have their own fields in model_harness.ModelComparison (own_c, swift: the JSON
+# report's keys since #4); every other target's detector is compared under "targets".
+BUILT_IN_DETECTORS = ("C", "Swift")
+
+
+def detectors(files, workdir: Path) -> dict:
+    """{target name: detector} of every runnable parity target with a detector besides C and
+    Swift, for ``model_harness.ModelParity(detectors=...)``."""
+    out = {}
+    for target, a in parity_adapters():
+        if target.name in BUILT_IN_DETECTORS or a.missing() is not None:
+            continue
+        detector = a.detector(files, Path(workdir) / f"{target.key}-detector")
+        if detector is not None:
+            out[target.name] = detector
+    return out

@@ -163,3 +163,108 @@ def test_build_module_keeps_no_emission_code_of_its_own():
     """build.py orchestrates; what each language looks like lives in its target."""
     source = Path(build_module.__file__).read_text()
     assert not re.search(r"get_template\(\"(c|swift|numpy|android)/", source)
+
+
+class CopyOfC:
+    """A stand-in for a new target's runtime: the C runtime under another name (an adapter may
+    run anything; this one needs only gcc)."""
+
+    target = "C copy"
+
+    def __init__(self, skew: bool = False):
+        self.skew = skew          # a negative control: one margin bit off on every vector
+
+    def missing(self):
+        return None
+
+    def featuriser(self, files, prefix, workdir):
+        from parity_tests import harness
+        built = harness.c_target(files, prefix, workdir)
+        return harness.Target(self.target, built.stream)
+
+    def detector(self, files, workdir):
+        from parity_tests.model_harness import Detector
+        detector = Detector(files, manifest_of(files).spec, workdir)
+        if not self.skew:
+            return detector
+
+        class Skewed:
+            columns = detector.columns
+
+            def stream(self, samples):
+                out = detector.stream(samples)
+                out["margins"] = (out["margins"].view("<i4") ^ 1).view("<f4")
+                return out
+
+            def margins(self, X):
+                return detector.margins(X)
+        return Skewed()
+
+
+@pytest.mark.parametrize("skew", [False, True])
+def test_a_registered_target_gets_feature_and_prediction_parity(example, skew, tmp_path,
+                                                                monkeypatch):
+    import numpy as np
+
+    from parity_tests import harness
+    from parity_tests import model_harness as mh
+    from parity_tests.recordings import parity_recordings
+
+    copy = EchoTarget()
+    copy.name, copy.key, copy.parity = "C copy", "ccopy", True
+    monkeypatch.setattr(adapters, "TARGETS", (*targets.TARGETS, copy))
+    monkeypatch.setitem(adapters.ADAPTERS, "C copy", CopyOfC(skew))
+    monkeypatch.setattr(harness, "find_swiftc", lambda: None)       # Swift: its own tests
+    assert [t.name for t, _ in adapters.parity_adapters()][-1] == "C copy"
+    module = harness.load_numpy_module(example, example.manifest.spec)
+    recording = parity_recordings(len(example.manifest.inputs), 1500, 1)
+    # features: the adapter's featuriser, device prefix included
+    prefix, columns = example.featurisers[1]
+    built = CopyOfC().featuriser(example, prefix, tmp_path / "f")
+    comparison = harness.compare_target(harness.Columns(module, columns), built, recording)
+    assert comparison.identical and comparison.vectors > 0
+    # predictions: picked up from the adapters, reported under "targets"
+    found = adapters.detectors(example, tmp_path)
+    assert list(found) == ["C copy"]
+    parity = mh.ModelParity(example, example.manifest.spec, tmp_path, module,
+                            with_tl2cgen=False, detectors=found)
+    result = mh.ModelComparison()
+    booster = mh.load_booster(example.model.raw)
+    for label, samples in recording.items():
+        parity.compare_recording(booster, label, samples, result)
+    report = result.to_json()["targets"]["C copy"]
+    assert result.vectors > 0 and report["events_equal_pct"] == 100.0
+    assert report["margins_bit_equal_pct"] == (0.0 if skew else 100.0)
+    assert result.identical is (not skew)
+    np.testing.assert_equal(result.c_margin_equal, result.vectors)
+
+
+def test_featgen_parity_has_a_column_per_registered_target(tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from featgen.cli import main
+    from parity_tests import harness
+
+    copy = EchoTarget()
+    copy.name, copy.key, copy.parity = "C copy", "ccopy", True
+    monkeypatch.setattr(adapters, "TARGETS", (*targets.TARGETS, copy))
+    monkeypatch.setitem(adapters.ADAPTERS, "C copy", CopyOfC())
+    monkeypatch.setattr(harness, "find_swiftc", lambda: None)
+    monkeypatch.delenv("CI", raising=False)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(PLAIN)
+    result = CliRunner().invoke(main, ["parity", str(spec), "--samples", "400", "--streams", "1",
+                                       "--json", str(tmp_path / "r.json"),
+                                       "--html", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    assert "Swift (iOS) target NOT CHECKED" in result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [t["target"] for t in report["targets"]] == ["C", "C copy"]
+    assert all(t["identical"] for t in report["targets"])
+    html = (tmp_path / "r.html").read_text()
+    assert "C copy<br>max ULP" in html and 'id="swift-missing"' in html
+    monkeypatch.setenv("CI", "true")                 # a target not checked fails CI
+    result = CliRunner().invoke(main, ["parity", str(spec), "--samples", "400", "--streams", "1"])
+    assert result.exit_code == 1 and "the Swift target was not checked" in result.output
