@@ -389,12 +389,7 @@ class ModelParity:
         # {target name: detector} of the other registered targets (adapters.detectors); each
         # has ``stream(samples)`` and ``margins(X)`` like ``Detector``
         self.others = dict(detectors or {})
-        d = self.meta.decision
-        self.decision = decisions.Decision(
-            d["kind"], d.get("threshold", 0.0),
-            float.fromhex(d["margin_threshold"]) if d["kind"] == "binary" else 0.0,
-            d.get("positive_class", 1), d["consecutive"], d["refractory_samples"],
-            d.get("transform", "sigmoid" if d["kind"] == "binary" else "softmax"))
+        self.decision = decisions.Decision.from_json(self.meta.decision)
 
     def compare_recording(self, booster, label: str, samples: np.ndarray,
                           result: ModelComparison) -> None:
