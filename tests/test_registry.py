@@ -268,3 +268,17 @@ def test_featgen_parity_has_a_column_per_registered_target(tmp_path, monkeypatch
     monkeypatch.setenv("CI", "true")                 # a target not checked fails CI
     result = CliRunner().invoke(main, ["parity", str(spec), "--samples", "400", "--streams", "1"])
     assert result.exit_code == 1 and "the Swift target was not checked" in result.output
+
+
+def test_targets_import_nothing_of_the_harness_or_the_cli():
+    """Targets emit; running their output is the harness's (adapters keyed by name)."""
+    import ast
+
+    codegen = Path(build_module.__file__).parent
+    for path in [*sorted((codegen / "targets").glob("*.py")), codegen / "bundle.py",
+                 codegen / "pipeline.py", codegen / "backends" / "cfamily.py"]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert not name.startswith(("parity_tests", "featgen")), (path.name, name)
