@@ -27,8 +27,8 @@ compare every shared target with it bit for bit, so any error here fails them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from . import ir
 from .lowering import Program, WindowPlan
@@ -140,7 +140,8 @@ def _check_unique(body: list) -> None:
             elif isinstance(n, ir.Loop):
                 declared[n.var] = declared.get(n.var, 0) + 1
     twice = [n for n, c in declared.items() if c > 1]
-    assert not twice, f"names declared twice after renaming: {twice}"
+    if twice:
+        raise ir.IRError(f"names declared twice after renaming: {twice}")
 
 
 # ---------------------------------------------------------------- value numbering

@@ -16,6 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from codegen import __version__
+from codegen.build import generate
+from codegen.trees import decision as decisions
+from featurespec import load_spec
+
 from .data import DataError
 
 MAGIC = b"FGFLIGHT"
@@ -237,11 +242,7 @@ class Reference:
 
 
 def reference(spec_path: str) -> Reference:
-    import xgboost
-
-    from codegen.build import generate
-    from codegen.trees import decision as decisions
-    from featurespec import load_spec
+    import xgboost  # lazily: xgboost is heavy, only this path needs it
 
     spec = load_spec(spec_path)
     if spec.model is None:
@@ -342,7 +343,6 @@ def compare(log: Log, ref: Reference) -> dict:
     finite = np.isfinite(samples).all(axis=1)
     expected_status = np.zeros(fed.size, dtype=np.int8)
     expected_status[~finite] = -1
-    from codegen.trees import decision as decisions
     if full.shape[0] == 0:              # fewer pushes than the longest window
         margins = np.empty((0, model["n_outputs"]), dtype=np.float32)
     else:
@@ -451,7 +451,6 @@ def compare(log: Log, ref: Reference) -> dict:
 
 
 def _version() -> str:
-    from codegen import __version__
     return __version__
 
 

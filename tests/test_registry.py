@@ -15,8 +15,8 @@ from codegen import build as build_module
 from codegen import pipeline, sharing, targets
 from codegen.build import build, generate
 from codegen.bundle import Bundle, Manifest, manifest_of
+from featgen.harness import adapters
 from featurespec import load_spec
-from parity_tests import adapters
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "twist_and_go" / "spec.yaml"
@@ -178,12 +178,12 @@ class CopyOfC:
         return None
 
     def featuriser(self, files, prefix, workdir):
-        from parity_tests import harness
+        from featgen import harness
         built = harness.c_target(files, prefix, workdir)
         return harness.Target(self.target, built.stream)
 
     def detector(self, files, workdir):
-        from parity_tests.model_harness import Detector
+        from featgen.harness.prediction import Detector
         detector = Detector(files, manifest_of(files).spec, workdir)
         if not self.skew:
             return detector
@@ -206,9 +206,9 @@ def test_a_registered_target_gets_feature_and_prediction_parity(example, skew, t
                                                                 monkeypatch):
     import numpy as np
 
-    from parity_tests import harness
-    from parity_tests import model_harness as mh
-    from parity_tests.recordings import parity_recordings
+    from featgen import harness
+    from featgen.harness import prediction as mh
+    from featgen.harness.recordings import parity_recordings
 
     copy = EchoTarget()
     copy.name, copy.key, copy.parity = "C copy", "ccopy", True
@@ -244,8 +244,8 @@ def test_featgen_parity_has_a_column_per_registered_target(tmp_path, monkeypatch
 
     from click.testing import CliRunner
 
+    from featgen import harness
     from featgen.cli import main
-    from parity_tests import harness
 
     copy = EchoTarget()
     copy.name, copy.key, copy.parity = "C copy", "ccopy", True

@@ -11,16 +11,15 @@ The feature math is the IR's; this module only decides names and the storage lay
 """
 from __future__ import annotations
 
+from featurespec.naming import pascal_case
+
 from .. import ir
 from ..lowering import Program
 from ..sharing import share_program
 from .base import hex_literal, used_functions, used_tables
 from .cfamily import CFamilyEmitter, derived_signals, used_inputs, window_kernels
 
-
-def upper_camel(name: str) -> str:
-    """``twist_and_go`` -> ``TwistAndGo`` (spec names are ``[a-z][a-z0-9_]*``)."""
-    return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
+upper_camel = pascal_case     # the one naming rule (featurespec/naming.py)
 
 
 def _wrapped(a: str) -> bool:

@@ -3,7 +3,7 @@ environment, the provenance header and the normalisation of generated text.
 
 A target turns a ``Plan`` (codegen/pipeline.py) into files. It imports nothing of the harness:
 running its output (compiling, loading, streaming) is the harness runtime's job, which holds an
-adapter per target *name* (parity_tests/adapters.py), so dependencies flow one way.
+adapter per target *name* (featgen/harness/adapters.py), so dependencies flow one way.
 """
 from __future__ import annotations
 
@@ -97,13 +97,14 @@ def normalise(text: str) -> str:
 class EmitContext:
     """What a target's ``emit`` gets besides the plan: the template environment, the
     provenance lines, the files emitted before it (the model stage, the sensors stage and the
-    targets earlier in the registry: Android/JNI copies C's), and the manifest's "model"
-    entry (None without a model)."""
+    targets earlier in the registry: Android/JNI copies C's), the manifest's "model"
+    entry (None without a model), and whether the build computes the Swift golden vectors."""
 
     env: jinja2.Environment
     lines: tuple[str, ...]
     files: Mapping[str, str | bytes] = field(default_factory=dict)
     model: Mapping | None = None
+    golden: bool = False            # the build computes golden vectors (featgen build --golden)
 
     def render(self, template: str, **context) -> str:
         """A template rendered and normalised."""

@@ -9,7 +9,7 @@
   when the spec gives a threshold (kind ``none`` otherwise: never positive, no event; the
   wrappers still report the value). Multi-class models: the class with the largest margin (the
   first one on ties) is ``class``.
-* **Event.** ``consecutive`` positive vectors in a row fire the event ("Opening!"); the run then
+* **Event.** ``consecutive`` positive vectors in a row fire the event (the spec's detection); the run then
   restarts from 0. After an event, the next ``refractory`` accepted samples are refractory:
   vectors emitted on them neither count nor fire.
 * Rejected (non-finite) samples change nothing, as for the featuriser; samples that emit no
