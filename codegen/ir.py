@@ -555,23 +555,66 @@ def keep_outputs(kernel: Kernel, kept: list[int]) -> Kernel:
     return Kernel(kernel.length, kernel.n_slots, body, len(kept), scratch)
 
 
-def _reads(node) -> set[str]:
-    """Variables and buffers an expression or statement reads."""
-    names = set()
+# ---------------------------------------------------------------- read/write analysis
+# The one definition of what a statement reads and writes: dead-store elimination (below), the
+# sharing pass (codegen/sharing.py) and numpy's common subexpressions (backends/numpy.py).
+
+
+def reads(node, indices: bool = False) -> set[str]:
+    """Variables and buffers ``node`` (an expression, or a statement and all below it) reads:
+    ``Var``s, the buffer of a ``BufAt`` or ``SortBuf``, the ``<signal>.<slot>`` of a ``Slot``.
+    ``indices``: also the loop variables its indices use."""
+    names: set[str] = set()
     for n in walk(node):
         if isinstance(n, Var):
             names.add(n.name)
-        elif isinstance(n, BufAt):
+        elif isinstance(n, (BufAt, SortBuf)):
             names.add(n.buf.name)
+        elif isinstance(n, Slot):
+            names.add(f"{n.signal}.{n.slot}")
+        if indices and isinstance(n, (At, TableAt, IndexValue, BufAt)):
+            names.update(v for v in (n.index.var, n.index.times) if v is not None)
     return names
 
 
-def _writes(stmt) -> str | None:
-    if isinstance(stmt, (Let, Set)):
-        return stmt.var.name
-    if isinstance(stmt, (Scratch, BufSet, SortBuf)):
-        return stmt.buf.name
-    return None
+def writes(stmt, inner: bool = False) -> list[str]:
+    """Names (variables and buffers) ``stmt`` leaves written, in order of first write. A loop
+    body's own ``let``s are not among them, nor is the loop variable, unless ``inner`` (then:
+    every name assigned while ``stmt`` runs)."""
+    out: list[str] = []
+
+    def add(name: str) -> None:
+        if name not in out:
+            out.append(name)
+
+    def visit(s, top: bool) -> None:
+        if isinstance(s, Loop):
+            if inner:
+                add(s.var)
+            for child in s.body:
+                visit(child, False)
+        elif isinstance(s, Let):
+            if top or inner:
+                add(s.var.name)
+        elif isinstance(s, Set):
+            add(s.var.name)
+        elif isinstance(s, (Scratch, BufSet, SortBuf)):
+            add(s.buf.name)
+
+    visit(stmt, True)
+    return out
+
+
+def local_names(stmt) -> list[str]:
+    """Loop variables and loop-body ``let``s: names that live only inside ``stmt``, in order
+    of declaration."""
+    out: list[str] = []
+    for n in walk(stmt):
+        if isinstance(n, Loop):
+            out.append(n.var)
+        elif isinstance(n, Let) and n is not stmt:
+            out.append(n.var.name)
+    return out
 
 
 def drop_dead(body: tuple) -> tuple:
@@ -584,16 +627,16 @@ def drop_dead(body: tuple) -> tuple:
             else:
                 yield s
 
-    def reads(s) -> set[str]:
-        if isinstance(s, SortBuf):
-            return {s.buf.name}
-        if isinstance(s, Scratch):
-            return set()
-        return _reads(s.value)
+    def read(s) -> set[str]:
+        return set() if isinstance(s, Scratch) else reads(s)
 
-    live = set().union(*(reads(s) for s in statements(body) if isinstance(s, Out)))
+    def written(s) -> str | None:
+        names = writes(s)
+        return names[0] if names else None
+
+    live = set().union(*(read(s) for s in statements(body) if isinstance(s, Out)))
     while True:
-        grown = live.union(*(reads(s) for s in statements(body) if _writes(s) in live))
+        grown = live.union(*(read(s) for s in statements(body) if written(s) in live))
         if grown == live:
             break
         live = grown
@@ -605,7 +648,7 @@ def drop_dead(body: tuple) -> tuple:
                 inner = prune(s.body)
                 if inner:
                     kept.append(Loop(s.var, s.start, s.stop, inner))
-            elif isinstance(s, Out) or _writes(s) in live:
+            elif isinstance(s, Out) or written(s) in live:
                 kept.append(s)
         return tuple(kept)
 

@@ -46,17 +46,10 @@ class SharedWindow:
     names: dict                      # column -> feature name (for comments)
 
 
-_LAST: list = []      # (program, result) of the latest calls: numpy, C and Swift share one
-
-
 def share_program(program: Program) -> dict[str, SharedWindow]:
-    """{window name: merged kernel} for every window with features."""
-    for done, result in _LAST:
-        if done is program:
-            return result
-    result = {w.name: share_window(w) for w in program.windows if w.features}
-    _LAST[:] = [(program, result), *_LAST[:1]]
-    return result
+    """{window name: merged kernel} for every window with features. A pure function: the build
+    runs it once per program (codegen/pipeline.py) and hands the result to every target."""
+    return {w.name: share_window(w) for w in program.windows if w.features}
 
 
 def share_window(window: WindowPlan) -> SharedWindow:
@@ -154,41 +147,8 @@ def _check_unique(body: list) -> None:
 # ---------------------------------------------------------------- value numbering
 
 
-def _written(stmt) -> list[str]:
-    """Names (variables and buffers) ``stmt`` leaves behind, in order of first write; the
-    ``let``s inside a loop body are the loop's own and not among them."""
-    out: list[str] = []
-
-    def add(name: str) -> None:
-        if name not in out:
-            out.append(name)
-
-    def visit(s, top: bool) -> None:
-        if isinstance(s, ir.Loop):
-            for inner in s.body:
-                visit(inner, False)
-        elif isinstance(s, ir.Let):
-            if top:
-                add(s.var.name)
-        elif isinstance(s, ir.Set):
-            add(s.var.name)
-        elif isinstance(s, (ir.Scratch, ir.BufSet, ir.SortBuf)):
-            add(s.buf.name)
-
-    visit(stmt, True)
-    return out
-
-
-def _local(stmt) -> list[str]:
-    """Loop variables and loop-body ``let``s: names that live only inside ``stmt``, in order of
-    declaration."""
-    out: list[str] = []
-    for n in ir.walk(stmt):
-        if isinstance(n, ir.Loop):
-            out.append(n.var)
-        elif isinstance(n, ir.Let) and n is not stmt:
-            out.append(n.var.name)
-    return out
+_written = ir.writes          # names a statement leaves behind (codegen/ir.py)
+_local = ir.local_names       # names that live only inside a statement
 
 
 def _key(node, token: Callable[[str], object]):
@@ -261,20 +221,11 @@ def _common_work(body: list) -> list:
 
 def _reads(stmt) -> set[str]:
     """Names ``stmt`` reads from before it (its own loop-local names excluded)."""
-    local = set(_local(stmt))
-    names = set()
-    for n in ir.walk(stmt):
-        if isinstance(n, ir.Var):
-            names.add(n.name)
-        elif isinstance(n, ir.BufAt):
-            names.add(n.buf.name)
-        elif isinstance(n, ir.SortBuf):
-            names.add(n.buf.name)
-    return names - local
+    return ir.reads(stmt) - set(ir.local_names(stmt))
 
 
 def _writes(stmt) -> set[str]:
-    return set(_written(stmt))
+    return set(ir.writes(stmt))
 
 
 def _fuse_loops(body: list) -> list:

@@ -57,6 +57,15 @@ class Decision:
                             "positive_class")
         return out
 
+    @classmethod
+    def from_json(cls, d) -> "Decision":
+        """The decision a manifest's "model"."decision" entry describes (``to_json``'s inverse;
+        the margin threshold is read from its exact hex form)."""
+        return cls(d["kind"], d.get("threshold", 0.0),
+                   float.fromhex(d["margin_threshold"]) if d["kind"] == "binary" else 0.0,
+                   d.get("positive_class", 1), d["consecutive"], d["refractory_samples"],
+                   d.get("transform", "sigmoid" if d["kind"] == "binary" else "softmax"))
+
 
 def resolve(decision: DecisionDef, forest: Forest) -> Decision:
     """The decision for this model; located errors for settings that do not fit it."""

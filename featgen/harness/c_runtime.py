@@ -19,6 +19,7 @@ import numpy as np
 from pycparser import c_ast, c_generator, c_parser
 
 from codegen.build import TEMPLATES
+from codegen.bundle import manifest_of
 
 from .compare import Target
 from .toolchains import C_FLAGS, CACHE
@@ -157,8 +158,7 @@ def driver_target(files: dict[str, str], name: str, workdir: Path, compile_cmd: 
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"compiling the stream driver failed:\n{' '.join(cmd)}\n{result.stderr}")
-    header = files[f"c/{name}_features.h"]
-    n_features = int(re.search(rf"#define {name.upper()}_N_FEATURES (\d+)", header).group(1))
+    n_features = len(manifest_of(files).feature_names_of(name))
 
     def stream(samples: np.ndarray):
         samples = np.ascontiguousarray(samples, dtype=np.float64)

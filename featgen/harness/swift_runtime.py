@@ -3,12 +3,12 @@ library and driven through cffi with the C header's declarations."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
 from pathlib import Path
 
 from codegen.backends.swift import upper_camel
+from codegen.bundle import manifest_of
 
 from .c_runtime import CStream
 from .compare import Target
@@ -76,16 +76,14 @@ class SwiftStream(CStream):
 
 def swift_target(files: dict[str, str], name: str, workdir: Path) -> Target:
     """The generated Swift featuriser as a parity target (same cdef as C, from the C header)."""
-    meta = json.loads(files["manifest.json"])
+    manifest = manifest_of(files)
     shim = upper_camel(name) + "Shim"
     if f"swift_shim/{shim}.swift" not in files:
         raise RuntimeError(f"no Swift shim for {name}")
     library = build_swift_library(swift_sources(files, name), shim, Path(workdir))
     runtime = SwiftStream(files[f"c/{name}_features.h"], library, name)
-    names = [f["name"] for f in (meta["features"] if name == meta["spec"]
-                                 else meta["model"]["device"]["features"])]
-    expected = (meta["spec_hash"], meta["generator_version"], tuple(meta["inputs"]),
-                tuple(names))
+    expected = (manifest.spec_hash, manifest.generator_version, manifest.inputs,
+                manifest.feature_names_of(name))
     got = (runtime.spec_hash, runtime.generator_version, runtime.input_names,
            runtime.feature_names)
     if got != expected:
