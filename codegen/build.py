@@ -21,7 +21,6 @@ from . import __version__
 from . import escape
 from .android import android_files
 from .backends import c as c_backend
-from .backends import kotlin_jvm
 from .backends import numpy as numpy_backend
 from .backends import swift as swift_backend
 from .lowering import Program, lower
@@ -184,9 +183,6 @@ def generate(spec: Spec, prune: bool = True, share: bool = True) -> dict[str, st
                                                             **d_sw)
 
     files = {path: _normalise(text) for path, text in files.items()}
-    # kotlin/: the pure Kotlin (JVM, no NDK) featurisers, model and detector
-    files.update(kotlin_jvm.kotlin_files(spec, env, program, device, lines, common,
-                                         _common(device), _normalise, share))
     if spec.sensors is not None:    # sensor adapters: codegen/sensors.py
         from .sensors import sensor_files
         files.update(sensor_files(spec, env, c_header, py_header, swift_header, _normalise))
