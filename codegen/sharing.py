@@ -46,17 +46,10 @@ class SharedWindow:
     names: dict                      # column -> feature name (for comments)
 
 
-_LAST: list = []      # (program, result) of the latest calls: numpy, C and Swift share one
-
-
 def share_program(program: Program) -> dict[str, SharedWindow]:
-    """{window name: merged kernel} for every window with features."""
-    for done, result in _LAST:
-        if done is program:
-            return result
-    result = {w.name: share_window(w) for w in program.windows if w.features}
-    _LAST[:] = [(program, result), *_LAST[:1]]
-    return result
+    """{window name: merged kernel} for every window with features. A pure function: the build
+    runs it once per program (codegen/pipeline.py) and hands the result to every target."""
+    return {w.name: share_window(w) for w in program.windows if w.features}
 
 
 def share_window(window: WindowPlan) -> SharedWindow:

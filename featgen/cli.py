@@ -300,7 +300,7 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
 def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_path: str | None,
            all_features: bool, html_path: str | None) -> None:
     """Stream recordings through every target sample by sample; compare with numpy bit for bit."""
-    from parity_tests import harness
+    from parity_tests import adapters, harness
     from parity_tests.recordings import parity_recordings
 
     for option, path in (("--json", json_path), ("--html", html_path)):
@@ -317,30 +317,33 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
         _fail(f"every recording is shorter than the longest window ({longest} samples): no "
               "feature vector to compare (use more --samples or longer --data)")
     module = harness.load_numpy_module(files, parsed.name)
-    swiftc = harness.find_swiftc()
-    if swiftc is None:
-        _warn_no_swift()
+    # Every registered parity target (codegen/targets) whose toolchain is here; the others are
+    # reported NOT CHECKED (an error under CI=true).
+    runnable, missing = [], {}
+    for target, adapter in adapters.parity_adapters():
+        reason = adapter.missing()
+        if reason is None:
+            runnable.append((target, adapter))
+        else:
+            missing[target.name] = reason
+            _warn_not_checked(target, reason)
     # (prefix, label, reference): the full featuriser against numpy; with a model, also the
     # device featuriser (only the features the model reads) against those numpy columns.
-    featurisers = [(parsed.name, "", module)]
-    if parsed.model is not None:
-        from parity_tests.model_harness import device_featuriser
-        device, columns = device_featuriser(files, parsed.name)
-        if columns is not None:
-            featurisers.append((device, " device", harness.Columns(module, columns)))
+    featurisers = [(prefix, "" if columns is None else " device",
+                    module if columns is None else harness.Columns(module, columns))
+                   for prefix, columns in files.featurisers]
     with tempfile.TemporaryDirectory() as work, Progress(console=errors, transient=True) as progress:
         task = progress.add_task("building targets", total=None)
         targets = []
         for prefix, suffix, reference in featurisers:
-            target = harness.c_target(files, prefix, Path(work) / f"c{suffix}")
-            targets.append((harness.Target(target.name + suffix, target.stream), reference))
-            if swiftc is not None:
-                progress.update(task, description=f"building the Swift{suffix} target (swiftc -O)")
+            for target, adapter in runnable:
+                progress.update(task, description=f"building the {target.name}{suffix} target")
                 try:
-                    target = harness.swift_target(files, prefix, Path(work) / f"swift{suffix}")
+                    built = adapter.featuriser(files, prefix,
+                                               Path(work) / f"{target.key}{suffix.strip()}")
                 except RuntimeError as exc:
-                    _fail(f"the Swift target does not build:\n{exc}", status=1)
-                targets.append((harness.Target(target.name + suffix, target.stream), reference))
+                    _fail(f"the {target.name} target does not build:\n{exc}", status=1)
+                targets.append((harness.Target(target.name + suffix, built.stream), reference))
         progress.update(task, description="streaming", total=len(targets) * len(recordings))
         comparisons = []
         for target, reference in targets:
@@ -368,16 +371,15 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
         with Progress(console=errors, transient=True) as progress:
             progress.add_task("writing the HTML report", total=None)
             write_report(Path(html_path), parsed, files, module, recordings, comparisons,
-                         predictions, None if swiftc is not None else
-                         "no swiftc on PATH or in /opt/swift/usr/bin", source,
-                         synthetic=not data)
+                         predictions, missing, source, synthetic=not data)
         console.print(f"wrote the HTML report to {html_path}", soft_wrap=True, markup=False)
     if not all(c.identical for c in comparisons) or (predictions and not predictions["identical"]):
         sys.exit(1)
-    if swiftc is None:
-        _warn_no_swift()
-        if os.environ.get("CI") == "true":
-            _fail("CI=true and the Swift target was not checked", status=1)
+    for target, reason in missing.items():
+        _warn_not_checked(adapters.TARGETS_BY_NAME[target], reason)
+    if missing and os.environ.get("CI") == "true":
+        _fail(f"CI=true and the {' and '.join(missing)} target"
+              f"{'s were' if len(missing) > 1 else ' was'} not checked", status=1)
 
 
 @main.command()
@@ -426,9 +428,9 @@ def replay(log: str, spec_path: str | None, json_path: str | None) -> None:
         sys.exit(1)
 
 
-def _warn_no_swift() -> None:
-    errors.print("[bold yellow]WARNING: Swift (iOS) target NOT CHECKED[/]: no swiftc on PATH or "
-                 "in /opt/swift/usr/bin, so this report covers C only (with CI=true this is an "
+def _warn_not_checked(target, reason: str) -> None:
+    errors.print(f"[bold yellow]WARNING: {escape(target.title)} target NOT CHECKED[/]: "
+                 f"{escape(reason)}, so this report does not cover it (with CI=true this is an "
                  "error).", markup=True, soft_wrap=True)
 
 

@@ -27,8 +27,9 @@ def register(main: click.Group) -> None:
     main.add_command(import_command)
 
 
-def model_summary(files: dict) -> str:
-    m = json.loads(files["manifest.json"])["model"]
+def model_summary(files) -> str:
+    from codegen.bundle import manifest_of
+    m = manifest_of(files).data["model"]
     d = m["decision"]
     if d["kind"] == "binary":
         what = "p" if d.get("transform", "sigmoid") == "sigmoid" else "value"
@@ -272,17 +273,19 @@ def proximity_command(spec, data, ulps, json_path, top) -> None:
 
 def model_parity(spec, files: dict, module, recordings: dict) -> dict:
     """Prediction parity on the recordings; prints the report, returns it as JSON."""
-    from codegen.trees.model_dir import load_bundle
-    from parity_tests import harness
+    from parity_tests import adapters, harness
     from parity_tests import model_harness as mh
+
+    from .report import _model
 
     cli = _cli()
     with_swift = harness.find_swiftc() is not None
-    bundle = load_bundle(spec)
+    bundle = _model(spec, files)
     booster = mh.load_booster(bundle.raw)
     result = mh.ModelComparison()
     with tempfile.TemporaryDirectory() as work:
-        parity = mh.ModelParity(files, spec.name, Path(work), module, with_swift=with_swift)
+        parity = mh.ModelParity(files, spec.name, Path(work), module, with_swift=with_swift,
+                                detectors=adapters.detectors(files, Path(work)))
         for label, samples in recordings.items():
             parity.compare_recording(booster, label, samples, result)
         boundary = mh.boundary_check(parity, booster, bundle.forest,
@@ -292,7 +295,9 @@ def model_parity(spec, files: dict, module, recordings: dict) -> dict:
     report["boundary_vectors"] = boundary
     report["identical"] = (result.identical
                            and boundary["own_c_margins_bit_equal"] == boundary["vectors"]
-                           and boundary["swift_margins_bit_equal"] in (None, boundary["vectors"]))
+                           and boundary["swift_margins_bit_equal"] in (None, boundary["vectors"])
+                           and all(v == boundary["vectors"]
+                                   for v in boundary["targets_margins_bit_equal"].values()))
     for line in parity_lines(report, bundle.model_sha256):
         cli.console.print(line, markup=True, soft_wrap=True)
     return report
@@ -326,5 +331,10 @@ def parity_lines(j: dict, model_sha256: str) -> list[str]:
                  f" ({m['vectors_within_max_diff_of_threshold']} vectors within max |diff| of the "
                  f"threshold); same leaves on boundary vectors {b['coreml_same_leaves']}/{n} "
                  f"({b['coreml_unrounded_inputs_same_leaves']} without the rounding)")
+    for target, r in j.get("targets", {}).items():     # the other registered targets
+        lines.append(f"  {target}: margins bit-equal {r['margins_bit_equal_pct']:.2f}%, "
+                     f"decisions {r['decisions_equal_pct']:.2f}%, events "
+                     f"{r['events_equal_pct']:.2f}%; boundary vectors "
+                     f"{b['targets_margins_bit_equal'][target]}/{n}")
     lines += [f"  {p}" for p in j["problems"]]
     return lines

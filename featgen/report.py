@@ -73,10 +73,9 @@ def prediction_traces(spec, files: dict, module, recordings: dict, with_swift: b
     terminal report only counts. Returns (traces, features of all recordings, margin
     differences against XGBoost per target)."""
     from codegen.trees import decision as decisions
-    from codegen.trees.model_dir import load_bundle
     from parity_tests import model_harness as mh
 
-    bundle = load_bundle(spec)
+    bundle = _model(spec, files)
     booster = mh.load_booster(bundle.raw)
     traces, features, diffs = [], [], {"C": [], "Swift": [], "TL2cgen": [], "Core ML": [],
                                            "Core ML float": []}
@@ -348,7 +347,16 @@ def _fmt_pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f} %"
 
 
-def prediction_rows(pred: dict) -> list[dict]:
+def _model(spec, files):
+    """The build's loaded model directory (a ``Bundle`` carries it; else loaded here)."""
+    model = getattr(files, "model", None)
+    if model is None:
+        from codegen.trees.model_dir import load_bundle
+        model = load_bundle(spec)
+    return model
+
+
+def prediction_rows(pred: dict, missing: dict | None = None) -> list[dict]:
     """The prediction-parity table: one row per target, the terminal report's figures."""
     b, n = pred["boundary_vectors"], pred["boundary_vectors"]["vectors"]
     c, w, t, m = pred["own_c"], pred["swift"], pred["tl2cgen"], pred["coreml_spec_evaluator"]
@@ -361,7 +369,7 @@ def prediction_rows(pred: dict) -> list[dict]:
              "ok": c["margins_bit_equal_pct"] == 100 and c["events_equal_pct"] == 100}]
     if w is None:
         rows.append({"target": "own Swift (model + detector)", "promise": "bit-identical",
-                     "not_checked": True})
+                     "not_checked": True, "reason": (missing or {}).get("Swift", "")})
     else:
         rows.append({"target": "own Swift (model + detector)", "promise": "bit-identical",
                      "margins": _fmt_pct(w["margins_bit_equal_pct"]),
@@ -370,6 +378,14 @@ def prediction_rows(pred: dict) -> list[dict]:
                      "events": f"{_fmt_pct(w['events_equal_pct'])} ({c['events']} events)",
                      "boundary": f"{b['swift_margins_bit_equal']:,}/{n:,}",
                      "ok": w["margins_bit_equal_pct"] == 100 and w["events_equal_pct"] == 100})
+    for target, r in pred.get("targets", {}).items():     # the other registered targets
+        rows.append({"target": f"own {target} (model + detector)", "promise": "bit-identical",
+                     "margins": _fmt_pct(r["margins_bit_equal_pct"]),
+                     "max_diff": "0" if r["margins_bit_equal_pct"] == 100 else "≠ 0",
+                     "decisions": _fmt_pct(r["decisions_equal_pct"]),
+                     "events": f"{_fmt_pct(r['events_equal_pct'])} ({c['events']} events)",
+                     "boundary": f"{b['targets_margins_bit_equal'][target]:,}/{n:,}",
+                     "ok": r["margins_bit_equal_pct"] == 100 and r["events_equal_pct"] == 100})
     rows.append({"target": "TL2cgen C", "promise": "measured",
                  "margins": _fmt_pct(t["margins_bit_equal_pct"]),
                  "max_diff": f"{t['max_abs_margin_diff']:.3g}",
@@ -389,13 +405,18 @@ def prediction_rows(pred: dict) -> list[dict]:
 
 
 def build_report(spec, files: dict, module, recordings: dict, comparisons, predictions,
-                 swift_missing: str | None, source: str, synthetic: bool = False) -> str:
+                 missing: dict | None, source: str, synthetic: bool = False) -> str:
     """The report as HTML text."""
     import jinja2
 
     from codegen import __version__
 
-    manifest = json.loads(files["manifest.json"])
+    from codegen.bundle import manifest_of
+    from codegen.targets import TARGETS
+
+    manifest = manifest_of(files).data
+    missing = dict(missing or {})
+    swift_missing = missing.get("Swift")
     rows = ulp_rows(manifest, comparisons)
     worst_first = sorted(rows, key=lambda r: (-max((c["max_ulp"] for c in r["cells"]),
                                                    default=0), r["index"]))
@@ -433,7 +454,7 @@ def build_report(spec, files: dict, module, recordings: dict, comparisons, predi
             "summary": predictions,
             "vectors": f"{predictions['vectors']:,}",
             "sha": extra["bundle"].model_sha256[:12],
-            "rows": prediction_rows(predictions),
+            "rows": prediction_rows(predictions, missing),
             "identical": predictions["identical"],
             "margin_png": margin_plot(extra["diffs"], predictions["vectors"]),
             "proximity": prox, "proximity_png": proximity_plot(prox),
@@ -457,6 +478,9 @@ def build_report(spec, files: dict, module, recordings: dict, comparisons, predi
         n_mismatching=sum(1 for r in rows if r["bad"]),
         all_identical=all(c.identical for c in comparisons),
         swift_missing=swift_missing, model=model, synthetic=synthetic,
+        missing=[{"name": t.name, "key": t.key, "title": t.title, "reason": missing[t.name]}
+                 for t in TARGETS if t.name in missing],
+        checked=[t.name for t in TARGETS if t.parity and t.name not in missing],
         manifest_json=json.dumps(manifest, indent=2),
         windows=manifest["windows"],
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))

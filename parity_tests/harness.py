@@ -295,8 +295,8 @@ def driver_target(files: dict[str, str], name: str, workdir: Path, compile_cmd: 
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"compiling the stream driver failed:\n{' '.join(cmd)}\n{result.stderr}")
-    header = files[f"c/{name}_features.h"]
-    n_features = int(re.search(rf"#define {name.upper()}_N_FEATURES (\d+)", header).group(1))
+    from codegen.bundle import manifest_of
+    n_features = len(manifest_of(files).feature_names_of(name))
 
     def stream(samples: np.ndarray):
         samples = np.ascontiguousarray(samples, dtype=np.float64)
@@ -433,20 +433,17 @@ class SwiftStream(CStream):
 
 def swift_target(files: dict[str, str], name: str, workdir: Path) -> Target:
     """The generated Swift featuriser as a parity target (same cdef as C, from the C header)."""
-    import json
-
     from codegen.backends.swift import upper_camel
+    from codegen.bundle import manifest_of
 
-    meta = json.loads(files["manifest.json"])
+    manifest = manifest_of(files)
     shim = upper_camel(name) + "Shim"
     if f"swift_shim/{shim}.swift" not in files:
         raise RuntimeError(f"no Swift shim for {name}")
     library = build_swift_library(swift_sources(files, name), shim, Path(workdir))
     runtime = SwiftStream(files[f"c/{name}_features.h"], library, name)
-    names = [f["name"] for f in (meta["features"] if name == meta["spec"]
-                                 else meta["model"]["device"]["features"])]
-    expected = (meta["spec_hash"], meta["generator_version"], tuple(meta["inputs"]),
-                tuple(names))
+    expected = (manifest.spec_hash, manifest.generator_version, manifest.inputs,
+                manifest.feature_names_of(name))
     got = (runtime.spec_hash, runtime.generator_version, runtime.input_names,
            runtime.feature_names)
     if got != expected:

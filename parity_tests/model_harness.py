@@ -28,13 +28,12 @@ from .harness import C_FLAGS, CACHE, cdef_from_header
 def device_featuriser(files: dict, name: str) -> tuple[str, np.ndarray | None]:
     """(prefix of the featuriser the detector runs, its full-vector columns or None when it
     computes the full vector), from the manifest."""
-    import json
+    from codegen.bundle import manifest_of
 
-    device = json.loads(files["manifest.json"])["model"]["device"]
-    if device["featuriser"] == name:
+    device = manifest_of(files).model.device
+    if device.featuriser == name:
         return name, None
-    return device["featuriser"], np.array([f["index"] for f in device["features"]],
-                                          dtype=np.int64)
+    return device.featuriser, np.array(device.columns, dtype=np.int64)
 
 
 def device_model(files: dict, name: str, forest: Forest, feature_names: tuple[str, ...]
@@ -260,7 +259,9 @@ def swift_detector(files: dict, name: str, workdir: Path) -> Detector:
     headers' cffi declarations like the C detector."""
     from .harness import build_swift_library, swift_sources
 
-    shim = next(Path(p).stem for p in sorted(files) if p.endswith("DetectorShim.swift"))
+    roles = getattr(files, "roles", None)     # a Bundle names the shim; a plain copy: by name
+    shim = (Path(roles["Swift"]["detector_shim"]).stem if roles else
+            next(Path(p).stem for p in sorted(files) if p.endswith("DetectorShim.swift")))
     library = build_swift_library(swift_sources(files, name), shim, Path(workdir))
     return Detector(files, name, workdir, library=library, label="Swift")
 
@@ -324,6 +325,9 @@ class ModelComparison:
     swift_margin_equal: int = 0
     swift_decision_equal: int = 0
     swift_event_equal: int = 0
+    # every other registered target's detector (parity_tests/adapters.py): name ->
+    # {"margins": n, "decisions": n, "events": n} equal to the reference
+    targets: dict[str, dict[str, int]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -334,8 +338,9 @@ class ModelComparison:
         swift = not self.swift_checked or (self.swift_margin_equal == n
                                            and self.swift_decision_equal == n
                                            and self.swift_event_equal == n)
+        others = all(c == n for counts in self.targets.values() for c in counts.values())
         return (not self.problems and self.c_margin_equal == n and self.c_decision_equal == n
-                and self.c_event_equal == n and swift)
+                and self.c_event_equal == n and swift and others)
 
     def pct(self, count: int) -> float:
         return 100.0 * count / self.vectors if self.vectors else 100.0
@@ -359,6 +364,10 @@ class ModelComparison:
                     "max_abs_margin_diff": self.coreml_max_abs,
                     "decisions_equal_pct": self.pct(self.coreml_decision_equal),
                     "vectors_within_max_diff_of_threshold": self.coreml_near_threshold},
+                "targets": {name: {"margins_bit_equal_pct": self.pct(c["margins"]),
+                                   "decisions_equal_pct": self.pct(c["decisions"]),
+                                   "events_equal_pct": self.pct(c["events"])}
+                            for name, c in self.targets.items()},
                 "problems": self.problems}
 
 
@@ -366,19 +375,21 @@ class ModelParity:
     """All prediction targets of one generated tree, built once."""
 
     def __init__(self, files: dict, name: str, workdir: Path, numpy_module,
-                 with_tl2cgen: bool = True, with_swift: bool = False):
-        import json
+                 with_tl2cgen: bool = True, with_swift: bool = False,
+                 detectors: dict | None = None):
+        from codegen.bundle import manifest_of
 
         self.name = name
         self.module = numpy_module
-        meta = json.loads(files["manifest.json"])["model"]
-        self.meta = meta
-        from codegen.trees.model_dir import Bundle  # noqa: F401  (documentation)
+        self.meta = manifest_of(files).model
         self.detector = Detector(files, name, workdir)
         self.swift = swift_detector(files, name, workdir) if with_swift else None
         self.tl2cgen = TL2cgen(files, name, workdir) if with_tl2cgen else None
         self.coreml = coreml_evaluator(files, name)
-        d = meta["decision"]
+        # {target name: detector} of the other registered targets (adapters.detectors); each
+        # has ``stream(samples)`` and ``margins(X)`` like ``Detector``
+        self.others = dict(detectors or {})
+        d = self.meta.decision
         self.decision = decisions.Decision(
             d["kind"], d.get("threshold", 0.0),
             float.fromhex(d["margin_threshold"]) if d["kind"] == "binary" else 0.0,
@@ -405,10 +416,18 @@ class ModelParity:
                     and np.array_equal(swift["status"], got["status"])):
                 result.problems.append(f"{label}: the Swift detector's statuses differ from C's")
                 return
-        self.compare_vectors(booster, features, ordinals, got, result, swift)
+        others = {}
+        for target, detector in self.others.items():
+            out = others[target] = detector.stream(samples)
+            if not (np.array_equal(out["ends"], ends)
+                    and np.array_equal(out["status"], got["status"])):
+                result.problems.append(f"{label}: the {target} detector's statuses differ "
+                                       "from C's")
+                return
+        self.compare_vectors(booster, features, ordinals, got, result, swift, others)
 
     def compare_vectors(self, booster, features, ordinals, got, result: ModelComparison,
-                        swift: dict | None = None) -> None:
+                        swift: dict | None = None, others: dict | None = None) -> None:
         ref = xgboost_margins(booster, features)
         positive = decisions.positive(self.decision, ref)
         _, fired = decisions.events(self.decision, positive, ordinals)
@@ -422,6 +441,12 @@ class ModelParity:
             result.swift_margin_equal += int(bits_equal(ref, swift["margins"]).sum())
             result.swift_decision_equal += int((positive == swift["positive"]).sum())
             result.swift_event_equal += int((fired == swift["event"]).sum())
+        for target, out in (others or {}).items():
+            counts = result.targets.setdefault(target, {"margins": 0, "decisions": 0,
+                                                        "events": 0})
+            counts["margins"] += int(bits_equal(ref, out["margins"]).sum())
+            counts["decisions"] += int((positive == out["positive"]).sum())
+            counts["events"] += int((fired == out["event"]).sum())
         xgb_prob = np.asarray(booster.inplace_predict(features, predict_type="value"),
                               dtype=np.float32).reshape(len(ref), -1)
         result.c_probability_equal += int(bits_equal(xgb_prob, got["probabilities"]).sum())
@@ -527,6 +552,8 @@ def boundary_check(parity: ModelParity, booster, forest: Forest, np_rows: np.nda
            "swift_margins_bit_equal": (int(bits_equal(ref, parity.swift.margins(X)).sum())
                                        if parity.swift is not None else None),
            "reference_rule_bit_equal": int(bits_equal(ref, forest.margins(X)).sum())}
+    out["targets_margins_bit_equal"] = {target: int(bits_equal(ref, d.margins(X)).sum())
+                                        for target, d in parity.others.items()}
     if parity.tl2cgen is not None:
         out["tl2cgen_margins_bit_equal"] = int(bits_equal(ref, parity.tl2cgen.margins(X)).sum())
     columns = parity.detector.columns

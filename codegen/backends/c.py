@@ -108,7 +108,7 @@ def signal_lines(emitter: Emitter, name: str, steps, value: ir.Expr | None,
     return lines + [assign(f"s_{name}", emitter.expr(value))]
 
 
-def render_context(program: Program, share: bool = True) -> dict:
+def render_context(program: Program, share: bool = True, shared: dict | None = None) -> dict:
     """What templates/c/*.j2 need: statement lists per signal and per window kernel (one merged
     kernel per window with ``share``: codegen/sharing.py)."""
     derived = [s for s in program.signals if s.kind != "input"]
@@ -123,7 +123,8 @@ def render_context(program: Program, share: bool = True) -> dict:
         "restart": None if s.restart is None else emitter.expr(s.restart),
     } for s in derived]
     windows = []
-    shared = share_program(program) if share else {}
+    if shared is None:      # a caller without a Plan (tests): run the pass here
+        shared = share_program(program) if share else {}
     for w in program.windows:
         features = []
         if w.name in shared:

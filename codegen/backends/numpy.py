@@ -259,12 +259,13 @@ def sorted_buffers(body: tuple) -> frozenset:
     return frozenset(n.buf.name for s in body for n in ir.walk(s) if isinstance(n, ir.SortBuf))
 
 
-def render_context(program: Program, share: bool = True) -> dict:
+def render_context(program: Program, share: bool = True, shared: dict | None = None) -> dict:
     """What templates/numpy/module.py.j2 needs; all code comes from the IR (one merged kernel
     per window with ``share``: codegen/sharing.py)."""
     signals = [{"name": s.name, "doc": s.doc, "lines": signal_lines(s)} for s in program.signals]
     windows = []
-    shared = share_program(program) if share else {}
+    if shared is None:      # a caller without a Plan (tests): run the pass here
+        shared = share_program(program) if share else {}
     for w in program.windows:
         features = []
         if w.name in shared:

@@ -141,11 +141,12 @@ def storage_layout(program: Program, scratch_size: int | None = None) -> dict:
             "size": scratch + (program.scratch_size if scratch_size is None else scratch_size)}
 
 
-def render_context(program: Program, share: bool = True) -> dict:
+def render_context(program: Program, share: bool = True, shared: dict | None = None) -> dict:
     """What templates/swift/*.j2 need: statement lists per signal and per window kernel (one
     merged kernel per window with ``share``: codegen/sharing.py)."""
     type_name = upper_camel(program.name) + "Features"
-    shared = share_program(program) if share else {}
+    if shared is None:      # a caller without a Plan (tests): run the pass here
+        shared = share_program(program) if share else {}
     layout = storage_layout(program, max((s.scratch for s in shared.values()), default=0)
                             if share else None)
     derived = [s for s in program.signals if s.kind != "input"]

@@ -4,7 +4,6 @@
     c/<name>_model_batch.c      the same margins for many rows at once (node tables)
     c/<name>_detector.{h,c}     push a sample -> features -> margin -> decision -> event
     c/<name>_recorder.{h,c}     the flight recorder (docs/flight_recorder.md), off by default
-    c/CMakeLists.txt            (re-rendered) also builds <name>_detector
     c/tl2cgen/                  TL2cgen's C for the same model (the standard path, compared)
     coreml/<Name>Model.mlmodel  Core ML, base margin fixed and checked node by node
     manifest.json "model"       hashes, base margin, decision threshold in margin space
@@ -50,12 +49,14 @@ def model_line(model_sha256: str, path: str) -> str:
 
 
 def model_files(spec: Spec, program, device, env, header_lines: list[str], common: dict,
-                normalise) -> tuple[dict[str, str | bytes], dict]:
+                normalise, bundle: Bundle | None = None) -> tuple[dict[str, str | bytes], dict]:
     """({path: content}, manifest entry) for the spec's model; SpecError for a model that does
     not fit the spec (located at model.path / decision.*). ``device`` is the program the
     detector runs: the full ``program``, or one computing only the features the model reads
-    (then the C/Swift model and the Core ML model read that compact vector)."""
-    bundle = load_bundle(spec)
+    (then the C/Swift model and the Core ML model read that compact vector). ``bundle``: the
+    model directory the build already loaded (loaded here when not given). The CMakeLists.txt
+    that also builds the detector is the C target's (codegen/targets/c.py)."""
+    bundle = bundle if bundle is not None else load_bundle(spec)
     full_forest = bundle.forest
     forest = full_forest if device is program else full_forest.reindexed(device.full_columns)
     decision = decisions.resolve(spec.decision, full_forest)
@@ -79,9 +80,6 @@ def model_files(spec: Spec, program, device, env, header_lines: list[str], commo
                            ("recorder.h", "c/recorder.h.j2"),
                            ("recorder.c", "c/recorder.c.j2")):
         files[f"c/{name}_{stem}"] = normalise(env.get_template(template).render(**ctx))
-    files["c/CMakeLists.txt"] = normalise(env.get_template("c/CMakeLists.txt.j2").render(
-        header_line=escape.comment_line(header_lines[0] + " " + header_lines[2]), has_model=True,
-        feat=device.name, **common))
 
     swift_header = escape.line_comments(lines)
     sw = dict(ctx, header=swift_header, **swift_emit.render_context(forest, name,

@@ -1,0 +1,103 @@
+"""Runtime adapters: how the harness runs each registered target's output, keyed by the
+target's ``name`` (codegen/targets). The registry emits; this module builds, loads and streams.
+Codegen never imports it (dependencies flow one way: targets -> build -> harness runtime -> CLI).
+
+An adapter is an object with:
+
+    target: str                 the registry name it runs ("C", "Swift", ...)
+    missing() -> str | None     why it cannot run on this machine (a toolchain is absent), or None
+    featuriser(files, prefix, workdir) -> harness.Target
+                                the featuriser ``prefix`` (the full one, ``bundle.program.name``,
+                                or the device one) built and loaded; its ``stream(samples)``
+                                returns (vectors, emitting rows, rejected rows). ``files`` is the
+                                build's ``Bundle`` (or a plain {path: text} copy of one).
+                                RuntimeError when the output does not build.
+    detector(files, workdir) -> model_harness.Detector | None
+                                the model + decision + event runtime (specs with a model), or
+                                None when the target has none
+
+``featgen parity``, the HTML report and the tests call ``parity_adapters()``: every registered
+target with ``parity`` set, in registry order, paired with its adapter. A parity target with no
+adapter here is an error (a column nobody can fill), so a new target cannot be silently skipped.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from codegen.targets import TARGETS, Target
+
+from . import harness
+
+
+class CAdapter:
+    """The generated C through cffi (gcc, the harness's C_FLAGS)."""
+
+    target = "C"
+
+    def missing(self) -> str | None:
+        return None         # required: the harness itself needs a C compiler
+
+    def featuriser(self, files, prefix: str, workdir: Path) -> harness.Target:
+        return harness.c_target(files, prefix, Path(workdir))
+
+    def detector(self, files, workdir: Path):
+        from .model_harness import Detector
+        return Detector(files, _spec_name(files), Path(workdir))
+
+
+class SwiftAdapter:
+    """The generated Swift through its C-ABI shim (swiftc -O -wmo)."""
+
+    target = "Swift"
+
+    def missing(self) -> str | None:
+        return None if harness.find_swiftc() else "no swiftc on PATH or in /opt/swift/usr/bin"
+
+    def featuriser(self, files, prefix: str, workdir: Path) -> harness.Target:
+        return harness.swift_target(files, prefix, Path(workdir))
+
+    def detector(self, files, workdir: Path):
+        from .model_harness import swift_detector
+        return swift_detector(files, _spec_name(files), Path(workdir))
+
+
+def _spec_name(files) -> str:
+    from codegen.bundle import manifest_of
+    return manifest_of(files).spec
+
+
+ADAPTERS: dict[str, object] = {a.target: a for a in (CAdapter(), SwiftAdapter())}
+TARGETS_BY_NAME: dict[str, Target] = {t.name: t for t in TARGETS}
+
+
+def adapter(target: Target | str):
+    """The adapter of a registered target (by the target or its name); KeyError if none."""
+    name = target if isinstance(target, str) else target.name
+    try:
+        return ADAPTERS[name]
+    except KeyError:
+        raise KeyError(f"target {name!r} is registered for parity but has no runtime adapter in "
+                       "parity_tests/adapters.py") from None
+
+
+def parity_adapters() -> list[tuple[Target, object]]:
+    """(target, adapter) of every registered parity target, in registry order."""
+    return [(t, adapter(t)) for t in TARGETS if t.parity]
+
+
+# C and Swift have their own fields in model_harness.ModelComparison (own_c, swift: the JSON
+# report's keys since #4); every other target's detector is compared under "targets".
+BUILT_IN_DETECTORS = ("C", "Swift")
+
+
+def detectors(files, workdir: Path) -> dict:
+    """{target name: detector} of every runnable parity target with a detector besides C and
+    Swift, for ``model_harness.ModelParity(detectors=...)``."""
+    out = {}
+    for target, a in parity_adapters():
+        if target.name in BUILT_IN_DETECTORS or a.missing() is not None:
+            continue
+        detector = a.detector(files, Path(workdir) / f"{target.key}-detector")
+        if detector is not None:
+            out[target.name] = detector
+    return out
