@@ -61,12 +61,54 @@ class SwiftAdapter:
         return swift_detector(files, _spec_name(files), Path(workdir))
 
 
+class KotlinJvmAdapter:
+    """The pure Kotlin target (kotlin/) compiled once with kotlinc and run on the JVM by a small
+    driver (codegen/backends/kotlin_jvm_runtime.py)."""
+
+    target = "Kotlin/JVM"
+
+    def missing(self) -> str | None:
+        from codegen.backends.kotlin_jvm_runtime import missing_tools
+        tools = missing_tools()
+        return f"no {' or '.join(tools)} on PATH" if tools else None
+
+    def runtime(self, files, workdir: Path):
+        from codegen.backends.kotlin_jvm_runtime import KotlinRuntime
+        return KotlinRuntime(files, _spec_name(files), Path(workdir))
+
+    def featuriser(self, files, prefix: str, workdir: Path) -> harness.Target:
+        return harness.Target(self.target, self.runtime(files, workdir).stream(prefix))
+
+    def detector(self, files, workdir: Path):
+        from codegen.bundle import manifest_of
+        if manifest_of(files).model is None:
+            return None
+        return KotlinDetector(self.runtime(files, workdir), files)
+
+
+class KotlinDetector:
+    """The Kotlin detector and model with the C detector's interface (stream, margins)."""
+
+    def __init__(self, runtime, files):
+        from .model_harness import device_featuriser
+        self.runtime = runtime
+        self.columns = device_featuriser(files, runtime.name)[1]
+
+    def stream(self, samples):
+        return self.runtime.detector(samples)
+
+    def margins(self, X):
+        from .model_harness import model_input
+        return self.runtime.margins(model_input(X, self.columns))
+
+
 def _spec_name(files) -> str:
     from codegen.bundle import manifest_of
     return manifest_of(files).spec
 
 
-ADAPTERS: dict[str, object] = {a.target: a for a in (CAdapter(), SwiftAdapter())}
+ADAPTERS: dict[str, object] = {a.target: a for a in (CAdapter(), SwiftAdapter(),
+                                                       KotlinJvmAdapter())}
 TARGETS_BY_NAME: dict[str, Target] = {t.name: t for t in TARGETS}
 
 

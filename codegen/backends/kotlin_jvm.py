@@ -249,12 +249,14 @@ def _window_functions(window: str, names: list[str], body: tuple, slots: tuple[s
     return {"names": names, "functions": functions, "spill_size": len(spilled)}
 
 
-def render_context(program: Program, share: bool = True) -> dict:
+def render_context(program: Program, share: bool = True, shared: dict | None = None) -> dict:
     """What templates/kotlin/Features.kt.j2 needs (the storage layout is Swift's: rings, the
-    latest features, then the scratch space, all in one DoubleArray)."""
+    latest features, then the scratch space, all in one DoubleArray). ``shared``: the sharing
+    pass's result for ``program`` (the plan's; run here when not given)."""
     type_name = upper_camel(program.name) + "Features"
     tables = type_name + "Constants"
-    shared = share_program(program) if share else {}
+    if shared is None:
+        shared = share_program(program) if share else {}
     layout = storage_layout(program, max((s.scratch for s in shared.values()), default=0)
                             if share else None)
     derived = [s for s in program.signals if s.kind != "input"]
@@ -361,14 +363,15 @@ def source_dir() -> str:
     return "kotlin/src/main/kotlin/" + KOTLIN_PACKAGE.replace(".", "/")
 
 
-def _model_context(spec, program: Program, device: Program, header_lines: list[str]) -> dict:
-    """The model's template context, as codegen/trees/build.py computes it for C and Swift."""
+def _model_context(plan, header_lines: list[str]) -> dict:
+    """The model's template context, as codegen/trees/build.py computes it for C and Swift,
+    from the plan's model (loaded once per build)."""
     from .. import escape
     from ..trees import c_emit, decision as decisions
     from ..trees.build import model_line
-    from ..trees.model_dir import feature_order_hash, load_bundle
+    from ..trees.model_dir import feature_order_hash
 
-    bundle = load_bundle(spec)
+    spec, program, device, bundle = plan.spec, plan.program, plan.device, plan.model
     forest = bundle.forest if device is program else bundle.forest.reindexed(device.full_columns)
     decision = decisions.resolve(spec.decision, bundle.forest)
     lines = header_lines + [model_line(bundle.model_sha256, spec.model.path)]
@@ -381,33 +384,46 @@ def _model_context(spec, program: Program, device: Program, header_lines: list[s
                 **model_context(forest, decision, device.feature_names))
 
 
-def kotlin_files(spec, env, program: Program, device: Program, header_lines: list[str],
-                 common: dict, device_common: dict, normalise,
-                 share: bool = True) -> dict[str, str]:
+def paths(plan) -> dict[str, str]:
+    """The target's files by role: features, device_features (when the plan prunes), model
+    and detector (with a model)."""
+    root = source_dir()
+    camel = upper_camel(plan.program.name)
+    out = {"features": f"{root}/{camel}Features.kt"}
+    if plan.device is not plan.program:
+        out["device_features"] = f"{root}/{upper_camel(plan.device.name)}Features.kt"
+    if plan.model is not None:
+        out.update(model=f"{root}/{camel}Model.kt", detector=f"{root}/{camel}Detector.kt")
+    return out
+
+
+def kotlin_files(plan, render, header_lines: list[str], common) -> dict[str, str]:
     """Every file of the pure Kotlin target, under kotlin/: the full featuriser, the device
     featuriser (when the model reads fewer features), and with a model its tree model and
-    detector (codegen.build.generate calls this once per build)."""
+    detector. ``render(template, **context)`` renders and normalises; ``common(program)`` is
+    the context every generated file shares."""
     from .. import escape
 
+    roles = paths(plan)
     files: dict[str, str] = {}
-    root = source_dir()
-    ctx = render_context(program, share)
-    files[f"{root}/{ctx['type_name']}.kt"] = env.get_template("kotlin/Features.kt.j2").render(
-        header=escape.line_comments(header_lines), **common, **ctx)
+    program, device = plan.program, plan.device
+    ctx = render_context(program, plan.share, plan.shared(program))
+    files[roles["features"]] = render("kotlin/Features.kt.j2",
+                                      header=escape.line_comments(header_lines),
+                                      **common(program), **ctx)
     if device is not program:
         d_lines = header_lines[:1] + [
             f"Device featuriser: the {device.n_features} of {program.n_features} features the "
             "model reads."] + header_lines[1:]
-        d_ctx = render_context(device, share)
-        files[f"{root}/{d_ctx['type_name']}.kt"] = env.get_template(
-            "kotlin/Features.kt.j2").render(header=escape.line_comments(d_lines),
-                                            **device_common, **d_ctx)
-    if spec.model is not None:
+        d_ctx = render_context(device, plan.share, plan.shared(device))
+        files[roles["device_features"]] = render("kotlin/Features.kt.j2",
+                                                 header=escape.line_comments(d_lines),
+                                                 **common(device), **d_ctx)
+    if plan.model is not None:
         camel = upper_camel(program.name)
-        m = dict(_model_context(spec, program, device, header_lines),
-                 model_type=camel + "Model", detector_type=camel + "Detector",
+        m = dict(_model_context(plan, header_lines), model_type=camel + "Model",
+                 detector_type=camel + "Detector",
                  features_type=upper_camel(device.name) + "Features")
-        for stem, template in (("Model", "kotlin/Model.kt.j2"),
-                               ("Detector", "kotlin/Detector.kt.j2")):
-            files[f"{root}/{camel}{stem}.kt"] = env.get_template(template).render(**m)
-    return {path: normalise(text) for path, text in files.items()}
+        files[roles["model"]] = render("kotlin/Model.kt.j2", **m)
+        files[roles["detector"]] = render("kotlin/Detector.kt.j2", **m)
+    return files
