@@ -181,3 +181,28 @@ def test_literals_read_back_exactly():
         text = kotlin_float(v)
         assert text.endswith("f") and fp32.f32_from_decimal(text[:-1]) == v, (v, text)
         assert float(np.float32(float(text[:-1]))) == v           # through double, too
+
+
+def test_runtime_contract_misuse_throws_clear_exceptions(kotlin, recordings):
+    """The Swift target's contract, as exceptions: a wrong-size sample, out or margins array
+    throws IllegalArgumentException naming the sizes (never an index error or a crash); a NaN
+    sample is REJECTED; a model of another feature order is refused (VersionMismatch, an
+    IllegalStateException); float samples are widened exactly."""
+    spec, files, module, runtime, device, columns, _ = kotlin
+    samples = next(iter(recordings.values()))
+    lines = runtime.contract(samples[np.isfinite(samples).all(axis=1)])
+    by = dict(line.split(": ", 1) for line in lines)
+    n_in = len(spec.inputs)
+    for prefix in (spec.name, device):
+        assert by[f"{prefix} short sample"] == (
+            f"IllegalArgumentException: a {prefix} sample has {n_in} values, got {n_in - 1}")
+        assert by[f"{prefix} long sample"].endswith(f"got {n_in + 1}")
+        assert by[f"{prefix} short out"].startswith("IllegalArgumentException: out must hold")
+        assert by[f"{prefix} float sample"].startswith("IllegalArgumentException: a ")
+        assert by[f"{prefix} NaN sample"] == "returned REJECTED"
+    for call in ("detector short sample", "detector short float sample",
+                 "detector short margins", "model short features", "model short margins"):
+        assert by[call].startswith("IllegalArgumentException: "), (call, by[call])
+    assert by["detector other model"].startswith(
+        f"IllegalStateException: {spec.name}: the test model reads features in another order")
+    assert by["float and widened double pushes agree"] == "true"

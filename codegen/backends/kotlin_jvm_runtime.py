@@ -55,6 +55,7 @@ def driver_source(files: dict, name: str, controls: dict | None = None) -> str:
         for p in sorted(_prefixes(files, name)):
             if f"{_root()}/{upper_camel(p)}Features.kt" in sources:
                 featurisers.append({"fn": tag + p, "mode": f"{tag}features:{p}",
+                                    "control": bool(tag),
                                     "type_name": f"{package}.{upper_camel(p)}Features"})
         if f"{_root()}/{camel}Model.kt" in sources:
             detector = f"{_root()}/{camel}Detector.kt" in sources
@@ -161,6 +162,13 @@ class KotlinRuntime:
                     np.flatnonzero(status < 0).astype(np.int64))
 
         return stream
+
+    def contract(self, samples: np.ndarray) -> list[str]:
+        """The driver's misuse calls (wrong-size arrays everywhere, another model's feature
+        order, float vs double samples): one line each, what the call threw or returned."""
+        dst = self.workdir / "out-contract.txt"
+        self.run("contract", str(self._rows_file(samples)), str(dst))
+        return dst.read_text().splitlines()
 
     def n_outputs(self) -> int:
         import re
