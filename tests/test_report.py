@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from codegen.targets import parity_targets
 from featgen import harness
 from featgen.cli import main
 
@@ -39,9 +40,11 @@ def _run(tmp_path: Path, *extra: str) -> tuple[str, dict]:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    from parity_tests.conftest import require_swiftc
+    from codegen.backends.kotlin_jvm_runtime import missing_tools
+    from parity_tests.conftest import require_swiftc, require_tools
 
     require_swiftc()
+    require_tools(missing_tools(), "the HTML report with every target's column")
     return _run(tmp_path_factory.mktemp("report"))
 
 
@@ -70,13 +73,14 @@ def test_ulp_table_has_a_row_per_feature_with_its_max_ulp(report):
     rows = re.findall(r"<tr[ >].*?</tr>", table, re.S)
     assert len(rows) == len(NAMES) + 1                  # header + one per feature
     targets = [t["target"] for t in data["targets"]]
-    assert targets == ["C", "Swift", "C device", "Swift device"]   # device: what the model reads
-    device = data["targets"][2]["features"]
+    names = [t.name for t in parity_targets()]      # every registered target, then its device
+    assert targets == names + [f"{n} device" for n in names]   # device: what the model reads
+    device = data["targets"][len(names)]["features"]
     assert 0 < len(device) < len(NAMES) and set(device) <= set(NAMES)
     absent = [n for n in NAMES if n not in device]
     for name in absent:                       # a feature the device does not compute: "·"
         row = next(r for r in rows if f'<td class="mono">{name}</td>' in r)
-        assert row.count(">·</td>") == 2, row
+        assert row.count(">·</td>") == len(names), row
     for name in NAMES:
         assert f'<td class="mono">{name}</td>' in table, name
     for target in data["targets"]:
@@ -147,7 +151,10 @@ def test_without_swift_the_report_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(harness, "find_swiftc", lambda: None)
     monkeypatch.delenv("CI", raising=False)
     text, data = _run(tmp_path)
-    assert [t["target"] for t in data["targets"]] == ["C", "C device"]
+    from parity_tests import adapters
+    names = [t.name for t, a in adapters.parity_adapters()
+             if t.name != "Swift" and a.missing() is None]        # C and the other targets
+    assert [t["target"] for t in data["targets"]] == names + [f"{n} device" for n in names]
     assert 'id="swift-missing"' in text
     assert "Swift (iOS) target NOT CHECKED" in text
     assert "NOT CHECKED: no swiftc" in text or _pngs(text)      # the timeline lane says it too

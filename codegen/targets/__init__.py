@@ -12,6 +12,7 @@ from __future__ import annotations
 from .android import AndroidJniTarget
 from .base import EmitContext, Target
 from .c import CTarget
+from .kotlin_jvm import KotlinJvmTarget
 from .numpy import NumpyTarget
 from .swift import SwiftTarget
 
@@ -20,6 +21,7 @@ TARGETS: tuple[Target, ...] = (
     CTarget(),
     SwiftTarget(),
     AndroidJniTarget(),
+    KotlinJvmTarget(),
 )
 
 

@@ -28,7 +28,7 @@ from codegen.bundle import manifest_of
 from codegen.targets import TARGETS, Target
 from featgen import harness  # the package: its find_swiftc is the one tests replace
 
-from .prediction import Detector, swift_detector
+from .prediction import Detector, device_featuriser, model_input, swift_detector
 
 
 class CAdapter:
@@ -61,7 +61,46 @@ class SwiftAdapter:
         return swift_detector(files, manifest_of(files).spec, Path(workdir))
 
 
-ADAPTERS: dict[str, object] = {a.target: a for a in (CAdapter(), SwiftAdapter())}
+class KotlinJvmAdapter:
+    """The pure Kotlin target (kotlin/) compiled once with kotlinc and run on the JVM by a small
+    driver (codegen/backends/kotlin_jvm_runtime.py)."""
+
+    target = "Kotlin/JVM"
+
+    def missing(self) -> str | None:
+        from codegen.backends.kotlin_jvm_runtime import missing_tools
+        tools = missing_tools()
+        return f"no {' or '.join(tools)} on PATH" if tools else None
+
+    def runtime(self, files, workdir: Path):
+        from codegen.backends.kotlin_jvm_runtime import KotlinRuntime
+        return KotlinRuntime(files, manifest_of(files).spec, Path(workdir))
+
+    def featuriser(self, files, prefix: str, workdir: Path) -> harness.Target:
+        return harness.Target(self.target, self.runtime(files, workdir).stream(prefix))
+
+    def detector(self, files, workdir: Path):
+        if manifest_of(files).model is None:
+            return None
+        return KotlinDetector(self.runtime(files, workdir), files)
+
+
+class KotlinDetector:
+    """The Kotlin detector and model with the C detector's interface (stream, margins)."""
+
+    def __init__(self, runtime, files):
+        self.runtime = runtime
+        self.columns = device_featuriser(files, runtime.name)[1]
+
+    def stream(self, samples):
+        return self.runtime.detector(samples)
+
+    def margins(self, X):
+        return self.runtime.margins(model_input(X, self.columns))
+
+
+ADAPTERS: dict[str, object] = {a.target: a for a in (CAdapter(), SwiftAdapter(),
+                                                       KotlinJvmAdapter())}
 TARGETS_BY_NAME: dict[str, Target] = {t.name: t for t in TARGETS}
 
 

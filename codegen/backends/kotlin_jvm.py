@@ -1,0 +1,430 @@
+"""Pure Kotlin target (JVM / Android without the NDK): the featuriser, the tree model and the
+detector as plain Kotlin classes, no JNI, no native code.
+
+Why the bits are the numpy/C bits:
+
+* the JVM's double and float arithmetic is strict IEEE 754 (JEP 306, Java 17: no extended
+  exponent range), and neither HotSpot nor ART contracts ``a * b + c`` into a fused multiply-add
+  unless the code calls ``Math.fma`` (never emitted);
+* every IR statement is one Kotlin statement, fully parenthesised, in the IR's order;
+* ``Math.sqrt`` is correctly rounded and ``Math.abs`` clears the sign, as C's sqrt/fabs;
+* Kotlin has no hex float literals, so a Double constant is printed as Python's ``repr``: the
+  shortest decimal that reads back as exactly that double under correct rounding, which
+  Java's ``Double.parseDouble`` (what kotlinc uses) guarantees. A float32 model constant is
+  printed as the ``repr`` of the same value as a double plus ``f``: that decimal is within half
+  a double ULP of the float, so it reads back as the float whether the parser rounds straight to
+  float or through double;
+* the transcendentals are the IR's own portable functions (codegen/transcendentals.py), as in C
+  and Swift;
+* the model converts each feature with ``toFloat()`` (round to nearest, as XGBoost) and sums
+  the leaves in Float in tree order.
+
+The JVM refuses a method of more than 64 KB of bytecode, so a window's kernel is split into
+functions of at most ``LINES_PER_FUNCTION`` statements; a variable one part declares and a later
+part reads is kept in a spill array of doubles (a store and load of a double are exact).
+Unsigned types are experimental in kotlinc 1.3 and not used.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+from .. import ir
+from ..lowering import Program, reads_cur
+from ..sharing import share_program
+from .base import Emitter, used_functions, used_tables
+from .c import signal_lines
+from .swift import storage_layout, upper_camel
+
+KOTLIN_PACKAGE = "featgen.jvm"
+LINES_PER_FUNCTION = 200      # printed statements per generated function (64 KB bytecode cap)
+TABLE_CHUNK = 1024            # table entries per initialiser function (same cap)
+
+
+def kotlin_double(value: float) -> str:
+    """An exact Kotlin Double literal for the finite ``value``: ``25.0`` for integral values,
+    else the shortest round-trip decimal (``0.1``, ``1e-300``, ``-0.0``)."""
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite literal: {value!r}")
+    if value == int(value) and abs(value) < 2.0 ** 53 and math.copysign(1.0, value) > 0:
+        return f"{int(value)}.0"
+    text = repr(float(value))
+    return text if ("." in text or "e" in text) else text + ".0"
+
+
+def kotlin_float(value: float) -> str:
+    """An exact Kotlin Float literal for the float32 ``value`` (given as a Python float)."""
+    if value != value:
+        return "Float.NaN"
+    if math.isinf(value):
+        return "Float.POSITIVE_INFINITY" if value > 0 else "Float.NEGATIVE_INFINITY"
+    return kotlin_double(value) + "f"
+
+
+def _paren(text: str) -> str:
+    return f"({text})" if text.startswith("-") else text
+
+
+def _simple(index: str) -> bool:
+    return index.replace("_", "").isalnum()
+
+
+class KotlinEmitter(Emitter):
+    """Prints IR as Kotlin over one ``DoubleArray`` named ``st``: window slots and scratch
+    buffers are Int offsets into it, spilled variables live in ``sp``."""
+
+    def __init__(self, *args, reassigned: frozenset[str] = frozenset(),
+                 buffers: dict[str, int] | None = None, spilled: dict[str, int] | None = None,
+                 tables: str = "", **kw):
+        super().__init__(*args, **kw)
+        self.reassigned = reassigned
+        self.buffers = buffers or {}        # scratch buffer name -> absolute offset in st
+        self.spilled = spilled or {}        # variable name -> index in sp
+        self.tables = tables                # the object holding tables and functions
+
+    @classmethod
+    def for_body(cls, body: tuple, scratch_offset: int = 0, **kw) -> "KotlinEmitter":
+        assigned = frozenset(s.var.name for stmt in body for s in ir.walk(stmt)
+                             if isinstance(s, ir.Set))
+        buffers: dict[str, int] = {}
+        for stmt in body:
+            for n in _walk_all(stmt):
+                buf = getattr(n, "buf", None)
+                if isinstance(buf, ir.Buf):
+                    buffers[buf.name] = scratch_offset + buf.offset
+        return cls(reassigned=assigned, buffers=buffers, **kw)
+
+    def expr(self, e: ir.Expr) -> str:
+        if isinstance(e, ir.Var) and e.name in self.spilled:
+            return f"sp[{self.spilled[e.name]}]"
+        return super().expr(e)
+
+    def literal(self, value: float) -> str:
+        return _paren(kotlin_double(value))
+
+    def special(self, value: float) -> str:
+        if value != value:
+            return "Double.NaN"
+        return "Double.POSITIVE_INFINITY" if value > 0 else "Double.NEGATIVE_INFINITY"
+
+    def sqrt(self, a: str) -> str:
+        return f"Math.sqrt({a})"
+
+    def fabs(self, a: str) -> str:
+        return f"Math.abs({a})"
+
+    def select(self, cond: str, then: str, other: str) -> str:
+        return f"(if {cond} {then} else {other})" if cond.startswith("(") else \
+            f"(if ({cond}) {then} else {other})"
+
+    def at(self, slot: str, index: str) -> str:
+        return f"st[{slot} + {index if _simple(index) else '(' + index + ')'}]"
+
+    def index_value(self, index: str) -> str:
+        return f"({index}).toDouble()"
+
+    def let(self, name: str, value: str, node: ir.Expr) -> str:
+        if name in self.spilled:
+            return f"sp[{self.spilled[name]}] = {value}"
+        keyword = "var" if name in self.reassigned else "val"
+        return f"{keyword} {name}: Double = {value}"
+
+    def assign(self, name: str, value: str) -> str:
+        if name in self.spilled:
+            return f"sp[{self.spilled[name]}] = {value}"
+        return f"{name} = {value}"
+
+    def loop(self, var: str, start: int, stop: int, body: list[str]) -> list[str]:
+        return [f"for ({var} in {start} until {stop}) {{", *self.block(body), "}"]
+
+    def buf_at(self, name: str, index: str) -> str:
+        return f"st[{self.buffers[name]} + {index if _simple(index) else '(' + index + ')'}]"
+
+    def scratch(self, buf: ir.Buf) -> list[str]:
+        return [f"// scratch {buf.name}: st[{self.buffers[buf.name]} until "
+                f"{self.buffers[buf.name] + buf.length}]"]
+
+    def sort(self, buf: ir.Buf) -> list[str]:
+        b, i, j, key = buf.name, f"{buf.name}_i", f"{buf.name}_j", f"{buf.name}_key"
+        o = self.buffers[b]
+        after = f"((st[{o} + {j}] > {key}) || ((st[{o} + {j}] != st[{o} + {j}]) && ({key} == {key})))"
+        return [
+            f"// insertion sort of {b}, ascending, NaN last",
+            f"for ({i} in 1 until {buf.length}) {{",
+            f"    val {key}: Double = st[{o} + {i}]",
+            f"    var {j}: Int = {i} - 1",
+            f"    while (({j} >= 0) && {after}) {{",
+            f"        st[{o} + {j} + 1] = st[{o} + {j}]",
+            f"        {j} -= 1",
+            "    }",
+            f"    st[{o} + {j} + 1] = {key}",
+            "}",
+        ]
+
+    def table_at(self, name: str, index: str) -> str:
+        return f"{self.tables}.{self.table_name(name)}[{index}]"
+
+    def table(self, table: ir.Table) -> list[str]:
+        """``@JvmField val featgen_x: DoubleArray`` in the constants object; a long table is
+        filled by several functions so that no initialiser passes the JVM's method size cap."""
+        name = self.table_name(table.name)
+        values = [kotlin_double(v) for v in table.values]
+        if len(values) <= TABLE_CHUNK:
+            rows = [", ".join(values[k:k + 4]) for k in range(0, len(values), 4)]
+            return [f"@JvmField val {name}: DoubleArray = doubleArrayOf(",
+                    *(f"    {row}{',' if k < len(rows) - 1 else ''}"    # Kotlin 1.3: no
+                      for k, row in enumerate(rows)), ")"]                # trailing comma
+        parts = range(0, len(values), TABLE_CHUNK)
+        lines = [f"@JvmField val {name}: DoubleArray = DoubleArray({len(values)}).also {{ t ->",
+                 *(f"    {name}_{p // TABLE_CHUNK}(t)" for p in parts), "}"]
+        for p in parts:
+            lines += ["", f"private fun {name}_{p // TABLE_CHUNK}(t: DoubleArray) {{",
+                      *(f"    t[{p + k}] = {v}" for k, v in
+                        enumerate(values[p:p + TABLE_CHUNK])), "}"]
+        return lines
+
+    def call(self, name: str, args: list[str]) -> str:
+        return f"{self.tables}.{self.function_name(name)}({', '.join(args)})"
+
+    def function(self, fn: ir.Function) -> list[str]:
+        em = KotlinEmitter.for_body(fn.body, tables=self.tables)
+        params = ", ".join(f"{p}: Double" for p in fn.params)
+        doc = [f"/** {fn.doc} */"] if fn.doc else []
+        return [*doc, f"fun {self.function_name(fn.name)}({params}): Double {{",
+                *self.block(em.stmts(fn.body)), f"    return {em.expr(fn.result)}", "}"]
+
+
+def _walk_all(node):
+    """Like ir.walk, also into the buffer-declaring statements it treats as leaves."""
+    yield from ir.walk(node)
+
+
+def _reads(stmt) -> set[str]:
+    return {n.name for n in ir.walk(stmt) if isinstance(n, ir.Var)} | \
+        {n.var.name for n in ir.walk(stmt) if isinstance(n, ir.Set)}
+
+
+def split_body(body: tuple, limit: int = LINES_PER_FUNCTION) -> tuple[list[tuple], dict[str, int]]:
+    """Top-level statements of ``body`` cut into parts of about ``limit`` printed statements
+    (a loop is never cut), and the variables that cross a cut: {name: spill index}."""
+    parts: list[list] = [[]]
+    size = 0
+    for stmt in body:
+        n = sum(1 for s in ir.walk(stmt) if isinstance(s, (ir.Let, ir.Set, ir.Out, ir.BufSet,
+                                                            ir.Loop, ir.SortBuf))) + 1
+        if parts[-1] and size + n > limit:
+            parts.append([])
+            size = 0
+        parts[-1].append(stmt)
+        size += n
+    spilled: dict[str, int] = {}
+    declared_in: dict[str, int] = {}
+    for k, part in enumerate(parts):
+        for stmt in part:
+            for name in sorted(_reads(stmt)):
+                if name in declared_in and declared_in[name] != k and name not in spilled:
+                    spilled[name] = len(spilled)
+            if isinstance(stmt, ir.Let):
+                declared_in[stmt.var.name] = k
+    return [tuple(p) for p in parts], spilled
+
+
+def _window_functions(window: str, names: list[str], body: tuple, slots: tuple[str, ...],
+                      out, out_comment, layout: dict, tables: str, rings: dict) -> dict:
+    """One kernel (a window's merged kernel, or one feature's) as Kotlin functions."""
+    parts, spilled = split_body(body)
+    functions = []
+    for part in parts:
+        em = KotlinEmitter.for_body(
+            part, slot_names=tuple(f"w_{s}" for s in slots), out=out, out_comment=out_comment,
+            scratch_offset=layout["scratch"], spilled=spilled, tables=tables)
+        em.reassigned = frozenset(em.reassigned | {s.var.name for st in body
+                                                   for s in ir.walk(st) if isinstance(s, ir.Set)})
+        lines = em.stmts(part)
+        used = [s for s in slots if re.search(rf"\bw_{s}\b", "\n".join(lines))]
+        text = "\n".join(lines)
+        functions.append({"lines": lines, "slots": [(f"w_{s}", rings[s]) for s in used],
+                          "spill": "sp[" in text, "reads_st": "st[" in text,
+                          "start": bool(used)})
+    return {"names": names, "functions": functions, "spill_size": len(spilled)}
+
+
+def render_context(program: Program, share: bool = True, shared: dict | None = None) -> dict:
+    """What templates/kotlin/Features.kt.j2 needs (the storage layout is Swift's: rings, the
+    latest features, then the scratch space, all in one DoubleArray). ``shared``: the sharing
+    pass's result for ``program`` (the plan's; run here when not given)."""
+    type_name = upper_camel(program.name) + "Features"
+    tables = type_name + "Constants"
+    if shared is None:
+        shared = share_program(program) if share else {}
+    layout = storage_layout(program, max((s.scratch for s in shared.values()), default=0)
+                            if share else None)
+    derived = [s for s in program.signals if s.kind != "input"]
+    emitter = KotlinEmitter(cur=lambda n: f"s_{n}", prev=lambda n: f"prev_{n}",
+                            state=lambda sig, slot: f"state_{sig}_{slot}", tables=tables)
+    assign = lambda target, value: f"{target} = {value}"   # noqa: E731
+    signals = [{
+        "name": s.name, "doc": s.doc,
+        "first": signal_lines(emitter, s.name, s.first_steps, s.first, assign),
+        "later": signal_lines(emitter, s.name, s.later_steps, s.later, assign),
+        "restart": None if s.restart is None else emitter.expr(s.restart),
+    } for s in derived]
+    windows = []
+    spill = 0
+    for w in program.windows:
+        rings = {s: layout["rings"][s] for s in w.signals}
+        kernels = []
+        if w.name in shared:
+            merged = shared[w.name]
+            kernels.append(_window_functions(
+                w.name, [f"all {len(merged.names)} features of window {w.name}, sharing their "
+                         "common work"], merged.body, tuple(w.signals),
+                lambda k: f"st[{layout['features'] + k}]",
+                lambda k, n=merged.names: f"// {n[k]}", layout, tables, rings))
+        for f in (w.features if w.name not in shared else ()):
+            kernels.append(_window_functions(
+                w.name, list(f.outputs), f.kernel.body, tuple(f.slots),
+                lambda k, base=f.column: f"st[{layout['features'] + base + k}]", None,
+                layout, tables, rings))
+        spill = max([spill] + [k["spill_size"] for k in kernels])
+        functions = []
+        for k in kernels:
+            for part in k["functions"]:
+                functions.append(dict(part, names=k["names"],
+                                      index=len(functions)))
+        windows.append({"name": w.name, "length": w.length, "hop": w.hop,
+                        "back": w.length - 1, "functions": functions})
+    read = set(program.ring_signals) | set(program.prev_signals)
+    for s in derived:
+        read |= set().union(*(reads_cur(e) for e in s.exprs))
+    used_inputs = [(i, n) for i, n in enumerate(program.inputs) if n in read]
+    plain = KotlinEmitter(tables=tables)
+    return {
+        "kotlin_package": KOTLIN_PACKAGE,
+        "type_name": type_name,
+        "constants_name": tables,
+        "derived": signals,
+        "windows": windows,
+        "used_inputs": used_inputs,
+        "rings": [(s, layout["rings"][s]) for s in program.ring_signals],
+        "features_offset": layout["features"],
+        "storage_size": layout["size"],
+        "spill_size": spill,
+        "always_emits": any(w.hop == 1 for w in program.windows),
+        "hopped": [w.name for w in program.windows if w.hop > 1],
+        "state_slots": [(s.name, slot) for s in derived for slot in s.slots],
+        "tables": [plain.table(t) for t in used_tables(program.all_code())],
+        "functions": [plain.function(f) for f in used_functions(program.all_code())],
+    }
+
+
+# ---------------------------------------------------------------- the model and the detector
+
+TREES_PER_FUNCTION = 500      # Float additions per summing function (64 KB bytecode cap)
+
+
+def tree_kotlin(lines: list[str]) -> list[str]:
+    """C-style tree lines (codegen/trees/c_emit.py) -> Kotlin: the feature read becomes
+    ``f[i].toFloat()`` (round to nearest, as XGBoost converts), ``return v;`` -> ``return v``."""
+    import re
+
+    out = []
+    for line in lines:
+        line = re.sub(r"\bf\[(\d+)\]", r"f[\1].toFloat()", line)
+        if line.rstrip().endswith(";"):
+            line = line.rstrip()[:-1]
+        out.append(line)
+    return out
+
+
+def model_context(forest, decision, feature_names: tuple[str, ...]) -> dict:
+    """What templates/kotlin/Model.kt.j2 and Detector.kt.j2 need beyond the C model context."""
+    from ..trees import fp32
+    from ..trees.c_emit import tree_lines
+
+    trees = [{"index": k, "group": t.group, "depth": t.depth(),
+              "lines": tree_kotlin(tree_lines(t, "f", kotlin_float, names=feature_names,
+                                              comment="// {}"))}
+             for k, t in enumerate(forest.trees)]
+    return {
+        "kotlin_package": KOTLIN_PACKAGE,
+        "kotlin_base_margin": [kotlin_float(v) for v in forest.base_margin],
+        "kotlin_trees": trees,
+        "kotlin_chunks": [trees[k:k + TREES_PER_FUNCTION]
+                          for k in range(0, len(trees), TREES_PER_FUNCTION)],
+        "kotlin_clamp": kotlin_float(float(fp32.F32(88.7))),
+        "kotlin_eps": kotlin_float(float(fp32.F32(1e-16))),
+        "kotlin_margin_threshold": (kotlin_float(decision.margin_threshold)
+                                    if decision.kind == "binary" else ""),
+    }
+
+
+def source_dir() -> str:
+    return "kotlin/src/main/kotlin/" + KOTLIN_PACKAGE.replace(".", "/")
+
+
+def _model_context(plan, header_lines: list[str]) -> dict:
+    """The model's template context, as codegen/trees/build.py computes it for C and Swift,
+    from the plan's model (loaded once per build)."""
+    from .. import escape
+    from ..trees import c_emit
+    from ..trees import decision as decisions
+    from ..trees.build import model_line
+    from ..trees.model_dir import feature_order_hash
+
+    spec, program, device, bundle = plan.spec, plan.program, plan.device, plan.model
+    forest = bundle.forest if device is program else bundle.forest.reindexed(device.full_columns)
+    decision = decisions.resolve(spec.decision, bundle.forest)
+    lines = header_lines + [model_line(bundle.model_sha256, spec.model.path)]
+    c = c_emit.render_context(forest, spec.name, device.feature_names)
+    return dict(header=escape.line_comments(lines), name=spec.name, model_sha256=bundle.model_sha256,
+                feature_order_sha256=feature_order_hash(device.feature_names),
+                feature_names=device.feature_names, decision=decision,
+                **{k: c[k] for k in ("n_outputs", "n_classes", "n_trees", "max_depth", "objective",
+                                     "transform", "value_doc", "transform_doc")},
+                **model_context(forest, decision, device.feature_names))
+
+
+def paths(plan) -> dict[str, str]:
+    """The target's files by role: features, device_features (when the plan prunes), model
+    and detector (with a model)."""
+    root = source_dir()
+    camel = upper_camel(plan.program.name)
+    out = {"features": f"{root}/{camel}Features.kt"}
+    if plan.device is not plan.program:
+        out["device_features"] = f"{root}/{upper_camel(plan.device.name)}Features.kt"
+    if plan.model is not None:
+        out.update(model=f"{root}/{camel}Model.kt", detector=f"{root}/{camel}Detector.kt")
+    return out
+
+
+def kotlin_files(plan, render, header_lines: list[str], common) -> dict[str, str]:
+    """Every file of the pure Kotlin target, under kotlin/: the full featuriser, the device
+    featuriser (when the model reads fewer features), and with a model its tree model and
+    detector. ``render(template, **context)`` renders and normalises; ``common(program)`` is
+    the context every generated file shares."""
+    from .. import escape
+
+    roles = paths(plan)
+    files: dict[str, str] = {}
+    program, device = plan.program, plan.device
+    ctx = render_context(program, plan.share, plan.shared(program))
+    files[roles["features"]] = render("kotlin/Features.kt.j2",
+                                      header=escape.line_comments(header_lines),
+                                      **common(program), **ctx)
+    if device is not program:
+        d_lines = header_lines[:1] + [
+            f"Device featuriser: the {device.n_features} of {program.n_features} features the "
+            "model reads."] + header_lines[1:]
+        d_ctx = render_context(device, plan.share, plan.shared(device))
+        files[roles["device_features"]] = render("kotlin/Features.kt.j2",
+                                                 header=escape.line_comments(d_lines),
+                                                 **common(device), **d_ctx)
+    if plan.model is not None:
+        camel = upper_camel(program.name)
+        m = dict(_model_context(plan, header_lines), model_type=camel + "Model",
+                 detector_type=camel + "Detector",
+                 features_type=upper_camel(device.name) + "Features")
+        files[roles["model"]] = render("kotlin/Model.kt.j2", **m)
+        files[roles["detector"]] = render("kotlin/Detector.kt.j2", **m)
+    return files

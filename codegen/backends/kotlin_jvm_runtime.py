@@ -1,0 +1,215 @@
+"""The pure Kotlin target's runtime adapter for the parity harness: compiles a build's kotlin/
+sources once with kotlinc (cached by content and compiler version), then runs a small driver
+on the JVM over a recording and reads back every status, vector, margin and decision.
+
+A subprocess per recording (no JNI, no in-process JVM): the driver reads and writes
+little-endian files, so the harness compares exactly the bits the JVM computed.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from .kotlin_jvm import KOTLIN_PACKAGE, upper_camel
+
+CACHE = Path(os.environ.get("FEATGEN_CACHE", Path.home() / ".cache" / "featgen"))
+TOOLS = ("kotlinc", "java")
+CONTROL_PACKAGE = KOTLIN_PACKAGE + ".control"   # negative-control copies, compiled alongside
+
+
+class KotlinUnavailable(RuntimeError):
+    """kotlinc or java is not installed."""
+
+
+def missing_tools() -> list[str]:
+    return [t for t in TOOLS if shutil.which(t) is None]
+
+
+def kotlin_stdlib(kotlinc: str) -> Path:
+    """kotlin-stdlib.jar next to kotlinc (official distribution) or Debian's /usr/share/java."""
+    for candidate in (Path(kotlinc).resolve().parent.parent / "lib" / "kotlin-stdlib.jar",
+                      Path("/usr/share/java/kotlin-stdlib.jar")):
+        if candidate.is_file():
+            return candidate
+    raise KotlinUnavailable(f"kotlin-stdlib.jar not found for {kotlinc}")
+
+
+def driver_source(files: dict, name: str, controls: dict | None = None) -> str:
+    """templates/kotlin/ParityDriver.kt.j2 for this build's featurisers and model, and for the
+    negative-control copies in ``controls`` ({kotlin path: perturbed text})."""
+    import jinja2
+
+    templates = Path(__file__).resolve().parent.parent.parent / "templates"
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    camel = upper_camel(name)
+    featurisers, models = [], []
+    for tag, package, sources in (("", KOTLIN_PACKAGE, kotlin_sources(files)),
+                                  ("control_", CONTROL_PACKAGE, controls or {})):
+        for p in sorted(_prefixes(files, name)):
+            if f"{_root()}/{upper_camel(p)}Features.kt" in sources:
+                featurisers.append({"fn": tag + p, "mode": f"{tag}features:{p}",
+                                    "control": bool(tag),
+                                    "type_name": f"{package}.{upper_camel(p)}Features"})
+        if f"{_root()}/{camel}Model.kt" in sources:
+            detector = f"{_root()}/{camel}Detector.kt" in sources
+            models.append((f"{package}.{camel}Model",
+                           f"{package}.{camel}Detector" if detector else "", tag))
+    return env.get_template("kotlin/ParityDriver.kt.j2").render(
+        kotlin_package=KOTLIN_PACKAGE, featurisers=featurisers, models=models)
+
+
+def _prefixes(files: dict, name: str) -> list[str]:
+    """The C prefixes of the featurisers (``<name>``, ``<name>_device``): c/<prefix>_features.h."""
+    return [Path(p).name[:-len("_features.h")] for p in files
+            if p.startswith("c/") and p.endswith("_features.h")] or [name]
+
+
+def kotlin_sources(files: dict) -> dict[str, str]:
+    return {p: t for p, t in files.items() if p.startswith("kotlin/") and p.endswith(".kt")}
+
+
+class KotlinRuntime:
+    """One build's kotlin/ classes, compiled, with the parity driver."""
+
+    def __init__(self, files: dict, name: str, workdir: Path, controls: dict | None = None):
+        missing = missing_tools()
+        if missing:
+            raise KotlinUnavailable(f"{', '.join(missing)} not installed")
+        self.kotlinc, self.java = shutil.which("kotlinc"), shutil.which("java")
+        self.files, self.name = files, name
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.stdlib = kotlin_stdlib(self.kotlinc)
+        self.warnings: list[str] = []
+        moved = {f"control/{p}": t.replace(f"package {KOTLIN_PACKAGE}\n",
+                                           f"package {CONTROL_PACKAGE}\n", 1)
+                 for p, t in (controls or {}).items()}
+        self.classes = self._compile({**kotlin_sources(files), **moved,
+                                      "harness/ParityDriver.kt": driver_source(files, name,
+                                                                               controls)})
+
+    def _compile(self, sources: dict[str, str]) -> Path:
+        version = subprocess.run([self.kotlinc, "-version"], capture_output=True,
+                                 text=True).stderr
+        key = hashlib.sha256(version.encode())
+        for path, text in sorted(sources.items()):
+            key.update(path.encode() + b"\0" + text.encode() + b"\0")
+        classes = CACHE / "kotlin-jvm" / key.hexdigest()[:16]
+        log = classes / "kotlinc.log"
+        if log.is_file():
+            self.warnings = _warnings(log.read_text())
+            return classes
+        src = self.workdir / "kotlin-src"
+        for path, text in sources.items():
+            (src / path).parent.mkdir(parents=True, exist_ok=True)
+            (src / path).write_text(text)
+        staging = classes.with_name(f"{classes.name}.{os.getpid()}.tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        cmd = [self.kotlinc, *sorted(str(src / p) for p in sources), "-d", str(staging)]
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"kotlinc failed ({run.returncode}):\n{run.stderr}")
+        (staging / "kotlinc.log").write_text(run.stderr)
+        self.warnings = _warnings(run.stderr)
+        shutil.rmtree(classes, ignore_errors=True)
+        os.replace(staging, classes)
+        return classes
+
+    def run(self, *args: str) -> None:
+        cmd = [self.java, "-cp", f"{self.classes}:{self.stdlib}",
+               f"{KOTLIN_PACKAGE}.ParityDriver", *args]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        if run.returncode != 0:
+            raise RuntimeError(f"the Kotlin driver failed ({run.returncode}): {' '.join(cmd)}\n"
+                               f"{run.stderr}")
+
+    def _rows_file(self, rows: np.ndarray) -> Path:
+        rows = np.ascontiguousarray(rows, dtype="<f8")
+        if rows.ndim != 2:
+            raise ValueError("rows must be a matrix")
+        path = self.workdir / f"in-{hashlib.sha256(rows.tobytes()).hexdigest()[:16]}.bin"
+        path.write_bytes(struct.pack("<2i", *rows.shape) + rows.tobytes())
+        return path
+
+    def feature_count(self, prefix: str) -> int:
+        import re
+
+        text = self.files[f"{_root()}/{upper_camel(prefix)}Features.kt"]
+        return int(re.search(r"const val FEATURE_COUNT: Int = (\d+)", text).group(1))
+
+    def stream(self, prefix: str, control: bool = False):
+        """``samples -> (vectors, emitting rows, rejected rows)`` for featuriser ``prefix``
+        (the harness's Target protocol)."""
+        n_features = self.feature_count(prefix)
+
+        def stream(samples: np.ndarray):
+            src = self._rows_file(samples)
+            dst = self.workdir / f"out-{prefix}.bin"
+            self.run(f"{'control_' if control else ''}features:{prefix}", str(src), str(dst))
+            raw = dst.read_bytes()
+            n = samples.shape[0]
+            status = np.frombuffer(raw[:n], dtype=np.int8)
+            vectors = np.frombuffer(raw[n:], dtype="<f8").reshape(-1, n_features)
+            return (vectors.astype(np.float64), np.flatnonzero(status == 1).astype(np.int64),
+                    np.flatnonzero(status < 0).astype(np.int64))
+
+        return stream
+
+    def contract(self, samples: np.ndarray) -> list[str]:
+        """The driver's misuse calls (wrong-size arrays everywhere, another model's feature
+        order, float vs double samples): one line each, what the call threw or returned."""
+        dst = self.workdir / "out-contract.txt"
+        self.run("contract", str(self._rows_file(samples)), str(dst))
+        return dst.read_text().splitlines()
+
+    def n_outputs(self) -> int:
+        import re
+
+        text = self.files[f"{_root()}/{upper_camel(self.name)}Model.kt"]
+        return int(re.search(r"const val OUTPUT_COUNT: Int = (\d+)", text).group(1))
+
+    def detector(self, samples: np.ndarray, control: bool = False) -> dict:
+        """Every row through the Kotlin detector: the same dict as the C detector's stream."""
+        k = self.n_outputs()
+        dst = self.workdir / "out-detector.bin"
+        self.run(("control_" if control else "") + "detector", str(self._rows_file(samples)),
+                 str(dst))
+        raw = dst.read_bytes()
+        n = samples.shape[0]
+        status = np.frombuffer(raw[:n], dtype=np.int8).copy()
+        record = np.dtype([("margins", "<f4", (k,)), ("probabilities", "<f4", (k,)),
+                           ("flags", "<i4", (4,))])
+        r = np.frombuffer(raw[n:], dtype=record)
+        return {"status": status, "ends": np.flatnonzero(status > 0).astype(np.int64),
+                "margins": r["margins"].astype(np.float32),
+                "probabilities": r["probabilities"].astype(np.float32),
+                "predicted_class": r["flags"][:, 0].astype(np.int64),
+                "positive": r["flags"][:, 1].astype(bool), "run": r["flags"][:, 2].astype(np.int64),
+                "event": r["flags"][:, 3].astype(bool)}
+
+    def margins(self, vectors: np.ndarray, control: bool = False) -> np.ndarray:
+        """The Kotlin model's margins of device feature vectors: (rows, outputs) float32."""
+        k = self.n_outputs()
+        dst = self.workdir / "out-margins.bin"
+        self.run(("control_" if control else "") + "margins", str(self._rows_file(vectors)),
+                 str(dst))
+        return np.frombuffer(dst.read_bytes(), dtype="<f4").reshape(-1, k).astype(np.float32)
+
+
+def _root() -> str:
+    from .kotlin_jvm import source_dir
+    return source_dir()
+
+
+def _warnings(stderr: str) -> list[str]:
+    """kotlinc's warnings and errors, without the JVM's own notice about -Xverify."""
+    return [line for line in stderr.splitlines()
+            if ("warning:" in line or "error:" in line) and "Xverify" not in line]
