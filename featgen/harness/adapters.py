@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from codegen.backends.kotlin_jvm_runtime import KotlinRuntime, missing_tools
 from codegen.bundle import manifest_of
 from codegen.targets import TARGETS, Target
 from featgen import harness  # the package: its find_swiftc is the one tests replace
@@ -68,12 +69,10 @@ class KotlinJvmAdapter:
     target = "Kotlin/JVM"
 
     def missing(self) -> str | None:
-        from codegen.backends.kotlin_jvm_runtime import missing_tools
         tools = missing_tools()
         return f"no {' or '.join(tools)} on PATH" if tools else None
 
     def runtime(self, files, workdir: Path):
-        from codegen.backends.kotlin_jvm_runtime import KotlinRuntime
         return KotlinRuntime(files, manifest_of(files).spec, Path(workdir))
 
     def featuriser(self, files, prefix: str, workdir: Path) -> harness.Target:
