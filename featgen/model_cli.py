@@ -2,9 +2,11 @@
 of ``featgen build`` and ``featgen parity`` (registered on the main group by featgen.cli)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import tempfile
+import time
 from pathlib import Path
 
 import click
@@ -178,13 +180,15 @@ def train_command(ctx, spec, data, output, label_column, group_column, objective
 
         recordings = labelled(data)
         held_out = labelled(test_data) if test_data else None
-        metrics = train(parsed, recordings, Path(output),
-                        Params(objective=objective, rounds=rounds, max_depth=max_depth, eta=eta,
-                               test_fraction=test_fraction, seed=seed, extra=extra,
-                               early_stopping_rounds=early_stopping_rounds,
-                               test_groups=tuple(test_groups) or None,
-                               class_names=tuple(class_names) or None),
-                        label_column, group_column or None, test_recordings=held_out)
+        with round_progress(cli.errors) as progress:
+            metrics = train(parsed, recordings, Path(output),
+                            Params(objective=objective, rounds=rounds, max_depth=max_depth,
+                                   eta=eta, test_fraction=test_fraction, seed=seed, extra=extra,
+                                   early_stopping_rounds=early_stopping_rounds,
+                                   test_groups=tuple(test_groups) or None,
+                                   class_names=tuple(class_names) or None),
+                            label_column, group_column or None, test_recordings=held_out,
+                            progress=progress)
     except (DataError, TrainError) as exc:
         cli._fail(str(exc))
     except SpecError as exc:
@@ -193,6 +197,34 @@ def train_command(ctx, spec, data, output, label_column, group_column, objective
         cli.console.print(line, soft_wrap=True)
     cli.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
                       soft_wrap=True, markup=False)
+
+
+@contextlib.contextmanager
+def round_progress(console, lines: int = 10):
+    """A progress reporter for the boosting rounds, on stderr: one updating line on a
+    terminal; otherwise (a log, CI) a line about every tenth of the rounds and at the end, so
+    a long run shows it is alive without flooding the log."""
+    if console.is_terminal:
+        from rich.progress import Progress
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("boosting", total=None)
+
+            def report(done: int, total: int) -> None:
+                bar.update(task, total=total, completed=done,
+                           description=f"boosting round {done}/{total}")
+            yield report
+        return
+    start = [time.monotonic()]
+
+    def report(done: int, total: int) -> None:
+        if done == 0:
+            start[0] = time.monotonic()
+            return
+        every = max(1, math.ceil(total / lines))
+        if done % every == 0 or done == total or done == 1:
+            console.print(f"boosting round {done}/{total} ({time.monotonic() - start[0]:.1f} s)",
+                          soft_wrap=True, markup=False)
+    yield report
 
 
 def _features_only(spec) -> dict:

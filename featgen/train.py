@@ -102,7 +102,7 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
     Held out: TEST_RECORDINGS when given (``--test-data``: exactly those), else the groups
     ``params.test_groups`` (exactly those), else a seeded ``params.test_fraction`` of the
     groups; a fraction of 0 trains on everything and evaluates nothing. PROGRESS(round, total)
-    is called after each boosting round."""
+    is called before the first boosting round (round 0) and after each one."""
     import xgboost
 
     check_params(params)
@@ -464,6 +464,10 @@ def _Progress(report, total: int):
     import xgboost
 
     class Progress(xgboost.callback.TrainingCallback):
+        def before_training(self, model):
+            report(0, total)
+            return model
+
         def after_iteration(self, model, epoch, evals_log):
             report(epoch + 1, total)
             return False

@@ -129,9 +129,13 @@ def test_names_in_the_data_are_sorted_without_classes_and_numbers_are_named(data
 
 def test_test_fraction_zero_trains_on_every_recording(data, tmp_path):
     r = featgen("train", data / "spec.yaml", data / "numbered" / "train",
-                data / "numbered" / "test", "--objective", "multi:softprob", "--rounds", "2",
+                data / "numbered" / "test", "--objective", "multi:softprob", "--rounds", "30",
                 "--test-fraction", "0", "-o", tmp_path / "m")
     assert r.returncode == 0, r.stderr
+    # progress on stderr (not a terminal here): round 1, every third round, the last one
+    rounds = [line.split()[2] for line in r.stderr.splitlines()
+              if line.startswith("boosting round ")]
+    assert rounds == ["1/30"] + [f"{k}/30" for k in range(3, 31, 3)]
     meta, metrics = _meta(tmp_path / "m")
     assert metrics["data"]["test_vectors"] == 0 and metrics["data"]["train_vectors"] == 234
     assert metrics["data"]["test_groups"] == [] and "class_names" not in meta
