@@ -225,8 +225,10 @@ def check(spec: str, output: str, all_features: bool) -> None:
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("data", nargs=-1, required=True)
 @click.option("-o", "--output", required=True,
-              help="Feature table to write: .csv (header of names), .npz, or a directory (or "
-                   "fsspec URL) of Parquet partitions, one per recording.")
+              help="Feature table to write: .csv (header of names), .npz, or a directory (no "
+                   "extension, or .parquet; or an fsspec URL) of Parquet partitions, one per "
+                   "recording; another extension is refused. A .csv/.npz file's folder must "
+                   "exist; a directory output's missing parents are created.")
 @nonfinite_option
 @min_vectors_option
 @click.option("--cluster", metavar="ADDRESS", help=CLUSTER_HELP)
@@ -241,10 +243,14 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
     recording gives a vector nothing is written (exit 2)."""
     from parity_tests.harness import load_numpy_module
 
+    from .cli_options import feature_output_kind
     from .policy import Yield, short_recordings
 
+    kind = feature_output_kind(output)          # before any work
+    if kind != "partitions":
+        check_output_file(output, "-o")
     parsed, files = _load(spec, features_only=True)
-    if cluster is not None or Path(output).suffix.lower() not in (".csv", ".npz"):
+    if cluster is not None or kind == "partitions":
         if min_vectors:
             raise click.UsageError("--min-vectors applies to a .csv or .npz output; a Parquet "
                                    "directory is written one recording at a time")

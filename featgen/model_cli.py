@@ -297,7 +297,7 @@ def import_command(model, spec, output, feature_names, config) -> None:
 
 @click.command("proximity")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.argument("data", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("data", nargs=-1, required=True)
 @click.option("-k", "ulps", default=4, show_default=True, help="Distance in float32 ULPs.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Write the report as JSON.")
@@ -323,7 +323,8 @@ def proximity_command(spec, data, ulps, json_path, top) -> None:
         cli._fail(f"{spec} has no model: block; proximity needs a model's thresholds")
     try:
         forest = load_bundle(parsed).forest
-        recordings = read_recordings([Path(d) for d in data], parsed.inputs)
+        from .parquet_io import local_files
+        recordings = read_recordings(local_files(data), parsed.inputs)
     except (DataError, SpecError) as exc:
         cli._fail(str(exc))
     module = load_numpy_module(files, parsed.name)

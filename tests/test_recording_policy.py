@@ -157,3 +157,22 @@ def test_parity_takes_directories_and_applies_min_vectors(root):
     assert r.returncode == 2
     assert "--min-vectors 1: 3 of 5 recording(s) gave fewer vectors: a (5 samples), b (19 " \
            "samples), e (3 samples)" in _one_line(r.stderr)
+
+
+@pytest.mark.parametrize("output, message", [
+    ("feats.cvs", "unknown output extension '.cvs'; featurize writes .csv (a table with a "
+                  "header of names), .npz"),
+    ("nodir/feats.csv", "the folder {tmp}/nodir does not exist"),
+])
+def test_featurize_output_is_checked_before_any_work(root, tmp_path, output, message):
+    r = featgen("featurize", root / "spec.yaml", root / "recs", "-o", tmp_path / output)
+    assert r.returncode == 2
+    assert message.format(tmp=tmp_path) in _one_line(r.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_featurize_directory_output_creates_missing_parents(root, tmp_path):
+    out = tmp_path / "new" / "parts.parquet"
+    r = featgen("featurize", root / "spec.yaml", root / "recs" / "d.csv", "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert [p.name for p in out.glob("*.parquet")] == ["part-d.parquet"]
