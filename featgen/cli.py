@@ -407,7 +407,9 @@ def parity(spec: str, data: tuple[str, ...], drop_nonfinite: bool, min_vectors: 
         write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")
     if html_path:
         from .report import write_report
-        source = (", ".join(Path(d).name for d in data) if data else
+        names = list(recordings)
+        source = (f"your --data, {len(names)} recording(s): {', '.join(names[:3])}"
+                  + (f" and {len(names) - 3} more" if len(names) > 3 else "") if data else
                   f"{streams} seeded synthetic edge-case stream(s) of {samples:,} samples")
         with Progress(console=errors, transient=True) as progress:
             progress.add_task("writing the HTML report", total=None)
