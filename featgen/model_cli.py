@@ -87,7 +87,8 @@ def _finite(ctx, param, value):
               help="Fraction of groups held out for the metrics, in [0, 1).")
 @click.option("--test-data", "test_data", cls=Greedy, metavar="PATH...",
               help="Hold out exactly these recordings (files or directories; several may follow "
-                   "one flag) and train on DATA: no seed, no --test-fraction.")
+                   "one flag, up to the next option: put it after DATA) and train on DATA: no "
+                   "seed, no --test-fraction.")
 @click.option("--test-groups", "test_groups", cls=Greedy, metavar="GROUP...",
               help="Hold out exactly these groups (--group-column values, or recording names "
                    "without one) instead of a seeded --test-fraction.")

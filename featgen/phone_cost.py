@@ -4,8 +4,9 @@ report streams), the state a stream holds (bytes, ``sizeof``), the code size (.t
 the compiled objects) and the constant tables (.rodata bytes; for the model, the model's own
 object). Measured with the compiler and flags of the emitted CMakeLists (-O2, C99,
 -ffp-contract=off); a phone's CPU is slower and its compiler may differ, so the figures are for
-comparing specs and models, not a device promise. Swift is not measured here (the report says
-so): its push is timed by bench/ (docs/benchmarks).
+comparing specs and models, not a device promise. Swift (when a toolchain is found): the push
+of the generated package built with ``swiftc -O -wmo``, and the inline size of the struct (its
+rings live in one array allocated at init, so the C state size is the bytes to compare).
 """
 from __future__ import annotations
 
@@ -197,3 +198,114 @@ def _one(cc, work: Path, data: Path, pushes: int, target, what, header, sources,
                          timeout=300)
     size, ns = run.stdout.split()
     return Cost(target, what, float(ns), int(size), text, rodata, model_rodata, pushes)
+
+
+SWIFT_HEAD = r"""
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Pushes the samples of argv[1] (n x {n_inputs} little-endian doubles) {repeats} times through
+// each stream type; prints, per type, MemoryLayout size and the fastest ns/push.
+guard let f = fopen(CommandLine.arguments[1], "rb") else {{ exit(2) }}
+fseek(f, 0, SEEK_END)
+let bytes = ftell(f)
+fseek(f, 0, SEEK_SET)
+let k = {n_inputs}
+let n = Int(bytes) / (8 * k)
+var x = [Double](repeating: 0.0, count: n * k)
+let read = x.withUnsafeMutableBytes {{ fread($0.baseAddress, 8 * k, n, f) }}
+fclose(f)
+if read != n {{ exit(2) }}
+var sink = 0.0
+"""
+
+SWIFT_BLOCK = r"""
+do {{
+    var out = [Double](repeating: 0.0, count: {out_count})
+    var best = Double.infinity
+    for _ in 0..<{repeats} {{
+        var stream = {make}
+        var a = timespec()
+        var b = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &a)
+        x.withUnsafeBufferPointer {{ xs in
+            out.withUnsafeMutableBufferPointer {{ o in
+                for i in 0..<n {{
+                    let sample = UnsafeBufferPointer(rebasing: xs[(i * k)..<(i * k + k)])
+                    if {push_expr} {{ sink += {read_expr} }}
+                }}
+            }}
+        }}
+        clock_gettime(CLOCK_MONOTONIC, &b)
+        let ns = Double(b.tv_sec - a.tv_sec) * 1e9 + Double(b.tv_nsec - a.tv_nsec)
+        if ns < best {{ best = ns }}
+    }}
+    print(MemoryLayout<{type}>.size, n > 0 ? best / Double(n) : 0.0)
+}}
+"""
+
+
+def find_swiftc() -> str | None:
+    """swiftc on PATH or in /opt/swift/usr/bin (where the parity harness looks too)."""
+    found = shutil.which("swiftc")
+    if found:
+        return found
+    candidate = Path("/opt/swift/usr/bin/swiftc")
+    return str(candidate) if candidate.is_file() else None
+
+
+def measure_swift(files: dict, spec, recordings: dict, swiftc: str | None) -> list[Cost]:
+    """The Swift featuriser's (and, with a model, detector's) push, built as an app would
+    build the generated package (``swiftc -O -wmo``; one build for both)."""
+    if swiftc is None:
+        return [Cost("Swift", "featuriser", None, None, None, None,
+                     note="NOT MEASURED: no swiftc on PATH or in /opt/swift/usr/bin")]
+    from codegen.trees.build import type_name
+
+    camel = type_name(spec.name)
+    sources = {Path(p).name: text for p, text in files.items()
+               if p.startswith("ios/Sources/") and p.endswith(".swift")}
+    plans = [("Swift", "featuriser: all features", f"{camel}Features",
+              f"{camel}Features()", f"{camel}Features.featureCount",
+              "stream.push(sample, into: o) == .emitted", "o[0]")]
+    if f"{camel}Detector.swift" in sources:
+        plans.append(("Swift detector", "device features + model + decision", f"{camel}Detector",
+                      f"try! {camel}Detector()", "1", "stream.push(sample).rawValue > 0",
+                      "Double(stream.margins[0])"))
+    n_inputs = len(spec.inputs)
+    main = SWIFT_HEAD.format(n_inputs=n_inputs, repeats=REPEATS) + "".join(
+        SWIFT_BLOCK.format(repeats=REPEATS, type=type_, make=make, out_count=out_count,
+                           push_expr=push_expr, read_expr=read_expr)
+        for _, _, type_, make, out_count, push_expr, read_expr in plans) + \
+        'if sink.isNaN { print("") }\n'
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for name, text in sources.items():
+            (work / name).write_text(text)
+        x = _samples(recordings, n_inputs)
+        data = work / "samples.bin"
+        data.write_bytes(x.tobytes())
+        bench = work / "bench"
+        bench.mkdir()
+        (bench / "main.swift").write_text(main)
+        try:
+            subprocess.run([swiftc, "-O", "-wmo", "-module-name", "PhoneCost",
+                            *sorted(str(work / n) for n in sources), str(bench / "main.swift"),
+                            "-o", str(bench / "bench")],
+                           check=True, capture_output=True, text=True, timeout=600)
+            run = subprocess.run([str(bench / "bench"), str(data)], check=True,
+                                 capture_output=True, text=True, timeout=300)
+            lines = [line.split() for line in run.stdout.splitlines() if line.strip()]
+            return [Cost(target, what, float(ns), int(size), None, None, None, len(x),
+                         note="state: the struct inline; its rings are one array allocated "
+                              "at init (the C state is the size to compare)")
+                    for (target, what, *_), (size, ns) in zip(plans, lines)]
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError,
+                ValueError) as exc:
+            detail = getattr(exc, "stderr", "") or str(exc)
+            return [Cost(target, what, None, None, None, None,
+                         note=f"NOT MEASURED: {' '.join(str(detail).split())[:200]}")
+                    for target, what, *_ in plans]

@@ -445,8 +445,10 @@ def build_report(spec, files: dict, module, recordings: dict, comparisons, predi
             "n_trees": manifest["model"]["n_trees"],
             "depth": manifest["model"]["max_depth"],
         }
-    from .phone_cost import machine, measure
-    costs = [_cost_card(c) for c in measure(files, spec, recordings)]
+    from .phone_cost import find_swiftc, machine, measure, measure_swift
+    swift_costs = measure_swift(files, spec, recordings,
+                                find_swiftc() if swift_missing is None else None)
+    costs = [_cost_card(c) for c in measure(files, spec, recordings) + swift_costs]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
@@ -470,6 +472,7 @@ def _cost_card(c) -> dict:
     def b(v):
         return "—" if v is None else f"{v:,} B"
     return {"target": c.target, "what": c.what, "note": c.note,
+            "measured": c.ns_per_push is not None,
             "ns": "NOT MEASURED" if c.ns_per_push is None else
             (f"{c.ns_per_push / 1000:.2f} µs" if c.ns_per_push >= 1000 else
              f"{c.ns_per_push:.0f} ns"),

@@ -148,7 +148,8 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
     else:
         metrics = {"objective": params.objective, "vectors": 0, "evaluated": False,
                    "events": None, "why_not": split["how"]}
-    metrics["split"] = split["how"]
+    if split["by"] != "group":      # the seeded default keeps metrics.json as it was
+        metrics["split"] = split["how"]
     if class_names is not None:
         metrics["class_names"] = list(class_names)
         metrics["class_names_from"] = ("--classes" if params.class_names is not None
@@ -157,8 +158,10 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
         metrics["early_stopping"] = stopping
     metrics["data"] = data_summary(len(everything), y, is_test, train_groups, test_groups,
                                    classes, dropped)
-    metrics["data"]["test_recordings"] = len(test_recordings)
-    metrics["data"]["no_vectors"] = short
+    if test_recordings:
+        metrics["data"]["test_recordings"] = len(test_recordings)
+    if short["recordings"]:
+        metrics["data"]["no_vectors"] = short
     if stopping is not None:
         xgb_params = dict(xgb_params, early_stopping_rounds=params.early_stopping_rounds,
                           best_iteration=stopping["best_iteration"])
