@@ -1,6 +1,7 @@
 """``featgen parity --html``: the parity report as one self-contained HTML file.
 
-Sections: the per-feature ULP table (numpy against every target), prediction parity (own C,
+Sections: phone cost cards (featgen/phone_cost.py: ns/push measured here, state, code and
+table bytes per target), the per-feature ULP table (numpy against every target), prediction parity (own C,
 Swift, TL2cgen, the Core ML evaluator against XGBoost), threshold proximity (how close feature
 values come to the model's split thresholds), decision timelines for one recording (XGBoost on
 the numpy features, the C detector, the Swift detector, the Core ML evaluator) and the manifest.
