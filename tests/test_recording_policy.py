@@ -176,3 +176,13 @@ def test_featurize_directory_output_creates_missing_parents(root, tmp_path):
     r = featgen("featurize", root / "spec.yaml", root / "recs" / "d.csv", "-o", out)
     assert r.returncode == 0, r.stderr
     assert [p.name for p in out.glob("*.parquet")] == ["part-d.parquet"]
+
+
+def test_parquet_directory_output_counts_short_recordings_too(root, tmp_path):
+    r = featgen("featurize", root / "spec.yaml", root / "recs", "-o", tmp_path / "parts")
+    assert r.returncode == 0, r.stderr
+    assert "warning: 3 of 5 recording(s) gave no feature vectors: a (5 samples), b (19 " \
+           "samples), e (3 samples)" in _one_line(r.stderr)
+    r = featgen("featurize", root / "spec.yaml", root / "recs" / "a.csv", "-o", tmp_path / "p2")
+    assert r.returncode == 2
+    assert "no feature vectors at all from 1 recording(s)" in _one_line(r.stderr)
