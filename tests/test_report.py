@@ -185,7 +185,7 @@ def test_phone_cost_cards_give_measured_numbers(report):
 
 def test_each_plot_says_which_data_it_shows(report):
     text, _ = report
-    for ident in ("proximity-data", "timeline-data"):
+    for ident in ("features-data", "predictions-data", "proximity-data", "timeline-data"):
         line = text[text.index(f'id="{ident}"'):text.index("</p>", text.index(f'id="{ident}"'))]
         assert "1 seeded synthetic edge-case stream(s) of 1,500 samples" in line, line
     assert "pass\n<code>--data your_recordings/</code>" in text
