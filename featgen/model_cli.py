@@ -142,9 +142,10 @@ def train_command(ctx, spec, data, output, label_column, group_column, objective
                 if given]
     if len(explicit) > 1:
         raise click.UsageError(f"{' and '.join(explicit)}: give the held-out data one way")
-    if cluster is not None and (test_data or test_groups or class_names):
-        raise click.UsageError("--test-data, --test-groups and --classes are for the "
-                               "single-machine training; --cluster splits by --test-fraction")
+    if cluster is not None and (test_data or test_groups or class_names or test_fraction == 0):
+        raise click.UsageError("--test-data, --test-groups, --classes and --test-fraction 0 are "
+                               "for the single-machine training; --cluster holds out a seeded "
+                               "--test-fraction > 0 of the groups")
     problem = model_output_problem(Path(output))     # before featurising and training
     if problem:
         raise OutputError(problem)

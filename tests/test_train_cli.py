@@ -160,8 +160,11 @@ def test_test_fraction_zero_trains_on_every_recording(data, tmp_path):
      ["give the same enum case 'walk'"]),
     (["named/train", "--classes", "+", "run", "sit", "--objective", "multi:softprob"],
      ["'+' has no ASCII letter or digit"]),
+    (["named/train", "--cluster", "local:1", "--test-fraction", "0"],
+     ["--test-fraction 0 are for the single-machine training"]),
 ], ids=["one-based", "label-beyond-classes", "name-not-in-classes", "binary-names",
-        "unknown-group", "every-group", "two-ways", "same-enum-case", "no-identifier"])
+        "unknown-group", "every-group", "two-ways", "same-enum-case", "no-identifier",
+        "cluster-everything"])
 def test_refused_with_a_message_that_says_the_fix(data, tmp_path, args, message):
     args = [data / args[0], *args[1:]]
     r = featgen("train", data / "spec.yaml", *args, "--rounds", "2", "-o", tmp_path / "m")
