@@ -21,9 +21,9 @@ from codegen.build import generate, stale_files, target_problem, write_tree
 from featurespec import SpecError, load_spec
 from featurespec.errors import OutputError
 
+from .cli_options import Greedy
 from .cluster_cli import CLUSTER_HELP
 from .data import DataError, FeatureWriter, read_chunks, read_recordings, sources
-from .cli_options import Greedy
 from .policy import min_vectors_option, nonfinite_message, nonfinite_option
 from .safe_io import check_output_file, check_output_folder, write_text_atomic
 from .train import TrainError

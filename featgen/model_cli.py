@@ -16,9 +16,9 @@ from rich.table import Table
 from codegen.trees.objectives import TRAINABLE as OBJECTIVE_NAMES
 
 from .cli_options import Greedy
-from .policy import min_vectors_option, nonfinite_option
 from .cluster_cli import CLUSTER_HELP
 from .data import DataError
+from .policy import min_vectors_option, nonfinite_option
 
 
 def _cli():

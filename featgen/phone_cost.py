@@ -90,7 +90,7 @@ def machine() -> str:
     cc = compiler()
     version = ""
     if cc:
-        out = subprocess.run([cc, "--version"], capture_output=True, text=True)
+        out = subprocess.run([cc, "--version"], capture_output=True, text=True, check=False)
         version = out.stdout.splitlines()[0] if out.stdout else Path(cc).name
     cpu = ""
     try:

@@ -94,7 +94,7 @@ def yields_of(spec, samples: dict[str, np.ndarray]) -> list[Yield]:
     out = []
     for name, array in samples.items():
         finite = int(np.isfinite(array).all(axis=1).sum()) if len(array) else 0
-        out.append(Yield(name, int(len(array)), finite, expected_vectors(spec, finite)))
+        out.append(Yield(name, len(array), finite, expected_vectors(spec, finite)))
     return out
 
 

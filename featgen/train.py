@@ -233,7 +233,7 @@ def encode_labels(params: Params, *sets: dict[str, Recording]) -> tuple[str, ...
 
 def class_names_problem(names: tuple[str, ...]) -> str | None:
     """Why NAMES cannot name classes (in the model, the Swift/Kotlin enums), or None."""
-    from codegen.trees.build import class_identifiers, ClassNameError
+    from codegen.trees.build import ClassNameError, class_identifiers
 
     try:
         class_identifiers(names)
