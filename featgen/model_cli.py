@@ -304,7 +304,10 @@ def import_command(model, spec, output, feature_names, config) -> None:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Write the report as JSON.")
 @click.option("--top", default=15, show_default=True, help="Features listed.")
-def proximity_command(spec, data, ulps, json_path, top) -> None:
+@nonfinite_option
+@min_vectors_option
+def proximity_command(spec, data, ulps, json_path, top, drop_nonfinite=False,
+                      min_vectors=0) -> None:
     """How many feature values of DATA fall within k float32 ULPs of one of the model's split
     thresholds, per feature (SPEC must have a model: block)."""
     import numpy as np
@@ -314,7 +317,8 @@ def proximity_command(spec, data, ulps, json_path, top) -> None:
     from featurespec import SpecError
     from parity_tests.harness import load_numpy_module
 
-    from .data import read_recordings
+    from .data import read_recordings, sources
+    from .policy import refuse_nonfinite, short_recordings, yields_of
     from .safe_io import check_output_file
 
     cli = _cli()
@@ -326,11 +330,20 @@ def proximity_command(spec, data, ulps, json_path, top) -> None:
     try:
         forest = load_bundle(parsed).forest
         from .parquet_io import local_files
-        recordings = read_recordings(local_files(data), parsed.inputs)
+        paths = local_files(data)
+        recordings = read_recordings(paths, parsed.inputs)
+        if not drop_nonfinite:          # the policy of every command (docs/semantics.md)
+            refuse_nonfinite(recordings, sources(paths), parsed.inputs)
+        warning = short_recordings(parsed, yields_of(parsed, recordings), min_vectors)
     except (DataError, SpecError) as exc:
         cli._fail(str(exc))
+    if warning:
+        cli.errors.print(f"[bold yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     module = load_numpy_module(files, parsed.name)
     X = np.concatenate([module.featurize(r, nonfinite="drop")[0] for r in recordings.values()])
+    if X.shape[0] == 0:
+        cli._fail(f"no feature vectors at all from {len(recordings)} recording(s): each needs "
+                  f"at least {parsed.max_length} finite samples (the longest window)")
     rows = proximity(forest, X, parsed.feature_names, ulps)
     table = Table(title=f"feature values within {ulps} float32 ULPs of a split threshold "
                         f"({X.shape[0]} vectors)", title_justify="left")

@@ -211,3 +211,27 @@ def test_class_names_become_identifiers_and_escaped_literals(data, tmp_path):
     r = featgen("build", tmp_path / "spec.yaml", "-o", tmp_path / "gen")
     assert r.returncode == 2
     assert "class_names in" in r.stderr and "must list 3 names" in " ".join(r.stderr.split())
+
+
+def test_proximity_reads_directories_and_applies_the_policies(data, tmp_path):
+    """proximity reads DATA like the other commands: directories, the non-finite refusal at
+    file:line, recordings without vectors counted (docs/semantics.md)."""
+    import shutil
+    shutil.copy(data / "spec.yaml", tmp_path / "spec.yaml")
+    r = featgen("train", tmp_path / "spec.yaml", data / "numbered" / "train", "--objective",
+                "multi:softprob", "--rounds", "2", "--test-fraction", "0",
+                "-o", tmp_path / "model")
+    assert r.returncode == 0, r.stderr
+    short = _write(tmp_path / "short.csv", np.zeros((7, 2)), [0] * 7, "p9")
+    r = featgen("proximity", tmp_path / "spec.yaml", data / "numbered" / "test", short)
+    assert r.returncode == 0, r.stderr
+    assert " split features x 39 vectors" in " ".join(r.stdout.split())    # test/: 3 x 13
+    assert "warning: 1 of 4 recording(s) gave no feature vectors: short (7 samples)" in \
+        " ".join(r.stderr.split())
+    holey = tmp_path / "holey.csv"
+    lines = short.read_text().splitlines()
+    lines[3] = "nan," + lines[3].split(",", 1)[1]
+    holey.write_text("\n".join(lines) + "\n")
+    r = featgen("proximity", tmp_path / "spec.yaml", holey)
+    assert r.returncode == 2
+    assert f"{holey}:4: input 'ax': nan is not finite" in " ".join(r.stderr.split())
