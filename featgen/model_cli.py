@@ -2,14 +2,18 @@
 of ``featgen build`` and ``featgen parity`` (registered on the main group by featgen.cli)."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import tempfile
+import time
 from pathlib import Path
 
 import click
 import numpy as np
+from rich.markup import escape
+from rich.progress import Progress
 from rich.table import Table
 
 from codegen.build import generate
@@ -24,10 +28,18 @@ from featurespec import SpecError, load_spec
 from featurespec.errors import OutputError
 
 from . import ui
+from .cli_options import Greedy
 from .cluster_cli import CLUSTER_HELP, comparison_lines, train_on_cluster
-from .data import DataError, read_labeled, read_recordings
+from .data import DataError, read_labeled, read_recordings, sources
 from .import_model import import_model
 from .parquet_io import local_files
+from .policy import (
+    min_vectors_option,
+    nonfinite_option,
+    refuse_nonfinite,
+    short_recordings,
+    yields_of,
+)
 from .rawlog import labeled_segments, raw_and_rest
 from .safe_io import check_output_file, check_output_folder, write_text_atomic
 from .train import Params, TrainError, model_output_problem, parse_params, summary_lines, train
@@ -92,7 +104,20 @@ def _finite(ctx, param, value):
 @click.option("--test-fraction", default=0.25, show_default=True, callback=_finite,
               type=click.FloatRange(0, 1, max_open=True),
               help="Fraction of groups held out for the metrics, in [0, 1).")
+@click.option("--test-data", "test_data", cls=Greedy, metavar="PATH...",
+              help="Hold out exactly these recordings (files or directories; several may follow "
+                   "one flag, up to the next option: put it after DATA) and train on DATA: no "
+                   "seed, no --test-fraction.")
+@click.option("--test-groups", "test_groups", cls=Greedy, metavar="GROUP...",
+              help="Hold out exactly these groups (--group-column values, or recording names "
+                   "without one) instead of a seeded --test-fraction.")
+@click.option("--classes", "class_names", cls=Greedy, metavar="NAME...",
+              help="The names of classes 0, 1, ... (K names: labels 0 .. K-1, or the class "
+                   "names the data uses, in this order). They go into the model, the manifest, "
+                   "the Swift/Kotlin enums and the Core ML class labels.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**31 - 1))
+@nonfinite_option
+@min_vectors_option
 @click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
               help="Any XGBoost parameter (repeatable; wins over --params and the options "
                    "above), e.g. --param scale_pos_weight=20 --param subsample=0.8.")
@@ -108,11 +133,27 @@ def _finite(ctx, param, value):
                    "and report both models' held-out predictions side by side.")
 @click.option("--platform", type=click.Choice(["android", "ios"]),
               help="Raw sensor logs (spec with sensors:): the platform they come from.")
-def train_command(spec, data, output, label_column, group_column, objective, rounds, max_depth,
-                  eta, test_fraction, seed, param_pairs, param_files, early_stopping_rounds,
-                  cluster, compare_local, platform=None) -> None:
+@click.pass_context
+def train_command(ctx, spec, data, output, label_column, group_column, objective, rounds,
+                  max_depth, eta, test_fraction, test_data, test_groups, class_names, seed,
+                  drop_nonfinite, min_vectors, param_pairs, param_files, early_stopping_rounds, cluster, compare_local,
+                  platform=None) -> None:
     """Featurise labelled recordings in DATA with SPEC's generated numpy code, train XGBoost
-    (train/test split by group, never by window), write the model directory and print metrics."""
+    (train/test split by group, never by window), write the model directory and print metrics.
+
+    Held-out data, one of: --test-data PATH... (exactly those recordings), --test-groups
+    GROUP... (exactly those groups), --test-fraction F (a seeded fraction of the groups;
+    0: train on everything, no evaluation)."""
+    explicit = [name for name, given in (("--test-data", test_data), ("--test-groups", test_groups),
+                                         ("--test-fraction", ctx.get_parameter_source(
+                                             "test_fraction").name == "COMMANDLINE"))
+                if given]
+    if len(explicit) > 1:
+        raise click.UsageError(f"{' and '.join(explicit)}: give the held-out data one way")
+    if cluster is not None and (test_data or test_groups or class_names or test_fraction == 0):
+        raise click.UsageError("--test-data, --test-groups, --classes and --test-fraction 0 are "
+                               "for the single-machine training; --cluster holds out a seeded "
+                               "--test-fraction > 0 of the groups")
     problem = model_output_problem(Path(output))     # before featurising and training
     if problem:
         raise OutputError(problem)
@@ -142,24 +183,67 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
         ui.fail("--compare-local compares a --cluster model with the single-machine one; "
                   "give --cluster too")
     try:
-        raw, rest = raw_and_rest(parsed, local_files(data))     # raw sensor logs: resampled
-        recordings = {**(labeled_segments(parsed, _features_only(parsed), raw, platform,
-                                          label_column, group_column or None) if raw else {}),
-                      **(read_labeled(rest, parsed.inputs, label_column, group_column or None)
-                         if rest else {})}
-        metrics = train(parsed, recordings, Path(output),
-                        Params(objective=objective, rounds=rounds, max_depth=max_depth, eta=eta,
-                               test_fraction=test_fraction, seed=seed, extra=extra,
-                               early_stopping_rounds=early_stopping_rounds),
-                        label_column, group_column or None)
+        def labelled(paths):
+            raw, rest = raw_and_rest(parsed, local_files(paths))    # raw logs: resampled
+            out = {**(labeled_segments(parsed, _features_only(parsed), raw, platform,
+                                       label_column, group_column or None) if raw else {}),
+                   **(read_labeled(rest, parsed.inputs, label_column, group_column or None)
+                      if rest else {})}
+            if not drop_nonfinite:      # refused where featurize refuses it: file:line
+                refuse_nonfinite({k: r.samples for k, r in out.items()}, sources(rest),
+                                 parsed.inputs)
+            return out
+
+        recordings = labelled(data)
+        held_out = labelled(test_data) if test_data else None
+        with round_progress(ui.errors) as progress:
+            metrics = train(parsed, recordings, Path(output),
+                            Params(objective=objective, rounds=rounds, max_depth=max_depth,
+                                   eta=eta, test_fraction=test_fraction, seed=seed, extra=extra,
+                                   early_stopping_rounds=early_stopping_rounds,
+                                   test_groups=tuple(test_groups) or None,
+                                   class_names=tuple(class_names) or None,
+                                   drop_nonfinite=drop_nonfinite, min_vectors=min_vectors),
+                            label_column, group_column or None, test_recordings=held_out,
+                            progress=progress)
     except (DataError, TrainError) as exc:
         ui.fail(str(exc))
     except SpecError as exc:
         ui.fail(f"the spec's decision block does not fit this model:\n{exc}")
+    warning = (metrics["data"].get("no_vectors") or {}).get("warning")
+    if warning:
+        ui.errors.print(f"[bold yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     for line in summary_lines(metrics):
-        ui.console.print(line, soft_wrap=True)
+        ui.console.print(line, soft_wrap=True, markup=False)
     ui.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
                       soft_wrap=True, markup=False)
+
+
+@contextlib.contextmanager
+def round_progress(console, lines: int = 10):
+    """A progress reporter for the boosting rounds, on stderr: one updating line on a
+    terminal; otherwise (a log, CI) a line about every tenth of the rounds and at the end, so
+    a long run shows it is alive without flooding the log."""
+    if console.is_terminal:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("boosting", total=None)
+
+            def report(done: int, total: int) -> None:
+                bar.update(task, total=total, completed=done,
+                           description=f"boosting round {done}/{total}")
+            yield report
+        return
+    start = [time.monotonic()]
+
+    def report(done: int, total: int) -> None:
+        if done == 0:
+            start[0] = time.monotonic()
+            return
+        every = max(1, math.ceil(total / lines))
+        if done % every == 0 or done == total or done == 1:
+            console.print(f"boosting round {done}/{total} ({time.monotonic() - start[0]:.1f} s)",
+                          soft_wrap=True, markup=False)
+    yield report
 
 
 def _features_only(spec) -> dict:
@@ -208,12 +292,15 @@ def import_command(model, spec, output, feature_names, config) -> None:
 
 @click.command("proximity")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.argument("data", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("data", nargs=-1, required=True)
 @click.option("-k", "ulps", default=4, show_default=True, help="Distance in float32 ULPs.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Write the report as JSON.")
 @click.option("--top", default=15, show_default=True, help="Features listed.")
-def proximity_command(spec, data, ulps, json_path, top) -> None:
+@nonfinite_option
+@min_vectors_option
+def proximity_command(spec, data, ulps, json_path, top, drop_nonfinite=False,
+                      min_vectors=0) -> None:
     """How many feature values of DATA fall within k float32 ULPs of one of the model's split
     thresholds, per feature (SPEC must have a model: block)."""
     if json_path:
@@ -223,11 +310,20 @@ def proximity_command(spec, data, ulps, json_path, top) -> None:
         ui.fail(f"{spec} has no model: block; proximity needs a model's thresholds")
     try:
         forest = load_bundle(parsed).forest
-        recordings = read_recordings([Path(d) for d in data], parsed.inputs)
+        paths = local_files(data)
+        recordings = read_recordings(paths, parsed.inputs)
+        if not drop_nonfinite:          # the policy of every command (docs/semantics.md)
+            refuse_nonfinite(recordings, sources(paths), parsed.inputs)
+        warning = short_recordings(parsed, yields_of(parsed, recordings), min_vectors)
     except (DataError, SpecError) as exc:
         ui.fail(str(exc))
+    if warning:
+        ui.errors.print(f"[bold yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     module = load_numpy_module(files, parsed.name)
     X = np.concatenate([module.featurize(r, nonfinite="drop")[0] for r in recordings.values()])
+    if X.shape[0] == 0:
+        ui.fail(f"no feature vectors at all from {len(recordings)} recording(s): each needs "
+                  f"at least {parsed.max_length} finite samples (the longest window)")
     rows = proximity(forest, X, parsed.feature_names, ulps)
     table = Table(title=f"feature values within {ulps} float32 ULPs of a split threshold "
                         f"({X.shape[0]} vectors)", title_justify="left")

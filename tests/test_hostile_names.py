@@ -290,6 +290,9 @@ def test_the_html_report_escapes_a_hostile_recording_name(tmp_path, monkeypatch)
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<script>alert" not in html and name[:-4] not in html
     assert escape.html(name[:-4]) in html
+    data_line = html[html.index('id="features-data"'):]
+    assert data_line.startswith('id="features-data"><b>Data shown:</b>') and \
+        f"your --data, 1 recording(s): {escape.html(name[:-4])}" in data_line[:400]
 
 
 # ---------------------------------------------------------------- the rules themselves
