@@ -35,7 +35,15 @@ from .cluster_cli import CLUSTER_HELP, featurize_partitioned
 from .data import DataError, FeatureWriter, read_chunks, read_recordings, sources
 from .model_cli import model_parity, model_summary, register
 from .parquet_io import local_files
-from .policy import Yield, min_vectors_option, nonfinite_message, nonfinite_option, short_recordings
+from .policy import (
+    Yield,
+    min_vectors_option,
+    nonfinite_message,
+    nonfinite_option,
+    refuse_nonfinite,
+    short_recordings,
+    yields_of,
+)
 from .rawlog import raw_and_rest, segment_recordings
 from .rawlog import register as register_rawlog
 from .replay import compare, read_log, reference, summary_lines
@@ -359,8 +367,6 @@ def parity(spec: str, data: tuple[str, ...], drop_nonfinite: bool, min_vectors: 
     parsed, files = _load(spec)
     try:
         if data:
-            from .parquet_io import local_files
-            from .policy import refuse_nonfinite, short_recordings, yields_of
             paths = local_files(data)
             recordings = read_recordings(paths, parsed.inputs)
             if not drop_nonfinite:

@@ -2,6 +2,8 @@
 name data, class names and held-out data, so every command takes the same arguments."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 
@@ -39,8 +41,6 @@ def feature_output_kind(output: str) -> str:
     """"csv", "npz" or "partitions" for ``featgen featurize -o OUTPUT``, decided from the name
     before any work; an unknown extension (``feats.cvs``) is a usage error listing the known
     ones, never a silently written directory."""
-    from pathlib import Path
-
     if "://" in output:
         return "partitions"
     path = Path(output)

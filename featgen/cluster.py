@@ -49,6 +49,7 @@ from .parquet_io import (
     write_manifest,
     write_partition_stream,
 )
+from .policy import nonfinite_message  # the message featurize gives
 from .train import EVENT_SLACK_S, event_metrics
 
 CONNECT_TIMEOUT_S = 10.0     # FEATGEN_CONNECT_TIMEOUT (seconds) overrides it
@@ -195,7 +196,6 @@ def featurize_partition(job: FeatureJob, ref: RecordingRef, out_url: str) -> dic
             try:
                 yield featurizer.push(chunk.samples)
             except module.NonFiniteSampleError as exc:
-                from .policy import nonfinite_message  # the message featurize gives
                 raise DataError(nonfinite_message(chunk.where(source, exc.row), exc.input_name,
                                                   exc.value)) from None
 

@@ -10,6 +10,7 @@ rings live in one array allocated at init, so the C state size is the bytes to c
 """
 from __future__ import annotations
 
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -87,8 +88,6 @@ def compiler() -> str | None:
 
 def machine() -> str:
     """What the figures were measured on: CPU architecture, processor, compiler."""
-    import platform
-
     cc = compiler()
     version = ""
     if cc:
@@ -248,15 +247,6 @@ do {{
     print(MemoryLayout<{type}>.size, n > 0 ? best / Double(n) : 0.0)
 }}
 """
-
-
-def find_swiftc() -> str | None:
-    """swiftc on PATH or in /opt/swift/usr/bin (where the parity harness looks too)."""
-    found = shutil.which("swiftc")
-    if found:
-        return found
-    candidate = Path("/opt/swift/usr/bin/swiftc")
-    return str(candidate) if candidate.is_file() else None
 
 
 def measure_swift(files: dict, spec, recordings: dict, swiftc: str | None) -> list[Cost]:

@@ -29,8 +29,9 @@ from codegen.trees import decision as decisions
 from codegen.trees.model_dir import load_bundle
 from codegen.trees.proximity import proximity, ulps_to_nearest_threshold
 from featgen.harness import prediction as mh
+from featgen.harness.toolchains import find_swiftc
 
-from .phone_cost import find_swiftc, machine, measure, measure_swift
+from .phone_cost import machine, measure, measure_swift
 from .safe_io import write_text_atomic
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "report"

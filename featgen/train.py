@@ -24,6 +24,7 @@ import yaml
 from codegen.build import generate, target_problem
 from codegen.trees import decision as decisions
 from codegen.trees import fp32, objectives, xgboost_json
+from codegen.trees.build import ClassNameError, class_identifiers
 from codegen.trees.model_dir import FORMAT, META_FILE, METRICS_FILE, MODEL_FILE, model_identity
 from featgen.harness import load_numpy_module
 from featurespec.errors import OutputError
@@ -235,8 +236,6 @@ def encode_labels(params: Params, *sets: dict[str, Recording]) -> tuple[str, ...
 
 def class_names_problem(names: tuple[str, ...]) -> str | None:
     """Why NAMES cannot name classes (in the model, the Swift/Kotlin enums), or None."""
-    from codegen.trees.build import ClassNameError, class_identifiers
-
     try:
         class_identifiers(names)
     except ClassNameError as exc:
