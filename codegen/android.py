@@ -53,13 +53,13 @@ def android_files(env, files: dict, common: dict, header_lines: list[str],
                                      if model is not None else [])
     lines = list(header_lines)
     if model is not None:
-        from .trees.build import model_line
+        from .trees.build import class_identifiers, model_line
         lines.append(model_line(model["model_sha256"], model["path"]))
     ctx = dict(common, type_name=cls, var_name=cls[:1].lower() + cls[1:],
                kotlin_package=KOTLIN_PACKAGE, jni_library=f"{name}_jni",
                jni_prefix=jni_prefix(KOTLIN_PACKAGE, cls), has_model=model is not None,
                c_sources=[f"{part}.c" for part in parts] + [f"{name}_jni.c"],
-               feat=feat, FP=feat.upper(),
+               feat=feat, FP=feat.upper(), classes=None,
                header_line=escape.comment_line(header_lines[0] + " " + header_lines[2]))
     if model is not None:
         d = model["decision"]
@@ -74,7 +74,9 @@ def android_files(env, files: dict, common: dict, header_lines: list[str],
                    objective=model["objective"],
                    margin_threshold_bits=(_float_bits(d["margin_threshold"])
                                           if d["kind"] == "binary" else 0),
-                   margin_threshold_hex=d.get("margin_threshold", ""))
+                   margin_threshold_hex=d.get("margin_threshold", ""),
+                   classes=(class_identifiers(model["class_names"])
+                            if model.get("class_names") else None))
     if f"c/{name}_sensors.c" in files:   # sensors: the adapter and its JNI bridge (the bridge
         parts.append(f"{name}_sensors")  # and Kotlin class: codegen/sensors.py)
         ctx["c_sources"] = [f"{part}.c" for part in parts] + [f"{name}_jni.c",

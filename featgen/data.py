@@ -447,7 +447,7 @@ class Recording:
 
     name: str
     samples: np.ndarray         # (n, n_inputs) float64
-    labels: np.ndarray          # (n,) int64, >= 0
+    labels: np.ndarray          # (n,) int64, >= 0; or str: class names (train numbers them)
     group: str
 
 
@@ -456,7 +456,8 @@ def read_labeled(paths: list[Path], inputs: tuple[str, ...], label_column: str =
     """Recordings with a label per sample.
 
     CSV (one recording per file): the header names the inputs, ``label_column`` (a whole number
-    >= 0 per sample: 0/1, or the class index) and optionally ``group_column``, which must hold
+    >= 0 per sample: 0/1, or the class index; or, in every row of the file, a class name) and
+    optionally ``group_column``, which must hold
     one value per file. NPZ: for each recording array ``<rec>`` of shape (n, n_inputs), the
     array ``<rec>.<label_column>`` of shape (n,) and optionally ``<rec>.<group_column>`` (one
     value, or n equal values). Without a group column each recording is its own group."""
@@ -501,8 +502,22 @@ def _label_value(text: str, where: str, column: str) -> int:
     value = float(text) if is_number(text) else float("nan")
     if not (value == value and 0 <= value < 2**31 and value == int(value)):
         raise DataError(f"{where}: column {column!r}: {text!r} is not a label (a whole number "
-                        ">= 0: 0/1, or the class index)")
+                        ">= 0: 0/1, or the class index); a file may instead name its classes, "
+                        "when every one of its labels is a name")
     return int(value)
+
+
+def _label_name(text: str, where: str, column: str, first: tuple[int, str]) -> str:
+    """A class name in a file whose first label (line, text) FIRST was a name: every label of
+    the file is then a name (a number among names is a typo, not a class)."""
+    name = text.strip()
+    if not name:
+        raise DataError(f"{where}: column {column!r} is empty; every row names its class")
+    if is_number(name):
+        raise DataError(f"{where}: column {column!r}: {text!r} is a number, but this file names "
+                        f"its classes (line {first[0]}: {first[1]!r}); a file's labels are all "
+                        "class names or all class indices")
+    return name
 
 
 def _csv_columns(path: Path, label_column: str, group_column: str | None,
@@ -518,11 +533,15 @@ def _csv_columns(path: Path, label_column: str, group_column: str | None,
         li = header.index(label_column)
         gi = header.index(group_column) if group_column and group_column in header else None
         labels, group, group_line = [], None, 0
+        named: tuple[int, str] | None = None    # (line, text) of the first label, if a name
         for row in reader:
             if not row:
                 continue
             line_no = reader.line_num
-            labels.append(_label_value(row[li], f"{path}:{line_no}", label_column))
+            if not labels and row[li].strip() and not is_number(row[li]):
+                named = (line_no, row[li].strip())
+            labels.append(_label_name(row[li], f"{path}:{line_no}", label_column, named)
+                          if named else _label_value(row[li], f"{path}:{line_no}", label_column))
             if gi is not None:
                 value = row[gi].strip()
                 if not value:
@@ -536,7 +555,7 @@ def _csv_columns(path: Path, label_column: str, group_column: str | None,
                                     "belongs to one group (split the file)")
     if len(labels) != n:
         raise DataError(f"{path}: {len(labels)} labels for {n} samples")
-    return np.array(labels, dtype=np.int64), group
+    return (np.array(labels, dtype=str) if named else np.array(labels, dtype=np.int64)), group
 
 
 def _npz_labels(path: Path, archive, key: str, column: str, n: int) -> np.ndarray:
@@ -545,6 +564,12 @@ def _npz_labels(path: Path, archive, key: str, column: str, n: int) -> np.ndarra
         raise DataError(f"{path}: recording {key!r} has no labels: expected an array "
                         f"{name!r} of shape ({n},) next to it")
     labels = _npz_array(path, archive, name)
+    if labels.shape == (n,) and labels.dtype.kind == "U":     # class names
+        empty = np.flatnonzero(np.char.strip(labels) == "")
+        if empty.size:
+            raise DataError(f"{path}: array {name!r}, sample {int(empty[0])}: an empty class "
+                            "name")
+        return np.char.strip(labels)
     if labels.shape != (n,) or labels.dtype.kind not in "fiub":
         raise DataError(f"{path}: array {name!r} has shape {labels.shape} and dtype "
                         f"{labels.dtype}; expected ({n},) whole numbers >= 0")

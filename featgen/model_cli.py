@@ -2,9 +2,11 @@
 of ``featgen build`` and ``featgen parity`` (registered on the main group by featgen.cli)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import tempfile
+import time
 from pathlib import Path
 
 import click
@@ -12,6 +14,7 @@ from rich.table import Table
 
 from codegen.trees.objectives import TRAINABLE as OBJECTIVE_NAMES
 
+from .cli_options import Greedy
 from .cluster_cli import CLUSTER_HELP
 from .data import DataError
 
@@ -80,6 +83,16 @@ def _finite(ctx, param, value):
 @click.option("--test-fraction", default=0.25, show_default=True, callback=_finite,
               type=click.FloatRange(0, 1, max_open=True),
               help="Fraction of groups held out for the metrics, in [0, 1).")
+@click.option("--test-data", "test_data", cls=Greedy, metavar="PATH...",
+              help="Hold out exactly these recordings (files or directories; several may follow "
+                   "one flag) and train on DATA: no seed, no --test-fraction.")
+@click.option("--test-groups", "test_groups", cls=Greedy, metavar="GROUP...",
+              help="Hold out exactly these groups (--group-column values, or recording names "
+                   "without one) instead of a seeded --test-fraction.")
+@click.option("--classes", "class_names", cls=Greedy, metavar="NAME...",
+              help="The names of classes 0, 1, ... (K names: labels 0 .. K-1, or the class "
+                   "names the data uses, in this order). They go into the model, the manifest, "
+                   "the Swift/Kotlin enums and the Core ML class labels.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**31 - 1))
 @click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
               help="Any XGBoost parameter (repeatable; wins over --params and the options "
@@ -96,11 +109,17 @@ def _finite(ctx, param, value):
                    "and report both models' held-out predictions side by side.")
 @click.option("--platform", type=click.Choice(["android", "ios"]),
               help="Raw sensor logs (spec with sensors:): the platform they come from.")
-def train_command(spec, data, output, label_column, group_column, objective, rounds, max_depth,
-                  eta, test_fraction, seed, param_pairs, param_files, early_stopping_rounds,
-                  cluster, compare_local, platform=None) -> None:
+@click.pass_context
+def train_command(ctx, spec, data, output, label_column, group_column, objective, rounds,
+                  max_depth, eta, test_fraction, test_data, test_groups, class_names, seed,
+                  param_pairs, param_files, early_stopping_rounds, cluster, compare_local,
+                  platform=None) -> None:
     """Featurise labelled recordings in DATA with SPEC's generated numpy code, train XGBoost
-    (train/test split by group, never by window), write the model directory and print metrics."""
+    (train/test split by group, never by window), write the model directory and print metrics.
+
+    Held-out data, one of: --test-data PATH... (exactly those recordings), --test-groups
+    GROUP... (exactly those groups), --test-fraction F (a seeded fraction of the groups;
+    0: train on everything, no evaluation)."""
     from featurespec import SpecError, load_spec
     from featurespec.errors import OutputError
 
@@ -111,6 +130,15 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
                         train)
 
     cli = _cli()
+    explicit = [name for name, given in (("--test-data", test_data), ("--test-groups", test_groups),
+                                         ("--test-fraction", ctx.get_parameter_source(
+                                             "test_fraction").name == "COMMANDLINE"))
+                if given]
+    if len(explicit) > 1:
+        raise click.UsageError(f"{' and '.join(explicit)}: give the held-out data one way")
+    if cluster is not None and (test_data or test_groups or class_names):
+        raise click.UsageError("--test-data, --test-groups and --classes are for the "
+                               "single-machine training; --cluster splits by --test-fraction")
     problem = model_output_problem(Path(output))     # before featurising and training
     if problem:
         raise OutputError(problem)
@@ -142,16 +170,25 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
                   "give --cluster too")
     try:
         from .rawlog import labeled_segments, raw_and_rest
-        raw, rest = raw_and_rest(parsed, local_files(data))     # raw sensor logs: resampled
-        recordings = {**(labeled_segments(parsed, _features_only(parsed), raw, platform,
-                                          label_column, group_column or None) if raw else {}),
-                      **(read_labeled(rest, parsed.inputs, label_column, group_column or None)
-                         if rest else {})}
-        metrics = train(parsed, recordings, Path(output),
-                        Params(objective=objective, rounds=rounds, max_depth=max_depth, eta=eta,
-                               test_fraction=test_fraction, seed=seed, extra=extra,
-                               early_stopping_rounds=early_stopping_rounds),
-                        label_column, group_column or None)
+
+        def labelled(paths):
+            raw, rest = raw_and_rest(parsed, local_files(paths))    # raw logs: resampled
+            return {**(labeled_segments(parsed, _features_only(parsed), raw, platform,
+                                        label_column, group_column or None) if raw else {}),
+                    **(read_labeled(rest, parsed.inputs, label_column, group_column or None)
+                       if rest else {})}
+
+        recordings = labelled(data)
+        held_out = labelled(test_data) if test_data else None
+        with round_progress(cli.errors) as progress:
+            metrics = train(parsed, recordings, Path(output),
+                            Params(objective=objective, rounds=rounds, max_depth=max_depth,
+                                   eta=eta, test_fraction=test_fraction, seed=seed, extra=extra,
+                                   early_stopping_rounds=early_stopping_rounds,
+                                   test_groups=tuple(test_groups) or None,
+                                   class_names=tuple(class_names) or None),
+                            label_column, group_column or None, test_recordings=held_out,
+                            progress=progress)
     except (DataError, TrainError) as exc:
         cli._fail(str(exc))
     except SpecError as exc:
@@ -160,6 +197,34 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
         cli.console.print(line, soft_wrap=True)
     cli.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
                       soft_wrap=True, markup=False)
+
+
+@contextlib.contextmanager
+def round_progress(console, lines: int = 10):
+    """A progress reporter for the boosting rounds, on stderr: one updating line on a
+    terminal; otherwise (a log, CI) a line about every tenth of the rounds and at the end, so
+    a long run shows it is alive without flooding the log."""
+    if console.is_terminal:
+        from rich.progress import Progress
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("boosting", total=None)
+
+            def report(done: int, total: int) -> None:
+                bar.update(task, total=total, completed=done,
+                           description=f"boosting round {done}/{total}")
+            yield report
+        return
+    start = [time.monotonic()]
+
+    def report(done: int, total: int) -> None:
+        if done == 0:
+            start[0] = time.monotonic()
+            return
+        every = max(1, math.ceil(total / lines))
+        if done % every == 0 or done == total or done == 1:
+            console.print(f"boosting round {done}/{total} ({time.monotonic() - start[0]:.1f} s)",
+                          soft_wrap=True, markup=False)
+    yield report
 
 
 def _features_only(spec) -> dict:

@@ -49,6 +49,8 @@ class Params:
     nthread: int = 1                # reproducible: same data, same model bytes
     extra: dict = dataclasses.field(default_factory=dict)   # --param / --params
     early_stopping_rounds: int | None = None    # on the held-out groups
+    test_groups: tuple[str, ...] | None = None  # --test-groups: exactly these are held out
+    class_names: tuple[str, ...] | None = None  # --classes: the name of class 0, 1, ...
 
 
 class TrainError(ValueError):
@@ -93,39 +95,180 @@ def split_groups(groups: np.ndarray, fraction: float, seed: int) -> tuple[list, 
 
 
 def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Params,
-          label_column: str = "label", group_column: str | None = "subject") -> dict:
-    """Train, evaluate on held-out groups, write the model directory; returns the metrics."""
+          label_column: str = "label", group_column: str | None = "subject",
+          test_recordings: dict[str, Recording] | None = None, progress=None) -> dict:
+    """Train, evaluate on the held-out data, write the model directory; returns the metrics.
+
+    Held out: TEST_RECORDINGS when given (``--test-data``: exactly those), else the groups
+    ``params.test_groups`` (exactly those), else a seeded ``params.test_fraction`` of the
+    groups; a fraction of 0 trains on everything and evaluates nothing. PROGRESS(round, total)
+    is called before the first boosting round (round 0) and after each one."""
     import xgboost
 
     check_params(params)
-    X, y, groups, rec_index, ends, dropped = featurize(spec, recordings)
+    if test_recordings is not None and params.test_groups is not None:
+        raise TrainError("give the held-out data one way: test recordings or test groups")
+    test_recordings = dict(test_recordings or {})
+    class_names = encode_labels(params, recordings, test_recordings)
+    everything = dict(recordings)
+    for name, rec in test_recordings.items():       # the same file may not be on both sides
+        key = name if name not in everything else f"test:{name}"
+        everything[key] = rec
+    X, y, groups, rec_index, ends, dropped = featurize(spec, everything)
     if X.shape[0] == 0:
         raise TrainError("the recordings produced no feature vectors (each needs at least "
                          f"{spec.max_length} samples)")
     classes, n_class = check_labels(params, y)
-    train_groups, test_groups = split_groups(groups, params.test_fraction, params.seed)
-    is_test = np.isin(groups, test_groups)
+    if class_names is not None:
+        n_class = check_class_names(params, class_names, classes, n_class)
+    split = choose_split(params, groups, rec_index >= len(recordings), test_recordings)
+    is_test, train_groups, test_groups = split["is_test"], split["train"], split["test"]
     check_training_classes(params, y[~is_test], n_class, train_groups)
     xgb_params = xgb_params_of(params, n_class)
     dtrain = xgboost.DMatrix(X[~is_test], label=y[~is_test], missing=np.nan)
-    booster, stopping = fit(xgb_params, dtrain, X[is_test], y[is_test], params)
+    booster, stopping = fit(xgb_params, dtrain, X[is_test], y[is_test], params, progress)
 
     raw, forest, decision = save_model(spec, booster, Path(out), params)
-    margins = np.asarray(booster.inplace_predict(X[is_test], predict_type="margin"),
-                         dtype=np.float32).reshape(int(is_test.sum()), -1)
-    metrics = evaluate(decision, y[is_test], margins, n_class, params.objective)
-    metrics["events"] = (event_metrics(decision, spec, recordings, X, y, rec_index, ends,
-                                       is_test, booster) if decision.kind != "none" else None)
+    if is_test.any():
+        margins = np.asarray(booster.inplace_predict(X[is_test], predict_type="margin"),
+                             dtype=np.float32).reshape(int(is_test.sum()), -1)
+        metrics = evaluate(decision, y[is_test], margins, n_class, params.objective)
+        metrics["events"] = (event_metrics(decision, spec, everything, X, y, rec_index, ends,
+                                           is_test, booster) if decision.kind != "none"
+                             else None)
+    else:
+        metrics = {"objective": params.objective, "vectors": 0, "evaluated": False,
+                   "events": None, "why_not": split["how"]}
+    metrics["split"] = split["how"]
+    if class_names is not None:
+        metrics["class_names"] = list(class_names)
+        metrics["class_names_from"] = ("--classes" if params.class_names is not None
+                                       else "the data (sorted by name)")
     if stopping is not None:
         metrics["early_stopping"] = stopping
-    metrics["data"] = data_summary(len(recordings), y, is_test, train_groups, test_groups,
+    metrics["data"] = data_summary(len(everything), y, is_test, train_groups, test_groups,
                                    classes, dropped)
+    metrics["data"]["test_recordings"] = len(test_recordings)
     if stopping is not None:
         xgb_params = dict(xgb_params, early_stopping_rounds=params.early_stopping_rounds,
                           best_iteration=stopping["best_iteration"])
     write_meta(spec, Path(out), params, xgb_params, raw, forest, n_class, test_groups,
-               label_column, group_column, metrics)
+               label_column, group_column, metrics, split["by"], class_names)
     return metrics
+
+
+def encode_labels(params: Params, *sets: dict[str, Recording]) -> tuple[str, ...] | None:
+    """The class names (``--classes``, else the names the data uses, sorted), or None; labels
+    given as names are replaced by their class index in place. Numeric labels must then be
+    indices into ``--classes``."""
+    recs = [r for recordings in sets for r in recordings.values()]
+    named = [r for r in recs if r.labels.dtype.kind in "US"]
+    names = tuple(params.class_names) if params.class_names is not None else None
+    if names is not None:
+        problem = class_names_problem(names)
+        if problem:
+            raise TrainError(f"--classes: {problem}")
+    if not named:
+        if names is not None:
+            for r in recs:
+                if len(r.labels) and int(r.labels.max()) >= len(names):
+                    raise TrainError(
+                        f"recording {r.name!r}: label {int(r.labels.max())}, but --classes "
+                        f"names {len(names)} classes (labels 0 .. {len(names) - 1}: "
+                        f"{', '.join(names)})")
+        return names
+    numeric = [r for r in recs if r.labels.dtype.kind not in "US" and len(r.labels)]
+    if numeric:
+        raise TrainError(f"recording {numeric[0].name!r} numbers its classes but "
+                         f"{named[0].name!r} names them; use one or the other in every file")
+    if names is None:
+        if objectives.objective(params.objective).kind == "binary":
+            seen = sorted(set().union(*(set(r.labels.tolist()) for r in named)))
+            raise TrainError(f"{params.objective} with class names ({', '.join(seen[:5])}): "
+                             "give --classes NEGATIVE POSITIVE to say which one is class 1 "
+                             "(the positive class)")
+        names = tuple(sorted(set().union(*(set(r.labels.tolist()) for r in named))))
+        problem = class_names_problem(names)
+        if problem:
+            raise TrainError(f"the class names in the data: {problem}")
+    index = {n: i for i, n in enumerate(names)}
+    for r in named:
+        unknown = sorted(set(r.labels.tolist()) - set(index))
+        if unknown:
+            raise TrainError(f"recording {r.name!r}: class {unknown[0]!r} is not one of "
+                             f"--classes {' '.join(names)}")
+        r.labels = np.array([index[v] for v in r.labels.tolist()], dtype=np.int64)
+    return names
+
+
+def class_names_problem(names: tuple[str, ...]) -> str | None:
+    """Why NAMES cannot name classes (in the model, the Swift/Kotlin enums), or None."""
+    from codegen.trees.build import class_identifiers, ClassNameError
+
+    try:
+        class_identifiers(names)
+    except ClassNameError as exc:
+        return str(exc)
+    return None
+
+
+def check_class_names(params: Params, names: tuple[str, ...], classes: list[int],
+                      n_class: int) -> int:
+    """The number of classes once NAMES name them: as many as there are names."""
+    kind = objectives.objective(params.objective).kind
+    if kind == "regression":
+        raise TrainError(f"--classes names classes; {params.objective} predicts a value")
+    if kind == "binary" and len(names) != 2:
+        raise TrainError(f"{params.objective} has 2 classes (0 and 1), --classes gives "
+                         f"{len(names)} names")
+    missing = [names[c] for c in range(len(names)) if c not in classes]
+    if kind == "multiclass" and missing:
+        raise TrainError(f"class(es) {', '.join(map(repr, missing))} of --classes never occur "
+                         "in the data; a class the model never saw cannot be predicted (drop "
+                         "it from --classes, or add recordings of it)")
+    return len(names)
+
+
+def choose_split(params: Params, groups: np.ndarray, from_test_data: np.ndarray,
+                 test_recordings: dict) -> dict:
+    """Which vectors are held out, and how that was decided (said in metrics and meta)."""
+    if test_recordings:
+        is_test = np.asarray(from_test_data, dtype=bool)
+        if not is_test.any():
+            raise TrainError(f"the {len(test_recordings)} --test-data recording(s) produced no "
+                             "feature vectors (each needs at least the longest window)")
+        if is_test.all():
+            raise TrainError("the training recordings produced no feature vectors")
+        train = sorted(set(groups[~is_test].tolist()))
+        test = sorted(set(groups[is_test].tolist()))
+        both = sorted(set(train) & set(test))
+        how = (f"--test-data: {len(test_recordings)} recording(s) held out as given"
+               + (f"; group(s) {', '.join(map(str, both[:5]))} are on both sides" if both
+                  else ""))
+        return {"is_test": is_test, "train": train, "test": test, "by": "test-data",
+                "how": how}
+    unique = sorted(set(groups.tolist()))
+    if params.test_groups is not None:
+        asked = list(dict.fromkeys(params.test_groups))
+        unknown = [g for g in asked if g not in unique]
+        if unknown:
+            shown = ", ".join(map(str, unique[:20])) + (", ..." if len(unique) > 20 else "")
+            raise TrainError(f"--test-groups: no group {unknown[0]!r} in the data (groups: "
+                             f"{shown})")
+        if len(asked) == len(unique):
+            raise TrainError("--test-groups holds out every group; nothing is left to train on")
+        is_test = np.isin(groups, asked)
+        return {"is_test": is_test, "train": [g for g in unique if g not in asked],
+                "test": sorted(asked), "by": "test-groups",
+                "how": f"--test-groups: {len(asked)} group(s) held out as given"}
+    if params.test_fraction == 0:
+        return {"is_test": np.zeros(len(groups), dtype=bool), "train": unique, "test": [],
+                "by": "none", "how": "--test-fraction 0: trained on every recording, nothing "
+                                     "held out, so no evaluation"}
+    train, test = split_groups(groups, params.test_fraction, params.seed)
+    return {"is_test": np.isin(groups, test), "train": train, "test": test, "by": "group",
+            "how": f"--test-fraction {params.test_fraction} (seed {params.seed}): "
+                   f"{len(test)} of {len(unique)} group(s) held out"}
 
 
 def check_params(params: Params) -> None:
@@ -173,9 +316,13 @@ def check_labels(params: Params, y: np.ndarray, where: str = "the labels") -> tu
     missing = sorted(set(range(n_class)) - set(classes))
     if missing:
         shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+        fix = ("; labels 1 .. K: subtract 1 from every label" if classes[0] == 1
+               and classes == list(range(1, n_class)) else "")
         raise TrainError(f"{where}: classes are 0 .. {n_class - 1} (the largest label is "
-                         f"{n_class - 1}) but class(es) {shown} never occur; number the classes "
-                         f"0 .. K-1 (the labels seen: {', '.join(map(str, classes[:10]))})")
+                         f"{n_class - 1}) but class(es) {shown} never occur, so the model would "
+                         f"have {n_class} classes; number the classes 0 .. K-1{fix}, or label "
+                         f"the rows with class names (the labels seen: "
+                         f"{', '.join(map(str, classes[:10]))})")
     return classes, n_class
 
 
@@ -241,7 +388,8 @@ def parse_params(pairs: tuple[str, ...] = (), files: tuple[str, ...] = ()) -> di
     return out
 
 
-def fit(xgb_params: dict, dtrain, X_test: np.ndarray, y_test: np.ndarray, params: Params):
+def fit(xgb_params: dict, dtrain, X_test: np.ndarray, y_test: np.ndarray, params: Params,
+        progress=None):
     """(booster, early-stopping report or None). XGBoost's unknown-parameter warning and its
     errors for bad values become TrainError (exit 2). With early stopping the model is cut at
     the best iteration (``booster[:best + 1]``) and checked: its margins on the held-out
@@ -256,12 +404,14 @@ def fit(xgb_params: dict, dtrain, X_test: np.ndarray, y_test: np.ndarray, params
             raise TrainError("--early-stopping-rounds needs held-out vectors")
         evals = [(xgboost.DMatrix(X_test, label=y_test, missing=np.nan), "held_out")]
     history: dict = {}
+    callbacks = [_Progress(progress, rounds)] if progress is not None else None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             booster = xgboost.train(xgb_params, dtrain, num_boost_round=rounds, evals=evals,
                                     early_stopping_rounds=params.early_stopping_rounds,
-                                    evals_result=history, verbose_eval=False)
+                                    evals_result=history, verbose_eval=False,
+                                    callbacks=callbacks)
     except xgboost.core.XGBoostError as exc:
         raise TrainError(f"XGBoost refused the parameters: {_first_line(exc)}") from None
     unused = [str(w.message) for w in caught if "are not used" in str(w.message)]
@@ -308,6 +458,23 @@ def save_model(spec: Spec, booster, out: Path, params: Params):
     return raw, forest, decisions.resolve(decision_def, forest)
 
 
+def _Progress(report, total: int):
+    """An XGBoost callback calling REPORT(round, total) after each boosting round (it never
+    changes training: the model bytes are the same with or without it)."""
+    import xgboost
+
+    class Progress(xgboost.callback.TrainingCallback):
+        def before_training(self, model):
+            report(0, total)
+            return model
+
+        def after_iteration(self, model, epoch, evals_log):
+            report(epoch + 1, total)
+            return False
+
+    return Progress()
+
+
 def data_summary(n_recordings: int, y: np.ndarray, is_test: np.ndarray, train_groups: list,
                  test_groups: list, classes: list, dropped: int) -> dict:
     return {
@@ -327,7 +494,8 @@ def forest_rounds(forest) -> int:
 
 def write_meta(spec: Spec, out: Path, params: Params, xgb_params: dict, raw: bytes, forest,
                n_class: int, test_groups: list, label_column: str, group_column: str | None,
-               metrics: dict) -> None:
+               metrics: dict, split_by: str = "group",
+               class_names: tuple[str, ...] | None = None) -> None:
     """OUT/featgen_model.json (what the model was trained on) and OUT/metrics.json."""
     import xgboost
 
@@ -337,8 +505,9 @@ def write_meta(spec: Spec, out: Path, params: Params, xgb_params: dict, raw: byt
         "n_classes": n_class,
         "label_column": label_column,
         "group_column": group_column,
-        "split": {"by": "group", "test_fraction": params.test_fraction, "seed": params.seed,
+        "split": {"by": split_by, "test_fraction": params.test_fraction, "seed": params.seed,
                   "test_groups": [str(g) for g in test_groups]},
+        **({"class_names": list(class_names)} if class_names is not None else {}),
         "params": {**xgb_params, "num_boost_round": params.rounds,
                    "shipped_rounds": forest_rounds(forest)},
         "xgboost_version": xgboost.__version__,
@@ -550,6 +719,26 @@ def event_metrics(decision, spec, recordings, X, y, rec_index, ends, is_test, bo
             "decision": decision.to_json()}
 
 
+def _some(names: list, k: int = 4) -> str:
+    """Up to K names, then how many more: a summary line stays one line."""
+    names = [str(n) for n in names]
+    return ", ".join(names[:k]) + (f" and {len(names) - k} more" if len(names) > k else "")
+
+
+def params_named(metrics: dict) -> bool:
+    """Whether --classes named the classes (else the data did, sorted by name)."""
+    return metrics.get("class_names_from") == "--classes"
+
+
+def _duration(seconds: float) -> str:
+    """A duration a person reads at a glance: seconds, minutes or hours."""
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.2f} h"
+
+
 def summary_lines(metrics: dict) -> list[str]:
     def pct(v):
         return "n/a" if v is None else f"{100 * v:.1f}%"
@@ -558,9 +747,21 @@ def summary_lines(metrics: dict) -> list[str]:
         return "n/a" if v is None else f"{v:.4f}"
 
     d = metrics["data"]
+    names = metrics.get("class_names")
     lines = [f"{d['recordings']} recordings, {d['vectors']} vectors: train {d['train_vectors']} "
-             f"(groups {', '.join(d['train_groups'])}), test {d['test_vectors']} "
-             f"(groups {', '.join(d['test_groups'])})"]
+             f"({len(d['train_groups'])} group(s)), test {d['test_vectors']} "
+             f"({len(d['test_groups'])} group(s)" + (f": {_some(d['test_groups'])})"
+                                                     if d["test_groups"] else ")")]
+    if "split" in metrics:
+        lines.append(f"split: {metrics['split']}")
+    if names:
+        lines.append("classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(names))
+                     + ("" if params_named(metrics) else " (the data's names, sorted; --classes "
+                        "sets the order)"))
+    if metrics.get("evaluated") is False:
+        lines.append("no evaluation: nothing was held out, so there are no held-out metrics "
+                     "(metrics.json says so)")
+        return lines
     kind = objectives.objective(metrics["objective"]).kind
     if kind == "regression":
         lines.append(f"held out ({metrics['objective']}): RMSE {num(metrics['rmse'])}, MAE "
@@ -577,12 +778,14 @@ def summary_lines(metrics: dict) -> list[str]:
                   f"{pct(metrics['precision'])}, recall {pct(metrics['recall'])}",
                   f"confusion (true x predicted): [[{tn}, {fp}], [{fn}, {tp}]]"]
     else:
-        f1 = ", ".join(f"{c} {num(v['f1'])}" for c, v in metrics["per_class"].items())
+        label = (lambda c: names[int(c)]) if names else str
+        f1 = ", ".join(f"{label(c)} {num(v['f1'])}" for c, v in metrics["per_class"].items())
         lines += [f"held out: accuracy {pct(metrics['accuracy'])}, macro F1 "
                   f"{num(metrics['macro_f1'])}, macro one-vs-rest ROC AUC "
                   f"{num(metrics['roc_auc_macro_ovr'])}",
                   f"F1 per class: {f1}",
-                  "confusion (true x predicted): "
+                  "confusion (true x predicted" + (f"; rows and columns {', '.join(names)}"
+                                                   if names else "") + "): "
                   f"{metrics['confusion_matrix']['rows_true_cols_predicted']}"]
     s = metrics.get("early_stopping")
     if s is not None:
@@ -594,7 +797,19 @@ def summary_lines(metrics: dict) -> list[str]:
     if e is None:
         lines.append("detector: no decision (the spec gives no threshold for this regression)")
         return lines
-    lines.append(f"detector ({e['decision']['consecutive']} in a row, refractory "
-                 f"{e['decision']['refractory_samples']} samples): {e['detected']}/{e['gestures']}"
-                 f" gestures detected, {e['false_events']} false events in {e['hours']:.2f} h")
+    dec = e["decision"]
+    if dec.get("kind") == "multiclass":
+        c = dec["positive_class"]
+        what = f"runs of class {names[c] if names else c}"
+    else:
+        what = "gestures (runs of label 1)"
+    held = _duration(e["hours"] * 3600)
+    if not e["gestures"]:
+        lines.append(f"detector ({dec['consecutive']} in a row, refractory "
+                     f"{dec['refractory_samples']} samples): no {what} in the {held} of held-out "
+                     f"recordings; {e['false_events']} event(s) fired")
+        return lines
+    lines.append(f"detector ({dec['consecutive']} in a row, refractory "
+                 f"{dec['refractory_samples']} samples): {e['detected']}/{e['gestures']} {what} "
+                 f"detected, {e['false_events']} false event(s) in {held} of held-out recordings")
     return lines

@@ -67,9 +67,11 @@ def proto():
 
 def convert(raw_model: bytes, forest: Forest, feature_names: tuple[str, ...],
             metadata: dict[str, str], short_description: str,
-            keep: tuple[int, ...] | None = None) -> bytes:
+            keep: tuple[int, ...] | None = None, class_labels: list[str] | None = None) -> bytes:
     """The corrected, checked ``.mlmodel`` bytes for the XGBoost JSON model ``raw_model``; with
-    ``keep`` (the features the model reads) its inputs are only those, in that order."""
+    ``keep`` (the features the model reads) its inputs are only those, in that order. With
+    ``class_labels`` (featgen train's class names) a classifier's "predicted_class" is the
+    class name (a String) instead of its index."""
     with _quiet_import():
         import coremltools
         import xgboost
@@ -80,7 +82,9 @@ def convert(raw_model: bytes, forest: Forest, feature_names: tuple[str, ...],
         if classifier(forest):
             mlmodel = xgb_converter.convert(booster, feature_names=list(feature_names),
                                             target="predicted_class", mode="classifier",
-                                            n_classes=forest.n_classes, force_32bit_float=True)
+                                            n_classes=None if class_labels else forest.n_classes,
+                                            class_labels=list(class_labels) if class_labels
+                                            else None, force_32bit_float=True)
         else:       # a regressor's output is the margin: the app applies the transform
             mlmodel = xgb_converter.convert(booster, feature_names=list(feature_names),
                                             target="margin", mode="regressor",
