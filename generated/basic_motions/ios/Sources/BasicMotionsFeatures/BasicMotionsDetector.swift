@@ -82,6 +82,8 @@ public struct BasicMotionsDetector: Sendable {
     public private(set) var probabilities: [Float]
     /// The latest vector's class (largest margin, first on ties).
     public private(set) var predictedClass: Int = 0
+    /// ``predictedClass`` as the model's named class.
+    public var predictedLabel: BasicMotionsModel.Class { BasicMotionsModel.Class(rawValue: predictedClass)! }
     /// Whether the latest scored vector was positive.
     public private(set) var positive: Bool = false
     /// Positive vectors in a row so far (0 after an event).

@@ -33,6 +33,24 @@ public enum BasicMotionsModel {
     /// sha256 of the feature names in order, one per line: the model's input contract.
     public static let featureOrderSHA256: String = "ce651e9444d39ecc30c10a7c193daf0520d4a1118daa6e7847ca2803bf5b7e55"
 
+    /// The classes as featgen train named them: `rawValue` is the class index (the margin's).
+    public enum Class: Int, CaseIterable, Sendable {
+        case standing = 0
+        case running = 1
+        case walking = 2
+        case badminton = 3
+
+        /// The class name the model was trained with.
+        public var label: String {
+            switch self {
+            case .standing: return "Standing"
+            case .running: return "Running"
+            case .walking: return "Walking"
+            case .badminton: return "Badminton"
+            }
+        }
+    }
+
     /// Writes the margins (``outputCount`` values) for one feature vector (``featureCount``
     /// values, as BasicMotionsDeviceFeatures emits them). Never allocates.
     public static func margins(_ features: UnsafeBufferPointer<Double>,

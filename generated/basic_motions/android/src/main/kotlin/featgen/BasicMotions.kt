@@ -33,6 +33,14 @@ class BasicMotions : Closeable {
         EVENT(2);
     }
 
+    /** The classes as featgen train named them: [index] is the class index (the margin's), [label] the name. */
+    enum class Label(val index: Int, val label: String) {
+        STANDING(0, "Standing"),
+        RUNNING(1, "Running"),
+        WALKING(2, "Walking"),
+        BADMINTON(3, "Badminton");
+    }
+
     /** The native library, the featuriser, the model and this class were not generated together. */
     class VersionMismatch(message: String) : IllegalStateException(message)
 
@@ -187,6 +195,10 @@ class BasicMotions : Closeable {
     /** The latest vector's class (largest margin, first on ties). */
     val predictedClass: Int
         get() = latestFlags[0]
+
+    /** [predictedClass] as the model's named class. */
+    val predictedLabel: Label
+        get() = Label.values()[latestFlags[0]]
 
     /** Whether the latest scored vector was positive. */
     val positive: Boolean
