@@ -274,3 +274,57 @@ def test_swift_predictions_on_every_recording(bm, bm_model, tmp_path, capsys):
     assert out["swift_margins_bit_equal"] == out["vectors"]
     _report(capsys, f"BasicMotions model in Swift: {result.vectors} vectors and "
                     f"{out['vectors']} boundary vectors, margins and classes 100%")
+
+
+def test_the_class_names_reach_every_wrapper():
+    """--classes at training time: the manifest, the Swift Class enum, the Kotlin Label enum and
+    the Core ML model's class labels name the four activities, in the archive's order."""
+    from coremltools.proto import Model_pb2
+
+    names = ["Standing", "Running", "Walking", "Badminton"]
+    spec = load_spec(SPEC)
+    files = generate(spec)
+    assert json.loads(files["manifest.json"])["model"]["class_names"] == names
+    meta = json.loads((EXAMPLE / "model" / "featgen_model.json").read_text())
+    assert meta["class_names"] == names
+    swift = files["ios/Sources/BasicMotionsFeatures/BasicMotionsModel.swift"]
+    for i, name in enumerate(names):
+        assert f"case {name.lower()} = {i}\n" in swift
+        assert f'case .{name.lower()}: return "{name}"' in swift
+    kotlin = files["android/src/main/kotlin/featgen/BasicMotions.kt"]
+    assert ",\n".join(f'        {n.upper()}({i}, "{n}")' for i, n in enumerate(names)) + ";" \
+        in kotlin
+    model = Model_pb2.Model()
+    model.ParseFromString(files["coreml/BasicMotionsModel.mlmodel"])
+    assert list(model.treeEnsembleClassifier.stringClassLabels.vector) == names
+
+
+def test_the_readme_train_command_reproduces_the_committed_model(tmp_path):
+    """The model is committed (examples/basic_motions/model); the README's featgen train command
+    (the real CLI: --test-data, --classes, tree_method exact), on the files make_data.py writes,
+    produces the same three files byte for byte."""
+    import re
+    import subprocess
+    import sys
+
+    make_data = make_data_module()
+    data = tmp_path / "data"
+    for split, recs in make_data.load().items():
+        make_data.write_npz(recs, data / f"basic_motions_{split}.npz")
+    readme = (EXAMPLE / "README.md").read_text()
+    command = re.search(r"^featgen train examples/basic_motions/spec\.yaml .*?(?<!\\)$", readme,
+                        re.M | re.S).group(0)
+    args = command.replace("\\\n", " ").split()[2:]
+    args = [str(data / Path(a).name) if a.startswith("out/basic_motions/") else
+            str(tmp_path / "model") if a == "examples/basic_motions/model" else
+            str(ROOT / a) if a == "examples/basic_motions/spec.yaml" else a for a in args]
+    assert "--test-data" in args and "--classes" in args
+    run = subprocess.run([sys.executable, "-m", "featgen", "train", *args], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "split: --test-data: 40 recording(s) held out as given" in run.stdout
+    for name in ("model.json", "featgen_model.json", "metrics.json"):
+        assert (tmp_path / "model" / name).read_bytes() == \
+            (EXAMPLE / "model" / name).read_bytes(), \
+            f"retraining changed {name}: rerun the README's train command, rebuild, and update " \
+            "the README's figures"
