@@ -328,3 +328,32 @@ def test_the_readme_train_command_reproduces_the_committed_model(tmp_path):
             (EXAMPLE / "model" / name).read_bytes(), \
             f"retraining changed {name}: rerun the README's train command, rebuild, and update " \
             "the README's figures"
+
+
+def test_kotlin_detector_through_jni_on_the_back_to_back_stream(bm, bm_model, tmp_path,
+                                                                  capsys):
+    """The Android module on the JVM (JNI library, the Kotlin class with its Label enum compiled
+    warning-free by kotlinc, a Java driver): the 8,000-sample stream's device features (numpy),
+    margins (XGBoost), classes and events (the C detector), bit for bit."""
+    from parity_tests.test_android_jni import Android
+
+    spec, files, module, arrays = bm
+    _, booster = bm_model
+    android = Android(files, spec.name, tmp_path, has_model=True)
+    assert (android.classes / "featgen" / "BasicMotions$Label.class").is_file()
+    library = android.build_library("parity")
+    samples = arrays[STREAM]
+    got = android.stream(library, samples)
+    features, ends = module.featurize(samples)
+    assert np.array_equal(got["ends"], ends)
+    device = mh.model_input(features, mh.device_featuriser(files, spec.name)[1])
+    assert harness.same_bits(got["features"], device).all()
+    assert mh.bits_equal(mh.xgboost_margins(booster, features), got["margins"]).all()
+    c = mh.ModelParity(files, spec.name, tmp_path / "c", module,
+                       with_tl2cgen=False).detector.stream(samples)
+    for field in ("predicted_class", "run", "event"):
+        assert np.array_equal(c[field], got[field]), field
+    assert mh.bits_equal(c["probabilities"], got["probabilities"]).all()
+    assert got["event"].sum() == 6
+    _report(capsys, f"BasicMotions on the JVM (Kotlin/JNI): {len(ends)} vectors, features, "
+                    f"margins, classes and {int(got['event'].sum())} events bit-identical")
