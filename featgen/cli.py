@@ -23,6 +23,8 @@ from featurespec.errors import OutputError
 
 from .cluster_cli import CLUSTER_HELP
 from .data import DataError, FeatureWriter, read_chunks, read_recordings, sources
+from .cli_options import Greedy
+from .policy import min_vectors_option, nonfinite_message, nonfinite_option
 from .safe_io import check_output_file, check_output_folder, write_text_atomic
 from .train import TrainError
 
@@ -223,22 +225,35 @@ def check(spec: str, output: str, all_features: bool) -> None:
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("data", nargs=-1, required=True)
 @click.option("-o", "--output", required=True,
-              help="Feature table to write: .csv (header of names), .npz, or a directory (or "
-                   "fsspec URL) of Parquet partitions, one per recording.")
-@click.option("--drop-nonfinite", is_flag=True,
-              help="Drop samples with NaN/inf, as the device runtimes do (default: refuse).")
+              help="Feature table to write: .csv (header of names), .npz, or a directory (no "
+                   "extension, or .parquet; or an fsspec URL) of Parquet partitions, one per "
+                   "recording; another extension is refused. A .csv/.npz file's folder must "
+                   "exist; a directory output's missing parents are created.")
+@nonfinite_option
+@min_vectors_option
 @click.option("--cluster", metavar="ADDRESS", help=CLUSTER_HELP)
 @click.option("--platform", type=click.Choice(["android", "ios"]),
               help="Raw sensor logs (spec with sensors:): the platform they come from.")
 def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: bool,
-              cluster: str | None, platform: str | None) -> None:
+              min_vectors: int, cluster: str | None, platform: str | None) -> None:
     """Training features of the recordings in DATA (.csv, .npz or .parquet files; for a
     Parquet directory output also directories, globs and fsspec URLs), via the generated numpy
-    code. A directory output is resumable: a rerun keeps the finished partitions."""
+    code. A directory output is resumable: a rerun keeps the finished partitions. Recordings
+    too short for a vector are counted and named (--min-vectors refuses them); when no
+    recording gives a vector nothing is written (exit 2)."""
     from parity_tests.harness import load_numpy_module
 
+    from .cli_options import feature_output_kind
+    from .policy import Yield, short_recordings
+
+    kind = feature_output_kind(output)          # before any work
+    if kind != "partitions":
+        check_output_file(output, "-o")
     parsed, files = _load(spec, features_only=True)
-    if cluster is not None or Path(output).suffix.lower() not in (".csv", ".npz"):
+    if cluster is not None or kind == "partitions":
+        if min_vectors:
+            raise click.UsageError("--min-vectors applies to a .csv or .npz output; a Parquet "
+                                   "directory is written one recording at a time")
         from .cluster_cli import featurize_partitioned
         featurize_partitioned(parsed, files, data, output, cluster, drop_nonfinite)
         return
@@ -253,6 +268,7 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
     except DataError as exc:
         _fail(str(exc))
     nonfinite = "drop" if drop_nonfinite else "raise"
+    yields: list[Yield] = []
     try:    # streamed: a chunk of samples at a time in, its vectors out (bounded memory)
         with FeatureWriter(Path(output), parsed.feature_names) as table, \
                 Progress(console=errors, transient=True) as progress:
@@ -260,34 +276,49 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
             for label, samples in segments.items():     # one fresh featuriser per segment
                 x, ends = module.Featurizer(nonfinite).push(samples)    # finite by the rule
                 table.write(label, x, ends)
+                yields.append(Yield(label, len(samples), len(samples), len(ends)))
                 progress.advance(task)
             for source in recordings:
                 featurizer = module.Featurizer(nonfinite)
+                vectors = 0
                 for chunk in read_chunks(source, parsed.inputs):
                     try:
                         x, ends = featurizer.push(chunk.samples)
                     except module.NonFiniteSampleError as exc:
-                        raise DataError(
-                            f"{chunk.where(source, exc.row)}: input {exc.input_name!r}: "
-                            f"{exc.value!r} is not finite (sample {exc.row} of recording "
-                            f"{source.label!r}). featgen refuses non-finite samples; pass "
-                            "--drop-nonfinite to drop them as the device runtimes do.") from None
+                        raise DataError(nonfinite_message(chunk.where(source, exc.row),
+                                                          exc.input_name, exc.value)) from None
                     table.write(source.label, x, ends)
+                    vectors += len(ends)
                     progress.update(task, description=f"featurizing {source.label}: "
                                                       f"{featurizer.rows:,} samples")
+                yields.append(Yield(source.label, featurizer.rows, featurizer.accepted, vectors))
                 progress.advance(task)
+            warning = short_recordings(parsed, yields, min_vectors)     # before it is written
+            if table.vectors == 0:
+                raise DataError(f"no feature vectors at all from {len(yields)} recording(s), so "
+                                f"nothing was written to {output}: each recording needs at "
+                                f"least {parsed.max_length} finite samples (the longest "
+                                "window) for its first vector")
     except DataError as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"{output}: cannot write ({exc.strerror or exc})")
+    if warning:
+        errors.print(f"[bold yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     console.print(f"wrote {table.vectors} vectors x {len(parsed.feature_names)} features from "
-                  f"{len(segments) + len(recordings)} recording(s) to {output}", markup=False)
+                  f"{len(yields)} recording(s) to {output}"
+                  + (f" ({len(yields) - sum(1 for y in yields if y.vectors)} gave none)"
+                     if any(not y.vectors for y in yields) else ""), markup=False)
 
 
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--data", "data", multiple=True, type=click.Path(dir_okay=False),
-              help="Recordings (.csv/.npz); default: seeded synthetic streams with edge cases.")
+@click.option("--data", "data", cls=Greedy, metavar="PATH...",
+              help="Recordings: files (.csv/.npz/.parquet), directories or globs, several after "
+                   "one flag; default: seeded synthetic streams with edge cases (non-finite "
+                   "samples included on purpose).")
+@nonfinite_option
+@min_vectors_option
 @click.option("--samples", default=12_000, show_default=True, type=click.IntRange(min=1),
               help="Samples per synthetic stream.")
 @click.option("--streams", default=3, show_default=True, type=click.IntRange(min=1),
@@ -297,9 +328,12 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
 @click.option("--html", "html_path", type=click.Path(dir_okay=False),
               help="Also write the report as one self-contained HTML file (ULP table, "
                    "predictions, threshold proximity, decision timelines, manifest).")
-def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_path: str | None,
-           all_features: bool, html_path: str | None) -> None:
-    """Stream recordings through every target sample by sample; compare with numpy bit for bit."""
+def parity(spec: str, data: tuple[str, ...], drop_nonfinite: bool, min_vectors: int,
+           samples: int, streams: int, json_path: str | None, all_features: bool,
+           html_path: str | None) -> None:
+    """Stream recordings through every target sample by sample; compare with numpy bit for bit.
+    With --drop-nonfinite, non-finite samples of --data are streamed too: the targets reject
+    them and numpy drops them, which the comparison checks."""
     from parity_tests import harness
     from parity_tests.recordings import parity_recordings
 
@@ -308,8 +342,18 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
             check_output_file(path, option)
     parsed, files = _load(spec)
     try:
-        recordings = (read_recordings([Path(d) for d in data], parsed.inputs) if data
-                      else parity_recordings(len(parsed.inputs), samples, streams))
+        if data:
+            from .parquet_io import local_files
+            from .policy import refuse_nonfinite, short_recordings, yields_of
+            paths = local_files(data)
+            recordings = read_recordings(paths, parsed.inputs)
+            if not drop_nonfinite:
+                refuse_nonfinite(recordings, sources(paths), parsed.inputs)
+            warning = short_recordings(parsed, yields_of(parsed, recordings), min_vectors)
+            if warning:
+                errors.print(f"[bold yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        else:
+            recordings = parity_recordings(len(parsed.inputs), samples, streams)
     except DataError as exc:
         _fail(str(exc))
     longest = max(w.length for w in parsed.windows)
@@ -363,7 +407,9 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
         write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")
     if html_path:
         from .report import write_report
-        source = (", ".join(Path(d).name for d in data) if data else
+        names = list(recordings)
+        source = (f"your --data, {len(names)} recording(s): {', '.join(names[:3])}"
+                  + (f" and {len(names) - 3} more" if len(names) > 3 else "") if data else
                   f"{streams} seeded synthetic edge-case stream(s) of {samples:,} samples")
         with Progress(console=errors, transient=True) as progress:
             progress.add_task("writing the HTML report", total=None)

@@ -28,3 +28,26 @@ class Greedy(click.Option):
                     state.opts[dest].append(state.rargs.pop(0))
 
             option.process = process
+
+
+FEATURE_OUTPUTS = ".csv (a table with a header of names), .npz (features, end_sample, recording, " \
+                  "feature_names), or a directory of Parquet partitions (no extension, or " \
+                  ".parquet; also an fsspec URL)"
+
+
+def feature_output_kind(output: str) -> str:
+    """"csv", "npz" or "partitions" for ``featgen featurize -o OUTPUT``, decided from the name
+    before any work; an unknown extension (``feats.cvs``) is a usage error listing the known
+    ones, never a silently written directory."""
+    from pathlib import Path
+
+    if "://" in output:
+        return "partitions"
+    path = Path(output)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".npz"):
+        return suffix[1:]
+    if suffix in ("", ".parquet") or output.endswith("/") or path.is_dir():
+        return "partitions"
+    raise click.BadParameter(f"{output}: unknown output extension {path.suffix!r}; featurize "
+                             f"writes {FEATURE_OUTPUTS}", param_hint="'-o' / '--output'")

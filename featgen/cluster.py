@@ -176,10 +176,9 @@ def featurize_partition(job: FeatureJob, ref: RecordingRef, out_url: str) -> dic
             try:
                 yield featurizer.push(chunk.samples)
             except module.NonFiniteSampleError as exc:
-                raise DataError(f"{chunk.where(source, exc.row)}: input {exc.input_name!r}: "
-                                f"{exc.value!r} is not finite (sample {exc.row} of recording "
-                                f"{ref.name!r}). featgen refuses non-finite samples; pass "
-                                "--drop-nonfinite to drop them as the device runtimes do.") from None
+                from .policy import nonfinite_message    # the message featurize gives
+                raise DataError(nonfinite_message(chunk.where(source, exc.row), exc.input_name,
+                                                  exc.value)) from None
 
     def meta(n_vectors):
         return job.metadata(ref, featurizer.rows, n_vectors, featurizer.rows - featurizer.accepted)

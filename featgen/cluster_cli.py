@@ -100,6 +100,19 @@ def featurize_partitioned(parsed, files, data: tuple[str, ...], output: str, clu
         cli.errors.print(f"note: {len(report.foreign)} partition(s) in {output}/ belong to "
                          f"recordings not among the inputs (e.g. {report.foreign[0]}); kept, "
                          "but not in the manifest", soft_wrap=True, markup=False)
+    from .policy import Yield, short_recordings     # the policy of every command (semantics.md)
+    warning = short_recordings(parsed, [Yield(r["recording"], r["samples"],
+                                              r["samples"] - r["dropped"], r["vectors"])
+                                        for r in report.results])
+    if warning:
+        warning = warning.replace("; --min-vectors N refuses them instead", "")
+        cli.errors.print(f"warning: {warning} (counted over the {report.written} partition(s) "
+                         "written in this run; --min-vectors needs a .csv or .npz output)",
+                         soft_wrap=True, markup=False)
+    if report.vectors == 0 and report.written and not report.skipped:
+        cli._fail(f"no feature vectors at all from {report.written} recording(s): each needs "
+                  f"at least {parsed.max_length} finite samples (the longest window); the "
+                  f"empty partitions in {output}/ describe that")
 
 
 def train_on_cluster(parsed, data: tuple[str, ...], output: str, cluster: str, params,

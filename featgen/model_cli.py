@@ -10,11 +10,13 @@ import time
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from codegen.trees.objectives import TRAINABLE as OBJECTIVE_NAMES
 
 from .cli_options import Greedy
+from .policy import min_vectors_option, nonfinite_option
 from .cluster_cli import CLUSTER_HELP
 from .data import DataError
 
@@ -85,7 +87,8 @@ def _finite(ctx, param, value):
               help="Fraction of groups held out for the metrics, in [0, 1).")
 @click.option("--test-data", "test_data", cls=Greedy, metavar="PATH...",
               help="Hold out exactly these recordings (files or directories; several may follow "
-                   "one flag) and train on DATA: no seed, no --test-fraction.")
+                   "one flag, up to the next option: put it after DATA) and train on DATA: no "
+                   "seed, no --test-fraction.")
 @click.option("--test-groups", "test_groups", cls=Greedy, metavar="GROUP...",
               help="Hold out exactly these groups (--group-column values, or recording names "
                    "without one) instead of a seeded --test-fraction.")
@@ -94,6 +97,8 @@ def _finite(ctx, param, value):
                    "names the data uses, in this order). They go into the model, the manifest, "
                    "the Swift/Kotlin enums and the Core ML class labels.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**31 - 1))
+@nonfinite_option
+@min_vectors_option
 @click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
               help="Any XGBoost parameter (repeatable; wins over --params and the options "
                    "above), e.g. --param scale_pos_weight=20 --param subsample=0.8.")
@@ -112,7 +117,7 @@ def _finite(ctx, param, value):
 @click.pass_context
 def train_command(ctx, spec, data, output, label_column, group_column, objective, rounds,
                   max_depth, eta, test_fraction, test_data, test_groups, class_names, seed,
-                  param_pairs, param_files, early_stopping_rounds, cluster, compare_local,
+                  drop_nonfinite, min_vectors, param_pairs, param_files, early_stopping_rounds, cluster, compare_local,
                   platform=None) -> None:
     """Featurise labelled recordings in DATA with SPEC's generated numpy code, train XGBoost
     (train/test split by group, never by window), write the model directory and print metrics.
@@ -123,8 +128,9 @@ def train_command(ctx, spec, data, output, label_column, group_column, objective
     from featurespec import SpecError, load_spec
     from featurespec.errors import OutputError
 
-    from .data import read_labeled
+    from .data import read_labeled, sources
     from .parquet_io import local_files
+    from .policy import refuse_nonfinite
     from .safe_io import check_output_folder
     from .train import (Params, TrainError, model_output_problem, parse_params, summary_lines,
                         train)
@@ -173,10 +179,14 @@ def train_command(ctx, spec, data, output, label_column, group_column, objective
 
         def labelled(paths):
             raw, rest = raw_and_rest(parsed, local_files(paths))    # raw logs: resampled
-            return {**(labeled_segments(parsed, _features_only(parsed), raw, platform,
-                                        label_column, group_column or None) if raw else {}),
-                    **(read_labeled(rest, parsed.inputs, label_column, group_column or None)
-                       if rest else {})}
+            out = {**(labeled_segments(parsed, _features_only(parsed), raw, platform,
+                                       label_column, group_column or None) if raw else {}),
+                   **(read_labeled(rest, parsed.inputs, label_column, group_column or None)
+                      if rest else {})}
+            if not drop_nonfinite:      # refused where featurize refuses it: file:line
+                refuse_nonfinite({k: r.samples for k, r in out.items()}, sources(rest),
+                                 parsed.inputs)
+            return out
 
         recordings = labelled(data)
         held_out = labelled(test_data) if test_data else None
@@ -186,15 +196,19 @@ def train_command(ctx, spec, data, output, label_column, group_column, objective
                                    eta=eta, test_fraction=test_fraction, seed=seed, extra=extra,
                                    early_stopping_rounds=early_stopping_rounds,
                                    test_groups=tuple(test_groups) or None,
-                                   class_names=tuple(class_names) or None),
+                                   class_names=tuple(class_names) or None,
+                                   drop_nonfinite=drop_nonfinite, min_vectors=min_vectors),
                             label_column, group_column or None, test_recordings=held_out,
                             progress=progress)
     except (DataError, TrainError) as exc:
         cli._fail(str(exc))
     except SpecError as exc:
         cli._fail(f"the spec's decision block does not fit this model:\n{exc}")
+    warning = (metrics["data"].get("no_vectors") or {}).get("warning")
+    if warning:
+        cli.errors.print(f"[bold yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     for line in summary_lines(metrics):
-        cli.console.print(line, soft_wrap=True)
+        cli.console.print(line, soft_wrap=True, markup=False)
     cli.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
                       soft_wrap=True, markup=False)
 
@@ -284,7 +298,7 @@ def import_command(model, spec, output, feature_names, config) -> None:
 
 @click.command("proximity")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.argument("data", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("data", nargs=-1, required=True)
 @click.option("-k", "ulps", default=4, show_default=True, help="Distance in float32 ULPs.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Write the report as JSON.")
@@ -310,7 +324,8 @@ def proximity_command(spec, data, ulps, json_path, top) -> None:
         cli._fail(f"{spec} has no model: block; proximity needs a model's thresholds")
     try:
         forest = load_bundle(parsed).forest
-        recordings = read_recordings([Path(d) for d in data], parsed.inputs)
+        from .parquet_io import local_files
+        recordings = read_recordings(local_files(data), parsed.inputs)
     except (DataError, SpecError) as exc:
         cli._fail(str(exc))
     module = load_numpy_module(files, parsed.name)

@@ -1,6 +1,7 @@
 """``featgen parity --html``: the parity report as one self-contained HTML file.
 
-Sections: the per-feature ULP table (numpy against every target), prediction parity (own C,
+Sections: phone cost cards (featgen/phone_cost.py: ns/push measured here, state, code and
+table bytes per target), the per-feature ULP table (numpy against every target), prediction parity (own C,
 Swift, TL2cgen, the Core ML evaluator against XGBoost), threshold proximity (how close feature
 values come to the model's split thresholds), decision timelines for one recording (XGBoost on
 the numpy features, the C detector, the Swift detector, the Core ML evaluator) and the manifest.
@@ -445,6 +446,10 @@ def build_report(spec, files: dict, module, recordings: dict, comparisons, predi
             "n_trees": manifest["model"]["n_trees"],
             "depth": manifest["model"]["max_depth"],
         }
+    from .phone_cost import find_swiftc, machine, measure, measure_swift
+    swift_costs = measure_swift(files, spec, recordings,
+                                find_swiftc() if swift_missing is None else None)
+    costs = [_cost_card(c) for c in measure(files, spec, recordings) + swift_costs]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
@@ -457,9 +462,24 @@ def build_report(spec, files: dict, module, recordings: dict, comparisons, predi
         n_mismatching=sum(1 for r in rows if r["bad"]),
         all_identical=all(c.identical for c in comparisons),
         swift_missing=swift_missing, model=model, synthetic=synthetic,
+        costs=costs, cost_machine=machine(),
         manifest_json=json.dumps(manifest, indent=2),
         windows=manifest["windows"],
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def _cost_card(c) -> dict:
+    """A phone-cost card's text (featgen/phone_cost.py measured the numbers)."""
+    def b(v):
+        return "—" if v is None else f"{v:,} B"
+    return {"target": c.target, "what": c.what, "note": c.note,
+            "measured": c.ns_per_push is not None,
+            "ns": "NOT MEASURED" if c.ns_per_push is None else
+            (f"{c.ns_per_push / 1000:.2f} µs" if c.ns_per_push >= 1000 else
+             f"{c.ns_per_push:.0f} ns"),
+            "state": b(c.state_bytes), "text": b(c.text_bytes), "rodata": b(c.rodata_bytes),
+            "model_rodata": None if c.model_rodata_bytes is None else b(c.model_rodata_bytes),
+            "pushes": f"{c.pushes:,}"}
 
 
 def write_report(path: Path, *args, **kwargs) -> None:

@@ -24,7 +24,7 @@ from codegen.trees.model_dir import (FORMAT, META_FILE, METRICS_FILE, MODEL_FILE
                                      model_identity)
 from featurespec.schema import DecisionDef, Spec
 
-from .data import Recording
+from .data import DataError, Recording
 
 OBJECTIVES = objectives.TRAINABLE       # codegen/trees/objectives.py
 # Set by featgen's own options, not by --param: the objective and num_class follow --objective
@@ -51,6 +51,8 @@ class Params:
     early_stopping_rounds: int | None = None    # on the held-out groups
     test_groups: tuple[str, ...] | None = None  # --test-groups: exactly these are held out
     class_names: tuple[str, ...] | None = None  # --classes: the name of class 0, 1, ...
+    drop_nonfinite: bool = True     # the CLI's default is False (featgen/policy.py): refuse
+    min_vectors: int = 0            # --min-vectors: refuse recordings giving fewer vectors
 
 
 class TrainError(ValueError):
@@ -114,7 +116,14 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
     for name, rec in test_recordings.items():       # the same file may not be on both sides
         key = name if name not in everything else f"test:{name}"
         everything[key] = rec
+    if not params.drop_nonfinite:
+        from .policy import refuse_nonfinite
+        try:
+            refuse_nonfinite({k: r.samples for k, r in everything.items()}, [], spec.inputs)
+        except DataError as exc:
+            raise TrainError(str(exc)) from None
     X, y, groups, rec_index, ends, dropped = featurize(spec, everything)
+    short = short_recordings_of(spec, everything, rec_index, params.min_vectors)
     if X.shape[0] == 0:
         raise TrainError("the recordings produced no feature vectors (each needs at least "
                          f"{spec.max_length} samples)")
@@ -139,7 +148,8 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
     else:
         metrics = {"objective": params.objective, "vectors": 0, "evaluated": False,
                    "events": None, "why_not": split["how"]}
-    metrics["split"] = split["how"]
+    if split["by"] != "group":      # the seeded default keeps metrics.json as it was
+        metrics["split"] = split["how"]
     if class_names is not None:
         metrics["class_names"] = list(class_names)
         metrics["class_names_from"] = ("--classes" if params.class_names is not None
@@ -148,13 +158,33 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
         metrics["early_stopping"] = stopping
     metrics["data"] = data_summary(len(everything), y, is_test, train_groups, test_groups,
                                    classes, dropped)
-    metrics["data"]["test_recordings"] = len(test_recordings)
+    if test_recordings:
+        metrics["data"]["test_recordings"] = len(test_recordings)
+    if short["recordings"]:
+        metrics["data"]["no_vectors"] = short
     if stopping is not None:
         xgb_params = dict(xgb_params, early_stopping_rounds=params.early_stopping_rounds,
                           best_iteration=stopping["best_iteration"])
     write_meta(spec, Path(out), params, xgb_params, raw, forest, n_class, test_groups,
                label_column, group_column, metrics, split["by"], class_names)
     return metrics
+
+
+def short_recordings_of(spec: Spec, recordings: dict[str, Recording], rec_index: np.ndarray,
+                        min_vectors: int) -> dict:
+    """The recordings that gave no vectors (featgen/policy.py): counted, a few named, and the
+    warning the CLI prints; a TrainError when one gave fewer than MIN_VECTORS."""
+    from .policy import Yield, short_recordings
+
+    counts = np.bincount(rec_index, minlength=len(recordings))
+    yields = [Yield(name, len(r.samples), int(np.isfinite(r.samples).all(axis=1).sum()),
+                    int(counts[i])) for i, (name, r) in enumerate(recordings.items())]
+    try:
+        warning = short_recordings(spec, yields, min_vectors)
+    except DataError as exc:
+        raise TrainError(str(exc)) from None
+    names = [y.name for y in yields if not y.vectors]
+    return {"recordings": len(names), "names": names[:20], "warning": warning}
 
 
 def encode_labels(params: Params, *sets: dict[str, Recording]) -> tuple[str, ...] | None:
@@ -748,7 +778,9 @@ def summary_lines(metrics: dict) -> list[str]:
 
     d = metrics["data"]
     names = metrics.get("class_names")
-    lines = [f"{d['recordings']} recordings, {d['vectors']} vectors: train {d['train_vectors']} "
+    none = (d.get("no_vectors") or {}).get("recordings", 0)
+    lines = [f"{d['recordings']} recordings" + (f" ({none} gave no vectors)" if none else "")
+             + f", {d['vectors']} vectors: train {d['train_vectors']} "
              f"({len(d['train_groups'])} group(s)), test {d['test_vectors']} "
              f"({len(d['test_groups'])} group(s)" + (f": {_some(d['test_groups'])})"
                                                      if d["test_groups"] else ")")]

@@ -103,7 +103,8 @@ def test_featurize_npz_in_and_out(tmp_path, module):
      "rec.csv:2: 5 fields, the header has 6"),
     (lambda p: p.write_text(""), "empty file"),
     (lambda p: p.write_text("acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z\n1,2,3,4,5,6\n1,nan,3,4,5,6\n"),
-     "rec.csv:3: input 'acc_y': nan is not finite (sample 1 of recording 'rec')"),
+     "rec.csv:3: input 'acc_y': nan is not finite. featgen refuses non-finite samples; pass "
+     "--drop-nonfinite"),
 ])
 def test_featurize_bad_data_gets_a_located_message(tmp_path, mutate, message):
     path = tmp_path / "rec.csv"

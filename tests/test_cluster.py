@@ -339,7 +339,7 @@ def test_bad_recordings_fail_the_run_with_their_name(fleet, client, tmp_path):
     (bad / "holey.csv").write_text("\n".join(lines) + "\n")
     result = run("featurize", SPEC, bad, "-o", tmp_path / "f", "--cluster", address)
     assert result.exit_code == 2
-    assert "holey.csv:201: input 'gyro_x': nan is not finite (sample 199 of recording 'holey')" \
+    assert "holey.csv:201: input 'gyro_x': nan is not finite. featgen refuses non-finite samples" \
         in result.output.replace("\n", " ")
     assert "--drop-nonfinite" in result.output and "rerun the same command" in result.output
     ok = run("featurize", SPEC, bad, "-o", tmp_path / "f", "--cluster", address,

@@ -166,3 +166,26 @@ def test_spec_without_a_model_has_no_prediction_sections(tmp_path, monkeypatch):
     assert 'id="ulp-table"' in text and 'id="manifest"' in text
     assert "no <code>model:</code> block" in text
     assert 'id="timelines"' not in text and "<img" not in text
+
+
+def test_phone_cost_cards_give_measured_numbers(report):
+    text, _ = report
+    cost = _section(text, "cost")
+    assert "<b>C</b> (featuriser: all features)" in cost
+    assert "<b>C detector</b> (device features + model + decision)" in cost
+    assert "<b>Swift</b> (featuriser: all features)" in cost
+    assert "<b>Swift detector</b> (device features + model + decision)" in cost
+    pushes = re.findall(r'<div class="big">([\d.]+) (µs|ns) / push</div>', cost)
+    assert len(pushes) == 4 and all(float(v) > 0 for v, _ in pushes), cost
+    states = [int(v.replace(",", "")) for v in re.findall(r"state ([\d,]+) B", cost)]
+    assert len(states) == 4 and all(s > 1000 for s in states[:2])   # C first: the whole state
+    assert re.search(r"\(model [\d,]+ B\)", cost) and ".text" in cost
+    assert "NOT MEASURED" not in cost
+
+
+def test_each_plot_says_which_data_it_shows(report):
+    text, _ = report
+    for ident in ("proximity-data", "timeline-data"):
+        line = text[text.index(f'id="{ident}"'):text.index("</p>", text.index(f'id="{ident}"'))]
+        assert "1 seeded synthetic edge-case stream(s) of 1,500 samples" in line, line
+    assert "pass\n<code>--data your_recordings/</code>" in text

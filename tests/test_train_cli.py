@@ -170,3 +170,40 @@ def test_refused_with_a_message_that_says_the_fix(data, tmp_path, args, message)
     for fragment in message:
         assert fragment in text, text
     assert not (tmp_path / "m").exists()
+
+
+def test_class_names_become_identifiers_and_escaped_literals(data, tmp_path):
+    """Enum cases are made of the names' ASCII letters and digits; the names themselves reach
+    the code only as escaped string literals (a hand-edited featgen_model.json included)."""
+    from codegen.trees.build import ClassNameError, class_identifiers
+
+    got = class_identifiers(["Walking Upstairs", "3 taps", "default", 'say "hi" $x'])
+    assert [(c["swift"], c["kotlin"]) for c in got] == [
+        ("walkingUpstairs", "WALKING_UPSTAIRS"), ("class3Taps", "CLASS_3_TAPS"),
+        ("`default`", "DEFAULT"), ("sayHiX", "SAY_HI_X")]
+    with pytest.raises(ClassNameError, match="give the same enum case 'aB'"):
+        class_identifiers(["a b", "A-B"])
+    # a model directory whose class names were edited by hand: escaped where they land
+    import shutil
+    model = tmp_path / "model"
+    train = sorted((data / "numbered" / "train").glob("*.csv"))
+    r = featgen("train", data / "spec.yaml", *train, "--objective", "multi:softprob",
+                "--rounds", "2", "--test-fraction", "0", "-o", model)
+    assert r.returncode == 0, r.stderr
+    shutil.copy(data / "spec.yaml", tmp_path / "spec.yaml")
+    meta = json.loads((model / "featgen_model.json").read_text())
+    meta["class_names"] = ["Walking Upstairs", 'say "hi" $x', "*/ evil"]
+    (model / "featgen_model.json").write_text(json.dumps(meta))
+    r = featgen("build", tmp_path / "spec.yaml", "-o", tmp_path / "gen")
+    assert r.returncode == 0, r.stderr
+    tree = tmp_path / "gen" / "tiny_cls"
+    swift = (tree / "ios/Sources/TinyClsFeatures/TinyClsModel.swift").read_text()
+    assert 'case .sayHiX: return "say \\"hi\\" $x"' in swift
+    assert 'case .evil: return "*/ evil"' in swift
+    kotlin = (tree / "android/src/main/kotlin/featgen/TinyCls.kt").read_text()
+    assert 'SAY_HI_X(1, "say \\"hi\\" \\$x"),' in kotlin
+    meta["class_names"] = ["a", "b"]                    # not one per class: refused, located
+    (model / "featgen_model.json").write_text(json.dumps(meta))
+    r = featgen("build", tmp_path / "spec.yaml", "-o", tmp_path / "gen")
+    assert r.returncode == 2
+    assert "class_names in" in r.stderr and "must list 3 names" in " ".join(r.stderr.split())
