@@ -84,7 +84,8 @@ def test_shared_c_and_swift_are_bit_identical_to_per_feature_numpy(tmp_path, swi
         assert comparison.vectors > 3_000
 
 
-@pytest.mark.parametrize("which", ["one_signal", "vocabulary", "twist_and_go", "spar"])
+@pytest.mark.parametrize("which", ["one_signal", "vocabulary", "twist_and_go", "spar",
+                                   "basic_motions"])
 def test_shared_numpy_is_bit_identical_to_per_feature_numpy(which):
     """The training module shares work too (one DFT for all spectral features of a signal,
     common subexpressions, in-place accumulators): it must not change a bit."""

@@ -19,6 +19,7 @@ from parity_tests.test_parity import SMALL, VOCAB
 SPECS = {
     "twist_and_go": lambda: load_spec(ROOT / "examples" / "twist_and_go" / "spec.yaml"),
     "spar": lambda: load_spec(ROOT / "examples" / "spar" / "spec.yaml"),
+    "basic_motions": lambda: load_spec(ROOT / "examples" / "basic_motions" / "spec.yaml"),
     "vocab": lambda: load_spec_text(VOCAB),
     "small": lambda: load_spec_text(SMALL),
 }
