@@ -69,9 +69,9 @@ def test_vector_counts_follow_the_schedule():
     """policy.expected_vectors against the generated numpy code itself."""
     sys.path.insert(0, str(ROOT))
     from codegen.build import generate
+    from featgen.harness import load_numpy_module
     from featgen.policy import expected_vectors
     from featurespec import load_spec_text
-    from parity_tests.harness import load_numpy_module
 
     spec = load_spec_text(SPEC)
     module = load_numpy_module(generate(spec), spec.name)

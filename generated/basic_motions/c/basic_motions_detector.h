@@ -24,7 +24,7 @@ extern "C" {
 #define BASIC_MOTIONS_DETECTOR_REJECTED (-1) /* a non-finite sample, ignored; state unchanged */
 #define BASIC_MOTIONS_DETECTOR_PENDING 0 /* sample accepted, no vector on it */
 #define BASIC_MOTIONS_DETECTOR_SCORED 1 /* a vector was scored; result written */
-#define BASIC_MOTIONS_DETECTOR_EVENT 2 /* a vector was scored and fired the event: "Opening!" */
+#define BASIC_MOTIONS_DETECTOR_EVENT 2 /* a vector was scored and fired the basic_motions event */
 
 /* One stream: featuriser state, the latest vector, the decision state. Fixed size, no heap. */
 typedef struct basic_motions_detector {

@@ -3,7 +3,7 @@
 // Do not edit: change the spec and run `featgen build`.
 // Model sha256: a420b65fd2730489e1df3a6eda7cafe49f30ee5173cd59bc2b11ddec705833bd (model/model.json)
 //
-// Push a sample -> features -> margins -> decision -> event ("Opening!"), exactly as the C
+// Push a sample -> features -> margins -> decision -> event (the basic_motions event), exactly as the C
 // runtime's basic_motions_detector_push: the decision stream is part of parity.
 
 /// Streaming detector: the featuriser, the model and the spec's decision block, behind one type.
@@ -14,7 +14,7 @@
 /// ```swift
 /// var detector = try BasicMotionsDetector()   // throws VersionError on a mixed-up build
 /// if detector.push(sample) == .event {   // sample: [Double] in BasicMotionsDeviceFeatures.inputNames order
-///     openTheDoor()
+///     onEvent()   // your reaction to the basic_motions event
 /// }
 /// ```
 public struct BasicMotionsDetector: Sendable {

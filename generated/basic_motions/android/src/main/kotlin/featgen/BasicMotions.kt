@@ -17,7 +17,7 @@ import java.io.Closeable
  *
  * ```kotlin
  * val basicMotions = BasicMotions()                          // throws VersionMismatch on a mixed-up build
- * if (basicMotions.push(event.values) == BasicMotions.Status.EVENT) openTheDoor()
+ * if (basicMotions.push(event.values) == BasicMotions.Status.EVENT) onEvent()
  * ```
  */
 class BasicMotions : Closeable {
