@@ -5,6 +5,8 @@ Output is byte-for-byte deterministic: no timestamps, no dict-order or hash-seed
 """
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import json
 import os
@@ -29,9 +31,13 @@ from .trees.model_dir import feature_order_hash as _feature_order_hash
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
+@functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     """Code templates: no HTML autoescape (the output is code); text that is not featgen's own
-    goes through the per-language filters of codegen/escape.py (``|c_str``, ``|comment``...)."""
+    goes through the per-language filters of codegen/escape.py (``|c_str``, ``|comment``...).
+    One environment per process: it keeps the compiled templates (jinja2 still reloads a
+    template whose file changed), so building many specs in one process (the model zoo)
+    compiles each template once."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,

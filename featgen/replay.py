@@ -249,6 +249,10 @@ def reference(spec_path: str) -> Reference:
     if spec.model is None:
         raise DataError(f"{spec_path}: the spec has no model: block; the flight recorder logs "
                         "the detector, which needs one")
+    if load_bundle(spec).forest.rule.library != "xgboost":
+        raise DataError(f"{spec_path}: featgen replay re-scores with XGBoost; this spec's model "
+                        f"is a {load_bundle(spec).forest.rule.library} model, which replay does "
+                        "not support yet (its records hold double margins)")
     files = generate(spec)
     manifest = json.loads(files["manifest.json"])
     model = manifest["model"]
