@@ -263,22 +263,26 @@ def compile_zoo(built: list[tuple[str, dict]], workdir: Path, compiler: str = "g
     return ctypes.CDLL(str(lib))
 
 
-def c_margins(lib: ctypes.CDLL, name: str, forest, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(one-row margins, batch margins) from the generated C."""
+def c_margins(lib: ctypes.CDLL, name: str, forest, X: np.ndarray, batch: bool = True
+              ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(one-row margins, batch margins) from the generated C (or the Swift shim's
+    ``<name>_model_margins``, with ``batch=False``: Swift has no batch entry point)."""
     kind = np.float32 if forest.rule.accumulate == "float32" else np.float64
     X = np.ascontiguousarray(X, dtype=np.float64)
     one = np.zeros((len(X), forest.n_outputs), dtype=kind)
-    batch = np.zeros_like(one)
     row_fn = getattr(lib, f"{name}_model_margins")
     dp = ctypes.POINTER(ctypes.c_double)
     out_p = ctypes.POINTER(ctypes.c_float if kind == np.float32 else ctypes.c_double)
     row_fn.argtypes = [dp, out_p]
     for i in range(len(X)):
         row_fn(X[i].ctypes.data_as(dp), one[i].ctypes.data_as(out_p))
+    if not batch:
+        return one, None
+    many = np.zeros_like(one)
     batch_fn = getattr(lib, f"{name}_model_margins_batch")
     batch_fn.argtypes = [dp, ctypes.c_size_t, out_p]
-    batch_fn(X.ctypes.data_as(dp), len(X), batch.ctypes.data_as(out_p))
-    return one, batch
+    batch_fn(X.ctypes.data_as(dp), len(X), many.ctypes.data_as(out_p))
+    return one, many
 
 
 def differing(a: np.ndarray, b: np.ndarray) -> int:

@@ -150,7 +150,7 @@ def forest_of(text: str, where: str = "model.txt") -> tuple[Forest, tuple[str, .
                 raise ModelError(f"{where}: tree {k} node {i} is a categorical split")
             if not 0 <= feature[i] < n_features:
                 raise ModelError(f"{where}: tree {k} node {i} splits on feature {feature[i]}")
-            if not math.isfinite(threshold[i]):
+            if math.isnan(threshold[i]):    # (inf is a NaN-only split: x <= inf for all x)
                 raise ModelError(f"{where}: tree {k} node {i} has threshold {threshold[i]}")
             missing = (d >> 2) & 3
             default_left = bool(d & 2)
@@ -176,7 +176,11 @@ def cross_check_treelite(forest: Forest, path: str) -> list[str]:
 
     import treelite
 
-    dump = json.loads(treelite.frontend.load_lightgbm_model(path).dump_as_json())
+    import re
+
+    text = treelite.frontend.load_lightgbm_model(path).dump_as_json()
+    # Treelite prints an infinite threshold as nothing ("threshold": ,)
+    dump = json.loads(re.sub(r'"threshold": ,', '"threshold": Infinity,', text))
     problems = []
     if len(dump["trees"]) != len(forest.trees):
         return [f"treelite reads {len(dump['trees'])} trees, featgen {len(forest.trees)}"]
@@ -187,7 +191,11 @@ def cross_check_treelite(forest: Forest, path: str) -> list[str]:
             problems.append(f"tree {k}: leaf values differ from treelite's")
         splits = sorted((int(n["split_feature_id"]), float(n["threshold"]), n["comparison_op"])
                         for n in tl["nodes"] if "split_feature_id" in n)
-        mine = sorted((n.feature, n.threshold, "<=") for n in tree.nodes if not n.is_leaf)
+        mine = sorted((n.feature, n.threshold if not math.isinf(n.threshold) else math.inf,
+                       "<=") for n in tree.nodes if not n.is_leaf)
+        splits = [(f, math.inf if math.isinf(t) else t, op) for f, t, op in splits]
+        mine = sorted((f, abs(t) if math.isinf(t) else t, op) for f, t, op in mine)
+        splits = sorted((f, abs(t) if math.isinf(t) else t, op) for f, t, op in splits)
         if splits != mine:
             problems.append(f"tree {k}: splits differ from treelite's")
         if len(problems) > 20:
