@@ -46,9 +46,11 @@ def swift_files(name: str, coreml: bool = True) -> dict[str, str]:
 # Why a library's model has no Core ML file (codegen/trees/coreml.py converts XGBoost models).
 COREML_REFUSED = {
     "lightgbm": "coremltools has no LightGBM converter",
-    "sklearn": "not converted: coremltools' scikit-learn converter supports scikit-learn only up "
-               "to 1.5.1 and its forest conversion scales every leaf by 1/n_trees instead of "
-               "dividing the sum (other roundings); HistGradientBoosting has no converter",
+    "sklearn": "not converted: coremltools disables its scikit-learn converter above "
+               "scikit-learn 1.5.1 (coremltools/_deps: _SKLEARN_MAX_VERSION), its forest "
+               "conversion scales every leaf by 1/n_trees instead of dividing the sum "
+               "(converters/sklearn/_tree_ensemble.py: other roundings), and "
+               "HistGradientBoosting has no converter",
 }
 
 
