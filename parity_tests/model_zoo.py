@@ -302,7 +302,8 @@ def decisions(files: dict, forest, margins: np.ndarray, ref_values: np.ndarray |
         mine = margins[:, 0] >= (np.float32(m_star) if margins.dtype == np.float32 else m_star)
         return mine, ref_values[:, 0] >= manifest["threshold"]
     if manifest["kind"] == "multiclass":
-        return d.argmax_first(margins), d.argmax_first(ref_values)
+        precision = "float32" if margins.dtype == np.float32 else "float64"
+        return d.argmax_first(margins, precision), d.argmax_first(ref_values, precision)
     return None, None
 
 

@@ -111,7 +111,7 @@ def resolve(decision: DecisionDef, forest: Forest) -> Decision:
                                     f"class {positive} does not exist: the model has "
                                     f"{forest.n_outputs} classes (0 to {forest.n_outputs - 1})")])
     return Decision("multiclass", 0.0, 0.0, positive, decision.consecutive, decision.refractory,
-                    "softmax")
+                    "softmax", forest.rule.accumulate)
 
 
 def _number(x: float) -> str:
@@ -121,22 +121,22 @@ def _number(x: float) -> str:
 
 
 def positive(decision: Decision, margins: np.ndarray) -> np.ndarray:
-    """(rows,) bool: which vectors are positive, from margins (rows, outputs): float32 for
-    XGBoost, float64 for LightGBM and scikit-learn (the type decides the comparison)."""
-    kind = np.float64 if np.asarray(margins).dtype == np.float64 else np.float32
+    """(rows,) bool: which vectors are positive, from margins (rows, outputs), compared in the
+    decision's precision: float32 for XGBoost (margins are cast, as before), float64 for
+    LightGBM and scikit-learn."""
+    kind = np.float64 if decision.precision == "float64" else np.float32
     m = np.asarray(margins, dtype=kind).reshape(len(margins), -1)
     if decision.kind == "binary":
         return m[:, 0] >= kind(decision.margin_threshold)
     if decision.kind == "none":
         return np.zeros(m.shape[0], dtype=bool)
-    return argmax_first(m) == decision.positive_class
+    return argmax_first(m, decision.precision) == decision.positive_class
 
 
-def argmax_first(margins: np.ndarray) -> np.ndarray:
+def argmax_first(margins: np.ndarray, precision: str = "float32") -> np.ndarray:
     """Index of the largest margin per row, the first on ties (as the generated code does:
-    a later class wins only when strictly larger)."""
-    m = np.asarray(margins)
-    m = m if m.dtype == np.float64 else m.astype(np.float32)
+    a later class wins only when strictly larger), compared in ``precision``."""
+    m = np.asarray(margins, dtype=np.float64 if precision == "float64" else np.float32)
     best = np.zeros(m.shape[0], dtype=np.int64)
     top = m[:, 0].copy()
     for k in range(1, m.shape[1]):
