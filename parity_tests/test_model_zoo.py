@@ -10,9 +10,8 @@ together in one swiftc run) against the same library margins.
 The larger zoo: ``python3 -m parity_tests.model_zoo --large`` (docs/model.md)."""
 from __future__ import annotations
 
-import os
-
 import ctypes
+import os
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +68,7 @@ def test_zoo_rows_reach_every_boundary(shipped):
     """The boundary rows hold, for every threshold, the threshold and both double neighbours,
     and NaN, +-inf, +-0 and the smallest subnormals: a mutant rule (< for <=) is caught."""
     _, prepared = shipped
-    e, model, files, forest = next(p for p in prepared if p[0].name == "l_zero")
+    e, model, _, forest = next(p for p in prepared if p[0].name == "l_zero")
     X = zoo.boundary_rows(forest, finite=False, nan=True, n_random=16, seed=0)
     for f, thresholds in forest.thresholds().items():
         column = set(X[:, f].tolist())
@@ -131,6 +130,6 @@ def test_zoo_android_module_compiles_with_double_margins(shipped, tmp_path):
                     "-lm"], check=True, capture_output=True)
     kt = next(module.rglob("*.kt"))
     result = subprocess.run(["kotlinc", str(kt), "-d", str(tmp_path / "classes")],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "val margins: DoubleArray" in kt.read_text()

@@ -4,9 +4,8 @@ clear exit-2 message naming the reason. Bit-exactness of the compiled C against 
 parity_tests/test_model_zoo.py's."""
 from __future__ import annotations
 
-import os
-
 import json
+import os
 import re
 import sys
 
@@ -207,8 +206,11 @@ def test_from_sklearn_checks_names(spec, tmp_path):
 
 
 def test_from_sklearn_refusals(spec, tmp_path):
-    from sklearn.ensemble import (GradientBoostingRegressor, HistGradientBoostingClassifier,
-                                  RandomForestRegressor)
+    from sklearn.ensemble import (
+        GradientBoostingRegressor,
+        HistGradientBoostingClassifier,
+        RandomForestRegressor,
+    )
     from sklearn.linear_model import LinearRegression
     from sklearn.tree import DecisionTreeClassifier
 

@@ -9,8 +9,16 @@ import math
 import numpy as np
 
 from codegen.trees import forest_json
-from codegen.trees.ir import LIGHTGBM, SKLEARN_HIST, SKLEARN_TREES, XGBOOST, ZERO_THRESHOLD, \
-    Forest, Node, Tree
+from codegen.trees.ir import (
+    LIGHTGBM,
+    SKLEARN_HIST,
+    SKLEARN_TREES,
+    XGBOOST,
+    ZERO_THRESHOLD,
+    Forest,
+    Node,
+    Tree,
+)
 
 T = 0.1      # a double that is not a float32: float32 rounding of x matters next to it
 

@@ -140,8 +140,8 @@ def forest_of(text: str, where: str = "model.txt") -> tuple[Forest, tuple[str, .
         left = _numbers(t, "left_child", int, n_split, where)
         right = _numbers(t, "right_child", int, n_split, where)
 
-        def child(c: int) -> int:
-            return c if c >= 0 else n_split + ~c
+        def child(c: int, n_split: int = n_split) -> int:
+            return c if c >= 0 else n_split + ~c        # ~leaf -> after the splits
 
         nodes = []
         for i in range(n_split):
@@ -173,10 +173,9 @@ def cross_check_treelite(forest: Forest, path: str) -> list[str]:
     """Differences between the forest and Treelite's LightGBM frontend on the same file:
     features, thresholds, ``<=``, children and leaf values (empty: none)."""
     import json
+    import re
 
     import treelite
-
-    import re
 
     text = treelite.frontend.load_lightgbm_model(path).dump_as_json()
     # Treelite prints an infinite threshold as nothing ("threshold": ,)

@@ -196,9 +196,9 @@ def cross_check_treelite(forest: Forest, model) -> list[str]:
     """Differences in split features and thresholds between the forest and Treelite's
     scikit-learn frontend (empty: none). Leaves are compared through parity instead: Treelite
     stores forests' class fractions and GradientBoosting's learning rate its own way."""
-    import treelite.sklearn
-
     import re
+
+    import treelite.sklearn
 
     text = treelite.sklearn.import_model(model).dump_as_json()
     # Treelite prints an infinite threshold as nothing ("threshold": ,)
