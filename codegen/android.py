@@ -40,6 +40,11 @@ def _float_bits(hex_literal: str) -> int:
     return struct.unpack("<i", struct.pack("<f", float.fromhex(hex_literal)))[0]
 
 
+def _double_bits(hex_literal: str) -> str:
+    """The double written as a hex literal, as a Kotlin Long literal of Java's signed bits."""
+    return f"{struct.unpack('<q', struct.pack('<d', float.fromhex(hex_literal)))[0]}L"
+
+
 def android_files(env, files: dict, common: dict, header_lines: list[str],
                   model: dict | None, normalise) -> dict[str, str]:
     """{path: text} of android/ for a build whose other files are ``files``; ``model`` is the
@@ -63,7 +68,9 @@ def android_files(env, files: dict, common: dict, header_lines: list[str],
                header_line=escape.comment_line(header_lines[0] + " " + header_lines[2]))
     if model is not None:
         d = model["decision"]
-        ctx.update(feature_names=[f["name"] for f in model["device"]["features"]],
+        double = model.get("rule", {}).get("accumulate") == "float64"   # LightGBM, sklearn
+        ctx.update(MT="Double" if double else "Float",
+                   library=model.get("library", "xgboost"),feature_names=[f["name"] for f in model["device"]["features"]],
                    feature_order_sha256=model["feature_order_sha256"],model_sha256=model["model_sha256"], n_outputs=model["n_outputs"],
                    decision={"kind": d["kind"], "threshold": repr(float(d.get("threshold", 0.0))),
                              "positive_class": d.get("positive_class", 1),
@@ -72,8 +79,8 @@ def android_files(env, files: dict, common: dict, header_lines: list[str],
                    transform=objective_named(model["objective"]).transform,
                    value_doc=objective_named(model["objective"]).value,
                    objective=model["objective"],
-                   margin_threshold_bits=(_float_bits(d["margin_threshold"])
-                                          if d["kind"] == "binary" else 0),
+                   margin_threshold_bits=((_double_bits if double else _float_bits)(
+                                          d["margin_threshold"]) if d["kind"] == "binary" else 0),
                    margin_threshold_hex=d.get("margin_threshold", ""),
                    classes=(class_identifiers(model["class_names"])
                             if model.get("class_names") else None))

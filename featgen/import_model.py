@@ -1,5 +1,13 @@
-"""``featgen import-model``: an XGBoost model trained anywhere (a notebook, SageMaker) -> the model
-directory ``featgen train`` writes, so ``featgen build`` ships it exactly.
+"""``featgen import-model``: an XGBoost or LightGBM model trained anywhere (a notebook, SageMaker)
+-> the model directory ``featgen train`` writes, so ``featgen build`` ships it exactly; and
+:func:`from_sklearn`, the same for a fitted scikit-learn ensemble in a notebook (scikit-learn
+models are usually pickles, which featgen never loads).
+
+* A LightGBM text model (``booster.save_model('model.txt')``, first line ``tree``) is read by
+  codegen/trees/lightgbm_text.py, cross-checked against Treelite's LightGBM frontend and
+  verified bit for bit against ``lightgbm.Booster.predict(raw_score=True)`` on probe rows; the
+  model directory's model.json is then featgen's forest file (codegen/trees/forest_json.py) and
+  the text model is kept beside it as ``lightgbm_model.txt``.
 
 * The format is read from the content, never the file name: XGBoost JSON, UBJSON, XGBoost's
   legacy binary format (converted to JSON through Treelite's reader: codegen/trees/
@@ -27,18 +35,30 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import importlib
 import io
 import json
 import math
+import os
 import tarfile
+import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from codegen.trees import fp32, xgboost_json, xgboost_legacy
-from codegen.trees.ir import Forest
+from codegen.trees import (
+    forest_json,
+    fp32,
+    lightgbm_text,
+    sklearn_trees,
+    xgboost_json,
+    xgboost_legacy,
+)
+from codegen.trees.ir import ZERO_THRESHOLD, Forest
 from codegen.trees.model_dir import META_FILE, METRICS_FILE, MODEL_FILE, model_identity
+from featurespec import load_spec
 from featurespec.schema import Spec
 
 from .data import DataError
@@ -164,8 +184,12 @@ def sniff(data: bytes, where: str) -> str:
             f"{where}: a Python pickle (SageMaker's XGBoost containers 1.0-1 and 1.2-1 pickle "
             "the booster). featgen does not unpickle it: loading a pickle runs whatever code "
             f"the file names, so an untrusted file could take over this machine. To convert: "
-            f"{CONVERT.replace('load it', 'unpickle it (pickle.load)')}, then import that file")
+            f"{CONVERT.replace('load it', 'unpickle it (pickle.load)')}, then import that file. "
+            "A scikit-learn model: unpickle it in your notebook, where you trust it, and call "
+            "featgen.import_model.from_sklearn(model, spec=..., out=...)")
     stripped = data.lstrip()
+    if data[:5] in (b"tree\n", b"tree\r"):
+        return "lightgbm text"
     if stripped[:1] == b"{":
         try:
             json.loads(stripped)
@@ -279,17 +303,36 @@ def saved_by(source: Source) -> list[int] | None:
 # ---------------------------------------------------------------- verification
 
 
-def probe_rows(forest: Forest, n: int = 2048, seed: int = 0) -> np.ndarray:
-    """Rows whose every feature is drawn from that feature's thresholds, their float32
-    neighbours, NaN, +-inf and 0: each split sees both sides of its threshold and the missing
-    direction."""
+def boundary_values(forest: Forest, f: int, finite: bool = False) -> list[float]:
+    """The values that decide feature ``f``'s splits: each threshold; its float32 neighbours
+    (for a double threshold: the float32 values around it, since a float32-input rule rounds
+    first) and its double neighbours; NaN, +-0, +-inf, the smallest subnormals (float32 and
+    double), LightGBM's zero band edges (+-1e-35f and neighbours). ``finite``: no inf and
+    nothing beyond the float32 range (scikit-learn's validation refuses them)."""
+    values = [math.nan, 0.0, -0.0, fp32.FLT_TRUE_MIN, -fp32.FLT_TRUE_MIN, 5e-324, -5e-324,
+              ZERO_THRESHOLD, -ZERO_THRESHOLD, float(np.nextafter(ZERO_THRESHOLD, 1.0)),
+              float(np.nextafter(-ZERO_THRESHOLD, -1.0)), 1.0, -1.0]
+    if not finite:
+        values += [math.inf, -math.inf, fp32.FLT_MAX * 2]
+    for t in forest.thresholds().get(f, np.empty(0)).tolist():
+        if not math.isfinite(t):
+            continue
+        t32 = float(np.float32(t)) if abs(t) <= fp32.FLT_MAX else math.copysign(fp32.FLT_MAX, t)
+        values += [t, float(np.nextafter(t, -math.inf)), float(np.nextafter(t, math.inf)),
+                   t32, fp32.next_f32(t32, -1), fp32.next_f32(t32, 1)]
+    out = [v for v in values if not (finite and abs(v) > fp32.FLT_MAX)]
+    return [v for v in out if not (finite and math.isinf(v))]
+
+
+def probe_rows(forest: Forest, n: int = 2048, seed: int = 0, finite: bool = False,
+               nan: bool = True) -> np.ndarray:
+    """Rows whose every feature is drawn from that feature's boundary values
+    (:func:`boundary_values`): each split sees both sides of its threshold and the missing
+    direction. ``nan=False`` leaves NaN out (for a library that refuses it)."""
     rng = np.random.default_rng(seed)
     X = np.zeros((n, forest.n_features))
-    by_feature = forest.thresholds()
     for f in range(forest.n_features):
-        values = [math.nan, 0.0, math.inf, -math.inf]
-        for t in by_feature.get(f, np.empty(0)).tolist():
-            values += [t, fp32.next_f32(t, -1), fp32.next_f32(t, 1)]
+        values = [v for v in boundary_values(forest, f, finite) if nan or not math.isnan(v)]
         X[:, f] = rng.choice(np.array(values), n)
     return X
 
@@ -323,9 +366,14 @@ def import_model(model: str | Path, spec: Spec, out: str | Path,
                  feature_names: str | Path | None = None,
                  config: str | Path | None = None) -> dict:
     """Import MODEL for SPEC into the model directory OUT; returns featgen_model.json."""
+    source = read_source(model)
+    if source.format.startswith("lightgbm"):
+        if config is not None:
+            raise ImportModelError(f"{source.where}: --config is XGBoost's save_config(); a "
+                                   "LightGBM text model records its parameters itself")
+        return import_lightgbm(source, spec, Path(out), feature_names)
     import xgboost  # lazily: xgboost is heavy, only this path needs it
 
-    source = read_source(model)
     where = source.where
     raw = source.raw
     if source.format.startswith("legacy binary"):
@@ -403,3 +451,201 @@ def import_model(model: str | Path, spec: Spec, out: str | Path,
         META_FILE: (json.dumps(meta, indent=2) + "\n").encode(),
         METRICS_FILE: (json.dumps(metrics, indent=2) + "\n").encode()})
     return meta
+
+
+# ---------------------------------------------------------------- LightGBM and scikit-learn
+
+
+def require(module: str, extra: str):
+    """Import an optional library or say how to install it (an ImportModelError: exit 2)."""
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportModelError(f"this needs {module}, an optional dependency: pip install "
+                               f"'featgen[{extra}]' (or pip install {extra})") from None
+
+
+def _check_names(names: tuple[str, ...], forest: Forest, spec: Spec, where: str,
+                 feature_names, default_names: bool, named_by: str) -> str:
+    """The feature order check shared by LightGBM and scikit-learn imports: the model's own
+    names (unless they are the library's positional defaults), or ``feature_names``."""
+    if feature_names is not None:
+        listed = (names_from_file(feature_names) if isinstance(feature_names, (str, Path))
+                  else tuple(str(n) for n in feature_names))
+        if names and not default_names:
+            check_feature_order(names, listed, f"{where} ({named_by} vs the names given)")
+        names, named_by = listed, (str(feature_names) if isinstance(feature_names, (str, Path))
+                                   else "feature_names=")
+    elif default_names:
+        names = ()
+    if not names:
+        raise ImportModelError(
+            f"{where}: the model has no feature names (only positional ones), so its column "
+            "order cannot be checked against the spec (featgen never matches columns by "
+            "position). Give the feature names: --feature-names FILE (the featurize output the "
+            "model was trained on, or one name per line) / feature_names=..., or train on a "
+            "DataFrame with the spec's column names")
+    if len(names) != forest.n_features:
+        raise ImportModelError(f"{where}: {named_by} lists {len(names)} features, the model "
+                               f"reads {forest.n_features}")
+    check_feature_order(names, spec.feature_names, f"{where} ({named_by})")
+    return named_by
+
+
+def _bits_equal(ref: np.ndarray, got: np.ndarray) -> np.ndarray:
+    """Per row: every output has the same bits (float64)."""
+    a = np.ascontiguousarray(ref, dtype=np.float64)
+    b = np.ascontiguousarray(got, dtype=np.float64)
+    return (a.view(np.uint64) == b.view(np.uint64)).all(axis=1)
+
+
+def _write(spec: Spec, forest: Forest, out: Path, provenance: dict, extra: dict,
+           library: dict) -> dict:
+    raw = forest_json.dumps(forest)
+    meta = {
+        **model_identity(spec, raw),
+        "objective": forest.objective,
+        "n_classes": forest.n_classes,
+        "label_column": None,
+        "group_column": None,
+        "split": None,
+        "params": library.pop("params", {}),
+        **library,
+        "rule": forest.rule.to_json(),
+        "base_margin": [v.hex() for v in forest.base_margin],
+        "feature_names": list(spec.feature_names),
+        "provenance": provenance,
+    }
+    metrics = {"imported": True, "note": "featgen import: no held-out data, no metrics; see "
+                                          "featgen_model.json provenance"}
+    write_model_directory(Path(out), {
+        MODEL_FILE: raw,
+        META_FILE: (json.dumps(meta, indent=2) + "\n").encode(),
+        METRICS_FILE: (json.dumps(metrics, indent=2) + "\n").encode(), **extra})
+    return meta
+
+
+def import_lightgbm(source: Source, spec: Spec, out: Path, feature_names=None) -> dict:
+    """A LightGBM text model -> model directory, verified against LightGBM's raw score."""
+
+
+    lgb = require("lightgbm", "lightgbm")
+    where = source.where
+    try:
+        text = source.raw.decode("utf-8")
+        forest, names = lightgbm_text.forest_of(text, where)
+    except UnicodeDecodeError:
+        raise ImportModelError(f"{where}: a LightGBM text model must be UTF-8") from None
+    except xgboost_json.ModelError as exc:
+        raise ImportModelError(str(exc)) from None
+    default = all(n == f"Column_{i}" for i, n in enumerate(names))
+    named_by = _check_names(names, forest, spec, where, feature_names, default,
+                            "the model's feature_names")
+    try:
+        booster = lgb.Booster(model_str=text)
+    except lgb.basic.LightGBMError as exc:
+        raise ImportModelError(f"{where}: LightGBM cannot load this model: {exc}") from None
+    with tempfile.TemporaryDirectory() as tmp:        # Treelite's frontend reads a path
+        path = os.path.join(tmp, "model.txt")
+        with open(path, "wb") as handle:
+            handle.write(source.raw)
+        problems = lightgbm_text.cross_check_treelite(forest, path)
+    if problems:
+        raise ImportModelError(f"{where}: featgen and Treelite read this model differently: "
+                               f"{problems[0]} (please report this model)")
+    X = probe_rows(forest)
+    ref = np.asarray(booster.predict(X, raw_score=True), dtype=np.float64).reshape(len(X), -1)
+    if forest.rule.average:                         # boosting=rf: predict divides the sum
+        ref = ref / float(forest.rule.average)
+    same = _bits_equal(ref, forest.margins(X))
+    if not same.all():
+        raise ImportModelError(f"{where}: featgen's reading gives other margins than LightGBM "
+                               f"on {int((~same).sum())} of {len(X)} probe rows; refused "
+                               "(please report this model)")
+    header, _ = lightgbm_text._fields(text, where)
+    params = {k: v for k, v in header.items() if k in ("objective", "num_class", "version",
+                                                       "num_tree_per_iteration",
+                                                       "average_output")}
+    provenance = {
+        "imported_by": "featgen import-model",
+        "source": source.path, "source_sha256": source.sha256, "source_format": source.format,
+        "imported_with_lightgbm": lgb.__version__,
+        "feature_names_from": named_by,
+        "num_trees": len(forest.trees),
+        "verified_probe_rows": len(X),
+        "verified_against": "lightgbm.Booster.predict(raw_score=True)"
+                            + (f" / {forest.rule.average}" if forest.rule.average else ""),
+        "treelite_cross_check": "same splits and leaves",
+    }
+    return _write(spec, forest, out, provenance, {"lightgbm_model.txt": source.raw},
+                  {"library": "lightgbm", "lightgbm_version": lgb.__version__,
+                   "params": params})
+
+
+def from_sklearn(model, spec, out: str | Path, feature_names=None) -> dict:
+    """Import a fitted scikit-learn ensemble (RandomForest*, ExtraTrees*, GradientBoosting*,
+    HistGradientBoosting*) from a notebook into the model directory OUT for SPEC (a Spec or
+    the spec's path), as ``featgen import-model`` does for a file::
+
+        from featgen.import_model import from_sklearn
+        from_sklearn(clf, spec="spec.yaml", out="model")      # then: featgen build spec.yaml
+
+    The feature order is checked by ``feature_names_in_`` (fit on a DataFrame) or
+    ``feature_names`` (a list, or a path as for --feature-names). The margins are verified bit
+    for bit against scikit-learn's own predict_proba / predict / decision_function on probe
+    rows. Returns featgen_model.json."""
+
+    require("sklearn", "sklearn")
+    if not isinstance(spec, Spec):
+        spec = load_spec(str(spec))
+    name = type(model).__name__
+    where = f"the {name}"
+    try:
+        forest = sklearn_trees.forest_of(model)
+    except xgboost_json.ModelError as exc:
+        raise ImportModelError(f"{where}: {exc}") from None
+    names = tuple(str(n) for n in getattr(model, "feature_names_in_", ()))
+    named_by = _check_names(names, forest, spec, where, feature_names, False,
+                            "feature_names_in_")
+    problems = sklearn_trees.cross_check_treelite(forest, model)
+    if problems:
+        raise ImportModelError(f"{where}: featgen and Treelite read this model differently: "
+                               f"{problems[0]} (please report this model)")
+    X = probe_rows(forest, finite=True, nan=sklearn_trees.accepts_nan(model))
+    with _quiet_feature_names():
+        ref = sklearn_trees.reference_margins(model, X)
+    same = _bits_equal(ref, forest.margins(X))
+    if not same.all():
+        raise ImportModelError(f"{where}: featgen's reading gives other margins than "
+                               f"scikit-learn on {int((~same).sum())} of {len(X)} probe rows; "
+                               "refused (please report this model)")
+    import sklearn
+    params = {k: (v if isinstance(v, (int, float, str, bool, type(None))) else repr(v))
+              for k, v in sorted(model.get_params(deep=False).items())}
+    provenance = {
+        "imported_by": "featgen.import_model.from_sklearn",
+        "source": f"{type(model).__module__}.{name} (a fitted object in Python)",
+        "imported_with_sklearn": sklearn.__version__,
+        "feature_names_from": named_by,
+        "num_trees": len(forest.trees),
+        "verified_probe_rows": len(X),
+        "verified_against": sklearn_trees.REFERENCE[sklearn_trees.kind_of(model)],
+        "treelite_cross_check": "same split features and thresholds",
+    }
+    return _write(spec, forest, Path(out), provenance, {},
+                  {"library": "sklearn", "estimator": name, "sklearn_version":
+                   sklearn.__version__, "params": params})
+
+
+class _quiet_feature_names:
+    """scikit-learn warns when a model fit on a DataFrame is given an array; the probe rows
+    are in the model's own column order, so the warning says nothing here."""
+
+    def __enter__(self):
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)

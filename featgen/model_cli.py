@@ -64,8 +64,16 @@ def model_summary(files) -> str:
     return (f"model {m['model_sha256'][:12]}: {m['objective']}, {m['n_trees']} trees, depth "
             f"{m['max_depth']}, base margin {', '.join(m['base_margin'])}; positive when {rule}; "
             f"event after {d['consecutive']} in a row, refractory {d['refractory_samples']} "
-            f"samples; C model + detector, TL2cgen C, Core ML ({m['coreml']['file']})\n"
+            f"samples; {_targets(m)}\n"
             + device_summary(m["device"]))
+
+
+def _targets(m: dict) -> str:
+    """What the build wrote for the model: XGBoost adds TL2cgen's C and Core ML."""
+    if m["coreml"].get("file"):
+        return f"C model + detector, TL2cgen C, Core ML ({m['coreml']['file']})"
+    return (f"{m.get('library', 'xgboost')} rule ({m['prediction_rule']}); C model + detector, "
+            f"Swift; no Core ML: {m['coreml']['refused']}")
 
 
 def device_summary(device: dict) -> str:
@@ -259,15 +267,17 @@ def _features_only(spec) -> dict:
               help="Model directory to write (model.json, featgen_model.json); name it in the "
                    "spec's model: block.")
 @click.option("--feature-names", type=click.Path(dir_okay=False),
-              help="For a booster without feature names: the featurize output it was trained on "
+              help="For a model without feature names: the featurize output it was trained on "
                    "(.csv header / .npz feature_names) or a file with one name per line.")
 @click.option("--config", "config", type=click.Path(dir_okay=False),
               help="booster.save_config() JSON saved where the model was trained: its "
                    "hyperparameters go into the provenance (the model file does not keep them).")
 def import_command(model, spec, output, feature_names, config) -> None:
-    """Import an XGBoost MODEL trained elsewhere (JSON, UBJSON, or a SageMaker model.tar.gz
-    holding xgboost-model; format read from the content) into the model directory featgen
-    train writes, after checking its feature order against SPEC."""
+    """Import an XGBoost MODEL trained elsewhere (JSON, UBJSON, legacy binary, or a SageMaker
+    model.tar.gz holding xgboost-model) or a LightGBM text model (save_model('model.txt'));
+    the format is read from the content. Writes the model directory featgen train writes, after
+    checking its feature order against SPEC. scikit-learn: featgen.import_model.from_sklearn
+    in Python (featgen does not load pickles)."""
     problem = model_output_problem(Path(output))     # before reading anything
     if problem:
         raise OutputError(problem)
@@ -280,9 +290,11 @@ def import_command(model, spec, output, feature_names, config) -> None:
     except DataError as exc:
         ui.fail(str(exc))
     p = meta["provenance"]
+    size = (f"{p['num_boosted_rounds']} rounds" if "num_boosted_rounds" in p
+            else f"{p['num_trees']} trees")
     ui.console.print(f"imported {model} ({p['source_format']}, sha256 "
                       f"{p['source_sha256'][:12]}): {meta['objective']}, "
-                      f"{p['num_boosted_rounds']} rounds, {len(meta['feature_names'])} features "
+                      f"{size}, {len(meta['feature_names'])} features "
                       f"in the spec's order (checked by {p['feature_names_from']}); margins "
                       f"verified on {p['verified_probe_rows']} probe rows", soft_wrap=True,
                       markup=False)
@@ -343,10 +355,19 @@ def proximity_command(spec, data, ulps, json_path, top, drop_nonfinite=False,
                                                  "features": rows}, indent=2) + "\n")
 
 
-def model_parity(spec, files: dict, module, recordings: dict) -> dict:
-    """Prediction parity on the recordings; prints the report, returns it as JSON."""
+def model_parity(spec, files: dict, module, recordings: dict) -> dict | None:
+    """Prediction parity on the recordings; prints the report, returns it as JSON (None, with a
+    note, for a LightGBM or scikit-learn model: this replay is XGBoost's)."""
     with_swift = harness.find_swiftc() is not None
     bundle = getattr(files, "model", None) or load_bundle(spec)   # a Bundle carries it
+    library = bundle.forest.rule.library
+    if library != "xgboost":
+        ui.console.print(f"prediction parity: NOT RUN for this {library} model (featgen parity "
+                          "replays XGBoost); its margins were verified bit for bit against "
+                          f"{library} at import (featgen_model.json provenance) and the rule is "
+                          "proven by parity_tests/test_model_zoo.py", soft_wrap=True,
+                          markup=False)
+        return None
     booster = mh.load_booster(bundle.raw)
     result = mh.ModelComparison()
     with tempfile.TemporaryDirectory() as work:

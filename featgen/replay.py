@@ -249,6 +249,11 @@ def reference(spec_path: str) -> Reference:
         raise DataError(f"{spec_path}: the spec has no model: block; the flight recorder logs "
                         "the detector, which needs one")
     bundle = generate(spec)
+    library = bundle.model.forest.rule.library if bundle.model is not None else "xgboost"
+    if library != "xgboost":
+        raise DataError(f"{spec_path}: featgen replay re-scores with XGBoost; this spec's model "
+                        f"is a {library} model, which replay does not support yet (its records "
+                        "hold double margins)")
     model = bundle.manifest.model
     booster = xgboost.Booster()
     booster.load_model(bytearray(bundle.model.raw))

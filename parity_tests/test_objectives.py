@@ -95,7 +95,8 @@ def threshold_for(objective: str, booster, X) -> str | None:
 FORMATS = {"json": "model.json", "ubj": "model.ubj"}
 
 
-@pytest.mark.parametrize("objective", list(objectives.OBJECTIVES))
+@pytest.mark.parametrize("objective", [o for o in objectives.OBJECTIVES      # XGBoost's
+                                       if not o.startswith(("lightgbm:", "sklearn:"))])
 def test_objective_is_bit_exact(objective, tmp_path):
     names = write_spec(tmp_path).feature_names
     booster, X = train(objective, names)

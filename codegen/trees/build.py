@@ -26,15 +26,30 @@ from .model_dir import Bundle, feature_order_hash, load_bundle
 type_name = pascal_case     # twist_and_go -> TwistAndGo: the one naming rule (featurespec/naming.py)
 
 
-def swift_files(name: str) -> dict[str, str]:
-    """{generated path: template} of the Swift model, detector, Core ML input and harness shim."""
+def swift_files(name: str, coreml: bool = True) -> dict[str, str]:
+    """{generated path: template} of the Swift model, detector, Core ML input (when there is a
+    Core ML model) and harness shim."""
     camel = type_name(name)
     package = f"{camel}Features"
-    return {f"ios/Sources/{package}/{camel}Model.swift": "swift/Model.swift.j2",
-            f"ios/Sources/{package}/{camel}Detector.swift": "swift/Detector.swift.j2",
-            f"ios/Sources/{package}/{camel}CoreML.swift": "swift/CoreML.swift.j2",
-            f"ios/Tests/{package}Tests/{camel}DetectorTests.swift": "swift/DetectorTests.swift.j2",
-            f"swift_shim/{camel}DetectorShim.swift": "swift/DetectorShim.swift.j2"}
+    files = {f"ios/Sources/{package}/{camel}Model.swift": "swift/Model.swift.j2",
+             f"ios/Sources/{package}/{camel}Detector.swift": "swift/Detector.swift.j2",
+             f"ios/Sources/{package}/{camel}CoreML.swift": "swift/CoreML.swift.j2",
+             f"ios/Tests/{package}Tests/{camel}DetectorTests.swift": "swift/DetectorTests.swift.j2",
+             f"swift_shim/{camel}DetectorShim.swift": "swift/DetectorShim.swift.j2"}
+    if not coreml:
+        del files[f"ios/Sources/{package}/{camel}CoreML.swift"]
+    return files
+
+
+# Why a library's model has no Core ML file (codegen/trees/coreml.py converts XGBoost models).
+COREML_REFUSED = {
+    "lightgbm": "coremltools has no LightGBM converter",
+    "sklearn": "not converted: coremltools disables its scikit-learn converter above "
+               "scikit-learn 1.5.1 (coremltools/_deps: _SKLEARN_MAX_VERSION), its forest "
+               "conversion scales every leaf by 1/n_trees instead of dividing the sum "
+               "(converters/sklearn/_tree_ensemble.py: other roundings), and "
+               "HistGradientBoosting has no converter",
+}
 
 
 class ClassNameError(ValueError):
@@ -133,7 +148,7 @@ def model_files(spec: Spec, program, device, env, header_lines: list[str], commo
     ctx = dict(common, header=c_header, model_sha256=bundle.model_sha256,
                feature_order_sha256=order_hash, decision=decision,
                feature_names=device.feature_names, feat=device.name, FP=device.name.upper(),
-               margin_threshold=(fp32.c_literal(decision.margin_threshold)
+               margin_threshold=(fp32.literal(decision.margin_threshold, decision.precision)
                                  if decision.kind == "binary" else ""),
                classes=classes,
                detector_magic=state_magic("detector", spec.spec_hash, common["version"], name,
@@ -151,14 +166,18 @@ def model_files(spec: Spec, program, device, env, header_lines: list[str], commo
     swift_header = escape.line_comments(lines)
     sw = dict(ctx, header=swift_header, **swift_emit.render_context(forest, name,
                                                                      device.feature_names),
-              swift_margin_threshold=(fp32.swift_literal(decision.margin_threshold)
+              swift_margin_threshold=(fp32.literal(decision.margin_threshold,
+                                                   decision.precision, "swift")
                                       if decision.kind == "binary" else ""))
     sw["features_type"] = type_name(device.name) + "Features"    # what the detector runs
     sw["package_module"] = type_name(name) + "Features"           # the Swift package's module
     sw["device_columns"] = list(device.full_columns) if device is not program else []
-    for path, template in swift_files(name).items():
+    xgboost = forest.rule.library == "xgboost"
+    for path, template in swift_files(name, coreml=xgboost).items():
         files[path] = normalise(env.get_template(template).render(**sw))
 
+    if not xgboost:     # TL2cgen's C and Core ML are XGBoost-only here (see COREML_REFUSED)
+        return files, manifest_entry(spec, bundle, decision, order_hash, None, device)
     tl_header = escape.c_block_comment(
         ["TL2cgen's C for the same model (tl2cgen.generate_c_code), for comparison.", *lines,
          f"Not bit-identical to XGBoost: see docs/model.md. featgen's own C is ../{name}_model.c."]
@@ -185,9 +204,9 @@ def model_files(spec: Spec, program, device, env, header_lines: list[str], commo
 
 
 def manifest_entry(spec: Spec, bundle: Bundle, decision: decisions.Decision, order_hash: str,
-                   mlmodel: bytes, device) -> dict:
+                   mlmodel: bytes | None, device) -> dict:
     forest = bundle.forest
-    return {
+    entry = {
         "device": {
             "featuriser": device.name,
             "n_features": len(device.feature_names),
@@ -205,13 +224,19 @@ def manifest_entry(spec: Spec, bundle: Bundle, decision: decisions.Decision, ord
         "n_trees": len(forest.trees),
         "max_depth": forest.max_depth,
         "n_nodes": forest.n_nodes,
-        "base_margin": [fp32.hex32(v) for v in forest.base_margin],
+        "base_margin": [fp32.hex32(v) if forest.rule.accumulate == "float32" else v.hex()
+                        for v in forest.base_margin],
         "decision": decision.to_json(),
-        "prediction_rule": "x = (float)feature; NaN -> default child; x < threshold -> left; "
-                           "margin = base margin + leaves in tree order, float32",
+        "prediction_rule": forest.rule.describe(),
         "coreml": {"file": coreml_path(spec.name),
-                   "sha256": hashlib.sha256(mlmodel).hexdigest(),
+                   "sha256": hashlib.sha256(mlmodel or b"").hexdigest(),
                    "base_prediction": "fixed to XGBoost's base margin (the converter writes 0)",
                    "inputs": "the device features by name; round each to Float, then Double"},
         "tl2cgen": {"dir": "c/tl2cgen", "bit_identical": False, "reads": "the full vector"},
     }
+    if forest.rule.library != "xgboost":
+        entry["library"] = forest.rule.library
+        entry["rule"] = forest.rule.to_json()
+        entry["coreml"] = {"file": None, "refused": COREML_REFUSED[forest.rule.library]}
+        entry["tl2cgen"] = {"dir": None, "refused": "generated for XGBoost models only"}
+    return entry

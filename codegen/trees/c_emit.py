@@ -20,18 +20,42 @@ the one-row function's bits. Measured alternatives are in docs/model.md.
 from __future__ import annotations
 
 from . import fp32
-from .ir import Forest, Tree
+from .ir import XGBOOST, ZERO_THRESHOLD, Forest, Rule, Tree
+
+C_TYPE = {"float32": "float", "float64": "double"}
+SWIFT_TYPE = {"float32": "Float", "float64": "Double"}
+
+
+def condition(node, rule: Rule, f: str, t: str, zero: str) -> str:
+    """The test that sends ``f`` (the feature read) to the left child of ``node``, with ``t``
+    its threshold literal and ``zero`` the literal of ZERO_THRESHOLD, written without isnan:
+
+    * ``<`` and NaN right: ``f < t``; NaN left: ``!(f >= t)`` (true for NaN);
+    * ``<=`` and NaN right: ``f <= t``; NaN left: ``!(f > t)``;
+    * LightGBM's zero-as-missing band ``(-z, z]`` joins NaN on the default side:
+      left by default: ``!(f > t) || (f > -z && f <= z)``; right: ``f <= t && !(f > -z && f <=
+      z)``."""
+    if rule.compare == "<":
+        test = f"!({f} >= {t})" if node.default_left else f"{f} < {t}"
+    else:
+        test = f"!({f} > {t})" if node.default_left else f"{f} <= {t}"
+    if node.zero_missing:
+        band = f"({f} > -{zero} && {f} <= {zero})"
+        test = f"{test} || {band}" if node.default_left else f"{test} && !{band}"
+    return test
 
 
 def tree_lines(tree: Tree, x: str, literal, ret: str = "return {};",
-               indent: str = "    ", names: tuple[str, ...] = (), comment: str = "/* {} */"
-               ) -> list[str]:
-    """Nested if/else statements for ``tree``; ``literal`` prints a float32 constant; each
-    split is annotated with the feature's name when ``names`` are given."""
-    def condition(node) -> str:
-        f = f"{x}[{node.feature}]"
-        t = literal(node.threshold)
-        return f"!({f} >= {t})" if node.default_left else f"{f} < {t}"
+               indent: str = "    ", names: tuple[str, ...] = (), comment: str = "/* {} */",
+               rule: Rule = XGBOOST, language: str = "c") -> list[str]:
+    """Nested if/else statements for ``tree``; ``literal`` prints a leaf value (the rule's
+    accumulation type); thresholds are printed in the rule's threshold type; each split is
+    annotated with the feature's name when ``names`` are given."""
+    zero = fp32.literal(ZERO_THRESHOLD, "float64", language)
+
+    def cond(node) -> str:
+        return condition(node, rule, f"{x}[{node.feature}]",
+                         fp32.literal(node.threshold, rule.threshold, language), zero)
 
     lines: list[str] = []
 
@@ -42,7 +66,7 @@ def tree_lines(tree: Tree, x: str, literal, ret: str = "return {};",
             lines.append(pad + ret.format(literal(node.value)))
             return
         note = " " + comment.format(names[node.feature]) if names else ""
-        lines.append(f"{pad}if ({condition(node)}) {{{note}")
+        lines.append(f"{pad}if ({cond(node)}) {{{note}")
         emit(node.left, depth + 1)
         lines.append(f"{pad}}} else {{")
         emit(node.right, depth + 1)
@@ -58,6 +82,10 @@ TRANSFORM_DOC = {
     "exp": "expf(margin) in float",
     "hinge": "1 when margin > 0, else 0",
     "softmax": "softmax of the margins",
+    "logistic": "1 / (1 + exp(-s * margin)) in double",
+    "exp64": "exp(margin) in double",
+    "softmax64": "softmax of the margins in double (max, exp(m - max), double sum, divide)",
+    "proba": "the margins themselves (averaged class fractions)",
 }
 
 BATCH_ROWS_MAX = 32             # rows per block: measured best of 16/32/64 on x86-64 (docs/model.md)
@@ -75,14 +103,17 @@ def _uint(limit: int) -> str:
     return "uint16_t" if limit <= 0xFFFF else "uint32_t"
 
 
-def node_table(forest: Forest, literal, names: tuple[str, ...] = ()) -> tuple[list, list]:
+def node_table(forest: Forest, literal, names: tuple[str, ...] = (),
+               threshold_literal=None) -> tuple[list, list]:
     """The forest as node tables for the batch function: (trees, nodes).
 
     Each tree's reachable nodes, depth first (left first), numbered from 0 within the tree; a
     split is ``(threshold, feature, left, right, default_left)``, a leaf ``(value, 0, self,
     self, 0)``: both children are the leaf itself, so a walk of exactly ``depth`` steps ends on
     the row's leaf whatever the depth it reaches it at. ``trees`` holds per tree the index of
-    its first node, its depth and its group."""
+    its first node, its depth and its group. A split's ``value`` is printed by
+    ``threshold_literal`` (default: ``literal``)."""
+    threshold_literal = threshold_literal or literal
     trees, nodes = [], []
     for k, tree in enumerate(forest.trees):
         order = tree.reachable()
@@ -93,11 +124,12 @@ def node_table(forest: Forest, literal, names: tuple[str, ...] = ()) -> tuple[li
             if n.is_leaf:
                 nodes.append({"value": literal(n.value), "feature": 0, "left": new,
                               "right": new, "default_left": 0, "tree": k, "index": new,
-                              "note": "leaf"})
+                              "zero_missing": 0, "note": "leaf"})
             else:
-                nodes.append({"value": literal(n.threshold), "feature": n.feature,
+                nodes.append({"value": threshold_literal(n.threshold), "feature": n.feature,
                               "left": local[n.left], "right": local[n.right],
                               "default_left": int(n.default_left), "tree": k, "index": new,
+                              "zero_missing": int(n.zero_missing),
                               "note": names[n.feature] if names else f"x[{n.feature}]"})
         trees.append({"index": k, "first": first, "n_nodes": len(order),
                       "depth": tree.depth(), "group": tree.group})
@@ -106,14 +138,32 @@ def node_table(forest: Forest, literal, names: tuple[str, ...] = ()) -> tuple[li
 
 def render_context(forest: Forest, name: str, feature_names: tuple[str, ...] = ()) -> dict:
     """What templates/c/model.*.j2 need."""
+    rule = forest.rule
+    acc = rule.accumulate
+
+    def leaf(v: float) -> str:
+        return fp32.literal(v, acc)
+
     trees = []
     for k, tree in enumerate(forest.trees):
         leaf_only = tree.nodes[0].is_leaf
         trees.append({"index": k, "group": tree.group, "depth": tree.depth(),
                       "leaf_only": leaf_only,
-                      "lines": tree_lines(tree, "x", fp32.c_literal, names=feature_names)})
-    batch_trees, batch_nodes = node_table(forest, fp32.c_literal, feature_names)
+                      "lines": tree_lines(tree, "x", leaf, names=feature_names, rule=rule)})
+    # the batch table holds thresholds and leaves in one field: the wider of the two types
+    wide = "float64" if "float64" in (rule.threshold, acc) else "float32"
+    batch_trees, batch_nodes = node_table(forest, lambda v: fp32.literal(v, wide),
+                                          feature_names)
     return {
+        "rule": rule,
+        "rule_doc": rule.describe(),
+        "xgboost_rule": rule == XGBOOST,
+        "margin_type": C_TYPE[acc],
+        "input_type": C_TYPE[rule.input],
+        "node_value_type": C_TYPE[wide],
+        "zero_threshold": fp32.c_double_literal(ZERO_THRESHOLD),
+        "has_zero_missing": any(n["zero_missing"] for n in batch_nodes),
+        "average": fp32.literal(float(rule.average), acc) if rule.average else "",
         "batch_rows": batch_rows(forest.n_features),
         "batch_trees": batch_trees,
         "batch_nodes": batch_nodes,
@@ -129,8 +179,9 @@ def render_context(forest: Forest, name: str, feature_names: tuple[str, ...] = (
         "transform": forest.transform,
         "value_doc": forest.spec.value,
         "transform_doc": TRANSFORM_DOC[forest.transform],
-        "base_margin": [fp32.c_literal(v) for v in forest.base_margin],
+        "base_margin": [leaf(v) for v in forest.base_margin],
         "trees": trees,
+        "scale": fp32.c_double_literal(forest.scale),
         "clamp": fp32.c_literal(float(fp32.F32(88.7))),
         "eps": fp32.c_literal(float(fp32.F32(1e-16))),
     }

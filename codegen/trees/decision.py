@@ -37,15 +37,18 @@ class Decision:
     consecutive: int
     refractory: int                 # accepted samples
     transform: str = "sigmoid"      # the objective's transform (one-output models)
+    precision: str = "float32"      # of the margins and m*: float64 for LightGBM / scikit-learn
 
     def to_json(self) -> dict:
         out = {"kind": self.kind, "consecutive": self.consecutive,
                "refractory_samples": self.refractory}
         if self.kind == "binary":
             out.update(threshold=self.threshold,
-                       margin_threshold=fp32.hex32(self.margin_threshold),
+                       margin_threshold=(fp32.hex32(self.margin_threshold)
+                                         if self.precision == "float32"
+                                         else float(self.margin_threshold).hex()),
                        margin_threshold_decimal=repr(self.margin_threshold),
-                       rule="positive when margin >= margin_threshold (float32)")
+                       rule=f"positive when margin >= margin_threshold ({self.precision})")
             if self.transform != "sigmoid":
                 out["transform"] = self.transform
         elif self.kind == "none":
@@ -85,13 +88,16 @@ def resolve(decision: DecisionDef, forest: Forest) -> Decision:
             return Decision("none", 0.0, 0.0, 1, decision.consecutive, decision.refractory,
                             objective.transform)
         where = decision.where("threshold")
-        if objective.transform == "sigmoid" and not 0 < threshold < 1:
+        if objective.transform in ("sigmoid", "logistic") and not 0 < threshold < 1:
             raise SpecError([Problem.at(where, f"the threshold is a probability strictly "
                                                f"between 0 and 1 for {forest.objective}, got "
                                                f"{_number(threshold)}")])
         try:
-            m_star = fp32.margin_threshold(threshold, transform=objective.transform)
-        except ValueError:      # no float32 margin reaches the threshold
+            if forest.rule.accumulate == "float64":
+                m_star = fp32.margin_threshold64(threshold, objective.transform, forest.scale)
+            else:
+                m_star = fp32.margin_threshold(threshold, transform=objective.transform)
+        except ValueError:      # no margin reaches the threshold
             m_star = np.inf
         if not np.isfinite(m_star):
             side = "above" if m_star > 0 else "below"
@@ -102,7 +108,7 @@ def resolve(decision: DecisionDef, forest: Forest) -> Decision:
                        f"{'no' if m_star > 0 else 'every'} vector would be positive; choose a "
                        "threshold the model can cross")])
         return Decision("binary", threshold, m_star, 1, decision.consecutive,
-                        decision.refractory, objective.transform)
+                        decision.refractory, objective.transform, forest.rule.accumulate)
     if "threshold" in given:
         raise SpecError([Problem.at(decision.where("threshold"),
                                     f"this model has {forest.n_outputs} classes and decides by "
@@ -114,7 +120,7 @@ def resolve(decision: DecisionDef, forest: Forest) -> Decision:
                                     f"class {positive} does not exist: the model has "
                                     f"{forest.n_outputs} classes (0 to {forest.n_outputs - 1})")])
     return Decision("multiclass", 0.0, 0.0, positive, decision.consecutive, decision.refractory,
-                    "softmax")
+                    "softmax", forest.rule.accumulate)
 
 
 def _number(x: float) -> str:
@@ -124,19 +130,22 @@ def _number(x: float) -> str:
 
 
 def positive(decision: Decision, margins: np.ndarray) -> np.ndarray:
-    """(rows,) bool: which vectors are positive, from float32 margins (rows, outputs)."""
-    m = np.asarray(margins, dtype=np.float32).reshape(len(margins), -1)
+    """(rows,) bool: which vectors are positive, from margins (rows, outputs), compared in the
+    decision's precision: float32 for XGBoost (margins are cast, as before), float64 for
+    LightGBM and scikit-learn."""
+    kind = np.float64 if decision.precision == "float64" else np.float32
+    m = np.asarray(margins, dtype=kind).reshape(len(margins), -1)
     if decision.kind == "binary":
-        return m[:, 0] >= np.float32(decision.margin_threshold)
+        return m[:, 0] >= kind(decision.margin_threshold)
     if decision.kind == "none":
         return np.zeros(m.shape[0], dtype=bool)
-    return argmax_first(m) == decision.positive_class
+    return argmax_first(m, decision.precision) == decision.positive_class
 
 
-def argmax_first(margins: np.ndarray) -> np.ndarray:
+def argmax_first(margins: np.ndarray, precision: str = "float32") -> np.ndarray:
     """Index of the largest margin per row, the first on ties (as the generated code does:
-    a later class wins only when strictly larger)."""
-    m = np.asarray(margins, dtype=np.float32)
+    a later class wins only when strictly larger), compared in ``precision``."""
+    m = np.asarray(margins, dtype=np.float64 if precision == "float64" else np.float32)
     best = np.zeros(m.shape[0], dtype=np.int64)
     top = m[:, 0].copy()
     for k in range(1, m.shape[1]):

@@ -94,6 +94,28 @@ def swift_literal(x: float) -> str:
     return _hex(x)
 
 
+def c_double_literal(x: float) -> str:
+    """A C99 double literal that is exactly ``x``: ``0x1.8p+1``; ``0.0``/``-0.0``; ``HUGE_VAL``
+    (<math.h>, +inf) for an infinite threshold (scikit-learn's missing-values-only split)."""
+    if math.isnan(x):
+        raise ValueError(f"a threshold literal cannot be NaN: {x!r}")
+    if math.isinf(x):
+        return "HUGE_VAL" if x > 0 else "-HUGE_VAL"
+    if x == 0:
+        return "-0.0" if math.copysign(1.0, x) < 0 else "0.0"
+    return _hex(x)
+
+
+def literal(x: float, kind: str, language: str = "c") -> str:
+    """The literal of ``x`` as a ``kind`` (``float32`` | ``float64``) value in C or Swift (a
+    Swift literal takes its type from the context: Float or Double)."""
+    if kind == "float32":
+        return c_literal(x) if language == "c" else swift_literal(x)
+    if language == "swift" and math.isinf(x):
+        return "Double.infinity" if x > 0 else "-Double.infinity"
+    return c_double_literal(x)
+
+
 def hex32(x: float) -> str:
     """For manifests and reports: the float32 as a hex float (``0x1.8p+1``) and nothing else."""
     return c_literal(x)[:-1] if math.isfinite(x) else repr(x)
@@ -211,6 +233,65 @@ def margin_threshold(p: float, exp=expf, window: int = 4096, transform: str = "s
         raise ArithmeticError(f"the float32 {transform} is not monotone around the threshold "
                               f"{p!r}")
     return from_ordered(hi)
+
+
+# ---------------------------------------------------------------- double-margin libraries
+
+def ordered64(x: float) -> int:
+    """double -> integer such that adjacent doubles differ by 1 (-0.0 == +0.0 - 1)."""
+    bits = int(np.array(x, dtype=np.float64).view(np.int64))
+    return bits if bits >= 0 else -(bits & 0x7FFFFFFFFFFFFFFF) - 1
+
+
+def from_ordered64(k: int) -> float:
+    bits = k if k >= 0 else (-(k + 1)) | -0x8000000000000000
+    return float(np.array(bits, dtype=np.int64).view(np.float64))
+
+
+def transformed64(margin: np.ndarray, transform: str, scale: float = 1.0) -> np.ndarray:
+    """A LightGBM / scikit-learn transform of one-output double margins, as the library
+    computes it in double: ``logistic`` 1 / (1 + exp(-s x)), ``exp64`` exp(x), ``identity``."""
+    x = np.asarray(margin, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        if transform == "logistic":
+            return 1.0 / (1.0 + np.exp(-scale * x))
+        if transform == "exp64":
+            return np.exp(x)
+    if transform == "identity":
+        return x
+    raise ValueError(f"no one-output double transform {transform!r}")
+
+
+def margin_threshold64(p: float, transform: str, scale: float = 1.0, window: int = 4096) -> float:
+    """The double margin m* with ``T(m) >= p  <=>  m >= m*`` for every double margin m (T:
+    :func:`transformed64`), by bisection over the doubles in order, then checked on ``window``
+    neighbours on each side as :func:`margin_threshold` does. ``-inf`` when every margin
+    qualifies; ValueError when none does. exp is numpy's here and the C library's on a device:
+    deciding on the margin makes the decision independent of either."""
+    if not math.isfinite(p):
+        raise ValueError(f"a threshold must be a finite number, got {p!r}")
+    top = float(np.finfo(np.float64).max)
+
+    def ok(k: int) -> bool:
+        return float(transformed64(from_ordered64(k), transform, scale)) >= p
+
+    lo, hi = ordered64(-top), ordered64(top)
+    if ok(lo):
+        return -math.inf
+    if not ok(hi):
+        raise ValueError(f"no double margin reaches {p!r}")
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    k = np.arange(max(hi - window, ordered64(-top)), min(hi + window, ordered64(top)) + 1)
+    values = np.array([from_ordered64(int(i)) for i in k], dtype=np.float64)
+    probs = transformed64(values, transform, scale)
+    if not ((probs[k < hi] < p).all() and (probs[k >= hi] >= p).all()):
+        raise ArithmeticError(f"the double {transform} is not monotone around the threshold {p!r}")
+    return from_ordered64(hi)
 
 
 def exact_margin_threshold(p: float) -> float:

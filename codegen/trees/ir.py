@@ -1,13 +1,19 @@
-"""The tree IR: an XGBoost gradient-boosted forest reduced to what prediction needs, with every
-number an exact float32, and its reference evaluator (XGBoost's prediction rule, in numpy).
+"""The tree IR: a tree ensemble reduced to what prediction needs, the library's prediction
+rule stated as explicit fields (:class:`Rule`), and its reference evaluator (that rule, in numpy).
 
-XGBoost's rule (src/predictor/predict_fn.h, cpu_predictor.cc), which every emitter reproduces:
+Every emitter (C one-row and batch, Swift, the Kotlin/JNI wrapper that calls the C, and any
+other target) must read :class:`Rule` and reproduce it exactly; docs/model.md "Prediction rules"
+states each library's rule with the source file it was read from. XGBoost's rule
+(src/predictor/predict_fn.h, cpu_predictor.cc), the default (``XGBOOST``):
 
 * each input is converted to float32 first (``(float)feature``);
 * at a split, a NaN input follows the node's default child; otherwise ``x < threshold`` goes to
   the left child and everything else (``!(x < t)``: larger, equal, +inf) to the right;
 * the margin of output ``g`` starts at the base margin (base_score mapped to margin space) and
   each tree of group ``g``'s leaf is added in tree order, in float32.
+
+LightGBM's (``LIGHTGBM``) and scikit-learn's (``SKLEARN_TREES``, ``SKLEARN_HIST``) differ in
+every field but the tree order: see :class:`Rule`.
 """
 from __future__ import annotations
 
@@ -18,17 +24,85 @@ import numpy as np
 from .objectives import OBJECTIVES, Objective  # noqa: F401
 from .objectives import objective as objective_named
 
+# LightGBM's kZeroThreshold (include/LightGBM/meta.h: ``const double kZeroThreshold = 1e-35f``):
+# a float literal stored in a double, so the float32 nearest 1e-35, held exactly as a double.
+ZERO_THRESHOLD = float(np.float32(1e-35))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a library turns a feature vector into margins: every field is a choice the library's
+    own prediction code makes, and an emitter that ignores one is wrong for some input.
+
+    ``library``      ``xgboost`` | ``lightgbm`` | ``sklearn`` (names the rule in manifests).
+    ``input``        ``float32``: each feature is rounded to float32 first (``(float)x``, round to
+                     nearest; XGBoost, scikit-learn's classic trees); ``float64``: used as given
+                     (LightGBM, HistGradientBoosting).
+    ``threshold``    ``float32`` | ``float64``: the type of split thresholds (values in the IR are
+                     Python floats holding exactly a value of that type). A float32 input is
+                     compared against a float64 threshold in double (C's promotion; exact).
+    ``compare``      ``<`` (XGBoost: ``x < t`` goes left) or ``<=`` (LightGBM, scikit-learn).
+                     NaN is never compared: it follows the node's ``default_left`` (a library
+                     whose NaN falls through a comparison, e.g. GradientBoosting's ``x <= t``
+                     being false, is imported with ``default_left`` saying where it lands).
+    ``accumulate``   ``float32`` | ``float64``: the type of leaf values, the base margin, the
+                     running sum and so the margin. The sum starts at the base margin and adds
+                     each tree's leaf in tree order, one rounding per addition (never
+                     reassociated, never fused).
+    ``flush_zero``   True: a feature with ``|x| <= ZERO_THRESHOLD`` (not NaN) is read as +0.0
+                     before anything else (LightGBM's row readers keep only ``fabs(x) >
+                     kZeroThreshold || isnan(x)`` and zero-fill the rest: src/c_api.cpp
+                     ``RowFunctionFromDenseMatric``, src/io/parser.hpp).
+    ``average``      0: the margin is that sum; n > 0: the sum divided by n at the end, one
+                     division in ``accumulate`` precision (scikit-learn forests: ``proba /=
+                     len(estimators_)``; LightGBM ``boosting=rf``).
+
+    Nodes add one per-node field, ``zero_missing`` (LightGBM ``missing_type`` Zero): a value in
+    ``(-ZERO_THRESHOLD, ZERO_THRESHOLD]`` also goes to the default child, as NaN does.
+    The output transform (sigmoid, softmax...) and the base margin are the objective's and the
+    forest's (``Forest.objective``, ``Forest.base_margin``), not the rule's."""
+
+    library: str = "xgboost"
+    input: str = "float32"
+    threshold: str = "float32"
+    compare: str = "<"
+    accumulate: str = "float32"
+    average: int = 0
+    flush_zero: bool = False
+
+    def to_json(self) -> dict:
+        return {"library": self.library, "input": self.input, "threshold": self.threshold,
+                "compare": self.compare, "accumulate": self.accumulate, "average": self.average,
+                "flush_zero": self.flush_zero}
+
+    def describe(self) -> str:
+        """One line for headers and manifests."""
+        x = "x = (float)feature" if self.input == "float32" else "x = feature (double)"
+        if self.flush_zero:
+            x += ", 0.0 when |x| <= 1e-35f"
+        avg = f"; margin = sum / {self.average}" if self.average else ""
+        t = "" if self.threshold == self.input else f" ({self.threshold})"
+        return (f"{x}; NaN -> default child; x {self.compare} threshold{t} -> "
+                f"left; margin = base margin + leaves in tree order, {self.accumulate}{avg}")
+
+
+XGBOOST = Rule()
+LIGHTGBM = Rule("lightgbm", "float64", "float64", "<=", "float64", 0, True)
+SKLEARN_TREES = Rule("sklearn", "float32", "float64", "<=", "float64", 0)
+SKLEARN_HIST = Rule("sklearn", "float64", "float64", "<=", "float64", 0)
+
 
 @dataclass(frozen=True)
 class Node:
     """A split (``feature >= 0``) or a leaf (``feature == -1``, ``value`` is its output)."""
 
     feature: int
-    threshold: float        # float32 value (split nodes)
+    threshold: float        # the rule's threshold type, exactly (split nodes)
     left: int
     right: int
     default_left: bool      # where NaN goes
-    value: float            # float32 value (leaves)
+    value: float            # the rule's accumulation type, exactly (leaves)
+    zero_missing: bool = False  # LightGBM missing_type Zero: |x| ~ 0 goes to the default too
 
     @property
     def is_leaf(self) -> bool:
@@ -60,8 +134,10 @@ class Forest:
     objective: str
     n_features: int
     n_outputs: int                      # 1 (binary) or the number of classes
-    base_margin: tuple[float, ...]      # float32, one per output
-    trees: tuple[Tree, ...]             # in XGBoost's order (the summation order)
+    base_margin: tuple[float, ...]      # one per output, in the rule's accumulation type
+    trees: tuple[Tree, ...]             # in the library's order (the summation order)
+    rule: Rule = XGBOOST                # how the library predicts (see Rule)
+    scale: float = 1.0                  # the ``logistic`` transform's s: 1 / (1 + exp(-s x))
 
     @property
     def n_classes(self) -> int:
@@ -85,14 +161,15 @@ class Forest:
         return sum(len(t.reachable()) for t in self.trees)
 
     def thresholds(self) -> dict[int, np.ndarray]:
-        """feature index -> sorted unique float32 split thresholds."""
+        """feature index -> sorted unique split thresholds (the rule's threshold type)."""
         found: dict[int, set[float]] = {}
         for t in self.trees:
             for i in t.reachable():
                 n = t.nodes[i]
                 if not n.is_leaf:
                     found.setdefault(n.feature, set()).add(n.threshold)
-        return {f: np.array(sorted(v), dtype=np.float32) for f, v in sorted(found.items())}
+        kind = np.float32 if self.rule.threshold == "float32" else np.float64
+        return {f: np.array(sorted(v), dtype=kind) for f, v in sorted(found.items())}
 
     def features_used(self) -> tuple[int, ...]:
         """Sorted indices of the features some reachable split reads: all a device computes."""
@@ -108,20 +185,30 @@ class Forest:
             reachable = set(t.reachable())       # (unreachable splits become inert leaves)
             nodes = tuple(n if n.is_leaf else Node(index[n.feature] if i in reachable else -1,
                                                    n.threshold, n.left, n.right,
-                                                   n.default_left, n.value)
+                                                   n.default_left, n.value, n.zero_missing)
                           for i, n in enumerate(t.nodes))
             trees.append(Tree(nodes, t.group))
         return Forest(self.objective, len(columns), self.n_outputs, self.base_margin,
-                      tuple(trees))
+                      tuple(trees), self.rule, self.scale)
+
+    @property
+    def dtype(self):
+        """numpy type of leaves and margins (the rule's accumulation type)."""
+        return np.float32 if self.rule.accumulate == "float32" else np.float64
 
     # ------------------------------------------------------------ the reference rule
 
     def leaves(self, X: np.ndarray) -> np.ndarray:
-        """(rows, trees) leaf values (float32) that XGBoost's rule selects for ``X``."""
-        with np.errstate(over="ignore"):        # beyond FLT_MAX -> inf, as in C and XGBoost
-            x = np.asarray(X, dtype=np.float64).astype(np.float32)  # (float)feature
+        """(rows, trees) leaf values (the rule's accumulation type) the rule selects for ``X``."""
+        rule = self.rule
+        x = np.asarray(X, dtype=np.float64)
+        if rule.input == "float32":
+            with np.errstate(over="ignore"):    # beyond FLT_MAX -> inf, as in C and the libraries
+                x = x.astype(np.float32).astype(np.float64)   # (float)feature, compared exactly
+        if rule.flush_zero:
+            x = np.where((np.abs(x) > ZERO_THRESHOLD) | np.isnan(x), x, 0.0)
         rows = np.arange(x.shape[0])
-        out = np.empty((x.shape[0], len(self.trees)), dtype=np.float32)
+        out = np.empty((x.shape[0], len(self.trees)), dtype=self.dtype)
         for k, tree in enumerate(self.trees):
             table = _table(tree)
             node = np.zeros(x.shape[0], dtype=np.int64)
@@ -131,20 +218,27 @@ class Forest:
                 if not split.any():
                     break
                 v = x[rows, np.where(split, feature, 0)]
-                left = np.where(np.isnan(v), table["default_left"][node],
-                                v < table["threshold"][node])
+                t = table["threshold"][node]
+                below = (v < t) if rule.compare == "<" else (v <= t)
+                missing = np.isnan(v) | (table["zero_missing"][node]
+                                         & (v > -ZERO_THRESHOLD) & (v <= ZERO_THRESHOLD))
+                left = np.where(missing, table["default_left"][node], below)
                 node = np.where(split, np.where(left, table["left"][node],
                                                 table["right"][node]), node)
             out[:, k] = table["value"][node]
         return out
 
     def margins(self, X: np.ndarray) -> np.ndarray:
-        """(rows, n_outputs) float32 margins: base margin, then each leaf in tree order."""
+        """(rows, n_outputs) margins: base margin, then each leaf in tree order, in the rule's
+        accumulation type; divided by ``rule.average`` at the end when it is set."""
         leaves = self.leaves(X)
-        out = np.empty((leaves.shape[0], self.n_outputs), dtype=np.float32)
-        out[:] = np.array(self.base_margin, dtype=np.float32)
+        kind = self.dtype
+        out = np.empty((leaves.shape[0], self.n_outputs), dtype=kind)
+        out[:] = np.array(self.base_margin, dtype=kind)
         for k, tree in enumerate(self.trees):
-            out[:, tree.group] = (out[:, tree.group] + leaves[:, k]).astype(np.float32)
+            out[:, tree.group] = (out[:, tree.group] + leaves[:, k]).astype(kind)
+        if self.rule.average:
+            out = (out / kind(self.rule.average)).astype(kind)
         return out
 
 
@@ -154,11 +248,12 @@ def _table(tree: Tree) -> dict:
     if table is None:
         table = {
             "feature": np.array([n.feature for n in tree.nodes], dtype=np.int64),
-            "threshold": np.array([n.threshold for n in tree.nodes], dtype=np.float32),
+            "threshold": np.array([n.threshold for n in tree.nodes], dtype=np.float64),
             "left": np.array([n.left for n in tree.nodes], dtype=np.int64),
             "right": np.array([n.right for n in tree.nodes], dtype=np.int64),
             "default_left": np.array([n.default_left for n in tree.nodes], dtype=bool),
-            "value": np.array([n.value for n in tree.nodes], dtype=np.float32),
+            "value": np.array([n.value for n in tree.nodes], dtype=np.float64),
+            "zero_missing": np.array([n.zero_missing for n in tree.nodes], dtype=bool),
         }
         object.__setattr__(tree, "_table", table)
     return table

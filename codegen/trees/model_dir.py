@@ -1,6 +1,8 @@
 """The model directory that ``featgen train`` writes and a spec's ``model: {path: ...}`` names.
 
-    model.json          the XGBoost model (``booster.save_model``): the source of truth
+    model.json          the XGBoost model (``booster.save_model``): the source of truth; for a
+                        LightGBM or scikit-learn model, featgen's forest file (forest_json.py:
+                        the trees and the library's prediction rule, exact hex floats)
     featgen_model.json  what it was trained on: spec name and hashes, the feature order (and its
                         sha256), objective, classes, label/group columns, split, parameters
     metrics.json        held-out metrics (informative; the build does not read it)
@@ -26,7 +28,7 @@ from pathlib import Path
 from featurespec.errors import Problem, SpecError
 from featurespec.schema import Spec
 
-from . import xgboost_json
+from . import forest_json, xgboost_json
 from .ir import Forest
 
 MODEL_FILE = "model.json"
@@ -107,13 +109,16 @@ def load_bundle(spec: Spec) -> Bundle:
                    f"{str(meta.get('model_sha256'))[:12]}): a model directory mixed from two "
                    "runs, or an edited model; retrain with featgen train")
     try:
-        forest = xgboost_json.forest_of(raw, where=str(directory / MODEL_FILE))
+        if forest_json.is_forest_json(raw):
+            forest = forest_json.loads(raw, where=str(directory / MODEL_FILE))
+        else:
+            forest = xgboost_json.forest_of(raw, where=str(directory / MODEL_FILE))
     except xgboost_json.ModelError as exc:
         raise fail(str(exc)) from None
     except ValueError as exc:
         raise fail(f"{str(directory / MODEL_FILE)!r} is not an XGBoost JSON model ({exc})") \
             from None
     if forest.n_features != len(spec.feature_names):
-        raise fail(f"the XGBoost model reads {forest.n_features} features, the spec computes "
+        raise fail(f"the model reads {forest.n_features} features, the spec computes "
                    f"{len(spec.feature_names)}")
     return Bundle(directory, forest, digest, meta, raw)

@@ -24,8 +24,22 @@ identity) is never re-derived here: it is read from XGBoost itself (xgboost_json
 so every objective, the scalar and the vector ("intercept") forms of base_score included, starts
 from XGBoost's own float32.
 
-The table is keyed by XGBoost's objective names; another library's frontend (LightGBM,
-scikit-learn) adds its own entries with the same fields.
+The table is keyed by XGBoost's objective names; the LightGBM and scikit-learn frontends
+(codegen/trees/lightgbm_text.py, sklearn_trees.py) add their own entries, prefixed
+``lightgbm:`` and ``sklearn:``, whose transforms are computed in double:
+
+=============  ===================================================  ================================
+transform      C                                                    objectives
+=============  ===================================================  ================================
+``logistic``   ``1.0 / (1.0 + exp(-s * x))`` (s: LightGBM's         lightgbm:binary, cross_entropy;
+               ``sigmoid``, 2 for sklearn's exponential loss)       sklearn:logistic (expit)
+``exp64``      ``exp(x)`` in double                                 lightgbm:poisson/gamma/tweedie,
+                                                                    sklearn:poisson/gamma (HGB)
+``softmax64``  max, ``exp(x - max)``, double sum, divide            lightgbm:multiclass,
+                                                                    sklearn:softmax
+``proba``      the margins are the probabilities                    sklearn:forest (classifiers:
+                                                                    averaged leaf fractions)
+=============  ===================================================  ================================
 """
 from __future__ import annotations
 
@@ -66,11 +80,27 @@ OBJECTIVES: dict[str, Objective] = {o.name: o for o in (
     _regression("survival:aft", "exp", "the predicted survival time, exp(margin)"),
     Objective("multi:softprob", "softmax", "multiclass", "class probabilities (softmax)"),
     Objective("multi:softmax", "softmax", "multiclass", "the class with the largest margin"),
+    # LightGBM (src/objective/*.hpp ConvertOutput), read from the model text's objective= line
+    _binary("lightgbm:binary", "logistic", "probability of class 1", 0.5),
+    _regression("lightgbm:regression", "identity", "the prediction"),
+    _regression("lightgbm:cross_entropy", "logistic", "the prediction, in (0, 1)"),
+    _regression("lightgbm:exp", "exp64", "the mean, exp(margin)"),
+    Objective("lightgbm:multiclass", "softmax64", "multiclass", "class probabilities (softmax)"),
+    # scikit-learn (ensemble/_forest.py, _gb.py, _hist_gradient_boosting/gradient_boosting.py)
+    _binary("sklearn:forest", "identity", "the averaged probability of class 1 (predict_proba)",
+            0.5),
+    Objective("sklearn:forest_multiclass", "proba", "multiclass",
+              "class probabilities (predict_proba: averaged leaf fractions)"),
+    _regression("sklearn:regression", "identity", "the prediction"),
+    _regression("sklearn:exp", "exp64", "the mean, exp(margin)"),
+    _binary("sklearn:logistic", "logistic", "probability of class 1 (predict_proba)", 0.5),
+    Objective("sklearn:softmax", "softmax64", "multiclass", "class probabilities (softmax)"),
 )}
 
 # What ``featgen train`` trains: survival labels are times and censoring bounds, which featgen's
 # labelled recordings do not carry (import such a model instead).
-TRAINABLE = tuple(n for n in OBJECTIVES if not n.startswith("survival:"))
+TRAINABLE = tuple(n for n in OBJECTIVES
+                  if not n.startswith(("survival:", "lightgbm:", "sklearn:")))
 
 # Refused, with the reason (prefix match on the objective name).
 REFUSED = {
