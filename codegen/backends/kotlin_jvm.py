@@ -393,9 +393,17 @@ def paths(plan) -> dict[str, str]:
     out = {"features": f"{root}/{camel}Features.kt"}
     if plan.device is not plan.program:
         out["device_features"] = f"{root}/{upper_camel(plan.device.name)}Features.kt"
-    if plan.model is not None:
+    if has_model(plan):
         out.update(model=f"{root}/{camel}Model.kt", detector=f"{root}/{camel}Detector.kt")
     return out
+
+
+def has_model(plan) -> bool:
+    """The pure Kotlin model and detector follow XGBoost's rule (float32 inputs, thresholds and
+    sums). A LightGBM or scikit-learn model (another ``Rule``, codegen/trees/ir.py) gets the
+    featurisers here and its exact model in the Kotlin-over-JNI module (android/), which runs
+    the C; the pure Kotlin emission of those rules is not written yet (docs/model.md)."""
+    return plan.model is not None and plan.model.forest.rule.library == "xgboost"
 
 
 def kotlin_files(plan, render, header_lines: list[str], common) -> dict[str, str]:
@@ -420,7 +428,7 @@ def kotlin_files(plan, render, header_lines: list[str], common) -> dict[str, str
         files[roles["device_features"]] = render("kotlin/Features.kt.j2",
                                                  header=escape.line_comments(d_lines),
                                                  **common(device), **d_ctx)
-    if plan.model is not None:
+    if has_model(plan):
         camel = upper_camel(program.name)
         m = dict(_model_context(plan, header_lines), model_type=camel + "Model",
                  detector_type=camel + "Detector",

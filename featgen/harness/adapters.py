@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from codegen.backends.kotlin_jvm import source_dir
 from codegen.backends.kotlin_jvm_runtime import KotlinRuntime, missing_tools
 from codegen.bundle import manifest_of
 from codegen.targets import TARGETS, Target
@@ -79,7 +80,9 @@ class KotlinJvmAdapter:
         return harness.Target(self.target, self.runtime(files, workdir).stream(prefix))
 
     def detector(self, files, workdir: Path):
-        if manifest_of(files).model is None:
+        manifest = manifest_of(files)
+        if manifest.model is None or not any(      # no pure Kotlin model for this rule
+                p.startswith(source_dir()) and p.endswith("Detector.kt") for p in files):
             return None
         return KotlinDetector(self.runtime(files, workdir), files)
 
