@@ -3,7 +3,7 @@
     c/<name>_model.{h,c}        featgen's own C: margins bit-identical to XGBoost
     c/<name>_model_batch.c      the same margins for many rows at once (node tables)
     c/<name>_detector.{h,c}     push a sample -> features -> margin -> decision -> event
-    c/<name>_recorder.{h,c}     the flight recorder (docs/flight_recorder.md), off by default
+    c/<name>_recorder.{h,c}     the flight recorder (docs/replay.md), off by default
     c/CMakeLists.txt            (re-rendered) also builds <name>_detector
     c/tl2cgen/                  TL2cgen's C for the same model (the standard path, compared)
     coreml/<Name>Model.mlmodel  Core ML, base margin fixed and checked node by node
@@ -68,6 +68,8 @@ def model_files(spec: Spec, program, device, env, header_lines: list[str], commo
                feature_names=device.feature_names, feat=device.name, FP=device.name.upper(),
                margin_threshold=(fp32.c_literal(decision.margin_threshold)
                                  if decision.kind == "binary" else ""),
+               sensors_hash=spec.sensors.sensors_hash if spec.sensors is not None else "",
+               n_sensors=len(spec.sensors.sources) if spec.sensors is not None else 0,
                detector_magic=state_magic("detector", spec.spec_hash, common["version"], name,
                                           device.name, bundle.model_sha256, order_hash),
                **c_emit.render_context(forest, name, device.feature_names))
