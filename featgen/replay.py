@@ -524,7 +524,7 @@ def _adapter_check(log: Log, ref: Reference, samples: np.ndarray) -> dict | None
         a, b = ad["values"][i], log.samples[before[i]]
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.abs(b / a)
-        ratio = ratio[np.isfinite(ratio) & (ratio != 0)]
+        ratio = ratio[np.isfinite(ratio) & (ratio != 0) & (a.view(np.int64) != b.view(np.int64))]
         how = ""
         if ratio.size and abs(math.log(float(np.median(ratio)) / GRAVITY)) < 0.01:
             how = " by 9.81x (units converted twice?)"

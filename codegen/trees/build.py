@@ -28,12 +28,19 @@ def type_name(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 
+# The compiler versions the Swift recorder can name in its header (`#if compiler(>=M.m)`, newest
+# first): a newer compiler logs the newest listed.
+SWIFT_VERSIONS = [(major, minor) for major in (7, 6) for minor in range(9, -1, -1)] + [
+    (5, minor) for minor in range(10, -1, -1)]
+
+
 def swift_files(name: str) -> dict[str, str]:
     """{generated path: template} of the Swift model, detector, Core ML input and harness shim."""
     camel = type_name(name)
     package = f"{camel}Features"
     return {f"ios/Sources/{package}/{camel}Model.swift": "swift/Model.swift.j2",
             f"ios/Sources/{package}/{camel}Detector.swift": "swift/Detector.swift.j2",
+            f"ios/Sources/{package}/{camel}Recorder.swift": "swift/Recorder.swift.j2",
             f"ios/Sources/{package}/{camel}CoreML.swift": "swift/CoreML.swift.j2",
             f"ios/Tests/{package}Tests/{camel}DetectorTests.swift": "swift/DetectorTests.swift.j2",
             f"swift_shim/{camel}DetectorShim.swift": "swift/DetectorShim.swift.j2"}
@@ -93,6 +100,9 @@ def model_files(spec: Spec, program, device, env, header_lines: list[str], commo
     sw["features_type"] = type_name(device.name) + "Features"    # what the detector runs
     sw["package_module"] = type_name(name) + "Features"           # the Swift package's module
     sw["device_columns"] = list(device.full_columns) if device is not program else []
+    sw["recorder_type"] = type_name(name) + "Recorder"            # the flight recorder
+    sw["sensors_type"] = type_name(name) + "Sensors"
+    sw["swift_versions"] = SWIFT_VERSIONS
     for path, template in swift_files(name).items():
         files[path] = normalise(env.get_template(template).render(**sw))
 
