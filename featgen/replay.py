@@ -723,6 +723,8 @@ def compare(log: Log, ref: Reference, want_timeline: bool = False) -> dict:
     identical = first is None and not causes
     if want_timeline:
         report["timeline"] = timeline
+        report["margin_threshold"] = (float(ref.decision.margin_threshold)
+                                      if ref.decision.kind == "binary" else None)
     report.update(
         identical=identical, causes=causes, first_divergence=first,
         vectors={"device": int(log.scored.size), "reference": int(ends.size),
@@ -765,6 +767,12 @@ def summary_lines(label: str, report: dict) -> list[str]:
                          f" ({f['ulp']} ULP)")
     for cause in report["causes"]:
         lines.append(f"  cause: {cause}")
+    ad = report.get("adapter")
+    if ad:
+        lines.append(f"  sensor adapter: {ad['events']} events as fed ({', '.join(map(str, ad['platform']))}), "
+                     f"{ad['samples_on_device']} samples on the device"
+                     + (f", {ad['samples_in_reference']} in the reference"
+                        if "samples_in_reference" in ad else ""))
     ev = report.get("events")
     if ev and (ev["only_on_device"] or ev["only_in_reference"]):
         lines.append(f"  events that would differ: on device only at pushes "

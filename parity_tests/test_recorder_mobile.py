@@ -560,3 +560,160 @@ def test_kotlin_jni_adapter_log_replays_identical(setup, kotlin, events, tmp_pat
     report = _replay(log, ref)
     assert report["identical"] and report["complete"], report["causes"]
     assert report["adapter"]["events"] == len(events[0][0])
+
+
+# ---------------------------------------------------------------- text form, versions, fuzz
+
+
+@pytest.fixture(scope="module")
+def sensor_log(setup, events, tmp_path_factory):
+    spec, files, _, _ = setup
+    return c_sensor_log(files, spec.name, events[1], tmp_path_factory.mktemp("slog"), 1)
+
+
+def test_text_form_round_trips_every_bit(setup, sensor_log, tmp_path):
+    """binary -> JSON lines -> binary is byte-identical (sensor events, adapter samples, resets,
+    pushes; full and digest vectors), and replay says the same of both forms."""
+    from featgen.replay_text import to_binary, to_text
+    spec, files, ref, samples = setup
+    digest = record(files, spec.name, samples[:300], tmp_path / "d", digest=True)
+    for log in (sensor_log, digest):
+        text = to_text(parse(log))
+        assert to_binary(parse(text.encode())) == log
+        assert '"push"' in text and "e-" not in text.split("\n", 1)[1]   # no decimals
+        a, b = _replay(log, ref), _replay(text.encode(), ref)
+        assert a["identical"] and b["identical"]
+        assert {k: v for k, v in a.items()} == {k: v for k, v in b.items()}
+    first_push = next(line for line in to_text(parse(sensor_log)).splitlines()
+                      if line.startswith('{"push"'))
+    sample = parse(sensor_log).samples[0]
+    assert struct.pack(">d", sample[0]).hex() in first_push
+
+
+def test_format_1_logs_are_still_read(setup, tmp_path):
+    """A format-1 log (176-byte header, no sensor/reset records) replays as before."""
+    from featgen.replay_text import to_binary
+    spec, files, ref, samples = setup
+    log = parse(record(files, spec.name, samples[:400], tmp_path))
+    assert log.header.version == 2 and log.resets.size == 0
+    log.header.version = 1
+    v1 = to_binary(log)
+    assert struct.unpack_from("<HH", v1, 8) == (1, 176)
+    report = _replay(v1, ref)
+    assert report["identical"] and report["format_version"] == 1
+    assert "sensors_sha256" not in report["identity"]
+
+
+def test_unknown_record_kinds(setup, tmp_path):
+    """A kind >= 128 (optional) is skipped; an unknown kind < 128 is refused with the offset."""
+    from featgen.replay import fnv1a
+    spec, files, ref, samples = setup
+    log = record(files, spec.name, samples[:150], tmp_path)
+    for kind, ok in ((200, True), (9, False)):
+        body = struct.pack("<IB", 3, kind) + b"ab"
+        patched = log[:HEADER] + body + struct.pack("<I", fnv1a(body)) + log[HEADER:]
+        if ok:
+            assert _replay(patched, ref)["identical"]
+        else:
+            with pytest.raises(Exception, match=rf"record kind 9 is not known.*byte offset "
+                                                rf"{HEADER}$"):
+                parse(patched)
+
+
+def test_malformed_v2_and_text_logs_name_the_byte_offset(sensor_log):
+    """The seeded fuzz of test_flight_recorder, on a whole format-2 log with every record kind
+    (sensor events, adapter samples, resets, pushes, end) and on its text form: each damaged log
+    is a DataError naming a byte offset, or a cut exactly at a record (line) boundary, which
+    parses as a log without its end record. The text form has no checksums (docs/replay.md): a
+    flip that leaves valid JSON and hex is read as another value, so there only the framing is
+    checked."""
+    import random
+    import re
+
+    from featgen.data import DataError
+    from featgen.replay_text import to_binary, to_text
+    lines = to_text(parse(sensor_log)).splitlines()[:700]
+    pushes = sum(line.startswith('{"push"') for line in lines)
+    text = ("\n".join(lines) + '\n{"end": {"pushes": %d}}\n' % pushes).encode()
+    binary = to_binary(parse(text))
+    kinds = {k for k, _ in parse(binary).order}
+    assert kinds == {1, 3, 4, 5} and parse(binary).ended
+    rng = random.Random(7)
+    for original, checksummed in ((binary, True), (text, False)):
+        offsets = set()
+        for trial in range(200):
+            data = bytearray(original)
+            if trial % 2:
+                data = data[:rng.randrange(len(data))]
+            else:
+                for _ in range(rng.randint(1, 3)):
+                    data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+            if bytes(data) == original:
+                continue
+            try:
+                cut = parse(bytes(data), "fuzz")
+            except DataError as exc:
+                m = re.search(r"at byte offset (\d+)$", str(exc))
+                assert m, str(exc)
+                assert int(m.group(1)) <= len(data)
+                offsets.add(int(m.group(1)))
+            else:
+                if trial % 2 or checksummed:     # a cut at a boundary: no end record
+                    assert trial % 2 and (not cut.ended or data == original.rstrip(b"\n"))
+                else:                            # text: same records, some value changed
+                    assert len(cut.order) == len(parse(original).order)
+        assert len(offsets) > 15
+
+
+def test_html_report_is_self_contained_and_escaped(setup, tmp_path):
+    """--html: the timeline SVG with the first divergence, the ULP table naming the features;
+    a hostile log name is escaped; no script, no external resource."""
+    import xml.etree.ElementTree as ET
+
+    from click.testing import CliRunner
+
+    from featgen.cli import main
+    spec, files, ref, samples = setup
+    path = f"c/{spec.name}_device_features.c"
+    edited = dict(files, **{path: files[path].replace("0x1.999999999999ap-3", "0.21")})
+    hostile = tmp_path / "<img src=x onerror=alert(1)>.fglog"
+    hostile.write_bytes(record(edited, spec.name, samples, tmp_path / "e"))
+    good = tmp_path / "good.fglog"
+    good.write_bytes(record(files, spec.name, samples, tmp_path / "g"))
+    html = tmp_path / "r.html"
+    from parity_tests.conftest import EXAMPLE
+    for log, code in ((hostile, 1), (good, 0)):
+        out = CliRunner().invoke(main, ["replay", str(log), "--spec", str(EXAMPLE), "--html",
+                                        str(html)])
+        assert out.exit_code == code, out.output
+        page = html.read_text()
+        assert "<img" not in page and "<script" not in page and "<link" not in page
+        assert "src=" not in page.replace("src=x onerror", "")
+        svg = page[page.index("<svg"):page.index("</svg>") + 6]
+        ET.fromstring(svg)                                      # well-formed
+        if code:
+            assert "&lt;img src=x onerror=alert(1)&gt;" in page
+            assert 'first divergence: push' in svg
+            assert "acc_x_lp" in page[page.index('id="ulp-table"'):]
+        else:
+            assert 'id="ulp-zero"' in page and "IDENTICAL" in page
+
+
+def test_cli_converts_both_ways(setup, sensor_log, tmp_path):
+    from click.testing import CliRunner
+
+    from featgen.cli import main
+    src = tmp_path / "a.fglog"
+    src.write_bytes(sensor_log)
+    out = CliRunner().invoke(main, ["replay", str(src), "--to-jsonl", str(tmp_path / "a.jsonl")])
+    assert out.exit_code == 0, out.output
+    out = CliRunner().invoke(main, ["replay", str(tmp_path / "a.jsonl"), "--to-binary",
+                                    str(tmp_path / "b.fglog")])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "b.fglog").read_bytes() == sensor_log
+    (tmp_path / "bad.jsonl").write_text((tmp_path / "a.jsonl").read_text().replace(
+        '"status": 1', '"status": 1.5', 1))
+    out = CliRunner().invoke(main, ["replay", str(tmp_path / "bad.jsonl"), "--to-binary",
+                                    str(tmp_path / "c.fglog")])
+    assert out.exit_code == 2 and "must be an integer" in out.output and "byte offset" in \
+        out.output and not (tmp_path / "c.fglog").exists()
