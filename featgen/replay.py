@@ -1,6 +1,8 @@
-"""`featgen replay`: read a flight-recorder log (docs/replay.md), re-run its samples
-through the training side (the generated numpy featuriser, XGBoost's own margins, the spec's
-decision rule) and say whether the device computed the same bits, and if not where and why.
+"""`featgen replay`: read a flight-recorder log (docs/replay.md; written by the C, Swift or
+Kotlin/JNI recorder, format 1 or 2, binary or the JSON-lines text form of replay_text.py),
+re-run its samples through the training side (the generated numpy featuriser, XGBoost's own
+margins, the spec's decision rule; and the numpy sensor adapter on the events it logged) and say
+whether the device computed the same bits, and if not where and why.
 
 The log reader never trusts the file: every length is checked against what is left and every
 record's FNV-1a checksum against its bytes, so a truncated or corrupt log is a DataError naming
