@@ -292,6 +292,7 @@ class Spar : Closeable {
     /** Whether the latest scored vector fired the event. */
     val event: Boolean
         get() = latestFlags[3] != 0
+
     /**
      * Starts the flight recorder (docs/replay.md): every later push is logged into [file]
      * (created or truncated), in the binary format `featgen replay` reads, until
@@ -322,10 +323,6 @@ class Spar : Closeable {
     var recording: Boolean = false
         private set
 
-    /** The native stream, for [SparSensors.recordInto] (the adapter logs into this
-     * object's recorder); 0 after [close]. */
-    internal val nativeHandle: Long
-        get() = handle
     /** Restarts the stream: the next push is its first sample (logged while recording, so
      * replay restarts there too: call it on the sensor adapter's segment start). */
     fun reset() {

@@ -357,6 +357,7 @@ class TwistAndGo : Closeable {
     /** Whether the latest scored vector fired the event. */
     val event: Boolean
         get() = latestFlags[3] != 0
+
     /**
      * Starts the flight recorder (docs/replay.md): every later push is logged into [file]
      * (created or truncated), in the binary format `featgen replay` reads, until
@@ -391,6 +392,7 @@ class TwistAndGo : Closeable {
      * object's recorder); 0 after [close]. */
     internal val nativeHandle: Long
         get() = handle
+
     /** Restarts the stream: the next push is its first sample (logged while recording, so
      * replay restarts there too: call it on the sensor adapter's segment start). */
     fun reset() {
