@@ -10,6 +10,7 @@ the byte offset (exit 2), never an exception from struct or numpy.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import struct
@@ -430,7 +431,7 @@ def _reference_stream(log: Log, ref: Reference):
     bounds = sorted({0, log.status.size, *[int(r) for r in log.resets.tolist()]})
     ref_at: dict[int, int] = {}
     feats, margins, positive = [], [], []
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         fed = a + np.flatnonzero(log.status[a:b] >= -1)
         samples = log.samples[fed]
         full, ends = ref.module.featurize(samples, nonfinite="drop")

@@ -11,7 +11,6 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "report"
 MAX_POINTS = 1200           # per series in the SVG: longer logs are drawn as min/max envelopes
 W, H, PAD_L, PAD_R, PAD_T, PAD_B = 940, 280, 58, 12, 16, 34
@@ -60,10 +59,10 @@ def timeline_svg(report: dict) -> Markup:
     def path(points) -> str:
         return " ".join(f"{X(x):.1f},{Y(y):.1f}" for x, y in points)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="100%" '
-             f'role="img" aria-label="margins on device and in the reference">',
-             f'<rect x="{PAD_L}" y="{PAD_T}" width="{W - PAD_L - PAD_R}" '
-             f'height="{H - PAD_T - PAD_B}" fill="#fbfbfc" stroke="#d5d8dc"/>']
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="100%" '
+              f'role="img" aria-label="margins on device and in the reference">'),
+             (f'<rect x="{PAD_L}" y="{PAD_T}" width="{W - PAD_L - PAD_R}" '
+              f'height="{H - PAD_T - PAD_B}" fill="#fbfbfc" stroke="#d5d8dc"/>')]
     for k in range(5):
         v = lo + (hi - lo) * k / 4
         parts.append(f'<text x="{PAD_L - 6}" y="{Y(v) + 4:.1f}" font-size="11" '

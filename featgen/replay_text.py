@@ -11,11 +11,23 @@ from __future__ import annotations
 import json
 import struct
 
-import numpy as np
-
 from .data import DataError
-from .replay import (ANCILLARY, COMPILERS, HEADER_BYTES, KIND_END, KIND_PUSH, KIND_RESET,
-                     KIND_SAMPLE, KIND_SENSOR, MAGIC, READS, Header, Log, _Builder, fnv1a)
+from .replay import (
+    ANCILLARY,
+    COMPILERS,
+    HEADER_BYTES,
+    KIND_END,
+    KIND_PUSH,
+    KIND_RESET,
+    KIND_SAMPLE,
+    KIND_SENSOR,
+    MAGIC,
+    READS,
+    Header,
+    Log,
+    _Builder,
+    fnv1a,
+)
 
 TEXT_KEY = "featgen_flight_log"
 

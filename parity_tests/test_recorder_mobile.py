@@ -436,8 +436,13 @@ class KotlinRecorder:
     """android/: the JNI library (gcc, the parity flags) and the Kotlin classes (kotlinc), driven
     from Java through System.loadLibrary, as test_android_jni.py does."""
 
-    def __init__(self, files: dict, name: str, work: Path, replace: tuple[str, str, str] = None):
-        from parity_tests.test_android_jni import C_FLAGS, _java_home, _kotlin_stdlib, _require
+    def __init__(self, files: dict, name: str, work: Path, replace: tuple[str, str, str] | None = None):
+        from parity_tests.test_android_jni import (
+            C_FLAGS,
+            _java_home,
+            _kotlin_stdlib,
+            _require,
+        )
         javac = _require("javac", "the Kotlin/JNI flight recorder")
         self.java = _require("java", "the Kotlin/JNI flight recorder")
         kotlinc = _require("kotlinc", "the Kotlin/JNI flight recorder")
@@ -634,7 +639,7 @@ def test_malformed_v2_and_text_logs_name_the_byte_offset(sensor_log):
     from featgen.replay_text import to_binary, to_text
     lines = to_text(parse(sensor_log)).splitlines()[:700]
     pushes = sum(line.startswith('{"push"') for line in lines)
-    text = ("\n".join(lines) + '\n{"end": {"pushes": %d}}\n' % pushes).encode()
+    text = ("\n".join(lines) + f'\n{{"end": {{"pushes": {pushes}}}}}\n').encode()
     binary = to_binary(parse(text))
     kinds = {k for k, _ in parse(binary).order}
     assert kinds == {1, 3, 4, 5} and parse(binary).ended
@@ -673,7 +678,7 @@ def test_html_report_is_self_contained_and_escaped(setup, tmp_path):
     from click.testing import CliRunner
 
     from featgen.cli import main
-    spec, files, ref, samples = setup
+    spec, files, _, samples = setup
     path = f"c/{spec.name}_device_features.c"
     edited = dict(files, **{path: files[path].replace("0x1.999999999999ap-3", "0.21")})
     hostile = tmp_path / "<img src=x onerror=alert(1)>.fglog"
