@@ -133,19 +133,36 @@ int main(int argc, char **argv)
 """
 
 
+_C_DRIVERS: dict[str, Path] = {}
+
+
+def _c_sensor_driver(files: dict, name: str, work: Path) -> Path:
+    """The C detector + recorder + adapter + C_SENSORS, built once per set of sources."""
+    import hashlib
+    key = hashlib.sha256(repr(sorted(_sources(files).items())).encode()).hexdigest()
+    if key not in _C_DRIVERS:
+        work.mkdir(parents=True, exist_ok=True)
+        for file_name, text in _sources(files).items():
+            (work / file_name).write_text(text)
+        (work / "driver.c").write_text(C_SENSORS.replace("NAME", name)
+                                       .replace("PPP", name.upper()))
+        feat = f"{name}_device" if f"c/{name}_device_features.c" in files else name
+        units = [f"{feat}_features.c", f"{name}_model.c", f"{name}_detector.c",
+                 f"{name}_recorder.c", "driver.c"] + _sensor_unit(files, name)
+        subprocess.run(["gcc", *abi.EMITTED, "-I", str(work), *(str(work / u) for u in units),
+                        "-o", str(work / "driver"), "-lm"], check=True, capture_output=True,
+                       text=True)
+        _C_DRIVERS[key] = work / "driver"
+    return _C_DRIVERS[key]
+
+
 def c_sensor_log(files: dict, name: str, events, work: Path, platform: int = 0,
                  wiring: int = 0) -> bytes:
+    """The C log of ``events`` through the recorded adapter (PLATFORM), the app's WIRING."""
+    driver = _c_sensor_driver(files, name, work / "build")
     work.mkdir(parents=True, exist_ok=True)
-    for file_name, text in _sources(files).items():
-        (work / file_name).write_text(text)
-    (work / "driver.c").write_text(C_SENSORS.replace("NAME", name).replace("PPP", name.upper()))
-    feat = f"{name}_device" if f"c/{name}_device_features.c" in files else name
-    units = [f"{feat}_features.c", f"{name}_model.c", f"{name}_detector.c",
-             f"{name}_recorder.c", "driver.c"] + _sensor_unit(files, name)
-    subprocess.run(["gcc", *abi.EMITTED, "-I", str(work), *(str(work / u) for u in units), "-o",
-                    str(work / "driver"), "-lm"], check=True, capture_output=True, text=True)
     (work / "events.bin").write_bytes(_events_bytes(*events))
-    subprocess.run([str(work / "driver"), str(work / "events.bin"), str(work / "log.fglog"),
+    subprocess.run([str(driver), str(work / "events.bin"), str(work / "log.fglog"),
                     str(platform), str(wiring)], check=True, capture_output=True, timeout=120)
     return (work / "log.fglog").read_bytes()
 
@@ -279,7 +296,7 @@ struct Driver {
 class SwiftRecorder:
     """The generated Swift package's sources plus SWIFT_MAIN, built with swiftc -O -wmo."""
 
-    def __init__(self, files: dict, name: str, work: Path):
+    def __init__(self, files: dict, name: str, work: Path, optimize: str = "-O"):
         swiftc = require_swiftc()
         work.mkdir(parents=True, exist_ok=True)
         camel = type_name(name)
@@ -295,7 +312,7 @@ class SwiftRecorder:
         (work / "driver.swift").write_text(main)     # not main.swift: @main
         self.exe = work / "driver"
         self.work = work
-        run = subprocess.run([swiftc, "-O", "-wmo", "-module-name", "Driver", *map(str, sources),
+        run = subprocess.run([swiftc, optimize, "-wmo", "-module-name", "Driver", *map(str, sources),
                               str(work / "driver.swift"), "-o", str(self.exe)],
                              capture_output=True, text=True)
         assert run.returncode == 0, run.stderr[-3000:]
@@ -356,7 +373,8 @@ def test_swift_broken_builds_are_named(setup, swift, tmp_path):
     path = f"ios/Sources/{camel}Features/{camel}DeviceFeatures.swift"
     assert files[path].count("0x1.999999999999ap-3") >= 1
     edited = dict(files, **{path: files[path].replace("0x1.999999999999ap-3", "0.21")})
-    report = _replay(SwiftRecorder(edited, spec.name, tmp_path).samples(samples), ref)
+    # -Onone: a second build only to show the edit is named (the -O build is the fixture's)
+    report = _replay(SwiftRecorder(edited, spec.name, tmp_path, "-Onone").samples(samples), ref)
     assert not report["identical"]
     assert report["causes"][0].startswith("generated code edited or miscompiled")
     assert all("acc_x_lp" in f["name"] for f in report["first_divergence"]["features"])
