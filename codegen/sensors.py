@@ -277,7 +277,8 @@ def android_sensor_files(spec: Spec, env, lines: list[str], normalise) -> dict[s
     cls = type_name(name) + "Sensors"
     ctx = dict(context(spec), name=name, P=name.upper(), cls=cls,
                kotlin_package=KOTLIN_PACKAGE, jni_library=f"{name}_jni",
-               prefix=jni_prefix(KOTLIN_PACKAGE, cls))
+               prefix=jni_prefix(KOTLIN_PACKAGE, cls),
+               has_model=spec.model is not None, detector_cls=type_name(name))
     from . import escape
     c_header = escape.c_block_comment(lines)
     kt_header = escape.line_comments(lines)

@@ -46,9 +46,12 @@ from .policy import (
 )
 from .rawlog import raw_and_rest, segment_recordings
 from .rawlog import register as register_rawlog
-from .replay import compare, read_log, reference, summary_lines
+from .replay import compare, reference, summary_lines
+from .replay_report import write_html
+from .replay_text import read_log, to_text
+from .replay_text import to_binary as binary_form
 from .report import write_report
-from .safe_io import check_output_file, check_output_folder, write_text_atomic
+from .safe_io import check_output_file, check_output_folder, write_bytes_atomic, write_text_atomic
 from .train import TrainError
 from .ui import console, errors, fail, load, warn_no_swift
 
@@ -454,15 +457,39 @@ def parity(spec: str, data: tuple[str, ...], drop_nonfinite: bool, min_vectors: 
               help="The spec this checkout builds (default: examples/<name in the log>/spec.yaml).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Write the report as JSON (one entry per log).")
-def replay(log: str, spec_path: str | None, json_path: str | None) -> None:
-    """Re-run a flight-recorder LOG (or a directory of *.fglog) through numpy and XGBoost.
+@click.option("--html", "html_path", type=click.Path(dir_okay=False),
+              help="Write a self-contained HTML report: margins on the device vs the reference, "
+                   "the first divergence, the per-feature ULP table.")
+@click.option("--to-jsonl", "to_jsonl", type=click.Path(dir_okay=False),
+              help="Convert LOG to the JSON-lines text form (exact bits as hex) and stop.")
+@click.option("--to-binary", "to_binary", type=click.Path(dir_okay=False),
+              help="Convert LOG (binary or text form) to the binary form and stop.")
+def replay(log: str, spec_path: str | None, json_path: str | None, html_path: str | None,
+           to_jsonl: str | None, to_binary: str | None) -> None:
+    """Re-run a flight-recorder LOG (or a directory of logs) through numpy and XGBoost.
 
     Reports identity (hashes), the first diverging push and feature(s), the ULP distance, the
-    suspected cause, the events that would differ, and a summary. Exit 0 identical, 1 diverged,
-    2 malformed log (the error names the byte offset)."""
-    if json_path:
-        check_output_file(json_path, "--json")
+    suspected cause, the events that would differ, and a summary. LOG may be the binary form or
+    the JSON-lines text form (docs/replay.md). Exit 0 identical, 1 diverged, 2 malformed log
+    (the error names the byte offset)."""
+    for option, value in (("--json", json_path), ("--html", html_path),
+                          ("--to-jsonl", to_jsonl), ("--to-binary", to_binary)):
+        if value:
+            check_output_file(value, option)
     path = Path(log)
+    if to_jsonl or to_binary:
+        if path.is_dir():
+            raise click.BadParameter("converts one log file, not a directory", param_hint="LOG")
+        parsed = read_log(path)
+        if to_jsonl:
+            write_text_atomic(to_jsonl, to_text(parsed))
+            console.print(f"wrote the text form of {log} to {to_jsonl}", soft_wrap=True,
+                          markup=False)
+        if to_binary:
+            write_bytes_atomic(to_binary, binary_form(parsed))
+            console.print(f"wrote the binary form of {log} to {to_binary}", soft_wrap=True,
+                          markup=False)
+        return
     paths = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
     if not paths:
         raise click.BadParameter(f"{log}: no log files in the directory", param_hint="LOG")
@@ -478,7 +505,7 @@ def replay(log: str, spec_path: str | None, json_path: str | None) -> None:
             raise click.UsageError(f"{p}: no --spec given and {sp} does not exist")
         if sp not in refs:
             refs[sp] = reference(sp)
-        report = compare(parsed, refs[sp])
+        report = compare(parsed, refs[sp], want_timeline=bool(html_path))
         reports[str(p)] = report
         for line in summary_lines(str(p), report):
             console.print(line, soft_wrap=True, markup=False)
@@ -486,8 +513,13 @@ def replay(log: str, spec_path: str | None, json_path: str | None) -> None:
         bad = [k for k, r in reports.items() if not r["identical"]]
         console.print(f"{len(reports)} logs: {len(reports) - len(bad)} identical, {len(bad)} "
                       "diverged", soft_wrap=True, markup=False)
+    if html_path:
+        write_html(html_path, reports)
+        console.print(f"wrote the HTML report to {html_path}", soft_wrap=True, markup=False)
     if json_path:
-        write_text_atomic(json_path, json.dumps(reports, indent=2) + "\n")
+        write_text_atomic(json_path, json.dumps(
+            {k: {f: v for f, v in r.items() if f != "timeline"} for k, r in reports.items()},
+            indent=2) + "\n")
     if not all(r["identical"] for r in reports.values()):
         sys.exit(1)
 

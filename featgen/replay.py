@@ -1,6 +1,8 @@
-"""`featgen replay`: read a flight-recorder log (docs/flight_recorder.md), re-run its samples
-through the training side (the generated numpy featuriser, XGBoost's own margins, the spec's
-decision rule) and say whether the device computed the same bits, and if not where and why.
+"""`featgen replay`: read a flight-recorder log (docs/replay.md; written by the C, Swift or
+Kotlin/JNI recorder, format 1 or 2, binary or the JSON-lines text form of replay_text.py),
+re-run its samples through the training side (the generated numpy featuriser, XGBoost's own
+margins, the spec's decision rule; and the numpy sensor adapter on the events it logged) and say
+whether the device computed the same bits, and if not where and why.
 
 The log reader never trusts the file: every length is checked against what is left and every
 record's FNV-1a checksum against its bytes, so a truncated or corrupt log is a DataError naming
@@ -8,11 +10,11 @@ the byte offset (exit 2), never an exception from struct or numpy.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import struct
 import types
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -24,15 +26,22 @@ from featurespec import load_spec
 from .data import DataError
 
 MAGIC = b"FGFLIGHT"
-FORMAT_VERSION = 1
-HEADER_BYTES = 176              # format 1; a later header may be longer (header length field)
+FORMAT_VERSION = 2                # the newest this featgen writes and reads
+READS = (1, 2)                    # every version this featgen reads (docs/replay.md)
+HEADER_BYTES = {1: 176, 2: 212}   # the smallest header of each version (a later one may be longer)
 KIND_PUSH = 1
 KIND_END = 2                    # written by <name>_recorder_stop: the push count
+KIND_SENSOR = 3                 # format 2: one event as fed to the sensor adapter
+KIND_SAMPLE = 4                 # format 2: one fixed-rate sample as the adapter emitted it
+KIND_RESET = 5                  # format 2: the detector was re-initialised
+ANCILLARY = 128                 # kinds >= 128 may be skipped by a reader that does not know them
 GRAVITY = 9.80665               # m/s^2
 
 FLAG_FAST_MATH, FLAG_FINITE_MATH, FLAG_FP_FAST_FMA, FLAG_BIG_ENDIAN = 1, 2, 4, 8
 FLAG_CONTRACTION, FLAG_UNSAFE_MATH = 16, 32
-COMPILERS = {0: "unknown compiler", 1: "gcc", 2: "clang", 3: "Apple clang", 4: "MSVC"}
+COMPILERS = {0: "unknown compiler", 1: "gcc", 2: "clang", 3: "Apple clang", 4: "MSVC",
+             5: "swiftc"}
+RUNTIMES = {0: "C (format 1)", 1: "C", 2: "Swift", 3: "Kotlin/JNI"}
 
 
 def fnv1a(data: bytes) -> int:
@@ -60,6 +69,12 @@ class Header:
     n_features: int
     n_outputs: int
     digest: bool                        # vectors logged as one 64-bit digest each
+    compiler_id: int = 0
+    compiler_major: int = 0
+    compiler_minor: int = 0
+    sensors_sha256: str = ""            # format 2; "" for format 1 or a spec without sensors:
+    runtime: int = 0                    # format 2: 1 C, 2 Swift, 3 Kotlin/JNI; 0 format 1
+    n_sensors: int = 0
 
     def fingerprint(self) -> dict:
         f = self.flags
@@ -69,6 +84,7 @@ class Header:
                 "unsafe_math": bool(f & FLAG_UNSAFE_MATH),
                 "contraction_observed": bool(f & FLAG_CONTRACTION),
                 "compiler": f"{self.compiler} {self.compiler_version}",
+                "runtime": RUNTIMES.get(self.runtime, f"runtime id {self.runtime}"),
                 "pointer_bytes": self.pointer_bytes,
                 "endianness": "big" if f & FLAG_BIG_ENDIAN else "little"}
 
@@ -79,21 +95,94 @@ class Log:
     status: np.ndarray                  # (pushes,) int8
     samples: np.ndarray                 # (pushes, n_inputs) float64, bits as logged
     scored: np.ndarray                  # push indices with status > 0
-    features: np.ndarray                # (scored, n_features) float64
+    features: np.ndarray                # (scored, n_features) float64 (digest: (scored, 1))
     margins: np.ndarray                 # (scored, n_outputs) float32
     positive: np.ndarray
     event: np.ndarray
     run: np.ndarray
     size: int = 0
     ended: bool = False                 # the recorder's end record was read
+    resets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # ^ for each reset record, the number of push records before it
+    sensor: dict = field(default_factory=dict)  # id, platform, status, t_ns, values, before
+    adapter: dict = field(default_factory=dict)  # segment_start, t_ns, values, before
+    order: list = field(default_factory=list)   # (kind, index) in log order, for conversion
+    ancillary: list = field(default_factory=list)   # (kind, payload) of skipped kinds >= 128
 
 
 def _text(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode("ascii", "replace")
 
 
-def parse(data: bytes, label: str = "log") -> Log:
-    """The log in ``data``; DataError "LABEL: ... at byte offset N" when it is not whole."""
+class _Builder:
+    """Collects records (from the binary or the text form) into a Log's arrays."""
+
+    def __init__(self, header: Header):
+        self.h = header
+        self.status, self.samples, self.scored = [], [], []
+        self.feats, self.margins, self.flags = [], [], []
+        self.resets, self.order, self.ancillary = [], [], []
+        self.sensor = {k: [] for k in ("id", "platform", "status", "t_ns", "values", "before")}
+        self.adapter = {k: [] for k in ("segment_start", "t_ns", "values", "before")}
+        self.ended = False
+
+    def push(self, st: int, sample: bytes, vec: bytes = b"", margins: bytes = b"",
+             flags: tuple = ()) -> None:
+        self.order.append((KIND_PUSH, len(self.status)))
+        self.status.append(st)
+        self.samples.append(sample)
+        if st > 0:
+            self.scored.append(len(self.status) - 1)
+            self.feats.append(vec)
+            self.margins.append(margins)
+            self.flags.append(flags)
+
+    def reset(self) -> None:
+        self.order.append((KIND_RESET, len(self.resets)))
+        self.resets.append(len(self.status))
+
+    def sensor_event(self, sid: int, platform: int, st: int, t_ns: int, values: bytes) -> None:
+        self.order.append((KIND_SENSOR, len(self.sensor["id"])))
+        for k, v in zip(("id", "platform", "status", "t_ns", "values", "before"),
+                        (sid, platform, st, t_ns, values, len(self.status))):
+            self.sensor[k].append(v)
+
+    def adapter_sample(self, segment_start: int, t_ns: int, values: bytes) -> None:
+        self.order.append((KIND_SAMPLE, len(self.adapter["t_ns"])))
+        for k, v in zip(("segment_start", "t_ns", "values", "before"),
+                        (segment_start, t_ns, values, len(self.status))):
+            self.adapter[k].append(v)
+
+    def other(self, kind: int, payload: bytes) -> None:
+        self.order.append((kind, len(self.ancillary)))
+        self.ancillary.append((kind, payload))
+
+    def log(self, size: int) -> Log:
+        h = self.h
+        n_in, vec = h.n_inputs, 1 if h.digest else h.n_features
+        fl = np.array(self.flags, dtype=np.int64).reshape(-1, 3)
+        s, a = self.sensor, self.adapter
+        return Log(
+            h, np.array(self.status, dtype=np.int8),
+            np.frombuffer(b"".join(self.samples), "<f8").reshape(-1, n_in).astype(np.float64),
+            np.array(self.scored, dtype=np.int64),
+            np.frombuffer(b"".join(self.feats), "<f8").reshape(-1, vec).astype(np.float64),
+            np.frombuffer(b"".join(self.margins), "<f4").reshape(-1, h.n_outputs)
+            .astype(np.float32),
+            fl[:, 0].astype(bool), fl[:, 1].astype(bool), fl[:, 2], size=size, ended=self.ended,
+            resets=np.array(self.resets, dtype=np.int64),
+            sensor={"id": np.array(s["id"], np.int64), "platform": np.array(s["platform"], np.int64),
+                    "status": np.array(s["status"], np.int8), "t_ns": np.array(s["t_ns"], np.int64),
+                    "values": np.frombuffer(b"".join(s["values"]), "<f8").reshape(-1, 3)
+                    .astype(np.float64), "before": np.array(s["before"], np.int64)},
+            adapter={"segment_start": np.array(a["segment_start"], bool),
+                     "t_ns": np.array(a["t_ns"], np.int64),
+                     "values": np.frombuffer(b"".join(a["values"]), "<f8").reshape(-1, n_in)
+                     .astype(np.float64), "before": np.array(a["before"], np.int64)},
+            order=self.order, ancillary=self.ancillary)
+
+
+def parse_binary(data: bytes, label: str = "log") -> Log:
     def bad(offset: int, what: str) -> DataError:
         return DataError(f"{label}: {what} at byte offset {offset}")
 
@@ -103,11 +192,11 @@ def parse(data: bytes, label: str = "log") -> Log:
     if data[:8] != MAGIC:
         raise bad(0, "corrupt: not a featgen flight log (magic is not FGFLIGHT)")
     version, hlen = struct.unpack_from("<HH", data, 8)
-    if version != FORMAT_VERSION:
-        raise bad(8, f"unsupported format version {version} (this featgen reads "
-                     f"{FORMAT_VERSION})")
-    if hlen < HEADER_BYTES:
-        raise bad(10, f"corrupt: header length {hlen} < {HEADER_BYTES}")
+    if version not in READS:
+        raise bad(8, f"unsupported format version {version} (this featgen reads versions "
+                     f"{', '.join(map(str, READS))}; a newer featgen may read it)")
+    if hlen < HEADER_BYTES[version]:
+        raise bad(10, f"corrupt: header length {hlen} < {HEADER_BYTES[version]}")
     if n < hlen:
         raise bad(n, f"truncated inside the header ({hlen} bytes)")
     if fnv1a(data[:hlen - 4]) != struct.unpack_from("<I", data, hlen - 4)[0]:
@@ -116,18 +205,23 @@ def parse(data: bytes, label: str = "log") -> Log:
         "<bBBBHHHHHH", data, 156)
     if mode > 1:
         raise bad(170, f"corrupt: vector mode {mode} (0 full vectors, 1 digest)")
+    sensors_sha, runtime, n_sensors = "", 0, 0
+    if version >= 2:
+        raw = data[172:204]
+        sensors_sha = raw.hex() if any(raw) else ""
+        runtime, n_sensors = data[204], data[205]
     header = Header(version, data[12:44].hex(), data[44:76].hex(), data[76:108].hex(),
                     _text(data[108:124]), _text(data[124:156]), fem, flags,
                     COMPILERS.get(comp, f"compiler id {comp}"), f"{major}.{minor}", ptr,
-                    n_in, n_feat, n_out, mode == 1)
+                    n_in, n_feat, n_out, mode == 1, comp, major, minor, sensors_sha, runtime,
+                    n_sensors)
     if n_in == 0:
         raise bad(164, "corrupt: the header says 0 inputs")
     short = 2 + 8 * n_in
     vec = 8 if mode == 1 else 8 * n_feat
     full = short + vec + 4 * n_out + 6
-    status, samples, scored, feats, margins, flags_ = [], [], [], [], [], []
+    b = _Builder(header)
     o = hlen
-    ended = False
     while o < n:
         if n - o < 4:
             raise bad(o, f"truncated: {n - o} byte(s) where a record's length should be")
@@ -140,51 +234,53 @@ def parse(data: bytes, label: str = "log") -> Log:
         if fnv1a(body) != struct.unpack_from("<I", data, o + 4 + length)[0]:
             raise bad(o, "corrupt: record checksum mismatch")
         kind = body[4]
-        if ended:
+        if b.ended:
             raise bad(o, "corrupt: a record after the end record")
         if kind == KIND_END:
             if length != 9:
                 raise bad(o, f"corrupt: end record of {length} bytes")
             (count,) = struct.unpack_from("<Q", body, 5)
-            if count != len(status):
+            if count != len(b.status):
                 raise bad(o, f"corrupt: the end record counts {count} pushes, the log has "
-                             f"{len(status)}")
-            ended = True
-        elif kind == KIND_PUSH:           # other kinds: a later format's records, skipped
+                             f"{len(b.status)}")
+            b.ended = True
+        elif kind == KIND_PUSH:
             if length < 2:
                 raise bad(o, "corrupt: push record without a status")
             st = struct.unpack_from("<b", body, 5)[0]
             if length != (full if st > 0 else short) or st > 2 or st < -3:
                 raise bad(o, f"corrupt: push record of {length} bytes with status {st}")
-            status.append(st)
-            samples.append(body[6:6 + 8 * n_in])
+            p = 6 + 8 * n_in
             if st > 0:
-                p = 6 + 8 * n_in
-                scored.append(len(status) - 1)
-                feats.append(body[p:p + vec])
-                p += vec
-                margins.append(body[p:p + 4 * n_out])
-                p += 4 * n_out
-                flags_.append(struct.unpack_from("<BBI", body, p))
+                b.push(st, body[6:p], body[p:p + vec], body[p + vec:p + vec + 4 * n_out],
+                       struct.unpack_from("<BBI", body, p + vec + 4 * n_out))
+            else:
+                b.push(st, body[6:p])
+        elif version < 2 and kind < ANCILLARY:
+            pass            # format 1 skipped every kind it did not know
+        elif kind == KIND_RESET:
+            if length != 1:
+                raise bad(o, f"corrupt: reset record of {length} bytes")
+            b.reset()
+        elif kind == KIND_SENSOR:
+            if length != 36:
+                raise bad(o, f"corrupt: sensor event record of {length} bytes")
+            sid, plat, st, t = struct.unpack_from("<BBbq", body, 5)
+            b.sensor_event(sid, plat, st, t, body[16:40])
+        elif kind == KIND_SAMPLE:
+            if length != 10 + 8 * n_in:
+                raise bad(o, f"corrupt: adapter sample record of {length} bytes")
+            seg, t = struct.unpack_from("<Bq", body, 5)
+            if seg > 1:
+                raise bad(o, f"corrupt: segment_start {seg}")
+            b.adapter_sample(seg, t, body[14:14 + 8 * n_in])
+        elif kind >= ANCILLARY:
+            b.other(kind, body[5:])     # a later format's optional record: skipped
+        else:
+            raise bad(o, f"record kind {kind} is not known to this featgen (format {version} "
+                         "defines 1-5; a newer featgen may read it)")
         o += 8 + length
-    fl = np.array(flags_, dtype=np.int64).reshape(-1, 3)
-    return Log(header, np.array(status, dtype=np.int8),
-               np.frombuffer(b"".join(samples), dtype="<f8").reshape(-1, n_in).astype(np.float64),
-               np.array(scored, dtype=np.int64),
-               np.frombuffer(b"".join(feats), dtype="<f8").reshape(-1, vec // 8).astype(np.float64),
-               np.frombuffer(b"".join(margins), dtype="<f4").reshape(-1, n_out).astype(np.float32),
-               fl[:, 0].astype(bool), fl[:, 1].astype(bool), fl[:, 2], size=n, ended=ended)
-
-
-def read_log(path: Path) -> Log:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return parse(data, str(path))
-
-
-# ---------------------------------------------------------------- comparing
+    return b.log(n)
 
 
 def ulp64(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -220,11 +316,11 @@ def _bits(x: float) -> str:
     return struct.pack("<d", x)[::-1].hex()
 
 
-def _numpy_module(files: dict, name: str) -> types.ModuleType:
-    """The generated numpy featuriser, imported from its text."""
-    source = files[f"python/{name}_features.py"]
-    module = types.ModuleType(f"featgen_replay_{name}")
-    module.__file__ = f"<generated python/{name}_features.py>"
+def _numpy_module(files: dict, name: str, part: str = "features") -> types.ModuleType:
+    """The generated numpy featuriser (or sensor adapter), imported from its text."""
+    source = files[f"python/{name}_{part}.py"]
+    module = types.ModuleType(f"featgen_replay_{name}_{part}")
+    module.__file__ = f"<generated python/{name}_{part}.py>"
     exec(compile(source, module.__file__, "exec"), module.__dict__)
     return module
 
@@ -239,6 +335,7 @@ class Reference:
     decision: object
     columns: np.ndarray
     device_names: list = field(default_factory=list)
+    sensors: types.ModuleType | None = None     # the generated numpy sensor adapter
 
 
 def reference(spec_path: str) -> Reference:
@@ -260,7 +357,9 @@ def reference(spec_path: str) -> Reference:
     decision = decisions.Decision.from_json(model.decision)
     return Reference(spec, bundle.manifest.data, _numpy_module(bundle, spec.name), booster,
                      decision, np.array(model.device.columns, dtype=np.int64),
-                     list(model.device.names))
+                     list(model.device.names),
+                     _numpy_module(bundle, spec.name, "sensors") if spec.sensors is not None
+                     else None)
 
 
 def _accelerometers(spec) -> list[tuple[str, ...]]:
@@ -295,8 +394,158 @@ def units_check(spec, samples: np.ndarray) -> str | None:
     return None
 
 
-def compare(log: Log, ref: Reference) -> dict:
-    """The replay report (a JSON-able dict; see docs/flight_recorder.md)."""
+def _reference_stream(log: Log, ref: Reference):
+    """What the training side computes on the logged pushes: the expected status of every push,
+    {push: vector index}, and the reference vectors, margins and decisions by vector index. The
+    stream restarts (featuriser and decision state) at every reset record, as the detector's
+    init does on the device."""
+    model = ref.manifest["model"]
+    n_dev = len(ref.device_names)
+    exp_full = log.status.copy()                    # misuse pushes: nothing to compare
+    bounds = sorted({0, log.status.size, *[int(r) for r in log.resets.tolist()]})
+    ref_at: dict[int, int] = {}
+    feats, margins, positive = [], [], []
+    for a, b in itertools.pairwise(bounds):
+        fed = a + np.flatnonzero(log.status[a:b] >= -1)
+        samples = log.samples[fed]
+        full, ends = ref.module.featurize(samples, nonfinite="drop")
+        finite = np.isfinite(samples).all(axis=1)
+        expected = np.zeros(fed.size, dtype=np.int8)
+        expected[~finite] = -1
+        if ends.size == 0:              # fewer pushes than the longest window
+            exp_full[fed] = expected
+            continue
+        m = np.asarray(ref.booster.inplace_predict(
+            np.ascontiguousarray(full), predict_type="margin", missing=np.nan),
+            dtype=np.float32).reshape(full.shape[0], -1)
+        pos = decisions.positive(ref.decision, m)
+        _, fired = decisions.events(ref.decision, pos, np.cumsum(finite)[ends] - 1)
+        expected[ends] = np.where(fired, 2, 1)
+        exp_full[fed] = expected
+        for e in ends.tolist():
+            ref_at[int(fed[e])] = len(ref_at)
+        feats.append(full[:, ref.columns])
+        margins.append(m)
+        positive.append(pos)
+    if not feats:
+        return (exp_full, ref_at, np.empty((0, n_dev)),
+                np.empty((0, model["n_outputs"]), np.float32), np.zeros(0, bool))
+    return (exp_full, ref_at, np.concatenate(feats), np.concatenate(margins),
+            np.concatenate(positive))
+
+
+def _adapter_check(log: Log, ref: Reference, samples: np.ndarray) -> dict | None:
+    """The sensor adapter's side of a format-2 log: re-runs the logged events (as fed) through
+    the numpy adapter and compares its samples with the logged adapter samples (the adapter was
+    faithful), then those with the samples pushed into the detector (the app fed the detector
+    what the adapter produced, and re-initialised it at every segment start)."""
+    ev, ad = log.sensor, log.adapter
+    if ev["id"].size == 0 and ad["t_ns"].size == 0:
+        return None
+    mod = ref.sensors
+    out: dict = {"events": int(ev["id"].size), "samples_on_device": int(ad["t_ns"].size),
+                 "causes": []}
+    platforms = sorted(set(ev["platform"].tolist()))
+    out["platform"] = [mod.PLATFORMS[p] if 0 <= p < len(mod.PLATFORMS) else p
+                       for p in platforms]
+    if len(platforms) > 1 or (platforms and not 0 <= platforms[0] < len(mod.PLATFORMS)):
+        out["causes"].append(f"sensor adapter: the log mixes or names unknown platforms "
+                             f"{platforms}: one adapter per recording")
+        return out
+    if ev["id"].size:
+        res = mod.resample(ev["t_ns"], ev["id"], ev["values"], platforms[0])
+        out["samples_in_reference"] = int(res.t_ns.size)
+        bad_status = np.flatnonzero(res.status != ev["status"])
+        first = None
+        if bad_status.size:
+            k = int(bad_status[0])
+            first = {"event": k, "reason": f"status {int(ev['status'][k])} on device, "
+                                           f"{int(res.status[k])} in the reference"}
+        n = min(res.t_ns.size, ad["t_ns"].size)
+        same = ((res.t_ns[:n] == ad["t_ns"][:n])
+                & (res.segment_start[:n] == ad["segment_start"][:n])
+                & (res.samples[:n].view(np.int64) == ad["values"][:n].view(np.int64)).all(axis=1))
+        if not same.all() or res.t_ns.size != ad["t_ns"].size:
+            k = int(np.flatnonzero(~same)[0]) if not same.all() else n
+            where = {"sample": k}
+            if k < n:
+                differ = np.flatnonzero(res.samples[k].view(np.int64)
+                                        != ad["values"][k].view(np.int64))
+                where["inputs"] = [ref.spec.inputs[i] for i in differ.tolist()]
+                where["t_ns"] = [int(ad["t_ns"][k]), int(res.t_ns[k])]
+            first = first or where
+            out["causes"].append(
+                "sensor adapter differs: the events as fed give other samples in this "
+                f"checkout's adapter (first at adapter sample {k}"
+                f"{', inputs ' + ', '.join(where.get('inputs', [])) if where.get('inputs') else ''}"
+                "); an edited or stale adapter, or another platform's build")
+        out["first_divergence"] = first
+        units = _raw_units(ref.spec, mod, ev, platforms[0])
+        if units:
+            out["causes"].append(units)
+    # the app's wiring: each adapter sample should be the next push, after a reset when it
+    # starts a segment
+    before, nxt = ad["before"], np.append(ad["before"][1:], log.status.size + 1)
+    dropped = int(np.count_nonzero(before == nxt))
+    fed = (before < log.status.size) & (before != nxt)
+    k = np.flatnonzero(fed)
+    changed = k[(log.samples[before[k]].view(np.int64)
+                 != ad["values"][k].view(np.int64)).any(axis=1)]
+    resets = set(log.resets.tolist())
+    no_reset = [int(i) for i in np.flatnonzero(ad["segment_start"]).tolist()
+                if int(before[i]) not in resets and fed[i]]
+    out.update(dropped_by_app=dropped, changed_by_app=int(changed.size),
+               segment_starts_without_reset=len(no_reset))
+    if changed.size:
+        i = int(changed[0])
+        a, b = ad["values"][i], log.samples[before[i]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.abs(b / a)
+        ratio = ratio[np.isfinite(ratio) & (ratio != 0) & (a.view(np.int64) != b.view(np.int64))]
+        how = ""
+        if ratio.size and abs(math.log(float(np.median(ratio)) / GRAVITY)) < 0.01:
+            how = " by 9.81x (units converted twice?)"
+        elif ratio.size and abs(math.log(float(np.median(ratio)) * GRAVITY)) < 0.01:
+            how = " by 1/9.81 (converted back to g?)"
+        out["causes"].append(f"the app changed the adapter's samples before the detector"
+                             f"{how}: {changed.size} pushed sample(s) differ from what the "
+                             f"adapter emitted, the first at push {int(before[i])}")
+    if dropped:
+        out["causes"].append(f"the app dropped {dropped} adapter sample(s) (not pushed into "
+                             "the detector)")
+    if no_reset:
+        out["causes"].append(f"the detector was not re-initialised at {len(no_reset)} of the "
+                             f"adapter's segment starts (the first at push "
+                             f"{int(before[no_reset[0]])}); docs/sensors.md: init before a "
+                             "segment_start sample")
+    return out
+
+
+def _raw_units(spec, mod, ev: dict, platform: int) -> str | None:
+    """The accelerometer's raw magnitude (as fed) against the unit the adapter's platform
+    declares: the app initialised the adapter for another platform, or converted first."""
+    for triple in _accelerometers(spec):
+        cols = [spec.inputs.index(t) for t in triple]
+        sensor = {mod.INPUT_SENSOR[c] for c in cols}
+        if len(sensor) != 1:
+            continue
+        (sid,) = sensor
+        rows = ev["values"][(ev["id"] == sid) & np.isfinite(ev["values"]).all(axis=1)]
+        if rows.shape[0] < 10:
+            continue
+        factor = abs(mod.INPUT_FACTOR[platform][cols[0]])
+        median = float(np.median(np.sqrt((rows ** 2).sum(axis=1)))) * factor
+        if median > 0 and abs(math.log(median / GRAVITY)) > math.log(1.6):
+            return (f"input units: the adapter was initialised for platform "
+                    f"{mod.PLATFORMS[platform]}, whose accelerometer unit makes the raw events' "
+                    f"median magnitude {median:.3g} m/s^2, not about {GRAVITY}: another "
+                    "platform's events, or values converted before the adapter")
+    return None
+
+
+def compare(log: Log, ref: Reference, want_timeline: bool = False) -> dict:
+    """The replay report (a JSON-able dict; see docs/replay.md); ``want_timeline`` adds every
+    scored push's device and reference margin (for the HTML report)."""
     h = ref.manifest
     model = h["model"]
     hd = log.header
@@ -341,36 +590,18 @@ def compare(log: Log, ref: Reference) -> dict:
         report.update(identical=False, causes=causes, first_divergence=None)
         return report
 
-    # The training side, on the samples the device was fed (misuse pushes did nothing).
+    # The training side, on the samples the device was fed (misuse pushes did nothing),
+    # restarted wherever the device re-initialised its detector (reset records).
+    exp_full, ref_at, ref_feats, margins, positive = _reference_stream(log, ref)
+    dev_at = {int(p): i for i, p in enumerate(log.scored.tolist())}
     fed = np.flatnonzero(log.status >= -1)
     samples = log.samples[fed]
-    full, ends = ref.module.featurize(samples, nonfinite="drop")
-    finite = np.isfinite(samples).all(axis=1)
-    expected_status = np.zeros(fed.size, dtype=np.int8)
-    expected_status[~finite] = -1
-    if full.shape[0] == 0:              # fewer pushes than the longest window
-        margins = np.empty((0, model["n_outputs"]), dtype=np.float32)
-    else:
-        margins = np.asarray(ref.booster.inplace_predict(
-            np.ascontiguousarray(full), predict_type="margin", missing=np.nan),
-            dtype=np.float32).reshape(full.shape[0], -1)
-    if ends.size:
-        positive = decisions.positive(ref.decision, margins)
-        runs, fired = decisions.events(ref.decision, positive, np.cumsum(finite)[ends] - 1)
-    else:
-        positive = fired = np.zeros(0, dtype=bool)
-    expected_status[ends] = np.where(fired, 2, 1)
-    ref_feats = full[:, ref.columns] if full.size else np.empty((0, n_dev))
-
-    # Align: push index -> reference vector / device vector.
-    ref_at = {int(fed[e]): i for i, e in enumerate(ends.tolist())}
-    dev_at = {int(p): i for i, p in enumerate(log.scored.tolist())}
-    exp_full = np.zeros(log.status.size, dtype=np.int8)
-    exp_full[:] = log.status                    # misuse pushes: nothing to compare
-    exp_full[fed] = expected_status
+    ends = np.array(sorted(ref_at), dtype=np.int64)
     first = None
     feat_diff_vectors = margin_diff = decision_diff = 0
     worst: dict[str, int] = {}
+    differ_count: dict[str, int] = {}
+    timeline: dict[str, list] = {"push": [], "device": [], "reference": [], "differs": []}
     events_dev = [int(p) for p in np.flatnonzero(log.status == 2)]
     events_ref = [int(p) for p in np.flatnonzero(exp_full == 2)]
     for push in range(log.status.size):
@@ -393,11 +624,17 @@ def compare(log: Log, ref: Reference) -> dict:
                 u = ulp64(log.features[i], ref_feats[j])
                 differ = np.flatnonzero(u != 0)
             mu = ulp32(log.margins[i], margins[j])
+            if want_timeline:
+                timeline["push"].append(push)
+                timeline["device"].append(float(log.margins[i, 0]))
+                timeline["reference"].append(float(margins[j, 0]))
             if differ.size:
                 feat_diff_vectors += 1
                 for k in differ.tolist():
                     worst[ref.device_names[k]] = max(worst.get(ref.device_names[k], 0),
                                                      int(u[k]))
+                    differ_count[ref.device_names[k]] = differ_count.get(ref.device_names[k],
+                                                                         0) + 1
                 reasons.append(f"{differ.size} feature(s) differ")
             if mu.any():
                 margin_diff += 1
@@ -417,9 +654,10 @@ def compare(log: Log, ref: Reference) -> dict:
                     "margins": {"device": [float(m) for m in log.margins[i]],
                                 "reference": [float(m) for m in margins[j]],
                                 "ulp": [int(x) for x in mu]}}
+        if want_timeline and i is not None and j is not None:
+            timeline["differs"].append(bool(reasons))
         if first is None and reasons:
             first = {"push": push, "reasons": reasons, **(detail or {})}
-    identical = first is None and not causes
 
     units = units_check(ref.spec, samples)
     if units:
@@ -442,13 +680,38 @@ def compare(log: Log, ref: Reference) -> dict:
                           " with matching hashes and a clean fingerprint")
         else:
             causes.append("decision or event logic differs with identical features and margins")
+    adapter = _adapter_check(log, ref, samples) if ref.sensors is not None else None
+    if log.sensor["id"].size and ref.sensors is None:
+        causes.append("the log holds sensor events but this checkout's spec has no sensors: "
+                      "block")
+    if adapter is not None:
+        causes.extend(adapter.pop("causes"))
+        report["adapter"] = adapter
+    if hd.version >= 2 and hd.sensors_sha256 != (ref.spec.sensors.sensors_hash
+                                                 if ref.spec.sensors is not None else ""):
+        causes.insert(0, f"sensor adapter configuration differs: sensors hash "
+                         f"{hd.sensors_sha256[:12] or '(none)'}… on device, "
+                         f"{(ref.spec.sensors.sensors_hash[:12] + '…') if ref.spec.sensors else '(none)'}"
+                         " in this checkout (units, axes, rate or gap rule of the sensors: block)")
+        identity["sensors_sha256"] = [hd.sensors_sha256,
+                                      ref.spec.sensors.sensors_hash if ref.spec.sensors else ""]
+    elif hd.version >= 2:
+        identity["sensors_sha256"] = [hd.sensors_sha256, hd.sensors_sha256]
+    identical = first is None and not causes
+    if want_timeline:
+        report["timeline"] = timeline
+        report["margin_threshold"] = (float(ref.decision.margin_threshold)
+                                      if ref.decision.kind == "binary" else None)
     report.update(
-        identical=identical and not units, causes=causes, first_divergence=first,
+        identical=identical, causes=causes, first_divergence=first,
         vectors={"device": int(log.scored.size), "reference": int(ends.size),
                  "features_differ": feat_diff_vectors, "margins_differ": margin_diff,
                  "decisions_differ": decision_diff},
         worst_features=sorted(({"name": k, "max_ulp": v} for k, v in worst.items()),
                               key=lambda r: -r["max_ulp"])[:10],
+        feature_ulp=sorted(({"name": k, "max_ulp": v, "vectors": differ_count[k]}
+                            for k, v in worst.items()),
+                           key=lambda r: (-r["max_ulp"], r["name"])),
         events={"device": events_dev, "reference": events_ref,
                 "only_on_device": sorted(set(events_dev) - set(events_ref)),
                 "only_in_reference": sorted(set(events_ref) - set(events_dev))})
@@ -480,6 +743,12 @@ def summary_lines(label: str, report: dict) -> list[str]:
                          f" ({f['ulp']} ULP)")
     for cause in report["causes"]:
         lines.append(f"  cause: {cause}")
+    ad = report.get("adapter")
+    if ad:
+        lines.append(f"  sensor adapter: {ad['events']} events as fed ({', '.join(map(str, ad['platform']))}), "
+                     f"{ad['samples_on_device']} samples on the device"
+                     + (f", {ad['samples_in_reference']} in the reference"
+                        if "samples_in_reference" in ad else ""))
     ev = report.get("events")
     if ev and (ev["only_on_device"] or ev["only_in_reference"]):
         lines.append(f"  events that would differ: on device only at pushes "

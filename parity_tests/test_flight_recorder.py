@@ -17,7 +17,8 @@ import pytest
 
 from codegen.build import generate
 from featgen.data import DataError
-from featgen.replay import compare, parse, reference
+from featgen.replay import compare, reference
+from featgen.replay_text import parse
 from featurespec import load_spec
 from parity_tests import abi, model_fixtures
 from parity_tests.conftest import EXAMPLE, ROOT, require_tools
@@ -82,6 +83,11 @@ def _sources(files: dict) -> dict[str, str]:
             if p.startswith("c/") and p.count("/") == 1 and p.endswith((".c", ".h"))}
 
 
+def _sensor_unit(files: dict, name: str) -> list[str]:
+    """The adapter's .c when the spec has sensors: (the recorder's recorded sensor push)."""
+    return [f"{name}_sensors.c"] if f"c/{name}_sensors.c" in files else []
+
+
 def record(files: dict, name: str, samples: np.ndarray, work: Path, compile_cmd=("gcc",
            *abi.EMITTED), runner=(), scale: float | None = None, digest: bool = False) -> bytes:
     """Build the detector + recorder + DRIVER with ``compile_cmd``, run it on ``samples``
@@ -104,7 +110,7 @@ def _record(files, name, samples, work, compile_cmd, runner, scale, digest) -> b
     (work / "driver.c").write_text(DRIVER.replace("NAME", name).replace("PREFIX", feat.upper())
                                    .replace("MODE", "1" if digest else "0"))
     units = [f"{feat}_features.c", f"{name}_model.c", f"{name}_detector.c",
-             f"{name}_recorder.c", "driver.c"]
+             f"{name}_recorder.c", "driver.c"] + _sensor_unit(files, name)
     exe = work / "driver"
     subprocess.run([*compile_cmd, "-I", str(work), *(str(work / u) for u in units), "-o",
                     str(exe), "-lm"], check=True, capture_output=True, text=True)
@@ -398,7 +404,7 @@ def test_recorder_is_off_by_default_and_keeps_the_runtime_contract(setup, tmp_pa
                                          .replace("PREFIX", feat.upper())
                                          .replace("PPP", spec.name.upper()))
     units = [f"{feat}_features.c", f"{spec.name}_model.c", f"{spec.name}_detector.c",
-             f"{spec.name}_recorder.c", "contract.c"]
+             f"{spec.name}_recorder.c", "contract.c"] + _sensor_unit(files, spec.name)
     exe = tmp_path / "contract"
     subprocess.run(["gcc", *abi.EMITTED, "-Wall", "-Wextra", "-Werror", "-fsanitize=address,"
                     "undefined", "-fno-sanitize-recover=all", "-I", str(tmp_path),

@@ -235,7 +235,7 @@ def test_swift_package_tests_pass(example, swiftc, capsys):
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-6000:]
     _no_warnings(output, package)
-    assert re.search(r"Executed 10 tests, with 0 failures", output), output[-3000:]
+    assert re.search(r"Executed 11 tests, with 0 failures", output), output[-3000:]
     _report(capsys, f"swift test (debug, incl. any build): {seconds:.1f} s; {_xctest_summary(output)}")
 
 
@@ -257,7 +257,7 @@ def test_release_build_time_and_release_tests(example, swiftc, capsys, tmp_path)
                                cwd=package)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-6000:]
-    assert re.search(r"Executed 10 tests, with 0 failures", output), output[-3000:]
+    assert re.search(r"Executed 11 tests, with 0 failures", output), output[-3000:]
     memory = re.search(r"testMemoryIsFlatOverManyPushes' passed \(([\d.]+) seconds\)", output)
     _report(capsys, f"swift test -c release (incl. test build): {test_seconds:.1f} s; "
                     f"{_xctest_summary(output)}; 10^6-push memory test "

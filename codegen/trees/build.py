@@ -3,7 +3,8 @@
     c/<name>_model.{h,c}        featgen's own C: margins bit-identical to XGBoost
     c/<name>_model_batch.c      the same margins for many rows at once (node tables)
     c/<name>_detector.{h,c}     push a sample -> features -> margin -> decision -> event
-    c/<name>_recorder.{h,c}     the flight recorder (docs/flight_recorder.md), off by default
+    c/<name>_recorder.{h,c}     the flight recorder (docs/replay.md), off by default
+    c/CMakeLists.txt            (re-rendered) also builds <name>_detector
     c/tl2cgen/                  TL2cgen's C for the same model (the standard path, compared)
     coreml/<Name>Model.mlmodel  Core ML, base margin fixed and checked node by node
     manifest.json "model"       hashes, base margin, decision threshold in margin space
@@ -26,6 +27,12 @@ from .model_dir import Bundle, feature_order_hash, load_bundle
 type_name = pascal_case     # twist_and_go -> TwistAndGo: the one naming rule (featurespec/naming.py)
 
 
+# The compiler versions the Swift recorder can name in its header (`#if compiler(>=M.m)`, newest
+# first): a newer compiler logs the newest listed.
+SWIFT_VERSIONS = [(major, minor) for major in (7, 6) for minor in range(9, -1, -1)] + [
+    (5, minor) for minor in range(10, -1, -1)]
+
+
 def swift_files(name: str, coreml: bool = True) -> dict[str, str]:
     """{generated path: template} of the Swift model, detector, Core ML input (when there is a
     Core ML model) and harness shim."""
@@ -33,6 +40,7 @@ def swift_files(name: str, coreml: bool = True) -> dict[str, str]:
     package = f"{camel}Features"
     files = {f"ios/Sources/{package}/{camel}Model.swift": "swift/Model.swift.j2",
              f"ios/Sources/{package}/{camel}Detector.swift": "swift/Detector.swift.j2",
+             f"ios/Sources/{package}/{camel}Recorder.swift": "swift/Recorder.swift.j2",
              f"ios/Sources/{package}/{camel}CoreML.swift": "swift/CoreML.swift.j2",
              f"ios/Tests/{package}Tests/{camel}DetectorTests.swift": "swift/DetectorTests.swift.j2",
              f"swift_shim/{camel}DetectorShim.swift": "swift/DetectorShim.swift.j2"}
@@ -151,6 +159,8 @@ def model_files(spec: Spec, program, device, env, header_lines: list[str], commo
                margin_threshold=(fp32.literal(decision.margin_threshold, decision.precision)
                                  if decision.kind == "binary" else ""),
                classes=classes,
+               sensors_hash=spec.sensors.sensors_hash if spec.sensors is not None else "",
+               n_sensors=len(spec.sensors.sources) if spec.sensors is not None else 0,
                detector_magic=state_magic("detector", spec.spec_hash, common["version"], name,
                                           device.name, bundle.model_sha256, order_hash),
                **c_emit.render_context(forest, name, device.feature_names))
@@ -173,6 +183,9 @@ def model_files(spec: Spec, program, device, env, header_lines: list[str], commo
     sw["package_module"] = type_name(name) + "Features"           # the Swift package's module
     sw["device_columns"] = list(device.full_columns) if device is not program else []
     xgboost = forest.rule.library == "xgboost"
+    sw["recorder_type"] = type_name(name) + "Recorder"            # the flight recorder
+    sw["sensors_type"] = type_name(name) + "Sensors"
+    sw["swift_versions"] = SWIFT_VERSIONS
     for path, template in swift_files(name, coreml=xgboost).items():
         files[path] = normalise(env.get_template(template).render(**sw))
 

@@ -7,6 +7,7 @@
 #define BASIC_MOTIONS_RECORDER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "basic_motions_detector.h"
 
@@ -14,16 +15,20 @@
 extern "C" {
 #endif
 
-/* The flight recorder (docs/flight_recorder.md): logs what the detector was fed and what it
+/* The flight recorder (docs/replay.md): logs what the detector was fed and what it
    computed, as exact little-endian bit patterns, so `featgen replay LOG` can re-run the samples
    through the training-side featuriser and XGBoost and name the first push that differs.
    Off by default (a NULL or stopped recorder logs nothing); fixed memory, no heap: every record
    is built in a stack buffer of BASIC_MOTIONS_RECORDER_MAX_RECORD_BYTES and handed to the caller's
    sink in one call. */
-#define BASIC_MOTIONS_RECORDER_FORMAT_VERSION 1
-#define BASIC_MOTIONS_RECORDER_HEADER_BYTES 176
+#define BASIC_MOTIONS_RECORDER_FORMAT_VERSION 2
+#define BASIC_MOTIONS_RECORDER_HEADER_BYTES 212
 #define BASIC_MOTIONS_RECORDER_MAX_RECORD_BYTES (4 + 2 + 8 * BASIC_MOTIONS_DEVICE_N_INPUTS \
     + 8 * BASIC_MOTIONS_MODEL_N_FEATURES + 4 * BASIC_MOTIONS_MODEL_N_OUTPUTS + 6 + 4)
+/* Who wrote the log (header byte 204): the C API, the Swift package, Kotlin through JNI. */
+#define BASIC_MOTIONS_RECORDER_RUNTIME_C 1
+#define BASIC_MOTIONS_RECORDER_RUNTIME_SWIFT 2
+#define BASIC_MOTIONS_RECORDER_RUNTIME_KOTLIN_JNI 3
 #define BASIC_MOTIONS_RECORDER_MAGIC 0x52454331UL
 
 /* What a scored push logs of the feature vector: every feature's bits (replay names the
@@ -51,6 +56,11 @@ typedef struct basic_motions_recorder {
 int basic_motions_recorder_start(basic_motions_recorder *r, basic_motions_recorder_sink write, void *ctx,
     int mode);
 
+/* basic_motions_recorder_start for a wrapper that says who it is in the header
+   (BASIC_MOTIONS_RECORDER_RUNTIME_*; the JNI bridge passes _KOTLIN_JNI). */
+int basic_motions_recorder_start_as(basic_motions_recorder *r, basic_motions_recorder_sink write,
+    void *ctx, int mode, int runtime);
+
 /* Stops recording: writes the end record (how many pushes were logged, so replay can tell a
    whole log from one cut at a record boundary); later pushes through r log nothing. r may be
    NULL or not recording (nothing written). */
@@ -61,6 +71,20 @@ void basic_motions_recorder_stop(basic_motions_recorder *r);
    bits, positive, event and run. Returns what basic_motions_detector_push returned. */
 int basic_motions_detector_push_recorded(basic_motions_detector *d, basic_motions_recorder *r,
     const double sample[BASIC_MOTIONS_DEVICE_N_INPUTS], basic_motions_result *result);
+
+/* basic_motions_detector_init, then (when r is recording) a reset record: replay restarts its
+   reference stream there, as the detector did. Use it for every re-initialisation while
+   recording (a sensor adapter's segment_start, an app's own restart). */
+void basic_motions_detector_init_recorded(basic_motions_detector *d, basic_motions_recorder *r);
+
+/* The sensor adapter's side (docs/replay.md, records 3 and 4), for wrappers that drive the
+   adapter themselves: one event as it was fed to the adapter (sensor id, the adapter's
+   platform, the status the adapter returned, time, raw x, y, z), and one fixed-rate sample as
+   the adapter emitted it. Nothing is written when r is NULL or not recording. */
+void basic_motions_recorder_sensor_event(basic_motions_recorder *r, int sensor_id, int platform,
+    int status, int64_t t_ns, const double values[3]);
+void basic_motions_recorder_adapter_sample(basic_motions_recorder *r, int64_t t_ns,
+    const double *sample, int segment_start);
 
 #ifdef __cplusplus
 }

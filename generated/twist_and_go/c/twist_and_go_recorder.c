@@ -39,10 +39,11 @@
 #define N_FEAT TWIST_AND_GO_MODEL_N_FEATURES
 #define N_OUT TWIST_AND_GO_MODEL_N_OUTPUTS
 
-/* What this build is: the hashes featgen wrote into it (docs/flight_recorder.md, header). */
+/* What this build is: the hashes featgen wrote into it (docs/replay.md, header). */
 static const unsigned char spec_sha256[32] = {0xdc, 0xf7, 0x1c, 0xd1, 0xb3, 0x5e, 0x1e, 0xf2, 0x84, 0x69, 0xa1, 0x1f, 0x22, 0xaa, 0x4b, 0xe3, 0xc6, 0xd1, 0x00, 0x09, 0x9f, 0x63, 0x58, 0xa8, 0xd0, 0xa3, 0xac, 0xa3, 0x88, 0x3c, 0x4e, 0x2b};
 static const unsigned char model_sha256[32] = {0xca, 0x12, 0xcf, 0x9c, 0x28, 0xd6, 0x4e, 0x93, 0x6b, 0x64, 0x54, 0x6a, 0xf4, 0x37, 0x58, 0x81, 0x6d, 0xae, 0xa3, 0x70, 0x84, 0x89, 0x3b, 0xf5, 0x2d, 0x3b, 0xe5, 0x87, 0xca, 0xcc, 0xa3, 0xb8};
 static const unsigned char feature_order_sha256[32] = {0xad, 0x01, 0x7c, 0x25, 0x2a, 0x0b, 0xf9, 0x39, 0x14, 0xc2, 0x0c, 0x49, 0xf6, 0x13, 0xc1, 0x15, 0x10, 0x92, 0xea, 0xed, 0xd7, 0x9d, 0x24, 0x5f, 0x35, 0x46, 0xcd, 0xd8, 0x56, 0x33, 0x5d, 0x22};
+static const unsigned char sensors_sha256[32] = {0x02, 0xd0, 0x07, 0x77, 0xf6, 0xa8, 0x20, 0x1e, 0x89, 0x9e, 0x58, 0x65, 0xc7, 0x9f, 0x15, 0x91, 0x65, 0x7c, 0xcc, 0x9b, 0x8e, 0xca, 0x64, 0xc7, 0x9c, 0x6f, 0x53, 0x1d, 0x91, 0x7c, 0x9b, 0x12};
 static const char generator_version[16] = "0.1.0";
 static const char spec_name[32] = "twist_and_go";
 
@@ -111,8 +112,28 @@ static int big_endian(void)
     return first == 0;
 }
 
+static int recording(const twist_and_go_recorder *r)
+{
+    return r != NULL && r->magic == TWIST_AND_GO_RECORDER_MAGIC && r->write != NULL;
+}
+
+/* rec[4 .. p) holds a payload: writes its length in front, the checksum after, and hands the
+   record to the sink. */
+static void finish(const twist_and_go_recorder *r, unsigned char *rec, unsigned char *p)
+{
+    put_le(rec, (uint32_t)(p - rec - 4), 4);
+    p = put_le(p, fnv1a(rec, (size_t)(p - rec)), 4);
+    r->write(r->ctx, rec, (size_t)(p - rec));
+}
+
 int twist_and_go_recorder_start(twist_and_go_recorder *r, twist_and_go_recorder_sink write, void *ctx,
     int mode)
+{
+    return twist_and_go_recorder_start_as(r, write, ctx, mode, TWIST_AND_GO_RECORDER_RUNTIME_C);
+}
+
+int twist_and_go_recorder_start_as(twist_and_go_recorder *r, twist_and_go_recorder_sink write,
+    void *ctx, int mode, int runtime)
 {
     unsigned char h[TWIST_AND_GO_RECORDER_HEADER_BYTES];
     unsigned char *p = h;
@@ -180,6 +201,11 @@ int twist_and_go_recorder_start(twist_and_go_recorder *r, twist_and_go_recorder_
     p = put_le(p, N_FEAT, 2);
     p = put_le(p, N_OUT, 2);
     p = put_le(p, (uint64_t)mode, 2);
+    memcpy(p, sensors_sha256, 32); /* format 2 from here on */
+    p += 32;
+    *p++ = (unsigned char)runtime;
+    *p++ = 2; /* sensors the adapter reads (0: no sensors: block) */
+    p = put_le(p, 0, 2); /* reserved */
     p = put_le(p, fnv1a(h, (size_t)(p - h)), 4);
     r->write = write;
     r->ctx = ctx;
@@ -194,15 +220,93 @@ void twist_and_go_recorder_stop(twist_and_go_recorder *r)
 {
     unsigned char rec[4 + 9 + 4];
     unsigned char *p = rec;
-    if (r == NULL || r->magic != TWIST_AND_GO_RECORDER_MAGIC || r->write == NULL) {
+    if (!recording(r)) {
         return;
     }
-    p = put_le(p, 9, 4);
+    p += 4;
     *p++ = 2; /* record kind: end */
     p = put_le(p, (uint64_t)r->pushes, 8);
-    p = put_le(p, fnv1a(rec, (size_t)(p - rec)), 4);
+    finish(r, rec, p);
     r->magic = 0;
-    r->write(r->ctx, rec, (size_t)(p - rec));
+}
+
+void twist_and_go_detector_init_recorded(twist_and_go_detector *d, twist_and_go_recorder *r)
+{
+    unsigned char rec[4 + 1 + 4];
+    twist_and_go_detector_init(d);
+    if (d == NULL || !recording(r)) {
+        return;
+    }
+    rec[4] = 5; /* record kind: reset */
+    finish(r, rec, rec + 5);
+}
+
+void twist_and_go_recorder_sensor_event(twist_and_go_recorder *r, int sensor_id, int platform,
+    int status, int64_t t_ns, const double values[3])
+{
+    unsigned char rec[4 + 4 + 8 + 24 + 4];
+    unsigned char *p = rec + 4;
+    if (!recording(r) || values == NULL) {
+        return;
+    }
+    *p++ = 3; /* record kind: sensor event */
+    *p++ = (unsigned char)sensor_id;
+    *p++ = (unsigned char)platform;
+    *p++ = (unsigned char)(signed char)status;
+    p = put_le(p, (uint64_t)t_ns, 8);
+    for (int i = 0; i < 3; ++i) {
+        p = put_double(p, values[i]);
+    }
+    finish(r, rec, p);
+}
+
+void twist_and_go_recorder_adapter_sample(twist_and_go_recorder *r, int64_t t_ns,
+    const double *sample, int segment_start)
+{
+    unsigned char rec[4 + 2 + 8 + 8 * N_IN + 4];
+    unsigned char *p = rec + 4;
+    if (!recording(r) || sample == NULL) {
+        return;
+    }
+    *p++ = 4; /* record kind: adapter sample */
+    *p++ = (unsigned char)(segment_start != 0);
+    p = put_le(p, (uint64_t)t_ns, 8);
+    for (int i = 0; i < N_IN; ++i) {
+        p = put_double(p, sample[i]);
+    }
+    finish(r, rec, p);
+}
+
+/* What the recorded push's trampoline needs: the recorder and the caller's callback. */
+typedef struct twist_and_go_recorder_call {
+    twist_and_go_recorder *r;
+    twist_and_go_sample_fn emit;
+    void *ctx;
+} twist_and_go_recorder_call;
+
+static void recorded_sample(void *ctx, int64_t t_ns, const double *sample, int segment_start)
+{
+    const twist_and_go_recorder_call *call = (const twist_and_go_recorder_call *)ctx;
+    twist_and_go_recorder_adapter_sample(call->r, t_ns, sample, segment_start);
+    call->emit(call->ctx, t_ns, sample, segment_start);
+}
+
+int twist_and_go_sensor_push_recorded(twist_and_go_sensors *s, twist_and_go_recorder *r,
+    int sensor_id, int64_t t_ns, const double *values, twist_and_go_sample_fn emit, void *ctx)
+{
+    twist_and_go_recorder_call call;
+    int status;
+    if (!recording(r) || emit == NULL) {
+        return twist_and_go_sensor_push(s, sensor_id, t_ns, values, emit, ctx);
+    }
+    call.r = r;
+    call.emit = emit;
+    call.ctx = ctx;
+    status = twist_and_go_sensor_push(s, sensor_id, t_ns, values, recorded_sample, &call);
+    if (s != NULL && status != TWIST_AND_GO_SENSORS_ERR_NULL && status != TWIST_AND_GO_SENSORS_ERR_STATE) {
+        twist_and_go_recorder_sensor_event(r, sensor_id, s->platform, status, t_ns, values);
+    }
+    return status;
 }
 
 int twist_and_go_detector_push_recorded(twist_and_go_detector *d, twist_and_go_recorder *r,
@@ -211,7 +315,7 @@ int twist_and_go_detector_push_recorded(twist_and_go_detector *d, twist_and_go_r
     unsigned char rec[TWIST_AND_GO_RECORDER_MAX_RECORD_BYTES];
     unsigned char *p = rec + 4;
     int status = twist_and_go_detector_push(d, sample, result);
-    if (r == NULL || r->magic != TWIST_AND_GO_RECORDER_MAGIC || r->write == NULL || sample == NULL) {
+    if (!recording(r) || sample == NULL) {
         return status;
     }
     *p++ = 1; /* record kind: push */
@@ -237,9 +341,7 @@ int twist_and_go_detector_push_recorded(twist_and_go_detector *d, twist_and_go_r
         *p++ = (unsigned char)(result->event != 0);
         p = put_le(p, (uint32_t)result->run, 4);
     }
-    put_le(rec, (uint32_t)(p - rec - 4), 4);
-    p = put_le(p, fnv1a(rec, (size_t)(p - rec)), 4);
     r->pushes += 1;
-    r->write(r->ctx, rec, (size_t)(p - rec));
+    finish(r, rec, p);
     return status;
 }

@@ -89,6 +89,9 @@ public struct BasicMotionsDetector: Sendable {
     /// Positive vectors in a row so far (0 after an event).
     public private(set) var run: Int = 0
     private var cooldown: Int = 0
+    /// The flight recorder, once ``startRecording(toPath:mode:)`` was called (docs/replay.md):
+    /// a reference, so copies of this detector log into the same recorder.
+    public internal(set) var recorder: BasicMotionsRecorder? = nil
 
     /// The key of the feature order sha256 in the .mlmodel's user-defined metadata (featgen
     /// writes it there).
@@ -114,8 +117,35 @@ public struct BasicMotionsDetector: Sendable {
     public var features: [Double] { vector }
 
     /// Pushes one sample (``BasicMotionsDeviceFeatures/inputCount`` values). Never allocates. A sample of
-    /// another length gives ``PushResult/invalidArgument`` (nothing changes).
+    /// another length gives ``PushResult/invalidArgument`` (nothing changes, nothing is logged).
+    /// While recording, the push is logged (the sample's bits, the status and, for a scored
+    /// vector, the vector, margins and decision).
     public mutating func push(_ sample: UnsafeBufferPointer<Double>) -> PushResult {
+        let status: PushResult = compute(sample)
+        if let r = recorder, r.isRecording, status != .invalidArgument {
+            r.logPush(sample, status: Int8(status.rawValue), vector: vector, margins: margins,
+                      positive: positive, event: status == .event, run: run)
+        }
+        return status
+    }
+
+    /// Restarts the stream (featuriser and decision state): the next push is its first sample.
+    /// Logged while recording, so replay restarts there too (call it on a sensor adapter's
+    /// segment start).
+    public mutating func reset() {
+        featuriser.reset()
+        for i in 0..<margins.count {
+            margins[i] = 0.0
+            probabilities[i] = 0.0
+        }
+        predictedClass = 0
+        positive = false
+        run = 0
+        cooldown = 0
+        recorder?.logReset()
+    }
+
+    private mutating func compute(_ sample: UnsafeBufferPointer<Double>) -> PushResult {
         var buffer: [Double] = []
         swap(&buffer, &vector)          // the buffer is borrowed while self mutates; no copy
         defer { swap(&buffer, &vector) }

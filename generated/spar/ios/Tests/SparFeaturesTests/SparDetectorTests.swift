@@ -63,4 +63,70 @@ final class SparDetectorTests: XCTestCase {
         XCTAssertEqual(vector, golden.vectorCount)
         XCTAssertTrue(problems.isEmpty, "\(problems.count) differences; first: \(problems.prefix(5))")
     }
+
+    /// The flight recorder on this machine (docs/replay.md): the golden stream recorded into a
+    /// sink gives a whole log (header and record checksums, the end record's count), and every
+    /// scored push record carries the golden vector's exact bits; reset() is logged.
+    func testRecorderLogsTheGoldenStream() throws {
+        let golden: Golden = try Golden.load()
+        var detector: SparDetector = try SparDetector()
+        var log: [UInt8] = []
+        try detector.startRecording(mode: .fullVectors) { bytes in log.append(contentsOf: bytes) }
+        for row in 0..<golden.sampleCount {
+            _ = detector.push(golden.sample(row))
+        }
+        detector.reset()
+        XCTAssertEqual(detector.push(golden.sample(0)), .pending)
+        detector.stopRecording()
+        XCTAssertFalse(detector.isRecording)
+
+        func le(_ at: Int, _ n: Int) -> UInt64 {
+            var u: UInt64 = 0
+            for k in (0..<n).reversed() { u = (u << 8) | UInt64(log[at + k]) }
+            return u
+        }
+        func fnv(_ from: Int, _ to: Int) -> UInt64 {
+            var h: UInt32 = 2166136261
+            for i in from..<to { h = (h ^ UInt32(log[i])) &* 16777619 }
+            return UInt64(h)
+        }
+        let header: Int = SparRecorder.headerBytes
+        XCTAssertEqual(Array(log[0..<8]), Array("FGFLIGHT".utf8))
+        XCTAssertEqual(le(8, 2), 2)
+        XCTAssertEqual(le(10, 2), UInt64(header))
+        XCTAssertEqual(le(header - 4, 4), fnv(0, header - 4))
+        XCTAssertEqual(log[204], 2) // runtime: Swift
+        let n: Int = SparDeviceFeatures.inputCount
+        var at: Int = header
+        var pushes: Int = 0
+        var vector: Int = 0
+        var kinds: [UInt8] = []
+        var problems: [String] = []
+        while at < log.count {
+            let length: Int = Int(le(at, 4))
+            XCTAssertEqual(le(at + 4 + length, 4), fnv(at, at + 4 + length), "record at \(at)")
+            let kind: UInt8 = log[at + 4]
+            kinds.append(kind)
+            if kind == 1 {
+                let status: Int8 = Int8(bitPattern: log[at + 5])
+                if status > 0 && pushes < golden.sampleCount {
+                    let values: [Double] = (0..<SparDeviceFeatures.featureCount).map {
+                        Double(bitPattern: le(at + 6 + 8 * n + 8 * $0, 8))
+                    }
+                    problems += golden.mismatches(vector: vector, values,
+                                                  columns: Self.deviceColumns)
+                    vector += 1
+                }
+                pushes += 1
+            } else if kind == 2 {
+                XCTAssertEqual(le(at + 5, 8), UInt64(pushes))
+            }
+            at += 8 + length
+        }
+        XCTAssertEqual(at, log.count)
+        XCTAssertEqual(pushes, golden.sampleCount + 1)
+        XCTAssertEqual(Array(kinds.suffix(3)), [5, 1, 2]) // reset, the push after it, end
+        XCTAssertEqual(vector, golden.vectorCount)
+        XCTAssertTrue(problems.isEmpty, "\(problems.count) differences; first: \(problems.prefix(5))")
+    }
 }

@@ -39,10 +39,11 @@
 #define N_FEAT BASIC_MOTIONS_MODEL_N_FEATURES
 #define N_OUT BASIC_MOTIONS_MODEL_N_OUTPUTS
 
-/* What this build is: the hashes featgen wrote into it (docs/flight_recorder.md, header). */
+/* What this build is: the hashes featgen wrote into it (docs/replay.md, header). */
 static const unsigned char spec_sha256[32] = {0xec, 0xb5, 0xe4, 0xea, 0x5e, 0xfc, 0xef, 0xff, 0xf8, 0xb8, 0x6b, 0xa5, 0x15, 0xb4, 0x8f, 0xfc, 0x86, 0x80, 0xb6, 0xb8, 0xc8, 0x73, 0x04, 0x40, 0x8b, 0xc2, 0x87, 0x17, 0xad, 0x49, 0x63, 0x87};
 static const unsigned char model_sha256[32] = {0xa4, 0x20, 0xb6, 0x5f, 0xd2, 0x73, 0x04, 0x89, 0xe1, 0xdf, 0x3a, 0x6e, 0xda, 0x7c, 0xaf, 0xe4, 0x9f, 0x30, 0xee, 0x51, 0x73, 0xcd, 0x59, 0xbc, 0x2b, 0x11, 0xdd, 0xec, 0x70, 0x58, 0x33, 0xbd};
 static const unsigned char feature_order_sha256[32] = {0xce, 0x65, 0x1e, 0x94, 0x44, 0xd3, 0x9e, 0xcc, 0x30, 0xc1, 0x0a, 0x7c, 0x19, 0x3d, 0xaf, 0x05, 0x20, 0xd4, 0xa1, 0x11, 0x8d, 0xaa, 0x6e, 0x78, 0x47, 0xca, 0x28, 0x03, 0xbf, 0x5b, 0x7e, 0x55};
+static const unsigned char sensors_sha256[32] = {0}; /* the spec has no sensors: block */
 static const char generator_version[16] = "0.1.0";
 static const char spec_name[32] = "basic_motions";
 
@@ -111,8 +112,28 @@ static int big_endian(void)
     return first == 0;
 }
 
+static int recording(const basic_motions_recorder *r)
+{
+    return r != NULL && r->magic == BASIC_MOTIONS_RECORDER_MAGIC && r->write != NULL;
+}
+
+/* rec[4 .. p) holds a payload: writes its length in front, the checksum after, and hands the
+   record to the sink. */
+static void finish(const basic_motions_recorder *r, unsigned char *rec, unsigned char *p)
+{
+    put_le(rec, (uint32_t)(p - rec - 4), 4);
+    p = put_le(p, fnv1a(rec, (size_t)(p - rec)), 4);
+    r->write(r->ctx, rec, (size_t)(p - rec));
+}
+
 int basic_motions_recorder_start(basic_motions_recorder *r, basic_motions_recorder_sink write, void *ctx,
     int mode)
+{
+    return basic_motions_recorder_start_as(r, write, ctx, mode, BASIC_MOTIONS_RECORDER_RUNTIME_C);
+}
+
+int basic_motions_recorder_start_as(basic_motions_recorder *r, basic_motions_recorder_sink write,
+    void *ctx, int mode, int runtime)
 {
     unsigned char h[BASIC_MOTIONS_RECORDER_HEADER_BYTES];
     unsigned char *p = h;
@@ -180,6 +201,11 @@ int basic_motions_recorder_start(basic_motions_recorder *r, basic_motions_record
     p = put_le(p, N_FEAT, 2);
     p = put_le(p, N_OUT, 2);
     p = put_le(p, (uint64_t)mode, 2);
+    memcpy(p, sensors_sha256, 32); /* format 2 from here on */
+    p += 32;
+    *p++ = (unsigned char)runtime;
+    *p++ = 0; /* sensors the adapter reads (0: no sensors: block) */
+    p = put_le(p, 0, 2); /* reserved */
     p = put_le(p, fnv1a(h, (size_t)(p - h)), 4);
     r->write = write;
     r->ctx = ctx;
@@ -194,15 +220,61 @@ void basic_motions_recorder_stop(basic_motions_recorder *r)
 {
     unsigned char rec[4 + 9 + 4];
     unsigned char *p = rec;
-    if (r == NULL || r->magic != BASIC_MOTIONS_RECORDER_MAGIC || r->write == NULL) {
+    if (!recording(r)) {
         return;
     }
-    p = put_le(p, 9, 4);
+    p += 4;
     *p++ = 2; /* record kind: end */
     p = put_le(p, (uint64_t)r->pushes, 8);
-    p = put_le(p, fnv1a(rec, (size_t)(p - rec)), 4);
+    finish(r, rec, p);
     r->magic = 0;
-    r->write(r->ctx, rec, (size_t)(p - rec));
+}
+
+void basic_motions_detector_init_recorded(basic_motions_detector *d, basic_motions_recorder *r)
+{
+    unsigned char rec[4 + 1 + 4];
+    basic_motions_detector_init(d);
+    if (d == NULL || !recording(r)) {
+        return;
+    }
+    rec[4] = 5; /* record kind: reset */
+    finish(r, rec, rec + 5);
+}
+
+void basic_motions_recorder_sensor_event(basic_motions_recorder *r, int sensor_id, int platform,
+    int status, int64_t t_ns, const double values[3])
+{
+    unsigned char rec[4 + 4 + 8 + 24 + 4];
+    unsigned char *p = rec + 4;
+    if (!recording(r) || values == NULL) {
+        return;
+    }
+    *p++ = 3; /* record kind: sensor event */
+    *p++ = (unsigned char)sensor_id;
+    *p++ = (unsigned char)platform;
+    *p++ = (unsigned char)(signed char)status;
+    p = put_le(p, (uint64_t)t_ns, 8);
+    for (int i = 0; i < 3; ++i) {
+        p = put_double(p, values[i]);
+    }
+    finish(r, rec, p);
+}
+
+void basic_motions_recorder_adapter_sample(basic_motions_recorder *r, int64_t t_ns,
+    const double *sample, int segment_start)
+{
+    unsigned char rec[4 + 2 + 8 + 8 * N_IN + 4];
+    unsigned char *p = rec + 4;
+    if (!recording(r) || sample == NULL) {
+        return;
+    }
+    *p++ = 4; /* record kind: adapter sample */
+    *p++ = (unsigned char)(segment_start != 0);
+    p = put_le(p, (uint64_t)t_ns, 8);
+    for (int i = 0; i < N_IN; ++i) {
+        p = put_double(p, sample[i]);
+    }
+    finish(r, rec, p);
 }
 
 int basic_motions_detector_push_recorded(basic_motions_detector *d, basic_motions_recorder *r,
@@ -211,7 +283,7 @@ int basic_motions_detector_push_recorded(basic_motions_detector *d, basic_motion
     unsigned char rec[BASIC_MOTIONS_RECORDER_MAX_RECORD_BYTES];
     unsigned char *p = rec + 4;
     int status = basic_motions_detector_push(d, sample, result);
-    if (r == NULL || r->magic != BASIC_MOTIONS_RECORDER_MAGIC || r->write == NULL || sample == NULL) {
+    if (!recording(r) || sample == NULL) {
         return status;
     }
     *p++ = 1; /* record kind: push */
@@ -237,9 +309,7 @@ int basic_motions_detector_push_recorded(basic_motions_detector *d, basic_motion
         *p++ = (unsigned char)(result->event != 0);
         p = put_le(p, (uint32_t)result->run, 4);
     }
-    put_le(rec, (uint32_t)(p - rec - 4), 4);
-    p = put_le(p, fnv1a(rec, (size_t)(p - rec)), 4);
     r->pushes += 1;
-    r->write(r->ctx, rec, (size_t)(p - rec));
+    finish(r, rec, p);
     return status;
 }

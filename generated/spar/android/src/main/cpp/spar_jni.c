@@ -12,15 +12,24 @@
    IllegalArgumentException); the Kotlin class checks the same things first. */
 #include <jni.h>
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "spar_detector.h"
+#include "spar_recorder.h"
 
 /* One stream: the detector (featuriser, latest vector, decision state) and its latest result. */
 typedef struct spar_jni_stream {
     spar_detector detector;
     spar_result result;
+    /* The flight recorder (docs/replay.md): zeroed (off) until startRecording; the log file is
+       buffered in log_buffer, so recording allocates nothing per push. */
+    spar_recorder recorder;
+    FILE *log;
+    char log_buffer[1 << 16];
 } spar_jni_stream;
 
 static spar_jni_stream *spar_jni_stream_of(jlong handle)
@@ -80,11 +89,108 @@ JNIEXPORT jlong JNICALL Java_featgen_Spar_nativeCreate(JNIEnv *env, jobject self
     return (jlong)(intptr_t)stream;
 }
 
+/* The recorder's sink: the caller's FILE (fully buffered in the stream's log_buffer). */
+static void spar_jni_log_write(void *ctx, const void *bytes, size_t n)
+{
+    fwrite(bytes, 1, n, (FILE *)ctx);
+}
+
+/* Ends the log (end record) and closes the file; 0, or errno when writing failed. */
+static int spar_jni_stop_recording(spar_jni_stream *stream)
+{
+    int failed;
+    if (stream->log == NULL) {
+        return 0;
+    }
+    spar_recorder_stop(&stream->recorder);
+    failed = ferror(stream->log) ? EIO : 0;
+    if (fclose(stream->log) != 0 && failed == 0) {
+        failed = errno != 0 ? errno : EIO;
+    }
+    stream->log = NULL;
+    return failed;
+}
+
 JNIEXPORT void JNICALL Java_featgen_Spar_nativeFree(JNIEnv *env, jobject self, jlong handle)
 {
     (void)env;
     (void)self;
+    if (handle != 0) {
+        spar_jni_stop_recording(spar_jni_stream_of(handle)); /* a whole log */
+    }
     free(spar_jni_stream_of(handle)); /* free(NULL) for a 0 handle: nothing */
+}
+
+/* Opens path (created or truncated) and starts the recorder in mode (0 full vectors, 1
+   digest). IllegalStateException when already recording, java.io.IOException naming the path
+   and the system's reason when the file cannot be opened. */
+JNIEXPORT void JNICALL Java_featgen_Spar_nativeStartRecording(JNIEnv *env, jobject self,
+    jlong handle, jstring path, jint mode)
+{
+    spar_jni_stream *stream = spar_jni_live(env, handle);
+    const char *file;
+    char message[512];
+    (void)self;
+    if (stream == NULL) {
+        return;
+    }
+    if (path == NULL) {
+        spar_jni_throw(env, "java/lang/NullPointerException", "spar: the log path is null");
+        return;
+    }
+    if (stream->log != NULL) {
+        spar_jni_throw(env, "java/lang/IllegalStateException",
+            "spar: already recording; call stopRecording() first");
+        return;
+    }
+    file = (*env)->GetStringUTFChars(env, path, NULL);
+    if (file == NULL) {
+        return; /* OutOfMemoryError is pending */
+    }
+    stream->log = fopen(file, "wb");
+    if (stream->log == NULL) {
+        snprintf(message, sizeof message, "spar: cannot open the log %.400s: %s", file,
+                 strerror(errno));
+        (*env)->ReleaseStringUTFChars(env, path, file);
+        spar_jni_throw(env, "java/io/IOException", message);
+        return;
+    }
+    (*env)->ReleaseStringUTFChars(env, path, file);
+    setvbuf(stream->log, stream->log_buffer, _IOFBF, sizeof stream->log_buffer);
+    if (spar_recorder_start_as(&stream->recorder, spar_jni_log_write, stream->log,
+            (int)mode, SPAR_RECORDER_RUNTIME_KOTLIN_JNI) != 0) {
+        fclose(stream->log);
+        stream->log = NULL;
+        spar_jni_throw(env, "java/lang/IllegalArgumentException",
+            "spar: unknown recording mode");
+    }
+}
+
+/* Writes the end record and closes the log; java.io.IOException when a write failed (a full
+   disk: the log is then truncated, and replay says so). Nothing when not recording. */
+JNIEXPORT void JNICALL Java_featgen_Spar_nativeStopRecording(JNIEnv *env, jobject self,
+    jlong handle)
+{
+    spar_jni_stream *stream = spar_jni_live(env, handle);
+    char message[256];
+    int failed;
+    (void)self;
+    if (stream == NULL) {
+        return;
+    }
+    failed = spar_jni_stop_recording(stream);
+    if (failed != 0) {
+        snprintf(message, sizeof message, "spar: writing the log failed: %s",
+                 strerror(failed));
+        spar_jni_throw(env, "java/io/IOException", message);
+    }
+}
+
+/* The recorder of a stream, for the sensor adapter's bridge (its events and samples go into
+   the same log); NULL for a 0 handle. */
+spar_recorder *spar_jni_recorder(jlong handle)
+{
+    return handle == 0 ? NULL : &spar_jni_stream_of(handle)->recorder;
 }
 
 JNIEXPORT void JNICALL Java_featgen_Spar_nativeReset(JNIEnv *env, jobject self, jlong handle)
@@ -94,7 +200,7 @@ JNIEXPORT void JNICALL Java_featgen_Spar_nativeReset(JNIEnv *env, jobject self, 
     if (stream == NULL) {
         return;
     }
-    spar_detector_init(&stream->detector);
+    spar_detector_init_recorded(&stream->detector, &stream->recorder); /* logged */
 }
 
 /* Pushes one sample (SPAR_DEVICE_N_INPUTS doubles; the Kotlin side checks the length first). Returns
@@ -115,7 +221,8 @@ JNIEXPORT jint JNICALL Java_featgen_Spar_nativePush(JNIEnv *env, jobject self, j
     if ((*env)->ExceptionCheck(env)) {
         return SPAR_DEVICE_REJECTED;
     }
-    status = spar_detector_push(&stream->detector, values, &stream->result);
+    status = spar_detector_push_recorded(&stream->detector, &stream->recorder, values,
+        &stream->result); /* logs nothing unless recording */
     if (status == SPAR_DETECTOR_SCORED || status == SPAR_DETECTOR_EVENT) {
         jint out[4];
         out[0] = (jint)stream->result.predicted_class;

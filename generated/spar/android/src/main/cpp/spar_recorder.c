@@ -39,10 +39,11 @@
 #define N_FEAT SPAR_MODEL_N_FEATURES
 #define N_OUT SPAR_MODEL_N_OUTPUTS
 
-/* What this build is: the hashes featgen wrote into it (docs/flight_recorder.md, header). */
+/* What this build is: the hashes featgen wrote into it (docs/replay.md, header). */
 static const unsigned char spec_sha256[32] = {0x0d, 0x7f, 0x32, 0x5b, 0x54, 0x56, 0xa2, 0xcd, 0x26, 0x57, 0xca, 0x2f, 0x7d, 0xdf, 0xf6, 0x0f, 0x6c, 0x45, 0x96, 0x31, 0xb0, 0xd8, 0xa9, 0xc8, 0x9a, 0xd2, 0x9d, 0xfb, 0x17, 0x06, 0xa7, 0x33};
 static const unsigned char model_sha256[32] = {0x87, 0x7b, 0x2b, 0x1c, 0x6b, 0x2c, 0x0d, 0x6a, 0x99, 0x06, 0xdd, 0x5a, 0x42, 0xf3, 0x09, 0x81, 0x84, 0xc8, 0xeb, 0x3c, 0x6c, 0x90, 0xd4, 0xfa, 0x6a, 0x2e, 0xc1, 0x39, 0x98, 0x65, 0xd2, 0x3b};
 static const unsigned char feature_order_sha256[32] = {0x6d, 0xa2, 0x53, 0xc0, 0x1c, 0x84, 0xf7, 0x9a, 0x6f, 0x40, 0x58, 0x84, 0x43, 0xfc, 0x78, 0xd5, 0x72, 0x47, 0x3c, 0xc9, 0xb9, 0xe6, 0xe2, 0x67, 0x8e, 0xb4, 0x89, 0x6b, 0xc7, 0xde, 0x6e, 0x4a};
+static const unsigned char sensors_sha256[32] = {0}; /* the spec has no sensors: block */
 static const char generator_version[16] = "0.1.0";
 static const char spec_name[32] = "spar";
 
@@ -111,8 +112,28 @@ static int big_endian(void)
     return first == 0;
 }
 
+static int recording(const spar_recorder *r)
+{
+    return r != NULL && r->magic == SPAR_RECORDER_MAGIC && r->write != NULL;
+}
+
+/* rec[4 .. p) holds a payload: writes its length in front, the checksum after, and hands the
+   record to the sink. */
+static void finish(const spar_recorder *r, unsigned char *rec, unsigned char *p)
+{
+    put_le(rec, (uint32_t)(p - rec - 4), 4);
+    p = put_le(p, fnv1a(rec, (size_t)(p - rec)), 4);
+    r->write(r->ctx, rec, (size_t)(p - rec));
+}
+
 int spar_recorder_start(spar_recorder *r, spar_recorder_sink write, void *ctx,
     int mode)
+{
+    return spar_recorder_start_as(r, write, ctx, mode, SPAR_RECORDER_RUNTIME_C);
+}
+
+int spar_recorder_start_as(spar_recorder *r, spar_recorder_sink write,
+    void *ctx, int mode, int runtime)
 {
     unsigned char h[SPAR_RECORDER_HEADER_BYTES];
     unsigned char *p = h;
@@ -180,6 +201,11 @@ int spar_recorder_start(spar_recorder *r, spar_recorder_sink write, void *ctx,
     p = put_le(p, N_FEAT, 2);
     p = put_le(p, N_OUT, 2);
     p = put_le(p, (uint64_t)mode, 2);
+    memcpy(p, sensors_sha256, 32); /* format 2 from here on */
+    p += 32;
+    *p++ = (unsigned char)runtime;
+    *p++ = 0; /* sensors the adapter reads (0: no sensors: block) */
+    p = put_le(p, 0, 2); /* reserved */
     p = put_le(p, fnv1a(h, (size_t)(p - h)), 4);
     r->write = write;
     r->ctx = ctx;
@@ -194,15 +220,61 @@ void spar_recorder_stop(spar_recorder *r)
 {
     unsigned char rec[4 + 9 + 4];
     unsigned char *p = rec;
-    if (r == NULL || r->magic != SPAR_RECORDER_MAGIC || r->write == NULL) {
+    if (!recording(r)) {
         return;
     }
-    p = put_le(p, 9, 4);
+    p += 4;
     *p++ = 2; /* record kind: end */
     p = put_le(p, (uint64_t)r->pushes, 8);
-    p = put_le(p, fnv1a(rec, (size_t)(p - rec)), 4);
+    finish(r, rec, p);
     r->magic = 0;
-    r->write(r->ctx, rec, (size_t)(p - rec));
+}
+
+void spar_detector_init_recorded(spar_detector *d, spar_recorder *r)
+{
+    unsigned char rec[4 + 1 + 4];
+    spar_detector_init(d);
+    if (d == NULL || !recording(r)) {
+        return;
+    }
+    rec[4] = 5; /* record kind: reset */
+    finish(r, rec, rec + 5);
+}
+
+void spar_recorder_sensor_event(spar_recorder *r, int sensor_id, int platform,
+    int status, int64_t t_ns, const double values[3])
+{
+    unsigned char rec[4 + 4 + 8 + 24 + 4];
+    unsigned char *p = rec + 4;
+    if (!recording(r) || values == NULL) {
+        return;
+    }
+    *p++ = 3; /* record kind: sensor event */
+    *p++ = (unsigned char)sensor_id;
+    *p++ = (unsigned char)platform;
+    *p++ = (unsigned char)(signed char)status;
+    p = put_le(p, (uint64_t)t_ns, 8);
+    for (int i = 0; i < 3; ++i) {
+        p = put_double(p, values[i]);
+    }
+    finish(r, rec, p);
+}
+
+void spar_recorder_adapter_sample(spar_recorder *r, int64_t t_ns,
+    const double *sample, int segment_start)
+{
+    unsigned char rec[4 + 2 + 8 + 8 * N_IN + 4];
+    unsigned char *p = rec + 4;
+    if (!recording(r) || sample == NULL) {
+        return;
+    }
+    *p++ = 4; /* record kind: adapter sample */
+    *p++ = (unsigned char)(segment_start != 0);
+    p = put_le(p, (uint64_t)t_ns, 8);
+    for (int i = 0; i < N_IN; ++i) {
+        p = put_double(p, sample[i]);
+    }
+    finish(r, rec, p);
 }
 
 int spar_detector_push_recorded(spar_detector *d, spar_recorder *r,
@@ -211,7 +283,7 @@ int spar_detector_push_recorded(spar_detector *d, spar_recorder *r,
     unsigned char rec[SPAR_RECORDER_MAX_RECORD_BYTES];
     unsigned char *p = rec + 4;
     int status = spar_detector_push(d, sample, result);
-    if (r == NULL || r->magic != SPAR_RECORDER_MAGIC || r->write == NULL || sample == NULL) {
+    if (!recording(r) || sample == NULL) {
         return status;
     }
     *p++ = 1; /* record kind: push */
@@ -237,9 +309,7 @@ int spar_detector_push_recorded(spar_detector *d, spar_recorder *r,
         *p++ = (unsigned char)(result->event != 0);
         p = put_le(p, (uint32_t)result->run, 4);
     }
-    put_le(rec, (uint32_t)(p - rec - 4), 4);
-    p = put_le(p, fnv1a(rec, (size_t)(p - rec)), 4);
     r->pushes += 1;
-    r->write(r->ctx, rec, (size_t)(p - rec));
+    finish(r, rec, p);
     return status;
 }

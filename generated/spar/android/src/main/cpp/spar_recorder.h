@@ -7,6 +7,7 @@
 #define SPAR_RECORDER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "spar_detector.h"
 
@@ -14,16 +15,20 @@
 extern "C" {
 #endif
 
-/* The flight recorder (docs/flight_recorder.md): logs what the detector was fed and what it
+/* The flight recorder (docs/replay.md): logs what the detector was fed and what it
    computed, as exact little-endian bit patterns, so `featgen replay LOG` can re-run the samples
    through the training-side featuriser and XGBoost and name the first push that differs.
    Off by default (a NULL or stopped recorder logs nothing); fixed memory, no heap: every record
    is built in a stack buffer of SPAR_RECORDER_MAX_RECORD_BYTES and handed to the caller's
    sink in one call. */
-#define SPAR_RECORDER_FORMAT_VERSION 1
-#define SPAR_RECORDER_HEADER_BYTES 176
+#define SPAR_RECORDER_FORMAT_VERSION 2
+#define SPAR_RECORDER_HEADER_BYTES 212
 #define SPAR_RECORDER_MAX_RECORD_BYTES (4 + 2 + 8 * SPAR_DEVICE_N_INPUTS \
     + 8 * SPAR_MODEL_N_FEATURES + 4 * SPAR_MODEL_N_OUTPUTS + 6 + 4)
+/* Who wrote the log (header byte 204): the C API, the Swift package, Kotlin through JNI. */
+#define SPAR_RECORDER_RUNTIME_C 1
+#define SPAR_RECORDER_RUNTIME_SWIFT 2
+#define SPAR_RECORDER_RUNTIME_KOTLIN_JNI 3
 #define SPAR_RECORDER_MAGIC 0x52454331UL
 
 /* What a scored push logs of the feature vector: every feature's bits (replay names the
@@ -51,6 +56,11 @@ typedef struct spar_recorder {
 int spar_recorder_start(spar_recorder *r, spar_recorder_sink write, void *ctx,
     int mode);
 
+/* spar_recorder_start for a wrapper that says who it is in the header
+   (SPAR_RECORDER_RUNTIME_*; the JNI bridge passes _KOTLIN_JNI). */
+int spar_recorder_start_as(spar_recorder *r, spar_recorder_sink write,
+    void *ctx, int mode, int runtime);
+
 /* Stops recording: writes the end record (how many pushes were logged, so replay can tell a
    whole log from one cut at a record boundary); later pushes through r log nothing. r may be
    NULL or not recording (nothing written). */
@@ -61,6 +71,20 @@ void spar_recorder_stop(spar_recorder *r);
    bits, positive, event and run. Returns what spar_detector_push returned. */
 int spar_detector_push_recorded(spar_detector *d, spar_recorder *r,
     const double sample[SPAR_DEVICE_N_INPUTS], spar_result *result);
+
+/* spar_detector_init, then (when r is recording) a reset record: replay restarts its
+   reference stream there, as the detector did. Use it for every re-initialisation while
+   recording (a sensor adapter's segment_start, an app's own restart). */
+void spar_detector_init_recorded(spar_detector *d, spar_recorder *r);
+
+/* The sensor adapter's side (docs/replay.md, records 3 and 4), for wrappers that drive the
+   adapter themselves: one event as it was fed to the adapter (sensor id, the adapter's
+   platform, the status the adapter returned, time, raw x, y, z), and one fixed-rate sample as
+   the adapter emitted it. Nothing is written when r is NULL or not recording. */
+void spar_recorder_sensor_event(spar_recorder *r, int sensor_id, int platform,
+    int status, int64_t t_ns, const double values[3]);
+void spar_recorder_adapter_sample(spar_recorder *r, int64_t t_ns,
+    const double *sample, int segment_start);
 
 #ifdef __cplusplus
 }

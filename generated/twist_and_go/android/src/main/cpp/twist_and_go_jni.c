@@ -12,15 +12,24 @@
    IllegalArgumentException); the Kotlin class checks the same things first. */
 #include <jni.h>
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "twist_and_go_detector.h"
+#include "twist_and_go_recorder.h"
 
 /* One stream: the detector (featuriser, latest vector, decision state) and its latest result. */
 typedef struct twist_and_go_jni_stream {
     twist_and_go_detector detector;
     twist_and_go_result result;
+    /* The flight recorder (docs/replay.md): zeroed (off) until startRecording; the log file is
+       buffered in log_buffer, so recording allocates nothing per push. */
+    twist_and_go_recorder recorder;
+    FILE *log;
+    char log_buffer[1 << 16];
 } twist_and_go_jni_stream;
 
 static twist_and_go_jni_stream *twist_and_go_jni_stream_of(jlong handle)
@@ -80,11 +89,108 @@ JNIEXPORT jlong JNICALL Java_featgen_TwistAndGo_nativeCreate(JNIEnv *env, jobjec
     return (jlong)(intptr_t)stream;
 }
 
+/* The recorder's sink: the caller's FILE (fully buffered in the stream's log_buffer). */
+static void twist_and_go_jni_log_write(void *ctx, const void *bytes, size_t n)
+{
+    fwrite(bytes, 1, n, (FILE *)ctx);
+}
+
+/* Ends the log (end record) and closes the file; 0, or errno when writing failed. */
+static int twist_and_go_jni_stop_recording(twist_and_go_jni_stream *stream)
+{
+    int failed;
+    if (stream->log == NULL) {
+        return 0;
+    }
+    twist_and_go_recorder_stop(&stream->recorder);
+    failed = ferror(stream->log) ? EIO : 0;
+    if (fclose(stream->log) != 0 && failed == 0) {
+        failed = errno != 0 ? errno : EIO;
+    }
+    stream->log = NULL;
+    return failed;
+}
+
 JNIEXPORT void JNICALL Java_featgen_TwistAndGo_nativeFree(JNIEnv *env, jobject self, jlong handle)
 {
     (void)env;
     (void)self;
+    if (handle != 0) {
+        twist_and_go_jni_stop_recording(twist_and_go_jni_stream_of(handle)); /* a whole log */
+    }
     free(twist_and_go_jni_stream_of(handle)); /* free(NULL) for a 0 handle: nothing */
+}
+
+/* Opens path (created or truncated) and starts the recorder in mode (0 full vectors, 1
+   digest). IllegalStateException when already recording, java.io.IOException naming the path
+   and the system's reason when the file cannot be opened. */
+JNIEXPORT void JNICALL Java_featgen_TwistAndGo_nativeStartRecording(JNIEnv *env, jobject self,
+    jlong handle, jstring path, jint mode)
+{
+    twist_and_go_jni_stream *stream = twist_and_go_jni_live(env, handle);
+    const char *file;
+    char message[512];
+    (void)self;
+    if (stream == NULL) {
+        return;
+    }
+    if (path == NULL) {
+        twist_and_go_jni_throw(env, "java/lang/NullPointerException", "twist_and_go: the log path is null");
+        return;
+    }
+    if (stream->log != NULL) {
+        twist_and_go_jni_throw(env, "java/lang/IllegalStateException",
+            "twist_and_go: already recording; call stopRecording() first");
+        return;
+    }
+    file = (*env)->GetStringUTFChars(env, path, NULL);
+    if (file == NULL) {
+        return; /* OutOfMemoryError is pending */
+    }
+    stream->log = fopen(file, "wb");
+    if (stream->log == NULL) {
+        snprintf(message, sizeof message, "twist_and_go: cannot open the log %.400s: %s", file,
+                 strerror(errno));
+        (*env)->ReleaseStringUTFChars(env, path, file);
+        twist_and_go_jni_throw(env, "java/io/IOException", message);
+        return;
+    }
+    (*env)->ReleaseStringUTFChars(env, path, file);
+    setvbuf(stream->log, stream->log_buffer, _IOFBF, sizeof stream->log_buffer);
+    if (twist_and_go_recorder_start_as(&stream->recorder, twist_and_go_jni_log_write, stream->log,
+            (int)mode, TWIST_AND_GO_RECORDER_RUNTIME_KOTLIN_JNI) != 0) {
+        fclose(stream->log);
+        stream->log = NULL;
+        twist_and_go_jni_throw(env, "java/lang/IllegalArgumentException",
+            "twist_and_go: unknown recording mode");
+    }
+}
+
+/* Writes the end record and closes the log; java.io.IOException when a write failed (a full
+   disk: the log is then truncated, and replay says so). Nothing when not recording. */
+JNIEXPORT void JNICALL Java_featgen_TwistAndGo_nativeStopRecording(JNIEnv *env, jobject self,
+    jlong handle)
+{
+    twist_and_go_jni_stream *stream = twist_and_go_jni_live(env, handle);
+    char message[256];
+    int failed;
+    (void)self;
+    if (stream == NULL) {
+        return;
+    }
+    failed = twist_and_go_jni_stop_recording(stream);
+    if (failed != 0) {
+        snprintf(message, sizeof message, "twist_and_go: writing the log failed: %s",
+                 strerror(failed));
+        twist_and_go_jni_throw(env, "java/io/IOException", message);
+    }
+}
+
+/* The recorder of a stream, for the sensor adapter's bridge (its events and samples go into
+   the same log); NULL for a 0 handle. */
+twist_and_go_recorder *twist_and_go_jni_recorder(jlong handle)
+{
+    return handle == 0 ? NULL : &twist_and_go_jni_stream_of(handle)->recorder;
 }
 
 JNIEXPORT void JNICALL Java_featgen_TwistAndGo_nativeReset(JNIEnv *env, jobject self, jlong handle)
@@ -94,7 +200,7 @@ JNIEXPORT void JNICALL Java_featgen_TwistAndGo_nativeReset(JNIEnv *env, jobject 
     if (stream == NULL) {
         return;
     }
-    twist_and_go_detector_init(&stream->detector);
+    twist_and_go_detector_init_recorded(&stream->detector, &stream->recorder); /* logged */
 }
 
 /* Pushes one sample (TWIST_AND_GO_DEVICE_N_INPUTS doubles; the Kotlin side checks the length first). Returns
@@ -115,7 +221,8 @@ JNIEXPORT jint JNICALL Java_featgen_TwistAndGo_nativePush(JNIEnv *env, jobject s
     if ((*env)->ExceptionCheck(env)) {
         return TWIST_AND_GO_DEVICE_REJECTED;
     }
-    status = twist_and_go_detector_push(&stream->detector, values, &stream->result);
+    status = twist_and_go_detector_push_recorded(&stream->detector, &stream->recorder, values,
+        &stream->result); /* logs nothing unless recording */
     if (status == TWIST_AND_GO_DETECTOR_SCORED || status == TWIST_AND_GO_DETECTOR_EVENT) {
         jint out[4];
         out[0] = (jint)stream->result.predicted_class;

@@ -7,23 +7,29 @@
 #define TWIST_AND_GO_RECORDER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "twist_and_go_detector.h"
+#include "twist_and_go_sensors.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* The flight recorder (docs/flight_recorder.md): logs what the detector was fed and what it
+/* The flight recorder (docs/replay.md): logs what the detector was fed and what it
    computed, as exact little-endian bit patterns, so `featgen replay LOG` can re-run the samples
    through the training-side featuriser and XGBoost and name the first push that differs.
    Off by default (a NULL or stopped recorder logs nothing); fixed memory, no heap: every record
    is built in a stack buffer of TWIST_AND_GO_RECORDER_MAX_RECORD_BYTES and handed to the caller's
    sink in one call. */
-#define TWIST_AND_GO_RECORDER_FORMAT_VERSION 1
-#define TWIST_AND_GO_RECORDER_HEADER_BYTES 176
+#define TWIST_AND_GO_RECORDER_FORMAT_VERSION 2
+#define TWIST_AND_GO_RECORDER_HEADER_BYTES 212
 #define TWIST_AND_GO_RECORDER_MAX_RECORD_BYTES (4 + 2 + 8 * TWIST_AND_GO_DEVICE_N_INPUTS \
     + 8 * TWIST_AND_GO_MODEL_N_FEATURES + 4 * TWIST_AND_GO_MODEL_N_OUTPUTS + 6 + 4)
+/* Who wrote the log (header byte 204): the C API, the Swift package, Kotlin through JNI. */
+#define TWIST_AND_GO_RECORDER_RUNTIME_C 1
+#define TWIST_AND_GO_RECORDER_RUNTIME_SWIFT 2
+#define TWIST_AND_GO_RECORDER_RUNTIME_KOTLIN_JNI 3
 #define TWIST_AND_GO_RECORDER_MAGIC 0x52454331UL
 
 /* What a scored push logs of the feature vector: every feature's bits (replay names the
@@ -51,6 +57,11 @@ typedef struct twist_and_go_recorder {
 int twist_and_go_recorder_start(twist_and_go_recorder *r, twist_and_go_recorder_sink write, void *ctx,
     int mode);
 
+/* twist_and_go_recorder_start for a wrapper that says who it is in the header
+   (TWIST_AND_GO_RECORDER_RUNTIME_*; the JNI bridge passes _KOTLIN_JNI). */
+int twist_and_go_recorder_start_as(twist_and_go_recorder *r, twist_and_go_recorder_sink write,
+    void *ctx, int mode, int runtime);
+
 /* Stops recording: writes the end record (how many pushes were logged, so replay can tell a
    whole log from one cut at a record boundary); later pushes through r log nothing. r may be
    NULL or not recording (nothing written). */
@@ -61,6 +72,28 @@ void twist_and_go_recorder_stop(twist_and_go_recorder *r);
    bits, positive, event and run. Returns what twist_and_go_detector_push returned. */
 int twist_and_go_detector_push_recorded(twist_and_go_detector *d, twist_and_go_recorder *r,
     const double sample[TWIST_AND_GO_DEVICE_N_INPUTS], twist_and_go_result *result);
+
+/* twist_and_go_detector_init, then (when r is recording) a reset record: replay restarts its
+   reference stream there, as the detector did. Use it for every re-initialisation while
+   recording (a sensor adapter's segment_start, an app's own restart). */
+void twist_and_go_detector_init_recorded(twist_and_go_detector *d, twist_and_go_recorder *r);
+
+/* The sensor adapter's side (docs/replay.md, records 3 and 4), for wrappers that drive the
+   adapter themselves: one event as it was fed to the adapter (sensor id, the adapter's
+   platform, the status the adapter returned, time, raw x, y, z), and one fixed-rate sample as
+   the adapter emitted it. Nothing is written when r is NULL or not recording. */
+void twist_and_go_recorder_sensor_event(twist_and_go_recorder *r, int sensor_id, int platform,
+    int status, int64_t t_ns, const double values[3]);
+void twist_and_go_recorder_adapter_sample(twist_and_go_recorder *r, int64_t t_ns,
+    const double *sample, int segment_start);
+
+/* twist_and_go_sensor_push, recorded: each sample the adapter emits is logged (record 4) before
+   emit receives it, then the event itself with the adapter's status (record 3). emit should
+   call twist_and_go_detector_init_recorded on segment_start and then
+   twist_and_go_detector_push_recorded, so the log holds the input as fed, after the adapter,
+   and what the detector computed. Returns what twist_and_go_sensor_push returned. */
+int twist_and_go_sensor_push_recorded(twist_and_go_sensors *s, twist_and_go_recorder *r,
+    int sensor_id, int64_t t_ns, const double *values, twist_and_go_sample_fn emit, void *ctx);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,10 @@
 #include <stdlib.h>
 
 #include "twist_and_go_sensors.h"
+#include "twist_and_go_recorder.h"
+
+/* The detector stream's recorder (in twist_and_go_jni.c): events and samples go into its log. */
+twist_and_go_recorder *twist_and_go_jni_recorder(jlong handle);
 
 /* What the C callback needs to reach the Kotlin object during one push. */
 typedef struct twist_and_go_sensors_jni_call {
@@ -63,7 +67,8 @@ JNIEXPORT void JNICALL Java_featgen_TwistAndGoSensors_nativeFree(JNIEnv *env, jo
 /* One event; samples go to self.onNativeSample(t, segmentStart) through the array `sample`
    (TWIST_AND_GO_SENSORS_N_INPUTS doubles, checked on the Kotlin side). Returns the adapter's status. */
 JNIEXPORT jint JNICALL Java_featgen_TwistAndGoSensors_nativePush(JNIEnv *env, jobject self, jlong handle,
-    jint sensor, jlong t_ns, jdouble x, jdouble y, jdouble z, jdoubleArray sample)
+    jint sensor, jlong t_ns, jdouble x, jdouble y, jdouble z, jdoubleArray sample,
+    jlong detector)
 {
     twist_and_go_sensors_jni_call call;
     double values[3];
@@ -79,8 +84,10 @@ JNIEXPORT jint JNICALL Java_featgen_TwistAndGoSensors_nativePush(JNIEnv *env, jo
     values[0] = x;
     values[1] = y;
     values[2] = z;
-    return twist_and_go_sensor_push((twist_and_go_sensors *)(intptr_t)handle, (int)sensor,
-                                  (int64_t)t_ns, values, twist_and_go_sensors_jni_emit, &call);
+    /* recorded when the Kotlin object records into a detector that is recording */
+    return twist_and_go_sensor_push_recorded((twist_and_go_sensors *)(intptr_t)handle,
+        twist_and_go_jni_recorder(detector), (int)sensor, (int64_t)t_ns, values,
+        twist_and_go_sensors_jni_emit, &call);
 }
 
 /* accepted, duplicates, out_of_order, nonfinite, stale, resets, overflows, emitted */

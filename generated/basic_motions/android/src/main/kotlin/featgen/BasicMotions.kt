@@ -10,6 +10,7 @@
 package featgen
 
 import java.io.Closeable
+import java.io.File
 
 /**
  * Streaming basic_motions detector: push one sensor sample at a time; a feature vector is scored
@@ -212,7 +213,38 @@ class BasicMotions : Closeable {
     val event: Boolean
         get() = latestFlags[3] != 0
 
-    /** Restarts the stream: the next push is its first sample. */
+    /**
+     * Starts the flight recorder (docs/replay.md): every later push is logged into [file]
+     * (created or truncated), in the binary format `featgen replay` reads, until
+     * [stopRecording] or [close]. Put it where the app can share it (e.g. `context.filesDir`
+     * and a FileProvider, or `getExternalFilesDir`). [digest] logs one 64-bit digest per
+     * vector instead of every feature (18x smaller; replay then names the push, not the
+     * features). Fixed memory: a 64 KiB native buffer; nothing is allocated per push.
+     * Throws java.io.IOException when the file cannot be opened, IllegalStateException when
+     * already recording.
+     */
+    @Throws(java.io.IOException::class)
+    fun startRecording(file: File, digest: Boolean = false) {
+        nativeStartRecording(live(), file.path, if (digest) 1 else 0)
+        recording = true
+    }
+
+    /** Ends the log (its end record) and closes the file; java.io.IOException when a write
+     * failed. Nothing happens when not recording. */
+    @Throws(java.io.IOException::class)
+    fun stopRecording() {
+        if (recording) {
+            recording = false
+            nativeStopRecording(live())
+        }
+    }
+
+    /** Whether pushes are being recorded. */
+    var recording: Boolean = false
+        private set
+
+    /** Restarts the stream: the next push is its first sample (logged while recording, so
+     * replay restarts there too: call it on the sensor adapter's segment start). */
     fun reset() {
         nativeReset(live())
         latestMargins.fill(0.0f)
@@ -223,6 +255,7 @@ class BasicMotions : Closeable {
     /** Frees the native stream; the object is unusable afterwards. */
     override fun close() {
         if (handle != 0L) {
+            recording = false // nativeFree ends the log
             nativeFree(handle)
             handle = 0L
         }
@@ -244,4 +277,6 @@ class BasicMotions : Closeable {
     private external fun nativeFeatureOrderSha256(): String
     private external fun nativeModelFeatureOrderSha256(): String
     private external fun nativeModelSha256(): String
+    private external fun nativeStartRecording(handle: Long, path: String, mode: Int)
+    private external fun nativeStopRecording(handle: Long)
 }

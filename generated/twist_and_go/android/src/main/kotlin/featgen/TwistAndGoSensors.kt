@@ -82,7 +82,7 @@ class TwistAndGoSensors(
      *  it completes (0 or more), in time order. Float values widen to double exactly. */
     fun push(sensor: Int, tNs: Long, x: Double, y: Double, z: Double): Status {
         check(handle != 0L) { "closed" }
-        val code = nativePush(handle, sensor, tNs, x, y, z, sample)
+        val code = nativePush(handle, sensor, tNs, x, y, z, sample, recordTo?.nativeHandle ?: 0L)
         return STATUSES.firstOrNull { it.code == code }
             ?: throw IllegalStateException("the native sensor adapter returned $code (a misuse)")
     }
@@ -92,7 +92,17 @@ class TwistAndGoSensors(
         require(values.size >= 3) { "a sensor event has 3 values, got ${values.size}" }
         return push(sensor, tNs, values[0].toDouble(), values[1].toDouble(), values[2].toDouble())
     }
+    private var recordTo: TwistAndGo? = null
 
+    /**
+     * Logs every event as fed and every sample as emitted into [detector]'s flight recorder
+     * (docs/replay.md) while it records, so replay can check the adapter too; null stops.
+     * Start it before the first event (replay re-runs the adapter from the log's first event),
+     * and call detector.reset() on segmentStart in onSample.
+     */
+    fun recordInto(detector: TwistAndGo?) {
+        recordTo = detector
+    }
     /** accepted, duplicates, outOfOrder, nonfinite, stale, resets, overflows, emitted. */
     fun counts(): LongArray {
         check(handle != 0L) { "closed" }
@@ -115,7 +125,7 @@ class TwistAndGoSensors(
     private external fun nativeCreate(platform: Int): Long
     private external fun nativeFree(handle: Long)
     private external fun nativePush(handle: Long, sensor: Int, tNs: Long, x: Double, y: Double,
-                                    z: Double, sample: DoubleArray): Int
+                                    z: Double, sample: DoubleArray, detector: Long): Int
     private external fun nativeCounts(handle: Long, out: LongArray)
     private external fun nativeSensorsSha256(): String
 }
