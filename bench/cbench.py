@@ -183,7 +183,7 @@ def naive_bench(workdir: Path, spec, name: str) -> CBench:
 
 def sizeof_state_cffi(files: dict, name: str, workdir: Path) -> int:
     """sizeof(<name>_state) through cffi, with the harness's header-derived declarations."""
-    from parity_tests.harness import CStream, build_shared_library
+    from featgen.harness import CStream, build_shared_library
 
     c_dir = Path(workdir) / "cffi" / "c"
     c_dir.mkdir(parents=True, exist_ok=True)

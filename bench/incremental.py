@@ -202,7 +202,7 @@ def ceiling_variants(c_src: str) -> tuple[str, str]:
 
 
 def _hostile(n: int, n_inputs: int) -> np.ndarray:
-    from parity_tests.recordings import edge_case_recording
+    from featgen.harness.recordings import edge_case_recording
 
     x = edge_case_recording(n, n_inputs, seed=20261125, nonfinite=True)
     x[n // 3: n // 3 + n // 20] *= 1e300       # magnitudes and differences overflow to inf

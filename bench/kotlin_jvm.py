@@ -71,7 +71,7 @@ object Bench {
 
 def _build(workdir: Path, files: dict, name: str, camel: str, device_camel: str) -> tuple[Path, Path, Path]:
     """(classes dir, kotlin-stdlib.jar, JNI library dir)."""
-    from codegen.backends.kotlin_jvm_runtime import CACHE, kotlin_stdlib
+    from featgen.harness.kotlin_jvm_runtime import CACHE, kotlin_stdlib
 
     kotlinc, javac = shutil.which("kotlinc"), shutil.which("javac")
     home = Path(os.environ.get("JAVA_HOME") or Path(javac).resolve().parent.parent)
@@ -110,8 +110,8 @@ def _build(workdir: Path, files: dict, name: str, camel: str, device_camel: str)
 def measure(spec_path: str, samples: int, rounds: int, workdir: Path) -> dict:
     from codegen.backends.swift import upper_camel
     from codegen.build import generate
+    from featgen.harness.recordings import imu_motion
     from featurespec import load_spec
-    from parity_tests.recordings import imu_motion
 
     spec = load_spec(spec_path)
     files = generate(spec)

@@ -77,7 +77,8 @@ def _tl2cgen_parallel(booster, out: Path, trees: int) -> Path:
     TL2cgen's documentation suggests for large models; returns its main.c."""
     import tl2cgen
     import treelite
-    from codegen.trees.tl2cgen_emit import quiet   # silences Treelite's C++ notes on fd 2 too
+
+    from codegen.trees.tl2cgen_emit import quiet  # silences Treelite's C++ notes on fd 2 too
 
     out.mkdir(parents=True, exist_ok=True)
     with quiet():
@@ -161,9 +162,10 @@ def model_spec(directory: Path, booster):
 
 def run_section(res: Results, work: Path) -> None:
     try:
-        import codegen.trees.build  # noqa: F401
-        import xgboost  # noqa: F401
         import tl2cgen  # noqa: F401
+        import xgboost  # noqa: F401
+
+        import codegen.trees.build  # noqa: F401
     except ImportError as exc:
         _todo(res, f"cannot import the model emitter or its tools: {exc}")
         return

@@ -105,8 +105,9 @@ def run_section(res: Results, work: Path) -> None:
             res.missing(f"prune.swift.push.{tag}", SECTION, f"  Swift push ({tag})",
                         "swiftc not found (PATH or /opt/swift/usr/bin)")
         return
-    from .swiftbench import SwiftBench
     from codegen.backends.swift import upper_camel
+
+    from .swiftbench import SwiftBench
 
     swift_ns = {}
     for tag in ("full", "both"):

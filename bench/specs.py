@@ -50,7 +50,7 @@ def spec_from_document(doc: dict, filename: str = "spec.yaml"):
     return load_spec_text(yaml.safe_dump(doc, sort_keys=False), filename)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def example():
     """(spec, files) of the Twist and Go featuriser, as ``featgen build`` emits it (shared work
     on; pruning has nothing to prune without a model)."""
@@ -60,7 +60,7 @@ def example():
     return spec, generate(spec, prune=True, share=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def shared():
     """(spec, files) of the shared-feature spec."""
     from codegen.build import generate
@@ -71,7 +71,7 @@ def shared():
 
 
 def numpy_module(files: dict, name: str):
-    from parity_tests.harness import load_numpy_module
+    from featgen.harness import load_numpy_module
 
     return load_numpy_module(files, name)
 
@@ -79,6 +79,6 @@ def numpy_module(files: dict, name: str):
 def recording(n_samples: int, n_inputs: int, seed: int = 7) -> np.ndarray:
     """Plausible IMU motion (sums of sinusoids + noise, gravity on input 2): no exact zeros, so
     the three zero-crossing rules agree on it."""
-    from parity_tests.recordings import imu_motion
+    from featgen.harness.recordings import imu_motion
 
     return imu_motion(n_samples, n_inputs, np.random.default_rng(seed))

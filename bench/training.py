@@ -133,7 +133,7 @@ def run_section(res: Results, work: Path) -> None:
                                     "values/s"))
     c_rate_ex, c_e2e_ex = _c_batch(res, work / "c_example", ex_files, ex_spec.name, x6, feats,
                                    "train.example", "Twist and Go", reps)
-    for row_id, rate in ((f"train.example.c_loop", c_rate_ex), ("train.example.c_driver", c_e2e_ex)):
+    for row_id, rate in (("train.example.c_loop", c_rate_ex), ("train.example.c_driver", c_e2e_ex)):
         row = next(r for r in res.rows if r.id == row_id)
         row.peer, row.ratio = "featgen numpy", ex_rate / rate if rate else None
 
@@ -144,7 +144,7 @@ def run_section(res: Results, work: Path) -> None:
     t, times = median_time(lambda: shared_mod.featurize(x), reps)
     ref, _ = shared_mod.featurize(x)
     fg_rate = ref.shape[0] / t
-    fg = res.add(Row("train.shared.featgen_numpy", SECTION,
+    res.add(Row("train.shared.featgen_numpy", SECTION,
                      f"shared 8 features, 1 signal, window {L} hop 1: featgen numpy featurize",
                      fg_rate, "windows/s", params={"windows": ref.shape[0]}, repeats=times))
 
@@ -298,7 +298,7 @@ def _c_batch(res: Results, work: Path, files: dict, name: str, samples: np.ndarr
              ref: np.ndarray, prefix: str, label: str, reps: int) -> tuple[float, float]:
     """The generated C over the same recording: in-process push loop (bench driver) and the
     harness's stream driver end to end (process start, file I/O, every vector written)."""
-    from parity_tests.harness import driver_target, same_bits
+    from featgen.harness import driver_target, same_bits
 
     bench = cbench.generated_bench(work / "bench", files, name)
     path = bench.write_samples(samples)
@@ -306,7 +306,7 @@ def _c_batch(res: Results, work: Path, files: dict, name: str, samples: np.ndarr
     t = float(np.median(info["loop_ns"])) / 1e9
     rate = info["emitted"] / t
     res.add(Row(f"{prefix}.c_loop", SECTION,
-                f"  generated C (gcc -O2), in-process push loop over the same recording",
+                "  generated C (gcc -O2), in-process push loop over the same recording",
                 rate, "windows/s", params={"windows": info["emitted"]},
                 repeats=[x / 1e9 for x in info["loop_ns"]],
                 note="ratio = numpy / C; goal: numpy within 3x of C (ratio >= 0.33)"))

@@ -17,6 +17,8 @@ from __future__ import annotations
 import struct
 from pathlib import PurePosixPath
 
+from featurespec.naming import pascal_case
+
 from . import escape
 from .trees.objectives import objective as objective_named
 
@@ -24,9 +26,7 @@ KOTLIN_PACKAGE = "featgen"
 ROOT = "android/src/main"
 
 
-def type_name(name: str) -> str:
-    """twist_and_go -> TwistAndGo (the Swift backend's rule)."""
-    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+type_name = pascal_case     # twist_and_go -> TwistAndGo: the one naming rule (featurespec/naming.py)
 
 
 def jni_prefix(package: str, cls: str) -> str:

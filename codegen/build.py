@@ -10,23 +10,33 @@ import json
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from featurespec.errors import OutputError
 from featurespec.schema import Spec
 
-from . import __version__
-from . import escape
-from . import pipeline
+from . import __version__, escape, pipeline
+from . import targets as registry
 from .bundle import MANIFEST, Bundle, Files, Manifest
+from .features import FEATURES
 from .lowering import Program
 from .pipeline import device_program  # noqa: F401  (the public name it always had)
-from . import targets as registry
 from .targets import EmitContext
-from .targets.base import TEMPLATES, common as _common, environment as _environment
-from .targets.base import header_lines, normalise as _normalise
-from .targets.swift import GOLDEN_FILE, GOLDEN_MAGIC
-from .targets.swift import SWIFT_MEMORY_PUSHES, SWIFT_MEMORY_PUSHES_DEBUG  # noqa: F401
+from .targets.base import (
+    TEMPLATES,  # noqa: F401  (the harness and tests read it here)
+    header_lines,
+)
+from .targets.base import common as _common
+from .targets.base import environment as _environment
+from .targets.base import normalise as _normalise
+from .targets.swift import GOLDEN_FILE, GOLDEN_MAGIC, SWIFT_MEMORY_PUSHES, SWIFT_MEMORY_PUSHES_DEBUG  # noqa: F401  (re-exported: tests and the harness read them here)
+
+
+def _quiet(kind: str, key: str, value) -> bool:
+    """A parameter left at a ``quiet_default`` (see codegen/params.py): not listed."""
+    param = FEATURES[kind].params[key] if kind in FEATURES else None
+    return param is not None and param.quiet_default and value == param.default
 
 
 def manifest(program: Program) -> dict:
@@ -38,7 +48,7 @@ def manifest(program: Program) -> dict:
             features.append({"index": column, "name": out, "kind": f.kind,
                              "signals": list(f.signals), "window": f.window,
                              "params": {k: (list(v) if isinstance(v, tuple) else v)
-                                        for k, v in f.params}})
+                                        for k, v in f.params if not _quiet(f.kind, k, v)}})
             column += 1
     return {
         "spec": spec.name,
@@ -59,15 +69,25 @@ def manifest(program: Program) -> dict:
     }
 
 
-def build(spec: Spec, prune: bool = True, share: bool = True) -> Bundle:
+GoldenVectors = Callable[[Program, "dict[str, str | bytes]"], bytes]
+
+
+def build(spec: Spec, prune: bool = True, share: bool = True,
+          golden: GoldenVectors | None = None) -> Bundle:
     """The whole build, once: lower -> passes -> model and sensors stages -> every registered
-    target's emit (codegen/targets) -> golden vectors -> manifest. Returns the frozen
-    ``Bundle`` (files, manifest, programs, model, each target's file roles).
+    target's emit (codegen/targets) -> golden vectors (only with ``golden``) -> manifest.
+    Returns the frozen ``Bundle`` (files, manifest, programs, model, each target's file roles).
 
     With a model, the detector's featuriser computes only what the model reads unless
     ``prune`` is off (a debugging/logging build computing everything). ``share=False`` emits
     each feature's kernel separately (the oracle for sharing, and the "before" of the
-    benchmarks)."""
+    benchmarks).
+
+    Building executes nothing: it renders text. The Swift package's golden vectors are the
+    one output that needs the features computed, so they are an explicit step: ``golden``
+    (``featgen.harness.golden.swift_golden``, i.e. ``featgen build --golden``) computes them from
+    the files rendered so far, by running the generated numpy module. Without it the package
+    has no golden.bin and its golden-vector XCTests skip, saying how to get them."""
     plan = pipeline.plan(spec, prune, share, registry.passes_needed())
     program, device = plan.program, plan.device
     env = _environment()
@@ -88,58 +108,28 @@ def build(spec: Spec, prune: bool = True, share: bool = True) -> Bundle:
     roles: dict[str, dict[str, str]] = {}
     for target in registry.TARGETS:     # in registry order: a target sees the files before it
         files.update(target.emit(plan, EmitContext(env, tuple(lines), Files(files),
-                                                   meta.get("model"))))
+                                                   meta.get("model"), golden is not None)))
         roles[target.name] = target.roles(plan)
-    files[roles["Swift"]["golden"]] = swift_golden(program, files)
+    if golden is not None:
+        files[roles["Swift"]["golden"]] = golden(program, files)
+    else:                           # no golden.bin: no role naming it
+        roles["Swift"] = {r: p for r, p in roles["Swift"].items() if r != "golden"}
     meta["files"] = {p: hashlib.sha256(_bytes(t)).hexdigest() for p, t in sorted(files.items())}
     text = json.dumps(meta, indent=2, sort_keys=False) + "\n"
     files[MANIFEST] = text
     return Bundle(Files(files), Manifest.parse(text), program, device, plan.model, roles)
 
 
-def generate(spec: Spec, prune: bool = True, share: bool = True) -> Bundle:
+def generate(spec: Spec, prune: bool = True, share: bool = True,
+             golden: GoldenVectors | None = None) -> Bundle:
     """All generated files for ``spec``: a ``Bundle``, which reads as {relative path: text}
     (binary files, the Swift golden vectors and the Core ML model, as bytes). See ``build``."""
-    return build(spec, prune, share)
+    return build(spec, prune, share, golden)
 
 
 GOLDEN_SEED = 5
 GOLDEN_BUDGET = 256 * 1024        # bytes: the golden file stays small enough to commit
-
-
-def swift_golden(program: Program, files: dict[str, str]) -> bytes:
-    """Golden vectors for the Swift package's XCTest: a seeded synthetic recording with the edge
-    cases (and non-finite rows), featurised by the generated numpy module.
-
-    Little-endian: magic, UInt32 inputCount, featureCount, sampleCount, vectorCount; Float64
-    samples; Int8 status per sample (1 emitted, 0 pending, -1 rejected); UInt64 feature bits.
-    Sized to about GOLDEN_BUDGET bytes: the warm-up plus as many vectors as fit.
-    """
-    import struct
-
-    import numpy as np
-
-    from parity_tests.harness import load_numpy_module
-    from parity_tests.recordings import edge_case_recording
-
-    module = load_numpy_module(files, program.name)
-    n_inputs, n_features = len(program.inputs), program.n_features
-    per_sample = 8 * n_inputs + 1
-    room = (GOLDEN_BUDGET - program.warmup * per_sample) // (per_sample + 8 * n_features)
-    hops = max(w.hop for w in program.windows)
-    n = program.warmup + min(max(room, 2 * hops + 10), 4000)
-    samples = edge_case_recording(n, n_inputs, seed=GOLDEN_SEED, nonfinite=True)
-    vectors, ends = module.featurize(samples, nonfinite="drop")
-    status = np.zeros(n, dtype="<i1")
-    status[ends] = 1
-    status[~np.isfinite(samples).all(axis=1)] = -1
-    return b"".join([
-        GOLDEN_MAGIC,
-        struct.pack("<4I", n_inputs, n_features, n, vectors.shape[0]),
-        np.ascontiguousarray(samples, dtype="<f8").tobytes(),
-        status.tobytes(),
-        np.ascontiguousarray(vectors, dtype="<f8").view("<u8").tobytes(),
-    ])
+# (the golden file's format and its computation: featgen/harness/golden.py)
 
 
 def _tool_output(rel: str) -> bool:

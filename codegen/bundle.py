@@ -108,7 +108,7 @@ class Manifest:
         return json.loads(self.text)
 
     @classmethod
-    def parse(cls, text: str) -> "Manifest":
+    def parse(cls, text: str) -> Manifest:
         """A manifest from its JSON text (a tree on disk, or the build's own)."""
         meta = json.loads(text)
         model = None
@@ -167,9 +167,9 @@ class Bundle(Mapping):
 
     files: Files
     manifest: Manifest
-    program: "Program"
-    device: "Program"
-    model: "ModelBundle | None" = None
+    program: Program
+    device: Program
+    model: ModelBundle | None = None
     roles: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     # ---- a read-only mapping of the files (what write_tree / stale_files / tests take)

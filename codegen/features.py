@@ -1,6 +1,8 @@
 """THE math: every feature written once, as IR. Backends never see a feature by name.
 
-Conventions shared by all features (also in docs/features.md):
+Conventions shared by all features (each kind's definition in docs/vocabulary.md, generated
+from this registry by `featgen vocabulary`, states the ones it relies on; the streaming rules
+around windows are docs/semantics.md):
 
 * A window holds ``L`` samples, index 0 the oldest and ``L-1`` the newest.
 * Sums run left to right from ``0.0`` (``((0 + x0) + x1) + ...``), never pairwise.
@@ -10,19 +12,34 @@ Conventions shared by all features (also in docs/features.md):
 * Samples are finite (non-finite samples are rejected before they reach a window); values that
   overflow inside a feature follow IEEE arithmetic identically in every target.
 
-Adding a feature = one decorated function here + one test vector in parity_tests.
+Adding a feature = one decorated function here + its oracle in parity_tests/test_oracle.py
+(docs/vocabulary.md is regenerated with `featgen vocabulary`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from . import exact
-from .ir import (Buf, Expr, Index, IndexValue, KernelBuilder, Table, Var, WindowRef, eq, fabs,
-                 ne, select, sqrt)
+from .ir import (
+    Buf,
+    Expr,
+    Index,
+    IndexValue,
+    KernelBuilder,
+    Table,
+    Var,
+    WindowRef,
+    eq,
+    fabs,
+    ne,
+    select,
+    sqrt,
+)
 from .params import Interval, Param, at_least, between, hz
 from .transcendentals import LOG
 
@@ -130,13 +147,20 @@ def crossings(b: KernelBuilder, x: WindowRef, level: Expr | float) -> Var:
     return count
 
 
-def longest_run(b: KernelBuilder, x: WindowRef, hit: Callable[[Expr], Expr]) -> Var:
+def longest_run(b: KernelBuilder, x: WindowRef, hit: Callable[[Expr], Expr]) -> tuple[Var, Var]:
+    """(length, start index) of the first longest run of consecutive samples for which ``hit``
+    holds; a later run replaces it only when strictly longer (the earliest longest run wins).
+    (0, -1) when no sample hits. The start is k - run + 1 at the step where the run becomes the
+    longest: integers far below 2**53, exact in double."""
     run = b.let("run", 0.0)
     longest = b.let("longest", 0.0)
+    start = b.let("run_start", -1.0)
     with b.loop(0, x.length) as k:
         b.set(run, select(hit(x[k]), run + 1.0, 0.0))
-        b.set(longest, select(run > longest, run, longest))
-    return longest
+        longer = run > longest
+        b.set(start, select(longer, (IndexValue(k) - run) + 1.0, start))
+        b.set(longest, select(longer, run, longest))
+    return longest, start
 
 
 # ---------------------------------------------------------------- the vocabulary
@@ -255,18 +279,67 @@ def f_count_above(b, x, threshold):
     b.out(running_sum(b, x, lambda v: select(v > threshold, 1.0, 0.0), hint="count"))
 
 
+MIN_LENGTH = Param("int", default=1, check=at_least(1), quiet_default=True,
+                   doc="runs shorter than this many samples do not count (1: every run; at "
+                       "most the window length)")
+
+
+def _run_tag(p: dict) -> str:
+    return _threshold_tag(p) + ("" if p["min_length"] == 1 else f"_min{p['min_length']}")
+
+
+def _run_check(p: dict, length: int, rate: float) -> str | None:
+    if p["min_length"] > length:
+        return (f"min_length {p['min_length']} is longer than the window: no run could count "
+                "and the feature would always be 0 (or -1 for a start)")
+    return None
+
+
+RUN_PARAMS = {"threshold": THRESHOLD, "min_length": MIN_LENGTH}
+RUN_RULE = ("A run counts only when it is at least min_length samples long (default 1): "
+            "shorter runs count as 0. ")
+
+
+def _run_length(b: KernelBuilder, x: WindowRef, hit, min_length: int) -> None:
+    longest = longest_run(b, x, hit)[0]
+    b.out(longest if min_length == 1 else select(longest >= float(min_length), longest, 0.0))
+
+
+def _run_start(b: KernelBuilder, x: WindowRef, hit, min_length: int) -> None:
+    longest, start = longest_run(b, x, hit)
+    b.out(start if min_length == 1 else select(longest >= float(min_length), start, -1.0))
+
+
 @feature("longest_run_above",
-         "length of the longest run of consecutive samples strictly greater than threshold.",
-         params={"threshold": THRESHOLD}, tag=_threshold_tag)
-def f_longest_run_above(b, x, threshold):
-    b.out(longest_run(b, x, lambda v: v > threshold))
+         "length of the longest run of consecutive samples strictly greater than threshold. "
+         + RUN_RULE, params=RUN_PARAMS, tag=_run_tag, check=_run_check)
+def f_longest_run_above(b, x, threshold, min_length):
+    _run_length(b, x, lambda v: v > threshold, min_length)
 
 
 @feature("longest_run_below",
-         "length of the longest run of consecutive samples strictly less than threshold.",
-         params={"threshold": THRESHOLD}, tag=_threshold_tag)
-def f_longest_run_below(b, x, threshold):
-    b.out(longest_run(b, x, lambda v: v < threshold))
+         "length of the longest run of consecutive samples strictly less than threshold. "
+         + RUN_RULE, params=RUN_PARAMS, tag=_run_tag, check=_run_check)
+def f_longest_run_below(b, x, threshold, min_length):
+    _run_length(b, x, lambda v: v < threshold, min_length)
+
+
+START_DOC = ("index (0 = oldest) of the first sample of the longest run of consecutive samples "
+             "strictly {side} threshold; on a tie the earliest longest run (the one that starts "
+             "first); -1 when there is no run (no sample {side} threshold, or no run of at least "
+             "min_length samples). ")
+
+
+@feature("longest_run_above_start", START_DOC.format(side="greater than") + RUN_RULE,
+         params=RUN_PARAMS, tag=_run_tag, check=_run_check)
+def f_longest_run_above_start(b, x, threshold, min_length):
+    _run_start(b, x, lambda v: v > threshold, min_length)
+
+
+@feature("longest_run_below_start", START_DOC.format(side="less than") + RUN_RULE,
+         params=RUN_PARAMS, tag=_run_tag, check=_run_check)
+def f_longest_run_below_start(b, x, threshold, min_length):
+    _run_start(b, x, lambda v: v < threshold, min_length)
 
 
 def histogram_edges(bins: int, lo: float, hi: float) -> list[float]:
@@ -293,21 +366,40 @@ def _histogram_constants(p: dict, rate: float) -> tuple[str, str] | None:
 @feature("histogram",
          "counts of samples per bin over a fixed range [low, high] split into `bins` equal bins "
          "(edges = numpy.linspace(low, high, bins + 1)). Bin i holds edge_i <= x < edge_(i+1); the "
-         "last bin also holds x == high. Samples outside [low, high] are not counted (numpy's "
-         "rule). With normalize: true each count is divided by L.",
+         "last bin also holds x == high. Samples outside [low, high]: with outside: drop (the "
+         "default) they are not counted (numpy's rule); with outside: clamp a sample below low "
+         "counts in the first bin and one above high in the last (the same counts as "
+         "numpy.histogram(numpy.clip(x, low, high)), so every sample counts once). A NaN "
+         "(only possible in a derived signal) counts in no bin either way. With "
+         "normalize: true each count is divided by L.",
          params={"bins": Param("int", check=between(1, 256), doc="number of equal bins"),
                  "range": Param("range", doc="[low, high] of the binned values"),
-                 "normalize": Param("bool", default=False, doc="divide counts by L")},
+                 "normalize": Param("bool", default=False, doc="divide counts by L"),
+                 "outside": Param("choice", default="drop", choices=("drop", "clamp"),
+                                  quiet_default=True,
+                                  doc="samples outside [low, high]: drop (not counted) or clamp "
+                                      "(counted in the first or last bin)")},
          constants=_histogram_constants,
+         tag=lambda p: "" if p["outside"] == "drop" else "_clamp",
          outputs=lambda p: [f"_b{i:0{len(str(p['bins'] - 1))}d}" for i in range(p["bins"])])
-def f_histogram(b, x, bins, normalize, **p):
+def f_histogram(b, x, bins, normalize, outside, **p):
     edges = histogram_edges(bins, *p["range"])
+    clamp = outside == "clamp"
     for i in range(bins):
-        lo, hi, last = edges[i], edges[i + 1], i == bins - 1
-        inside = (lambda v: (v >= lo) & (v <= hi)) if last else (lambda v: (v >= lo) & (v < hi))
+        lo, hi, first, last = edges[i], edges[i + 1], i == 0, i == bins - 1
+
+        def inside(v, lo=lo, hi=hi, first=first, last=last):
+            if clamp and first and last:
+                return eq(v, v)                                 # every (non-NaN) sample
+            if clamp and first:
+                return v < hi
+            if clamp and last:
+                return v >= lo
+            if last:
+                return (v >= lo) & (v <= hi)
+            return (v >= lo) & (v < hi)
         count = running_sum(b, x, lambda v: select(inside(v), 1.0, 0.0), hint="count")
         b.out(count / x.length if normalize else count)
-
 
 
 # ================================================================ order statistics
@@ -437,13 +529,13 @@ def constant_window(mean: Expr, m2: Expr) -> Expr:
 
 def _skew_check(p: dict, length: int, rate: float) -> str | None:
     if not p["bias"] and length < 3:
-        return f"adjusted skewness (bias: false) needs a window of at least 3 samples"
+        return "adjusted skewness (bias: false) needs a window of at least 3 samples"
     return None
 
 
 def _kurt_check(p: dict, length: int, rate: float) -> str | None:
     if not p["bias"] and length < 4:
-        return f"adjusted kurtosis (bias: false) needs a window of at least 4 samples"
+        return "adjusted kurtosis (bias: false) needs a window of at least 4 samples"
     return None
 
 
@@ -873,3 +965,38 @@ def f_spectral_entropy(b, x, taper, include_dc, spectrum, normalize):
 def f_log_energy(b, x, floor):
     energy = running_sum(b, x, lambda v: v * v, hint="energy")
     b.out(LOG(floor + energy if floor != 0.0 else energy))
+
+
+# ================================================================ arithmetic between columns
+#
+# A ratio reads two columns of the vector instead of a window of samples. It is not a kind of
+# FEATURES (it names columns, not signals); lowering builds its kernel by running the two
+# operand features' code in the ratio's own kernel, so it needs no IR of its own and the
+# sharing pass (codegen/sharing.py) computes each operand once per window.
+
+FALLBACK = Param("number", default=0.0,
+                 doc="the value when the quotient is not finite: a zero denominator (of either "
+                     "sign, including 0 / 0), an overflow (1e300 / 1e-300), or a non-finite "
+                     "operand; a finite number, so the column stays finite")
+
+RATIO = "ratio"          # the kind of a ratio's FeatureDef (not a key of FEATURES)
+RATIO_DOC = ("num / den, one correctly rounded IEEE division, or `fallback` (default 0.0) when "
+             "that quotient is not finite: den == 0 of either sign (x / 0 and 0 / 0 alike), an "
+             "overflow, or a NaN or infinite operand. Decided by (q - q) != 0 on the quotient q, "
+             "the same test in every target, so the result is always finite.")
+
+
+def is_finite_quotient(q: Expr) -> Expr:
+    """True exactly when ``q`` is finite: q - q is +0.0 for every finite q, NaN otherwise."""
+    return eq(q - q, 0.0)
+
+
+def finite_or(q: Expr, fallback: float) -> Expr:
+    """``q`` when finite, else ``fallback``: the ratio rule, written once for the ratio signal
+    and the ratio of two columns (``q`` is the quotient num / den)."""
+    return select(is_finite_quotient(q), q, fallback)
+
+
+def build_ratio(b: KernelBuilder, num: Expr, den: Expr, fallback: float) -> None:
+    """The ratio kernel's last step: its operands are already computed in ``b``."""
+    b.out(finite_or(b.let("quotient", num / den), fallback))

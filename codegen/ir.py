@@ -29,8 +29,13 @@ scalar. Nothing in this module knows about any target.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Union
+
+
+class IRError(RuntimeError):
+    """An IR node built against the IR's rules: a bug in a feature or signal definition (or a
+    generator), never a spec problem; raised instead of ``assert`` so ``python -O`` keeps it."""
 
 
 class Expr:
@@ -84,7 +89,7 @@ class Expr:
         return Logic("or", self, other)
 
 
-ExprLike = Union[Expr, float, int]
+ExprLike = Expr | float | int
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,21 +120,25 @@ class Index:
     mod: int | None = None
 
     def __add__(self, n: int) -> "Index":
-        assert self.mod is None, "offset after mod"
+        if self.mod is not None:
+            raise IRError("an offset after a modulo index")
         return Index(self.var, self.offset + n, self.scale, self.times)
 
     def __sub__(self, n: int) -> "Index":
         return self + (-n)
 
     def __mul__(self, other: "int | Index") -> "Index":
-        assert self.offset == 0 and self.mod is None and self.times is None
+        if not (self.offset == 0 and self.mod is None and self.times is None):
+            raise IRError(f"cannot scale the index {self}")
         if isinstance(other, Index):
-            assert other.offset == 0 and other.mod is None and other.times is None
+            if not (other.offset == 0 and other.mod is None and other.times is None):
+                raise IRError(f"cannot multiply by the index {other}")
             return Index(self.var, 0, self.scale * other.scale, other.var)
         return Index(self.var, 0, self.scale * other)
 
     def __mod__(self, m: int) -> "Index":
-        assert self.mod is None and self.offset >= 0 and self.scale >= 0
+        if not (self.mod is None and self.offset >= 0 and self.scale >= 0):
+            raise IRError(f"cannot take {self} modulo {m}")
         return Index(self.var, self.offset, self.scale, self.times, m)
 
 
@@ -280,7 +289,8 @@ class Function:
     doc: str = ""
 
     def __call__(self, *args: "ExprLike") -> Expr:
-        assert len(args) == len(self.params), self.name
+        if len(args) != len(self.params):
+            raise IRError(f"{self.name} takes {len(self.params)} arguments, got {len(args)}")
         return Call(self, tuple(lift(a) for a in args))
 
 
@@ -389,7 +399,7 @@ class SortBuf:
     buf: Buf
 
 
-Stmt = Union[Let, Set, Loop, Out, Scratch, BufSet, SortBuf]
+Stmt = Let | Set | Loop | Out | Scratch | BufSet | SortBuf
 
 
 @dataclass(frozen=True)
@@ -482,7 +492,8 @@ class KernelBuilder:
         self._blocks[-1].append(SortBuf(buf))
 
     def build(self) -> Kernel:
-        assert len(self._blocks) == 1, "unclosed loop"
+        if len(self._blocks) != 1:
+            raise IRError("a kernel built inside an unclosed loop")
         body = drop_dead(tuple(self._blocks[0]))
         used = {s.buf.name: s.buf for stmt in body for s in walk(stmt) if isinstance(s, Scratch)}
         scratch = max((b.offset + b.length for b in used.values()), default=0)
@@ -505,13 +516,18 @@ class FunctionBuilder(KernelBuilder):
         return tuple(Var(p) for p in self.param_names)
 
     def finish(self, result: ExprLike) -> Function:
-        assert len(self._blocks) == 1
+        if len(self._blocks) != 1:
+            raise IRError(f"function {self.name} finished inside an unclosed loop")
         result = lift(result)
         body = drop_dead(tuple(self._blocks[0]) + (Out(0, result),))[:-1]
         for stmt in body:
-            assert isinstance(stmt, (Let, Set)), "a function body has only Let and Set"
+            if not isinstance(stmt, (Let, Set)):
+                raise IRError(f"function {self.name}: a function body has only Let and Set, "
+                              f"got {stmt}")
             for node in walk(stmt):
-                assert not isinstance(node, (At, BufAt, Call, Cur, Prev, Slot)), node
+                if isinstance(node, (At, BufAt, Call, Cur, Prev, Slot)):
+                    raise IRError(f"function {self.name} reads {node}: a function sees only "
+                                  "its parameters")
         return Function(self.name, self.param_names, body, result, self.doc)
 
 
@@ -539,23 +555,66 @@ def keep_outputs(kernel: Kernel, kept: list[int]) -> Kernel:
     return Kernel(kernel.length, kernel.n_slots, body, len(kept), scratch)
 
 
-def _reads(node) -> set[str]:
-    """Variables and buffers an expression or statement reads."""
-    names = set()
+# ---------------------------------------------------------------- read/write analysis
+# The one definition of what a statement reads and writes: dead-store elimination (below), the
+# sharing pass (codegen/sharing.py) and numpy's common subexpressions (backends/numpy.py).
+
+
+def reads(node, indices: bool = False) -> set[str]:
+    """Variables and buffers ``node`` (an expression, or a statement and all below it) reads:
+    ``Var``s, the buffer of a ``BufAt`` or ``SortBuf``, the ``<signal>.<slot>`` of a ``Slot``.
+    ``indices``: also the loop variables its indices use."""
+    names: set[str] = set()
     for n in walk(node):
         if isinstance(n, Var):
             names.add(n.name)
-        elif isinstance(n, BufAt):
+        elif isinstance(n, (BufAt, SortBuf)):
             names.add(n.buf.name)
+        elif isinstance(n, Slot):
+            names.add(f"{n.signal}.{n.slot}")
+        if indices and isinstance(n, (At, TableAt, IndexValue, BufAt)):
+            names.update(v for v in (n.index.var, n.index.times) if v is not None)
     return names
 
 
-def _writes(stmt) -> str | None:
-    if isinstance(stmt, (Let, Set)):
-        return stmt.var.name
-    if isinstance(stmt, (Scratch, BufSet, SortBuf)):
-        return stmt.buf.name
-    return None
+def writes(stmt, inner: bool = False) -> list[str]:
+    """Names (variables and buffers) ``stmt`` leaves written, in order of first write. A loop
+    body's own ``let``s are not among them, nor is the loop variable, unless ``inner`` (then:
+    every name assigned while ``stmt`` runs)."""
+    out: list[str] = []
+
+    def add(name: str) -> None:
+        if name not in out:
+            out.append(name)
+
+    def visit(s, top: bool) -> None:
+        if isinstance(s, Loop):
+            if inner:
+                add(s.var)
+            for child in s.body:
+                visit(child, False)
+        elif isinstance(s, Let):
+            if top or inner:
+                add(s.var.name)
+        elif isinstance(s, Set):
+            add(s.var.name)
+        elif isinstance(s, (Scratch, BufSet, SortBuf)):
+            add(s.buf.name)
+
+    visit(stmt, True)
+    return out
+
+
+def local_names(stmt) -> list[str]:
+    """Loop variables and loop-body ``let``s: names that live only inside ``stmt``, in order
+    of declaration."""
+    out: list[str] = []
+    for n in walk(stmt):
+        if isinstance(n, Loop):
+            out.append(n.var)
+        elif isinstance(n, Let) and n is not stmt:
+            out.append(n.var.name)
+    return out
 
 
 def drop_dead(body: tuple) -> tuple:
@@ -568,16 +627,16 @@ def drop_dead(body: tuple) -> tuple:
             else:
                 yield s
 
-    def reads(s) -> set[str]:
-        if isinstance(s, SortBuf):
-            return {s.buf.name}
-        if isinstance(s, Scratch):
-            return set()
-        return _reads(s.value)
+    def read(s) -> set[str]:
+        return set() if isinstance(s, Scratch) else reads(s)
 
-    live = set().union(*(reads(s) for s in statements(body) if isinstance(s, Out)))
+    def written(s) -> str | None:
+        names = writes(s)
+        return names[0] if names else None
+
+    live = set().union(*(read(s) for s in statements(body) if isinstance(s, Out)))
     while True:
-        grown = live.union(*(reads(s) for s in statements(body) if _writes(s) in live))
+        grown = live.union(*(read(s) for s in statements(body) if written(s) in live))
         if grown == live:
             break
         live = grown
@@ -589,7 +648,7 @@ def drop_dead(body: tuple) -> tuple:
                 inner = prune(s.body)
                 if inner:
                     kept.append(Loop(s.var, s.start, s.stop, inner))
-            elif isinstance(s, Out) or _writes(s) in live:
+            elif isinstance(s, Out) or written(s) in live:
                 kept.append(s)
         return tuple(kept)
 

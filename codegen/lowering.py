@@ -19,14 +19,14 @@ Streaming semantics (identical in every target, stated in docs/semantics.md):
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from featurespec.errors import Problem, SpecError
 from featurespec.schema import FeatureDef, Location, Spec
 
 from . import ir
-from .features import FEATURES
+from .features import FEATURES, RATIO, build_ratio
 from .signals import SIGNALS, Steps
 
 
@@ -173,11 +173,55 @@ def reads_cur(expr: ir.Expr) -> set[str]:
     return {n.name for n in ir.walk(expr) if isinstance(n, ir.Cur)}
 
 
-def build_kernel(feature: FeatureDef, length: int, sample_rate: float = 1.0) -> ir.Kernel:
-    kind = FEATURES[feature.kind]
+class _Operand:
+    """A KernelBuilder for one operand of a ratio: the operand feature's statements go into the
+    ratio's kernel as they are, but its results become variables instead of outputs."""
+
+    def __init__(self, builder: ir.KernelBuilder):
+        self._builder = builder
+        self.values: list[ir.Var] = []
+
+    def __getattr__(self, name):
+        return getattr(self._builder, name)
+
+    def out(self, value: ir.ExprLike) -> None:
+        assert len(self._blocks) == 1, "a feature's outputs are set at its kernel's top level"
+        self.values.append(self._builder.let("operand", value))
+
+
+def _column_value(builder: ir.KernelBuilder, column: str, slot_of: dict[str, int],
+                  length: int, columns: dict[str, tuple[FeatureDef, int]]) -> ir.Expr:
+    """The value of vector column ``column``, computed inside ``builder`` by its feature's own
+    code (a ratio's operands; recursively for a ratio of ratios)."""
+    feature, k = columns[column]
+    windows = [ir.WindowRef(slot_of[s], length) for s in feature.signals]
+    operand = _Operand(builder)
+    if feature.kind == RATIO:
+        params = dict(feature.params)
+        num = _column_value(operand, params["num"], slot_of, length, columns)
+        den = _column_value(operand, params["den"], slot_of, length, columns)
+        build_ratio(operand, num, den, params["fallback"])
+    else:
+        FEATURES[feature.kind].build(operand, *windows, **dict(feature.params))
+    return operand.values[k]
+
+
+def build_kernel(feature: FeatureDef, length: int, sample_rate: float = 1.0,
+                 columns: dict[str, tuple[FeatureDef, int]] | None = None) -> ir.Kernel:
+    """One feature's kernel. ``columns`` (column name -> (feature, output index)) resolves a
+    ratio's operands."""
     builder = ir.KernelBuilder(length, len(feature.signals), sample_rate)
-    windows = [ir.WindowRef(slot, length) for slot in range(len(feature.signals))]
-    kind.build(builder, *windows, **dict(feature.params))
+    if feature.kind == RATIO:
+        params = dict(feature.params)
+        slot_of = {s: i for i, s in enumerate(feature.signals)}
+        assert columns is not None, "a ratio needs the columns it reads"
+        num = _column_value(builder, params["num"], slot_of, length, columns)
+        den = _column_value(builder, params["den"], slot_of, length, columns)
+        build_ratio(builder, num, den, params["fallback"])
+    else:
+        kind = FEATURES[feature.kind]
+        windows = [ir.WindowRef(slot, length) for slot in range(len(feature.signals))]
+        kind.build(builder, *windows, **dict(feature.params))
     kernel = builder.build()
     if kernel.n_outputs != len(feature.outputs):
         raise AssertionError(f"{feature.kind} produced {kernel.n_outputs} outputs, "
@@ -205,11 +249,12 @@ def lower(spec: Spec, keep: Iterable[int] | None = None, name: str | None = None
     per_window: dict[str, list[FeaturePlan]] = {w.name: [] for w in spec.windows}
     column = full = 0
     full_columns: list[int] = []
+    columns = {name: (f, k) for f in spec.features for k, name in enumerate(f.outputs)}
     for feature in spec.features:
         window = spec.window(feature.window)
         plans = per_window[window.name]
         try:
-            kernel = build_kernel(feature, window.length, spec.sample_rate_hz)
+            kernel = build_kernel(feature, window.length, spec.sample_rate_hz, columns)
         except ArithmeticError as exc:
             raise _constants_failed(feature.loc, f"{feature.kind} feature", exc) from None
         kept = [k for k in range(kernel.n_outputs) if full + k in wanted]

@@ -6,8 +6,9 @@ place, next to the math that uses it).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 REQUIRED = object()
 
@@ -26,6 +27,10 @@ class Param:
     # A rule that needs the spec's sample rate (e.g. a cutoff below Nyquist): (value, rate in
     # Hz) -> message when invalid. The validator applies it after coerce.
     rate_check: Callable[[Any, float], str | None] | None = None
+    # A parameter added to an existing kind whose default keeps the earlier behaviour: the
+    # manifest lists it only when set to something else, so the manifests of specs that do not
+    # use it stay byte-identical (codegen/build.py).
+    quiet_default: bool = False
 
     @property
     def required(self) -> bool:

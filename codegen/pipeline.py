@@ -10,8 +10,9 @@ a target lists the ones it reads in ``Target.passes`` and the build runs each on
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from featurespec.schema import Spec
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from featurespec.naming import lower_camel
 from featurespec.schema import Spec
 
 NS = 10**9
@@ -134,7 +135,8 @@ def grid_constants(rate_hz: float) -> tuple[int, int, int]:
 def context(spec: Spec) -> dict:
     """Template values shared by the C and numpy adapters."""
     s = spec.sensors
-    assert s is not None
+    if s is None:
+        raise ValueError(f"spec {spec.name} has no sensors: block (no adapter to generate)")
     feeds = []      # per input: (sensor index, {platform: (axis, factor)})
     by_input = {}
     for k, source in enumerate(s.sources):
@@ -199,11 +201,30 @@ CORE_MOTION = {"accelerometer": ("CMAccelerometerData", "acceleration"),
                "gyroscope": ("CMGyroData", "rotationRate"),
                "magnetometer": ("CMMagnetometerData", "magneticField")}
 
+# What one CMDeviceMotion (Core Motion's fused sample) carries for each sensor it can feed: the
+# Swift expression per axis ({a} = x, y, z) and what it is. The accelerometer's is the one
+# arithmetic step: gravity + userAcceleration, one correctly rounded double addition, so a
+# training log of device motion must hold that same sum (docs/sensors.md, "CMDeviceMotion").
+DEVICE_MOTION = {
+    "accelerometer": ("motion.gravity.{a} + motion.userAcceleration.{a}",
+                      "gravity + userAcceleration, g: the total acceleration, fused"),
+    "gyroscope": ("motion.rotationRate.{a}", "rotationRate, rad/s, bias-corrected"),
+    "magnetometer": ("motion.magneticField.field.{a}", "magneticField.field, µT, calibrated"),
+    "user_acceleration": ("motion.userAcceleration.{a}", "userAcceleration, g, gravity removed"),
+    "gravity": ("motion.gravity.{a}", "gravity, g"),
+}
 
-def camel(name: str) -> str:
-    """``user_acceleration`` -> ``userAcceleration``."""
-    first, *rest = name.split("_")
-    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+
+def device_motion(spec: Spec) -> list[tuple[str, tuple[str, str, str], str]]:
+    """(sensor, Swift x/y/z expressions, doc) for each source a CMDeviceMotion feeds."""
+    if spec.sensors is None or "ios" not in spec.sensors.platforms:
+        return []
+    return [(src.name, tuple(DEVICE_MOTION[src.name][0].format(a=a) for a in "xyz"),
+             DEVICE_MOTION[src.name][1])
+            for src in spec.sensors.sources if src.name in DEVICE_MOTION]
+
+
+camel = lower_camel     # user_acceleration -> userAcceleration (featurespec/naming.py)
 
 
 def status_case(key: str) -> str:
@@ -227,7 +248,7 @@ def sensor_files(spec: Spec, env, c_header: str, py_header: str, swift_header: s
     core_motion = [(src.name, *CORE_MOTION[src.name]) for src in spec.sensors.sources
                    if src.name in CORE_MOTION] if "ios" in spec.sensors.platforms else []
     sw = dict(ctx, header=swift_header, type_name=type_name, features_type=package,
-              core_motion=core_motion)
+              core_motion=core_motion, device_motion=device_motion(spec))
     return {
         f"ios/Sources/{package}/{type_name}.swift": normalise(
             env.get_template("swift/Sensors.swift.j2").render(**sw)),
@@ -244,7 +265,8 @@ def sensor_files(spec: Spec, env, c_header: str, py_header: str, swift_header: s
 
 # Android's sensor type for the sensors a SensorEventListener can register by name.
 ANDROID_TYPES = {"accelerometer": "TYPE_ACCELEROMETER", "gyroscope": "TYPE_GYROSCOPE",
-                 "magnetometer": "TYPE_MAGNETIC_FIELD"}
+                 "magnetometer": "TYPE_MAGNETIC_FIELD",
+                 "user_acceleration": "TYPE_LINEAR_ACCELERATION", "gravity": "TYPE_GRAVITY"}
 
 
 def android_sensor_files(spec: Spec, env, lines: list[str], normalise) -> dict[str, str]:

@@ -27,8 +27,8 @@ compare every shared target with it bit for bit, so any error here fails them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from . import ir
 from .lowering import Program, WindowPlan
@@ -140,47 +140,15 @@ def _check_unique(body: list) -> None:
             elif isinstance(n, ir.Loop):
                 declared[n.var] = declared.get(n.var, 0) + 1
     twice = [n for n, c in declared.items() if c > 1]
-    assert not twice, f"names declared twice after renaming: {twice}"
+    if twice:
+        raise ir.IRError(f"names declared twice after renaming: {twice}")
 
 
 # ---------------------------------------------------------------- value numbering
 
 
-def _written(stmt) -> list[str]:
-    """Names (variables and buffers) ``stmt`` leaves behind, in order of first write; the
-    ``let``s inside a loop body are the loop's own and not among them."""
-    out: list[str] = []
-
-    def add(name: str) -> None:
-        if name not in out:
-            out.append(name)
-
-    def visit(s, top: bool) -> None:
-        if isinstance(s, ir.Loop):
-            for inner in s.body:
-                visit(inner, False)
-        elif isinstance(s, ir.Let):
-            if top:
-                add(s.var.name)
-        elif isinstance(s, ir.Set):
-            add(s.var.name)
-        elif isinstance(s, (ir.Scratch, ir.BufSet, ir.SortBuf)):
-            add(s.buf.name)
-
-    visit(stmt, True)
-    return out
-
-
-def _local(stmt) -> list[str]:
-    """Loop variables and loop-body ``let``s: names that live only inside ``stmt``, in order of
-    declaration."""
-    out: list[str] = []
-    for n in ir.walk(stmt):
-        if isinstance(n, ir.Loop):
-            out.append(n.var)
-        elif isinstance(n, ir.Let) and n is not stmt:
-            out.append(n.var.name)
-    return out
+_written = ir.writes          # names a statement leaves behind (codegen/ir.py)
+_local = ir.local_names       # names that live only inside a statement
 
 
 def _key(node, token: Callable[[str], object]):
@@ -253,20 +221,11 @@ def _common_work(body: list) -> list:
 
 def _reads(stmt) -> set[str]:
     """Names ``stmt`` reads from before it (its own loop-local names excluded)."""
-    local = set(_local(stmt))
-    names = set()
-    for n in ir.walk(stmt):
-        if isinstance(n, ir.Var):
-            names.add(n.name)
-        elif isinstance(n, ir.BufAt):
-            names.add(n.buf.name)
-        elif isinstance(n, ir.SortBuf):
-            names.add(n.buf.name)
-    return names - local
+    return ir.reads(stmt) - set(ir.local_names(stmt))
 
 
 def _writes(stmt) -> set[str]:
-    return set(_written(stmt))
+    return set(ir.writes(stmt))
 
 
 def _fuse_loops(body: list) -> list:

@@ -11,12 +11,14 @@ recursion over a whole recording that the C and Swift runtimes run one push at a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 from . import exact
-from .ir import Cur, Expr, Prev, Slot, lift, sqrt
+from .features import FALLBACK, RATIO_DOC, finite_or
+from .ir import Cur, Expr, Prev, Slot, lift, select, sqrt
 from .params import Interval, Param, below_nyquist, between, hz
 from .transcendentals import ATAN2
 
@@ -44,6 +46,7 @@ class SignalKind:
     # sample rate in Hz) -> (the parameter to blame, message) when they are not (a filter
     # design that divides by zero or rounds to an unstable filter, a factor that rounds away).
     constants: Callable[[dict, float], "tuple[str, str] | None"] | None = None
+    distinct: bool = False         # its sources must be different signals (a / a is no ratio)
 
 
 SIGNALS: dict[str, SignalKind] = {}
@@ -126,6 +129,25 @@ def s_difference(self, a, b):
         "rules for signed zeros and infinities.", sources=2)
 def s_atan2(self, a, b):
     value = ATAN2(Cur(a), Cur(b))
+    return value, value
+
+
+@signal("clip", "x limited to [low, high]: low when x < low, high when x > high, else x "
+        "itself (bit for bit, so -0.0 stays -0.0 inside the range). A NaN (only possible in a "
+        "derived signal, e.g. an overflowing magnitude) passes through unchanged; +-inf becomes "
+        "high or low.",
+        params={"range": Param("range", doc="[low, high], finite, low < high")})
+def s_clip(self, src, range):
+    low, high = range
+    x = Cur(src)
+    value = select(x < low, low, select(x > high, high, x))
+    return value, value
+
+
+@signal("ratio", RATIO_DOC.replace("num / den", "a / b").replace(
+        "den == 0", "b == 0"), sources=2, distinct=True, params={"fallback": FALLBACK})
+def s_ratio(self, a, b, fallback):
+    value = finite_or(Cur(a) / Cur(b), fallback)
     return value, value
 
 

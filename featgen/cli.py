@@ -11,42 +11,39 @@ import threading
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+import codegen
+import featurespec
 from codegen import __version__
-from codegen.build import generate, stale_files, target_problem, write_tree
-from featurespec import SpecError, load_spec
-from featurespec.errors import OutputError
+from codegen.build import stale_files, target_problem, write_tree
+from codegen.features import FALLBACK, FEATURES, RATIO_DOC
+from codegen.signals import SIGNALS
+from featgen import harness
+from featgen.harness import adapters, load_numpy_module
+from featgen.harness.recordings import parity_recordings
+from featurespec import Problem, SpecError
+from featurespec.errors import OutputError, show
+from featurespec.json_schema import schema_text
+from featurespec.loader import load_spec_document
+from featurespec.naming import pascal_case
 
-from .cluster_cli import CLUSTER_HELP
+from .cluster_cli import CLUSTER_HELP, featurize_partitioned
 from .data import DataError, FeatureWriter, read_chunks, read_recordings, sources
+from .model_cli import model_parity, model_summary, register
+from .parquet_io import local_files
+from .rawlog import raw_and_rest, segment_recordings
+from .rawlog import register as register_rawlog
+from .replay import compare, read_log, reference, summary_lines
+from .report import write_report
 from .safe_io import check_output_file, check_output_folder, write_text_atomic
 from .train import TrainError
+from .ui import console, errors, fail, load, warn_no_swift
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
-
-
-def _load(spec_path: str, prune: bool = True, features_only: bool = False):
-    """Spec and generated files, or a clean located error and exit status 2. FEATURES_ONLY:
-    the feature code alone (no model artifacts: featurising needs none, and is faster)."""
-    try:
-        spec = load_spec(spec_path)
-        if features_only:
-            import dataclasses
-            return spec, generate(dataclasses.replace(spec, model=None, decision=None))
-        return spec, generate(spec, prune=prune)
-    except SpecError as exc:
-        errors.print(f"[bold red]error:[/] invalid spec\n{escape(str(exc))}", soft_wrap=True)
-        sys.exit(2)
-
-
-def _fail(message: str, status: int = 2) -> None:
-    errors.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    sys.exit(status)
+# The names this module has always used (other modules and tests reach them as cli._fail ...).
+_fail, _load, _warn_no_swift = fail, load, warn_no_swift
 
 
 EXIT_CODES = """Exit codes: 0 success; 1 a real parity mismatch or a stale `featgen check`;
@@ -158,8 +155,6 @@ def main() -> None:
 
 def _protected(parsed, spec_path: str) -> tuple:
     """What `featgen build` must never replace (nor write inside, for the last two)."""
-    import codegen
-    import featurespec
     protect = [("the spec", Path(spec_path), False), ("the current folder", Path.cwd(), False)]
     if parsed.model is not None:
         protect.append(("the model directory", Path(parsed.model.directory), True))
@@ -169,6 +164,26 @@ def _protected(parsed, spec_path: str) -> tuple:
         if package.is_dir():
             protect.append(("featgen's own sources", package, True))
     return tuple(protect)
+
+
+def _check_type_names(parsed, spec_path: str, root: Path) -> None:
+    """Trees built into one output root end up in one app, and their Swift packages, Kotlin
+    classes (all in package ``featgen``) and Core ML models are named by ``pascal_case`` of the
+    spec name: two names that give the same one (``a_b1`` and ``a_b_1`` both give ``AB1``)
+    would collide there. A located spec error, before anything is written."""
+    mine = pascal_case(parsed.name)
+    for manifest in sorted(root.glob("*/manifest.json")) if root.is_dir() else ():
+        try:
+            other = json.loads(manifest.read_text()).get("spec")
+        except (OSError, ValueError, AttributeError):
+            continue                    # not a featgen tree: nothing generated to collide with
+        if isinstance(other, str) and other != parsed.name and pascal_case(other) == mine:
+            where = load_spec_document(spec_path).loc(("name",))
+            raise SpecError([Problem.at(where, (
+                f"{show(parsed.name)} and the spec {show(other)} already built in "
+                f"{manifest.parent}/ both give the type name {mine} (Swift package "
+                f"{mine}Features, Kotlin class featgen.{mine}): one app cannot hold both; "
+                "rename one"))])
 
 
 def _check_tree_target(target: Path) -> None:
@@ -184,19 +199,24 @@ def _check_tree_target(target: Path) -> None:
 @click.option("--all-features-on-device", "all_features", is_flag=True,
               help="With a model: the detector computes every feature (a debugging or logging "
                    "build) instead of only those the model reads.")
-def build(spec: str, output: str, all_features: bool) -> None:
+@click.option("--golden", is_flag=True,
+              help="Also compute the Swift package's golden vectors (ios/Tests/.../golden.bin, "
+                   "which its XCTests compare with). This RUNS the generated numpy module; "
+                   "without it the build executes nothing and those XCTests skip.")
+def build(spec: str, output: str, all_features: bool, golden: bool) -> None:
     """Generate code for SPEC into OUTPUT/<spec name>/ (deterministic, written atomically).
     Only OUTPUT/<spec name>/ is written, and it is replaced only when it is absent, empty or a
-    tree featgen generated (its manifest.json lists every file in it)."""
-    parsed, files = _load(spec, prune=not all_features)
+    tree featgen generated (its manifest.json lists every file in it). Writes files and runs
+    nothing, unless --golden asks for the golden vectors (featgen/harness/golden.py)."""
+    parsed, files = _load(spec, prune=not all_features, golden=golden)
     target = Path(output) / parsed.name
     _check_tree_target(target)
+    _check_type_names(parsed, spec, Path(output))
     check_output_folder(target.parent, f"-o {output}", create=True)
     write_tree(files, target, protect=_protected(parsed, spec))
     console.print(f"wrote {len(files)} files to {target}/ ({len(parsed.feature_names)} features, "
                   f"spec {parsed.spec_hash[:12]})", markup=False)
     if parsed.model is not None:
-        from .model_cli import model_summary
         console.print(model_summary(files), soft_wrap=True)
 
 
@@ -207,14 +227,21 @@ def build(spec: str, output: str, all_features: bool) -> None:
 @click.option("--all-features-on-device", "all_features", is_flag=True,
               help="With a model: the detector computes every feature (a debugging or logging "
                    "build) instead of only those the model reads.")
-def check(spec: str, output: str, all_features: bool) -> None:
+@click.option("--golden", is_flag=True,
+              help="The tree was built with --golden (runs the generated numpy module).")
+def check(spec: str, output: str, all_features: bool, golden: bool) -> None:
     """Fail (exit 1) when OUTPUT/<spec name>/ is not exactly what SPEC generates."""
-    parsed, files = _load(spec, prune=not all_features)
+    parsed, files = _load(spec, prune=not all_features, golden=golden)
     target = Path(output) / parsed.name
     _check_tree_target(target)
     problems = stale_files(files, target)
     if problems:
-        _fail(f"{target}/ is stale; run `featgen build {spec} -o {output}`:\n  "
+        rebuild = f"featgen build{' --golden' if golden else ''} {spec} -o {output}"
+        if not golden and (target / "manifest.json").is_file() and any(
+                "/golden.bin" in p for p in problems):
+            problems.append("(this tree has golden vectors: it was built with --golden; "
+                            "check it with `featgen check --golden`)")
+        _fail(f"{target}/ is stale; run `{rebuild}`:\n  "
               + "\n  ".join(problems), status=1)
     console.print(f"{target}/ is up to date ({len(files)} files)", markup=False)
 
@@ -235,18 +262,13 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
     """Training features of the recordings in DATA (.csv, .npz or .parquet files; for a
     Parquet directory output also directories, globs and fsspec URLs), via the generated numpy
     code. A directory output is resumable: a rerun keeps the finished partitions."""
-    from parity_tests.harness import load_numpy_module
-
     parsed, files = _load(spec, features_only=True)
     if cluster is not None or Path(output).suffix.lower() not in (".csv", ".npz"):
-        from .cluster_cli import featurize_partitioned
         featurize_partitioned(parsed, files, data, output, cluster, drop_nonfinite)
         return
     check_output_file(output, "-o")
     module = load_numpy_module(files, parsed.name)
     try:
-        from .parquet_io import local_files
-        from .rawlog import raw_and_rest, segment_recordings
         raw, rest = raw_and_rest(parsed, local_files(data))     # raw sensor logs: resampled
         segments = segment_recordings(parsed, files, raw, platform) if raw else {}
         recordings = sources(rest) if rest else []
@@ -300,9 +322,6 @@ def featurize(spec: str, data: tuple[str, ...], output: str, drop_nonfinite: boo
 def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_path: str | None,
            all_features: bool, html_path: str | None) -> None:
     """Stream recordings through every target sample by sample; compare with numpy bit for bit."""
-    from parity_tests import adapters, harness
-    from parity_tests.recordings import parity_recordings
-
     for option, path in (("--json", json_path), ("--html", html_path)):
         if path:                        # before the run, not after minutes of it
             check_output_file(path, option)
@@ -355,7 +374,6 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
     _print_report(parsed, recordings, comparisons, all_features)
     predictions = None
     if parsed.model is not None:    # prediction parity: featgen/model_cli.py
-        from .model_cli import model_parity
         predictions = model_parity(parsed, files, module, recordings)
     if json_path:
         report = {"spec": parsed.name, "spec_hash": parsed.spec_hash,
@@ -365,7 +383,6 @@ def parity(spec: str, data: tuple[str, ...], samples: int, streams: int, json_pa
             report["predictions"] = predictions
         write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")
     if html_path:
-        from .report import write_report
         source = (", ".join(Path(d).name for d in data) if data else
                   f"{streams} seeded synthetic edge-case stream(s) of {samples:,} samples")
         with Progress(console=errors, transient=True) as progress:
@@ -394,8 +411,6 @@ def replay(log: str, spec_path: str | None, json_path: str | None) -> None:
     Reports identity (hashes), the first diverging push and feature(s), the ULP distance, the
     suspected cause, the events that would differ, and a summary. Exit 0 identical, 1 diverged,
     2 malformed log (the error names the byte offset)."""
-    from .replay import compare, read_log, reference, summary_lines
-
     if json_path:
         check_output_file(json_path, "--json")
     path = Path(log)
@@ -440,8 +455,6 @@ def _warn_not_checked(target, reason: str) -> None:
 def schema(output: str | None) -> None:
     """Print the JSON Schema (draft 2020-12) of the spec, for editors (docs/featgen-spec.schema.json
     is this); `featgen build` remains the full check."""
-    from featurespec.json_schema import schema_text
-
     if output:
         check_output_file(output, "-o")
         write_text_atomic(output, schema_text())
@@ -458,15 +471,11 @@ def vocabulary() -> None:
 
 def _yaml_value(value) -> str:
     """A default as the user would write it in the spec (true, null, [1, 2]), not Python's repr."""
-    import json
     return json.dumps(list(value) if isinstance(value, tuple) else value)
 
 
 def vocabulary_markdown() -> str:
     """The vocabulary reference, generated from the registries (docs/vocabulary.md is this)."""
-    from codegen.features import FEATURES
-    from codegen.signals import SIGNALS
-
     def params(declared) -> str:
         if not declared:
             return ""
@@ -489,6 +498,16 @@ def vocabulary_markdown() -> str:
               "| feature | definition | parameters | min L |", "|---|---|---|---|"]
     for f in FEATURES.values():
         lines.append(f"| `{f.name}` | {f.doc} | {params(f.params)} | {f.min_length} |")
+    lines += ["", "## Ratio of two columns", "",
+              "An entry `{ratio: [numerator, denominator], label: name, fallback: 0.0}` adds "
+              "one column, `name__window`: the ratio of two feature columns declared above it "
+              "(a ratio of a ratio is fine), over one window. Its kernel runs both operands' "
+              "own code, so it needs nothing the operands do not, and shares their work in the "
+              "window.", "", f"- {RATIO_DOC}", f"- `fallback` (number, default 0.0): "
+              f"{FALLBACK.doc}", "- Refused, each with its file:line: an operand that is not a "
+              "column declared above (unknown, or declared below: ratios cannot form a cycle), "
+              "the ratio's own column, the same column twice, columns of two windows, a label "
+              "whose column already exists."]
     return "\n".join(lines) + "\n"
 
 
@@ -534,9 +553,6 @@ def _print_report(spec, recordings, comparisons, all_features: bool) -> None:
 def _ulp_cell(stat) -> str:
     return str(stat.max_ulp) if not stat.mismatches else f"[red]{stat.max_ulp} ({stat.mismatches})[/]"
 
-
-from .model_cli import register  # noqa: E402  (train, proximity)
-from .rawlog import register as register_rawlog  # noqa: E402  (resample)
 
 register(main)
 register_rawlog(main)

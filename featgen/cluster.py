@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import posixpath
 import re
 import resource
 import time
@@ -28,10 +29,27 @@ from pathlib import Path
 
 import numpy as np
 
+from codegen import __version__
+from codegen.build import generate
+from codegen.trees import decision as decisions
+from featgen.harness import load_numpy_module
+
+from . import train as tr
 from .data import DataError, Source
-from .parquet_io import (FeatureJob, RecordingRef, plan, read_labeled_one, read_sample_chunks,
-                         remove_leftovers, remove_manifest, write_manifest,
-                         write_partition_stream)
+from .parquet_io import (
+    FeatureJob,
+    RecordingRef,
+    _fs,
+    partition_metadata,
+    plan,
+    read_labeled_one,
+    read_sample_chunks,
+    remove_leftovers,
+    remove_manifest,
+    write_manifest,
+    write_partition_stream,
+)
+from .train import EVENT_SLACK_S, event_metrics
 
 CONNECT_TIMEOUT_S = 10.0     # FEATGEN_CONNECT_TIMEOUT (seconds) overrides it
 _LOCAL = re.compile(r"local(?::(.*))?\Z")
@@ -76,14 +94,17 @@ def connect(value: str, local_directory: str | os.PathLike | None = None,
         except ValueError:
             raise ClusterError("FEATGEN_CONNECT_TIMEOUT must be a number of seconds") from None
     try:
-        from distributed import Client, LocalCluster
+        from distributed import (  # lazily: dask is heavy, only this path needs it
+            Client,
+            LocalCluster,
+        )
     except ImportError as exc:      # pragma: no cover - a dependency of featgen
         raise ClusterError(f"--cluster needs dask.distributed ({exc}); pip install "
                            "'dask[distributed]'") from None
     cluster = None
     try:
         if kind == "local":
-            import dask
+            import dask  # lazily: dask is heavy, only this path needs it
             with dask.config.set({"distributed.worker.daemon": False,
                                   "distributed.admin.system-monitor.gil.enabled": False}):
                 cluster = LocalCluster(n_workers=arg, threads_per_worker=1, processes=True,
@@ -125,8 +146,6 @@ _MODULES: dict[str, object] = {}
 
 def generated_module(job: FeatureJob):
     """The spec's generated numpy module in this process, compiled once per source text."""
-    from parity_tests.harness import load_numpy_module
-
     key = hashlib.sha256(job.source.encode()).hexdigest()
     if key not in _MODULES:
         _MODULES[key] = load_numpy_module({f"python/{job.spec_name}_features.py": job.source},
@@ -151,7 +170,7 @@ def featurize_recording(job: FeatureJob, samples: np.ndarray, name: str):
 
 def _where() -> str:
     try:
-        from distributed import get_worker
+        from distributed import get_worker  # lazily: dask is heavy, only this path needs it
         return get_worker().address
     except (ImportError, ValueError):
         return "client"
@@ -257,7 +276,7 @@ def featurize(job: FeatureJob, refs: list[RecordingRef], out_url: str, client=No
 
 
 def _run_on_cluster(client, job, todo, out_url, on_done, window: int) -> list[dict]:
-    from distributed import as_completed
+    from distributed import as_completed  # lazily: dask is heavy, only this path needs it
 
     run = uuid.uuid4().hex[:8]
     # The job (with the generated source) goes to the cluster once, as a task result that Dask
@@ -306,16 +325,12 @@ def _run_on_cluster(client, job, todo, out_url, on_done, window: int) -> list[di
 
 
 def _finished_vectors(out_url: str, refs: list[RecordingRef]) -> dict[str, int]:
-    import posixpath
-
-    from .parquet_io import _fs, partition_metadata
     fs, root = _fs(out_url)
     return {r.name: int(partition_metadata(fs, posixpath.join(root, r.file))["vectors"])
             for r in refs}
 
 
 def feature_job(spec, files: dict, nonfinite: str = "raise") -> FeatureJob:
-    from codegen import __version__
     return FeatureJob(spec.name, spec.spec_hash, spec.features_hash, __version__,
                       tuple(spec.inputs), tuple(spec.feature_names),
                       files[f"python/{spec.name}_features.py"], nonfinite)
@@ -349,7 +364,6 @@ def _part_y(part):
 
 def _events_one(decision, spec, part, booster) -> dict:
     """train.event_metrics on one held-out recording (run where the recording lives)."""
-    from .train import event_metrics
     rec, x, y, ends, _ = part
     n = x.shape[0]
     return event_metrics(decision, spec, {rec.name: rec}, x, y, np.zeros(n, np.int64), ends,
@@ -363,14 +377,10 @@ def train(spec, refs: list[RecordingRef], out: Path, params, client,
     group exactly as on one machine, train with xgboost.dask, evaluate on the held-out groups
     and write the same model directory. With COMPARE_LOCAL, also train the single-machine
     model on the same (gathered) training vectors and report both on the held-out set."""
-    import dask
-    import dask.array as da
-    import xgboost.dask as dxgb
-    from distributed import as_completed
-
-    from codegen.build import generate
-
-    from . import train as tr
+    import dask  # lazily: dask is heavy, only this path needs it
+    import dask.array as da  # lazily: dask is heavy, only this path needs it
+    import xgboost.dask as dxgb  # lazily: xgboost is heavy, only this path needs it
+    from distributed import as_completed  # lazily: dask is heavy, only this path needs it
 
     if params.objective not in tr.OBJECTIVES:
         raise tr.TrainError(f"objective {params.objective!r}: use one of "
@@ -477,13 +487,12 @@ def _class_counts(part) -> dict:
 
 
 def _sum_events(events: list[dict], decision) -> dict:
-    gestures = sum(e["gestures"] for e in events)
+    labelled = sum(e["labelled_events"] for e in events)
     detected = sum(e["detected"] for e in events)
     false_events = sum(e["false_events"] for e in events)
     hours = sum(e["hours"] for e in events)
-    from .train import EVENT_SLACK_S
-    return {"gestures": gestures, "detected": detected,
-            "detection_rate": detected / gestures if gestures else None,
+    return {"labelled_events": labelled, "detected": detected,
+            "detection_rate": detected / labelled if labelled else None,
             "false_events": false_events, "hours": hours,
             "false_events_per_hour": false_events / hours if hours else None,
             "slack_seconds": EVENT_SLACK_S, "decision": decision.to_json()}
@@ -493,11 +502,7 @@ def _compare_local(client, booster, xgb_params, params, parts, train_idx, X_test
                    margins, decision, n_class) -> dict:
     """Train the single-machine model on the same training vectors (gathered, in recording
     order) and set its held-out predictions beside the cluster model's."""
-    import xgboost
-
-    from codegen.trees import decision as decisions
-
-    from . import train as tr
+    import xgboost  # lazily: xgboost is heavy, only this path needs it
 
     xs = client.gather(client.map(_part_x, [parts[i] for i in train_idx]))
     ys = client.gather(client.map(_part_y, [parts[i] for i in train_idx]))

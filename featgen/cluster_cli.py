@@ -6,60 +6,63 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
+from featurespec import SpecError
+
+from . import cluster as cl
+from . import ui
+from .cluster import ClusterError, connect
 from .data import DataError
+from .parquet_io import discover
+from .rawlog import refuse_raw_logs
+from .train import TrainError
 
 CLUSTER_HELP = ("Run on a Dask cluster: a scheduler address (tcp://host:8786) or local[:N] for "
                 "a LocalCluster of N worker processes on this machine (default N: the cores).")
 
 
-def _cli():
-    from . import cli
-    return cli
-
-
 def _progress():
-    cli = _cli()
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("partitions"), TimeElapsedColumn(), TimeRemainingColumn(),
-                    console=cli.errors, transient=True)
+                    console=ui.errors, transient=True)
 
 
 @contextmanager
 def _client(cluster: str | None, what: str):
     """A distributed client for --cluster (None without one); bad values end the command."""
-    from .cluster import ClusterError, connect
     if cluster is None:
         yield None
         return
-    cli = _cli()
     try:
         with connect(cluster) as client:
             n = len(client.nthreads())
-            cli.errors.print(f"{what} on {cluster} ({n} worker{'s' if n != 1 else ''}, "
+            ui.errors.print(f"{what} on {cluster} ({n} worker{'s' if n != 1 else ''}, "
                              f"{sum(client.nthreads().values())} threads)", soft_wrap=True,
                              markup=False)
             yield client
     except ClusterError as exc:
-        cli._fail(str(exc))
+        ui.fail(str(exc))
 
 
 def featurize_partitioned(parsed, files, data: tuple[str, ...], output: str, cluster: str | None,
                           drop_nonfinite: bool) -> None:
     """featgen featurize into a directory of Parquet partitions, one per recording."""
-    from . import cluster as cl
-    from .parquet_io import discover
-
-    cli = _cli()
     if Path(output).suffix.lower() in (".csv", ".npz"):
-        cli._fail(f"-o {output}: with --cluster the output is a directory of Parquet partitions "
+        ui.fail(f"-o {output}: with --cluster the output is a directory of Parquet partitions "
                   "(one per recording), not a .csv or .npz file")
     try:
         refs = discover(data)
+        refuse_raw_logs(parsed, refs, "a directory of Parquet partitions")
     except DataError as exc:
-        cli._fail(str(exc))
+        ui.fail(str(exc))
     job = cl.feature_job(parsed, files, "drop" if drop_nonfinite else "raise")
     done = 0
     with _client(cluster, f"featurizing {len(refs)} recording(s)") as client, _progress() as bar:
@@ -76,12 +79,12 @@ def featurize_partitioned(parsed, files, data: tuple[str, ...], output: str, clu
         try:
             report = cl.featurize(job, refs, output, client, on_start=on_start, on_done=on_done)
         except (DataError, cl.ClusterError) as exc:
-            cli._fail(f"{exc}\n({done} partition(s) written in this run are kept; rerun the same "
+            ui.fail(f"{exc}\n({done} partition(s) written in this run are kept; rerun the same "
                       "command to resume)")
         except OSError as exc:
-            cli._fail(f"{output}: {exc}")
+            ui.fail(f"{output}: {exc}")
         except KeyboardInterrupt:
-            cli._fail(f"interrupted: {done} partition(s) written in this run are kept; rerun "
+            ui.fail(f"interrupted: {done} partition(s) written in this run are kept; rerun "
                       "the same command to resume", status=130)
     parts = [f"{report.written} written"]
     if report.skipped:
@@ -91,13 +94,13 @@ def featurize_partitioned(parsed, files, data: tuple[str, ...], output: str, clu
     if report.unreadable:
         parts.append(f"{report.unreadable} unreadable, redone")
     rate = report.samples / report.seconds if report.seconds and report.samples else 0
-    cli.console.print(
+    ui.console.print(
         f"wrote {output}/: {report.recordings} partition(s) ({', '.join(parts)}), "
         f"{report.vectors} vectors x {len(parsed.feature_names)} features, spec "
         f"{parsed.spec_hash[:12]}" + (f"; {rate:,.0f} samples/s" if rate else ""),
         soft_wrap=True, markup=False)
     if report.foreign:
-        cli.errors.print(f"note: {len(report.foreign)} partition(s) in {output}/ belong to "
+        ui.errors.print(f"note: {len(report.foreign)} partition(s) in {output}/ belong to "
                          f"recordings not among the inputs (e.g. {report.foreign[0]}); kept, "
                          "but not in the manifest", soft_wrap=True, markup=False)
 
@@ -105,17 +108,11 @@ def featurize_partitioned(parsed, files, data: tuple[str, ...], output: str, clu
 def train_on_cluster(parsed, data: tuple[str, ...], output: str, cluster: str, params,
                      label_column: str, group_column: str | None, compare_local: bool) -> dict:
     """featgen train --cluster: returns the metrics (printed by the caller)."""
-    from featurespec import SpecError
-
-    from . import cluster as cl
-    from .parquet_io import discover
-    from .train import TrainError
-
-    cli = _cli()
     try:
         refs = discover(data)
+        refuse_raw_logs(parsed, refs, "train --cluster")
     except DataError as exc:
-        cli._fail(str(exc))
+        ui.fail(str(exc))
     with _client(cluster, f"training on {len(refs)} recording(s)") as client, \
             _progress() as bar:
         task = bar.add_task("featurizing")
@@ -125,11 +122,11 @@ def train_on_cluster(parsed, data: tuple[str, ...], output: str, cluster: str, p
                             on_start=lambda n: bar.update(task, total=n),
                             on_done=lambda _: bar.advance(task))
         except (DataError, TrainError, cl.ClusterError) as exc:
-            cli._fail(str(exc))
+            ui.fail(str(exc))
         except SpecError as exc:
-            cli._fail(f"the spec's decision block does not fit this model:\n{exc}")
+            ui.fail(f"the spec's decision block does not fit this model:\n{exc}")
         except KeyboardInterrupt:
-            cli._fail("interrupted", status=130)
+            ui.fail("interrupted", status=130)
     sys.exit(1)     # not reached: _fail exits
 
 

@@ -1,4 +1,6 @@
-"""Reading recordings (CSV, NPZ) and writing feature tables, with located error messages."""
+"""The data formats: reading recordings (CSV, NPZ, Parquet) and writing feature tables, with
+located error messages. featgen/parquet_io.py (fsspec URLs, partitioned feature tables) builds on
+this module; this module never imports it."""
 from __future__ import annotations
 
 import codecs
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .safe_io import TMP_MARK, atomic_file
 
 
 class DataError(ValueError):
@@ -83,7 +87,7 @@ def sources(paths: list[Path]) -> list[Source]:
             name = path.stem if path.stem not in names else str(path)
             out.append(Source(name, path, suffix[1:]))
         elif suffix == ".npz":
-            keys = [k for k in _npz_members(path) if "." not in k]
+            keys = [k for k in npz_members(path) if "." not in k]
             if not keys:
                 raise DataError(f"{path}: the archive holds no arrays")
             out += [Source(f"{path.stem}:{k}", path, "npz", k) for k in keys]
@@ -101,7 +105,6 @@ def read_chunks(source: Source, inputs: tuple[str, ...],
         return _csv_chunks(source.path, inputs, rows)
     if source.kind == "npz":
         return _npz_chunks(source.path, source.key, inputs, rows)
-    from .parquet_io import parquet_chunks
     return parquet_chunks(source.path, str(source.path), inputs, rows)
 
 
@@ -246,7 +249,7 @@ def _parse(path: Path, texts: list[str], lines: list[int], header: list[str],
 # ---------------------------------------------------------------- NPZ
 
 
-def _npz_members(path: Path) -> list[str]:
+def npz_members(path: Path) -> list[str]:
     """Array names of an NPZ archive (its .npy members), or a located DataError."""
     try:
         with zipfile.ZipFile(path) as archive:
@@ -325,8 +328,6 @@ class FeatureWriter:
     all: an exception (an error, SIGINT) leaves an earlier file at that path untouched."""
 
     def __init__(self, path: Path, names: tuple[str, ...]):
-        from .safe_io import atomic_file
-
         self.path, self.names = Path(path), tuple(names)
         self.npz = self.path.suffix.lower() == ".npz"
         self.vectors = 0
@@ -347,8 +348,6 @@ class FeatureWriter:
 
     @contextlib.contextmanager
     def _scratch(self, what: str):
-        from .safe_io import TMP_MARK
-
         directory = self.path.parent if str(self.path.parent) else Path(".")
         handle = tempfile.NamedTemporaryFile(
             "w+b", dir=directory, prefix=f".{self.path.name}{TMP_MARK}{what}-", delete=True)
@@ -396,8 +395,6 @@ class FeatureWriter:
         return False
 
     def _write_npz(self) -> None:
-        from .safe_io import atomic_file
-
         n, width = self.vectors, len(self.names)
         label_width = max([len(r) for r, c in self.counts if c] or [1])
         with atomic_file(self.path, "wb") as handle, \
@@ -460,24 +457,32 @@ def read_labeled(paths: list[Path], inputs: tuple[str, ...], label_column: str =
     one value per file. NPZ: for each recording array ``<rec>`` of shape (n, n_inputs), the
     array ``<rec>.<label_column>`` of shape (n,) and optionally ``<rec>.<group_column>`` (one
     value, or n equal values). Without a group column each recording is its own group."""
-    out: dict[str, Recording] = {}
-    for source in sources(paths):
-        name, path = source.label, source.path
-        if source.kind == "csv":
-            samples = read_whole(source, inputs)
-            labels, group = _csv_columns(path, label_column, group_column, samples.shape[0])
-            out[name] = Recording(name, samples, labels, group if group is not None else name)
-        elif source.kind == "parquet":
-            from .parquet_io import RecordingRef, read_labeled_one
-            out[name] = read_labeled_one(RecordingRef(name, str(path), "parquet"), inputs,
-                                         label_column, group_column)
-        else:
-            samples = read_whole(source, inputs)
-            with _npz_archive(path) as archive:
-                labels = _npz_labels(path, archive, source.key, label_column, samples.shape[0])
-                group = _npz_group(path, archive, source.key, group_column, samples.shape[0])
-            out[name] = Recording(name, samples, labels, group if group is not None else name)
-    return out
+    return {source.label: read_labeled_source(source, inputs, label_column, group_column)
+            for source in sources(paths)}
+
+
+def read_labeled_source(source: Source, inputs: tuple[str, ...], label_column: str = "label",
+                        group_column: str | None = "subject",
+                        where: str | None = None) -> Recording:
+    """One labelled recording (the rules of ``read_labeled``); WHERE names its file in messages
+    (default: its path; the cluster passes the URL the local copy came from)."""
+    name, path = source.label, source.path
+    where = where or str(path)
+    if source.kind == "csv":
+        samples = read_whole(source, inputs)
+        labels, group = _csv_columns(path, label_column, group_column, samples.shape[0])
+    elif source.kind == "parquet":
+        samples, table = read_parquet(path, where, inputs)
+        labels = _parquet_labels(table, where, label_column, samples.shape[0])
+        group = _parquet_group(table, where, group_column)
+    else:
+        samples = read_whole(source, inputs)
+        with _npz_archive(path) as archive:
+            labels = _npz_labels(Path(where), archive, source.key, label_column,
+                                 samples.shape[0])
+            group = _npz_group(Path(where), archive, source.key, group_column,
+                               samples.shape[0])
+    return Recording(name, samples, labels, group if group is not None else name)
 
 
 def _npz_archive(path: Path):
@@ -567,3 +572,93 @@ def _npz_group(path: Path, archive, key: str, column: str | None, n: int) -> str
         raise DataError(f"{path}: array {name!r} must hold one group value (or {n} equal "
                         f"ones) for recording {key!r}")
     return str(values[0])
+
+
+# ---------------------------------------------------------------- Parquet recordings
+
+
+def _parquet_file(local: Path, url: str, inputs: tuple[str, ...]):
+    """An open pyarrow ParquetFile whose input columns exist, once each, and hold numbers."""
+    import pyarrow as pa  # lazily: pyarrow is heavy and only Parquet recordings need it
+    import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
+
+    try:
+        handle = pq.ParquetFile(local)
+        schema = handle.schema_arrow
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{url}: not a readable Parquet file ({exc})") from None
+    names = schema.names
+    missing = [name for name in inputs if name not in names]
+    if missing:
+        raise DataError(f"{url}: missing column(s) {', '.join(map(repr, missing))}; the file "
+                        f"has {', '.join(map(repr, names))}")
+    for name in sorted(set(names)):
+        if not name or names.count(name) > 1:
+            raise DataError(f"{url}: column {name!r} " + ("appears twice" if name else
+                                                          "has no name"))
+    for name in inputs:
+        kind = schema.field(name).type
+        if not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
+            raise DataError(f"{url}: column {name!r} has type {kind}; expected numbers")
+    return handle
+
+
+def _parquet_samples(batch, url: str, inputs: tuple[str, ...], first: int) -> np.ndarray:
+    columns = []
+    for name in inputs:
+        column = batch.column(name)
+        if column.null_count:
+            row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
+            raise DataError(f"{url}: column {name!r}, row {first + row}: null is not a number")
+        columns.append(column.to_numpy(zero_copy_only=False).astype(np.float64))
+    return (np.stack(columns, axis=1) if columns else
+            np.empty((batch.num_rows, 0))).reshape(batch.num_rows, len(inputs))
+
+
+def parquet_chunks(local: Path, url: str, inputs: tuple[str, ...], rows: int):
+    """The samples of a Parquet recording, ROWS at a time (pyarrow iter_batches)."""
+    import pyarrow as pa  # lazily, like every pyarrow import here: only Parquet needs it
+
+    handle = _parquet_file(local, url, inputs)
+    first = 0
+    try:
+        for batch in handle.iter_batches(batch_size=rows, columns=list(inputs)):
+            yield Chunk(_parquet_samples(batch, url, inputs, first), first)
+            first += batch.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{url}: not a readable Parquet file ({exc})") from None
+    finally:
+        handle.close()
+
+
+def read_parquet(local: Path, url: str, inputs: tuple[str, ...]):
+    """(samples, the whole table) of a Parquet recording: training reads its labels too."""
+    import pyarrow as pa  # lazily: pyarrow is heavy, only this path needs it
+
+    handle = _parquet_file(local, url, inputs)
+    try:
+        table = handle.read()
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{url}: not a readable Parquet file ({exc})") from None
+    finally:
+        handle.close()
+    return _parquet_samples(table, url, inputs, 0), table
+
+
+def _parquet_labels(table, url: str, column: str, n: int) -> np.ndarray:
+    if column not in table.column_names:
+        raise DataError(f"{url}: no label column {column!r}; the file has "
+                        f"{', '.join(map(repr, table.column_names))} (--label-column names it)")
+    values = table.column(column).to_pylist()
+    return np.array([_label_value(str(v), f"{url}: row {i}", column) for i, v in
+                     enumerate(values)], dtype=np.int64).reshape(n)
+
+
+def _parquet_group(table, url: str, column: str | None) -> str | None:
+    if not column or column not in table.column_names:
+        return None
+    values = table.column(column).unique().to_pylist()
+    if len(values) > 1:
+        raise DataError(f"{url}: column {column!r} holds {len(values)} values ({values[:3]}); a "
+                        "recording belongs to one group (split the file)")
+    return str(values[0]) if values else None

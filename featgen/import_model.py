@@ -42,6 +42,7 @@ from codegen.trees.model_dir import META_FILE, METRICS_FILE, MODEL_FILE, model_i
 from featurespec.schema import Spec
 
 from .data import DataError
+from .train import write_model_directory
 
 MAX_MODEL_BYTES = 1 << 30         # 1 GiB: a 2000-tree depth-12 JSON model is ~100 MB
 MAX_TAR_MEMBERS = 10_000
@@ -296,7 +297,7 @@ def probe_rows(forest: Forest, n: int = 2048, seed: int = 0) -> np.ndarray:
 def verify(booster, json_raw: bytes, forest: Forest, where: str) -> int:
     """The imported JSON, the tree IR and the source booster: the same margins bit for bit on
     probe rows. Returns the number of rows checked; ImportModelError on any difference."""
-    import xgboost
+    import xgboost  # lazily: xgboost is heavy, only this path needs it
 
     X = probe_rows(forest)
     reloaded = xgboost.Booster()
@@ -322,7 +323,7 @@ def import_model(model: str | Path, spec: Spec, out: str | Path,
                  feature_names: str | Path | None = None,
                  config: str | Path | None = None) -> dict:
     """Import MODEL for SPEC into the model directory OUT; returns featgen_model.json."""
-    import xgboost
+    import xgboost  # lazily: xgboost is heavy, only this path needs it
 
     source = read_source(model)
     where = source.where
@@ -397,7 +398,6 @@ def import_model(model: str | Path, spec: Spec, out: str | Path,
     }
     metrics = {"imported": True, "note": "featgen import-model: no held-out data, no metrics; "
                                           "see featgen_model.json provenance"}
-    from .train import write_model_directory       # featgen train's atomic writer
     write_model_directory(Path(out), {
         MODEL_FILE: json_raw,
         META_FILE: (json.dumps(meta, indent=2) + "\n").encode(),

@@ -2,23 +2,35 @@
 of ``featgen build`` and ``featgen parity`` (registered on the main group by featgen.cli)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import tempfile
 from pathlib import Path
 
 import click
+import numpy as np
 from rich.table import Table
 
+from codegen.build import generate
+from codegen.bundle import manifest_of
+from codegen.trees.model_dir import load_bundle
 from codegen.trees.objectives import TRAINABLE as OBJECTIVE_NAMES
+from codegen.trees.proximity import proximity
+from featgen import harness
+from featgen.harness import adapters, load_numpy_module
+from featgen.harness import prediction as mh
+from featurespec import SpecError, load_spec
+from featurespec.errors import OutputError
 
-from .cluster_cli import CLUSTER_HELP
-from .data import DataError
-
-
-def _cli():
-    from . import cli
-    return cli
+from . import ui
+from .cluster_cli import CLUSTER_HELP, comparison_lines, train_on_cluster
+from .data import DataError, read_labeled, read_recordings
+from .import_model import import_model
+from .parquet_io import local_files
+from .rawlog import labeled_segments, raw_and_rest
+from .safe_io import check_output_file, check_output_folder, write_text_atomic
+from .train import Params, TrainError, model_output_problem, parse_params, summary_lines, train
 
 
 def register(main: click.Group) -> None:
@@ -28,7 +40,6 @@ def register(main: click.Group) -> None:
 
 
 def model_summary(files) -> str:
-    from codegen.bundle import manifest_of
     m = manifest_of(files).data["model"]
     d = m["decision"]
     if d["kind"] == "binary":
@@ -102,16 +113,6 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
                   cluster, compare_local, platform=None) -> None:
     """Featurise labelled recordings in DATA with SPEC's generated numpy code, train XGBoost
     (train/test split by group, never by window), write the model directory and print metrics."""
-    from featurespec import SpecError, load_spec
-    from featurespec.errors import OutputError
-
-    from .data import read_labeled
-    from .parquet_io import local_files
-    from .safe_io import check_output_folder
-    from .train import (Params, TrainError, model_output_problem, parse_params, summary_lines,
-                        train)
-
-    cli = _cli()
     problem = model_output_problem(Path(output))     # before featurising and training
     if problem:
         raise OutputError(problem)
@@ -119,30 +120,28 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
     try:
         extra = parse_params(param_pairs, param_files)
     except TrainError as exc:
-        cli._fail(str(exc))
+        ui.fail(str(exc))
     try:
         parsed = load_spec(spec)
     except SpecError as exc:
-        cli._fail(f"invalid spec\n{exc}")
+        ui.fail(f"invalid spec\n{exc}")
     if cluster is not None and (extra or early_stopping_rounds is not None):
-        cli._fail("--param, --params and --early-stopping-rounds are for the single-machine "
+        ui.fail("--param, --params and --early-stopping-rounds are for the single-machine "
                   "training; --cluster takes --rounds, --max-depth and --eta")
     if cluster is not None:
-        from .cluster_cli import comparison_lines, train_on_cluster
         metrics = train_on_cluster(parsed, data, output, cluster,
                                    Params(objective=objective, rounds=rounds, max_depth=max_depth,
                                           eta=eta, test_fraction=test_fraction, seed=seed),
                                    label_column, group_column or None, compare_local)
         for line in summary_lines(metrics) + comparison_lines(metrics):
-            cli.console.print(line, soft_wrap=True, markup=False)
-        cli.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
+            ui.console.print(line, soft_wrap=True, markup=False)
+        ui.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
                           soft_wrap=True, markup=False)
         return
     if compare_local:
-        cli._fail("--compare-local compares a --cluster model with the single-machine one; "
+        ui.fail("--compare-local compares a --cluster model with the single-machine one; "
                   "give --cluster too")
     try:
-        from .rawlog import labeled_segments, raw_and_rest
         raw, rest = raw_and_rest(parsed, local_files(data))     # raw sensor logs: resampled
         recordings = {**(labeled_segments(parsed, _features_only(parsed), raw, platform,
                                           label_column, group_column or None) if raw else {}),
@@ -154,20 +153,17 @@ def train_command(spec, data, output, label_column, group_column, objective, rou
                                early_stopping_rounds=early_stopping_rounds),
                         label_column, group_column or None)
     except (DataError, TrainError) as exc:
-        cli._fail(str(exc))
+        ui.fail(str(exc))
     except SpecError as exc:
-        cli._fail(f"the spec's decision block does not fit this model:\n{exc}")
+        ui.fail(f"the spec's decision block does not fit this model:\n{exc}")
     for line in summary_lines(metrics):
-        cli.console.print(line, soft_wrap=True)
-    cli.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
+        ui.console.print(line, soft_wrap=True)
+    ui.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
                       soft_wrap=True, markup=False)
 
 
 def _features_only(spec) -> dict:
     """The generated files without model artifacts (the sensors' resampler is among them)."""
-    import dataclasses
-
-    from codegen.build import generate
     return generate(dataclasses.replace(spec, model=None, decision=None))
 
 
@@ -188,33 +184,25 @@ def import_command(model, spec, output, feature_names, config) -> None:
     """Import an XGBoost MODEL trained elsewhere (JSON, UBJSON, or a SageMaker model.tar.gz
     holding xgboost-model; format read from the content) into the model directory featgen
     train writes, after checking its feature order against SPEC."""
-    from featurespec import SpecError, load_spec
-
-    from featurespec.errors import OutputError
-
-    from .import_model import import_model
-    from .train import model_output_problem
-
-    cli = _cli()
     problem = model_output_problem(Path(output))     # before reading anything
     if problem:
         raise OutputError(problem)
     try:
         parsed = load_spec(spec)
     except SpecError as exc:
-        cli._fail(f"invalid spec\n{exc}")
+        ui.fail(f"invalid spec\n{exc}")
     try:
         meta = import_model(model, parsed, Path(output), feature_names, config)
     except DataError as exc:
-        cli._fail(str(exc))
+        ui.fail(str(exc))
     p = meta["provenance"]
-    cli.console.print(f"imported {model} ({p['source_format']}, sha256 "
+    ui.console.print(f"imported {model} ({p['source_format']}, sha256 "
                       f"{p['source_sha256'][:12]}): {meta['objective']}, "
                       f"{p['num_boosted_rounds']} rounds, {len(meta['feature_names'])} features "
                       f"in the spec's order (checked by {p['feature_names_from']}); margins "
                       f"verified on {p['verified_probe_rows']} probe rows", soft_wrap=True,
                       markup=False)
-    cli.console.print(f"wrote {output}/ (model.json, featgen_model.json); point the spec's "
+    ui.console.print(f"wrote {output}/ (model.json, featgen_model.json); point the spec's "
                       f"model: block at it and run featgen build", soft_wrap=True, markup=False)
 
 
@@ -228,27 +216,16 @@ def import_command(model, spec, output, feature_names, config) -> None:
 def proximity_command(spec, data, ulps, json_path, top) -> None:
     """How many feature values of DATA fall within k float32 ULPs of one of the model's split
     thresholds, per feature (SPEC must have a model: block)."""
-    import numpy as np
-
-    from codegen.trees.model_dir import load_bundle
-    from codegen.trees.proximity import proximity
-    from featurespec import SpecError
-    from parity_tests.harness import load_numpy_module
-
-    from .data import read_recordings
-    from .safe_io import check_output_file
-
-    cli = _cli()
     if json_path:
         check_output_file(json_path, "--json")
-    parsed, files = cli._load(spec)
+    parsed, files = ui.load(spec)
     if parsed.model is None:
-        cli._fail(f"{spec} has no model: block; proximity needs a model's thresholds")
+        ui.fail(f"{spec} has no model: block; proximity needs a model's thresholds")
     try:
         forest = load_bundle(parsed).forest
         recordings = read_recordings([Path(d) for d in data], parsed.inputs)
     except (DataError, SpecError) as exc:
-        cli._fail(str(exc))
+        ui.fail(str(exc))
     module = load_numpy_module(files, parsed.name)
     X = np.concatenate([module.featurize(r, nonfinite="drop")[0] for r in recordings.values()])
     rows = proximity(forest, X, parsed.feature_names, ulps)
@@ -259,28 +236,21 @@ def proximity_command(spec, data, ulps, json_path, top) -> None:
     for r in rows[:top]:
         table.add_row(r["feature"], str(r["thresholds"]), str(r["near_not_on"]),
                       str(r["exactly_on"]), str(r["min_ulps"]))
-    cli.console.print(table)
+    ui.console.print(table)
     near = sum(r["near_not_on"] for r in rows)
     on = sum(r["exactly_on"] for r in rows)
-    cli.console.print(f"{near} values 1-{ulps} float32 ULPs from a threshold and {on} exactly on "
+    ui.console.print(f"{near} values 1-{ulps} float32 ULPs from a threshold and {on} exactly on "
                       f"one, over {len(rows)} split features x {X.shape[0]} vectors",
                       soft_wrap=True)
     if json_path:
-        from .safe_io import write_text_atomic
         write_text_atomic(json_path, json.dumps({"k": ulps, "vectors": int(X.shape[0]),
                                                  "features": rows}, indent=2) + "\n")
 
 
 def model_parity(spec, files: dict, module, recordings: dict) -> dict:
     """Prediction parity on the recordings; prints the report, returns it as JSON."""
-    from parity_tests import adapters, harness
-    from parity_tests import model_harness as mh
-
-    from .report import _model
-
-    cli = _cli()
     with_swift = harness.find_swiftc() is not None
-    bundle = _model(spec, files)
+    bundle = getattr(files, "model", None) or load_bundle(spec)   # a Bundle carries it
     booster = mh.load_booster(bundle.raw)
     result = mh.ModelComparison()
     with tempfile.TemporaryDirectory() as work:
@@ -299,7 +269,7 @@ def model_parity(spec, files: dict, module, recordings: dict) -> dict:
                            and all(v == boundary["vectors"]
                                    for v in boundary["targets_margins_bit_equal"].values()))
     for line in parity_lines(report, bundle.model_sha256):
-        cli.console.print(line, markup=True, soft_wrap=True)
+        ui.console.print(line, markup=True, soft_wrap=True)
     return report
 
 

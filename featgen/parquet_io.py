@@ -27,9 +27,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+import fsspec.core
 import numpy as np
+from fsspec.implementations.local import LocalFileSystem
 
-from .data import DataError
+from .data import (
+    CHUNK_ROWS,
+    DataError,
+    Recording,
+    Source,
+    npz_members,
+    read_chunks,
+    read_labeled_source,
+    read_whole,
+)
 
 FORMAT = "featgen-features/1"
 META_KEY = b"featgen"
@@ -57,7 +68,6 @@ class RecordingRef:
 
 
 def _fs(url: str):
-    import fsspec.core
     try:
         return fsspec.core.url_to_fs(url)
     except (ImportError, ValueError) as exc:   # unknown protocol, or its package not installed
@@ -65,7 +75,6 @@ def _fs(url: str):
 
 
 def _is_local(fs) -> bool:
-    from fsspec.implementations.local import LocalFileSystem
     return isinstance(fs, LocalFileSystem)
 
 
@@ -175,148 +184,35 @@ def _local_copy(url: str):
 
 def read_samples(ref: RecordingRef, inputs: tuple[str, ...]) -> np.ndarray:
     """(n_samples, len(inputs)) float64, read exactly as ``featgen featurize`` reads it."""
-    from .data import read_whole
-
     with _local_copy(ref.url) as local:
         return read_whole(_source(ref, local), inputs)
 
 
 def read_sample_chunks(ref: RecordingRef, inputs: tuple[str, ...], rows: int | None = None):
     """The samples of REF in chunks (featgen.data.Chunk), as ``featgen featurize`` reads them."""
-    from .data import CHUNK_ROWS, read_chunks
-
     with _local_copy(ref.url) as local:
         yield from read_chunks(_source(ref, local), inputs, rows or CHUNK_ROWS)
 
 
-def _source(ref: RecordingRef, local: Path):
-    from .data import Source, _npz_members
-
-    if ref.kind == "npz" and ref.key not in _npz_members(local):
+def _source(ref: RecordingRef, local: Path) -> Source:
+    if ref.kind == "npz" and ref.key not in npz_members(local):
         raise DataError(f"{ref.url}: the archive no longer holds array {ref.key!r}")
     return Source(ref.name, local, ref.kind, ref.key)
 
 
 def read_labeled_one(ref: RecordingRef, inputs: tuple[str, ...], label_column: str,
-                     group_column: str | None):
+                     group_column: str | None) -> Recording:
     """One :class:`featgen.data.Recording`, read exactly as ``featgen train`` reads it."""
-    from .data import Recording, _npz_archive, _npz_group, _npz_labels, read_labeled
-
     with _local_copy(ref.url) as local:
-        if ref.kind == "csv":
-            (rec,) = read_labeled([local], inputs, label_column, group_column).values()
-            return dataclasses.replace(rec, name=ref.name,
-                                       group=ref.name if rec.group == rec.name else rec.group)
-        if ref.kind == "npz":
-            samples = read_samples(ref, inputs)
-            with _npz_archive(local) as archive:
-                labels = _npz_labels(Path(ref.url), archive, ref.key, label_column,
-                                     samples.shape[0])
-                group = _npz_group(Path(ref.url), archive, ref.key, group_column,
-                                   samples.shape[0])
-            return Recording(ref.name, samples, labels, group if group is not None else ref.name)
-        samples, table = _read_parquet(local, ref.url, inputs)
-        labels = _parquet_labels(table, ref.url, label_column, samples.shape[0])
-        group = _parquet_group(table, ref.url, group_column)
-        return Recording(ref.name, samples, labels, group if group is not None else ref.name)
-
-
-def _parquet_file(local: Path, url: str, inputs: tuple[str, ...]):
-    """An open pyarrow ParquetFile whose input columns exist, once each, and hold numbers."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        handle = pq.ParquetFile(local)
-        schema = handle.schema_arrow
-    except (pa.ArrowException, OSError) as exc:
-        raise DataError(f"{url}: not a readable Parquet file ({exc})") from None
-    names = schema.names
-    missing = [name for name in inputs if name not in names]
-    if missing:
-        raise DataError(f"{url}: missing column(s) {', '.join(map(repr, missing))}; the file "
-                        f"has {', '.join(map(repr, names))}")
-    for name in sorted(set(names)):
-        if not name or names.count(name) > 1:
-            raise DataError(f"{url}: column {name!r} " + ("appears twice" if name else
-                                                          "has no name"))
-    for name in inputs:
-        kind = schema.field(name).type
-        if not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
-            raise DataError(f"{url}: column {name!r} has type {kind}; expected numbers")
-    return handle
-
-
-def _parquet_samples(batch, url: str, inputs: tuple[str, ...], first: int) -> np.ndarray:
-    columns = []
-    for name in inputs:
-        column = batch.column(name)
-        if column.null_count:
-            row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
-            raise DataError(f"{url}: column {name!r}, row {first + row}: null is not a number")
-        columns.append(column.to_numpy(zero_copy_only=False).astype(np.float64))
-    return (np.stack(columns, axis=1) if columns else
-            np.empty((batch.num_rows, 0))).reshape(batch.num_rows, len(inputs))
-
-
-def parquet_chunks(local: Path, url: str, inputs: tuple[str, ...], rows: int):
-    """The samples of a Parquet recording, ROWS at a time (pyarrow iter_batches)."""
-    import pyarrow as pa
-
-    from .data import Chunk
-
-    handle = _parquet_file(local, url, inputs)
-    first = 0
-    try:
-        for batch in handle.iter_batches(batch_size=rows, columns=list(inputs)):
-            yield Chunk(_parquet_samples(batch, url, inputs, first), first)
-            first += batch.num_rows
-    except (pa.ArrowException, OSError) as exc:
-        raise DataError(f"{url}: not a readable Parquet file ({exc})") from None
-    finally:
-        handle.close()
-
-
-def _read_parquet(local: Path, url: str, inputs: tuple[str, ...]):
-    """(samples, the whole table) of a Parquet recording: training reads its labels too."""
-    import pyarrow as pa
-
-    handle = _parquet_file(local, url, inputs)
-    try:
-        table = handle.read()
-    except (pa.ArrowException, OSError) as exc:
-        raise DataError(f"{url}: not a readable Parquet file ({exc})") from None
-    finally:
-        handle.close()
-    return _parquet_samples(table, url, inputs, 0), table
-
-
-def _parquet_labels(table, url: str, column: str, n: int) -> np.ndarray:
-    from .data import _label_value
-
-    if column not in table.column_names:
-        raise DataError(f"{url}: no label column {column!r}; the file has "
-                        f"{', '.join(map(repr, table.column_names))} (--label-column names it)")
-    values = table.column(column).to_pylist()
-    return np.array([_label_value(str(v), f"{url}: row {i}", column) for i, v in
-                     enumerate(values)], dtype=np.int64).reshape(n)
-
-
-def _parquet_group(table, url: str, column: str | None) -> str | None:
-    if not column or column not in table.column_names:
-        return None
-    values = table.column(column).unique().to_pylist()
-    if len(values) > 1:
-        raise DataError(f"{url}: column {column!r} holds {len(values)} values ({values[:3]}); a "
-                        "recording belongs to one group (split the file)")
-    return str(values[0]) if values else None
+        return read_labeled_source(_source(ref, local), inputs, label_column, group_column,
+                                   where=ref.url)
 
 
 def write_recording_parquet(path, samples: np.ndarray, inputs: tuple[str, ...],
                             extra: dict | None = None) -> None:
     """A recording as a Parquet file (one float64 column per input, plus EXTRA columns)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # lazily: pyarrow is heavy, only this path needs it
+    import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
 
     data = {name: samples[:, j] for j, name in enumerate(inputs)}
     data.update(extra or {})
@@ -354,7 +250,7 @@ class FeatureJob:
 
 def feature_table(job: FeatureJob, ref: RecordingRef, x: np.ndarray, ends: np.ndarray,
                   meta: dict | None):
-    import pyarrow as pa
+    import pyarrow as pa  # lazily: pyarrow is heavy, only this path needs it
 
     columns = {"recording": pa.array([ref.name] * x.shape[0], pa.string()),
                "end_sample": pa.array(np.asarray(ends, dtype=np.int64))}
@@ -367,7 +263,7 @@ def feature_table(job: FeatureJob, ref: RecordingRef, x: np.ndarray, ends: np.nd
 
 
 def feature_schema(job: FeatureJob):
-    import pyarrow as pa
+    import pyarrow as pa  # lazily: pyarrow is heavy, only this path needs it
 
     return pa.schema([("recording", pa.string()), ("end_sample", pa.int64())]
                      + [(name, pa.float64()) for name in job.feature_names])
@@ -396,7 +292,7 @@ def write_atomic(out_url: str, file: str, write) -> None:
 
 def write_partition(out_url: str, job: FeatureJob, ref: RecordingRef, x: np.ndarray,
                     ends: np.ndarray, meta: dict) -> None:
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
 
     table = feature_table(job, ref, x, ends, meta)
     # Dictionary encoding only pays for the recording name; on feature columns pyarrow would
@@ -410,7 +306,7 @@ def write_partition_stream(out_url: str, job: FeatureJob, ref: RecordingRef, chu
     """The partition of REF from CHUNKS, an iterable of (features, ends) blocks, each written
     as it comes (a row group per block: flat memory), then META(vectors), the featgen
     metadata, in the file's footer. Atomic like write_partition. Returns the vector count."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
 
     schema = feature_schema(job)
     count = 0
@@ -439,14 +335,14 @@ def write_partition_stream(out_url: str, job: FeatureJob, ref: RecordingRef, chu
 def _footer_metadata(handle) -> dict:
     """The featgen metadata of an open partition: the file's key-value metadata (where a
     streamed partition puts it; a table written whole has it there too)."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
 
     return json.loads((pq.read_metadata(handle).metadata or {})[META_KEY])
 
 
 def partition_metadata(fs, path: str) -> dict | None:
     """The featgen metadata of the partition at PATH, or None when it is unreadable."""
-    import pyarrow as pa
+    import pyarrow as pa  # lazily: pyarrow is heavy, only this path needs it
 
     try:
         with fs.open(path, "rb") as handle:
@@ -542,7 +438,7 @@ def write_manifest(out_url: str, job: FeatureJob, refs: list[RecordingRef],
 def read_features(out_url: str):
     """(features (n, n_features) float64, end_sample (n,), recording (n,) str, manifest) of a
     partitioned feature table, partitions in the manifest's (the recordings') order."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
 
     fs, root = _fs(out_url)
     path = posixpath.join(root, MANIFEST)

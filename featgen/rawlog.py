@@ -18,15 +18,19 @@ starts afresh on it, as on the phone.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 import types
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import numpy as np
 
+from . import ui
 from .data import DataError, Recording
+from .safe_io import check_output_file, write_text_atomic
 
 TIME_COLUMNS = ("t_ns", "t_s")
 INT64 = (-2**63, 2**63 - 1)
@@ -55,7 +59,7 @@ def is_raw_log(path: str | Path) -> bool:
             with open(path, newline="", encoding="utf-8") as handle:
                 header = [h.strip() for h in next(csv.reader(handle), [])]
         elif path.suffix.lower() == ".parquet":
-            import pyarrow.parquet as pq
+            import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
             header = pq.read_schema(path).names
         else:
             return False
@@ -71,6 +75,19 @@ def raw_and_rest(spec, paths) -> tuple[list[Path], list[Path]]:
         return [], paths
     raw = [p for p in paths if is_raw_log(p)]
     return raw, [p for p in paths if p not in raw]
+
+
+def refuse_raw_logs(spec, refs, where: str) -> None:
+    """A DataError when a raw sensor log reaches a path that reads only fixed-rate recordings
+    (Parquet-directory output, --cluster): it would be read as a table of wrong columns."""
+    if spec.sensors is None:
+        return
+    raw = [r.url for r in refs if r.kind in ("csv", "parquet") and is_raw_log(r.url)]
+    if raw:
+        raise DataError(f"{raw[0]}: a raw sensor log ({len(raw)} in all); {where} reads only "
+                        "fixed-rate recordings. featgen featurize into a .csv or .npz file and "
+                        "featgen train without --cluster read raw logs (featgen resample writes "
+                        "the fixed-rate samples of one).")
 
 
 def sensors_module(spec, files: dict[str, str]) -> types.ModuleType:
@@ -147,7 +164,7 @@ def read_raw_log(path: str | Path, spec, label_column: str | None = None,
                 values.append([float(row[col[a]]) for a in "xyz"])
             except (TypeError, ValueError):
                 bad = next(a for a in "xyz" if not _number(row[col[a]]))
-                raise DataError(f"{where}: column {bad!r}: {row[col[bad]]!r} is not a number")
+                raise DataError(f"{where}: column {bad!r}: {row[col[bad]]!r} is not a number") from None
             if label_column:
                 labels.append(_label(row[col[label_column]], where, label_column))
             if "platform" in col:
@@ -187,8 +204,8 @@ def _label(text, where: str, column: str) -> int:
 
 
 def _parquet_rows(path: Path):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # lazily: pyarrow is heavy, only this path needs it
+    import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
@@ -216,8 +233,21 @@ def platform_of(spec, log: RawLog, platform: str | None) -> str:
     return chosen
 
 
+def as_delivered(values: np.ndarray, platform: str) -> np.ndarray:
+    """The values the phone's callback holds. Android's ``SensorEvent.values`` is a ``float[]``:
+    a logged decimal (``Float.toString``, or more digits) is rounded to the nearest float32, the
+    exact value the Kotlin listener widens with ``toDouble()``. Reading it as a double instead
+    would train on numbers the phone never sees (measured on the example: README, "Twist and
+    Go"). Core Motion's values are doubles and stay as read."""
+    if platform != "android":
+        return values
+    with np.errstate(over="ignore"):        # beyond float32: inf, rejected by the rule
+        return values.astype(np.float32).astype(np.float64)
+
+
 def resample_log(spec, module, log: RawLog, platform: str | None):
-    return module.resample(log.t_ns, log.sensor, log.values, platform_of(spec, log, platform))
+    chosen = platform_of(spec, log, platform)
+    return module.resample(log.t_ns, log.sensor, as_delivered(log.values, chosen), chosen)
 
 
 def segment_recordings(spec, files, paths, platform: str | None) -> dict[str, np.ndarray]:
@@ -275,7 +305,6 @@ def session_report(log: RawLog, r, names: list[str]) -> list[str]:
 
 def resample_csv(inputs: tuple[str, ...], r) -> str:
     """The fixed-rate recording: t_ns, segment, one column per input (exact repr values)."""
-    import io
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["t_ns", "segment", *inputs])
@@ -287,8 +316,6 @@ def resample_csv(inputs: tuple[str, ...], r) -> str:
 
 def register(main) -> None:
     """``featgen resample``."""
-    import click
-
     @main.command("resample")
     @click.argument("spec", type=click.Path(dir_okay=False))
     @click.argument("log", type=click.Path(dir_okay=False))
@@ -300,23 +327,20 @@ def register(main) -> None:
     def resample(spec: str, log: str, output: str, platform: str | None) -> None:
         """Resample a raw sensor LOG (t_ns|t_s, sensor, x, y, z) to SPEC's fixed rate with the
         rule of its sensors: block, exactly as the phones' adapters do."""
-        from . import cli
-        from .safe_io import check_output_file, write_text_atomic
-
         check_output_file(output, "-o")     # before any work (OutputError: exit 2)
         if Path(output).resolve() in (Path(spec).resolve(), Path(log).resolve()):
-            cli._fail(f"-o {output} is an input of this command; choose another file")
-        parsed, files = cli._load(spec, features_only=True)
+            ui.fail(f"-o {output} is an input of this command; choose another file")
+        parsed, files = ui.load(spec, features_only=True)
         if parsed.sensors is None:
-            cli._fail(f"{spec}: the spec has no sensors: block (docs/sensors.md)")
+            ui.fail(f"{spec}: the spec has no sensors: block (docs/sensors.md)")
         try:
             raw = read_raw_log(log, parsed)
             module = sensors_module(parsed, files)
             r = resample_log(parsed, module, raw, platform)
         except DataError as exc:
-            cli._fail(str(exc))
+            ui.fail(str(exc))
         write_text_atomic(output, resample_csv(parsed.inputs, r))
         for line in session_report(raw, r, [s.name for s in parsed.sensors.sources]):
-            cli.console.print(line, soft_wrap=True, markup=False)
-        cli.console.print(f"wrote {len(r.t_ns)} samples to {output}", soft_wrap=True,
+            ui.console.print(line, soft_wrap=True, markup=False)
+        ui.console.print(f"wrote {len(r.t_ns)} samples to {output}", soft_wrap=True,
                           markup=False)

@@ -8,7 +8,6 @@ the byte offset (exit 2), never an exception from struct or numpy.
 """
 from __future__ import annotations
 
-import json
 import math
 import struct
 import types
@@ -16,6 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from codegen import __version__
+from codegen.build import generate
+from codegen.trees import decision as decisions
+from featurespec import load_spec
 
 from .data import DataError
 
@@ -238,32 +242,20 @@ class Reference:
 
 
 def reference(spec_path: str) -> Reference:
-    import xgboost
-
-    from codegen.build import generate
-    from codegen.trees import decision as decisions
-    from codegen.trees.model_dir import load_bundle
-    from featurespec import load_spec
+    import xgboost  # lazily: xgboost is heavy, only this path needs it
 
     spec = load_spec(spec_path)
     if spec.model is None:
         raise DataError(f"{spec_path}: the spec has no model: block; the flight recorder logs "
                         "the detector, which needs one")
-    files = generate(spec)
-    manifest = json.loads(files["manifest.json"])
-    model = manifest["model"]
+    bundle = generate(spec)
+    model = bundle.manifest.model
     booster = xgboost.Booster()
-    booster.load_model(bytearray(load_bundle(spec).raw))
-    d = model["decision"]
-    decision = decisions.Decision(
-        d["kind"], d.get("threshold", 0.0),
-        float.fromhex(d["margin_threshold"]) if d["kind"] == "binary" else 0.0,
-        d.get("positive_class", 1), d["consecutive"], d["refractory_samples"],
-        d.get("transform", "sigmoid" if d["kind"] == "binary" else "softmax"))
-    device = model["device"]["features"]
-    return Reference(spec, manifest, _numpy_module(files, spec.name), booster, decision,
-                     np.array([f["index"] for f in device], dtype=np.int64),
-                     [f["name"] for f in device])
+    booster.load_model(bytearray(bundle.model.raw))
+    decision = decisions.Decision.from_json(model.decision)
+    return Reference(spec, bundle.manifest.data, _numpy_module(bundle, spec.name), booster,
+                     decision, np.array(model.device.columns, dtype=np.int64),
+                     list(model.device.names))
 
 
 def _accelerometers(spec) -> list[tuple[str, ...]]:
@@ -351,7 +343,6 @@ def compare(log: Log, ref: Reference) -> dict:
     finite = np.isfinite(samples).all(axis=1)
     expected_status = np.zeros(fed.size, dtype=np.int8)
     expected_status[~finite] = -1
-    from codegen.trees import decision as decisions
     if full.shape[0] == 0:              # fewer pushes than the longest window
         margins = np.empty((0, model["n_outputs"]), dtype=np.float32)
     else:
@@ -460,7 +451,6 @@ def compare(log: Log, ref: Reference) -> dict:
 
 
 def _version() -> str:
-    from codegen import __version__
     return __version__
 
 

@@ -18,9 +18,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import jinja2
 import numpy as np
 
-from codegen import escape
+from codegen import __version__, escape
+from codegen.bundle import manifest_of
+from codegen.targets import TARGETS
+from codegen.trees import decision as decisions
+from codegen.trees.model_dir import load_bundle
+from codegen.trees.proximity import proximity, ulps_to_nearest_threshold
+from featgen.harness import prediction as mh
+
+from .safe_io import write_text_atomic
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "report"
 PROXIMITY_K = 4          # float32 ULPs: "near" a threshold (the `featgen proximity` default)
@@ -33,9 +42,9 @@ COLOURS = {"ref": "#4c72b0", "C": "#55a868", "Swift": "#dd8452", "Core ML": "#81
 
 
 def _pyplot():
-    import matplotlib
+    import matplotlib  # lazily: matplotlib is heavy, only this path needs it
     matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazily: matplotlib is heavy, only this path needs it
     plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
                          "axes.titlesize": 10, "svg.hashsalt": "featgen"})
     return plt
@@ -72,9 +81,6 @@ def prediction_traces(spec, files: dict, module, recordings: dict, with_swift: b
     """Run every prediction target on every recording, keeping the per-vector results the
     terminal report only counts. Returns (traces, features of all recordings, margin
     differences against XGBoost per target)."""
-    from codegen.trees import decision as decisions
-    from parity_tests import model_harness as mh
-
     bundle = _model(spec, files)
     booster = mh.load_booster(bundle.raw)
     traces, features, diffs = [], [], {"C": [], "Swift": [], "TL2cgen": [], "Core ML": [],
@@ -179,8 +185,6 @@ def margin_plot(diffs: dict, vectors: int) -> str:
 def proximity_data(forest, X: np.ndarray, names, k: int = PROXIMITY_K) -> dict:
     """ULP distance of every (value, split feature) pair to the feature's nearest threshold,
     bucketed by powers of two; and the per-feature table of `featgen proximity`."""
-    from codegen.trees.proximity import proximity, ulps_to_nearest_threshold
-
     distances = [ulps_to_nearest_threshold(X[:, f], t) for f, t in forest.thresholds().items()]
     d = np.concatenate(distances) if distances else np.empty(0, dtype=np.int64)
     missing = int((d < 0).sum())
@@ -203,7 +207,7 @@ def proximity_data(forest, X: np.ndarray, names, k: int = PROXIMITY_K) -> dict:
 
 
 def proximity_plot(p: dict) -> str:
-    from matplotlib.patches import Patch
+    from matplotlib.patches import Patch  # lazily: matplotlib is heavy, only this path needs it
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8.6, 3.0))
@@ -320,9 +324,9 @@ def timeline_plot(trace: Trace, decision, window: tuple[float, float] | None = N
                            markersize=5)
     lanes.set_yticks(range(len(LANES)), list(reversed(LANES)), fontsize=8)
     right = lanes.secondary_yaxis("right")
-    right.set_yticks(range(len(LANES)), [_n(int((trace.events[l] & keep).sum()), "event")
-                                         if l not in trace.missing else "—"
-                                         for l in reversed(LANES)], fontsize=7.5)
+    right.set_yticks(range(len(LANES)), [_n(int((trace.events[lane] & keep).sum()), "event")
+                                         if lane not in trace.missing else "—"
+                                         for lane in reversed(LANES)], fontsize=7.5)
     right.spines["right"].set_visible(False)
     lanes.set_ylim(-0.6, len(LANES) - 0.3)
     lanes.set_xlabel("seconds")
@@ -350,10 +354,7 @@ def _fmt_pct(x: float | None) -> str:
 def _model(spec, files):
     """The build's loaded model directory (a ``Bundle`` carries it; else loaded here)."""
     model = getattr(files, "model", None)
-    if model is None:
-        from codegen.trees.model_dir import load_bundle
-        model = load_bundle(spec)
-    return model
+    return model if model is not None else load_bundle(spec)
 
 
 def prediction_rows(pred: dict, missing: dict | None = None) -> list[dict]:
@@ -407,13 +408,6 @@ def prediction_rows(pred: dict, missing: dict | None = None) -> list[dict]:
 def build_report(spec, files: dict, module, recordings: dict, comparisons, predictions,
                  missing: dict | None, source: str, synthetic: bool = False) -> str:
     """The report as HTML text."""
-    import jinja2
-
-    from codegen import __version__
-
-    from codegen.bundle import manifest_of
-    from codegen.targets import TARGETS
-
     manifest = manifest_of(files).data
     missing = dict(missing or {})
     swift_missing = missing.get("Swift")
@@ -488,6 +482,5 @@ def build_report(spec, files: dict, module, recordings: dict, comparisons, predi
 
 def write_report(path: Path, *args, **kwargs) -> None:
     """Build the report, then write it atomically (a killed run leaves no half page)."""
-    from .safe_io import write_text_atomic
     write_text_atomic(path, build_report(*args, **kwargs))
 

@@ -21,6 +21,15 @@ import os
 import sys
 from pathlib import Path
 
+from codegen.build import generate
+from featurespec import SpecError, load_spec
+
+from . import cluster as cl
+from .cluster import ClusterError
+from .data import DataError
+from .parquet_io import discover
+from .train import Params, TrainError
+
 
 class JobError(RuntimeError):
     pass
@@ -69,13 +78,6 @@ def _spec_path(value: str, training: Path) -> Path:
 
 
 def run(argv: list[str] | None = None) -> dict:
-    from codegen.build import generate
-    from featurespec import load_spec
-
-    from . import cluster as cl
-    from .parquet_io import discover
-    from .train import Params
-
     args = _parser().parse_args(argv)
     training = _env_dir("SM_CHANNEL_TRAINING")
     model_dir = _env_dir("SM_MODEL_DIR", "/opt/ml/model")
@@ -112,12 +114,6 @@ def run(argv: list[str] | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from featurespec import SpecError
-
-    from .cluster import ClusterError
-    from .data import DataError
-    from .train import TrainError
-
     try:
         summary = run(argv)
     except (JobError, DataError, TrainError, ClusterError, SpecError, OSError) as exc:

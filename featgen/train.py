@@ -14,16 +14,22 @@ import errno
 import json
 import math
 import os
+import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
+import yaml
 
+from codegen.build import generate, target_problem
 from codegen.trees import decision as decisions
-from codegen.trees import fp32, objectives
-from codegen.trees.model_dir import (FORMAT, META_FILE, METRICS_FILE, MODEL_FILE,
-                                     model_identity)
+from codegen.trees import fp32, objectives, xgboost_json
+from codegen.trees.model_dir import FORMAT, META_FILE, METRICS_FILE, MODEL_FILE, model_identity
+from featgen.harness import load_numpy_module
+from featurespec.errors import OutputError
 from featurespec.schema import DecisionDef, Spec
 
+from . import safe_io  # called as safe_io.X: the crash tests replace its functions
 from .data import Recording
 
 OBJECTIVES = objectives.TRAINABLE       # codegen/trees/objectives.py
@@ -33,7 +39,7 @@ OBJECTIVES = objectives.TRAINABLE       # codegen/trees/objectives.py
 RESERVED_PARAMS = {"objective": "--objective", "num_class": "the labels (--objective multi:*)",
                    "num_boost_round": "--rounds", "n_estimators": "--rounds",
                    "early_stopping_rounds": "--early-stopping-rounds"}
-EVENT_SLACK_S = 1.0     # an event up to this long after a labelled gesture still detects it
+EVENT_SLACK_S = 1.0     # metric tolerance: an event up to 1 s after a labelled event detects it
 
 
 @dataclasses.dataclass
@@ -58,14 +64,11 @@ class TrainError(ValueError):
 def featurize(spec: Spec, recordings: dict[str, Recording]):
     """(X, y, groups, recording index, ends, dropped) over all recordings, via the generated
     numpy module of the spec (its model: block, if any, is not needed to featurise)."""
-    from codegen.build import generate
-    from parity_tests.harness import load_numpy_module
-
     files = generate(dataclasses.replace(spec, model=None, decision=None))
     module = load_numpy_module(files, spec.name)
     xs, ys, groups, recs, ends = [], [], [], [], []
     dropped = 0
-    for i, (name, rec) in enumerate(recordings.items()):
+    for i, rec in enumerate(recordings.values()):
         x, e = module.featurize(rec.samples, nonfinite="drop")
         dropped += int((~np.isfinite(rec.samples).all(axis=1)).sum())
         xs.append(x)
@@ -95,7 +98,7 @@ def split_groups(groups: np.ndarray, fraction: float, seed: int) -> tuple[list, 
 def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Params,
           label_column: str = "label", group_column: str | None = "subject") -> dict:
     """Train, evaluate on held-out groups, write the model directory; returns the metrics."""
-    import xgboost
+    import xgboost  # lazily: xgboost is heavy, only this path needs it
 
     check_params(params)
     X, y, groups, rec_index, ends, dropped = featurize(spec, recordings)
@@ -208,8 +211,6 @@ def xgb_params_of(params: Params, n_class: int) -> dict:
 def parse_params(pairs: tuple[str, ...] = (), files: tuple[str, ...] = ()) -> dict:
     """XGBoost parameters from ``--params FILE`` (YAML or JSON mapping; later files win) then
     ``--param key=value`` (strings, as XGBoost parses them itself; they win over files)."""
-    import yaml
-
     out: dict = {}
     for path in files:
         try:
@@ -246,9 +247,7 @@ def fit(xgb_params: dict, dtrain, X_test: np.ndarray, y_test: np.ndarray, params
     errors for bad values become TrainError (exit 2). With early stopping the model is cut at
     the best iteration (``booster[:best + 1]``) and checked: its margins on the held-out
     vectors equal the full booster's ``iteration_range=(0, best + 1)`` bit for bit."""
-    import warnings
-
-    import xgboost
+    import xgboost  # lazily: xgboost is heavy, only this path needs it
 
     evals, rounds = (), params.rounds
     if params.early_stopping_rounds is not None:
@@ -300,7 +299,6 @@ def save_model(spec: Spec, booster, out: Path, params: Params):
     decision_def = spec.decision or DecisionDef()
     if objectives.objective(params.objective).kind == "multiclass" and spec.decision is not None:
         decision_def = dataclasses.replace(decision_def, locs=())
-    from codegen.trees import xgboost_json
     try:
         forest = xgboost_json.forest_of(raw, where="the trained model")
     except xgboost_json.ModelError as exc:      # e.g. --param booster=dart
@@ -329,7 +327,7 @@ def write_meta(spec: Spec, out: Path, params: Params, xgb_params: dict, raw: byt
                n_class: int, test_groups: list, label_column: str, group_column: str | None,
                metrics: dict) -> None:
     """OUT/featgen_model.json (what the model was trained on) and OUT/metrics.json."""
-    import xgboost
+    import xgboost  # lazily: xgboost is heavy, only this path needs it
 
     meta = {
         **model_identity(spec, raw),
@@ -354,8 +352,6 @@ def model_output_problem(out: Path) -> str | None:
     """Why ``featgen train -o OUT`` may not replace OUT, or None: it may when OUT is absent,
     empty, or a featgen model directory (its featgen_model.json says so). Checked before
     training and again before writing."""
-    from codegen.build import target_problem
-
     out = Path(out)
     problem = target_problem(out)
     if problem or not out.is_dir():
@@ -378,12 +374,6 @@ def write_model_directory(out: Path, files: dict[str, bytes]) -> list[str]:
     leaves the old model directory or the new one, never a new model.json beside old metadata.
     Files featgen did not write there (an evaluation.json, notes) are kept, hard-linked into
     the new directory (nothing copied, nothing lost). Returns the kept names."""
-    import shutil
-
-    from featurespec.errors import OutputError
-
-    from .safe_io import atomic_directory, write_bytes_atomic
-
     out = Path(out)
     problem = model_output_problem(out)
     if problem:
@@ -398,7 +388,7 @@ def write_model_directory(out: Path, files: dict[str, bytes]) -> list[str]:
             shutil.copy2(src, dst)
 
     try:
-        with atomic_directory(out) as staging:
+        with safe_io.atomic_directory(out) as staging:
             for name, data in files.items():
                 (staging / name).write_bytes(data)
             for name in kept:
@@ -416,7 +406,7 @@ def write_model_directory(out: Path, files: dict[str, bytes]) -> list[str]:
         # each file is replaced atomically, model.json last; a run killed in between leaves
         # a directory featgen build refuses (model_sha256), never one it ships
         for name in sorted(files, key=lambda n: n == MODEL_FILE):
-            write_bytes_atomic(out / name, files[name])
+            safe_io.write_bytes_atomic(out / name, files[name])
     return kept
 
 
@@ -513,12 +503,13 @@ def evaluate(decision: decisions.Decision, y: np.ndarray, margins: np.ndarray,
 
 
 def event_metrics(decision, spec, recordings, X, y, rec_index, ends, is_test, booster) -> dict:
-    """The detector on the held-out recordings: gestures detected and false events per hour.
+    """The detector on the held-out recordings: labelled events detected and false events per
+    hour.
 
-    A gesture is a run of samples labelled positive (label 1, or ``class``); it is detected when
-    an event fires on one of its samples or up to EVENT_SLACK_S after it."""
+    A labelled event is a run of samples labelled positive (label 1, or ``class``); it is
+    detected when an event fires on one of its samples or up to EVENT_SLACK_S after it."""
     slack = int(round(EVENT_SLACK_S * spec.sample_rate_hz))
-    gestures = detected = false_events = 0
+    labelled = detected = false_events = 0
     samples = 0
     names = list(recordings)
     positive_label = decision.positive_class
@@ -537,13 +528,13 @@ def event_metrics(decision, spec, recordings, X, y, rec_index, ends, is_test, bo
         covered = np.zeros(len(lab), dtype=bool)
         for a, b in zip(starts, stops):
             covered[a:min(b + slack + 1, len(lab))] = True
-            gestures += 1
+            labelled += 1
             detected += bool(((event_rows >= a) & (event_rows <= b + slack)).any())
         false_events += int((~covered[event_rows]).sum())
         samples += len(lab)
     hours = samples / spec.sample_rate_hz / 3600
-    return {"gestures": gestures, "detected": detected,
-            "detection_rate": detected / gestures if gestures else None,
+    return {"labelled_events": labelled, "detected": detected,
+            "detection_rate": detected / labelled if labelled else None,
             "false_events": false_events, "hours": hours,
             "false_events_per_hour": false_events / hours if hours else None,
             "slack_seconds": EVENT_SLACK_S,
@@ -595,6 +586,6 @@ def summary_lines(metrics: dict) -> list[str]:
         lines.append("detector: no decision (the spec gives no threshold for this regression)")
         return lines
     lines.append(f"detector ({e['decision']['consecutive']} in a row, refractory "
-                 f"{e['decision']['refractory_samples']} samples): {e['detected']}/{e['gestures']}"
-                 f" gestures detected, {e['false_events']} false events in {e['hours']:.2f} h")
+                 f"{e['decision']['refractory_samples']} samples): {e['detected']}/{e['labelled_events']}"
+                 f" labelled events detected, {e['false_events']} false events in {e['hours']:.2f} h")
     return lines

@@ -8,12 +8,11 @@ import os
 
 from .errors import Problem, SpecError
 from .loader import MAX_SPEC_BYTES, load_spec_document, parse_document
-from .schema import (NOWHERE, SPEC_VERSION, FeatureDef, Location, SignalDef, Spec,
-                     WindowDef)
+from .schema import NOWHERE, SPEC_VERSION, FeatureDef, Location, SignalDef, Spec, WindowDef
 from .validate import validate
 
 
-def load_spec(path: str | os.PathLike) -> Spec:
+def load_spec(path: str | os.PathLike[str]) -> Spec:
     """Read, parse and validate the spec file at ``path``; raises SpecError."""
     return validate(load_spec_document(path))
 

@@ -6,10 +6,16 @@ slips through is escaped again by :func:`one_line` when a problem is rendered.
 """
 from __future__ import annotations
 
+import difflib
+import hashlib
+import json
 import unicodedata
+from collections.abc import Collection
+from fractions import Fraction
 from typing import Any, NamedTuple
 
-from codegen.params import describe, show  # one wording for every "got ..." message
+from codegen.params import describe as describe  # re-exported: one wording for every "got ..."
+from codegen.params import show as show
 
 from .schema import Location
 
@@ -102,3 +108,46 @@ class OutputError(ValueError):
     """An output path featgen will not write (something in the way, a folder that does not
     exist, or a folder whose replacement would destroy what featgen did not write). Raised
     before anything is written; the CLI exits 2 with the message."""
+
+
+# ---------------------------------------------------------------- wording shared by the checks
+# (featurespec/validate.py and featurespec/sensors.py both word their messages with these)
+
+MAX_SUGGEST_FROM = 1000    # comparing with more names costs seconds and helps no one
+
+
+def closest(word: str, options: Collection[str]) -> str | None:
+    """The valid name closest to ``word``, if one is close. Same scoring as
+    difflib.get_close_matches, but ties go to the option listed first (acc_q -> acc_x, not
+    acc_z), so the suggestion follows the document."""
+    best, best_score = None, 0.0
+    if len(options) > MAX_SUGGEST_FROM:
+        return None
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(word)
+    for option in options:
+        matcher.set_seq1(option)
+        if (matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6
+                and matcher.ratio() >= 0.6 and matcher.ratio() > best_score):
+            best, best_score = option, matcher.ratio()
+    return best
+
+
+def did_you_mean(guess: str | None) -> str:
+    return f" (did you mean {show(guess)}?)" if guess is not None else ""
+
+
+def number_text(value: int | float | Fraction) -> str:
+    """For messages: 50.0 -> '50', 16.5 -> '16.5', 1/3 -> '0.3333333333', 10**40 -> '1e+40'."""
+    if isinstance(value, Fraction) and value.denominator != 1:
+        return f"{float(value):.10g}"
+    if abs(float(value)) >= 1e15:
+        return f"{float(value):.6g}"
+    return str(int(value)) if value == int(value) else repr(value)
+
+
+def spec_hash(data: Any) -> str:
+    """sha256 of the document in an order-preserving canonical JSON form: comments and
+    formatting do not change it, any value or key order does."""
+    canonical = json.dumps(data, sort_keys=False, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()

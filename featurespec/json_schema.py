@@ -19,15 +19,27 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from codegen.features import FEATURES
+from codegen.features import FALLBACK, FEATURES, RATIO, RATIO_DOC
 from codegen.params import Interval, Param, below_nyquist
 from codegen.signals import SIGNALS
 
-from .validate import (DECISION_KEYS, DURATION, FEATURE_KEYS, MAX_CONSECUTIVE, MAX_FEATURES,
-                       MAX_NAME, MAX_RATE_HZ, MAX_WINDOW, MODEL_KEYS, RESERVED, TOP_KEYS,
-                       TOP_REQUIRED, WINDOW_KEYS)
 from .schema import SPEC_VERSION, DecisionDef
 from .sensors import json_schema as sensors_schema
+from .validate import (
+    DECISION_KEYS,
+    DURATION,
+    FEATURE_KEYS,
+    MAX_CONSECUTIVE,
+    MAX_FEATURES,
+    MAX_NAME,
+    MAX_RATE_HZ,
+    MAX_WINDOW,
+    MODEL_KEYS,
+    RESERVED,
+    TOP_KEYS,
+    TOP_REQUIRED,
+    WINDOW_KEYS,
+)
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "urn:featgen:spec:v1"
@@ -52,7 +64,9 @@ VALIDATOR_ONLY = (
     f"{MAX_FEATURES} feature columns",
     "no two entries may produce the same feature name (set label: to rename one)",
     "a window must be long enough for each kind over it (min length, ddof, lag, DFT bins, "
-    "spectral window size, adjusted moments)",
+    "spectral window size, adjusted moments, a run's min_length)",
+    "a ratio's two operands must be different feature columns declared above it, over one "
+    "window (so ratios cannot form a cycle), never its own column",
     "filter cutoffs and bands must lie below the Nyquist frequency (sample_rate_hz / 2)",
     "[low, high] ranges need low < high; numbers must be finite (JSON has no NaN or infinity)",
     "whole numbers must be written without a fraction (YAML 2.0 is a float to featgen)",
@@ -64,6 +78,13 @@ VALIDATOR_ONLY = (
     "YAML level: one document, no duplicate keys, anchors, aliases, merge keys or tags, at most "
     "1 MiB and 32 levels of nesting (PyYAML and the editor's parser would otherwise disagree)",
 )
+
+
+def _same_keys(where: str, properties: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """The schema and the validator list the same keys (a drift is a featgen bug)."""
+    if set(properties) != set(keys):
+        raise RuntimeError(f"the JSON Schema's keys for {where} differ from the validator's: "
+                           f"{sorted(set(properties) ^ set(keys))}")
 
 
 def _reserved_words() -> list[str]:
@@ -78,7 +99,7 @@ def _json_value(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _interval(check: Any) -> dict:
+def _interval(check: Any) -> dict[str, Any]:
     """JSON Schema bounds of an Interval check ({} for no check)."""
     out: dict[str, Any] = {}
     if isinstance(check, Interval):
@@ -101,7 +122,7 @@ def unstated_param_rules() -> list[tuple[str, str, str]]:
     return out
 
 
-def param_schema(param: Param) -> dict:
+def param_schema(param: Param) -> dict[str, Any]:
     """One declared parameter: type, bounds, enum, default and description."""
     above_zero = {"exclusiveMinimum": 0} if param.rate_check is below_nyquist else {}
     if param.kind == "number":
@@ -132,24 +153,30 @@ def param_schema(param: Param) -> dict:
     return {"description": doc, **s}
 
 
-def _sources(lo: int, hi: int) -> dict:
+def _sources(lo: int, hi: int) -> dict[str, Any]:
     ref = {"$ref": "#/$defs/signal_ref"}
     many = {"type": "array", "items": ref, "minItems": lo, "maxItems": hi}
     return {"anyOf": [ref, many]} if lo <= 1 <= hi else many
 
 
-def signal_schema(kind) -> dict:
+def signal_schema(kind: Any) -> dict[str, Any]:
+    if kind.distinct:       # e.g. a ratio of a signal to itself
+        sources = dict(_sources(kind.min_sources, kind.max_sources), uniqueItems=True)
+        return _signal_schema(kind, sources)
+    return _signal_schema(kind, _sources(kind.min_sources, kind.max_sources))
+
+
+def _signal_schema(kind: Any, sources: dict[str, Any]) -> dict[str, Any]:
     count = str(kind.min_sources) if kind.min_sources == kind.max_sources else \
         f"{kind.min_sources} to {kind.max_sources}"
-    props = {kind.name: {"description": f"the source signal(s): {count}",
-                         **_sources(kind.min_sources, kind.max_sources)}}
+    props = {kind.name: {"description": f"the source signal(s): {count}", **sources}}
     props.update({k: param_schema(p) for k, p in kind.params.items()})
     return {"title": kind.name, "description": kind.doc, "type": "object",
             "required": [kind.name, *(k for k, p in kind.params.items() if p.required)],
             "properties": props, "additionalProperties": False}
 
 
-def _of(n_signals: int) -> dict:
+def _of(n_signals: int) -> dict[str, Any]:
     if n_signals == 1:
         return {"$ref": "#/$defs/signal_list"}
     group = {"type": "array", "items": {"$ref": "#/$defs/signal_ref"}, "minItems": n_signals,
@@ -158,17 +185,17 @@ def _of(n_signals: int) -> dict:
             "type": "array", "items": group, "minItems": 1, "uniqueItems": True}
 
 
-def _names_or_list(ref: str) -> dict:
+def _names_or_list(ref: str) -> dict[str, Any]:
     return {"anyOf": [{"$ref": ref}, {"type": "array", "items": {"$ref": ref}, "minItems": 1,
                                       "uniqueItems": True}]}
 
 
-def feature_entry_schema() -> dict:
+def feature_entry_schema() -> dict[str, Any]:
     """One entry of features: compute/of/over/label, and the parameters of its kinds; an
     if/then per kind names the parameters that kind takes, so a parameter given to a list of
     kinds must suit each of them, as in the validator."""
     keys = list(FEATURE_KEYS) + ["label"]
-    variants: dict[str, list[tuple[str, dict]]] = {}
+    variants: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for kind in FEATURES.values():
         for key, param in kind.params.items():
             variants.setdefault(key, []).append((kind.name, param_schema(param)))
@@ -183,7 +210,7 @@ def feature_entry_schema() -> dict:
                   "$ref": "#/$defs/name"},
     }
     for key in sorted(variants):
-        distinct: dict[str, tuple[list[str], dict]] = {}
+        distinct: dict[str, tuple[list[str], dict[str, Any]]] = {}
         for kind_name, s in variants[key]:
             text = json.dumps(s, sort_keys=True)
             distinct.setdefault(text, ([], s))[0].append(kind_name)
@@ -213,14 +240,31 @@ def feature_entry_schema() -> dict:
             "additionalProperties": False, "allOf": rules}
 
 
-def _samples(minimum: int, maximum: int, what: str) -> dict:
+def ratio_entry_schema() -> dict[str, Any]:
+    """``{ratio: [num, den], label: name, fallback: 0.0}``: one column ``label__window``."""
+    column = {"type": "string", "minLength": 1,
+              "description": "a feature column declared above, e.g. bp_twist__gyro_y__long"}
+    return {"title": RATIO, "description": RATIO_DOC, "type": "object",
+            "required": [RATIO, "label"],
+            "properties": {
+                RATIO: {"description": "[numerator, denominator]: two different feature "
+                                       "columns of one window, declared above this entry",
+                        "type": "array", "items": column, "minItems": 2, "maxItems": 2,
+                        "uniqueItems": True},
+                "label": {"description": "names the column label__window",
+                          "$ref": "#/$defs/name"},
+                "fallback": param_schema(FALLBACK)},
+            "additionalProperties": False}
+
+
+def _samples(minimum: int, maximum: int, what: str) -> dict[str, Any]:
     return {"description": f"{what}: a whole number of samples, or a duration like '0.5s' or "
                            "'250ms' (a whole number of samples at sample_rate_hz)",
             "anyOf": [{"type": "integer", "minimum": minimum, "maximum": maximum},
                       {"type": "string", "pattern": f"^(?:{DURATION.pattern})" + END}]}
 
 
-def spec_schema() -> dict:
+def spec_schema() -> dict[str, Any]:
     """The whole schema (a JSON-serialisable dict)."""
     reserved = _reserved_words()
     name = {"type": "string", "pattern": NAME_PATTERN, "maxLength": MAX_NAME,
@@ -241,7 +285,7 @@ def spec_schema() -> dict:
         "class": {"description": "multi-class models: the index of the positive class",
                   "type": "integer", "minimum": 0},
     }
-    assert set(decision) == set(DECISION_KEYS)
+    _same_keys("decision", decision, DECISION_KEYS)
     top = {
         "spec": {"description": "the spec format version", "const": SPEC_VERSION},
         "name": {"description": "the spec's name: prefix of every generated identifier",
@@ -260,7 +304,10 @@ def spec_schema() -> dict:
                     "additionalProperties": {"$ref": "#/$defs/window"}},
         "features": {"description": "feature entries; vector order = document order, then each "
                                     "signal, each window, each kind",
-                     "type": "array", "minItems": 1, "items": {"$ref": "#/$defs/feature"}},
+                     "type": "array", "minItems": 1,
+                     "items": {"if": {"type": "object", "required": [RATIO]},
+                               "then": {"$ref": "#/$defs/ratio"},
+                               "else": {"$ref": "#/$defs/feature"}}},
         "model": {"description": "a model directory written by featgen train",
                   "type": "object", "required": list(MODEL_KEYS),
                   "properties": {"path": {
@@ -272,7 +319,7 @@ def spec_schema() -> dict:
                      "type": "object", "properties": decision, "additionalProperties": False},
         "sensors": sensors_schema(),
     }
-    assert set(top) == set(TOP_KEYS)
+    _same_keys("the top level", top, TOP_KEYS)
     return {
         "$schema": DRAFT,
         "$id": SCHEMA_ID,
@@ -309,6 +356,7 @@ def spec_schema() -> dict:
             "feature_kind": {"anyOf": [{"const": k.name, "description": k.doc}
                                        for k in FEATURES.values()]},
             "feature": feature_entry_schema(),
+            "ratio": ratio_entry_schema(),
         },
     }
 

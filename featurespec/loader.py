@@ -10,13 +10,20 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
-from yaml.events import (AliasEvent, CollectionStartEvent, DocumentStartEvent,
-                         MappingStartEvent, NodeEvent, ScalarEvent)
+from yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    DocumentStartEvent,
+    MappingStartEvent,
+    NodeEvent,
+    ScalarEvent,
+)
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
@@ -29,7 +36,7 @@ MAX_DEPTH = 32              # a valid spec nests 4 levels deep; more is a mistak
 CORE = "tag:yaml.org,2002:"
 ALLOWED_TAGS = {CORE + t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
 
-PathPart = Union[str, int]
+PathPart = str | int
 DocPath = tuple[PathPart, ...]
 
 
@@ -70,7 +77,7 @@ def path_text(path: DocPath) -> str:
     return text
 
 
-def load_spec_document(path: str | os.PathLike) -> Document:
+def load_spec_document(path: str | os.PathLike[str]) -> Document:
     """Read and parse a spec file; the file type and size limit apply before anything is read.
 
     Only a regular file (or a symlink to one) is a spec: a FIFO would block the read forever, a
@@ -86,7 +93,7 @@ def load_spec_document(path: str | os.PathLike) -> Document:
             _check_regular(os.fstat(fd), start)
             raw = f.read(MAX_SPEC_BYTES + 1)    # the file may grow while it is read
     except OSError as exc:
-        raise SpecError([Problem.at(start, f"cannot read the spec: {exc.strerror or exc}")])
+        raise SpecError([Problem.at(start, f"cannot read the spec: {exc.strerror or exc}")]) from None
     if len(raw) > MAX_SPEC_BYTES:
         raise SpecError([Problem.at(start, too_big(len(raw)))])
     try:
@@ -95,7 +102,7 @@ def load_spec_document(path: str | os.PathLike) -> Document:
         line, column = line_col(raw[: exc.start].decode("utf-8"), exc.start)
         bad = raw[exc.start]
         raise SpecError([Problem(name, line, column, "",
-                                 f"the spec is not valid UTF-8 (byte 0x{bad:02x})")])
+                                 f"the spec is not valid UTF-8 (byte 0x{bad:02x})")]) from None
     return parse_document(text, name)
 
 
@@ -149,7 +156,7 @@ def parse_document(text: str, filename: str = "<spec>") -> Document:
         raise SpecError([_syntax_problem(exc, filename)]) from None
 
 
-def _events(loader_class: type, text: str):
+def _events(loader_class: type, text: str) -> Iterator[Any]:
     """The parser's events, one at a time: nothing is composed or constructed."""
     loader = loader_class(text)
     try:
@@ -210,7 +217,7 @@ class _Reader:
         self.aliased: set[str] = set()
         self.fatal = False          # anchors, aliases, foreign tags: stop before validating
 
-    def read(self, events) -> Document:
+    def read(self, events: Iterator[Any]) -> Document:
         documents = 0
         root: list[Any] = []
         try:
@@ -256,7 +263,7 @@ class _Reader:
 
     # -- events
 
-    def node(self, event: NodeEvent, root: list) -> None:
+    def node(self, event: NodeEvent, root: list[Any]) -> None:
         path, record, is_key = self.where()
         mark = (event.start_mark.line + 1, event.start_mark.column + 1)
         if record:
@@ -301,13 +308,13 @@ class _Reader:
         """The explicit tag, or the one YAML's rules give a plain value (int, bool, date...)."""
         tag = getattr(event, "tag", None)
         if tag is not None and tag != "!":
-            return tag
+            return str(tag)
         if isinstance(event, ScalarEvent):
-            return self.resolver.resolve(ScalarNode, event.value, event.implicit)
+            return str(self.resolver.resolve(ScalarNode, event.value, event.implicit))
         kind = MappingNode if isinstance(event, MappingStartEvent) else SequenceNode
-        return self.resolver.resolve(kind, None, True)
+        return str(self.resolver.resolve(kind, None, True))
 
-    def deliver(self, value: Any, mark: tuple[int, int], root: list) -> None:
+    def deliver(self, value: Any, mark: tuple[int, int], root: list[Any]) -> None:
         """Put a finished value where it belongs: root, list item, mapping key or value."""
         if value is _BAD and not (self.open and self.open[-1].want_key):
             value = None    # already reported; the document will not be validated

@@ -55,7 +55,8 @@ class WindowDef:
 class FeatureDef:
     """One feature computation over one window; it fills ``len(outputs)`` columns."""
 
-    kind: str                       # a key of codegen.features.FEATURES
+    kind: str                       # a key of codegen.features.FEATURES, or "ratio" (params
+                                    # num, den: column names; fallback)
     signals: tuple[str, ...]
     window: str
     params: tuple[tuple[str, Any], ...]

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from .errors import describe, show
-from .schema import SensorSource, SensorsDef, SensorVariant
+from .errors import closest, describe, did_you_mean, number_text, show, spec_hash
+from .loader import DocPath
+from .naming import collisions, lower_camel
+from .schema import SensorsDef, SensorSource, SensorVariant
 
 if TYPE_CHECKING:   # pragma: no cover
     from .validate import _Validator
@@ -70,7 +73,7 @@ def scale(unit: str, canonical: str, gravity: float) -> float:
     return float(unit_size(unit, gravity) / unit_size(canonical, gravity))
 
 
-def json_schema() -> dict:
+def json_schema() -> dict[str, Any]:
     """The block's structural rules for featurespec/json_schema.py (the validator also checks
     that inputs exist and are fed once, units agree in quantity and platforms match)."""
     unit = {"enum": list(UNITS)}
@@ -115,8 +118,6 @@ def json_schema() -> dict:
 
 def check_sensors(v: "_Validator", value: Any) -> SensorsDef | None:
     """The ``sensors:`` block, or None after reporting every problem found."""
-    from .validate import closest, did_you_mean, number_text, spec_hash
-
     path = ("sensors",)
     if not isinstance(value, dict):
         v.error(path, "expected a mapping with method, max_gap and sources, "
@@ -165,7 +166,8 @@ def check_sensors(v: "_Validator", value: Any) -> SensorsDef | None:
                       v.doc.key_loc(path))
 
 
-def _max_gap(v, value: dict, where, number_text) -> int | None:
+def _max_gap(v: _Validator, value: dict[str, Any], where: DocPath,
+             number_text: Callable[[Any], str]) -> int | None:
     text = value["max_gap"]
     match = DURATION_NS.fullmatch(text) if isinstance(text, str) else None
     if not match:
@@ -185,7 +187,8 @@ def _max_gap(v, value: dict, where, number_text) -> int | None:
     return exact.numerator
 
 
-def _sources(v, value: Any, path, gravity, closest, did_you_mean):
+def _sources(v: _Validator, value: Any, path: DocPath, gravity: float | None, closest: Any,
+             did_you_mean: Any) -> tuple[SensorSource, ...] | None:
     if not isinstance(value, dict):
         v.error(path, f"expected a mapping of sensor name to {{inputs, unit, android, ios}}, "
                       f"got {describe(value)}")
@@ -224,12 +227,19 @@ def _sources(v, value: Any, path, gravity, closest, did_you_mean):
         if not valid or inputs is None or canonical is None or None in variants:
             ok = False
             continue
-        out.append(SensorSource(name, inputs, canonical, tuple(variants), v.doc.key_loc(item)))
+        checked = tuple(x for x in variants if x is not None)     # all of them (tested above)
+        out.append(SensorSource(name, inputs, canonical, checked, v.doc.key_loc(item)))
+    for earlier, later, member in collisions(value, lower_camel):
+        if isinstance(later, str) and isinstance(earlier, str):
+            v.key_error(path + (later,), f"sensor {show(later)} and sensor {show(earlier)} both "
+                                         f"become the Swift name {show(member)} (the generated "
+                                         "adapter drops underscores); rename one")
+            ok = False
     first_name, first_set, _ = platform_sets[0] if platform_sets else (None, None, None)
     for name, platforms, item in platform_sets[1:]:
         if platforms != first_set:
             v.key_error(item, f"sensor {show(name)} is declared for {' and '.join(platforms)} "
-                              f"but {show(first_name)} for {' and '.join(first_set)}; every "
+                              f"but {show(str(first_name))} for {' and '.join(first_set or ())}; every "
                               "sensor needs the same platforms")
             ok = False
     if v.signals_complete and v.inputs and inputs_ok:    # else: already reported
@@ -241,7 +251,9 @@ def _sources(v, value: Any, path, gravity, closest, did_you_mean):
     return tuple(out) if ok else None
 
 
-def _inputs(v, entry, item, sensor, fed, closest, did_you_mean):
+def _inputs(v: _Validator, entry: dict[str, Any], item: DocPath, sensor: str,
+            fed: dict[str, tuple[str, Any]], closest: Any, did_you_mean: Any
+            ) -> tuple[str, ...] | None:
     if "inputs" not in entry:
         return None
     value, where = entry["inputs"], item + ("inputs",)
@@ -275,7 +287,8 @@ def _inputs(v, entry, item, sensor, fed, closest, did_you_mean):
     return tuple(value) if ok else None
 
 
-def _unit(v, entry, where, closest, did_you_mean):
+def _unit(v: _Validator, entry: dict[str, Any], where: DocPath, closest: Any,
+          did_you_mean: Any) -> str | None:
     unit = entry["unit"]
     if not isinstance(unit, str):
         v.error(where, f"expected a unit ({', '.join(UNITS)}), got {describe(unit)}")
@@ -289,7 +302,9 @@ def _unit(v, entry, where, closest, did_you_mean):
     return unit
 
 
-def _variant(v, value, where, platform, inputs, canonical, gravity, closest, did_you_mean):
+def _variant(v: _Validator, value: Any, where: DocPath, platform: str,
+             inputs: tuple[str, ...] | None, canonical: str | None, gravity: float | None,
+             closest: Any, did_you_mean: Any) -> SensorVariant | None:
     if not isinstance(value, dict):
         v.error(where, f"expected {{unit: ..., axes: [...]}}, got {describe(value)}")
         return None

@@ -6,25 +6,24 @@ broken declaration never cascades: a signal or window with an invalid definition
 """
 from __future__ import annotations
 
-import difflib
-import hashlib
 import heapq
-import json
 import keyword
 import math
 import os
 import re
+from collections.abc import Collection, Iterable
 from fractions import Fraction
-from typing import Any, Collection, Iterable
+from typing import Any
 
-from codegen.features import FEATURES, FeatureKind
+from codegen.features import FALLBACK, FEATURES, RATIO, FeatureKind
 from codegen.params import ParamError
 from codegen.signals import SIGNALS, SignalKind
 
-from .errors import char_name, describe, show
-from .loader import Document, DocPath
-from .schema import (SPEC_VERSION, DecisionDef, FeatureDef, ModelDef, SignalDef, Spec,
-                     WindowDef)
+from .errors import char_name, closest, describe, did_you_mean, number_text, show, spec_hash
+from .loader import DocPath, Document
+from .naming import pascal_case
+from .schema import SPEC_VERSION, DecisionDef, FeatureDef, ModelDef, SignalDef, Spec, WindowDef
+from .sensors import check_sensors
 
 # ---------------------------------------------------------------- names
 
@@ -127,50 +126,10 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-MAX_SUGGEST_FROM = 1000    # comparing with more names costs seconds and helps no one
-
-
-def closest(word: str, options: Collection[str]) -> str | None:
-    """The valid name closest to ``word``, if one is close. Same scoring as
-    difflib.get_close_matches, but ties go to the option listed first (acc_q -> acc_x, not
-    acc_z), so the suggestion follows the document."""
-    best, best_score = None, 0.0
-    if len(options) > MAX_SUGGEST_FROM:
-        return None
-    matcher = difflib.SequenceMatcher()
-    matcher.set_seq2(word)
-    for option in options:
-        matcher.set_seq1(option)
-        if (matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6
-                and matcher.ratio() >= 0.6 and matcher.ratio() > best_score):
-            best, best_score = option, matcher.ratio()
-    return best
-
-
-def did_you_mean(guess: str | None) -> str:
-    return f" (did you mean {show(guess)}?)" if guess is not None else ""
-
-
 # ---------------------------------------------------------------- numbers and durations
 
 DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(ms|s)")    # ASCII digits only
 SAMPLES_WANTED = "expected a whole number of samples or a duration like '0.5s' or '250ms'"
-
-
-def number_text(value: int | float | Fraction) -> str:
-    """For messages: 50.0 -> '50', 16.5 -> '16.5', 1/3 -> '0.3333333333', 10**40 -> '1e+40'."""
-    if isinstance(value, Fraction) and value.denominator != 1:
-        return f"{float(value):.10g}"
-    if abs(value) >= 10**15:
-        return f"{float(value):.6g}"
-    return str(int(value)) if value == int(value) else repr(value)
-
-
-def spec_hash(data: Any) -> str:
-    """sha256 of the document in an order-preserving canonical JSON form: comments and
-    formatting do not change it, any value or key order does."""
-    canonical = json.dumps(data, sort_keys=False, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 # ---------------------------------------------------------------- the validator
@@ -186,6 +145,8 @@ TOP_REQUIRED = ("spec", "name", "sample_rate_hz", "inputs", "windows", "features
 WINDOW_KEYS = ("length", "hop")
 FEATURE_KEYS = ("compute", "of", "over")
 FEATURE_PARAMS = sorted({p for kind in FEATURES.values() for p in kind.params})
+# a feature entry {ratio: [num, den], label: ..., fallback: ...} (RATIO is its key)
+RATIO_KEYS = (RATIO, "label", "fallback")
 
 
 def validate(doc: Document) -> Spec:
@@ -207,6 +168,10 @@ class _Validator:
         self.windows: dict[str, WindowDef] = {}         # valid windows
         self.features: list[FeatureDef] = []
         self.outputs: dict[str, int] = {}               # column name -> features index
+        self.ratio_labels: dict[str, int] = {}          # label of each ratio entry -> its index
+        self.features_complete = True   # False: a feature entry was invalid, columns missing
+        # ratio operands not (yet) known: (column, path, entry index), judged at the end
+        self.forward_operands: list[tuple[str, DocPath, int]] = []
 
     # -- reporting
 
@@ -219,31 +184,32 @@ class _Validator:
     def line(self, path: DocPath) -> int:
         return self.doc.loc(path).line
 
-    def unknown(self, path: DocPath, what: str, name: str, known: Iterable[str]) -> None:
+    def unknown(self, path: DocPath, what: str, name: str, known: Collection[str]) -> None:
         """'unknown signal 'acc_q' (did you mean 'acc_x'?)'."""
         # suggestions cost time, and a hostile spec can hold thousands of unknown names
         guess = None if self.problems.full else closest(name, known)
         self.error(path, f"unknown {what} {show(name)}{did_you_mean(guess)}")
 
-    def unknown_keys(self, mapping: dict, path: DocPath, allowed: Collection[str],
+    def unknown_keys(self, mapping: dict[str, Any], path: DocPath, allowed: Collection[str],
                      nearby: Collection[str] | None = None) -> set[str]:
         """Report keys not in ``allowed``; return the names suggested instead, so that a
         misspelled key is not reported a second time as a missing one."""
-        guessed = set()
+        guessed: set[str] = set()
         for key in mapping:
             if key not in allowed:
                 guess = closest(key, allowed if nearby is None else nearby)
                 self.key_error(path + (key,), f"unknown key {show(key)}{did_you_mean(guess)}")
-                guessed.add(guess)
+                if guess is not None:
+                    guessed.add(guess)
         return guessed
 
-    def missing_keys(self, mapping: dict, path: DocPath, required: Iterable[str],
+    def missing_keys(self, mapping: dict[str, Any], path: DocPath, required: Iterable[str],
                      guessed: set[str]) -> None:
         for key in required:
             if key not in mapping and key not in guessed:
                 self.error(path, f"missing required key {show(key)}")
 
-    def check_keys(self, mapping: dict, path: DocPath, allowed: tuple[str, ...],
+    def check_keys(self, mapping: dict[str, Any], path: DocPath, allowed: tuple[str, ...],
                    required: tuple[str, ...]) -> None:
         self.missing_keys(mapping, path, required, self.unknown_keys(mapping, path, allowed))
 
@@ -268,7 +234,7 @@ class _Validator:
         if "spec" in data:
             self.check_version(data["spec"])
         if "name" in data and self.check_name(data["name"], ("name",), "a name for the spec"):
-            pascal = "".join(part[:1].upper() + part[1:] for part in data["name"].split("_"))
+            pascal = pascal_case(data["name"])
             if pascal in KOTLIN_SHADOWED:
                 self.error(("name",), f"{show(data['name'])} would name the Android class "
                                       f"{pascal}, which hides Kotlin's {pascal}; choose another name")
@@ -289,7 +255,6 @@ class _Validator:
             decision = DecisionDef(loc=model.loc)
         sensors = None
         if "sensors" in data:
-            from .sensors import check_sensors
             sensors = check_sensors(self, data["sensors"])
         self.problems.raise_if_any()
         hashed = {k: v for k, v in data.items() if k not in UNHASHED}
@@ -460,7 +425,7 @@ class _Validator:
                              f"got {describe(value)}")
             self.signals_complete = False
             return
-        parsed: dict[str, tuple[SignalKind, list[tuple[str, DocPath]], dict]] = {}
+        parsed: dict[str, tuple[SignalKind, list[tuple[str, DocPath]], dict[str, Any]]] = {}
         for name, entry in value.items():
             item = path + (name,)
             valid = self.check_name(name, item, "a signal name", at_key=True)
@@ -472,13 +437,14 @@ class _Validator:
             definition = self.parse_signal(entry, item)
             if valid and definition:
                 parsed[name] = definition
-        for name, (kind, sources, _) in parsed.items():
+        for _name, (_kind, sources, _) in parsed.items():
             for source, source_path in sources:
                 if self.signals_complete and source not in self.known_signals:
                     self.unknown(source_path, "signal", source, self.known_signals)
         self.order_signals(parsed)
 
-    def parse_signal(self, entry: Any, path: DocPath):
+    def parse_signal(self, entry: Any, path: DocPath
+                     ) -> tuple[SignalKind, list[tuple[str, DocPath]], dict[str, Any]] | None:
         """(kind, [(source, path)], params) for one signal entry, or None after reporting."""
         if not isinstance(entry, dict):
             self.error(path, f"expected a mapping like {{diff: gyro_y}} or "
@@ -505,7 +471,7 @@ class _Validator:
             return None
         return kind, sources, params
 
-    def signal_params(self, entry: dict, path: DocPath, kind: SignalKind) -> dict | None:
+    def signal_params(self, entry: dict[str, Any], path: DocPath, kind: SignalKind) -> dict[str, Any] | None:
         """Coerce the entry's other keys as the kind's parameters and fill in defaults."""
         owner, declared = kind.name, kind.params
         params: dict[str, Any] = {}
@@ -542,7 +508,7 @@ class _Validator:
             ok = self.constants_ok(kind.constants(params, float(self.rate)), entry, path)
         return params if ok else None
 
-    def constants_ok(self, problem: tuple[str, str] | None, entry: dict, path: DocPath) -> bool:
+    def constants_ok(self, problem: tuple[str, str] | None, entry: dict[str, Any], path: DocPath) -> bool:
         """Report a kind's ``constants`` problem (parameter, message) at that parameter (at the
         entry when the parameter was left at its default)."""
         if problem is None:
@@ -551,7 +517,7 @@ class _Validator:
         self.error(path + (key,) if key in entry else path, message)
         return False
 
-    def rate_ok(self, param, value: Any, path: DocPath) -> bool:
+    def rate_ok(self, param: Any, value: Any, path: DocPath) -> bool:
         """A parameter rule that needs the sample rate (e.g. a cutoff below Nyquist); skipped
         when the rate itself is invalid (already reported)."""
         if param.rate_check is None or self.rate is None:
@@ -582,9 +548,14 @@ class _Validator:
             self.error(path, f"{show(kind.name)} reads {wanted} source"
                              f"{'' if wanted == '1' else 's'}, got {len(items)}")
             ok = False
+        if ok and kind.distinct and len({source for source, _ in items}) < len(items):
+            twice = next(a for i, (a, _) in enumerate(items) if a in [b for b, _ in items[:i]])
+            self.error(path, f"{show(kind.name)} needs different signals, but {show(twice)} is "
+                             "given twice (its ratio to itself is always 1 or the fallback)")
+            ok = False
         return items if ok else None
 
-    def order_signals(self, parsed: dict) -> None:
+    def order_signals(self, parsed: dict[str, Any]) -> None:
         """Topological order (sources before readers), ties in document order; report cycles."""
         position = {name: i for i, name in enumerate(parsed)}
         deps = {name: {s for s, _ in parsed[name][1] if s in parsed} for name in parsed}
@@ -609,7 +580,7 @@ class _Validator:
         stuck = [name for name in parsed if name not in self.derived]
         self.report_cycles(stuck, parsed)
 
-    def report_cycles(self, stuck: list[str], parsed: dict) -> None:
+    def report_cycles(self, stuck: list[str], parsed: dict[str, Any]) -> None:
         """Each cycle once, starting at its first signal; signals that merely read a cycle are
         left alone (they are fine once the cycle is broken)."""
         position = {name: i for i, name in enumerate(parsed)}
@@ -657,7 +628,7 @@ class _Validator:
             if valid and length is not None and hop is not None:
                 self.windows[name] = WindowDef(name, length, hop, self.doc.key_loc(item))
 
-    def samples(self, entry: dict, path: DocPath, key: str) -> int | None:
+    def samples(self, entry: dict[str, Any], path: DocPath, key: str) -> int | None:
         """A length or hop in samples: an int, or '<number>s' / '<number>ms' converted exactly."""
         if key not in entry:
             return None
@@ -701,7 +672,7 @@ class _Validator:
         used = {f.window for f in self.features}
         if not self.features or self.problems.items:
             return
-        for name, window in self.windows.items():
+        for name in self.windows:
             if name not in used:
                 self.key_error(("windows", name), f"window {show(name)} is not used by any "
                                "feature; remove it (it would still delay the first vector)")
@@ -719,9 +690,99 @@ class _Validator:
         if not value:
             self.error(path, "needs at least one feature")
         for i, entry in enumerate(value):
-            self.check_feature(entry, path + (i,), i)
+            if isinstance(entry, dict) and RATIO in entry:
+                self.check_ratio(entry, path + (i,), i)
+            else:
+                before = len(self.problems)
+                self.check_feature(entry, path + (i,), i)
+                # its columns are unknown now: do not report them again as a ratio's operands
+                self.features_complete &= len(self.problems) == before
+        self.report_forward_operands()
 
-    def name_list(self, entry: dict, path: DocPath, key: str, what: str,
+    # -- ratios of two columns
+
+    def check_ratio(self, entry: dict[str, Any], path: DocPath, index: int) -> None:
+        """``{ratio: [num, den], label: name, fallback: 0.0}``: one column ``label__window``
+        = num / den (codegen/features.py, RATIO_DOC). The operands are columns declared above
+        this entry, over one window; so a ratio can read another ratio but never itself or a
+        later column, and ratios cannot form a cycle."""
+        before = len(self.problems)
+        self.check_keys(entry, path, RATIO_KEYS, (RATIO, "label"))
+        label = entry.get("label")
+        named = "label" in entry and self.check_name(label, path + ("label",), "a label")
+        if named and isinstance(label, str):
+            self.ratio_labels.setdefault(label, index)
+        fallback = 0.0
+        if "fallback" in entry:
+            try:
+                fallback = FALLBACK.coerce(entry["fallback"])
+            except ParamError as exc:
+                self.error(path + ("fallback",), str(exc))
+        where, value = path + (RATIO,), entry[RATIO]
+        if (not isinstance(value, list) or len(value) != 2
+                or not all(isinstance(v, str) for v in value)):
+            self.error(where, "expected [numerator, denominator]: two feature column names "
+                              "declared above, e.g. [bp_twist__gyro_y__long, "
+                              f"energy__gyro_y__long]; got {describe(value)}")
+            return
+        operands = []
+        for i, column in enumerate(value):
+            item = where + (i,)
+            if named and isinstance(label, str) and column in self.ratio_columns(label):
+                self.error(item, f"a ratio cannot read its own column {show(column)}")
+            elif column in self.outputs:
+                operands.append(self.column_of(column))
+            elif any(column in self.ratio_columns(other) for other in self.ratio_labels):
+                pass        # a ratio reported broken above: not reported again
+            else:
+                self.forward_operands.append((column, item, index))
+        if len(operands) < 2 or len(self.problems) != before:
+            return
+        (num, num_def), (den, den_def) = operands
+        if value[0] == value[1]:
+            self.error(where, f"the numerator and the denominator are the same column "
+                              f"{show(value[0])}; its ratio to itself is always 1 or the fallback")
+            return
+        if num_def.window != den_def.window:
+            self.error(where, f"a ratio reads two columns of one window, but {show(value[0])} is "
+                              f"over {show(num_def.window)} and {show(value[1])} over "
+                              f"{show(den_def.window)}")
+            return
+        output = f"{label}__{num_def.window}"
+        if output in self.outputs:
+            first = self.outputs[output]
+            self.error(path + ("label",), f"feature {show(output)} is already computed by "
+                                          f"features[{first}] on line "
+                                          f"{self.line(('features', first))}; choose another label")
+            return
+        self.outputs[output] = index
+        signals = tuple(dict.fromkeys(num_def.signals + den_def.signals))
+        params = (("den", value[1]), ("fallback", fallback), ("num", value[0]))
+        self.features.append(FeatureDef(RATIO, signals, num_def.window, params, (output,),
+                                        self.doc.key_loc(where)))
+
+    def ratio_columns(self, label: str) -> set[str]:
+        """The names the ratio labelled ``label`` could have (its window is its operands')."""
+        return {f"{label}__{window}" for window in self.known_windows}
+
+    def column_of(self, column: str) -> tuple[str, FeatureDef]:
+        return column, next(f for f in self.features if column in f.outputs)
+
+    def report_forward_operands(self) -> None:
+        """Operands that were not a column above their ratio: declared below (the rule that
+        keeps ratios free of cycles), or unknown."""
+        for column, item, index in self.forward_operands:
+            later = self.outputs.get(column, next(
+                (i for other, i in self.ratio_labels.items()
+                 if i > index and column in self.ratio_columns(other)), None))
+            if later is not None:
+                self.error(item, f"{show(column)} is declared below, in features[{later}] on "
+                                 f"line {self.line(('features', later))}; a ratio reads only "
+                                 "columns declared above it (so ratios cannot form a cycle)")
+            elif self.features_complete:
+                self.unknown(item, "feature column", column, self.outputs)
+
+    def name_list(self, entry: dict[str, Any], path: DocPath, key: str, what: str,
                   known: Collection[str] | None, noun: str) -> list[tuple[str, DocPath]] | None:
         """``compute``/``of``/``over``: one name or a list, each known, none repeated.
         ``known=None``: the declarations were unusable (already reported), so do not judge."""
@@ -786,7 +847,8 @@ class _Validator:
         if len(self.problems) == before and signals and windows:
             self.expand(index, path, kinds, signals, windows, params, label)
 
-    def feature_signals(self, entry: dict, path: DocPath, kinds) -> list | None:
+    def feature_signals(self, entry: dict[str, Any], path: DocPath, kinds: Any
+                        ) -> list[Any] | None:
         """``of`` as groups [((signal, ...), path)]: one name per group for single-signal kinds
         (``of: acc_x`` or ``of: [acc_x, acc_y]``), a list of n names per group for kinds that
         read n signals (``of: [[acc_x, acc_y], [acc_x, acc_z]]``). Kinds of different arity
@@ -813,10 +875,10 @@ class _Validator:
         if not isinstance(value, list) or not value or not all(isinstance(v, list) for v in value):
             if arity is not None:
                 kind = next(k for k, _ in kinds)
-                names = value if isinstance(value, list) else [value]
-                if (len(names) == arity and all(isinstance(n, str) and SAFE_NAME.fullmatch(n)
-                                                and len(n) <= MAX_NAME for n in names)):
-                    hint = f"of: [[{', '.join(names)}]]"
+                given = value if isinstance(value, list) else [value]
+                if (len(given) == arity and all(isinstance(n, str) and SAFE_NAME.fullmatch(n)
+                                                and len(n) <= MAX_NAME for n in given)):
+                    hint = f"of: [[{', '.join(map(str, given))}]]"
                 else:
                     hint = "of: [[acc_x, acc_y], [acc_x, acc_z]]"
                 self.error(where, f"{show(kind)} reads {arity} signals: write each group of "
@@ -846,8 +908,8 @@ class _Validator:
             groups.append((tuple(names), group_path))
         return groups if ok and arity is not None else None
 
-    def feature_params(self, entry: dict, path: DocPath, kinds: list[FeatureKind],
-                       guessed: set[str]) -> dict[str, dict] | None:
+    def feature_params(self, entry: dict[str, Any], path: DocPath, kinds: list[FeatureKind],
+                       guessed: set[str]) -> dict[str, dict[str, Any]] | None:
         """Full parameters per kind (defaults filled); each given key must suit every kind.
         Unknown keys were reported already; ``guessed`` are the names suggested for them."""
         ok = True
@@ -867,7 +929,7 @@ class _Validator:
         if not ok:
             return None
         given = {k: v for k, v in entry.items() if k in FEATURE_PARAMS}
-        params: dict[str, dict] = {kind.name: {} for kind in kinds}
+        params: dict[str, dict[str, Any]] = {kind.name: {} for kind in kinds}
         for key, value in given.items():
             messages: list[str] = []    # kinds share declarations: say each problem once
             for kind in kinds:
@@ -899,7 +961,7 @@ class _Validator:
                                            entry, path) and ok
         return params if ok else None
 
-    def check_length(self, kind: FeatureKind, params: dict, window: WindowDef,
+    def check_length(self, kind: FeatureKind, params: dict[str, Any], window: WindowDef,
                      path: DocPath) -> None:
         """The window must be long enough for the kind (and for its ddof, where it has one)."""
         has = f"{show(window.name)} has {window.length}"
@@ -914,7 +976,8 @@ class _Validator:
             if problem:
                 self.error(path, f"{problem}; {has}")
 
-    def expand(self, index: int, path: DocPath, kinds, signals, windows, params, label) -> None:
+    def expand(self, index: int, path: DocPath, kinds: Any, signals: Any, windows: Any,
+               params: Any, label: Any) -> None:
         """Entries in order; within one: each signal, each window, each kind."""
         clashes: list[tuple[str, int]] = []
         for group, _ in signals:

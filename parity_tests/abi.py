@@ -27,9 +27,9 @@ import numpy as np
 
 from codegen.build import TEMPLATES
 from codegen.trees import decision as decisions
+from featgen.harness import prediction as mh
 
 from . import harness
-from . import model_harness as mh
 
 # The flags the emitted CMakeLists.txt sets (templates/c/CMakeLists.txt.j2), and the ones it adds
 # on 32-bit x86. test_abi_matrix checks that the template still says so.

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from codegen.build import generate
+from featgen import harness
+from featgen.harness.golden import swift_golden
 from featurespec import load_spec
-from parity_tests import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "twist_and_go" / "spec.yaml"
@@ -16,7 +17,7 @@ EXAMPLE = ROOT / "examples" / "twist_and_go" / "spec.yaml"
 @pytest.fixture(scope="session")
 def example():
     spec = load_spec(EXAMPLE)
-    files = generate(spec)
+    files = generate(spec, golden=swift_golden)     # the Swift package's tests need them
     return spec, files, harness.load_numpy_module(files, spec.name)
 
 
@@ -51,7 +52,7 @@ def require_swiftc() -> str:
                   "(iOS) target's parity, package tests and FMA check did not run")
         if os.environ.get("CI") == "true":
             pytest.fail(reason + " (CI=true: the CI machine must have the Swift toolchain)")
-        warnings.warn(reason)
+        warnings.warn(reason, stacklevel=2)
         pytest.skip(reason)
     return swiftc
 

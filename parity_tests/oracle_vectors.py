@@ -166,6 +166,33 @@ FEATURE_VECTORS: list[FeatureVector] = [
     F("longest_run_below", (0, 0, 1, 0, 0, 0), 3, "a run of 3 at the end", threshold=1.0),
     F("longest_run_below", (-0.0, 0.0, -1), 1, "strict: -0.0 is not below 0.0", threshold=0.0),
     F("longest_run_below", ONE, 0, "length 1", threshold=-3.0),
+    # min_length: runs shorter than k count as 0 (issue 19)
+    F("longest_run_above", (2, 2, 0, 2, 2, 2, 0, 2), 3, "runs 2, 3, 1: the 3 reaches k = 3",
+      threshold=1.0, min_length=3),
+    F("longest_run_above", (2, 2, 0, 2, 2, 0, 2, 0), 0, "runs 2, 2, 1: none reaches k = 3",
+      threshold=1.0, min_length=3),
+    F("longest_run_below", (0, 0, 0, 0, 5), 4, "k equal to the run: it counts",
+      threshold=1.0, min_length=4),
+    F("longest_run_below", (0, 0, 0, 5, 0), 0, "k = window length 5: only the whole window "
+      "could count", threshold=1.0, min_length=5),
+    # ------------------------------------------------------------ start of the longest run
+    F("longest_run_above_start", (0, 2, 2, 0, 2, 2, 2, 0), 4,
+      "runs at 1 (length 2) and 4 (length 3): the longer one starts at index 4", threshold=1.0),
+    F("longest_run_above_start", (2, 2, 0, 0, 2, 2, 0, 0), 0,
+      "two runs of 2: the earliest longest run wins (index 0, not 4)", threshold=1.0),
+    F("longest_run_above_start", (1, 1, 1), -1, "no sample above 1: no run, -1", threshold=1.0),
+    F("longest_run_above_start", (0, 0, 2, 2, 2), 2, "the run reaches the newest sample",
+      threshold=1.0),
+    F("longest_run_above_start", (2, 2, 0, 2, 2, 2, 0, 2), 3,
+      "min_length 3: the run of 3 at index 3 counts", threshold=1.0, min_length=3),
+    F("longest_run_above_start", (2, 2, 0, 2, 2, 0, 2, 0), -1,
+      "min_length 3: no run reaches it, -1 as for no run", threshold=1.0, min_length=3),
+    F("longest_run_above_start", ONE, 0, "length 1, the sample is above", threshold=-3.0),
+    F("longest_run_below_start", (-0.0, 0.0, -1, -1, 0), 2,
+      "strict: -0.0 is not below 0.0; the run of two -1s starts at 2", threshold=0.0),
+    F("longest_run_below_start", (5, 0, 5, 0, 5), 1, "three runs of 1: the earliest, index 1",
+      threshold=1.0),
+    F("longest_run_below_start", ONE, -1, "length 1, not below: -1", threshold=-3.0),
     # ------------------------------------------------------------ histogram: numpy's edge rule
     F("histogram", (0, 1, 2.5, 4, 4.0000001, -0.5, 3.999, 1, 2), (1, 2, 2, 2),
       "edges 0,1,2,3,4: 0 -> b0; 1, 1 (inner edges) -> b1 (the upper bin); 2.5, 2 -> b2; "
@@ -187,6 +214,19 @@ FEATURE_VECTORS: list[FeatureVector] = [
       bins=3, range=[-3, 3]),
     F("histogram", ONE, (1, 0), "length 1: -2.5 in [-3, 0)", bins=2, range=[-3, 3]),
     F("histogram", C5, (0, 5), "constant window: all five in [0, 3]", bins=2, range=[-3, 3]),
+    # outside: clamp (issue 19): out-of-range samples count in the edge bins
+    F("histogram", (0, 1, 2.5, 4, 4.0000001, -0.5, 3.999, 1, 2), (2, 2, 2, 3),
+      "the drop vector above with clamp: -0.5 joins b0 (x < edge 1) and 4.0000001 joins b3 "
+      "(x >= edge 3); all nine counted", bins=4, range=[0, 4], outside="clamp"),
+    F("histogram", (0, 1, 2.5, 4, 4.0000001, -0.5, 3.999, 1, 2), (2 / 9, 2 / 9, 2 / 9, 3 / 9),
+      "clamp and normalize: counts / 9", bins=4, range=[0, 4], outside="clamp", normalize=True),
+    F("histogram", (-1, 1, 0, 1.5, -1.5), 5, "one bin with clamp: every sample",
+      bins=1, range=[-1, 1], outside="clamp"),
+    F("histogram", (-1e300, -3, -1, -0.0, 1, 3, 1e300), (2, 2, 3),
+      "edges -3, -1, 1, 3: -1e300 and -3 in b0, -1 and -0.0 in b1, 1, 3 and 1e300 in b2",
+      bins=3, range=[-3, 3], outside="clamp"),
+    F("histogram", (-3, -1, -0.0, 1, 3, -3.0000001), (1, 2, 2),
+      "outside: drop is the default, spelled out", bins=3, range=[-3, 3], outside="drop"),
 ]
 
 FEATURE_VECTORS += [
@@ -344,6 +384,18 @@ SIGNAL_VECTORS: list[SignalVector] = [
     S("sum", [(1, 2), (10, 20), (100, 200)], (111, 222), "three sources"),
     S("sum", [(1e16,), (1,), (1,)], (1e16,), "left to right: (1e16 + 1) + 1 = 1e16"),
     S("difference", [(5, 1), (3, 4)], (2, -3), "a - b"),
+    S("clip", [(-5, -1, -0.0, 0.5, 2, 2.0000000000000004, 1e300)], (-1, -1, -0.0, 0.5, 2, 2, 2),
+      "[-1, 2]: below -> -1, the bounds themselves stay, -0.0 stays -0.0 (inside), above -> 2",
+      range=[-1, 2]),
+    S("clip", [(-0.0, -1e-300, 3)], (-0.0, 0, 1),
+      "[0, 1]: -0.0 is not below 0.0, so it passes as -0.0; -1e-300 is below: low, +0.0",
+      range=[0, 1]),
+    S("ratio", [(6, 1, 0, -0.0, 5, -5, 1e300, 3), (3, -4, 2, 4, 0, -0.0, 1e-300, 0)],
+      (2, -0.25, 0, -0.0, 0, 0, 0, 0),
+      "6/3, 1/-4 exact; 0/2 = +0, -0/4 = -0 (finite: kept); 5/0 = inf, -5/-0 = inf and "
+      "1e300/1e-300 overflows: the fallback 0.0; 3/0 likewise"),
+    S("ratio", [(0, 1, 2), (0, 0, 8)], (-1, -1, 0.25), "0/0 (NaN) and 1/0 (inf) give the "
+      "fallback -1; 2/8 = 0.25", fallback=-1.0),
     S("atan2", [(1, -1, 0, -0.0, 0, 2), (1, 1, -1, -1, 1, 0)],
       (math.pi / 4, -math.pi / 4, math.pi, -math.pi, 0, math.pi / 2),
       "atan(1) = ATAN_HI[1] + ATAN_LO[1] rounded = pi/4; atan2(+-0, -1) = +-pi; "

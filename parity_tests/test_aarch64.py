@@ -11,9 +11,9 @@ import shutil
 
 import pytest
 
-from parity_tests import harness
+from featgen import harness
+from featgen.harness.recordings import parity_recordings
 from parity_tests.conftest import require_tools
-from parity_tests.recordings import parity_recordings
 
 QEMU = shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64")
 GCC = shutil.which("aarch64-linux-gnu-gcc")
@@ -90,8 +90,8 @@ def test_aarch64_new_vocabulary_is_bit_identical(build, tmp_path):
     """The new vocabulary (sorts, DFT tables, portable log/atan2, filters) under the two builds
     that would fuse multiply-add without the generated guards."""
     from codegen.build import generate
+    from featgen.harness.recordings import edge_case_recording
     from featurespec import load_spec_text
-    from parity_tests.recordings import edge_case_recording
     from parity_tests.test_parity import VOCAB
 
     _require(QEMU, "qemu-user")

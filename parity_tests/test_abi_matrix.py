@@ -15,10 +15,10 @@ import subprocess
 import pytest
 
 from codegen.trees.model_dir import load_bundle
+from featgen.harness import prediction as mh
+from featgen.harness.recordings import parity_recordings
 from parity_tests import abi
-from parity_tests import model_harness as mh
 from parity_tests.conftest import require_tools
-from parity_tests.recordings import parity_recordings
 
 
 def _require(build: abi.Build) -> None:

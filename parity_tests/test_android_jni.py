@@ -26,11 +26,11 @@ from codegen.android import KOTLIN_PACKAGE, type_name
 from codegen.build import generate
 from codegen.trees import decision as decisions
 from codegen.trees.model_dir import load_bundle
+from featgen import harness
+from featgen.harness import prediction as mh
+from featgen.harness.recordings import edge_case_recording, parity_recordings
 from featurespec import load_spec_text
-from parity_tests import harness
-from parity_tests import model_harness as mh
 from parity_tests.model_fixtures import labelled
-from parity_tests.recordings import edge_case_recording, parity_recordings
 from parity_tests.test_parity import SMALL
 
 C_FLAGS = (*harness.C_FLAGS, "-fPIC", "-shared")
@@ -43,7 +43,7 @@ def _require(tool: str, what: str) -> str:
                   "(.ci/run installs it from Debian)")
         if os.environ.get("CI") == "true":
             pytest.fail(reason + " (CI=true: the CI machine must have it)")
-        warnings.warn(reason)
+        warnings.warn(reason, stacklevel=2)
         pytest.skip(reason)
     return found
 

@@ -14,7 +14,7 @@ import pytest
 
 from codegen.trees import coreml
 from codegen.trees.build import coreml_path
-from parity_tests import model_harness as mh
+from featgen.harness import prediction as mh
 
 MAIN = """
 do {

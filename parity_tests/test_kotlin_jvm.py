@@ -16,14 +16,14 @@ import pytest
 
 from codegen.backends.kotlin_jvm import kotlin_double, kotlin_float, source_dir
 from codegen.backends.swift import upper_camel
-from codegen.backends.kotlin_jvm_runtime import KotlinRuntime, missing_tools
 from codegen.trees import decision as decisions
 from codegen.trees import fp32
 from codegen.trees.model_dir import load_bundle
-from parity_tests import harness
-from parity_tests import model_harness as mh
+from featgen import harness
+from featgen.harness import prediction as mh
+from featgen.harness.kotlin_jvm_runtime import KotlinRuntime, missing_tools
+from featgen.harness.recordings import parity_recordings
 from parity_tests.conftest import require_tools
-from parity_tests.recordings import parity_recordings
 
 N_SAMPLES = 6_000      # per recording, 3 recordings (NaN/inf rows, constant stretches, 1e12...)
 

@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import subprocess
-
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ import pytest
 
 from codegen.trees import xgboost_json
 from codegen.trees.model_dir import load_bundle
-from parity_tests import model_harness as mh
+from featgen.harness import prediction as mh
 from parity_tests.model_fixtures import labelled
 
 

@@ -12,14 +12,15 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
-from codegen.trees import coreml, decision as decisions, fp32, xgboost_json
+from codegen.trees import coreml, fp32, xgboost_json
+from codegen.trees import decision as decisions
 from codegen.trees.model_dir import load_bundle
+from featgen import harness
+from featgen.harness import prediction as mh
+from featgen.harness.recordings import parity_recordings
 from featurespec import load_spec
-from parity_tests import harness
-from parity_tests import model_harness as mh
 from parity_tests.conftest import require_swiftc
 from parity_tests.model_fixtures import labelled, spec_with_model, three_classes
-from parity_tests.recordings import parity_recordings
 
 CLANG = shutil.which("clang") or shutil.which("clang-14")
 

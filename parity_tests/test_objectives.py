@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
-from codegen.trees import decision as decisions, fp32, objectives
+from codegen.trees import decision as decisions
+from codegen.trees import fp32, objectives
 from codegen.trees.model_dir import load_bundle
+from featgen.harness import prediction as mh
 from featgen.import_model import import_model
 from featurespec import load_spec
-from parity_tests import model_harness as mh
 from parity_tests.conftest import require_swiftc
 
 SPEC = """\
@@ -239,7 +240,7 @@ def test_build_ships_an_imported_regression_exactly(poisson_build):
     rng = np.random.default_rng(5)
     samples = np.cumsum(rng.normal(size=(3000, 2)), axis=0) / 10
     out = detector.stream(samples)
-    from parity_tests.harness import load_numpy_module
+    from featgen.harness import load_numpy_module
     module = load_numpy_module(files, spec.name)
     features, ends = module.featurize(samples)
     want = mh.xgboost_margins(booster, features)
@@ -280,7 +281,7 @@ def test_swift_detector_regression(tmp_path):
 def test_kotlin_jni_regression(poisson_build):
     """The Android module of the imported count:poisson model (Kotlin class -> JNI -> the same
     C): margins, values, decisions and events bit/flag-equal to the C detector and XGBoost."""
-    from parity_tests.harness import load_numpy_module
+    from featgen.harness import load_numpy_module
     from parity_tests.test_android_jni import Android
 
     spec, files, booster, X, root = poisson_build

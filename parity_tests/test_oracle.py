@@ -30,20 +30,21 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
-
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
-from scipy import integrate, signal as scisignal, stats
+from scipy import integrate, stats
+from scipy import signal as scisignal
 
 from codegen.build import generate
 from codegen.features import FEATURES
 from codegen.signals import SIGNALS
+from featgen.harness import load_numpy_module
 from featurespec import load_spec_text
-from parity_tests.harness import load_numpy_module
 from parity_tests.oracle_vectors import FEATURE_VECTORS, SIGNAL_VECTORS
 
 RTOL = 1e-12
@@ -93,7 +94,7 @@ def spec_text(inputs, signals, windows, features, name="oracle") -> str:
     return "\n".join(lines) + "\n"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compile_spec(text: str):
     spec = load_spec_text(text, "oracle.yaml")
     return spec, load_numpy_module(generate(spec), spec.name)
@@ -122,12 +123,33 @@ def _crossings(d: np.ndarray) -> float:
     return float(np.count_nonzero(s[1:] != s[:-1]))
 
 
-def _longest_run(hits: np.ndarray) -> float:
-    return float(max((len(list(g)) for hit, g in itertools.groupby(hits.tolist()) if hit),
-                     default=0))
+def _runs(hits: np.ndarray) -> list[tuple[int, int]]:
+    """(start, length) of every run of true values, in order."""
+    runs, start = [], 0
+    for hit, group in itertools.groupby(hits.tolist()):
+        n = len(list(group))
+        if hit:
+            runs.append((start, n))
+        start += n
+    return runs
 
 
-def _histogram(x, bins, range, normalize):
+def _longest_run(hits: np.ndarray, min_length: int = 1) -> float:
+    longest = max((n for _, n in _runs(hits)), default=0)
+    return float(longest if longest >= min_length else 0)
+
+
+def _run_start(hits: np.ndarray, min_length: int = 1) -> float:
+    runs = [r for r in _runs(hits) if r[1] >= min_length]
+    if not runs:
+        return -1.0
+    longest = max(n for _, n in runs)
+    return float(next(start for start, n in runs if n == longest))   # the earliest longest
+
+
+def _histogram(x, bins, range, normalize, outside="drop"):
+    # clamp: numpy.histogram of numpy.clip(x), the definition's equivalence
+    x = np.clip(x, *range) if outside == "clamp" else x
     counts = np.histogram(x, bins=bins, range=tuple(range))[0].astype(np.float64)
     return counts / len(x) if normalize else counts
 
@@ -197,6 +219,9 @@ class FeatureOracle:
 
 
 THRESHOLDS = ({"threshold": 0.0}, {"threshold": 0.5})
+# min_length 2 on the 7- and 24-sample windows; run kinds' names carry min_length, no label
+RUN_PARAMS = THRESHOLDS + ({"threshold": 0.0, "min_length": 2},
+                           {"threshold": -0.5, "min_length": 7})
 
 FEATURE_ORACLES: dict[str, FeatureOracle] = {
     "sum": FeatureOracle(lambda x: np.sum(x), _floor_sum),
@@ -221,14 +246,25 @@ FEATURE_ORACLES: dict[str, FeatureOracle] = {
     "slope": FeatureOracle(linregress_slope, _floor_slope),
     "count_above": FeatureOracle(lambda x, threshold: float(np.count_nonzero(x > threshold)),
                                  params=THRESHOLDS),
-    "longest_run_above": FeatureOracle(lambda x, threshold: _longest_run(x > threshold),
-                                       params=THRESHOLDS),
-    "longest_run_below": FeatureOracle(lambda x, threshold: _longest_run(x < threshold),
-                                       params=THRESHOLDS),
+    "longest_run_above": FeatureOracle(
+        lambda x, threshold, min_length=1: _longest_run(x > threshold, min_length),
+        params=RUN_PARAMS),
+    "longest_run_below": FeatureOracle(
+        lambda x, threshold, min_length=1: _longest_run(x < threshold, min_length),
+        params=RUN_PARAMS),
+    "longest_run_above_start": FeatureOracle(
+        lambda x, threshold, min_length=1: _run_start(x > threshold, min_length),
+        params=RUN_PARAMS),
+    "longest_run_below_start": FeatureOracle(
+        lambda x, threshold, min_length=1: _run_start(x < threshold, min_length),
+        params=RUN_PARAMS),
     "histogram": FeatureOracle(_histogram, params=(
         {"bins": 8, "range": [-2.0, 2.0]},                       # edges on multiples of 0.5
         # inexact edges; histogram names carry no parameters, so the second one needs a label
-        {"bins": 3, "range": [-1.0, 1.5], "normalize": True, "label": "histn"})),
+        {"bins": 3, "range": [-1.0, 1.5], "normalize": True, "label": "histn"},
+        {"bins": 3, "range": [-1.0, 1.5], "outside": "clamp"},
+        {"bins": 1, "range": [-0.5, 0.5], "outside": "clamp", "normalize": True,
+         "label": "histc"})),
 }
 
 
@@ -469,6 +505,12 @@ FEATURE_ORACLES.update({
 # ---------------------------------------------------------------- reference signals
 
 
+def _ratio(a, b, fallback=0.0):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        q = a / b
+    return np.where(np.isfinite(q), q, fallback)
+
+
 def _ema(x, alpha):
     y = np.empty_like(x)
     keep = 1.0 - alpha
@@ -524,6 +566,13 @@ SIGNAL_ORACLES: dict[str, SignalOracle] = {
                         lambda *s: RTOL * np.sum(np.abs(np.stack(s)), axis=0),
                         (("s3", ("a", "b", "c"), {}), ("s2", ("q", "lp"), {}))),
     "difference": SignalOracle(lambda a, b: a - b, EXACT, (("dif", ("a", "c"), {}),)),
+    # numpy.clip would turn -0.0 into low = 0.0 at the bound, so the rule is written out.
+    "clip": SignalOracle(lambda x, range: np.where(x < range[0], range[0],
+                                                   np.where(x > range[1], range[1], x)),
+                         EXACT, (("clp", ("a",), {"range": [-1.0, 1.5]}),
+                                 ("clpq", ("q",), {"range": [0.0, 1.0]}))),
+    "ratio": SignalOracle(_ratio, EXACT, (("rat", ("a", "q"), {}),
+                                           ("ratf", ("q", "c"), {"fallback": -1.0}))),
     # glibc's atan2 (numpy calls it) is within 1 ulp of the portable one.
     "atan2": SignalOracle(np.arctan2, lambda a, b: 0.0,
                           (("tilt", ("a", "b"), {}), ("tiltq", ("q", "c"), {}))),
@@ -792,7 +841,7 @@ def _vector_id(v) -> str:
     return f"{v.kind}-{'-'.join(f'{k}{p}' for k, p in v.params.items())}-{v.why[:40]}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _feature_outputs() -> list[np.ndarray]:
     """Every hand vector in one spec: input x<i> carries vector i's window as its newest
     samples (older rows are padding), read by a window w<L> of that length with hop 1. The
@@ -843,7 +892,7 @@ def test_hand_computed_feature_vector(vector):
     assert not mismatches(ref, want, atol).any(), (ref.tolist(), vector.why)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _signal_outputs() -> list[np.ndarray]:
     """Signal i reads inputs v<i>_<j>; `last` over a window of one sample shows its value on
     every sample. Shorter streams are padded at the end: a signal never reads ahead."""

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
+from featgen import harness
+from featgen.harness.recordings import edge_case_recording, parity_recordings
 from featurespec import load_spec_text
-from parity_tests import harness
-from parity_tests.recordings import edge_case_recording, parity_recordings
 
 
 def test_example_bit_identical_on_three_long_recordings(example, example_c):
@@ -97,6 +97,8 @@ signals:
   s3: {sum: [a, b, c]}
   df: {difference: [a, c]}
   sc: {scale: tilt, factor: -2.5, offset: 0.75}
+  cl: {clip: tilt, range: [-1, 1.5]}
+  rq: {ratio: [a, lp], fallback: -2}
 windows:
   one: {length: 1, hop: 1}
   odd: {length: 7, hop: 3}
@@ -133,18 +135,29 @@ features:
   - {compute: log_energy, of: hp, over: big, floor: 1.0e-9}
   - {compute: [median, spectral_centroid], of: [s3, df, sc], over: even}
   - {compute: correlation, of: [[s3, df], [sc, tilt]], over: even}
+  - {compute: histogram, of: [a, cl], over: [odd, big], bins: 4, range: [-1, 1], outside: clamp}
+  - compute: [longest_run_above, longest_run_below, longest_run_above_start, longest_run_below_start]
+    of: [rq, cl]
+    over: [odd, big]
+    threshold: 0.25
+    min_length: 2
+  - {compute: [longest_run_above_start, longest_run_below_start], of: a, over: big, threshold: 0}
+  - {ratio: [median__a__big, iqr__a__big], label: med_iqr}
+  - {ratio: [med_iqr__big, last_peak_index__a__big], label: med_iqr_peak, fallback: -1}
+  - {ratio: [dft_power_b3__bp__odd, dft_power_b1__bp__odd], label: harmonic}
 """
 
 
 def test_parity_specs_cover_every_registered_kind():
     """A new feature or signal kind must reach a parity spec (here or SMALL)."""
-    from codegen.features import FEATURES
+    from codegen.features import FEATURES, RATIO
     from codegen.signals import SIGNALS
 
     specs = [load_spec_text(SMALL), load_spec_text(VOCAB)]
     kinds = {f.kind for s in specs for f in s.features}
     signals = {g.kind for s in specs for g in s.signals} - {"input"}
     assert not set(FEATURES) - kinds, sorted(set(FEATURES) - kinds)
+    assert RATIO in kinds         # a ratio of two columns (not a kind of FEATURES)
     assert not set(SIGNALS) - signals, sorted(set(SIGNALS) - signals)
 
 

@@ -9,15 +9,16 @@ import json
 import os
 
 import numpy as np
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from codegen.build import generate
 from codegen.features import FEATURES
 from codegen.params import REQUIRED, Param, ParamError
 from codegen.signals import SIGNALS
+from featgen import harness
 from featurespec import load_spec_text
-from parity_tests import harness
 
 settings.register_profile("ci", max_examples=30, derandomize=True, deadline=None,
                           suppress_health_check=list(HealthCheck))
@@ -94,6 +95,8 @@ def specs(draw) -> str:
         kind = SIGNALS[draw(st.sampled_from(sorted(SIGNALS)))]
         count = draw(st.integers(kind.min_sources, min(kind.max_sources, 3)))
         sources = [draw(st.sampled_from(names)) for _ in range(count)]
+        if kind.distinct and len(set(sources)) < len(sources):
+            continue                                # (a ratio of a signal to itself: refused)
         entry = {kind.name: sources if kind.max_sources > 1 else sources[0]}
         entry.update(draw(params_for(kind.params)))
         name = f"sig{i}"
@@ -120,9 +123,24 @@ def specs(draw) -> str:
         features.append({"compute": "mean", "of": names[-1], "over": "w0"})
     used = {f["over"] for f in features}
     windows = {name: w for name, w in windows.items() if name in used}   # unused ones are errors
-    return json.dumps({"spec": "featgen/v1", "name": "prop", "sample_rate_hz": 50,
-                       "inputs": inputs, "signals": signals, "windows": windows,
-                       "features": features})
+    doc = {"spec": "featgen/v1", "name": "prop", "sample_rate_hz": 50, "inputs": inputs,
+           "signals": signals, "windows": windows, "features": features}
+    # Ratios of two columns of one window (and a ratio of that ratio), drawn from the columns
+    # the spec above names, so they read every kind's code inside the ratio's kernel.
+    columns = load_spec_text(json.dumps(doc)).features
+    by_window: dict[str, list[str]] = {}
+    for f in columns:
+        by_window.setdefault(f.window, []).extend(f.outputs)
+    for i in range(draw(st.integers(0, 2))):
+        window = draw(st.sampled_from(sorted(by_window)))
+        pool = by_window[window]
+        if len(pool) < 2:
+            continue
+        num, den = draw(st.lists(st.sampled_from(pool), min_size=2, max_size=2, unique=True))
+        features.append({"ratio": [num, den], "label": f"ratio{i}",
+                         "fallback": draw(st.sampled_from([0.0, -1.0]))})
+        pool.append(f"ratio{i}__{window}")
+    return json.dumps(doc)
 
 
 FLOATS = st.one_of(

@@ -10,16 +10,15 @@ import json
 import shutil
 import subprocess
 
-import numpy as np
 import pytest
 
 from codegen.build import device_program, generate
 from codegen.lowering import lower
 from codegen.trees.model_dir import load_bundle
+from featgen import harness
+from featgen.harness import prediction as mh
+from featgen.harness.recordings import parity_recordings
 from featurespec import load_spec_text
-from parity_tests import harness
-from parity_tests import model_harness as mh
-from parity_tests.recordings import parity_recordings
 
 QEMU = shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64")
 GCC_A64 = shutil.which("aarch64-linux-gnu-gcc")
@@ -129,8 +128,8 @@ def test_device_program_matches_numpy_columns_on_a_small_spec(tmp_path):
                                      "mean__a__short")]
     files = generate(spec)
     module = harness.load_numpy_module(files, spec.name)
-    from codegen.build import _common, _environment, _normalise
     from codegen.backends import c as c_backend
+    from codegen.build import _common, _environment, _normalise
     device = lower(spec, keep=keep, name="p_device")
     env = _environment()
     ctx = dict(_common(device), **c_backend.render_context(device), header="/* test */")

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
+from featgen import harness
+from featgen.harness.prediction import device_featuriser
+from featgen.harness.recordings import imu_motion, overflow_recording
 from featurespec import load_spec_text
-from parity_tests import harness
 from parity_tests.conftest import require_tools
-from parity_tests.model_harness import device_featuriser
-from parity_tests.recordings import imu_motion, overflow_recording
 from parity_tests.test_parity import SMALL, vocab_c  # noqa: F401  (vocab_c: a fixture)
 
 CLANG = shutil.which("clang-14") or shutil.which("clang")
@@ -90,7 +90,7 @@ def test_a_recursive_signal_restarts_exactly_as_a_new_stream(restart, row, value
     assert comparison.identical, comparison.failure_message()
 
 
-def test_huge_samples_bit_identical_numpy_vs_c(example, example_c, vocab_c):
+def test_huge_samples_bit_identical_numpy_vs_c(example, example_c, vocab_c):  # noqa: F811  (the fixture)
     """One huge but finite sample at a few positions (2e154, 1e300, -1.7e308): every target
     computes the same overflow and the same restarts (the example, VOCAB and SMALL specs)."""
     spec, _, module = example

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from codegen.build import TEMPLATES
-from parity_tests import harness
-from parity_tests.model_harness import device_featuriser
-from parity_tests.recordings import edge_case_recording, parity_recordings
+from featgen import harness
+from featgen.harness.prediction import device_featuriser
+from featgen.harness.recordings import edge_case_recording, parity_recordings
 
 CLANG = shutil.which("clang-14") or shutil.which("clang")
 VALGRIND = shutil.which("valgrind")

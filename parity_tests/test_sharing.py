@@ -15,9 +15,9 @@ from codegen import ir
 from codegen.build import generate
 from codegen.lowering import lower
 from codegen.sharing import share_window
+from featgen import harness
+from featgen.harness.recordings import parity_recordings
 from featurespec import load_spec, load_spec_text
-from parity_tests import harness
-from parity_tests.recordings import parity_recordings
 
 ONE_SIGNAL = """
 spec: featgen/v1

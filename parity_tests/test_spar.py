@@ -23,10 +23,10 @@ import pytest
 from codegen.build import generate
 from codegen.trees import decision as decisions
 from codegen.trees.model_dir import load_bundle
+from featgen import harness
 from featgen.data import read_labeled
+from featgen.harness import prediction as mh
 from featurespec import SpecError, load_spec
-from parity_tests import harness
-from parity_tests import model_harness as mh
 from parity_tests.conftest import require_swiftc
 
 ROOT = Path(__file__).resolve().parent.parent

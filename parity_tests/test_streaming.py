@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
+from featgen import harness
+from featgen.harness.recordings import edge_case_recording
 from featurespec import load_spec, load_spec_text
-from parity_tests import harness
 from parity_tests.conftest import ROOT
-from parity_tests.recordings import edge_case_recording
 from parity_tests.test_parity import SMALL, VOCAB
 
 SPECS = {

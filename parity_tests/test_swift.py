@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
+from featgen import harness
+from featgen.harness.recordings import edge_case_recording, parity_recordings
 from featurespec import load_spec_text
-from parity_tests import harness
-from parity_tests.recordings import edge_case_recording, parity_recordings
 from parity_tests.test_parity import SMALL, VOCAB
 
 RELEASE_BUILD_TARGET_S = 60.0      # the goal on a 2-core machine (measured: see docs/swift.md)
@@ -116,7 +116,7 @@ def test_shim_reinit_restarts_the_stream(example, example_swift):
 def test_huge_samples_restart_the_filters_as_in_numpy(example, example_swift, vocab, small):
     """One huge but finite sample (2e154, 1e300, -1.7e308) overflows derived values; the
     recursive signals restart on the next sample exactly as numpy's (and C's) do."""
-    from parity_tests.recordings import overflow_recording
+    from featgen.harness.recordings import overflow_recording
 
     spec, _, module = example
     comparison = harness.compare_target(module, example_swift, {

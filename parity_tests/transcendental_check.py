@@ -23,7 +23,7 @@ from codegen.backends.c import CEmitter
 from codegen.backends.numpy import NumpyEmitter
 from codegen.backends.swift import SwiftEmitter
 from codegen.transcendentals import FUNCTIONS
-from parity_tests.harness import C_FLAGS, CACHE, find_swiftc, swift_version
+from featgen.harness import C_FLAGS, CACHE, find_swiftc, swift_version
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, math.inf, -math.inf, math.nan, 5e-324, -5e-324,
            2.2250738585072014e-308, 1.7976931348623157e308, -1.7976931348623157e308,

@@ -23,8 +23,11 @@ def _generate_once():
     """Generate the example's code once for the module: these tests are about data, and each
     command would otherwise regenerate every target (seconds each)."""
     import codegen.build
-    import featgen.cli
+    import featgen.model_cli
+    import featgen.train
+    import featgen.ui
 
+    users = (codegen.build, featgen.ui, featgen.model_cli, featgen.train)   # hold `generate`
     real, cache = codegen.build.generate, {}
 
     def generate(spec, *args, **kwargs):
@@ -34,9 +37,11 @@ def _generate_once():
             cache[key] = real(spec, *args, **kwargs)
         return dict(cache[key])
 
-    codegen.build.generate = featgen.cli.generate = generate
+    for module in users:
+        module.generate = generate
     yield
-    codegen.build.generate = featgen.cli.generate = real
+    for module in users:
+        module.generate = real
 
 
 def run(*args):

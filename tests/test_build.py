@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from codegen.build import generate, stale_files, write_tree
+from featgen.harness.golden import swift_golden
 from featurespec import load_spec, load_spec_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,22 +22,23 @@ STRICT = ["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O2", "-c"]
 @pytest.fixture(scope="module")
 def example_files():
     spec = load_spec(ROOT / "examples" / "twist_and_go" / "spec.yaml")
-    return spec, generate(spec)
+    return spec, generate(spec, golden=swift_golden)
 
 
 @pytest.mark.parametrize("spec_path", EXAMPLES, ids=lambda p: p.parent.name)
 def test_committed_generated_tree_is_fresh(spec_path):
     """CI fails when someone changes the generator or a spec without regenerating."""
     spec = load_spec(spec_path)
-    problems = stale_files(generate(spec), ROOT / "generated" / spec.name)
-    assert not problems, f"generated/{spec.name} is stale; run featgen build: {problems}"
+    problems = stale_files(generate(spec, golden=swift_golden), ROOT / "generated" / spec.name)
+    assert not problems, f"generated/{spec.name} is stale; run featgen build --golden: {problems}"
 
 
 def test_generation_is_byte_identical_across_runs_hash_seeds_and_locales(example_files, tmp_path):
     _, files = example_files
     script = ("import sys, json; from featurespec import load_spec; from codegen.build import generate;"
+              "from featgen.harness.golden import swift_golden;"
               "print(json.dumps({p: c if isinstance(c, str) else c.hex() "   # bytes: the golden file
-              "for p, c in generate(load_spec(sys.argv[1])).items()}))")
+              "for p, c in generate(load_spec(sys.argv[1]), golden=swift_golden).items()}))")
     outputs = set()
     for seed, locale in (("0", "C"), ("1", "C.UTF-8"), ("12345", "POSIX")):
         env = dict(os.environ, PYTHONHASHSEED=seed, LC_ALL=locale, LANG=locale)
@@ -90,6 +92,39 @@ def _write_c(files, tmp_path):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
     return tmp_path / "c"
+
+
+def test_generate_executes_no_generated_code_unless_golden_vectors_are_asked_for():
+    """`featgen build` renders text and runs none of it: every code object executed while
+    generating is recorded (the interpreter's audit events), and none comes from a generated
+    file. The golden step is the explicit exception, and the positive control of the hook."""
+    import sys
+
+    executed: list[str] = []
+    recording = [False]
+
+    def hook(event, args):
+        if recording[0] and event == "exec" and hasattr(args[0], "co_filename"):
+            executed.append(args[0].co_filename)
+
+    sys.addaudithook(hook)          # cannot be removed: it records only while `recording`
+    spec = load_spec_text(
+        "spec: featgen/v1\nname: tiny\nsample_rate_hz: 50\ninputs: [x]\n"
+        "windows: {w: {length: 4, hop: 2}}\nfeatures:\n  - {compute: [mean], of: x, over: w}\n")
+    recording[0] = True
+    try:
+        plain = generate(spec)
+        generated_runs = [f for f in executed if "generated" in f]
+        with_golden = generate(spec, golden=swift_golden)
+        golden_runs = [f for f in executed if "generated" in f]
+    finally:
+        recording[0] = False
+    assert generated_runs == []
+    assert golden_runs == ["<generated python/tiny_features.py>"]
+    assert not any(p.endswith("golden.bin") for p in plain)
+    assert "resources:" not in plain["ios/Package.swift"]
+    assert "XCTSkip(" in plain["ios/Tests/TinyFeaturesTests/TinyFeaturesTests.swift"]
+    assert "ios/Tests/TinyFeaturesTests/Resources/golden.bin" in with_golden
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from featgen.cli import main
-from featurespec import load_spec
 from codegen.build import generate
-from parity_tests.harness import load_numpy_module
+from featgen.cli import main
+from featgen.harness import load_numpy_module
+from featurespec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = str(ROOT / "examples" / "twist_and_go" / "spec.yaml")
@@ -160,3 +160,23 @@ def test_markup_like_text_in_a_spec_is_printed_not_interpreted(tmp_path):
     result = run("check", bad, "-o", tmp_path)
     assert result.exit_code == 2
     assert "'[/x]bad' is not a valid name" in result.output
+
+
+def test_specs_whose_type_names_collide_cannot_share_an_output_root(tmp_path):
+    """``a_b1`` and ``a_b_1`` both give the Swift/Kotlin type name AB1: the second build into the
+    same root is a located spec error (exit 2) and writes nothing; rebuilding the first is fine."""
+    text = ("spec: featgen/v1\nname: {}\nsample_rate_hz: 50\ninputs: [x]\n"
+            "windows: {{w: {{length: 4, hop: 2}}}}\nfeatures:\n  - {{compute: [mean], of: x, "
+            "over: w}}\n")
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text(text.format("a_b1"))
+    second.write_text(text.format("a_b_1"))
+    out = tmp_path / "gen"
+    assert run("build", first, "-o", out).exit_code == 0
+    result = run("build", second, "-o", out)
+    assert result.exit_code == 2, result.output
+    assert (f"{second}:2:7: name: 'a_b_1' and the spec 'a_b1' already built in {out / 'a_b1'}/ "
+            "both give the type name AB1" in " ".join(result.output.split()))
+    assert not (out / "a_b_1").exists()
+    assert run("build", first, "-o", out).exit_code == 0
+    assert run("build", second, "-o", tmp_path / "elsewhere").exit_code == 0

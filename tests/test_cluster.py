@@ -21,8 +21,14 @@ from codegen.build import generate
 from featgen import cluster as cl
 from featgen.cli import main
 from featgen.data import DataError, read_recordings
-from featgen.parquet_io import (MANIFEST, TMP_MARK, discover, read_features, recording_of,
-                                write_recording_parquet)
+from featgen.parquet_io import (
+    MANIFEST,
+    TMP_MARK,
+    discover,
+    read_features,
+    recording_of,
+    write_recording_parquet,
+)
 from featurespec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,7 +277,7 @@ def test_train_on_cluster_splits_like_one_machine_and_reports_both_models(fleet,
     m_local = json.loads((tmp_path / "local" / "metrics.json").read_text())
     m_dist = json.loads((tmp_path / "dist" / "metrics.json").read_text())
     assert m_dist["data"] == m_local["data"]         # same vectors, same split by group
-    assert m_dist["events"]["gestures"] == m_local["events"]["gestures"]
+    assert m_dist["events"]["labelled_events"] == m_local["events"]["labelled_events"]
     side = m_dist["cluster"]["single_machine"]
     assert side["test_vectors"] == m_local["data"]["test_vectors"]
     for key in ("max_abs_margin_diff", "decisions_equal_pct", "roc_auc_cluster",

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 import codegen
 import featgen.cli as cli
+import featgen.ui as ui
 from featgen.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -421,7 +422,7 @@ def _boom(*args, **kwargs):
 
 
 def test_an_internal_error_is_one_line_exit_3(spec, tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "generate", _boom)
+    monkeypatch.setattr(ui, "generate", _boom)     # featgen/ui.py loads every spec
     monkeypatch.delenv("FEATGEN_DEBUG", raising=False)
     result = run("build", spec, "-o", tmp_path / "gen")
     assert result.exit_code == 3, result.output
@@ -432,7 +433,7 @@ def test_an_internal_error_is_one_line_exit_3(spec, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("how", ["--debug", "FEATGEN_DEBUG=1"])
 def test_the_traceback_only_with_debug(spec, tmp_path, monkeypatch, how):
-    monkeypatch.setattr(cli, "generate", _boom)
+    monkeypatch.setattr(ui, "generate", _boom)     # featgen/ui.py loads every spec
     if how == "--debug":
         result = run("--debug", "build", spec, "-o", tmp_path / "gen")
     else:

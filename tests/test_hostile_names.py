@@ -277,7 +277,7 @@ def test_a_hostile_model_path_is_escaped_in_every_header(tmp_path, monkeypatch):
 
 
 def test_the_html_report_escapes_a_hostile_recording_name(tmp_path, monkeypatch):
-    from parity_tests import harness
+    from featgen import harness
 
     monkeypatch.setattr(harness, "find_swiftc", lambda: None)      # C only: fast
     monkeypatch.delenv("CI", raising=False)

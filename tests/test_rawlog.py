@@ -124,7 +124,7 @@ def test_featurize_raw_logs_per_segment(setup):
     # the same as featurising each segment of the numpy resampler's output
     files = generate(spec)
     module = sensors_module(spec, files)
-    from parity_tests.harness import load_numpy_module
+    from featgen.harness import load_numpy_module
     feats = load_numpy_module(files, spec.name)
     t = np.array([r[0] for r in rows], dtype=np.int64)
     r = module.resample(t, [r[1] for r in rows], np.array([r[2:] for r in rows]), "android")
@@ -218,3 +218,44 @@ def test_resample_refuses_to_overwrite_its_inputs_or_write_into_a_folder(setup):
                                            str(target), "--platform", "android"])
         assert result.exit_code == 2, result.output
     assert android.read_bytes() == before
+
+
+def test_android_values_are_the_float32_the_phone_holds(setup):
+    """SensorEvent.values is a float[]: a logged decimal is read as the nearest float32 (what the
+    Kotlin listener widens with toDouble()), so the trained samples are the phone's. The same
+    decimals read as doubles would give other samples; iOS values (doubles) stay as read."""
+    tmp, spec_path, spec, rows, _, _ = setup
+    rng = np.random.default_rng(3)
+    names = ["accelerometer", "gyroscope"]
+    decimals = [(t, k, *(rng.normal(0, 4, 3)).tolist()) for t, k, *_ in rows]
+    log = write_csv(tmp / "floats.csv", ["t_ns", "sensor", "x", "y", "z"],
+                    [(t, names[k], repr(x), repr(y), repr(z)) for t, k, x, y, z in decimals])
+    out = tmp / "floats_fixed.csv"
+    result = CliRunner().invoke(main, ["resample", str(spec_path), str(log), "-o", str(out),
+                                       "--platform", "android"])
+    assert result.exit_code == 0, result.output
+    got = np.array([[float(v) for v in row[2:]] for row in list(csv.reader(open(out)))[1:]])
+    module = sensors_module(spec, generate(spec))
+    t = np.array([d[0] for d in decimals], dtype=np.int64)
+    ids = [d[1] for d in decimals]
+    v = np.array([d[2:] for d in decimals])
+    as_float = module.resample(t, ids, v.astype(np.float32).astype(np.float64), "android")
+    as_double = module.resample(t, ids, v, "android")
+    assert np.array_equal(got.view(np.int64), as_float.samples.view(np.int64))
+    assert not np.array_equal(got, as_double.samples)
+    from featgen.rawlog import as_delivered
+    assert as_delivered(v, "ios") is v
+
+
+def test_partitioned_and_cluster_paths_refuse_raw_logs_clearly(setup):
+    """The Parquet-directory and --cluster paths read fixed-rate recordings only: a raw log is
+    named and the paths that do read it are given, instead of a missing-columns error."""
+    tmp, spec_path, _, _, android, _ = setup
+    for args in (["featurize", str(spec_path), str(android), "-o", str(tmp / "parts")],
+                 ["train", str(spec_path), str(tmp), "-o", str(tmp / "m"), "--cluster",
+                  "local:1"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert "a raw sensor log" in result.output and "walk_android.csv" in result.output
+        assert "featgen train without --cluster read raw logs" in result.output
+    assert not (tmp / "parts").exists() and not (tmp / "m").exists()

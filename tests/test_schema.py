@@ -16,15 +16,21 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from codegen.features import FEATURES
+from codegen.features import FEATURES, RATIO
 from codegen.params import Interval, ParamError
 from codegen.signals import SIGNALS
 from featgen.cli import main
 from featurespec import load_spec_text
-from featurespec.json_schema import (VALIDATOR_ONLY, param_schema, schema_text, spec_schema,
-                                     unstated_param_rules)
+from featurespec.json_schema import (
+    VALIDATOR_ONLY,
+    param_schema,
+    schema_text,
+    spec_schema,
+    unstated_param_rules,
+)
 from featurespec.validate import RESERVED, name_problem
 from parity_tests.test_property_parity import specs
 
@@ -154,7 +160,7 @@ def test_specs_using_every_kind_are_accepted():
         assert schema_errors(yaml.safe_load(text)) == []    # ... and for the schema
         used_features |= {f.kind for f in spec.features}
         used_signals |= {s.kind for s in spec.signals}
-    assert used_features == set(FEATURES)
+    assert used_features == set(FEATURES) | {RATIO}     # and a ratio of two columns
     assert used_signals - {"input"} == set(SIGNALS)
 
 

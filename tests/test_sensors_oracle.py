@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-from codegen.build import generate
 from codegen.sensors import grid_constants
 
 MS = 1_000_000

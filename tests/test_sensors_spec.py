@@ -149,6 +149,10 @@ CASES = [
      "'accelerometer' for android and ios; every sensor needs the same platforms"),
     ("variant_unknown_key", defect("android: {unit: m/s^2}", "android: {unit: m/s^2, sign: -1}"),
      "<spec>:16:30: sensors.sources.accelerometer.android.sign: unknown key 'sign'"),
+    # the Swift adapter names each sensor in lowerCamelCase: a_b1 and a_b_1 would both be aB1
+    ("camel_collision", defect("    accelerometer:\n", "    a_b1:\n", "    gyroscope:\n", "    a_b_1:\n"),
+     "<spec>:18:5: sensors.sources.a_b_1: sensor 'a_b_1' and sensor 'a_b1' both become the "
+     "Swift name 'aB1' (the generated adapter drops underscores); rename one"),
 ]
 
 
@@ -162,7 +166,7 @@ def test_located_error(text, expected):
 # structural defects the JSON Schema states too; the others need the rest of the document
 SEMANTIC = {"gap_subnanosecond", "gap_zero", "gap_too_long", "gravity_nan", "unknown_input",
             "input_fed_twice", "input_not_fed", "unit_quantity", "axes_length",
-            "platforms_differ"}
+            "platforms_differ", "camel_collision"}
 
 
 @pytest.mark.parametrize("name, text", [(n, t) for n, t, _ in CASES])

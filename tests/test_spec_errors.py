@@ -177,7 +177,7 @@ CASES = [
          "(did you mean 'magnitude'?)"),
     case("missing_signal_kind", defect("{diff: gyro_y}", "{alpha: 0.5}"),
          "<spec>:7:13: signals.gyro_y_d: missing the signal kind: one of atan2, bandpass, "
-         "diff, difference, ema, highpass, lowpass, magnitude, scale, sum"),
+         "clip, diff, difference, ema, highpass, lowpass, magnitude, ratio, scale, sum"),
     case("two_signal_kinds", defect("{diff: gyro_y}", "{diff: gyro_y, ema: gyro_y}"),
          "<spec>:7:28: signals.gyro_y_d.ema: a signal has one kind, but both 'diff' and 'ema' "
          "are given"),
@@ -938,3 +938,18 @@ def test_a_failed_generation_time_computation_is_still_a_located_error(monkeypat
     assert str(info.value) == ("<spec>:12:21: features[0].compute[1]: the constants of this std "
                                "feature cannot be computed in double precision (OverflowError: "
                                "integer division result too large for a float)")
+
+
+def test_one_naming_rule_and_its_collisions():
+    """Every generated type name comes from featurespec.naming (one rule, not one per target),
+    and names the rule merges are found in document order."""
+    from codegen import android
+    from codegen.backends import swift
+    from codegen.trees import build as trees_build
+    from featurespec.naming import collisions, lower_camel, pascal_case
+
+    assert swift.upper_camel is android.type_name is trees_build.type_name is pascal_case
+    assert pascal_case("twist_and_go") == "TwistAndGo" and lower_camel("user_acc") == "userAcc"
+    assert collisions(["a_b1", "x", "a_b_1", "ab1", "a_b1"], pascal_case) == [
+        ("a_b1", "a_b_1", "AB1")]
+    assert collisions(["a_b1", "ab1", "a_b_1"], lower_camel) == [("a_b1", "a_b_1", "aB1")]

@@ -6,8 +6,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from featurespec import (FeatureDef, Location, SignalDef, Spec, SpecError, WindowDef, load_spec,
-                         load_spec_text)
+from featurespec import (
+    FeatureDef,
+    Location,
+    SignalDef,
+    Spec,
+    SpecError,
+    WindowDef,
+    load_spec,
+    load_spec_text,
+)
 from featurespec.loader import parse_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +95,8 @@ def test_histogram_outputs_and_params(spec: Spec):
     assert histogram.outputs == tuple(f"histogram_b{i:02d}__gyro_y__long" for i in range(20))
     assert histogram.outputs[0] == "histogram_b00__gyro_y__long"
     assert histogram.outputs[-1] == "histogram_b19__gyro_y__long"
-    assert histogram.params == (("bins", 20), ("normalize", False), ("range", (-8.0, 8.0)))
+    assert histogram.params == (("bins", 20), ("normalize", False), ("outside", "drop"),
+                                ("range", (-8.0, 8.0)))
     assert histogram.loc.path == "features[1].compute"
 
 

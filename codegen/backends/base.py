@@ -6,7 +6,7 @@ re-association can change the order of evaluation the IR states.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from .. import ir
 
@@ -181,7 +181,8 @@ def used_tables(bodies) -> list[ir.Table]:
             for n in ir.walk(node):
                 if isinstance(n, ir.TableAt):
                     old = found.setdefault(n.table.name, n.table)
-                    assert old.values == n.table.values, f"two tables named {n.table.name}"
+                    if old.values != n.table.values:
+                        raise ir.IRError(f"two different tables named {n.table.name}")
     return [found[k] for k in sorted(found)]
 
 

@@ -7,9 +7,17 @@ it) and the emitted CMakeLists.txt passes ``-ffp-contract=off`` (GCC ignores the
 from __future__ import annotations
 
 from .. import ir
-from ..lowering import Program, reads_cur
+from ..lowering import Program
 from ..sharing import share_program
-from .base import Emitter, hex_literal, used_functions, used_tables
+from .base import hex_literal, used_functions, used_tables
+from .cfamily import (  # noqa: F401  (signal_lines, table_literal: re-exported, their old home)
+    CFamilyEmitter,
+    derived_signals,
+    signal_lines,
+    table_literal,
+    used_inputs,
+    window_kernels,
+)
 
 
 def state_magic(*parts: str) -> str:
@@ -24,13 +32,7 @@ def state_magic(*parts: str) -> str:
     return f"0x{int(digest[:8], 16) or 1:08x}UL"
 
 
-def table_literal(value: float) -> str:
-    """A table entry: exact (hex float, or ``1.0`` for integral values), without a comment."""
-    text = hex_literal(value)
-    return text.split(" /* ")[0]
-
-
-class CEmitter(Emitter):
+class CEmitter(CFamilyEmitter):
     def __init__(self, *args, scratch_base: str = "st->scratch", **kw):
         super().__init__(*args, **kw)
         self.scratch_base = scratch_base
@@ -46,34 +48,24 @@ class CEmitter(Emitter):
     def scratch(self, buf: ir.Buf) -> list[str]:
         return [f"double *const {buf.name} = {self.scratch_base} + {buf.offset};"]
 
-    def sort(self, buf: ir.Buf) -> list[str]:
-        b, i, j, key = buf.name, f"{buf.name}_i", f"{buf.name}_j", f"{buf.name}_key"
-        after = f"(({b}[{j}] > {key}) || (({b}[{j}] != {b}[{j}]) && ({key} == {key})))"
-        return [
-            f"/* insertion sort of {b}, ascending, NaN last */",
-            f"for (int {i} = 1; {i} < {buf.length}; ++{i}) {{",
-            f"    const double {key} = {b}[{i}];",
-            f"    int {j} = {i} - 1;",
-            f"    while (({j} >= 0) && {after}) {{",
-            f"        {b}[{j} + 1] = {b}[{j}];",
-            f"        {j} -= 1;",
-            "    }",
-            f"    {b}[{j} + 1] = {key};",
-            "}",
-        ]
+    # syntax hooks of the C-family base (sort, tables: codegen/backends/cfamily.py)
+    def line_comment(self, text: str) -> str:
+        return f"/* {text} */"
 
-    def table(self, table: ir.Table) -> list[str]:
-        name = self.table_name(table.name)
-        lines = [f"static const double {name}[{len(table.values)}] = {{"]
-        row: list[str] = []
-        for v in table.values:
-            row.append(table_literal(v) + ",")
-            if len(row) == 4:
-                lines.append("    " + " ".join(row))
-                row = []
-        if row:
-            lines.append("    " + " ".join(row))
-        return lines + ["};"]
+    def declare(self, name: str, kind: str, value: str, mutable: bool) -> str:
+        return f"{'' if mutable else 'const '}{kind} {name} = {value};"
+
+    def while_loop(self, cond: str, body: list[str]) -> list[str]:
+        return [f"while ({cond}) {{", *self.block(body), "}"]
+
+    def statement(self, text: str) -> str:
+        return f"{text};"
+
+    def table_open(self, name: str, size: int) -> str:
+        return f"static const double {name}[{size}] = {{"
+
+    def table_close(self) -> str:
+        return "};"
 
     def function(self, fn: ir.Function) -> list[str]:
         params = ", ".join(f"double {p}" for p in fn.params)
@@ -100,14 +92,6 @@ class CEmitter(Emitter):
         return [f"for (int {var} = {start}; {var} < {stop}; ++{var}) {{", *self.block(body), "}"]
 
 
-def signal_lines(emitter: Emitter, name: str, steps, value: ir.Expr | None,
-                 assign=lambda target, value: f"{target} = {value};") -> list[str]:
-    """Statements computing one derived signal on one sample: its state slots' steps in order
-    (each assigned where ``emitter.state`` says it lives), then the local ``s_<name>``."""
-    lines = [assign(emitter.state(name, slot), emitter.expr(expr)) for slot, expr in steps]
-    return lines + [assign(f"s_{name}", emitter.expr(value))]
-
-
 def render_context(program: Program, share: bool = True, shared: dict | None = None) -> dict:
     """What templates/c/*.j2 need: statement lists per signal and per window kernel (one merged
     kernel per window with ``share``: codegen/sharing.py)."""
@@ -115,42 +99,24 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
     cur = lambda n: f"s_{n}"                       # noqa: E731  (locals in push)
     prev = lambda n: f"st->prev_{n}"               # noqa: E731
     state = lambda sig, slot: f"st->state_{sig}_{slot}"   # noqa: E731
-    emitter = CEmitter(cur=cur, prev=prev, state=state)
-    signals = [{
-        "name": s.name, "doc": s.doc,
-        "first": signal_lines(emitter, s.name, s.first_steps, s.first),
-        "later": signal_lines(emitter, s.name, s.later_steps, s.later),
-        "restart": None if s.restart is None else emitter.expr(s.restart),
-    } for s in derived]
-    windows = []
+    signals = derived_signals(program, CEmitter(cur=cur, prev=prev, state=state))
     if shared is None:      # a caller without a Plan (tests): run the pass here
         shared = share_program(program) if share else {}
-    for w in program.windows:
-        features = []
-        if w.name in shared:
-            merged = shared[w.name]
-            emitter = CEmitter(slot_names=tuple(f"w_{s}" for s in w.signals),
-                               out=lambda k: f"st->features[{k}]",
-                               out_comment=lambda k, n=merged.names: f"/* {n[k]} */")
-            features.append({"names": [f"all {len(merged.names)} features of window {w.name}, "
-                                       "sharing their common work"],
-                             "lines": emitter.stmts(merged.body)})
-        for f in (w.features if w.name not in shared else ()):
-            emitter = CEmitter(slot_names=tuple(f"w_{s}" for s in f.slots),
-                               out=lambda k, base=f.column: f"st->features[{base + k}]")
-            features.append({"names": f.outputs, "lines": emitter.stmts(f.kernel.body)})
-        windows.append({"name": w.name, "length": w.length, "hop": w.hop,
-                        "signals": w.signals, "features": features})
-    read = set(program.ring_signals) | set(program.prev_signals)
-    for s in derived:
-        read |= set().union(*(reads_cur(e) for e in s.exprs))
-    used_inputs = [(i, n) for i, n in enumerate(program.inputs) if n in read]
+
+    def make(body, slot_names, out, out_comment):
+        return CEmitter(slot_names=slot_names, out=out, out_comment=out_comment)
+
+    windows = [{"name": w.name, "length": w.length, "hop": w.hop, "signals": w.signals,
+                "features": window_kernels(w, shared, make, lambda k: f"st->features[{k}]",
+                                           lambda name: f"/* {name} */")}
+               for w in program.windows]
     bodies = program.all_code()
     plain = CEmitter()
     from .. import __version__
     magic = state_magic("features", program.spec.spec_hash, __version__, program.name,
                         str(len(program.inputs)), str(program.n_features))
-    return {"derived": signals, "state_magic": magic, "windows": windows, "used_inputs": used_inputs,
+    return {"derived": signals, "state_magic": magic, "windows": windows,
+            "used_inputs": used_inputs(program),
             "state_slots": [(s.name, slot) for s in derived for slot in s.slots],
             "scratch_size": (max((s.scratch for s in shared.values()), default=0) if share
                              else program.scratch_size),

@@ -88,7 +88,7 @@ class KotlinEmitter(Emitter):
                              if isinstance(s, ir.Set))
         buffers: dict[str, int] = {}
         for stmt in body:
-            for n in _walk_all(stmt):
+            for n in ir.walk(stmt):
                 buf = getattr(n, "buf", None)
                 if isinstance(buf, ir.Buf):
                     buffers[buf.name] = scratch_offset + buf.offset
@@ -194,11 +194,6 @@ class KotlinEmitter(Emitter):
                 *self.block(em.stmts(fn.body)), f"    return {em.expr(fn.result)}", "}"]
 
 
-def _walk_all(node):
-    """Like ir.walk, also into the buffer-declaring statements it treats as leaves."""
-    yield from ir.walk(node)
-
-
 def _reads(stmt) -> set[str]:
     return {n.name for n in ir.walk(stmt) if isinstance(n, ir.Var)} | \
         {n.var.name for n in ir.walk(stmt) if isinstance(n, ir.Set)}
@@ -234,7 +229,7 @@ def _window_functions(window: str, names: list[str], body: tuple, slots: tuple[s
     """One kernel (a window's merged kernel, or one feature's) as Kotlin functions."""
     parts, spilled = split_body(body)
     functions = []
-    for k, part in enumerate(parts):
+    for part in parts:
         em = KotlinEmitter.for_body(
             part, slot_names=tuple(f"w_{s}" for s in slots), out=out, out_comment=out_comment,
             scratch_offset=layout["scratch"], spilled=spilled, tables=tables)
@@ -367,7 +362,8 @@ def _model_context(plan, header_lines: list[str]) -> dict:
     """The model's template context, as codegen/trees/build.py computes it for C and Swift,
     from the plan's model (loaded once per build)."""
     from .. import escape
-    from ..trees import c_emit, decision as decisions
+    from ..trees import c_emit
+    from ..trees import decision as decisions
     from ..trees.build import model_line
     from ..trees.model_dir import feature_order_hash
 

@@ -377,32 +377,14 @@ def _rebuild(e, f):
     return e
 
 
-def _index_reads(idx: ir.Index) -> set:
-    return {v for v in (idx.var, idx.times) if v is not None}
-
-
 def _expr_reads(e) -> set:
-    reads: set = set()
-    for n in ir.walk(e):
-        if isinstance(n, ir.Var):
-            reads.add(n.name)
-        elif isinstance(n, (ir.At, ir.TableAt, ir.IndexValue)):
-            reads |= _index_reads(n.index)
-        elif isinstance(n, ir.BufAt):
-            reads |= _index_reads(n.index) | {"buffer " + n.buf.name}
-        elif isinstance(n, ir.Slot):
-            reads.add(f"slot {n.signal} {n.slot}")
-    return reads
+    """What a shared subexpression depends on (index variables included): codegen/ir.py."""
+    return ir.reads(e, indices=True)
 
 
 def _stmt_writes(stmt) -> set:
-    if isinstance(stmt, (ir.Let, ir.Set)):
-        return {stmt.var.name}
-    if isinstance(stmt, ir.Loop):
-        return {stmt.var}.union(*(_stmt_writes(s) for s in stmt.body))
-    if isinstance(stmt, (ir.BufSet, ir.SortBuf, ir.Scratch)):
-        return {"buffer " + stmt.buf.name}
-    return set()
+    """Everything ``stmt`` assigns while it runs (loop variables and loop-body lets too)."""
+    return set(ir.writes(stmt, inner=True))
 
 
 def _sign_of(e):

@@ -11,16 +11,15 @@ The feature math is the IR's; this module only decides names and the storage lay
 """
 from __future__ import annotations
 
+from featurespec.naming import pascal_case
+
 from .. import ir
-from ..lowering import Program, reads_cur
+from ..lowering import Program
 from ..sharing import share_program
-from .base import Emitter, hex_literal, used_functions, used_tables
-from .c import signal_lines, table_literal
+from .base import hex_literal, used_functions, used_tables
+from .cfamily import CFamilyEmitter, derived_signals, used_inputs, window_kernels
 
-
-def upper_camel(name: str) -> str:
-    """``twist_and_go`` -> ``TwistAndGo`` (spec names are ``[a-z][a-z0-9_]*``)."""
-    return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
+upper_camel = pascal_case     # the one naming rule (featurespec/naming.py)
 
 
 def _wrapped(a: str) -> bool:
@@ -42,7 +41,7 @@ def _operand(a: str) -> str:
     return a if simple or _wrapped(a) else f"({a})"
 
 
-class SwiftEmitter(Emitter):
+class SwiftEmitter(CFamilyEmitter):
     def __init__(self, *args, reassigned: frozenset[str] = frozenset(), scratch_offset: int = 0,
                  **kw):
         super().__init__(*args, **kw)
@@ -86,37 +85,27 @@ class SwiftEmitter(Emitter):
         return [f"let {buf.name}: UnsafeMutablePointer<Double> = base + "
                 f"{self.scratch_offset + buf.offset}"]
 
-    def sort(self, buf: ir.Buf) -> list[str]:
-        b, i, j, key = buf.name, f"{buf.name}_i", f"{buf.name}_j", f"{buf.name}_key"
-        after = f"(({b}[{j}] > {key}) || (({b}[{j}] != {b}[{j}]) && ({key} == {key})))"
-        return [
-            f"// insertion sort of {b}, ascending, NaN last",
-            f"for {i} in 1..<{buf.length} {{",
-            f"    let {key}: Double = {b}[{i}]",
-            f"    var {j}: Int = {i} - 1",
-            f"    while ({j} >= 0) && {after} {{",
-            f"        {b}[{j} + 1] = {b}[{j}]",
-            f"        {j} -= 1",
-            "    }",
-            f"    {b}[{j} + 1] = {key}",
-            "}",
-        ]
-
     def table_at(self, name: str, index: str) -> str:
         return f"Self.{self.table_name(name)}[{index}]"
 
-    def table(self, table: ir.Table) -> list[str]:
-        lines = [f"private static let {self.table_name(table.name)}: [Double] = ["]
-        row: list[str] = []
-        for v in table.values:
-            text = table_literal(v)
-            row.append(text + ",")
-            if len(row) == 4:
-                lines.append("    " + " ".join(row))
-                row = []
-        if row:
-            lines.append("    " + " ".join(row))
-        return lines + ["]"]
+    # syntax hooks of the C-family base (sort, tables: codegen/backends/cfamily.py)
+    def line_comment(self, text: str) -> str:
+        return f"// {text}"
+
+    def declare(self, name: str, kind: str, value: str, mutable: bool) -> str:
+        return f"{'var' if mutable else 'let'} {name}: {kind.capitalize()} = {value}"
+
+    def while_loop(self, cond: str, body: list[str]) -> list[str]:
+        return [f"while {cond} {{", *self.block(body), "}"]
+
+    def statement(self, text: str) -> str:
+        return text
+
+    def table_open(self, name: str, size: int) -> str:
+        return f"private static let {name}: [Double] = ["
+
+    def table_close(self) -> str:
+        return "]"
 
     def call(self, name: str, args: list[str]) -> str:
         return f"Self.{self.function_name(name)}({', '.join(args)})"
@@ -153,39 +142,19 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
     cur = lambda n: f"s_{n}"                       # noqa: E731  (locals in advance)
     prev = lambda n: f"prev_{n}"                   # noqa: E731  (stored properties)
     state = lambda sig, slot: f"state_{sig}_{slot}"   # noqa: E731  (stored properties)
-    emitter = SwiftEmitter(cur=cur, prev=prev, state=state)
-    assign = lambda target, value: f"{target} = {value}"   # noqa: E731
-    signals = [{
-        "name": s.name, "doc": s.doc,
-        "first": signal_lines(emitter, s.name, s.first_steps, s.first, assign),
-        "later": signal_lines(emitter, s.name, s.later_steps, s.later, assign),
-        "restart": None if s.restart is None else emitter.expr(s.restart),
-    } for s in derived]
-    windows = []
-    for w in program.windows:
-        features = []
-        if w.name in shared:
-            merged = shared[w.name]
-            emitter = SwiftEmitter.for_body(
-                merged.body, slot_names=tuple(f"w_{s}" for s in w.signals),
-                out=lambda k: f"features[{k}]", out_comment=lambda k, n=merged.names: f"// {n[k]}",
-                scratch_offset=layout["scratch"])
-            features.append({"names": [f"all {len(merged.names)} features of window {w.name}, "
-                                       "sharing their common work"],
-                             "lines": emitter.stmts(merged.body)})
-        for f in (w.features if w.name not in shared else ()):
-            emitter = SwiftEmitter.for_body(
-                f.kernel.body, slot_names=tuple(f"w_{s}" for s in f.slots),
-                out=lambda k, base=f.column: f"features[{base + k}]",
-                scratch_offset=layout["scratch"])
-            features.append({"names": f.outputs, "lines": emitter.stmts(f.kernel.body)})
-        windows.append({"name": w.name, "length": w.length, "hop": w.hop,
-                        "back": w.length - 1, "signals": w.signals, "features": features,
-                        "rings": {s: layout["rings"][s] for s in w.signals}})
-    read = set(program.ring_signals) | set(program.prev_signals)
-    for s in derived:
-        read |= set().union(*(reads_cur(e) for e in s.exprs))
-    used_inputs = [(i, n) for i, n in enumerate(program.inputs) if n in read]
+    signals = derived_signals(program, SwiftEmitter(cur=cur, prev=prev, state=state),
+                              assign=lambda target, value: f"{target} = {value}")
+
+    def make(body, slot_names, out, out_comment):
+        return SwiftEmitter.for_body(body, slot_names=slot_names, out=out,
+                                     out_comment=out_comment, scratch_offset=layout["scratch"])
+
+    windows = [{"name": w.name, "length": w.length, "hop": w.hop, "back": w.length - 1,
+                "signals": w.signals,
+                "features": window_kernels(w, shared, make, lambda k: f"features[{k}]",
+                                           lambda name: f"// {name}"),
+                "rings": {s: layout["rings"][s] for s in w.signals}}
+               for w in program.windows]
     return {
         "type_name": type_name,
         "module_name": type_name,
@@ -193,7 +162,7 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
         "box_name": upper_camel(program.name) + "Box",
         "derived": signals,
         "windows": windows,
-        "used_inputs": used_inputs,
+        "used_inputs": used_inputs(program),
         "rings": [(s, layout["rings"][s]) for s in program.ring_signals],
         "features_offset": layout["features"],
         "storage_size": layout["size"],

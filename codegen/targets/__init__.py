@@ -2,7 +2,7 @@
 over targets (``featgen build``/``check``/``parity``, the HTML report, the tests) iterates over
 ``TARGETS``. Adding a target = a module in this package with a class following
 ``base.Target``, one line in ``TARGETS``, and (to stream it in the harness) one runtime adapter
-keyed by its ``name`` (parity_tests/adapters.py). docs/architecture.md has a worked example.
+keyed by its ``name`` (featgen/harness/adapters.py). docs/architecture.md has a worked example.
 
 Order matters only for targets that read another's output (``EmitContext.files``):
 Android/JNI copies the C runtime, so it comes after C.

@@ -1,7 +1,7 @@
 """The Swift target: the SwiftPM package under ios/ (featuriser, device featuriser, XCTest)
 and the C-ABI shims the harness loads (swift_shim/). codegen/backends/swift.py prints the IR;
 templates/swift/ lays it out. The golden vectors the XCTest reads are a build step
-(codegen/build.py), at ``roles(plan)["golden"]``."""
+(codegen/build.py, only with ``golden``), at ``roles(plan)["golden"]``."""
 from __future__ import annotations
 
 from .. import escape
@@ -53,8 +53,8 @@ class SwiftTarget:
         program = plan.program
         context = backend.render_context(program, plan.share, plan.shared(program))
         stem, ext = GOLDEN_FILE.rsplit(".", 1)
-        context.update(golden_name=GOLDEN_FILE, golden_stem=stem, golden_ext=ext,
-                       golden_magic=GOLDEN_MAGIC.decode(), memory_pushes=SWIFT_MEMORY_PUSHES,
+        context.update(golden=ctx.golden, golden_name=GOLDEN_FILE, golden_stem=stem,
+                       golden_ext=ext, golden_magic=GOLDEN_MAGIC.decode(), memory_pushes=SWIFT_MEMORY_PUSHES,
                        memory_pushes_debug=SWIFT_MEMORY_PUSHES_DEBUG,
                        min_hop=min(w.hop for w in program.windows))
         header = escape.line_comments(lines)

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import hashlib
 
+from featurespec.naming import pascal_case
 from featurespec.schema import Spec
 
 from .. import escape
 from ..backends.c import state_magic
-from . import c_emit, coreml, decision as decisions, fp32, swift_emit, tl2cgen_emit
+from . import c_emit, coreml, fp32, swift_emit, tl2cgen_emit
+from . import decision as decisions
 from .model_dir import Bundle, feature_order_hash, load_bundle
 
-
-def type_name(name: str) -> str:
-    """twist_and_go -> TwistAndGo."""
-    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+type_name = pascal_case     # twist_and_go -> TwistAndGo: the one naming rule (featurespec/naming.py)
 
 
 def swift_files(name: str) -> dict[str, str]:

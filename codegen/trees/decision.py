@@ -9,7 +9,7 @@
   when the spec gives a threshold (kind ``none`` otherwise: never positive, no event; the
   wrappers still report the value). Multi-class models: the class with the largest margin (the
   first one on ties) is ``class``.
-* **Event.** ``consecutive`` positive vectors in a row fire the event ("Opening!"); the run then
+* **Event.** ``consecutive`` positive vectors in a row fire the event (the spec's detection); the run then
   restarts from 0. After an event, the next ``refractory`` accepted samples are refractory:
   vectors emitted on them neither count nor fire.
 * Rejected (non-finite) samples change nothing, as for the featuriser; samples that emit no
@@ -56,6 +56,15 @@ class Decision:
                        rule="positive when the first class with the largest margin is "
                             "positive_class")
         return out
+
+    @classmethod
+    def from_json(cls, d) -> "Decision":
+        """The decision a manifest's "model"."decision" entry describes (``to_json``'s inverse;
+        the margin threshold is read from its exact hex form)."""
+        return cls(d["kind"], d.get("threshold", 0.0),
+                   float.fromhex(d["margin_threshold"]) if d["kind"] == "binary" else 0.0,
+                   d.get("positive_class", 1), d["consecutive"], d["refractory_samples"],
+                   d.get("transform", "sigmoid" if d["kind"] == "binary" else "softmax"))
 
 
 def resolve(decision: DecisionDef, forest: Forest) -> Decision:

@@ -67,9 +67,14 @@ def next_f32(x: float, steps: int = 1) -> float:
     return from_ordered(ordered(x) + steps)
 
 
+def _require_finite_f32(x: float) -> None:
+    if not (is_f32(x) and math.isfinite(x)):
+        raise ValueError(f"{x!r} is not a finite float32: no literal for it")
+
+
 def c_literal(x: float) -> str:
     """A C99 float literal that is exactly the float32 ``x``: ``0x1.8p+1f``; ``0.0f``/``-0.0f``."""
-    assert is_f32(x) and math.isfinite(x), x
+    _require_finite_f32(x)
     if x == 0:
         return "-0.0f" if math.copysign(1.0, x) < 0 else "0.0f"
     return _hex(x) + "f"
@@ -83,7 +88,7 @@ def _hex(x: float) -> str:
 
 def swift_literal(x: float) -> str:
     """A Swift literal for the float32 ``x`` (used as ``Float``): hex float, no suffix."""
-    assert is_f32(x) and math.isfinite(x), x
+    _require_finite_f32(x)
     if x == 0:
         return "-0.0" if math.copysign(1.0, x) < 0 else "0.0"
     return _hex(x)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .objectives import OBJECTIVES, Objective, objective as objective_named  # noqa: F401
+from .objectives import OBJECTIVES, Objective  # noqa: F401
+from .objectives import objective as objective_named
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,8 @@ class Bundle:
 def load_bundle(spec: Spec) -> Bundle:
     """The spec's model, checked against the spec; SpecError located at ``model.path``."""
     model = spec.model
-    assert model is not None
+    if model is None:
+        raise ValueError(f"spec {spec.name} has no model: block (nothing to load)")
 
     def fail(message: str) -> SpecError:
         return SpecError([Problem.at(model.loc, message)])

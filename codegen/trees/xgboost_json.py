@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import fp32
-from . import objectives
+from . import fp32, objectives
 from .ir import Forest, Node, Tree
 
 
@@ -51,7 +50,7 @@ def forest_from_json(doc: dict, base_margin: tuple[float, ...] | None = None,
         objective = learner["objective"]["name"]
         params = learner["learner_model_param"]
     except (KeyError, TypeError):
-        raise ModelError(f"{where}: not an XGBoost JSON model (no learner.gradient_booster)")
+        raise ModelError(f"{where}: not an XGBoost JSON model (no learner.gradient_booster)") from None
     name = booster.get("name")
     if name == "gblinear":
         raise ModelError(f"{where}: booster 'gblinear' is not supported: a linear model has no "
@@ -154,8 +153,8 @@ def base_margin_of(raw: bytes) -> tuple[float, ...]:
     them as doubles here is harmless."""
     doc = json.loads(raw)
     for t in doc["learner"]["gradient_booster"]["model"]["trees"]:
-        t["split_conditions"] = [-0.0 if l == -1 else c
-                                 for l, c in zip(t["left_children"], t["split_conditions"])]
+        t["split_conditions"] = [-0.0 if left == -1 else c
+                                 for left, c in zip(t["left_children"], t["split_conditions"])]
     booster = _booster(json.dumps(doc).encode())
     n = int(doc["learner"]["learner_model_param"]["num_feature"])
     margin = booster.inplace_predict(np.zeros((1, n), dtype=np.float32), predict_type="margin")

@@ -123,9 +123,9 @@ def evaluate(spec_path: Path, args) -> dict:
     from codegen.build import generate
     from codegen.trees import decision as decisions
     from codegen.trees.model_dir import load_bundle
+    from featgen.harness import load_numpy_module
+    from featgen.harness.prediction import load_booster
     from featurespec import load_spec
-    from parity_tests.harness import load_numpy_module
-    from parity_tests.model_harness import load_booster
 
     spec = load_spec(spec_path)
     if spec.model is None or spec.decision is None:

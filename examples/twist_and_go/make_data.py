@@ -24,6 +24,9 @@ Each recording is one CSV file (``s03_r01.csv``: acc_x..gyro_z, ``label`` = 1 du
     python examples/twist_and_go/make_data.py -o out/small --subjects 3 --recordings 2 --seconds 30
     python examples/twist_and_go/make_data.py -o out/neg --negatives-only --seed 1   # no twists
 
+    python examples/twist_and_go/make_data.py -o out/raw --raw both   # the same motions as
+                                        # Android and iOS sensor-event logs (docs/sensors.md)
+
 ``--negatives-only`` keeps the look-alike activities and drops the twists (every label 0): the
 negative streams on which examples/twist_and_go/evaluate.py counts false openings per hour.
 """
@@ -235,8 +238,10 @@ def scenario(rng, subject, seconds: float, twists: bool = True) -> list:
     return parts
 
 
-def simulate(rng, subject, seconds: float, twists: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(samples (n, 6) at 50 Hz with jittered sample times, labels (n,))."""
+def motion(rng, subject, seconds: float, twists: bool = True
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The true motion on the 250 Hz simulation grid: (times (n,) s, specific force and body rate
+    in the device frame (n, 6) in m/s^2 and rad/s, Android's axes, labels (n,))."""
     parts = scenario(rng, subject, seconds, twists)
     omega = np.concatenate([p[0] for p in parts])
     accel = np.concatenate([p[1] for p in parts])
@@ -253,18 +258,108 @@ def simulate(rng, subject, seconds: float, twists: bool = True) -> tuple[np.ndar
             q = qmul(q, qaxis((wx, wy, wz), rate * dt))
             norm = math.sqrt(sum(c * c for c in q))
             q = tuple(c / norm for c in q)
-    acc = np.array(rows)
-    fine_t = np.arange(n) / FINE
+    return np.arange(n) / FINE, np.concatenate([np.array(rows), omega], axis=1), label
+
+
+def simulate(rng, subject, seconds: float, twists: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(samples (n, 6) at 50 Hz with jittered sample times, labels (n,))."""
+    fine_t, sensors, label = motion(rng, subject, seconds, twists)
+    n = fine_t.size
     count = int((fine_t[-1] - 0.01) * RATE)
     times = np.arange(count) / RATE + np.clip(rng.normal(0, 0.002, count), -0.006, 0.006)
     times = np.clip(times, 0, fine_t[-1])
-    sensors = np.concatenate([acc, omega], axis=1)
     samples = np.stack([np.interp(times, fine_t, sensors[:, j]) for j in range(6)], axis=1)
     labels = label[np.clip(np.rint(times * FINE).astype(int), 0, n - 1)]
     bias = np.concatenate([rng.normal(0, 0.08, 3), rng.normal(0, 0.01, 3)])
     noise = np.concatenate([rng.normal(0, 0.04, (count, 3)), rng.normal(0, 0.008, (count, 3))],
                            axis=1)
     return samples + bias + noise, labels.astype(np.int8)
+
+
+# ---------------------------------------------------------------- raw sensor events
+
+ACC_HZ = 100.0          # accelerometer events per second (the phone's own rate, not the spec's)
+GYRO_HZ = 200.0         # gyroscope: its own clock, its own rate
+SENSORS = ("accelerometer", "gyroscope")        # the spec's sensors: names
+RAW_COLUMNS = ("sensor", "x", "y", "z", "label", "subject", "platform")
+
+
+def raw_session(rng, subject, seconds: float, twists: bool = True) -> dict[str, np.ndarray]:
+    """One motion as a phone's sensors report it, before any resampling: accelerometer and
+    gyroscope events at their own rates and phases (timestamp jitter, about 1 % dropped), each the
+    true motion at the event's own time plus bias and noise, in true units and Android's axes
+    (m/s^2 with gravity, rad/s), on a since-boot clock in integer ns, merged in time order.
+    The motion is the one ``simulate`` samples for the same rng state."""
+    fine_t, sensors, label = motion(rng, subject, seconds, twists)
+    boot_ns = int(rng.integers(10**10, 10**13))          # the phone has been up 10 s to 2.8 h
+    bias = np.concatenate([rng.normal(0, 0.08, 3), rng.normal(0, 0.01, 3)])
+    parts = []
+    for k, (hz, sigma) in enumerate(((ACC_HZ, 0.04), (GYRO_HZ, 0.008))):
+        period = 1.0 / hz
+        count = int((fine_t[-1] - 0.01) * hz)
+        t = (np.arange(count) * period + rng.uniform(0, period)
+             + np.clip(rng.normal(0, 0.05 * period, count), -0.3 * period, 0.3 * period))
+        t = t[(rng.random(count) >= 0.01) & (t <= fine_t[-1])]
+        cols = slice(3 * k, 3 * k + 3)
+        values = np.stack([np.interp(t, fine_t, sensors[:, j]) for j in range(cols.start, cols.stop)],
+                          axis=1) + bias[cols] + rng.normal(0, sigma, (t.size, 3))
+        labels = label[np.clip(np.rint(t * FINE).astype(int), 0, fine_t.size - 1)]
+        parts.append((boot_ns + np.rint(t * 1e9).astype(np.int64), np.full(t.size, k), values,
+                      labels))
+    t_ns = np.concatenate([p[0] for p in parts])
+    order = np.argsort(t_ns, kind="stable")             # arrival order: by time, accelerometer
+    return {"t_ns": t_ns[order],                         # first on a tie
+            "sensor": np.concatenate([p[1] for p in parts])[order],
+            "values": np.concatenate([p[2] for p in parts])[order],
+            "label": np.concatenate([p[3] for p in parts])[order].astype(np.int8)}
+
+
+def raw_rows(session: dict, platform: str) -> tuple[list[str], list[list[str]]]:
+    """The session as the platform's app would log it (docs/sensors.md, "Raw logs"):
+
+    * android: ``t_ns`` (SensorEvent.timestamp), m/s^2 and rad/s as ``float`` (SensorEvent.values
+      is a float[]; written as its shortest decimal, like ``Float.toString``);
+    * ios: ``t_s`` (CMLogItem.timestamp, seconds as a double), acceleration in g with Core
+      Motion's sign (lying face up reads z = -1), rotation rate in rad/s, doubles, exact repr.
+    """
+    rows = []
+    for t, k, v, lab in zip(session["t_ns"].tolist(), session["sensor"].tolist(),
+                            session["values"], session["label"].tolist()):
+        if platform == "android":
+            time = str(t)
+            xyz = [str(np.float32(c)) for c in v]
+        else:
+            time = repr(t / 1e9)
+            xyz = [repr(float(-c / G)) if k == 0 else repr(float(c)) for c in v]
+        rows.append([time, SENSORS[k], *xyz, str(lab)])
+    return ["t_ns" if platform == "android" else "t_s"], rows
+
+
+def generate_raw(subjects: int = 8, recordings: int = 4, seconds: float = 60.0,
+                 seed: int = 20261125, twists: bool = True) -> dict[str, tuple[dict, int]]:
+    """{recording name: (raw_session, subject)}: the motions ``generate`` samples, as events."""
+    out = {}
+    for s in range(subjects):
+        subject = make_subject(np.random.default_rng([seed, s]), s)
+        for r in range(recordings):
+            rng = np.random.default_rng([seed, s, r + 1])
+            out[f"s{s:02d}_r{r:02d}"] = (raw_session(rng, subject, seconds, twists), s)
+    return out
+
+
+def write_raw(data: dict, out: Path, platforms: tuple[str, ...]) -> list[Path]:
+    """``<recording>.<platform>.csv`` per recording and platform: the same motion and events."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, (session, subject) in data.items():
+        for platform in platforms:
+            time, rows = raw_rows(session, platform)
+            path = out / f"{name}.{platform}.csv"
+            lines = [",".join((*time, *RAW_COLUMNS))]
+            lines += [",".join((*row, str(subject), platform)) for row in rows]
+            path.write_text("\n".join(lines) + "\n")
+            paths.append(path)
+    return paths
 
 
 def generate(subjects: int = 8, recordings: int = 4, seconds: float = 60.0,
@@ -314,7 +409,20 @@ def main(argv=None) -> None:
     parser.add_argument("--format", choices=("csv", "npz"), default="csv")
     parser.add_argument("--negatives-only", action="store_true",
                         help="no twists: only the look-alike activities (label 0 throughout)")
+    parser.add_argument("--raw", choices=("android", "ios", "both"),
+                        help="write raw sensor-event logs (t_ns|t_s, sensor, x, y, z, ...) of the "
+                             "same motions instead of 50 Hz recordings: the input of the spec's "
+                             "sensors: block (docs/sensors.md)")
     args = parser.parse_args(argv)
+    if args.raw:
+        raw = generate_raw(args.subjects, args.recordings, args.seconds, args.seed,
+                           twists=not args.negatives_only)
+        platforms = ("android", "ios") if args.raw == "both" else (args.raw,)
+        paths = write_raw(raw, args.output, platforms)
+        events = sum(len(v[0]["t_ns"]) for v in raw.values())
+        print(f"wrote {len(paths)} raw log(s) ({events} events each platform) to "
+              f"{', '.join(map(str, paths[:2]))}{' ...' if len(paths) > 2 else ''}")
+        return
     data = generate(args.subjects, args.recordings, args.seconds, args.seed,
                     twists=not args.negatives_only)
     paths = write(data, args.output, args.format)

@@ -24,7 +24,7 @@ extern "C" {
 #define SPAR_DETECTOR_REJECTED (-1) /* a non-finite sample, ignored; state unchanged */
 #define SPAR_DETECTOR_PENDING 0 /* sample accepted, no vector on it */
 #define SPAR_DETECTOR_SCORED 1 /* a vector was scored; result written */
-#define SPAR_DETECTOR_EVENT 2 /* a vector was scored and fired the event: "Opening!" */
+#define SPAR_DETECTOR_EVENT 2 /* a vector was scored and fired the spar event */
 
 /* One stream: featuriser state, the latest vector, the decision state. Fixed size, no heap. */
 typedef struct spar_detector {

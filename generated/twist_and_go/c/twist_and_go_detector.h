@@ -25,7 +25,7 @@ extern "C" {
 #define TWIST_AND_GO_DETECTOR_REJECTED (-1) /* a non-finite sample, ignored; state unchanged */
 #define TWIST_AND_GO_DETECTOR_PENDING 0 /* sample accepted, no vector on it */
 #define TWIST_AND_GO_DETECTOR_SCORED 1 /* a vector was scored; result written */
-#define TWIST_AND_GO_DETECTOR_EVENT 2 /* a vector was scored and fired the event: "Opening!" */
+#define TWIST_AND_GO_DETECTOR_EVENT 2 /* a vector was scored and fired the twist_and_go event */
 
 /* One stream: featuriser state, the latest vector, the decision state. Fixed size, no heap. */
 typedef struct twist_and_go_detector {

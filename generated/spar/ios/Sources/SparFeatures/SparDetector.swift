@@ -3,7 +3,7 @@
 // Do not edit: change the spec and run `featgen build`.
 // Model sha256: 877b2b1c6b2c0d6a9906dd5a42f3098184c8eb3c6c90d4fa6a2ec1399865d23b (model/model.json)
 //
-// Push a sample -> features -> margins -> decision -> event ("Opening!"), exactly as the C
+// Push a sample -> features -> margins -> decision -> event (the spar event), exactly as the C
 // runtime's spar_detector_push: the decision stream is part of parity.
 
 /// Streaming detector: the featuriser, the model and the spec's decision block, behind one type.
@@ -14,7 +14,7 @@
 /// ```swift
 /// var detector = try SparDetector()   // throws VersionError on a mixed-up build
 /// if detector.push(sample) == .event {   // sample: [Double] in SparDeviceFeatures.inputNames order
-///     openTheDoor()
+///     onEvent()   // your reaction to the spar event
 /// }
 /// ```
 public struct SparDetector: Sendable {

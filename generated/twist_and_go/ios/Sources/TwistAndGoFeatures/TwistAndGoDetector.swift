@@ -3,7 +3,7 @@
 // Do not edit: change the spec and run `featgen build`.
 // Model sha256: ca12cf9c28d64e936b64546af43758816daea37084893bf52d3be587cacca3b8 (model/model.json)
 //
-// Push a sample -> features -> margins -> decision -> event ("Opening!"), exactly as the C
+// Push a sample -> features -> margins -> decision -> event (the twist_and_go event), exactly as the C
 // runtime's twist_and_go_detector_push: the decision stream is part of parity.
 
 /// Streaming detector: the featuriser, the model and the spec's decision block, behind one type.
@@ -14,7 +14,7 @@
 /// ```swift
 /// var detector = try TwistAndGoDetector()   // throws VersionError on a mixed-up build
 /// if detector.push(sample) == .event {   // sample: [Double] in TwistAndGoDeviceFeatures.inputNames order
-///     openTheDoor()
+///     onEvent()   // your reaction to the twist_and_go event
 /// }
 /// ```
 public struct TwistAndGoDetector: Sendable {

@@ -278,3 +278,39 @@ extension TwistAndGoSensors {
     }
 }
 #endif
+
+#if canImport(CoreMotion)
+extension TwistAndGoSensors {
+    /// What `push(_: CMDeviceMotion)` did with the event of each sensor it fed.
+    public struct DeviceMotionStatus: Sendable {
+        /// accelerometer: gravity + userAcceleration, g: the total acceleration, fused
+        public let accelerometer: Status
+        /// gyroscope: rotationRate, rad/s, bias-corrected
+        public let gyroscope: Status
+    }
+
+    /// One Core Motion device-motion sample (CMMotionManager.startDeviceMotionUpdates) as one
+    /// event per sensor it feeds, all at its timestamp, in this order:
+    /// - accelerometer: gravity + userAcceleration, g: the total acceleration, fused
+    /// - gyroscope: rotationRate, rad/s, bias-corrected
+    ///
+    /// These are Core Motion's fused values, not the raw ones `CMAccelerometerData` and
+    /// `CMGyroData` carry: train on logs of the same values (docs/sensors.md, "CMDeviceMotion").
+    public mutating func push(_ motion: CMDeviceMotion,
+                              emit: (Int64, UnsafeBufferPointer<Double>, Bool) -> Void
+    ) -> DeviceMotionStatus {
+        let tNs: Int64 = Self.nanoseconds(motion.timestamp)
+        let accelerometer: Status = push(
+            sensor: Self.accelerometer, tNs: tNs,
+            x: motion.gravity.x + motion.userAcceleration.x,
+            y: motion.gravity.y + motion.userAcceleration.y,
+            z: motion.gravity.z + motion.userAcceleration.z, emit: emit)
+        let gyroscope: Status = push(
+            sensor: Self.gyroscope, tNs: tNs,
+            x: motion.rotationRate.x,
+            y: motion.rotationRate.y,
+            z: motion.rotationRate.z, emit: emit)
+        return DeviceMotionStatus(accelerometer: accelerometer, gyroscope: gyroscope)
+    }
+}
+#endif

@@ -17,7 +17,7 @@ import java.io.Closeable
  *
  * ```kotlin
  * val spar = Spar()                          // throws VersionMismatch on a mixed-up build
- * if (spar.push(event.values) == Spar.Status.EVENT) openTheDoor()
+ * if (spar.push(event.values) == Spar.Status.EVENT) onEvent()
  * ```
  */
 class Spar : Closeable {

@@ -17,7 +17,7 @@ import java.io.Closeable
  *
  * ```kotlin
  * val twistAndGo = TwistAndGo()                          // throws VersionMismatch on a mixed-up build
- * if (twistAndGo.push(event.values) == TwistAndGo.Status.EVENT) openTheDoor()
+ * if (twistAndGo.push(event.values) == TwistAndGo.Status.EVENT) onEvent()
  * ```
  */
 class TwistAndGo : Closeable {

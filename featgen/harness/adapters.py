@@ -12,7 +12,7 @@ An adapter is an object with:
                                 returns (vectors, emitting rows, rejected rows). ``files`` is the
                                 build's ``Bundle`` (or a plain {path: text} copy of one).
                                 RuntimeError when the output does not build.
-    detector(files, workdir) -> model_harness.Detector | None
+    detector(files, workdir) -> prediction.Detector | None
                                 the model + decision + event runtime (specs with a model), or
                                 None when the target has none
 
@@ -24,9 +24,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from codegen.bundle import manifest_of
 from codegen.targets import TARGETS, Target
+from featgen import harness  # the package: its find_swiftc is the one tests replace
 
-from . import harness
+from .kotlin_jvm_runtime import KotlinRuntime, missing_tools
+from .prediction import Detector, device_featuriser, model_input, swift_detector
 
 
 class CAdapter:
@@ -41,8 +44,7 @@ class CAdapter:
         return harness.c_target(files, prefix, Path(workdir))
 
     def detector(self, files, workdir: Path):
-        from .model_harness import Detector
-        return Detector(files, _spec_name(files), Path(workdir))
+        return Detector(files, manifest_of(files).spec, Path(workdir))
 
 
 class SwiftAdapter:
@@ -57,30 +59,26 @@ class SwiftAdapter:
         return harness.swift_target(files, prefix, Path(workdir))
 
     def detector(self, files, workdir: Path):
-        from .model_harness import swift_detector
-        return swift_detector(files, _spec_name(files), Path(workdir))
+        return swift_detector(files, manifest_of(files).spec, Path(workdir))
 
 
 class KotlinJvmAdapter:
     """The pure Kotlin target (kotlin/) compiled once with kotlinc and run on the JVM by a small
-    driver (codegen/backends/kotlin_jvm_runtime.py)."""
+    driver (featgen/harness/kotlin_jvm_runtime.py)."""
 
     target = "Kotlin/JVM"
 
     def missing(self) -> str | None:
-        from codegen.backends.kotlin_jvm_runtime import missing_tools
         tools = missing_tools()
         return f"no {' or '.join(tools)} on PATH" if tools else None
 
-    def runtime(self, files, workdir: Path):
-        from codegen.backends.kotlin_jvm_runtime import KotlinRuntime
-        return KotlinRuntime(files, _spec_name(files), Path(workdir))
+    def runtime(self, files, workdir: Path) -> KotlinRuntime:
+        return KotlinRuntime(files, manifest_of(files).spec, Path(workdir))
 
     def featuriser(self, files, prefix: str, workdir: Path) -> harness.Target:
         return harness.Target(self.target, self.runtime(files, workdir).stream(prefix))
 
     def detector(self, files, workdir: Path):
-        from codegen.bundle import manifest_of
         if manifest_of(files).model is None:
             return None
         return KotlinDetector(self.runtime(files, workdir), files)
@@ -89,8 +87,7 @@ class KotlinJvmAdapter:
 class KotlinDetector:
     """The Kotlin detector and model with the C detector's interface (stream, margins)."""
 
-    def __init__(self, runtime, files):
-        from .model_harness import device_featuriser
+    def __init__(self, runtime: KotlinRuntime, files):
         self.runtime = runtime
         self.columns = device_featuriser(files, runtime.name)[1]
 
@@ -98,13 +95,7 @@ class KotlinDetector:
         return self.runtime.detector(samples)
 
     def margins(self, X):
-        from .model_harness import model_input
         return self.runtime.margins(model_input(X, self.columns))
-
-
-def _spec_name(files) -> str:
-    from codegen.bundle import manifest_of
-    return manifest_of(files).spec
 
 
 ADAPTERS: dict[str, object] = {a.target: a for a in (CAdapter(), SwiftAdapter(),
@@ -119,7 +110,7 @@ def adapter(target: Target | str):
         return ADAPTERS[name]
     except KeyError:
         raise KeyError(f"target {name!r} is registered for parity but has no runtime adapter in "
-                       "parity_tests/adapters.py") from None
+                       "featgen/harness/adapters.py") from None
 
 
 def parity_adapters() -> list[tuple[Target, object]]:
@@ -127,14 +118,14 @@ def parity_adapters() -> list[tuple[Target, object]]:
     return [(t, adapter(t)) for t in TARGETS if t.parity]
 
 
-# C and Swift have their own fields in model_harness.ModelComparison (own_c, swift: the JSON
+# C and Swift have their own fields in prediction.ModelComparison (own_c, swift: the JSON
 # report's keys since #4); every other target's detector is compared under "targets".
 BUILT_IN_DETECTORS = ("C", "Swift")
 
 
 def detectors(files, workdir: Path) -> dict:
     """{target name: detector} of every runnable parity target with a detector besides C and
-    Swift, for ``model_harness.ModelParity(detectors=...)``."""
+    Swift, for ``prediction.ModelParity(detectors=...)``."""
     out = {}
     for target, a in parity_adapters():
         if target.name in BUILT_IN_DETECTORS or a.missing() is not None:

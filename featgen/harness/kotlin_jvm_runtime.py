@@ -1,4 +1,4 @@
-"""The pure Kotlin target's runtime adapter for the parity harness: compiles a build's kotlin/
+"""The pure Kotlin target's runtime for the parity harness: compiles a build's kotlin/
 sources once with kotlinc (cached by content and compiler version), then runs a small driver
 on the JVM over a recording and reads back every status, vector, margin and decision.
 
@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import struct
 import subprocess
 from pathlib import Path
 
+import jinja2
 import numpy as np
 
-from .kotlin_jvm import KOTLIN_PACKAGE, upper_camel
+from codegen.backends.kotlin_jvm import KOTLIN_PACKAGE, source_dir, upper_camel
+from codegen.targets.base import TEMPLATES
 
-CACHE = Path(os.environ.get("FEATGEN_CACHE", Path.home() / ".cache" / "featgen"))
+from .toolchains import CACHE
+
 TOOLS = ("kotlinc", "java")
 CONTROL_PACKAGE = KOTLIN_PACKAGE + ".control"   # negative-control copies, compiled alongside
 
@@ -43,10 +47,7 @@ def kotlin_stdlib(kotlinc: str) -> Path:
 def driver_source(files: dict, name: str, controls: dict | None = None) -> str:
     """templates/kotlin/ParityDriver.kt.j2 for this build's featurisers and model, and for the
     negative-control copies in ``controls`` ({kotlin path: perturbed text})."""
-    import jinja2
-
-    templates = Path(__file__).resolve().parent.parent.parent / "templates"
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)),
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     camel = upper_camel(name)
     featurisers, models = [], []
@@ -140,8 +141,6 @@ class KotlinRuntime:
         return path
 
     def feature_count(self, prefix: str) -> int:
-        import re
-
         text = self.files[f"{_root()}/{upper_camel(prefix)}Features.kt"]
         return int(re.search(r"const val FEATURE_COUNT: Int = (\d+)", text).group(1))
 
@@ -171,8 +170,6 @@ class KotlinRuntime:
         return dst.read_text().splitlines()
 
     def n_outputs(self) -> int:
-        import re
-
         text = self.files[f"{_root()}/{upper_camel(self.name)}Model.kt"]
         return int(re.search(r"const val OUTPUT_COUNT: Int = (\d+)", text).group(1))
 
@@ -205,7 +202,6 @@ class KotlinRuntime:
 
 
 def _root() -> str:
-    from .kotlin_jvm import source_dir
     return source_dir()
 
 

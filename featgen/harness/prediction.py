@@ -14,13 +14,19 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cffi
 import numpy as np
 
-from codegen.trees import coreml, decision as decisions, fp32
+from codegen.build import _environment
+from codegen.bundle import manifest_of
+from codegen.trees import c_emit, coreml, fp32
+from codegen.trees import decision as decisions
 from codegen.trees.build import coreml_path
 from codegen.trees.ir import Forest
 
-from .harness import C_FLAGS, CACHE, cdef_from_header
+from .c_runtime import cdef_from_header
+from .swift_runtime import build_swift_library, swift_sources
+from .toolchains import C_FLAGS, CACHE
 
 # ---------------------------------------------------------------- building
 
@@ -28,8 +34,6 @@ from .harness import C_FLAGS, CACHE, cdef_from_header
 def device_featuriser(files: dict, name: str) -> tuple[str, np.ndarray | None]:
     """(prefix of the featuriser the detector runs, its full-vector columns or None when it
     computes the full vector), from the manifest."""
-    from codegen.bundle import manifest_of
-
     device = manifest_of(files).model.device
     if device.featuriser == name:
         return name, None
@@ -85,8 +89,6 @@ class Detector:
     def __init__(self, files: dict, name: str, workdir: Path, compiler: str = "gcc",
                  extra_flags: tuple[str, ...] = (), library: Path | None = None,
                  label: str = "C"):
-        import cffi
-
         feat, self.columns = device_featuriser(files, name)
         if library is None:
             sources = {Path(p).name: t for p, t in files.items()
@@ -167,9 +169,6 @@ class Detector:
 def forest_c_files(forest: Forest, name: str = "forest") -> dict[str, str]:
     """featgen's model C (``c/<name>_model.{h,c}``, ``c/<name>_model_batch.c``) for a bare
     forest, without a spec: the templates ``featgen build`` renders, with placeholder hashes."""
-    from codegen.build import _environment
-    from codegen.trees import c_emit
-
     names = tuple(f"f{i}" for i in range(forest.n_features))
     ctx = dict(header=f"/* {name}: test forest */", name=name, P=name.upper(), feat=name,
                FP=name.upper(), version="test", spec_hash="0" * 64, model_sha256="0" * 64,
@@ -185,8 +184,6 @@ class ForestC:
     ``<name>_model_margins`` and ``<name>_model_margins_batch``."""
 
     def __init__(self, forest: Forest, workdir: Path, name: str = "forest"):
-        import cffi
-
         files = forest_c_files(forest, name)
         sources = {Path(p).name: t for p, t in files.items()}
         library = _compile(sources, [f"{name}_model.c", f"{name}_model_batch.c"],
@@ -220,8 +217,6 @@ class TL2cgen:
     """TL2cgen's generated C (c/tl2cgen/main.c) through cffi: ``predict(data, 1, result)``."""
 
     def __init__(self, files: dict, name: str, workdir: Path):
-        import cffi
-
         sources = {Path(p).name: t for p, t in files.items() if p.startswith("c/tl2cgen/")
                    and p.endswith((".c", ".h"))}
         flags = ("-std=c99", "-O2", "-ffp-contract=off", "-fno-fast-math", "-w")
@@ -257,8 +252,6 @@ class TL2cgen:
 def swift_detector(files: dict, name: str, workdir: Path) -> Detector:
     """The Swift model and detector (ios/Sources) through their C-ABI shim, driven with the C
     headers' cffi declarations like the C detector."""
-    from .harness import build_swift_library, swift_sources
-
     roles = getattr(files, "roles", None)     # a Bundle names the shim; a plain copy: by name
     shim = (Path(roles["Swift"]["detector_shim"]).stem if roles else
             next(Path(p).stem for p in sorted(files) if p.endswith("DetectorShim.swift")))
@@ -287,7 +280,7 @@ def xgboost_margins(booster, X: np.ndarray) -> np.ndarray:
 
 
 def load_booster(raw: bytes):
-    import xgboost
+    import xgboost  # lazily: a heavy optional import only the model checks need
 
     booster = xgboost.Booster()
     booster.load_model(bytearray(raw))
@@ -325,7 +318,7 @@ class ModelComparison:
     swift_margin_equal: int = 0
     swift_decision_equal: int = 0
     swift_event_equal: int = 0
-    # every other registered target's detector (parity_tests/adapters.py): name ->
+    # every other registered target's detector (featgen/harness/adapters.py): name ->
     # {"margins": n, "decisions": n, "events": n} equal to the reference
     targets: dict[str, dict[str, int]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -377,8 +370,6 @@ class ModelParity:
     def __init__(self, files: dict, name: str, workdir: Path, numpy_module,
                  with_tl2cgen: bool = True, with_swift: bool = False,
                  detectors: dict | None = None):
-        from codegen.bundle import manifest_of
-
         self.name = name
         self.module = numpy_module
         self.meta = manifest_of(files).model
@@ -389,12 +380,7 @@ class ModelParity:
         # {target name: detector} of the other registered targets (adapters.detectors); each
         # has ``stream(samples)`` and ``margins(X)`` like ``Detector``
         self.others = dict(detectors or {})
-        d = self.meta.decision
-        self.decision = decisions.Decision(
-            d["kind"], d.get("threshold", 0.0),
-            float.fromhex(d["margin_threshold"]) if d["kind"] == "binary" else 0.0,
-            d.get("positive_class", 1), d["consecutive"], d["refractory_samples"],
-            d.get("transform", "sigmoid" if d["kind"] == "binary" else "softmax"))
+        self.decision = decisions.Decision.from_json(self.meta.decision)
 
     def compare_recording(self, booster, label: str, samples: np.ndarray,
                           result: ModelComparison) -> None:

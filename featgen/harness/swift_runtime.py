@@ -1,0 +1,92 @@
+"""The generated Swift featuriser as a parity target: compiled with its C-ABI shim into a shared
+library and driven through cffi with the C header's declarations."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+from codegen.backends.swift import upper_camel
+from codegen.bundle import manifest_of
+
+from .c_runtime import CStream
+from .compare import Target
+from .toolchains import CACHE, SWIFT_FLAGS, find_swiftc, swift_version
+
+
+def swift_sources(files: dict[str, str], name: str) -> dict[str, str]:
+    """{file name: text} of the library sources (the featuriser, and the model and detector when
+    the spec has a model) and the C-ABI shims."""
+    library = [p for p in files if p.startswith("ios/Sources/") and p.endswith(".swift")]
+    shim = [p for p in files if p.startswith("swift_shim/") and p.endswith(".swift")]
+    if not any(p.endswith("Features.swift") for p in library) or not shim:
+        raise RuntimeError(f"expected the Swift featuriser and its shim, got {library + shim}")
+    return {Path(p).name: files[p] for p in library + shim}
+
+
+def build_swift_library(sources: dict[str, str], module: str, workdir: Path,
+                        swiftc: str | None = None) -> Path:
+    """Compile the library source and the shim into one shared library (``swiftc -O -wmo
+    -emit-library``), cached by source hash, flags and toolchain version like the C build."""
+    swiftc = swiftc or find_swiftc()
+    if swiftc is None:
+        raise RuntimeError("swiftc not found")
+    flags = (*SWIFT_FLAGS, "-module-name", module)
+    key = hashlib.sha256()
+    for file_name, text in sorted(sources.items()):
+        key.update(file_name.encode() + b"\0" + text.encode() + b"\0")
+    key.update(" ".join(flags).encode() + b"\0" + swift_version(swiftc).encode())
+    out = CACHE / f"{module}-{key.hexdigest()[:16]}.so"
+    if not out.exists():
+        src_dir = Path(workdir) / "swift"
+        src_dir.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for file_name, text in sorted(sources.items()):
+            (src_dir / file_name).write_text(text)
+            paths.append(str(src_dir / file_name))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.so")
+        cmd = [swiftc, *flags, *paths, "-o", str(tmp)]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"compiling generated Swift failed:\n{' '.join(cmd)}\n"
+                               f"{result.stderr}{result.stdout}")
+        os.replace(tmp, out)
+    return out
+
+
+class SwiftStream(CStream):
+    """The Swift featuriser through its C-ABI shim, driven with the C header's cffi declarations.
+
+    Only ``<name>_init`` and ``<name>_push`` come from the shim (the header's data symbols, like
+    the name tables, do not exist in it); the shim's extra ``<name>_swift_contract`` gives the
+    Swift side's spec hash, version, input and feature names for checking."""
+
+    def extra_cdef(self, name: str) -> str:
+        return f"\nconst char *{name}_swift_contract(void);"
+
+    def read_contract(self) -> None:
+        lines = self.ffi.string(getattr(self.lib, f"{self.name}_swift_contract")()).decode()
+        lines = lines.split("\n")
+        self.spec_hash, self.generator_version = lines[0], lines[1]
+        self.input_names = tuple(lines[2:2 + self.n_inputs])
+        self.feature_names = tuple(lines[2 + self.n_inputs:])
+
+
+def swift_target(files: dict[str, str], name: str, workdir: Path) -> Target:
+    """The generated Swift featuriser as a parity target (same cdef as C, from the C header)."""
+    manifest = manifest_of(files)
+    shim = upper_camel(name) + "Shim"
+    if f"swift_shim/{shim}.swift" not in files:
+        raise RuntimeError(f"no Swift shim for {name}")
+    library = build_swift_library(swift_sources(files, name), shim, Path(workdir))
+    runtime = SwiftStream(files[f"c/{name}_features.h"], library, name)
+    expected = (manifest.spec_hash, manifest.generator_version, manifest.inputs,
+                manifest.feature_names_of(name))
+    got = (runtime.spec_hash, runtime.generator_version, runtime.input_names,
+           runtime.feature_names)
+    if got != expected:
+        raise RuntimeError(f"the Swift featuriser's contract differs from the manifest: {got} "
+                           f"vs {expected}")
+    return Target("Swift", runtime.stream)
