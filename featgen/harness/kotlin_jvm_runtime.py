@@ -79,7 +79,8 @@ def kotlin_sources(files: dict) -> dict[str, str]:
 class KotlinRuntime:
     """One build's kotlin/ classes, compiled, with the parity driver."""
 
-    def __init__(self, files: dict, name: str, workdir: Path, controls: dict | None = None):
+    def __init__(self, files: dict, name: str, workdir: Path, controls: dict | None = None,
+                 extra: dict | None = None):
         missing = missing_tools()
         if missing:
             raise KotlinUnavailable(f"{', '.join(missing)} not installed")
@@ -92,7 +93,7 @@ class KotlinRuntime:
         moved = {f"control/{p}": t.replace(f"package {KOTLIN_PACKAGE}\n",
                                            f"package {CONTROL_PACKAGE}\n", 1)
                  for p, t in (controls or {}).items()}
-        self.classes = self._compile({**kotlin_sources(files), **moved,
+        self.classes = self._compile({**kotlin_sources(files), **moved, **(extra or {}),
                                       "harness/ParityDriver.kt": driver_source(files, name,
                                                                                controls)})
 
@@ -123,6 +124,14 @@ class KotlinRuntime:
         shutil.rmtree(classes, ignore_errors=True)
         os.replace(staging, classes)
         return classes
+
+    def run_main(self, main_class: str) -> str:
+        """The standard output of ``main_class`` (one of the ``extra`` sources' objects)."""
+        cmd = [self.java, "-cp", f"{self.classes}:{self.stdlib}", main_class]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        if run.returncode != 0:
+            raise RuntimeError(f"{main_class} failed ({run.returncode}): {run.stderr}")
+        return run.stdout
 
     def run(self, *args: str) -> None:
         cmd = [self.java, "-cp", f"{self.classes}:{self.stdlib}",
