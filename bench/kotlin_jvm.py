@@ -71,7 +71,7 @@ object Bench {
 
 def _build(workdir: Path, files: dict, name: str, camel: str, device_camel: str) -> tuple[Path, Path, Path]:
     """(classes dir, kotlin-stdlib.jar, JNI library dir)."""
-    from codegen.backends.kotlin_jvm_runtime import CACHE, kotlin_stdlib
+    from featgen.harness.kotlin_jvm_runtime import CACHE, kotlin_stdlib
 
     kotlinc, javac = shutil.which("kotlinc"), shutil.which("javac")
     home = Path(os.environ.get("JAVA_HOME") or Path(javac).resolve().parent.parent)

@@ -14,14 +14,15 @@ import re
 import numpy as np
 import pytest
 
-from codegen.backends.kotlin_jvm import kotlin_double, kotlin_float, source_dir
-from codegen.backends.kotlin_jvm_runtime import KotlinRuntime, missing_tools
+from codegen import ir
+from codegen.backends.kotlin_jvm import KotlinEmitter, kotlin_double, kotlin_float, source_dir
 from codegen.backends.swift import upper_camel
 from codegen.trees import decision as decisions
 from codegen.trees import fp32
 from codegen.trees.model_dir import load_bundle
 from featgen import harness
 from featgen.harness import prediction as mh
+from featgen.harness.kotlin_jvm_runtime import KotlinRuntime, missing_tools
 from featgen.harness.recordings import parity_recordings
 from parity_tests.conftest import require_tools
 
@@ -50,6 +51,21 @@ def _nudge_threshold(text: str) -> str:
     return text[:m.start(1)] + new + text[m.end(1):]
 
 
+BIG_TABLE = tuple(np.random.default_rng(5).standard_normal(2_500).tolist())
+
+
+def _big_table_source() -> str:
+    """A table longer than one initialiser function may hold (filled by several: the JVM's
+    64 KB method cap), and a main printing its bits."""
+    lines = KotlinEmitter(tables="BigTable").table(ir.Table("big", BIG_TABLE))
+    body = "\n".join("    " + line if line else "" for line in lines)
+    return ("package featgen.jvm.check\n\nobject BigTable {\n" + body + "\n}\n\n"
+            "object BigTableMain {\n    @JvmStatic\n    fun main(args: Array<String>) {\n"
+            "        val b = StringBuilder()\n        for (v in BigTable.featgen_big) {\n"
+            "            b.append(java.lang.Long.toHexString(java.lang.Double.doubleToRawLongBits(v)))"
+            ".append('\\n')\n        }\n        print(b)\n    }\n}\n")
+
+
 @pytest.fixture(scope="session")
 def kotlin(example, tmp_path_factory):
     require_tools(missing_tools(), "the pure Kotlin (JVM) target's parity")
@@ -60,7 +76,8 @@ def kotlin(example, tmp_path_factory):
     model_path = f"{root}/{upper_camel(spec.name)}Model.kt"
     perturbed_features, table = _nudge_table_entry(files[dev_path])
     controls = {dev_path: perturbed_features, model_path: _nudge_threshold(files[model_path])}
-    runtime = KotlinRuntime(files, spec.name, tmp_path_factory.mktemp("kotlin"), controls)
+    runtime = KotlinRuntime(files, spec.name, tmp_path_factory.mktemp("kotlin"), controls,
+                            extra={"harness/BigTable.kt": _big_table_source()})
     return spec, files, module, runtime, device, columns, table
 
 
@@ -206,3 +223,10 @@ def test_runtime_contract_misuse_throws_clear_exceptions(kotlin, recordings):
     assert by["detector other model"].startswith(
         f"IllegalStateException: {spec.name}: the test model reads features in another order")
     assert by["float and widened double pushes agree"] == "true"
+
+
+def test_a_table_longer_than_one_initialiser_holds_is_exact(kotlin):
+    runtime = kotlin[3]
+    got = runtime.run_main("featgen.jvm.check.BigTableMain").split()
+    expected = [format(int(np.float64(v).view(np.uint64)), "x") for v in BIG_TABLE]
+    assert got == expected

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -210,7 +211,7 @@ def test_output_paths_are_printed_as_text_not_markup(tmp_path, monkeypatch):
     (tmp_path / "spec.yaml").write_text(SPEC)
     result = CliRunner().invoke(main, ["build", "spec.yaml", "-o", "[/]out"])
     assert result.exit_code == 0, result.output
-    assert "wrote 15 files to [/]out/hostile/" in result.output.replace("\n", "")
+    assert re.search(r"wrote \d+ files to \[/\]out/hostile/", result.output.replace("\n", ""))
 
 
 def test_python_m_featgen_runs_nothing(tmp_path):

@@ -40,7 +40,7 @@ def _run(tmp_path: Path, *extra: str) -> tuple[str, dict]:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    from codegen.backends.kotlin_jvm_runtime import missing_tools
+    from featgen.harness.kotlin_jvm_runtime import missing_tools
     from parity_tests.conftest import require_swiftc, require_tools
 
     require_swiftc()
@@ -151,7 +151,7 @@ def test_without_swift_the_report_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(harness, "find_swiftc", lambda: None)
     monkeypatch.delenv("CI", raising=False)
     text, data = _run(tmp_path)
-    from parity_tests import adapters
+    from featgen.harness import adapters
     names = [t.name for t, a in adapters.parity_adapters()
              if t.name != "Swift" and a.missing() is None]        # C and the other targets
     assert [t["target"] for t in data["targets"]] == names + [f"{n} device" for n in names]

@@ -88,7 +88,7 @@ class KotlinEmitter(Emitter):
                              if isinstance(s, ir.Set))
         buffers: dict[str, int] = {}
         for stmt in body:
-            for n in _walk_all(stmt):
+            for n in ir.walk(stmt):
                 buf = getattr(n, "buf", None)
                 if isinstance(buf, ir.Buf):
                     buffers[buf.name] = scratch_offset + buf.offset
@@ -192,11 +192,6 @@ class KotlinEmitter(Emitter):
         doc = [f"/** {fn.doc} */"] if fn.doc else []
         return [*doc, f"fun {self.function_name(fn.name)}({params}): Double {{",
                 *self.block(em.stmts(fn.body)), f"    return {em.expr(fn.result)}", "}"]
-
-
-def _walk_all(node):
-    """Like ir.walk, also into the buffer-declaring statements it treats as leaves."""
-    yield from ir.walk(node)
 
 
 def _reads(stmt) -> set[str]:

@@ -25,11 +25,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from codegen.backends.kotlin_jvm import source_dir
-from codegen.backends.kotlin_jvm_runtime import KotlinRuntime, missing_tools
 from codegen.bundle import manifest_of
 from codegen.targets import TARGETS, Target
 from featgen import harness  # the package: its find_swiftc is the one tests replace
 
+from .kotlin_jvm_runtime import KotlinRuntime, missing_tools
 from .prediction import Detector, device_featuriser, model_input, swift_detector
 
 
@@ -65,7 +65,7 @@ class SwiftAdapter:
 
 class KotlinJvmAdapter:
     """The pure Kotlin target (kotlin/) compiled once with kotlinc and run on the JVM by a small
-    driver (codegen/backends/kotlin_jvm_runtime.py)."""
+    driver (featgen/harness/kotlin_jvm_runtime.py)."""
 
     target = "Kotlin/JVM"
 
@@ -73,7 +73,7 @@ class KotlinJvmAdapter:
         tools = missing_tools()
         return f"no {' or '.join(tools)} on PATH" if tools else None
 
-    def runtime(self, files, workdir: Path):
+    def runtime(self, files, workdir: Path) -> KotlinRuntime:
         return KotlinRuntime(files, manifest_of(files).spec, Path(workdir))
 
     def featuriser(self, files, prefix: str, workdir: Path) -> harness.Target:
@@ -90,7 +90,7 @@ class KotlinJvmAdapter:
 class KotlinDetector:
     """The Kotlin detector and model with the C detector's interface (stream, margins)."""
 
-    def __init__(self, runtime, files):
+    def __init__(self, runtime: KotlinRuntime, files):
         self.runtime = runtime
         self.columns = device_featuriser(files, runtime.name)[1]
 

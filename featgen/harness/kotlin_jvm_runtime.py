@@ -1,4 +1,4 @@
-"""The pure Kotlin target's runtime adapter for the parity harness: compiles a build's kotlin/
+"""The pure Kotlin target's runtime for the parity harness: compiles a build's kotlin/
 sources once with kotlinc (cached by content and compiler version), then runs a small driver
 on the JVM over a recording and reads back every status, vector, margin and decision.
 
@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import struct
 import subprocess
 from pathlib import Path
 
+import jinja2
 import numpy as np
 
-from .kotlin_jvm import KOTLIN_PACKAGE, upper_camel
+from codegen.backends.kotlin_jvm import KOTLIN_PACKAGE, source_dir, upper_camel
+from codegen.targets.base import TEMPLATES
 
-CACHE = Path(os.environ.get("FEATGEN_CACHE", Path.home() / ".cache" / "featgen"))
+from .toolchains import CACHE
+
 TOOLS = ("kotlinc", "java")
 CONTROL_PACKAGE = KOTLIN_PACKAGE + ".control"   # negative-control copies, compiled alongside
 
@@ -43,10 +47,7 @@ def kotlin_stdlib(kotlinc: str) -> Path:
 def driver_source(files: dict, name: str, controls: dict | None = None) -> str:
     """templates/kotlin/ParityDriver.kt.j2 for this build's featurisers and model, and for the
     negative-control copies in ``controls`` ({kotlin path: perturbed text})."""
-    import jinja2
-
-    templates = Path(__file__).resolve().parent.parent.parent / "templates"
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)),
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     camel = upper_camel(name)
     featurisers, models = [], []
@@ -78,7 +79,8 @@ def kotlin_sources(files: dict) -> dict[str, str]:
 class KotlinRuntime:
     """One build's kotlin/ classes, compiled, with the parity driver."""
 
-    def __init__(self, files: dict, name: str, workdir: Path, controls: dict | None = None):
+    def __init__(self, files: dict, name: str, workdir: Path, controls: dict | None = None,
+                 extra: dict | None = None):
         missing = missing_tools()
         if missing:
             raise KotlinUnavailable(f"{', '.join(missing)} not installed")
@@ -91,7 +93,7 @@ class KotlinRuntime:
         moved = {f"control/{p}": t.replace(f"package {KOTLIN_PACKAGE}\n",
                                            f"package {CONTROL_PACKAGE}\n", 1)
                  for p, t in (controls or {}).items()}
-        self.classes = self._compile({**kotlin_sources(files), **moved,
+        self.classes = self._compile({**kotlin_sources(files), **moved, **(extra or {}),
                                       "harness/ParityDriver.kt": driver_source(files, name,
                                                                                controls)})
 
@@ -123,6 +125,14 @@ class KotlinRuntime:
         os.replace(staging, classes)
         return classes
 
+    def run_main(self, main_class: str) -> str:
+        """The standard output of ``main_class`` (one of the ``extra`` sources' objects)."""
+        cmd = [self.java, "-cp", f"{self.classes}:{self.stdlib}", main_class]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        if run.returncode != 0:
+            raise RuntimeError(f"{main_class} failed ({run.returncode}): {run.stderr}")
+        return run.stdout
+
     def run(self, *args: str) -> None:
         cmd = [self.java, "-cp", f"{self.classes}:{self.stdlib}",
                f"{KOTLIN_PACKAGE}.ParityDriver", *args]
@@ -140,8 +150,6 @@ class KotlinRuntime:
         return path
 
     def feature_count(self, prefix: str) -> int:
-        import re
-
         text = self.files[f"{_root()}/{upper_camel(prefix)}Features.kt"]
         return int(re.search(r"const val FEATURE_COUNT: Int = (\d+)", text).group(1))
 
@@ -171,8 +179,6 @@ class KotlinRuntime:
         return dst.read_text().splitlines()
 
     def n_outputs(self) -> int:
-        import re
-
         text = self.files[f"{_root()}/{upper_camel(self.name)}Model.kt"]
         return int(re.search(r"const val OUTPUT_COUNT: Int = (\d+)", text).group(1))
 
@@ -205,7 +211,6 @@ class KotlinRuntime:
 
 
 def _root() -> str:
-    from .kotlin_jvm import source_dir
     return source_dir()
 
 
