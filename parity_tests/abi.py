@@ -27,9 +27,8 @@ import numpy as np
 
 from codegen.build import TEMPLATES
 from codegen.trees import decision as decisions
+from featgen import harness
 from featgen.harness import prediction as mh
-
-from . import harness
 
 # The flags the emitted CMakeLists.txt sets (templates/c/CMakeLists.txt.j2), and the ones it adds
 # on 32-bit x86. test_abi_matrix checks that the template still says so.
@@ -283,10 +282,10 @@ def main() -> None:
 
     from codegen.build import generate
     from codegen.trees.model_dir import load_bundle
+    from featgen.harness.recordings import parity_recordings
     from featurespec import load_spec
 
     from .conftest import EXAMPLE
-    from .recordings import parity_recordings
 
     spec = load_spec(EXAMPLE)
     files = generate(spec)
