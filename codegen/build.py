@@ -247,12 +247,23 @@ def write_tree(files: dict[str, str | bytes], target: Path, protect: tuple = ())
         if old is not None and not os.path.lexists(target) and os.path.lexists(old):
             os.replace(old, target)         # interrupted between the two renames: put it back
             old = None
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove_tree(staging)
         raise
     finally:
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            _remove_tree(old)
     _fsync_dir(target.parent)
+
+
+def _remove_tree(path: Path) -> None:
+    """``rmtree`` that a signal cannot cut short: SIGTERM/SIGINT raise in the main thread, and one
+    landing mid-removal would leave a half-deleted sibling; the removal is finished first and the
+    signal's exception raised after it."""
+    try:
+        shutil.rmtree(path, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
 
 
 def _fsync_dir(directory: Path) -> None:
