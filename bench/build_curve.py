@@ -8,6 +8,7 @@ with a ``model:`` block. Timed (wall): the ``featgen build`` CLI in a fresh proc
 tree C/Swift, batch C, TL2cgen C, Core ML, golden vectors) and a cold ``swift build -c
 release`` of the emitted iOS package (new ``--scratch-path``). Prints one JSON line per size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,17 +42,27 @@ def main(argv: list[str] | None = None) -> int:
             path = work / "spec.yaml"
             out = work / "generated"
             t0 = time.perf_counter()
-            built = subprocess.run([sys.executable, "-m", "featgen.cli", "build", str(path),
-                                    "-o", str(out)], env=env, capture_output=True, text=True)
+            built = subprocess.run(
+                [sys.executable, "-m", "featgen.cli", "build", str(path), "-o", str(out)],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             featgen_s = time.perf_counter() - t0
-            row = {"trees": trees, "featgen_build_s": round(featgen_s, 1),
-                   "featgen_build_ok": built.returncode == 0}
+            row = {
+                "trees": trees,
+                "featgen_build_s": round(featgen_s, 1),
+                "featgen_build_ok": built.returncode == 0,
+            }
             if built.returncode == 0 and swift:
                 package = out / name / "ios"
                 t0 = time.perf_counter()
-                compiled = subprocess.run([swift, "build", "-c", "release", "--scratch-path",
-                                           str(work / "scratch")], cwd=package,
-                                          capture_output=True, text=True)
+                compiled = subprocess.run(
+                    [swift, "build", "-c", "release", "--scratch-path", str(work / "scratch")],
+                    cwd=package,
+                    capture_output=True,
+                    text=True,
+                )
                 row["swift_build_release_s"] = round(time.perf_counter() - t0, 1)
                 row["swift_build_ok"] = compiled.returncode == 0
             elif not swift:

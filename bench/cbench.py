@@ -7,6 +7,7 @@ Usage of the built driver: ``bench SAMPLES MODE [REPEATS|OUT]`` with MODE one of
 (writes one double per push: its ns), ``dump OUT`` (writes the emitted vectors), ``count``
 (one pass, no clock: for callgrind).
 """
+
 from __future__ import annotations
 
 import json
@@ -114,20 +115,44 @@ int main(int argc, char **argv)
 class CBench:
     """A built benchmark driver around one featuriser's C (generated or naive)."""
 
-    def __init__(self, workdir: Path, sources: dict[str, str], header: str, prefix: str,
-                 state: str, P: str, n_features: int, compiler: str = "gcc",
-                 flags: list[str] = C_FLAGS):
+    def __init__(
+        self,
+        workdir: Path,
+        sources: dict[str, str],
+        header: str,
+        prefix: str,
+        state: str,
+        P: str,
+        n_features: int,
+        compiler: str = "gcc",
+        flags: list[str] = C_FLAGS,
+    ):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         for name, text in sources.items():
             (self.dir / name).write_text(text)
-        driver = (DRIVER.replace("@HEADER@", header).replace("@P@", P)
-                  .replace("@PREFIX@", prefix).replace("@STATE@", state))
+        driver = (
+            DRIVER.replace("@HEADER@", header)
+            .replace("@P@", P)
+            .replace("@PREFIX@", prefix)
+            .replace("@STATE@", state)
+        )
         (self.dir / "bench_driver.c").write_text(driver)
         self.exe = self.dir / "bench_driver"
         c_files = [str(self.dir / n) for n in sources if n.endswith(".c")]
-        run([compiler, *flags, "-I", str(self.dir), *c_files, str(self.dir / "bench_driver.c"),
-             "-o", str(self.exe), "-lm"])
+        run(
+            [
+                compiler,
+                *flags,
+                "-I",
+                str(self.dir),
+                *c_files,
+                str(self.dir / "bench_driver.c"),
+                "-o",
+                str(self.exe),
+                "-lm",
+            ]
+        )
         self.prefix, self.n_features = prefix, n_features
 
     def write_samples(self, samples: np.ndarray, name: str = "samples.bin") -> Path:
@@ -151,8 +176,15 @@ class CBench:
     def callgrind(self, samples_path: Path) -> tuple[int, int]:
         """(instructions executed inside ``<prefix>_push`` and its callees, pushes)."""
         out = self.dir / "callgrind.out"
-        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-               f"--toggle-collect={self.prefix}_push", str(self.exe), str(samples_path), "count"]
+        cmd = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={out}",
+            f"--toggle-collect={self.prefix}_push",
+            str(self.exe),
+            str(samples_path),
+            "count",
+        ]
         result = run(cmd)
         info = json.loads(result.stdout.strip().splitlines()[-1])
         text = out.read_text()
@@ -163,13 +195,18 @@ class CBench:
 
 
 def generated_bench(workdir: Path, files: dict, name: str) -> CBench:
-    sources = {Path(p).name: t for p, t in files.items()
-               if p.startswith("c/") and p.endswith((".c", ".h")) and
-               Path(p).name.startswith(f"{name}_features")}
+    sources = {
+        Path(p).name: t
+        for p, t in files.items()
+        if p.startswith("c/")
+        and p.endswith((".c", ".h"))
+        and Path(p).name.startswith(f"{name}_features")
+    }
     header = f"c/{name}_features.h"
     n_features = int(re.search(rf"#define {name.upper()}_N_FEATURES (\d+)", files[header]).group(1))
-    return CBench(workdir, sources, f"{name}_features.h", name, f"{name}_state", name.upper(),
-                  n_features)
+    return CBench(
+        workdir, sources, f"{name}_features.h", name, f"{name}_state", name.upper(), n_features
+    )
 
 
 def naive_bench(workdir: Path, spec, name: str) -> CBench:
@@ -177,8 +214,15 @@ def naive_bench(workdir: Path, spec, name: str) -> CBench:
 
     prefix = f"{name}_naive"
     h, c = generate(spec, prefix)
-    return CBench(workdir, {f"{prefix}.h": h, f"{prefix}.c": c}, f"{prefix}.h", prefix,
-                  f"{prefix}_state", prefix.upper(), len(spec.feature_names))
+    return CBench(
+        workdir,
+        {f"{prefix}.h": h, f"{prefix}.c": c},
+        f"{prefix}.h",
+        prefix,
+        f"{prefix}_state",
+        prefix.upper(),
+        len(spec.feature_names),
+    )
 
 
 def sizeof_state_cffi(files: dict, name: str, workdir: Path) -> int:

@@ -2,6 +2,7 @@
 
 No timed assertion anywhere: every figure is reported, never checked against a threshold.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -25,18 +26,19 @@ SWIFT_BIN = Path("/opt/swift/usr/bin")
 
 # ------------------------------------------------------------------ result rows
 
+
 @dataclass
 class Row:
     """One line of the results table (and of the JSON)."""
 
-    id: str                       # stable benchmark id; the smoke test checks they are all present
+    id: str  # stable benchmark id; the smoke test checks they are all present
     section: str
     label: str
     value: float | None = None
     unit: str = ""
-    status: str = "ok"            # ok | NOT MEASURED | TODO | error
-    peer: str | None = None       # label of the peer the ratio is against
-    ratio: float | None = None    # value / peer value, oriented so that > 1 means featgen better
+    status: str = "ok"  # ok | NOT MEASURED | TODO | error
+    peer: str | None = None  # label of the peer the ratio is against
+    ratio: float | None = None  # value / peer value, oriented so that > 1 means featgen better
     params: dict[str, Any] = field(default_factory=dict)
     repeats: list[float] = field(default_factory=list)
     note: str = ""
@@ -57,24 +59,32 @@ class Results:
     def missing(self, id: str, section: str, label: str, why: str, params=None) -> Row:
         """A loud row for a benchmark that could not run (a peer or tool is not installed)."""
         print(f"!!! NOT MEASURED: {label}: {why}", file=sys.stderr, flush=True)
-        return self.add(Row(id, section, label, status="NOT MEASURED", note=why,
-                            params=params or {}))
+        return self.add(
+            Row(id, section, label, status="NOT MEASURED", note=why, params=params or {})
+        )
 
     def error(self, id: str, section: str, label: str, exc: BaseException) -> Row:
         print(f"!!! ERROR in {label}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        return self.add(Row(id, section, label, status="error",
-                            note=f"{type(exc).__name__}: {str(exc)[:400]}"))
+        return self.add(
+            Row(id, section, label, status="error", note=f"{type(exc).__name__}: {str(exc)[:400]}")
+        )
 
 
 # ------------------------------------------------------------------ timing
 
-TIMING = ("process CPU time (time.process_time in Python, CLOCK_PROCESS_CPUTIME_ID in the C and "
-          "Swift drivers): on a shared 2-core VM, wall time mostly measures the neighbours; "
-          "builds and the end-to-end stream driver are wall time")
+TIMING = (
+    "process CPU time (time.process_time in Python, CLOCK_PROCESS_CPUTIME_ID in the C and "
+    "Swift drivers): on a shared 2-core VM, wall time mostly measures the neighbours; "
+    "builds and the end-to-end stream driver are wall time"
+)
 
 
-def median_time(fn: Callable[[], Any], repeats: int, warmup: int = 1,
-                clock: Callable[[], float] = time.process_time) -> tuple[float, list[float]]:
+def median_time(
+    fn: Callable[[], Any],
+    repeats: int,
+    warmup: int = 1,
+    clock: Callable[[], float] = time.process_time,
+) -> tuple[float, list[float]]:
     """Median time of ``fn()`` over ``repeats`` runs (after ``warmup`` untimed runs); process
     CPU time by default (see TIMING)."""
     for _ in range(warmup):
@@ -90,12 +100,15 @@ def median_time(fn: Callable[[], Any], repeats: int, warmup: int = 1,
 def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     result = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({result.returncode}):\n"
-                           f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+        raise RuntimeError(
+            f"{' '.join(map(str, cmd))} failed ({result.returncode}):\n"
+            f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+        )
     return result
 
 
 # ------------------------------------------------------------------ the machine
+
 
 def _first_line(cmd: list[str]) -> str | None:
     try:
@@ -107,13 +120,15 @@ def _first_line(cmd: list[str]) -> str | None:
 
 
 def find_swiftc() -> str | None:
-    return shutil.which("swiftc") or (str(SWIFT_BIN / "swiftc")
-                                      if (SWIFT_BIN / "swiftc").is_file() else None)
+    return shutil.which("swiftc") or (
+        str(SWIFT_BIN / "swiftc") if (SWIFT_BIN / "swiftc").is_file() else None
+    )
 
 
 def find_swift() -> str | None:
-    return shutil.which("swift") or (str(SWIFT_BIN / "swift")
-                                     if (SWIFT_BIN / "swift").is_file() else None)
+    return shutil.which("swift") or (
+        str(SWIFT_BIN / "swift") if (SWIFT_BIN / "swift").is_file() else None
+    )
 
 
 def machine() -> dict[str, Any]:
@@ -132,15 +147,19 @@ def machine() -> dict[str, Any]:
         pass
     import numpy
 
-    versions: dict[str, str | None] = {"python": platform.python_version(),
-                                       "numpy": numpy.__version__}
+    versions: dict[str, str | None] = {
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+    }
     for mod in ("scipy", "pandas", "tsfel", "tsfresh", "xgboost", "tl2cgen", "treelite"):
         try:
             from importlib.metadata import version
+
             versions[mod] = version(mod if mod != "xgboost" else "xgboost")
         except Exception:
             try:
                 from importlib.metadata import version
+
                 versions[mod] = version(mod + "-cpu")
             except Exception:
                 versions[mod] = None
@@ -163,8 +182,15 @@ def machine() -> dict[str, Any]:
         "swiftc": _first_line([swiftc, "--version"]) if swiftc else None,
         "valgrind": _first_line(["valgrind", "--version"]),
         "numpy_blas": blas_text,
-        "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-                                               "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")},
+        "env": {
+            k: os.environ.get(k)
+            for k in (
+                "OPENBLAS_CORETYPE",
+                "OPENBLAS_L2_SIZE",
+                "OPENBLAS_NUM_THREADS",
+                "OMP_NUM_THREADS",
+            )
+        },
     }
 
 

@@ -1,6 +1,7 @@
 """Section 2: on-device cost of the generated C and Swift (ns per push, state size,
 instructions per push) against a naive from-scratch C (bench/naive_c.py), on the Twist and Go
 featuriser as ``featgen build`` emits it (shared work on)."""
+
 from __future__ import annotations
 
 import shutil
@@ -15,21 +16,56 @@ SECTION = "2 on-device cost"
 
 # Kind families for the naive C's agreement report (max relative difference per family).
 FAMILIES = {
-    "sums and means": ("sum", "mean", "var", "std", "energy", "rms", "mean_abs", "slope",
-                       "integral", "mean_abs_change", "log_energy"),
+    "sums and means": (
+        "sum",
+        "mean",
+        "var",
+        "std",
+        "energy",
+        "rms",
+        "mean_abs",
+        "slope",
+        "integral",
+        "mean_abs_change",
+        "log_energy",
+    ),
     "samples and extremes": ("min", "max", "range", "argmin", "argmax", "first", "last", "delta"),
-    "counts": ("zero_crossings", "mean_crossings", "count_above", "longest_run_above",
-               "longest_run_below", "histogram", "peak_count", "last_peak_index"),
+    "counts": (
+        "zero_crossings",
+        "mean_crossings",
+        "count_above",
+        "longest_run_above",
+        "longest_run_below",
+        "histogram",
+        "peak_count",
+        "last_peak_index",
+    ),
     "order statistics": ("median", "percentile", "iqr", "mad"),
     "moments": ("skewness", "kurtosis", "autocorrelation", "correlation", "covariance"),
-    "spectra": ("dft_magnitude", "dft_power", "band_power", "dominant_frequency",
-                "spectral_centroid", "spectral_entropy"),
+    "spectra": (
+        "dft_magnitude",
+        "dft_power",
+        "band_power",
+        "dominant_frequency",
+        "spectral_centroid",
+        "spectral_entropy",
+    ),
 }
 # Kinds whose value is an integer count or an index (dominant_frequency: a bin index times a
 # constant step): they must agree exactly.
-EXACT_KINDS = ("argmin", "argmax", "zero_crossings", "mean_crossings", "count_above",
-               "longest_run_above", "longest_run_below", "histogram", "peak_count",
-               "last_peak_index", "dominant_frequency")
+EXACT_KINDS = (
+    "argmin",
+    "argmax",
+    "zero_crossings",
+    "mean_crossings",
+    "count_above",
+    "longest_run_above",
+    "longest_run_below",
+    "histogram",
+    "peak_count",
+    "last_peak_index",
+    "dominant_frequency",
+)
 
 
 def _agreement(spec, names, nv: np.ndarray, ref: np.ndarray) -> dict:
@@ -48,19 +84,25 @@ def _agreement(spec, names, nv: np.ndarray, ref: np.ndarray) -> dict:
         got = [per_kind[k] for k in members if k in per_kind]
         if got:
             per_family[fam] = max(got)
-    not_exact = sorted({kinds[j] for j in range(len(kinds))
-                        if kinds[j] in EXACT_KINDS and col[j] != 0.0})
+    not_exact = sorted(
+        {kinds[j] for j in range(len(kinds)) if kinds[j] in EXACT_KINDS and col[j] != 0.0}
+    )
     worst = int(np.argmax(col))
     # the same differences against each column's largest magnitude: near-zero values (a mean of
     # a zero-mean signal, a filter output crossing 0) inflate the element-wise figure
     col_scale = np.abs(ref).max(axis=0)
     col_rel = np.abs(nv - ref).max(axis=0) / np.where(col_scale == 0, 1, col_scale)
     worst_scaled = int(np.argmax(col_rel))
-    return {"max": float(col.max()), "worst_column": names[worst],
-            "max_vs_column_scale": float(col_rel.max()),
-            "worst_column_vs_scale": names[worst_scaled], "per_kind": per_kind,
-            "per_family": per_family, "exact_kinds_differing": not_exact,
-            "exact_kinds_present": sorted({k for k in kinds if k in EXACT_KINDS})}
+    return {
+        "max": float(col.max()),
+        "worst_column": names[worst],
+        "max_vs_column_scale": float(col_rel.max()),
+        "worst_column_vs_scale": names[worst_scaled],
+        "per_kind": per_kind,
+        "per_family": per_family,
+        "exact_kinds_differing": not_exact,
+        "exact_kinds_present": sorted({k for k in kinds if k in EXACT_KINDS}),
+    }
 
 
 def _window_schedule(spec, n: int) -> list[tuple[str, ...]]:
@@ -99,33 +141,72 @@ def run_section(res: Results, work: Path) -> None:
         idx = [i for i, d in enumerate(schedule) if d == due]
         groups["+".join(due) or "filling"] = float(np.median(per[idx]))
     sizeof = cbench.sizeof_state_cffi(files, name, work)
-    res.add(Row("device.c.push", SECTION,
-                f"generated C (gcc -O2), {name}: {len(spec.feature_names)} features",
-                c_ns, "ns/push", params={"pushes": n, "ns_per_emitted": c_emit,
-                                         "median_ns_by_windows_due": groups,
-                                         "sizeof_state": sizeof},
-                repeats=[x / n for x in info["loop_ns"]],
-                note=f"{c_emit:,.0f} ns/emitted vector; per push by windows due: " +
-                     ", ".join(f"{k} {v:,.0f}" for k, v in groups.items()) +
-                     f" (timed one by one, +~25 ns clock); "
-                     f"{'bit-identical to numpy' if identical else 'DIFFERS from numpy'}"))
-    res.add(Row("device.c.state", SECTION, "  generated C state: sizeof(state) via cffi",
-                sizeof, "bytes", params={"signals_with_rings": len(spec.signals),
-                                         "ring_doubles_each": 2 * spec.max_length}))
+    res.add(
+        Row(
+            "device.c.push",
+            SECTION,
+            f"generated C (gcc -O2), {name}: {len(spec.feature_names)} features",
+            c_ns,
+            "ns/push",
+            params={
+                "pushes": n,
+                "ns_per_emitted": c_emit,
+                "median_ns_by_windows_due": groups,
+                "sizeof_state": sizeof,
+            },
+            repeats=[x / n for x in info["loop_ns"]],
+            note=f"{c_emit:,.0f} ns/emitted vector; per push by windows due: "
+            + ", ".join(f"{k} {v:,.0f}" for k, v in groups.items())
+            + f" (timed one by one, +~25 ns clock); "
+            f"{'bit-identical to numpy' if identical else 'DIFFERS from numpy'}",
+        )
+    )
+    res.add(
+        Row(
+            "device.c.state",
+            SECTION,
+            "  generated C state: sizeof(state) via cffi",
+            sizeof,
+            "bytes",
+            params={
+                "signals_with_rings": len(spec.signals),
+                "ring_doubles_each": 2 * spec.max_length,
+            },
+        )
+    )
 
     if shutil.which("clang-14") is None:
-        res.missing("device.c_clang.push", SECTION, "  generated C (clang-14 -O2)",
-                    "clang-14 is not installed (.ci/run installs it)")
+        res.missing(
+            "device.c_clang.push",
+            SECTION,
+            "  generated C (clang-14 -O2)",
+            "clang-14 is not installed (.ci/run installs it)",
+        )
     else:
-        clang = cbench.CBench(work / "gen_clang", {Path(p).name: t for p, t in files.items()
-                                                    if p.startswith(f"c/{name}_features")},
-                              f"{name}_features.h", name, f"{name}_state", name.upper(),
-                              len(spec.feature_names), compiler="clang-14")
+        clang = cbench.CBench(
+            work / "gen_clang",
+            {Path(p).name: t for p, t in files.items() if p.startswith(f"c/{name}_features")},
+            f"{name}_features.h",
+            name,
+            f"{name}_state",
+            name.upper(),
+            len(spec.feature_names),
+            compiler="clang-14",
+        )
         info_cl = clang.loop(clang.write_samples(samples), reps)
         cl_ns = float(np.median(info_cl["loop_ns"])) / n
-        res.add(Row("device.c_clang.push", SECTION, "  generated C (clang-14 -O2)", cl_ns,
-                    "ns/push", peer="generated C gcc", ratio=c_ns / cl_ns,
-                    repeats=[x / n for x in info_cl["loop_ns"]]))
+        res.add(
+            Row(
+                "device.c_clang.push",
+                SECTION,
+                "  generated C (clang-14 -O2)",
+                cl_ns,
+                "ns/push",
+                peer="generated C gcc",
+                ratio=c_ns / cl_ns,
+                repeats=[x / n for x in info_cl["loop_ns"]],
+            )
+        )
 
     # ---- naive C ---------------------------------------------------------------------------
     naive = cbench.naive_bench(work / "naive", spec, name)
@@ -135,63 +216,115 @@ def run_section(res: Results, work: Path) -> None:
     nv = naive.dump(npath)
     agree = _agreement(spec, module.FEATURE_NAMES, nv, ref)
     fam_txt = "; ".join(f"{fam} {v:.1e} ({col})" for fam, (v, col) in agree["per_family"].items())
-    exact_txt = ("counts and indices identical" if not agree["exact_kinds_differing"] else
-                 "counts/indices DIFFER: " + ", ".join(agree["exact_kinds_differing"]))
-    res.add(Row("device.naive_c.push", SECTION,
-                "  naive C (gcc -O2): every feature from scratch, own loops, modulo ring",
-                nv_ns, "ns/push", peer="generated C", ratio=nv_ns / c_ns,
-                params={"sizeof_state": info_n["sizeof_state"], "max_rel_diff": agree["max"],
-                        "worst_column": agree["worst_column"],
-                        "max_diff_vs_column_scale": agree["max_vs_column_scale"],
-                        "max_rel_diff_per_kind": agree["per_kind"],
-                        "max_rel_diff_per_family": agree["per_family"],
-                        "exact_kinds_differing": agree["exact_kinds_differing"]},
-                repeats=[x / n for x in info_n["loop_ns"]],
-                note=f"same {len(spec.feature_names)} features (generated from the spec by "
-                     f"bench/naive_c.py; libm cos/sin twiddle tables built at init, qsort, libm "
-                     f"log/atan2/tan); max rel diff vs featgen {agree['max']:.1e} "
-                     f"({agree['worst_column']}; |diff| / the column's largest |value| at most "
-                     f"{agree['max_vs_column_scale']:.1e}, {agree['worst_column_vs_scale']}); "
-                     f"per family: {fam_txt}; {exact_txt}; "
-                     f"state {info_n['sizeof_state']:,} B"))
+    exact_txt = (
+        "counts and indices identical"
+        if not agree["exact_kinds_differing"]
+        else "counts/indices DIFFER: " + ", ".join(agree["exact_kinds_differing"])
+    )
+    res.add(
+        Row(
+            "device.naive_c.push",
+            SECTION,
+            "  naive C (gcc -O2): every feature from scratch, own loops, modulo ring",
+            nv_ns,
+            "ns/push",
+            peer="generated C",
+            ratio=nv_ns / c_ns,
+            params={
+                "sizeof_state": info_n["sizeof_state"],
+                "max_rel_diff": agree["max"],
+                "worst_column": agree["worst_column"],
+                "max_diff_vs_column_scale": agree["max_vs_column_scale"],
+                "max_rel_diff_per_kind": agree["per_kind"],
+                "max_rel_diff_per_family": agree["per_family"],
+                "exact_kinds_differing": agree["exact_kinds_differing"],
+            },
+            repeats=[x / n for x in info_n["loop_ns"]],
+            note=f"same {len(spec.feature_names)} features (generated from the spec by "
+            f"bench/naive_c.py; libm cos/sin twiddle tables built at init, qsort, libm "
+            f"log/atan2/tan); max rel diff vs featgen {agree['max']:.1e} "
+            f"({agree['worst_column']}; |diff| / the column's largest |value| at most "
+            f"{agree['max_vs_column_scale']:.1e}, {agree['worst_column_vs_scale']}); "
+            f"per family: {fam_txt}; {exact_txt}; "
+            f"state {info_n['sizeof_state']:,} B",
+        )
+    )
 
     # ---- Swift -------------------------------------------------------------------------------
     if find_swiftc() is None:
-        res.missing("device.swift.push", SECTION, "  generated Swift (swiftc -O -wmo)",
-                    "swiftc not found (PATH or /opt/swift/usr/bin)")
-        res.missing("device.swift.state", SECTION, "  generated Swift state",
-                    "swiftc not found")
+        res.missing(
+            "device.swift.push",
+            SECTION,
+            "  generated Swift (swiftc -O -wmo)",
+            "swiftc not found (PATH or /opt/swift/usr/bin)",
+        )
+        res.missing("device.swift.state", SECTION, "  generated Swift state", "swiftc not found")
     else:
-        sw = __import__("bench.swiftbench", fromlist=["SwiftBench"]).SwiftBench(work / "swift", files)
+        sw = __import__("bench.swiftbench", fromlist=["SwiftBench"]).SwiftBench(
+            work / "swift", files
+        )
         info_s = sw.loop(path, reps)
         s_ns = float(np.median(info_s["loop_ns"])) / n
         state = sw.state_bytes(info_s["inline_size"])
-        res.add(Row("device.swift.push", SECTION,
-                    "  generated Swift (swiftc -O -wmo), push(_:into:) on buffer pointers",
-                    s_ns, "ns/push", peer="generated C gcc", ratio=c_ns / s_ns,
-                    params={"ns_per_emitted": float(np.median(info_s["loop_ns"])) / info_s["emitted"]},
-                    repeats=[x / n for x in info_s["loop_ns"]]))
-        res.add(Row("device.swift.state", SECTION,
-                    "  generated Swift state: storage count x 8 + array header + struct",
-                    state["total_bytes"], "bytes", params=state,
-                    note=f"{state['storage_doubles']} doubles on the heap "
-                         f"({state['heap_bytes']:,} B with the 32 B header) + "
-                         f"{state['inline_bytes']} B inline"))
+        res.add(
+            Row(
+                "device.swift.push",
+                SECTION,
+                "  generated Swift (swiftc -O -wmo), push(_:into:) on buffer pointers",
+                s_ns,
+                "ns/push",
+                peer="generated C gcc",
+                ratio=c_ns / s_ns,
+                params={"ns_per_emitted": float(np.median(info_s["loop_ns"])) / info_s["emitted"]},
+                repeats=[x / n for x in info_s["loop_ns"]],
+            )
+        )
+        res.add(
+            Row(
+                "device.swift.state",
+                SECTION,
+                "  generated Swift state: storage count x 8 + array header + struct",
+                state["total_bytes"],
+                "bytes",
+                params=state,
+                note=f"{state['storage_doubles']} doubles on the heap "
+                f"({state['heap_bytes']:,} B with the 32 B header) + "
+                f"{state['inline_bytes']} B inline",
+            )
+        )
 
     # ---- callgrind -----------------------------------------------------------------------
     n_cg = 2_000 if quick else 20_000
     cg_samples = samples[:n_cg]
     ir_gen, pushes = gen.callgrind(gen.write_samples(cg_samples, "cg.bin"))
     ir_naive, _ = naive.callgrind(naive.write_samples(cg_samples, "cg.bin"))
-    res.add(Row("device.c.callgrind", SECTION, "generated C: instructions per push (callgrind)",
-                ir_gen / pushes, "Ir/push", params={"pushes": pushes}))
-    res.add(Row("device.naive_c.callgrind", SECTION, "  naive C: instructions per push",
-                ir_naive / pushes, "Ir/push", peer="generated C", ratio=ir_naive / ir_gen,
-                note=f"{ir_naive / ir_gen:.2f}x the instructions of the generated C for "
-                     f"{nv_ns / c_ns:.2f}x its time (ns/push rows above)"))
+    res.add(
+        Row(
+            "device.c.callgrind",
+            SECTION,
+            "generated C: instructions per push (callgrind)",
+            ir_gen / pushes,
+            "Ir/push",
+            params={"pushes": pushes},
+        )
+    )
+    res.add(
+        Row(
+            "device.naive_c.callgrind",
+            SECTION,
+            "  naive C: instructions per push",
+            ir_naive / pushes,
+            "Ir/push",
+            peer="generated C",
+            ratio=ir_naive / ir_gen,
+            note=f"{ir_naive / ir_gen:.2f}x the instructions of the generated C for "
+            f"{nv_ns / c_ns:.2f}x its time (ns/push rows above)",
+        )
+    )
 
     res.checks["naive_c_max_rel_diff"] = agree["max"]
 
     # ---- exact incremental min/max: measured, not adopted (bench/incremental.py) ----------
     from .incremental import run_rows
+
     run_rows(res, work)

@@ -13,6 +13,7 @@ whole), exported with ``git archive`` into a temporary directory and run the sam
 outputs live in a temporary directory (10^7 samples: a 1.2 GB CSV in, 13 GB of NPZ or Parquet
 out, 30 GB of CSV out); nothing is asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PRE_STREAMING = "8d4909d"       # the last commit before featurize streamed
+PRE_STREAMING = "8d4909d"  # the last commit before featurize streamed
 SPEC = ROOT / "examples" / "twist_and_go" / "spec.yaml"
 OUTPUTS = {"csv": "features.csv", "npz": "features.npz", "parquet": "features"}
 
@@ -51,23 +52,34 @@ def run(tree: Path, recording: Path, out: Path) -> dict:
     """featgen featurize in a child process of TREE (a source tree): peak RSS and wall time."""
     env = dict(os.environ, PYTHONPATH=str(tree))
     start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "featgen", "featurize", str(SPEC),
-                              str(recording), "-o", str(out)], cwd=tree, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "featgen", "featurize", str(SPEC), str(recording), "-o", str(out)],
+        cwd=tree,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
     err = child.stderr.read().decode(errors="replace").strip()
     child.stderr.close()
     code = os.waitstatus_to_exitcode(status)
-    return {"peak_rss_mb": usage.ru_maxrss / 1024, "seconds": seconds, "exit": code,
-            "error": err.splitlines()[-1] if code and err else ""}
+    return {
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "seconds": seconds,
+        "exit": code,
+        "error": err.splitlines()[-1] if code and err else "",
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1e5,1e6", help="samples per recording (comma-separated)")
-    ap.add_argument("--peer-sizes", default="1e5,1e6", help="sizes at which the pre-streaming "
-                    "code runs too ('' for none)")
+    ap.add_argument(
+        "--peer-sizes",
+        default="1e5,1e6",
+        help="sizes at which the pre-streaming code runs too ('' for none)",
+    )
     ap.add_argument("--formats", default="csv,npz,parquet")
     ap.add_argument("--work", type=Path, help="working directory (default: a temporary one)")
     args = ap.parse_args()
@@ -81,13 +93,18 @@ def main() -> None:
         peer = work / "pre-streaming"
         if not peer.exists():
             peer.mkdir()
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", PRE_STREAMING],
-                                     check=True, capture_output=True).stdout
+            archive = subprocess.run(
+                ["git", "-C", str(ROOT), "archive", PRE_STREAMING], check=True, capture_output=True
+            ).stdout
             subprocess.run(["tar", "-x", "-C", str(peer)], input=archive, check=True)
-    print(f"featgen featurize peak RSS ({SPEC.relative_to(ROOT)}, 6 inputs, 168 features; "
-          f"CSV recording in; {os.cpu_count()} cores)")
-    print("| samples | output | streaming: peak RSS | wall | before streaming "
-          f"({PRE_STREAMING}): peak RSS | wall |")
+    print(
+        f"featgen featurize peak RSS ({SPEC.relative_to(ROOT)}, 6 inputs, 168 features; "
+        f"CSV recording in; {os.cpu_count()} cores)"
+    )
+    print(
+        "| samples | output | streaming: peak RSS | wall | before streaming "
+        f"({PRE_STREAMING}): peak RSS | wall |"
+    )
     print("|---:|---|---:|---:|---:|---:|")
     try:
         for n in sizes:
@@ -106,8 +123,11 @@ def main() -> None:
                         shutil.rmtree(out)
                     else:
                         out.unlink(missing_ok=True)
-                    cells += [f"{r['peak_rss_mb']:,.0f} MB" + (f" (exit {r['exit']}: "
-                              f"{r['error'][:60]})" if r["exit"] else ""), f"{r['seconds']:.0f} s"]
+                    cells += [
+                        f"{r['peak_rss_mb']:,.0f} MB"
+                        + (f" (exit {r['exit']}: {r['error'][:60]})" if r["exit"] else ""),
+                        f"{r['seconds']:.0f} s",
+                    ]
                 print(f"| {n:,} | {fmt} | " + " | ".join(cells) + " |", flush=True)
     finally:
         if not args.work:

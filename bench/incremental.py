@@ -30,6 +30,7 @@ Rows ``device.incremental.*``: ns per push (process CPU time, interleaved rounds
 callgrind instructions per push (exact), ``sizeof(state)``; ratios are generated C / variant
 (> 1: the variant is cheaper; for the state < 1: it is bigger).
 """
+
 from __future__ import annotations
 
 import re
@@ -43,16 +44,25 @@ from .common import Results, Row
 
 SECTION = "2 on-device cost"
 ROW_IDS = (
-    "device.incremental.minmax.push", "device.incremental.minmax.callgrind",
-    "device.incremental.minmax.state", "device.incremental.ceiling_minmax.push",
-    "device.incremental.ceiling_minmax.callgrind", "device.incremental.ceiling_all.push",
+    "device.incremental.minmax.push",
+    "device.incremental.minmax.callgrind",
+    "device.incremental.minmax.state",
+    "device.incremental.ceiling_minmax.push",
+    "device.incremental.ceiling_minmax.callgrind",
+    "device.incremental.ceiling_all.push",
     "device.incremental.ceiling_all.callgrind",
 )
 
-_SELECT = re.compile(r"^\s+(best2?_f\d+) = \(\(w_(\w+)\[k\w*\] ([<>]) \1\) \? "
-                     r"w_\2\[k\w*\] : \1\);\n", re.M)
-_SELECT_AT = re.compile(r"^\s+(best_at_f\d+) = \(\(w_(\w+)\[k\w*\] ([<>]) (best_f\d+)\) \? "
-                        r"\(double\)\(k\w*\) : \1\);\n", re.M)
+_SELECT = re.compile(
+    r"^\s+(best2?_f\d+) = \(\(w_(\w+)\[k\w*\] ([<>]) \1\) \? "
+    r"w_\2\[k\w*\] : \1\);\n",
+    re.M,
+)
+_SELECT_AT = re.compile(
+    r"^\s+(best_at_f\d+) = \(\(w_(\w+)\[k\w*\] ([<>]) (best_f\d+)\) \? "
+    r"\(double\)\(k\w*\) : \1\);\n",
+    re.M,
+)
 _DECL = re.compile(r"^(\s+)double (best2?_f\d+|best_at_f\d+) = ([^;]+);$", re.M)
 _ANY_SELECT = re.compile(r"^\s+best(2|_at)?_f\d+ = \(\(w_\w+\[k\w*\] [<>] best\w*\) \? .*\n", re.M)
 
@@ -71,16 +81,24 @@ def incremental_variant(c_src: str, h_src: str, prefix: str) -> tuple[str, str, 
         L = int(re.match(r"/\* Window \w+: (\d+) samples", ch).group(1))
         end = ch.index("\n}\n") + 3
         body, rest = ch[:end], ch[end:]
-        names = {m.group(1): (m.group(2), "min" if m.group(3) == "<" else "max", False)
-                 for m in _SELECT.finditer(body)}
-        names.update({m.group(1): (m.group(2), "min" if m.group(3) == "<" else "max", True)
-                      for m in _SELECT_AT.finditer(body)})
+        names = {
+            m.group(1): (m.group(2), "min" if m.group(3) == "<" else "max", False)
+            for m in _SELECT.finditer(body)
+        }
+        names.update(
+            {
+                m.group(1): (m.group(2), "min" if m.group(3) == "<" else "max", True)
+                for m in _SELECT_AT.finditer(body)
+            }
+        )
         if not names:
             out.append(ch)
             continue
         body = _SELECT_AT.sub("", _SELECT.sub("", body))
-        code = [f"        const int c_{L} = (st->blk_{L} == 0) ? {L - 1} : st->blk_{L} - 1; "
-                f"/* the newest sample's place in its block */"]
+        code = [
+            f"        const int c_{L} = (st->blk_{L} == 0) ? {L - 1} : st->blk_{L} - 1; "
+            f"/* the newest sample's place in its block */"
+        ]
 
         def declare(m: re.Match) -> str:
             var = m.group(2)
@@ -95,86 +113,111 @@ def incremental_variant(c_src: str, h_src: str, prefix: str) -> tuple[str, str, 
             op = "<" if d == "min" else ">"
             pick = f"(st->{X}_pre {op} st->{X}_suf[c_{L} + 1])"
             if at:
-                slot = (f"((c_{L} == {L - 1}) ? st->{X}_preat : ({pick} ? st->{X}_preat : "
-                        f"st->{X}_sufat[c_{L} + 1]))")
+                slot = (
+                    f"((c_{L} == {L - 1}) ? st->{X}_preat : ({pick} ? st->{X}_preat : "
+                    f"st->{X}_sufat[c_{L} + 1]))"
+                )
                 fast = f"(double)(({slot} + {2 * R} - start) % {R})"
-                slow = (f"{{ double b = w_{sig}[0]; {var} = 0.0; for (int k = 1; k < {L}; ++k) {{ "
-                        f"{var} = ((w_{sig}[k] {op} b) ? (double)(k) : {var}); "
-                        f"b = ((w_{sig}[k] {op} b) ? w_{sig}[k] : b); }} }}")
+                slow = (
+                    f"{{ double b = w_{sig}[0]; {var} = 0.0; for (int k = 1; k < {L}; ++k) {{ "
+                    f"{var} = ((w_{sig}[k] {op} b) ? (double)(k) : {var}); "
+                    f"b = ((w_{sig}[k] {op} b) ? w_{sig}[k] : b); }} }}"
+                )
             else:
-                fast = (f"(c_{L} == {L - 1}) ? st->{X}_pre : ({pick} ? st->{X}_pre : "
-                        f"st->{X}_suf[c_{L} + 1])")
-                slow = (f"{{ {var} = w_{sig}[0]; for (int k = 1; k < {L}; ++k) {{ "
-                        f"{var} = ((w_{sig}[k] {op} {var}) ? w_{sig}[k] : {var}); }} }}")
+                fast = (
+                    f"(c_{L} == {L - 1}) ? st->{X}_pre : ({pick} ? st->{X}_pre : "
+                    f"st->{X}_suf[c_{L} + 1])"
+                )
+                slow = (
+                    f"{{ {var} = w_{sig}[0]; for (int k = 1; k < {L}; ++k) {{ "
+                    f"{var} = ((w_{sig}[k] {op} {var}) ? w_{sig}[k] : {var}); }} }}"
+                )
             if sig in inputs:
                 code.append(f"        {var} = {fast};")
             else:
                 nan.add((sig, L))
-                code.append(f"        if (st->nan_{sig}_{L} == 0) {{ {var} = {fast}; }} "
-                            f"else {slow}")
+                code.append(
+                    f"        if (st->nan_{sig}_{L} == 0) {{ {var} = {fast}; }} else {slow}"
+                )
             return f"{m.group(1)}double {var};"
 
         body = _DECL.sub(declare, body)
         last = list(re.finditer(r"^\s+double (best2?_f\d+|best_at_f\d+);$", body, re.M))[-1]
-        out.append(body[:last.end()] + "\n" + "\n".join(code) + body[last.end():] + rest)
+        out.append(body[: last.end()] + "\n" + "\n".join(code) + body[last.end() :] + rest)
     if not ext:
         raise RuntimeError("no min/max select found in the generated C")
     c = "".join(out)
     if _ANY_SELECT.search(c):
         raise RuntimeError("a min/max select of an unexpected form is left")
     lengths = sorted({e["L"] for e in ext.values()})
-    fields = [f"    int blk_{L}; /* pushes since the current {L}-push block began */"
-              for L in lengths]
-    fields += [f"    int nan_{s}_{L}; /* NaNs among the last {L} samples of {s} */"
-               for s, L in sorted(nan)]
+    fields = [
+        f"    int blk_{L}; /* pushes since the current {L}-push block began */" for L in lengths
+    ]
+    fields += [
+        f"    int nan_{s}_{L}; /* NaNs among the last {L} samples of {s} */" for s, L in sorted(nan)
+    ]
     for X, e in ext.items():
-        fields.append(f"    double {X}_suf[{e['L']}]; /* {e['dir']} of the previous block from "
-                      f"each place on */")
+        fields.append(
+            f"    double {X}_suf[{e['L']}]; /* {e['dir']} of the previous block from "
+            f"each place on */"
+        )
         fields.append(f"    double {X}_pre; /* {e['dir']} of the current block so far */")
         if e["at"]:
-            fields += [f"    int {X}_sufat[{e['L']}]; /* their ring slots */",
-                       f"    int {X}_preat;"]
+            fields += [
+                f"    int {X}_sufat[{e['L']}]; /* their ring slots */",
+                f"    int {X}_preat;",
+            ]
     anchor = "    int pos; /* ring slot"
     if anchor not in h_src:
         raise RuntimeError("no state field 'pos' in the header")
     h = h_src.replace(anchor, "\n".join(fields) + "\n" + anchor)
     # NaN counts: before the ring writes (with L == ring length the leaving sample's slot is the
     # one being written)
-    counts = [f"    {{ const int old = (st->pos >= {L}) ? st->pos - {L} : st->pos + {R - L}; "
-              f"st->nan_{s}_{L} += (s_{s} != s_{s}) - "
-              f"(st->ring_{s}[old] != st->ring_{s}[old]); }}" for s, L in sorted(nan)]
+    counts = [
+        f"    {{ const int old = (st->pos >= {L}) ? st->pos - {L} : st->pos + {R - L}; "
+        f"st->nan_{s}_{L} += (s_{s} != s_{s}) - "
+        f"(st->ring_{s}[old] != st->ring_{s}[old]); }}"
+        for s, L in sorted(nan)
+    ]
     first = re.search(r"^    st->ring_\w+\[st->pos\] = ", c, re.M)
-    c = c[:first.start()] + "".join(x + "\n" for x in counts) + c[first.start():]
+    c = c[: first.start()] + "".join(x + "\n" for x in counts) + c[first.start() :]
     upd = ["    {", "        const int p = st->pos;"]
     upd += [f"        const int c_{L} = st->blk_{L};" for L in lengths]
     for X, e in ext.items():
         sig, L, op = e["sig"], e["L"], "<" if e["dir"] == "min" else ">"
         at0 = f" st->{X}_preat = p;" if e["at"] else ""
         at1 = f" st->{X}_preat = (x {op} st->{X}_pre) ? p : st->{X}_preat;" if e["at"] else ""
-        upd += [f"        {{ /* {X} */",
-                f"            const double x = st->ring_{sig}[p];",
-                f"            if (c_{L} == 0) {{ st->{X}_pre = x;{at0} }}",
-                f"            else {{{at1} st->{X}_pre = (x {op} st->{X}_pre) ? x : "
-                f"st->{X}_pre; }}",
-                "        }"]
+        upd += [
+            f"        {{ /* {X} */",
+            f"            const double x = st->ring_{sig}[p];",
+            f"            if (c_{L} == 0) {{ st->{X}_pre = x;{at0} }}",
+            f"            else {{{at1} st->{X}_pre = (x {op} st->{X}_pre) ? x : st->{X}_pre; }}",
+            "        }",
+        ]
     for L in lengths:
         mine = [(X, e) for X, e in ext.items() if e["L"] == L]
         upd.append(f"        if (c_{L} == {L - 1}) {{ /* block complete: its suffix extremes */")
         for X, e in mine:
-            upd += [f"            const double *b_{X} = st->ring_{e['sig']} + p + {R - L + 1};",
-                    f"            double s_{X} = b_{X}[{L - 1}];",
-                    f"            st->{X}_suf[{L - 1}] = s_{X};"]
+            upd += [
+                f"            const double *b_{X} = st->ring_{e['sig']} + p + {R - L + 1};",
+                f"            double s_{X} = b_{X}[{L - 1}];",
+                f"            st->{X}_suf[{L - 1}] = s_{X};",
+            ]
             if e["at"]:
                 upd.append(f"            int sa_{X} = p; st->{X}_sufat[{L - 1}] = p;")
         upd.append(f"            for (int j = {L - 2}; j >= 0; --j) {{")
         for X, e in mine:
             ope = "<=" if e["dir"] == "min" else ">="
             if e["at"]:
-                upd += [f"                sa_{X} = (b_{X}[j] {ope} s_{X}) ? "
-                        f"((p + {R - L + 1} + j) % {R}) : sa_{X};",
-                        f"                st->{X}_sufat[j] = sa_{X};"]
-            upd += [f"                s_{X} = (b_{X}[j] {ope} s_{X}) ? b_{X}[j] : s_{X};",
-                    f"                st->{X}_suf[j] = s_{X};"]
+                upd += [
+                    f"                sa_{X} = (b_{X}[j] {ope} s_{X}) ? "
+                    f"((p + {R - L + 1} + j) % {R}) : sa_{X};",
+                    f"                st->{X}_sufat[j] = sa_{X};",
+                ]
+            upd += [
+                f"                s_{X} = (b_{X}[j] {ope} s_{X}) ? b_{X}[j] : s_{X};",
+                f"                st->{X}_suf[j] = s_{X};",
+            ]
         upd += ["            }", "        }"]
     upd += [f"        st->blk_{L} = (c_{L} + 1 == {L}) ? 0 : c_{L} + 1;" for L in lengths]
     upd.append("    }")
@@ -193,8 +236,9 @@ def ceiling_variants(c_src: str) -> tuple[str, str]:
         raise RuntimeError("no min/max select found")
     every, k = re.subn(r"^\s+(count\d*|run|longest)_f\d+ = .*\n", "", minmax, flags=re.M)
     for f in set(re.findall(r"double sign_(f\d+) = \(\(\(w_\w+\[k\w*\] - 0\.0\)", every)):
-        every, j = re.subn(rf"^\s+(double sign|crossings|last_sign)_{f} = .*\n", "", every,
-                           flags=re.M)
+        every, j = re.subn(
+            rf"^\s+(double sign|crossings|last_sign)_{f} = .*\n", "", every, flags=re.M
+        )
         k += j
     if not k:
         raise RuntimeError("no count/run/crossing work found")
@@ -205,7 +249,7 @@ def _hostile(n: int, n_inputs: int) -> np.ndarray:
     from featgen.harness.recordings import edge_case_recording
 
     x = edge_case_recording(n, n_inputs, seed=20261125, nonfinite=True)
-    x[n // 3: n // 3 + n // 20] *= 1e300       # magnitudes and differences overflow to inf
+    x[n // 3 : n // 3 + n // 20] *= 1e300  # magnitudes and differences overflow to inf
     return x
 
 
@@ -216,8 +260,7 @@ def _example_device():
     spec = load_spec(specs.EXAMPLE)
     files = generate(spec)
     name = f"{spec.name}_device"
-    return name, {Path(p).name: t for p, t in files.items()
-                  if p.startswith(f"c/{name}_features")}
+    return name, {Path(p).name: t for p, t in files.items() if p.startswith(f"c/{name}_features")}
 
 
 def _median_by_windows_due(per_push: np.ndarray, c_src: str, h_src: str, P: str) -> dict:
@@ -246,11 +289,18 @@ def measure(work: Path, quick: bool) -> dict:
     n_features = int(re.search(rf"#define {P}_N_FEATURES (\d+)", sources[h_name]).group(1))
     inc_c, inc_h, n_struct = incremental_variant(sources[c_name], sources[h_name], name)
     ceil_mm, ceil_all = ceiling_variants(sources[c_name])
-    texts = {"generated": (sources[c_name], sources[h_name]), "incremental": (inc_c, inc_h),
-             "ceiling_minmax": (ceil_mm, sources[h_name]),
-             "ceiling_all": (ceil_all, sources[h_name])}
-    benches = {t: cbench.CBench(work / t, {c_name: c, h_name: h}, h_name, name, f"{name}_state",
-                                P, n_features) for t, (c, h) in texts.items()}
+    texts = {
+        "generated": (sources[c_name], sources[h_name]),
+        "incremental": (inc_c, inc_h),
+        "ceiling_minmax": (ceil_mm, sources[h_name]),
+        "ceiling_all": (ceil_all, sources[h_name]),
+    }
+    benches = {
+        t: cbench.CBench(
+            work / t, {c_name: c, h_name: h}, h_name, name, f"{name}_state", P, n_features
+        )
+        for t, (c, h) in texts.items()
+    }
     n = 5_000 if quick else 100_000
     rounds, reps = (1, 1) if quick else (5, 3)
     samples = specs.recording(n, 6, seed=11)
@@ -260,27 +310,37 @@ def measure(work: Path, quick: bool) -> dict:
     for tag, rec in (("recording", samples), ("hostile", hostile)):
         ref = benches["generated"].dump(benches["generated"].write_samples(rec, f"{tag}.bin"))
         got = benches["incremental"].dump(benches["incremental"].write_samples(rec, f"{tag}.bin"))
-        identical[tag] = bool(ref.shape == got.shape and
-                              (ref.view(np.int64) == got.view(np.int64)).all())
+        identical[tag] = bool(
+            ref.shape == got.shape and (ref.view(np.int64) == got.view(np.int64)).all()
+        )
     loops = {t: [] for t in benches}
     info = {}
-    for _ in range(rounds):                      # interleaved: the neighbours load all alike
+    for _ in range(rounds):  # interleaved: the neighbours load all alike
         for t, b in benches.items():
             info[t] = b.loop(paths[t], reps)
             loops[t] += info[t]["loop_ns"]
-    by_due = {t: _median_by_windows_due(benches[t].perpush(paths[t]), sources[c_name],
-                                        sources[h_name], P) for t in benches}
-    cg = samples[:2_000 if quick else 20_000]
+    by_due = {
+        t: _median_by_windows_due(benches[t].perpush(paths[t]), sources[c_name], sources[h_name], P)
+        for t in benches
+    }
+    cg = samples[: 2_000 if quick else 20_000]
     ir = {}
     for t, b in benches.items():
         total, pushes = b.callgrind(b.write_samples(cg, "cg.bin"))
         ir[t] = total / pushes
-    return {"name": name, "n": n, "structures": n_struct, "identical": identical,
-            "ns": {t: float(np.median(v)) / n for t, v in loops.items()},
-            "repeats": {t: [x / n for x in v] for t, v in loops.items()},
-            "ns_emitted": {t: float(np.median(v)) / info[t]["emitted"] for t, v in loops.items()},
-            "ir": ir, "state": {t: info[t]["sizeof_state"] for t in benches},
-            "pushes_cg": len(cg), "by_due": by_due}
+    return {
+        "name": name,
+        "n": n,
+        "structures": n_struct,
+        "identical": identical,
+        "ns": {t: float(np.median(v)) / n for t, v in loops.items()},
+        "repeats": {t: [x / n for x in v] for t, v in loops.items()},
+        "ns_emitted": {t: float(np.median(v)) / info[t]["emitted"] for t, v in loops.items()},
+        "ir": ir,
+        "state": {t: info[t]["sizeof_state"] for t in benches},
+        "pushes_cg": len(cg),
+        "by_due": by_due,
+    }
 
 
 def run_rows(res: Results, work: Path) -> None:
@@ -288,8 +348,9 @@ def run_rows(res: Results, work: Path) -> None:
     try:
         m = measure(Path(work) / "incremental", res.quick)
         if not all(m["identical"].values()):
-            raise RuntimeError(f"incremental C is not bit-identical to the generated C: "
-                               f"{m['identical']}")
+            raise RuntimeError(
+                f"incremental C is not bit-identical to the generated C: {m['identical']}"
+            )
     except Exception as exc:  # noqa: BLE001 - reported as error rows
         for rid in ROW_IDS:
             res.error(rid, SECTION, rid, exc)
@@ -297,48 +358,110 @@ def run_rows(res: Results, work: Path) -> None:
     res.checks["incremental_bit_identical"] = m["identical"]
     ns, ir, st = m["ns"], m["ir"], m["state"]
     base = "generated C (device featuriser)"
-    common = {"featuriser": m["name"], "pushes": m["n"], "generated_ns_per_push": ns["generated"],
-              "generated_ns_per_emitted": m["ns_emitted"]["generated"],
-              "generated_ir_per_push": ir["generated"], "callgrind_pushes": m["pushes_cg"]}
-    res.add(Row("device.incremental.minmax.push", SECTION,
-                f"exact incremental min/max/argmin/argmax/range ({m['structures']} per-push "
-                f"block structures), {m['name']}", ns["incremental"], "ns/push", peer=base,
-                ratio=ns["generated"] / ns["incremental"],
-                params={**common, "ns_per_emitted": m["ns_emitted"]["incremental"],
-                        "bit_identical": m["identical"],
-                        "median_ns_by_windows_due": {t: m["by_due"][t]
-                                                     for t in ("generated", "incremental")}},
-                repeats=m["repeats"]["incremental"],
-                note=f"generated C {ns['generated']:,.0f} ns/push in the same run; one push by "
-                     f"windows due (median), generated -> incremental: " +
-                     ", ".join(f"{k} {g:,.0f} -> {m['by_due']['incremental'][k]:,.0f}"
-                               for k, g in m["by_due"]["generated"].items()) +
-                     f" ns; bit-identical to it on the recording and the hostile one: "
-                     f"{m['identical']}"))
-    res.add(Row("device.incremental.minmax.callgrind", SECTION,
-                "  exact incremental min/max: instructions per push", ir["incremental"],
-                "Ir/push", peer=base, ratio=ir["generated"] / ir["incremental"], params=common,
-                note=f"generated C {ir['generated']:,.0f} Ir/push"))
-    res.add(Row("device.incremental.minmax.state", SECTION,
-                "  exact incremental min/max: sizeof(state)", st["incremental"], "bytes",
-                peer=base, ratio=st["generated"] / st["incremental"],
-                params={"generated_bytes": st["generated"]},
-                note=f"+{st['incremental'] - st['generated']:,} B: one double per sample of the "
-                     "window per structure (suffix extremes), int slots for argmin/argmax"))
-    for tag, what in (("ceiling_minmax", "min/max selects deleted (not exact): the most any "
-                                         "incremental min/max can save"),
-                      ("ceiling_all", "all order-free families' per-sample work deleted (not "
-                                      "exact): the most exact incremental updates can save")):
+    common = {
+        "featuriser": m["name"],
+        "pushes": m["n"],
+        "generated_ns_per_push": ns["generated"],
+        "generated_ns_per_emitted": m["ns_emitted"]["generated"],
+        "generated_ir_per_push": ir["generated"],
+        "callgrind_pushes": m["pushes_cg"],
+    }
+    res.add(
+        Row(
+            "device.incremental.minmax.push",
+            SECTION,
+            f"exact incremental min/max/argmin/argmax/range ({m['structures']} per-push "
+            f"block structures), {m['name']}",
+            ns["incremental"],
+            "ns/push",
+            peer=base,
+            ratio=ns["generated"] / ns["incremental"],
+            params={
+                **common,
+                "ns_per_emitted": m["ns_emitted"]["incremental"],
+                "bit_identical": m["identical"],
+                "median_ns_by_windows_due": {
+                    t: m["by_due"][t] for t in ("generated", "incremental")
+                },
+            },
+            repeats=m["repeats"]["incremental"],
+            note=f"generated C {ns['generated']:,.0f} ns/push in the same run; one push by "
+            f"windows due (median), generated -> incremental: "
+            + ", ".join(
+                f"{k} {g:,.0f} -> {m['by_due']['incremental'][k]:,.0f}"
+                for k, g in m["by_due"]["generated"].items()
+            )
+            + f" ns; bit-identical to it on the recording and the hostile one: "
+            f"{m['identical']}",
+        )
+    )
+    res.add(
+        Row(
+            "device.incremental.minmax.callgrind",
+            SECTION,
+            "  exact incremental min/max: instructions per push",
+            ir["incremental"],
+            "Ir/push",
+            peer=base,
+            ratio=ir["generated"] / ir["incremental"],
+            params=common,
+            note=f"generated C {ir['generated']:,.0f} Ir/push",
+        )
+    )
+    res.add(
+        Row(
+            "device.incremental.minmax.state",
+            SECTION,
+            "  exact incremental min/max: sizeof(state)",
+            st["incremental"],
+            "bytes",
+            peer=base,
+            ratio=st["generated"] / st["incremental"],
+            params={"generated_bytes": st["generated"]},
+            note=f"+{st['incremental'] - st['generated']:,} B: one double per sample of the "
+            "window per structure (suffix extremes), int slots for argmin/argmax",
+        )
+    )
+    for tag, what in (
+        (
+            "ceiling_minmax",
+            "min/max selects deleted (not exact): the most any incremental min/max can save",
+        ),
+        (
+            "ceiling_all",
+            "all order-free families' per-sample work deleted (not "
+            "exact): the most exact incremental updates can save",
+        ),
+    ):
         g, c = m["by_due"]["generated"], m["by_due"][tag]
-        res.add(Row(f"device.incremental.{tag}.push", SECTION, f"  ceiling: {what}", ns[tag],
-                    "ns/push", peer=base, ratio=ns["generated"] / ns[tag],
-                    params={**common, "median_ns_by_windows_due": c},
-                    repeats=m["repeats"][tag],
-                    note="one push by windows due (median), generated -> this: " +
-                         ", ".join(f"{k} {v:,.0f} -> {c[k]:,.0f}" for k, v in g.items()) + " ns"))
-        res.add(Row(f"device.incremental.{tag}.callgrind", SECTION,
-                    f"  ceiling: {tag.split('_')[1]} families, instructions per push", ir[tag],
-                    "Ir/push", peer=base, ratio=ir["generated"] / ir[tag], params=common))
+        res.add(
+            Row(
+                f"device.incremental.{tag}.push",
+                SECTION,
+                f"  ceiling: {what}",
+                ns[tag],
+                "ns/push",
+                peer=base,
+                ratio=ns["generated"] / ns[tag],
+                params={**common, "median_ns_by_windows_due": c},
+                repeats=m["repeats"][tag],
+                note="one push by windows due (median), generated -> this: "
+                + ", ".join(f"{k} {v:,.0f} -> {c[k]:,.0f}" for k, v in g.items())
+                + " ns",
+            )
+        )
+        res.add(
+            Row(
+                f"device.incremental.{tag}.callgrind",
+                SECTION,
+                f"  ceiling: {tag.split('_')[1]} families, instructions per push",
+                ir[tag],
+                "Ir/push",
+                peer=base,
+                ratio=ir["generated"] / ir[tag],
+                params=common,
+            )
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

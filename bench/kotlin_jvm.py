@@ -9,6 +9,7 @@ detector (the Android class over the same work in C), and the pure Kotlin full a
 featurisers alone. The JNI library is built with the harness's C flags (-O2
 -ffp-contract=off), the Kotlin with kotlinc (cached by content). Reported, never asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,7 +70,9 @@ object Bench {
 """
 
 
-def _build(workdir: Path, files: dict, name: str, camel: str, device_camel: str) -> tuple[Path, Path, Path]:
+def _build(
+    workdir: Path, files: dict, name: str, camel: str, device_camel: str
+) -> tuple[Path, Path, Path]:
     """(classes dir, kotlin-stdlib.jar, JNI library dir)."""
     from featgen.harness.kotlin_jvm_runtime import CACHE, kotlin_stdlib
 
@@ -81,14 +84,31 @@ def _build(workdir: Path, files: dict, name: str, camel: str, device_camel: str)
         if path.startswith("android/src/main/cpp/") and path.endswith((".c", ".h")):
             (cpp / Path(path).name).parent.mkdir(parents=True, exist_ok=True)
             (cpp / Path(path).name).write_text(text)
-        if path.endswith(".kt") and (path.startswith("kotlin/")
-                                     or path.endswith(f"/featgen/{camel}.kt")):
+        if path.endswith(".kt") and (
+            path.startswith("kotlin/") or path.endswith(f"/featgen/{camel}.kt")
+        ):
             sources[path] = text
     lib = workdir / "lib"
     lib.mkdir(exist_ok=True)
-    cmd = ["gcc", "-std=c99", "-O2", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared",
-           "-I", str(cpp), "-I", str(home / "include"), "-I", str(home / "include" / "linux"),
-           *sorted(str(p) for p in cpp.glob("*.c")), "-o", str(lib / f"lib{name}_jni.so"), "-lm"]
+    cmd = [
+        "gcc",
+        "-std=c99",
+        "-O2",
+        "-ffp-contract=off",
+        "-fno-fast-math",
+        "-fPIC",
+        "-shared",
+        "-I",
+        str(cpp),
+        "-I",
+        str(home / "include"),
+        "-I",
+        str(home / "include" / "linux"),
+        *sorted(str(p) for p in cpp.glob("*.c")),
+        "-o",
+        str(lib / f"lib{name}_jni.so"),
+        "-lm",
+    ]
     subprocess.run(cmd, check=True)
     sources["bench/Bench.kt"] = BENCH.replace("@CAMEL@", camel).replace("@DEVICE@", device_camel)
     key = hashlib.sha256(json.dumps(sorted(sources.items())).encode()).hexdigest()[:16]
@@ -99,8 +119,11 @@ def _build(workdir: Path, files: dict, name: str, camel: str, device_camel: str)
             (src / path).parent.mkdir(parents=True, exist_ok=True)
             (src / path).write_text(text)
         classes.mkdir(parents=True, exist_ok=True)
-        run = subprocess.run([kotlinc, *sorted(str(src / p) for p in sources), "-d", str(classes)],
-                             capture_output=True, text=True)
+        run = subprocess.run(
+            [kotlinc, *sorted(str(src / p) for p in sources), "-d", str(classes)],
+            capture_output=True,
+            text=True,
+        )
         if run.returncode != 0:
             raise SystemExit(f"kotlinc failed:\n{run.stderr}")
         (classes / "done").write_text("")
@@ -122,17 +145,33 @@ def measure(spec_path: str, samples: int, rounds: int, workdir: Path) -> dict:
     src = workdir / "samples.bin"
     src.write_bytes(struct.pack("<2i", *data.shape) + np.ascontiguousarray(data, "<f8").tobytes())
     java = shutil.which("java")
-    run = subprocess.run([java, f"-Djava.library.path={lib}", "-cp", f"{classes}:{stdlib}",
-                          "featgen.bench.Bench", str(src), str(rounds)],
-                         capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [
+            java,
+            f"-Djava.library.path={lib}",
+            "-cp",
+            f"{classes}:{stdlib}",
+            "featgen.bench.Bench",
+            str(src),
+            str(rounds),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     out = {}
     for line in run.stdout.splitlines():
         key, *values = line.split()
         if key != "sink":
             out[key] = [float(v) for v in values]
     java_version = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
-    return {"spec": spec.name, "samples": samples, "rounds": rounds,
-            "java": java_version.splitlines()[0], "ns_per_push": out}
+    return {
+        "spec": spec.name,
+        "samples": samples,
+        "rounds": rounds,
+        "java": java_version.splitlines()[0],
+        "ns_per_push": out,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,15 +186,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"NOT MEASURED: {', '.join(missing)} not installed", file=sys.stderr)
         return 0
     import tempfile
+
     with tempfile.TemporaryDirectory() as work:
         result = measure(args.spec, args.samples, args.rounds, Path(work))
     med = {k: statistics.median(v) for k, v in result["ns_per_push"].items()}
-    print(f"{result['spec']}: {result['samples']} samples x {result['rounds']} rounds "
-          f"(medians, ns per push; {result['java']})")
+    print(
+        f"{result['spec']}: {result['samples']} samples x {result['rounds']} rounds "
+        f"(medians, ns per push; {result['java']})"
+    )
     print(f"  {'what':<44} {'pure Kotlin':>12} {'C via JNI':>12} {'ratio':>7}")
-    print(f"  {'detector (device features + model + decision)':<44} "
-          f"{med['kotlin_detector']:>12.0f} {med['jni_detector']:>12.0f} "
-          f"{med['kotlin_detector'] / med['jni_detector']:>7.2f}")
+    print(
+        f"  {'detector (device features + model + decision)':<44} "
+        f"{med['kotlin_detector']:>12.0f} {med['jni_detector']:>12.0f} "
+        f"{med['kotlin_detector'] / med['jni_detector']:>7.2f}"
+    )
     print(f"  {'full featuriser alone':<44} {med['kotlin_full']:>12.0f} {'':>12} {'':>7}")
     print(f"  {'device featuriser alone':<44} {med['kotlin_device']:>12.0f} {'':>12} {'':>7}")
     result["medians"] = med

@@ -12,6 +12,7 @@ libraries that includes the call's overhead, which is what an app calling them p
 pays); "batch" is one call on every row, per row. The run also counts rows whose margin is not
 bit-equal to LightGBM's raw score, for featgen and for lleaves.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -114,14 +115,20 @@ print(json.dumps({"one_s": one, "batch_s": batch, "compile_s": compile_s,
 def measure_lleaves(python: str, work: Path, args, k: int) -> tuple[str, dict | None]:
     """lleaves' timings from ``python`` (a child process: lleaves may need another llvmlite
     than this interpreter's), or (the reason it could not run, None)."""
-    result = subprocess.run([python, "-c", LLEAVES, str(work), str(args.rows), "8", str(k),
-                             str(args.repeats)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [python, "-c", LLEAVES, str(work), str(args.rows), "8", str(k), str(args.repeats)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         return f"lleaves NOT MEASURED with {python}: {last}", None
     ll = json.loads(result.stdout.strip().splitlines()[-1])
-    return (f"lleaves {ll['lleaves']} (llvmlite {ll['llvmlite']}, {python}): compiled in "
-            f"{ll['compile_s']:.1f} s wall"), ll
+    return (
+        f"lleaves {ll['lleaves']} (llvmlite {ll['llvmlite']}, {python}): compiled in "
+        f"{ll['compile_s']:.1f} s wall"
+    ), ll
 
 
 def cpu(fn) -> float:
@@ -140,13 +147,20 @@ def main() -> int:
     parser.add_argument("--trees", type=int, default=300)
     parser.add_argument("--leaves", type=int, default=31)
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--one-row-calls", type=int, default=2_000,
-                        help="rows timed one call each for the Python libraries")
+    parser.add_argument(
+        "--one-row-calls",
+        type=int,
+        default=2_000,
+        help="rows timed one call each for the Python libraries",
+    )
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
-    parser.add_argument("--lleaves-python", default=sys.executable,
-                        help="the Python that runs lleaves (lleaves 1.3 needs llvmlite < 0.45, "
-                             "older than numba's: a venv with lleaves and llvmlite 0.44)")
+    parser.add_argument(
+        "--lleaves-python",
+        default=sys.executable,
+        help="the Python that runs lleaves (lleaves 1.3 needs llvmlite < 0.45, "
+        "older than numba's: a venv with lleaves and llvmlite 0.44)",
+    )
     args = parser.parse_args()
 
     import lightgbm
@@ -163,23 +177,49 @@ def main() -> int:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20_000, len(names)))
     X[rng.random(X.shape) < 0.05] = np.nan
-    y = ((np.nan_to_num(X[:, 0]) + np.sin(np.nan_to_num(X[:, 1]) * 2)
-          + rng.normal(scale=0.5, size=len(X))) > 0).astype(int)
-    booster = lightgbm.train({"objective": "binary", "num_leaves": args.leaves, "verbose": -1,
-                              "num_threads": 1, "seed": 0, "deterministic": True},
-                             lightgbm.Dataset(pd.DataFrame(X, columns=names), y), args.trees)
+    y = (
+        (
+            np.nan_to_num(X[:, 0])
+            + np.sin(np.nan_to_num(X[:, 1]) * 2)
+            + rng.normal(scale=0.5, size=len(X))
+        )
+        > 0
+    ).astype(int)
+    booster = lightgbm.train(
+        {
+            "objective": "binary",
+            "num_leaves": args.leaves,
+            "verbose": -1,
+            "num_threads": 1,
+            "seed": 0,
+            "deterministic": True,
+        },
+        lightgbm.Dataset(pd.DataFrame(X, columns=names), y),
+        args.trees,
+    )
     booster.save_model(str(work / "model.txt"))
     import_model(work / "model.txt", spec, work / "model")
     files = generate(load_spec(str(work / "spec.yaml")))
     name = spec.name
     for stem in ("model.h", "model.c", "model_batch.c"):
         (work / f"{name}_{stem}").write_text(files[f"c/{name}_{stem}"])
-    (work / "driver.c").write_text(DRIVER.replace("@NAME@", name).replace("@NF@",
-                                                                         str(len(names))))
+    (work / "driver.c").write_text(DRIVER.replace("@NAME@", name).replace("@NF@", str(len(names))))
     exe = work / "driver"
-    run(["gcc", "-std=c99", "-O2", "-ffp-contract=off", "-fno-fast-math", "-o", str(exe),
-         str(work / "driver.c"), str(work / f"{name}_model.c"),
-         str(work / f"{name}_model_batch.c"), "-lm"])
+    run(
+        [
+            "gcc",
+            "-std=c99",
+            "-O2",
+            "-ffp-contract=off",
+            "-fno-fast-math",
+            "-o",
+            str(exe),
+            str(work / "driver.c"),
+            str(work / f"{name}_model.c"),
+            str(work / f"{name}_model_batch.c"),
+            "-lm",
+        ]
+    )
 
     rows = rng.normal(size=(args.rows, len(names)))
     rows[rng.random(rows.shape) < 0.05] = np.nan
@@ -188,21 +228,32 @@ def main() -> int:
     out = run([str(exe), str(work / "rows.bin"), str(args.repeats), str(work / "out.bin")]).stdout
     c = json.loads(out)
     both = np.fromfile(work / "out.bin", dtype=np.float64)
-    c_one, c_batch = both[:args.rows], both[args.rows:]
+    c_one, c_batch = both[: args.rows], both[args.rows :]
 
     raw = booster.predict(rows, raw_score=True, num_threads=1)
     figures = {}
-    figures["featgen C"] = (statistics.median(c["one_ns"]) / args.rows * 1e-9,
-                            statistics.median(c["batch_ns"]) / args.rows * 1e-9)
+    figures["featgen C"] = (
+        statistics.median(c["one_ns"]) / args.rows * 1e-9,
+        statistics.median(c["batch_ns"]) / args.rows * 1e-9,
+    )
     k = args.one_row_calls
-    single = [rows[i:i + 1] for i in range(k)]
+    single = [rows[i : i + 1] for i in range(k)]
     figures["LightGBM predict"] = (
-        median_per_row(lambda: [booster.predict(r, raw_score=True, num_threads=1)
-                                for r in single], k, max(3, args.repeats // 2)),
-        median_per_row(lambda: booster.predict(rows, raw_score=True, num_threads=1),
-                       args.rows, args.repeats))
-    differ = {"featgen C": int((c_one.view(np.uint64) != raw.view(np.uint64)).sum()
-                               + (c_batch.view(np.uint64) != raw.view(np.uint64)).sum())}
+        median_per_row(
+            lambda: [booster.predict(r, raw_score=True, num_threads=1) for r in single],
+            k,
+            max(3, args.repeats // 2),
+        ),
+        median_per_row(
+            lambda: booster.predict(rows, raw_score=True, num_threads=1), args.rows, args.repeats
+        ),
+    )
+    differ = {
+        "featgen C": int(
+            (c_one.view(np.uint64) != raw.view(np.uint64)).sum()
+            + (c_batch.view(np.uint64) != raw.view(np.uint64)).sum()
+        )
+    }
     lleaves_note, ll = measure_lleaves(args.lleaves_python, work, args, k)
     if ll is None:
         figures["lleaves"] = None
@@ -211,25 +262,41 @@ def main() -> int:
         raw_ll = np.fromfile(work / "lleaves.out", dtype=np.float64)
         differ["lleaves"] = int((raw_ll.view(np.uint64) != raw.view(np.uint64)).sum())
     base_one, base_batch = figures["LightGBM predict"]
-    lines = [(f"LightGBM model: {args.trees} trees, {args.leaves} leaves, {len(names)} "
-              f"features; {args.rows} rows (5 % NaN); "
-              f"{platform.processor() or platform.machine()}, LightGBM {lightgbm.__version__}; "
-              f"process CPU time, medians of {args.repeats} repeats"),
-             (f"{'':18} {'one row (us/row)':>17} {'x LightGBM':>10} {'batch (ns/row)':>15} "
-              f"{'x LightGBM':>10} {'rows != raw_score':>17}")]
+    lines = [
+        (
+            f"LightGBM model: {args.trees} trees, {args.leaves} leaves, {len(names)} "
+            f"features; {args.rows} rows (5 % NaN); "
+            f"{platform.processor() or platform.machine()}, LightGBM {lightgbm.__version__}; "
+            f"process CPU time, medians of {args.repeats} repeats"
+        ),
+        (
+            f"{'':18} {'one row (us/row)':>17} {'x LightGBM':>10} {'batch (ns/row)':>15} "
+            f"{'x LightGBM':>10} {'rows != raw_score':>17}"
+        ),
+    ]
     for label, value in figures.items():
         if value is None:
             lines.append(f"{label:18} {lleaves_note}")
             continue
         one, batch = value
-        lines.append(f"{label:18} {one * 1e6:17.3f} {base_one / one:9.1f}x {batch * 1e9:15.1f} "
-                     f"{base_batch / batch:9.1f}x {differ.get(label, 0):17d}")
+        lines.append(
+            f"{label:18} {one * 1e6:17.3f} {base_one / one:9.1f}x {batch * 1e9:15.1f} "
+            f"{base_batch / batch:9.1f}x {differ.get(label, 0):17d}"
+        )
     lines.append(lleaves_note)
     print("\n".join(lines))
     if args.json:
-        args.json.write_text(json.dumps({"figures_seconds_per_row": figures,
-                                         "rows_differing": differ, "args": vars(args) | {
-                                             "json": str(args.json)}}, indent=2, default=str))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "figures_seconds_per_row": figures,
+                    "rows_differing": differ,
+                    "args": vars(args) | {"json": str(args.json)},
+                },
+                indent=2,
+                default=str,
+            )
+        )
     return 1 if differ["featgen C"] else 0
 
 

@@ -13,6 +13,7 @@ Peak RSS: the kernel's high-water mark (VmHWM) reset through /proc/self/clear_re
 featurize, so imports and data generation do not count; tracemalloc: the exact peak of Python
 and numpy allocations during featurize (numpy reports its buffers to tracemalloc).
 """
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,12 @@ def _reset_hwm() -> bool:
 
 
 def main() -> None:
-    which, n_windows, repeats, tm = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    which, n_windows, repeats, tm = (
+        sys.argv[1],
+        int(sys.argv[2]),
+        int(sys.argv[3]),
+        int(sys.argv[4]),
+    )
     block = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     import numpy as np
 
@@ -51,7 +57,7 @@ def main() -> None:
     L = spec.max_length
     n = n_windows + L - 1
     samples = specs.recording(n, len(spec.inputs))
-    module.featurize(samples[: L + 50])        # warm-up: first-call costs
+    module.featurize(samples[: L + 50])  # warm-up: first-call costs
 
     def featurize():
         if not block:
@@ -59,8 +65,8 @@ def main() -> None:
         assert len(spec.windows) == 1 and spec.windows[0].hop == 1
         out = np.empty((n_windows, len(spec.feature_names)))
         for i in range(0, n_windows, block):
-            part = module.featurize(samples[i:i + block + L - 1])[0]
-            out[i:i + part.shape[0]] = part
+            part = module.featurize(samples[i : i + block + L - 1])[0]
+            out[i : i + part.shape[0]] = part
         return out
 
     times, peaks = [], []
@@ -90,12 +96,24 @@ def main() -> None:
         traced = tracemalloc.get_traced_memory()[1] - base
         tracemalloc.stop()
         del features
-    print(json.dumps({"spec": which, "windows": n_windows, "block": block,
-                      "traced_run": {0: "none", 1: "separate", 2: "the timed run"}[tm], "samples": n,
-                      "vectors": out_shape[0], "features": out_shape[1],
-                      "output_bytes": out_shape[0] * out_shape[1] * 8,
-                      "input_bytes": samples.nbytes,
-                      "seconds": times, "rss_peak_delta": peaks, "traced_peak": traced}))
+    print(
+        json.dumps(
+            {
+                "spec": which,
+                "windows": n_windows,
+                "block": block,
+                "traced_run": {0: "none", 1: "separate", 2: "the timed run"}[tm],
+                "samples": n,
+                "vectors": out_shape[0],
+                "features": out_shape[1],
+                "output_bytes": out_shape[0] * out_shape[1] * 8,
+                "input_bytes": samples.nbytes,
+                "seconds": times,
+                "rss_peak_delta": peaks,
+                "traced_peak": traced,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

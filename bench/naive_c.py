@@ -31,6 +31,7 @@ portable log/atan2, summation order, formulas); the benchmark reports the max re
 per kind. It covers every feature kind (42) and signal kind (10) of featgen's vocabulary.
 Generated, never committed: bench/run.py writes it to a temporary directory.
 """
+
 from __future__ import annotations
 
 from featurespec.schema import Spec
@@ -337,12 +338,35 @@ static double filter_step(filter *f, double u, int first) {
 }
 """
 
-ONE_ARG = {"sum", "mean", "min", "max", "range", "argmin", "argmax", "first", "last", "delta",
-           "energy", "rms", "mean_abs", "zero_crossings", "mean_crossings", "slope", "median",
-           "mean_abs_change"}
+ONE_ARG = {
+    "sum",
+    "mean",
+    "min",
+    "max",
+    "range",
+    "argmin",
+    "argmax",
+    "first",
+    "last",
+    "delta",
+    "energy",
+    "rms",
+    "mean_abs",
+    "zero_crossings",
+    "mean_crossings",
+    "slope",
+    "median",
+    "mean_abs_change",
+}
 THRESHOLD = {"count_above", "longest_run_above", "longest_run_below"}
-SPECTRAL = {"dft_magnitude", "dft_power", "band_power", "dominant_frequency",
-            "spectral_centroid", "spectral_entropy"}
+SPECTRAL = {
+    "dft_magnitude",
+    "dft_power",
+    "band_power",
+    "dominant_frequency",
+    "spectral_centroid",
+    "spectral_entropy",
+}
 FILTERS = {"lowpass", "highpass", "bandpass"}
 
 
@@ -367,15 +391,18 @@ def _feature_call(spec: Spec, f, sig_index: dict, column: int, dft: dict) -> str
         return f"{dst} = f_{k}({args}, {_lit(p['threshold'])});"
     if k == "histogram":
         lo, hi = p["range"]
-        return (f"f_histogram({args}, {int(p['bins'])}, {_lit(lo)}, {_lit(hi)}, "
-                f"{int(bool(p['normalize']))}, &{dst});")
+        return (
+            f"f_histogram({args}, {int(p['bins'])}, {_lit(lo)}, {_lit(hi)}, "
+            f"{int(bool(p['normalize']))}, &{dst});"
+        )
     if k == "integral":
         return f"{dst} = f_integral({args}, {fs});"
     if k == "log_energy":
         return f"{dst} = f_log_energy({args}, {_lit(p['floor'])});"
     if k == "percentile":
-        return (f"{dst} = f_percentile({args}, {_lit(p['q'])}, "
-                f"{int(p['method'] == 'nearest_rank')});")
+        return (
+            f"{dst} = f_percentile({args}, {_lit(p['q'])}, {int(p['method'] == 'nearest_rank')});"
+        )
     if k == "iqr":
         return f"{dst} = f_iqr({args}, {int(p['method'] == 'nearest_rank')});"
     if k == "mad":
@@ -383,8 +410,10 @@ def _feature_call(spec: Spec, f, sig_index: dict, column: int, dft: dict) -> str
     if k == "skewness":
         return f"{dst} = f_skewness({args}, {int(bool(p['bias']))}, {_lit(p['zero_variance'])});"
     if k == "kurtosis":
-        return (f"{dst} = f_kurtosis({args}, {int(bool(p['bias']))}, {int(bool(p['fisher']))}, "
-                f"{_lit(p['zero_variance'])});")
+        return (
+            f"{dst} = f_kurtosis({args}, {int(bool(p['bias']))}, {int(bool(p['fisher']))}, "
+            f"{_lit(p['zero_variance'])});"
+        )
     if k == "autocorrelation":
         return f"{dst} = f_autocorrelation({args}, {int(p['lag'])}, {_lit(p['zero_variance'])});"
     if k in ("peak_count", "last_peak_index"):
@@ -401,8 +430,10 @@ def _feature_call(spec: Spec, f, sig_index: dict, column: int, dft: dict) -> str
         hann = int(p["taper"] == "hann")
         if k in ("dft_magnitude", "dft_power"):
             bins = ", ".join(str(int(b)) for b in p["bins"])
-            return (f"{{ static const int bins[] = {{{bins}}}; f_dft({args}, {tab}, {hann}, bins, "
-                    f"{len(p['bins'])}, {int(k == 'dft_magnitude')}, &{dst}); }}")
+            return (
+                f"{{ static const int bins[] = {{{bins}}}; f_dft({args}, {tab}, {hann}, bins, "
+                f"{len(p['bins'])}, {int(k == 'dft_magnitude')}, &{dst}); }}"
+            )
         if k == "band_power":
             lo, hi = p["band"]
             return f"{dst} = f_band_power({args}, {tab}, {hann}, {fs}, {_lit(lo)}, {_lit(hi)});"
@@ -412,8 +443,10 @@ def _feature_call(spec: Spec, f, sig_index: dict, column: int, dft: dict) -> str
         mag = int(p["spectrum"] == "magnitude")
         if k == "spectral_centroid":
             return f"{dst} = f_spectral_centroid({args}, {tab}, {hann}, {fs}, {dc}, {mag});"
-        return (f"{dst} = f_spectral_entropy({args}, {tab}, {hann}, {dc}, {mag}, "
-                f"{int(bool(p['normalize']))});")
+        return (
+            f"{dst} = f_spectral_entropy({args}, {tab}, {hann}, {dc}, {mag}, "
+            f"{int(bool(p['normalize']))});"
+        )
     raise NotImplementedError(f"naive C: feature kind {k}")
 
 
@@ -457,8 +490,14 @@ int {prefix}_push({prefix}_state *st, const double sample[{P}_N_INPUTS], double 
         column += len(f.outputs)
     assert column == n_feat
 
-    lines = [f'#include "{prefix}.h"', "#include <math.h>", "#include <stdlib.h>",
-             "#include <string.h>", f"#define RING {P}_RING", FUNCS]
+    lines = [
+        f'#include "{prefix}.h"',
+        "#include <math.h>",
+        "#include <stdlib.h>",
+        "#include <string.h>",
+        f"#define RING {P}_RING",
+        FUNCS,
+    ]
     lines += [f"static dft_tables dft_{L};" for L in sorted(dft)]
     init = [f"void {prefix}_init({prefix}_state *st) {{", "    memset(st, 0, sizeof *st);"]
     init += [f"    dft_tables_init(&dft_{L}, {L});" for L in sorted(dft)]
@@ -467,16 +506,22 @@ int {prefix}_push({prefix}_state *st, const double sample[{P}_N_INPUTS], double 
         order = int(s.param("order"))
         if s.kind == "bandpass":
             lo, hi = s.param("band")
-            init += [f"    butter_add({fp}, 1, {order}, {_lit(lo)}, {_lit(fs)});",
-                     f"    butter_add({fp}, 0, {order}, {_lit(hi)}, {_lit(fs)});"]
+            init += [
+                f"    butter_add({fp}, 1, {order}, {_lit(lo)}, {_lit(fs)});",
+                f"    butter_add({fp}, 0, {order}, {_lit(hi)}, {_lit(fs)});",
+            ]
         else:
-            init.append(f"    butter_add({fp}, {int(s.kind == 'highpass')}, {order}, "
-                        f"{_lit(s.param('cutoff'))}, {_lit(fs)});")
+            init.append(
+                f"    butter_add({fp}, {int(s.kind == 'highpass')}, {order}, "
+                f"{_lit(s.param('cutoff'))}, {_lit(fs)});"
+            )
     lines += init + ["}"]
-    lines += [f"int {prefix}_push({prefix}_state *st, const double sample[{P}_N_INPUTS], "
-              f"double out[{P}_N_FEATURES]) {{",
-              f"    for (int i = 0; i < {n_in}; ++i) if (!isfinite(sample[i])) return -1;",
-              f"    double v[{n_sig}];"]
+    lines += [
+        f"int {prefix}_push({prefix}_state *st, const double sample[{P}_N_INPUTS], "
+        f"double out[{P}_N_FEATURES]) {{",
+        f"    for (int i = 0; i < {n_in}; ++i) if (!isfinite(sample[i])) return -1;",
+        f"    double v[{n_sig}];",
+    ]
     for i, s in enumerate(spec.signals):
         src = [sig_index[x] for x in s.sources]
         if s.kind == "input":
@@ -487,8 +532,10 @@ int {prefix}_push({prefix}_state *st, const double sample[{P}_N_INPUTS], double 
             expr = f"st->started ? v[{src[0]}] - st->prev[{src[0]}] : 0.0"
         elif s.kind == "ema":
             a = s.param("alpha")
-            expr = (f"st->started ? {_lit(a)} * v[{src[0]}] + (1.0 - {_lit(a)}) * st->prev[{i}]"
-                    f" : v[{src[0]}]")
+            expr = (
+                f"st->started ? {_lit(a)} * v[{src[0]}] + (1.0 - {_lit(a)}) * st->prev[{i}]"
+                f" : v[{src[0]}]"
+            )
         elif s.kind == "scale":
             expr = f"v[{src[0]}] * {_lit(s.param('factor'))} + {_lit(s.param('offset'))}"
         elif s.kind == "sum":
@@ -498,24 +545,29 @@ int {prefix}_push({prefix}_state *st, const double sample[{P}_N_INPUTS], double 
         elif s.kind == "atan2":
             expr = f"atan2(v[{src[0]}], v[{src[1]}])"
         elif s.kind in FILTERS:
-            expr = (f"filter_step(&st->filt[{filter_index[s.name]}], v[{src[0]}], "
-                    "!st->started)")
+            expr = f"filter_step(&st->filt[{filter_index[s.name]}], v[{src[0]}], !st->started)"
         else:
             raise NotImplementedError(f"naive C: signal kind {s.kind}")
         lines.append(f"    v[{i}] = {expr};  /* {s.name} */")
-    lines += [f"    for (int i = 0; i < {n_sig}; ++i) {{ st->ring[i][st->head] = v[i]; "
-              "st->prev[i] = v[i]; }",
-              "    st->started = 1;",
-              "    st->head = (st->head + 1) % RING;",
-              "    st->count += 1;",
-              "    if (st->count < RING) return 0;",
-              "    long since = st->count - RING;",
-              "    int emitted = 0;"]
+    lines += [
+        f"    for (int i = 0; i < {n_sig}; ++i) {{ st->ring[i][st->head] = v[i]; "
+        "st->prev[i] = v[i]; }",
+        "    st->started = 1;",
+        "    st->head = (st->head + 1) % RING;",
+        "    st->count += 1;",
+        "    if (st->count < RING) return 0;",
+        "    long since = st->count - RING;",
+        "    int emitted = 0;",
+    ]
     for w in spec.windows:
         lines.append(f"    if (since % {w.hop} == 0) {{  /* window {w.name} */")
         lines += ["        " + x for x in by_window[w.name]]
         lines += ["        emitted = 1;", "    }"]
-    lines += ["    if (!emitted) return 0;",
-              "    memcpy(out, st->features, sizeof st->features);",
-              "    return 1;", "}", ""]
+    lines += [
+        "    if (!emitted) return 0;",
+        "    memcpy(out, st->features, sizeof st->features);",
+        "    return 1;",
+        "}",
+        "",
+    ]
     return header, "\n".join(lines)

@@ -11,6 +11,7 @@ TL2cgen's C has no batch entry point (``predict`` takes one row; its Python runt
 rows), so it has no batch row. XGBoost runs with nthread 1; the clock is process CPU time, which
 counts every thread, so more threads would not lower XGBoost's figures.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,8 +27,13 @@ from . import specs
 from .common import Results, Row, median_time, run
 
 SECTION = "4 prediction"
-IDS = ("predict.own_c", "predict.own_c_batch", "predict.tl2cgen_c", "predict.xgboost",
-       "predict.text_size")
+IDS = (
+    "predict.own_c",
+    "predict.own_c_batch",
+    "predict.tl2cgen_c",
+    "predict.xgboost",
+    "predict.text_size",
+)
 C_FLAGS = ["-std=c99", "-O2", "-ffp-contract=off", "-fno-fast-math"]
 
 DRIVER = r"""
@@ -68,8 +74,8 @@ int main(int argc, char **argv)
 ONE_ROW_LOOP = "for (long i = 0; i < n; ++i) { @PREDICT@ }"
 
 
-TL2CGEN_ONE_FUNCTION_MAX = 500   # above: TL2cgen's parallel_comp (its single function is too slow
-                                 # to compile: 842 s for 2000 trees with gcc -O2 on 2 cores)
+TL2CGEN_ONE_FUNCTION_MAX = 500  # above: TL2cgen's parallel_comp (its single function is too slow
+# to compile: 842 s for 2000 trees with gcc -O2 on 2 cores)
 
 
 def _tl2cgen_parallel(booster, out: Path, trees: int) -> Path:
@@ -83,8 +89,9 @@ def _tl2cgen_parallel(booster, out: Path, trees: int) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     with quiet():
         model = treelite.frontend.from_xgboost(booster)
-        tl2cgen.generate_c_code(model, str(out), params={"parallel_comp": max(2, trees // 50)},
-                                verbose=False)
+        tl2cgen.generate_c_code(
+            model, str(out), params={"parallel_comp": max(2, trees // 50)}, verbose=False
+        )
     return out / "main.c"
 
 
@@ -96,8 +103,11 @@ def _compile_all(cmd: list[str], sources: list[Path], objs: list[Path], jobs: in
     while pending or running:
         while pending and len(running) < jobs:
             src, obj = pending.pop(0)
-            running.append(subprocess.Popen([*cmd, str(src), "-o", str(obj)],
-                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+            running.append(
+                subprocess.Popen(
+                    [*cmd, str(src), "-o", str(obj)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+                )
+            )
         proc = running.pop(0)
         _, err = proc.communicate()
         if proc.returncode != 0:
@@ -106,8 +116,15 @@ def _compile_all(cmd: list[str], sources: list[Path], objs: list[Path], jobs: in
 
 def _todo(res: Results, why: str) -> None:
     for rid in IDS:
-        res.add(Row(rid, SECTION, f"prediction: pending the model emitter ({rid})",
-                    status="TODO", note=why))
+        res.add(
+            Row(
+                rid,
+                SECTION,
+                f"prediction: pending the model emitter ({rid})",
+                status="TODO",
+                note=why,
+            )
+        )
 
 
 def _text_size(obj: Path, section: str = "text") -> int:
@@ -119,8 +136,14 @@ def _train(X: np.ndarray, y: np.ndarray, trees: int):
     import xgboost as xgb
 
     d = xgb.DMatrix(X, label=y)
-    params = {"objective": "binary:logistic", "max_depth": 6, "eta": 0.1, "seed": 0,
-              "nthread": 2, "tree_method": "hist"}
+    params = {
+        "objective": "binary:logistic",
+        "max_depth": 6,
+        "eta": 0.1,
+        "seed": 0,
+        "nthread": 2,
+        "tree_method": "hist",
+    }
     return xgb.train(params, d, num_boost_round=trees)
 
 
@@ -129,7 +152,8 @@ def training_set(n_samples: int) -> tuple[np.ndarray, np.ndarray]:
     a few of them: what the benchmark models are trained on."""
     spec, files = specs.example()
     X, _ = specs.numpy_module(files, spec.name).featurize(
-        specs.recording(n_samples, len(spec.inputs), seed=21))
+        specs.recording(n_samples, len(spec.inputs), seed=21)
+    )
     rng = np.random.default_rng(0)
     score = X[:, 0] * X[:, 73] + X[:, 10] - np.median(X[:, 10])
     y = ((score > np.median(score)) ^ (rng.random(X.shape[0]) < 0.15)).astype(np.float64)
@@ -150,12 +174,17 @@ def model_spec(directory: Path, booster):
     doc["model"] = {"path": "model"}
     (directory / "spec.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     spec = load_spec(directory / "spec.yaml")
-    meta = {"format": FORMAT, "spec_name": spec.name, "spec_hash": spec.spec_hash,
-            "features_hash": spec.features_hash,
-            "feature_order_sha256": feature_order_hash(spec.feature_names),
-            "model_sha256": hashlib.sha256(raw).hexdigest(),
-            "objective": "binary:logistic", "n_classes": 2,
-            "feature_names": list(spec.feature_names)}
+    meta = {
+        "format": FORMAT,
+        "spec_name": spec.name,
+        "spec_hash": spec.spec_hash,
+        "features_hash": spec.features_hash,
+        "feature_order_sha256": feature_order_hash(spec.feature_names),
+        "model_sha256": hashlib.sha256(raw).hexdigest(),
+        "objective": "binary:logistic",
+        "n_classes": 2,
+        "feature_names": list(spec.feature_names),
+    }
     (model / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     return spec
 
@@ -202,23 +231,36 @@ def run_section(res: Results, work: Path) -> None:
         # featgen's model reads the device vector: only the features the model splits on
         # (manifest "device"); TL2cgen's C and XGBoost read the full vector.
         device = json.loads(files["manifest.json"])["model"]["device"]
-        columns = (None if device["featuriser"] == name
-                   else [f["index"] for f in device["features"]])
+        columns = None if device["featuriser"] == name else [f["index"] for f in device["features"]]
         model_rows = rows_path
         if columns is not None:
             model_rows = d / "model_rows.bin"
             np.ascontiguousarray(rows[:, columns]).tofile(model_rows)
         results = {}
         for which, src, include, loop in (
-                ("own", c_dir / f"{name}_model.c", f'#include "{name}_model.h"',
-                 ONE_ROW_LOOP.replace("@PREDICT@",
-                                      f"{name}_model_margins(rows[i], &margins[i]);")),
-                ("own_batch", c_dir / f"{name}_model_batch.c", f'#include "{name}_model.h"',
-                 f"{name}_model_margins_batch(&rows[0][0], (size_t)n, margins);"),
-                ("tl2cgen", c_dir / "tl2cgen" / "main.c", '#include "header.h"',
-                 ONE_ROW_LOOP.replace("@PREDICT@",
-                 "union Entry e[NF]; for (int j = 0; j < NF; ++j) e[j].fvalue = (float)rows[i][j]; "
-                 "margins[i] = 0.0f; predict(e, 1, &margins[i]);"))):
+            (
+                "own",
+                c_dir / f"{name}_model.c",
+                f'#include "{name}_model.h"',
+                ONE_ROW_LOOP.replace("@PREDICT@", f"{name}_model_margins(rows[i], &margins[i]);"),
+            ),
+            (
+                "own_batch",
+                c_dir / f"{name}_model_batch.c",
+                f'#include "{name}_model.h"',
+                f"{name}_model_margins_batch(&rows[0][0], (size_t)n, margins);",
+            ),
+            (
+                "tl2cgen",
+                c_dir / "tl2cgen" / "main.c",
+                '#include "header.h"',
+                ONE_ROW_LOOP.replace(
+                    "@PREDICT@",
+                    "union Entry e[NF]; for (int j = 0; j < NF; ++j) e[j].fvalue = (float)rows[i][j]; "
+                    "margins[i] = 0.0f; predict(e, 1, &margins[i]);",
+                ),
+            ),
+        ):
             flags = ["-O2"] if which == "tl2cgen" else C_FLAGS
             if which == "tl2cgen" and trees > TL2CGEN_ONE_FUNCTION_MAX:
                 src = _tl2cgen_parallel(booster, d / "tl2cgen_parallel", trees)
@@ -230,75 +272,157 @@ def run_section(res: Results, work: Path) -> None:
             drv_c = d / f"driver_{which}.c"
             own_c = which != "tl2cgen"
             width = len(columns) if own_c and columns is not None else nf
-            drv_c.write_text(DRIVER.replace("@INCLUDE@", include).replace("@NF@", str(width))
-                             .replace("@LOOP@", loop))
+            drv_c.write_text(
+                DRIVER.replace("@INCLUDE@", include)
+                .replace("@NF@", str(width))
+                .replace("@LOOP@", loop)
+            )
             exe = d / f"driver_{which}"
-            run(["gcc", *flags, "-I", str(src.parent), str(drv_c), *map(str, objs), "-o",
-                 str(exe), "-lm"])
+            run(
+                [
+                    "gcc",
+                    *flags,
+                    "-I",
+                    str(src.parent),
+                    str(drv_c),
+                    *map(str, objs),
+                    "-o",
+                    str(exe),
+                    "-lm",
+                ]
+            )
             out_path = src.parent / f"margins_{which}.bin"
-            info = json.loads(run([str(exe), str(model_rows if own_c else rows_path),
-                                   str(reps), str(out_path)]).stdout)
-            results[which] = {"ns": float(np.median(info["loop_ns"])) / info["n"],
-                              "repeats": [x / info["n"] for x in info["loop_ns"]],
-                              "compile_s": compile_s,
-                              "text": sum(_text_size(o) for o in objs),
-                              "rodata": sum(_text_size(o, "rodata") for o in objs),
-                              "units": len(objs),
-                              "margins": np.fromfile(out_path, dtype=np.float32)}
+            info = json.loads(
+                run(
+                    [str(exe), str(model_rows if own_c else rows_path), str(reps), str(out_path)]
+                ).stdout
+            )
+            results[which] = {
+                "ns": float(np.median(info["loop_ns"])) / info["n"],
+                "repeats": [x / info["n"] for x in info["loop_ns"]],
+                "compile_s": compile_s,
+                "text": sum(_text_size(o) for o in objs),
+                "rodata": sum(_text_size(o, "rodata") for o in objs),
+                "units": len(objs),
+                "margins": np.fromfile(out_path, dtype=np.float32),
+            }
         xgb_margin = booster.inplace_predict(rows, predict_type="margin").astype(np.float32)
         for r in results.values():
             r["exact"] = float(np.mean(r["margins"].view(np.int32) == xgb_margin.view(np.int32)))
 
         n_single = 50 if quick else 200
         t1, times1 = median_time(
-            lambda: [booster.inplace_predict(rows[i:i + 1], predict_type="margin")
-                     for i in range(n_single)], reps)
+            lambda: [
+                booster.inplace_predict(rows[i : i + 1], predict_type="margin")
+                for i in range(n_single)
+            ],
+            reps,
+        )
         t1 /= n_single
         batch = rows
-        tb, timesb = median_time(lambda: booster.inplace_predict(batch, predict_type="margin"),
-                                 reps)
+        tb, timesb = median_time(
+            lambda: booster.inplace_predict(batch, predict_type="margin"), reps
+        )
         tb /= batch.shape[0]
         own, tl, ob = results["own"], results["tl2cgen"], results["own_batch"]
-        p = {"trees": trees, "max_depth": 6, "features": nf,
-             "features_read_by_own_c": nf if columns is None else len(columns)}
-        res.add(Row("predict.own_c", SECTION, f"featgen C, {trees} trees: one row",
-                    own["ns"], "ns/row", params={**p, "compile_s": own["compile_s"],
-                                                 "generate_s": gen_s},
-                    repeats=own["repeats"],
-                    note=f"margins bit-equal to XGBoost on {own['exact']:.1%} of "
-                         f"{rows.shape[0]} rows; gcc -O2 compile {own['compile_s']:.1f} s"))
-        res.add(Row("predict.tl2cgen_c", SECTION, f"  TL2cgen C, {trees} trees: one row",
-                    tl["ns"], "ns/row", peer="featgen C", ratio=tl["ns"] / own["ns"],
-                    params={**p, "compile_s": tl["compile_s"]}, repeats=tl["repeats"],
-                    note=f"bit-equal to XGBoost on {tl['exact']:.1%}; gcc -O2 compile "
-                         f"{tl['compile_s']:.1f} s" +
-                         (f" ({tl['units']} files, parallel_comp, 2 jobs: TL2cgen's default "
-                          "single function, as shipped in c/tl2cgen/, took 842 s to compile "
-                          "at 2000 trees here)" if tl["units"] > 2 else
-                          " (as shipped in c/tl2cgen/: one function)")))
-        res.add(Row("predict.xgboost", SECTION,
-                    f"  XGBoost inplace_predict, {trees} trees: one row per call (nthread 1)",
-                    t1 * 1e9, "ns/row", peer="featgen C", ratio=t1 * 1e9 / own["ns"],
-                    params=p, repeats=[x / n_single * 1e9 for x in times1]))
-        res.add(Row("predict.own_c_batch", SECTION,
-                    f"featgen C, {trees} trees: batch of {rows.shape[0]} rows "
-                    f"({name}_model_margins_batch)",
-                    ob["ns"], "ns/row", peer="XGBoost inplace_predict batch",
-                    ratio=tb * 1e9 / ob["ns"], params={**p, "batch": rows.shape[0],
-                                                       "compile_s": ob["compile_s"]},
-                    repeats=ob["repeats"],
-                    note=f"margins bit-equal to XGBoost on {ob['exact']:.1%}; "
-                         f"{own['ns'] / ob['ns']:.2f}x featgen's one-row speed; node tables "
-                         f"{ob['rodata']:,} B .rodata + {ob['text']:,} B .text; gcc -O2 "
-                         f"compile {ob['compile_s']:.1f} s"))
-        res.add(Row("predict.xgboost", SECTION,
-                    f"  XGBoost inplace_predict, {trees} trees: batch of {batch.shape[0]} rows "
-                    "(nthread 1)",
-                    tb * 1e9, "ns/row", peer="featgen C", ratio=tb * 1e9 / own["ns"],
-                    params={**p, "batch": batch.shape[0], "nthread": 1},
-                    repeats=[x / batch.shape[0] * 1e9 for x in timesb],
-                    note="ratio against featgen's one-row function; against its batch function "
-                         "see the row above; process CPU time counts all of XGBoost's threads"))
-        res.add(Row("predict.text_size", SECTION, f"  .text of featgen C, {trees} trees",
-                    own["text"], "bytes", peer="TL2cgen C", ratio=tl["text"] / own["text"],
-                    params=p, note=f"TL2cgen .text {tl['text']:,} B"))
+        p = {
+            "trees": trees,
+            "max_depth": 6,
+            "features": nf,
+            "features_read_by_own_c": nf if columns is None else len(columns),
+        }
+        res.add(
+            Row(
+                "predict.own_c",
+                SECTION,
+                f"featgen C, {trees} trees: one row",
+                own["ns"],
+                "ns/row",
+                params={**p, "compile_s": own["compile_s"], "generate_s": gen_s},
+                repeats=own["repeats"],
+                note=f"margins bit-equal to XGBoost on {own['exact']:.1%} of "
+                f"{rows.shape[0]} rows; gcc -O2 compile {own['compile_s']:.1f} s",
+            )
+        )
+        res.add(
+            Row(
+                "predict.tl2cgen_c",
+                SECTION,
+                f"  TL2cgen C, {trees} trees: one row",
+                tl["ns"],
+                "ns/row",
+                peer="featgen C",
+                ratio=tl["ns"] / own["ns"],
+                params={**p, "compile_s": tl["compile_s"]},
+                repeats=tl["repeats"],
+                note=f"bit-equal to XGBoost on {tl['exact']:.1%}; gcc -O2 compile "
+                f"{tl['compile_s']:.1f} s"
+                + (
+                    f" ({tl['units']} files, parallel_comp, 2 jobs: TL2cgen's default "
+                    "single function, as shipped in c/tl2cgen/, took 842 s to compile "
+                    "at 2000 trees here)"
+                    if tl["units"] > 2
+                    else " (as shipped in c/tl2cgen/: one function)"
+                ),
+            )
+        )
+        res.add(
+            Row(
+                "predict.xgboost",
+                SECTION,
+                f"  XGBoost inplace_predict, {trees} trees: one row per call (nthread 1)",
+                t1 * 1e9,
+                "ns/row",
+                peer="featgen C",
+                ratio=t1 * 1e9 / own["ns"],
+                params=p,
+                repeats=[x / n_single * 1e9 for x in times1],
+            )
+        )
+        res.add(
+            Row(
+                "predict.own_c_batch",
+                SECTION,
+                f"featgen C, {trees} trees: batch of {rows.shape[0]} rows "
+                f"({name}_model_margins_batch)",
+                ob["ns"],
+                "ns/row",
+                peer="XGBoost inplace_predict batch",
+                ratio=tb * 1e9 / ob["ns"],
+                params={**p, "batch": rows.shape[0], "compile_s": ob["compile_s"]},
+                repeats=ob["repeats"],
+                note=f"margins bit-equal to XGBoost on {ob['exact']:.1%}; "
+                f"{own['ns'] / ob['ns']:.2f}x featgen's one-row speed; node tables "
+                f"{ob['rodata']:,} B .rodata + {ob['text']:,} B .text; gcc -O2 "
+                f"compile {ob['compile_s']:.1f} s",
+            )
+        )
+        res.add(
+            Row(
+                "predict.xgboost",
+                SECTION,
+                f"  XGBoost inplace_predict, {trees} trees: batch of {batch.shape[0]} rows "
+                "(nthread 1)",
+                tb * 1e9,
+                "ns/row",
+                peer="featgen C",
+                ratio=tb * 1e9 / own["ns"],
+                params={**p, "batch": batch.shape[0], "nthread": 1},
+                repeats=[x / batch.shape[0] * 1e9 for x in timesb],
+                note="ratio against featgen's one-row function; against its batch function "
+                "see the row above; process CPU time counts all of XGBoost's threads",
+            )
+        )
+        res.add(
+            Row(
+                "predict.text_size",
+                SECTION,
+                f"  .text of featgen C, {trees} trees",
+                own["text"],
+                "bytes",
+                peer="TL2cgen C",
+                ratio=tl["text"] / own["text"],
+                params=p,
+                note=f"TL2cgen .text {tl['text']:,} B",
+            )
+        )

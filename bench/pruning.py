@@ -12,6 +12,7 @@ For each: ns per push (median of repeats), instructions per push (callgrind), si
 ``.text`` of the featuriser object, and a bit-for-bit check against the full numpy columns.
 The Swift featuriser is timed for ``full`` and ``both``.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,11 +24,15 @@ from . import cbench, specs
 from .common import Results, Row, find_swiftc, run
 
 SECTION = "5 device pruning and sharing"
-VARIANTS = (("full", False, False), ("shared", False, True), ("pruned", True, False),
-            ("both", True, True))
-IDS = tuple(f"prune.c.{what}.{v}" for what in ("push", "callgrind", "state", "text")
-            for v, _, _ in VARIANTS) + ("prune.features", "prune.swift.push.full",
-                                        "prune.swift.push.both")
+VARIANTS = (
+    ("full", False, False),
+    ("shared", False, True),
+    ("pruned", True, False),
+    ("both", True, True),
+)
+IDS = tuple(
+    f"prune.c.{what}.{v}" for what in ("push", "callgrind", "state", "text") for v, _, _ in VARIANTS
+) + ("prune.features", "prune.swift.push.full", "prune.swift.push.both")
 
 
 def _text_size(c_dir: Path, source: str) -> int:
@@ -66,44 +71,75 @@ def run_section(res: Results, work: Path) -> None:
         same = bool((got.view(np.int64) == reference[:, columns].view(np.int64)).all())
         ir, pushes = bench.callgrind(bench.write_samples(samples[:n_cg], "cg.bin"))
         measured[tag] = {
-            "files": files, "feat": feat, "features": len(columns), "samples": path,
+            "files": files,
+            "feat": feat,
+            "features": len(columns),
+            "samples": path,
             "ns": float(np.median(info["loop_ns"])) / n,
             "repeats": [x / n for x in info["loop_ns"]],
-            "ir": ir / pushes, "identical": same,
+            "ir": ir / pushes,
+            "identical": same,
             "state": cbench.sizeof_state_cffi(files, feat, work / f"{tag}_cffi"),
             "text": _text_size(work / tag, f"{feat}_features.c"),
         }
     full = measured["full"]
-    res.add(Row("prune.features", SECTION,
-                f"features the detector computes, {spec.name} ({len(spec.feature_names)} in "
-                "training)", measured["both"]["features"], "features", peer="full build",
-                ratio=full["features"] / measured["both"]["features"],
-                note="the model's 60 trees split on these; the rest stay in training only"))
-    labels = {"full": "every feature, kernels separate (before #9)",
-              "shared": "every feature, shared work (sharing alone)",
-              "pruned": "model's features, kernels separate (pruning alone)",
-              "both": "model's features, shared work (featgen build)"}
-    for what, unit, key in (("push", "ns/push", "ns"), ("callgrind", "Ir/push", "ir"),
-                            ("state", "bytes", "state"), ("text", "bytes .text", "text")):
+    res.add(
+        Row(
+            "prune.features",
+            SECTION,
+            f"features the detector computes, {spec.name} ({len(spec.feature_names)} in training)",
+            measured["both"]["features"],
+            "features",
+            peer="full build",
+            ratio=full["features"] / measured["both"]["features"],
+            note="the model's 60 trees split on these; the rest stay in training only",
+        )
+    )
+    labels = {
+        "full": "every feature, kernels separate (before #9)",
+        "shared": "every feature, shared work (sharing alone)",
+        "pruned": "model's features, kernels separate (pruning alone)",
+        "both": "model's features, shared work (featgen build)",
+    }
+    for what, unit, key in (
+        ("push", "ns/push", "ns"),
+        ("callgrind", "Ir/push", "ir"),
+        ("state", "bytes", "state"),
+        ("text", "bytes .text", "text"),
+    ):
         for tag, _, _ in VARIANTS:
             m = measured[tag]
             ratio = full[key] / m[key] if m[key] else None
             note = ""
             if what == "push":
-                note = (f"{m['features']} features; "
-                        f"{'bit-identical to the numpy columns' if m['identical'] else 'DIFFERS'}")
-            res.add(Row(f"prune.c.{what}.{tag}", SECTION,
-                        f"{'  ' if tag != 'full' else ''}C {what}: {labels[tag]}", m[key], unit,
-                        peer=None if tag == "full" else "full build",
-                        ratio=None if tag == "full" else ratio,
-                        repeats=m["repeats"] if what == "push" else [], note=note,
-                        params={"features": m["features"], "featuriser": m["feat"]}))
+                note = (
+                    f"{m['features']} features; "
+                    f"{'bit-identical to the numpy columns' if m['identical'] else 'DIFFERS'}"
+                )
+            res.add(
+                Row(
+                    f"prune.c.{what}.{tag}",
+                    SECTION,
+                    f"{'  ' if tag != 'full' else ''}C {what}: {labels[tag]}",
+                    m[key],
+                    unit,
+                    peer=None if tag == "full" else "full build",
+                    ratio=None if tag == "full" else ratio,
+                    repeats=m["repeats"] if what == "push" else [],
+                    note=note,
+                    params={"features": m["features"], "featuriser": m["feat"]},
+                )
+            )
     res.checks["prune_all_identical"] = all(m["identical"] for m in measured.values())
 
     if find_swiftc() is None:
         for tag in ("full", "both"):
-            res.missing(f"prune.swift.push.{tag}", SECTION, f"  Swift push ({tag})",
-                        "swiftc not found (PATH or /opt/swift/usr/bin)")
+            res.missing(
+                f"prune.swift.push.{tag}",
+                SECTION,
+                f"  Swift push ({tag})",
+                "swiftc not found (PATH or /opt/swift/usr/bin)",
+            )
         return
     from codegen.backends.swift import upper_camel
 
@@ -115,8 +151,15 @@ def run_section(res: Results, work: Path) -> None:
         sw = SwiftBench(work / f"swift_{tag}", m["files"], upper_camel(m["feat"]) + "Features")
         info = sw.loop(m["samples"], reps)
         swift_ns[tag] = float(np.median(info["loop_ns"])) / n
-        res.add(Row(f"prune.swift.push.{tag}", SECTION, f"  Swift push: {labels[tag]}",
-                    swift_ns[tag], "ns/push", peer=None if tag == "full" else "full build",
-                    ratio=None if tag == "full" else swift_ns["full"] / swift_ns[tag],
-                    repeats=[x / n for x in info["loop_ns"]]))
-
+        res.add(
+            Row(
+                f"prune.swift.push.{tag}",
+                SECTION,
+                f"  Swift push: {labels[tag]}",
+                swift_ns[tag],
+                "ns/push",
+                peer=None if tag == "full" else "full build",
+                ratio=None if tag == "full" else swift_ns["full"] / swift_ns[tag],
+                repeats=[x / n for x in info["loop_ns"]],
+            )
+        )

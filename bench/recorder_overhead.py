@@ -9,6 +9,7 @@ adapter's samples).
 
 ``python3 -m bench.recorder_overhead [--pushes 20000] [--no-swift]``: prints one JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -150,32 +151,65 @@ def main() -> None:
                 (w / Path(p).name).write_text(text)
         (w / "bench.c").write_text(DRIVER.replace("NAME", name).replace("PREFIX", feat.upper()))
         exe = w / "bench"
-        subprocess.run(["gcc", *FLAGS, "-I", str(w), *(str(w / f) for f in (
-            f"{feat}_features.c", f"{name}_model.c", f"{name}_detector.c", f"{name}_recorder.c",
-            f"{name}_sensors.c", "bench.c")), "-o", str(exe), "-lm"], check=True)
+        subprocess.run(
+            [
+                "gcc",
+                *FLAGS,
+                "-I",
+                str(w),
+                *(
+                    str(w / f)
+                    for f in (
+                        f"{feat}_features.c",
+                        f"{name}_model.c",
+                        f"{name}_detector.c",
+                        f"{name}_recorder.c",
+                        f"{name}_sensors.c",
+                        "bench.c",
+                    )
+                ),
+                "-o",
+                str(exe),
+                "-lm",
+            ],
+            check=True,
+        )
         out = {"pushes": args.pushes, "compiler": "gcc " + " ".join(FLAGS)}
         for label, mode in (("off", "0"), ("on", "1"), ("digest", "2")):
             walls = []
             for _ in range(5):
-                ns, logged, _ = subprocess.run([str(exe), mode, str(args.pushes)], check=True,
-                                               capture_output=True, text=True).stdout.split()
+                ns, logged, _ = subprocess.run(
+                    [str(exe), mode, str(args.pushes)], check=True, capture_output=True, text=True
+                ).stdout.split()
                 walls.append(float(ns))
             out[f"wall_ns_per_push_{label}_min_of_5"] = min(walls)
             out[f"log_bytes_{label}"] = int(logged)
             if shutil.which("valgrind"):
                 cg = w / f"cg.{label}"
-                res = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}",
-                                      str(exe), mode, str(args.pushes)],
-                                     capture_output=True, text=True, check=True)
+                res = subprocess.run(
+                    [
+                        "valgrind",
+                        "--tool=callgrind",
+                        f"--callgrind-out-file={cg}",
+                        str(exe),
+                        mode,
+                        str(args.pushes),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
                 total = int(re.search(r"Collected : (\d+)", res.stderr).group(1))
                 out[f"instructions_per_push_{label}"] = round(total / args.pushes, 1)
         rate = spec.sample_rate_hz
         out["sample_rate_hz"] = rate
-        _, logged, _, pushes = subprocess.run([str(exe), "3", str(args.pushes)], check=True,
-                                              capture_output=True, text=True).stdout.split()
+        _, logged, _, pushes = subprocess.run(
+            [str(exe), "3", str(args.pushes)], check=True, capture_output=True, text=True
+        ).stdout.split()
         out["log_bytes_per_push_with_sensors"] = round(int(logged) / int(pushes), 1)
         out["log_mib_per_hour_with_sensors"] = round(
-            int(logged) / int(pushes) * rate * 3600 / 2 ** 20, 1)
+            int(logged) / int(pushes) * rate * 3600 / 2**20, 1
+        )
         if not args.no_swift:
             out.update(swift(files, name, w, args.pushes))
         for label in ("on", "digest"):
@@ -183,10 +217,12 @@ def main() -> None:
                 if f"{lang}instructions_per_push_off" in out:
                     out[f"{lang}recorder_instructions_per_push_{label}"] = round(
                         out[f"{lang}instructions_per_push_{label}"]
-                        - out[f"{lang}instructions_per_push_off"], 1)
+                        - out[f"{lang}instructions_per_push_off"],
+                        1,
+                    )
             per_push = out[f"log_bytes_{label}"] / args.pushes
             out[f"log_bytes_per_push_{label}"] = round(per_push, 1)
-            out[f"log_mib_per_hour_{label}"] = round(per_push * rate * 3600 / 2 ** 20, 1)
+            out[f"log_mib_per_hour_{label}"] = round(per_push * rate * 3600 / 2**20, 1)
     print(json.dumps(out, indent=2))
 
 
@@ -245,33 +281,62 @@ def swift(files: dict, name: str, work: Path, pushes: int) -> dict:
     if not Path(swiftc).exists():
         return {"swift": "NOT MEASURED: no swiftc"}
     from codegen.android import type_name
+
     camel = type_name(name)
     sources = []
     for p, text in files.items():
         if p.startswith("ios/Sources/") and p.endswith(".swift"):
             sources.append(work / Path(p).name)
             sources[-1].write_text(text)
-    feat = (f"{camel}DeviceFeatures" if any(p.endswith(f"{camel}DeviceFeatures.swift")
-                                            for p in files) else f"{camel}Features")
-    (work / "bench.swift").write_text(SWIFT_DRIVER.replace("@DETECTOR@", f"{camel}Detector")
-                                      .replace("@FEATURES@", feat))
+    feat = (
+        f"{camel}DeviceFeatures"
+        if any(p.endswith(f"{camel}DeviceFeatures.swift") for p in files)
+        else f"{camel}Features"
+    )
+    (work / "bench.swift").write_text(
+        SWIFT_DRIVER.replace("@DETECTOR@", f"{camel}Detector").replace("@FEATURES@", feat)
+    )
     exe = work / "swiftbench"
-    subprocess.run([swiftc, "-O", "-wmo", "-module-name", "Bench", *map(str, sources),
-                    str(work / "bench.swift"), "-o", str(exe)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            swiftc,
+            "-O",
+            "-wmo",
+            "-module-name",
+            "Bench",
+            *map(str, sources),
+            str(work / "bench.swift"),
+            "-o",
+            str(exe),
+        ],
+        check=True,
+        capture_output=True,
+    )
     out = {"swift_compiler": "swiftc -O -wmo"}
     for label, mode in (("off", "0"), ("on", "1"), ("digest", "2")):
         walls = []
         for _ in range(5):
-            ns, logged, _ = subprocess.run([str(exe), mode, str(pushes)], check=True,
-                                           capture_output=True, text=True).stdout.split()
+            ns, logged, _ = subprocess.run(
+                [str(exe), mode, str(pushes)], check=True, capture_output=True, text=True
+            ).stdout.split()
             walls.append(float(ns))
         out[f"swift_wall_ns_per_push_{label}_min_of_5"] = round(min(walls), 1)
         out[f"swift_log_bytes_{label}"] = int(logged)
         if shutil.which("valgrind"):
             cg = work / f"swift-cg.{label}"
-            res = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}",
-                                  str(exe), mode, str(pushes)], capture_output=True, text=True,
-                                 check=True)
+            res = subprocess.run(
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    f"--callgrind-out-file={cg}",
+                    str(exe),
+                    mode,
+                    str(pushes),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             total = int(re.search(r"Collected : (\d+)", res.stderr).group(1))
             out[f"swift_instructions_per_push_{label}"] = round(total / pushes, 1)
     return out

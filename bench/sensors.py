@@ -16,6 +16,7 @@ flags) times, in process CPU time, median of the repeats:
 The driver's samples are checked bit for bit against the generated numpy resampler first.
 Nothing is asserted about speed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -205,21 +206,40 @@ def swift_measure(files: dict, events: Path, work: Path, repeats: int) -> dict |
     """The Swift adapter alone and feeding the featuriser (swiftc -O -wmo), or None without
     swiftc."""
     from .common import find_swiftc
+
     swiftc = find_swiftc()
     if swiftc is None:
         return None
-    sources = [p for p in files if p.startswith("ios/Sources/") and
-               p.endswith(("/TwistAndGoSensors.swift", "/TwistAndGoFeatures.swift"))]
+    sources = [
+        p
+        for p in files
+        if p.startswith("ios/Sources/")
+        and p.endswith(("/TwistAndGoSensors.swift", "/TwistAndGoFeatures.swift"))
+    ]
     paths = []
     for rel in sources:
         (work / Path(rel).name).write_text(files[rel])
         paths.append(str(work / Path(rel).name))
     (work / "main.swift").write_text(SWIFT_MAIN)
     exe = work / "swiftbench"
-    subprocess.run([swiftc, "-O", "-wmo", "-parse-as-library", *paths, str(work / "main.swift"),
-                    "-o", str(exe)], check=True, capture_output=True, text=True)
-    run = subprocess.run([str(exe), str(events), str(repeats)], check=True, capture_output=True,
-                         text=True)
+    subprocess.run(
+        [
+            swiftc,
+            "-O",
+            "-wmo",
+            "-parse-as-library",
+            *paths,
+            str(work / "main.swift"),
+            "-o",
+            str(exe),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    run = subprocess.run(
+        [str(exe), str(events), str(repeats)], check=True, capture_output=True, text=True
+    )
     return json.loads(run.stdout)
 
 
@@ -243,6 +263,7 @@ def stream(seconds: float, seed: int = 0):
 def measure(seconds: float = 600.0, repeats: int = 7, swift: bool = False) -> dict:
     spec = load_spec(SPEC)
     import dataclasses
+
     files = generate(dataclasses.replace(spec, model=None, decision=None))
     sensor, t, values = stream(seconds)
     with tempfile.TemporaryDirectory() as work:
@@ -252,29 +273,50 @@ def measure(seconds: float = 600.0, repeats: int = 7, swift: bool = False) -> di
                 (work / Path(rel).name).write_text(text)
         (work / "driver.c").write_text(DRIVER)
         exe = work / "bench"
-        cmd = ["gcc", *FLAGS, "-I", str(work), str(work / "twist_and_go_features.c"),
-               str(work / "twist_and_go_sensors.c"), str(work / "driver.c"), "-o", str(exe),
-               "-lm"]
+        cmd = [
+            "gcc",
+            *FLAGS,
+            "-I",
+            str(work),
+            str(work / "twist_and_go_features.c"),
+            str(work / "twist_and_go_sensors.c"),
+            str(work / "driver.c"),
+            "-o",
+            str(exe),
+            "-lm",
+        ]
         subprocess.run(cmd, check=True)
         src = work / "events.bin"
-        src.write_bytes(np.int64(len(t)).tobytes() + sensor.astype(np.int32).tobytes()
-                        + t.astype(np.int64).tobytes() + values.astype(np.float64).tobytes())
-        run = subprocess.run([str(exe), str(src), str(work / "samples.bin"), str(repeats)],
-                             check=True, capture_output=True, text=True)
+        src.write_bytes(
+            np.int64(len(t)).tobytes()
+            + sensor.astype(np.int32).tobytes()
+            + t.astype(np.int64).tobytes()
+            + values.astype(np.float64).tobytes()
+        )
+        run = subprocess.run(
+            [str(exe), str(src), str(work / "samples.bin"), str(repeats)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         result = json.loads(run.stdout)
         c_samples = np.fromfile(work / "samples.bin", dtype=np.float64)
         swift_result = swift_measure(files, src, work, repeats) if swift else None
     import types
+
     module = types.ModuleType("twist_and_go_sensors")
     exec(compile(files["python/twist_and_go_sensors.py"], "<sensors>", "exec"), module.__dict__)
     import time
+
     cpu = time.process_time()
     r = module.resample(t, sensor, values, "android")
     numpy_s = time.process_time() - cpu
     identical = bool(np.array_equal(r.samples.reshape(-1).view(np.int64), c_samples.view(np.int64)))
     n, m = result["events"], result["samples"]
     return {
-        "events": n, "samples": m, "identical_to_numpy": identical,
+        "events": n,
+        "samples": m,
+        "identical_to_numpy": identical,
         "sizeof_adapter_bytes": result["sizeof_adapter"],
         "sizeof_featuriser_bytes": result["sizeof_state"],
         "adapter_ns_per_event": float(np.median(result["adapter"])) / n,
@@ -282,13 +324,17 @@ def measure(seconds: float = 600.0, repeats: int = 7, swift: bool = False) -> di
         "both_ns_per_event": float(np.median(result["both"])) / n,
         "both_ns_per_sample": float(np.median(result["both"])) / m,
         "numpy_resample_events_per_s": n / numpy_s,
-        "swift": None if swift_result is None else {
+        "swift": None
+        if swift_result is None
+        else {
             "samples": swift_result["samples"],
             "same_sample_count_as_c": swift_result["samples"] == m,
             "adapter_ns_per_event": swift_result["adapter_ns"] / n,
             "both_ns_per_event": swift_result["both_ns"] / n,
-            "both_ns_per_sample": swift_result["both_ns"] / swift_result["samples"]},
-        "repeats": repeats, "seconds": seconds,
+            "both_ns_per_sample": swift_result["both_ns"] / swift_result["samples"],
+        },
+        "repeats": repeats,
+        "seconds": seconds,
     }
 
 
@@ -299,9 +345,11 @@ def main() -> None:
     parser.add_argument("--no-swift", action="store_true", help="C and numpy only")
     args = parser.parse_args()
     m = measure(args.seconds, args.repeats, swift=not args.no_swift)
-    print(f"{m['events']:,} events (accelerometer ~100 Hz + gyroscope ~200 Hz, "
-          f"{args.seconds:g} s) -> {m['samples']:,} samples at 50 Hz; C samples bit-identical "
-          f"to numpy: {m['identical_to_numpy']}")
+    print(
+        f"{m['events']:,} events (accelerometer ~100 Hz + gyroscope ~200 Hz, "
+        f"{args.seconds:g} s) -> {m['samples']:,} samples at 50 Hz; C samples bit-identical "
+        f"to numpy: {m['identical_to_numpy']}"
+    )
     print("| what | median CPU ns |")
     print("|---|---|")
     print(f"| adapter, per event | {m['adapter_ns_per_event']:.1f} |")
@@ -317,10 +365,14 @@ def main() -> None:
         print(f"| Swift adapter, per event | {sw['adapter_ns_per_event']:.1f} |")
         print(f"| Swift adapter + featuriser, per event | {sw['both_ns_per_event']:.1f} |")
         print(f"| Swift adapter + featuriser, per sample | {sw['both_ns_per_sample']:.1f} |")
-    print(f"numpy resampler (training): {m['numpy_resample_events_per_s']:,.0f} events/s "
-          "(one run, process CPU time)")
-    print(f"state: adapter {m['sizeof_adapter_bytes']:,} bytes, featuriser "
-          f"{m['sizeof_featuriser_bytes']:,} bytes")
+    print(
+        f"numpy resampler (training): {m['numpy_resample_events_per_s']:,.0f} events/s "
+        "(one run, process CPU time)"
+    )
+    print(
+        f"state: adapter {m['sizeof_adapter_bytes']:,} bytes, featuriser "
+        f"{m['sizeof_featuriser_bytes']:,} bytes"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 * ``shared8``: one signal, window 100 hop 1, exactly the eight features featgen shares with
   TSFEL and tsfresh.
 """
+
 from __future__ import annotations
 
 import functools

@@ -1,6 +1,7 @@
 """Swift benchmark executable: the generated featuriser source compiled together with a small
 timing main (``swiftc -O -wmo``), pushing through the non-allocating
 ``push(_:into:)`` (UnsafeBufferPointer overload), timed with clock_gettime in-process."""
+
 from __future__ import annotations
 
 import json
@@ -71,8 +72,13 @@ struct Bench {
 def swift_library_source(files: dict, type_name: str | None = None) -> tuple[str, str]:
     """(type name, source text) of a generated Swift featuriser: ``type_name``, or the full one
     (not the device featuriser of a model build)."""
-    paths = [p for p in files if p.startswith("ios/Sources/") and p.endswith("Features.swift")
-             and (Path(p).stem == type_name if type_name else "DeviceFeatures" not in p)]
+    paths = [
+        p
+        for p in files
+        if p.startswith("ios/Sources/")
+        and p.endswith("Features.swift")
+        and (Path(p).stem == type_name if type_name else "DeviceFeatures" not in p)
+    ]
     if len(paths) != 1:
         raise RuntimeError(f"expected one Swift featuriser source, got {paths}")
     return Path(paths[0]).stem, files[paths[0]]
@@ -89,9 +95,20 @@ class SwiftBench:
         (self.dir / f"{self.type_name}.swift").write_text(source)
         (self.dir / "BenchMain.swift").write_text(MAIN.replace("@TYPE@", self.type_name))
         self.exe = self.dir / "swift_bench"
-        run([swiftc, "-O", "-wmo", "-parse-as-library", "-module-name", "SwiftBench",
-             str(self.dir / f"{self.type_name}.swift"), str(self.dir / "BenchMain.swift"),
-             "-o", str(self.exe)])
+        run(
+            [
+                swiftc,
+                "-O",
+                "-wmo",
+                "-parse-as-library",
+                "-module-name",
+                "SwiftBench",
+                str(self.dir / f"{self.type_name}.swift"),
+                str(self.dir / "BenchMain.swift"),
+                "-o",
+                str(self.exe),
+            ]
+        )
         m = re.search(r"\[Double\]\(repeating: 0\.0, count: (\d+)\)", source)
         self.storage_count = int(m.group(1)) if m else None
 
@@ -101,6 +118,9 @@ class SwiftBench:
     def state_bytes(self, inline_size: int) -> dict:
         """Heap storage (count x 8 + the array's 32-byte header on 64-bit) + the struct itself."""
         heap = self.storage_count * 8 + 32 if self.storage_count is not None else None
-        return {"storage_doubles": self.storage_count, "heap_bytes": heap,
-                "inline_bytes": inline_size,
-                "total_bytes": (heap or 0) + inline_size}
+        return {
+            "storage_doubles": self.storage_count,
+            "heap_bytes": heap,
+            "inline_bytes": inline_size,
+            "total_bytes": (heap or 0) + inline_size,
+        }

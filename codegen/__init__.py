@@ -1,2 +1,3 @@
 """featgen's compiler: feature IR, lowering, and one emitter per target."""
+
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@
 Output is byte-for-byte deterministic: no timestamps, no dict-order or hash-seed dependence,
 ``\\n`` line endings, one trailing newline per file.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,10 +46,20 @@ def manifest(program: Program) -> dict:
     column = 0
     for f in spec.features:
         for out in f.outputs:
-            features.append({"index": column, "name": out, "kind": f.kind,
-                             "signals": list(f.signals), "window": f.window,
-                             "params": {k: (list(v) if isinstance(v, tuple) else v)
-                                        for k, v in f.params if not _quiet(f.kind, k, v)}})
+            features.append(
+                {
+                    "index": column,
+                    "name": out,
+                    "kind": f.kind,
+                    "signals": list(f.signals),
+                    "window": f.window,
+                    "params": {
+                        k: (list(v) if isinstance(v, tuple) else v)
+                        for k, v in f.params
+                        if not _quiet(f.kind, k, v)
+                    },
+                }
+            )
             column += 1
     return {
         "spec": spec.name,
@@ -60,8 +71,8 @@ def manifest(program: Program) -> dict:
         "windows": [{"name": w.name, "length": w.length, "hop": w.hop} for w in spec.windows],
         "max_length": program.warmup,
         "emission": "a vector on every accepted sample where a window is evaluated; windows are "
-                    "evaluated from the first sample on which the longest window is full, then "
-                    "every hop samples; columns of windows not evaluated hold their last value",
+        "evaluated from the first sample on which the longest window is full, then "
+        "every hop samples; columns of windows not evaluated hold their last value",
         "nonfinite_samples": "rejected (push returns -1, state unchanged)",
         "n_features": len(program.feature_names),
         "features": features,
@@ -72,8 +83,9 @@ def manifest(program: Program) -> dict:
 GoldenVectors = Callable[[Program, "dict[str, str | bytes]"], bytes]
 
 
-def build(spec: Spec, prune: bool = True, share: bool = True,
-          golden: GoldenVectors | None = None) -> Bundle:
+def build(
+    spec: Spec, prune: bool = True, share: bool = True, golden: GoldenVectors | None = None
+) -> Bundle:
     """The whole build, once: lower -> passes -> model and sensors stages -> every registered
     target's emit (codegen/targets) -> golden vectors (only with ``golden``) -> manifest.
     Returns the frozen ``Bundle`` (files, manifest, programs, model, each target's file roles).
@@ -94,25 +106,39 @@ def build(spec: Spec, prune: bool = True, share: bool = True,
     lines = header_lines(program)
     files: dict[str, str | bytes] = {}
     meta = manifest(program)
-    if spec.sensors is not None:    # sensor adapters for numpy, C and Swift: codegen/sensors.py
+    if spec.sensors is not None:  # sensor adapters for numpy, C and Swift: codegen/sensors.py
         from .sensors import manifest_entry, sensor_files
-        files.update(sensor_files(spec, env, escape.c_block_comment(lines),
-                                  escape.python_docstring(lines), escape.line_comments(lines),
-                                  _normalise))
+
+        files.update(
+            sensor_files(
+                spec,
+                env,
+                escape.c_block_comment(lines),
+                escape.python_docstring(lines),
+                escape.line_comments(lines),
+                _normalise,
+            )
+        )
         meta["sensors"] = manifest_entry(spec)
-    if spec.model is not None:     # model artifacts: codegen/trees/build.py
+    if spec.model is not None:  # model artifacts: codegen/trees/build.py
         from .trees.build import model_files
-        model_out, meta["model"] = model_files(spec, program, device, env, lines,
-                                               _common(program), _normalise, plan.model)
+
+        model_out, meta["model"] = model_files(
+            spec, program, device, env, lines, _common(program), _normalise, plan.model
+        )
         files.update(model_out)
     roles: dict[str, dict[str, str]] = {}
-    for target in registry.TARGETS:     # in registry order: a target sees the files before it
-        files.update(target.emit(plan, EmitContext(env, tuple(lines), Files(files),
-                                                   meta.get("model"), golden is not None)))
+    for target in registry.TARGETS:  # in registry order: a target sees the files before it
+        files.update(
+            target.emit(
+                plan,
+                EmitContext(env, tuple(lines), Files(files), meta.get("model"), golden is not None),
+            )
+        )
         roles[target.name] = target.roles(plan)
     if golden is not None:
         files[roles["Swift"]["golden"]] = golden(program, files)
-    else:                           # no golden.bin: no role naming it
+    else:  # no golden.bin: no role naming it
         roles["Swift"] = {r: p for r, p in roles["Swift"].items() if r != "golden"}
     meta["files"] = {p: hashlib.sha256(_bytes(t)).hexdigest() for p, t in sorted(files.items())}
     text = json.dumps(meta, indent=2, sort_keys=False) + "\n"
@@ -120,15 +146,16 @@ def build(spec: Spec, prune: bool = True, share: bool = True,
     return Bundle(Files(files), Manifest.parse(text), program, device, plan.model, roles)
 
 
-def generate(spec: Spec, prune: bool = True, share: bool = True,
-             golden: GoldenVectors | None = None) -> Bundle:
+def generate(
+    spec: Spec, prune: bool = True, share: bool = True, golden: GoldenVectors | None = None
+) -> Bundle:
     """All generated files for ``spec``: a ``Bundle``, which reads as {relative path: text}
     (binary files, the Swift golden vectors and the Core ML model, as bytes). See ``build``."""
     return build(spec, prune, share, golden)
 
 
 GOLDEN_SEED = 5
-GOLDEN_BUDGET = 256 * 1024        # bytes: the golden file stays small enough to commit
+GOLDEN_BUDGET = 256 * 1024  # bytes: the golden file stays small enough to commit
 # (the golden file's format and its computation: featgen/harness/golden.py)
 
 
@@ -141,16 +168,16 @@ def _bytes(content: str | bytes) -> bytes:
     return content if isinstance(content, bytes) else content.encode("utf-8")
 
 
-
-
 def target_problem(target: Path) -> str | None:
     """What is in the way of directory ``target`` (a file, a link, a file among its parents),
     or None. Shared by ``build`` (before writing) and ``check`` (before reading)."""
     target = Path(target)
     if target.is_symlink():
-        return (f"{target} is a symbolic link (to {os.readlink(target)}); featgen replaces its "
-                "output folder as a whole and will not replace a link: remove the link, or give "
-                "-o the folder it points into")
+        return (
+            f"{target} is a symbolic link (to {os.readlink(target)}); featgen replaces its "
+            "output folder as a whole and will not replace a link: remove the link, or give "
+            "-o the folder it points into"
+        )
     if target.exists() and not target.is_dir():
         return f"{target} is a file, not a folder featgen generated; featgen will not replace it"
     for parent in target.parents:
@@ -184,8 +211,10 @@ def tree_problem(target: Path, protect: tuple = ()) -> str | None:
     for what, path, refuse_inside in protect:
         path = Path(path).resolve()
         if _inside(path, real):
-            return (f"{target} holds {what} ({path}); featgen replaces {target}/ as a whole and "
-                    "would destroy it: choose another -o")
+            return (
+                f"{target} holds {what} ({path}); featgen replaces {target}/ as a whole and "
+                "would destroy it: choose another -o"
+            )
         if refuse_inside and _inside(real, path):
             return f"{target} is inside {what} ({path}): choose another -o"
     if not target.exists() or not any(target.iterdir()):
@@ -199,18 +228,25 @@ def tree_problem(target: Path, protect: tuple = ()) -> str | None:
         base = Path(dirpath)
         dirnames.sort()
         links = [d for d in dirnames if (base / d).is_symlink()]
-        dirnames[:] = [d for d in dirnames if d not in links
-                       and not _tool_output((base / d).relative_to(target).as_posix())]
+        dirnames[:] = [
+            d
+            for d in dirnames
+            if d not in links and not _tool_output((base / d).relative_to(target).as_posix())
+        ]
         for name in sorted(filenames + links):
             rel = (base / name).relative_to(target).as_posix()
             if listed is None:
-                return (f"refusing to replace {target}/: it was not generated by featgen (no "
-                        f"featgen {MANIFEST}) and holds {target / rel}; move it away or choose "
-                        "another -o")
+                return (
+                    f"refusing to replace {target}/: it was not generated by featgen (no "
+                    f"featgen {MANIFEST}) and holds {target / rel}; move it away or choose "
+                    "another -o"
+                )
             if rel != MANIFEST and rel not in listed and not _tool_output(rel):
-                return (f"refusing to replace {target}/: {target / rel} was not written by "
-                        f"featgen (it is not in {target / MANIFEST}) and would be destroyed; "
-                        "move it out of the folder, or choose another -o")
+                return (
+                    f"refusing to replace {target}/: {target / rel} was not written by "
+                    f"featgen (it is not in {target / MANIFEST}) and would be destroyed; "
+                    "move it out of the folder, or choose another -o"
+                )
     return None
 
 
@@ -225,13 +261,14 @@ def write_tree(files: dict[str, str | bytes], target: Path, protect: tuple = ())
         raise OutputError(problem)
     target.parent.mkdir(parents=True, exist_ok=True)
 
-    def sibling(tag: str = "") -> Path:     # named before it exists: a signal right after the
-        return target.with_name(            # mkdir still finds it in the cleanup
-            f".{target.name}.featgen-tmp-{tag}{os.getpid()}-{secrets.token_hex(4)}")
+    def sibling(tag: str = "") -> Path:  # named before it exists: a signal right after the
+        return target.with_name(  # mkdir still finds it in the cleanup
+            f".{target.name}.featgen-tmp-{tag}{os.getpid()}-{secrets.token_hex(4)}"
+        )
 
     staging, old = sibling(), None
     try:
-        os.mkdir(staging, 0o777)            # the umask applies (mkdtemp's 0700 would not)
+        os.mkdir(staging, 0o777)  # the umask applies (mkdtemp's 0700 would not)
         for rel, text in files.items():
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -245,7 +282,7 @@ def write_tree(files: dict[str, str | bytes], target: Path, protect: tuple = ())
         os.replace(staging, target)
     except BaseException:
         if old is not None and not os.path.lexists(target) and os.path.lexists(old):
-            os.replace(old, target)         # interrupted between the two renames: put it back
+            os.replace(old, target)  # interrupted between the two renames: put it back
             old = None
         _remove_tree(staging)
         raise

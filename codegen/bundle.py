@@ -6,6 +6,7 @@ Consumers read fields (``bundle.manifest.n_features``, ``bundle.role("C", "heade
 prefixes. A ``Bundle`` is also a read-only ``Mapping`` of {relative path: content}, so code that
 only writes or compares the tree (``write_tree``, ``stale_files``) takes it as it took the dict.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:       # types only: the bundle module imports nothing of the pipeline
+if TYPE_CHECKING:  # types only: the bundle module imports nothing of the pipeline
     from .lowering import Program
     from .trees.model_dir import Bundle as ModelBundle
 
@@ -94,10 +95,10 @@ class Manifest:
     inputs: tuple[str, ...]
     feature_names: tuple[str, ...]
     max_length: int
-    windows: tuple[tuple[str, int, int], ...]     # (name, length, hop)
+    windows: tuple[tuple[str, int, int], ...]  # (name, length, hop)
     model: ModelEntry | None
-    files: Mapping[str, str]                      # path -> sha256
-    data: Mapping[str, Any] = field(repr=False, default_factory=dict)   # the whole JSON, read-only
+    files: Mapping[str, str]  # path -> sha256
+    data: Mapping[str, Any] = field(repr=False, default_factory=dict)  # the whole JSON, read-only
 
     @property
     def n_features(self) -> int:
@@ -116,16 +117,36 @@ class Manifest:
             m = meta["model"]
             d = m["device"]
             model = ModelEntry(
-                m["model_sha256"], m["objective"], m["n_outputs"], m["n_trees"], m["max_depth"],
-                tuple(m["base_margin"]), _frozen(m["decision"]),
-                DeviceEntry(d["featuriser"], tuple(f["name"] for f in d["features"]),
-                            tuple(f["index"] for f in d["features"]), d["of"]),
-                m["coreml"]["file"], m["path"])
-        return cls(text, meta["spec"], meta["spec_hash"], meta["generator_version"],
-                   meta["sample_rate_hz"], tuple(meta["inputs"]),
-                   tuple(f["name"] for f in meta["features"]), meta["max_length"],
-                   tuple((w["name"], w["length"], w["hop"]) for w in meta["windows"]), model,
-                   _frozen(meta["files"]), _frozen(meta))
+                m["model_sha256"],
+                m["objective"],
+                m["n_outputs"],
+                m["n_trees"],
+                m["max_depth"],
+                tuple(m["base_margin"]),
+                _frozen(m["decision"]),
+                DeviceEntry(
+                    d["featuriser"],
+                    tuple(f["name"] for f in d["features"]),
+                    tuple(f["index"] for f in d["features"]),
+                    d["of"],
+                ),
+                m["coreml"]["file"],
+                m["path"],
+            )
+        return cls(
+            text,
+            meta["spec"],
+            meta["spec_hash"],
+            meta["generator_version"],
+            meta["sample_rate_hz"],
+            tuple(meta["inputs"]),
+            tuple(f["name"] for f in meta["features"]),
+            meta["max_length"],
+            tuple((w["name"], w["length"], w["hop"]) for w in meta["windows"]),
+            model,
+            _frozen(meta["files"]),
+            _frozen(meta),
+        )
 
     def feature_names_of(self, prefix: str) -> tuple[str, ...]:
         """The features a featuriser computes: the full one (``spec``) or the device one."""
@@ -190,8 +211,10 @@ class Bundle(Mapping):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return (f"Bundle({self.manifest.spec}: {len(self.files)} files, "
-                f"{self.manifest.n_features} features)")
+        return (
+            f"Bundle({self.manifest.spec}: {len(self.files)} files, "
+            f"{self.manifest.n_features} features)"
+        )
 
     # ---- typed access
     def role(self, target: str, role: str) -> str:
@@ -200,8 +223,9 @@ class Bundle(Mapping):
             return self.roles[target][role]
         except KeyError:
             known = {t: sorted(r) for t, r in self.roles.items()}
-            raise KeyError(f"no file with role {role!r} for target {target!r}; known: "
-                           f"{known}") from None
+            raise KeyError(
+                f"no file with role {role!r} for target {target!r}; known: {known}"
+            ) from None
 
     def text(self, target: str, role: str) -> str | bytes:
         return self.files[self.role(target, role)]

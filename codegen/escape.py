@@ -24,6 +24,7 @@ String literals get a rule per language (quotes, backslashes, Kotlin's ``$`` tem
 :func:`json_text`, HTML through :func:`html` (MarkupSafe, what Jinja's autoescape uses),
 Markdown through :func:`markdown`, the report's plot titles through :func:`plot_text`.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,9 +55,10 @@ COMMENT_SAFE = frozenset(string.ascii_letters + string.digits + " _-.,:/+=@()[]~
 
 def comment(text: str) -> str:
     """User text for inside a comment of any emitted language (see the module docstring)."""
-    return "".join(c if c in COMMENT_SAFE else
-                   "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogatepass"))
-                   for c in text)
+    return "".join(
+        c if c in COMMENT_SAFE else "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogatepass"))
+        for c in text
+    )
 
 
 _COMMENT_BREAKERS = ('"', "\\", "*/", "/*", "??")
@@ -103,14 +105,24 @@ def _no_surrogates(text: str, language: str) -> None:
 def _quoted(chars, specials: str, encode) -> str:
     """A double-quoted literal: SPECIALS backslash-escaped, printable ASCII kept, every other
     character (or byte) written by ENCODE. One shape for the Python, C, Swift, Kotlin rules."""
-    return '"' + "".join("\\" + c if c in specials else c if c in _PRINTABLE_ASCII
-                         else encode(c) for c in chars) + '"'
+    return (
+        '"'
+        + "".join(
+            "\\" + c if c in specials else c if c in _PRINTABLE_ASCII else encode(c) for c in chars
+        )
+        + '"'
+    )
 
 
 def _python_escape(c: str) -> str:
     code = ord(c)
-    return (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
-            else f"\\U{code:08x}")
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )
 
 
 def python_string(text: str) -> str:
@@ -133,8 +145,9 @@ def swift_string(text: str) -> str:
 
 def _kotlin_escape(c: str) -> str:
     units = c.encode("utf-16-be")
-    return "".join(f"\\u{int.from_bytes(units[i:i + 2], 'big'):04X}"
-                   for i in range(0, len(units), 2))
+    return "".join(
+        f"\\u{int.from_bytes(units[i : i + 2], 'big'):04X}" for i in range(0, len(units), 2)
+    )
 
 
 def kotlin_string(text: str) -> str:
@@ -203,5 +216,12 @@ def plot_text(text: str) -> str:
     return "".join("\\$" if c == "$" else c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
-FILTERS = {"ident": identifier, "comment": comment, "py_str": python_string, "c_str": c_string,
-           "swift_str": swift_string, "kotlin_str": kotlin_string, "cmake_str": cmake_string}
+FILTERS = {
+    "ident": identifier,
+    "comment": comment,
+    "py_str": python_string,
+    "c_str": c_string,
+    "swift_str": swift_string,
+    "kotlin_str": kotlin_string,
+    "cmake_str": cmake_string,
+}

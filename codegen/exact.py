@@ -7,6 +7,7 @@ nearest double. ``math.cos`` and friends are avoided on purpose: they call the p
 which differs between platforms by an ulp here and there, and a generated file must not depend
 on where it was generated.
 """
+
 from __future__ import annotations
 
 from decimal import Context, Decimal, localcontext
@@ -41,9 +42,9 @@ def sin_cos_turns(turns: Fraction) -> tuple[Decimal, Decimal]:
         ctx.prec = DIGITS + 10
         t = Fraction(turns) % 1
         quadrant = int(t * 4)
-        u = t - Fraction(quadrant, 4)                      # [0, 1/4)
+        u = t - Fraction(quadrant, 4)  # [0, 1/4)
         flip = u > Fraction(1, 8)
-        v = Fraction(1, 4) - u if flip else u              # [0, 1/8]
+        v = Fraction(1, 4) - u if flip else u  # [0, 1/8]
         angle = 2 * PI * Decimal(v.numerator) / Decimal(v.denominator)
         s, c = _sin_cos_small(angle)
         if flip:

@@ -15,6 +15,7 @@ around windows are docs/semantics.md):
 Adding a feature = one decorated function here + its oracle in parity_tests/test_oracle.py
 (docs/vocabulary.md is regenerated with `featgen vocabulary`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -52,7 +53,7 @@ class FeatureKind:
     params: dict[str, Param] = field(default_factory=dict)
     n_signals: int = 1
     min_length: int = 1
-    tag: Callable[[dict], str] | None = None          # name part from params, e.g. "_2p5"
+    tag: Callable[[dict], str] | None = None  # name part from params, e.g. "_2p5"
     outputs: Callable[[dict], list[str]] | None = None  # several columns, e.g. histogram bins
     # Rules that need the window: (full params, window length, sample rate in Hz) -> message
     # when the combination is invalid (e.g. a DFT bin above L/2, a lag >= L).
@@ -76,6 +77,7 @@ def feature(name: str, doc: str, **kw: Any):
     def register(fn: Callable[..., None]) -> Callable[..., None]:
         FEATURES[name] = FeatureKind(name=name, build=fn, doc=doc, **kw)
         return fn
+
     return register
 
 
@@ -98,15 +100,20 @@ def _ddof_tag(p: dict) -> str:
     return "" if p["ddof"] == 0 else f"_ddof{p['ddof']}"
 
 
-DDOF = Param("int", default=0, check=between(0, 1),
-             doc="delta degrees of freedom: divide by L - ddof (0: population, 1: sample)")
+DDOF = Param(
+    "int",
+    default=0,
+    check=between(0, 1),
+    doc="delta degrees of freedom: divide by L - ddof (0: population, 1: sample)",
+)
 
 
 # ---------------------------------------------------------------- shared building blocks
 
 
-def running_sum(b: KernelBuilder, x: WindowRef, term: Callable[[Expr], Expr] = lambda v: v,
-                hint: str = "total") -> Var:
+def running_sum(
+    b: KernelBuilder, x: WindowRef, term: Callable[[Expr], Expr] = lambda v: v, hint: str = "total"
+) -> Var:
     """``((0 + t(x0)) + t(x1)) + ...`` left to right."""
     total = b.let(hint, 0.0)
     with b.loop(0, x.length) as k:
@@ -124,7 +131,9 @@ def variance(b: KernelBuilder, x: WindowRef, ddof: int) -> Var:
     return b.let("variance", squares / (x.length - ddof))
 
 
-def extreme(b: KernelBuilder, x: WindowRef, better: Callable[[Expr, Expr], Expr]) -> tuple[Var, Var]:
+def extreme(
+    b: KernelBuilder, x: WindowRef, better: Callable[[Expr, Expr], Expr]
+) -> tuple[Var, Var]:
     """(value, index) of the first sample for which no earlier one is ``better``."""
     best = b.let("best", x[0])
     where = b.let("best_at", 0.0)
@@ -176,16 +185,24 @@ def f_mean(b, x):
     b.out(window_mean(b, x))
 
 
-@feature("var", "two-pass: sum((x - mean)^2) / (L - ddof). A constant window gives exactly 0 "
-         "when sum / L reproduces the constant (integers, dyadic values such as 0.5); otherwise "
-         "(e.g. 0.1 repeated) a rounding-level value such as 1.9e-34, the same in every target.",
-         params={"ddof": DDOF}, tag=_ddof_tag)
+@feature(
+    "var",
+    "two-pass: sum((x - mean)^2) / (L - ddof). A constant window gives exactly 0 "
+    "when sum / L reproduces the constant (integers, dyadic values such as 0.5); otherwise "
+    "(e.g. 0.1 repeated) a rounding-level value such as 1.9e-34, the same in every target.",
+    params={"ddof": DDOF},
+    tag=_ddof_tag,
+)
 def f_var(b, x, ddof):
     b.out(variance(b, x, ddof))
 
 
-@feature("std", "sqrt(var) with the same ddof; sqrt is correctly rounded everywhere.",
-         params={"ddof": DDOF}, tag=_ddof_tag)
+@feature(
+    "std",
+    "sqrt(var) with the same ddof; sqrt is correctly rounded everywhere.",
+    params={"ddof": DDOF},
+    tag=_ddof_tag,
+)
 def f_std(b, x, ddof):
     b.out(sqrt(variance(b, x, ddof)))
 
@@ -247,9 +264,11 @@ def f_mean_abs(b, x):
     b.out(running_sum(b, x, fabs, hint="total_abs") / x.length)
 
 
-@feature("zero_crossings",
-         "number of sign changes between consecutive non-zero samples; exact zeros (either sign) "
-         "are skipped, so -1, 0, 1 is one crossing and -1, 0, -1 none.")
+@feature(
+    "zero_crossings",
+    "number of sign changes between consecutive non-zero samples; exact zeros (either sign) "
+    "are skipped, so -1, 0, 1 is one crossing and -1, 0, -1 none.",
+)
 def f_zero_crossings(b, x):
     b.out(crossings(b, x, 0.0))
 
@@ -259,10 +278,12 @@ def f_mean_crossings(b, x):
     b.out(crossings(b, x, window_mean(b, x)))
 
 
-@feature("slope",
-         "least-squares slope against the sample index: sum((k - c) * (x_k - mean)) / D with "
-         "c = (L-1)/2 and D = L(L^2-1)/12 (both exact in double). Needs L >= 2.",
-         min_length=2)
+@feature(
+    "slope",
+    "least-squares slope against the sample index: sum((k - c) * (x_k - mean)) / D with "
+    "c = (L-1)/2 and D = L(L^2-1)/12 (both exact in double). Needs L >= 2.",
+    min_length=2,
+)
 def f_slope(b, x):
     n = x.length
     centre = (n - 1) / 2.0
@@ -273,15 +294,24 @@ def f_slope(b, x):
     b.out(num / (n * (n * n - 1) / 12))
 
 
-@feature("count_above", "number of samples strictly greater than threshold.",
-         params={"threshold": THRESHOLD}, tag=_threshold_tag)
+@feature(
+    "count_above",
+    "number of samples strictly greater than threshold.",
+    params={"threshold": THRESHOLD},
+    tag=_threshold_tag,
+)
 def f_count_above(b, x, threshold):
     b.out(running_sum(b, x, lambda v: select(v > threshold, 1.0, 0.0), hint="count"))
 
 
-MIN_LENGTH = Param("int", default=1, check=at_least(1), quiet_default=True,
-                   doc="runs shorter than this many samples do not count (1: every run; at "
-                       "most the window length)")
+MIN_LENGTH = Param(
+    "int",
+    default=1,
+    check=at_least(1),
+    quiet_default=True,
+    doc="runs shorter than this many samples do not count (1: every run; at "
+    "most the window length)",
+)
 
 
 def _run_tag(p: dict) -> str:
@@ -290,14 +320,18 @@ def _run_tag(p: dict) -> str:
 
 def _run_check(p: dict, length: int, rate: float) -> str | None:
     if p["min_length"] > length:
-        return (f"min_length {p['min_length']} is longer than the window: no run could count "
-                "and the feature would always be 0 (or -1 for a start)")
+        return (
+            f"min_length {p['min_length']} is longer than the window: no run could count "
+            "and the feature would always be 0 (or -1 for a start)"
+        )
     return None
 
 
 RUN_PARAMS = {"threshold": THRESHOLD, "min_length": MIN_LENGTH}
-RUN_RULE = ("A run counts only when it is at least min_length samples long (default 1): "
-            "shorter runs count as 0. ")
+RUN_RULE = (
+    "A run counts only when it is at least min_length samples long (default 1): "
+    "shorter runs count as 0. "
+)
 
 
 def _run_length(b: KernelBuilder, x: WindowRef, hit, min_length: int) -> None:
@@ -310,34 +344,54 @@ def _run_start(b: KernelBuilder, x: WindowRef, hit, min_length: int) -> None:
     b.out(start if min_length == 1 else select(longest >= float(min_length), start, -1.0))
 
 
-@feature("longest_run_above",
-         "length of the longest run of consecutive samples strictly greater than threshold. "
-         + RUN_RULE, params=RUN_PARAMS, tag=_run_tag, check=_run_check)
+@feature(
+    "longest_run_above",
+    "length of the longest run of consecutive samples strictly greater than threshold. " + RUN_RULE,
+    params=RUN_PARAMS,
+    tag=_run_tag,
+    check=_run_check,
+)
 def f_longest_run_above(b, x, threshold, min_length):
     _run_length(b, x, lambda v: v > threshold, min_length)
 
 
-@feature("longest_run_below",
-         "length of the longest run of consecutive samples strictly less than threshold. "
-         + RUN_RULE, params=RUN_PARAMS, tag=_run_tag, check=_run_check)
+@feature(
+    "longest_run_below",
+    "length of the longest run of consecutive samples strictly less than threshold. " + RUN_RULE,
+    params=RUN_PARAMS,
+    tag=_run_tag,
+    check=_run_check,
+)
 def f_longest_run_below(b, x, threshold, min_length):
     _run_length(b, x, lambda v: v < threshold, min_length)
 
 
-START_DOC = ("index (0 = oldest) of the first sample of the longest run of consecutive samples "
-             "strictly {side} threshold; on a tie the earliest longest run (the one that starts "
-             "first); -1 when there is no run (no sample {side} threshold, or no run of at least "
-             "min_length samples). ")
+START_DOC = (
+    "index (0 = oldest) of the first sample of the longest run of consecutive samples "
+    "strictly {side} threshold; on a tie the earliest longest run (the one that starts "
+    "first); -1 when there is no run (no sample {side} threshold, or no run of at least "
+    "min_length samples). "
+)
 
 
-@feature("longest_run_above_start", START_DOC.format(side="greater than") + RUN_RULE,
-         params=RUN_PARAMS, tag=_run_tag, check=_run_check)
+@feature(
+    "longest_run_above_start",
+    START_DOC.format(side="greater than") + RUN_RULE,
+    params=RUN_PARAMS,
+    tag=_run_tag,
+    check=_run_check,
+)
 def f_longest_run_above_start(b, x, threshold, min_length):
     _run_start(b, x, lambda v: v > threshold, min_length)
 
 
-@feature("longest_run_below_start", START_DOC.format(side="less than") + RUN_RULE,
-         params=RUN_PARAMS, tag=_run_tag, check=_run_check)
+@feature(
+    "longest_run_below_start",
+    START_DOC.format(side="less than") + RUN_RULE,
+    params=RUN_PARAMS,
+    tag=_run_tag,
+    check=_run_check,
+)
 def f_longest_run_below_start(b, x, threshold, min_length):
     _run_start(b, x, lambda v: v < threshold, min_length)
 
@@ -355,33 +409,45 @@ def _histogram_constants(p: dict, rate: float) -> tuple[str, str] | None:
     with np.errstate(all="ignore"):
         edges = histogram_edges(p["bins"], low, high)
     if not all(np.isfinite(edges)):
-        return "range", (f"the bin edges of {[low, high]} are not finite: high - low overflows a "
-                         "double; narrow the range")
+        return "range", (
+            f"the bin edges of {[low, high]} are not finite: high - low overflows a "
+            "double; narrow the range"
+        )
     if any(a >= b for a, b in zip(edges, edges[1:])):
-        return "range", (f"{p['bins']} bins over {[low, high]} are narrower than a double can "
-                         "tell apart (bin edges repeat); widen the range or use fewer bins")
+        return "range", (
+            f"{p['bins']} bins over {[low, high]} are narrower than a double can "
+            "tell apart (bin edges repeat); widen the range or use fewer bins"
+        )
     return None
 
 
-@feature("histogram",
-         "counts of samples per bin over a fixed range [low, high] split into `bins` equal bins "
-         "(edges = numpy.linspace(low, high, bins + 1)). Bin i holds edge_i <= x < edge_(i+1); the "
-         "last bin also holds x == high. Samples outside [low, high]: with outside: drop (the "
-         "default) they are not counted (numpy's rule); with outside: clamp a sample below low "
-         "counts in the first bin and one above high in the last (the same counts as "
-         "numpy.histogram(numpy.clip(x, low, high)), so every sample counts once). A NaN "
-         "(only possible in a derived signal) counts in no bin either way. With "
-         "normalize: true each count is divided by L.",
-         params={"bins": Param("int", check=between(1, 256), doc="number of equal bins"),
-                 "range": Param("range", doc="[low, high] of the binned values"),
-                 "normalize": Param("bool", default=False, doc="divide counts by L"),
-                 "outside": Param("choice", default="drop", choices=("drop", "clamp"),
-                                  quiet_default=True,
-                                  doc="samples outside [low, high]: drop (not counted) or clamp "
-                                      "(counted in the first or last bin)")},
-         constants=_histogram_constants,
-         tag=lambda p: "" if p["outside"] == "drop" else "_clamp",
-         outputs=lambda p: [f"_b{i:0{len(str(p['bins'] - 1))}d}" for i in range(p["bins"])])
+@feature(
+    "histogram",
+    "counts of samples per bin over a fixed range [low, high] split into `bins` equal bins "
+    "(edges = numpy.linspace(low, high, bins + 1)). Bin i holds edge_i <= x < edge_(i+1); the "
+    "last bin also holds x == high. Samples outside [low, high]: with outside: drop (the "
+    "default) they are not counted (numpy's rule); with outside: clamp a sample below low "
+    "counts in the first bin and one above high in the last (the same counts as "
+    "numpy.histogram(numpy.clip(x, low, high)), so every sample counts once). A NaN "
+    "(only possible in a derived signal) counts in no bin either way. With "
+    "normalize: true each count is divided by L.",
+    params={
+        "bins": Param("int", check=between(1, 256), doc="number of equal bins"),
+        "range": Param("range", doc="[low, high] of the binned values"),
+        "normalize": Param("bool", default=False, doc="divide counts by L"),
+        "outside": Param(
+            "choice",
+            default="drop",
+            choices=("drop", "clamp"),
+            quiet_default=True,
+            doc="samples outside [low, high]: drop (not counted) or clamp "
+            "(counted in the first or last bin)",
+        ),
+    },
+    constants=_histogram_constants,
+    tag=lambda p: "" if p["outside"] == "drop" else "_clamp",
+    outputs=lambda p: [f"_b{i:0{len(str(p['bins'] - 1))}d}" for i in range(p["bins"])],
+)
 def f_histogram(b, x, bins, normalize, outside, **p):
     edges = histogram_edges(bins, *p["range"])
     clamp = outside == "clamp"
@@ -390,7 +456,7 @@ def f_histogram(b, x, bins, normalize, outside, **p):
 
         def inside(v, lo=lo, hi=hi, first=first, last=last):
             if clamp and first and last:
-                return eq(v, v)                                 # every (non-NaN) sample
+                return eq(v, v)  # every (non-NaN) sample
             if clamp and first:
                 return v < hi
             if clamp and last:
@@ -398,6 +464,7 @@ def f_histogram(b, x, bins, normalize, outside, **p):
             if last:
                 return (v >= lo) & (v <= hi)
             return (v >= lo) & (v < hi)
+
         count = running_sum(b, x, lambda v: select(inside(v), 1.0, 0.0), hint="count")
         b.out(count / x.length if normalize else count)
 
@@ -454,46 +521,61 @@ def percentile_of(buf: Buf, q: float, method: str) -> Expr:
 _q_check = Interval(0.0, 100.0, message="must be between 0 and 100, got {v!r}")
 
 
-METHOD = Param("choice", default="linear", choices=("linear", "nearest_rank"),
-               doc="linear: numpy's default, a + (b - a) * t below t = 0.5 and b - (b - a) * "
-                   "(1 - t) from 0.5 on, at virtual index (L - 1) * q / 100 (t its fraction, "
-                   "computed at generation time); nearest_rank: the sample at index "
-                   "int((L - 1) * q / 100 + 0.5) (Edge Impulse)")
+METHOD = Param(
+    "choice",
+    default="linear",
+    choices=("linear", "nearest_rank"),
+    doc="linear: numpy's default, a + (b - a) * t below t = 0.5 and b - (b - a) * "
+    "(1 - t) from 0.5 on, at virtual index (L - 1) * q / 100 (t its fraction, "
+    "computed at generation time); nearest_rank: the sample at index "
+    "int((L - 1) * q / 100 + 0.5) (Edge Impulse)",
+)
 
 
 def _method_tag(p: dict) -> str:
     return "" if p["method"] == "linear" else "_nearest"
 
 
-@feature("median", "middle of the sorted window (sorted copy of x + 0.0, so -0.0 counts as "
-         "+0.0); for even L, (a + b) * 0.5 of the two middle values, as numpy.median.")
+@feature(
+    "median",
+    "middle of the sorted window (sorted copy of x + 0.0, so -0.0 counts as "
+    "+0.0); for even L, (a + b) * 0.5 of the two middle values, as numpy.median.",
+)
 def f_median(b, x):
     b.out(median_of(b, sorted_copy(b, x)))
 
 
-@feature("percentile",
-         "q-th percentile of the sorted window (sorted copy of x + 0.0) by the stated method; "
-         "the interpolation is emitted as arithmetic, never a library percentile.",
-         params={"q": Param("number", check=_q_check, doc="percent, 0 to 100"),
-                 "method": METHOD},
-         tag=lambda p: f"_{number_tag(p['q'])}{_method_tag(p)}")
+@feature(
+    "percentile",
+    "q-th percentile of the sorted window (sorted copy of x + 0.0) by the stated method; "
+    "the interpolation is emitted as arithmetic, never a library percentile.",
+    params={"q": Param("number", check=_q_check, doc="percent, 0 to 100"), "method": METHOD},
+    tag=lambda p: f"_{number_tag(p['q'])}{_method_tag(p)}",
+)
 def f_percentile(b, x, q, method):
     b.out(percentile_of(sorted_copy(b, x), q, method))
 
 
-@feature("iqr", "interquartile range: percentile 75 - percentile 25, both by the stated method.",
-         params={"method": METHOD}, tag=_method_tag)
+@feature(
+    "iqr",
+    "interquartile range: percentile 75 - percentile 25, both by the stated method.",
+    params={"method": METHOD},
+    tag=_method_tag,
+)
 def f_iqr(b, x, method):
     buf = sorted_copy(b, x)
     b.out(percentile_of(buf, 75.0, method) - percentile_of(buf, 25.0, method))
 
 
-@feature("mad", "median absolute deviation: median(|x - median(x)|) * scale (unscaled by "
-         "default; scale 1.482602218505602 estimates a normal sigma). Both medians as `median`.",
-         params={"scale": Param("number", default=1.0, doc="factor applied last")},
-         tag=lambda p: "" if p["scale"] == 1.0 else f"_s{number_tag(p['scale'])}")
+@feature(
+    "mad",
+    "median absolute deviation: median(|x - median(x)|) * scale (unscaled by "
+    "default; scale 1.482602218505602 estimates a normal sigma). Both medians as `median`.",
+    params={"scale": Param("number", default=1.0, doc="factor applied last")},
+    tag=lambda p: "" if p["scale"] == 1.0 else f"_s{number_tag(p['scale'])}",
+)
 def f_mad(b, x, scale):
-    med = b.let("median", median_of(b, sorted_copy(b, x)))   # the sorted copy median etc. share
+    med = b.let("median", median_of(b, sorted_copy(b, x)))  # the sorted copy median etc. share
     deviations = b.scratch("deviations", x.length)
     with b.loop(0, x.length) as k:
         b.buf_set(deviations, k, fabs(x[k] - med))
@@ -504,12 +586,16 @@ def f_mad(b, x, scale):
 
 # ================================================================ moments
 
-EPS = 2.0 ** -52
-ZERO_VARIANCE = Param("number", default=0.0,
-                      doc="the value for an (effectively) constant window: m2 <= (eps * mean)^2, "
-                          "eps = 2^-52 (scipy's rule, where it returns NaN)")
-BIAS = Param("bool", default=True, doc="true: the biased (population) estimator; false: the "
-                                       "adjusted one")
+EPS = 2.0**-52
+ZERO_VARIANCE = Param(
+    "number",
+    default=0.0,
+    doc="the value for an (effectively) constant window: m2 <= (eps * mean)^2, "
+    "eps = 2^-52 (scipy's rule, where it returns NaN)",
+)
+BIAS = Param(
+    "bool", default=True, doc="true: the biased (population) estimator; false: the adjusted one"
+)
 
 
 def central_moment_sums(b: KernelBuilder, x: WindowRef, powers: tuple[int, ...]) -> tuple:
@@ -518,8 +604,12 @@ def central_moment_sums(b: KernelBuilder, x: WindowRef, powers: tuple[int, ...])
     mean = window_mean(b, x)
     terms = {2: lambda d: d * d, 3: lambda d: (d * d) * d, 4: lambda d: (d * d) * (d * d)}
     m2 = b.let("m2", running_sum(b, x, lambda v: terms[2](v - mean), hint="s2") / x.length)
-    ms = [b.let(f"m{p}", running_sum(b, x, lambda v, p=p: terms[p](v - mean), hint=f"s{p}")
-                / x.length) for p in powers]
+    ms = [
+        b.let(
+            f"m{p}", running_sum(b, x, lambda v, p=p: terms[p](v - mean), hint=f"s{p}") / x.length
+        )
+        for p in powers
+    ]
     return mean, m2, ms
 
 
@@ -539,13 +629,16 @@ def _kurt_check(p: dict, length: int, rate: float) -> str | None:
     return None
 
 
-@feature("skewness",
-         "bias true: g1 = m3 / (m2 * sqrt(m2)) (scipy's default, TSFEL, Edge Impulse); bias "
-         "false: G1 = g1 * (sqrt(L (L - 1)) / (L - 2)) (pandas/tsfresh; the factor is rounded once "
-         "at generation time; L >= 3). m_p = sum((x - mean)^p) / L. A constant window gives "
-         "zero_variance.",
-         params={"bias": BIAS, "zero_variance": ZERO_VARIANCE}, check=_skew_check,
-         tag=lambda p: "" if p["bias"] else "_adjusted")
+@feature(
+    "skewness",
+    "bias true: g1 = m3 / (m2 * sqrt(m2)) (scipy's default, TSFEL, Edge Impulse); bias "
+    "false: G1 = g1 * (sqrt(L (L - 1)) / (L - 2)) (pandas/tsfresh; the factor is rounded once "
+    "at generation time; L >= 3). m_p = sum((x - mean)^p) / L. A constant window gives "
+    "zero_variance.",
+    params={"bias": BIAS, "zero_variance": ZERO_VARIANCE},
+    check=_skew_check,
+    tag=lambda p: "" if p["bias"] else "_adjusted",
+)
 def f_skewness(b, x, bias, zero_variance):
     mean, m2, (m3,) = central_moment_sums(b, x, (3,))
     g = b.let("g1", m3 / (m2 * sqrt(m2)))
@@ -558,20 +651,26 @@ def f_skewness(b, x, bias, zero_variance):
 def _adjust_skew(n: int) -> float:
     """sqrt(n (n - 1)) / (n - 2), correctly rounded (exact decimal arithmetic)."""
     from decimal import Decimal, localcontext
+
     with localcontext() as ctx:
         ctx.prec = 60
         return exact.to_float(Decimal(n * (n - 1)).sqrt() / Decimal(n - 2))
 
 
-@feature("kurtosis",
-         "excess (fisher true) or Pearson (fisher false, + 3.0) kurtosis. bias true: g2 = m4 / "
-         "(m2 * m2) - 3.0; bias false: G2 = c * ((L + 1) * g2 + 6.0) with c = (L - 1) / ((L - 2) "
-         "(L - 3)) rounded once at generation time (L >= 4). A constant window gives "
-         "zero_variance (as is, without the + 3.0).",
-         params={"bias": BIAS, "fisher": Param("bool", default=True,
-                                               doc="true: excess kurtosis (normal = 0)"),
-                 "zero_variance": ZERO_VARIANCE}, check=_kurt_check,
-         tag=lambda p: ("" if p["bias"] else "_adjusted") + ("" if p["fisher"] else "_pearson"))
+@feature(
+    "kurtosis",
+    "excess (fisher true) or Pearson (fisher false, + 3.0) kurtosis. bias true: g2 = m4 / "
+    "(m2 * m2) - 3.0; bias false: G2 = c * ((L + 1) * g2 + 6.0) with c = (L - 1) / ((L - 2) "
+    "(L - 3)) rounded once at generation time (L >= 4). A constant window gives "
+    "zero_variance (as is, without the + 3.0).",
+    params={
+        "bias": BIAS,
+        "fisher": Param("bool", default=True, doc="true: excess kurtosis (normal = 0)"),
+        "zero_variance": ZERO_VARIANCE,
+    },
+    check=_kurt_check,
+    tag=lambda p: ("" if p["bias"] else "_adjusted") + ("" if p["fisher"] else "_pearson"),
+)
 def f_kurtosis(b, x, bias, fisher, zero_variance):
     mean, m2, (m4,) = central_moment_sums(b, x, (4,))
     g = b.let("g2", m4 / (m2 * m2) - 3.0)
@@ -587,8 +686,11 @@ def f_kurtosis(b, x, bias, fisher, zero_variance):
 # ================================================================ shape
 
 
-@feature("mean_abs_change", "sum(|x(k) - x(k-1)|, k = 1..L-1) / (L - 1), left to right (tsfresh). "
-         "Needs L >= 2.", min_length=2)
+@feature(
+    "mean_abs_change",
+    "sum(|x(k) - x(k-1)|, k = 1..L-1) / (L - 1), left to right (tsfresh). Needs L >= 2.",
+    min_length=2,
+)
 def f_mean_abs_change(b, x):
     total = b.let("total", 0.0)
     with b.loop(1, x.length) as k:
@@ -596,8 +698,11 @@ def f_mean_abs_change(b, x):
     b.out(total / (x.length - 1))
 
 
-HEIGHT = Param("number", default=None,
-               doc="minimum height: a peak counts only when its value >= height (none: no limit)")
+HEIGHT = Param(
+    "number",
+    default=None,
+    doc="minimum height: a peak counts only when its value >= height (none: no limit)",
+)
 
 
 def _height_tag(p: dict) -> str:
@@ -610,7 +715,7 @@ def peaks(b: KernelBuilder, x: WindowRef, height: float | None) -> tuple[Var, Va
     i, its first sample. Found in one left-to-right pass; a NaN ends any candidate."""
     count = b.let("peaks", 0.0)
     last = b.let("last_peak", -1.0)
-    rising = b.let("rising", 0.0)          # 1 while x[start..k-1] is a run entered by a rise
+    rising = b.let("rising", 0.0)  # 1 while x[start..k-1] is a run entered by a rise
     start = b.let("start", 0.0)
     with b.loop(1, x.length) as k:
         up, same, down = x[k] > x[k - 1], eq(x[k], x[k - 1]), x[k] < x[k - 1]
@@ -624,20 +729,30 @@ def peaks(b: KernelBuilder, x: WindowRef, height: float | None) -> tuple[Var, Va
     return count, last
 
 
-PEAK_DOC = ("a peak is a sample, or a plateau of equal samples, strictly higher than its "
-            "neighbours on both sides: x[i-1] < x[i] = ... = x[j] > x[j+1] (scipy.signal."
-            "find_peaks' rule); the first and last samples never are. ")
+PEAK_DOC = (
+    "a peak is a sample, or a plateau of equal samples, strictly higher than its "
+    "neighbours on both sides: x[i-1] < x[i] = ... = x[j] > x[j+1] (scipy.signal."
+    "find_peaks' rule); the first and last samples never are. "
+)
 
 
-@feature("peak_count", "number of peaks; " + PEAK_DOC + "With height, only peaks >= height.",
-         params={"height": HEIGHT}, tag=_height_tag)
+@feature(
+    "peak_count",
+    "number of peaks; " + PEAK_DOC + "With height, only peaks >= height.",
+    params={"height": HEIGHT},
+    tag=_height_tag,
+)
 def f_peak_count(b, x, height):
     b.out(peaks(b, x, height)[0])
 
 
-@feature("last_peak_index", "index (0 = oldest) of the newest peak, a plateau counting at its "
-         "first sample (as argmax keeps the first of ties); -1 when there is none; " + PEAK_DOC,
-         params={"height": HEIGHT}, tag=_height_tag)
+@feature(
+    "last_peak_index",
+    "index (0 = oldest) of the newest peak, a plateau counting at its "
+    "first sample (as argmax keeps the first of ties); -1 when there is none; " + PEAK_DOC,
+    params={"height": HEIGHT},
+    tag=_height_tag,
+)
 def f_last_peak_index(b, x, height):
     b.out(peaks(b, x, height)[1])
 
@@ -651,14 +766,20 @@ def _integral_constants(p: dict, rate: float) -> tuple[str, str] | None:
     try:
         _half_period(rate)
     except OverflowError:
-        return "sample_rate_hz", (f"the integral's step 0.5 / sample_rate_hz overflows a double "
-                                  f"at {hz(rate)}; use a larger sample rate")
+        return "sample_rate_hz", (
+            f"the integral's step 0.5 / sample_rate_hz overflows a double "
+            f"at {hz(rate)}; use a larger sample rate"
+        )
     return None
 
 
-@feature("integral", "trapezoid rule over the window in seconds: (sum of (x(k-1) + x(k)), k = "
-         "1..L-1, left to right) * h with h = 0.5 / sample_rate_hz rounded once at generation "
-         "time; 0 for L = 1.", constants=_integral_constants)
+@feature(
+    "integral",
+    "trapezoid rule over the window in seconds: (sum of (x(k-1) + x(k)), k = "
+    "1..L-1, left to right) * h with h = 0.5 / sample_rate_hz rounded once at generation "
+    "time; 0 for L = 1.",
+    constants=_integral_constants,
+)
 def f_integral(b, x):
     total = b.let("total", 0.0)
     with b.loop(1, x.length) as k:
@@ -672,13 +793,18 @@ def _lag_check(p: dict, length: int, rate: float) -> str | None:
     return None
 
 
-@feature("autocorrelation",
-         "sum(d(k) * d(k + lag), k = 0..L-1-lag) / sum(d(k)^2), d = x - mean: the biased "
-         "estimator (both sums over L, which cancels), normalised by the variance; "
-         "zero_variance for a constant window (m2 <= (eps * mean)^2).",
-         params={"lag": Param("int", default=1, check=at_least(1), doc="lag in samples, < L"),
-                 "zero_variance": ZERO_VARIANCE},
-         check=_lag_check, tag=lambda p: f"_lag{p['lag']}")
+@feature(
+    "autocorrelation",
+    "sum(d(k) * d(k + lag), k = 0..L-1-lag) / sum(d(k)^2), d = x - mean: the biased "
+    "estimator (both sums over L, which cancels), normalised by the variance; "
+    "zero_variance for a constant window (m2 <= (eps * mean)^2).",
+    params={
+        "lag": Param("int", default=1, check=at_least(1), doc="lag in samples, < L"),
+        "zero_variance": ZERO_VARIANCE,
+    },
+    check=_lag_check,
+    tag=lambda p: f"_lag{p['lag']}",
+)
 def f_autocorrelation(b, x, lag, zero_variance):
     mean = window_mean(b, x)
     den = running_sum(b, x, lambda v: (v - mean) * (v - mean), hint="squares")
@@ -692,12 +818,19 @@ def f_autocorrelation(b, x, lag, zero_variance):
 # ================================================================ two signals
 
 
-PAIR = ("Reads two signals, given as pairs: `of: [[x, y], ...]`; named "
-        "`{kind}__{x}__{y}__{window}`. ")
+PAIR = (
+    "Reads two signals, given as pairs: `of: [[x, y], ...]`; named `{kind}__{x}__{y}__{window}`. "
+)
 
 
-@feature("covariance", PAIR + "sum((x - mean_x) * (y - mean_y)) / (L - ddof), left to right "
-         "(two-pass means as `mean`).", params={"ddof": DDOF}, tag=_ddof_tag, n_signals=2)
+@feature(
+    "covariance",
+    PAIR + "sum((x - mean_x) * (y - mean_y)) / (L - ddof), left to right "
+    "(two-pass means as `mean`).",
+    params={"ddof": DDOF},
+    tag=_ddof_tag,
+    n_signals=2,
+)
 def f_covariance(b, x, y, ddof):
     mx, my = window_mean(b, x), window_mean(b, y)
     total = b.let("products", 0.0)
@@ -706,11 +839,14 @@ def f_covariance(b, x, y, ddof):
     b.out(total / (x.length - ddof))
 
 
-@feature("correlation",
-         PAIR + "Pearson: sxy / (sqrt(sxx) * sqrt(syy)) with sxy = sum(dx * dy), sxx = sum(dx^2), syy = "
-         "sum(dy^2), d = value - mean; clamped to [-1, 1]; zero_variance when either window is "
-         "constant (m2 <= (eps * mean)^2).",
-         params={"zero_variance": ZERO_VARIANCE}, n_signals=2)
+@feature(
+    "correlation",
+    PAIR + "Pearson: sxy / (sqrt(sxx) * sqrt(syy)) with sxy = sum(dx * dy), sxx = sum(dx^2), syy = "
+    "sum(dy^2), d = value - mean; clamped to [-1, 1]; zero_variance when either window is "
+    "constant (m2 <= (eps * mean)^2).",
+    params={"zero_variance": ZERO_VARIANCE},
+    n_signals=2,
+)
 def f_correlation(b, x, y, zero_variance):
     mx, my = window_mean(b, x), window_mean(b, y)
     sxx = running_sum(b, x, lambda v: (v - mx) * (v - mx), hint="sxx")
@@ -734,12 +870,20 @@ def f_correlation(b, x, y, zero_variance):
 # f(k) = k * (sample_rate_hz / L) in double.
 
 MAX_SPECTRAL = 4096
-TAPER = Param("choice", default="none", choices=("none", "hann"),
-              doc="taper the window before the DFT: none, or hann (periodic, scipy's "
-                  "get_window default: w(n) = 0.5 - 0.5 cos(2 pi n / L); w = 1 for L = 1)")
+TAPER = Param(
+    "choice",
+    default="none",
+    choices=("none", "hann"),
+    doc="taper the window before the DFT: none, or hann (periodic, scipy's "
+    "get_window default: w(n) = 0.5 - 0.5 cos(2 pi n / L); w = 1 for L = 1)",
+)
 INCLUDE_DC = Param("bool", default=False, doc="include bin 0 (the mean) in the spectrum")
-SPECTRUM = Param("choice", default="power", choices=("power", "magnitude"),
-                 doc="weigh bins by power P(k) or magnitude sqrt(P(k))")
+SPECTRUM = Param(
+    "choice",
+    default="power",
+    choices=("power", "magnitude"),
+    doc="weigh bins by power P(k) or magnitude sqrt(P(k))",
+)
 
 
 def cos_table(n: int) -> Table:
@@ -795,16 +939,17 @@ def power_spectrum(b: KernelBuilder, x: WindowRef, taper: str, first: int) -> tu
 
 def _spectral_check(p: dict, length: int, rate: float) -> str | None:
     if length > MAX_SPECTRAL:
-        return (f"spectral features evaluate the DFT directly and support windows of at most "
-                f"{MAX_SPECTRAL} samples")
+        return (
+            f"spectral features evaluate the DFT directly and support windows of at most "
+            f"{MAX_SPECTRAL} samples"
+        )
     return None
 
 
 def _bins_check(p: dict, length: int, rate: float) -> str | None:
     too_big = [k for k in p["bins"] if not 0 <= k <= length // 2]
     if too_big:
-        return (f"DFT bins of a {length}-sample window are 0 to {length // 2}, "
-                f"got {too_big[0]}")
+        return f"DFT bins of a {length}-sample window are 0 to {length // 2}, got {too_big[0]}"
     return _spectral_check(p, length, rate)
 
 
@@ -818,26 +963,38 @@ def _bin_outputs(p: dict) -> list[str]:
 
 
 BINS = Param("ints", doc="DFT bins k (0 to L/2), one column each, in the order given")
-DFT_DOC = ("X(k) = sum(w(n) x(n) e^(-2 pi i k n / L)) evaluated directly (no FFT, L <= 4096): "
-           "re and im are sums over n = 0..L-1, left to right, of (w(n) x(n)) * cos(2 pi k n / L) "
-           "and (w(n) x(n)) * -sin(2 pi k n / L), read from tables fixed at generation time "
-           "(60-digit decimal rounded once, exactly symmetric; index (k n) mod L); P(k) = re * re + "
-           "im * im, no 1/L scaling; f(k) = k * (sample_rate_hz / L). ")
+DFT_DOC = (
+    "X(k) = sum(w(n) x(n) e^(-2 pi i k n / L)) evaluated directly (no FFT, L <= 4096): "
+    "re and im are sums over n = 0..L-1, left to right, of (w(n) x(n)) * cos(2 pi k n / L) "
+    "and (w(n) x(n)) * -sin(2 pi k n / L), read from tables fixed at generation time "
+    "(60-digit decimal rounded once, exactly symmetric; index (k n) mod L); P(k) = re * re + "
+    "im * im, no 1/L scaling; f(k) = k * (sample_rate_hz / L). "
+)
 SEE_DFT = "P(k) and f(k) as in dft_power. "
 
 
-@feature("dft_magnitude", "|X(k)| = sqrt(P(k)) at each chosen bin (raw |rfft|, as TSFEL). "
-         + SEE_DFT, params={"bins": BINS, "taper": TAPER}, check=_bins_check,
-         tag=_taper_tag, outputs=_bin_outputs)
+@feature(
+    "dft_magnitude",
+    "|X(k)| = sqrt(P(k)) at each chosen bin (raw |rfft|, as TSFEL). " + SEE_DFT,
+    params={"bins": BINS, "taper": TAPER},
+    check=_bins_check,
+    tag=_taper_tag,
+    outputs=_bin_outputs,
+)
 def f_dft_magnitude(b, x, bins, taper):
     xs = tapered(b, x, taper)
     for k in bins:
         b.out(sqrt(dft_power(b, xs, x.length, k)))
 
 
-@feature("dft_power", "P(k) at each chosen bin. " + DFT_DOC,
-         params={"bins": BINS, "taper": TAPER}, check=_bins_check, tag=_taper_tag,
-         outputs=_bin_outputs)
+@feature(
+    "dft_power",
+    "P(k) at each chosen bin. " + DFT_DOC,
+    params={"bins": BINS, "taper": TAPER},
+    check=_bins_check,
+    tag=_taper_tag,
+    outputs=_bin_outputs,
+)
 def f_dft_power(b, x, bins, taper):
     xs = tapered(b, x, taper)
     for k in bins:
@@ -854,16 +1011,21 @@ def band_bins(band: tuple[float, float], length: int, rate: float) -> range:
 def _band_check(p: dict, length: int, rate: float) -> str | None:
     if not band_bins(p["band"], length, rate):
         step = rate / length
-        return (f"no DFT bin of a {length}-sample window (bins every {step!r} Hz, up to "
-                f"{length // 2 * step!r} Hz) lies in the band {list(p['band'])} Hz")
+        return (
+            f"no DFT bin of a {length}-sample window (bins every {step!r} Hz, up to "
+            f"{length // 2 * step!r} Hz) lies in the band {list(p['band'])} Hz"
+        )
     return _spectral_check(p, length, rate)
 
 
-@feature("band_power", SEE_DFT + "Sum of P(k) over the bins whose frequency f(k) lies in [low, high] "
-         "(inclusive, decided exactly at generation time), in increasing k, left to right.",
-         params={"band": Param("range", doc="[low, high] in Hz"), "taper": TAPER},
-         check=_band_check,
-         tag=lambda p: f"_{number_tag(p['band'][0])}_{number_tag(p['band'][1])}{_taper_tag(p)}")
+@feature(
+    "band_power",
+    SEE_DFT + "Sum of P(k) over the bins whose frequency f(k) lies in [low, high] "
+    "(inclusive, decided exactly at generation time), in increasing k, left to right.",
+    params={"band": Param("range", doc="[low, high] in Hz"), "taper": TAPER},
+    check=_band_check,
+    tag=lambda p: f"_{number_tag(p['band'][0])}_{number_tag(p['band'][1])}{_taper_tag(p)}",
+)
 def f_band_power(b, x, band, taper):
     xs = tapered(b, x, taper)
     bins = band_bins(band, x.length, b.sample_rate)
@@ -877,12 +1039,16 @@ def _dc_tag(p: dict) -> str:
     return _taper_tag(p) + ("_dc" if p["include_dc"] else "")
 
 
-@feature("dominant_frequency",
-         SEE_DFT + "f(k) of the first bin with the largest P(k) among k = 1..L/2 (k = 0..L/2 with "
-         "include_dc); 0.0 when that power is 0 (a spectrum of zeros). Rounding-level spectra "
-         "(constant windows) give an arbitrary but identical bin in every target.",
-         params={"taper": TAPER, "include_dc": INCLUDE_DC}, min_length=2,
-         check=_spectral_check, tag=_dc_tag)
+@feature(
+    "dominant_frequency",
+    SEE_DFT + "f(k) of the first bin with the largest P(k) among k = 1..L/2 (k = 0..L/2 with "
+    "include_dc); 0.0 when that power is 0 (a spectrum of zeros). Rounding-level spectra "
+    "(constant windows) give an arbitrary but identical bin in every target.",
+    params={"taper": TAPER, "include_dc": INCLUDE_DC},
+    min_length=2,
+    check=_spectral_check,
+    tag=_dc_tag,
+)
 def f_dominant_frequency(b, x, taper, include_dc):
     first = 0 if include_dc else 1
     spec, bins = power_spectrum(b, x, taper, first)
@@ -900,12 +1066,15 @@ def weights(b: KernelBuilder, spec: Buf, k: Index, spectrum: str) -> Expr:
     return spec[k] if spectrum == "power" else sqrt(spec[k])
 
 
-@feature("spectral_centroid",
-         SEE_DFT + "sum(f(k) * W(k)) / sum(W(k)) over k = 1..L/2 (0..L/2 with include_dc), W = P or "
-         "sqrt(P) (spectrum), both sums left to right; 0.0 when sum(W) is 0.",
-         params={"taper": TAPER, "include_dc": INCLUDE_DC, "spectrum": SPECTRUM}, min_length=2,
-         check=_spectral_check,
-         tag=lambda p: _dc_tag(p) + ("" if p["spectrum"] == "power" else "_mag"))
+@feature(
+    "spectral_centroid",
+    SEE_DFT + "sum(f(k) * W(k)) / sum(W(k)) over k = 1..L/2 (0..L/2 with include_dc), W = P or "
+    "sqrt(P) (spectrum), both sums left to right; 0.0 when sum(W) is 0.",
+    params={"taper": TAPER, "include_dc": INCLUDE_DC, "spectrum": SPECTRUM},
+    min_length=2,
+    check=_spectral_check,
+    tag=lambda p: _dc_tag(p) + ("" if p["spectrum"] == "power" else "_mag"),
+)
 def f_spectral_centroid(b, x, taper, include_dc, spectrum):
     first = 0 if include_dc else 1
     spec, bins = power_spectrum(b, x, taper, first)
@@ -922,21 +1091,32 @@ def f_spectral_centroid(b, x, taper, include_dc, spectrum):
 def _entropy_check(p: dict, length: int, rate: float) -> str | None:
     bins = length // 2 + (1 if p["include_dc"] else 0)
     if bins < 2:
-        return (f"spectral entropy needs at least 2 bins; a {length}-sample window has {bins}"
-                + ("" if p["include_dc"] else " without DC"))
+        return f"spectral entropy needs at least 2 bins; a {length}-sample window has {bins}" + (
+            "" if p["include_dc"] else " without DC"
+        )
     return _spectral_check(p, length, rate)
 
 
-@feature("spectral_entropy",
-         SEE_DFT + "Shannon entropy in nats of p(k) = W(k) / sum(W) over k = 1..L/2 (0..L/2 with "
-         "include_dc), W = P or sqrt(P): -(sum of p * log(p) over p > 0), left to right, with the "
-         "portable log (docs/transcendentals.md); normalize divides by log(number of bins) "
-         "(correctly rounded at generation time), giving [0, 1]. 0.0 when sum(W) is 0.",
-         params={"taper": TAPER, "include_dc": INCLUDE_DC, "spectrum": SPECTRUM,
-                 "normalize": Param("bool", default=True, doc="divide by log(bins)")},
-         min_length=2, check=_entropy_check,
-         tag=lambda p: _dc_tag(p) + ("" if p["spectrum"] == "power" else "_mag")
-         + ("" if p["normalize"] else "_nats"))
+@feature(
+    "spectral_entropy",
+    SEE_DFT + "Shannon entropy in nats of p(k) = W(k) / sum(W) over k = 1..L/2 (0..L/2 with "
+    "include_dc), W = P or sqrt(P): -(sum of p * log(p) over p > 0), left to right, with the "
+    "portable log (docs/transcendentals.md); normalize divides by log(number of bins) "
+    "(correctly rounded at generation time), giving [0, 1]. 0.0 when sum(W) is 0.",
+    params={
+        "taper": TAPER,
+        "include_dc": INCLUDE_DC,
+        "spectrum": SPECTRUM,
+        "normalize": Param("bool", default=True, doc="divide by log(bins)"),
+    },
+    min_length=2,
+    check=_entropy_check,
+    tag=lambda p: (
+        _dc_tag(p)
+        + ("" if p["spectrum"] == "power" else "_mag")
+        + ("" if p["normalize"] else "_nats")
+    ),
+)
 def f_spectral_entropy(b, x, taper, include_dc, spectrum, normalize):
     first = 0 if include_dc else 1
     spec, bins = power_spectrum(b, x, taper, first)
@@ -947,7 +1127,7 @@ def f_spectral_entropy(b, x, taper, include_dc, spectrum, normalize):
     with b.loop(first, bins) as k:
         p = b.let("p", weights(b, spec, k, spectrum) / total)
         b.set(h, select(p > 0.0, h + p * LOG(p), h))
-    value = b.let("entropy", 0.0 - h)          # 0.0 - h: no -0.0 for a one-bin spectrum
+    value = b.let("entropy", 0.0 - h)  # 0.0 - h: no -0.0 for a one-bin spectrum
     if normalize:
         value = value / exact.ln(bins - first)
     b.out(select(eq(total, 0.0), 0.0, value))
@@ -956,12 +1136,20 @@ def f_spectral_entropy(b, x, taper, include_dc, spectrum, normalize):
 # ================================================================ transcendental
 
 
-@feature("log_energy", "log(floor + energy) with the portable log (docs/transcendentals.md); "
-         "-inf for a window of zeros when floor is 0.",
-         params={"floor": Param("number", default=0.0,
-                                check=Interval(low=0.0, message="must be >= 0, got {v!r}"),
-                                doc="added to the energy before the log")},
-         tag=lambda p: "" if p["floor"] == 0.0 else f"_floor{number_tag(p['floor'])}")
+@feature(
+    "log_energy",
+    "log(floor + energy) with the portable log (docs/transcendentals.md); "
+    "-inf for a window of zeros when floor is 0.",
+    params={
+        "floor": Param(
+            "number",
+            default=0.0,
+            check=Interval(low=0.0, message="must be >= 0, got {v!r}"),
+            doc="added to the energy before the log",
+        )
+    },
+    tag=lambda p: "" if p["floor"] == 0.0 else f"_floor{number_tag(p['floor'])}",
+)
 def f_log_energy(b, x, floor):
     energy = running_sum(b, x, lambda v: v * v, hint="energy")
     b.out(LOG(floor + energy if floor != 0.0 else energy))
@@ -974,16 +1162,21 @@ def f_log_energy(b, x, floor):
 # operand features' code in the ratio's own kernel, so it needs no IR of its own and the
 # sharing pass (codegen/sharing.py) computes each operand once per window.
 
-FALLBACK = Param("number", default=0.0,
-                 doc="the value when the quotient is not finite: a zero denominator (of either "
-                     "sign, including 0 / 0), an overflow (1e300 / 1e-300), or a non-finite "
-                     "operand; a finite number, so the column stays finite")
+FALLBACK = Param(
+    "number",
+    default=0.0,
+    doc="the value when the quotient is not finite: a zero denominator (of either "
+    "sign, including 0 / 0), an overflow (1e300 / 1e-300), or a non-finite "
+    "operand; a finite number, so the column stays finite",
+)
 
-RATIO = "ratio"          # the kind of a ratio's FeatureDef (not a key of FEATURES)
-RATIO_DOC = ("num / den, one correctly rounded IEEE division, or `fallback` (default 0.0) when "
-             "that quotient is not finite: den == 0 of either sign (x / 0 and 0 / 0 alike), an "
-             "overflow, or a NaN or infinite operand. Decided by (q - q) != 0 on the quotient q, "
-             "the same test in every target, so the result is always finite.")
+RATIO = "ratio"  # the kind of a ratio's FeatureDef (not a key of FEATURES)
+RATIO_DOC = (
+    "num / den, one correctly rounded IEEE division, or `fallback` (default 0.0) when "
+    "that quotient is not finite: den == 0 of either sign (x / 0 and 0 / 0 alike), an "
+    "overflow, or a NaN or infinite operand. Decided by (q - q) != 0 on the quotient q, "
+    "the same test in every target, so the result is always finite."
+)
 
 
 def is_finite_quotient(q: Expr) -> Expr:

@@ -26,6 +26,7 @@ A few nodes reach past plain arithmetic, each still exact or a fixed sequence of
 In the numpy backend every double in a kernel is a vector across windows; in C and Swift it is a
 scalar. Nothing in this module knows about any target.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -522,12 +523,14 @@ class FunctionBuilder(KernelBuilder):
         body = drop_dead(tuple(self._blocks[0]) + (Out(0, result),))[:-1]
         for stmt in body:
             if not isinstance(stmt, (Let, Set)):
-                raise IRError(f"function {self.name}: a function body has only Let and Set, "
-                              f"got {stmt}")
+                raise IRError(
+                    f"function {self.name}: a function body has only Let and Set, got {stmt}"
+                )
             for node in walk(stmt):
                 if isinstance(node, (At, BufAt, Call, Cur, Prev, Slot)):
-                    raise IRError(f"function {self.name} reads {node}: a function sees only "
-                                  "its parameters")
+                    raise IRError(
+                        f"function {self.name} reads {node}: a function sees only its parameters"
+                    )
         return Function(self.name, self.param_names, body, result, self.doc)
 
 
@@ -620,6 +623,7 @@ def local_names(stmt) -> list[str]:
 def drop_dead(body: tuple) -> tuple:
     """Remove variables and buffers no output depends on (e.g. argmin's index when only min is
     wanted), so generated code has no dead stores and compiles warning-free."""
+
     def statements(block):
         for s in block:
             if isinstance(s, Loop):

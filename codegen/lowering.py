@@ -17,6 +17,7 @@ Streaming semantics (identical in every target, stated in docs/semantics.md):
   restarts on the next accepted sample exactly as on the first sample of a stream
   (:attr:`SignalPlan.restart`, the one statement of that rule).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -34,9 +35,9 @@ from .signals import SIGNALS, Steps
 class SignalPlan:
     name: str
     kind: str
-    input_index: int | None        # position in the sample, for raw inputs
-    first: ir.Expr | None          # value on the first sample of a stream (derived only)
-    later: ir.Expr | None          # value on every later sample (derived only)
+    input_index: int | None  # position in the sample, for raw inputs
+    first: ir.Expr | None  # value on the first sample of a stream (derived only)
+    later: ir.Expr | None  # value on every later sample (derived only)
     doc: str
     # Signals with state slots (filters): steps (slot, value) run in order before the value is
     # read, on the first sample and on every later one. Slots live in the streaming state.
@@ -87,10 +88,10 @@ class SignalPlan:
 class FeaturePlan:
     feature: FeatureDef
     kernel: ir.Kernel
-    slots: tuple[str, ...]         # signal read by each input slot
-    column: int                    # first column in the program's vector
-    window_column: int             # first column among this window's outputs
-    kept: tuple[str, ...] = ()     # names of the outputs computed (all unless pruned)
+    slots: tuple[str, ...]  # signal read by each input slot
+    column: int  # first column in the program's vector
+    window_column: int  # first column among this window's outputs
+    kept: tuple[str, ...] = ()  # names of the outputs computed (all unless pruned)
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -99,8 +100,9 @@ class FeaturePlan:
     @property
     def reads(self) -> set[str]:
         """Signals whose samples the kernel actually reads (argmax of 1 sample reads none)."""
-        return {self.slots[n.slot] for s in self.kernel.body for n in ir.walk(s)
-                if isinstance(n, ir.At)}
+        return {
+            self.slots[n.slot] for s in self.kernel.body for n in ir.walk(s) if isinstance(n, ir.At)
+        }
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,8 @@ class WindowPlan:
     name: str
     length: int
     hop: int
-    signals: tuple[str, ...]       # signals this window's kernels read, in signal order
-    features: tuple[FeaturePlan, ...]   # empty: a pruned window kept only for the schedule
+    signals: tuple[str, ...]  # signals this window's kernels read, in signal order
+    features: tuple[FeaturePlan, ...]  # empty: a pruned window kept only for the schedule
 
     @property
     def n_outputs(self) -> int:
@@ -119,10 +121,10 @@ class WindowPlan:
 @dataclass(frozen=True)
 class Program:
     spec: Spec
-    signals: tuple[SignalPlan, ...]        # inputs first, then derived in dependency order
-    prev_signals: tuple[str, ...]          # signals whose previous value is kept in the state
-    ring_signals: tuple[str, ...]          # signals kept in ring buffers (read by a window)
-    windows: tuple[WindowPlan, ...]        # in spec order; only windows with features
+    signals: tuple[SignalPlan, ...]  # inputs first, then derived in dependency order
+    prev_signals: tuple[str, ...]  # signals whose previous value is kept in the state
+    ring_signals: tuple[str, ...]  # signals kept in ring buffers (read by a window)
+    windows: tuple[WindowPlan, ...]  # in spec order; only windows with features
     feature_names: tuple[str, ...]
     # A device program computes only some features (``lower(spec, keep=...)``): its name is the
     # C/Swift prefix, and ``full_columns[i]`` is the full-vector column of its feature ``i``.
@@ -190,8 +192,13 @@ class _Operand:
         self.values.append(self._builder.let("operand", value))
 
 
-def _column_value(builder: ir.KernelBuilder, column: str, slot_of: dict[str, int],
-                  length: int, columns: dict[str, tuple[FeatureDef, int]]) -> ir.Expr:
+def _column_value(
+    builder: ir.KernelBuilder,
+    column: str,
+    slot_of: dict[str, int],
+    length: int,
+    columns: dict[str, tuple[FeatureDef, int]],
+) -> ir.Expr:
     """The value of vector column ``column``, computed inside ``builder`` by its feature's own
     code (a ratio's operands; recursively for a ratio of ratios)."""
     feature, k = columns[column]
@@ -207,8 +214,12 @@ def _column_value(builder: ir.KernelBuilder, column: str, slot_of: dict[str, int
     return operand.values[k]
 
 
-def build_kernel(feature: FeatureDef, length: int, sample_rate: float = 1.0,
-                 columns: dict[str, tuple[FeatureDef, int]] | None = None) -> ir.Kernel:
+def build_kernel(
+    feature: FeatureDef,
+    length: int,
+    sample_rate: float = 1.0,
+    columns: dict[str, tuple[FeatureDef, int]] | None = None,
+) -> ir.Kernel:
     """One feature's kernel. ``columns`` (column name -> (feature, output index)) resolves a
     ratio's operands."""
     builder = ir.KernelBuilder(length, len(feature.signals), sample_rate)
@@ -226,8 +237,9 @@ def build_kernel(feature: FeatureDef, length: int, sample_rate: float = 1.0,
         kind.build(builder, *windows, **dict(feature.params))
     kernel = builder.build()
     if kernel.n_outputs != len(feature.outputs):
-        raise AssertionError(f"{feature.kind} produced {kernel.n_outputs} outputs, "
-                             f"declared {len(feature.outputs)}")
+        raise AssertionError(
+            f"{feature.kind} produced {kernel.n_outputs} outputs, declared {len(feature.outputs)}"
+        )
     return kernel
 
 
@@ -235,8 +247,15 @@ def _constants_failed(loc: Location, what: str, exc: ArithmeticError) -> SpecErr
     """A generation-time computation that failed after validation accepted the spec (each
     kind's ``constants`` rule should have caught it): still a located spec error, never a
     traceback."""
-    return SpecError([Problem.at(loc, f"the constants of this {what} cannot be computed in "
-                                      f"double precision ({type(exc).__name__}: {exc})")])
+    return SpecError(
+        [
+            Problem.at(
+                loc,
+                f"the constants of this {what} cannot be computed in "
+                f"double precision ({type(exc).__name__}: {exc})",
+            )
+        ]
+    )
 
 
 def lower(spec: Spec, keep: Iterable[int] | None = None, name: str | None = None) -> Program:
@@ -264,8 +283,16 @@ def lower(spec: Spec, keep: Iterable[int] | None = None, name: str | None = None
             kernel = ir.keep_outputs(kernel, kept)
         if kept:
             offset = sum(p.kernel.n_outputs for p in plans)
-            plans.append(FeaturePlan(feature, kernel, feature.signals, column, offset,
-                                     tuple(feature.outputs[k] for k in kept)))
+            plans.append(
+                FeaturePlan(
+                    feature,
+                    kernel,
+                    feature.signals,
+                    column,
+                    offset,
+                    tuple(feature.outputs[k] for k in kept),
+                )
+            )
             full_columns.extend(full + k for k in kept)
             column += kernel.n_outputs
         full += len(feature.outputs)
@@ -275,8 +302,9 @@ def lower(spec: Spec, keep: Iterable[int] | None = None, name: str | None = None
     built: dict[str, SignalPlan] = {}
     for sig in spec.signals:
         if sig.kind == "input":
-            built[sig.name] = SignalPlan(sig.name, "input", spec.inputs.index(sig.name),
-                                         None, None, "raw input")
+            built[sig.name] = SignalPlan(
+                sig.name, "input", spec.inputs.index(sig.name), None, None, "raw input"
+            )
         else:
             kind = SIGNALS[sig.kind]
             params = dict(sig.params)
@@ -287,8 +315,16 @@ def lower(spec: Spec, keep: Iterable[int] | None = None, name: str | None = None
             except ArithmeticError as exc:
                 raise _constants_failed(sig.loc, f"{sig.kind} signal", exc) from None
             if isinstance(made, Steps):
-                built[sig.name] = SignalPlan(sig.name, sig.kind, None, made.value, made.value,
-                                             kind.doc, made.first, made.later)
+                built[sig.name] = SignalPlan(
+                    sig.name,
+                    sig.kind,
+                    None,
+                    made.value,
+                    made.value,
+                    kind.doc,
+                    made.first,
+                    made.later,
+                )
             else:
                 first, later = made
                 built[sig.name] = SignalPlan(sig.name, sig.kind, None, first, later, kind.doc)
@@ -310,10 +346,11 @@ def lower(spec: Spec, keep: Iterable[int] | None = None, name: str | None = None
     for w in spec.windows:
         plans = per_window[w.name]
         if not plans and keep is None:
-            continue          # (validation rejects unused windows; kept for direct callers)
+            continue  # (validation rejects unused windows; kept for direct callers)
         used = {s for p in plans for s in p.reads}
-        windows.append(WindowPlan(w.name, w.length, w.hop,
-                                  tuple(n for n in order if n in used), tuple(plans)))
+        windows.append(
+            WindowPlan(w.name, w.length, w.hop, tuple(n for n in order if n in used), tuple(plans))
+        )
     return Program(
         spec=spec,
         signals=signals,

@@ -3,6 +3,7 @@
 The spec validator reads these declarations (so a parameter is documented and checked in one
 place, next to the math that uses it).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,11 +20,11 @@ class ParamError(ValueError):
 
 @dataclass(frozen=True)
 class Param:
-    kind: str                       # "number", "int", "bool", "range", "name", "choice", "ints"
+    kind: str  # "number", "int", "bool", "range", "name", "choice", "ints"
     default: Any = REQUIRED
-    check: Callable[[Any], str | None] | None = None   # returns a message when invalid
+    check: Callable[[Any], str | None] | None = None  # returns a message when invalid
     doc: str = ""
-    choices: tuple[str, ...] = ()   # the allowed words of a "choice"
+    choices: tuple[str, ...] = ()  # the allowed words of a "choice"
     # A rule that needs the spec's sample rate (e.g. a cutoff below Nyquist): (value, rate in
     # Hz) -> message when invalid. The validator applies it after coerce.
     rate_check: Callable[[Any, float], str | None] | None = None
@@ -51,8 +52,11 @@ class Param:
             if not isinstance(value, bool):
                 raise ParamError(f"expected true or false, got {describe(value)}")
         elif self.kind == "range":
-            if (not isinstance(value, (list, tuple)) or len(value) != 2
-                    or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)):
+            if (
+                not isinstance(value, (list, tuple))
+                or len(value) != 2
+                or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)
+            ):
                 raise ParamError(f"expected [low, high], got {describe(value)}")
             value = (float(value[0]), float(value[1]))
             if not all(math.isfinite(v) for v in value) or not value[0] < value[1]:
@@ -65,10 +69,14 @@ class Param:
                 wanted = ", ".join(self.choices)
                 raise ParamError(f"expected one of {wanted}, got {describe(value)}")
         elif self.kind == "ints":
-            if (not isinstance(value, (list, tuple)) or not value
-                    or any(isinstance(v, bool) or not isinstance(v, int) for v in value)):
-                raise ParamError(f"expected a list of whole numbers like [1, 2, 5], "
-                                 f"got {describe(value)}")
+            if (
+                not isinstance(value, (list, tuple))
+                or not value
+                or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
+            ):
+                raise ParamError(
+                    f"expected a list of whole numbers like [1, 2, 5], got {describe(value)}"
+                )
             if len(set(value)) != len(value):
                 raise ParamError(f"the list repeats a value: {list(value)}")
             value = tuple(value)
@@ -119,12 +127,12 @@ class Interval:
     high: float | None = None
     low_inclusive: bool = True
     high_inclusive: bool = True
-    message: str = "must be between {low} and {high}, got {v}"     # str.format(v=, low=, high=)
+    message: str = "must be between {low} and {high}, got {v}"  # str.format(v=, low=, high=)
 
     def __call__(self, v: Any) -> str | None:
-        ok = ((self.low is None or (v >= self.low if self.low_inclusive else v > self.low))
-              and (self.high is None
-                   or (v <= self.high if self.high_inclusive else v < self.high)))
+        ok = (self.low is None or (v >= self.low if self.low_inclusive else v > self.low)) and (
+            self.high is None or (v <= self.high if self.high_inclusive else v < self.high)
+        )
         return None if ok else self.message.format(v=v, low=self.low, high=self.high)
 
 
@@ -146,8 +154,10 @@ def below_nyquist(v: Any, rate: float) -> str | None:
     nyquist = rate / 2
     for f in values:
         if not 0 < f < nyquist:
-            return (f"{hz(f)} is not strictly between 0 Hz and the Nyquist frequency "
-                    f"{hz(nyquist)} (half of sample_rate_hz)")
+            return (
+                f"{hz(f)} is not strictly between 0 Hz and the Nyquist frequency "
+                f"{hz(nyquist)} (half of sample_rate_hz)"
+            )
     return None
 
 

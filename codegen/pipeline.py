@@ -8,6 +8,7 @@ A ``Plan`` is what every target's ``emit`` reads: both programs, the passes' res
 (keyed by the program's name), and the loaded model. Passes are pure functions of a program;
 a target lists the ones it reads in ``Target.passes`` and the build runs each one once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -34,7 +35,7 @@ class Plan:
     spec: Spec
     program: Program
     device: Program
-    model: Any = None                       # codegen.trees.model_dir.Bundle or None
+    model: Any = None  # codegen.trees.model_dir.Bundle or None
     share: bool = True
     results: Mapping[tuple[str, str], Any] = field(default_factory=dict)  # (pass, program name)
 
@@ -58,6 +59,7 @@ def device_program(spec: Spec, program: Program, prune: bool = True, model=None)
         return program
     if model is None:
         from .trees.model_dir import load_bundle
+
         model = load_bundle(spec)
     used = model.forest.features_used()
     if not used or len(used) == program.n_features:
@@ -65,14 +67,16 @@ def device_program(spec: Spec, program: Program, prune: bool = True, model=None)
     return lower(spec, keep=used, name=f"{spec.name}_device")
 
 
-def plan(spec: Spec, prune: bool = True, share: bool = True,
-         passes: tuple[str, ...] = ("share",)) -> Plan:
+def plan(
+    spec: Spec, prune: bool = True, share: bool = True, passes: tuple[str, ...] = ("share",)
+) -> Plan:
     """Lower ``spec``, load its model once, prune for the device, run ``passes`` once on each
     program."""
     program = lower(spec)
     model = None
     if spec.model is not None:
         from .trees.model_dir import load_bundle
+
         model = load_bundle(spec)
     device = device_program(spec, program, prune, model)
     programs = (program,) if device is program else (program, device)

@@ -24,6 +24,7 @@ repeated work costlier there than in C). The per-feature numpy module (``generat
 share=False)``) is the oracle: the random-spec property test and parity_tests/test_sharing.py
 compare every shared target with it bit for bit, so any error here fails them.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,7 +44,7 @@ class SharedWindow:
 
     body: tuple
     scratch: int
-    names: dict                      # column -> feature name (for comments)
+    names: dict  # column -> feature name (for comments)
 
 
 def share_program(program: Program) -> dict[str, SharedWindow]:
@@ -57,10 +58,12 @@ def share_window(window: WindowPlan) -> SharedWindow:
     body: list = []
     names: dict[int, str] = {}
     for j, f in enumerate(window.features):
-        slot_map = [slot_of.get(s, -1) for s in f.slots]   # -1: a slot the kernel never reads
+        slot_map = [slot_of.get(s, -1) for s in f.slots]  # -1: a slot the kernel never reads
         suffix = f"_f{j}"
-        body.extend(_rename(s, lambda n, sfx=suffix: n + sfx, slot_map.__getitem__, f.column)
-                    for s in f.kernel.body)
+        body.extend(
+            _rename(s, lambda n, sfx=suffix: n + sfx, slot_map.__getitem__, f.column)
+            for s in f.kernel.body
+        )
         for k, name in enumerate(f.outputs):
             names[f.column + k] = name
     _check_unique(body)
@@ -74,14 +77,24 @@ def share_window(window: WindowPlan) -> SharedWindow:
 # ---------------------------------------------------------------- renaming
 
 
-def _map(node, var: Callable[[str], str], buf: Callable[[ir.Buf], ir.Buf],
-         slot: Callable[[int], int], out: Callable[[int], int]):
+def _map(
+    node,
+    var: Callable[[str], str],
+    buf: Callable[[ir.Buf], ir.Buf],
+    slot: Callable[[int], int],
+    out: Callable[[int], int],
+):
     """A copy of ``node`` with variable/loop names, buffers, slots and outputs mapped."""
     if isinstance(node, ir.Var):
         return ir.Var(var(node.name))
     if isinstance(node, ir.Index):
-        return ir.Index(var(node.var) if node.var is not None else None, node.offset, node.scale,
-                        var(node.times) if node.times is not None else None, node.mod)
+        return ir.Index(
+            var(node.var) if node.var is not None else None,
+            node.offset,
+            node.scale,
+            var(node.times) if node.times is not None else None,
+            node.mod,
+        )
     if isinstance(node, ir.Buf):
         return buf(node)
     if isinstance(node, ir.At):
@@ -89,8 +102,12 @@ def _map(node, var: Callable[[str], str], buf: Callable[[ir.Buf], ir.Buf],
     if isinstance(node, ir.Out):
         return ir.Out(out(node.k), _map(node.value, var, buf, slot, out))
     if isinstance(node, ir.Loop):
-        return ir.Loop(var(node.var), node.start, node.stop,
-                       tuple(_map(s, var, buf, slot, out) for s in node.body))
+        return ir.Loop(
+            var(node.var),
+            node.start,
+            node.stop,
+            tuple(_map(s, var, buf, slot, out) for s in node.body),
+        )
     if isinstance(node, (ir.Table, ir.Function)) or not dataclasses.is_dataclass(node):
         return node
     changes = {}
@@ -147,8 +164,8 @@ def _check_unique(body: list) -> None:
 # ---------------------------------------------------------------- value numbering
 
 
-_written = ir.writes          # names a statement leaves behind (codegen/ir.py)
-_local = ir.local_names       # names that live only inside a statement
+_written = ir.writes  # names a statement leaves behind (codegen/ir.py)
+_local = ir.local_names  # names that live only inside a statement
 
 
 def _key(node, token: Callable[[str], object]):
@@ -158,8 +175,14 @@ def _key(node, token: Callable[[str], object]):
     if isinstance(node, ir.Var):
         return ("v", token(node.name))
     if isinstance(node, ir.Index):
-        return ("i", token(node.var) if node.var is not None else None, node.offset, node.scale,
-                token(node.times) if node.times is not None else None, node.mod)
+        return (
+            "i",
+            token(node.var) if node.var is not None else None,
+            node.offset,
+            node.scale,
+            token(node.times) if node.times is not None else None,
+            node.mod,
+        )
     if isinstance(node, ir.Buf):
         return ("b", token(node.name), node.length)
     if isinstance(node, ir.Table):
@@ -167,13 +190,19 @@ def _key(node, token: Callable[[str], object]):
     if isinstance(node, ir.Function):
         return ("f", node.name)
     if isinstance(node, ir.Loop):
-        return ("loop", token(node.var), node.start, node.stop,
-                tuple(_key(s, token) for s in node.body))
+        return (
+            "loop",
+            token(node.var),
+            node.start,
+            node.stop,
+            tuple(_key(s, token) for s in node.body),
+        )
     if isinstance(node, tuple):
         return tuple(_key(v, token) for v in node)
     if dataclasses.is_dataclass(node):
-        return (type(node).__name__,) + tuple(_key(getattr(node, f.name), token)
-                                              for f in dataclasses.fields(node))
+        return (type(node).__name__,) + tuple(
+            _key(getattr(node, f.name), token) for f in dataclasses.fields(node)
+        )
     return node
 
 
@@ -182,8 +211,8 @@ def _common_work(body: list) -> list:
     for i, stmt in enumerate(body):
         for name in _written(stmt):
             last_writer[name] = i
-    numbers: dict[object, int] = {}      # statement key -> value number
-    value: dict[str, tuple] = {}         # name -> value number of its current content
+    numbers: dict[object, int] = {}  # statement key -> value number
+    value: dict[str, tuple] = {}  # name -> value number of its current content
     first: dict[object, list[str]] = {}  # key -> the surviving statement's written names
     alias: dict[str, str] = {}
     kept = []
@@ -229,7 +258,7 @@ def _writes(stmt) -> set[str]:
 
 
 def _fuse_loops(body: list) -> list:
-    reads, writes = _memo(_reads), _memo(_writes)     # statements are immutable
+    reads, writes = _memo(_reads), _memo(_writes)  # statements are immutable
     changed = True
     while changed:
         changed = False
@@ -238,19 +267,26 @@ def _fuse_loops(body: list) -> list:
                 continue
             for m in range(p):
                 target = body[m]
-                if not (isinstance(target, ir.Loop) and target.start == loop.start
-                        and target.stop == loop.stop):
+                if not (
+                    isinstance(target, ir.Loop)
+                    and target.start == loop.start
+                    and target.stop == loop.stop
+                ):
                     continue
                 plan = _hoist_plan(body, m, p, reads, writes)
                 if plan is None:
                     continue
                 hoisted = [body[i] for i in plan]
-                renamed = _map(loop, lambda n, a=loop.var, b=target.var: b if n == a else n,
-                               lambda b: b, lambda s: s, lambda k: k)
-                merged = ir.Loop(target.var, target.start, target.stop,
-                                 target.body + renamed.body)
+                renamed = _map(
+                    loop,
+                    lambda n, a=loop.var, b=target.var: b if n == a else n,
+                    lambda b: b,
+                    lambda s: s,
+                    lambda k: k,
+                )
+                merged = ir.Loop(target.var, target.start, target.stop, target.body + renamed.body)
                 rest = [body[i] for i in range(m + 1, p) if i not in plan]
-                body = body[:m] + hoisted + [merged] + rest + body[p + 1:]
+                body = body[:m] + hoisted + [merged] + rest + body[p + 1 :]
                 changed = True
                 break
             if changed:
@@ -267,11 +303,13 @@ def _memo(f: Callable) -> Callable:
         if hit is None or hit[0] is not stmt:
             hit = seen[id(stmt)] = (stmt, f(stmt))
         return hit[1]
+
     return cached
 
 
-def _hoist_plan(body: list, m: int, p: int, reads: Callable = _reads,
-                writes: Callable = _writes) -> list[int] | None:
+def _hoist_plan(
+    body: list, m: int, p: int, reads: Callable = _reads, writes: Callable = _writes
+) -> list[int] | None:
     """Indices in (m, p) of the plain ``let``s that loop ``p`` needs (directly or through each
     other) and that move above loop ``m`` so that ``p`` can join ``m``; None when it cannot."""
     loop, target = body[p], body[m]
@@ -281,7 +319,7 @@ def _hoist_plan(body: list, m: int, p: int, reads: Callable = _reads,
         stmt = body[i]
         if writes(stmt) & need:
             if not isinstance(stmt, ir.Let):
-                return None          # the loop reads what a loop or assignment in between makes
+                return None  # the loop reads what a loop or assignment in between makes
             hoist.append(i)
             need = need | reads(stmt)
     if writes(target) & need:
@@ -289,7 +327,7 @@ def _hoist_plan(body: list, m: int, p: int, reads: Callable = _reads,
     loop_writes = writes(loop)
     for i in [m] + [i for i in range(m + 1, p) if i not in hoist]:
         if (reads(body[i]) | writes(body[i])) & loop_writes:
-            return None              # a statement the loop would now precede sees its writes
+            return None  # a statement the loop would now precede sees its writes
     return sorted(hoist)
 
 
@@ -306,6 +344,8 @@ def _place_buffers(body: tuple) -> tuple[tuple, int]:
             if isinstance(n, ir.Scratch) and n.buf.name not in placed:
                 placed[n.buf.name] = ir.Buf(n.buf.name, n.buf.length, offset)
                 offset += n.buf.length
-    out = tuple(_map(s, lambda n: n, lambda b: placed.get(b.name, b), lambda s: s, lambda k: k)
-                for s in body)
+    out = tuple(
+        _map(s, lambda n: n, lambda b: placed.get(b.name, b), lambda s: s, lambda k: k)
+        for s in body
+    )
     return out, offset

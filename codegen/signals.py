@@ -8,6 +8,7 @@ its value. The slots live in the streaming state (C struct members, Swift stored
 A signal's state carries across windows exactly as in a stream: the numpy backend runs the same
 recursion over a whole recording that the C and Swift runtimes run one push at a time.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,17 +37,17 @@ class Steps:
 @dataclass(frozen=True)
 class SignalKind:
     name: str
-    build: Callable[..., "tuple[Expr, Expr] | Steps"]   # (self, sources..., **params)
+    build: Callable[..., "tuple[Expr, Expr] | Steps"]  # (self, sources..., **params)
     doc: str
     min_sources: int
     max_sources: int
     params: dict[str, Param] = field(default_factory=dict)
-    uses_rate: bool = False        # build also receives sample_rate= (Hz)
+    uses_rate: bool = False  # build also receives sample_rate= (Hz)
     # The constants computed from the parameters at generation time must be usable: (params,
     # sample rate in Hz) -> (the parameter to blame, message) when they are not (a filter
     # design that divides by zero or rounds to an unstable filter, a factor that rounds away).
     constants: Callable[[dict, float], "tuple[str, str] | None"] | None = None
-    distinct: bool = False         # its sources must be different signals (a / a is no ratio)
+    distinct: bool = False  # its sources must be different signals (a / a is no ratio)
 
 
 SIGNALS: dict[str, SignalKind] = {}
@@ -58,11 +59,11 @@ def signal(name: str, doc: str, sources: int | tuple[int, int] = 1, **kw: Any):
     def register(fn):
         SIGNALS[name] = SignalKind(name, fn, doc, lo, hi, **kw)
         return fn
+
     return register
 
 
-_open_unit = Interval(0.0, 1.0, low_inclusive=False,
-                      message="must satisfy 0 < alpha <= 1, got {v}")
+_open_unit = Interval(0.0, 1.0, low_inclusive=False, message="must satisfy 0 < alpha <= 1, got {v}")
 
 
 @signal("magnitude", "sqrt(a*a + b*b [+ c*c]), summed left to right.", sources=(2, 3))
@@ -74,36 +75,51 @@ def s_magnitude(self, *srcs):
     return value, value
 
 
-@signal("diff", "first difference x[t] - x[t-1]; 0 on the first sample of a stream (a "
-        "non-finite x makes that difference and the next one non-finite, no more).")
+@signal(
+    "diff",
+    "first difference x[t] - x[t-1]; 0 on the first sample of a stream (a "
+    "non-finite x makes that difference and the next one non-finite, no more).",
+)
 def s_diff(self, src):
     return lift(0.0), Cur(src) - Prev(src)
 
 
-RESTART_DOC = ("Recovery: when its value on a sample is NaN or infinite (e.g. its input "
-               "overflowed on one huge sample), it restarts on the next accepted sample exactly "
-               "as on the first sample of a stream.")
+RESTART_DOC = (
+    "Recovery: when its value on a sample is NaN or infinite (e.g. its input "
+    "overflowed on one huge sample), it restarts on the next accepted sample exactly "
+    "as on the first sample of a stream."
+)
 
 
 def _ema_constants(p: dict, rate: float) -> tuple[str, str] | None:
     if 1.0 - p["alpha"] == 1.0:
-        return "alpha", (f"alpha {p['alpha']!r} is so small that 1 - alpha rounds to 1 in double "
-                         "precision: the average would never follow its input; use alpha >= "
-                         "1.2e-16")
+        return "alpha", (
+            f"alpha {p['alpha']!r} is so small that 1 - alpha rounds to 1 in double "
+            "precision: the average would never follow its input; use alpha >= "
+            "1.2e-16"
+        )
     return None
 
 
-@signal("ema", "exponential moving average y[t] = alpha*x[t] + (1-alpha)*y[t-1]; y[0] = x[0]. "
-        "(1 - alpha) is computed once at generation time. " + RESTART_DOC,
-        params={"alpha": Param("number", check=_open_unit, doc="smoothing factor, 0 < alpha <= 1")},
-        constants=_ema_constants)
+@signal(
+    "ema",
+    "exponential moving average y[t] = alpha*x[t] + (1-alpha)*y[t-1]; y[0] = x[0]. "
+    "(1 - alpha) is computed once at generation time. " + RESTART_DOC,
+    params={"alpha": Param("number", check=_open_unit, doc="smoothing factor, 0 < alpha <= 1")},
+    constants=_ema_constants,
+)
 def s_ema(self, src, alpha):
     return Cur(src), alpha * Cur(src) + (1.0 - alpha) * Prev(self)
 
 
-@signal("scale", "x * factor + offset.",
-        params={"factor": Param("number", default=1.0, doc="multiplier"),
-                "offset": Param("number", default=0.0, doc="added after the multiplication")})
+@signal(
+    "scale",
+    "x * factor + offset.",
+    params={
+        "factor": Param("number", default=1.0, doc="multiplier"),
+        "offset": Param("number", default=0.0, doc="added after the multiplication"),
+    },
+)
 def s_scale(self, src, factor, offset):
     value = Cur(src) * factor + offset
     return value, value
@@ -123,20 +139,27 @@ def s_difference(self, a, b):
     return value, value
 
 
-@signal("atan2", "atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer "
-        "axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same "
-        "bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F "
-        "rules for signed zeros and infinities.", sources=2)
+@signal(
+    "atan2",
+    "atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer "
+    "axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same "
+    "bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F "
+    "rules for signed zeros and infinities.",
+    sources=2,
+)
 def s_atan2(self, a, b):
     value = ATAN2(Cur(a), Cur(b))
     return value, value
 
 
-@signal("clip", "x limited to [low, high]: low when x < low, high when x > high, else x "
-        "itself (bit for bit, so -0.0 stays -0.0 inside the range). A NaN (only possible in a "
-        "derived signal, e.g. an overflowing magnitude) passes through unchanged; +-inf becomes "
-        "high or low.",
-        params={"range": Param("range", doc="[low, high], finite, low < high")})
+@signal(
+    "clip",
+    "x limited to [low, high]: low when x < low, high when x > high, else x "
+    "itself (bit for bit, so -0.0 stays -0.0 inside the range). A NaN (only possible in a "
+    "derived signal, e.g. an overflowing magnitude) passes through unchanged; +-inf becomes "
+    "high or low.",
+    params={"range": Param("range", doc="[low, high], finite, low < high")},
+)
 def s_clip(self, src, range):
     low, high = range
     x = Cur(src)
@@ -144,8 +167,13 @@ def s_clip(self, src, range):
     return value, value
 
 
-@signal("ratio", RATIO_DOC.replace("num / den", "a / b").replace(
-        "den == 0", "b == 0"), sources=2, distinct=True, params={"fallback": FALLBACK})
+@signal(
+    "ratio",
+    RATIO_DOC.replace("num / den", "a / b").replace("den == 0", "b == 0"),
+    sources=2,
+    distinct=True,
+    params={"fallback": FALLBACK},
+)
 def s_ratio(self, a, b, fallback):
     value = finite_or(Cur(a) / Cur(b), fallback)
     return value, value
@@ -191,7 +219,10 @@ def _section_exact(kind: str, k, a) -> Biquad:
         norm = one / (one + a * k + k * k)
         b0 = exact.to_float((k * k if kind == "low" else one) * norm)
         b = (b0, 2.0 * b0 if kind == "low" else -2.0 * b0, b0)
-        den = (exact.to_float(2 * (k * k - one) * norm), exact.to_float((one - a * k + k * k) * norm))
+        den = (
+            exact.to_float(2 * (k * k - one) * norm),
+            exact.to_float((one - a * k + k * k) * norm),
+        )
     num_sum = D(b[0]) + D(b[1]) + D(b[2])
     gain = exact.to_float(num_sum / (one + D(den[0]) + D(den[1])))
     return Biquad(b[0], b[1], b[2], den[0], den[1], gain, 1 if a is None else 2)
@@ -241,22 +272,28 @@ def design_problem(sections_of: Callable[[], list[Biquad]]) -> str | None:
 
 def _filter_constants(kind: str):
     """The ``constants`` rule of a Butterworth low-/high-/band-pass signal."""
+
     def check(p: dict, rate: float) -> tuple[str, str] | None:
         order = p["order"]
         if kind == "bandpass":
             key, cutoffs = "band", p["band"]
-            design = lambda: (butterworth("high", order, cutoffs[0], rate)      # noqa: E731
-                              + butterworth("low", order, cutoffs[1], rate))
+            design = lambda: (  # noqa: E731
+                butterworth("high", order, cutoffs[0], rate)
+                + butterworth("low", order, cutoffs[1], rate)
+            )
         else:
             key, cutoffs = "cutoff", (p["cutoff"],)
-            design = lambda: butterworth(kind[:-4], order, cutoffs[0], rate)    # noqa: E731
+            design = lambda: butterworth(kind[:-4], order, cutoffs[0], rate)  # noqa: E731
         problem = design_problem(design)
         if problem is None:
             return None
         at = " and ".join(hz(f) for f in cutoffs)
-        return key, (f"an order-{order} Butterworth {kind} at {at} sampled at {hz(rate)} cannot "
-                     f"be generated: {problem}; move the cutoff away from 0 Hz and from the "
-                     "Nyquist frequency (or lower the order)")
+        return key, (
+            f"an order-{order} Butterworth {kind} at {at} sampled at {hz(rate)} cannot "
+            f"be generated: {problem}; move the cutoff away from 0 Hz and from the "
+            "Nyquist frequency (or lower the order)"
+        )
+
     return check
 
 
@@ -287,30 +324,46 @@ def filter_steps(self: str, src: str, sections: list[Biquad]) -> Steps:
     return Steps(tuple(first), tuple(later), Slot(self, f"y{len(sections) - 1}"))
 
 
-ORDER = Param("int", default=2, check=between(1, 8),
-              doc="Butterworth order (1 to 8): order // 2 second-order sections, plus a "
-                  "first-order one when odd")
-CUTOFF = Param("number", doc="-3 dB cutoff frequency in Hz, 0 < cutoff < sample_rate_hz / 2",
-               rate_check=below_nyquist)
-FILTER_DOC = ("Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as "
-              "scipy.signal.butter), coefficients computed at generation time in 60-digit decimal "
-              "and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - "
-              "a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the "
-              "first sample each section starts in the steady state for a constant input equal "
-              "to its first input (so a constant signal passes with no start-up transient). "
-              + RESTART_DOC)
+ORDER = Param(
+    "int",
+    default=2,
+    check=between(1, 8),
+    doc="Butterworth order (1 to 8): order // 2 second-order sections, plus a "
+    "first-order one when odd",
+)
+CUTOFF = Param(
+    "number",
+    doc="-3 dB cutoff frequency in Hz, 0 < cutoff < sample_rate_hz / 2",
+    rate_check=below_nyquist,
+)
+FILTER_DOC = (
+    "Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as "
+    "scipy.signal.butter), coefficients computed at generation time in 60-digit decimal "
+    "and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - "
+    "a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the "
+    "first sample each section starts in the steady state for a constant input equal "
+    "to its first input (so a constant signal passes with no start-up transient). " + RESTART_DOC
+)
 
 
-@signal("lowpass", "Butterworth low-pass filter of the given order and cutoff. " + FILTER_DOC,
-        params={"cutoff": CUTOFF, "order": ORDER}, uses_rate=True,
-        constants=_filter_constants("lowpass"))
+@signal(
+    "lowpass",
+    "Butterworth low-pass filter of the given order and cutoff. " + FILTER_DOC,
+    params={"cutoff": CUTOFF, "order": ORDER},
+    uses_rate=True,
+    constants=_filter_constants("lowpass"),
+)
 def s_lowpass(self, src, cutoff, order, sample_rate):
     return filter_steps(self, src, butterworth("low", order, cutoff, sample_rate))
 
 
-@signal("highpass", "Butterworth high-pass filter of the given order and cutoff. " + FILTER_DOC,
-        params={"cutoff": CUTOFF, "order": ORDER}, uses_rate=True,
-        constants=_filter_constants("highpass"))
+@signal(
+    "highpass",
+    "Butterworth high-pass filter of the given order and cutoff. " + FILTER_DOC,
+    params={"cutoff": CUTOFF, "order": ORDER},
+    uses_rate=True,
+    constants=_filter_constants("highpass"),
+)
 def s_highpass(self, src, cutoff, order, sample_rate):
     return filter_steps(self, src, butterworth("high", order, cutoff, sample_rate))
 
@@ -319,12 +372,23 @@ def _band_check(v) -> str | None:
     return None if v[0] > 0 else f"the band must start above 0 Hz, got {list(v)}"
 
 
-@signal("bandpass", "band-pass filter: the Butterworth high-pass at band[0] followed by the "
-        "Butterworth low-pass at band[1], each of the given order (so 2 x order poles; not "
-        "scipy's band-pass transform, whose sections differ). " + FILTER_DOC,
-        params={"band": Param("range", check=_band_check, rate_check=below_nyquist,
-                              doc="[low, high] cutoffs in Hz, 0 < low < high < sample_rate_hz / 2"),
-                "order": ORDER}, uses_rate=True, constants=_filter_constants("bandpass"))
+@signal(
+    "bandpass",
+    "band-pass filter: the Butterworth high-pass at band[0] followed by the "
+    "Butterworth low-pass at band[1], each of the given order (so 2 x order poles; not "
+    "scipy's band-pass transform, whose sections differ). " + FILTER_DOC,
+    params={
+        "band": Param(
+            "range",
+            check=_band_check,
+            rate_check=below_nyquist,
+            doc="[low, high] cutoffs in Hz, 0 < low < high < sample_rate_hz / 2",
+        ),
+        "order": ORDER,
+    },
+    uses_rate=True,
+    constants=_filter_constants("bandpass"),
+)
 def s_bandpass(self, src, band, order, sample_rate):
     sections = butterworth("high", order, band[0], sample_rate)
     sections += butterworth("low", order, band[1], sample_rate)

@@ -22,6 +22,7 @@ Special values (inputs are finite samples, but intermediates may not be):
   (atan2(+-inf, +inf) = +-pi/4, atan2(+-inf, -inf) = +-3pi/4, atan2(+-y, +inf) = +-0 and
   atan2(+-y, -inf) = +-pi for finite y, atan2(+-inf, finite) = +-pi/2); NaN in, NaN out.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,42 +40,49 @@ def _f(text: str) -> float:
 
 # ---------------------------------------------------------------- log (fdlibm e_log.c)
 
-LN2_HI = _f("0x1.62e42fee00000p-1")         # 6.93147180369123816490e-01, low bits zero
-LN2_LO = _f("0x1.a39ef35793c76p-33")        # 1.90821492927058770002e-10
-LG = [_f(h) for h in (
-    "0x1.5555555555593p-1",   # Lg1 6.666666666666735130e-01
-    "0x1.999999997fa04p-2",   # Lg2 3.999999999940941908e-01
-    "0x1.2492494229359p-2",   # Lg3 2.857142874366239149e-01
-    "0x1.c71c51d8e78afp-3",   # Lg4 2.222219843214978396e-01
-    "0x1.7466496cb03dep-3",   # Lg5 1.818357216161805012e-01
-    "0x1.39a09d078c69fp-3",   # Lg6 1.531383769920937332e-01
-    "0x1.2f112df3e5244p-3",   # Lg7 1.479819860511658591e-01
-)]
+LN2_HI = _f("0x1.62e42fee00000p-1")  # 6.93147180369123816490e-01, low bits zero
+LN2_LO = _f("0x1.a39ef35793c76p-33")  # 1.90821492927058770002e-10
+LG = [
+    _f(h)
+    for h in (
+        "0x1.5555555555593p-1",  # Lg1 6.666666666666735130e-01
+        "0x1.999999997fa04p-2",  # Lg2 3.999999999940941908e-01
+        "0x1.2492494229359p-2",  # Lg3 2.857142874366239149e-01
+        "0x1.c71c51d8e78afp-3",  # Lg4 2.222219843214978396e-01
+        "0x1.7466496cb03dep-3",  # Lg5 1.818357216161805012e-01
+        "0x1.39a09d078c69fp-3",  # Lg6 1.531383769920937332e-01
+        "0x1.2f112df3e5244p-3",  # Lg7 1.479819860511658591e-01
+    )
+]
 SQRT2 = _f("0x1.6a09e667f3bcdp+0")
 
 
 def _reduce(b: FunctionBuilder, x: Expr) -> tuple[Var, Var]:
     """(m, e) with x = m * 2**e exactly, m in [sqrt(2)/2, sqrt(2)], for finite x > 0: every step
     multiplies by a power of two (exact, also for subnormal x)."""
-    m = b.let("m", select(x < 2.0 ** -1022, x * 2.0 ** 54, x))     # subnormals: normal first
-    e = b.let("e", select(x < 2.0 ** -1022, -54.0, 0.0))
-    for j in LADDER:                                               # m >= 2**j: divide it out
-        b.set(e, select(m >= 2.0 ** j, e + j, e))
-        b.set(m, select(m >= 2.0 ** j, m * 2.0 ** -j, m))
-    for j in LADDER:                                               # m < 2**(1-j): multiply in
+    m = b.let("m", select(x < 2.0**-1022, x * 2.0**54, x))  # subnormals: normal first
+    e = b.let("e", select(x < 2.0**-1022, -54.0, 0.0))
+    for j in LADDER:  # m >= 2**j: divide it out
+        b.set(e, select(m >= 2.0**j, e + j, e))
+        b.set(m, select(m >= 2.0**j, m * 2.0**-j, m))
+    for j in LADDER:  # m < 2**(1-j): multiply in
         b.set(e, select(m < 2.0 ** (1 - j), e - j, e))
-        b.set(m, select(m < 2.0 ** (1 - j), m * 2.0 ** j, m))
-    b.set(e, select(m > SQRT2, e + 1.0, e))                        # m in [1, 2) -> around 1
+        b.set(m, select(m < 2.0 ** (1 - j), m * 2.0**j, m))
+    b.set(e, select(m > SQRT2, e + 1.0, e))  # m in [1, 2) -> around 1
     b.set(m, select(m > SQRT2, m * 0.5, m))
     return m, e
 
 
 def _build_log() -> Function:
-    b = FunctionBuilder("log", ("x",), "natural logarithm: fdlibm's e_log.c with an exact "
-                                       "power-of-two range reduction (codegen/transcendentals.py)")
+    b = FunctionBuilder(
+        "log",
+        ("x",),
+        "natural logarithm: fdlibm's e_log.c with an exact "
+        "power-of-two range reduction (codegen/transcendentals.py)",
+    )
     (x,) = b.params
     m, e = _reduce(b, x)
-    f = b.let("f", m - 1.0)                   # exact (Sterbenz)
+    f = b.let("f", m - 1.0)  # exact (Sterbenz)
     hfsq = b.let("hfsq", (0.5 * f) * f)
     s = b.let("s", f / (2.0 + f))
     z = b.let("z", s * s)
@@ -89,25 +97,32 @@ def _build_log() -> Function:
 
 # ---------------------------------------------------------------- exp (fdlibm e_exp.c)
 
-EXP_HI = _f("0x1.62e42fefa39efp+9")         # 7.09782712893383973096e+02 (overflow above)
-EXP_LO = _f("-0x1.74910d52d3051p+9")        # -7.45133219101941108420e+02 (0 below)
-INV_LN2 = _f("0x1.71547652b82fep+0")        # 1.44269504088896338700e+00
-P = [_f(h) for h in (
-    "0x1.555555555553ep-3",   # P1 1.66666666666666019037e-01
-    "-0x1.6c16c16bebd93p-9",  # P2 -2.77777777770155933842e-03
-    "0x1.1566aaf25de2cp-14",  # P3 6.61375632143793436117e-05
-    "-0x1.bbd41c5d26bf1p-20", # P4 -1.65339022054652515390e-06
-    "0x1.6376972bea4d0p-25",  # P5 4.13813679705723846039e-08
-)]
-ROUND = 1.5 * 2.0 ** 52                           # (v + ROUND) - ROUND rounds v to an integer
+EXP_HI = _f("0x1.62e42fefa39efp+9")  # 7.09782712893383973096e+02 (overflow above)
+EXP_LO = _f("-0x1.74910d52d3051p+9")  # -7.45133219101941108420e+02 (0 below)
+INV_LN2 = _f("0x1.71547652b82fep+0")  # 1.44269504088896338700e+00
+P = [
+    _f(h)
+    for h in (
+        "0x1.555555555553ep-3",  # P1 1.66666666666666019037e-01
+        "-0x1.6c16c16bebd93p-9",  # P2 -2.77777777770155933842e-03
+        "0x1.1566aaf25de2cp-14",  # P3 6.61375632143793436117e-05
+        "-0x1.bbd41c5d26bf1p-20",  # P4 -1.65339022054652515390e-06
+        "0x1.6376972bea4d0p-25",  # P5 4.13813679705723846039e-08
+    )
+]
+ROUND = 1.5 * 2.0**52  # (v + ROUND) - ROUND rounds v to an integer
 
 
 def _build_exp() -> Function:
-    b = FunctionBuilder("exp", ("x",), "exponential: fdlibm's e_exp.c with an exact "
-                                       "power-of-two scaling (codegen/transcendentals.py)")
+    b = FunctionBuilder(
+        "exp",
+        ("x",),
+        "exponential: fdlibm's e_exp.c with an exact "
+        "power-of-two scaling (codegen/transcendentals.py)",
+    )
     (x,) = b.params
-    k = b.let("k", (x * INV_LN2 + ROUND) - ROUND)      # nearest integer (ties to even)
-    hi = b.let("hi", x - k * LN2_HI)                   # k * LN2_HI is exact (|k| < 2**11)
+    k = b.let("k", (x * INV_LN2 + ROUND) - ROUND)  # nearest integer (ties to even)
+    hi = b.let("hi", x - k * LN2_HI)  # k * LN2_HI is exact (|k| < 2**11)
     lo = b.let("lo", k * LN2_LO)
     r = b.let("r", hi - lo)
     t = b.let("t", r * r)
@@ -117,31 +132,55 @@ def _build_exp() -> Function:
     # by 2**(k + 1000) first and by 2**-1000 last, so a subnormal result is rounded once.
     deep = b.let("deep", select(k < -1021.0, 1.0, 0.0))
     kk = b.let("kk", k + deep * 1000.0)
-    for j in (512,) + LADDER:                          # 512 twice: k may be 1024
-        b.set(y, select(kk >= float(j), y * 2.0 ** j, y))
+    for j in (512,) + LADDER:  # 512 twice: k may be 1024
+        b.set(y, select(kk >= float(j), y * 2.0**j, y))
         b.set(kk, select(kk >= float(j), kk - j, kk))
     for j in LADDER:
-        b.set(y, select(kk <= float(-j), y * 2.0 ** -j, y))
+        b.set(y, select(kk <= float(-j), y * 2.0**-j, y))
         b.set(kk, select(kk <= float(-j), kk + j, kk))
-    b.set(y, select(deep > 0.0, y * 2.0 ** -1000, y))
+    b.set(y, select(deep > 0.0, y * 2.0**-1000, y))
     out = b.let("result", select(x > EXP_HI, INF, select(x < EXP_LO, 0.0, y)))
     return b.finish(select(is_nan(x), x + x, out))
 
 
 # ---------------------------------------------------------------- atan (fdlibm s_atan.c)
 
-ATAN_HI = [_f(h) for h in ("0x1.dac670561bb4fp-2", "0x1.921fb54442d18p-1",
-                           "0x1.f730bd281f69bp-1", "0x1.921fb54442d18p+0")]
-ATAN_LO = [_f(h) for h in ("0x1.a2b7f222f65e2p-56", "0x1.1a62633145c07p-55",
-                           "0x1.007887af0cbbdp-56", "0x1.1a62633145c07p-54")]
-AT = [_f(h) for h in (
-    "0x1.555555555550dp-2", "-0x1.999999998ebc4p-3", "0x1.24924920083ffp-3",
-    "-0x1.c71c6fe231671p-4", "0x1.745cdc54c206ep-4", "-0x1.3b0f2af749a6dp-4",
-    "0x1.10d66a0d03d51p-4", "-0x1.dde2d52defd9ap-5", "0x1.97b4b24760debp-5",
-    "-0x1.2b4442c6a6c2fp-5", "0x1.0ad3ae322da11p-6",
-)]
+ATAN_HI = [
+    _f(h)
+    for h in (
+        "0x1.dac670561bb4fp-2",
+        "0x1.921fb54442d18p-1",
+        "0x1.f730bd281f69bp-1",
+        "0x1.921fb54442d18p+0",
+    )
+]
+ATAN_LO = [
+    _f(h)
+    for h in (
+        "0x1.a2b7f222f65e2p-56",
+        "0x1.1a62633145c07p-55",
+        "0x1.007887af0cbbdp-56",
+        "0x1.1a62633145c07p-54",
+    )
+]
+AT = [
+    _f(h)
+    for h in (
+        "0x1.555555555550dp-2",
+        "-0x1.999999998ebc4p-3",
+        "0x1.24924920083ffp-3",
+        "-0x1.c71c6fe231671p-4",
+        "0x1.745cdc54c206ep-4",
+        "-0x1.3b0f2af749a6dp-4",
+        "0x1.10d66a0d03d51p-4",
+        "-0x1.dde2d52defd9ap-5",
+        "0x1.97b4b24760debp-5",
+        "-0x1.2b4442c6a6c2fp-5",
+        "0x1.0ad3ae322da11p-6",
+    )
+]
 PI = _f("0x1.921fb54442d18p+1")
-PI_LO = _f("0x1.1a62633145c07p-53")         # pi - PI
+PI_LO = _f("0x1.1a62633145c07p-53")  # pi - PI
 PI_2 = _f("0x1.921fb54442d18p+0")
 PI_4 = _f("0x1.921fb54442d18p-1")
 PI_3_4 = _f("0x1.2d97c7f3321d2p+1")
@@ -149,29 +188,59 @@ PI_3_4 = _f("0x1.2d97c7f3321d2p+1")
 
 def _atan_abs(b: FunctionBuilder, a: Expr) -> Var:
     """atan(a) for a >= 0 (or NaN): fdlibm's reduction to five intervals and its polynomial."""
-    xr = b.let("xr", select(a < 0.4375, a,
-                     select(a < 0.6875, (2.0 * a - 1.0) / (2.0 + a),
-                     select(a < 1.1875, (a - 1.0) / (a + 1.0),
-                     select(a < 2.4375, (a - 1.5) / (1.0 + 1.5 * a), -1.0 / a)))))
-    hi = b.let("atan_hi", select(a < 0.6875, ATAN_HI[0], select(a < 1.1875, ATAN_HI[1],
-                          select(a < 2.4375, ATAN_HI[2], ATAN_HI[3]))))
-    lo = b.let("atan_lo", select(a < 0.6875, ATAN_LO[0], select(a < 1.1875, ATAN_LO[1],
-                          select(a < 2.4375, ATAN_LO[2], ATAN_LO[3]))))
+    xr = b.let(
+        "xr",
+        select(
+            a < 0.4375,
+            a,
+            select(
+                a < 0.6875,
+                (2.0 * a - 1.0) / (2.0 + a),
+                select(
+                    a < 1.1875,
+                    (a - 1.0) / (a + 1.0),
+                    select(a < 2.4375, (a - 1.5) / (1.0 + 1.5 * a), -1.0 / a),
+                ),
+            ),
+        ),
+    )
+    hi = b.let(
+        "atan_hi",
+        select(
+            a < 0.6875,
+            ATAN_HI[0],
+            select(a < 1.1875, ATAN_HI[1], select(a < 2.4375, ATAN_HI[2], ATAN_HI[3])),
+        ),
+    )
+    lo = b.let(
+        "atan_lo",
+        select(
+            a < 0.6875,
+            ATAN_LO[0],
+            select(a < 1.1875, ATAN_LO[1], select(a < 2.4375, ATAN_LO[2], ATAN_LO[3])),
+        ),
+    )
     z = b.let("z", xr * xr)
     w = b.let("w", z * z)
-    s1 = b.let("s1", z * (AT[0] + w * (AT[2] + w * (AT[4] + w * (AT[6] + w * (AT[8] + w * AT[10]))))))
+    s1 = b.let(
+        "s1", z * (AT[0] + w * (AT[2] + w * (AT[4] + w * (AT[6] + w * (AT[8] + w * AT[10])))))
+    )
     s2 = b.let("s2", w * (AT[1] + w * (AT[3] + w * (AT[5] + w * (AT[7] + w * AT[9])))))
     small = b.let("small", xr - xr * (s1 + s2))
     big = b.let("big", hi - ((xr * (s1 + s2) - lo) - xr))
     r = b.let("atan_abs", select(a < 0.4375, small, big))
-    b.set(r, select(a < 2.0 ** -27, a, r))
-    b.set(r, select(a >= 2.0 ** 66, ATAN_HI[3] + ATAN_LO[3], r))
+    b.set(r, select(a < 2.0**-27, a, r))
+    b.set(r, select(a >= 2.0**66, ATAN_HI[3] + ATAN_LO[3], r))
     return r
 
 
 def _build_atan2() -> Function:
-    b = FunctionBuilder("atan2", ("y", "x"), "atan2(y, x) in radians, in [-pi, pi]: fdlibm's "
-                                             "e_atan2.c and s_atan.c (codegen/transcendentals.py)")
+    b = FunctionBuilder(
+        "atan2",
+        ("y", "x"),
+        "atan2(y, x) in radians, in [-pi, pi]: fdlibm's "
+        "e_atan2.c and s_atan.c (codegen/transcendentals.py)",
+    )
     y, x = b.params
     # Sign of y, -0.0 included (1 / -0.0 = -inf).
     ny = b.let("ny", select((y < 0.0) | (eq(y, 0.0) & ((1.0 / y) < 0.0)), 1.0, 0.0))
@@ -179,14 +248,14 @@ def _build_atan2() -> Function:
     q = b.let("q", fabs(y / x))
     a = _atan_abs(b, q)
     # |y/x| > 2**60: the angle is pi/2 to within rounding whatever the sign of x (fdlibm's k > 60).
-    pos = b.let("pos", select(q > 2.0 ** 60, PI_2, select(nx > 0.0, PI - (a - PI_LO), a)))
+    pos = b.let("pos", select(q > 2.0**60, PI_2, select(nx > 0.0, PI - (a - PI_LO), a)))
     r = b.let("result", select(ny > 0.0, -pos, pos))
 
     def signed(v: float) -> Expr:
         return select(ny > 0.0, -v, v)
 
     y_inf = eq(fabs(y), INF)
-    b.set(r, select(y_inf, signed(PI_2), r))                       # finite x (inf x below)
+    b.set(r, select(y_inf, signed(PI_2), r))  # finite x (inf x below)
     b.set(r, select(eq(x, 0.0) & ne(y, 0.0), signed(PI_2), r))
     b.set(r, select(eq(x, INF), select(y_inf, signed(PI_4), signed(0.0)), r))
     b.set(r, select(eq(x, -INF), select(y_inf, signed(PI_3_4), signed(PI)), r))

@@ -1,5 +1,6 @@
 """Options shared by the commands that read recordings (featurize, train, parity): one way to
 name data, class names and held-out data, so every command takes the same arguments."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,13 +33,15 @@ class Greedy(click.Option):
             option.process = process
 
 
-FEATURE_OUTPUTS = ".csv (a table with a header of names), .npz (features, end_sample, recording, " \
-                  "feature_names), or a directory of Parquet partitions (no extension, or " \
-                  ".parquet; also an fsspec URL)"
+FEATURE_OUTPUTS = (
+    ".csv (a table with a header of names), .npz (features, end_sample, recording, "
+    "feature_names), or a directory of Parquet partitions (no extension, or "
+    ".parquet; also an fsspec URL)"
+)
 
 
 def feature_output_kind(output: str) -> str:
-    """"csv", "npz" or "partitions" for ``featgen featurize -o OUTPUT``, decided from the name
+    """ "csv", "npz" or "partitions" for ``featgen featurize -o OUTPUT``, decided from the name
     before any work; an unknown extension (``feats.cvs``) is a usage error listing the known
     ones, never a silently written directory."""
     if "://" in output:
@@ -49,5 +52,7 @@ def feature_output_kind(output: str) -> str:
         return suffix[1:]
     if suffix in ("", ".parquet") or output.endswith("/") or path.is_dir():
         return "partitions"
-    raise click.BadParameter(f"{output}: unknown output extension {path.suffix!r}; featurize "
-                             f"writes {FEATURE_OUTPUTS}", param_hint="'-o' / '--output'")
+    raise click.BadParameter(
+        f"{output}: unknown output extension {path.suffix!r}; featurize writes {FEATURE_OUTPUTS}",
+        param_hint="'-o' / '--output'",
+    )

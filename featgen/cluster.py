@@ -13,6 +13,7 @@ scheduling, data locality, retries after a lost worker and the dashboard are Das
   ``xgboost.dask``; the split by group, the held-out metrics and the model directory are
   those of ``featgen train`` (featgen/train.py).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -52,7 +53,7 @@ from .parquet_io import (
 from .policy import nonfinite_message  # the message featurize gives
 from .train import EVENT_SLACK_S, event_metrics
 
-CONNECT_TIMEOUT_S = 10.0     # FEATGEN_CONNECT_TIMEOUT (seconds) overrides it
+CONNECT_TIMEOUT_S = 10.0  # FEATGEN_CONNECT_TIMEOUT (seconds) overrides it
 _LOCAL = re.compile(r"local(?::(.*))?\Z")
 _ADDRESS = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?(?:\[[0-9a-fA-F:]+\]|[\w.-]+)(?::\d{1,5})?/?\Z")
 
@@ -74,19 +75,24 @@ def parse_cluster(value: str) -> tuple[str, object]:
             return "local", max(1, os.cpu_count() or 1)
         n = m.group(1).strip()
         if not n.isdigit() or not 1 <= int(n) <= 512:
-            raise ClusterError(f"--cluster {value!r}: in local:N, N is the number of worker "
-                               f"processes, a whole number from 1 to 512 (got {n!r})")
+            raise ClusterError(
+                f"--cluster {value!r}: in local:N, N is the number of worker "
+                f"processes, a whole number from 1 to 512 (got {n!r})"
+            )
         return "local", int(n)
     if not text or not _ADDRESS.match(text) or ("://" not in text and ":" not in text):
-        raise ClusterError(f"--cluster {value!r}: expected a Dask scheduler address "
-                           "(tcp://host:8786, host:8786) or local[:N] for a cluster on this "
-                           "machine")
+        raise ClusterError(
+            f"--cluster {value!r}: expected a Dask scheduler address "
+            "(tcp://host:8786, host:8786) or local[:N] for a cluster on this "
+            "machine"
+        )
     return "address", text
 
 
 @contextlib.contextmanager
-def connect(value: str, local_directory: str | os.PathLike | None = None,
-            timeout: float | None = None):
+def connect(
+    value: str, local_directory: str | os.PathLike | None = None, timeout: float | None = None
+):
     """A ``distributed.Client`` for --cluster VALUE, closed (with its LocalCluster) on exit."""
     kind, arg = parse_cluster(value)
     if timeout is None:
@@ -99,26 +105,38 @@ def connect(value: str, local_directory: str | os.PathLike | None = None,
             Client,
             LocalCluster,
         )
-    except ImportError as exc:      # pragma: no cover - a dependency of featgen
-        raise ClusterError(f"--cluster needs dask.distributed ({exc}); pip install "
-                           "'dask[distributed]'") from None
+    except ImportError as exc:  # pragma: no cover - a dependency of featgen
+        raise ClusterError(
+            f"--cluster needs dask.distributed ({exc}); pip install 'dask[distributed]'"
+        ) from None
     cluster = None
     try:
         if kind == "local":
             import dask  # lazily: dask is heavy, only this path needs it
-            with dask.config.set({"distributed.worker.daemon": False,
-                                  "distributed.admin.system-monitor.gil.enabled": False}):
-                cluster = LocalCluster(n_workers=arg, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0", silence_logs=logging.ERROR,
-                                       local_directory=None if local_directory is None
-                                       else str(local_directory))
+
+            with dask.config.set(
+                {
+                    "distributed.worker.daemon": False,
+                    "distributed.admin.system-monitor.gil.enabled": False,
+                }
+            ):
+                cluster = LocalCluster(
+                    n_workers=arg,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                    silence_logs=logging.ERROR,
+                    local_directory=None if local_directory is None else str(local_directory),
+                )
             client = Client(cluster, timeout=timeout)
         else:
             try:
                 client = Client(arg, timeout=timeout)
             except (OSError, TimeoutError) as exc:
-                raise ClusterError(f"--cluster {arg}: cannot reach a Dask scheduler there "
-                                   f"within {timeout:g} s ({_short(exc)})") from None
+                raise ClusterError(
+                    f"--cluster {arg}: cannot reach a Dask scheduler there "
+                    f"within {timeout:g} s ({_short(exc)})"
+                ) from None
     except BaseException:
         if cluster is not None:
             cluster.close()
@@ -149,8 +167,9 @@ def generated_module(job: FeatureJob):
     """The spec's generated numpy module in this process, compiled once per source text."""
     key = hashlib.sha256(job.source.encode()).hexdigest()
     if key not in _MODULES:
-        _MODULES[key] = load_numpy_module({f"python/{job.spec_name}_features.py": job.source},
-                                          job.spec_name)
+        _MODULES[key] = load_numpy_module(
+            {f"python/{job.spec_name}_features.py": job.source}, job.spec_name
+        )
     return _MODULES[key]
 
 
@@ -162,9 +181,11 @@ def featurize_recording(job: FeatureJob, samples: np.ndarray, name: str):
     try:
         x, ends = module.featurize(samples, nonfinite=job.nonfinite)
     except module.NonFiniteSampleError as exc:
-        raise DataError(f"{name}: sample {exc.row}, input {exc.input_name!r}: {exc.value!r} is "
-                        "not finite. featgen refuses non-finite samples; pass --drop-nonfinite "
-                        "to drop them as the device runtimes do.") from None
+        raise DataError(
+            f"{name}: sample {exc.row}, input {exc.input_name!r}: {exc.value!r} is "
+            "not finite. featgen refuses non-finite samples; pass --drop-nonfinite "
+            "to drop them as the device runtimes do."
+        ) from None
     dropped = int((~np.isfinite(samples).all(axis=1)).sum())
     return x, ends, dropped
 
@@ -172,13 +193,14 @@ def featurize_recording(job: FeatureJob, samples: np.ndarray, name: str):
 def _where() -> str:
     try:
         from distributed import get_worker  # lazily: dask is heavy, only this path needs it
+
         return get_worker().address
     except (ImportError, ValueError):
         return "client"
 
 
 def _peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024     # Linux: kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kB
 
 
 def featurize_partition(job: FeatureJob, ref: RecordingRef, out_url: str) -> dict:
@@ -189,25 +211,32 @@ def featurize_partition(job: FeatureJob, ref: RecordingRef, out_url: str) -> dic
     start, cpu = time.perf_counter(), time.thread_time()
     module = generated_module(job)
     featurizer = module.Featurizer(job.nonfinite)
-    source = Source(ref.name, ref.url, ref.kind, ref.key)     # for located messages
+    source = Source(ref.name, ref.url, ref.kind, ref.key)  # for located messages
 
     def vectors():
         for chunk in read_sample_chunks(ref, job.inputs):
             try:
                 yield featurizer.push(chunk.samples)
             except module.NonFiniteSampleError as exc:
-                raise DataError(nonfinite_message(chunk.where(source, exc.row), exc.input_name,
-                                                  exc.value)) from None
+                raise DataError(
+                    nonfinite_message(chunk.where(source, exc.row), exc.input_name, exc.value)
+                ) from None
 
     def meta(n_vectors):
         return job.metadata(ref, featurizer.rows, n_vectors, featurizer.rows - featurizer.accepted)
 
     n_vectors = write_partition_stream(out_url, job, ref, vectors(), meta)
-    return {"recording": ref.name, "samples": featurizer.rows, "vectors": n_vectors,
-            "dropped": featurizer.rows - featurizer.accepted,
-            "seconds": time.perf_counter() - start,
-            "cpu_seconds": time.thread_time() - cpu, "worker": _where(),
-            "pid": os.getpid(), "peak_rss_bytes": _peak_rss_bytes()}
+    return {
+        "recording": ref.name,
+        "samples": featurizer.rows,
+        "vectors": n_vectors,
+        "dropped": featurizer.rows - featurizer.accepted,
+        "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.thread_time() - cpu,
+        "worker": _where(),
+        "pid": os.getpid(),
+        "peak_rss_bytes": _peak_rss_bytes(),
+    }
 
 
 def _identity(x):
@@ -241,8 +270,15 @@ class Report:
         return out
 
 
-def featurize(job: FeatureJob, refs: list[RecordingRef], out_url: str, client=None,
-              on_start=None, on_done=None, window: int | None = None) -> Report:
+def featurize(
+    job: FeatureJob,
+    refs: list[RecordingRef],
+    out_url: str,
+    client=None,
+    on_start=None,
+    on_done=None,
+    window: int | None = None,
+) -> Report:
     """Write the partitioned feature table of REFS to OUT_URL: on CLIENT's cluster, or in this
     process without one. Finished partitions of an earlier run are kept; the manifest is
     written when every partition is there. ON_START(n_to_do) and ON_DONE(summary) drive a
@@ -262,16 +298,25 @@ def featurize(job: FeatureJob, refs: list[RecordingRef], out_url: str, client=No
         workers = 1
     else:
         workers = worker_threads(client)
-        results = _run_on_cluster(client, job, todo.todo, out_url, on_done,
-                                  window or 4 * workers)
-    remove_leftovers(out_url)       # a worker killed mid-write left its temporary file
+        results = _run_on_cluster(client, job, todo.todo, out_url, on_done, window or 4 * workers)
+    remove_leftovers(out_url)  # a worker killed mid-write left its temporary file
     vectors = {r["recording"]: r["vectors"] for r in results}
     if todo.done:
         vectors.update(_finished_vectors(out_url, todo.done))
     write_manifest(out_url, job, refs, vectors)
-    return Report(len(refs), len(results), len(todo.done), len(todo.stale), len(todo.unreadable),
-                  todo.foreign, int(sum(vectors.values())), sum(r["samples"] for r in results),
-                  time.perf_counter() - start, workers, results)
+    return Report(
+        len(refs),
+        len(results),
+        len(todo.done),
+        len(todo.stale),
+        len(todo.unreadable),
+        todo.foreign,
+        int(sum(vectors.values())),
+        sum(r["samples"] for r in results),
+        time.perf_counter() - start,
+        workers,
+        results,
+    )
 
 
 def _run_on_cluster(client, job, todo, out_url, on_done, window: int) -> list[dict]:
@@ -291,8 +336,9 @@ def _run_on_cluster(client, job, todo, out_url, on_done, window: int) -> list[di
         if item is None:
             return False
         i, ref = item
-        f = client.submit(featurize_partition, job_f, ref, out_url, pure=False,
-                          key=f"featgen-partition-{run}-{i}")
+        f = client.submit(
+            featurize_partition, job_f, ref, out_url, pure=False, key=f"featgen-partition-{run}-{i}"
+        )
         names[f.key] = ref.name
         live.add(f)
         return True
@@ -306,8 +352,9 @@ def _run_on_cluster(client, job, todo, out_url, on_done, window: int) -> list[di
                 exc = future.exception()
                 if isinstance(exc, DataError):
                     raise DataError(str(exc)) from None
-                raise ClusterError(f"{names[future.key]}: the task failed on the cluster: "
-                                   f"{_short(exc)}") from None
+                raise ClusterError(
+                    f"{names[future.key]}: the task failed on the cluster: {_short(exc)}"
+                ) from None
             if future.status == "cancelled":
                 raise ClusterError(f"{names[future.key]}: the task was cancelled on the cluster")
             results.append(future.result())
@@ -325,21 +372,30 @@ def _run_on_cluster(client, job, todo, out_url, on_done, window: int) -> list[di
 
 def _finished_vectors(out_url: str, refs: list[RecordingRef]) -> dict[str, int]:
     fs, root = _fs(out_url)
-    return {r.name: int(partition_metadata(fs, posixpath.join(root, r.file))["vectors"])
-            for r in refs}
+    return {
+        r.name: int(partition_metadata(fs, posixpath.join(root, r.file))["vectors"]) for r in refs
+    }
 
 
 def feature_job(spec, files: dict, nonfinite: str = "raise") -> FeatureJob:
-    return FeatureJob(spec.name, spec.spec_hash, spec.features_hash, __version__,
-                      tuple(spec.inputs), tuple(spec.feature_names),
-                      files[f"python/{spec.name}_features.py"], nonfinite)
+    return FeatureJob(
+        spec.name,
+        spec.spec_hash,
+        spec.features_hash,
+        __version__,
+        tuple(spec.inputs),
+        tuple(spec.feature_names),
+        files[f"python/{spec.name}_features.py"],
+        nonfinite,
+    )
 
 
 # ---------------------------------------------------------------- training
 
 
-def labeled_partition(job: FeatureJob, ref: RecordingRef, label_column: str,
-                      group_column: str | None):
+def labeled_partition(
+    job: FeatureJob, ref: RecordingRef, label_column: str, group_column: str | None
+):
     """The task: one labelled recording -> (Recording, X, y, ends, dropped), kept in the
     worker's memory for xgboost.dask (as ``featgen train`` featurises it)."""
     rec = read_labeled_one(ref, job.inputs, label_column, group_column)
@@ -349,8 +405,13 @@ def labeled_partition(job: FeatureJob, ref: RecordingRef, label_column: str,
 
 def _summary(part) -> dict:
     rec, x, y, _, dropped = part
-    return {"group": rec.group, "vectors": int(x.shape[0]), "classes": sorted(set(y.tolist())),
-            "dropped": dropped, "samples": int(rec.samples.shape[0])}
+    return {
+        "group": rec.group,
+        "vectors": int(x.shape[0]),
+        "classes": sorted(set(y.tolist())),
+        "dropped": dropped,
+        "samples": int(rec.samples.shape[0]),
+    }
 
 
 def _part_x(part):
@@ -365,13 +426,31 @@ def _events_one(decision, spec, part, booster) -> dict:
     """train.event_metrics on one held-out recording (run where the recording lives)."""
     rec, x, y, ends, _ = part
     n = x.shape[0]
-    return event_metrics(decision, spec, {rec.name: rec}, x, y, np.zeros(n, np.int64), ends,
-                         np.ones(n, bool), booster)
+    return event_metrics(
+        decision,
+        spec,
+        {rec.name: rec},
+        x,
+        y,
+        np.zeros(n, np.int64),
+        ends,
+        np.ones(n, bool),
+        booster,
+    )
 
 
-def train(spec, refs: list[RecordingRef], out: Path, params, client,
-          label_column: str = "label", group_column: str | None = "subject",
-          compare_local: bool = False, on_start=None, on_done=None) -> dict:
+def train(
+    spec,
+    refs: list[RecordingRef],
+    out: Path,
+    params,
+    client,
+    label_column: str = "label",
+    group_column: str | None = "subject",
+    compare_local: bool = False,
+    on_start=None,
+    on_done=None,
+) -> dict:
     """``featgen train`` on the cluster: featurise every recording on the workers, split by
     group exactly as on one machine, train with xgboost.dask, evaluate on the held-out groups
     and write the same model directory. With COMPARE_LOCAL, also train the single-machine
@@ -382,15 +461,25 @@ def train(spec, refs: list[RecordingRef], out: Path, params, client,
     from distributed import as_completed  # lazily: dask is heavy, only this path needs it
 
     if params.objective not in tr.OBJECTIVES:
-        raise tr.TrainError(f"objective {params.objective!r}: use one of "
-                            f"{', '.join(tr.OBJECTIVES)}")
+        raise tr.TrainError(
+            f"objective {params.objective!r}: use one of {', '.join(tr.OBJECTIVES)}"
+        )
     files = generate(dataclasses.replace(spec, model=None, decision=None))
     job = feature_job(dataclasses.replace(spec, model=None, decision=None), files, "drop")
     run = uuid.uuid4().hex[:8]
     job_f = client.submit(_identity, job, key=f"featgen-job-{run}", pure=False)
-    parts = [client.submit(labeled_partition, job_f, ref, label_column, group_column,
-                           pure=False, key=f"featgen-train-{run}-{i}")
-             for i, ref in enumerate(refs)]
+    parts = [
+        client.submit(
+            labeled_partition,
+            job_f,
+            ref,
+            label_column,
+            group_column,
+            pure=False,
+            key=f"featgen-train-{run}-{i}",
+        )
+        for i, ref in enumerate(refs)
+    ]
     summaries_f = client.map(_summary, parts, pure=False)
     index = {f.key: i for i, f in enumerate(summaries_f)}
     summaries: list = [None] * len(refs)
@@ -403,8 +492,9 @@ def train(spec, refs: list[RecordingRef], out: Path, params, client,
                 exc = f.exception()
                 if isinstance(exc, DataError):
                     raise DataError(str(exc)) from None
-                raise ClusterError(f"{refs[index[f.key]].name}: the task failed on the "
-                                   f"cluster: {_short(exc)}") from None
+                raise ClusterError(
+                    f"{refs[index[f.key]].name}: the task failed on the cluster: {_short(exc)}"
+                ) from None
             summaries[index[f.key]] = f.result()
             if on_done is not None:
                 on_done(summaries[index[f.key]])
@@ -415,8 +505,10 @@ def train(spec, refs: list[RecordingRef], out: Path, params, client,
     n_features = len(spec.feature_names)
     vectors = [s["vectors"] for s in summaries]
     if sum(vectors) == 0:
-        raise tr.TrainError("the recordings produced no feature vectors (each needs at least "
-                            f"{spec.max_length} samples)")
+        raise tr.TrainError(
+            "the recordings produced no feature vectors (each needs at least "
+            f"{spec.max_length} samples)"
+        )
     classes_seen = sorted({c for s in summaries for c in s["classes"]})
     classes, n_class = tr.check_labels(params, np.array(classes_seen, dtype=np.int64))
     with_vectors = [i for i, v in enumerate(vectors) if v]
@@ -427,8 +519,9 @@ def train(spec, refs: list[RecordingRef], out: Path, params, client,
     test_idx = [i for i in with_vectors if summaries[i]["group"] in test_set]
 
     def stack(idx, getter, shape_of, dtype):
-        return da.concatenate([da.from_delayed(dask.delayed(getter)(parts[i]), shape_of(i),
-                                               dtype=dtype) for i in idx])
+        return da.concatenate(
+            [da.from_delayed(dask.delayed(getter)(parts[i]), shape_of(i), dtype=dtype) for i in idx]
+        )
 
     X_train = stack(train_idx, _part_x, lambda i: (vectors[i], n_features), np.float64)
     y_train = stack(train_idx, _part_y, lambda i: (vectors[i],), np.int64)
@@ -441,24 +534,32 @@ def train(spec, refs: list[RecordingRef], out: Path, params, client,
 
     out = Path(out)
     raw, forest, decision = tr.save_model(spec, booster, out, params)
-    margins = np.asarray(dxgb.inplace_predict(client, booster, X_test, predict_type="margin")
-                         .compute(), dtype=np.float32).reshape(sum(vectors[i] for i in test_idx),
-                                                               -1)
+    margins = np.asarray(
+        dxgb.inplace_predict(client, booster, X_test, predict_type="margin").compute(),
+        dtype=np.float32,
+    ).reshape(sum(vectors[i] for i in test_idx), -1)
     y_test = np.concatenate(client.gather(client.map(_part_y, [parts[i] for i in test_idx])))
     metrics = tr.evaluate(decision, y_test, margins, n_class)
     booster_f = client.scatter(booster, broadcast=True, hash=False)
-    events = client.gather([client.submit(_events_one, decision, spec, parts[i], booster_f,
-                                          pure=False) for i in test_idx])
+    events = client.gather(
+        [
+            client.submit(_events_one, decision, spec, parts[i], booster_f, pure=False)
+            for i in test_idx
+        ]
+    )
     metrics["events"] = _sum_events(events, decision)
     n_train = sum(vectors[i] for i in train_idx)
     y_counts = {c: 0 for c in classes}
-    for counts in client.gather(client.map(_class_counts, [parts[i] for i in with_vectors],
-                                           pure=False)):
-        for c, k in counts.items():     # class fractions over all vectors, as featgen train
+    for counts in client.gather(
+        client.map(_class_counts, [parts[i] for i in with_vectors], pure=False)
+    ):
+        for c, k in counts.items():  # class fractions over all vectors, as featgen train
             y_counts[c] = y_counts.get(c, 0) + k
     total = sum(vectors)
     metrics["data"] = {
-        "recordings": len(refs), "vectors": int(total), "train_vectors": int(n_train),
+        "recordings": len(refs),
+        "vectors": int(total),
+        "train_vectors": int(n_train),
         "test_vectors": int(total - n_train),
         "train_groups": [str(g) for g in train_groups],
         "test_groups": [str(g) for g in test_groups],
@@ -466,18 +567,41 @@ def train(spec, refs: list[RecordingRef], out: Path, params, client,
         "dropped_nonfinite_samples": int(sum(s["dropped"] for s in summaries)),
     }
     metrics["cluster"] = {
-        "engine": "dask.distributed + xgboost.dask", "workers": len(client.nthreads()),
-        "threads": worker_threads(client), "featurize_seconds": featurize_seconds,
+        "engine": "dask.distributed + xgboost.dask",
+        "workers": len(client.nthreads()),
+        "threads": worker_threads(client),
+        "featurize_seconds": featurize_seconds,
         "train_seconds": train_seconds,
         "samples": int(sum(s["samples"] for s in summaries)),
     }
     if compare_local:
         metrics["cluster"]["single_machine"] = _compare_local(
-            client, booster, xgb_params, params, parts, train_idx, X_test, y_test, margins,
-            decision, n_class)
-    tr.write_meta(spec, out, params, xgb_params, raw, forest, n_class, test_groups,
-                  label_column, group_column, metrics)
-    return metrics      # the futures (features held by the workers) are released on return
+            client,
+            booster,
+            xgb_params,
+            params,
+            parts,
+            train_idx,
+            X_test,
+            y_test,
+            margins,
+            decision,
+            n_class,
+        )
+    tr.write_meta(
+        spec,
+        out,
+        params,
+        xgb_params,
+        raw,
+        forest,
+        n_class,
+        test_groups,
+        label_column,
+        group_column,
+        metrics,
+    )
+    return metrics  # the futures (features held by the workers) are released on return
 
 
 def _class_counts(part) -> dict:
@@ -490,15 +614,31 @@ def _sum_events(events: list[dict], decision) -> dict:
     detected = sum(e["detected"] for e in events)
     false_events = sum(e["false_events"] for e in events)
     hours = sum(e["hours"] for e in events)
-    return {"labelled_events": labelled, "detected": detected,
-            "detection_rate": detected / labelled if labelled else None,
-            "false_events": false_events, "hours": hours,
-            "false_events_per_hour": false_events / hours if hours else None,
-            "slack_seconds": EVENT_SLACK_S, "decision": decision.to_json()}
+    return {
+        "labelled_events": labelled,
+        "detected": detected,
+        "detection_rate": detected / labelled if labelled else None,
+        "false_events": false_events,
+        "hours": hours,
+        "false_events_per_hour": false_events / hours if hours else None,
+        "slack_seconds": EVENT_SLACK_S,
+        "decision": decision.to_json(),
+    }
 
 
-def _compare_local(client, booster, xgb_params, params, parts, train_idx, X_test, y_test,
-                   margins, decision, n_class) -> dict:
+def _compare_local(
+    client,
+    booster,
+    xgb_params,
+    params,
+    parts,
+    train_idx,
+    X_test,
+    y_test,
+    margins,
+    decision,
+    n_class,
+) -> dict:
     """Train the single-machine model on the same training vectors (gathered, in recording
     order) and set its held-out predictions beside the cluster model's."""
     import xgboost  # lazily: xgboost is heavy, only this path needs it
@@ -506,27 +646,33 @@ def _compare_local(client, booster, xgb_params, params, parts, train_idx, X_test
     xs = client.gather(client.map(_part_x, [parts[i] for i in train_idx]))
     ys = client.gather(client.map(_part_y, [parts[i] for i in train_idx]))
     start = time.perf_counter()
-    local = xgboost.train(xgb_params, xgboost.DMatrix(np.concatenate(xs), np.concatenate(ys),
-                                                      missing=np.nan),
-                          num_boost_round=params.rounds)
+    local = xgboost.train(
+        xgb_params,
+        xgboost.DMatrix(np.concatenate(xs), np.concatenate(ys), missing=np.nan),
+        num_boost_round=params.rounds,
+    )
     seconds = time.perf_counter() - start
     x_test = X_test.compute()
-    local_margins = np.asarray(local.inplace_predict(x_test, predict_type="margin"),
-                               dtype=np.float32).reshape(margins.shape)
+    local_margins = np.asarray(
+        local.inplace_predict(x_test, predict_type="margin"), dtype=np.float32
+    ).reshape(margins.shape)
     local_metrics = tr.evaluate(decision, y_test, local_margins, n_class)
     diff = np.abs(local_margins.astype(np.float64) - margins.astype(np.float64))
     if decision.kind == "binary":
-        same = decisions.positive(decision, local_margins) == decisions.positive(decision,
-                                                                                 margins)
+        same = decisions.positive(decision, local_margins) == decisions.positive(decision, margins)
     else:
         same = decisions.argmax_first(local_margins) == decisions.argmax_first(margins)
     key = "roc_auc" if decision.kind == "binary" else "roc_auc_macro_ovr"
-    return {"test_vectors": int(len(y_test)), "train_seconds": seconds,
-            "margins_bit_equal_pct": 100.0 * float((local_margins == margins).all(axis=1).mean())
-            if len(y_test) else None,
-            "max_abs_margin_diff": float(diff.max()) if diff.size else 0.0,
-            "mean_abs_margin_diff": float(diff.mean()) if diff.size else 0.0,
-            "decisions_equal_pct": 100.0 * float(same.mean()) if len(y_test) else None,
-            "roc_auc_single_machine": local_metrics.get(key),
-            "roc_auc_cluster": tr.evaluate(decision, y_test, margins, n_class).get(key),
-            "same_model_bytes": bytes(local.save_raw("json")) == bytes(booster.save_raw("json"))}
+    return {
+        "test_vectors": int(len(y_test)),
+        "train_seconds": seconds,
+        "margins_bit_equal_pct": 100.0 * float((local_margins == margins).all(axis=1).mean())
+        if len(y_test)
+        else None,
+        "max_abs_margin_diff": float(diff.max()) if diff.size else 0.0,
+        "mean_abs_margin_diff": float(diff.mean()) if diff.size else 0.0,
+        "decisions_equal_pct": 100.0 * float(same.mean()) if len(y_test) else None,
+        "roc_auc_single_machine": local_metrics.get(key),
+        "roc_auc_cluster": tr.evaluate(decision, y_test, margins, n_class).get(key),
+        "same_model_bytes": bytes(local.save_raw("json")) == bytes(booster.save_raw("json")),
+    }

@@ -1,6 +1,7 @@
 """The data formats: reading recordings (CSV, NPZ, Parquet) and writing feature tables, with
 located error messages. featgen/parquet_io.py (fsspec URLs, partitioned feature tables) builds on
 this module; this module never imports it."""
+
 from __future__ import annotations
 
 import codecs
@@ -25,18 +26,20 @@ class DataError(ValueError):
     """Bad input data; the message names the file and the place in it."""
 
 
-CHUNK_ROWS = 1 << 15     # samples read (and featurised) at a time: bounds the memory (a chunk
-                         # of the example's 168 features is 44 MB of vectors)
-CSV_ROWS = 1 << 11       # vectors formatted at a time (as Python floats and strings: ~20x)
+CHUNK_ROWS = 1 << 15  # samples read (and featurised) at a time: bounds the memory (a chunk
+# of the example's 168 features is 44 MB of vectors)
+CSV_ROWS = 1 << 11  # vectors formatted at a time (as Python floats and strings: ~20x)
 
 # A number in a data file: plain decimal or scientific notation, or a NaN/infinity spelling
 # (which then meets the non-finite policy). Python's float() also takes "1_000", full-width and
 # other Unicode digits, which a sensor log never means: those are refused. Spaces or tabs
 # around a field are allowed.
-_NUMBER = (r"[ \t]*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-           r"|(?i:nan|inf|infinity))[ \t]*")
+_NUMBER = (
+    r"[ \t]*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+    r"|(?i:nan|inf|infinity))[ \t]*"
+)
 NUMBER = re.compile(_NUMBER)
-_NUMBERS = re.compile(rf"(?:{_NUMBER}\n)*{_NUMBER}")    # a chunk's fields, one per line
+_NUMBERS = re.compile(rf"(?:{_NUMBER}\n)*{_NUMBER}")  # a chunk's fields, one per line
 
 
 def is_number(text: str) -> bool:
@@ -49,8 +52,8 @@ class Source:
 
     label: str
     path: Path
-    kind: str                   # "csv" | "npz" | "parquet"
-    key: str | None = None      # the array in an NPZ archive
+    kind: str  # "csv" | "npz" | "parquet"
+    key: str | None = None  # the array in an NPZ archive
 
 
 @dataclass
@@ -58,7 +61,7 @@ class Chunk:
     """Consecutive samples of a recording: rows ``first`` .. ``first + len - 1``. ``lines``: the
     CSV line of each row (for located errors), None for NPZ and Parquet."""
 
-    samples: np.ndarray         # (n, n_inputs) float64
+    samples: np.ndarray  # (n, n_inputs) float64
     first: int
     lines: np.ndarray | None = None
 
@@ -97,8 +100,7 @@ def sources(paths: list[Path]) -> list[Source]:
     return out
 
 
-def read_chunks(source: Source, inputs: tuple[str, ...],
-                rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
+def read_chunks(source: Source, inputs: tuple[str, ...], rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
     """The samples of SOURCE, at most ROWS at a time, validated as they are read (a bad row is
     a DataError naming the file and line, raised when its chunk is read)."""
     if source.kind == "csv":
@@ -130,11 +132,17 @@ def read_recordings(paths: list[Path], inputs: tuple[str, ...]) -> dict[str, np.
 def _check_utf8(path: Path, handle) -> None:
     """Refuse a UTF-16/UTF-32 file by its byte-order mark, before the text reader sees it."""
     head = handle.read(4)
-    for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32-LE"), (b"\x00\x00\xfe\xff", "UTF-32-BE"),
-                      (b"\xff\xfe", "UTF-16-LE"), (b"\xfe\xff", "UTF-16-BE")):
+    for bom, name in (
+        (b"\xff\xfe\x00\x00", "UTF-32-LE"),
+        (b"\x00\x00\xfe\xff", "UTF-32-BE"),
+        (b"\xff\xfe", "UTF-16-LE"),
+        (b"\xfe\xff", "UTF-16-BE"),
+    ):
         if head.startswith(bom):
-            raise DataError(f"{path}: {name} text (byte-order mark {bom.hex(' ').upper()}); "
-                            "featgen reads UTF-8 (or ASCII) CSV: re-save the file as UTF-8")
+            raise DataError(
+                f"{path}: {name} text (byte-order mark {bom.hex(' ').upper()}); "
+                "featgen reads UTF-8 (or ASCII) CSV: re-save the file as UTF-8"
+            )
 
 
 def _encoding_error(path: Path) -> DataError:
@@ -143,22 +151,26 @@ def _encoding_error(path: Path) -> DataError:
     offset, newlines = 0, 0
     with open(path, "rb") as handle:
         while block := handle.read(1 << 20):
-            pending = len(decoder.getstate()[0])     # bytes of a character begun earlier
+            pending = len(decoder.getstate()[0])  # bytes of a character begun earlier
             try:
                 decoder.decode(block)
             except UnicodeDecodeError as exc:
                 at = offset - pending + exc.start
-                line = newlines + block[:max(0, at - offset)].count(b"\n") + 1
-                return DataError(f"{path}:{line}: not UTF-8 text: byte 0x{exc.object[exc.start]:02X} "
-                                 f"at offset {at} ({exc.reason}); featgen reads UTF-8 (or "
-                                 "ASCII) CSV: re-save the file as UTF-8")
+                line = newlines + block[: max(0, at - offset)].count(b"\n") + 1
+                return DataError(
+                    f"{path}:{line}: not UTF-8 text: byte 0x{exc.object[exc.start]:02X} "
+                    f"at offset {at} ({exc.reason}); featgen reads UTF-8 (or "
+                    "ASCII) CSV: re-save the file as UTF-8"
+                )
             offset += len(block)
             newlines += block.count(b"\n")
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return DataError(f"{path}:{newlines + 1}: not UTF-8 text: the file ends inside a "
-                         f"multi-byte character (offset {offset}); a truncated file?")
+        return DataError(
+            f"{path}:{newlines + 1}: not UTF-8 text: the file ends inside a "
+            f"multi-byte character (offset {offset}); a truncated file?"
+        )
     return DataError(f"{path}: not UTF-8 text")
 
 
@@ -170,11 +182,15 @@ def _csv_header(path: Path, reader) -> list[str]:
     seen: dict[str, int] = {}
     for i, name in enumerate(header):
         if not name:
-            raise DataError(f"{path}:1: column {i + 1} of the header has no name (an index "
-                            "column written without one? e.g. pandas to_csv(index=False))")
+            raise DataError(
+                f"{path}:1: column {i + 1} of the header has no name (an index "
+                "column written without one? e.g. pandas to_csv(index=False))"
+            )
         if name in seen:
-            raise DataError(f"{path}:1: column {name!r} appears twice (columns {seen[name] + 1} "
-                            f"and {i + 1}); which one is meant is ambiguous")
+            raise DataError(
+                f"{path}:1: column {name!r} appears twice (columns {seen[name] + 1} "
+                f"and {i + 1}); which one is meant is ambiguous"
+            )
         seen[name] = i
     return header
 
@@ -195,8 +211,10 @@ def _csv_chunks(path: Path, inputs: tuple[str, ...], rows: int) -> Iterator[Chun
             header = _csv_header(path, reader)
             missing = [name for name in inputs if name not in header]
             if missing:
-                raise DataError(f"{path}:1: missing column(s) {', '.join(map(repr, missing))}; "
-                                f"the header has {', '.join(map(repr, header))}")
+                raise DataError(
+                    f"{path}:1: missing column(s) {', '.join(map(repr, missing))}; "
+                    f"the header has {', '.join(map(repr, header))}"
+                )
             columns = [header.index(name) for name in inputs]
             get = operator.itemgetter(*columns)
             pick = get if len(columns) > 1 else (lambda row: (get(row),))
@@ -209,12 +227,17 @@ def _csv_chunks(path: Path, inputs: tuple[str, ...], rows: int) -> Iterator[Chun
                     line_no = reader.line_num
                     if len(row) != width:
                         if not row:
-                            continue        # a blank line
-                        raise DataError(f"{path}:{line_no}: {len(row)} field"
-                                        f"{'s' if len(row) != 1 else ''}, the header has "
-                                        f"{width}" + ("; a truncated last row?" if
-                                                      len(row) < width and not handle.read(1)
-                                                      else ""))
+                            continue  # a blank line
+                        raise DataError(
+                            f"{path}:{line_no}: {len(row)} field"
+                            f"{'s' if len(row) != 1 else ''}, the header has "
+                            f"{width}"
+                            + (
+                                "; a truncated last row?"
+                                if len(row) < width and not handle.read(1)
+                                else ""
+                            )
+                        )
                     texts += pick(row)
                     lines.append(line_no)
                     if len(lines) == rows:
@@ -232,17 +255,25 @@ def _csv_chunks(path: Path, inputs: tuple[str, ...], rows: int) -> Iterator[Chun
         raise DataError(f"{path}:{reader.line_num or line_no}: not valid CSV ({exc})") from None
 
 
-def _parse(path: Path, texts: list[str], lines: list[int], header: list[str],
-           columns: list[int], width: int) -> np.ndarray:
+def _parse(
+    path: Path,
+    texts: list[str],
+    lines: list[int],
+    header: list[str],
+    columns: list[int],
+    width: int,
+) -> np.ndarray:
     """The fields of a chunk as float64 (exactly Python's float()), after one check of them
     all against NUMBER; a bad field is located by file:line and column."""
-    joined = "\n".join(texts)      # (a quoted field holding a newline fails the count)
+    joined = "\n".join(texts)  # (a quoted field holding a newline fails the count)
     if texts and (_NUMBERS.fullmatch(joined) is None or joined.count("\n") != len(texts) - 1):
         bad = next(i for i, t in enumerate(texts) if not is_number(t))
         row, col = divmod(bad, width)
-        raise DataError(f"{path}:{lines[row]}: column {header[columns[col]]!r}: "
-                        f"{texts[bad]!r} is not a number (plain decimal or scientific "
-                        "notation, or nan/inf; no thousands separators)")
+        raise DataError(
+            f"{path}:{lines[row]}: column {header[columns[col]]!r}: "
+            f"{texts[bad]!r} is not a number (plain decimal or scientific "
+            "notation, or nan/inf; no thousands separators)"
+        )
     return np.array(list(map(float, texts)), dtype=np.float64).reshape(len(lines), width)
 
 
@@ -265,13 +296,15 @@ def _npy_header(path: Path, key: str, handle) -> tuple[tuple[int, ...], bool, np
             shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
         elif version == (2, 0):
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
-        else:   # 3.0 (a UTF-8 header): numpy has no public reader of its own
+        else:  # 3.0 (a UTF-8 header): numpy has no public reader of its own
             shape, fortran, dtype = np.lib.format._read_array_header(handle, version)
     except (ValueError, OSError, SyntaxError) as exc:
         raise DataError(f"{path}: array {key!r} is not a readable .npy member ({exc})") from None
     if dtype.hasobject:
-        raise DataError(f"{path}: array {key!r} holds Python objects (dtype {dtype}); featgen "
-                        "reads numeric arrays only (no pickles): save it with a numeric dtype")
+        raise DataError(
+            f"{path}: array {key!r} holds Python objects (dtype {dtype}); featgen "
+            "reads numeric arrays only (no pickles): save it with a numeric dtype"
+        )
     return shape, fortran, dtype
 
 
@@ -291,9 +324,11 @@ def _npz_chunks(path: Path, key: str, inputs: tuple[str, ...], rows: int) -> Ite
         with handle:
             shape, fortran, dtype = _npy_header(path, key, handle)
             if dtype.kind not in "fiu" or len(shape) != 2 or shape[1] != len(inputs):
-                raise DataError(f"{path}: array {key!r} has shape {shape} and dtype {dtype}; "
-                                f"expected numbers of shape (n_samples, {len(inputs)}) with "
-                                f"columns {', '.join(inputs)}")
+                raise DataError(
+                    f"{path}: array {key!r} has shape {shape} and dtype {dtype}; "
+                    f"expected numbers of shape (n_samples, {len(inputs)}) with "
+                    f"columns {', '.join(inputs)}"
+                )
             n, width = shape
             try:
                 if fortran:
@@ -301,7 +336,7 @@ def _npz_chunks(path: Path, key: str, inputs: tuple[str, ...], rows: int) -> Ite
                     whole = np.frombuffer(data, dtype=dtype, count=n * width)
                     whole = whole.reshape((width, n)).T.astype(np.float64)
                     for first in range(0, n, rows):
-                        yield Chunk(whole[first:first + rows], first)
+                        yield Chunk(whole[first : first + rows], first)
                     return
                 for first in range(0, n, rows):
                     count = min(rows, n - first)
@@ -331,15 +366,17 @@ class FeatureWriter:
         self.path, self.names = Path(path), tuple(names)
         self.npz = self.path.suffix.lower() == ".npz"
         self.vectors = 0
-        self.counts: list[tuple[str, int]] = []     # (recording, vectors), in order
+        self.counts: list[tuple[str, int]] = []  # (recording, vectors), in order
         self._stack = contextlib.ExitStack()
         try:
             if self.npz:
-                self._raw = [self._stack.enter_context(self._scratch(what))
-                             for what in ("features", "ends")]
+                self._raw = [
+                    self._stack.enter_context(self._scratch(what)) for what in ("features", "ends")
+                ]
             else:
                 self._out = self._stack.enter_context(
-                    atomic_file(self.path, "w", encoding="utf-8", newline=""))
+                    atomic_file(self.path, "w", encoding="utf-8", newline="")
+                )
                 self._csv = csv.writer(self._out, lineterminator="\n")
                 self._csv.writerow(["recording", "end_sample", *self.names])
         except BaseException:
@@ -350,7 +387,8 @@ class FeatureWriter:
     def _scratch(self, what: str):
         directory = self.path.parent if str(self.path.parent) else Path(".")
         handle = tempfile.NamedTemporaryFile(
-            "w+b", dir=directory, prefix=f".{self.path.name}{TMP_MARK}{what}-", delete=True)
+            "w+b", dir=directory, prefix=f".{self.path.name}{TMP_MARK}{what}-", delete=True
+        )
         with handle:
             yield handle
 
@@ -366,13 +404,17 @@ class FeatureWriter:
             self._raw[0].write(np.ascontiguousarray(features, dtype="<f8").tobytes())
             self._raw[1].write(np.ascontiguousarray(ends, dtype="<i8").tobytes())
             return
-        label = io.StringIO()       # the recording's name, quoted by the csv module's rules
+        label = io.StringIO()  # the recording's name, quoted by the csv module's rules
         csv.writer(label, lineterminator="").writerow([recording])
         prefix = label.getvalue() + ","
-        for start in range(0, n, CSV_ROWS):     # numbers need no quoting: join them directly
+        for start in range(0, n, CSV_ROWS):  # numbers need no quoting: join them directly
             block = slice(start, start + CSV_ROWS)
-            self._out.write("".join(f"{prefix}{end},{','.join(map(repr, row))}\n" for end, row
-                                    in zip(ends[block].tolist(), features[block].tolist())))
+            self._out.write(
+                "".join(
+                    f"{prefix}{end},{','.join(map(repr, row))}\n"
+                    for end, row in zip(ends[block].tolist(), features[block].tolist())
+                )
+            )
 
     def close(self) -> None:
         """Finish the table and put it in place."""
@@ -397,15 +439,19 @@ class FeatureWriter:
     def _write_npz(self) -> None:
         n, width = self.vectors, len(self.names)
         label_width = max([len(r) for r, c in self.counts if c] or [1])
-        with atomic_file(self.path, "wb") as handle, \
-                zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        with (
+            atomic_file(self.path, "wb") as handle,
+            zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED, allowZip64=True) as archive,
+        ):
             _npy_member(archive, "features", "<f8", (n, width), _copy(self._raw[0]))
             _npy_member(archive, "end_sample", "<i8", (n,), _copy(self._raw[1]))
-            _npy_member(archive, "recording", f"<U{label_width}", (n,),
-                        _labels(self.counts, label_width))
+            _npy_member(
+                archive, "recording", f"<U{label_width}", (n,), _labels(self.counts, label_width)
+            )
             names = np.array(self.names, dtype=str)
-            _npy_member(archive, "feature_names", names.dtype.str, names.shape,
-                        iter([names.tobytes()]))
+            _npy_member(
+                archive, "feature_names", names.dtype.str, names.shape, iter([names.tobytes()])
+            )
 
 
 def _copy(handle, block: int = 1 << 24) -> Iterator[bytes]:
@@ -421,8 +467,9 @@ def _labels(counts: list[tuple[str, int]], width: int, block: int = 1 << 16) -> 
             yield np.full(min(block, count - start), recording, dtype=f"<U{width}").tobytes()
 
 
-def _npy_member(archive: zipfile.ZipFile, name: str, descr: str, shape: tuple,
-                blocks: Iterator[bytes]) -> None:
+def _npy_member(
+    archive: zipfile.ZipFile, name: str, descr: str, shape: tuple, blocks: Iterator[bytes]
+) -> None:
     """One .npy member (the header, then the data in blocks), as np.savez writes it."""
     header = {"descr": descr, "fortran_order": False, "shape": shape}
     with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
@@ -443,13 +490,17 @@ class Recording:
     (a subject, or the recording itself): training and test sets are split by group."""
 
     name: str
-    samples: np.ndarray         # (n, n_inputs) float64
-    labels: np.ndarray          # (n,) int64, >= 0; or str: class names (train numbers them)
+    samples: np.ndarray  # (n, n_inputs) float64
+    labels: np.ndarray  # (n,) int64, >= 0; or str: class names (train numbers them)
     group: str
 
 
-def read_labeled(paths: list[Path], inputs: tuple[str, ...], label_column: str = "label",
-                 group_column: str | None = "subject") -> dict[str, Recording]:
+def read_labeled(
+    paths: list[Path],
+    inputs: tuple[str, ...],
+    label_column: str = "label",
+    group_column: str | None = "subject",
+) -> dict[str, Recording]:
     """Recordings with a label per sample.
 
     CSV (one recording per file): the header names the inputs, ``label_column`` (a whole number
@@ -458,13 +509,19 @@ def read_labeled(paths: list[Path], inputs: tuple[str, ...], label_column: str =
     one value per file. NPZ: for each recording array ``<rec>`` of shape (n, n_inputs), the
     array ``<rec>.<label_column>`` of shape (n,) and optionally ``<rec>.<group_column>`` (one
     value, or n equal values). Without a group column each recording is its own group."""
-    return {source.label: read_labeled_source(source, inputs, label_column, group_column)
-            for source in sources(paths)}
+    return {
+        source.label: read_labeled_source(source, inputs, label_column, group_column)
+        for source in sources(paths)
+    }
 
 
-def read_labeled_source(source: Source, inputs: tuple[str, ...], label_column: str = "label",
-                        group_column: str | None = "subject",
-                        where: str | None = None) -> Recording:
+def read_labeled_source(
+    source: Source,
+    inputs: tuple[str, ...],
+    label_column: str = "label",
+    group_column: str | None = "subject",
+    where: str | None = None,
+) -> Recording:
     """One labelled recording (the rules of ``read_labeled``); WHERE names its file in messages
     (default: its path; the cluster passes the URL the local copy came from)."""
     name, path = source.label, source.path
@@ -479,10 +536,8 @@ def read_labeled_source(source: Source, inputs: tuple[str, ...], label_column: s
     else:
         samples = read_whole(source, inputs)
         with _npz_archive(path) as archive:
-            labels = _npz_labels(Path(where), archive, source.key, label_column,
-                                 samples.shape[0])
-            group = _npz_group(Path(where), archive, source.key, group_column,
-                               samples.shape[0])
+            labels = _npz_labels(Path(where), archive, source.key, label_column, samples.shape[0])
+            group = _npz_group(Path(where), archive, source.key, group_column, samples.shape[0])
     return Recording(name, samples, labels, group if group is not None else name)
 
 
@@ -496,9 +551,11 @@ def _npz_archive(path: Path):
 def _npz_array(path: Path, archive, name: str) -> np.ndarray:
     try:
         return archive[name]
-    except ValueError as exc:   # object arrays: numpy refuses to unpickle (allow_pickle=False)
-        raise DataError(f"{path}: array {name!r} cannot be read without unpickling Python "
-                        f"objects ({exc}); featgen reads numeric arrays only") from None
+    except ValueError as exc:  # object arrays: numpy refuses to unpickle (allow_pickle=False)
+        raise DataError(
+            f"{path}: array {name!r} cannot be read without unpickling Python "
+            f"objects ({exc}); featgen reads numeric arrays only"
+        ) from None
     except Exception as exc:  # a corrupt member
         raise DataError(f"{path}: array {name!r} cannot be read ({exc})") from None
 
@@ -506,9 +563,11 @@ def _npz_array(path: Path, archive, name: str) -> np.ndarray:
 def _label_value(text: str, where: str, column: str) -> int:
     value = float(text) if is_number(text) else float("nan")
     if not (value == value and 0 <= value < 2**31 and value == int(value)):
-        raise DataError(f"{where}: column {column!r}: {text!r} is not a label (a whole number "
-                        ">= 0: 0/1, or the class index); a file may instead name its classes, "
-                        "when every one of its labels is a name")
+        raise DataError(
+            f"{where}: column {column!r}: {text!r} is not a label (a whole number "
+            ">= 0: 0/1, or the class index); a file may instead name its classes, "
+            "when every one of its labels is a name"
+        )
     return int(value)
 
 
@@ -519,45 +578,57 @@ def _label_name(text: str, where: str, column: str, first: tuple[int, str]) -> s
     if not name:
         raise DataError(f"{where}: column {column!r} is empty; every row names its class")
     if is_number(name):
-        raise DataError(f"{where}: column {column!r}: {text!r} is a number, but this file names "
-                        f"its classes (line {first[0]}: {first[1]!r}); a file's labels are all "
-                        "class names or all class indices")
+        raise DataError(
+            f"{where}: column {column!r}: {text!r} is a number, but this file names "
+            f"its classes (line {first[0]}: {first[1]!r}); a file's labels are all "
+            "class names or all class indices"
+        )
     return name
 
 
-def _csv_columns(path: Path, label_column: str, group_column: str | None,
-                 n: int) -> tuple[np.ndarray, str | None]:
+def _csv_columns(
+    path: Path, label_column: str, group_column: str | None, n: int
+) -> tuple[np.ndarray, str | None]:
     """The labels and the group of a CSV recording whose samples were read (and so whose
     encoding, header and row lengths were checked) already."""
     with _open_csv(path) as handle:
         reader = csv.reader(handle)
         header = _csv_header(path, reader)
         if label_column not in header:
-            raise DataError(f"{path}:1: no label column {label_column!r}; the header has "
-                            f"{', '.join(map(repr, header))} (--label-column names it)")
+            raise DataError(
+                f"{path}:1: no label column {label_column!r}; the header has "
+                f"{', '.join(map(repr, header))} (--label-column names it)"
+            )
         li = header.index(label_column)
         gi = header.index(group_column) if group_column and group_column in header else None
         labels, group, group_line = [], None, 0
-        named: tuple[int, str] | None = None    # (line, text) of the first label, if a name
+        named: tuple[int, str] | None = None  # (line, text) of the first label, if a name
         for row in reader:
             if not row:
                 continue
             line_no = reader.line_num
             if not labels and row[li].strip() and not is_number(row[li]):
                 named = (line_no, row[li].strip())
-            labels.append(_label_name(row[li], f"{path}:{line_no}", label_column, named)
-                          if named else _label_value(row[li], f"{path}:{line_no}", label_column))
+            labels.append(
+                _label_name(row[li], f"{path}:{line_no}", label_column, named)
+                if named
+                else _label_value(row[li], f"{path}:{line_no}", label_column)
+            )
             if gi is not None:
                 value = row[gi].strip()
                 if not value:
-                    raise DataError(f"{path}:{line_no}: column {group_column!r} is empty; "
-                                    "every row names its group")
+                    raise DataError(
+                        f"{path}:{line_no}: column {group_column!r} is empty; "
+                        "every row names its group"
+                    )
                 if group is None:
                     group, group_line = value, line_no
                 elif value != group:
-                    raise DataError(f"{path}:{line_no}: column {group_column!r} changes from "
-                                    f"{group!r} (line {group_line}) to {value!r}; a recording "
-                                    "belongs to one group (split the file)")
+                    raise DataError(
+                        f"{path}:{line_no}: column {group_column!r} changes from "
+                        f"{group!r} (line {group_line}) to {value!r}; a recording "
+                        "belongs to one group (split the file)"
+                    )
     if len(labels) != n:
         raise DataError(f"{path}: {len(labels)} labels for {n} samples")
     return (np.array(labels, dtype=str) if named else np.array(labels, dtype=np.int64)), group
@@ -566,25 +637,29 @@ def _csv_columns(path: Path, label_column: str, group_column: str | None,
 def _npz_labels(path: Path, archive, key: str, column: str, n: int) -> np.ndarray:
     name = f"{key}.{column}"
     if name not in archive.files:
-        raise DataError(f"{path}: recording {key!r} has no labels: expected an array "
-                        f"{name!r} of shape ({n},) next to it")
+        raise DataError(
+            f"{path}: recording {key!r} has no labels: expected an array "
+            f"{name!r} of shape ({n},) next to it"
+        )
     labels = _npz_array(path, archive, name)
-    if labels.shape == (n,) and labels.dtype.kind == "U":     # class names
+    if labels.shape == (n,) and labels.dtype.kind == "U":  # class names
         empty = np.flatnonzero(np.char.strip(labels) == "")
         if empty.size:
-            raise DataError(f"{path}: array {name!r}, sample {int(empty[0])}: an empty class "
-                            "name")
+            raise DataError(f"{path}: array {name!r}, sample {int(empty[0])}: an empty class name")
         return np.char.strip(labels)
     if labels.shape != (n,) or labels.dtype.kind not in "fiub":
-        raise DataError(f"{path}: array {name!r} has shape {labels.shape} and dtype "
-                        f"{labels.dtype}; expected ({n},) whole numbers >= 0")
+        raise DataError(
+            f"{path}: array {name!r} has shape {labels.shape} and dtype "
+            f"{labels.dtype}; expected ({n},) whole numbers >= 0"
+        )
     with np.errstate(invalid="ignore"):
-        bad = np.flatnonzero(~((labels >= 0) & (labels == np.floor(labels))
-                               & (labels < 2**31)))
+        bad = np.flatnonzero(~((labels >= 0) & (labels == np.floor(labels)) & (labels < 2**31)))
     if bad.size:
         value = labels[bad[0]].item()
-        raise DataError(f"{path}: array {name!r}, sample {int(bad[0])}: {value!r} is not a label "
-                        "(a whole number >= 0)")
+        raise DataError(
+            f"{path}: array {name!r}, sample {int(bad[0])}: {value!r} is not a label "
+            "(a whole number >= 0)"
+        )
     return labels.astype(np.int64)
 
 
@@ -594,8 +669,10 @@ def _npz_group(path: Path, archive, key: str, column: str | None, n: int) -> str
     name = f"{key}.{column}"
     values = np.atleast_1d(_npz_array(path, archive, name))
     if values.size not in (1, n) or (values != values[0]).any():
-        raise DataError(f"{path}: array {name!r} must hold one group value (or {n} equal "
-                        f"ones) for recording {key!r}")
+        raise DataError(
+            f"{path}: array {name!r} must hold one group value (or {n} equal "
+            f"ones) for recording {key!r}"
+        )
     return str(values[0])
 
 
@@ -615,12 +692,15 @@ def _parquet_file(local: Path, url: str, inputs: tuple[str, ...]):
     names = schema.names
     missing = [name for name in inputs if name not in names]
     if missing:
-        raise DataError(f"{url}: missing column(s) {', '.join(map(repr, missing))}; the file "
-                        f"has {', '.join(map(repr, names))}")
+        raise DataError(
+            f"{url}: missing column(s) {', '.join(map(repr, missing))}; the file "
+            f"has {', '.join(map(repr, names))}"
+        )
     for name in sorted(set(names)):
         if not name or names.count(name) > 1:
-            raise DataError(f"{url}: column {name!r} " + ("appears twice" if name else
-                                                          "has no name"))
+            raise DataError(
+                f"{url}: column {name!r} " + ("appears twice" if name else "has no name")
+            )
     for name in inputs:
         kind = schema.field(name).type
         if not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
@@ -636,8 +716,9 @@ def _parquet_samples(batch, url: str, inputs: tuple[str, ...], first: int) -> np
             row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
             raise DataError(f"{url}: column {name!r}, row {first + row}: null is not a number")
         columns.append(column.to_numpy(zero_copy_only=False).astype(np.float64))
-    return (np.stack(columns, axis=1) if columns else
-            np.empty((batch.num_rows, 0))).reshape(batch.num_rows, len(inputs))
+    return (np.stack(columns, axis=1) if columns else np.empty((batch.num_rows, 0))).reshape(
+        batch.num_rows, len(inputs)
+    )
 
 
 def parquet_chunks(local: Path, url: str, inputs: tuple[str, ...], rows: int):
@@ -672,11 +753,15 @@ def read_parquet(local: Path, url: str, inputs: tuple[str, ...]):
 
 def _parquet_labels(table, url: str, column: str, n: int) -> np.ndarray:
     if column not in table.column_names:
-        raise DataError(f"{url}: no label column {column!r}; the file has "
-                        f"{', '.join(map(repr, table.column_names))} (--label-column names it)")
+        raise DataError(
+            f"{url}: no label column {column!r}; the file has "
+            f"{', '.join(map(repr, table.column_names))} (--label-column names it)"
+        )
     values = table.column(column).to_pylist()
-    return np.array([_label_value(str(v), f"{url}: row {i}", column) for i, v in
-                     enumerate(values)], dtype=np.int64).reshape(n)
+    return np.array(
+        [_label_value(str(v), f"{url}: row {i}", column) for i, v in enumerate(values)],
+        dtype=np.int64,
+    ).reshape(n)
 
 
 def _parquet_group(table, url: str, column: str | None) -> str | None:
@@ -684,6 +769,8 @@ def _parquet_group(table, url: str, column: str | None) -> str | None:
         return None
     values = table.column(column).unique().to_pylist()
     if len(values) > 1:
-        raise DataError(f"{url}: column {column!r} holds {len(values)} values ({values[:3]}); a "
-                        "recording belongs to one group (split the file)")
+        raise DataError(
+            f"{url}: column {column!r} holds {len(values)} values ({values[:3]}); a "
+            "recording belongs to one group (split the file)"
+        )
     return str(values[0]) if values else None

@@ -1,5 +1,6 @@
 """The model side of the CLI: ``featgen train``, ``featgen proximity``, and the prediction part
 of ``featgen build`` and ``featgen parity`` (registered on the main group by featgen.cli)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -61,26 +62,31 @@ def model_summary(files) -> str:
         rule = "never (no threshold: the value only)"
     else:
         rule = f"class {d['positive_class']}"
-    return (f"model {m['model_sha256'][:12]}: {m['objective']}, {m['n_trees']} trees, depth "
-            f"{m['max_depth']}, base margin {', '.join(m['base_margin'])}; positive when {rule}; "
-            f"event after {d['consecutive']} in a row, refractory {d['refractory_samples']} "
-            f"samples; {_targets(m)}\n"
-            + device_summary(m["device"]))
+    return (
+        f"model {m['model_sha256'][:12]}: {m['objective']}, {m['n_trees']} trees, depth "
+        f"{m['max_depth']}, base margin {', '.join(m['base_margin'])}; positive when {rule}; "
+        f"event after {d['consecutive']} in a row, refractory {d['refractory_samples']} "
+        f"samples; {_targets(m)}\n" + device_summary(m["device"])
+    )
 
 
 def _targets(m: dict) -> str:
     """What the build wrote for the model: XGBoost adds TL2cgen's C and Core ML."""
     if m["coreml"].get("file"):
         return f"C model + detector, TL2cgen C, Core ML ({m['coreml']['file']})"
-    return (f"{m.get('library', 'xgboost')} rule ({m['prediction_rule']}); C model + detector, "
-            f"Swift; no Core ML: {m['coreml']['refused']}")
+    return (
+        f"{m.get('library', 'xgboost')} rule ({m['prediction_rule']}); C model + detector, "
+        f"Swift; no Core ML: {m['coreml']['refused']}"
+    )
 
 
 def device_summary(device: dict) -> str:
     if device["n_features"] == device["of"]:
         return f"device: {device['featuriser']} computes all {device['of']} features"
-    return (f"device: {device['featuriser']} computes the {device['n_features']} of "
-            f"{device['of']} features the model reads")
+    return (
+        f"device: {device['featuriser']} computes the {device['n_features']} of "
+        f"{device['of']} features the model reads"
+    )
 
 
 def _finite(ctx, param, value):
@@ -93,76 +99,182 @@ def _finite(ctx, param, value):
 @click.command("train")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("data", nargs=-1, required=True)
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
-              help="Model directory to write (model.json, featgen_model.json, metrics.json).")
-@click.option("--label-column", default="label", show_default=True,
-              help="Per-sample label column (CSV) / <rec>.<column> array (NPZ).")
-@click.option("--group-column", default="subject", show_default=True,
-              help="Group to split by (CSV column constant per file / <rec>.<column> in NPZ); "
-                   "absent: each recording is a group.")
-@click.option("--objective", default="binary:logistic", show_default=True,
-              type=click.Choice(list(OBJECTIVE_NAMES)),
-              help="XGBoost objective; docs/model.md lists each one's transform and decision.")
-@click.option("--rounds", default=60, show_default=True, type=click.IntRange(1, 100_000),
-              help="Boosting rounds (trees per class), 1 to 100000.")
-@click.option("--max-depth", default=5, show_default=True, type=click.IntRange(1, 64),
-              help="Tree depth, 1 to 64.")
-@click.option("--eta", default=0.2, show_default=True, callback=_finite,
-              type=click.FloatRange(0, 1, min_open=True), help="Learning rate, in (0, 1].")
-@click.option("--test-fraction", default=0.25, show_default=True, callback=_finite,
-              type=click.FloatRange(0, 1, max_open=True),
-              help="Fraction of groups held out for the metrics, in [0, 1).")
-@click.option("--test-data", "test_data", cls=Greedy, metavar="PATH...",
-              help="Hold out exactly these recordings (files or directories; several may follow "
-                   "one flag, up to the next option: put it after DATA) and train on DATA: no "
-                   "seed, no --test-fraction.")
-@click.option("--test-groups", "test_groups", cls=Greedy, metavar="GROUP...",
-              help="Hold out exactly these groups (--group-column values, or recording names "
-                   "without one) instead of a seeded --test-fraction.")
-@click.option("--classes", "class_names", cls=Greedy, metavar="NAME...",
-              help="The names of classes 0, 1, ... (K names: labels 0 .. K-1, or the class "
-                   "names the data uses, in this order). They go into the model, the manifest, "
-                   "the Swift/Kotlin enums and the Core ML class labels.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Model directory to write (model.json, featgen_model.json, metrics.json).",
+)
+@click.option(
+    "--label-column",
+    default="label",
+    show_default=True,
+    help="Per-sample label column (CSV) / <rec>.<column> array (NPZ).",
+)
+@click.option(
+    "--group-column",
+    default="subject",
+    show_default=True,
+    help="Group to split by (CSV column constant per file / <rec>.<column> in NPZ); "
+    "absent: each recording is a group.",
+)
+@click.option(
+    "--objective",
+    default="binary:logistic",
+    show_default=True,
+    type=click.Choice(list(OBJECTIVE_NAMES)),
+    help="XGBoost objective; docs/model.md lists each one's transform and decision.",
+)
+@click.option(
+    "--rounds",
+    default=60,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Boosting rounds (trees per class), 1 to 100000.",
+)
+@click.option(
+    "--max-depth",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Tree depth, 1 to 64.",
+)
+@click.option(
+    "--eta",
+    default=0.2,
+    show_default=True,
+    callback=_finite,
+    type=click.FloatRange(0, 1, min_open=True),
+    help="Learning rate, in (0, 1].",
+)
+@click.option(
+    "--test-fraction",
+    default=0.25,
+    show_default=True,
+    callback=_finite,
+    type=click.FloatRange(0, 1, max_open=True),
+    help="Fraction of groups held out for the metrics, in [0, 1).",
+)
+@click.option(
+    "--test-data",
+    "test_data",
+    cls=Greedy,
+    metavar="PATH...",
+    help="Hold out exactly these recordings (files or directories; several may follow "
+    "one flag, up to the next option: put it after DATA) and train on DATA: no "
+    "seed, no --test-fraction.",
+)
+@click.option(
+    "--test-groups",
+    "test_groups",
+    cls=Greedy,
+    metavar="GROUP...",
+    help="Hold out exactly these groups (--group-column values, or recording names "
+    "without one) instead of a seeded --test-fraction.",
+)
+@click.option(
+    "--classes",
+    "class_names",
+    cls=Greedy,
+    metavar="NAME...",
+    help="The names of classes 0, 1, ... (K names: labels 0 .. K-1, or the class "
+    "names the data uses, in this order). They go into the model, the manifest, "
+    "the Swift/Kotlin enums and the Core ML class labels.",
+)
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**31 - 1))
 @nonfinite_option
 @min_vectors_option
-@click.option("--param", "param_pairs", multiple=True, metavar="KEY=VALUE",
-              help="Any XGBoost parameter (repeatable; wins over --params and the options "
-                   "above), e.g. --param scale_pos_weight=20 --param subsample=0.8.")
-@click.option("--params", "param_files", multiple=True, type=click.Path(dir_okay=False),
-              metavar="FILE", help="XGBoost parameters as a YAML or JSON mapping.")
-@click.option("--early-stopping-rounds", type=click.IntRange(min=1), default=None,
-              help="Stop when the held-out groups' metric has not improved for N rounds; the "
-                   "model is shipped cut at the best iteration.")
-@click.option("--cluster", metavar="ADDRESS", help=CLUSTER_HELP + " DATA may then also be "
-              "directories, globs and fsspec URLs; training uses xgboost.dask.")
-@click.option("--compare-local", is_flag=True,
-              help="With --cluster: also train the single-machine model on the same vectors "
-                   "and report both models' held-out predictions side by side.")
-@click.option("--platform", type=click.Choice(["android", "ios"]),
-              help="Raw sensor logs (spec with sensors:): the platform they come from.")
+@click.option(
+    "--param",
+    "param_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any XGBoost parameter (repeatable; wins over --params and the options "
+    "above), e.g. --param scale_pos_weight=20 --param subsample=0.8.",
+)
+@click.option(
+    "--params",
+    "param_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="XGBoost parameters as a YAML or JSON mapping.",
+)
+@click.option(
+    "--early-stopping-rounds",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop when the held-out groups' metric has not improved for N rounds; the "
+    "model is shipped cut at the best iteration.",
+)
+@click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    help=CLUSTER_HELP + " DATA may then also be "
+    "directories, globs and fsspec URLs; training uses xgboost.dask.",
+)
+@click.option(
+    "--compare-local",
+    is_flag=True,
+    help="With --cluster: also train the single-machine model on the same vectors "
+    "and report both models' held-out predictions side by side.",
+)
+@click.option(
+    "--platform",
+    type=click.Choice(["android", "ios"]),
+    help="Raw sensor logs (spec with sensors:): the platform they come from.",
+)
 @click.pass_context
-def train_command(ctx, spec, data, output, label_column, group_column, objective, rounds,
-                  max_depth, eta, test_fraction, test_data, test_groups, class_names, seed,
-                  drop_nonfinite, min_vectors, param_pairs, param_files, early_stopping_rounds, cluster, compare_local,
-                  platform=None) -> None:
+def train_command(
+    ctx,
+    spec,
+    data,
+    output,
+    label_column,
+    group_column,
+    objective,
+    rounds,
+    max_depth,
+    eta,
+    test_fraction,
+    test_data,
+    test_groups,
+    class_names,
+    seed,
+    drop_nonfinite,
+    min_vectors,
+    param_pairs,
+    param_files,
+    early_stopping_rounds,
+    cluster,
+    compare_local,
+    platform=None,
+) -> None:
     """Featurise labelled recordings in DATA with SPEC's generated numpy code, train XGBoost
     (train/test split by group, never by window), write the model directory and print metrics.
 
     Held-out data, one of: --test-data PATH... (exactly those recordings), --test-groups
     GROUP... (exactly those groups), --test-fraction F (a seeded fraction of the groups;
     0: train on everything, no evaluation)."""
-    explicit = [name for name, given in (("--test-data", test_data), ("--test-groups", test_groups),
-                                         ("--test-fraction", ctx.get_parameter_source(
-                                             "test_fraction").name == "COMMANDLINE"))
-                if given]
+    explicit = [
+        name
+        for name, given in (
+            ("--test-data", test_data),
+            ("--test-groups", test_groups),
+            ("--test-fraction", ctx.get_parameter_source("test_fraction").name == "COMMANDLINE"),
+        )
+        if given
+    ]
     if len(explicit) > 1:
         raise click.UsageError(f"{' and '.join(explicit)}: give the held-out data one way")
     if cluster is not None and (test_data or test_groups or class_names or test_fraction == 0):
-        raise click.UsageError("--test-data, --test-groups, --classes and --test-fraction 0 are "
-                               "for the single-machine training; --cluster holds out a seeded "
-                               "--test-fraction > 0 of the groups")
-    problem = model_output_problem(Path(output))     # before featurising and training
+        raise click.UsageError(
+            "--test-data, --test-groups, --classes and --test-fraction 0 are "
+            "for the single-machine training; --cluster holds out a seeded "
+            "--test-fraction > 0 of the groups"
+        )
+    problem = model_output_problem(Path(output))  # before featurising and training
     if problem:
         raise OutputError(problem)
     check_output_folder(Path(output).parent, f"-o {output}", create=True)
@@ -175,45 +287,96 @@ def train_command(ctx, spec, data, output, label_column, group_column, objective
     except SpecError as exc:
         ui.fail(f"invalid spec\n{exc}")
     if cluster is not None and (extra or early_stopping_rounds is not None):
-        ui.fail("--param, --params and --early-stopping-rounds are for the single-machine "
-                  "training; --cluster takes --rounds, --max-depth and --eta")
+        ui.fail(
+            "--param, --params and --early-stopping-rounds are for the single-machine "
+            "training; --cluster takes --rounds, --max-depth and --eta"
+        )
     if cluster is not None:
-        metrics = train_on_cluster(parsed, data, output, cluster,
-                                   Params(objective=objective, rounds=rounds, max_depth=max_depth,
-                                          eta=eta, test_fraction=test_fraction, seed=seed),
-                                   label_column, group_column or None, compare_local)
+        metrics = train_on_cluster(
+            parsed,
+            data,
+            output,
+            cluster,
+            Params(
+                objective=objective,
+                rounds=rounds,
+                max_depth=max_depth,
+                eta=eta,
+                test_fraction=test_fraction,
+                seed=seed,
+            ),
+            label_column,
+            group_column or None,
+            compare_local,
+        )
         for line in summary_lines(metrics) + comparison_lines(metrics):
             ui.console.print(line, soft_wrap=True, markup=False)
-        ui.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
-                          soft_wrap=True, markup=False)
+        ui.console.print(
+            f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
+            soft_wrap=True,
+            markup=False,
+        )
         return
     if compare_local:
-        ui.fail("--compare-local compares a --cluster model with the single-machine one; "
-                  "give --cluster too")
+        ui.fail(
+            "--compare-local compares a --cluster model with the single-machine one; "
+            "give --cluster too"
+        )
     try:
+
         def labelled(paths):
-            raw, rest = raw_and_rest(parsed, local_files(paths))    # raw logs: resampled
-            out = {**(labeled_segments(parsed, _features_only(parsed), raw, platform,
-                                       label_column, group_column or None) if raw else {}),
-                   **(read_labeled(rest, parsed.inputs, label_column, group_column or None)
-                      if rest else {})}
-            if not drop_nonfinite:      # refused where featurize refuses it: file:line
-                refuse_nonfinite({k: r.samples for k, r in out.items()}, sources(rest),
-                                 parsed.inputs)
+            raw, rest = raw_and_rest(parsed, local_files(paths))  # raw logs: resampled
+            out = {
+                **(
+                    labeled_segments(
+                        parsed,
+                        _features_only(parsed),
+                        raw,
+                        platform,
+                        label_column,
+                        group_column or None,
+                    )
+                    if raw
+                    else {}
+                ),
+                **(
+                    read_labeled(rest, parsed.inputs, label_column, group_column or None)
+                    if rest
+                    else {}
+                ),
+            }
+            if not drop_nonfinite:  # refused where featurize refuses it: file:line
+                refuse_nonfinite(
+                    {k: r.samples for k, r in out.items()}, sources(rest), parsed.inputs
+                )
             return out
 
         recordings = labelled(data)
         held_out = labelled(test_data) if test_data else None
         with round_progress(ui.errors) as progress:
-            metrics = train(parsed, recordings, Path(output),
-                            Params(objective=objective, rounds=rounds, max_depth=max_depth,
-                                   eta=eta, test_fraction=test_fraction, seed=seed, extra=extra,
-                                   early_stopping_rounds=early_stopping_rounds,
-                                   test_groups=tuple(test_groups) or None,
-                                   class_names=tuple(class_names) or None,
-                                   drop_nonfinite=drop_nonfinite, min_vectors=min_vectors),
-                            label_column, group_column or None, test_recordings=held_out,
-                            progress=progress)
+            metrics = train(
+                parsed,
+                recordings,
+                Path(output),
+                Params(
+                    objective=objective,
+                    rounds=rounds,
+                    max_depth=max_depth,
+                    eta=eta,
+                    test_fraction=test_fraction,
+                    seed=seed,
+                    extra=extra,
+                    early_stopping_rounds=early_stopping_rounds,
+                    test_groups=tuple(test_groups) or None,
+                    class_names=tuple(class_names) or None,
+                    drop_nonfinite=drop_nonfinite,
+                    min_vectors=min_vectors,
+                ),
+                label_column,
+                group_column or None,
+                test_recordings=held_out,
+                progress=progress,
+            )
     except (DataError, TrainError) as exc:
         ui.fail(str(exc))
     except SpecError as exc:
@@ -223,8 +386,11 @@ def train_command(ctx, spec, data, output, label_column, group_column, objective
         ui.errors.print(f"[bold yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     for line in summary_lines(metrics):
         ui.console.print(line, soft_wrap=True, markup=False)
-    ui.console.print(f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
-                      soft_wrap=True, markup=False)
+    ui.console.print(
+        f"wrote {output}/ (model.json, featgen_model.json, metrics.json)",
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 @contextlib.contextmanager
@@ -237,8 +403,10 @@ def round_progress(console, lines: int = 10):
             task = bar.add_task("boosting", total=None)
 
             def report(done: int, total: int) -> None:
-                bar.update(task, total=total, completed=done,
-                           description=f"boosting round {done}/{total}")
+                bar.update(
+                    task, total=total, completed=done, description=f"boosting round {done}/{total}"
+                )
+
             yield report
         return
     start = [time.monotonic()]
@@ -249,8 +417,12 @@ def round_progress(console, lines: int = 10):
             return
         every = max(1, math.ceil(total / lines))
         if done % every == 0 or done == total or done == 1:
-            console.print(f"boosting round {done}/{total} ({time.monotonic() - start[0]:.1f} s)",
-                          soft_wrap=True, markup=False)
+            console.print(
+                f"boosting round {done}/{total} ({time.monotonic() - start[0]:.1f} s)",
+                soft_wrap=True,
+                markup=False,
+            )
+
     yield report
 
 
@@ -261,24 +433,41 @@ def _features_only(spec) -> dict:
 
 @click.command("import-model")
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--spec", "spec", required=True, type=click.Path(dir_okay=False),
-              help="The feature spec the model was trained on (its features, in its order).")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
-              help="Model directory to write (model.json, featgen_model.json); name it in the "
-                   "spec's model: block.")
-@click.option("--feature-names", type=click.Path(dir_okay=False),
-              help="For a model without feature names: the featurize output it was trained on "
-                   "(.csv header / .npz feature_names) or a file with one name per line.")
-@click.option("--config", "config", type=click.Path(dir_okay=False),
-              help="booster.save_config() JSON saved where the model was trained: its "
-                   "hyperparameters go into the provenance (the model file does not keep them).")
+@click.option(
+    "--spec",
+    "spec",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The feature spec the model was trained on (its features, in its order).",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Model directory to write (model.json, featgen_model.json); name it in the "
+    "spec's model: block.",
+)
+@click.option(
+    "--feature-names",
+    type=click.Path(dir_okay=False),
+    help="For a model without feature names: the featurize output it was trained on "
+    "(.csv header / .npz feature_names) or a file with one name per line.",
+)
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    help="booster.save_config() JSON saved where the model was trained: its "
+    "hyperparameters go into the provenance (the model file does not keep them).",
+)
 def import_command(model, spec, output, feature_names, config) -> None:
     """Import an XGBoost MODEL trained elsewhere (JSON, UBJSON, legacy binary, or a SageMaker
     model.tar.gz holding xgboost-model) or a LightGBM text model (save_model('model.txt'));
     the format is read from the content. Writes the model directory featgen train writes, after
     checking its feature order against SPEC. scikit-learn: featgen.import_model.from_sklearn
     in Python (featgen does not load pickles)."""
-    problem = model_output_problem(Path(output))     # before reading anything
+    problem = model_output_problem(Path(output))  # before reading anything
     if problem:
         raise OutputError(problem)
     try:
@@ -290,29 +479,41 @@ def import_command(model, spec, output, feature_names, config) -> None:
     except DataError as exc:
         ui.fail(str(exc))
     p = meta["provenance"]
-    size = (f"{p['num_boosted_rounds']} rounds" if "num_boosted_rounds" in p
-            else f"{p['num_trees']} trees")
-    ui.console.print(f"imported {model} ({p['source_format']}, sha256 "
-                      f"{p['source_sha256'][:12]}): {meta['objective']}, "
-                      f"{size}, {len(meta['feature_names'])} features "
-                      f"in the spec's order (checked by {p['feature_names_from']}); margins "
-                      f"verified on {p['verified_probe_rows']} probe rows", soft_wrap=True,
-                      markup=False)
-    ui.console.print(f"wrote {output}/ (model.json, featgen_model.json); point the spec's "
-                      f"model: block at it and run featgen build", soft_wrap=True, markup=False)
+    size = (
+        f"{p['num_boosted_rounds']} rounds"
+        if "num_boosted_rounds" in p
+        else f"{p['num_trees']} trees"
+    )
+    ui.console.print(
+        f"imported {model} ({p['source_format']}, sha256 "
+        f"{p['source_sha256'][:12]}): {meta['objective']}, "
+        f"{size}, {len(meta['feature_names'])} features "
+        f"in the spec's order (checked by {p['feature_names_from']}); margins "
+        f"verified on {p['verified_probe_rows']} probe rows",
+        soft_wrap=True,
+        markup=False,
+    )
+    ui.console.print(
+        f"wrote {output}/ (model.json, featgen_model.json); point the spec's "
+        f"model: block at it and run featgen build",
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 @click.command("proximity")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("data", nargs=-1, required=True)
 @click.option("-k", "ulps", default=4, show_default=True, help="Distance in float32 ULPs.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False),
-              help="Write the report as JSON.")
+@click.option(
+    "--json", "json_path", type=click.Path(dir_okay=False), help="Write the report as JSON."
+)
 @click.option("--top", default=15, show_default=True, help="Features listed.")
 @nonfinite_option
 @min_vectors_option
-def proximity_command(spec, data, ulps, json_path, top, drop_nonfinite=False,
-                      min_vectors=0) -> None:
+def proximity_command(
+    spec, data, ulps, json_path, top, drop_nonfinite=False, min_vectors=0
+) -> None:
     """How many feature values of DATA fall within k float32 ULPs of one of the model's split
     thresholds, per feature (SPEC must have a model: block)."""
     if json_path:
@@ -324,7 +525,7 @@ def proximity_command(spec, data, ulps, json_path, top, drop_nonfinite=False,
         forest = load_bundle(parsed).forest
         paths = local_files(data)
         recordings = read_recordings(paths, parsed.inputs)
-        if not drop_nonfinite:          # the policy of every command (docs/semantics.md)
+        if not drop_nonfinite:  # the policy of every command (docs/semantics.md)
             refuse_nonfinite(recordings, sources(paths), parsed.inputs)
         warning = short_recordings(parsed, yields_of(parsed, recordings), min_vectors)
     except (DataError, SpecError) as exc:
@@ -334,57 +535,84 @@ def proximity_command(spec, data, ulps, json_path, top, drop_nonfinite=False,
     module = load_numpy_module(files, parsed.name)
     X = np.concatenate([module.featurize(r, nonfinite="drop")[0] for r in recordings.values()])
     if X.shape[0] == 0:
-        ui.fail(f"no feature vectors at all from {len(recordings)} recording(s): each needs "
-                  f"at least {parsed.max_length} finite samples (the longest window)")
+        ui.fail(
+            f"no feature vectors at all from {len(recordings)} recording(s): each needs "
+            f"at least {parsed.max_length} finite samples (the longest window)"
+        )
     rows = proximity(forest, X, parsed.feature_names, ulps)
-    table = Table(title=f"feature values within {ulps} float32 ULPs of a split threshold "
-                        f"({X.shape[0]} vectors)", title_justify="left")
+    table = Table(
+        title=f"feature values within {ulps} float32 ULPs of a split threshold "
+        f"({X.shape[0]} vectors)",
+        title_justify="left",
+    )
     for col in ("feature", "thresholds", f"1-{ulps} ULPs away", "exactly on", "min ULPs"):
         table.add_column(col, justify="left" if col == "feature" else "right")
     for r in rows[:top]:
-        table.add_row(r["feature"], str(r["thresholds"]), str(r["near_not_on"]),
-                      str(r["exactly_on"]), str(r["min_ulps"]))
+        table.add_row(
+            r["feature"],
+            str(r["thresholds"]),
+            str(r["near_not_on"]),
+            str(r["exactly_on"]),
+            str(r["min_ulps"]),
+        )
     ui.console.print(table)
     near = sum(r["near_not_on"] for r in rows)
     on = sum(r["exactly_on"] for r in rows)
-    ui.console.print(f"{near} values 1-{ulps} float32 ULPs from a threshold and {on} exactly on "
-                      f"one, over {len(rows)} split features x {X.shape[0]} vectors",
-                      soft_wrap=True)
+    ui.console.print(
+        f"{near} values 1-{ulps} float32 ULPs from a threshold and {on} exactly on "
+        f"one, over {len(rows)} split features x {X.shape[0]} vectors",
+        soft_wrap=True,
+    )
     if json_path:
-        write_text_atomic(json_path, json.dumps({"k": ulps, "vectors": int(X.shape[0]),
-                                                 "features": rows}, indent=2) + "\n")
+        write_text_atomic(
+            json_path,
+            json.dumps({"k": ulps, "vectors": int(X.shape[0]), "features": rows}, indent=2) + "\n",
+        )
 
 
 def model_parity(spec, files: dict, module, recordings: dict) -> dict | None:
     """Prediction parity on the recordings; prints the report, returns it as JSON (None, with a
     note, for a LightGBM or scikit-learn model: this replay is XGBoost's)."""
     with_swift = harness.find_swiftc() is not None
-    bundle = getattr(files, "model", None) or load_bundle(spec)   # a Bundle carries it
+    bundle = getattr(files, "model", None) or load_bundle(spec)  # a Bundle carries it
     library = bundle.forest.rule.library
     if library != "xgboost":
-        ui.console.print(f"prediction parity: NOT RUN for this {library} model (featgen parity "
-                          "replays XGBoost); its margins were verified bit for bit against "
-                          f"{library} at import (featgen_model.json provenance) and the rule is "
-                          "proven by parity_tests/test_model_zoo.py", soft_wrap=True,
-                          markup=False)
+        ui.console.print(
+            f"prediction parity: NOT RUN for this {library} model (featgen parity "
+            "replays XGBoost); its margins were verified bit for bit against "
+            f"{library} at import (featgen_model.json provenance) and the rule is "
+            "proven by parity_tests/test_model_zoo.py",
+            soft_wrap=True,
+            markup=False,
+        )
         return None
     booster = mh.load_booster(bundle.raw)
     result = mh.ModelComparison()
     with tempfile.TemporaryDirectory() as work:
-        parity = mh.ModelParity(files, spec.name, Path(work), module, with_swift=with_swift,
-                                detectors=adapters.detectors(files, Path(work)))
+        parity = mh.ModelParity(
+            files,
+            spec.name,
+            Path(work),
+            module,
+            with_swift=with_swift,
+            detectors=adapters.detectors(files, Path(work)),
+        )
         for label, samples in recordings.items():
             parity.compare_recording(booster, label, samples, result)
-        boundary = mh.boundary_check(parity, booster, bundle.forest,
-                                     np_rows=module.featurize(next(iter(recordings.values())),
-                                                              nonfinite="drop")[0])
+        boundary = mh.boundary_check(
+            parity,
+            booster,
+            bundle.forest,
+            np_rows=module.featurize(next(iter(recordings.values())), nonfinite="drop")[0],
+        )
     report = result.to_json()
     report["boundary_vectors"] = boundary
-    report["identical"] = (result.identical
-                           and boundary["own_c_margins_bit_equal"] == boundary["vectors"]
-                           and boundary["swift_margins_bit_equal"] in (None, boundary["vectors"])
-                           and all(v == boundary["vectors"]
-                                   for v in boundary["targets_margins_bit_equal"].values()))
+    report["identical"] = (
+        result.identical
+        and boundary["own_c_margins_bit_equal"] == boundary["vectors"]
+        and boundary["swift_margins_bit_equal"] in (None, boundary["vectors"])
+        and all(v == boundary["vectors"] for v in boundary["targets_margins_bit_equal"].values())
+    )
     for line in parity_lines(report, bundle.model_sha256):
         ui.console.print(line, markup=True, soft_wrap=True)
     return report
@@ -405,23 +633,31 @@ def parity_lines(j: dict, model_sha256: str) -> list[str]:
     if w is None:
         lines.append("  Swift detector: [bold yellow]NOT CHECKED[/] (no swiftc)")
     else:
-        lines.append(f"  Swift: margins bit-equal {w['margins_bit_equal_pct']:.2f}%, decisions "
-                     f"{w['decisions_equal_pct']:.2f}%, events {w['events_equal_pct']:.2f}%; "
-                     f"boundary vectors {b['swift_margins_bit_equal']}/{n}")
-    lines.append(f"  TL2cgen C (reported): margins bit-equal {t['margins_bit_equal_pct']:.2f}%, "
-                 f"max |diff| {t['max_abs_margin_diff']:.3g}, decisions "
-                 f"{t['decisions_equal_pct']:.2f}%; boundary vectors "
-                 f"{b['tl2cgen_margins_bit_equal']}/{n}")
-    lines.append(f"  Core ML (spec evaluator, Float-rounded inputs; reported): margins equal after "
-                 f"rounding to float {m['margins_equal_after_float32_rounding_pct']:.2f}%, max "
-                 f"|diff| {m['max_abs_margin_diff']:.3g}, decisions {m['decisions_equal_pct']:.2f}%"
-                 f" ({m['vectors_within_max_diff_of_threshold']} vectors within max |diff| of the "
-                 f"threshold); same leaves on boundary vectors {b['coreml_same_leaves']}/{n} "
-                 f"({b['coreml_unrounded_inputs_same_leaves']} without the rounding)")
-    for target, r in j.get("targets", {}).items():     # the other registered targets
-        lines.append(f"  {target}: margins bit-equal {r['margins_bit_equal_pct']:.2f}%, "
-                     f"decisions {r['decisions_equal_pct']:.2f}%, events "
-                     f"{r['events_equal_pct']:.2f}%; boundary vectors "
-                     f"{b['targets_margins_bit_equal'][target]}/{n}")
+        lines.append(
+            f"  Swift: margins bit-equal {w['margins_bit_equal_pct']:.2f}%, decisions "
+            f"{w['decisions_equal_pct']:.2f}%, events {w['events_equal_pct']:.2f}%; "
+            f"boundary vectors {b['swift_margins_bit_equal']}/{n}"
+        )
+    lines.append(
+        f"  TL2cgen C (reported): margins bit-equal {t['margins_bit_equal_pct']:.2f}%, "
+        f"max |diff| {t['max_abs_margin_diff']:.3g}, decisions "
+        f"{t['decisions_equal_pct']:.2f}%; boundary vectors "
+        f"{b['tl2cgen_margins_bit_equal']}/{n}"
+    )
+    lines.append(
+        f"  Core ML (spec evaluator, Float-rounded inputs; reported): margins equal after "
+        f"rounding to float {m['margins_equal_after_float32_rounding_pct']:.2f}%, max "
+        f"|diff| {m['max_abs_margin_diff']:.3g}, decisions {m['decisions_equal_pct']:.2f}%"
+        f" ({m['vectors_within_max_diff_of_threshold']} vectors within max |diff| of the "
+        f"threshold); same leaves on boundary vectors {b['coreml_same_leaves']}/{n} "
+        f"({b['coreml_unrounded_inputs_same_leaves']} without the rounding)"
+    )
+    for target, r in j.get("targets", {}).items():  # the other registered targets
+        lines.append(
+            f"  {target}: margins bit-equal {r['margins_bit_equal_pct']:.2f}%, "
+            f"decisions {r['decisions_equal_pct']:.2f}%, events "
+            f"{r['events_equal_pct']:.2f}%; boundary vectors "
+            f"{b['targets_margins_bit_equal'][target]}/{n}"
+        )
     lines += [f"  {p}" for p in j["problems"]]
     return lines

@@ -15,6 +15,7 @@
   written under a temporary name and renamed into place, so a killed writer never leaves a
   half-written one. ``_featgen.json`` (written last) lists the partitions in recording order.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,11 +56,11 @@ GLOB_CHARS = set("*?[")
 class RecordingRef:
     """One recording: where it is and what it is called (picklable, sent to workers)."""
 
-    name: str                   # e.g. "s00_r01" (CSV/Parquet: file stem), "fleet:s00_r01" (NPZ)
-    url: str                    # local path or fsspec URL of its file
-    kind: str                   # "csv" | "npz" | "parquet"
-    key: str | None = None      # the array inside an NPZ archive
-    fingerprint: str = ""       # size and modification time (or ETag) of the file
+    name: str  # e.g. "s00_r01" (CSV/Parquet: file stem), "fleet:s00_r01" (NPZ)
+    url: str  # local path or fsspec URL of its file
+    kind: str  # "csv" | "npz" | "parquet"
+    key: str | None = None  # the array inside an NPZ archive
+    fingerprint: str = ""  # size and modification time (or ETag) of the file
 
     @property
     def file(self) -> str:
@@ -70,7 +71,7 @@ class RecordingRef:
 def _fs(url: str):
     try:
         return fsspec.core.url_to_fs(url)
-    except (ImportError, ValueError) as exc:   # unknown protocol, or its package not installed
+    except (ImportError, ValueError) as exc:  # unknown protocol, or its package not installed
         raise DataError(f"{url}: cannot open this location ({exc})") from None
 
 
@@ -84,8 +85,22 @@ def _url(fs, path: str) -> str:
 
 def _fingerprint(fs, path: str) -> str:
     info = fs.info(path)
-    stamp = next((info[k] for k in ("mtime", "LastModified", "last_modified", "ETag", "etag",
-                                    "md5Hash", "created") if info.get(k) is not None), "")
+    stamp = next(
+        (
+            info[k]
+            for k in (
+                "mtime",
+                "LastModified",
+                "last_modified",
+                "ETag",
+                "etag",
+                "md5Hash",
+                "created",
+            )
+            if info.get(k) is not None
+        ),
+        "",
+    )
     return f"{info.get('size')}:{stamp}"
 
 
@@ -103,17 +118,23 @@ def discover(sources: list[str] | tuple[str, ...]) -> list[RecordingRef]:
                 raise DataError(f"{source}: no files match this pattern")
             bad = [p for p in files if not p.lower().endswith(SUFFIXES)]
             if bad:
-                raise DataError(f"{source}: matches {_url(fs, bad[0])}, which is not a "
-                                "recording (expected .csv, .npz or .parquet)")
+                raise DataError(
+                    f"{source}: matches {_url(fs, bad[0])}, which is not a "
+                    "recording (expected .csv, .npz or .parquet)"
+                )
         elif fs.isdir(path):
-            files = sorted(p for p in fs.find(path) if p.lower().endswith(SUFFIXES)
-                           and not posixpath.basename(p).startswith((".", "_")))
+            files = sorted(
+                p
+                for p in fs.find(path)
+                if p.lower().endswith(SUFFIXES) and not posixpath.basename(p).startswith((".", "_"))
+            )
             if not files:
                 raise DataError(f"{source}: directory holds no .csv, .npz or .parquet files")
         elif fs.isfile(path):
             if not path.lower().endswith(SUFFIXES):
-                raise DataError(f"{source}: unsupported data file (expected .csv, .npz or "
-                                ".parquet)")
+                raise DataError(
+                    f"{source}: unsupported data file (expected .csv, .npz or .parquet)"
+                )
             files = [path]
         else:
             raise DataError(f"{source}: no such file or directory")
@@ -122,9 +143,11 @@ def discover(sources: list[str] | tuple[str, ...]) -> list[RecordingRef]:
     seen: dict[str, RecordingRef] = {}
     for ref in refs:
         if ref.name in seen:
-            raise DataError(f"two recordings are named {ref.name!r}: {seen[ref.name].url} and "
-                            f"{ref.url}; recordings are named by file (and NPZ array), so rename "
-                            "one of them")
+            raise DataError(
+                f"two recordings are named {ref.name!r}: {seen[ref.name].url} and "
+                f"{ref.url}; recordings are named by file (and NPZ array), so rename "
+                "one of them"
+            )
         seen[ref.name] = ref
     return refs
 
@@ -134,8 +157,9 @@ def local_files(sources) -> list[Path]:
     the reader), directories and globs expanded as ``discover`` expands them."""
     out: list[Path] = []
     for source in sources:
-        if Path(source).is_file() or not (Path(source).is_dir()
-                                          or any(c in GLOB_CHARS for c in str(source))):
+        if Path(source).is_file() or not (
+            Path(source).is_dir() or any(c in GLOB_CHARS for c in str(source))
+        ):
             out.append(Path(source))
             continue
         for ref in discover([str(source)]):
@@ -200,16 +224,19 @@ def _source(ref: RecordingRef, local: Path) -> Source:
     return Source(ref.name, local, ref.kind, ref.key)
 
 
-def read_labeled_one(ref: RecordingRef, inputs: tuple[str, ...], label_column: str,
-                     group_column: str | None) -> Recording:
+def read_labeled_one(
+    ref: RecordingRef, inputs: tuple[str, ...], label_column: str, group_column: str | None
+) -> Recording:
     """One :class:`featgen.data.Recording`, read exactly as ``featgen train`` reads it."""
     with _local_copy(ref.url) as local:
-        return read_labeled_source(_source(ref, local), inputs, label_column, group_column,
-                                   where=ref.url)
+        return read_labeled_source(
+            _source(ref, local), inputs, label_column, group_column, where=ref.url
+        )
 
 
-def write_recording_parquet(path, samples: np.ndarray, inputs: tuple[str, ...],
-                            extra: dict | None = None) -> None:
+def write_recording_parquet(
+    path, samples: np.ndarray, inputs: tuple[str, ...], extra: dict | None = None
+) -> None:
     """A recording as a Parquet file (one float64 column per input, plus EXTRA columns)."""
     import pyarrow as pa  # lazily: pyarrow is heavy, only this path needs it
     import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
@@ -235,25 +262,36 @@ class FeatureJob:
     generator_version: str
     inputs: tuple[str, ...]
     feature_names: tuple[str, ...]
-    source: str                 # python/<name>_features.py as generated
+    source: str  # python/<name>_features.py as generated
     nonfinite: str = "raise"
 
     def metadata(self, ref: RecordingRef, n_samples: int, vectors: int, dropped: int) -> dict:
-        return {"format": FORMAT, "spec_name": self.spec_name, "spec_hash": self.spec_hash,
-                "features_hash": self.features_hash,
-                "generator_version": self.generator_version,
-                "feature_names": list(self.feature_names), "recording": ref.name,
-                "source": ref.url, "source_fingerprint": ref.fingerprint,
-                "samples": n_samples, "vectors": vectors, "nonfinite": self.nonfinite,
-                "dropped_nonfinite_samples": dropped}
+        return {
+            "format": FORMAT,
+            "spec_name": self.spec_name,
+            "spec_hash": self.spec_hash,
+            "features_hash": self.features_hash,
+            "generator_version": self.generator_version,
+            "feature_names": list(self.feature_names),
+            "recording": ref.name,
+            "source": ref.url,
+            "source_fingerprint": ref.fingerprint,
+            "samples": n_samples,
+            "vectors": vectors,
+            "nonfinite": self.nonfinite,
+            "dropped_nonfinite_samples": dropped,
+        }
 
 
-def feature_table(job: FeatureJob, ref: RecordingRef, x: np.ndarray, ends: np.ndarray,
-                  meta: dict | None):
+def feature_table(
+    job: FeatureJob, ref: RecordingRef, x: np.ndarray, ends: np.ndarray, meta: dict | None
+):
     import pyarrow as pa  # lazily: pyarrow is heavy, only this path needs it
 
-    columns = {"recording": pa.array([ref.name] * x.shape[0], pa.string()),
-               "end_sample": pa.array(np.asarray(ends, dtype=np.int64))}
+    columns = {
+        "recording": pa.array([ref.name] * x.shape[0], pa.string()),
+        "end_sample": pa.array(np.asarray(ends, dtype=np.int64)),
+    }
     for j, name in enumerate(job.feature_names):
         columns[name] = pa.array(np.ascontiguousarray(x[:, j], dtype=np.float64))
     table = pa.table(columns)
@@ -265,8 +303,10 @@ def feature_table(job: FeatureJob, ref: RecordingRef, x: np.ndarray, ends: np.nd
 def feature_schema(job: FeatureJob):
     import pyarrow as pa  # lazily: pyarrow is heavy, only this path needs it
 
-    return pa.schema([("recording", pa.string()), ("end_sample", pa.int64())]
-                     + [(name, pa.float64()) for name in job.feature_names])
+    return pa.schema(
+        [("recording", pa.string()), ("end_sample", pa.int64())]
+        + [(name, pa.float64()) for name in job.feature_names]
+    )
 
 
 def write_atomic(out_url: str, file: str, write) -> None:
@@ -279,9 +319,9 @@ def write_atomic(out_url: str, file: str, write) -> None:
         with fs.open(tmp, "wb") as handle:
             write(handle)
         if _is_local(fs):
-            os.replace(tmp, final)      # atomic on POSIX
+            os.replace(tmp, final)  # atomic on POSIX
         else:
-            fs.mv(tmp, final)           # object stores: the object appears whole, or not at all
+            fs.mv(tmp, final)  # object stores: the object appears whole, or not at all
     except BaseException:
         try:
             fs.rm(tmp)
@@ -290,19 +330,22 @@ def write_atomic(out_url: str, file: str, write) -> None:
         raise
 
 
-def write_partition(out_url: str, job: FeatureJob, ref: RecordingRef, x: np.ndarray,
-                    ends: np.ndarray, meta: dict) -> None:
+def write_partition(
+    out_url: str, job: FeatureJob, ref: RecordingRef, x: np.ndarray, ends: np.ndarray, meta: dict
+) -> None:
     import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
 
     table = feature_table(job, ref, x, ends, meta)
     # Dictionary encoding only pays for the recording name; on feature columns pyarrow would
     # try it and fall back (3x the write time).
-    write_atomic(out_url, ref.file,
-                 lambda handle: pq.write_table(table, handle, use_dictionary=["recording"]))
+    write_atomic(
+        out_url,
+        ref.file,
+        lambda handle: pq.write_table(table, handle, use_dictionary=["recording"]),
+    )
 
 
-def write_partition_stream(out_url: str, job: FeatureJob, ref: RecordingRef, chunks,
-                           meta) -> int:
+def write_partition_stream(out_url: str, job: FeatureJob, ref: RecordingRef, chunks, meta) -> int:
     """The partition of REF from CHUNKS, an iterable of (features, ends) blocks, each written
     as it comes (a row group per block: flat memory), then META(vectors), the featgen
     metadata, in the file's footer. Atomic like write_partition. Returns the vector count."""
@@ -317,8 +360,7 @@ def write_partition_stream(out_url: str, job: FeatureJob, ref: RecordingRef, chu
         # store_schema=False: the key-value metadata added at the end (when the counts are
         # known) is then the schema metadata readers see (else the Arrow schema stored at the
         # start would hide it); the column types read back the same.
-        writer = pq.ParquetWriter(handle, schema, use_dictionary=["recording"],
-                                  store_schema=False)
+        writer = pq.ParquetWriter(handle, schema, use_dictionary=["recording"], store_schema=False)
         try:
             for x, ends in chunks:
                 if x.shape[0]:
@@ -355,9 +397,9 @@ def partition_metadata(fs, path: str) -> dict | None:
 class Plan:
     todo: list[RecordingRef]
     done: list[RecordingRef]
-    stale: list[RecordingRef]       # a finished partition whose recording has changed since
-    unreadable: list[str]           # partitions that are not readable featgen Parquet: redone
-    foreign: list[str]              # partitions of recordings not among the inputs: left alone
+    stale: list[RecordingRef]  # a finished partition whose recording has changed since
+    unreadable: list[str]  # partitions that are not readable featgen Parquet: redone
+    foreign: list[str]  # partitions of recordings not among the inputs: left alone
 
 
 def plan(out_url: str, job: FeatureJob, refs: list[RecordingRef]) -> Plan:
@@ -365,8 +407,10 @@ def plan(out_url: str, job: FeatureJob, refs: list[RecordingRef]) -> Plan:
     another spec (its features hash differs), which a rerun must not mix in."""
     fs, root = _fs(out_url)
     if fs.exists(root) and not fs.isdir(root):
-        raise DataError(f"{out_url}: exists and is not a directory; the partitioned feature "
-                        "table is a directory (one Parquet file per recording)")
+        raise DataError(
+            f"{out_url}: exists and is not a directory; the partitioned feature "
+            "table is a directory (one Parquet file per recording)"
+        )
     fs.makedirs(root, exist_ok=True)
     remove_leftovers(out_url)
     present = {posixpath.basename(p): p for p in fs.ls(root, detail=False)}
@@ -385,16 +429,20 @@ def plan(out_url: str, job: FeatureJob, refs: list[RecordingRef]) -> Plan:
                 f"{_url(fs, present[ref.file])} was written by spec {meta.get('spec_name')!r} "
                 f"(features hash {str(meta.get('features_hash'))[:12]}), not by this spec "
                 f"{job.spec_name!r} (features hash {job.features_hash[:12]}): its features "
-                "differ. Write to another directory, or delete the old table first")
-        elif meta.get("recording") != ref.name or meta.get("source_fingerprint") != \
-                ref.fingerprint or (meta.get("dropped_nonfinite_samples") and
-                                    meta.get("nonfinite") != job.nonfinite):
+                "differ. Write to another directory, or delete the old table first"
+            )
+        elif (
+            meta.get("recording") != ref.name
+            or meta.get("source_fingerprint") != ref.fingerprint
+            or (meta.get("dropped_nonfinite_samples") and meta.get("nonfinite") != job.nonfinite)
+        ):
             out.stale.append(ref)
             out.todo.append(ref)
         else:
             out.done.append(ref)
-    out.foreign = sorted(n for n in present if n.startswith(PREFIX) and n.endswith(".parquet")
-                         and n not in wanted)
+    out.foreign = sorted(
+        n for n in present if n.startswith(PREFIX) and n.endswith(".parquet") and n not in wanted
+    )
     return out
 
 
@@ -404,8 +452,7 @@ def remove_leftovers(out_url: str) -> int:
     fs, root = _fs(out_url)
     if not fs.isdir(root):
         return 0
-    leftovers = [p for p in fs.ls(root, detail=False)
-                 if posixpath.basename(p).startswith(TMP_MARK)]
+    leftovers = [p for p in fs.ls(root, detail=False) if posixpath.basename(p).startswith(TMP_MARK)]
     for path in leftovers:
         try:
             fs.rm(path)
@@ -422,15 +469,23 @@ def remove_manifest(out_url: str) -> None:
         fs.rm(path)
 
 
-def write_manifest(out_url: str, job: FeatureJob, refs: list[RecordingRef],
-                   vectors: dict[str, int]) -> None:
-    manifest = {"format": FORMAT, "spec_name": job.spec_name, "spec_hash": job.spec_hash,
-                "features_hash": job.features_hash,
-                "generator_version": job.generator_version,
-                "feature_names": list(job.feature_names),
-                "recordings": len(refs), "vectors": int(sum(vectors.values())),
-                "partitions": [{"recording": r.name, "file": r.file, "source": r.url,
-                                "vectors": int(vectors[r.name])} for r in refs]}
+def write_manifest(
+    out_url: str, job: FeatureJob, refs: list[RecordingRef], vectors: dict[str, int]
+) -> None:
+    manifest = {
+        "format": FORMAT,
+        "spec_name": job.spec_name,
+        "spec_hash": job.spec_hash,
+        "features_hash": job.features_hash,
+        "generator_version": job.generator_version,
+        "feature_names": list(job.feature_names),
+        "recordings": len(refs),
+        "vectors": int(sum(vectors.values())),
+        "partitions": [
+            {"recording": r.name, "file": r.file, "source": r.url, "vectors": int(vectors[r.name])}
+            for r in refs
+        ],
+    }
     text = json.dumps(manifest, indent=2) + "\n"
     write_atomic(out_url, MANIFEST, lambda handle: handle.write(text.encode()))
 
@@ -451,21 +506,27 @@ def read_features(out_url: str):
             meta = _footer_metadata(handle)
             handle.seek(0)
             table = pq.read_table(handle)
-        if meta["features_hash"] != manifest["features_hash"] or \
-                meta["recording"] != part["recording"]:
+        if (
+            meta["features_hash"] != manifest["features_hash"]
+            or meta["recording"] != part["recording"]
+        ):
             raise DataError(f"{out_url}/{part['file']}: does not belong to this table")
         if table.num_rows:
-            xs.append(np.stack([table.column(n).to_numpy() for n in manifest["feature_names"]],
-                               axis=1))
+            xs.append(
+                np.stack([table.column(n).to_numpy() for n in manifest["feature_names"]], axis=1)
+            )
         ends.append(table.column("end_sample").to_numpy())
         names += [part["recording"]] * table.num_rows
     n = len(manifest["feature_names"])
     x = np.concatenate(xs) if xs else np.empty((0, n))
-    return (x.reshape(-1, n), np.concatenate(ends) if ends else np.empty(0, np.int64),
-            np.array(names, dtype=str), manifest)
+    return (
+        x.reshape(-1, n),
+        np.concatenate(ends) if ends else np.empty(0, np.int64),
+        np.array(names, dtype=str),
+        manifest,
+    )
 
 
 def recording_of(file: str) -> str:
     """The recording name of a partition file name (the inverse of RecordingRef.file)."""
-    return unquote(file[len(PREFIX):-len(".parquet")])
-
+    return unquote(file[len(PREFIX) : -len(".parquet")])

@@ -8,6 +8,7 @@ comparing specs and models, not a device promise. Swift (when a toolchain is fou
 of the generated package built with ``swiftc -O -wmo``, and the inline size of the struct (its
 rings live in one array allocated at init, so the C state size is the bytes to compare).
 """
+
 from __future__ import annotations
 
 import platform
@@ -22,8 +23,8 @@ import numpy as np
 from codegen.trees.build import type_name
 
 FLAGS = ("-O2", "-std=c99", "-ffp-contract=off")
-MAX_PUSHES = 200_000        # samples timed per repetition (the recordings, cut to this)
-REPEATS = 3                 # the fastest repetition is reported (least disturbed by neighbours)
+MAX_PUSHES = 200_000  # samples timed per repetition (the recordings, cut to this)
+REPEATS = 3  # the fastest repetition is reported (least disturbed by neighbours)
 
 DRIVER = r"""
 #define _POSIX_C_SOURCE 199309L /* clock_gettime under -std=c99 */
@@ -135,22 +136,58 @@ def measure(files: dict, spec, recordings: dict) -> list[Cost]:
     cc = compiler()
     name = spec.name
     if cc is None or shutil.which("size") is None:
-        return [Cost("C", "featuriser", None, None, None, None,
-                     note="NOT MEASURED: no C compiler or binutils size on PATH")]
+        return [
+            Cost(
+                "C",
+                "featuriser",
+                None,
+                None,
+                None,
+                None,
+                note="NOT MEASURED: no C compiler or binutils size on PATH",
+            )
+        ]
     n_inputs = len(spec.inputs)
     upper = name.upper()
-    plans = [("C", "featuriser: all features", f"{name}_features", [f"{name}_features.c"],
-              f"{name}_state", f"{name}_init", f"{name}_push",
-              f"double out[{upper}_N_FEATURES];", "out", "out[0]", None)]
+    plans = [
+        (
+            "C",
+            "featuriser: all features",
+            f"{name}_features",
+            [f"{name}_features.c"],
+            f"{name}_state",
+            f"{name}_init",
+            f"{name}_push",
+            f"double out[{upper}_N_FEATURES];",
+            "out",
+            "out[0]",
+            None,
+        )
+    ]
     if f"c/{name}_detector.c" in files:
-        device = next((p[2:-2] for p in files if p.startswith("c/") and
-                       p.endswith("_features.c") and p != f"c/{name}_features.c"),
-                      f"{name}_features")
-        plans.append(("C detector", "device features + model + decision", f"{name}_detector",
-                      [f"{device}.c", f"{name}_model.c", f"{name}_detector.c"],
-                      f"{name}_detector", f"{name}_detector_init", f"{name}_detector_push",
-                      f"{name}_result out;", "&out", "(double)out.margins[0]",
-                      f"{name}_model.c"))
+        device = next(
+            (
+                p[2:-2]
+                for p in files
+                if p.startswith("c/") and p.endswith("_features.c") and p != f"c/{name}_features.c"
+            ),
+            f"{name}_features",
+        )
+        plans.append(
+            (
+                "C detector",
+                "device features + model + decision",
+                f"{name}_detector",
+                [f"{device}.c", f"{name}_model.c", f"{name}_detector.c"],
+                f"{name}_detector",
+                f"{name}_detector_init",
+                f"{name}_detector_push",
+                f"{name}_result out;",
+                "&out",
+                "(double)out.margins[0]",
+                f"{name}_model.c",
+            )
+        )
     costs = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -160,28 +197,85 @@ def measure(files: dict, spec, recordings: dict) -> list[Cost]:
         data = work / "samples.bin"
         x = _samples(recordings, n_inputs)
         data.write_bytes(x.tobytes())
-        for (target, what, header, sources, state, init, push, out_decl, out_arg, out_read,
-             model_source) in plans:
+        for (
+            target,
+            what,
+            header,
+            sources,
+            state,
+            init,
+            push,
+            out_decl,
+            out_arg,
+            out_read,
+            model_source,
+        ) in plans:
             try:
-                costs.append(_one(cc, work, data, len(x), target, what, header, sources, state,
-                                  init, push, out_decl, out_arg, out_read, model_source,
-                                  n_inputs))
+                costs.append(
+                    _one(
+                        cc,
+                        work,
+                        data,
+                        len(x),
+                        target,
+                        what,
+                        header,
+                        sources,
+                        state,
+                        init,
+                        push,
+                        out_decl,
+                        out_arg,
+                        out_read,
+                        model_source,
+                        n_inputs,
+                    )
+                )
             except (subprocess.CalledProcessError, OSError, ValueError) as exc:
                 detail = getattr(exc, "stderr", "") or str(exc)
-                costs.append(Cost(target, what, None, None, None, None,
-                                  note=f"NOT MEASURED: {' '.join(str(detail).split())[:200]}"))
+                costs.append(
+                    Cost(
+                        target,
+                        what,
+                        None,
+                        None,
+                        None,
+                        None,
+                        note=f"NOT MEASURED: {' '.join(str(detail).split())[:200]}",
+                    )
+                )
     return costs
 
 
-def _one(cc, work: Path, data: Path, pushes: int, target, what, header, sources, state, init,
-         push, out_decl, out_arg, out_read, model_source, n_inputs) -> Cost:
+def _one(
+    cc,
+    work: Path,
+    data: Path,
+    pushes: int,
+    target,
+    what,
+    header,
+    sources,
+    state,
+    init,
+    push,
+    out_decl,
+    out_arg,
+    out_read,
+    model_source,
+    n_inputs,
+) -> Cost:
     text = rodata = 0
     model_rodata = None
     objects = []
     for source in sources:
         obj = work / (Path(source).stem + ".o")
-        subprocess.run([cc, *FLAGS, "-c", str(work / source), "-o", str(obj), "-I", str(work)],
-                       check=True, capture_output=True, text=True)
+        subprocess.run(
+            [cc, *FLAGS, "-c", str(work / source), "-o", str(obj), "-I", str(work)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         sizes = section_sizes(obj)
         text += sizes[".text"]
         rodata += sizes[".rodata"]
@@ -189,14 +283,29 @@ def _one(cc, work: Path, data: Path, pushes: int, target, what, header, sources,
             model_rodata = sizes[".rodata"]
         objects.append(str(obj))
     driver = work / f"bench_{header}.c"
-    driver.write_text(DRIVER.format(header=f"{header}.h", n_inputs=n_inputs, repeats=REPEATS,
-                                    state=state, init=init, push=push, out_decl=out_decl,
-                                    out_arg=out_arg, out_read=out_read))
+    driver.write_text(
+        DRIVER.format(
+            header=f"{header}.h",
+            n_inputs=n_inputs,
+            repeats=REPEATS,
+            state=state,
+            init=init,
+            push=push,
+            out_decl=out_decl,
+            out_arg=out_arg,
+            out_read=out_read,
+        )
+    )
     exe = work / f"bench_{header}"
-    subprocess.run([cc, *FLAGS, str(driver), *objects, "-o", str(exe), "-I", str(work), "-lm"],
-                   check=True, capture_output=True, text=True)
-    run = subprocess.run([str(exe), str(data)], check=True, capture_output=True, text=True,
-                         timeout=300)
+    subprocess.run(
+        [cc, *FLAGS, str(driver), *objects, "-o", str(exe), "-I", str(work), "-lm"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    run = subprocess.run(
+        [str(exe), str(data)], check=True, capture_output=True, text=True, timeout=300
+    )
     size, ns = run.stdout.split()
     return Cost(target, what, float(ns), int(size), text, rodata, model_rodata, pushes)
 
@@ -253,25 +362,63 @@ def measure_swift(files: dict, spec, recordings: dict, swiftc: str | None) -> li
     """The Swift featuriser's (and, with a model, detector's) push, built as an app would
     build the generated package (``swiftc -O -wmo``; one build for both)."""
     if swiftc is None:
-        return [Cost("Swift", "featuriser", None, None, None, None,
-                     note="NOT MEASURED: no swiftc on PATH or in /opt/swift/usr/bin")]
+        return [
+            Cost(
+                "Swift",
+                "featuriser",
+                None,
+                None,
+                None,
+                None,
+                note="NOT MEASURED: no swiftc on PATH or in /opt/swift/usr/bin",
+            )
+        ]
 
     camel = type_name(spec.name)
-    sources = {Path(p).name: text for p, text in files.items()
-               if p.startswith("ios/Sources/") and p.endswith(".swift")}
-    plans = [("Swift", "featuriser: all features", f"{camel}Features",
-              f"{camel}Features()", f"{camel}Features.featureCount",
-              "stream.push(sample, into: o) == .emitted", "o[0]")]
+    sources = {
+        Path(p).name: text
+        for p, text in files.items()
+        if p.startswith("ios/Sources/") and p.endswith(".swift")
+    }
+    plans = [
+        (
+            "Swift",
+            "featuriser: all features",
+            f"{camel}Features",
+            f"{camel}Features()",
+            f"{camel}Features.featureCount",
+            "stream.push(sample, into: o) == .emitted",
+            "o[0]",
+        )
+    ]
     if f"{camel}Detector.swift" in sources:
-        plans.append(("Swift detector", "device features + model + decision", f"{camel}Detector",
-                      f"try! {camel}Detector()", "1", "stream.push(sample).rawValue > 0",
-                      "Double(stream.margins[0])"))
+        plans.append(
+            (
+                "Swift detector",
+                "device features + model + decision",
+                f"{camel}Detector",
+                f"try! {camel}Detector()",
+                "1",
+                "stream.push(sample).rawValue > 0",
+                "Double(stream.margins[0])",
+            )
+        )
     n_inputs = len(spec.inputs)
-    main = SWIFT_HEAD.format(n_inputs=n_inputs, repeats=REPEATS) + "".join(
-        SWIFT_BLOCK.format(repeats=REPEATS, type=type_, make=make, out_count=out_count,
-                           push_expr=push_expr, read_expr=read_expr)
-        for _, _, type_, make, out_count, push_expr, read_expr in plans) + \
-        'if sink.isNaN { print("") }\n'
+    main = (
+        SWIFT_HEAD.format(n_inputs=n_inputs, repeats=REPEATS)
+        + "".join(
+            SWIFT_BLOCK.format(
+                repeats=REPEATS,
+                type=type_,
+                make=make,
+                out_count=out_count,
+                push_expr=push_expr,
+                read_expr=read_expr,
+            )
+            for _, _, type_, make, out_count, push_expr, read_expr in plans
+        )
+        + 'if sink.isNaN { print("") }\n'
+    )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for name, text in sources.items():
@@ -283,20 +430,62 @@ def measure_swift(files: dict, spec, recordings: dict, swiftc: str | None) -> li
         bench.mkdir()
         (bench / "main.swift").write_text(main)
         try:
-            subprocess.run([swiftc, "-O", "-wmo", "-module-name", "PhoneCost",
-                            *sorted(str(work / n) for n in sources), str(bench / "main.swift"),
-                            "-o", str(bench / "bench")],
-                           check=True, capture_output=True, text=True, timeout=600)
-            run = subprocess.run([str(bench / "bench"), str(data)], check=True,
-                                 capture_output=True, text=True, timeout=300)
+            subprocess.run(
+                [
+                    swiftc,
+                    "-O",
+                    "-wmo",
+                    "-module-name",
+                    "PhoneCost",
+                    *sorted(str(work / n) for n in sources),
+                    str(bench / "main.swift"),
+                    "-o",
+                    str(bench / "bench"),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            run = subprocess.run(
+                [str(bench / "bench"), str(data)],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             lines = [line.split() for line in run.stdout.splitlines() if line.strip()]
-            return [Cost(target, what, float(ns), int(size), None, None, None, len(x),
-                         note="state: the struct inline; its rings are one array allocated "
-                              "at init (the C state is the size to compare)")
-                    for (target, what, *_), (size, ns) in zip(plans, lines)]
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError,
-                ValueError) as exc:
+            return [
+                Cost(
+                    target,
+                    what,
+                    float(ns),
+                    int(size),
+                    None,
+                    None,
+                    None,
+                    len(x),
+                    note="state: the struct inline; its rings are one array allocated "
+                    "at init (the C state is the size to compare)",
+                )
+                for (target, what, *_), (size, ns) in zip(plans, lines)
+            ]
+        except (
+            subprocess.CalledProcessError,
+            subprocess.TimeoutExpired,
+            OSError,
+            ValueError,
+        ) as exc:
             detail = getattr(exc, "stderr", "") or str(exc)
-            return [Cost(target, what, None, None, None, None,
-                         note=f"NOT MEASURED: {' '.join(str(detail).split())[:200]}")
-                    for target, what, *_ in plans]
+            return [
+                Cost(
+                    target,
+                    what,
+                    None,
+                    None,
+                    None,
+                    None,
+                    note=f"NOT MEASURED: {' '.join(str(detail).split())[:200]}",
+                )
+                for target, what, *_ in plans
+            ]

@@ -15,6 +15,7 @@ fixed-rate sample is the label of the latest event at or before it) and a group 
 value per file). Each segment (see the rule's resets) becomes its own recording: the featuriser
 starts afresh on it, as on the phone.
 """
+
 from __future__ import annotations
 
 import csv
@@ -33,7 +34,7 @@ from .data import DataError, Recording
 from .safe_io import check_output_file, write_text_atomic
 
 TIME_COLUMNS = ("t_ns", "t_s")
-INT64 = (-2**63, 2**63 - 1)
+INT64 = (-(2**63), 2**63 - 1)
 _INT = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
@@ -41,11 +42,11 @@ _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)
 @dataclass
 class RawLog:
     name: str
-    t_ns: np.ndarray            # int64, arrival order
-    sensor: np.ndarray          # int64 sensor index
-    values: np.ndarray          # (n, 3) float64 raw x, y, z
-    platform: str | None        # from a platform column
-    labels: np.ndarray | None   # per event
+    t_ns: np.ndarray  # int64, arrival order
+    sensor: np.ndarray  # int64 sensor index
+    values: np.ndarray  # (n, 3) float64 raw x, y, z
+    platform: str | None  # from a platform column
+    labels: np.ndarray | None  # per event
     group: str | None
 
 
@@ -53,18 +54,19 @@ def is_raw_log(path: str | Path) -> bool:
     """A CSV or Parquet file whose columns include a time column and ``sensor``."""
     path = Path(path)
     if not path.is_file():
-        return False    # a FIFO or device would block here: the ordinary readers refuse it
+        return False  # a FIFO or device would block here: the ordinary readers refuse it
     try:
         if path.suffix.lower() == ".csv":
             with open(path, newline="", encoding="utf-8") as handle:
                 header = [h.strip() for h in next(csv.reader(handle), [])]
         elif path.suffix.lower() == ".parquet":
             import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
+
             header = pq.read_schema(path).names
         else:
             return False
     except (OSError, UnicodeDecodeError, ValueError):
-        return False    # the ordinary readers report it
+        return False  # the ordinary readers report it
     return "sensor" in header and any(c in header for c in TIME_COLUMNS)
 
 
@@ -84,10 +86,12 @@ def refuse_raw_logs(spec, refs, where: str) -> None:
         return
     raw = [r.url for r in refs if r.kind in ("csv", "parquet") and is_raw_log(r.url)]
     if raw:
-        raise DataError(f"{raw[0]}: a raw sensor log ({len(raw)} in all); {where} reads only "
-                        "fixed-rate recordings. featgen featurize into a .csv or .npz file and "
-                        "featgen train without --cluster read raw logs (featgen resample writes "
-                        "the fixed-rate samples of one).")
+        raise DataError(
+            f"{raw[0]}: a raw sensor log ({len(raw)} in all); {where} reads only "
+            "fixed-rate recordings. featgen featurize into a .csv or .npz file and "
+            "featgen train without --cluster read raw logs (featgen resample writes "
+            "the fixed-rate samples of one)."
+        )
 
 
 def sensors_module(spec, files: dict[str, str]) -> types.ModuleType:
@@ -125,12 +129,15 @@ def _sensor_id(text: str, names: list[str], where: str) -> int:
         return names.index(text)
     if _INT.fullmatch(text) and 0 <= int(text) < len(names):
         return int(text)
-    raise DataError(f"{where}: unknown sensor {text!r}; the spec's sensors are "
-                    f"{', '.join(map(repr, names))} (or their index)")
+    raise DataError(
+        f"{where}: unknown sensor {text!r}; the spec's sensors are "
+        f"{', '.join(map(repr, names))} (or their index)"
+    )
 
 
-def read_raw_log(path: str | Path, spec, label_column: str | None = None,
-                 group_column: str | None = None) -> RawLog:
+def read_raw_log(
+    path: str | Path, spec, label_column: str | None = None, group_column: str | None = None
+) -> RawLog:
     """One raw log; DataError with file:line for anything malformed."""
     path = Path(path)
     if not path.is_file():
@@ -148,8 +155,10 @@ def read_raw_log(path: str | Path, spec, label_column: str | None = None,
         wanted = ["sensor", "x", "y", "z"] + ([label_column] if label_column else [])
         missing = [c for c in wanted if c not in header] + ([] if time_column else ["t_ns"])
         if missing:
-            raise DataError(f"{path}:1: missing column(s) {', '.join(map(repr, missing))}; "
-                            f"a raw log has t_ns (or t_s), sensor, x, y, z")
+            raise DataError(
+                f"{path}:1: missing column(s) {', '.join(map(repr, missing))}; "
+                f"a raw log has t_ns (or t_s), sensor, x, y, z"
+            )
         col = {c: header.index(c) for c in header}
         t, ids, values, labels, platforms, groups = [], [], [], [], set(), set()
         for line, row in enumerate(rows, start=first_line):
@@ -164,7 +173,9 @@ def read_raw_log(path: str | Path, spec, label_column: str | None = None,
                 values.append([float(row[col[a]]) for a in "xyz"])
             except (TypeError, ValueError):
                 bad = next(a for a in "xyz" if not _number(row[col[a]]))
-                raise DataError(f"{where}: column {bad!r}: {row[col[bad]]!r} is not a number") from None
+                raise DataError(
+                    f"{where}: column {bad!r}: {row[col[bad]]!r} is not a number"
+                ) from None
             if label_column:
                 labels.append(_label(row[col[label_column]], where, label_column))
             if "platform" in col:
@@ -175,16 +186,24 @@ def read_raw_log(path: str | Path, spec, label_column: str | None = None,
         if path.suffix.lower() != ".parquet":
             handle.close()
     if len(platforms) > 1:
-        raise DataError(f"{path}: the platform column holds {sorted(platforms)}; one log comes "
-                        "from one platform")
+        raise DataError(
+            f"{path}: the platform column holds {sorted(platforms)}; one log comes "
+            "from one platform"
+        )
     if len(groups) > 1:
-        raise DataError(f"{path}: column {group_column!r} holds {len(groups)} values; a log "
-                        "belongs to one group")
-    return RawLog(path.stem, np.array(t, dtype=np.int64), np.array(ids, dtype=np.int64),
-                  np.array(values, dtype=np.float64).reshape(len(t), 3),
-                  platforms.pop() if platforms else None,
-                  np.array(labels, dtype=np.int64) if label_column else None,
-                  groups.pop() if groups else None)
+        raise DataError(
+            f"{path}: column {group_column!r} holds {len(groups)} values; a log "
+            "belongs to one group"
+        )
+    return RawLog(
+        path.stem,
+        np.array(t, dtype=np.int64),
+        np.array(ids, dtype=np.int64),
+        np.array(values, dtype=np.float64).reshape(len(t), 3),
+        platforms.pop() if platforms else None,
+        np.array(labels, dtype=np.int64) if label_column else None,
+        groups.pop() if groups else None,
+    )
 
 
 def _number(text) -> bool:
@@ -198,22 +217,26 @@ def _number(text) -> bool:
 def _label(text, where: str, column: str) -> int:
     value = float(text) if _number(text) else float("nan")
     if not (value == value and 0 <= value < 2**31 and value == int(value)):
-        raise DataError(f"{where}: column {column!r}: {text!r} is not a label (a whole number "
-                        ">= 0)")
+        raise DataError(
+            f"{where}: column {column!r}: {text!r} is not a label (a whole number >= 0)"
+        )
     return int(value)
 
 
 def _parquet_rows(path: Path):
     import pyarrow as pa  # lazily: pyarrow is heavy, only this path needs it
     import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
+
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
     columns = [table.column(c).to_pylist() for c in table.column_names]
-    rows = ([("" if v is None else str(v) if not isinstance(v, float) else repr(v))
-             for v in r] for r in zip(*columns))
-    return table.column_names, rows, 0       # "line" = row index in Parquet
+    rows = (
+        [("" if v is None else str(v) if not isinstance(v, float) else repr(v)) for v in r]
+        for r in zip(*columns)
+    )
+    return table.column_names, rows, 0  # "line" = row index in Parquet
 
 
 def platform_of(spec, log: RawLog, platform: str | None) -> str:
@@ -222,14 +245,19 @@ def platform_of(spec, log: RawLog, platform: str | None) -> str:
     if chosen is None:
         if len(choices) == 1:
             return choices[0]
-        raise DataError(f"{log.name}: the spec declares {' and '.join(choices)}: pass "
-                        "--platform or add a platform column to the log")
+        raise DataError(
+            f"{log.name}: the spec declares {' and '.join(choices)}: pass "
+            "--platform or add a platform column to the log"
+        )
     if platform and log.platform and platform != log.platform:
-        raise DataError(f"{log.name}: --platform {platform} but the log's platform column says "
-                        f"{log.platform}")
+        raise DataError(
+            f"{log.name}: --platform {platform} but the log's platform column says {log.platform}"
+        )
     if chosen not in choices:
-        raise DataError(f"{log.name}: platform {chosen!r} is not declared by the spec's sensors "
-                        f"({', '.join(choices)})")
+        raise DataError(
+            f"{log.name}: platform {chosen!r} is not declared by the spec's sensors "
+            f"({', '.join(choices)})"
+        )
     return chosen
 
 
@@ -241,7 +269,7 @@ def as_delivered(values: np.ndarray, platform: str) -> np.ndarray:
     Go"). Core Motion's values are doubles and stay as read."""
     if platform != "android":
         return values
-    with np.errstate(over="ignore"):        # beyond float32: inf, rejected by the rule
+    with np.errstate(over="ignore"):  # beyond float32: inf, rejected by the rule
         return values.astype(np.float32).astype(np.float64)
 
 
@@ -256,14 +284,16 @@ def segment_recordings(spec, files, paths, platform: str | None) -> dict[str, np
     out: dict[str, np.ndarray] = {}
     for path in paths:
         log = read_raw_log(path, spec)
-        for k, (_, samples) in enumerate(module.segments(resample_log(spec, module, log,
-                                                                      platform))):
+        for k, (_, samples) in enumerate(
+            module.segments(resample_log(spec, module, log, platform))
+        ):
             out[f"{log.name}#{k}"] = samples
     return out
 
 
-def labeled_segments(spec, files, paths, platform: str | None, label_column: str,
-                     group_column: str | None) -> dict[str, Recording]:
+def labeled_segments(
+    spec, files, paths, platform: str | None, label_column: str, group_column: str | None
+) -> dict[str, Recording]:
     """Training recordings from raw logs: a label per fixed-rate sample (the label of the
     latest accepted-or-not event at or before its time, in time order), the file's group."""
     module = sensors_module(spec, files)
@@ -277,8 +307,12 @@ def labeled_segments(spec, files, paths, platform: str | None, label_column: str
         for k, (a, b) in enumerate(zip(starts, starts[1:])):
             at = np.searchsorted(times, r.t_ns[a:b], side="right") - 1
             name = f"{log.name}#{k}"
-            out[name] = Recording(name, r.samples[a:b], labels[np.maximum(at, 0)],
-                                  log.group if log.group is not None else log.name)
+            out[name] = Recording(
+                name,
+                r.samples[a:b],
+                labels[np.maximum(at, 0)],
+                log.group if log.group is not None else log.name,
+            )
     return out
 
 
@@ -286,20 +320,24 @@ def session_report(log: RawLog, r, names: list[str]) -> list[str]:
     """Per sensor: events, measured rate and jitter (Android CDD 7.3: the standard deviation of
     consecutive timestamp differences, over accepted events), then what the rule did."""
     lines = []
-    accepted = (r.status >= 0)
+    accepted = r.status >= 0
     for k, name in enumerate(names):
         t = log.t_ns[accepted & (log.sensor == k)]
         d = np.diff(t).astype(np.float64)
         if d.size:
-            lines.append(f"{name}: {t.size} events, {1e9 / d.mean():.2f} Hz, jitter "
-                         f"{d.std() / 1e6:.3f} ms ({100 * d.std() / d.mean():.1f} %)")
+            lines.append(
+                f"{name}: {t.size} events, {1e9 / d.mean():.2f} Hz, jitter "
+                f"{d.std() / 1e6:.3f} ms ({100 * d.std() / d.mean():.1f} %)"
+            )
         else:
             lines.append(f"{name}: {t.size} events")
     c = r.counts
-    lines.append(f"{c['emitted']} samples in {int(r.segment_start.sum())} segment(s); "
-                 f"ignored: {c['duplicates']} duplicate, {c['out_of_order']} out of order, "
-                 f"{c['nonfinite']} non-finite; {c['stale']} stale; {c['resets']} reset(s) "
-                 f"({c['overflows']} from a full queue)")
+    lines.append(
+        f"{c['emitted']} samples in {int(r.segment_start.sum())} segment(s); "
+        f"ignored: {c['duplicates']} duplicate, {c['out_of_order']} out of order, "
+        f"{c['nonfinite']} non-finite; {c['stale']} stale; {c['resets']} reset(s) "
+        f"({c['overflows']} from a full queue)"
+    )
     return lines
 
 
@@ -316,18 +354,27 @@ def resample_csv(inputs: tuple[str, ...], r) -> str:
 
 def register(main) -> None:
     """``featgen resample``."""
+
     @main.command("resample")
     @click.argument("spec", type=click.Path(dir_okay=False))
     @click.argument("log", type=click.Path(dir_okay=False))
-    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-                  help="CSV to write: t_ns, segment, one column per input (exact values).")
-    @click.option("--platform", type=click.Choice(["android", "ios"]),
-                  help="The platform the log comes from (else its platform column, or the "
-                       "spec's only platform).")
+    @click.option(
+        "-o",
+        "--output",
+        required=True,
+        type=click.Path(dir_okay=False),
+        help="CSV to write: t_ns, segment, one column per input (exact values).",
+    )
+    @click.option(
+        "--platform",
+        type=click.Choice(["android", "ios"]),
+        help="The platform the log comes from (else its platform column, or the "
+        "spec's only platform).",
+    )
     def resample(spec: str, log: str, output: str, platform: str | None) -> None:
         """Resample a raw sensor LOG (t_ns|t_s, sensor, x, y, z) to SPEC's fixed rate with the
         rule of its sensors: block, exactly as the phones' adapters do."""
-        check_output_file(output, "-o")     # before any work (OutputError: exit 2)
+        check_output_file(output, "-o")  # before any work (OutputError: exit 2)
         if Path(output).resolve() in (Path(spec).resolve(), Path(log).resolve()):
             ui.fail(f"-o {output} is an input of this command; choose another file")
         parsed, files = ui.load(spec, features_only=True)
@@ -342,5 +389,4 @@ def register(main) -> None:
         write_text_atomic(output, resample_csv(parsed.inputs, r))
         for line in session_report(raw, r, [s.name for s in parsed.sensors.sources]):
             ui.console.print(line, soft_wrap=True, markup=False)
-        ui.console.print(f"wrote {len(r.t_ns)} samples to {output}", soft_wrap=True,
-                          markup=False)
+        ui.console.print(f"wrote {len(r.t_ns)} samples to {output}", soft_wrap=True, markup=False)

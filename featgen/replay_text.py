@@ -6,6 +6,7 @@ reads either form; `featgen replay LOG --to-jsonl OUT` / `--to-binary OUT` conve
 Written for teams whose app cannot embed the binary writer (they may write these lines from any
 language) and for people who want to read or diff a log.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,14 +48,27 @@ def _h32(x: float) -> str:
 
 
 def _header_dict(h: Header) -> dict:
-    return {"version": h.version, "spec_sha256": h.spec_sha256, "model_sha256": h.model_sha256,
-            "feature_order_sha256": h.feature_order_sha256,
-            "generator_version": h.generator_version, "spec_name": h.spec_name,
-            "flt_eval_method": h.flt_eval_method, "flags": h.flags, "compiler": h.compiler_id,
-            "compiler_major": h.compiler_major, "compiler_minor": h.compiler_minor,
-            "pointer_bytes": h.pointer_bytes, "inputs": h.n_inputs, "features": h.n_features,
-            "outputs": h.n_outputs, "vector_mode": 1 if h.digest else 0,
-            "sensors_sha256": h.sensors_sha256, "runtime": h.runtime, "sensors": h.n_sensors}
+    return {
+        "version": h.version,
+        "spec_sha256": h.spec_sha256,
+        "model_sha256": h.model_sha256,
+        "feature_order_sha256": h.feature_order_sha256,
+        "generator_version": h.generator_version,
+        "spec_name": h.spec_name,
+        "flt_eval_method": h.flt_eval_method,
+        "flags": h.flags,
+        "compiler": h.compiler_id,
+        "compiler_major": h.compiler_major,
+        "compiler_minor": h.compiler_minor,
+        "pointer_bytes": h.pointer_bytes,
+        "inputs": h.n_inputs,
+        "features": h.n_features,
+        "outputs": h.n_outputs,
+        "vector_mode": 1 if h.digest else 0,
+        "sensors_sha256": h.sensors_sha256,
+        "runtime": h.runtime,
+        "sensors": h.n_sensors,
+    }
 
 
 def to_text(log: Log) -> str:
@@ -64,31 +78,53 @@ def to_text(log: Log) -> str:
     scored_at = {int(p): i for i, p in enumerate(log.scored.tolist())}
     for kind, i in log.order:
         if kind == KIND_PUSH:
-            rec: dict = {"status": int(log.status[i]),
-                         "sample": [_h64(x) for x in log.samples[i].tolist()]}
+            rec: dict = {
+                "status": int(log.status[i]),
+                "sample": [_h64(x) for x in log.samples[i].tolist()],
+            }
             j = scored_at.get(i)
             if j is not None:
                 if h.digest:
                     rec["digest"] = _h64u(int(log.features[j].view("<u8")[0]))
                 else:
                     rec["vector"] = [_h64(x) for x in log.features[j].tolist()]
-                rec.update(margins=[_h32(m) for m in log.margins[j].tolist()],
-                           positive=int(log.positive[j]), event=int(log.event[j]),
-                           run=int(log.run[j]))
+                rec.update(
+                    margins=[_h32(m) for m in log.margins[j].tolist()],
+                    positive=int(log.positive[j]),
+                    event=int(log.event[j]),
+                    run=int(log.run[j]),
+                )
             lines.append(json.dumps({"push": rec}))
         elif kind == KIND_RESET:
             lines.append(json.dumps({"reset": {}}))
         elif kind == KIND_SENSOR:
             s = log.sensor
-            lines.append(json.dumps({"sensor": {
-                "sensor": int(s["id"][i]), "platform": int(s["platform"][i]),
-                "status": int(s["status"][i]), "t_ns": int(s["t_ns"][i]),
-                "values": [_h64(x) for x in s["values"][i].tolist()]}}))
+            lines.append(
+                json.dumps(
+                    {
+                        "sensor": {
+                            "sensor": int(s["id"][i]),
+                            "platform": int(s["platform"][i]),
+                            "status": int(s["status"][i]),
+                            "t_ns": int(s["t_ns"][i]),
+                            "values": [_h64(x) for x in s["values"][i].tolist()],
+                        }
+                    }
+                )
+            )
         elif kind == KIND_SAMPLE:
             a = log.adapter
-            lines.append(json.dumps({"sample": {
-                "segment_start": int(a["segment_start"][i]), "t_ns": int(a["t_ns"][i]),
-                "values": [_h64(x) for x in a["values"][i].tolist()]}}))
+            lines.append(
+                json.dumps(
+                    {
+                        "sample": {
+                            "segment_start": int(a["segment_start"][i]),
+                            "t_ns": int(a["t_ns"][i]),
+                            "values": [_h64(x) for x in a["values"][i].tolist()],
+                        }
+                    }
+                )
+            )
         else:
             k, payload = log.ancillary[i]
             lines.append(json.dumps({"record": {"kind": k, "payload": payload.hex()}}))
@@ -102,23 +138,40 @@ def _le(value: int, n: int) -> bytes:
 
 
 def _pad(text: str, n: int) -> bytes:
-    raw = text.encode("ascii", "replace")[:n - 1]
+    raw = text.encode("ascii", "replace")[: n - 1]
     return raw + b"\0" * (n - len(raw))
 
 
 def to_binary(log: Log) -> bytes:
     """The log in the binary form of its format version (docs/replay.md)."""
     h = log.header
-    head = (MAGIC + _le(h.version, 2) + _le(HEADER_BYTES[h.version], 2)
-            + bytes.fromhex(h.spec_sha256) + bytes.fromhex(h.model_sha256)
-            + bytes.fromhex(h.feature_order_sha256) + _pad(h.generator_version, 16)
-            + _pad(h.spec_name, 32)
-            + struct.pack("<bBBBHHHHHH", h.flt_eval_method, h.flags, h.compiler_id,
-                          h.pointer_bytes, h.compiler_major, h.compiler_minor, h.n_inputs,
-                          h.n_features, h.n_outputs, 1 if h.digest else 0))
+    head = (
+        MAGIC
+        + _le(h.version, 2)
+        + _le(HEADER_BYTES[h.version], 2)
+        + bytes.fromhex(h.spec_sha256)
+        + bytes.fromhex(h.model_sha256)
+        + bytes.fromhex(h.feature_order_sha256)
+        + _pad(h.generator_version, 16)
+        + _pad(h.spec_name, 32)
+        + struct.pack(
+            "<bBBBHHHHHH",
+            h.flt_eval_method,
+            h.flags,
+            h.compiler_id,
+            h.pointer_bytes,
+            h.compiler_major,
+            h.compiler_minor,
+            h.n_inputs,
+            h.n_features,
+            h.n_outputs,
+            1 if h.digest else 0,
+        )
+    )
     if h.version >= 2:
         head += (bytes.fromhex(h.sensors_sha256) if h.sensors_sha256 else bytes(32)) + bytes(
-            [h.runtime, h.n_sensors, 0, 0])
+            [h.runtime, h.n_sensors, 0, 0]
+        )
     out = [head + _le(fnv1a(head), 4)]
 
     def rec(payload: bytes) -> None:
@@ -128,26 +181,39 @@ def to_binary(log: Log) -> bytes:
     scored_at = {int(p): i for i, p in enumerate(log.scored.tolist())}
     for kind, i in log.order:
         if kind == KIND_PUSH:
-            p = struct.pack("<Bb", KIND_PUSH, int(log.status[i])) + log.samples[i].astype(
-                "<f8").tobytes()
+            p = (
+                struct.pack("<Bb", KIND_PUSH, int(log.status[i]))
+                + log.samples[i].astype("<f8").tobytes()
+            )
             j = scored_at.get(i)
             if j is not None:
-                p += (log.features[j].astype("<f8").tobytes()
-                      + log.margins[j].astype("<f4").tobytes()
-                      + struct.pack("<BBI", int(log.positive[j]), int(log.event[j]),
-                                    int(log.run[j])))
+                p += (
+                    log.features[j].astype("<f8").tobytes()
+                    + log.margins[j].astype("<f4").tobytes()
+                    + struct.pack("<BBI", int(log.positive[j]), int(log.event[j]), int(log.run[j]))
+                )
             rec(p)
         elif kind == KIND_RESET:
             rec(bytes([KIND_RESET]))
         elif kind == KIND_SENSOR:
             s = log.sensor
-            rec(struct.pack("<BBBbq", KIND_SENSOR, int(s["id"][i]), int(s["platform"][i]),
-                            int(s["status"][i]), int(s["t_ns"][i]))
-                + s["values"][i].astype("<f8").tobytes())
+            rec(
+                struct.pack(
+                    "<BBBbq",
+                    KIND_SENSOR,
+                    int(s["id"][i]),
+                    int(s["platform"][i]),
+                    int(s["status"][i]),
+                    int(s["t_ns"][i]),
+                )
+                + s["values"][i].astype("<f8").tobytes()
+            )
         elif kind == KIND_SAMPLE:
             a = log.adapter
-            rec(struct.pack("<BBq", KIND_SAMPLE, int(a["segment_start"][i]), int(a["t_ns"][i]))
-                + a["values"][i].astype("<f8").tobytes())
+            rec(
+                struct.pack("<BBq", KIND_SAMPLE, int(a["segment_start"][i]), int(a["t_ns"][i]))
+                + a["values"][i].astype("<f8").tobytes()
+            )
         else:
             k, payload = log.ancillary[i]
             rec(bytes([k]) + payload)
@@ -189,8 +255,10 @@ class _Text:
 
     def hex1(self, x, key: str, digits: int) -> bytes:
         if not isinstance(x, str) or len(x) != digits:
-            raise self.bad(f"corrupt: {key!r}: {json.dumps(x)[:30]} is not {digits} hex digits "
-                           "(the IEEE bits, not a decimal)")
+            raise self.bad(
+                f"corrupt: {key!r}: {json.dumps(x)[:30]} is not {digits} hex digits "
+                "(the IEEE bits, not a decimal)"
+            )
         try:
             return bytes.fromhex(x)[::-1]
         except ValueError:
@@ -215,7 +283,7 @@ def parse_text(data: bytes, label: str = "log") -> Log:
         t = _Text(label, number, offset)
         offset += len(raw) + 1
         if not raw.strip():
-            if number == len(lines):        # after the last line's newline
+            if number == len(lines):  # after the last line's newline
                 continue
             raise t.bad("corrupt: an empty line")
         try:
@@ -226,15 +294,19 @@ def parse_text(data: bytes, label: str = "log") -> Log:
             raise t.bad("corrupt: a line must be a JSON object")
         if header is None:
             if TEXT_KEY not in obj:
-                raise t.bad(f"corrupt: the first line must hold {TEXT_KEY!r} (the format "
-                            "version) and 'header'")
+                raise t.bad(
+                    f"corrupt: the first line must hold {TEXT_KEY!r} (the format "
+                    "version) and 'header'"
+                )
             header = _header(t, obj)
             builder = _Builder(header)
             continue
         if len(obj) != 1:
-            raise t.bad("corrupt: a record line holds exactly one of push, reset, sensor, "
-                        "sample, end, record")
-        (kind, body), = obj.items()
+            raise t.bad(
+                "corrupt: a record line holds exactly one of push, reset, sensor, "
+                "sample, end, record"
+            )
+        ((kind, body),) = obj.items()
         if builder.ended:
             raise t.bad("corrupt: a record after the end record")
         _record(t, builder, header, kind, body)
@@ -246,23 +318,41 @@ def parse_text(data: bytes, label: str = "log") -> Log:
 def _header(t: _Text, obj: dict) -> Header:
     version = t.get(obj, TEXT_KEY)
     if version not in READS:
-        raise t.bad(f"unsupported format version {version} (this featgen reads versions "
-                    f"{', '.join(map(str, READS))})")
+        raise t.bad(
+            f"unsupported format version {version} (this featgen reads versions "
+            f"{', '.join(map(str, READS))})"
+        )
     d = obj.get("header")
     if not isinstance(d, dict):
         raise t.bad("corrupt: missing 'header'")
     if t.get(d, "version") != version:
         raise t.bad("corrupt: the header's version differs from the line's")
-    comp, major, minor = (t.get(d, "compiler", int, 0, 255), t.get(d, "compiler_major", int, 0,
-                          65535), t.get(d, "compiler_minor", int, 0, 65535))
+    comp, major, minor = (
+        t.get(d, "compiler", int, 0, 255),
+        t.get(d, "compiler_major", int, 0, 65535),
+        t.get(d, "compiler_minor", int, 0, 65535),
+    )
     n_in = t.get(d, "inputs", int, 1, 65535)
-    h = Header(version, _sha(t, d, "spec_sha256"), _sha(t, d, "model_sha256"),
-               _sha(t, d, "feature_order_sha256"), t.get(d, "generator_version", str)[:15],
-               t.get(d, "spec_name", str)[:31], t.get(d, "flt_eval_method", int, -128, 127),
-               t.get(d, "flags", int, 0, 255), COMPILERS.get(comp, f"compiler id {comp}"),
-               f"{major}.{minor}", t.get(d, "pointer_bytes", int, 0, 255), n_in,
-               t.get(d, "features", int, 0, 65535), t.get(d, "outputs", int, 0, 65535),
-               t.get(d, "vector_mode", int, 0, 1) == 1, comp, major, minor)
+    h = Header(
+        version,
+        _sha(t, d, "spec_sha256"),
+        _sha(t, d, "model_sha256"),
+        _sha(t, d, "feature_order_sha256"),
+        t.get(d, "generator_version", str)[:15],
+        t.get(d, "spec_name", str)[:31],
+        t.get(d, "flt_eval_method", int, -128, 127),
+        t.get(d, "flags", int, 0, 255),
+        COMPILERS.get(comp, f"compiler id {comp}"),
+        f"{major}.{minor}",
+        t.get(d, "pointer_bytes", int, 0, 255),
+        n_in,
+        t.get(d, "features", int, 0, 65535),
+        t.get(d, "outputs", int, 0, 65535),
+        t.get(d, "vector_mode", int, 0, 1) == 1,
+        comp,
+        major,
+        minor,
+    )
     if version >= 2:
         h.sensors_sha256 = _sha(t, d, "sensors_sha256", empty_ok=True)
         h.runtime = t.get(d, "runtime", int, 0, 255)
@@ -284,14 +374,23 @@ def _record(t: _Text, b: _Builder, h: Header, kind: str, d) -> None:
             vec = t.hex1(d.get("digest"), "digest", 16)
         else:
             vec = t.hexes(d, "vector", h.n_features, 16)
-        b.push(st, sample, vec, t.hexes(d, "margins", h.n_outputs, 8),
-               (t.get(d, "positive", int, 0, 1), t.get(d, "event", int, 0, 1),
-                t.get(d, "run", int, 0, 2**32 - 1)))
+        b.push(
+            st,
+            sample,
+            vec,
+            t.hexes(d, "margins", h.n_outputs, 8),
+            (
+                t.get(d, "positive", int, 0, 1),
+                t.get(d, "event", int, 0, 1),
+                t.get(d, "run", int, 0, 2**32 - 1),
+            ),
+        )
     elif kind == "end":
         count = t.get(d, "pushes", int, 0)
         if count != len(b.status):
-            raise t.bad(f"corrupt: the end record counts {count} pushes, the log has "
-                        f"{len(b.status)}")
+            raise t.bad(
+                f"corrupt: the end record counts {count} pushes, the log has {len(b.status)}"
+            )
         b.ended = True
     elif h.version < 2 and kind in ("reset", "sensor", "sample"):
         raise t.bad(f"corrupt: a {kind} record in a format-1 log")
@@ -300,13 +399,19 @@ def _record(t: _Text, b: _Builder, h: Header, kind: str, d) -> None:
             raise t.bad("corrupt: a reset record has no fields")
         b.reset()
     elif kind == "sensor":
-        b.sensor_event(t.get(d, "sensor", int, 0, 255), t.get(d, "platform", int, 0, 255),
-                       t.get(d, "status", int, -128, 127),
-                       t.get(d, "t_ns", int, -2**63, 2**63 - 1), t.hexes(d, "values", 3, 16))
+        b.sensor_event(
+            t.get(d, "sensor", int, 0, 255),
+            t.get(d, "platform", int, 0, 255),
+            t.get(d, "status", int, -128, 127),
+            t.get(d, "t_ns", int, -(2**63), 2**63 - 1),
+            t.hexes(d, "values", 3, 16),
+        )
     elif kind == "sample":
-        b.adapter_sample(t.get(d, "segment_start", int, 0, 1),
-                         t.get(d, "t_ns", int, -2**63, 2**63 - 1),
-                         t.hexes(d, "values", n_in, 16))
+        b.adapter_sample(
+            t.get(d, "segment_start", int, 0, 1),
+            t.get(d, "t_ns", int, -(2**63), 2**63 - 1),
+            t.hexes(d, "values", n_in, 16),
+        )
     elif kind == "record":
         k = t.get(d, "kind", int, 0, 255)
         if k < ANCILLARY:

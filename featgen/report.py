@@ -9,6 +9,7 @@ Plots are drawn with matplotlib (Agg) and embedded as base64 PNG: the file needs
 script and no stylesheet besides its own. The numbers come from the same harness objects the
 terminal report prints; templates/report/report.html.j2 only lays them out.
 """
+
 from __future__ import annotations
 
 import base64
@@ -35,10 +36,18 @@ from .phone_cost import machine, measure, measure_swift
 from .safe_io import write_text_atomic
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "report"
-PROXIMITY_K = 4          # float32 ULPs: "near" a threshold (the `featgen proximity` default)
+PROXIMITY_K = 4  # float32 ULPs: "near" a threshold (the `featgen proximity` default)
 LANES = ("XGBoost on numpy (reference)", "C detector", "Swift detector", "Core ML evaluator")
-COLOURS = {"ref": "#4c72b0", "C": "#55a868", "Swift": "#dd8452", "Core ML": "#8172b3",
-           "TL2cgen": "#c44e52", "near": "#c44e52", "far": "#8c8c8c", "on": "#4c72b0"}
+COLOURS = {
+    "ref": "#4c72b0",
+    "C": "#55a868",
+    "Swift": "#dd8452",
+    "Core ML": "#8172b3",
+    "TL2cgen": "#c44e52",
+    "near": "#c44e52",
+    "far": "#8c8c8c",
+    "on": "#4c72b0",
+}
 
 
 # ---------------------------------------------------------------- plotting helpers
@@ -46,10 +55,19 @@ COLOURS = {"ref": "#4c72b0", "C": "#55a868", "Swift": "#dd8452", "Core ML": "#81
 
 def _pyplot():
     import matplotlib  # lazily: matplotlib is heavy, only this path needs it
+
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt  # lazily: matplotlib is heavy, only this path needs it
-    plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
-                         "axes.titlesize": 10, "svg.hashsalt": "featgen"})
+
+    plt.rcParams.update(
+        {
+            "font.size": 9,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.titlesize": 10,
+            "svg.hashsalt": "featgen",
+        }
+    )
     return plt
 
 
@@ -57,8 +75,7 @@ def _png(fig) -> str:
     """The figure as a data: URI (PNG, 110 dpi); closes it."""
     plt = _pyplot()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight",
-                metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
@@ -71,23 +88,27 @@ class Trace:
     """Per-vector predictions on one recording, from every prediction target."""
 
     label: str
-    seconds: np.ndarray                 # time of each emitted vector (its sample / rate)
+    seconds: np.ndarray  # time of each emitted vector (its sample / rate)
     duration: float
-    ref_margin: np.ndarray              # XGBoost on the numpy features (float32 margins)
-    positive: dict[str, np.ndarray] = field(default_factory=dict)   # lane -> bool per vector
-    events: dict[str, np.ndarray] = field(default_factory=dict)     # lane -> bool per vector
-    missing: dict[str, str] = field(default_factory=dict)           # lane -> why not drawn
+    ref_margin: np.ndarray  # XGBoost on the numpy features (float32 margins)
+    positive: dict[str, np.ndarray] = field(default_factory=dict)  # lane -> bool per vector
+    events: dict[str, np.ndarray] = field(default_factory=dict)  # lane -> bool per vector
+    missing: dict[str, str] = field(default_factory=dict)  # lane -> why not drawn
 
 
-def prediction_traces(spec, files: dict, module, recordings: dict, with_swift: bool
-                      ) -> tuple[list[Trace], np.ndarray, dict]:
+def prediction_traces(
+    spec, files: dict, module, recordings: dict, with_swift: bool
+) -> tuple[list[Trace], np.ndarray, dict]:
     """Run every prediction target on every recording, keeping the per-vector results the
     terminal report only counts. Returns (traces, features of all recordings, margin
     differences against XGBoost per target)."""
     bundle = _model(spec, files)
     booster = mh.load_booster(bundle.raw)
-    traces, features, diffs = [], [], {"C": [], "Swift": [], "TL2cgen": [], "Core ML": [],
-                                           "Core ML float": []}
+    traces, features, diffs = (
+        [],
+        [],
+        {"C": [], "Swift": [], "TL2cgen": [], "Core ML": [], "Core ML float": []},
+    )
     with tempfile.TemporaryDirectory() as work:
         parity = mh.ModelParity(files, spec.name, Path(work), module, with_swift=with_swift)
         dec = parity.decision
@@ -97,8 +118,12 @@ def prediction_traces(spec, files: dict, module, recordings: dict, with_swift: b
             finite = np.isfinite(samples).all(axis=1)
             ordinals = np.cumsum(finite)[ends] - 1
             ref = mh.xgboost_margins(booster, X)
-            trace = Trace(label, ends / spec.sample_rate_hz, samples.shape[0] /
-                          spec.sample_rate_hz, ref[:, 0] if dec.kind == "binary" else ref.max(1))
+            trace = Trace(
+                label,
+                ends / spec.sample_rate_hz,
+                samples.shape[0] / spec.sample_rate_hz,
+                ref[:, 0] if dec.kind == "binary" else ref.max(1),
+            )
             ref_pos = decisions.positive(dec, ref)
             trace.positive[LANES[0]] = ref_pos
             trace.events[LANES[0]] = decisions.events(dec, ref_pos, ordinals)[1]
@@ -121,8 +146,11 @@ def prediction_traces(spec, files: dict, module, recordings: dict, with_swift: b
                 diffs["TL2cgen"].append(_diff(parity.tl2cgen.margins(X), ref))
             traces.append(trace)
     joined = {k: np.concatenate(v) if v else None for k, v in diffs.items()}
-    return traces, np.concatenate(features), {"booster": booster, "bundle": bundle,
-                                              "decision": dec, "diffs": joined}
+    return (
+        traces,
+        np.concatenate(features),
+        {"booster": booster, "bundle": bundle, "decision": dec, "diffs": joined},
+    )
 
 
 def _diff(margins: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -137,16 +165,35 @@ def ulp_rows(manifest: dict, comparisons) -> list[dict]:
         cells = []
         for c in comparisons:
             s = next((s for s in c.stats if s.name == f["name"]), None)
-            cells.append({"max_ulp": s.max_ulp, "mismatches": s.mismatches, "first": s.first,
-                          "absent": False} if s is not None else
-                         {"max_ulp": 0, "mismatches": 0, "absent": True,
-                          "first": "not computed by this featuriser (the device one computes "
-                                   "what the model reads)"})
+            cells.append(
+                {
+                    "max_ulp": s.max_ulp,
+                    "mismatches": s.mismatches,
+                    "first": s.first,
+                    "absent": False,
+                }
+                if s is not None
+                else {
+                    "max_ulp": 0,
+                    "mismatches": 0,
+                    "absent": True,
+                    "first": "not computed by this featuriser (the device one computes "
+                    "what the model reads)",
+                }
+            )
         params = ", ".join(f"{k}: {json.dumps(v)}" for k, v in f["params"].items())
-        rows.append({"index": j, "name": f["name"], "kind": f["kind"],
-                     "signals": " × ".join(f["signals"]), "window": f["window"],
-                     "params": params, "cells": cells,
-                     "bad": any(c["mismatches"] for c in cells)})
+        rows.append(
+            {
+                "index": j,
+                "name": f["name"],
+                "kind": f["kind"],
+                "signals": " × ".join(f["signals"]),
+                "window": f["window"],
+                "params": params,
+                "cells": cells,
+                "bad": any(c["mismatches"] for c in cells),
+            }
+        )
     return rows
 
 
@@ -168,20 +215,29 @@ def margin_plot(diffs: dict, vectors: int) -> str:
         equal = diffs["Core ML float"] if k == "Core ML" else d
         exact = int((equal == 0).sum())
         d = d[np.isfinite(d)] / scale
-        ax.hist(d, bins=edges, histtype="step", linewidth=1.4, color=COLOURS[k],
-                label=f"{k}{' (double)' if k == 'Core ML' else ''}: {exact:,}/{d.size:,} "
-                      f"equal{' after rounding to float' if k == 'Core ML' else ''}")
+        ax.hist(
+            d,
+            bins=edges,
+            histtype="step",
+            linewidth=1.4,
+            color=COLOURS[k],
+            label=f"{k}{' (double)' if k == 'Core ML' else ''}: {exact:,}/{d.size:,} "
+            f"equal{' after rounding to float' if k == 'Core ML' else ''}",
+        )
     own = [k for k in ("C", "Swift") if diffs.get(k) is not None]
     own_equal = all(np.all(diffs[k] == 0) for k in own)
-    ax.axvline(0, color=COLOURS["C"], linewidth=2,
-               label=f"own {' and '.join(own)}: difference 0 on "
-                     f"{'all' if own_equal else 'NOT all'} {vectors:,} vectors")
+    ax.axvline(
+        0,
+        color=COLOURS["C"],
+        linewidth=2,
+        label=f"own {' and '.join(own)}: difference 0 on "
+        f"{'all' if own_equal else 'NOT all'} {vectors:,} vectors",
+    )
     ax.set_xlabel("margin − XGBoost margin  (×1e-6)")
     ax.set_ylabel("vectors")
     ax.set_yscale("log")
     ax.set_title("Prediction margins against XGBoost's predict(output_margin=True)", loc="left")
-    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25),
-              ncol=3)
+    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3)
     return _png(fig)
 
 
@@ -195,18 +251,27 @@ def proximity_data(forest, X: np.ndarray, names, k: int = PROXIMITY_K) -> dict:
     top = max(int(np.ceil(np.log2(d.max() + 1))) if d.size else 1, 1)
     labels, counts, near = ["0 (on)"], [int((d == 0).sum())], [True]
     for b in range(top + 1):
-        lo, hi = 2 ** b, 2 ** (b + 1) - 1
+        lo, hi = 2**b, 2 ** (b + 1) - 1
         labels.append(str(lo) if lo == hi else f"{lo}–{hi}" if b < 10 else f"2^{b}")
         counts.append(int(((d >= lo) & (d <= hi)).sum()))
         near.append(hi <= k)
     while len(counts) > 2 and counts[-1] == 0:
         labels.pop(), counts.pop(), near.pop()
     rows = proximity(forest, X, names, k)
-    return {"labels": labels, "counts": counts, "near": near, "missing": missing,
-            "pairs": int(d.size), "rows": rows, "k": k, "vectors": int(X.shape[0]),
-            "near_total": f'{sum(r["near_not_on"] for r in rows):,}',
-            "on_total": f'{sum(r["exactly_on"] for r in rows):,}',
-            "vectors_text": f"{X.shape[0]:,}", "missing_text": f"{missing:,}"}
+    return {
+        "labels": labels,
+        "counts": counts,
+        "near": near,
+        "missing": missing,
+        "pairs": int(d.size),
+        "rows": rows,
+        "k": k,
+        "vectors": int(X.shape[0]),
+        "near_total": f"{sum(r['near_not_on'] for r in rows):,}",
+        "on_total": f"{sum(r['exactly_on'] for r in rows):,}",
+        "vectors_text": f"{X.shape[0]:,}",
+        "missing_text": f"{missing:,}",
+    }
 
 
 def proximity_plot(p: dict) -> str:
@@ -215,25 +280,40 @@ def proximity_plot(p: dict) -> str:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8.6, 3.0))
     x = np.arange(len(p["counts"]))
-    colours = [COLOURS["on"] if i == 0 else COLOURS["near"] if n else COLOURS["far"]
-               for i, n in enumerate(p["near"])]
+    colours = [
+        COLOURS["on"] if i == 0 else COLOURS["near"] if n else COLOURS["far"]
+        for i, n in enumerate(p["near"])
+    ]
     ax.bar(x, np.maximum(p["counts"], 0), color=colours)
     for xi, c in zip(x, p["counts"]):
         if c and (xi == 0 or p["near"][xi]):
             ax.text(xi, c, f"{c:,}", ha="center", va="bottom", fontsize=7)
     ax.set_yscale("symlog", linthresh=1)
     ax.set_xticks(x, p["labels"], rotation=60, ha="right", fontsize=7)
-    ax.set_xlabel("float32 ULPs from a value to the nearest split threshold of its feature "
-                  "(bucket 2^b: 2^b to 2^(b+1) - 1)")
+    ax.set_xlabel(
+        "float32 ULPs from a value to the nearest split threshold of its feature "
+        "(bucket 2^b: 2^b to 2^(b+1) - 1)"
+    )
     ax.set_ylabel("values")
-    ax.set_title(f"Threshold proximity of {p['pairs']:,} values (every split feature × every "
-                 "vector)", loc="left")
-    ax.legend(handles=[Patch(color=COLOURS["on"], label="exactly on a threshold"),
-                       Patch(color=COLOURS["near"], label=f"1–{p['k']} ULPs away: a 1-ULP "
-                                                          "featuriser error could flip a branch"),
-                       Patch(color=COLOURS["far"], label="further")],
-              frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.42),
-              ncol=3)
+    ax.set_title(
+        f"Threshold proximity of {p['pairs']:,} values (every split feature × every vector)",
+        loc="left",
+    )
+    ax.legend(
+        handles=[
+            Patch(color=COLOURS["on"], label="exactly on a threshold"),
+            Patch(
+                color=COLOURS["near"],
+                label=f"1–{p['k']} ULPs away: a 1-ULP featuriser error could flip a branch",
+            ),
+            Patch(color=COLOURS["far"], label="further"),
+        ],
+        frameon=False,
+        fontsize=8,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.42),
+        ncol=3,
+    )
     return _png(fig)
 
 
@@ -244,10 +324,13 @@ def threshold_hist_plot(forest, X: np.ndarray, rows: list[dict], n: int = 6) -> 
     thresholds = forest.thresholds()
     picked = [r for r in rows if r["values"]][:n]
     cols = 3
-    fig, axes = plt.subplots((len(picked) + cols - 1) // cols or 1, cols,
-                             figsize=(8.6, 2.3 * max(1, (len(picked) + cols - 1) // cols)),
-                             squeeze=False)
-    for ax in axes.ravel()[len(picked):]:
+    fig, axes = plt.subplots(
+        (len(picked) + cols - 1) // cols or 1,
+        cols,
+        figsize=(8.6, 2.3 * max(1, (len(picked) + cols - 1) // cols)),
+        squeeze=False,
+    )
+    for ax in axes.ravel()[len(picked) :]:
         ax.axis("off")
     for ax, r in zip(axes.ravel(), picked):
         with np.errstate(over="ignore"):
@@ -262,17 +345,20 @@ def threshold_hist_plot(forest, X: np.ndarray, rows: list[dict], n: int = 6) -> 
         lo, hi = lo - pad, hi + pad
         inside = (v >= lo) & (v <= hi)
         if np.all(v[inside] == np.round(v[inside])) and hi - lo <= 120:
-            bins = np.arange(np.floor(lo), np.ceil(hi) + 2) - 0.5     # one bar per integer
+            bins = np.arange(np.floor(lo), np.ceil(hi) + 2) - 0.5  # one bar per integer
         else:
             bins = np.linspace(lo, hi, 61)
         ax.hist(v[inside], bins=bins, color=COLOURS["far"])
         for th in t:
             ax.axvline(float(th), color=COLOURS["near"], linewidth=0.8, alpha=0.8)
         outside = int((~inside).sum())
-        ax.set_title(f"{r['feature']}\n{_n(r['thresholds'], 'threshold')} · "
-                     f"{_n(r['near_not_on'], 'value')} 1–{PROXIMITY_K} ULPs away"
-                     + (f" · {outside} off-axis" if outside else ""),
-                     fontsize=7.5, loc="left")
+        ax.set_title(
+            f"{r['feature']}\n{_n(r['thresholds'], 'threshold')} · "
+            f"{_n(r['near_not_on'], 'value')} 1–{PROXIMITY_K} ULPs away"
+            + (f" · {outside} off-axis" if outside else ""),
+            fontsize=7.5,
+            loc="left",
+        )
         ax.tick_params(labelsize=7)
         ax.set_yscale("symlog", linthresh=1)
     fig.tight_layout()
@@ -283,24 +369,33 @@ def timeline_plot(trace: Trace, decision, window: tuple[float, float] | None = N
     """Probability (XGBoost) over time, then one lane per target: positive vectors as bars,
     events as triangles, vectors that differ from the reference as red crosses."""
     plt = _pyplot()
-    fig, (top, lanes) = plt.subplots(2, 1, figsize=(8.6, 3.9), sharex=True,
-                                     gridspec_kw={"height_ratios": [1.3, 1.6], "hspace": 0.08})
+    fig, (top, lanes) = plt.subplots(
+        2,
+        1,
+        figsize=(8.6, 3.9),
+        sharex=True,
+        gridspec_kw={"height_ratios": [1.3, 1.6], "hspace": 0.08},
+    )
     t = trace.seconds
     keep = np.ones(t.size, dtype=bool) if window is None else (t >= window[0]) & (t <= window[1])
     ref = trace.ref_margin
     if decision.kind == "binary" and decision.transform != "sigmoid":
         top.plot(t[keep], ref[keep], color=COLOURS["ref"], linewidth=0.9)
-        top.axhline(decision.margin_threshold, color=COLOURS["near"], linestyle="--",
-                    linewidth=0.8)
+        top.axhline(decision.margin_threshold, color=COLOURS["near"], linestyle="--", linewidth=0.8)
         top.set_ylabel(f"margin ({decision.transform} -> value)")
     elif decision.kind == "binary":
         with np.errstate(over="ignore"):
             prob = 1.0 / (1.0 + np.exp(-ref.astype(np.float64)))
         top.plot(t[keep], prob[keep], color=COLOURS["ref"], linewidth=0.9)
         top.axhline(decision.threshold, color=COLOURS["near"], linestyle="--", linewidth=0.8)
-        top.text(t[keep][0] if keep.any() else 0, decision.threshold,
-                 f" threshold {decision.threshold}", color=COLOURS["near"], va="bottom",
-                 fontsize=7)
+        top.text(
+            t[keep][0] if keep.any() else 0,
+            decision.threshold,
+            f" threshold {decision.threshold}",
+            color=COLOURS["near"],
+            va="bottom",
+            fontsize=7,
+        )
         top.set_ylim(-0.03, 1.03)
         top.set_ylabel("probability")
     else:
@@ -312,24 +407,43 @@ def timeline_plot(trace: Trace, decision, window: tuple[float, float] | None = N
     for row, (lane, colour) in enumerate(zip(LANES, colours)):
         y = len(LANES) - 1 - row
         if lane in trace.missing:
-            lanes.text((t[keep][0] if keep.any() else 0), y, "  " + trace.missing[lane],
-                       va="center", color="#b00020", fontsize=8, fontweight="bold")
+            lanes.text(
+                (t[keep][0] if keep.any() else 0),
+                y,
+                "  " + trace.missing[lane],
+                va="center",
+                color="#b00020",
+                fontsize=8,
+                fontweight="bold",
+            )
             continue
         pos = trace.positive[lane] & keep
-        lanes.broken_barh([(float(s), float(step)) for s in t[pos]], (y - 0.3, 0.6),
-                          facecolors=colour, linewidth=0)
+        lanes.broken_barh(
+            [(float(s), float(step)) for s in t[pos]],
+            (y - 0.3, 0.6),
+            facecolors=colour,
+            linewidth=0,
+        )
         ev = trace.events[lane] & keep
         lanes.plot(t[ev], np.full(int(ev.sum()), y + 0.38), "v", color="black", markersize=4)
         if row:
             differ = (trace.positive[lane] != reference) & keep
             if differ.any():
-                lanes.plot(t[differ], np.full(int(differ.sum()), y), "x", color="#b00020",
-                           markersize=5)
+                lanes.plot(
+                    t[differ], np.full(int(differ.sum()), y), "x", color="#b00020", markersize=5
+                )
     lanes.set_yticks(range(len(LANES)), list(reversed(LANES)), fontsize=8)
     right = lanes.secondary_yaxis("right")
-    right.set_yticks(range(len(LANES)), [_n(int((trace.events[lane] & keep).sum()), "event")
-                                         if lane not in trace.missing else "—"
-                                         for lane in reversed(LANES)], fontsize=7.5)
+    right.set_yticks(
+        range(len(LANES)),
+        [
+            _n(int((trace.events[lane] & keep).sum()), "event")
+            if lane not in trace.missing
+            else "—"
+            for lane in reversed(LANES)
+        ],
+        fontsize=7.5,
+    )
     right.spines["right"].set_visible(False)
     lanes.set_ylim(-0.6, len(LANES) - 0.3)
     lanes.set_xlabel("seconds")
@@ -338,8 +452,9 @@ def timeline_plot(trace: Trace, decision, window: tuple[float, float] | None = N
     else:
         lanes.set_xlim(0, trace.duration)
     title = f"{escape.plot_text(trace.label)}: positive vectors (bars) and events (▼)"
-    top.set_title(title if window is None else f"{title}, {window[0]:.1f}–{window[1]:.1f} s",
-                  loc="left")
+    top.set_title(
+        title if window is None else f"{title}, {window[0]:.1f}–{window[1]:.1f} s", loc="left"
+    )
     return _png(fig)
 
 
@@ -364,79 +479,134 @@ def prediction_rows(pred: dict, missing: dict | None = None) -> list[dict]:
     """The prediction-parity table: one row per target, the terminal report's figures."""
     b, n = pred["boundary_vectors"], pred["boundary_vectors"]["vectors"]
     c, w, t, m = pred["own_c"], pred["swift"], pred["tl2cgen"], pred["coreml_spec_evaluator"]
-    rows = [{"target": "own C (model + detector)", "promise": "bit-identical",
-             "margins": _fmt_pct(c["margins_bit_equal_pct"]), "max_diff": "0" if
-             c["margins_bit_equal_pct"] == 100 else "≠ 0",
-             "decisions": _fmt_pct(c["decisions_equal_pct"]),
-             "events": f"{_fmt_pct(c['events_equal_pct'])} ({c['events']} events)",
-             "boundary": f"{b['own_c_margins_bit_equal']:,}/{n:,}",
-             "ok": c["margins_bit_equal_pct"] == 100 and c["events_equal_pct"] == 100}]
+    rows = [
+        {
+            "target": "own C (model + detector)",
+            "promise": "bit-identical",
+            "margins": _fmt_pct(c["margins_bit_equal_pct"]),
+            "max_diff": "0" if c["margins_bit_equal_pct"] == 100 else "≠ 0",
+            "decisions": _fmt_pct(c["decisions_equal_pct"]),
+            "events": f"{_fmt_pct(c['events_equal_pct'])} ({c['events']} events)",
+            "boundary": f"{b['own_c_margins_bit_equal']:,}/{n:,}",
+            "ok": c["margins_bit_equal_pct"] == 100 and c["events_equal_pct"] == 100,
+        }
+    ]
     if w is None:
-        rows.append({"target": "own Swift (model + detector)", "promise": "bit-identical",
-                     "not_checked": True, "reason": (missing or {}).get("Swift", "")})
+        rows.append(
+            {
+                "target": "own Swift (model + detector)",
+                "promise": "bit-identical",
+                "not_checked": True,
+                "reason": (missing or {}).get("Swift", ""),
+            }
+        )
     else:
-        rows.append({"target": "own Swift (model + detector)", "promise": "bit-identical",
-                     "margins": _fmt_pct(w["margins_bit_equal_pct"]),
-                     "max_diff": "0" if w["margins_bit_equal_pct"] == 100 else "≠ 0",
-                     "decisions": _fmt_pct(w["decisions_equal_pct"]),
-                     "events": f"{_fmt_pct(w['events_equal_pct'])} ({c['events']} events)",
-                     "boundary": f"{b['swift_margins_bit_equal']:,}/{n:,}",
-                     "ok": w["margins_bit_equal_pct"] == 100 and w["events_equal_pct"] == 100})
-    for target, r in pred.get("targets", {}).items():     # the other registered targets
-        rows.append({"target": f"own {target} (model + detector)", "promise": "bit-identical",
-                     "margins": _fmt_pct(r["margins_bit_equal_pct"]),
-                     "max_diff": "0" if r["margins_bit_equal_pct"] == 100 else "≠ 0",
-                     "decisions": _fmt_pct(r["decisions_equal_pct"]),
-                     "events": f"{_fmt_pct(r['events_equal_pct'])} ({c['events']} events)",
-                     "boundary": f"{b['targets_margins_bit_equal'][target]:,}/{n:,}",
-                     "ok": r["margins_bit_equal_pct"] == 100 and r["events_equal_pct"] == 100})
-    rows.append({"target": "TL2cgen C", "promise": "measured",
-                 "margins": _fmt_pct(t["margins_bit_equal_pct"]),
-                 "max_diff": f"{t['max_abs_margin_diff']:.3g}",
-                 "decisions": _fmt_pct(t["decisions_equal_pct"]), "events": "—",
-                 "boundary": f"{b.get('tl2cgen_margins_bit_equal', 0):,}/{n:,}", "ok": None})
-    rows.append({"target": "Core ML (spec evaluator, Float inputs)", "promise": "measured",
-                 "margins": _fmt_pct(m["margins_equal_after_float32_rounding_pct"]) +
-                 " (after rounding to float)",
-                 "max_diff": f"{m['max_abs_margin_diff']:.3g}",
-                 "decisions": _fmt_pct(m["decisions_equal_pct"]), "events": "—",
-                 "boundary": f"same leaves {b['coreml_same_leaves']:,}/{n:,} "
-                             f"({b['coreml_unrounded_inputs_same_leaves']:,} without rounding)",
-                 "ok": None})
+        rows.append(
+            {
+                "target": "own Swift (model + detector)",
+                "promise": "bit-identical",
+                "margins": _fmt_pct(w["margins_bit_equal_pct"]),
+                "max_diff": "0" if w["margins_bit_equal_pct"] == 100 else "≠ 0",
+                "decisions": _fmt_pct(w["decisions_equal_pct"]),
+                "events": f"{_fmt_pct(w['events_equal_pct'])} ({c['events']} events)",
+                "boundary": f"{b['swift_margins_bit_equal']:,}/{n:,}",
+                "ok": w["margins_bit_equal_pct"] == 100 and w["events_equal_pct"] == 100,
+            }
+        )
+    for target, r in pred.get("targets", {}).items():  # the other registered targets
+        rows.append(
+            {
+                "target": f"own {target} (model + detector)",
+                "promise": "bit-identical",
+                "margins": _fmt_pct(r["margins_bit_equal_pct"]),
+                "max_diff": "0" if r["margins_bit_equal_pct"] == 100 else "≠ 0",
+                "decisions": _fmt_pct(r["decisions_equal_pct"]),
+                "events": f"{_fmt_pct(r['events_equal_pct'])} ({c['events']} events)",
+                "boundary": f"{b['targets_margins_bit_equal'][target]:,}/{n:,}",
+                "ok": r["margins_bit_equal_pct"] == 100 and r["events_equal_pct"] == 100,
+            }
+        )
+    rows.append(
+        {
+            "target": "TL2cgen C",
+            "promise": "measured",
+            "margins": _fmt_pct(t["margins_bit_equal_pct"]),
+            "max_diff": f"{t['max_abs_margin_diff']:.3g}",
+            "decisions": _fmt_pct(t["decisions_equal_pct"]),
+            "events": "—",
+            "boundary": f"{b.get('tl2cgen_margins_bit_equal', 0):,}/{n:,}",
+            "ok": None,
+        }
+    )
+    rows.append(
+        {
+            "target": "Core ML (spec evaluator, Float inputs)",
+            "promise": "measured",
+            "margins": _fmt_pct(m["margins_equal_after_float32_rounding_pct"])
+            + " (after rounding to float)",
+            "max_diff": f"{m['max_abs_margin_diff']:.3g}",
+            "decisions": _fmt_pct(m["decisions_equal_pct"]),
+            "events": "—",
+            "boundary": f"same leaves {b['coreml_same_leaves']:,}/{n:,} "
+            f"({b['coreml_unrounded_inputs_same_leaves']:,} without rounding)",
+            "ok": None,
+        }
+    )
     for r in rows:
         r.setdefault("not_checked", False)
     return rows
 
 
-def build_report(spec, files: dict, module, recordings: dict, comparisons, predictions,
-                 missing: dict | None, source: str, synthetic: bool = False) -> str:
+def build_report(
+    spec,
+    files: dict,
+    module,
+    recordings: dict,
+    comparisons,
+    predictions,
+    missing: dict | None,
+    source: str,
+    synthetic: bool = False,
+) -> str:
     """The report as HTML text."""
     manifest = manifest_of(files).data
     missing = dict(missing or {})
     swift_missing = missing.get("Swift")
     rows = ulp_rows(manifest, comparisons)
-    worst_first = sorted(rows, key=lambda r: (-max((c["max_ulp"] for c in r["cells"]),
-                                                   default=0), r["index"]))
+    worst_first = sorted(
+        rows, key=lambda r: (-max((c["max_ulp"] for c in r["cells"]), default=0), r["index"])
+    )
     total = sum(r.shape[0] for r in recordings.values())
-    targets = [{"name": c.target, "vectors": f"{c.vectors:,}",
-                "exact": sum(1 for s in c.stats if not s.mismatches),
-                "worst": c.worst.name, "worst_ulp": c.worst.max_ulp,
-                "identical": c.identical, "problems": c.problems} for c in comparisons]
+    targets = [
+        {
+            "name": c.target,
+            "vectors": f"{c.vectors:,}",
+            "exact": sum(1 for s in c.stats if not s.mismatches),
+            "worst": c.worst.name,
+            "worst_ulp": c.worst.max_ulp,
+            "identical": c.identical,
+            "problems": c.problems,
+        }
+        for c in comparisons
+    ]
     model = None
     if spec.model is not None and predictions is not None:
-        traces, X, extra = prediction_traces(spec, files, module, recordings,
-                                             with_swift=swift_missing is None)
+        traces, X, extra = prediction_traces(
+            spec, files, module, recordings, with_swift=swift_missing is None
+        )
         forest, dec = extra["bundle"].forest, extra["decision"]
         prox = proximity_data(forest, X, spec.feature_names)
         shown = max(traces, key=lambda tr: (int(tr.events[LANES[0]].sum()), -len(tr.seconds)))
-        timelines = [{"title": f"whole recording {shown.label}",
-                      "png": timeline_plot(shown, dec)}]
+        timelines = [{"title": f"whole recording {shown.label}", "png": timeline_plot(shown, dec)}]
         fired = np.flatnonzero(shown.events[LANES[0]])
         if fired.size:
             centre = float(shown.seconds[fired[0]])
-            timelines.append({"title": f"around the first event ({centre:.2f} s)",
-                              "png": timeline_plot(shown, dec, (max(centre - 4, 0),
-                                                                centre + 4))})
+            timelines.append(
+                {
+                    "title": f"around the first event ({centre:.2f} s)",
+                    "png": timeline_plot(shown, dec, (max(centre - 4, 0), centre + 4)),
+                }
+            )
         lanes = []
         for lane in LANES[1:]:
             if lane in shown.missing:
@@ -444,9 +614,14 @@ def build_report(spec, files: dict, module, recordings: dict, comparisons, predi
                 continue
             pos_diff = int((shown.positive[lane] != shown.positive[LANES[0]]).sum())
             ev_diff = int((shown.events[lane] != shown.events[LANES[0]]).sum())
-            lanes.append({"lane": lane, "ok": pos_diff == 0 and ev_diff == 0,
-                          "text": f"{pos_diff} decisions and {ev_diff} event flags differ "
-                                  f"from the reference over {len(shown.seconds):,} vectors"})
+            lanes.append(
+                {
+                    "lane": lane,
+                    "ok": pos_diff == 0 and ev_diff == 0,
+                    "text": f"{pos_diff} decisions and {ev_diff} event flags differ "
+                    f"from the reference over {len(shown.seconds):,} vectors",
+                }
+            )
         model = {
             "summary": predictions,
             "vectors": f"{predictions['vectors']:,}",
@@ -454,54 +629,88 @@ def build_report(spec, files: dict, module, recordings: dict, comparisons, predi
             "rows": prediction_rows(predictions, missing),
             "identical": predictions["identical"],
             "margin_png": margin_plot(extra["diffs"], predictions["vectors"]),
-            "proximity": prox, "proximity_png": proximity_plot(prox),
+            "proximity": prox,
+            "proximity_png": proximity_plot(prox),
             "threshold_png": threshold_hist_plot(forest, X, prox["rows"]),
             "proximity_rows": prox["rows"][:15],
-            "timelines": timelines, "timeline_recording": shown.label,
-            "timeline_vectors": f"{len(shown.seconds):,}", "lanes": lanes,
+            "timelines": timelines,
+            "timeline_recording": shown.label,
+            "timeline_vectors": f"{len(shown.seconds):,}",
+            "lanes": lanes,
             "decision": manifest["model"]["decision"],
             "n_trees": manifest["model"]["n_trees"],
             "depth": manifest["model"]["max_depth"],
         }
-    swift_costs = measure_swift(files, spec, recordings,
-                                find_swiftc() if swift_missing is None else None)
+    swift_costs = measure_swift(
+        files, spec, recordings, find_swiftc() if swift_missing is None else None
+    )
     costs = [_cost_card(c) for c in measure(files, spec, recordings) + swift_costs]
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                             autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     return env.get_template("report.html.j2").render(
-        spec=spec, manifest=manifest, version=__version__, source=source,
-        recordings=[{"label": k, "samples": f"{v.shape[0]:,}",
-                     "rejected": int((~np.isfinite(v).all(axis=1)).sum())}
-                    for k, v in recordings.items()],
-        total_samples=f"{total:,}", targets=targets, rows=worst_first,
+        spec=spec,
+        manifest=manifest,
+        version=__version__,
+        source=source,
+        recordings=[
+            {
+                "label": k,
+                "samples": f"{v.shape[0]:,}",
+                "rejected": int((~np.isfinite(v).all(axis=1)).sum()),
+            }
+            for k, v in recordings.items()
+        ],
+        total_samples=f"{total:,}",
+        targets=targets,
+        rows=worst_first,
         n_mismatching=sum(1 for r in rows if r["bad"]),
         all_identical=all(c.identical for c in comparisons),
-        swift_missing=swift_missing, model=model, synthetic=synthetic,
-        missing=[{"name": t.name, "key": t.key, "title": t.title, "reason": missing[t.name]}
-                 for t in TARGETS if t.name in missing],
+        swift_missing=swift_missing,
+        model=model,
+        synthetic=synthetic,
+        missing=[
+            {"name": t.name, "key": t.key, "title": t.title, "reason": missing[t.name]}
+            for t in TARGETS
+            if t.name in missing
+        ],
         checked=[t.name for t in TARGETS if t.parity and t.name not in missing],
-        costs=costs, cost_machine=machine(),
+        costs=costs,
+        cost_machine=machine(),
         manifest_json=json.dumps(manifest, indent=2),
         windows=manifest["windows"],
-        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    )
 
 
 def _cost_card(c) -> dict:
     """A phone-cost card's text (featgen/phone_cost.py measured the numbers)."""
+
     def b(v):
         return "—" if v is None else f"{v:,} B"
-    return {"target": c.target, "what": c.what, "note": c.note,
-            "measured": c.ns_per_push is not None,
-            "ns": "NOT MEASURED" if c.ns_per_push is None else
-            (f"{c.ns_per_push / 1000:.2f} µs" if c.ns_per_push >= 1000 else
-             f"{c.ns_per_push:.0f} ns"),
-            "state": b(c.state_bytes), "text": b(c.text_bytes), "rodata": b(c.rodata_bytes),
-            "model_rodata": None if c.model_rodata_bytes is None else b(c.model_rodata_bytes),
-            "pushes": f"{c.pushes:,}"}
+
+    return {
+        "target": c.target,
+        "what": c.what,
+        "note": c.note,
+        "measured": c.ns_per_push is not None,
+        "ns": "NOT MEASURED"
+        if c.ns_per_push is None
+        else (
+            f"{c.ns_per_push / 1000:.2f} µs" if c.ns_per_push >= 1000 else f"{c.ns_per_push:.0f} ns"
+        ),
+        "state": b(c.state_bytes),
+        "text": b(c.text_bytes),
+        "rodata": b(c.rodata_bytes),
+        "model_rodata": None if c.model_rodata_bytes is None else b(c.model_rodata_bytes),
+        "pushes": f"{c.pushes:,}",
+    }
 
 
 def write_report(path: Path, *args, **kwargs) -> None:
     """Build the report, then write it atomically (a killed run leaves no half page)."""
     write_text_atomic(path, build_report(*args, **kwargs))
-

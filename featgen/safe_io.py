@@ -5,6 +5,7 @@ schema) writes beside the final path, flushes to disk, then renames over it. A r
 half-way (SIGTERM, SIGINT, a full disk) leaves the previous output intact, or no output, plus
 at worst a hidden ``.<name>.featgen-tmp-*`` sibling, never a truncated file at the final path.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -41,15 +42,19 @@ def _sibling(path: Path, tag: str = "") -> Path:
 
 
 @contextlib.contextmanager
-def atomic_file(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None,
-                newline: str | None = None) -> Iterator:
+def atomic_file(
+    path: str | os.PathLike,
+    mode: str = "wb",
+    encoding: str | None = None,
+    newline: str | None = None,
+) -> Iterator:
     """Open a temporary sibling of ``path`` for writing; on a clean exit flush, fsync and rename
     it to ``path`` (mode 0666 & ~umask, like a plain ``open``); on any exception remove it."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     tmp = _sibling(path)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)     # umask applies
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
             yield handle
             handle.flush()
@@ -59,7 +64,7 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb", encoding: str | None 
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(exc, OSError) and exc.filename is None:   # ENOSPC on write(): say where
+        if isinstance(exc, OSError) and exc.filename is None:  # ENOSPC on write(): say where
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
@@ -84,7 +89,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     directory = path.parent if str(path.parent) else Path(".")
     staging, old = _sibling(path), None
     try:
-        os.mkdir(staging, 0o777)        # the umask applies
+        os.mkdir(staging, 0o777)  # the umask applies
         yield staging
         _fsync_tree(staging)
         if os.path.lexists(path):
@@ -94,7 +99,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
         _fsync_dir(directory)
     except BaseException:
         if old is not None and not os.path.lexists(path) and os.path.lexists(old):
-            os.replace(old, path)       # interrupted between the two renames: put it back
+            os.replace(old, path)  # interrupted between the two renames: put it back
             old = None
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -121,14 +126,24 @@ def check_output_file(path: str | os.PathLike, what: str = "output") -> Path:
     /dev/stdout), a missing or unwritable folder. OutputError names the path; returns it."""
     path = Path(path)
     if path.is_symlink():
-        raise OutputError(f"{what} {path} is a symbolic link (to {os.readlink(path)}); featgen "
-                          "writes a new file and renames it over the path, which would replace "
-                          "the link: give the real path")
+        raise OutputError(
+            f"{what} {path} is a symbolic link (to {os.readlink(path)}); featgen "
+            "writes a new file and renames it over the path, which would replace "
+            "the link: give the real path"
+        )
     if path.exists() and not path.is_file():
         mode = path.stat().st_mode
-        kind = ("a folder" if stat.S_ISDIR(mode) else "a device" if stat.S_ISCHR(mode)
-                or stat.S_ISBLK(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a socket"
-                if stat.S_ISSOCK(mode) else "not a regular file")
+        kind = (
+            "a folder"
+            if stat.S_ISDIR(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )
         raise OutputError(f"{what} {path} is {kind}; featgen writes regular files only")
     check_output_folder(path.parent if str(path.parent) else Path("."), f"{what} {path}")
     return path

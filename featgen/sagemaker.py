@@ -13,6 +13,7 @@ featgen_model.json, metrics.json) to ``$SM_MODEL_DIR``. A job of several hosts m
 own Dask scheduler (``--cluster tcp://host:8786``); this entry point does not start one across
 hosts.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,20 +39,30 @@ class JobError(RuntimeError):
 def _env_dir(name: str, default: str | None = None) -> Path:
     value = os.environ.get(name, default)
     if not value:
-        raise JobError(f"${name} is not set: this entry point runs inside a SageMaker-style "
-                       "training job (or set the variable yourself)")
+        raise JobError(
+            f"${name} is not set: this entry point runs inside a SageMaker-style "
+            "training job (or set the variable yourself)"
+        )
     return Path(value)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m featgen.sagemaker", description=__doc__
-                                .split("\n\n")[0])
-    p.add_argument("--spec", default="spec.yaml",
-                   help="feature spec: absolute, or relative to $SM_CHANNEL_SPEC, the working "
-                        "directory (the job's source dir) or $SM_CHANNEL_TRAINING")
+    p = argparse.ArgumentParser(
+        prog="python -m featgen.sagemaker", description=__doc__.split("\n\n")[0]
+    )
+    p.add_argument(
+        "--spec",
+        default="spec.yaml",
+        help="feature spec: absolute, or relative to $SM_CHANNEL_SPEC, the working "
+        "directory (the job's source dir) or $SM_CHANNEL_TRAINING",
+    )
     p.add_argument("--cluster", help="an existing Dask scheduler; default local:$SM_NUM_CPUS")
-    p.add_argument("--featurize", default="true", choices=("true", "false"),
-                   help="also write the partitioned features to $SM_OUTPUT_DATA_DIR/features")
+    p.add_argument(
+        "--featurize",
+        default="true",
+        choices=("true", "false"),
+        help="also write the partitioned features to $SM_OUTPUT_DATA_DIR/features",
+    )
     p.add_argument("--drop-nonfinite", default="false", choices=("true", "false"))
     p.add_argument("--label-column", default="label")
     p.add_argument("--group-column", default="subject")
@@ -84,8 +95,10 @@ def run(argv: list[str] | None = None) -> dict:
     output_dir = _env_dir("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")
     hosts = json.loads(os.environ.get("SM_HOSTS", "[]") or "[]")
     if len(hosts) > 1 and not args.cluster:
-        raise JobError(f"{len(hosts)} hosts ({', '.join(hosts)}): start a Dask scheduler and "
-                       "workers on them and pass --cluster tcp://<scheduler>:8786")
+        raise JobError(
+            f"{len(hosts)} hosts ({', '.join(hosts)}): start a Dask scheduler and "
+            "workers on them and pass --cluster tcp://<scheduler>:8786"
+        )
     spec = load_spec(str(_spec_path(args.spec, training)))
     refs = discover([str(training)])
     try:
@@ -93,23 +106,40 @@ def run(argv: list[str] | None = None) -> dict:
     except ValueError:
         raise JobError("$SM_NUM_CPUS is not a whole number") from None
     cluster = args.cluster or f"local:{max(1, cpus)}"
-    params = Params(objective=args.objective, rounds=args.rounds, max_depth=args.max_depth,
-                    eta=args.eta, test_fraction=args.test_fraction, seed=args.seed)
-    summary = {"spec": spec.name, "spec_hash": spec.spec_hash, "recordings": len(refs),
-               "cluster": cluster}
-    with cl.connect(cluster, local_directory=os.environ.get("SM_OUTPUT_INTERMEDIATE_DIR")) \
-            as client:
+    params = Params(
+        objective=args.objective,
+        rounds=args.rounds,
+        max_depth=args.max_depth,
+        eta=args.eta,
+        test_fraction=args.test_fraction,
+        seed=args.seed,
+    )
+    summary = {
+        "spec": spec.name,
+        "spec_hash": spec.spec_hash,
+        "recordings": len(refs),
+        "cluster": cluster,
+    }
+    with cl.connect(
+        cluster, local_directory=os.environ.get("SM_OUTPUT_INTERMEDIATE_DIR")
+    ) as client:
         if args.featurize == "true":
-            job = cl.feature_job(spec, generate(spec),
-                                 "drop" if args.drop_nonfinite == "true" else "raise")
+            job = cl.feature_job(
+                spec, generate(spec), "drop" if args.drop_nonfinite == "true" else "raise"
+            )
             report = cl.featurize(job, refs, str(output_dir / "features"), client)
-            summary["features"] = {"dir": str(output_dir / "features"),
-                                   "vectors": report.vectors, "written": report.written,
-                                   "skipped": report.skipped}
-        metrics = cl.train(spec, refs, model_dir, params, client, args.label_column,
-                           args.group_column or None)
-    summary["metrics"] = {k: metrics.get(k) for k in ("roc_auc", "accuracy", "precision",
-                                                      "recall") if k in metrics}
+            summary["features"] = {
+                "dir": str(output_dir / "features"),
+                "vectors": report.vectors,
+                "written": report.written,
+                "skipped": report.skipped,
+            }
+        metrics = cl.train(
+            spec, refs, model_dir, params, client, args.label_column, args.group_column or None
+        )
+    summary["metrics"] = {
+        k: metrics.get(k) for k in ("roc_auc", "accuracy", "precision", "recall") if k in metrics
+    }
     return summary
 
 

@@ -7,6 +7,7 @@
 * The model directory holds the XGBoost JSON model, the feature order and spec hashes it was
   trained on (checked by ``featgen build``) and the held-out metrics.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,14 +35,18 @@ from . import safe_io  # called as safe_io.X: the crash tests replace its functi
 from .data import DataError, Recording
 from .policy import Yield, refuse_nonfinite, short_recordings
 
-OBJECTIVES = objectives.TRAINABLE       # codegen/trees/objectives.py
+OBJECTIVES = objectives.TRAINABLE  # codegen/trees/objectives.py
 # Set by featgen's own options, not by --param: the objective and num_class follow --objective
 # and the labels, the rounds --rounds, early stopping --early-stopping-rounds; a booster other
 # than gbtree cannot be compiled exactly (xgboost_json refuses it with the reason).
-RESERVED_PARAMS = {"objective": "--objective", "num_class": "the labels (--objective multi:*)",
-                   "num_boost_round": "--rounds", "n_estimators": "--rounds",
-                   "early_stopping_rounds": "--early-stopping-rounds"}
-EVENT_SLACK_S = 1.0     # metric tolerance: an event up to 1 s after a labelled event detects it
+RESERVED_PARAMS = {
+    "objective": "--objective",
+    "num_class": "the labels (--objective multi:*)",
+    "num_boost_round": "--rounds",
+    "n_estimators": "--rounds",
+    "early_stopping_rounds": "--early-stopping-rounds",
+}
+EVENT_SLACK_S = 1.0  # metric tolerance: an event up to 1 s after a labelled event detects it
 
 
 @dataclasses.dataclass
@@ -54,13 +59,13 @@ class Params:
     seed: int = 0
     min_child_weight: float = 1.0
     subsample: float = 1.0
-    nthread: int = 1                # reproducible: same data, same model bytes
-    extra: dict = dataclasses.field(default_factory=dict)   # --param / --params
-    early_stopping_rounds: int | None = None    # on the held-out groups
+    nthread: int = 1  # reproducible: same data, same model bytes
+    extra: dict = dataclasses.field(default_factory=dict)  # --param / --params
+    early_stopping_rounds: int | None = None  # on the held-out groups
     test_groups: tuple[str, ...] | None = None  # --test-groups: exactly these are held out
     class_names: tuple[str, ...] | None = None  # --classes: the name of class 0, 1, ...
-    drop_nonfinite: bool = True     # the CLI's default is False (featgen/policy.py): refuse
-    min_vectors: int = 0            # --min-vectors: refuse recordings giving fewer vectors
+    drop_nonfinite: bool = True  # the CLI's default is False (featgen/policy.py): refuse
+    min_vectors: int = 0  # --min-vectors: refuse recordings giving fewer vectors
 
 
 class TrainError(ValueError):
@@ -84,16 +89,24 @@ def featurize(spec: Spec, recordings: dict[str, Recording]):
         ends.append(e)
     n = len(spec.feature_names)
     X = np.concatenate(xs) if xs else np.empty((0, n))
-    return (X, np.concatenate(ys).astype(np.int64), np.array(groups, dtype=object),
-            np.concatenate(recs), np.concatenate(ends), dropped)
+    return (
+        X,
+        np.concatenate(ys).astype(np.int64),
+        np.array(groups, dtype=object),
+        np.concatenate(recs),
+        np.concatenate(ends),
+        dropped,
+    )
 
 
 def split_groups(groups: np.ndarray, fraction: float, seed: int) -> tuple[list, list]:
     unique = sorted(set(groups.tolist()))
     if len(unique) < 2:
-        raise TrainError(f"need at least 2 groups to hold some out for testing, got "
-                         f"{len(unique)} ({unique[:3]}); give recordings of several subjects "
-                         "(--group-column) or several recordings without a group column")
+        raise TrainError(
+            f"need at least 2 groups to hold some out for testing, got "
+            f"{len(unique)} ({unique[:3]}); give recordings of several subjects "
+            "(--group-column) or several recordings without a group column"
+        )
     order = np.random.default_rng(seed).permutation(len(unique))
     n_test = min(max(1, math.ceil(fraction * len(unique))), len(unique) - 1)
     test = sorted(unique[i] for i in order[:n_test])
@@ -101,9 +114,16 @@ def split_groups(groups: np.ndarray, fraction: float, seed: int) -> tuple[list, 
     return train, test
 
 
-def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Params,
-          label_column: str = "label", group_column: str | None = "subject",
-          test_recordings: dict[str, Recording] | None = None, progress=None) -> dict:
+def train(
+    spec: Spec,
+    recordings: dict[str, Recording],
+    out: Path,
+    params: Params,
+    label_column: str = "label",
+    group_column: str | None = "subject",
+    test_recordings: dict[str, Recording] | None = None,
+    progress=None,
+) -> dict:
     """Train, evaluate on the held-out data, write the model directory; returns the metrics.
 
     Held out: TEST_RECORDINGS when given (``--test-data``: exactly those), else the groups
@@ -118,7 +138,7 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
     test_recordings = dict(test_recordings or {})
     class_names = encode_labels(params, recordings, test_recordings)
     everything = dict(recordings)
-    for name, rec in test_recordings.items():       # the same file may not be on both sides
+    for name, rec in test_recordings.items():  # the same file may not be on both sides
         key = name if name not in everything else f"test:{name}"
         everything[key] = rec
     if not params.drop_nonfinite:
@@ -129,8 +149,10 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
     X, y, groups, rec_index, ends, dropped = featurize(spec, everything)
     short = short_recordings_of(spec, everything, rec_index, params.min_vectors)
     if X.shape[0] == 0:
-        raise TrainError("the recordings produced no feature vectors (each needs at least "
-                         f"{spec.max_length} samples)")
+        raise TrainError(
+            "the recordings produced no feature vectors (each needs at least "
+            f"{spec.max_length} samples)"
+        )
     classes, n_class = check_labels(params, y)
     if class_names is not None:
         n_class = check_class_names(params, class_names, classes, n_class)
@@ -143,45 +165,74 @@ def train(spec: Spec, recordings: dict[str, Recording], out: Path, params: Param
 
     raw, forest, decision = save_model(spec, booster, Path(out), params)
     if is_test.any():
-        margins = np.asarray(booster.inplace_predict(X[is_test], predict_type="margin"),
-                             dtype=np.float32).reshape(int(is_test.sum()), -1)
+        margins = np.asarray(
+            booster.inplace_predict(X[is_test], predict_type="margin"), dtype=np.float32
+        ).reshape(int(is_test.sum()), -1)
         metrics = evaluate(decision, y[is_test], margins, n_class, params.objective)
-        metrics["events"] = (event_metrics(decision, spec, everything, X, y, rec_index, ends,
-                                           is_test, booster) if decision.kind != "none"
-                             else None)
+        metrics["events"] = (
+            event_metrics(decision, spec, everything, X, y, rec_index, ends, is_test, booster)
+            if decision.kind != "none"
+            else None
+        )
     else:
-        metrics = {"objective": params.objective, "vectors": 0, "evaluated": False,
-                   "events": None, "why_not": split["how"]}
-    if split["by"] != "group":      # the seeded default keeps metrics.json as it was
+        metrics = {
+            "objective": params.objective,
+            "vectors": 0,
+            "evaluated": False,
+            "events": None,
+            "why_not": split["how"],
+        }
+    if split["by"] != "group":  # the seeded default keeps metrics.json as it was
         metrics["split"] = split["how"]
     if class_names is not None:
         metrics["class_names"] = list(class_names)
-        metrics["class_names_from"] = ("--classes" if params.class_names is not None
-                                       else "the data (sorted by name)")
+        metrics["class_names_from"] = (
+            "--classes" if params.class_names is not None else "the data (sorted by name)"
+        )
     if stopping is not None:
         metrics["early_stopping"] = stopping
-    metrics["data"] = data_summary(len(everything), y, is_test, train_groups, test_groups,
-                                   classes, dropped)
+    metrics["data"] = data_summary(
+        len(everything), y, is_test, train_groups, test_groups, classes, dropped
+    )
     if test_recordings:
         metrics["data"]["test_recordings"] = len(test_recordings)
     if short["recordings"]:
         metrics["data"]["no_vectors"] = short
     if stopping is not None:
-        xgb_params = dict(xgb_params, early_stopping_rounds=params.early_stopping_rounds,
-                          best_iteration=stopping["best_iteration"])
-    write_meta(spec, Path(out), params, xgb_params, raw, forest, n_class, test_groups,
-               label_column, group_column, metrics, split["by"], class_names)
+        xgb_params = dict(
+            xgb_params,
+            early_stopping_rounds=params.early_stopping_rounds,
+            best_iteration=stopping["best_iteration"],
+        )
+    write_meta(
+        spec,
+        Path(out),
+        params,
+        xgb_params,
+        raw,
+        forest,
+        n_class,
+        test_groups,
+        label_column,
+        group_column,
+        metrics,
+        split["by"],
+        class_names,
+    )
     return metrics
 
 
-def short_recordings_of(spec: Spec, recordings: dict[str, Recording], rec_index: np.ndarray,
-                        min_vectors: int) -> dict:
+def short_recordings_of(
+    spec: Spec, recordings: dict[str, Recording], rec_index: np.ndarray, min_vectors: int
+) -> dict:
     """The recordings that gave no vectors (featgen/policy.py): counted, a few named, and the
     warning the CLI prints; a TrainError when one gave fewer than MIN_VECTORS."""
 
     counts = np.bincount(rec_index, minlength=len(recordings))
-    yields = [Yield(name, len(r.samples), int(np.isfinite(r.samples).all(axis=1).sum()),
-                    int(counts[i])) for i, (name, r) in enumerate(recordings.items())]
+    yields = [
+        Yield(name, len(r.samples), int(np.isfinite(r.samples).all(axis=1).sum()), int(counts[i]))
+        for i, (name, r) in enumerate(recordings.items())
+    ]
     try:
         warning = short_recordings(spec, yields, min_vectors)
     except DataError as exc:
@@ -208,18 +259,23 @@ def encode_labels(params: Params, *sets: dict[str, Recording]) -> tuple[str, ...
                     raise TrainError(
                         f"recording {r.name!r}: label {int(r.labels.max())}, but --classes "
                         f"names {len(names)} classes (labels 0 .. {len(names) - 1}: "
-                        f"{', '.join(names)})")
+                        f"{', '.join(names)})"
+                    )
         return names
     numeric = [r for r in recs if r.labels.dtype.kind not in "US" and len(r.labels)]
     if numeric:
-        raise TrainError(f"recording {numeric[0].name!r} numbers its classes but "
-                         f"{named[0].name!r} names them; use one or the other in every file")
+        raise TrainError(
+            f"recording {numeric[0].name!r} numbers its classes but "
+            f"{named[0].name!r} names them; use one or the other in every file"
+        )
     if names is None:
         if objectives.objective(params.objective).kind == "binary":
             seen = sorted(set().union(*(set(r.labels.tolist()) for r in named)))
-            raise TrainError(f"{params.objective} with class names ({', '.join(seen[:5])}): "
-                             "give --classes NEGATIVE POSITIVE to say which one is class 1 "
-                             "(the positive class)")
+            raise TrainError(
+                f"{params.objective} with class names ({', '.join(seen[:5])}): "
+                "give --classes NEGATIVE POSITIVE to say which one is class 1 "
+                "(the positive class)"
+            )
         names = tuple(sorted(set().union(*(set(r.labels.tolist()) for r in named))))
         problem = class_names_problem(names)
         if problem:
@@ -228,8 +284,10 @@ def encode_labels(params: Params, *sets: dict[str, Recording]) -> tuple[str, ...
     for r in named:
         unknown = sorted(set(r.labels.tolist()) - set(index))
         if unknown:
-            raise TrainError(f"recording {r.name!r}: class {unknown[0]!r} is not one of "
-                             f"--classes {' '.join(names)}")
+            raise TrainError(
+                f"recording {r.name!r}: class {unknown[0]!r} is not one of "
+                f"--classes {' '.join(names)}"
+            )
         r.labels = np.array([index[v] for v in r.labels.tolist()], dtype=np.int64)
     return names
 
@@ -243,63 +301,84 @@ def class_names_problem(names: tuple[str, ...]) -> str | None:
     return None
 
 
-def check_class_names(params: Params, names: tuple[str, ...], classes: list[int],
-                      n_class: int) -> int:
+def check_class_names(
+    params: Params, names: tuple[str, ...], classes: list[int], n_class: int
+) -> int:
     """The number of classes once NAMES name them: as many as there are names."""
     kind = objectives.objective(params.objective).kind
     if kind == "regression":
         raise TrainError(f"--classes names classes; {params.objective} predicts a value")
     if kind == "binary" and len(names) != 2:
-        raise TrainError(f"{params.objective} has 2 classes (0 and 1), --classes gives "
-                         f"{len(names)} names")
+        raise TrainError(
+            f"{params.objective} has 2 classes (0 and 1), --classes gives {len(names)} names"
+        )
     missing = [names[c] for c in range(len(names)) if c not in classes]
     if kind == "multiclass" and missing:
-        raise TrainError(f"class(es) {', '.join(map(repr, missing))} of --classes never occur "
-                         "in the data; a class the model never saw cannot be predicted (drop "
-                         "it from --classes, or add recordings of it)")
+        raise TrainError(
+            f"class(es) {', '.join(map(repr, missing))} of --classes never occur "
+            "in the data; a class the model never saw cannot be predicted (drop "
+            "it from --classes, or add recordings of it)"
+        )
     return len(names)
 
 
-def choose_split(params: Params, groups: np.ndarray, from_test_data: np.ndarray,
-                 test_recordings: dict) -> dict:
+def choose_split(
+    params: Params, groups: np.ndarray, from_test_data: np.ndarray, test_recordings: dict
+) -> dict:
     """Which vectors are held out, and how that was decided (said in metrics and meta)."""
     if test_recordings:
         is_test = np.asarray(from_test_data, dtype=bool)
         if not is_test.any():
-            raise TrainError(f"the {len(test_recordings)} --test-data recording(s) produced no "
-                             "feature vectors (each needs at least the longest window)")
+            raise TrainError(
+                f"the {len(test_recordings)} --test-data recording(s) produced no "
+                "feature vectors (each needs at least the longest window)"
+            )
         if is_test.all():
             raise TrainError("the training recordings produced no feature vectors")
         train = sorted(set(groups[~is_test].tolist()))
         test = sorted(set(groups[is_test].tolist()))
         both = sorted(set(train) & set(test))
-        how = (f"--test-data: {len(test_recordings)} recording(s) held out as given"
-               + (f"; group(s) {', '.join(map(str, both[:5]))} are on both sides" if both
-                  else ""))
-        return {"is_test": is_test, "train": train, "test": test, "by": "test-data",
-                "how": how}
+        how = f"--test-data: {len(test_recordings)} recording(s) held out as given" + (
+            f"; group(s) {', '.join(map(str, both[:5]))} are on both sides" if both else ""
+        )
+        return {"is_test": is_test, "train": train, "test": test, "by": "test-data", "how": how}
     unique = sorted(set(groups.tolist()))
     if params.test_groups is not None:
         asked = list(dict.fromkeys(params.test_groups))
         unknown = [g for g in asked if g not in unique]
         if unknown:
             shown = ", ".join(map(str, unique[:20])) + (", ..." if len(unique) > 20 else "")
-            raise TrainError(f"--test-groups: no group {unknown[0]!r} in the data (groups: "
-                             f"{shown})")
+            raise TrainError(
+                f"--test-groups: no group {unknown[0]!r} in the data (groups: {shown})"
+            )
         if len(asked) == len(unique):
             raise TrainError("--test-groups holds out every group; nothing is left to train on")
         is_test = np.isin(groups, asked)
-        return {"is_test": is_test, "train": [g for g in unique if g not in asked],
-                "test": sorted(asked), "by": "test-groups",
-                "how": f"--test-groups: {len(asked)} group(s) held out as given"}
+        return {
+            "is_test": is_test,
+            "train": [g for g in unique if g not in asked],
+            "test": sorted(asked),
+            "by": "test-groups",
+            "how": f"--test-groups: {len(asked)} group(s) held out as given",
+        }
     if params.test_fraction == 0:
-        return {"is_test": np.zeros(len(groups), dtype=bool), "train": unique, "test": [],
-                "by": "none", "how": "--test-fraction 0: trained on every recording, nothing "
-                                     "held out, so no evaluation"}
+        return {
+            "is_test": np.zeros(len(groups), dtype=bool),
+            "train": unique,
+            "test": [],
+            "by": "none",
+            "how": "--test-fraction 0: trained on every recording, nothing "
+            "held out, so no evaluation",
+        }
     train, test = split_groups(groups, params.test_fraction, params.seed)
-    return {"is_test": np.isin(groups, test), "train": train, "test": test, "by": "group",
-            "how": f"--test-fraction {params.test_fraction} (seed {params.seed}): "
-                   f"{len(test)} of {len(unique)} group(s) held out"}
+    return {
+        "is_test": np.isin(groups, test),
+        "train": train,
+        "test": test,
+        "by": "group",
+        "how": f"--test-fraction {params.test_fraction} (seed {params.seed}): "
+        f"{len(test)} of {len(unique)} group(s) held out",
+    }
 
 
 def check_params(params: Params) -> None:
@@ -307,14 +386,32 @@ def check_params(params: Params) -> None:
     refuse them first; this guards the Python API)."""
     if params.objective not in OBJECTIVES:
         raise TrainError(f"objective {params.objective!r}: use one of {', '.join(OBJECTIVES)}")
-    checks = [("rounds", params.rounds, isinstance(params.rounds, int) and params.rounds >= 1,
-               "a whole number >= 1"),
-              ("max_depth", params.max_depth, isinstance(params.max_depth, int)
-               and 1 <= params.max_depth <= 64, "a whole number from 1 to 64"),
-              ("eta", params.eta, math.isfinite(params.eta) and 0 < params.eta <= 1,
-               "a number in (0, 1]"),
-              ("test_fraction", params.test_fraction, math.isfinite(params.test_fraction)
-               and 0 <= params.test_fraction < 1, "a number in [0, 1)")]
+    checks = [
+        (
+            "rounds",
+            params.rounds,
+            isinstance(params.rounds, int) and params.rounds >= 1,
+            "a whole number >= 1",
+        ),
+        (
+            "max_depth",
+            params.max_depth,
+            isinstance(params.max_depth, int) and 1 <= params.max_depth <= 64,
+            "a whole number from 1 to 64",
+        ),
+        (
+            "eta",
+            params.eta,
+            math.isfinite(params.eta) and 0 < params.eta <= 1,
+            "a number in (0, 1]",
+        ),
+        (
+            "test_fraction",
+            params.test_fraction,
+            math.isfinite(params.test_fraction) and 0 <= params.test_fraction < 1,
+            "a number in [0, 1)",
+        ),
+    ]
     for name, value, ok, what in checks:
         if not ok:
             raise TrainError(f"{name} = {value!r}: must be {what}")
@@ -331,49 +428,69 @@ def check_labels(params: Params, y: np.ndarray, where: str = "the labels") -> tu
     kind = objectives.objective(params.objective).kind
     if kind == "binary":
         if not set(classes) <= {0, 1}:
-            raise TrainError(f"{params.objective} needs labels 0 and 1, got {classes[:10]}; use "
-                             "--objective multi:softprob for classes")
+            raise TrainError(
+                f"{params.objective} needs labels 0 and 1, got {classes[:10]}; use "
+                "--objective multi:softprob for classes"
+            )
         if len(classes) < 2:
-            raise TrainError(f"{where}: every feature vector has label {classes[0]}; a binary "
-                             "model needs both 0 and 1 (trained on one class it would "
-                             f"{'never' if classes[0] == 0 else 'always'} fire)")
+            raise TrainError(
+                f"{where}: every feature vector has label {classes[0]}; a binary "
+                "model needs both 0 and 1 (trained on one class it would "
+                f"{'never' if classes[0] == 0 else 'always'} fire)"
+            )
         return classes, 2
     if kind == "regression":
         return classes, 0
     n_class = max(classes) + 1
     if len(classes) < 2:
-        raise TrainError(f"{where}: every feature vector has label {classes[0]}; "
-                         "multi:softprob needs at least 2 classes")
+        raise TrainError(
+            f"{where}: every feature vector has label {classes[0]}; "
+            "multi:softprob needs at least 2 classes"
+        )
     missing = sorted(set(range(n_class)) - set(classes))
     if missing:
         shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
-        fix = ("; labels 1 .. K: subtract 1 from every label" if classes[0] == 1
-               and classes == list(range(1, n_class)) else "")
-        raise TrainError(f"{where}: classes are 0 .. {n_class - 1} (the largest label is "
-                         f"{n_class - 1}) but class(es) {shown} never occur, so the model would "
-                         f"have {n_class} classes; number the classes 0 .. K-1{fix}, or label "
-                         f"the rows with class names (the labels seen: "
-                         f"{', '.join(map(str, classes[:10]))})")
+        fix = (
+            "; labels 1 .. K: subtract 1 from every label"
+            if classes[0] == 1 and classes == list(range(1, n_class))
+            else ""
+        )
+        raise TrainError(
+            f"{where}: classes are 0 .. {n_class - 1} (the largest label is "
+            f"{n_class - 1}) but class(es) {shown} never occur, so the model would "
+            f"have {n_class} classes; number the classes 0 .. K-1{fix}, or label "
+            f"the rows with class names (the labels seen: "
+            f"{', '.join(map(str, classes[:10]))})"
+        )
     return classes, n_class
 
 
-def check_training_classes(params: Params, y_train: np.ndarray, n_class: int,
-                           train_groups: list) -> None:
+def check_training_classes(
+    params: Params, y_train: np.ndarray, n_class: int, train_groups: list
+) -> None:
     """The training side of the split must hold two classes at least: the held-out groups may
     have taken every example of the other."""
     seen = sorted(set(np.asarray(y_train).tolist()))
     if len(seen) < 2:
-        raise TrainError(f"after holding out groups for testing, the {len(train_groups)} "
-                         f"training group(s) ({', '.join(map(str, train_groups[:5]))}) hold only "
-                         f"class {seen[0] if seen else '(none)'}; give more groups with both "
-                         "classes, or lower --test-fraction")
+        raise TrainError(
+            f"after holding out groups for testing, the {len(train_groups)} "
+            f"training group(s) ({', '.join(map(str, train_groups[:5]))}) hold only "
+            f"class {seen[0] if seen else '(none)'}; give more groups with both "
+            "classes, or lower --test-fraction"
+        )
 
 
 def xgb_params_of(params: Params, n_class: int) -> dict:
-    xgb_params = {"objective": params.objective, "max_depth": params.max_depth,
-                  "eta": params.eta, "seed": params.seed, "nthread": params.nthread,
-                  "min_child_weight": params.min_child_weight, "subsample": params.subsample,
-                  "tree_method": "hist"}
+    xgb_params = {
+        "objective": params.objective,
+        "max_depth": params.max_depth,
+        "eta": params.eta,
+        "seed": params.seed,
+        "nthread": params.nthread,
+        "min_child_weight": params.min_child_weight,
+        "subsample": params.subsample,
+        "tree_method": "hist",
+    }
     if objectives.objective(params.objective).kind == "multiclass":
         xgb_params["num_class"] = n_class
     for key, value in params.extra.items():
@@ -395,19 +512,21 @@ def parse_params(pairs: tuple[str, ...] = (), files: tuple[str, ...] = ()) -> di
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-            raise TrainError(f"{where}: not YAML/JSON ({getattr(exc, 'problem', exc)})") \
-                from None
+            raise TrainError(f"{where}: not YAML/JSON ({getattr(exc, 'problem', exc)})") from None
         if not isinstance(doc, dict) or not all(isinstance(k, str) for k in doc):
-            raise TrainError(f"{path}: expected a mapping of XGBoost parameters, like "
-                             "{max_depth: 6, subsample: 0.8}")
+            raise TrainError(
+                f"{path}: expected a mapping of XGBoost parameters, like "
+                "{max_depth: 6, subsample: 0.8}"
+            )
         for key, value in doc.items():
             if key == "monotone_constraints" and isinstance(value, list):
-                value = "(" + ",".join(str(v) for v in value) + ")"     # XGBoost's syntax
+                value = "(" + ",".join(str(v) for v in value) + ")"  # XGBoost's syntax
             elif key == "interaction_constraints" and isinstance(value, list):
                 value = json.dumps(value)
             elif isinstance(value, (dict, list)):
-                raise TrainError(f"{path}: {key}: expected a single value, got "
-                                 f"{type(value).__name__}")
+                raise TrainError(
+                    f"{path}: {key}: expected a single value, got {type(value).__name__}"
+                )
             out[key] = value
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -417,8 +536,9 @@ def parse_params(pairs: tuple[str, ...] = (), files: tuple[str, ...] = ()) -> di
     return out
 
 
-def fit(xgb_params: dict, dtrain, X_test: np.ndarray, y_test: np.ndarray, params: Params,
-        progress=None):
+def fit(
+    xgb_params: dict, dtrain, X_test: np.ndarray, y_test: np.ndarray, params: Params, progress=None
+):
     """(booster, early-stopping report or None). XGBoost's unknown-parameter warning and its
     errors for bad values become TrainError (exit 2). With early stopping the model is cut at
     the best iteration (``booster[:best + 1]``) and checked: its margins on the held-out
@@ -435,16 +555,24 @@ def fit(xgb_params: dict, dtrain, X_test: np.ndarray, y_test: np.ndarray, params
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            booster = xgboost.train(xgb_params, dtrain, num_boost_round=rounds, evals=evals,
-                                    early_stopping_rounds=params.early_stopping_rounds,
-                                    evals_result=history, verbose_eval=False,
-                                    callbacks=callbacks)
+            booster = xgboost.train(
+                xgb_params,
+                dtrain,
+                num_boost_round=rounds,
+                evals=evals,
+                early_stopping_rounds=params.early_stopping_rounds,
+                evals_result=history,
+                verbose_eval=False,
+                callbacks=callbacks,
+            )
     except xgboost.core.XGBoostError as exc:
         raise TrainError(f"XGBoost refused the parameters: {_first_line(exc)}") from None
     unused = [str(w.message) for w in caught if "are not used" in str(w.message)]
     if unused:
-        raise TrainError("XGBoost does not use these parameters (misspelt, or not for this "
-                         f"booster/objective): {' '.join(unused[0].split())}")
+        raise TrainError(
+            "XGBoost does not use these parameters (misspelt, or not for this "
+            f"booster/objective): {' '.join(unused[0].split())}"
+        )
     if params.early_stopping_rounds is None:
         return booster, None
     best = int(booster.best_iteration)
@@ -452,16 +580,24 @@ def fit(xgb_params: dict, dtrain, X_test: np.ndarray, y_test: np.ndarray, params
     cut = booster[: best + 1]
     want = booster.inplace_predict(X_test, predict_type="margin", iteration_range=(0, best + 1))
     got = cut.inplace_predict(X_test, predict_type="margin")
-    if not np.array_equal(np.asarray(want, np.float32).view(np.uint32),
-                          np.asarray(got, np.float32).view(np.uint32)):
-        raise TrainError("the model cut at the best iteration does not reproduce XGBoost's "
-                         "margins; please report this")
-    metric = list(history.get("held_out", {"?": None}))[-1]   # the one early stopping used
-    return cut, {"rounds": params.early_stopping_rounds, "on": "the held-out groups",
-                 "best_iteration": best, "best_score": float(booster.best_score),
-                 "metric": str(metric), "rounds_trained": full_rounds,
-                 "rounds_shipped": cut.num_boosted_rounds(),
-                 "cut_margins_bit_equal": True}
+    if not np.array_equal(
+        np.asarray(want, np.float32).view(np.uint32), np.asarray(got, np.float32).view(np.uint32)
+    ):
+        raise TrainError(
+            "the model cut at the best iteration does not reproduce XGBoost's "
+            "margins; please report this"
+        )
+    metric = list(history.get("held_out", {"?": None}))[-1]  # the one early stopping used
+    return cut, {
+        "rounds": params.early_stopping_rounds,
+        "on": "the held-out groups",
+        "best_iteration": best,
+        "best_score": float(booster.best_score),
+        "metric": str(metric),
+        "rounds_trained": full_rounds,
+        "rounds_shipped": cut.num_boosted_rounds(),
+        "cut_margins_bit_equal": True,
+    }
 
 
 def _first_line(exc: Exception) -> str:
@@ -479,7 +615,7 @@ def save_model(spec: Spec, booster, out: Path, params: Params):
         decision_def = dataclasses.replace(decision_def, locs=())
     try:
         forest = xgboost_json.forest_of(raw, where="the trained model")
-    except xgboost_json.ModelError as exc:      # e.g. --param booster=dart
+    except xgboost_json.ModelError as exc:  # e.g. --param booster=dart
         raise TrainError(f"{exc} (check --param/--params)") from None
     return raw, forest, decisions.resolve(decision_def, forest)
 
@@ -501,11 +637,20 @@ def _Progress(report, total: int):
     return Progress()
 
 
-def data_summary(n_recordings: int, y: np.ndarray, is_test: np.ndarray, train_groups: list,
-                 test_groups: list, classes: list, dropped: int) -> dict:
+def data_summary(
+    n_recordings: int,
+    y: np.ndarray,
+    is_test: np.ndarray,
+    train_groups: list,
+    test_groups: list,
+    classes: list,
+    dropped: int,
+) -> dict:
     return {
-        "recordings": n_recordings, "vectors": int(len(y)),
-        "train_vectors": int((~is_test).sum()), "test_vectors": int(is_test.sum()),
+        "recordings": n_recordings,
+        "vectors": int(len(y)),
+        "train_vectors": int((~is_test).sum()),
+        "test_vectors": int(is_test.sum()),
         "train_groups": [str(g) for g in train_groups],
         "test_groups": [str(g) for g in test_groups],
         "positive_fraction": {str(c): float((y == c).mean()) for c in classes},
@@ -518,10 +663,21 @@ def forest_rounds(forest) -> int:
     return len(forest.trees) // max(1, forest.n_outputs)
 
 
-def write_meta(spec: Spec, out: Path, params: Params, xgb_params: dict, raw: bytes, forest,
-               n_class: int, test_groups: list, label_column: str, group_column: str | None,
-               metrics: dict, split_by: str = "group",
-               class_names: tuple[str, ...] | None = None) -> None:
+def write_meta(
+    spec: Spec,
+    out: Path,
+    params: Params,
+    xgb_params: dict,
+    raw: bytes,
+    forest,
+    n_class: int,
+    test_groups: list,
+    label_column: str,
+    group_column: str | None,
+    metrics: dict,
+    split_by: str = "group",
+    class_names: tuple[str, ...] | None = None,
+) -> None:
     """OUT/featgen_model.json (what the model was trained on) and OUT/metrics.json."""
     import xgboost  # lazily: xgboost is heavy, only this path needs it
 
@@ -531,18 +687,30 @@ def write_meta(spec: Spec, out: Path, params: Params, xgb_params: dict, raw: byt
         "n_classes": n_class,
         "label_column": label_column,
         "group_column": group_column,
-        "split": {"by": split_by, "test_fraction": params.test_fraction, "seed": params.seed,
-                  "test_groups": [str(g) for g in test_groups]},
+        "split": {
+            "by": split_by,
+            "test_fraction": params.test_fraction,
+            "seed": params.seed,
+            "test_groups": [str(g) for g in test_groups],
+        },
         **({"class_names": list(class_names)} if class_names is not None else {}),
-        "params": {**xgb_params, "num_boost_round": params.rounds,
-                   "shipped_rounds": forest_rounds(forest)},
+        "params": {
+            **xgb_params,
+            "num_boost_round": params.rounds,
+            "shipped_rounds": forest_rounds(forest),
+        },
         "xgboost_version": xgboost.__version__,
         "base_margin": [fp32.hex32(v) for v in forest.base_margin],
         "feature_names": list(spec.feature_names),
     }
-    write_model_directory(out, {MODEL_FILE: raw,
-                                META_FILE: (json.dumps(meta, indent=2) + "\n").encode(),
-                                METRICS_FILE: (json.dumps(metrics, indent=2) + "\n").encode()})
+    write_model_directory(
+        out,
+        {
+            MODEL_FILE: raw,
+            META_FILE: (json.dumps(meta, indent=2) + "\n").encode(),
+            METRICS_FILE: (json.dumps(metrics, indent=2) + "\n").encode(),
+        },
+    )
 
 
 def model_output_problem(out: Path) -> str | None:
@@ -561,8 +729,10 @@ def model_output_problem(out: Path) -> str | None:
     except (OSError, ValueError, AttributeError):
         ours = False
     if not ours:
-        return (f"refusing to replace {out}/: it is not a featgen model directory (no valid "
-                f"{META_FILE}) and holds {out / entries[0]}; give a new or empty folder")
+        return (
+            f"refusing to replace {out}/: it is not a featgen model directory (no valid "
+            f"{META_FILE}) and holds {out / entries[0]}; give a new or empty folder"
+        )
     return None
 
 
@@ -620,40 +790,54 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float | None:
     s = np.asarray(score, dtype=np.float64)[order]
     ranks = np.empty(len(s))
     i = 0
-    while i < len(s):                     # average ranks over ties
+    while i < len(s):  # average ranks over ties
         j = i
         while j + 1 < len(s) and s[j + 1] == s[i]:
             j += 1
-        ranks[i:j + 1] = (i + j) / 2 + 1
+        ranks[i : j + 1] = (i + j) / 2 + 1
         i = j + 1
     r = np.empty(len(s))
     r[order] = ranks
     return float((r[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def evaluate(decision: decisions.Decision, y: np.ndarray, margins: np.ndarray,
-             n_class: int, objective: str | None = None) -> dict:
+def evaluate(
+    decision: decisions.Decision,
+    y: np.ndarray,
+    margins: np.ndarray,
+    n_class: int,
+    objective: str | None = None,
+) -> dict:
     """Vector-level metrics on held-out data, with the decision rule the phones use."""
-    spec = objectives.objective(objective or ("multi:softprob" if decision.kind == "multiclass"
-                                              else "binary:logistic"))
+    spec = objectives.objective(
+        objective or ("multi:softprob" if decision.kind == "multiclass" else "binary:logistic")
+    )
     if spec.kind == "regression":
         value = fp32.transformed(margins[:, 0], spec.transform).astype(np.float64)
         err = value - np.asarray(y, dtype=np.float64)
-        out = {"objective": spec.name, "vectors": int(len(y)),
-               "rmse": float(np.sqrt(np.mean(err ** 2))) if len(y) else None,
-               "mae": float(np.mean(np.abs(err))) if len(y) else None,
-               "mean_label": float(np.mean(y)) if len(y) else None,
-               "mean_prediction": float(np.mean(value)) if len(y) else None}
+        out = {
+            "objective": spec.name,
+            "vectors": int(len(y)),
+            "rmse": float(np.sqrt(np.mean(err**2))) if len(y) else None,
+            "mae": float(np.mean(np.abs(err))) if len(y) else None,
+            "mean_label": float(np.mean(y)) if len(y) else None,
+            "mean_prediction": float(np.mean(value)) if len(y) else None,
+        }
         if decision.kind == "binary":
-            out.update(threshold=decision.threshold,
-                       margin_threshold=fp32.hex32(decision.margin_threshold),
-                       positive_vectors=int(decisions.positive(decision, margins).sum()))
+            out.update(
+                threshold=decision.threshold,
+                margin_threshold=fp32.hex32(decision.margin_threshold),
+                positive_vectors=int(decisions.positive(decision, margins).sum()),
+            )
         return out
     if decision.kind == "binary":
         # AUC on the probability for the logistic objective (as before), on the margin
         # otherwise (the same order: every transform is non-decreasing).
-        prob = (fp32.sigmoid(margins[:, 0]) if spec.transform == "sigmoid"
-                else margins[:, 0].astype(np.float32))
+        prob = (
+            fp32.sigmoid(margins[:, 0])
+            if spec.transform == "sigmoid"
+            else margins[:, 0].astype(np.float32)
+        )
         pred = decisions.positive(decision, margins).astype(np.int64)
         tp = int(((pred == 1) & (y == 1)).sum())
         fp = int(((pred == 1) & (y == 0)).sum())
@@ -667,8 +851,10 @@ def evaluate(decision: decisions.Decision, y: np.ndarray, margins: np.ndarray,
             "margin_threshold": fp32.hex32(decision.margin_threshold),
             "precision": tp / (tp + fp) if tp + fp else None,
             "recall": tp / (tp + fn) if tp + fn else None,
-            "confusion_matrix": {"labels": [0, 1],
-                                 "rows_true_cols_predicted": [[tn, fp], [fn, tp]]},
+            "confusion_matrix": {
+                "labels": [0, 1],
+                "rows_true_cols_predicted": [[tn, fp], [fn, tp]],
+            },
         }
     prob = fp32.softmax(margins)
     pred = decisions.argmax_first(margins)
@@ -681,9 +867,13 @@ def evaluate(decision: decisions.Decision, y: np.ndarray, margins: np.ndarray,
         precision = tp / col if col else None
         recall = tp / row if row else None
         f1 = (2 * tp / (row + col)) if row + col else None
-        per_class[str(c)] = {"precision": precision, "recall": recall, "f1": f1,
-                             "support": row,
-                             "roc_auc": roc_auc(y == c, prob[:, c].astype(np.float64))}
+        per_class[str(c)] = {
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": row,
+            "roc_auc": roc_auc(y == c, prob[:, c].astype(np.float64)),
+        }
     aucs = [v["roc_auc"] for v in per_class.values() if v["roc_auc"] is not None]
     f1s = [v["f1"] for v in per_class.values() if v["support"]]
     return {
@@ -694,8 +884,10 @@ def evaluate(decision: decisions.Decision, y: np.ndarray, margins: np.ndarray,
         "roc_auc_macro_ovr": float(np.mean(aucs)) if aucs else None,
         "positive_class": decision.positive_class,
         "per_class": per_class,
-        "confusion_matrix": {"labels": list(range(n_class)),
-                             "rows_true_cols_predicted": matrix.tolist()},
+        "confusion_matrix": {
+            "labels": list(range(n_class)),
+            "rows_true_cols_predicted": matrix.tolist(),
+        },
     }
 
 
@@ -713,8 +905,9 @@ def event_metrics(decision, spec, recordings, X, y, rec_index, ends, is_test, bo
     for i in sorted(set(rec_index[is_test].tolist())):
         rec = recordings[names[i]]
         rows = rec_index == i
-        margins = np.asarray(booster.inplace_predict(X[rows], predict_type="margin"),
-                             dtype=np.float32).reshape(int(rows.sum()), -1)
+        margins = np.asarray(
+            booster.inplace_predict(X[rows], predict_type="margin"), dtype=np.float32
+        ).reshape(int(rows.sum()), -1)
         finite = np.isfinite(rec.samples).all(axis=1)
         ordinals = np.cumsum(finite)[ends[rows]] - 1
         _, fired = decisions.events(decision, decisions.positive(decision, margins), ordinals)
@@ -724,18 +917,22 @@ def event_metrics(decision, spec, recordings, X, y, rec_index, ends, is_test, bo
         stops = np.flatnonzero(lab & ~np.r_[lab[1:], False])
         covered = np.zeros(len(lab), dtype=bool)
         for a, b in zip(starts, stops):
-            covered[a:min(b + slack + 1, len(lab))] = True
+            covered[a : min(b + slack + 1, len(lab))] = True
             labelled += 1
             detected += bool(((event_rows >= a) & (event_rows <= b + slack)).any())
         false_events += int((~covered[event_rows]).sum())
         samples += len(lab)
     hours = samples / spec.sample_rate_hz / 3600
-    return {"labelled_events": labelled, "detected": detected,
-            "detection_rate": detected / labelled if labelled else None,
-            "false_events": false_events, "hours": hours,
-            "false_events_per_hour": false_events / hours if hours else None,
-            "slack_seconds": EVENT_SLACK_S,
-            "decision": decision.to_json()}
+    return {
+        "labelled_events": labelled,
+        "detected": detected,
+        "detection_rate": detected / labelled if labelled else None,
+        "false_events": false_events,
+        "hours": hours,
+        "false_events_per_hour": false_events / hours if hours else None,
+        "slack_seconds": EVENT_SLACK_S,
+        "decision": decision.to_json(),
+    }
 
 
 def _some(names: list, k: int = 4) -> str:
@@ -768,52 +965,74 @@ def summary_lines(metrics: dict) -> list[str]:
     d = metrics["data"]
     names = metrics.get("class_names")
     none = (d.get("no_vectors") or {}).get("recordings", 0)
-    lines = [f"{d['recordings']} recordings" + (f" ({none} gave no vectors)" if none else "")
-             + f", {d['vectors']} vectors: train {d['train_vectors']} "
-             f"({len(d['train_groups'])} group(s)), test {d['test_vectors']} "
-             f"({len(d['test_groups'])} group(s)" + (f": {_some(d['test_groups'])})"
-                                                     if d["test_groups"] else ")")]
+    lines = [
+        f"{d['recordings']} recordings"
+        + (f" ({none} gave no vectors)" if none else "")
+        + f", {d['vectors']} vectors: train {d['train_vectors']} "
+        f"({len(d['train_groups'])} group(s)), test {d['test_vectors']} "
+        f"({len(d['test_groups'])} group(s)"
+        + (f": {_some(d['test_groups'])})" if d["test_groups"] else ")")
+    ]
     if "split" in metrics:
         lines.append(f"split: {metrics['split']}")
     if names:
-        lines.append("classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(names))
-                     + ("" if params_named(metrics) else " (the data's names, sorted; --classes "
-                        "sets the order)"))
+        lines.append(
+            "classes: "
+            + ", ".join(f"{i} {n}" for i, n in enumerate(names))
+            + (
+                ""
+                if params_named(metrics)
+                else " (the data's names, sorted; --classes sets the order)"
+            )
+        )
     if metrics.get("evaluated") is False:
-        lines.append("no evaluation: nothing was held out, so there are no held-out metrics "
-                     "(metrics.json says so)")
+        lines.append(
+            "no evaluation: nothing was held out, so there are no held-out metrics "
+            "(metrics.json says so)"
+        )
         return lines
     kind = objectives.objective(metrics["objective"]).kind
     if kind == "regression":
-        lines.append(f"held out ({metrics['objective']}): RMSE {num(metrics['rmse'])}, MAE "
-                     f"{num(metrics['mae'])}; mean label {num(metrics['mean_label'])}, mean "
-                     f"prediction {num(metrics['mean_prediction'])}")
+        lines.append(
+            f"held out ({metrics['objective']}): RMSE {num(metrics['rmse'])}, MAE "
+            f"{num(metrics['mae'])}; mean label {num(metrics['mean_label'])}, mean "
+            f"prediction {num(metrics['mean_prediction'])}"
+        )
         if "threshold" in metrics:
-            lines.append(f"decision: value >= {metrics['threshold']} (margin >= "
-                         f"{metrics['margin_threshold']}): {metrics['positive_vectors']} "
-                         "positive vectors")
+            lines.append(
+                f"decision: value >= {metrics['threshold']} (margin >= "
+                f"{metrics['margin_threshold']}): {metrics['positive_vectors']} "
+                "positive vectors"
+            )
     elif kind == "binary":
         (tn, fp), (fn, tp) = metrics["confusion_matrix"]["rows_true_cols_predicted"]
-        lines += [f"held out: ROC AUC {num(metrics['roc_auc'])}; at threshold "
-                  f"{metrics['threshold']} (margin >= {metrics['margin_threshold']}): precision "
-                  f"{pct(metrics['precision'])}, recall {pct(metrics['recall'])}",
-                  f"confusion (true x predicted): [[{tn}, {fp}], [{fn}, {tp}]]"]
+        lines += [
+            f"held out: ROC AUC {num(metrics['roc_auc'])}; at threshold "
+            f"{metrics['threshold']} (margin >= {metrics['margin_threshold']}): precision "
+            f"{pct(metrics['precision'])}, recall {pct(metrics['recall'])}",
+            f"confusion (true x predicted): [[{tn}, {fp}], [{fn}, {tp}]]",
+        ]
     else:
         label = (lambda c: names[int(c)]) if names else str
         f1 = ", ".join(f"{label(c)} {num(v['f1'])}" for c, v in metrics["per_class"].items())
-        lines += [f"held out: accuracy {pct(metrics['accuracy'])}, macro F1 "
-                  f"{num(metrics['macro_f1'])}, macro one-vs-rest ROC AUC "
-                  f"{num(metrics['roc_auc_macro_ovr'])}",
-                  f"F1 per class: {f1}",
-                  "confusion (true x predicted" + (f"; rows and columns {', '.join(names)}"
-                                                   if names else "") + "): "
-                  f"{metrics['confusion_matrix']['rows_true_cols_predicted']}"]
+        lines += [
+            f"held out: accuracy {pct(metrics['accuracy'])}, macro F1 "
+            f"{num(metrics['macro_f1'])}, macro one-vs-rest ROC AUC "
+            f"{num(metrics['roc_auc_macro_ovr'])}",
+            f"F1 per class: {f1}",
+            "confusion (true x predicted"
+            + (f"; rows and columns {', '.join(names)}" if names else "")
+            + "): "
+            f"{metrics['confusion_matrix']['rows_true_cols_predicted']}",
+        ]
     s = metrics.get("early_stopping")
     if s is not None:
-        lines.append(f"early stopping on {s['on']} ({s['metric']}, patience {s['rounds']}): best "
-                     f"iteration {s['best_iteration']} (score {s['best_score']:.6g}) of "
-                     f"{s['rounds_trained']} trained; shipped {s['rounds_shipped']} rounds, "
-                     "margins of the cut model checked bit-equal")
+        lines.append(
+            f"early stopping on {s['on']} ({s['metric']}, patience {s['rounds']}): best "
+            f"iteration {s['best_iteration']} (score {s['best_score']:.6g}) of "
+            f"{s['rounds_trained']} trained; shipped {s['rounds_shipped']} rounds, "
+            "margins of the cut model checked bit-equal"
+        )
     e = metrics["events"]
     if e is None:
         lines.append("detector: no decision (the spec gives no threshold for this regression)")
@@ -826,11 +1045,15 @@ def summary_lines(metrics: dict) -> list[str]:
         what = "labelled events (runs of label 1)"
     held = _duration(e["hours"] * 3600)
     if not e["labelled_events"]:
-        lines.append(f"detector ({dec['consecutive']} in a row, refractory "
-                     f"{dec['refractory_samples']} samples): no {what} in the {held} of held-out "
-                     f"recordings; {e['false_events']} event(s) fired")
+        lines.append(
+            f"detector ({dec['consecutive']} in a row, refractory "
+            f"{dec['refractory_samples']} samples): no {what} in the {held} of held-out "
+            f"recordings; {e['false_events']} event(s) fired"
+        )
         return lines
-    lines.append(f"detector ({dec['consecutive']} in a row, refractory "
-                 f"{dec['refractory_samples']} samples): {e['detected']}/{e['labelled_events']} {what} "
-                 f"detected, {e['false_events']} false event(s) in {held} of held-out recordings")
+    lines.append(
+        f"detector ({dec['consecutive']} in a row, refractory "
+        f"{dec['refractory_samples']} samples): {e['detected']}/{e['labelled_events']} {what} "
+        f"detected, {e['false_events']} false event(s) in {held} of held-out recordings"
+    )
     return lines

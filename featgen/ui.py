@@ -1,6 +1,7 @@
 """What every featgen subcommand shares: the two consoles, the one-line error exit, and loading
 a spec into its generated files. Subcommand modules (cli, model_cli, cluster_cli, rawlog) import
 this module; it imports none of them, so the CLI's modules depend one way."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,8 +26,9 @@ def fail(message: str, status: int = 2) -> NoReturn:
     sys.exit(status)
 
 
-def load(spec_path: str, prune: bool = True, features_only: bool = False,
-         golden: bool = False) -> tuple[Spec, dict[str, str | bytes]]:
+def load(
+    spec_path: str, prune: bool = True, features_only: bool = False, golden: bool = False
+) -> tuple[Spec, dict[str, str | bytes]]:
     """Spec and generated files, or a clean located error and exit status 2. FEATURES_ONLY:
     the feature code alone (no model artifacts: featurising needs none, and is faster).
     GOLDEN: also the Swift package's golden vectors (runs the generated numpy module)."""
@@ -41,6 +43,10 @@ def load(spec_path: str, prune: bool = True, features_only: bool = False,
 
 
 def warn_no_swift() -> None:
-    errors.print("[bold yellow]WARNING: Swift (iOS) target NOT CHECKED[/]: no swiftc on PATH or "
-                 "in /opt/swift/usr/bin, so this report covers C only (with CI=true this is an "
-                 "error).", markup=True, soft_wrap=True)
+    errors.print(
+        "[bold yellow]WARNING: Swift (iOS) target NOT CHECKED[/]: no swiftc on PATH or "
+        "in /opt/swift/usr/bin, so this report covers C only (with CI=true this is an "
+        "error).",
+        markup=True,
+        soft_wrap=True,
+    )

@@ -2,6 +2,7 @@
 
 ``load_spec`` is the only way a spec enters featgen, so every downstream stage can trust it.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,6 +24,16 @@ def load_spec_text(text: str, filename: str = "<spec>") -> Spec:
 
 
 __all__ = [
-    "load_spec", "load_spec_text", "SpecError", "Problem", "MAX_SPEC_BYTES",
-    "Spec", "SignalDef", "WindowDef", "FeatureDef", "Location", "NOWHERE", "SPEC_VERSION",
+    "load_spec",
+    "load_spec_text",
+    "SpecError",
+    "Problem",
+    "MAX_SPEC_BYTES",
+    "Spec",
+    "SignalDef",
+    "WindowDef",
+    "FeatureDef",
+    "Location",
+    "NOWHERE",
+    "SPEC_VERSION",
 ]

@@ -4,6 +4,7 @@ A spec author fixes a spec from these messages alone, so they must point at the 
 must stay one line each: user text is always shown through :func:`show`, and anything that
 slips through is escaped again by :func:`one_line` when a problem is rendered.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -19,7 +20,7 @@ from codegen.params import show as show
 
 from .schema import Location
 
-MAX_MESSAGE = 400   # a hostile 1 MiB string must not become a 1 MiB error message
+MAX_MESSAGE = 400  # a hostile 1 MiB string must not become a 1 MiB error message
 MAX_PROBLEMS = 100  # past this, more messages help nobody and cost time on hostile input
 
 
@@ -48,7 +49,7 @@ class SpecError(Exception):
 
     def __init__(self, problems: list[Problem]):
         self.problems = [Problem(*p) for p in problems]
-        super().__init__(self.problems)     # args round-trip through pickle
+        super().__init__(self.problems)  # args round-trip through pickle
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
@@ -81,8 +82,9 @@ class Problems:
         problems = sorted(self.items, key=lambda p: (p.line, p.column))
         if self.first_dropped is not None:
             more = self.count - len(self.items)
-            problems.append(Problem.at(self.first_dropped,
-                                       f"{more} more problem{'s' * (more > 1)} not shown"))
+            problems.append(
+                Problem.at(self.first_dropped, f"{more} more problem{'s' * (more > 1)} not shown")
+            )
         raise SpecError(problems)
 
     def __len__(self) -> int:
@@ -113,7 +115,7 @@ class OutputError(ValueError):
 # ---------------------------------------------------------------- wording shared by the checks
 # (featurespec/validate.py and featurespec/sensors.py both word their messages with these)
 
-MAX_SUGGEST_FROM = 1000    # comparing with more names costs seconds and helps no one
+MAX_SUGGEST_FROM = 1000  # comparing with more names costs seconds and helps no one
 
 
 def closest(word: str, options: Collection[str]) -> str | None:
@@ -127,8 +129,12 @@ def closest(word: str, options: Collection[str]) -> str | None:
     matcher.set_seq2(word)
     for option in options:
         matcher.set_seq1(option)
-        if (matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6
-                and matcher.ratio() >= 0.6 and matcher.ratio() > best_score):
+        if (
+            matcher.real_quick_ratio() >= 0.6
+            and matcher.quick_ratio() >= 0.6
+            and matcher.ratio() >= 0.6
+            and matcher.ratio() > best_score
+        ):
             best, best_score = option, matcher.ratio()
     return best
 

@@ -13,6 +13,7 @@ exist, a duration that is not a whole number of samples at this sample rate, a w
 for a kind, a cutoff above Nyquist...) are only in it; :data:`VALIDATOR_ONLY` lists them, and
 :func:`unstated_param_rules` the parameter checks this module cannot state.
 """
+
 from __future__ import annotations
 
 import json
@@ -83,13 +84,16 @@ VALIDATOR_ONLY = (
 def _same_keys(where: str, properties: dict[str, Any], keys: tuple[str, ...]) -> None:
     """The schema and the validator list the same keys (a drift is a featgen bug)."""
     if set(properties) != set(keys):
-        raise RuntimeError(f"the JSON Schema's keys for {where} differ from the validator's: "
-                           f"{sorted(set(properties) ^ set(keys))}")
+        raise RuntimeError(
+            f"the JSON Schema's keys for {where} differ from the validator's: "
+            f"{sorted(set(properties) ^ set(keys))}"
+        )
 
 
 def _reserved_words() -> list[str]:
     """Reserved words that the name pattern would let through (the others fail it already)."""
     import re
+
     pattern = re.compile(NAME_PATTERN)
     words = set().union(*(words for _, words in RESERVED))
     return sorted(w for w in words if pattern.fullmatch(w) and len(w) <= MAX_NAME)
@@ -134,8 +138,12 @@ def param_schema(param: Param) -> dict[str, Any]:
     elif param.kind == "range":
         # items + minItems/maxItems rather than prefixItems: VS Code's YAML extension validates
         # as draft-07, where `items: false` would refuse every range (tests/test_schema.py)
-        s = {"type": "array", "items": {"type": "number", **above_zero}, "minItems": 2,
-             "maxItems": 2}
+        s = {
+            "type": "array",
+            "items": {"type": "number", **above_zero},
+            "minItems": 2,
+            "maxItems": 2,
+        }
     elif param.kind == "choice":
         s = {"enum": list(param.choices)}
     elif param.kind == "ints":
@@ -160,34 +168,55 @@ def _sources(lo: int, hi: int) -> dict[str, Any]:
 
 
 def signal_schema(kind: Any) -> dict[str, Any]:
-    if kind.distinct:       # e.g. a ratio of a signal to itself
+    if kind.distinct:  # e.g. a ratio of a signal to itself
         sources = dict(_sources(kind.min_sources, kind.max_sources), uniqueItems=True)
         return _signal_schema(kind, sources)
     return _signal_schema(kind, _sources(kind.min_sources, kind.max_sources))
 
 
 def _signal_schema(kind: Any, sources: dict[str, Any]) -> dict[str, Any]:
-    count = str(kind.min_sources) if kind.min_sources == kind.max_sources else \
-        f"{kind.min_sources} to {kind.max_sources}"
+    count = (
+        str(kind.min_sources)
+        if kind.min_sources == kind.max_sources
+        else f"{kind.min_sources} to {kind.max_sources}"
+    )
     props = {kind.name: {"description": f"the source signal(s): {count}", **sources}}
     props.update({k: param_schema(p) for k, p in kind.params.items()})
-    return {"title": kind.name, "description": kind.doc, "type": "object",
-            "required": [kind.name, *(k for k, p in kind.params.items() if p.required)],
-            "properties": props, "additionalProperties": False}
+    return {
+        "title": kind.name,
+        "description": kind.doc,
+        "type": "object",
+        "required": [kind.name, *(k for k, p in kind.params.items() if p.required)],
+        "properties": props,
+        "additionalProperties": False,
+    }
 
 
 def _of(n_signals: int) -> dict[str, Any]:
     if n_signals == 1:
         return {"$ref": "#/$defs/signal_list"}
-    group = {"type": "array", "items": {"$ref": "#/$defs/signal_ref"}, "minItems": n_signals,
-             "maxItems": n_signals}
-    return {"description": f"groups of {n_signals} signals, e.g. [[acc_x, acc_y]]",
-            "type": "array", "items": group, "minItems": 1, "uniqueItems": True}
+    group = {
+        "type": "array",
+        "items": {"$ref": "#/$defs/signal_ref"},
+        "minItems": n_signals,
+        "maxItems": n_signals,
+    }
+    return {
+        "description": f"groups of {n_signals} signals, e.g. [[acc_x, acc_y]]",
+        "type": "array",
+        "items": group,
+        "minItems": 1,
+        "uniqueItems": True,
+    }
 
 
 def _names_or_list(ref: str) -> dict[str, Any]:
-    return {"anyOf": [{"$ref": ref}, {"type": "array", "items": {"$ref": ref}, "minItems": 1,
-                                      "uniqueItems": True}]}
+    return {
+        "anyOf": [
+            {"$ref": ref},
+            {"type": "array", "items": {"$ref": ref}, "minItems": 1, "uniqueItems": True},
+        ]
+    }
 
 
 def feature_entry_schema() -> dict[str, Any]:
@@ -200,14 +229,19 @@ def feature_entry_schema() -> dict[str, Any]:
         for key, param in kind.params.items():
             variants.setdefault(key, []).append((kind.name, param_schema(param)))
     props: dict[str, Any] = {
-        "compute": {"description": "feature kind(s), see docs/vocabulary.md",
-                    **_names_or_list("#/$defs/feature_kind")},
-        "of": {"description": "signal(s); two-signal kinds take groups: [[acc_x, acc_y]]",
-               "anyOf": [{"$ref": "#/$defs/signal_list"}, _of(2)]},
-        "over": {"description": "window name(s)",
-                 **_names_or_list("#/$defs/window_ref")},
-        "label": {"description": "replaces the kind in the feature name (one kind only)",
-                  "$ref": "#/$defs/name"},
+        "compute": {
+            "description": "feature kind(s), see docs/vocabulary.md",
+            **_names_or_list("#/$defs/feature_kind"),
+        },
+        "of": {
+            "description": "signal(s); two-signal kinds take groups: [[acc_x, acc_y]]",
+            "anyOf": [{"$ref": "#/$defs/signal_list"}, _of(2)],
+        },
+        "over": {"description": "window name(s)", **_names_or_list("#/$defs/window_ref")},
+        "label": {
+            "description": "replaces the kind in the feature name (one kind only)",
+            "$ref": "#/$defs/name",
+        },
     }
     for key in sorted(variants):
         distinct: dict[str, tuple[list[str], dict[str, Any]]] = {}
@@ -215,108 +249,191 @@ def feature_entry_schema() -> dict[str, Any]:
             text = json.dumps(s, sort_keys=True)
             distinct.setdefault(text, ([], s))[0].append(kind_name)
         if len(distinct) == 1:
-            (kinds, s), = distinct.values()
+            ((kinds, s),) = distinct.values()
             props[key] = dict(s, description=f"{', '.join(kinds)}: {s['description']}")
         else:
-            props[key] = {"anyOf": [dict(s, description=f"{', '.join(k)}: {s['description']}")
-                                    for k, s in distinct.values()]}
+            props[key] = {
+                "anyOf": [
+                    dict(s, description=f"{', '.join(k)}: {s['description']}")
+                    for k, s in distinct.values()
+                ]
+            }
     rules = []
     for kind in FEATURES.values():
-        is_kind = {"anyOf": [{"const": kind.name},
-                             {"type": "array", "contains": {"const": kind.name}}]}
+        is_kind = {
+            "anyOf": [{"const": kind.name}, {"type": "array", "contains": {"const": kind.name}}]
+        }
         then: dict[str, Any] = {
             "propertyNames": {"enum": [*keys, *kind.params]},
-            "properties": {"of": _of(kind.n_signals),
-                           **{k: param_schema(p) for k, p in kind.params.items()}}}
+            "properties": {
+                "of": _of(kind.n_signals),
+                **{k: param_schema(p) for k, p in kind.params.items()},
+            },
+        }
         required = [k for k, p in kind.params.items() if p.required]
         if required:
             then["required"] = required
-        rules.append({"if": {"required": ["compute"], "properties": {"compute": is_kind}},
-                      "then": then})
-    rules.append({"if": {"required": ["label"]},
-                  "then": {"properties": {"compute": {"anyOf": [
-                      {"type": "string"}, {"type": "array", "maxItems": 1}]}}}})
-    return {"type": "object", "required": list(FEATURE_KEYS), "properties": props,
-            "additionalProperties": False, "allOf": rules}
+        rules.append(
+            {"if": {"required": ["compute"], "properties": {"compute": is_kind}}, "then": then}
+        )
+    rules.append(
+        {
+            "if": {"required": ["label"]},
+            "then": {
+                "properties": {
+                    "compute": {"anyOf": [{"type": "string"}, {"type": "array", "maxItems": 1}]}
+                }
+            },
+        }
+    )
+    return {
+        "type": "object",
+        "required": list(FEATURE_KEYS),
+        "properties": props,
+        "additionalProperties": False,
+        "allOf": rules,
+    }
 
 
 def ratio_entry_schema() -> dict[str, Any]:
     """``{ratio: [num, den], label: name, fallback: 0.0}``: one column ``label__window``."""
-    column = {"type": "string", "minLength": 1,
-              "description": "a feature column declared above, e.g. bp_twist__gyro_y__long"}
-    return {"title": RATIO, "description": RATIO_DOC, "type": "object",
-            "required": [RATIO, "label"],
-            "properties": {
-                RATIO: {"description": "[numerator, denominator]: two different feature "
-                                       "columns of one window, declared above this entry",
-                        "type": "array", "items": column, "minItems": 2, "maxItems": 2,
-                        "uniqueItems": True},
-                "label": {"description": "names the column label__window",
-                          "$ref": "#/$defs/name"},
-                "fallback": param_schema(FALLBACK)},
-            "additionalProperties": False}
+    column = {
+        "type": "string",
+        "minLength": 1,
+        "description": "a feature column declared above, e.g. bp_twist__gyro_y__long",
+    }
+    return {
+        "title": RATIO,
+        "description": RATIO_DOC,
+        "type": "object",
+        "required": [RATIO, "label"],
+        "properties": {
+            RATIO: {
+                "description": "[numerator, denominator]: two different feature "
+                "columns of one window, declared above this entry",
+                "type": "array",
+                "items": column,
+                "minItems": 2,
+                "maxItems": 2,
+                "uniqueItems": True,
+            },
+            "label": {"description": "names the column label__window", "$ref": "#/$defs/name"},
+            "fallback": param_schema(FALLBACK),
+        },
+        "additionalProperties": False,
+    }
 
 
 def _samples(minimum: int, maximum: int, what: str) -> dict[str, Any]:
-    return {"description": f"{what}: a whole number of samples, or a duration like '0.5s' or "
-                           "'250ms' (a whole number of samples at sample_rate_hz)",
-            "anyOf": [{"type": "integer", "minimum": minimum, "maximum": maximum},
-                      {"type": "string", "pattern": f"^(?:{DURATION.pattern})" + END}]}
+    return {
+        "description": f"{what}: a whole number of samples, or a duration like '0.5s' or "
+        "'250ms' (a whole number of samples at sample_rate_hz)",
+        "anyOf": [
+            {"type": "integer", "minimum": minimum, "maximum": maximum},
+            {"type": "string", "pattern": f"^(?:{DURATION.pattern})" + END},
+        ],
+    }
 
 
 def spec_schema() -> dict[str, Any]:
     """The whole schema (a JSON-serialisable dict)."""
     reserved = _reserved_words()
-    name = {"type": "string", "pattern": NAME_PATTERN, "maxLength": MAX_NAME,
-            "description": "a-z, 0-9 and single inner underscores, starting with a letter; at "
-                           f"most {MAX_NAME} characters; no word C, Swift or Python reserves"}
+    name = {
+        "type": "string",
+        "pattern": NAME_PATTERN,
+        "maxLength": MAX_NAME,
+        "description": "a-z, 0-9 and single inner underscores, starting with a letter; at "
+        f"most {MAX_NAME} characters; no word C, Swift or Python reserves",
+    }
     defaults = {f.name: f.default for f in fields(DecisionDef)}
     decision = {
-        "threshold": {"description": "value a vector's prediction must reach to be positive: "
-                                     "a probability in (0, 1) for logistic models, any value "
-                                     "for regressions (decided exactly on the margin)",
-                      "type": "number", "default": defaults["threshold"]},
-        "consecutive": {"description": "positive vectors in a row that fire the event",
-                        "type": "integer", "minimum": 1, "maximum": MAX_CONSECUTIVE,
-                        "default": defaults["consecutive"]},
-        "refractory": dict(_samples(0, MAX_WINDOW * 16, "time after an event before vectors "
-                                                         "count again"),
-                           default=defaults["refractory"]),
-        "class": {"description": "multi-class models: the index of the positive class",
-                  "type": "integer", "minimum": 0},
+        "threshold": {
+            "description": "value a vector's prediction must reach to be positive: "
+            "a probability in (0, 1) for logistic models, any value "
+            "for regressions (decided exactly on the margin)",
+            "type": "number",
+            "default": defaults["threshold"],
+        },
+        "consecutive": {
+            "description": "positive vectors in a row that fire the event",
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_CONSECUTIVE,
+            "default": defaults["consecutive"],
+        },
+        "refractory": dict(
+            _samples(0, MAX_WINDOW * 16, "time after an event before vectors count again"),
+            default=defaults["refractory"],
+        ),
+        "class": {
+            "description": "multi-class models: the index of the positive class",
+            "type": "integer",
+            "minimum": 0,
+        },
     }
     _same_keys("decision", decision, DECISION_KEYS)
     top = {
         "spec": {"description": "the spec format version", "const": SPEC_VERSION},
-        "name": {"description": "the spec's name: prefix of every generated identifier",
-                 "$ref": "#/$defs/name"},
-        "sample_rate_hz": {"description": "samples per second", "type": "number",
-                           "exclusiveMinimum": 0, "maximum": MAX_RATE_HZ},
-        "inputs": {"description": "one sample = one value per input, in this order",
-                   "type": "array", "items": {"$ref": "#/$defs/name"}, "minItems": 1,
-                   "uniqueItems": True},
-        "signals": {"description": "derived per-sample signals: name -> {kind: source(s), "
-                                   "parameters}",
-                    "type": ["object", "null"], "propertyNames": {"$ref": "#/$defs/name"},
-                    "additionalProperties": {"$ref": "#/$defs/signal"}},
-        "windows": {"description": "sliding windows: name -> {length, hop}", "type": "object",
-                    "minProperties": 1, "propertyNames": {"$ref": "#/$defs/window_name"},
-                    "additionalProperties": {"$ref": "#/$defs/window"}},
-        "features": {"description": "feature entries; vector order = document order, then each "
-                                    "signal, each window, each kind",
-                     "type": "array", "minItems": 1,
-                     "items": {"if": {"type": "object", "required": [RATIO]},
-                               "then": {"$ref": "#/$defs/ratio"},
-                               "else": {"$ref": "#/$defs/feature"}}},
-        "model": {"description": "a model directory written by featgen train",
-                  "type": "object", "required": list(MODEL_KEYS),
-                  "properties": {"path": {
-                      "description": "the model directory, relative to the spec file",
-                      "type": "string", "allOf": [{"pattern": "\\S"},
-                                                  {"pattern": "^[^/~]"}]}},
-                  "additionalProperties": False},
-        "decision": {"description": "when the detector fires its event (needs model:)",
-                     "type": "object", "properties": decision, "additionalProperties": False},
+        "name": {
+            "description": "the spec's name: prefix of every generated identifier",
+            "$ref": "#/$defs/name",
+        },
+        "sample_rate_hz": {
+            "description": "samples per second",
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": MAX_RATE_HZ,
+        },
+        "inputs": {
+            "description": "one sample = one value per input, in this order",
+            "type": "array",
+            "items": {"$ref": "#/$defs/name"},
+            "minItems": 1,
+            "uniqueItems": True,
+        },
+        "signals": {
+            "description": "derived per-sample signals: name -> {kind: source(s), parameters}",
+            "type": ["object", "null"],
+            "propertyNames": {"$ref": "#/$defs/name"},
+            "additionalProperties": {"$ref": "#/$defs/signal"},
+        },
+        "windows": {
+            "description": "sliding windows: name -> {length, hop}",
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"$ref": "#/$defs/window_name"},
+            "additionalProperties": {"$ref": "#/$defs/window"},
+        },
+        "features": {
+            "description": "feature entries; vector order = document order, then each "
+            "signal, each window, each kind",
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "if": {"type": "object", "required": [RATIO]},
+                "then": {"$ref": "#/$defs/ratio"},
+                "else": {"$ref": "#/$defs/feature"},
+            },
+        },
+        "model": {
+            "description": "a model directory written by featgen train",
+            "type": "object",
+            "required": list(MODEL_KEYS),
+            "properties": {
+                "path": {
+                    "description": "the model directory, relative to the spec file",
+                    "type": "string",
+                    "allOf": [{"pattern": "\\S"}, {"pattern": "^[^/~]"}],
+                }
+            },
+            "additionalProperties": False,
+        },
+        "decision": {
+            "description": "when the detector fires its event (needs model:)",
+            "type": "object",
+            "properties": decision,
+            "additionalProperties": False,
+        },
         "sensors": sensors_schema(),
     }
     _same_keys("the top level", top, TOP_KEYS)
@@ -325,9 +442,9 @@ def spec_schema() -> dict[str, Any]:
         "$id": SCHEMA_ID,
         "title": "featgen feature spec",
         "description": "Generated by `featgen schema` from featgen's registries. Structural "
-                       "rules only; the validator (`featgen build`) also checks references, "
-                       "durations against the sample rate and window lengths, with "
-                       "file:line:col messages.",
+        "rules only; the validator (`featgen build`) also checks references, "
+        "durations against the sample rate and window lengths, with "
+        "file:line:col messages.",
         "$comment": "Checked by `featgen build` only: " + "; ".join(VALIDATOR_ONLY) + ".",
         "type": "object",
         "required": list(TOP_REQUIRED),
@@ -336,25 +453,47 @@ def spec_schema() -> dict[str, Any]:
         "dependentRequired": {"decision": ["model"]},
         "$defs": {
             "name": {**name, "not": {"enum": reserved}},
-            "window_name": {**name, "description": "a-z, 0-9 and single inner underscores, "
-                            f"starting with a letter; at most {MAX_NAME} characters"},
-            "signal_ref": {"description": "an input or a signal declared under signals",
-                           "$ref": "#/$defs/name"},
-            "window_ref": {"description": "a window declared under windows",
-                           "$ref": "#/$defs/window_name"},
-            "signal_list": {"anyOf": [{"$ref": "#/$defs/signal_ref"},
-                                      {"type": "array", "items": {"$ref": "#/$defs/signal_ref"},
-                                       "minItems": 1, "uniqueItems": True}]},
-            "signal": {"description": "one signal kind as a key (its source or sources), plus "
-                                      "that kind's parameters",
-                       "oneOf": [signal_schema(k) for k in SIGNALS.values()]},
-            "window": {"type": "object", "required": list(WINDOW_KEYS),
-                       "properties": {"length": _samples(1, MAX_WINDOW, "window length"),
-                                      "hop": _samples(1, MAX_WINDOW,
-                                                      "evaluate every hop samples")},
-                       "additionalProperties": False},
-            "feature_kind": {"anyOf": [{"const": k.name, "description": k.doc}
-                                       for k in FEATURES.values()]},
+            "window_name": {
+                **name,
+                "description": "a-z, 0-9 and single inner underscores, "
+                f"starting with a letter; at most {MAX_NAME} characters",
+            },
+            "signal_ref": {
+                "description": "an input or a signal declared under signals",
+                "$ref": "#/$defs/name",
+            },
+            "window_ref": {
+                "description": "a window declared under windows",
+                "$ref": "#/$defs/window_name",
+            },
+            "signal_list": {
+                "anyOf": [
+                    {"$ref": "#/$defs/signal_ref"},
+                    {
+                        "type": "array",
+                        "items": {"$ref": "#/$defs/signal_ref"},
+                        "minItems": 1,
+                        "uniqueItems": True,
+                    },
+                ]
+            },
+            "signal": {
+                "description": "one signal kind as a key (its source or sources), plus "
+                "that kind's parameters",
+                "oneOf": [signal_schema(k) for k in SIGNALS.values()],
+            },
+            "window": {
+                "type": "object",
+                "required": list(WINDOW_KEYS),
+                "properties": {
+                    "length": _samples(1, MAX_WINDOW, "window length"),
+                    "hop": _samples(1, MAX_WINDOW, "evaluate every hop samples"),
+                },
+                "additionalProperties": False,
+            },
+            "feature_kind": {
+                "anyOf": [{"const": k.name, "description": k.doc} for k in FEATURES.values()]
+            },
             "feature": feature_entry_schema(),
             "ratio": ratio_entry_schema(),
         },

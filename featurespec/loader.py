@@ -5,6 +5,7 @@ straight from the parser's event stream, so no tag can build a Python object, al
 followed (billion laughs), nesting cannot exhaust the stack, duplicate keys are caught instead
 of silently overwritten, and every value keeps its line and column.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,8 @@ from yaml.resolver import Resolver
 from .errors import Problem, Problems, SpecError, describe, show
 from .schema import Location
 
-MAX_SPEC_BYTES = 1 << 20    # a spec is a page of YAML; anything bigger is a mistake or an attack
-MAX_DEPTH = 32              # a valid spec nests 4 levels deep; more is a mistake or an attack
+MAX_SPEC_BYTES = 1 << 20  # a spec is a page of YAML; anything bigger is a mistake or an attack
+MAX_DEPTH = 32  # a valid spec nests 4 levels deep; more is a mistake or an attack
 
 CORE = "tag:yaml.org,2002:"
 ALLOWED_TAGS = {CORE + t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
@@ -48,7 +49,7 @@ class Document:
     data: Any
     value_marks: dict[DocPath, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[DocPath, tuple[int, int]] = field(default_factory=dict)
-    problems: Problems = field(default_factory=Problems)    # found while reading, not fatal
+    problems: Problems = field(default_factory=Problems)  # found while reading, not fatal
 
     def loc(self, path: DocPath) -> Location:
         """Where the value at ``path`` starts."""
@@ -91,9 +92,11 @@ def load_spec_document(path: str | os.PathLike[str]) -> Document:
         fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         with open(fd, "rb") as f:
             _check_regular(os.fstat(fd), start)
-            raw = f.read(MAX_SPEC_BYTES + 1)    # the file may grow while it is read
+            raw = f.read(MAX_SPEC_BYTES + 1)  # the file may grow while it is read
     except OSError as exc:
-        raise SpecError([Problem.at(start, f"cannot read the spec: {exc.strerror or exc}")]) from None
+        raise SpecError(
+            [Problem.at(start, f"cannot read the spec: {exc.strerror or exc}")]
+        ) from None
     if len(raw) > MAX_SPEC_BYTES:
         raise SpecError([Problem.at(start, too_big(len(raw)))])
     try:
@@ -101,23 +104,34 @@ def load_spec_document(path: str | os.PathLike[str]) -> Document:
     except UnicodeDecodeError as exc:
         line, column = line_col(raw[: exc.start].decode("utf-8"), exc.start)
         bad = raw[exc.start]
-        raise SpecError([Problem(name, line, column, "",
-                                 f"the spec is not valid UTF-8 (byte 0x{bad:02x})")]) from None
+        raise SpecError(
+            [Problem(name, line, column, "", f"the spec is not valid UTF-8 (byte 0x{bad:02x})")]
+        ) from None
     return parse_document(text, name)
 
 
-_FILE_TYPES = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-               (stat.S_ISSOCK, "a socket"))
+_FILE_TYPES = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def _check_regular(info: os.stat_result, start: Location) -> None:
     """SpecError unless ``info`` is a regular file of at most MAX_SPEC_BYTES."""
     if not stat.S_ISREG(info.st_mode):
-        what = next((text for test, text in _FILE_TYPES if test(info.st_mode)),
-                    "not a regular file")
-        raise SpecError([Problem.at(start, f"the spec is {what}, not a regular file; give the "
-                                           "path of a YAML file")])
+        what = next(
+            (text for test, text in _FILE_TYPES if test(info.st_mode)), "not a regular file"
+        )
+        raise SpecError(
+            [
+                Problem.at(
+                    start, f"the spec is {what}, not a regular file; give the path of a YAML file"
+                )
+            ]
+        )
     if info.st_size > MAX_SPEC_BYTES:
         raise SpecError([Problem.at(start, too_big(info.st_size))])
 
@@ -179,31 +193,32 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, filename: str) -> Problem:
 def _reader_problem(exc: yaml.reader.ReaderError, text: str, filename: str) -> Problem:
     line, column = line_col(text, exc.position)
     code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "\0")
-    return Problem(filename, line, column, "",
-                   f"the character U+{code:04X} is not allowed in a YAML file")
+    return Problem(
+        filename, line, column, "", f"the character U+{code:04X} is not allowed in a YAML file"
+    )
 
 
 class _Stop(Exception):
     """Reading cannot usefully go on (too deep, a second document); problems say why."""
 
 
-_SKIP = object()    # the key of a mapping entry that is dropped (bad or duplicate key)
-_BAD = object()     # an alias or a value with a foreign tag: reported, never used
-_EMPTY = object()   # an empty document: a lone empty null scalar
+_SKIP = object()  # the key of a mapping entry that is dropped (bad or duplicate key)
+_BAD = object()  # an alias or a value with a foreign tag: reported, never used
+_EMPTY = object()  # an empty document: a lone empty null scalar
 
 
 @dataclass
 class _Open:
     """A sequence or mapping whose end event has not come yet."""
 
-    value: Any                  # the list or dict being filled
+    value: Any  # the list or dict being filled
     path: DocPath
     mark: tuple[int, int]
-    record: bool                # False inside dropped entries and keys: keep no marks
-    allowed: bool               # False for a foreign tag: deliver None when it ends
-    key: Any = None             # mappings: the current entry's key, or _SKIP
-    want_key: bool = True       # mappings: the next node is a key
-    key_lines: dict[str, int] = field(default_factory=dict)    # mappings: for duplicates
+    record: bool  # False inside dropped entries and keys: keep no marks
+    allowed: bool  # False for a foreign tag: deliver None when it ends
+    key: Any = None  # mappings: the current entry's key, or _SKIP
+    want_key: bool = True  # mappings: the next node is a key
+    key_lines: dict[str, int] = field(default_factory=dict)  # mappings: for duplicates
 
 
 class _Reader:
@@ -215,7 +230,7 @@ class _Reader:
         self.resolver = Resolver()
         self.open: list[_Open] = []
         self.aliased: set[str] = set()
-        self.fatal = False          # anchors, aliases, foreign tags: stop before validating
+        self.fatal = False  # anchors, aliases, foreign tags: stop before validating
 
     def read(self, events: Iterator[Any]) -> Document:
         documents = 0
@@ -225,8 +240,10 @@ class _Reader:
                 if isinstance(event, DocumentStartEvent):
                     documents += 1
                     if documents > 1:
-                        self.add(event.start_mark, "a spec holds exactly one YAML document; "
-                                                   "remove this one")
+                        self.add(
+                            event.start_mark,
+                            "a spec holds exactly one YAML document; remove this one",
+                        )
                         raise _Stop
                 elif isinstance(event, NodeEvent):
                     self.node(event, root)
@@ -240,13 +257,14 @@ class _Reader:
         if self.fatal:
             self.problems.raise_if_any()
         self.doc.data = root[0]
-        return self.doc     # duplicate or non-text keys: validation still runs and adds more
+        return self.doc  # duplicate or non-text keys: validation still runs and adds more
 
     # -- helpers
 
     def add(self, mark: yaml.Mark, message: str, path: DocPath = ()) -> None:
-        self.problems.add(Location(self.doc.file, mark.line + 1, mark.column + 1,
-                                   path_text(path)), message)
+        self.problems.add(
+            Location(self.doc.file, mark.line + 1, mark.column + 1, path_text(path)), message
+        )
 
     def where(self) -> tuple[DocPath, bool, bool]:
         """(path, record marks?, is a key?) of the node that starts now."""
@@ -269,15 +287,18 @@ class _Reader:
         if record:
             self.doc.value_marks[path] = mark
         if isinstance(event, AliasEvent):
-            if event.anchor not in self.aliased:     # once per anchor, not once per use
+            if event.anchor not in self.aliased:  # once per anchor, not once per use
                 self.aliased.add(event.anchor)
-                self.add(event.start_mark, f"aliases (*{event.anchor}) are not allowed; "
-                                           "write the value out")
+                self.add(
+                    event.start_mark,
+                    f"aliases (*{event.anchor}) are not allowed; write the value out",
+                )
             self.fatal = True
             return self.deliver(_BAD, mark, root)
         if event.anchor is not None:
-            self.add(event.start_mark, f"anchors (&{event.anchor}) are not allowed; "
-                                       "write the value out")
+            self.add(
+                event.start_mark, f"anchors (&{event.anchor}) are not allowed; write the value out"
+            )
             self.fatal = True
         tag = self.tag(event)
         allowed = tag in ALLOWED_TAGS
@@ -298,7 +319,7 @@ class _Reader:
         node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             value = CONSTRUCT[tag](_CONSTRUCTOR, node)
-        except ValueError:      # Python refuses int() of more than 4300 digits
+        except ValueError:  # Python refuses int() of more than 4300 digits
             self.add(event.start_mark, f"{show(event.value)} has too many digits", path)
             self.fatal = True
             value = _BAD
@@ -317,7 +338,7 @@ class _Reader:
     def deliver(self, value: Any, mark: tuple[int, int], root: list[Any]) -> None:
         """Put a finished value where it belongs: root, list item, mapping key or value."""
         if value is _BAD and not (self.open and self.open[-1].want_key):
-            value = None    # already reported; the document will not be validated
+            value = None  # already reported; the document will not be validated
         if not self.open:
             root.append(value)
             return
@@ -335,16 +356,20 @@ class _Reader:
     def key(self, key: Any, mark: tuple[int, int], parent: _Open) -> Any:
         """A usable key, or _SKIP after reporting why not."""
         if key is _BAD:
-            return _SKIP    # already reported
+            return _SKIP  # already reported
         if not isinstance(key, str):
             hint = "" if isinstance(key, (list, dict)) else " (quote it)"
-            self.problems.add(Location(self.doc.file, *mark, path_text(parent.path)),
-                              f"a key must be text, got {describe(key)}{hint}")
+            self.problems.add(
+                Location(self.doc.file, *mark, path_text(parent.path)),
+                f"a key must be text, got {describe(key)}{hint}",
+            )
             return _SKIP
         entry = parent.path + (key,)
         if key in parent.key_lines:
-            self.problems.add(Location(self.doc.file, *mark, path_text(entry)), f"duplicate key "
-                              f"{show(key)} (first given on line {parent.key_lines[key]})")
+            self.problems.add(
+                Location(self.doc.file, *mark, path_text(entry)),
+                f"duplicate key {show(key)} (first given on line {parent.key_lines[key]})",
+            )
             return _SKIP
         parent.key_lines[key] = mark[0]
         if parent.record:
@@ -353,8 +378,11 @@ class _Reader:
 
 
 _CONSTRUCTOR = SafeConstructor()
-CONSTRUCT = {tag: SafeConstructor.yaml_constructors[tag] for tag in ALLOWED_TAGS
-             if not tag.endswith(("seq", "map"))}
+CONSTRUCT = {
+    tag: SafeConstructor.yaml_constructors[tag]
+    for tag in ALLOWED_TAGS
+    if not tag.endswith(("seq", "map"))
+}
 
 
 def _tag_message(tag: str, value: str | None) -> str:
@@ -363,5 +391,5 @@ def _tag_message(tag: str, value: str | None) -> str:
     if tag == CORE + "merge":
         return "merge keys (<<) are not allowed; write the entries out"
     if tag.startswith(CORE):
-        tag = "!!" + tag[len(CORE):]
+        tag = "!!" + tag[len(CORE) :]
     return f"the tag {show(tag)} is not allowed; a spec holds only plain YAML values"

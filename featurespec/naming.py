@@ -7,6 +7,7 @@ underscores, so different names can meet (``a_b1`` and ``a_b_1`` both give ``AB1
 :func:`collisions` finds them, and the validator reports each as a located spec error instead of
 letting it become a duplicate declaration in the generated code.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -23,8 +24,7 @@ def lower_camel(name: str) -> str:
     return first + pascal_case(rest)
 
 
-def collisions(names: Iterable[str], rule: Callable[[str], str]
-               ) -> list[tuple[str, str, str]]:
+def collisions(names: Iterable[str], rule: Callable[[str], str]) -> list[tuple[str, str, str]]:
     """(earlier name, later name, what both become) for every later name that ``rule`` maps onto
     an earlier one's result; names in document order, each distinct name once."""
     seen: dict[str, str] = {}

@@ -3,6 +3,7 @@
 Everything downstream (lowering, backends, manifest) reads only these types, so a spec that
 reaches them has already passed every check in :mod:`featurespec.validate`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -32,8 +33,8 @@ class SignalDef:
     """A per-sample signal: a raw input, or derived from other signals (magnitude, diff, ema...)."""
 
     name: str
-    kind: str                       # "input" or a key of codegen.signals.SIGNALS
-    sources: tuple[str, ...]        # signals it reads, in order
+    kind: str  # "input" or a key of codegen.signals.SIGNALS
+    sources: tuple[str, ...]  # signals it reads, in order
     params: tuple[tuple[str, Any], ...] = ()
     loc: Location = field(default=NOWHERE, compare=False)
 
@@ -55,12 +56,12 @@ class WindowDef:
 class FeatureDef:
     """One feature computation over one window; it fills ``len(outputs)`` columns."""
 
-    kind: str                       # a key of codegen.features.FEATURES, or "ratio" (params
-                                    # num, den: column names; fallback)
+    kind: str  # a key of codegen.features.FEATURES, or "ratio" (params
+    # num, den: column names; fallback)
     signals: tuple[str, ...]
     window: str
     params: tuple[tuple[str, Any], ...]
-    outputs: tuple[str, ...]        # column names, in vector order
+    outputs: tuple[str, ...]  # column names, in vector order
     loc: Location = field(default=NOWHERE, compare=False)
 
     def param(self, key: str) -> Any:
@@ -72,8 +73,8 @@ class ModelDef:
     """``model: {path: ...}``: a directory written by ``featgen train`` (XGBoost JSON and the
     feature order it was trained on), relative to the spec file."""
 
-    path: str                       # as written in the spec
-    directory: str                  # resolved against the spec's directory
+    path: str  # as written in the spec
+    directory: str  # resolved against the spec's directory
     loc: Location = field(default=NOWHERE, compare=False)
 
 
@@ -88,8 +89,8 @@ class DecisionDef:
 
     threshold: float = 0.5
     consecutive: int = 1
-    refractory: int = 0             # samples
-    positive_class: int | None = None   # multi-class models only
+    refractory: int = 0  # samples
+    positive_class: int | None = None  # multi-class models only
     loc: Location = field(default=NOWHERE, compare=False)
     locs: tuple[tuple[str, Location], ...] = field(default=(), compare=False)  # key -> where
 
@@ -104,11 +105,11 @@ class SensorVariant:
     are the doubles each interpolated raw value is multiplied by (unit conversion and sign in
     one exact-by-construction multiplication; see docs/sensors.md)."""
 
-    platform: str                   # "android" or "ios"
-    unit: str                       # as written: m/s^2, g, rad/s, deg/s, uT, nT
-    axes: tuple[int, ...]           # raw axis per input
-    signs: tuple[int, ...]          # +1 / -1 per input
-    factors: tuple[float, ...]      # sign * (unit -> canonical scale), per input
+    platform: str  # "android" or "ios"
+    unit: str  # as written: m/s^2, g, rad/s, deg/s, uT, nT
+    axes: tuple[int, ...]  # raw axis per input
+    signs: tuple[int, ...]  # +1 / -1 per input
+    factors: tuple[float, ...]  # sign * (unit -> canonical scale), per input
     loc: Location = field(default=NOWHERE, compare=False)
 
 
@@ -118,8 +119,8 @@ class SensorSource:
 
     name: str
     inputs: tuple[str, ...]
-    unit: str                       # the canonical unit of those inputs
-    variants: tuple[SensorVariant, ...]     # one per platform, in SensorsDef.platforms order
+    unit: str  # the canonical unit of those inputs
+    variants: tuple[SensorVariant, ...]  # one per platform, in SensorsDef.platforms order
     loc: Location = field(default=NOWHERE, compare=False)
 
     def variant(self, platform: str) -> SensorVariant:
@@ -131,13 +132,13 @@ class SensorsDef:
     """``sensors:``: timestamped platform events -> the spec's fixed-rate samples (the rule is
     stated in docs/sensors.md and codegen/sensors.py). Times are int64 nanoseconds."""
 
-    method: str                     # "linear" or "hold"
-    max_gap_ns: int                 # a longer gap between two events of one sensor: reset
-    gravity: float                  # m/s^2 per g
-    buffer: int                     # pending events held per sensor (fixed memory)
+    method: str  # "linear" or "hold"
+    max_gap_ns: int  # a longer gap between two events of one sensor: reset
+    gravity: float  # m/s^2 per g
+    buffer: int  # pending events held per sensor (fixed memory)
     sources: tuple[SensorSource, ...]
-    platforms: tuple[str, ...]      # every source has a variant for each
-    sensors_hash: str = ""          # sha256 of the sensors block, rate and inputs
+    platforms: tuple[str, ...]  # every source has a variant for each
+    sensors_hash: str = ""  # sha256 of the sensors block, rate and inputs
     loc: Location = field(default=NOWHERE, compare=False)
 
 
@@ -148,17 +149,17 @@ class Spec:
     name: str
     sample_rate_hz: float
     inputs: tuple[str, ...]
-    signals: tuple[SignalDef, ...]          # inputs first, then derived in dependency order
+    signals: tuple[SignalDef, ...]  # inputs first, then derived in dependency order
     windows: tuple[WindowDef, ...]
     features: tuple[FeatureDef, ...]
-    spec_hash: str                          # sha256 of the canonical document
+    spec_hash: str  # sha256 of the canonical document
     source: str = "<spec>"
-    model: ModelDef | None = None           # optional model: block
-    decision: DecisionDef | None = None     # decision: block (defaults when model: is given)
-    features_hash: str = ""                 # sha256 of the document without model:/decision:
-                                            # (what a trained model depends on)
-    sensors: SensorsDef | None = None       # optional sensors: block (not part of spec_hash:
-                                            # it changes no feature code; see sensors_hash)
+    model: ModelDef | None = None  # optional model: block
+    decision: DecisionDef | None = None  # decision: block (defaults when model: is given)
+    features_hash: str = ""  # sha256 of the document without model:/decision:
+    # (what a trained model depends on)
+    sensors: SensorsDef | None = None  # optional sensors: block (not part of spec_hash:
+    # it changes no feature code; see sensors_hash)
 
     @property
     def feature_names(self) -> tuple[str, ...]:

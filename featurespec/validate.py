@@ -4,6 +4,7 @@ Validation keeps going after a problem so one run reports everything it reasonab
 broken declaration never cascades: a signal or window with an invalid definition is still a
 *known* name, so its uses are not reported again.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -36,7 +37,8 @@ SAFE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 # Names become identifiers in generated C, Swift and Python, so none of them may be a word
 # those languages reserve. The lists are fixed here (not read from the running interpreter) so
 # whether a spec is valid does not depend on the Python version that checks it.
-C_RESERVED = frozenset("""
+C_RESERVED = frozenset(
+    """
     auto break case char const continue default do double else enum extern float for goto if
     inline int long register restrict return short signed sizeof static struct switch typedef
     union unsigned void volatile while _Bool _Complex _Imaginary _Alignas _Alignof _Atomic
@@ -46,9 +48,11 @@ C_RESERVED = frozenset("""
     uint16_t uint32_t uint64_t uintptr_t intptr_t
     sqrt fabs isfinite isnan isinf nan fmin fmax fma floor ceil round trunc exp log pow sin cos
     tan abs memcpy memset malloc free
-""".split())
+""".split()
+)
 
-SWIFT_RESERVED = frozenset("""
+SWIFT_RESERVED = frozenset(
+    """
     associatedtype borrowing class consuming deinit enum extension fileprivate func import init
     inout internal let nonisolated open operator package private precedencegroup protocol public
     rethrows static struct subscript typealias var
@@ -58,9 +62,12 @@ SWIFT_RESERVED = frozenset("""
     associativity async actor any consume convenience copy didSet discard dynamic each final get
     indirect infix isolated lazy left macro mutating none nonmutating optional override postfix
     precedence prefix Protocol required right set some Type unowned weak willSet
-""".split())
+""".split()
+)
 
-PYTHON_RESERVED = frozenset("""
+PYTHON_RESERVED = (
+    frozenset(
+        """
     False None True and as assert async await break class continue def del elif else except
     finally for from global if import in is lambda nonlocal not or pass raise return try while
     with yield _ case match type
@@ -70,14 +77,20 @@ PYTHON_RESERVED = frozenset("""
     locals map max memoryview min next object oct open ord pow print property range repr
     reversed round set setattr slice sorted staticmethod str sum super tuple vars zip
     exit quit copyright credits license np numpy math self cls
-""".split()) | frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+""".split()
+    )
+    | frozenset(keyword.kwlist)
+    | frozenset(keyword.softkwlist)
+)
 
 # The spec name in PascalCase names the generated Kotlin class (twist_and_go -> TwistAndGo); it
 # must not hide a type that class's file uses unqualified.
-KOTLIN_SHADOWED = frozenset("""
+KOTLIN_SHADOWED = frozenset(
+    """
     String List Boolean System Closeable DoubleArray FloatArray IntArray IllegalStateException
     OutOfMemoryError JvmField JvmStatic
-""".split())
+""".split()
+)
 
 RESERVED = (("C", C_RESERVED), ("Swift", SWIFT_RESERVED), ("Python", PYTHON_RESERVED))
 
@@ -87,8 +100,10 @@ def name_problem(value: Any, what: str, reserved: bool = True) -> str | None:
     and as parts of ``stem__signal__window`` feature names. ``reserved=False`` skips the
     reserved-word rule, for names the backends only ever emit inside longer identifiers."""
     if isinstance(value, bool):
-        return (f"expected {what}, got {describe(value)} "
-                "(YAML reads yes/no/on/off as booleans; quote it)")
+        return (
+            f"expected {what}, got {describe(value)} "
+            "(YAML reads yes/no/on/off as booleans; quote it)"
+        )
     if not isinstance(value, str):
         return f"expected {what}, got {describe(value)}"
     if not value:
@@ -119,7 +134,7 @@ def _bad_character(value: str) -> str:
         if not c.isascii():
             return f"it contains {char_name(c)}, which is not ASCII; {rule}"
         return f"it contains {c!r}; {rule}"
-    return rule     # unreachable: SAFE_NAME rejected something
+    return rule  # unreachable: SAFE_NAME rejected something
 
 
 def _and(items: list[str]) -> str:
@@ -128,18 +143,28 @@ def _and(items: list[str]) -> str:
 
 # ---------------------------------------------------------------- numbers and durations
 
-DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(ms|s)")    # ASCII digits only
+DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(ms|s)")  # ASCII digits only
 SAMPLES_WANTED = "expected a whole number of samples or a duration like '0.5s' or '250ms'"
 
 
 # ---------------------------------------------------------------- the validator
 
-TOP_KEYS = ("spec", "name", "sample_rate_hz", "inputs", "signals", "windows", "features",
-            "model", "decision", "sensors")
+TOP_KEYS = (
+    "spec",
+    "name",
+    "sample_rate_hz",
+    "inputs",
+    "signals",
+    "windows",
+    "features",
+    "model",
+    "decision",
+    "sensors",
+)
 MODEL_KEYS = ("path",)
 DECISION_KEYS = ("threshold", "consecutive", "refractory", "class")
-MODEL_BLOCKS = ("model", "decision")     # not part of features_hash
-UNHASHED = ("sensors",)     # changes no feature code: not part of spec_hash (has sensors_hash)
+MODEL_BLOCKS = ("model", "decision")  # not part of features_hash
+UNHASHED = ("sensors",)  # changes no feature code: not part of spec_hash (has sensors_hash)
 MAX_CONSECUTIVE = 100_000
 TOP_REQUIRED = ("spec", "name", "sample_rate_hz", "inputs", "windows", "features")
 WINDOW_KEYS = ("length", "hop")
@@ -157,19 +182,19 @@ def validate(doc: Document) -> Spec:
 class _Validator:
     def __init__(self, doc: Document):
         self.doc = doc
-        self.problems = doc.problems    # the loader's (duplicate keys...) come first
+        self.problems = doc.problems  # the loader's (duplicate keys...) come first
         self.rate: Fraction | None = None
         self.inputs: list[SignalDef] = []
-        self.known_signals: dict[str, DocPath] = {}     # every declared name, valid or not
-        self.signals_complete = True    # False: a section was unusable, names may be missing
-        self.derived: dict[str, SignalDef] = {}         # valid derived signals, document order
+        self.known_signals: dict[str, DocPath] = {}  # every declared name, valid or not
+        self.signals_complete = True  # False: a section was unusable, names may be missing
+        self.derived: dict[str, SignalDef] = {}  # valid derived signals, document order
         self.known_windows: set[str] = set()
         self.windows_complete = True
-        self.windows: dict[str, WindowDef] = {}         # valid windows
+        self.windows: dict[str, WindowDef] = {}  # valid windows
         self.features: list[FeatureDef] = []
-        self.outputs: dict[str, int] = {}               # column name -> features index
-        self.ratio_labels: dict[str, int] = {}          # label of each ratio entry -> its index
-        self.features_complete = True   # False: a feature entry was invalid, columns missing
+        self.outputs: dict[str, int] = {}  # column name -> features index
+        self.ratio_labels: dict[str, int] = {}  # label of each ratio entry -> its index
+        self.features_complete = True  # False: a feature entry was invalid, columns missing
         # ratio operands not (yet) known: (column, path, entry index), judged at the end
         self.forward_operands: list[tuple[str, DocPath, int]] = []
 
@@ -190,8 +215,13 @@ class _Validator:
         guess = None if self.problems.full else closest(name, known)
         self.error(path, f"unknown {what} {show(name)}{did_you_mean(guess)}")
 
-    def unknown_keys(self, mapping: dict[str, Any], path: DocPath, allowed: Collection[str],
-                     nearby: Collection[str] | None = None) -> set[str]:
+    def unknown_keys(
+        self,
+        mapping: dict[str, Any],
+        path: DocPath,
+        allowed: Collection[str],
+        nearby: Collection[str] | None = None,
+    ) -> set[str]:
         """Report keys not in ``allowed``; return the names suggested instead, so that a
         misspelled key is not reported a second time as a missing one."""
         guessed: set[str] = set()
@@ -203,18 +233,25 @@ class _Validator:
                     guessed.add(guess)
         return guessed
 
-    def missing_keys(self, mapping: dict[str, Any], path: DocPath, required: Iterable[str],
-                     guessed: set[str]) -> None:
+    def missing_keys(
+        self, mapping: dict[str, Any], path: DocPath, required: Iterable[str], guessed: set[str]
+    ) -> None:
         for key in required:
             if key not in mapping and key not in guessed:
                 self.error(path, f"missing required key {show(key)}")
 
-    def check_keys(self, mapping: dict[str, Any], path: DocPath, allowed: tuple[str, ...],
-                   required: tuple[str, ...]) -> None:
+    def check_keys(
+        self,
+        mapping: dict[str, Any],
+        path: DocPath,
+        allowed: tuple[str, ...],
+        required: tuple[str, ...],
+    ) -> None:
         self.missing_keys(mapping, path, required, self.unknown_keys(mapping, path, allowed))
 
-    def check_name(self, value: Any, path: DocPath, what: str, at_key: bool = False,
-                   reserved: bool = True) -> bool:
+    def check_name(
+        self, value: Any, path: DocPath, what: str, at_key: bool = False, reserved: bool = True
+    ) -> bool:
         problem = name_problem(value, what, reserved)
         if problem:
             (self.key_error if at_key else self.error)(path, problem)
@@ -225,8 +262,11 @@ class _Validator:
     def run(self) -> Spec:
         data = self.doc.data
         if not isinstance(data, dict):
-            self.error((), "the spec must be a mapping with the keys spec, name, sample_rate_hz, "
-                           f"inputs, windows and features; got {describe(data)}")
+            self.error(
+                (),
+                "the spec must be a mapping with the keys spec, name, sample_rate_hz, "
+                f"inputs, windows and features; got {describe(data)}",
+            )
             self.problems.raise_if_any()
         self.check_keys(data, (), TOP_KEYS, TOP_REQUIRED)
         self.signals_complete = "inputs" in data
@@ -236,8 +276,11 @@ class _Validator:
         if "name" in data and self.check_name(data["name"], ("name",), "a name for the spec"):
             pascal = pascal_case(data["name"])
             if pascal in KOTLIN_SHADOWED:
-                self.error(("name",), f"{show(data['name'])} would name the Android class "
-                                      f"{pascal}, which hides Kotlin's {pascal}; choose another name")
+                self.error(
+                    ("name",),
+                    f"{show(data['name'])} would name the Android class "
+                    f"{pascal}, which hides Kotlin's {pascal}; choose another name",
+                )
         if "sample_rate_hz" in data:
             self.check_rate(data["sample_rate_hz"])
         if "inputs" in data:
@@ -285,15 +328,20 @@ class _Validator:
             return None
         where, text = path + ("path",), value["path"]
         if not isinstance(text, str):
-            self.error(where, f"expected the model directory (a path relative to the spec), "
-                              f"got {describe(text)}")
+            self.error(
+                where,
+                f"expected the model directory (a path relative to the spec), got {describe(text)}",
+            )
             return None
         if not text.strip():
             self.error(where, "the model directory cannot be empty")
             return None
         if os.path.isabs(text) or text.startswith("~"):
-            self.error(where, f"{show(text)} is not relative; write the model directory "
-                              "relative to the spec so the repository can move")
+            self.error(
+                where,
+                f"{show(text)} is not relative; write the model directory "
+                "relative to the spec so the repository can move",
+            )
             return None
         base = os.path.dirname(self.doc.file) if self.doc.file != "<spec>" else ""
         return ModelDef(text, os.path.normpath(os.path.join(base, text)), self.doc.loc(where))
@@ -301,12 +349,18 @@ class _Validator:
     def check_decision(self, value: Any, model: ModelDef | None) -> DecisionDef | None:
         path = ("decision",)
         if not isinstance(value, dict):
-            self.error(path, "expected a mapping like {threshold: 0.8, consecutive: 3, "
-                             f"refractory: 1s}}, got {describe(value)}")
+            self.error(
+                path,
+                "expected a mapping like {threshold: 0.8, consecutive: 3, "
+                f"refractory: 1s}}, got {describe(value)}",
+            )
             return None
         if "model" not in self.doc.data:
-            self.key_error(path, "a decision needs a model; add a model: block "
-                                 "(e.g. model: {path: model}) or remove decision:")
+            self.key_error(
+                path,
+                "a decision needs a model; add a model: block "
+                "(e.g. model: {path: model}) or remove decision:",
+            )
         self.check_keys(value, path, DECISION_KEYS, ())
         before = len(self.problems)
         fields: dict[str, Any] = {}
@@ -316,8 +370,11 @@ class _Validator:
             # Its range depends on the model's objective (a probability for binary:logistic,
             # any value for a regression): checked with the model (codegen/trees/decision.py).
             if isinstance(t, bool) or not isinstance(t, (int, float)):
-                self.error(where, f"expected a number (a probability between 0 and 1 for a "
-                                  f"classifier), got {describe(t)}")
+                self.error(
+                    where,
+                    f"expected a number (a probability between 0 and 1 for a "
+                    f"classifier), got {describe(t)}",
+                )
             elif not math.isfinite(t):
                 self.error(where, f"the threshold must be a finite number, got {t}")
             else:
@@ -325,11 +382,16 @@ class _Validator:
         if "consecutive" in value:
             n, where = value["consecutive"], path + ("consecutive",)
             if isinstance(n, bool) or not isinstance(n, int):
-                self.error(where, f"expected a whole number of positive vectors in a row "
-                                  f"(1 or more), got {describe(n)}")
+                self.error(
+                    where,
+                    f"expected a whole number of positive vectors in a row "
+                    f"(1 or more), got {describe(n)}",
+                )
             elif not 1 <= n <= MAX_CONSECUTIVE:
-                self.error(where, f"consecutive must be between 1 and {MAX_CONSECUTIVE}, "
-                                  f"got {number_text(n)}")
+                self.error(
+                    where,
+                    f"consecutive must be between 1 and {MAX_CONSECUTIVE}, got {number_text(n)}",
+                )
             else:
                 fields["consecutive"] = n
         if "refractory" in value:
@@ -339,8 +401,10 @@ class _Validator:
         if "class" in value:
             c, where = value["class"], path + ("class",)
             if isinstance(c, bool) or not isinstance(c, int) or c < 0:
-                self.error(where, f"expected the index of the positive class (0 or more), "
-                                  f"got {describe(c)}")
+                self.error(
+                    where,
+                    f"expected the index of the positive class (0 or more), got {describe(c)}",
+                )
             else:
                 fields["positive_class"] = c
         if len(self.problems) != before or model is None:
@@ -352,12 +416,15 @@ class _Validator:
         match = DURATION.fullmatch(value) if isinstance(value, str) else None
         if match:
             if self.rate is None:
-                return None     # the sample rate is wrong and already reported
+                return None  # the sample rate is wrong and already reported
             number, unit = match.groups()
             exact = Fraction(number) * self.rate / (1000 if unit == "ms" else 1)
             if exact.denominator != 1:
-                self.error(path, f"{value} at {number_text(self.rate)} Hz is "
-                                 f"{number_text(exact)} samples, not a whole number")
+                self.error(
+                    path,
+                    f"{value} at {number_text(self.rate)} Hz is "
+                    f"{number_text(exact)} samples, not a whole number",
+                )
                 return None
             count = exact.numerator
         elif isinstance(value, int) and not isinstance(value, bool):
@@ -369,8 +436,9 @@ class _Validator:
             self.error(path, f"must be at least {minimum} samples, got {number_text(count)}")
             return None
         if count > MAX_WINDOW * 16:
-            self.error(path, f"{number_text(count)} samples is too long; the limit is "
-                             f"{MAX_WINDOW * 16}")
+            self.error(
+                path, f"{number_text(count)} samples is too long; the limit is {MAX_WINDOW * 16}"
+            )
             return None
         return count
 
@@ -378,8 +446,10 @@ class _Validator:
         if not isinstance(value, str):
             self.error(("spec",), f"expected {show(SPEC_VERSION)}, got {describe(value)}")
         elif value != SPEC_VERSION:
-            self.error(("spec",), f"unsupported spec version {show(value)}; "
-                                  f"this featgen reads {show(SPEC_VERSION)}")
+            self.error(
+                ("spec",),
+                f"unsupported spec version {show(value)}; this featgen reads {show(SPEC_VERSION)}",
+            )
 
     def check_rate(self, value: Any) -> None:
         path = ("sample_rate_hz",)
@@ -411,8 +481,11 @@ class _Validator:
             if not isinstance(name, str):
                 continue
             if name in self.known_signals:
-                self.error(item, f"duplicate input {show(name)} "
-                                 f"(first listed on line {self.line(self.known_signals[name])})")
+                self.error(
+                    item,
+                    f"duplicate input {show(name)} "
+                    f"(first listed on line {self.line(self.known_signals[name])})",
+                )
                 continue
             self.known_signals[name] = item
             if valid:
@@ -421,8 +494,9 @@ class _Validator:
     def check_signals(self, value: Any) -> None:
         path = ("signals",)
         if not isinstance(value, dict):
-            self.error(path, f"expected a mapping of signal name to definition, "
-                             f"got {describe(value)}")
+            self.error(
+                path, f"expected a mapping of signal name to definition, got {describe(value)}"
+            )
             self.signals_complete = False
             return
         parsed: dict[str, tuple[SignalKind, list[tuple[str, DocPath]], dict[str, Any]]] = {}
@@ -430,8 +504,11 @@ class _Validator:
             item = path + (name,)
             valid = self.check_name(name, item, "a signal name", at_key=True)
             if name in self.known_signals:
-                self.key_error(item, f"signal {show(name)} has the same name as an input "
-                                     f"(line {self.line(self.known_signals[name])})")
+                self.key_error(
+                    item,
+                    f"signal {show(name)} has the same name as an input "
+                    f"(line {self.line(self.known_signals[name])})",
+                )
                 continue
             self.known_signals[name] = item
             definition = self.parse_signal(entry, item)
@@ -443,24 +520,31 @@ class _Validator:
                     self.unknown(source_path, "signal", source, self.known_signals)
         self.order_signals(parsed)
 
-    def parse_signal(self, entry: Any, path: DocPath
-                     ) -> tuple[SignalKind, list[tuple[str, DocPath]], dict[str, Any]] | None:
+    def parse_signal(
+        self, entry: Any, path: DocPath
+    ) -> tuple[SignalKind, list[tuple[str, DocPath]], dict[str, Any]] | None:
         """(kind, [(source, path)], params) for one signal entry, or None after reporting."""
         if not isinstance(entry, dict):
-            self.error(path, f"expected a mapping like {{diff: gyro_y}} or "
-                             f"{{ema: acc_x, alpha: 0.2}}, got {describe(entry)}")
+            self.error(
+                path,
+                f"expected a mapping like {{diff: gyro_y}} or "
+                f"{{ema: acc_x, alpha: 0.2}}, got {describe(entry)}",
+            )
             return None
         kinds = [key for key in entry if key in SIGNALS]
         if len(kinds) > 1:
-            self.key_error(path + (kinds[1],), f"a signal has one kind, but both "
-                                               f"{show(kinds[0])} and {show(kinds[1])} are given")
+            self.key_error(
+                path + (kinds[1],),
+                f"a signal has one kind, but both {show(kinds[0])} and {show(kinds[1])} are given",
+            )
             return None
         if not kinds:
             guesses = {key: closest(key, SIGNALS) for key in entry}
             for key, guess in guesses.items():
                 if guess:
-                    self.key_error(path + (key,),
-                                   f"unknown signal kind {show(key)}{did_you_mean(guess)}")
+                    self.key_error(
+                        path + (key,), f"unknown signal kind {show(key)}{did_you_mean(guess)}"
+                    )
             if not any(guesses.values()):
                 self.error(path, "missing the signal kind: one of " + ", ".join(sorted(SIGNALS)))
             return None
@@ -471,7 +555,9 @@ class _Validator:
             return None
         return kind, sources, params
 
-    def signal_params(self, entry: dict[str, Any], path: DocPath, kind: SignalKind) -> dict[str, Any] | None:
+    def signal_params(
+        self, entry: dict[str, Any], path: DocPath, kind: SignalKind
+    ) -> dict[str, Any] | None:
         """Coerce the entry's other keys as the kind's parameters and fill in defaults."""
         owner, declared = kind.name, kind.params
         params: dict[str, Any] = {}
@@ -508,7 +594,9 @@ class _Validator:
             ok = self.constants_ok(kind.constants(params, float(self.rate)), entry, path)
         return params if ok else None
 
-    def constants_ok(self, problem: tuple[str, str] | None, entry: dict[str, Any], path: DocPath) -> bool:
+    def constants_ok(
+        self, problem: tuple[str, str] | None, entry: dict[str, Any], path: DocPath
+    ) -> bool:
         """Report a kind's ``constants`` problem (parameter, message) at that parameter (at the
         entry when the parameter was left at its default)."""
         if problem is None:
@@ -528,8 +616,9 @@ class _Validator:
             return False
         return True
 
-    def parse_sources(self, value: Any, path: DocPath,
-                      kind: SignalKind) -> list[tuple[str, DocPath]] | None:
+    def parse_sources(
+        self, value: Any, path: DocPath, kind: SignalKind
+    ) -> list[tuple[str, DocPath]] | None:
         if isinstance(value, str):
             items = [(value, path)]
         elif isinstance(value, list):
@@ -545,13 +634,19 @@ class _Validator:
         lo, hi = kind.min_sources, kind.max_sources
         if not lo <= len(items) <= hi:
             wanted = f"{lo}" if lo == hi else f"{lo} to {hi}"
-            self.error(path, f"{show(kind.name)} reads {wanted} source"
-                             f"{'' if wanted == '1' else 's'}, got {len(items)}")
+            self.error(
+                path,
+                f"{show(kind.name)} reads {wanted} source"
+                f"{'' if wanted == '1' else 's'}, got {len(items)}",
+            )
             ok = False
         if ok and kind.distinct and len({source for source, _ in items}) < len(items):
             twice = next(a for i, (a, _) in enumerate(items) if a in [b for b, _ in items[:i]])
-            self.error(path, f"{show(kind.name)} needs different signals, but {show(twice)} is "
-                             "given twice (its ratio to itself is always 1 or the fallback)")
+            self.error(
+                path,
+                f"{show(kind.name)} needs different signals, but {show(twice)} is "
+                "given twice (its ratio to itself is always 1 or the fallback)",
+            )
             ok = False
         return items if ok else None
 
@@ -570,9 +665,13 @@ class _Validator:
             _, name = heapq.heappop(ready)
             kind, sources, params = parsed[name]
             path = ("signals", name)
-            self.derived[name] = SignalDef(name, kind.name, tuple(s for s, _ in sources),
-                                           tuple(sorted(params.items())),
-                                           self.doc.key_loc(path))
+            self.derived[name] = SignalDef(
+                name,
+                kind.name,
+                tuple(s for s, _ in sources),
+                tuple(sorted(params.items())),
+                self.doc.key_loc(path),
+            )
             for reader in readers[name]:
                 waiting[reader] -= 1
                 if waiting[reader] == 0:
@@ -587,7 +686,7 @@ class _Validator:
         remaining = set(stuck)
         done: set[str] = set()
         for start in stuck:
-            walk: dict[str, None] = {}      # ordered set
+            walk: dict[str, None] = {}  # ordered set
             name = start
             while name not in done and name not in walk:
                 walk[name] = None
@@ -595,19 +694,23 @@ class _Validator:
             done.update(walk)
             if name in walk:
                 cycle = list(walk)
-                cycle = cycle[cycle.index(name):]
+                cycle = cycle[cycle.index(name) :]
                 first = min(cycle, key=position.__getitem__)
-                cycle = cycle[cycle.index(first):] + cycle[:cycle.index(first)]
-                self.key_error(("signals", first),
-                               "signals form a cycle: " + " -> ".join(cycle + [first]))
+                cycle = cycle[cycle.index(first) :] + cycle[: cycle.index(first)]
+                self.key_error(
+                    ("signals", first), "signals form a cycle: " + " -> ".join(cycle + [first])
+                )
 
     # -- windows
 
     def check_windows(self, value: Any) -> None:
         path = ("windows",)
         if not isinstance(value, dict):
-            self.error(path, f"expected a mapping of window name to {{length: ..., hop: ...}}, "
-                             f"got {describe(value)}")
+            self.error(
+                path,
+                f"expected a mapping of window name to {{length: ..., hop: ...}}, "
+                f"got {describe(value)}",
+            )
             self.windows_complete = False
             return
         if not value:
@@ -636,7 +739,7 @@ class _Validator:
         duration = DURATION.fullmatch(value) if isinstance(value, str) else None
         if duration:
             if self.rate is None:
-                return None     # the sample rate is wrong and already reported
+                return None  # the sample rate is wrong and already reported
             number, unit = duration.groups()
             exact = Fraction(number) * self.rate / (1000 if unit == "ms" else 1)
             spoken = f"{value} at {number_text(self.rate)} Hz is {number_text(exact)} samples"
@@ -650,19 +753,23 @@ class _Validator:
         elif isinstance(value, int) and not isinstance(value, bool):
             count = value
             if count < 1:
-                self.error(path, f"the {key} must be at least 1 sample, "
-                                 f"got {number_text(count)}")
+                self.error(path, f"the {key} must be at least 1 sample, got {number_text(count)}")
                 return None
         else:
             self.error(path, f"{SAMPLES_WANTED}, got {describe(value)}")
             return None
         if key == "hop" and count > MAX_WINDOW:
-            self.error(path, f"a hop of {number_text(count)} samples is too long; "
-                             f"the limit is {MAX_WINDOW}")
+            self.error(
+                path,
+                f"a hop of {number_text(count)} samples is too long; the limit is {MAX_WINDOW}",
+            )
             return None
         if key == "length" and count > MAX_WINDOW:
-            self.error(path, f"a window of {number_text(count)} samples is too long for a phone; "
-                             f"the limit is {MAX_WINDOW}")
+            self.error(
+                path,
+                f"a window of {number_text(count)} samples is too long for a phone; "
+                f"the limit is {MAX_WINDOW}",
+            )
             return None
         return count
 
@@ -674,11 +781,17 @@ class _Validator:
             return
         for name in self.windows:
             if name not in used:
-                self.key_error(("windows", name), f"window {show(name)} is not used by any "
-                               "feature; remove it (it would still delay the first vector)")
+                self.key_error(
+                    ("windows", name),
+                    f"window {show(name)} is not used by any "
+                    "feature; remove it (it would still delay the first vector)",
+                )
         if len(self.outputs) > MAX_FEATURES:
-            self.error(("features",), f"the spec expands to {len(self.outputs)} feature columns; "
-                                      f"the limit is {MAX_FEATURES}")
+            self.error(
+                ("features",),
+                f"the spec expands to {len(self.outputs)} feature columns; "
+                f"the limit is {MAX_FEATURES}",
+            )
 
     # -- features
 
@@ -719,11 +832,17 @@ class _Validator:
             except ParamError as exc:
                 self.error(path + ("fallback",), str(exc))
         where, value = path + (RATIO,), entry[RATIO]
-        if (not isinstance(value, list) or len(value) != 2
-                or not all(isinstance(v, str) for v in value)):
-            self.error(where, "expected [numerator, denominator]: two feature column names "
-                              "declared above, e.g. [bp_twist__gyro_y__long, "
-                              f"energy__gyro_y__long]; got {describe(value)}")
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or not all(isinstance(v, str) for v in value)
+        ):
+            self.error(
+                where,
+                "expected [numerator, denominator]: two feature column names "
+                "declared above, e.g. [bp_twist__gyro_y__long, "
+                f"energy__gyro_y__long]; got {describe(value)}",
+            )
             return
         operands = []
         for i, column in enumerate(value):
@@ -733,33 +852,43 @@ class _Validator:
             elif column in self.outputs:
                 operands.append(self.column_of(column))
             elif any(column in self.ratio_columns(other) for other in self.ratio_labels):
-                pass        # a ratio reported broken above: not reported again
+                pass  # a ratio reported broken above: not reported again
             else:
                 self.forward_operands.append((column, item, index))
         if len(operands) < 2 or len(self.problems) != before:
             return
         (num, num_def), (den, den_def) = operands
         if value[0] == value[1]:
-            self.error(where, f"the numerator and the denominator are the same column "
-                              f"{show(value[0])}; its ratio to itself is always 1 or the fallback")
+            self.error(
+                where,
+                f"the numerator and the denominator are the same column "
+                f"{show(value[0])}; its ratio to itself is always 1 or the fallback",
+            )
             return
         if num_def.window != den_def.window:
-            self.error(where, f"a ratio reads two columns of one window, but {show(value[0])} is "
-                              f"over {show(num_def.window)} and {show(value[1])} over "
-                              f"{show(den_def.window)}")
+            self.error(
+                where,
+                f"a ratio reads two columns of one window, but {show(value[0])} is "
+                f"over {show(num_def.window)} and {show(value[1])} over "
+                f"{show(den_def.window)}",
+            )
             return
         output = f"{label}__{num_def.window}"
         if output in self.outputs:
             first = self.outputs[output]
-            self.error(path + ("label",), f"feature {show(output)} is already computed by "
-                                          f"features[{first}] on line "
-                                          f"{self.line(('features', first))}; choose another label")
+            self.error(
+                path + ("label",),
+                f"feature {show(output)} is already computed by "
+                f"features[{first}] on line "
+                f"{self.line(('features', first))}; choose another label",
+            )
             return
         self.outputs[output] = index
         signals = tuple(dict.fromkeys(num_def.signals + den_def.signals))
         params = (("den", value[1]), ("fallback", fallback), ("num", value[0]))
-        self.features.append(FeatureDef(RATIO, signals, num_def.window, params, (output,),
-                                        self.doc.key_loc(where)))
+        self.features.append(
+            FeatureDef(RATIO, signals, num_def.window, params, (output,), self.doc.key_loc(where))
+        )
 
     def ratio_columns(self, label: str) -> set[str]:
         """The names the ratio labelled ``label`` could have (its window is its operands')."""
@@ -772,18 +901,36 @@ class _Validator:
         """Operands that were not a column above their ratio: declared below (the rule that
         keeps ratios free of cycles), or unknown."""
         for column, item, index in self.forward_operands:
-            later = self.outputs.get(column, next(
-                (i for other, i in self.ratio_labels.items()
-                 if i > index and column in self.ratio_columns(other)), None))
+            later = self.outputs.get(
+                column,
+                next(
+                    (
+                        i
+                        for other, i in self.ratio_labels.items()
+                        if i > index and column in self.ratio_columns(other)
+                    ),
+                    None,
+                ),
+            )
             if later is not None:
-                self.error(item, f"{show(column)} is declared below, in features[{later}] on "
-                                 f"line {self.line(('features', later))}; a ratio reads only "
-                                 "columns declared above it (so ratios cannot form a cycle)")
+                self.error(
+                    item,
+                    f"{show(column)} is declared below, in features[{later}] on "
+                    f"line {self.line(('features', later))}; a ratio reads only "
+                    "columns declared above it (so ratios cannot form a cycle)",
+                )
             elif self.features_complete:
                 self.unknown(item, "feature column", column, self.outputs)
 
-    def name_list(self, entry: dict[str, Any], path: DocPath, key: str, what: str,
-                  known: Collection[str] | None, noun: str) -> list[tuple[str, DocPath]] | None:
+    def name_list(
+        self,
+        entry: dict[str, Any],
+        path: DocPath,
+        key: str,
+        what: str,
+        known: Collection[str] | None,
+        noun: str,
+    ) -> list[tuple[str, DocPath]] | None:
         """``compute``/``of``/``over``: one name or a list, each known, none repeated.
         ``known=None``: the declarations were unusable (already reported), so do not judge."""
         if key not in entry:
@@ -816,39 +963,47 @@ class _Validator:
 
     def check_feature(self, entry: Any, path: DocPath, index: int) -> None:
         if not isinstance(entry, dict):
-            self.error(path, f"expected a mapping with compute, of and over, "
-                             f"got {describe(entry)}")
+            self.error(path, f"expected a mapping with compute, of and over, got {describe(entry)}")
             return
         before = len(self.problems)
-        kinds = self.name_list(entry, path, "compute", "a feature kind", FEATURES,
-                               "feature kind")
+        kinds = self.name_list(entry, path, "compute", "a feature kind", FEATURES, "feature kind")
         kind_defs = [FEATURES[k] for k, _ in kinds or []]
         # suggest among the keys this entry could take; any parameter if compute is broken
         nearby = [*FEATURE_KEYS, "label", *(p for k in kind_defs for p in k.params)]
-        guessed = self.unknown_keys(entry, path, (*FEATURE_KEYS, "label", *FEATURE_PARAMS),
-                                    nearby if kind_defs else None)
+        guessed = self.unknown_keys(
+            entry, path, (*FEATURE_KEYS, "label", *FEATURE_PARAMS), nearby if kind_defs else None
+        )
         self.missing_keys(entry, path, FEATURE_KEYS, guessed)
         signals = self.feature_signals(entry, path, kinds)
-        windows = self.name_list(entry, path, "over", "a window name",
-                                 self.known_windows if self.windows_complete else None, "window")
+        windows = self.name_list(
+            entry,
+            path,
+            "over",
+            "a window name",
+            self.known_windows if self.windows_complete else None,
+            "window",
+        )
         label = entry.get("label")
         if "label" in entry and self.check_name(label, path + ("label",), "a label"):
             if kinds and len(kinds) > 1:
-                self.error(path + ("label",), f"a label names one feature kind, but compute "
-                                              f"lists {len(kinds)}; split the entry")
+                self.error(
+                    path + ("label",),
+                    f"a label names one feature kind, but compute "
+                    f"lists {len(kinds)}; split the entry",
+                )
         params = self.feature_params(entry, path, kind_defs, guessed)
         if kinds is None or params is None:
             return
         for window, window_path in windows or []:
             if window in self.windows:
                 for kind, _ in kinds:
-                    self.check_length(FEATURES[kind], params[kind], self.windows[window],
-                                      window_path)
+                    self.check_length(
+                        FEATURES[kind], params[kind], self.windows[window], window_path
+                    )
         if len(self.problems) == before and signals and windows:
             self.expand(index, path, kinds, signals, windows, params, label)
 
-    def feature_signals(self, entry: dict[str, Any], path: DocPath, kinds: Any
-                        ) -> list[Any] | None:
+    def feature_signals(self, entry: dict[str, Any], path: DocPath, kinds: Any) -> list[Any] | None:
         """``of`` as groups [((signal, ...), path)]: one name per group for single-signal kinds
         (``of: acc_x`` or ``of: [acc_x, acc_y]``), a list of n names per group for kinds that
         read n signals (``of: [[acc_x, acc_y], [acc_x, acc_z]]``). Kinds of different arity
@@ -857,11 +1012,17 @@ class _Validator:
         arities = {FEATURES[k].n_signals for k, _ in kinds or []}
         if len(arities) > 1:
             (one, one_path), (other, _) = next(
-                (a, b) for a in kinds for b in kinds
-                if FEATURES[a[0]].n_signals > FEATURES[b[0]].n_signals)
-            self.error(one_path, f"{show(one)} reads {FEATURES[one].n_signals} signals but "
-                                 f"{show(other)} reads {FEATURES[other].n_signals}; give them "
-                                 "separate entries")
+                (a, b)
+                for a in kinds
+                for b in kinds
+                if FEATURES[a[0]].n_signals > FEATURES[b[0]].n_signals
+            )
+            self.error(
+                one_path,
+                f"{show(one)} reads {FEATURES[one].n_signals} signals but "
+                f"{show(other)} reads {FEATURES[other].n_signals}; give them "
+                "separate entries",
+            )
             return None
         arity = arities.pop() if arities else None
         value = entry.get("of")
@@ -876,20 +1037,26 @@ class _Validator:
             if arity is not None:
                 kind = next(k for k, _ in kinds)
                 given = value if isinstance(value, list) else [value]
-                if (len(given) == arity and all(isinstance(n, str) and SAFE_NAME.fullmatch(n)
-                                                and len(n) <= MAX_NAME for n in given)):
+                if len(given) == arity and all(
+                    isinstance(n, str) and SAFE_NAME.fullmatch(n) and len(n) <= MAX_NAME
+                    for n in given
+                ):
                     hint = f"of: [[{', '.join(map(str, given))}]]"
                 else:
                     hint = "of: [[acc_x, acc_y], [acc_x, acc_z]]"
-                self.error(where, f"{show(kind)} reads {arity} signals: write each group of "
-                                  f"{arity} as a list, e.g. {hint}; got {describe(value)}")
+                self.error(
+                    where,
+                    f"{show(kind)} reads {arity} signals: write each group of "
+                    f"{arity} as a list, e.g. {hint}; got {describe(value)}",
+                )
             return None
         ok, seen, groups = True, set(), []
         for i, group in enumerate(value):
             group_path = where + (i,)
             if arity is not None and len(group) != arity:
-                self.error(group_path, f"expected a group of {arity} signal names, "
-                                       f"got {len(group)}")
+                self.error(
+                    group_path, f"expected a group of {arity} signal names, got {len(group)}"
+                )
                 ok = False
                 continue
             names = []
@@ -908,8 +1075,9 @@ class _Validator:
             groups.append((tuple(names), group_path))
         return groups if ok and arity is not None else None
 
-    def feature_params(self, entry: dict[str, Any], path: DocPath, kinds: list[FeatureKind],
-                       guessed: set[str]) -> dict[str, dict[str, Any]] | None:
+    def feature_params(
+        self, entry: dict[str, Any], path: DocPath, kinds: list[FeatureKind], guessed: set[str]
+    ) -> dict[str, dict[str, Any]] | None:
         """Full parameters per kind (defaults filled); each given key must suit every kind.
         Unknown keys were reported already; ``guessed`` are the names suggested for them."""
         ok = True
@@ -923,15 +1091,17 @@ class _Validator:
             if refusing:
                 verb = "does" if len(refusing) == 1 else "do"
                 hint = "; give it its own entry" if len(refusing) < len(kinds) else ""
-                self.key_error(path + (key,), f"{_and(refusing)} {verb} not take the parameter "
-                                              f"{show(key)}{hint}")
+                self.key_error(
+                    path + (key,),
+                    f"{_and(refusing)} {verb} not take the parameter {show(key)}{hint}",
+                )
                 ok = False
         if not ok:
             return None
         given = {k: v for k, v in entry.items() if k in FEATURE_PARAMS}
         params: dict[str, dict[str, Any]] = {kind.name: {} for kind in kinds}
         for key, value in given.items():
-            messages: list[str] = []    # kinds share declarations: say each problem once
+            messages: list[str] = []  # kinds share declarations: say each problem once
             for kind in kinds:
                 try:
                     params[kind.name][key] = kind.params[key].coerce(value)
@@ -941,9 +1111,13 @@ class _Validator:
             for message in messages:
                 self.error(path + (key,), message)
                 ok = False
-            if not messages and kinds and not self.rate_ok(kinds[0].params[key],
-                                                           params[kinds[0].name][key],
-                                                           path + (key,)):
+            if (
+                not messages
+                and kinds
+                and not self.rate_ok(
+                    kinds[0].params[key], params[kinds[0].name][key], path + (key,)
+                )
+            ):
                 ok = False
         for kind in kinds:
             for key, param in kind.params.items():
@@ -957,27 +1131,44 @@ class _Validator:
         if ok:
             for kind in kinds:
                 if kind.constants is not None and self.rate is not None:
-                    ok = self.constants_ok(kind.constants(params[kind.name], float(self.rate)),
-                                           entry, path) and ok
+                    ok = (
+                        self.constants_ok(
+                            kind.constants(params[kind.name], float(self.rate)), entry, path
+                        )
+                        and ok
+                    )
         return params if ok else None
 
-    def check_length(self, kind: FeatureKind, params: dict[str, Any], window: WindowDef,
-                     path: DocPath) -> None:
+    def check_length(
+        self, kind: FeatureKind, params: dict[str, Any], window: WindowDef, path: DocPath
+    ) -> None:
         """The window must be long enough for the kind (and for its ddof, where it has one)."""
         has = f"{show(window.name)} has {window.length}"
         if window.length < kind.min_length:
-            self.error(path, f"{kind.name} needs a window of at least {kind.min_length} "
-                             f"samples; {has}")
+            self.error(
+                path, f"{kind.name} needs a window of at least {kind.min_length} samples; {has}"
+            )
         elif "ddof" in params and window.length <= params["ddof"]:
-            self.error(path, f"{kind.name} with ddof {params['ddof']} needs a window of at least "
-                             f"{params['ddof'] + 1} samples; {has}")
+            self.error(
+                path,
+                f"{kind.name} with ddof {params['ddof']} needs a window of at least "
+                f"{params['ddof'] + 1} samples; {has}",
+            )
         elif kind.check is not None and self.rate is not None:
             problem = kind.check(params, window.length, float(self.rate))
             if problem:
                 self.error(path, f"{problem}; {has}")
 
-    def expand(self, index: int, path: DocPath, kinds: Any, signals: Any, windows: Any,
-               params: Any, label: Any) -> None:
+    def expand(
+        self,
+        index: int,
+        path: DocPath,
+        kinds: Any,
+        signals: Any,
+        windows: Any,
+        params: Any,
+        label: Any,
+    ) -> None:
         """Entries in order; within one: each signal, each window, each kind."""
         clashes: list[tuple[str, int]] = []
         for group, _ in signals:
@@ -986,19 +1177,31 @@ class _Validator:
                     kind = FEATURES[kind_name]
                     full = params[kind_name]
                     stem = label if label is not None else kind_name + kind.name_tag(full)
-                    signal = "__".join(group)       # two-signal kinds: stem__x__y__window
-                    outputs = tuple(f"{stem}{suffix}__{signal}__{window}"
-                                    for suffix in kind.output_suffixes(full))
+                    signal = "__".join(group)  # two-signal kinds: stem__x__y__window
+                    outputs = tuple(
+                        f"{stem}{suffix}__{signal}__{window}"
+                        for suffix in kind.output_suffixes(full)
+                    )
                     for output in outputs:
                         if output in self.outputs:
                             clashes.append((output, self.outputs[output]))
                         self.outputs.setdefault(output, index)
-                    self.features.append(FeatureDef(
-                        kind_name, group, window, tuple(sorted(full.items())), outputs,
-                        self.doc.loc(kind_path)))
+                    self.features.append(
+                        FeatureDef(
+                            kind_name,
+                            group,
+                            window,
+                            tuple(sorted(full.items())),
+                            outputs,
+                            self.doc.loc(kind_path),
+                        )
+                    )
         if clashes:
             output, first = clashes[0]
             more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
-            self.error(path, f"feature {show(output)}{more} is already computed by "
-                             f"features[{first}] on line {self.line(('features', first))}; "
-                             f"remove the repeat or set label: to name it differently")
+            self.error(
+                path,
+                f"feature {show(output)}{more} is already computed by "
+                f"features[{first}] on line {self.line(('features', first))}; "
+                f"remove the repeat or set label: to name it differently",
+            )

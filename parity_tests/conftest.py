@@ -1,4 +1,5 @@
 """Shared fixtures: the bundled example compiled once, its numpy module and C runtime."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,7 +18,7 @@ EXAMPLE = ROOT / "examples" / "twist_and_go" / "spec.yaml"
 @pytest.fixture(scope="session")
 def example():
     spec = load_spec(EXAMPLE)
-    files = generate(spec, golden=swift_golden)     # the Swift package's tests need them
+    files = generate(spec, golden=swift_golden)  # the Swift package's tests need them
     return spec, files, harness.load_numpy_module(files, spec.name)
 
 
@@ -34,8 +35,10 @@ def require_tools(missing: list[str], what: str) -> None:
 
     if not missing:
         return
-    message = (f"{', '.join(missing)} not installed: {what} NOT checked (.ci/run installs the "
-               "cross compilers, clang-14, qemu-user-static, kotlin and cmake)")
+    message = (
+        f"{', '.join(missing)} not installed: {what} NOT checked (.ci/run installs the "
+        "cross compilers, clang-14, qemu-user-static, kotlin and cmake)"
+    )
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
@@ -48,8 +51,10 @@ def require_swiftc() -> str:
 
     swiftc = harness.find_swiftc()
     if swiftc is None:
-        reason = ("SWIFT NOT CHECKED: no swiftc on PATH or in /opt/swift/usr/bin, so the Swift "
-                  "(iOS) target's parity, package tests and FMA check did not run")
+        reason = (
+            "SWIFT NOT CHECKED: no swiftc on PATH or in /opt/swift/usr/bin, so the Swift "
+            "(iOS) target's parity, package tests and FMA check did not run"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(reason + " (CI=true: the CI machine must have the Swift toolchain)")
         warnings.warn(reason, stacklevel=2)

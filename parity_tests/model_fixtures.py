@@ -1,4 +1,5 @@
 """Labelled data and trained models for the prediction tests (small, seeded, made at run time)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -12,8 +13,9 @@ EXAMPLE_DIR = ROOT / "examples" / "twist_and_go"
 
 def make_data_module():
     """examples/twist_and_go/make_data.py, imported by path (it is a script, not a package)."""
-    spec = importlib.util.spec_from_file_location("twist_and_go_make_data",
-                                                  EXAMPLE_DIR / "make_data.py")
+    spec = importlib.util.spec_from_file_location(
+        "twist_and_go_make_data", EXAMPLE_DIR / "make_data.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -24,8 +26,10 @@ def labelled(subjects: int = 3, recordings: int = 1, seconds: float = 30.0, seed
     from featgen.data import Recording
 
     data = make_data_module().generate(subjects, recordings, seconds, seed)
-    return {name: Recording(name, samples, labels.astype(np.int64), str(subject))
-            for name, (samples, labels, subject) in data.items()}
+    return {
+        name: Recording(name, samples, labels.astype(np.int64), str(subject))
+        for name, (samples, labels, subject) in data.items()
+    }
 
 
 def three_classes(recordings: dict) -> dict:
@@ -43,7 +47,7 @@ def three_classes(recordings: dict) -> dict:
 def spec_with_model(directory: Path, model_dir: str, decision: str) -> Path:
     """The example spec, written to ``directory`` with its model: and decision: blocks replaced."""
     text = (EXAMPLE_DIR / "spec.yaml").read_text()
-    text = text[:text.index("model: {path: model}")]
+    text = text[: text.index("model: {path: model}")]
     text += f"model: {{path: {model_dir}}}\ndecision: {decision}\n"
     path = directory / "spec.yaml"
     path.write_text(text)

@@ -21,6 +21,7 @@ the library's own prediction:
 ``python3 -m parity_tests.model_zoo --large`` runs the larger zoo (more models, up to 2000
 trees and depth 12, more rows); the CI test (test_model_zoo.py) runs the bounded one.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -48,15 +49,23 @@ features:
 model: {{path: model}}
 decision: {{consecutive: 1}}
 """
-NAMES = ["mean__acc_x__short", "std__acc_x__short", "min__acc_x__short", "max__acc_x__short",
-         "mean__gyro_y__short", "std__gyro_y__short", "min__gyro_y__short",
-         "max__gyro_y__short"]
+NAMES = [
+    "mean__acc_x__short",
+    "std__acc_x__short",
+    "min__acc_x__short",
+    "max__acc_x__short",
+    "mean__gyro_y__short",
+    "std__gyro_y__short",
+    "min__gyro_y__short",
+    "max__gyro_y__short",
+]
 
 
 @dataclass
 class Entry:
     """One zoo model: ``library`` (xgboost | lightgbm | sklearn), what it is, its training
     parameters, the target (``binary``, ``multiclass``, ``regression``, ``count``, ``positive``)."""
+
     name: str
     library: str
     kind: str
@@ -73,7 +82,7 @@ def data(target: str, n: int, seed: int, nan: bool, zeros: bool = False):
 
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, N_FEATURES)) * np.array([1, 0.5, 2, 1, 3, 1, 0.1, 10])
-    X[:, 3] = np.round(X[:, 3], 1)                      # repeated values, tied thresholds
+    X[:, 3] = np.round(X[:, 3], 1)  # repeated values, tied thresholds
     if zeros:
         X[rng.random(X.shape) < 0.15] = 0.0
     score = X[:, 0] + 0.5 * np.sin(X[:, 1] * 3) - 0.3 * X[:, 2] + 0.1 * X[:, 7]
@@ -105,8 +114,7 @@ def train(e: Entry, n: int = 400, seed: int = 0):
     if e.library == "lightgbm":
         import lightgbm
 
-        params = {"verbose": -1, "num_threads": 1, "seed": seed, "deterministic": True,
-                  **e.params}
+        params = {"verbose": -1, "num_threads": 1, "seed": seed, "deterministic": True, **e.params}
         return lightgbm.train(params, lightgbm.Dataset(X, y), e.rounds)
     from sklearn import ensemble
     from threadpoolctl import threadpool_limits
@@ -114,7 +122,7 @@ def train(e: Entry, n: int = 400, seed: int = 0):
     cls = getattr(ensemble, e.kind)
     size = "max_iter" if e.kind.startswith("Hist") else "n_estimators"
     params = {size: e.rounds, "random_state": seed, **e.params}
-    with threadpool_limits(1):           # HistGradientBoosting's OpenMP on 2 shared cores
+    with threadpool_limits(1):  # HistGradientBoosting's OpenMP on 2 shared cores
         return cls(**params).fit(X, y)
 
 
@@ -136,8 +144,9 @@ def ship(e: Entry, model, root: Path) -> tuple[object, dict, object]:
     else:
         path = root / ("model.txt" if e.library == "lightgbm" else "trained.json")
         model.save_model(str(path))
-        result = CliRunner().invoke(main, ["import-model", str(path), "--spec", str(spec_path),
-                                           "-o", str(root / "model")])
+        result = CliRunner().invoke(
+            main, ["import-model", str(path), "--spec", str(spec_path), "-o", str(root / "model")]
+        )
         if result.exit_code != 0:
             raise AssertionError(f"{e.name}: import-model failed: {result.output}")
     spec = load_spec(str(spec_path))
@@ -154,8 +163,9 @@ def boundary_rows(forest, finite: bool, nan: bool, n_random: int, seed: int) -> 
     base = probe_rows(forest, n_random, seed, finite=finite, nan=nan)
     rows = [base]
     for f in range(forest.n_features):
-        values = np.array([v for v in boundary_values(forest, f, finite)
-                           if nan or not math.isnan(v)])
+        values = np.array(
+            [v for v in boundary_values(forest, f, finite) if nan or not math.isnan(v)]
+        )
         block = base[rng.integers(0, len(base), len(values))].copy()
         block[:, f] = values
         rows.append(block)
@@ -163,6 +173,7 @@ def boundary_rows(forest, finite: bool, nan: bool, n_random: int, seed: int) -> 
 
 
 # ---------------------------------------------------------------- references
+
 
 def reference(e: Entry, model, forest, X: np.ndarray) -> np.ndarray:
     """The library's margins (rows, outputs) as float32 (XGBoost) or float64."""
@@ -210,10 +221,10 @@ def _sklearn_inner(model, name: str, X: np.ndarray) -> np.ndarray:
             X32 = X.astype(np.float32)
         classifier = name.endswith("Classifier")
         acc = None
-        for est in model.estimators_:                        # _forest.py, n_jobs=None
-            p = est.tree_.predict(X32)                        # (rows, classes) or (rows, 1)
-            p = p[:, :model.n_classes_] if classifier else p[:, 0]
-            acc = p.copy() if acc is None else acc + p       # 0 + p is p
+        for est in model.estimators_:  # _forest.py, n_jobs=None
+            p = est.tree_.predict(X32)  # (rows, classes) or (rows, 1)
+            p = p[:, : model.n_classes_] if classifier else p[:, 0]
+            acc = p.copy() if acc is None else acc + p  # 0 + p is p
         acc = acc / len(model.estimators_)
         if classifier:
             return acc[:, 1:2] if acc.shape[1] == 2 else acc
@@ -223,8 +234,9 @@ def _sklearn_inner(model, name: str, X: np.ndarray) -> np.ndarray:
 
         with np.errstate(over="ignore"):
             X32 = np.ascontiguousarray(X.astype(np.float32))
-        out = np.repeat(model._raw_predict_init(np.zeros((1, X.shape[1]), np.float32)),
-                        len(X), axis=0)
+        out = np.repeat(
+            model._raw_predict_init(np.zeros((1, X.shape[1]), np.float32)), len(X), axis=0
+        )
         predict_stages(model.estimators_, X32, model.learning_rate, out)
         return out
     return _hist_raw(model, X)
@@ -241,6 +253,7 @@ def _hist_raw(model, X: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- compiling the zoo at once
+
 
 def compile_zoo(built: list[tuple[str, dict]], workdir: Path, compiler: str = "gcc") -> ctypes.CDLL:
     """One shared library with every model's <name>_model.c and _model_batch.c (one compiler
@@ -263,8 +276,9 @@ def compile_zoo(built: list[tuple[str, dict]], workdir: Path, compiler: str = "g
     return ctypes.CDLL(str(lib))
 
 
-def c_margins(lib: ctypes.CDLL, name: str, forest, X: np.ndarray, batch: bool = True
-              ) -> tuple[np.ndarray, np.ndarray | None]:
+def c_margins(
+    lib: ctypes.CDLL, name: str, forest, X: np.ndarray, batch: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
     """(one-row margins, batch margins) from the generated C (or the Swift shim's
     ``<name>_model_margins``, with ``batch=False``: Swift has no batch entry point)."""
     kind = np.float32 if forest.rule.accumulate == "float32" else np.float64
@@ -309,86 +323,201 @@ def decisions(files: dict, forest, margins: np.ndarray, ref_values: np.ndarray |
 
 # ---------------------------------------------------------------- the zoo
 
+
 def zoo(large: bool = False) -> list[Entry]:
     """At least 30 models across libraries, objectives, boosters, depths (to 12) and sizes (to
     2000 trees). ``large`` adds more and bigger ones."""
     x, lg = "xgboost", "lightgbm"
     E = []
-    for obj, target in (("binary:logistic", "binary"), ("binary:logitraw", "binary"),
-                        ("binary:hinge", "binary"), ("reg:squarederror", "regression"),
-                        ("reg:absoluteerror", "regression"), ("reg:pseudohubererror",
-                                                              "regression"),
-                        ("count:poisson", "count"), ("reg:gamma", "positive"),
-                        ("reg:tweedie", "positive"), ("reg:logistic", "binary")):
-        E.append(Entry(f"x_{obj.replace(':', '_')}", x, "gbtree", target,
-                       {"objective": obj, "max_depth": 4}, 12))
-    E.append(Entry("x_softprob", x, "gbtree", "multiclass",
-                   {"objective": "multi:softprob", "num_class": 3, "max_depth": 3}, 8))
-    E.append(Entry("x_deep12", x, "gbtree", "binary",
-                   {"objective": "binary:logistic", "max_depth": 12, "eta": 0.3}, 6))
-    E.append(Entry("x_2000", x, "gbtree", "binary",
-                   {"objective": "binary:logistic", "max_depth": 2, "eta": 0.02}, 2000))
-    E.append(Entry("x_lossguide", x, "gbtree", "regression",
-                   {"objective": "reg:squarederror", "grow_policy": "lossguide",
-                    "max_leaves": 16, "max_depth": 0, "tree_method": "hist"}, 10))
+    for obj, target in (
+        ("binary:logistic", "binary"),
+        ("binary:logitraw", "binary"),
+        ("binary:hinge", "binary"),
+        ("reg:squarederror", "regression"),
+        ("reg:absoluteerror", "regression"),
+        ("reg:pseudohubererror", "regression"),
+        ("count:poisson", "count"),
+        ("reg:gamma", "positive"),
+        ("reg:tweedie", "positive"),
+        ("reg:logistic", "binary"),
+    ):
+        E.append(
+            Entry(
+                f"x_{obj.replace(':', '_')}",
+                x,
+                "gbtree",
+                target,
+                {"objective": obj, "max_depth": 4},
+                12,
+            )
+        )
+    E.append(
+        Entry(
+            "x_softprob",
+            x,
+            "gbtree",
+            "multiclass",
+            {"objective": "multi:softprob", "num_class": 3, "max_depth": 3},
+            8,
+        )
+    )
+    E.append(
+        Entry(
+            "x_deep12",
+            x,
+            "gbtree",
+            "binary",
+            {"objective": "binary:logistic", "max_depth": 12, "eta": 0.3},
+            6,
+        )
+    )
+    E.append(
+        Entry(
+            "x_2000",
+            x,
+            "gbtree",
+            "binary",
+            {"objective": "binary:logistic", "max_depth": 2, "eta": 0.02},
+            2000,
+        )
+    )
+    E.append(
+        Entry(
+            "x_lossguide",
+            x,
+            "gbtree",
+            "regression",
+            {
+                "objective": "reg:squarederror",
+                "grow_policy": "lossguide",
+                "max_leaves": 16,
+                "max_depth": 0,
+                "tree_method": "hist",
+            },
+            10,
+        )
+    )
     for name, params, target, rounds, zeros in (
-            ("l_binary", {"objective": "binary", "num_leaves": 15}, "binary", 20, False),
-            ("l_binary_sig", {"objective": "binary", "sigmoid": 0.7}, "binary", 10, False),
-            ("l_zero", {"objective": "binary", "zero_as_missing": True}, "binary", 15, True),
-            ("l_nomissing", {"objective": "regression", "use_missing": False}, "regression",
-             15, True),
-            ("l_regression", {"objective": "regression", "num_leaves": 31}, "regression",
-             20, False),
-            ("l_l1", {"objective": "regression_l1"}, "regression", 10, False),
-            ("l_huber", {"objective": "huber"}, "regression", 10, False),
-            ("l_poisson", {"objective": "poisson"}, "count", 15, False),
-            ("l_gamma", {"objective": "gamma"}, "positive", 10, False),
-            ("l_tweedie", {"objective": "tweedie"}, "positive", 10, False),
-            ("l_xentropy", {"objective": "cross_entropy"}, "binary", 10, False),
-            ("l_multiclass", {"objective": "multiclass", "num_class": 3}, "multiclass", 10,
-             False),
-            ("l_rf", {"objective": "binary", "boosting": "rf", "bagging_freq": 1,
-                      "bagging_fraction": 0.6, "feature_fraction": 0.8}, "binary", 25, False),
-            ("l_deep12", {"objective": "regression", "max_depth": 12, "num_leaves": 300,
-                          "min_data_in_leaf": 1}, "regression", 5, False),
-            ("l_2000", {"objective": "binary", "num_leaves": 4, "learning_rate": 0.02},
-             "binary", 2000, False)):
+        ("l_binary", {"objective": "binary", "num_leaves": 15}, "binary", 20, False),
+        ("l_binary_sig", {"objective": "binary", "sigmoid": 0.7}, "binary", 10, False),
+        ("l_zero", {"objective": "binary", "zero_as_missing": True}, "binary", 15, True),
+        ("l_nomissing", {"objective": "regression", "use_missing": False}, "regression", 15, True),
+        ("l_regression", {"objective": "regression", "num_leaves": 31}, "regression", 20, False),
+        ("l_l1", {"objective": "regression_l1"}, "regression", 10, False),
+        ("l_huber", {"objective": "huber"}, "regression", 10, False),
+        ("l_poisson", {"objective": "poisson"}, "count", 15, False),
+        ("l_gamma", {"objective": "gamma"}, "positive", 10, False),
+        ("l_tweedie", {"objective": "tweedie"}, "positive", 10, False),
+        ("l_xentropy", {"objective": "cross_entropy"}, "binary", 10, False),
+        ("l_multiclass", {"objective": "multiclass", "num_class": 3}, "multiclass", 10, False),
+        (
+            "l_rf",
+            {
+                "objective": "binary",
+                "boosting": "rf",
+                "bagging_freq": 1,
+                "bagging_fraction": 0.6,
+                "feature_fraction": 0.8,
+            },
+            "binary",
+            25,
+            False,
+        ),
+        (
+            "l_deep12",
+            {"objective": "regression", "max_depth": 12, "num_leaves": 300, "min_data_in_leaf": 1},
+            "regression",
+            5,
+            False,
+        ),
+        (
+            "l_2000",
+            {"objective": "binary", "num_leaves": 4, "learning_rate": 0.02},
+            "binary",
+            2000,
+            False,
+        ),
+    ):
         E.append(Entry(name, lg, "gbdt", target, params, rounds, zeros_in_training=zeros))
     for kind, target, params, rounds in (
-            ("RandomForestClassifier", "binary", {"max_depth": 8}, 20),
-            ("RandomForestClassifier", "multiclass", {"max_depth": 6}, 10),
-            ("RandomForestRegressor", "regression", {"max_depth": 12}, 10),
-            ("ExtraTreesClassifier", "binary", {"max_depth": 8}, 15),
-            ("ExtraTreesRegressor", "regression", {"max_depth": 6}, 10),
-            ("GradientBoostingClassifier", "binary", {"max_depth": 3}, 30),
-            ("GradientBoostingClassifier", "multiclass", {"max_depth": 2}, 10),
-            ("GradientBoostingRegressor", "regression", {"max_depth": 3, "loss": "huber"}, 20),
-            ("HistGradientBoostingClassifier", "binary", {"max_depth": 6}, 20),
-            ("HistGradientBoostingClassifier", "multiclass", {}, 10),
-            ("HistGradientBoostingRegressor", "regression", {}, 20),
-            ("HistGradientBoostingRegressor", "count", {"loss": "poisson"}, 15)):
+        ("RandomForestClassifier", "binary", {"max_depth": 8}, 20),
+        ("RandomForestClassifier", "multiclass", {"max_depth": 6}, 10),
+        ("RandomForestRegressor", "regression", {"max_depth": 12}, 10),
+        ("ExtraTreesClassifier", "binary", {"max_depth": 8}, 15),
+        ("ExtraTreesRegressor", "regression", {"max_depth": 6}, 10),
+        ("GradientBoostingClassifier", "binary", {"max_depth": 3}, 30),
+        ("GradientBoostingClassifier", "multiclass", {"max_depth": 2}, 10),
+        ("GradientBoostingRegressor", "regression", {"max_depth": 3, "loss": "huber"}, 20),
+        ("HistGradientBoostingClassifier", "binary", {"max_depth": 6}, 20),
+        ("HistGradientBoostingClassifier", "multiclass", {}, 10),
+        ("HistGradientBoostingRegressor", "regression", {}, 20),
+        ("HistGradientBoostingRegressor", "count", {"loss": "poisson"}, 15),
+    ):
         nan = not kind.startswith("GradientBoosting")
         short = "".join(c for c in kind if c.isupper()).lower()
-        E.append(Entry(f"s_{short}_{target}", "sklearn", kind, target, params, rounds,
-                       nan_in_training=nan))
+        E.append(
+            Entry(
+                f"s_{short}_{target}", "sklearn", kind, target, params, rounds, nan_in_training=nan
+            )
+        )
     if large:
         for depth in (6, 8, 10, 12):
-            E.append(Entry(f"xl_depth{depth}", x, "gbtree", "binary",
-                           {"objective": "binary:logistic", "max_depth": depth}, 200))
-            E.append(Entry(f"ll_depth{depth}", lg, "gbdt", "regression",
-                           {"objective": "regression", "max_depth": depth, "num_leaves": 2 ** depth,
-                            "min_data_in_leaf": 2}, 200))
-        E.append(Entry("ll_2000_multi", lg, "gbdt", "multiclass",
-                       {"objective": "multiclass", "num_class": 3, "num_leaves": 8}, 700))
-        E.append(Entry("sl_rf_500", "sklearn", "RandomForestClassifier", "binary",
-                       {"max_depth": 12}, 500))
-        E.append(Entry("sl_hgb_500", "sklearn", "HistGradientBoostingRegressor", "regression",
-                       {"max_depth": 12}, 500))
+            E.append(
+                Entry(
+                    f"xl_depth{depth}",
+                    x,
+                    "gbtree",
+                    "binary",
+                    {"objective": "binary:logistic", "max_depth": depth},
+                    200,
+                )
+            )
+            E.append(
+                Entry(
+                    f"ll_depth{depth}",
+                    lg,
+                    "gbdt",
+                    "regression",
+                    {
+                        "objective": "regression",
+                        "max_depth": depth,
+                        "num_leaves": 2**depth,
+                        "min_data_in_leaf": 2,
+                    },
+                    200,
+                )
+            )
+        E.append(
+            Entry(
+                "ll_2000_multi",
+                lg,
+                "gbdt",
+                "multiclass",
+                {"objective": "multiclass", "num_class": 3, "num_leaves": 8},
+                700,
+            )
+        )
+        E.append(
+            Entry(
+                "sl_rf_500", "sklearn", "RandomForestClassifier", "binary", {"max_depth": 12}, 500
+            )
+        )
+        E.append(
+            Entry(
+                "sl_hgb_500",
+                "sklearn",
+                "HistGradientBoostingRegressor",
+                "regression",
+                {"max_depth": 12},
+                500,
+            )
+        )
     return E
 
 
-def run(entries: list[Entry], root: Path, n_random: int = 512, n_train: int = 400,
-        log=print) -> list[dict]:
+def run(
+    entries: list[Entry], root: Path, n_random: int = 512, n_train: int = 400, log=print
+) -> list[dict]:
     """Train, ship, build, compile (once) and compare every entry; one result dict each."""
     started = time.perf_counter()
     prepared = []
@@ -396,8 +525,10 @@ def run(entries: list[Entry], root: Path, n_random: int = 512, n_train: int = 40
         model = train(e, n_train, seed=k)
         _, files, forest = ship(e, model, root / e.name)
         prepared.append((e, model, files, forest))
-    log(f"trained, imported and built {len(entries)} models in "
-        f"{time.perf_counter() - started:.1f} s")
+    log(
+        f"trained, imported and built {len(entries)} models in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     t = time.perf_counter()
     lib = compile_zoo([(e.name, files) for e, _, files, _ in prepared], root / "c")
     log(f"compiled the zoo's C in one run: {time.perf_counter() - t:.1f} s")
@@ -411,15 +542,22 @@ def run(entries: list[Entry], root: Path, n_random: int = 512, n_train: int = 40
         values = _transformed(e, model, forest, X, ref)
         mine, theirs = decisions(files, forest, one, values)
         flips = int((mine != theirs).sum()) if mine is not None else 0
-        results.append({
-            "name": e.name, "library": e.library, "kind": e.kind,
-            "objective": forest.objective, "trees": len(forest.trees),
-            "depth": forest.max_depth, "rows": len(X),
-            "one_row_differ": differing(ref.astype(one.dtype), one),
-            "batch_differ": differing(ref.astype(one.dtype), batch),
-            "ir_differ": differing(ref.astype(one.dtype), ir),
-            "decision_flips": flips,
-            "margin_type": "float32" if one.dtype == np.float32 else "float64"})
+        results.append(
+            {
+                "name": e.name,
+                "library": e.library,
+                "kind": e.kind,
+                "objective": forest.objective,
+                "trees": len(forest.trees),
+                "depth": forest.max_depth,
+                "rows": len(X),
+                "one_row_differ": differing(ref.astype(one.dtype), one),
+                "batch_differ": differing(ref.astype(one.dtype), batch),
+                "ir_differ": differing(ref.astype(one.dtype), ir),
+                "decision_flips": flips,
+                "margin_type": "float32" if one.dtype == np.float32 else "float64",
+            }
+        )
     log(f"zoo total {time.perf_counter() - started:.1f} s")
     return results
 
@@ -433,8 +571,9 @@ def _transformed(e: Entry, model, forest, X: np.ndarray, ref: np.ndarray) -> np.
     if spec.kind == "multiclass":
         return ref
     if e.library == "xgboost":
-        return np.asarray(model.inplace_predict(X, missing=np.nan),
-                          dtype=np.float32).reshape(len(X), -1)
+        return np.asarray(model.inplace_predict(X, missing=np.nan), dtype=np.float32).reshape(
+            len(X), -1
+        )
     if e.library == "lightgbm":
         return np.asarray(model.predict(X), dtype=np.float64).reshape(len(X), -1)
     if spec.transform == "identity":
@@ -443,13 +582,17 @@ def _transformed(e: Entry, model, forest, X: np.ndarray, ref: np.ndarray) -> np.
 
 
 def table(results: list[dict]) -> str:
-    head = f"{'model':24} {'library':9} {'objective':28} {'trees':>5} {'depth':>5} {'rows':>6}" \
-           f" {'1-row':>5} {'batch':>5} {'flips':>5}"
+    head = (
+        f"{'model':24} {'library':9} {'objective':28} {'trees':>5} {'depth':>5} {'rows':>6}"
+        f" {'1-row':>5} {'batch':>5} {'flips':>5}"
+    )
     lines = [head]
     for r in results:
-        lines.append(f"{r['name']:24} {r['library']:9} {r['objective']:28} {r['trees']:5d} "
-                     f"{r['depth']:5d} {r['rows']:6d} {r['one_row_differ']:5d} "
-                     f"{r['batch_differ']:5d} {r['decision_flips']:5d}")
+        lines.append(
+            f"{r['name']:24} {r['library']:9} {r['objective']:28} {r['trees']:5d} "
+            f"{r['depth']:5d} {r['rows']:6d} {r['one_row_differ']:5d} "
+            f"{r['batch_differ']:5d} {r['decision_flips']:5d}"
+        )
     return "\n".join(lines)
 
 
@@ -462,10 +605,13 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=4096, help="random boundary rows per model")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        res = run(zoo(args.large), Path(tmp), n_random=args.rows, n_train=2000 if args.large
-                  else 400)
+        res = run(
+            zoo(args.large), Path(tmp), n_random=args.rows, n_train=2000 if args.large else 400
+        )
     print(table(res))
     bad = [r for r in res if r["one_row_differ"] or r["batch_differ"] or r["decision_flips"]]
-    print(f"{len(res)} models, {sum(r['rows'] for r in res)} rows: "
-          f"{'all bit-equal, 0 flips' if not bad else f'{len(bad)} models differ'}")
+    print(
+        f"{len(res)} models, {sum(r['rows'] for r in res)} rows: "
+        f"{'all bit-equal, 0 flips' if not bad else f'{len(bad)} models differ'}"
+    )
     raise SystemExit(1 if bad else 0)

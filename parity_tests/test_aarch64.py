@@ -4,6 +4,7 @@ The generated C is cross-compiled the ways an Android build might compile it and
 same bits as numpy on x86-64. Two negative controls prove the harness would notice fusion and
 that the generated guards (pragmas + build flags) are what prevent it.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,10 +34,21 @@ def recordings(example):
 BUILDS = {
     "gcc12 -std=c99": ["{gcc}", "-std=c99", "-O2", "-static"],
     "gcc12 -std=gnu99 (contracts by default)": ["{gcc}", "-std=gnu99", "-O2", "-static"],
-    "clang -std=c99 (NDK default -ffp-contract=on)": ["{clang}", "--target=aarch64-linux-gnu",
-                                                      "-std=c99", "-O2", "-static"],
-    "emitted CMake flags": ["{gcc}", "-std=c99", "-O2", "-static", "-ffp-contract=off",
-                            "-fno-fast-math"],
+    "clang -std=c99 (NDK default -ffp-contract=on)": [
+        "{clang}",
+        "--target=aarch64-linux-gnu",
+        "-std=c99",
+        "-O2",
+        "-static",
+    ],
+    "emitted CMake flags": [
+        "{gcc}",
+        "-std=c99",
+        "-O2",
+        "-static",
+        "-ffp-contract=off",
+        "-fno-fast-math",
+    ],
 }
 
 
@@ -50,8 +62,9 @@ def test_aarch64_builds_are_bit_identical_to_numpy(build, example, recordings, t
     _require(GCC, "aarch64-linux-gnu-gcc")
     _require(CLANG, "clang")
     spec, files, module = example
-    target = harness.driver_target(files, spec.name, tmp_path, _command(BUILDS[build]),
-                                   [QEMU], label=f"aarch64 {build}")
+    target = harness.driver_target(
+        files, spec.name, tmp_path, _command(BUILDS[build]), [QEMU], label=f"aarch64 {build}"
+    )
     comparison = harness.compare_target(module, target, recordings)
     assert comparison.identical, comparison.failure_message()
     assert comparison.vectors > 20_000
@@ -84,8 +97,10 @@ def test_the_generated_guards_are_what_keeps_gnu_mode_exact(example, recordings,
     assert not comparison.identical
 
 
-@pytest.mark.parametrize("build", ["gcc12 -std=gnu99 (contracts by default)",
-                                   "clang -std=c99 (NDK default -ffp-contract=on)"])
+@pytest.mark.parametrize(
+    "build",
+    ["gcc12 -std=gnu99 (contracts by default)", "clang -std=c99 (NDK default -ffp-contract=on)"],
+)
 def test_aarch64_new_vocabulary_is_bit_identical(build, tmp_path):
     """The new vocabulary (sorts, DFT tables, portable log/atan2, filters) under the two builds
     that would fuse multiply-add without the generated guards."""
@@ -100,8 +115,9 @@ def test_aarch64_new_vocabulary_is_bit_identical(build, tmp_path):
     spec = load_spec_text(VOCAB)
     files = generate(spec)
     module = harness.load_numpy_module(files, spec.name)
-    target = harness.driver_target(files, spec.name, tmp_path, _command(BUILDS[build]),
-                                   [QEMU], label=f"aarch64 {build}")
+    target = harness.driver_target(
+        files, spec.name, tmp_path, _command(BUILDS[build]), [QEMU], label=f"aarch64 {build}"
+    )
     recordings = {"r": edge_case_recording(3_000, 3, seed=21, nonfinite=True)}
     comparison = harness.compare_target(module, target, recordings)
     assert comparison.identical, comparison.failure_message()

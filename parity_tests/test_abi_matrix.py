@@ -6,6 +6,7 @@ Negative controls: the x87 builds that 32-bit x86 compilers make by default and 
 builds are refused by the generated guards; with the guards stripped, the harness reports the
 mismatch they would have shipped.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,14 +50,16 @@ def test_features_are_bit_identical_on_every_abi(label, example, recordings, tmp
 
 
 @pytest.mark.parametrize("label", list(abi.BY_LABEL))
-def test_detector_and_model_are_bit_identical_on_every_abi(label, example, recordings, model,
-                                                           tmp_path):
+def test_detector_and_model_are_bit_identical_on_every_abi(
+    label, example, recordings, model, tmp_path
+):
     build = abi.BY_LABEL[label]
     _require(build)
     spec, files, module = example
     forest, booster = model
-    result = abi.detector_comparison(build, files, spec.name, module, booster, forest,
-                                     recordings, tmp_path)
+    result = abi.detector_comparison(
+        build, files, spec.name, module, booster, forest, recordings, tmp_path
+    )
     assert result.identical, result.summary()
     assert result.vectors > 15_000 and result.rows > 20_000 and result.events > 0
 
@@ -64,9 +67,15 @@ def test_detector_and_model_are_bit_identical_on_every_abi(label, example, recor
 # ---------------------------------------------------------------- the guards fire
 
 
-GENERATED_C = ("{name}_features.c", "{feat}_features.c", "{name}_model.c",
-               "{name}_model_batch.c", "{name}_detector.c", "{name}_recorder.c",
-               "{name}_sensors.c")
+GENERATED_C = (
+    "{name}_features.c",
+    "{feat}_features.c",
+    "{name}_model.c",
+    "{name}_model_batch.c",
+    "{name}_detector.c",
+    "{name}_recorder.c",
+    "{name}_sensors.c",
+)
 
 
 def _c_sources(files, name):
@@ -84,50 +93,66 @@ def _strip_guards(files: dict) -> dict:
     return out
 
 
-@pytest.mark.parametrize("build", [abi.X87_GCC, abi.X87_CLANG, abi.FAST_MATH],
-                         ids=["i686 gcc x87", "i686 clang x87", "x86-64 -ffast-math"])
+@pytest.mark.parametrize(
+    "build",
+    [abi.X87_GCC, abi.X87_CLANG, abi.FAST_MATH],
+    ids=["i686 gcc x87", "i686 clang x87", "x86-64 -ffast-math"],
+)
 def test_every_generated_c_file_refuses_a_build_that_changes_the_bits(build, example, tmp_path):
     _require(build)
     spec, files, _ = example
     expected = "FLT_EVAL_METHOD" if "x87" in build.label else "-ffast-math"
     for source in _c_sources(files, spec.name):
         with pytest.raises(RuntimeError) as refused:
-            abi.compile_driver(build, files, [source], "int main(void) { return 0; }\n",
-                               tmp_path)
+            abi.compile_driver(build, files, [source], "int main(void) { return 0; }\n", tmp_path)
         message = str(refused.value)
         assert "#error" in message and expected in message, message
         assert "featgen:" in message
 
 
-@pytest.mark.parametrize("flags", [("-ffinite-math-only",), ("-fassociative-math",
-                                   "-fno-signed-zeros", "-fno-trapping-math"),
-                                   ("-freciprocal-math",), ("-mfpmath=387",), ("-Ofast",)])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ("-ffinite-math-only",),
+        ("-fassociative-math", "-fno-signed-zeros", "-fno-trapping-math"),
+        ("-freciprocal-math",),
+        ("-mfpmath=387",),
+        ("-Ofast",),
+    ],
+)
 def test_gcc_unsafe_math_modes_are_refused(flags, example, tmp_path):
     spec, files, _ = example
-    build = abi.Build("gcc " + " ".join(flags), "x86_64", ("gcc", "-std=c99", "-O2", *flags), (),
-                      ("gcc",))
+    build = abi.Build(
+        "gcc " + " ".join(flags), "x86_64", ("gcc", "-std=c99", "-O2", *flags), (), ("gcc",)
+    )
     _require(build)
     for source in _c_sources(files, spec.name):
         with pytest.raises(RuntimeError, match="#error"):
-            abi.compile_driver(build, files, [source], "int main(void) { return 0; }\n",
-                               tmp_path)
+            abi.compile_driver(build, files, [source], "int main(void) { return 0; }\n", tmp_path)
 
 
-@pytest.mark.parametrize("build", [abi.X87_GCC, abi.X87_CLANG, abi.FAST_MATH],
-                         ids=["i686 gcc x87", "i686 clang x87", "x86-64 -ffast-math"])
-def test_with_the_guards_stripped_the_harness_reports_the_mismatch(build, example, recordings,
-                                                                   tmp_path, capsys):
+@pytest.mark.parametrize(
+    "build",
+    [abi.X87_GCC, abi.X87_CLANG, abi.FAST_MATH],
+    ids=["i686 gcc x87", "i686 clang x87", "x86-64 -ffast-math"],
+)
+def test_with_the_guards_stripped_the_harness_reports_the_mismatch(
+    build, example, recordings, tmp_path, capsys
+):
     _require(build)
     spec, files, module = example
-    comparison = abi.features_comparison(build, _strip_guards(files), spec.name, module,
-                                         recordings, tmp_path)
+    comparison = abi.features_comparison(
+        build, _strip_guards(files), spec.name, module, recordings, tmp_path
+    )
     assert not comparison.identical
     differing = [s for s in comparison.stats if s.mismatches]
     assert len(differing) > 10
     with capsys.disabled():
-        print(f"\n    {build.label}, guards stripped: {len(differing)} of "
-              f"{len(comparison.stats)} features differ (worst {comparison.worst.name}, "
-              f"{comparison.worst.max_ulp} ULP)")
+        print(
+            f"\n    {build.label}, guards stripped: {len(differing)} of "
+            f"{len(comparison.stats)} features differ (worst {comparison.worst.name}, "
+            f"{comparison.worst.max_ulp} ULP)"
+        )
 
 
 # ---------------------------------------------------------------- the emitted build files
@@ -135,21 +160,33 @@ def test_with_the_guards_stripped_the_harness_reports_the_mismatch(build, exampl
 
 def test_the_matrix_uses_the_flags_the_build_files_emit(example):
     spec, files, _ = example
-    for cmake in (files["c/CMakeLists.txt"],
-                  files["android/src/main/cpp/CMakeLists.txt"]):
+    for cmake in (files["c/CMakeLists.txt"], files["android/src/main/cpp/CMakeLists.txt"]):
         assert " ".join(abi.EMITTED[2:]) in cmake
         assert "C_STANDARD 99" in cmake and "C_EXTENSIONS OFF" in cmake
-        x86 = re.search(r'if\(CMAKE_SYSTEM_PROCESSOR MATCHES "\^\(i\[3-6\]86\|x86\|X86\)\$" OR '
-                        r'CMAKE_ANDROID_ARCH_ABI STREQUAL "x86"\)\n\s+target_compile_options\('
-                        r'\S+ (PUBLIC|PRIVATE) (.*)\)\nendif\(\)', cmake)
+        x86 = re.search(
+            r'if\(CMAKE_SYSTEM_PROCESSOR MATCHES "\^\(i\[3-6\]86\|x86\|X86\)\$" OR '
+            r'CMAKE_ANDROID_ARCH_ABI STREQUAL "x86"\)\n\s+target_compile_options\('
+            r"\S+ (PUBLIC|PRIVATE) (.*)\)\nendif\(\)",
+            cmake,
+        )
         assert x86 and x86.group(2) == " ".join(abi.X86_32), cmake
 
 
 def _cmake_i686(source_dir, build_dir):
     return subprocess.run(
-        ["cmake", "-S", str(source_dir), "-B", str(build_dir), "-DCMAKE_SYSTEM_NAME=Linux",
-         "-DCMAKE_SYSTEM_PROCESSOR=i686", "-DCMAKE_C_COMPILER=i686-linux-gnu-gcc"],
-        capture_output=True, text=True)
+        [
+            "cmake",
+            "-S",
+            str(source_dir),
+            "-B",
+            str(build_dir),
+            "-DCMAKE_SYSTEM_NAME=Linux",
+            "-DCMAKE_SYSTEM_PROCESSOR=i686",
+            "-DCMAKE_C_COMPILER=i686-linux-gnu-gcc",
+        ],
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_the_emitted_cmake_builds_i686_only_because_of_its_sse_flags(example, tmp_path):
@@ -171,8 +208,9 @@ def test_the_emitted_cmake_builds_i686_only_because_of_its_sse_flags(example, tm
             (src / "CMakeLists.txt").write_text(stripped)
         configured = _cmake_i686(src, src.parent / "build")
         assert configured.returncode == 0, configured.stderr
-        built = subprocess.run(["cmake", "--build", str(src.parent / "build")],
-                               capture_output=True, text=True)
+        built = subprocess.run(
+            ["cmake", "--build", str(src.parent / "build")], capture_output=True, text=True
+        )
         if variant == "emitted":
             assert built.returncode == 0, built.stdout + built.stderr
         else:

@@ -9,6 +9,7 @@ and the Kotlin class refuses a native library whose model reads another feature 
 Without javac, kotlinc (or cmake, for the CMake test) these tests skip with a loud reason; with
 CI=true they fail instead (.ci/run installs the JDK, kotlin and cmake from Debian).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,8 +40,10 @@ C_FLAGS = (*harness.C_FLAGS, "-fPIC", "-shared")
 def _require(tool: str, what: str) -> str:
     found = shutil.which(tool)
     if found is None:
-        reason = (f"ANDROID/JNI NOT CHECKED: no {tool} on PATH, so {what} did not run "
-                  "(.ci/run installs it from Debian)")
+        reason = (
+            f"ANDROID/JNI NOT CHECKED: no {tool} on PATH, so {what} did not run "
+            "(.ci/run installs it from Debian)"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(reason + " (CI=true: the CI machine must have it)")
         warnings.warn(reason, stacklevel=2)
@@ -56,8 +59,10 @@ def _java_home(javac: str) -> Path:
 
 def _kotlin_stdlib(kotlinc: str) -> Path:
     """kotlin-stdlib.jar next to kotlinc (official distribution) or Debian's /usr/share/java."""
-    for candidate in (Path(kotlinc).resolve().parent.parent / "lib" / "kotlin-stdlib.jar",
-                      Path("/usr/share/java/kotlin-stdlib.jar")):
+    for candidate in (
+        Path(kotlinc).resolve().parent.parent / "lib" / "kotlin-stdlib.jar",
+        Path("/usr/share/java/kotlin-stdlib.jar"),
+    ):
         if candidate.is_file():
             return candidate
     raise AssertionError(f"kotlin-stdlib.jar not found for {kotlinc}")
@@ -178,8 +183,9 @@ class Android:
         self.cls = type_name(name)
         self.has_model = has_model
         self.workdir = Path(workdir)
-        self.android = {p[len("android/"):]: t for p, t in files.items()
-                        if p.startswith("android/")}
+        self.android = {
+            p[len("android/") :]: t for p, t in files.items() if p.startswith("android/")
+        }
         self.module = self.workdir / "android"
         for rel, text in self.android.items():
             path = self.module / rel
@@ -190,7 +196,10 @@ class Android:
 
     def n_outputs(self) -> int:
         import json
-        return json.loads(self.files["manifest.json"])["model"]["n_outputs"] if self.has_model else 0
+
+        return (
+            json.loads(self.files["manifest.json"])["model"]["n_outputs"] if self.has_model else 0
+        )
 
     def build_library(self, tag: str, replace: dict[str, tuple[str, str]] | None = None) -> Path:
         """lib<name>_jni.so from the cpp/ sources (optionally with a text replaced in one file)
@@ -204,9 +213,20 @@ class Android:
         out_dir = self.workdir / f"lib-{tag}"
         out_dir.mkdir(exist_ok=True)
         library = out_dir / f"lib{self.name}_jni.so"
-        cmd = ["gcc", *C_FLAGS, "-I", str(src), "-I", str(self.home / "include"),
-               "-I", str(self.home / "include" / "linux"),
-               *sorted(str(p) for p in src.glob("*.c")), "-o", str(library), "-lm"]
+        cmd = [
+            "gcc",
+            *C_FLAGS,
+            "-I",
+            str(src),
+            "-I",
+            str(self.home / "include"),
+            "-I",
+            str(self.home / "include" / "linux"),
+            *sorted(str(p) for p in src.glob("*.c")),
+            "-o",
+            str(library),
+            "-lm",
+        ]
         run = subprocess.run(cmd, capture_output=True, text=True)
         assert run.returncode == 0, f"{' '.join(cmd)}\n{run.stderr}"
         return out_dir
@@ -214,13 +234,18 @@ class Android:
     def _compile_classes(self) -> Path:
         """kotlinc on the generated class, javac on the driver; cached by source and versions."""
         (kt_path,) = [p for p in self.android if p.endswith(f"/{self.cls}.kt")]  # not *Sensors
-        driver = (DRIVER.replace("@PACKAGE@", KOTLIN_PACKAGE).replace("@CLASS@", self.cls)
-                  .replace("@MODEL_BYTES@", f" + 8 * {self.cls}.OUTPUT_COUNT + 16"
-                           if self.has_model else "")
-                  .replace("@MODEL_WRITES@", MODEL_WRITES if self.has_model else ""))
-        versions = subprocess.run([self.kotlinc, "-version"], capture_output=True,
-                                  text=True).stderr + subprocess.run(
-            [self.javac, "-version"], capture_output=True, text=True).stdout
+        driver = (
+            DRIVER.replace("@PACKAGE@", KOTLIN_PACKAGE)
+            .replace("@CLASS@", self.cls)
+            .replace(
+                "@MODEL_BYTES@", f" + 8 * {self.cls}.OUTPUT_COUNT + 16" if self.has_model else ""
+            )
+            .replace("@MODEL_WRITES@", MODEL_WRITES if self.has_model else "")
+        )
+        versions = (
+            subprocess.run([self.kotlinc, "-version"], capture_output=True, text=True).stderr
+            + subprocess.run([self.javac, "-version"], capture_output=True, text=True).stdout
+        )
         key = hashlib.sha256((self.android[kt_path] + driver + versions).encode()).hexdigest()
         classes = harness.CACHE / "android-classes" / key[:16]
         if (classes / "Driver.class").is_file():
@@ -228,15 +253,32 @@ class Android:
         staging = classes.with_name(f"{key[:16]}.{os.getpid()}.tmp")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        run = subprocess.run([self.kotlinc, str(self.module / kt_path), "-d", str(staging)],
-                             capture_output=True, text=True)
-        problems = [line for line in run.stderr.splitlines()
-                    if ("warning:" in line or "error:" in line) and "Xverify" not in line]
+        run = subprocess.run(
+            [self.kotlinc, str(self.module / kt_path), "-d", str(staging)],
+            capture_output=True,
+            text=True,
+        )
+        problems = [
+            line
+            for line in run.stderr.splitlines()
+            if ("warning:" in line or "error:" in line) and "Xverify" not in line
+        ]
         assert run.returncode == 0 and not problems, run.stderr
         (self.workdir / "Driver.java").write_text(driver)
-        run = subprocess.run([self.javac, "-Xlint:all", "-Werror", "-cp",
-                              f"{staging}:{self.stdlib()}", "-d", str(staging),
-                              str(self.workdir / "Driver.java")], capture_output=True, text=True)
+        run = subprocess.run(
+            [
+                self.javac,
+                "-Xlint:all",
+                "-Werror",
+                "-cp",
+                f"{staging}:{self.stdlib()}",
+                "-d",
+                str(staging),
+                str(self.workdir / "Driver.java"),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert run.returncode == 0, run.stderr
         os.replace(staging, classes)
         return classes
@@ -245,8 +287,14 @@ class Android:
         return _kotlin_stdlib(self.kotlinc)
 
     def run(self, library_dir: Path, *args: str) -> str:
-        cmd = [self.java, f"-Djava.library.path={library_dir}", "-cp",
-               f"{self.classes}:{self.stdlib()}", "Driver", *args]
+        cmd = [
+            self.java,
+            f"-Djava.library.path={library_dir}",
+            "-cp",
+            f"{self.classes}:{self.stdlib()}",
+            "Driver",
+            *args,
+        ]
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, f"{' '.join(cmd)}\n{run.stdout}\n{run.stderr}"
         return run.stdout
@@ -257,36 +305,52 @@ class Android:
         source = self.workdir / f"in-{tag}.bin"
         target = self.workdir / f"out-{tag}-{int(floats)}-{library_dir.name}.bin"
         data = samples.astype("<f4" if floats else "<f8")
-        source.write_bytes(struct.pack("<3i", samples.shape[0], samples.shape[1], int(floats))
-                           + data.tobytes())
+        source.write_bytes(
+            struct.pack("<3i", samples.shape[0], samples.shape[1], int(floats)) + data.tobytes()
+        )
         said = self.run(library_dir, "stream", str(source), str(target))
         self.seconds = float(said.split("seconds=")[1].split()[0])
         raw = target.read_bytes()
         (size,) = struct.unpack_from("<i", raw)
         n = samples.shape[0]
         status = np.frombuffer(raw, dtype=np.int8, count=n, offset=4)
-        body = raw[4 + n:]
+        body = raw[4 + n :]
         assert len(body) == size
         n_features, k = len(self.files_feature_names()), self.n_outputs()
-        record = np.dtype([("features", "<f8", (n_features,))] + (
-            [("margins", "<f4", (k,)), ("probabilities", "<f4", (k,)),
-             ("flags", "<i4", (4,))] if self.has_model else []))
+        record = np.dtype(
+            [("features", "<f8", (n_features,))]
+            + (
+                [("margins", "<f4", (k,)), ("probabilities", "<f4", (k,)), ("flags", "<i4", (4,))]
+                if self.has_model
+                else []
+            )
+        )
         records = np.frombuffer(body, dtype=record)
-        out = {"status": status, "ends": np.flatnonzero(status > 0),
-               "features": records["features"]}
+        out = {
+            "status": status,
+            "ends": np.flatnonzero(status > 0),
+            "features": records["features"],
+        }
         if self.has_model:
-            out.update(margins=records["margins"], probabilities=records["probabilities"],
-                       predicted_class=records["flags"][:, 0],
-                       positive=records["flags"][:, 1].astype(bool), run=records["flags"][:, 2],
-                       event=records["flags"][:, 3].astype(bool))
+            out.update(
+                margins=records["margins"],
+                probabilities=records["probabilities"],
+                predicted_class=records["flags"][:, 0],
+                positive=records["flags"][:, 1].astype(bool),
+                run=records["flags"][:, 2],
+                event=records["flags"][:, 3].astype(bool),
+            )
         return out
 
     def files_feature_names(self) -> list[str]:
         """The vector the Kotlin class exposes: with a model, the detector's (device) one."""
         import json
+
         meta = json.loads(self.files["manifest.json"])
-        return [f["name"] for f in (meta["model"]["device"]["features"] if self.has_model
-                                    else meta["features"])]
+        return [
+            f["name"]
+            for f in (meta["model"]["device"]["features"] if self.has_model else meta["features"])
+        ]
 
 
 # ---------------------------------------------------------------- fixtures
@@ -311,15 +375,15 @@ def _device(files: dict, name: str, features: np.ndarray) -> np.ndarray:
 
 
 def _same_bits64(a: np.ndarray, b: np.ndarray) -> bool:
-    return harness.same_bits(np.asarray(a, dtype=np.float64),
-                             np.asarray(b, dtype=np.float64)).all()
+    return harness.same_bits(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)).all()
 
 
 # ---------------------------------------------------------------- parity through JNI
 
 
-def test_kotlin_detector_through_jni_is_bit_identical(example_android, data_recordings,
-                                                      tmp_path, capsys):
+def test_kotlin_detector_through_jni_is_bit_identical(
+    example_android, data_recordings, tmp_path, capsys
+):
     """3 x 12,000-sample edge-case recordings (NaN/inf rows, +-0, subnormals, huge values,
     constant stretches) and two labelled recordings with twists: statuses, feature vectors
     (numpy), margins (XGBoost), decisions and events (the spec's rule on XGBoost's margins), and
@@ -338,8 +402,9 @@ def test_kotlin_detector_through_jni_is_bit_identical(example_android, data_reco
         finite = np.isfinite(samples).all(axis=1)
         assert np.array_equal(np.flatnonzero(got["status"] < 0), np.flatnonzero(~finite)), label
         assert np.array_equal(got["ends"], ends), label
-        assert _same_bits64(got["features"], _device(files, spec.name, features)), \
+        assert _same_bits64(got["features"], _device(files, spec.name, features)), (
             f"{label}: features differ from numpy"
+        )
         reference = mh.xgboost_margins(booster, features)
         assert mh.bits_equal(reference, got["margins"]).all(), f"{label}: margins differ"
         positive = decisions.positive(parity.decision, reference)
@@ -357,10 +422,12 @@ def test_kotlin_detector_through_jni_is_bit_identical(example_android, data_reco
         events += int(fired.sum())
     assert vectors > 35_000 and events > 0
     with capsys.disabled():
-        print(f"\n    Kotlin/JNI: {vectors} vectors, features/margins/decisions bit-identical "
-              f"to numpy/XGBoost, {events} identical events; {pushes} pushes in {seconds:.2f} s "
-              f"through Kotlin/JNI incl. copying every vector out (informative, JIT warm-up "
-              f"included)")
+        print(
+            f"\n    Kotlin/JNI: {vectors} vectors, features/margins/decisions bit-identical "
+            f"to numpy/XGBoost, {events} identical events; {pushes} pushes in {seconds:.2f} s "
+            f"through Kotlin/JNI incl. copying every vector out (informative, JIT warm-up "
+            f"included)"
+        )
 
 
 def test_float_samples_are_widened_exactly(example_android):
@@ -389,8 +456,9 @@ def test_featuriser_only_spec_through_jni(tmp_path):
         got = android.stream(library, samples)
         features, ends = module.featurize(samples, nonfinite="drop")
         assert np.array_equal(got["ends"], ends) and len(ends) > 1_000
-        assert np.array_equal(np.flatnonzero(got["status"] < 0),
-                              np.flatnonzero(~np.isfinite(samples).all(axis=1)))
+        assert np.array_equal(
+            np.flatnonzero(got["status"] < 0), np.flatnonzero(~np.isfinite(samples).all(axis=1))
+        )
         assert _same_bits64(got["features"], features)
 
 
@@ -400,9 +468,11 @@ def test_featuriser_only_spec_through_jni(tmp_path):
 def test_kotlin_accepts_its_own_library(example_android):
     _, _, _, android, library = example_android
     said = android.run(library, "versions").strip().splitlines()
-    n_device = len(android.files_feature_names())     # the detector's vector: what the model reads
-    assert said == [f"ACCEPTED {n_device}",
-                    "SHORT SAMPLE REFUSED: a twist_and_go sample has 6 values, got 5"], said
+    n_device = len(android.files_feature_names())  # the detector's vector: what the model reads
+    assert said == [
+        f"ACCEPTED {n_device}",
+        "SHORT SAMPLE REFUSED: a twist_and_go sample has 6 values, got 5",
+    ], said
 
 
 def test_kotlin_misuse_throws_clear_exceptions_and_never_crashes_the_jvm(example_android):
@@ -418,10 +488,16 @@ def test_kotlin_misuse_throws_clear_exceptions_and_never_crashes_the_jvm(example
         f"IllegalArgumentException: a twist_and_go sample has {n} values, got {n - 1}",
         f"IllegalArgumentException: a twist_and_go sample has {n} values, got 0",
         f"IllegalArgumentException: out must hold {f} values, got {f + 1}",
-        "push -> PENDING", "ok",
+        "push -> PENDING",
         "ok",
-        closed, closed, closed, closed, closed,
-        "ok"], said
+        "ok",
+        closed,
+        closed,
+        closed,
+        closed,
+        closed,
+        "ok",
+    ], said
 
 
 def test_jni_turns_a_corrupt_native_stream_into_an_exception(example_android):
@@ -431,8 +507,11 @@ def test_jni_turns_a_corrupt_native_stream_into_an_exception(example_android):
     init = f"{spec.name}_detector_init(&stream->detector);"
     library = android.build_library("no-init", {f"{spec.name}_jni.c": (init, "/* no init */")})
     said = android.run(library, "misuse").strip().splitlines()
-    assert said[4:6] == ["IllegalStateException: twist_and_go: the native stream is not "
-                         "initialised or is corrupt (push returned _ERR_STATE)", "ok"], said
+    assert said[4:6] == [
+        "IllegalStateException: twist_and_go: the native stream is not "
+        "initialised or is corrupt (push returned _ERR_STATE)",
+        "ok",
+    ], said
 
 
 @pytest.mark.parametrize("case", ["model feature order", "model", "spec"])
@@ -441,18 +520,27 @@ def test_kotlin_refuses_a_mismatched_native_library(example_android, case):
     whose featuriser comes from another spec) is refused with a message naming both hashes."""
     spec, files, _, android, _ = example_android
     name, P = spec.name, spec.name.upper()
-    feat, _ = mh.device_featuriser(files, name)      # the featuriser the detector runs
+    feat, _ = mh.device_featuriser(files, name)  # the featuriser the detector runs
     FP = feat.upper()
     meta = __import__("json").loads(files["manifest.json"])
     order, model_sha = meta["model"]["feature_order_sha256"], meta["model"]["model_sha256"]
     other = hashlib.sha256(case.encode()).hexdigest()
     replace = {
-        "model feature order": {f"{name}_model.h": (f'{P}_MODEL_FEATURE_ORDER_SHA256 "{order}"',
-                                                    f'{P}_MODEL_FEATURE_ORDER_SHA256 "{other}"')},
-        "model": {f"{name}_model.h": (f'{P}_MODEL_SHA256 "{model_sha}"',
-                                      f'{P}_MODEL_SHA256 "{other}"')},
-        "spec": {f"{feat}_features.h": (f'{FP}_SPEC_HASH "{spec.spec_hash}"',
-                                        f'{FP}_SPEC_HASH "{other}"')},
+        "model feature order": {
+            f"{name}_model.h": (
+                f'{P}_MODEL_FEATURE_ORDER_SHA256 "{order}"',
+                f'{P}_MODEL_FEATURE_ORDER_SHA256 "{other}"',
+            )
+        },
+        "model": {
+            f"{name}_model.h": (f'{P}_MODEL_SHA256 "{model_sha}"', f'{P}_MODEL_SHA256 "{other}"')
+        },
+        "spec": {
+            f"{feat}_features.h": (
+                f'{FP}_SPEC_HASH "{spec.spec_hash}"',
+                f'{FP}_SPEC_HASH "{other}"',
+            )
+        },
     }[case]
     library = android.build_library(case.replace(" ", "-"), replace)
     said = android.run(library, "versions").strip()
@@ -472,12 +560,23 @@ def test_emitted_cmake_builds_the_jni_library(example_android, tmp_path):
     spec, files, module, android, _ = example_android
     build = tmp_path / "build"
     env = dict(os.environ, JAVA_HOME=str(android.home))
-    for cmd in ([cmake, "-S", str(android.cpp), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                 "-DCMAKE_C_COMPILER=gcc"],
-                [cmake, "--build", str(build), "--verbose"]):
+    for cmd in (
+        [
+            cmake,
+            "-S",
+            str(android.cpp),
+            "-B",
+            str(build),
+            "-DCMAKE_BUILD_TYPE=Release",
+            "-DCMAKE_C_COMPILER=gcc",
+        ],
+        [cmake, "--build", str(build), "--verbose"],
+    ):
         run = subprocess.run(cmd, capture_output=True, text=True, env=env)
         assert run.returncode == 0, run.stdout + run.stderr
-    compile_lines = [line for line in run.stdout.splitlines() if "_jni.c" in line and " -c " in line]
+    compile_lines = [
+        line for line in run.stdout.splitlines() if "_jni.c" in line and " -c " in line
+    ]
     assert compile_lines, run.stdout
     for flag in ("-ffp-contract=off", "-fno-fast-math", "-std=c99"):
         assert flag in compile_lines[0], (flag, compile_lines[0])
@@ -496,7 +595,7 @@ def test_android_tree_is_self_contained(example):
     spec, files, _ = example
     name = spec.name
     feat, _ = mh.device_featuriser(files, name)
-    assert feat == f"{name}_device"        # the detector runs what the model reads
+    assert feat == f"{name}_device"  # the detector runs what the model reads
     for part in (f"{feat}_features", f"{name}_model", f"{name}_detector", f"{name}_recorder"):
         for ext in ("h", "c"):
             assert files[f"android/src/main/cpp/{part}.{ext}"] == files[f"c/{part}.{ext}"]
@@ -519,8 +618,9 @@ def test_multiclass_model_through_jni(tmp_path):
     spec_path = spec_with_model(tmp_path, "mc", "{class: 2, consecutive: 2, refractory: 10}")
     spec = load_spec(spec_path)
     recordings = three_classes(labelled(subjects=2, seconds=20.0, seed=5))
-    train(spec, recordings, tmp_path / "mc", Params(objective="multi:softprob", rounds=4,
-                                                    max_depth=3))
+    train(
+        spec, recordings, tmp_path / "mc", Params(objective="multi:softprob", rounds=4, max_depth=3)
+    )
     files = generate(spec)
     kt = files[f"android/src/main/kotlin/featgen/{type_name(spec.name)}.kt"]
     assert "const val POSITIVE_CLASS: Int = 2" in kt and "OUTPUT_COUNT: Int = 3" in kt
@@ -552,8 +652,11 @@ def test_kotlin_constants_are_the_manifests(example):
     spec, files, _ = example
     kt = files[f"android/src/main/kotlin/featgen/{type_name(spec.name)}.kt"]
     model = json.loads(files["manifest.json"])["model"]
-    bits = int(re.search(r"MARGIN_THRESHOLD: Float = java\.lang\.Float\.intBitsToFloat\((-?\d+)\)",
-                         kt).group(1))
+    bits = int(
+        re.search(
+            r"MARGIN_THRESHOLD: Float = java\.lang\.Float\.intBitsToFloat\((-?\d+)\)", kt
+        ).group(1)
+    )
     threshold = float.fromhex(model["decision"]["margin_threshold"])
     assert np.int32(bits).view(np.float32) == np.float32(threshold)
     assert f'const val MODEL_SHA256: String = "{model["model_sha256"]}"' in kt
@@ -562,8 +665,15 @@ def test_kotlin_constants_are_the_manifests(example):
     assert f"const val REFRACTORY: Int = {model['decision']['refractory_samples']}" in kt
 
 
-@pytest.mark.parametrize("name,cls", [("string", "String"), ("closeable", "Closeable"),
-                                      ("system", "System"), ("double_array", "DoubleArray")])
+@pytest.mark.parametrize(
+    "name,cls",
+    [
+        ("string", "String"),
+        ("closeable", "Closeable"),
+        ("system", "System"),
+        ("double_array", "DoubleArray"),
+    ],
+)
 def test_spec_names_that_would_hide_kotlin_types_are_refused(name, cls):
     """The Kotlin class is the spec name in PascalCase; a name that would hide a type its file
     uses is a located error, not Kotlin that does not compile."""
@@ -574,4 +684,5 @@ def test_spec_names_that_would_hide_kotlin_types_are_refused(name, cls):
         load_spec_text(text, "spec.yaml")
     assert str(caught.value).splitlines()[-1] == (
         f"spec.yaml:3:7: name: '{name}' would name the Android class {cls}, which hides "
-        f"Kotlin's {cls}; choose another name")
+        f"Kotlin's {cls}; choose another name"
+    )

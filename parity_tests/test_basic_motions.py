@@ -13,6 +13,7 @@ The data come from the aeon 1.6.0 wheel on PyPI (examples/basic_motions/make_dat
 on first use into $FEATGEN_CACHE/basic_motions, checks its sha256 and reads only the two .ts
 files with zipfile). Bounded: 80 short recordings, each featurised once by numpy.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -38,8 +39,9 @@ STREAM = "all_80_back_to_back"
 
 
 def make_data_module():
-    spec = importlib.util.spec_from_file_location("basic_motions_make_data",
-                                                  EXAMPLE / "make_data.py")
+    spec = importlib.util.spec_from_file_location(
+        "basic_motions_make_data", EXAMPLE / "make_data.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -61,8 +63,9 @@ def bm_data(tmp_path_factory):
         path = out / f"basic_motions_{split}.npz"
         make_data.write_npz(recs, path)
         recordings[split] = read_labeled([path], inputs, group_column=None)
-    stream = np.concatenate([r.samples for split in ("train", "test")
-                             for r in recordings[split].values()])
+    stream = np.concatenate(
+        [r.samples for split in ("train", "test") for r in recordings[split].values()]
+    )
     return recordings, stream
 
 
@@ -84,8 +87,9 @@ def bm(bm_data):
     recordings, stream = bm_data
     spec = load_spec(SPEC)
     files = generate(spec)
-    arrays = {name: r.samples for split in ("train", "test")
-              for name, r in recordings[split].items()}
+    arrays = {
+        name: r.samples for split in ("train", "test") for name, r in recordings[split].items()
+    }
     arrays[STREAM] = stream
     module = CachedFeatures(harness.load_numpy_module(files, spec.name), arrays.values())
     return spec, files, module, arrays
@@ -105,7 +109,7 @@ def test_the_data_is_the_archive_split(bm_data):
         assert all(r.samples.shape == (100, 6) for r in recs.values())
         assert all((r.labels == r.labels[0]).all() for r in recs.values())
         assert np.bincount([int(r.labels[0]) for r in recs.values()]).tolist() == [10] * 4
-        for name, r in recs.items():         # names carry the split and the class name
+        for name, r in recs.items():  # names carry the split and the class name
             assert name.startswith(f"basic_motions_{split}:{split}")
             assert name.endswith("_" + make_data.CLASSES[int(r.labels[0])].lower())
     assert stream.shape == (8_000, 6) and np.isfinite(stream).all()
@@ -125,9 +129,12 @@ def test_a_wheel_or_data_file_with_another_hash_is_refused(tmp_path):
     other = tmp_path / "other.whl"
     with zipfile.ZipFile(other, "w") as archive:
         archive.writestr(member, b"@problemName BasicMotions\n")
-    with pytest.raises(make_data.DataError, match=r"other\.whl!aeon/datasets/data/BasicMotions/"
-                                                  r"BasicMotions_TEST\.ts: sha256 [0-9a-f]{64}, "
-                                                  r"expected 79213102"):
+    with pytest.raises(
+        make_data.DataError,
+        match=r"other\.whl!aeon/datasets/data/BasicMotions/"
+        r"BasicMotions_TEST\.ts: sha256 [0-9a-f]{64}, "
+        r"expected 79213102",
+    ):
         make_data.read_member(other, "test")
 
 
@@ -142,18 +149,24 @@ def test_a_malformed_ts_file_is_refused_at_its_line():
             make_data.parse_ts("\n".join(edited).encode(), "x.ts")
 
     case = lines[first].split(":")
-    refused(lines[:first] + [":".join(case[:-1] + ["Swimming"])],
-            rf"x\.ts:{first + 1}: class 'Swimming' is not one of Standing, Running")
-    refused(lines[:first] + [":".join(case[1:])],
-            rf"x\.ts:{first + 1}: 5 dimensions, expected 6")
-    refused(lines[:first] + [lines[first].replace(",", ",nan,", 1)],
-            rf"x\.ts:{first + 1}: dimension 0 has 101 values")
+    refused(
+        lines[:first] + [":".join(case[:-1] + ["Swimming"])],
+        rf"x\.ts:{first + 1}: class 'Swimming' is not one of Standing, Running",
+    )
+    refused(lines[:first] + [":".join(case[1:])], rf"x\.ts:{first + 1}: 5 dimensions, expected 6")
+    refused(
+        lines[:first] + [lines[first].replace(",", ",nan,", 1)],
+        rf"x\.ts:{first + 1}: dimension 0 has 101 values",
+    )
     values = case[2].split(",")
-    refused(lines[:first] + [":".join(case[:2] + [",".join(["1e999"] + values[1:])]
-                                      + case[3:])],
-            rf"x\.ts:{first + 1}: dimension 2 holds a non-finite value")
-    refused([line.replace("@seriesLength 100", "@seriesLength 99") for line in lines],
-            r"x\.ts:\d+: @serieslength is '99', expected '100'")
+    refused(
+        lines[:first] + [":".join(case[:2] + [",".join(["1e999"] + values[1:])] + case[3:])],
+        rf"x\.ts:{first + 1}: dimension 2 holds a non-finite value",
+    )
+    refused(
+        [line.replace("@seriesLength 100", "@seriesLength 99") for line in lines],
+        r"x\.ts:\d+: @serieslength is '99', expected '100'",
+    )
 
 
 def _features(bm, target, capsys):
@@ -162,11 +175,14 @@ def _features(bm, target, capsys):
     for name, samples in arrays.items():
         harness.compare_recording(module, target, name, samples, comparison)
     assert comparison.identical, comparison.failure_message()
-    assert comparison.vectors == 80 + (8_000 - 100) // 10 + 1     # one per case + the stream
+    assert comparison.vectors == 80 + (8_000 - 100) // 10 + 1  # one per case + the stream
     assert comparison.worst.max_ulp == 0
-    _report(capsys, f"BasicMotions, 80 recordings + the 8,000-sample stream: numpy vs "
-                    f"{target.name}, {comparison.vectors} vectors x {len(spec.feature_names)} "
-                    "features, max 0 ULP")
+    _report(
+        capsys,
+        f"BasicMotions, 80 recordings + the 8,000-sample stream: numpy vs "
+        f"{target.name}, {comparison.vectors} vectors x {len(spec.feature_names)} "
+        "features, max 0 ULP",
+    )
 
 
 def test_features_bit_identical_in_c(bm, tmp_path, capsys):
@@ -202,7 +218,7 @@ def _predictions(bm, bm_model, parity, swift: bool):
         got = parity.detector.stream(samples)
         assert np.array_equal(got["ends"], ends), name
         sw = parity.swift.stream(samples) if swift else None
-        parity.compare_vectors(booster, X, ends, got, result, sw)   # finite: ordinal = row
+        parity.compare_vectors(booster, X, ends, got, result, sw)  # finite: ordinal = row
         margins = mh.xgboost_margins(booster, X)
         ref = decisions.argmax_first(margins)
         same["own C"] += int((got["predicted_class"] == ref).sum())
@@ -215,15 +231,14 @@ def _predictions(bm, bm_model, parity, swift: bool):
     ref = decisions.argmax_first(margins)
     if parity.tl2cgen is not None:
         same["TL2cgen"] = int((decisions.argmax_first(parity.tl2cgen.margins(X)) == ref).sum())
-    cm = mh.coreml_margins(parity.coreml, X, parity.detector.columns)   # the model's inputs
+    cm = mh.coreml_margins(parity.coreml, X, parity.detector.columns)  # the model's inputs
     same["Core ML"] = int((np.argmax(cm, axis=1) == ref).sum())
     top2 = np.sort(margins.astype(np.float64), axis=1)[:, -2:]
     same["gaps"] = top2[:, 1] - top2[:, 0]
     return result, same, predicted
 
 
-def test_predictions_and_the_test_accuracy_on_the_phone(bm, bm_model, bm_data, tmp_path,
-                                                        capsys):
+def test_predictions_and_the_test_accuracy_on_the_phone(bm, bm_model, bm_data, tmp_path, capsys):
     spec, files, _, _ = bm
     bundle, booster = bm_model
     recordings, _ = bm_data
@@ -234,7 +249,7 @@ def test_predictions_and_the_test_accuracy_on_the_phone(bm, bm_model, bm_data, t
     n = result.vectors
     assert result.identical, report
     assert same["own C"] == n == 80 + 791
-    assert result.events > 0                  # "running" on the back-to-back stream
+    assert result.events > 0  # "running" on the back-to-back stream
     assert report["tl2cgen"]["max_abs_margin_diff"] < 1e-4
     assert report["coreml_spec_evaluator"]["max_abs_margin_diff"] < 1e-4
     # the phone's class for each official test case (its one vector) gives metrics.json's figure
@@ -242,38 +257,43 @@ def test_predictions_and_the_test_accuracy_on_the_phone(bm, bm_model, bm_data, t
     right = sum(int(predicted[name][-1]) == int(r.labels[0]) for name, r in test.items())
     metrics = json.loads((EXAMPLE / "model" / "metrics.json").read_text())
     assert right / len(test) == metrics["accuracy"]
-    assert right >= 38                        # the README's 97.5 % (39 of 40)
+    assert right >= 38  # the README's 97.5 % (39 of 40)
     X = bm[2].featurize(next(iter(test.values())).samples)[0]
     out = mh.boundary_check(parity, booster, bundle.forest, X, n_base=1)
     assert out["own_c_margins_bit_equal"] == out["vectors"] > 100
     assert out["coreml_same_leaves"] == out["vectors"]
     t, c = report["tl2cgen"], report["coreml_spec_evaluator"]
-    _report(capsys, f"BasicMotions model ({len(bundle.forest.trees)} trees, 4 classes), {n} "
-                    f"vectors: own C margins 100%, classes 100%, {result.events} events; official"
-                    f" test split on the C detector {right}/{len(test)}; TL2cgen margins "
-                    f"{t['margins_bit_equal_pct']:.1f}% (max {t['max_abs_margin_diff']:.2g}), "
-                    f"classes {100 * same['TL2cgen'] / n:.2f}%; Core ML margins "
-                    f"{c['margins_equal_after_float32_rounding_pct']:.1f}% after rounding (max "
-                    f"{c['max_abs_margin_diff']:.2g}), classes {100 * same['Core ML'] / n:.2f}%;"
-                    f" smallest top-two margin gap {same['gaps'].min():.2g}; boundary vectors "
-                    f"{out['vectors']}: own C all, TL2cgen {out['tl2cgen_margins_bit_equal']}, "
-                    "Core ML same leaves all")
+    _report(
+        capsys,
+        f"BasicMotions model ({len(bundle.forest.trees)} trees, 4 classes), {n} "
+        f"vectors: own C margins 100%, classes 100%, {result.events} events; official"
+        f" test split on the C detector {right}/{len(test)}; TL2cgen margins "
+        f"{t['margins_bit_equal_pct']:.1f}% (max {t['max_abs_margin_diff']:.2g}), "
+        f"classes {100 * same['TL2cgen'] / n:.2f}%; Core ML margins "
+        f"{c['margins_equal_after_float32_rounding_pct']:.1f}% after rounding (max "
+        f"{c['max_abs_margin_diff']:.2g}), classes {100 * same['Core ML'] / n:.2f}%;"
+        f" smallest top-two margin gap {same['gaps'].min():.2g}; boundary vectors "
+        f"{out['vectors']}: own C all, TL2cgen {out['tl2cgen_margins_bit_equal']}, "
+        "Core ML same leaves all",
+    )
 
 
 def test_swift_predictions_on_every_recording(bm, bm_model, tmp_path, capsys):
     require_swiftc()
     spec, files, module, _ = bm
     bundle, booster = bm_model
-    parity = mh.ModelParity(files, spec.name, tmp_path, module, with_tl2cgen=False,
-                            with_swift=True)
+    parity = mh.ModelParity(files, spec.name, tmp_path, module, with_tl2cgen=False, with_swift=True)
     result, same, _ = _predictions(bm, bm_model, parity, swift=True)
     assert result.swift_checked and result.identical, result.to_json()
     assert same["Swift"] == same["own C"] == result.vectors
     X = module.featurize(next(iter(bm[3].values())))[0]
     out = mh.boundary_check(parity, booster, bundle.forest, X, n_base=1)
     assert out["swift_margins_bit_equal"] == out["vectors"]
-    _report(capsys, f"BasicMotions model in Swift: {result.vectors} vectors and "
-                    f"{out['vectors']} boundary vectors, margins and classes 100%")
+    _report(
+        capsys,
+        f"BasicMotions model in Swift: {result.vectors} vectors and "
+        f"{out['vectors']} boundary vectors, margins and classes 100%",
+    )
 
 
 def test_the_class_names_reach_every_wrapper():
@@ -292,8 +312,9 @@ def test_the_class_names_reach_every_wrapper():
         assert f"case {name.lower()} = {i}\n" in swift
         assert f'case .{name.lower()}: return "{name}"' in swift
     kotlin = files["android/src/main/kotlin/featgen/BasicMotions.kt"]
-    assert ",\n".join(f'        {n.upper()}({i}, "{n}")' for i, n in enumerate(names)) + ";" \
-        in kotlin
+    assert (
+        ",\n".join(f'        {n.upper()}({i}, "{n}")' for i, n in enumerate(names)) + ";" in kotlin
+    )
     model = Model_pb2.Model()
     model.ParseFromString(files["coreml/BasicMotionsModel.mlmodel"])
     assert list(model.treeEnsembleClassifier.stringClassLabels.vector) == names
@@ -312,26 +333,40 @@ def test_the_readme_train_command_reproduces_the_committed_model(tmp_path):
     for split, recs in make_data.load().items():
         make_data.write_npz(recs, data / f"basic_motions_{split}.npz")
     readme = (EXAMPLE / "README.md").read_text()
-    command = re.search(r"^featgen train examples/basic_motions/spec\.yaml .*?(?<!\\)$", readme,
-                        re.M | re.S).group(0)
+    command = re.search(
+        r"^featgen train examples/basic_motions/spec\.yaml .*?(?<!\\)$", readme, re.M | re.S
+    ).group(0)
     args = command.replace("\\\n", " ").split()[2:]
-    args = [str(data / Path(a).name) if a.startswith("out/basic_motions/") else
-            str(tmp_path / "model") if a == "examples/basic_motions/model" else
-            str(ROOT / a) if a == "examples/basic_motions/spec.yaml" else a for a in args]
+    args = [
+        str(data / Path(a).name)
+        if a.startswith("out/basic_motions/")
+        else str(tmp_path / "model")
+        if a == "examples/basic_motions/model"
+        else str(ROOT / a)
+        if a == "examples/basic_motions/spec.yaml"
+        else a
+        for a in args
+    ]
     assert "--test-data" in args and "--classes" in args
-    run = subprocess.run([sys.executable, "-m", "featgen", "train", *args], cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "featgen", "train", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "split: --test-data: 40 recording(s) held out as given" in run.stdout
     for name in ("model.json", "featgen_model.json", "metrics.json"):
-        assert (tmp_path / "model" / name).read_bytes() == \
-            (EXAMPLE / "model" / name).read_bytes(), \
-            f"retraining changed {name}: rerun the README's train command, rebuild, and update " \
+        assert (tmp_path / "model" / name).read_bytes() == (
+            EXAMPLE / "model" / name
+        ).read_bytes(), (
+            f"retraining changed {name}: rerun the README's train command, rebuild, and update "
             "the README's figures"
+        )
 
 
-def test_kotlin_detector_through_jni_on_the_back_to_back_stream(bm, bm_model, tmp_path,
-                                                                  capsys):
+def test_kotlin_detector_through_jni_on_the_back_to_back_stream(bm, bm_model, tmp_path, capsys):
     """The Android module on the JVM (JNI library, the Kotlin class with its Label enum compiled
     warning-free by kotlinc, a Java driver): the 8,000-sample stream's device features (numpy),
     margins (XGBoost), classes and events (the C detector), bit for bit."""
@@ -349,11 +384,15 @@ def test_kotlin_detector_through_jni_on_the_back_to_back_stream(bm, bm_model, tm
     device = mh.model_input(features, mh.device_featuriser(files, spec.name)[1])
     assert harness.same_bits(got["features"], device).all()
     assert mh.bits_equal(mh.xgboost_margins(booster, features), got["margins"]).all()
-    c = mh.ModelParity(files, spec.name, tmp_path / "c", module,
-                       with_tl2cgen=False).detector.stream(samples)
+    c = mh.ModelParity(
+        files, spec.name, tmp_path / "c", module, with_tl2cgen=False
+    ).detector.stream(samples)
     for field in ("predicted_class", "run", "event"):
         assert np.array_equal(c[field], got[field]), field
     assert mh.bits_equal(c["probabilities"], got["probabilities"]).all()
     assert got["event"].sum() == 6
-    _report(capsys, f"BasicMotions on the JVM (Kotlin/JNI): {len(ends)} vectors, features, "
-                    f"margins, classes and {int(got['event'].sum())} events bit-identical")
+    _report(
+        capsys,
+        f"BasicMotions on the JVM (Kotlin/JNI): {len(ends)} vectors, features, "
+        f"margins, classes and {int(got['event'].sum())} events bit-identical",
+    )

@@ -2,6 +2,7 @@
 replay as identical; logs from deliberately broken builds (FMA contraction on aarch64, x87 with
 the guards stripped, a hand-edited constant, another model, sensor units) are named by their
 cause; truncated and corrupted logs get a located error (exit 2), never a traceback."""
+
 from __future__ import annotations
 
 import hashlib
@@ -79,8 +80,11 @@ int main(int argc, char **argv)
 
 
 def _sources(files: dict) -> dict[str, str]:
-    return {Path(p).name: t for p, t in files.items()
-            if p.startswith("c/") and p.count("/") == 1 and p.endswith((".c", ".h"))}
+    return {
+        Path(p).name: t
+        for p, t in files.items()
+        if p.startswith("c/") and p.count("/") == 1 and p.endswith((".c", ".h"))
+    }
 
 
 def _sensor_unit(files: dict, name: str) -> list[str]:
@@ -88,12 +92,23 @@ def _sensor_unit(files: dict, name: str) -> list[str]:
     return [f"{name}_sensors.c"] if f"c/{name}_sensors.c" in files else []
 
 
-def record(files: dict, name: str, samples: np.ndarray, work: Path, compile_cmd=("gcc",
-           *abi.EMITTED), runner=(), scale: float | None = None, digest: bool = False) -> bytes:
+def record(
+    files: dict,
+    name: str,
+    samples: np.ndarray,
+    work: Path,
+    compile_cmd=("gcc", *abi.EMITTED),
+    runner=(),
+    scale: float | None = None,
+    digest: bool = False,
+) -> bytes:
     """Build the detector + recorder + DRIVER with ``compile_cmd``, run it on ``samples``
     (under ``runner``, e.g. qemu), return the log's bytes (cached: tests share builds)."""
-    key = hashlib.sha256(repr((sorted(_sources(files).items()), compile_cmd, runner, scale,
-                               digest, samples.tobytes())).encode()).hexdigest()
+    key = hashlib.sha256(
+        repr(
+            (sorted(_sources(files).items()), compile_cmd, runner, scale, digest, samples.tobytes())
+        ).encode()
+    ).hexdigest()
     if key not in _LOGS:
         _LOGS[key] = _record(files, name, samples, work, compile_cmd, runner, scale, digest)
     return _LOGS[key]
@@ -107,13 +122,25 @@ def _record(files, name, samples, work, compile_cmd, runner, scale, digest) -> b
     feat = json.loads(files["manifest.json"])["model"]["device"]["featuriser"]
     for file_name, text in _sources(files).items():
         (work / file_name).write_text(text)
-    (work / "driver.c").write_text(DRIVER.replace("NAME", name).replace("PREFIX", feat.upper())
-                                   .replace("MODE", "1" if digest else "0"))
-    units = [f"{feat}_features.c", f"{name}_model.c", f"{name}_detector.c",
-             f"{name}_recorder.c", "driver.c"] + _sensor_unit(files, name)
+    (work / "driver.c").write_text(
+        DRIVER.replace("NAME", name)
+        .replace("PREFIX", feat.upper())
+        .replace("MODE", "1" if digest else "0")
+    )
+    units = [
+        f"{feat}_features.c",
+        f"{name}_model.c",
+        f"{name}_detector.c",
+        f"{name}_recorder.c",
+        "driver.c",
+    ] + _sensor_unit(files, name)
     exe = work / "driver"
-    subprocess.run([*compile_cmd, "-I", str(work), *(str(work / u) for u in units), "-o",
-                    str(exe), "-lm"], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [*compile_cmd, "-I", str(work), *(str(work / u) for u in units), "-o", str(exe), "-lm"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     (work / "samples.bin").write_bytes(np.ascontiguousarray(samples, "<f8").tobytes())
     args = [*runner, str(exe), str(work / "samples.bin"), str(work / "log.fglog")]
     if scale is not None:
@@ -129,7 +156,7 @@ def setup():
     ref = reference(str(EXAMPLE))
     recs = model_fixtures.labelled(subjects=1, recordings=1, seconds=24.0, seed=11)
     samples = next(iter(recs.values())).samples[:1000].copy()
-    samples[37, 2] = np.nan                      # a rejected sample is logged and replayed too
+    samples[37, 2] = np.nan  # a rejected sample is logged and replayed too
     return spec, files, ref, samples
 
 
@@ -148,13 +175,17 @@ def test_correct_build_replays_identical(setup, tmp_path):
 
 
 def test_fma_contraction_on_aarch64_is_named(setup, tmp_path):
-    build = abi._cross("aarch64 clang", "arm64-v8a", "aarch64-linux-gnu-gcc",
-                       ("-std=c99", "-O2", "-ffp-contract=fast"), "qemu-aarch64-static",
-                       "aarch64-linux-gnu")
+    build = abi._cross(
+        "aarch64 clang",
+        "arm64-v8a",
+        "aarch64-linux-gnu-gcc",
+        ("-std=c99", "-O2", "-ffp-contract=fast"),
+        "qemu-aarch64-static",
+        "aarch64-linux-gnu",
+    )
     require_tools(build.missing(), "the FMA flight-recorder case")
     spec, files, ref, samples = setup
-    report = _replay(record(files, spec.name, samples, tmp_path, build.compile, build.runner),
-                     ref)
+    report = _replay(record(files, spec.name, samples, tmp_path, build.compile, build.runner), ref)
     assert not report["identical"]
     assert report["fingerprint"]["contraction_observed"]
     assert any(c.startswith("fused multiply-add suspected") for c in report["causes"])
@@ -174,8 +205,9 @@ def test_x87_build_is_named(setup, tmp_path):
     build = abi.X87_GCC
     require_tools(build.missing(), "the x87 flight-recorder case")
     spec, files, ref, samples = setup
-    report = _replay(record(_strip_guards(files), spec.name, samples, tmp_path, build.compile,
-                            build.runner), ref)
+    report = _replay(
+        record(_strip_guards(files), spec.name, samples, tmp_path, build.compile, build.runner), ref
+    )
     assert not report["identical"]
     assert report["fingerprint"]["FLT_EVAL_METHOD"] == 2
     assert report["fingerprint"]["pointer_bytes"] == 4
@@ -224,7 +256,7 @@ def test_another_model_is_named(setup, tmp_path):
     shutil.copytree(ROOT / "examples" / "twist_and_go" / "model", model_dir)
     doc = json.loads((model_dir / "model.json").read_text())
     tree = doc["learner"]["gradient_booster"]["model"]["trees"][0]
-    for i, left in enumerate(tree["left_children"]):   # another run: other leaf values
+    for i, left in enumerate(tree["left_children"]):  # another run: other leaf values
         if left == -1:
             tree["split_conditions"][i] += 0.25
     raw = json.dumps(doc).encode()
@@ -232,13 +264,13 @@ def test_another_model_is_named(setup, tmp_path):
     meta = json.loads((model_dir / "featgen_model.json").read_text())
     meta["model_sha256"] = hashlib.sha256(raw).hexdigest()
     (model_dir / "featgen_model.json").write_text(json.dumps(meta))
-    shutil.copy(EXAMPLE, tmp_path / "spec.yaml")     # the same spec, beside the other model
+    shutil.copy(EXAMPLE, tmp_path / "spec.yaml")  # the same spec, beside the other model
     other_files = generate(load_spec(tmp_path / "spec.yaml"))
     report = _replay(record(other_files, spec.name, samples, tmp_path / "c"), ref)
     assert not report["identical"]
     assert report["causes"][0].startswith("another model: model hash differs")
     assert report["identity"]["spec_sha256"][0] == report["identity"]["spec_sha256"][1]
-    assert report["first_divergence"]["features"] == []     # the features are the same
+    assert report["first_divergence"]["features"] == []  # the features are the same
     assert any(report["first_divergence"]["margins"]["ulp"])
 
 
@@ -247,7 +279,7 @@ def test_wrong_units_are_named(setup, tmp_path, scale):
     spec, files, ref, samples = setup
     report = _replay(record(files, spec.name, samples, tmp_path, scale=scale), ref)
     assert not report["identical"]
-    assert report["first_divergence"] is None      # the device computed faithfully...
+    assert report["first_divergence"] is None  # the device computed faithfully...
     assert any(c.startswith("input units differ by 9.81x") for c in report["causes"])
 
 
@@ -262,7 +294,7 @@ def test_malformed_logs_name_the_byte_offset(setup, tmp_path):
     for trial in range(300):
         data = bytearray(log)
         if trial % 2:
-            data = data[:rng.randrange(len(data))]
+            data = data[: rng.randrange(len(data))]
         else:
             for _ in range(rng.randint(1, 3)):
                 data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
@@ -273,7 +305,7 @@ def test_malformed_logs_name_the_byte_offset(setup, tmp_path):
         except DataError as exc:
             m = re.search(r"at byte offset (\d+)$", str(exc))
             assert m, str(exc)
-        else:       # only a cut exactly at a record boundary parses, and it says so
+        else:  # only a cut exactly at a record boundary parses, and it says so
             assert trial % 2 and not cut.ended
             continue
         assert int(m.group(1)) <= len(data)
@@ -310,6 +342,7 @@ def test_cli_exit_codes(setup, tmp_path):
         with pytest.MonkeyPatch.context() as mp:
             mp.chdir(ROOT)
             return CliRunner().invoke(main, ["replay", *args])
+
     out = run(str(logs / "a.fglog"), "--spec", str(EXAMPLE), "--json", str(tmp_path / "r.json"))
     assert out.exit_code == 0, out.output
     assert "IDENTICAL" in out.stdout
@@ -317,9 +350,10 @@ def test_cli_exit_codes(setup, tmp_path):
     (tmp_path / "cut.fglog").write_bytes(good[:-7])
     out = run(str(tmp_path / "cut.fglog"), "--spec", str(EXAMPLE))
     assert out.exit_code == 2 and "byte offset" in out.output and "Traceback" not in out.output
-    (logs / "b.fglog").write_bytes(record(files, spec.name, samples[:200], tmp_path / "g",
-                                          scale=9.80665))
-    out = run(str(logs))        # the spec found from the name in the log
+    (logs / "b.fglog").write_bytes(
+        record(files, spec.name, samples[:200], tmp_path / "g", scale=9.80665)
+    )
+    out = run(str(logs))  # the spec found from the name in the log
     assert out.exit_code == 1, out.output
     assert "2 logs: 1 identical, 1 diverged" in out.stdout
 
@@ -400,15 +434,38 @@ def test_recorder_is_off_by_default_and_keeps_the_runtime_contract(setup, tmp_pa
     feat = json.loads(files["manifest.json"])["model"]["device"]["featuriser"]
     for file_name, text in _sources(files).items():
         (tmp_path / file_name).write_text(text)
-    (tmp_path / "contract.c").write_text(CONTRACT.replace("NAME", spec.name)
-                                         .replace("PREFIX", feat.upper())
-                                         .replace("PPP", spec.name.upper()))
-    units = [f"{feat}_features.c", f"{spec.name}_model.c", f"{spec.name}_detector.c",
-             f"{spec.name}_recorder.c", "contract.c"] + _sensor_unit(files, spec.name)
+    (tmp_path / "contract.c").write_text(
+        CONTRACT.replace("NAME", spec.name)
+        .replace("PREFIX", feat.upper())
+        .replace("PPP", spec.name.upper())
+    )
+    units = [
+        f"{feat}_features.c",
+        f"{spec.name}_model.c",
+        f"{spec.name}_detector.c",
+        f"{spec.name}_recorder.c",
+        "contract.c",
+    ] + _sensor_unit(files, spec.name)
     exe = tmp_path / "contract"
-    subprocess.run(["gcc", *abi.EMITTED, "-Wall", "-Wextra", "-Werror", "-fsanitize=address,"
-                    "undefined", "-fno-sanitize-recover=all", "-I", str(tmp_path),
-                    *(str(tmp_path / u) for u in units), "-o", str(exe), "-lm"], check=True,
-                   capture_output=True, text=True)
+    subprocess.run(
+        [
+            "gcc",
+            *abi.EMITTED,
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all",
+            "-I",
+            str(tmp_path),
+            *(str(tmp_path / u) for u in units),
+            "-o",
+            str(exe),
+            "-lm",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     result = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, (result.returncode, result.stderr[-2000:])

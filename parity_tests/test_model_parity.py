@@ -1,6 +1,7 @@
 """Prediction parity: XGBoost (the validated model) vs featgen's C and Swift detectors (bit for
 bit: margins, decisions, events), with TL2cgen's C and the Core ML model measured and reported;
 on recordings and on boundary vectors derived from the model's thresholds."""
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,7 @@ def _report(capsys, line: str) -> None:
 def test_example_model_is_imbalanced_and_modest(example_model):
     spec, files, _, bundle, _, _ = example_model
     forest = bundle.forest
-    assert forest.base_margin[0] < -2.0        # base_score ~0.04: far from 0.5 (margin 0)
+    assert forest.base_margin[0] < -2.0  # base_score ~0.04: far from 0.5 (margin 0)
     assert len(forest.trees) <= 100 and forest.max_depth <= 6
     manifest = json.loads(files["manifest.json"])["model"]
     assert manifest["model_sha256"] == bundle.model_sha256
@@ -62,15 +63,18 @@ def test_example_predictions_are_bit_identical(example_model, data_recordings, c
     report = result.to_json()
     assert result.identical, report
     assert result.vectors > 20_000 and result.events > 0
-    assert report["own_c"]["probabilities_bit_equal_pct"] > 99.0   # same libm here: informative
+    assert report["own_c"]["probabilities_bit_equal_pct"] > 99.0  # same libm here: informative
     assert report["tl2cgen"]["max_abs_margin_diff"] < 1e-4
     assert report["coreml_spec_evaluator"]["max_abs_margin_diff"] < 1e-4
-    _report(capsys, f"{result.vectors} vectors: own C 100% margins/decisions/events; TL2cgen "
-                    f"{report['tl2cgen']['margins_bit_equal_pct']:.1f}% bit-equal margins (max "
-                    f"{report['tl2cgen']['max_abs_margin_diff']:.2g}); Core ML "
-                    f"{report['coreml_spec_evaluator']['margins_equal_after_float32_rounding_pct']:.1f}%"
-                    f" (max {report['coreml_spec_evaluator']['max_abs_margin_diff']:.2g}), decisions "
-                    f"{report['coreml_spec_evaluator']['decisions_equal_pct']:.2f}%")
+    _report(
+        capsys,
+        f"{result.vectors} vectors: own C 100% margins/decisions/events; TL2cgen "
+        f"{report['tl2cgen']['margins_bit_equal_pct']:.1f}% bit-equal margins (max "
+        f"{report['tl2cgen']['max_abs_margin_diff']:.2g}); Core ML "
+        f"{report['coreml_spec_evaluator']['margins_equal_after_float32_rounding_pct']:.1f}%"
+        f" (max {report['coreml_spec_evaluator']['max_abs_margin_diff']:.2g}), decisions "
+        f"{report['coreml_spec_evaluator']['decisions_equal_pct']:.2f}%",
+    )
 
 
 def test_boundary_vectors(example_model, data_recordings, capsys):
@@ -83,18 +87,20 @@ def test_boundary_vectors(example_model, data_recordings, capsys):
     assert n > 10_000
     assert out["own_c_margins_bit_equal"] == n
     assert out["reference_rule_bit_equal"] == n
-    assert out["coreml_same_leaves"] == n                  # Float-rounded inputs: XGBoost's paths
+    assert out["coreml_same_leaves"] == n  # Float-rounded inputs: XGBoost's paths
     assert out["coreml_unrounded_inputs_same_leaves"] < n  # raw doubles take other branches
-    _report(capsys, f"{n} boundary vectors: own C {n}/{n}; TL2cgen "
-                    f"{out['tl2cgen_margins_bit_equal']}; Core ML same leaves {n}/{n} with "
-                    f"Float-rounded inputs, {out['coreml_unrounded_inputs_same_leaves']} without")
+    _report(
+        capsys,
+        f"{n} boundary vectors: own C {n}/{n}; TL2cgen "
+        f"{out['tl2cgen_margins_bit_equal']}; Core ML same leaves {n}/{n} with "
+        f"Float-rounded inputs, {out['coreml_unrounded_inputs_same_leaves']} without",
+    )
 
 
 def test_swift_detector_is_bit_identical(example, example_model, data_recordings, tmp_path):
     require_swiftc()
     spec, files, module, bundle, booster, _ = example_model
-    parity = mh.ModelParity(files, spec.name, tmp_path, module, with_tl2cgen=False,
-                            with_swift=True)
+    parity = mh.ModelParity(files, spec.name, tmp_path, module, with_tl2cgen=False, with_swift=True)
     result = mh.ModelComparison()
     recordings = {**parity_recordings(len(spec.inputs), n=4_000, count=2), **data_recordings}
     for label, samples in recordings.items():
@@ -113,8 +119,9 @@ def multiclass(tmp_path_factory):
     spec_path = spec_with_model(root, "mc", "{class: 1, consecutive: 2, refractory: 10}")
     spec = load_spec(spec_path)
     recordings = three_classes(labelled(subjects=3, seconds=30.0, seed=3))
-    metrics = train(spec, recordings, root / "mc",
-                    Params(objective="multi:softprob", rounds=8, max_depth=3))
+    metrics = train(
+        spec, recordings, root / "mc", Params(objective="multi:softprob", rounds=8, max_depth=3)
+    )
     files = generate(spec)
     module = harness.load_numpy_module(files, spec.name)
     return spec, files, module, recordings, metrics, root
@@ -127,8 +134,9 @@ def test_multiclass_end_to_end(multiclass, capsys):
     bundle = load_bundle(spec)
     assert bundle.forest.n_outputs == 3
     booster = mh.load_booster(bundle.raw)
-    parity = mh.ModelParity(files, spec.name, root / "work", module,
-                            with_swift=harness.find_swiftc() is not None)
+    parity = mh.ModelParity(
+        files, spec.name, root / "work", module, with_swift=harness.find_swiftc() is not None
+    )
     result = mh.ModelComparison()
     data = {k: v.samples for k, v in recordings.items()}
     for label, samples in {**data, **parity_recordings(len(spec.inputs), 3_000, 2)}.items():
@@ -136,16 +144,19 @@ def test_multiclass_end_to_end(multiclass, capsys):
     assert result.identical, result.to_json()
     assert result.events > 0
     report = result.to_json()
-    assert report["own_c"]["probabilities_bit_equal_pct"] > 99.0    # softmax, informative
+    assert report["own_c"]["probabilities_bit_equal_pct"] > 99.0  # softmax, informative
     rows = module.featurize(next(iter(data.values())))[0]
     out = mh.boundary_check(parity, booster, bundle.forest, rows, n_base=1)
     assert out["own_c_margins_bit_equal"] == out["vectors"]
     assert out["coreml_same_leaves"] == out["vectors"]
     assert out["swift_margins_bit_equal"] in (None, out["vectors"])
-    _report(capsys, f"multi:softprob (3 classes): {result.vectors} vectors bit-identical; "
-                    f"Core ML margins {report['coreml_spec_evaluator']['margins_equal_after_float32_rounding_pct']:.1f}% "
-                    f"equal after rounding, argmax decisions "
-                    f"{report['coreml_spec_evaluator']['decisions_equal_pct']:.2f}%")
+    _report(
+        capsys,
+        f"multi:softprob (3 classes): {result.vectors} vectors bit-identical; "
+        f"Core ML margins {report['coreml_spec_evaluator']['margins_equal_after_float32_rounding_pct']:.1f}% "
+        f"equal after rounding, argmax decisions "
+        f"{report['coreml_spec_evaluator']['decisions_equal_pct']:.2f}%",
+    )
 
 
 def test_multiclass_refuses_a_probability_threshold(multiclass, tmp_path):
@@ -157,8 +168,11 @@ def test_multiclass_refuses_a_probability_threshold(multiclass, tmp_path):
     path.write_text(text)
     with pytest.raises(SpecError) as info:
         generate(load_spec(path))
-    assert re.search(r"spec_threshold\.yaml:\d+:23: decision\.threshold: this model has 3 "
-                     r"classes and decides by the largest margin", str(info.value))
+    assert re.search(
+        r"spec_threshold\.yaml:\d+:23: decision\.threshold: this model has 3 "
+        r"classes and decides by the largest margin",
+        str(info.value),
+    )
 
 
 # ---------------------------------------------------------------- the rules, one by one
@@ -170,8 +184,11 @@ def test_margin_threshold_is_exact_against_xgboosts_own_sigmoid():
     import xgboost
 
     ks = np.arange(-64, 65)
-    booster = xgboost.train({"objective": "binary:logistic", "max_depth": 1},
-                            xgboost.DMatrix(np.zeros((4, 1)), label=[0, 1, 0, 1]), 1)
+    booster = xgboost.train(
+        {"objective": "binary:logistic", "max_depth": 1},
+        xgboost.DMatrix(np.zeros((4, 1)), label=[0, 1, 0, 1]),
+        1,
+    )
     raw = bytearray(booster.save_raw("json"))
     doc = json.loads(raw)
     for t in doc["learner"]["gradient_booster"]["model"]["trees"]:
@@ -182,7 +199,7 @@ def test_margin_threshold_is_exact_against_xgboosts_own_sigmoid():
         m = fp32.margin_threshold(p)
         margins = np.array([fp32.next_f32(m, int(k)) for k in ks], dtype=np.float32)
         d = xgboost.DMatrix(np.zeros((len(ks), 1)), base_margin=margins)
-        zero_base = zero.predict(d, output_margin=True) - margins        # must be 0
+        zero_base = zero.predict(d, output_margin=True) - margins  # must be 0
         assert not zero_base.any()
         prob = zero.predict(d).astype(np.float64)
         assert (prob[ks >= 0] >= p).all() and (prob[ks < 0] < p).all(), p
@@ -195,8 +212,9 @@ def test_margin_threshold_agrees_with_this_machines_expf():
         pytest.skip("no C library expf to compare with")
     rng = np.random.default_rng(1)
     for p in rng.uniform(0.01, 0.99, 40):
-        assert fp32.margin_threshold(float(p)) == fp32.margin_threshold(float(p), exp=libm,
-                                                                        window=64)
+        assert fp32.margin_threshold(float(p)) == fp32.margin_threshold(
+            float(p), exp=libm, window=64
+        )
 
 
 def test_event_state_machine():
@@ -210,8 +228,9 @@ def test_event_state_machine():
     # a hop: samples without vectors still count towards the refractory period
     runs, fired = decisions.events(d, np.array([1, 1, 1, 1], dtype=bool), np.array([0, 1, 5, 6]))
     assert fired.tolist() == [False, True, False, True]
-    assert decisions.argmax_first(np.array([[1, 3, 3], [2, 2, 2], [0, -1, 5]],
-                                           dtype=np.float32)).tolist() == [1, 0, 2]
+    assert decisions.argmax_first(
+        np.array([[1, 3, 3], [2, 2, 2], [0, -1, 5]], dtype=np.float32)
+    ).tolist() == [1, 0, 2]
 
 
 def test_coreml_check_refuses_the_converters_base_and_any_tampering(example_model):
@@ -223,11 +242,12 @@ def test_coreml_check_refuses_the_converters_base_and_any_tampering(example_mode
     zero_base = Model_pb2.Model.FromString(good.SerializeToString())
     ens = zero_base.treeEnsembleClassifier.treeEnsemble
     del ens.basePredictionValue[:]
-    ens.basePredictionValue.append(0.0)         # what coremltools writes
+    ens.basePredictionValue.append(0.0)  # what coremltools writes
     assert any("basePredictionValue" in p for p in coreml.check(zero_base, forest, names))
     nudged = Model_pb2.Model.FromString(good.SerializeToString())
-    node = next(n for n in nudged.treeEnsembleClassifier.treeEnsemble.nodes
-                if n.nodeBehavior == 1)         # BranchOnValueLessThan
+    node = next(
+        n for n in nudged.treeEnsembleClassifier.treeEnsemble.nodes if n.nodeBehavior == 1
+    )  # BranchOnValueLessThan
     node.branchFeatureValue = float(np.nextafter(node.branchFeatureValue, np.inf))
     assert coreml.check(nudged, forest, names)
     meta = dict(good.description.metadata.userDefined)
@@ -263,26 +283,60 @@ def test_model_and_detector_c_compile_strictly(example_model, tmp_path, compiler
     symbols = set()
     for part in ("model", "detector"):
         obj = tmp_path / f"{part}.o"
-        subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O2", "-c",
-                        str(c_dir / f"{spec.name}_{part}.c"), "-o", str(obj)],
-                       check=True, capture_output=True, text=True)
+        subprocess.run(
+            [
+                cc,
+                "-std=c99",
+                "-Wall",
+                "-Wextra",
+                "-pedantic",
+                "-Werror",
+                "-O2",
+                "-c",
+                str(c_dir / f"{spec.name}_{part}.c"),
+                "-o",
+                str(obj),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         undefined = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True).stdout
         symbols |= set(re.findall(r"\bU (\w+)", undefined))
     feat, _ = mh.device_featuriser(files, spec.name)
-    own = {f"{feat}_init", f"{feat}_push"} | {f"{spec.name}_{f}" for f in ("model_margins",
-                                                                          "model_probability")}
-    assert symbols <= {"expf", "memset"} | own, symbols     # no heap, no other libm
+    own = {f"{feat}_init", f"{feat}_push"} | {
+        f"{spec.name}_{f}" for f in ("model_margins", "model_probability")
+    }
+    assert symbols <= {"expf", "memset"} | own, symbols  # no heap, no other libm
     assert "malloc" not in files[f"c/{spec.name}_detector.c"]
     for part in ("model", "detector"):
         assert "#pragma STDC FP_CONTRACT OFF" in files[f"c/{spec.name}_{part}.c"]
     assert f"add_library({spec.name}_detector" in files["c/CMakeLists.txt"]
     cpp = tmp_path / "use.cpp"
-    cpp.write_text(f'#include "{spec.name}_detector.h"\n'
-                   f"int main() {{ {spec.name}_detector d; {spec.name}_detector_init(&d); "
-                   "return 0; }\n")
-    subprocess.run(["g++", "-std=c++11", "-Wall", "-Wextra", "-pedantic", "-Werror", "-I",
-                    str(c_dir), "-c", str(cpp), "-o", str(tmp_path / "use.o")],
-                   check=True, capture_output=True, text=True)
+    cpp.write_text(
+        f'#include "{spec.name}_detector.h"\n'
+        f"int main() {{ {spec.name}_detector d; {spec.name}_detector_init(&d); "
+        "return 0; }\n"
+    )
+    subprocess.run(
+        [
+            "g++",
+            "-std=c++11",
+            "-Wall",
+            "-Wextra",
+            "-pedantic",
+            "-Werror",
+            "-I",
+            str(c_dir),
+            "-c",
+            str(cpp),
+            "-o",
+            str(tmp_path / "use.o"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_generated_literals_are_the_models_floats(example_model):
@@ -301,9 +355,11 @@ def test_proximity_counts(example_model, data_recordings):
 
     spec, _, module, bundle, _, _ = example_model
     thresholds = np.array([1.0, 2.0], dtype=np.float32)
-    values = np.array([1.0, fp32.next_f32(1.0, 3), fp32.next_f32(2.0, -5), np.nan, 1.5, 1.0 + 1e-12])
+    values = np.array(
+        [1.0, fp32.next_f32(1.0, 3), fp32.next_f32(2.0, -5), np.nan, 1.5, 1.0 + 1e-12]
+    )
     assert ulps_to_nearest_threshold(values, thresholds).tolist()[:4] == [0, 3, 5, -1]
-    assert ulps_to_nearest_threshold(values, thresholds)[5] == 0      # rounds onto 1.0f
+    assert ulps_to_nearest_threshold(values, thresholds)[5] == 0  # rounds onto 1.0f
     X = module.featurize(next(iter(data_recordings.values())))[0]
     rows = proximity(bundle.forest, X, spec.feature_names, k=4)
     assert rows and all(r["within_k"] >= r["exactly_on"] for r in rows)
@@ -316,9 +372,12 @@ def test_forest_reference_rule_matches_xgboost_with_missing_values():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(3000, 8))
     y = (X[:, 0] + X[:, 1] * X[:, 2] > 0.5).astype(int)
-    X[rng.random(X.shape) < 0.1] = np.nan                 # default directions get used
-    booster = xgboost.train({"objective": "binary:logistic", "max_depth": 4, "eta": 0.3},
-                            xgboost.DMatrix(X, label=y), 20)
+    X[rng.random(X.shape) < 0.1] = np.nan  # default directions get used
+    booster = xgboost.train(
+        {"objective": "binary:logistic", "max_depth": 4, "eta": 0.3},
+        xgboost.DMatrix(X, label=y),
+        20,
+    )
     raw = bytes(booster.save_raw("json"))
     doc = json.loads(raw, parse_float=str, parse_int=str)
     forest = xgboost_json.forest_from_json(doc, xgboost_json.base_margin_of(raw))

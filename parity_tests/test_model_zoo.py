@@ -8,6 +8,7 @@ the library's own transformed prediction. Then the Swift of one model per rule (
 together in one swiftc run) against the same library margins.
 
 The larger zoo: ``python3 -m parity_tests.model_zoo --large`` (docs/model.md)."""
+
 from __future__ import annotations
 
 import ctypes
@@ -19,7 +20,7 @@ import pytest
 
 from . import model_zoo as zoo
 
-if os.environ.get("CI") != "true":     # CI installs the extras (.ci/run): never skipped there
+if os.environ.get("CI") != "true":  # CI installs the extras (.ci/run): never skipped there
     pytest.importorskip("lightgbm")
     pytest.importorskip("sklearn")
 
@@ -48,13 +49,18 @@ def test_zoo_is_bit_exact_with_zero_flips(shipped):
         one, batch = zoo.c_margins(lib, e.name, forest, X)
         ref = ref.astype(one.dtype)
         ir = forest.margins(X).astype(one.dtype)
-        mine, theirs = zoo.decisions(files, forest, one, zoo._transformed(e, model, forest, X,
-                                                                          ref))
-        counts = (zoo.differing(ref, one), zoo.differing(ref, batch), zoo.differing(ref, ir),
-                  int((mine != theirs).sum()) if mine is not None else 0)
+        mine, theirs = zoo.decisions(files, forest, one, zoo._transformed(e, model, forest, X, ref))
+        counts = (
+            zoo.differing(ref, one),
+            zoo.differing(ref, batch),
+            zoo.differing(ref, ir),
+            int((mine != theirs).sum()) if mine is not None else 0,
+        )
         if any(counts):
-            failures.append(f"{e.name}: one-row {counts[0]}, batch {counts[1]}, IR "
-                            f"{counts[2]} rows differ, {counts[3]} decision flips of {len(X)}")
+            failures.append(
+                f"{e.name}: one-row {counts[0]}, batch {counts[1]}, IR "
+                f"{counts[2]} rows differ, {counts[3]} decision flips of {len(X)}"
+            )
         rows += len(X)
         libraries.add(e.library)
         objectives.add(forest.objective)
@@ -89,8 +95,11 @@ def test_zoo_swift_is_bit_exact(shipped, tmp_path):
 
     require_swiftc()
     _, prepared = shipped
-    chosen = [p for p in prepared if p[0].name in ("l_zero", "s_rfc_multiclass",
-                                                   "s_hgbr_count", "x_reg_gamma")]
+    chosen = [
+        p
+        for p in prepared
+        if p[0].name in ("l_zero", "s_rfc_multiclass", "s_hgbr_count", "x_reg_gamma")
+    ]
     sources: dict[str, str] = {}
     for e, _, files, _ in chosen:
         sources.update(swift_sources(files, e.name))
@@ -112,8 +121,10 @@ def test_zoo_android_module_compiles_with_double_margins(shipped, tmp_path):
     from .conftest import require_tools
     from .harness import C_FLAGS
 
-    require_tools([t for t in ("javac", "kotlinc") if shutil.which(t) is None],
-                  "the Android module of a LightGBM model")
+    require_tools(
+        [t for t in ("javac", "kotlinc") if shutil.which(t) is None],
+        "the Android module of a LightGBM model",
+    )
     _, prepared = shipped
     e, _, files, _ = next(p for p in prepared if p[0].name == "l_binary")
     module = tmp_path / "android"
@@ -125,11 +136,28 @@ def test_zoo_android_module_compiles_with_double_margins(shipped, tmp_path):
     cpp = sorted(str(p) for p in module.rglob("*.c"))
     jni = next(p for p in module.rglob(f"{e.name}_jni.c")).read_text()
     assert "jdoubleArray margins" in jni and "SetDoubleArrayRegion" in jni
-    subprocess.run(["gcc", *C_FLAGS, "-fPIC", "-shared", f"-I{home / 'include'}",
-                    f"-I{home / 'include' / 'linux'}", "-o", str(tmp_path / "libjni.so"), *cpp,
-                    "-lm"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "gcc",
+            *C_FLAGS,
+            "-fPIC",
+            "-shared",
+            f"-I{home / 'include'}",
+            f"-I{home / 'include' / 'linux'}",
+            "-o",
+            str(tmp_path / "libjni.so"),
+            *cpp,
+            "-lm",
+        ],
+        check=True,
+        capture_output=True,
+    )
     kt = next(module.rglob("*.kt"))
-    result = subprocess.run(["kotlinc", str(kt), "-d", str(tmp_path / "classes")],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["kotlinc", str(kt), "-d", str(tmp_path / "classes")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "val margins: DoubleArray" in kt.read_text()

@@ -4,6 +4,7 @@ vectors and rows (one-row C and batch C), the objective's value equal to XGBoost
 and the decision on the margin equal to XGBoost's own transformed prediction compared with the
 threshold (0 flips). One objective end to end through ``featgen build``'s detector, and one
 regression through the Swift detector and the Kotlin/JNI module."""
+
 from __future__ import annotations
 
 import json
@@ -57,7 +58,7 @@ def labels(objective: str, signal: np.ndarray) -> np.ndarray:
         return np.digitize(signal, [-0.5, 0.5]).astype(float)
     if objective == "count:poisson":
         return np.floor(np.exp(signal / 2))
-    if objective == "survival:cox":          # negative: censored
+    if objective == "survival:cox":  # negative: censored
         return np.where(signal > 1.5, -1.0, 1.0) * np.exp(-signal / 2)
     if objective in ("reg:gamma", "reg:tweedie", "reg:squaredlogerror", "survival:aft"):
         return np.exp(signal / 2)
@@ -73,8 +74,15 @@ def train(objective: str, names, rounds: int = 8, seed: int = 0, **extra):
     if objective == "survival:aft":
         d.set_float_info("label_lower_bound", y)
         d.set_float_info("label_upper_bound", np.where(signal > 1.5, np.inf, y))
-    params = {"objective": objective, "max_depth": 3, "eta": 0.3, "nthread": 1, "seed": seed,
-              "tree_method": "hist", **extra}
+    params = {
+        "objective": objective,
+        "max_depth": 3,
+        "eta": 0.3,
+        "nthread": 1,
+        "seed": seed,
+        "tree_method": "hist",
+        **extra,
+    }
     if objective.startswith("multi:"):
         params["num_class"] = 3
     if objective == "reg:quantileerror":
@@ -95,12 +103,18 @@ def threshold_for(objective: str, booster, X) -> str | None:
 FORMATS = {"json": "model.json", "ubj": "model.ubj"}
 
 
-@pytest.mark.parametrize("objective", [o for o in objectives.OBJECTIVES      # XGBoost's
-                                       if not o.startswith(("lightgbm:", "sklearn:"))])
+@pytest.mark.parametrize(
+    "objective",
+    [
+        o
+        for o in objectives.OBJECTIVES  # XGBoost's
+        if not o.startswith(("lightgbm:", "sklearn:"))
+    ],
+)
 def test_objective_is_bit_exact(objective, tmp_path):
     names = write_spec(tmp_path).feature_names
     booster, X = train(objective, names)
-    fmt = "ubj" if len(objective) % 2 else "json"            # both formats, spread over runs
+    fmt = "ubj" if len(objective) % 2 else "json"  # both formats, spread over runs
     source = tmp_path / FORMATS[fmt]
     booster.save_model(str(source))
     spec = write_spec(tmp_path, threshold_for(objective, booster, X))
@@ -112,10 +126,16 @@ def test_objective_is_bit_exact(objective, tmp_path):
     # XGBoost 3.x keeps base_score in the prediction's space (a vector, the "intercept", for
     # multi-class): the base margin featgen reads from XGBoost is its ProbToMargin image
     base_score = [float(v) for v in meta["params"]["base_score"].strip("[]").split(",")]
-    image = {"sigmoid": fp32.sigmoid, "exp": np.exp, "identity": np.asarray,
-             "hinge": np.asarray, "softmax": np.asarray}[forest.transform]
-    np.testing.assert_allclose(image(np.array(forest.base_margin, dtype=np.float32)),
-                               base_score, rtol=2e-6, atol=1e-7)
+    image = {
+        "sigmoid": fp32.sigmoid,
+        "exp": np.exp,
+        "identity": np.asarray,
+        "hinge": np.asarray,
+        "softmax": np.asarray,
+    }[forest.transform]
+    np.testing.assert_allclose(
+        image(np.array(forest.base_margin, dtype=np.float32)), base_score, rtol=2e-6, atol=1e-7
+    )
 
     rows = np.concatenate([X, mh.boundary_vectors(forest, X[:2])])
     want = mh.xgboost_margins(booster, rows)
@@ -125,8 +145,10 @@ def test_objective_is_bit_exact(objective, tmp_path):
 
     if forest.n_outputs == 1:
         # the value: XGBoost's prediction, bit for bit (exp: the same glibc expf here)
-        value_fn = getattr(c.lib, "forest_model_value" if forest.transform != "sigmoid"
-                           else "forest_model_probability")
+        value_fn = getattr(
+            c.lib,
+            "forest_model_value" if forest.transform != "sigmoid" else "forest_model_probability",
+        )
         ours = np.array([value_fn(float(m)) for m in want[:, 0]], dtype=np.float32)
         theirs = np.asarray(booster.inplace_predict(rows, missing=np.nan), dtype=np.float32)
         assert mh.bits_equal(ours[:, None], theirs[:, None]).all(), objective
@@ -138,10 +160,13 @@ def test_objective_is_bit_exact(objective, tmp_path):
             assert 0 < ours_pos.sum() < len(rows), "the threshold should split the rows"
         else:
             assert decision.kind == "none" and not ours_pos.any()
-    else:   # multi:softmax predicts XGBoost's class; np.argmax is also first-on-ties
+    else:  # multi:softmax predicts XGBoost's class; np.argmax is also first-on-ties
         theirs = booster.inplace_predict(rows, missing=np.nan)
-        classes = (np.asarray(theirs).astype(np.int64) if objective == "multi:softmax"
-                   else np.argmax(want, axis=1))
+        classes = (
+            np.asarray(theirs).astype(np.int64)
+            if objective == "multi:softmax"
+            else np.argmax(want, axis=1)
+        )
         assert (decisions.argmax_first(want) == classes).all()
 
 
@@ -150,10 +175,16 @@ def zero_model(objective: str):
     XGBoost's own transform of that margin."""
     import xgboost
 
-    y = ([0.0, 1.0, 0.0, 1.0] if objective in ("binary:hinge", "binary:logitraw", "reg:logistic")
-         else [1.0, 2.0, 3.0, 2.0])
-    booster = xgboost.train({"objective": objective, "max_depth": 1, "nthread": 1},
-                            xgboost.DMatrix(np.arange(4.0)[:, None], label=y), 1)
+    y = (
+        [0.0, 1.0, 0.0, 1.0]
+        if objective in ("binary:hinge", "binary:logitraw", "reg:logistic")
+        else [1.0, 2.0, 3.0, 2.0]
+    )
+    booster = xgboost.train(
+        {"objective": objective, "max_depth": 1, "nthread": 1},
+        xgboost.DMatrix(np.arange(4.0)[:, None], label=y),
+        1,
+    )
     doc = json.loads(booster.save_raw("json"))
     for t in doc["learner"]["gradient_booster"]["model"]["trees"]:
         t["split_conditions"] = [0.0 for _ in t["split_conditions"]]
@@ -162,14 +193,17 @@ def zero_model(objective: str):
     return zero
 
 
-@pytest.mark.parametrize("objective,thresholds", [
-    ("count:poisson", (0.5, 1.0, 2.5, 7.0, 1e-3, 123.456)),
-    ("reg:gamma", (3.0, 0.25)),
-    ("reg:squarederror", (2.5, -1.0, 0.0, 1e-30)),
-    ("binary:logitraw", (0.0, -0.7)),
-    ("binary:hinge", (0.5, 1.0)),
-    ("reg:logistic", (0.3, 0.8)),
-])
+@pytest.mark.parametrize(
+    "objective,thresholds",
+    [
+        ("count:poisson", (0.5, 1.0, 2.5, 7.0, 1e-3, 123.456)),
+        ("reg:gamma", (3.0, 0.25)),
+        ("reg:squarederror", (2.5, -1.0, 0.0, 1e-30)),
+        ("binary:logitraw", (0.0, -0.7)),
+        ("binary:hinge", (0.5, 1.0)),
+        ("reg:logistic", (0.3, 0.8)),
+    ],
+)
 def test_margin_threshold_against_xgboosts_own_transform(objective, thresholds):
     """m* and its +-64 float32 neighbours fed to XGBoost as base margins: its own prediction
     reaches the threshold exactly from m* up."""
@@ -194,18 +228,25 @@ def test_regression_threshold_is_located_when_unreachable(tmp_path):
     spec = write_spec(tmp_path, "{threshold: -1}")
     import_model(tmp_path / "m.json", spec, tmp_path / "model")
     from featurespec import SpecError
-    with pytest.raises(SpecError, match=r"spec.yaml:12:23: decision.threshold: the threshold -1 "
-                                        r"is below every value of this count:poisson model "
-                                        r"\(the expected count, exp\(margin\)\) can give, so "
-                                        r"every vector would be positive"):
+
+    with pytest.raises(
+        SpecError,
+        match=r"spec.yaml:12:23: decision.threshold: the threshold -1 "
+        r"is below every value of this count:poisson model "
+        r"\(the expected count, exp\(margin\)\) can give, so "
+        r"every vector would be positive",
+    ):
         generate(spec)
     booster, _ = train("binary:logistic", names)
     booster.save_model(str(tmp_path / "b.json"))
     spec = write_spec(tmp_path, "{threshold: 1.5}")
     import_model(tmp_path / "b.json", spec, tmp_path / "model")
-    with pytest.raises(SpecError, match=r"spec.yaml:12:23: decision.threshold: the threshold is a "
-                                        r"probability strictly between 0 and 1 for "
-                                        r"binary:logistic, got 1.5"):
+    with pytest.raises(
+        SpecError,
+        match=r"spec.yaml:12:23: decision.threshold: the threshold is a "
+        r"probability strictly between 0 and 1 for "
+        r"binary:logistic, got 1.5",
+    ):
         generate(spec)
 
 
@@ -216,8 +257,9 @@ def poisson_build(tmp_path_factory):
     names = write_spec(root).feature_names
     booster, X = train("count:poisson", names, rounds=12)
     booster.save_model(str(root / "m.ubj"))
-    spec = write_spec(root, threshold_for("count:poisson", booster, X).replace(
-        "}", ", consecutive: 2}"))
+    spec = write_spec(
+        root, threshold_for("count:poisson", booster, X).replace("}", ", consecutive: 2}")
+    )
     import_model(root / "m.ubj", spec, root / "model")
     return spec, generate(spec), booster, X, root
 
@@ -242,6 +284,7 @@ def test_build_ships_an_imported_regression_exactly(poisson_build):
     samples = np.cumsum(rng.normal(size=(3000, 2)), axis=0) / 10
     out = detector.stream(samples)
     from featgen.harness import load_numpy_module
+
     module = load_numpy_module(files, spec.name)
     features, ends = module.featurize(samples)
     want = mh.xgboost_margins(booster, features)

@@ -25,6 +25,7 @@ Tolerances (``RTOL`` = 1e-12, far above the ~L * 2.2e-16 any summation order can
   magnitude of the window's samples, the only meaningful scale when the result cancels to
   near zero; each floor says why it is what the math needs and no more.
 """
+
 from __future__ import annotations
 
 import functools
@@ -50,8 +51,9 @@ from parity_tests.oracle_vectors import FEATURE_VECTORS, SIGNAL_VECTORS
 RTOL = 1e-12
 EPS = np.finfo(np.float64).eps
 # scipy's moments warn about the near-constant windows the recordings contain on purpose.
-pytestmark = pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning",
-                                        "ignore:divide by zero:RuntimeWarning")
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Precision loss occurred:RuntimeWarning", "ignore:divide by zero:RuntimeWarning"
+)
 EXACT = "exact"
 
 
@@ -80,8 +82,12 @@ def _yaml(value: Any) -> str:
 def spec_text(inputs, signals, windows, features, name="oracle") -> str:
     """signals: [(name, kind, sources, params)]; windows: [(name, length, hop)];
     features: [dict(compute=..., of=..., over=..., **params)]."""
-    lines = ["spec: featgen/v1", f"name: {name}", "sample_rate_hz: 50",
-             f"inputs: {_yaml(list(inputs))}"]
+    lines = [
+        "spec: featgen/v1",
+        f"name: {name}",
+        "sample_rate_hz: 50",
+        f"inputs: {_yaml(list(inputs))}",
+    ]
     if signals:
         lines.append("signals:")
         for sig, kind, sources, params in signals:
@@ -115,7 +121,7 @@ def _ltr_mean(x: np.ndarray) -> float:
 
 def _signs(d: np.ndarray) -> np.ndarray:
     s = np.sign(d)
-    return s[s != 0]            # exact zeros (either sign) are skipped
+    return s[s != 0]  # exact zeros (either sign) are skipped
 
 
 def _crossings(d: np.ndarray) -> float:
@@ -144,7 +150,7 @@ def _run_start(hits: np.ndarray, min_length: int = 1) -> float:
     if not runs:
         return -1.0
     longest = max(n for _, n in runs)
-    return float(next(start for start, n in runs if n == longest))   # the earliest longest
+    return float(next(start for start, n in runs if n == longest))  # the earliest longest
 
 
 def _histogram(x, bins, range, normalize, outside="drop"):
@@ -161,6 +167,7 @@ def linregress_slope(x: np.ndarray) -> float:
 
 
 # Floors: the absolute error allowed on top of RTOL * |ref|, from the window's samples.
+
 
 def _floor_sum(x, **_):
     # Any two summation orders differ by at most ~L * eps * sum|x|; when the terms cancel, that
@@ -205,9 +212,9 @@ def _no_floor(x, **_):
 
 @dataclass(frozen=True)
 class FeatureOracle:
-    ref: Callable[..., Any]                      # (window(s), **params) -> value or values
-    tol: Any = EXACT                             # EXACT, or floor(window(s), **params) -> atol
-    params: tuple[dict, ...] = ({},)             # parameter sets the random test exercises
+    ref: Callable[..., Any]  # (window(s), **params) -> value or values
+    tol: Any = EXACT  # EXACT, or floor(window(s), **params) -> atol
+    params: tuple[dict, ...] = ({},)  # parameter sets the random test exercises
     # Instead of ref/tol where the answer may legitimately be any of several values:
     # (window(s), got outputs, **params) -> True when got is an acceptable answer.
     accept: Callable[..., bool] | None = None
@@ -220,8 +227,10 @@ class FeatureOracle:
 
 THRESHOLDS = ({"threshold": 0.0}, {"threshold": 0.5})
 # min_length 2 on the 7- and 24-sample windows; run kinds' names carry min_length, no label
-RUN_PARAMS = THRESHOLDS + ({"threshold": 0.0, "min_length": 2},
-                           {"threshold": -0.5, "min_length": 7})
+RUN_PARAMS = THRESHOLDS + (
+    {"threshold": 0.0, "min_length": 2},
+    {"threshold": -0.5, "min_length": 7},
+)
 
 FEATURE_ORACLES: dict[str, FeatureOracle] = {
     "sum": FeatureOracle(lambda x: np.sum(x), _floor_sum),
@@ -238,39 +247,51 @@ FEATURE_ORACLES: dict[str, FeatureOracle] = {
     "first": FeatureOracle(lambda x: x[0]),
     "last": FeatureOracle(lambda x: x[-1]),
     "delta": FeatureOracle(lambda x: x[-1] - x[0]),
-    "energy": FeatureOracle(lambda x: np.sum(np.square(x)), _no_floor),   # no cancellation
+    "energy": FeatureOracle(lambda x: np.sum(np.square(x)), _no_floor),  # no cancellation
     "rms": FeatureOracle(lambda x: np.sqrt(np.mean(np.square(x))), _no_floor),
     "mean_abs": FeatureOracle(lambda x: np.mean(np.abs(x)), _no_floor),
     "zero_crossings": FeatureOracle(lambda x: _crossings(x)),
     "mean_crossings": FeatureOracle(lambda x: _crossings(x - _ltr_mean(x))),
     "slope": FeatureOracle(linregress_slope, _floor_slope),
-    "count_above": FeatureOracle(lambda x, threshold: float(np.count_nonzero(x > threshold)),
-                                 params=THRESHOLDS),
+    "count_above": FeatureOracle(
+        lambda x, threshold: float(np.count_nonzero(x > threshold)), params=THRESHOLDS
+    ),
     "longest_run_above": FeatureOracle(
         lambda x, threshold, min_length=1: _longest_run(x > threshold, min_length),
-        params=RUN_PARAMS),
+        params=RUN_PARAMS,
+    ),
     "longest_run_below": FeatureOracle(
         lambda x, threshold, min_length=1: _longest_run(x < threshold, min_length),
-        params=RUN_PARAMS),
+        params=RUN_PARAMS,
+    ),
     "longest_run_above_start": FeatureOracle(
-        lambda x, threshold, min_length=1: _run_start(x > threshold, min_length),
-        params=RUN_PARAMS),
+        lambda x, threshold, min_length=1: _run_start(x > threshold, min_length), params=RUN_PARAMS
+    ),
     "longest_run_below_start": FeatureOracle(
-        lambda x, threshold, min_length=1: _run_start(x < threshold, min_length),
-        params=RUN_PARAMS),
-    "histogram": FeatureOracle(_histogram, params=(
-        {"bins": 8, "range": [-2.0, 2.0]},                       # edges on multiples of 0.5
-        # inexact edges; histogram names carry no parameters, so the second one needs a label
-        {"bins": 3, "range": [-1.0, 1.5], "normalize": True, "label": "histn"},
-        {"bins": 3, "range": [-1.0, 1.5], "outside": "clamp"},
-        {"bins": 1, "range": [-0.5, 0.5], "outside": "clamp", "normalize": True,
-         "label": "histc"})),
+        lambda x, threshold, min_length=1: _run_start(x < threshold, min_length), params=RUN_PARAMS
+    ),
+    "histogram": FeatureOracle(
+        _histogram,
+        params=(
+            {"bins": 8, "range": [-2.0, 2.0]},  # edges on multiples of 0.5
+            # inexact edges; histogram names carry no parameters, so the second one needs a label
+            {"bins": 3, "range": [-1.0, 1.5], "normalize": True, "label": "histn"},
+            {"bins": 3, "range": [-1.0, 1.5], "outside": "clamp"},
+            {
+                "bins": 1,
+                "range": [-0.5, 0.5],
+                "outside": "clamp",
+                "normalize": True,
+                "label": "histc",
+            },
+        ),
+    ),
 }
 
 
 # ---------------------------------------------------------------- new vocabulary: references
 
-FS = 50.0   # spec_text's sample_rate_hz
+FS = 50.0  # spec_text's sample_rate_hz
 
 
 def _canon_sorted(x):
@@ -336,8 +357,9 @@ def _covariance(x, y, ddof):
 
 
 def _floor_covariance(x, y, **_):
-    return (RTOL * len(x) * np.std(x) * np.std(y)
-            + 4.0 * (_mean_error(x) * np.std(y) + _mean_error(y) * np.std(x)))
+    return RTOL * len(x) * np.std(x) * np.std(y) + 4.0 * (
+        _mean_error(x) * np.std(y) + _mean_error(y) * np.std(x)
+    )
 
 
 def _correlation(x, y, zero_variance):
@@ -378,8 +400,7 @@ def _floor_dft_power(x, bins, taper):
 
 def _band_bins(n, band):
     step = Fraction(FS) / n
-    return [k for k in range(n // 2 + 1)
-            if Fraction(band[0]) <= k * step <= Fraction(band[1])]
+    return [k for k in range(n // 2 + 1) if Fraction(band[0]) <= k * step <= Fraction(band[1])]
 
 
 def _floor_band(x, band, taper):
@@ -396,7 +417,7 @@ def _spectrum(x, taper, include_dc, spectrum="power"):
     noise = _noise(x, taper)
     if spectrum == "magnitude":
         return freqs, mags, noise
-    return freqs, mags ** 2, 2.0 * mags * noise + noise * noise
+    return freqs, mags**2, 2.0 * mags * noise + noise * noise
 
 
 def _dominant(x, taper, include_dc):
@@ -408,10 +429,10 @@ def _accept_dominant(x, got, taper, include_dc):
     freqs, w, noise = _spectrum(x, taper, include_dc)
     top = w.max()
     if top <= 4 * noise.max():
-        return got == 0.0 or bool(np.any(got == freqs))      # only noise: any bin, or 0
+        return got == 0.0 or bool(np.any(got == freqs))  # only noise: any bin, or 0
     close = w >= top - 2 * noise - 2 * noise.max()
     exact_steps = np.arange(len(x) // 2 + 1) * float(Fraction(FS) / len(x))
-    return bool(np.any(got[0] == exact_steps[(0 if include_dc else 1):][close]))
+    return bool(np.any(got[0] == exact_steps[(0 if include_dc else 1) :][close]))
 
 
 def _centroid(x, taper, include_dc, spectrum):
@@ -422,7 +443,7 @@ def _centroid(x, taper, include_dc, spectrum):
 def _accept_centroid(x, got, taper, include_dc, spectrum):
     freqs, w, noise = _spectrum(x, taper, include_dc, spectrum)
     total, slack = w.sum(), np.sum(noise)
-    if total <= 1e3 * slack:                           # rounding noise: anything in range
+    if total <= 1e3 * slack:  # rounding noise: anything in range
         return bool(0.0 <= got[0] <= FS / 2)
     ref = np.sum(freqs * w) / total
     return bool(abs(got[0] - ref) <= 4.0 * (FS / 2) * slack / total + RTOL * abs(ref))
@@ -444,62 +465,98 @@ def _accept_entropy(x, got, taper, include_dc, spectrum, normalize):
     if total <= 1e3 * slack:
         return bool(-RTOL <= got[0] <= top * (1 + RTOL))
     ref = _entropy(x, taper, include_dc, spectrum, normalize)
-    rel = slack / total                                # each p is known to about this
+    rel = slack / total  # each p is known to about this
     err = len(w) * rel * (abs(np.log(rel)) + 2.0) / (np.log(len(w)) if normalize else 1.0)
     return bool(abs(got[0] - ref) <= 4.0 * err + RTOL * abs(ref) + 1e-14)
 
 
-FEATURE_ORACLES.update({
-    "median": FeatureOracle(lambda x: np.median(x + 0.0), _no_floor),
-    "percentile": FeatureOracle(_percentile, _floor_order, (
-        {"q": 25.0}, {"q": 90.0}, {"q": 12.5, "method": "nearest_rank"},
-        {"q": 100.0, "method": "nearest_rank"})),
-    "iqr": FeatureOracle(_iqr, _floor_order, ({}, {"method": "nearest_rank"})),
-    "mad": FeatureOracle(lambda x, scale: stats.median_abs_deviation(x) * scale, _floor_order,
-                         ({}, {"scale": 1.482602218505602, "label": "madn"})),
-    "skewness": FeatureOracle(
-        lambda x, bias, zero_variance: _or_zero_variance(stats.skew(x, bias=bias),
-                                                         zero_variance),
-        _floor_moment, ({}, {"bias": False, "zero_variance": -7.0})),
-    "kurtosis": FeatureOracle(
-        lambda x, bias, fisher, zero_variance: _or_zero_variance(
-            stats.kurtosis(x, bias=bias, fisher=fisher), zero_variance),
-        _floor_kurtosis, ({}, {"bias": False, "fisher": False, "zero_variance": 1.0})),
-    "mean_abs_change": FeatureOracle(lambda x: np.mean(np.abs(np.diff(x))), _no_floor),
-    "peak_count": FeatureOracle(lambda x, height: float(len(_peaks(x, height))),
-                                params=({}, {"height": 0.5})),
-    "last_peak_index": FeatureOracle(
-        lambda x, height: float(_peaks(x, height)[-1]) if len(_peaks(x, height)) else -1.0,
-        params=({}, {"height": 0.25})),
-    "integral": FeatureOracle(lambda x: integrate.trapezoid(x, dx=1.0 / FS),
-                              lambda x: RTOL * np.sum(np.abs(x)) / FS),
-    "autocorrelation": FeatureOracle(_autocorrelation, _floor_moment,
-                                     ({}, {"lag": 5, "zero_variance": 2.0})),
-    "covariance": FeatureOracle(_covariance, _floor_covariance, ({}, {"ddof": 1})),
-    "correlation": FeatureOracle(_correlation, _floor_correlation,
-                                 ({}, {"zero_variance": -2.0, "label": "corrz"})),
-    "dft_magnitude": FeatureOracle(
-        lambda x, bins, taper: np.abs(np.fft.rfft(_taper(x, taper)))[list(bins)],
-        _floor_dft_mag, ({"bins": [0, 1, 3]}, {"bins": [2, 1], "taper": "hann"})),
-    "dft_power": FeatureOracle(
-        lambda x, bins, taper: _power(x, taper)[list(bins)],
-        _floor_dft_power, ({"bins": [1, 3]}, {"bins": [0, 2], "taper": "hann"})),
-    "band_power": FeatureOracle(
-        lambda x, band, taper: np.sum(_power(x, taper)[_band_bins(len(x), band)]),
-        _floor_band, ({"band": [4.0, 12.5]}, {"band": [0.0, 25.0], "taper": "hann"})),
-    "dominant_frequency": FeatureOracle(
-        _dominant, params=({}, {"taper": "hann", "include_dc": True}),
-        accept=_accept_dominant),
-    "spectral_centroid": FeatureOracle(
-        _centroid, params=({}, {"taper": "hann", "include_dc": True, "spectrum": "magnitude"}),
-        accept=_accept_centroid),
-    "spectral_entropy": FeatureOracle(
-        _entropy, params=({}, {"taper": "hann", "include_dc": True, "spectrum": "magnitude",
-                               "normalize": False}),
-        accept=_accept_entropy),
-    "log_energy": FeatureOracle(lambda x, floor: np.log(floor + np.sum(x * x)), _no_floor,
-                                ({}, {"floor": 1e-3})),
-})
+FEATURE_ORACLES.update(
+    {
+        "median": FeatureOracle(lambda x: np.median(x + 0.0), _no_floor),
+        "percentile": FeatureOracle(
+            _percentile,
+            _floor_order,
+            (
+                {"q": 25.0},
+                {"q": 90.0},
+                {"q": 12.5, "method": "nearest_rank"},
+                {"q": 100.0, "method": "nearest_rank"},
+            ),
+        ),
+        "iqr": FeatureOracle(_iqr, _floor_order, ({}, {"method": "nearest_rank"})),
+        "mad": FeatureOracle(
+            lambda x, scale: stats.median_abs_deviation(x) * scale,
+            _floor_order,
+            ({}, {"scale": 1.482602218505602, "label": "madn"}),
+        ),
+        "skewness": FeatureOracle(
+            lambda x, bias, zero_variance: _or_zero_variance(
+                stats.skew(x, bias=bias), zero_variance
+            ),
+            _floor_moment,
+            ({}, {"bias": False, "zero_variance": -7.0}),
+        ),
+        "kurtosis": FeatureOracle(
+            lambda x, bias, fisher, zero_variance: _or_zero_variance(
+                stats.kurtosis(x, bias=bias, fisher=fisher), zero_variance
+            ),
+            _floor_kurtosis,
+            ({}, {"bias": False, "fisher": False, "zero_variance": 1.0}),
+        ),
+        "mean_abs_change": FeatureOracle(lambda x: np.mean(np.abs(np.diff(x))), _no_floor),
+        "peak_count": FeatureOracle(
+            lambda x, height: float(len(_peaks(x, height))), params=({}, {"height": 0.5})
+        ),
+        "last_peak_index": FeatureOracle(
+            lambda x, height: float(_peaks(x, height)[-1]) if len(_peaks(x, height)) else -1.0,
+            params=({}, {"height": 0.25}),
+        ),
+        "integral": FeatureOracle(
+            lambda x: integrate.trapezoid(x, dx=1.0 / FS), lambda x: RTOL * np.sum(np.abs(x)) / FS
+        ),
+        "autocorrelation": FeatureOracle(
+            _autocorrelation, _floor_moment, ({}, {"lag": 5, "zero_variance": 2.0})
+        ),
+        "covariance": FeatureOracle(_covariance, _floor_covariance, ({}, {"ddof": 1})),
+        "correlation": FeatureOracle(
+            _correlation, _floor_correlation, ({}, {"zero_variance": -2.0, "label": "corrz"})
+        ),
+        "dft_magnitude": FeatureOracle(
+            lambda x, bins, taper: np.abs(np.fft.rfft(_taper(x, taper)))[list(bins)],
+            _floor_dft_mag,
+            ({"bins": [0, 1, 3]}, {"bins": [2, 1], "taper": "hann"}),
+        ),
+        "dft_power": FeatureOracle(
+            lambda x, bins, taper: _power(x, taper)[list(bins)],
+            _floor_dft_power,
+            ({"bins": [1, 3]}, {"bins": [0, 2], "taper": "hann"}),
+        ),
+        "band_power": FeatureOracle(
+            lambda x, band, taper: np.sum(_power(x, taper)[_band_bins(len(x), band)]),
+            _floor_band,
+            ({"band": [4.0, 12.5]}, {"band": [0.0, 25.0], "taper": "hann"}),
+        ),
+        "dominant_frequency": FeatureOracle(
+            _dominant, params=({}, {"taper": "hann", "include_dc": True}), accept=_accept_dominant
+        ),
+        "spectral_centroid": FeatureOracle(
+            _centroid,
+            params=({}, {"taper": "hann", "include_dc": True, "spectrum": "magnitude"}),
+            accept=_accept_centroid,
+        ),
+        "spectral_entropy": FeatureOracle(
+            _entropy,
+            params=(
+                {},
+                {"taper": "hann", "include_dc": True, "spectrum": "magnitude", "normalize": False},
+            ),
+            accept=_accept_entropy,
+        ),
+        "log_energy": FeatureOracle(
+            lambda x, floor: np.log(floor + np.sum(x * x)), _no_floor, ({}, {"floor": 1e-3})
+        ),
+    }
+)
 
 
 # ---------------------------------------------------------------- reference signals
@@ -527,9 +584,9 @@ def _diff(x):
 
 @dataclass(frozen=True)
 class SignalOracle:
-    ref: Callable[..., np.ndarray]                # (*sources, **params) -> stream
-    tol: Any                                      # EXACT, or floor(*sources, **params) -> atol
-    cases: tuple[tuple[str, tuple[str, ...], dict], ...]   # (name, sources, params) to test
+    ref: Callable[..., np.ndarray]  # (*sources, **params) -> stream
+    tol: Any  # EXACT, or floor(*sources, **params) -> atol
+    cases: tuple[tuple[str, tuple[str, ...], dict], ...]  # (name, sources, params) to test
 
 
 def _sosfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -550,45 +607,73 @@ def _floor_filter(x, **_):
 SIGNAL_ORACLES: dict[str, SignalOracle] = {
     # hypot (scaled, no overflow) vs the defined sqrt of a left-to-right sum of squares: a few
     # ulps apart, and no cancellation (all terms are squares).
-    "magnitude": SignalOracle(lambda *s: functools.reduce(np.hypot, s), lambda *s: 0.0,
-                              (("mag2", ("a", "b"), {}), ("mag3", ("a", "b", "c"), {}))),
+    "magnitude": SignalOracle(
+        lambda *s: functools.reduce(np.hypot, s),
+        lambda *s: 0.0,
+        (("mag2", ("a", "b"), {}), ("mag3", ("a", "b", "c"), {})),
+    ),
     "diff": SignalOracle(_diff, EXACT, (("da", ("a",), {}), ("dq", ("q",), {}))),
     # An ema is a convex combination of the samples so far: its rounding error is relative to
     # the largest of them, not to the (possibly near-zero) current value.
-    "ema": SignalOracle(_ema, lambda x, alpha: RTOL * np.maximum.accumulate(np.abs(x)),
-                        (("lp", ("a",), {"alpha": 0.3}), ("lpm", ("mag2",), {"alpha": 0.05}),
-                         ("lpd", ("dq",), {"alpha": 1.0}))),
-    "scale": SignalOracle(lambda x, factor, offset: x * factor + offset,
-                          lambda x, factor, offset: RTOL * (np.abs(x * factor) + abs(offset)),
-                          (("sc", ("b",), {"factor": -2.5, "offset": 0.75}),
-                           ("sc1", ("c",), {}))),
-    "sum": SignalOracle(lambda *s: np.sum(np.stack(s), axis=0),
-                        lambda *s: RTOL * np.sum(np.abs(np.stack(s)), axis=0),
-                        (("s3", ("a", "b", "c"), {}), ("s2", ("q", "lp"), {}))),
+    "ema": SignalOracle(
+        _ema,
+        lambda x, alpha: RTOL * np.maximum.accumulate(np.abs(x)),
+        (
+            ("lp", ("a",), {"alpha": 0.3}),
+            ("lpm", ("mag2",), {"alpha": 0.05}),
+            ("lpd", ("dq",), {"alpha": 1.0}),
+        ),
+    ),
+    "scale": SignalOracle(
+        lambda x, factor, offset: x * factor + offset,
+        lambda x, factor, offset: RTOL * (np.abs(x * factor) + abs(offset)),
+        (("sc", ("b",), {"factor": -2.5, "offset": 0.75}), ("sc1", ("c",), {})),
+    ),
+    "sum": SignalOracle(
+        lambda *s: np.sum(np.stack(s), axis=0),
+        lambda *s: RTOL * np.sum(np.abs(np.stack(s)), axis=0),
+        (("s3", ("a", "b", "c"), {}), ("s2", ("q", "lp"), {})),
+    ),
     "difference": SignalOracle(lambda a, b: a - b, EXACT, (("dif", ("a", "c"), {}),)),
     # numpy.clip would turn -0.0 into low = 0.0 at the bound, so the rule is written out.
-    "clip": SignalOracle(lambda x, range: np.where(x < range[0], range[0],
-                                                   np.where(x > range[1], range[1], x)),
-                         EXACT, (("clp", ("a",), {"range": [-1.0, 1.5]}),
-                                 ("clpq", ("q",), {"range": [0.0, 1.0]}))),
-    "ratio": SignalOracle(_ratio, EXACT, (("rat", ("a", "q"), {}),
-                                           ("ratf", ("q", "c"), {"fallback": -1.0}))),
+    "clip": SignalOracle(
+        lambda x, range: np.where(x < range[0], range[0], np.where(x > range[1], range[1], x)),
+        EXACT,
+        (("clp", ("a",), {"range": [-1.0, 1.5]}), ("clpq", ("q",), {"range": [0.0, 1.0]})),
+    ),
+    "ratio": SignalOracle(
+        _ratio, EXACT, (("rat", ("a", "q"), {}), ("ratf", ("q", "c"), {"fallback": -1.0}))
+    ),
     # glibc's atan2 (numpy calls it) is within 1 ulp of the portable one.
-    "atan2": SignalOracle(np.arctan2, lambda a, b: 0.0,
-                          (("tilt", ("a", "b"), {}), ("tiltq", ("q", "c"), {}))),
+    "atan2": SignalOracle(
+        np.arctan2, lambda a, b: 0.0, (("tilt", ("a", "b"), {}), ("tiltq", ("q", "c"), {}))
+    ),
     "lowpass": SignalOracle(
-        lambda x, cutoff, order: _sosfilt(_butter("lowpass", order, cutoff), x), _floor_filter,
-        (("flp", ("a",), {"cutoff": 5.0, "order": 2}),
-         ("flp3", ("b",), {"cutoff": 2.0, "order": 3}))),
+        lambda x, cutoff, order: _sosfilt(_butter("lowpass", order, cutoff), x),
+        _floor_filter,
+        (
+            ("flp", ("a",), {"cutoff": 5.0, "order": 2}),
+            ("flp3", ("b",), {"cutoff": 2.0, "order": 3}),
+        ),
+    ),
     "highpass": SignalOracle(
-        lambda x, cutoff, order: _sosfilt(_butter("highpass", order, cutoff), x), _floor_filter,
-        (("fhp", ("c",), {"cutoff": 1.0, "order": 2}),
-         ("fhp1", ("a",), {"cutoff": 10.0, "order": 1}))),
+        lambda x, cutoff, order: _sosfilt(_butter("highpass", order, cutoff), x),
+        _floor_filter,
+        (
+            ("fhp", ("c",), {"cutoff": 1.0, "order": 2}),
+            ("fhp1", ("a",), {"cutoff": 10.0, "order": 1}),
+        ),
+    ),
     "bandpass": SignalOracle(
-        lambda x, band, order: _sosfilt(np.vstack([_butter("highpass", order, band[0]),
-                                                   _butter("lowpass", order, band[1])]), x),
-        _floor_filter, (("fbp", ("b",), {"band": [1.0, 8.0], "order": 2}),
-                        ("fbp3", ("q",), {"band": [0.5, 20.0], "order": 3}))),
+        lambda x, band, order: _sosfilt(
+            np.vstack([_butter("highpass", order, band[0]), _butter("lowpass", order, band[1])]), x
+        ),
+        _floor_filter,
+        (
+            ("fbp", ("b",), {"band": [1.0, 8.0], "order": 2}),
+            ("fbp3", ("q",), {"band": [0.5, 20.0], "order": 3}),
+        ),
+    ),
 }
 
 
@@ -613,11 +698,13 @@ def test_every_declared_parameter_is_exercised():
     for kind, oracle in FEATURE_ORACLES.items():
         used = {key for p in oracle.params for key in p} - {"label"}
         assert set(FEATURES[kind].params) <= used, (
-            f"{kind}: parameters {sorted(set(FEATURES[kind].params) - used)} never varied")
+            f"{kind}: parameters {sorted(set(FEATURES[kind].params) - used)} never varied"
+        )
     for kind, oracle in SIGNAL_ORACLES.items():
         used = {key for _, _, p in oracle.cases for key in p}
         assert set(SIGNALS[kind].params) <= used, (
-            f"{kind}: parameters {sorted(set(SIGNALS[kind].params) - used)} never varied")
+            f"{kind}: parameters {sorted(set(SIGNALS[kind].params) - used)} never varied"
+        )
 
 
 def fits(kind: str, params: dict, length: int) -> bool:
@@ -659,21 +746,26 @@ def stream_schedule(n: int, windows) -> tuple[list[int], list[dict[str, int]]]:
 # ---------------------------------------------------------------- random windows and streams
 
 FEATURE_SIGNALS = ("a", "q", "lp", "mag2")
-FEATURE_PAIRS = (("a", "q"), ("lp", "mag2"), ("b", "c"), ("a", "a"))   # two-signal kinds
+FEATURE_PAIRS = (("a", "q"), ("lp", "mag2"), ("b", "c"), ("a", "a"))  # two-signal kinds
 RANDOM_WINDOWS = (("w1", 1, 1), ("w2", 2, 2), ("w7", 7, 3), ("w24", 24, 1))
-OBSERVE = "w24"     # the longest window, hop 1: its first/last columns reveal every signal value
+OBSERVE = "w24"  # the longest window, hop 1: its first/last columns reveal every signal value
 
 
 def random_spec_text() -> str:
-    signals = [(name, kind, sources, params)
-               for kind, oracle in SIGNAL_ORACLES.items()
-               for name, sources, params in oracle.cases]
+    signals = [
+        (name, kind, sources, params)
+        for kind, oracle in SIGNAL_ORACLES.items()
+        for name, sources, params in oracle.cases
+    ]
     features = []
     for kind, oracle in FEATURE_ORACLES.items():
         for params in oracle.params:
             ok = [w for w, length, _ in RANDOM_WINDOWS if fits(kind, params, length)]
-            of = list(FEATURE_SIGNALS) if FEATURES[kind].n_signals == 1 else \
-                [list(pair) for pair in FEATURE_PAIRS]
+            of = (
+                list(FEATURE_SIGNALS)
+                if FEATURES[kind].n_signals == 1
+                else [list(pair) for pair in FEATURE_PAIRS]
+            )
             features.append({"compute": kind, "of": of, "over": ok, **params})
     others = [s[0] for s in signals if s[0] not in FEATURE_SIGNALS] + ["b", "c"]
     features.append({"compute": ["first", "last"], "of": others, "over": OBSERVE})
@@ -686,14 +778,14 @@ def random_recording(seed: int, n: int = 192) -> np.ndarray:
     rng = np.random.default_rng(seed)
     makers = [
         lambda k: rng.normal(0, 1, k),
-        lambda k: 1e3 + rng.normal(0, 1, k),                  # offset much larger than spread
-        lambda k: np.full(k, 0.1),                             # constant, not dyadic
-        lambda k: 1e8 + rng.normal(0, 1e-4, k),                # near-constant, huge offset
+        lambda k: 1e3 + rng.normal(0, 1, k),  # offset much larger than spread
+        lambda k: np.full(k, 0.1),  # constant, not dyadic
+        lambda k: 1e8 + rng.normal(0, 1e-4, k),  # near-constant, huge offset
         lambda k: rng.normal(0, 1e-3, k),
         lambda k: rng.choice([-1.5, -0.0, 0.0, 0.5, 2.0], k),  # signed zeros and ties
-        lambda k: np.round(rng.normal(0, 1, k), 1),            # quantised
+        lambda k: np.round(rng.normal(0, 1, k), 1),  # quantised
         lambda k: 5 * np.sin(np.linspace(0, 3, k)) + rng.normal(0, 1e-2, k),
-        lambda k: np.linspace(-2, 2, k),                       # a ramp
+        lambda k: np.linspace(-2, 2, k),  # a ramp
         lambda k: rng.normal(0, 1, k) * 10.0 ** rng.integers(-6, 7, k),
     ]
     order = rng.permutation(len(makers))
@@ -717,7 +809,7 @@ def observed_signals(spec, module, features, n) -> dict[str, np.ndarray]:
     for sig in spec.signals:
         v = np.empty(n)
         v[: n - length + 1] = features[:, _column(names, f"first__{sig.name}__{OBSERVE}")]
-        v[length - 1:] = features[:, _column(names, f"last__{sig.name}__{OBSERVE}")]
+        v[length - 1 :] = features[:, _column(names, f"last__{sig.name}__{OBSERVE}")]
         values[sig.name] = v
     return values
 
@@ -736,15 +828,17 @@ def mismatches(got: np.ndarray, ref: np.ndarray, atol: np.ndarray | None) -> np.
     RTOL * |ref| + atol."""
     if atol is None:
         return _bits(got) != _bits(ref)
-    with np.errstate(invalid="ignore"):        # inf - inf: equal infinities are a match
+    with np.errstate(invalid="ignore"):  # inf - inf: equal infinities are a match
         return ~((got == ref) | (np.abs(got - ref) <= RTOL * np.abs(ref) + atol))
 
 
 def _describe(label: str, got: float, ref: float, atol) -> str:
     if atol is None:
         return f"{label}: got {got!r}, expected exactly {ref!r}"
-    return (f"{label}: got {got!r}, expected {ref!r} (|diff| {abs(got - ref):.3g} > "
-            f"{RTOL * abs(ref) + atol:.3g})")
+    return (
+        f"{label}: got {got!r}, expected {ref!r} (|diff| {abs(got - ref):.3g} > "
+        f"{RTOL * abs(ref) + atol:.3g})"
+    )
 
 
 def _report(failures: list[str]) -> str:
@@ -780,12 +874,21 @@ def test_signals_match_reference(random_module, seed):
         # its own (a chain like ema(magnitude) does not compound two tolerances).
         sources = [values[s] for s in sig.sources]
         ref = oracle.ref(*sources, **params)
-        atol = None if oracle.tol == EXACT else np.broadcast_to(
-            oracle.tol(*sources, **params), ref.shape)
+        atol = (
+            None
+            if oracle.tol == EXACT
+            else np.broadcast_to(oracle.tol(*sources, **params), ref.shape)
+        )
         got = values[sig.name]
         for t in np.flatnonzero(mismatches(got, ref, atol)):
-            failures.append(_describe(f"{sig.name} ({sig.kind}) at sample {t}", got[t], ref[t],
-                                      None if atol is None else atol[t]))
+            failures.append(
+                _describe(
+                    f"{sig.name} ({sig.kind}) at sample {t}",
+                    got[t],
+                    ref[t],
+                    None if atol is None else atol[t],
+                )
+            )
     assert not failures, _report(failures)
 
 
@@ -809,28 +912,43 @@ def test_features_match_reference_on_random_windows(random_module, seed):
         # The window each vector holds for this feature: its last evaluation (hold semantics).
         at = np.array([h[fd.window] for h in held])
         evaluated, which = np.unique(at, return_inverse=True)
-        windows_x = [tuple(values[sig][end - length + 1: end + 1] for sig in fd.signals)
-                     for end in evaluated]
+        windows_x = [
+            tuple(values[sig][end - length + 1 : end + 1] for sig in fd.signals)
+            for end in evaluated
+        ]
         ref = np.array([oracle.outputs(xs, params) for xs in windows_x])
         assert ref.shape == (len(evaluated), len(fd.outputs)), fd.kind
         atol = None
         if oracle.tol != EXACT:
-            atol = np.array([np.max(oracle.tol(*xs, **params)) if oracle.accept is None else 0.0
-                             for xs in windows_x])[which, None]
+            atol = np.array(
+                [
+                    np.max(oracle.tol(*xs, **params)) if oracle.accept is None else 0.0
+                    for xs in windows_x
+                ]
+            )[which, None]
         got = features[:, [_column(names, out) for out in fd.outputs]]
         if oracle.accept is not None:
-            bad = np.array([[not oracle.accept(*windows_x[which[i]], got[i], **params)]
-                            for i in range(len(got))])
+            bad = np.array(
+                [
+                    [not oracle.accept(*windows_x[which[i]], got[i], **params)]
+                    for i in range(len(got))
+                ]
+            )
             atol = np.zeros((len(got), 1))
         else:
             bad = mismatches(got, ref[which], atol)
         for i, k in zip(*np.nonzero(bad)):
-            failures.append(_describe(f"{fd.outputs[k]} on the window ending at sample {at[i]}",
-                                      got[i, k], ref[which[i], k],
-                                      None if atol is None else atol[i, 0])
-                            + f"; window {_show(windows_x[which[i]][0])}")
+            failures.append(
+                _describe(
+                    f"{fd.outputs[k]} on the window ending at sample {at[i]}",
+                    got[i, k],
+                    ref[which[i], k],
+                    None if atol is None else atol[i, 0],
+                )
+                + f"; window {_show(windows_x[which[i]][0])}"
+            )
         checked += got.size
-    assert checked == features.size          # every column of every vector
+    assert checked == features.size  # every column of every vector
     assert not failures, _report(failures)
 
 
@@ -853,15 +971,20 @@ def _feature_outputs() -> list[np.ndarray]:
     inputs, columns, features = [], [], []
     for i, v in enumerate(vectors):
         names = [f"x{i}"] if v.other is None else [f"x{i}", f"y{i}"]
-        for window in ([v.window] if v.other is None else [v.window, v.other]):
+        for window in [v.window] if v.other is None else [v.window, v.other]:
             column = np.full(longest, 7.0)
-            column[longest - len(window):] = window
+            column[longest - len(window) :] = window
             columns.append(column)
         inputs += names
-        features.append({"compute": v.kind, "of": names[0] if v.other is None else [names],
-                         "over": f"w{len(v.window)}", **v.params})
-    spec, module = compile_spec(spec_text(inputs, [], [(f"w{n}", n, 1) for n in lengths],
-                                          features))
+        features.append(
+            {
+                "compute": v.kind,
+                "of": names[0] if v.other is None else [names],
+                "over": f"w{len(v.window)}",
+                **v.params,
+            }
+        )
+    spec, module = compile_spec(spec_text(inputs, [], [(f"w{n}", n, 1) for n in lengths], features))
     samples = np.column_stack(columns)
     out, ends = module.featurize(samples)
     assert out.shape == (1, len(module.FEATURE_NAMES)) and ends.tolist() == [longest - 1]
@@ -877,7 +1000,8 @@ def test_hand_computed_feature_vector(vector):
     assert got.shape == want.shape
     assert np.array_equal(_bits(got), _bits(want)), (
         f"{vector.kind}{vector.params} on {list(vector.window)}: got {got.tolist()}, "
-        f"expected {want.tolist()} ({vector.why})")
+        f"expected {want.tolist()} ({vector.why})"
+    )
     # The oracle agrees with the hand value too (it would be a poor oracle otherwise).
     oracle = FEATURE_ORACLES[vector.kind]
     params = {k: v.default for k, v in FEATURES[vector.kind].params.items() if not v.required}
@@ -903,8 +1027,9 @@ def _signal_outputs() -> list[np.ndarray]:
         inputs += srcs
         signals.append((f"s{i}", v.kind, srcs, v.params))
         columns += [list(s) + [0.5] * (longest - len(s)) for s in v.sources]
-    features = [{"compute": "last", "of": [f"s{i}" for i in range(len(SIGNAL_VECTORS))],
-                 "over": "w"}]
+    features = [
+        {"compute": "last", "of": [f"s{i}" for i in range(len(SIGNAL_VECTORS))], "over": "w"}
+    ]
     _, module = compile_spec(spec_text(inputs, signals, [("w", 1, 1)], features))
     out, ends = module.featurize(np.column_stack(columns))
     assert ends.tolist() == list(range(longest))
@@ -917,14 +1042,16 @@ def test_hand_computed_signal_vector(vector):
     want = np.array(vector.expected)
     assert np.array_equal(_bits(got), _bits(want)), (
         f"{vector.kind}{vector.params} on {vector.sources}: got {got.tolist()}, "
-        f"expected {want.tolist()} ({vector.why})")
+        f"expected {want.tolist()} ({vector.why})"
+    )
     oracle = SIGNAL_ORACLES[vector.kind]
     params = {k: v.default for k, v in SIGNALS[vector.kind].params.items() if not v.required}
     params.update(vector.params)
     sources = [np.array(s) for s in vector.sources]
     ref = oracle.ref(*sources, **params)
-    atol = None if oracle.tol == EXACT else np.broadcast_to(oracle.tol(*sources, **params),
-                                                            ref.shape)
+    atol = (
+        None if oracle.tol == EXACT else np.broadcast_to(oracle.tol(*sources, **params), ref.shape)
+    )
     assert not mismatches(ref, want, atol).any(), (ref.tolist(), vector.why)
 
 
@@ -936,9 +1063,9 @@ SCHEDULES = [
     [(5, 2)],
     [(8, 3)],
     [(1, 1)],
-    [(4, 2), (10, 3)],            # different lengths and hops: hold semantics
-    [(6, 4), (6, 1)],             # same length, different hops
-    [(3, 7), (2, 1)],             # hop longer than the window
+    [(4, 2), (10, 3)],  # different lengths and hops: hold semantics
+    [(6, 4), (6, 1)],  # same length, different hops
+    [(3, 7), (2, 1)],  # hop longer than the window
     [(10, 5), (4, 3), (7, 2)],
 ]
 
@@ -956,7 +1083,7 @@ def test_emission_rows_and_held_columns(windows):
     longest = max(length for _, length, _ in named)
     names = list(module.FEATURE_NAMES)
     for n in sorted({0, longest - 1, longest, longest + 1, 3 * longest + 5, 40}):
-        x = np.arange(n, dtype=np.float64)      # sample value = its row
+        x = np.arange(n, dtype=np.float64)  # sample value = its row
         features, ends = module.featurize(np.column_stack([x, -x]))
         want_ends, held = stream_schedule(n, named)
         assert features.shape == (len(want_ends), len(names))
@@ -982,11 +1109,21 @@ def test_first_vector_when_the_longest_window_fills():
 
 DROP_SPEC = spec_text(
     ["x", "y"],
-    [("d", "diff", ["x"], {}), ("lp", "ema", ["y"], {"alpha": 0.3}),
-     ("m", "magnitude", ["x", "y"], {}), ("lm", "ema", ["d"], {"alpha": 0.5})],
+    [
+        ("d", "diff", ["x"], {}),
+        ("lp", "ema", ["y"], {"alpha": 0.3}),
+        ("m", "magnitude", ["x", "y"], {}),
+        ("lm", "ema", ["d"], {"alpha": 0.5}),
+    ],
     [("short", 6, 2), ("long", 9, 3)],
-    [{"compute": ["sum", "first", "last", "var", "argmax", "zero_crossings"],
-      "of": ["x", "d", "lp", "m", "lm"], "over": ["short", "long"]}])
+    [
+        {
+            "compute": ["sum", "first", "last", "var", "argmax", "zero_crossings"],
+            "of": ["x", "d", "lp", "m", "lm"],
+            "over": ["short", "long"],
+        }
+    ],
+)
 
 
 def _dirty(seed=3, n=60):
@@ -1002,14 +1139,14 @@ def _dirty(seed=3, n=60):
 def test_nonfinite_raise_names_the_first_bad_sample_and_input():
     _, module = compile_spec(DROP_SPEC)
     samples, _ = _dirty()
-    samples[0, 0] = 0.5                    # first bad row is now 13, input y
+    samples[0, 0] = 0.5  # first bad row is now 13, input y
     with pytest.raises(module.NonFiniteSampleError) as err:
         module.featurize(samples)
     assert isinstance(err.value, ValueError)
     assert (err.value.row, err.value.input_name, err.value.value) == (13, "y", np.inf)
     assert "sample 13" in str(err.value) and "'y'" in str(err.value), str(err.value)
     assert "inf" in str(err.value)
-    samples[13, 1] = 0.0                   # now row 14: both inputs bad, x is named (first)
+    samples[13, 1] = 0.0  # now row 14: both inputs bad, x is named (first)
     with pytest.raises(module.NonFiniteSampleError, match=r"sample 14, input 'x'"):
         module.featurize(samples, nonfinite="raise")
 
@@ -1031,10 +1168,10 @@ def test_nonfinite_drop_equals_featurizing_without_those_rows():
 def test_nonfinite_drop_can_leave_too_few_samples():
     _, module = compile_spec(DROP_SPEC)
     samples = np.ones((12, 2))
-    samples[::3, 1] = np.nan               # 8 finite rows left, the longest window needs 9
+    samples[::3, 1] = np.nan  # 8 finite rows left, the longest window needs 9
     features, ends = module.featurize(samples, nonfinite="drop")
     assert features.shape == (0, len(module.FEATURE_NAMES)) and ends.size == 0
-    samples[0, 1] = 1.0                    # 9 finite rows: one vector, at the last row
+    samples[0, 1] = 1.0  # 9 finite rows: one vector, at the last row
     _, ends = module.featurize(samples, nonfinite="drop")
     assert ends.tolist() == [11]
 
@@ -1061,12 +1198,16 @@ def test_wrong_shape_is_a_clear_error(shape):
     assert str(shape).replace(" ", "") in str(err.value).replace(" ", "")
 
 
-@pytest.mark.parametrize("samples", [
-    np.array([["1", "2"]] * 10),
-    np.array([[1, 2]] * 10, dtype=object),
-    np.ones((10, 2), dtype=complex),
-    np.ones((10, 2), dtype=bool),
-], ids=["str", "object", "complex", "bool"])
+@pytest.mark.parametrize(
+    "samples",
+    [
+        np.array([["1", "2"]] * 10),
+        np.array([[1, 2]] * 10, dtype=object),
+        np.ones((10, 2), dtype=complex),
+        np.ones((10, 2), dtype=bool),
+    ],
+    ids=["str", "object", "complex", "bool"],
+)
 def test_wrong_dtype_is_a_clear_error(samples):
     _, module = compile_spec(DROP_SPEC)
     with pytest.raises(TypeError, match="numeric") as err:

@@ -1,4 +1,5 @@
 """numpy (batch) vs C (streaming, through cffi): every emitted vector, bit for bit."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,19 +23,21 @@ def test_example_bit_identical_on_three_long_recordings(example, example_c):
 def test_recordings_contain_the_edge_cases_they_promise():
     x = edge_case_recording(12_000, 6, seed=1, nonfinite=True)
     finite = x[np.isfinite(x)]
-    assert (finite == 0).sum() > 100                       # exact zeros
-    assert np.signbit(finite[finite == 0]).any()           # negative zeros
-    assert (np.abs(finite) > 1e11).any()                   # huge
+    assert (finite == 0).sum() > 100  # exact zeros
+    assert np.signbit(finite[finite == 0]).any()  # negative zeros
+    assert (np.abs(finite) > 1e11).any()  # huge
     assert ((np.abs(finite) < 1e-300) & (finite != 0)).any()  # subnormal
     assert (~np.isfinite(x)).sum() == 5
     runs = np.flatnonzero(np.all(np.diff(x, axis=0) == 0, axis=1))
-    assert runs.size > 100                                 # constant stretches
+    assert runs.size > 100  # constant stretches
 
 
 def test_rejected_samples_leave_the_stream_as_if_never_pushed(example, example_c):
     spec, _, module = example
     clean = edge_case_recording(3_000, len(spec.inputs), seed=7)
-    dirty = np.insert(clean, [500, 1500, 1500], [[np.nan] * 6, [np.inf] * 6, [0, 0, -np.inf, 0, 0, 0]], axis=0)
+    dirty = np.insert(
+        clean, [500, 1500, 1500], [[np.nan] * 6, [np.inf] * 6, [0, 0, -np.inf, 0, 0, 0]], axis=0
+    )
     got, ends, rejected = example_c.stream(dirty)
     expected, expected_ends = module.featurize(clean)
     assert rejected.tolist() == [500, 1501, 1502]
@@ -73,9 +76,11 @@ def test_windows_of_length_one_odd_hops_and_chained_signals(seed, tmp_path):
     files = generate(spec)
     module = harness.load_numpy_module(files, spec.name)
     target = harness.c_target(files, spec.name, tmp_path)
-    recordings = {"r": edge_case_recording(5_000, 2, seed=seed, nonfinite=True),
-                  "short": edge_case_recording(63, 2, seed=seed),
-                  "exact": edge_case_recording(64, 2, seed=seed)}
+    recordings = {
+        "r": edge_case_recording(5_000, 2, seed=seed, nonfinite=True),
+        "short": edge_case_recording(63, 2, seed=seed),
+        "exact": edge_case_recording(64, 2, seed=seed),
+    }
     comparison = harness.compare_target(module, target, recordings)
     assert comparison.identical, comparison.failure_message()
 
@@ -157,7 +162,7 @@ def test_parity_specs_cover_every_registered_kind():
     kinds = {f.kind for s in specs for f in s.features}
     signals = {g.kind for s in specs for g in s.signals} - {"input"}
     assert not set(FEATURES) - kinds, sorted(set(FEATURES) - kinds)
-    assert RATIO in kinds         # a ratio of two columns (not a kind of FEATURES)
+    assert RATIO in kinds  # a ratio of two columns (not a kind of FEATURES)
     assert not set(SIGNALS) - signals, sorted(set(SIGNALS) - signals)
 
 
@@ -172,9 +177,11 @@ def vocab_c(tmp_path_factory):
 @pytest.mark.parametrize("seed", [11, 12])
 def test_new_vocabulary_bit_identical_with_nonfinite_rows(seed, vocab_c):
     spec, _, module, target = vocab_c
-    recordings = {"r": edge_case_recording(4_000, 3, seed=seed, nonfinite=True),
-                  "short": edge_case_recording(63, 3, seed=seed),
-                  "exact": edge_case_recording(64, 3, seed=seed)}
+    recordings = {
+        "r": edge_case_recording(4_000, 3, seed=seed, nonfinite=True),
+        "short": edge_case_recording(63, 3, seed=seed),
+        "exact": edge_case_recording(64, 3, seed=seed),
+    }
     comparison = harness.compare_target(module, target, recordings)
     assert comparison.identical, comparison.failure_message()
     assert comparison.vectors > 3_000 and len(comparison.stats) > 300
@@ -202,4 +209,4 @@ def test_ulp_distance_across_zero_and_nan():
     assert not harness.same_bits(np.array([0.0]), np.array([-0.0]))[0]
     assert d(np.array([np.nan]), np.array([np.nan]))[0] == 0
     assert d(np.array([np.nan]), np.array([1.0]))[0] == np.iinfo(np.int64).max
-    assert d(np.array([-np.inf]), np.array([np.inf]))[0] > 2 ** 62
+    assert d(np.array([-np.inf]), np.array([np.inf]))[0] > 2**62

@@ -4,6 +4,7 @@ The device featuriser (``<name>_device``, C and Swift) must give, on every emitt
 the bits of the corresponding columns of the full numpy output, on the same rows; and the
 detector built on it must give XGBoost's margins on the full vectors, bit for bit.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,19 +45,20 @@ def test_manifest_maps_every_device_feature_to_its_full_column(example, device):
     entry = meta["model"]["device"]
     used = load_bundle(spec).forest.features_used()
     assert name == f"{spec.name}_device"
-    assert tuple(columns) == used                          # exactly what the trees split on
+    assert tuple(columns) == used  # exactly what the trees split on
     assert entry["n_features"] == len(used) < entry["of"] == len(spec.feature_names)
     for j, f in enumerate(entry["features"]):
         assert f["device_index"] == j
         assert f["name"] == spec.feature_names[f["index"]] == meta["features"][f["index"]]["name"]
     header = files[f"c/{name}_features.h"]
     assert f"#define {name.upper()}_N_FEATURES {len(used)}" in header
-    assert f"#define {spec.name.upper()}_MODEL_N_FEATURES {len(used)}" in \
-        files[f"c/{spec.name}_model.h"]
+    assert (
+        f"#define {spec.name.upper()}_MODEL_N_FEATURES {len(used)}"
+        in files[f"c/{spec.name}_model.h"]
+    )
 
 
-def test_device_c_is_bit_identical_to_the_full_numpy_columns(example, device, recordings,
-                                                             tmp_path):
+def test_device_c_is_bit_identical_to_the_full_numpy_columns(example, device, recordings, tmp_path):
     spec, files, _ = example
     name, _, reference = device
     target = harness.c_target(files, name, tmp_path)
@@ -65,8 +67,9 @@ def test_device_c_is_bit_identical_to_the_full_numpy_columns(example, device, re
     assert comparison.vectors > 10_000 and comparison.worst.max_ulp == 0
 
 
-def test_device_swift_is_bit_identical_to_the_full_numpy_columns(example, device, recordings,
-                                                                 swiftc, tmp_path):
+def test_device_swift_is_bit_identical_to_the_full_numpy_columns(
+    example, device, recordings, swiftc, tmp_path
+):
     spec, files, _ = example
     name, _, reference = device
     target = harness.swift_target(files, name, tmp_path)
@@ -75,13 +78,21 @@ def test_device_swift_is_bit_identical_to_the_full_numpy_columns(example, device
     assert comparison.worst.max_ulp == 0
 
 
-@pytest.mark.skipif(QEMU is None or GCC_A64 is None, reason="needs qemu-user and aarch64 gcc "
-                    "(.ci/run installs both)")
+@pytest.mark.skipif(
+    QEMU is None or GCC_A64 is None,
+    reason="needs qemu-user and aarch64 gcc (.ci/run installs both)",
+)
 def test_device_c_is_bit_identical_on_aarch64(example, device, recordings, tmp_path):
     spec, files, _ = example
     name, _, reference = device
-    target = harness.driver_target(files, name, tmp_path, [GCC_A64, "-std=c99", "-O2", "-static"],
-                                   [QEMU], label="aarch64 device")
+    target = harness.driver_target(
+        files,
+        name,
+        tmp_path,
+        [GCC_A64, "-std=c99", "-O2", "-static"],
+        [QEMU],
+        label="aarch64 device",
+    )
     first = dict(list(recordings.items())[:1])
     comparison = harness.compare_target(reference, target, first)
     assert comparison.identical, comparison.failure_message()
@@ -92,7 +103,7 @@ def test_pruned_detector_gives_xgboosts_margins_on_full_vectors(example, tmp_pat
     bundle = load_bundle(spec)
     booster = mh.load_booster(bundle.raw)
     parity = mh.ModelParity(files, spec.name, tmp_path, module, with_tl2cgen=False)
-    assert parity.detector.columns is not None          # the detector runs the device featuriser
+    assert parity.detector.columns is not None  # the detector runs the device featuriser
     result = mh.ModelComparison()
     for label, samples in parity_recordings(len(spec.inputs), n=6_000, count=2).items():
         parity.compare_recording(booster, label, samples, result)
@@ -115,7 +126,7 @@ def test_device_program_keeps_the_full_schedule_and_drops_unread_state():
     assert [w.name for w in device.windows] == ["short", "long"]
     assert device.windows[1].features == () and device.windows[1].signals == ()
     assert set(device.ring_signals) == {"a", "b"}
-    assert "e" not in {s.name for s in device.signals}     # its only reader was dropped
+    assert "e" not in {s.name for s in device.signals}  # its only reader was dropped
     # one histogram bin kept: the kernel stores one output and keeps the work it needs
     (hist,) = [f for f in device.windows[0].features if f.feature.kind == "histogram"]
     assert hist.kernel.n_outputs == 1 and hist.outputs == ("histogram_b1__b__short",)
@@ -124,21 +135,22 @@ def test_device_program_keeps_the_full_schedule_and_drops_unread_state():
 def test_device_program_matches_numpy_columns_on_a_small_spec(tmp_path):
     spec = load_spec_text(PRUNE_SPEC)
     names = spec.feature_names
-    keep = [names.index(n) for n in ("histogram_b1__b__short", "std__e__long",
-                                     "mean__a__short")]
+    keep = [names.index(n) for n in ("histogram_b1__b__short", "std__e__long", "mean__a__short")]
     files = generate(spec)
     module = harness.load_numpy_module(files, spec.name)
     from codegen.backends import c as c_backend
     from codegen.build import _common, _environment, _normalise
+
     device = lower(spec, keep=keep, name="p_device")
     env = _environment()
     ctx = dict(_common(device), **c_backend.render_context(device), header="/* test */")
-    dev_files = {f"c/p_device_features.{ext}": _normalise(env.get_template(t).render(**ctx))
-                 for ext, t in (("h", "c/header.h.j2"), ("c", "c/source.c.j2"))}
+    dev_files = {
+        f"c/p_device_features.{ext}": _normalise(env.get_template(t).render(**ctx))
+        for ext, t in (("h", "c/header.h.j2"), ("c", "c/source.c.j2"))
+    }
     target = harness.c_target(dev_files, "p_device", tmp_path)
     reference = harness.Columns(module, sorted(keep))
-    comparison = harness.compare_target(reference, target,
-                                        parity_recordings(2, n=3_000, count=2))
+    comparison = harness.compare_target(reference, target, parity_recordings(2, n=3_000, count=2))
     assert comparison.identical, comparison.failure_message()
     assert comparison.vectors > 5_000
 
@@ -162,8 +174,22 @@ def test_pruned_sources_compile_warning_free(example, tmp_path):
         if rel.startswith("c/") and rel.count("/") == 1:
             (tmp_path / rel).write_text(text)
     for source in (f"{name}_features.c", f"{spec.name}_detector.c"):
-        subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O2",
-                        "-c", str(c_dir / source), "-o", str(tmp_path / "x.o")], check=True)
+        subprocess.run(
+            [
+                "gcc",
+                "-std=c99",
+                "-Wall",
+                "-Wextra",
+                "-pedantic",
+                "-Werror",
+                "-O2",
+                "-c",
+                str(c_dir / source),
+                "-o",
+                str(tmp_path / "x.o"),
+            ],
+            check=True,
+        )
 
 
 PRUNE_SPEC = """

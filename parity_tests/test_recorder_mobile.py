@@ -5,6 +5,7 @@ records byte for byte as the C recorder's log of the same samples, and deliberat
 are named (an edited constant, wrong units). With a sensors: block, the adapter's input and
 output are logged and replay checks the adapter and the app's wiring (samples changed between the
 adapter and the detector, a missing reset at a segment start, the wrong platform's units)."""
+
 from __future__ import annotations
 
 import shutil
@@ -49,8 +50,11 @@ def event_stream(samples: np.ndarray, seed: int, ios: bool = False):
         times.append(t[keep])
         values.append(v[keep])
     order = np.argsort(np.concatenate(times), kind="stable")
-    ids, t, v = (np.concatenate(ids)[order], np.concatenate(times)[order],
-                 np.concatenate(values)[order])
+    ids, t, v = (
+        np.concatenate(ids)[order],
+        np.concatenate(times)[order],
+        np.concatenate(values)[order],
+    )
     ids, t, v = np.insert(ids, 40, ids[39]), np.insert(t, 40, t[39]), np.insert(v, 40, v[39], 0)
     v[77, 1] = np.nan
     return ids, t, v
@@ -140,31 +144,59 @@ _C_DRIVERS: dict[str, Path] = {}
 def _c_sensor_driver(files: dict, name: str, work: Path) -> Path:
     """The C detector + recorder + adapter + C_SENSORS, built once per set of sources."""
     import hashlib
+
     key = hashlib.sha256(repr(sorted(_sources(files).items())).encode()).hexdigest()
     if key not in _C_DRIVERS:
         work.mkdir(parents=True, exist_ok=True)
         for file_name, text in _sources(files).items():
             (work / file_name).write_text(text)
-        (work / "driver.c").write_text(C_SENSORS.replace("NAME", name)
-                                       .replace("PPP", name.upper()))
+        (work / "driver.c").write_text(C_SENSORS.replace("NAME", name).replace("PPP", name.upper()))
         feat = f"{name}_device" if f"c/{name}_device_features.c" in files else name
-        units = [f"{feat}_features.c", f"{name}_model.c", f"{name}_detector.c",
-                 f"{name}_recorder.c", "driver.c"] + _sensor_unit(files, name)
-        subprocess.run(["gcc", *abi.EMITTED, "-I", str(work), *(str(work / u) for u in units),
-                        "-o", str(work / "driver"), "-lm"], check=True, capture_output=True,
-                       text=True)
+        units = [
+            f"{feat}_features.c",
+            f"{name}_model.c",
+            f"{name}_detector.c",
+            f"{name}_recorder.c",
+            "driver.c",
+        ] + _sensor_unit(files, name)
+        subprocess.run(
+            [
+                "gcc",
+                *abi.EMITTED,
+                "-I",
+                str(work),
+                *(str(work / u) for u in units),
+                "-o",
+                str(work / "driver"),
+                "-lm",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         _C_DRIVERS[key] = work / "driver"
     return _C_DRIVERS[key]
 
 
-def c_sensor_log(files: dict, name: str, events, work: Path, platform: int = 0,
-                 wiring: int = 0) -> bytes:
+def c_sensor_log(
+    files: dict, name: str, events, work: Path, platform: int = 0, wiring: int = 0
+) -> bytes:
     """The C log of ``events`` through the recorded adapter (PLATFORM), the app's WIRING."""
     driver = _c_sensor_driver(files, name, work / "build")
     work.mkdir(parents=True, exist_ok=True)
     (work / "events.bin").write_bytes(_events_bytes(*events))
-    subprocess.run([str(driver), str(work / "events.bin"), str(work / "log.fglog"),
-                    str(platform), str(wiring)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            str(driver),
+            str(work / "events.bin"),
+            str(work / "log.fglog"),
+            str(platform),
+            str(wiring),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return (work / "log.fglog").read_bytes()
 
 
@@ -179,15 +211,16 @@ def events(setup):
 def test_c_adapter_log_replays_identical(setup, events, tmp_path):
     spec, files, ref, _ = setup
     for platform, stream in enumerate(events):
-        report = _replay(c_sensor_log(files, spec.name, stream, tmp_path / str(platform),
-                                      platform), ref)
+        report = _replay(
+            c_sensor_log(files, spec.name, stream, tmp_path / str(platform), platform), ref
+        )
         assert report["identical"], report["causes"]
         ad = report["adapter"]
         assert ad["events"] == len(stream[0]) and ad["first_divergence"] is None
         assert ad["samples_on_device"] == ad["samples_in_reference"] > 900
         assert report["identity"]["sensors_sha256"][0] == spec.sensors.sensors_hash
         log = parse(c_sensor_log(files, spec.name, stream, tmp_path / str(platform), platform))
-        assert log.resets.size == 2 and log.header.runtime == 1   # the start and the hole
+        assert log.resets.size == 2 and log.header.runtime == 1  # the start and the hole
 
 
 def test_c_adapter_wiring_mistakes_are_named(setup, events, tmp_path):
@@ -197,16 +230,20 @@ def test_c_adapter_wiring_mistakes_are_named(setup, events, tmp_path):
     android, ios = events
     twice = _replay(c_sensor_log(files, spec.name, android, tmp_path / "a", 0, 1), ref)
     assert not twice["identical"]
-    assert any("changed the adapter's samples before the detector by 9.81x" in c
-               for c in twice["causes"]), twice["causes"]
+    assert any(
+        "changed the adapter's samples before the detector by 9.81x" in c for c in twice["causes"]
+    ), twice["causes"]
     noreset = _replay(c_sensor_log(files, spec.name, android, tmp_path / "b", 0, 2), ref)
     assert not noreset["identical"]
-    assert any("not re-initialised at 2 of the adapter's segment starts" in c
-               for c in noreset["causes"]), noreset["causes"]
+    assert any(
+        "not re-initialised at 2 of the adapter's segment starts" in c for c in noreset["causes"]
+    ), noreset["causes"]
     platform = _replay(c_sensor_log(files, spec.name, ios, tmp_path / "c", 0), ref)
     assert not platform["identical"]
-    assert any(c.startswith("input units: the adapter was initialised for platform android")
-               for c in platform["causes"]), platform["causes"]
+    assert any(
+        c.startswith("input units: the adapter was initialised for platform android")
+        for c in platform["causes"]
+    ), platform["causes"]
 
 
 def test_c_edited_adapter_is_named(setup, events, tmp_path):
@@ -217,7 +254,7 @@ def test_c_edited_adapter_is_named(setup, events, tmp_path):
     report = _replay(c_sensor_log(edited, spec.name, events[1], tmp_path, 1), ref)
     assert not report["identical"]
     assert any(c.startswith("sensor adapter differs") for c in report["causes"])
-    assert report["adapter"]["first_divergence"]["inputs"] == ["acc_x"]   # the edited factor
+    assert report["adapter"]["first_divergence"]["inputs"] == ["acc_x"]  # the edited factor
 
 
 # ---------------------------------------------------------------- Swift
@@ -306,31 +343,59 @@ class SwiftRecorder:
             if path.startswith("ios/Sources/") and path.endswith(".swift"):
                 sources.append(work / Path(path).name)
                 sources[-1].write_text(text)
-        main = (SWIFT_MAIN.replace("@DETECTOR@", f"{camel}Detector")
-                .replace("@RECORDER@", f"{camel}Recorder").replace("@SENSORS@", f"{camel}Sensors")
-                .replace("@FEATURES@", f"{camel}DeviceFeatures"
-                         if f"c/{name}_device_features.c" in files else f"{camel}Features"))
-        (work / "driver.swift").write_text(main)     # not main.swift: @main
+        main = (
+            SWIFT_MAIN.replace("@DETECTOR@", f"{camel}Detector")
+            .replace("@RECORDER@", f"{camel}Recorder")
+            .replace("@SENSORS@", f"{camel}Sensors")
+            .replace(
+                "@FEATURES@",
+                f"{camel}DeviceFeatures"
+                if f"c/{name}_device_features.c" in files
+                else f"{camel}Features",
+            )
+        )
+        (work / "driver.swift").write_text(main)  # not main.swift: @main
         self.exe = work / "driver"
         self.work = work
-        run = subprocess.run([swiftc, optimize, "-wmo", "-module-name", "Driver", *map(str, sources),
-                              str(work / "driver.swift"), "-o", str(self.exe)],
-                             capture_output=True, text=True)
+        run = subprocess.run(
+            [
+                swiftc,
+                optimize,
+                "-wmo",
+                "-module-name",
+                "Driver",
+                *map(str, sources),
+                str(work / "driver.swift"),
+                "-o",
+                str(self.exe),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert run.returncode == 0, run.stderr[-3000:]
 
-    def samples(self, samples: np.ndarray, mode: str = "full", scale: float = 1.0,
-                reset_at: int = -1) -> bytes:
+    def samples(
+        self, samples: np.ndarray, mode: str = "full", scale: float = 1.0, reset_at: int = -1
+    ) -> bytes:
         src, log = self.work / "samples.bin", self.work / "log.fglog"
         src.write_bytes(np.ascontiguousarray(samples, "<f8").tobytes())
-        subprocess.run([str(self.exe), "samples", str(src), str(log), mode, repr(scale),
-                        str(reset_at)], check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [str(self.exe), "samples", str(src), str(log), mode, repr(scale), str(reset_at)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         return log.read_bytes()
 
     def events(self, events, platform: int) -> bytes:
         src, log = self.work / "events.bin", self.work / "log.fglog"
         src.write_bytes(_events_bytes(*events))
-        subprocess.run([str(self.exe), "events", str(src), str(log), "full", str(platform)],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [str(self.exe), "events", str(src), str(log), "full", str(platform)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         return log.read_bytes()
 
 
@@ -344,9 +409,9 @@ def _same_records(mobile: bytes, c_log: bytes) -> None:
     """The same format: identical records and identical header fields, except who wrote it
     (compiler, its version, the runtime byte) and so the header's checksum."""
     assert mobile[HEADER:] == c_log[HEADER:]
-    assert mobile[:157] == c_log[:157]              # magic .. FLT_EVAL_METHOD
-    assert mobile[159] == c_log[159]                 # pointer size
-    assert mobile[164:204] == c_log[164:204]         # sizes, mode, sensors hash
+    assert mobile[:157] == c_log[:157]  # magic .. FLT_EVAL_METHOD
+    assert mobile[159] == c_log[159]  # pointer size
+    assert mobile[164:204] == c_log[164:204]  # sizes, mode, sensors hash
     assert mobile[205:208] == c_log[205:208]
 
 
@@ -354,13 +419,14 @@ def test_swift_log_is_the_c_format_and_replays_identical(setup, swift, tmp_path)
     spec, files, ref, samples = setup
     for mode in ("full", "digest"):
         log = swift.samples(samples, mode)
-        _same_records(log, record(files, spec.name, samples, tmp_path / mode,
-                                  digest=mode == "digest"))
+        _same_records(
+            log, record(files, spec.name, samples, tmp_path / mode, digest=mode == "digest")
+        )
         report = _replay(log, ref)
         assert report["identical"], report["causes"]
         assert report["fingerprint"]["runtime"] == "Swift"
         assert report["fingerprint"]["compiler"].startswith("swiftc ")
-    report = _replay(swift.samples(samples, reset_at=500), ref)     # reset() mid-stream
+    report = _replay(swift.samples(samples, reset_at=500), ref)  # reset() mid-stream
     assert report["identical"], report["causes"]
     assert report["vectors"]["device"] == 900 - 99
 
@@ -455,8 +521,11 @@ class KotlinRecorder:
     """android/: the JNI library (gcc, the parity flags) and the Kotlin classes (kotlinc), driven
     from Java through System.loadLibrary, as test_android_jni.py does."""
 
-    def __init__(self, files: dict, name: str, work: Path, replace: tuple[str, str, str] | None = None):
+    def __init__(
+        self, files: dict, name: str, work: Path, replace: tuple[str, str, str] | None = None
+    ):
         from parity_tests.test_android_jni import C_FLAGS, _java_home, _kotlin_stdlib, _require
+
         javac = _require("javac", "the Kotlin/JNI flight recorder")
         self.java = _require("java", "the Kotlin/JNI flight recorder")
         kotlinc = _require("kotlinc", "the Kotlin/JNI flight recorder")
@@ -470,7 +539,8 @@ class KotlinRecorder:
             if path.startswith("android/src/main/cpp/") and path.endswith((".c", ".h")):
                 target = cpp / Path(path).name
             elif path.startswith("android/src/main/kotlin/") and path.endswith(
-                    (f"/{cls}.kt", f"/{cls}Sensors.kt")):
+                (f"/{cls}.kt", f"/{cls}Sensors.kt")
+            ):
                 target = kotlin / Path(path).name
             else:
                 continue
@@ -481,11 +551,24 @@ class KotlinRecorder:
             target.write_text(text)
         self.lib = work / "lib"
         self.lib.mkdir(exist_ok=True)
-        run = subprocess.run(["gcc", *C_FLAGS, "-I", str(cpp), "-I", str(home / "include"),
-                              "-I", str(home / "include" / "linux"),
-                              *sorted(map(str, cpp.glob("*.c"))), "-o",
-                              str(self.lib / f"lib{name}_jni.so"), "-lm"],
-                             capture_output=True, text=True)
+        run = subprocess.run(
+            [
+                "gcc",
+                *C_FLAGS,
+                "-I",
+                str(cpp),
+                "-I",
+                str(home / "include"),
+                "-I",
+                str(home / "include" / "linux"),
+                *sorted(map(str, cpp.glob("*.c"))),
+                "-o",
+                str(self.lib / f"lib{name}_jni.so"),
+                "-lm",
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert run.returncode == 0, run.stderr[-3000:]
         self.classes = self._classes(kotlinc, javac, kotlin, cls)
 
@@ -493,38 +576,68 @@ class KotlinRecorder:
         import hashlib
 
         from featgen import harness
+
         driver = JAVA_DRIVER.replace("@PACKAGE@", KOTLIN_PACKAGE).replace("@CLASS@", cls)
-        key = hashlib.sha256("".join(p.read_text() for p in sorted(kotlin.glob("*.kt")))
-                             .encode() + driver.encode()).hexdigest()[:16]
+        key = hashlib.sha256(
+            "".join(p.read_text() for p in sorted(kotlin.glob("*.kt"))).encode() + driver.encode()
+        ).hexdigest()[:16]
         classes = harness.CACHE / "recorder-classes" / key
         if (classes / "RecDriver.class").is_file():
             return classes
         staging = classes.with_name(key + ".tmp")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        run = subprocess.run([kotlinc, *map(str, sorted(kotlin.glob("*.kt"))), "-d",
-                              str(staging)], capture_output=True, text=True)
-        problems = [line for line in run.stderr.splitlines()
-                    if ("warning:" in line or "error:" in line) and "Xverify" not in line]
+        run = subprocess.run(
+            [kotlinc, *map(str, sorted(kotlin.glob("*.kt"))), "-d", str(staging)],
+            capture_output=True,
+            text=True,
+        )
+        problems = [
+            line
+            for line in run.stderr.splitlines()
+            if ("warning:" in line or "error:" in line) and "Xverify" not in line
+        ]
         assert run.returncode == 0 and not problems, run.stderr
         (self.work / "RecDriver.java").write_text(driver)
-        run = subprocess.run([javac, "-Xlint:all", "-Werror", "-cp",
-                              f"{staging}:{self.stdlib}", "-d", str(staging),
-                              str(self.work / "RecDriver.java")], capture_output=True, text=True)
+        run = subprocess.run(
+            [
+                javac,
+                "-Xlint:all",
+                "-Werror",
+                "-cp",
+                f"{staging}:{self.stdlib}",
+                "-d",
+                str(staging),
+                str(self.work / "RecDriver.java"),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert run.returncode == 0, run.stderr
         shutil.rmtree(classes, ignore_errors=True)
         staging.rename(classes)
         return classes
 
     def run(self, *args: str) -> str:
-        run = subprocess.run([self.java, f"-Djava.library.path={self.lib}", "-cp",
-                              f"{self.classes}:{self.stdlib}", "RecDriver", *args],
-                             capture_output=True, text=True, timeout=300)
+        run = subprocess.run(
+            [
+                self.java,
+                f"-Djava.library.path={self.lib}",
+                "-cp",
+                f"{self.classes}:{self.stdlib}",
+                "RecDriver",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert run.returncode == 0, run.stdout + run.stderr
         return run.stdout
 
-    def samples(self, samples: np.ndarray, mode: str = "full", scale: float = 1.0,
-                reset_at: int = -1) -> bytes:
+    def samples(
+        self, samples: np.ndarray, mode: str = "full", scale: float = 1.0, reset_at: int = -1
+    ) -> bytes:
         src, log = self.work / "samples.bin", self.work / "log.fglog"
         src.write_bytes(np.ascontiguousarray(samples, "<f8").tobytes())
         self.run("samples", str(src), str(log), mode, repr(scale), str(reset_at))
@@ -547,8 +660,9 @@ def test_kotlin_jni_log_is_the_c_format_and_replays_identical(setup, kotlin, tmp
     spec, files, ref, samples = setup
     for mode in ("full", "digest"):
         log = kotlin.samples(samples, mode)
-        _same_records(log, record(files, spec.name, samples, tmp_path / mode,
-                                  digest=mode == "digest"))
+        _same_records(
+            log, record(files, spec.name, samples, tmp_path / mode, digest=mode == "digest")
+        )
         report = _replay(log, ref)
         assert report["identical"], report["causes"]
         assert report["fingerprint"]["runtime"] == "Kotlin/JNI"
@@ -556,8 +670,10 @@ def test_kotlin_jni_log_is_the_c_format_and_replays_identical(setup, kotlin, tmp
     assert report["identical"], report["causes"]
     assert parse(kotlin.samples(samples, reset_at=500)).resets.tolist() == [500]
     said = kotlin.run("badpath", str(tmp_path / "no-such-dir" / "x.fglog"))
-    assert said.startswith("IOException: twist_and_go: cannot open the log") and \
-        "No such file or directory" in said
+    assert (
+        said.startswith("IOException: twist_and_go: cannot open the log")
+        and "No such file or directory" in said
+    )
 
 
 def test_kotlin_jni_broken_builds_are_named(setup, kotlin, tmp_path):
@@ -565,8 +681,12 @@ def test_kotlin_jni_broken_builds_are_named(setup, kotlin, tmp_path):
     report = _replay(kotlin.samples(samples, scale=9.80665), ref)
     assert not report["identical"] and report["first_divergence"] is None
     assert any(c.startswith("input units differ by 9.81x") for c in report["causes"])
-    edited = KotlinRecorder(files, spec.name, tmp_path, replace=(
-        f"{spec.name}_device_features.c", "0x1.999999999999ap-3", "0.21"))
+    edited = KotlinRecorder(
+        files,
+        spec.name,
+        tmp_path,
+        replace=(f"{spec.name}_device_features.c", "0x1.999999999999ap-3", "0.21"),
+    )
     report = _replay(edited.samples(samples), ref)
     assert not report["identical"]
     assert report["causes"][0].startswith("generated code edited or miscompiled")
@@ -574,7 +694,7 @@ def test_kotlin_jni_broken_builds_are_named(setup, kotlin, tmp_path):
 
 def test_kotlin_jni_adapter_log_replays_identical(setup, kotlin, events, tmp_path):
     spec, files, ref, _ = setup
-    log = kotlin.events(events[0], 0)      # ended by close(), not stopRecording()
+    log = kotlin.events(events[0], 0)  # ended by close(), not stopRecording()
     assert log[HEADER:] == c_sensor_log(files, spec.name, events[0], tmp_path, 0)[HEADER:]
     report = _replay(log, ref)
     assert report["identical"] and report["complete"], report["causes"]
@@ -594,17 +714,19 @@ def test_text_form_round_trips_every_bit(setup, sensor_log, tmp_path):
     """binary -> JSON lines -> binary is byte-identical (sensor events, adapter samples, resets,
     pushes; full and digest vectors), and replay says the same of both forms."""
     from featgen.replay_text import to_binary, to_text
+
     spec, files, ref, samples = setup
     digest = record(files, spec.name, samples[:300], tmp_path / "d", digest=True)
     for log in (sensor_log, digest):
         text = to_text(parse(log))
         assert to_binary(parse(text.encode())) == log
-        assert '"push"' in text and "e-" not in text.split("\n", 1)[1]   # no decimals
+        assert '"push"' in text and "e-" not in text.split("\n", 1)[1]  # no decimals
         a, b = _replay(log, ref), _replay(text.encode(), ref)
         assert a["identical"] and b["identical"]
         assert {k: v for k, v in a.items()} == {k: v for k, v in b.items()}
-    first_push = next(line for line in to_text(parse(sensor_log)).splitlines()
-                      if line.startswith('{"push"'))
+    first_push = next(
+        line for line in to_text(parse(sensor_log)).splitlines() if line.startswith('{"push"')
+    )
     sample = parse(sensor_log).samples[0]
     assert struct.pack(">d", sample[0]).hex() in first_push
 
@@ -612,6 +734,7 @@ def test_text_form_round_trips_every_bit(setup, sensor_log, tmp_path):
 def test_format_1_logs_are_still_read(setup, tmp_path):
     """A format-1 log (176-byte header, no sensor/reset records) replays as before."""
     from featgen.replay_text import to_binary
+
     spec, files, ref, samples = setup
     log = parse(record(files, spec.name, samples[:400], tmp_path))
     assert log.header.version == 2 and log.resets.size == 0
@@ -626,6 +749,7 @@ def test_format_1_logs_are_still_read(setup, tmp_path):
 def test_unknown_record_kinds(setup, tmp_path):
     """A kind >= 128 (optional) is skipped; an unknown kind < 128 is refused with the offset."""
     from featgen.replay import fnv1a
+
     spec, files, ref, samples = setup
     log = record(files, spec.name, samples[:150], tmp_path)
     for kind, ok in ((200, True), (9, False)):
@@ -634,8 +758,11 @@ def test_unknown_record_kinds(setup, tmp_path):
         if ok:
             assert _replay(patched, ref)["identical"]
         else:
-            with pytest.raises(Exception, match=rf"record kind 9 is not known.*byte offset "
-                                                rf"{HEADER}$"):
+            with pytest.raises(
+                Exception,
+                match=rf"record kind 9 is not known.*byte offset "
+                rf"{HEADER}$",
+            ):
                 parse(patched)
 
 
@@ -651,6 +778,7 @@ def test_malformed_v2_and_text_logs_name_the_byte_offset(sensor_log):
 
     from featgen.data import DataError
     from featgen.replay_text import to_binary, to_text
+
     lines = to_text(parse(sensor_log)).splitlines()[:700]
     pushes = sum(line.startswith('{"push"') for line in lines)
     text = ("\n".join(lines) + f'\n{{"end": {{"pushes": {pushes}}}}}\n').encode()
@@ -663,7 +791,7 @@ def test_malformed_v2_and_text_logs_name_the_byte_offset(sensor_log):
         for trial in range(200):
             data = bytearray(original)
             if trial % 2:
-                data = data[:rng.randrange(len(data))]
+                data = data[: rng.randrange(len(data))]
             else:
                 for _ in range(rng.randint(1, 3)):
                     data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
@@ -677,9 +805,9 @@ def test_malformed_v2_and_text_logs_name_the_byte_offset(sensor_log):
                 assert int(m.group(1)) <= len(data)
                 offsets.add(int(m.group(1)))
             else:
-                if trial % 2 or checksummed:     # a cut at a boundary: no end record
+                if trial % 2 or checksummed:  # a cut at a boundary: no end record
                     assert trial % 2 and (not cut.ended or data == original.rstrip(b"\n"))
-                else:                            # text: same records, some value changed
+                else:  # text: same records, some value changed
                     assert len(cut.order) == len(parse(original).order)
         assert len(offsets) > 15
 
@@ -692,6 +820,7 @@ def test_html_report_is_self_contained_and_escaped(setup, tmp_path):
     from click.testing import CliRunner
 
     from featgen.cli import main
+
     spec, files, _, samples = setup
     path = f"c/{spec.name}_device_features.c"
     edited = dict(files, **{path: files[path].replace("0x1.999999999999ap-3", "0.21")})
@@ -701,19 +830,21 @@ def test_html_report_is_self_contained_and_escaped(setup, tmp_path):
     good.write_bytes(record(files, spec.name, samples, tmp_path / "g"))
     html = tmp_path / "r.html"
     from parity_tests.conftest import EXAMPLE
+
     for log, code in ((hostile, 1), (good, 0)):
-        out = CliRunner().invoke(main, ["replay", str(log), "--spec", str(EXAMPLE), "--html",
-                                        str(html)])
+        out = CliRunner().invoke(
+            main, ["replay", str(log), "--spec", str(EXAMPLE), "--html", str(html)]
+        )
         assert out.exit_code == code, out.output
         page = html.read_text()
         assert "<img" not in page and "<script" not in page and "<link" not in page
         assert "src=" not in page.replace("src=x onerror", "")
-        svg = page[page.index("<svg"):page.index("</svg>") + 6]
-        ET.fromstring(svg)                                      # well-formed
+        svg = page[page.index("<svg") : page.index("</svg>") + 6]
+        ET.fromstring(svg)  # well-formed
         if code:
             assert "&lt;img src=x onerror=alert(1)&gt;" in page
-            assert 'first divergence: push' in svg
-            assert "acc_x_lp" in page[page.index('id="ulp-table"'):]
+            assert "first divergence: push" in svg
+            assert "acc_x_lp" in page[page.index('id="ulp-table"') :]
         else:
             assert 'id="ulp-zero"' in page and "IDENTICAL" in page
 
@@ -722,17 +853,25 @@ def test_cli_converts_both_ways(setup, sensor_log, tmp_path):
     from click.testing import CliRunner
 
     from featgen.cli import main
+
     src = tmp_path / "a.fglog"
     src.write_bytes(sensor_log)
     out = CliRunner().invoke(main, ["replay", str(src), "--to-jsonl", str(tmp_path / "a.jsonl")])
     assert out.exit_code == 0, out.output
-    out = CliRunner().invoke(main, ["replay", str(tmp_path / "a.jsonl"), "--to-binary",
-                                    str(tmp_path / "b.fglog")])
+    out = CliRunner().invoke(
+        main, ["replay", str(tmp_path / "a.jsonl"), "--to-binary", str(tmp_path / "b.fglog")]
+    )
     assert out.exit_code == 0, out.output
     assert (tmp_path / "b.fglog").read_bytes() == sensor_log
-    (tmp_path / "bad.jsonl").write_text((tmp_path / "a.jsonl").read_text().replace(
-        '"status": 1', '"status": 1.5', 1))
-    out = CliRunner().invoke(main, ["replay", str(tmp_path / "bad.jsonl"), "--to-binary",
-                                    str(tmp_path / "c.fglog")])
-    assert out.exit_code == 2 and "must be an integer" in out.output and "byte offset" in \
-        out.output and not (tmp_path / "c.fglog").exists()
+    (tmp_path / "bad.jsonl").write_text(
+        (tmp_path / "a.jsonl").read_text().replace('"status": 1', '"status": 1.5', 1)
+    )
+    out = CliRunner().invoke(
+        main, ["replay", str(tmp_path / "bad.jsonl"), "--to-binary", str(tmp_path / "c.fglog")]
+    )
+    assert (
+        out.exit_code == 2
+        and "must be an integer" in out.output
+        and "byte offset" in out.output
+        and not (tmp_path / "c.fglog").exists()
+    )

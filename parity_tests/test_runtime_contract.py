@@ -3,6 +3,7 @@ push functions returns an error status instead of crashing (checked under ASan +
 recursive signal that becomes non-finite restarts on the next sample identically in numpy and C
 (Swift: parity_tests/test_swift.py; Kotlin: parity_tests/test_android_jni.py).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -20,8 +21,18 @@ from parity_tests.conftest import require_tools
 from parity_tests.test_parity import SMALL, vocab_c  # noqa: F401  (vocab_c: a fixture)
 
 CLANG = shutil.which("clang-14") or shutil.which("clang")
-SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer",
-            "-g", "-O1", "-std=c99", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror"]
+SANITIZE = [
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=all",
+    "-fno-omit-frame-pointer",
+    "-g",
+    "-O1",
+    "-std=c99",
+    "-ffp-contract=off",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+]
 
 # Every recursive signal kind, read back through a window of one sample: column j is the
 # signal's value on each sample (vectors start on the first sample).
@@ -58,12 +69,15 @@ def _signals(module, samples):
     return {s: features[:, module.FEATURE_NAMES.index(f"last__{s}__one")] for s in SIGNALS}
 
 
-@pytest.mark.parametrize("row, values", [
-    (300, (2e154, 2e154)),      # the magnitude squares to inf: e, lp restart; d is inf, -inf
-    (300, (1e300, 0.5)),
-    (301, (0.5, -1.7e308)),     # hp's state overflows while its value is still finite
-    (302, (-1.7e308, 1.0)),     # bp's state overflows (and the magnitude does)
-])
+@pytest.mark.parametrize(
+    "row, values",
+    [
+        (300, (2e154, 2e154)),  # the magnitude squares to inf: e, lp restart; d is inf, -inf
+        (300, (1e300, 0.5)),
+        (301, (0.5, -1.7e308)),  # hp's state overflows while its value is still finite
+        (302, (-1.7e308, 1.0)),  # bp's state overflows (and the magnitude does)
+    ],
+)
 def test_a_recursive_signal_restarts_exactly_as_a_new_stream(restart, row, values):
     """After the first sample t0 on which a recursive signal is non-finite, its values are those
     of a fresh stream started at t0 + 1 (bit for bit); before t0 nothing changed; and C agrees."""
@@ -80,12 +94,12 @@ def test_a_recursive_signal_restarts_exactly_as_a_new_stream(restart, row, value
             continue
         t0 = int(bad[0])
         assert row <= t0 <= row + 2 and bad.tolist() == [t0], (s, bad[:5])
-        fresh = _signals(module, x[t0 + 1:])[s]
-        assert harness.same_bits(got[s][t0 + 1:], fresh).all(), s
+        fresh = _signals(module, x[t0 + 1 :])[s]
+        assert harness.same_bits(got[s][t0 + 1 :], fresh).all(), s
         restarted += 1
     assert restarted >= 1
     # diff needs no rule: it forgets a non-finite value one sample later by itself.
-    assert np.isfinite(got["d"][row + 4:]).all()
+    assert np.isfinite(got["d"][row + 4 :]).all()
     comparison = harness.compare_target(module, c, {"huge": x})
     assert comparison.identical, comparison.failure_message()
 
@@ -94,16 +108,18 @@ def test_huge_samples_bit_identical_numpy_vs_c(example, example_c, vocab_c):  # 
     """One huge but finite sample at a few positions (2e154, 1e300, -1.7e308): every target
     computes the same overflow and the same restarts (the example, VOCAB and SMALL specs)."""
     spec, _, module = example
-    recordings = {f"overflow_{s}": overflow_recording(3_000, len(spec.inputs), seed=s)
-                  for s in (1, 2)}
+    recordings = {
+        f"overflow_{s}": overflow_recording(3_000, len(spec.inputs), seed=s) for s in (1, 2)
+    }
     comparison = harness.compare_target(module, example_c, recordings)
     assert comparison.identical, comparison.failure_message()
     features, _ = module.featurize(recordings["overflow_1"])
-    assert (~np.isfinite(features)).any()          # the overflow did reach the features
+    assert (~np.isfinite(features)).any()  # the overflow did reach the features
 
     _, _, vmodule, vtarget = vocab_c
-    comparison = harness.compare_target(vmodule, vtarget, {
-        "overflow": overflow_recording(2_500, 3, seed=3)})
+    comparison = harness.compare_target(
+        vmodule, vtarget, {"overflow": overflow_recording(2_500, 3, seed=3)}
+    )
     assert comparison.identical, comparison.failure_message()
 
 
@@ -112,8 +128,9 @@ def test_small_spec_huge_samples_bit_identical(tmp_path):
     files = generate(spec)
     module = harness.load_numpy_module(files, spec.name)
     target = harness.c_target(files, spec.name, tmp_path)
-    comparison = harness.compare_target(module, target,
-                                        {"overflow": overflow_recording(3_000, 2, seed=4)})
+    comparison = harness.compare_target(
+        module, target, {"overflow": overflow_recording(3_000, 2, seed=4)}
+    )
     assert comparison.identical, comparison.failure_message()
 
 
@@ -126,7 +143,7 @@ def test_band_pass_features_recover_after_a_magnitude_overflow(example, example_
     x[3_000, :3] = 2e154
     features, ends = module.featurize(x)
     after = ends >= 3_000
-    assert (~np.isfinite(features[after & (ends < 3_100)])).any()    # it did overflow
+    assert (~np.isfinite(features[after & (ends < 3_100)])).any()  # it did overflow
     assert np.isfinite(features[ends >= 3_000 + 100 + 50]).all()
     assert np.isfinite(features[~after]).all()
     bounce = [j for j, n in enumerate(module.FEATURE_NAMES) if "bounce" in n]
@@ -153,7 +170,7 @@ def test_push_misuse_returns_error_codes_through_cffi(example_c):
     sample = ffi.new(f"double[{runtime.n_inputs}]", [0.5] * runtime.n_inputs)
     out = ffi.new(f"double[{runtime.n_features}]", [7.0] * runtime.n_features)
     st = ffi.new(f"{name}_state *")
-    assert push(st, sample, out) == -2                       # zero-filled: never initialised
+    assert push(st, sample, out) == -2  # zero-filled: never initialised
     rng = np.random.default_rng(5)
     for _ in range(20):
         ffi.buffer(st)[:] = rng.integers(0, 256, ffi.sizeof(st[0]), dtype=np.uint8).tobytes()
@@ -162,12 +179,12 @@ def test_push_misuse_returns_error_codes_through_cffi(example_c):
     assert push(ffi.NULL, sample, out) == -3
     assert push(st, ffi.NULL, out) == -3
     assert push(st, sample, ffi.NULL) == -3
-    init(ffi.NULL)                                           # does nothing, no crash
+    init(ffi.NULL)  # does nothing, no crash
     assert list(out) == [7.0] * runtime.n_features
     for _ in range(getattr(lib, f"{P}_MAX_LENGTH") - 1):
         assert push(st, sample, out) == 0
     assert push(st, sample, out) == 1
-    ffi.buffer(st)[:] = b"\xa5" * ffi.sizeof(st[0])          # init, then overwritten
+    ffi.buffer(st)[:] = b"\xa5" * ffi.sizeof(st[0])  # init, then overwritten
     assert push(st, sample, out) == -2
 
 
@@ -281,14 +298,30 @@ def test_push_misuse_under_asan_ubsan(example, tmp_path):
     for rel, text in files.items():
         if rel.startswith("c/") and rel.count("/") == 1:
             (tmp_path / rel).write_text(text)
-    program = (MISUSE_C.replace("@NAME@", name).replace("@FEAT@", feat)
-               .replace("@P@", name.upper()).replace("@FP@", feat.upper()))
+    program = (
+        MISUSE_C.replace("@NAME@", name)
+        .replace("@FEAT@", feat)
+        .replace("@P@", name.upper())
+        .replace("@FP@", feat.upper())
+    )
     (c_dir / "misuse.c").write_text(program)
-    sources = [c_dir / f"{p}.c" for p in (f"{name}_features", f"{feat}_features",
-                                          f"{name}_model", f"{name}_detector", "misuse")]
+    sources = [
+        c_dir / f"{p}.c"
+        for p in (
+            f"{name}_features",
+            f"{feat}_features",
+            f"{name}_model",
+            f"{name}_detector",
+            "misuse",
+        )
+    ]
     exe = tmp_path / "misuse"
-    subprocess.run([CLANG, *SANITIZE, "-I", str(c_dir), *map(str, sources), "-o", str(exe),
-                    "-lm"], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [CLANG, *SANITIZE, "-I", str(c_dir), *map(str, sources), "-o", str(exe), "-lm"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "failures: 0" in run.stdout and "ERROR" not in run.stderr, run.stderr[-3000:]

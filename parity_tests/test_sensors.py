@@ -3,6 +3,7 @@ the generated numpy resampler, bit for bit, on event streams with jitter, drops,
 out-of-order events, gaps longer than max_gap, full queues, two or three sensors at different
 rates and 64-bit timestamp edge values; plus the properties the rule promises (docs/sensors.md).
 The hand-computed oracle is tests/test_sensors_oracle.py."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,7 +21,7 @@ from featgen import harness
 from featurespec import load_spec_text
 
 INT64_MAX = 2**63 - 1
-INT64_MIN = -2**63
+INT64_MIN = -(2**63)
 MS = 1_000_000
 
 SPEC = """\
@@ -60,17 +61,23 @@ MAGNETOMETER = """\
 VARIANTS = {
     # name: (rate, method, max_gap, buffer, three sensors)
     "lin50": (50, "linear", "200ms", 256, False),
-    "hold30": (30, "hold", "150ms", 16, False),         # period 33333333 + 1/3 ns; small queue
-    "lin12_5": (12.5, "linear", "0.25s", 64, True),     # 80 ms period; three sensors
-    "lin333": (33.3, "linear", "1s", 256, False),       # period 30030030 + 10/333 ns
+    "hold30": (30, "hold", "150ms", 16, False),  # period 33333333 + 1/3 ns; small queue
+    "lin12_5": (12.5, "linear", "0.25s", 64, True),  # 80 ms period; three sensors
+    "lin333": (33.3, "linear", "1s", 256, False),  # period 30030030 + 10/333 ns
 }
 
 
 def spec_text(name: str) -> str:
     rate, method, max_gap, buffer, three = VARIANTS[name]
-    return SPEC.format(name=f"s_{name}", rate=rate, method=method, max_gap=max_gap,
-                       buffer=buffer, extra_inputs=", mag_x, mag_y" if three else "",
-                       extra_sources=MAGNETOMETER if three else "")
+    return SPEC.format(
+        name=f"s_{name}",
+        rate=rate,
+        method=method,
+        max_gap=max_gap,
+        buffer=buffer,
+        extra_inputs=", mag_x, mag_y" if three else "",
+        extra_sources=MAGNETOMETER if three else "",
+    )
 
 
 DRIVER = r"""
@@ -156,8 +163,16 @@ int main(int argc, char **argv)
 #endif
 """
 
-COUNT_KEYS = ("accepted", "duplicates", "out_of_order", "nonfinite", "stale", "resets",
-              "overflows", "emitted")
+COUNT_KEYS = (
+    "accepted",
+    "duplicates",
+    "out_of_order",
+    "nonfinite",
+    "stale",
+    "resets",
+    "overflows",
+    "emitted",
+)
 
 
 def driver_source(name: str) -> str:
@@ -172,8 +187,10 @@ class Built:
         self.name = self.spec.name
         self.files = generate(self.spec)
         module = types.ModuleType(f"sensors_{variant}")
-        exec(compile(self.files[f"python/{self.name}_sensors.py"], "<sensors>", "exec"),
-             module.__dict__)
+        exec(
+            compile(self.files[f"python/{self.name}_sensors.py"], "<sensors>", "exec"),
+            module.__dict__,
+        )
         self.np = module
         self.workdir = workdir
         c_dir = workdir / "c"
@@ -184,28 +201,42 @@ class Built:
         (c_dir / "driver.c").write_text(driver_source(self.name))
         self.c_dir = c_dir
         header = self.files[f"c/{self.name}_sensors.h"]
-        key = hashlib.sha256((header + self.files[f"c/{self.name}_sensors.c"]
-                              + DRIVER).encode()).hexdigest()[:16]
+        key = hashlib.sha256(
+            (header + self.files[f"c/{self.name}_sensors.c"] + DRIVER).encode()
+        ).hexdigest()[:16]
         lib = harness.CACHE / f"{self.name}-sensors-{key}.so"
         if not lib.exists():
             lib.parent.mkdir(parents=True, exist_ok=True)
             tmp = lib.with_suffix(f".{os.getpid()}.tmp")
-            self._compile(["gcc", *harness.C_FLAGS, "-Wconversion", "-Wshadow", "-fPIC",
-                           "-shared"], tmp)
+            self._compile(
+                ["gcc", *harness.C_FLAGS, "-Wconversion", "-Wshadow", "-fPIC", "-shared"], tmp
+            )
             os.replace(tmp, lib)
         import cffi
+
         self.ffi = cffi.FFI()
-        self.ffi.cdef(harness.cdef_from_header(header) + f"""
+        self.ffi.cdef(
+            harness.cdef_from_header(header)
+            + f"""
             long {self.name}_drive(int platform, long n, const int *ids, const int64_t *t,
                 const double *v, signed char *status, int64_t *out_t, double *out_x,
-                signed char *out_first, long cap, uint64_t *counts);""")
+                signed char *out_first, long cap, uint64_t *counts);"""
+        )
         self.lib = self.ffi.dlopen(str(lib))
         self.n_inputs = getattr(self.lib, f"{self.name.upper()}_SENSORS_N_INPUTS")
         assert self.n_inputs == len(self.spec.inputs)
 
     def _compile(self, flags: list[str], out: Path) -> None:
-        cmd = [*flags, "-I", str(self.c_dir), str(self.c_dir / f"{self.name}_sensors.c"),
-               str(self.c_dir / "driver.c"), "-o", str(out), "-lm"]
+        cmd = [
+            *flags,
+            "-I",
+            str(self.c_dir),
+            str(self.c_dir / f"{self.name}_sensors.c"),
+            str(self.c_dir / "driver.c"),
+            "-o",
+            str(out),
+            "-lm",
+        ]
         result = subprocess.run(cmd, capture_output=True, text=True)
         assert result.returncode == 0, f"{' '.join(cmd)}\n{result.stderr}"
 
@@ -220,34 +251,51 @@ class Built:
         out_x = np.zeros((cap, self.n_inputs))
         out_first = np.zeros(cap, dtype=np.int8)
         counts = np.zeros(8, dtype=np.uint64)
-        p = lambda a, ty: self.ffi.cast(ty, a.ctypes.data)      # noqa: E731
+        p = lambda a, ty: self.ffi.cast(ty, a.ctypes.data)  # noqa: E731
         m = getattr(self.lib, f"{self.name}_drive")(
-            platform, n, p(ids, "int *"), p(t, "int64_t *"), p(v, "double *"),
-            p(status, "signed char *"), p(out_t, "int64_t *"), p(out_x, "double *"),
-            p(out_first, "signed char *"), cap, p(counts, "uint64_t *"))
+            platform,
+            n,
+            p(ids, "int *"),
+            p(t, "int64_t *"),
+            p(v, "double *"),
+            p(status, "signed char *"),
+            p(out_t, "int64_t *"),
+            p(out_x, "double *"),
+            p(out_first, "signed char *"),
+            cap,
+            p(counts, "uint64_t *"),
+        )
         assert 0 <= m <= cap
-        return (out_t[:m].copy(), out_x[:m].copy(), out_first[:m].astype(bool), status,
-                dict(zip(COUNT_KEYS, map(int, counts))))
+        return (
+            out_t[:m].copy(),
+            out_x[:m].copy(),
+            out_first[:m].astype(bool),
+            status,
+            dict(zip(COUNT_KEYS, map(int, counts))),
+        )
 
 
 def assert_same(numpy_result, c_result, label: str) -> None:
     t, x, first, status, counts = c_result
     r = numpy_result
-    assert np.array_equal(r.status, status), \
+    assert np.array_equal(r.status, status), (
         f"{label}: statuses differ first at event {np.flatnonzero(r.status != status)[:1]}"
+    )
     assert r.counts == counts, label
     assert np.array_equal(r.t_ns, t), f"{label}: grid times differ"
     assert np.array_equal(r.segment_start, first), f"{label}: segment starts differ"
     same = harness.same_bits(r.samples, x)
-    assert same.all(), (f"{label}: {int((~same).sum())} values differ; first at "
-                        f"{np.argwhere(~same)[0]}")
+    assert same.all(), (
+        f"{label}: {int((~same).sum())} values differ; first at {np.argwhere(~same)[0]}"
+    )
 
 
 # ---------------------------------------------------------------- streams
 
 
-def sensor_times(rng, start: int, rate_hz: float, seconds: float, jitter: float = 0.03,
-                 drop: float = 0.0) -> np.ndarray:
+def sensor_times(
+    rng, start: int, rate_hz: float, seconds: float, jitter: float = 0.03, drop: float = 0.0
+) -> np.ndarray:
     """Event times of one sensor: nominal period with relative jitter, some events dropped."""
     period = 1e9 / rate_hz
     n = int(seconds * rate_hz)
@@ -268,10 +316,9 @@ def deliver(rng, per_sensor: list[tuple[np.ndarray, np.ndarray]], batch_ms: floa
         # one latency per run of 8 events: runs of one sensor arrive together
         run_delay = rng.random(len(t) // 8 + 1) * batch_ms * MS
         # (each sensor's own order is kept: the platforms deliver a sensor's events in order)
-        keys.append(np.maximum.accumulate(t.astype(np.float64) + np.repeat(run_delay, 8)[:len(t)]))
+        keys.append(np.maximum.accumulate(t.astype(np.float64) + np.repeat(run_delay, 8)[: len(t)]))
     order = np.argsort(np.concatenate(keys), kind="stable")
-    return (np.concatenate(ids)[order], np.concatenate(times)[order],
-            np.concatenate(values)[order])
+    return (np.concatenate(ids)[order], np.concatenate(times)[order], np.concatenate(values)[order])
 
 
 def messy_stream(seed: int, start: int, three: bool = False, seconds: float = 6.0):
@@ -281,9 +328,15 @@ def messy_stream(seed: int, start: int, three: bool = False, seconds: float = 6.
     rates = [100, 200] + ([50] if three else [])
     per = []
     for k, rate in enumerate(rates):
-        t = sensor_times(rng, start + int(rng.integers(0, 7 * MS)), rate, seconds,
-                         jitter=0.03 + 0.1 * (k == 1), drop=0.05)
-        if k == 0:      # a hole longer than every variant's max_gap
+        t = sensor_times(
+            rng,
+            start + int(rng.integers(0, 7 * MS)),
+            rate,
+            seconds,
+            jitter=0.03 + 0.1 * (k == 1),
+            drop=0.05,
+        )
+        if k == 0:  # a hole longer than every variant's max_gap
             t = np.concatenate([t[t < start + 2000 * MS], t[t > start + 3300 * MS]])
         v = rng.standard_normal((len(t), 3)) * [2.0, 3.0, 9.8]
         per.append((t, v))
@@ -314,17 +367,21 @@ def edge_streams(three: bool):
     rng = np.random.default_rng(99)
 
     def regular(start, seconds, rates=(100, 200, 50)):
-        per = [(sensor_times(rng, start + j * 1_234_567, rates[j], seconds, jitter=0.02),) for j in
-               range(k)]
+        per = [
+            (sensor_times(rng, start + j * 1_234_567, rates[j], seconds, jitter=0.02),)
+            for j in range(k)
+        ]
         return [(t, rng.standard_normal((len(t), 3))) for (t,) in per]
 
     # every sensor's last event at INT64_MAX - j: the grid runs to its last representable time
-    near = [(np.append(t, INT64_MAX - j), np.vstack([v, [1.0, 2.0, 3.0]])) for j, (t, v) in
-            enumerate(regular(INT64_MAX - 2 * 10**9, 1.99))]
+    near = [
+        (np.append(t, INT64_MAX - j), np.vstack([v, [1.0, 2.0, 3.0]]))
+        for j, (t, v) in enumerate(regular(INT64_MAX - 2 * 10**9, 1.99))
+    ]
     out["near_max"] = deliver(rng, near)
     out["through_zero"] = deliver(rng, regular(-1_500_000_000, 3.0))
     out["near_min"] = deliver(rng, regular(INT64_MIN + 5, 1.0))
-    a = deliver(rng, regular(-2**62, 0.5))
+    a = deliver(rng, regular(-(2**62), 0.5))
     b = deliver(rng, regular(2**62, 0.5))
     out["jump"] = tuple(np.concatenate([x, y]) for x, y in zip(a, b))
     quiet = regular(0, 3.0)
@@ -356,17 +413,18 @@ def test_messy_streams_bit_identical(built, platform):
         # the stream exercises what it claims to
         c = r.counts
         assert c["duplicates"] and c["out_of_order"] and c["nonfinite"] == 5 and c["resets"] >= 1
-    assert total > 3 * 6 * built.spec.sample_rate_hz * 0.6   # most of 3 x 6 s
+    assert total > 3 * 6 * built.spec.sample_rate_hz * 0.6  # most of 3 x 6 s
 
 
-@pytest.mark.parametrize("case", ["near_max", "through_zero", "near_min", "jump", "quiet_accel",
-                                  "bad_id"])
+@pytest.mark.parametrize(
+    "case", ["near_max", "through_zero", "near_min", "jump", "quiet_accel", "bad_id"]
+)
 def test_timestamp_edges_bit_identical(built, case):
     three = len(built.spec.sensors.sources) == 3
     ids, t, v = edge_streams(three)[case]
     r = built.np.resample(t, ids, v, 1)
     assert_same(r, built.c(1, ids, t, v), case)
-    if case == "near_max":      # emitted up to the last grid time that fits in int64
+    if case == "near_max":  # emitted up to the last grid time that fits in int64
         # the last sensor's last event is at INT64_MAX - (sensors - 1): the grid reaches the
         # last time of its period before that
         last = INT64_MAX - (len(built.spec.sensors.sources) - 1)
@@ -381,21 +439,25 @@ def test_timestamp_edges_bit_identical(built, case):
 
 def write_driver_input(path: Path, platform: int, ids, t, v) -> None:
     """The stand-alone drivers' input: int32 platform, int64 n, int32 ids, int64 t, 3n doubles."""
-    path.write_bytes(np.int32(platform).tobytes() + np.int64(len(t)).tobytes()
-                     + np.asarray(ids, "<i4").tobytes() + np.asarray(t, "<i8").tobytes()
-                     + np.ascontiguousarray(v, "<f8").tobytes())
+    path.write_bytes(
+        np.int32(platform).tobytes()
+        + np.int64(len(t)).tobytes()
+        + np.asarray(ids, "<i4").tobytes()
+        + np.asarray(t, "<i8").tobytes()
+        + np.ascontiguousarray(v, "<f8").tobytes()
+    )
 
 
 def read_driver_output(raw: bytes, n: int, n_inputs: int):
     """int8 status[n], int64 m, int64 t[m], int8 first[m], float64 x[m][inputs], uint64[8]."""
     status = np.frombuffer(raw[:n], np.int8)
-    m = int(np.frombuffer(raw[n:n + 8], "<i8")[0])
+    m = int(np.frombuffer(raw[n : n + 8], "<i8")[0])
     pos = n + 8
-    ot = np.frombuffer(raw[pos:pos + 8 * m], "<i8")
+    ot = np.frombuffer(raw[pos : pos + 8 * m], "<i8")
     pos += 8 * m
-    of = np.frombuffer(raw[pos:pos + m], np.int8).astype(bool)
+    of = np.frombuffer(raw[pos : pos + m], np.int8).astype(bool)
     pos += m
-    ox = np.frombuffer(raw[pos:pos + 8 * m * n_inputs], "<f8").reshape(m, n_inputs)
+    ox = np.frombuffer(raw[pos : pos + 8 * m * n_inputs], "<f8").reshape(m, n_inputs)
     assert len(raw) == pos + 8 * m * n_inputs + 64
     counts = dict(zip(COUNT_KEYS, map(int, np.frombuffer(raw[-64:], "<u8"))))
     return ot, ox, of, status, counts
@@ -410,9 +472,20 @@ def test_asan_ubsan_build_is_clean_and_identical(built, tmp_path):
             pytest.fail("clang not installed: the sanitizer check did NOT run")
         pytest.skip("clang not installed: the sanitizer check did NOT run")
     exe = tmp_path / "drive"
-    built._compile([clang, "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-                    "-fno-omit-frame-pointer", "-g", "-O1", "-std=c99", "-ffp-contract=off",
-                    "-DSENSORS_MAIN"], exe)
+    built._compile(
+        [
+            clang,
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all",
+            "-fno-omit-frame-pointer",
+            "-g",
+            "-O1",
+            "-std=c99",
+            "-ffp-contract=off",
+            "-DSENSORS_MAIN",
+        ],
+        exe,
+    )
     three = len(built.spec.sensors.sources) == 3
     streams = dict(edge_streams(three), messy=messy_stream(7, 123, three, seconds=3))
     for label, (ids, t, v) in streams.items():
@@ -430,9 +503,13 @@ def test_interleaving_does_not_change_the_samples(built):
     arrival order (batching) gives the same output, in numpy and in C."""
     three = len(built.spec.sensors.sources) == 3
     rng = np.random.default_rng(5)
-    rates = (100, 200, 50)[:3 if three else 2]
-    per = [(t, rng.standard_normal((len(t), 3))) for t in
-           (sensor_times(rng, 10**9 + j * 777, r, 2.0, jitter=0.03) for j, r in enumerate(rates))]
+    rates = (100, 200, 50)[: 3 if three else 2]
+    per = [
+        (t, rng.standard_normal((len(t), 3)))
+        for t in (
+            sensor_times(rng, 10**9 + j * 777, r, 2.0, jitter=0.03) for j, r in enumerate(rates)
+        )
+    ]
     reference = None
     # batches whose run-ahead (200 Hz gyroscope) fits the queue: no overflow, so no reset
     for batch in [b for b in (0, 10, 40, 90) if b * 0.2 + 10 < built.spec.sensors.buffer]:
@@ -452,9 +529,11 @@ def test_platforms_agree_on_the_same_motion(built):
     flipped, deg/s with axes swapped): after the adapters, the samples differ only by the
     rounding of the unit conversions, and exactly where the conversion is exact."""
     rng = np.random.default_rng(11)
-    rates = (100, 200, 50)[:len(built.spec.sensors.sources)]
-    per = [(t, rng.integers(-8, 9, (len(t), 3)).astype(np.float64)) for t in
-           (sensor_times(rng, 0, r, 1.0) for r in rates)]
+    rates = (100, 200, 50)[: len(built.spec.sensors.sources)]
+    per = [
+        (t, rng.integers(-8, 9, (len(t), 3)).astype(np.float64))
+        for t in (sensor_times(rng, 0, r, 1.0) for r in rates)
+    ]
     ids, t, v = deliver(rng, per)
     android = built.np.resample(t, ids, v, "android")
     g = built.spec.sensors.gravity
@@ -476,6 +555,7 @@ def test_negative_control_another_interpolation_is_caught(tmp_path):
     built = Built(spec_text("lin50"), "lin50", tmp_path)
     source = built.files[f"python/{built.name}_sensors.py"]
     from codegen.sensors import NP_NAMES, VALUE, numpy_expr
+
     line = numpy_expr(VALUE["linear"], NP_NAMES)
     assert source.count(line) == 1
     w = "((t - ta).astype(np.float64) / (tb - ta).astype(np.float64))"
@@ -572,14 +652,18 @@ class SwiftBuilt:
 
     def __init__(self, built: Built, swiftc: str):
         from codegen.backends.swift import upper_camel
+
         self.built = built
         type_name = upper_camel(built.name) + "Sensors"
         package = upper_camel(built.name) + "Features"
         self.source = built.files[f"ios/Sources/{package}/{type_name}.swift"]
-        sources = {f"{type_name}.swift": self.source,
-                   f"{type_name}Shim.swift": built.files[f"swift_shim/{type_name}Shim.swift"]}
+        sources = {
+            f"{type_name}.swift": self.source,
+            f"{type_name}Shim.swift": built.files[f"swift_shim/{type_name}Shim.swift"],
+        }
         library = harness.build_swift_library(sources, f"{type_name}Shim", built.workdir, swiftc)
         import cffi
+
         self.ffi = cffi.FFI()
         self.ffi.cdef(f"""
             long {built.name}_swift_sensors_drive(int platform, long n, const int *ids,
@@ -600,20 +684,35 @@ class SwiftBuilt:
         out_x = np.zeros((cap, b.n_inputs))
         out_first = np.zeros(cap, dtype=np.int8)
         counts = np.zeros(8, dtype=np.uint64)
-        p = lambda a, ty: self.ffi.cast(ty, a.ctypes.data)      # noqa: E731
+        p = lambda a, ty: self.ffi.cast(ty, a.ctypes.data)  # noqa: E731
         m = getattr(self.lib, f"{b.name}_swift_sensors_drive")(
-            platform, n, p(ids, "int *"), p(t, "int64_t *"), p(v, "double *"),
-            p(status, "signed char *"), p(out_t, "int64_t *"), p(out_x, "double *"),
-            p(out_first, "signed char *"), cap, p(counts, "uint64_t *"))
+            platform,
+            n,
+            p(ids, "int *"),
+            p(t, "int64_t *"),
+            p(v, "double *"),
+            p(status, "signed char *"),
+            p(out_t, "int64_t *"),
+            p(out_x, "double *"),
+            p(out_first, "signed char *"),
+            cap,
+            p(counts, "uint64_t *"),
+        )
         assert 0 <= m <= cap
-        return (out_t[:m].copy(), out_x[:m].copy(), out_first[:m].astype(bool), status,
-                dict(zip(COUNT_KEYS, map(int, counts))))
+        return (
+            out_t[:m].copy(),
+            out_x[:m].copy(),
+            out_first[:m].astype(bool),
+            status,
+            dict(zip(COUNT_KEYS, map(int, counts))),
+        )
 
 
 def test_swift_adapter_bit_identical(built):
     """The Swift adapter (swiftc -O -wmo) on the messy and edge streams, both platforms: the
     same samples, statuses and counters as numpy (and so as C)."""
     from parity_tests.conftest import require_swiftc
+
     swift = SwiftBuilt(built, require_swiftc())
     three = len(built.spec.sensors.sources) == 3
     streams = dict(edge_streams(three), messy=messy_stream(4, -3 * 10**9, three, seconds=4))
@@ -623,9 +722,19 @@ def test_swift_adapter_bit_identical(built):
             assert_same(r, swift.run(platform, ids, t, v), f"Swift {label} platform {platform}")
     # a TimeInterval -> ns exactly as the raw-log reader converts t_s
     from featgen.rawlog import _time_ns
+
     convert = getattr(swift.lib, f"{built.name}_swift_sensors_nanoseconds")
-    for text in ("0", "0.3", "1234.567890123", "86399.999999999", "-2.5e-10", "9.2e9",
-                 "3.0000000005", "0.0000000005", "0.0000000015"):
+    for text in (
+        "0",
+        "0.3",
+        "1234.567890123",
+        "86399.999999999",
+        "-2.5e-10",
+        "9.2e9",
+        "3.0000000005",
+        "0.0000000005",
+        "0.0000000015",
+    ):
         assert convert(float(text)) == _time_ns(text, "t_s", "here"), text
 
 
@@ -633,27 +742,54 @@ def test_swift_core_motion_conveniences_type_check(built, tmp_path):
     """Under canImport(CoreMotion): push(CMAccelerometerData / CMGyroData / ...) type-checks
     against Core Motion's documented declarations (a stub module: no Core Motion on Linux)."""
     from parity_tests.conftest import require_swiftc
+
     swiftc = require_swiftc()
     stub = tmp_path / "CoreMotion.swift"
     stub.write_text(CORE_MOTION_STUB)
-    module = subprocess.run([swiftc, "-parse-as-library", "-emit-module", "-module-name",
-                             "CoreMotion", "-emit-module-path",
-                             str(tmp_path / "CoreMotion.swiftmodule"), str(stub)],
-                            capture_output=True, text=True)
+    module = subprocess.run(
+        [
+            swiftc,
+            "-parse-as-library",
+            "-emit-module",
+            "-module-name",
+            "CoreMotion",
+            "-emit-module-path",
+            str(tmp_path / "CoreMotion.swiftmodule"),
+            str(stub),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert module.returncode == 0, module.stderr
     from codegen.backends.swift import upper_camel
-    source = built.files[f"ios/Sources/{upper_camel(built.name)}Features/"
-                         f"{upper_camel(built.name)}Sensors.swift"]
+
+    source = built.files[
+        f"ios/Sources/{upper_camel(built.name)}Features/{upper_camel(built.name)}Sensors.swift"
+    ]
     assert "#if canImport(CoreMotion)" in source and "CMAccelerometerData" in source
     src = tmp_path / "Sensors.swift"
     src.write_text(source)
-    check = subprocess.run([swiftc, "-typecheck", "-parse-as-library", "-warnings-as-errors",
-                            "-I", str(tmp_path), str(src)], capture_output=True, text=True)
+    check = subprocess.run(
+        [
+            swiftc,
+            "-typecheck",
+            "-parse-as-library",
+            "-warnings-as-errors",
+            "-I",
+            str(tmp_path),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert check.returncode == 0, check.stderr
     # and it is really compiled in: a wrong field name fails
     src.write_text(source.replace(".acceleration.x", ".acceleration.w"))
-    broken = subprocess.run([swiftc, "-typecheck", "-parse-as-library", "-I", str(tmp_path),
-                             str(src)], capture_output=True, text=True)
+    broken = subprocess.run(
+        [swiftc, "-typecheck", "-parse-as-library", "-I", str(tmp_path), str(src)],
+        capture_output=True,
+        text=True,
+    )
     assert broken.returncode != 0 and "w" in broken.stderr
 
 
@@ -686,6 +822,7 @@ def test_swift_device_motion_convenience_runs_bit_identical(tmp_path):
     on the same sums, bit for bit (jittered 100 Hz device motion, a dropped stretch)."""
     from codegen.backends.swift import upper_camel
     from parity_tests.conftest import require_swiftc
+
     swiftc = require_swiftc()
     b = Built(spec_text("lin50"), "lin50", tmp_path / "built")
     type_name = upper_camel(b.name) + "Sensors"
@@ -702,17 +839,47 @@ def test_swift_device_motion_convenience_runs_bit_identical(tmp_path):
     raw = ", ".join(f"0x{u:016x}" for u in values.view(np.uint64).ravel().tolist())
     (tmp_path / "CoreMotion.swift").write_text(CORE_MOTION_RUNNABLE)
     (tmp_path / f"{type_name}.swift").write_text(source)
-    (tmp_path / "main.swift").write_text(DEVICE_MOTION_DRIVER.replace("RAW", raw)
-                                         .replace("NAMESensors", type_name))
-    steps = [[swiftc, "-parse-as-library", "-emit-library", "-emit-module", "-module-name",
-              "CoreMotion", "CoreMotion.swift", "-o", "libCoreMotion.so"],
-             [swiftc, "-O", "-I", ".", "-L", ".", "-lCoreMotion", f"{type_name}.swift",
-              "main.swift", "-lm", "-o", "drive"]]
+    (tmp_path / "main.swift").write_text(
+        DEVICE_MOTION_DRIVER.replace("RAW", raw).replace("NAMESensors", type_name)
+    )
+    steps = [
+        [
+            swiftc,
+            "-parse-as-library",
+            "-emit-library",
+            "-emit-module",
+            "-module-name",
+            "CoreMotion",
+            "CoreMotion.swift",
+            "-o",
+            "libCoreMotion.so",
+        ],
+        [
+            swiftc,
+            "-O",
+            "-I",
+            ".",
+            "-L",
+            ".",
+            "-lCoreMotion",
+            f"{type_name}.swift",
+            "main.swift",
+            "-lm",
+            "-o",
+            "drive",
+        ],
+    ]
     for cmd in steps:
         result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
         assert result.returncode == 0, f"{' '.join(cmd)}\n{result.stderr}"
-    run = subprocess.run(["./drive"], cwd=tmp_path, capture_output=True, text=True,
-                         env={**os.environ, "LD_LIBRARY_PATH": str(tmp_path)}, timeout=120)
+    run = subprocess.run(
+        ["./drive"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LD_LIBRARY_PATH": str(tmp_path)},
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     pushes = [list(map(int, ln.split()[1:])) for ln in lines if ln.startswith("P ")]
@@ -720,6 +887,7 @@ def test_swift_device_motion_convenience_runs_bit_identical(tmp_path):
     # the reference: each device motion as an accelerometer event (the sum) then a gyroscope
     # event, at the timestamp converted as the raw-log reader converts t_s
     from featgen.rawlog import _time_ns
+
     t_event = np.array([_time_ns(repr(float(t)), "t_s", "here") for t in t_s], dtype=np.int64)
     assert np.array_equal(t_event, t_ns)
     ids = np.tile([0, 1], len(t_s))
@@ -745,6 +913,7 @@ def test_swift_adapter_is_strict_swift6_clean(built, tmp_path):
     slow-to-type-check expression, no fused multiply-add spelled out."""
     from codegen.backends.swift import upper_camel
     from parity_tests.conftest import require_swiftc
+
     swiftc = require_swiftc()
     name = f"{upper_camel(built.name)}Sensors.swift"
     text = built.files[f"ios/Sources/{upper_camel(built.name)}Features/{name}"]
@@ -754,9 +923,20 @@ def test_swift_adapter_is_strict_swift6_clean(built, tmp_path):
     source = tmp_path / name
     source.write_text(text)
     for mode in (["-swift-version", "6", "-strict-concurrency=complete"], ["-swift-version", "5"]):
-        run = subprocess.run([swiftc, *mode, "-parse-as-library", "-warnings-as-errors",
-                              "-typecheck", "-Xfrontend", "-warn-long-expression-type-checking=100",
-                              str(source)], capture_output=True, text=True)
+        run = subprocess.run(
+            [
+                swiftc,
+                *mode,
+                "-parse-as-library",
+                "-warnings-as-errors",
+                "-typecheck",
+                "-Xfrontend",
+                "-warn-long-expression-type-checking=100",
+                str(source),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert run.returncode == 0, run.stderr
 
 
@@ -830,39 +1010,72 @@ def test_kotlin_jni_adapter_bit_identical(variant, tmp_path):
     built = Built(spec_text(variant), variant, tmp_path / "built")
     from codegen.android import type_name
     from parity_tests.test_android_jni import _java_home, _kotlin_stdlib, _require
+
     javac = _require("javac", "the Kotlin/JNI sensor adapter test")
     kotlinc = _require("kotlinc", "the Kotlin/JNI sensor adapter test")
     java = _require("java", "the Kotlin/JNI sensor adapter test")
     home = _java_home(javac)
     cls = type_name(built.name) + "Sensors"
-    android = {p[len("android/src/main/"):]: t for p, t in built.files.items()
-               if p.startswith("android/src/main/")}
+    android = {
+        p[len("android/src/main/") :]: t
+        for p, t in built.files.items()
+        if p.startswith("android/src/main/")
+    }
     cpp = tmp_path / "cpp"
     cpp.mkdir()
-    for rel in (f"{built.name}_sensors.h", f"{built.name}_sensors.c",
-                f"{built.name}_sensors_jni.c"):
+    for rel in (
+        f"{built.name}_sensors.h",
+        f"{built.name}_sensors.c",
+        f"{built.name}_sensors_jni.c",
+    ):
         (cpp / rel).write_text(android[f"cpp/{rel}"])
     assert f"{built.name}_sensors_jni.c" in android["cpp/CMakeLists.txt"]
     lib_dir = tmp_path / "lib"
     lib_dir.mkdir()
-    cmd = ["gcc", *harness.C_FLAGS, "-fPIC", "-shared", "-I", str(cpp),
-           "-I", str(home / "include"), "-I", str(home / "include" / "linux"),
-           *sorted(str(p) for p in cpp.glob("*.c")), "-o",
-           str(lib_dir / f"lib{built.name}_jni.so"), "-lm"]
+    cmd = [
+        "gcc",
+        *harness.C_FLAGS,
+        "-fPIC",
+        "-shared",
+        "-I",
+        str(cpp),
+        "-I",
+        str(home / "include"),
+        "-I",
+        str(home / "include" / "linux"),
+        *sorted(str(p) for p in cpp.glob("*.c")),
+        "-o",
+        str(lib_dir / f"lib{built.name}_jni.so"),
+        "-lm",
+    ]
     run = subprocess.run(cmd, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     classes = tmp_path / "classes"
     kt = tmp_path / f"{cls}.kt"
     kt.write_text(android[f"kotlin/featgen/{cls}.kt"])
     run = subprocess.run([kotlinc, str(kt), "-d", str(classes)], capture_output=True, text=True)
-    problems = [line for line in run.stderr.splitlines()
-                if ("warning:" in line or "error:" in line) and "Xverify" not in line]
+    problems = [
+        line
+        for line in run.stderr.splitlines()
+        if ("warning:" in line or "error:" in line) and "Xverify" not in line
+    ]
     assert run.returncode == 0 and not problems, run.stderr
     stdlib = _kotlin_stdlib(kotlinc)
     (tmp_path / "SensorsDriver.java").write_text(JAVA_DRIVER.replace("@CLASS@", cls))
-    run = subprocess.run([javac, "-Xlint:all", "-Werror", "-cp", f"{classes}:{stdlib}", "-d",
-                          str(classes), str(tmp_path / "SensorsDriver.java")],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            javac,
+            "-Xlint:all",
+            "-Werror",
+            "-cp",
+            f"{classes}:{stdlib}",
+            "-d",
+            str(classes),
+            str(tmp_path / "SensorsDriver.java"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     three = len(built.spec.sensors.sources) == 3
     streams = dict(edge_streams(three), messy=messy_stream(6, 5 * 10**9, three, seconds=3))
@@ -870,13 +1083,27 @@ def test_kotlin_jni_adapter_bit_identical(variant, tmp_path):
         for label, (ids, t, v) in streams.items():
             src, dst = tmp_path / "in.bin", tmp_path / "out.bin"
             write_driver_input(src, platform, ids, t, v)
-            run = subprocess.run([java, f"-Djava.library.path={lib_dir}", "-cp",
-                                  f"{classes}:{stdlib}", "SensorsDriver", str(src), str(dst)],
-                                 capture_output=True, text=True, timeout=600)
+            run = subprocess.run(
+                [
+                    java,
+                    f"-Djava.library.path={lib_dir}",
+                    "-cp",
+                    f"{classes}:{stdlib}",
+                    "SensorsDriver",
+                    str(src),
+                    str(dst),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             assert run.returncode == 0, run.stderr[-3000:]
             got = read_driver_output(dst.read_bytes(), len(t), built.n_inputs)
-            assert_same(built.np.resample(t, ids, v, platform), got,
-                        f"Kotlin/JNI {label} platform {platform}")
+            assert_same(
+                built.np.resample(t, ids, v, platform),
+                got,
+                f"Kotlin/JNI {label} platform {platform}",
+            )
 
 
 ANDROID_STUBS = {
@@ -1002,11 +1229,12 @@ def test_kotlin_sensor_listener_registers_and_feeds_the_adapter(tmp_path):
     feeds SensorEvent floats to the adapter: the samples equal numpy's on the float values."""
     from codegen.android import type_name
     from parity_tests.test_android_jni import _java_home, _kotlin_stdlib, _require
+
     javac = _require("javac", "the Kotlin sensor listener test")
     kotlinc = _require("kotlinc", "the Kotlin sensor listener test")
     java = _require("java", "the Kotlin sensor listener test")
     home = _java_home(javac)
-    built = Built(spec_text("lin12_5"), "lin12_5", tmp_path)       # three sensors
+    built = Built(spec_text("lin12_5"), "lin12_5", tmp_path)  # three sensors
     cls = type_name(built.name) + "Sensors"
     listener = type_name(built.name) + "SensorListener"
     main = "android/src/main/"
@@ -1015,45 +1243,89 @@ def test_kotlin_sensor_listener_registers_and_feeds_the_adapter(tmp_path):
     for stub, text in ANDROID_STUBS.items():
         (stubs / f"{stub}.java").write_text(text)
     stub_classes = tmp_path / "stub-classes"
-    run = subprocess.run([javac, "-d", str(stub_classes), *map(str, stubs.glob("*.java"))],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [javac, "-d", str(stub_classes), *map(str, stubs.glob("*.java"))],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     cpp = tmp_path / "cpp"
     cpp.mkdir()
-    for rel in (f"{built.name}_sensors.h", f"{built.name}_sensors.c",
-                f"{built.name}_sensors_jni.c"):
+    for rel in (
+        f"{built.name}_sensors.h",
+        f"{built.name}_sensors.c",
+        f"{built.name}_sensors_jni.c",
+    ):
         (cpp / rel).write_text(built.files[f"{main}cpp/{rel}"])
     lib_dir = tmp_path / "lib"
     lib_dir.mkdir()
-    run = subprocess.run(["gcc", *harness.C_FLAGS, "-fPIC", "-shared", "-I", str(cpp), "-I",
-                          str(home / "include"), "-I", str(home / "include" / "linux"),
-                          *sorted(str(p) for p in cpp.glob("*.c")), "-o",
-                          str(lib_dir / f"lib{built.name}_jni.so"), "-lm"],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            "gcc",
+            *harness.C_FLAGS,
+            "-fPIC",
+            "-shared",
+            "-I",
+            str(cpp),
+            "-I",
+            str(home / "include"),
+            "-I",
+            str(home / "include" / "linux"),
+            *sorted(str(p) for p in cpp.glob("*.c")),
+            "-o",
+            str(lib_dir / f"lib{built.name}_jni.so"),
+            "-lm",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     classes = tmp_path / "classes"
     sources = []
     for kt in (cls, listener):
         (tmp_path / f"{kt}.kt").write_text(built.files[f"{main}kotlin/featgen/{kt}.kt"])
         sources.append(str(tmp_path / f"{kt}.kt"))
-    run = subprocess.run([kotlinc, *sources, "-cp", str(stub_classes), "-d", str(classes)],
-                         capture_output=True, text=True)
-    problems = [line for line in run.stderr.splitlines()
-                if ("warning:" in line or "error:" in line) and "Xverify" not in line]
+    run = subprocess.run(
+        [kotlinc, *sources, "-cp", str(stub_classes), "-d", str(classes)],
+        capture_output=True,
+        text=True,
+    )
+    problems = [
+        line
+        for line in run.stderr.splitlines()
+        if ("warning:" in line or "error:" in line) and "Xverify" not in line
+    ]
     assert run.returncode == 0 and not problems, run.stderr
     stdlib = _kotlin_stdlib(kotlinc)
     cp = f"{classes}:{stub_classes}:{stdlib}"
     (tmp_path / "ListenerDriver.java").write_text(
-        LISTENER_DRIVER.replace("@CLASS@", cls).replace("@LISTENER@", listener))
-    run = subprocess.run([javac, "-Xlint:all", "-Werror", "-cp", cp, "-d", str(classes),
-                          str(tmp_path / "ListenerDriver.java")], capture_output=True, text=True)
+        LISTENER_DRIVER.replace("@CLASS@", cls).replace("@LISTENER@", listener)
+    )
+    run = subprocess.run(
+        [
+            javac,
+            "-Xlint:all",
+            "-Werror",
+            "-cp",
+            cp,
+            "-d",
+            str(classes),
+            str(tmp_path / "ListenerDriver.java"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     ids, t, v = messy_stream(8, 10**9, three=True, seconds=3)
-    v = np.where(np.isfinite(v), v.astype(np.float32).astype(np.float64), v)   # floats
+    v = np.where(np.isfinite(v), v.astype(np.float32).astype(np.float64), v)  # floats
     src, dst = tmp_path / "in.bin", tmp_path / "out.bin"
     write_driver_input(src, 0, ids, t, v)
-    run = subprocess.run([java, f"-Djava.library.path={lib_dir}", "-cp", cp, "ListenerDriver",
-                          str(src), str(dst)], capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [java, f"-Djava.library.path={lib_dir}", "-cp", cp, "ListenerDriver", str(src), str(dst)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     # accelerometer, gyroscope, magnetic field at the spec's 80 ms period
     assert "registered [1, 4, 2] at 80000 us" in run.stdout
@@ -1082,15 +1354,15 @@ def test_c_adapter_misuse_returns_an_error_instead_of_crashing(tmp_path):
     s = ffi.new(f"{name}_sensors *")
     assert init(ffi.NULL, 0) == -1
     assert push(ffi.NULL, 0, 0, values, emit, ffi.NULL) == err_null
-    assert push(s, 0, 0, values, emit, ffi.NULL) == err_state              # zero-filled
+    assert push(s, 0, 0, values, emit, ffi.NULL) == err_state  # zero-filled
     ffi.memmove(s, b"\xab" * ffi.sizeof(s[0]), ffi.sizeof(s[0]))
-    assert push(s, 0, 0, values, emit, ffi.NULL) == err_state              # garbage
+    assert push(s, 0, 0, values, emit, ffi.NULL) == err_state  # garbage
     assert init(s, 7) == -1 and push(s, 0, 0, values, emit, ffi.NULL) == err_state
     assert init(s, 0) == 0
     assert push(s, 0, 0, ffi.NULL, emit, ffi.NULL) == err_null
     assert push(s, 0, 0, values, ffi.NULL, ffi.NULL) == err_null
     assert s.accepted == 0
     assert push(s, 0, 0, values, emit, ffi.NULL) == 0
-    assert push(s, 1, 0, values, emit, ffi.NULL) == 0 and calls == [0]     # both at t = 0
+    assert push(s, 1, 0, values, emit, ffi.NULL) == 0 and calls == [0]  # both at t = 0
     assert push(s, 2, 10, values, emit, ffi.NULL) == getattr(lib, f"{P}_SENSORS_BAD_ID")
     assert s.accepted == 2 and s.emitted == 1

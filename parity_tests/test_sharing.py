@@ -3,6 +3,7 @@ never share, and that the shared code stays bit-identical to the per-feature num
 (``generate(spec, share=False)``), the oracle for sharing. Every target emits the shared form,
 so the full parity suites compare shared with shared; the random-spec property test and the
 tests here compare each shared target, numpy included, with the per-feature numpy."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -77,15 +78,18 @@ def test_shared_c_and_swift_are_bit_identical_to_per_feature_numpy(tmp_path, swi
     files = generate(spec)
     module = harness.load_numpy_module(generate(spec, share=False), spec.name)
     recordings = parity_recordings(len(spec.inputs), n=4_000, count=2)
-    for target in (harness.c_target(files, spec.name, tmp_path / "c"),
-                   harness.swift_target(files, spec.name, tmp_path / "swift")):
+    for target in (
+        harness.c_target(files, spec.name, tmp_path / "c"),
+        harness.swift_target(files, spec.name, tmp_path / "swift"),
+    ):
         comparison = harness.compare_target(module, target, recordings)
         assert comparison.identical, comparison.failure_message()
         assert comparison.vectors > 3_000
 
 
-@pytest.mark.parametrize("which", ["one_signal", "vocabulary", "twist_and_go", "spar",
-                                   "basic_motions"])
+@pytest.mark.parametrize(
+    "which", ["one_signal", "vocabulary", "twist_and_go", "spar", "basic_motions"]
+)
 def test_shared_numpy_is_bit_identical_to_per_feature_numpy(which):
     """The training module shares work too (one DFT for all spectral features of a signal,
     common subexpressions, in-place accumulators): it must not change a bit."""
@@ -93,8 +97,11 @@ def test_shared_numpy_is_bit_identical_to_per_feature_numpy(which):
 
     root = Path(__file__).resolve().parent.parent
     text = {"one_signal": ONE_SIGNAL, "vocabulary": VOCAB}.get(which)
-    spec = (load_spec_text(text) if text is not None else
-            load_spec(root / "examples" / which / "spec.yaml"))
+    spec = (
+        load_spec_text(text)
+        if text is not None
+        else load_spec(root / "examples" / which / "spec.yaml")
+    )
     shared = harness.load_numpy_module(generate(spec), spec.name)
     reference = harness.load_numpy_module(generate(spec, share=False), spec.name)
     recordings = parity_recordings(len(spec.inputs), n=6_000, count=3)
@@ -104,31 +111,41 @@ def test_shared_numpy_is_bit_identical_to_per_feature_numpy(which):
         want, want_ends = reference.featurize(samples, nonfinite="drop")
         assert np.array_equal(ends, want_ends), name
         same = harness.same_bits(got, want)
-        assert same.all(), (f"{name}: {int((~same).sum())} values differ, first in "
-                            f"{spec.feature_names[int(np.argwhere(~same)[0][1])]}")
+        assert same.all(), (
+            f"{name}: {int((~same).sum())} values differ, first in "
+            f"{spec.feature_names[int(np.argwhere(~same)[0][1])]}"
+        )
         checked += got.size
     assert checked > 10_000
 
 
 def _feature(column, body, slots=("a",), outputs=("x",)):
-    return SimpleNamespace(slots=slots, column=column, outputs=outputs,
-                           kernel=SimpleNamespace(body=tuple(body)))
+    return SimpleNamespace(
+        slots=slots, column=column, outputs=outputs, kernel=SimpleNamespace(body=tuple(body))
+    )
 
 
 def _sum_kernel(extra=()):
     total = ir.Var("total")
-    return [ir.Let(total, ir.Const(0.0)),
-            ir.Loop("k", 0, 4, (ir.Set(total, ir.Bin("+", total, ir.At(0, ir.Index("k")))),)),
-            *extra, ir.Out(0, total)]
+    return [
+        ir.Let(total, ir.Const(0.0)),
+        ir.Loop("k", 0, 4, (ir.Set(total, ir.Bin("+", total, ir.At(0, ir.Index("k")))),)),
+        *extra,
+        ir.Out(0, total),
+    ]
 
 
 def test_a_value_changed_after_its_loop_is_not_shared():
     """Feature 1 doubles its sum after the loop: its loop is not the last writer of `total`,
     so its `total` must not become feature 0's (which feature 1 would then double)."""
     total = ir.Var("total")
-    window = SimpleNamespace(signals=("a",), features=[
-        _feature(0, _sum_kernel()),
-        _feature(1, _sum_kernel([ir.Set(total, ir.Bin("*", total, ir.Const(2.0)))]))])
+    window = SimpleNamespace(
+        signals=("a",),
+        features=[
+            _feature(0, _sum_kernel()),
+            _feature(1, _sum_kernel([ir.Set(total, ir.Bin("*", total, ir.Const(2.0)))])),
+        ],
+    )
     merged = share_window(window)
     outs = {s.k: s.value.name for s in merged.body if isinstance(s, ir.Out)}
     assert outs[0] != outs[1]
@@ -136,10 +153,14 @@ def test_a_value_changed_after_its_loop_is_not_shared():
 
 
 def test_identical_work_on_different_signals_or_constants_is_not_shared():
-    window = SimpleNamespace(signals=("a", "b"), features=[
-        _feature(0, _sum_kernel(), slots=("a",)),
-        _feature(1, _sum_kernel(), slots=("b",)),
-        _feature(2, _sum_kernel(), slots=("a",))])
+    window = SimpleNamespace(
+        signals=("a", "b"),
+        features=[
+            _feature(0, _sum_kernel(), slots=("a",)),
+            _feature(1, _sum_kernel(), slots=("b",)),
+            _feature(2, _sum_kernel(), slots=("a",)),
+        ],
+    )
     merged = share_window(window)
     outs = {s.k: s.value.name for s in merged.body if isinstance(s, ir.Out)}
     assert outs[0] == outs[2] != outs[1]

@@ -9,6 +9,7 @@ parameters reproduces the committed model byte for byte.
 The data come from the seglearn 1.2.5 wheel on PyPI (examples/spar/make_data.py downloads it on
 first use into $FEATGEN_CACHE/spar, checks its sha256 and reads only the data file).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -60,8 +61,10 @@ class CachedFeatures:
 
     def __init__(self, module, recordings):
         self.module = module
-        self.by_id = {id(r.samples): module.featurize(r.samples, nonfinite="drop")
-                      for r in recordings.values()}
+        self.by_id = {
+            id(r.samples): module.featurize(r.samples, nonfinite="drop")
+            for r in recordings.values()
+        }
         self.FEATURE_NAMES = module.FEATURE_NAMES
 
     def featurize(self, samples, nonfinite="raise"):
@@ -92,7 +95,7 @@ def test_the_data_is_the_published_set(spar_data):
     assert np.bincount(classes).tolist() == [20] * 7
     samples = np.concatenate([r.samples for r in recordings.values()])
     g = np.median(np.linalg.norm(samples[:, :3], axis=1))
-    assert 0.9 < g < 1.1                        # accelerometer in g, gravity included
+    assert 0.9 < g < 1.1  # accelerometer in g, gravity included
     assert np.isfinite(samples).all()
 
 
@@ -116,8 +119,11 @@ def test_a_wheel_or_data_file_with_another_hash_is_refused(tmp_path):
     other = tmp_path / "other.whl"
     with zipfile.ZipFile(other, "w") as archive:
         archive.writestr(make_data.MEMBER, b"\x93NUMPY edited")
-    with pytest.raises(make_data.DataError, match=r"other\.whl!seglearn/data/watch_dataset\.npy: "
-                                                  r"sha256 [0-9a-f]{64}, expected eb122f23"):
+    with pytest.raises(
+        make_data.DataError,
+        match=r"other\.whl!seglearn/data/watch_dataset\.npy: "
+        r"sha256 [0-9a-f]{64}, expected eb122f23",
+    ):
         make_data.read_member(other)
 
 
@@ -130,8 +136,11 @@ def _features(spar, target, capsys):
     expected = sum(module.featurize(r.samples)[0].shape[0] for r in recordings.values())
     assert comparison.vectors == expected > 8_000
     assert comparison.worst.max_ulp == 0
-    _report(capsys, f"SPAR, {len(recordings)} recordings: numpy vs {target.name}, "
-                    f"{comparison.vectors} vectors x {len(spec.feature_names)} features, max 0 ULP")
+    _report(
+        capsys,
+        f"SPAR, {len(recordings)} recordings: numpy vs {target.name}, "
+        f"{comparison.vectors} vectors x {len(spec.feature_names)} features, max 0 ULP",
+    )
 
 
 def test_features_bit_identical_in_c(spar, tmp_path, capsys):
@@ -157,8 +166,9 @@ def test_the_generated_swift_package_tests_pass(spar, capsys):
     key = hashlib.sha256()
     for rel, content in sorted(files.items()):
         if rel.startswith("ios/"):
-            key.update(rel.encode() + b"\0" + (content if isinstance(content, bytes)
-                                               else content.encode()))
+            key.update(
+                rel.encode() + b"\0" + (content if isinstance(content, bytes) else content.encode())
+            )
     root = harness.CACHE / "swift-packages" / f"{spec.name}-{key.hexdigest()[:16]}"
     package = root / "ios"
     if not (package / "Package.swift").is_file():
@@ -166,23 +176,35 @@ def test_the_generated_swift_package_tests_pass(spar, capsys):
         shutil.rmtree(staging, ignore_errors=True)
         for rel, content in files.items():
             if rel.startswith("ios/"):
-                path = staging / rel[len("ios/"):]
+                path = staging / rel[len("ios/") :]
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(content if isinstance(content, bytes) else content.encode())
         staging.replace(package)
     started = time.perf_counter()
-    run = subprocess.run([str(Path(swiftc).with_name("swift")), "test", "--scratch-path",
-                          str(root / "scratch-debug")], cwd=package, capture_output=True,
-                         text=True, timeout=1800)
+    run = subprocess.run(
+        [
+            str(Path(swiftc).with_name("swift")),
+            "test",
+            "--scratch-path",
+            str(root / "scratch-debug"),
+        ],
+        cwd=package,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     seconds = time.perf_counter() - started
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-6000:]
-    assert not [line for line in output.splitlines()
-                if "warning:" in line and str(package) in line], output[-6000:]
+    assert not [
+        line for line in output.splitlines() if "warning:" in line and str(package) in line
+    ], output[-6000:]
     summary = re.findall(r"Executed \d+ tests?, with 0 failures .*", output)
     assert summary, output[-3000:]
-    _report(capsys, f"generated/spar/ios: swift test (debug, incl. build) {seconds:.0f} s; "
-                    f"{summary[-1]}")
+    _report(
+        capsys,
+        f"generated/spar/ios: swift test (debug, incl. build) {seconds:.0f} s; {summary[-1]}",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +227,7 @@ def _predictions(spar, spar_model, parity, swift: bool) -> tuple[mh.ModelCompari
         got = parity.detector.stream(rec.samples)
         assert np.array_equal(got["ends"], ends), name
         sw = parity.swift.stream(rec.samples) if swift else None
-        ordinals = ends                      # every sample is finite: ordinal = row
+        ordinals = ends  # every sample is finite: ordinal = row
         parity.compare_vectors(booster, X, ordinals, got, result, sw)
         margins = mh.xgboost_margins(booster, X)
         ref = decisions.argmax_first(margins)
@@ -221,7 +243,7 @@ def _predictions(spar, spar_model, parity, swift: bool) -> tuple[mh.ModelCompari
     cm = mh.coreml_margins(parity.coreml, X)
     classes["Core ML"] = int((np.argmax(cm, axis=1) == ref).sum())
     top2 = np.sort(margins.astype(np.float64), axis=1)[:, -2:]
-    classes["gaps"] = top2[:, 1] - top2[:, 0]           # largest minus second largest margin
+    classes["gaps"] = top2[:, 1] - top2[:, 0]  # largest minus second largest margin
     return result, classes
 
 
@@ -246,32 +268,37 @@ def test_predictions_on_every_recording(spar, spar_model, tmp_path, capsys):
     assert out["coreml_same_leaves"] == out["vectors"]
     t, c = report["tl2cgen"], report["coreml_spec_evaluator"]
     worst = max(t["max_abs_margin_diff"], c["max_abs_margin_diff"])
-    near = int((classes["gaps"] <= 2 * worst).sum())    # where a 2 x max-diff error could flip
-    _report(capsys, f"SPAR model ({len(bundle.forest.trees)} trees, 7 classes), {n} vectors: own "
-                    f"C margins 100%, classes 100%, {result.events} events; TL2cgen margins "
-                    f"{t['margins_bit_equal_pct']:.1f}% (max {t['max_abs_margin_diff']:.2g}), "
-                    f"classes {100 * classes['TL2cgen'] / n:.2f}%; Core ML margins "
-                    f"{c['margins_equal_after_float32_rounding_pct']:.1f}% after rounding (max "
-                    f"{c['max_abs_margin_diff']:.2g}), classes {100 * classes['Core ML'] / n:.2f}%;"
-                    f" {near} vectors with a top-two margin gap <= {2 * worst:.2g}, smallest "
-                    f"gap {classes['gaps'].min():.2g}; boundary vectors {out['vectors']}: own C "
-                    f"all, TL2cgen {out['tl2cgen_margins_bit_equal']}, Core ML same leaves all")
+    near = int((classes["gaps"] <= 2 * worst).sum())  # where a 2 x max-diff error could flip
+    _report(
+        capsys,
+        f"SPAR model ({len(bundle.forest.trees)} trees, 7 classes), {n} vectors: own "
+        f"C margins 100%, classes 100%, {result.events} events; TL2cgen margins "
+        f"{t['margins_bit_equal_pct']:.1f}% (max {t['max_abs_margin_diff']:.2g}), "
+        f"classes {100 * classes['TL2cgen'] / n:.2f}%; Core ML margins "
+        f"{c['margins_equal_after_float32_rounding_pct']:.1f}% after rounding (max "
+        f"{c['max_abs_margin_diff']:.2g}), classes {100 * classes['Core ML'] / n:.2f}%;"
+        f" {near} vectors with a top-two margin gap <= {2 * worst:.2g}, smallest "
+        f"gap {classes['gaps'].min():.2g}; boundary vectors {out['vectors']}: own C "
+        f"all, TL2cgen {out['tl2cgen_margins_bit_equal']}, Core ML same leaves all",
+    )
 
 
 def test_swift_predictions_on_every_recording(spar, spar_model, tmp_path, capsys):
     require_swiftc()
     spec, files, module, recordings = spar
     bundle, booster = spar_model
-    parity = mh.ModelParity(files, spec.name, tmp_path, module, with_tl2cgen=False,
-                            with_swift=True)
+    parity = mh.ModelParity(files, spec.name, tmp_path, module, with_tl2cgen=False, with_swift=True)
     result, classes = _predictions(spar, spar_model, parity, swift=True)
     assert result.swift_checked and result.identical, result.to_json()
     assert classes["Swift"] == classes["own C"] == result.vectors
     X = module.featurize(next(iter(recordings.values())).samples)[0]
     out = mh.boundary_check(parity, booster, bundle.forest, X, n_base=1)
     assert out["swift_margins_bit_equal"] == out["vectors"]
-    _report(capsys, f"SPAR model in Swift: {result.vectors} vectors and {out['vectors']} "
-                    "boundary vectors, margins and classes 100%")
+    _report(
+        capsys,
+        f"SPAR model in Swift: {result.vectors} vectors and {out['vectors']} "
+        "boundary vectors, margins and classes 100%",
+    )
 
 
 def test_retraining_reproduces_the_committed_model(spar_data, tmp_path):
@@ -282,18 +309,24 @@ def test_retraining_reproduces_the_committed_model(spar_data, tmp_path):
     path, recordings = spar_data
     meta = json.loads((SPAR / "model" / "featgen_model.json").read_text())
     p = meta["params"]
-    params = Params(objective=meta["objective"], rounds=p["num_boost_round"],
-                    max_depth=p["max_depth"], eta=p["eta"],
-                    test_fraction=meta["split"]["test_fraction"], seed=meta["split"]["seed"],
-                    min_child_weight=p["min_child_weight"], subsample=p["subsample"],
-                    nthread=p["nthread"])
+    params = Params(
+        objective=meta["objective"],
+        rounds=p["num_boost_round"],
+        max_depth=p["max_depth"],
+        eta=p["eta"],
+        test_fraction=meta["split"]["test_fraction"],
+        seed=meta["split"]["seed"],
+        min_child_weight=p["min_child_weight"],
+        subsample=p["subsample"],
+        nthread=p["nthread"],
+    )
     spec = load_spec(SPEC)
-    train(spec, recordings, tmp_path / "model", params, meta["label_column"],
-          meta["group_column"])
+    train(spec, recordings, tmp_path / "model", params, meta["label_column"], meta["group_column"])
     for name in ("model.json", "featgen_model.json", "metrics.json"):
-        assert (tmp_path / "model" / name).read_bytes() == (SPAR / "model" / name).read_bytes(), \
-            f"retraining with the recorded parameters changed {name}: rerun the train command " \
+        assert (tmp_path / "model" / name).read_bytes() == (SPAR / "model" / name).read_bytes(), (
+            f"retraining with the recorded parameters changed {name}: rerun the train command "
             "of examples/spar/README.md, rebuild, and update the README's figures"
+        )
     raw = (SPAR / "model" / "model.json").read_bytes()
     assert hashlib.sha256(raw).hexdigest() == meta["model_sha256"]
     assert meta["features_hash"] == spec.features_hash
@@ -302,8 +335,10 @@ def test_retraining_reproduces_the_committed_model(spar_data, tmp_path):
 def test_the_build_refuses_the_model_for_changed_features(tmp_path):
     text = SPEC.read_text()
     assert "ax_lp:    {lowpass: ax, cutoff: 1.0, order: 2}" in text
-    edited = text.replace("ax_lp:    {lowpass: ax, cutoff: 1.0, order: 2}",
-                          "ax_lp:    {lowpass: ax, cutoff: 1.5, order: 2}")
+    edited = text.replace(
+        "ax_lp:    {lowpass: ax, cutoff: 1.0, order: 2}",
+        "ax_lp:    {lowpass: ax, cutoff: 1.5, order: 2}",
+    )
     shutil.copytree(SPAR / "model", tmp_path / "model")
     path = tmp_path / "spec.yaml"
     path.write_text(edited)

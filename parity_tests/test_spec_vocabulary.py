@@ -8,6 +8,7 @@ against the quotient of its operand columns on hostile recordings, the shared ke
 the per-feature numpy module, a device program that keeps only ratios, and numpy = C = Swift
 bit for bit. (Hand vectors and references for the per-kind math are in test_oracle.py.)
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -58,7 +59,7 @@ features:
   - {ratio: [mean__a__short, min__c__short], label: short_ratio, fallback: 1}
 """
 
-RATIOS = {   # label -> (numerator column, denominator column, fallback)
+RATIOS = {  # label -> (numerator column, denominator column, fallback)
     "mean_per_energy__long": ("mean__a__long", "energy__a__long", 0.0),
     "a_max_over_b_min__long": ("max__a__long", "min__b__long", -7.5),
     "above_share__long": ("count_above_0__a__long", "count_above_0__b__long", 0.0),
@@ -85,9 +86,12 @@ def _recordings() -> dict[str, np.ndarray]:
     zeros[200:400, 2] = -0.0
     zeros[300:350, 0] = 0.0
     zeros[450:500, 1] = 1e-310
-    return {"edge": edge_case_recording(4_000, 3, seed=19, nonfinite=True),
-            "edge2": edge_case_recording(1_500, 3, seed=20),
-            "zeros": zeros, "exact": edge_case_recording(40, 3, seed=21)}
+    return {
+        "edge": edge_case_recording(4_000, 3, seed=19, nonfinite=True),
+        "edge2": edge_case_recording(1_500, 3, seed=20),
+        "zeros": zeros,
+        "exact": edge_case_recording(40, 3, seed=21),
+    }
 
 
 def _finite_or(num: np.ndarray, den: np.ndarray, fallback: float) -> np.ndarray:
@@ -111,8 +115,9 @@ def test_ratio_column_is_the_quotient_of_its_operand_columns(vocab19):
             want = _finite_or(out[:, names.index(num)], out[:, names.index(den)], fallback)
             assert harness.same_bits(got, want).all(), (label, ratio)
             with np.errstate(all="ignore"):
-                hits[ratio] += int((~np.isfinite(out[:, names.index(num)]
-                                                 / out[:, names.index(den)])).sum())
+                hits[ratio] += int(
+                    (~np.isfinite(out[:, names.index(num)] / out[:, names.index(den)])).sum()
+                )
     # the fallback is exercised, not only the plain quotient
     for ratio in ("a_max_over_b_min__long", "above_share__long", "short_ratio__short"):
         assert hits[ratio] > 0, ratio
@@ -136,19 +141,23 @@ features:
 """
 
 
-@pytest.mark.parametrize("x,y,want", [
-    # sums = 10 / 4 = 2.5; by_min = 10 / 1; nested = 2.5 / 4; last q = 4 / 1
-    ((1, 2, 3, 4), (1, 1, 1, 1), (2.5, 10.0, 0.625, 4.0)),
-    # y all zero: 10 / 0 = inf -> 0.0 and -1; nested reads the fallback 0.0: 0 / 4 = 0; q -> 9
-    ((1, 2, 3, 4), (0, 0, 0, 0), (0.0, -1.0, 0.0, 9.0)),
-    # 0 / 0 (NaN) -> fallback; min y = -0.0: 0 / -0.0 is NaN -> -1; nested 0 / max x = 0 / 0 -> 0
-    ((0, 0, 0, 0), (0, -0.0, 0, 0), (0.0, -1.0, 0.0, 9.0)),
-    # a negative zero quotient is finite and kept: 0 / -2 = -0.0 (sums); -0.0 / 0 for nested
-    ((0, 0, 0, 0), (-1, -1, -1, 1), (-0.0, -0.0, 0.0, 0.0)),
-    # overflow: 2e300 / 2e-300 is inf -> 0.0; 2e300 / min y (+0.0) -> -1; nested 0 / 1e300 = 0;
-    # q: 1e300 / 1e-300 -> 9
-    ((1e300, 0, 0, 1e300), (1e-300, 0, 0, 1e-300), (0.0, -1.0, 0.0, 9.0)),
-], ids=["plain", "x_over_zero", "zero_over_zero", "negative_zero_kept", "overflow"])
+@pytest.mark.parametrize(
+    "x,y,want",
+    [
+        # sums = 10 / 4 = 2.5; by_min = 10 / 1; nested = 2.5 / 4; last q = 4 / 1
+        ((1, 2, 3, 4), (1, 1, 1, 1), (2.5, 10.0, 0.625, 4.0)),
+        # y all zero: 10 / 0 = inf -> 0.0 and -1; nested reads the fallback 0.0: 0 / 4 = 0; q -> 9
+        ((1, 2, 3, 4), (0, 0, 0, 0), (0.0, -1.0, 0.0, 9.0)),
+        # 0 / 0 (NaN) -> fallback; min y = -0.0: 0 / -0.0 is NaN -> -1; nested 0 / max x = 0 / 0 -> 0
+        ((0, 0, 0, 0), (0, -0.0, 0, 0), (0.0, -1.0, 0.0, 9.0)),
+        # a negative zero quotient is finite and kept: 0 / -2 = -0.0 (sums); -0.0 / 0 for nested
+        ((0, 0, 0, 0), (-1, -1, -1, 1), (-0.0, -0.0, 0.0, 0.0)),
+        # overflow: 2e300 / 2e-300 is inf -> 0.0; 2e300 / min y (+0.0) -> -1; nested 0 / 1e300 = 0;
+        # q: 1e300 / 1e-300 -> 9
+        ((1e300, 0, 0, 1e300), (1e-300, 0, 0, 1e-300), (0.0, -1.0, 0.0, 9.0)),
+    ],
+    ids=["plain", "x_over_zero", "zero_over_zero", "negative_zero_kept", "overflow"],
+)
 def test_ratio_hand_vectors(x, y, want):
     spec = load_spec_text(HAND)
     module = harness.load_numpy_module(generate(spec), spec.name)
@@ -178,6 +187,7 @@ def test_shared_window_computes_each_operand_once(vocab19):
     from codegen import ir
     from codegen.lowering import lower
     from codegen.sharing import share_window
+
     program = lower(vocab19[0])
     long = next(w for w in program.windows if w.name == "long")
     separate = sum(1 for f in long.features for s in f.kernel.body if isinstance(s, ir.Loop))
@@ -191,15 +201,18 @@ def test_device_program_keeping_only_ratios_matches_the_full_one(vocab19):
     from codegen import build
     from codegen.backends import numpy as numpy_backend
     from codegen.lowering import lower
+
     spec, _, module = vocab19
     names = list(spec.feature_names)
     keep = [names.index(r) for r in RATIOS]
     device = lower(spec, keep=keep, name="vocab19_device")
     assert list(device.feature_names) == list(RATIOS)
-    text = build._environment().get_template("numpy/module.py.j2").render(
-        header="", **build._common(device), **numpy_backend.render_context(device, True))
-    small = harness.load_numpy_module({"python/vocab19_device_features.py": text},
-                                      "vocab19_device")
+    text = (
+        build._environment()
+        .get_template("numpy/module.py.j2")
+        .render(header="", **build._common(device), **numpy_backend.render_context(device, True))
+    )
+    small = harness.load_numpy_module({"python/vocab19_device_features.py": text}, "vocab19_device")
     for label, samples in _recordings().items():
         finite = samples[np.isfinite(samples).all(axis=1)]
         full, ends = module.featurize(finite)
@@ -253,8 +266,9 @@ def test_histogram_clamp_equals_binning_the_clipped_signal():
     module = harness.load_numpy_module(generate(spec), spec.name)
     samples = edge_case_recording(3_000, 1, seed=23)
     samples[::7, 0] = np.array([-1.0, 1.5, -1e300, 1e300, -0.0, 2.0, -3.0])[
-        np.arange(len(samples[::7])) % 7]              # bounds, far outside, signed zero
+        np.arange(len(samples[::7])) % 7
+    ]  # bounds, far outside, signed zero
     out, _ = module.featurize(samples)
     clamp, clipped = out[:, :5], out[:, 5:]
     assert harness.same_bits(clamp, clipped).all()
-    assert (clamp.sum(axis=1) == 16).all()             # every sample counted once
+    assert (clamp.sum(axis=1) == 16).all()  # every sample counted once

@@ -2,6 +2,7 @@
 vectors and end rows of one ``featurize`` call over the whole recording (the recursions, window
 tails, emission phase and held evaluations carry across chunk boundaries; non-finite rows are
 dropped or refused as in one call). ``featgen featurize`` streams recordings through it."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,8 +38,11 @@ def _schedule(rng, n: int, spec) -> list[int]:
     that are no multiple of any hop, in a seeded random order."""
     longest = spec.max_length
     hops = [w.hop for w in spec.windows]
-    menu = [1, 1, 2, 3, max(longest // 3, 1), longest - 1, longest, longest + 1,
-            2 * longest + 7] + [h + 1 for h in hops] + [h * 3 - 1 for h in hops if h > 1]
+    menu = (
+        [1, 1, 2, 3, max(longest // 3, 1), longest - 1, longest, longest + 1, 2 * longest + 7]
+        + [h + 1 for h in hops]
+        + [h * 3 - 1 for h in hops if h > 1]
+    )
     sizes, total = [], 0
     while total < n:
         sizes.append(int(rng.choice(menu)))
@@ -50,7 +54,7 @@ def _pushed(module, samples, sizes, nonfinite):
     featurizer = module.Featurizer(nonfinite)
     xs, ends, start = [], [], 0
     for size in sizes:
-        x, e = featurizer.push(samples[start:start + size])
+        x, e = featurizer.push(samples[start : start + size])
         assert x.shape == (e.shape[0], module.N_FEATURES) and e.dtype == np.int64
         xs.append(x)
         ends.append(e)
@@ -76,8 +80,10 @@ def test_chunks_give_the_bits_of_one_call(featuriser, seed):
     assert want[0].shape[0] > 0
     _assert_same_bits(_pushed(module, samples, _schedule(rng, n, spec), "drop"), want)
     finite = samples[np.isfinite(samples).all(axis=1)]
-    _assert_same_bits(_pushed(module, finite, _schedule(rng, finite.shape[0], spec), "raise"),
-                      module.featurize(finite))
+    _assert_same_bits(
+        _pushed(module, finite, _schedule(rng, finite.shape[0], spec), "raise"),
+        module.featurize(finite),
+    )
 
 
 def test_one_row_at_a_time_and_nonfinite_runs_across_boundaries(featuriser):
@@ -87,7 +93,7 @@ def test_one_row_at_a_time_and_nonfinite_runs_across_boundaries(featuriser):
     n = spec.max_length + 25
     samples = edge_case_recording(n, len(spec.inputs), 7)
     samples[0, 0] = np.nan
-    samples[spec.max_length - 3:spec.max_length + 4, -1] = np.inf    # 7 rows
+    samples[spec.max_length - 3 : spec.max_length + 4, -1] = np.inf  # 7 rows
     samples[-1, 0] = -np.inf
     want = module.featurize(samples, nonfinite="drop")
     _assert_same_bits(_pushed(module, samples, [1] * n, "drop"), want)
@@ -103,12 +109,15 @@ def test_raise_names_the_row_of_the_whole_recording_and_keeps_the_state(featuris
     with pytest.raises(module.NonFiniteSampleError) as whole:
         module.featurize(samples)
     featurizer = module.Featurizer()
-    featurizer.push(samples[:bad - 2])
+    featurizer.push(samples[: bad - 2])
     with pytest.raises(module.NonFiniteSampleError) as chunked:
-        featurizer.push(samples[bad - 2:bad + 4])
-    assert (chunked.value.row, chunked.value.input_name) == (whole.value.row, whole.value.input_name) == \
-        (bad, spec.inputs[1])
-    assert featurizer.rows == bad - 2     # the refused chunk changed nothing
+        featurizer.push(samples[bad - 2 : bad + 4])
+    assert (
+        (chunked.value.row, chunked.value.input_name)
+        == (whole.value.row, whole.value.input_name)
+        == (bad, spec.inputs[1])
+    )
+    assert featurizer.rows == bad - 2  # the refused chunk changed nothing
 
 
 def test_empty_and_short_recordings(featuriser):
@@ -133,5 +142,6 @@ def test_a_filter_restart_carries_across_chunk_boundaries(featuriser, where):
     for k, b in enumerate(boundaries):
         samples[b + where, k % samples.shape[1]] = (1e300, -1.7e308, 2e154)[k % 3]
     sizes = np.diff([0, *boundaries, n]).tolist()
-    _assert_same_bits(_pushed(module, samples, sizes, "drop"),
-                      module.featurize(samples, nonfinite="drop"))
+    _assert_same_bits(
+        _pushed(module, samples, sizes, "drop"), module.featurize(samples, nonfinite="drop")
+    )

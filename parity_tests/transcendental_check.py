@@ -7,6 +7,7 @@ docs/transcendentals.md::
 
     python3 -m parity_tests.transcendental_check [n]      # default n = 1_000_000 per function
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,10 +26,33 @@ from codegen.backends.swift import SwiftEmitter
 from codegen.transcendentals import FUNCTIONS
 from featgen.harness import C_FLAGS, CACHE, find_swiftc, swift_version
 
-SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, math.inf, -math.inf, math.nan, 5e-324, -5e-324,
-           2.2250738585072014e-308, 1.7976931348623157e308, -1.7976931348623157e308,
-           709.782712893384, 709.7827128933841, -745.1332191019411, -745.1332191019412,
-           -708.3964185322641, 1e-300, math.pi, -math.pi, 1e16, 2.0 ** 60, 2.0 ** 66]
+SPECIAL = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    2.0,
+    math.inf,
+    -math.inf,
+    math.nan,
+    5e-324,
+    -5e-324,
+    2.2250738585072014e-308,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    709.782712893384,
+    709.7827128933841,
+    -745.1332191019411,
+    -745.1332191019412,
+    -708.3964185322641,
+    1e-300,
+    math.pi,
+    -math.pi,
+    1e16,
+    2.0**60,
+    2.0**66,
+]
 
 
 def numpy_functions() -> dict:
@@ -44,14 +68,25 @@ def inputs(name: str, n: int, seed: int = 1) -> tuple[np.ndarray, ...]:
     rng = np.random.default_rng(seed)
     special = np.array(SPECIAL)
     if name == "log":
-        x = np.concatenate([2.0 ** rng.uniform(-1074, 1024, n // 2),
-                            rng.uniform(0.5, 2.0, n // 4), rng.uniform(0, 100, n - n // 2 - n // 4),
-                            special])
+        x = np.concatenate(
+            [
+                2.0 ** rng.uniform(-1074, 1024, n // 2),
+                rng.uniform(0.5, 2.0, n // 4),
+                rng.uniform(0, 100, n - n // 2 - n // 4),
+                special,
+            ]
+        )
         return (x,)
     if name == "exp":
-        x = np.concatenate([rng.uniform(-745.2, 709.8, n // 2), rng.uniform(-1, 1, n // 4),
-                            rng.normal(0, 1, n - n // 2 - n // 4) * 10.0 ** rng.integers(-20, 3, n - n // 2 - n // 4),
-                            special])
+        x = np.concatenate(
+            [
+                rng.uniform(-745.2, 709.8, n // 2),
+                rng.uniform(-1, 1, n // 4),
+                rng.normal(0, 1, n - n // 2 - n // 4)
+                * 10.0 ** rng.integers(-20, 3, n - n // 2 - n // 4),
+                special,
+            ]
+        )
         return (x,)
     # atan2: magnitudes over many decades, all four quadrants, every pair of special values
     k = n - len(special) ** 2
@@ -83,9 +118,9 @@ def glibc(name: str, args: tuple[np.ndarray, ...]) -> np.ndarray:
     for i, values in enumerate(zip(*(a.tolist() for a in args))):
         try:
             out[i] = fn(*values)
-        except ValueError:                  # math.log(0) / math.log(-1)
+        except ValueError:  # math.log(0) / math.log(-1)
             out[i] = -math.inf if values[0] == 0 else math.nan
-        except OverflowError:               # math.exp(710)
+        except OverflowError:  # math.exp(710)
             out[i] = math.inf
     return out
 
@@ -104,17 +139,20 @@ def correctly_rounded(name: str, args: tuple[np.ndarray, ...]) -> np.ndarray | N
             if math.isfinite(y) and math.isfinite(x) and y != 0 and x != 0:
                 out[i] = float(mpmath.atan2(mpmath.mpf(y), mpmath.mpf(x)))
             else:
-                out[i] = math.atan2(y, x)    # zeros, infinities: exact table values (and
-                                             # mpmath has no -0.0)
+                out[i] = math.atan2(y, x)  # zeros, infinities: exact table values (and
+                # mpmath has no -0.0)
         return out
     (x,) = args
     out = np.empty(len(x))
     with localcontext() as ctx:
         ctx.prec = 40
-        ctx.Emax, ctx.Emin = 10 ** 6, -10 ** 6
+        ctx.Emax, ctx.Emin = 10**6, -(10**6)
         for i, v in enumerate(x.tolist()):
-            if (not math.isfinite(v) or (name == "log" and v <= 0)
-                    or (name == "exp" and not -746 < v < 710)):
+            if (
+                not math.isfinite(v)
+                or (name == "log" and v <= 0)
+                or (name == "exp" and not -746 < v < 710)
+            ):
                 out[i] = glibc(name, (np.array([v]),))[0]
                 continue
             d = Decimal(v)
@@ -125,14 +163,22 @@ def correctly_rounded(name: str, args: tuple[np.ndarray, ...]) -> np.ndarray | N
 def measure(name: str, got: np.ndarray, args) -> dict:
     ref = glibc(name, args)
     d = ulps(got, ref)
-    result = {"n": len(got), "glibc_max": float(d.max()), "glibc_mean": float(d.mean()),
-              "glibc_differ": float((d > 0).mean())}
+    result = {
+        "n": len(got),
+        "glibc_max": float(d.max()),
+        "glibc_mean": float(d.mean()),
+        "glibc_differ": float((d > 0).mean()),
+    }
     cr = correctly_rounded(name, args)
     if cr is not None:
         e = ulps(got, cr)
         g = ulps(ref, cr)
-        result.update(cr_max=float(e.max()), cr_mean=float(e.mean()),
-                      cr_wrong=float((e > 0).mean()), glibc_cr_wrong=float((g > 0).mean()))
+        result.update(
+            cr_max=float(e.max()),
+            cr_mean=float(e.mean()),
+            cr_wrong=float((e > 0).mean()),
+            glibc_cr_wrong=float((g > 0).mean()),
+        )
     return result
 
 
@@ -212,8 +258,10 @@ def c_source() -> str:
 def swift_source() -> str:
     lines = []
     for fn in FUNCTIONS.values():
-        lines += ["    " + line.replace("private static func", "static func")
-                  for line in SwiftEmitter().function(fn)]
+        lines += [
+            "    " + line.replace("private static func", "static func")
+            for line in SwiftEmitter().function(fn)
+        ]
     return SWIFT_SOURCE.format(functions="\n".join(lines))
 
 
@@ -235,15 +283,30 @@ def _build(cmd_for, source: str, suffix: str, key_extra: str) -> Path:
 
 def c_library(compiler: str = "gcc") -> Path:
     flags = (*C_FLAGS, "-fPIC", "-shared")
-    return _build(lambda src, out: [compiler, *flags, str(src), "-o", str(out)], c_source(), ".c",
-                  compiler + " ".join(flags))
+    return _build(
+        lambda src, out: [compiler, *flags, str(src), "-o", str(out)],
+        c_source(),
+        ".c",
+        compiler + " ".join(flags),
+    )
 
 
 def swift_library(swiftc: str) -> Path:
-    flags = ("-O", "-wmo", "-parse-as-library", "-warnings-as-errors", "-emit-library",
-             "-module-name", "Portable")
-    return _build(lambda src, out: [swiftc, *flags, str(src), "-o", str(out)], swift_source(),
-                  ".swift", " ".join(flags) + swift_version(swiftc))
+    flags = (
+        "-O",
+        "-wmo",
+        "-parse-as-library",
+        "-warnings-as-errors",
+        "-emit-library",
+        "-module-name",
+        "Portable",
+    )
+    return _build(
+        lambda src, out: [swiftc, *flags, str(src), "-o", str(out)],
+        swift_source(),
+        ".swift",
+        " ".join(flags) + swift_version(swiftc),
+    )
 
 
 DRIVER = """
@@ -276,21 +339,37 @@ int main(int argc, char **argv)
 """
 
 
-def cross_run(compile_cmd: list[str], runner: list[str], name: str,
-              args: tuple[np.ndarray, ...], workdir: Path) -> np.ndarray:
+def cross_run(
+    compile_cmd: list[str],
+    runner: list[str],
+    name: str,
+    args: tuple[np.ndarray, ...],
+    workdir: Path,
+) -> np.ndarray:
     """The C functions built as a program by ``compile_cmd`` (e.g. an aarch64 cross compiler)
     and run by ``runner`` (e.g. qemu-user) on ``args``."""
     workdir = Path(workdir)
     (workdir / "portable.c").write_text(c_source() + DRIVER)
     exe = workdir / "portable"
-    run = subprocess.run([*compile_cmd, str(workdir / "portable.c"), "-o", str(exe)],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [*compile_cmd, str(workdir / "portable.c"), "-o", str(exe)], capture_output=True, text=True
+    )
     if run.returncode != 0:
         raise RuntimeError(run.stderr)
     np.concatenate(args).astype("<f8").tofile(workdir / "in.bin")
     which = {"log": 0, "exp": 1, "atan2": 2}[name]
-    subprocess.run([*runner, str(exe), str(which), str(len(args[0])), str(workdir / "in.bin"),
-                    str(workdir / "out.bin")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *runner,
+            str(exe),
+            str(which),
+            str(len(args[0])),
+            str(workdir / "in.bin"),
+            str(workdir / "out.bin"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return np.fromfile(workdir / "out.bin", dtype="<f8")
 
 
@@ -303,8 +382,7 @@ def run_library(path: Path, name: str, args: tuple[np.ndarray, ...]) -> np.ndarr
     args = tuple(np.ascontiguousarray(a, dtype=np.float64) for a in args)
     out = np.empty(len(args[0]))
     pointers = [ffi.cast("double *", a.ctypes.data) for a in args]
-    getattr(lib, f"featgen_test_{name}")(*pointers, ffi.cast("double *", out.ctypes.data),
-                                         len(out))
+    getattr(lib, f"featgen_test_{name}")(*pointers, ffi.cast("double *", out.ctypes.data), len(out))
     return out
 
 
@@ -320,21 +398,33 @@ def main(n: int) -> None:
     c = c_library()
     swiftc = find_swiftc()
     sw = swift_library(swiftc) if swiftc else None
-    print(f"{'function':12} {'n':>9} | vs glibc: max  mean     differ | vs correctly rounded: "
-          f"max  mean     wrong  (glibc wrong) | C, Swift bits equal to numpy")
+    print(
+        f"{'function':12} {'n':>9} | vs glibc: max  mean     differ | vs correctly rounded: "
+        f"max  mean     wrong  (glibc wrong) | C, Swift bits equal to numpy"
+    )
     runs = [(name, name, inputs(name, n)) for name in FUNCTIONS]
     runs.append(("atan2", "atan2 N(0,1)", moderate_atan2(n)))
     for name, label, args in runs:
         with np.errstate(all="ignore"):
             got = np.asarray(fns[name](*args), dtype=np.float64)
-        same_c = bool((ordered(run_library(c, name, args)) == ordered(got)).all()
-                      or (ulps(run_library(c, name, args), got) == 0).all())
+        same_c = bool(
+            (ordered(run_library(c, name, args)) == ordered(got)).all()
+            or (ulps(run_library(c, name, args), got) == 0).all()
+        )
         same_s = None if sw is None else bool((ulps(run_library(sw, name, args), got) == 0).all())
         m = measure(name, got, args)
-        cr = (f"{m['cr_max']:.0f}  {m['cr_mean']:.5f}  {m['cr_wrong']:.4%}  "
-              f"({m['glibc_cr_wrong']:.4%})") if "cr_max" in m else "(no mpmath)"
-        print(f"{label:12} {m['n']:>9} | {m['glibc_max']:.0f}  {m['glibc_mean']:.5f}  "
-              f"{m['glibc_differ']:.4%} | {cr} | C {same_c}, Swift {same_s}")
+        cr = (
+            (
+                f"{m['cr_max']:.0f}  {m['cr_mean']:.5f}  {m['cr_wrong']:.4%}  "
+                f"({m['glibc_cr_wrong']:.4%})"
+            )
+            if "cr_max" in m
+            else "(no mpmath)"
+        )
+        print(
+            f"{label:12} {m['n']:>9} | {m['glibc_max']:.0f}  {m['glibc_mean']:.5f}  "
+            f"{m['glibc_differ']:.4%} | {cr} | C {same_c}, Swift {same_s}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Bad data and bad training options: each is refused with exit status 2 and a message naming
 the file (and the line, for CSV) or the option, never a traceback, and nothing is written."""
+
 from __future__ import annotations
 
 import os
@@ -27,12 +28,17 @@ def _generate_once():
     import featgen.train
     import featgen.ui
 
-    users = (codegen.build, featgen.ui, featgen.model_cli, featgen.train)   # hold `generate`
+    users = (codegen.build, featgen.ui, featgen.model_cli, featgen.train)  # hold `generate`
     real, cache = codegen.build.generate, {}
 
     def generate(spec, *args, **kwargs):
-        key = (spec.spec_hash, spec.model is None, spec.decision is None, args,
-               tuple(sorted(kwargs.items())))
+        key = (
+            spec.spec_hash,
+            spec.model is None,
+            spec.decision is None,
+            args,
+            tuple(sorted(kwargs.items())),
+        )
         if key not in cache:
             cache[key] = real(spec, *args, **kwargs)
         return dict(cache[key])
@@ -47,8 +53,9 @@ def _generate_once():
 def run(*args):
     result = CliRunner().invoke(main, [str(a) for a in args])
     assert "Traceback" not in result.output, result.output
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception,
-                                                                      SystemExit), result.exception
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), result.exception
     return result
 
 
@@ -66,59 +73,150 @@ def _rows(*rows: str, header: str = HEADER, end: str = "\n"):
 
 # (case id, file name, writer, expected message fragments): every fragment must appear.
 CSV_CASES = [
-    ("duplicate-input", "rec.csv", _rows(ROW + ",1", header=HEADER + ",acc_x"),
-     ["rec.csv:1:", "'acc_x' appears twice"]),
-    ("duplicate-other", "rec.csv", _rows("1,2," + ROW, header="t,t," + HEADER),
-     ["rec.csv:1:", "'t' appears twice"]),
-    ("empty-name-index", "rec.csv", _rows("0," + ROW, header="," + HEADER),
-     ["rec.csv:1:", "column 1 of the header has no name"]),
-    ("empty-name-middle", "rec.csv", _rows("0.1,0.2,9.8,7,0.01,0.02,0.03",
-                                            header="acc_x,acc_y,acc_z,,gyro_x,gyro_y,gyro_z"),
-     ["rec.csv:1:", "column 4 of the header has no name"]),
-    ("short-row", "rec.csv", _rows(ROW, "0.1,0.2,9.8,0.01,0.02", ROW),
-     ["rec.csv:3:", "5 fields, the header has 6"]),
+    (
+        "duplicate-input",
+        "rec.csv",
+        _rows(ROW + ",1", header=HEADER + ",acc_x"),
+        ["rec.csv:1:", "'acc_x' appears twice"],
+    ),
+    (
+        "duplicate-other",
+        "rec.csv",
+        _rows("1,2," + ROW, header="t,t," + HEADER),
+        ["rec.csv:1:", "'t' appears twice"],
+    ),
+    (
+        "empty-name-index",
+        "rec.csv",
+        _rows("0," + ROW, header="," + HEADER),
+        ["rec.csv:1:", "column 1 of the header has no name"],
+    ),
+    (
+        "empty-name-middle",
+        "rec.csv",
+        _rows("0.1,0.2,9.8,7,0.01,0.02,0.03", header="acc_x,acc_y,acc_z,,gyro_x,gyro_y,gyro_z"),
+        ["rec.csv:1:", "column 4 of the header has no name"],
+    ),
+    (
+        "short-row",
+        "rec.csv",
+        _rows(ROW, "0.1,0.2,9.8,0.01,0.02", ROW),
+        ["rec.csv:3:", "5 fields, the header has 6"],
+    ),
     ("long-row", "rec.csv", _rows(ROW, ROW + ",4"), ["rec.csv:3:", "7 fields, the header has 6"]),
-    ("truncated-last-row", "rec.csv", _rows(ROW, ROW, "0.1,0.2,9", end=""),
-     ["rec.csv:4:", "3 fields, the header has 6", "truncated last row"]),
-    ("underscore", "rec.csv", _rows(ROW, "1_000,0.2,9.8,0.01,0.02,0.03"),
-     ["rec.csv:3:", "column 'acc_x'", "'1_000' is not a number"]),
-    ("thousands-comma", "rec.csv", _rows(ROW, '"1,000",0.2,9.8,0.01,0.02,0.03'),
-     ["rec.csv:3:", "'1,000' is not a number"]),
+    (
+        "truncated-last-row",
+        "rec.csv",
+        _rows(ROW, ROW, "0.1,0.2,9", end=""),
+        ["rec.csv:4:", "3 fields, the header has 6", "truncated last row"],
+    ),
+    (
+        "underscore",
+        "rec.csv",
+        _rows(ROW, "1_000,0.2,9.8,0.01,0.02,0.03"),
+        ["rec.csv:3:", "column 'acc_x'", "'1_000' is not a number"],
+    ),
+    (
+        "thousands-comma",
+        "rec.csv",
+        _rows(ROW, '"1,000",0.2,9.8,0.01,0.02,0.03'),
+        ["rec.csv:3:", "'1,000' is not a number"],
+    ),
     ("hex", "rec.csv", _rows("0.1,0x10,9.8,0.01,0.02,0.03"), ["rec.csv:2:", "'0x10' is not"]),
-    ("fullwidth-digits", "rec.csv", _rows("0.1,0.2,\uff19.8,0.01,0.02,0.03"),
-     ["rec.csv:2:", "column 'acc_z'", "is not a number"]),
-    ("arabic-indic-digits", "rec.csv", _rows("0.1,0.2,9.8,\u0661\u0662,0.02,0.03"),
-     ["rec.csv:2:", "column 'gyro_x'", "is not a number"]),
-    ("empty-field", "rec.csv", _rows("0.1,,9.8,0.01,0.02,0.03"),
-     ["rec.csv:2:", "column 'acc_y'", "'' is not a number"]),
+    (
+        "fullwidth-digits",
+        "rec.csv",
+        _rows("0.1,0.2,\uff19.8,0.01,0.02,0.03"),
+        ["rec.csv:2:", "column 'acc_z'", "is not a number"],
+    ),
+    (
+        "arabic-indic-digits",
+        "rec.csv",
+        _rows("0.1,0.2,9.8,\u0661\u0662,0.02,0.03"),
+        ["rec.csv:2:", "column 'gyro_x'", "is not a number"],
+    ),
+    (
+        "empty-field",
+        "rec.csv",
+        _rows("0.1,,9.8,0.01,0.02,0.03"),
+        ["rec.csv:2:", "column 'acc_y'", "'' is not a number"],
+    ),
     ("bare-exponent", "rec.csv", _rows("0.1,0.2,1e,0.01,0.02,0.03"), ["rec.csv:2:", "'1e'"]),
     ("lone-dot", "rec.csv", _rows(ROW, ROW, "0.1,0.2,9.8,.,0.02,0.03"), ["rec.csv:4:", "'.'"]),
-    ("quoted-newline", "rec.csv", _rows(ROW, '0.1,"1\n2",9.8,0.01,0.02,0.03', ROW),
-     ["rec.csv:", "column 'acc_y'", "'1\\n2' is not a number"]),
+    (
+        "quoted-newline",
+        "rec.csv",
+        _rows(ROW, '0.1,"1\n2",9.8,0.01,0.02,0.03', ROW),
+        ["rec.csv:", "column 'acc_y'", "'1\\n2' is not a number"],
+    ),
     ("words", "rec.csv", _rows("0.1,0.2,9.8,0.01,0.02,abc"), ["rec.csv:2:", "'abc' is not"]),
-    ("nan", "rec.csv", _rows(ROW, "0.1,nan,9.8,0.01,0.02,0.03"),
-     ["rec.csv:3:", "input 'acc_y': nan is not finite", "--drop-nonfinite"]),
-    ("infinity-spelling", "rec.csv", _rows(ROW, ROW, "0.1,0.2,-Infinity,0.01,0.02,0.03"),
-     ["rec.csv:4:", "input 'acc_z': -inf is not finite"]),
-    ("overflow-to-inf", "rec.csv", _rows("0.1,0.2,9.8,1e999,0.02,0.03"),
-     ["rec.csv:2:", "input 'gyro_x': inf is not finite"]),
-    ("utf16-le", "rec.csv", _bytes(("\ufeff" + HEADER + "\n" + ROW + "\n").encode("utf-16-le")),
-     ["rec.csv", "UTF-16-LE", "byte-order mark FF FE", "UTF-8"]),
-    ("utf16-be", "rec.csv", _bytes(("\ufeff" + HEADER + "\n" + ROW + "\n").encode("utf-16-be")),
-     ["rec.csv", "UTF-16-BE", "FE FF"]),
-    ("utf32", "rec.csv", _bytes(("\ufeff" + HEADER + "\n").encode("utf-32-le")),
-     ["rec.csv", "UTF-32-LE"]),
-    ("latin1-byte", "rec.csv", _bytes((HEADER + "\n" + ROW + "\n").encode() + b"0.1,0.2,9.8,0.01,0.02,\xe90\n"),
-     ["rec.csv:3:", "not UTF-8", "byte 0xE9", f"offset {len(HEADER) + len(ROW) + 2 + 22}"]),
-    ("invalid-in-header", "rec.csv", _bytes(b"acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_\xff\n" + ROW.encode()),
-     ["rec.csv:1:", "byte 0xFF at offset 37"]),
-    ("cut-multibyte", "rec.csv", _bytes((HEADER + ",\u00e9t\n" + ROW + ",1\n").encode() + b"0,0,0,0,0,0,\xc3"),
-     ["rec.csv:3:", "not UTF-8"]),
-    ("nul-byte", "rec.csv", _bytes((HEADER + "\n" + ROW + "\n0.1,0.2\x00,9.8,0.01,0.02,0.03\n").encode()),
-     ["rec.csv:3:", "column 'acc_y'", "is not a number"]),
+    (
+        "nan",
+        "rec.csv",
+        _rows(ROW, "0.1,nan,9.8,0.01,0.02,0.03"),
+        ["rec.csv:3:", "input 'acc_y': nan is not finite", "--drop-nonfinite"],
+    ),
+    (
+        "infinity-spelling",
+        "rec.csv",
+        _rows(ROW, ROW, "0.1,0.2,-Infinity,0.01,0.02,0.03"),
+        ["rec.csv:4:", "input 'acc_z': -inf is not finite"],
+    ),
+    (
+        "overflow-to-inf",
+        "rec.csv",
+        _rows("0.1,0.2,9.8,1e999,0.02,0.03"),
+        ["rec.csv:2:", "input 'gyro_x': inf is not finite"],
+    ),
+    (
+        "utf16-le",
+        "rec.csv",
+        _bytes(("\ufeff" + HEADER + "\n" + ROW + "\n").encode("utf-16-le")),
+        ["rec.csv", "UTF-16-LE", "byte-order mark FF FE", "UTF-8"],
+    ),
+    (
+        "utf16-be",
+        "rec.csv",
+        _bytes(("\ufeff" + HEADER + "\n" + ROW + "\n").encode("utf-16-be")),
+        ["rec.csv", "UTF-16-BE", "FE FF"],
+    ),
+    (
+        "utf32",
+        "rec.csv",
+        _bytes(("\ufeff" + HEADER + "\n").encode("utf-32-le")),
+        ["rec.csv", "UTF-32-LE"],
+    ),
+    (
+        "latin1-byte",
+        "rec.csv",
+        _bytes((HEADER + "\n" + ROW + "\n").encode() + b"0.1,0.2,9.8,0.01,0.02,\xe90\n"),
+        ["rec.csv:3:", "not UTF-8", "byte 0xE9", f"offset {len(HEADER) + len(ROW) + 2 + 22}"],
+    ),
+    (
+        "invalid-in-header",
+        "rec.csv",
+        _bytes(b"acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_\xff\n" + ROW.encode()),
+        ["rec.csv:1:", "byte 0xFF at offset 37"],
+    ),
+    (
+        "cut-multibyte",
+        "rec.csv",
+        _bytes((HEADER + ",\u00e9t\n" + ROW + ",1\n").encode() + b"0,0,0,0,0,0,\xc3"),
+        ["rec.csv:3:", "not UTF-8"],
+    ),
+    (
+        "nul-byte",
+        "rec.csv",
+        _bytes((HEADER + "\n" + ROW + "\n0.1,0.2\x00,9.8,0.01,0.02,0.03\n").encode()),
+        ["rec.csv:3:", "column 'acc_y'", "is not a number"],
+    ),
     ("empty-file", "rec.csv", _text(""), ["rec.csv", "empty file"]),
-    ("missing-column", "rec.csv", _rows(ROW, header="acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_q"),
-     ["rec.csv:1:", "missing column(s) 'gyro_z'"]),
+    (
+        "missing-column",
+        "rec.csv",
+        _rows(ROW, header="acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_q"),
+        ["rec.csv:1:", "missing column(s) 'gyro_z'"],
+    ),
 ]
 
 
@@ -130,7 +228,9 @@ def _parquet(**columns):
     def write(p):
         import pyarrow as pa
         import pyarrow.parquet as pq
+
         pq.write_table(pa.table(columns), p)
+
     return write
 
 
@@ -138,39 +238,71 @@ def _cut(writer, keep: float):
     def write(p):
         writer(p)
         data = p.read_bytes()
-        p.write_bytes(data[:int(len(data) * keep)])
+        p.write_bytes(data[: int(len(data) * keep)])
+
     return write
 
 
 GOOD = np.zeros((150, 6))
 OTHER_FILE_CASES = [
-    ("npz-object-array", "rec.npz", _npz(rec=np.array([[1, "a"]] * 3, dtype=object)),
-     ["rec.npz", "array 'rec' holds Python objects"]),
-    ("npz-strings", "rec.npz", _npz(rec=np.array([["1"] * 6] * 3)),
-     ["rec.npz", "array 'rec' has shape (3, 6) and dtype <U1"]),
+    (
+        "npz-object-array",
+        "rec.npz",
+        _npz(rec=np.array([[1, "a"]] * 3, dtype=object)),
+        ["rec.npz", "array 'rec' holds Python objects"],
+    ),
+    (
+        "npz-strings",
+        "rec.npz",
+        _npz(rec=np.array([["1"] * 6] * 3)),
+        ["rec.npz", "array 'rec' has shape (3, 6) and dtype <U1"],
+    ),
     ("npz-one-dim", "rec.npz", _npz(rec=np.zeros(6)), ["rec.npz", "array 'rec' has shape (6,)"]),
-    ("npz-no-arrays", "rec.npz", _npz(**{"rec.label": np.zeros(3)}),
-     ["rec.npz", "holds no arrays"]),
+    (
+        "npz-no-arrays",
+        "rec.npz",
+        _npz(**{"rec.label": np.zeros(3)}),
+        ["rec.npz", "holds no arrays"],
+    ),
     ("npz-not-zip", "rec.npz", _bytes(b"PK\x03\x04 garbage"), ["rec.npz", "not a readable .npz"]),
     ("npz-truncated", "rec.npz", _cut(_npz(rec=np.ones((20_000, 6))), 0.5), ["rec.npz"]),
-    ("npz-nan", "rec.npz", _npz(rec=np.where(np.arange(900).reshape(150, 6) == 500, np.nan, 1.0)),
-     ["rec.npz: array 'rec', row 83", "input 'acc_z': nan is not finite"]),
-    ("parquet-strings", "rec.parquet",
-     _parquet(**{n: ["1"] * 3 for n in INPUTS}), ["rec.parquet", "column 'acc_x' has type string"]),
-    ("parquet-null", "rec.parquet",
-     _parquet(**{n: [1.0, None, 2.0] if n == "gyro_y" else [1.0] * 3 for n in INPUTS}),
-     ["rec.parquet", "column 'gyro_y', row 1: null is not a number"]),
-    ("parquet-missing", "rec.parquet", _parquet(**{n: [1.0] for n in INPUTS[:5]}),
-     ["rec.parquet", "missing column(s) 'gyro_z'"]),
-    ("parquet-garbage", "rec.parquet", _bytes(b"not parquet at all"),
-     ["rec.parquet", "not a readable Parquet file"]),
+    (
+        "npz-nan",
+        "rec.npz",
+        _npz(rec=np.where(np.arange(900).reshape(150, 6) == 500, np.nan, 1.0)),
+        ["rec.npz: array 'rec', row 83", "input 'acc_z': nan is not finite"],
+    ),
+    (
+        "parquet-strings",
+        "rec.parquet",
+        _parquet(**{n: ["1"] * 3 for n in INPUTS}),
+        ["rec.parquet", "column 'acc_x' has type string"],
+    ),
+    (
+        "parquet-null",
+        "rec.parquet",
+        _parquet(**{n: [1.0, None, 2.0] if n == "gyro_y" else [1.0] * 3 for n in INPUTS}),
+        ["rec.parquet", "column 'gyro_y', row 1: null is not a number"],
+    ),
+    (
+        "parquet-missing",
+        "rec.parquet",
+        _parquet(**{n: [1.0] for n in INPUTS[:5]}),
+        ["rec.parquet", "missing column(s) 'gyro_z'"],
+    ),
+    (
+        "parquet-garbage",
+        "rec.parquet",
+        _bytes(b"not parquet at all"),
+        ["rec.parquet", "not a readable Parquet file"],
+    ),
     ("unsupported-suffix", "rec.txt", _text(HEADER + "\n"), ["rec.txt", "unsupported data file"]),
 ]
 
 
 def _assert_refused(result, fragments, tmp_path, inputs):
     assert result.exit_code == 2, result.output
-    flat = " ".join(result.output.split())      # rich wraps long messages
+    flat = " ".join(result.output.split())  # rich wraps long messages
     for fragment in fragments:
         assert " ".join(fragment.split()) in flat, (fragment, result.output)
     left = sorted(p.name for p in tmp_path.iterdir() if p.name not in inputs)
@@ -178,8 +310,11 @@ def _assert_refused(result, fragments, tmp_path, inputs):
 
 
 @pytest.mark.parametrize("output", ["f.csv", "f.npz"])
-@pytest.mark.parametrize("name, file, write, fragments", CSV_CASES + OTHER_FILE_CASES,
-                         ids=[c[0] for c in CSV_CASES + OTHER_FILE_CASES])
+@pytest.mark.parametrize(
+    "name, file, write, fragments",
+    CSV_CASES + OTHER_FILE_CASES,
+    ids=[c[0] for c in CSV_CASES + OTHER_FILE_CASES],
+)
 def test_featurize_refuses_bad_data(tmp_path, name, file, write, fragments, output):
     path = tmp_path / file
     write(path)
@@ -191,7 +326,7 @@ def test_featurize_keeps_an_earlier_output_when_a_later_recording_is_bad(tmp_pat
     good = tmp_path / "good.csv"
     good.write_text("\n".join([HEADER] + [ROW] * 150) + "\n")
     bad = tmp_path / "bad.csv"
-    CSV_CASES[4][2](bad)    # a short row
+    CSV_CASES[4][2](bad)  # a short row
     for output in ("f.csv", "f.npz"):
         assert run("featurize", SPEC, good, "-o", tmp_path / output).exit_code == 0
         before = (tmp_path / output).read_bytes()
@@ -214,8 +349,10 @@ def test_plain_numbers_and_spellings_are_read_exactly(tmp_path):
     from featgen.data import Source, read_whole
 
     fields = ["+1.5", "-.5", "5.", "1e-3", " 2.5E+2 ", "\t7", "0.1", "-0"]
-    rows = [",".join(fields[i:i + 6] + fields[:max(0, i + 6 - len(fields))])
-            for i in range(len(fields))]
+    rows = [
+        ",".join(fields[i : i + 6] + fields[: max(0, i + 6 - len(fields))])
+        for i in range(len(fields))
+    ]
     path = tmp_path / "rec.csv"
     path.write_bytes(b"\xef\xbb\xbf" + ("\n".join([HEADER, *rows]) + "\n").encode())
     got = read_whole(Source("rec", path, "csv"), tuple(INPUTS))
@@ -233,7 +370,7 @@ def _labelled(tmp_path: Path, labels_per_file: list[list[int]], n: int = 130) ->
     paths = []
     for i, labels in enumerate(labels_per_file):
         x = rng.normal(size=(n, 6))
-        y = np.resize(labels, n)        # every label in every stretch of samples
+        y = np.resize(labels, n)  # every label in every stretch of samples
         lines = [HEADER + ",label,subject"]
         lines += [",".join(map(repr, row.tolist())) + f",{int(v)},s{i}" for row, v in zip(x, y)]
         path = tmp_path / f"r{i}.csv"
@@ -244,12 +381,19 @@ def _labelled(tmp_path: Path, labels_per_file: list[list[int]], n: int = 130) ->
 
 BINARY = [[0, 1], [1, 0], [0, 1], [1, 1, 0]]
 OPTION_CASES = [
-    (["--rounds", "0"], "--rounds"), (["--rounds", "-1"], "--rounds"),
-    (["--rounds", "1.5"], "--rounds"), (["--max-depth", "0"], "--max-depth"),
-    (["--eta", "nan"], "--eta"), (["--eta", "inf"], "--eta"), (["--eta", "0"], "--eta"),
-    (["--eta", "-0.1"], "--eta"), (["--eta", "1.5"], "--eta"),
-    (["--test-fraction", "1"], "--test-fraction"), (["--test-fraction", "1.5"], "--test-fraction"),
-    (["--test-fraction", "-0.1"], "--test-fraction"), (["--test-fraction", "nan"], "--test-fraction"),
+    (["--rounds", "0"], "--rounds"),
+    (["--rounds", "-1"], "--rounds"),
+    (["--rounds", "1.5"], "--rounds"),
+    (["--max-depth", "0"], "--max-depth"),
+    (["--eta", "nan"], "--eta"),
+    (["--eta", "inf"], "--eta"),
+    (["--eta", "0"], "--eta"),
+    (["--eta", "-0.1"], "--eta"),
+    (["--eta", "1.5"], "--eta"),
+    (["--test-fraction", "1"], "--test-fraction"),
+    (["--test-fraction", "1.5"], "--test-fraction"),
+    (["--test-fraction", "-0.1"], "--test-fraction"),
+    (["--test-fraction", "nan"], "--test-fraction"),
     (["--seed", "-1"], "--seed"),
 ]
 
@@ -262,22 +406,38 @@ def test_train_refuses_bad_options(tmp_path, options, name):
 
 
 LABEL_CASES = [
-    ("one-class-0", "binary:logistic", [[0]] * 4, ["every feature vector has label 0", "never fire"]),
-    ("one-class-1", "binary:logistic", [[1]] * 4, ["every feature vector has label 1", "always fire"]),
+    (
+        "one-class-0",
+        "binary:logistic",
+        [[0]] * 4,
+        ["every feature vector has label 0", "never fire"],
+    ),
+    (
+        "one-class-1",
+        "binary:logistic",
+        [[1]] * 4,
+        ["every feature vector has label 1", "always fire"],
+    ),
     ("not-binary", "binary:logistic", [[0, 2]] * 4, ["needs labels 0 and 1"]),
-    ("missing-class-0", "multi:softprob", [[1, 2, 3, 4]] * 4,
-     ["class(es) 0 never occur", "0 .. 4"]),
+    (
+        "missing-class-0",
+        "multi:softprob",
+        [[1, 2, 3, 4]] * 4,
+        ["class(es) 0 never occur", "0 .. 4"],
+    ),
     ("missing-middle", "multi:softprob", [[0, 1, 3]] * 4, ["class(es) 2 never occur"]),
     ("multi-one-class", "multi:softprob", [[2]] * 4, ["every feature vector has label 2"]),
 ]
 
 
-@pytest.mark.parametrize("name, objective, labels, fragments", LABEL_CASES,
-                         ids=[c[0] for c in LABEL_CASES])
+@pytest.mark.parametrize(
+    "name, objective, labels, fragments", LABEL_CASES, ids=[c[0] for c in LABEL_CASES]
+)
 def test_train_refuses_bad_label_sets(tmp_path, name, objective, labels, fragments):
     data = _labelled(tmp_path, labels)
-    result = run("train", SPEC, *data, "-o", tmp_path / "model", "--objective", objective,
-                 "--rounds", "2")
+    result = run(
+        "train", SPEC, *data, "-o", tmp_path / "model", "--objective", objective, "--rounds", "2"
+    )
     _assert_refused(result, fragments, tmp_path, {p.name for p in data})
 
 
@@ -289,15 +449,29 @@ def _edit(path: Path, line: int, old: str, new: str) -> None:
 
 
 LABEL_FILE_CASES = [
-    ("underscore-label", lambda p: _replace_label(p, 5, "1_0"),
-     ["r0.csv:5:", "column 'label'", "'1_0' is not a label"]),
+    (
+        "underscore-label",
+        lambda p: _replace_label(p, 5, "1_0"),
+        ["r0.csv:5:", "column 'label'", "'1_0' is not a label"],
+    ),
     ("negative-label", lambda p: _replace_label(p, 7, "-1"), ["r0.csv:7:", "'-1' is not a label"]),
-    ("fractional-label", lambda p: _replace_label(p, 9, "0.5"), ["r0.csv:9:", "'0.5' is not a label"]),
+    (
+        "fractional-label",
+        lambda p: _replace_label(p, 9, "0.5"),
+        ["r0.csv:9:", "'0.5' is not a label"],
+    ),
     ("short-row", lambda p: _edit(p, 4, ",s0", ""), ["r0.csv:4:", "fields, the header has 8"]),
-    ("duplicate-label-column", lambda p: _edit(p, 1, "label,subject", "label,label"),
-     ["r0.csv:1:", "'label' appears twice"]),
+    (
+        "duplicate-label-column",
+        lambda p: _edit(p, 1, "label,subject", "label,label"),
+        ["r0.csv:1:", "'label' appears twice"],
+    ),
     ("group-changes", lambda p: _edit(p, 20, ",s0", ",s9"), ["r0.csv:20:", "changes from 's0'"]),
-    ("no-label-column", lambda p: _edit(p, 1, "label", "lbl"), ["r0.csv:1:", "no label column 'label'"]),
+    (
+        "no-label-column",
+        lambda p: _edit(p, 1, "label", "lbl"),
+        ["r0.csv:1:", "no label column 'label'"],
+    ),
 ]
 
 
@@ -309,8 +483,9 @@ def _replace_label(path: Path, line: int, value: str) -> None:
     path.write_text("\n".join(lines))
 
 
-@pytest.mark.parametrize("name, edit, fragments", LABEL_FILE_CASES,
-                         ids=[c[0] for c in LABEL_FILE_CASES])
+@pytest.mark.parametrize(
+    "name, edit, fragments", LABEL_FILE_CASES, ids=[c[0] for c in LABEL_FILE_CASES]
+)
 def test_train_refuses_bad_label_files(tmp_path, name, edit, fragments):
     data = _labelled(tmp_path, BINARY)
     edit(data[0])
@@ -320,7 +495,12 @@ def test_train_refuses_bad_label_files(tmp_path, name, edit, fragments):
 
 def test_train_refuses_object_label_arrays(tmp_path):
     path = tmp_path / "recs.npz"
-    np.savez(path, a=np.zeros((130, 6)), **{"a.label": np.array([0, "x"] * 65, dtype=object)},
-             b=np.zeros((130, 6)), **{"b.label": np.zeros(130)})
+    np.savez(
+        path,
+        a=np.zeros((130, 6)),
+        **{"a.label": np.array([0, "x"] * 65, dtype=object)},
+        b=np.zeros((130, 6)),
+        **{"b.label": np.zeros(130)},
+    )
     result = run("train", SPEC, path, "-o", tmp_path / "model")
     _assert_refused(result, ["recs.npz", "array 'a.label'", "unpickling"], tmp_path, {"recs.npz"})

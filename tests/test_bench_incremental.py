@@ -3,6 +3,7 @@ on) gives the generated C's vectors bit for bit: ties between -0.0 and +0.0 and 
 values (the first one wins, for argmin/argmax too), a NaN entering and leaving a derived signal's
 window (diff of a magnitude that overflowed: inf - inf), a window as long as the ring. Also
 checks that the rewrite still recognises every min/max of the current generator's C."""
+
 from __future__ import annotations
 
 import re
@@ -35,13 +36,13 @@ features:
 
 def _recording(n: int) -> np.ndarray:
     rng = np.random.default_rng(3)
-    x = np.round(rng.normal(0, 1, (n, 2)), 1)            # many exact ties
-    x[rng.random(n) < 0.05] *= -0.0                       # signed zeros (and -0.0 * x)
+    x = np.round(rng.normal(0, 1, (n, 2)), 1)  # many exact ties
+    x[rng.random(n) < 0.05] *= -0.0  # signed zeros (and -0.0 * x)
     x[rng.random(n) < 0.2] = 0.0
-    for s in range(0, n, 400):                            # magnitudes overflow: dm is NaN
+    for s in range(0, n, 400):  # magnitudes overflow: dm is NaN
         k = int(rng.integers(1, 6))
-        x[s:s + k] = 1e300 * np.sign(rng.normal(size=(k, 2)))
-    x[rng.random(n) < 0.002, 1] = np.nan                  # rejected samples
+        x[s : s + k] = 1e300 * np.sign(rng.normal(size=(k, 2)))
+    x[rng.random(n) < 0.002, 1] = np.nan  # rejected samples
     return x
 
 
@@ -50,22 +51,30 @@ def test_incremental_minmax_is_bit_identical(tmp_path):
     files = generate(spec)
     src = {Path(p).name: t for p, t in files.items() if p.startswith("c/incr_features")}
     c, h, n = incremental_variant(src["incr_features.c"], src["incr_features.h"], "incr")
-    assert n == 12                                    # (dm, x, mag) x (7, 20) x (min, max)
-    guarded = set(re.findall(r"st->nan_(\w+) == 0", c))    # the derived signals only
+    assert n == 12  # (dm, x, mag) x (7, 20) x (min, max)
+    guarded = set(re.findall(r"st->nan_(\w+) == 0", c))  # the derived signals only
     assert guarded == {"dm_7", "dm_20", "mag_7", "mag_20"}
     nf = len(spec.feature_names)
     gen = cbench.CBench(tmp_path / "gen", src, "incr_features.h", "incr", "incr_state", "INCR", nf)
-    inc = cbench.CBench(tmp_path / "inc", {"incr_features.c": c, "incr_features.h": h},
-                        "incr_features.h", "incr", "incr_state", "INCR", nf)
+    inc = cbench.CBench(
+        tmp_path / "inc",
+        {"incr_features.c": c, "incr_features.h": h},
+        "incr_features.h",
+        "incr",
+        "incr_state",
+        "INCR",
+        nf,
+    )
     x = _recording(12_000)
     ref = gen.dump(gen.write_samples(x))
     got = inc.dump(inc.write_samples(x))
     assert np.isnan(ref).any() and (ref == 0).any() and ref.shape[0] > 11_000
-    assert (np.signbit(ref) & (ref == 0)).any()          # a -0.0 min is reproduced as such
+    assert (np.signbit(ref) & (ref == 0)).any()  # a -0.0 min is reproduced as such
     assert ref.shape == got.shape
     bad = np.argwhere(ref.view(np.int64) != got.view(np.int64))
-    assert bad.size == 0, [(int(i), spec.feature_names[j], ref[i, j], got[i, j])
-                           for i, j in bad[:5]]
+    assert bad.size == 0, [
+        (int(i), spec.feature_names[j], ref[i, j], got[i, j]) for i, j in bad[:5]
+    ]
 
 
 def test_rewrite_recognises_the_generated_example():

@@ -1,4 +1,5 @@
 """bench/sensors.py runs (a short stream) and its C samples are the numpy resampler's."""
+
 from __future__ import annotations
 
 from bench.sensors import measure

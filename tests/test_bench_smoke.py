@@ -3,6 +3,7 @@
 Nothing about speed is asserted (no timed assertion anywhere in the suite); a peer that is not
 installed gives a NOT MEASURED row, which is reported here but is not a failure.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -25,11 +26,17 @@ def _row_ids() -> tuple[str, ...]:
 
 def test_bench_quick_runs_every_benchmark(tmp_path):
     out = tmp_path / "bench.json"
-    result = subprocess.run([sys.executable, str(RUN), "--quick", "--json", str(out)],
-                            capture_output=True, text=True, cwd=str(ROOT), timeout=900)
+    result = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=str(ROOT),
+        timeout=900,
+    )
     assert result.returncode == 0, (
         f"bench/run.py --quick exited {result.returncode}\n"
-        f"stdout (end):\n{result.stdout[-4000:]}\nstderr (end):\n{result.stderr[-4000:]}")
+        f"stdout (end):\n{result.stdout[-4000:]}\nstderr (end):\n{result.stderr[-4000:]}"
+    )
     payload = json.loads(out.read_text())
     rows = payload["rows"]
     produced = {r["id"] for r in rows}
@@ -40,7 +47,7 @@ def test_bench_quick_runs_every_benchmark(tmp_path):
     for r in rows:
         if r["status"] == "ok":
             assert r["value"] is not None and math.isfinite(r["value"]), r
-        else:       # NOT MEASURED / TODO rows are loud in the table and say why
+        else:  # NOT MEASURED / TODO rows are loud in the table and say why
             assert r["note"], r
             assert r["status"] in result.stdout
     machine = payload["machine"]
@@ -49,6 +56,6 @@ def test_bench_quick_runs_every_benchmark(tmp_path):
     for key in ("python", "numpy"):
         assert machine["versions"][key], key
     assert "OPENBLAS_CORETYPE" in machine["env"]
-    for rid in expected:         # every benchmark is in the printed table too
+    for rid in expected:  # every benchmark is in the printed table too
         label = next(r["label"] for r in rows if r["id"] == rid)
         assert label in result.stdout, rid

@@ -1,4 +1,5 @@
 """The featgen command line, as a user drives it: exit codes, located messages, no tracebacks."""
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,7 @@ def test_build_then_check_then_stale(tmp_path):
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
     assert run("check", SPEC, "-o", out).exit_code == 0
     edited = tmp_path / "spec.yaml"
-    text = Path(SPEC).read_text().split("\nmodel:")[0] + "\n"   # the model needs the old features
+    text = Path(SPEC).read_text().split("\nmodel:")[0] + "\n"  # the model needs the old features
     edited.write_text(text.replace("threshold: 2.5", "threshold: 2.75"))
     result = run("check", edited, "-o", out)
     assert result.exit_code == 1 and "stale" in result.output
@@ -58,7 +59,9 @@ def test_invalid_spec_is_a_located_error_and_leaves_output_alone(tmp_path):
     run("build", SPEC, "-o", out)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     bad = tmp_path / "spec.yaml"
-    bad.write_text(Path(SPEC).read_text().replace("of: [gyro_y, gyro_mag]", "of: [gyro_q, gyro_mag]"))
+    bad.write_text(
+        Path(SPEC).read_text().replace("of: [gyro_y, gyro_mag]", "of: [gyro_q, gyro_mag]")
+    )
     result = run("build", bad, "-o", out)
     assert result.exit_code == 2
     assert "spec.yaml:" in result.output and "unknown signal 'gyro_q'" in result.output
@@ -78,7 +81,7 @@ def test_featurize_csv_matches_the_generated_module_exactly(tmp_path, module):
     expected, ends = module.featurize(samples)
     got = np.array([[float(v) for v in line.split(",")[2:]] for line in lines[1:]])
     assert got.shape == expected.shape
-    assert (got.view(np.int64) == expected.view(np.int64)).all()       # repr round-trips
+    assert (got.view(np.int64) == expected.view(np.int64)).all()  # repr round-trips
     assert [int(line.split(",")[1]) for line in lines[1:]] == ends.tolist()
 
 
@@ -89,23 +92,45 @@ def test_featurize_npz_in_and_out(tmp_path, module):
     result = run("featurize", SPEC, tmp_path / "recs.npz", "-o", tmp_path / "f.npz")
     assert result.exit_code == 0, result.output
     with np.load(tmp_path / "f.npz") as out:
-        assert out["features"].shape[0] == module.featurize(a)[0].shape[0] + module.featurize(b)[0].shape[0]
+        assert (
+            out["features"].shape[0]
+            == module.featurize(a)[0].shape[0] + module.featurize(b)[0].shape[0]
+        )
         assert set(out["recording"]) == {"recs:first", "recs:second"}
         assert tuple(out["feature_names"]) == module.FEATURE_NAMES
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda p: _csv(p, np.zeros((5, 6)), header=["acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_q"]),
-     "missing column(s) 'gyro_z'"),
-    (lambda p: p.write_text("acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z\n1,2,3,4,5,6\n1,2,abc,4,5,6\n"),
-     "rec.csv:3: column 'acc_z': 'abc' is not a number"),
-    (lambda p: p.write_text("acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z\n1,2,3,4,5\n"),
-     "rec.csv:2: 5 fields, the header has 6"),
-    (lambda p: p.write_text(""), "empty file"),
-    (lambda p: p.write_text("acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z\n1,2,3,4,5,6\n1,nan,3,4,5,6\n"),
-     "rec.csv:3: input 'acc_y': nan is not finite. featgen refuses non-finite samples; pass "
-     "--drop-nonfinite"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (
+            lambda p: _csv(
+                p,
+                np.zeros((5, 6)),
+                header=["acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_q"],
+            ),
+            "missing column(s) 'gyro_z'",
+        ),
+        (
+            lambda p: p.write_text(
+                "acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z\n1,2,3,4,5,6\n1,2,abc,4,5,6\n"
+            ),
+            "rec.csv:3: column 'acc_z': 'abc' is not a number",
+        ),
+        (
+            lambda p: p.write_text("acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z\n1,2,3,4,5\n"),
+            "rec.csv:2: 5 fields, the header has 6",
+        ),
+        (lambda p: p.write_text(""), "empty file"),
+        (
+            lambda p: p.write_text(
+                "acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z\n1,2,3,4,5,6\n1,nan,3,4,5,6\n"
+            ),
+            "rec.csv:3: input 'acc_y': nan is not finite. featgen refuses non-finite samples; pass "
+            "--drop-nonfinite",
+        ),
+    ],
+)
 def test_featurize_bad_data_gets_a_located_message(tmp_path, mutate, message):
     path = tmp_path / "rec.csv"
     mutate(path)
@@ -126,14 +151,18 @@ def test_drop_nonfinite_matches_device_behaviour(tmp_path, module):
     samples = rng.normal(size=(300, 6))
     samples[150, 2] = np.inf
     _csv(tmp_path / "rec.csv", samples)
-    result = run("featurize", SPEC, tmp_path / "rec.csv", "-o", tmp_path / "f.csv", "--drop-nonfinite")
+    result = run(
+        "featurize", SPEC, tmp_path / "rec.csv", "-o", tmp_path / "f.csv", "--drop-nonfinite"
+    )
     assert result.exit_code == 0, result.output
     rows = (tmp_path / "f.csv").read_text().splitlines()[1:]
     assert len(rows) == module.featurize(np.delete(samples, 150, axis=0))[0].shape[0]
 
 
 def test_parity_command_prints_the_report_and_writes_json(tmp_path):
-    result = run("parity", SPEC, "--samples", "1500", "--streams", "2", "--json", tmp_path / "r.json")
+    result = run(
+        "parity", SPEC, "--samples", "1500", "--streams", "2", "--json", tmp_path / "r.json"
+    )
     assert result.exit_code == 0, result.output
     assert "bit-identical" in result.output and "worst feature" in result.output
     report = json.loads((tmp_path / "r.json").read_text())
@@ -166,9 +195,11 @@ def test_markup_like_text_in_a_spec_is_printed_not_interpreted(tmp_path):
 def test_specs_whose_type_names_collide_cannot_share_an_output_root(tmp_path):
     """``a_b1`` and ``a_b_1`` both give the Swift/Kotlin type name AB1: the second build into the
     same root is a located spec error (exit 2) and writes nothing; rebuilding the first is fine."""
-    text = ("spec: featgen/v1\nname: {}\nsample_rate_hz: 50\ninputs: [x]\n"
-            "windows: {{w: {{length: 4, hop: 2}}}}\nfeatures:\n  - {{compute: [mean], of: x, "
-            "over: w}}\n")
+    text = (
+        "spec: featgen/v1\nname: {}\nsample_rate_hz: 50\ninputs: [x]\n"
+        "windows: {{w: {{length: 4, hop: 2}}}}\nfeatures:\n  - {{compute: [mean], of: x, "
+        "over: w}}\n"
+    )
     first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
     first.write_text(text.format("a_b1"))
     second.write_text(text.format("a_b_1"))
@@ -176,8 +207,10 @@ def test_specs_whose_type_names_collide_cannot_share_an_output_root(tmp_path):
     assert run("build", first, "-o", out).exit_code == 0
     result = run("build", second, "-o", out)
     assert result.exit_code == 2, result.output
-    assert (f"{second}:2:7: name: 'a_b_1' and the spec 'a_b1' already built in {out / 'a_b1'}/ "
-            "both give the type name AB1" in " ".join(result.output.split()))
+    assert (
+        f"{second}:2:7: name: 'a_b_1' and the spec 'a_b1' already built in {out / 'a_b1'}/ "
+        "both give the type name AB1" in " ".join(result.output.split())
+    )
     assert not (out / "a_b_1").exists()
     assert run("build", first, "-o", out).exit_code == 0
     assert run("build", second, "-o", tmp_path / "elsewhere").exit_code == 0

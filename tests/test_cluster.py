@@ -4,6 +4,7 @@ for xgboost.dask, and clean messages for bad input.
 
 One LocalCluster (3 worker processes) serves the module; its scheduler address is what a user
 passes as ``--cluster ADDRESS``, so the CLI tests run against an existing scheduler."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -57,9 +58,15 @@ def fleet(tmp_path_factory) -> Path:
     make.write({k: v for k, v in data.items() if k.startswith("s00")}, root, "csv")
     for name, (samples, labels, subject) in data.items():
         if name.startswith("s01"):
-            write_recording_parquet(root / f"{name}.parquet", samples, INPUTS,
-                                    {"label": labels.astype(np.int64),
-                                     "subject": np.full(len(labels), subject, np.int64)})
+            write_recording_parquet(
+                root / f"{name}.parquet",
+                samples,
+                INPUTS,
+                {
+                    "label": labels.astype(np.int64),
+                    "subject": np.full(len(labels), subject, np.int64),
+                },
+            )
     arrays = {}
     for name, (samples, labels, subject) in data.items():
         if name.startswith("s02"):
@@ -85,7 +92,7 @@ def reference(fleet, spec):
     """The single-machine reference: ``featgen featurize`` on the same files, in the same
     order (.npz output: features, end_sample, recording)."""
     files = [r.url for r in discover([str(fleet)])]
-    files = list(dict.fromkeys(files))           # the NPZ archive once
+    files = list(dict.fromkeys(files))  # the NPZ archive once
     out = fleet.parent / "reference.npz"
     result = CliRunner().invoke(main, ["featurize", str(SPEC), *files, "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -95,8 +102,7 @@ def reference(fleet, spec):
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    with cl.connect("local:3", local_directory=tmp_path_factory.mktemp("dask"),
-                    timeout=60) as c:
+    with cl.connect("local:3", local_directory=tmp_path_factory.mktemp("dask"), timeout=60) as c:
         c.wait_for_workers(3, timeout=120)
         yield c
 
@@ -115,9 +121,9 @@ def _assert_same(out: Path, reference):
     x_ref, ends_ref, names_ref = reference
     x, ends, names, manifest = read_features(str(out))
     assert x.shape == x_ref.shape and x.shape[0] > 1500
-    assert np.array_equal(_bits(x), _bits(x_ref))         # bit for bit, NaN payloads included
+    assert np.array_equal(_bits(x), _bits(x_ref))  # bit for bit, NaN payloads included
     assert np.array_equal(ends, ends_ref)
-    assert list(names) == names_ref                       # order included
+    assert list(names) == names_ref  # order included
     files = sorted(p.name for p in out.iterdir())
     assert files == sorted([MANIFEST] + [p["file"] for p in manifest["partitions"]])
     assert len({p["recording"] for p in manifest["partitions"]}) == len(manifest["partitions"])
@@ -130,12 +136,24 @@ def _assert_same(out: Path, reference):
 def test_discover_names_recordings_as_one_machine_does(fleet, spec):
     refs = discover([str(fleet)])
     assert [r.name for r in refs] == [
-        "fleet:s02_r00", "fleet:s02_r01", "fleet:s02_r02", "s00_r00", "s00_r01", "s00_r02",
-        "s01_r00", "s01_r01", "s01_r02"]
+        "fleet:s02_r00",
+        "fleet:s02_r01",
+        "fleet:s02_r02",
+        "s00_r00",
+        "s00_r01",
+        "s00_r02",
+        "s01_r00",
+        "s01_r01",
+        "s01_r02",
+    ]
     single = read_recordings(list(dict.fromkeys(Path(r.url) for r in refs)), spec.inputs)
     assert list(single) == [r.name for r in refs]
     assert [r.name for r in discover([str(fleet / "s0*_r0[01].*")])] == [
-        "s00_r00", "s00_r01", "s01_r00", "s01_r01"]
+        "s00_r00",
+        "s00_r01",
+        "s01_r00",
+        "s01_r01",
+    ]
 
 
 def test_cluster_features_are_bit_identical_to_one_machine(fleet, client, reference, tmp_path):
@@ -148,8 +166,9 @@ def test_cluster_features_are_bit_identical_to_one_machine(fleet, client, refere
     assert manifest["features_hash"] == load_spec(str(SPEC)).features_hash
 
 
-def test_work_is_spread_over_workers_and_partitions_carry_their_spec(fleet, client, job,
-                                                                   reference, tmp_path):
+def test_work_is_spread_over_workers_and_partitions_carry_their_spec(
+    fleet, client, job, reference, tmp_path
+):
     import pyarrow.parquet as pq
 
     out = tmp_path / "features"
@@ -167,8 +186,9 @@ def test_work_is_spread_over_workers_and_partitions_carry_their_spec(fleet, clie
 # ---------------------------------------------------------------- resumable
 
 
-def test_interrupted_run_resumes_without_redoing_finished_partitions(fleet, client, job,
-                                                                     reference, tmp_path):
+def test_interrupted_run_resumes_without_redoing_finished_partitions(
+    fleet, client, job, reference, tmp_path
+):
     out = tmp_path / "features"
     refs = discover([str(fleet)])
     done = []
@@ -178,7 +198,7 @@ def test_interrupted_run_resumes_without_redoing_finished_partitions(fleet, clie
         if len(done) == 3:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):              # on this machine, deterministically
+    with pytest.raises(KeyboardInterrupt):  # on this machine, deterministically
         cl.featurize(job, refs, str(out), None, on_done=stop_after_three)
     assert not (out / MANIFEST).exists()
     finished = {p.name: p.stat().st_mtime_ns for p in out.glob("part-*.parquet")}
@@ -189,14 +209,13 @@ def test_interrupted_run_resumes_without_redoing_finished_partitions(fleet, clie
     damaged = next(p for p in finished if p != "part-fleet%3As02_r00.parquet")
     (out / damaged).write_bytes(b"not parquet")
     time.sleep(0.01)
-    report = cl.featurize(job, refs, str(out), client)            # resumed on the cluster
+    report = cl.featurize(job, refs, str(out), client)  # resumed on the cluster
     assert (report.skipped, report.unreadable, report.written) == (2, 1, 7)
     kept = {recording_of(name) for name in finished if name != damaged}
-    assert sorted(r["recording"] for r in report.results) == sorted({r.name for r in refs}
-                                                                     - kept)
+    assert sorted(r["recording"] for r in report.results) == sorted({r.name for r in refs} - kept)
     for name, mtime in finished.items():
         if name != damaged:
-            assert (out / name).stat().st_mtime_ns == mtime       # kept, not rewritten
+            assert (out / name).stat().st_mtime_ns == mtime  # kept, not rewritten
     assert not list(out.glob(f"{TMP_MARK}*"))
     _assert_same(out, reference)
     again = cl.featurize(job, refs, str(out), client)
@@ -205,6 +224,7 @@ def test_interrupted_run_resumes_without_redoing_finished_partitions(fleet, clie
 
 def test_a_changed_recording_is_redone(fleet, job, tmp_path):
     import shutil
+
     data = tmp_path / "data"
     shutil.copytree(fleet, data)
     out = tmp_path / "features"
@@ -234,71 +254,91 @@ def test_partitions_of_another_spec_are_refused(fleet, tmp_path):
 # ---------------------------------------------------------------- a worker dies mid-run
 
 
-def test_killed_worker_loses_and_duplicates_no_partition(fleet, client, job, reference,
-                                                         tmp_path):
+def test_killed_worker_loses_and_duplicates_no_partition(fleet, client, job, reference, tmp_path):
     out = tmp_path / "features"
     refs = discover([str(fleet)])
     killed = []
-    pids = client.run(os.getpid)                          # {worker address: process id}
+    pids = client.run(os.getpid)  # {worker address: process id}
 
     def kill_a_busy_worker(summary):
         if killed:
             return
-        busy = [w for w, keys in client.processing().items()
-                if any("featgen-partition" in str(k) for k in keys)]
+        busy = [
+            w
+            for w, keys in client.processing().items()
+            if any("featgen-partition" in str(k) for k in keys)
+        ]
         assert busy, "no worker was featurising when the first partition finished"
         killed.append(busy[0])
-        os.kill(pids[busy[0]], signal.SIGKILL)            # no goodbye to the scheduler
+        os.kill(pids[busy[0]], signal.SIGKILL)  # no goodbye to the scheduler
 
     report = cl.featurize(job, refs, str(out), client, on_done=kill_a_busy_worker, window=9)
     assert killed
     deadline = time.monotonic() + 60
     while killed[0] in client.nthreads() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert killed[0] not in client.nthreads()             # it really died mid-run
+    assert killed[0] not in client.nthreads()  # it really died mid-run
     assert sorted(r["recording"] for r in report.results) == sorted(r.name for r in refs)
     assert not list(out.glob(f"{TMP_MARK}*"))
     _assert_same(out, reference)
-    client.wait_for_workers(3, timeout=120)               # the nanny restarted it
+    client.wait_for_workers(3, timeout=120)  # the nanny restarted it
 
 
 # ---------------------------------------------------------------- training
 
 
-def test_train_on_cluster_splits_like_one_machine_and_reports_both_models(fleet, client,
-                                                                          tmp_path):
+def test_train_on_cluster_splits_like_one_machine_and_reports_both_models(fleet, client, tmp_path):
     address = client.scheduler.address
-    local = run("train", SPEC, fleet, "-o", tmp_path / "local", "--rounds", 5)   # one machine
+    local = run("train", SPEC, fleet, "-o", tmp_path / "local", "--rounds", 5)  # one machine
     assert local.exit_code == 0, local.output
-    result = run("train", SPEC, fleet, "-o", tmp_path / "dist", "--rounds", 5, "--cluster",
-                 address, "--compare-local")
+    result = run(
+        "train",
+        SPEC,
+        fleet,
+        "-o",
+        tmp_path / "dist",
+        "--rounds",
+        5,
+        "--cluster",
+        address,
+        "--compare-local",
+    )
     assert result.exit_code == 0, result.output
     assert "beside the single-machine model" in result.output
     m_local = json.loads((tmp_path / "local" / "metrics.json").read_text())
     m_dist = json.loads((tmp_path / "dist" / "metrics.json").read_text())
-    assert m_dist["data"] == m_local["data"]         # same vectors, same split by group
+    assert m_dist["data"] == m_local["data"]  # same vectors, same split by group
     assert m_dist["events"]["labelled_events"] == m_local["events"]["labelled_events"]
     side = m_dist["cluster"]["single_machine"]
     assert side["test_vectors"] == m_local["data"]["test_vectors"]
-    for key in ("max_abs_margin_diff", "decisions_equal_pct", "roc_auc_cluster",
-                "roc_auc_single_machine"):
+    for key in (
+        "max_abs_margin_diff",
+        "decisions_equal_pct",
+        "roc_auc_cluster",
+        "roc_auc_single_machine",
+    ):
         assert side[key] is not None and np.isfinite(side[key]), key
     meta = json.loads((tmp_path / "dist" / "featgen_model.json").read_text())
     assert meta["features_hash"] == load_spec(str(SPEC)).features_hash
-    assert meta["split"] == json.loads((tmp_path / "local" / "featgen_model.json")
-                                       .read_text())["split"]
+    assert (
+        meta["split"]
+        == json.loads((tmp_path / "local" / "featgen_model.json").read_text())["split"]
+    )
 
 
 # ---------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("value, message", [
-    ("local:0", "a whole number from 1 to 512"),
-    ("local:x", "a whole number from 1 to 512"),
-    ("local:", "a whole number from 1 to 512"),
-    ("nonsense", "expected a Dask scheduler address"),
-    ("tcp://", "expected a Dask scheduler address"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("local:0", "a whole number from 1 to 512"),
+        ("local:x", "a whole number from 1 to 512"),
+        ("local:", "a whole number from 1 to 512"),
+        ("nonsense", "expected a Dask scheduler address"),
+        ("tcp://", "expected a Dask scheduler address"),
+    ],
+)
 def test_malformed_cluster_values_are_clear_errors(fleet, tmp_path, value, message):
     result = run("featurize", SPEC, fleet, "-o", tmp_path / "f", "--cluster", value)
     assert result.exit_code == 2 and message in result.output
@@ -315,21 +355,31 @@ def test_parse_cluster():
 
 
 def test_unreachable_scheduler_is_a_clear_error(fleet, tmp_path):
-    result = run("featurize", SPEC, fleet, "-o", tmp_path / "f", "--cluster",
-                 "tcp://127.0.0.1:9", env={"FEATGEN_CONNECT_TIMEOUT": "2"})
+    result = run(
+        "featurize",
+        SPEC,
+        fleet,
+        "-o",
+        tmp_path / "f",
+        "--cluster",
+        "tcp://127.0.0.1:9",
+        env={"FEATGEN_CONNECT_TIMEOUT": "2"},
+    )
     assert result.exit_code == 2
     assert "cannot reach a Dask scheduler there within 2 s" in result.output
 
 
-@pytest.mark.parametrize("source, message", [
-    ("missing_dir", "no such file or directory"),
-    ("*.nothing", "no files match this pattern"),
-    ("empty", "directory holds no .csv, .npz or .parquet files"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("missing_dir", "no such file or directory"),
+        ("*.nothing", "no files match this pattern"),
+        ("empty", "directory holds no .csv, .npz or .parquet files"),
+    ],
+)
 def test_bad_data_sources_are_clear_errors(tmp_path, source, message):
     (tmp_path / "empty").mkdir()
-    result = run("featurize", SPEC, tmp_path / source, "-o", tmp_path / "f", "--cluster",
-                 "local:1")
+    result = run("featurize", SPEC, tmp_path / source, "-o", tmp_path / "f", "--cluster", "local:1")
     assert result.exit_code == 2 and message in result.output, result.output
 
 
@@ -340,16 +390,17 @@ def test_bad_recordings_fail_the_run_with_their_name(fleet, client, tmp_path):
     (bad / "good.csv").write_text((fleet / "s00_r00.csv").read_text())
     lines = (fleet / "s00_r01.csv").read_text().splitlines()
     fields = lines[200].split(",")
-    fields[3] = "nan"                                   # gyro_x of sample 199
+    fields[3] = "nan"  # gyro_x of sample 199
     lines[200] = ",".join(fields)
     (bad / "holey.csv").write_text("\n".join(lines) + "\n")
     result = run("featurize", SPEC, bad, "-o", tmp_path / "f", "--cluster", address)
     assert result.exit_code == 2
-    assert "holey.csv:201: input 'gyro_x': nan is not finite. featgen refuses non-finite samples" \
+    assert (
+        "holey.csv:201: input 'gyro_x': nan is not finite. featgen refuses non-finite samples"
         in result.output.replace("\n", " ")
+    )
     assert "--drop-nonfinite" in result.output and "rerun the same command" in result.output
-    ok = run("featurize", SPEC, bad, "-o", tmp_path / "f", "--cluster", address,
-             "--drop-nonfinite")
+    ok = run("featurize", SPEC, bad, "-o", tmp_path / "f", "--cluster", address, "--drop-nonfinite")
     assert ok.exit_code == 0, ok.output
     result = run("featurize", SPEC, bad, "-o", tmp_path / "f.csv", "--cluster", address)
     assert result.exit_code == 2 and "directory of Parquet partitions" in result.output
@@ -380,10 +431,13 @@ def test_sagemaker_script_mode_reads_its_environment(fleet, client, tmp_path, mo
     monkeypatch.setenv("SM_OUTPUT_DIR", str(output))
     monkeypatch.setenv("SM_HOSTS", '["algo-1"]')
     monkeypatch.setenv("SM_NUM_CPUS", "2")
-    assert sagemaker.main(["--spec", str(SPEC), "--rounds", "3",
-                           "--cluster", client.scheduler.address]) == 0
-    assert {p.name for p in model.iterdir()} >= {"model.json", "featgen_model.json",
-                                                 "metrics.json"}
+    assert (
+        sagemaker.main(
+            ["--spec", str(SPEC), "--rounds", "3", "--cluster", client.scheduler.address]
+        )
+        == 0
+    )
+    assert {p.name for p in model.iterdir()} >= {"model.json", "featgen_model.json", "metrics.json"}
     _, _, names, manifest = read_features(str(output / "data" / "features"))
     assert manifest["recordings"] == 9 and len(names) == manifest["vectors"]
     # a job of several hosts without a scheduler, and a missing spec: the reason is recorded

@@ -2,6 +2,7 @@
 mismatch, 2 a usage/spec/data/output-path error (refused before any work, nothing written),
 3 an internal error (one line; the traceback only with --debug or FEATGEN_DEBUG=1), 130
 interrupted, 143 terminated. Tiny specs in tmp_path, in-process: fast."""
+
 from __future__ import annotations
 
 import errno
@@ -40,8 +41,11 @@ def run(*args, env=None):
 
 
 def tree(path: Path) -> dict:
-    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*"))
-            if p.is_file()}
+    return {
+        p.relative_to(path).as_posix(): p.read_bytes()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -71,8 +75,9 @@ def labelled(tmp_path_factory) -> list[Path]:
 def model_dir(tmp_path_factory, labelled) -> Path:
     d = tmp_path_factory.mktemp("model")
     (d / "tiny.yaml").write_text(SPEC)
-    result = run("train", d / "tiny.yaml", *labelled, "-o", d / "model", "--rounds", "2",
-                 "--max-depth", "2")
+    result = run(
+        "train", d / "tiny.yaml", *labelled, "-o", d / "model", "--rounds", "2", "--max-depth", "2"
+    )
     assert result.exit_code == 0, result.output
     return d / "model"
 
@@ -80,16 +85,19 @@ def model_dir(tmp_path_factory, labelled) -> Path:
 # ------------------------------------------------------------------ usage errors: exit 2
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["parity", "SPEC", "--samples", "-5"], "--samples"),
-    (["parity", "SPEC", "--samples", "0"], "--samples"),
-    (["parity", "SPEC", "--streams", "0"], "--streams"),
-    (["parity", "SPEC", "--samples", "many"], "--samples"),
-    (["no-such-command"], "No such command"),
-    (["build", "SPEC", "--no-such-option"], "No such option"),
-    (["build"], "Missing argument"),
-    (["train", "SPEC", "-o", "m"], "Missing argument"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["parity", "SPEC", "--samples", "-5"], "--samples"),
+        (["parity", "SPEC", "--samples", "0"], "--samples"),
+        (["parity", "SPEC", "--streams", "0"], "--streams"),
+        (["parity", "SPEC", "--samples", "many"], "--samples"),
+        (["no-such-command"], "No such command"),
+        (["build", "SPEC", "--no-such-option"], "No such option"),
+        (["build"], "Missing argument"),
+        (["train", "SPEC", "-o", "m"], "Missing argument"),
+    ],
+)
 def test_usage_errors_exit_2_without_a_traceback(spec, args, needle):
     result = run(*[spec if a == "SPEC" else a for a in args])
     assert result.exit_code == 2, result.output
@@ -122,24 +130,29 @@ def _fifo(tmp_path) -> Path:
     return fifo
 
 
-@pytest.mark.parametrize("kind,needle", [
-    ("missing-folder", "does not exist"),
-    ("device", "is a device"),
-    ("folder", "is a folder|is a directory"),      # click's check, or ours
-    ("symlink", "symbolic link"),
-    ("fifo", "is a FIFO"),
-    ("unwritable", "cannot write in /proc"),
-    ("parent-is-file", "is not a folder"),
-])
+@pytest.mark.parametrize(
+    "kind,needle",
+    [
+        ("missing-folder", "does not exist"),
+        ("device", "is a device"),
+        ("folder", "is a folder|is a directory"),  # click's check, or ours
+        ("symlink", "symbolic link"),
+        ("fifo", "is a FIFO"),
+        ("unwritable", "cannot write in /proc"),
+        ("parent-is-file", "is not a folder"),
+    ],
+)
 @pytest.mark.parametrize("command", ["parity-json", "parity-html", "schema", "proximity"])
 def test_bad_file_outputs_are_refused_before_any_work(tmp_path, spec, kind, needle, command):
-    target = {"missing-folder": tmp_path / "no" / "such" / "report.json",
-              "device": Path("/dev/full"),
-              "folder": tmp_path,
-              "symlink": tmp_path / "link.json",
-              "fifo": None,
-              "unwritable": Path("/proc/featgen-report.json"),
-              "parent-is-file": tmp_path / "plain" / "report.json"}[kind]
+    target = {
+        "missing-folder": tmp_path / "no" / "such" / "report.json",
+        "device": Path("/dev/full"),
+        "folder": tmp_path,
+        "symlink": tmp_path / "link.json",
+        "fifo": None,
+        "unwritable": Path("/proc/featgen-report.json"),
+        "parent-is-file": tmp_path / "plain" / "report.json",
+    }[kind]
     if kind == "symlink":
         (tmp_path / "real.json").write_text("mine\n")
         target.symlink_to(tmp_path / "real.json")
@@ -147,15 +160,17 @@ def test_bad_file_outputs_are_refused_before_any_work(tmp_path, spec, kind, need
         target = _fifo(tmp_path)
     if kind == "parent-is-file":
         (tmp_path / "plain").write_text("a file\n")
-    args = {"parity-json": ["parity", spec, "--samples", "300", "--json", target],
-            "parity-html": ["parity", spec, "--samples", "300", "--html", target],
-            "schema": ["schema", "-o", target],
-            "proximity": ["proximity", TWIST, tmp_path / "rec.csv", "--json", target]}[command]
+    args = {
+        "parity-json": ["parity", spec, "--samples", "300", "--json", target],
+        "parity-html": ["parity", spec, "--samples", "300", "--html", target],
+        "schema": ["schema", "-o", target],
+        "proximity": ["proximity", TWIST, tmp_path / "rec.csv", "--json", target],
+    }[command]
     result = run(*args)
     assert result.exit_code == 2, result.output
     assert any(n in result.output for n in needle.split("|")), result.output
     assert str(target) in result.output and "Traceback" not in result.output
-    assert "parity for" not in result.output        # refused before streaming anything
+    assert "parity for" not in result.output  # refused before streaming anything
     if kind == "symlink":
         assert target.is_symlink() and (tmp_path / "real.json").read_text() == "mine\n"
     assert not [p for p in tmp_path.rglob("*") if ".featgen-tmp-" in p.name]
@@ -175,8 +190,8 @@ def test_a_full_disk_is_a_clean_error_naming_the_file(tmp_path, monkeypatch):
     assert result.exit_code == 2, result.output
     assert str(out) in result.output and "No space left on device" in result.output
     assert "Traceback" not in result.output
-    assert out.read_text() == "previous\n"          # the previous output is intact
-    assert [p.name for p in tmp_path.iterdir()] == ["schema.json"]   # no temp file left
+    assert out.read_text() == "previous\n"  # the previous output is intact
+    assert [p.name for p in tmp_path.iterdir()] == ["schema.json"]  # no temp file left
 
 
 def test_schema_output_is_written_with_the_umask(tmp_path):
@@ -209,18 +224,18 @@ def test_build_creates_folders_and_files_with_the_usual_modes(tmp_path, spec, um
 
 def test_build_replaces_its_own_tree_an_empty_folder_and_swiftpm_output(tmp_path, spec):
     out = tmp_path / "gen"
-    (out / "tiny").mkdir(parents=True)              # empty: fine
+    (out / "tiny").mkdir(parents=True)  # empty: fine
     assert run("build", spec, "-o", out).exit_code == 0
     first = tree(out / "tiny")
     (out / "tiny" / "c" / "tiny_features.c").write_text("/* edited by hand */\n")
     cache = out / "tiny" / "ios" / ".build" / "debug"
     cache.mkdir(parents=True)
-    (cache / "x.o").write_bytes(b"\0")              # SwiftPM's output: regenerable
+    (cache / "x.o").write_bytes(b"\0")  # SwiftPM's output: regenerable
     result = run("build", spec, "-o", out)
     assert result.exit_code == 0, result.output
-    assert tree(out / "tiny") == first              # generated files say "Do not edit"
+    assert tree(out / "tiny") == first  # generated files say "Do not edit"
     assert run("check", spec, "-o", out).exit_code == 0
-    assert [p.name for p in out.iterdir()] == ["tiny"]     # no temp siblings
+    assert [p.name for p in out.iterdir()] == ["tiny"]  # no temp siblings
 
 
 @pytest.mark.parametrize("where", ["c/notes.txt", "NOTES.md", "ios/Sources/extra.swift"])
@@ -237,8 +252,16 @@ def test_build_refuses_a_generated_tree_with_a_hand_added_file(tmp_path, spec, w
     assert tree(out / "tiny") == before
 
 
-@pytest.mark.parametrize("manifest", [None, "not json", '{"generator": "other", "files": {}}',
-                                      '["a list"]', '{"generator": "featgen"}'])
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        None,
+        "not json",
+        '{"generator": "other", "files": {}}',
+        '["a list"]',
+        '{"generator": "featgen"}',
+    ],
+)
 def test_build_refuses_a_folder_featgen_did_not_generate(tmp_path, spec, manifest):
     target = tmp_path / "gen" / "tiny"
     target.mkdir(parents=True)
@@ -266,8 +289,9 @@ def test_build_into_the_examples_folder_is_refused(tmp_path):
     assert tree(examples) == before
 
 
-@pytest.mark.parametrize("kind", ["symlink", "broken-symlink", "file", "parent-file",
-                                  "parent-device"])
+@pytest.mark.parametrize(
+    "kind", ["symlink", "broken-symlink", "file", "parent-file", "parent-device"]
+)
 def test_things_in_the_way_are_refused_before_anything_is_written(tmp_path, spec, kind):
     out = tmp_path / "gen"
     out.mkdir()
@@ -330,13 +354,16 @@ def test_build_refuses_to_destroy_or_write_inside_the_model_directory(tmp_path, 
     # the target inside the model: -o gen/tiny/model
     result = run("build", spec, "-o", inside)
     assert result.exit_code == 2 and "inside the model directory" in result.output
-    assert sorted(p.name for p in inside.iterdir()) == ["featgen_model.json", "metrics.json",
-                                                       "model.json"]
+    assert sorted(p.name for p in inside.iterdir()) == [
+        "featgen_model.json",
+        "metrics.json",
+        "model.json",
+    ]
 
 
 def test_check_exit_codes(tmp_path, spec):
     out = tmp_path / "gen"
-    assert run("check", spec, "-o", out).exit_code == 1          # missing: stale
+    assert run("check", spec, "-o", out).exit_code == 1  # missing: stale
     assert run("build", spec, "-o", out).exit_code == 0
     assert run("check", spec, "-o", out).exit_code == 0
     (out / "tiny" / "extra.txt").write_text("x")
@@ -348,8 +375,7 @@ def test_check_exit_codes(tmp_path, spec):
 
 
 @pytest.mark.parametrize("kind", ["not-a-model", "file", "symlink", "generated-tree"])
-def test_train_refuses_an_output_it_would_destroy_before_training(tmp_path, spec, labelled,
-                                                                  kind):
+def test_train_refuses_an_output_it_would_destroy_before_training(tmp_path, spec, labelled, kind):
     out = tmp_path / "out"
     if kind == "not-a-model":
         out.mkdir()
@@ -369,8 +395,9 @@ def test_train_refuses_an_output_it_would_destroy_before_training(tmp_path, spec
     assert sorted(str(p) for p in tmp_path.rglob("*")) == listing
 
 
-def test_train_replaces_a_model_directory_whole_and_keeps_other_files(tmp_path, model_dir,
-                                                                     labelled):
+def test_train_replaces_a_model_directory_whole_and_keeps_other_files(
+    tmp_path, model_dir, labelled
+):
     import shutil
 
     out = tmp_path / "model"
@@ -386,6 +413,7 @@ def test_train_replaces_a_model_directory_whole_and_keeps_other_files(tmp_path, 
     assert (out / "model.json").read_bytes() != old_model
     meta = json.loads((out / "featgen_model.json").read_text())
     import hashlib
+
     assert meta["model_sha256"] == hashlib.sha256((out / "model.json").read_bytes()).hexdigest()
     assert (out / "evaluation.json").read_text() == '{"mine": 1}\n'
     assert (out / "notes" / "a.txt").read_text() == "mine\n"
@@ -404,8 +432,9 @@ def test_an_edited_model_json_is_refused_by_build(tmp_path, model_dir):
 
     shutil.copytree(model_dir, tmp_path / "model")
     raw = (tmp_path / "model" / "model.json").read_text()
-    (tmp_path / "model" / "model.json").write_text(raw.replace('"num_trees":"2"',
-                                                               '"num_trees": "2"'))
+    (tmp_path / "model" / "model.json").write_text(
+        raw.replace('"num_trees":"2"', '"num_trees": "2"')
+    )
     spec = tmp_path / "tiny.yaml"
     spec.write_text(SPEC + "model: {path: model}\n")
     result = run("build", spec, "-o", tmp_path / "gen")
@@ -422,7 +451,7 @@ def _boom(*args, **kwargs):
 
 
 def test_an_internal_error_is_one_line_exit_3(spec, tmp_path, monkeypatch):
-    monkeypatch.setattr(ui, "generate", _boom)     # featgen/ui.py loads every spec
+    monkeypatch.setattr(ui, "generate", _boom)  # featgen/ui.py loads every spec
     monkeypatch.delenv("FEATGEN_DEBUG", raising=False)
     result = run("build", spec, "-o", tmp_path / "gen")
     assert result.exit_code == 3, result.output
@@ -433,7 +462,7 @@ def test_an_internal_error_is_one_line_exit_3(spec, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("how", ["--debug", "FEATGEN_DEBUG=1"])
 def test_the_traceback_only_with_debug(spec, tmp_path, monkeypatch, how):
-    monkeypatch.setattr(ui, "generate", _boom)     # featgen/ui.py loads every spec
+    monkeypatch.setattr(ui, "generate", _boom)  # featgen/ui.py loads every spec
     if how == "--debug":
         result = run("--debug", "build", spec, "-o", tmp_path / "gen")
     else:
@@ -442,10 +471,11 @@ def test_the_traceback_only_with_debug(spec, tmp_path, monkeypatch, how):
     assert "Traceback" in result.output and "ZeroDivisionError" in result.output
 
 
-@pytest.mark.parametrize("exc,code,message", [(KeyboardInterrupt, 130, "interrupted"),
-                                              (cli.Terminated, 143, "terminated")])
-def test_interrupts_exit_130_and_143_with_one_line(spec, tmp_path, monkeypatch, exc, code,
-                                                   message):
+@pytest.mark.parametrize(
+    "exc,code,message",
+    [(KeyboardInterrupt, 130, "interrupted"), (cli.Terminated, 143, "terminated")],
+)
+def test_interrupts_exit_130_and_143_with_one_line(spec, tmp_path, monkeypatch, exc, code, message):
     def interrupt(*args, **kwargs):
         raise exc()
 
@@ -459,9 +489,15 @@ def test_help_documents_the_exit_codes():
     result = run("--help")
     assert result.exit_code == 0
     text = " ".join(result.output.split())
-    for phrase in ("0 success", "1 a real parity mismatch", "2 a usage, spec, data or output-path "
-                   "error", "3 an internal error", "130 interrupted", "143 terminated",
-                   "--debug"):
+    for phrase in (
+        "0 success",
+        "1 a real parity mismatch",
+        "2 a usage, spec, data or output-path error",
+        "3 an internal error",
+        "130 interrupted",
+        "143 terminated",
+        "--debug",
+    ):
         assert phrase in text, phrase
 
 
@@ -470,8 +506,9 @@ def test_version_exits_0():
     assert result.exit_code == 0 and codegen.__version__ in result.output
 
 
-def test_a_model_directory_that_cannot_be_renamed_is_written_file_by_file(tmp_path, model_dir,
-                                                                         monkeypatch):
+def test_a_model_directory_that_cannot_be_renamed_is_written_file_by_file(
+    tmp_path, model_dir, monkeypatch
+):
     """SageMaker's /opt/ml/model may be a mount point (rename: EBUSY): each file is replaced
     atomically instead, model.json last, so a kill in between leaves a directory the build
     refuses (the hash check), not a silent mix."""
@@ -492,12 +529,18 @@ def test_a_model_directory_that_cannot_be_renamed_is_written_file_by_file(tmp_pa
 
     monkeypatch.setattr(safe_io, "atomic_directory", mount_point)
     (tmp_path / "staging-never-renamed").mkdir()
-    files = {"model.json": b"{}\n", "featgen_model.json": b'{"format": "featgen-model/1"}\n',
-             "metrics.json": b"{}\n"}
+    files = {
+        "model.json": b"{}\n",
+        "featgen_model.json": b'{"format": "featgen-model/1"}\n',
+        "metrics.json": b"{}\n",
+    }
     order = []
     real = safe_io.write_bytes_atomic
-    monkeypatch.setattr(safe_io, "write_bytes_atomic",
-                        lambda path, data: (order.append(Path(path).name), real(path, data)))
+    monkeypatch.setattr(
+        safe_io,
+        "write_bytes_atomic",
+        lambda path, data: (order.append(Path(path).name), real(path, data)),
+    )
     assert write_model_directory(out, files) == ["evaluation.json"]
     assert order[-1] == "model.json"
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.name in files} == files
@@ -507,8 +550,11 @@ def test_a_model_directory_that_cannot_be_renamed_is_written_file_by_file(tmp_pa
 @pytest.mark.parametrize("command", ["build", "train"])
 def test_an_unwritable_output_folder_is_refused_up_front(spec, labelled, command):
     """/proc refuses new files even to root: probed before any work."""
-    args = (["build", spec, "-o", "/proc/featgen-out"] if command == "build" else
-            ["train", spec, *labelled, "-o", "/proc/featgen-model", "--rounds", "2"])
+    args = (
+        ["build", spec, "-o", "/proc/featgen-out"]
+        if command == "build"
+        else ["train", spec, *labelled, "-o", "/proc/featgen-model", "--rounds", "2"]
+    )
     result = run(*args)
     assert result.exit_code == 2, result.output
     assert "cannot write in /proc" in result.output and "Traceback" not in result.output

@@ -5,6 +5,7 @@ The cases are the located-message catalog of test_spec_errors.py (keywords of C/
 quotes, backslashes, newlines, look-alikes, comment terminators, format strings, cycles,
 duplicates, wrong types, alias bombs, object tags, oversized files...) plus a 100 MB spec.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -17,7 +18,9 @@ from click.testing import CliRunner
 from featgen.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("spec_error_cases", Path(__file__).with_name("test_spec_errors.py"))
+_spec = importlib.util.spec_from_file_location(
+    "spec_error_cases", Path(__file__).with_name("test_spec_errors.py")
+)
 _cases = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_cases)
 CASES = _cases.CASES + _cases.CONSTANT_CASES
@@ -27,8 +30,9 @@ LOCATED = re.compile(r"spec\.yaml:\d+:\d+: ")
 @pytest.fixture(scope="module")
 def existing_tree(tmp_path_factory):
     out = tmp_path_factory.mktemp("generated")
-    result = CliRunner().invoke(main, ["build", str(ROOT / "examples/twist_and_go/spec.yaml"),
-                                       "-o", str(out)])
+    result = CliRunner().invoke(
+        main, ["build", str(ROOT / "examples/twist_and_go/spec.yaml"), "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     return out, _snapshot(out)
 
@@ -42,8 +46,9 @@ def test_catalog_is_large_enough():
 
 
 @pytest.mark.parametrize("text, expected", CASES)
-def test_hostile_spec_is_refused_and_leaves_generated_untouched(text, expected, existing_tree,
-                                                                tmp_path):
+def test_hostile_spec_is_refused_and_leaves_generated_untouched(
+    text, expected, existing_tree, tmp_path
+):
     out, before = existing_tree
     spec = tmp_path / "spec.yaml"
     spec.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
@@ -51,8 +56,10 @@ def test_hostile_spec_is_refused_and_leaves_generated_untouched(text, expected, 
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert LOCATED.search(result.output), result.output
-    assert expected.split(": ", 1)[1] in result.output.replace("\n", " ") or \
-        expected.split(": ", 1)[1][:40] in result.output
+    assert (
+        expected.split(": ", 1)[1] in result.output.replace("\n", " ")
+        or expected.split(": ", 1)[1][:40] in result.output
+    )
     assert _snapshot(out) == before
     assert not list(out.glob(".*")), "a temporary build directory was left behind"
 

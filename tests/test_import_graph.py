@@ -12,6 +12,7 @@ run, so they cannot make a cycle. The rules:
 A new module must be placed in a layer (the test names it otherwise), so where it sits is a
 decision, not an accident. The synthetic cases at the end prove the checks can fail.
 """
+
 from __future__ import annotations
 
 import ast
@@ -26,35 +27,80 @@ TEST_PACKAGES = ("parity_tests", "tests")
 # vocabulary -> spec -> IR/passes -> targets -> build -> harness runtime -> CLI. Patterns are
 # fnmatch patterns over dotted module names; the first layer whose pattern matches wins.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("vocabulary", ("codegen", "codegen.ir", "codegen.params", "codegen.exact",
-                    "codegen.transcendentals", "codegen.features", "codegen.signals",
-                    "templates")),
+    (
+        "vocabulary",
+        (
+            "codegen",
+            "codegen.ir",
+            "codegen.params",
+            "codegen.exact",
+            "codegen.transcendentals",
+            "codegen.features",
+            "codegen.signals",
+            "templates",
+        ),
+    ),
     ("spec", ("featurespec", "featurespec.*")),
-    ("IR and passes", ("codegen.lowering", "codegen.sharing", "codegen.pipeline", "codegen.trees",
-                       "codegen.trees.ir", "codegen.trees.objectives", "codegen.trees.fp32",
-                       "codegen.trees.xgboost_json", "codegen.trees.xgboost_legacy",
-                       "codegen.trees.model_dir", "codegen.trees.decision",
-                       "codegen.trees.proximity", "codegen.trees.forest_json",
-                       "codegen.trees.lightgbm_text", "codegen.trees.sklearn_trees")),
-    ("targets", ("codegen.escape", "codegen.backends", "codegen.backends.*", "codegen.android",
-                 "codegen.sensors", "codegen.trees.c_emit", "codegen.trees.swift_emit",
-                 "codegen.trees.coreml", "codegen.trees.tl2cgen_emit", "codegen.trees.build",
-                 "codegen.targets", "codegen.targets.*")),
+    (
+        "IR and passes",
+        (
+            "codegen.lowering",
+            "codegen.sharing",
+            "codegen.pipeline",
+            "codegen.trees",
+            "codegen.trees.ir",
+            "codegen.trees.objectives",
+            "codegen.trees.fp32",
+            "codegen.trees.xgboost_json",
+            "codegen.trees.xgboost_legacy",
+            "codegen.trees.model_dir",
+            "codegen.trees.decision",
+            "codegen.trees.proximity",
+            "codegen.trees.forest_json",
+            "codegen.trees.lightgbm_text",
+            "codegen.trees.sklearn_trees",
+        ),
+    ),
+    (
+        "targets",
+        (
+            "codegen.escape",
+            "codegen.backends",
+            "codegen.backends.*",
+            "codegen.android",
+            "codegen.sensors",
+            "codegen.trees.c_emit",
+            "codegen.trees.swift_emit",
+            "codegen.trees.coreml",
+            "codegen.trees.tl2cgen_emit",
+            "codegen.trees.build",
+            "codegen.targets",
+            "codegen.targets.*",
+        ),
+    ),
     ("build", ("codegen.build", "codegen.bundle")),
     ("harness runtime", ("featgen.harness", "featgen.harness.*")),
     ("CLI", ("featgen", "featgen.*")),
 )
 # featgen/ may import these inside a function (each such import carries a comment saying why).
 # (lightgbm and sklearn: optional extras, featgen[lightgbm,sklearn], imported where used)
-LAZY_HEAVY = ("xgboost", "dask", "distributed", "pyarrow", "matplotlib", "coremltools",
-              "lightgbm", "sklearn")
+LAZY_HEAVY = (
+    "xgboost",
+    "dask",
+    "distributed",
+    "pyarrow",
+    "matplotlib",
+    "coremltools",
+    "lightgbm",
+    "sklearn",
+)
 
 
 @dataclass(frozen=True)
 class Edge:
-    source: str         # importing module
-    target: str         # imported name, resolved to a module of the graph where possible
-    where: str          # file:line
+    source: str  # importing module
+    target: str  # imported name, resolved to a module of the graph where possible
+    where: str  # file:line
     function_level: bool
 
 
@@ -81,7 +127,7 @@ def import_graph(root: Path, packages: tuple[str, ...]) -> tuple[set[str], list[
         tree = ast.parse(path.read_text(), filename=str(path))
         skip = _type_checking_nodes(tree)
         top = {id(n) for n in tree.body}
-        for stmt in tree.body:          # module-level try/if blocks run at import time too
+        for stmt in tree.body:  # module-level try/if blocks run at import time too
             if isinstance(stmt, (ast.If, ast.Try)):
                 top |= {id(n) for n in ast.walk(stmt)}
         is_package = path.name == "__init__.py"
@@ -100,12 +146,11 @@ def _targets(node, module: str, is_package: bool, modules) -> list[str]:
     else:
         base = node.module or ""
         if node.level:
-            parts = module.split(".")[:None if is_package else -1]
-            parts = parts[:len(parts) - (node.level - 1)]
+            parts = module.split(".")[: None if is_package else -1]
+            parts = parts[: len(parts) - (node.level - 1)]
             base = ".".join(parts + ([base] if base else []))
         # `from pkg import sub` imports the submodule when there is one
-        names = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base
-                 for a in node.names]
+        names = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
     out = []
     for name in names:
         known = name
@@ -168,8 +213,9 @@ def cycles(modules: set[str], edges: list[Edge]) -> list[list[str]]:
     return found
 
 
-def problems(modules: set[str], edges: list[Edge], lazy_checked: tuple[str, ...] = ("featgen",)
-             ) -> list[str]:
+def problems(
+    modules: set[str], edges: list[Edge], lazy_checked: tuple[str, ...] = ("featgen",)
+) -> list[str]:
     """Every rule broken, one line each, with file:line."""
     out = []
     for m in sorted(modules):
@@ -183,16 +229,20 @@ def problems(modules: set[str], edges: list[Edge], lazy_checked: tuple[str, ...]
         if e.target in modules:
             src, dst = layer_of(e.source), layer_of(e.target)
             if src is not None and dst is not None and dst > src:
-                out.append(f"{e.where}: {e.source} ({LAYERS[src][0]}) imports {e.target} "
-                           f"({LAYERS[dst][0]}), a later layer")
-        elif (e.function_level and e.source.split(".")[0] in lazy_checked
-              and root not in LAZY_HEAVY):
-            out.append(f"{e.where}: function-level import of {e.target} (only heavy libraries "
-                       f"{', '.join(LAZY_HEAVY)} are imported lazily)")
-        if (e.function_level and e.target in modules
-                and e.source.split(".")[0] in lazy_checked):
-            out.append(f"{e.where}: function-level import of {e.target} (a product module: "
-                       "import it at the top; a cycle is not a reason)")
+                out.append(
+                    f"{e.where}: {e.source} ({LAYERS[src][0]}) imports {e.target} "
+                    f"({LAYERS[dst][0]}), a later layer"
+                )
+        elif e.function_level and e.source.split(".")[0] in lazy_checked and root not in LAZY_HEAVY:
+            out.append(
+                f"{e.where}: function-level import of {e.target} (only heavy libraries "
+                f"{', '.join(LAZY_HEAVY)} are imported lazily)"
+            )
+        if e.function_level and e.target in modules and e.source.split(".")[0] in lazy_checked:
+            out.append(
+                f"{e.where}: function-level import of {e.target} (a product module: "
+                "import it at the top; a cycle is not a reason)"
+            )
     for component in cycles(modules, edges):
         out.append("import cycle: " + " <-> ".join(component))
     return out
@@ -203,7 +253,7 @@ def problems(modules: set[str], edges: list[Edge], lazy_checked: tuple[str, ...]
 
 def test_the_product_imports_one_way_without_cycles_or_tests():
     modules, edges = import_graph(ROOT, PRODUCT)
-    assert len(modules) > 60 and len(edges) > 300        # the graph was really read
+    assert len(modules) > 60 and len(edges) > 300  # the graph was really read
     found = problems(modules, edges)
     assert not found, "\n".join(found)
 
@@ -230,59 +280,74 @@ def _package(root: Path, files: dict[str, str]) -> None:
 
 def test_each_injected_violation_is_reported_where_it_is(tmp_path):
     """A copy of real layer names with one violation of each kind injected."""
-    _package(tmp_path, {
-        "codegen/__init__.py": "",
-        "codegen/features.py": "import math\n",
-        # vocabulary importing the CLI (later layer), inside a function
-        "codegen/ir.py": "def f():\n    from featgen import cli\n    return cli\n",
-        "featurespec/__init__.py": "from codegen import features\n",
-        # spec <-> spec cycle, one side typing-only (not a cycle), the other real
-        "featurespec/a.py": "from . import b\n",
-        "featurespec/b.py": "from featurespec import a\n",
-        "featurespec/c.py": ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                             "    from featurespec import d\n"),
-        "featurespec/d.py": "from . import c\n",
-        "featgen/__init__.py": "",
-        "featgen/cli.py": ("import json\nfrom featgen.harness import runtime\n"
-                           "def run():\n    import xgboost  # lazily\n    import numpy\n"
-                           "    from . import report\n"),
-        "featgen/report.py": "",
-        "featgen/harness/__init__.py": "",
-        "featgen/harness/runtime.py": "from parity_tests.harness import load_numpy_module\n",
-        "featgen/harness/orphan_helper.py": "",
-    })
+    _package(
+        tmp_path,
+        {
+            "codegen/__init__.py": "",
+            "codegen/features.py": "import math\n",
+            # vocabulary importing the CLI (later layer), inside a function
+            "codegen/ir.py": "def f():\n    from featgen import cli\n    return cli\n",
+            "featurespec/__init__.py": "from codegen import features\n",
+            # spec <-> spec cycle, one side typing-only (not a cycle), the other real
+            "featurespec/a.py": "from . import b\n",
+            "featurespec/b.py": "from featurespec import a\n",
+            "featurespec/c.py": (
+                "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                "    from featurespec import d\n"
+            ),
+            "featurespec/d.py": "from . import c\n",
+            "featgen/__init__.py": "",
+            "featgen/cli.py": (
+                "import json\nfrom featgen.harness import runtime\n"
+                "def run():\n    import xgboost  # lazily\n    import numpy\n"
+                "    from . import report\n"
+            ),
+            "featgen/report.py": "",
+            "featgen/harness/__init__.py": "",
+            "featgen/harness/runtime.py": "from parity_tests.harness import load_numpy_module\n",
+            "featgen/harness/orphan_helper.py": "",
+        },
+    )
     modules, edges = import_graph(tmp_path, ("codegen", "featurespec", "featgen"))
     found = problems(modules, edges)
-    assert sorted(found) == sorted([
-        "codegen/ir.py:2: codegen.ir (vocabulary) imports featgen.cli (CLI), a later layer",
-        "featgen/harness/runtime.py:1: featgen.harness.runtime imports the test package "
-        "parity_tests.harness",
-        "featgen/cli.py:5: function-level import of numpy (only heavy libraries "
-        f"{', '.join(LAZY_HEAVY)} are imported lazily)",
-        "featgen/cli.py:6: function-level import of featgen.report (a product module: import "
-        "it at the top; a cycle is not a reason)",
-        "import cycle: featurespec.a <-> featurespec.b",
-    ]), "\n".join(found)
+    assert sorted(found) == sorted(
+        [
+            "codegen/ir.py:2: codegen.ir (vocabulary) imports featgen.cli (CLI), a later layer",
+            "featgen/harness/runtime.py:1: featgen.harness.runtime imports the test package "
+            "parity_tests.harness",
+            "featgen/cli.py:5: function-level import of numpy (only heavy libraries "
+            f"{', '.join(LAZY_HEAVY)} are imported lazily)",
+            "featgen/cli.py:6: function-level import of featgen.report (a product module: import "
+            "it at the top; a cycle is not a reason)",
+            "import cycle: featurespec.a <-> featurespec.b",
+        ]
+    ), "\n".join(found)
 
 
 def test_a_cycle_through_three_layers_and_an_unplaced_module(tmp_path):
     """A longer cycle (each edge allowed by itself except the last) and a module in no layer."""
-    _package(tmp_path, {
-        "codegen/__init__.py": "",
-        "codegen/lowering.py": "from codegen import build\n",        # IR -> build: later
-        "codegen/build.py": "import featgen.harness.golden\n",        # build -> harness: later
-        "featgen/__init__.py": "",
-        "featgen/harness/__init__.py": "",
-        "featgen/harness/golden.py": "from codegen.lowering import x\n",
-        "elsewhere/__init__.py": "",
-    })
+    _package(
+        tmp_path,
+        {
+            "codegen/__init__.py": "",
+            "codegen/lowering.py": "from codegen import build\n",  # IR -> build: later
+            "codegen/build.py": "import featgen.harness.golden\n",  # build -> harness: later
+            "featgen/__init__.py": "",
+            "featgen/harness/__init__.py": "",
+            "featgen/harness/golden.py": "from codegen.lowering import x\n",
+            "elsewhere/__init__.py": "",
+        },
+    )
     modules, edges = import_graph(tmp_path, ("codegen", "featgen", "elsewhere"))
     found = problems(modules, edges)
-    assert ("import cycle: codegen.build <-> codegen.lowering <-> featgen.harness.golden"
-            in found)
+    assert "import cycle: codegen.build <-> codegen.lowering <-> featgen.harness.golden" in found
     assert "elsewhere: in no layer (add it to LAYERS in tests/test_import_graph.py)" in found
-    assert any(f.startswith("codegen/lowering.py:1: codegen.lowering (IR and passes) imports "
-                            "codegen.build (build)") for f in found)
+    assert any(
+        f.startswith(
+            "codegen/lowering.py:1: codegen.lowering (IR and passes) imports codegen.build (build)"
+        )
+        for f in found
+    )
 
 
 # ---------------------------------------------------------------- hygiene of the product code
@@ -294,15 +359,24 @@ def _product_files():
 
 def test_no_assert_guards_a_runtime_check_in_library_code():
     """``assert`` vanishes under ``python -O``: library checks raise real errors instead."""
-    found = [f"{p.relative_to(ROOT)}:{n.lineno}" for p in _product_files()
-             for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, ast.Assert)]
+    found = [
+        f"{p.relative_to(ROOT)}:{n.lineno}"
+        for p in _product_files()
+        for n in ast.walk(ast.parse(p.read_text()))
+        if isinstance(n, ast.Assert)
+    ]
     assert not found, found
 
 
 def test_every_docs_file_the_code_points_to_exists():
     import re
 
-    missing = sorted({f"{p.relative_to(ROOT)}: {ref}" for p in _product_files()
-                      for ref in re.findall(r"\bdocs/[\w./-]*\w", p.read_text())
-                      if not (ROOT / ref).exists()})
+    missing = sorted(
+        {
+            f"{p.relative_to(ROOT)}: {ref}"
+            for p in _product_files()
+            for ref in re.findall(r"\bdocs/[\w./-]*\w", p.read_text())
+            if not (ROOT / ref).exists()
+        }
+    )
     assert not missing, missing

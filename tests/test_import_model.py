@@ -1,6 +1,7 @@
 """featgen import-model: formats read by content, SageMaker artifacts, the feature-order check,
 provenance, and every refusal as a clear exit-2 message; featgen train's --param, --params and
 --early-stopping-rounds."""
+
 from __future__ import annotations
 
 import io
@@ -29,9 +30,16 @@ features:
     over: [short]
 model: {path: model}
 """
-NAMES = ["mean__acc_x__short", "std__acc_x__short", "min__acc_x__short", "max__acc_x__short",
-         "mean__gyro_y__short", "std__gyro_y__short", "min__gyro_y__short",
-         "max__gyro_y__short"]
+NAMES = [
+    "mean__acc_x__short",
+    "std__acc_x__short",
+    "min__acc_x__short",
+    "max__acc_x__short",
+    "mean__gyro_y__short",
+    "std__gyro_y__short",
+    "min__gyro_y__short",
+    "max__gyro_y__short",
+]
 
 
 @pytest.fixture()
@@ -48,8 +56,9 @@ def booster(names=NAMES, objective="binary:logistic", rounds=4, **params):
     X = rng.normal(size=(300, len(NAMES)))
     y = (X[:, 0] > 0).astype(float) if objective.startswith("binary") else X[:, 0]
     d = xgboost.DMatrix(X, label=y, feature_names=list(names) if names else None)
-    return xgboost.train({"objective": objective, "max_depth": 2, "nthread": 1, **params}, d,
-                         rounds)
+    return xgboost.train(
+        {"objective": objective, "max_depth": 2, "nthread": 1, **params}, d, rounds
+    )
 
 
 def run(*args):
@@ -62,8 +71,16 @@ def test_json_import_then_build(spec, tmp_path):
     b.save_model(str(tmp_path / "notebook.json"))
     config = tmp_path / "config.json"
     config.write_text(b.save_config())
-    code, out = run("import-model", tmp_path / "notebook.json", "--spec", spec, "-o",
-                    tmp_path / "model", "--config", config)
+    code, out = run(
+        "import-model",
+        tmp_path / "notebook.json",
+        "--spec",
+        spec,
+        "-o",
+        tmp_path / "model",
+        "--config",
+        config,
+    )
     assert code == 0, out
     assert "margins verified on 2048 probe rows" in out
     meta = json.loads((tmp_path / "model" / "featgen_model.json").read_text())
@@ -72,11 +89,15 @@ def test_json_import_then_build(spec, tmp_path):
     assert p["training_config"]["gradient_booster.tree_train_param.max_depth"] == "2"
     assert meta["params"]["objective.name"] == "binary:logistic"
     import hashlib
-    assert p["source_sha256"] == hashlib.sha256((tmp_path / "notebook.json").read_bytes()
-                                                ).hexdigest()
-    assert meta["model_sha256"] == hashlib.sha256((tmp_path / "model" / "model.json")
-                                                  .read_bytes()).hexdigest()
-    assert not list(tmp_path.glob(".model.featgen-tmp-*"))      # written atomically
+
+    assert (
+        p["source_sha256"] == hashlib.sha256((tmp_path / "notebook.json").read_bytes()).hexdigest()
+    )
+    assert (
+        meta["model_sha256"]
+        == hashlib.sha256((tmp_path / "model" / "model.json").read_bytes()).hexdigest()
+    )
+    assert not list(tmp_path.glob(".model.featgen-tmp-*"))  # written atomically
     code, out = run("build", spec, "-o", tmp_path / "gen")
     assert code == 0, out
     assert "binary:logistic, 4 trees" in out
@@ -98,15 +119,17 @@ def sagemaker_tar(path, members: dict[str, bytes], gz: bool = True, symlink: str
 def test_sagemaker_artifact(spec, tmp_path):
     raw = bytes(booster().save_raw("ubj"))
     sagemaker_tar(tmp_path / "model.tar.gz", {"xgboost-model": raw})
-    code, out = run("import-model", tmp_path / "model.tar.gz", "--spec", spec, "-o",
-                    tmp_path / "model")
+    code, out = run(
+        "import-model", tmp_path / "model.tar.gz", "--spec", spec, "-o", tmp_path / "model"
+    )
     assert code == 0, out
     meta = json.loads((tmp_path / "model" / "featgen_model.json").read_text())
     assert meta["provenance"]["source_format"] == "ubjson (tar member 'xgboost-model')"
     # a model file named like a model, whatever its extension: the content decides
     (tmp_path / "xgboost-model").write_bytes(raw)
-    code, out = run("import-model", tmp_path / "xgboost-model", "--spec", spec, "-o",
-                    tmp_path / "model2")
+    code, out = run(
+        "import-model", tmp_path / "xgboost-model", "--spec", spec, "-o", tmp_path / "model2"
+    )
     assert code == 0, out
 
 
@@ -141,8 +164,9 @@ def test_feature_order_is_checked_by_name(spec, tmp_path):
     swapped = [NAMES[1], NAMES[0], *NAMES[2:]]
     booster(swapped).save_model(str(tmp_path / "m.json"))
     out = refused(spec, tmp_path, tmp_path / "m.json")
-    assert ("first difference at column 0: expected 'mean__acc_x__short', got "
-            "'std__acc_x__short'") in out
+    assert (
+        "first difference at column 0: expected 'mean__acc_x__short', got 'std__acc_x__short'"
+    ) in out
     booster(NAMES[:-1] + ["extra"]).save_model(str(tmp_path / "m.json"))
     out = refused(spec, tmp_path, tmp_path / "m.json")
     assert "column 7: expected 'max__gyro_y__short', got 'extra'" in out
@@ -154,31 +178,60 @@ def test_a_booster_without_names_needs_feature_names(spec, tmp_path):
     assert "no feature names" in out and "--feature-names FILE" in out
     assert "never matches columns by position" in out
     # a featurize CSV header in the wrong order
-    (tmp_path / "features.csv").write_text("recording,end_sample," + ",".join(
-        NAMES[:4] + NAMES[5:] + NAMES[4:5]) + "\nr,9," + ",".join(["0"] * 8) + "\n")
-    out = refused(spec, tmp_path, tmp_path / "m.ubj", "--feature-names",
-                  tmp_path / "features.csv")
+    (tmp_path / "features.csv").write_text(
+        "recording,end_sample,"
+        + ",".join(NAMES[:4] + NAMES[5:] + NAMES[4:5])
+        + "\nr,9,"
+        + ",".join(["0"] * 8)
+        + "\n"
+    )
+    out = refused(spec, tmp_path, tmp_path / "m.ubj", "--feature-names", tmp_path / "features.csv")
     assert "column 4: expected 'mean__gyro_y__short', got 'std__gyro_y__short'" in out
     (tmp_path / "names.txt").write_text("\n".join(NAMES) + "\n")
-    code, out = run("import-model", tmp_path / "m.ubj", "--spec", spec, "-o",
-                    tmp_path / "model", "--feature-names", tmp_path / "names.txt")
+    code, out = run(
+        "import-model",
+        tmp_path / "m.ubj",
+        "--spec",
+        spec,
+        "-o",
+        tmp_path / "model",
+        "--feature-names",
+        tmp_path / "names.txt",
+    )
     assert code == 0, out
-    np.savez(tmp_path / "features.npz", features=np.zeros((1, 8)),
-             feature_names=np.array(NAMES))
-    code, out = run("import-model", tmp_path / "m.ubj", "--spec", spec, "-o",
-                    tmp_path / "model", "--feature-names", tmp_path / "features.npz")
+    np.savez(tmp_path / "features.npz", features=np.zeros((1, 8)), feature_names=np.array(NAMES))
+    code, out = run(
+        "import-model",
+        tmp_path / "m.ubj",
+        "--spec",
+        spec,
+        "-o",
+        tmp_path / "model",
+        "--feature-names",
+        tmp_path / "features.npz",
+    )
     assert code == 0, out
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"", "the file is empty"),
-    (b'{"learner": {"gradient_booster"', "starts like JSON but is not valid JSON"),
-    (b"\x00\x01garbage" * 40, "not an XGBoost model"),
-    (b"binf" + struct.pack("<f", 0.5) + b"\0" * 132 + struct.pack("<Q", 15) +
-     b"binary:logistic" + struct.pack("<Q", 6) + b"gbtree",
-     "Treelite cannot read this legacy binary model"),
-    (b"\x1f\x8b\x08\x00garbage", "corrupt"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"", "the file is empty"),
+        (b'{"learner": {"gradient_booster"', "starts like JSON but is not valid JSON"),
+        (b"\x00\x01garbage" * 40, "not an XGBoost model"),
+        (
+            b"binf"
+            + struct.pack("<f", 0.5)
+            + b"\0" * 132
+            + struct.pack("<Q", 15)
+            + b"binary:logistic"
+            + struct.pack("<Q", 6)
+            + b"gbtree",
+            "Treelite cannot read this legacy binary model",
+        ),
+        (b"\x1f\x8b\x08\x00garbage", "corrupt"),
+    ],
+)
 def test_corrupt_files(spec, tmp_path, content, message):
     (tmp_path / "model.bin").write_bytes(content)
     assert message in refused(spec, tmp_path, tmp_path / "model.bin")
@@ -199,19 +252,28 @@ def test_legacy_binary_models_import_exactly(spec, tmp_path, stem):
 
     (tmp_path / "names.txt").write_text("\n".join(NAMES) + "\n")
     source = DATA / f"legacy_{stem}.bin"
-    if stem == "count_poisson":            # as SageMaker's 1.x containers ship it
+    if stem == "count_poisson":  # as SageMaker's 1.x containers ship it
         sagemaker_tar(tmp_path / "model.tar.gz", {"xgboost-model": source.read_bytes()})
         source = tmp_path / "model.tar.gz"
-    code, out = run("import-model", source, "--spec", spec, "-o", tmp_path / "model",
-                    "--feature-names", tmp_path / "names.txt")
+    code, out = run(
+        "import-model",
+        source,
+        "--spec",
+        spec,
+        "-o",
+        tmp_path / "model",
+        "--feature-names",
+        tmp_path / "names.txt",
+    )
     assert code == 0, out
     assert "legacy binary" in out
     expected = np.load(DATA / "legacy_margins.npz")
     rows, want = expected["rows"], expected[stem]
     b = xgboost.Booster()
     b.load_model(str(tmp_path / "model" / "model.json"))
-    got = np.asarray(b.inplace_predict(rows, predict_type="margin", missing=np.nan),
-                     dtype=np.float32).reshape(want.shape)
+    got = np.asarray(
+        b.inplace_predict(rows, predict_type="margin", missing=np.nan), dtype=np.float32
+    ).reshape(want.shape)
     assert (got.view(np.uint32) == want.view(np.uint32)).all()
     forest = load_bundle(load_spec(spec)).forest
     assert (forest.margins(rows).view(np.uint32) == want.view(np.uint32)).all()
@@ -233,17 +295,27 @@ def unsupported(kind):
     if kind == "categorical":
         X[:, 2] = rng.integers(0, 4, 200)
         y = (X[:, 2] % 2).astype(float)
-        d = xgboost.DMatrix(X, label=y, feature_names=NAMES,
-                            feature_types=["q", "q", "c", "q", "q", "q", "q", "q"],
-                            enable_categorical=True)
-        return xgboost.train({"tree_method": "hist", "max_cat_to_onehot": 1, "max_depth": 3,
-                              "nthread": 1}, d, 3)
+        d = xgboost.DMatrix(
+            X,
+            label=y,
+            feature_names=NAMES,
+            feature_types=["q", "q", "c", "q", "q", "q", "q", "q"],
+            enable_categorical=True,
+        )
+        return xgboost.train(
+            {"tree_method": "hist", "max_cat_to_onehot": 1, "max_depth": 3, "nthread": 1}, d, 3
+        )
     d = xgboost.DMatrix(X, label=y, feature_names=NAMES)
-    params = {"gblinear": {"booster": "gblinear", "objective": "binary:logistic"},
-              "dart": {"booster": "dart", "objective": "binary:logistic", "rate_drop": 0.3},
-              "rank": {"objective": "rank:pairwise"},
-              "multi_output": {"tree_method": "hist", "multi_strategy": "multi_output_tree",
-                               "objective": "reg:squarederror"}}[kind]
+    params = {
+        "gblinear": {"booster": "gblinear", "objective": "binary:logistic"},
+        "dart": {"booster": "dart", "objective": "binary:logistic", "rate_drop": 0.3},
+        "rank": {"objective": "rank:pairwise"},
+        "multi_output": {
+            "tree_method": "hist",
+            "multi_strategy": "multi_output_tree",
+            "objective": "reg:squarederror",
+        },
+    }[kind]
     if kind == "rank":
         d.set_group([100, 100])
     if kind == "multi_output":
@@ -251,13 +323,16 @@ def unsupported(kind):
     return xgboost.train({**params, "nthread": 1}, d, 3)
 
 
-@pytest.mark.parametrize("kind,message", [
-    ("gblinear", "booster 'gblinear' is not supported: a linear model has no trees"),
-    ("dart", "booster 'dart' is not supported"),
-    ("categorical", "feature 'min__acc_x__short' is categorical (feature_types 'c')"),
-    ("rank", "objective 'rank:pairwise' is not supported: a ranking objective"),
-    ("multi_output", "targets"),
-])
+@pytest.mark.parametrize(
+    "kind,message",
+    [
+        ("gblinear", "booster 'gblinear' is not supported: a linear model has no trees"),
+        ("dart", "booster 'dart' is not supported"),
+        ("categorical", "feature 'min__acc_x__short' is categorical (feature_types 'c')"),
+        ("rank", "objective 'rank:pairwise' is not supported: a ranking objective"),
+        ("multi_output", "targets"),
+    ],
+)
 def test_unsupported_models_are_refused_with_the_reason(spec, tmp_path, kind, message):
     unsupported(kind).save_model(str(tmp_path / "m.json"))
     assert message in refused(spec, tmp_path, tmp_path / "m.json")
@@ -286,7 +361,8 @@ def labelled_csv(tmp_path_factory):
         path = out / f"{name}.csv"
         rows = ["acc_x,gyro_y,label,subject"] + [
             f"{a!r},{g!r},{label},{rec.group}"
-            for (a, g), label in zip(rec.samples[:, [0, 4]].tolist(), rec.labels.tolist())]
+            for (a, g), label in zip(rec.samples[:, [0, 4]].tolist(), rec.labels.tolist())
+        ]
         path.write_text("\n".join(rows) + "\n")
         paths.append(path)
     return paths
@@ -295,11 +371,24 @@ def labelled_csv(tmp_path_factory):
 def test_train_param_params_and_early_stopping(spec, tmp_path, labelled_csv):
     import xgboost
 
-    (tmp_path / "params.yaml").write_text("subsample: 0.8\nscale_pos_weight: 5\n"
-                                          "monotone_constraints: [1, 0, 0, 0, 0, 0, 0, 0]\n")
-    code, out = run("train", spec, *labelled_csv, "-o", tmp_path / "model", "--rounds", 300,
-                    "--params", tmp_path / "params.yaml", "--param", "min_child_weight=2",
-                    "--early-stopping-rounds", 5)
+    (tmp_path / "params.yaml").write_text(
+        "subsample: 0.8\nscale_pos_weight: 5\nmonotone_constraints: [1, 0, 0, 0, 0, 0, 0, 0]\n"
+    )
+    code, out = run(
+        "train",
+        spec,
+        *labelled_csv,
+        "-o",
+        tmp_path / "model",
+        "--rounds",
+        300,
+        "--params",
+        tmp_path / "params.yaml",
+        "--param",
+        "min_child_weight=2",
+        "--early-stopping-rounds",
+        5,
+    )
     assert code == 0, out
     meta = json.loads((tmp_path / "model" / "featgen_model.json").read_text())
     metrics = json.loads((tmp_path / "model" / "metrics.json").read_text())
@@ -314,12 +403,15 @@ def test_train_param_params_and_early_stopping(spec, tmp_path, labelled_csv):
     assert b.num_boosted_rounds() == s["rounds_shipped"]
 
 
-@pytest.mark.parametrize("args,message", [
-    (("--param", "max_deph=3"), "XGBoost does not use these parameters"),
-    (("--param", "max_depth=abc"), "XGBoost refused the parameters"),
-    (("--param", "objective=reg:gamma"), "--param objective: set by --objective"),
-    (("--param", "nonsense"), "expected key=value"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("--param", "max_deph=3"), "XGBoost does not use these parameters"),
+        (("--param", "max_depth=abc"), "XGBoost refused the parameters"),
+        (("--param", "objective=reg:gamma"), "--param objective: set by --objective"),
+        (("--param", "nonsense"), "expected key=value"),
+    ],
+)
 def test_train_parameter_errors(spec, tmp_path, labelled_csv, args, message):
     code, out = run("train", spec, *labelled_csv, "-o", tmp_path / "model", "--rounds", 2, *args)
     assert code == 2, out
@@ -327,8 +419,17 @@ def test_train_parameter_errors(spec, tmp_path, labelled_csv, args, message):
 
 
 def test_train_a_regression(spec, tmp_path, labelled_csv):
-    code, out = run("train", spec, *labelled_csv, "-o", tmp_path / "model", "--rounds", 5,
-                    "--objective", "count:poisson")
+    code, out = run(
+        "train",
+        spec,
+        *labelled_csv,
+        "-o",
+        tmp_path / "model",
+        "--rounds",
+        5,
+        "--objective",
+        "count:poisson",
+    )
     assert code == 0, out
     assert "held out (count:poisson): RMSE" in out and "no decision" in out
     code, out = run("build", spec, "-o", tmp_path / "gen")

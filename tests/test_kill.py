@@ -7,6 +7,7 @@ data set. Half of the kill points are uniform over the command's measured run ti
 aimed at the write itself (the moment a temporary sibling of the output appears, or the output
 changes, plus a seeded 0-5 ms): the window a non-atomic writer would leave a partial file in.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,8 +65,14 @@ def work(tmp_path_factory) -> Path:
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "featgen", *args], cwd=ROOT, env=_env(),
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "featgen", *args],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _env() -> dict:
@@ -81,8 +88,11 @@ def _state(path: Path):
     if not os.path.lexists(path):
         return None
     if path.is_dir():
-        return {p.relative_to(path).as_posix(): _state(p) for p in sorted(path.rglob("*"))
-                if p.is_file()}
+        return {
+            p.relative_to(path).as_posix(): _state(p)
+            for p in sorted(path.rglob("*"))
+            if p.is_file()
+        }
     if path.suffix == ".npz":
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -107,8 +117,9 @@ def _restore(keep: Path, path: Path) -> None:
 
 
 def _siblings(path: Path) -> list[str]:
-    return sorted(e.name for e in os.scandir(path.parent)
-                  if e.name.startswith(f".{path.name}{TMP_MARK}"))
+    return sorted(
+        e.name for e in os.scandir(path.parent) if e.name.startswith(f".{path.name}{TMP_MARK}")
+    )
 
 
 def _fingerprint(path: Path):
@@ -122,7 +133,7 @@ def _fingerprint(path: Path):
         return mark
     try:
         return mark, sorted((str(p), _fingerprint(p)) for p in path.iterdir())
-    except FileNotFoundError:       # renamed away while we looked
+    except FileNotFoundError:  # renamed away while we looked
         return None
 
 
@@ -130,8 +141,14 @@ def _kill_once(args, final: Path, sig: int, delay: float | None, jitter: float):
     """Start the command; kill it with ``sig`` after ``delay`` seconds, or (delay None) when
     its write begins plus ``jitter``. Returns (returncode, stderr, seconds to the kill)."""
     before = _fingerprint(final)
-    proc = subprocess.Popen([sys.executable, "-m", "featgen", *args], cwd=ROOT, env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "featgen", *args],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         start = time.monotonic()
         while proc.poll() is None:
@@ -158,52 +175,70 @@ def _case(work: Path, name: str):
     spec, prev = str(work / "tiny.yaml"), str(work / "tiny_prev.yaml")
     data = [str(work / f"rec{s}.csv") for s in range(3)]
     if name == "build":
-        return (["build", spec, "-o", str(work / "gen")], ["build", prev, "-o", str(work / "gen")],
-                work / "gen" / "tiny")
+        return (
+            ["build", spec, "-o", str(work / "gen")],
+            ["build", prev, "-o", str(work / "gen")],
+            work / "gen" / "tiny",
+        )
     if name == "train":
         out = str(work / "model")
-        return (["train", spec, *data, "-o", out, "--rounds", "3", "--max-depth", "2"],
-                ["train", spec, *data, "-o", out, "--rounds", "2", "--max-depth", "2"],
-                work / "model")
+        return (
+            ["train", spec, *data, "-o", out, "--rounds", "3", "--max-depth", "2"],
+            ["train", spec, *data, "-o", out, "--rounds", "2", "--max-depth", "2"],
+            work / "model",
+        )
     if name == "parity":
         out = str(work / "parity.json")
-        return (["parity", spec, "--samples", "400", "--streams", "1", "--json", out],
-                ["parity", spec, "--samples", "300", "--streams", "1", "--json", out],
-                work / "parity.json")
+        return (
+            ["parity", spec, "--samples", "400", "--streams", "1", "--json", out],
+            ["parity", spec, "--samples", "300", "--streams", "1", "--json", out],
+            work / "parity.json",
+        )
     if name == "schema":
         return (["schema", "-o", str(work / "schema.json")], None, work / "schema.json")
     if name.startswith("featurize"):
         out = str(work / f"x.{name.split('-')[1]}")
-        return (["featurize", spec, str(work / "long.csv"), "-o", out],
-                ["featurize", spec, data[1], "-o", out], Path(out))
+        return (
+            ["featurize", spec, str(work / "long.csv"), "-o", out],
+            ["featurize", spec, data[1], "-o", out],
+            Path(out),
+        )
     raise AssertionError(name)
 
 
 # (command, SIGTERM/SIGINT kill points; one SIGKILL more): bounded, ~60 s of CPU in all
-CASES = [("schema", 5), ("build", 5), ("train", 5), ("parity", 5), ("featurize-csv", 5),
-         ("featurize-npz", 5)]
+CASES = [
+    ("schema", 5),
+    ("build", 5),
+    ("train", 5),
+    ("parity", 5),
+    ("featurize-csv", 5),
+    ("featurize-npz", 5),
+]
 
 
 @pytest.mark.parametrize("name,points", CASES, ids=[c[0] for c in CASES])
 def test_a_killed_command_leaves_the_previous_output_or_none(work, name, points):
     args, prev_args, final = _case(work, name)
     keep_prev = work / f"prev-{name}"
-    if prev_args is None:       # schema has one possible output: the previous is any old file
+    if prev_args is None:  # schema has one possible output: the previous is any old file
         final.write_bytes(b'{"previous": "schema"}\n')
-    else:                       # in-process: no interpreter start-up to pay
+    else:  # in-process: no interpreter start-up to pay
         result = CliRunner().invoke(main, prev_args)
         assert result.exit_code == 0, result.output
     prev = _state(final)
     _snapshot(final, keep_prev)
-    result = CliRunner().invoke(main, args)         # the new output, recorded in-process
+    result = CliRunner().invoke(main, args)  # the new output, recorded in-process
     assert result.exit_code == 0, result.output
     new = _state(final)
     assert new != prev
 
     rng = random.Random(f"issue-15-{name}")
     # at the write first: its time to the write is the run time the uniform points range over
-    trials = [(signal.SIGTERM if i % 2 == 0 else signal.SIGINT, i % 4 >= 2,
-               rng.uniform(0.0, 0.005)) for i in range(points)]
+    trials = [
+        (signal.SIGTERM if i % 2 == 0 else signal.SIGINT, i % 4 >= 2, rng.uniform(0.0, 0.005))
+        for i in range(points)
+    ]
     trials.append((signal.SIGKILL, False, rng.uniform(0.0, 0.005)))
     duration = None
     for sig, uniform, jitter in trials:
@@ -211,15 +246,16 @@ def test_a_killed_command_leaves_the_previous_output_or_none(work, name, points)
         delay = rng.uniform(0.1, 1.0) * duration if uniform else None
         code, stderr, elapsed = _kill_once(args, final, sig, delay, jitter)
         duration = duration or elapsed
-        what = (f"{name}: {signal.Signals(sig).name} "
-                + (f"after {delay:.2f} s" if uniform else f"at the write + {jitter * 1e3:.1f} ms"))
+        what = f"{name}: {signal.Signals(sig).name} " + (
+            f"after {delay:.2f} s" if uniform else f"at the write + {jitter * 1e3:.1f} ms"
+        )
         got = _state(final)
         assert got is None or got == prev or got == new, f"{what}: partial output at {final}"
         if sig == signal.SIGKILL:
             assert code in (0, -signal.SIGKILL), f"{what}: exit {code}\n{stderr}"
             continue
         assert code in OK_CODES, f"{what}: exit {code}\n{stderr}"
-        if code in (130, 143):      # featgen's own handler ran: one line, cleaned up
+        if code in (130, 143):  # featgen's own handler ran: one line, cleaned up
             assert "Traceback" not in stderr, f"{what}:\n{stderr}"
             assert ("interrupted" if code == 130 else "terminated") in stderr, stderr
             assert not _siblings(final), f"{what}: left {_siblings(final)}"
@@ -241,8 +277,20 @@ def test_build_refuses_a_model_directory_mixed_from_two_runs(work):
     featgen_model.json from another. featgen build must refuse it, naming both files."""
     data = [str(work / f"rec{s}.csv") for s in range(3)]
     for rounds, out in (("2", "m2"), ("3", "m3")):
-        result = CliRunner().invoke(main, ["train", str(work / "tiny.yaml"), *data, "-o",
-                                           str(work / out), "--rounds", rounds, "--max-depth", "2"])
+        result = CliRunner().invoke(
+            main,
+            [
+                "train",
+                str(work / "tiny.yaml"),
+                *data,
+                "-o",
+                str(work / out),
+                "--rounds",
+                rounds,
+                "--max-depth",
+                "2",
+            ],
+        )
         assert result.exit_code == 0, result.output
     with_model = work / "with_model.yaml"
     with_model.write_text(SPEC + "model: {path: m2}\n")
@@ -253,6 +301,6 @@ def test_build_refuses_a_model_directory_mixed_from_two_runs(work):
     assert "model.json" in result.output and "featgen_model.json" in result.output
     assert "retrain" in result.output and "Traceback" not in result.output
     assert not (work / "gen_model" / "tiny").exists()
-    shutil.copytree(work / "m3", work / "m2", dirs_exist_ok=True)     # a consistent directory
+    shutil.copytree(work / "m3", work / "m2", dirs_exist_ok=True)  # a consistent directory
     result = CliRunner().invoke(main, build)
     assert result.exit_code == 0, result.output

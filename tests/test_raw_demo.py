@@ -1,6 +1,7 @@
 """The Twist and Go raw-log demonstration (examples/twist_and_go/raw_demo.py), small: the same
 motions as Android and iOS logs give the same decisions through featgen's rule, and each
 hand-written pipeline feeds the model other numbers, counted."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -17,8 +18,9 @@ def result():
     spec = importlib.util.spec_from_file_location("raw_demo", EXAMPLE / "raw_demo.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.demonstrate(EXAMPLE / "spec.yaml", subjects=1, recordings=1, seconds=30,
-                              negative_seconds=20, seed=7)
+    return module.demonstrate(
+        EXAMPLE / "spec.yaml", subjects=1, recordings=1, seconds=30, negative_seconds=20, seed=7
+    )
 
 
 def test_android_and_ios_logs_give_the_same_decisions(result):
@@ -27,8 +29,9 @@ def test_android_and_ios_logs_give_the_same_decisions(result):
     assert phone["vs_phone"]["values_differ"] == 0 and phone["vs_phone"]["vectors_compared"] > 1000
     v = ios["vs_phone"]
     # the same grid, every vector present; values differ only by Android's float32 readings
-    assert v["vectors_missing"] == 0 and v["vectors_compared"] == phone["vs_phone"][
-        "vectors_compared"]
+    assert (
+        v["vectors_missing"] == 0 and v["vectors_compared"] == phone["vs_phone"]["vectors_compared"]
+    )
     assert v["decisions_differ"] == 0
     assert ios["gesture_streams"] == phone["gesture_streams"]
     assert ios["negative_streams"] == phone["negative_streams"]

@@ -1,5 +1,6 @@
 """Raw sensor logs in the CLI: featgen resample, featurize and train through the generated numpy
 resampler; CSV (t_ns or t_s) and Parquet; located errors for malformed logs."""
+
 from __future__ import annotations
 
 import csv
@@ -48,8 +49,14 @@ def events(seed: int = 0, seconds: float = 3.0):
     rng = np.random.default_rng(seed)
     rows = []
     for k, rate in ((0, 100), (1, 200)):
-        t = np.cumsum(np.round(1e9 / rate * (1 + 0.05 * rng.standard_normal(int(seconds * rate))))
-                      .astype(np.int64)) + 10**12
+        t = (
+            np.cumsum(
+                np.round(1e9 / rate * (1 + 0.05 * rng.standard_normal(int(seconds * rate)))).astype(
+                    np.int64
+                )
+            )
+            + 10**12
+        )
         if k == 0:
             t = t[(t < 10**12 + 10**9) | (t > 10**12 + 1150 * 10**6)]
         for ti in t:
@@ -73,26 +80,32 @@ def setup(tmp_path):
     spec = load_spec(spec_path)
     rows = events()
     names = ["accelerometer", "gyroscope"]
-    android = write_csv(tmp_path / "walk_android.csv", ["t_ns", "sensor", "x", "y", "z"],
-                        [(t, names[k], repr(x), repr(y), repr(z)) for t, k, x, y, z in rows])
+    android = write_csv(
+        tmp_path / "walk_android.csv",
+        ["t_ns", "sensor", "x", "y", "z"],
+        [(t, names[k], repr(x), repr(y), repr(z)) for t, k, x, y, z in rows],
+    )
     # the same motion as iOS reports it: seconds since boot (exact decimal text), g with every
     # accelerometer axis flipped (x / 9.80665 is rounded, so values agree to rounding only)
     ios_rows = []
     for t, k, x, y, z in rows:
         if k == 0:
             x, y, z = -x / 9.80665, -y / 9.80665, -z / 9.80665
-        ios_rows.append((f"{t // 10**9}.{t % 10**9:09d}", names[k], repr(x), repr(y), repr(z),
-                         "ios"))
-    ios = write_csv(tmp_path / "walk_ios.csv", ["t_s", "sensor", "x", "y", "z", "platform"],
-                    ios_rows)
+        ios_rows.append(
+            (f"{t // 10**9}.{t % 10**9:09d}", names[k], repr(x), repr(y), repr(z), "ios")
+        )
+    ios = write_csv(
+        tmp_path / "walk_ios.csv", ["t_s", "sensor", "x", "y", "z", "platform"], ios_rows
+    )
     return tmp_path, spec_path, spec, rows, android, ios
 
 
 def test_resample_writes_the_numpy_adapters_samples(setup):
     tmp, spec_path, spec, rows, android, _ = setup
     out = tmp / "fixed.csv"
-    result = CliRunner().invoke(main, ["resample", str(spec_path), str(android), "-o", str(out),
-                                       "--platform", "android"])
+    result = CliRunner().invoke(
+        main, ["resample", str(spec_path), str(android), "-o", str(out), "--platform", "android"]
+    )
     assert result.exit_code == 0, result.output
     assert "2 segment(s)" in result.output and "jitter" in result.output
     module = sensors_module(spec, generate(spec))
@@ -103,19 +116,31 @@ def test_resample_writes_the_numpy_adapters_samples(setup):
     assert table[0] == ["t_ns", "segment", "acc_x", "acc_y", "acc_z", "gyro_y"]
     assert [int(row[0]) for row in table[1:]] == r.t_ns.tolist()
     got = np.array([[float(v) for v in row[2:]] for row in table[1:]])
-    assert np.array_equal(got.view(np.int64), r.samples.view(np.int64))   # exact repr
+    assert np.array_equal(got.view(np.int64), r.samples.view(np.int64))  # exact repr
     assert {row[1] for row in table[1:]} == {"0", "1"}
 
 
 def test_featurize_raw_logs_per_segment(setup):
     tmp, spec_path, spec, rows, android, ios = setup
     out = tmp / "features.csv"
-    result = CliRunner().invoke(main, ["featurize", str(spec_path), str(android), str(ios),
-                                       "-o", str(out), "--platform", "android"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "featurize",
+            str(spec_path),
+            str(android),
+            str(ios),
+            "-o",
+            str(out),
+            "--platform",
+            "android",
+        ],
+    )
     # the iOS log says platform ios: --platform android contradicts it
     assert result.exit_code == 2 and "platform column says ios" in result.output
-    result = CliRunner().invoke(main, ["featurize", str(spec_path), str(android), "-o", str(out),
-                                       "--platform", "android"])
+    result = CliRunner().invoke(
+        main, ["featurize", str(spec_path), str(android), "-o", str(out), "--platform", "android"]
+    )
     assert result.exit_code == 0, result.output
     with open(out) as f:
         table = list(csv.reader(f))
@@ -125,6 +150,7 @@ def test_featurize_raw_logs_per_segment(setup):
     files = generate(spec)
     module = sensors_module(spec, files)
     from featgen.harness import load_numpy_module
+
     feats = load_numpy_module(files, spec.name)
     t = np.array([r[0] for r in rows], dtype=np.int64)
     r = module.resample(t, [r[1] for r in rows], np.array([r[2:] for r in rows]), "android")
@@ -139,8 +165,14 @@ def test_ios_log_in_seconds_and_g(setup):
     and the values agree to rounding."""
     tmp, spec_path, spec, rows, android, ios = setup
     a, i = tmp / "a.csv", tmp / "i.csv"
-    assert CliRunner().invoke(main, ["resample", str(spec_path), str(android), "-o", str(a),
-                                     "--platform", "android"]).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(
+            main, ["resample", str(spec_path), str(android), "-o", str(a), "--platform", "android"]
+        )
+        .exit_code
+        == 0
+    )
     result = CliRunner().invoke(main, ["resample", str(spec_path), str(ios), "-o", str(i)])
     assert result.exit_code == 0, result.output
     ta, ti = (np.loadtxt(p, delimiter=",", skiprows=1) for p in (a, i))
@@ -151,43 +183,60 @@ def test_ios_log_in_seconds_and_g(setup):
 def test_parquet_log_is_the_same_as_csv(setup):
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
+
     tmp, spec_path, spec, rows, android, _ = setup
-    table = pa.table({"t_ns": [r[0] for r in rows],
-                      "sensor": [["accelerometer", "gyroscope"][r[1]] for r in rows],
-                      "x": [r[2] for r in rows], "y": [r[3] for r in rows],
-                      "z": [r[4] for r in rows]})
+    table = pa.table(
+        {
+            "t_ns": [r[0] for r in rows],
+            "sensor": [["accelerometer", "gyroscope"][r[1]] for r in rows],
+            "x": [r[2] for r in rows],
+            "y": [r[3] for r in rows],
+            "z": [r[4] for r in rows],
+        }
+    )
     pq.write_table(table, tmp / "walk.parquet")
     outs = []
     for src in (android, tmp / "walk.parquet"):
         out = tmp / f"{src.suffix[1:]}.csv"
-        result = CliRunner().invoke(main, ["resample", str(spec_path), str(src), "-o", str(out),
-                                           "--platform", "android"])
+        result = CliRunner().invoke(
+            main, ["resample", str(spec_path), str(src), "-o", str(out), "--platform", "android"]
+        )
         assert result.exit_code == 0, result.output
         outs.append(out.read_text())
     assert outs[0] == outs[1]
 
 
-@pytest.mark.parametrize("row, message", [
-    (["1.5", "accelerometer", "0", "0", "0"], "t_ns '1.5' is not a whole number of nanoseconds"),
-    (["9223372036854775808", "accelerometer", "0", "0", "0"], "outside the int64"),
-    (["5", "barometer", "0", "0", "0"], "unknown sensor 'barometer'"),
-    (["5", "gyroscope", "0", "abc", "0"], "column 'y': 'abc' is not a number"),
-    (["5", "gyroscope", "0"], "3 fields, the header has 5"),
-])
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        (
+            ["1.5", "accelerometer", "0", "0", "0"],
+            "t_ns '1.5' is not a whole number of nanoseconds",
+        ),
+        (["9223372036854775808", "accelerometer", "0", "0", "0"], "outside the int64"),
+        (["5", "barometer", "0", "0", "0"], "unknown sensor 'barometer'"),
+        (["5", "gyroscope", "0", "abc", "0"], "column 'y': 'abc' is not a number"),
+        (["5", "gyroscope", "0"], "3 fields, the header has 5"),
+    ],
+)
 def test_malformed_logs_are_located(setup, row, message):
     tmp, spec_path, *_ = setup
-    log = write_csv(tmp / "bad.csv", ["t_ns", "sensor", "x", "y", "z"],
-                    [[1, "accelerometer", 0, 0, 0], row])
-    result = CliRunner().invoke(main, ["resample", str(spec_path), str(log), "-o",
-                                       str(tmp / "o.csv"), "--platform", "android"])
+    log = write_csv(
+        tmp / "bad.csv", ["t_ns", "sensor", "x", "y", "z"], [[1, "accelerometer", 0, 0, 0], row]
+    )
+    result = CliRunner().invoke(
+        main,
+        ["resample", str(spec_path), str(log), "-o", str(tmp / "o.csv"), "--platform", "android"],
+    )
     assert result.exit_code == 2
     assert "bad.csv:3: " in result.output and message in result.output
 
 
 def test_needs_a_platform_when_the_spec_has_two(setup):
     tmp, spec_path, _, _, android, _ = setup
-    result = CliRunner().invoke(main, ["resample", str(spec_path), str(android), "-o",
-                                       str(tmp / "o.csv")])
+    result = CliRunner().invoke(
+        main, ["resample", str(spec_path), str(android), "-o", str(tmp / "o.csv")]
+    )
     assert result.exit_code == 2 and "pass --platform" in result.output
 
 
@@ -199,13 +248,27 @@ def test_train_on_raw_logs(setup):
     for subject in range(4):
         r = events(seed=subject + 1)
         label = [int((t // 10**8) % 2) for t, *_ in r]
-        logs.append(write_csv(tmp / f"s{subject}.csv",
-                              ["t_ns", "sensor", "x", "y", "z", "label", "subject"],
-                              [(t, k, x, y, z, lab, f"p{subject}")
-                               for (t, k, x, y, z), lab in zip(r, label)]))
-    result = CliRunner().invoke(main, ["train", str(spec_path), *map(str, logs), "-o",
-                                       str(tmp / "model"), "--platform", "android",
-                                       "--rounds", "3"])
+        logs.append(
+            write_csv(
+                tmp / f"s{subject}.csv",
+                ["t_ns", "sensor", "x", "y", "z", "label", "subject"],
+                [(t, k, x, y, z, lab, f"p{subject}") for (t, k, x, y, z), lab in zip(r, label)],
+            )
+        )
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            str(spec_path),
+            *map(str, logs),
+            "-o",
+            str(tmp / "model"),
+            "--platform",
+            "android",
+            "--rounds",
+            "3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (tmp / "model" / "model.json").is_file()
 
@@ -214,8 +277,10 @@ def test_resample_refuses_to_overwrite_its_inputs_or_write_into_a_folder(setup):
     tmp, spec_path, _, _, android, _ = setup
     before = android.read_bytes()
     for target in (android, spec_path, tmp):
-        result = CliRunner().invoke(main, ["resample", str(spec_path), str(android), "-o",
-                                           str(target), "--platform", "android"])
+        result = CliRunner().invoke(
+            main,
+            ["resample", str(spec_path), str(android), "-o", str(target), "--platform", "android"],
+        )
         assert result.exit_code == 2, result.output
     assert android.read_bytes() == before
 
@@ -228,11 +293,15 @@ def test_android_values_are_the_float32_the_phone_holds(setup):
     rng = np.random.default_rng(3)
     names = ["accelerometer", "gyroscope"]
     decimals = [(t, k, *(rng.normal(0, 4, 3)).tolist()) for t, k, *_ in rows]
-    log = write_csv(tmp / "floats.csv", ["t_ns", "sensor", "x", "y", "z"],
-                    [(t, names[k], repr(x), repr(y), repr(z)) for t, k, x, y, z in decimals])
+    log = write_csv(
+        tmp / "floats.csv",
+        ["t_ns", "sensor", "x", "y", "z"],
+        [(t, names[k], repr(x), repr(y), repr(z)) for t, k, x, y, z in decimals],
+    )
     out = tmp / "floats_fixed.csv"
-    result = CliRunner().invoke(main, ["resample", str(spec_path), str(log), "-o", str(out),
-                                       "--platform", "android"])
+    result = CliRunner().invoke(
+        main, ["resample", str(spec_path), str(log), "-o", str(out), "--platform", "android"]
+    )
     assert result.exit_code == 0, result.output
     got = np.array([[float(v) for v in row[2:]] for row in list(csv.reader(open(out)))[1:]])
     module = sensors_module(spec, generate(spec))
@@ -244,6 +313,7 @@ def test_android_values_are_the_float32_the_phone_holds(setup):
     assert np.array_equal(got.view(np.int64), as_float.samples.view(np.int64))
     assert not np.array_equal(got, as_double.samples)
     from featgen.rawlog import as_delivered
+
     assert as_delivered(v, "ios") is v
 
 
@@ -251,9 +321,10 @@ def test_partitioned_and_cluster_paths_refuse_raw_logs_clearly(setup):
     """The Parquet-directory and --cluster paths read fixed-rate recordings only: a raw log is
     named and the paths that do read it are given, instead of a missing-columns error."""
     tmp, spec_path, _, _, android, _ = setup
-    for args in (["featurize", str(spec_path), str(android), "-o", str(tmp / "parts")],
-                 ["train", str(spec_path), str(tmp), "-o", str(tmp / "m"), "--cluster",
-                  "local:1"]):
+    for args in (
+        ["featurize", str(spec_path), str(android), "-o", str(tmp / "parts")],
+        ["train", str(spec_path), str(tmp), "-o", str(tmp / "m"), "--cluster", "local:1"],
+    ):
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 2, result.output
         assert "a raw sensor log" in result.output and "walk_android.csv" in result.output

@@ -2,6 +2,7 @@
 registry entry, the build returns a frozen Bundle whose fields agree with its files, the pass
 pipeline runs once per build with no module-level cache, and a target added to the registry
 alone is built, named and picked up by the harness's parity list."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -77,10 +78,13 @@ def test_bundle_fields_agree_with_its_files(example):
     device = manifest.model.device
     assert bundle.device is not bundle.program and device.featuriser == bundle.device.name
     assert device.columns == bundle.device.full_columns
-    assert f"#define {device.featuriser.upper()}_N_FEATURES {len(device.names)}\n" in \
-        bundle.text("C", "device_header")
-    assert bundle.featurisers == ((bundle.program.name, None),
-                                  (bundle.device.name, bundle.device.full_columns))
+    assert f"#define {device.featuriser.upper()}_N_FEATURES {len(device.names)}\n" in bundle.text(
+        "C", "device_header"
+    )
+    assert bundle.featurisers == (
+        (bundle.program.name, None),
+        (bundle.device.name, bundle.device.full_columns),
+    )
     assert bundle.model is not None and bundle.model.model_sha256 == manifest.model.model_sha256
     # every role names a file of the build; the manifest lists every file
     for target in targets.TARGETS:
@@ -99,7 +103,7 @@ def test_bundle_is_frozen_and_picklable(plain):
         bundle.manifest.data["spec"] = "other"
     again = pickle.loads(pickle.dumps(bundle))
     assert dict(again) == dict(bundle) and again.manifest == bundle.manifest
-    assert manifest_of(dict(bundle)) == bundle.manifest       # a plain copy: parsed once
+    assert manifest_of(dict(bundle)) == bundle.manifest  # a plain copy: parsed once
     assert bundle.manifest.model is None and bundle.device is bundle.program
 
 
@@ -133,8 +137,9 @@ class EchoTarget:
 
     def emit(self, plan, ctx):
         shared = plan.shared(plan.program)
-        text = "\n".join([*ctx.lines, *plan.program.feature_names,
-                          f"windows sharing work: {sorted(shared)}"])
+        text = "\n".join(
+            [*ctx.lines, *plan.program.feature_names, f"windows sharing work: {sorted(shared)}"]
+        )
         return {self.roles(plan)["names"]: text + "\n"}
 
 
@@ -147,8 +152,9 @@ def test_a_target_added_to_the_registry_alone_is_built(plain, monkeypatch):
     # the others are untouched by it
     monkeypatch.undo()
     base = build(plain)
-    assert {p: t for p, t in bundle.items() if p not in ("echo/plain.txt", "manifest.json")} \
-        == {p: t for p, t in base.items() if p != "manifest.json"}
+    assert {p: t for p, t in bundle.items() if p not in ("echo/plain.txt", "manifest.json")} == {
+        p: t for p, t in base.items() if p != "manifest.json"
+    }
 
 
 def test_a_parity_target_without_an_adapter_is_refused(monkeypatch):
@@ -172,18 +178,20 @@ class CopyOfC:
     target = "C copy"
 
     def __init__(self, skew: bool = False):
-        self.skew = skew          # a negative control: one margin bit off on every vector
+        self.skew = skew  # a negative control: one margin bit off on every vector
 
     def missing(self):
         return None
 
     def featuriser(self, files, prefix, workdir):
         from featgen import harness
+
         built = harness.c_target(files, prefix, workdir)
         return harness.Target(self.target, built.stream)
 
     def detector(self, files, workdir):
         from featgen.harness.prediction import Detector
+
         detector = Detector(files, manifest_of(files).spec, workdir)
         if not self.skew:
             return detector
@@ -198,6 +206,7 @@ class CopyOfC:
 
             def margins(self, X):
                 return detector.margins(X)
+
         return Skewed()
 
 
@@ -208,8 +217,9 @@ def _without_kotlin():
 
 
 @pytest.mark.parametrize("skew", [False, True])
-def test_a_registered_target_gets_feature_and_prediction_parity(example, skew, tmp_path,
-                                                                monkeypatch):
+def test_a_registered_target_gets_feature_and_prediction_parity(
+    example, skew, tmp_path, monkeypatch
+):
     import numpy as np
 
     from featgen import harness
@@ -220,7 +230,7 @@ def test_a_registered_target_gets_feature_and_prediction_parity(example, skew, t
     copy.name, copy.key, copy.parity = "C copy", "ccopy", True
     monkeypatch.setattr(adapters, "TARGETS", (*_without_kotlin(), copy))
     monkeypatch.setitem(adapters.ADAPTERS, "C copy", CopyOfC(skew))
-    monkeypatch.setattr(harness, "find_swiftc", lambda: None)       # Swift: its own tests
+    monkeypatch.setattr(harness, "find_swiftc", lambda: None)  # Swift: its own tests
     assert [t.name for t, _ in adapters.parity_adapters()][-1] == "C copy"
     module = harness.load_numpy_module(example, example.manifest.spec)
     recording = parity_recordings(len(example.manifest.inputs), 1500, 1)
@@ -232,8 +242,9 @@ def test_a_registered_target_gets_feature_and_prediction_parity(example, skew, t
     # predictions: picked up from the adapters, reported under "targets"
     found = adapters.detectors(example, tmp_path)
     assert list(found) == ["C copy"]
-    parity = mh.ModelParity(example, example.manifest.spec, tmp_path, module,
-                            with_tl2cgen=False, detectors=found)
+    parity = mh.ModelParity(
+        example, example.manifest.spec, tmp_path, module, with_tl2cgen=False, detectors=found
+    )
     result = mh.ModelComparison()
     booster = mh.load_booster(example.model.raw)
     for label, samples in recording.items():
@@ -261,9 +272,21 @@ def test_featgen_parity_has_a_column_per_registered_target(tmp_path, monkeypatch
     monkeypatch.delenv("CI", raising=False)
     spec = tmp_path / "spec.yaml"
     spec.write_text(PLAIN)
-    result = CliRunner().invoke(main, ["parity", str(spec), "--samples", "400", "--streams", "1",
-                                       "--json", str(tmp_path / "r.json"),
-                                       "--html", str(tmp_path / "r.html")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "parity",
+            str(spec),
+            "--samples",
+            "400",
+            "--streams",
+            "1",
+            "--json",
+            str(tmp_path / "r.json"),
+            "--html",
+            str(tmp_path / "r.html"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Swift (iOS) target NOT CHECKED" in result.output
     report = json.loads((tmp_path / "r.json").read_text())
@@ -271,7 +294,7 @@ def test_featgen_parity_has_a_column_per_registered_target(tmp_path, monkeypatch
     assert all(t["identical"] for t in report["targets"])
     html = (tmp_path / "r.html").read_text()
     assert "C copy<br>max ULP" in html and 'id="swift-missing"' in html
-    monkeypatch.setenv("CI", "true")                 # a target not checked fails CI
+    monkeypatch.setenv("CI", "true")  # a target not checked fails CI
     result = CliRunner().invoke(main, ["parity", str(spec), "--samples", "400", "--streams", "1"])
     assert result.exit_code == 1 and "the Swift target was not checked" in result.output
 
@@ -281,10 +304,19 @@ def test_targets_import_nothing_of_the_harness_or_the_cli():
     import ast
 
     codegen = Path(build_module.__file__).parent
-    for path in [*sorted((codegen / "targets").glob("*.py")), codegen / "bundle.py",
-                 codegen / "pipeline.py", codegen / "backends" / "cfamily.py"]:
+    for path in [
+        *sorted((codegen / "targets").glob("*.py")),
+        codegen / "bundle.py",
+        codegen / "pipeline.py",
+        codegen / "backends" / "cfamily.py",
+    ]:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
-                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             for name in names:
                 assert not name.startswith(("parity_tests", "featgen")), (path.name, name)

@@ -1,5 +1,6 @@
 """`featgen parity --html`: the report for the example holds its sections with real data and
 references nothing outside the file."""
+
 from __future__ import annotations
 
 import base64
@@ -31,8 +32,10 @@ features:
 
 def _run(tmp_path: Path, *extra: str) -> tuple[str, dict]:
     html_path, json_path = tmp_path / "report.html", tmp_path / "report.json"
-    result = CliRunner().invoke(main, ["parity", str(SPEC), *SMALL, "--html", str(html_path),
-                                       "--json", str(json_path), *extra])
+    result = CliRunner().invoke(
+        main,
+        ["parity", str(SPEC), *SMALL, "--html", str(html_path), "--json", str(json_path), *extra],
+    )
     assert result.exit_code == 0, result.output
     assert f"wrote the HTML report to {html_path}" in result.output
     return html_path.read_text(encoding="utf-8"), json.loads(json_path.read_text())
@@ -52,7 +55,7 @@ def _section(text: str, ident: str) -> str:
     """From the element with id=ident to the next <h2>."""
     start = text.index(f'id="{ident}"')
     end = text.find("<h2", start)
-    return text[start:end if end > 0 else len(text)]
+    return text[start : end if end > 0 else len(text)]
 
 
 def _pngs(text: str) -> list[bytes]:
@@ -61,24 +64,35 @@ def _pngs(text: str) -> list[bytes]:
 
 def test_sections_exist(report):
     text, _ = report
-    for ident in ("features", "ulp-table", "predictions", "prediction-table", "proximity",
-                  "proximity-table", "timelines", "manifest", "manifest-table"):
+    for ident in (
+        "features",
+        "ulp-table",
+        "predictions",
+        "prediction-table",
+        "proximity",
+        "proximity-table",
+        "timelines",
+        "manifest",
+        "manifest-table",
+    ):
         assert f'id="{ident}"' in text, ident
     assert "NOT CHECKED" not in text
 
 
 def test_ulp_table_has_a_row_per_feature_with_its_max_ulp(report):
     text, data = report
-    table = text[text.index('id="ulp-table"'):text.index("</table>", text.index('id="ulp-table"'))]
+    table = text[
+        text.index('id="ulp-table"') : text.index("</table>", text.index('id="ulp-table"'))
+    ]
     rows = re.findall(r"<tr[ >].*?</tr>", table, re.S)
-    assert len(rows) == len(NAMES) + 1                  # header + one per feature
+    assert len(rows) == len(NAMES) + 1  # header + one per feature
     targets = [t["target"] for t in data["targets"]]
-    names = [t.name for t in parity_targets()]      # every registered target, then its device
-    assert targets == names + [f"{n} device" for n in names]   # device: what the model reads
+    names = [t.name for t in parity_targets()]  # every registered target, then its device
+    assert targets == names + [f"{n} device" for n in names]  # device: what the model reads
     device = data["targets"][len(names)]["features"]
     assert 0 < len(device) < len(NAMES) and set(device) <= set(NAMES)
     absent = [n for n in NAMES if n not in device]
-    for name in absent:                       # a feature the device does not compute: "·"
+    for name in absent:  # a feature the device does not compute: "·"
         row = next(r for r in rows if f'<td class="mono">{name}</td>' in r)
         assert row.count(">·</td>") == len(names), row
     for name in NAMES:
@@ -108,7 +122,7 @@ def test_prediction_table_reports_every_target(report):
 def test_plots_are_real_pngs(report):
     text, _ = report
     images = _pngs(text)
-    assert len(images) >= 5            # margins, proximity, threshold histograms, timeline(s)
+    assert len(images) >= 5  # margins, proximity, threshold histograms, timeline(s)
     for png in images:
         assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
     timeline = re.findall(r'<img class="timeline"[^>]*src="data:image/png;base64,([^"]+)"', text)
@@ -132,7 +146,7 @@ def test_manifest_section(report):
     assert MANIFEST["spec_hash"] in section
     assert MANIFEST["model"]["model_sha256"] in section
     for path in MANIFEST["files"]:
-        if path.endswith("/golden.bin"):    # generated/ is built with --golden; parity is not
+        if path.endswith("/golden.bin"):  # generated/ is built with --golden; parity is not
             assert path not in section
             continue
         assert path in section
@@ -152,25 +166,28 @@ def test_without_swift_the_report_says_so(tmp_path, monkeypatch):
     monkeypatch.delenv("CI", raising=False)
     text, data = _run(tmp_path)
     from featgen.harness import adapters
-    names = [t.name for t, a in adapters.parity_adapters()
-             if t.name != "Swift" and a.missing() is None]        # C and the other targets
+
+    names = [
+        t.name for t, a in adapters.parity_adapters() if t.name != "Swift" and a.missing() is None
+    ]  # C and the other targets
     assert [t["target"] for t in data["targets"]] == names + [f"{n} device" for n in names]
     assert 'id="swift-missing"' in text
     assert "Swift (iOS) target NOT CHECKED" in text
-    assert "NOT CHECKED: no swiftc" in text or _pngs(text)      # the timeline lane says it too
+    assert "NOT CHECKED: no swiftc" in text or _pngs(text)  # the timeline lane says it too
     lanes = _section(text, "timelines")
-    assert "<b>Swift detector</b>: <span class=\"bad\">NOT CHECKED: no swiftc</span>" in lanes
+    assert '<b>Swift detector</b>: <span class="bad">NOT CHECKED: no swiftc</span>' in lanes
     assert text.count('<td class="num bad">not checked</td>') == len(NAMES)
 
 
 def test_spec_without_a_model_has_no_prediction_sections(tmp_path, monkeypatch):
-    monkeypatch.setattr(harness, "find_swiftc", lambda: None)     # C only: fast
+    monkeypatch.setattr(harness, "find_swiftc", lambda: None)  # C only: fast
     monkeypatch.delenv("CI", raising=False)
     spec = tmp_path / "spec.yaml"
     spec.write_text(NO_MODEL)
     out = tmp_path / "r.html"
-    result = CliRunner().invoke(main, ["parity", str(spec), "--samples", "600", "--streams", "1",
-                                       "--html", str(out)])
+    result = CliRunner().invoke(
+        main, ["parity", str(spec), "--samples", "600", "--streams", "1", "--html", str(out)]
+    )
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert 'id="ulp-table"' in text and 'id="manifest"' in text
@@ -188,7 +205,7 @@ def test_phone_cost_cards_give_measured_numbers(report):
     pushes = re.findall(r'<div class="big">([\d.]+) (µs|ns) / push</div>', cost)
     assert len(pushes) == 4 and all(float(v) > 0 for v, _ in pushes), cost
     states = [int(v.replace(",", "")) for v in re.findall(r"state ([\d,]+) B", cost)]
-    assert len(states) == 4 and all(s > 1000 for s in states[:2])   # C first: the whole state
+    assert len(states) == 4 and all(s > 1000 for s in states[:2])  # C first: the whole state
     assert re.search(r"\(model [\d,]+ B\)", cost) and ".text" in cost
     assert "NOT MEASURED" not in cost
 
@@ -196,6 +213,6 @@ def test_phone_cost_cards_give_measured_numbers(report):
 def test_each_plot_says_which_data_it_shows(report):
     text, _ = report
     for ident in ("features-data", "predictions-data", "proximity-data", "timeline-data"):
-        line = text[text.index(f'id="{ident}"'):text.index("</p>", text.index(f'id="{ident}"'))]
+        line = text[text.index(f'id="{ident}"') : text.index("</p>", text.index(f'id="{ident}"'))]
         assert "1 seeded synthetic edge-case stream(s) of 1,500 samples" in line, line
     assert "pass\n<code>--data your_recordings/</code>" in text

@@ -5,6 +5,7 @@ specs) and reject every structurally broken one of the located-error catalog; th
 errors only the validator catches are listed here by name, and the test fails when the list and
 the schema disagree in either direction.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -37,8 +38,9 @@ from parity_tests.test_property_parity import specs
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "featgen-spec.schema.json"
 
-_spec = importlib.util.spec_from_file_location("spec_error_cases",
-                                               Path(__file__).with_name("test_spec_errors.py"))
+_spec = importlib.util.spec_from_file_location(
+    "spec_error_cases", Path(__file__).with_name("test_spec_errors.py")
+)
 _cases = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_cases)
 CASES = {p.id: p.values for p in _cases.CASES}
@@ -82,14 +84,27 @@ SEMANTIC = {
     "duplicate_nested_key": "YAML level: a plain YAML reader keeps the last value",
 }
 # Cases a plain YAML reader (yaml.safe_load) refuses before any schema sees them.
-NOT_YAML = {"alias_to_nothing", "python_object_tag", "python_name_tag_in_list", "local_tag",
-            "syntax_unclosed_flow", "syntax_tab", "syntax_bad_indent", "control_character",
-            "two_documents", "list_key", "tagged_key", "too_many_digits"}
+NOT_YAML = {
+    "alias_to_nothing",
+    "python_object_tag",
+    "python_name_tag_in_list",
+    "local_tag",
+    "syntax_unclosed_flow",
+    "syntax_tab",
+    "syntax_bad_indent",
+    "control_character",
+    "two_documents",
+    "list_key",
+    "tagged_key",
+    "too_many_digits",
+}
 
 
 def schema_errors(document) -> list[str]:
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:160]}"
-            for e in VALIDATOR.iter_errors(document)]
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message[:160]}"
+        for e in VALIDATOR.iter_errors(document)
+    ]
 
 
 def test_schema_is_valid_draft_2020_12():
@@ -126,6 +141,7 @@ def test_schema_names_every_kind_and_parameter():
 
 # ---- valid specs are accepted
 
+
 def _example_specs() -> list[Path]:
     return sorted(ROOT.glob("examples/*/spec.yaml"))
 
@@ -156,11 +172,11 @@ def test_specs_using_every_kind_are_accepted():
 
     used_features, used_signals = set(), set()
     for text in (SMALL, VOCAB, _cases.BASE):
-        spec = load_spec_text(text)      # valid for the validator ...
-        assert schema_errors(yaml.safe_load(text)) == []    # ... and for the schema
+        spec = load_spec_text(text)  # valid for the validator ...
+        assert schema_errors(yaml.safe_load(text)) == []  # ... and for the schema
         used_features |= {f.kind for f in spec.features}
         used_signals |= {s.kind for s in spec.signals}
-    assert used_features == set(FEATURES) | {RATIO}     # and a ratio of two columns
+    assert used_features == set(FEATURES) | {RATIO}  # and a ratio of two columns
     assert used_signals - {"input"} == set(SIGNALS)
 
 
@@ -176,6 +192,7 @@ def test_random_valid_specs_are_accepted(data):
 
 # ---- broken specs are rejected, or listed as the validator's alone
 
+
 def test_catalog_is_classified_completely():
     assert set(SEMANTIC) <= set(CASES) and NOT_YAML <= set(CASES)
     assert len(CASES) - len(SEMANTIC) - len(NOT_YAML) >= 120
@@ -190,8 +207,9 @@ def test_catalog_case(case):
         return
     errors = schema_errors(yaml.safe_load(text))
     if case in SEMANTIC:
-        assert errors == [], (f"{case} is now rejected by the schema: remove it from SEMANTIC "
-                              f"({errors})")
+        assert errors == [], (
+            f"{case} is now rejected by the schema: remove it from SEMANTIC ({errors})"
+        )
     else:
         assert errors, f"the schema accepts {case!r}, which the validator refuses: {expected}"
 
@@ -199,9 +217,20 @@ def test_catalog_case(case):
 def test_validator_only_rules_are_documented():
     """The categories of SEMANTIC are the rules the schema says it leaves to the validator."""
     text = " ".join(VALIDATOR_ONLY).lower()
-    for word in ("unknown names", "cycle", "whole number of samples", "used by a feature",
-                 "same feature name", "long enough", "nyquist", "low < high", "nan",
-                 "duplicate keys", "1 mib", "merge keys"):
+    for word in (
+        "unknown names",
+        "cycle",
+        "whole number of samples",
+        "used by a feature",
+        "same feature name",
+        "long enough",
+        "nyquist",
+        "low < high",
+        "nan",
+        "duplicate keys",
+        "1 mib",
+        "merge keys",
+    ):
         assert word in text, word
     assert "validator" in SCHEMA["description"]
     assert all(rule in SCHEMA["$comment"] for rule in VALIDATOR_ONLY)
@@ -216,9 +245,47 @@ def test_parameter_checks_the_schema_cannot_state_are_listed():
 
 # ---- the pieces agree with the validator's own rules
 
-PROBES = [0, 1, 2, -1, 0.5, -0.5, 1.5, 7, 8, 9, 100, 100.5, 101, 256, 257, 1e9, -1e9, 1e-300,
-          True, False, None, "x", "linear", "hann", "none", "power", [], [1], [1, 2], [2, 1],
-          [0, 5], [-1, 3], [1, 1], [1, 2.5], [0.5, 3], [1, 2, 3], [3, 1, 2], [1, "a"], {"a": 1}]
+PROBES = [
+    0,
+    1,
+    2,
+    -1,
+    0.5,
+    -0.5,
+    1.5,
+    7,
+    8,
+    9,
+    100,
+    100.5,
+    101,
+    256,
+    257,
+    1e9,
+    -1e9,
+    1e-300,
+    True,
+    False,
+    None,
+    "x",
+    "linear",
+    "hann",
+    "none",
+    "power",
+    [],
+    [1],
+    [1, 2],
+    [2, 1],
+    [0, 5],
+    [-1, 3],
+    [1, 1],
+    [1, 2.5],
+    [0.5, 3],
+    [1, 2, 3],
+    [3, 1, 2],
+    [1, "a"],
+    {"a": 1},
+]
 
 
 def _declared():
@@ -228,8 +295,9 @@ def _declared():
                 yield f"{kind.name}.{key}", param
 
 
-@pytest.mark.parametrize("where, param", list(_declared()),
-                         ids=lambda x: x if isinstance(x, str) else "")
+@pytest.mark.parametrize(
+    "where, param", list(_declared()), ids=lambda x: x if isinstance(x, str) else ""
+)
 def test_parameter_schema_agrees_with_coerce(where, param):
     """For values around each declared bound, the schema fragment accepts exactly what Param
     accepts, except [low, high] with low >= high and whole numbers written as floats
@@ -246,12 +314,15 @@ def test_parameter_schema_agrees_with_coerce(where, param):
             accepted = param.rate_check is None or param.rate_check(coerced, 1e300) is None
         except ParamError:
             accepted = False
-        reversed_range = (param.kind == "range" and isinstance(value, list) and len(value) == 2
-                          and all(isinstance(x, (int, float)) and not isinstance(x, bool)
-                                  for x in value) and not value[0] < value[1])
+        reversed_range = (
+            param.kind == "range"
+            and isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+            and not value[0] < value[1]
+        )
         # JSON Schema's integer includes 1e9 and 2.0; featgen wants them written as integers
-        integral_float = (param.kind == "int" and isinstance(value, float)
-                          and value.is_integer())
+        integral_float = param.kind == "int" and isinstance(value, float) and value.is_integer()
         if reversed_range or integral_float:
             assert not accepted
             continue
@@ -271,8 +342,14 @@ def test_a_trailing_newline_is_not_a_name_in_either_regex_dialect(value):
 
 
 @settings(max_examples=400, derandomize=True, deadline=None)
-@given(st.one_of(st.text(NAME_CHARS, max_size=52), st.sampled_from(RESERVED_WORDS),
-                 st.integers(1, 60).map(lambda n: "a" * n), st.sampled_from(["on", "yes", "n"])))
+@given(
+    st.one_of(
+        st.text(NAME_CHARS, max_size=52),
+        st.sampled_from(RESERVED_WORDS),
+        st.integers(1, 60).map(lambda n: "a" * n),
+        st.sampled_from(["on", "yes", "n"]),
+    )
+)
 def test_name_rules_agree_with_the_validator(value):
     names = jsonschema.Draft202012Validator({**SCHEMA["$defs"]["name"], "$defs": SCHEMA["$defs"]})
     windows = jsonschema.Draft202012Validator(SCHEMA["$defs"]["window_name"])
@@ -280,11 +357,25 @@ def test_name_rules_agree_with_the_validator(value):
     assert windows.is_valid(value) == (name_problem(value, "a name", reserved=False) is None), value
 
 
-@pytest.mark.parametrize("length, ok", [(1, True), (65536, True), (0, False), (65537, False),
-                                        ("0.5s", True), ("250ms", True), (".5s", True),
-                                        ("2 s", False), ("0.5sec", False), ("1e3ms", False),
-                                        ("\uff15s", False), (2.5, False), (True, False),
-                                        ("0.5s\n", False)])
+@pytest.mark.parametrize(
+    "length, ok",
+    [
+        (1, True),
+        (65536, True),
+        (0, False),
+        (65537, False),
+        ("0.5s", True),
+        ("250ms", True),
+        (".5s", True),
+        ("2 s", False),
+        ("0.5sec", False),
+        ("1e3ms", False),
+        ("\uff15s", False),
+        (2.5, False),
+        (True, False),
+        ("0.5s\n", False),
+    ],
+)
 def test_window_lengths(length, ok):
     doc = yaml.safe_load(_cases.BASE)
     doc["windows"]["long"]["length"] = length
@@ -294,8 +385,15 @@ def test_window_lengths(length, ok):
 def test_decision_needs_a_model_and_takes_known_keys():
     doc = yaml.safe_load((ROOT / "examples/twist_and_go/spec.yaml").read_text())
     assert schema_errors(doc) == []
-    for broken in ({"threshold": "high"}, {"threshold": True}, {"consecutive": 0},
-                   {"refractory": -1}, {"refractory": "1 s"}, {"class": -1}, {"treshold": 0.5}):
+    for broken in (
+        {"threshold": "high"},
+        {"threshold": True},
+        {"consecutive": 0},
+        {"refractory": -1},
+        {"refractory": "1 s"},
+        {"class": -1},
+        {"treshold": 0.5},
+    ):
         assert schema_errors({**doc, "decision": broken}), broken
     # a threshold's range depends on the model's objective (checked at build time): a
     # regression takes any value

@@ -1,6 +1,7 @@
 """The resampling rule against vectors computed by hand (docs/sensors.md), independently of the
 generated code: a few events, and each expected sample with its arithmetic spelled out. Run on
 the generated numpy resampler and the generated C adapter (cffi)."""
+
 from __future__ import annotations
 
 import math
@@ -39,7 +40,7 @@ sensors:
       ios: {{unit: deg/s, axes: [y]}}
 """
 
-A, G = 0, 1     # sensor ids: accelerometer, gyroscope (declaration order)
+A, G = 0, 1  # sensor ids: accelerometer, gyroscope (declaration order)
 
 
 @pytest.fixture(scope="module")
@@ -49,20 +50,25 @@ def linear(tmp_path_factory):
 
 def _both(method, rate, tmp_path_factory):
     from parity_tests.test_sensors import Built
-    built = Built(SPEC.format(rate=rate, method=method), f"oracle_{method}_{rate}",
-                  tmp_path_factory.mktemp(f"oracle_{method}_{rate}"))
+
+    built = Built(
+        SPEC.format(rate=rate, method=method),
+        f"oracle_{method}_{rate}",
+        tmp_path_factory.mktemp(f"oracle_{method}_{rate}"),
+    )
 
     def run(events, platform="android"):
         ids = [e[0] for e in events]
         t = [e[1] for e in events]
         v = [e[2] for e in events]
-        r = built.np.resample(np.array(t, dtype=np.int64), ids, np.array(v, dtype=float),
-                              platform)
+        r = built.np.resample(np.array(t, dtype=np.int64), ids, np.array(v, dtype=float), platform)
         c = built.c(built.np.PLATFORMS.index(platform), ids, t, v)
-        assert np.array_equal(r.t_ns, c[0]) and np.array_equal(r.samples.view(np.int64),
-                                                               c[1].view(np.int64))
+        assert np.array_equal(r.t_ns, c[0]) and np.array_equal(
+            r.samples.view(np.int64), c[1].view(np.int64)
+        )
         assert np.array_equal(r.status, c[3]) and np.array_equal(r.segment_start, c[2])
         return r
+
     return run
 
 
@@ -111,7 +117,7 @@ def test_ios_units_and_signs_by_hand(linear):
     deg = 0.017453292519943295
     assert deg == math.radians(1.0)
     assert r.samples.tolist() == [
-        [2.0 * -g, -2.0 * -g, 4.0 * -g, 1.0 * deg],     # value first, then one multiplication
+        [2.0 * -g, -2.0 * -g, 4.0 * -g, 1.0 * deg],  # value first, then one multiplication
         [7.0 * -g, -1.0 * -g, 6.0 * -g, 3.5 * deg],
         [12.0 * -g, 4.0 * -g, 0.0 * -g, 7.0 * deg],
     ]
@@ -121,8 +127,14 @@ def test_ios_units_and_signs_by_hand(linear):
 def test_inexact_weight_is_one_division(linear):
     """t = 8 ms between accelerometer events at 0 and 24 ms: w = 8e6 / 24e6, the double nearest
     1/3 (one division of two exact doubles), then x = 1 + w * (2 - 1)."""
-    r = linear([(A, 0, (1.0, 0.0, 0.0)), (G, 8 * MS, (0.0, 0.0, 0.0)),
-                (A, 24 * MS, (2.0, 0.0, 0.0)), (G, 30 * MS, (0.0, 0.0, 0.0))])
+    r = linear(
+        [
+            (A, 0, (1.0, 0.0, 0.0)),
+            (G, 8 * MS, (0.0, 0.0, 0.0)),
+            (A, 24 * MS, (2.0, 0.0, 0.0)),
+            (G, 30 * MS, (0.0, 0.0, 0.0)),
+        ]
+    )
     w = 8e6 / 24e6
     assert w == 0.3333333333333333
     assert r.samples[0, 0] == 1.0 + w * (2.0 - 1.0) == 1.3333333333333333
@@ -131,13 +143,13 @@ def test_inexact_weight_is_one_division(linear):
 def test_duplicates_out_of_order_and_nonfinite_by_hand(linear):
     events = [
         (A, 0, (0.0, 0.0, 0.0)),
-        (A, 0, (99.0, 99.0, 99.0)),        # same time: ignored, the first wins (-1)
-        (G, 0, (0.0, 2.0, 0.0)),           # emits t = 0: both exact
+        (A, 0, (99.0, 99.0, 99.0)),  # same time: ignored, the first wins (-1)
+        (G, 0, (0.0, 2.0, 0.0)),  # emits t = 0: both exact
         (A, 20 * MS, (float("nan"), 0.0, 0.0)),  # non-finite: ignored (-3)
-        (A, 20 * MS, (10.0, 0.0, 0.0)),    # accepted; the gyroscope is not at 20 ms yet
-        (A, 10 * MS, (50.0, 0.0, 0.0)),    # older than the newest accelerometer event (-2)
-        (G, 40 * MS, (0.0, 6.0, 0.0)),     # emits t = 20 ms: acc exact 10; gyro w = 0.5 -> 4
-        (7, 50 * MS, (0.0, 0.0, 0.0)),     # no sensor 7 (-4)
+        (A, 20 * MS, (10.0, 0.0, 0.0)),  # accepted; the gyroscope is not at 20 ms yet
+        (A, 10 * MS, (50.0, 0.0, 0.0)),  # older than the newest accelerometer event (-2)
+        (G, 40 * MS, (0.0, 6.0, 0.0)),  # emits t = 20 ms: acc exact 10; gyro w = 0.5 -> 4
+        (7, 50 * MS, (0.0, 0.0, 0.0)),  # no sensor 7 (-4)
     ]
     r = linear(events)
     assert r.status.tolist() == [0, -1, 0, -3, 0, -2, 0, -4]
@@ -151,12 +163,14 @@ def test_gap_resets_by_hand(linear):
     returns RESET (1); queued events older than 140 ms are dropped; later older gyroscope events
     are STALE (2); the new segment starts at max(140, 150) = 150 ms, flagged segment_start."""
     events = [
-        (A, 0, (0.0, 0.0, 0.0)), (G, 0, (0.0, 0.0, 0.0)),
-        (A, 20 * MS, (1.0, 0.0, 0.0)), (G, 20 * MS, (0.0, 1.0, 0.0)),     # emits 0, 20 ms
-        (A, 140 * MS, (7.0, 0.0, 0.0)),                                  # gap 120 ms: reset
-        (G, 100 * MS, (0.0, 5.0, 0.0)),                                  # 40 ms gap, but stale
+        (A, 0, (0.0, 0.0, 0.0)),
+        (G, 0, (0.0, 0.0, 0.0)),
+        (A, 20 * MS, (1.0, 0.0, 0.0)),
+        (G, 20 * MS, (0.0, 1.0, 0.0)),  # emits 0, 20 ms
+        (A, 140 * MS, (7.0, 0.0, 0.0)),  # gap 120 ms: reset
+        (G, 100 * MS, (0.0, 5.0, 0.0)),  # 40 ms gap, but stale
         (G, 150 * MS, (0.0, 6.0, 0.0)),
-        (A, 160 * MS, (9.0, 0.0, 0.0)),                                  # emits 150 ms
+        (A, 160 * MS, (9.0, 0.0, 0.0)),  # emits 150 ms
     ]
     r = linear(events)
     assert r.status.tolist() == [0, 0, 0, 0, 1, 2, 0, 0]
@@ -168,9 +182,11 @@ def test_gap_resets_by_hand(linear):
 
 def test_full_queue_resets_by_hand(linear):
     """buffer 4: the gyroscope's fifth event while the accelerometer lags starts a segment."""
-    events = [(A, 0, (0.0, 0.0, 0.0))] + \
-        [(G, k * 10 * MS, (0.0, float(k), 0.0)) for k in range(5)] + \
-        [(A, 50 * MS, (5.0, 0.0, 0.0))]
+    events = (
+        [(A, 0, (0.0, 0.0, 0.0))]
+        + [(G, k * 10 * MS, (0.0, float(k), 0.0)) for k in range(5)]
+        + [(A, 50 * MS, (5.0, 0.0, 0.0))]
+    )
     r = linear(events)
     # Both sensors have an event at 0: t = 0 is emitted by the gyroscope's first event. The grid
     # then waits for the accelerometer (next t = 20 ms); the gyroscope queue fills with 0 (the
@@ -189,9 +205,13 @@ def test_hold_and_a_fractional_period_by_hand(tmp_path_factory):
     assert grid_constants(12.5) == (80_000_000, 0, 1)
     assert grid_constants(33.3) == (30_030_030, 10, 333)
     run = _both("hold", 30, tmp_path_factory)
-    events = [(A, 0, (1.0, 0.0, 0.0)), (G, 0, (0.0, 0.0, 0.0)),
-              (A, 50 * MS, (2.0, 0.0, 0.0)), (A, 100 * MS, (3.0, 0.0, 0.0)),
-              (G, 100 * MS, (0.0, 1.0, 0.0))]
+    events = [
+        (A, 0, (1.0, 0.0, 0.0)),
+        (G, 0, (0.0, 0.0, 0.0)),
+        (A, 50 * MS, (2.0, 0.0, 0.0)),
+        (A, 100 * MS, (3.0, 0.0, 0.0)),
+        (G, 100 * MS, (0.0, 1.0, 0.0)),
+    ]
     r = run(events)
     assert r.t_ns.tolist() == [0, 33_333_333, 66_666_666, 100_000_000]
     # acc held: 1 (t=0), 1 (33.3 ms < 50), 2 (66.7 ms), 3 (exact at 100)
@@ -202,8 +222,14 @@ def test_int64_max_ends_the_grid_by_hand(linear):
     """Grid 20 ms apart from t0 = INT64_MAX - 30 ms: t0 and t0 + 20 ms fit, t0 + 40 ms does not;
     after the last representable grid time no sample is emitted until a reset."""
     t0 = INT64_MAX - 30 * MS
-    r = linear([(A, t0, (1.0, 0.0, 0.0)), (G, t0, (0.0, 0.0, 0.0)),
-                (A, INT64_MAX, (4.0, 0.0, 0.0)), (G, INT64_MAX, (0.0, 3.0, 0.0))])
+    r = linear(
+        [
+            (A, t0, (1.0, 0.0, 0.0)),
+            (G, t0, (0.0, 0.0, 0.0)),
+            (A, INT64_MAX, (4.0, 0.0, 0.0)),
+            (G, INT64_MAX, (0.0, 3.0, 0.0)),
+        ]
+    )
     assert r.t_ns.tolist() == [t0, t0 + 20 * MS]
     # at t0 + 20 ms: w = 20e6 / 30e6 (the double nearest 2/3); x = 1 + w * 3
     w = 20e6 / 30e6

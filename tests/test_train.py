@@ -1,5 +1,6 @@
 """featgen train: labelled data (CSV, NPZ) with located errors, group split, metrics, the model
 directory; the example data generator; featgen proximity."""
+
 from __future__ import annotations
 
 import json
@@ -23,9 +24,23 @@ INPUTS = ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z")
 @pytest.fixture(scope="module")
 def csv_data(tmp_path_factory):
     out = tmp_path_factory.mktemp("data")
-    run = subprocess.run([sys.executable, str(ROOT / "examples" / "twist_and_go" / "make_data.py"),
-                          "-o", str(out), "--subjects", "3", "--recordings", "1", "--seconds", "25"],
-                         capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "twist_and_go" / "make_data.py"),
+            "-o",
+            str(out),
+            "--subjects",
+            "3",
+            "--recordings",
+            "1",
+            "--seconds",
+            "25",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "naive rule" in run.stdout
     return sorted(out.glob("*.csv"))
 
@@ -38,23 +53,35 @@ def test_generator_is_seeded_and_physical():
     (sa, la, _), (sb, lb, _) = a["s00_r00"], b["s00_r00"]
     assert np.array_equal(sa, sb) and np.array_equal(la, lb)
     assert not np.array_equal(sa, c["s00_r00"][0])
-    still = sa[:40]                                   # lying on the table first
+    still = sa[:40]  # lying on the table first
     assert abs(np.linalg.norm(still[:, :3], axis=1).mean() - 9.81) < 0.2
     assert np.abs(still[:, 3:]).max() < 0.1
-    assert 0 < la.mean() < 0.2                        # some twist, mostly not
+    assert 0 < la.mean() < 0.2  # some twist, mostly not
     twist = np.abs(sa[la == 1, 4]).max()
-    assert twist > 3.0                                # fast spin about the long axis
+    assert twist > 3.0  # fast spin about the long axis
 
 
 def test_train_writes_a_model_directory_and_splits_by_group(csv_data, tmp_path):
-    result = CliRunner().invoke(main, ["train", str(SPEC), *map(str, csv_data), "-o",
-                                       str(tmp_path / "model"), "--rounds", "10",
-                                       "--max-depth", "3"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            str(SPEC),
+            *map(str, csv_data),
+            "-o",
+            str(tmp_path / "model"),
+            "--rounds",
+            "10",
+            "--max-depth",
+            "3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "ROC AUC" in result.output and "confusion" in result.output
     meta = json.loads((tmp_path / "model" / "featgen_model.json").read_text())
     metrics = json.loads((tmp_path / "model" / "metrics.json").read_text())
     from featurespec import load_spec
+
     spec = load_spec(SPEC)
     assert meta["feature_names"] == list(spec.feature_names)
     assert meta["features_hash"] == spec.features_hash
@@ -64,7 +91,7 @@ def test_train_writes_a_model_directory_and_splits_by_group(csv_data, tmp_path):
     assert metrics["roc_auc"] is not None and 0.5 < metrics["roc_auc"] <= 1.0
     (tn, fp), (fn, tp) = metrics["confusion_matrix"]["rows_true_cols_predicted"]
     assert tn + fp + fn + tp == data["test_vectors"]
-    assert metrics["threshold"] == 0.8                  # the spec's decision block
+    assert metrics["threshold"] == 0.8  # the spec's decision block
 
 
 def test_npz_convention_reads_labels_and_groups(tmp_path):
@@ -76,38 +103,56 @@ def test_npz_convention_reads_labels_and_groups(tmp_path):
     rec = recordings["twist_and_go:s01_r00"]
     assert rec.group == "1" and rec.labels.shape == (rec.samples.shape[0],)
     from featgen.data import read_recordings
-    assert set(read_recordings([path], INPUTS)) == set(recordings)   # companions are not recordings
+
+    assert set(read_recordings([path], INPUTS)) == set(recordings)  # companions are not recordings
 
 
 def _csv(tmp_path: Path, rows: list[str], name: str = "rec.csv") -> Path:
     path = tmp_path / name
-    path.write_text("acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z,label,subject\n" + "\n".join(rows) + "\n")
+    path.write_text(
+        "acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z,label,subject\n" + "\n".join(rows) + "\n"
+    )
     return path
 
 
-@pytest.mark.parametrize("rows,column,message", [
-    (["0,0,9.8,0,0,0,1,a", "0,0,9.8,0,0,0,x,a"], "label",
-     "rec.csv:3: column 'label': 'x' is not a label (a whole number >= 0: 0/1, or the class index)"),
-    (["0,0,9.8,0,0,0,-1,a"], "label", "rec.csv:2: column 'label': '-1' is not a label"),
-    (["0,0,9.8,0,0,0,0.5,a"], "label", "rec.csv:2: column 'label': '0.5' is not a label"),
-    (["0,0,9.8,0,0,0,1,a", "0,0,9.8,0,0,0,1,b"], "label",
-     "rec.csv:3: column 'subject' changes from 'a' (line 2) to 'b'; a recording belongs to one "
-     "group (split the file)"),
-    (["0,0,9.8,0,0,0,1,a"], "y", "rec.csv:1: no label column 'y'; the header has"),
-])
+@pytest.mark.parametrize(
+    "rows,column,message",
+    [
+        (
+            ["0,0,9.8,0,0,0,1,a", "0,0,9.8,0,0,0,x,a"],
+            "label",
+            "rec.csv:3: column 'label': 'x' is not a label (a whole number >= 0: 0/1, or the class index)",
+        ),
+        (["0,0,9.8,0,0,0,-1,a"], "label", "rec.csv:2: column 'label': '-1' is not a label"),
+        (["0,0,9.8,0,0,0,0.5,a"], "label", "rec.csv:2: column 'label': '0.5' is not a label"),
+        (
+            ["0,0,9.8,0,0,0,1,a", "0,0,9.8,0,0,0,1,b"],
+            "label",
+            "rec.csv:3: column 'subject' changes from 'a' (line 2) to 'b'; a recording belongs to one "
+            "group (split the file)",
+        ),
+        (["0,0,9.8,0,0,0,1,a"], "y", "rec.csv:1: no label column 'y'; the header has"),
+    ],
+)
 def test_label_errors_are_located(tmp_path, rows, column, message):
     path = _csv(tmp_path, rows)
     with pytest.raises(DataError) as info:
         read_labeled([path], INPUTS, label_column=column)
-    assert str(info.value).startswith(f"{tmp_path}/{message}") or \
-        str(info.value).startswith(f"{path}:") and message.split(": ", 1)[1] in str(info.value)
+    assert (
+        str(info.value).startswith(f"{tmp_path}/{message}")
+        or str(info.value).startswith(f"{path}:")
+        and message.split(": ", 1)[1] in str(info.value)
+    )
 
 
 def test_npz_label_errors_are_located(tmp_path):
     path = tmp_path / "d.npz"
     np.savez(path, rec=np.zeros((5, 6)))
-    with pytest.raises(DataError, match=r"d\.npz: recording 'rec' has no labels: expected an "
-                                        r"array 'rec\.label' of shape \(5,\)"):
+    with pytest.raises(
+        DataError,
+        match=r"d\.npz: recording 'rec' has no labels: expected an "
+        r"array 'rec\.label' of shape \(5,\)",
+    ):
         read_labeled([path], INPUTS)
     np.savez(path, rec=np.zeros((5, 6)), **{"rec.label": np.array([0, 1, 0, 2.5, 0])})
     with pytest.raises(DataError, match=r"array 'rec\.label', sample 3: 2\.5 is not a label"):
@@ -115,20 +160,24 @@ def test_npz_label_errors_are_located(tmp_path):
 
 
 def test_train_refuses_one_group_and_non_binary_labels(tmp_path):
-    one = _csv(tmp_path, ["0,0,9.8,0,0,0,0,a", "0,0,9.8,0,0,0,1,a"] * 75)   # both classes
+    one = _csv(tmp_path, ["0,0,9.8,0,0,0,0,a", "0,0,9.8,0,0,0,1,a"] * 75)  # both classes
     result = CliRunner().invoke(main, ["train", str(SPEC), str(one), "-o", str(tmp_path / "m")])
     assert result.exit_code == 2 and "need at least 2 groups" in result.output
-    three = [_csv(tmp_path, [f"0,0,9.8,0,0,0,{k % 3},{g}"] * 150, f"r{g}.csv")
-             for g, k in ((0, 0), (1, 1), (2, 2))]
-    result = CliRunner().invoke(main, ["train", str(SPEC), *map(str, three), "-o",
-                                       str(tmp_path / "m")])
+    three = [
+        _csv(tmp_path, [f"0,0,9.8,0,0,0,{k % 3},{g}"] * 150, f"r{g}.csv")
+        for g, k in ((0, 0), (1, 1), (2, 2))
+    ]
+    result = CliRunner().invoke(
+        main, ["train", str(SPEC), *map(str, three), "-o", str(tmp_path / "m")]
+    )
     assert result.exit_code == 2 and "binary:logistic needs labels 0 and 1" in result.output
 
 
 def test_proximity_command(csv_data, tmp_path):
     out = tmp_path / "p.json"
-    result = CliRunner().invoke(main, ["proximity", str(SPEC), *map(str, csv_data[:1]), "-k", "8",
-                                       "--json", str(out)])
+    result = CliRunner().invoke(
+        main, ["proximity", str(SPEC), *map(str, csv_data[:1]), "-k", "8", "--json", str(out)]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert report["k"] == 8 and report["vectors"] > 1000 and report["features"]
@@ -171,21 +220,41 @@ def test_negative_streams_hold_no_twist():
 
 def test_evaluation_runs_and_counts_consistently(tmp_path):
     out = tmp_path / "evaluation.json"
-    run = subprocess.run([sys.executable, str(EVALUATE), "-o", str(out), "--negative-subjects", "1",
-                          "--negative-seconds", "30", "--gesture-subjects", "1",
-                          "--gesture-recordings", "1", "--gesture-seconds", "40"],
-                         capture_output=True, text=True, cwd=str(ROOT))
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(EVALUATE),
+            "-o",
+            str(out),
+            "--negative-subjects",
+            "1",
+            "--negative-seconds",
+            "30",
+            "--gesture-subjects",
+            "1",
+            "--gesture-recordings",
+            "1",
+            "--gesture-seconds",
+            "40",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=str(ROOT),
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(out.read_text())
     assert "model:" in run.stdout and "naive |gyro| > 2.5 rad/s" in run.stdout
     for d in (report["model"], report["naive_rule"], *report["naive_rule"]["sweep"].values()):
         assert d["gestures"] > 0 and d["detected"] + d["missed"] == d["gestures"]
         assert d["false_openings_per_hour"] == pytest.approx(
-            d["false_openings_negative_streams"] / d["negative_hours"], rel=1e-3)
-    equal = report["naive_rule"]["at_model_recall"]   # the highest threshold as good as the model
+            d["false_openings_negative_streams"] / d["negative_hours"], rel=1e-3
+        )
+    equal = report["naive_rule"]["at_model_recall"]  # the highest threshold as good as the model
     if equal is not None:
         assert equal["detected"] >= report["model"]["detected"]
-        higher = [v for k, v in report["naive_rule"]["sweep"].items() if float(k) > equal["threshold"]]
+        higher = [
+            v for k, v in report["naive_rule"]["sweep"].items() if float(k) > equal["threshold"]
+        ]
         assert all(v["detected"] < report["model"]["detected"] for v in higher)
 
 
@@ -199,4 +268,4 @@ def test_committed_evaluation_is_for_the_committed_model():
     assert report["model_sha256"] == meta["model_sha256"]
     assert report["features_hash"] == spec.features_hash
     assert report["features"] == len(spec.feature_names)
-    assert report["model"]["negative_hours"] >= 1.0     # false openings per hour mean something
+    assert report["model"]["negative_hours"] >= 1.0  # false openings per hour mean something

@@ -1,6 +1,7 @@
 """``featgen train``'s held-out data and class names, driven through the real console entry
 (``python3 -m featgen`` in a subprocess): exit codes 0/2, the messages, and what reaches the
 model directory and the generated code."""
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,15 @@ NAMES = ["walk", "run", "sit"]
 def featgen(*args, cwd=None) -> subprocess.CompletedProcess:
     """The real command line, from this checkout."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="200")
-    result = subprocess.run([sys.executable, "-m", "featgen", *map(str, args)], cwd=cwd or ROOT,
-                            env=env, capture_output=True, text=True, timeout=300,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "featgen", *map(str, args)],
+        cwd=cwd or ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert "Traceback" not in result.stderr, result.stderr
     return result
 
@@ -65,16 +72,32 @@ def data(tmp_path_factory):
 
 
 def _meta(model: Path) -> tuple[dict, dict]:
-    return (json.loads((model / "featgen_model.json").read_text()),
-            json.loads((model / "metrics.json").read_text()))
+    return (
+        json.loads((model / "featgen_model.json").read_text()),
+        json.loads((model / "metrics.json").read_text()),
+    )
 
 
 def test_test_data_and_class_names_reach_the_model_and_the_code(data, tmp_path):
     model = data / "model"
     train = sorted((data / "named" / "train").glob("*.csv"))
-    r = featgen("train", data / "spec.yaml", *train, "--test-data", data / "named" / "test",
-                "--classes", "walk", "run", "sit", "--objective", "multi:softprob",
-                "--rounds", "5", "-o", model)
+    r = featgen(
+        "train",
+        data / "spec.yaml",
+        *train,
+        "--test-data",
+        data / "named" / "test",
+        "--classes",
+        "walk",
+        "run",
+        "sit",
+        "--objective",
+        "multi:softprob",
+        "--rounds",
+        "5",
+        "-o",
+        model,
+    )
     assert r.returncode == 0, r.stderr
     assert "split: --test-data: 3 recording(s) held out as given" in r.stdout
     assert "classes: 0 walk, 1 run, 2 sit\n" in r.stdout
@@ -95,32 +118,61 @@ def test_test_data_and_class_names_reach_the_model_and_the_code(data, tmp_path):
     manifest = json.loads((tree / "manifest.json").read_text())
     assert manifest["model"]["class_names"] == NAMES
     swift = (tree / "ios/Sources/TinyClsFeatures/TinyClsModel.swift").read_text()
-    assert "public enum Class: Int, CaseIterable, Sendable {\n        case walk = 0\n" \
-           "        case run = 1\n        case sit = 2\n" in swift
+    assert (
+        "public enum Class: Int, CaseIterable, Sendable {\n        case walk = 0\n"
+        "        case run = 1\n        case sit = 2\n" in swift
+    )
     assert 'case .sit: return "sit"' in swift
     kotlin = (tree / "android/src/main/kotlin/featgen/TinyCls.kt").read_text()
     assert 'WALK(0, "walk"),\n        RUN(1, "run"),\n        SIT(2, "sit");' in kotlin
     assert "val predictedLabel: Label" in kotlin
     from coremltools.proto import Model_pb2
+
     mlmodel = Model_pb2.Model()
     mlmodel.ParseFromString((tree / "coreml/TinyClsModel.mlmodel").read_bytes())
     assert list(mlmodel.treeEnsembleClassifier.stringClassLabels.vector) == NAMES
 
 
 def test_names_in_the_data_are_sorted_without_classes_and_numbers_are_named(data, tmp_path):
-    r = featgen("train", data / "spec.yaml", data / "named" / "train", "--test-groups", "p1",
-                "p3", "--objective", "multi:softprob", "--rounds", "3", "-o", tmp_path / "m")
+    r = featgen(
+        "train",
+        data / "spec.yaml",
+        data / "named" / "train",
+        "--test-groups",
+        "p1",
+        "p3",
+        "--objective",
+        "multi:softprob",
+        "--rounds",
+        "3",
+        "-o",
+        tmp_path / "m",
+    )
     assert r.returncode == 0, r.stderr
-    assert "classes: 0 run, 1 sit, 2 walk (the data's names, sorted; --classes sets the order)" \
+    assert (
+        "classes: 0 run, 1 sit, 2 walk (the data's names, sorted; --classes sets the order)"
         in r.stdout
+    )
     assert "split: --test-groups: 2 group(s) held out as given" in r.stdout
     meta, metrics = _meta(tmp_path / "m")
     assert meta["split"]["test_groups"] == ["p1", "p3"] and meta["split"]["by"] == "test-groups"
     assert sorted(metrics["data"]["test_groups"]) == ["p1", "p3"]
     # numeric labels 0..2 with names: the same classes, in --classes order
-    r = featgen("train", data / "spec.yaml", data / "numbered" / "train", "--classes", *NAMES,
-                "--objective", "multi:softprob", "--rounds", "3", "--test-fraction", "0",
-                "-o", tmp_path / "m2")
+    r = featgen(
+        "train",
+        data / "spec.yaml",
+        data / "numbered" / "train",
+        "--classes",
+        *NAMES,
+        "--objective",
+        "multi:softprob",
+        "--rounds",
+        "3",
+        "--test-fraction",
+        "0",
+        "-o",
+        tmp_path / "m2",
+    )
     assert r.returncode == 0, r.stderr
     assert "no evaluation: nothing was held out" in r.stdout
     meta, metrics = _meta(tmp_path / "m2")
@@ -129,43 +181,99 @@ def test_names_in_the_data_are_sorted_without_classes_and_numbers_are_named(data
 
 
 def test_test_fraction_zero_trains_on_every_recording(data, tmp_path):
-    r = featgen("train", data / "spec.yaml", data / "numbered" / "train",
-                data / "numbered" / "test", "--objective", "multi:softprob", "--rounds", "30",
-                "--test-fraction", "0", "-o", tmp_path / "m")
+    r = featgen(
+        "train",
+        data / "spec.yaml",
+        data / "numbered" / "train",
+        data / "numbered" / "test",
+        "--objective",
+        "multi:softprob",
+        "--rounds",
+        "30",
+        "--test-fraction",
+        "0",
+        "-o",
+        tmp_path / "m",
+    )
     assert r.returncode == 0, r.stderr
     # progress on stderr (not a terminal here): round 1, every third round, the last one
-    rounds = [line.split()[2] for line in r.stderr.splitlines()
-              if line.startswith("boosting round ")]
+    rounds = [
+        line.split()[2] for line in r.stderr.splitlines() if line.startswith("boosting round ")
+    ]
     assert rounds == ["1/30"] + [f"{k}/30" for k in range(3, 31, 3)]
     meta, metrics = _meta(tmp_path / "m")
     assert metrics["data"]["test_vectors"] == 0 and metrics["data"]["train_vectors"] == 234
     assert metrics["data"]["test_groups"] == [] and "class_names" not in meta
 
 
-@pytest.mark.parametrize("args, message", [
-    (["one_based/train", "--objective", "multi:softprob"],
-     ["class(es) 0 never occur, so the model would have 4 classes",
-      "labels 1 .. K: subtract 1 from every label", "or label the rows with class names"]),
-    (["numbered/train", "--classes", "a", "b", "--objective", "multi:softprob"],
-     ["label 2, but --classes names 2 classes (labels 0 .. 1: a, b)"]),
-    (["named/train", "--classes", "walk", "run", "--objective", "multi:softprob"],
-     ["class 'sit' is not one of --classes walk run"]),
-    (["named/train"], ["binary:logistic with class names", "--classes NEGATIVE POSITIVE"]),
-    (["named/train", "--test-groups", "p9", "--objective", "multi:softprob"],
-     ["--test-groups: no group 'p9' in the data (groups: p0, p1, p2, p3, p4)"]),
-    (["named/train", "--test-groups", "p0", "p1", "p2", "p3", "p4", "--objective",
-      "multi:softprob"], ["--test-groups holds out every group"]),
-    (["named/train", "--test-groups", "p1", "--test-fraction", "0.5"],
-     ["--test-groups and --test-fraction: give the held-out data one way"]),
-    (["named/train", "--classes", "Walk", "walk", "sit", "--objective", "multi:softprob"],
-     ["give the same enum case 'walk'"]),
-    (["named/train", "--classes", "+", "run", "sit", "--objective", "multi:softprob"],
-     ["'+' has no ASCII letter or digit"]),
-    (["named/train", "--cluster", "local:1", "--test-fraction", "0"],
-     ["--test-fraction 0 are for the single-machine training"]),
-], ids=["one-based", "label-beyond-classes", "name-not-in-classes", "binary-names",
-        "unknown-group", "every-group", "two-ways", "same-enum-case", "no-identifier",
-        "cluster-everything"])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["one_based/train", "--objective", "multi:softprob"],
+            [
+                "class(es) 0 never occur, so the model would have 4 classes",
+                "labels 1 .. K: subtract 1 from every label",
+                "or label the rows with class names",
+            ],
+        ),
+        (
+            ["numbered/train", "--classes", "a", "b", "--objective", "multi:softprob"],
+            ["label 2, but --classes names 2 classes (labels 0 .. 1: a, b)"],
+        ),
+        (
+            ["named/train", "--classes", "walk", "run", "--objective", "multi:softprob"],
+            ["class 'sit' is not one of --classes walk run"],
+        ),
+        (["named/train"], ["binary:logistic with class names", "--classes NEGATIVE POSITIVE"]),
+        (
+            ["named/train", "--test-groups", "p9", "--objective", "multi:softprob"],
+            ["--test-groups: no group 'p9' in the data (groups: p0, p1, p2, p3, p4)"],
+        ),
+        (
+            [
+                "named/train",
+                "--test-groups",
+                "p0",
+                "p1",
+                "p2",
+                "p3",
+                "p4",
+                "--objective",
+                "multi:softprob",
+            ],
+            ["--test-groups holds out every group"],
+        ),
+        (
+            ["named/train", "--test-groups", "p1", "--test-fraction", "0.5"],
+            ["--test-groups and --test-fraction: give the held-out data one way"],
+        ),
+        (
+            ["named/train", "--classes", "Walk", "walk", "sit", "--objective", "multi:softprob"],
+            ["give the same enum case 'walk'"],
+        ),
+        (
+            ["named/train", "--classes", "+", "run", "sit", "--objective", "multi:softprob"],
+            ["'+' has no ASCII letter or digit"],
+        ),
+        (
+            ["named/train", "--cluster", "local:1", "--test-fraction", "0"],
+            ["--test-fraction 0 are for the single-machine training"],
+        ),
+    ],
+    ids=[
+        "one-based",
+        "label-beyond-classes",
+        "name-not-in-classes",
+        "binary-names",
+        "unknown-group",
+        "every-group",
+        "two-ways",
+        "same-enum-case",
+        "no-identifier",
+        "cluster-everything",
+    ],
+)
 def test_refused_with_a_message_that_says_the_fix(data, tmp_path, args, message):
     args = [data / args[0], *args[1:]]
     r = featgen("train", data / "spec.yaml", *args, "--rounds", "2", "-o", tmp_path / "m")
@@ -183,16 +291,31 @@ def test_class_names_become_identifiers_and_escaped_literals(data, tmp_path):
 
     got = class_identifiers(["Walking Upstairs", "3 taps", "default", 'say "hi" $x'])
     assert [(c["swift"], c["kotlin"]) for c in got] == [
-        ("walkingUpstairs", "WALKING_UPSTAIRS"), ("class3Taps", "CLASS_3_TAPS"),
-        ("`default`", "DEFAULT"), ("sayHiX", "SAY_HI_X")]
+        ("walkingUpstairs", "WALKING_UPSTAIRS"),
+        ("class3Taps", "CLASS_3_TAPS"),
+        ("`default`", "DEFAULT"),
+        ("sayHiX", "SAY_HI_X"),
+    ]
     with pytest.raises(ClassNameError, match="give the same enum case 'aB'"):
         class_identifiers(["a b", "A-B"])
     # a model directory whose class names were edited by hand: escaped where they land
     import shutil
+
     model = tmp_path / "model"
     train = sorted((data / "numbered" / "train").glob("*.csv"))
-    r = featgen("train", data / "spec.yaml", *train, "--objective", "multi:softprob",
-                "--rounds", "2", "--test-fraction", "0", "-o", model)
+    r = featgen(
+        "train",
+        data / "spec.yaml",
+        *train,
+        "--objective",
+        "multi:softprob",
+        "--rounds",
+        "2",
+        "--test-fraction",
+        "0",
+        "-o",
+        model,
+    )
     assert r.returncode == 0, r.stderr
     shutil.copy(data / "spec.yaml", tmp_path / "spec.yaml")
     meta = json.loads((model / "featgen_model.json").read_text())
@@ -206,7 +329,7 @@ def test_class_names_become_identifiers_and_escaped_literals(data, tmp_path):
     assert 'case .evil: return "*/ evil"' in swift
     kotlin = (tree / "android/src/main/kotlin/featgen/TinyCls.kt").read_text()
     assert 'SAY_HI_X(1, "say \\"hi\\" \\$x"),' in kotlin
-    meta["class_names"] = ["a", "b"]                    # not one per class: refused, located
+    meta["class_names"] = ["a", "b"]  # not one per class: refused, located
     (model / "featgen_model.json").write_text(json.dumps(meta))
     r = featgen("build", tmp_path / "spec.yaml", "-o", tmp_path / "gen")
     assert r.returncode == 2
@@ -217,17 +340,29 @@ def test_proximity_reads_directories_and_applies_the_policies(data, tmp_path):
     """proximity reads DATA like the other commands: directories, the non-finite refusal at
     file:line, recordings without vectors counted (docs/semantics.md)."""
     import shutil
+
     shutil.copy(data / "spec.yaml", tmp_path / "spec.yaml")
-    r = featgen("train", tmp_path / "spec.yaml", data / "numbered" / "train", "--objective",
-                "multi:softprob", "--rounds", "2", "--test-fraction", "0",
-                "-o", tmp_path / "model")
+    r = featgen(
+        "train",
+        tmp_path / "spec.yaml",
+        data / "numbered" / "train",
+        "--objective",
+        "multi:softprob",
+        "--rounds",
+        "2",
+        "--test-fraction",
+        "0",
+        "-o",
+        tmp_path / "model",
+    )
     assert r.returncode == 0, r.stderr
     short = _write(tmp_path / "short.csv", np.zeros((7, 2)), [0] * 7, "p9")
     r = featgen("proximity", tmp_path / "spec.yaml", data / "numbered" / "test", short)
     assert r.returncode == 0, r.stderr
-    assert " split features x 39 vectors" in " ".join(r.stdout.split())    # test/: 3 x 13
-    assert "warning: 1 of 4 recording(s) gave no feature vectors: short (7 samples)" in \
-        " ".join(r.stderr.split())
+    assert " split features x 39 vectors" in " ".join(r.stdout.split())  # test/: 3 x 13
+    assert "warning: 1 of 4 recording(s) gave no feature vectors: short (7 samples)" in " ".join(
+        r.stderr.split()
+    )
     holey = tmp_path / "holey.csv"
     lines = short.read_text().splitlines()
     lines[3] = "nan," + lines[3].split(",", 1)[1]

@@ -3,6 +3,7 @@
 Every binary operation is printed fully parenthesised, so no target's precedence rules or
 re-association can change the order of evaluation the IR states.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,16 +19,21 @@ class Emitter:
     logic_ops = {"and": "&&", "or": "||"}
     comment = "//"
 
-    def __init__(self, slot_names: tuple[str, ...] = (), out: Callable[[int], str] | None = None,
-                 cur: Callable[[str], str] | None = None, prev: Callable[[str], str] | None = None,
-                 state: Callable[[str, str], str] | None = None,
-                 out_comment: Callable[[int], str] | None = None):
+    def __init__(
+        self,
+        slot_names: tuple[str, ...] = (),
+        out: Callable[[int], str] | None = None,
+        cur: Callable[[str], str] | None = None,
+        prev: Callable[[str], str] | None = None,
+        state: Callable[[str, str], str] | None = None,
+        out_comment: Callable[[int], str] | None = None,
+    ):
         self.slot_names = slot_names
         self.out_target = out
-        self.out_comment = out_comment      # k -> a comment after the store of output k
+        self.out_comment = out_comment  # k -> a comment after the store of output k
         self.cur = cur
         self.prev = prev
-        self.state = state          # (signal, slot) -> where that state slot lives
+        self.state = state  # (signal, slot) -> where that state slot lives
 
     # ---------------------------------------------------------------- hooks per target
     def literal(self, value: float) -> str:
@@ -161,8 +167,9 @@ class Emitter:
             elif isinstance(s, ir.Scratch):
                 lines.extend(self.scratch(s.buf))
             elif isinstance(s, ir.BufSet):
-                lines.append(self.assign(self.buf_at(s.buf.name, self.index(s.index)),
-                                         self.expr(s.value)))
+                lines.append(
+                    self.assign(self.buf_at(s.buf.name, self.index(s.index)), self.expr(s.value))
+                )
             elif isinstance(s, ir.SortBuf):
                 lines.extend(self.sort(s.buf))
             else:
@@ -199,6 +206,6 @@ def used_functions(bodies) -> list[ir.Function]:
 
 def hex_literal(value: float) -> str:
     """Exact in C99 and Swift: integral values as ``25.0``, others as a hex float + comment."""
-    if value == int(value) and abs(value) < 2.0 ** 53 and not (value == 0 and str(value)[0] == "-"):
+    if value == int(value) and abs(value) < 2.0**53 and not (value == 0 and str(value)[0] == "-"):
         return f"{int(value)}.0"
     return f"{value.hex()} /* {value!r} */"

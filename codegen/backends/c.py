@@ -4,6 +4,7 @@ Only ``sqrt`` and ``fabs`` are used from libm (both exact or correctly rounded e
 ``isfinite`` for the input check. The file carries ``#pragma STDC FP_CONTRACT OFF`` (clang honours
 it) and the emitted CMakeLists.txt passes ``-ffp-contract=off`` (GCC ignores the pragma).
 """
+
 from __future__ import annotations
 
 from .. import ir
@@ -70,8 +71,14 @@ class CEmitter(CFamilyEmitter):
     def function(self, fn: ir.Function) -> list[str]:
         params = ", ".join(f"double {p}" for p in fn.params)
         doc = [f"/* {fn.doc} */"] if fn.doc else []
-        return [*doc, f"static double {self.function_name(fn.name)}({params})", "{",
-                *self.block(self.stmts(fn.body)), f"    return {self.expr(fn.result)};", "}"]
+        return [
+            *doc,
+            f"static double {self.function_name(fn.name)}({params})",
+            "{",
+            *self.block(self.stmts(fn.body)),
+            f"    return {self.expr(fn.result)};",
+            "}",
+        ]
 
     def sqrt(self, a: str) -> str:
         return f"sqrt({a})"
@@ -96,29 +103,49 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
     """What templates/c/*.j2 need: statement lists per signal and per window kernel (one merged
     kernel per window with ``share``: codegen/sharing.py)."""
     derived = [s for s in program.signals if s.kind != "input"]
-    cur = lambda n: f"s_{n}"                       # noqa: E731  (locals in push)
-    prev = lambda n: f"st->prev_{n}"               # noqa: E731
-    state = lambda sig, slot: f"st->state_{sig}_{slot}"   # noqa: E731
+    cur = lambda n: f"s_{n}"  # noqa: E731  (locals in push)
+    prev = lambda n: f"st->prev_{n}"  # noqa: E731
+    state = lambda sig, slot: f"st->state_{sig}_{slot}"  # noqa: E731
     signals = derived_signals(program, CEmitter(cur=cur, prev=prev, state=state))
-    if shared is None:      # a caller without a Plan (tests): run the pass here
+    if shared is None:  # a caller without a Plan (tests): run the pass here
         shared = share_program(program) if share else {}
 
     def make(body, slot_names, out, out_comment):
         return CEmitter(slot_names=slot_names, out=out, out_comment=out_comment)
 
-    windows = [{"name": w.name, "length": w.length, "hop": w.hop, "signals": w.signals,
-                "features": window_kernels(w, shared, make, lambda k: f"st->features[{k}]",
-                                           lambda name: f"/* {name} */")}
-               for w in program.windows]
+    windows = [
+        {
+            "name": w.name,
+            "length": w.length,
+            "hop": w.hop,
+            "signals": w.signals,
+            "features": window_kernels(
+                w, shared, make, lambda k: f"st->features[{k}]", lambda name: f"/* {name} */"
+            ),
+        }
+        for w in program.windows
+    ]
     bodies = program.all_code()
     plain = CEmitter()
     from .. import __version__
-    magic = state_magic("features", program.spec.spec_hash, __version__, program.name,
-                        str(len(program.inputs)), str(program.n_features))
-    return {"derived": signals, "state_magic": magic, "windows": windows,
-            "used_inputs": used_inputs(program),
-            "state_slots": [(s.name, slot) for s in derived for slot in s.slots],
-            "scratch_size": (max((s.scratch for s in shared.values()), default=0) if share
-                             else program.scratch_size),
-            "tables": [plain.table(t) for t in used_tables(bodies)],
-            "functions": [plain.function(f) for f in used_functions(bodies)]}
+
+    magic = state_magic(
+        "features",
+        program.spec.spec_hash,
+        __version__,
+        program.name,
+        str(len(program.inputs)),
+        str(program.n_features),
+    )
+    return {
+        "derived": signals,
+        "state_magic": magic,
+        "windows": windows,
+        "used_inputs": used_inputs(program),
+        "state_slots": [(s.name, slot) for s in derived for slot in s.slots],
+        "scratch_size": (
+            max((s.scratch for s in shared.values()), default=0) if share else program.scratch_size
+        ),
+        "tables": [plain.table(t) for t in used_tables(bodies)],
+        "functions": [plain.function(f) for f in used_functions(bodies)],
+    }

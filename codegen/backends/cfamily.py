@@ -6,6 +6,7 @@ A subclass of ``CFamilyEmitter`` supplies the syntax hooks (``line_comment``, ``
 ``while_loop``, ``statement``, ``table_open``/``table_close``); the algorithm is written once
 here, so a fix to the sort's NaN rule, say, reaches every language at once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -53,15 +54,23 @@ class CFamilyEmitter(Emitter):
         after = f"(({b}[{j}] > {key}) || (({b}[{j}] != {b}[{j}]) && ({key} == {key})))"
         return [
             self.line_comment(f"insertion sort of {b}, ascending, NaN last"),
-            *self.loop(i, 1, buf.length, [
-                self.declare(key, "double", f"{b}[{i}]", mutable=False),
-                self.declare(j, "int", f"{i} - 1", mutable=True),
-                *self.while_loop(f"({j} >= 0) && {after}", [
-                    self.assign(f"{b}[{j} + 1]", f"{b}[{j}]"),
-                    self.statement(f"{j} -= 1"),
-                ]),
-                self.assign(f"{b}[{j} + 1]", key),
-            ]),
+            *self.loop(
+                i,
+                1,
+                buf.length,
+                [
+                    self.declare(key, "double", f"{b}[{i}]", mutable=False),
+                    self.declare(j, "int", f"{i} - 1", mutable=True),
+                    *self.while_loop(
+                        f"({j} >= 0) && {after}",
+                        [
+                            self.assign(f"{b}[{j} + 1]", f"{b}[{j}]"),
+                            self.statement(f"{j} -= 1"),
+                        ],
+                    ),
+                    self.assign(f"{b}[{j} + 1]", key),
+                ],
+            ),
         ]
 
     def table(self, table: ir.Table) -> list[str]:
@@ -78,8 +87,13 @@ class CFamilyEmitter(Emitter):
         return [*lines, self.table_close()]
 
 
-def signal_lines(emitter: Emitter, name: str, steps, value: ir.Expr | None,
-                 assign=lambda target, value: f"{target} = {value};") -> list[str]:
+def signal_lines(
+    emitter: Emitter,
+    name: str,
+    steps,
+    value: ir.Expr | None,
+    assign=lambda target, value: f"{target} = {value};",
+) -> list[str]:
     """Statements computing one derived signal on one sample: its state slots' steps in order
     (each assigned where ``emitter.state`` says it lives), then the local ``s_<name>``."""
     lines = [assign(emitter.state(name, slot), emitter.expr(expr)) for slot, expr in steps]
@@ -90,12 +104,17 @@ def derived_signals(program: Program, emitter: Emitter, assign=None) -> list[dic
     """Per derived signal: its doc, the statements on the stream's first sample and on later
     ones, and the restart condition (None: never restarts)."""
     kw = {} if assign is None else {"assign": assign}
-    return [{
-        "name": s.name, "doc": s.doc,
-        "first": signal_lines(emitter, s.name, s.first_steps, s.first, **kw),
-        "later": signal_lines(emitter, s.name, s.later_steps, s.later, **kw),
-        "restart": None if s.restart is None else emitter.expr(s.restart),
-    } for s in program.signals if s.kind != "input"]
+    return [
+        {
+            "name": s.name,
+            "doc": s.doc,
+            "first": signal_lines(emitter, s.name, s.first_steps, s.first, **kw),
+            "later": signal_lines(emitter, s.name, s.later_steps, s.later, **kw),
+            "restart": None if s.restart is None else emitter.expr(s.restart),
+        }
+        for s in program.signals
+        if s.kind != "input"
+    ]
 
 
 def used_inputs(program: Program) -> list[tuple[int, str]]:
@@ -108,25 +127,38 @@ def used_inputs(program: Program) -> list[tuple[int, str]]:
 
 
 # make(body, slot_names, out, out_comment) -> an emitter for that kernel body
-MakeEmitter = Callable[[tuple, tuple, Callable[[int], str], Callable[[int], str] | None],
-                       Emitter]
+MakeEmitter = Callable[[tuple, tuple, Callable[[int], str], Callable[[int], str] | None], Emitter]
 
 
-def window_kernels(window: WindowPlan, shared: dict, make: MakeEmitter,
-                   out: Callable[[int], str], comment: Callable[[str], str]) -> list[dict]:
+def window_kernels(
+    window: WindowPlan,
+    shared: dict,
+    make: MakeEmitter,
+    out: Callable[[int], str],
+    comment: Callable[[str], str],
+) -> list[dict]:
     """The statements of one window's features: its merged kernel when the sharing pass merged
     it (``shared``: {window name: SharedWindow}), else one kernel per feature. ``out(column)``
     is where vector column ``column`` is stored; ``comment(name)`` a comment naming a feature."""
     if window.name in shared:
         merged = shared[window.name]
-        emitter = make(merged.body, tuple(f"w_{s}" for s in window.signals), out,
-                       lambda k, n=merged.names: comment(n[k]))
-        what = (f"all {len(merged.names)} features of window {window.name}, sharing their "
-                "common work")
+        emitter = make(
+            merged.body,
+            tuple(f"w_{s}" for s in window.signals),
+            out,
+            lambda k, n=merged.names: comment(n[k]),
+        )
+        what = (
+            f"all {len(merged.names)} features of window {window.name}, sharing their common work"
+        )
         return [{"names": [what], "lines": emitter.stmts(merged.body)}]
     kernels = []
     for f in window.features:
-        emitter = make(f.kernel.body, tuple(f"w_{s}" for s in f.slots),
-                       lambda k, base=f.column: out(base + k), None)
+        emitter = make(
+            f.kernel.body,
+            tuple(f"w_{s}" for s in f.slots),
+            lambda k, base=f.column: out(base + k),
+            None,
+        )
         kernels.append({"names": f.outputs, "lines": emitter.stmts(f.kernel.body)})
     return kernels

@@ -24,6 +24,7 @@ functions of at most ``LINES_PER_FUNCTION`` statements; a variable one part decl
 part reads is kept in a spill array of doubles (a store and load of a double are exact).
 Unsigned types are experimental in kotlinc 1.3 and not used.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,8 +38,8 @@ from .c import signal_lines
 from .swift import storage_layout, upper_camel
 
 KOTLIN_PACKAGE = "featgen.jvm"
-LINES_PER_FUNCTION = 200      # printed statements per generated function (64 KB bytecode cap)
-TABLE_CHUNK = 1024            # table entries per initialiser function (same cap)
+LINES_PER_FUNCTION = 200  # printed statements per generated function (64 KB bytecode cap)
+TABLE_CHUNK = 1024  # table entries per initialiser function (same cap)
 
 
 def kotlin_double(value: float) -> str:
@@ -46,7 +47,7 @@ def kotlin_double(value: float) -> str:
     else the shortest round-trip decimal (``0.1``, ``1e-300``, ``-0.0``)."""
     if not math.isfinite(value):
         raise ValueError(f"not a finite literal: {value!r}")
-    if value == int(value) and abs(value) < 2.0 ** 53 and math.copysign(1.0, value) > 0:
+    if value == int(value) and abs(value) < 2.0**53 and math.copysign(1.0, value) > 0:
         return f"{int(value)}.0"
     text = repr(float(value))
     return text if ("." in text or "e" in text) else text + ".0"
@@ -73,19 +74,26 @@ class KotlinEmitter(Emitter):
     """Prints IR as Kotlin over one ``DoubleArray`` named ``st``: window slots and scratch
     buffers are Int offsets into it, spilled variables live in ``sp``."""
 
-    def __init__(self, *args, reassigned: frozenset[str] = frozenset(),
-                 buffers: dict[str, int] | None = None, spilled: dict[str, int] | None = None,
-                 tables: str = "", **kw):
+    def __init__(
+        self,
+        *args,
+        reassigned: frozenset[str] = frozenset(),
+        buffers: dict[str, int] | None = None,
+        spilled: dict[str, int] | None = None,
+        tables: str = "",
+        **kw,
+    ):
         super().__init__(*args, **kw)
         self.reassigned = reassigned
-        self.buffers = buffers or {}        # scratch buffer name -> absolute offset in st
-        self.spilled = spilled or {}        # variable name -> index in sp
-        self.tables = tables                # the object holding tables and functions
+        self.buffers = buffers or {}  # scratch buffer name -> absolute offset in st
+        self.spilled = spilled or {}  # variable name -> index in sp
+        self.tables = tables  # the object holding tables and functions
 
     @classmethod
     def for_body(cls, body: tuple, scratch_offset: int = 0, **kw) -> "KotlinEmitter":
-        assigned = frozenset(s.var.name for stmt in body for s in ir.walk(stmt)
-                             if isinstance(s, ir.Set))
+        assigned = frozenset(
+            s.var.name for stmt in body for s in ir.walk(stmt) if isinstance(s, ir.Set)
+        )
         buffers: dict[str, int] = {}
         for stmt in body:
             for n in ir.walk(stmt):
@@ -114,8 +122,11 @@ class KotlinEmitter(Emitter):
         return f"Math.abs({a})"
 
     def select(self, cond: str, then: str, other: str) -> str:
-        return f"(if {cond} {then} else {other})" if cond.startswith("(") else \
-            f"(if ({cond}) {then} else {other})"
+        return (
+            f"(if {cond} {then} else {other})"
+            if cond.startswith("(")
+            else f"(if ({cond}) {then} else {other})"
+        )
 
     def at(self, slot: str, index: str) -> str:
         return f"st[{slot} + {index if _simple(index) else '(' + index + ')'}]"
@@ -141,13 +152,17 @@ class KotlinEmitter(Emitter):
         return f"st[{self.buffers[name]} + {index if _simple(index) else '(' + index + ')'}]"
 
     def scratch(self, buf: ir.Buf) -> list[str]:
-        return [f"// scratch {buf.name}: st[{self.buffers[buf.name]} until "
-                f"{self.buffers[buf.name] + buf.length}]"]
+        return [
+            f"// scratch {buf.name}: st[{self.buffers[buf.name]} until "
+            f"{self.buffers[buf.name] + buf.length}]"
+        ]
 
     def sort(self, buf: ir.Buf) -> list[str]:
         b, i, j, key = buf.name, f"{buf.name}_i", f"{buf.name}_j", f"{buf.name}_key"
         o = self.buffers[b]
-        after = f"((st[{o} + {j}] > {key}) || ((st[{o} + {j}] != st[{o} + {j}]) && ({key} == {key})))"
+        after = (
+            f"((st[{o} + {j}] > {key}) || ((st[{o} + {j}] != st[{o} + {j}]) && ({key} == {key})))"
+        )
         return [
             f"// insertion sort of {b}, ascending, NaN last",
             f"for ({i} in 1 until {buf.length}) {{",
@@ -170,17 +185,28 @@ class KotlinEmitter(Emitter):
         name = self.table_name(table.name)
         values = [kotlin_double(v) for v in table.values]
         if len(values) <= TABLE_CHUNK:
-            rows = [", ".join(values[k:k + 4]) for k in range(0, len(values), 4)]
-            return [f"@JvmField val {name}: DoubleArray = doubleArrayOf(",
-                    *(f"    {row}{',' if k < len(rows) - 1 else ''}"    # Kotlin 1.3: no
-                      for k, row in enumerate(rows)), ")"]                # trailing comma
+            rows = [", ".join(values[k : k + 4]) for k in range(0, len(values), 4)]
+            return [
+                f"@JvmField val {name}: DoubleArray = doubleArrayOf(",
+                *(
+                    f"    {row}{',' if k < len(rows) - 1 else ''}"  # Kotlin 1.3: no
+                    for k, row in enumerate(rows)
+                ),
+                ")",
+            ]  # trailing comma
         parts = range(0, len(values), TABLE_CHUNK)
-        lines = [f"@JvmField val {name}: DoubleArray = DoubleArray({len(values)}).also {{ t ->",
-                 *(f"    {name}_{p // TABLE_CHUNK}(t)" for p in parts), "}"]
+        lines = [
+            f"@JvmField val {name}: DoubleArray = DoubleArray({len(values)}).also {{ t ->",
+            *(f"    {name}_{p // TABLE_CHUNK}(t)" for p in parts),
+            "}",
+        ]
         for p in parts:
-            lines += ["", f"private fun {name}_{p // TABLE_CHUNK}(t: DoubleArray) {{",
-                      *(f"    t[{p + k}] = {v}" for k, v in
-                        enumerate(values[p:p + TABLE_CHUNK])), "}"]
+            lines += [
+                "",
+                f"private fun {name}_{p // TABLE_CHUNK}(t: DoubleArray) {{",
+                *(f"    t[{p + k}] = {v}" for k, v in enumerate(values[p : p + TABLE_CHUNK])),
+                "}",
+            ]
         return lines
 
     def call(self, name: str, args: list[str]) -> str:
@@ -190,13 +216,19 @@ class KotlinEmitter(Emitter):
         em = KotlinEmitter.for_body(fn.body, tables=self.tables)
         params = ", ".join(f"{p}: Double" for p in fn.params)
         doc = [f"/** {fn.doc} */"] if fn.doc else []
-        return [*doc, f"fun {self.function_name(fn.name)}({params}): Double {{",
-                *self.block(em.stmts(fn.body)), f"    return {em.expr(fn.result)}", "}"]
+        return [
+            *doc,
+            f"fun {self.function_name(fn.name)}({params}): Double {{",
+            *self.block(em.stmts(fn.body)),
+            f"    return {em.expr(fn.result)}",
+            "}",
+        ]
 
 
 def _reads(stmt) -> set[str]:
-    return {n.name for n in ir.walk(stmt) if isinstance(n, ir.Var)} | \
-        {n.var.name for n in ir.walk(stmt) if isinstance(n, ir.Set)}
+    return {n.name for n in ir.walk(stmt) if isinstance(n, ir.Var)} | {
+        n.var.name for n in ir.walk(stmt) if isinstance(n, ir.Set)
+    }
 
 
 def split_body(body: tuple, limit: int = LINES_PER_FUNCTION) -> tuple[list[tuple], dict[str, int]]:
@@ -205,8 +237,14 @@ def split_body(body: tuple, limit: int = LINES_PER_FUNCTION) -> tuple[list[tuple
     parts: list[list] = [[]]
     size = 0
     for stmt in body:
-        n = sum(1 for s in ir.walk(stmt) if isinstance(s, (ir.Let, ir.Set, ir.Out, ir.BufSet,
-                                                            ir.Loop, ir.SortBuf))) + 1
+        n = (
+            sum(
+                1
+                for s in ir.walk(stmt)
+                if isinstance(s, (ir.Let, ir.Set, ir.Out, ir.BufSet, ir.Loop, ir.SortBuf))
+            )
+            + 1
+        )
         if parts[-1] and size + n > limit:
             parts.append([])
             size = 0
@@ -224,23 +262,46 @@ def split_body(body: tuple, limit: int = LINES_PER_FUNCTION) -> tuple[list[tuple
     return [tuple(p) for p in parts], spilled
 
 
-def _window_functions(window: str, names: list[str], body: tuple, slots: tuple[str, ...],
-                      out, out_comment, layout: dict, tables: str, rings: dict) -> dict:
+def _window_functions(
+    window: str,
+    names: list[str],
+    body: tuple,
+    slots: tuple[str, ...],
+    out,
+    out_comment,
+    layout: dict,
+    tables: str,
+    rings: dict,
+) -> dict:
     """One kernel (a window's merged kernel, or one feature's) as Kotlin functions."""
     parts, spilled = split_body(body)
     functions = []
     for part in parts:
         em = KotlinEmitter.for_body(
-            part, slot_names=tuple(f"w_{s}" for s in slots), out=out, out_comment=out_comment,
-            scratch_offset=layout["scratch"], spilled=spilled, tables=tables)
-        em.reassigned = frozenset(em.reassigned | {s.var.name for st in body
-                                                   for s in ir.walk(st) if isinstance(s, ir.Set)})
+            part,
+            slot_names=tuple(f"w_{s}" for s in slots),
+            out=out,
+            out_comment=out_comment,
+            scratch_offset=layout["scratch"],
+            spilled=spilled,
+            tables=tables,
+        )
+        em.reassigned = frozenset(
+            em.reassigned
+            | {s.var.name for st in body for s in ir.walk(st) if isinstance(s, ir.Set)}
+        )
         lines = em.stmts(part)
         used = [s for s in slots if re.search(rf"\bw_{s}\b", "\n".join(lines))]
         text = "\n".join(lines)
-        functions.append({"lines": lines, "slots": [(f"w_{s}", rings[s]) for s in used],
-                          "spill": "sp[" in text, "reads_st": "st[" in text,
-                          "start": bool(used)})
+        functions.append(
+            {
+                "lines": lines,
+                "slots": [(f"w_{s}", rings[s]) for s in used],
+                "spill": "sp[" in text,
+                "reads_st": "st[" in text,
+                "start": bool(used),
+            }
+        )
     return {"names": names, "functions": functions, "spill_size": len(spilled)}
 
 
@@ -252,18 +313,27 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
     tables = type_name + "Constants"
     if shared is None:
         shared = share_program(program) if share else {}
-    layout = storage_layout(program, max((s.scratch for s in shared.values()), default=0)
-                            if share else None)
+    layout = storage_layout(
+        program, max((s.scratch for s in shared.values()), default=0) if share else None
+    )
     derived = [s for s in program.signals if s.kind != "input"]
-    emitter = KotlinEmitter(cur=lambda n: f"s_{n}", prev=lambda n: f"prev_{n}",
-                            state=lambda sig, slot: f"state_{sig}_{slot}", tables=tables)
-    assign = lambda target, value: f"{target} = {value}"   # noqa: E731
-    signals = [{
-        "name": s.name, "doc": s.doc,
-        "first": signal_lines(emitter, s.name, s.first_steps, s.first, assign),
-        "later": signal_lines(emitter, s.name, s.later_steps, s.later, assign),
-        "restart": None if s.restart is None else emitter.expr(s.restart),
-    } for s in derived]
+    emitter = KotlinEmitter(
+        cur=lambda n: f"s_{n}",
+        prev=lambda n: f"prev_{n}",
+        state=lambda sig, slot: f"state_{sig}_{slot}",
+        tables=tables,
+    )
+    assign = lambda target, value: f"{target} = {value}"  # noqa: E731
+    signals = [
+        {
+            "name": s.name,
+            "doc": s.doc,
+            "first": signal_lines(emitter, s.name, s.first_steps, s.first, assign),
+            "later": signal_lines(emitter, s.name, s.later_steps, s.later, assign),
+            "restart": None if s.restart is None else emitter.expr(s.restart),
+        }
+        for s in derived
+    ]
     windows = []
     spill = 0
     for w in program.windows:
@@ -271,24 +341,50 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
         kernels = []
         if w.name in shared:
             merged = shared[w.name]
-            kernels.append(_window_functions(
-                w.name, [f"all {len(merged.names)} features of window {w.name}, sharing their "
-                         "common work"], merged.body, tuple(w.signals),
-                lambda k: f"st[{layout['features'] + k}]",
-                lambda k, n=merged.names: f"// {n[k]}", layout, tables, rings))
-        for f in (w.features if w.name not in shared else ()):
-            kernels.append(_window_functions(
-                w.name, list(f.outputs), f.kernel.body, tuple(f.slots),
-                lambda k, base=f.column: f"st[{layout['features'] + base + k}]", None,
-                layout, tables, rings))
+            kernels.append(
+                _window_functions(
+                    w.name,
+                    [
+                        f"all {len(merged.names)} features of window {w.name}, sharing their "
+                        "common work"
+                    ],
+                    merged.body,
+                    tuple(w.signals),
+                    lambda k: f"st[{layout['features'] + k}]",
+                    lambda k, n=merged.names: f"// {n[k]}",
+                    layout,
+                    tables,
+                    rings,
+                )
+            )
+        for f in w.features if w.name not in shared else ():
+            kernels.append(
+                _window_functions(
+                    w.name,
+                    list(f.outputs),
+                    f.kernel.body,
+                    tuple(f.slots),
+                    lambda k, base=f.column: f"st[{layout['features'] + base + k}]",
+                    None,
+                    layout,
+                    tables,
+                    rings,
+                )
+            )
         spill = max([spill] + [k["spill_size"] for k in kernels])
         functions = []
         for k in kernels:
             for part in k["functions"]:
-                functions.append(dict(part, names=k["names"],
-                                      index=len(functions)))
-        windows.append({"name": w.name, "length": w.length, "hop": w.hop,
-                        "back": w.length - 1, "functions": functions})
+                functions.append(dict(part, names=k["names"], index=len(functions)))
+        windows.append(
+            {
+                "name": w.name,
+                "length": w.length,
+                "hop": w.hop,
+                "back": w.length - 1,
+                "functions": functions,
+            }
+        )
     read = set(program.ring_signals) | set(program.prev_signals)
     for s in derived:
         read |= set().union(*(reads_cur(e) for e in s.exprs))
@@ -315,7 +411,7 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
 
 # ---------------------------------------------------------------- the model and the detector
 
-TREES_PER_FUNCTION = 500      # Float additions per summing function (64 KB bytecode cap)
+TREES_PER_FUNCTION = 500  # Float additions per summing function (64 KB bytecode cap)
 
 
 def tree_kotlin(lines: list[str]) -> list[str]:
@@ -337,20 +433,29 @@ def model_context(forest, decision, feature_names: tuple[str, ...]) -> dict:
     from ..trees import fp32
     from ..trees.c_emit import tree_lines
 
-    trees = [{"index": k, "group": t.group, "depth": t.depth(),
-              "lines": tree_kotlin(tree_lines(t, "f", kotlin_float, names=feature_names,
-                                              comment="// {}"))}
-             for k, t in enumerate(forest.trees)]
+    trees = [
+        {
+            "index": k,
+            "group": t.group,
+            "depth": t.depth(),
+            "lines": tree_kotlin(
+                tree_lines(t, "f", kotlin_float, names=feature_names, comment="// {}")
+            ),
+        }
+        for k, t in enumerate(forest.trees)
+    ]
     return {
         "kotlin_package": KOTLIN_PACKAGE,
         "kotlin_base_margin": [kotlin_float(v) for v in forest.base_margin],
         "kotlin_trees": trees,
-        "kotlin_chunks": [trees[k:k + TREES_PER_FUNCTION]
-                          for k in range(0, len(trees), TREES_PER_FUNCTION)],
+        "kotlin_chunks": [
+            trees[k : k + TREES_PER_FUNCTION] for k in range(0, len(trees), TREES_PER_FUNCTION)
+        ],
         "kotlin_clamp": kotlin_float(float(fp32.F32(88.7))),
         "kotlin_eps": kotlin_float(float(fp32.F32(1e-16))),
-        "kotlin_margin_threshold": (kotlin_float(decision.margin_threshold)
-                                    if decision.kind == "binary" else ""),
+        "kotlin_margin_threshold": (
+            kotlin_float(decision.margin_threshold) if decision.kind == "binary" else ""
+        ),
     }
 
 
@@ -372,12 +477,28 @@ def _model_context(plan, header_lines: list[str]) -> dict:
     decision = decisions.resolve(spec.decision, bundle.forest)
     lines = header_lines + [model_line(bundle.model_sha256, spec.model.path)]
     c = c_emit.render_context(forest, spec.name, device.feature_names)
-    return dict(header=escape.line_comments(lines), name=spec.name, model_sha256=bundle.model_sha256,
-                feature_order_sha256=feature_order_hash(device.feature_names),
-                feature_names=device.feature_names, decision=decision,
-                **{k: c[k] for k in ("n_outputs", "n_classes", "n_trees", "max_depth", "objective",
-                                     "transform", "value_doc", "transform_doc")},
-                **model_context(forest, decision, device.feature_names))
+    return dict(
+        header=escape.line_comments(lines),
+        name=spec.name,
+        model_sha256=bundle.model_sha256,
+        feature_order_sha256=feature_order_hash(device.feature_names),
+        feature_names=device.feature_names,
+        decision=decision,
+        **{
+            k: c[k]
+            for k in (
+                "n_outputs",
+                "n_classes",
+                "n_trees",
+                "max_depth",
+                "objective",
+                "transform",
+                "value_doc",
+                "transform_doc",
+            )
+        },
+        **model_context(forest, decision, device.feature_names),
+    )
 
 
 def paths(plan) -> dict[str, str]:
@@ -412,22 +533,30 @@ def kotlin_files(plan, render, header_lines: list[str], common) -> dict[str, str
     files: dict[str, str] = {}
     program, device = plan.program, plan.device
     ctx = render_context(program, plan.share, plan.shared(program))
-    files[roles["features"]] = render("kotlin/Features.kt.j2",
-                                      header=escape.line_comments(header_lines),
-                                      **common(program), **ctx)
+    files[roles["features"]] = render(
+        "kotlin/Features.kt.j2", header=escape.line_comments(header_lines), **common(program), **ctx
+    )
     if device is not program:
-        d_lines = header_lines[:1] + [
-            f"Device featuriser: the {device.n_features} of {program.n_features} features the "
-            "model reads."] + header_lines[1:]
+        d_lines = (
+            header_lines[:1]
+            + [
+                f"Device featuriser: the {device.n_features} of {program.n_features} features the "
+                "model reads."
+            ]
+            + header_lines[1:]
+        )
         d_ctx = render_context(device, plan.share, plan.shared(device))
-        files[roles["device_features"]] = render("kotlin/Features.kt.j2",
-                                                 header=escape.line_comments(d_lines),
-                                                 **common(device), **d_ctx)
+        files[roles["device_features"]] = render(
+            "kotlin/Features.kt.j2", header=escape.line_comments(d_lines), **common(device), **d_ctx
+        )
     if has_model(plan):
         camel = upper_camel(program.name)
-        m = dict(_model_context(plan, header_lines), model_type=camel + "Model",
-                 detector_type=camel + "Detector",
-                 features_type=upper_camel(device.name) + "Features")
+        m = dict(
+            _model_context(plan, header_lines),
+            model_type=camel + "Model",
+            detector_type=camel + "Detector",
+            features_type=upper_camel(device.name) + "Features",
+        )
         files[roles["model"]] = render("kotlin/Model.kt.j2", **m)
         files[roles["detector"]] = render("kotlin/Detector.kt.j2", **m)
     return files

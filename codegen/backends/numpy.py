@@ -16,6 +16,7 @@ A scratch buffer holds one row per sample index, ``buf[k]`` being contiguous acr
 unless it is sorted: np.sort along the last axis is several times faster, so a sorted buffer
 holds one row per window (``buf[:, k]``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,7 +32,7 @@ class NumpyEmitter(Emitter):
     comment = "#"
 
     def literal(self, value: float) -> str:
-        return repr(float(value))          # Python's repr round-trips every double exactly
+        return repr(float(value))  # Python's repr round-trips every double exactly
 
     def sqrt(self, a: str) -> str:
         return f"np.sqrt({a})"
@@ -43,7 +44,7 @@ class NumpyEmitter(Emitter):
         return f"np.where({cond}, {then}, {other})"
 
     def at(self, slot: str, index: str) -> str:
-        return f"{slot}[{index}]"          # row k: sample k of every evaluation
+        return f"{slot}[{index}]"  # row k: sample k of every evaluation
 
     def index_value(self, index: str) -> str:
         return f"float({index})"
@@ -63,12 +64,12 @@ class NumpyEmitter(Emitter):
             return "np.nan"
         return "np.inf" if value > 0 else "(-np.inf)"
 
-    sorted_bufs: frozenset = frozenset()   # buffers sorted somewhere: one row per window
+    sorted_bufs: frozenset = frozenset()  # buffers sorted somewhere: one row per window
 
     def buf_at(self, name: str, index: str) -> str:
         return f"{name}[:, {index}]" if name in self.sorted_bufs else f"{name}[{index}]"
 
-    in_place: frozenset = frozenset()      # variables updated in place (see ``kernel``)
+    in_place: frozenset = frozenset()  # variables updated in place (see ``kernel``)
 
     def kernel(self, body: tuple) -> list[str]:
         """A kernel's statements, each repeated subexpression computed once (see
@@ -85,8 +86,13 @@ class NumpyEmitter(Emitter):
         # 1.0/0.0 inside the addition); the sign (a > 0 ? 1 : a < 0 ? -1 : 0) is the difference
         # of the two booleans as doubles (1.0, -1.0 or +0.0; 0.0 for NaN too, as both compare
         # false); a - 0.0 is a itself for every double (-0.0 - 0.0 is -0.0, NaN stays NaN).
-        if (isinstance(e, ir.Bin) and e.op == "+" and isinstance(e.b, ir.Select)
-                and _is_const(e.b.then, 1.0) and _is_const(e.b.other, 0.0)):
+        if (
+            isinstance(e, ir.Bin)
+            and e.op == "+"
+            and isinstance(e.b, ir.Select)
+            and _is_const(e.b.then, 1.0)
+            and _is_const(e.b.other, 0.0)
+        ):
             return f"({self.expr(e.a)} + {self.expr(e.b.cond)})"
         sign = _sign_of(e)
         if sign is not None:
@@ -104,10 +110,16 @@ class NumpyEmitter(Emitter):
         for s in body:
             if isinstance(s, ir.Let) and s.var.name in self.in_place:
                 lines.append(f"{s.var.name} = np.full(out.shape[0], {self.expr(s.value)})")
-            elif (isinstance(s, ir.Set) and s.var.name in self.in_place
-                    and isinstance(s.value, ir.Select) and _is_var(s.value.other, s.var.name)):
-                lines.append(f"np.copyto({s.var.name}, {self.expr(s.value.then)}, "
-                             f"where={self.expr(s.value.cond)})")
+            elif (
+                isinstance(s, ir.Set)
+                and s.var.name in self.in_place
+                and isinstance(s.value, ir.Select)
+                and _is_var(s.value.other, s.var.name)
+            ):
+                lines.append(
+                    f"np.copyto({s.var.name}, {self.expr(s.value.then)}, "
+                    f"where={self.expr(s.value.cond)})"
+                )
             elif isinstance(s, (ir.Let, ir.Set)) and isinstance(s.value, ir.BufAt):
                 lines.append(f"{s.var.name} = {self.expr(s.value)}.copy()")
             else:
@@ -166,18 +178,26 @@ def signal_lines(sig: SignalPlan) -> list[str]:
     if sig.slots or sig.recursive:
         return scalar_loop(sig)
     first = NumpyEmitter(cur=lambda n: f"s_{n}[:1]").expr(sig.first)
-    if not reads_prev(sig.later) and first == NumpyEmitter(cur=lambda n: f"s_{n}[:1]").expr(sig.later):
-        return [f"{name} = {NumpyEmitter(cur=lambda n: f's_{n}').expr(sig.later)}"]  # every sample alike
+    if not reads_prev(sig.later) and first == NumpyEmitter(cur=lambda n: f"s_{n}[:1]").expr(
+        sig.later
+    ):
+        return [
+            f"{name} = {NumpyEmitter(cur=lambda n: f's_{n}').expr(sig.later)}"
+        ]  # every sample alike
     later = NumpyEmitter(cur=lambda n: f"s_{n}[1:]", prev=lambda n: f"s_{n}[:-1]").expr(sig.later)
     resumed = NumpyEmitter(cur=lambda n: f"s_{n}", prev=lambda n: f"p_{n}").expr(sig.later)
-    return ["if carry is None:",
-            f"    {name} = np.empty(n_samples)",
-            f"    {name}[:1] = {first}",
-            f"    {name}[1:] = {later}",
-            "else:  # every sample is a later one; row 0 reads the previous run's last values",
-            *(f"    p_{n} = np.concatenate(([carry[{n!r}]], s_{n}[:-1]))"
-              for n in sorted(reads_prev(sig.later))),
-            f"    {name} = {resumed}"]
+    return [
+        "if carry is None:",
+        f"    {name} = np.empty(n_samples)",
+        f"    {name}[:1] = {first}",
+        f"    {name}[1:] = {later}",
+        "else:  # every sample is a later one; row 0 reads the previous run's last values",
+        *(
+            f"    p_{n} = np.concatenate(([carry[{n!r}]], s_{n}[:-1]))"
+            for n in sorted(reads_prev(sig.later))
+        ),
+        f"    {name} = {resumed}",
+    ]
 
 
 def scalar_loop(sig: SignalPlan) -> list[str]:
@@ -195,46 +215,61 @@ def scalar_loop(sig: SignalPlan) -> list[str]:
     next sample restarts (``<name>.restart``)."""
     name = f"s_{sig.name}"
     reads = sorted(ir_reads(sig) - {sig.name})
-    scalar = NumpyEmitter(cur=lambda n: f"x_{n}" if n != sig.name else "y",
-                          prev=lambda n: "y" if n == sig.name else f"c_{n}[t - 1]",
-                          state=lambda s, slot: f"state_{slot}")
+    scalar = NumpyEmitter(
+        cur=lambda n: f"x_{n}" if n != sig.name else "y",
+        prev=lambda n: "y" if n == sig.name else f"c_{n}[t - 1]",
+        state=lambda s, slot: f"state_{slot}",
+    )
     cond = sig.restart
     # `v != 0.0` is exactly the truth value of the Python float v (NaN is true): one operation
     # less per sample than the comparison.
-    is_ne_zero = (isinstance(cond, ir.Cmp) and cond.op == "!=" and _is_const(cond.b, 0.0))
+    is_ne_zero = isinstance(cond, ir.Cmp) and cond.op == "!=" and _is_const(cond.b, 0.0)
     restart = scalar.expr(cond.a) if is_ne_zero else scalar.expr(cond)
     names = [f"state_{slot}" for slot in sig.slots] + ["y"]
-    state = f"({', '.join(names)}{',' if len(names) == 1 else ''})"    # a tuple, even of one
+    state = f"({', '.join(names)}{',' if len(names) == 1 else ''})"  # a tuple, even of one
     lines = [f"c_{n} = s_{n}.tolist()" for n in reads]
-    lines += ["if carry is None:", f"    y_{sig.name} = [0.0] * n_samples",
-              "    t, fresh = 0, True", "else:"]
+    lines += [
+        "if carry is None:",
+        f"    y_{sig.name} = [0.0] * n_samples",
+        "    t, fresh = 0, True",
+        "else:",
+    ]
     lines += [f"    c_{n}.insert(0, carry[{n!r}])" for n in reads]
-    lines += [f"    {state} = carry[{sig.name + '.state'!r}]",
-              f"    y_{sig.name} = [y] * (n_samples + 1)",
-              f"    t, fresh = 1, carry[{sig.name + '.restart'!r}]",
-              "end = n_samples + pad",
-              "while t < end:  # a pass per restart: the first sample, or one after a non-finite "
-              "value"]
+    lines += [
+        f"    {state} = carry[{sig.name + '.state'!r}]",
+        f"    y_{sig.name} = [y] * (n_samples + 1)",
+        f"    t, fresh = 1, carry[{sig.name + '.restart'!r}]",
+        "end = n_samples + pad",
+        "while t < end:  # a pass per restart: the first sample, or one after a non-finite value",
+    ]
     lines += ["    if fresh:"]
     lines += [f"        x_{n} = c_{n}[t]" for n in reads]
     lines += [f"        state_{slot} = {scalar.expr(e)}" for slot, e in sig.first_steps]
-    lines += [f"        y = {scalar.expr(sig.first)}", f"        y_{sig.name}[t] = y",
-              "        t += 1",
-              f"        if {restart}:",
-              "            continue",
-              "    for t in range(t, end):"]
+    lines += [
+        f"        y = {scalar.expr(sig.first)}",
+        f"        y_{sig.name}[t] = y",
+        "        t += 1",
+        f"        if {restart}:",
+        "            continue",
+        "    for t in range(t, end):",
+    ]
     lines += [f"        x_{n} = c_{n}[t]" for n in reads]
     lines += [f"        state_{slot} = {scalar.expr(e)}" for slot, e in sig.later_steps]
-    lines += [f"        y = {scalar.expr(sig.later)}", f"        y_{sig.name}[t] = y",
-              f"        if {restart}:",
-              "            break",
-              "    else:",
-              "        fresh = False  # the run ended without a non-finite value",
-              "        break",
-              "    t, fresh = t + 1, True"]
-    return lines + [f"carried[{sig.name + '.state'!r}] = {state}",
-                    f"carried[{sig.name + '.restart'!r}] = fresh",
-                    f"{name} = np.array(y_{sig.name}, dtype=np.float64)[pad:]"]
+    lines += [
+        f"        y = {scalar.expr(sig.later)}",
+        f"        y_{sig.name}[t] = y",
+        f"        if {restart}:",
+        "            break",
+        "    else:",
+        "        fresh = False  # the run ended without a non-finite value",
+        "        break",
+        "    t, fresh = t + 1, True",
+    ]
+    return lines + [
+        f"carried[{sig.name + '.state'!r}] = {state}",
+        f"carried[{sig.name + '.restart'!r}] = fresh",
+        f"{name} = np.array(y_{sig.name}, dtype=np.float64)[pad:]",
+    ]
 
 
 def carried_signals(program: Program) -> list[str]:
@@ -264,39 +299,67 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
     per window with ``share``: codegen/sharing.py)."""
     signals = [{"name": s.name, "doc": s.doc, "lines": signal_lines(s)} for s in program.signals]
     windows = []
-    if shared is None:      # a caller without a Plan (tests): run the pass here
+    if shared is None:  # a caller without a Plan (tests): run the pass here
         shared = share_program(program) if share else {}
     for w in program.windows:
         features = []
         if w.name in shared:
             merged = shared[w.name]
-            local = {c: i for i, c in enumerate(
-                c for f in w.features for c in range(f.column, f.column + f.kernel.n_outputs))}
-            emitter = NumpyEmitter(slot_names=tuple(f"w_{s}" for s in w.signals),
-                                   out=lambda k: f"out[:, {local[k]}]",
-                                   out_comment=lambda k, n=merged.names: f"# {n[k]}")
+            local = {
+                c: i
+                for i, c in enumerate(
+                    c for f in w.features for c in range(f.column, f.column + f.kernel.n_outputs)
+                )
+            }
+            emitter = NumpyEmitter(
+                slot_names=tuple(f"w_{s}" for s in w.signals),
+                out=lambda k: f"out[:, {local[k]}]",
+                out_comment=lambda k, n=merged.names: f"# {n[k]}",
+            )
             emitter.sorted_bufs = sorted_buffers(merged.body)
-            features.append({"names": [f"all {len(merged.names)} features of window {w.name}, "
-                                       "sharing their common work"],
-                             "lines": emitter.kernel(merged.body)})
-        for f in (w.features if w.name not in shared else ()):
-            emitter = NumpyEmitter(slot_names=tuple(f"w_{s}" for s in f.slots),
-                                   out=lambda k, base=f.window_column: f"out[:, {base + k}]")
+            features.append(
+                {
+                    "names": [
+                        f"all {len(merged.names)} features of window {w.name}, "
+                        "sharing their common work"
+                    ],
+                    "lines": emitter.kernel(merged.body),
+                }
+            )
+        for f in w.features if w.name not in shared else ():
+            emitter = NumpyEmitter(
+                slot_names=tuple(f"w_{s}" for s in f.slots),
+                out=lambda k, base=f.window_column: f"out[:, {base + k}]",
+            )
             emitter.sorted_bufs = sorted_buffers(f.kernel.body)
-            features.append({"names": f.outputs, "doc": f.feature.kind,
-                             "lines": emitter.kernel(f.kernel.body)})
-        windows.append({
-            "name": w.name, "columns_name": f"COLUMNS_{w.name.upper()}", "length": w.length, "hop": w.hop, "signals": w.signals,
-            "n_outputs": w.n_outputs, "features": features,
-            "columns": [c for f in w.features for c in range(f.column, f.column + f.kernel.n_outputs)],
-        })
+            features.append(
+                {"names": f.outputs, "doc": f.feature.kind, "lines": emitter.kernel(f.kernel.body)}
+            )
+        windows.append(
+            {
+                "name": w.name,
+                "columns_name": f"COLUMNS_{w.name.upper()}",
+                "length": w.length,
+                "hop": w.hop,
+                "signals": w.signals,
+                "n_outputs": w.n_outputs,
+                "features": features,
+                "columns": [
+                    c for f in w.features for c in range(f.column, f.column + f.kernel.n_outputs)
+                ],
+            }
+        )
     bodies = program.all_code()
     plain = NumpyEmitter()
     window_signals = list(dict.fromkeys(s for w in program.windows for s in w.signals))
-    return {"signals": signals, "windows": windows, "window_signals": window_signals,
-            "carried": carried_signals(program),
-            "tables": [plain.table(t) for t in used_tables(bodies)],
-            "functions": [plain.function(f) for f in used_functions(bodies)]}
+    return {
+        "signals": signals,
+        "windows": windows,
+        "window_signals": window_signals,
+        "carried": carried_signals(program),
+        "tables": [plain.table(t) for t in used_tables(bodies)],
+        "functions": [plain.function(f) for f in used_functions(bodies)],
+    }
 
 
 # ---------------------------------------------------------------- common subexpressions
@@ -328,7 +391,7 @@ def _cse_block(body: tuple, key, names) -> tuple:
                     if isinstance(n, _SHAREABLE):
                         k = key(n)
                         counts[k] = counts.get(k, 0) + 1
-    available: dict[str, tuple[str, set]] = {}     # key -> (variable, what it reads)
+    available: dict[str, tuple[str, set]] = {}  # key -> (variable, what it reads)
     out: list = []
 
     def rewrite(e):
@@ -346,8 +409,7 @@ def _cse_block(body: tuple, key, names) -> tuple:
 
     for stmt in body:
         if isinstance(stmt, ir.Loop):
-            out.append(ir.Loop(stmt.var, stmt.start, stmt.stop,
-                               _cse_block(stmt.body, key, names)))
+            out.append(ir.Loop(stmt.var, stmt.start, stmt.stop, _cse_block(stmt.body, key, names)))
         elif isinstance(stmt, (ir.Let, ir.Set, ir.Out)):
             out.append(dataclasses.replace(stmt, value=rewrite(stmt.value)))
         elif isinstance(stmt, ir.BufSet):
@@ -389,14 +451,24 @@ def _stmt_writes(stmt) -> set:
 
 def _sign_of(e):
     """``a`` if ``e`` is ``a > 0 ? 1 : (a < 0 ? -1 : 0)``, else None."""
-    if not (isinstance(e, ir.Select) and isinstance(e.other, ir.Select)
-            and _is_const(e.then, 1.0) and _is_const(e.other.then, -1.0)
-            and _is_const(e.other.other, 0.0)):
+    if not (
+        isinstance(e, ir.Select)
+        and isinstance(e.other, ir.Select)
+        and _is_const(e.then, 1.0)
+        and _is_const(e.other.then, -1.0)
+        and _is_const(e.other.other, 0.0)
+    ):
         return None
     above, below = e.cond, e.other.cond
-    if not (isinstance(above, ir.Cmp) and above.op == ">" and _is_const(above.b, 0.0)
-            and isinstance(below, ir.Cmp) and below.op == "<" and _is_const(below.b, 0.0)
-            and repr(above.a) == repr(below.a)):      # the same expression
+    if not (
+        isinstance(above, ir.Cmp)
+        and above.op == ">"
+        and _is_const(above.b, 0.0)
+        and isinstance(below, ir.Cmp)
+        and below.op == "<"
+        and _is_const(below.b, 0.0)
+        and repr(above.a) == repr(below.a)
+    ):  # the same expression
         return None
     return above.a
 
@@ -423,14 +495,16 @@ def private_accumulators(body: tuple) -> frozenset:
             if isinstance(n, ir.Let):
                 lets[n.var.name] = lets.get(n.var.name, 0) + 1
             if isinstance(n, (ir.Let, ir.Set, ir.BufSet)) and isinstance(n.value, ir.Var):
-                refused.add(n.value.name)           # an alias would see in-place writes
+                refused.add(n.value.name)  # an alias would see in-place writes
             if isinstance(n, ir.Set):
                 v, value = n.var, n.value
                 if isinstance(value, ir.Select) and _is_var(value.other, v.name):
                     selects.add(v.name)
-                elif not (isinstance(value, (ir.Bin, ir.Select))
-                          and any(_is_var(o, v.name) for o in _operands(value))):
-                    refused.add(v.name)             # might become a scalar or an alias
+                elif not (
+                    isinstance(value, (ir.Bin, ir.Select))
+                    and any(_is_var(o, v.name) for o in _operands(value))
+                ):
+                    refused.add(v.name)  # might become a scalar or an alias
     return frozenset(v for v in selects if lets.get(v) == 1 and v not in refused)
 
 

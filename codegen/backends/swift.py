@@ -9,6 +9,7 @@ and short (one IR statement each), ``sqrt`` is ``.squareRoot()`` and ``abs`` is 
 
 The feature math is the IR's; this module only decides names and the storage layout.
 """
+
 from __future__ import annotations
 
 from featurespec.naming import pascal_case
@@ -19,7 +20,7 @@ from ..sharing import share_program
 from .base import hex_literal, used_functions, used_tables
 from .cfamily import CFamilyEmitter, derived_signals, used_inputs, window_kernels
 
-upper_camel = pascal_case     # the one naming rule (featurespec/naming.py)
+upper_camel = pascal_case  # the one naming rule (featurespec/naming.py)
 
 
 def _wrapped(a: str) -> bool:
@@ -37,22 +38,24 @@ def _wrapped(a: str) -> bool:
 
 def _operand(a: str) -> str:
     """``a`` as the receiver of a postfix member access (``.squareRoot()``)."""
-    simple = a.replace("_", "").isalnum()                      # a plain variable name
+    simple = a.replace("_", "").isalnum()  # a plain variable name
     return a if simple or _wrapped(a) else f"({a})"
 
 
 class SwiftEmitter(CFamilyEmitter):
-    def __init__(self, *args, reassigned: frozenset[str] = frozenset(), scratch_offset: int = 0,
-                 **kw):
+    def __init__(
+        self, *args, reassigned: frozenset[str] = frozenset(), scratch_offset: int = 0, **kw
+    ):
         super().__init__(*args, **kw)
         self.reassigned = reassigned
-        self.scratch_offset = scratch_offset     # where the scratch space starts in storage
+        self.scratch_offset = scratch_offset  # where the scratch space starts in storage
 
     @classmethod
     def for_body(cls, body: tuple, **kw) -> "SwiftEmitter":
         """An emitter that knows which variables of ``body`` are assigned after their ``Let``."""
-        assigned = frozenset(s.var.name for stmt in body for s in ir.walk(stmt)
-                             if isinstance(s, ir.Set))
+        assigned = frozenset(
+            s.var.name for stmt in body for s in ir.walk(stmt) if isinstance(s, ir.Set)
+        )
         return cls(reassigned=assigned, **kw)
 
     def literal(self, value: float) -> str:
@@ -82,8 +85,10 @@ class SwiftEmitter(CFamilyEmitter):
         return "Double.infinity" if value > 0 else "(-Double.infinity)"
 
     def scratch(self, buf: ir.Buf) -> list[str]:
-        return [f"let {buf.name}: UnsafeMutablePointer<Double> = base + "
-                f"{self.scratch_offset + buf.offset}"]
+        return [
+            f"let {buf.name}: UnsafeMutablePointer<Double> = base + "
+            f"{self.scratch_offset + buf.offset}"
+        ]
 
     def table_at(self, name: str, index: str) -> str:
         return f"Self.{self.table_name(name)}[{index}]"
@@ -114,8 +119,13 @@ class SwiftEmitter(CFamilyEmitter):
         body = SwiftEmitter.for_body(fn.body).stmts(fn.body)
         params = ", ".join(f"_ {p}: Double" for p in fn.params)
         doc = [f"/// {fn.doc}"] if fn.doc else []
-        return [*doc, f"private static func {self.function_name(fn.name)}({params}) -> Double {{",
-                *self.block(body), f"    return {self.expr(fn.result)}", "}"]
+        return [
+            *doc,
+            f"private static func {self.function_name(fn.name)}({params}) -> Double {{",
+            *self.block(body),
+            f"    return {self.expr(fn.result)}",
+            "}",
+        ]
 
 
 def storage_layout(program: Program, scratch_size: int | None = None) -> dict:
@@ -126,35 +136,56 @@ def storage_layout(program: Program, scratch_size: int | None = None) -> dict:
     rings = {s: i * 2 * n for i, s in enumerate(program.ring_signals)}
     features = len(program.ring_signals) * 2 * n
     scratch = features + program.n_features
-    return {"rings": rings, "features": features, "scratch": scratch,
-            "size": scratch + (program.scratch_size if scratch_size is None else scratch_size)}
+    return {
+        "rings": rings,
+        "features": features,
+        "scratch": scratch,
+        "size": scratch + (program.scratch_size if scratch_size is None else scratch_size),
+    }
 
 
 def render_context(program: Program, share: bool = True, shared: dict | None = None) -> dict:
     """What templates/swift/*.j2 need: statement lists per signal and per window kernel (one
     merged kernel per window with ``share``: codegen/sharing.py)."""
     type_name = upper_camel(program.name) + "Features"
-    if shared is None:      # a caller without a Plan (tests): run the pass here
+    if shared is None:  # a caller without a Plan (tests): run the pass here
         shared = share_program(program) if share else {}
-    layout = storage_layout(program, max((s.scratch for s in shared.values()), default=0)
-                            if share else None)
+    layout = storage_layout(
+        program, max((s.scratch for s in shared.values()), default=0) if share else None
+    )
     derived = [s for s in program.signals if s.kind != "input"]
-    cur = lambda n: f"s_{n}"                       # noqa: E731  (locals in advance)
-    prev = lambda n: f"prev_{n}"                   # noqa: E731  (stored properties)
-    state = lambda sig, slot: f"state_{sig}_{slot}"   # noqa: E731  (stored properties)
-    signals = derived_signals(program, SwiftEmitter(cur=cur, prev=prev, state=state),
-                              assign=lambda target, value: f"{target} = {value}")
+    cur = lambda n: f"s_{n}"  # noqa: E731  (locals in advance)
+    prev = lambda n: f"prev_{n}"  # noqa: E731  (stored properties)
+    state = lambda sig, slot: f"state_{sig}_{slot}"  # noqa: E731  (stored properties)
+    signals = derived_signals(
+        program,
+        SwiftEmitter(cur=cur, prev=prev, state=state),
+        assign=lambda target, value: f"{target} = {value}",
+    )
 
     def make(body, slot_names, out, out_comment):
-        return SwiftEmitter.for_body(body, slot_names=slot_names, out=out,
-                                     out_comment=out_comment, scratch_offset=layout["scratch"])
+        return SwiftEmitter.for_body(
+            body,
+            slot_names=slot_names,
+            out=out,
+            out_comment=out_comment,
+            scratch_offset=layout["scratch"],
+        )
 
-    windows = [{"name": w.name, "length": w.length, "hop": w.hop, "back": w.length - 1,
-                "signals": w.signals,
-                "features": window_kernels(w, shared, make, lambda k: f"features[{k}]",
-                                           lambda name: f"// {name}"),
-                "rings": {s: layout["rings"][s] for s in w.signals}}
-               for w in program.windows]
+    windows = [
+        {
+            "name": w.name,
+            "length": w.length,
+            "hop": w.hop,
+            "back": w.length - 1,
+            "signals": w.signals,
+            "features": window_kernels(
+                w, shared, make, lambda k: f"features[{k}]", lambda name: f"// {name}"
+            ),
+            "rings": {s: layout["rings"][s] for s in w.signals},
+        }
+        for w in program.windows
+    ]
     return {
         "type_name": type_name,
         "module_name": type_name,

@@ -7,6 +7,7 @@ keyed by its ``name`` (featgen/harness/adapters.py). docs/architecture.md has a 
 Order matters only for targets that read another's output (``EmitContext.files``):
 Android/JNI copies the C runtime, so it comes after C.
 """
+
 from __future__ import annotations
 
 from .android import AndroidJniTarget

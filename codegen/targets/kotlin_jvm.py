@@ -2,6 +2,7 @@
 holds the featuriser, the device featuriser, the tree model and the detector as plain Kotlin.
 codegen/backends/kotlin_jvm.py prints the IR and the trees; templates/kotlin/ lays them out; the
 harness runs it through featgen/harness/kotlin_jvm_runtime.py (kotlinc + a JVM driver)."""
+
 from __future__ import annotations
 
 from ..backends import kotlin_jvm as backend

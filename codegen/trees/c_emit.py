@@ -17,6 +17,7 @@ rows' walks are independent, so the processor overlaps them). Each row still sta
 margin and adds tree 0, 1, ... in order in float, with the same comparisons, so its margins are
 the one-row function's bits. Measured alternatives are in docs/model.md.
 """
+
 from __future__ import annotations
 
 from . import fp32
@@ -45,17 +46,30 @@ def condition(node, rule: Rule, f: str, t: str, zero: str) -> str:
     return test
 
 
-def tree_lines(tree: Tree, x: str, literal, ret: str = "return {};",
-               indent: str = "    ", names: tuple[str, ...] = (), comment: str = "/* {} */",
-               rule: Rule = XGBOOST, language: str = "c") -> list[str]:
+def tree_lines(
+    tree: Tree,
+    x: str,
+    literal,
+    ret: str = "return {};",
+    indent: str = "    ",
+    names: tuple[str, ...] = (),
+    comment: str = "/* {} */",
+    rule: Rule = XGBOOST,
+    language: str = "c",
+) -> list[str]:
     """Nested if/else statements for ``tree``; ``literal`` prints a leaf value (the rule's
     accumulation type); thresholds are printed in the rule's threshold type; each split is
     annotated with the feature's name when ``names`` are given."""
     zero = fp32.literal(ZERO_THRESHOLD, "float64", language)
 
     def cond(node) -> str:
-        return condition(node, rule, f"{x}[{node.feature}]",
-                         fp32.literal(node.threshold, rule.threshold, language), zero)
+        return condition(
+            node,
+            rule,
+            f"{x}[{node.feature}]",
+            fp32.literal(node.threshold, rule.threshold, language),
+            zero,
+        )
 
     lines: list[str] = []
 
@@ -88,8 +102,8 @@ TRANSFORM_DOC = {
     "proba": "the margins themselves (averaged class fractions)",
 }
 
-BATCH_ROWS_MAX = 32             # rows per block: measured best of 16/32/64 on x86-64 (docs/model.md)
-BATCH_STACK_BYTES = 32 * 1024   # the block's float copy of its rows stays below this
+BATCH_ROWS_MAX = 32  # rows per block: measured best of 16/32/64 on x86-64 (docs/model.md)
+BATCH_STACK_BYTES = 32 * 1024  # the block's float copy of its rows stays below this
 
 
 def batch_rows(n_features: int) -> int:
@@ -103,8 +117,9 @@ def _uint(limit: int) -> str:
     return "uint16_t" if limit <= 0xFFFF else "uint32_t"
 
 
-def node_table(forest: Forest, literal, names: tuple[str, ...] = (),
-               threshold_literal=None) -> tuple[list, list]:
+def node_table(
+    forest: Forest, literal, names: tuple[str, ...] = (), threshold_literal=None
+) -> tuple[list, list]:
     """The forest as node tables for the batch function: (trees, nodes).
 
     Each tree's reachable nodes, depth first (left first), numbered from 0 within the tree; a
@@ -122,17 +137,42 @@ def node_table(forest: Forest, literal, names: tuple[str, ...] = (),
         for new, old in enumerate(order):
             n = tree.nodes[old]
             if n.is_leaf:
-                nodes.append({"value": literal(n.value), "feature": 0, "left": new,
-                              "right": new, "default_left": 0, "tree": k, "index": new,
-                              "zero_missing": 0, "note": "leaf"})
+                nodes.append(
+                    {
+                        "value": literal(n.value),
+                        "feature": 0,
+                        "left": new,
+                        "right": new,
+                        "default_left": 0,
+                        "tree": k,
+                        "index": new,
+                        "zero_missing": 0,
+                        "note": "leaf",
+                    }
+                )
             else:
-                nodes.append({"value": threshold_literal(n.threshold), "feature": n.feature,
-                              "left": local[n.left], "right": local[n.right],
-                              "default_left": int(n.default_left), "tree": k, "index": new,
-                              "zero_missing": int(n.zero_missing),
-                              "note": names[n.feature] if names else f"x[{n.feature}]"})
-        trees.append({"index": k, "first": first, "n_nodes": len(order),
-                      "depth": tree.depth(), "group": tree.group})
+                nodes.append(
+                    {
+                        "value": threshold_literal(n.threshold),
+                        "feature": n.feature,
+                        "left": local[n.left],
+                        "right": local[n.right],
+                        "default_left": int(n.default_left),
+                        "tree": k,
+                        "index": new,
+                        "zero_missing": int(n.zero_missing),
+                        "note": names[n.feature] if names else f"x[{n.feature}]",
+                    }
+                )
+        trees.append(
+            {
+                "index": k,
+                "first": first,
+                "n_nodes": len(order),
+                "depth": tree.depth(),
+                "group": tree.group,
+            }
+        )
     return trees, nodes
 
 
@@ -147,13 +187,18 @@ def render_context(forest: Forest, name: str, feature_names: tuple[str, ...] = (
     trees = []
     for k, tree in enumerate(forest.trees):
         leaf_only = tree.nodes[0].is_leaf
-        trees.append({"index": k, "group": tree.group, "depth": tree.depth(),
-                      "leaf_only": leaf_only,
-                      "lines": tree_lines(tree, "x", leaf, names=feature_names, rule=rule)})
+        trees.append(
+            {
+                "index": k,
+                "group": tree.group,
+                "depth": tree.depth(),
+                "leaf_only": leaf_only,
+                "lines": tree_lines(tree, "x", leaf, names=feature_names, rule=rule),
+            }
+        )
     # the batch table holds thresholds and leaves in one field: the wider of the two types
     wide = "float64" if "float64" in (rule.threshold, acc) else "float32"
-    batch_trees, batch_nodes = node_table(forest, lambda v: fp32.literal(v, wide),
-                                          feature_names)
+    batch_trees, batch_nodes = node_table(forest, lambda v: fp32.literal(v, wide), feature_names)
     return {
         "rule": rule,
         "rule_doc": rule.describe(),

@@ -21,6 +21,7 @@ a float32 threshold gives the same answer in double). The sums differ: Core ML a
 in double (as its documentation states the model is evaluated), XGBoost in float32, so margins
 can differ in the last bits; see docs/model.md for measured figures and what is promised.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -34,9 +35,12 @@ from . import fp32
 from .ir import Forest
 
 BEHAVIOURS = {
-    "BranchOnValueLessThanEqual": np.less_equal, "BranchOnValueLessThan": np.less,
-    "BranchOnValueGreaterThanEqual": np.greater_equal, "BranchOnValueGreaterThan": np.greater,
-    "BranchOnValueEqual": np.equal, "BranchOnValueNotEqual": np.not_equal,
+    "BranchOnValueLessThanEqual": np.less_equal,
+    "BranchOnValueLessThan": np.less,
+    "BranchOnValueGreaterThanEqual": np.greater_equal,
+    "BranchOnValueGreaterThan": np.greater,
+    "BranchOnValueEqual": np.equal,
+    "BranchOnValueNotEqual": np.not_equal,
 }
 
 
@@ -47,8 +51,11 @@ class CoreMLError(ValueError):
 @contextlib.contextmanager
 def _quiet_import():
     """coremltools warns about untested XGBoost versions and missing native proxies on Linux."""
-    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), \
-            contextlib.redirect_stdout(io.StringIO()):
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stderr(io.StringIO()),
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
         warnings.simplefilter("ignore")
         level = logging.root.manager.disable
         logging.disable(logging.CRITICAL)
@@ -65,9 +72,15 @@ def proto():
     return Model_pb2
 
 
-def convert(raw_model: bytes, forest: Forest, feature_names: tuple[str, ...],
-            metadata: dict[str, str], short_description: str,
-            keep: tuple[int, ...] | None = None, class_labels: list[str] | None = None) -> bytes:
+def convert(
+    raw_model: bytes,
+    forest: Forest,
+    feature_names: tuple[str, ...],
+    metadata: dict[str, str],
+    short_description: str,
+    keep: tuple[int, ...] | None = None,
+    class_labels: list[str] | None = None,
+) -> bytes:
     """The corrected, checked ``.mlmodel`` bytes for the XGBoost JSON model ``raw_model``; with
     ``keep`` (the features the model reads) its inputs are only those, in that order. With
     ``class_labels`` (featgen train's class names) a classifier's "predicted_class" is the
@@ -80,15 +93,23 @@ def convert(raw_model: bytes, forest: Forest, feature_names: tuple[str, ...],
         booster = xgboost.Booster()
         booster.load_model(bytearray(raw_model))
         if classifier(forest):
-            mlmodel = xgb_converter.convert(booster, feature_names=list(feature_names),
-                                            target="predicted_class", mode="classifier",
-                                            n_classes=None if class_labels else forest.n_classes,
-                                            class_labels=list(class_labels) if class_labels
-                                            else None, force_32bit_float=True)
-        else:       # a regressor's output is the margin: the app applies the transform
-            mlmodel = xgb_converter.convert(booster, feature_names=list(feature_names),
-                                            target="margin", mode="regressor",
-                                            force_32bit_float=True)
+            mlmodel = xgb_converter.convert(
+                booster,
+                feature_names=list(feature_names),
+                target="predicted_class",
+                mode="classifier",
+                n_classes=None if class_labels else forest.n_classes,
+                class_labels=list(class_labels) if class_labels else None,
+                force_32bit_float=True,
+            )
+        else:  # a regressor's output is the margin: the app applies the transform
+            mlmodel = xgb_converter.convert(
+                booster,
+                feature_names=list(feature_names),
+                target="margin",
+                mode="regressor",
+                force_32bit_float=True,
+            )
         spec = mlmodel.get_spec()
         del coremltools
     ensemble = _ensemble(spec)
@@ -101,8 +122,9 @@ def convert(raw_model: bytes, forest: Forest, feature_names: tuple[str, ...],
         feature_names = tuple(feature_names[c] for c in keep)
     problems = check(spec, forest, feature_names)
     if problems:
-        raise CoreMLError("the Core ML conversion does not match the model:\n  "
-                          + "\n  ".join(problems[:20]))
+        raise CoreMLError(
+            "the Core ML conversion does not match the model:\n  " + "\n  ".join(problems[:20])
+        )
     spec.description.metadata.shortDescription = short_description
     spec.description.metadata.author = "featgen"
     user = spec.description.metadata.userDefined
@@ -124,7 +146,8 @@ def _keep_inputs(spec, keep: tuple[int, ...]) -> None:
     """Drop the inputs no split reads and renumber the splits' feature indices to match."""
     Model_pb2 = proto()
     leaf = Model_pb2.TreeEnsemble__pb2.TreeEnsembleParameters.TreeNode.TreeNodeBehavior.Value(
-        "LeafNode")
+        "LeafNode"
+    )
     index = {c: j for j, c in enumerate(keep)}
     ensemble = _ensemble(spec)
     for node in ensemble.nodes:
@@ -157,11 +180,15 @@ def check(spec, forest: Forest, feature_names: tuple[str, ...]) -> list[str]:
     if tuple(inputs) != tuple(feature_names):
         problems.append(f"inputs {inputs[:3]}... are not the spec's feature names in order")
     if [float(v) for v in ensemble.basePredictionValue] != list(forest.base_margin):
-        problems.append(f"basePredictionValue {list(ensemble.basePredictionValue)} is not "
-                        f"XGBoost's base margin {list(forest.base_margin)}")
+        problems.append(
+            f"basePredictionValue {list(ensemble.basePredictionValue)} is not "
+            f"XGBoost's base margin {list(forest.base_margin)}"
+        )
     if ensemble.numPredictionDimensions != forest.n_outputs:
-        problems.append(f"numPredictionDimensions {ensemble.numPredictionDimensions} for "
-                        f"{forest.n_outputs} outputs")
+        problems.append(
+            f"numPredictionDimensions {ensemble.numPredictionDimensions} for "
+            f"{forest.n_outputs} outputs"
+        )
     nodes = {(n.treeId, n.nodeId): n for n in ensemble.nodes}
     seen = 0
     for k, tree in enumerate(forest.trees):
@@ -173,16 +200,30 @@ def check(spec, forest: Forest, feature_names: tuple[str, ...]) -> list[str]:
                 continue
             if ours.is_leaf:
                 values = [(e.evaluationIndex, e.evaluationValue) for e in theirs.evaluationInfo]
-                if theirs.nodeBehavior != behaviour.Value("LeafNode") or \
-                        values != [(tree.group, ours.value)]:
-                    problems.append(f"tree {k} node {i}: leaf {values} instead of "
-                                    f"[({tree.group}, {ours.value!r})]")
+                if theirs.nodeBehavior != behaviour.Value("LeafNode") or values != [
+                    (tree.group, ours.value)
+                ]:
+                    problems.append(
+                        f"tree {k} node {i}: leaf {values} instead of "
+                        f"[({tree.group}, {ours.value!r})]"
+                    )
                 continue
-            expected = (behaviour.Value("BranchOnValueLessThan"), ours.feature, ours.threshold,
-                        ours.left, ours.right, ours.default_left)
-            got = (theirs.nodeBehavior, theirs.branchFeatureIndex, theirs.branchFeatureValue,
-                   theirs.trueChildNodeId, theirs.falseChildNodeId,
-                   theirs.missingValueTracksTrueChild)
+            expected = (
+                behaviour.Value("BranchOnValueLessThan"),
+                ours.feature,
+                ours.threshold,
+                ours.left,
+                ours.right,
+                ours.default_left,
+            )
+            got = (
+                theirs.nodeBehavior,
+                theirs.branchFeatureIndex,
+                theirs.branchFeatureValue,
+                theirs.trueChildNodeId,
+                theirs.falseChildNodeId,
+                theirs.missingValueTracksTrueChild,
+            )
             if got != expected:
                 problems.append(f"tree {k} node {i}: {got} instead of {expected}")
     if seen != len(ensemble.nodes):
@@ -216,7 +257,8 @@ class Evaluator:
         self.transform = "NoTransform"
         if self.kind == "treeEnsembleClassifier":
             self.transform = Model_pb2.TreeEnsemble__pb2.TreeEnsemblePostEvaluationTransform.Name(
-                spec.treeEnsembleClassifier.postEvaluationTransform)
+                spec.treeEnsembleClassifier.postEvaluationTransform
+            )
         self.n_outputs = ensemble.numPredictionDimensions
         self.base = np.array(ensemble.basePredictionValue, dtype=np.float64)
         self.feature_names = [i.name for i in spec.description.input]
@@ -237,12 +279,19 @@ class Evaluator:
             for node_id, n in nodes.items():
                 name = behaviour.Name(n.nodeBehavior)
                 if name == "LeafNode":
-                    table[node_id] = ("leaf", [(e.evaluationIndex, e.evaluationValue)
-                                               for e in n.evaluationInfo])
+                    table[node_id] = (
+                        "leaf",
+                        [(e.evaluationIndex, e.evaluationValue) for e in n.evaluationInfo],
+                    )
                 else:
-                    table[node_id] = (BEHAVIOURS[name], n.branchFeatureIndex,
-                                      n.branchFeatureValue, n.trueChildNodeId,
-                                      n.falseChildNodeId, n.missingValueTracksTrueChild)
+                    table[node_id] = (
+                        BEHAVIOURS[name],
+                        n.branchFeatureIndex,
+                        n.branchFeatureValue,
+                        n.trueChildNodeId,
+                        n.falseChildNodeId,
+                        n.missingValueTracksTrueChild,
+                    )
             self.trees.append((roots[0], table))
 
     def margins(self, X: np.ndarray) -> np.ndarray:
@@ -274,8 +323,10 @@ class Evaluator:
         m = np.asarray(margins, dtype=np.float64)
         if self.transform == "Regression_Logistic":
             return 1.0 / (1.0 + np.exp(-m))
-        if self.transform in ("Classification_SoftMax",
-                              "Classification_SoftMaxWithZeroClassReference"):
+        if self.transform in (
+            "Classification_SoftMax",
+            "Classification_SoftMaxWithZeroClassReference",
+        ):
             if self.transform.endswith("ZeroClassReference"):
                 m = np.concatenate([np.zeros((m.shape[0], 1)), m], axis=1)
             e = np.exp(m - m.max(axis=1, keepdims=True))

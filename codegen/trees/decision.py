@@ -15,6 +15,7 @@
 * Rejected (non-finite) samples change nothing, as for the featuriser; samples that emit no
   vector still count towards the refractory period.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,44 +31,59 @@ from .ir import Forest
 
 @dataclass(frozen=True)
 class Decision:
-    kind: str                       # "binary" (threshold), "multiclass" or "none"
-    threshold: float                # on the transformed value (binary)
-    margin_threshold: float         # m*, float32 (binary)
-    positive_class: int             # multi-class: the class that is positive; binary: 1
+    kind: str  # "binary" (threshold), "multiclass" or "none"
+    threshold: float  # on the transformed value (binary)
+    margin_threshold: float  # m*, float32 (binary)
+    positive_class: int  # multi-class: the class that is positive; binary: 1
     consecutive: int
-    refractory: int                 # accepted samples
-    transform: str = "sigmoid"      # the objective's transform (one-output models)
-    precision: str = "float32"      # of the margins and m*: float64 for LightGBM / scikit-learn
+    refractory: int  # accepted samples
+    transform: str = "sigmoid"  # the objective's transform (one-output models)
+    precision: str = "float32"  # of the margins and m*: float64 for LightGBM / scikit-learn
 
     def to_json(self) -> dict:
-        out = {"kind": self.kind, "consecutive": self.consecutive,
-               "refractory_samples": self.refractory}
+        out = {
+            "kind": self.kind,
+            "consecutive": self.consecutive,
+            "refractory_samples": self.refractory,
+        }
         if self.kind == "binary":
-            out.update(threshold=self.threshold,
-                       margin_threshold=(fp32.hex32(self.margin_threshold)
-                                         if self.precision == "float32"
-                                         else float(self.margin_threshold).hex()),
-                       margin_threshold_decimal=repr(self.margin_threshold),
-                       rule=f"positive when margin >= margin_threshold ({self.precision})")
+            out.update(
+                threshold=self.threshold,
+                margin_threshold=(
+                    fp32.hex32(self.margin_threshold)
+                    if self.precision == "float32"
+                    else float(self.margin_threshold).hex()
+                ),
+                margin_threshold_decimal=repr(self.margin_threshold),
+                rule=f"positive when margin >= margin_threshold ({self.precision})",
+            )
             if self.transform != "sigmoid":
                 out["transform"] = self.transform
         elif self.kind == "none":
-            out.update(transform=self.transform,
-                       rule="no decision (the spec gives no threshold): never positive")
+            out.update(
+                transform=self.transform,
+                rule="no decision (the spec gives no threshold): never positive",
+            )
         else:
-            out.update(positive_class=self.positive_class,
-                       rule="positive when the first class with the largest margin is "
-                            "positive_class")
+            out.update(
+                positive_class=self.positive_class,
+                rule="positive when the first class with the largest margin is positive_class",
+            )
         return out
 
     @classmethod
     def from_json(cls, d) -> "Decision":
         """The decision a manifest's "model"."decision" entry describes (``to_json``'s inverse;
         the margin threshold is read from its exact hex form)."""
-        return cls(d["kind"], d.get("threshold", 0.0),
-                   float.fromhex(d["margin_threshold"]) if d["kind"] == "binary" else 0.0,
-                   d.get("positive_class", 1), d["consecutive"], d["refractory_samples"],
-                   d.get("transform", "sigmoid" if d["kind"] == "binary" else "softmax"))
+        return cls(
+            d["kind"],
+            d.get("threshold", 0.0),
+            float.fromhex(d["margin_threshold"]) if d["kind"] == "binary" else 0.0,
+            d.get("positive_class", 1),
+            d["consecutive"],
+            d["refractory_samples"],
+            d.get("transform", "sigmoid" if d["kind"] == "binary" else "softmax"),
+        )
 
 
 def resolve(decision: DecisionDef, forest: Forest) -> Decision:
@@ -76,51 +92,102 @@ def resolve(decision: DecisionDef, forest: Forest) -> Decision:
     objective = forest.spec
     if forest.n_outputs == 1:
         if decision.positive_class is not None:
-            raise SpecError([Problem.at(decision.where("class"),
-                                        "class chooses the positive class of a multi-class "
-                                        f"model; this model is binary or a regression "
-                                        f"({forest.objective}, one output; remove class)")])
+            raise SpecError(
+                [
+                    Problem.at(
+                        decision.where("class"),
+                        "class chooses the positive class of a multi-class "
+                        f"model; this model is binary or a regression "
+                        f"({forest.objective}, one output; remove class)",
+                    )
+                ]
+            )
         if "threshold" in given:
             threshold = decision.threshold
         elif objective.kind == "binary":
             threshold = objective.default_threshold
         else:
-            return Decision("none", 0.0, 0.0, 1, decision.consecutive, decision.refractory,
-                            objective.transform)
+            return Decision(
+                "none", 0.0, 0.0, 1, decision.consecutive, decision.refractory, objective.transform
+            )
         where = decision.where("threshold")
         if objective.transform in ("sigmoid", "logistic") and not 0 < threshold < 1:
-            raise SpecError([Problem.at(where, f"the threshold is a probability strictly "
-                                               f"between 0 and 1 for {forest.objective}, got "
-                                               f"{_number(threshold)}")])
+            raise SpecError(
+                [
+                    Problem.at(
+                        where,
+                        f"the threshold is a probability strictly "
+                        f"between 0 and 1 for {forest.objective}, got "
+                        f"{_number(threshold)}",
+                    )
+                ]
+            )
         try:
             if forest.rule.accumulate == "float64":
                 m_star = fp32.margin_threshold64(threshold, objective.transform, forest.scale)
             else:
                 m_star = fp32.margin_threshold(threshold, transform=objective.transform)
-        except ValueError:      # no margin reaches the threshold
+        except ValueError:  # no margin reaches the threshold
             m_star = np.inf
         if not np.isfinite(m_star):
             side = "above" if m_star > 0 else "below"
-            what = ("probability the model's float32 sigmoid" if objective.transform == "sigmoid"
-                    else f"value of this {forest.objective} model ({objective.value})")
-            raise SpecError([Problem.at(
-                where, f"the threshold {_number(threshold)} is {side} every {what} can give, so "
-                       f"{'no' if m_star > 0 else 'every'} vector would be positive; choose a "
-                       "threshold the model can cross")])
-        return Decision("binary", threshold, m_star, 1, decision.consecutive,
-                        decision.refractory, objective.transform, forest.rule.accumulate)
+            what = (
+                "probability the model's float32 sigmoid"
+                if objective.transform == "sigmoid"
+                else f"value of this {forest.objective} model ({objective.value})"
+            )
+            raise SpecError(
+                [
+                    Problem.at(
+                        where,
+                        f"the threshold {_number(threshold)} is {side} every {what} can give, so "
+                        f"{'no' if m_star > 0 else 'every'} vector would be positive; choose a "
+                        "threshold the model can cross",
+                    )
+                ]
+            )
+        return Decision(
+            "binary",
+            threshold,
+            m_star,
+            1,
+            decision.consecutive,
+            decision.refractory,
+            objective.transform,
+            forest.rule.accumulate,
+        )
     if "threshold" in given:
-        raise SpecError([Problem.at(decision.where("threshold"),
-                                    f"this model has {forest.n_outputs} classes and decides by "
-                                    "the largest margin; a probability threshold applies to "
-                                    "binary models (remove threshold, set class)")])
+        raise SpecError(
+            [
+                Problem.at(
+                    decision.where("threshold"),
+                    f"this model has {forest.n_outputs} classes and decides by "
+                    "the largest margin; a probability threshold applies to "
+                    "binary models (remove threshold, set class)",
+                )
+            ]
+        )
     positive = 1 if decision.positive_class is None else decision.positive_class
     if positive >= forest.n_outputs:
-        raise SpecError([Problem.at(decision.where("class"),
-                                    f"class {positive} does not exist: the model has "
-                                    f"{forest.n_outputs} classes (0 to {forest.n_outputs - 1})")])
-    return Decision("multiclass", 0.0, 0.0, positive, decision.consecutive, decision.refractory,
-                    "softmax", forest.rule.accumulate)
+        raise SpecError(
+            [
+                Problem.at(
+                    decision.where("class"),
+                    f"class {positive} does not exist: the model has "
+                    f"{forest.n_outputs} classes (0 to {forest.n_outputs - 1})",
+                )
+            ]
+        )
+    return Decision(
+        "multiclass",
+        0.0,
+        0.0,
+        positive,
+        decision.consecutive,
+        decision.refractory,
+        "softmax",
+        forest.rule.accumulate,
+    )
 
 
 def _number(x: float) -> str:
@@ -155,8 +222,9 @@ def argmax_first(margins: np.ndarray, precision: str = "float32") -> np.ndarray:
     return best
 
 
-def events(decision: Decision, positives: np.ndarray, ordinals: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray]:
+def events(
+    decision: Decision, positives: np.ndarray, ordinals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The event stream: (run length after each vector, event fired on each vector).
 
     ``ordinals[i]`` is the accepted-sample number (0-based, rejected samples not counted) whose

@@ -10,6 +10,7 @@ so the file is the exact model whatever the library that trained it.
 A leaf has feature -1 (and threshold "0x0p+0"); children are indices into the tree's list.
 XGBoost models keep XGBoost's own JSON (codegen/trees/xgboost_json.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -37,10 +38,24 @@ def dumps(forest: Forest) -> bytes:
         "n_features": forest.n_features,
         "n_outputs": forest.n_outputs,
         "base_margin": [_hex(v) for v in forest.base_margin],
-        "trees": [{"group": t.group,
-                   "nodes": [[n.feature, _hex(n.threshold), n.left, n.right,
-                              int(n.default_left), _hex(n.value), int(n.zero_missing)]
-                             for n in t.nodes]} for t in forest.trees],
+        "trees": [
+            {
+                "group": t.group,
+                "nodes": [
+                    [
+                        n.feature,
+                        _hex(n.threshold),
+                        n.left,
+                        n.right,
+                        int(n.default_left),
+                        _hex(n.value),
+                        int(n.zero_missing),
+                    ]
+                    for n in t.nodes
+                ],
+            }
+            for t in forest.trees
+        ],
     }
     return (json.dumps(doc, separators=(",", ":")) + "\n").encode()
 
@@ -61,19 +76,36 @@ def loads(raw: bytes, where: str = "model.json") -> Forest:
         for k, t in enumerate(doc["trees"]):
             nodes = []
             for f, thr, left, right, dl, value, zm in t["nodes"]:
-                nodes.append(Node(int(f), float.fromhex(thr), int(left), int(right), bool(dl),
-                                  float.fromhex(value), bool(zm)))
+                nodes.append(
+                    Node(
+                        int(f),
+                        float.fromhex(thr),
+                        int(left),
+                        int(right),
+                        bool(dl),
+                        float.fromhex(value),
+                        bool(zm),
+                    )
+                )
             for i, n in enumerate(nodes):
-                if not n.is_leaf and not (0 <= n.feature < n_features
-                                          and 0 <= n.left < len(nodes)
-                                          and 0 <= n.right < len(nodes)):
+                if not n.is_leaf and not (
+                    0 <= n.feature < n_features
+                    and 0 <= n.left < len(nodes)
+                    and 0 <= n.right < len(nodes)
+                ):
                     raise ModelError(f"{where}: tree {k} node {i} is malformed")
             if not 0 <= int(t["group"]) < n_outputs:
                 raise ModelError(f"{where}: tree {k} adds to output {t['group']}")
             trees.append(Tree(tuple(nodes), int(t["group"])))
-        forest = Forest(doc["objective"], n_features, n_outputs,
-                        tuple(float.fromhex(v) for v in doc["base_margin"]), tuple(trees), rule,
-                        float.fromhex(doc["scale"]))
+        forest = Forest(
+            doc["objective"],
+            n_features,
+            n_outputs,
+            tuple(float.fromhex(v) for v in doc["base_margin"]),
+            tuple(trees),
+            rule,
+            float.fromhex(doc["scale"]),
+        )
     except ModelError:
         raise
     except (ValueError, KeyError, TypeError) as exc:

@@ -7,6 +7,7 @@ JSON, literals that C and Swift parse back to the same bits, neighbours in float
 replicas of XGBoost's sigmoid and softmax (src/common/math.h) used to place the decision
 threshold in margin space.
 """
+
 from __future__ import annotations
 
 import math
@@ -123,6 +124,7 @@ def hex32(x: float) -> str:
 
 # ---------------------------------------------------------------- XGBoost's transforms
 
+
 def expf(x: np.ndarray) -> np.ndarray:
     """float32 exp, correctly rounded: exp in double, rounded once to float32.
 
@@ -147,7 +149,7 @@ def softmax(margins: np.ndarray, exp=expf) -> np.ndarray:
     m = np.asarray(margins, dtype=np.float32)
     wmax = m[..., 0].copy()
     for k in range(1, m.shape[-1]):
-        wmax = np.where(m[..., k] > wmax, m[..., k], wmax).astype(np.float32)   # fmaxf
+        wmax = np.where(m[..., k] > wmax, m[..., k], wmax).astype(np.float32)  # fmaxf
     e = np.empty_like(m)
     wsum = np.zeros(m.shape[:-1], dtype=np.float64)
     for k in range(m.shape[-1]):
@@ -173,10 +175,12 @@ def libm_expf():
     def exp(x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
         return np.array([fn(float(v)) for v in x.ravel()], dtype=np.float32).reshape(x.shape)
+
     return exp
 
 
 # ---------------------------------------------------------------- the decision threshold
+
 
 def transformed(margin: np.ndarray, transform: str, exp=expf) -> np.ndarray:
     """An objective's float32 transform of one-output margins, as XGBoost computes it:
@@ -195,8 +199,7 @@ def transformed(margin: np.ndarray, transform: str, exp=expf) -> np.ndarray:
     raise ValueError(f"no one-output transform {transform!r}")
 
 
-def margin_threshold(p: float, exp=expf, window: int = 4096, transform: str = "sigmoid"
-                     ) -> float:
+def margin_threshold(p: float, exp=expf, window: int = 4096, transform: str = "sigmoid") -> float:
     """The float32 margin m* with ``T(m) >= p  <=>  m >= m*`` for every float32 margin m, where
     T is the objective's float32 transform (:func:`transformed`; by default XGBoost's sigmoid).
 
@@ -214,12 +217,12 @@ def margin_threshold(p: float, exp=expf, window: int = 4096, transform: str = "s
     def ok(k: int) -> bool:
         return float(transformed(F32(from_ordered(k)), transform, exp)) >= p
 
-    lo, hi = ordered(-FLT_MAX), ordered(FLT_MAX)     # search ok(k) == True for the first k
+    lo, hi = ordered(-FLT_MAX), ordered(FLT_MAX)  # search ok(k) == True for the first k
     if ok(lo):
         return -math.inf
     if not ok(hi):
         raise ValueError(f"no float32 margin reaches {p!r}")
-    while hi - lo > 1:                               # invariant: not ok(lo), ok(hi)
+    while hi - lo > 1:  # invariant: not ok(lo), ok(hi)
         mid = (lo + hi) // 2
         if ok(mid):
             hi = mid
@@ -230,12 +233,12 @@ def margin_threshold(p: float, exp=expf, window: int = 4096, transform: str = "s
     probs = transformed(values, transform, exp).astype(np.float64)
     below, above = probs[k < hi], probs[k >= hi]
     if not ((below < p).all() and (above >= p).all()):
-        raise ArithmeticError(f"the float32 {transform} is not monotone around the threshold "
-                              f"{p!r}")
+        raise ArithmeticError(f"the float32 {transform} is not monotone around the threshold {p!r}")
     return from_ordered(hi)
 
 
 # ---------------------------------------------------------------- double-margin libraries
+
 
 def ordered64(x: float) -> int:
     """double -> integer such that adjacent doubles differ by 1 (-0.0 == +0.0 - 1)."""

@@ -15,6 +15,7 @@ states each library's rule with the source file it was read from. XGBoost's rule
 LightGBM's (``LIGHTGBM``) and scikit-learn's (``SKLEARN_TREES``, ``SKLEARN_HIST``) differ in
 every field but the tree order: see :class:`Rule`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -71,9 +72,15 @@ class Rule:
     flush_zero: bool = False
 
     def to_json(self) -> dict:
-        return {"library": self.library, "input": self.input, "threshold": self.threshold,
-                "compare": self.compare, "accumulate": self.accumulate, "average": self.average,
-                "flush_zero": self.flush_zero}
+        return {
+            "library": self.library,
+            "input": self.input,
+            "threshold": self.threshold,
+            "compare": self.compare,
+            "accumulate": self.accumulate,
+            "average": self.average,
+            "flush_zero": self.flush_zero,
+        }
 
     def describe(self) -> str:
         """One line for headers and manifests."""
@@ -82,8 +89,10 @@ class Rule:
             x += ", 0.0 when |x| <= 1e-35f"
         avg = f"; margin = sum / {self.average}" if self.average else ""
         t = "" if self.threshold == self.input else f" ({self.threshold})"
-        return (f"{x}; NaN -> default child; x {self.compare} threshold{t} -> "
-                f"left; margin = base margin + leaves in tree order, {self.accumulate}{avg}")
+        return (
+            f"{x}; NaN -> default child; x {self.compare} threshold{t} -> "
+            f"left; margin = base margin + leaves in tree order, {self.accumulate}{avg}"
+        )
 
 
 XGBOOST = Rule()
@@ -97,11 +106,11 @@ class Node:
     """A split (``feature >= 0``) or a leaf (``feature == -1``, ``value`` is its output)."""
 
     feature: int
-    threshold: float        # the rule's threshold type, exactly (split nodes)
+    threshold: float  # the rule's threshold type, exactly (split nodes)
     left: int
     right: int
-    default_left: bool      # where NaN goes
-    value: float            # the rule's accumulation type, exactly (leaves)
+    default_left: bool  # where NaN goes
+    value: float  # the rule's accumulation type, exactly (leaves)
     zero_missing: bool = False  # LightGBM missing_type Zero: |x| ~ 0 goes to the default too
 
     @property
@@ -111,8 +120,8 @@ class Node:
 
 @dataclass(frozen=True)
 class Tree:
-    nodes: tuple[Node, ...]     # node 0 is the root; children by index
-    group: int                  # the output (class) this tree's leaf is added to
+    nodes: tuple[Node, ...]  # node 0 is the root; children by index
+    group: int  # the output (class) this tree's leaf is added to
 
     def depth(self, node: int = 0) -> int:
         n = self.nodes[node]
@@ -133,11 +142,11 @@ class Tree:
 class Forest:
     objective: str
     n_features: int
-    n_outputs: int                      # 1 (binary) or the number of classes
-    base_margin: tuple[float, ...]      # one per output, in the rule's accumulation type
-    trees: tuple[Tree, ...]             # in the library's order (the summation order)
-    rule: Rule = XGBOOST                # how the library predicts (see Rule)
-    scale: float = 1.0                  # the ``logistic`` transform's s: 1 / (1 + exp(-s x))
+    n_outputs: int  # 1 (binary) or the number of classes
+    base_margin: tuple[float, ...]  # one per output, in the rule's accumulation type
+    trees: tuple[Tree, ...]  # in the library's order (the summation order)
+    rule: Rule = XGBOOST  # how the library predicts (see Rule)
+    scale: float = 1.0  # the ``logistic`` transform's s: 1 / (1 + exp(-s x))
 
     @property
     def n_classes(self) -> int:
@@ -173,8 +182,16 @@ class Forest:
 
     def features_used(self) -> tuple[int, ...]:
         """Sorted indices of the features some reachable split reads: all a device computes."""
-        return tuple(sorted({t.nodes[i].feature for t in self.trees for i in t.reachable()
-                             if not t.nodes[i].is_leaf}))
+        return tuple(
+            sorted(
+                {
+                    t.nodes[i].feature
+                    for t in self.trees
+                    for i in t.reachable()
+                    if not t.nodes[i].is_leaf
+                }
+            )
+        )
 
     def reindexed(self, columns: tuple[int, ...]) -> "Forest":
         """The same forest reading a compact vector: feature ``columns[j]`` becomes ``j``.
@@ -182,14 +199,31 @@ class Forest:
         index = {c: j for j, c in enumerate(columns)}
         trees = []
         for t in self.trees:
-            reachable = set(t.reachable())       # (unreachable splits become inert leaves)
-            nodes = tuple(n if n.is_leaf else Node(index[n.feature] if i in reachable else -1,
-                                                   n.threshold, n.left, n.right,
-                                                   n.default_left, n.value, n.zero_missing)
-                          for i, n in enumerate(t.nodes))
+            reachable = set(t.reachable())  # (unreachable splits become inert leaves)
+            nodes = tuple(
+                n
+                if n.is_leaf
+                else Node(
+                    index[n.feature] if i in reachable else -1,
+                    n.threshold,
+                    n.left,
+                    n.right,
+                    n.default_left,
+                    n.value,
+                    n.zero_missing,
+                )
+                for i, n in enumerate(t.nodes)
+            )
             trees.append(Tree(nodes, t.group))
-        return Forest(self.objective, len(columns), self.n_outputs, self.base_margin,
-                      tuple(trees), self.rule, self.scale)
+        return Forest(
+            self.objective,
+            len(columns),
+            self.n_outputs,
+            self.base_margin,
+            tuple(trees),
+            self.rule,
+            self.scale,
+        )
 
     @property
     def dtype(self):
@@ -203,8 +237,8 @@ class Forest:
         rule = self.rule
         x = np.asarray(X, dtype=np.float64)
         if rule.input == "float32":
-            with np.errstate(over="ignore"):    # beyond FLT_MAX -> inf, as in C and the libraries
-                x = x.astype(np.float32).astype(np.float64)   # (float)feature, compared exactly
+            with np.errstate(over="ignore"):  # beyond FLT_MAX -> inf, as in C and the libraries
+                x = x.astype(np.float32).astype(np.float64)  # (float)feature, compared exactly
         if rule.flush_zero:
             x = np.where((np.abs(x) > ZERO_THRESHOLD) | np.isnan(x), x, 0.0)
         rows = np.arange(x.shape[0])
@@ -220,11 +254,13 @@ class Forest:
                 v = x[rows, np.where(split, feature, 0)]
                 t = table["threshold"][node]
                 below = (v < t) if rule.compare == "<" else (v <= t)
-                missing = np.isnan(v) | (table["zero_missing"][node]
-                                         & (v > -ZERO_THRESHOLD) & (v <= ZERO_THRESHOLD))
+                missing = np.isnan(v) | (
+                    table["zero_missing"][node] & (v > -ZERO_THRESHOLD) & (v <= ZERO_THRESHOLD)
+                )
                 left = np.where(missing, table["default_left"][node], below)
-                node = np.where(split, np.where(left, table["left"][node],
-                                                table["right"][node]), node)
+                node = np.where(
+                    split, np.where(left, table["left"][node], table["right"][node]), node
+                )
             out[:, k] = table["value"][node]
         return out
 

@@ -24,6 +24,7 @@ LightGBM's rule, read from its sources (v4):
 An imported model is verified against ``lightgbm.Booster.predict(raw_score=True)`` bit for bit
 (featgen/import_model.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -35,20 +36,24 @@ from .xgboost_json import ModelError
 # objective= line -> featgen objective (LightGBM's src/objective/*.hpp ConvertOutput)
 OBJECTIVE = {
     "binary": "lightgbm:binary",
-    "regression": "lightgbm:regression", "regression_l1": "lightgbm:regression",
-    "huber": "lightgbm:regression", "fair": "lightgbm:regression",
-    "quantile": "lightgbm:regression", "mape": "lightgbm:regression",
+    "regression": "lightgbm:regression",
+    "regression_l1": "lightgbm:regression",
+    "huber": "lightgbm:regression",
+    "fair": "lightgbm:regression",
+    "quantile": "lightgbm:regression",
+    "mape": "lightgbm:regression",
     "cross_entropy": "lightgbm:cross_entropy",
-    "poisson": "lightgbm:exp", "gamma": "lightgbm:exp", "tweedie": "lightgbm:exp",
+    "poisson": "lightgbm:exp",
+    "gamma": "lightgbm:exp",
+    "tweedie": "lightgbm:exp",
     "multiclass": "lightgbm:multiclass",
 }
 REFUSED = {
     "multiclassova": "one-vs-all: a sigmoid per class, not a softmax; featgen's multi-class "
-                     "wrappers state a softmax",
-    "cross_entropy_lambda": "its output is log(1 + exp(margin)), a transform featgen does not "
-                            "emit",
+    "wrappers state a softmax",
+    "cross_entropy_lambda": "its output is log(1 + exp(margin)), a transform featgen does not emit",
     "lambdarank": "a ranking objective's score orders the documents of one query; it has no "
-                  "per-vector meaning a detector threshold could state",
+    "per-vector meaning a detector threshold could state",
     "rank_xendcg": "a ranking objective (see lambdarank)",
     "custom": "a custom objective: LightGBM does not record its output transform",
 }
@@ -83,8 +88,9 @@ def _numbers(tree: dict, key: str, kind, n: int, where: str) -> list:
     except (KeyError, ValueError):
         raise ModelError(f"{where}: tree {tree.get('Tree')} has no readable {key}") from None
     if len(values) != n:
-        raise ModelError(f"{where}: tree {tree.get('Tree')}: {key} has {len(values)} values, "
-                         f"expected {n}")
+        raise ModelError(
+            f"{where}: tree {tree.get('Tree')}: {key} has {len(values)} values, expected {n}"
+        )
     return values
 
 
@@ -95,14 +101,17 @@ def objective_of(line: str, where: str) -> tuple[str, float, int]:
         raise ModelError(f"{where}: the model names no objective")
     name, params = parts[0], dict(p.split(":", 1) for p in parts[1:] if ":" in p)
     if name in REFUSED:
-        raise ModelError(f"{where}: LightGBM objective {name!r} is not supported: "
-                         f"{REFUSED[name]}")
+        raise ModelError(f"{where}: LightGBM objective {name!r} is not supported: {REFUSED[name]}")
     if name not in OBJECTIVE:
-        raise ModelError(f"{where}: LightGBM objective {name!r} is not supported; featgen "
-                         f"compiles {', '.join(sorted(OBJECTIVE))}")
+        raise ModelError(
+            f"{where}: LightGBM objective {name!r} is not supported; featgen "
+            f"compiles {', '.join(sorted(OBJECTIVE))}"
+        )
     if "sqrt" in parts[1:]:
-        raise ModelError(f"{where}: objective {name} with reg_sqrt: LightGBM squares the "
-                         "output back (sign(x) x^2), a transform featgen does not emit")
+        raise ModelError(
+            f"{where}: objective {name} with reg_sqrt: LightGBM squares the "
+            "output back (sign(x) x^2), a transform featgen does not emit"
+        )
     scale = float(params.get("sigmoid", "1")) if name in ("binary",) else 1.0
     return OBJECTIVE[name], scale, int(params.get("num_class", "1"))
 
@@ -127,11 +136,15 @@ def forest_of(text: str, where: str = "model.txt") -> tuple[Forest, tuple[str, .
     for k, t in enumerate(raw_trees):
         n_leaves = int(t.get("num_leaves", "0"))
         if int(t.get("num_cat", "0")) > 0:
-            raise ModelError(f"{where}: tree {k} has categorical splits; featgen features are "
-                             "numbers, so only numerical splits are supported")
+            raise ModelError(
+                f"{where}: tree {k} has categorical splits; featgen features are "
+                "numbers, so only numerical splits are supported"
+            )
         if t.get("is_linear", "0") != "0":
-            raise ModelError(f"{where}: tree {k} is a linear tree (linear_tree=true): its leaves "
-                             "are linear models, which featgen does not compile")
+            raise ModelError(
+                f"{where}: tree {k} is a linear tree (linear_tree=true): its leaves "
+                "are linear models, which featgen does not compile"
+            )
         values = _numbers(t, "leaf_value", float, n_leaves, where)
         n_split = n_leaves - 1
         feature = _numbers(t, "split_feature", int, n_split, where)
@@ -141,7 +154,7 @@ def forest_of(text: str, where: str = "model.txt") -> tuple[Forest, tuple[str, .
         right = _numbers(t, "right_child", int, n_split, where)
 
         def child(c: int, n_split: int = n_split) -> int:
-            return c if c >= 0 else n_split + ~c        # ~leaf -> after the splits
+            return c if c >= 0 else n_split + ~c  # ~leaf -> after the splits
 
         nodes = []
         for i in range(n_split):
@@ -150,14 +163,23 @@ def forest_of(text: str, where: str = "model.txt") -> tuple[Forest, tuple[str, .
                 raise ModelError(f"{where}: tree {k} node {i} is a categorical split")
             if not 0 <= feature[i] < n_features:
                 raise ModelError(f"{where}: tree {k} node {i} splits on feature {feature[i]}")
-            if math.isnan(threshold[i]):    # (inf is a NaN-only split: x <= inf for all x)
+            if math.isnan(threshold[i]):  # (inf is a NaN-only split: x <= inf for all x)
                 raise ModelError(f"{where}: tree {k} node {i} has threshold {threshold[i]}")
             missing = (d >> 2) & 3
             default_left = bool(d & 2)
-            if missing == 0:            # None: NaN is compared as 0.0
+            if missing == 0:  # None: NaN is compared as 0.0
                 default_left = 0.0 <= threshold[i]
-            nodes.append(Node(feature[i], threshold[i], child(left[i]), child(right[i]),
-                              default_left, 0.0, missing == 1))
+            nodes.append(
+                Node(
+                    feature[i],
+                    threshold[i],
+                    child(left[i]),
+                    child(right[i]),
+                    default_left,
+                    0.0,
+                    missing == 1,
+                )
+            )
         for v in values:
             nodes.append(Node(-1, 0.0, -1, -1, False, v))
         trees.append(Tree(tuple(nodes), k % per_iteration))
@@ -165,8 +187,9 @@ def forest_of(text: str, where: str = "model.txt") -> tuple[Forest, tuple[str, .
         raise ModelError(f"{where}: the model has no trees")
     average = len(trees) // per_iteration if "average_output" in header else 0
     rule = Rule(**{**LIGHTGBM.to_json(), "average": average})
-    return Forest(objective, n_features, n_outputs, (0.0,) * n_outputs, tuple(trees), rule,
-                  scale), names
+    return Forest(
+        objective, n_features, n_outputs, (0.0,) * n_outputs, tuple(trees), rule, scale
+    ), names
 
 
 def cross_check_treelite(forest: Forest, path: str) -> list[str]:
@@ -188,10 +211,16 @@ def cross_check_treelite(forest: Forest, path: str) -> list[str]:
         ours = sorted(n.value for n in tree.nodes if n.is_leaf)
         if leaves != ours:
             problems.append(f"tree {k}: leaf values differ from treelite's")
-        splits = sorted((int(n["split_feature_id"]), float(n["threshold"]), n["comparison_op"])
-                        for n in tl["nodes"] if "split_feature_id" in n)
-        mine = sorted((n.feature, n.threshold if not math.isinf(n.threshold) else math.inf,
-                       "<=") for n in tree.nodes if not n.is_leaf)
+        splits = sorted(
+            (int(n["split_feature_id"]), float(n["threshold"]), n["comparison_op"])
+            for n in tl["nodes"]
+            if "split_feature_id" in n
+        )
+        mine = sorted(
+            (n.feature, n.threshold if not math.isinf(n.threshold) else math.inf, "<=")
+            for n in tree.nodes
+            if not n.is_leaf
+        )
         splits = [(f, math.inf if math.isinf(t) else t, op) for f, t, op in splits]
         mine = sorted((f, abs(t) if math.isinf(t) else t, op) for f, t, op in mine)
         splits = sorted((f, abs(t) if math.isinf(t) else t, op) for f, t, op in splits)

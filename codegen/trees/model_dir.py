@@ -18,6 +18,7 @@ edit), and a model whose feature order or feature definitions (``features_hash``
 spec without its model:/decision: blocks) differ from the spec's: the model would read numbers
 that mean something else.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,7 +62,7 @@ class Bundle:
     forest: Forest
     model_sha256: str
     meta: dict
-    raw: bytes                  # model.json as stored
+    raw: bytes  # model.json as stored
 
 
 def load_bundle(spec: Spec) -> Bundle:
@@ -75,39 +76,52 @@ def load_bundle(spec: Spec) -> Bundle:
 
     directory = Path(model.directory)
     if not directory.is_dir():
-        raise fail(f"no model directory {str(directory)!r}; train one with `featgen train "
-                   f"{Path(spec.source).name} DATA... -o {directory}`")
+        raise fail(
+            f"no model directory {str(directory)!r}; train one with `featgen train "
+            f"{Path(spec.source).name} DATA... -o {directory}`"
+        )
     for name in (MODEL_FILE, META_FILE):
         if not (directory / name).is_file():
-            raise fail(f"{str(directory / name)!r} is missing; a model directory holds "
-                       f"{MODEL_FILE} and {META_FILE} (written by featgen train)")
+            raise fail(
+                f"{str(directory / name)!r} is missing; a model directory holds "
+                f"{MODEL_FILE} and {META_FILE} (written by featgen train)"
+            )
     try:
         meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise fail(f"{str(directory / META_FILE)!r} is not valid JSON ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise fail(f"{str(directory / META_FILE)!r} is not a featgen model description "
-                   f"(format {FORMAT!r})")
+        raise fail(
+            f"{str(directory / META_FILE)!r} is not a featgen model description (format {FORMAT!r})"
+        )
     names = tuple(meta.get("feature_names", ()))
     if names != spec.feature_names:
-        first = next((i for i, (a, b) in enumerate(zip(names, spec.feature_names)) if a != b),
-                     min(len(names), len(spec.feature_names)))
+        first = next(
+            (i for i, (a, b) in enumerate(zip(names, spec.feature_names)) if a != b),
+            min(len(names), len(spec.feature_names)),
+        )
         theirs = names[first] if first < len(names) else "(end)"
         ours = spec.feature_names[first] if first < len(spec.feature_names) else "(end)"
-        raise fail(f"the model was trained on a different feature vector ({len(names)} "
-                   f"features, this spec has {len(spec.feature_names)}; first difference at "
-                   f"column {first}: model {theirs!r}, spec {ours!r}); retrain with featgen train")
+        raise fail(
+            f"the model was trained on a different feature vector ({len(names)} "
+            f"features, this spec has {len(spec.feature_names)}; first difference at "
+            f"column {first}: model {theirs!r}, spec {ours!r}); retrain with featgen train"
+        )
     if meta.get("features_hash") != spec.features_hash:
-        raise fail(f"the model was trained on features defined differently (features hash "
-                   f"{str(meta.get('features_hash'))[:12]}, this spec {spec.features_hash[:12]});"
-                   " retrain with featgen train")
+        raise fail(
+            f"the model was trained on features defined differently (features hash "
+            f"{str(meta.get('features_hash'))[:12]}, this spec {spec.features_hash[:12]});"
+            " retrain with featgen train"
+        )
     raw = (directory / MODEL_FILE).read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     if meta.get("model_sha256") != digest:
-        raise fail(f"{str(directory / MODEL_FILE)!r} (sha256 {digest[:12]}) is not the model "
-                   f"{str(directory / META_FILE)!r} describes (model_sha256 "
-                   f"{str(meta.get('model_sha256'))[:12]}): a model directory mixed from two "
-                   "runs, or an edited model; retrain with featgen train")
+        raise fail(
+            f"{str(directory / MODEL_FILE)!r} (sha256 {digest[:12]}) is not the model "
+            f"{str(directory / META_FILE)!r} describes (model_sha256 "
+            f"{str(meta.get('model_sha256'))[:12]}): a model directory mixed from two "
+            "runs, or an edited model; retrain with featgen train"
+        )
     try:
         if forest_json.is_forest_json(raw):
             forest = forest_json.loads(raw, where=str(directory / MODEL_FILE))
@@ -116,9 +130,12 @@ def load_bundle(spec: Spec) -> Bundle:
     except xgboost_json.ModelError as exc:
         raise fail(str(exc)) from None
     except ValueError as exc:
-        raise fail(f"{str(directory / MODEL_FILE)!r} is not an XGBoost JSON model ({exc})") \
-            from None
+        raise fail(
+            f"{str(directory / MODEL_FILE)!r} is not an XGBoost JSON model ({exc})"
+        ) from None
     if forest.n_features != len(spec.feature_names):
-        raise fail(f"the model reads {forest.n_features} features, the spec computes "
-                   f"{len(spec.feature_names)}")
+        raise fail(
+            f"the model reads {forest.n_features} features, the spec computes "
+            f"{len(spec.feature_names)}"
+        )
     return Bundle(directory, forest, digest, meta, raw)

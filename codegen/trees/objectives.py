@@ -41,6 +41,7 @@ transform      C                                                    objectives
                                                                     averaged leaf fractions)
 =============  ===================================================  ================================
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,10 +50,10 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Objective:
     name: str
-    transform: str          # sigmoid | identity | exp | hinge | softmax
-    kind: str               # "binary" (a score for class 1), "regression", "multiclass"
-    value: str              # what the transformed prediction is, for docs and manifests
-    default_threshold: float | None = None     # binary objectives: the decision's default
+    transform: str  # sigmoid | identity | exp | hinge | softmax
+    kind: str  # "binary" (a score for class 1), "regression", "multiclass"
+    value: str  # what the transformed prediction is, for docs and manifests
+    default_threshold: float | None = None  # binary objectives: the decision's default
 
 
 def _binary(name, transform, value, default):
@@ -63,51 +64,60 @@ def _regression(name, transform, value):
     return Objective(name, transform, "regression", value)
 
 
-OBJECTIVES: dict[str, Objective] = {o.name: o for o in (
-    _binary("binary:logistic", "sigmoid", "probability of class 1", 0.5),
-    _binary("binary:logitraw", "identity", "the margin (log-odds of class 1)", 0.0),
-    _binary("binary:hinge", "hinge", "the class, 1 when the margin > 0, else 0", 0.5),
-    _regression("reg:logistic", "sigmoid", "the prediction, in (0, 1)"),
-    _regression("reg:squarederror", "identity", "the prediction"),
-    _regression("reg:absoluteerror", "identity", "the prediction (median regression)"),
-    _regression("reg:pseudohubererror", "identity", "the prediction"),
-    _regression("reg:squaredlogerror", "identity", "the prediction"),
-    _regression("reg:quantileerror", "identity", "the quantile"),
-    _regression("count:poisson", "exp", "the expected count, exp(margin)"),
-    _regression("reg:gamma", "exp", "the mean, exp(margin)"),
-    _regression("reg:tweedie", "exp", "the mean, exp(margin)"),
-    _regression("survival:cox", "exp", "the hazard ratio, exp(margin)"),
-    _regression("survival:aft", "exp", "the predicted survival time, exp(margin)"),
-    Objective("multi:softprob", "softmax", "multiclass", "class probabilities (softmax)"),
-    Objective("multi:softmax", "softmax", "multiclass", "the class with the largest margin"),
-    # LightGBM (src/objective/*.hpp ConvertOutput), read from the model text's objective= line
-    _binary("lightgbm:binary", "logistic", "probability of class 1", 0.5),
-    _regression("lightgbm:regression", "identity", "the prediction"),
-    _regression("lightgbm:cross_entropy", "logistic", "the prediction, in (0, 1)"),
-    _regression("lightgbm:exp", "exp64", "the mean, exp(margin)"),
-    Objective("lightgbm:multiclass", "softmax64", "multiclass", "class probabilities (softmax)"),
-    # scikit-learn (ensemble/_forest.py, _gb.py, _hist_gradient_boosting/gradient_boosting.py)
-    _binary("sklearn:forest", "identity", "the averaged probability of class 1 (predict_proba)",
-            0.5),
-    Objective("sklearn:forest_multiclass", "proba", "multiclass",
-              "class probabilities (predict_proba: averaged leaf fractions)"),
-    _regression("sklearn:regression", "identity", "the prediction"),
-    _regression("sklearn:exp", "exp64", "the mean, exp(margin)"),
-    _binary("sklearn:logistic", "logistic", "probability of class 1 (predict_proba)", 0.5),
-    Objective("sklearn:softmax", "softmax64", "multiclass", "class probabilities (softmax)"),
-)}
+OBJECTIVES: dict[str, Objective] = {
+    o.name: o
+    for o in (
+        _binary("binary:logistic", "sigmoid", "probability of class 1", 0.5),
+        _binary("binary:logitraw", "identity", "the margin (log-odds of class 1)", 0.0),
+        _binary("binary:hinge", "hinge", "the class, 1 when the margin > 0, else 0", 0.5),
+        _regression("reg:logistic", "sigmoid", "the prediction, in (0, 1)"),
+        _regression("reg:squarederror", "identity", "the prediction"),
+        _regression("reg:absoluteerror", "identity", "the prediction (median regression)"),
+        _regression("reg:pseudohubererror", "identity", "the prediction"),
+        _regression("reg:squaredlogerror", "identity", "the prediction"),
+        _regression("reg:quantileerror", "identity", "the quantile"),
+        _regression("count:poisson", "exp", "the expected count, exp(margin)"),
+        _regression("reg:gamma", "exp", "the mean, exp(margin)"),
+        _regression("reg:tweedie", "exp", "the mean, exp(margin)"),
+        _regression("survival:cox", "exp", "the hazard ratio, exp(margin)"),
+        _regression("survival:aft", "exp", "the predicted survival time, exp(margin)"),
+        Objective("multi:softprob", "softmax", "multiclass", "class probabilities (softmax)"),
+        Objective("multi:softmax", "softmax", "multiclass", "the class with the largest margin"),
+        # LightGBM (src/objective/*.hpp ConvertOutput), read from the model text's objective= line
+        _binary("lightgbm:binary", "logistic", "probability of class 1", 0.5),
+        _regression("lightgbm:regression", "identity", "the prediction"),
+        _regression("lightgbm:cross_entropy", "logistic", "the prediction, in (0, 1)"),
+        _regression("lightgbm:exp", "exp64", "the mean, exp(margin)"),
+        Objective(
+            "lightgbm:multiclass", "softmax64", "multiclass", "class probabilities (softmax)"
+        ),
+        # scikit-learn (ensemble/_forest.py, _gb.py, _hist_gradient_boosting/gradient_boosting.py)
+        _binary(
+            "sklearn:forest", "identity", "the averaged probability of class 1 (predict_proba)", 0.5
+        ),
+        Objective(
+            "sklearn:forest_multiclass",
+            "proba",
+            "multiclass",
+            "class probabilities (predict_proba: averaged leaf fractions)",
+        ),
+        _regression("sklearn:regression", "identity", "the prediction"),
+        _regression("sklearn:exp", "exp64", "the mean, exp(margin)"),
+        _binary("sklearn:logistic", "logistic", "probability of class 1 (predict_proba)", 0.5),
+        Objective("sklearn:softmax", "softmax64", "multiclass", "class probabilities (softmax)"),
+    )
+}
 
 # What ``featgen train`` trains: survival labels are times and censoring bounds, which featgen's
 # labelled recordings do not carry (import such a model instead).
-TRAINABLE = tuple(n for n in OBJECTIVES
-                  if not n.startswith(("survival:", "lightgbm:", "sklearn:")))
+TRAINABLE = tuple(n for n in OBJECTIVES if not n.startswith(("survival:", "lightgbm:", "sklearn:")))
 
 # Refused, with the reason (prefix match on the objective name).
 REFUSED = {
     "rank:": "a ranking objective's score orders the documents of one query group against each "
-             "other; it has no per-vector meaning a detector threshold could state",
+    "other; it has no per-vector meaning a detector threshold could state",
     "reg:linear": "reg:linear is the pre-1.0 name of reg:squarederror; load and save the model "
-                  "with a current XGBoost",
+    "with a current XGBoost",
     "multi:": "not a known multi-class objective",
 }
 
@@ -119,5 +129,6 @@ def objective(name: str) -> Objective:
     for prefix, reason in REFUSED.items():
         if name.startswith(prefix):
             raise ValueError(f"objective {name!r} is not supported: {reason}")
-    raise ValueError(f"objective {name!r} is not supported; featgen compiles "
-                     f"{', '.join(OBJECTIVES)}")
+    raise ValueError(
+        f"objective {name!r} is not supported; featgen compiles {', '.join(OBJECTIVES)}"
+    )

@@ -5,6 +5,7 @@ A feature value within a few ULPs of a threshold is where a 1-ULP difference in 
 targets are bit-identical, so for them this is a measure of margin for error; for a port that is
 not bit-identical it says how many predictions are at risk.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,10 +41,16 @@ def proximity(forest: Forest, X: np.ndarray, names: tuple[str, ...], k: int = 4)
     for feature, thresholds in forest.thresholds().items():
         d = ulps_to_nearest_threshold(X[:, feature], thresholds)
         present = d >= 0
-        rows.append({"feature": names[feature] if names else str(feature), "index": feature,
-                     "thresholds": int(len(thresholds)), "values": int(present.sum()),
-                     "within_k": int(((d <= k) & present).sum()),
-                     "exactly_on": int((d == 0).sum()),
-                     "near_not_on": int(((d >= 1) & (d <= k)).sum()),
-                     "min_ulps": int(d[present].min()) if present.any() else None})
+        rows.append(
+            {
+                "feature": names[feature] if names else str(feature),
+                "index": feature,
+                "thresholds": int(len(thresholds)),
+                "values": int(present.sum()),
+                "within_k": int(((d <= k) & present).sum()),
+                "exactly_on": int((d == 0).sum()),
+                "near_not_on": int(((d >= 1) & (d <= k)).sum()),
+                "min_ulps": int(d[present].min()) if present.any() else None,
+            }
+        )
     return sorted(rows, key=lambda r: (-r["near_not_on"], -r["within_k"], r["index"]))

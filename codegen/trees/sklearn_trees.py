@@ -29,6 +29,7 @@ The rules, read from scikit-learn's sources (1.9):
 Refused: multi-output estimators, categorical features (HGB), a GradientBoosting ``init``
 estimator other than the default (its prediction is not a constant), and any other class.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,8 +40,12 @@ import numpy as np
 from .ir import SKLEARN_HIST, SKLEARN_TREES, Forest, Node, Tree
 from .xgboost_json import ModelError
 
-FORESTS = ("RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier",
-           "ExtraTreesRegressor")
+FORESTS = (
+    "RandomForestClassifier",
+    "RandomForestRegressor",
+    "ExtraTreesClassifier",
+    "ExtraTreesRegressor",
+)
 BOOSTED = ("GradientBoostingClassifier", "GradientBoostingRegressor")
 HIST = ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor")
 SUPPORTED = FORESTS + BOOSTED + HIST
@@ -49,9 +54,11 @@ SUPPORTED = FORESTS + BOOSTED + HIST
 def kind_of(model) -> str:
     name = type(model).__name__
     if name not in SUPPORTED or not type(model).__module__.startswith("sklearn."):
-        raise ModelError(f"a {type(model).__module__}.{name} is not supported: featgen imports "
-                         f"scikit-learn's {', '.join(SUPPORTED)} (a single DecisionTree: wrap "
-                         "it in a forest of one, or use a forest)")
+        raise ModelError(
+            f"a {type(model).__module__}.{name} is not supported: featgen imports "
+            f"scikit-learn's {', '.join(SUPPORTED)} (a single DecisionTree: wrap "
+            "it in a forest of one, or use a forest)"
+        )
     return name
 
 
@@ -64,9 +71,16 @@ def _tree_nodes(tree, values: np.ndarray, nan_right: bool = False) -> tuple[Node
         if t.children_left[i] == -1:
             nodes.append(Node(-1, 0.0, -1, -1, False, float(values[i])))
         else:
-            nodes.append(Node(int(t.feature[i]), float(t.threshold[i]), int(t.children_left[i]),
-                              int(t.children_right[i]),
-                              False if nan_right else bool(missing_left[i]), 0.0))
+            nodes.append(
+                Node(
+                    int(t.feature[i]),
+                    float(t.threshold[i]),
+                    int(t.children_left[i]),
+                    int(t.children_right[i]),
+                    False if nan_right else bool(missing_left[i]),
+                    0.0,
+                )
+            )
     return tuple(nodes)
 
 
@@ -77,8 +91,10 @@ def forest_of(model) -> Forest:
         raise ModelError(f"the {name} is not fitted")
     n_features = int(model.n_features_in_)
     if getattr(model, "n_outputs_", 1) != 1:
-        raise ModelError(f"a multi-output {name} ({model.n_outputs_} targets) is not "
-                         "supported: featgen compiles one output, or one per class")
+        raise ModelError(
+            f"a multi-output {name} ({model.n_outputs_} targets) is not "
+            "supported: featgen compiles one output, or one per class"
+        )
     classifier = name.endswith("Classifier")
     if name in FORESTS:
         trees = []
@@ -91,32 +107,42 @@ def forest_of(model) -> Forest:
                 trees.append(Tree(_tree_nodes(est.tree_, v[:, 1]), 0))
             else:
                 trees.extend(Tree(_tree_nodes(est.tree_, v[:, c]), c) for c in range(n_classes))
-        objective = ("sklearn:regression" if not classifier else
-                     "sklearn:forest" if n_classes == 2 else "sklearn:forest_multiclass")
+        objective = (
+            "sklearn:regression"
+            if not classifier
+            else "sklearn:forest"
+            if n_classes == 2
+            else "sklearn:forest_multiclass"
+        )
         n_outputs = 1 if n_classes <= 2 else n_classes
         rule = dataclasses.replace(SKLEARN_TREES, average=len(model.estimators_))
         return Forest(objective, n_features, n_outputs, (0.0,) * n_outputs, tuple(trees), rule)
     if name in BOOSTED:
         init = model.init_
         if not (init == "zero" or type(init).__name__ in ("DummyClassifier", "DummyRegressor")):
-            raise ModelError(f"a {name} with init={type(init).__name__}: its initial raw "
-                             "prediction depends on the input; featgen compiles the default "
-                             "init (a constant) or init='zero'")
+            raise ModelError(
+                f"a {name} with init={type(init).__name__}: its initial raw "
+                "prediction depends on the input; featgen compiles the default "
+                "init (a constant) or init='zero'"
+            )
         K = model.estimators_.shape[1]
         base = model._raw_predict_init(np.zeros((1, n_features), dtype=np.float32))[0]
         scale = float(model.learning_rate)
         trees = []
         for stage in model.estimators_:
             for k, est in enumerate(stage):
-                values = scale * est.tree_.value[:, 0, 0]        # the rounded product, as in C
+                values = scale * est.tree_.value[:, 0, 0]  # the rounded product, as in C
                 trees.append(Tree(_tree_nodes(est.tree_, values, nan_right=True), k))
         objective, s = _boosted_objective(model, name, K)
-        return Forest(objective, n_features, K, tuple(float(b) for b in base), tuple(trees),
-                      SKLEARN_TREES, s)
+        return Forest(
+            objective, n_features, K, tuple(float(b) for b in base), tuple(trees), SKLEARN_TREES, s
+        )
     # HistGradientBoosting
     if getattr(model, "is_categorical_", None) is not None and np.any(model.is_categorical_):
-        raise ModelError(f"the {name} has categorical features: featgen's features are "
-                         "numbers, so only numerical splits are supported")
+        raise ModelError(
+            f"the {name} has categorical features: featgen's features are "
+            "numbers, so only numerical splits are supported"
+        )
     K = model.n_trees_per_iteration_
     base = np.zeros(K) + np.asarray(model._baseline_prediction, dtype=np.float64).ravel()
     trees = []
@@ -129,13 +155,21 @@ def forest_of(model) -> Forest:
                 else:
                     if row["is_categorical"]:
                         raise ModelError(f"the {name} has a categorical split")
-                    nodes.append(Node(int(row["feature_idx"]), float(row["num_threshold"]),
-                                      int(row["left"]), int(row["right"]),
-                                      bool(row["missing_go_to_left"]), 0.0))
+                    nodes.append(
+                        Node(
+                            int(row["feature_idx"]),
+                            float(row["num_threshold"]),
+                            int(row["left"]),
+                            int(row["right"]),
+                            bool(row["missing_go_to_left"]),
+                            0.0,
+                        )
+                    )
             trees.append(Tree(tuple(nodes), k))
     objective, s = _hist_objective(model, name, K)
-    return Forest(objective, n_features, K, tuple(float(b) for b in base), tuple(trees),
-                  SKLEARN_HIST, s)
+    return Forest(
+        objective, n_features, K, tuple(float(b) for b in base), tuple(trees), SKLEARN_HIST, s
+    )
 
 
 def _boosted_objective(model, name: str, K: int) -> tuple[str, float]:
@@ -203,10 +237,16 @@ def cross_check_treelite(forest: Forest, model) -> list[str]:
     text = treelite.sklearn.import_model(model).dump_as_json()
     # Treelite prints an infinite threshold as nothing ("threshold": ,)
     dump = json.loads(re.sub(r'"threshold": ,', '"threshold": Infinity,', text))
-    ours = sorted({(n.feature, n.threshold) for t in forest.trees for n in t.nodes
-                   if not n.is_leaf})
-    ours = sorted({(f, abs(t)) for f, t in ours})       # (the sign of an infinite one is lost)
-    theirs = sorted({(int(n["split_feature_id"]), abs(float(n["threshold"])))
-                     for t in dump["trees"]
-                     for n in t["nodes"] if "split_feature_id" in n})
+    ours = sorted(
+        {(n.feature, n.threshold) for t in forest.trees for n in t.nodes if not n.is_leaf}
+    )
+    ours = sorted({(f, abs(t)) for f, t in ours})  # (the sign of an infinite one is lost)
+    theirs = sorted(
+        {
+            (int(n["split_feature_id"]), abs(float(n["threshold"])))
+            for t in dump["trees"]
+            for n in t["nodes"]
+            if "split_feature_id" in n
+        }
+    )
     return [] if ours == theirs else ["split features/thresholds differ from treelite's"]

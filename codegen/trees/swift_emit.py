@@ -7,6 +7,7 @@ Swift has no fused multiply-add contraction and no excess precision, so no pragm
 The model file imports the platform C library (Darwin / Glibc / Musl) for ``expf`` only, for the
 informative probability; the feature file stays pure standard library.
 """
+
 from __future__ import annotations
 
 from ..backends.swift import upper_camel
@@ -29,12 +30,26 @@ def render_context(forest: Forest, name: str, feature_names: tuple[str, ...]) ->
         read = "Float(f[{}])"
     trees = []
     for k, tree in enumerate(forest.trees):
-        trees.append({"index": k, "group": tree.group, "depth": tree.depth(),
-                      "leaf_only": tree.nodes[0].is_leaf,
-                      "lines": swift_condition_fix(tree_lines(
-                          tree, "f", lambda v: fp32.literal(v, forest.rule.accumulate, "swift"),
-                          names=feature_names, comment="// {}", rule=forest.rule,
-                          language="swift"), read)})
+        trees.append(
+            {
+                "index": k,
+                "group": tree.group,
+                "depth": tree.depth(),
+                "leaf_only": tree.nodes[0].is_leaf,
+                "lines": swift_condition_fix(
+                    tree_lines(
+                        tree,
+                        "f",
+                        lambda v: fp32.literal(v, forest.rule.accumulate, "swift"),
+                        names=feature_names,
+                        comment="// {}",
+                        rule=forest.rule,
+                        language="swift",
+                    ),
+                    read,
+                ),
+            }
+        )
     camel = upper_camel(name)
     return {
         "features_type": camel + "Features",
@@ -42,8 +57,10 @@ def render_context(forest: Forest, name: str, feature_names: tuple[str, ...]) ->
         "detector_type": camel + "Detector",
         "detector_box": camel + "DetectorBox",
         "M": "Float" if rule.accumulate == "float32" else "Double",
-        "W": 4 if rule.accumulate == "float32" else 8,      # bytes per margin in the C result
-        "swift_base_margin": [fp32.literal(v, rule.accumulate, "swift") for v in forest.base_margin],
+        "W": 4 if rule.accumulate == "float32" else 8,  # bytes per margin in the C result
+        "swift_base_margin": [
+            fp32.literal(v, rule.accumulate, "swift") for v in forest.base_margin
+        ],
         "swift_trees": trees,
         "swift_clamp": fp32.swift_literal(float(fp32.F32(88.7))),
         "swift_eps": fp32.swift_literal(float(fp32.F32(1e-16))),

@@ -6,6 +6,7 @@ base score (Treelite's double) after the trees. The parity harness reports how o
 Its output was checked to be byte-identical across runs and hash seeds (TL2cgen 1.0.0); featgen
 only prepends a provenance comment to the C files and strips trailing whitespace.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -48,8 +49,11 @@ def quiet():
             saved.append((fd, os.dup(fd)))
     except OSError:
         saved = []
-    with open(os.devnull, "w") as null, contextlib.redirect_stdout(io.StringIO()), \
-            contextlib.redirect_stderr(io.StringIO()):
+    with (
+        open(os.devnull, "w") as null,
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
         for fd, _ in saved:
             os.dup2(null.fileno(), fd)
         try:

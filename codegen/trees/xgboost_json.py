@@ -11,6 +11,7 @@ exactly, and cross-check it against XGBoost itself and against Treelite.
   features, thresholds (as float32), comparison ``<``, default directions, children, leaves and
   tree-to-class assignment. Any difference is an error: two readers disagree about the model.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -41,8 +42,9 @@ def _num(value) -> float:
     return fp32.f32_from_decimal(str(value))
 
 
-def forest_from_json(doc: dict, base_margin: tuple[float, ...] | None = None,
-                     where: str = "model.json") -> Forest:
+def forest_from_json(
+    doc: dict, base_margin: tuple[float, ...] | None = None, where: str = "model.json"
+) -> Forest:
     """The forest of an XGBoost JSON document (``parse_float=str`` keeps decimals exact)."""
     try:
         learner = doc["learner"]
@@ -50,29 +52,38 @@ def forest_from_json(doc: dict, base_margin: tuple[float, ...] | None = None,
         objective = learner["objective"]["name"]
         params = learner["learner_model_param"]
     except (KeyError, TypeError):
-        raise ModelError(f"{where}: not an XGBoost JSON model (no learner.gradient_booster)") from None
+        raise ModelError(
+            f"{where}: not an XGBoost JSON model (no learner.gradient_booster)"
+        ) from None
     name = booster.get("name")
     if name == "gblinear":
-        raise ModelError(f"{where}: booster 'gblinear' is not supported: a linear model has no "
-                         "trees; featgen compiles tree ensembles (booster gbtree)")
+        raise ModelError(
+            f"{where}: booster 'gblinear' is not supported: a linear model has no "
+            "trees; featgen compiles tree ensembles (booster gbtree)"
+        )
     if name == "dart":
-        raise ModelError(f"{where}: booster 'dart' is not supported: XGBoost's own two "
-                         "prediction paths disagree on a dart model's margin (predict adds "
-                         "leaf x weight_drop per tree, inplace_predict ((base + leaf) - base) x "
-                         "weight_drop, in float32), so there is no single margin to reproduce "
-                         "bit for bit; retrain with booster gbtree (see docs/model.md)")
+        raise ModelError(
+            f"{where}: booster 'dart' is not supported: XGBoost's own two "
+            "prediction paths disagree on a dart model's margin (predict adds "
+            "leaf x weight_drop per tree, inplace_predict ((base + leaf) - base) x "
+            "weight_drop, in float32), so there is no single margin to reproduce "
+            "bit for bit; retrain with booster gbtree (see docs/model.md)"
+        )
     if name != "gbtree":
-        raise ModelError(f"{where}: booster {name!r} is not supported; featgen compiles gbtree "
-                         "models")
+        raise ModelError(
+            f"{where}: booster {name!r} is not supported; featgen compiles gbtree models"
+        )
     try:
         spec = objectives.objective(objective)
     except ValueError as exc:
         raise ModelError(f"{where}: {exc}") from None
     if int(params.get("num_target", "1")) != 1:
-        raise ModelError(f"{where}: a model with {params.get('num_target')} targets (several "
-                         "quantiles, multi-target regression or multi_strategy="
-                         "'multi_output_tree') is not supported: featgen compiles one output, "
-                         "or one per class")
+        raise ModelError(
+            f"{where}: a model with {params.get('num_target')} targets (several "
+            "quantiles, multi-target regression or multi_strategy="
+            "'multi_output_tree') is not supported: featgen compiles one output, "
+            "or one per class"
+        )
     n_features = int(params["num_feature"])
     n_class = int(params.get("num_class", "0"))
     n_outputs = n_class if spec.kind == "multiclass" else 1
@@ -82,19 +93,25 @@ def forest_from_json(doc: dict, base_margin: tuple[float, ...] | None = None,
     if categorical:
         names = learner.get("feature_names") or []
         first = names[categorical[0]] if categorical[0] < len(names) else categorical[0]
-        raise ModelError(f"{where}: feature {first!r} is categorical (feature_types 'c'); "
-                         "featgen's features are numbers, so only numerical features and "
-                         "splits are supported")
+        raise ModelError(
+            f"{where}: feature {first!r} is categorical (feature_types 'c'); "
+            "featgen's features are numbers, so only numerical features and "
+            "splits are supported"
+        )
     model = booster["model"]
     groups = [int(g) for g in model["tree_info"]]
     trees = []
     for k, (t, group) in enumerate(zip(model["trees"], groups)):
         if int(t["tree_param"].get("size_leaf_vector", "1")) > 1:
-            raise ModelError(f"{where}: tree {k} has vector leaves (multi_strategy="
-                             "'multi_output_tree'); featgen compiles one output per tree")
+            raise ModelError(
+                f"{where}: tree {k} has vector leaves (multi_strategy="
+                "'multi_output_tree'); featgen compiles one output per tree"
+            )
         if any(int(s) != 0 for s in t["split_type"]) or t.get("categories_nodes"):
-            raise ModelError(f"{where}: tree {k} has categorical splits; featgen features are "
-                             "numbers, so only numerical splits are supported")
+            raise ModelError(
+                f"{where}: tree {k} has categorical splits; featgen features are "
+                "numbers, so only numerical splits are supported"
+            )
         left = [int(v) for v in t["left_children"]]
         right = [int(v) for v in t["right_children"]]
         feature = [int(v) for v in t["split_indices"]]
@@ -106,8 +123,9 @@ def forest_from_json(doc: dict, base_margin: tuple[float, ...] | None = None,
                 nodes.append(Node(-1, 0.0, -1, -1, False, cond[i]))
             else:
                 if not 0 <= feature[i] < n_features:
-                    raise ModelError(f"{where}: tree {k} node {i} splits on feature "
-                                     f"{feature[i]} of {n_features}")
+                    raise ModelError(
+                        f"{where}: tree {k} node {i} splits on feature {feature[i]} of {n_features}"
+                    )
                 nodes.append(Node(feature[i], cond[i], left[i], right[i], default_left[i], 0.0))
         if not 0 <= group < n_outputs:
             raise ModelError(f"{where}: tree {k} adds to output {group} of {n_outputs}")
@@ -153,8 +171,9 @@ def base_margin_of(raw: bytes) -> tuple[float, ...]:
     them as doubles here is harmless."""
     doc = json.loads(raw)
     for t in doc["learner"]["gradient_booster"]["model"]["trees"]:
-        t["split_conditions"] = [-0.0 if left == -1 else c
-                                 for left, c in zip(t["left_children"], t["split_conditions"])]
+        t["split_conditions"] = [
+            -0.0 if left == -1 else c for left, c in zip(t["left_children"], t["split_conditions"])
+        ]
     booster = _booster(json.dumps(doc).encode())
     n = int(doc["learner"]["learner_model_param"]["num_feature"])
     margin = booster.inplace_predict(np.zeros((1, n), dtype=np.float32), predict_type="margin")
@@ -162,6 +181,7 @@ def base_margin_of(raw: bytes) -> tuple[float, ...]:
 
 
 # ---------------------------------------------------------------- Treelite cross-check
+
 
 def treelite_dump(raw: bytes) -> dict:
     import treelite
@@ -179,8 +199,10 @@ def cross_check_treelite(forest: Forest, dump: dict) -> list[str]:
     classes = dump.get("class_id", [0] * len(trees))
     for k, (tree, tl) in enumerate(zip(forest.trees, trees)):
         if forest.n_outputs > 1 and int(classes[k]) != tree.group:
-            problems.append(f"tree {k}: treelite adds it to class {classes[k]}, "
-                            f"XGBoost's tree_info to {tree.group}")
+            problems.append(
+                f"tree {k}: treelite adds it to class {classes[k]}, "
+                f"XGBoost's tree_info to {tree.group}"
+            )
         by_id = {int(n["node_id"]): n for n in tl["nodes"]}
         for i in tree.reachable():
             node, other = tree.nodes[i], by_id.get(i)
@@ -189,23 +211,31 @@ def cross_check_treelite(forest: Forest, dump: dict) -> list[str]:
                 continue
             if node.is_leaf:
                 value = other.get("leaf_value")
-                if not isinstance(value, (int, float)) or float(np.float32(value)) != node.value \
-                        or not fp32.is_f32(float(value)):
-                    problems.append(f"tree {k} node {i}: leaf {fp32.hex32(node.value)} vs "
-                                    f"treelite {other}")
+                if (
+                    not isinstance(value, (int, float))
+                    or float(np.float32(value)) != node.value
+                    or not fp32.is_f32(float(value))
+                ):
+                    problems.append(
+                        f"tree {k} node {i}: leaf {fp32.hex32(node.value)} vs treelite {other}"
+                    )
                 continue
-            same = (other.get("node_type") == "numerical_test_node"
-                    and int(other["split_feature_id"]) == node.feature
-                    and other["comparison_op"] == "<"
-                    and fp32.is_f32(float(other["threshold"]))
-                    and float(other["threshold"]) == node.threshold
-                    and bool(other["default_left"]) == node.default_left
-                    and int(other["left_child"]) == node.left
-                    and int(other["right_child"]) == node.right)
+            same = (
+                other.get("node_type") == "numerical_test_node"
+                and int(other["split_feature_id"]) == node.feature
+                and other["comparison_op"] == "<"
+                and fp32.is_f32(float(other["threshold"]))
+                and float(other["threshold"]) == node.threshold
+                and bool(other["default_left"]) == node.default_left
+                and int(other["left_child"]) == node.left
+                and int(other["right_child"]) == node.right
+            )
             if not same:
-                problems.append(f"tree {k} node {i}: feature {node.feature} < "
-                                f"{fp32.hex32(node.threshold)} default "
-                                f"{'left' if node.default_left else 'right'} vs treelite {other}")
+                problems.append(
+                    f"tree {k} node {i}: feature {node.feature} < "
+                    f"{fp32.hex32(node.threshold)} default "
+                    f"{'left' if node.default_left else 'right'} vs treelite {other}"
+                )
         if len(problems) > 20:
             break
     return problems

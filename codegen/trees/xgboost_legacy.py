@@ -13,6 +13,7 @@ longer reads it.
   margin itself. tests/test_import_model.py checks the result against the margins XGBoost 2.1
   computed from the original file (tests/data/make_legacy_models.py): bit for bit.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,7 @@ import numpy as np
 
 from .xgboost_json import ModelError
 
-HEADER = 136        # sizeof(LearnerModelParamLegacy)
+HEADER = 136  # sizeof(LearnerModelParamLegacy)
 
 # The parameter section XGBoost 3.2 expects beside each objective's name (what it writes with
 # default values). The legacy file does not keep them; none of them changes a prediction.
@@ -39,8 +40,9 @@ OBJECTIVE_PARAMS = {
     "reg:quantileerror": {"quantile_loss_param": {"quantile_alpha": "[5E-1]"}},
     "count:poisson": {"poisson_regression_param": {"max_delta_step": "0.699999988"}},
     "reg:tweedie": {"tweedie_regression_param": {"tweedie_variance_power": "1.5"}},
-    "survival:aft": {"aft_loss_param": {"aft_loss_distribution": "normal",
-                                        "aft_loss_distribution_scale": "1"}},
+    "survival:aft": {
+        "aft_loss_param": {"aft_loss_distribution": "normal", "aft_loss_distribution_scale": "1"}
+    },
 }
 
 
@@ -55,13 +57,17 @@ def header(raw: bytes, where: str) -> dict:
             (n,) = struct.unpack_from("<Q", raw, off)
             if n > 256:
                 raise ValueError(f"a name of {n} bytes")
-            names.append(raw[off + 8: off + 8 + n].decode("ascii"))
+            names.append(raw[off + 8 : off + 8 + n].decode("ascii"))
             off += 8 + n
     except (struct.error, ValueError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{where}: not a readable legacy binary XGBoost model ({exc})") \
-            from None
-    return {"base_score": base_score, "num_feature": num_feature, "num_class": num_class,
-            "objective": names[0], "booster": names[1]}
+        raise ModelError(f"{where}: not a readable legacy binary XGBoost model ({exc})") from None
+    return {
+        "base_score": base_score,
+        "num_feature": num_feature,
+        "num_class": num_class,
+        "objective": names[0],
+        "booster": names[1],
+    }
 
 
 def objective_params(head: dict) -> dict:
@@ -82,19 +88,22 @@ def to_json(raw: bytes, where: str) -> bytes:
 
     head = header(raw, where)
     if head["booster"] != "gbtree":
-        raise ModelError(f"{where}: booster {head['booster']!r} is not supported; featgen "
-                         "compiles gbtree models")
+        raise ModelError(
+            f"{where}: booster {head['booster']!r} is not supported; featgen compiles gbtree models"
+        )
     fd, path = tempfile.mkstemp(suffix=".bin")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
         try:
-            dump = json.loads(treelite.frontend.load_xgboost_model_legacy_binary(path)
-                              .dump_as_json())
-        except Exception as exc:     # treelite raises its own error types  # noqa: BLE001
-            raise ModelError(f"{where}: Treelite cannot read this legacy binary model "
-                             f"({str(exc).strip().splitlines()[0] if str(exc).strip() else exc})"
-                             ) from None
+            dump = json.loads(
+                treelite.frontend.load_xgboost_model_legacy_binary(path).dump_as_json()
+            )
+        except Exception as exc:  # treelite raises its own error types  # noqa: BLE001
+            raise ModelError(
+                f"{where}: Treelite cannot read this legacy binary model "
+                f"({str(exc).strip().splitlines()[0] if str(exc).strip() else exc})"
+            ) from None
     finally:
         os.unlink(path)
     n_groups = max(1, head["num_class"])
@@ -109,8 +118,10 @@ def to_json(raw: bytes, where: str) -> bytes:
         for i, n in nodes.items():
             if n.get("node_type") == "numerical_test_node":
                 if n["comparison_op"] != "<":
-                    raise ModelError(f"{where}: tree {k} node {i} compares with "
-                                     f"{n['comparison_op']!r}, not XGBoost's '<'")
+                    raise ModelError(
+                        f"{where}: tree {k} node {i} compares with "
+                        f"{n['comparison_op']!r}, not XGBoost's '<'"
+                    )
                 left[i], right[i] = int(n["left_child"]), int(n["right_child"])
                 parents[left[i]] = parents[right[i]] = i
                 feature[i] = int(n["split_feature_id"])
@@ -119,32 +130,62 @@ def to_json(raw: bytes, where: str) -> bytes:
             elif "leaf_value" in n and isinstance(n["leaf_value"], (int, float)):
                 cond[i] = float(n["leaf_value"])
             else:
-                raise ModelError(f"{where}: tree {k} node {i} is neither a numerical split nor "
-                                 "a scalar leaf (categorical splits and vector leaves are not "
-                                 "supported)")
-        trees.append({
-            "base_weights": [0.0] * count, "categories": [], "categories_nodes": [],
-            "categories_segments": [], "categories_sizes": [], "default_left": default_left,
-            "id": k, "left_children": left, "loss_changes": [0.0] * count,
-            "parents": parents, "right_children": right,
-            "split_conditions": [float(np.float32(c)) for c in cond],
-            "split_indices": feature, "split_type": [0] * count, "sum_hessian": [0.0] * count,
-            "tree_param": {"num_deleted": "0", "num_feature": str(head["num_feature"]),
-                           "num_nodes": str(count), "size_leaf_vector": "1"}})
+                raise ModelError(
+                    f"{where}: tree {k} node {i} is neither a numerical split nor "
+                    "a scalar leaf (categorical splits and vector leaves are not "
+                    "supported)"
+                )
+        trees.append(
+            {
+                "base_weights": [0.0] * count,
+                "categories": [],
+                "categories_nodes": [],
+                "categories_segments": [],
+                "categories_sizes": [],
+                "default_left": default_left,
+                "id": k,
+                "left_children": left,
+                "loss_changes": [0.0] * count,
+                "parents": parents,
+                "right_children": right,
+                "split_conditions": [float(np.float32(c)) for c in cond],
+                "split_indices": feature,
+                "split_type": [0] * count,
+                "sum_hessian": [0.0] * count,
+                "tree_param": {
+                    "num_deleted": "0",
+                    "num_feature": str(head["num_feature"]),
+                    "num_nodes": str(count),
+                    "size_leaf_vector": "1",
+                },
+            }
+        )
     n_trees = len(trees)
     if n_trees % n_groups:
         raise ModelError(f"{where}: {n_trees} trees for {n_groups} classes")
-    doc = {"learner": {
-        "attributes": {}, "feature_names": [], "feature_types": [],
-        "gradient_booster": {"model": {
-            "gbtree_model_param": {"num_parallel_tree": "1", "num_trees": str(n_trees)},
-            "iteration_indptr": list(range(0, n_trees + 1, n_groups)),
-            "tree_info": [int(c) for c in classes] if n_groups > 1 else [0] * n_trees,
-            "trees": trees}, "name": "gbtree"},
-        "learner_model_param": {"base_score": f"[{_g(head['base_score'])}]",
-                                "boost_from_average": "1",
-                                "num_class": str(head["num_class"]),
-                                "num_feature": str(head["num_feature"]), "num_target": "1"},
-        "objective": {"name": head["objective"], **objective_params(head)}},
-        "version": [1, 7, 0]}
+    doc = {
+        "learner": {
+            "attributes": {},
+            "feature_names": [],
+            "feature_types": [],
+            "gradient_booster": {
+                "model": {
+                    "gbtree_model_param": {"num_parallel_tree": "1", "num_trees": str(n_trees)},
+                    "iteration_indptr": list(range(0, n_trees + 1, n_groups)),
+                    "tree_info": [int(c) for c in classes] if n_groups > 1 else [0] * n_trees,
+                    "trees": trees,
+                },
+                "name": "gbtree",
+            },
+            "learner_model_param": {
+                "base_score": f"[{_g(head['base_score'])}]",
+                "boost_from_average": "1",
+                "num_class": str(head["num_class"]),
+                "num_feature": str(head["num_feature"]),
+                "num_target": "1",
+            },
+            "objective": {"name": head["objective"], **objective_params(head)},
+        },
+        "version": [1, 7, 0],
+    }
     return json.dumps(doc).encode()

@@ -9,6 +9,7 @@ archive's split, and puts featgen's accuracy beside them on the same 40 test cas
     python examples/basic_motions/make_data.py -o out/basic_motions
     python examples/basic_motions/baseline.py out/basic_motions      # about 30 s
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,10 @@ def load(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(cases (n, 100, 6), labels (n,)) of one NPZ written by make_data.py, in file order."""
     with np.load(path) as archive:
         names = [k for k in archive.files if "." not in k]
-        return (np.stack([archive[k] for k in names]),
-                np.array([int(archive[f"{k}.label"][0]) for k in names]))
+        return (
+            np.stack([archive[k] for k in names]),
+            np.array([int(archive[f"{k}.label"][0]) for k in names]),
+        )
 
 
 def dtw(test: np.ndarray, train: np.ndarray) -> np.ndarray:
@@ -36,7 +39,8 @@ def dtw(test: np.ndarray, train: np.ndarray) -> np.ndarray:
     for i in range(1, n + 1):
         for j in range(1, n + 1):
             d[:, :, i, j] = cost[:, :, i - 1, j - 1] + np.minimum(
-                np.minimum(d[:, :, i - 1, j - 1], d[:, :, i - 1, j]), d[:, :, i, j - 1])
+                np.minimum(d[:, :, i - 1, j - 1], d[:, :, i - 1, j]), d[:, :, i, j - 1]
+            )
     return d[:, :, n, n]
 
 

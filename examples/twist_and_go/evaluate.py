@@ -27,6 +27,7 @@ on the gesture streams. Writes JSON (default: examples/twist_and_go/model/evalua
 
     python examples/twist_and_go/evaluate.py            # ~1.3 h of negatives, ~30 min of twists
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-SLACK_S = 1.0                   # as featgen train (featgen/train.py EVENT_SLACK_S)
+SLACK_S = 1.0  # as featgen train (featgen/train.py EVENT_SLACK_S)
 SWEEP = tuple(np.round(np.arange(1.0, 10.01, 0.5), 2).tolist())
 
 
@@ -60,12 +61,15 @@ def match(labels: np.ndarray, event_rows: np.ndarray, slack: int) -> dict:
     covered = np.zeros(len(lab), dtype=bool)
     latencies = []
     for a, b in zip(starts, stops):
-        covered[a:min(b + slack + 1, len(lab))] = True
+        covered[a : min(b + slack + 1, len(lab))] = True
         hits = event_rows[(event_rows >= a) & (event_rows <= b + slack)]
         if hits.size:
             latencies.append(int(hits.min() - a))
-    return {"gestures": len(starts), "latencies": latencies,
-            "false": int((~covered[event_rows]).sum()) if event_rows.size else 0}
+    return {
+        "gestures": len(starts),
+        "latencies": latencies,
+        "false": int((~covered[event_rows]).sum()) if event_rows.size else 0,
+    }
 
 
 class Tally:
@@ -103,9 +107,15 @@ class Tally:
             "detected": detected,
             "missed": self.gestures - detected,
             "detection_rate": detected / self.gestures if self.gestures else None,
-            "latency_ms_from_onset": None if not detected else {
-                "median": float(np.median(lat)), "p90": float(np.percentile(lat, 90)),
-                "min": float(lat.min()), "max": float(lat.max()), "mean": float(lat.mean())},
+            "latency_ms_from_onset": None
+            if not detected
+            else {
+                "median": float(np.median(lat)),
+                "p90": float(np.percentile(lat, 90)),
+                "min": float(lat.min()),
+                "max": float(lat.max()),
+                "mean": float(lat.mean()),
+            },
             "false_openings_gesture_streams": self.gesture_false,
             "gesture_hours": round(ges_h, 4),
         }
@@ -133,23 +143,27 @@ def evaluate(spec_path: Path, args) -> dict:
     bundle = load_bundle(spec)
     booster = load_booster(bundle.raw)
     decision = decisions.resolve(spec.decision, bundle.forest)
-    module = load_numpy_module(generate(dataclasses.replace(spec, model=None, decision=None)),
-                               spec.name)
+    module = load_numpy_module(
+        generate(dataclasses.replace(spec, model=None, decision=None)), spec.name
+    )
     rate = spec.sample_rate_hz
     make_data = _make_data()
 
     def model_events(samples):
         x, ends = module.featurize(samples)
-        margins = np.asarray(booster.inplace_predict(x, predict_type="margin"),
-                             dtype=np.float32).reshape(len(ends), -1)
+        margins = np.asarray(
+            booster.inplace_predict(x, predict_type="margin"), dtype=np.float32
+        ).reshape(len(ends), -1)
         _, fired = decisions.events(decision, decisions.positive(decision, margins), ends)
         return ends[fired]
 
     t0 = time.perf_counter()
-    negatives = make_data.generate(args.negative_subjects, 1, args.negative_seconds,
-                                   seed=args.seed, twists=False)
-    gestures = make_data.generate(args.gesture_subjects, args.gesture_recordings,
-                                  args.gesture_seconds, seed=args.seed + 1)
+    negatives = make_data.generate(
+        args.negative_subjects, 1, args.negative_seconds, seed=args.seed, twists=False
+    )
+    gestures = make_data.generate(
+        args.gesture_subjects, args.gesture_recordings, args.gesture_seconds, seed=args.seed + 1
+    )
     t_data = time.perf_counter() - t0
     model = Tally()
     naive = {t: Tally() for t in sorted(set(SWEEP) | {args.naive_threshold})}
@@ -182,23 +196,31 @@ def evaluate(spec_path: Path, args) -> dict:
         "data": {
             "generator": "examples/twist_and_go/make_data.py",
             "seed": args.seed,
-            "negative_streams": {"subjects": args.negative_subjects, "recordings": 1,
-                                 "seconds_each": args.negative_seconds, "seed": args.seed,
-                                 "samples": sum(len(v[0]) for v in negatives.values())},
-            "gesture_streams": {"subjects": args.gesture_subjects,
-                                "recordings": args.gesture_recordings,
-                                "seconds_each": args.gesture_seconds, "seed": args.seed + 1,
-                                "samples": sum(len(v[0]) for v in gestures.values())},
+            "negative_streams": {
+                "subjects": args.negative_subjects,
+                "recordings": 1,
+                "seconds_each": args.negative_seconds,
+                "seed": args.seed,
+                "samples": sum(len(v[0]) for v in negatives.values()),
+            },
+            "gesture_streams": {
+                "subjects": args.gesture_subjects,
+                "recordings": args.gesture_recordings,
+                "seconds_each": args.gesture_seconds,
+                "seed": args.seed + 1,
+                "samples": sum(len(v[0]) for v in gestures.values()),
+            },
             "detected_if_event_within_s_after_gesture": SLACK_S,
         },
         "model": m,
         "naive_rule": {
             "rule": "sqrt(gx^2 + gy^2 + gz^2) > T rad/s per sample, then the same consecutive/"
-                    "refractory counter as the model",
+            "refractory counter as the model",
             "threshold": args.naive_threshold,
             **naive[args.naive_threshold].to_json(rate),
-            "at_model_recall": None if not equal else {"threshold": max(equal),
-                                                       **naive[max(equal)].to_json(rate)},
+            "at_model_recall": None
+            if not equal
+            else {"threshold": max(equal), **naive[max(equal)].to_json(rate)},
             "sweep": sweep,
         },
         "naive_gyro_y_per_sample": {
@@ -213,21 +235,31 @@ def evaluate(spec_path: Path, args) -> dict:
 def summary(r: dict) -> list[str]:
     def line(name, d):
         lat = d["latency_ms_from_onset"]
-        lat_s = ("n/a" if lat is None else
-                 f"latency median {lat['median']:.0f} ms, p90 {lat['p90']:.0f} ms")
-        return (f"{name}: {d['detected']}/{d['gestures']} twists detected ({d['missed']} missed), "
-                f"{lat_s}; {d['false_openings_negative_streams']} false openings in "
-                f"{d['negative_hours']:.2f} h of negatives = {d['false_openings_per_hour']:.1f}/h "
-                f"(+{d['false_openings_gesture_streams']} on the gesture streams)")
+        lat_s = (
+            "n/a"
+            if lat is None
+            else f"latency median {lat['median']:.0f} ms, p90 {lat['p90']:.0f} ms"
+        )
+        return (
+            f"{name}: {d['detected']}/{d['gestures']} twists detected ({d['missed']} missed), "
+            f"{lat_s}; {d['false_openings_negative_streams']} false openings in "
+            f"{d['negative_hours']:.2f} h of negatives = {d['false_openings_per_hour']:.1f}/h "
+            f"(+{d['false_openings_gesture_streams']} on the gesture streams)"
+        )
 
     n = r["naive_rule"]
     lines = [line("model", r["model"]), line(f"naive |gyro| > {n['threshold']:g} rad/s", n)]
     if n["at_model_recall"]:
-        lines.append(line(f"naive at the model's recall (|gyro| > "
-                          f"{n['at_model_recall']['threshold']:g})", n["at_model_recall"]))
+        lines.append(
+            line(
+                f"naive at the model's recall (|gyro| > {n['at_model_recall']['threshold']:g})",
+                n["at_model_recall"],
+            )
+        )
     p = r["naive_gyro_y_per_sample"]
-    lines.append(f"per sample |gyro_y| > 2.5: precision {p['precision']:.2f}, recall "
-                 f"{p['recall']:.2f}")
+    lines.append(
+        f"per sample |gyro_y| > 2.5: precision {p['precision']:.2f}, recall {p['recall']:.2f}"
+    )
     return lines
 
 
@@ -243,7 +275,7 @@ def main(argv=None) -> None:
     parser.add_argument("--gesture-seconds", type=float, default=60.0)
     parser.add_argument("--naive-threshold", type=float, default=2.5)
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))          # this checkout's featgen, whatever is installed
+    sys.path.insert(0, str(ROOT))  # this checkout's featgen, whatever is installed
     report = evaluate(args.spec, args)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")

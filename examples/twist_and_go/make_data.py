@@ -30,6 +30,7 @@ Each recording is one CSV file (``s03_r01.csv``: acc_x..gyro_z, ``label`` = 1 du
 ``--negatives-only`` keeps the look-alike activities and drops the twists (every label 0): the
 negative streams on which examples/twist_and_go/evaluate.py counts false openings per hour.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,19 +39,24 @@ from pathlib import Path
 
 import numpy as np
 
-RATE = 50.0             # Hz, the spec's sample rate
-FINE = 250.0            # Hz, the simulation step
+RATE = 50.0  # Hz, the spec's sample rate
+FINE = 250.0  # Hz, the simulation step
 G = 9.80665
 INPUTS = ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z")
 
 
 # ---------------------------------------------------------------- rotations
 
+
 def qmul(a, b):
     aw, ax, ay, az = a
     bw, bx, by, bz = b
-    return (aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw)
+    return (
+        aw * bw - ax * bx - ay * by - az * bz,
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+    )
 
 
 def qaxis(axis, angle):
@@ -66,8 +72,11 @@ def to_device(q, v):
     r00, r01, r02 = 1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)
     r10, r11, r12 = 2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)
     r20, r21, r22 = 2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)
-    return (r00 * v[0] + r10 * v[1] + r20 * v[2], r01 * v[0] + r11 * v[1] + r21 * v[2],
-            r02 * v[0] + r12 * v[1] + r22 * v[2])
+    return (
+        r00 * v[0] + r10 * v[1] + r20 * v[2],
+        r01 * v[0] + r11 * v[1] + r21 * v[2],
+        r02 * v[0] + r12 * v[1] + r22 * v[2],
+    )
 
 
 # ---------------------------------------------------------------- activities
@@ -157,7 +166,7 @@ def walk(rng, subject, seconds, in_hand=True, phase=0.0):
     swing = subject["arm_swing"] if in_hand else 0.35
     w = np.zeros((t.size, 3))
     w[:, 0] = swing * np.sin(math.pi * f * t)
-    w[:, 1] = 0.6 * swing * np.sin(math.pi * f * t + 0.8)     # the hand rolls at stride rate
+    w[:, 1] = 0.6 * swing * np.sin(math.pi * f * t + 0.8)  # the hand rolls at stride rate
     w[:, 2] = 0.4 * swing * np.sin(2 * math.pi * f * t + 0.3)
     w += _smooth_noise(rng, t.size, 0.08, 5.0)
     a += _smooth_noise(rng, t.size, 0.4, 6.0)
@@ -200,46 +209,70 @@ def make_subject(rng, index: int) -> dict:
 def scenario(rng, subject, seconds: float, twists: bool = True) -> list:
     """A plausible day-in-the-life sequence of activities, about ``seconds`` long; without
     ``twists``, only the negatives (the same activities in the same proportions to each other)."""
-    parts = [still(rng.uniform(1.0, 3.0)),
-             rotate(rng, (1, 0, 0), subject["hold_pitch"] + rng.uniform(-10, 10),
-                    rng.uniform(0.8, 1.4), lift=2.5)]
+    parts = [
+        still(rng.uniform(1.0, 3.0)),
+        rotate(
+            rng,
+            (1, 0, 0),
+            subject["hold_pitch"] + rng.uniform(-10, 10),
+            rng.uniform(0.8, 1.4),
+            lift=2.5,
+        ),
+    ]
     total = sum(p[0].shape[0] for p in parts) / FINE
     while total < seconds:
         r = rng.random() if twists else 0.40 + 0.60 * rng.random()
         if r < 0.30:
-            chunk = [hold(rng, subject, rng.uniform(1.0, 3.0)), twist(rng, subject),
-                     hold(rng, subject, rng.uniform(1.0, 3.0))]
+            chunk = [
+                hold(rng, subject, rng.uniform(1.0, 3.0)),
+                twist(rng, subject),
+                hold(rng, subject, rng.uniform(1.0, 3.0)),
+            ]
         elif r < 0.40:
-            chunk = [walk(rng, subject, rng.uniform(2.0, 4.0)), twist(rng, subject, walking=True),
-                     walk(rng, subject, rng.uniform(1.0, 3.0))]
+            chunk = [
+                walk(rng, subject, rng.uniform(2.0, 4.0)),
+                twist(rng, subject, walking=True),
+                walk(rng, subject, rng.uniform(1.0, 3.0)),
+            ]
         elif r < 0.50:
-            chunk = [hold(rng, subject, rng.uniform(0.5, 2.0)), fidget(rng, subject),
-                     hold(rng, subject, rng.uniform(0.5, 2.0))]
+            chunk = [
+                hold(rng, subject, rng.uniform(0.5, 2.0)),
+                fidget(rng, subject),
+                hold(rng, subject, rng.uniform(0.5, 2.0)),
+            ]
         elif r < 0.64:
             deg = float(rng.uniform(50, 140))
             T = float(rng.uniform(0.5, 1.5))
-            chunk = [wrist_turn(rng, subject, deg, T), hold(rng, subject, rng.uniform(0.5, 3.0)),
-                     wrist_turn(rng, subject, -deg, T * rng.uniform(0.8, 1.3))]
+            chunk = [
+                wrist_turn(rng, subject, deg, T),
+                hold(rng, subject, rng.uniform(0.5, 3.0)),
+                wrist_turn(rng, subject, -deg, T * rng.uniform(0.8, 1.3)),
+            ]
         elif r < 0.78:
             chunk = [walk(rng, subject, rng.uniform(4.0, 12.0))]
         elif r < 0.89:
             axis = (rng.normal(1, 0.3), rng.normal(0.8, 0.3), rng.normal(0, 0.3))
             deg = float(rng.uniform(110, 170))
-            chunk = [rotate(rng, axis, deg, rng.uniform(0.9, 1.6), lift=-3.0),
-                     walk(rng, subject, rng.uniform(4.0, 10.0), in_hand=False),
-                     rotate(rng, axis, -deg, rng.uniform(0.9, 1.6), lift=3.0)]
+            chunk = [
+                rotate(rng, axis, deg, rng.uniform(0.9, 1.6), lift=-3.0),
+                walk(rng, subject, rng.uniform(4.0, 10.0), in_hand=False),
+                rotate(rng, axis, -deg, rng.uniform(0.9, 1.6), lift=3.0),
+            ]
         else:
             down = subject["hold_pitch"] + rng.uniform(-5, 5)
-            chunk = [rotate(rng, (1, 0, 0), -down, rng.uniform(0.8, 1.3), lift=-2.5),
-                     still(rng.uniform(1.0, 4.0)),
-                     rotate(rng, (1, 0, 0), down, rng.uniform(0.8, 1.3), lift=2.5)]
+            chunk = [
+                rotate(rng, (1, 0, 0), -down, rng.uniform(0.8, 1.3), lift=-2.5),
+                still(rng.uniform(1.0, 4.0)),
+                rotate(rng, (1, 0, 0), down, rng.uniform(0.8, 1.3), lift=2.5),
+            ]
         parts += chunk
         total += sum(p[0].shape[0] for p in chunk) / FINE
     return parts
 
 
-def motion(rng, subject, seconds: float, twists: bool = True
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def motion(
+    rng, subject, seconds: float, twists: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The true motion on the 250 Hz simulation grid: (times (n,) s, specific force and body rate
     in the device frame (n, 6) in m/s^2 and rad/s, Android's axes, labels (n,))."""
     parts = scenario(rng, subject, seconds, twists)
@@ -248,7 +281,7 @@ def motion(rng, subject, seconds: float, twists: bool = True
     label = np.concatenate([p[2] for p in parts])
     n = omega.shape[0]
     dt = 1.0 / FINE
-    q = qaxis((0, 0, 1), rng.uniform(0, 2 * math.pi))        # lying flat, any heading
+    q = qaxis((0, 0, 1), rng.uniform(0, 2 * math.pi))  # lying flat, any heading
     gravity = (0.0, 0.0, G)
     rows = []
     for a, (wx, wy, wz) in zip(accel.tolist(), omega.tolist()):
@@ -271,16 +304,17 @@ def simulate(rng, subject, seconds: float, twists: bool = True) -> tuple[np.ndar
     samples = np.stack([np.interp(times, fine_t, sensors[:, j]) for j in range(6)], axis=1)
     labels = label[np.clip(np.rint(times * FINE).astype(int), 0, n - 1)]
     bias = np.concatenate([rng.normal(0, 0.08, 3), rng.normal(0, 0.01, 3)])
-    noise = np.concatenate([rng.normal(0, 0.04, (count, 3)), rng.normal(0, 0.008, (count, 3))],
-                           axis=1)
+    noise = np.concatenate(
+        [rng.normal(0, 0.04, (count, 3)), rng.normal(0, 0.008, (count, 3))], axis=1
+    )
     return samples + bias + noise, labels.astype(np.int8)
 
 
 # ---------------------------------------------------------------- raw sensor events
 
-ACC_HZ = 100.0          # accelerometer events per second (the phone's own rate, not the spec's)
-GYRO_HZ = 200.0         # gyroscope: its own clock, its own rate
-SENSORS = ("accelerometer", "gyroscope")        # the spec's sensors: names
+ACC_HZ = 100.0  # accelerometer events per second (the phone's own rate, not the spec's)
+GYRO_HZ = 200.0  # gyroscope: its own clock, its own rate
+SENSORS = ("accelerometer", "gyroscope")  # the spec's sensors: names
 RAW_COLUMNS = ("sensor", "x", "y", "z", "label", "subject", "platform")
 
 
@@ -291,27 +325,38 @@ def raw_session(rng, subject, seconds: float, twists: bool = True) -> dict[str, 
     (m/s^2 with gravity, rad/s), on a since-boot clock in integer ns, merged in time order.
     The motion is the one ``simulate`` samples for the same rng state."""
     fine_t, sensors, label = motion(rng, subject, seconds, twists)
-    boot_ns = int(rng.integers(10**10, 10**13))          # the phone has been up 10 s to 2.8 h
+    boot_ns = int(rng.integers(10**10, 10**13))  # the phone has been up 10 s to 2.8 h
     bias = np.concatenate([rng.normal(0, 0.08, 3), rng.normal(0, 0.01, 3)])
     parts = []
     for k, (hz, sigma) in enumerate(((ACC_HZ, 0.04), (GYRO_HZ, 0.008))):
         period = 1.0 / hz
         count = int((fine_t[-1] - 0.01) * hz)
-        t = (np.arange(count) * period + rng.uniform(0, period)
-             + np.clip(rng.normal(0, 0.05 * period, count), -0.3 * period, 0.3 * period))
+        t = (
+            np.arange(count) * period
+            + rng.uniform(0, period)
+            + np.clip(rng.normal(0, 0.05 * period, count), -0.3 * period, 0.3 * period)
+        )
         t = t[(rng.random(count) >= 0.01) & (t <= fine_t[-1])]
         cols = slice(3 * k, 3 * k + 3)
-        values = np.stack([np.interp(t, fine_t, sensors[:, j]) for j in range(cols.start, cols.stop)],
-                          axis=1) + bias[cols] + rng.normal(0, sigma, (t.size, 3))
+        values = (
+            np.stack(
+                [np.interp(t, fine_t, sensors[:, j]) for j in range(cols.start, cols.stop)], axis=1
+            )
+            + bias[cols]
+            + rng.normal(0, sigma, (t.size, 3))
+        )
         labels = label[np.clip(np.rint(t * FINE).astype(int), 0, fine_t.size - 1)]
-        parts.append((boot_ns + np.rint(t * 1e9).astype(np.int64), np.full(t.size, k), values,
-                      labels))
+        parts.append(
+            (boot_ns + np.rint(t * 1e9).astype(np.int64), np.full(t.size, k), values, labels)
+        )
     t_ns = np.concatenate([p[0] for p in parts])
-    order = np.argsort(t_ns, kind="stable")             # arrival order: by time, accelerometer
-    return {"t_ns": t_ns[order],                         # first on a tie
-            "sensor": np.concatenate([p[1] for p in parts])[order],
-            "values": np.concatenate([p[2] for p in parts])[order],
-            "label": np.concatenate([p[3] for p in parts])[order].astype(np.int8)}
+    order = np.argsort(t_ns, kind="stable")  # arrival order: by time, accelerometer
+    return {
+        "t_ns": t_ns[order],  # first on a tie
+        "sensor": np.concatenate([p[1] for p in parts])[order],
+        "values": np.concatenate([p[2] for p in parts])[order],
+        "label": np.concatenate([p[3] for p in parts])[order].astype(np.int8),
+    }
 
 
 def raw_rows(session: dict, platform: str) -> tuple[list[str], list[list[str]]]:
@@ -323,8 +368,12 @@ def raw_rows(session: dict, platform: str) -> tuple[list[str], list[list[str]]]:
       Motion's sign (lying face up reads z = -1), rotation rate in rad/s, doubles, exact repr.
     """
     rows = []
-    for t, k, v, lab in zip(session["t_ns"].tolist(), session["sensor"].tolist(),
-                            session["values"], session["label"].tolist()):
+    for t, k, v, lab in zip(
+        session["t_ns"].tolist(),
+        session["sensor"].tolist(),
+        session["values"],
+        session["label"].tolist(),
+    ):
         if platform == "android":
             time = str(t)
             xyz = [str(np.float32(c)) for c in v]
@@ -335,8 +384,13 @@ def raw_rows(session: dict, platform: str) -> tuple[list[str], list[list[str]]]:
     return ["t_ns" if platform == "android" else "t_s"], rows
 
 
-def generate_raw(subjects: int = 8, recordings: int = 4, seconds: float = 60.0,
-                 seed: int = 20261125, twists: bool = True) -> dict[str, tuple[dict, int]]:
+def generate_raw(
+    subjects: int = 8,
+    recordings: int = 4,
+    seconds: float = 60.0,
+    seed: int = 20261125,
+    twists: bool = True,
+) -> dict[str, tuple[dict, int]]:
     """{recording name: (raw_session, subject)}: the motions ``generate`` samples, as events."""
     out = {}
     for s in range(subjects):
@@ -362,9 +416,13 @@ def write_raw(data: dict, out: Path, platforms: tuple[str, ...]) -> list[Path]:
     return paths
 
 
-def generate(subjects: int = 8, recordings: int = 4, seconds: float = 60.0,
-             seed: int = 20261125, twists: bool = True
-             ) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+def generate(
+    subjects: int = 8,
+    recordings: int = 4,
+    seconds: float = 60.0,
+    seed: int = 20261125,
+    twists: bool = True,
+) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
     """{recording name: (samples, labels, subject)}; the same arguments give the same data.
     ``twists=False``: negative streams only (every label 0), for false openings per hour."""
     out = {}
@@ -407,34 +465,48 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="per recording")
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--format", choices=("csv", "npz"), default="csv")
-    parser.add_argument("--negatives-only", action="store_true",
-                        help="no twists: only the look-alike activities (label 0 throughout)")
-    parser.add_argument("--raw", choices=("android", "ios", "both"),
-                        help="write raw sensor-event logs (t_ns|t_s, sensor, x, y, z, ...) of the "
-                             "same motions instead of 50 Hz recordings: the input of the spec's "
-                             "sensors: block (docs/sensors.md)")
+    parser.add_argument(
+        "--negatives-only",
+        action="store_true",
+        help="no twists: only the look-alike activities (label 0 throughout)",
+    )
+    parser.add_argument(
+        "--raw",
+        choices=("android", "ios", "both"),
+        help="write raw sensor-event logs (t_ns|t_s, sensor, x, y, z, ...) of the "
+        "same motions instead of 50 Hz recordings: the input of the spec's "
+        "sensors: block (docs/sensors.md)",
+    )
     args = parser.parse_args(argv)
     if args.raw:
-        raw = generate_raw(args.subjects, args.recordings, args.seconds, args.seed,
-                           twists=not args.negatives_only)
+        raw = generate_raw(
+            args.subjects, args.recordings, args.seconds, args.seed, twists=not args.negatives_only
+        )
         platforms = ("android", "ios") if args.raw == "both" else (args.raw,)
         paths = write_raw(raw, args.output, platforms)
         events = sum(len(v[0]["t_ns"]) for v in raw.values())
-        print(f"wrote {len(paths)} raw log(s) ({events} events each platform) to "
-              f"{', '.join(map(str, paths[:2]))}{' ...' if len(paths) > 2 else ''}")
+        print(
+            f"wrote {len(paths)} raw log(s) ({events} events each platform) to "
+            f"{', '.join(map(str, paths[:2]))}{' ...' if len(paths) > 2 else ''}"
+        )
         return
-    data = generate(args.subjects, args.recordings, args.seconds, args.seed,
-                    twists=not args.negatives_only)
+    data = generate(
+        args.subjects, args.recordings, args.seconds, args.seed, twists=not args.negatives_only
+    )
     paths = write(data, args.output, args.format)
     samples = np.concatenate([d[0] for d in data.values()])
     labels = np.concatenate([d[1] for d in data.values()])
     naive = np.abs(samples[:, 4]) > 2.5
     hit = (naive & (labels == 1)).sum()
-    print(f"wrote {len(data)} recordings ({samples.shape[0]} samples, "
-          f"{100 * labels.mean():.1f}% twist) to {', '.join(map(str, paths[:2]))}"
-          f"{' ...' if len(paths) > 2 else ''}")
-    print(f"naive rule |gyro_y| > 2.5 rad/s: precision {hit / max(naive.sum(), 1):.2f}, "
-          f"recall {hit / max(labels.sum(), 1):.2f} (per sample)")
+    print(
+        f"wrote {len(data)} recordings ({samples.shape[0]} samples, "
+        f"{100 * labels.mean():.1f}% twist) to {', '.join(map(str, paths[:2]))}"
+        f"{' ...' if len(paths) > 2 else ''}"
+    )
+    print(
+        f"naive rule |gyro_y| > 2.5 rad/s: precision {hit / max(naive.sum(), 1):.2f}, "
+        f"recall {hit / max(labels.sum(), 1):.2f} (per sample)"
+    )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ cause on the labelled motions (twists detected, false openings).
     python examples/twist_and_go/raw_demo.py                  # 8 subjects x 2 x 60 s
     python examples/twist_and_go/raw_demo.py --subjects 2 --recordings 1 --seconds 30
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +44,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-SLACK_S = 1.0                   # a twist is detected by an event up to 1 s after it (as train)
+SLACK_S = 1.0  # a twist is detected by an event up to 1 s after it (as train)
 
 
 def _load(name: str):
@@ -56,11 +57,12 @@ def _load(name: str):
 @dataclasses.dataclass
 class Run:
     """One log through one pipeline: the fixed-rate grid, what the model saw, what it decided."""
-    t_ns: np.ndarray            # grid time of each feature vector
-    inputs: np.ndarray          # (vectors, features) float64 features
-    positive: np.ndarray        # per vector
-    fired: np.ndarray           # per vector: an opening
-    labels: np.ndarray          # per vector: the motion's label at its time
+
+    t_ns: np.ndarray  # grid time of each feature vector
+    inputs: np.ndarray  # (vectors, features) float64 features
+    positive: np.ndarray  # per vector
+    fired: np.ndarray  # per vector: an opening
+    labels: np.ndarray  # per vector: the motion's label at its time
 
 
 class Pipeline:
@@ -91,8 +93,14 @@ class Pipeline:
     def read(self, path: Path):
         return self.rawlog.read_raw_log(path, self.spec, label_column="label")
 
-    def run(self, t_ns: np.ndarray, samples: np.ndarray, starts: np.ndarray,
-            event_t: np.ndarray, event_label: np.ndarray) -> Run:
+    def run(
+        self,
+        t_ns: np.ndarray,
+        samples: np.ndarray,
+        starts: np.ndarray,
+        event_t: np.ndarray,
+        event_label: np.ndarray,
+    ) -> Run:
         """Featurise fixed-rate samples segment by segment (fresh state after each reset, as the
         phone), predict, decide; label each vector with the latest event at or before it."""
         bounds = np.flatnonzero(starts).tolist() + [len(t_ns)]
@@ -105,13 +113,17 @@ class Pipeline:
             ts.append(t_ns[a:b][ends])
         x = np.concatenate(xs) if xs else np.zeros((0, len(self.spec.feature_names)))
         t = np.concatenate(ts) if ts else np.zeros(0, dtype=np.int64)
-        margins = np.asarray(self.booster.inplace_predict(x.astype(np.float32),
-                                                          predict_type="margin"),
-                             dtype=np.float32).reshape(len(x), -1)
+        margins = np.asarray(
+            self.booster.inplace_predict(x.astype(np.float32), predict_type="margin"),
+            dtype=np.float32,
+        ).reshape(len(x), -1)
         positive = self.decisions.positive(self.decision, margins)
         # the refractory period counts accepted samples; the grid is one sample per 20 ms
-        ordinals = np.rint((t - t[0]) * self.spec.sample_rate_hz / 1e9).astype(np.int64) \
-            if len(t) else np.zeros(0, dtype=np.int64)
+        ordinals = (
+            np.rint((t - t[0]) * self.spec.sample_rate_hz / 1e9).astype(np.int64)
+            if len(t)
+            else np.zeros(0, dtype=np.int64)
+        )
         _, fired = self.decisions.events(self.decision, positive, ordinals)
         order = np.argsort(event_t, kind="stable")
         at = np.searchsorted(event_t[order], t, side="right") - 1
@@ -127,23 +139,27 @@ class Pipeline:
     def grid(self, log) -> tuple[int, int]:
         """The featgen grid's first time and step count for this log (to align hand-written
         pipelines with it)."""
-        r = self.sensors.resample(log.t_ns, log.sensor, self.rawlog.as_delivered(log.values,
-                                                                                  "android"),
-                                  "android")
+        r = self.sensors.resample(
+            log.t_ns, log.sensor, self.rawlog.as_delivered(log.values, "android"), "android"
+        )
         return int(r.t_ns[0]), len(r.t_ns)
 
     def pandas_resample(self, log) -> Run:
         """The notebook pipeline: per sensor, ``resample("20ms", origin=t0).mean()``, joined,
         empty bins filled by ``interpolate()``, leading gaps dropped."""
         import pandas as pd
+
         t0, n = self.grid(log)
         period = f"{int(round(1e9 / self.spec.sample_rate_hz))}ns"
         frames = []
         values = self.rawlog.as_delivered(log.values, "android")
         for k, source in enumerate(self.spec.sensors.sources):
             keep = log.sensor == k
-            frame = pd.DataFrame(values[keep], columns=["x", "y", "z"],
-                                 index=pd.to_datetime(log.t_ns[keep], unit="ns"))
+            frame = pd.DataFrame(
+                values[keep],
+                columns=["x", "y", "z"],
+                index=pd.to_datetime(log.t_ns[keep], unit="ns"),
+            )
             binned = frame.resample(period, origin=pd.Timestamp(t0, unit="ns")).mean()
             # the Android source's input order (the spec maps x, y, z to its inputs)
             binned.columns = list(source.inputs)
@@ -165,7 +181,7 @@ class Pipeline:
             keep = log.sensor == k
             at = np.searchsorted(log.t_ns[keep], t, side="right") - 1
             cols = [self.inputs.index(name) for name in source.inputs]
-            samples[:, cols] = values[keep][np.maximum(at, 0)][:, :len(cols)]
+            samples[:, cols] = values[keep][np.maximum(at, 0)][:, : len(cols)]
         return self.run(t, samples, np.zeros(n, dtype=bool), log.t_ns, log.labels)
 
 
@@ -179,13 +195,15 @@ def compare(reference: Run, other: Run) -> dict:
     scale = np.maximum(np.abs(a), np.abs(b))
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.where(scale > 0, np.abs(a - b) / scale, 0.0)
-    return {"vectors_compared": int(len(common)),
-            "vectors_missing": int(len(reference.t_ns) - len(common)),
-            "vectors_with_other_inputs": int(differ32.any(axis=1).sum()),
-            "values_compared": int(differ32.size),
-            "values_differ": int(differ32.sum()),
-            "worst_relative_difference": float(rel.max()) if rel.size else 0.0,
-            "decisions_differ": int((reference.positive[i] != other.positive[j]).sum())}
+    return {
+        "vectors_compared": int(len(common)),
+        "vectors_missing": int(len(reference.t_ns) - len(common)),
+        "vectors_with_other_inputs": int(differ32.any(axis=1).sum()),
+        "values_compared": int(differ32.size),
+        "values_differ": int(differ32.sum()),
+        "worst_relative_difference": float(rel.max()) if rel.size else 0.0,
+        "decisions_differ": int((reference.positive[i] != other.positive[j]).sum()),
+    }
 
 
 def outcome(runs: list[Run], rate: float) -> dict:
@@ -200,24 +218,36 @@ def outcome(runs: list[Run], rate: float) -> dict:
         detected += len(m["latencies"])
         false += m["false"]
         openings += int(rows.size)
-    return {"twists": twists, "detected": detected, "false_openings": false,
-            "openings": openings}
+    return {"twists": twists, "detected": detected, "false_openings": false, "openings": openings}
 
 
-PIPELINES = ("featgen: android log", "featgen: ios log", "ios: no sign flip",
-             "pandas resample", "phone: latest value", "android decimals as double")
+PIPELINES = (
+    "featgen: android log",
+    "featgen: ios log",
+    "ios: no sign flip",
+    "pandas resample",
+    "phone: latest value",
+    "android decimals as double",
+)
 
 
-def demonstrate(spec_path: Path, subjects: int, recordings: int, seconds: float,
-                negative_seconds: float, seed: int) -> dict:
+def demonstrate(
+    spec_path: Path,
+    subjects: int,
+    recordings: int,
+    seconds: float,
+    negative_seconds: float,
+    seed: int,
+) -> dict:
     """Gesture motions (the generator's usual mix, labelled) and negative motions (no twists:
     every opening is false), each logged by both platforms, through every pipeline."""
     make_data = _load("make_data")
     pipe = Pipeline(spec_path)
     t0 = time.perf_counter()
-    sets = {"gestures": make_data.generate_raw(subjects, recordings, seconds, seed),
-            "negatives": make_data.generate_raw(subjects, 1, negative_seconds, seed + 1,
-                                                twists=False)}
+    sets = {
+        "gestures": make_data.generate_raw(subjects, recordings, seconds, seed),
+        "negatives": make_data.generate_raw(subjects, 1, negative_seconds, seed + 1, twists=False),
+    }
     runs = {kind: {name: [] for name in PIPELINES} for kind in sets}
     with tempfile.TemporaryDirectory() as tmp:
         for kind, raw in sets.items():
@@ -228,55 +258,81 @@ def demonstrate(spec_path: Path, subjects: int, recordings: int, seconds: float,
                 out["featgen: android log"].append(pipe.featgen(android, "android"))
                 out["featgen: ios log"].append(pipe.featgen(ios, "ios"))
                 flipped = ios.values.copy()
-                flipped[ios.sensor == 0] *= -1.0     # undo Core Motion's sign: no flip applied
+                flipped[ios.sensor == 0] *= -1.0  # undo Core Motion's sign: no flip applied
                 out["ios: no sign flip"].append(pipe.featgen(ios, "ios", flipped))
                 out["pandas resample"].append(pipe.pandas_resample(android))
                 out["phone: latest value"].append(pipe.latest_value(android))
-                out["android decimals as double"].append(pipe.featgen(android, "android",
-                                                                      android.values))
+                out["android decimals as double"].append(
+                    pipe.featgen(android, "android", android.values)
+                )
     used = time.perf_counter() - t0
     rate = pipe.spec.sample_rate_hz
     table = {}
     for name in PIPELINES:
-        pairs = [(r, o) for kind in sets for r, o in zip(runs[kind]["featgen: android log"],
-                                                          runs[kind][name])]
+        pairs = [
+            (r, o)
+            for kind in sets
+            for r, o in zip(runs[kind]["featgen: android log"], runs[kind][name])
+        ]
         parts = [compare(r, o) for r, o in pairs]
-        summed = {k: sum(p[k] for p in parts) for k in parts[0]
-                  if k != "worst_relative_difference"}
+        summed = {k: sum(p[k] for p in parts) for k in parts[0] if k != "worst_relative_difference"}
         summed["worst_relative_difference"] = max(p["worst_relative_difference"] for p in parts)
         gestures = outcome(runs["gestures"][name], rate)
         negatives = outcome(runs["negatives"][name], rate)
         hours = sum(len(r.t_ns) for r in runs["negatives"][name]) / rate / 3600
-        table[name] = {"vs_phone": summed, "gesture_streams": gestures,
-                       "negative_streams": {"openings": negatives["openings"],
-                                            "hours": round(hours, 4),
-                                            "per_hour": negatives["openings"] / hours
-                                            if hours else None}}
+        table[name] = {
+            "vs_phone": summed,
+            "gesture_streams": gestures,
+            "negative_streams": {
+                "openings": negatives["openings"],
+                "hours": round(hours, 4),
+                "per_hour": negatives["openings"] / hours if hours else None,
+            },
+        }
     count = {kind: sum(len(s["t_ns"]) for s, _ in raw.values()) for kind, raw in sets.items()}
-    return {"spec": pipe.spec.name, "features": len(pipe.spec.feature_names),
-            "data": {"generator": "examples/twist_and_go/make_data.py --raw both",
-                     "gesture_streams": {"subjects": subjects, "recordings": recordings,
-                                         "seconds_each": seconds, "seed": seed},
-                     "negative_streams": {"subjects": subjects, "recordings": 1,
-                                          "seconds_each": negative_seconds, "seed": seed + 1},
-                     "events_per_platform": count,
-                     "accelerometer_hz": make_data.ACC_HZ, "gyroscope_hz": make_data.GYRO_HZ},
-            "reference": "featgen: android log (what the generated Android adapter computes)",
-            "pipelines": table, "seconds": round(used, 1)}
+    return {
+        "spec": pipe.spec.name,
+        "features": len(pipe.spec.feature_names),
+        "data": {
+            "generator": "examples/twist_and_go/make_data.py --raw both",
+            "gesture_streams": {
+                "subjects": subjects,
+                "recordings": recordings,
+                "seconds_each": seconds,
+                "seed": seed,
+            },
+            "negative_streams": {
+                "subjects": subjects,
+                "recordings": 1,
+                "seconds_each": negative_seconds,
+                "seed": seed + 1,
+            },
+            "events_per_platform": count,
+            "accelerometer_hz": make_data.ACC_HZ,
+            "gyroscope_hz": make_data.GYRO_HZ,
+        },
+        "reference": "featgen: android log (what the generated Android adapter computes)",
+        "pipelines": table,
+        "seconds": round(used, 1),
+    }
 
 
 def render(result: dict) -> str:
-    lines = ["| pipeline | vectors with other model inputs | float32 inputs differing | "
-             "worst relative difference | decisions differing | twists detected | "
-             "false openings (gesture streams) | openings on negatives (per hour) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| pipeline | vectors with other model inputs | float32 inputs differing | "
+        "worst relative difference | decisions differing | twists detected | "
+        "false openings (gesture streams) | openings on negatives (per hour) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, row in result["pipelines"].items():
         v, g, n = row["vs_phone"], row["gesture_streams"], row["negative_streams"]
         share = 100 * v["values_differ"] / max(v["values_compared"], 1)
-        lines.append(f"| {name} | {v['vectors_with_other_inputs']} of {v['vectors_compared']} | "
-                     f"{share:.1f} % | {v['worst_relative_difference']:.2g} | "
-                     f"{v['decisions_differ']} | {g['detected']}/{g['twists']} | "
-                     f"{g['false_openings']} | {n['openings']} ({n['per_hour']:.1f}) |")
+        lines.append(
+            f"| {name} | {v['vectors_with_other_inputs']} of {v['vectors_compared']} | "
+            f"{share:.1f} % | {v['worst_relative_difference']:.2g} | "
+            f"{v['decisions_differ']} | {g['detected']}/{g['twists']} | "
+            f"{g['false_openings']} | {n['openings']} ({n['per_hour']:.1f}) |"
+        )
     return "\n".join(lines)
 
 
@@ -286,15 +342,24 @@ def main(argv=None) -> None:
     parser.add_argument("--subjects", type=int, default=8)
     parser.add_argument("--recordings", type=int, default=2, help="per subject")
     parser.add_argument("--seconds", type=float, default=60.0, help="per recording")
-    parser.add_argument("--negative-seconds", type=float, default=120.0,
-                        help="one negative (no twist) motion per subject, this long")
-    parser.add_argument("--seed", type=int, default=20261202,
-                        help="not the training seed: motions the model never saw")
+    parser.add_argument(
+        "--negative-seconds",
+        type=float,
+        default=120.0,
+        help="one negative (no twist) motion per subject, this long",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=20261202,
+        help="not the training seed: motions the model never saw",
+    )
     parser.add_argument("-o", "--output", type=Path, default=HERE / "model" / "raw_demo.json")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))          # this checkout's featgen, whatever is installed
-    result = demonstrate(args.spec, args.subjects, args.recordings, args.seconds,
-                         args.negative_seconds, args.seed)
+    sys.path.insert(0, str(ROOT))  # this checkout's featgen, whatever is installed
+    result = demonstrate(
+        args.spec, args.subjects, args.recordings, args.seconds, args.negative_seconds, args.seed
+    )
     args.output.write_text(json.dumps(result, indent=1) + "\n")
     print(render(result))
     events = sum(result["data"]["events_per_platform"].values())

@@ -9,6 +9,7 @@ golden (the Swift package's golden vectors). This module re-exports the featuris
 ``from featgen import harness; harness.c_target(...)`` reads as before; ``prediction`` and
 ``recordings`` are imported as submodules.
 """
+
 from __future__ import annotations
 
 from .c_runtime import CStream, build_shared_library, c_target, cdef_from_header, driver_target
@@ -19,9 +20,29 @@ from .toolchains import C_FLAGS, CACHE, SWIFT_FLAGS, SWIFT_HOME, find_swiftc, sw
 from .ulp import ordered_bits, same_bits, ulp_distance
 
 __all__ = [
-    "C_FLAGS", "CACHE", "SWIFT_FLAGS", "SWIFT_HOME", "CStream", "Columns", "Comparison",
-    "FeatureStat", "SwiftStream", "Target", "build_shared_library", "build_swift_library",
-    "c_target", "cdef_from_header", "compare_recording", "compare_target", "driver_target",
-    "find_swiftc", "load_numpy_module", "ordered_bits", "same_bits", "swift_sources",
-    "swift_target", "swift_version", "ulp_distance",
+    "C_FLAGS",
+    "CACHE",
+    "SWIFT_FLAGS",
+    "SWIFT_HOME",
+    "CStream",
+    "Columns",
+    "Comparison",
+    "FeatureStat",
+    "SwiftStream",
+    "Target",
+    "build_shared_library",
+    "build_swift_library",
+    "c_target",
+    "cdef_from_header",
+    "compare_recording",
+    "compare_target",
+    "driver_target",
+    "find_swiftc",
+    "load_numpy_module",
+    "ordered_bits",
+    "same_bits",
+    "swift_sources",
+    "swift_target",
+    "swift_version",
+    "ulp_distance",
 ]

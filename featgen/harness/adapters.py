@@ -20,6 +20,7 @@ An adapter is an object with:
 target with ``parity`` set, in registry order, paired with its adapter. A parity target with no
 adapter here is an error (a column nobody can fill), so a new target cannot be silently skipped.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,7 +40,7 @@ class CAdapter:
     target = "C"
 
     def missing(self) -> str | None:
-        return None         # required: the harness itself needs a C compiler
+        return None  # required: the harness itself needs a C compiler
 
     def featuriser(self, files, prefix: str, workdir: Path) -> harness.Target:
         return harness.c_target(files, prefix, Path(workdir))
@@ -81,8 +82,9 @@ class KotlinJvmAdapter:
 
     def detector(self, files, workdir: Path):
         manifest = manifest_of(files)
-        if manifest.model is None or not any(      # no pure Kotlin model for this rule
-                p.startswith(source_dir()) and p.endswith("Detector.kt") for p in files):
+        if manifest.model is None or not any(  # no pure Kotlin model for this rule
+            p.startswith(source_dir()) and p.endswith("Detector.kt") for p in files
+        ):
             return None
         return KotlinDetector(self.runtime(files, workdir), files)
 
@@ -101,8 +103,9 @@ class KotlinDetector:
         return self.runtime.margins(model_input(X, self.columns))
 
 
-ADAPTERS: dict[str, object] = {a.target: a for a in (CAdapter(), SwiftAdapter(),
-                                                       KotlinJvmAdapter())}
+ADAPTERS: dict[str, object] = {
+    a.target: a for a in (CAdapter(), SwiftAdapter(), KotlinJvmAdapter())
+}
 TARGETS_BY_NAME: dict[str, Target] = {t.name: t for t in TARGETS}
 
 
@@ -112,8 +115,10 @@ def adapter(target: Target | str):
     try:
         return ADAPTERS[name]
     except KeyError:
-        raise KeyError(f"target {name!r} is registered for parity but has no runtime adapter in "
-                       "featgen/harness/adapters.py") from None
+        raise KeyError(
+            f"target {name!r} is registered for parity but has no runtime adapter in "
+            "featgen/harness/adapters.py"
+        ) from None
 
 
 def parity_adapters() -> list[tuple[Target, object]]:

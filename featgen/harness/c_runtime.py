@@ -5,6 +5,7 @@ architecture (run as a subprocess, e.g. under qemu-user).
 The cffi declarations are derived from the generated header with pycparser (never copied by hand),
 so a header change that the harness does not understand fails loudly instead of misreading memory.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,18 +49,23 @@ def cdef_from_header(header: str) -> str:
             depth -= 1
         kept.append(ch)
     # size_t and the <stdint.h> types (dropped above): declared for the parser, known to cffi.
-    known = ("typedef unsigned long size_t;\ntypedef long int64_t;\n"
-             "typedef unsigned long uint64_t;\n")
+    known = (
+        "typedef unsigned long size_t;\ntypedef long int64_t;\ntypedef unsigned long uint64_t;\n"
+    )
     ast = c_parser.CParser().parse(known + "".join(kept), filename="<generated header>")
     gen = c_generator.CGenerator()
-    decls = [gen.visit(node) + ";" for node in ast.ext[known.count(";"):]
-             if isinstance(node, c_ast.Decl | c_ast.Typedef)]
+    decls = [
+        gen.visit(node) + ";"
+        for node in ast.ext[known.count(";") :]
+        if isinstance(node, c_ast.Decl | c_ast.Typedef)
+    ]
     consts = [f"#define {k} {v}" for k, v in defines.items()]
     return "\n".join(consts + decls)
 
 
-def build_shared_library(c_dir: Path, name: str, compiler: str = "gcc",
-                         extra_flags: tuple[str, ...] = ()) -> Path:
+def build_shared_library(
+    c_dir: Path, name: str, compiler: str = "gcc", extra_flags: tuple[str, ...] = ()
+) -> Path:
     """Compile the generated C into a shared library, cached by source hash and flags."""
     source = c_dir / f"{name}_features.c"
     flags = (*C_FLAGS, *extra_flags, "-fPIC", "-shared")
@@ -100,8 +106,9 @@ class CStream:
 
     def read_contract(self) -> None:
         names = getattr(self.lib, f"{self.name}_feature_names")
-        self.feature_names = tuple(self.ffi.string(names[i]).decode()
-                                   for i in range(self.n_features))
+        self.feature_names = tuple(
+            self.ffi.string(names[i]).decode() for i in range(self.n_features)
+        )
 
     def stream(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Push every row; returns (vectors, rows that emitted them, rows that were rejected)."""
@@ -126,35 +133,56 @@ class CStream:
         return matrix, np.array(ends, dtype=np.int64), np.array(rejected, dtype=np.int64)
 
 
-def c_target(files: dict[str, str], name: str, workdir: Path, compiler: str = "gcc",
-             extra_flags: tuple[str, ...] = ()) -> Target:
+def c_target(
+    files: dict[str, str],
+    name: str,
+    workdir: Path,
+    compiler: str = "gcc",
+    extra_flags: tuple[str, ...] = (),
+) -> Target:
     c_dir = Path(workdir) / "c"
     c_dir.mkdir(parents=True, exist_ok=True)
     for rel, text in files.items():
-        if rel.startswith("c/") and rel.count("/") == 1:    # not c/tl2cgen/
+        if rel.startswith("c/") and rel.count("/") == 1:  # not c/tl2cgen/
             (Path(workdir) / rel).write_text(text)
     library = build_shared_library(c_dir, name, compiler, extra_flags)
     runtime = CStream(files[f"c/{name}_features.h"], library, name)
     return Target("C", runtime.stream)
 
 
-def driver_target(files: dict[str, str], name: str, workdir: Path, compile_cmd: list[str],
-                  runner: list[str] = (), label: str = "C") -> Target:
+def driver_target(
+    files: dict[str, str],
+    name: str,
+    workdir: Path,
+    compile_cmd: list[str],
+    runner: list[str] = (),
+    label: str = "C",
+) -> Target:
     """The generated C built as a stand-alone program (any compiler, any architecture) and run
     as a subprocess, e.g. cross-compiled for aarch64 and run under qemu-user."""
     workdir = Path(workdir)
     c_dir = workdir / "c"
     c_dir.mkdir(parents=True, exist_ok=True)
     for rel, text in files.items():
-        if rel.startswith("c/") and rel.count("/") == 1:    # not c/tl2cgen/
+        if rel.startswith("c/") and rel.count("/") == 1:  # not c/tl2cgen/
             (workdir / rel).write_text(text)
-    driver = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                                undefined=jinja2.StrictUndefined)
-    (c_dir / "driver.c").write_text(driver.get_template("c/stream_driver.c.j2").render(
-        name=name, P=name.upper()))
+    driver = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined
+    )
+    (c_dir / "driver.c").write_text(
+        driver.get_template("c/stream_driver.c.j2").render(name=name, P=name.upper())
+    )
     exe = workdir / f"driver-{abs(hash(tuple(compile_cmd))) % 10**8}"
-    cmd = [*compile_cmd, "-I", str(c_dir), str(c_dir / f"{name}_features.c"),
-           str(c_dir / "driver.c"), "-o", str(exe), "-lm"]
+    cmd = [
+        *compile_cmd,
+        "-I",
+        str(c_dir),
+        str(c_dir / f"{name}_features.c"),
+        str(c_dir / "driver.c"),
+        "-o",
+        str(exe),
+        "-lm",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"compiling the stream driver failed:\n{' '.join(cmd)}\n{result.stderr}")
@@ -164,14 +192,19 @@ def driver_target(files: dict[str, str], name: str, workdir: Path, compile_cmd: 
         samples = np.ascontiguousarray(samples, dtype=np.float64)
         src, dst = workdir / "samples.bin", workdir / "out.bin"
         samples.tofile(src)
-        run = subprocess.run([*runner, str(exe), str(src), str(dst)], capture_output=True, text=True)
+        run = subprocess.run(
+            [*runner, str(exe), str(src), str(dst)], capture_output=True, text=True
+        )
         if run.returncode != 0:
             raise RuntimeError(f"stream driver failed ({run.returncode}): {run.stderr}")
         raw = dst.read_bytes()
         n = samples.shape[0]
         status = np.frombuffer(raw[:n], dtype=np.int8)
         vectors = np.frombuffer(raw[n:], dtype=np.float64).reshape(-1, n_features)
-        return (vectors.copy(), np.flatnonzero(status == 1).astype(np.int64),
-                np.flatnonzero(status < 0).astype(np.int64))
+        return (
+            vectors.copy(),
+            np.flatnonzero(status == 1).astype(np.int64),
+            np.flatnonzero(status < 0).astype(np.int64),
+        )
 
     return Target(label, stream)

@@ -1,5 +1,6 @@
 """One target against the numpy reference: per-feature ULP statistics over recordings, with the
 first mismatch of each feature in words."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ class FeatureStat:
     name: str
     max_ulp: int = 0
     mismatches: int = 0
-    first: str = ""          # first mismatch, in words
+    first: str = ""  # first mismatch, in words
 
 
 @dataclass
@@ -25,7 +26,7 @@ class Comparison:
     names: tuple[str, ...]
     stats: list[FeatureStat] = field(default_factory=list)
     vectors: int = 0
-    problems: list[str] = field(default_factory=list)   # structural: counts, rows, rejects
+    problems: list[str] = field(default_factory=list)  # structural: counts, rows, rejects
 
     def __post_init__(self):
         if not self.stats:
@@ -39,12 +40,19 @@ class Comparison:
     def worst(self) -> FeatureStat:
         return max(self.stats, key=lambda s: (s.max_ulp, s.mismatches))
 
-    def add(self, label: str, expected: np.ndarray, expected_ends: np.ndarray,
-            got: np.ndarray, got_ends: np.ndarray) -> None:
+    def add(
+        self,
+        label: str,
+        expected: np.ndarray,
+        expected_ends: np.ndarray,
+        got: np.ndarray,
+        got_ends: np.ndarray,
+    ) -> None:
         if expected.shape != got.shape or not np.array_equal(expected_ends, got_ends):
             self.problems.append(
                 f"{label}: numpy emitted {expected.shape[0]} vectors, {self.target} "
-                f"{got.shape[0]}; first differing end row: {_first_diff(expected_ends, got_ends)}")
+                f"{got.shape[0]}; first differing end row: {_first_diff(expected_ends, got_ends)}"
+            )
             return
         self.vectors += expected.shape[0]
         equal = same_bits(expected, got)
@@ -58,22 +66,31 @@ class Comparison:
             if not stat.first:
                 i = int(bad[0])
                 e, g = expected[i, j], got[i, j]
-                stat.first = (f"{label} vector {i} (sample {int(expected_ends[i])}): numpy "
-                              f"{_hex(e)} vs {self.target} {_hex(g)}, {int(ulps[i, j])} ULP")
+                stat.first = (
+                    f"{label} vector {i} (sample {int(expected_ends[i])}): numpy "
+                    f"{_hex(e)} vs {self.target} {_hex(g)}, {int(ulps[i, j])} ULP"
+                )
 
     def failure_message(self) -> str:
         lines = list(self.problems)
         for s in self.stats:
             if s.mismatches:
-                lines.append(f"{s.name}: {s.mismatches} mismatching values, max {s.max_ulp} ULP; "
-                             f"first: {s.first}")
+                lines.append(
+                    f"{s.name}: {s.mismatches} mismatching values, max {s.max_ulp} ULP; "
+                    f"first: {s.first}"
+                )
         return f"{self.target} differs from numpy:\n" + "\n".join(lines)
 
     def to_json(self) -> dict:
-        return {"target": self.target, "vectors": self.vectors, "identical": self.identical,
-                "problems": self.problems,
-                "features": {s.name: {"max_ulp": s.max_ulp, "mismatches": s.mismatches}
-                             for s in self.stats}}
+        return {
+            "target": self.target,
+            "vectors": self.vectors,
+            "identical": self.identical,
+            "problems": self.problems,
+            "features": {
+                s.name: {"max_ulp": s.max_ulp, "mismatches": s.mismatches} for s in self.stats
+            },
+        }
 
 
 def _hex(x: float) -> str:
@@ -96,15 +113,18 @@ class Target:
     stream: object
 
 
-def compare_recording(numpy_module, target: Target, label: str, samples: np.ndarray,
-                      comparison: Comparison) -> None:
+def compare_recording(
+    numpy_module, target: Target, label: str, samples: np.ndarray, comparison: Comparison
+) -> None:
     """Stream one recording through ``target`` and add its vectors to ``comparison``."""
     expected, expected_ends = numpy_module.featurize(samples, nonfinite="drop")
     got, got_ends, rejected = target.stream(samples)
     bad_rows = np.flatnonzero(~np.isfinite(samples).all(axis=1))
     if not np.array_equal(rejected, bad_rows):
-        comparison.problems.append(f"{label}: {target.name} rejected rows {rejected[:5]}, "
-                                   f"the non-finite rows are {bad_rows[:5]}")
+        comparison.problems.append(
+            f"{label}: {target.name} rejected rows {rejected[:5]}, "
+            f"the non-finite rows are {bad_rows[:5]}"
+        )
     comparison.add(label, expected, expected_ends, got, got_ends)
 
 
@@ -122,8 +142,7 @@ class Columns:
         return np.ascontiguousarray(vectors[:, self.columns]), ends
 
 
-def compare_target(numpy_module, target: Target,
-                   recordings: dict[str, np.ndarray]) -> Comparison:
+def compare_target(numpy_module, target: Target, recordings: dict[str, np.ndarray]) -> Comparison:
     comparison = Comparison(target.name, tuple(numpy_module.FEATURE_NAMES))
     for label, samples in recordings.items():
         compare_recording(numpy_module, target, label, samples, comparison)

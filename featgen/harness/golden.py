@@ -7,6 +7,7 @@ harness, only when asked for (``featgen build --golden``, ``generate(spec, golde
 by importing the numpy module just rendered from the spec, the same reference every parity
 check uses. The committed generated/ trees are built with ``--golden``.
 """
+
 from __future__ import annotations
 
 import struct
@@ -39,10 +40,12 @@ def swift_golden(program: Program, files: dict[str, str | bytes]) -> bytes:
     status = np.zeros(n, dtype="<i1")
     status[ends] = 1
     status[~np.isfinite(samples).all(axis=1)] = -1
-    return b"".join([
-        GOLDEN_MAGIC,
-        struct.pack("<4I", n_inputs, n_features, n, vectors.shape[0]),
-        np.ascontiguousarray(samples, dtype="<f8").tobytes(),
-        status.tobytes(),
-        np.ascontiguousarray(vectors, dtype="<f8").view("<u8").tobytes(),
-    ])
+    return b"".join(
+        [
+            GOLDEN_MAGIC,
+            struct.pack("<4I", n_inputs, n_features, n, vectors.shape[0]),
+            np.ascontiguousarray(samples, dtype="<f8").tobytes(),
+            status.tobytes(),
+            np.ascontiguousarray(vectors, dtype="<f8").view("<u8").tobytes(),
+        ]
+    )

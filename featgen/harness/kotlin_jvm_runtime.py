@@ -5,6 +5,7 @@ on the JVM over a recording and reads back every status, vector, margin and deci
 A subprocess per recording (no JNI, no in-process JVM): the driver reads and writes
 little-endian files, so the harness compares exactly the bits the JVM computed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,7 +25,7 @@ from codegen.targets.base import TEMPLATES
 from .toolchains import CACHE
 
 TOOLS = ("kotlinc", "java")
-CONTROL_PACKAGE = KOTLIN_PACKAGE + ".control"   # negative-control copies, compiled alongside
+CONTROL_PACKAGE = KOTLIN_PACKAGE + ".control"  # negative-control copies, compiled alongside
 
 
 class KotlinUnavailable(RuntimeError):
@@ -37,8 +38,10 @@ def missing_tools() -> list[str]:
 
 def kotlin_stdlib(kotlinc: str) -> Path:
     """kotlin-stdlib.jar next to kotlinc (official distribution) or Debian's /usr/share/java."""
-    for candidate in (Path(kotlinc).resolve().parent.parent / "lib" / "kotlin-stdlib.jar",
-                      Path("/usr/share/java/kotlin-stdlib.jar")):
+    for candidate in (
+        Path(kotlinc).resolve().parent.parent / "lib" / "kotlin-stdlib.jar",
+        Path("/usr/share/java/kotlin-stdlib.jar"),
+    ):
         if candidate.is_file():
             return candidate
     raise KotlinUnavailable(f"kotlin-stdlib.jar not found for {kotlinc}")
@@ -47,29 +50,44 @@ def kotlin_stdlib(kotlinc: str) -> Path:
 def driver_source(files: dict, name: str, controls: dict | None = None) -> str:
     """templates/kotlin/ParityDriver.kt.j2 for this build's featurisers and model, and for the
     negative-control copies in ``controls`` ({kotlin path: perturbed text})."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
     camel = upper_camel(name)
     featurisers, models = [], []
-    for tag, package, sources in (("", KOTLIN_PACKAGE, kotlin_sources(files)),
-                                  ("control_", CONTROL_PACKAGE, controls or {})):
+    for tag, package, sources in (
+        ("", KOTLIN_PACKAGE, kotlin_sources(files)),
+        ("control_", CONTROL_PACKAGE, controls or {}),
+    ):
         for p in sorted(_prefixes(files, name)):
             if f"{_root()}/{upper_camel(p)}Features.kt" in sources:
-                featurisers.append({"fn": tag + p, "mode": f"{tag}features:{p}",
-                                    "control": bool(tag),
-                                    "type_name": f"{package}.{upper_camel(p)}Features"})
+                featurisers.append(
+                    {
+                        "fn": tag + p,
+                        "mode": f"{tag}features:{p}",
+                        "control": bool(tag),
+                        "type_name": f"{package}.{upper_camel(p)}Features",
+                    }
+                )
         if f"{_root()}/{camel}Model.kt" in sources:
             detector = f"{_root()}/{camel}Detector.kt" in sources
-            models.append((f"{package}.{camel}Model",
-                           f"{package}.{camel}Detector" if detector else "", tag))
+            models.append(
+                (f"{package}.{camel}Model", f"{package}.{camel}Detector" if detector else "", tag)
+            )
     return env.get_template("kotlin/ParityDriver.kt.j2").render(
-        kotlin_package=KOTLIN_PACKAGE, featurisers=featurisers, models=models)
+        kotlin_package=KOTLIN_PACKAGE, featurisers=featurisers, models=models
+    )
 
 
 def _prefixes(files: dict, name: str) -> list[str]:
     """The C prefixes of the featurisers (``<name>``, ``<name>_device``): c/<prefix>_features.h."""
-    return [Path(p).name[:-len("_features.h")] for p in files
-            if p.startswith("c/") and p.endswith("_features.h")] or [name]
+    return [
+        Path(p).name[: -len("_features.h")]
+        for p in files
+        if p.startswith("c/") and p.endswith("_features.h")
+    ] or [name]
 
 
 def kotlin_sources(files: dict) -> dict[str, str]:
@@ -79,8 +97,14 @@ def kotlin_sources(files: dict) -> dict[str, str]:
 class KotlinRuntime:
     """One build's kotlin/ classes, compiled, with the parity driver."""
 
-    def __init__(self, files: dict, name: str, workdir: Path, controls: dict | None = None,
-                 extra: dict | None = None):
+    def __init__(
+        self,
+        files: dict,
+        name: str,
+        workdir: Path,
+        controls: dict | None = None,
+        extra: dict | None = None,
+    ):
         missing = missing_tools()
         if missing:
             raise KotlinUnavailable(f"{', '.join(missing)} not installed")
@@ -90,16 +114,23 @@ class KotlinRuntime:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.stdlib = kotlin_stdlib(self.kotlinc)
         self.warnings: list[str] = []
-        moved = {f"control/{p}": t.replace(f"package {KOTLIN_PACKAGE}\n",
-                                           f"package {CONTROL_PACKAGE}\n", 1)
-                 for p, t in (controls or {}).items()}
-        self.classes = self._compile({**kotlin_sources(files), **moved, **(extra or {}),
-                                      "harness/ParityDriver.kt": driver_source(files, name,
-                                                                               controls)})
+        moved = {
+            f"control/{p}": t.replace(
+                f"package {KOTLIN_PACKAGE}\n", f"package {CONTROL_PACKAGE}\n", 1
+            )
+            for p, t in (controls or {}).items()
+        }
+        self.classes = self._compile(
+            {
+                **kotlin_sources(files),
+                **moved,
+                **(extra or {}),
+                "harness/ParityDriver.kt": driver_source(files, name, controls),
+            }
+        )
 
     def _compile(self, sources: dict[str, str]) -> Path:
-        version = subprocess.run([self.kotlinc, "-version"], capture_output=True,
-                                 text=True).stderr
+        version = subprocess.run([self.kotlinc, "-version"], capture_output=True, text=True).stderr
         key = hashlib.sha256(version.encode())
         for path, text in sorted(sources.items()):
             key.update(path.encode() + b"\0" + text.encode() + b"\0")
@@ -134,12 +165,18 @@ class KotlinRuntime:
         return run.stdout
 
     def run(self, *args: str) -> None:
-        cmd = [self.java, "-cp", f"{self.classes}:{self.stdlib}",
-               f"{KOTLIN_PACKAGE}.ParityDriver", *args]
+        cmd = [
+            self.java,
+            "-cp",
+            f"{self.classes}:{self.stdlib}",
+            f"{KOTLIN_PACKAGE}.ParityDriver",
+            *args,
+        ]
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
         if run.returncode != 0:
-            raise RuntimeError(f"the Kotlin driver failed ({run.returncode}): {' '.join(cmd)}\n"
-                               f"{run.stderr}")
+            raise RuntimeError(
+                f"the Kotlin driver failed ({run.returncode}): {' '.join(cmd)}\n{run.stderr}"
+            )
 
     def _rows_file(self, rows: np.ndarray) -> Path:
         rows = np.ascontiguousarray(rows, dtype="<f8")
@@ -166,8 +203,11 @@ class KotlinRuntime:
             n = samples.shape[0]
             status = np.frombuffer(raw[:n], dtype=np.int8)
             vectors = np.frombuffer(raw[n:], dtype="<f8").reshape(-1, n_features)
-            return (vectors.astype(np.float64), np.flatnonzero(status == 1).astype(np.int64),
-                    np.flatnonzero(status < 0).astype(np.int64))
+            return (
+                vectors.astype(np.float64),
+                np.flatnonzero(status == 1).astype(np.int64),
+                np.flatnonzero(status < 0).astype(np.int64),
+            )
 
         return stream
 
@@ -186,27 +226,34 @@ class KotlinRuntime:
         """Every row through the Kotlin detector: the same dict as the C detector's stream."""
         k = self.n_outputs()
         dst = self.workdir / "out-detector.bin"
-        self.run(("control_" if control else "") + "detector", str(self._rows_file(samples)),
-                 str(dst))
+        self.run(
+            ("control_" if control else "") + "detector", str(self._rows_file(samples)), str(dst)
+        )
         raw = dst.read_bytes()
         n = samples.shape[0]
         status = np.frombuffer(raw[:n], dtype=np.int8).copy()
-        record = np.dtype([("margins", "<f4", (k,)), ("probabilities", "<f4", (k,)),
-                           ("flags", "<i4", (4,))])
+        record = np.dtype(
+            [("margins", "<f4", (k,)), ("probabilities", "<f4", (k,)), ("flags", "<i4", (4,))]
+        )
         r = np.frombuffer(raw[n:], dtype=record)
-        return {"status": status, "ends": np.flatnonzero(status > 0).astype(np.int64),
-                "margins": r["margins"].astype(np.float32),
-                "probabilities": r["probabilities"].astype(np.float32),
-                "predicted_class": r["flags"][:, 0].astype(np.int64),
-                "positive": r["flags"][:, 1].astype(bool), "run": r["flags"][:, 2].astype(np.int64),
-                "event": r["flags"][:, 3].astype(bool)}
+        return {
+            "status": status,
+            "ends": np.flatnonzero(status > 0).astype(np.int64),
+            "margins": r["margins"].astype(np.float32),
+            "probabilities": r["probabilities"].astype(np.float32),
+            "predicted_class": r["flags"][:, 0].astype(np.int64),
+            "positive": r["flags"][:, 1].astype(bool),
+            "run": r["flags"][:, 2].astype(np.int64),
+            "event": r["flags"][:, 3].astype(bool),
+        }
 
     def margins(self, vectors: np.ndarray, control: bool = False) -> np.ndarray:
         """The Kotlin model's margins of device feature vectors: (rows, outputs) float32."""
         k = self.n_outputs()
         dst = self.workdir / "out-margins.bin"
-        self.run(("control_" if control else "") + "margins", str(self._rows_file(vectors)),
-                 str(dst))
+        self.run(
+            ("control_" if control else "") + "margins", str(self._rows_file(vectors)), str(dst)
+        )
         return np.frombuffer(dst.read_bytes(), dtype="<f4").reshape(-1, k).astype(np.float32)
 
 
@@ -216,5 +263,8 @@ def _root() -> str:
 
 def _warnings(stderr: str) -> list[str]:
     """kotlinc's warnings and errors, without the JVM's own notice about -Xverify."""
-    return [line for line in stderr.splitlines()
-            if ("warning:" in line or "error:" in line) and "Xverify" not in line]
+    return [
+        line
+        for line in stderr.splitlines()
+        if ("warning:" in line or "error:" in line) and "Xverify" not in line
+    ]

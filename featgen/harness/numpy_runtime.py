@@ -2,6 +2,7 @@
 
 This EXECUTES generated code: it is the harness's (and featurize/train's) way to run the numpy
 target. `featgen build` never calls it (golden vectors are an explicit step: golden.py)."""
+
 from __future__ import annotations
 
 import types

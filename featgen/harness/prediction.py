@@ -6,6 +6,7 @@ The reference chain is: the generated numpy featuriser -> ``booster.inplace_pred
 predict_type="margin")`` (XGBoost converts the doubles to float32 itself) -> the spec's decision
 rule and event state machine (codegen.trees.decision).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,8 +41,9 @@ def device_featuriser(files: dict, name: str) -> tuple[str, np.ndarray | None]:
     return device.featuriser, np.array(device.columns, dtype=np.int64)
 
 
-def device_model(files: dict, name: str, forest: Forest, feature_names: tuple[str, ...]
-                 ) -> tuple[Forest, tuple[str, ...]]:
+def device_model(
+    files: dict, name: str, forest: Forest, feature_names: tuple[str, ...]
+) -> tuple[Forest, tuple[str, ...]]:
     """The forest and feature names as the generated device model reads them."""
     _, columns = device_featuriser(files, name)
     if columns is None:
@@ -56,9 +58,14 @@ def model_input(X: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
     return X if columns is None else np.ascontiguousarray(X[:, columns])
 
 
-
-def _compile(sources: dict[str, str], compile_names: list[str], tag: str, workdir: Path,
-             compiler: str = "gcc", flags: tuple[str, ...] = C_FLAGS) -> Path:
+def _compile(
+    sources: dict[str, str],
+    compile_names: list[str],
+    tag: str,
+    workdir: Path,
+    compiler: str = "gcc",
+    flags: tuple[str, ...] = C_FLAGS,
+) -> Path:
     """Shared library of ``compile_names`` (files of ``sources``), cached by content and flags."""
     key = hashlib.sha256()
     for file_name, text in sorted(sources.items()):
@@ -74,8 +81,16 @@ def _compile(sources: dict[str, str], compile_names: list[str], tag: str, workdi
         (src / file_name).write_text(text)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.so")
-    cmd = [compiler, *full, "-I", str(src), *(str(src / n) for n in compile_names),
-           "-o", str(tmp), "-lm"]
+    cmd = [
+        compiler,
+        *full,
+        "-I",
+        str(src),
+        *(str(src / n) for n in compile_names),
+        "-o",
+        str(tmp),
+        "-lm",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"compiling failed:\n{' '.join(cmd)}\n{result.stderr}")
@@ -86,20 +101,36 @@ def _compile(sources: dict[str, str], compile_names: list[str], tag: str, workdi
 class Detector:
     """The generated C detector (features + model + decision) through cffi."""
 
-    def __init__(self, files: dict, name: str, workdir: Path, compiler: str = "gcc",
-                 extra_flags: tuple[str, ...] = (), library: Path | None = None,
-                 label: str = "C"):
+    def __init__(
+        self,
+        files: dict,
+        name: str,
+        workdir: Path,
+        compiler: str = "gcc",
+        extra_flags: tuple[str, ...] = (),
+        library: Path | None = None,
+        label: str = "C",
+    ):
         feat, self.columns = device_featuriser(files, name)
         if library is None:
-            sources = {Path(p).name: t for p, t in files.items()
-                       if p.startswith("c/") and p.count("/") == 1 and p.endswith((".c", ".h"))}
-            names = [f"{feat}_features.c", f"{name}_model.c", f"{name}_model_batch.c",
-                     f"{name}_detector.c"]
-            library = _compile(sources, names, f"{name}-detector", workdir, compiler,
-                               (*C_FLAGS, *extra_flags))
+            sources = {
+                Path(p).name: t
+                for p, t in files.items()
+                if p.startswith("c/") and p.count("/") == 1 and p.endswith((".c", ".h"))
+            }
+            names = [
+                f"{feat}_features.c",
+                f"{name}_model.c",
+                f"{name}_model_batch.c",
+                f"{name}_detector.c",
+            ]
+            library = _compile(
+                sources, names, f"{name}-detector", workdir, compiler, (*C_FLAGS, *extra_flags)
+            )
         self.label = label
-        headers = "\n".join(files[f"c/{p}.h"] for p in (f"{feat}_features", f"{name}_model",
-                                                        f"{name}_detector"))
+        headers = "\n".join(
+            files[f"c/{p}.h"] for p in (f"{feat}_features", f"{name}_model", f"{name}_detector")
+        )
         self.ffi = cffi.FFI()
         self.ffi.cdef(cdef_from_header(headers))
         self.lib = self.ffi.dlopen(str(library))
@@ -108,12 +139,21 @@ class Detector:
         self.n_features = getattr(self.lib, f"{P}_MODEL_N_FEATURES")
         self.n_outputs = getattr(self.lib, f"{P}_MODEL_N_OUTPUTS")
         k = self.n_outputs
-        layout = [(f, self.ffi.offsetof(f"{name}_result", f)) for f in
-                  ("margins", "probabilities", "predicted_class", "positive", "run", "event")]
-        if layout != [("margins", 0), ("probabilities", 4 * k), ("predicted_class", 8 * k),
-                      ("positive", 8 * k + 4), ("run", 8 * k + 8), ("event", 8 * k + 12)]:
-            raise RuntimeError(f"{name}_result layout {layout} is not the one the Swift shim "
-                               "writes")
+        layout = [
+            (f, self.ffi.offsetof(f"{name}_result", f))
+            for f in ("margins", "probabilities", "predicted_class", "positive", "run", "event")
+        ]
+        if layout != [
+            ("margins", 0),
+            ("probabilities", 4 * k),
+            ("predicted_class", 8 * k),
+            ("positive", 8 * k + 4),
+            ("run", 8 * k + 8),
+            ("event", 8 * k + 12),
+        ]:
+            raise RuntimeError(
+                f"{name}_result layout {layout} is not the one the Swift shim writes"
+            )
 
     def margins(self, X: np.ndarray) -> np.ndarray:
         """``<name>_model_margins`` on each full feature vector of X (doubles), given the
@@ -132,8 +172,10 @@ class Detector:
         X = np.ascontiguousarray(model_input(X, self.columns), dtype=np.float64)
         out = np.empty((X.shape[0], self.n_outputs), dtype=np.float32)
         getattr(self.lib, f"{self.name}_model_margins_batch")(
-            self.ffi.cast("double *", X.ctypes.data), X.shape[0],
-            self.ffi.cast("float *", out.ctypes.data))
+            self.ffi.cast("double *", X.ctypes.data),
+            X.shape[0],
+            self.ffi.cast("float *", out.ctypes.data),
+        )
         return out
 
     def stream(self, samples: np.ndarray) -> dict:
@@ -159,24 +201,40 @@ class Detector:
                 flags.append((r.positive, r.run, r.event, r.predicted_class))
         k = self.n_outputs
         f = np.array(flags, dtype=np.int64).reshape(-1, 4)
-        return {"status": status, "ends": np.array(rows, dtype=np.int64),
-                "margins": np.frombuffer(b"".join(margins), dtype=np.float32).reshape(-1, k),
-                "probabilities": np.frombuffer(b"".join(probs), dtype=np.float32).reshape(-1, k),
-                "positive": f[:, 0].astype(bool), "run": f[:, 1], "event": f[:, 2].astype(bool),
-                "predicted_class": f[:, 3]}
+        return {
+            "status": status,
+            "ends": np.array(rows, dtype=np.int64),
+            "margins": np.frombuffer(b"".join(margins), dtype=np.float32).reshape(-1, k),
+            "probabilities": np.frombuffer(b"".join(probs), dtype=np.float32).reshape(-1, k),
+            "positive": f[:, 0].astype(bool),
+            "run": f[:, 1],
+            "event": f[:, 2].astype(bool),
+            "predicted_class": f[:, 3],
+        }
 
 
 def forest_c_files(forest: Forest, name: str = "forest") -> dict[str, str]:
     """featgen's model C (``c/<name>_model.{h,c}``, ``c/<name>_model_batch.c``) for a bare
     forest, without a spec: the templates ``featgen build`` renders, with placeholder hashes."""
     names = tuple(f"f{i}" for i in range(forest.n_features))
-    ctx = dict(header=f"/* {name}: test forest */", name=name, P=name.upper(), feat=name,
-               FP=name.upper(), version="test", spec_hash="0" * 64, model_sha256="0" * 64,
-               feature_order_sha256="0" * 64, feature_names=names,
-               **c_emit.render_context(forest, name, names))
+    ctx = dict(
+        header=f"/* {name}: test forest */",
+        name=name,
+        P=name.upper(),
+        feat=name,
+        FP=name.upper(),
+        version="test",
+        spec_hash="0" * 64,
+        model_sha256="0" * 64,
+        feature_order_sha256="0" * 64,
+        feature_names=names,
+        **c_emit.render_context(forest, name, names),
+    )
     env = _environment()
-    return {f"c/{name}_{stem}": env.get_template(f"c/{stem}.j2").render(**ctx)
-            for stem in ("model.h", "model.c", "model_batch.c")}
+    return {
+        f"c/{name}_{stem}": env.get_template(f"c/{stem}.j2").render(**ctx)
+        for stem in ("model.h", "model.c", "model_batch.c")
+    }
 
 
 class ForestC:
@@ -186,8 +244,9 @@ class ForestC:
     def __init__(self, forest: Forest, workdir: Path, name: str = "forest"):
         files = forest_c_files(forest, name)
         sources = {Path(p).name: t for p, t in files.items()}
-        library = _compile(sources, [f"{name}_model.c", f"{name}_model_batch.c"],
-                           f"{name}-forest", workdir)
+        library = _compile(
+            sources, [f"{name}_model.c", f"{name}_model_batch.c"], f"{name}-forest", workdir
+        )
         self.ffi = cffi.FFI()
         self.ffi.cdef(cdef_from_header(files[f"c/{name}_model.h"]))
         self.lib = self.ffi.dlopen(str(library))
@@ -200,16 +259,20 @@ class ForestC:
         out = np.empty((X.shape[0], self.n_outputs), dtype=np.float32)
         fn, cast = getattr(self.lib, f"{self.name}_model_margins"), self.ffi.cast
         for i in range(X.shape[0]):
-            fn(cast("double *", X.ctypes.data + i * X.strides[0]),
-               cast("float *", out.ctypes.data + i * 4 * self.n_outputs))
+            fn(
+                cast("double *", X.ctypes.data + i * X.strides[0]),
+                cast("float *", out.ctypes.data + i * 4 * self.n_outputs),
+            )
         return out
 
     def margins_batch(self, X: np.ndarray) -> np.ndarray:
         X = np.ascontiguousarray(X, dtype=np.float64)
         out = np.empty((X.shape[0], self.n_outputs), dtype=np.float32)
         getattr(self.lib, f"{self.name}_model_margins_batch")(
-            self.ffi.cast("double *", X.ctypes.data), X.shape[0],
-            self.ffi.cast("float *", out.ctypes.data))
+            self.ffi.cast("double *", X.ctypes.data),
+            X.shape[0],
+            self.ffi.cast("float *", out.ctypes.data),
+        )
         return out
 
 
@@ -217,8 +280,11 @@ class TL2cgen:
     """TL2cgen's generated C (c/tl2cgen/main.c) through cffi: ``predict(data, 1, result)``."""
 
     def __init__(self, files: dict, name: str, workdir: Path):
-        sources = {Path(p).name: t for p, t in files.items() if p.startswith("c/tl2cgen/")
-                   and p.endswith((".c", ".h"))}
+        sources = {
+            Path(p).name: t
+            for p, t in files.items()
+            if p.startswith("c/tl2cgen/") and p.endswith((".c", ".h"))
+        }
         flags = ("-std=c99", "-O2", "-ffp-contract=off", "-fno-fast-math", "-w")
         library = _compile(sources, ["main.c"], f"{name}-tl2cgen", workdir, flags=flags)
         self.ffi = cffi.FFI()
@@ -238,23 +304,29 @@ class TL2cgen:
         with np.errstate(over="ignore"):
             x32 = np.asarray(X, dtype=np.float64).astype(np.float32)
         entries = x32.view(np.int32).copy()
-        entries[np.isnan(x32)] = -1                     # missing
+        entries[np.isnan(x32)] = -1  # missing
         entries = np.ascontiguousarray(entries)
         out = np.zeros((x32.shape[0], self.n_outputs), dtype=np.float32)
         cast = self.ffi.cast
         base, step, obase = entries.ctypes.data, entries.strides[0], out.ctypes.data
         for i in range(x32.shape[0]):
-            self.lib.predict(cast("union Entry *", base + i * step), 1,
-                             cast("float *", obase + i * 4 * self.n_outputs))
+            self.lib.predict(
+                cast("union Entry *", base + i * step),
+                1,
+                cast("float *", obase + i * 4 * self.n_outputs),
+            )
         return out
 
 
 def swift_detector(files: dict, name: str, workdir: Path) -> Detector:
     """The Swift model and detector (ios/Sources) through their C-ABI shim, driven with the C
     headers' cffi declarations like the C detector."""
-    roles = getattr(files, "roles", None)     # a Bundle names the shim; a plain copy: by name
-    shim = (Path(roles["Swift"]["detector_shim"]).stem if roles else
-            next(Path(p).stem for p in sorted(files) if p.endswith("DetectorShim.swift")))
+    roles = getattr(files, "roles", None)  # a Bundle names the shim; a plain copy: by name
+    shim = (
+        Path(roles["Swift"]["detector_shim"]).stem
+        if roles
+        else next(Path(p).stem for p in sorted(files) if p.endswith("DetectorShim.swift"))
+    )
     library = build_swift_library(swift_sources(files, name), shim, Path(workdir))
     return Detector(files, name, workdir, library=library, label="Swift")
 
@@ -263,8 +335,9 @@ def coreml_evaluator(files: dict, name: str) -> coreml.Evaluator:
     return coreml.Evaluator(files[coreml_path(name)])
 
 
-def coreml_margins(evaluator: coreml.Evaluator, X: np.ndarray,
-                   columns: np.ndarray | None = None) -> np.ndarray:
+def coreml_margins(
+    evaluator: coreml.Evaluator, X: np.ndarray, columns: np.ndarray | None = None
+) -> np.ndarray:
     """Core ML's margins (double) for full feature vectors X, of which the model reads
     ``columns`` (None: all), rounded to Float first, as the Swift wrapper does."""
     with np.errstate(over="ignore"):
@@ -274,8 +347,9 @@ def coreml_margins(evaluator: coreml.Evaluator, X: np.ndarray,
 
 def xgboost_margins(booster, X: np.ndarray) -> np.ndarray:
     """XGBoost's own margins (float32) for double features (it rounds them to float32)."""
-    m = booster.inplace_predict(np.ascontiguousarray(X, dtype=np.float64),
-                                predict_type="margin", missing=np.nan)
+    m = booster.inplace_predict(
+        np.ascontiguousarray(X, dtype=np.float64), predict_type="margin", missing=np.nan
+    )
     return np.asarray(m, dtype=np.float32).reshape(np.asarray(X).shape[0], -1)
 
 
@@ -303,17 +377,17 @@ class ModelComparison:
 
     vectors: int = 0
     c_margin_equal: int = 0
-    c_probability_equal: int = 0        # informative: libm expf vs XGBoost's (same libm here)
+    c_probability_equal: int = 0  # informative: libm expf vs XGBoost's (same libm here)
     c_decision_equal: int = 0
     c_event_equal: int = 0
     events: int = 0
     tl2cgen_margin_equal: int = 0
     tl2cgen_max_abs: float = 0.0
     tl2cgen_decision_equal: int = 0
-    coreml_margin_equal: int = 0        # double margin rounded to float32 == XGBoost's
+    coreml_margin_equal: int = 0  # double margin rounded to float32 == XGBoost's
     coreml_max_abs: float = 0.0
     coreml_decision_equal: int = 0
-    coreml_near_threshold: int = 0      # |XGBoost margin - m*| <= coreml_max_abs seen so far
+    coreml_near_threshold: int = 0  # |XGBoost margin - m*| <= coreml_max_abs seen so far
     swift_checked: bool = False
     swift_margin_equal: int = 0
     swift_decision_equal: int = 0
@@ -328,48 +402,80 @@ class ModelComparison:
         """The promise: own C (and Swift) margins, decisions and events bit/flag-identical on
         every vector."""
         n = self.vectors
-        swift = not self.swift_checked or (self.swift_margin_equal == n
-                                           and self.swift_decision_equal == n
-                                           and self.swift_event_equal == n)
+        swift = not self.swift_checked or (
+            self.swift_margin_equal == n
+            and self.swift_decision_equal == n
+            and self.swift_event_equal == n
+        )
         others = all(c == n for counts in self.targets.values() for c in counts.values())
-        return (not self.problems and self.c_margin_equal == n and self.c_decision_equal == n
-                and self.c_event_equal == n and swift and others)
+        return (
+            not self.problems
+            and self.c_margin_equal == n
+            and self.c_decision_equal == n
+            and self.c_event_equal == n
+            and swift
+            and others
+        )
 
     def pct(self, count: int) -> float:
         return 100.0 * count / self.vectors if self.vectors else 100.0
 
     def to_json(self) -> dict:
-        return {"vectors": self.vectors, "identical": self.identical,
-                "own_c": {"margins_bit_equal_pct": self.pct(self.c_margin_equal),
-                          "decisions_equal_pct": self.pct(self.c_decision_equal),
-                          "events_equal_pct": self.pct(self.c_event_equal),
-                          "events": self.events,
-                          "probabilities_bit_equal_pct": self.pct(self.c_probability_equal)},
-                "swift": ({"margins_bit_equal_pct": self.pct(self.swift_margin_equal),
-                           "decisions_equal_pct": self.pct(self.swift_decision_equal),
-                           "events_equal_pct": self.pct(self.swift_event_equal)}
-                          if self.swift_checked else None),
-                "tl2cgen": {"margins_bit_equal_pct": self.pct(self.tl2cgen_margin_equal),
-                            "max_abs_margin_diff": self.tl2cgen_max_abs,
-                            "decisions_equal_pct": self.pct(self.tl2cgen_decision_equal)},
-                "coreml_spec_evaluator": {
-                    "margins_equal_after_float32_rounding_pct": self.pct(self.coreml_margin_equal),
-                    "max_abs_margin_diff": self.coreml_max_abs,
-                    "decisions_equal_pct": self.pct(self.coreml_decision_equal),
-                    "vectors_within_max_diff_of_threshold": self.coreml_near_threshold},
-                "targets": {name: {"margins_bit_equal_pct": self.pct(c["margins"]),
-                                   "decisions_equal_pct": self.pct(c["decisions"]),
-                                   "events_equal_pct": self.pct(c["events"])}
-                            for name, c in self.targets.items()},
-                "problems": self.problems}
+        return {
+            "vectors": self.vectors,
+            "identical": self.identical,
+            "own_c": {
+                "margins_bit_equal_pct": self.pct(self.c_margin_equal),
+                "decisions_equal_pct": self.pct(self.c_decision_equal),
+                "events_equal_pct": self.pct(self.c_event_equal),
+                "events": self.events,
+                "probabilities_bit_equal_pct": self.pct(self.c_probability_equal),
+            },
+            "swift": (
+                {
+                    "margins_bit_equal_pct": self.pct(self.swift_margin_equal),
+                    "decisions_equal_pct": self.pct(self.swift_decision_equal),
+                    "events_equal_pct": self.pct(self.swift_event_equal),
+                }
+                if self.swift_checked
+                else None
+            ),
+            "tl2cgen": {
+                "margins_bit_equal_pct": self.pct(self.tl2cgen_margin_equal),
+                "max_abs_margin_diff": self.tl2cgen_max_abs,
+                "decisions_equal_pct": self.pct(self.tl2cgen_decision_equal),
+            },
+            "coreml_spec_evaluator": {
+                "margins_equal_after_float32_rounding_pct": self.pct(self.coreml_margin_equal),
+                "max_abs_margin_diff": self.coreml_max_abs,
+                "decisions_equal_pct": self.pct(self.coreml_decision_equal),
+                "vectors_within_max_diff_of_threshold": self.coreml_near_threshold,
+            },
+            "targets": {
+                name: {
+                    "margins_bit_equal_pct": self.pct(c["margins"]),
+                    "decisions_equal_pct": self.pct(c["decisions"]),
+                    "events_equal_pct": self.pct(c["events"]),
+                }
+                for name, c in self.targets.items()
+            },
+            "problems": self.problems,
+        }
 
 
 class ModelParity:
     """All prediction targets of one generated tree, built once."""
 
-    def __init__(self, files: dict, name: str, workdir: Path, numpy_module,
-                 with_tl2cgen: bool = True, with_swift: bool = False,
-                 detectors: dict | None = None):
+    def __init__(
+        self,
+        files: dict,
+        name: str,
+        workdir: Path,
+        numpy_module,
+        with_tl2cgen: bool = True,
+        with_swift: bool = False,
+        detectors: dict | None = None,
+    ):
         self.name = name
         self.module = numpy_module
         self.meta = manifest_of(files).model
@@ -382,13 +488,16 @@ class ModelParity:
         self.others = dict(detectors or {})
         self.decision = decisions.Decision.from_json(self.meta.decision)
 
-    def compare_recording(self, booster, label: str, samples: np.ndarray,
-                          result: ModelComparison) -> None:
+    def compare_recording(
+        self, booster, label: str, samples: np.ndarray, result: ModelComparison
+    ) -> None:
         features, ends = self.module.featurize(samples, nonfinite="drop")
         got = self.detector.stream(samples)
         if not np.array_equal(got["ends"], ends):
-            result.problems.append(f"{label}: the detector scored {len(got['ends'])} vectors, "
-                                   f"numpy emitted {len(ends)}")
+            result.problems.append(
+                f"{label}: the detector scored {len(got['ends'])} vectors, "
+                f"numpy emitted {len(ends)}"
+            )
             return
         finite = np.isfinite(samples).all(axis=1)
         bad = np.flatnonzero(got["status"] < 0)
@@ -398,22 +507,32 @@ class ModelParity:
         swift = None
         if self.swift is not None:
             swift = self.swift.stream(samples)
-            if not (np.array_equal(swift["ends"], ends)
-                    and np.array_equal(swift["status"], got["status"])):
+            if not (
+                np.array_equal(swift["ends"], ends)
+                and np.array_equal(swift["status"], got["status"])
+            ):
                 result.problems.append(f"{label}: the Swift detector's statuses differ from C's")
                 return
         others = {}
         for target, detector in self.others.items():
             out = others[target] = detector.stream(samples)
-            if not (np.array_equal(out["ends"], ends)
-                    and np.array_equal(out["status"], got["status"])):
-                result.problems.append(f"{label}: the {target} detector's statuses differ "
-                                       "from C's")
+            if not (
+                np.array_equal(out["ends"], ends) and np.array_equal(out["status"], got["status"])
+            ):
+                result.problems.append(f"{label}: the {target} detector's statuses differ from C's")
                 return
         self.compare_vectors(booster, features, ordinals, got, result, swift, others)
 
-    def compare_vectors(self, booster, features, ordinals, got, result: ModelComparison,
-                        swift: dict | None = None, others: dict | None = None) -> None:
+    def compare_vectors(
+        self,
+        booster,
+        features,
+        ordinals,
+        got,
+        result: ModelComparison,
+        swift: dict | None = None,
+        others: dict | None = None,
+    ) -> None:
         ref = xgboost_margins(booster, features)
         positive = decisions.positive(self.decision, ref)
         _, fired = decisions.events(self.decision, positive, ordinals)
@@ -428,20 +547,21 @@ class ModelParity:
             result.swift_decision_equal += int((positive == swift["positive"]).sum())
             result.swift_event_equal += int((fired == swift["event"]).sum())
         for target, out in (others or {}).items():
-            counts = result.targets.setdefault(target, {"margins": 0, "decisions": 0,
-                                                        "events": 0})
+            counts = result.targets.setdefault(target, {"margins": 0, "decisions": 0, "events": 0})
             counts["margins"] += int(bits_equal(ref, out["margins"]).sum())
             counts["decisions"] += int((positive == out["positive"]).sum())
             counts["events"] += int((fired == out["event"]).sum())
-        xgb_prob = np.asarray(booster.inplace_predict(features, predict_type="value"),
-                              dtype=np.float32).reshape(len(ref), -1)
+        xgb_prob = np.asarray(
+            booster.inplace_predict(features, predict_type="value"), dtype=np.float32
+        ).reshape(len(ref), -1)
         result.c_probability_equal += int(bits_equal(xgb_prob, got["probabilities"]).sum())
         if self.tl2cgen is not None:
             tl = self.tl2cgen.margins(features)
             result.tl2cgen_margin_equal += int(bits_equal(ref, tl).sum())
             result.tl2cgen_max_abs = max(result.tl2cgen_max_abs, _max_abs(ref, tl))
             result.tl2cgen_decision_equal += int(
-                (decisions.positive(self.decision, tl) == positive).sum())
+                (decisions.positive(self.decision, tl) == positive).sum()
+            )
         cm = coreml_margins(self.coreml, features, self.detector.columns)
         result.coreml_margin_equal += int(bits_equal(ref, cm.astype(np.float32)).sum())
         diff = _max_abs(ref, cm)
@@ -461,9 +581,12 @@ def coreml_positive(decision: decisions.Decision, margins: np.ndarray) -> np.nda
         return np.zeros(m.shape[0], dtype=bool)
     if decision.kind == "binary":
         with np.errstate(over="ignore"):
-            value = {"sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)), "exp": np.exp,
-                     "identity": lambda x: x, "hinge": lambda x: (x > 0).astype(np.float64)
-                     }[decision.transform](m[:, 0])
+            value = {
+                "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+                "exp": np.exp,
+                "identity": lambda x: x,
+                "hinge": lambda x: (x > 0).astype(np.float64),
+            }[decision.transform](m[:, 0])
         return value >= decision.threshold
     return np.argmax(m, axis=1) == decision.positive_class
 
@@ -484,18 +607,33 @@ def boundary_values(t: float) -> list[float]:
     out = [t, below, above, float(np.nextafter(t, -np.inf)), float(np.nextafter(t, np.inf))]
     for other in (below, above):
         if np.isfinite(other):
-            mid = (t + other) / 2                      # exact in double: a float32 midpoint
+            mid = (t + other) / 2  # exact in double: a float32 midpoint
             out += [mid, float(np.nextafter(mid, t)), float(np.nextafter(mid, other))]
     return out
 
 
-SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, fp32.FLT_TRUE_MIN, -fp32.FLT_TRUE_MIN,
-           float(np.finfo(np.float32).tiny), 5e-324, -5e-324, 1e-300, fp32.FLT_MAX,
-           -fp32.FLT_MAX, 3.5e38, -3.5e38, 1e300, -1e300]
+SPECIAL = [
+    np.nan,
+    np.inf,
+    -np.inf,
+    0.0,
+    -0.0,
+    fp32.FLT_TRUE_MIN,
+    -fp32.FLT_TRUE_MIN,
+    float(np.finfo(np.float32).tiny),
+    5e-324,
+    -5e-324,
+    1e-300,
+    fp32.FLT_MAX,
+    -fp32.FLT_MAX,
+    3.5e38,
+    -3.5e38,
+    1e300,
+    -1e300,
+]
 
 
-def boundary_vectors(forest: Forest, base_rows: np.ndarray, limit: int | None = None
-                     ) -> np.ndarray:
+def boundary_vectors(forest: Forest, base_rows: np.ndarray, limit: int | None = None) -> np.ndarray:
     """For every split threshold t of every feature, each base row with that feature set to each
     of :func:`boundary_values`; plus each feature set to each SPECIAL value (NaN, +-inf, +-0,
     subnormals, FLT_MAX and beyond)."""
@@ -525,27 +663,35 @@ def double_sum_of_leaves(forest: Forest, X: np.ndarray) -> np.ndarray:
     return out
 
 
-def boundary_check(parity: ModelParity, booster, forest: Forest, np_rows: np.ndarray,
-                   n_base: int = 2) -> dict:
+def boundary_check(
+    parity: ModelParity, booster, forest: Forest, np_rows: np.ndarray, n_base: int = 2
+) -> dict:
     """Boundary vectors (every threshold, its float32 and double neighbours, specials) on
     ``n_base`` real feature rows: own C must equal XGBoost on all of them."""
     picks = np.linspace(0, max(len(np_rows) - 1, 0), n_base).astype(int) if len(np_rows) else []
     base = np_rows[picks] if len(np_rows) else np.zeros((1, forest.n_features))
     X = boundary_vectors(forest, base)
     ref = xgboost_margins(booster, X)
-    out = {"vectors": int(X.shape[0]),
-           "own_c_margins_bit_equal": int(bits_equal(ref, parity.detector.margins(X)).sum()),
-           "swift_margins_bit_equal": (int(bits_equal(ref, parity.swift.margins(X)).sum())
-                                       if parity.swift is not None else None),
-           "reference_rule_bit_equal": int(bits_equal(ref, forest.margins(X)).sum())}
-    out["targets_margins_bit_equal"] = {target: int(bits_equal(ref, d.margins(X)).sum())
-                                        for target, d in parity.others.items()}
+    out = {
+        "vectors": int(X.shape[0]),
+        "own_c_margins_bit_equal": int(bits_equal(ref, parity.detector.margins(X)).sum()),
+        "swift_margins_bit_equal": (
+            int(bits_equal(ref, parity.swift.margins(X)).sum())
+            if parity.swift is not None
+            else None
+        ),
+        "reference_rule_bit_equal": int(bits_equal(ref, forest.margins(X)).sum()),
+    }
+    out["targets_margins_bit_equal"] = {
+        target: int(bits_equal(ref, d.margins(X)).sum()) for target, d in parity.others.items()
+    }
     if parity.tl2cgen is not None:
         out["tl2cgen_margins_bit_equal"] = int(bits_equal(ref, parity.tl2cgen.margins(X)).sum())
     columns = parity.detector.columns
     same = coreml_margins(parity.coreml, X, columns) == double_sum_of_leaves(forest, X)
     out["coreml_same_leaves"] = int(same.all(axis=1).sum())
-    raw = parity.coreml.margins(model_input(X, columns))     # doubles, not rounded
+    raw = parity.coreml.margins(model_input(X, columns))  # doubles, not rounded
     out["coreml_unrounded_inputs_same_leaves"] = int(
-        (raw == double_sum_of_leaves(forest, X)).all(axis=1).sum())
+        (raw == double_sum_of_leaves(forest, X)).all(axis=1).sum()
+    )
     return out

@@ -1,5 +1,6 @@
 """The generated Swift featuriser as a parity target: compiled with its C-ABI shim into a shared
 library and driven through cffi with the C header's declarations."""
+
 from __future__ import annotations
 
 import hashlib
@@ -25,8 +26,9 @@ def swift_sources(files: dict[str, str], name: str) -> dict[str, str]:
     return {Path(p).name: files[p] for p in library + shim}
 
 
-def build_swift_library(sources: dict[str, str], module: str, workdir: Path,
-                        swiftc: str | None = None) -> Path:
+def build_swift_library(
+    sources: dict[str, str], module: str, workdir: Path, swiftc: str | None = None
+) -> Path:
     """Compile the library source and the shim into one shared library (``swiftc -O -wmo
     -emit-library``), cached by source hash, flags and toolchain version like the C build."""
     swiftc = swiftc or find_swiftc()
@@ -50,8 +52,10 @@ def build_swift_library(sources: dict[str, str], module: str, workdir: Path,
         cmd = [swiftc, *flags, *paths, "-o", str(tmp)]
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
-            raise RuntimeError(f"compiling generated Swift failed:\n{' '.join(cmd)}\n"
-                               f"{result.stderr}{result.stdout}")
+            raise RuntimeError(
+                f"compiling generated Swift failed:\n{' '.join(cmd)}\n"
+                f"{result.stderr}{result.stdout}"
+            )
         os.replace(tmp, out)
     return out
 
@@ -70,8 +74,8 @@ class SwiftStream(CStream):
         lines = self.ffi.string(getattr(self.lib, f"{self.name}_swift_contract")()).decode()
         lines = lines.split("\n")
         self.spec_hash, self.generator_version = lines[0], lines[1]
-        self.input_names = tuple(lines[2:2 + self.n_inputs])
-        self.feature_names = tuple(lines[2 + self.n_inputs:])
+        self.input_names = tuple(lines[2 : 2 + self.n_inputs])
+        self.feature_names = tuple(lines[2 + self.n_inputs :])
 
 
 def swift_target(files: dict[str, str], name: str, workdir: Path) -> Target:
@@ -82,11 +86,15 @@ def swift_target(files: dict[str, str], name: str, workdir: Path) -> Target:
         raise RuntimeError(f"no Swift shim for {name}")
     library = build_swift_library(swift_sources(files, name), shim, Path(workdir))
     runtime = SwiftStream(files[f"c/{name}_features.h"], library, name)
-    expected = (manifest.spec_hash, manifest.generator_version, manifest.inputs,
-                manifest.feature_names_of(name))
-    got = (runtime.spec_hash, runtime.generator_version, runtime.input_names,
-           runtime.feature_names)
+    expected = (
+        manifest.spec_hash,
+        manifest.generator_version,
+        manifest.inputs,
+        manifest.feature_names_of(name),
+    )
+    got = (runtime.spec_hash, runtime.generator_version, runtime.input_names, runtime.feature_names)
     if got != expected:
-        raise RuntimeError(f"the Swift featuriser's contract differs from the manifest: {got} "
-                           f"vs {expected}")
+        raise RuntimeError(
+            f"the Swift featuriser's contract differs from the manifest: {got} vs {expected}"
+        )
     return Target("Swift", runtime.stream)

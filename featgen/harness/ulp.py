@@ -1,4 +1,5 @@
 """Bit-level comparison of doubles: ULP distance and bit equality (NaN equal to NaN)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,9 +16,11 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     oa, ob = ordered_bits(a).astype(np.uint64), ordered_bits(b).astype(np.uint64)
-    hi, lo = np.where(ordered_bits(a) > ordered_bits(b), oa, ob), np.where(
-        ordered_bits(a) > ordered_bits(b), ob, oa)
-    diff = np.minimum(hi - lo, np.uint64(2 ** 63 - 1)).astype(np.int64)  # exact, mod 2**64
+    hi, lo = (
+        np.where(ordered_bits(a) > ordered_bits(b), oa, ob),
+        np.where(ordered_bits(a) > ordered_bits(b), ob, oa),
+    )
+    diff = np.minimum(hi - lo, np.uint64(2**63 - 1)).astype(np.int64)  # exact, mod 2**64
     nan_a, nan_b = np.isnan(a), np.isnan(b)
     diff = np.where(nan_a & nan_b, 0, diff)
     return np.where(nan_a ^ nan_b, np.iinfo(np.int64).max, diff)
@@ -28,4 +31,3 @@ def same_bits(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(b, dtype=np.float64)
     return (a.view(np.int64) == b.view(np.int64)) | (np.isnan(a) & np.isnan(b))
-
