@@ -240,7 +240,7 @@ def _predictions(spar, spar_model, parity, swift: bool) -> tuple[mh.ModelCompari
     ref = decisions.argmax_first(margins)
     if parity.tl2cgen is not None:
         classes["TL2cgen"] = int((decisions.argmax_first(parity.tl2cgen.margins(X)) == ref).sum())
-    cm = mh.coreml_margins(parity.coreml, X)
+    cm = mh.coreml_margins(parity.coreml, X, parity.detector.columns)  # the model's inputs
     classes["Core ML"] = int((np.argmax(cm, axis=1) == ref).sum())
     top2 = np.sort(margins.astype(np.float64), axis=1)[:, -2:]
     classes["gaps"] = top2[:, 1] - top2[:, 0]  # largest minus second largest margin
