@@ -27,12 +27,12 @@ Unsigned types are experimental in kotlinc 1.3 and not used.
 
 from __future__ import annotations
 
-import math
 import re
 
 from .. import ir
 from ..lowering import Program, reads_cur
 from ..sharing import share_program
+from ..trees import fp32
 from .base import Emitter, used_functions, used_tables
 from .c import signal_lines
 from .swift import storage_layout, upper_camel
@@ -42,24 +42,9 @@ LINES_PER_FUNCTION = 200  # printed statements per generated function (64 KB byt
 TABLE_CHUNK = 1024  # table entries per initialiser function (same cap)
 
 
-def kotlin_double(value: float) -> str:
-    """An exact Kotlin Double literal for the finite ``value``: ``25.0`` for integral values,
-    else the shortest round-trip decimal (``0.1``, ``1e-300``, ``-0.0``)."""
-    if not math.isfinite(value):
-        raise ValueError(f"not a finite literal: {value!r}")
-    if value == int(value) and abs(value) < 2.0**53 and math.copysign(1.0, value) > 0:
-        return f"{int(value)}.0"
-    text = repr(float(value))
-    return text if ("." in text or "e" in text) else text + ".0"
-
-
-def kotlin_float(value: float) -> str:
-    """An exact Kotlin Float literal for the float32 ``value`` (given as a Python float)."""
-    if value != value:
-        return "Float.NaN"
-    if math.isinf(value):
-        return "Float.POSITIVE_INFINITY" if value > 0 else "Float.NEGATIVE_INFINITY"
-    return kotlin_double(value) + "f"
+# Exact literals (Kotlin has no hex floats): one definition, in codegen/trees/fp32.py.
+kotlin_double = fp32.kotlin_double_literal
+kotlin_float = fp32.kotlin_float_literal
 
 
 def _paren(text: str) -> str:
@@ -430,7 +415,6 @@ def tree_kotlin(lines: list[str]) -> list[str]:
 
 def model_context(forest, decision, feature_names: tuple[str, ...]) -> dict:
     """What templates/kotlin/Model.kt.j2 and Detector.kt.j2 need beyond the C model context."""
-    from ..trees import fp32
     from ..trees.c_emit import tree_lines
 
     trees = [
@@ -439,7 +423,9 @@ def model_context(forest, decision, feature_names: tuple[str, ...]) -> dict:
             "group": t.group,
             "depth": t.depth(),
             "lines": tree_kotlin(
-                tree_lines(t, "f", kotlin_float, names=feature_names, comment="// {}")
+                tree_lines(
+                    t, "f", kotlin_float, names=feature_names, comment="// {}", language="kotlin"
+                )
             ),
         }
         for k, t in enumerate(forest.trees)

@@ -107,9 +107,37 @@ def c_double_literal(x: float) -> str:
     return _hex(x)
 
 
+def kotlin_double_literal(value: float) -> str:
+    """An exact Kotlin Double literal (Kotlin has no hex floats): ``25.0`` for integral values,
+    else the shortest round-trip decimal (``0.1``, ``1e-300``, ``-0.0``)."""
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite literal: {value!r}")
+    if value == int(value) and abs(value) < 2.0**53 and math.copysign(1.0, value) > 0:
+        return f"{int(value)}.0"
+    text = repr(float(value))
+    return text if ("." in text or "e" in text) else text + ".0"
+
+
+def kotlin_float_literal(value: float) -> str:
+    """An exact Kotlin Float literal for the float32 ``value``: the float's exact double
+    decimal plus ``f``, which reads back the same whether the parser rounds straight to float
+    or through double."""
+    if value != value:
+        return "Float.NaN"
+    if math.isinf(value):
+        return "Float.POSITIVE_INFINITY" if value > 0 else "Float.NEGATIVE_INFINITY"
+    return kotlin_double_literal(value) + "f"
+
+
 def literal(x: float, kind: str, language: str = "c") -> str:
-    """The literal of ``x`` as a ``kind`` (``float32`` | ``float64``) value in C or Swift (a
-    Swift literal takes its type from the context: Float or Double)."""
+    """The literal of ``x`` as a ``kind`` (``float32`` | ``float64``) value in C, Swift or
+    Kotlin (a Swift literal takes its type from the context: Float or Double)."""
+    if language == "kotlin":
+        if kind == "float32":
+            return kotlin_float_literal(x)
+        if math.isinf(x):
+            return "Double.POSITIVE_INFINITY" if x > 0 else "Double.NEGATIVE_INFINITY"
+        return kotlin_double_literal(x)
     if kind == "float32":
         return c_literal(x) if language == "c" else swift_literal(x)
     if language == "swift" and math.isinf(x):
