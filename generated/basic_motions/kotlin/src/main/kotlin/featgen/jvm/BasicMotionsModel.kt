@@ -248,7 +248,7 @@ object BasicMotionsModel {
 
     /** Tree 0: adds to margin 0; depth 1. */
     private fun tree_0(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.31578949093818665f
         } else {
             return -0.12244898080825806f
@@ -257,7 +257,7 @@ object BasicMotionsModel {
 
     /** Tree 1: adds to margin 1; depth 1. */
     private fun tree_1(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.12244898080825806f
         } else {
             return 0.31578949093818665f
@@ -266,14 +266,14 @@ object BasicMotionsModel {
 
     /** Tree 2: adds to margin 2; depth 2. */
     private fun tree_2(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
-            if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
+            if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
                 return -0.08000000566244125f
             } else {
                 return 0.3085714280605316f
             }
         } else {
-            if (!(f[9].toFloat() >= 0x1.2ea0ccp-2f)) { // correlation__acc_y__acc_z__case
+            if (!(f[9].toFloat() >= 0.29553526639938354f)) { // correlation__acc_y__acc_z__case
                 return -0.11948051303625107f
             } else {
                 return -0.0f
@@ -283,7 +283,7 @@ object BasicMotionsModel {
 
     /** Tree 3: adds to margin 3; depth 1. */
     private fun tree_3(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.12244898080825806f
         } else {
             return 0.31578949093818665f
@@ -292,7 +292,7 @@ object BasicMotionsModel {
 
     /** Tree 4: adds to margin 0; depth 1. */
     private fun tree_4(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.24223320186138153f
         } else {
             return -0.11693861335515976f
@@ -301,7 +301,7 @@ object BasicMotionsModel {
 
     /** Tree 5: adds to margin 1; depth 1. */
     private fun tree_5(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.11685612052679062f
         } else {
             return 0.24084968864917755f
@@ -310,14 +310,14 @@ object BasicMotionsModel {
 
     /** Tree 6: adds to margin 2; depth 2. */
     private fun tree_6(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
-            if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
+            if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
                 return -0.07557680457830429f
             } else {
                 return 0.23635712265968323f
             }
         } else {
-            if (!(f[9].toFloat() >= 0x1.2ea0ccp-2f)) { // correlation__acc_y__acc_z__case
+            if (!(f[9].toFloat() >= 0.29553526639938354f)) { // correlation__acc_y__acc_z__case
                 return -0.11384427547454834f
             } else {
                 return 0.00014869940059725195f
@@ -327,7 +327,7 @@ object BasicMotionsModel {
 
     /** Tree 7: adds to margin 3; depth 1. */
     private fun tree_7(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.11682037264108658f
         } else {
             return 0.24024569988250732f
@@ -336,7 +336,7 @@ object BasicMotionsModel {
 
     /** Tree 8: adds to margin 0; depth 1. */
     private fun tree_8(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.19846081733703613f
         } else {
             return -0.11196811497211456f
@@ -345,7 +345,7 @@ object BasicMotionsModel {
 
     /** Tree 9: adds to margin 1; depth 1. */
     private fun tree_9(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.11184129863977432f
         } else {
             return 0.19651350378990173f
@@ -354,14 +354,14 @@ object BasicMotionsModel {
 
     /** Tree 10: adds to margin 2; depth 2. */
     private fun tree_10(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
-            if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
+            if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
                 return -0.07116412371397018f
             } else {
                 return 0.19298486411571503f
             }
         } else {
-            if (!(f[9].toFloat() >= 0x1.2ea0ccp-2f)) { // correlation__acc_y__acc_z__case
+            if (!(f[9].toFloat() >= 0.29553526639938354f)) { // correlation__acc_y__acc_z__case
                 return -0.10866917669773102f
             } else {
                 return 0.00065026426455006f
@@ -371,7 +371,7 @@ object BasicMotionsModel {
 
     /** Tree 11: adds to margin 3; depth 1. */
     private fun tree_11(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.11178580671548843f
         } else {
             return 0.19564732909202576f
@@ -380,7 +380,7 @@ object BasicMotionsModel {
 
     /** Tree 12: adds to margin 0; depth 1. */
     private fun tree_12(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.1697731465101242f
         } else {
             return -0.10748119652271271f
@@ -389,7 +389,7 @@ object BasicMotionsModel {
 
     /** Tree 13: adds to margin 1; depth 1. */
     private fun tree_13(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.10733099281787872f
         } else {
             return 0.1675693839788437f
@@ -398,14 +398,14 @@ object BasicMotionsModel {
 
     /** Tree 14: adds to margin 2; depth 2. */
     private fun tree_14(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
-            if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
+            if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
                 return -0.06684281677007675f
             } else {
                 return 0.16441774368286133f
             }
         } else {
-            if (!(f[9].toFloat() >= 0x1.2ea0ccp-2f)) { // correlation__acc_y__acc_z__case
+            if (!(f[9].toFloat() >= 0.29553526639938354f)) { // correlation__acc_y__acc_z__case
                 return -0.10391413420438766f
             } else {
                 return 0.0013519552303478122f
@@ -415,7 +415,7 @@ object BasicMotionsModel {
 
     /** Tree 15: adds to margin 3; depth 1. */
     private fun tree_15(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.10726435482501984f
         } else {
             return 0.16656453907489777f
@@ -424,7 +424,7 @@ object BasicMotionsModel {
 
     /** Tree 16: adds to margin 0; depth 1. */
     private fun tree_16(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.149661123752594f
         } else {
             return -0.10339801758527756f
@@ -433,7 +433,7 @@ object BasicMotionsModel {
 
     /** Tree 17: adds to margin 1; depth 1. */
     private fun tree_17(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.10323518514633179f
         } else {
             return 0.14732764661312103f
@@ -442,14 +442,14 @@ object BasicMotionsModel {
 
     /** Tree 18: adds to margin 2; depth 2. */
     private fun tree_18(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
-            if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
+            if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
                 return -0.06265883892774582f
             } else {
                 return 0.14430782198905945f
             }
         } else {
-            if (!(f[9].toFloat() >= 0x1.2ea0ccp-2f)) { // correlation__acc_y__acc_z__case
+            if (!(f[9].toFloat() >= 0.29553526639938354f)) { // correlation__acc_y__acc_z__case
                 return -0.09951026737689972f
             } else {
                 return 0.002146183978766203f
@@ -459,7 +459,7 @@ object BasicMotionsModel {
 
     /** Tree 19: adds to margin 3; depth 1. */
     private fun tree_19(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.10316169261932373f
         } else {
             return 0.14623242616653442f
@@ -468,7 +468,7 @@ object BasicMotionsModel {
 
     /** Tree 20: adds to margin 0; depth 1. */
     private fun tree_20(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.1348181813955307f
         } else {
             return -0.09963471442461014f
@@ -477,7 +477,7 @@ object BasicMotionsModel {
 
     /** Tree 21: adds to margin 1; depth 1. */
     private fun tree_21(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.09946415573358536f
         } else {
             return 0.132405623793602f
@@ -486,8 +486,8 @@ object BasicMotionsModel {
 
     /** Tree 22: adds to margin 2; depth 2. */
     private fun tree_22(f: DoubleArray): Float {
-        if (!(f[8].toFloat() >= 0x1.02d83cp+2f)) { // max__gyro_jerk_mag__case
-            if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[8].toFloat() >= 4.044447898864746f)) { // max__gyro_jerk_mag__case
+            if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
                 return -0.08016924560070038f
             } else {
                 return 0.14094915986061096f
@@ -499,7 +499,7 @@ object BasicMotionsModel {
 
     /** Tree 23: adds to margin 3; depth 1. */
     private fun tree_23(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.09938564151525497f
         } else {
             return 0.13123738765716553f
@@ -508,7 +508,7 @@ object BasicMotionsModel {
 
     /** Tree 24: adds to margin 0; depth 1. */
     private fun tree_24(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.12280299514532089f
         } else {
             return -0.09593421220779419f
@@ -517,7 +517,7 @@ object BasicMotionsModel {
 
     /** Tree 25: adds to margin 1; depth 1. */
     private fun tree_25(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.0957687571644783f
         } else {
             return 0.1206260696053505f
@@ -526,8 +526,8 @@ object BasicMotionsModel {
 
     /** Tree 26: adds to margin 2; depth 2. */
     private fun tree_26(f: DoubleArray): Float {
-        if (!(f[8].toFloat() >= 0x1.02d83cp+2f)) { // max__gyro_jerk_mag__case
-            if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[8].toFloat() >= 4.044447898864746f)) { // max__gyro_jerk_mag__case
+            if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
                 return -0.07553522288799286f
             } else {
                 return 0.12785856425762177f
@@ -539,7 +539,7 @@ object BasicMotionsModel {
 
     /** Tree 27: adds to margin 3; depth 1. */
     private fun tree_27(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.09569661319255829f
         } else {
             return 0.11967573314905167f
@@ -548,7 +548,7 @@ object BasicMotionsModel {
 
     /** Tree 28: adds to margin 0; depth 1. */
     private fun tree_28(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.11324914544820786f
         } else {
             return -0.09239434450864792f
@@ -557,7 +557,7 @@ object BasicMotionsModel {
 
     /** Tree 29: adds to margin 1; depth 1. */
     private fun tree_29(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.09223037213087082f
         } else {
             return 0.11121825128793716f
@@ -566,8 +566,8 @@ object BasicMotionsModel {
 
     /** Tree 30: adds to margin 2; depth 2. */
     private fun tree_30(f: DoubleArray): Float {
-        if (!(f[8].toFloat() >= 0x1.02d83cp+2f)) { // max__gyro_jerk_mag__case
-            if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[8].toFloat() >= 4.044447898864746f)) { // max__gyro_jerk_mag__case
+            if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
                 return -0.0711311548948288f
             } else {
                 return 0.11745955049991608f
@@ -579,7 +579,7 @@ object BasicMotionsModel {
 
     /** Tree 31: adds to margin 3; depth 1. */
     private fun tree_31(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.09216231852769852f
         } else {
             return 0.11042024940252304f
@@ -588,7 +588,7 @@ object BasicMotionsModel {
 
     /** Tree 32: adds to margin 0; depth 1. */
     private fun tree_32(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.10539128631353378f
         } else {
             return -0.08895867317914963f
@@ -597,7 +597,7 @@ object BasicMotionsModel {
 
     /** Tree 33: adds to margin 1; depth 1. */
     private fun tree_33(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.0887930616736412f
         } else {
             return 0.10344149172306061f
@@ -606,8 +606,8 @@ object BasicMotionsModel {
 
     /** Tree 34: adds to margin 2; depth 2. */
     private fun tree_34(f: DoubleArray): Float {
-        if (!(f[8].toFloat() >= 0x1.02d83cp+2f)) { // max__gyro_jerk_mag__case
-            if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[8].toFloat() >= 4.044447898864746f)) { // max__gyro_jerk_mag__case
+            if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
                 return -0.06693610548973083f
             } else {
                 return 0.10890250653028488f
@@ -619,7 +619,7 @@ object BasicMotionsModel {
 
     /** Tree 35: adds to margin 3; depth 1. */
     private fun tree_35(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.08872734010219574f
         } else {
             return 0.10275217145681381f
@@ -628,7 +628,7 @@ object BasicMotionsModel {
 
     /** Tree 36: adds to margin 0; depth 1. */
     private fun tree_36(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.09873118251562119f
         } else {
             return -0.08558523654937744f
@@ -637,7 +637,7 @@ object BasicMotionsModel {
 
     /** Tree 37: adds to margin 1; depth 1. */
     private fun tree_37(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.08541533350944519f
         } else {
             return 0.09681276977062225f
@@ -646,8 +646,8 @@ object BasicMotionsModel {
 
     /** Tree 38: adds to margin 2; depth 2. */
     private fun tree_38(f: DoubleArray): Float {
-        if (!(f[8].toFloat() >= 0x1.02d83cp+2f)) { // max__gyro_jerk_mag__case
-            if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[8].toFloat() >= 4.044447898864746f)) { // max__gyro_jerk_mag__case
+            if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
                 return -0.06293822824954987f
             } else {
                 return 0.10164252668619156f
@@ -659,7 +659,7 @@ object BasicMotionsModel {
 
     /** Tree 39: adds to margin 3; depth 1. */
     private fun tree_39(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.08535060286521912f
         } else {
             return 0.09620189666748047f
@@ -668,7 +668,7 @@ object BasicMotionsModel {
 
     /** Tree 40: adds to margin 0; depth 1. */
     private fun tree_40(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.09293561428785324f
         } else {
             return -0.08224620670080185f
@@ -677,7 +677,7 @@ object BasicMotionsModel {
 
     /** Tree 41: adds to margin 1; depth 1. */
     private fun tree_41(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.08206981420516968f
         } else {
             return 0.09100919216871262f
@@ -686,8 +686,8 @@ object BasicMotionsModel {
 
     /** Tree 42: adds to margin 2; depth 2. */
     private fun tree_42(f: DoubleArray): Float {
-        if (!(f[8].toFloat() >= 0x1.02d83cp+2f)) { // max__gyro_jerk_mag__case
-            if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[8].toFloat() >= 4.044447898864746f)) { // max__gyro_jerk_mag__case
+            if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
                 return -0.059132736176252365f
             } else {
                 return 0.09531902521848679f
@@ -699,7 +699,7 @@ object BasicMotionsModel {
 
     /** Tree 43: adds to margin 3; depth 1. */
     private fun tree_43(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.082005076110363f
         } else {
             return 0.09045542031526566f
@@ -708,7 +708,7 @@ object BasicMotionsModel {
 
     /** Tree 44: adds to margin 0; depth 1. */
     private fun tree_44(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.0877780169248581f
         } else {
             return -0.07892679423093796f
@@ -717,7 +717,7 @@ object BasicMotionsModel {
 
     /** Tree 45: adds to margin 1; depth 1. */
     private fun tree_45(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.0787421315908432f
         } else {
             return 0.08581217378377914f
@@ -726,8 +726,8 @@ object BasicMotionsModel {
 
     /** Tree 46: adds to margin 2; depth 2. */
     private fun tree_46(f: DoubleArray): Float {
-        if (!(f[8].toFloat() >= 0x1.02d83cp+2f)) { // max__gyro_jerk_mag__case
-            if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[8].toFloat() >= 4.044447898864746f)) { // max__gyro_jerk_mag__case
+            if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
                 return -0.05551948770880699f
             } else {
                 return 0.08968844264745712f
@@ -739,7 +739,7 @@ object BasicMotionsModel {
 
     /** Tree 47: adds to margin 3; depth 1. */
     private fun tree_47(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.07867666333913803f
         } else {
             return 0.0853002667427063f
@@ -748,7 +748,7 @@ object BasicMotionsModel {
 
     /** Tree 48: adds to margin 0; depth 1. */
     private fun tree_48(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.08310341089963913f
         } else {
             return -0.0756235346198082f
@@ -757,7 +757,7 @@ object BasicMotionsModel {
 
     /** Tree 49: adds to margin 1; depth 1. */
     private fun tree_49(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.07542918622493744f
         } else {
             return 0.0810735896229744f
@@ -766,8 +766,8 @@ object BasicMotionsModel {
 
     /** Tree 50: adds to margin 2; depth 2. */
     private fun tree_50(f: DoubleArray): Float {
-        if (!(f[8].toFloat() >= 0x1.02d83cp+2f)) { // max__gyro_jerk_mag__case
-            if (!(f[0].toFloat() >= 0x1.124188p-1f)) { // mean__acc_x__case
+        if (!(f[8].toFloat() >= 4.044447898864746f)) { // max__gyro_jerk_mag__case
+            if (!(f[0].toFloat() >= 0.535656213760376f)) { // mean__acc_x__case
                 return -0.03489769622683525f
             } else {
                 return 0.08247866481542587f
@@ -779,7 +779,7 @@ object BasicMotionsModel {
 
     /** Tree 51: adds to margin 3; depth 1. */
     private fun tree_51(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.07536251842975616f
         } else {
             return 0.08059275895357132f
@@ -788,7 +788,7 @@ object BasicMotionsModel {
 
     /** Tree 52: adds to margin 0; depth 1. */
     private fun tree_52(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.078983835875988f
         } else {
             return -0.07244085520505905f
@@ -797,7 +797,7 @@ object BasicMotionsModel {
 
     /** Tree 53: adds to margin 1; depth 1. */
     private fun tree_53(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.07223135232925415f
         } else {
             return 0.07669388502836227f
@@ -806,8 +806,8 @@ object BasicMotionsModel {
 
     /** Tree 54: adds to margin 2; depth 2. */
     private fun tree_54(f: DoubleArray): Float {
-        if (!(f[8].toFloat() >= 0x1.02d83cp+2f)) { // max__gyro_jerk_mag__case
-            if (!(f[2].toFloat() >= 0x1.a18f0cp+1f)) { // max__acc_x__case
+        if (!(f[8].toFloat() >= 4.044447898864746f)) { // max__gyro_jerk_mag__case
+            if (!(f[2].toFloat() >= 3.2621779441833496f)) { // max__acc_x__case
                 return -0.033744607120752335f
             } else {
                 return 0.07810726761817932f
@@ -819,7 +819,7 @@ object BasicMotionsModel {
 
     /** Tree 55: adds to margin 3; depth 1. */
     private fun tree_55(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.07216363400220871f
         } else {
             return 0.07623656839132309f
@@ -828,7 +828,7 @@ object BasicMotionsModel {
 
     /** Tree 56: adds to margin 0; depth 1. */
     private fun tree_56(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.07514198869466782f
         } else {
             return -0.06929028779268265f
@@ -837,7 +837,7 @@ object BasicMotionsModel {
 
     /** Tree 57: adds to margin 1; depth 1. */
     private fun tree_57(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.06906541436910629f
         } else {
             return 0.07260555028915405f
@@ -846,8 +846,8 @@ object BasicMotionsModel {
 
     /** Tree 58: adds to margin 2; depth 2. */
     private fun tree_58(f: DoubleArray): Float {
-        if (!(f[8].toFloat() >= 0x1.02d83cp+2f)) { // max__gyro_jerk_mag__case
-            if (!(f[3].toFloat() >= 0x1.670184p+7f)) { // energy__acc_x__case
+        if (!(f[8].toFloat() >= 4.044447898864746f)) { // max__gyro_jerk_mag__case
+            if (!(f[3].toFloat() >= 179.50296020507812f)) { // energy__acc_x__case
                 return -0.0207574013620615f
             } else {
                 return 0.07156659662723541f
@@ -859,7 +859,7 @@ object BasicMotionsModel {
 
     /** Tree 59: adds to margin 3; depth 1. */
     private fun tree_59(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.06899651885032654f
         } else {
             return 0.0721665471792221f
@@ -868,7 +868,7 @@ object BasicMotionsModel {
 
     /** Tree 60: adds to margin 0; depth 1. */
     private fun tree_60(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.07166048139333725f
         } else {
             return -0.06626440584659576f
@@ -877,7 +877,7 @@ object BasicMotionsModel {
 
     /** Tree 61: adds to margin 1; depth 1. */
     private fun tree_61(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.06602165848016739f
         } else {
             return 0.06876601278781891f
@@ -886,8 +886,8 @@ object BasicMotionsModel {
 
     /** Tree 62: adds to margin 2; depth 2. */
     private fun tree_62(f: DoubleArray): Float {
-        if (!(f[8].toFloat() >= 0x1.02d83cp+2f)) { // max__gyro_jerk_mag__case
-            if (!(f[12].toFloat() >= 0x1.3829b4p+11f)) { // band_1_2hz__acc_mag__case
+        if (!(f[8].toFloat() >= 4.044447898864746f)) { // max__gyro_jerk_mag__case
+            if (!(f[12].toFloat() >= 2497.30322265625f)) { // band_1_2hz__acc_mag__case
                 return -0.020809752866625786f
             } else {
                 return 0.06803926825523376f
@@ -899,7 +899,7 @@ object BasicMotionsModel {
 
     /** Tree 63: adds to margin 3; depth 1. */
     private fun tree_63(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.06595192104578018f
         } else {
             return 0.06834202259778976f
@@ -908,7 +908,7 @@ object BasicMotionsModel {
 
     /** Tree 64: adds to margin 0; depth 1. */
     private fun tree_64(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.06837091594934464f
         } else {
             return -0.06330055743455887f
@@ -917,7 +917,7 @@ object BasicMotionsModel {
 
     /** Tree 65: adds to margin 1; depth 1. */
     private fun tree_65(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.06303983926773071f
         } else {
             return 0.06514709442853928f
@@ -926,8 +926,8 @@ object BasicMotionsModel {
 
     /** Tree 66: adds to margin 2; depth 2. */
     private fun tree_66(f: DoubleArray): Float {
-        if (!(f[8].toFloat() >= 0x1.02d83cp+2f)) { // max__gyro_jerk_mag__case
-            if (!(f[5].toFloat() >= -0x1.fcb064p+0f)) { // min__acc_z__case
+        if (!(f[8].toFloat() >= 4.044447898864746f)) { // max__gyro_jerk_mag__case
+            if (!(f[5].toFloat() >= -1.9870665073394775f)) { // min__acc_z__case
                 return 0.06139902397990227f
             } else {
                 return -0.010717444121837616f
@@ -939,7 +939,7 @@ object BasicMotionsModel {
 
     /** Tree 67: adds to margin 3; depth 1. */
     private fun tree_67(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.06296934187412262f
         } else {
             return 0.06473594158887863f
@@ -948,7 +948,7 @@ object BasicMotionsModel {
 
     /** Tree 68: adds to margin 0; depth 1. */
     private fun tree_68(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.06536634266376495f
         } else {
             return -0.060486432164907455f
@@ -957,7 +957,7 @@ object BasicMotionsModel {
 
     /** Tree 69: adds to margin 1; depth 1. */
     private fun tree_69(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.06020629405975342f
         } else {
             return 0.06173188239336014f
@@ -966,8 +966,8 @@ object BasicMotionsModel {
 
     /** Tree 70: adds to margin 2; depth 2. */
     private fun tree_70(f: DoubleArray): Float {
-        if (!(f[8].toFloat() >= 0x1.02d83cp+2f)) { // max__gyro_jerk_mag__case
-            if (!(f[7].toFloat() >= 0x1.ce46dp-3f)) { // mad__gyro_y__case
+        if (!(f[8].toFloat() >= 4.044447898864746f)) { // max__gyro_jerk_mag__case
+            if (!(f[7].toFloat() >= 0.22572100162506104f)) { // mad__gyro_y__case
                 return -0.011245307512581348f
             } else {
                 return 0.058538325130939484f
@@ -979,7 +979,7 @@ object BasicMotionsModel {
 
     /** Tree 71: adds to margin 3; depth 1. */
     private fun tree_71(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.06013547256588936f
         } else {
             return 0.06133240461349487f
@@ -988,7 +988,7 @@ object BasicMotionsModel {
 
     /** Tree 72: adds to margin 0; depth 1. */
     private fun tree_72(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.06251556426286697f
         } else {
             return -0.05776229128241539f
@@ -997,7 +997,7 @@ object BasicMotionsModel {
 
     /** Tree 73: adds to margin 1; depth 1. */
     private fun tree_73(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.05746261030435562f
         } else {
             return 0.05850827693939209f
@@ -1006,7 +1006,7 @@ object BasicMotionsModel {
 
     /** Tree 74: adds to margin 2; depth 1. */
     private fun tree_74(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
             return 0.03824201971292496f
         } else {
             return -0.04020776227116585f
@@ -1015,7 +1015,7 @@ object BasicMotionsModel {
 
     /** Tree 75: adds to margin 3; depth 1. */
     private fun tree_75(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.05739163979887962f
         } else {
             return 0.05811988189816475f
@@ -1024,7 +1024,7 @@ object BasicMotionsModel {
 
     /** Tree 76: adds to margin 0; depth 1. */
     private fun tree_76(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.05993032455444336f
         } else {
             return -0.05528450757265091f
@@ -1033,7 +1033,7 @@ object BasicMotionsModel {
 
     /** Tree 77: adds to margin 1; depth 1. */
     private fun tree_77(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.05496714264154434f
         } else {
             return 0.05557497963309288f
@@ -1042,7 +1042,7 @@ object BasicMotionsModel {
 
     /** Tree 78: adds to margin 2; depth 1. */
     private fun tree_78(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
             return 0.0355675183236599f
         } else {
             return -0.03744178265333176f
@@ -1051,7 +1051,7 @@ object BasicMotionsModel {
 
     /** Tree 79: adds to margin 3; depth 1. */
     private fun tree_79(f: DoubleArray): Float {
-        if (!(f[2].toFloat() >= 0x1.936e58p+4f)) { // max__acc_x__case
+        if (!(f[2].toFloat() >= 25.214439392089844f)) { // max__acc_x__case
             return -0.054896723479032516f
         } else {
             return 0.05519267916679382f
@@ -1060,7 +1060,7 @@ object BasicMotionsModel {
 
     /** Tree 80: adds to margin 0; depth 1. */
     private fun tree_80(f: DoubleArray): Float {
-        if (!(f[0].toFloat() >= 0x1.1cddeep-2f)) { // mean__acc_x__case
+        if (!(f[0].toFloat() >= 0.27819034457206726f)) { // mean__acc_x__case
             return 0.0575035884976387f
         } else {
             return -0.052923645824193954f
@@ -1069,7 +1069,7 @@ object BasicMotionsModel {
 
     /** Tree 81: adds to margin 1; depth 1. */
     private fun tree_81(f: DoubleArray): Float {
-        if (!(f[1].toFloat() >= 0x1.284f64p+3f)) { // std__acc_x__case
+        if (!(f[1].toFloat() >= 9.25969123840332f)) { // std__acc_x__case
             return -0.052588701248168945f
         } else {
             return 0.05281488224864006f
@@ -1078,7 +1078,7 @@ object BasicMotionsModel {
 
     /** Tree 82: adds to margin 2; depth 1. */
     private fun tree_82(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
             return 0.033110614866018295f
         } else {
             return -0.03485919162631035f
@@ -1087,7 +1087,7 @@ object BasicMotionsModel {
 
     /** Tree 83: adds to margin 3; depth 1. */
     private fun tree_83(f: DoubleArray): Float {
-        if (!(f[5].toFloat() >= -0x1.b65882p+3f)) { // min__acc_z__case
+        if (!(f[5].toFloat() >= -13.698304176330566f)) { // min__acc_z__case
             return 0.04999447986483574f
         } else {
             return -0.05174268037080765f
@@ -1096,7 +1096,7 @@ object BasicMotionsModel {
 
     /** Tree 84: adds to margin 0; depth 1. */
     private fun tree_84(f: DoubleArray): Float {
-        if (!(f[4].toFloat() >= -0x1.0f726ep-5f)) { // mean__acc_z__case
+        if (!(f[4].toFloat() >= -0.03313561901450157f)) { // mean__acc_z__case
             return -0.043337464332580566f
         } else {
             return 0.05050748586654663f
@@ -1110,7 +1110,7 @@ object BasicMotionsModel {
 
     /** Tree 86: adds to margin 2; depth 1. */
     private fun tree_86(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
             return 0.03086353838443756f
         } else {
             return -0.032473884522914886f
@@ -1134,7 +1134,7 @@ object BasicMotionsModel {
 
     /** Tree 90: adds to margin 2; depth 1. */
     private fun tree_90(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
             return 0.029889583587646484f
         } else {
             return -0.03091464750468731f
@@ -1158,7 +1158,7 @@ object BasicMotionsModel {
 
     /** Tree 94: adds to margin 2; depth 1. */
     private fun tree_94(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
             return 0.02861676551401615f
         } else {
             return -0.029514512047171593f
@@ -1182,7 +1182,7 @@ object BasicMotionsModel {
 
     /** Tree 98: adds to margin 2; depth 1. */
     private fun tree_98(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
             return 0.027392342686653137f
         } else {
             return -0.02817225269973278f
@@ -1206,7 +1206,7 @@ object BasicMotionsModel {
 
     /** Tree 102: adds to margin 2; depth 1. */
     private fun tree_102(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
             return 0.026215320453047752f
         } else {
             return -0.02688644826412201f
@@ -1230,7 +1230,7 @@ object BasicMotionsModel {
 
     /** Tree 106: adds to margin 2; depth 1. */
     private fun tree_106(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
             return 0.02508465386927128f
         } else {
             return -0.02565554343163967f
@@ -1254,7 +1254,7 @@ object BasicMotionsModel {
 
     /** Tree 110: adds to margin 2; depth 1. */
     private fun tree_110(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
             return 0.023999152705073357f
         } else {
             return -0.024477889761328697f
@@ -1278,7 +1278,7 @@ object BasicMotionsModel {
 
     /** Tree 114: adds to margin 2; depth 1. */
     private fun tree_114(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
             return 0.022957568988204002f
         } else {
             return -0.023351799696683884f
@@ -1302,7 +1302,7 @@ object BasicMotionsModel {
 
     /** Tree 118: adds to margin 2; depth 1. */
     private fun tree_118(f: DoubleArray): Float {
-        if (!(f[11].toFloat() >= 0x1.76c6dcp+0f)) { // spectral_centroid__gyro_mag__case
+        if (!(f[11].toFloat() >= 1.4639718532562256f)) { // spectral_centroid__gyro_mag__case
             return 0.022806717082858086f
         } else {
             return -0.02248876541852951f
@@ -1326,7 +1326,7 @@ object BasicMotionsModel {
 
     /** Tree 122: adds to margin 2; depth 1. */
     private fun tree_122(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
             return 0.02215169183909893f
         } else {
             return -0.022356823086738586f
@@ -1350,7 +1350,7 @@ object BasicMotionsModel {
 
     /** Tree 126: adds to margin 2; depth 1. */
     private fun tree_126(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
             return 0.021185828372836113f
         } else {
             return -0.021331122145056725f
@@ -1374,7 +1374,7 @@ object BasicMotionsModel {
 
     /** Tree 130: adds to margin 2; depth 1. */
     private fun tree_130(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.873f3cp-2f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.382077157497406f)) { // kurtosis__acc_mag__case
             return 0.020260315388441086f
         } else {
             return -0.020351175218820572f
@@ -1398,7 +1398,7 @@ object BasicMotionsModel {
 
     /** Tree 134: adds to margin 2; depth 1. */
     private fun tree_134(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.21c2cap-1f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.5659392476081848f)) { // kurtosis__acc_mag__case
             return 0.01783486269414425f
         } else {
             return -0.018370291218161583f
@@ -1422,7 +1422,7 @@ object BasicMotionsModel {
 
     /** Tree 138: adds to margin 2; depth 1. */
     private fun tree_138(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.21c2cap-1f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.5659392476081848f)) { // kurtosis__acc_mag__case
             return 0.017033739015460014f
         } else {
             return -0.01752692274749279f
@@ -1446,7 +1446,7 @@ object BasicMotionsModel {
 
     /** Tree 142: adds to margin 2; depth 1. */
     private fun tree_142(f: DoubleArray): Float {
-        if (!(f[10].toFloat() >= 0x1.21c2cap-1f)) { // kurtosis__acc_mag__case
+        if (!(f[10].toFloat() >= 0.5659392476081848f)) { // kurtosis__acc_mag__case
             return 0.016267722472548485f
         } else {
             return -0.016721710562705994f
@@ -1470,7 +1470,7 @@ object BasicMotionsModel {
 
     /** Tree 146: adds to margin 2; depth 1. */
     private fun tree_146(f: DoubleArray): Float {
-        if (!(f[6].toFloat() >= -0x1.48955cp-7f)) { // mean__gyro_y__case
+        if (!(f[6].toFloat() >= -0.010027570649981499f)) { // mean__gyro_y__case
             return 0.013088494539260864f
         } else {
             return -0.013416296802461147f

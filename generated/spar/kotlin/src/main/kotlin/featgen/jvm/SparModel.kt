@@ -371,18 +371,18 @@ object SparModel {
 
     /** Tree 0: adds to margin 0; depth 4. */
     private fun tree_0(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[91].toFloat() < -0x1.a8978ap+0f) { // max__pitch__long
-                if (f[1].toFloat() < 0x1.581e7p-4f) { // std__ax__long
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[91].toFloat() < -1.6585623025894165f) { // max__pitch__long
+                if (f[1].toFloat() < 0.08401340246200562f) { // std__ax__long
                     return -0.0671321377158165f
                 } else {
                     return 0.8509783744812012f
                 }
             } else {
-                if (f[77].toFloat() < 0x1.e61a58p-3f) { // std__gyro_mag__short
+                if (f[77].toFloat() < 0.23735493421554565f) { // std__gyro_mag__short
                     return 0.19547803699970245f
                 } else {
-                    if (f[22].toFloat() < 0x1.a29bf2p-2f) { // median__wx__long
+                    if (f[22].toFloat() < 0.4087980091571808f) { // median__wx__long
                         return -0.11144755035638809f
                     } else {
                         return 0.015885135158896446f
@@ -390,7 +390,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[1].toFloat() < 0x1.1c4f9ep-2f) { // std__ax__long
+            if (f[1].toFloat() < 0.277647465467453f) { // std__ax__long
                 return 0.9432782530784607f
             } else {
                 return -0.05924762412905693f
@@ -400,16 +400,16 @@ object SparModel {
 
     /** Tree 1: adds to margin 1; depth 4. */
     private fun tree_1(f: DoubleArray): Float {
-        if (f[52].toFloat() < -0x1.187e96p-1f) { // percentile_10__ay__long
-            if (f[16].toFloat() < -0x1.476684p-3f) { // median__az__long
-                if (f[20].toFloat() < -0x1.1b199cp+2f) { // min__wx__long
-                    if (f[0].toFloat() < -0x1.c27beep-2f) { // mean__ax__long
+        if (f[52].toFloat() < -0.5478407740592957f) { // percentile_10__ay__long
+            if (f[16].toFloat() < -0.15986350178718567f) { // median__az__long
+                if (f[20].toFloat() < -4.42343807220459f) { // min__wx__long
+                    if (f[0].toFloat() < -0.439925879240036f) { // mean__ax__long
                         return -0.07558289915323257f
                     } else {
                         return 0.030394522473216057f
                     }
                 } else {
-                    if (f[61].toFloat() < 0x1.34bcf4p+0f) { // std__ax__short
+                    if (f[61].toFloat() < 1.2060081958770752f) { // std__ax__short
                         return 0.5788916945457458f
                     } else {
                         return -0.06372635811567307f
@@ -419,29 +419,29 @@ object SparModel {
                 return -0.10051881521940231f
             }
         } else {
-            if (f[5].toFloat() < 0x1.8f81bap+0f) { // iqr__ax__long
-                if (f[12].toFloat() < -0x1.cf3944p-2f) { // mean__az__long
-                    if (f[23].toFloat() < 0x1.e27e5ap-1f) { // iqr__wx__long
+            if (f[5].toFloat() < 1.5605732202529907f) { // iqr__ax__long
+                if (f[12].toFloat() < -0.4523668885231018f) { // mean__az__long
+                    if (f[23].toFloat() < 0.9423702359199524f) { // iqr__wx__long
                         return 0.34823843836784363f
                     } else {
                         return -0.042836613953113556f
                     }
                 } else {
-                    if (f[39].toFloat() < 0x1.4d43bp+0f) { // median__acc_mag__long
+                    if (f[39].toFloat() < 1.301814079284668f) { // median__acc_mag__long
                         return -0.12010452896356583f
                     } else {
                         return -0.0016832195688039064f
                     }
                 }
             } else {
-                if (f[55].toFloat() < 0x1.66d0bap-2f) { // percentile_90__ay__long
-                    if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
+                if (f[55].toFloat() < 0.35040560364723206f) { // percentile_90__ay__long
+                    if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
                         return 0.5316998362541199f
                     } else {
                         return -0.09089142829179764f
                     }
                 } else {
-                    if (f[85].toFloat() < -0x1.8c026cp-1f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < -0.7734559774398804f) { // correlation__wx__wy__long
                         return -0.09490222483873367f
                     } else {
                         return 0.4521820545196533f
@@ -453,14 +453,14 @@ object SparModel {
 
     /** Tree 2: adds to margin 2; depth 4. */
     private fun tree_2(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.6e9302p-1f) { // std__ax__long
-            if (f[82].toFloat() < -0x1.9f8976p-1f) { // correlation__ax__ay__long
+        if (f[1].toFloat() < 0.7159653306007385f) { // std__ax__long
+            if (f[82].toFloat() < -0.811595618724823f) { // correlation__ax__ay__long
                 return 0.4607279300689697f
             } else {
-                if (f[16].toFloat() < -0x1.ab31f4p-1f) { // median__az__long
+                if (f[16].toFloat() < -0.8343654870986938f) { // median__az__long
                     return 0.404966801404953f
                 } else {
-                    if (f[82].toFloat() < 0x1.d51418p-1f) { // correlation__ax__ay__long
+                    if (f[82].toFloat() < 0.9161689281463623f) { // correlation__ax__ay__long
                         return -0.12027712911367416f
                     } else {
                         return 0.14573022723197937f
@@ -468,29 +468,29 @@ object SparModel {
                 }
             }
         } else {
-            if (f[55].toFloat() < 0x1.8d42e6p-2f) { // percentile_90__ay__long
-                if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
-                    if (f[5].toFloat() < 0x1.94104p+0f) { // iqr__ax__long
+            if (f[55].toFloat() < 0.38795050978660583f) { // percentile_90__ay__long
+                if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
+                    if (f[5].toFloat() < 1.5783729553222656f) { // iqr__ax__long
                         return 0.029392605647444725f
                     } else {
                         return -0.11071009933948517f
                     }
                 } else {
-                    if (f[15].toFloat() < 0x1.bfa44p-3f) { // max__az__long
+                    if (f[15].toFloat() < 0.21857500076293945f) { // max__az__long
                         return 0.03384210914373398f
                     } else {
                         return 0.5589770674705505f
                     }
                 }
             } else {
-                if (f[85].toFloat() < -0x1.9332c6p-1f) { // correlation__wx__wy__long
-                    if (f[7].toFloat() < 0x1.0c8dbp-1f) { // std__ay__long
+                if (f[85].toFloat() < -0.7874967455863953f) { // correlation__wx__wy__long
+                    if (f[7].toFloat() < 0.5245184898376465f) { // std__ay__long
                         return 0.5649625658988953f
                     } else {
                         return -0.07084133476018906f
                     }
                 } else {
-                    if (f[86].toFloat() < 0x1.14e354p-1f) { // correlation__wx__wz__long
+                    if (f[86].toFloat() < 0.5407968759536743f) { // correlation__wx__wz__long
                         return -0.08516193181276321f
                     } else {
                         return 0.36631786823272705f
@@ -502,26 +502,26 @@ object SparModel {
 
     /** Tree 3: adds to margin 3; depth 4. */
     private fun tree_3(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.df903p-1f) { // mean__ay__long
-            if (f[6].toFloat() < 0x1.d54b46p-1f) { // mean__ay__long
-                if (f[55].toFloat() < 0x1.1e5e2p+0f) { // percentile_90__ay__long
+        if (f[6].toFloat() < 0.9366469383239746f) { // mean__ay__long
+            if (f[6].toFloat() < 0.9165899157524109f) { // mean__ay__long
+                if (f[55].toFloat() < 1.1186237335205078f) { // percentile_90__ay__long
                     return -0.11799049377441406f
                 } else {
-                    if (f[93].toFloat() < 0x1.4cb692p-2f) { // std__roll__long
+                    if (f[93].toFloat() < 0.32491520047187805f) { // std__roll__long
                         return 0.47846493124961853f
                     } else {
                         return -0.11001551151275635f
                     }
                 }
             } else {
-                if (f[95].toFloat() < 0x1.c84a26p+0f) { // max__roll__long
-                    if (f[56].toFloat() < 0x1.617936p-1f) { // percentile_90__az__long
+                if (f[95].toFloat() < 1.7823814153671265f) { // max__roll__long
+                    if (f[56].toFloat() < 0.6903778910636902f) { // percentile_90__az__long
                         return -0.014662760309875011f
                     } else {
                         return 0.5896715521812439f
                     }
                 } else {
-                    if (f[7].toFloat() < 0x1.5db5fap-4f) { // std__ay__long
+                    if (f[7].toFloat() < 0.08537862449884415f) { // std__ay__long
                         return 0.4940989911556244f
                     } else {
                         return -0.1143231987953186f
@@ -529,29 +529,29 @@ object SparModel {
                 }
             }
         } else {
-            if (f[18].toFloat() < 0x1.bb9e0cp-6f) { // mean__wx__long
-                if (f[10].toFloat() < 0x1.ee8c58p-1f) { // median__ay__long
-                    if (f[88].toFloat() < 0x1.905e88p-1f) { // mean__pitch__long
+            if (f[18].toFloat() < 0.027076255530118942f) { // mean__wx__long
+                if (f[10].toFloat() < 0.9659144878387451f) { // median__ay__long
+                    if (f[88].toFloat() < 0.7819712162017822f) { // mean__pitch__long
                         return 0.5181311964988708f
                     } else {
                         return 0.14353570342063904f
                     }
                 } else {
-                    if (f[16].toFloat() < 0x1.276146p-2f) { // median__az__long
+                    if (f[16].toFloat() < 0.2884570062160492f) { // median__az__long
                         return 0.6256324052810669f
                     } else {
                         return -0.06013865023851395f
                     }
                 }
             } else {
-                if (f[15].toFloat() < 0x1.2b8bfp-1f) { // max__az__long
-                    if (f[0].toFloat() < 0x1.0b0944p-3f) { // mean__ax__long
+                if (f[15].toFloat() < 0.5850520133972168f) { // max__az__long
+                    if (f[0].toFloat() < 0.1303887665271759f) { // mean__ax__long
                         return 0.5649667382240295f
                     } else {
                         return -0.06013865023851395f
                     }
                 } else {
-                    if (f[33].toFloat() < -0x1.765a14p-4f) { // median__wz__long
+                    if (f[33].toFloat() < -0.09139449894428253f) { // median__wz__long
                         return 0.3251524865627289f
                     } else {
                         return -0.0625825747847557f
@@ -563,32 +563,32 @@ object SparModel {
 
     /** Tree 4: adds to margin 4; depth 4. */
     private fun tree_4(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.11807388067245483f
         } else {
-            if (f[93].toFloat() < 0x1.3b1e94p-2f) { // std__roll__long
-                if (f[18].toFloat() < 0x1.bb9e0cp-6f) { // mean__wx__long
-                    if (f[95].toFloat() < 0x1.13941ap+1f) { // max__roll__long
+            if (f[93].toFloat() < 0.30773383378982544f) { // std__roll__long
+                if (f[18].toFloat() < 0.027076255530118942f) { // mean__wx__long
+                    if (f[95].toFloat() < 2.1529572010040283f) { // max__roll__long
                         return -0.031659532338380814f
                     } else {
                         return 0.5446857213973999f
                     }
                 } else {
-                    if (f[15].toFloat() < 0x1.2e5c0cp-1f) { // max__az__long
+                    if (f[15].toFloat() < 0.5905460119247437f) { // max__az__long
                         return -0.019708741456270218f
                     } else {
                         return 0.5403826236724854f
                     }
                 }
             } else {
-                if (f[55].toFloat() < 0x1.2808d8p+0f) { // percentile_90__ay__long
-                    if (f[45].toFloat() < 0x1.36ea72p+0f) { // median__gyro_mag__long
+                if (f[55].toFloat() < 1.1563849449157715f) { // percentile_90__ay__long
+                    if (f[45].toFloat() < 1.2145148515701294f) { // median__gyro_mag__long
                         return -0.08282621949911118f
                     } else {
                         return 0.6293226480484009f
                     }
                 } else {
-                    if (f[18].toFloat() < -0x1.fe8a8ap-10f) { // mean__wx__long
+                    if (f[18].toFloat() < -0.001947559998370707f) { // mean__wx__long
                         return -0.07751268893480301f
                     } else {
                         return 0.5423782467842102f
@@ -600,26 +600,26 @@ object SparModel {
 
     /** Tree 5: adds to margin 5; depth 4. */
     private fun tree_5(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.2d9728p+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.72fe5ap-4f) { // percentile_10__ay__long
-                if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.1780877113342285f) { // std__wy__long
+            if (f[52].toFloat() < -0.09057459980249405f) { // percentile_10__ay__long
+                if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                     return -0.1058768555521965f
                 } else {
-                    if (f[18].toFloat() < 0x1.d1c826p-4f) { // mean__wx__long
+                    if (f[18].toFloat() < 0.11371626704931259f) { // mean__wx__long
                         return 0.8296619653701782f
                     } else {
                         return -0.052302952855825424f
                     }
                 }
             } else {
-                if (f[97].toFloat() < 0x1.ee19f8p+3f) { // band_slow__acc_dyn__long
-                    if (f[2].toFloat() < 0x1.cd6c0ep-1f) { // min__ax__long
+                if (f[97].toFloat() < 15.440670013427734f) { // band_slow__acc_dyn__long
+                    if (f[2].toFloat() < 0.9012150168418884f) { // min__ax__long
                         return 0.6344646215438843f
                     } else {
                         return -0.06771588325500488f
                     }
                 } else {
-                    if (f[84].toFloat() < -0x1.49f2a4p-1f) { // correlation__ay__az__long
+                    if (f[84].toFloat() < -0.6444293260574341f) { // correlation__ay__az__long
                         return 0.33117493987083435f
                     } else {
                         return -0.1129678264260292f
@@ -627,7 +627,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[96].toFloat() < 0x1.43beccp+12f) { // band_slow__gyro_mag__long
+            if (f[96].toFloat() < 5179.9248046875f) { // band_slow__gyro_mag__long
                 return 0.437726229429245f
             } else {
                 return -0.11348587274551392f
@@ -637,10 +637,10 @@ object SparModel {
 
     /** Tree 6: adds to margin 6; depth 4. */
     private fun tree_6(f: DoubleArray): Float {
-        if (f[58].toFloat() < 0x1.ebda3p-2f) { // mad__wy__long
-            if (f[97].toFloat() < 0x1.fb2582p+7f) { // band_slow__acc_dyn__long
-                if (f[14].toFloat() < -0x1.0ae31ep-3f) { // min__az__long
-                    if (f[21].toFloat() < 0x1.04d25ep+0f) { // max__wx__long
+        if (f[58].toFloat() < 0.48032450675964355f) { // mad__wy__long
+            if (f[97].toFloat() < 253.57325744628906f) { // band_slow__acc_dyn__long
+                if (f[14].toFloat() < -0.13031600415706635f) { // min__az__long
+                    if (f[21].toFloat() < 1.0188349485397339f) { // max__wx__long
                         return 0.0343867652118206f
                     } else {
                         return -0.11323308944702148f
@@ -649,29 +649,29 @@ object SparModel {
                     return 0.5024804472923279f
                 }
             } else {
-                if (f[20].toFloat() < -0x1.8883a2p+1f) { // min__wx__long
+                if (f[20].toFloat() < -3.0665171146392822f) { // min__wx__long
                     return -0.08335456252098083f
                 } else {
                     return 0.7804985046386719f
                 }
             }
         } else {
-            if (f[102].toFloat() < 0x1.8p+3f) { // peak_count__gyro_lp__long
-                if (f[58].toFloat() < 0x1.01108p-1f) { // mad__wy__long
-                    if (f[1].toFloat() < 0x1.b4a9fap-3f) { // std__ax__long
+            if (f[102].toFloat() < 12.0f) { // peak_count__gyro_lp__long
+                if (f[58].toFloat() < 0.5020790100097656f) { // mad__wy__long
+                    if (f[1].toFloat() < 0.21321482956409454f) { // std__ax__long
                         return -0.08816182613372803f
                     } else {
                         return 0.2238159030675888f
                     }
                 } else {
-                    if (f[48].toFloat() < -0x1.757c8ap+0f) { // kurtosis__acc_mag__long
+                    if (f[48].toFloat() < -1.458931565284729f) { // kurtosis__acc_mag__long
                         return -0.009763609617948532f
                     } else {
                         return -0.11449680477380753f
                     }
                 }
             } else {
-                if (f[1].toFloat() < 0x1.689f14p-3f) { // std__ax__long
+                if (f[1].toFloat() < 0.17608466744422913f) { // std__ax__long
                     return -0.06032779812812805f
                 } else {
                     return 0.47790923714637756f
@@ -682,18 +682,18 @@ object SparModel {
 
     /** Tree 7: adds to margin 0; depth 4. */
     private fun tree_7(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[91].toFloat() < -0x1.a8978ap+0f) { // max__pitch__long
-                if (f[1].toFloat() < 0x1.581e7p-4f) { // std__ax__long
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[91].toFloat() < -1.6585623025894165f) { // max__pitch__long
+                if (f[1].toFloat() < 0.08401340246200562f) { // std__ax__long
                     return -0.06319206207990646f
                 } else {
                     return 0.40031084418296814f
                 }
             } else {
-                if (f[77].toFloat() < 0x1.e61a58p-3f) { // std__gyro_mag__short
+                if (f[77].toFloat() < 0.23735493421554565f) { // std__gyro_mag__short
                     return 0.16627025604248047f
                 } else {
-                    if (f[22].toFloat() < 0x1.a29bf2p-2f) { // median__wx__long
+                    if (f[22].toFloat() < 0.4087980091571808f) { // median__wx__long
                         return -0.10962169617414474f
                     } else {
                         return 0.01655496470630169f
@@ -701,7 +701,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[1].toFloat() < 0x1.1c4f9ep-2f) { // std__ax__long
+            if (f[1].toFloat() < 0.277647465467453f) { // std__ax__long
                 return 0.3944588601589203f
             } else {
                 return -0.057516343891620636f
@@ -711,32 +711,32 @@ object SparModel {
 
     /** Tree 8: adds to margin 1; depth 4. */
     private fun tree_8(f: DoubleArray): Float {
-        if (f[5].toFloat() < 0x1.028366p+0f) { // iqr__ax__long
-            if (f[7].toFloat() < 0x1.dde1bep-2f) { // std__ay__long
+        if (f[5].toFloat() < 1.0098174810409546f) { // iqr__ax__long
+            if (f[7].toFloat() < 0.46668145060539246f) { // std__ay__long
                 return -0.11673583835363388f
             } else {
                 return 0.1905791014432907f
             }
         } else {
-            if (f[9].toFloat() < 0x1.27d7e4p-1f) { // max__ay__long
-                if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
+            if (f[9].toFloat() < 0.5778189897537231f) { // max__ay__long
+                if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
                     return 0.3281700611114502f
                 } else {
-                    if (f[38].toFloat() < 0x1.f8c45p+0f) { // max__acc_mag__long
+                    if (f[38].toFloat() < 1.971745491027832f) { // max__acc_mag__long
                         return 0.24060805141925812f
                     } else {
                         return -0.10258708149194717f
                     }
                 }
             } else {
-                if (f[85].toFloat() < -0x1.999ed6p-1f) { // correlation__wx__wy__long
-                    if (f[7].toFloat() < 0x1.0c8dbp-1f) { // std__ay__long
+                if (f[85].toFloat() < -0.8000399470329285f) { // correlation__wx__wy__long
+                    if (f[7].toFloat() < 0.5245184898376465f) { // std__ay__long
                         return -0.10970287770032883f
                     } else {
                         return 0.31153640151023865f
                     }
                 } else {
-                    if (f[85].toFloat() < 0x1.7d643ap-1f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < 0.7449052929878235f) { // correlation__wx__wy__long
                         return 0.31907665729522705f
                     } else {
                         return -0.10699226707220078f
@@ -748,9 +748,9 @@ object SparModel {
 
     /** Tree 9: adds to margin 2; depth 4. */
     private fun tree_9(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.5d7862p-1f) { // std__ax__long
-            if (f[82].toFloat() < -0x1.994318p-1f) { // correlation__ax__ay__long
-                if (f[2].toFloat() < -0x1.796606p+0f) { // min__ax__long
+        if (f[1].toFloat() < 0.682559072971344f) { // std__ax__long
+            if (f[82].toFloat() < -0.799340009689331f) { // correlation__ax__ay__long
+                if (f[2].toFloat() < -1.4742130041122437f) { // min__ax__long
                     return 0.24868379533290863f
                 } else {
                     return -0.06368193030357361f
@@ -759,25 +759,25 @@ object SparModel {
                 return -0.11691073328256607f
             }
         } else {
-            if (f[52].toFloat() < -0x1.253614p-1f) { // percentile_10__ay__long
-                if (f[45].toFloat() < 0x1.4fe7c6p+1f) { // median__gyro_mag__long
+            if (f[52].toFloat() < -0.5726782083511353f) { // percentile_10__ay__long
+                if (f[45].toFloat() < 2.624260663986206f) { // median__gyro_mag__long
                     return 0.13347207009792328f
                 } else {
-                    if (f[29].toFloat() < 0x1.a82448p-2f) { // mean__wz__long
+                    if (f[29].toFloat() < 0.41420090198516846f) { // mean__wz__long
                         return -0.11710190773010254f
                     } else {
                         return 0.0168469101190567f
                     }
                 }
             } else {
-                if (f[6].toFloat() < 0x1.5a7422p-4f) { // mean__ay__long
-                    if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
+                if (f[6].toFloat() < 0.08458340913057327f) { // mean__ay__long
+                    if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
                         return -0.09141894429922104f
                     } else {
                         return 0.33049657940864563f
                     }
                 } else {
-                    if (f[23].toFloat() < 0x1.8b972cp+0f) { // iqr__wx__long
+                    if (f[23].toFloat() < 1.5452754497528076f) { // iqr__wx__long
                         return -0.029648900032043457f
                     } else {
                         return 0.2831325829029083f
@@ -789,14 +789,14 @@ object SparModel {
 
     /** Tree 10: adds to margin 3; depth 4. */
     private fun tree_10(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.d54b46p-1f) { // mean__ay__long
-            if (f[55].toFloat() < 0x1.1e5e2p+0f) { // percentile_90__ay__long
+        if (f[6].toFloat() < 0.9165899157524109f) { // mean__ay__long
+            if (f[55].toFloat() < 1.1186237335205078f) { // percentile_90__ay__long
                 return -0.1148931160569191f
             } else {
-                if (f[93].toFloat() < 0x1.4cb692p-2f) { // std__roll__long
+                if (f[93].toFloat() < 0.32491520047187805f) { // std__roll__long
                     return 0.31858834624290466f
                 } else {
-                    if (f[48].toFloat() < 0x1.d402dcp+1f) { // kurtosis__acc_mag__long
+                    if (f[48].toFloat() < 3.656337261199951f) { // kurtosis__acc_mag__long
                         return -0.11177913099527359f
                     } else {
                         return 0.029477698728442192f
@@ -804,29 +804,29 @@ object SparModel {
                 }
             }
         } else {
-            if (f[18].toFloat() < 0x1.3d0c82p-5f) { // mean__wx__long
-                if (f[95].toFloat() < 0x1.13941ap+1f) { // max__roll__long
-                    if (f[48].toFloat() < -0x1.bcb7bcp-3f) { // kurtosis__acc_mag__long
+            if (f[18].toFloat() < 0.03870225325226784f) { // mean__wx__long
+                if (f[95].toFloat() < 2.1529572010040283f) { // max__roll__long
+                    if (f[48].toFloat() < -0.2171473205089569f) { // kurtosis__acc_mag__long
                         return 0.03067690134048462f
                     } else {
                         return 0.325565367937088f
                     }
                 } else {
-                    if (f[27].toFloat() < 0x1.8495aap+2f) { // max__wy__long
+                    if (f[27].toFloat() < 6.071634769439697f) { // max__wy__long
                         return -0.11462350189685822f
                     } else {
                         return 0.3164859712123871f
                     }
                 }
             } else {
-                if (f[15].toFloat() < 0x1.4223e2p-1f) { // max__az__long
-                    if (f[3].toFloat() < 0x1.08240cp-1f) { // max__ax__long
+                if (f[15].toFloat() < 0.6291800141334534f) { // max__az__long
+                    if (f[3].toFloat() < 0.5159000158309937f) { // max__ax__long
                         return 0.32323938608169556f
                     } else {
                         return -0.08950512111186981f
                     }
                 } else {
-                    if (f[14].toFloat() < -0x1.313554p+0f) { // min__az__long
+                    if (f[14].toFloat() < -1.1922199726104736f) { // min__az__long
                         return 0.21810810267925262f
                     } else {
                         return -0.10106655210256577f
@@ -838,32 +838,32 @@ object SparModel {
 
     /** Tree 11: adds to margin 4; depth 4. */
     private fun tree_11(f: DoubleArray): Float {
-        if (f[62].toFloat() < 0x1.0a758ep-1f) { // mean__ay__short
+        if (f[62].toFloat() < 0.5204281210899353f) { // mean__ay__short
             return -0.11495006084442139f
         } else {
-            if (f[10].toFloat() < 0x1.f01bp-1f) { // median__ay__long
-                if (f[15].toFloat() < 0x1.177d96p-1f) { // max__az__long
-                    if (f[95].toFloat() < 0x1.13941ap+1f) { // max__roll__long
+            if (f[10].toFloat() < 0.9689559936523438f) { // median__ay__long
+                if (f[15].toFloat() < 0.5458800196647644f) { // max__az__long
+                    if (f[95].toFloat() < 2.1529572010040283f) { // max__roll__long
                         return -0.10097896307706833f
                     } else {
                         return 0.2745290994644165f
                     }
                 } else {
-                    if (f[18].toFloat() < -0x1.3807dap-4f) { // mean__wx__long
+                    if (f[18].toFloat() < -0.07617936283349991f) { // mean__wx__long
                         return 0.0883304700255394f
                     } else {
                         return 0.3516126573085785f
                     }
                 }
             } else {
-                if (f[18].toFloat() < 0x1.3d0c82p-5f) { // mean__wx__long
-                    if (f[6].toFloat() < 0x1.e65d3ep-1f) { // mean__ay__long
+                if (f[18].toFloat() < 0.03870225325226784f) { // mean__wx__long
+                    if (f[6].toFloat() < 0.9499301314353943f) { // mean__ay__long
                         return 0.3154267966747284f
                     } else {
                         return -0.09812677651643753f
                     }
                 } else {
-                    if (f[84].toFloat() < 0x1.032094p-3f) { // correlation__ay__az__long
+                    if (f[84].toFloat() < 0.12652698159217834f) { // correlation__ay__az__long
                         return 0.34130623936653137f
                     } else {
                         return -0.08530749380588531f
@@ -875,20 +875,20 @@ object SparModel {
 
     /** Tree 12: adds to margin 5; depth 4. */
     private fun tree_12(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.341104p+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.37a08p-4f) { // percentile_10__ay__long
-                if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2033846378326416f) { // std__wy__long
+            if (f[52].toFloat() < -0.0760807991027832f) { // percentile_10__ay__long
+                if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                     return -0.10477707535028458f
                 } else {
-                    if (f[18].toFloat() < 0x1.d1c826p-4f) { // mean__wx__long
+                    if (f[18].toFloat() < 0.11371626704931259f) { // mean__wx__long
                         return 0.38588252663612366f
                     } else {
                         return -0.06515505164861679f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.51bff2p-1f) { // correlation__wy__wz__long
-                    if (f[49].toFloat() < 0x1.3bebp+0f) { // skewness__gyro_mag__long
+                if (f[87].toFloat() < 0.6596675515174866f) { // correlation__wy__wz__long
+                    if (f[49].toFloat() < 1.2340545654296875f) { // skewness__gyro_mag__long
                         return -0.11057627201080322f
                     } else {
                         return 0.036203667521476746f
@@ -898,7 +898,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[96].toFloat() < 0x1.43beccp+12f) { // band_slow__gyro_mag__long
+            if (f[96].toFloat() < 5179.9248046875f) { // band_slow__gyro_mag__long
                 return 0.2076791524887085f
             } else {
                 return -0.11137285083532333f
@@ -908,23 +908,23 @@ object SparModel {
 
     /** Tree 13: adds to margin 6; depth 3. */
     private fun tree_13(f: DoubleArray): Float {
-        if (f[58].toFloat() < 0x1.01108p-1f) { // mad__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[14].toFloat() < -0x1.0ae31ep-3f) { // min__az__long
+        if (f[58].toFloat() < 0.5020790100097656f) { // mad__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[14].toFloat() < -0.13031600415706635f) { // min__az__long
                     return -0.11068159341812134f
                 } else {
                     return 0.23511826992034912f
                 }
             } else {
-                if (f[20].toFloat() < -0x1.4c0f8p+1f) { // min__wx__long
+                if (f[20].toFloat() < -2.5942230224609375f) { // min__wx__long
                     return -0.08939037472009659f
                 } else {
                     return 0.38003239035606384f
                 }
             }
         } else {
-            if (f[102].toFloat() < 0x1.8p+3f) { // peak_count__gyro_lp__long
-                if (f[103].toFloat() < 0x1.1p+4f) { // mean_crossings__gyro_lp__long
+            if (f[102].toFloat() < 12.0f) { // peak_count__gyro_lp__long
+                if (f[103].toFloat() < 17.0f) { // mean_crossings__gyro_lp__long
                     return -0.1121799498796463f
                 } else {
                     return -0.005584416911005974f
@@ -937,18 +937,18 @@ object SparModel {
 
     /** Tree 14: adds to margin 0; depth 4. */
     private fun tree_14(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[91].toFloat() < -0x1.a8978ap+0f) { // max__pitch__long
-                if (f[1].toFloat() < 0x1.581e7p-4f) { // std__ax__long
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[91].toFloat() < -1.6585623025894165f) { // max__pitch__long
+                if (f[1].toFloat() < 0.08401340246200562f) { // std__ax__long
                     return -0.05992734432220459f
                 } else {
                     return 0.2812262773513794f
                 }
             } else {
-                if (f[77].toFloat() < 0x1.d69c6cp-3f) { // std__gyro_mag__short
+                if (f[77].toFloat() < 0.22979053854942322f) { // std__gyro_mag__short
                     return 0.22405169904232025f
                 } else {
-                    if (f[22].toFloat() < 0x1.a29bf2p-2f) { // median__wx__long
+                    if (f[22].toFloat() < 0.4087980091571808f) { // median__wx__long
                         return -0.10814114660024643f
                     } else {
                         return 0.017961714416742325f
@@ -956,7 +956,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[7].toFloat() < 0x1.cffb3p-3f) { // std__ay__long
+            if (f[7].toFloat() < 0.2265533208847046f) { // std__ay__long
                 return 0.27708691358566284f
             } else {
                 return 0.009580343030393124f
@@ -966,32 +966,32 @@ object SparModel {
 
     /** Tree 15: adds to margin 1; depth 4. */
     private fun tree_15(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.22e13p-1f) { // std__ax__long
-            if (f[7].toFloat() < 0x1.dde1bep-2f) { // std__ay__long
+        if (f[1].toFloat() < 0.5681242942810059f) { // std__ax__long
+            if (f[7].toFloat() < 0.46668145060539246f) { // std__ay__long
                 return -0.11401211470365524f
             } else {
                 return 0.1554531306028366f
             }
         } else {
-            if (f[9].toFloat() < 0x1.0fbc3cp-1f) { // max__ay__long
-                if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
+            if (f[9].toFloat() < 0.5307329893112183f) { // max__ay__long
+                if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
                     return 0.23802001774311066f
                 } else {
-                    if (f[63].toFloat() < 0x1.3c49a2p-2f) { // std__ay__short
+                    if (f[63].toFloat() < 0.30887463688850403f) { // std__ay__short
                         return -0.10101590305566788f
                     } else {
                         return 0.2298033982515335f
                     }
                 }
             } else {
-                if (f[85].toFloat() < -0x1.999ed6p-1f) { // correlation__wx__wy__long
-                    if (f[7].toFloat() < 0x1.0c8dbp-1f) { // std__ay__long
+                if (f[85].toFloat() < -0.8000399470329285f) { // correlation__wx__wy__long
+                    if (f[7].toFloat() < 0.5245184898376465f) { // std__ay__long
                         return -0.10672120004892349f
                     } else {
                         return 0.23812487721443176f
                     }
                 } else {
-                    if (f[85].toFloat() < 0x1.7d643ap-1f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < 0.7449052929878235f) { // correlation__wx__wy__long
                         return 0.23533566296100616f
                     } else {
                         return -0.10699591785669327f
@@ -1003,9 +1003,9 @@ object SparModel {
 
     /** Tree 16: adds to margin 2; depth 4. */
     private fun tree_16(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.5d7862p-1f) { // std__ax__long
-            if (f[82].toFloat() < -0x1.994318p-1f) { // correlation__ax__ay__long
-                if (f[2].toFloat() < -0x1.796606p+0f) { // min__ax__long
+        if (f[1].toFloat() < 0.682559072971344f) { // std__ax__long
+            if (f[82].toFloat() < -0.799340009689331f) { // correlation__ax__ay__long
+                if (f[2].toFloat() < -1.4742130041122437f) { // min__ax__long
                     return 0.2070418894290924f
                 } else {
                     return -0.05997295305132866f
@@ -1014,25 +1014,25 @@ object SparModel {
                 return -0.11415355652570724f
             }
         } else {
-            if (f[52].toFloat() < -0x1.253614p-1f) { // percentile_10__ay__long
-                if (f[45].toFloat() < 0x1.4fe7c6p+1f) { // median__gyro_mag__long
+            if (f[52].toFloat() < -0.5726782083511353f) { // percentile_10__ay__long
+                if (f[45].toFloat() < 2.624260663986206f) { // median__gyro_mag__long
                     return 0.11680539697408676f
                 } else {
-                    if (f[29].toFloat() < 0x1.a82448p-2f) { // mean__wz__long
+                    if (f[29].toFloat() < 0.41420090198516846f) { // mean__wz__long
                         return -0.11412173509597778f
                     } else {
                         return 0.01769213192164898f
                     }
                 }
             } else {
-                if (f[99].toFloat() < 0x1.3def7p+9f) { // band_mid__acc_dyn__long
-                    if (f[6].toFloat() < 0x1.3d4b44p-4f) { // mean__ay__long
+                if (f[99].toFloat() < 635.87060546875f) { // band_mid__acc_dyn__long
+                    if (f[6].toFloat() < 0.07746435701847076f) { // mean__ay__long
                         return 0.21723531186580658f
                     } else {
                         return -0.0353146567940712f
                     }
                 } else {
-                    if (f[56].toFloat() < 0x1.8cc972p-4f) { // percentile_90__az__long
+                    if (f[56].toFloat() < 0.09687180072069168f) { // percentile_90__az__long
                         return -0.00820374395698309f
                     } else {
                         return 0.23783016204833984f
@@ -1044,14 +1044,14 @@ object SparModel {
 
     /** Tree 17: adds to margin 3; depth 4. */
     private fun tree_17(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.d54b46p-1f) { // mean__ay__long
-            if (f[55].toFloat() < 0x1.1e5e2p+0f) { // percentile_90__ay__long
+        if (f[6].toFloat() < 0.9165899157524109f) { // mean__ay__long
+            if (f[55].toFloat() < 1.1186237335205078f) { // percentile_90__ay__long
                 return -0.11253092437982559f
             } else {
-                if (f[17].toFloat() < 0x1.259296p-1f) { // iqr__az__long
+                if (f[17].toFloat() < 0.5733839869499207f) { // iqr__az__long
                     return 0.24857977032661438f
                 } else {
-                    if (f[53].toFloat() < -0x1.9b25a6p-3f) { // percentile_10__az__long
+                    if (f[53].toFloat() < -0.20075540244579315f) { // percentile_10__az__long
                         return -0.10954692214727402f
                     } else {
                         return 0.03651284798979759f
@@ -1059,29 +1059,29 @@ object SparModel {
                 }
             }
         } else {
-            if (f[18].toFloat() < 0x1.ec3ceap-8f) { // mean__wx__long
-                if (f[95].toFloat() < 0x1.13941ap+1f) { // max__roll__long
-                    if (f[90].toFloat() < -0x1.6bb85ap-3f) { // min__pitch__long
+            if (f[18].toFloat() < 0.0075109549798071384f) { // mean__wx__long
+                if (f[95].toFloat() < 2.1529572010040283f) { // max__roll__long
+                    if (f[90].toFloat() < -0.17759771645069122f) { // min__pitch__long
                         return 0.26020389795303345f
                     } else {
                         return 0.12326909601688385f
                     }
                 } else {
-                    if (f[10].toFloat() < 0x1.efa10ap-1f) { // median__ay__long
+                    if (f[10].toFloat() < 0.9680255055427551f) { // median__ay__long
                         return -0.1092059537768364f
                     } else {
                         return 0.23889194428920746f
                     }
                 }
             } else {
-                if (f[15].toFloat() < 0x1.4223e2p-1f) { // max__az__long
-                    if (f[23].toFloat() < 0x1.3dfdacp-1f) { // iqr__wx__long
+                if (f[15].toFloat() < 0.6291800141334534f) { // max__az__long
+                    if (f[23].toFloat() < 0.6210759878158569f) { // iqr__wx__long
                         return 0.2872465252876282f
                     } else {
                         return 0.1267233043909073f
                     }
                 } else {
-                    if (f[37].toFloat() < 0x1.517244p-1f) { // min__acc_mag__long
+                    if (f[37].toFloat() < 0.6590749025344849f) { // min__acc_mag__long
                         return 0.2060747891664505f
                     } else {
                         return -0.05649445205926895f
@@ -1093,32 +1093,32 @@ object SparModel {
 
     /** Tree 18: adds to margin 4; depth 4. */
     private fun tree_18(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.1125735193490982f
         } else {
-            if (f[10].toFloat() < 0x1.f01bp-1f) { // median__ay__long
-                if (f[45].toFloat() < 0x1.a64e84p+0f) { // median__gyro_mag__long
-                    if (f[92].toFloat() < 0x1.372618p+0f) { // mean__roll__long
+            if (f[10].toFloat() < 0.9689559936523438f) { // median__ay__long
+                if (f[45].toFloat() < 1.6496355533599854f) { // median__gyro_mag__long
+                    if (f[92].toFloat() < 1.2154250144958496f) { // mean__roll__long
                         return 0.1590254157781601f
                     } else {
                         return -0.10551176220178604f
                     }
                 } else {
-                    if (f[93].toFloat() < 0x1.cbd0fap-3f) { // std__roll__long
+                    if (f[93].toFloat() < 0.22451968491077423f) { // std__roll__long
                         return 0.05724601075053215f
                     } else {
                         return 0.25406190752983093f
                     }
                 }
             } else {
-                if (f[18].toFloat() < 0x1.3d0c82p-5f) { // mean__wx__long
-                    if (f[62].toFloat() < 0x1.ebe018p-1f) { // mean__ay__short
+                if (f[18].toFloat() < 0.03870225325226784f) { // mean__wx__long
+                    if (f[62].toFloat() < 0.9606940746307373f) { // mean__ay__short
                         return 0.1490030735731125f
                     } else {
                         return -0.10263055562973022f
                     }
                 } else {
-                    if (f[84].toFloat() < 0x1.032094p-3f) { // correlation__ay__az__long
+                    if (f[84].toFloat() < 0.12652698159217834f) { // correlation__ay__az__long
                         return 0.2474319487810135f
                     } else {
                         return -0.08126848936080933f
@@ -1130,20 +1130,20 @@ object SparModel {
 
     /** Tree 19: adds to margin 5; depth 4. */
     private fun tree_19(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.341104p+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.37a08p-4f) { // percentile_10__ay__long
-                if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2033846378326416f) { // std__wy__long
+            if (f[52].toFloat() < -0.0760807991027832f) { // percentile_10__ay__long
+                if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                     return -0.10233050584793091f
                 } else {
-                    if (f[18].toFloat() < 0x1.d1c826p-4f) { // mean__wx__long
+                    if (f[18].toFloat() < 0.11371626704931259f) { // mean__wx__long
                         return 0.2735147178173065f
                     } else {
                         return -0.06047987937927246f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.51bff2p-1f) { // correlation__wy__wz__long
-                    if (f[79].toFloat() < 0x1.219f34p-2f) { // mean_abs_change__wx__short
+                if (f[87].toFloat() < 0.6596675515174866f) { // correlation__wy__wz__long
+                    if (f[79].toFloat() < 0.28283387422561646f) { // mean_abs_change__wx__short
                         return -0.10873257368803024f
                     } else {
                         return 0.03999602794647217f
@@ -1153,7 +1153,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[96].toFloat() < 0x1.43beccp+12f) { // band_slow__gyro_mag__long
+            if (f[96].toFloat() < 5179.9248046875f) { // band_slow__gyro_mag__long
                 return 0.1694202870130539f
             } else {
                 return -0.1096714660525322f
@@ -1163,15 +1163,15 @@ object SparModel {
 
     /** Tree 20: adds to margin 6; depth 3. */
     private fun tree_20(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[14].toFloat() < -0x1.0ae31ep-3f) { // min__az__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[14].toFloat() < -0.13031600415706635f) { // min__az__long
                     return -0.10865404456853867f
                 } else {
                     return 0.19657084345817566f
                 }
             } else {
-                if (f[20].toFloat() < -0x1.4c0f8p+1f) { // min__wx__long
+                if (f[20].toFloat() < -2.5942230224609375f) { // min__wx__long
                     return -0.08574065566062927f
                 } else {
                     return 0.27266988158226013f
@@ -1184,18 +1184,18 @@ object SparModel {
 
     /** Tree 21: adds to margin 0; depth 4. */
     private fun tree_21(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[91].toFloat() < -0x1.a8978ap+0f) { // max__pitch__long
-                if (f[1].toFloat() < 0x1.581e7p-4f) { // std__ax__long
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[91].toFloat() < -1.6585623025894165f) { // max__pitch__long
+                if (f[1].toFloat() < 0.08401340246200562f) { // std__ax__long
                     return -0.056683797389268875f
                 } else {
                     return 0.22233131527900696f
                 }
             } else {
-                if (f[77].toFloat() < 0x1.d69c6cp-3f) { // std__gyro_mag__short
+                if (f[77].toFloat() < 0.22979053854942322f) { // std__gyro_mag__short
                     return 0.18688088655471802f
                 } else {
-                    if (f[56].toFloat() < -0x1.a2f274p-6f) { // percentile_90__az__long
+                    if (f[56].toFloat() < -0.025570500642061234f) { // percentile_90__az__long
                         return -0.01011671219021082f
                     } else {
                         return -0.10714956372976303f
@@ -1203,7 +1203,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[9].toFloat() < 0x1.475c6cp-1f) { // max__ay__long
+            if (f[9].toFloat() < 0.6393769979476929f) { // max__ay__long
                 return 0.21999585628509521f
             } else {
                 return 0.005105575080960989f
@@ -1213,36 +1213,36 @@ object SparModel {
 
     /** Tree 22: adds to margin 1; depth 4. */
     private fun tree_22(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.22e13p-1f) { // std__ax__long
-            if (f[7].toFloat() < 0x1.dde1bep-2f) { // std__ay__long
+        if (f[1].toFloat() < 0.5681242942810059f) { // std__ax__long
+            if (f[7].toFloat() < 0.46668145060539246f) { // std__ay__long
                 return -0.11175036430358887f
             } else {
                 return 0.13544361293315887f
             }
         } else {
-            if (f[55].toFloat() < 0x1.66d0bap-2f) { // percentile_90__ay__long
-                if (f[56].toFloat() < 0x1.2a80c2p-4f) { // percentile_90__az__long
-                    if (f[27].toFloat() < 0x1.2d2db2p+2f) { // max__wy__long
+            if (f[55].toFloat() < 0.35040560364723206f) { // percentile_90__ay__long
+                if (f[56].toFloat() < 0.0728766992688179f) { // percentile_90__az__long
+                    if (f[27].toFloat() < 4.70591402053833f) { // max__wy__long
                         return 0.2718336582183838f
                     } else {
                         return -0.08045925945043564f
                     }
                 } else {
-                    if (f[14].toFloat() < -0x1.3d07dp+1f) { // min__az__long
+                    if (f[14].toFloat() < -2.4768009185791016f) { // min__az__long
                         return 0.20945563912391663f
                     } else {
                         return -0.10643482208251953f
                     }
                 }
             } else {
-                if (f[57].toFloat() < 0x1.8efbf4p-1f) { // mad__wx__long
-                    if (f[45].toFloat() < 0x1.35fd5p+1f) { // median__gyro_mag__long
+                if (f[57].toFloat() < 0.7792659997940063f) { // mad__wx__long
+                    if (f[45].toFloat() < 2.421792984008789f) { // median__gyro_mag__long
                         return -0.11785095185041428f
                     } else {
                         return 0.21044006943702698f
                     }
                 } else {
-                    if (f[84].toFloat() < -0x1.c7fd3p-1f) { // correlation__ay__az__long
+                    if (f[84].toFloat() < -0.8906035423278809f) { // correlation__ay__az__long
                         return -0.09027149528265f
                     } else {
                         return 0.122760109603405f
@@ -1254,9 +1254,9 @@ object SparModel {
 
     /** Tree 23: adds to margin 2; depth 4. */
     private fun tree_23(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.5d7862p-1f) { // std__ax__long
-            if (f[82].toFloat() < -0x1.994318p-1f) { // correlation__ax__ay__long
-                if (f[1].toFloat() < 0x1.508e6ep-1f) { // std__ax__long
+        if (f[1].toFloat() < 0.682559072971344f) { // std__ax__long
+            if (f[82].toFloat() < -0.799340009689331f) { // correlation__ax__ay__long
+                if (f[1].toFloat() < 0.6573366522789001f) { // std__ax__long
                     return 0.002805991331115365f
                 } else {
                     return 0.1658811867237091f
@@ -1265,25 +1265,25 @@ object SparModel {
                 return -0.11186841875314713f
             }
         } else {
-            if (f[52].toFloat() < -0x1.253614p-1f) { // percentile_10__ay__long
-                if (f[45].toFloat() < 0x1.4fe7c6p+1f) { // median__gyro_mag__long
+            if (f[52].toFloat() < -0.5726782083511353f) { // percentile_10__ay__long
+                if (f[45].toFloat() < 2.624260663986206f) { // median__gyro_mag__long
                     return 0.10273536294698715f
                 } else {
-                    if (f[29].toFloat() < 0x1.a82448p-2f) { // mean__wz__long
+                    if (f[29].toFloat() < 0.41420090198516846f) { // mean__wz__long
                         return -0.11157069355249405f
                     } else {
                         return 0.01855047605931759f
                     }
                 }
             } else {
-                if (f[99].toFloat() < 0x1.1c154ap+9f) { // band_mid__acc_dyn__long
-                    if (f[101].toFloat() < 0x1.911132p-3f) { // autocorr_1s__gyro_mag__long
+                if (f[99].toFloat() < 568.1663208007812f) { // band_mid__acc_dyn__long
+                    if (f[101].toFloat() < 0.19583357870578766f) { // autocorr_1s__gyro_mag__long
                         return 0.1439591646194458f
                     } else {
                         return -0.07908951491117477f
                     }
                 } else {
-                    if (f[17].toFloat() < 0x1.7703p-1f) { // iqr__az__long
+                    if (f[17].toFloat() < 0.7324447631835938f) { // iqr__az__long
                         return 0.11578651517629623f
                     } else {
                         return 0.20035187900066376f
@@ -1295,14 +1295,14 @@ object SparModel {
 
     /** Tree 24: adds to margin 3; depth 4. */
     private fun tree_24(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.d54b46p-1f) { // mean__ay__long
-            if (f[55].toFloat() < 0x1.1e5e2p+0f) { // percentile_90__ay__long
+        if (f[6].toFloat() < 0.9165899157524109f) { // mean__ay__long
+            if (f[55].toFloat() < 1.1186237335205078f) { // percentile_90__ay__long
                 return -0.11055345833301544f
             } else {
-                if (f[93].toFloat() < 0x1.4cb692p-2f) { // std__roll__long
+                if (f[93].toFloat() < 0.32491520047187805f) { // std__roll__long
                     return 0.2104417383670807f
                 } else {
-                    if (f[59].toFloat() < 0x1.6f73ap-2f) { // mad__wz__long
+                    if (f[59].toFloat() < 0.3588395118713379f) { // mad__wz__long
                         return 0.04158703610301018f
                     } else {
                         return -0.10701765865087509f
@@ -1310,29 +1310,29 @@ object SparModel {
                 }
             }
         } else {
-            if (f[18].toFloat() < 0x1.6f25f6p-5f) { // mean__wx__long
-                if (f[46].toFloat() < 0x1.5b652ep+0f) { // iqr__gyro_mag__long
-                    if (f[15].toFloat() < 0x1.007faap-1f) { // max__az__long
+            if (f[18].toFloat() < 0.044817905873060226f) { // mean__wx__long
+                if (f[46].toFloat() < 1.3570126295089722f) { // iqr__gyro_mag__long
+                    if (f[15].toFloat() < 0.5009739995002747f) { // max__az__long
                         return 0.2485816925764084f
                     } else {
                         return -0.11456326395273209f
                     }
                 } else {
-                    if (f[51].toFloat() < -0x1.9f450ap-5f) { // percentile_10__ax__long
+                    if (f[51].toFloat() < -0.05069210007786751f) { // percentile_10__ax__long
                         return 0.21057550609111786f
                     } else {
                         return 0.0414806567132473f
                     }
                 }
             } else {
-                if (f[15].toFloat() < 0x1.2b8bfp-1f) { // max__az__long
-                    if (f[22].toFloat() < 0x1.6114d2p-3f) { // median__wx__long
+                if (f[15].toFloat() < 0.5850520133972168f) { // max__az__long
+                    if (f[22].toFloat() < 0.1724029928445816f) { // median__wx__long
                         return 0.21008948981761932f
                     } else {
                         return -0.0896962359547615f
                     }
                 } else {
-                    if (f[33].toFloat() < -0x1.4cf744p-4f) { // median__wz__long
+                    if (f[33].toFloat() < -0.08129049837589264f) { // median__wz__long
                         return 0.08741611987352371f
                     } else {
                         return -0.0985649824142456f
@@ -1344,32 +1344,32 @@ object SparModel {
 
     /** Tree 25: adds to margin 4; depth 4. */
     private fun tree_25(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.11058516800403595f
         } else {
-            if (f[93].toFloat() < 0x1.f40822p-3f) { // std__roll__long
-                if (f[18].toFloat() < 0x1.28d37ep-4f) { // mean__wx__long
-                    if (f[85].toFloat() < 0x1.87177ap-2f) { // correlation__wx__wy__long
+            if (f[93].toFloat() < 0.2441561371088028f) { // std__roll__long
+                if (f[18].toFloat() < 0.07246731966733932f) { // mean__wx__long
+                    if (f[85].toFloat() < 0.381925493478775f) { // correlation__wx__wy__long
                         return -0.08677516877651215f
                     } else {
                         return 0.09565962105989456f
                     }
                 } else {
-                    if (f[84].toFloat() < 0x1.06912p-6f) { // correlation__ay__az__long
+                    if (f[84].toFloat() < 0.016025811433792114f) { // correlation__ay__az__long
                         return 0.23927651345729828f
                     } else {
                         return -0.07255978882312775f
                     }
                 }
             } else {
-                if (f[55].toFloat() < 0x1.1ae0bep+0f) { // percentile_90__ay__long
-                    if (f[38].toFloat() < 0x1.2dedbp+0f) { // max__acc_mag__long
+                if (f[55].toFloat() < 1.1049917936325073f) { // percentile_90__ay__long
+                    if (f[38].toFloat() < 1.179408073425293f) { // max__acc_mag__long
                         return -0.06933032721281052f
                     } else {
                         return 0.23419860005378723f
                     }
                 } else {
-                    if (f[93].toFloat() < 0x1.373552p-2f) { // std__roll__long
+                    if (f[93].toFloat() < 0.303914338350296f) { // std__roll__long
                         return -0.0459505096077919f
                     } else {
                         return 0.17414039373397827f
@@ -1381,27 +1381,27 @@ object SparModel {
 
     /** Tree 26: adds to margin 5; depth 4. */
     private fun tree_26(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.341104p+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.25073cp-4f) { // percentile_10__ay__long
-                if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2033846378326416f) { // std__wy__long
+            if (f[52].toFloat() < -0.07154010236263275f) { // percentile_10__ay__long
+                if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                     return -0.10081662982702255f
                 } else {
-                    if (f[18].toFloat() < 0x1.d1c826p-4f) { // mean__wx__long
+                    if (f[18].toFloat() < 0.11371626704931259f) { // mean__wx__long
                         return 0.2182420790195465f
                     } else {
                         return -0.042264826595783234f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.3f3434p-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.6234451532363892f) { // correlation__wy__wz__long
                     return -0.10711522400379181f
                 } else {
                     return 0.10861245542764664f
                 }
             }
         } else {
-            if (f[96].toFloat() < 0x1.43beccp+12f) { // band_slow__gyro_mag__long
-                if (f[1].toFloat() < 0x1.9fc498p-4f) { // std__ax__long
+            if (f[96].toFloat() < 5179.9248046875f) { // band_slow__gyro_mag__long
+                if (f[1].toFloat() < 0.10150584578514099f) { // std__ax__long
                     return 0.026896154507994652f
                 } else {
                     return 0.18470178544521332f
@@ -1414,15 +1414,15 @@ object SparModel {
 
     /** Tree 27: adds to margin 6; depth 3. */
     private fun tree_27(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[14].toFloat() < -0x1.0ae31ep-3f) { // min__az__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[14].toFloat() < -0.13031600415706635f) { // min__az__long
                     return -0.10686787217855453f
                 } else {
                     return 0.1672654151916504f
                 }
             } else {
-                if (f[20].toFloat() < -0x1.4c0f8p+1f) { // min__wx__long
+                if (f[20].toFloat() < -2.5942230224609375f) { // min__wx__long
                     return -0.08224768936634064f
                 } else {
                     return 0.21847979724407196f
@@ -1435,18 +1435,18 @@ object SparModel {
 
     /** Tree 28: adds to margin 0; depth 4. */
     private fun tree_28(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[91].toFloat() < -0x1.9db232p+0f) { // max__pitch__long
-                if (f[6].toFloat() < 0x1.4a2ffap-10f) { // mean__ay__long
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[91].toFloat() < -1.6160002946853638f) { // max__pitch__long
+                if (f[6].toFloat() < 0.0012595650041475892f) { // mean__ay__long
                     return -0.0812205895781517f
                 } else {
                     return 0.1970861852169037f
                 }
             } else {
-                if (f[77].toFloat() < 0x1.d69c6cp-3f) { // std__gyro_mag__short
+                if (f[77].toFloat() < 0.22979053854942322f) { // std__gyro_mag__short
                     return 0.15801383554935455f
                 } else {
-                    if (f[15].toFloat() < 0x1.43c18cp-5f) { // max__az__long
+                    if (f[15].toFloat() < 0.039521001279354095f) { // max__az__long
                         return 0.02835395373404026f
                     } else {
                         return -0.10606250911951065f
@@ -1454,7 +1454,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[13].toFloat() < 0x1.ed559ap-3f) { // std__az__long
+            if (f[13].toFloat() < 0.240885928273201f) { // std__az__long
                 return 0.18620584905147552f
             } else {
                 return 0.0005983111914247274f
@@ -1464,36 +1464,36 @@ object SparModel {
 
     /** Tree 29: adds to margin 1; depth 4. */
     private fun tree_29(f: DoubleArray): Float {
-        if (f[5].toFloat() < 0x1.028366p+0f) { // iqr__ax__long
-            if (f[7].toFloat() < 0x1.dde1bep-2f) { // std__ay__long
+        if (f[5].toFloat() < 1.0098174810409546f) { // iqr__ax__long
+            if (f[7].toFloat() < 0.46668145060539246f) { // std__ay__long
                 return -0.1098330020904541f
             } else {
                 return 0.11864717304706573f
             }
         } else {
-            if (f[64].toFloat() < 0x1.ca9f7cp-1f) { // range__ay__short
-                if (f[56].toFloat() < 0x1.06a7fp-3f) { // percentile_90__az__long
-                    if (f[52].toFloat() < -0x1.021e7cp-2f) { // percentile_10__ay__long
+            if (f[64].toFloat() < 0.8957480192184448f) { // range__ay__short
+                if (f[56].toFloat() < 0.12825000286102295f) { // percentile_90__az__long
+                    if (f[52].toFloat() < -0.2520694136619568f) { // percentile_10__ay__long
                         return -0.08744900673627853f
                     } else {
                         return 0.22128000855445862f
                     }
                 } else {
-                    if (f[9].toFloat() < 0x1.93acf8p-1f) { // max__ay__long
+                    if (f[9].toFloat() < 0.7884290218353271f) { // max__ay__long
                         return -0.09144840389490128f
                     } else {
                         return 0.14809079468250275f
                     }
                 }
             } else {
-                if (f[85].toFloat() < -0x1.999ed6p-1f) { // correlation__wx__wy__long
-                    if (f[7].toFloat() < 0x1.f8205ep-2f) { // std__ay__long
+                if (f[85].toFloat() < -0.8000399470329285f) { // correlation__wx__wy__long
+                    if (f[7].toFloat() < 0.4923109710216522f) { // std__ay__long
                         return -0.11148174107074738f
                     } else {
                         return 0.15593886375427246f
                     }
                 } else {
-                    if (f[86].toFloat() < 0x1.14e354p-1f) { // correlation__wx__wz__long
+                    if (f[86].toFloat() < 0.5407968759536743f) { // correlation__wx__wz__long
                         return 0.17802834510803223f
                     } else {
                         return 0.0007532510790042579f
@@ -1505,9 +1505,9 @@ object SparModel {
 
     /** Tree 30: adds to margin 2; depth 4. */
     private fun tree_30(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.5d7862p-1f) { // std__ax__long
-            if (f[82].toFloat() < -0x1.994318p-1f) { // correlation__ax__ay__long
-                if (f[72].toFloat() < 0x1.155b4cp+3f) { // range__wy__short
+        if (f[1].toFloat() < 0.682559072971344f) { // std__ax__long
+            if (f[82].toFloat() < -0.799340009689331f) { // correlation__ax__ay__long
+                if (f[72].toFloat() < 8.667394638061523f) { // range__wy__short
                     return 0.0009898595744743943f
                 } else {
                     return 0.15103089809417725f
@@ -1516,29 +1516,29 @@ object SparModel {
                 return -0.10993324965238571f
             }
         } else {
-            if (f[52].toFloat() < -0x1.253614p-1f) { // percentile_10__ay__long
-                if (f[26].toFloat() < -0x1.0ada9p+2f) { // min__wy__long
-                    if (f[100].toFloat() < 0x1.feebd2p-3f) { // autocorr_0p5s__gyro_mag__long
+            if (f[52].toFloat() < -0.5726782083511353f) { // percentile_10__ay__long
+                if (f[26].toFloat() < -4.169589996337891f) { // min__wy__long
+                    if (f[100].toFloat() < 0.2494732290506363f) { // autocorr_0p5s__gyro_mag__long
                         return -0.10950224846601486f
                     } else {
                         return 0.029200095683336258f
                     }
                 } else {
-                    if (f[3].toFloat() < 0x1.b96fecp+0f) { // max__ax__long
+                    if (f[3].toFloat() < 1.7243640422821045f) { // max__ax__long
                         return -0.07617004960775375f
                     } else {
                         return 0.18046578764915466f
                     }
                 }
             } else {
-                if (f[9].toFloat() < 0x1.27d7e4p-1f) { // max__ay__long
-                    if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
+                if (f[9].toFloat() < 0.5778189897537231f) { // max__ay__long
+                    if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
                         return -0.09167484194040298f
                     } else {
                         return 0.17912690341472626f
                     }
                 } else {
-                    if (f[17].toFloat() < 0x1.79ac68p-1f) { // iqr__az__long
+                    if (f[17].toFloat() < 0.7376434803009033f) { // iqr__az__long
                         return -0.09493612498044968f
                     } else {
                         return 0.13849060237407684f
@@ -1550,14 +1550,14 @@ object SparModel {
 
     /** Tree 31: adds to margin 3; depth 4. */
     private fun tree_31(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.d54b46p-1f) { // mean__ay__long
-            if (f[55].toFloat() < 0x1.1e5e2p+0f) { // percentile_90__ay__long
+        if (f[6].toFloat() < 0.9165899157524109f) { // mean__ay__long
+            if (f[55].toFloat() < 1.1186237335205078f) { // percentile_90__ay__long
                 return -0.1088579073548317f
             } else {
-                if (f[17].toFloat() < 0x1.259296p-1f) { // iqr__az__long
+                if (f[17].toFloat() < 0.5733839869499207f) { // iqr__az__long
                     return 0.17792561650276184f
                 } else {
-                    if (f[34].toFloat() < 0x1.7921e6p-1f) { // iqr__wz__long
+                    if (f[34].toFloat() < 0.7365867495536804f) { // iqr__wz__long
                         return 0.04184703156352043f
                     } else {
                         return -0.10534200817346573f
@@ -1565,29 +1565,29 @@ object SparModel {
                 }
             }
         } else {
-            if (f[18].toFloat() < 0x1.ec3ceap-8f) { // mean__wx__long
-                if (f[85].toFloat() < 0x1.d2add4p-2f) { // correlation__wx__wy__long
-                    if (f[54].toFloat() < -0x1.71243p-5f) { // percentile_90__ax__long
+            if (f[18].toFloat() < 0.0075109549798071384f) { // mean__wx__long
+                if (f[85].toFloat() < 0.4557412266731262f) { // correlation__wx__wy__long
+                    if (f[54].toFloat() < -0.045061200857162476f) { // percentile_90__ax__long
                         return -0.10227890312671661f
                     } else {
                         return 0.18177758157253265f
                     }
                 } else {
-                    if (f[0].toFloat() < 0x1.c4565ap-4f) { // mean__ax__long
+                    if (f[0].toFloat() < 0.1104339137673378f) { // mean__ax__long
                         return 0.1460326611995697f
                     } else {
                         return -0.1091192290186882f
                     }
                 }
             } else {
-                if (f[15].toFloat() < 0x1.4223e2p-1f) { // max__az__long
-                    if (f[19].toFloat() < 0x1.79408cp-1f) { // std__wx__long
+                if (f[15].toFloat() < 0.6291800141334534f) { // max__az__long
+                    if (f[19].toFloat() < 0.7368205785751343f) { // std__wx__long
                         return 0.16058753430843353f
                     } else {
                         return -0.09363146871328354f
                     }
                 } else {
-                    if (f[10].toFloat() < 0x1.ef1ed2p-1f) { // median__ay__long
+                    if (f[10].toFloat() < 0.9670320153236389f) { // median__ay__long
                         return -0.08201488107442856f
                     } else {
                         return 0.07802850753068924f
@@ -1599,32 +1599,32 @@ object SparModel {
 
     /** Tree 32: adds to margin 4; depth 4. */
     private fun tree_32(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.10888876020908356f
         } else {
-            if (f[10].toFloat() < 0x1.f11506p-1f) { // median__ay__long
-                if (f[45].toFloat() < 0x1.a64e84p+0f) { // median__gyro_mag__long
-                    if (f[92].toFloat() < 0x1.372618p+0f) { // mean__roll__long
+            if (f[10].toFloat() < 0.9708635210990906f) { // median__ay__long
+                if (f[45].toFloat() < 1.6496355533599854f) { // median__gyro_mag__long
+                    if (f[92].toFloat() < 1.2154250144958496f) { // mean__roll__long
                         return 0.11327772587537766f
                     } else {
                         return -0.10268532484769821f
                     }
                 } else {
-                    if (f[18].toFloat() < -0x1.6da0fep-6f) { // mean__wx__long
+                    if (f[18].toFloat() < -0.022316215559840202f) { // mean__wx__long
                         return 0.08292090892791748f
                     } else {
                         return 0.18541507422924042f
                     }
                 }
             } else {
-                if (f[18].toFloat() < 0x1.6f25f6p-5f) { // mean__wx__long
-                    if (f[6].toFloat() < 0x1.e65d3ep-1f) { // mean__ay__long
+                if (f[18].toFloat() < 0.044817905873060226f) { // mean__wx__long
+                    if (f[6].toFloat() < 0.9499301314353943f) { // mean__ay__long
                         return 0.20759601891040802f
                     } else {
                         return -0.09000953286886215f
                     }
                 } else {
-                    if (f[84].toFloat() < 0x1.032094p-3f) { // correlation__ay__az__long
+                    if (f[84].toFloat() < 0.12652698159217834f) { // correlation__ay__az__long
                         return 0.1764564961194992f
                     } else {
                         return -0.10533928126096725f
@@ -1636,27 +1636,27 @@ object SparModel {
 
     /** Tree 33: adds to margin 5; depth 4. */
     private fun tree_33(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.341104p+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.25073cp-4f) { // percentile_10__ay__long
-                if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2033846378326416f) { // std__wy__long
+            if (f[52].toFloat() < -0.07154010236263275f) { // percentile_10__ay__long
+                if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                     return -0.0985899567604065f
                 } else {
-                    if (f[12].toFloat() < -0x1.12f8e2p-2f) { // mean__az__long
+                    if (f[12].toFloat() < -0.2685275375843048f) { // mean__az__long
                         return -0.09162412583827972f
                     } else {
                         return 0.18411491811275482f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.3f3434p-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.6234451532363892f) { // correlation__wy__wz__long
                     return -0.10570602864027023f
                 } else {
                     return 0.09594449400901794f
                 }
             }
         } else {
-            if (f[96].toFloat() < 0x1.43beccp+12f) { // band_slow__gyro_mag__long
-                if (f[3].toFloat() < -0x1.a2401p-1f) { // max__ax__long
+            if (f[96].toFloat() < 5179.9248046875f) { // band_slow__gyro_mag__long
+                if (f[3].toFloat() < -0.8168950080871582f) { // max__ax__long
                     return 0.1627291887998581f
                 } else {
                     return 0.021374354138970375f
@@ -1669,15 +1669,15 @@ object SparModel {
 
     /** Tree 34: adds to margin 6; depth 3. */
     private fun tree_34(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[14].toFloat() < -0x1.0ae31ep-3f) { // min__az__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[14].toFloat() < -0.13031600415706635f) { // min__az__long
                     return -0.10525895655155182f
                 } else {
                     return 0.1447671353816986f
                 }
             } else {
-                if (f[20].toFloat() < -0x1.4c0f8p+1f) { // min__wx__long
+                if (f[20].toFloat() < -2.5942230224609375f) { // min__wx__long
                     return -0.07871442288160324f
                 } else {
                     return 0.18546780943870544f
@@ -1690,18 +1690,18 @@ object SparModel {
 
     /** Tree 35: adds to margin 0; depth 4. */
     private fun tree_35(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[91].toFloat() < -0x1.9db232p+0f) { // max__pitch__long
-                if (f[6].toFloat() < 0x1.4a2ffap-10f) { // mean__ay__long
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[91].toFloat() < -1.6160002946853638f) { // max__pitch__long
+                if (f[6].toFloat() < 0.0012595650041475892f) { // mean__ay__long
                     return -0.0779053196310997f
                 } else {
                     return 0.17206871509552002f
                 }
             } else {
-                if (f[77].toFloat() < 0x1.d69c6cp-3f) { // std__gyro_mag__short
+                if (f[77].toFloat() < 0.22979053854942322f) { // std__gyro_mag__short
                     return 0.13543303310871124f
                 } else {
-                    if (f[15].toFloat() < 0x1.43c18cp-5f) { // max__az__long
+                    if (f[15].toFloat() < 0.039521001279354095f) { // max__az__long
                         return 0.029133915901184082f
                     } else {
                         return -0.10510951280593872f
@@ -1709,7 +1709,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[17].toFloat() < 0x1.edfa12p-2f) { // iqr__az__long
+            if (f[17].toFloat() < 0.48239925503730774f) { // iqr__az__long
                 return 0.16420456767082214f
             } else {
                 return -0.0031870275270193815f
@@ -1719,36 +1719,36 @@ object SparModel {
 
     /** Tree 36: adds to margin 1; depth 4. */
     private fun tree_36(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.22e13p-1f) { // std__ax__long
-            if (f[7].toFloat() < 0x1.dde1bep-2f) { // std__ay__long
+        if (f[1].toFloat() < 0.5681242942810059f) { // std__ax__long
+            if (f[7].toFloat() < 0.46668145060539246f) { // std__ay__long
                 return -0.10821431130170822f
             } else {
                 return 0.10501573234796524f
             }
         } else {
-            if (f[10].toFloat() < 0x1.532d6ep-5f) { // median__ay__long
-                if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
-                    if (f[0].toFloat() < 0x1.f33bdp-4f) { // mean__ax__long
+            if (f[10].toFloat() < 0.041403498500585556f) { // median__ay__long
+                if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
+                    if (f[0].toFloat() < 0.12188321352005005f) { // mean__ax__long
                         return 0.04126071557402611f
                     } else {
                         return 0.15791349112987518f
                     }
                 } else {
-                    if (f[15].toFloat() < 0x1.2056c6p-2f) { // max__az__long
+                    if (f[15].toFloat() < 0.28158101439476013f) { // max__az__long
                         return 0.10305644571781158f
                     } else {
                         return -0.10163579136133194f
                     }
                 }
             } else {
-                if (f[85].toFloat() < 0x1.710db8p-1f) { // correlation__wx__wy__long
-                    if (f[85].toFloat() < -0x1.8c026cp-1f) { // correlation__wx__wy__long
+                if (f[85].toFloat() < 0.7208077907562256f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < -0.7734559774398804f) { // correlation__wx__wy__long
                         return -0.03166179731488228f
                     } else {
                         return 0.15216849744319916f
                     }
                 } else {
-                    if (f[52].toFloat() < -0x1.253614p-1f) { // percentile_10__ay__long
+                    if (f[52].toFloat() < -0.5726782083511353f) { // percentile_10__ay__long
                         return 0.1315968930721283f
                     } else {
                         return -0.09108077734708786f
@@ -1760,9 +1760,9 @@ object SparModel {
 
     /** Tree 37: adds to margin 2; depth 4. */
     private fun tree_37(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.5d7862p-1f) { // std__ax__long
-            if (f[82].toFloat() < -0x1.994318p-1f) { // correlation__ax__ay__long
-                if (f[2].toFloat() < -0x1.82ed02p+0f) { // min__ax__long
+        if (f[1].toFloat() < 0.682559072971344f) { // std__ax__long
+            if (f[82].toFloat() < -0.799340009689331f) { // correlation__ax__ay__long
+                if (f[2].toFloat() < -1.511428952217102f) { // min__ax__long
                     return 0.13504694402217865f
                 } else {
                     return -0.0009859801502898335f
@@ -1771,29 +1771,29 @@ object SparModel {
                 return -0.10829820483922958f
             }
         } else {
-            if (f[52].toFloat() < -0x1.253614p-1f) { // percentile_10__ay__long
-                if (f[26].toFloat() < -0x1.0ada9p+2f) { // min__wy__long
-                    if (f[42].toFloat() < 0x1.1a241ap+1f) { // std__gyro_mag__long
+            if (f[52].toFloat() < -0.5726782083511353f) { // percentile_10__ay__long
+                if (f[26].toFloat() < -4.169589996337891f) { // min__wy__long
+                    if (f[42].toFloat() < 2.2042267322540283f) { // std__gyro_mag__long
                         return -0.10758569091558456f
                     } else {
                         return 0.03348350152373314f
                     }
                 } else {
-                    if (f[3].toFloat() < 0x1.b96fecp+0f) { // max__ax__long
+                    if (f[3].toFloat() < 1.7243640422821045f) { // max__ax__long
                         return -0.07213739305734634f
                     } else {
                         return 0.16132961213588715f
                     }
                 }
             } else {
-                if (f[46].toFloat() < 0x1.1a0794p+1f) { // iqr__gyro_mag__long
-                    if (f[6].toFloat() < 0x1.3d4b44p-4f) { // mean__ay__long
+                if (f[46].toFloat() < 2.2033562660217285f) { // iqr__gyro_mag__long
+                    if (f[6].toFloat() < 0.07746435701847076f) { // mean__ay__long
                         return 0.13997100293636322f
                     } else {
                         return -0.054295141249895096f
                     }
                 } else {
-                    if (f[2].toFloat() < -0x1.fef1fep-1f) { // min__ax__long
+                    if (f[2].toFloat() < -0.9979400038719177f) { // min__ax__long
                         return 0.17459499835968018f
                     } else {
                         return 0.10553868860006332f
@@ -1805,12 +1805,12 @@ object SparModel {
 
     /** Tree 38: adds to margin 3; depth 4. */
     private fun tree_38(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.d54b46p-1f) { // mean__ay__long
-            if (f[6].toFloat() < 0x1.c465e2p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.9165899157524109f) { // mean__ay__long
+            if (f[6].toFloat() < 0.8835898041725159f) { // mean__ay__long
                 return -0.1074303388595581f
             } else {
-                if (f[12].toFloat() < 0x1.6e787cp-2f) { // mean__az__long
-                    if (f[28].toFloat() < 0x1.8d2af2p+0f) { // iqr__wy__long
+                if (f[12].toFloat() < 0.35788148641586304f) { // mean__az__long
+                    if (f[28].toFloat() < 1.5514365434646606f) { // iqr__wy__long
                         return 0.14650391042232513f
                     } else {
                         return -0.10333140194416046f
@@ -1820,29 +1820,29 @@ object SparModel {
                 }
             }
         } else {
-            if (f[93].toFloat() < 0x1.f40822p-3f) { // std__roll__long
-                if (f[18].toFloat() < 0x1.5173c4p-4f) { // mean__wx__long
-                    if (f[2].toFloat() < -0x1.513b5cp-6f) { // min__ax__long
+            if (f[93].toFloat() < 0.2441561371088028f) { // std__roll__long
+                if (f[18].toFloat() < 0.08238579332828522f) { // mean__wx__long
+                    if (f[2].toFloat() < -0.020583000034093857f) { // min__ax__long
                         return 0.16603797674179077f
                     } else {
                         return -0.10624032467603683f
                     }
                 } else {
-                    if (f[12].toFloat() < -0x1.fdb3d8p-5f) { // mean__az__long
+                    if (f[12].toFloat() < -0.06221954524517059f) { // mean__az__long
                         return 0.1400025337934494f
                     } else {
                         return -0.10336194187402725f
                     }
                 }
             } else {
-                if (f[36].toFloat() < 0x1.081a76p-3f) { // std__acc_mag__long
-                    if (f[15].toFloat() < 0x1.21c608p-1f) { // max__az__long
+                if (f[36].toFloat() < 0.12895672023296356f) { // std__acc_mag__long
+                    if (f[15].toFloat() < 0.5659639835357666f) { // max__az__long
                         return 0.13606290519237518f
                     } else {
                         return -0.056673355400562286f
                     }
                 } else {
-                    if (f[18].toFloat() < 0x1.6f25f6p-5f) { // mean__wx__long
+                    if (f[18].toFloat() < 0.044817905873060226f) { // mean__wx__long
                         return 0.17220206558704376f
                     } else {
                         return -0.06080074980854988f
@@ -1854,32 +1854,32 @@ object SparModel {
 
     /** Tree 39: adds to margin 4; depth 4. */
     private fun tree_39(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.10743506252765656f
         } else {
-            if (f[93].toFloat() < 0x1.f40822p-3f) { // std__roll__long
-                if (f[18].toFloat() < 0x1.339602p-4f) { // mean__wx__long
-                    if (f[85].toFloat() < 0x1.538662p-2f) { // correlation__wx__wy__long
+            if (f[93].toFloat() < 0.2441561371088028f) { // std__roll__long
+                if (f[18].toFloat() < 0.07509423047304153f) { // mean__wx__long
+                    if (f[85].toFloat() < 0.33156731724739075f) { // correlation__wx__wy__long
                         return -0.08377473801374435f
                     } else {
                         return 0.0772143080830574f
                     }
                 } else {
-                    if (f[12].toFloat() < -0x1.473eeep-7f) { // mean__az__long
+                    if (f[12].toFloat() < -0.009986749850213528f) { // mean__az__long
                         return -0.061118900775909424f
                     } else {
                         return 0.17492224276065826f
                     }
                 }
             } else {
-                if (f[55].toFloat() < 0x1.2808d8p+0f) { // percentile_90__ay__long
-                    if (f[45].toFloat() < 0x1.88a2ecp+0f) { // median__gyro_mag__long
+                if (f[55].toFloat() < 1.1563849449157715f) { // percentile_90__ay__long
+                    if (f[45].toFloat() < 1.533735990524292f) { // median__gyro_mag__long
                         return -0.08372599631547928f
                     } else {
                         return 0.15403759479522705f
                     }
                 } else {
-                    if (f[18].toFloat() < -0x1.b49e4ep-7f) { // mean__wx__long
+                    if (f[18].toFloat() < -0.013324535451829433f) { // mean__wx__long
                         return -0.10324453562498093f
                     } else {
                         return 0.11497464030981064f
@@ -1891,27 +1891,27 @@ object SparModel {
 
     /** Tree 40: adds to margin 5; depth 4. */
     private fun tree_40(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.341104p+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.25073cp-4f) { // percentile_10__ay__long
-                if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2033846378326416f) { // std__wy__long
+            if (f[52].toFloat() < -0.07154010236263275f) { // percentile_10__ay__long
+                if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                     return -0.09636477380990982f
                 } else {
-                    if (f[18].toFloat() < 0x1.2afcaap-3f) { // mean__wx__long
+                    if (f[18].toFloat() < 0.14598973095417023f) { // mean__wx__long
                         return 0.163322314620018f
                     } else {
                         return -0.04858652129769325f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.3f3434p-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.6234451532363892f) { // correlation__wy__wz__long
                     return -0.1044461727142334f
                 } else {
                     return 0.08529224991798401f
                 }
             }
         } else {
-            if (f[96].toFloat() < 0x1.43beccp+12f) { // band_slow__gyro_mag__long
-                if (f[4].toFloat() < -0x1.069468p+0f) { // median__ax__long
+            if (f[96].toFloat() < 5179.9248046875f) { // band_slow__gyro_mag__long
+                if (f[4].toFloat() < -1.0257019996643066f) { // median__ax__long
                     return 0.14483696222305298f
                 } else {
                     return 0.016033165156841278f
@@ -1924,15 +1924,15 @@ object SparModel {
 
     /** Tree 41: adds to margin 6; depth 3. */
     private fun tree_41(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[14].toFloat() < -0x1.0ae31ep-3f) { // min__az__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[14].toFloat() < -0.13031600415706635f) { // min__az__long
                     return -0.1037968322634697f
                 } else {
                     return 0.12717868387699127f
                 }
             } else {
-                if (f[20].toFloat() < -0x1.4c0f8p+1f) { // min__wx__long
+                if (f[20].toFloat() < -2.5942230224609375f) { // min__wx__long
                     return -0.07511543482542038f
                 } else {
                     return 0.16380207240581512f
@@ -1945,18 +1945,18 @@ object SparModel {
 
     /** Tree 42: adds to margin 0; depth 4. */
     private fun tree_42(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[91].toFloat() < -0x1.9db232p+0f) { // max__pitch__long
-                if (f[6].toFloat() < 0x1.4a2ffap-10f) { // mean__ay__long
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[91].toFloat() < -1.6160002946853638f) { // max__pitch__long
+                if (f[6].toFloat() < 0.0012595650041475892f) { // mean__ay__long
                     return -0.0744536742568016f
                 } else {
                     return 0.15510199964046478f
                 }
             } else {
-                if (f[77].toFloat() < 0x1.d69c6cp-3f) { // std__gyro_mag__short
+                if (f[77].toFloat() < 0.22979053854942322f) { // std__gyro_mag__short
                     return 0.11753500998020172f
                 } else {
-                    if (f[15].toFloat() < 0x1.43c18cp-5f) { // max__az__long
+                    if (f[15].toFloat() < 0.039521001279354095f) { // max__az__long
                         return 0.029788166284561157f
                     } else {
                         return -0.10429107397794724f
@@ -1964,7 +1964,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[28].toFloat() < 0x1.f68c9ep+1f) { // iqr__wy__long
+            if (f[28].toFloat() < 3.926166296005249f) { // iqr__wy__long
                 return 0.14885441958904266f
             } else {
                 return -0.005698335822671652f
@@ -1974,36 +1974,36 @@ object SparModel {
 
     /** Tree 43: adds to margin 1; depth 4. */
     private fun tree_43(f: DoubleArray): Float {
-        if (f[5].toFloat() < 0x1.028366p+0f) { // iqr__ax__long
-            if (f[7].toFloat() < 0x1.dde1bep-2f) { // std__ay__long
+        if (f[5].toFloat() < 1.0098174810409546f) { // iqr__ax__long
+            if (f[7].toFloat() < 0.46668145060539246f) { // std__ay__long
                 return -0.1068415567278862f
             } else {
                 return 0.09440600872039795f
             }
         } else {
-            if (f[55].toFloat() < 0x1.66d0bap-2f) { // percentile_90__ay__long
-                if (f[56].toFloat() < 0x1.2a80c2p-4f) { // percentile_90__az__long
-                    if (f[43].toFloat() < 0x1.ee7b8ap-3f) { // min__gyro_mag__long
+            if (f[55].toFloat() < 0.35040560364723206f) { // percentile_90__ay__long
+                if (f[56].toFloat() < 0.0728766992688179f) { // percentile_90__az__long
+                    if (f[43].toFloat() < 0.2414465695619583f) { // min__gyro_mag__long
                         return 0.18793796002864838f
                     } else {
                         return -0.08123737573623657f
                     }
                 } else {
-                    if (f[14].toFloat() < -0x1.3d07dp+1f) { // min__az__long
+                    if (f[14].toFloat() < -2.4768009185791016f) { // min__az__long
                         return 0.15290586650371552f
                     } else {
                         return -0.10039126127958298f
                     }
                 }
             } else {
-                if (f[94].toFloat() < -0x1.61f464p-2f) { // min__roll__long
-                    if (f[85].toFloat() < 0x1.7fc60cp-1f) { // correlation__wx__wy__long
+                if (f[94].toFloat() < -0.3456588387489319f) { // min__roll__long
+                    if (f[85].toFloat() < 0.7495578527450562f) { // correlation__wx__wy__long
                         return 0.13253407180309296f
                     } else {
                         return -0.10507117956876755f
                     }
                 } else {
-                    if (f[91].toFloat() < 0x1.314bb6p+1f) { // max__pitch__long
+                    if (f[91].toFloat() < 2.3851230144500732f) { // max__pitch__long
                         return -0.13519825041294098f
                     } else {
                         return 0.15065239369869232f
@@ -2015,36 +2015,36 @@ object SparModel {
 
     /** Tree 44: adds to margin 2; depth 4. */
     private fun tree_44(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.580f06p-1f) { // std__ax__long
-            if (f[82].toFloat() < -0x1.9f8976p-1f) { // correlation__ax__ay__long
+        if (f[1].toFloat() < 0.6719896197319031f) { // std__ax__long
+            if (f[82].toFloat() < -0.811595618724823f) { // correlation__ax__ay__long
                 return 0.06345716863870621f
             } else {
                 return -0.10691974312067032f
             }
         } else {
-            if (f[52].toFloat() < -0x1.253614p-1f) { // percentile_10__ay__long
-                if (f[82].toFloat() < 0x1.d51418p-1f) { // correlation__ax__ay__long
-                    if (f[93].toFloat() < 0x1.993ceep+0f) { // std__roll__long
+            if (f[52].toFloat() < -0.5726782083511353f) { // percentile_10__ay__long
+                if (f[82].toFloat() < 0.9161689281463623f) { // correlation__ax__ay__long
+                    if (f[93].toFloat() < 1.5985859632492065f) { // std__roll__long
                         return 0.03526179865002632f
                     } else {
                         return -0.10592937469482422f
                     }
                 } else {
-                    if (f[0].toFloat() < 0x1.bfc694p-3f) { // mean__ax__long
+                    if (f[0].toFloat() < 0.21864047646522522f) { // mean__ax__long
                         return 0.14684656262397766f
                     } else {
                         return -0.0758485198020935f
                     }
                 }
             } else {
-                if (f[99].toFloat() < 0x1.58aea4p+9f) { // band_mid__acc_dyn__long
-                    if (f[101].toFloat() < 0x1.b71c3ep-3f) { // autocorr_1s__gyro_mag__long
+                if (f[99].toFloat() < 689.3643798828125f) { // band_mid__acc_dyn__long
+                    if (f[101].toFloat() < 0.21440933644771576f) { // autocorr_1s__gyro_mag__long
                         return 0.10300564020872116f
                     } else {
                         return -0.049432653933763504f
                     }
                 } else {
-                    if (f[3].toFloat() < 0x1.c0885p+0f) { // max__ax__long
+                    if (f[3].toFloat() < 1.752079963684082f) { // max__ax__long
                         return 0.15268920361995697f
                     } else {
                         return 0.08392339199781418f
@@ -2056,12 +2056,12 @@ object SparModel {
 
     /** Tree 45: adds to margin 3; depth 4. */
     private fun tree_45(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.d54b46p-1f) { // mean__ay__long
-            if (f[6].toFloat() < 0x1.c465e2p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.9165899157524109f) { // mean__ay__long
+            if (f[6].toFloat() < 0.8835898041725159f) { // mean__ay__long
                 return -0.10621797293424606f
             } else {
-                if (f[12].toFloat() < 0x1.6e787cp-2f) { // mean__az__long
-                    if (f[28].toFloat() < 0x1.8d2af2p+0f) { // iqr__wy__long
+                if (f[12].toFloat() < 0.35788148641586304f) { // mean__az__long
+                    if (f[28].toFloat() < 1.5514365434646606f) { // iqr__wy__long
                         return 0.13108718395233154f
                     } else {
                         return -0.10138425976037979f
@@ -2071,9 +2071,9 @@ object SparModel {
                 }
             }
         } else {
-            if (f[93].toFloat() < 0x1.f40822p-3f) { // std__roll__long
-                if (f[41].toFloat() < 0x1.6f85acp+1f) { // mean__gyro_mag__long
-                    if (f[2].toFloat() < -0x1.513b5cp-6f) { // min__ax__long
+            if (f[93].toFloat() < 0.2441561371088028f) { // std__roll__long
+                if (f[41].toFloat() < 2.8712668418884277f) { // mean__gyro_mag__long
+                    if (f[2].toFloat() < -0.020583000034093857f) { // min__ax__long
                         return 0.14328716695308685f
                     } else {
                         return -0.10465274006128311f
@@ -2082,14 +2082,14 @@ object SparModel {
                     return -0.09763514995574951f
                 }
             } else {
-                if (f[36].toFloat() < 0x1.ef56d4p-4f) { // std__acc_mag__long
-                    if (f[104].toFloat() < -0x1.05adcp-3f) { // log_energy_floor1em09__acc_dyn__long
+                if (f[36].toFloat() < 0.12093241512775421f) { // std__acc_mag__long
+                    if (f[104].toFloat() < -0.12777280807495117f) { // log_energy_floor1em09__acc_dyn__long
                         return 0.14008647203445435f
                     } else {
                         return -0.058974869549274445f
                     }
                 } else {
-                    if (f[93].toFloat() < 0x1.856178p-2f) { // std__roll__long
+                    if (f[93].toFloat() < 0.3802546262741089f) { // std__roll__long
                         return 0.14833982288837433f
                     } else {
                         return -0.06685414165258408f
@@ -2101,32 +2101,32 @@ object SparModel {
 
     /** Tree 46: adds to margin 4; depth 4. */
     private fun tree_46(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.10621578991413116f
         } else {
-            if (f[15].toFloat() < 0x1.1bb96ap-1f) { // max__az__long
-                if (f[10].toFloat() < 0x1.d9c8cap-1f) { // median__ay__long
-                    if (f[0].toFloat() < -0x1.72c5a2p-1f) { // mean__ax__long
+            if (f[15].toFloat() < 0.5541489720344543f) { // max__az__long
+                if (f[10].toFloat() < 0.9253600239753723f) { // median__ay__long
+                    if (f[0].toFloat() < -0.7241640686988831f) { // mean__ax__long
                         return -0.0638413354754448f
                     } else {
                         return 0.1955322027206421f
                     }
                 } else {
-                    if (f[86].toFloat() < -0x1.5059aep-1f) { // correlation__wx__wz__long
+                    if (f[86].toFloat() < -0.6569342017173767f) { // correlation__wx__wz__long
                         return 0.07642032951116562f
                     } else {
                         return -0.10598695278167725f
                     }
                 }
             } else {
-                if (f[55].toFloat() < 0x1.1ae0bep+0f) { // percentile_90__ay__long
-                    if (f[6].toFloat() < 0x1.f3874p-1f) { // mean__ay__long
+                if (f[55].toFloat() < 1.1049917936325073f) { // percentile_90__ay__long
+                    if (f[6].toFloat() < 0.9756412506103516f) { // mean__ay__long
                         return 0.1637478470802307f
                     } else {
                         return -0.002391231944784522f
                     }
                 } else {
-                    if (f[18].toFloat() < 0x1.ec3ceap-8f) { // mean__wx__long
+                    if (f[18].toFloat() < 0.0075109549798071384f) { // mean__wx__long
                         return -0.03725321218371391f
                     } else {
                         return 0.12262492626905441f
@@ -2138,27 +2138,27 @@ object SparModel {
 
     /** Tree 47: adds to margin 5; depth 4. */
     private fun tree_47(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.341104p+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.25073cp-4f) { // percentile_10__ay__long
-                if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2033846378326416f) { // std__wy__long
+            if (f[52].toFloat() < -0.07154010236263275f) { // percentile_10__ay__long
+                if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                     return -0.094098299741745f
                 } else {
-                    if (f[12].toFloat() < -0x1.12f8e2p-2f) { // mean__az__long
+                    if (f[12].toFloat() < -0.2685275375843048f) { // mean__az__long
                         return -0.0867915078997612f
                     } else {
                         return 0.14742140471935272f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.3f3434p-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.6234451532363892f) { // correlation__wy__wz__long
                     return -0.10330041497945786f
                 } else {
                     return 0.0762583389878273f
                 }
             }
         } else {
-            if (f[95].toFloat() < -0x1.d8c478p-1f) { // max__roll__long
-                if (f[13].toFloat() < 0x1.0b5e1ep-2f) { // std__az__long
+            if (f[95].toFloat() < -0.9233739376068115f) { // max__roll__long
+                if (f[13].toFloat() < 0.26110121607780457f) { // std__az__long
                     return 0.014117534272372723f
                 } else {
                     return 0.13005001842975616f
@@ -2171,15 +2171,15 @@ object SparModel {
 
     /** Tree 48: adds to margin 6; depth 3. */
     private fun tree_48(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[14].toFloat() < -0x1.0ae31ep-3f) { // min__az__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[14].toFloat() < -0.13031600415706635f) { // min__az__long
                     return -0.10243909806013107f
                 } else {
                     return 0.1131255254149437f
                 }
             } else {
-                if (f[20].toFloat() < -0x1.4c0f8p+1f) { // min__wx__long
+                if (f[20].toFloat() < -2.5942230224609375f) { // min__wx__long
                     return -0.07143095135688782f
                 } else {
                     return 0.1490861028432846f
@@ -2192,22 +2192,22 @@ object SparModel {
 
     /** Tree 49: adds to margin 0; depth 3. */
     private fun tree_49(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[56].toFloat() < -0x1.960b7p-7f) { // percentile_90__az__long
-                if (f[18].toFloat() < 0x1.931e3ap-4f) { // mean__wx__long
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[56].toFloat() < -0.012391500174999237f) { // percentile_90__az__long
+                if (f[18].toFloat() < 0.0984174981713295f) { // mean__wx__long
                     return -0.08821352571249008f
                 } else {
                     return 0.15179288387298584f
                 }
             } else {
-                if (f[2].toFloat() < 0x1.c1d29ep-1f) { // min__ax__long
+                if (f[2].toFloat() < 0.8785600066184998f) { // min__ax__long
                     return -0.10358969122171402f
                 } else {
                     return 0.026476679369807243f
                 }
             }
         } else {
-            if (f[80].toFloat() < 0x1.9ffefep-3f) { // mean_abs_change__wy__short
+            if (f[80].toFloat() < 0.203123077750206f) { // mean_abs_change__wy__short
                 return 0.13782155513763428f
             } else {
                 return -0.009884382598102093f
@@ -2217,36 +2217,36 @@ object SparModel {
 
     /** Tree 50: adds to margin 1; depth 4. */
     private fun tree_50(f: DoubleArray): Float {
-        if (f[5].toFloat() < 0x1.028366p+0f) { // iqr__ax__long
-            if (f[7].toFloat() < 0x1.dde1bep-2f) { // std__ay__long
+        if (f[5].toFloat() < 1.0098174810409546f) { // iqr__ax__long
+            if (f[7].toFloat() < 0.46668145060539246f) { // std__ay__long
                 return -0.10567527264356613f
             } else {
                 return 0.08581053465604782f
             }
         } else {
-            if (f[10].toFloat() < 0x1.8b007ap-6f) { // median__ay__long
-                if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
-                    if (f[0].toFloat() < 0x1.5e644ep-2f) { // mean__ax__long
+            if (f[10].toFloat() < 0.024109000340104103f) { // median__ay__long
+                if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
+                    if (f[0].toFloat() < 0.3421795070171356f) { // mean__ax__long
                         return 0.028737245127558708f
                     } else {
                         return 0.1292439103126526f
                     }
                 } else {
-                    if (f[56].toFloat() < 0x1.290074p-5f) { // percentile_90__az__long
+                    if (f[56].toFloat() < 0.03625509887933731f) { // percentile_90__az__long
                         return 0.1522732973098755f
                     } else {
                         return -0.10157719999551773f
                     }
                 }
             } else {
-                if (f[85].toFloat() < -0x1.8c026cp-1f) { // correlation__wx__wy__long
-                    if (f[52].toFloat() < -0x1.20231ap-1f) { // percentile_10__ay__long
+                if (f[85].toFloat() < -0.7734559774398804f) { // correlation__wx__wy__long
+                    if (f[52].toFloat() < -0.5627678036689758f) { // percentile_10__ay__long
                         return 0.14515338838100433f
                     } else {
                         return -0.09599131345748901f
                     }
                 } else {
-                    if (f[85].toFloat() < 0x1.5a148cp-1f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < 0.6759380102157593f) { // correlation__wx__wy__long
                         return 0.12953875958919525f
                     } else {
                         return -0.029950454831123352f
@@ -2258,36 +2258,36 @@ object SparModel {
 
     /** Tree 51: adds to margin 2; depth 4. */
     private fun tree_51(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.580f06p-1f) { // std__ax__long
-            if (f[82].toFloat() < -0x1.9f8976p-1f) { // correlation__ax__ay__long
+        if (f[1].toFloat() < 0.6719896197319031f) { // std__ax__long
+            if (f[82].toFloat() < -0.811595618724823f) { // correlation__ax__ay__long
                 return 0.05703181028366089f
             } else {
                 return -0.10574429482221603f
             }
         } else {
-            if (f[9].toFloat() < 0x1.27d7e4p-1f) { // max__ay__long
-                if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
-                    if (f[0].toFloat() < 0x1.69a242p-2f) { // mean__ax__long
+            if (f[9].toFloat() < 0.5778189897537231f) { // max__ay__long
+                if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
+                    if (f[0].toFloat() < 0.35315802693367004f) { // mean__ax__long
                         return 0.03116469457745552f
                     } else {
                         return -0.10581942647695541f
                     }
                 } else {
-                    if (f[38].toFloat() < 0x1.f8c45p+0f) { // max__acc_mag__long
+                    if (f[38].toFloat() < 1.971745491027832f) { // max__acc_mag__long
                         return -0.023877263069152832f
                     } else {
                         return 0.1398238092660904f
                     }
                 }
             } else {
-                if (f[57].toFloat() < 0x1.614dc6p-1f) { // mad__wx__long
-                    if (f[85].toFloat() < -0x1.9332c6p-1f) { // correlation__wx__wy__long
+                if (f[57].toFloat() < 0.690046489238739f) { // mad__wx__long
+                    if (f[85].toFloat() < -0.7874967455863953f) { // correlation__wx__wy__long
                         return 0.1263844221830368f
                     } else {
                         return -0.08408134430646896f
                     }
                 } else {
-                    if (f[53].toFloat() < -0x1.00b0fp+0f) { // percentile_10__az__long
+                    if (f[53].toFloat() < -1.002699851989746f) { // percentile_10__az__long
                         return 0.12535399198532104f
                     } else {
                         return -0.11479169130325317f
@@ -2299,48 +2299,48 @@ object SparModel {
 
     /** Tree 52: adds to margin 3; depth 4. */
     private fun tree_52(f: DoubleArray): Float {
-        if (f[62].toFloat() < 0x1.d2d616p-1f) { // mean__ay__short
-            if (f[12].toFloat() < 0x1.6e787cp-2f) { // mean__az__long
-                if (f[55].toFloat() < 0x1.2b64a4p+0f) { // percentile_90__ay__long
+        if (f[62].toFloat() < 0.91178959608078f) { // mean__ay__short
+            if (f[12].toFloat() < 0.35788148641586304f) { // mean__az__long
+                if (f[55].toFloat() < 1.1695044040679932f) { // percentile_90__ay__long
                     return -0.10544770956039429f
                 } else {
-                    if (f[4].toFloat() < 0x1.2eea64p-6f) { // median__ax__long
+                    if (f[4].toFloat() < 0.018488500267267227f) { // median__ax__long
                         return -0.07843770831823349f
                     } else {
                         return 0.09107065200805664f
                     }
                 }
             } else {
-                if (f[6].toFloat() < 0x1.c465e2p-1f) { // mean__ay__long
+                if (f[6].toFloat() < 0.8835898041725159f) { // mean__ay__long
                     return -0.09677262604236603f
                 } else {
                     return 0.1359274834394455f
                 }
             }
         } else {
-            if (f[18].toFloat() < -0x1.4e1744p-6f) { // mean__wx__long
-                if (f[95].toFloat() < 0x1.0bd95ep+1f) { // max__roll__long
-                    if (f[2].toFloat() < 0x1.d60632p-9f) { // min__ax__long
+            if (f[18].toFloat() < -0.02039128914475441f) { // mean__wx__long
+                if (f[95].toFloat() < 2.0925710201263428f) { // max__roll__long
+                    if (f[2].toFloat() < 0.0035860000643879175f) { // min__ax__long
                         return 0.13925747573375702f
                     } else {
                         return -0.09284980595111847f
                     }
                 } else {
-                    if (f[20].toFloat() < -0x1.a34762p+0f) { // min__wx__long
+                    if (f[20].toFloat() < -1.6378079652786255f) { // min__wx__long
                         return -0.033807422965765f
                     } else {
                         return 0.12985354661941528f
                     }
                 }
             } else {
-                if (f[84].toFloat() < -0x1.09bd3ep-2f) { // correlation__ay__az__long
-                    if (f[95].toFloat() < 0x1.c84a26p+0f) { // max__roll__long
+                if (f[84].toFloat() < -0.25951096415519714f) { // correlation__ay__az__long
+                    if (f[95].toFloat() < 1.7823814153671265f) { // max__roll__long
                         return 0.0348546989262104f
                     } else {
                         return -0.10963913053274155f
                     }
                 } else {
-                    if (f[10].toFloat() < 0x1.ec78dap-1f) { // median__ay__long
+                    if (f[10].toFloat() < 0.9618595242500305f) { // median__ay__long
                         return 0.0031067647505551577f
                     } else {
                         return 0.12271115928888321f
@@ -2352,32 +2352,32 @@ object SparModel {
 
     /** Tree 53: adds to margin 4; depth 4. */
     private fun tree_53(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.10517168045043945f
         } else {
-            if (f[10].toFloat() < 0x1.f01bp-1f) { // median__ay__long
-                if (f[45].toFloat() < 0x1.a0f06cp+0f) { // median__gyro_mag__long
-                    if (f[10].toFloat() < 0x1.d37dfap-1f) { // median__ay__long
+            if (f[10].toFloat() < 0.9689559936523438f) { // median__ay__long
+                if (f[45].toFloat() < 1.6286685466766357f) { // median__gyro_mag__long
+                    if (f[10].toFloat() < 0.9130704998970032f) { // median__ay__long
                         return 0.05464350804686546f
                     } else {
                         return -0.10831190645694733f
                     }
                 } else {
-                    if (f[18].toFloat() < -0x1.af10f6p-4f) { // mean__wx__long
+                    if (f[18].toFloat() < -0.10524078458547592f) { // mean__wx__long
                         return -0.015540537424385548f
                     } else {
                         return 0.12661056220531464f
                     }
                 }
             } else {
-                if (f[18].toFloat() < 0x1.cea514p-10f) { // mean__wx__long
-                    if (f[62].toFloat() < 0x1.ebe018p-1f) { // mean__ay__short
+                if (f[18].toFloat() < 0.0017648499924689531f) { // mean__wx__long
+                    if (f[62].toFloat() < 0.9606940746307373f) { // mean__ay__short
                         return 0.048066820949316025f
                     } else {
                         return -0.10326435416936874f
                     }
                 } else {
-                    if (f[84].toFloat() < 0x1.309b4cp-3f) { // correlation__ay__az__long
+                    if (f[84].toFloat() < 0.1487337052822113f) { // correlation__ay__az__long
                         return 0.10337724536657333f
                     } else {
                         return -0.09378338605165482f
@@ -2389,27 +2389,27 @@ object SparModel {
 
     /** Tree 54: adds to margin 5; depth 4. */
     private fun tree_54(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.341104p+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.25073cp-4f) { // percentile_10__ay__long
-                if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2033846378326416f) { // std__wy__long
+            if (f[52].toFloat() < -0.07154010236263275f) { // percentile_10__ay__long
+                if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                     return -0.09174608439207077f
                 } else {
-                    if (f[18].toFloat() < 0x1.2afcaap-3f) { // mean__wx__long
+                    if (f[18].toFloat() < 0.14598973095417023f) { // mean__wx__long
                         return 0.13729098439216614f
                     } else {
                         return -0.04170452430844307f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.3f3434p-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.6234451532363892f) { // correlation__wy__wz__long
                     return -0.10226167738437653f
                 } else {
                     return 0.06852713972330093f
                 }
             }
         } else {
-            if (f[95].toFloat() < -0x1.d8c478p-1f) { // max__roll__long
-                if (f[13].toFloat() < 0x1.0b5e1ep-2f) { // std__az__long
+            if (f[95].toFloat() < -0.9233739376068115f) { // max__roll__long
+                if (f[13].toFloat() < 0.26110121607780457f) { // std__az__long
                     return 0.01346361543983221f
                 } else {
                     return 0.11551085859537125f
@@ -2422,15 +2422,15 @@ object SparModel {
 
     /** Tree 55: adds to margin 6; depth 3. */
     private fun tree_55(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[14].toFloat() < -0x1.0ae31ep-3f) { // min__az__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[14].toFloat() < -0.13031600415706635f) { // min__az__long
                     return -0.10115394741296768f
                 } else {
                     return 0.10163737833499908f
                 }
             } else {
-                if (f[20].toFloat() < -0x1.4c0f8p+1f) { // min__wx__long
+                if (f[20].toFloat() < -2.5942230224609375f) { // min__wx__long
                     return -0.06771577149629593f
                 } else {
                     return 0.13807664811611176f
@@ -2443,22 +2443,22 @@ object SparModel {
 
     /** Tree 56: adds to margin 0; depth 3. */
     private fun tree_56(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[56].toFloat() < -0x1.960b7p-7f) { // percentile_90__az__long
-                if (f[18].toFloat() < 0x1.931e3ap-4f) { // mean__wx__long
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[56].toFloat() < -0.012391500174999237f) { // percentile_90__az__long
+                if (f[18].toFloat() < 0.0984174981713295f) { // mean__wx__long
                     return -0.08549875020980835f
                 } else {
                     return 0.1414756029844284f
                 }
             } else {
-                if (f[2].toFloat() < 0x1.c1d29ep-1f) { // min__ax__long
+                if (f[2].toFloat() < 0.8785600066184998f) { // min__ax__long
                     return -0.10296368598937988f
                 } else {
                     return 0.02489660494029522f
                 }
             }
         } else {
-            if (f[97].toFloat() < 0x1.14605p+9f) { // band_slow__acc_dyn__long
+            if (f[97].toFloat() < 552.75244140625f) { // band_slow__acc_dyn__long
                 return 0.12954631447792053f
             } else {
                 return -0.011745220050215721f
@@ -2468,32 +2468,32 @@ object SparModel {
 
     /** Tree 57: adds to margin 1; depth 4. */
     private fun tree_57(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.0655c6p-1f) { // std__ax__long
+        if (f[1].toFloat() < 0.512373149394989f) { // std__ax__long
             return -0.10468941181898117f
         } else {
-            if (f[64].toFloat() < 0x1.bae1fp-1f) { // range__ay__short
-                if (f[56].toFloat() < 0x1.455616p-3f) { // percentile_90__az__long
-                    if (f[27].toFloat() < 0x1.2d2db2p+2f) { // max__wy__long
+            if (f[64].toFloat() < 0.8650050163269043f) { // range__ay__short
+                if (f[56].toFloat() < 0.158855602145195f) { // percentile_90__az__long
+                    if (f[27].toFloat() < 4.70591402053833f) { // max__wy__long
                         return 0.13825327157974243f
                     } else {
                         return -0.0852130651473999f
                     }
                 } else {
-                    if (f[9].toFloat() < 0x1.93acf8p-1f) { // max__ay__long
+                    if (f[9].toFloat() < 0.7884290218353271f) { // max__ay__long
                         return -0.09501907974481583f
                     } else {
                         return 0.08630038797855377f
                     }
                 }
             } else {
-                if (f[57].toFloat() < 0x1.63af32p-1f) { // mad__wx__long
-                    if (f[55].toFloat() < 0x1.319f1ap-2f) { // percentile_90__ay__long
+                if (f[57].toFloat() < 0.6946960091590881f) { // mad__wx__long
+                    if (f[55].toFloat() < 0.2984584867954254f) { // percentile_90__ay__long
                         return -0.028910953551530838f
                     } else {
                         return 0.13268236815929413f
                     }
                 } else {
-                    if (f[86].toFloat() < 0x1.b86b66p-2f) { // correlation__wx__wz__long
+                    if (f[86].toFloat() < 0.43009719252586365f) { // correlation__wx__wz__long
                         return 0.07161464542150497f
                     } else {
                         return -0.10995180904865265f
@@ -2505,36 +2505,36 @@ object SparModel {
 
     /** Tree 58: adds to margin 2; depth 4. */
     private fun tree_58(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.580f06p-1f) { // std__ax__long
-            if (f[13].toFloat() < 0x1.920828p-1f) { // std__az__long
+        if (f[1].toFloat() < 0.6719896197319031f) { // std__ax__long
+            if (f[13].toFloat() < 0.7852184772491455f) { // std__az__long
                 return -0.1047636866569519f
             } else {
                 return 0.05049412325024605f
             }
         } else {
-            if (f[55].toFloat() < 0x1.66d0bap-2f) { // percentile_90__ay__long
-                if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
-                    if (f[54].toFloat() < 0x1.8e381ap+0f) { // percentile_90__ax__long
+            if (f[55].toFloat() < 0.35040560364723206f) { // percentile_90__ay__long
+                if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
+                    if (f[54].toFloat() < 1.5555435419082642f) { // percentile_90__ax__long
                         return 0.031122541055083275f
                     } else {
                         return -0.10016389936208725f
                     }
                 } else {
-                    if (f[15].toFloat() < 0x1.bfa44p-3f) { // max__az__long
+                    if (f[15].toFloat() < 0.21857500076293945f) { // max__az__long
                         return -0.04606959596276283f
                     } else {
                         return 0.13239960372447968f
                     }
                 }
             } else {
-                if (f[57].toFloat() < 0x1.614dc6p-1f) { // mad__wx__long
-                    if (f[85].toFloat() < 0x1.710db8p-1f) { // correlation__wx__wy__long
+                if (f[57].toFloat() < 0.690046489238739f) { // mad__wx__long
+                    if (f[85].toFloat() < 0.7208077907562256f) { // correlation__wx__wy__long
                         return -0.08574145287275314f
                     } else {
                         return 0.09736357629299164f
                     }
                 } else {
-                    if (f[53].toFloat() < -0x1.0bea48p+0f) { // percentile_10__az__long
+                    if (f[53].toFloat() < -1.0465435981750488f) { // percentile_10__az__long
                         return 0.11397092789411545f
                     } else {
                         return -0.10887610167264938f
@@ -2546,42 +2546,42 @@ object SparModel {
 
     /** Tree 59: adds to margin 3; depth 4. */
     private fun tree_59(f: DoubleArray): Float {
-        if (f[62].toFloat() < 0x1.d2d616p-1f) { // mean__ay__short
-            if (f[12].toFloat() < 0x1.6e787cp-2f) { // mean__az__long
-                if (f[55].toFloat() < 0x1.2b64a4p+0f) { // percentile_90__ay__long
+        if (f[62].toFloat() < 0.91178959608078f) { // mean__ay__short
+            if (f[12].toFloat() < 0.35788148641586304f) { // mean__az__long
+                if (f[55].toFloat() < 1.1695044040679932f) { // percentile_90__ay__long
                     return -0.10454143583774567f
                 } else {
-                    if (f[4].toFloat() < 0x1.2eea64p-6f) { // median__ax__long
+                    if (f[4].toFloat() < 0.018488500267267227f) { // median__ax__long
                         return -0.07573802769184113f
                     } else {
                         return 0.08336685597896576f
                     }
                 }
             } else {
-                if (f[6].toFloat() < 0x1.c465e2p-1f) { // mean__ay__long
+                if (f[6].toFloat() < 0.8835898041725159f) { // mean__ay__long
                     return -0.09476566314697266f
                 } else {
                     return 0.1249300166964531f
                 }
             }
         } else {
-            if (f[18].toFloat() < 0x1.49fe6ap-4f) { // mean__wx__long
-                if (f[95].toFloat() < 0x1.f96dc8p+0f) { // max__roll__long
-                    if (f[55].toFloat() < 0x1.11bce4p+0f) { // percentile_90__ay__long
+            if (f[18].toFloat() < 0.08056489378213882f) { // mean__wx__long
+                if (f[95].toFloat() < 1.9743313789367676f) { // max__roll__long
+                    if (f[55].toFloat() < 1.0692884922027588f) { // percentile_90__ay__long
                         return -0.061323631554841995f
                     } else {
                         return 0.12746456265449524f
                     }
                 } else {
-                    if (f[15].toFloat() < 0x1.177d96p-1f) { // max__az__long
+                    if (f[15].toFloat() < 0.5458800196647644f) { // max__az__long
                         return 0.13396303355693817f
                     } else {
                         return -0.043576907366514206f
                     }
                 }
             } else {
-                if (f[56].toFloat() < 0x1.4b4fb8p-2f) { // percentile_90__az__long
-                    if (f[89].toFloat() < 0x1.f272e2p+0f) { // std__pitch__long
+                if (f[56].toFloat() < 0.32354629039764404f) { // percentile_90__az__long
+                    if (f[89].toFloat() < 1.9470654726028442f) { // std__pitch__long
                         return 0.10226336866617203f
                     } else {
                         return -0.0535384900867939f
@@ -2595,32 +2595,32 @@ object SparModel {
 
     /** Tree 60: adds to margin 4; depth 4. */
     private fun tree_60(f: DoubleArray): Float {
-        if (f[62].toFloat() < 0x1.0a758ep-1f) { // mean__ay__short
+        if (f[62].toFloat() < 0.5204281210899353f) { // mean__ay__short
             return -0.10426870733499527f
         } else {
-            if (f[15].toFloat() < 0x1.1bb96ap-1f) { // max__az__long
-                if (f[10].toFloat() < 0x1.d9c8cap-1f) { // median__ay__long
-                    if (f[1].toFloat() < 0x1.b4279ep-4f) { // std__ax__long
+            if (f[15].toFloat() < 0.5541489720344543f) { // max__az__long
+                if (f[10].toFloat() < 0.9253600239753723f) { // median__ay__long
+                    if (f[1].toFloat() < 0.106483094394207f) { // std__ax__long
                         return 0.16359053552150726f
                     } else {
                         return -0.05777015909552574f
                     }
                 } else {
-                    if (f[86].toFloat() < -0x1.5059aep-1f) { // correlation__wx__wz__long
+                    if (f[86].toFloat() < -0.6569342017173767f) { // correlation__wx__wz__long
                         return 0.06860518455505371f
                     } else {
                         return -0.10301017761230469f
                     }
                 }
             } else {
-                if (f[55].toFloat() < 0x1.1a34dp+0f) { // percentile_90__ay__long
-                    if (f[93].toFloat() < 0x1.64db52p-3f) { // std__roll__long
+                if (f[55].toFloat() < 1.1023683547973633f) { // percentile_90__ay__long
+                    if (f[93].toFloat() < 0.17424644529819489f) { // std__roll__long
                         return -0.10123594850301743f
                     } else {
                         return 0.13898466527462006f
                     }
                 } else {
-                    if (f[18].toFloat() < 0x1.6f25f6p-5f) { // mean__wx__long
+                    if (f[18].toFloat() < 0.044817905873060226f) { // mean__wx__long
                         return -0.016903571784496307f
                     } else {
                         return 0.1242501512169838f
@@ -2632,27 +2632,27 @@ object SparModel {
 
     /** Tree 61: adds to margin 5; depth 4. */
     private fun tree_61(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.341104p+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.25073cp-4f) { // percentile_10__ay__long
-                if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2033846378326416f) { // std__wy__long
+            if (f[52].toFloat() < -0.07154010236263275f) { // percentile_10__ay__long
+                if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                     return -0.08927449584007263f
                 } else {
-                    if (f[12].toFloat() < -0x1.12f8e2p-2f) { // mean__az__long
+                    if (f[12].toFloat() < -0.2685275375843048f) { // mean__az__long
                         return -0.08165600895881653f
                     } else {
                         return 0.1282319277524948f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.3f3434p-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.6234451532363892f) { // correlation__wy__wz__long
                     return -0.10128612816333771f
                 } else {
                     return 0.06183677911758423f
                 }
             }
         } else {
-            if (f[95].toFloat() < -0x1.d8c478p-1f) { // max__roll__long
-                if (f[66].toFloat() < 0x1.2a907cp-2f) { // std__az__short
+            if (f[95].toFloat() < -0.9233739376068115f) { // max__roll__long
+                if (f[66].toFloat() < 0.29156678915023804f) { // std__az__short
                     return 0.010826235637068748f
                 } else {
                     return 0.10518079996109009f
@@ -2665,15 +2665,15 @@ object SparModel {
 
     /** Tree 62: adds to margin 6; depth 3. */
     private fun tree_62(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[14].toFloat() < -0x1.0ae31ep-3f) { // min__az__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[14].toFloat() < -0.13031600415706635f) { // min__az__long
                     return -0.09992294758558273f
                 } else {
                     return 0.0920294001698494f
                 }
             } else {
-                if (f[20].toFloat() < -0x1.4c0f8p+1f) { // min__wx__long
+                if (f[20].toFloat() < -2.5942230224609375f) { // min__wx__long
                     return -0.0640602633357048f
                 } else {
                     return 0.13016611337661743f
@@ -2686,16 +2686,16 @@ object SparModel {
 
     /** Tree 63: adds to margin 0; depth 4. */
     private fun tree_63(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.c8954ap-3f) { // max__az__long
-            if (f[18].toFloat() < 0x1.0856eap-4f) { // mean__wx__long
-                if (f[49].toFloat() < 0x1.8d737p-1f) { // skewness__gyro_mag__long
+        if (f[15].toFloat() < 0.22294099628925323f) { // max__az__long
+            if (f[18].toFloat() < 0.06453601270914078f) { // mean__wx__long
+                if (f[49].toFloat() < 0.7762713432312012f) { // skewness__gyro_mag__long
                     return -0.09683314710855484f
                 } else {
                     return -0.017137739807367325f
                 }
             } else {
-                if (f[87].toFloat() < 0x1.6a462ep-2f) { // correlation__wy__wz__long
-                    if (f[18].toFloat() < 0x1.5173c4p-4f) { // mean__wx__long
+                if (f[87].toFloat() < 0.35378333926200867f) { // correlation__wy__wz__long
+                    if (f[18].toFloat() < 0.08238579332828522f) { // mean__wx__long
                         return 0.03854335471987724f
                     } else {
                         return 0.12485652416944504f
@@ -2705,7 +2705,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[3].toFloat() < -0x1.e599eep-1f) { // max__ax__long
+            if (f[3].toFloat() < -0.9484400153160095f) { // max__ax__long
                 return 0.09161404520273209f
             } else {
                 return -0.1024053692817688f
@@ -2715,32 +2715,32 @@ object SparModel {
 
     /** Tree 64: adds to margin 1; depth 4. */
     private fun tree_64(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.0655c6p-1f) { // std__ax__long
+        if (f[1].toFloat() < 0.512373149394989f) { // std__ax__long
             return -0.10384781658649445f
         } else {
-            if (f[64].toFloat() < 0x1.bae1fp-1f) { // range__ay__short
-                if (f[56].toFloat() < 0x1.455616p-3f) { // percentile_90__az__long
-                    if (f[27].toFloat() < 0x1.2d2db2p+2f) { // max__wy__long
+            if (f[64].toFloat() < 0.8650050163269043f) { // range__ay__short
+                if (f[56].toFloat() < 0.158855602145195f) { // percentile_90__az__long
+                    if (f[27].toFloat() < 4.70591402053833f) { // max__wy__long
                         return 0.1266798973083496f
                     } else {
                         return -0.08267201483249664f
                     }
                 } else {
-                    if (f[9].toFloat() < 0x1.93acf8p-1f) { // max__ay__long
+                    if (f[9].toFloat() < 0.7884290218353271f) { // max__ay__long
                         return -0.09159141033887863f
                     } else {
                         return 0.07784067094326019f
                     }
                 }
             } else {
-                if (f[85].toFloat() < -0x1.999ed6p-1f) { // correlation__wx__wy__long
-                    if (f[7].toFloat() < 0x1.f8205ep-2f) { // std__ay__long
+                if (f[85].toFloat() < -0.8000399470329285f) { // correlation__wx__wy__long
+                    if (f[7].toFloat() < 0.4923109710216522f) { // std__ay__long
                         return -0.10783635824918747f
                     } else {
                         return 0.1021144911646843f
                     }
                 } else {
-                    if (f[86].toFloat() < 0x1.0edba2p-1f) { // correlation__wx__wz__long
+                    if (f[86].toFloat() < 0.5290194153785706f) { // correlation__wx__wz__long
                         return 0.11350051313638687f
                     } else {
                         return -0.008187761530280113f
@@ -2752,36 +2752,36 @@ object SparModel {
 
     /** Tree 65: adds to margin 2; depth 4. */
     private fun tree_65(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.580f06p-1f) { // std__ax__long
-            if (f[82].toFloat() < -0x1.9f8976p-1f) { // correlation__ax__ay__long
+        if (f[1].toFloat() < 0.6719896197319031f) { // std__ax__long
+            if (f[82].toFloat() < -0.811595618724823f) { // correlation__ax__ay__long
                 return 0.04939907789230347f
             } else {
                 return -0.10390853881835938f
             }
         } else {
-            if (f[52].toFloat() < -0x1.253614p-1f) { // percentile_10__ay__long
-                if (f[82].toFloat() < 0x1.d51418p-1f) { // correlation__ax__ay__long
-                    if (f[18].toFloat() < 0x1.d58deap-3f) { // mean__wx__long
+            if (f[52].toFloat() < -0.5726782083511353f) { // percentile_10__ay__long
+                if (f[82].toFloat() < 0.9161689281463623f) { // correlation__ax__ay__long
+                    if (f[18].toFloat() < 0.22927458584308624f) { // mean__wx__long
                         return -0.10286213457584381f
                     } else {
                         return 0.023706626147031784f
                     }
                 } else {
-                    if (f[0].toFloat() < 0x1.bfc694p-3f) { // mean__ax__long
+                    if (f[0].toFloat() < 0.21864047646522522f) { // mean__ax__long
                         return 0.13580764830112457f
                     } else {
                         return -0.06579560786485672f
                     }
                 }
             } else {
-                if (f[56].toFloat() < 0x1.6a57f8p-3f) { // percentile_90__az__long
-                    if (f[21].toFloat() < 0x1.6d713ap+1f) { // max__wx__long
+                if (f[56].toFloat() < 0.17692559957504272f) { // percentile_90__az__long
+                    if (f[21].toFloat() < 2.855017900466919f) { // max__wx__long
                         return 0.042246222496032715f
                     } else {
                         return -0.11257137358188629f
                     }
                 } else {
-                    if (f[21].toFloat() < 0x1.5c4f0ap+2f) { // max__wx__long
+                    if (f[21].toFloat() < 5.442324161529541f) { // max__wx__long
                         return 0.09255129098892212f
                     } else {
                         return -0.1216493770480156f
@@ -2793,48 +2793,48 @@ object SparModel {
 
     /** Tree 66: adds to margin 3; depth 4. */
     private fun tree_66(f: DoubleArray): Float {
-        if (f[62].toFloat() < 0x1.d2d616p-1f) { // mean__ay__short
-            if (f[12].toFloat() < 0x1.6e787cp-2f) { // mean__az__long
-                if (f[55].toFloat() < 0x1.2b64a4p+0f) { // percentile_90__ay__long
+        if (f[62].toFloat() < 0.91178959608078f) { // mean__ay__short
+            if (f[12].toFloat() < 0.35788148641586304f) { // mean__az__long
+                if (f[55].toFloat() < 1.1695044040679932f) { // percentile_90__ay__long
                     return -0.10376554727554321f
                 } else {
-                    if (f[4].toFloat() < 0x1.2eea64p-6f) { // median__ax__long
+                    if (f[4].toFloat() < 0.018488500267267227f) { // median__ax__long
                         return -0.07282757014036179f
                     } else {
                         return 0.07752706855535507f
                     }
                 }
             } else {
-                if (f[6].toFloat() < 0x1.c465e2p-1f) { // mean__ay__long
+                if (f[6].toFloat() < 0.8835898041725159f) { // mean__ay__long
                     return -0.09269552677869797f
                 } else {
                     return 0.11632543057203293f
                 }
             }
         } else {
-            if (f[6].toFloat() < 0x1.ef91dcp-1f) { // mean__ay__long
-                if (f[15].toFloat() < 0x1.1211ecp-1f) { // max__az__long
-                    if (f[10].toFloat() < 0x1.d9c8cap-1f) { // median__ay__long
+            if (f[6].toFloat() < 0.9679096937179565f) { // mean__ay__long
+                if (f[15].toFloat() < 0.5352929830551147f) { // max__az__long
+                    if (f[10].toFloat() < 0.9253600239753723f) { // median__ay__long
                         return -0.11233016103506088f
                     } else {
                         return 0.1296980232000351f
                     }
                 } else {
-                    if (f[32].toFloat() < 0x1.76eefap+0f) { // max__wz__long
+                    if (f[32].toFloat() < 1.4645839929580688f) { // max__wz__long
                         return -0.09099330008029938f
                     } else {
                         return 0.0883306935429573f
                     }
                 }
             } else {
-                if (f[18].toFloat() < 0x1.5173c4p-4f) { // mean__wx__long
-                    if (f[8].toFloat() < 0x1.63573ep-1f) { // min__ay__long
+                if (f[18].toFloat() < 0.08238579332828522f) { // mean__wx__long
+                    if (f[8].toFloat() < 0.6940249800682068f) { // min__ay__long
                         return 0.13694123923778534f
                     } else {
                         return 0.0726141408085823f
                     }
                 } else {
-                    if (f[35].toFloat() < 0x1.06a45ap+0f) { // mean__acc_mag__long
+                    if (f[35].toFloat() < 1.0259453058242798f) { // mean__acc_mag__long
                         return 0.08740157634019852f
                     } else {
                         return -0.09586205333471298f
@@ -2846,32 +2846,32 @@ object SparModel {
 
     /** Tree 67: adds to margin 4; depth 4. */
     private fun tree_67(f: DoubleArray): Float {
-        if (f[62].toFloat() < 0x1.0a758ep-1f) { // mean__ay__short
+        if (f[62].toFloat() < 0.5204281210899353f) { // mean__ay__short
             return -0.10349398106336594f
         } else {
-            if (f[6].toFloat() < 0x1.ef91dcp-1f) { // mean__ay__long
-                if (f[15].toFloat() < 0x1.1211ecp-1f) { // max__az__long
-                    if (f[7].toFloat() < 0x1.70f908p-4f) { // std__ay__long
+            if (f[6].toFloat() < 0.9679096937179565f) { // mean__ay__long
+                if (f[15].toFloat() < 0.5352929830551147f) { // max__az__long
+                    if (f[7].toFloat() < 0.09008124470710754f) { // std__ay__long
                         return -0.10436367243528366f
                     } else {
                         return 0.07617410272359848f
                     }
                 } else {
-                    if (f[95].toFloat() < 0x1.c114b6p+0f) { // max__roll__long
+                    if (f[95].toFloat() < 1.7542222738265991f) { // max__roll__long
                         return 0.02702641300857067f
                     } else {
                         return 0.12673528492450714f
                     }
                 }
             } else {
-                if (f[18].toFloat() < 0x1.6f25f6p-5f) { // mean__wx__long
-                    if (f[8].toFloat() < 0x1.63573ep-1f) { // min__ay__long
+                if (f[18].toFloat() < 0.044817905873060226f) { // mean__wx__long
+                    if (f[8].toFloat() < 0.6940249800682068f) { // min__ay__long
                         return -0.11164747923612595f
                     } else {
                         return 0.025825543329119682f
                     }
                 } else {
-                    if (f[41].toFloat() < 0x1.2a03a8p+1f) { // mean__gyro_mag__long
+                    if (f[41].toFloat() < 2.3282365798950195f) { // mean__gyro_mag__long
                         return -0.06413554400205612f
                     } else {
                         return 0.12385356426239014f
@@ -2883,27 +2883,27 @@ object SparModel {
 
     /** Tree 68: adds to margin 5; depth 4. */
     private fun tree_68(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.341104p+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.25073cp-4f) { // percentile_10__ay__long
-                if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2033846378326416f) { // std__wy__long
+            if (f[52].toFloat() < -0.07154010236263275f) { // percentile_10__ay__long
+                if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                     return -0.08664662390947342f
                 } else {
-                    if (f[18].toFloat() < 0x1.d1c826p-4f) { // mean__wx__long
+                    if (f[18].toFloat() < 0.11371626704931259f) { // mean__wx__long
                         return 0.12315880507230759f
                     } else {
                         return -0.02773532271385193f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.3f3434p-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.6234451532363892f) { // correlation__wy__wz__long
                     return -0.10036066919565201f
                 } else {
                     return 0.05599746108055115f
                 }
             }
         } else {
-            if (f[41].toFloat() < 0x1.57d5fcp+0f) { // mean__gyro_mag__long
-                if (f[3].toFloat() < -0x1.a2401p-1f) { // max__ax__long
+            if (f[41].toFloat() < 1.343108892440796f) { // mean__gyro_mag__long
+                if (f[3].toFloat() < -0.8168950080871582f) { // max__ax__long
                     return 0.09630721807479858f
                 } else {
                     return 0.00938774086534977f
@@ -2916,15 +2916,15 @@ object SparModel {
 
     /** Tree 69: adds to margin 6; depth 3. */
     private fun tree_69(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[14].toFloat() < -0x1.0ae31ep-3f) { // min__az__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[14].toFloat() < -0.13031600415706635f) { // min__az__long
                     return -0.09868981689214706f
                 } else {
                     return 0.08382165431976318f
                 }
             } else {
-                if (f[20].toFloat() < -0x1.4c0f8p+1f) { // min__wx__long
+                if (f[20].toFloat() < -2.5942230224609375f) { // min__wx__long
                     return -0.06027456745505333f
                 } else {
                     return 0.12384989112615585f
@@ -2937,22 +2937,22 @@ object SparModel {
 
     /** Tree 70: adds to margin 0; depth 3. */
     private fun tree_70(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.c8954ap-3f) { // max__az__long
-            if (f[18].toFloat() < 0x1.0856eap-4f) { // mean__wx__long
-                if (f[100].toFloat() < -0x1.bd090ep-5f) { // autocorr_0p5s__gyro_mag__long
+        if (f[15].toFloat() < 0.22294099628925323f) { // max__az__long
+            if (f[18].toFloat() < 0.06453601270914078f) { // mean__wx__long
+                if (f[100].toFloat() < -0.05432560667395592f) { // autocorr_0p5s__gyro_mag__long
                     return -0.09541463851928711f
                 } else {
                     return -0.018461598083376884f
                 }
             } else {
-                if (f[46].toFloat() < 0x1.39c572p+0f) { // iqr__gyro_mag__long
+                if (f[46].toFloat() < 1.225669026374817f) { // iqr__gyro_mag__long
                     return 0.11950357258319855f
                 } else {
                     return 0.0014651190722361207f
                 }
             }
         } else {
-            if (f[3].toFloat() < -0x1.e599eep-1f) { // max__ax__long
+            if (f[3].toFloat() < -0.9484400153160095f) { // max__ax__long
                 return 0.08547505736351013f
             } else {
                 return -0.10192306339740753f
@@ -2962,32 +2962,32 @@ object SparModel {
 
     /** Tree 71: adds to margin 1; depth 4. */
     private fun tree_71(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.0655c6p-1f) { // std__ax__long
+        if (f[1].toFloat() < 0.512373149394989f) { // std__ax__long
             return -0.10312079638242722f
         } else {
-            if (f[15].toFloat() < 0x1.7f123cp-1f) { // max__az__long
-                if (f[7].toFloat() < 0x1.a8748p-3f) { // std__ay__long
-                    if (f[56].toFloat() < 0x1.ca9444p-5f) { // percentile_90__az__long
+            if (f[15].toFloat() < 0.7481859922409058f) { // max__az__long
+                if (f[7].toFloat() < 0.20725345611572266f) { // std__ay__long
+                    if (f[56].toFloat() < 0.05597890168428421f) { // percentile_90__az__long
                         return 0.12164182960987091f
                     } else {
                         return -0.09628302603960037f
                     }
                 } else {
-                    if (f[84].toFloat() < -0x1.d209ap-1f) { // correlation__ay__az__long
+                    if (f[84].toFloat() < -0.9102296829223633f) { // correlation__ay__az__long
                         return 0.008144165389239788f
                     } else {
                         return 0.12443989515304565f
                     }
                 }
             } else {
-                if (f[8].toFloat() < -0x1.830c24p-1f) { // min__ay__long
-                    if (f[29].toFloat() < 0x1.8693cep-2f) { // mean__wz__long
+                if (f[8].toFloat() < -0.755952000617981f) { // min__ay__long
+                    if (f[29].toFloat() < 0.3814232051372528f) { // mean__wz__long
                         return 0.11589708179235458f
                     } else {
                         return -0.1450769603252411f
                     }
                 } else {
-                    if (f[81].toFloat() < 0x1.1d5042p-3f) { // mean_abs_change__wz__short
+                    if (f[81].toFloat() < 0.1393132358789444f) { // mean_abs_change__wz__short
                         return -0.11374212801456451f
                     } else {
                         return 0.04862465336918831f
@@ -2999,36 +2999,36 @@ object SparModel {
 
     /** Tree 72: adds to margin 2; depth 4. */
     private fun tree_72(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.580f06p-1f) { // std__ax__long
-            if (f[82].toFloat() < -0x1.9f8976p-1f) { // correlation__ax__ay__long
+        if (f[1].toFloat() < 0.6719896197319031f) { // std__ax__long
+            if (f[82].toFloat() < -0.811595618724823f) { // correlation__ax__ay__long
                 return 0.04517781361937523f
             } else {
                 return -0.10317680984735489f
             }
         } else {
-            if (f[55].toFloat() < 0x1.66d0bap-2f) { // percentile_90__ay__long
-                if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
-                    if (f[86].toFloat() < 0x1.3bb75ep-4f) { // correlation__wx__wz__long
+            if (f[55].toFloat() < 0.35040560364723206f) { // percentile_90__ay__long
+                if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
+                    if (f[86].toFloat() < 0.0770791694521904f) { // correlation__wx__wz__long
                         return 0.02294882759451866f
                     } else {
                         return -0.09794933348894119f
                     }
                 } else {
-                    if (f[41].toFloat() < 0x1.3b6c8ap+1f) { // mean__gyro_mag__long
+                    if (f[41].toFloat() < 2.464249849319458f) { // mean__gyro_mag__long
                         return -0.11408329010009766f
                     } else {
                         return 0.11855729669332504f
                     }
                 }
             } else {
-                if (f[57].toFloat() < 0x1.614dc6p-1f) { // mad__wx__long
-                    if (f[15].toFloat() < 0x1.79333cp-1f) { // max__az__long
+                if (f[57].toFloat() < 0.690046489238739f) { // mad__wx__long
+                    if (f[15].toFloat() < 0.736719012260437f) { // max__az__long
                         return -0.0949472114443779f
                     } else {
                         return 0.032711755484342575f
                     }
                 } else {
-                    if (f[53].toFloat() < -0x1.0bea48p+0f) { // percentile_10__az__long
+                    if (f[53].toFloat() < -1.0465435981750488f) { // percentile_10__az__long
                         return 0.097161203622818f
                     } else {
                         return -0.10626193135976791f
@@ -3040,32 +3040,32 @@ object SparModel {
 
     /** Tree 73: adds to margin 3; depth 4. */
     private fun tree_73(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.c814d4p-1f) { // mean__ay__long
-            if (f[8].toFloat() < 0x1.12ca7ap-1f) { // min__ay__long
+        if (f[6].toFloat() < 0.8907839059829712f) { // mean__ay__long
+            if (f[8].toFloat() < 0.5367010235786438f) { // min__ay__long
                 return -0.10288634151220322f
             } else {
                 return 0.030952662229537964f
             }
         } else {
-            if (f[93].toFloat() < 0x1.696b04p-2f) { // std__roll__long
-                if (f[18].toFloat() < -0x1.4e1744p-6f) { // mean__wx__long
-                    if (f[5].toFloat() < 0x1.578402p-3f) { // iqr__ax__long
+            if (f[93].toFloat() < 0.35294729471206665f) { // std__roll__long
+                if (f[18].toFloat() < -0.02039128914475441f) { // mean__wx__long
+                    if (f[5].toFloat() < 0.16773225367069244f) { // iqr__ax__long
                         return 0.041986677795648575f
                     } else {
                         return 0.11804475635290146f
                     }
                 } else {
-                    if (f[84].toFloat() < -0x1.a4b6aap-3f) { // correlation__ay__az__long
+                    if (f[84].toFloat() < -0.20542652904987335f) { // correlation__ay__az__long
                         return -0.04755103588104248f
                     } else {
                         return 0.07280617207288742f
                     }
                 }
             } else {
-                if (f[67].toFloat() < 0x1.0fc92ep+1f) { // range__az__short
+                if (f[67].toFloat() < 2.1233270168304443f) { // range__az__short
                     return -0.10811900347471237f
                 } else {
-                    if (f[18].toFloat() < -0x1.4e1744p-6f) { // mean__wx__long
+                    if (f[18].toFloat() < -0.02039128914475441f) { // mean__wx__long
                         return 0.11345453560352325f
                     } else {
                         return -0.07286252081394196f
@@ -3077,12 +3077,12 @@ object SparModel {
 
     /** Tree 74: adds to margin 4; depth 4. */
     private fun tree_74(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.10284528881311417f
         } else {
-            if (f[13].toFloat() < 0x1.000908p-2f) { // std__az__long
-                if (f[43].toFloat() < 0x1.a3c2eep-3f) { // min__gyro_mag__long
-                    if (f[87].toFloat() < 0x1.c018d2p-1f) { // correlation__wy__wz__long
+            if (f[13].toFloat() < 0.2500344514846802f) { // std__az__long
+                if (f[43].toFloat() < 0.2049616426229477f) { // min__gyro_mag__long
+                    if (f[87].toFloat() < 0.8751893639564514f) { // correlation__wy__wz__long
                         return -0.09441004693508148f
                     } else {
                         return 0.04504900798201561f
@@ -3091,14 +3091,14 @@ object SparModel {
                     return 0.09095265716314316f
                 }
             } else {
-                if (f[55].toFloat() < 0x1.191ee2p+0f) { // percentile_90__ay__long
-                    if (f[15].toFloat() < 0x1.158c08p-1f) { // max__az__long
+                if (f[55].toFloat() < 1.0981274843215942f) { // percentile_90__ay__long
+                    if (f[15].toFloat() < 0.5420839786529541f) { // max__az__long
                         return -0.015646832063794136f
                     } else {
                         return 0.12427520006895065f
                     }
                 } else {
-                    if (f[93].toFloat() < 0x1.450256p-2f) { // std__roll__long
+                    if (f[93].toFloat() < 0.3173917233943939f) { // std__roll__long
                         return -0.018898984417319298f
                     } else {
                         return 0.10482511669397354f
@@ -3110,26 +3110,26 @@ object SparModel {
 
     /** Tree 75: adds to margin 5; depth 4. */
     private fun tree_75(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.341104p+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.25073cp-4f) { // percentile_10__ay__long
-                if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2033846378326416f) { // std__wy__long
+            if (f[52].toFloat() < -0.07154010236263275f) { // percentile_10__ay__long
+                if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                     return -0.08384079486131668f
                 } else {
-                    if (f[18].toFloat() < 0x1.d1c826p-4f) { // mean__wx__long
+                    if (f[18].toFloat() < 0.11371626704931259f) { // mean__wx__long
                         return 0.11832182854413986f
                     } else {
                         return -0.02311951480805874f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.3f3434p-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.6234451532363892f) { // correlation__wy__wz__long
                     return -0.09945005923509598f
                 } else {
                     return 0.05085039883852005f
                 }
             }
         } else {
-            if (f[95].toFloat() < -0x1.d8c478p-1f) { // max__roll__long
+            if (f[95].toFloat() < -0.9233739376068115f) { // max__roll__long
                 return 0.06957836449146271f
             } else {
                 return -0.10229339450597763f
@@ -3139,15 +3139,15 @@ object SparModel {
 
     /** Tree 76: adds to margin 6; depth 3. */
     private fun tree_76(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[14].toFloat() < -0x1.0ae31ep-3f) { // min__az__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[14].toFloat() < -0.13031600415706635f) { // min__az__long
                     return -0.09744390100240707f
                 } else {
                     return 0.07667119055986404f
                 }
             } else {
-                if (f[20].toFloat() < -0x1.4c0f8p+1f) { // min__wx__long
+                if (f[20].toFloat() < -2.5942230224609375f) { // min__wx__long
                     return -0.05646071583032608f
                 } else {
                     return 0.1190323755145073f
@@ -3160,16 +3160,16 @@ object SparModel {
 
     /** Tree 77: adds to margin 0; depth 4. */
     private fun tree_77(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.c8954ap-3f) { // max__az__long
-            if (f[18].toFloat() < 0x1.0856eap-4f) { // mean__wx__long
-                if (f[100].toFloat() < -0x1.249f0ep-4f) { // autocorr_0p5s__gyro_mag__long
+        if (f[15].toFloat() < 0.22294099628925323f) { // max__az__long
+            if (f[18].toFloat() < 0.06453601270914078f) { // mean__wx__long
+                if (f[100].toFloat() < -0.07144074887037277f) { // autocorr_0p5s__gyro_mag__long
                     return -0.09380795806646347f
                 } else {
                     return -0.020684977993369102f
                 }
             } else {
-                if (f[87].toFloat() < 0x1.6000c6p-2f) { // correlation__wy__wz__long
-                    if (f[18].toFloat() < 0x1.7c5692p-4f) { // mean__wx__long
+                if (f[87].toFloat() < 0.3437529504299164f) { // correlation__wy__wz__long
+                    if (f[18].toFloat() < 0.09285599738359451f) { // mean__wx__long
                         return 0.03480998054146767f
                     } else {
                         return 0.11599826067686081f
@@ -3179,7 +3179,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[3].toFloat() < -0x1.e599eep-1f) { // max__ax__long
+            if (f[3].toFloat() < -0.9484400153160095f) { // max__ax__long
                 return 0.07984817773103714f
             } else {
                 return -0.10149367898702621f
@@ -3189,32 +3189,32 @@ object SparModel {
 
     /** Tree 78: adds to margin 1; depth 4. */
     private fun tree_78(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.0655c6p-1f) { // std__ax__long
+        if (f[1].toFloat() < 0.512373149394989f) { // std__ax__long
             return -0.10250969231128693f
         } else {
-            if (f[55].toFloat() < 0x1.2eebbap-2f) { // percentile_90__ay__long
-                if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
-                    if (f[34].toFloat() < 0x1.0eaa4cp-1f) { // iqr__wz__long
+            if (f[55].toFloat() < 0.29582110047340393f) { // percentile_90__ay__long
+                if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
+                    if (f[34].toFloat() < 0.528643012046814f) { // iqr__wz__long
                         return 0.02174106426537037f
                     } else {
                         return 0.10748264938592911f
                     }
                 } else {
-                    if (f[41].toFloat() < 0x1.46f3ccp+1f) { // mean__gyro_mag__long
+                    if (f[41].toFloat() < 2.5543150901794434f) { // mean__gyro_mag__long
                         return 0.11607024818658829f
                     } else {
                         return -0.10141050815582275f
                     }
                 }
             } else {
-                if (f[85].toFloat() < -0x1.795536p-1f) { // correlation__wx__wy__long
-                    if (f[52].toFloat() < -0x1.20231ap-1f) { // percentile_10__ay__long
+                if (f[85].toFloat() < -0.7369782328605652f) { // correlation__wx__wy__long
+                    if (f[52].toFloat() < -0.5627678036689758f) { // percentile_10__ay__long
                         return 0.1140630841255188f
                     } else {
                         return -0.08879006654024124f
                     }
                 } else {
-                    if (f[85].toFloat() < 0x1.5a148cp-1f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < 0.6759380102157593f) { // correlation__wx__wy__long
                         return 0.10719145834445953f
                     } else {
                         return -0.03672352805733681f
@@ -3226,36 +3226,36 @@ object SparModel {
 
     /** Tree 79: adds to margin 2; depth 4. */
     private fun tree_79(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.580f06p-1f) { // std__ax__long
-            if (f[13].toFloat() < 0x1.920828p-1f) { // std__az__long
+        if (f[1].toFloat() < 0.6719896197319031f) { // std__ax__long
+            if (f[13].toFloat() < 0.7852184772491455f) { // std__az__long
                 return -0.1025702953338623f
             } else {
                 return 0.041064392775297165f
             }
         } else {
-            if (f[10].toFloat() < 0x1.532d6ep-5f) { // median__ay__long
-                if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
-                    if (f[100].toFloat() < -0x1.164a6ap-1f) { // autocorr_0p5s__gyro_mag__long
+            if (f[10].toFloat() < 0.041403498500585556f) { // median__ay__long
+                if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
+                    if (f[100].toFloat() < -0.5435364842414856f) { // autocorr_0p5s__gyro_mag__long
                         return 0.021952014416456223f
                     } else {
                         return -0.08502746373414993f
                     }
                 } else {
-                    if (f[41].toFloat() < 0x1.35d9b6p+1f) { // mean__gyro_mag__long
+                    if (f[41].toFloat() < 2.4207065105438232f) { // mean__gyro_mag__long
                         return -0.09401527047157288f
                     } else {
                         return 0.11567320674657822f
                     }
                 }
             } else {
-                if (f[23].toFloat() < 0x1.37f2ecp+0f) { // iqr__wx__long
-                    if (f[15].toFloat() < 0x1.79333cp-1f) { // max__az__long
+                if (f[23].toFloat() < 1.218550443649292f) { // iqr__wx__long
+                    if (f[15].toFloat() < 0.736719012260437f) { // max__az__long
                         return -0.09831784665584564f
                     } else {
                         return 0.04348974674940109f
                     }
                 } else {
-                    if (f[5].toFloat() < 0x1.a4408ap+0f) { // iqr__ax__long
+                    if (f[5].toFloat() < 1.641609787940979f) { // iqr__ax__long
                         return 0.11416057497262955f
                     } else {
                         return -0.005586698185652494f
@@ -3267,36 +3267,36 @@ object SparModel {
 
     /** Tree 80: adds to margin 3; depth 4. */
     private fun tree_80(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.c814d4p-1f) { // mean__ay__long
-            if (f[8].toFloat() < 0x1.12ca7ap-1f) { // min__ay__long
+        if (f[6].toFloat() < 0.8907839059829712f) { // mean__ay__long
+            if (f[8].toFloat() < 0.5367010235786438f) { // min__ay__long
                 return -0.10230346769094467f
             } else {
                 return 0.02966058813035488f
             }
         } else {
-            if (f[6].toFloat() < 0x1.ef91dcp-1f) { // mean__ay__long
-                if (f[5].toFloat() < 0x1.bda5dap-3f) { // iqr__ax__long
-                    if (f[27].toFloat() < 0x1.8075a4p+1f) { // max__wy__long
+            if (f[6].toFloat() < 0.9679096937179565f) { // mean__ay__long
+                if (f[5].toFloat() < 0.2176014930009842f) { // iqr__ax__long
+                    if (f[27].toFloat() < 3.0035901069641113f) { // max__wy__long
                         return 0.11439241468906403f
                     } else {
                         return -0.08349845558404922f
                     }
                 } else {
-                    if (f[93].toFloat() < 0x1.5326bp-2f) { // std__roll__long
+                    if (f[93].toFloat() < 0.33120226860046387f) { // std__roll__long
                         return 0.10057395696640015f
                     } else {
                         return -0.05212121829390526f
                     }
                 }
             } else {
-                if (f[8].toFloat() < 0x1.63573ep-1f) { // min__ay__long
-                    if (f[18].toFloat() < 0x1.89a0ecp-4f) { // mean__wx__long
+                if (f[8].toFloat() < 0.6940249800682068f) { // min__ay__long
+                    if (f[18].toFloat() < 0.09610073268413544f) { // mean__wx__long
                         return 0.12447100132703781f
                     } else {
                         return -0.05848313122987747f
                     }
                 } else {
-                    if (f[82].toFloat() < 0x1.294376p-2f) { // correlation__ax__ay__long
+                    if (f[82].toFloat() < 0.29029640555381775f) { // correlation__ax__ay__long
                         return 0.08443540334701538f
                     } else {
                         return -0.057480812072753906f
@@ -3308,32 +3308,32 @@ object SparModel {
 
     /** Tree 81: adds to margin 4; depth 4. */
     private fun tree_81(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.10226177424192429f
         } else {
-            if (f[6].toFloat() < 0x1.ef91dcp-1f) { // mean__ay__long
-                if (f[45].toFloat() < 0x1.88a2ecp+0f) { // median__gyro_mag__long
-                    if (f[18].toFloat() < 0x1.931e3ap-4f) { // mean__wx__long
+            if (f[6].toFloat() < 0.9679096937179565f) { // mean__ay__long
+                if (f[45].toFloat() < 1.533735990524292f) { // median__gyro_mag__long
+                    if (f[18].toFloat() < 0.0984174981713295f) { // mean__wx__long
                         return -0.09969588369131088f
                     } else {
                         return -0.01746540330350399f
                     }
                 } else {
-                    if (f[18].toFloat() < -0x1.193e14p-4f) { // mean__wx__long
+                    if (f[18].toFloat() < -0.06866271793842316f) { // mean__wx__long
                         return 0.013782331719994545f
                     } else {
                         return 0.1055486798286438f
                     }
                 }
             } else {
-                if (f[8].toFloat() < 0x1.63573ep-1f) { // min__ay__long
-                    if (f[18].toFloat() < 0x1.d15636p-5f) { // mean__wx__long
+                if (f[8].toFloat() < 0.6940249800682068f) { // min__ay__long
+                    if (f[18].toFloat() < 0.05680380389094353f) { // mean__wx__long
                         return -0.10757439583539963f
                     } else {
                         return 0.06200946122407913f
                     }
                 } else {
-                    if (f[15].toFloat() < 0x1.3ea098p-1f) { // max__az__long
+                    if (f[15].toFloat() < 0.6223189830780029f) { // max__az__long
                         return -0.032693423330783844f
                     } else {
                         return 0.10737409442663193f
@@ -3345,26 +3345,26 @@ object SparModel {
 
     /** Tree 82: adds to margin 5; depth 4. */
     private fun tree_82(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.341104p+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.25073cp-4f) { // percentile_10__ay__long
-                if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2033846378326416f) { // std__wy__long
+            if (f[52].toFloat() < -0.07154010236263275f) { // percentile_10__ay__long
+                if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                     return -0.08083953708410263f
                 } else {
-                    if (f[12].toFloat() < -0x1.12f8e2p-2f) { // mean__az__long
+                    if (f[12].toFloat() < -0.2685275375843048f) { // mean__az__long
                         return -0.07392289489507675f
                     } else {
                         return 0.11318713426589966f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.3f3434p-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.6234451532363892f) { // correlation__wy__wz__long
                     return -0.09852828085422516f
                 } else {
                     return 0.046279292553663254f
                 }
             }
         } else {
-            if (f[96].toFloat() < 0x1.43beccp+12f) { // band_slow__gyro_mag__long
+            if (f[96].toFloat() < 5179.9248046875f) { // band_slow__gyro_mag__long
                 return 0.06618960946798325f
             } else {
                 return -0.10179612785577774f
@@ -3374,15 +3374,15 @@ object SparModel {
 
     /** Tree 83: adds to margin 6; depth 3. */
     private fun tree_83(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[14].toFloat() < -0x1.0ae31ep-3f) { // min__az__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[14].toFloat() < -0.13031600415706635f) { // min__az__long
                     return -0.09614875167608261f
                 } else {
                     return 0.0703347846865654f
                 }
             } else {
-                if (f[20].toFloat() < -0x1.4c0f8p+1f) { // min__wx__long
+                if (f[20].toFloat() < -2.5942230224609375f) { // min__wx__long
                     return -0.05309692770242691f
                 } else {
                     return 0.11514727026224136f
@@ -3395,16 +3395,16 @@ object SparModel {
 
     /** Tree 84: adds to margin 0; depth 4. */
     private fun tree_84(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.c8954ap-3f) { // max__az__long
-            if (f[18].toFloat() < 0x1.0856eap-4f) { // mean__wx__long
-                if (f[37].toFloat() < 0x1.caaa0ap-1f) { // min__acc_mag__long
+        if (f[15].toFloat() < 0.22294099628925323f) { // max__az__long
+            if (f[18].toFloat() < 0.06453601270914078f) { // mean__wx__long
+                if (f[37].toFloat() < 0.8958285450935364f) { // min__acc_mag__long
                     return -0.0921124517917633f
                 } else {
                     return -0.022195210680365562f
                 }
             } else {
-                if (f[87].toFloat() < 0x1.6000c6p-2f) { // correlation__wy__wz__long
-                    if (f[18].toFloat() < 0x1.7c5692p-4f) { // mean__wx__long
+                if (f[87].toFloat() < 0.3437529504299164f) { // correlation__wy__wz__long
+                    if (f[18].toFloat() < 0.09285599738359451f) { // mean__wx__long
                         return 0.03103257529437542f
                     } else {
                         return 0.11285529285669327f
@@ -3414,7 +3414,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[3].toFloat() < -0x1.e599eep-1f) { // max__ax__long
+            if (f[3].toFloat() < -0.9484400153160095f) { // max__ax__long
                 return 0.0745939314365387f
             } else {
                 return -0.10110165923833847f
@@ -3424,32 +3424,32 @@ object SparModel {
 
     /** Tree 85: adds to margin 1; depth 4. */
     private fun tree_85(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.0655c6p-1f) { // std__ax__long
+        if (f[1].toFloat() < 0.512373149394989f) { // std__ax__long
             return -0.10196316242218018f
         } else {
-            if (f[15].toFloat() < 0x1.ab4a02p-1f) { // max__az__long
-                if (f[7].toFloat() < 0x1.a8748p-3f) { // std__ay__long
-                    if (f[56].toFloat() < 0x1.0190d2p-3f) { // percentile_90__az__long
+            if (f[15].toFloat() < 0.8345490097999573f) { // max__az__long
+                if (f[7].toFloat() < 0.20725345611572266f) { // std__ay__long
+                    if (f[56].toFloat() < 0.12576450407505035f) { // percentile_90__az__long
                         return 0.08713160455226898f
                     } else {
                         return -0.10366368293762207f
                     }
                 } else {
-                    if (f[84].toFloat() < -0x1.cfa73ap-1f) { // correlation__ay__az__long
+                    if (f[84].toFloat() < -0.9055727124214172f) { // correlation__ay__az__long
                         return 0.004892181139439344f
                     } else {
                         return 0.11135983467102051f
                     }
                 }
             } else {
-                if (f[84].toFloat() < -0x1.ca499p-2f) { // correlation__ay__az__long
-                    if (f[53].toFloat() < -0x1.00b0fp+0f) { // percentile_10__az__long
+                if (f[84].toFloat() < -0.44754624366760254f) { // correlation__ay__az__long
+                    if (f[53].toFloat() < -1.002699851989746f) { // percentile_10__az__long
                         return -0.11107611656188965f
                     } else {
                         return 0.08214223384857178f
                     }
                 } else {
-                    if (f[14].toFloat() < -0x1.2d8ce2p+1f) { // min__az__long
+                    if (f[14].toFloat() < -2.3558619022369385f) { // min__az__long
                         return 0.127736434340477f
                     } else {
                         return -0.09267248958349228f
@@ -3461,36 +3461,36 @@ object SparModel {
 
     /** Tree 86: adds to margin 2; depth 4. */
     private fun tree_86(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.580f06p-1f) { // std__ax__long
-            if (f[13].toFloat() < 0x1.878982p-1f) { // std__az__long
+        if (f[1].toFloat() < 0.6719896197319031f) { // std__ax__long
+            if (f[13].toFloat() < 0.7647209763526917f) { // std__az__long
                 return -0.10202129185199738f
             } else {
                 return 0.031401004642248154f
             }
         } else {
-            if (f[55].toFloat() < 0x1.66d0bap-2f) { // percentile_90__ay__long
-                if (f[56].toFloat() < 0x1.290074p-5f) { // percentile_90__az__long
-                    if (f[12].toFloat() < -0x1.b1e916p-2f) { // mean__az__long
+            if (f[55].toFloat() < 0.35040560364723206f) { // percentile_90__ay__long
+                if (f[56].toFloat() < 0.03625509887933731f) { // percentile_90__az__long
+                    if (f[12].toFloat() < -0.4237407147884369f) { // mean__az__long
                         return -0.11091076582670212f
                     } else {
                         return 0.07456692308187485f
                     }
                 } else {
-                    if (f[14].toFloat() < -0x1.ffa8f8p+0f) { // min__az__long
+                    if (f[14].toFloat() < -1.9986720085144043f) { // min__az__long
                         return -0.064845971763134f
                     } else {
                         return 0.11063607037067413f
                     }
                 }
             } else {
-                if (f[23].toFloat() < 0x1.4b3f9ap+0f) { // iqr__wx__long
-                    if (f[56].toFloat() < 0x1.03171ap-1f) { // percentile_90__az__long
+                if (f[23].toFloat() < 1.293939232826233f) { // iqr__wx__long
+                    if (f[56].toFloat() < 0.5060356259346008f) { // percentile_90__az__long
                         return -0.09378770738840103f
                     } else {
                         return 0.056482236832380295f
                     }
                 } else {
-                    if (f[53].toFloat() < -0x1.0bea48p+0f) { // percentile_10__az__long
+                    if (f[53].toFloat() < -1.0465435981750488f) { // percentile_10__az__long
                         return 0.08199869841337204f
                     } else {
                         return -0.10413135588169098f
@@ -3502,32 +3502,32 @@ object SparModel {
 
     /** Tree 87: adds to margin 3; depth 4. */
     private fun tree_87(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.c465e2p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.8835898041725159f) { // mean__ay__long
             return -0.10178986936807632f
         } else {
-            if (f[18].toFloat() < -0x1.4e1744p-6f) { // mean__wx__long
-                if (f[95].toFloat() < 0x1.0bd95ep+1f) { // max__roll__long
-                    if (f[51].toFloat() < 0x1.7546d4p-6f) { // percentile_10__ax__long
+            if (f[18].toFloat() < -0.02039128914475441f) { // mean__wx__long
+                if (f[95].toFloat() < 2.0925710201263428f) { // max__roll__long
+                    if (f[51].toFloat() < 0.022783000022172928f) { // percentile_10__ax__long
                         return 0.10385775566101074f
                     } else {
                         return -0.06409087777137756f
                     }
                 } else {
-                    if (f[20].toFloat() < -0x1.a34762p+0f) { // min__wx__long
+                    if (f[20].toFloat() < -1.6378079652786255f) { // min__wx__long
                         return -0.04481973871588707f
                     } else {
                         return 0.09296398609876633f
                     }
                 }
             } else {
-                if (f[23].toFloat() < 0x1.4d1f36p-1f) { // iqr__wx__long
-                    if (f[58].toFloat() < 0x1.440446p+1f) { // mad__wy__long
+                if (f[23].toFloat() < 0.6506287455558777f) { // iqr__wx__long
+                    if (f[58].toFloat() < 2.5313804149627686f) { // mad__wy__long
                         return 0.10141054540872574f
                     } else {
                         return -0.051873087882995605f
                     }
                 } else {
-                    if (f[15].toFloat() < 0x1.07d806p-1f) { // max__az__long
+                    if (f[15].toFloat() < 0.5153200030326843f) { // max__az__long
                         return 0.0938187912106514f
                     } else {
                         return -0.04184089973568916f
@@ -3539,32 +3539,32 @@ object SparModel {
 
     /** Tree 88: adds to margin 4; depth 4. */
     private fun tree_88(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.10175223648548126f
         } else {
-            if (f[18].toFloat() < -0x1.4e1744p-6f) { // mean__wx__long
-                if (f[95].toFloat() < 0x1.d434dap+0f) { // max__roll__long
-                    if (f[55].toFloat() < 0x1.12c002p+0f) { // percentile_90__ay__long
+            if (f[18].toFloat() < -0.02039128914475441f) { // mean__wx__long
+                if (f[95].toFloat() < 1.828931450843811f) { // max__roll__long
+                    if (f[55].toFloat() < 1.0732423067092896f) { // percentile_90__ay__long
                         return 0.07973124086856842f
                     } else {
                         return -0.09481094032526016f
                     }
                 } else {
-                    if (f[10].toFloat() < 0x1.ec78dap-1f) { // median__ay__long
+                    if (f[10].toFloat() < 0.9618595242500305f) { // median__ay__long
                         return 0.09596680104732513f
                     } else {
                         return -0.052619289606809616f
                     }
                 }
             } else {
-                if (f[15].toFloat() < 0x1.1991bcp-1f) { // max__az__long
-                    if (f[10].toFloat() < 0x1.d9c8cap-1f) { // median__ay__long
+                if (f[15].toFloat() < 0.5499399900436401f) { // max__az__long
+                    if (f[10].toFloat() < 0.9253600239753723f) { // median__ay__long
                         return 0.09841591864824295f
                     } else {
                         return -0.09157439321279526f
                     }
                 } else {
-                    if (f[6].toFloat() < 0x1.f0267cp-1f) { // mean__ay__long
+                    if (f[6].toFloat() < 0.9690436124801636f) { // mean__ay__long
                         return 0.11206688731908798f
                     } else {
                         return 0.03665798529982567f
@@ -3576,26 +3576,26 @@ object SparModel {
 
     /** Tree 89: adds to margin 5; depth 4. */
     private fun tree_89(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.341104p+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.25073cp-4f) { // percentile_10__ay__long
-                if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2033846378326416f) { // std__wy__long
+            if (f[52].toFloat() < -0.07154010236263275f) { // percentile_10__ay__long
+                if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                     return -0.07763970643281937f
                 } else {
-                    if (f[18].toFloat() < 0x1.d1c826p-4f) { // mean__wx__long
+                    if (f[18].toFloat() < 0.11371626704931259f) { // mean__wx__long
                         return 0.11149155348539352f
                     } else {
                         return -0.019135279580950737f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.3f3434p-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.6234451532363892f) { // correlation__wy__wz__long
                     return -0.09756471961736679f
                 } else {
                     return 0.04218831658363342f
                 }
             }
         } else {
-            if (f[95].toFloat() < -0x1.d8c478p-1f) { // max__roll__long
+            if (f[95].toFloat() < -0.9233739376068115f) { // max__roll__long
                 return 0.06029198318719864f
             } else {
                 return -0.10138420015573502f
@@ -3605,15 +3605,15 @@ object SparModel {
 
     /** Tree 90: adds to margin 6; depth 3. */
     private fun tree_90(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[14].toFloat() < -0x1.0ae31ep-3f) { // min__az__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[14].toFloat() < -0.13031600415706635f) { // min__az__long
                     return -0.09474877268075943f
                 } else {
                     return 0.06463705748319626f
                 }
             } else {
-                if (f[42].toFloat() < 0x1.9a03f2p-1f) { // std__gyro_mag__long
+                if (f[42].toFloat() < 0.8008113503456116f) { // std__gyro_mag__long
                     return 0.1122259646654129f
                 } else {
                     return -0.035239674150943756f
@@ -3626,16 +3626,16 @@ object SparModel {
 
     /** Tree 91: adds to margin 0; depth 4. */
     private fun tree_91(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.c8954ap-3f) { // max__az__long
-            if (f[18].toFloat() < 0x1.0856eap-4f) { // mean__wx__long
-                if (f[33].toFloat() < 0x1.2f3d5cp-2f) { // median__wz__long
+        if (f[15].toFloat() < 0.22294099628925323f) { // max__az__long
+            if (f[18].toFloat() < 0.06453601270914078f) { // mean__wx__long
+                if (f[33].toFloat() < 0.29613250494003296f) { // median__wz__long
                     return -0.09017078578472137f
                 } else {
                     return -0.02387128211557865f
                 }
             } else {
-                if (f[87].toFloat() < 0x1.6000c6p-2f) { // correlation__wy__wz__long
-                    if (f[18].toFloat() < 0x1.7c5692p-4f) { // mean__wx__long
+                if (f[87].toFloat() < 0.3437529504299164f) { // correlation__wy__wz__long
+                    if (f[18].toFloat() < 0.09285599738359451f) { // mean__wx__long
                         return 0.02805420756340027f
                     } else {
                         return 0.1102881208062172f
@@ -3645,7 +3645,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[3].toFloat() < -0x1.e599eep-1f) { // max__ax__long
+            if (f[3].toFloat() < -0.9484400153160095f) { // max__ax__long
                 return 0.0696229562163353f
             } else {
                 return -0.10073987394571304f
@@ -3655,32 +3655,32 @@ object SparModel {
 
     /** Tree 92: adds to margin 1; depth 4. */
     private fun tree_92(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.0655c6p-1f) { // std__ax__long
+        if (f[1].toFloat() < 0.512373149394989f) { // std__ax__long
             return -0.10147862881422043f
         } else {
-            if (f[15].toFloat() < 0x1.7f123cp-1f) { // max__az__long
-                if (f[7].toFloat() < 0x1.a8748p-3f) { // std__ay__long
-                    if (f[56].toFloat() < 0x1.0190d2p-3f) { // percentile_90__az__long
+            if (f[15].toFloat() < 0.7481859922409058f) { // max__az__long
+                if (f[7].toFloat() < 0.20725345611572266f) { // std__ay__long
+                    if (f[56].toFloat() < 0.12576450407505035f) { // percentile_90__az__long
                         return 0.07902809232473373f
                     } else {
                         return -0.10189378261566162f
                     }
                 } else {
-                    if (f[84].toFloat() < -0x1.d209ap-1f) { // correlation__ay__az__long
+                    if (f[84].toFloat() < -0.9102296829223633f) { // correlation__ay__az__long
                         return 0.0004566067364066839f
                     } else {
                         return 0.10865073651075363f
                     }
                 }
             } else {
-                if (f[84].toFloat() < -0x1.ca499p-2f) { // correlation__ay__az__long
-                    if (f[53].toFloat() < -0x1.256ae6p+0f) { // percentile_10__az__long
+                if (f[84].toFloat() < -0.44754624366760254f) { // correlation__ay__az__long
+                    if (f[53].toFloat() < -1.1461623907089233f) { // percentile_10__az__long
                         return -0.09463122487068176f
                     } else {
                         return 0.07757017761468887f
                     }
                 } else {
-                    if (f[14].toFloat() < -0x1.2d8ce2p+1f) { // min__az__long
+                    if (f[14].toFloat() < -2.3558619022369385f) { // min__az__long
                         return 0.12396403402090073f
                     } else {
                         return -0.0903724879026413f
@@ -3692,36 +3692,36 @@ object SparModel {
 
     /** Tree 93: adds to margin 2; depth 4. */
     private fun tree_93(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.580f06p-1f) { // std__ax__long
-            if (f[66].toFloat() < 0x1.834acap-1f) { // std__az__short
+        if (f[1].toFloat() < 0.6719896197319031f) { // std__ax__long
+            if (f[66].toFloat() < 0.7564299702644348f) { // std__az__short
                 return -0.10153629630804062f
             } else {
                 return 0.020505215972661972f
             }
         } else {
-            if (f[14].toFloat() < -0x1.c5c6c2p+0f) { // min__az__long
-                if (f[26].toFloat() < -0x1.930f1cp+2f) { // min__wy__long
-                    if (f[52].toFloat() < -0x1.3590cap-1f) { // percentile_10__ay__long
+            if (f[14].toFloat() < -1.7725640535354614f) { // min__az__long
+                if (f[26].toFloat() < -6.297797203063965f) { // min__wy__long
+                    if (f[52].toFloat() < -0.6046202778816223f) { // percentile_10__ay__long
                         return -0.07746624201536179f
                     } else {
                         return 0.13388292491436005f
                     }
                 } else {
-                    if (f[34].toFloat() < 0x1.23836ap-1f) { // iqr__wz__long
+                    if (f[34].toFloat() < 0.5693619847297668f) { // iqr__wz__long
                         return 0.08803745359182358f
                     } else {
                         return -0.11778600513935089f
                     }
                 }
             } else {
-                if (f[8].toFloat() < -0x1.830c24p-1f) { // min__ay__long
-                    if (f[92].toFloat() < 0x1.f9fe44p-1f) { // mean__roll__long
+                if (f[8].toFloat() < -0.755952000617981f) { // min__ay__long
+                    if (f[92].toFloat() < 0.9882680177688599f) { // mean__roll__long
                         return 0.08896408975124359f
                     } else {
                         return -0.07081177085638046f
                     }
                 } else {
-                    if (f[38].toFloat() < 0x1.fb1672p+0f) { // max__acc_mag__long
+                    if (f[38].toFloat() < 1.9808112382888794f) { // max__acc_mag__long
                         return -0.029844531789422035f
                     } else {
                         return 0.09264888614416122f
@@ -3733,40 +3733,40 @@ object SparModel {
 
     /** Tree 94: adds to margin 3; depth 4. */
     private fun tree_94(f: DoubleArray): Float {
-        if (f[62].toFloat() < 0x1.c59c6p-1f) { // mean__ay__short
-            if (f[8].toFloat() < 0x1.97aafp-2f) { // min__ay__long
+        if (f[62].toFloat() < 0.8859586715698242f) { // mean__ay__short
+            if (f[8].toFloat() < 0.3981130123138428f) { // min__ay__long
                 return -0.1014055386185646f
             } else {
-                if (f[34].toFloat() < 0x1.e09628p+0f) { // iqr__wz__long
+                if (f[34].toFloat() < 1.877291202545166f) { // iqr__wz__long
                     return -0.06087622046470642f
                 } else {
                     return 0.04273533076047897f
                 }
             }
         } else {
-            if (f[93].toFloat() < 0x1.05db36p-2f) { // std__roll__long
-                if (f[41].toFloat() < 0x1.6d2408p+1f) { // mean__gyro_mag__long
-                    if (f[85].toFloat() < 0x1.c34d8ap-2f) { // correlation__wx__wy__long
+            if (f[93].toFloat() < 0.25571903586387634f) { // std__roll__long
+                if (f[41].toFloat() < 2.8526620864868164f) { // mean__gyro_mag__long
+                    if (f[85].toFloat() < 0.4407254755496979f) { // correlation__wx__wy__long
                         return 0.09999140352010727f
                     } else {
                         return 0.028671596199274063f
                     }
                 } else {
-                    if (f[64].toFloat() < 0x1.b441fep-1f) { // range__ay__short
+                    if (f[64].toFloat() < 0.8520659804344177f) { // range__ay__short
                         return -0.09631656855344772f
                     } else {
                         return 0.009297088719904423f
                     }
                 }
             } else {
-                if (f[36].toFloat() < 0x1.081a76p-3f) { // std__acc_mag__long
-                    if (f[104].toFloat() < -0x1.05adcp-3f) { // log_energy_floor1em09__acc_dyn__long
+                if (f[36].toFloat() < 0.12895672023296356f) { // std__acc_mag__long
+                    if (f[104].toFloat() < -0.12777280807495117f) { // log_energy_floor1em09__acc_dyn__long
                         return 0.09196542948484421f
                     } else {
                         return -0.0738733634352684f
                     }
                 } else {
-                    if (f[6].toFloat() < 0x1.e65d3ep-1f) { // mean__ay__long
+                    if (f[6].toFloat() < 0.9499301314353943f) { // mean__ay__long
                         return 0.02253490313887596f
                     } else {
                         return 0.12411826848983765f
@@ -3778,26 +3778,26 @@ object SparModel {
 
     /** Tree 95: adds to margin 4; depth 4. */
     private fun tree_95(f: DoubleArray): Float {
-        if (f[62].toFloat() < 0x1.0a758ep-1f) { // mean__ay__short
+        if (f[62].toFloat() < 0.5204281210899353f) { // mean__ay__short
             return -0.10129566490650177f
         } else {
-            if (f[93].toFloat() < 0x1.5326bp-2f) { // std__roll__long
-                if (f[5].toFloat() < 0x1.bda5dap-3f) { // iqr__ax__long
-                    if (f[93].toFloat() < 0x1.c8381p-3f) { // std__roll__long
+            if (f[93].toFloat() < 0.33120226860046387f) { // std__roll__long
+                if (f[5].toFloat() < 0.2176014930009842f) { // iqr__ax__long
+                    if (f[93].toFloat() < 0.22276318073272705f) { // std__roll__long
                         return -0.03321479633450508f
                     } else {
                         return 0.0895475223660469f
                     }
                 } else {
-                    if (f[83].toFloat() < 0x1.ee9702p-3f) { // correlation__ax__az__long
+                    if (f[83].toFloat() < 0.24149896204471588f) { // correlation__ax__az__long
                         return 0.029781803488731384f
                     } else {
                         return -0.1056680679321289f
                     }
                 }
             } else {
-                if (f[6].toFloat() < 0x1.fb1f9ap-1f) { // mean__ay__long
-                    if (f[38].toFloat() < 0x1.2601fep+1f) { // max__acc_mag__long
+                if (f[6].toFloat() < 0.9904754757881165f) { // mean__ay__long
+                    if (f[38].toFloat() < 2.296935796737671f) { // max__acc_mag__long
                         return 0.11248379945755005f
                     } else {
                         return -0.06209247186779976f
@@ -3811,23 +3811,23 @@ object SparModel {
 
     /** Tree 96: adds to margin 5; depth 4. */
     private fun tree_96(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.25073cp-4f) { // percentile_10__ay__long
-                if (f[18].toFloat() < 0x1.d1c826p-4f) { // mean__wx__long
-                    if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[52].toFloat() < -0.07154010236263275f) { // percentile_10__ay__long
+                if (f[18].toFloat() < 0.11371626704931259f) { // mean__wx__long
+                    if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                         return -0.07361983507871628f
                     } else {
                         return 0.10930325090885162f
                     }
                 } else {
-                    if (f[79].toFloat() < 0x1.39b9dep-2f) { // mean_abs_change__wx__short
+                    if (f[79].toFloat() < 0.30637308955192566f) { // mean_abs_change__wx__short
                         return -0.08608593046665192f
                     } else {
                         return 0.12491637468338013f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.3f3434p-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.6234451532363892f) { // correlation__wy__wz__long
                     return -0.09681491553783417f
                 } else {
                     return 0.03850845247507095f
@@ -3840,15 +3840,15 @@ object SparModel {
 
     /** Tree 97: adds to margin 6; depth 3. */
     private fun tree_97(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[79].toFloat() < 0x1.0d5b1p-2f) { // mean_abs_change__wx__short
-                if (f[61].toFloat() < 0x1.90b77ap-3f) { // std__ax__short
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[79].toFloat() < 0.263042688369751f) { // mean_abs_change__wx__short
+                if (f[61].toFloat() < 0.1956624537706375f) { // std__ax__short
                     return -0.053766947239637375f
                 } else {
                     return 0.10978193581104279f
                 }
             } else {
-                if (f[1].toFloat() < 0x1.470388p-2f) { // std__ax__long
+                if (f[1].toFloat() < 0.31934940814971924f) { // std__ax__long
                     return -0.09280994534492493f
                 } else {
                     return 0.016762038692831993f
@@ -3861,12 +3861,12 @@ object SparModel {
 
     /** Tree 98: adds to margin 0; depth 4. */
     private fun tree_98(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.c8954ap-3f) { // max__az__long
-            if (f[18].toFloat() < 0x1.0856eap-4f) { // mean__wx__long
+        if (f[15].toFloat() < 0.22294099628925323f) { // max__az__long
+            if (f[18].toFloat() < 0.06453601270914078f) { // mean__wx__long
                 return -0.08364155888557434f
             } else {
-                if (f[9].toFloat() < 0x1.40de2ap-1f) { // max__ay__long
-                    if (f[18].toFloat() < 0x1.ab1fbcp-4f) { // mean__wx__long
+                if (f[9].toFloat() < 0.6266949772834778f) { // max__ay__long
+                    if (f[18].toFloat() < 0.1042783111333847f) { // mean__wx__long
                         return 0.03104942850768566f
                     } else {
                         return 0.10805987566709518f
@@ -3876,7 +3876,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[3].toFloat() < -0x1.e599eep-1f) { // max__ax__long
+            if (f[3].toFloat() < -0.9484400153160095f) { // max__ax__long
                 return 0.06488106399774551f
             } else {
                 return -0.1003982424736023f
@@ -3886,32 +3886,32 @@ object SparModel {
 
     /** Tree 99: adds to margin 1; depth 4. */
     private fun tree_99(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.0655c6p-1f) { // std__ax__long
+        if (f[1].toFloat() < 0.512373149394989f) { // std__ax__long
             return -0.10103794187307358f
         } else {
-            if (f[20].toFloat() < -0x1.ec983ep+1f) { // min__wx__long
-                if (f[17].toFloat() < 0x1.8f9582p-1f) { // iqr__az__long
-                    if (f[9].toFloat() < 0x1.4cf5f4p-1f) { // max__ay__long
+            if (f[20].toFloat() < -3.848396062850952f) { // min__wx__long
+                if (f[17].toFloat() < 0.7804375290870667f) { // iqr__az__long
+                    if (f[9].toFloat() < 0.6503139734268188f) { // max__ay__long
                         return -0.07031054049730301f
                     } else {
                         return 0.10753916949033737f
                     }
                 } else {
-                    if (f[87].toFloat() < -0x1.1b4ce4p-1f) { // correlation__wy__wz__long
+                    if (f[87].toFloat() < -0.5533210039138794f) { // correlation__wy__wz__long
                         return 0.07622218877077103f
                     } else {
                         return -0.11610281467437744f
                     }
                 }
             } else {
-                if (f[9].toFloat() < 0x1.085a92p-1f) { // max__ay__long
-                    if (f[56].toFloat() < 0x1.290074p-5f) { // percentile_90__az__long
+                if (f[9].toFloat() < 0.5163159966468811f) { // max__ay__long
+                    if (f[56].toFloat() < 0.03625509887933731f) { // percentile_90__az__long
                         return 0.09618912637233734f
                     } else {
                         return -0.07130900025367737f
                     }
                 } else {
-                    if (f[85].toFloat() < -0x1.a03844p-1f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < -0.8129292726516724f) { // correlation__wx__wy__long
                         return -0.060729362070560455f
                     } else {
                         return 0.08548381179571152f
@@ -3923,36 +3923,36 @@ object SparModel {
 
     /** Tree 100: adds to margin 2; depth 4. */
     private fun tree_100(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.580f06p-1f) { // std__ax__long
-            if (f[13].toFloat() < 0x1.7fcf3ep-1f) { // std__az__long
+        if (f[1].toFloat() < 0.6719896197319031f) { // std__ax__long
+            if (f[13].toFloat() < 0.7496280074119568f) { // std__az__long
                 return -0.10109467804431915f
             } else {
                 return 0.020069625228643417f
             }
         } else {
-            if (f[10].toFloat() < 0x1.c6099ap-5f) { // median__ay__long
-                if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
-                    if (f[34].toFloat() < 0x1.1f04d6p-1f) { // iqr__wz__long
+            if (f[10].toFloat() < 0.05542450025677681f) { // median__ay__long
+                if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
+                    if (f[34].toFloat() < 0.560583770275116f) { // iqr__wz__long
                         return 0.015122443437576294f
                     } else {
                         return -0.0840672180056572f
                     }
                 } else {
-                    if (f[41].toFloat() < 0x1.48cb1ep+1f) { // mean__gyro_mag__long
+                    if (f[41].toFloat() < 2.5686986446380615f) { // mean__gyro_mag__long
                         return -0.015564250759780407f
                     } else {
                         return 0.10589437931776047f
                     }
                 }
             } else {
-                if (f[23].toFloat() < 0x1.fa5692p-1f) { // iqr__wx__long
-                    if (f[9].toFloat() < 0x1.fd130ep-2f) { // max__ay__long
+                if (f[23].toFloat() < 0.9889417290687561f) { // iqr__wx__long
+                    if (f[9].toFloat() < 0.4971430003643036f) { // max__ay__long
                         return 0.0660843700170517f
                     } else {
                         return -0.10987281054258347f
                     }
                 } else {
-                    if (f[5].toFloat() < 0x1.a4408ap+0f) { // iqr__ax__long
+                    if (f[5].toFloat() < 1.641609787940979f) { // iqr__ax__long
                         return 0.0900317057967186f
                     } else {
                         return -0.019774457439780235f
@@ -3964,40 +3964,40 @@ object SparModel {
 
     /** Tree 101: adds to margin 3; depth 4. */
     private fun tree_101(f: DoubleArray): Float {
-        if (f[62].toFloat() < 0x1.c59c6p-1f) { // mean__ay__short
-            if (f[8].toFloat() < 0x1.97aafp-2f) { // min__ay__long
+        if (f[62].toFloat() < 0.8859586715698242f) { // mean__ay__short
+            if (f[8].toFloat() < 0.3981130123138428f) { // min__ay__long
                 return -0.10098027437925339f
             } else {
-                if (f[16].toFloat() < 0x1.e3bc6ep-2f) { // median__az__long
+                if (f[16].toFloat() < 0.4723984897136688f) { // median__az__long
                     return -0.05582472309470177f
                 } else {
                     return 0.03236524760723114f
                 }
             }
         } else {
-            if (f[18].toFloat() < -0x1.4e1744p-6f) { // mean__wx__long
-                if (f[95].toFloat() < 0x1.eeb82p+0f) { // max__roll__long
-                    if (f[55].toFloat() < 0x1.0d1cd4p+0f) { // percentile_90__ay__long
+            if (f[18].toFloat() < -0.02039128914475441f) { // mean__wx__long
+                if (f[95].toFloat() < 1.9324970245361328f) { // max__roll__long
+                    if (f[55].toFloat() < 1.0512211322784424f) { // percentile_90__ay__long
                         return -0.07752977311611176f
                     } else {
                         return 0.10737939178943634f
                     }
                 } else {
-                    if (f[59].toFloat() < 0x1.15592ep-2f) { // mad__wz__long
+                    if (f[59].toFloat() < 0.27084800601005554f) { // mad__wz__long
                         return 0.06336516886949539f
                     } else {
                         return -0.08496663719415665f
                     }
                 }
             } else {
-                if (f[23].toFloat() < 0x1.4d1f36p-1f) { // iqr__wx__long
-                    if (f[84].toFloat() < -0x1.17bca8p-2f) { // correlation__ay__az__long
+                if (f[23].toFloat() < 0.6506287455558777f) { // iqr__wx__long
+                    if (f[84].toFloat() < -0.27318060398101807f) { // correlation__ay__az__long
                         return -0.052888255566358566f
                     } else {
                         return 0.0926353931427002f
                     }
                 } else {
-                    if (f[43].toFloat() < 0x1.4c7022p-4f) { // min__gyro_mag__long
+                    if (f[43].toFloat() < 0.08116162568330765f) { // min__gyro_mag__long
                         return 0.06639678031206131f
                     } else {
                         return -0.04184848815202713f
@@ -4009,26 +4009,26 @@ object SparModel {
 
     /** Tree 102: adds to margin 4; depth 4. */
     private fun tree_102(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.10087183862924576f
         } else {
-            if (f[93].toFloat() < 0x1.5326bp-2f) { // std__roll__long
-                if (f[55].toFloat() < 0x1.1ae0bep+0f) { // percentile_90__ay__long
-                    if (f[15].toFloat() < 0x1.1bb96ap-1f) { // max__az__long
+            if (f[93].toFloat() < 0.33120226860046387f) { // std__roll__long
+                if (f[55].toFloat() < 1.1049917936325073f) { // percentile_90__ay__long
+                    if (f[15].toFloat() < 0.5541489720344543f) { // max__az__long
                         return -0.053404200822114944f
                     } else {
                         return 0.09408557415008545f
                     }
                 } else {
-                    if (f[4].toFloat() < 0x1.e1abd2p-4f) { // median__ax__long
+                    if (f[4].toFloat() < 0.11759550124406815f) { // median__ax__long
                         return -0.06653070449829102f
                     } else {
                         return 0.0723961666226387f
                     }
                 }
             } else {
-                if (f[6].toFloat() < 0x1.fb1f9ap-1f) { // mean__ay__long
-                    if (f[45].toFloat() < 0x1.a64e84p+0f) { // median__gyro_mag__long
+                if (f[6].toFloat() < 0.9904754757881165f) { // mean__ay__long
+                    if (f[45].toFloat() < 1.6496355533599854f) { // median__gyro_mag__long
                         return -0.028279945254325867f
                     } else {
                         return 0.1106739267706871f
@@ -4042,10 +4042,10 @@ object SparModel {
 
     /** Tree 103: adds to margin 5; depth 4. */
     private fun tree_103(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.25073cp-4f) { // percentile_10__ay__long
-                if (f[22].toFloat() < 0x1.3b21c4p-3f) { // median__wx__long
-                    if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[52].toFloat() < -0.07154010236263275f) { // percentile_10__ay__long
+                if (f[22].toFloat() < 0.1538729965686798f) { // median__wx__long
+                    if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                         return -0.07070382684469223f
                     } else {
                         return 0.10543923825025558f
@@ -4054,7 +4054,7 @@ object SparModel {
                     return -0.06695238500833511f
                 }
             } else {
-                if (f[87].toFloat() < 0x1.337a86p-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.6005441546440125f) { // correlation__wy__wz__long
                     return -0.09572146832942963f
                 } else {
                     return 0.031050924211740494f
@@ -4067,15 +4067,15 @@ object SparModel {
 
     /** Tree 104: adds to margin 6; depth 3. */
     private fun tree_104(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[48].toFloat() < -0x1.3fbefcp-1f) { // kurtosis__acc_mag__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[48].toFloat() < -0.6245039701461792f) { // kurtosis__acc_mag__long
                     return 0.03784368559718132f
                 } else {
                     return -0.09143901616334915f
                 }
             } else {
-                if (f[79].toFloat() < 0x1.219f34p-2f) { // mean_abs_change__wx__short
+                if (f[79].toFloat() < 0.28283387422561646f) { // mean_abs_change__wx__short
                     return 0.10765016078948975f
                 } else {
                     return -0.020287828519940376f
@@ -4088,12 +4088,12 @@ object SparModel {
 
     /** Tree 105: adds to margin 0; depth 4. */
     private fun tree_105(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.c8954ap-3f) { // max__az__long
-            if (f[18].toFloat() < 0x1.0856eap-4f) { // mean__wx__long
+        if (f[15].toFloat() < 0.22294099628925323f) { // max__az__long
+            if (f[18].toFloat() < 0.06453601270914078f) { // mean__wx__long
                 return -0.0811823159456253f
             } else {
-                if (f[46].toFloat() < 0x1.3459c8p+0f) { // iqr__gyro_mag__long
-                    if (f[41].toFloat() < 0x1.49a62p+0f) { // mean__gyro_mag__long
+                if (f[46].toFloat() < 1.2044949531555176f) { // iqr__gyro_mag__long
+                    if (f[41].toFloat() < 1.2876911163330078f) { // mean__gyro_mag__long
                         return 0.03436868637800217f
                     } else {
                         return 0.10638786852359772f
@@ -4103,7 +4103,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[3].toFloat() < -0x1.e599eep-1f) { // max__ax__long
+            if (f[3].toFloat() < -0.9484400153160095f) { // max__ax__long
                 return 0.06034017726778984f
             } else {
                 return -0.10006748884916306f
@@ -4113,30 +4113,30 @@ object SparModel {
 
     /** Tree 106: adds to margin 1; depth 4. */
     private fun tree_106(f: DoubleArray): Float {
-        if (f[53].toFloat() < -0x1.3cf31cp-1f) { // percentile_10__az__long
-            if (f[56].toFloat() < 0x1.0a5e8ap-1f) { // percentile_90__az__long
-                if (f[85].toFloat() < -0x1.a03844p-1f) { // correlation__wx__wy__long
-                    if (f[94].toFloat() < -0x1.843944p+1f) { // min__roll__long
+        if (f[53].toFloat() < -0.6190422773361206f) { // percentile_10__az__long
+            if (f[56].toFloat() < 0.520252525806427f) { // percentile_90__az__long
+                if (f[85].toFloat() < -0.8129292726516724f) { // correlation__wx__wy__long
+                    if (f[94].toFloat() < -3.0329976081848145f) { // min__roll__long
                         return -0.10202070325613022f
                     } else {
                         return 0.09536492079496384f
                     }
                 } else {
-                    if (f[55].toFloat() < 0x1.2eebbap-2f) { // percentile_90__ay__long
+                    if (f[55].toFloat() < 0.29582110047340393f) { // percentile_90__ay__long
                         return -0.048537593334913254f
                     } else {
                         return 0.08923317492008209f
                     }
                 }
             } else {
-                if (f[84].toFloat() < -0x1.ca499p-2f) { // correlation__ay__az__long
-                    if (f[52].toFloat() < -0x1.187e96p-1f) { // percentile_10__ay__long
+                if (f[84].toFloat() < -0.44754624366760254f) { // correlation__ay__az__long
+                    if (f[52].toFloat() < -0.5478407740592957f) { // percentile_10__ay__long
                         return 0.07609748095273972f
                     } else {
                         return -0.11473952978849411f
                     }
                 } else {
-                    if (f[14].toFloat() < -0x1.2d8ce2p+1f) { // min__az__long
+                    if (f[14].toFloat() < -2.3558619022369385f) { // min__az__long
                         return 0.11281224340200424f
                     } else {
                         return -0.09215672314167023f
@@ -4144,7 +4144,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[23].toFloat() < 0x1.d57846p+0f) { // iqr__wx__long
+            if (f[23].toFloat() < 1.8338664770126343f) { // iqr__wx__long
                 return -0.10092896223068237f
             } else {
                 return -0.02124566026031971f
@@ -4154,36 +4154,36 @@ object SparModel {
 
     /** Tree 107: adds to margin 2; depth 4. */
     private fun tree_107(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.580f06p-1f) { // std__ax__long
-            if (f[13].toFloat() < 0x1.781b74p-1f) { // std__az__long
+        if (f[1].toFloat() < 0.6719896197319031f) { // std__ax__long
+            if (f[13].toFloat() < 0.7345844507217407f) { // std__az__long
                 return -0.10068748146295547f
             } else {
                 return 0.016078345477581024f
             }
         } else {
-            if (f[10].toFloat() < 0x1.32367ep-5f) { // median__ay__long
-                if (f[56].toFloat() < 0x1.290074p-5f) { // percentile_90__az__long
-                    if (f[0].toFloat() < 0x1.46a3d8p-1f) { // mean__ax__long
+            if (f[10].toFloat() < 0.03737949952483177f) { // median__ay__long
+                if (f[56].toFloat() < 0.03625509887933731f) { // percentile_90__az__long
+                    if (f[0].toFloat() < 0.6379687786102295f) { // mean__ax__long
                         return -0.1000925824046135f
                     } else {
                         return 0.06453632563352585f
                     }
                 } else {
-                    if (f[14].toFloat() < -0x1.057574p+1f) { // min__az__long
+                    if (f[14].toFloat() < -2.042646884918213f) { // min__az__long
                         return -0.06087389215826988f
                     } else {
                         return 0.10449143499135971f
                     }
                 }
             } else {
-                if (f[23].toFloat() < 0x1.f104c4p-1f) { // iqr__wx__long
-                    if (f[9].toFloat() < 0x1.fd130ep-2f) { // max__ay__long
+                if (f[23].toFloat() < 0.970739483833313f) { // iqr__wx__long
+                    if (f[9].toFloat() < 0.4971430003643036f) { // max__ay__long
                         return 0.06188267469406128f
                     } else {
                         return -0.1082521304488182f
                     }
                 } else {
-                    if (f[5].toFloat() < 0x1.9dfef8p+0f) { // iqr__ax__long
+                    if (f[5].toFloat() < 1.6171717643737793f) { // iqr__ax__long
                         return 0.08776763081550598f
                     } else {
                         return -0.009626067243516445f
@@ -4195,32 +4195,32 @@ object SparModel {
 
     /** Tree 108: adds to margin 3; depth 4. */
     private fun tree_108(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.c465e2p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.8835898041725159f) { // mean__ay__long
             return -0.10053026676177979f
         } else {
-            if (f[95].toFloat() < 0x1.f96dc8p+0f) { // max__roll__long
-                if (f[18].toFloat() < 0x1.5173c4p-4f) { // mean__wx__long
-                    if (f[102].toFloat() < 0x1p+2f) { // peak_count__gyro_lp__long
+            if (f[95].toFloat() < 1.9743313789367676f) { // max__roll__long
+                if (f[18].toFloat() < 0.08238579332828522f) { // mean__wx__long
+                    if (f[102].toFloat() < 4.0f) { // peak_count__gyro_lp__long
                         return -0.06476398557424545f
                     } else {
                         return 0.08876831084489822f
                     }
                 } else {
-                    if (f[77].toFloat() < 0x1.25d008p+0f) { // std__gyro_mag__short
+                    if (f[77].toFloat() < 1.1477055549621582f) { // std__gyro_mag__short
                         return -0.01324510294944048f
                     } else {
                         return -0.0956554040312767f
                     }
                 }
             } else {
-                if (f[15].toFloat() < 0x1.177d96p-1f) { // max__az__long
-                    if (f[10].toFloat() < 0x1.d9c8cap-1f) { // median__ay__long
+                if (f[15].toFloat() < 0.5458800196647644f) { // max__az__long
+                    if (f[10].toFloat() < 0.9253600239753723f) { // median__ay__long
                         return -0.11101601272821426f
                     } else {
                         return 0.10244115442037582f
                     }
                 } else {
-                    if (f[14].toFloat() < -0x1.ac971p-1f) { // min__az__long
+                    if (f[14].toFloat() < -0.837090015411377f) { // min__az__long
                         return 0.06029856950044632f
                     } else {
                         return -0.1081843301653862f
@@ -4232,32 +4232,32 @@ object SparModel {
 
     /** Tree 109: adds to margin 4; depth 4. */
     private fun tree_109(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.10047715902328491f
         } else {
-            if (f[93].toFloat() < 0x1.05db36p-2f) { // std__roll__long
-                if (f[22].toFloat() < 0x1.2ef912p-8f) { // median__wx__long
-                    if (f[0].toFloat() < 0x1.c4565ap-4f) { // mean__ax__long
+            if (f[93].toFloat() < 0.25571903586387634f) { // std__roll__long
+                if (f[22].toFloat() < 0.004623000044375658f) { // median__wx__long
+                    if (f[0].toFloat() < 0.1104339137673378f) { // mean__ax__long
                         return -0.08112931251525879f
                     } else {
                         return 0.05451243743300438f
                     }
                 } else {
-                    if (f[10].toFloat() < 0x1.ee25b8p-1f) { // median__ay__long
+                    if (f[10].toFloat() < 0.9651315212249756f) { // median__ay__long
                         return 0.08862952142953873f
                     } else {
                         return 0.002660581609234214f
                     }
                 }
             } else {
-                if (f[1].toFloat() < 0x1.b4a9fap-3f) { // std__ax__long
-                    if (f[27].toFloat() < 0x1.713b64p+1f) { // max__wy__long
+                if (f[1].toFloat() < 0.21321482956409454f) { // std__ax__long
+                    if (f[27].toFloat() < 2.88462495803833f) { // max__wy__long
                         return -0.07092181593179703f
                     } else {
                         return 0.10806634277105331f
                     }
                 } else {
-                    if (f[93].toFloat() < 0x1.5c8188p-2f) { // std__roll__long
+                    if (f[93].toFloat() < 0.340337872505188f) { // std__roll__long
                         return -0.03918217122554779f
                     } else {
                         return 0.08768594264984131f
@@ -4269,23 +4269,23 @@ object SparModel {
 
     /** Tree 110: adds to margin 5; depth 4. */
     private fun tree_110(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.25073cp-4f) { // percentile_10__ay__long
-                if (f[18].toFloat() < 0x1.d1c826p-4f) { // mean__wx__long
-                    if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[52].toFloat() < -0.07154010236263275f) { // percentile_10__ay__long
+                if (f[18].toFloat() < 0.11371626704931259f) { // mean__wx__long
+                    if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                         return -0.06630062311887741f
                     } else {
                         return 0.10555082559585571f
                     }
                 } else {
-                    if (f[79].toFloat() < 0x1.39b9dep-2f) { // mean_abs_change__wx__short
+                    if (f[79].toFloat() < 0.30637308955192566f) { // mean_abs_change__wx__short
                         return -0.08154600858688354f
                     } else {
                         return 0.10319282859563828f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.131578p-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.5372731685638428f) { // correlation__wy__wz__long
                     return -0.09450075030326843f
                 } else {
                     return 0.024087071418762207f
@@ -4298,15 +4298,15 @@ object SparModel {
 
     /** Tree 111: adds to margin 6; depth 3. */
     private fun tree_111(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[79].toFloat() < 0x1.0d5b1p-2f) { // mean_abs_change__wx__short
-                if (f[5].toFloat() < 0x1.0ce21ap-2f) { // iqr__ax__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[79].toFloat() < 0.263042688369751f) { // mean_abs_change__wx__short
+                if (f[5].toFloat() < 0.2625812590122223f) { // iqr__ax__long
                     return -0.028263119980692863f
                 } else {
                     return 0.10609389841556549f
                 }
             } else {
-                if (f[84].toFloat() < 0x1.9556e4p-3f) { // correlation__ay__az__long
+                if (f[84].toFloat() < 0.19791963696479797f) { // correlation__ay__az__long
                     return -0.08897165209054947f
                 } else {
                     return 0.0029549819882959127f
@@ -4319,22 +4319,22 @@ object SparModel {
 
     /** Tree 112: adds to margin 0; depth 3. */
     private fun tree_112(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.c8954ap-3f) { // max__az__long
-            if (f[18].toFloat() < 0x1.931e3ap-4f) { // mean__wx__long
-                if (f[100].toFloat() < -0x1.3edc6ep-7f) { // autocorr_0p5s__gyro_mag__long
+        if (f[15].toFloat() < 0.22294099628925323f) { // max__az__long
+            if (f[18].toFloat() < 0.0984174981713295f) { // mean__wx__long
+                if (f[100].toFloat() < -0.009730867110192776f) { // autocorr_0p5s__gyro_mag__long
                     return -0.08588665723800659f
                 } else {
                     return 0.03172816336154938f
                 }
             } else {
-                if (f[84].toFloat() < -0x1.1d53cep-1f) { // correlation__ay__az__long
+                if (f[84].toFloat() < -0.5572800040245056f) { // correlation__ay__az__long
                     return 0.02562946081161499f
                 } else {
                     return 0.10484307259321213f
                 }
             }
         } else {
-            if (f[3].toFloat() < -0x1.e599eep-1f) { // max__ax__long
+            if (f[3].toFloat() < -0.9484400153160095f) { // max__ax__long
                 return 0.055987950414419174f
             } else {
                 return -0.09973272681236267f
@@ -4344,30 +4344,30 @@ object SparModel {
 
     /** Tree 113: adds to margin 1; depth 4. */
     private fun tree_113(f: DoubleArray): Float {
-        if (f[53].toFloat() < -0x1.3cf31cp-1f) { // percentile_10__az__long
-            if (f[15].toFloat() < 0x1.7f123cp-1f) { // max__az__long
-                if (f[20].toFloat() < -0x1.1b199cp+2f) { // min__wx__long
-                    if (f[17].toFloat() < 0x1.733798p-1f) { // iqr__az__long
+        if (f[53].toFloat() < -0.6190422773361206f) { // percentile_10__az__long
+            if (f[15].toFloat() < 0.7481859922409058f) { // max__az__long
+                if (f[20].toFloat() < -4.42343807220459f) { // min__wx__long
+                    if (f[17].toFloat() < 0.7250335216522217f) { // iqr__az__long
                         return 0.09292278438806534f
                     } else {
                         return -0.11696632206439972f
                     }
                 } else {
-                    if (f[9].toFloat() < 0x1.085a92p-1f) { // max__ay__long
+                    if (f[9].toFloat() < 0.5163159966468811f) { // max__ay__long
                         return -0.03851284086704254f
                     } else {
                         return 0.09048175066709518f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.3f3434p-1f) { // correlation__wy__wz__long
-                    if (f[8].toFloat() < -0x1.a34374p-2f) { // min__ay__long
+                if (f[87].toFloat() < 0.6234451532363892f) { // correlation__wy__wz__long
+                    if (f[8].toFloat() < -0.40943700075149536f) { // min__ay__long
                         return 0.07000921666622162f
                     } else {
                         return -0.09905195981264114f
                     }
                 } else {
-                    if (f[52].toFloat() < -0x1.03d7e8p-1f) { // percentile_10__ay__long
+                    if (f[52].toFloat() < -0.5075066089630127f) { // percentile_10__ay__long
                         return 0.03884672373533249f
                     } else {
                         return -0.10709718614816666f
@@ -4375,7 +4375,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[57].toFloat() < 0x1.be4adp-1f) { // mad__wx__long
+            if (f[57].toFloat() < 0.8716645240783691f) { // mad__wx__long
                 return -0.10047569125890732f
             } else {
                 return -0.02178749442100525f
@@ -4385,32 +4385,32 @@ object SparModel {
 
     /** Tree 114: adds to margin 2; depth 4. */
     private fun tree_114(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.508e6ep-1f) { // std__ax__long
-            if (f[84].toFloat() < -0x1.bce736p-1f) { // correlation__ay__az__long
+        if (f[1].toFloat() < 0.6573366522789001f) { // std__ax__long
+            if (f[84].toFloat() < -0.8689514994621277f) { // correlation__ay__az__long
                 return -0.019185494631528854f
             } else {
                 return -0.10028280317783356f
             }
         } else {
-            if (f[52].toFloat() < -0x1.253614p-1f) { // percentile_10__ay__long
-                if (f[41].toFloat() < 0x1.5e1b48p+1f) { // mean__gyro_mag__long
+            if (f[52].toFloat() < -0.5726782083511353f) { // percentile_10__ay__long
+                if (f[41].toFloat() < 2.7352075576782227f) { // mean__gyro_mag__long
                     return 0.04686371982097626f
                 } else {
-                    if (f[61].toFloat() < 0x1.17e7f4p+0f) { // std__ax__short
+                    if (f[61].toFloat() < 1.0933830738067627f) { // std__ax__short
                         return -0.09814447164535522f
                     } else {
                         return 0.0012297674547880888f
                     }
                 }
             } else {
-                if (f[3].toFloat() < 0x1.b8c544p-1f) { // max__ax__long
-                    if (f[23].toFloat() < 0x1.f104c4p-1f) { // iqr__wx__long
+                if (f[3].toFloat() < 0.8608800172805786f) { // max__ax__long
+                    if (f[23].toFloat() < 0.970739483833313f) { // iqr__wx__long
                         return -0.059128232300281525f
                     } else {
                         return 0.11885248869657516f
                     }
                 } else {
-                    if (f[85].toFloat() < -0x1.7548dap-1f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < -0.7290714383125305f) { // correlation__wx__wy__long
                         return 0.09826359152793884f
                     } else {
                         return -0.0009540061582811177f
@@ -4422,36 +4422,36 @@ object SparModel {
 
     /** Tree 115: adds to margin 3; depth 4. */
     private fun tree_115(f: DoubleArray): Float {
-        if (f[62].toFloat() < 0x1.c59c6p-1f) { // mean__ay__short
-            if (f[8].toFloat() < 0x1.97aafp-2f) { // min__ay__long
+        if (f[62].toFloat() < 0.8859586715698242f) { // mean__ay__short
+            if (f[8].toFloat() < 0.3981130123138428f) { // min__ay__long
                 return -0.1002391129732132f
             } else {
                 return -0.017067894339561462f
             }
         } else {
-            if (f[88].toFloat() < 0x1.c18ccp-1f) { // mean__pitch__long
-                if (f[91].toFloat() < 0x1.94f98ap-3f) { // max__pitch__long
-                    if (f[90].toFloat() < -0x1.7e5b18p+1f) { // min__pitch__long
+            if (f[88].toFloat() < 0.8780269622802734f) { // mean__pitch__long
+                if (f[91].toFloat() < 0.1977415829896927f) { // max__pitch__long
+                    if (f[90].toFloat() < -2.987154960632324f) { // min__pitch__long
                         return 0.10313045233488083f
                     } else {
                         return -0.04229826480150223f
                     }
                 } else {
-                    if (f[19].toFloat() < 0x1.174e98p+0f) { // std__wx__long
+                    if (f[19].toFloat() < 1.0910429954528809f) { // std__wx__long
                         return 0.09189985692501068f
                     } else {
                         return -0.05974188074469566f
                     }
                 }
             } else {
-                if (f[7].toFloat() < 0x1.66a6b2p-4f) { // std__ay__long
-                    if (f[24].toFloat() < -0x1.d6bfe2p-2f) { // mean__wy__long
+                if (f[7].toFloat() < 0.08756131678819656f) { // std__ay__long
+                    if (f[24].toFloat() < -0.4597163498401642f) { // mean__wy__long
                         return -0.04819239675998688f
                     } else {
                         return 0.1051124706864357f
                     }
                 } else {
-                    if (f[95].toFloat() < 0x1.f58abap+0f) { // max__roll__long
+                    if (f[95].toFloat() < 1.9591480493545532f) { // max__roll__long
                         return 0.03019396774470806f
                     } else {
                         return -0.12364780157804489f
@@ -4463,28 +4463,28 @@ object SparModel {
 
     /** Tree 116: adds to margin 4; depth 4. */
     private fun tree_116(f: DoubleArray): Float {
-        if (f[62].toFloat() < 0x1.0a758ep-1f) { // mean__ay__short
+        if (f[62].toFloat() < 0.5204281210899353f) { // mean__ay__short
             return -0.10009324550628662f
         } else {
-            if (f[6].toFloat() < 0x1.ef91dcp-1f) { // mean__ay__long
-                if (f[45].toFloat() < 0x1.88a2ecp+0f) { // median__gyro_mag__long
+            if (f[6].toFloat() < 0.9679096937179565f) { // mean__ay__long
+                if (f[45].toFloat() < 1.533735990524292f) { // median__gyro_mag__long
                     return -0.09009185433387756f
                 } else {
-                    if (f[51].toFloat() < -0x1.312cfp-3f) { // percentile_10__ax__long
+                    if (f[51].toFloat() < -0.149011492729187f) { // percentile_10__ax__long
                         return 0.038767289370298386f
                     } else {
                         return 0.11280093342065811f
                     }
                 }
             } else {
-                if (f[8].toFloat() < 0x1.63573ep-1f) { // min__ay__long
-                    if (f[30].toFloat() < 0x1.5f8106p-1f) { // std__wz__long
+                if (f[8].toFloat() < 0.6940249800682068f) { // min__ay__long
+                    if (f[30].toFloat() < 0.6865312457084656f) { // std__wz__long
                         return -0.09568358957767487f
                     } else {
                         return 0.08811822533607483f
                     }
                 } else {
-                    if (f[101].toFloat() < 0x1.192c6cp-4f) { // autocorr_1s__gyro_mag__long
+                    if (f[101].toFloat() < 0.06864587962627411f) { // autocorr_1s__gyro_mag__long
                         return -0.0987149029970169f
                     } else {
                         return 0.07605767995119095f
@@ -4496,16 +4496,16 @@ object SparModel {
 
     /** Tree 117: adds to margin 5; depth 4. */
     private fun tree_117(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.d78b38p-5f) { // percentile_10__ay__long
-                if (f[79].toFloat() < 0x1.6af334p-3f) { // mean_abs_change__wx__short
-                    if (f[32].toFloat() < 0x1.379efp+0f) { // max__wz__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[52].toFloat() < -0.05756150186061859f) { // percentile_10__ay__long
+                if (f[79].toFloat() < 0.17722168564796448f) { // mean_abs_change__wx__short
+                    if (f[32].toFloat() < 1.217268943786621f) { // max__wz__long
                         return 0.08209053426980972f
                     } else {
                         return -0.08248470723628998f
                     }
                 } else {
-                    if (f[40].toFloat() < 0x1.7b7696p-2f) { // iqr__acc_mag__long
+                    if (f[40].toFloat() < 0.3705695569515228f) { // iqr__acc_mag__long
                         return 0.10346084833145142f
                     } else {
                         return -0.0112281059846282f
@@ -4521,15 +4521,15 @@ object SparModel {
 
     /** Tree 118: adds to margin 6; depth 3. */
     private fun tree_118(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[79].toFloat() < 0x1.0d5b1p-2f) { // mean_abs_change__wx__short
-                if (f[5].toFloat() < 0x1.15aee6p-2f) { // iqr__ax__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[79].toFloat() < 0.263042688369751f) { // mean_abs_change__wx__short
+                if (f[5].toFloat() < 0.27117499709129333f) { // iqr__ax__long
                     return -0.01963658817112446f
                 } else {
                     return 0.10456521809101105f
                 }
             } else {
-                if (f[1].toFloat() < 0x1.327048p-2f) { // std__ax__long
+                if (f[1].toFloat() < 0.29925644397735596f) { // std__ax__long
                     return -0.08659781515598297f
                 } else {
                     return -0.0022005396895110607f
@@ -4542,22 +4542,22 @@ object SparModel {
 
     /** Tree 119: adds to margin 0; depth 3. */
     private fun tree_119(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.c8954ap-3f) { // max__az__long
-            if (f[18].toFloat() < 0x1.931e3ap-4f) { // mean__wx__long
-                if (f[1].toFloat() < 0x1.7a18a6p-4f) { // std__ax__long
+        if (f[15].toFloat() < 0.22294099628925323f) { // max__az__long
+            if (f[18].toFloat() < 0.0984174981713295f) { // mean__wx__long
+                if (f[1].toFloat() < 0.0923086628317833f) { // std__ax__long
                     return 0.023677201941609383f
                 } else {
                     return -0.08343296498060226f
                 }
             } else {
-                if (f[84].toFloat() < -0x1.1438bep-1f) { // correlation__ay__az__long
+                if (f[84].toFloat() < -0.5394954085350037f) { // correlation__ay__az__long
                     return 0.025775069370865822f
                 } else {
                     return 0.10347507148981094f
                 }
             }
         } else {
-            if (f[18].toFloat() < 0x1.4da2aep-2f) { // mean__wx__long
+            if (f[18].toFloat() < 0.325815886259079f) { // mean__wx__long
                 return -0.09939675778150558f
             } else {
                 return 0.04832783713936806f
@@ -4567,31 +4567,31 @@ object SparModel {
 
     /** Tree 120: adds to margin 1; depth 4. */
     private fun tree_120(f: DoubleArray): Float {
-        if (f[65].toFloat() < -0x1.c36488p-3f) { // mean__az__short
-            if (f[37].toFloat() < 0x1.5ec37p-1f) { // min__acc_mag__long
-                if (f[85].toFloat() < 0x1.7fc60cp-1f) { // correlation__wx__wy__long
-                    if (f[85].toFloat() < -0x1.999ed6p-1f) { // correlation__wx__wy__long
+        if (f[65].toFloat() < -0.22040659189224243f) { // mean__az__short
+            if (f[37].toFloat() < 0.6850848197937012f) { // min__acc_mag__long
+                if (f[85].toFloat() < 0.7495578527450562f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < -0.8000399470329285f) { // correlation__wx__wy__long
                         return -0.061691492795944214f
                     } else {
                         return 0.07036160677671432f
                     }
                 } else {
-                    if (f[86].toFloat() < 0x1.1dad9ap-2f) { // correlation__wx__wz__long
+                    if (f[86].toFloat() < 0.278982549905777f) { // correlation__wx__wz__long
                         return -0.015245906077325344f
                     } else {
                         return -0.09942404925823212f
                     }
                 }
             } else {
-                if (f[49].toFloat() < -0x1.98e82cp-1f) { // skewness__gyro_mag__long
+                if (f[49].toFloat() < -0.7986463308334351f) { // skewness__gyro_mag__long
                     return 0.02294272556900978f
                 } else {
                     return -0.10836559534072876f
                 }
             }
         } else {
-            if (f[82].toFloat() < 0x1.bd71ecp-1f) { // correlation__ax__ay__long
-                if (f[11].toFloat() < 0x1.43d87cp-1f) { // iqr__ay__long
+            if (f[82].toFloat() < 0.8700097799301147f) { // correlation__ax__ay__long
+                if (f[11].toFloat() < 0.6325110197067261f) { // iqr__ay__long
                     return -0.10117999464273453f
                 } else {
                     return -0.014028419740498066f
@@ -4604,32 +4604,32 @@ object SparModel {
 
     /** Tree 121: adds to margin 2; depth 4. */
     private fun tree_121(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.49b60ep-1f) { // std__ax__long
+        if (f[1].toFloat() < 0.6439670920372009f) { // std__ax__long
             return -0.09989287704229355f
         } else {
-            if (f[10].toFloat() < 0x1.c6099ap-5f) { // median__ay__long
-                if (f[15].toFloat() < 0x1.2056c6p-2f) { // max__az__long
-                    if (f[89].toFloat() < 0x1.ef8b4ap+0f) { // std__pitch__long
+            if (f[10].toFloat() < 0.05542450025677681f) { // median__ay__long
+                if (f[15].toFloat() < 0.28158101439476013f) { // max__az__long
+                    if (f[89].toFloat() < 1.9357191324234009f) { // std__pitch__long
                         return 0.07428357750177383f
                     } else {
                         return -0.1037786602973938f
                     }
                 } else {
-                    if (f[14].toFloat() < -0x1.057574p+1f) { // min__az__long
+                    if (f[14].toFloat() < -2.042646884918213f) { // min__az__long
                         return -0.07191599160432816f
                     } else {
                         return 0.09937191754579544f
                     }
                 }
             } else {
-                if (f[53].toFloat() < -0x1.22e47cp+0f) { // percentile_10__az__long
-                    if (f[23].toFloat() < 0x1.fa5692p-1f) { // iqr__wx__long
+                if (f[53].toFloat() < -1.1362988948822021f) { // percentile_10__az__long
+                    if (f[23].toFloat() < 0.9889417290687561f) { // iqr__wx__long
                         return -0.09052246063947678f
                     } else {
                         return 0.06373786181211472f
                     }
                 } else {
-                    if (f[84].toFloat() < -0x1.cfa73ap-1f) { // correlation__ay__az__long
+                    if (f[84].toFloat() < -0.9055727124214172f) { // correlation__ay__az__long
                         return 0.05152980610728264f
                     } else {
                         return -0.08829664438962936f
@@ -4641,40 +4641,40 @@ object SparModel {
 
     /** Tree 122: adds to margin 3; depth 4. */
     private fun tree_122(f: DoubleArray): Float {
-        if (f[62].toFloat() < 0x1.d2d616p-1f) { // mean__ay__short
-            if (f[12].toFloat() < 0x1.6e787cp-2f) { // mean__az__long
-                if (f[55].toFloat() < 0x1.2b64a4p+0f) { // percentile_90__ay__long
+        if (f[62].toFloat() < 0.91178959608078f) { // mean__ay__short
+            if (f[12].toFloat() < 0.35788148641586304f) { // mean__az__long
+                if (f[55].toFloat() < 1.1695044040679932f) { // percentile_90__ay__long
                     return -0.1007014662027359f
                 } else {
                     return 0.0029694940894842148f
                 }
             } else {
-                if (f[6].toFloat() < 0x1.c465e2p-1f) { // mean__ay__long
+                if (f[6].toFloat() < 0.8835898041725159f) { // mean__ay__long
                     return -0.06965912878513336f
                 } else {
                     return 0.08050815016031265f
                 }
             }
         } else {
-            if (f[18].toFloat() < -0x1.b22b66p-6f) { // mean__wx__long
-                if (f[90].toFloat() < -0x1.91b21p+1f) { // min__pitch__long
+            if (f[18].toFloat() < -0.026499604806303978f) { // mean__wx__long
+                if (f[90].toFloat() < -3.138246536254883f) { // min__pitch__long
                     return -0.10184534639120102f
                 } else {
-                    if (f[85].toFloat() < 0x1.d2add4p-2f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < 0.4557412266731262f) { // correlation__wx__wy__long
                         return 0.09856797009706497f
                     } else {
                         return 0.032938506454229355f
                     }
                 }
             } else {
-                if (f[84].toFloat() < -0x1.961ca4p-3f) { // correlation__ay__az__long
-                    if (f[95].toFloat() < 0x1.bda02ap+0f) { // max__roll__long
+                if (f[84].toFloat() < -0.19829681515693665f) { // correlation__ay__az__long
+                    if (f[95].toFloat() < 1.7407251596450806f) { // max__roll__long
                         return 0.06023212894797325f
                     } else {
                         return -0.0826231837272644f
                     }
                 } else {
-                    if (f[46].toFloat() < 0x1.5b652ep+0f) { // iqr__gyro_mag__long
+                    if (f[46].toFloat() < 1.3570126295089722f) { // iqr__gyro_mag__long
                         return -0.027977991849184036f
                     } else {
                         return 0.07087305188179016f
@@ -4686,32 +4686,32 @@ object SparModel {
 
     /** Tree 123: adds to margin 4; depth 4. */
     private fun tree_123(f: DoubleArray): Float {
-        if (f[62].toFloat() < 0x1.0a758ep-1f) { // mean__ay__short
+        if (f[62].toFloat() < 0.5204281210899353f) { // mean__ay__short
             return -0.09971711784601212f
         } else {
-            if (f[18].toFloat() < -0x1.28dfa6p-5f) { // mean__wx__long
-                if (f[95].toFloat() < 0x1.ca7d5cp+0f) { // max__roll__long
-                    if (f[62].toFloat() < 0x1.c09198p-1f) { // mean__ay__short
+            if (f[18].toFloat() < -0.03623945638537407f) { // mean__wx__long
+                if (f[95].toFloat() < 1.7909753322601318f) { // max__roll__long
+                    if (f[62].toFloat() < 0.8761107921600342f) { // mean__ay__short
                         return 0.03624213859438896f
                     } else {
                         return -0.09968327730894089f
                     }
                 } else {
-                    if (f[6].toFloat() < 0x1.e98b4cp-1f) { // mean__ay__long
+                    if (f[6].toFloat() < 0.9561408758163452f) { // mean__ay__long
                         return 0.08079589158296585f
                     } else {
                         return -0.06294607371091843f
                     }
                 }
             } else {
-                if (f[57].toFloat() < 0x1.39adeap-2f) { // mad__wx__long
-                    if (f[89].toFloat() < 0x1.3161cp+0f) { // std__pitch__long
+                if (f[57].toFloat() < 0.3063274919986725f) { // mad__wx__long
+                    if (f[89].toFloat() < 1.1928977966308594f) { // std__pitch__long
                         return 0.06163683161139488f
                     } else {
                         return -0.07889530807733536f
                     }
                 } else {
-                    if (f[15].toFloat() < 0x1.158c08p-1f) { // max__az__long
+                    if (f[15].toFloat() < 0.5420839786529541f) { // max__az__long
                         return -0.02107580378651619f
                     } else {
                         return 0.08215797692537308f
@@ -4723,16 +4723,16 @@ object SparModel {
 
     /** Tree 124: adds to margin 5; depth 4. */
     private fun tree_124(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.d78b38p-5f) { // percentile_10__ay__long
-                if (f[79].toFloat() < 0x1.6af334p-3f) { // mean_abs_change__wx__short
-                    if (f[32].toFloat() < 0x1.379efp+0f) { // max__wz__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[52].toFloat() < -0.05756150186061859f) { // percentile_10__ay__long
+                if (f[79].toFloat() < 0.17722168564796448f) { // mean_abs_change__wx__short
+                    if (f[32].toFloat() < 1.217268943786621f) { // max__wz__long
                         return 0.07834280282258987f
                     } else {
                         return -0.07945852726697922f
                     }
                 } else {
-                    if (f[36].toFloat() < 0x1.2d926cp-2f) { // std__acc_mag__long
+                    if (f[36].toFloat() < 0.2945038676261902f) { // std__acc_mag__long
                         return 0.10181295871734619f
                     } else {
                         return -0.006568244192749262f
@@ -4748,15 +4748,15 @@ object SparModel {
 
     /** Tree 125: adds to margin 6; depth 3. */
     private fun tree_125(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[98].toFloat() < 0x1.72bce4p+9f) { // band_mid__gyro_mag__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[98].toFloat() < 741.4757080078125f) { // band_mid__gyro_mag__long
                     return 0.006553465034812689f
                 } else {
                     return -0.08470644801855087f
                 }
             } else {
-                if (f[79].toFloat() < 0x1.0c152ep-2f) { // mean_abs_change__wx__short
+                if (f[79].toFloat() < 0.26179954409599304f) { // mean_abs_change__wx__short
                     return 0.10326983034610748f
                 } else {
                     return 0.0015644660452380776f
@@ -4769,22 +4769,22 @@ object SparModel {
 
     /** Tree 126: adds to margin 0; depth 3. */
     private fun tree_126(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.c8954ap-3f) { // max__az__long
-            if (f[18].toFloat() < 0x1.931e3ap-4f) { // mean__wx__long
-                if (f[43].toFloat() < 0x1.df4552p-3f) { // min__gyro_mag__long
+        if (f[15].toFloat() < 0.22294099628925323f) { // max__az__long
+            if (f[18].toFloat() < 0.0984174981713295f) { // mean__wx__long
+                if (f[43].toFloat() < 0.234018936753273f) { // min__gyro_mag__long
                     return -0.08079356700181961f
                 } else {
                     return 0.016336452215909958f
                 }
             } else {
-                if (f[84].toFloat() < -0x1.10f7p-1f) { // correlation__ay__az__long
+                if (f[84].toFloat() < -0.5331344604492188f) { // correlation__ay__az__long
                     return 0.025028875097632408f
                 } else {
                     return 0.10222720354795456f
                 }
             }
         } else {
-            if (f[22].toFloat() < 0x1.f11538p-2f) { // median__wx__long
+            if (f[22].toFloat() < 0.485432505607605f) { // median__wx__long
                 return -0.09904491901397705f
             } else {
                 return 0.035655952990055084f
@@ -4794,32 +4794,32 @@ object SparModel {
 
     /** Tree 127: adds to margin 1; depth 4. */
     private fun tree_127(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.0655c6p-1f) { // std__ax__long
+        if (f[1].toFloat() < 0.512373149394989f) { // std__ax__long
             return -0.09945048391819f
         } else {
-            if (f[20].toFloat() < -0x1.ec983ep+1f) { // min__wx__long
-                if (f[13].toFloat() < 0x1.df61eep-2f) { // std__az__long
-                    if (f[21].toFloat() < 0x1.47e846p+1f) { // max__wx__long
+            if (f[20].toFloat() < -3.848396062850952f) { // min__wx__long
+                if (f[13].toFloat() < 0.46814700961112976f) { // std__az__long
+                    if (f[21].toFloat() < 2.5617759227752686f) { // max__wx__long
                         return 0.013943508267402649f
                     } else {
                         return 0.09428145736455917f
                     }
                 } else {
-                    if (f[95].toFloat() < 0x1.91c6bcp+1f) { // max__roll__long
+                    if (f[95].toFloat() < 3.1388773918151855f) { // max__roll__long
                         return -0.10678233206272125f
                     } else {
                         return 0.061060961335897446f
                     }
                 }
             } else {
-                if (f[55].toFloat() < 0x1.2eebbap-2f) { // percentile_90__ay__long
-                    if (f[56].toFloat() < 0x1.ca9444p-5f) { // percentile_90__az__long
+                if (f[55].toFloat() < 0.29582110047340393f) { // percentile_90__ay__long
+                    if (f[56].toFloat() < 0.05597890168428421f) { // percentile_90__az__long
                         return 0.0736105889081955f
                     } else {
                         return -0.0870860144495964f
                     }
                 } else {
-                    if (f[85].toFloat() < 0x1.710db8p-1f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < 0.7208077907562256f) { // correlation__wx__wy__long
                         return 0.07451920956373215f
                     } else {
                         return -0.05813780426979065f
@@ -4831,32 +4831,32 @@ object SparModel {
 
     /** Tree 128: adds to margin 2; depth 4. */
     private fun tree_128(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.49b60ep-1f) { // std__ax__long
+        if (f[1].toFloat() < 0.6439670920372009f) { // std__ax__long
             return -0.09950651973485947f
         } else {
-            if (f[14].toFloat() < -0x1.c5c6c2p+0f) { // min__az__long
-                if (f[26].toFloat() < -0x1.930f1cp+2f) { // min__wy__long
-                    if (f[94].toFloat() < -0x1.90a2c6p+1f) { // min__roll__long
+            if (f[14].toFloat() < -1.7725640535354614f) { // min__az__long
+                if (f[26].toFloat() < -6.297797203063965f) { // min__wy__long
+                    if (f[94].toFloat() < -3.129967451095581f) { // min__roll__long
                         return -0.04140106216073036f
                     } else {
                         return 0.11967044323682785f
                     }
                 } else {
-                    if (f[34].toFloat() < 0x1.23836ap-1f) { // iqr__wz__long
+                    if (f[34].toFloat() < 0.5693619847297668f) { // iqr__wz__long
                         return 0.06330975890159607f
                     } else {
                         return -0.11048007011413574f
                     }
                 }
             } else {
-                if (f[32].toFloat() < 0x1.5cd45ep+1f) { // max__wz__long
-                    if (f[17].toFloat() < 0x1.6293eap-1f) { // iqr__az__long
+                if (f[32].toFloat() < 2.7252309322357178f) { // max__wz__long
+                    if (f[17].toFloat() < 0.6925347447395325f) { // iqr__az__long
                         return 0.0011560771381482482f
                     } else {
                         return 0.08241116255521774f
                     }
                 } else {
-                    if (f[15].toFloat() < 0x1.a38f7ap-1f) { // max__az__long
+                    if (f[15].toFloat() < 0.8194540143013f) { // max__az__long
                         return -0.10384240001440048f
                     } else {
                         return 0.0751679539680481f
@@ -4868,32 +4868,32 @@ object SparModel {
 
     /** Tree 129: adds to margin 3; depth 4. */
     private fun tree_129(f: DoubleArray): Float {
-        if (f[52].toFloat() < 0x1.357ccap-1f) { // percentile_10__ay__long
+        if (f[52].toFloat() < 0.6044676899909973f) { // percentile_10__ay__long
             return -0.0991101786494255f
         } else {
-            if (f[55].toFloat() < 0x1.1ae0bep+0f) { // percentile_90__ay__long
-                if (f[15].toFloat() < 0x1.248efp-1f) { // max__az__long
-                    if (f[10].toFloat() < 0x1.d9c8cap-1f) { // median__ay__long
+            if (f[55].toFloat() < 1.1049917936325073f) { // percentile_90__ay__long
+                if (f[15].toFloat() < 0.5714030265808105f) { // max__az__long
+                    if (f[10].toFloat() < 0.9253600239753723f) { // median__ay__long
                         return -0.09733759611845016f
                     } else {
                         return 0.09058236330747604f
                     }
                 } else {
-                    if (f[93].toFloat() < 0x1.b6b468p-3f) { // std__roll__long
+                    if (f[93].toFloat() < 0.21421128511428833f) { // std__roll__long
                         return 0.07705039530992508f
                     } else {
                         return -0.06995335221290588f
                     }
                 }
             } else {
-                if (f[4].toFloat() < 0x1.640182p-3f) { // median__ax__long
-                    if (f[93].toFloat() < 0x1.373552p-2f) { // std__roll__long
+                if (f[4].toFloat() < 0.1738310009241104f) { // median__ax__long
+                    if (f[93].toFloat() < 0.303914338350296f) { // std__roll__long
                         return 0.09932615607976913f
                     } else {
                         return 0.017048701643943787f
                     }
                 } else {
-                    if (f[82].toFloat() < 0x1.0b56f4p-3f) { // correlation__ax__ay__long
+                    if (f[82].toFloat() < 0.13053694367408752f) { // correlation__ax__ay__long
                         return 0.0719507709145546f
                     } else {
                         return -0.09145112335681915f
@@ -4905,26 +4905,26 @@ object SparModel {
 
     /** Tree 130: adds to margin 4; depth 4. */
     private fun tree_130(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.09933452308177948f
         } else {
-            if (f[93].toFloat() < 0x1.5326bp-2f) { // std__roll__long
-                if (f[37].toFloat() < 0x1.61a7c8p-1f) { // min__acc_mag__long
-                    if (f[104].toFloat() < 0x1.feep-1f) { // log_energy_floor1em09__acc_dyn__long
+            if (f[93].toFloat() < 0.33120226860046387f) { // std__roll__long
+                if (f[37].toFloat() < 0.6907331943511963f) { // min__acc_mag__long
+                    if (f[104].toFloat() < 0.997802734375f) { // log_energy_floor1em09__acc_dyn__long
                         return 0.07553621381521225f
                     } else {
                         return -0.1114540696144104f
                     }
                 } else {
-                    if (f[13].toFloat() < 0x1.03d58ap-2f) { // std__az__long
+                    if (f[13].toFloat() < 0.2537442743778229f) { // std__az__long
                         return -0.05338023230433464f
                     } else {
                         return 0.05463045462965965f
                     }
                 }
             } else {
-                if (f[6].toFloat() < 0x1.fb1f9ap-1f) { // mean__ay__long
-                    if (f[45].toFloat() < 0x1.a64e84p+0f) { // median__gyro_mag__long
+                if (f[6].toFloat() < 0.9904754757881165f) { // mean__ay__long
+                    if (f[45].toFloat() < 1.6496355533599854f) { // median__gyro_mag__long
                         return -0.029182318598031998f
                     } else {
                         return 0.10338126868009567f
@@ -4938,16 +4938,16 @@ object SparModel {
 
     /** Tree 131: adds to margin 5; depth 4. */
     private fun tree_131(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.d78b38p-5f) { // percentile_10__ay__long
-                if (f[79].toFloat() < 0x1.5f25ecp-3f) { // mean_abs_change__wx__short
-                    if (f[30].toFloat() < 0x1.2211c2p-1f) { // std__wz__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[52].toFloat() < -0.05756150186061859f) { // percentile_10__ay__long
+                if (f[79].toFloat() < 0.17145904898643494f) { // mean_abs_change__wx__short
+                    if (f[30].toFloat() < 0.5665417313575745f) { // std__wz__long
                         return 0.06984405964612961f
                     } else {
                         return -0.07484643906354904f
                     }
                 } else {
-                    if (f[40].toFloat() < 0x1.7b7696p-2f) { // iqr__acc_mag__long
+                    if (f[40].toFloat() < 0.3705695569515228f) { // iqr__acc_mag__long
                         return 0.09999319911003113f
                     } else {
                         return -0.01745203696191311f
@@ -4963,15 +4963,15 @@ object SparModel {
 
     /** Tree 132: adds to margin 6; depth 3. */
     private fun tree_132(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[79].toFloat() < 0x1.0d5b1p-2f) { // mean_abs_change__wx__short
-                if (f[40].toFloat() < 0x1.18aa66p-2f) { // iqr__acc_mag__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[79].toFloat() < 0.263042688369751f) { // mean_abs_change__wx__short
+                if (f[40].toFloat() < 0.274087518453598f) { // iqr__acc_mag__long
                     return -0.002852845937013626f
                 } else {
                     return 0.10216223448514938f
                 }
             } else {
-                if (f[47].toFloat() < 0x1.18f2p-4f) { // skewness__acc_mag__long
+                if (f[47].toFloat() < 0.06859016418457031f) { // skewness__acc_mag__long
                     return -0.009348331950604916f
                 } else {
                     return -0.08124994486570358f
@@ -4984,18 +4984,18 @@ object SparModel {
 
     /** Tree 133: adds to margin 0; depth 3. */
     private fun tree_133(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.c8954ap-3f) { // max__az__long
-            if (f[18].toFloat() < 0x1.0856eap-4f) { // mean__wx__long
+        if (f[15].toFloat() < 0.22294099628925323f) { // max__az__long
+            if (f[18].toFloat() < 0.06453601270914078f) { // mean__wx__long
                 return -0.07120266556739807f
             } else {
-                if (f[78].toFloat() < 0x1.8d8226p+1f) { // range__gyro_mag__short
+                if (f[78].toFloat() < 3.105534315109253f) { // range__gyro_mag__short
                     return 0.10049436241388321f
                 } else {
                     return 0.010616625659167767f
                 }
             }
         } else {
-            if (f[68].toFloat() < 0x1.abdfcp-2f) { // mean__wx__short
+            if (f[68].toFloat() < 0.4178457260131836f) { // mean__wx__short
                 return -0.09866517782211304f
             } else {
                 return 0.025567812845110893f
@@ -5005,30 +5005,30 @@ object SparModel {
 
     /** Tree 134: adds to margin 1; depth 4. */
     private fun tree_134(f: DoubleArray): Float {
-        if (f[53].toFloat() < -0x1.3cf31cp-1f) { // percentile_10__az__long
-            if (f[56].toFloat() < 0x1.079256p-1f) { // percentile_90__az__long
-                if (f[82].toFloat() < 0x1.e1615ap-1f) { // correlation__ax__ay__long
-                    if (f[55].toFloat() < 0x1.568f74p-2f) { // percentile_90__ay__long
+        if (f[53].toFloat() < -0.6190422773361206f) { // percentile_10__az__long
+            if (f[56].toFloat() < 0.5147883296012878f) { // percentile_90__az__long
+                if (f[82].toFloat() < 0.9401958584785461f) { // correlation__ax__ay__long
+                    if (f[55].toFloat() < 0.33453160524368286f) { // percentile_90__ay__long
                         return -0.02826426923274994f
                     } else {
                         return 0.07901088148355484f
                     }
                 } else {
-                    if (f[78].toFloat() < 0x1.74f8f6p+2f) { // range__gyro_mag__short
+                    if (f[78].toFloat() < 5.827695369720459f) { // range__gyro_mag__short
                         return -0.09820536524057388f
                     } else {
                         return 0.028865044936537743f
                     }
                 }
             } else {
-                if (f[84].toFloat() < -0x1.ca499p-2f) { // correlation__ay__az__long
-                    if (f[52].toFloat() < -0x1.187e96p-1f) { // percentile_10__ay__long
+                if (f[84].toFloat() < -0.44754624366760254f) { // correlation__ay__az__long
+                    if (f[52].toFloat() < -0.5478407740592957f) { // percentile_10__ay__long
                         return 0.06307709962129593f
                     } else {
                         return -0.10395747423171997f
                     }
                 } else {
-                    if (f[14].toFloat() < -0x1.2d8ce2p+1f) { // min__az__long
+                    if (f[14].toFloat() < -2.3558619022369385f) { // min__az__long
                         return 0.10130920261144638f
                     } else {
                         return -0.08595701307058334f
@@ -5036,7 +5036,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[23].toFloat() < 0x1.94f068p+0f) { // iqr__wx__long
+            if (f[23].toFloat() < 1.5817933082580566f) { // iqr__wx__long
                 return -0.09927927702665329f
             } else {
                 return -0.028443485498428345f
@@ -5046,10 +5046,10 @@ object SparModel {
 
     /** Tree 135: adds to margin 2; depth 4. */
     private fun tree_135(f: DoubleArray): Float {
-        if (f[38].toFloat() < 0x1.f8c45p+0f) { // max__acc_mag__long
-            if (f[17].toFloat() < 0x1.10dac2p+0f) { // iqr__az__long
-                if (f[1].toFloat() < 0x1.ceff54p-1f) { // std__ax__long
-                    if (f[83].toFloat() < -0x1.c60898p-1f) { // correlation__ax__az__long
+        if (f[38].toFloat() < 1.971745491027832f) { // max__acc_mag__long
+            if (f[17].toFloat() < 1.0658379793167114f) { // iqr__az__long
+                if (f[1].toFloat() < 0.9042917490005493f) { // std__ax__long
+                    if (f[83].toFloat() < -0.8867843151092529f) { // correlation__ax__az__long
                         return -0.019709227606654167f
                     } else {
                         return -0.10157594829797745f
@@ -5058,10 +5058,10 @@ object SparModel {
                     return 0.03848330304026604f
                 }
             } else {
-                if (f[92].toFloat() < 0x1.f9fe44p-1f) { // mean__roll__long
+                if (f[92].toFloat() < 0.9882680177688599f) { // mean__roll__long
                     return 0.09763920307159424f
                 } else {
-                    if (f[29].toFloat() < -0x1.47a35cp-4f) { // mean__wz__long
+                    if (f[29].toFloat() < -0.07998977601528168f) { // mean__wz__long
                         return 0.0020662301685661077f
                     } else {
                         return -0.08149897307157516f
@@ -5069,29 +5069,29 @@ object SparModel {
                 }
             }
         } else {
-            if (f[9].toFloat() < 0x1.54185p-1f) { // max__ay__long
-                if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
-                    if (f[84].toFloat() < -0x1.89adbap-3f) { // correlation__ay__az__long
+            if (f[9].toFloat() < 0.664247989654541f) { // max__ay__long
+                if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
+                    if (f[84].toFloat() < -0.1922258883714676f) { // correlation__ay__az__long
                         return -0.007100113667547703f
                     } else {
                         return -0.09371421486139297f
                     }
                 } else {
-                    if (f[56].toFloat() < 0x1.290074p-5f) { // percentile_90__az__long
+                    if (f[56].toFloat() < 0.03625509887933731f) { // percentile_90__az__long
                         return -0.053310539573431015f
                     } else {
                         return 0.09495069831609726f
                     }
                 }
             } else {
-                if (f[57].toFloat() < 0x1.63af32p-1f) { // mad__wx__long
-                    if (f[82].toFloat() < 0x1.d952fcp-1f) { // correlation__ax__ay__long
+                if (f[57].toFloat() < 0.6946960091590881f) { // mad__wx__long
+                    if (f[82].toFloat() < 0.9244612455368042f) { // correlation__ax__ay__long
                         return -0.08583939075469971f
                     } else {
                         return 0.06215133145451546f
                     }
                 } else {
-                    if (f[54].toFloat() < 0x1.4f7f7ep+0f) { // percentile_90__ax__long
+                    if (f[54].toFloat() < 1.3105391263961792f) { // percentile_90__ax__long
                         return 0.0909728854894638f
                     } else {
                         return -0.018871035426855087f
@@ -5103,36 +5103,36 @@ object SparModel {
 
     /** Tree 136: adds to margin 3; depth 4. */
     private fun tree_136(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.c814d4p-1f) { // mean__ay__long
-            if (f[8].toFloat() < 0x1.7cf80ep-2f) { // min__ay__long
+        if (f[6].toFloat() < 0.8907839059829712f) { // mean__ay__long
+            if (f[8].toFloat() < 0.3720400035381317f) { // min__ay__long
                 return -0.09904561936855316f
             } else {
                 return -0.016372831538319588f
             }
         } else {
-            if (f[95].toFloat() < 0x1.c95a94p+0f) { // max__roll__long
-                if (f[18].toFloat() < 0x1.f75bb2p-5f) { // mean__wx__long
-                    if (f[3].toFloat() < 0x1.9a6dfp-3f) { // max__ax__long
+            if (f[95].toFloat() < 1.7865383625030518f) { // max__roll__long
+                if (f[18].toFloat() < 0.06144509091973305f) { // mean__wx__long
+                    if (f[3].toFloat() < 0.20040500164031982f) { // max__ax__long
                         return -0.09245967864990234f
                     } else {
                         return 0.10630787909030914f
                     }
                 } else {
-                    if (f[13].toFloat() < 0x1.f7cbbep-3f) { // std__az__long
+                    if (f[13].toFloat() < 0.24599407613277435f) { // std__az__long
                         return 0.05114961788058281f
                     } else {
                         return -0.08866550028324127f
                     }
                 }
             } else {
-                if (f[84].toFloat() < -0x1.c14f16p-3f) { // correlation__ay__az__long
-                    if (f[96].toFloat() < 0x1.ffc47p+13f) { // band_slow__gyro_mag__long
+                if (f[84].toFloat() < -0.21938912570476532f) { // correlation__ay__az__long
+                    if (f[96].toFloat() < 16376.5546875f) { // band_slow__gyro_mag__long
                         return 0.03335822746157646f
                     } else {
                         return -0.1040860190987587f
                     }
                 } else {
-                    if (f[10].toFloat() < 0x1.ec78dap-1f) { // median__ay__long
+                    if (f[10].toFloat() < 0.9618595242500305f) { // median__ay__long
                         return -0.005993242375552654f
                     } else {
                         return 0.07113811373710632f
@@ -5144,32 +5144,32 @@ object SparModel {
 
     /** Tree 137: adds to margin 4; depth 4. */
     private fun tree_137(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.09892971813678741f
         } else {
-            if (f[62].toFloat() < 0x1.ebe018p-1f) { // mean__ay__short
-                if (f[20].toFloat() < -0x1.691eb8p+0f) { // min__wx__long
-                    if (f[27].toFloat() < 0x1.b28bf4p+2f) { // max__wy__long
+            if (f[62].toFloat() < 0.9606940746307373f) { // mean__ay__short
+                if (f[20].toFloat() < -1.4106249809265137f) { // min__wx__long
+                    if (f[27].toFloat() < 6.789792060852051f) { // max__wy__long
                         return 0.08642709255218506f
                     } else {
                         return -0.026716066524386406f
                     }
                 } else {
-                    if (f[93].toFloat() < 0x1.f79e5ap-3f) { // std__roll__long
+                    if (f[93].toFloat() < 0.2459075003862381f) { // std__roll__long
                         return -0.10083480924367905f
                     } else {
                         return 0.05656338483095169f
                     }
                 }
             } else {
-                if (f[8].toFloat() < 0x1.63573ep-1f) { // min__ay__long
-                    if (f[18].toFloat() < 0x1.49fe6ap-4f) { // mean__wx__long
+                if (f[8].toFloat() < 0.6940249800682068f) { // min__ay__long
+                    if (f[18].toFloat() < 0.08056489378213882f) { // mean__wx__long
                         return -0.07680987566709518f
                     } else {
                         return 0.08432182669639587f
                     }
                 } else {
-                    if (f[15].toFloat() < 0x1.3ea098p-1f) { // max__az__long
+                    if (f[15].toFloat() < 0.6223189830780029f) { // max__az__long
                         return -0.017408687621355057f
                     } else {
                         return 0.08737873286008835f
@@ -5181,16 +5181,16 @@ object SparModel {
 
     /** Tree 138: adds to margin 5; depth 4. */
     private fun tree_138(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.d78b38p-5f) { // percentile_10__ay__long
-                if (f[18].toFloat() < 0x1.d1c826p-4f) { // mean__wx__long
-                    if (f[37].toFloat() < 0x1.cb6476p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[52].toFloat() < -0.05756150186061859f) { // percentile_10__ay__long
+                if (f[18].toFloat() < 0.11371626704931259f) { // mean__wx__long
+                    if (f[37].toFloat() < 0.4486254155635834f) { // min__acc_mag__long
                         return -0.05756736546754837f
                     } else {
                         return 0.10081207752227783f
                     }
                 } else {
-                    if (f[79].toFloat() < 0x1.39b9dep-2f) { // mean_abs_change__wx__short
+                    if (f[79].toFloat() < 0.30637308955192566f) { // mean_abs_change__wx__short
                         return -0.07196987420320511f
                     } else {
                         return 0.07235683500766754f
@@ -5206,15 +5206,15 @@ object SparModel {
 
     /** Tree 139: adds to margin 6; depth 3. */
     private fun tree_139(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[44].toFloat() < 0x1.4da5dcp+1f) { // max__gyro_mag__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[44].toFloat() < 2.606624126434326f) { // max__gyro_mag__long
                     return -0.00666265282779932f
                 } else {
                     return -0.07864943891763687f
                 }
             } else {
-                if (f[77].toFloat() < 0x1.89c834p-1f) { // std__gyro_mag__short
+                if (f[77].toFloat() < 0.7691055536270142f) { // std__gyro_mag__short
                     return 0.10118401050567627f
                 } else {
                     return 0.009765557013452053f
@@ -5227,9 +5227,9 @@ object SparModel {
 
     /** Tree 140: adds to margin 0; depth 3. */
     private fun tree_140(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[56].toFloat() < -0x1.960b7p-7f) { // percentile_90__az__long
-                if (f[88].toFloat() < -0x1.cefcdap+0f) { // mean__pitch__long
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[56].toFloat() < -0.012391500174999237f) { // percentile_90__az__long
+                if (f[88].toFloat() < -1.808545708656311f) { // mean__pitch__long
                     return 0.08312278240919113f
                 } else {
                     return -0.024863189086318016f
@@ -5244,30 +5244,30 @@ object SparModel {
 
     /** Tree 141: adds to margin 1; depth 4. */
     private fun tree_141(f: DoubleArray): Float {
-        if (f[37].toFloat() < 0x1.0451a2p-1f) { // min__acc_mag__long
-            if (f[8].toFloat() < -0x1.704406p-1f) { // min__ay__long
-                if (f[82].toFloat() < 0x1.d952fcp-1f) { // correlation__ax__ay__long
-                    if (f[10].toFloat() < 0x1.0d62cp-8f) { // median__ay__long
+        if (f[37].toFloat() < 0.5084353089332581f) { // min__acc_mag__long
+            if (f[8].toFloat() < -0.7192689776420593f) { // min__ay__long
+                if (f[82].toFloat() < 0.9244612455368042f) { // correlation__ax__ay__long
+                    if (f[10].toFloat() < 0.00411050021648407f) { // median__ay__long
                         return -0.04833665490150452f
                     } else {
                         return 0.1025661826133728f
                     }
                 } else {
-                    if (f[26].toFloat() < -0x1.3be77p+2f) { // min__wy__long
+                    if (f[26].toFloat() < -4.936000823974609f) { // min__wy__long
                         return 0.08191758394241333f
                     } else {
                         return -0.10709086805582047f
                     }
                 }
             } else {
-                if (f[5].toFloat() < 0x1.9dfef8p+0f) { // iqr__ax__long
-                    if (f[31].toFloat() < -0x1.0b57c4p+0f) { // min__wz__long
+                if (f[5].toFloat() < 1.6171717643737793f) { // iqr__ax__long
+                    if (f[31].toFloat() < -1.0443079471588135f) { // min__wz__long
                         return -0.07195748388767242f
                     } else {
                         return 0.03683338686823845f
                     }
                 } else {
-                    if (f[51].toFloat() < -0x1.a2f42cp+0f) { // percentile_10__ax__long
+                    if (f[51].toFloat() < -1.6365382671356201f) { // percentile_10__ax__long
                         return -0.08758576959371567f
                     } else {
                         return 0.0671929344534874f
@@ -5275,7 +5275,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[7].toFloat() < 0x1.381c4ep-1f) { // std__ay__long
+            if (f[7].toFloat() < 0.6095909476280212f) { // std__ay__long
                 return -0.10126006603240967f
             } else {
                 return 0.05265263468027115f
@@ -5285,10 +5285,10 @@ object SparModel {
 
     /** Tree 142: adds to margin 2; depth 4. */
     private fun tree_142(f: DoubleArray): Float {
-        if (f[38].toFloat() < 0x1.f8c45p+0f) { // max__acc_mag__long
-            if (f[17].toFloat() < 0x1.10dac2p+0f) { // iqr__az__long
-                if (f[1].toFloat() < 0x1.ceff54p-1f) { // std__ax__long
-                    if (f[63].toFloat() < 0x1.8d1236p-2f) { // std__ay__short
+        if (f[38].toFloat() < 1.971745491027832f) { // max__acc_mag__long
+            if (f[17].toFloat() < 1.0658379793167114f) { // iqr__az__long
+                if (f[1].toFloat() < 0.9042917490005493f) { // std__ax__long
+                    if (f[63].toFloat() < 0.3877647817134857f) { // std__ay__short
                         return -0.10101236402988434f
                     } else {
                         return -0.018812714144587517f
@@ -5297,10 +5297,10 @@ object SparModel {
                     return 0.03544763848185539f
                 }
             } else {
-                if (f[92].toFloat() < 0x1.f9fe44p-1f) { // mean__roll__long
+                if (f[92].toFloat() < 0.9882680177688599f) { // mean__roll__long
                     return 0.09127701818943024f
                 } else {
-                    if (f[29].toFloat() < -0x1.90bd1cp-5f) { // mean__wz__long
+                    if (f[29].toFloat() < -0.04891829937696457f) { // mean__wz__long
                         return -0.001915167667903006f
                     } else {
                         return -0.07722879201173782f
@@ -5308,29 +5308,29 @@ object SparModel {
                 }
             }
         } else {
-            if (f[14].toFloat() < -0x1.a1dcf8p+0f) { // min__az__long
-                if (f[26].toFloat() < -0x1.8ca0aep+2f) { // min__wy__long
-                    if (f[19].toFloat() < 0x1.3f098cp+0f) { // std__wx__long
+            if (f[14].toFloat() < -1.6322779655456543f) { // min__az__long
+                if (f[26].toFloat() < -6.197307109832764f) { // min__wy__long
+                    if (f[19].toFloat() < 1.246239423751831f) { // std__wx__long
                         return -0.01211532112210989f
                     } else {
                         return 0.11263757944107056f
                     }
                 } else {
-                    if (f[85].toFloat() < 0x1.5a148cp-1f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < 0.6759380102157593f) { // correlation__wx__wy__long
                         return -0.09259333461523056f
                     } else {
                         return 0.07532110065221786f
                     }
                 }
             } else {
-                if (f[94].toFloat() < -0x1.8a8c08p+1f) { // min__roll__long
-                    if (f[27].toFloat() < 0x1.f631c6p+1f) { // max__wy__long
+                if (f[94].toFloat() < -3.0823984146118164f) { // min__roll__long
+                    if (f[27].toFloat() < 3.923393964767456f) { // max__wy__long
                         return -0.06393491476774216f
                     } else {
                         return 0.08340174704790115f
                     }
                 } else {
-                    if (f[16].toFloat() < -0x1.27256p-1f) { // median__az__long
+                    if (f[16].toFloat() < -0.5764570236206055f) { // median__az__long
                         return 0.0420120470225811f
                     } else {
                         return -0.09314366430044174f
@@ -5342,32 +5342,32 @@ object SparModel {
 
     /** Tree 143: adds to margin 3; depth 4. */
     private fun tree_143(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.c465e2p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.8835898041725159f) { // mean__ay__long
             return -0.09861095994710922f
         } else {
-            if (f[5].toFloat() < 0x1.bda5dap-3f) { // iqr__ax__long
-                if (f[93].toFloat() < 0x1.05db36p-2f) { // std__roll__long
-                    if (f[55].toFloat() < 0x1.1ae0bep+0f) { // percentile_90__ay__long
+            if (f[5].toFloat() < 0.2176014930009842f) { // iqr__ax__long
+                if (f[93].toFloat() < 0.25571903586387634f) { // std__roll__long
+                    if (f[55].toFloat() < 1.1049917936325073f) { // percentile_90__ay__long
                         return 0.00615951931104064f
                     } else {
                         return 0.10155189037322998f
                     }
                 } else {
-                    if (f[90].toFloat() < -0x1.46f64p-2f) { // min__pitch__long
+                    if (f[90].toFloat() < -0.31929874420166016f) { // min__pitch__long
                         return -0.10495956987142563f
                     } else {
                         return 0.014879298396408558f
                     }
                 }
             } else {
-                if (f[18].toFloat() < 0x1.6f25f6p-5f) { // mean__wx__long
-                    if (f[8].toFloat() < 0x1.97aafp-2f) { // min__ay__long
+                if (f[18].toFloat() < 0.044817905873060226f) { // mean__wx__long
+                    if (f[8].toFloat() < 0.3981130123138428f) { // min__ay__long
                         return -0.008525216951966286f
                     } else {
                         return 0.08694548159837723f
                     }
                 } else {
-                    if (f[19].toFloat() < 0x1.6d85c8p-1f) { // std__wx__long
+                    if (f[19].toFloat() < 0.7139112949371338f) { // std__wx__long
                         return 0.0720457062125206f
                     } else {
                         return -0.0965130552649498f
@@ -5379,28 +5379,28 @@ object SparModel {
 
     /** Tree 144: adds to margin 4; depth 4. */
     private fun tree_144(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.09848928451538086f
         } else {
-            if (f[93].toFloat() < 0x1.696b04p-2f) { // std__roll__long
-                if (f[98].toFloat() < 0x1.eb3ddp+12f) { // band_mid__gyro_mag__long
-                    if (f[93].toFloat() < 0x1.05db36p-2f) { // std__roll__long
+            if (f[93].toFloat() < 0.35294729471206665f) { // std__roll__long
+                if (f[98].toFloat() < 7859.86328125f) { // band_mid__gyro_mag__long
+                    if (f[93].toFloat() < 0.25571903586387634f) { // std__roll__long
                         return 0.001954324310645461f
                     } else {
                         return 0.07462845742702484f
                     }
                 } else {
-                    if (f[0].toFloat() < 0x1.1c488ep-3f) { // mean__ax__long
+                    if (f[0].toFloat() < 0.13881026208400726f) { // mean__ax__long
                         return -0.11669345200061798f
                     } else {
                         return 0.06936106830835342f
                     }
                 }
             } else {
-                if (f[45].toFloat() < 0x1.b061bep+0f) { // median__gyro_mag__long
+                if (f[45].toFloat() < 1.6889914274215698f) { // median__gyro_mag__long
                     return -0.010391402058303356f
                 } else {
-                    if (f[19].toFloat() < 0x1.54e8cep-1f) { // std__wx__long
+                    if (f[19].toFloat() < 0.6658386588096619f) { // std__wx__long
                         return 0.019785510376095772f
                     } else {
                         return 0.10195379704236984f
@@ -5412,23 +5412,23 @@ object SparModel {
 
     /** Tree 145: adds to margin 5; depth 4. */
     private fun tree_145(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.25073cp-4f) { // percentile_10__ay__long
-                if (f[18].toFloat() < 0x1.d1c826p-4f) { // mean__wx__long
-                    if (f[97].toFloat() < 0x1.6a7f3ep+8f) { // band_slow__acc_dyn__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[52].toFloat() < -0.07154010236263275f) { // percentile_10__ay__long
+                if (f[18].toFloat() < 0.11371626704931259f) { // mean__wx__long
+                    if (f[97].toFloat() < 362.4970397949219f) { // band_slow__acc_dyn__long
                         return 0.09969060868024826f
                     } else {
                         return -0.03980947658419609f
                     }
                 } else {
-                    if (f[48].toFloat() < -0x1.279904p-2f) { // kurtosis__acc_mag__long
+                    if (f[48].toFloat() < -0.2886696457862854f) { // kurtosis__acc_mag__long
                         return -0.06638103723526001f
                     } else {
                         return 0.0625380128622055f
                     }
                 }
             } else {
-                if (f[40].toFloat() < 0x1.1e1d58p-3f) { // iqr__acc_mag__long
+                if (f[40].toFloat() < 0.1397044062614441f) { // iqr__acc_mag__long
                     return -0.013870852999389172f
                 } else {
                     return -0.08487264811992645f
@@ -5441,15 +5441,15 @@ object SparModel {
 
     /** Tree 146: adds to margin 6; depth 3. */
     private fun tree_146(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[79].toFloat() < 0x1.0d5b1p-2f) { // mean_abs_change__wx__short
-                if (f[5].toFloat() < 0x1.7d83c6p-2f) { // iqr__ax__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[79].toFloat() < 0.263042688369751f) { // mean_abs_change__wx__short
+                if (f[5].toFloat() < 0.37257298827171326f) { // iqr__ax__long
                     return 0.007205873262137175f
                 } else {
                     return 0.10018705576658249f
                 }
             } else {
-                if (f[47].toFloat() < 0x1.cbb9cp-3f) { // skewness__acc_mag__long
+                if (f[47].toFloat() < 0.22447538375854492f) { // skewness__acc_mag__long
                     return -0.018572375178337097f
                 } else {
                     return -0.07413695752620697f
@@ -5462,18 +5462,18 @@ object SparModel {
 
     /** Tree 147: adds to margin 0; depth 3. */
     private fun tree_147(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.730e8p-3f) { // max__az__long
-            if (f[18].toFloat() < 0x1.0856eap-4f) { // mean__wx__long
+        if (f[15].toFloat() < 0.18118000030517578f) { // max__az__long
+            if (f[18].toFloat() < 0.06453601270914078f) { // mean__wx__long
                 return -0.04949941858649254f
             } else {
-                if (f[98].toFloat() < 0x1.2876acp+10f) { // band_mid__gyro_mag__long
+                if (f[98].toFloat() < 1185.854248046875f) { // band_mid__gyro_mag__long
                     return 0.0985085591673851f
                 } else {
                     return 0.02232062630355358f
                 }
             }
         } else {
-            if (f[43].toFloat() < 0x1.f9a0aep-1f) { // min__gyro_mag__long
+            if (f[43].toFloat() < 0.9875540137290955f) { // min__gyro_mag__long
                 return -0.09791415184736252f
             } else {
                 return 0.0633135586977005f
@@ -5483,26 +5483,26 @@ object SparModel {
 
     /** Tree 148: adds to margin 1; depth 4. */
     private fun tree_148(f: DoubleArray): Float {
-        if (f[53].toFloat() < -0x1.3cf31cp-1f) { // percentile_10__az__long
-            if (f[20].toFloat() < -0x1.ec983ep+1f) { // min__wx__long
-                if (f[13].toFloat() < 0x1.df61eep-2f) { // std__az__long
+        if (f[53].toFloat() < -0.6190422773361206f) { // percentile_10__az__long
+            if (f[20].toFloat() < -3.848396062850952f) { // min__wx__long
+                if (f[13].toFloat() < 0.46814700961112976f) { // std__az__long
                     return 0.07698375731706619f
                 } else {
-                    if (f[87].toFloat() < -0x1.1b4ce4p-1f) { // correlation__wy__wz__long
+                    if (f[87].toFloat() < -0.5533210039138794f) { // correlation__wy__wz__long
                         return 0.04967793449759483f
                     } else {
                         return -0.1016077771782875f
                     }
                 }
             } else {
-                if (f[15].toFloat() < 0x1.79333cp-1f) { // max__az__long
-                    if (f[85].toFloat() < -0x1.a03844p-1f) { // correlation__wx__wy__long
+                if (f[15].toFloat() < 0.736719012260437f) { // max__az__long
+                    if (f[85].toFloat() < -0.8129292726516724f) { // correlation__wx__wy__long
                         return -0.05385485291481018f
                     } else {
                         return 0.08116164058446884f
                     }
                 } else {
-                    if (f[5].toFloat() < 0x1.9dfef8p+0f) { // iqr__ax__long
+                    if (f[5].toFloat() < 1.6171717643737793f) { // iqr__ax__long
                         return -0.06440342217683792f
                     } else {
                         return 0.04789258912205696f
@@ -5516,32 +5516,32 @@ object SparModel {
 
     /** Tree 149: adds to margin 2; depth 4. */
     private fun tree_149(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.49b60ep-1f) { // std__ax__long
+        if (f[1].toFloat() < 0.6439670920372009f) { // std__ax__long
             return -0.09822755306959152f
         } else {
-            if (f[55].toFloat() < 0x1.2eebbap-2f) { // percentile_90__ay__long
-                if (f[56].toFloat() < 0x1.290074p-5f) { // percentile_90__az__long
-                    if (f[93].toFloat() < 0x1.4cc582p+1f) { // std__roll__long
+            if (f[55].toFloat() < 0.29582110047340393f) { // percentile_90__ay__long
+                if (f[56].toFloat() < 0.03625509887933731f) { // percentile_90__az__long
+                    if (f[93].toFloat() < 2.5997774600982666f) { // std__roll__long
                         return 0.03156676143407822f
                     } else {
                         return -0.08934815227985382f
                     }
                 } else {
-                    if (f[14].toFloat() < -0x1.ffa8f8p+0f) { // min__az__long
+                    if (f[14].toFloat() < -1.9986720085144043f) { // min__az__long
                         return -0.017460858449339867f
                     } else {
                         return 0.10081298649311066f
                     }
                 }
             } else {
-                if (f[53].toFloat() < -0x1.0bea48p+0f) { // percentile_10__az__long
-                    if (f[23].toFloat() < 0x1.fa5692p-1f) { // iqr__wx__long
+                if (f[53].toFloat() < -1.0465435981750488f) { // percentile_10__az__long
+                    if (f[23].toFloat() < 0.9889417290687561f) { // iqr__wx__long
                         return -0.09524649381637573f
                     } else {
                         return 0.051254965364933014f
                     }
                 } else {
-                    if (f[2].toFloat() < -0x1.29bb7cp+1f) { // min__ax__long
+                    if (f[2].toFloat() < -2.3260340690612793f) { // min__ax__long
                         return 0.06407147645950317f
                     } else {
                         return -0.10185140371322632f
@@ -5553,32 +5553,32 @@ object SparModel {
 
     /** Tree 150: adds to margin 3; depth 4. */
     private fun tree_150(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.c465e2p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.8835898041725159f) { // mean__ay__long
             return -0.09814559668302536f
         } else {
-            if (f[95].toFloat() < 0x1.c95a94p+0f) { // max__roll__long
-                if (f[18].toFloat() < 0x1.f75bb2p-5f) { // mean__wx__long
-                    if (f[3].toFloat() < 0x1.9a6dfp-3f) { // max__ax__long
+            if (f[95].toFloat() < 1.7865383625030518f) { // max__roll__long
+                if (f[18].toFloat() < 0.06144509091973305f) { // mean__wx__long
+                    if (f[3].toFloat() < 0.20040500164031982f) { // max__ax__long
                         return -0.08585069328546524f
                     } else {
                         return 0.10185729712247849f
                     }
                 } else {
-                    if (f[101].toFloat() < 0x1.3d6b98p-2f) { // autocorr_1s__gyro_mag__long
+                    if (f[101].toFloat() < 0.30998075008392334f) { // autocorr_1s__gyro_mag__long
                         return 0.0414016954600811f
                     } else {
                         return -0.08487620204687119f
                     }
                 }
             } else {
-                if (f[84].toFloat() < -0x1.c14f16p-3f) { // correlation__ay__az__long
-                    if (f[98].toFloat() < 0x1.21b0b8p+13f) { // band_mid__gyro_mag__long
+                if (f[84].toFloat() < -0.21938912570476532f) { // correlation__ay__az__long
+                    if (f[98].toFloat() < 9270.08984375f) { // band_mid__gyro_mag__long
                         return -0.10397924482822418f
                     } else {
                         return -0.0006075738347135484f
                     }
                 } else {
-                    if (f[46].toFloat() < 0x1.7a6f0cp+0f) { // iqr__gyro_mag__long
+                    if (f[46].toFloat() < 1.4782569408416748f) { // iqr__gyro_mag__long
                         return -0.0133507726714015f
                     } else {
                         return 0.060938335955142975f
@@ -5590,16 +5590,16 @@ object SparModel {
 
     /** Tree 151: adds to margin 4; depth 4. */
     private fun tree_151(f: DoubleArray): Float {
-        if (f[9].toFloat() < 0x1.223306p+0f) { // max__ay__long
-            if (f[21].toFloat() < 0x1.142296p+2f) { // max__wx__long
+        if (f[9].toFloat() < 1.1335910558700562f) { // max__ay__long
+            if (f[21].toFloat() < 4.314610958099365f) { // max__wx__long
                 return -0.09734231233596802f
             } else {
                 return -0.017478911206126213f
             }
         } else {
-            if (f[14].toFloat() < -0x1.29a102p+0f) { // min__az__long
-                if (f[0].toFloat() < -0x1.b94198p-3f) { // mean__ax__long
-                    if (f[37].toFloat() < 0x1.16443ap-1f) { // min__acc_mag__long
+            if (f[14].toFloat() < -1.162613034248352f) { // min__az__long
+                if (f[0].toFloat() < -0.21545714139938354f) { // mean__ax__long
+                    if (f[37].toFloat() < 0.5434892773628235f) { // min__acc_mag__long
                         return -0.07339899986982346f
                     } else {
                         return 0.05358285829424858f
@@ -5608,14 +5608,14 @@ object SparModel {
                     return -0.10642426460981369f
                 }
             } else {
-                if (f[95].toFloat() < 0x1.f96dc8p+0f) { // max__roll__long
-                    if (f[21].toFloat() < 0x1.d36102p+0f) { // max__wx__long
+                if (f[95].toFloat() < 1.9743313789367676f) { // max__roll__long
+                    if (f[21].toFloat() < 1.825698971748352f) { // max__wx__long
                         return -0.06391369551420212f
                     } else {
                         return 0.044901710003614426f
                     }
                 } else {
-                    if (f[44].toFloat() < 0x1.b0b2b4p+1f) { // max__gyro_mag__long
+                    if (f[44].toFloat() < 3.380453586578369f) { // max__gyro_mag__long
                         return -0.08083698898553848f
                     } else {
                         return 0.09450455009937286f
@@ -5627,16 +5627,16 @@ object SparModel {
 
     /** Tree 152: adds to margin 5; depth 4. */
     private fun tree_152(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[79].toFloat() < 0x1.728662p-3f) { // mean_abs_change__wx__short
-                if (f[30].toFloat() < 0x1.112008p-1f) { // std__wz__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[79].toFloat() < 0.18092037737369537f) { // mean_abs_change__wx__short
+                if (f[30].toFloat() < 0.5334475040435791f) { // std__wz__long
                     return 0.06195450574159622f
                 } else {
                     return -0.08239072561264038f
                 }
             } else {
-                if (f[5].toFloat() < 0x1.bb7ee4p-2f) { // iqr__ax__long
-                    if (f[43].toFloat() < 0x1.e626cap-3f) { // min__gyro_mag__long
+                if (f[5].toFloat() < 0.43310123682022095f) { // iqr__ax__long
+                    if (f[43].toFloat() < 0.23737867176532745f) { // min__gyro_mag__long
                         return 0.09927774220705032f
                     } else {
                         return 0.0052145663648843765f
@@ -5652,15 +5652,15 @@ object SparModel {
 
     /** Tree 153: adds to margin 6; depth 3. */
     private fun tree_153(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
-                if (f[19].toFloat() < 0x1.340e52p-1f) { // std__wx__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
+                if (f[19].toFloat() < 0.6016717553138733f) { // std__wx__long
                     return -0.016646208241581917f
                 } else {
                     return -0.0710807666182518f
                 }
             } else {
-                if (f[47].toFloat() < 0x1.18f2p-4f) { // skewness__acc_mag__long
+                if (f[47].toFloat() < 0.06859016418457031f) { // skewness__acc_mag__long
                     return 0.099189393222332f
                 } else {
                     return 0.016859380528330803f
@@ -5673,9 +5673,9 @@ object SparModel {
 
     /** Tree 154: adds to margin 0; depth 3. */
     private fun tree_154(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[56].toFloat() < -0x1.960b7p-7f) { // percentile_90__az__long
-                if (f[79].toFloat() < 0x1.40f1cep-3f) { // mean_abs_change__wx__short
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[56].toFloat() < -0.012391500174999237f) { // percentile_90__az__long
+                if (f[79].toFloat() < 0.15671120584011078f) { // mean_abs_change__wx__short
                     return 0.07244881987571716f
                 } else {
                     return -0.007983568124473095f
@@ -5690,26 +5690,26 @@ object SparModel {
 
     /** Tree 155: adds to margin 1; depth 4. */
     private fun tree_155(f: DoubleArray): Float {
-        if (f[37].toFloat() < 0x1.12f598p-1f) { // min__acc_mag__long
-            if (f[8].toFloat() < -0x1.704406p-1f) { // min__ay__long
-                if (f[20].toFloat() < -0x1.1b199cp+2f) { // min__wx__long
+        if (f[37].toFloat() < 0.5370299816131592f) { // min__acc_mag__long
+            if (f[8].toFloat() < -0.7192689776420593f) { // min__ay__long
+                if (f[20].toFloat() < -4.42343807220459f) { // min__wx__long
                     return -0.08369696885347366f
                 } else {
-                    if (f[82].toFloat() < 0x1.d1283p-1f) { // correlation__ax__ay__long
+                    if (f[82].toFloat() < 0.9085097312927246f) { // correlation__ax__ay__long
                         return 0.10062124580144882f
                     } else {
                         return 0.002882373286411166f
                     }
                 }
             } else {
-                if (f[5].toFloat() < 0x1.9dfef8p+0f) { // iqr__ax__long
-                    if (f[15].toFloat() < 0x1.7c04p-1f) { // max__az__long
+                if (f[5].toFloat() < 1.6171717643737793f) { // iqr__ax__long
+                    if (f[15].toFloat() < 0.742218017578125f) { // max__az__long
                         return -0.023095160722732544f
                     } else {
                         return -0.10330277681350708f
                     }
                 } else {
-                    if (f[51].toFloat() < -0x1.a2f42cp+0f) { // percentile_10__ax__long
+                    if (f[51].toFloat() < -1.6365382671356201f) { // percentile_10__ax__long
                         return -0.08469048887491226f
                     } else {
                         return 0.05977258086204529f
@@ -5717,7 +5717,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[11].toFloat() < 0x1.9e172ap-1f) { // iqr__ay__long
+            if (f[11].toFloat() < 0.808770477771759f) { // iqr__ay__long
                 return -0.10059678554534912f
             } else {
                 return 0.038266003131866455f
@@ -5727,36 +5727,36 @@ object SparModel {
 
     /** Tree 156: adds to margin 2; depth 4. */
     private fun tree_156(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.580f06p-1f) { // std__ax__long
-            if (f[17].toFloat() < 0x1.1f4f0ep+0f) { // iqr__az__long
+        if (f[1].toFloat() < 0.6719896197319031f) { // std__ax__long
+            if (f[17].toFloat() < 1.1223000288009644f) { // iqr__az__long
                 return -0.09772292524576187f
             } else {
                 return -0.02460458129644394f
             }
         } else {
-            if (f[50].toFloat() < -0x1.fe57fap-1f) { // kurtosis__gyro_mag__long
-                if (f[32].toFloat() < 0x1.66b684p+1f) { // max__wz__long
-                    if (f[21].toFloat() < 0x1.79c7f8p+1f) { // max__wx__long
+            if (f[50].toFloat() < -0.9967649579048157f) { // kurtosis__gyro_mag__long
+                if (f[32].toFloat() < 2.8024449348449707f) { // max__wz__long
+                    if (f[21].toFloat() < 2.9514150619506836f) { // max__wx__long
                         return 0.08755385130643845f
                     } else {
                         return -0.025887882336974144f
                     }
                 } else {
-                    if (f[87].toFloat() < 0x1.9bdc5ep-1f) { // correlation__wy__wz__long
+                    if (f[87].toFloat() < 0.8044156432151794f) { // correlation__wy__wz__long
                         return 0.018657242879271507f
                     } else {
                         return -0.08536523580551147f
                     }
                 }
             } else {
-                if (f[86].toFloat() < 0x1.c9987ep-2f) { // correlation__wx__wz__long
-                    if (f[55].toFloat() < 0x1.2eebbap-2f) { // percentile_90__ay__long
+                if (f[86].toFloat() < 0.4468707740306854f) { // correlation__wx__wz__long
+                    if (f[55].toFloat() < 0.29582110047340393f) { // percentile_90__ay__long
                         return 0.06448175013065338f
                     } else {
                         return -0.046430326998233795f
                     }
                 } else {
-                    if (f[23].toFloat() < 0x1.fa5692p-1f) { // iqr__wx__long
+                    if (f[23].toFloat() < 0.9889417290687561f) { // iqr__wx__long
                         return -0.07885940372943878f
                     } else {
                         return 0.08960846066474915f
@@ -5768,32 +5768,32 @@ object SparModel {
 
     /** Tree 157: adds to margin 3; depth 4. */
     private fun tree_157(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.c465e2p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.8835898041725159f) { // mean__ay__long
             return -0.09764974564313889f
         } else {
-            if (f[37].toFloat() < 0x1.61a7c8p-1f) { // min__acc_mag__long
-                if (f[40].toFloat() < 0x1.0d890cp-3f) { // iqr__acc_mag__long
-                    if (f[6].toFloat() < 0x1.ef91dcp-1f) { // mean__ay__long
+            if (f[37].toFloat() < 0.6907331943511963f) { // min__acc_mag__long
+                if (f[40].toFloat() < 0.13160905241966248f) { // iqr__acc_mag__long
+                    if (f[6].toFloat() < 0.9679096937179565f) { // mean__ay__long
                         return -0.08956563472747803f
                     } else {
                         return 0.05628100782632828f
                     }
                 } else {
-                    if (f[17].toFloat() < 0x1.665122p-1f) { // iqr__az__long
+                    if (f[17].toFloat() < 0.6998377442359924f) { // iqr__az__long
                         return 0.10888250917196274f
                     } else {
                         return -0.031666215509176254f
                     }
                 }
             } else {
-                if (f[93].toFloat() < 0x1.f40822p-3f) { // std__roll__long
-                    if (f[41].toFloat() < 0x1.59709cp+1f) { // mean__gyro_mag__long
+                if (f[93].toFloat() < 0.2441561371088028f) { // std__roll__long
+                    if (f[41].toFloat() < 2.69874906539917f) { // mean__gyro_mag__long
                         return 0.06145913526415825f
                     } else {
                         return -0.08038307726383209f
                     }
                 } else {
-                    if (f[98].toFloat() < 0x1.df5262p+12f) { // band_mid__gyro_mag__long
+                    if (f[98].toFloat() < 7669.14892578125f) { // band_mid__gyro_mag__long
                         return -0.05073421820998192f
                     } else {
                         return 0.05150134116411209f
@@ -5805,32 +5805,32 @@ object SparModel {
 
     /** Tree 158: adds to margin 4; depth 4. */
     private fun tree_158(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.09750578552484512f
         } else {
-            if (f[93].toFloat() < 0x1.5326bp-2f) { // std__roll__long
-                if (f[98].toFloat() < 0x1.eb3ddp+12f) { // band_mid__gyro_mag__long
-                    if (f[13].toFloat() < 0x1.db3ed4p-3f) { // std__az__long
+            if (f[93].toFloat() < 0.33120226860046387f) { // std__roll__long
+                if (f[98].toFloat() < 7859.86328125f) { // band_mid__gyro_mag__long
+                    if (f[13].toFloat() < 0.23205342888832092f) { // std__az__long
                         return -0.07719963043928146f
                     } else {
                         return 0.0391564816236496f
                     }
                 } else {
-                    if (f[0].toFloat() < 0x1.1c488ep-3f) { // mean__ax__long
+                    if (f[0].toFloat() < 0.13881026208400726f) { // mean__ax__long
                         return -0.11507556587457657f
                     } else {
                         return 0.055671509355306625f
                     }
                 }
             } else {
-                if (f[59].toFloat() < 0x1.c807fep-3f) { // mad__wz__long
-                    if (f[2].toFloat() < -0x1.7a4e38p-1f) { // min__ax__long
+                if (f[59].toFloat() < 0.2226714938879013f) { // mad__wz__long
+                    if (f[2].toFloat() < -0.7388780117034912f) { // min__ax__long
                         return -0.066583052277565f
                     } else {
                         return 0.06328214704990387f
                     }
                 } else {
-                    if (f[21].toFloat() < 0x1.d7978ap+0f) { // max__wx__long
+                    if (f[21].toFloat() < 1.8421560525894165f) { // max__wx__long
                         return 0.016694776713848114f
                     } else {
                         return 0.10031989961862564f
@@ -5842,19 +5842,19 @@ object SparModel {
 
     /** Tree 159: adds to margin 5; depth 4. */
     private fun tree_159(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[52].toFloat() < -0x1.72fe5ap-4f) { // percentile_10__ay__long
-                if (f[15].toFloat() < 0x1.ce453ep-4f) { // max__az__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[52].toFloat() < -0.09057459980249405f) { // percentile_10__ay__long
+                if (f[15].toFloat() < 0.11285900324583054f) { // max__az__long
                     return -0.014392971061170101f
                 } else {
-                    if (f[36].toFloat() < 0x1.223f92p-2f) { // std__acc_mag__long
+                    if (f[36].toFloat() < 0.2834456264972687f) { // std__acc_mag__long
                         return 0.09747124463319778f
                     } else {
                         return 0.002537439577281475f
                     }
                 }
             } else {
-                if (f[97].toFloat() < 0x1.54067p+4f) { // band_slow__acc_dyn__long
+                if (f[97].toFloat() < 21.251571655273438f) { // band_slow__acc_dyn__long
                     return 0.03496019169688225f
                 } else {
                     return -0.08297886699438095f
@@ -5867,8 +5867,8 @@ object SparModel {
 
     /** Tree 160: adds to margin 6; depth 2. */
     private fun tree_160(f: DoubleArray): Float {
-        if (f[41].toFloat() < 0x1.548426p+0f) { // mean__gyro_mag__long
-            if (f[1].toFloat() < 0x1.b4a9fap-3f) { // std__ax__long
+        if (f[41].toFloat() < 1.3301414251327515f) { // mean__gyro_mag__long
+            if (f[1].toFloat() < 0.21321482956409454f) { // std__ax__long
                 return -0.07373388111591339f
             } else {
                 return 0.09831633418798447f
@@ -5880,14 +5880,14 @@ object SparModel {
 
     /** Tree 161: adds to margin 0; depth 2. */
     private fun tree_161(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.730e8p-3f) { // max__az__long
-            if (f[18].toFloat() < 0x1.931e3ap-4f) { // mean__wx__long
+        if (f[15].toFloat() < 0.18118000030517578f) { // max__az__long
+            if (f[18].toFloat() < 0.0984174981713295f) { // mean__wx__long
                 return -0.035341620445251465f
             } else {
                 return 0.09486957639455795f
             }
         } else {
-            if (f[43].toFloat() < 0x1.f9a0aep-1f) { // min__gyro_mag__long
+            if (f[43].toFloat() < 0.9875540137290955f) { // min__gyro_mag__long
                 return -0.09691786020994186f
             } else {
                 return 0.05443788319826126f
@@ -5897,30 +5897,30 @@ object SparModel {
 
     /** Tree 162: adds to margin 1; depth 4. */
     private fun tree_162(f: DoubleArray): Float {
-        if (f[37].toFloat() < 0x1.12f598p-1f) { // min__acc_mag__long
-            if (f[8].toFloat() < -0x1.704406p-1f) { // min__ay__long
-                if (f[93].toFloat() < 0x1.0e1d5p+1f) { // std__roll__long
-                    if (f[20].toFloat() < -0x1.70aa32p+2f) { // min__wx__long
+        if (f[37].toFloat() < 0.5370299816131592f) { // min__acc_mag__long
+            if (f[8].toFloat() < -0.7192689776420593f) { // min__ay__long
+                if (f[93].toFloat() < 2.110269546508789f) { // std__roll__long
+                    if (f[20].toFloat() < -5.760387897491455f) { // min__wx__long
                         return -0.04726656153798103f
                     } else {
                         return 0.09911822527647018f
                     }
                 } else {
-                    if (f[78].toFloat() < 0x1.3dd152p+2f) { // range__gyro_mag__short
+                    if (f[78].toFloat() < 4.965900897979736f) { // range__gyro_mag__short
                         return -0.09452371299266815f
                     } else {
                         return 0.07105454802513123f
                     }
                 }
             } else {
-                if (f[3].toFloat() < 0x1.b8c544p-1f) { // max__ax__long
-                    if (f[32].toFloat() < 0x1.4cf1ccp+1f) { // max__wz__long
+                if (f[3].toFloat() < 0.8608800172805786f) { // max__ax__long
+                    if (f[32].toFloat() < 2.6011290550231934f) { // max__wz__long
                         return -0.1049875020980835f
                     } else {
                         return 0.026468096300959587f
                     }
                 } else {
-                    if (f[85].toFloat() < -0x1.7548dap-1f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < -0.7290714383125305f) { // correlation__wx__wy__long
                         return -0.0859176516532898f
                     } else {
                         return 0.04156166687607765f
@@ -5928,7 +5928,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[52].toFloat() < -0x1.253614p-1f) { // percentile_10__ay__long
+            if (f[52].toFloat() < -0.5726782083511353f) { // percentile_10__ay__long
                 return 0.030631626024842262f
             } else {
                 return -0.0997968539595604f
@@ -5938,10 +5938,10 @@ object SparModel {
 
     /** Tree 163: adds to margin 2; depth 4. */
     private fun tree_163(f: DoubleArray): Float {
-        if (f[38].toFloat() < 0x1.fb1672p+0f) { // max__acc_mag__long
-            if (f[13].toFloat() < 0x1.36b0cep-1f) { // std__az__long
-                if (f[1].toFloat() < 0x1.ceff54p-1f) { // std__ax__long
-                    if (f[83].toFloat() < -0x1.cf7c2ap-1f) { // correlation__ax__az__long
+        if (f[38].toFloat() < 1.9808112382888794f) { // max__acc_mag__long
+            if (f[13].toFloat() < 0.6068176627159119f) { // std__az__long
+                if (f[1].toFloat() < 0.9042917490005493f) { // std__ax__long
+                    if (f[83].toFloat() < -0.9052441716194153f) { // correlation__ax__az__long
                         return -0.0001266840990865603f
                     } else {
                         return -0.09980779886245728f
@@ -5950,36 +5950,36 @@ object SparModel {
                     return 0.01726665534079075f
                 }
             } else {
-                if (f[87].toFloat() < 0x1.5b124ap-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.6778739094734192f) { // correlation__wy__wz__long
                     return -0.05019606277346611f
                 } else {
                     return 0.08249188214540482f
                 }
             }
         } else {
-            if (f[14].toFloat() < -0x1.c5c6c2p+0f) { // min__az__long
-                if (f[26].toFloat() < -0x1.930f1cp+2f) { // min__wy__long
-                    if (f[19].toFloat() < 0x1.256936p+0f) { // std__wx__long
+            if (f[14].toFloat() < -1.7725640535354614f) { // min__az__long
+                if (f[26].toFloat() < -6.297797203063965f) { // min__wy__long
+                    if (f[19].toFloat() < 1.1461366415023804f) { // std__wx__long
                         return -0.03161822631955147f
                     } else {
                         return 0.106586754322052f
                     }
                 } else {
-                    if (f[9].toFloat() < 0x1.fd130ep-2f) { // max__ay__long
+                    if (f[9].toFloat() < 0.4971430003643036f) { // max__ay__long
                         return 0.011041770689189434f
                     } else {
                         return -0.10530376434326172f
                     }
                 }
             } else {
-                if (f[32].toFloat() < 0x1.5cd45ep+1f) { // max__wz__long
-                    if (f[17].toFloat() < 0x1.4f9ffep-1f) { // iqr__az__long
+                if (f[32].toFloat() < 2.7252309322357178f) { // max__wz__long
+                    if (f[17].toFloat() < 0.6555175185203552f) { // iqr__az__long
                         return -0.00991002842783928f
                     } else {
                         return 0.08341880887746811f
                     }
                 } else {
-                    if (f[15].toFloat() < 0x1.a38f7ap-1f) { // max__az__long
+                    if (f[15].toFloat() < 0.8194540143013f) { // max__az__long
                         return -0.0961976870894432f
                     } else {
                         return 0.033565931022167206f
@@ -5991,30 +5991,30 @@ object SparModel {
 
     /** Tree 164: adds to margin 3; depth 4. */
     private fun tree_164(f: DoubleArray): Float {
-        if (f[93].toFloat() < 0x1.70a3c8p-2f) { // std__roll__long
-            if (f[55].toFloat() < 0x1.1a34dp+0f) { // percentile_90__ay__long
-                if (f[104].toFloat() < -0x1.b301a8p-9f) { // log_energy_floor1em09__acc_dyn__long
-                    if (f[15].toFloat() < 0x1.0ed00cp-1f) { // max__az__long
+        if (f[93].toFloat() < 0.35999977588653564f) { // std__roll__long
+            if (f[55].toFloat() < 1.1023683547973633f) { // percentile_90__ay__long
+                if (f[104].toFloat() < -0.0033188359811902046f) { // log_energy_floor1em09__acc_dyn__long
+                    if (f[15].toFloat() < 0.5289310216903687f) { // max__az__long
                         return 0.09770822525024414f
                     } else {
                         return -0.03677668422460556f
                     }
                 } else {
-                    if (f[10].toFloat() < 0x1.f16c72p-1f) { // median__ay__long
+                    if (f[10].toFloat() < 0.9715304970741272f) { // median__ay__long
                         return -0.0747586190700531f
                     } else {
                         return 0.04086096212267876f
                     }
                 }
             } else {
-                if (f[4].toFloat() < 0x1.640182p-3f) { // median__ax__long
-                    if (f[46].toFloat() < 0x1.5b652ep+0f) { // iqr__gyro_mag__long
+                if (f[4].toFloat() < 0.1738310009241104f) { // median__ax__long
+                    if (f[46].toFloat() < 1.3570126295089722f) { // iqr__gyro_mag__long
                         return -0.08465448021888733f
                     } else {
                         return 0.08052163571119308f
                     }
                 } else {
-                    if (f[82].toFloat() < 0x1.0b56f4p-3f) { // correlation__ax__ay__long
+                    if (f[82].toFloat() < 0.13053694367408752f) { // correlation__ax__ay__long
                         return 0.05475496128201485f
                     } else {
                         return -0.08752677589654922f
@@ -6022,7 +6022,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[55].toFloat() < 0x1.29cd26p+0f) { // percentile_90__ay__long
+            if (f[55].toFloat() < 1.163286566734314f) { // percentile_90__ay__long
                 return -0.09798427671194077f
             } else {
                 return 0.011758558452129364f
@@ -6032,36 +6032,36 @@ object SparModel {
 
     /** Tree 165: adds to margin 4; depth 4. */
     private fun tree_165(f: DoubleArray): Float {
-        if (f[9].toFloat() < 0x1.223306p+0f) { // max__ay__long
-            if (f[73].toFloat() < -0x1.3883p-2f) { // mean__wz__short
+        if (f[9].toFloat() < 1.1335910558700562f) { // max__ay__long
+            if (f[73].toFloat() < -0.3051872253417969f) { // mean__wz__short
                 return -0.026679186150431633f
             } else {
                 return -0.09748608618974686f
             }
         } else {
-            if (f[55].toFloat() < 0x1.1a34dp+0f) { // percentile_90__ay__long
-                if (f[93].toFloat() < 0x1.a8976ap-3f) { // std__roll__long
-                    if (f[18].toFloat() < 0x1.138a02p-4f) { // mean__wx__long
+            if (f[55].toFloat() < 1.1023683547973633f) { // percentile_90__ay__long
+                if (f[93].toFloat() < 0.20732004940509796f) { // std__roll__long
+                    if (f[18].toFloat() < 0.06727028638124466f) { // mean__wx__long
                         return -0.0962110385298729f
                     } else {
                         return 0.02892027609050274f
                     }
                 } else {
-                    if (f[14].toFloat() < -0x1.179076p+0f) { // min__az__long
+                    if (f[14].toFloat() < -1.0920480489730835f) { // min__az__long
                         return -0.0789744034409523f
                     } else {
                         return 0.08293212205171585f
                     }
                 }
             } else {
-                if (f[18].toFloat() < 0x1.6f25f6p-5f) { // mean__wx__long
-                    if (f[93].toFloat() < 0x1.373552p-2f) { // std__roll__long
+                if (f[18].toFloat() < 0.044817905873060226f) { // mean__wx__long
+                    if (f[93].toFloat() < 0.303914338350296f) { // std__roll__long
                         return -0.07408086955547333f
                     } else {
                         return 0.028001694008708f
                     }
                 } else {
-                    if (f[45].toFloat() < 0x1.322bb4p+1f) { // median__gyro_mag__long
+                    if (f[45].toFloat() < 2.391958713531494f) { // median__gyro_mag__long
                         return -0.022557850927114487f
                     } else {
                         return 0.09414779394865036f
@@ -6073,14 +6073,14 @@ object SparModel {
 
     /** Tree 166: adds to margin 5; depth 4. */
     private fun tree_166(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.341104p+0f) { // std__wy__long
-            if (f[37].toFloat() < 0x1.fdc97p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.2033846378326416f) { // std__wy__long
+            if (f[37].toFloat() < 0.49783873558044434f) { // min__acc_mag__long
                 return -0.07736299186944962f
             } else {
-                if (f[18].toFloat() < 0x1.d1c826p-4f) { // mean__wx__long
+                if (f[18].toFloat() < 0.11371626704931259f) { // mean__wx__long
                     return 0.09472572058439255f
                 } else {
-                    if (f[96].toFloat() < 0x1.7e9caep+12f) { // band_slow__gyro_mag__long
+                    if (f[96].toFloat() < 6121.79248046875f) { // band_slow__gyro_mag__long
                         return 0.029140669852495193f
                     } else {
                         return -0.056645989418029785f
@@ -6088,7 +6088,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[44].toFloat() < 0x1.5e477ap+1f) { // max__gyro_mag__long
+            if (f[44].toFloat() < 2.7365562915802f) { // max__gyro_mag__long
                 return -0.018416138365864754f
             } else {
                 return -0.09692253917455673f
@@ -6098,9 +6098,9 @@ object SparModel {
 
     /** Tree 167: adds to margin 6; depth 3. */
     private fun tree_167(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[79].toFloat() < 0x1.0d5b1p-2f) { // mean_abs_change__wx__short
-                if (f[104].toFloat() < 0x1.249a98p+1f) { // log_energy_floor1em09__acc_dyn__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[79].toFloat() < 0.263042688369751f) { // mean_abs_change__wx__short
+                if (f[104].toFloat() < 2.2859678268432617f) { // log_energy_floor1em09__acc_dyn__long
                     return 0.0205353032797575f
                 } else {
                     return 0.09720493108034134f
@@ -6115,9 +6115,9 @@ object SparModel {
 
     /** Tree 168: adds to margin 0; depth 3. */
     private fun tree_168(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[56].toFloat() < -0x1.960b7p-7f) { // percentile_90__az__long
-                if (f[79].toFloat() < 0x1.26f172p-3f) { // mean_abs_change__wx__short
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[56].toFloat() < -0.012391500174999237f) { // percentile_90__az__long
+                if (f[79].toFloat() < 0.14401520788669586f) { // mean_abs_change__wx__short
                     return 0.06210191175341606f
                 } else {
                     return 0.000718138471711427f
@@ -6132,30 +6132,30 @@ object SparModel {
 
     /** Tree 169: adds to margin 1; depth 4. */
     private fun tree_169(f: DoubleArray): Float {
-        if (f[53].toFloat() < -0x1.5f2372p-1f) { // percentile_10__az__long
-            if (f[20].toFloat() < -0x1.ec983ep+1f) { // min__wx__long
-                if (f[95].toFloat() < 0x1.907628p+1f) { // max__roll__long
-                    if (f[47].toFloat() < 0x1.dfafb6p-3f) { // skewness__acc_mag__long
+        if (f[53].toFloat() < -0.685817301273346f) { // percentile_10__az__long
+            if (f[20].toFloat() < -3.848396062850952f) { // min__wx__long
+                if (f[95].toFloat() < 3.128605842590332f) { // max__roll__long
+                    if (f[47].toFloat() < 0.23422186076641083f) { // skewness__acc_mag__long
                         return -0.10355045646429062f
                     } else {
                         return -0.01029079407453537f
                     }
                 } else {
-                    if (f[7].toFloat() < 0x1.a2987p-3f) { // std__ay__long
+                    if (f[7].toFloat() < 0.20439231395721436f) { // std__ay__long
                         return -0.058019381016492844f
                     } else {
                         return 0.07026168704032898f
                     }
                 }
             } else {
-                if (f[15].toFloat() < 0x1.79333cp-1f) { // max__az__long
-                    if (f[85].toFloat() < -0x1.a03844p-1f) { // correlation__wx__wy__long
+                if (f[15].toFloat() < 0.736719012260437f) { // max__az__long
+                    if (f[85].toFloat() < -0.8129292726516724f) { // correlation__wx__wy__long
                         return -0.05196050927042961f
                     } else {
                         return 0.07768482714891434f
                     }
                 } else {
-                    if (f[87].toFloat() < 0x1.3705a8p-1f) { // correlation__wy__wz__long
+                    if (f[87].toFloat() < 0.6074650287628174f) { // correlation__wy__wz__long
                         return 0.05146264657378197f
                     } else {
                         return -0.057767417281866074f
@@ -6163,7 +6163,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[11].toFloat() < 0x1.37c582p-1f) { // iqr__ay__long
+            if (f[11].toFloat() < 0.6089287400245667f) { // iqr__ay__long
                 return -0.09735208749771118f
             } else {
                 return 0.05161374434828758f
@@ -6173,10 +6173,10 @@ object SparModel {
 
     /** Tree 170: adds to margin 2; depth 4. */
     private fun tree_170(f: DoubleArray): Float {
-        if (f[38].toFloat() < 0x1.fb1672p+0f) { // max__acc_mag__long
-            if (f[13].toFloat() < 0x1.36b0cep-1f) { // std__az__long
-                if (f[1].toFloat() < 0x1.ceff54p-1f) { // std__ax__long
-                    if (f[85].toFloat() < -0x1.999ed6p-1f) { // correlation__wx__wy__long
+        if (f[38].toFloat() < 1.9808112382888794f) { // max__acc_mag__long
+            if (f[13].toFloat() < 0.6068176627159119f) { // std__az__long
+                if (f[1].toFloat() < 0.9042917490005493f) { // std__ax__long
+                    if (f[85].toFloat() < -0.8000399470329285f) { // correlation__wx__wy__long
                         return -0.003281781217083335f
                     } else {
                         return -0.09918021410703659f
@@ -6185,36 +6185,36 @@ object SparModel {
                     return 0.016496598720550537f
                 }
             } else {
-                if (f[87].toFloat() < 0x1.5b124ap-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.6778739094734192f) { // correlation__wy__wz__long
                     return -0.04584216699004173f
                 } else {
                     return 0.07903396338224411f
                 }
             }
         } else {
-            if (f[14].toFloat() < -0x1.a1dcf8p+0f) { // min__az__long
-                if (f[26].toFloat() < -0x1.8ca0aep+2f) { // min__wy__long
-                    if (f[19].toFloat() < 0x1.3f098cp+0f) { // std__wx__long
+            if (f[14].toFloat() < -1.6322779655456543f) { // min__az__long
+                if (f[26].toFloat() < -6.197307109832764f) { // min__wy__long
+                    if (f[19].toFloat() < 1.246239423751831f) { // std__wx__long
                         return -0.013550030067563057f
                     } else {
                         return 0.10170835256576538f
                     }
                 } else {
-                    if (f[85].toFloat() < 0x1.5a148cp-1f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < 0.6759380102157593f) { // correlation__wx__wy__long
                         return -0.08774477988481522f
                     } else {
                         return 0.06407027691602707f
                     }
                 }
             } else {
-                if (f[94].toFloat() < -0x1.895eb2p+1f) { // min__roll__long
-                    if (f[56].toFloat() < 0x1.1ad04cp-3f) { // percentile_90__az__long
+                if (f[94].toFloat() < -3.07320237159729f) { // min__roll__long
+                    if (f[56].toFloat() < 0.13809260725975037f) { // percentile_90__az__long
                         return -0.012156140990555286f
                     } else {
                         return 0.07976210862398148f
                     }
                 } else {
-                    if (f[82].toFloat() < -0x1.cb599cp-1f) { // correlation__ax__ay__long
+                    if (f[82].toFloat() < -0.8971680402755737f) { // correlation__ax__ay__long
                         return 0.079470694065094f
                     } else {
                         return -0.06935560703277588f
@@ -6226,32 +6226,32 @@ object SparModel {
 
     /** Tree 171: adds to margin 3; depth 4. */
     private fun tree_171(f: DoubleArray): Float {
-        if (f[52].toFloat() < 0x1.357ccap-1f) { // percentile_10__ay__long
+        if (f[52].toFloat() < 0.6044676899909973f) { // percentile_10__ay__long
             return -0.09593500941991806f
         } else {
-            if (f[9].toFloat() < 0x1.630856p+0f) { // max__ay__long
-                if (f[15].toFloat() < 0x1.1bb96ap-1f) { // max__az__long
-                    if (f[10].toFloat() < 0x1.d9c8cap-1f) { // median__ay__long
+            if (f[9].toFloat() < 1.3868459463119507f) { // max__ay__long
+                if (f[15].toFloat() < 0.5541489720344543f) { // max__az__long
+                    if (f[10].toFloat() < 0.9253600239753723f) { // median__ay__long
                         return -0.08085344731807709f
                     } else {
                         return 0.0857696607708931f
                     }
                 } else {
-                    if (f[46].toFloat() < 0x1.5b652ep+0f) { // iqr__gyro_mag__long
+                    if (f[46].toFloat() < 1.3570126295089722f) { // iqr__gyro_mag__long
                         return -0.10447438061237335f
                     } else {
                         return 0.0035852331202477217f
                     }
                 }
             } else {
-                if (f[60].toFloat() < 0x1.422ecap-3f) { // mean__ax__short
-                    if (f[93].toFloat() < 0x1.5c8188p-2f) { // std__roll__long
+                if (f[60].toFloat() < 0.15731580555438995f) { // mean__ax__short
+                    if (f[93].toFloat() < 0.340337872505188f) { // std__roll__long
                         return 0.10044343769550323f
                     } else {
                         return -0.028829142451286316f
                     }
                 } else {
-                    if (f[19].toFloat() < 0x1.684052p-1f) { // std__wx__long
+                    if (f[19].toFloat() < 0.7036157250404358f) { // std__wx__long
                         return 0.04929642006754875f
                     } else {
                         return -0.07768817245960236f
@@ -6263,36 +6263,36 @@ object SparModel {
 
     /** Tree 172: adds to margin 4; depth 4. */
     private fun tree_172(f: DoubleArray): Float {
-        if (f[9].toFloat() < 0x1.223306p+0f) { // max__ay__long
-            if (f[73].toFloat() < -0x1.3883p-2f) { // mean__wz__short
+        if (f[9].toFloat() < 1.1335910558700562f) { // max__ay__long
+            if (f[73].toFloat() < -0.3051872253417969f) { // mean__wz__short
                 return -0.024691030383110046f
             } else {
                 return -0.09663032740354538f
             }
         } else {
-            if (f[37].toFloat() < 0x1.61a7c8p-1f) { // min__acc_mag__long
-                if (f[40].toFloat() < 0x1.0d890cp-3f) { // iqr__acc_mag__long
-                    if (f[5].toFloat() < 0x1.a79a28p-3f) { // iqr__ax__long
+            if (f[37].toFloat() < 0.6907331943511963f) { // min__acc_mag__long
+                if (f[40].toFloat() < 0.13160905241966248f) { // iqr__acc_mag__long
+                    if (f[5].toFloat() < 0.206836998462677f) { // iqr__ax__long
                         return 0.09067704528570175f
                     } else {
                         return 0.020069081336259842f
                     }
                 } else {
-                    if (f[93].toFloat() < 0x1.5c8188p-2f) { // std__roll__long
+                    if (f[93].toFloat() < 0.340337872505188f) { // std__roll__long
                         return -0.09646148979663849f
                     } else {
                         return 0.029956242069602013f
                     }
                 }
             } else {
-                if (f[93].toFloat() < 0x1.05db36p-2f) { // std__roll__long
-                    if (f[22].toFloat() < 0x1.6417p-8f) { // median__wx__long
+                if (f[93].toFloat() < 0.25571903586387634f) { // std__roll__long
+                    if (f[22].toFloat() < 0.005433499813079834f) { // median__wx__long
                         return -0.03890408203005791f
                     } else {
                         return 0.044849373400211334f
                     }
                 } else {
-                    if (f[39].toFloat() < 0x1.15ebe6p+0f) { // median__acc_mag__long
+                    if (f[39].toFloat() < 1.0856307744979858f) { // median__acc_mag__long
                         return 0.09027307480573654f
                     } else {
                         return -0.0013833498815074563f
@@ -6304,15 +6304,15 @@ object SparModel {
 
     /** Tree 173: adds to margin 5; depth 3. */
     private fun tree_173(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[79].toFloat() < 0x1.728662p-3f) { // mean_abs_change__wx__short
-                if (f[30].toFloat() < 0x1.2211c2p-1f) { // std__wz__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[79].toFloat() < 0.18092037737369537f) { // mean_abs_change__wx__short
+                if (f[30].toFloat() < 0.5665417313575745f) { // std__wz__long
                     return 0.04723994433879852f
                 } else {
                     return -0.0765257254242897f
                 }
             } else {
-                if (f[52].toFloat() < -0x1.95f676p-4f) { // percentile_10__ay__long
+                if (f[52].toFloat() < -0.09911199659109116f) { // percentile_10__ay__long
                     return 0.09385903924703598f
                 } else {
                     return 0.006232421845197678f
@@ -6325,8 +6325,8 @@ object SparModel {
 
     /** Tree 174: adds to margin 6; depth 2. */
     private fun tree_174(f: DoubleArray): Float {
-        if (f[41].toFloat() < 0x1.548426p+0f) { // mean__gyro_mag__long
-            if (f[1].toFloat() < 0x1.b4a9fap-3f) { // std__ax__long
+        if (f[41].toFloat() < 1.3301414251327515f) { // mean__gyro_mag__long
+            if (f[1].toFloat() < 0.21321482956409454f) { // std__ax__long
                 return -0.06702946126461029f
             } else {
                 return 0.09646770358085632f
@@ -6338,14 +6338,14 @@ object SparModel {
 
     /** Tree 175: adds to margin 0; depth 2. */
     private fun tree_175(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.730e8p-3f) { // max__az__long
-            if (f[18].toFloat() < 0x1.931e3ap-4f) { // mean__wx__long
+        if (f[15].toFloat() < 0.18118000030517578f) { // max__az__long
+            if (f[18].toFloat() < 0.0984174981713295f) { // mean__wx__long
                 return -0.03088434971868992f
             } else {
                 return 0.09188442677259445f
             }
         } else {
-            if (f[18].toFloat() < 0x1.fc3dep-3f) { // mean__wx__long
+            if (f[18].toFloat() < 0.24816489219665527f) { // mean__wx__long
                 return -0.09558619558811188f
             } else {
                 return 0.02948530949652195f
@@ -6355,30 +6355,30 @@ object SparModel {
 
     /** Tree 176: adds to margin 1; depth 4. */
     private fun tree_176(f: DoubleArray): Float {
-        if (f[53].toFloat() < -0x1.58d12ep-1f) { // percentile_10__az__long
-            if (f[20].toFloat() < -0x1.ec983ep+1f) { // min__wx__long
-                if (f[95].toFloat() < 0x1.907628p+1f) { // max__roll__long
-                    if (f[31].toFloat() < -0x1.1e0b34p+1f) { // min__wz__long
+        if (f[53].toFloat() < -0.6734709143638611f) { // percentile_10__az__long
+            if (f[20].toFloat() < -3.848396062850952f) { // min__wx__long
+                if (f[95].toFloat() < 3.128605842590332f) { // max__roll__long
+                    if (f[31].toFloat() < -2.2347168922424316f) { // min__wz__long
                         return -0.0163232684135437f
                     } else {
                         return -0.10163959115743637f
                     }
                 } else {
-                    if (f[7].toFloat() < 0x1.a2987p-3f) { // std__ay__long
+                    if (f[7].toFloat() < 0.20439231395721436f) { // std__ay__long
                         return -0.054572757333517075f
                     } else {
                         return 0.0661255419254303f
                     }
                 }
             } else {
-                if (f[55].toFloat() < 0x1.6e0744p-2f) { // percentile_90__ay__long
-                    if (f[82].toFloat() < 0x1.7ae426p-3f) { // correlation__ax__ay__long
+                if (f[55].toFloat() < 0.35744959115982056f) { // percentile_90__ay__long
+                    if (f[82].toFloat() < 0.18500547111034393f) { // correlation__ax__ay__long
                         return -0.07641388475894928f
                     } else {
                         return 0.05240776017308235f
                     }
                 } else {
-                    if (f[82].toFloat() < 0x1.d1283p-1f) { // correlation__ax__ay__long
+                    if (f[82].toFloat() < 0.9085097312927246f) { // correlation__ax__ay__long
                         return 0.07140751928091049f
                     } else {
                         return -0.04972069710493088f
@@ -6386,7 +6386,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[7].toFloat() < 0x1.8f862ap-2f) { // std__ay__long
+            if (f[7].toFloat() < 0.3901602327823639f) { // std__ay__long
                 return -0.09666407108306885f
             } else {
                 return 0.04143064469099045f
@@ -6396,26 +6396,26 @@ object SparModel {
 
     /** Tree 177: adds to margin 2; depth 4. */
     private fun tree_177(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.49b60ep-1f) { // std__ax__long
+        if (f[1].toFloat() < 0.6439670920372009f) { // std__ax__long
             return -0.09591595083475113f
         } else {
-            if (f[55].toFloat() < 0x1.66d0bap-2f) { // percentile_90__ay__long
-                if (f[56].toFloat() < 0x1.290074p-5f) { // percentile_90__az__long
-                    if (f[35].toFloat() < 0x1.2cd28ap+0f) { // mean__acc_mag__long
+            if (f[55].toFloat() < 0.35040560364723206f) { // percentile_90__ay__long
+                if (f[56].toFloat() < 0.03625509887933731f) { // percentile_90__az__long
+                    if (f[35].toFloat() < 1.175087571144104f) { // mean__acc_mag__long
                         return -0.08573702722787857f
                     } else {
                         return 0.018797537311911583f
                     }
                 } else {
-                    if (f[48].toFloat() < -0x1.2465a8p+0f) { // kurtosis__acc_mag__long
+                    if (f[48].toFloat() < -1.1421761512756348f) { // kurtosis__acc_mag__long
                         return -0.007179248612374067f
                     } else {
                         return 0.09377176314592361f
                     }
                 }
             } else {
-                if (f[53].toFloat() < -0x1.0bea48p+0f) { // percentile_10__az__long
-                    if (f[19].toFloat() < 0x1.bdcdb2p-1f) { // std__wx__long
+                if (f[53].toFloat() < -1.0465435981750488f) { // percentile_10__az__long
+                    if (f[19].toFloat() < 0.8707099556922913f) { // std__wx__long
                         return -0.08458543568849564f
                     } else {
                         return 0.042447756975889206f
@@ -6429,30 +6429,30 @@ object SparModel {
 
     /** Tree 178: adds to margin 3; depth 4. */
     private fun tree_178(f: DoubleArray): Float {
-        if (f[93].toFloat() < 0x1.70a3c8p-2f) { // std__roll__long
-            if (f[98].toFloat() < 0x1.eb3ddp+12f) { // band_mid__gyro_mag__long
-                if (f[93].toFloat() < 0x1.05db36p-2f) { // std__roll__long
-                    if (f[97].toFloat() < 0x1.914938p+4f) { // band_slow__acc_dyn__long
+        if (f[93].toFloat() < 0.35999977588653564f) { // std__roll__long
+            if (f[98].toFloat() < 7859.86328125f) { // band_mid__gyro_mag__long
+                if (f[93].toFloat() < 0.25571903586387634f) { // std__roll__long
+                    if (f[97].toFloat() < 25.08037567138672f) { // band_slow__acc_dyn__long
                         return 0.04688515141606331f
                     } else {
                         return -0.06494661420583725f
                     }
                 } else {
-                    if (f[37].toFloat() < 0x1.6a18d2p-1f) { // min__acc_mag__long
+                    if (f[37].toFloat() < 0.7072206139564514f) { // min__acc_mag__long
                         return 0.04942456632852554f
                     } else {
                         return -0.06818573921918869f
                     }
                 }
             } else {
-                if (f[0].toFloat() < 0x1.28a9fap-3f) { // mean__ax__long
+                if (f[0].toFloat() < 0.14485545456409454f) { // mean__ax__long
                     return 0.10991481691598892f
                 } else {
                     return -0.024468988180160522f
                 }
             }
         } else {
-            if (f[55].toFloat() < 0x1.29cd26p+0f) { // percentile_90__ay__long
+            if (f[55].toFloat() < 1.163286566734314f) { // percentile_90__ay__long
                 return -0.09677771478891373f
             } else {
                 return 0.015682481229305267f
@@ -6462,32 +6462,32 @@ object SparModel {
 
     /** Tree 179: adds to margin 4; depth 4. */
     private fun tree_179(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.09564841538667679f
         } else {
-            if (f[6].toFloat() < 0x1.ef91dcp-1f) { // mean__ay__long
-                if (f[51].toFloat() < -0x1.312cfp-3f) { // percentile_10__ax__long
-                    if (f[90].toFloat() < -0x1.3cb7eap+1f) { // min__pitch__long
+            if (f[6].toFloat() < 0.9679096937179565f) { // mean__ay__long
+                if (f[51].toFloat() < -0.149011492729187f) { // percentile_10__ax__long
+                    if (f[90].toFloat() < -2.47436261177063f) { // min__pitch__long
                         return 0.04342718794941902f
                     } else {
                         return -0.062274493277072906f
                     }
                 } else {
-                    if (f[27].toFloat() < 0x1.64e65cp+1f) { // max__wy__long
+                    if (f[27].toFloat() < 2.7882800102233887f) { // max__wy__long
                         return -0.08274943381547928f
                     } else {
                         return 0.10674365609884262f
                     }
                 }
             } else {
-                if (f[8].toFloat() < 0x1.63573ep-1f) { // min__ay__long
-                    if (f[30].toFloat() < 0x1.5f8106p-1f) { // std__wz__long
+                if (f[8].toFloat() < 0.6940249800682068f) { // min__ay__long
+                    if (f[30].toFloat() < 0.6865312457084656f) { // std__wz__long
                         return -0.08619408309459686f
                     } else {
                         return 0.07092006504535675f
                     }
                 } else {
-                    if (f[99].toFloat() < 0x1.7b34bap+4f) { // band_mid__acc_dyn__long
+                    if (f[99].toFloat() < 23.70037269592285f) { // band_mid__acc_dyn__long
                         return -0.017543066293001175f
                     } else {
                         return 0.0935959741473198f
@@ -6499,14 +6499,14 @@ object SparModel {
 
     /** Tree 180: adds to margin 5; depth 4. */
     private fun tree_180(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.271c2cp+0f) { // std__wy__long
-            if (f[37].toFloat() < 0x1.fdc97p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.1527736186981201f) { // std__wy__long
+            if (f[37].toFloat() < 0.49783873558044434f) { // min__acc_mag__long
                 return -0.07129228115081787f
             } else {
-                if (f[15].toFloat() < 0x1.ce453ep-4f) { // max__az__long
+                if (f[15].toFloat() < 0.11285900324583054f) { // max__az__long
                     return -0.02079177461564541f
                 } else {
-                    if (f[48].toFloat() < -0x1.66a412p-1f) { // kurtosis__acc_mag__long
+                    if (f[48].toFloat() < -0.700470507144928f) { // kurtosis__acc_mag__long
                         return 0.025915006175637245f
                     } else {
                         return 0.09457023441791534f
@@ -6514,7 +6514,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[41].toFloat() < 0x1.89398p+0f) { // mean__gyro_mag__long
+            if (f[41].toFloat() < 1.5360336303710938f) { // mean__gyro_mag__long
                 return -0.0066626532934606075f
             } else {
                 return -0.09553375095129013f
@@ -6524,8 +6524,8 @@ object SparModel {
 
     /** Tree 181: adds to margin 6; depth 2. */
     private fun tree_181(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[97].toFloat() < 0x1.ce1baap+7f) { // band_slow__acc_dyn__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[97].toFloat() < 231.0540313720703f) { // band_slow__acc_dyn__long
                 return -0.05109136924147606f
             } else {
                 return 0.09298732131719589f
@@ -6537,8 +6537,8 @@ object SparModel {
 
     /** Tree 182: adds to margin 0; depth 2. */
     private fun tree_182(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[56].toFloat() < -0x1.960b7p-7f) { // percentile_90__az__long
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[56].toFloat() < -0.012391500174999237f) { // percentile_90__az__long
                 return 0.0375857912003994f
             } else {
                 return -0.09412136673927307f
@@ -6550,30 +6550,30 @@ object SparModel {
 
     /** Tree 183: adds to margin 1; depth 4. */
     private fun tree_183(f: DoubleArray): Float {
-        if (f[37].toFloat() < 0x1.12f598p-1f) { // min__acc_mag__long
-            if (f[8].toFloat() < -0x1.704406p-1f) { // min__ay__long
-                if (f[76].toFloat() < 0x1.6bb906p+1f) { // mean__gyro_mag__short
-                    if (f[83].toFloat() < -0x1.cb5d06p-1f) { // correlation__ax__az__long
+        if (f[37].toFloat() < 0.5370299816131592f) { // min__acc_mag__long
+            if (f[8].toFloat() < -0.7192689776420593f) { // min__ay__long
+                if (f[76].toFloat() < 2.8415839672088623f) { // mean__gyro_mag__short
+                    if (f[83].toFloat() < -0.8971940875053406f) { // correlation__ax__az__long
                         return -0.08083263784646988f
                     } else {
                         return 0.07002526521682739f
                     }
                 } else {
-                    if (f[7].toFloat() < 0x1.227edep-2f) { // std__ay__long
+                    if (f[7].toFloat() < 0.2836870849132538f) { // std__ay__long
                         return -0.016581613570451736f
                     } else {
                         return 0.09436821937561035f
                     }
                 }
             } else {
-                if (f[5].toFloat() < 0x1.9dfef8p+0f) { // iqr__ax__long
-                    if (f[31].toFloat() < -0x1.644578p+0f) { // min__wz__long
+                if (f[5].toFloat() < 1.6171717643737793f) { // iqr__ax__long
+                    if (f[31].toFloat() < -1.3916850090026855f) { // min__wz__long
                         return -0.0737491324543953f
                     } else {
                         return 0.003617205424234271f
                     }
                 } else {
-                    if (f[83].toFloat() < 0x1.d12abap-1f) { // correlation__ax__az__long
+                    if (f[83].toFloat() < 0.9085291028022766f) { // correlation__ax__az__long
                         return 0.05465518310666084f
                     } else {
                         return -0.0731520876288414f
@@ -6581,7 +6581,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[11].toFloat() < 0x1.824d44p-1f) { // iqr__ay__long
+            if (f[11].toFloat() < 0.7544957399368286f) { // iqr__ay__long
                 return -0.09734264016151428f
             } else {
                 return 0.008959073573350906f
@@ -6591,32 +6591,32 @@ object SparModel {
 
     /** Tree 184: adds to margin 2; depth 4. */
     private fun tree_184(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.49b60ep-1f) { // std__ax__long
+        if (f[1].toFloat() < 0.6439670920372009f) { // std__ax__long
             return -0.09514737874269485f
         } else {
-            if (f[50].toFloat() < -0x1.fe57fap-1f) { // kurtosis__gyro_mag__long
-                if (f[32].toFloat() < 0x1.66b684p+1f) { // max__wz__long
-                    if (f[17].toFloat() < 0x1.7703p-1f) { // iqr__az__long
+            if (f[50].toFloat() < -0.9967649579048157f) { // kurtosis__gyro_mag__long
+                if (f[32].toFloat() < 2.8024449348449707f) { // max__wz__long
+                    if (f[17].toFloat() < 0.7324447631835938f) { // iqr__az__long
                         return 0.016064194962382317f
                     } else {
                         return 0.08911608904600143f
                     }
                 } else {
-                    if (f[87].toFloat() < 0x1.cc1cap-1f) { // correlation__wy__wz__long
+                    if (f[87].toFloat() < 0.898655891418457f) { // correlation__wy__wz__long
                         return -0.002456065034493804f
                     } else {
                         return -0.07326515018939972f
                     }
                 }
             } else {
-                if (f[15].toFloat() < 0x1.687208p-1f) { // max__az__long
-                    if (f[9].toFloat() < 0x1.d3dd12p-2f) { // max__ay__long
+                if (f[15].toFloat() < 0.7039949893951416f) { // max__az__long
+                    if (f[9].toFloat() < 0.4568980038166046f) { // max__ay__long
                         return 0.07382430881261826f
                     } else {
                         return -0.05465841293334961f
                     }
                 } else {
-                    if (f[37].toFloat() < 0x1.cc40a2p-3f) { // min__acc_mag__long
+                    if (f[37].toFloat() < 0.2247326523065567f) { // min__acc_mag__long
                         return -0.0372176393866539f
                     } else {
                         return 0.07282951474189758f
@@ -6628,12 +6628,12 @@ object SparModel {
 
     /** Tree 185: adds to margin 3; depth 4. */
     private fun tree_185(f: DoubleArray): Float {
-        if (f[52].toFloat() < 0x1.357ccap-1f) { // percentile_10__ay__long
+        if (f[52].toFloat() < 0.6044676899909973f) { // percentile_10__ay__long
             return -0.09441562741994858f
         } else {
-            if (f[95].toFloat() < 0x1.bda02ap+0f) { // max__roll__long
-                if (f[21].toFloat() < 0x1.b906c4p+1f) { // max__wx__long
-                    if (f[3].toFloat() < 0x1.031162p-2f) { // max__ax__long
+            if (f[95].toFloat() < 1.7407251596450806f) { // max__roll__long
+                if (f[21].toFloat() < 3.445518970489502f) { // max__wx__long
+                    if (f[3].toFloat() < 0.2529959976673126f) { // max__ax__long
                         return -0.04241519048810005f
                     } else {
                         return 0.10547959059476852f
@@ -6642,14 +6642,14 @@ object SparModel {
                     return -0.07485733181238174f
                 }
             } else {
-                if (f[84].toFloat() < -0x1.961ca4p-3f) { // correlation__ay__az__long
-                    if (f[38].toFloat() < 0x1.ba4cc8p+0f) { // max__acc_mag__long
+                if (f[84].toFloat() < -0.19829681515693665f) { // correlation__ay__az__long
+                    if (f[38].toFloat() < 1.727734088897705f) { // max__acc_mag__long
                         return -0.08846480399370193f
                     } else {
                         return 0.05846157670021057f
                     }
                 } else {
-                    if (f[46].toFloat() < 0x1.86a9fep+0f) { // iqr__gyro_mag__long
+                    if (f[46].toFloat() < 1.5260313749313354f) { // iqr__gyro_mag__long
                         return -0.014893995597958565f
                     } else {
                         return 0.0559796467423439f
@@ -6661,36 +6661,36 @@ object SparModel {
 
     /** Tree 186: adds to margin 4; depth 4. */
     private fun tree_186(f: DoubleArray): Float {
-        if (f[9].toFloat() < 0x1.223306p+0f) { // max__ay__long
-            if (f[73].toFloat() < -0x1.3883p-2f) { // mean__wz__short
+        if (f[9].toFloat() < 1.1335910558700562f) { // max__ay__long
+            if (f[73].toFloat() < -0.3051872253417969f) { // mean__wz__short
                 return -0.020095156505703926f
             } else {
                 return -0.09511827677488327f
             }
         } else {
-            if (f[18].toFloat() < -0x1.cd23f8p-5f) { // mean__wx__long
-                if (f[24].toFloat() < -0x1.bd910ep-3f) { // mean__wy__long
-                    if (f[1].toFloat() < 0x1.9b135cp-3f) { // std__ax__long
+            if (f[18].toFloat() < -0.05629156529903412f) { // mean__wx__long
+                if (f[24].toFloat() < -0.21756182610988617f) { // mean__wy__long
+                    if (f[1].toFloat() < 0.20072051882743835f) { // std__ax__long
                         return 0.07032009214162827f
                     } else {
                         return -0.06424244493246078f
                     }
                 } else {
-                    if (f[17].toFloat() < 0x1.7c8206p-1f) { // iqr__az__long
+                    if (f[17].toFloat() < 0.7431795001029968f) { // iqr__az__long
                         return -0.08572173118591309f
                     } else {
                         return 0.01635277271270752f
                     }
                 }
             } else {
-                if (f[6].toFloat() < 0x1.f0267cp-1f) { // mean__ay__long
-                    if (f[20].toFloat() < -0x1.9965d4p+0f) { // min__wx__long
+                if (f[6].toFloat() < 0.9690436124801636f) { // mean__ay__long
+                    if (f[20].toFloat() < -1.5992100238800049f) { // min__wx__long
                         return 0.08482306450605392f
                     } else {
                         return 2.4802691768854856e-05f
                     }
                 } else {
-                    if (f[8].toFloat() < 0x1.63573ep-1f) { // min__ay__long
+                    if (f[8].toFloat() < 0.6940249800682068f) { // min__ay__long
                         return -0.05891934782266617f
                     } else {
                         return 0.04251270741224289f
@@ -6702,15 +6702,15 @@ object SparModel {
 
     /** Tree 187: adds to margin 5; depth 3. */
     private fun tree_187(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[79].toFloat() < 0x1.728662p-3f) { // mean_abs_change__wx__short
-                if (f[92].toFloat() < 0x1.165f94p-3f) { // mean__roll__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[79].toFloat() < 0.18092037737369537f) { // mean_abs_change__wx__short
+                if (f[92].toFloat() < 0.13592448830604553f) { // mean__roll__long
                     return 0.03230602666735649f
                 } else {
                     return -0.07353192567825317f
                 }
             } else {
-                if (f[52].toFloat() < -0x1.95f676p-4f) { // percentile_10__ay__long
+                if (f[52].toFloat() < -0.09911199659109116f) { // percentile_10__ay__long
                     return 0.090776227414608f
                 } else {
                     return 0.004227259662002325f
@@ -6723,8 +6723,8 @@ object SparModel {
 
     /** Tree 188: adds to margin 6; depth 2. */
     private fun tree_188(f: DoubleArray): Float {
-        if (f[41].toFloat() < 0x1.548426p+0f) { // mean__gyro_mag__long
-            if (f[1].toFloat() < 0x1.b4a9fap-3f) { // std__ax__long
+        if (f[41].toFloat() < 1.3301414251327515f) { // mean__gyro_mag__long
+            if (f[1].toFloat() < 0.21321482956409454f) { // std__ax__long
                 return -0.05996574088931084f
             } else {
                 return 0.09409774839878082f
@@ -6736,14 +6736,14 @@ object SparModel {
 
     /** Tree 189: adds to margin 0; depth 2. */
     private fun tree_189(f: DoubleArray): Float {
-        if (f[18].toFloat() < 0x1.2afcaap-3f) { // mean__wx__long
-            if (f[15].toFloat() < 0x1.2bd5dcp-3f) { // max__az__long
+        if (f[18].toFloat() < 0.14598973095417023f) { // mean__wx__long
+            if (f[15].toFloat() < 0.14640399813652039f) { // max__az__long
                 return -0.0002239141467725858f
             } else {
                 return -0.093839131295681f
             }
         } else {
-            if (f[46].toFloat() < 0x1.435c12p+0f) { // iqr__gyro_mag__long
+            if (f[46].toFloat() < 1.263123631477356f) { // iqr__gyro_mag__long
                 return 0.09071137756109238f
             } else {
                 return -0.04842410609126091f
@@ -6753,30 +6753,30 @@ object SparModel {
 
     /** Tree 190: adds to margin 1; depth 4. */
     private fun tree_190(f: DoubleArray): Float {
-        if (f[65].toFloat() < -0x1.c36488p-3f) { // mean__az__short
-            if (f[86].toFloat() < 0x1.14e354p-1f) { // correlation__wx__wz__long
-                if (f[82].toFloat() < 0x1.d1283p-1f) { // correlation__ax__ay__long
-                    if (f[55].toFloat() < 0x1.568f74p-2f) { // percentile_90__ay__long
+        if (f[65].toFloat() < -0.22040659189224243f) { // mean__az__short
+            if (f[86].toFloat() < 0.5407968759536743f) { // correlation__wx__wz__long
+                if (f[82].toFloat() < 0.9085097312927246f) { // correlation__ax__ay__long
+                    if (f[55].toFloat() < 0.33453160524368286f) { // percentile_90__ay__long
                         return -0.02963079884648323f
                     } else {
                         return 0.0783185213804245f
                     }
                 } else {
-                    if (f[80].toFloat() < 0x1.839c3ap-3f) { // mean_abs_change__wy__short
+                    if (f[80].toFloat() < 0.18926282227039337f) { // mean_abs_change__wy__short
                         return -0.09116937220096588f
                     } else {
                         return 0.04150194302201271f
                     }
                 }
             } else {
-                if (f[23].toFloat() < 0x1.fa5692p-1f) { // iqr__wx__long
-                    if (f[91].toFloat() < 0x1.8ee28ep+1f) { // max__pitch__long
+                if (f[23].toFloat() < 0.9889417290687561f) { // iqr__wx__long
+                    if (f[91].toFloat() < 3.116288900375366f) { // max__pitch__long
                         return 0.019804460927844048f
                     } else {
                         return 0.0810331180691719f
                     }
                 } else {
-                    if (f[7].toFloat() < 0x1.14897p-1f) { // std__ay__long
+                    if (f[7].toFloat() < 0.5401110649108887f) { // std__ay__long
                         return -0.09363868087530136f
                     } else {
                         return 0.05276642367243767f
@@ -6784,7 +6784,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[11].toFloat() < 0x1.37c582p-1f) { // iqr__ay__long
+            if (f[11].toFloat() < 0.6089287400245667f) { // iqr__ay__long
                 return -0.09542137384414673f
             } else {
                 return 0.0089139798656106f
@@ -6794,40 +6794,40 @@ object SparModel {
 
     /** Tree 191: adds to margin 2; depth 4. */
     private fun tree_191(f: DoubleArray): Float {
-        if (f[38].toFloat() < 0x1.f67d3ap+0f) { // max__acc_mag__long
-            if (f[62].toFloat() < -0x1.f40cc8p-5f) { // mean__ay__short
+        if (f[38].toFloat() < 1.9628483057022095f) { // max__acc_mag__long
+            if (f[62].toFloat() < -0.061041250824928284f) { // mean__ay__short
                 return 0.03433923423290253f
             } else {
-                if (f[85].toFloat() < -0x1.7efde8p-1f) { // correlation__wx__wy__long
+                if (f[85].toFloat() < -0.7480309009552002f) { // correlation__wx__wy__long
                     return -0.004149747081100941f
                 } else {
                     return -0.09569088369607925f
                 }
             }
         } else {
-            if (f[14].toFloat() < -0x1.c5c6c2p+0f) { // min__az__long
-                if (f[26].toFloat() < -0x1.930f1cp+2f) { // min__wy__long
-                    if (f[19].toFloat() < 0x1.256936p+0f) { // std__wx__long
+            if (f[14].toFloat() < -1.7725640535354614f) { // min__az__long
+                if (f[26].toFloat() < -6.297797203063965f) { // min__wy__long
+                    if (f[19].toFloat() < 1.1461366415023804f) { // std__wx__long
                         return -0.03347257524728775f
                     } else {
                         return 0.09670066088438034f
                     }
                 } else {
-                    if (f[9].toFloat() < 0x1.fd130ep-2f) { // max__ay__long
+                    if (f[9].toFloat() < 0.4971430003643036f) { // max__ay__long
                         return 0.007994256913661957f
                     } else {
                         return -0.10023390501737595f
                     }
                 }
             } else {
-                if (f[32].toFloat() < 0x1.5cd45ep+1f) { // max__wz__long
-                    if (f[13].toFloat() < 0x1.c547d8p-2f) { // std__az__long
+                if (f[32].toFloat() < 2.7252309322357178f) { // max__wz__long
+                    if (f[13].toFloat() < 0.44265687465667725f) { // std__az__long
                         return -0.007104060146957636f
                     } else {
                         return 0.07199174165725708f
                     }
                 } else {
-                    if (f[15].toFloat() < 0x1.a38f7ap-1f) { // max__az__long
+                    if (f[15].toFloat() < 0.8194540143013f) { // max__az__long
                         return -0.08911285549402237f
                     } else {
                         return 0.02856343798339367f
@@ -6839,30 +6839,30 @@ object SparModel {
 
     /** Tree 192: adds to margin 3; depth 4. */
     private fun tree_192(f: DoubleArray): Float {
-        if (f[93].toFloat() < 0x1.70a3c8p-2f) { // std__roll__long
-            if (f[98].toFloat() < 0x1.df5262p+12f) { // band_mid__gyro_mag__long
-                if (f[104].toFloat() < -0x1.b301a8p-9f) { // log_energy_floor1em09__acc_dyn__long
-                    if (f[15].toFloat() < 0x1.1991bcp-1f) { // max__az__long
+        if (f[93].toFloat() < 0.35999977588653564f) { // std__roll__long
+            if (f[98].toFloat() < 7669.14892578125f) { // band_mid__gyro_mag__long
+                if (f[104].toFloat() < -0.0033188359811902046f) { // log_energy_floor1em09__acc_dyn__long
+                    if (f[15].toFloat() < 0.5499399900436401f) { // max__az__long
                         return 0.09258466958999634f
                     } else {
                         return 0.00043248230940662324f
                     }
                 } else {
-                    if (f[46].toFloat() < 0x1.5b652ep+0f) { // iqr__gyro_mag__long
+                    if (f[46].toFloat() < 1.3570126295089722f) { // iqr__gyro_mag__long
                         return -0.10115619748830795f
                     } else {
                         return 0.015922045335173607f
                     }
                 }
             } else {
-                if (f[4].toFloat() < 0x1.640182p-3f) { // median__ax__long
+                if (f[4].toFloat() < 0.1738310009241104f) { // median__ax__long
                     return 0.1047024056315422f
                 } else {
                     return -0.02739732898771763f
                 }
             }
         } else {
-            if (f[55].toFloat() < 0x1.29cd26p+0f) { // percentile_90__ay__long
+            if (f[55].toFloat() < 1.163286566734314f) { // percentile_90__ay__long
                 return -0.09532084316015244f
             } else {
                 return 0.014641341753304005f
@@ -6872,32 +6872,32 @@ object SparModel {
 
     /** Tree 193: adds to margin 4; depth 4. */
     private fun tree_193(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.09404073655605316f
         } else {
-            if (f[70].toFloat() < 0x1.410f0ep+1f) { // range__wx__short
-                if (f[82].toFloat() < -0x1.f2712cp-5f) { // correlation__ax__ay__long
-                    if (f[15].toFloat() < 0x1.07d806p-1f) { // max__az__long
+            if (f[70].toFloat() < 2.5082719326019287f) { // range__wx__short
+                if (f[82].toFloat() < -0.06084498018026352f) { // correlation__ax__ay__long
+                    if (f[15].toFloat() < 0.5153200030326843f) { // max__az__long
                         return -0.06751088798046112f
                     } else {
                         return 0.07591020315885544f
                     }
                 } else {
-                    if (f[48].toFloat() < -0x1.54e776p-4f) { // kurtosis__acc_mag__long
+                    if (f[48].toFloat() < -0.08322855085134506f) { // kurtosis__acc_mag__long
                         return 0.009901660494506359f
                     } else {
                         return -0.10122909396886826f
                     }
                 }
             } else {
-                if (f[18].toFloat() < -0x1.cd23f8p-5f) { // mean__wx__long
-                    if (f[55].toFloat() < 0x1.15475ep+0f) { // percentile_90__ay__long
+                if (f[18].toFloat() < -0.05629156529903412f) { // mean__wx__long
+                    if (f[55].toFloat() < 1.0831202268600464f) { // percentile_90__ay__long
                         return 0.04986729472875595f
                     } else {
                         return -0.0644834041595459f
                     }
                 } else {
-                    if (f[37].toFloat() < 0x1.5778a4p-1f) { // min__acc_mag__long
+                    if (f[37].toFloat() < 0.6708422899246216f) { // min__acc_mag__long
                         return -0.02206120640039444f
                     } else {
                         return 0.06094253063201904f
@@ -6909,15 +6909,15 @@ object SparModel {
 
     /** Tree 194: adds to margin 5; depth 3. */
     private fun tree_194(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[79].toFloat() < 0x1.754338p-3f) { // mean_abs_change__wx__short
-                if (f[32].toFloat() < 0x1.379efp+0f) { // max__wz__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[79].toFloat() < 0.18225711584091187f) { // mean_abs_change__wx__short
+                if (f[32].toFloat() < 1.217268943786621f) { // max__wz__long
                     return 0.027714917436242104f
                 } else {
                     return -0.070175401866436f
                 }
             } else {
-                if (f[52].toFloat() < -0x1.95f676p-4f) { // percentile_10__ay__long
+                if (f[52].toFloat() < -0.09911199659109116f) { // percentile_10__ay__long
                     return 0.08863874524831772f
                 } else {
                     return 0.005601692479103804f
@@ -6930,8 +6930,8 @@ object SparModel {
 
     /** Tree 195: adds to margin 6; depth 2. */
     private fun tree_195(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[37].toFloat() < 0x1.12f598p-1f) { // min__acc_mag__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[37].toFloat() < 0.5370299816131592f) { // min__acc_mag__long
                 return 0.09221779555082321f
             } else {
                 return -0.03580031916499138f
@@ -6943,14 +6943,14 @@ object SparModel {
 
     /** Tree 196: adds to margin 0; depth 2. */
     private fun tree_196(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.730e8p-3f) { // max__az__long
-            if (f[18].toFloat() < 0x1.e3debap-4f) { // mean__wx__long
+        if (f[15].toFloat() < 0.18118000030517578f) { // max__az__long
+            if (f[18].toFloat() < 0.1181323304772377f) { // mean__wx__long
                 return -0.022990494966506958f
             } else {
                 return 0.08707573264837265f
             }
         } else {
-            if (f[67].toFloat() < 0x1.d5b036p-2f) { // range__az__short
+            if (f[67].toFloat() < 0.45868000388145447f) { // range__az__short
                 return 0.0011511826887726784f
             } else {
                 return -0.09293004125356674f
@@ -6960,30 +6960,30 @@ object SparModel {
 
     /** Tree 197: adds to margin 1; depth 4. */
     private fun tree_197(f: DoubleArray): Float {
-        if (f[53].toFloat() < -0x1.5f2372p-1f) { // percentile_10__az__long
-            if (f[20].toFloat() < -0x1.ec983ep+1f) { // min__wx__long
-                if (f[95].toFloat() < 0x1.907628p+1f) { // max__roll__long
-                    if (f[31].toFloat() < -0x1.1e0b34p+1f) { // min__wz__long
+        if (f[53].toFloat() < -0.685817301273346f) { // percentile_10__az__long
+            if (f[20].toFloat() < -3.848396062850952f) { // min__wx__long
+                if (f[95].toFloat() < 3.128605842590332f) { // max__roll__long
+                    if (f[31].toFloat() < -2.2347168922424316f) { // min__wz__long
                         return -0.016890471801161766f
                     } else {
                         return -0.09607505053281784f
                     }
                 } else {
-                    if (f[7].toFloat() < 0x1.0780c4p-2f) { // std__ay__long
+                    if (f[7].toFloat() < 0.257327139377594f) { // std__ay__long
                         return -0.033142924308776855f
                     } else {
                         return 0.06767607480287552f
                     }
                 }
             } else {
-                if (f[85].toFloat() < 0x1.7d643ap-1f) { // correlation__wx__wy__long
-                    if (f[85].toFloat() < -0x1.a03844p-1f) { // correlation__wx__wy__long
+                if (f[85].toFloat() < 0.7449052929878235f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < -0.8129292726516724f) { // correlation__wx__wy__long
                         return -0.05950881168246269f
                     } else {
                         return 0.05542220547795296f
                     }
                 } else {
-                    if (f[57].toFloat() < 0x1.161ae8p-1f) { // mad__wx__long
+                    if (f[57].toFloat() < 0.5431740283966064f) { // mad__wx__long
                         return -0.004828647710382938f
                     } else {
                         return -0.08414372056722641f
@@ -6991,7 +6991,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[11].toFloat() < 0x1.f32336p-2f) { // iqr__ay__long
+            if (f[11].toFloat() < 0.48743900656700134f) { // iqr__ay__long
                 return -0.09454726427793503f
             } else {
                 return 0.021117160096764565f
@@ -7001,26 +7001,26 @@ object SparModel {
 
     /** Tree 198: adds to margin 2; depth 4. */
     private fun tree_198(f: DoubleArray): Float {
-        if (f[99].toFloat() < 0x1.19748ap+9f) { // band_mid__acc_dyn__long
-            if (f[53].toFloat() < -0x1.23ef52p+0f) { // percentile_10__az__long
-                if (f[23].toFloat() < 0x1.fa5692p-1f) { // iqr__wx__long
+        if (f[99].toFloat() < 562.9104614257812f) { // band_mid__acc_dyn__long
+            if (f[53].toFloat() < -1.140370488166809f) { // percentile_10__az__long
+                if (f[23].toFloat() < 0.9889417290687561f) { // iqr__wx__long
                     return -0.07221169769763947f
                 } else {
-                    if (f[75].toFloat() < 0x1.e02ea6p+0f) { // range__acc_mag__short
+                    if (f[75].toFloat() < 1.8757117986679077f) { // range__acc_mag__short
                         return 0.09285710752010345f
                     } else {
                         return -0.05536135658621788f
                     }
                 }
             } else {
-                if (f[6].toFloat() < -0x1.0f6d36p-6f) { // mean__ay__long
-                    if (f[104].toFloat() < 0x1.8dd146p+1f) { // log_energy_floor1em09__acc_dyn__long
+                if (f[6].toFloat() < -0.0165665652602911f) { // mean__ay__long
+                    if (f[104].toFloat() < 3.1079490184783936f) { // log_energy_floor1em09__acc_dyn__long
                         return -0.04861636087298393f
                     } else {
                         return 0.06622140854597092f
                     }
                 } else {
-                    if (f[16].toFloat() < -0x1.803372p-1f) { // median__az__long
+                    if (f[16].toFloat() < -0.750392496585846f) { // median__az__long
                         return 0.013999754562973976f
                     } else {
                         return -0.09553901851177216f
@@ -7028,17 +7028,17 @@ object SparModel {
                 }
             }
         } else {
-            if (f[52].toFloat() < -0x1.41344ep-1f) { // percentile_10__ay__long
+            if (f[52].toFloat() < -0.6273521780967712f) { // percentile_10__ay__long
                 return -0.08250292390584946f
             } else {
-                if (f[54].toFloat() < 0x1.5df71ep+0f) { // percentile_90__ax__long
-                    if (f[23].toFloat() < 0x1.d7ab54p-1f) { // iqr__wx__long
+                if (f[54].toFloat() < 1.3670519590377808f) { // percentile_90__ax__long
+                    if (f[23].toFloat() < 0.9212290048599243f) { // iqr__wx__long
                         return -0.03034025803208351f
                     } else {
                         return 0.08293374627828598f
                     }
                 } else {
-                    if (f[34].toFloat() < 0x1.bbf7f8p-1f) { // iqr__wz__long
+                    if (f[34].toFloat() < 0.8671262264251709f) { // iqr__wz__long
                         return 0.045017920434474945f
                     } else {
                         return -0.04204422980546951f
@@ -7050,30 +7050,30 @@ object SparModel {
 
     /** Tree 199: adds to margin 3; depth 4. */
     private fun tree_199(f: DoubleArray): Float {
-        if (f[93].toFloat() < 0x1.696b04p-2f) { // std__roll__long
-            if (f[98].toFloat() < 0x1.df5262p+12f) { // band_mid__gyro_mag__long
-                if (f[104].toFloat() < -0x1.b301a8p-9f) { // log_energy_floor1em09__acc_dyn__long
-                    if (f[15].toFloat() < 0x1.1991bcp-1f) { // max__az__long
+        if (f[93].toFloat() < 0.35294729471206665f) { // std__roll__long
+            if (f[98].toFloat() < 7669.14892578125f) { // band_mid__gyro_mag__long
+                if (f[104].toFloat() < -0.0033188359811902046f) { // log_energy_floor1em09__acc_dyn__long
+                    if (f[15].toFloat() < 0.5499399900436401f) { // max__az__long
                         return 0.09074293822050095f
                     } else {
                         return 0.0002836277417372912f
                     }
                 } else {
-                    if (f[46].toFloat() < 0x1.5b652ep+0f) { // iqr__gyro_mag__long
+                    if (f[46].toFloat() < 1.3570126295089722f) { // iqr__gyro_mag__long
                         return -0.09692852944135666f
                     } else {
                         return 0.015024179592728615f
                     }
                 }
             } else {
-                if (f[0].toFloat() < 0x1.28a9fap-3f) { // mean__ax__long
+                if (f[0].toFloat() < 0.14485545456409454f) { // mean__ax__long
                     return 0.10479551553726196f
                 } else {
                     return -0.022569863125681877f
                 }
             }
         } else {
-            if (f[55].toFloat() < 0x1.29cd26p+0f) { // percentile_90__ay__long
+            if (f[55].toFloat() < 1.163286566734314f) { // percentile_90__ay__long
                 return -0.09374802559614182f
             } else {
                 return 0.01612868160009384f
@@ -7083,36 +7083,36 @@ object SparModel {
 
     /** Tree 200: adds to margin 4; depth 4. */
     private fun tree_200(f: DoubleArray): Float {
-        if (f[9].toFloat() < 0x1.223306p+0f) { // max__ay__long
-            if (f[73].toFloat() < -0x1.3883p-2f) { // mean__wz__short
+        if (f[9].toFloat() < 1.1335910558700562f) { // max__ay__long
+            if (f[73].toFloat() < -0.3051872253417969f) { // mean__wz__short
                 return -0.01639302633702755f
             } else {
                 return -0.09331699460744858f
             }
         } else {
-            if (f[5].toFloat() < 0x1.bda5dap-3f) { // iqr__ax__long
-                if (f[6].toFloat() < 0x1.ee4d18p-1f) { // mean__ay__long
-                    if (f[41].toFloat() < 0x1.96e00ep+0f) { // mean__gyro_mag__long
+            if (f[5].toFloat() < 0.2176014930009842f) { // iqr__ax__long
+                if (f[6].toFloat() < 0.9654319286346436f) { // mean__ay__long
+                    if (f[41].toFloat() < 1.5893563032150269f) { // mean__gyro_mag__long
                         return -0.06897206604480743f
                     } else {
                         return 0.10046897083520889f
                     }
                 } else {
-                    if (f[83].toFloat() < 0x1.634876p-2f) { // correlation__ax__az__long
+                    if (f[83].toFloat() < 0.3469561040401459f) { // correlation__ax__az__long
                         return -0.05440927669405937f
                     } else {
                         return 0.09980272501707077f
                     }
                 }
             } else {
-                if (f[19].toFloat() < 0x1.79408cp-1f) { // std__wx__long
-                    if (f[93].toFloat() < 0x1.275da8p-2f) { // std__roll__long
+                if (f[19].toFloat() < 0.7368205785751343f) { // std__wx__long
+                    if (f[93].toFloat() < 0.2884432077407837f) { // std__roll__long
                         return -0.09806417673826218f
                     } else {
                         return 0.03904727101325989f
                     }
                 } else {
-                    if (f[37].toFloat() < 0x1.64e2bp-1f) { // min__acc_mag__long
+                    if (f[37].toFloat() < 0.6970419883728027f) { // min__acc_mag__long
                         return -0.04108503833413124f
                     } else {
                         return 0.06633703410625458f
@@ -7124,18 +7124,18 @@ object SparModel {
 
     /** Tree 201: adds to margin 5; depth 3. */
     private fun tree_201(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.271c2cp+0f) { // std__wy__long
-            if (f[37].toFloat() < 0x1.fdc97p-2f) { // min__acc_mag__long
+        if (f[25].toFloat() < 1.1527736186981201f) { // std__wy__long
+            if (f[37].toFloat() < 0.49783873558044434f) { // min__acc_mag__long
                 return -0.061599619686603546f
             } else {
-                if (f[15].toFloat() < 0x1.fd156ap-4f) { // max__az__long
+                if (f[15].toFloat() < 0.12428800016641617f) { // max__az__long
                     return -0.009535055607557297f
                 } else {
                     return 0.08820278942584991f
                 }
             }
         } else {
-            if (f[25].toFloat() < 0x1.5f975p+0f) { // std__wy__long
+            if (f[25].toFloat() < 1.3734025955200195f) { // std__wy__long
                 return -0.02027718722820282f
             } else {
                 return -0.09310157597064972f
@@ -7145,8 +7145,8 @@ object SparModel {
 
     /** Tree 202: adds to margin 6; depth 2. */
     private fun tree_202(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[5].toFloat() < 0x1.78c942p-2f) { // iqr__ax__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[5].toFloat() < 0.3679552376270294f) { // iqr__ax__long
                 return -0.04290866479277611f
             } else {
                 return 0.08880453556776047f
@@ -7158,8 +7158,8 @@ object SparModel {
 
     /** Tree 203: adds to margin 0; depth 2. */
     private fun tree_203(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[56].toFloat() < -0x1.1d1478p-6f) { // percentile_90__az__long
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[56].toFloat() < -0.017399899661540985f) { // percentile_90__az__long
                 return 0.029923398047685623f
             } else {
                 return -0.09109366685152054f
@@ -7171,30 +7171,30 @@ object SparModel {
 
     /** Tree 204: adds to margin 1; depth 4. */
     private fun tree_204(f: DoubleArray): Float {
-        if (f[37].toFloat() < 0x1.12f598p-1f) { // min__acc_mag__long
-            if (f[8].toFloat() < -0x1.704406p-1f) { // min__ay__long
-                if (f[41].toFloat() < 0x1.6eb416p+1f) { // mean__gyro_mag__long
-                    if (f[83].toFloat() < -0x1.cb5d06p-1f) { // correlation__ax__az__long
+        if (f[37].toFloat() < 0.5370299816131592f) { // min__acc_mag__long
+            if (f[8].toFloat() < -0.7192689776420593f) { // min__ay__long
+                if (f[41].toFloat() < 2.86487078666687f) { // mean__gyro_mag__long
+                    if (f[83].toFloat() < -0.8971940875053406f) { // correlation__ax__az__long
                         return -0.07074179500341415f
                     } else {
                         return 0.06183720752596855f
                     }
                 } else {
-                    if (f[7].toFloat() < 0x1.227edep-2f) { // std__ay__long
+                    if (f[7].toFloat() < 0.2836870849132538f) { // std__ay__long
                         return -0.021068377420306206f
                     } else {
                         return 0.09151674807071686f
                     }
                 }
             } else {
-                if (f[5].toFloat() < 0x1.9dfef8p+0f) { // iqr__ax__long
-                    if (f[23].toFloat() < 0x1.f2f4b6p-1f) { // iqr__wx__long
+                if (f[5].toFloat() < 1.6171717643737793f) { // iqr__ax__long
+                    if (f[23].toFloat() < 0.9745232462882996f) { // iqr__wx__long
                         return 0.017223184928297997f
                     } else {
                         return -0.06703151017427444f
                     }
                 } else {
-                    if (f[51].toFloat() < -0x1.a2f42cp+0f) { // percentile_10__ax__long
+                    if (f[51].toFloat() < -1.6365382671356201f) { // percentile_10__ax__long
                         return -0.0776602029800415f
                     } else {
                         return 0.048633452504873276f
@@ -7202,7 +7202,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[63].toFloat() < 0x1.15a4fp-1f) { // std__ay__short
+            if (f[63].toFloat() < 0.542273998260498f) { // std__ay__short
                 return -0.09463184326887131f
             } else {
                 return -0.002632992109283805f
@@ -7212,32 +7212,32 @@ object SparModel {
 
     /** Tree 205: adds to margin 2; depth 4. */
     private fun tree_205(f: DoubleArray): Float {
-        if (f[1].toFloat() < 0x1.49b60ep-1f) { // std__ax__long
+        if (f[1].toFloat() < 0.6439670920372009f) { // std__ax__long
             return -0.09240790456533432f
         } else {
-            if (f[10].toFloat() < 0x1.c6099ap-5f) { // median__ay__long
-                if (f[39].toFloat() < 0x1.efb9c6p-1f) { // median__acc_mag__long
-                    if (f[52].toFloat() < -0x1.f88822p-3f) { // percentile_10__ay__long
+            if (f[10].toFloat() < 0.05542450025677681f) { // median__ay__long
+                if (f[39].toFloat() < 0.968214213848114f) { // median__acc_mag__long
+                    if (f[52].toFloat() < -0.2463534027338028f) { // percentile_10__ay__long
                         return 0.005374183412641287f
                     } else {
                         return -0.0717300996184349f
                     }
                 } else {
-                    if (f[14].toFloat() < -0x1.f5d69ep+0f) { // min__az__long
+                    if (f[14].toFloat() < -1.9603060483932495f) { // min__az__long
                         return -0.036882199347019196f
                     } else {
                         return 0.08550070971250534f
                     }
                 }
             } else {
-                if (f[23].toFloat() < 0x1.39e09p+0f) { // iqr__wx__long
-                    if (f[95].toFloat() < 0x1.91c026p+1f) { // max__roll__long
+                if (f[23].toFloat() < 1.2260828018188477f) { // iqr__wx__long
+                    if (f[95].toFloat() < 3.138676404953003f) { // max__roll__long
                         return -0.08344951272010803f
                     } else {
                         return 0.038756970316171646f
                     }
                 } else {
-                    if (f[5].toFloat() < 0x1.a6bd4p+0f) { // iqr__ax__long
+                    if (f[5].toFloat() < 1.6513252258300781f) { // iqr__ax__long
                         return 0.06929930299520493f
                     } else {
                         return -0.024924492463469505f
@@ -7249,32 +7249,32 @@ object SparModel {
 
     /** Tree 206: adds to margin 3; depth 4. */
     private fun tree_206(f: DoubleArray): Float {
-        if (f[62].toFloat() < 0x1.d2d616p-1f) { // mean__ay__short
-            if (f[12].toFloat() < 0x1.6e787cp-2f) { // mean__az__long
+        if (f[62].toFloat() < 0.91178959608078f) { // mean__ay__short
+            if (f[12].toFloat() < 0.35788148641586304f) { // mean__az__long
                 return -0.0916060134768486f
             } else {
                 return 0.022374412044882774f
             }
         } else {
-            if (f[5].toFloat() < 0x1.bda5dap-3f) { // iqr__ax__long
-                if (f[45].toFloat() < 0x1.a64e84p+0f) { // median__gyro_mag__long
+            if (f[5].toFloat() < 0.2176014930009842f) { // iqr__ax__long
+                if (f[45].toFloat() < 1.6496355533599854f) { // median__gyro_mag__long
                     return 0.08806012570858002f
                 } else {
-                    if (f[82].toFloat() < -0x1.097cbep-4f) { // correlation__ax__ay__long
+                    if (f[82].toFloat() < -0.06481622904539108f) { // correlation__ax__ay__long
                         return -0.10097651928663254f
                     } else {
                         return 0.015950586646795273f
                     }
                 }
             } else {
-                if (f[102].toFloat() < 0x1.4p+2f) { // peak_count__gyro_lp__long
-                    if (f[83].toFloat() < 0x1.10ceb8p-2f) { // correlation__ax__az__long
+                if (f[102].toFloat() < 5.0f) { // peak_count__gyro_lp__long
+                    if (f[83].toFloat() < 0.2664135694503784f) { // correlation__ax__az__long
                         return -0.05014633759856224f
                     } else {
                         return 0.06691136956214905f
                     }
                 } else {
-                    if (f[93].toFloat() < 0x1.3b1e94p-2f) { // std__roll__long
+                    if (f[93].toFloat() < 0.30773383378982544f) { // std__roll__long
                         return 0.09714871644973755f
                     } else {
                         return 0.01685911975800991f
@@ -7286,32 +7286,32 @@ object SparModel {
 
     /** Tree 207: adds to margin 4; depth 4. */
     private fun tree_207(f: DoubleArray): Float {
-        if (f[6].toFloat() < 0x1.06721p-1f) { // mean__ay__long
+        if (f[6].toFloat() < 0.5125889778137207f) { // mean__ay__long
             return -0.09201782196760178f
         } else {
-            if (f[19].toFloat() < 0x1.79408cp-1f) { // std__wx__long
-                if (f[5].toFloat() < 0x1.a79a28p-3f) { // iqr__ax__long
-                    if (f[104].toFloat() < 0x1.836b28p-1f) { // log_energy_floor1em09__acc_dyn__long
+            if (f[19].toFloat() < 0.7368205785751343f) { // std__wx__long
+                if (f[5].toFloat() < 0.206836998462677f) { // iqr__ax__long
+                    if (f[104].toFloat() < 0.7566769123077393f) { // log_energy_floor1em09__acc_dyn__long
                         return 0.06461489945650101f
                     } else {
                         return -0.05804779753088951f
                     }
                 } else {
-                    if (f[93].toFloat() < 0x1.2c7a7p-2f) { // std__roll__long
+                    if (f[93].toFloat() < 0.29343581199645996f) { // std__roll__long
                         return -0.08962079882621765f
                     } else {
                         return 0.043596141040325165f
                     }
                 }
             } else {
-                if (f[82].toFloat() < 0x1.016422p-5f) { // correlation__ax__ay__long
-                    if (f[93].toFloat() < 0x1.696b04p-2f) { // std__roll__long
+                if (f[82].toFloat() < 0.031419817358255386f) { // correlation__ax__ay__long
+                    if (f[93].toFloat() < 0.35294729471206665f) { // std__roll__long
                         return -0.0474044531583786f
                     } else {
                         return 0.07312536984682083f
                     }
                 } else {
-                    if (f[80].toFloat() < 0x1.2b5d8cp-2f) { // mean_abs_change__wy__short
+                    if (f[80].toFloat() < 0.29234904050827026f) { // mean_abs_change__wy__short
                         return 0.09635911136865616f
                     } else {
                         return -0.002343627857044339f
@@ -7323,15 +7323,15 @@ object SparModel {
 
     /** Tree 208: adds to margin 5; depth 3. */
     private fun tree_208(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[79].toFloat() < 0x1.8537b8p-3f) { // mean_abs_change__wx__short
-                if (f[92].toFloat() < 0x1.0927b6p-1f) { // mean__roll__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[79].toFloat() < 0.19004768133163452f) { // mean_abs_change__wx__short
+                if (f[92].toFloat() < 0.5178810954093933f) { // mean__roll__long
                     return 0.02547626569867134f
                 } else {
                     return -0.06431522965431213f
                 }
             } else {
-                if (f[48].toFloat() < -0x1.27012p-1f) { // kurtosis__acc_mag__long
+                if (f[48].toFloat() < -0.5761804580688477f) { // kurtosis__acc_mag__long
                     return 0.018101155757904053f
                 } else {
                     return 0.08546369522809982f
@@ -7344,8 +7344,8 @@ object SparModel {
 
     /** Tree 209: adds to margin 6; depth 2. */
     private fun tree_209(f: DoubleArray): Float {
-        if (f[41].toFloat() < 0x1.548426p+0f) { // mean__gyro_mag__long
-            if (f[40].toFloat() < 0x1.e913e4p-3f) { // iqr__acc_mag__long
+        if (f[41].toFloat() < 1.3301414251327515f) { // mean__gyro_mag__long
+            if (f[40].toFloat() < 0.23880746960639954f) { // iqr__acc_mag__long
                 return -0.04863334819674492f
             } else {
                 return 0.08970847725868225f
@@ -7357,14 +7357,14 @@ object SparModel {
 
     /** Tree 210: adds to margin 0; depth 2. */
     private fun tree_210(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.730e8p-3f) { // max__az__long
-            if (f[98].toFloat() < 0x1.c9f24p+9f) { // band_mid__gyro_mag__long
+        if (f[15].toFloat() < 0.18118000030517578f) { // max__az__long
+            if (f[98].toFloat() < 915.892578125f) { // band_mid__gyro_mag__long
                 return 0.08354014903306961f
             } else {
                 return -0.013658873736858368f
             }
         } else {
-            if (f[67].toFloat() < 0x1.164a16p-1f) { // range__az__short
+            if (f[67].toFloat() < 0.543533980846405f) { // range__az__short
                 return -0.010641654953360558f
             } else {
                 return -0.09049266576766968f
@@ -7374,30 +7374,30 @@ object SparModel {
 
     /** Tree 211: adds to margin 1; depth 4. */
     private fun tree_211(f: DoubleArray): Float {
-        if (f[37].toFloat() < 0x1.12f598p-1f) { // min__acc_mag__long
-            if (f[8].toFloat() < -0x1.704406p-1f) { // min__ay__long
-                if (f[76].toFloat() < 0x1.6bb906p+1f) { // mean__gyro_mag__short
-                    if (f[83].toFloat() < -0x1.cb5d06p-1f) { // correlation__ax__az__long
+        if (f[37].toFloat() < 0.5370299816131592f) { // min__acc_mag__long
+            if (f[8].toFloat() < -0.7192689776420593f) { // min__ay__long
+                if (f[76].toFloat() < 2.8415839672088623f) { // mean__gyro_mag__short
+                    if (f[83].toFloat() < -0.8971940875053406f) { // correlation__ax__az__long
                         return -0.0681385025382042f
                     } else {
                         return 0.05814925953745842f
                     }
                 } else {
-                    if (f[7].toFloat() < 0x1.250f44p-2f) { // std__ay__long
+                    if (f[7].toFloat() < 0.28619104623794556f) { // std__ay__long
                         return -0.008336398750543594f
                     } else {
                         return 0.08835630863904953f
                     }
                 }
             } else {
-                if (f[3].toFloat() < 0x1.b8c544p-1f) { // max__ax__long
-                    if (f[37].toFloat() < 0x1.70ce3cp-2f) { // min__acc_mag__long
+                if (f[3].toFloat() < 0.8608800172805786f) { // max__ax__long
+                    if (f[37].toFloat() < 0.3601617217063904f) { // min__acc_mag__long
                         return -0.09373881667852402f
                     } else {
                         return -0.0018993271514773369f
                     }
                 } else {
-                    if (f[85].toFloat() < -0x1.7548dap-1f) { // correlation__wx__wy__long
+                    if (f[85].toFloat() < -0.7290714383125305f) { // correlation__wx__wy__long
                         return -0.07584741711616516f
                     } else {
                         return 0.03143138810992241f
@@ -7405,7 +7405,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[31].toFloat() < -0x1.6fb204p+1f) { // min__wz__long
+            if (f[31].toFloat() < -2.872620105743408f) { // min__wz__long
                 return 0.0002488988684490323f
             } else {
                 return -0.09384339302778244f
@@ -7415,26 +7415,26 @@ object SparModel {
 
     /** Tree 212: adds to margin 2; depth 4. */
     private fun tree_212(f: DoubleArray): Float {
-        if (f[99].toFloat() < 0x1.19748ap+9f) { // band_mid__acc_dyn__long
-            if (f[53].toFloat() < -0x1.23ef52p+0f) { // percentile_10__az__long
-                if (f[23].toFloat() < 0x1.fa5692p-1f) { // iqr__wx__long
+        if (f[99].toFloat() < 562.9104614257812f) { // band_mid__acc_dyn__long
+            if (f[53].toFloat() < -1.140370488166809f) { // percentile_10__az__long
+                if (f[23].toFloat() < 0.9889417290687561f) { // iqr__wx__long
                     return -0.0647788792848587f
                 } else {
-                    if (f[72].toFloat() < 0x1.1c8334p+3f) { // range__wy__short
+                    if (f[72].toFloat() < 8.891016006469727f) { // range__wy__short
                         return 0.0909285768866539f
                     } else {
                         return -0.042369987815618515f
                     }
                 }
             } else {
-                if (f[6].toFloat() < -0x1.0f6d36p-6f) { // mean__ay__long
-                    if (f[96].toFloat() < 0x1.83fa18p+14f) { // band_slow__gyro_mag__long
+                if (f[6].toFloat() < -0.0165665652602911f) { // mean__ay__long
+                    if (f[96].toFloat() < 24830.5234375f) { // band_slow__gyro_mag__long
                         return -0.026530280709266663f
                     } else {
                         return 0.05642212554812431f
                     }
                 } else {
-                    if (f[16].toFloat() < -0x1.803372p-1f) { // median__az__long
+                    if (f[16].toFloat() < -0.750392496585846f) { // median__az__long
                         return 0.011915151961147785f
                     } else {
                         return -0.09324418753385544f
@@ -7442,17 +7442,17 @@ object SparModel {
                 }
             }
         } else {
-            if (f[52].toFloat() < -0x1.41344ep-1f) { // percentile_10__ay__long
+            if (f[52].toFloat() < -0.6273521780967712f) { // percentile_10__ay__long
                 return -0.07869929075241089f
             } else {
-                if (f[33].toFloat() < -0x1.1df43cp-3f) { // median__wz__long
-                    if (f[14].toFloat() < -0x1.cc4546p+0f) { // min__az__long
+                if (f[33].toFloat() < -0.13962599635124207f) { // median__wz__long
+                    if (f[14].toFloat() < -1.7979320287704468f) { // min__az__long
                         return -0.06328456848859787f
                     } else {
                         return 0.026768604293465614f
                     }
                 } else {
-                    if (f[17].toFloat() < 0x1.4bd16p-1f) { // iqr__az__long
+                    if (f[17].toFloat() < 0.6480817794799805f) { // iqr__az__long
                         return -0.0007017602329142392f
                     } else {
                         return 0.07463886588811874f
@@ -7464,30 +7464,30 @@ object SparModel {
 
     /** Tree 213: adds to margin 3; depth 4. */
     private fun tree_213(f: DoubleArray): Float {
-        if (f[93].toFloat() < 0x1.70a3c8p-2f) { // std__roll__long
-            if (f[98].toFloat() < 0x1.eb3ddp+12f) { // band_mid__gyro_mag__long
-                if (f[93].toFloat() < 0x1.09fbdp-2f) { // std__roll__long
-                    if (f[58].toFloat() < 0x1.440446p+1f) { // mad__wy__long
+        if (f[93].toFloat() < 0.35999977588653564f) { // std__roll__long
+            if (f[98].toFloat() < 7859.86328125f) { // band_mid__gyro_mag__long
+                if (f[93].toFloat() < 0.2597496509552002f) { // std__roll__long
+                    if (f[58].toFloat() < 2.5313804149627686f) { // mad__wy__long
                         return 0.037568818777799606f
                     } else {
                         return -0.07767834514379501f
                     }
                 } else {
-                    if (f[90].toFloat() < -0x1.53894ap+1f) { // min__pitch__long
+                    if (f[90].toFloat() < -2.6526272296905518f) { // min__pitch__long
                         return -0.09223194420337677f
                     } else {
                         return 0.009427569806575775f
                     }
                 }
             } else {
-                if (f[0].toFloat() < 0x1.28a9fap-3f) { // mean__ax__long
+                if (f[0].toFloat() < 0.14485545456409454f) { // mean__ax__long
                     return 0.10177087783813477f
                 } else {
                     return -0.019984524697065353f
                 }
             }
         } else {
-            if (f[55].toFloat() < 0x1.29cd26p+0f) { // percentile_90__ay__long
+            if (f[55].toFloat() < 1.163286566734314f) { // percentile_90__ay__long
                 return -0.09236232191324234f
             } else {
                 return 0.013547146692872047f
@@ -7497,36 +7497,36 @@ object SparModel {
 
     /** Tree 214: adds to margin 4; depth 4. */
     private fun tree_214(f: DoubleArray): Float {
-        if (f[9].toFloat() < 0x1.223306p+0f) { // max__ay__long
-            if (f[73].toFloat() < -0x1.1e436cp-2f) { // mean__wz__short
+        if (f[9].toFloat() < 1.1335910558700562f) { // max__ay__long
+            if (f[73].toFloat() < -0.2795540690422058f) { // mean__wz__short
                 return -0.02006172202527523f
             } else {
                 return -0.0910530537366867f
             }
         } else {
-            if (f[95].toFloat() < 0x1.bda02ap+0f) { // max__roll__long
-                if (f[21].toFloat() < 0x1.7e41c4p+1f) { // max__wx__long
-                    if (f[3].toFloat() < 0x1.7a76dap-2f) { // max__ax__long
+            if (f[95].toFloat() < 1.7407251596450806f) { // max__roll__long
+                if (f[21].toFloat() < 2.986382007598877f) { // max__wx__long
+                    if (f[3].toFloat() < 0.369594007730484f) { // max__ax__long
                         return 0.019840260967612267f
                     } else {
                         return -0.0909649208188057f
                     }
                 } else {
-                    if (f[70].toFloat() < 0x1.8e94acp+2f) { // range__wx__short
+                    if (f[70].toFloat() < 6.2278242111206055f) { // range__wx__short
                         return 0.0190244372934103f
                     } else {
                         return 0.07517682015895844f
                     }
                 }
             } else {
-                if (f[16].toFloat() < 0x1.31dc0ep-3f) { // median__az__long
-                    if (f[2].toFloat() < -0x1.71be4cp-1f) { // min__ax__long
+                if (f[16].toFloat() < 0.1493455022573471f) { // median__az__long
+                    if (f[2].toFloat() < -0.722154974937439f) { // min__ax__long
                         return -0.08859547227621078f
                     } else {
                         return 0.027868499979376793f
                     }
                 } else {
-                    if (f[100].toFloat() < 0x1.8d13b4p-4f) { // autocorr_0p5s__gyro_mag__long
+                    if (f[100].toFloat() < 0.09694261848926544f) { // autocorr_0p5s__gyro_mag__long
                         return 0.09636085480451584f
                     } else {
                         return -0.05348500609397888f
@@ -7538,9 +7538,9 @@ object SparModel {
 
     /** Tree 215: adds to margin 5; depth 3. */
     private fun tree_215(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.21bc9cp+0f) { // std__wy__long
-            if (f[6].toFloat() < 0x1.19211p-3f) { // mean__ay__long
-                if (f[79].toFloat() < 0x1.7cbb9cp-3f) { // mean_abs_change__wx__short
+        if (f[25].toFloat() < 1.131784200668335f) { // std__wy__long
+            if (f[6].toFloat() < 0.13727009296417236f) { // mean__ay__long
+                if (f[79].toFloat() < 0.18590471148490906f) { // mean_abs_change__wx__short
                     return 0.009490244090557098f
                 } else {
                     return 0.08493322879076004f
@@ -7549,7 +7549,7 @@ object SparModel {
                 return -0.04946368187665939f
             }
         } else {
-            if (f[71].toFloat() < 0x1.51fb38p+0f) { // std__wy__short
+            if (f[71].toFloat() < 1.320239543914795f) { // std__wy__short
                 return -0.020140329375863075f
             } else {
                 return -0.09087509661912918f
@@ -7559,8 +7559,8 @@ object SparModel {
 
     /** Tree 216: adds to margin 6; depth 2. */
     private fun tree_216(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[37].toFloat() < 0x1.12f598p-1f) { // min__acc_mag__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[37].toFloat() < 0.5370299816131592f) { // min__acc_mag__long
                 return 0.08744440227746964f
             } else {
                 return -0.03015207313001156f
@@ -7572,14 +7572,14 @@ object SparModel {
 
     /** Tree 217: adds to margin 0; depth 2. */
     private fun tree_217(f: DoubleArray): Float {
-        if (f[18].toFloat() < 0x1.2afcaap-3f) { // mean__wx__long
-            if (f[37].toFloat() < 0x1.bb675cp-1f) { // min__acc_mag__long
+        if (f[18].toFloat() < 0.14598973095417023f) { // mean__wx__long
+            if (f[37].toFloat() < 0.8660229444503784f) { // min__acc_mag__long
                 return -0.0889757052063942f
             } else {
                 return -0.015396892093122005f
             }
         } else {
-            if (f[78].toFloat() < 0x1.21444cp+1f) { // range__gyro_mag__short
+            if (f[78].toFloat() < 2.259896755218506f) { // range__gyro_mag__short
                 return 0.08303117007017136f
             } else {
                 return -0.011099028401076794f
@@ -7589,26 +7589,26 @@ object SparModel {
 
     /** Tree 218: adds to margin 1; depth 4. */
     private fun tree_218(f: DoubleArray): Float {
-        if (f[16].toFloat() < -0x1.232a06p-2f) { // median__az__long
-            if (f[85].toFloat() < 0x1.710db8p-1f) { // correlation__wx__wy__long
-                if (f[85].toFloat() < -0x1.795536p-1f) { // correlation__wx__wy__long
-                    if (f[32].toFloat() < 0x1.6c59eap+1f) { // max__wz__long
+        if (f[16].toFloat() < -0.2843399941921234f) { // median__az__long
+            if (f[85].toFloat() < 0.7208077907562256f) { // correlation__wx__wy__long
+                if (f[85].toFloat() < -0.7369782328605652f) { // correlation__wx__wy__long
+                    if (f[32].toFloat() < 2.84649395942688f) { // max__wz__long
                         return -0.06615660339593887f
                     } else {
                         return 0.05756518989801407f
                     }
                 } else {
-                    if (f[55].toFloat() < 0x1.2eebbap-2f) { // percentile_90__ay__long
+                    if (f[55].toFloat() < 0.29582110047340393f) { // percentile_90__ay__long
                         return -0.03653069958090782f
                     } else {
                         return 0.06288117170333862f
                     }
                 }
             } else {
-                if (f[56].toFloat() < 0x1.9180fcp-3f) { // percentile_90__az__long
+                if (f[56].toFloat() < 0.19604679942131042f) { // percentile_90__az__long
                     return 0.030886828899383545f
                 } else {
-                    if (f[23].toFloat() < 0x1.1e8bfcp+0f) { // iqr__wx__long
+                    if (f[23].toFloat() < 1.119323492050171f) { // iqr__wx__long
                         return -0.016555598005652428f
                     } else {
                         return -0.0861278623342514f
@@ -7616,7 +7616,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[59].toFloat() < 0x1.1abc0ep+0f) { // mad__wz__long
+            if (f[59].toFloat() < 1.1044319868087769f) { // mad__wz__long
                 return -0.09164702147245407f
             } else {
                 return -0.00118118932005018f
@@ -7626,44 +7626,44 @@ object SparModel {
 
     /** Tree 219: adds to margin 2; depth 4. */
     private fun tree_219(f: DoubleArray): Float {
-        if (f[38].toFloat() < 0x1.fb1672p+0f) { // max__acc_mag__long
-            if (f[13].toFloat() < 0x1.36b0cep-1f) { // std__az__long
-                if (f[6].toFloat() < -0x1.949e9ep-6f) { // mean__ay__long
+        if (f[38].toFloat() < 1.9808112382888794f) { // max__acc_mag__long
+            if (f[13].toFloat() < 0.6068176627159119f) { // std__az__long
+                if (f[6].toFloat() < -0.024696020409464836f) { // mean__ay__long
                     return -0.010061170905828476f
                 } else {
                     return -0.09009382128715515f
                 }
             } else {
-                if (f[87].toFloat() < 0x1.5b124ap-1f) { // correlation__wy__wz__long
+                if (f[87].toFloat() < 0.6778739094734192f) { // correlation__wy__wz__long
                     return -0.0341346375644207f
                 } else {
                     return 0.057989127933979034f
                 }
             }
         } else {
-            if (f[14].toFloat() < -0x1.c5c6c2p+0f) { // min__az__long
-                if (f[26].toFloat() < -0x1.9b9c0ep+2f) { // min__wy__long
-                    if (f[23].toFloat() < 0x1.6f7f3cp+0f) { // iqr__wx__long
+            if (f[14].toFloat() < -1.7725640535354614f) { // min__az__long
+                if (f[26].toFloat() < -6.431399822235107f) { // min__wy__long
+                    if (f[23].toFloat() < 1.435535192489624f) { // iqr__wx__long
                         return -0.02374104969203472f
                     } else {
                         return 0.08975706249475479f
                     }
                 } else {
-                    if (f[10].toFloat() < 0x1.314014p-7f) { // median__ay__long
+                    if (f[10].toFloat() < 0.009315500035881996f) { // median__ay__long
                         return 0.008143804036080837f
                     } else {
                         return -0.09284267574548721f
                     }
                 }
             } else {
-                if (f[94].toFloat() < -0x1.8bf46p+1f) { // min__roll__long
-                    if (f[56].toFloat() < 0x1.1ad04cp-3f) { // percentile_90__az__long
+                if (f[94].toFloat() < -3.093395233154297f) { // min__roll__long
+                    if (f[56].toFloat() < 0.13809260725975037f) { // percentile_90__az__long
                         return -0.0260526891797781f
                     } else {
                         return 0.0759766548871994f
                     }
                 } else {
-                    if (f[84].toFloat() < -0x1.ce0e84p-1f) { // correlation__ay__az__long
+                    if (f[84].toFloat() < -0.9024544954299927f) { // correlation__ay__az__long
                         return 0.03922984004020691f
                     } else {
                         return -0.06877276301383972f
@@ -7675,36 +7675,36 @@ object SparModel {
 
     /** Tree 220: adds to margin 3; depth 4. */
     private fun tree_220(f: DoubleArray): Float {
-        if (f[62].toFloat() < 0x1.d2d616p-1f) { // mean__ay__short
-            if (f[12].toFloat() < 0x1.6e787cp-2f) { // mean__az__long
+        if (f[62].toFloat() < 0.91178959608078f) { // mean__ay__short
+            if (f[12].toFloat() < 0.35788148641586304f) { // mean__az__long
                 return -0.08896972984075546f
             } else {
                 return 0.017938487231731415f
             }
         } else {
-            if (f[18].toFloat() < -0x1.74f416p-5f) { // mean__wx__long
-                if (f[90].toFloat() < -0x1.ba1e54p-4f) { // min__pitch__long
-                    if (f[95].toFloat() < 0x1.0bd95ep+1f) { // max__roll__long
+            if (f[18].toFloat() < -0.045526545494794846f) { // mean__wx__long
+                if (f[90].toFloat() < -0.10793907940387726f) { // min__pitch__long
+                    if (f[95].toFloat() < 2.0925710201263428f) { // max__roll__long
                         return 0.09031376987695694f
                     } else {
                         return 0.0061640958301723f
                     }
                 } else {
-                    if (f[34].toFloat() < 0x1.0b746p-1f) { // iqr__wz__long
+                    if (f[34].toFloat() < 0.5223722457885742f) { // iqr__wz__long
                         return 0.01797848753631115f
                     } else {
                         return -0.055550187826156616f
                     }
                 }
             } else {
-                if (f[70].toFloat() < 0x1.410f0ep+1f) { // range__wx__short
-                    if (f[82].toFloat() < -0x1.464d06p-4f) { // correlation__ax__ay__long
+                if (f[70].toFloat() < 2.5082719326019287f) { // range__wx__short
+                    if (f[82].toFloat() < -0.07966329902410507f) { // correlation__ax__ay__long
                         return -0.017041770741343498f
                     } else {
                         return 0.08842232078313828f
                     }
                 } else {
-                    if (f[98].toFloat() < 0x1.eb3ddp+12f) { // band_mid__gyro_mag__long
+                    if (f[98].toFloat() < 7859.86328125f) { // band_mid__gyro_mag__long
                         return -0.030116379261016846f
                     } else {
                         return 0.06352062523365021f
@@ -7716,36 +7716,36 @@ object SparModel {
 
     /** Tree 221: adds to margin 4; depth 4. */
     private fun tree_221(f: DoubleArray): Float {
-        if (f[9].toFloat() < 0x1.223306p+0f) { // max__ay__long
-            if (f[48].toFloat() < 0x1.e4188p-2f) { // kurtosis__acc_mag__long
+        if (f[9].toFloat() < 1.1335910558700562f) { // max__ay__long
+            if (f[48].toFloat() < 0.4727497100830078f) { // kurtosis__acc_mag__long
                 return -0.09012644737958908f
             } else {
                 return -0.020211711525917053f
             }
         } else {
-            if (f[18].toFloat() < -0x1.c2baf4p-5f) { // mean__wx__long
-                if (f[24].toFloat() < -0x1.bd910ep-3f) { // mean__wy__long
-                    if (f[5].toFloat() < 0x1.0a4f54p-2f) { // iqr__ax__long
+            if (f[18].toFloat() < -0.055020786821842194f) { // mean__wx__long
+                if (f[24].toFloat() < -0.21756182610988617f) { // mean__wy__long
+                    if (f[5].toFloat() < 0.26006823778152466f) { // iqr__ax__long
                         return 0.05610565468668938f
                     } else {
                         return -0.0463225357234478f
                     }
                 } else {
-                    if (f[17].toFloat() < 0x1.5ec03p-1f) { // iqr__az__long
+                    if (f[17].toFloat() < 0.6850600242614746f) { // iqr__az__long
                         return -0.08367133140563965f
                     } else {
                         return 0.003464007517322898f
                     }
                 }
             } else {
-                if (f[70].toFloat() < 0x1.410f0ep+1f) { // range__wx__short
-                    if (f[82].toFloat() < -0x1.464d06p-4f) { // correlation__ax__ay__long
+                if (f[70].toFloat() < 2.5082719326019287f) { // range__wx__short
+                    if (f[82].toFloat() < -0.07966329902410507f) { // correlation__ax__ay__long
                         return 0.047616492956876755f
                     } else {
                         return -0.08158151060342789f
                     }
                 } else {
-                    if (f[37].toFloat() < 0x1.5e07f6p-1f) { // min__acc_mag__long
+                    if (f[37].toFloat() < 0.6836544871330261f) { // min__acc_mag__long
                         return -0.015624250285327435f
                     } else {
                         return 0.057400207966566086f
@@ -7757,9 +7757,9 @@ object SparModel {
 
     /** Tree 222: adds to margin 5; depth 3. */
     private fun tree_222(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.21bc9cp+0f) { // std__wy__long
-            if (f[6].toFloat() < 0x1.12163cp-3f) { // mean__ay__long
-                if (f[79].toFloat() < 0x1.8537b8p-3f) { // mean_abs_change__wx__short
+        if (f[25].toFloat() < 1.131784200668335f) { // std__wy__long
+            if (f[6].toFloat() < 0.1338314712047577f) { // mean__ay__long
+                if (f[79].toFloat() < 0.19004768133163452f) { // mean_abs_change__wx__short
                     return 0.010458574630320072f
                 } else {
                     return 0.0831558033823967f
@@ -7768,7 +7768,7 @@ object SparModel {
                 return -0.045429956167936325f
             }
         } else {
-            if (f[71].toFloat() < 0x1.5b6bc4p+0f) { // std__wy__short
+            if (f[71].toFloat() < 1.3571131229400635f) { // std__wy__short
                 return -0.022331343963742256f
             } else {
                 return -0.08954690396785736f
@@ -7778,8 +7778,8 @@ object SparModel {
 
     /** Tree 223: adds to margin 6; depth 2. */
     private fun tree_223(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[37].toFloat() < 0x1.12f598p-1f) { // min__acc_mag__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[37].toFloat() < 0.5370299816131592f) { // min__acc_mag__long
                 return 0.08586720377206802f
             } else {
                 return -0.027343574911355972f
@@ -7791,8 +7791,8 @@ object SparModel {
 
     /** Tree 224: adds to margin 0; depth 2. */
     private fun tree_224(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[15].toFloat() < 0x1.14efccp-3f) { // max__az__long
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[15].toFloat() < 0.13522300124168396f) { // max__az__long
                 return 0.02283729612827301f
             } else {
                 return -0.08786748349666595f
@@ -7804,32 +7804,32 @@ object SparModel {
 
     /** Tree 225: adds to margin 1; depth 4. */
     private fun tree_225(f: DoubleArray): Float {
-        if (f[40].toFloat() < 0x1.381158p-1f) { // iqr__acc_mag__long
-            if (f[65].toFloat() < -0x1.a04a7ep-2f) { // mean__az__short
+        if (f[40].toFloat() < 0.6095073223114014f) { // iqr__acc_mag__long
+            if (f[65].toFloat() < -0.4065341651439667f) { // mean__az__short
                 return -0.010743650607764721f
             } else {
                 return -0.08962241560220718f
             }
         } else {
-            if (f[51].toFloat() < -0x1.ac8cb2p+0f) { // percentile_10__ax__long
-                if (f[52].toFloat() < -0x1.253614p-1f) { // percentile_10__ay__long
+            if (f[51].toFloat() < -1.67402184009552f) { // percentile_10__ax__long
+                if (f[52].toFloat() < -0.5726782083511353f) { // percentile_10__ay__long
                     return 0.05387727543711662f
                 } else {
-                    if (f[50].toFloat() < -0x1.2155dp+0f) { // kurtosis__gyro_mag__long
+                    if (f[50].toFloat() < -1.1302156448364258f) { // kurtosis__gyro_mag__long
                         return -0.01509298849850893f
                     } else {
                         return -0.08784618228673935f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.d689b6p-1f) { // correlation__wy__wz__long
-                    if (f[85].toFloat() < -0x1.5a25f2p-1f) { // correlation__wx__wy__long
+                if (f[87].toFloat() < 0.9190194010734558f) { // correlation__wy__wz__long
+                    if (f[85].toFloat() < -0.6760707497596741f) { // correlation__wx__wy__long
                         return -0.018402820453047752f
                     } else {
                         return 0.06256189197301865f
                     }
                 } else {
-                    if (f[81].toFloat() < 0x1.d2884ap-4f) { // mean_abs_change__wz__short
+                    if (f[81].toFloat() < 0.11389950662851334f) { // mean_abs_change__wz__short
                         return -0.0865447074174881f
                     } else {
                         return 0.054403241723775864f
@@ -7841,22 +7841,22 @@ object SparModel {
 
     /** Tree 226: adds to margin 2; depth 4. */
     private fun tree_226(f: DoubleArray): Float {
-        if (f[99].toFloat() < 0x1.1c154ap+9f) { // band_mid__acc_dyn__long
-            if (f[53].toFloat() < -0x1.23ef52p+0f) { // percentile_10__az__long
-                if (f[23].toFloat() < 0x1.fa5692p-1f) { // iqr__wx__long
+        if (f[99].toFloat() < 568.1663208007812f) { // band_mid__acc_dyn__long
+            if (f[53].toFloat() < -1.140370488166809f) { // percentile_10__az__long
+                if (f[23].toFloat() < 0.9889417290687561f) { // iqr__wx__long
                     return -0.06254025548696518f
                 } else {
-                    if (f[72].toFloat() < 0x1.1c8334p+3f) { // range__wy__short
+                    if (f[72].toFloat() < 8.891016006469727f) { // range__wy__short
                         return 0.08854374289512634f
                     } else {
                         return -0.039089005440473557f
                     }
                 }
             } else {
-                if (f[6].toFloat() < -0x1.0f6d36p-6f) { // mean__ay__long
+                if (f[6].toFloat() < -0.0165665652602911f) { // mean__ay__long
                     return 0.022606205195188522f
                 } else {
-                    if (f[16].toFloat() < -0x1.76ee1p-1f) { // median__az__long
+                    if (f[16].toFloat() < -0.7322850227355957f) { // median__az__long
                         return 0.0011299391044303775f
                     } else {
                         return -0.09084814041852951f
@@ -7864,17 +7864,17 @@ object SparModel {
                 }
             }
         } else {
-            if (f[52].toFloat() < -0x1.41344ep-1f) { // percentile_10__ay__long
+            if (f[52].toFloat() < -0.6273521780967712f) { // percentile_10__ay__long
                 return -0.07389574497938156f
             } else {
-                if (f[54].toFloat() < 0x1.5df71ep+0f) { // percentile_90__ax__long
-                    if (f[69].toFloat() < 0x1.92c3cp-1f) { // std__wx__short
+                if (f[54].toFloat() < 1.3670519590377808f) { // percentile_90__ax__long
+                    if (f[69].toFloat() < 0.7866497039794922f) { // std__wx__short
                         return -0.020151112228631973f
                     } else {
                         return 0.07779564708471298f
                     }
                 } else {
-                    if (f[95].toFloat() < 0x1.851c24p+1f) { // max__roll__long
+                    if (f[95].toFloat() < 3.039921283721924f) { // max__roll__long
                         return 0.07732811570167542f
                     } else {
                         return -0.024457234889268875f
@@ -7886,30 +7886,30 @@ object SparModel {
 
     /** Tree 227: adds to margin 3; depth 4. */
     private fun tree_227(f: DoubleArray): Float {
-        if (f[93].toFloat() < 0x1.70a3c8p-2f) { // std__roll__long
-            if (f[98].toFloat() < 0x1.eb3ddp+12f) { // band_mid__gyro_mag__long
-                if (f[93].toFloat() < 0x1.cbd0fap-3f) { // std__roll__long
-                    if (f[1].toFloat() < 0x1.cba098p-3f) { // std__ax__long
+        if (f[93].toFloat() < 0.35999977588653564f) { // std__roll__long
+            if (f[98].toFloat() < 7859.86328125f) { // band_mid__gyro_mag__long
+                if (f[93].toFloat() < 0.22451968491077423f) { // std__roll__long
+                    if (f[1].toFloat() < 0.22442740201950073f) { // std__ax__long
                         return 0.06863347440958023f
                     } else {
                         return -0.06941299885511398f
                     }
                 } else {
-                    if (f[9].toFloat() < 0x1.630856p+0f) { // max__ay__long
+                    if (f[9].toFloat() < 1.3868459463119507f) { // max__ay__long
                         return -0.034078363329172134f
                     } else {
                         return 0.050064414739608765f
                     }
                 }
             } else {
-                if (f[0].toFloat() < 0x1.1c488ep-3f) { // mean__ax__long
+                if (f[0].toFloat() < 0.13881026208400726f) { // mean__ax__long
                     return 0.0982515960931778f
                 } else {
                     return -0.018526388332247734f
                 }
             }
         } else {
-            if (f[55].toFloat() < 0x1.29cd26p+0f) { // percentile_90__ay__long
+            if (f[55].toFloat() < 1.163286566734314f) { // percentile_90__ay__long
                 return -0.09007668495178223f
             } else {
                 return 0.009882948361337185f
@@ -7919,9 +7919,9 @@ object SparModel {
 
     /** Tree 228: adds to margin 4; depth 4. */
     private fun tree_228(f: DoubleArray): Float {
-        if (f[9].toFloat() < 0x1.27be98p+0f) { // max__ay__long
-            if (f[62].toFloat() < 0x1.ead752p-1f) { // mean__ay__short
-                if (f[29].toFloat() < -0x1.709302p-3f) { // mean__wz__long
+        if (f[9].toFloat() < 1.1552519798278809f) { // max__ay__long
+            if (f[62].toFloat() < 0.9586740136146545f) { // mean__ay__short
+                if (f[29].toFloat() < -0.17996789515018463f) { // mean__wz__long
                     return -0.017881622537970543f
                 } else {
                     return -0.08818241208791733f
@@ -7930,29 +7930,29 @@ object SparModel {
                 return -0.011305824853479862f
             }
         } else {
-            if (f[6].toFloat() < 0x1.ef91dcp-1f) { // mean__ay__long
-                if (f[51].toFloat() < -0x1.312cfp-3f) { // percentile_10__ax__long
-                    if (f[9].toFloat() < 0x1.57b506p+0f) { // max__ay__long
+            if (f[6].toFloat() < 0.9679096937179565f) { // mean__ay__long
+                if (f[51].toFloat() < -0.149011492729187f) { // percentile_10__ax__long
+                    if (f[9].toFloat() < 1.3426059484481812f) { // max__ay__long
                         return 0.054423846304416656f
                     } else {
                         return -0.03722783550620079f
                     }
                 } else {
-                    if (f[25].toFloat() < 0x1.9a501ep+0f) { // std__wy__long
+                    if (f[25].toFloat() < 1.6027849912643433f) { // std__wy__long
                         return -0.060448307543992996f
                     } else {
                         return 0.10278254747390747f
                     }
                 }
             } else {
-                if (f[8].toFloat() < 0x1.63573ep-1f) { // min__ay__long
-                    if (f[30].toFloat() < 0x1.5f8106p-1f) { // std__wz__long
+                if (f[8].toFloat() < 0.6940249800682068f) { // min__ay__long
+                    if (f[30].toFloat() < 0.6865312457084656f) { // std__wz__long
                         return -0.07781459391117096f
                     } else {
                         return 0.05613134056329727f
                     }
                 } else {
-                    if (f[99].toFloat() < 0x1.7b34bap+4f) { // band_mid__acc_dyn__long
+                    if (f[99].toFloat() < 23.70037269592285f) { // band_mid__acc_dyn__long
                         return -0.02286979928612709f
                     } else {
                         return 0.08539891988039017f
@@ -7964,9 +7964,9 @@ object SparModel {
 
     /** Tree 229: adds to margin 5; depth 3. */
     private fun tree_229(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[8].toFloat() < -0x1.19efd8p-2f) { // min__ay__long
-                if (f[97].toFloat() < 0x1.bc8eb2p+5f) { // band_slow__acc_dyn__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[8].toFloat() < -0.27532899379730225f) { // min__ay__long
+                if (f[97].toFloat() < 55.56967544555664f) { // band_slow__acc_dyn__long
                     return 0.08040349185466766f
                 } else {
                     return 0.015601398423314095f
@@ -7981,8 +7981,8 @@ object SparModel {
 
     /** Tree 230: adds to margin 6; depth 2. */
     private fun tree_230(f: DoubleArray): Float {
-        if (f[41].toFloat() < 0x1.548426p+0f) { // mean__gyro_mag__long
-            if (f[40].toFloat() < 0x1.377908p-2f) { // iqr__acc_mag__long
+        if (f[41].toFloat() < 1.3301414251327515f) { // mean__gyro_mag__long
+            if (f[40].toFloat() < 0.3041726350784302f) { // iqr__acc_mag__long
                 return -0.018011903390288353f
             } else {
                 return 0.08378578722476959f
@@ -7994,8 +7994,8 @@ object SparModel {
 
     /** Tree 231: adds to margin 0; depth 2. */
     private fun tree_231(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.017d28p-2f) { // max__az__long
-            if (f[18].toFloat() < 0x1.0c7704p-3f) { // mean__wx__long
+        if (f[15].toFloat() < 0.2514539957046509f) { // max__az__long
+            if (f[18].toFloat() < 0.13108637928962708f) { // mean__wx__long
                 return -0.029278844594955444f
             } else {
                 return 0.07815330475568771f
@@ -8007,18 +8007,18 @@ object SparModel {
 
     /** Tree 232: adds to margin 1; depth 4. */
     private fun tree_232(f: DoubleArray): Float {
-        if (f[64].toFloat() < 0x1.bae1fp-1f) { // range__ay__short
-            if (f[39].toFloat() < 0x1.efb9c6p-1f) { // median__acc_mag__long
+        if (f[64].toFloat() < 0.8650050163269043f) { // range__ay__short
+            if (f[39].toFloat() < 0.968214213848114f) { // median__acc_mag__long
                 return 0.04840928316116333f
             } else {
-                if (f[14].toFloat() < -0x1.a672fcp+0f) { // min__az__long
-                    if (f[52].toFloat() < -0x1.7c4b68p-3f) { // percentile_10__ay__long
+                if (f[14].toFloat() < -1.6501920223236084f) { // min__az__long
+                    if (f[52].toFloat() < -0.18569070100784302f) { // percentile_10__ay__long
                         return -0.027130460366606712f
                     } else {
                         return 0.042707718908786774f
                     }
                 } else {
-                    if (f[92].toFloat() < 0x1.d4b086p+0f) { // mean__roll__long
+                    if (f[92].toFloat() < 1.8308185338974f) { // mean__roll__long
                         return -0.08644784986972809f
                     } else {
                         return -0.0026649467181414366f
@@ -8026,25 +8026,25 @@ object SparModel {
                 }
             }
         } else {
-            if (f[20].toFloat() < -0x1.ec983ep+1f) { // min__wx__long
-                if (f[17].toFloat() < 0x1.8f9582p-1f) { // iqr__az__long
+            if (f[20].toFloat() < -3.848396062850952f) { // min__wx__long
+                if (f[17].toFloat() < 0.7804375290870667f) { // iqr__az__long
                     return 0.0431935153901577f
                 } else {
-                    if (f[84].toFloat() < -0x1.084f6ep-1f) { // correlation__ay__az__long
+                    if (f[84].toFloat() < -0.5162310004234314f) { // correlation__ay__az__long
                         return -0.08352012932300568f
                     } else {
                         return -0.0054707773961126804f
                     }
                 }
             } else {
-                if (f[15].toFloat() < 0x1.7f123cp-1f) { // max__az__long
-                    if (f[85].toFloat() < -0x1.999ed6p-1f) { // correlation__wx__wy__long
+                if (f[15].toFloat() < 0.7481859922409058f) { // max__az__long
+                    if (f[85].toFloat() < -0.8000399470329285f) { // correlation__wx__wy__long
                         return -0.027715716511011124f
                     } else {
                         return 0.07702586054801941f
                     }
                 } else {
-                    if (f[87].toFloat() < 0x1.64124p-1f) { // correlation__wy__wz__long
+                    if (f[87].toFloat() < 0.6954517364501953f) { // correlation__wy__wz__long
                         return 0.051028668880462646f
                     } else {
                         return -0.05836522579193115f
@@ -8056,26 +8056,26 @@ object SparModel {
 
     /** Tree 233: adds to margin 2; depth 4. */
     private fun tree_233(f: DoubleArray): Float {
-        if (f[104].toFloat() < 0x1.958d9cp+1f) { // log_energy_floor1em09__acc_dyn__long
+        if (f[104].toFloat() < 3.168384075164795f) { // log_energy_floor1em09__acc_dyn__long
             return -0.08717681467533112f
         } else {
-            if (f[55].toFloat() < 0x1.66d0bap-2f) { // percentile_90__ay__long
-                if (f[56].toFloat() < 0x1.290074p-5f) { // percentile_90__az__long
-                    if (f[86].toFloat() < 0x1.a6abb4p-5f) { // correlation__wx__wz__long
+            if (f[55].toFloat() < 0.35040560364723206f) { // percentile_90__ay__long
+                if (f[56].toFloat() < 0.03625509887933731f) { // percentile_90__az__long
+                    if (f[86].toFloat() < 0.051595546305179596f) { // correlation__wx__wz__long
                         return -0.00160793901886791f
                     } else {
                         return -0.06949511170387268f
                     }
                 } else {
-                    if (f[90].toFloat() < -0x1.741774p+1f) { // min__pitch__long
+                    if (f[90].toFloat() < -2.906965732574463f) { // min__pitch__long
                         return 0.08940542489290237f
                     } else {
                         return -0.026776527985930443f
                     }
                 }
             } else {
-                if (f[53].toFloat() < -0x1.0bea48p+0f) { // percentile_10__az__long
-                    if (f[19].toFloat() < 0x1.bdcdb2p-1f) { // std__wx__long
+                if (f[53].toFloat() < -1.0465435981750488f) { // percentile_10__az__long
+                    if (f[19].toFloat() < 0.8707099556922913f) { // std__wx__long
                         return -0.07385622709989548f
                     } else {
                         return 0.034117620438337326f
@@ -8089,12 +8089,12 @@ object SparModel {
 
     /** Tree 234: adds to margin 3; depth 4. */
     private fun tree_234(f: DoubleArray): Float {
-        if (f[52].toFloat() < 0x1.357ccap-1f) { // percentile_10__ay__long
+        if (f[52].toFloat() < 0.6044676899909973f) { // percentile_10__ay__long
             return -0.08660119026899338f
         } else {
-            if (f[95].toFloat() < 0x1.bda02ap+0f) { // max__roll__long
-                if (f[21].toFloat() < 0x1.b906c4p+1f) { // max__wx__long
-                    if (f[3].toFloat() < 0x1.629564p-2f) { // max__ax__long
+            if (f[95].toFloat() < 1.7407251596450806f) { // max__roll__long
+                if (f[21].toFloat() < 3.445518970489502f) { // max__wx__long
+                    if (f[3].toFloat() < 0.3462730050086975f) { // max__ax__long
                         return -0.0034233045298606157f
                     } else {
                         return 0.09462876617908478f
@@ -8103,14 +8103,14 @@ object SparModel {
                     return -0.05938085913658142f
                 }
             } else {
-                if (f[84].toFloat() < -0x1.34cf6ap-2f) { // correlation__ay__az__long
-                    if (f[38].toFloat() < 0x1.ba4cc8p+0f) { // max__acc_mag__long
+                if (f[84].toFloat() < -0.3015724718570709f) { // correlation__ay__az__long
+                    if (f[38].toFloat() < 1.727734088897705f) { // max__acc_mag__long
                         return -0.0982031598687172f
                     } else {
                         return 0.04117889329791069f
                     }
                 } else {
-                    if (f[57].toFloat() < 0x1.3b929ep-2f) { // mad__wx__long
+                    if (f[57].toFloat() < 0.3081764876842499f) { // mad__wx__long
                         return 0.06306970864534378f
                     } else {
                         return -0.003195730969309807f
@@ -8122,9 +8122,9 @@ object SparModel {
 
     /** Tree 235: adds to margin 4; depth 4. */
     private fun tree_235(f: DoubleArray): Float {
-        if (f[9].toFloat() < 0x1.27be98p+0f) { // max__ay__long
-            if (f[62].toFloat() < 0x1.ead752p-1f) { // mean__ay__short
-                if (f[29].toFloat() < -0x1.709302p-3f) { // mean__wz__long
+        if (f[9].toFloat() < 1.1552519798278809f) { // max__ay__long
+            if (f[62].toFloat() < 0.9586740136146545f) { // mean__ay__short
+                if (f[29].toFloat() < -0.17996789515018463f) { // mean__wz__long
                     return -0.017043881118297577f
                 } else {
                     return -0.08656055480241776f
@@ -8133,29 +8133,29 @@ object SparModel {
                 return -0.011251225136220455f
             }
         } else {
-            if (f[6].toFloat() < 0x1.ef91dcp-1f) { // mean__ay__long
-                if (f[27].toFloat() < 0x1.b28bf4p+2f) { // max__wy__long
-                    if (f[95].toFloat() < 0x1.bb6fc2p+0f) { // max__roll__long
+            if (f[6].toFloat() < 0.9679096937179565f) { // mean__ay__long
+                if (f[27].toFloat() < 6.789792060852051f) { // max__wy__long
+                    if (f[95].toFloat() < 1.732174038887024f) { // max__roll__long
                         return -0.03930951654911041f
                     } else {
                         return 0.07180628925561905f
                     }
                 } else {
-                    if (f[34].toFloat() < 0x1.23836ap-1f) { // iqr__wz__long
+                    if (f[34].toFloat() < 0.5693619847297668f) { // iqr__wz__long
                         return -0.08780801296234131f
                     } else {
                         return 0.03698713704943657f
                     }
                 }
             } else {
-                if (f[8].toFloat() < 0x1.63573ep-1f) { // min__ay__long
-                    if (f[30].toFloat() < 0x1.5f8106p-1f) { // std__wz__long
+                if (f[8].toFloat() < 0.6940249800682068f) { // min__ay__long
+                    if (f[30].toFloat() < 0.6865312457084656f) { // std__wz__long
                         return -0.0740443542599678f
                     } else {
                         return 0.052828241139650345f
                     }
                 } else {
-                    if (f[15].toFloat() < 0x1.3ea098p-1f) { // max__az__long
+                    if (f[15].toFloat() < 0.6223189830780029f) { // max__az__long
                         return -0.03589419648051262f
                     } else {
                         return 0.06970182061195374f
@@ -8167,9 +8167,9 @@ object SparModel {
 
     /** Tree 236: adds to margin 5; depth 3. */
     private fun tree_236(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.21bc9cp+0f) { // std__wy__long
-            if (f[6].toFloat() < 0x1.19211p-3f) { // mean__ay__long
-                if (f[79].toFloat() < 0x1.977fd2p-3f) { // mean_abs_change__wx__short
+        if (f[25].toFloat() < 1.131784200668335f) { // std__wy__long
+            if (f[6].toFloat() < 0.13727009296417236f) { // mean__ay__long
+                if (f[79].toFloat() < 0.19897426664829254f) { // mean_abs_change__wx__short
                     return 0.014884032309055328f
                 } else {
                     return 0.07789024710655212f
@@ -8184,8 +8184,8 @@ object SparModel {
 
     /** Tree 237: adds to margin 6; depth 2. */
     private fun tree_237(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[37].toFloat() < 0x1.fdc97p-2f) { // min__acc_mag__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[37].toFloat() < 0.49783873558044434f) { // min__acc_mag__long
                 return 0.08183538168668747f
             } else {
                 return -0.01897791028022766f
@@ -8197,10 +8197,10 @@ object SparModel {
 
     /** Tree 238: adds to margin 0; depth 2. */
     private fun tree_238(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.23161ap-3f) { // max__az__long
+        if (f[15].toFloat() < 0.1421319991350174f) { // max__az__long
             return 0.06630373746156693f
         } else {
-            if (f[67].toFloat() < 0x1.4c8712p-1f) { // range__az__short
+            if (f[67].toFloat() < 0.6494680047035217f) { // range__az__short
                 return -0.006525007076561451f
             } else {
                 return -0.08485683053731918f
@@ -8210,22 +8210,22 @@ object SparModel {
 
     /** Tree 239: adds to margin 1; depth 4. */
     private fun tree_239(f: DoubleArray): Float {
-        if (f[53].toFloat() < -0x1.5f2372p-1f) { // percentile_10__az__long
-            if (f[20].toFloat() < -0x1.ec983ep+1f) { // min__wx__long
-                if (f[95].toFloat() < 0x1.907628p+1f) { // max__roll__long
+        if (f[53].toFloat() < -0.685817301273346f) { // percentile_10__az__long
+            if (f[20].toFloat() < -3.848396062850952f) { // min__wx__long
+                if (f[95].toFloat() < 3.128605842590332f) { // max__roll__long
                     return -0.07966595143079758f
                 } else {
                     return 0.020690442994236946f
                 }
             } else {
-                if (f[15].toFloat() < 0x1.79333cp-1f) { // max__az__long
-                    if (f[93].toFloat() < 0x1.0f5cdcp+1f) { // std__roll__long
+                if (f[15].toFloat() < 0.736719012260437f) { // max__az__long
+                    if (f[93].toFloat() < 2.120021343231201f) { // std__roll__long
                         return 0.08143530786037445f
                     } else {
                         return 0.0017703295452520251f
                     }
                 } else {
-                    if (f[87].toFloat() < 0x1.3705a8p-1f) { // correlation__wy__wz__long
+                    if (f[87].toFloat() < 0.6074650287628174f) { // correlation__wy__wz__long
                         return 0.039699167013168335f
                     } else {
                         return -0.053790684789419174f
@@ -8233,7 +8233,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[11].toFloat() < 0x1.6e290ep-2f) { // iqr__ay__long
+            if (f[11].toFloat() < 0.35757848620414734f) { // iqr__ay__long
                 return -0.08837253600358963f
             } else {
                 return -0.011049486696720123f
@@ -8243,36 +8243,36 @@ object SparModel {
 
     /** Tree 240: adds to margin 2; depth 4. */
     private fun tree_240(f: DoubleArray): Float {
-        if (f[38].toFloat() < 0x1.ee460cp+0f) { // max__acc_mag__long
-            if (f[93].toFloat() < 0x1.10d8dap+1f) { // std__roll__long
+        if (f[38].toFloat() < 1.9307563304901123f) { // max__acc_mag__long
+            if (f[93].toFloat() < 2.131617784500122f) { // std__roll__long
                 return -0.08514391630887985f
             } else {
                 return -0.023061374202370644f
             }
         } else {
-            if (f[14].toFloat() < -0x1.c5c6c2p+0f) { // min__az__long
-                if (f[26].toFloat() < -0x1.9b9c0ep+2f) { // min__wy__long
-                    if (f[69].toFloat() < 0x1.4d1a0cp+0f) { // std__wx__short
+            if (f[14].toFloat() < -1.7725640535354614f) { // min__az__long
+                if (f[26].toFloat() < -6.431399822235107f) { // min__wy__long
+                    if (f[69].toFloat() < 1.3011786937713623f) { // std__wx__short
                         return -0.010288254357874393f
                     } else {
                         return 0.0823555439710617f
                     }
                 } else {
-                    if (f[9].toFloat() < 0x1.0df3b6p-1f) { // max__ay__long
+                    if (f[9].toFloat() < 0.5272499918937683f) { // max__ay__long
                         return -0.0073957182466983795f
                     } else {
                         return -0.09228148311376572f
                     }
                 }
             } else {
-                if (f[8].toFloat() < -0x1.725204p-1f) { // min__ay__long
-                    if (f[83].toFloat() < -0x1.cc97ecp-1f) { // correlation__ax__az__long
+                if (f[8].toFloat() < -0.723281979560852f) { // min__ay__long
+                    if (f[83].toFloat() < -0.8995965719223022f) { // correlation__ax__az__long
                         return 0.03993355855345726f
                     } else {
                         return -0.06763268262147903f
                     }
                 } else {
-                    if (f[13].toFloat() < 0x1.aa8c96p-2f) { // std__az__long
+                    if (f[13].toFloat() < 0.4165519177913666f) { // std__az__long
                         return -0.019089285284280777f
                     } else {
                         return 0.07033481448888779f
@@ -8284,28 +8284,28 @@ object SparModel {
 
     /** Tree 241: adds to margin 3; depth 4. */
     private fun tree_241(f: DoubleArray): Float {
-        if (f[10].toFloat() < 0x1.d9c8cap-1f) { // median__ay__long
-            if (f[12].toFloat() < 0x1.61dd6cp-2f) { // mean__az__long
+        if (f[10].toFloat() < 0.9253600239753723f) { // median__ay__long
+            if (f[12].toFloat() < 0.34557121992111206f) { // mean__az__long
                 return -0.08928734064102173f
             } else {
                 return 0.029806971549987793f
             }
         } else {
-            if (f[15].toFloat() < 0x1.1bb96ap-1f) { // max__az__long
-                if (f[63].toFloat() < 0x1.a7f27ep-4f) { // std__ay__short
+            if (f[15].toFloat() < 0.5541489720344543f) { // max__az__long
+                if (f[63].toFloat() < 0.10350274294614792f) { // std__ay__short
                     return 0.09112711995840073f
                 } else {
                     return -0.015757573768496513f
                 }
             } else {
-                if (f[55].toFloat() < 0x1.1a34dp+0f) { // percentile_90__ay__long
-                    if (f[53].toFloat() < -0x1.a4ad94p-3f) { // percentile_10__az__long
+                if (f[55].toFloat() < 1.1023683547973633f) { // percentile_90__ay__long
+                    if (f[53].toFloat() < -0.2054091989994049f) { // percentile_10__az__long
                         return -0.06627550721168518f
                     } else {
                         return 0.04604533314704895f
                     }
                 } else {
-                    if (f[4].toFloat() < 0x1.e1abd2p-4f) { // median__ax__long
+                    if (f[4].toFloat() < 0.11759550124406815f) { // median__ax__long
                         return 0.05341153219342232f
                     } else {
                         return -0.033279530704021454f
@@ -8317,32 +8317,32 @@ object SparModel {
 
     /** Tree 242: adds to margin 4; depth 4. */
     private fun tree_242(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.1bb96ap-1f) { // max__az__long
-            if (f[88].toFloat() < 0x1.ba2f4p+0f) { // mean__pitch__long
+        if (f[15].toFloat() < 0.5541489720344543f) { // max__az__long
+            if (f[88].toFloat() < 1.7272834777832031f) { // mean__pitch__long
                 return -0.08730440586805344f
             } else {
-                if (f[7].toFloat() < 0x1.787abep-4f) { // std__ay__long
+                if (f[7].toFloat() < 0.09191393107175827f) { // std__ay__long
                     return -0.07284953445196152f
                 } else {
                     return 0.08753611147403717f
                 }
             }
         } else {
-            if (f[46].toFloat() < 0x1.5b652ep+0f) { // iqr__gyro_mag__long
-                if (f[94].toFloat() < 0x1.26e444p+0f) { // min__roll__long
+            if (f[46].toFloat() < 1.3570126295089722f) { // iqr__gyro_mag__long
+                if (f[94].toFloat() < 1.1519205570220947f) { // min__roll__long
                     return 0.017688164487481117f
                 } else {
                     return 0.09768088907003403f
                 }
             } else {
-                if (f[21].toFloat() < 0x1.d2c4b4p+0f) { // max__wx__long
-                    if (f[7].toFloat() < 0x1.69844p-4f) { // std__ay__long
+                if (f[21].toFloat() < 1.8233139514923096f) { // max__wx__long
+                    if (f[7].toFloat() < 0.08826088905334473f) { // std__ay__long
                         return 0.0494890995323658f
                     } else {
                         return -0.0782836526632309f
                     }
                 } else {
-                    if (f[37].toFloat() < 0x1.5e07f6p-1f) { // min__acc_mag__long
+                    if (f[37].toFloat() < 0.6836544871330261f) { // min__acc_mag__long
                         return -0.03544819355010986f
                     } else {
                         return 0.047188207507133484f
@@ -8354,8 +8354,8 @@ object SparModel {
 
     /** Tree 243: adds to margin 5; depth 2. */
     private fun tree_243(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[79].toFloat() < 0x1.8537b8p-3f) { // mean_abs_change__wx__short
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[79].toFloat() < 0.19004768133163452f) { // mean_abs_change__wx__short
                 return -0.028260735794901848f
             } else {
                 return 0.06891293078660965f
@@ -8367,8 +8367,8 @@ object SparModel {
 
     /** Tree 244: adds to margin 6; depth 2. */
     private fun tree_244(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[37].toFloat() < 0x1.e9e378p-2f) { // min__acc_mag__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[37].toFloat() < 0.47840678691864014f) { // min__acc_mag__long
                 return 0.07917129993438721f
             } else {
                 return -0.013576080091297626f
@@ -8380,10 +8380,10 @@ object SparModel {
 
     /** Tree 245: adds to margin 0; depth 2. */
     private fun tree_245(f: DoubleArray): Float {
-        if (f[18].toFloat() < 0x1.f0d856p-4f) { // mean__wx__long
+        if (f[18].toFloat() < 0.12130006402730942f) { // mean__wx__long
             return -0.07966120541095734f
         } else {
-            if (f[56].toFloat() < 0x1.ca9444p-5f) { // percentile_90__az__long
+            if (f[56].toFloat() < 0.05597890168428421f) { // percentile_90__az__long
                 return 0.07294165343046188f
             } else {
                 return -0.001616510795429349f
@@ -8393,26 +8393,26 @@ object SparModel {
 
     /** Tree 246: adds to margin 1; depth 4. */
     private fun tree_246(f: DoubleArray): Float {
-        if (f[53].toFloat() < -0x1.5f2372p-1f) { // percentile_10__az__long
-            if (f[56].toFloat() < 0x1.871a8cp-3f) { // percentile_90__az__long
-                if (f[83].toFloat() < -0x1.d2964ep-1f) { // correlation__ax__az__long
+        if (f[53].toFloat() < -0.685817301273346f) { // percentile_10__az__long
+            if (f[56].toFloat() < 0.1909686028957367f) { // percentile_90__az__long
+                if (f[83].toFloat() < -0.9113029837608337f) { // correlation__ax__az__long
                     return -0.020981593057513237f
                 } else {
-                    if (f[9].toFloat() < 0x1.da0a96p-2f) { // max__ay__long
+                    if (f[9].toFloat() < 0.4629310071468353f) { // max__ay__long
                         return 0.024738680571317673f
                     } else {
                         return 0.08861639350652695f
                     }
                 }
             } else {
-                if (f[8].toFloat() < -0x1.d06d5p-2f) { // min__ay__long
-                    if (f[25].toFloat() < 0x1.7bfc82p+1f) { // std__wy__long
+                if (f[8].toFloat() < -0.45354199409484863f) { // min__ay__long
+                    if (f[25].toFloat() < 2.9686434268951416f) { // std__wy__long
                         return -0.01912849396467209f
                     } else {
                         return 0.052936870604753494f
                     }
                 } else {
-                    if (f[93].toFloat() < 0x1.4ce602p+0f) { // std__roll__long
+                    if (f[93].toFloat() < 1.3003846406936646f) { // std__roll__long
                         return 0.006619410123676062f
                     } else {
                         return -0.0763215571641922f
@@ -8420,7 +8420,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[11].toFloat() < 0x1.642c2cp-2f) { // iqr__ay__long
+            if (f[11].toFloat() < 0.34782475233078003f) { // iqr__ay__long
                 return -0.08687945455312729f
             } else {
                 return -0.01253995206207037f
@@ -8430,26 +8430,26 @@ object SparModel {
 
     /** Tree 247: adds to margin 2; depth 4. */
     private fun tree_247(f: DoubleArray): Float {
-        if (f[99].toFloat() < 0x1.1c154ap+9f) { // band_mid__acc_dyn__long
-            if (f[53].toFloat() < -0x1.23ef52p+0f) { // percentile_10__az__long
-                if (f[19].toFloat() < 0x1.bdcdb2p-1f) { // std__wx__long
-                    if (f[13].toFloat() < 0x1.3f6f98p-1f) { // std__az__long
+        if (f[99].toFloat() < 568.1663208007812f) { // band_mid__acc_dyn__long
+            if (f[53].toFloat() < -1.140370488166809f) { // percentile_10__az__long
+                if (f[19].toFloat() < 0.8707099556922913f) { // std__wx__long
+                    if (f[13].toFloat() < 0.6238982677459717f) { // std__az__long
                         return -0.06190863251686096f
                     } else {
                         return -0.0029327310621738434f
                     }
                 } else {
-                    if (f[71].toFloat() < 0x1.6ec212p+1f) { // std__wy__short
+                    if (f[71].toFloat() < 2.865297555923462f) { // std__wy__short
                         return 0.08260702341794968f
                     } else {
                         return -0.011727907694876194f
                     }
                 }
             } else {
-                if (f[6].toFloat() < -0x1.0f6d36p-6f) { // mean__ay__long
+                if (f[6].toFloat() < -0.0165665652602911f) { // mean__ay__long
                     return 0.0219733864068985f
                 } else {
-                    if (f[16].toFloat() < -0x1.5d49fap-1f) { // median__az__long
+                    if (f[16].toFloat() < -0.6822050213813782f) { // median__az__long
                         return -0.016418350860476494f
                     } else {
                         return -0.08911050856113434f
@@ -8457,9 +8457,9 @@ object SparModel {
                 }
             }
         } else {
-            if (f[8].toFloat() < -0x1.704406p-1f) { // min__ay__long
-                if (f[29].toFloat() < 0x1.8693cep-2f) { // mean__wz__long
-                    if (f[10].toFloat() < 0x1.9f559cp-8f) { // median__ay__long
+            if (f[8].toFloat() < -0.7192689776420593f) { // min__ay__long
+                if (f[29].toFloat() < 0.3814232051372528f) { // mean__wz__long
+                    if (f[10].toFloat() < 0.006337500177323818f) { // median__ay__long
                         return 0.04610678553581238f
                     } else {
                         return -0.06775762885808945f
@@ -8468,14 +8468,14 @@ object SparModel {
                     return 0.05971330404281616f
                 }
             } else {
-                if (f[3].toFloat() < 0x1.e80a3ap+0f) { // max__ax__long
-                    if (f[17].toFloat() < 0x1.36b988p-1f) { // iqr__az__long
+                if (f[3].toFloat() < 1.906406044960022f) { // max__ax__long
+                    if (f[17].toFloat() < 0.606884241104126f) { // iqr__az__long
                         return -0.00874712411314249f
                     } else {
                         return 0.08157835155725479f
                     }
                 } else {
-                    if (f[86].toFloat() < 0x1.3c2daep-3f) { // correlation__wx__wz__long
+                    if (f[86].toFloat() < 0.15438400208950043f) { // correlation__wx__wz__long
                         return 0.037929434329271317f
                     } else {
                         return -0.05466986447572708f
@@ -8487,26 +8487,26 @@ object SparModel {
 
     /** Tree 248: adds to margin 3; depth 4. */
     private fun tree_248(f: DoubleArray): Float {
-        if (f[93].toFloat() < 0x1.696b04p-2f) { // std__roll__long
-            if (f[80].toFloat() < 0x1.fcf4b4p-3f) { // mean_abs_change__wy__short
-                if (f[58].toFloat() < 0x1.440446p+1f) { // mad__wy__long
-                    if (f[19].toFloat() < 0x1.6d85c8p-1f) { // std__wx__long
+        if (f[93].toFloat() < 0.35294729471206665f) { // std__roll__long
+            if (f[80].toFloat() < 0.2485136091709137f) { // mean_abs_change__wy__short
+                if (f[58].toFloat() < 2.5313804149627686f) { // mad__wy__long
+                    if (f[19].toFloat() < 0.7139112949371338f) { // std__wx__long
                         return 0.029392246156930923f
                     } else {
                         return -0.04038792476058006f
                     }
                 } else {
-                    if (f[18].toFloat() < 0x1.10635p-7f) { // mean__wx__long
+                    if (f[18].toFloat() < 0.008312620222568512f) { // mean__wx__long
                         return 0.0223877914249897f
                     } else {
                         return -0.10550768673419952f
                     }
                 }
             } else {
-                if (f[6].toFloat() < 0x1.e65d3ep-1f) { // mean__ay__long
+                if (f[6].toFloat() < 0.9499301314353943f) { // mean__ay__long
                     return -0.014340444467961788f
                 } else {
-                    if (f[18].toFloat() < 0x1.28d37ep-4f) { // mean__wx__long
+                    if (f[18].toFloat() < 0.07246731966733932f) { // mean__wx__long
                         return 0.09539716690778732f
                     } else {
                         return -1.630368387850467e-05f
@@ -8514,7 +8514,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[55].toFloat() < 0x1.29cd26p+0f) { // percentile_90__ay__long
+            if (f[55].toFloat() < 1.163286566734314f) { // percentile_90__ay__long
                 return -0.08549603074789047f
             } else {
                 return 0.007260508369654417f
@@ -8524,9 +8524,9 @@ object SparModel {
 
     /** Tree 249: adds to margin 4; depth 4. */
     private fun tree_249(f: DoubleArray): Float {
-        if (f[14].toFloat() < -0x1.179076p+0f) { // min__az__long
-            if (f[91].toFloat() < 0x1.aee404p-2f) { // max__pitch__long
-                if (f[19].toFloat() < 0x1.068decp+0f) { // std__wx__long
+        if (f[14].toFloat() < -1.0920480489730835f) { // min__az__long
+            if (f[91].toFloat() < 0.4207916855812073f) { // max__pitch__long
+                if (f[19].toFloat() < 1.0256030559539795f) { // std__wx__long
                     return -0.036166269332170486f
                 } else {
                     return 0.03732280060648918f
@@ -8535,17 +8535,17 @@ object SparModel {
                 return -0.0892874225974083f
             }
         } else {
-            if (f[27].toFloat() < 0x1.64e65cp+1f) { // max__wy__long
+            if (f[27].toFloat() < 2.7882800102233887f) { // max__wy__long
                 return -0.07857946306467056f
             } else {
-                if (f[82].toFloat() < -0x1.be961ep-4f) { // correlation__ax__ay__long
-                    if (f[18].toFloat() < -0x1.ea6d9cp-4f) { // mean__wx__long
+                if (f[82].toFloat() < -0.10902988165616989f) { // correlation__ax__ay__long
+                    if (f[18].toFloat() < -0.11973343789577484f) { // mean__wx__long
                         return -0.045314911752939224f
                     } else {
                         return 0.09078220278024673f
                     }
                 } else {
-                    if (f[21].toFloat() < 0x1.d7978ap+0f) { // max__wx__long
+                    if (f[21].toFloat() < 1.8421560525894165f) { // max__wx__long
                         return -0.05609820410609245f
                     } else {
                         return 0.030811090022325516f
@@ -8557,8 +8557,8 @@ object SparModel {
 
     /** Tree 250: adds to margin 5; depth 2. */
     private fun tree_250(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[8].toFloat() < -0x1.329fep-2f) { // min__ay__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[8].toFloat() < -0.2994379997253418f) { // min__ay__long
                 return 0.06537089496850967f
             } else {
                 return -0.029873237013816833f
@@ -8570,8 +8570,8 @@ object SparModel {
 
     /** Tree 251: adds to margin 6; depth 2. */
     private fun tree_251(f: DoubleArray): Float {
-        if (f[41].toFloat() < 0x1.548426p+0f) { // mean__gyro_mag__long
-            if (f[1].toFloat() < 0x1.349a88p-2f) { // std__ax__long
+        if (f[41].toFloat() < 1.3301414251327515f) { // mean__gyro_mag__long
+            if (f[1].toFloat() < 0.3013707399368286f) { // std__ax__long
                 return -0.0015718353679403663f
             } else {
                 return 0.0757056400179863f
@@ -8583,8 +8583,8 @@ object SparModel {
 
     /** Tree 252: adds to margin 0; depth 2. */
     private fun tree_252(f: DoubleArray): Float {
-        if (f[43].toFloat() < 0x1.5aa7c6p-1f) { // min__gyro_mag__long
-            if (f[18].toFloat() < 0x1.f0d856p-4f) { // mean__wx__long
+        if (f[43].toFloat() < 0.6770612597465515f) { // min__gyro_mag__long
+            if (f[18].toFloat() < 0.12130006402730942f) { // mean__wx__long
                 return -0.08199896663427353f
             } else {
                 return 0.002773649524897337f
@@ -8596,40 +8596,40 @@ object SparModel {
 
     /** Tree 253: adds to margin 1; depth 4. */
     private fun tree_253(f: DoubleArray): Float {
-        if (f[64].toFloat() < 0x1.a3267cp-1f) { // range__ay__short
-            if (f[94].toFloat() < -0x1.920e44p+1f) { // min__roll__long
+        if (f[64].toFloat() < 0.8186529874801636f) { // range__ay__short
+            if (f[94].toFloat() < -3.1410603523254395f) { // min__roll__long
                 return 0.016442183405160904f
             } else {
-                if (f[89].toFloat() < 0x1.f9ceep+0f) { // std__pitch__long
+                if (f[89].toFloat() < 1.9758129119873047f) { // std__pitch__long
                     return -0.0842479020357132f
                 } else {
                     return -0.017332646995782852f
                 }
             }
         } else {
-            if (f[56].toFloat() < 0x1.103802p-1f) { // percentile_90__az__long
-                if (f[87].toFloat() < 0x1.d809e8p-1f) { // correlation__wy__wz__long
-                    if (f[84].toFloat() < -0x1.ae9752p-2f) { // correlation__ay__az__long
+            if (f[56].toFloat() < 0.5316773056983948f) { // percentile_90__az__long
+                if (f[87].toFloat() < 0.9219505786895752f) { // correlation__wy__wz__long
+                    if (f[84].toFloat() < -0.42049911618232727f) { // correlation__ay__az__long
                         return 0.06632601469755173f
                     } else {
                         return -0.038852009922266006f
                     }
                 } else {
-                    if (f[81].toFloat() < 0x1.d2884ap-4f) { // mean_abs_change__wz__short
+                    if (f[81].toFloat() < 0.11389950662851334f) { // mean_abs_change__wz__short
                         return -0.07630299031734467f
                     } else {
                         return 0.048661183565855026f
                     }
                 }
             } else {
-                if (f[87].toFloat() < 0x1.a19166p-4f) { // correlation__wy__wz__long
-                    if (f[74].toFloat() < 0x1.71ecaep+0f) { // mean__acc_mag__short
+                if (f[87].toFloat() < 0.10194530338048935f) { // correlation__wy__wz__long
+                    if (f[74].toFloat() < 1.445017695426941f) { // mean__acc_mag__short
                         return -0.035736821591854095f
                     } else {
                         return 0.07414117455482483f
                     }
                 } else {
-                    if (f[52].toFloat() < -0x1.187e96p-1f) { // percentile_10__ay__long
+                    if (f[52].toFloat() < -0.5478407740592957f) { // percentile_10__ay__long
                         return 0.03160959109663963f
                     } else {
                         return -0.08319974690675735f
@@ -8641,22 +8641,22 @@ object SparModel {
 
     /** Tree 254: adds to margin 2; depth 4. */
     private fun tree_254(f: DoubleArray): Float {
-        if (f[99].toFloat() < 0x1.1c154ap+9f) { // band_mid__acc_dyn__long
-            if (f[93].toFloat() < 0x1.07afdcp+1f) { // std__roll__long
-                if (f[87].toFloat() < 0x1.d809e8p-1f) { // correlation__wy__wz__long
+        if (f[99].toFloat() < 568.1663208007812f) { // band_mid__acc_dyn__long
+            if (f[93].toFloat() < 2.060054302215576f) { // std__roll__long
+                if (f[87].toFloat() < 0.9219505786895752f) { // correlation__wy__wz__long
                     return -0.08963597565889359f
                 } else {
                     return 0.024387551471590996f
                 }
             } else {
-                if (f[15].toFloat() < 0x1.464b44p-1f) { // max__az__long
-                    if (f[85].toFloat() < -0x1.0980ccp-3f) { // correlation__wx__wy__long
+                if (f[15].toFloat() < 0.6372929811477661f) { // max__az__long
+                    if (f[85].toFloat() < -0.12964019179344177f) { // correlation__wx__wy__long
                         return 0.02164085954427719f
                     } else {
                         return -0.059901244938373566f
                     }
                 } else {
-                    if (f[58].toFloat() < 0x1.4b37d6p+1f) { // mad__wy__long
+                    if (f[58].toFloat() < 2.587641477584839f) { // mad__wy__long
                         return 0.07843641936779022f
                     } else {
                         return -0.006883206311613321f
@@ -8664,25 +8664,25 @@ object SparModel {
                 }
             }
         } else {
-            if (f[33].toFloat() < -0x1.1df43cp-3f) { // median__wz__long
-                if (f[14].toFloat() < -0x1.71a588p+0f) { // min__az__long
-                    if (f[46].toFloat() < 0x1.5eceaap+1f) { // iqr__gyro_mag__long
+            if (f[33].toFloat() < -0.13962599635124207f) { // median__wz__long
+                if (f[14].toFloat() < -1.443932056427002f) { // min__az__long
+                    if (f[46].toFloat() < 2.7406818866729736f) { // iqr__gyro_mag__long
                         return -0.06254151463508606f
                     } else {
                         return 0.02191939204931259f
                     }
                 } else {
-                    if (f[59].toFloat() < 0x1.24fbfcp-1f) { // mad__wz__long
+                    if (f[59].toFloat() < 0.5722349882125854f) { // mad__wz__long
                         return 0.05613851547241211f
                     } else {
                         return 0.005336605478078127f
                     }
                 }
             } else {
-                if (f[52].toFloat() < -0x1.41344ep-1f) { // percentile_10__ay__long
+                if (f[52].toFloat() < -0.6273521780967712f) { // percentile_10__ay__long
                     return -0.06187755987048149f
                 } else {
-                    if (f[17].toFloat() < 0x1.4bd16p-1f) { // iqr__az__long
+                    if (f[17].toFloat() < 0.6480817794799805f) { // iqr__az__long
                         return 0.0016620600363239646f
                     } else {
                         return 0.0653921589255333f
@@ -8694,40 +8694,40 @@ object SparModel {
 
     /** Tree 255: adds to margin 3; depth 4. */
     private fun tree_255(f: DoubleArray): Float {
-        if (f[48].toFloat() < -0x1.abec62p-3f) { // kurtosis__acc_mag__long
-            if (f[40].toFloat() < 0x1.7f8b36p-4f) { // iqr__acc_mag__long
+        if (f[48].toFloat() < -0.20894695818424225f) { // kurtosis__acc_mag__long
+            if (f[40].toFloat() < 0.09363862127065659f) { // iqr__acc_mag__long
                 return 0.04958799108862877f
             } else {
-                if (f[56].toFloat() < 0x1.39d43ap-1f) { // percentile_90__az__long
+                if (f[56].toFloat() < 0.6129472851753235f) { // percentile_90__az__long
                     return -0.08830133825540543f
                 } else {
                     return -0.021265355870127678f
                 }
             }
         } else {
-            if (f[6].toFloat() < 0x1.ec62f4p-1f) { // mean__ay__long
-                if (f[51].toFloat() < -0x1.312cfp-3f) { // percentile_10__ax__long
-                    if (f[0].toFloat() < -0x1.8d9ef6p-3f) { // mean__ax__long
+            if (f[6].toFloat() < 0.9616924524307251f) { // mean__ay__long
+                if (f[51].toFloat() < -0.149011492729187f) { // percentile_10__ax__long
+                    if (f[0].toFloat() < -0.19415085017681122f) { // mean__ax__long
                         return -0.049102529883384705f
                     } else {
                         return 0.07072433829307556f
                     }
                 } else {
-                    if (f[45].toFloat() < 0x1.a0f06cp+0f) { // median__gyro_mag__long
+                    if (f[45].toFloat() < 1.6286685466766357f) { // median__gyro_mag__long
                         return 0.05248527601361275f
                     } else {
                         return -0.09570203721523285f
                     }
                 }
             } else {
-                if (f[18].toFloat() < 0x1.2acfbcp-6f) { // mean__wx__long
-                    if (f[42].toFloat() < 0x1.d8da98p-1f) { // std__gyro_mag__long
+                if (f[18].toFloat() < 0.01823800429701805f) { // mean__wx__long
+                    if (f[42].toFloat() < 0.9235427379608154f) { // std__gyro_mag__long
                         return -0.048135098069906235f
                     } else {
                         return 0.08678983896970749f
                     }
                 } else {
-                    if (f[58].toFloat() < 0x1.3f478p+1f) { // mad__wy__long
+                    if (f[58].toFloat() < 2.4943695068359375f) { // mad__wy__long
                         return 0.04272327944636345f
                     } else {
                         return -0.09505834430456161f
@@ -8739,30 +8739,30 @@ object SparModel {
 
     /** Tree 256: adds to margin 4; depth 4. */
     private fun tree_256(f: DoubleArray): Float {
-        if (f[75].toFloat() < 0x1.efcaccp-1f) { // range__acc_mag__short
-            if (f[19].toFloat() < 0x1.79408cp-1f) { // std__wx__long
-                if (f[5].toFloat() < 0x1.a79a28p-3f) { // iqr__ax__long
-                    if (f[104].toFloat() < 0x1.836b28p-1f) { // log_energy_floor1em09__acc_dyn__long
+        if (f[75].toFloat() < 0.9683440923690796f) { // range__acc_mag__short
+            if (f[19].toFloat() < 0.7368205785751343f) { // std__wx__long
+                if (f[5].toFloat() < 0.206836998462677f) { // iqr__ax__long
+                    if (f[104].toFloat() < 0.7566769123077393f) { // log_energy_floor1em09__acc_dyn__long
                         return 0.05319703742861748f
                     } else {
                         return -0.05479375272989273f
                     }
                 } else {
-                    if (f[93].toFloat() < 0x1.2c7a7p-2f) { // std__roll__long
+                    if (f[93].toFloat() < 0.29343581199645996f) { // std__roll__long
                         return -0.08106256276369095f
                     } else {
                         return 0.03208424150943756f
                     }
                 }
             } else {
-                if (f[82].toFloat() < 0x1.2e1fdap-6f) { // correlation__ax__ay__long
-                    if (f[89].toFloat() < 0x1.10f82p+0f) { // std__pitch__long
+                if (f[82].toFloat() < 0.018440211191773415f) { // correlation__ax__ay__long
+                    if (f[89].toFloat() < 1.0662860870361328f) { // std__pitch__long
                         return -0.05013956502079964f
                     } else {
                         return 0.07103276252746582f
                     }
                 } else {
-                    if (f[18].toFloat() < -0x1.2119d4p-4f) { // mean__wx__long
+                    if (f[18].toFloat() < -0.07058127224445343f) { // mean__wx__long
                         return 0.016307011246681213f
                     } else {
                         return 0.08925523608922958f
@@ -8770,10 +8770,10 @@ object SparModel {
                 }
             }
         } else {
-            if (f[21].toFloat() < 0x1.89bb62p+1f) { // max__wx__long
+            if (f[21].toFloat() < 3.076030969619751f) { // max__wx__long
                 return -0.08489783108234406f
             } else {
-                if (f[16].toFloat() < 0x1.26a832p-3f) { // median__az__long
+                if (f[16].toFloat() < 0.14387549459934235f) { // median__az__long
                     return -0.055867619812488556f
                 } else {
                     return 0.0496482215821743f
@@ -8784,11 +8784,11 @@ object SparModel {
 
     /** Tree 257: adds to margin 5; depth 3. */
     private fun tree_257(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[79].toFloat() < 0x1.5f25ecp-3f) { // mean_abs_change__wx__short
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[79].toFloat() < 0.17145904898643494f) { // mean_abs_change__wx__short
                 return -0.034412920475006104f
             } else {
-                if (f[92].toFloat() < 0x1.d4f93cp-2f) { // mean__roll__long
+                if (f[92].toFloat() < 0.45798200368881226f) { // mean__roll__long
                     return 0.06963858753442764f
                 } else {
                     return 0.015731511637568474f
@@ -8801,8 +8801,8 @@ object SparModel {
 
     /** Tree 258: adds to margin 6; depth 2. */
     private fun tree_258(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[37].toFloat() < 0x1.c3b268p-2f) { // min__acc_mag__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[37].toFloat() < 0.4411102533340454f) { // min__acc_mag__long
                 return 0.0734453946352005f
             } else {
                 return -0.0025151921436190605f
@@ -8814,8 +8814,8 @@ object SparModel {
 
     /** Tree 259: adds to margin 0; depth 2. */
     private fun tree_259(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.017d28p-2f) { // max__az__long
-            if (f[18].toFloat() < 0x1.68333cp-3f) { // mean__wx__long
+        if (f[15].toFloat() < 0.2514539957046509f) { // max__az__long
+            if (f[18].toFloat() < 0.17587897181510925f) { // mean__wx__long
                 return -0.007350801024585962f
             } else {
                 return 0.06903909891843796f
@@ -8827,26 +8827,26 @@ object SparModel {
 
     /** Tree 260: adds to margin 1; depth 4. */
     private fun tree_260(f: DoubleArray): Float {
-        if (f[53].toFloat() < -0x1.5f2372p-1f) { // percentile_10__az__long
-            if (f[56].toFloat() < 0x1.871a8cp-3f) { // percentile_90__az__long
-                if (f[83].toFloat() < -0x1.cf7c2ap-1f) { // correlation__ax__az__long
+        if (f[53].toFloat() < -0.685817301273346f) { // percentile_10__az__long
+            if (f[56].toFloat() < 0.1909686028957367f) { // percentile_90__az__long
+                if (f[83].toFloat() < -0.9052441716194153f) { // correlation__ax__az__long
                     return -0.01574440859258175f
                 } else {
-                    if (f[79].toFloat() < 0x1.b9ff9ap-3f) { // mean_abs_change__wx__short
+                    if (f[79].toFloat() < 0.2158195525407791f) { // mean_abs_change__wx__short
                         return 0.02447292022407055f
                     } else {
                         return 0.08452774584293365f
                     }
                 }
             } else {
-                if (f[93].toFloat() < 0x1.0f5cdcp+1f) { // std__roll__long
-                    if (f[15].toFloat() < 0x1.b2da12p-1f) { // max__az__long
+                if (f[93].toFloat() < 2.120021343231201f) { // std__roll__long
+                    if (f[15].toFloat() < 0.8493199944496155f) { // max__az__long
                         return 0.049384694546461105f
                     } else {
                         return -0.03470626100897789f
                     }
                 } else {
-                    if (f[49].toFloat() < -0x1.001cdep-1f) { // skewness__gyro_mag__long
+                    if (f[49].toFloat() < -0.5002202391624451f) { // skewness__gyro_mag__long
                         return 0.041794389486312866f
                     } else {
                         return -0.07639192044734955f
@@ -8854,7 +8854,7 @@ object SparModel {
                 }
             }
         } else {
-            if (f[32].toFloat() < 0x1.401a5p+1f) { // max__wz__long
+            if (f[32].toFloat() < 2.500802993774414f) { // max__wz__long
                 return -0.08361181616783142f
             } else {
                 return -0.015322950668632984f
@@ -8864,34 +8864,34 @@ object SparModel {
 
     /** Tree 261: adds to margin 2; depth 4. */
     private fun tree_261(f: DoubleArray): Float {
-        if (f[38].toFloat() < 0x1.fb1672p+0f) { // max__acc_mag__long
-            if (f[62].toFloat() < -0x1.b236eap-6f) { // mean__ay__short
+        if (f[38].toFloat() < 1.9808112382888794f) { // max__acc_mag__long
+            if (f[62].toFloat() < -0.026502350345253944f) { // mean__ay__short
                 return 0.01573534682393074f
             } else {
-                if (f[57].toFloat() < 0x1.4caff6p-1f) { // mad__wx__long
+                if (f[57].toFloat() < 0.6497799754142761f) { // mad__wx__long
                     return -0.0846777856349945f
                 } else {
                     return -0.010370620526373386f
                 }
             }
         } else {
-            if (f[14].toFloat() < -0x1.cc4546p+0f) { // min__az__long
-                if (f[26].toFloat() < -0x1.9b9c0ep+2f) { // min__wy__long
-                    if (f[23].toFloat() < 0x1.b1518cp+0f) { // iqr__wx__long
+            if (f[14].toFloat() < -1.7979320287704468f) { // min__az__long
+                if (f[26].toFloat() < -6.431399822235107f) { // min__wy__long
+                    if (f[23].toFloat() < 1.692650556564331f) { // iqr__wx__long
                         return 0.003827194217592478f
                     } else {
                         return 0.07421963661909103f
                     }
                 } else {
-                    if (f[34].toFloat() < 0x1.a1f62cp-1f) { // iqr__wz__long
+                    if (f[34].toFloat() < 0.8163312673568726f) { // iqr__wz__long
                         return -0.02168000303208828f
                     } else {
                         return -0.08688702434301376f
                     }
                 }
             } else {
-                if (f[32].toFloat() < 0x1.5cd45ep+1f) { // max__wz__long
-                    if (f[13].toFloat() < 0x1.c1dfc2p-2f) { // std__az__long
+                if (f[32].toFloat() < 2.7252309322357178f) { // max__wz__long
+                    if (f[13].toFloat() < 0.439330130815506f) { // std__az__long
                         return -0.009878702461719513f
                     } else {
                         return 0.06347665190696716f
@@ -8905,9 +8905,9 @@ object SparModel {
 
     /** Tree 262: adds to margin 3; depth 4. */
     private fun tree_262(f: DoubleArray): Float {
-        if (f[8].toFloat() < 0x1.97aafp-2f) { // min__ay__long
-            if (f[27].toFloat() < 0x1.baa1cep+2f) { // max__wy__long
-                if (f[97].toFloat() < 0x1.959102p+2f) { // band_slow__acc_dyn__long
+        if (f[8].toFloat() < 0.3981130123138428f) { // min__ay__long
+            if (f[27].toFloat() < 6.916125774383545f) { // max__wy__long
+                if (f[97].toFloat() < 6.336975574493408f) { // band_slow__acc_dyn__long
                     return -0.005243297200649977f
                 } else {
                     return -0.09246054291725159f
@@ -8916,25 +8916,25 @@ object SparModel {
                 return 0.040068965405225754f
             }
         } else {
-            if (f[5].toFloat() < 0x1.bda5dap-3f) { // iqr__ax__long
-                if (f[45].toFloat() < 0x1.a64e84p+0f) { // median__gyro_mag__long
+            if (f[5].toFloat() < 0.2176014930009842f) { // iqr__ax__long
+                if (f[45].toFloat() < 1.6496355533599854f) { // median__gyro_mag__long
                     return 0.07798951864242554f
                 } else {
-                    if (f[100].toFloat() < -0x1.c336d2p-2f) { // autocorr_0p5s__gyro_mag__long
+                    if (f[100].toFloat() < -0.44063881039619446f) { // autocorr_0p5s__gyro_mag__long
                         return 0.01512804627418518f
                     } else {
                         return -0.08734572678804398f
                     }
                 }
             } else {
-                if (f[88].toFloat() < 0x1.905e88p-1f) { // mean__pitch__long
-                    if (f[93].toFloat() < 0x1.5c8188p-2f) { // std__roll__long
+                if (f[88].toFloat() < 0.7819712162017822f) { // mean__pitch__long
+                    if (f[93].toFloat() < 0.340337872505188f) { // std__roll__long
                         return 0.08717577159404755f
                     } else {
                         return -0.013543546199798584f
                     }
                 } else {
-                    if (f[99].toFloat() < 0x1.a0ce1ep+4f) { // band_mid__acc_dyn__long
+                    if (f[99].toFloat() < 26.050321578979492f) { // band_mid__acc_dyn__long
                         return 0.038465626537799835f
                     } else {
                         return -0.057052094489336014f
@@ -8946,40 +8946,40 @@ object SparModel {
 
     /** Tree 263: adds to margin 4; depth 4. */
     private fun tree_263(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.1bb96ap-1f) { // max__az__long
-            if (f[55].toFloat() < 0x1.10d5b4p+0f) { // percentile_90__ay__long
+        if (f[15].toFloat() < 0.5541489720344543f) { // max__az__long
+            if (f[55].toFloat() < 1.065760850906372f) { // percentile_90__ay__long
                 return -0.08516401052474976f
             } else {
-                if (f[88].toFloat() < 0x1.ba2f4p+0f) { // mean__pitch__long
+                if (f[88].toFloat() < 1.7272834777832031f) { // mean__pitch__long
                     return -0.06186612322926521f
                 } else {
                     return 0.07181450724601746f
                 }
             }
         } else {
-            if (f[5].toFloat() < 0x1.242cd4p-2f) { // iqr__ax__long
-                if (f[104].toFloat() < 0x1.70e2d6p-1f) { // log_energy_floor1em09__acc_dyn__long
-                    if (f[20].toFloat() < -0x1.3f392ap+0f) { // min__wx__long
+            if (f[5].toFloat() < 0.2853272557258606f) { // iqr__ax__long
+                if (f[104].toFloat() < 0.7204806208610535f) { // log_energy_floor1em09__acc_dyn__long
+                    if (f[20].toFloat() < -1.246966004371643f) { // min__wx__long
                         return 0.09639998525381088f
                     } else {
                         return -0.003835905808955431f
                     }
                 } else {
-                    if (f[19].toFloat() < 0x1.65ebf8p-1f) { // std__wx__long
+                    if (f[19].toFloat() < 0.6990659236907959f) { // std__wx__long
                         return -0.05057787895202637f
                     } else {
                         return 0.0698712021112442f
                     }
                 }
             } else {
-                if (f[16].toFloat() < 0x1.447842p-3f) { // median__az__long
-                    if (f[82].toFloat() < 0x1.38839p-2f) { // correlation__ax__ay__long
+                if (f[16].toFloat() < 0.1584324985742569f) { // median__az__long
+                    if (f[82].toFloat() < 0.3051893711090088f) { // correlation__ax__ay__long
                         return -0.07681861519813538f
                     } else {
                         return 0.018471011891961098f
                     }
                 } else {
-                    if (f[18].toFloat() < -0x1.e2d994p-8f) { // mean__wx__long
+                    if (f[18].toFloat() < -0.0073677049949765205f) { // mean__wx__long
                         return -0.04315928742289543f
                     } else {
                         return 0.07056031376123428f
@@ -8991,8 +8991,8 @@ object SparModel {
 
     /** Tree 264: adds to margin 5; depth 2. */
     private fun tree_264(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.21bc9cp+0f) { // std__wy__long
-            if (f[79].toFloat() < 0x1.754338p-3f) { // mean_abs_change__wx__short
+        if (f[25].toFloat() < 1.131784200668335f) { // std__wy__long
+            if (f[79].toFloat() < 0.18225711584091187f) { // mean_abs_change__wx__short
                 return -0.02303711324930191f
             } else {
                 return 0.06248710677027702f
@@ -9004,8 +9004,8 @@ object SparModel {
 
     /** Tree 265: adds to margin 6; depth 2. */
     private fun tree_265(f: DoubleArray): Float {
-        if (f[41].toFloat() < 0x1.5e82bep+0f) { // mean__gyro_mag__long
-            if (f[61].toFloat() < 0x1.386baap-2f) { // std__ax__short
+        if (f[41].toFloat() < 1.3691824674606323f) { // mean__gyro_mag__long
+            if (f[61].toFloat() < 0.30509820580482483f) { // std__ax__short
                 return 0.0009586022351868451f
             } else {
                 return 0.07013002038002014f
@@ -9017,7 +9017,7 @@ object SparModel {
 
     /** Tree 266: adds to margin 0; depth 1. */
     private fun tree_266(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.23161ap-3f) { // max__az__long
+        if (f[15].toFloat() < 0.1421319991350174f) { // max__az__long
             return 0.05763176083564758f
         } else {
             return -0.06915323436260223f
@@ -9026,9 +9026,9 @@ object SparModel {
 
     /** Tree 267: adds to margin 1; depth 4. */
     private fun tree_267(f: DoubleArray): Float {
-        if (f[7].toFloat() < 0x1.b8f438p-3f) { // std__ay__long
-            if (f[89].toFloat() < 0x1.fb079ep+0f) { // std__pitch__long
-                if (f[92].toFloat() < 0x1.caca62p+0f) { // mean__roll__long
+        if (f[7].toFloat() < 0.21530956029891968f) { // std__ay__long
+            if (f[89].toFloat() < 1.980584979057312f) { // std__pitch__long
+                if (f[92].toFloat() < 1.792150616645813f) { // mean__roll__long
                     return -0.08356599509716034f
                 } else {
                     return 0.01837725192308426f
@@ -9037,29 +9037,29 @@ object SparModel {
                 return 0.04903547093272209f
             }
         } else {
-            if (f[23].toFloat() < 0x1.548816p+0f) { // iqr__wx__long
-                if (f[26].toFloat() < -0x1.e4ade6p+1f) { // min__wy__long
-                    if (f[15].toFloat() < 0x1.ff6168p-1f) { // max__az__long
+            if (f[23].toFloat() < 1.330201506614685f) { // iqr__wx__long
+                if (f[26].toFloat() < -3.7865569591522217f) { // min__wy__long
+                    if (f[15].toFloat() < 0.9987900257110596f) { // max__az__long
                         return 0.08528271317481995f
                     } else {
                         return 0.0028807891067117453f
                     }
                 } else {
-                    if (f[95].toFloat() < 0x1.9180c8p+1f) { // max__roll__long
+                    if (f[95].toFloat() < 3.13674259185791f) { // max__roll__long
                         return -0.005825102794915438f
                     } else {
                         return -0.059119272977113724f
                     }
                 }
             } else {
-                if (f[5].toFloat() < 0x1.a6bd4p+0f) { // iqr__ax__long
-                    if (f[81].toFloat() < 0x1.07b99ap-3f) { // mean_abs_change__wz__short
+                if (f[5].toFloat() < 1.6513252258300781f) { // iqr__ax__long
+                    if (f[81].toFloat() < 0.12877197563648224f) { // mean_abs_change__wz__short
                         return -0.07472821325063705f
                     } else {
                         return 0.04929507523775101f
                     }
                 } else {
-                    if (f[26].toFloat() < -0x1.a327f6p+2f) { // min__wy__long
+                    if (f[26].toFloat() < -6.549314022064209f) { // min__wy__long
                         return -0.055217187851667404f
                     } else {
                         return 0.07836092263460159f
@@ -9071,22 +9071,22 @@ object SparModel {
 
     /** Tree 268: adds to margin 2; depth 4. */
     private fun tree_268(f: DoubleArray): Float {
-        if (f[99].toFloat() < 0x1.322dd8p+9f) { // band_mid__acc_dyn__long
-            if (f[93].toFloat() < 0x1.07afdcp+1f) { // std__roll__long
-                if (f[87].toFloat() < 0x1.dc7448p-1f) { // correlation__wy__wz__long
+        if (f[99].toFloat() < 612.358154296875f) { // band_mid__acc_dyn__long
+            if (f[93].toFloat() < 2.060054302215576f) { // std__roll__long
+                if (f[87].toFloat() < 0.9305746555328369f) { // correlation__wy__wz__long
                     return -0.08651129901409149f
                 } else {
                     return 0.028745023533701897f
                 }
             } else {
-                if (f[31].toFloat() < -0x1.9d14c2p+0f) { // min__wz__long
-                    if (f[15].toFloat() < 0x1.464b44p-1f) { // max__az__long
+                if (f[31].toFloat() < -1.6135979890823364f) { // min__wz__long
+                    if (f[15].toFloat() < 0.6372929811477661f) { // max__az__long
                         return 0.010324511677026749f
                     } else {
                         return 0.07553800195455551f
                     }
                 } else {
-                    if (f[6].toFloat() < 0x1.ac948ep-6f) { // mean__ay__long
+                    if (f[6].toFloat() < 0.026158465072512627f) { // mean__ay__long
                         return 0.0438840277493f
                     } else {
                         return -0.06113392859697342f
@@ -9094,21 +9094,21 @@ object SparModel {
                 }
             }
         } else {
-            if (f[15].toFloat() < 0x1.28969ap-2f) { // max__az__long
-                if (f[98].toFloat() < 0x1.e01356p+10f) { // band_mid__gyro_mag__long
+            if (f[15].toFloat() < 0.2896369993686676f) { // max__az__long
+                if (f[98].toFloat() < 1920.3021240234375f) { // band_mid__gyro_mag__long
                     return 0.006820656359195709f
                 } else {
                     return -0.06666716933250427f
                 }
             } else {
-                if (f[14].toFloat() < -0x1.cc4546p+0f) { // min__az__long
-                    if (f[42].toFloat() < 0x1.d49804p+0f) { // std__gyro_mag__long
+                if (f[14].toFloat() < -1.7979320287704468f) { // min__az__long
+                    if (f[42].toFloat() < 1.830444574356079f) { // std__gyro_mag__long
                         return -0.07421469688415527f
                     } else {
                         return 0.05466754361987114f
                     }
                 } else {
-                    if (f[8].toFloat() < -0x1.8bed52p-1f) { // min__ay__long
+                    if (f[8].toFloat() < -0.773294985294342f) { // min__ay__long
                         return -0.016936535015702248f
                     } else {
                         return 0.07538885623216629f
@@ -9120,22 +9120,22 @@ object SparModel {
 
     /** Tree 269: adds to margin 3; depth 4. */
     private fun tree_269(f: DoubleArray): Float {
-        if (f[55].toFloat() < 0x1.1a34dp+0f) { // percentile_90__ay__long
-            if (f[104].toFloat() < -0x1.b301a8p-9f) { // log_energy_floor1em09__acc_dyn__long
-                if (f[15].toFloat() < 0x1.dc1228p-2f) { // max__az__long
+        if (f[55].toFloat() < 1.1023683547973633f) { // percentile_90__ay__long
+            if (f[104].toFloat() < -0.0033188359811902046f) { // log_energy_floor1em09__acc_dyn__long
+                if (f[15].toFloat() < 0.464913010597229f) { // max__az__long
                     return 0.073882557451725f
                 } else {
                     return 0.004850035533308983f
                 }
             } else {
-                if (f[93].toFloat() < 0x1.a8976ap-3f) { // std__roll__long
-                    if (f[80].toFloat() < 0x1.610b24p-3f) { // mean_abs_change__wy__short
+                if (f[93].toFloat() < 0.20732004940509796f) { // std__roll__long
+                    if (f[80].toFloat() < 0.17238453030586243f) { // mean_abs_change__wy__short
                         return 0.0074610658921301365f
                     } else {
                         return 0.06961821019649506f
                     }
                 } else {
-                    if (f[20].toFloat() < -0x1.605d32p+0f) { // min__wx__long
+                    if (f[20].toFloat() < -1.3764220476150513f) { // min__wx__long
                         return -0.08039981871843338f
                     } else {
                         return 0.0036286902613937855f
@@ -9143,25 +9143,25 @@ object SparModel {
                 }
             }
         } else {
-            if (f[18].toFloat() < 0x1.6f25f6p-5f) { // mean__wx__long
-                if (f[93].toFloat() < 0x1.373552p-2f) { // std__roll__long
-                    if (f[53].toFloat() < -0x1.c3c636p-2f) { // percentile_10__az__long
+            if (f[18].toFloat() < 0.044817905873060226f) { // mean__wx__long
+                if (f[93].toFloat() < 0.303914338350296f) { // std__roll__long
+                    if (f[53].toFloat() < -0.4411858022212982f) { // percentile_10__az__long
                         return -0.002951057394966483f
                     } else {
                         return 0.08757368475198746f
                     }
                 } else {
-                    if (f[25].toFloat() < 0x1.7d3e62p+1f) { // std__wy__long
+                    if (f[25].toFloat() < 2.978466272354126f) { // std__wy__long
                         return -0.06272787600755692f
                     } else {
                         return 0.05936163663864136f
                     }
                 }
             } else {
-                if (f[90].toFloat() < -0x1.85aa92p+1f) { // min__pitch__long
+                if (f[90].toFloat() < -3.0442678928375244f) { // min__pitch__long
                     return 0.040128450840711594f
                 } else {
-                    if (f[16].toFloat() < 0x1.03f91ep-6f) { // median__az__long
+                    if (f[16].toFloat() < 0.015867499634623528f) { // median__az__long
                         return -0.0204829890280962f
                     } else {
                         return -0.07419301569461823f
@@ -9173,9 +9173,9 @@ object SparModel {
 
     /** Tree 270: adds to margin 4; depth 4. */
     private fun tree_270(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.248efp-1f) { // max__az__long
-            if (f[86].toFloat() < -0x1.dd2f1p-2f) { // correlation__wx__wz__long
-                if (f[55].toFloat() < 0x1.10d5b4p+0f) { // percentile_90__ay__long
+        if (f[15].toFloat() < 0.5714030265808105f) { // max__az__long
+            if (f[86].toFloat() < -0.4659998416900635f) { // correlation__wx__wz__long
+                if (f[55].toFloat() < 1.065760850906372f) { // percentile_90__ay__long
                     return -0.06637243926525116f
                 } else {
                     return 0.06401495635509491f
@@ -9184,9 +9184,9 @@ object SparModel {
                 return -0.08147135376930237f
             }
         } else {
-            if (f[11].toFloat() < 0x1.f458cep-4f) { // iqr__ay__long
-                if (f[42].toFloat() < 0x1.732c16p+0f) { // std__gyro_mag__long
-                    if (f[18].toFloat() < -0x1.f928p-6f) { // mean__wx__long
+            if (f[11].toFloat() < 0.12215500324964523f) { // iqr__ay__long
+                if (f[42].toFloat() < 1.449891448020935f) { // std__gyro_mag__long
+                    if (f[18].toFloat() < -0.030832290649414062f) { // mean__wx__long
                         return 0.02921357750892639f
                     } else {
                         return 0.10288753360509872f
@@ -9195,14 +9195,14 @@ object SparModel {
                     return -0.06215944513678551f
                 }
             } else {
-                if (f[19].toFloat() < 0x1.73f8dap-1f) { // std__wx__long
-                    if (f[88].toFloat() < 0x1.c18ccp-1f) { // mean__pitch__long
+                if (f[19].toFloat() < 0.7265079617500305f) { // std__wx__long
+                    if (f[88].toFloat() < 0.8780269622802734f) { // mean__pitch__long
                         return -0.07556670159101486f
                     } else {
                         return 0.026135573163628578f
                     }
                 } else {
-                    if (f[75].toFloat() < 0x1.efcaccp-1f) { // range__acc_mag__short
+                    if (f[75].toFloat() < 0.9683440923690796f) { // range__acc_mag__short
                         return 0.05852586030960083f
                     } else {
                         return -0.04551363363862038f
@@ -9214,8 +9214,8 @@ object SparModel {
 
     /** Tree 271: adds to margin 5; depth 2. */
     private fun tree_271(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[8].toFloat() < -0x1.329fep-2f) { // min__ay__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[8].toFloat() < -0.2994379997253418f) { // min__ay__long
                 return 0.05859346315264702f
             } else {
                 return -0.026606684550642967f
@@ -9227,8 +9227,8 @@ object SparModel {
 
     /** Tree 272: adds to margin 6; depth 2. */
     private fun tree_272(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[5].toFloat() < 0x1.f4d68p-2f) { // iqr__ax__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[5].toFloat() < 0.48909950256347656f) { // iqr__ax__long
                 return 0.00351451407186687f
             } else {
                 return 0.06674040853977203f
@@ -9240,8 +9240,8 @@ object SparModel {
 
     /** Tree 273: adds to margin 0; depth 2. */
     private fun tree_273(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.017d28p-2f) { // max__az__long
-            if (f[18].toFloat() < 0x1.8a3f26p-3f) { // mean__wx__long
+        if (f[15].toFloat() < 0.2514539957046509f) { // max__az__long
+            if (f[18].toFloat() < 0.19250325858592987f) { // mean__wx__long
                 return -0.0012360792607069016f
             } else {
                 return 0.06283527612686157f
@@ -9253,12 +9253,12 @@ object SparModel {
 
     /** Tree 274: adds to margin 1; depth 4. */
     private fun tree_274(f: DoubleArray): Float {
-        if (f[64].toFloat() < 0x1.bae1fp-1f) { // range__ay__short
-            if (f[56].toFloat() < 0x1.290074p-5f) { // percentile_90__az__long
+        if (f[64].toFloat() < 0.8650050163269043f) { // range__ay__short
+            if (f[56].toFloat() < 0.03625509887933731f) { // percentile_90__az__long
                 return 0.018715620040893555f
             } else {
-                if (f[70].toFloat() < 0x1.322b9p+2f) { // range__wx__short
-                    if (f[7].toFloat() < 0x1.cffb3p-3f) { // std__ay__long
+                if (f[70].toFloat() < 4.783908843994141f) { // range__wx__short
+                    if (f[7].toFloat() < 0.2265533208847046f) { // std__ay__long
                         return -0.08229975402355194f
                     } else {
                         return -0.024489248171448708f
@@ -9268,25 +9268,25 @@ object SparModel {
                 }
             }
         } else {
-            if (f[20].toFloat() < -0x1.ec983ep+1f) { // min__wx__long
-                if (f[17].toFloat() < 0x1.93a25p-1f) { // iqr__az__long
+            if (f[20].toFloat() < -3.848396062850952f) { // min__wx__long
+                if (f[17].toFloat() < 0.7883477210998535f) { // iqr__az__long
                     return 0.02969037927687168f
                 } else {
-                    if (f[84].toFloat() < -0x1.50c0cep-1f) { // correlation__ay__az__long
+                    if (f[84].toFloat() < -0.6577209830284119f) { // correlation__ay__az__long
                         return -0.07246576249599457f
                     } else {
                         return -0.01636660285294056f
                     }
                 }
             } else {
-                if (f[5].toFloat() < 0x1.9dfef8p+0f) { // iqr__ax__long
-                    if (f[52].toFloat() < -0x1.0ae27cp-1f) { // percentile_10__ay__long
+                if (f[5].toFloat() < 1.6171717643737793f) { // iqr__ax__long
+                    if (f[52].toFloat() < -0.5212591886520386f) { // percentile_10__ay__long
                         return 0.06360011547803879f
                     } else {
                         return -0.026735296472907066f
                     }
                 } else {
-                    if (f[2].toFloat() < -0x1.18fedep+1f) { // min__ax__long
+                    if (f[2].toFloat() < -2.1952779293060303f) { // min__ax__long
                         return -0.02181941084563732f
                     } else {
                         return 0.07758639007806778f
@@ -9298,36 +9298,36 @@ object SparModel {
 
     /** Tree 275: adds to margin 2; depth 4. */
     private fun tree_275(f: DoubleArray): Float {
-        if (f[57].toFloat() < 0x1.b23a2ap-2f) { // mad__wx__long
-            if (f[6].toFloat() < -0x1.3ad8dep-5f) { // mean__ay__long
+        if (f[57].toFloat() < 0.4240500032901764f) { // mad__wx__long
+            if (f[6].toFloat() < -0.038433488458395004f) { // mean__ay__long
                 return 0.022113872691988945f
             } else {
                 return -0.07699576765298843f
             }
         } else {
-            if (f[9].toFloat() < 0x1.55e41ep-1f) { // max__ay__long
-                if (f[48].toFloat() < -0x1.1b2f28p+0f) { // kurtosis__acc_mag__long
-                    if (f[91].toFloat() < 0x1.88ff6ap+1f) { // max__pitch__long
+            if (f[9].toFloat() < 0.6677560210227966f) { // max__ay__long
+                if (f[48].toFloat() < -1.1061882972717285f) { // kurtosis__acc_mag__long
+                    if (f[91].toFloat() < 3.0702946186065674f) { // max__pitch__long
                         return -0.051983144134283066f
                     } else {
                         return 0.012463978491723537f
                     }
                 } else {
-                    if (f[27].toFloat() < 0x1.04551p+2f) { // max__wy__long
+                    if (f[27].toFloat() < 4.067691802978516f) { // max__wy__long
                         return -0.018890509381890297f
                     } else {
                         return 0.07858483493328094f
                     }
                 }
             } else {
-                if (f[84].toFloat() < -0x1.cfa73ap-1f) { // correlation__ay__az__long
-                    if (f[25].toFloat() < 0x1.7bfc82p+1f) { // std__wy__long
+                if (f[84].toFloat() < -0.9055727124214172f) { // correlation__ay__az__long
+                    if (f[25].toFloat() < 2.9686434268951416f) { // std__wy__long
                         return 0.0754733607172966f
                     } else {
                         return -0.007241507060825825f
                     }
                 } else {
-                    if (f[53].toFloat() < -0x1.3cc978p+0f) { // percentile_10__az__long
+                    if (f[53].toFloat() < -1.2374491691589355f) { // percentile_10__az__long
                         return 0.024708641692996025f
                     } else {
                         return -0.07711132615804672f
@@ -9339,30 +9339,30 @@ object SparModel {
 
     /** Tree 276: adds to margin 3; depth 4. */
     private fun tree_276(f: DoubleArray): Float {
-        if (f[93].toFloat() < 0x1.696b04p-2f) { // std__roll__long
-            if (f[98].toFloat() < 0x1.df5262p+12f) { // band_mid__gyro_mag__long
-                if (f[99].toFloat() < 0x1.8e112cp+3f) { // band_mid__acc_dyn__long
-                    if (f[20].toFloat() < -0x1.9cae22p+0f) { // min__wx__long
+        if (f[93].toFloat() < 0.35294729471206665f) { // std__roll__long
+            if (f[98].toFloat() < 7669.14892578125f) { // band_mid__gyro_mag__long
+                if (f[99].toFloat() < 12.439596176147461f) { // band_mid__acc_dyn__long
+                    if (f[20].toFloat() < -1.6120320558547974f) { // min__wx__long
                         return -0.001224614679813385f
                     } else {
                         return 0.07709066569805145f
                     }
                 } else {
-                    if (f[18].toFloat() < -0x1.28dfa6p-5f) { // mean__wx__long
+                    if (f[18].toFloat() < -0.03623945638537407f) { // mean__wx__long
                         return 0.041366297751665115f
                     } else {
                         return -0.0392451137304306f
                     }
                 }
             } else {
-                if (f[4].toFloat() < 0x1.cf776cp-4f) { // median__ax__long
+                if (f[4].toFloat() < 0.11315099895000458f) { // median__ax__long
                     return 0.08616887778043747f
                 } else {
                     return 0.00028404695331119f
                 }
             }
         } else {
-            if (f[55].toFloat() < 0x1.26e77cp+0f) { // percentile_90__ay__long
+            if (f[55].toFloat() < 1.1519696712493896f) { // percentile_90__ay__long
                 return -0.07974487543106079f
             } else {
                 return -0.004514381289482117f
@@ -9372,9 +9372,9 @@ object SparModel {
 
     /** Tree 277: adds to margin 4; depth 4. */
     private fun tree_277(f: DoubleArray): Float {
-        if (f[15].toFloat() < 0x1.248efp-1f) { // max__az__long
-            if (f[86].toFloat() < -0x1.dd2f1p-2f) { // correlation__wx__wz__long
-                if (f[55].toFloat() < 0x1.10d5b4p+0f) { // percentile_90__ay__long
+        if (f[15].toFloat() < 0.5714030265808105f) { // max__az__long
+            if (f[86].toFloat() < -0.4659998416900635f) { // correlation__wx__wz__long
+                if (f[55].toFloat() < 1.065760850906372f) { // percentile_90__ay__long
                     return -0.0635615736246109f
                 } else {
                     return 0.05919748172163963f
@@ -9383,25 +9383,25 @@ object SparModel {
                 return -0.07940156012773514f
             }
         } else {
-            if (f[104].toFloat() < 0x1.69b43ep-1f) { // log_energy_floor1em09__acc_dyn__long
-                if (f[1].toFloat() < 0x1.33762p-3f) { // std__ax__long
+            if (f[104].toFloat() < 0.706453263759613f) { // log_energy_floor1em09__acc_dyn__long
+                if (f[1].toFloat() < 0.15012764930725098f) { // std__ax__long
                     return 0.09804912656545639f
                 } else {
-                    if (f[6].toFloat() < 0x1.ec62f4p-1f) { // mean__ay__long
+                    if (f[6].toFloat() < 0.9616924524307251f) { // mean__ay__long
                         return 0.017626551911234856f
                     } else {
                         return -0.06969113647937775f
                     }
                 }
             } else {
-                if (f[18].toFloat() < 0x1.d15636p-5f) { // mean__wx__long
-                    if (f[62].toFloat() < 0x1.e8375cp-1f) { // mean__ay__short
+                if (f[18].toFloat() < 0.05680380389094353f) { // mean__wx__long
+                    if (f[62].toFloat() < 0.9535473585128784f) { // mean__ay__short
                         return 0.021400507539510727f
                     } else {
                         return -0.04859263822436333f
                     }
                 } else {
-                    if (f[65].toFloat() < -0x1.ad76bp-5f) { // mean__az__short
+                    if (f[65].toFloat() < -0.05242475867271423f) { // mean__az__short
                         return -0.031146684661507607f
                     } else {
                         return 0.07798810303211212f
@@ -9413,8 +9413,8 @@ object SparModel {
 
     /** Tree 278: adds to margin 5; depth 2. */
     private fun tree_278(f: DoubleArray): Float {
-        if (f[25].toFloat() < 0x1.47f0ccp+0f) { // std__wy__long
-            if (f[48].toFloat() < -0x1.2d1d12p-1f) { // kurtosis__acc_mag__long
+        if (f[25].toFloat() < 1.2810180187225342f) { // std__wy__long
+            if (f[48].toFloat() < -0.5881124138832092f) { // kurtosis__acc_mag__long
                 return -0.026582572609186172f
             } else {
                 return 0.05590973049402237f
@@ -9426,8 +9426,8 @@ object SparModel {
 
     /** Tree 279: adds to margin 6; depth 2. */
     private fun tree_279(f: DoubleArray): Float {
-        if (f[28].toFloat() < 0x1.1657f8p+0f) { // iqr__wy__long
-            if (f[37].toFloat() < 0x1.9fd9b8p-2f) { // min__acc_mag__long
+        if (f[28].toFloat() < 1.0872797966003418f) { // iqr__wy__long
+            if (f[37].toFloat() < 0.4061039686203003f) { // min__acc_mag__long
                 return 0.06376612931489944f
             } else {
                 return 0.005561366677284241f

@@ -127,31 +127,31 @@ object TwistAndGoModel {
 
     /** Tree 0: adds to margin 0; depth 5. */
     private fun tree_0(f: DoubleArray): Float {
-        if (f[149].toFloat() < 0x1.19484ep+2f) { // max__twist__short
-            if (f[133].toFloat() < -0x1.2f8dp+2f) { // last__spin_lp__short
-                if (f[59].toFloat() < 0x1.58p+6f) { // argmax__gyro_y__long
+        if (f[149].toFloat() < 4.39503812789917f) { // max__twist__short
+            if (f[133].toFloat() < -4.74298095703125f) { // last__spin_lp__short
+                if (f[59].toFloat() < 86.0f) { // argmax__gyro_y__long
                     return 3.9086785316467285f
                 } else {
                     return 0.2614150047302246f
                 }
             } else {
-                if (f[93].toFloat() < 0x1.c5c83cp+2f) { // kurtosis__gyro_y__short
-                    if (f[65].toFloat() < -0x1.3e3c9ap+2f) { // last__gyro_y__short
-                        if (f[59].toFloat() < 0x1.58p+6f) { // argmax__gyro_y__long
+                if (f[93].toFloat() < 7.090346336364746f) { // kurtosis__gyro_y__short
+                    if (f[65].toFloat() < -4.972448825836182f) { // last__gyro_y__short
+                        if (f[59].toFloat() < 86.0f) { // argmax__gyro_y__long
                             return 3.0676429271698f
                         } else {
                             return 0.11661332845687866f
                         }
                     } else {
-                        if (f[65].toFloat() < 0x1.8b758ep+1f) { // last__gyro_y__short
+                        if (f[65].toFloat() < 3.089524984359741f) { // last__gyro_y__short
                             return -0.1993863880634308f
                         } else {
                             return 1.0832213163375854f
                         }
                     }
                 } else {
-                    if (f[65].toFloat() < 0x1.953d96p+0f) { // last__gyro_y__short
-                        if (f[83].toFloat() < 0x1.a44854p-3f) { // percentile_90__gyro_mag__mid
+                    if (f[65].toFloat() < 1.5829709768295288f) { // last__gyro_y__short
+                        if (f[83].toFloat() < 0.20521607995033264f) { // percentile_90__gyro_mag__mid
                             return 1.3326761722564697f
                         } else {
                             return -0.1420455425977707f
@@ -162,30 +162,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[114].toFloat() < 0x1.17084ep+7f) { // bp_fast__gyro_y__long
-                if (f[152].toFloat() < 0x1.8p+1f) { // histogram_b2__gyro_y__long
-                    if (f[100].toFloat() < -0x1.c7d2e8p-6f) { // autocorrelation_lag5__gyro_y__long
-                        if (f[19].toFloat() < 0x1.a57d28p+0f) { // max__gyro_y__long
+            if (f[114].toFloat() < 139.51622009277344f) { // bp_fast__gyro_y__long
+                if (f[152].toFloat() < 3.0f) { // histogram_b2__gyro_y__long
+                    if (f[100].toFloat() < -0.02782128006219864f) { // autocorrelation_lag5__gyro_y__long
+                        if (f[19].toFloat() < 1.6464409828186035f) { // max__gyro_y__long
                             return 1.0843027830123901f
                         } else {
                             return -0.1541634500026703f
                         }
                     } else {
-                        if (f[110].toFloat() < 0x1.ffb324p+4f) { // dft_magnitude_hann_b4__gyro_y__long
+                        if (f[110].toFloat() < 31.98123550415039f) { // dft_magnitude_hann_b4__gyro_y__long
                             return 4.407596111297607f
                         } else {
                             return 1.3225897550582886f
                         }
                     }
                 } else {
-                    if (f[115].toFloat() < 0x1p+1f) { // dominant_frequency_hann__gyro_y__mid
-                        if (f[71].toFloat() < 0x1.1p+4f) { // mean_crossings__gyro_y__long
+                    if (f[115].toFloat() < 2.0f) { // dominant_frequency_hann__gyro_y__mid
+                        if (f[71].toFloat() < 17.0f) { // mean_crossings__gyro_y__long
                             return 3.641359329223633f
                         } else {
                             return 0.6384641528129578f
                         }
                     } else {
-                        if (f[38].toFloat() < -0x1.7d1bb4p-6f) { // mean__gyro_z__short
+                        if (f[38].toFloat() < -0.023260999470949173f) { // mean__gyro_z__short
                             return 0.19193032383918762f
                         } else {
                             return -0.19753943383693695f
@@ -193,9 +193,9 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[73].toFloat() < 0x1p+2f) { // mean_crossings__gyro_mag__long
-                    if (f[93].toFloat() < -0x1.1984cep+0f) { // kurtosis__gyro_y__short
-                        if (f[72].toFloat() < 0x1.51c10ap+10f) { // energy__gyro_mag__long
+                if (f[73].toFloat() < 4.0f) { // mean_crossings__gyro_mag__long
+                    if (f[93].toFloat() < -1.0996826887130737f) { // kurtosis__gyro_y__short
+                        if (f[72].toFloat() < 1351.0162353515625f) { // energy__gyro_mag__long
                             return 0.9184484481811523f
                         } else {
                             return 3.325688123703003f
@@ -204,14 +204,14 @@ object TwistAndGoModel {
                         return 0.22572548687458038f
                     }
                 } else {
-                    if (f[61].toFloat() < -0x1.1c8976p-6f) { // slope__gyro_y__long
-                        if (f[65].toFloat() < -0x1.d3671ap-10f) { // last__gyro_y__short
+                    if (f[61].toFloat() < -0.01736675761640072f) { // slope__gyro_y__long
+                        if (f[65].toFloat() < -0.001782999956049025f) { // last__gyro_y__short
                             return 0.8859977722167969f
                         } else {
                             return -0.1553669273853302f
                         }
                     } else {
-                        if (f[159].toFloat() < 0x1.4p+4f) { // fast_spin__gyro_mag__short
+                        if (f[159].toFloat() < 20.0f) { // fast_spin__gyro_mag__short
                             return -0.20241956412792206f
                         } else {
                             return -0.052121926099061966f
@@ -224,25 +224,25 @@ object TwistAndGoModel {
 
     /** Tree 1: adds to margin 0; depth 5. */
     private fun tree_1(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.f05148p-3f) { // std__gyro_y_d__short
-            if (f[93].toFloat() < 0x1.b4f958p+3f) { // kurtosis__gyro_y__short
-                if (f[93].toFloat() < 0x1.25c4fp+3f) { // kurtosis__gyro_y__short
-                    if (f[144].toFloat() < 0x1.9ff088p-1f) { // max__gyro_y_d__short
-                        if (f[133].toFloat() < -0x1.2f8dp+2f) { // last__spin_lp__short
+        if (f[143].toFloat() < 0.2423425316810608f) { // std__gyro_y_d__short
+            if (f[93].toFloat() < 13.655437469482422f) { // kurtosis__gyro_y__short
+                if (f[93].toFloat() < 9.180290222167969f) { // kurtosis__gyro_y__short
+                    if (f[144].toFloat() < 0.8123819828033447f) { // max__gyro_y_d__short
+                        if (f[133].toFloat() < -4.74298095703125f) { // last__spin_lp__short
                             return -0.3699348270893097f
                         } else {
                             return -0.20459294319152832f
                         }
                     } else {
-                        if (f[98].toFloat() < -0x1.34253ep-1f) { // autocorrelation_lag25__gyro_y__long
+                        if (f[98].toFloat() < -0.6018466353416443f) { // autocorrelation_lag25__gyro_y__long
                             return 0.2741716802120209f
                         } else {
                             return -0.18617570400238037f
                         }
                     }
                 } else {
-                    if (f[135].toFloat() < 0x1.608768p-4f) { // max__spin_lp__long
-                        if (f[79].toFloat() < 0x1.1d678ap-6f) { // mad__gyro_mag__mid
+                    if (f[135].toFloat() < 0.08606663346290588f) { // max__spin_lp__long
+                        if (f[79].toFloat() < 0.017419705167412758f) { // mad__gyro_mag__mid
                             return -0.18363428115844727f
                         } else {
                             return 0.43560734391212463f
@@ -252,18 +252,18 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[96].toFloat() < 0x1.0030eap-4f) { // mean_abs_change__gyro_y__long
-                    if (f[148].toFloat() < 0x1.a4a82ep-4f) { // std__twist__short
+                if (f[96].toFloat() < 0.06254664808511734f) { // mean_abs_change__gyro_y__long
+                    if (f[148].toFloat() < 0.10269945114850998f) { // std__twist__short
                         return -0.11949799209833145f
                     } else {
-                        if (f[45].toFloat() < 0x1.3cbd02p+3f) { // mean__acc_mag__long
+                        if (f[45].toFloat() < 9.898072242736816f) { // mean__acc_mag__long
                             return 0.9188830256462097f
                         } else {
                             return 0.07440119236707687f
                         }
                     }
                 } else {
-                    if (f[97].toFloat() < 0x1.18d0dep-2f) { // mean_abs_change__acc_mag__long
+                    if (f[97].toFloat() < 0.27423426508903503f) { // mean_abs_change__acc_mag__long
                         return -0.15200640261173248f
                     } else {
                         return 0.05226079747080803f
@@ -271,26 +271,26 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[113].toFloat() < 0x1.0efa12p+12f) { // bp_twist__gyro_y__long
-                if (f[132].toFloat() < 0x1.f0c498p-4f) { // max__spin_lp__short
-                    if (f[133].toFloat() < -0x1.2f8dp+2f) { // last__spin_lp__short
+            if (f[113].toFloat() < 4335.62939453125f) { // bp_twist__gyro_y__long
+                if (f[132].toFloat() < 0.12128123641014099f) { // max__spin_lp__short
+                    if (f[133].toFloat() < -4.74298095703125f) { // last__spin_lp__short
                         return 0.29990947246551514f
                     } else {
-                        if (f[151].toFloat() < 0x1.8p+1f) { // histogram_b0__gyro_y__long
+                        if (f[151].toFloat() < 3.0f) { // histogram_b0__gyro_y__long
                             return 0.6515742540359497f
                         } else {
                             return 2.37174916267395f
                         }
                     }
                 } else {
-                    if (f[100].toFloat() < -0x1.84e20ep-5f) { // autocorrelation_lag5__gyro_y__long
-                        if (f[17].toFloat() < 0x1.d33b38p-5f) { // std__gyro_y__long
+                    if (f[100].toFloat() < -0.047471072524785995f) { // autocorrelation_lag5__gyro_y__long
+                        if (f[17].toFloat() < 0.05703507363796234f) { // std__gyro_y__long
                             return 0.4818027913570404f
                         } else {
                             return -0.20540249347686768f
                         }
                     } else {
-                        if (f[90].toFloat() < -0x1.5538ap+0f) { // kurtosis_adjusted__gyro_y__long
+                        if (f[90].toFloat() < -1.332895278930664f) { // kurtosis_adjusted__gyro_y__long
                             return 0.5942444801330566f
                         } else {
                             return 0.22713425755500793f
@@ -298,21 +298,21 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[133].toFloat() < -0x1.e8a0d8p+1f) { // last__spin_lp__short
-                    if (f[9].toFloat() < 0x1.2a3d3cp+1f) { // std__acc_z__long
+                if (f[133].toFloat() < -3.817408561706543f) { // last__spin_lp__short
+                    if (f[9].toFloat() < 2.329993724822998f) { // std__acc_z__long
                         return -0.12354906648397446f
                     } else {
                         return 0.8984419107437134f
                     }
                 } else {
-                    if (f[59].toFloat() < 0x1.6cp+6f) { // argmax__gyro_y__long
-                        if (f[133].toFloat() < -0x1.7ff27cp+1f) { // last__spin_lp__short
+                    if (f[59].toFloat() < 91.0f) { // argmax__gyro_y__long
+                        if (f[133].toFloat() < -2.9995875358581543f) { // last__spin_lp__short
                             return -0.06775917112827301f
                         } else {
                             return -0.20901277661323547f
                         }
                     } else {
-                        if (f[24].toFloat() < -0x1.8bc3a4p+0f) { // min__acc_x__short
+                        if (f[24].toFloat() < -1.5459539890289307f) { // min__acc_x__short
                             return -0.14519385993480682f
                         } else {
                             return 0.19532577693462372f
@@ -325,25 +325,25 @@ object TwistAndGoModel {
 
     /** Tree 2: adds to margin 0; depth 5. */
     private fun tree_2(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.3ddf8p-2f) { // std__gyro_y_d__short
-            if (f[93].toFloat() < 0x1.b4f958p+3f) { // kurtosis__gyro_y__short
-                if (f[149].toFloat() < 0x1.62e42ap+1f) { // max__twist__short
-                    if (f[93].toFloat() < 0x1.035c14p+2f) { // kurtosis__gyro_y__short
-                        if (f[144].toFloat() < 0x1.57fda4p-1f) { // max__gyro_y_d__short
+        if (f[143].toFloat() < 0.3104228973388672f) { // std__gyro_y_d__short
+            if (f[93].toFloat() < 13.655437469482422f) { // kurtosis__gyro_y__short
+                if (f[149].toFloat() < 2.772588014602661f) { // max__twist__short
+                    if (f[93].toFloat() < 4.052495002746582f) { // kurtosis__gyro_y__short
+                        if (f[144].toFloat() < 0.6718569993972778f) { // max__gyro_y_d__short
                             return -0.20318596065044403f
                         } else {
                             return -0.15443705022335052f
                         }
                     } else {
-                        if (f[120].toFloat() < 0x1.6570f4p+1f) { // log_energy_floor1em06__gyro_mag__short
+                        if (f[120].toFloat() < 2.7925095558166504f) { // log_energy_floor1em06__gyro_mag__short
                             return -0.10411311686038971f
                         } else {
                             return 0.5331425070762634f
                         }
                     }
                 } else {
-                    if (f[106].toFloat() < 0x1.9faccap-4f) { // correlation__gyro_x__gyro_z__long
-                        if (f[147].toFloat() < 0x1.cc16ccp-1f) { // mean__twist__short
+                    if (f[106].toFloat() < 0.10148314386606216f) { // correlation__gyro_x__gyro_z__long
+                        if (f[147].toFloat() < 0.8986114263534546f) { // mean__twist__short
                             return 0.8181114196777344f
                         } else {
                             return 0.13613338768482208f
@@ -353,9 +353,9 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[140].toFloat() < 0x1.15a06cp-1f) { // max__off_axis__short
-                    if (f[55].toFloat() < 0x1.b49514p+1f) { // max__gyro_mag__long
-                        if (f[64].toFloat() < 0x1.917d82p-5f) { // mean_abs_change__gyro_y__short
+                if (f[140].toFloat() < 0.5422395467758179f) { // max__off_axis__short
+                    if (f[55].toFloat() < 3.410799503326416f) { // max__gyro_mag__long
+                        if (f[64].toFloat() < 0.04901004210114479f) { // mean_abs_change__gyro_y__short
                             return -0.035201676189899445f
                         } else {
                             return 0.5130416750907898f
@@ -368,38 +368,38 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[114].toFloat() < 0x1.bad5fp+7f) { // bp_fast__gyro_y__long
-                if (f[110].toFloat() < 0x1.3efe44p+5f) { // dft_magnitude_hann_b4__gyro_y__long
-                    if (f[56].toFloat() < 0x1.3ed7d2p+1f) { // range__gyro_mag__long
-                        if (f[81].toFloat() < 0x1.4de3e6p+1f) { // iqr__acc_mag__mid
+            if (f[114].toFloat() < 221.4178466796875f) { // bp_fast__gyro_y__long
+                if (f[110].toFloat() < 39.87415313720703f) { // dft_magnitude_hann_b4__gyro_y__long
+                    if (f[56].toFloat() < 2.4909613132476807f) { // range__gyro_mag__long
+                        if (f[81].toFloat() < 2.6085174083709717f) { // iqr__acc_mag__mid
                             return 0.3590928614139557f
                         } else {
                             return 0.9328662753105164f
                         }
                     } else {
-                        if (f[100].toFloat() < -0x1.c7d2e8p-6f) { // autocorrelation_lag5__gyro_y__long
+                        if (f[100].toFloat() < -0.02782128006219864f) { // autocorrelation_lag5__gyro_y__long
                             return -0.20011579990386963f
                         } else {
                             return 0.22552552819252014f
                         }
                     }
                 } else {
-                    if (f[156].toFloat() < 0x1.8p+1f) { // histogram_b6__gyro_y__long
+                    if (f[156].toFloat() < 3.0f) { // histogram_b6__gyro_y__long
                         return 0.08691082149744034f
                     } else {
                         return -0.197477325797081f
                     }
                 }
             } else {
-                if (f[159].toFloat() < 0x1.4p+4f) { // fast_spin__gyro_mag__short
-                    if (f[119].toFloat() < 0x1.29086ep+12f) { // bp_step__acc_mag__long
+                if (f[159].toFloat() < 20.0f) { // fast_spin__gyro_mag__short
+                    if (f[119].toFloat() < 4752.52685546875f) { // bp_step__acc_mag__long
                         return -0.20925748348236084f
                     } else {
                         return -0.006204606965184212f
                     }
                 } else {
-                    if (f[39].toFloat() < -0x1.543138p-2f) { // min__gyro_z__short
-                        if (f[65].toFloat() < -0x1.33e1cap-3f) { // last__gyro_y__short
+                    if (f[39].toFloat() < -0.3322190046310425f) { // min__gyro_z__short
+                        if (f[65].toFloat() < -0.1503330022096634f) { // last__gyro_y__short
                             return 0.4248402714729309f
                         } else {
                             return 0.057985253632068634f
@@ -414,46 +414,46 @@ object TwistAndGoModel {
 
     /** Tree 3: adds to margin 0; depth 5. */
     private fun tree_3(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.b32164p-3f) { // std__gyro_y_d__short
-            if (f[93].toFloat() < 0x1.25c4fp+3f) { // kurtosis__gyro_y__short
-                if (f[144].toFloat() < 0x1.caa9d6p-1f) { // max__gyro_y_d__short
-                    if (f[93].toFloat() < 0x1.7ea7f6p+1f) { // kurtosis__gyro_y__short
-                        if (f[7].toFloat() < -0x1.076592p+3f) { // max__acc_y__long
+        if (f[143].toFloat() < 0.2124660313129425f) { // std__gyro_y_d__short
+            if (f[93].toFloat() < 9.180290222167969f) { // kurtosis__gyro_y__short
+                if (f[144].toFloat() < 0.8958269953727722f) { // max__gyro_y_d__short
+                    if (f[93].toFloat() < 2.9895007610321045f) { // kurtosis__gyro_y__short
+                        if (f[7].toFloat() < -8.231148719787598f) { // max__acc_y__long
                             return -0.10092741250991821f
                         } else {
                             return -0.20158198475837708f
                         }
                     } else {
-                        if (f[65].toFloat() < -0x1.4994e2p-2f) { // last__gyro_y__short
+                        if (f[65].toFloat() < -0.3218570053577423f) { // last__gyro_y__short
                             return 0.06841615587472916f
                         } else {
                             return -0.17765328288078308f
                         }
                     }
                 } else {
-                    if (f[55].toFloat() < 0x1.352d04p+1f) { // max__gyro_mag__long
+                    if (f[55].toFloat() < 2.415436267852783f) { // max__gyro_mag__long
                         return 0.1949370950460434f
                     } else {
                         return -0.1534930020570755f
                     }
                 }
             } else {
-                if (f[140].toFloat() < 0x1.d0282ep-3f) { // max__off_axis__short
-                    if (f[78].toFloat() < 0x1.01d126p-5f) { // iqr__gyro_mag__mid
-                        if (f[9].toFloat() < 0x1.188014p-1f) { // std__acc_z__long
+                if (f[140].toFloat() < 0.22663913667201996f) { // max__off_axis__short
+                    if (f[78].toFloat() < 0.031471800059080124f) { // iqr__gyro_mag__mid
+                        if (f[9].toFloat() < 0.5478521585464478f) { // std__acc_z__long
                             return -0.18064092099666595f
                         } else {
                             return 0.05578909441828728f
                         }
                     } else {
-                        if (f[135].toFloat() < 0x1.d8d382p-4f) { // max__spin_lp__long
+                        if (f[135].toFloat() < 0.11543608456850052f) { // max__spin_lp__long
                             return 0.4254875183105469f
                         } else {
                             return -0.015337886288762093f
                         }
                     }
                 } else {
-                    if (f[58].toFloat() < 0x1.7cp+6f) { // argmin__gyro_y__long
+                    if (f[58].toFloat() < 95.0f) { // argmin__gyro_y__long
                         return -0.19901274144649506f
                     } else {
                         return 0.04256696626543999f
@@ -461,30 +461,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[111].toFloat() < 0x1.f2b75p+3f) { // dft_magnitude_hann_b6__gyro_y__long
-                if (f[152].toFloat() < 0x1.8p+1f) { // histogram_b2__gyro_y__long
-                    if (f[19].toFloat() < 0x1.01946cp+0f) { // max__gyro_y__long
-                        if (f[101].toFloat() < -0x1.faaf86p-1f) { // correlation__gyro_x__gyro_y__short
+            if (f[111].toFloat() < 15.584877014160156f) { // dft_magnitude_hann_b6__gyro_y__long
+                if (f[152].toFloat() < 3.0f) { // histogram_b2__gyro_y__long
+                    if (f[19].toFloat() < 1.0061709880828857f) { // max__gyro_y__long
+                        if (f[101].toFloat() < -0.9896203875541687f) { // correlation__gyro_x__gyro_y__short
                             return -0.2373550683259964f
                         } else {
                             return 0.3655658960342407f
                         }
                     } else {
-                        if (f[149].toFloat() < 0x1.784902p+0f) { // max__twist__short
+                        if (f[149].toFloat() < 1.469864010810852f) { // max__twist__short
                             return -0.1270674169063568f
                         } else {
                             return 0.222855806350708f
                         }
                     }
                 } else {
-                    if (f[73].toFloat() < 0x1p+2f) { // mean_crossings__gyro_mag__long
-                        if (f[39].toFloat() < -0x1.003b3ep-3f) { // min__gyro_z__short
+                    if (f[73].toFloat() < 4.0f) { // mean_crossings__gyro_mag__long
+                        if (f[39].toFloat() < -0.12511299550533295f) { // min__gyro_z__short
                             return 0.28096842765808105f
                         } else {
                             return -0.08073244243860245f
                         }
                     } else {
-                        if (f[133].toFloat() < -0x1.465652p+1f) { // last__spin_lp__short
+                        if (f[133].toFloat() < -2.549509286880493f) { // last__spin_lp__short
                             return 0.16462868452072144f
                         } else {
                             return -0.22121261060237885f
@@ -492,29 +492,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[159].toFloat() < 0x1.5p+4f) { // fast_spin__gyro_mag__short
-                    if (f[133].toFloat() < 0x1.7ac95ep+2f) { // last__spin_lp__short
-                        if (f[104].toFloat() < 0x1.fe9c48p-1f) { // correlation__gyro_y__gyro_z__long
+                if (f[159].toFloat() < 21.0f) { // fast_spin__gyro_mag__short
+                    if (f[133].toFloat() < 5.9185404777526855f) { // last__spin_lp__short
+                        if (f[104].toFloat() < 0.9972860813140869f) { // correlation__gyro_y__gyro_z__long
                             return -0.21385519206523895f
                         } else {
                             return -0.045873869210481644f
                         }
                     } else {
-                        if (f[126].toFloat() < 0x1.4545a6p+0f) { // range__roll__long
+                        if (f[126].toFloat() < 1.2705940008163452f) { // range__roll__long
                             return -0.11298289149999619f
                         } else {
                             return 0.2113300859928131f
                         }
                     }
                 } else {
-                    if (f[93].toFloat() < -0x1.7d5c8ap+0f) { // kurtosis__gyro_y__short
-                        if (f[44].toFloat() < 0x1.053436p+1f) { // range__acc_mag__short
+                    if (f[93].toFloat() < -1.489693284034729f) { // kurtosis__gyro_y__short
+                        if (f[44].toFloat() < 2.0406558513641357f) { // range__acc_mag__short
                             return -0.00290492526255548f
                         } else {
                             return 0.2727956473827362f
                         }
                     } else {
-                        if (f[143].toFloat() < 0x1.7cb198p+0f) { // std__gyro_y_d__short
+                        if (f[143].toFloat() < 1.4870848655700684f) { // std__gyro_y_d__short
                             return 0.16005085408687592f
                         } else {
                             return -0.20827484130859375f
@@ -527,31 +527,31 @@ object TwistAndGoModel {
 
     /** Tree 4: adds to margin 0; depth 5. */
     private fun tree_4(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.603a62p-3f) { // std__gyro_y_d__short
-            if (f[93].toFloat() < 0x1.25c4fp+3f) { // kurtosis__gyro_y__short
-                if (f[93].toFloat() < 0x1.7ea7f6p+1f) { // kurtosis__gyro_y__short
-                    if (f[7].toFloat() < -0x1.076592p+3f) { // max__acc_y__long
-                        if (f[37].toFloat() < 0x1.c3675ep-5f) { // max__gyro_y__short
+        if (f[143].toFloat() < 0.17198635637760162f) { // std__gyro_y_d__short
+            if (f[93].toFloat() < 9.180290222167969f) { // kurtosis__gyro_y__short
+                if (f[93].toFloat() < 2.9895007610321045f) { // kurtosis__gyro_y__short
+                    if (f[7].toFloat() < -8.231148719787598f) { // max__acc_y__long
+                        if (f[37].toFloat() < 0.05510300025343895f) { // max__gyro_y__short
                             return 0.09696416556835175f
                         } else {
                             return -0.1576996147632599f
                         }
                     } else {
-                        if (f[144].toFloat() < 0x1.57fda4p-1f) { // max__gyro_y_d__short
+                        if (f[144].toFloat() < 0.6718569993972778f) { // max__gyro_y_d__short
                             return -0.2005072683095932f
                         } else {
                             return -0.04293907806277275f
                         }
                     }
                 } else {
-                    if (f[65].toFloat() < -0x1.4994e2p-2f) { // last__gyro_y__short
-                        if (f[75].toFloat() < 0x1.19057ep-4f) { // iqr__gyro_y__mid
+                    if (f[65].toFloat() < -0.3218570053577423f) { // last__gyro_y__short
+                        if (f[75].toFloat() < 0.06860875338315964f) { // iqr__gyro_y__mid
                             return -0.1209866926074028f
                         } else {
                             return 0.2947601079940796f
                         }
                     } else {
-                        if (f[4].toFloat() < -0x1.93a4ap+2f) { // mean__acc_y__long
+                        if (f[4].toFloat() < -6.306922912597656f) { // mean__acc_y__long
                             return 0.09423119574785233f
                         } else {
                             return -0.1874244064092636f
@@ -559,11 +559,11 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[78].toFloat() < 0x1.01d126p-5f) { // iqr__gyro_mag__mid
+                if (f[78].toFloat() < 0.031471800059080124f) { // iqr__gyro_mag__mid
                     return -0.18436460196971893f
                 } else {
-                    if (f[83].toFloat() < 0x1.62a074p-3f) { // percentile_90__gyro_mag__mid
-                        if (f[140].toFloat() < 0x1.a62c4ap-3f) { // max__off_axis__short
+                    if (f[83].toFloat() < 0.17315760254859924f) { // percentile_90__gyro_mag__mid
+                        if (f[140].toFloat() < 0.20613916218280792f) { // max__off_axis__short
                             return 0.2959541976451874f
                         } else {
                             return -0.14484205842018127f
@@ -574,30 +574,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[111].toFloat() < 0x1.f2b75p+3f) { // dft_magnitude_hann_b6__gyro_y__long
-                if (f[152].toFloat() < 0x1p+2f) { // histogram_b2__gyro_y__long
-                    if (f[143].toFloat() < 0x1.625fc6p-2f) { // std__gyro_y_d__short
-                        if (f[6].toFloat() < 0x1.6c5deap+1f) { // min__acc_y__long
+            if (f[111].toFloat() < 15.584877014160156f) { // dft_magnitude_hann_b6__gyro_y__long
+                if (f[152].toFloat() < 4.0f) { // histogram_b2__gyro_y__long
+                    if (f[143].toFloat() < 0.34606847167015076f) { // std__gyro_y_d__short
+                        if (f[6].toFloat() < 2.84661602973938f) { // min__acc_y__long
                             return -0.09981091320514679f
                         } else {
                             return 0.2426842749118805f
                         }
                     } else {
-                        if (f[110].toFloat() < 0x1.557f1cp+5f) { // dft_magnitude_hann_b4__gyro_y__long
+                        if (f[110].toFloat() < 42.68706512451172f) { // dft_magnitude_hann_b4__gyro_y__long
                             return 0.2229994386434555f
                         } else {
                             return -0.1757868528366089f
                         }
                     }
                 } else {
-                    if (f[39].toFloat() < -0x1.2dcfccp-3f) { // min__gyro_z__short
-                        if (f[65].toFloat() < -0x1.f70154p-4f) { // last__gyro_y__short
+                    if (f[39].toFloat() < -0.14736899733543396f) { // min__gyro_z__short
+                        if (f[65].toFloat() < -0.12280400097370148f) { // last__gyro_y__short
                             return 0.42257580161094666f
                         } else {
                             return -0.048394788056612015f
                         }
                     } else {
-                        if (f[86].toFloat() < -0x1.4d83f4p+2f) { // percentile_5_nearest__gyro_y__mid
+                        if (f[86].toFloat() < -5.211178779602051f) { // percentile_5_nearest__gyro_y__mid
                             return -0.049539219588041306f
                         } else {
                             return -0.2227928638458252f
@@ -605,9 +605,9 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[49].toFloat() < 0x1.b5fc18p+2f) { // mean__gyro_mag__short
-                    if (f[148].toFloat() < 0x1.f8dd8p+2f) { // std__twist__short
-                        if (f[153].toFloat() < 0x1.cp+3f) { // histogram_b3__gyro_y__long
+                if (f[49].toFloat() < 6.843511581420898f) { // mean__gyro_mag__short
+                    if (f[148].toFloat() < 7.888519287109375f) { // std__twist__short
+                        if (f[153].toFloat() < 14.0f) { // histogram_b3__gyro_y__long
                             return -0.02417120523750782f
                         } else {
                             return -0.2077426165342331f
@@ -616,14 +616,14 @@ object TwistAndGoModel {
                         return -0.0007081506191752851f
                     }
                 } else {
-                    if (f[112].toFloat() < 0x1.51951cp+10f) { // bp_stride__gyro_y__long
-                        if (f[42].toFloat() < 0x1.96d578p-2f) { // std__acc_mag__short
+                    if (f[112].toFloat() < 1350.329833984375f) { // bp_stride__gyro_y__long
+                        if (f[42].toFloat() < 0.3972986936569214f) { // std__acc_mag__short
                             return 0.043756432831287384f
                         } else {
                             return -0.18834301829338074f
                         }
                     } else {
-                        if (f[133].toFloat() < 0x1.7ac95ep+2f) { // last__spin_lp__short
+                        if (f[133].toFloat() < 5.9185404777526855f) { // last__spin_lp__short
                             return 0.05416020750999451f
                         } else {
                             return 0.3024173080921173f
@@ -636,31 +636,31 @@ object TwistAndGoModel {
 
     /** Tree 5: adds to margin 0; depth 5. */
     private fun tree_5(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.603a62p-3f) { // std__gyro_y_d__short
-            if (f[93].toFloat() < 0x1.25c4fp+3f) { // kurtosis__gyro_y__short
-                if (f[93].toFloat() < 0x1.7ea7f6p+1f) { // kurtosis__gyro_y__short
-                    if (f[89].toFloat() < -0x1.6aa776p+1f) { // skewness_adjusted__acc_mag__long
-                        if (f[38].toFloat() < 0x1.66023ep-6f) { // mean__gyro_z__short
+        if (f[143].toFloat() < 0.17198635637760162f) { // std__gyro_y_d__short
+            if (f[93].toFloat() < 9.180290222167969f) { // kurtosis__gyro_y__short
+                if (f[93].toFloat() < 2.9895007610321045f) { // kurtosis__gyro_y__short
+                    if (f[89].toFloat() < -2.833235502243042f) { // skewness_adjusted__acc_mag__long
+                        if (f[38].toFloat() < 0.02185112051665783f) { // mean__gyro_z__short
                             return -0.14887677133083344f
                         } else {
                             return 0.09620441496372223f
                         }
                     } else {
-                        if (f[7].toFloat() < -0x1.076592p+3f) { // max__acc_y__long
+                        if (f[7].toFloat() < -8.231148719787598f) { // max__acc_y__long
                             return -0.08324623107910156f
                         } else {
                             return -0.19915880262851715f
                         }
                     }
                 } else {
-                    if (f[48].toFloat() < 0x1.71f5ccp-1f) { // range__acc_mag__long
-                        if (f[146].toFloat() < 0x1.470bfp-5f) { // std__acc_x_lp__short
+                    if (f[48].toFloat() < 0.7225784063339233f) { // range__acc_mag__long
+                        if (f[146].toFloat() < 0.03992268443107605f) { // std__acc_x_lp__short
                             return -0.12828336656093597f
                         } else {
                             return 0.29575440287590027f
                         }
                     } else {
-                        if (f[130].toFloat() < 0x1.8b3e4p-4f) { // delta__roll__short
+                        if (f[130].toFloat() < 0.09649491310119629f) { // delta__roll__short
                             return -0.1819664090871811f
                         } else {
                             return 0.040938690304756165f
@@ -668,11 +668,11 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[140].toFloat() < 0x1.a62c4ap-3f) { // max__off_axis__short
-                    if (f[78].toFloat() < 0x1.01d126p-5f) { // iqr__gyro_mag__mid
+                if (f[140].toFloat() < 0.20613916218280792f) { // max__off_axis__short
+                    if (f[78].toFloat() < 0.031471800059080124f) { // iqr__gyro_mag__mid
                         return -0.16613447666168213f
                     } else {
-                        if (f[134].toFloat() < -0x1.6a1c5cp+1f) { // min__spin_lp__long
+                        if (f[134].toFloat() < -2.8289904594421387f) { // min__spin_lp__long
                             return -0.13710689544677734f
                         } else {
                             return 0.22845995426177979f
@@ -683,30 +683,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[114].toFloat() < 0x1.e2f3a6p+6f) { // bp_fast__gyro_y__long
-                if (f[143].toFloat() < 0x1.625fc6p-2f) { // std__gyro_y_d__short
-                    if (f[93].toFloat() < 0x1.a67448p-1f) { // kurtosis__gyro_y__short
-                        if (f[84].toFloat() < 0x1.57c11cp+0f) { // percentile_10__gyro_mag__mid
+            if (f[114].toFloat() < 120.7379379272461f) { // bp_fast__gyro_y__long
+                if (f[143].toFloat() < 0.34606847167015076f) { // std__gyro_y_d__short
+                    if (f[93].toFloat() < 0.8251059055328369f) { // kurtosis__gyro_y__short
+                        if (f[84].toFloat() < 1.3427903652191162f) { // percentile_10__gyro_mag__mid
                             return -0.1513451486825943f
                         } else {
                             return 0.32889696955680847f
                         }
                     } else {
-                        if (f[28].toFloat() < 0x1.35d7ap+3f) { // max__acc_y__short
+                        if (f[28].toFloat() < 9.682571411132812f) { // max__acc_y__short
                             return 0.11178456991910934f
                         } else {
                             return 0.6067530512809753f
                         }
                     }
                 } else {
-                    if (f[39].toFloat() < -0x1.2dcfccp-3f) { // min__gyro_z__short
-                        if (f[132].toFloat() < 0x1.9688d6p+0f) { // max__spin_lp__short
+                    if (f[39].toFloat() < -0.14736899733543396f) { // min__gyro_z__short
+                        if (f[132].toFloat() < 1.588025450706482f) { // max__spin_lp__short
                             return 0.3996365964412689f
                         } else {
                             return 0.20072677731513977f
                         }
                     } else {
-                        if (f[40].toFloat() < 0x1.7d40eep-3f) { // max__gyro_z__short
+                        if (f[40].toFloat() < 0.18615899980068207f) { // max__gyro_z__short
                             return -0.06443090736865997f
                         } else {
                             return 0.2558111846446991f
@@ -714,29 +714,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[65].toFloat() < -0x1.33e1cap-3f) { // last__gyro_y__short
-                    if (f[100].toFloat() < 0x1.d5bcfcp-3f) { // autocorrelation_lag5__gyro_y__long
-                        if (f[60].toFloat() < 0x1.a14fep-2f) { // integral__gyro_y__long
+                if (f[65].toFloat() < -0.1503330022096634f) { // last__gyro_y__short
+                    if (f[100].toFloat() < 0.22936436533927917f) { // autocorrelation_lag5__gyro_y__long
+                        if (f[60].toFloat() < 0.4075312614440918f) { // integral__gyro_y__long
                             return -0.19421464204788208f
                         } else {
                             return -0.028559505939483643f
                         }
                     } else {
-                        if (f[127].toFloat() < -0x1.61efeep-4f) { // delta__roll__long
+                        if (f[127].toFloat() < -0.08641045540571213f) { // delta__roll__long
                             return 0.2393064796924591f
                         } else {
                             return 0.5928009748458862f
                         }
                     }
                 } else {
-                    if (f[133].toFloat() < 0x1.36f184p+2f) { // last__spin_lp__short
-                        if (f[114].toFloat() < 0x1.17084ep+7f) { // bp_fast__gyro_y__long
+                    if (f[133].toFloat() < 4.858490943908691f) { // last__spin_lp__short
+                        if (f[114].toFloat() < 139.51622009277344f) { // bp_fast__gyro_y__long
                             return -0.40439581871032715f
                         } else {
                             return -0.21904687583446503f
                         }
                     } else {
-                        if (f[39].toFloat() < -0x1.bbbadcp-3f) { // min__gyro_z__short
+                        if (f[39].toFloat() < -0.21666499972343445f) { // min__gyro_z__short
                             return 0.26847681403160095f
                         } else {
                             return -0.14008080959320068f
@@ -749,25 +749,25 @@ object TwistAndGoModel {
 
     /** Tree 6: adds to margin 0; depth 5. */
     private fun tree_6(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.603a62p-3f) { // std__gyro_y_d__short
-            if (f[93].toFloat() < 0x1.25c4fp+3f) { // kurtosis__gyro_y__short
-                if (f[93].toFloat() < 0x1.7ea7f6p+1f) { // kurtosis__gyro_y__short
-                    if (f[89].toFloat() < -0x1.6aa776p+1f) { // skewness_adjusted__acc_mag__long
-                        if (f[101].toFloat() < -0x1.9835e4p-7f) { // correlation__gyro_x__gyro_y__short
+        if (f[143].toFloat() < 0.17198635637760162f) { // std__gyro_y_d__short
+            if (f[93].toFloat() < 9.180290222167969f) { // kurtosis__gyro_y__short
+                if (f[93].toFloat() < 2.9895007610321045f) { // kurtosis__gyro_y__short
+                    if (f[89].toFloat() < -2.833235502243042f) { // skewness_adjusted__acc_mag__long
+                        if (f[101].toFloat() < -0.012457596138119698f) { // correlation__gyro_x__gyro_y__short
                             return 0.0970430001616478f
                         } else {
                             return -0.14459556341171265f
                         }
                     } else {
-                        if (f[7].toFloat() < -0x1.076592p+3f) { // max__acc_y__long
+                        if (f[7].toFloat() < -8.231148719787598f) { // max__acc_y__long
                             return -0.07506094872951508f
                         } else {
                             return -0.1976405531167984f
                         }
                     }
                 } else {
-                    if (f[86].toFloat() < -0x1.66e008p-4f) { // percentile_5_nearest__gyro_y__mid
-                        if (f[83].toFloat() < 0x1.5b4492p-3f) { // percentile_90__gyro_mag__mid
+                    if (f[86].toFloat() < -0.08761599659919739f) { // percentile_5_nearest__gyro_y__mid
+                        if (f[83].toFloat() < 0.1695643812417984f) { // percentile_90__gyro_mag__mid
                             return 0.40168219804763794f
                         } else {
                             return -0.16955050826072693f
@@ -777,15 +777,15 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[76].toFloat() < 0x1.6da448p-6f) { // mad__gyro_y__mid
-                    if (f[105].toFloat() < 0x1.6e0f46p-2f) { // correlation__gyro_x__gyro_z__short
+                if (f[76].toFloat() < 0.02231699973344803f) { // mad__gyro_y__mid
+                    if (f[105].toFloat() < 0.35748013854026794f) { // correlation__gyro_x__gyro_z__short
                         return -0.18984632194042206f
                     } else {
                         return 0.08610350638628006f
                     }
                 } else {
-                    if (f[83].toFloat() < 0x1.62a074p-3f) { // percentile_90__gyro_mag__mid
-                        if (f[135].toFloat() < 0x1.9b39dep-4f) { // max__spin_lp__long
+                    if (f[83].toFloat() < 0.17315760254859924f) { // percentile_90__gyro_mag__mid
+                        if (f[135].toFloat() < 0.10039698332548141f) { // max__spin_lp__long
                             return 0.2825217545032501f
                         } else {
                             return -0.043036602437496185f
@@ -796,30 +796,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[113].toFloat() < 0x1.14b7eep+11f) { // bp_twist__gyro_y__long
-                if (f[39].toFloat() < -0x1.0c5d2p-3f) { // min__gyro_z__short
-                    if (f[143].toFloat() < 0x1.625fc6p-2f) { // std__gyro_y_d__short
-                        if (f[93].toFloat() < 0x1.ee19f4p-4f) { // kurtosis__gyro_y__short
+            if (f[113].toFloat() < 2213.747802734375f) { // bp_twist__gyro_y__long
+                if (f[39].toFloat() < -0.13103699684143066f) { // min__gyro_z__short
+                    if (f[143].toFloat() < 0.34606847167015076f) { // std__gyro_y_d__short
+                        if (f[93].toFloat() < 0.12063021957874298f) { // kurtosis__gyro_y__short
                             return -0.10308017581701279f
                         } else {
                             return 0.3242424428462982f
                         }
                     } else {
-                        if (f[132].toFloat() < 0x1.9688d6p+0f) { // max__spin_lp__short
+                        if (f[132].toFloat() < 1.588025450706482f) { // max__spin_lp__short
                             return 0.3763854503631592f
                         } else {
                             return 0.1850246787071228f
                         }
                     }
                 } else {
-                    if (f[86].toFloat() < -0x1.5636d2p-1f) { // percentile_5_nearest__gyro_y__mid
-                        if (f[151].toFloat() < 0x1.4p+2f) { // histogram_b0__gyro_y__long
+                    if (f[86].toFloat() < -0.6683869957923889f) { // percentile_5_nearest__gyro_y__mid
+                        if (f[151].toFloat() < 5.0f) { // histogram_b0__gyro_y__long
                             return -0.18602077662944794f
                         } else {
                             return 0.25937387347221375f
                         }
                     } else {
-                        if (f[147].toFloat() < 0x1.53b6d2p-3f) { // mean__twist__short
+                        if (f[147].toFloat() < 0.16587604582309723f) { // mean__twist__short
                             return 0.00025338769773952663f
                         } else {
                             return 0.26506611704826355f
@@ -827,29 +827,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[159].toFloat() < 0x1.2p+4f) { // fast_spin__gyro_mag__short
-                    if (f[65].toFloat() < -0x1.0bead4p-3f) { // last__gyro_y__short
-                        if (f[58].toFloat() < 0x1.64p+6f) { // argmin__gyro_y__long
+                if (f[159].toFloat() < 18.0f) { // fast_spin__gyro_mag__short
+                    if (f[65].toFloat() < -0.13081899285316467f) { // last__gyro_y__short
+                        if (f[58].toFloat() < 89.0f) { // argmin__gyro_y__long
                             return -0.16749687492847443f
                         } else {
                             return 0.24568860232830048f
                         }
                     } else {
-                        if (f[159].toFloat() < 0x1p+4f) { // fast_spin__gyro_mag__short
+                        if (f[159].toFloat() < 16.0f) { // fast_spin__gyro_mag__short
                             return -0.20817433297634125f
                         } else {
                             return -0.33567550778388977f
                         }
                     }
                 } else {
-                    if (f[118].toFloat() < 0x1.5aedb6p-2f) { // spectral_entropy_hann__gyro_mag__mid
-                        if (f[65].toFloat() < -0x1.8d130ep-4f) { // last__gyro_y__short
+                    if (f[118].toFloat() < 0.3387974202632904f) { // spectral_entropy_hann__gyro_mag__mid
+                        if (f[65].toFloat() < -0.0969420000910759f) { // last__gyro_y__short
                             return 0.3417972922325134f
                         } else {
                             return 0.13418778777122498f
                         }
                     } else {
-                        if (f[93].toFloat() < -0x1.7d5c8ap+0f) { // kurtosis__gyro_y__short
+                        if (f[93].toFloat() < -1.489693284034729f) { // kurtosis__gyro_y__short
                             return 0.18604393303394318f
                         } else {
                             return -0.19134092330932617f
@@ -862,31 +862,31 @@ object TwistAndGoModel {
 
     /** Tree 7: adds to margin 0; depth 5. */
     private fun tree_7(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.603a62p-3f) { // std__gyro_y_d__short
-            if (f[93].toFloat() < 0x1.25c4fp+3f) { // kurtosis__gyro_y__short
-                if (f[93].toFloat() < 0x1.7ea7f6p+1f) { // kurtosis__gyro_y__short
-                    if (f[89].toFloat() < -0x1.6aa776p+1f) { // skewness_adjusted__acc_mag__long
-                        if (f[38].toFloat() < 0x1.6e9p-6f) { // mean__gyro_z__short
+        if (f[143].toFloat() < 0.17198635637760162f) { // std__gyro_y_d__short
+            if (f[93].toFloat() < 9.180290222167969f) { // kurtosis__gyro_y__short
+                if (f[93].toFloat() < 2.9895007610321045f) { // kurtosis__gyro_y__short
+                    if (f[89].toFloat() < -2.833235502243042f) { // skewness_adjusted__acc_mag__long
+                        if (f[38].toFloat() < 0.022373199462890625f) { // mean__gyro_z__short
                             return -0.140407994389534f
                         } else {
                             return 0.09795330464839935f
                         }
                     } else {
-                        if (f[7].toFloat() < -0x1.076592p+3f) { // max__acc_y__long
+                        if (f[7].toFloat() < -8.231148719787598f) { // max__acc_y__long
                             return -0.06736442446708679f
                         } else {
                             return -0.1960473656654358f
                         }
                     }
                 } else {
-                    if (f[101].toFloat() < -0x1.740502p-3f) { // correlation__gyro_x__gyro_y__short
-                        if (f[86].toFloat() < -0x1.66e008p-4f) { // percentile_5_nearest__gyro_y__mid
+                    if (f[101].toFloat() < -0.18165017664432526f) { // correlation__gyro_x__gyro_y__short
+                        if (f[86].toFloat() < -0.08761599659919739f) { // percentile_5_nearest__gyro_y__mid
                             return 0.362571656703949f
                         } else {
                             return -0.153852179646492f
                         }
                     } else {
-                        if (f[45].toFloat() < 0x1.343a32p+3f) { // mean__acc_mag__long
+                        if (f[45].toFloat() < 9.63210391998291f) { // mean__acc_mag__long
                             return -0.007667426951229572f
                         } else {
                             return -0.18711112439632416f
@@ -894,11 +894,11 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[78].toFloat() < 0x1.01d126p-5f) { // iqr__gyro_mag__mid
+                if (f[78].toFloat() < 0.031471800059080124f) { // iqr__gyro_mag__mid
                     return -0.16320843994617462f
                 } else {
-                    if (f[83].toFloat() < 0x1.62a074p-3f) { // percentile_90__gyro_mag__mid
-                        if (f[33].toFloat() < -0x1.444e0ep-3f) { // min__gyro_x__short
+                    if (f[83].toFloat() < 0.17315760254859924f) { // percentile_90__gyro_mag__mid
+                        if (f[33].toFloat() < -0.15835200250148773f) { // min__gyro_x__short
                             return -0.14449453353881836f
                         } else {
                             return 0.18270203471183777f
@@ -909,30 +909,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[114].toFloat() < 0x1.6c073ep+6f) { // bp_fast__gyro_y__long
-                if (f[39].toFloat() < -0x1.2dcfccp-3f) { // min__gyro_z__short
-                    if (f[143].toFloat() < 0x1.928fd8p-2f) { // std__gyro_y_d__short
-                        if (f[79].toFloat() < 0x1.c757e6p-2f) { // mad__gyro_mag__mid
+            if (f[114].toFloat() < 91.00707244873047f) { // bp_fast__gyro_y__long
+                if (f[39].toFloat() < -0.14736899733543396f) { // min__gyro_z__short
+                    if (f[143].toFloat() < 0.39312684535980225f) { // std__gyro_y_d__short
+                        if (f[79].toFloat() < 0.44467124342918396f) { // mad__gyro_mag__mid
                             return 0.17605343461036682f
                         } else {
                             return -0.1578754037618637f
                         }
                     } else {
-                        if (f[149].toFloat() < 0x1.19484ep+2f) { // max__twist__short
+                        if (f[149].toFloat() < 4.39503812789917f) { // max__twist__short
                             return 0.35615745186805725f
                         } else {
                             return 0.20642392337322235f
                         }
                     }
                 } else {
-                    if (f[18].toFloat() < -0x1.b5f5fp+0f) { // min__gyro_y__long
-                        if (f[135].toFloat() < 0x1.46ab0ap-3f) { // max__spin_lp__long
+                    if (f[18].toFloat() < -1.7107839584350586f) { // min__gyro_y__long
+                        if (f[135].toFloat() < 0.1595059186220169f) { // max__spin_lp__long
                             return 0.16997377574443817f
                         } else {
                             return -0.1669808030128479f
                         }
                     } else {
-                        if (f[37].toFloat() < 0x1.2ddecep+1f) { // max__gyro_y__short
+                        if (f[37].toFloat() < 2.3583619594573975f) { // max__gyro_y__short
                             return 0.025366121903061867f
                         } else {
                             return 0.2616673409938812f
@@ -940,29 +940,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[65].toFloat() < -0x1.33e1cap-3f) { // last__gyro_y__short
-                    if (f[112].toFloat() < 0x1.17635ap+8f) { // bp_stride__gyro_y__long
-                        if (f[81].toFloat() < 0x1.f137d2p-3f) { // iqr__acc_mag__mid
+                if (f[65].toFloat() < -0.1503330022096634f) { // last__gyro_y__short
+                    if (f[112].toFloat() < 279.3880920410156f) { // bp_stride__gyro_y__long
+                        if (f[81].toFloat() < 0.24278225004673004f) { // iqr__acc_mag__mid
                             return -0.0009771096520125866f
                         } else {
                             return -0.18782997131347656f
                         }
                     } else {
-                        if (f[58].toFloat() < 0x1.58p+6f) { // argmin__gyro_y__long
+                        if (f[58].toFloat() < 86.0f) { // argmin__gyro_y__long
                             return -0.14441439509391785f
                         } else {
                             return 0.32821422815322876f
                         }
                     }
                 } else {
-                    if (f[133].toFloat() < 0x1.36f184p+2f) { // last__spin_lp__short
-                        if (f[73].toFloat() < 0x1p+2f) { // mean_crossings__gyro_mag__long
+                    if (f[133].toFloat() < 4.858490943908691f) { // last__spin_lp__short
+                        if (f[73].toFloat() < 4.0f) { // mean_crossings__gyro_mag__long
                             return -0.4308290481567383f
                         } else {
                             return -0.22371891140937805f
                         }
                     } else {
-                        if (f[39].toFloat() < -0x1.bbbadcp-3f) { // min__gyro_z__short
+                        if (f[39].toFloat() < -0.21666499972343445f) { // min__gyro_z__short
                             return 0.24026834964752197f
                         } else {
                             return -0.1328004002571106f
@@ -975,25 +975,25 @@ object TwistAndGoModel {
 
     /** Tree 8: adds to margin 0; depth 5. */
     private fun tree_8(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.603a62p-3f) { // std__gyro_y_d__short
-            if (f[93].toFloat() < 0x1.035c14p+2f) { // kurtosis__gyro_y__short
-                if (f[1].toFloat() < 0x1.36a584p-2f) { // std__acc_x__long
-                    if (f[130].toFloat() < -0x1.a48152p-4f) { // delta__roll__short
-                        if (f[15].toFloat() < 0x1.8a5482p-3f) { // max__gyro_x__long
+        if (f[143].toFloat() < 0.17198635637760162f) { // std__gyro_y_d__short
+            if (f[93].toFloat() < 4.052495002746582f) { // kurtosis__gyro_y__short
+                if (f[1].toFloat() < 0.3033657670021057f) { // std__acc_x__long
+                    if (f[130].toFloat() < -0.10266239196062088f) { // delta__roll__short
+                        if (f[15].toFloat() < 0.19254399836063385f) { // max__gyro_x__long
                             return 0.4957311153411865f
                         } else {
                             return -0.1560642272233963f
                         }
                     } else {
-                        if (f[144].toFloat() < 0x1.1c4fc2p-3f) { // max__gyro_y_d__short
+                        if (f[144].toFloat() < 0.138824000954628f) { // max__gyro_y_d__short
                             return -0.18981288373470306f
                         } else {
                             return 0.030274411663413048f
                         }
                     }
                 } else {
-                    if (f[144].toFloat() < 0x1.3288cep-1f) { // max__gyro_y_d__short
-                        if (f[28].toFloat() < 0x1.8c1f1p+3f) { // max__acc_y__short
+                    if (f[144].toFloat() < 0.5986999869346619f) { // max__gyro_y_d__short
+                        if (f[28].toFloat() < 12.378791809082031f) { // max__acc_y__short
                             return -0.1982712298631668f
                         } else {
                             return -0.09182994812726974f
@@ -1003,11 +1003,11 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[101].toFloat() < 0x1.8836c4p-2f) { // correlation__gyro_x__gyro_y__short
-                    if (f[65].toFloat() < -0x1.4994e2p-2f) { // last__gyro_y__short
+                if (f[101].toFloat() < 0.38302141427993774f) { // correlation__gyro_x__gyro_y__short
+                    if (f[65].toFloat() < -0.3218570053577423f) { // last__gyro_y__short
                         return 0.4281277656555176f
                     } else {
-                        if (f[65].toFloat() < 0x1.f2b66cp-3f) { // last__gyro_y__short
+                        if (f[65].toFloat() < 0.24351200461387634f) { // last__gyro_y__short
                             return -0.17705944180488586f
                         } else {
                             return 0.061510395258665085f
@@ -1018,30 +1018,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[114].toFloat() < 0x1.6c073ep+6f) { // bp_fast__gyro_y__long
-                if (f[143].toFloat() < 0x1.625fc6p-2f) { // std__gyro_y_d__short
-                    if (f[140].toFloat() < 0x1.29a72p-1f) { // max__off_axis__short
-                        if (f[36].toFloat() < -0x1.05985ap-3f) { // min__gyro_y__short
+            if (f[114].toFloat() < 91.00707244873047f) { // bp_fast__gyro_y__long
+                if (f[143].toFloat() < 0.34606847167015076f) { // std__gyro_y_d__short
+                    if (f[140].toFloat() < 0.5813531875610352f) { // max__off_axis__short
+                        if (f[36].toFloat() < -0.12773199379444122f) { // min__gyro_y__short
                             return -0.013762337155640125f
                         } else {
                             return 0.27157649397850037f
                         }
                     } else {
-                        if (f[92].toFloat() < -0x1.0508dep+0f) { // kurtosis_adjusted__acc_mag__long
+                        if (f[92].toFloat() < -1.0196665525436401f) { // kurtosis_adjusted__acc_mag__long
                             return 0.14618559181690216f
                         } else {
                             return -0.19165918231010437f
                         }
                     }
                 } else {
-                    if (f[39].toFloat() < -0x1.2dcfccp-3f) { // min__gyro_z__short
-                        if (f[109].toFloat() < 0x1.6022b4p+5f) { // dft_magnitude_hann_b3__gyro_y__long
+                    if (f[39].toFloat() < -0.14736899733543396f) { // min__gyro_z__short
+                        if (f[109].toFloat() < 44.016944885253906f) { // dft_magnitude_hann_b3__gyro_y__long
                             return 0.23405836522579193f
                         } else {
                             return -0.12762422859668732f
                         }
                     } else {
-                        if (f[135].toFloat() < 0x1.46ab0ap-3f) { // max__spin_lp__long
+                        if (f[135].toFloat() < 0.1595059186220169f) { // max__spin_lp__long
                             return 0.2917170524597168f
                         } else {
                             return -0.019496029242873192f
@@ -1049,29 +1049,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[65].toFloat() < -0x1.33e1cap-3f) { // last__gyro_y__short
-                    if (f[112].toFloat() < 0x1.17635ap+8f) { // bp_stride__gyro_y__long
-                        if (f[81].toFloat() < 0x1.f137d2p-3f) { // iqr__acc_mag__mid
+                if (f[65].toFloat() < -0.1503330022096634f) { // last__gyro_y__short
+                    if (f[112].toFloat() < 279.3880920410156f) { // bp_stride__gyro_y__long
+                        if (f[81].toFloat() < 0.24278225004673004f) { // iqr__acc_mag__mid
                             return -0.0008787146070972085f
                         } else {
                             return -0.1830637902021408f
                         }
                     } else {
-                        if (f[58].toFloat() < 0x1.58p+6f) { // argmin__gyro_y__long
+                        if (f[58].toFloat() < 86.0f) { // argmin__gyro_y__long
                             return -0.13796374201774597f
                         } else {
                             return 0.30899813771247864f
                         }
                     }
                 } else {
-                    if (f[133].toFloat() < 0x1.f13208p+1f) { // last__spin_lp__short
-                        if (f[114].toFloat() < 0x1.17084ep+7f) { // bp_fast__gyro_y__long
+                    if (f[133].toFloat() < 3.8843393325805664f) { // last__spin_lp__short
+                        if (f[114].toFloat() < 139.51622009277344f) { // bp_fast__gyro_y__long
                             return -0.4018979072570801f
                         } else {
                             return -0.2122962325811386f
                         }
                     } else {
-                        if (f[39].toFloat() < -0x1.655bccp-2f) { // min__gyro_z__short
+                        if (f[39].toFloat() < -0.3489829897880554f) { // min__gyro_z__short
                             return 0.21304349601268768f
                         } else {
                             return -0.13122022151947021f
@@ -1084,23 +1084,23 @@ object TwistAndGoModel {
 
     /** Tree 9: adds to margin 0; depth 5. */
     private fun tree_9(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.603a62p-3f) { // std__gyro_y_d__short
-            if (f[93].toFloat() < 0x1.7ea7f6p+1f) { // kurtosis__gyro_y__short
-                if (f[89].toFloat() < -0x1.6aa776p+1f) { // skewness_adjusted__acc_mag__long
-                    if (f[82].toFloat() < 0x1.8dc0eap-4f) { // mad__acc_mag__mid
+        if (f[143].toFloat() < 0.17198635637760162f) { // std__gyro_y_d__short
+            if (f[93].toFloat() < 2.9895007610321045f) { // kurtosis__gyro_y__short
+                if (f[89].toFloat() < -2.833235502243042f) { // skewness_adjusted__acc_mag__long
+                    if (f[82].toFloat() < 0.09710780531167984f) { // mad__acc_mag__mid
                         return 0.09862514585256577f
                     } else {
                         return -0.12735871970653534f
                     }
                 } else {
-                    if (f[7].toFloat() < -0x1.076592p+3f) { // max__acc_y__long
-                        if (f[123].toFloat() < 0x1.677fcap-5f) { // std__roll__long
+                    if (f[7].toFloat() < -8.231148719787598f) { // max__acc_y__long
+                        if (f[123].toFloat() < 0.04388417676091194f) { // std__roll__long
                             return 0.09779837727546692f
                         } else {
                             return -0.13265834748744965f
                         }
                     } else {
-                        if (f[46].toFloat() < 0x1.36f4fap-3f) { // std__acc_mag__long
+                        if (f[46].toFloat() < 0.15183444321155548f) { // std__acc_mag__long
                             return -0.1481257975101471f
                         } else {
                             return -0.19531629979610443f
@@ -1108,22 +1108,22 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[140].toFloat() < 0x1.b6fc28p-3f) { // max__off_axis__short
-                    if (f[144].toFloat() < 0x1.8420f6p-4f) { // max__gyro_y_d__short
-                        if (f[107].toFloat() < -0x1.560bdp-12f) { // covariance__acc_mag__gyro_mag__long
+                if (f[140].toFloat() < 0.21434813737869263f) { // max__off_axis__short
+                    if (f[144].toFloat() < 0.09475799649953842f) { // max__gyro_y_d__short
+                        if (f[107].toFloat() < -0.0003262006212025881f) { // covariance__acc_mag__gyro_mag__long
                             return -0.03866890072822571f
                         } else {
                             return -0.16343142092227936f
                         }
                     } else {
-                        if (f[37].toFloat() < 0x1.5ad646p-2f) { // max__gyro_y__short
+                        if (f[37].toFloat() < 0.3387080132961273f) { // max__gyro_y__short
                             return 0.30145710706710815f
                         } else {
                             return 0.0012138382298871875f
                         }
                     }
                 } else {
-                    if (f[45].toFloat() < 0x1.340866p+3f) { // mean__acc_mag__long
+                    if (f[45].toFloat() < 9.626025199890137f) { // mean__acc_mag__long
                         return -0.01335859764367342f
                     } else {
                         return -0.1867920607328415f
@@ -1131,30 +1131,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[134].toFloat() < -0x1.7714bp+0f) { // min__spin_lp__long
-                if (f[65].toFloat() < -0x1.33e1cap-3f) { // last__gyro_y__short
-                    if (f[39].toFloat() < -0x1.d36b4cp-4f) { // min__gyro_z__short
-                        if (f[36].toFloat() < -0x1.4bff16p+0f) { // min__gyro_y__short
+            if (f[134].toFloat() < -1.4651594161987305f) { // min__spin_lp__long
+                if (f[65].toFloat() < -0.1503330022096634f) { // last__gyro_y__short
+                    if (f[39].toFloat() < -0.11411599814891815f) { // min__gyro_z__short
+                        if (f[36].toFloat() < -1.2968610525131226f) { // min__gyro_y__short
                             return 0.25798508524894714f
                         } else {
                             return -0.14267747104167938f
                         }
                     } else {
-                        if (f[84].toFloat() < 0x1.82bc9p-5f) { // percentile_10__gyro_mag__mid
+                        if (f[84].toFloat() < 0.04720905423164368f) { // percentile_10__gyro_mag__mid
                             return -0.23187564313411713f
                         } else {
                             return 0.06142919138073921f
                         }
                     }
                 } else {
-                    if (f[65].toFloat() < 0x1.6a3b68p+0f) { // last__gyro_y__short
-                        if (f[61].toFloat() < -0x1.e2bb84p-6f) { // slope__gyro_y__long
+                    if (f[65].toFloat() < 1.4149689674377441f) { // last__gyro_y__short
+                        if (f[61].toFloat() < -0.02946365252137184f) { // slope__gyro_y__long
                             return 0.21537533402442932f
                         } else {
                             return -0.2246258556842804f
                         }
                     } else {
-                        if (f[100].toFloat() < 0x1.b912eap-3f) { // autocorrelation_lag5__gyro_y__long
+                        if (f[100].toFloat() < 0.2153681069612503f) { // autocorrelation_lag5__gyro_y__long
                             return -0.23743343353271484f
                         } else {
                             return 0.21036966145038605f
@@ -1162,29 +1162,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[149].toFloat() < 0x1.6bfbcep+0f) { // max__twist__short
-                    if (f[132].toFloat() < 0x1.a72d2ap-3f) { // max__spin_lp__short
-                        if (f[64].toFloat() < 0x1.b1a932p-4f) { // mean_abs_change__gyro_y__short
+                if (f[149].toFloat() < 1.4218109846115112f) { // max__twist__short
+                    if (f[132].toFloat() < 0.20662911236286163f) { // max__spin_lp__short
+                        if (f[64].toFloat() < 0.10587424784898758f) { // mean_abs_change__gyro_y__short
                             return 0.12269475311040878f
                         } else {
                             return 0.35016512870788574f
                         }
                     } else {
-                        if (f[116].toFloat() < 0x1.4ff34p+0f) { // spectral_centroid_hann__gyro_y__mid
+                        if (f[116].toFloat() < 1.3123054504394531f) { // spectral_centroid_hann__gyro_y__mid
                             return 0.4078390300273895f
                         } else {
                             return -0.1998138725757599f
                         }
                     }
                 } else {
-                    if (f[25].toFloat() < -0x1.e5472p+2f) { // max__acc_x__short
-                        if (f[11].toFloat() < 0x1.54905cp+2f) { // max__acc_z__long
+                    if (f[25].toFloat() < -7.582466125488281f) { // max__acc_x__short
+                        if (f[11].toFloat() < 5.321310997009277f) { // max__acc_z__long
                             return 0.16699986159801483f
                         } else {
                             return -0.20236153900623322f
                         }
                     } else {
-                        if (f[63].toFloat() < 0x1.2e2b86p-2f) { // integral__gyro_y__short
+                        if (f[63].toFloat() < 0.29508790373802185f) { // integral__gyro_y__short
                             return 0.3201155364513397f
                         } else {
                             return 0.20101888477802277f
@@ -1197,31 +1197,31 @@ object TwistAndGoModel {
 
     /** Tree 10: adds to margin 0; depth 5. */
     private fun tree_10(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.603a62p-3f) { // std__gyro_y_d__short
-            if (f[93].toFloat() < 0x1.7ea7f6p+1f) { // kurtosis__gyro_y__short
-                if (f[1].toFloat() < 0x1.36a584p-2f) { // std__acc_x__long
-                    if (f[130].toFloat() < -0x1.0a345p-3f) { // delta__roll__short
-                        if (f[87].toFloat() < 0x1.b79c4p-3f) { // skewness_adjusted__gyro_y__long
+        if (f[143].toFloat() < 0.17198635637760162f) { // std__gyro_y_d__short
+            if (f[93].toFloat() < 2.9895007610321045f) { // kurtosis__gyro_y__short
+                if (f[1].toFloat() < 0.3033657670021057f) { // std__acc_x__long
+                    if (f[130].toFloat() < -0.129982590675354f) { // delta__roll__short
+                        if (f[87].toFloat() < 0.21465349197387695f) { // skewness_adjusted__gyro_y__long
                             return 0.498145192861557f
                         } else {
                             return -0.13496142625808716f
                         }
                     } else {
-                        if (f[144].toFloat() < 0x1.1c4fc2p-3f) { // max__gyro_y_d__short
+                        if (f[144].toFloat() < 0.138824000954628f) { // max__gyro_y_d__short
                             return -0.18085281550884247f
                         } else {
                             return -0.008219665847718716f
                         }
                     }
                 } else {
-                    if (f[99].toFloat() < 0x1.620e24p-1f) { // autocorrelation_lag25__acc_mag__long
-                        if (f[28].toFloat() < 0x1.8c1f1p+3f) { // max__acc_y__short
+                    if (f[99].toFloat() < 0.6915141344070435f) { // autocorrelation_lag25__acc_mag__long
+                        if (f[28].toFloat() < 12.378791809082031f) { // max__acc_y__short
                             return -0.19758285582065582f
                         } else {
                             return -0.054715126752853394f
                         }
                     } else {
-                        if (f[30].toFloat() < 0x1.abcfe6p+1f) { // min__acc_z__short
+                        if (f[30].toFloat() < 3.3422820568084717f) { // min__acc_z__short
                             return -0.1693827360868454f
                         } else {
                             return 0.19831274449825287f
@@ -1229,15 +1229,15 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[83].toFloat() < 0x1.62a074p-3f) { // percentile_90__gyro_mag__mid
-                    if (f[78].toFloat() < 0x1.1fa73cp-5f) { // iqr__gyro_mag__mid
-                        if (f[110].toFloat() < 0x1.807ce4p-1f) { // dft_magnitude_hann_b4__gyro_y__long
+                if (f[83].toFloat() < 0.17315760254859924f) { // percentile_90__gyro_mag__mid
+                    if (f[78].toFloat() < 0.035113923251628876f) { // iqr__gyro_mag__mid
+                        if (f[110].toFloat() < 0.7509528398513794f) { // dft_magnitude_hann_b4__gyro_y__long
                             return -0.1676824986934662f
                         } else {
                             return 0.031838688999414444f
                         }
                     } else {
-                        if (f[153].toFloat() < 0x1.8p+5f) { // histogram_b3__gyro_y__long
+                        if (f[153].toFloat() < 48.0f) { // histogram_b3__gyro_y__long
                             return -0.011049212887883186f
                         } else {
                             return 0.2680109143257141f
@@ -1248,30 +1248,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[86].toFloat() < -0x1.cb11fap+0f) { // percentile_5_nearest__gyro_y__mid
-                if (f[129].toFloat() < 0x1.52ecc8p+0f) { // range__roll__short
-                    if (f[65].toFloat() < -0x1.486bep-3f) { // last__gyro_y__short
-                        if (f[158].toFloat() < 0x1.4p+3f) { // longest_run_above_2p5__gyro_y__long
+            if (f[86].toFloat() < -1.7932430505752563f) { // percentile_5_nearest__gyro_y__mid
+                if (f[129].toFloat() < 1.323925495147705f) { // range__roll__short
+                    if (f[65].toFloat() < -0.16036200523376465f) { // last__gyro_y__short
+                        if (f[158].toFloat() < 10.0f) { // longest_run_above_2p5__gyro_y__long
                             return -0.11815198510885239f
                         } else {
                             return 0.2033603936433792f
                         }
                     } else {
-                        if (f[62].toFloat() < -0x1.464966p+1f) { // last__gyro_y__long
+                        if (f[62].toFloat() < -2.549114942550659f) { // last__gyro_y__long
                             return -0.5018421411514282f
                         } else {
                             return -0.2085205763578415f
                         }
                     }
                 } else {
-                    if (f[65].toFloat() < -0x1.33e1cap-3f) { // last__gyro_y__short
-                        if (f[150].toFloat() < 0x1.ca98bep+7f) { // energy__twist__short
+                    if (f[65].toFloat() < -0.1503330022096634f) { // last__gyro_y__short
+                        if (f[150].toFloat() < 229.29832458496094f) { // energy__twist__short
                             return -0.144888773560524f
                         } else {
                             return 0.2596462666988373f
                         }
                     } else {
-                        if (f[60].toFloat() < -0x1.f991a6p-3f) { // integral__gyro_y__long
+                        if (f[60].toFloat() < -0.2468598335981369f) { // integral__gyro_y__long
                             return 0.22985732555389404f
                         } else {
                             return -0.20139415562152863f
@@ -1279,23 +1279,23 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[149].toFloat() < 0x1.17be12p+1f) { // max__twist__short
-                    if (f[132].toFloat() < 0x1.a72d2ap-3f) { // max__spin_lp__short
-                        if (f[79].toFloat() < 0x1.5fc188p-2f) { // mad__gyro_mag__mid
+                if (f[149].toFloat() < 2.185487985610962f) { // max__twist__short
+                    if (f[132].toFloat() < 0.20662911236286163f) { // max__spin_lp__short
+                        if (f[79].toFloat() < 0.343511700630188f) { // mad__gyro_mag__mid
                             return 0.24011023342609406f
                         } else {
                             return -0.13716834783554077f
                         }
                     } else {
-                        if (f[92].toFloat() < -0x1.199c4ep+0f) { // kurtosis_adjusted__acc_mag__long
+                        if (f[92].toFloat() < -1.1000412702560425f) { // kurtosis_adjusted__acc_mag__long
                             return 0.2125139981508255f
                         } else {
                             return -0.17254424095153809f
                         }
                     }
                 } else {
-                    if (f[144].toFloat() < 0x1.abc2e4p+1f) { // max__gyro_y_d__short
-                        if (f[112].toFloat() < 0x1.663ffap-4f) { // bp_stride__gyro_y__long
+                    if (f[144].toFloat() < 3.3418850898742676f) { // max__gyro_y_d__short
+                        if (f[112].toFloat() < 0.08746335655450821f) { // bp_stride__gyro_y__long
                             return -0.054202836006879807f
                         } else {
                             return 0.2356589287519455f
@@ -1310,31 +1310,31 @@ object TwistAndGoModel {
 
     /** Tree 11: adds to margin 0; depth 5. */
     private fun tree_11(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.603a62p-3f) { // std__gyro_y_d__short
-            if (f[93].toFloat() < 0x1.7ea7f6p+1f) { // kurtosis__gyro_y__short
-                if (f[1].toFloat() < 0x1.36a584p-2f) { // std__acc_x__long
-                    if (f[130].toFloat() < -0x1.a48152p-4f) { // delta__roll__short
-                        if (f[73].toFloat() < 0x1.4p+4f) { // mean_crossings__gyro_mag__long
+        if (f[143].toFloat() < 0.17198635637760162f) { // std__gyro_y_d__short
+            if (f[93].toFloat() < 2.9895007610321045f) { // kurtosis__gyro_y__short
+                if (f[1].toFloat() < 0.3033657670021057f) { // std__acc_x__long
+                    if (f[130].toFloat() < -0.10266239196062088f) { // delta__roll__short
+                        if (f[73].toFloat() < 20.0f) { // mean_crossings__gyro_mag__long
                             return -0.1485561579465866f
                         } else {
                             return 0.3963683545589447f
                         }
                     } else {
-                        if (f[144].toFloat() < 0x1.1c4fc2p-3f) { // max__gyro_y_d__short
+                        if (f[144].toFloat() < 0.138824000954628f) { // max__gyro_y_d__short
                             return -0.18039482831954956f
                         } else {
                             return 0.002038796665146947f
                         }
                     }
                 } else {
-                    if (f[99].toFloat() < 0x1.620e24p-1f) { // autocorrelation_lag25__acc_mag__long
-                        if (f[28].toFloat() < 0x1.8c1f1p+3f) { // max__acc_y__short
+                    if (f[99].toFloat() < 0.6915141344070435f) { // autocorrelation_lag25__acc_mag__long
+                        if (f[28].toFloat() < 12.378791809082031f) { // max__acc_y__short
                             return -0.19656115770339966f
                         } else {
                             return -0.04960917308926582f
                         }
                     } else {
-                        if (f[30].toFloat() < 0x1.abcfe6p+1f) { // min__acc_z__short
+                        if (f[30].toFloat() < 3.3422820568084717f) { // min__acc_z__short
                             return -0.16393132507801056f
                         } else {
                             return 0.15912170708179474f
@@ -1342,11 +1342,11 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[101].toFloat() < 0x1.8836c4p-2f) { // correlation__gyro_x__gyro_y__short
-                    if (f[65].toFloat() < -0x1.4994e2p-2f) { // last__gyro_y__short
+                if (f[101].toFloat() < 0.38302141427993774f) { // correlation__gyro_x__gyro_y__short
+                    if (f[65].toFloat() < -0.3218570053577423f) { // last__gyro_y__short
                         return 0.3006865382194519f
                     } else {
-                        if (f[65].toFloat() < 0x1.487442p-3f) { // last__gyro_y__short
+                        if (f[65].toFloat() < 0.16037799417972565f) { // last__gyro_y__short
                             return -0.16971106827259064f
                         } else {
                             return 0.060291387140750885f
@@ -1357,30 +1357,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[152].toFloat() < 0x1.4p+2f) { // histogram_b2__gyro_y__long
-                if (f[68].toFloat() < -0x1.191688p-4f) { // last__gyro_x__short
-                    if (f[40].toFloat() < 0x1.130404p-3f) { // max__gyro_z__short
-                        if (f[67].toFloat() < 0x1.757604p-3f) { // mean_abs_change__gyro_x__short
+            if (f[152].toFloat() < 5.0f) { // histogram_b2__gyro_y__long
+                if (f[68].toFloat() < -0.06862500309944153f) { // last__gyro_x__short
+                    if (f[40].toFloat() < 0.13428500294685364f) { // max__gyro_z__short
+                        if (f[67].toFloat() < 0.18235400319099426f) { // mean_abs_change__gyro_x__short
                             return 0.09716689586639404f
                         } else {
                             return -0.21884046494960785f
                         }
                     } else {
-                        if (f[14].toFloat() < -0x1.908d86p+1f) { // min__gyro_x__long
+                        if (f[14].toFloat() < -3.129318952560425f) { // min__gyro_x__long
                             return -0.07900889962911606f
                         } else {
                             return 0.2374591827392578f
                         }
                     }
                 } else {
-                    if (f[65].toFloat() < -0x1.33e1cap-3f) { // last__gyro_y__short
-                        if (f[40].toFloat() < 0x1.01e57ep-3f) { // max__gyro_z__short
+                    if (f[65].toFloat() < -0.1503330022096634f) { // last__gyro_y__short
+                        if (f[40].toFloat() < 0.12592600286006927f) { // max__gyro_z__short
                             return -0.057162344455718994f
                         } else {
                             return 0.219839408993721f
                         }
                     } else {
-                        if (f[65].toFloat() < 0x1.c40d9p-1f) { // last__gyro_y__short
+                        if (f[65].toFloat() < 0.8829159736633301f) { // last__gyro_y__short
                             return -0.20917712152004242f
                         } else {
                             return 0.10027029365301132f
@@ -1388,9 +1388,9 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[67].toFloat() < 0x1.c4e954p-5f) { // mean_abs_change__gyro_x__short
-                    if (f[73].toFloat() < 0x1p+2f) { // mean_crossings__gyro_mag__long
-                        if (f[98].toFloat() < -0x1.be2aaap-5f) { // autocorrelation_lag25__gyro_y__long
+                if (f[67].toFloat() < 0.055287040770053864f) { // mean_abs_change__gyro_x__short
+                    if (f[73].toFloat() < 4.0f) { // mean_crossings__gyro_mag__long
+                        if (f[98].toFloat() < -0.0544637031853199f) { // autocorrelation_lag25__gyro_y__long
                             return 0.30411389470100403f
                         } else {
                             return 0.038612253963947296f
@@ -1399,10 +1399,10 @@ object TwistAndGoModel {
                         return -0.15559545159339905f
                     }
                 } else {
-                    if (f[142].toFloat() < 0x1.0444d2p-1f) { // max__off_axis__long
+                    if (f[142].toFloat() < 0.5083375573158264f) { // max__off_axis__long
                         return -0.021490544080734253f
                     } else {
-                        if (f[42].toFloat() < 0x1.bd76dap+0f) { // std__acc_mag__short
+                        if (f[42].toFloat() < 1.740094780921936f) { // std__acc_mag__short
                             return -0.2144625186920166f
                         } else {
                             return -0.017565106973052025f
@@ -1415,31 +1415,31 @@ object TwistAndGoModel {
 
     /** Tree 12: adds to margin 0; depth 5. */
     private fun tree_12(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.603a62p-3f) { // std__gyro_y_d__short
-            if (f[93].toFloat() < 0x1.7ea7f6p+1f) { // kurtosis__gyro_y__short
-                if (f[1].toFloat() < 0x1.36a584p-2f) { // std__acc_x__long
-                    if (f[130].toFloat() < -0x1.0a345p-3f) { // delta__roll__short
-                        if (f[135].toFloat() < 0x1.7d1ddcp-4f) { // max__spin_lp__long
+        if (f[143].toFloat() < 0.17198635637760162f) { // std__gyro_y_d__short
+            if (f[93].toFloat() < 2.9895007610321045f) { // kurtosis__gyro_y__short
+                if (f[1].toFloat() < 0.3033657670021057f) { // std__acc_x__long
+                    if (f[130].toFloat() < -0.129982590675354f) { // delta__roll__short
+                        if (f[135].toFloat() < 0.09304605424404144f) { // max__spin_lp__long
                             return 0.43816590309143066f
                         } else {
                             return -0.14237642288208008f
                         }
                     } else {
-                        if (f[44].toFloat() < 0x1.33a94ap+0f) { // range__acc_mag__short
+                        if (f[44].toFloat() < 1.2018018960952759f) { // range__acc_mag__short
                             return -0.17607633769512177f
                         } else {
                             return -0.021568065509200096f
                         }
                     }
                 } else {
-                    if (f[99].toFloat() < 0x1.620e24p-1f) { // autocorrelation_lag25__acc_mag__long
-                        if (f[28].toFloat() < 0x1.8c1f1p+3f) { // max__acc_y__short
+                    if (f[99].toFloat() < 0.6915141344070435f) { // autocorrelation_lag25__acc_mag__long
+                        if (f[28].toFloat() < 12.378791809082031f) { // max__acc_y__short
                             return -0.19541506469249725f
                         } else {
                             return -0.0449221171438694f
                         }
                     } else {
-                        if (f[28].toFloat() < 0x1.64a16p+3f) { // max__acc_y__short
+                        if (f[28].toFloat() < 11.144699096679688f) { // max__acc_y__short
                             return -0.15870584547519684f
                         } else {
                             return 0.14894618093967438f
@@ -1447,18 +1447,18 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[140].toFloat() < 0x1.b6fc28p-3f) { // max__off_axis__short
-                    if (f[78].toFloat() < 0x1.01d126p-5f) { // iqr__gyro_mag__mid
+                if (f[140].toFloat() < 0.21434813737869263f) { // max__off_axis__short
+                    if (f[78].toFloat() < 0.031471800059080124f) { // iqr__gyro_mag__mid
                         return -0.1517869085073471f
                     } else {
-                        if (f[83].toFloat() < 0x1.62a074p-3f) { // percentile_90__gyro_mag__mid
+                        if (f[83].toFloat() < 0.17315760254859924f) { // percentile_90__gyro_mag__mid
                             return 0.12800242006778717f
                         } else {
                             return -0.1427934765815735f
                         }
                     }
                 } else {
-                    if (f[100].toFloat() < -0x1.219784p-4f) { // autocorrelation_lag5__gyro_y__long
+                    if (f[100].toFloat() < -0.07070113718509674f) { // autocorrelation_lag5__gyro_y__long
                         return -0.021258560940623283f
                     } else {
                         return -0.17746402323246002f
@@ -1466,30 +1466,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[134].toFloat() < -0x1.75675cp+0f) { // min__spin_lp__long
-                if (f[65].toFloat() < -0x1.53f7cep-4f) { // last__gyro_y__short
-                    if (f[100].toFloat() < 0x1.1857fp-2f) { // autocorrelation_lag5__gyro_y__long
-                        if (f[144].toFloat() < 0x1.129aa2p-2f) { // max__gyro_y_d__short
+            if (f[134].toFloat() < -1.4586083889007568f) { // min__spin_lp__long
+                if (f[65].toFloat() < -0.08299999684095383f) { // last__gyro_y__short
+                    if (f[100].toFloat() < 0.2737729549407959f) { // autocorrelation_lag5__gyro_y__long
+                        if (f[144].toFloat() < 0.26816800236701965f) { // max__gyro_y_d__short
                             return 0.21156004071235657f
                         } else {
                             return -0.1444316804409027f
                         }
                     } else {
-                        if (f[148].toFloat() < 0x1.2f1568p+1f) { // std__twist__short
+                        if (f[148].toFloat() < 2.3678407669067383f) { // std__twist__short
                             return -0.0483216755092144f
                         } else {
                             return 0.243638277053833f
                         }
                     }
                 } else {
-                    if (f[65].toFloat() < 0x1.74994ap-3f) { // last__gyro_y__short
-                        if (f[16].toFloat() < -0x1.7a67c2p-3f) { // mean__gyro_y__long
+                    if (f[65].toFloat() < 0.18193300068378448f) { // last__gyro_y__short
+                        if (f[16].toFloat() < -0.1847682148218155f) { // mean__gyro_y__long
                             return -0.006964321713894606f
                         } else {
                             return -0.2662810981273651f
                         }
                     } else {
-                        if (f[100].toFloat() < 0x1.85ea1ap-3f) { // autocorrelation_lag5__gyro_y__long
+                        if (f[100].toFloat() < 0.19038791954517365f) { // autocorrelation_lag5__gyro_y__long
                             return -0.235052227973938f
                         } else {
                             return 0.08475358039140701f
@@ -1497,25 +1497,25 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[147].toFloat() < 0x1.13ab86p-2f) { // mean__twist__short
-                    if (f[84].toFloat() < 0x1.5add9p-1f) { // percentile_10__gyro_mag__mid
-                        if (f[132].toFloat() < 0x1.403f68p-3f) { // max__spin_lp__short
+                if (f[147].toFloat() < 0.26920899748802185f) { // mean__twist__short
+                    if (f[84].toFloat() < 0.6774716377258301f) { // percentile_10__gyro_mag__mid
+                        if (f[132].toFloat() < 0.15637093782424927f) { // max__spin_lp__short
                             return 0.1618187129497528f
                         } else {
                             return -0.12023986876010895f
                         }
                     } else {
-                        if (f[110].toFloat() < 0x1.4c2c3p+0f) { // dft_magnitude_hann_b4__gyro_y__long
+                        if (f[110].toFloat() < 1.2975492477416992f) { // dft_magnitude_hann_b4__gyro_y__long
                             return 0.39585456252098083f
                         } else {
                             return 0.10763470083475113f
                         }
                     }
                 } else {
-                    if (f[80].toFloat() < 0x1.23bbf8p+3f) { // median__acc_mag__mid
+                    if (f[80].toFloat() < 9.116695404052734f) { // median__acc_mag__mid
                         return -0.038090985268354416f
                     } else {
-                        if (f[63].toFloat() < 0x1.05a1p-2f) { // integral__gyro_y__short
+                        if (f[63].toFloat() < 0.2554969787597656f) { // integral__gyro_y__short
                             return 0.31087726354599f
                         } else {
                             return 0.19804897904396057f
@@ -1528,31 +1528,31 @@ object TwistAndGoModel {
 
     /** Tree 13: adds to margin 0; depth 5. */
     private fun tree_13(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.603a62p-3f) { // std__gyro_y_d__short
-            if (f[93].toFloat() < 0x1.7ea7f6p+1f) { // kurtosis__gyro_y__short
-                if (f[83].toFloat() < 0x1.a44854p-3f) { // percentile_90__gyro_mag__mid
-                    if (f[44].toFloat() < 0x1.b39cb8p-1f) { // range__acc_mag__short
-                        if (f[50].toFloat() < 0x1.9d250ap-5f) { // std__gyro_mag__short
+        if (f[143].toFloat() < 0.17198635637760162f) { // std__gyro_y_d__short
+            if (f[93].toFloat() < 2.9895007610321045f) { // kurtosis__gyro_y__short
+                if (f[83].toFloat() < 0.20521607995033264f) { // percentile_90__gyro_mag__mid
+                    if (f[44].toFloat() < 0.8508050441741943f) { // range__acc_mag__short
+                        if (f[50].toFloat() < 0.05043270066380501f) { // std__gyro_mag__short
                             return -0.1802096664905548f
                         } else {
                             return 0.10863125324249268f
                         }
                     } else {
-                        if (f[50].toFloat() < 0x1.a42bc8p-4f) { // std__gyro_mag__short
+                        if (f[50].toFloat() < 0.10258081555366516f) { // std__gyro_mag__short
                             return 0.7957594394683838f
                         } else {
                             return -0.14157478511333466f
                         }
                     }
                 } else {
-                    if (f[99].toFloat() < 0x1.620e24p-1f) { // autocorrelation_lag25__acc_mag__long
-                        if (f[28].toFloat() < 0x1.8c1f1p+3f) { // max__acc_y__short
+                    if (f[99].toFloat() < 0.6915141344070435f) { // autocorrelation_lag25__acc_mag__long
+                        if (f[28].toFloat() < 12.378791809082031f) { // max__acc_y__short
                             return -0.19824711978435516f
                         } else {
                             return -0.04063452407717705f
                         }
                     } else {
-                        if (f[144].toFloat() < 0x1.fe108cp-3f) { // max__gyro_y_d__short
+                        if (f[144].toFloat() < 0.24905499815940857f) { // max__gyro_y_d__short
                             return -0.15373650193214417f
                         } else {
                             return 0.15771852433681488f
@@ -1560,15 +1560,15 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[83].toFloat() < 0x1.62a074p-3f) { // percentile_90__gyro_mag__mid
-                    if (f[78].toFloat() < 0x1.09b57ep-5f) { // iqr__gyro_mag__mid
-                        if (f[98].toFloat() < 0x1.5290dcp-6f) { // autocorrelation_lag25__gyro_y__long
+                if (f[83].toFloat() < 0.17315760254859924f) { // percentile_90__gyro_mag__mid
+                    if (f[78].toFloat() < 0.03243517503142357f) { // iqr__gyro_mag__mid
+                        if (f[98].toFloat() < 0.02066441997885704f) { // autocorrelation_lag25__gyro_y__long
                             return -0.16638587415218353f
                         } else {
                             return 0.001857707160525024f
                         }
                     } else {
-                        if (f[37].toFloat() < 0x1.5ad646p-2f) { // max__gyro_y__short
+                        if (f[37].toFloat() < 0.3387080132961273f) { // max__gyro_y__short
                             return 0.20146742463111877f
                         } else {
                             return -0.01786697283387184f
@@ -1579,30 +1579,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[103].toFloat() < -0x1.13e616p-1f) { // correlation__gyro_y__gyro_z__short
-                if (f[114].toFloat() < 0x1.481b2ap+6f) { // bp_fast__gyro_y__long
-                    if (f[37].toFloat() < 0x1.44827cp-5f) { // max__gyro_y__short
-                        if (f[12].toFloat() < -0x1.65fe36p-7f) { // mean__gyro_x__long
+            if (f[103].toFloat() < -0.53886479139328f) { // correlation__gyro_y__gyro_z__short
+                if (f[114].toFloat() < 82.02652740478516f) { // bp_fast__gyro_y__long
+                    if (f[37].toFloat() < 0.03961300104856491f) { // max__gyro_y__short
+                        if (f[12].toFloat() < -0.010925079695880413f) { // mean__gyro_x__long
                             return -0.1594638228416443f
                         } else {
                             return 0.007321871817111969f
                         }
                     } else {
-                        if (f[8].toFloat() < -0x1.b40392p+2f) { // mean__acc_z__long
+                        if (f[8].toFloat() < -6.812717914581299f) { // mean__acc_z__long
                             return -0.1009114533662796f
                         } else {
                             return 0.2146168053150177f
                         }
                     }
                 } else {
-                    if (f[65].toFloat() < -0x1.8d130ep-4f) { // last__gyro_y__short
-                        if (f[143].toFloat() < 0x1.9d16d8p+0f) { // std__gyro_y_d__short
+                    if (f[65].toFloat() < -0.0969420000910759f) { // last__gyro_y__short
+                        if (f[143].toFloat() < 1.6136298179626465f) { // std__gyro_y_d__short
                             return 0.23646341264247894f
                         } else {
                             return 0.014099749736487865f
                         }
                     } else {
-                        if (f[133].toFloat() < 0x1.f13208p+1f) { // last__spin_lp__short
+                        if (f[133].toFloat() < 3.8843393325805664f) { // last__spin_lp__short
                             return -0.22879722714424133f
                         } else {
                             return 0.15544350445270538f
@@ -1610,23 +1610,23 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[99].toFloat() < 0x1.262eap-1f) { // autocorrelation_lag25__acc_mag__long
-                    if (f[105].toFloat() < -0x1.147bcp-1f) { // correlation__gyro_x__gyro_z__short
-                        if (f[109].toFloat() < 0x1.d206d2p+4f) { // dft_magnitude_hann_b3__gyro_y__long
+                if (f[99].toFloat() < 0.5745744705200195f) { // autocorrelation_lag25__acc_mag__long
+                    if (f[105].toFloat() < -0.5400066375732422f) { // correlation__gyro_x__gyro_z__short
+                        if (f[109].toFloat() < 29.126665115356445f) { // dft_magnitude_hann_b3__gyro_y__long
                             return 0.1677161306142807f
                         } else {
                             return -0.07100798934698105f
                         }
                     } else {
-                        if (f[4].toFloat() < 0x1.ca93fap+2f) { // mean__acc_y__long
+                        if (f[4].toFloat() < 7.165281772613525f) { // mean__acc_y__long
                             return -0.11632877588272095f
                         } else {
                             return 0.05425921827554703f
                         }
                     }
                 } else {
-                    if (f[5].toFloat() < 0x1.3fdc08p+1f) { // std__acc_y__long
-                        if (f[139].toFloat() < 0x1.ddcd6ap-1f) { // mean__off_axis__short
+                    if (f[5].toFloat() < 2.4989023208618164f) { // std__acc_y__long
+                        if (f[139].toFloat() < 0.9332078099250793f) { // mean__off_axis__short
                             return -0.03303184732794762f
                         } else {
                             return 0.277212530374527f
@@ -1641,31 +1641,31 @@ object TwistAndGoModel {
 
     /** Tree 14: adds to margin 0; depth 5. */
     private fun tree_14(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.46306p-3f) { // std__gyro_y_d__short
-            if (f[83].toFloat() < 0x1.a44854p-3f) { // percentile_90__gyro_mag__mid
-                if (f[144].toFloat() < 0x1.04c0ep-3f) { // max__gyro_y_d__short
-                    if (f[130].toFloat() < -0x1.a48152p-4f) { // delta__roll__short
-                        if (f[117].toFloat() < 0x1.77ad4cp-1f) { // spectral_entropy_hann__gyro_y__mid
+        if (f[143].toFloat() < 0.1592719554901123f) { // std__gyro_y_d__short
+            if (f[83].toFloat() < 0.20521607995033264f) { // percentile_90__gyro_mag__mid
+                if (f[144].toFloat() < 0.1273210048675537f) { // max__gyro_y_d__short
+                    if (f[130].toFloat() < -0.10266239196062088f) { // delta__roll__short
+                        if (f[117].toFloat() < 0.7337440252304077f) { // spectral_entropy_hann__gyro_y__mid
                             return 0.3361935317516327f
                         } else {
                             return -0.11895537376403809f
                         }
                     } else {
-                        if (f[143].toFloat() < 0x1.4c8d3cp-4f) { // std__gyro_y_d__short
+                        if (f[143].toFloat() < 0.08118937909603119f) { // std__gyro_y_d__short
                             return -0.17353372275829315f
                         } else {
                             return 0.15634994208812714f
                         }
                     }
                 } else {
-                    if (f[135].toFloat() < 0x1.608768p-4f) { // max__spin_lp__long
-                        if (f[52].toFloat() < 0x1.e4401ep-3f) { // range__gyro_mag__short
+                    if (f[135].toFloat() < 0.08606663346290588f) { // max__spin_lp__long
+                        if (f[52].toFloat() < 0.2364504188299179f) { // range__gyro_mag__short
                             return 0.5167872309684753f
                         } else {
                             return 0.08180727064609528f
                         }
                     } else {
-                        if (f[99].toFloat() < 0x1.5f9a6cp-3f) { // autocorrelation_lag25__acc_mag__long
+                        if (f[99].toFloat() < 0.1716812551021576f) { // autocorrelation_lag25__acc_mag__long
                             return -0.14437441527843475f
                         } else {
                             return 0.21541090309619904f
@@ -1673,9 +1673,9 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[99].toFloat() < 0x1.6425dap-1f) { // autocorrelation_lag25__acc_mag__long
-                    if (f[28].toFloat() < 0x1.8c1f1p+3f) { // max__acc_y__short
-                        if (f[119].toFloat() < 0x1.53590ep+12f) { // bp_step__acc_mag__long
+                if (f[99].toFloat() < 0.6956012845039368f) { // autocorrelation_lag25__acc_mag__long
+                    if (f[28].toFloat() < 12.378791809082031f) { // max__acc_y__short
+                        if (f[119].toFloat() < 5429.56591796875f) { // bp_step__acc_mag__long
                             return -0.19912751019001007f
                         } else {
                             return -0.0719543918967247f
@@ -1684,7 +1684,7 @@ object TwistAndGoModel {
                         return -0.03672371804714203f
                     }
                 } else {
-                    if (f[103].toFloat() < -0x1.328c58p-1f) { // correlation__gyro_y__gyro_z__short
+                    if (f[103].toFloat() < -0.5987269878387451f) { // correlation__gyro_y__gyro_z__short
                         return 0.10074988752603531f
                     } else {
                         return -0.1678849458694458f
@@ -1692,30 +1692,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[86].toFloat() < -0x1.c0b33ep+0f) { // percentile_5_nearest__gyro_y__mid
-                if (f[129].toFloat() < 0x1.52ecc8p+0f) { // range__roll__short
-                    if (f[65].toFloat() < -0x1.486bep-3f) { // last__gyro_y__short
-                        if (f[39].toFloat() < -0x1.d36b4cp-4f) { // min__gyro_z__short
+            if (f[86].toFloat() < -1.7527350187301636f) { // percentile_5_nearest__gyro_y__mid
+                if (f[129].toFloat() < 1.323925495147705f) { // range__roll__short
+                    if (f[65].toFloat() < -0.16036200523376465f) { // last__gyro_y__short
+                        if (f[39].toFloat() < -0.11411599814891815f) { // min__gyro_z__short
                             return 0.08431645482778549f
                         } else {
                             return -0.15583361685276031f
                         }
                     } else {
-                        if (f[24].toFloat() < -0x1.3cd97cp+3f) { // min__acc_x__short
+                        if (f[24].toFloat() < -9.901548385620117f) { // min__acc_x__short
                             return -0.033763326704502106f
                         } else {
                             return -0.2487342804670334f
                         }
                     }
                 } else {
-                    if (f[65].toFloat() < -0x1.33e1cap-3f) { // last__gyro_y__short
-                        if (f[58].toFloat() < 0x1.64p+6f) { // argmin__gyro_y__long
+                    if (f[65].toFloat() < -0.1503330022096634f) { // last__gyro_y__short
+                        if (f[58].toFloat() < 89.0f) { // argmin__gyro_y__long
                             return -0.1317233294248581f
                         } else {
                             return 0.21973887085914612f
                         }
                     } else {
-                        if (f[60].toFloat() < -0x1.f991a6p-3f) { // integral__gyro_y__long
+                        if (f[60].toFloat() < -0.2468598335981369f) { // integral__gyro_y__long
                             return 0.19223810732364655f
                         } else {
                             return -0.155110165476799f
@@ -1723,23 +1723,23 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[149].toFloat() < 0x1.1e2ac4p+1f) { // max__twist__short
-                    if (f[144].toFloat() < 0x1.0c715p-2f) { // max__gyro_y_d__short
-                        if (f[36].toFloat() < -0x1.6f0996p-2f) { // min__gyro_y__short
+                if (f[149].toFloat() < 2.235680103302002f) { // max__twist__short
+                    if (f[144].toFloat() < 0.26215100288391113f) { // max__gyro_y_d__short
+                        if (f[36].toFloat() < -0.3584350049495697f) { // min__gyro_y__short
                             return 0.24834024906158447f
                         } else {
                             return -0.11849839985370636f
                         }
                     } else {
-                        if (f[82].toFloat() < 0x1.4aece2p+0f) { // mad__acc_mag__mid
+                        if (f[82].toFloat() < 1.2926770448684692f) { // mad__acc_mag__mid
                             return -0.11092505604028702f
                         } else {
                             return 0.12456747144460678f
                         }
                     }
                 } else {
-                    if (f[144].toFloat() < 0x1.abc2e4p+1f) { // max__gyro_y_d__short
-                        if (f[153].toFloat() < 0x1.24p+6f) { // histogram_b3__gyro_y__long
+                    if (f[144].toFloat() < 3.3418850898742676f) { // max__gyro_y_d__short
+                        if (f[153].toFloat() < 73.0f) { // histogram_b3__gyro_y__long
                             return 0.22556255757808685f
                         } else {
                             return -0.03382531926035881f
@@ -1754,27 +1754,27 @@ object TwistAndGoModel {
 
     /** Tree 15: adds to margin 0; depth 5. */
     private fun tree_15(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.46306p-3f) { // std__gyro_y_d__short
-            if (f[83].toFloat() < 0x1.a44854p-3f) { // percentile_90__gyro_mag__mid
-                if (f[44].toFloat() < 0x1.e1fd12p-1f) { // range__acc_mag__short
-                    if (f[51].toFloat() < 0x1.ccf96ap-3f) { // max__gyro_mag__short
-                        if (f[43].toFloat() < 0x1.4a51b4p+3f) { // max__acc_mag__short
+        if (f[143].toFloat() < 0.1592719554901123f) { // std__gyro_y_d__short
+            if (f[83].toFloat() < 0.20521607995033264f) { // percentile_90__gyro_mag__mid
+                if (f[44].toFloat() < 0.9413838982582092f) { // range__acc_mag__short
+                    if (f[51].toFloat() < 0.2250850945711136f) { // max__gyro_mag__short
+                        if (f[43].toFloat() < 10.322473526000977f) { // max__acc_mag__short
                             return -0.17738543450832367f
                         } else {
                             return 0.09353149682283401f
                         }
                     } else {
-                        if (f[77].toFloat() < 0x1.7e6ae8p-4f) { // median__gyro_mag__mid
+                        if (f[77].toFloat() < 0.0933636724948883f) { // median__gyro_mag__mid
                             return -0.06580258905887604f
                         } else {
                             return 0.2434755563735962f
                         }
                     }
                 } else {
-                    if (f[52].toFloat() < 0x1.813524p-3f) { // range__gyro_mag__short
+                    if (f[52].toFloat() < 0.18808963894844055f) { // range__gyro_mag__short
                         return 0.753592312335968f
                     } else {
-                        if (f[93].toFloat() < 0x1.b4f958p+3f) { // kurtosis__gyro_y__short
+                        if (f[93].toFloat() < 13.655437469482422f) { // kurtosis__gyro_y__short
                             return -0.1330765336751938f
                         } else {
                             return 0.1238521933555603f
@@ -1782,9 +1782,9 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[99].toFloat() < 0x1.6425dap-1f) { // autocorrelation_lag25__acc_mag__long
-                    if (f[28].toFloat() < 0x1.8c1f1p+3f) { // max__acc_y__short
-                        if (f[119].toFloat() < 0x1.53590ep+12f) { // bp_step__acc_mag__long
+                if (f[99].toFloat() < 0.6956012845039368f) { // autocorrelation_lag25__acc_mag__long
+                    if (f[28].toFloat() < 12.378791809082031f) { // max__acc_y__short
+                        if (f[119].toFloat() < 5429.56591796875f) { // bp_step__acc_mag__long
                             return -0.19868706166744232f
                         } else {
                             return -0.06560119986534119f
@@ -1793,7 +1793,7 @@ object TwistAndGoModel {
                         return -0.033165160566568375f
                     }
                 } else {
-                    if (f[103].toFloat() < -0x1.328c58p-1f) { // correlation__gyro_y__gyro_z__short
+                    if (f[103].toFloat() < -0.5987269878387451f) { // correlation__gyro_y__gyro_z__short
                         return 0.0821659192442894f
                     } else {
                         return -0.16292040050029755f
@@ -1801,30 +1801,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[65].toFloat() < 0x1.d1c5c6p+0f) { // last__gyro_y__short
-                if (f[65].toFloat() < -0x1.73fd94p-1f) { // last__gyro_y__short
-                    if (f[40].toFloat() < 0x1.0d40aap-3f) { // max__gyro_z__short
-                        if (f[158].toFloat() < 0x1.6p+3f) { // longest_run_above_2p5__gyro_y__long
+            if (f[65].toFloat() < 1.819424033164978f) { // last__gyro_y__short
+                if (f[65].toFloat() < -0.7265440225601196f) { // last__gyro_y__short
+                    if (f[40].toFloat() < 0.13147099316120148f) { // max__gyro_z__short
+                        if (f[158].toFloat() < 11.0f) { // longest_run_above_2p5__gyro_y__long
                             return -0.12769387662410736f
                         } else {
                             return 0.19282278418540955f
                         }
                     } else {
-                        if (f[85].toFloat() < 0x1.d6649p-5f) { // percentile_95_nearest__gyro_y__mid
+                        if (f[85].toFloat() < 0.0574209988117218f) { // percentile_95_nearest__gyro_y__mid
                             return -0.13595859706401825f
                         } else {
                             return 0.2051411122083664f
                         }
                     }
                 } else {
-                    if (f[20].toFloat() < -0x1.21c956p-4f) { // mean__gyro_z__long
-                        if (f[42].toFloat() < 0x1.78d44ap+0f) { // std__acc_mag__short
+                    if (f[20].toFloat() < -0.07074864953756332f) { // mean__gyro_z__long
+                        if (f[42].toFloat() < 1.4719892740249634f) { // std__acc_mag__short
                             return 0.04281434044241905f
                         } else {
                             return 0.39317214488983154f
                         }
                     } else {
-                        if (f[135].toFloat() < 0x1.e5fcbep-1f) { // max__spin_lp__long
+                        if (f[135].toFloat() < 0.9491938948631287f) { // max__spin_lp__long
                             return 0.04584750905632973f
                         } else {
                             return -0.14654110372066498f
@@ -1832,21 +1832,21 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[87].toFloat() < -0x1.7502e2p+1f) { // skewness_adjusted__gyro_y__long
-                    if (f[67].toFloat() < 0x1.6998e6p-4f) { // mean_abs_change__gyro_x__short
+                if (f[87].toFloat() < -2.9141504764556885f) { // skewness_adjusted__gyro_y__long
+                    if (f[67].toFloat() < 0.0882805809378624f) { // mean_abs_change__gyro_x__short
                         return -0.07681781053543091f
                     } else {
                         return -0.3036893904209137f
                     }
                 } else {
-                    if (f[152].toFloat() < 0x1.4p+2f) { // histogram_b2__gyro_y__long
-                        if (f[155].toFloat() < 0x1.4p+2f) { // histogram_b5__gyro_y__long
+                    if (f[152].toFloat() < 5.0f) { // histogram_b2__gyro_y__long
+                        if (f[155].toFloat() < 5.0f) { // histogram_b5__gyro_y__long
                             return 0.1984996348619461f
                         } else {
                             return -0.10953263193368912f
                         }
                     } else {
-                        if (f[92].toFloat() < 0x1.77667p+1f) { // kurtosis_adjusted__acc_mag__long
+                        if (f[92].toFloat() < 2.9328136444091797f) { // kurtosis_adjusted__acc_mag__long
                             return -0.1462753266096115f
                         } else {
                             return 0.004713437519967556f
@@ -1859,31 +1859,31 @@ object TwistAndGoModel {
 
     /** Tree 16: adds to margin 0; depth 5. */
     private fun tree_16(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.46306p-3f) { // std__gyro_y_d__short
-            if (f[83].toFloat() < 0x1.a44854p-3f) { // percentile_90__gyro_mag__mid
-                if (f[144].toFloat() < 0x1.04c0ep-3f) { // max__gyro_y_d__short
-                    if (f[130].toFloat() < -0x1.a48152p-4f) { // delta__roll__short
-                        if (f[117].toFloat() < 0x1.77ad4cp-1f) { // spectral_entropy_hann__gyro_y__mid
+        if (f[143].toFloat() < 0.1592719554901123f) { // std__gyro_y_d__short
+            if (f[83].toFloat() < 0.20521607995033264f) { // percentile_90__gyro_mag__mid
+                if (f[144].toFloat() < 0.1273210048675537f) { // max__gyro_y_d__short
+                    if (f[130].toFloat() < -0.10266239196062088f) { // delta__roll__short
+                        if (f[117].toFloat() < 0.7337440252304077f) { // spectral_entropy_hann__gyro_y__mid
                             return 0.25831717252731323f
                         } else {
                             return -0.10589887201786041f
                         }
                     } else {
-                        if (f[45].toFloat() < 0x1.30a81p+3f) { // mean__acc_mag__long
+                        if (f[45].toFloat() < 9.520515441894531f) { // mean__acc_mag__long
                             return 0.16994836926460266f
                         } else {
                             return -0.1639101207256317f
                         }
                     }
                 } else {
-                    if (f[103].toFloat() < -0x1.92d368p-3f) { // correlation__gyro_y__gyro_z__short
-                        if (f[87].toFloat() < -0x1.f591c8p-5f) { // skewness_adjusted__gyro_y__long
+                    if (f[103].toFloat() < -0.19669228792190552f) { // correlation__gyro_y__gyro_z__short
+                        if (f[87].toFloat() < -0.0612267404794693f) { // skewness_adjusted__gyro_y__long
                             return 0.41679811477661133f
                         } else {
                             return 0.04207564517855644f
                         }
                     } else {
-                        if (f[135].toFloat() < 0x1.cb3b32p-5f) { // max__spin_lp__long
+                        if (f[135].toFloat() < 0.056058499962091446f) { // max__spin_lp__long
                             return 0.17209811508655548f
                         } else {
                             return -0.11100592464208603f
@@ -1891,17 +1891,17 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[28].toFloat() < 0x1.64a16p+3f) { // max__acc_y__short
-                    if (f[98].toFloat() < -0x1.7d709cp-1f) { // autocorrelation_lag25__gyro_y__long
+                if (f[28].toFloat() < 11.144699096679688f) { // max__acc_y__short
+                    if (f[98].toFloat() < -0.7449997663497925f) { // autocorrelation_lag25__gyro_y__long
                         return -0.027520079165697098f
                     } else {
                         return -0.19817624986171722f
                     }
                 } else {
-                    if (f[23].toFloat() < -0x1.94663cp+1f) { // mean__acc_x__short
+                    if (f[23].toFloat() < -3.159369945526123f) { // mean__acc_x__short
                         return 0.192782923579216f
                     } else {
-                        if (f[29].toFloat() < 0x1.14fep+2f) { // mean__acc_z__short
+                        if (f[29].toFloat() < 4.3280029296875f) { // mean__acc_z__short
                             return -0.1752149909734726f
                         } else {
                             return -0.0008860438247211277f
@@ -1910,24 +1910,24 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[39].toFloat() < -0x1.543138p-2f) { // min__gyro_z__short
-                if (f[65].toFloat() < 0x1.601cf8p+0f) { // last__gyro_y__short
-                    if (f[65].toFloat() < -0x1.73fd94p-1f) { // last__gyro_y__short
-                        if (f[143].toFloat() < 0x1.625fc6p-2f) { // std__gyro_y_d__short
+            if (f[39].toFloat() < -0.3322190046310425f) { // min__gyro_z__short
+                if (f[65].toFloat() < 1.3754420280456543f) { // last__gyro_y__short
+                    if (f[65].toFloat() < -0.7265440225601196f) { // last__gyro_y__short
+                        if (f[143].toFloat() < 0.34606847167015076f) { // std__gyro_y_d__short
                             return -0.022081468254327774f
                         } else {
                             return 0.22309868037700653f
                         }
                     } else {
-                        if (f[110].toFloat() < 0x1.85d5b4p-1f) { // dft_magnitude_hann_b4__gyro_y__long
+                        if (f[110].toFloat() < 0.761396050453186f) { // dft_magnitude_hann_b4__gyro_y__long
                             return 0.25209710001945496f
                         } else {
                             return -0.11373554915189743f
                         }
                     }
                 } else {
-                    if (f[68].toFloat() < 0x1.68b9aap+0f) { // last__gyro_x__short
-                        if (f[4].toFloat() < -0x1.9e93f2p+2f) { // mean__acc_y__long
+                    if (f[68].toFloat() < 1.4090830087661743f) { // last__gyro_x__short
+                        if (f[4].toFloat() < -6.477779865264893f) { // mean__acc_y__long
                             return 0.001942550647072494f
                         } else {
                             return 0.23511341214179993f
@@ -1937,23 +1937,23 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[67].toFloat() < 0x1.5a0456p-4f) { // mean_abs_change__gyro_x__short
-                    if (f[84].toFloat() < 0x1.0488e4p-4f) { // percentile_10__gyro_mag__mid
-                        if (f[37].toFloat() < 0x1.047e28p+1f) { // max__gyro_y__short
+                if (f[67].toFloat() < 0.08447679132223129f) { // mean_abs_change__gyro_x__short
+                    if (f[84].toFloat() < 0.0636071115732193f) { // percentile_10__gyro_mag__mid
+                        if (f[37].toFloat() < 2.035099983215332f) { // max__gyro_y__short
                             return -0.008200583979487419f
                         } else {
                             return 0.18370407819747925f
                         }
                     } else {
-                        if (f[50].toFloat() < 0x1.4c26dap+1f) { // std__gyro_mag__short
+                        if (f[50].toFloat() < 2.594935655593872f) { // std__gyro_mag__short
                             return -0.19652815163135529f
                         } else {
                             return 0.014236830174922943f
                         }
                     }
                 } else {
-                    if (f[60].toFloat() < 0x1.b9ab9ap-1f) { // integral__gyro_y__long
-                        if (f[146].toFloat() < 0x1.bb6348p+0f) { // std__acc_x_lp__short
+                    if (f[60].toFloat() < 0.8626373410224915f) { // integral__gyro_y__long
+                        if (f[146].toFloat() < 1.7319836616516113f) { // std__acc_x_lp__short
                             return -0.20537328720092773f
                         } else {
                             return 0.026794085279107094f
@@ -1968,27 +1968,27 @@ object TwistAndGoModel {
 
     /** Tree 17: adds to margin 0; depth 5. */
     private fun tree_17(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.3f7b64p-3f) { // std__gyro_y_d__short
-            if (f[83].toFloat() < 0x1.a44854p-3f) { // percentile_90__gyro_mag__mid
-                if (f[44].toFloat() < 0x1.2c1f8ap+0f) { // range__acc_mag__short
-                    if (f[51].toFloat() < 0x1.ccf96ap-3f) { // max__gyro_mag__short
-                        if (f[130].toFloat() < -0x1.a48152p-4f) { // delta__roll__short
+        if (f[143].toFloat() < 0.15599706768989563f) { // std__gyro_y_d__short
+            if (f[83].toFloat() < 0.20521607995033264f) { // percentile_90__gyro_mag__mid
+                if (f[44].toFloat() < 1.1723562479019165f) { // range__acc_mag__short
+                    if (f[51].toFloat() < 0.2250850945711136f) { // max__gyro_mag__short
+                        if (f[130].toFloat() < -0.10266239196062088f) { // delta__roll__short
                             return 0.07867266237735748f
                         } else {
                             return -0.17440925538539886f
                         }
                     } else {
-                        if (f[44].toFloat() < 0x1.4bad76p-1f) { // range__acc_mag__short
+                        if (f[44].toFloat() < 0.647807776927948f) { // range__acc_mag__short
                             return 0.14606836438179016f
                         } else {
                             return -0.11648284643888474f
                         }
                     }
                 } else {
-                    if (f[51].toFloat() < 0x1.b2109ep-3f) { // max__gyro_mag__short
+                    if (f[51].toFloat() < 0.21194575726985931f) { // max__gyro_mag__short
                         return 0.5864027142524719f
                     } else {
-                        if (f[34].toFloat() < 0x1.ad42c4p-4f) { // max__gyro_x__short
+                        if (f[34].toFloat() < 0.10480000078678131f) { // max__gyro_x__short
                             return 0.06063359975814819f
                         } else {
                             return -0.14221160113811493f
@@ -1996,9 +1996,9 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[99].toFloat() < 0x1.6425dap-1f) { // autocorrelation_lag25__acc_mag__long
-                    if (f[28].toFloat() < 0x1.8c1f1p+3f) { // max__acc_y__short
-                        if (f[119].toFloat() < 0x1.53590ep+12f) { // bp_step__acc_mag__long
+                if (f[99].toFloat() < 0.6956012845039368f) { // autocorrelation_lag25__acc_mag__long
+                    if (f[28].toFloat() < 12.378791809082031f) { // max__acc_y__short
+                        if (f[119].toFloat() < 5429.56591796875f) { // bp_step__acc_mag__long
                             return -0.19764889776706696f
                         } else {
                             return -0.04225343093276024f
@@ -2007,7 +2007,7 @@ object TwistAndGoModel {
                         return -0.016989795491099358f
                     }
                 } else {
-                    if (f[110].toFloat() < 0x1.af8e62p-1f) { // dft_magnitude_hann_b4__gyro_y__long
+                    if (f[110].toFloat() < 0.8428831696510315f) { // dft_magnitude_hann_b4__gyro_y__long
                         return -0.1534968614578247f
                     } else {
                         return 0.10974784940481186f
@@ -2015,26 +2015,26 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[103].toFloat() < -0x1.13e616p-1f) { // correlation__gyro_y__gyro_z__short
-                if (f[65].toFloat() < -0x1.53f7cep-4f) { // last__gyro_y__short
-                    if (f[37].toFloat() < -0x1.540032p-9f) { // max__gyro_y__short
+            if (f[103].toFloat() < -0.53886479139328f) { // correlation__gyro_y__gyro_z__short
+                if (f[65].toFloat() < -0.08299999684095383f) { // last__gyro_y__short
+                    if (f[37].toFloat() < -0.0025939999613910913f) { // max__gyro_y__short
                         return -0.13960511982440948f
                     } else {
-                        if (f[98].toFloat() < 0x1.480a7cp-11f) { // autocorrelation_lag25__gyro_y__long
+                        if (f[98].toFloat() < 0.0006256884662434459f) { // autocorrelation_lag25__gyro_y__long
                             return 0.24382999539375305f
                         } else {
                             return 0.03840962424874306f
                         }
                     }
                 } else {
-                    if (f[65].toFloat() < 0x1.a2d96ap-1f) { // last__gyro_y__short
-                        if (f[16].toFloat() < -0x1.4e8326p-3f) { // mean__gyro_y__long
+                    if (f[65].toFloat() < 0.8180649876594543f) { // last__gyro_y__short
+                        if (f[16].toFloat() < -0.16333608329296112f) { // mean__gyro_y__long
                             return 0.10790758579969406f
                         } else {
                             return -0.19730573892593384f
                         }
                     } else {
-                        if (f[34].toFloat() < 0x1.85664ap+0f) { // max__gyro_x__short
+                        if (f[34].toFloat() < 1.5210920572280884f) { // max__gyro_x__short
                             return 0.20997397601604462f
                         } else {
                             return -0.03735164925456047f
@@ -2042,29 +2042,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[134].toFloat() < -0x1.75675cp+0f) { // min__spin_lp__long
-                    if (f[38].toFloat() < -0x1.1c89a4p-4f) { // mean__gyro_z__short
-                        if (f[87].toFloat() < -0x1.c899dcp-5f) { // skewness_adjusted__gyro_y__long
+                if (f[134].toFloat() < -1.4586083889007568f) { // min__spin_lp__long
+                    if (f[38].toFloat() < -0.0694672018289566f) { // mean__gyro_z__short
+                        if (f[87].toFloat() < -0.05573742836713791f) { // skewness_adjusted__gyro_y__long
                             return 0.2059832364320755f
                         } else {
                             return -0.049709055572748184f
                         }
                     } else {
-                        if (f[159].toFloat() < 0x1.3p+4f) { // fast_spin__gyro_mag__short
+                        if (f[159].toFloat() < 19.0f) { // fast_spin__gyro_mag__short
                             return -0.145578071475029f
                         } else {
                             return 0.07171335071325302f
                         }
                     }
                 } else {
-                    if (f[147].toFloat() < 0x1.13ab86p-2f) { // mean__twist__short
-                        if (f[98].toFloat() < -0x1.576fd4p-1f) { // autocorrelation_lag25__gyro_y__long
+                    if (f[147].toFloat() < 0.26920899748802185f) { // mean__twist__short
+                        if (f[98].toFloat() < -0.6707750558853149f) { // autocorrelation_lag25__gyro_y__long
                             return 0.2756161689758301f
                         } else {
                             return -0.04385240748524666f
                         }
                     } else {
-                        if (f[12].toFloat() < 0x1.3625dap-3f) { // mean__gyro_x__long
+                        if (f[12].toFloat() < 0.1514393836259842f) { // mean__gyro_x__long
                             return 0.22372296452522278f
                         } else {
                             return 0.029736608266830444f
@@ -2077,41 +2077,41 @@ object TwistAndGoModel {
 
     /** Tree 18: adds to margin 0; depth 5. */
     private fun tree_18(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.3f7b64p-3f) { // std__gyro_y_d__short
-            if (f[83].toFloat() < 0x1.a44854p-3f) { // percentile_90__gyro_mag__mid
-                if (f[119].toFloat() < 0x1.c80c56p+8f) { // bp_step__acc_mag__long
-                    if (f[44].toFloat() < 0x1.e1fd12p-1f) { // range__acc_mag__short
-                        if (f[130].toFloat() < -0x1.a52986p-3f) { // delta__roll__short
+        if (f[143].toFloat() < 0.15599706768989563f) { // std__gyro_y_d__short
+            if (f[83].toFloat() < 0.20521607995033264f) { // percentile_90__gyro_mag__mid
+                if (f[119].toFloat() < 456.0481872558594f) { // bp_step__acc_mag__long
+                    if (f[44].toFloat() < 0.9413838982582092f) { // range__acc_mag__short
+                        if (f[130].toFloat() < -0.2056456059217453f) { // delta__roll__short
                             return 0.1840086728334427f
                         } else {
                             return -0.13321590423583984f
                         }
                     } else {
-                        if (f[68].toFloat() < 0x1.200b02p-4f) { // last__gyro_x__short
+                        if (f[68].toFloat() < 0.07032299786806107f) { // last__gyro_x__short
                             return 0.2238541841506958f
                         } else {
                             return -0.15165475010871887f
                         }
                     }
                 } else {
-                    if (f[43].toFloat() < 0x1.44f49ep+3f) { // max__acc_mag__short
+                    if (f[43].toFloat() < 10.154860496520996f) { // max__acc_mag__short
                         return -0.008843074552714825f
                     } else {
                         return 0.3997412323951721f
                     }
                 }
             } else {
-                if (f[28].toFloat() < 0x1.64a16p+3f) { // max__acc_y__short
-                    if (f[98].toFloat() < -0x1.7d709cp-1f) { // autocorrelation_lag25__gyro_y__long
+                if (f[28].toFloat() < 11.144699096679688f) { // max__acc_y__short
+                    if (f[98].toFloat() < -0.7449997663497925f) { // autocorrelation_lag25__gyro_y__long
                         return -0.009447488933801651f
                     } else {
                         return -0.19697463512420654f
                     }
                 } else {
-                    if (f[23].toFloat() < -0x1.9ad48cp+1f) { // mean__acc_x__short
+                    if (f[23].toFloat() < -3.209611415863037f) { // mean__acc_x__short
                         return 0.19760873913764954f
                     } else {
-                        if (f[26].toFloat() < 0x1.159e2p+3f) { // mean__acc_y__short
+                        if (f[26].toFloat() < 8.675552368164062f) { // mean__acc_y__short
                             return -0.00028910409309901297f
                         } else {
                             return -0.16660648584365845f
@@ -2120,30 +2120,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[133].toFloat() < 0x1.f13208p+1f) { // last__spin_lp__short
-                if (f[65].toFloat() < -0x1.53f7cep-4f) { // last__gyro_y__short
-                    if (f[59].toFloat() < 0x1.6cp+6f) { // argmax__gyro_y__long
-                        if (f[36].toFloat() < -0x1.cb404ep-1f) { // min__gyro_y__short
+            if (f[133].toFloat() < 3.8843393325805664f) { // last__spin_lp__short
+                if (f[65].toFloat() < -0.08299999684095383f) { // last__gyro_y__short
+                    if (f[59].toFloat() < 91.0f) { // argmax__gyro_y__long
+                        if (f[36].toFloat() < -0.8969749808311462f) { // min__gyro_y__short
                             return 0.14730782806873322f
                         } else {
                             return -0.150011345744133f
                         }
                     } else {
-                        if (f[130].toFloat() < -0x1.b37e86p-2f) { // delta__roll__short
+                        if (f[130].toFloat() < -0.4252873361110687f) { // delta__roll__short
                             return 0.11186712235212326f
                         } else {
                             return -0.18185992538928986f
                         }
                     }
                 } else {
-                    if (f[135].toFloat() < 0x1.f6732cp+1f) { // max__spin_lp__long
-                        if (f[95].toFloat() < 0x1.7cp+6f) { // last_peak_index_h1p5__gyro_mag__long
+                    if (f[135].toFloat() < 3.9253897666931152f) { // max__spin_lp__long
+                        if (f[95].toFloat() < 95.0f) { // last_peak_index_h1p5__gyro_mag__long
                             return 0.07497552037239075f
                         } else {
                             return -0.1533273607492447f
                         }
                     } else {
-                        if (f[42].toFloat() < 0x1.ca6a3ep+0f) { // std__acc_mag__short
+                        if (f[42].toFloat() < 1.790683627128601f) { // std__acc_mag__short
                             return -0.2528470754623413f
                         } else {
                             return 0.027381230145692825f
@@ -2151,13 +2151,13 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[100].toFloat() < -0x1.4c90a8p-6f) { // autocorrelation_lag5__gyro_y__long
+                if (f[100].toFloat() < -0.02029816061258316f) { // autocorrelation_lag5__gyro_y__long
                     return -0.12146921455860138f
                 } else {
-                    if (f[65].toFloat() < 0x1.12d666p-4f) { // last__gyro_y__short
+                    if (f[65].toFloat() < 0.06709899753332138f) { // last__gyro_y__short
                         return -0.031276777386665344f
                     } else {
-                        if (f[47].toFloat() < 0x1.ac440ep+3f) { // max__acc_mag__long
+                        if (f[47].toFloat() < 13.383307456970215f) { // max__acc_mag__long
                             return 0.20910735428333282f
                         } else {
                             return -0.03645734116435051f
@@ -2170,31 +2170,31 @@ object TwistAndGoModel {
 
     /** Tree 19: adds to margin 0; depth 5. */
     private fun tree_19(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.3f7b64p-3f) { // std__gyro_y_d__short
-            if (f[83].toFloat() < 0x1.a44854p-3f) { // percentile_90__gyro_mag__mid
-                if (f[48].toFloat() < 0x1.817608p+1f) { // range__acc_mag__long
-                    if (f[37].toFloat() < 0x1.2a643cp-3f) { // max__gyro_y__short
-                        if (f[66].toFloat() < 0x1.c3405cp-7f) { // integral__gyro_x__short
+        if (f[143].toFloat() < 0.15599706768989563f) { // std__gyro_y_d__short
+            if (f[83].toFloat() < 0.20521607995033264f) { // percentile_90__gyro_mag__mid
+                if (f[48].toFloat() < 3.0114145278930664f) { // range__acc_mag__long
+                    if (f[37].toFloat() < 0.14569899439811707f) { // max__gyro_y__short
+                        if (f[66].toFloat() < 0.013771099969744682f) { // integral__gyro_x__short
                             return -0.16825461387634277f
                         } else {
                             return 0.05077287554740906f
                         }
                     } else {
-                        if (f[91].toFloat() < 0x1.0c1084p-2f) { // kurtosis_adjusted__gyro_mag__long
+                        if (f[91].toFloat() < 0.2617817521095276f) { // kurtosis_adjusted__gyro_mag__long
                             return 0.19209377467632294f
                         } else {
                             return -0.08419668674468994f
                         }
                     }
                 } else {
-                    if (f[43].toFloat() < 0x1.43b28ep+3f) { // max__acc_mag__short
-                        if (f[103].toFloat() < -0x1.ad3416p-3f) { // correlation__gyro_y__gyro_z__short
+                    if (f[43].toFloat() < 10.115546226501465f) { // max__acc_mag__short
+                        if (f[103].toFloat() < -0.20957200229167938f) { // correlation__gyro_y__gyro_z__short
                             return 0.062063056975603104f
                         } else {
                             return -0.15183565020561218f
                         }
                     } else {
-                        if (f[107].toFloat() < 0x1.924fbap-8f) { // covariance__acc_mag__gyro_mag__long
+                        if (f[107].toFloat() < 0.0061387852765619755f) { // covariance__acc_mag__gyro_mag__long
                             return 0.4172302782535553f
                         } else {
                             return -0.06693070381879807f
@@ -2202,17 +2202,17 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[28].toFloat() < 0x1.64a16p+3f) { // max__acc_y__short
-                    if (f[98].toFloat() < -0x1.7d709cp-1f) { // autocorrelation_lag25__gyro_y__long
+                if (f[28].toFloat() < 11.144699096679688f) { // max__acc_y__short
+                    if (f[98].toFloat() < -0.7449997663497925f) { // autocorrelation_lag25__gyro_y__long
                         return -0.008505813777446747f
                     } else {
                         return -0.19621358811855316f
                     }
                 } else {
-                    if (f[0].toFloat() < -0x1.6b935ep+1f) { // mean__acc_x__long
+                    if (f[0].toFloat() < -2.8404347896575928f) { // mean__acc_x__long
                         return 0.19630774855613708f
                     } else {
-                        if (f[18].toFloat() < -0x1.90f4b6p-1f) { // min__gyro_y__long
+                        if (f[18].toFloat() < -0.7831169962882996f) { // min__gyro_y__long
                             return -0.1631389707326889f
                         } else {
                             return -0.00048674127901904285f
@@ -2221,30 +2221,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[39].toFloat() < -0x1.3535p-4f) { // min__gyro_z__short
-                if (f[65].toFloat() < 0x1.eada98p-1f) { // last__gyro_y__short
-                    if (f[65].toFloat() < -0x1.53f7cep-4f) { // last__gyro_y__short
-                        if (f[114].toFloat() < 0x1.dc1608p+7f) { // bp_fast__gyro_y__long
+            if (f[39].toFloat() < -0.07548999786376953f) { // min__gyro_z__short
+                if (f[65].toFloat() < 0.9586989879608154f) { // last__gyro_y__short
+                    if (f[65].toFloat() < -0.08299999684095383f) { // last__gyro_y__short
+                        if (f[114].toFloat() < 238.04302978515625f) { // bp_fast__gyro_y__long
                             return 0.1278155893087387f
                         } else {
                             return -0.13889476656913757f
                         }
                     } else {
-                        if (f[133].toFloat() < 0x1.f13208p+1f) { // last__spin_lp__short
+                        if (f[133].toFloat() < 3.8843393325805664f) { // last__spin_lp__short
                             return -0.16255877912044525f
                         } else {
                             return 0.1450406312942505f
                         }
                     }
                 } else {
-                    if (f[58].toFloat() < 0x1.8p+6f) { // argmin__gyro_y__long
-                        if (f[68].toFloat() < 0x1.5cd93p+0f) { // last__gyro_x__short
+                    if (f[58].toFloat() < 96.0f) { // argmin__gyro_y__long
+                        if (f[68].toFloat() < 1.3626890182495117f) { // last__gyro_x__short
                             return 0.17056506872177124f
                         } else {
                             return -0.08284814655780792f
                         }
                     } else {
-                        if (f[12].toFloat() < -0x1.902918p-6f) { // mean__gyro_x__long
+                        if (f[12].toFloat() < -0.024423860013484955f) { // mean__gyro_x__long
                             return -0.2309369146823883f
                         } else {
                             return -0.06003902480006218f
@@ -2252,25 +2252,25 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[140].toFloat() < 0x1.19c6dcp-1f) { // max__off_axis__short
-                    if (f[86].toFloat() < -0x1.1bef4ap-3f) { // percentile_5_nearest__gyro_y__mid
+                if (f[140].toFloat() < 0.5503453016281128f) { // max__off_axis__short
+                    if (f[86].toFloat() < -0.13864000141620636f) { // percentile_5_nearest__gyro_y__mid
                         return -0.1308802217245102f
                     } else {
-                        if (f[78].toFloat() < 0x1.1fa73cp-5f) { // iqr__gyro_mag__mid
+                        if (f[78].toFloat() < 0.035113923251628876f) { // iqr__gyro_mag__mid
                             return -0.04263343662023544f
                         } else {
                             return 0.1645483672618866f
                         }
                     }
                 } else {
-                    if (f[71].toFloat() < 0x1p+1f) { // mean_crossings__gyro_y__long
-                        if (f[55].toFloat() < 0x1.4c5736p+2f) { // max__gyro_mag__long
+                    if (f[71].toFloat() < 2.0f) { // mean_crossings__gyro_y__long
+                        if (f[55].toFloat() < 5.1928229331970215f) { // max__gyro_mag__long
                             return -0.13213084638118744f
                         } else {
                             return 0.15175651013851166f
                         }
                     } else {
-                        if (f[147].toFloat() < 0x1.98b77cp-3f) { // mean__twist__short
+                        if (f[147].toFloat() < 0.1995687186717987f) { // mean__twist__short
                             return -0.2130253165960312f
                         } else {
                             return -0.0620647668838501f
@@ -2283,25 +2283,25 @@ object TwistAndGoModel {
 
     /** Tree 20: adds to margin 0; depth 5. */
     private fun tree_20(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.3f7b64p-3f) { // std__gyro_y_d__short
-            if (f[83].toFloat() < 0x1.a44854p-3f) { // percentile_90__gyro_mag__mid
-                if (f[44].toFloat() < 0x1.2c1f8ap+0f) { // range__acc_mag__short
-                    if (f[150].toFloat() < 0x1.156b02p-3f) { // energy__twist__short
-                        if (f[62].toFloat() < 0x1.426784p-5f) { // last__gyro_y__long
+        if (f[143].toFloat() < 0.15599706768989563f) { // std__gyro_y_d__short
+            if (f[83].toFloat() < 0.20521607995033264f) { // percentile_90__gyro_mag__mid
+                if (f[44].toFloat() < 1.1723562479019165f) { // range__acc_mag__short
+                    if (f[150].toFloat() < 0.13545800745487213f) { // energy__twist__short
+                        if (f[62].toFloat() < 0.03935600072145462f) { // last__gyro_y__long
                             return -0.18646003305912018f
                         } else {
                             return -0.047035884112119675f
                         }
                     } else {
-                        if (f[110].toFloat() < 0x1.0f8a1ap-1f) { // dft_magnitude_hann_b4__gyro_y__long
+                        if (f[110].toFloat() < 0.5303505063056946f) { // dft_magnitude_hann_b4__gyro_y__long
                             return 0.12181118875741959f
                         } else {
                             return -0.09272788465023041f
                         }
                     }
                 } else {
-                    if (f[7].toFloat() < 0x1.9a4902p+2f) { // max__acc_y__long
-                        if (f[116].toFloat() < 0x1.ae741ep+2f) { // spectral_centroid_hann__gyro_y__mid
+                    if (f[7].toFloat() < 6.410706043243408f) { // max__acc_y__long
+                        if (f[116].toFloat() < 6.725837230682373f) { // spectral_centroid_hann__gyro_y__mid
                             return 0.026385007426142693f
                         } else {
                             return -0.13399621844291687f
@@ -2311,18 +2311,18 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[99].toFloat() < 0x1.6425dap-1f) { // autocorrelation_lag25__acc_mag__long
-                    if (f[28].toFloat() < 0x1.701bb8p+3f) { // max__acc_y__short
+                if (f[99].toFloat() < 0.6956012845039368f) { // autocorrelation_lag25__acc_mag__long
+                    if (f[28].toFloat() < 11.50338363647461f) { // max__acc_y__short
                         return -0.19534757733345032f
                     } else {
-                        if (f[104].toFloat() < -0x1.723fbap-5f) { // correlation__gyro_y__gyro_z__long
+                        if (f[104].toFloat() < -0.045196402817964554f) { // correlation__gyro_y__gyro_z__long
                             return 0.09937367588281631f
                         } else {
                             return -0.14046011865139008f
                         }
                     }
                 } else {
-                    if (f[48].toFloat() < 0x1.77d03ap+2f) { // range__acc_mag__long
+                    if (f[48].toFloat() < 5.872084140777588f) { // range__acc_mag__long
                         return 0.15467970073223114f
                     } else {
                         return -0.13762132823467255f
@@ -2330,22 +2330,22 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[39].toFloat() < -0x1.543138p-2f) { // min__gyro_z__short
-                if (f[65].toFloat() < -0x1.bbfaf4p-1f) { // last__gyro_y__short
-                    if (f[143].toFloat() < 0x1.625fc6p-2f) { // std__gyro_y_d__short
+            if (f[39].toFloat() < -0.3322190046310425f) { // min__gyro_z__short
+                if (f[65].toFloat() < -0.8671489953994751f) { // last__gyro_y__short
+                    if (f[143].toFloat() < 0.34606847167015076f) { // std__gyro_y_d__short
                         return -0.007453364785760641f
                     } else {
                         return 0.20798428356647491f
                     }
                 } else {
-                    if (f[65].toFloat() < 0x1.a2d96ap-1f) { // last__gyro_y__short
-                        if (f[20].toFloat() < -0x1.0f695p-4f) { // mean__gyro_z__long
+                    if (f[65].toFloat() < 0.8180649876594543f) { // last__gyro_y__short
+                        if (f[20].toFloat() < -0.06626254320144653f) { // mean__gyro_z__long
                             return 0.1851232647895813f
                         } else {
                             return -0.0994168147444725f
                         }
                     } else {
-                        if (f[53].toFloat() < 0x1.63b91ap+1f) { // mean__gyro_mag__long
+                        if (f[53].toFloat() < 2.7790863513946533f) { // mean__gyro_mag__long
                             return 0.18545089662075043f
                         } else {
                             return -0.08645018190145493f
@@ -2353,29 +2353,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[140].toFloat() < 0x1.5f8086p-1f) { // max__off_axis__short
-                    if (f[104].toFloat() < -0x1.cb11ccp-4f) { // correlation__gyro_y__gyro_z__long
-                        if (f[111].toFloat() < 0x1.47eaeep+3f) { // dft_magnitude_hann_b6__gyro_y__long
+                if (f[140].toFloat() < 0.6865274310112f) { // max__off_axis__short
+                    if (f[104].toFloat() < -0.11207751929759979f) { // correlation__gyro_y__gyro_z__long
+                        if (f[111].toFloat() < 10.247427940368652f) { // dft_magnitude_hann_b6__gyro_y__long
                             return 0.18472713232040405f
                         } else {
                             return -0.03354264423251152f
                         }
                     } else {
-                        if (f[36].toFloat() < -0x1.f4ce3ep-4f) { // min__gyro_y__short
+                        if (f[36].toFloat() < -0.12226700037717819f) { // min__gyro_y__short
                             return -0.08275880664587021f
                         } else {
                             return 0.10362579673528671f
                         }
                     }
                 } else {
-                    if (f[60].toFloat() < 0x1.a14fep-2f) { // integral__gyro_y__long
-                        if (f[14].toFloat() < -0x1.8f8982p-1f) { // min__gyro_x__long
+                    if (f[60].toFloat() < 0.4075312614440918f) { // integral__gyro_y__long
+                        if (f[14].toFloat() < -0.7803459763526917f) { // min__gyro_x__long
                             return -0.19742648303508759f
                         } else {
                             return -0.05170632526278496f
                         }
                     } else {
-                        if (f[149].toFloat() < 0x1.88d3b2p+2f) { // max__twist__short
+                        if (f[149].toFloat() < 6.13792085647583f) { // max__twist__short
                             return -0.056058477610349655f
                         } else {
                             return 0.13005773723125458f
@@ -2388,27 +2388,27 @@ object TwistAndGoModel {
 
     /** Tree 21: adds to margin 0; depth 5. */
     private fun tree_21(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.3ddf8p-2f) { // std__gyro_y_d__short
-            if (f[69].toFloat() < 0x1.e441f2p+5f) { // energy__gyro_y__long
-                if (f[140].toFloat() < 0x1.ee2008p-3f) { // max__off_axis__short
-                    if (f[64].toFloat() < 0x1.b2e408p-6f) { // mean_abs_change__gyro_y__short
+        if (f[143].toFloat() < 0.3104228973388672f) { // std__gyro_y_d__short
+            if (f[69].toFloat() < 60.53219985961914f) { // energy__gyro_y__long
+                if (f[140].toFloat() < 0.24127203226089478f) { // max__off_axis__short
+                    if (f[64].toFloat() < 0.026543624699115753f) { // mean_abs_change__gyro_y__short
                         return -0.17230814695358276f
                     } else {
-                        if (f[33].toFloat() < -0x1.1554fcp-5f) { // min__gyro_x__short
+                        if (f[33].toFloat() < -0.03385400027036667f) { // min__gyro_x__short
                             return 0.045803189277648926f
                         } else {
                             return 0.4135970175266266f
                         }
                     }
                 } else {
-                    if (f[98].toFloat() < -0x1.592d36p-1f) { // autocorrelation_lag25__gyro_y__long
-                        if (f[47].toFloat() < 0x1.9673aap+3f) { // max__acc_mag__long
+                    if (f[98].toFloat() < -0.6741730570793152f) { // autocorrelation_lag25__gyro_y__long
+                        if (f[47].toFloat() < 12.701619148254395f) { // max__acc_mag__long
                             return 0.3022910952568054f
                         } else {
                             return -0.07971825450658798f
                         }
                     } else {
-                        if (f[149].toFloat() < 0x1.6bfbcep+0f) { // max__twist__short
+                        if (f[149].toFloat() < 1.4218109846115112f) { // max__twist__short
                             return -0.19046925008296967f
                         } else {
                             return 0.022471508011221886f
@@ -2416,14 +2416,14 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[64].toFloat() < 0x1.3bbb78p-3f) { // mean_abs_change__gyro_y__short
-                    if (f[30].toFloat() < 0x1.03b86cp+3f) { // min__acc_z__short
+                if (f[64].toFloat() < 0.15416616201400757f) { // mean_abs_change__gyro_y__short
+                    if (f[30].toFloat() < 8.116262435913086f) { // min__acc_z__short
                         return -0.19546565413475037f
                     } else {
                         return -0.034086160361766815f
                     }
                 } else {
-                    if (f[54].toFloat() < 0x1.7e5f3ep-1f) { // std__gyro_mag__long
+                    if (f[54].toFloat() < 0.7468203902244568f) { // std__gyro_mag__long
                         return 0.24625353515148163f
                     } else {
                         return -0.1575412154197693f
@@ -2431,26 +2431,26 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[86].toFloat() < -0x1.a6ba5ap+0f) { // percentile_5_nearest__gyro_y__mid
-                if (f[100].toFloat() < 0x1.5b279ap-2f) { // autocorrelation_lag5__gyro_y__long
-                    if (f[85].toFloat() < 0x1.180454p-3f) { // percentile_95_nearest__gyro_y__mid
+            if (f[86].toFloat() < -1.6512809991836548f) { // percentile_5_nearest__gyro_y__mid
+                if (f[100].toFloat() < 0.3390182554721832f) { // autocorrelation_lag5__gyro_y__long
+                    if (f[85].toFloat() < 0.1367270052433014f) { // percentile_95_nearest__gyro_y__mid
                         return 0.1266307830810547f
                     } else {
-                        if (f[40].toFloat() < 0x1.2fee92p-1f) { // max__gyro_z__short
+                        if (f[40].toFloat() < 0.5936170220375061f) { // max__gyro_z__short
                             return -0.20226679742336273f
                         } else {
                             return 0.023721355944871902f
                         }
                     }
                 } else {
-                    if (f[65].toFloat() < -0x1.f70154p-4f) { // last__gyro_y__short
-                        if (f[58].toFloat() < 0x1.6p+6f) { // argmin__gyro_y__long
+                    if (f[65].toFloat() < -0.12280400097370148f) { // last__gyro_y__short
+                        if (f[58].toFloat() < 88.0f) { // argmin__gyro_y__long
                             return -0.11964648216962814f
                         } else {
                             return 0.2209216207265854f
                         }
                     } else {
-                        if (f[16].toFloat() < -0x1.7a67c2p-3f) { // mean__gyro_y__long
+                        if (f[16].toFloat() < -0.1847682148218155f) { // mean__gyro_y__long
                             return 0.196025088429451f
                         } else {
                             return -0.10771198570728302f
@@ -2458,18 +2458,18 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[37].toFloat() < 0x1.047e28p+1f) { // max__gyro_y__short
-                    if (f[132].toFloat() < 0x1.06b616p-2f) { // max__spin_lp__short
+                if (f[37].toFloat() < 2.035099983215332f) { // max__gyro_y__short
+                    if (f[132].toFloat() < 0.25655397772789f) { // max__spin_lp__short
                         return 0.18207904696464539f
                     } else {
-                        if (f[81].toFloat() < 0x1.44904ap+1f) { // iqr__acc_mag__mid
+                        if (f[81].toFloat() < 2.5356533527374268f) { // iqr__acc_mag__mid
                             return -0.1755530834197998f
                         } else {
                             return 0.1759127527475357f
                         }
                     }
                 } else {
-                    if (f[147].toFloat() < 0x1.b043cp-5f) { // mean__twist__short
+                    if (f[147].toFloat() < 0.05276668071746826f) { // mean__twist__short
                         return -0.010157227516174316f
                     } else {
                         return 0.19883351027965546f
@@ -2481,23 +2481,23 @@ object TwistAndGoModel {
 
     /** Tree 22: adds to margin 0; depth 5. */
     private fun tree_22(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.3f7b64p-3f) { // std__gyro_y_d__short
-            if (f[135].toFloat() < 0x1.46ab0ap-3f) { // max__spin_lp__long
-                if (f[118].toFloat() < 0x1.846716p-2f) { // spectral_entropy_hann__gyro_mag__mid
-                    if (f[60].toFloat() < 0x1.152988p-5f) { // integral__gyro_y__long
+        if (f[143].toFloat() < 0.15599706768989563f) { // std__gyro_y_d__short
+            if (f[135].toFloat() < 0.1595059186220169f) { // max__spin_lp__long
+                if (f[118].toFloat() < 0.37929949164390564f) { // spectral_entropy_hann__gyro_mag__mid
+                    if (f[60].toFloat() < 0.033833280205726624f) { // integral__gyro_y__long
                         return -0.17747990787029266f
                     } else {
                         return -0.02306246943771839f
                     }
                 } else {
-                    if (f[118].toFloat() < 0x1.cd5f8p-2f) { // spectral_entropy_hann__gyro_mag__mid
-                        if (f[144].toFloat() < 0x1.567664p-4f) { // max__gyro_y_d__short
+                    if (f[118].toFloat() < 0.4505596160888672f) { // spectral_entropy_hann__gyro_mag__mid
+                        if (f[144].toFloat() < 0.08360899984836578f) { // max__gyro_y_d__short
                             return -0.06643139570951462f
                         } else {
                             return 0.2707311511039734f
                         }
                     } else {
-                        if (f[57].toFloat() < 0x1.fp+4f) { // zero_crossings__gyro_y__long
+                        if (f[57].toFloat() < 31.0f) { // zero_crossings__gyro_y__long
                             return 0.04314227029681206f
                         } else {
                             return -0.14794503152370453f
@@ -2505,9 +2505,9 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[3].toFloat() < -0x1.9ab01p+0f) { // max__acc_x__long
-                    if (f[28].toFloat() < 0x1.30da7p+3f) { // max__acc_y__short
-                        if (f[115].toFloat() < 0x1.8p+1f) { // dominant_frequency_hann__gyro_y__mid
+                if (f[3].toFloat() < -1.6042490005493164f) { // max__acc_x__long
+                    if (f[28].toFloat() < 9.526664733886719f) { // max__acc_y__short
+                        if (f[115].toFloat() < 3.0f) { // dominant_frequency_hann__gyro_y__mid
                             return -0.17277689278125763f
                         } else {
                             return 0.04088488966226578f
@@ -2516,7 +2516,7 @@ object TwistAndGoModel {
                         return 0.26315760612487793f
                     }
                 } else {
-                    if (f[99].toFloat() < 0x1.6c3086p-1f) { // autocorrelation_lag25__acc_mag__long
+                    if (f[99].toFloat() < 0.7113077044487f) { // autocorrelation_lag25__acc_mag__long
                         return -0.1911206990480423f
                     } else {
                         return -0.017613809555768967f
@@ -2524,30 +2524,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[99].toFloat() < 0x1.296b82p-1f) { // autocorrelation_lag25__acc_mag__long
-                if (f[6].toFloat() < 0x1.262dc6p+1f) { // min__acc_y__long
-                    if (f[103].toFloat() < -0x1.743e9p-1f) { // correlation__gyro_y__gyro_z__short
-                        if (f[41].toFloat() < 0x1.3ccbe8p+3f) { // mean__acc_mag__short
+            if (f[99].toFloat() < 0.5808983445167542f) { // autocorrelation_lag25__acc_mag__long
+                if (f[6].toFloat() < 2.298271894454956f) { // min__acc_y__long
+                    if (f[103].toFloat() < -0.7270398139953613f) { // correlation__gyro_y__gyro_z__short
+                        if (f[41].toFloat() < 9.899890899658203f) { // mean__acc_mag__short
                             return 0.1519426852464676f
                         } else {
                             return -0.0635882094502449f
                         }
                     } else {
-                        if (f[140].toFloat() < 0x1.ee2008p-3f) { // max__off_axis__short
+                        if (f[140].toFloat() < 0.24127203226089478f) { // max__off_axis__short
                             return 0.10974098742008209f
                         } else {
                             return -0.12952075898647308f
                         }
                     }
                 } else {
-                    if (f[95].toFloat() < 0x1.7cp+6f) { // last_peak_index_h1p5__gyro_mag__long
-                        if (f[39].toFloat() < -0x1.9bebcp-1f) { // min__gyro_z__short
+                    if (f[95].toFloat() < 95.0f) { // last_peak_index_h1p5__gyro_mag__long
+                        if (f[39].toFloat() < -0.8045330047607422f) { // min__gyro_z__short
                             return 0.19954082369804382f
                         } else {
                             return 0.04351230710744858f
                         }
                     } else {
-                        if (f[118].toFloat() < 0x1.5d03cep-2f) { // spectral_entropy_hann__gyro_mag__mid
+                        if (f[118].toFloat() < 0.3408348262310028f) { // spectral_entropy_hann__gyro_mag__mid
                             return 0.12677671015262604f
                         } else {
                             return -0.1338026523590088f
@@ -2555,9 +2555,9 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[85].toFloat() < 0x1.b5fdacp+0f) { // percentile_95_nearest__gyro_y__mid
-                    if (f[94].toFloat() < 0x1p+2f) { // peak_count_h1p5__gyro_y__long
-                        if (f[100].toFloat() < 0x1.7eea56p-1f) { // autocorrelation_lag5__gyro_y__long
+                if (f[85].toFloat() < 1.7109019756317139f) { // percentile_95_nearest__gyro_y__mid
+                    if (f[94].toFloat() < 4.0f) { // peak_count_h1p5__gyro_y__long
+                        if (f[100].toFloat() < 0.7478815913200378f) { // autocorrelation_lag5__gyro_y__long
                             return 0.12184814363718033f
                         } else {
                             return 0.4379868507385254f
@@ -2566,7 +2566,7 @@ object TwistAndGoModel {
                         return -0.056105565279722214f
                     }
                 } else {
-                    if (f[149].toFloat() < 0x1.67dca8p+2f) { // max__twist__short
+                    if (f[149].toFloat() < 5.622842788696289f) { // max__twist__short
                         return -0.12007122486829758f
                     } else {
                         return 0.045772310346364975f
@@ -2578,31 +2578,31 @@ object TwistAndGoModel {
 
     /** Tree 23: adds to margin 0; depth 5. */
     private fun tree_23(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.3ddf8p-2f) { // std__gyro_y_d__short
-            if (f[54].toFloat() < 0x1.7e5f3ep-1f) { // std__gyro_mag__long
-                if (f[27].toFloat() < 0x1.8e391ep+1f) { // min__acc_y__short
-                    if (f[144].toFloat() < 0x1.79880ap-2f) { // max__gyro_y_d__short
-                        if (f[28].toFloat() < -0x1.94e4eap+2f) { // max__acc_y__short
+        if (f[143].toFloat() < 0.3104228973388672f) { // std__gyro_y_d__short
+            if (f[54].toFloat() < 0.7468203902244568f) { // std__gyro_mag__long
+                if (f[27].toFloat() < 3.1111180782318115f) { // min__acc_y__short
+                    if (f[144].toFloat() < 0.36868301033973694f) { // max__gyro_y_d__short
+                        if (f[28].toFloat() < -6.32647180557251f) { // max__acc_y__short
                             return 0.019630996510386467f
                         } else {
                             return -0.1810603141784668f
                         }
                     } else {
-                        if (f[2].toFloat() < -0x1.52048ap+3f) { // min__acc_x__long
+                        if (f[2].toFloat() < -10.563054084777832f) { // min__acc_x__long
                             return 0.2907913327217102f
                         } else {
                             return -0.07147384434938431f
                         }
                     }
                 } else {
-                    if (f[45].toFloat() < 0x1.3b03c2p+3f) { // mean__acc_mag__long
-                        if (f[80].toFloat() < 0x1.3949b2p+3f) { // median__acc_mag__mid
+                    if (f[45].toFloat() < 9.844208717346191f) { // mean__acc_mag__long
+                        if (f[80].toFloat() < 9.79024600982666f) { // median__acc_mag__mid
                             return -0.08960036188364029f
                         } else {
                             return 0.15052253007888794f
                         }
                     } else {
-                        if (f[147].toFloat() < 0x1.eaa944p-2f) { // mean__twist__short
+                        if (f[147].toFloat() < 0.4791613221168518f) { // mean__twist__short
                             return -0.07849153131246567f
                         } else {
                             return 0.22253923118114471f
@@ -2610,8 +2610,8 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[93].toFloat() < 0x1.b4f958p+3f) { // kurtosis__gyro_y__short
-                    if (f[138].toFloat() < 0x1.8p+2f) { // zero_crossings__bounce__long
+                if (f[93].toFloat() < 13.655437469482422f) { // kurtosis__gyro_y__short
+                    if (f[138].toFloat() < 6.0f) { // zero_crossings__bounce__long
                         return -0.028703823685646057f
                     } else {
                         return -0.19034770131111145f
@@ -2621,26 +2621,26 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[86].toFloat() < -0x1.d069d8p+0f) { // percentile_5_nearest__gyro_y__mid
-                if (f[129].toFloat() < 0x1.153be4p+0f) { // range__roll__short
-                    if (f[105].toFloat() < -0x1.d5f00ep-1f) { // correlation__gyro_x__gyro_z__short
+            if (f[86].toFloat() < -1.814115047454834f) { // percentile_5_nearest__gyro_y__mid
+                if (f[129].toFloat() < 1.0829451084136963f) { // range__roll__short
+                    if (f[105].toFloat() < -0.9178470969200134f) { // correlation__gyro_x__gyro_z__short
                         return 0.11174090206623077f
                     } else {
-                        if (f[62].toFloat() < -0x1.3d581p+2f) { // last__gyro_y__long
+                        if (f[62].toFloat() < -4.958499908447266f) { // last__gyro_y__long
                             return 0.05105277895927429f
                         } else {
                             return -0.20655420422554016f
                         }
                     }
                 } else {
-                    if (f[135].toFloat() < 0x1.8d0f46p+2f) { // max__spin_lp__long
-                        if (f[152].toFloat() < 0x1.4p+2f) { // histogram_b2__gyro_y__long
+                    if (f[135].toFloat() < 6.204057216644287f) { // max__spin_lp__long
+                        if (f[152].toFloat() < 5.0f) { // histogram_b2__gyro_y__long
                             return 0.19488243758678436f
                         } else {
                             return 0.012250052765011787f
                         }
                     } else {
-                        if (f[159].toFloat() < 0x1.2p+4f) { // fast_spin__gyro_mag__short
+                        if (f[159].toFloat() < 18.0f) { // fast_spin__gyro_mag__short
                             return -0.14289382100105286f
                         } else {
                             return 0.05639739707112312f
@@ -2648,18 +2648,18 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[149].toFloat() < 0x1.13e67p+1f) { // max__twist__short
-                    if (f[132].toFloat() < 0x1.f0c498p-4f) { // max__spin_lp__short
+                if (f[149].toFloat() < 2.1554698944091797f) { // max__twist__short
+                    if (f[132].toFloat() < 0.12128123641014099f) { // max__spin_lp__short
                         return 0.17531579732894897f
                     } else {
-                        if (f[81].toFloat() < 0x1.3f1886p+1f) { // iqr__acc_mag__mid
+                        if (f[81].toFloat() < 2.4929358959198f) { // iqr__acc_mag__mid
                             return -0.16751781105995178f
                         } else {
                             return 0.11395521461963654f
                         }
                     }
                 } else {
-                    if (f[35].toFloat() < 0x1.43b576p-5f) { // mean__gyro_y__short
+                    if (f[35].toFloat() < 0.039515238255262375f) { // mean__gyro_y__short
                         return -0.020145518705248833f
                     } else {
                         return 0.1948305070400238f
@@ -2671,43 +2671,43 @@ object TwistAndGoModel {
 
     /** Tree 24: adds to margin 0; depth 5. */
     private fun tree_24(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.46306p-3f) { // std__gyro_y_d__short
-            if (f[118].toFloat() < 0x1.846716p-2f) { // spectral_entropy_hann__gyro_mag__mid
-                if (f[28].toFloat() < 0x1.64a16p+3f) { // max__acc_y__short
-                    if (f[93].toFloat() < -0x1.769a1cp+0f) { // kurtosis__gyro_y__short
+        if (f[143].toFloat() < 0.1592719554901123f) { // std__gyro_y_d__short
+            if (f[118].toFloat() < 0.37929949164390564f) { // spectral_entropy_hann__gyro_mag__mid
+                if (f[28].toFloat() < 11.144699096679688f) { // max__acc_y__short
+                    if (f[93].toFloat() < -1.4632890224456787f) { // kurtosis__gyro_y__short
                         return -0.002698290627449751f
                     } else {
-                        if (f[93].toFloat() < 0x1.25c4fp+3f) { // kurtosis__gyro_y__short
+                        if (f[93].toFloat() < 9.180290222167969f) { // kurtosis__gyro_y__short
                             return -0.19170218706130981f
                         } else {
                             return -0.030601313337683678f
                         }
                     }
                 } else {
-                    if (f[52].toFloat() < 0x1.f13524p-1f) { // range__gyro_mag__short
+                    if (f[52].toFloat() < 0.9711085557937622f) { // range__gyro_mag__short
                         return 0.1769460141658783f
                     } else {
                         return -0.14374735951423645f
                     }
                 }
             } else {
-                if (f[135].toFloat() < 0x1.d8d382p-4f) { // max__spin_lp__long
-                    if (f[132].toFloat() < 0x1.b3fedcp-6f) { // max__spin_lp__short
-                        if (f[65].toFloat() < 0x1.28ef78p-4f) { // last__gyro_y__short
+                if (f[135].toFloat() < 0.11543608456850052f) { // max__spin_lp__long
+                    if (f[132].toFloat() < 0.026611056178808212f) { // max__spin_lp__short
+                        if (f[65].toFloat() < 0.07249400019645691f) { // last__gyro_y__short
                             return -0.16264770925045013f
                         } else {
                             return 0.0742153450846672f
                         }
                     } else {
-                        if (f[119].toFloat() < 0x1.c71facp+3f) { // bp_step__acc_mag__long
+                        if (f[119].toFloat() < 14.222616195678711f) { // bp_step__acc_mag__long
                             return 0.014728963375091553f
                         } else {
                             return 0.2689161002635956f
                         }
                     }
                 } else {
-                    if (f[98].toFloat() < -0x1.203302p-3f) { // autocorrelation_lag25__gyro_y__long
-                        if (f[93].toFloat() < -0x1.8c4612p-3f) { // kurtosis__gyro_y__short
+                    if (f[98].toFloat() < -0.14072228968143463f) { // autocorrelation_lag25__gyro_y__long
+                        if (f[93].toFloat() < -0.19349302351474762f) { // kurtosis__gyro_y__short
                             return -0.13370069861412048f
                         } else {
                             return 0.1345641165971756f
@@ -2718,16 +2718,16 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[133].toFloat() < 0x1.7ac95ep+2f) { // last__spin_lp__short
-                if (f[111].toFloat() < 0x1.f2b75p+3f) { // dft_magnitude_hann_b6__gyro_y__long
-                    if (f[95].toFloat() < 0x1.7cp+6f) { // last_peak_index_h1p5__gyro_mag__long
-                        if (f[133].toFloat() < -0x1.e8a0d8p+1f) { // last__spin_lp__short
+            if (f[133].toFloat() < 5.9185404777526855f) { // last__spin_lp__short
+                if (f[111].toFloat() < 15.584877014160156f) { // dft_magnitude_hann_b6__gyro_y__long
+                    if (f[95].toFloat() < 95.0f) { // last_peak_index_h1p5__gyro_mag__long
+                        if (f[133].toFloat() < -3.817408561706543f) { // last__spin_lp__short
                             return 0.16533176600933075f
                         } else {
                             return 0.018094506114721298f
                         }
                     } else {
-                        if (f[65].toFloat() < -0x1.53f7cep-4f) { // last__gyro_y__short
+                        if (f[65].toFloat() < -0.08299999684095383f) { // last__gyro_y__short
                             return 0.04002095386385918f
                         } else {
                             return -0.16361688077449799f
@@ -2737,8 +2737,8 @@ object TwistAndGoModel {
                     return -0.17164845764636993f
                 }
             } else {
-                if (f[58].toFloat() < 0x1.58p+6f) { // argmin__gyro_y__long
-                    if (f[31].toFloat() < 0x1.3779dcp+3f) { // max__acc_z__short
+                if (f[58].toFloat() < 86.0f) { // argmin__gyro_y__long
+                    if (f[31].toFloat() < 9.733625411987305f) { // max__acc_z__short
                         return 0.2321128398180008f
                     } else {
                         return -0.0018347561126574874f
@@ -2752,17 +2752,17 @@ object TwistAndGoModel {
 
     /** Tree 25: adds to margin 0; depth 5. */
     private fun tree_25(f: DoubleArray): Float {
-        if (f[143].toFloat() < 0x1.3ddf8p-2f) { // std__gyro_y_d__short
-            if (f[101].toFloat() < 0x1.0312f4p-1f) { // correlation__gyro_x__gyro_y__short
-                if (f[136].toFloat() < 0x1.0f27f6p+7f) { // energy__spin_lp__long
-                    if (f[103].toFloat() < -0x1.4b8c22p-3f) { // correlation__gyro_y__gyro_z__short
-                        if (f[37].toFloat() < 0x1.d8be72p-4f) { // max__gyro_y__short
+        if (f[143].toFloat() < 0.3104228973388672f) { // std__gyro_y_d__short
+            if (f[101].toFloat() < 0.5060039758682251f) { // correlation__gyro_x__gyro_y__short
+                if (f[136].toFloat() < 135.5780487060547f) { // energy__spin_lp__long
+                    if (f[103].toFloat() < -0.16188837587833405f) { // correlation__gyro_y__gyro_z__short
+                        if (f[37].toFloat() < 0.11541599780321121f) { // max__gyro_y__short
                             return -0.027474096044898033f
                         } else {
                             return 0.20341181755065918f
                         }
                     } else {
-                        if (f[144].toFloat() < 0x1.caa9d6p-1f) { // max__gyro_y_d__short
+                        if (f[144].toFloat() < 0.8958269953727722f) { // max__gyro_y_d__short
                             return -0.06776758283376694f
                         } else {
                             return 0.12673091888427734f
@@ -2772,29 +2772,29 @@ object TwistAndGoModel {
                     return -0.17650900781154633f
                 }
             } else {
-                if (f[98].toFloat() < -0x1.65b93p-1f) { // autocorrelation_lag25__gyro_y__long
-                    if (f[127].toFloat() < -0x1.eb884ap-3f) { // delta__roll__long
-                        if (f[80].toFloat() < 0x1.3e8ffep+3f) { // median__acc_mag__mid
+                if (f[98].toFloat() < -0.6986784934997559f) { // autocorrelation_lag25__gyro_y__long
+                    if (f[127].toFloat() < -0.24000604450702667f) { // delta__roll__long
+                        if (f[80].toFloat() < 9.955077171325684f) { // median__acc_mag__mid
                             return 0.3083439767360687f
                         } else {
                             return -0.08245407789945602f
                         }
                     } else {
-                        if (f[137].toFloat() < 0x1.7850dcp+0f) { // rms__bounce__long
+                        if (f[137].toFloat() < 1.4699838161468506f) { // rms__bounce__long
                             return -0.00058203429216519f
                         } else {
                             return -0.15937620401382446f
                         }
                     }
                 } else {
-                    if (f[121].toFloat() < -0x1.04175p+0f) { // log_energy_floor1em06__off_axis__short
-                        if (f[65].toFloat() < 0x1.eada98p-1f) { // last__gyro_y__short
+                    if (f[121].toFloat() < -1.0159807205200195f) { // log_energy_floor1em06__off_axis__short
+                        if (f[65].toFloat() < 0.9586989879608154f) { // last__gyro_y__short
                             return -0.14225047826766968f
                         } else {
                             return 0.12329759448766708f
                         }
                     } else {
-                        if (f[145].toFloat() < -0x1.e08cecp+2f) { // mean__acc_x_lp__short
+                        if (f[145].toFloat() < -7.508601188659668f) { // mean__acc_x_lp__short
                             return -0.05070384964346886f
                         } else {
                             return -0.1882655918598175f
@@ -2803,26 +2803,26 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[86].toFloat() < -0x1.a6ba5ap+0f) { // percentile_5_nearest__gyro_y__mid
-                if (f[129].toFloat() < 0x1.153be4p+0f) { // range__roll__short
-                    if (f[144].toFloat() < 0x1.4b8498p-2f) { // max__gyro_y_d__short
+            if (f[86].toFloat() < -1.6512809991836548f) { // percentile_5_nearest__gyro_y__mid
+                if (f[129].toFloat() < 1.0829451084136963f) { // range__roll__short
+                    if (f[144].toFloat() < 0.32374799251556396f) { // max__gyro_y_d__short
                         return 0.07689991593360901f
                     } else {
-                        if (f[105].toFloat() < -0x1.d5f00ep-1f) { // correlation__gyro_x__gyro_z__short
+                        if (f[105].toFloat() < -0.9178470969200134f) { // correlation__gyro_x__gyro_z__short
                             return 0.08980230242013931f
                         } else {
                             return -0.1702888160943985f
                         }
                     }
                 } else {
-                    if (f[157].toFloat() < 0x1p+1f) { // histogram_b7__gyro_y__long
-                        if (f[21].toFloat() < -0x1.230984p-3f) { // min__gyro_z__long
+                    if (f[157].toFloat() < 2.0f) { // histogram_b7__gyro_y__long
+                        if (f[21].toFloat() < -0.1421079933643341f) { // min__gyro_z__long
                             return 0.188076913356781f
                         } else {
                             return -0.022288847714662552f
                         }
                     } else {
-                        if (f[65].toFloat() < -0x1.8a758ap-3f) { // last__gyro_y__short
+                        if (f[65].toFloat() < -0.19260700047016144f) { // last__gyro_y__short
                             return 0.13765309751033783f
                         } else {
                             return -0.08539193868637085f
@@ -2830,18 +2830,18 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[37].toFloat() < 0x1.047e28p+1f) { // max__gyro_y__short
-                    if (f[132].toFloat() < 0x1.06b616p-2f) { // max__spin_lp__short
+                if (f[37].toFloat() < 2.035099983215332f) { // max__gyro_y__short
+                    if (f[132].toFloat() < 0.25655397772789f) { // max__spin_lp__short
                         return 0.1528896987438202f
                     } else {
-                        if (f[99].toFloat() < 0x1.1ad6aap-1f) { // autocorrelation_lag25__acc_mag__long
+                        if (f[99].toFloat() < 0.5524190068244934f) { // autocorrelation_lag25__acc_mag__long
                             return -0.1544152796268463f
                         } else {
                             return 0.16578222811222076f
                         }
                     }
                 } else {
-                    if (f[143].toFloat() < 0x1.350938p+0f) { // std__gyro_y_d__short
+                    if (f[143].toFloat() < 1.20717191696167f) { // std__gyro_y_d__short
                         return 0.18919090926647186f
                     } else {
                         return -0.016592824831604958f
@@ -2853,27 +2853,27 @@ object TwistAndGoModel {
 
     /** Tree 26: adds to margin 0; depth 5. */
     private fun tree_26(f: DoubleArray): Float {
-        if (f[133].toFloat() < 0x1.f13208p+1f) { // last__spin_lp__short
-            if (f[135].toFloat() < 0x1.d8d382p-4f) { // max__spin_lp__long
-                if (f[85].toFloat() < 0x1.a7a41ep-5f) { // percentile_95_nearest__gyro_y__mid
-                    if (f[4].toFloat() < -0x1.a32082p+2f) { // mean__acc_y__long
+        if (f[133].toFloat() < 3.8843393325805664f) { // last__spin_lp__short
+            if (f[135].toFloat() < 0.11543608456850052f) { // max__spin_lp__long
+                if (f[85].toFloat() < 0.05171399936079979f) { // percentile_95_nearest__gyro_y__mid
+                    if (f[4].toFloat() < -6.548859119415283f) { // mean__acc_y__long
                         return 0.059436190873384476f
                     } else {
-                        if (f[19].toFloat() < 0x1.506ccap-3f) { // max__gyro_y__long
+                        if (f[19].toFloat() < 0.16426999866962433f) { // max__gyro_y__long
                             return -0.18371088802814484f
                         } else {
                             return 0.00543229328468442f
                         }
                     }
                 } else {
-                    if (f[81].toFloat() < 0x1.db9716p-3f) { // iqr__acc_mag__mid
-                        if (f[15].toFloat() < 0x1.688bdap-4f) { // max__gyro_x__long
+                    if (f[81].toFloat() < 0.23222176730632782f) { // iqr__acc_mag__mid
+                        if (f[15].toFloat() < 0.08802399784326553f) { // max__gyro_x__long
                             return -0.07257800549268723f
                         } else {
                             return 0.16067318618297577f
                         }
                     } else {
-                        if (f[91].toFloat() < 0x1.499588p+1f) { // kurtosis_adjusted__gyro_mag__long
+                        if (f[91].toFloat() < 2.574875831604004f) { // kurtosis_adjusted__gyro_mag__long
                             return -0.13059498369693756f
                         } else {
                             return 0.10873228311538696f
@@ -2881,29 +2881,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[133].toFloat() < -0x1.e8a0d8p+1f) { // last__spin_lp__short
-                    if (f[100].toFloat() < 0x1.1857fp-2f) { // autocorrelation_lag5__gyro_y__long
-                        if (f[130].toFloat() < -0x1.3264e2p-5f) { // delta__roll__short
+                if (f[133].toFloat() < -3.817408561706543f) { // last__spin_lp__short
+                    if (f[100].toFloat() < 0.2737729549407959f) { // autocorrelation_lag5__gyro_y__long
+                        if (f[130].toFloat() < -0.03740162029862404f) { // delta__roll__short
                             return 0.042527660727500916f
                         } else {
                             return -0.15895061194896698f
                         }
                     } else {
-                        if (f[64].toFloat() < 0x1.2816fp+0f) { // mean_abs_change__gyro_y__short
+                        if (f[64].toFloat() < 1.156599998474121f) { // mean_abs_change__gyro_y__short
                             return 0.193180650472641f
                         } else {
                             return -0.00927382055670023f
                         }
                     }
                 } else {
-                    if (f[98].toFloat() < -0x1.576fd4p-1f) { // autocorrelation_lag25__gyro_y__long
-                        if (f[19].toFloat() < 0x1.f92792p-1f) { // max__gyro_y__long
+                    if (f[98].toFloat() < -0.6707750558853149f) { // autocorrelation_lag25__gyro_y__long
+                        if (f[19].toFloat() < 0.9866300225257874f) { // max__gyro_y__long
                             return 0.19563469290733337f
                         } else {
                             return -0.044186074286699295f
                         }
                     } else {
-                        if (f[93].toFloat() < 0x1.148a7cp+0f) { // kurtosis__gyro_y__short
+                        if (f[93].toFloat() < 1.0802381038665771f) { // kurtosis__gyro_y__short
                             return -0.14791835844516754f
                         } else {
                             return -0.02219219319522381f
@@ -2912,17 +2912,17 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[65].toFloat() < 0x1.12d666p-4f) { // last__gyro_y__short
+            if (f[65].toFloat() < 0.06709899753332138f) { // last__gyro_y__short
                 return -0.06810175627470016f
             } else {
-                if (f[67].toFloat() < 0x1.351d58p-3f) { // mean_abs_change__gyro_x__short
-                    if (f[39].toFloat() < -0x1.0c5d2p-3f) { // min__gyro_z__short
+                if (f[67].toFloat() < 0.1509348750114441f) { // mean_abs_change__gyro_x__short
+                    if (f[39].toFloat() < -0.13103699684143066f) { // min__gyro_z__short
                         return 0.2376517355442047f
                     } else {
                         return 0.04836077615618706f
                     }
                 } else {
-                    if (f[119].toFloat() < 0x1.fafap+11f) { // bp_step__acc_mag__long
+                    if (f[119].toFloat() < 4055.8125f) { // bp_step__acc_mag__long
                         return -0.11505796760320663f
                     } else {
                         return 0.11990517377853394f
@@ -2934,27 +2934,27 @@ object TwistAndGoModel {
 
     /** Tree 27: adds to margin 0; depth 5. */
     private fun tree_27(f: DoubleArray): Float {
-        if (f[64].toFloat() < 0x1.3bbb78p-3f) { // mean_abs_change__gyro_y__short
-            if (f[19].toFloat() < 0x1.f92792p-1f) { // max__gyro_y__long
-                if (f[13].toFloat() < 0x1.cb835p-1f) { // std__gyro_x__long
-                    if (f[121].toFloat() < -0x1.a64d1p-1f) { // log_energy_floor1em06__off_axis__short
-                        if (f[12].toFloat() < 0x1.4ec138p-6f) { // mean__gyro_x__long
+        if (f[64].toFloat() < 0.15416616201400757f) { // mean_abs_change__gyro_y__short
+            if (f[19].toFloat() < 0.9866300225257874f) { // max__gyro_y__long
+                if (f[13].toFloat() < 0.8974862098693848f) { // std__gyro_x__long
+                    if (f[121].toFloat() < -0.8248066902160645f) { // log_energy_floor1em06__off_axis__short
+                        if (f[12].toFloat() < 0.02043180912733078f) { // mean__gyro_x__long
                             return -0.0255321953445673f
                         } else {
                             return 0.1446618288755417f
                         }
                     } else {
-                        if (f[147].toFloat() < 0x1.fcb27cp-2f) { // mean__twist__short
+                        if (f[147].toFloat() < 0.4967746138572693f) { // mean__twist__short
                             return -0.17854222655296326f
                         } else {
                             return 0.04031560570001602f
                         }
                     }
                 } else {
-                    if (f[38].toFloat() < -0x1.6be1dp-7f) { // mean__gyro_z__short
+                    if (f[38].toFloat() < -0.011104799807071686f) { // mean__gyro_z__short
                         return -0.07036970555782318f
                     } else {
-                        if (f[102].toFloat() < 0x1.5e22fcp-1f) { // correlation__gyro_x__gyro_y__long
+                        if (f[102].toFloat() < 0.6838606595993042f) { // correlation__gyro_x__gyro_y__long
                             return 0.5427510142326355f
                         } else {
                             return 0.05000917240977287f
@@ -2962,18 +2962,18 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[93].toFloat() < 0x1.b4f958p+3f) { // kurtosis__gyro_y__short
-                    if (f[135].toFloat() < 0x1.a1a516p-1f) { // max__spin_lp__long
+                if (f[93].toFloat() < 13.655437469482422f) { // kurtosis__gyro_y__short
+                    if (f[135].toFloat() < 0.8157126307487488f) { // max__spin_lp__long
                         return -0.04535984620451927f
                     } else {
-                        if (f[79].toFloat() < 0x1.22388ep-6f) { // mad__gyro_mag__mid
+                        if (f[79].toFloat() < 0.017713679000735283f) { // mad__gyro_mag__mid
                             return -0.053316760808229446f
                         } else {
                             return -0.19204209744930267f
                         }
                     }
                 } else {
-                    if (f[121].toFloat() < -0x1.b083b2p+0f) { // log_energy_floor1em06__off_axis__short
+                    if (f[121].toFloat() < -1.6895095109939575f) { // log_energy_floor1em06__off_axis__short
                         return 0.12075240910053253f
                     } else {
                         return -0.12903106212615967f
@@ -2981,30 +2981,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[131].toFloat() < -0x1.b473eep+0f) { // min__spin_lp__short
-                if (f[129].toFloat() < 0x1.52ecc8p+0f) { // range__roll__short
-                    if (f[65].toFloat() < -0x1.486bep-3f) { // last__gyro_y__short
-                        if (f[39].toFloat() < -0x1.5e1fcp-3f) { // min__gyro_z__short
+            if (f[131].toFloat() < -1.704893946647644f) { // min__spin_lp__short
+                if (f[129].toFloat() < 1.323925495147705f) { // range__roll__short
+                    if (f[65].toFloat() < -0.16036200523376465f) { // last__gyro_y__short
+                        if (f[39].toFloat() < -0.1709589958190918f) { // min__gyro_z__short
                             return 0.10927741974592209f
                         } else {
                             return -0.09378014504909515f
                         }
                     } else {
-                        if (f[105].toFloat() < -0x1.d5f00ep-1f) { // correlation__gyro_x__gyro_z__short
+                        if (f[105].toFloat() < -0.9178470969200134f) { // correlation__gyro_x__gyro_z__short
                             return -0.056164007633924484f
                         } else {
                             return -0.20139113068580627f
                         }
                     }
                 } else {
-                    if (f[153].toFloat() < 0x1.38p+5f) { // histogram_b3__gyro_y__long
-                        if (f[65].toFloat() < -0x1.f70154p-4f) { // last__gyro_y__short
+                    if (f[153].toFloat() < 39.0f) { // histogram_b3__gyro_y__long
+                        if (f[65].toFloat() < -0.12280400097370148f) { // last__gyro_y__short
                             return 0.1231863871216774f
                         } else {
                             return -0.10417647659778595f
                         }
                     } else {
-                        if (f[99].toFloat() < -0x1.3f2cbcp-5f) { // autocorrelation_lag25__acc_mag__long
+                        if (f[99].toFloat() < -0.03896176069974899f) { // autocorrelation_lag25__acc_mag__long
                             return -0.024086259305477142f
                         } else {
                             return 0.1696663647890091f
@@ -3012,25 +3012,25 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[144].toFloat() < 0x1.9ff088p-1f) { // max__gyro_y_d__short
-                    if (f[59].toFloat() < 0x1.e8p+5f) { // argmax__gyro_y__long
-                        if (f[110].toFloat() < 0x1.c64ceap-1f) { // dft_magnitude_hann_b4__gyro_y__long
+                if (f[144].toFloat() < 0.8123819828033447f) { // max__gyro_y_d__short
+                    if (f[59].toFloat() < 61.0f) { // argmax__gyro_y__long
+                        if (f[110].toFloat() < 0.8873055577278137f) { // dft_magnitude_hann_b4__gyro_y__long
                             return 0.20720504224300385f
                         } else {
                             return -0.007969374768435955f
                         }
                     } else {
-                        if (f[41].toFloat() < 0x1.3d40ccp+3f) { // mean__acc_mag__short
+                        if (f[41].toFloat() < 9.914159774780273f) { // mean__acc_mag__short
                             return -0.1520780771970749f
                         } else {
                             return -0.02929537557065487f
                         }
                     }
                 } else {
-                    if (f[6].toFloat() < -0x1.666162p+3f) { // min__acc_y__long
+                    if (f[6].toFloat() < -11.199387550354004f) { // min__acc_y__long
                         return -0.04851730540394783f
                     } else {
-                        if (f[47].toFloat() < 0x1.9b847ep+3f) { // max__acc_mag__long
+                        if (f[47].toFloat() < 12.859923362731934f) { // max__acc_mag__long
                             return 0.19715075194835663f
                         } else {
                             return -0.017525242641568184f
@@ -3043,23 +3043,23 @@ object TwistAndGoModel {
 
     /** Tree 28: adds to margin 0; depth 5. */
     private fun tree_28(f: DoubleArray): Float {
-        if (f[133].toFloat() < 0x1.f13208p+1f) { // last__spin_lp__short
-            if (f[103].toFloat() < -0x1.4b8c22p-3f) { // correlation__gyro_y__gyro_z__short
-                if (f[68].toFloat() < -0x1.8c2f84p-1f) { // last__gyro_x__short
-                    if (f[37].toFloat() < 0x1.65c9d6p+0f) { // max__gyro_y__short
+        if (f[133].toFloat() < 3.8843393325805664f) { // last__spin_lp__short
+            if (f[103].toFloat() < -0.16188837587833405f) { // correlation__gyro_y__gyro_z__short
+                if (f[68].toFloat() < -0.7738000154495239f) { // last__gyro_x__short
+                    if (f[37].toFloat() < 1.3976110219955444f) { // max__gyro_y__short
                         return -0.17077215015888214f
                     } else {
                         return 0.009435328654944897f
                     }
                 } else {
-                    if (f[65].toFloat() < -0x1.f70154p-4f) { // last__gyro_y__short
-                        if (f[40].toFloat() < 0x1.7d40eep-3f) { // max__gyro_z__short
+                    if (f[65].toFloat() < -0.12280400097370148f) { // last__gyro_y__short
+                        if (f[40].toFloat() < 0.18615899980068207f) { // max__gyro_z__short
                             return 0.01997571997344494f
                         } else {
                             return 0.23533497750759125f
                         }
                     } else {
-                        if (f[79].toFloat() < 0x1.9d5a2ep-6f) { // mad__gyro_mag__mid
+                        if (f[79].toFloat() < 0.025229020044207573f) { // mad__gyro_mag__mid
                             return 0.1560930460691452f
                         } else {
                             return -0.055439066141843796f
@@ -3067,29 +3067,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[105].toFloat() < -0x1.08f6fep-2f) { // correlation__gyro_x__gyro_z__short
-                    if (f[20].toFloat() < -0x1.f43922p-7f) { // mean__gyro_z__long
-                        if (f[12].toFloat() < 0x1.80c8e2p-5f) { // mean__gyro_x__long
+                if (f[105].toFloat() < -0.258754700422287f) { // correlation__gyro_x__gyro_z__short
+                    if (f[20].toFloat() < -0.015265599824488163f) { // mean__gyro_z__long
+                        if (f[12].toFloat() < 0.04697078838944435f) { // mean__gyro_x__long
                             return -0.040810007601976395f
                         } else {
                             return 0.1944175362586975f
                         }
                     } else {
-                        if (f[93].toFloat() < 0x1.7ea7f6p+1f) { // kurtosis__gyro_y__short
+                        if (f[93].toFloat() < 2.9895007610321045f) { // kurtosis__gyro_y__short
                             return -0.06623280048370361f
                         } else {
                             return 0.08715652674436569f
                         }
                     }
                 } else {
-                    if (f[58].toFloat() < 0x1p+0f) { // argmin__gyro_y__long
-                        if (f[80].toFloat() < 0x1.3b9ap+3f) { // median__acc_mag__mid
+                    if (f[58].toFloat() < 1.0f) { // argmin__gyro_y__long
+                        if (f[80].toFloat() < 9.862548828125f) { // median__acc_mag__mid
                             return -0.11514978855848312f
                         } else {
                             return 0.1988188475370407f
                         }
                     } else {
-                        if (f[6].toFloat() < 0x1.62163cp+2f) { // min__acc_y__long
+                        if (f[6].toFloat() < 5.532607078552246f) { // min__acc_y__long
                             return -0.14055116474628448f
                         } else {
                             return -0.033091139048337936f
@@ -3098,17 +3098,17 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[65].toFloat() < 0x1.12d666p-4f) { // last__gyro_y__short
+            if (f[65].toFloat() < 0.06709899753332138f) { // last__gyro_y__short
                 return -0.06875649839639664f
             } else {
-                if (f[67].toFloat() < 0x1.351d58p-3f) { // mean_abs_change__gyro_x__short
-                    if (f[22].toFloat() < 0x1.7f45ep-3f) { // max__gyro_z__long
+                if (f[67].toFloat() < 0.1509348750114441f) { // mean_abs_change__gyro_x__short
+                    if (f[22].toFloat() < 0.18714499473571777f) { // max__gyro_z__long
                         return 0.019357286393642426f
                     } else {
                         return 0.22364366054534912f
                     }
                 } else {
-                    if (f[133].toFloat() < 0x1.be16d6p+2f) { // last__spin_lp__short
+                    if (f[133].toFloat() < 6.970143795013428f) { // last__spin_lp__short
                         return -0.08118557184934616f
                     } else {
                         return 0.11636292934417725f
@@ -3120,41 +3120,41 @@ object TwistAndGoModel {
 
     /** Tree 29: adds to margin 0; depth 5. */
     private fun tree_29(f: DoubleArray): Float {
-        if (f[102].toFloat() < 0x1.65bff2p-1f) { // correlation__gyro_x__gyro_y__long
-            if (f[78].toFloat() < 0x1.249e4cp-5f) { // iqr__gyro_mag__mid
-                if (f[77].toFloat() < 0x1.f1af44p-5f) { // median__gyro_mag__mid
+        if (f[102].toFloat() < 0.6987300515174866f) { // correlation__gyro_x__gyro_y__long
+            if (f[78].toFloat() < 0.035720013082027435f) { // iqr__gyro_mag__mid
+                if (f[77].toFloat() < 0.060752518475055695f) { // median__gyro_mag__mid
                     return -0.1898064911365509f
                 } else {
-                    if (f[47].toFloat() < 0x1.47d07ep+3f) { // max__acc_mag__long
+                    if (f[47].toFloat() < 10.244200706481934f) { // max__acc_mag__long
                         return -0.10390079021453857f
                     } else {
                         return 0.18807631731033325f
                     }
                 }
             } else {
-                if (f[153].toFloat() < 0x1.38p+5f) { // histogram_b3__gyro_y__long
-                    if (f[15].toFloat() < 0x1.2097eap-1f) { // max__gyro_x__long
-                        if (f[98].toFloat() < -0x1.a3efb4p-4f) { // autocorrelation_lag25__gyro_y__long
+                if (f[153].toFloat() < 39.0f) { // histogram_b3__gyro_y__long
+                    if (f[15].toFloat() < 0.5636590123176575f) { // max__gyro_x__long
+                        if (f[98].toFloat() < -0.10252352058887482f) { // autocorrelation_lag25__gyro_y__long
                             return -0.0805206373333931f
                         } else {
                             return 0.08735312521457672f
                         }
                     } else {
-                        if (f[129].toFloat() < 0x1.0f4258p+1f) { // range__roll__short
+                        if (f[129].toFloat() < 2.1192121505737305f) { // range__roll__short
                             return -0.1440521776676178f
                         } else {
                             return -0.0003916904970537871f
                         }
                     }
                 } else {
-                    if (f[143].toFloat() < 0x1.af68d6p-4f) { // std__gyro_y_d__short
-                        if (f[93].toFloat() < -0x1.8c4612p-3f) { // kurtosis__gyro_y__short
+                    if (f[143].toFloat() < 0.10532458871603012f) { // std__gyro_y_d__short
+                        if (f[93].toFloat() < -0.19349302351474762f) { // kurtosis__gyro_y__short
                             return -0.1099548265337944f
                         } else {
                             return 0.09418434649705887f
                         }
                     } else {
-                        if (f[10].toFloat() < 0x1.454e4cp+1f) { // min__acc_z__long
+                        if (f[10].toFloat() < 2.541451930999756f) { // min__acc_z__long
                             return 0.14360713958740234f
                         } else {
                             return 0.009352580644190311f
@@ -3163,26 +3163,26 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[93].toFloat() < 0x1.338564p+2f) { // kurtosis__gyro_y__short
-                if (f[148].toFloat() < 0x1.47b8acp+1f) { // std__twist__short
-                    if (f[58].toFloat() < 0x1p+0f) { // argmin__gyro_y__long
+            if (f[93].toFloat() < 4.80501651763916f) { // kurtosis__gyro_y__short
+                if (f[148].toFloat() < 2.5603232383728027f) { // std__twist__short
+                    if (f[58].toFloat() < 1.0f) { // argmin__gyro_y__long
                         return 0.0717078298330307f
                     } else {
-                        if (f[147].toFloat() < 0x1.eaa944p-2f) { // mean__twist__short
+                        if (f[147].toFloat() < 0.4791613221168518f) { // mean__twist__short
                             return -0.1835927814245224f
                         } else {
                             return -0.009146502241492271f
                         }
                     }
                 } else {
-                    if (f[38].toFloat() < 0x1.7042f4p-5f) { // mean__gyro_z__short
-                        if (f[65].toFloat() < -0x1.f70154p-4f) { // last__gyro_y__short
+                    if (f[38].toFloat() < 0.04495380073785782f) { // mean__gyro_z__short
+                        if (f[65].toFloat() < -0.12280400097370148f) { // last__gyro_y__short
                             return 0.06008152291178703f
                         } else {
                             return -0.11584629118442535f
                         }
                     } else {
-                        if (f[107].toFloat() < 0x1.d7ea0cp-6f) { // covariance__acc_mag__gyro_mag__long
+                        if (f[107].toFloat() < 0.02880335971713066f) { // covariance__acc_mag__gyro_mag__long
                             return 0.18823526799678802f
                         } else {
                             return 0.02451423741877079f
@@ -3190,10 +3190,10 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[153].toFloat() < 0x1.7p+5f) { // histogram_b3__gyro_y__long
+                if (f[153].toFloat() < 46.0f) { // histogram_b3__gyro_y__long
                     return -0.06790903210639954f
                 } else {
-                    if (f[9].toFloat() < 0x1.702e1cp-1f) { // std__acc_z__long
+                    if (f[9].toFloat() < 0.7191017866134644f) { // std__acc_z__long
                         return -0.02099817432463169f
                     } else {
                         return 0.15477627515792847f
@@ -3205,25 +3205,25 @@ object TwistAndGoModel {
 
     /** Tree 30: adds to margin 0; depth 5. */
     private fun tree_30(f: DoubleArray): Float {
-        if (f[65].toFloat() < 0x1.173b86p+1f) { // last__gyro_y__short
-            if (f[4].toFloat() < 0x1.2b310ap+1f) { // mean__acc_y__long
-                if (f[80].toFloat() < 0x1.3765bcp+3f) { // median__acc_mag__mid
-                    if (f[99].toFloat() < 0x1.d344bep-4f) { // autocorrelation_lag25__acc_mag__long
-                        if (f[63].toFloat() < 0x1.bf2296p-8f) { // integral__gyro_y__short
+        if (f[65].toFloat() < 2.181504011154175f) { // last__gyro_y__short
+            if (f[4].toFloat() < 2.3374340534210205f) { // mean__acc_y__long
+                if (f[80].toFloat() < 9.731168746948242f) { // median__acc_mag__mid
+                    if (f[99].toFloat() < 0.11407922953367233f) { // autocorrelation_lag25__acc_mag__long
+                        if (f[63].toFloat() < 0.006822740193456411f) { // integral__gyro_y__short
                             return -0.13391342759132385f
                         } else {
                             return -0.009138240478932858f
                         }
                     } else {
-                        if (f[127].toFloat() < 0x1.c10d3cp-4f) { // delta__roll__long
+                        if (f[127].toFloat() < 0.10963176190853119f) { // delta__roll__long
                             return 0.214153453707695f
                         } else {
                             return -0.04630018025636673f
                         }
                     }
                 } else {
-                    if (f[67].toFloat() < 0x1.2afa08p-2f) { // mean_abs_change__gyro_x__short
-                        if (f[60].toFloat() < 0x1.315bfp-1f) { // integral__gyro_y__long
+                    if (f[67].toFloat() < 0.2919694185256958f) { // mean_abs_change__gyro_x__short
+                        if (f[60].toFloat() < 0.5964045524597168f) { // integral__gyro_y__long
                             return -0.1497097611427307f
                         } else {
                             return 0.034493133425712585f
@@ -3233,21 +3233,21 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[1].toFloat() < 0x1.1e79b4p-3f) { // std__acc_x__long
-                    if (f[65].toFloat() < 0x1.c5692cp-5f) { // last__gyro_y__short
+                if (f[1].toFloat() < 0.13988056778907776f) { // std__acc_x__long
+                    if (f[65].toFloat() < 0.055348001420497894f) { // last__gyro_y__short
                         return 0.05083224177360535f
                     } else {
                         return 0.3114967346191406f
                     }
                 } else {
-                    if (f[153].toFloat() < 0x1.9p+5f) { // histogram_b3__gyro_y__long
-                        if (f[49].toFloat() < 0x1.14dfeep+1f) { // mean__gyro_mag__short
+                    if (f[153].toFloat() < 50.0f) { // histogram_b3__gyro_y__long
+                        if (f[49].toFloat() < 2.163083791732788f) { // mean__gyro_mag__short
                             return -0.09882650524377823f
                         } else {
                             return 0.022848179563879967f
                         }
                     } else {
-                        if (f[137].toFloat() < 0x1.dbcbcap-2f) { // rms__bounce__long
+                        if (f[137].toFloat() < 0.46464458107948303f) { // rms__bounce__long
                             return -0.06787963956594467f
                         } else {
                             return 0.12937317788600922f
@@ -3256,14 +3256,14 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[58].toFloat() < 0x1.68p+6f) { // argmin__gyro_y__long
-                if (f[155].toFloat() < 0x1.8p+1f) { // histogram_b5__gyro_y__long
+            if (f[58].toFloat() < 90.0f) { // argmin__gyro_y__long
+                if (f[155].toFloat() < 3.0f) { // histogram_b5__gyro_y__long
                     return 0.1755068451166153f
                 } else {
                     return -0.016436448320746422f
                 }
             } else {
-                if (f[40].toFloat() < 0x1.3c52e8p-3f) { // max__gyro_z__short
+                if (f[40].toFloat() < 0.1544550061225891f) { // max__gyro_z__short
                     return -0.1379799246788025f
                 } else {
                     return 0.09051060676574707f
@@ -3274,31 +3274,31 @@ object TwistAndGoModel {
 
     /** Tree 31: adds to margin 0; depth 5. */
     private fun tree_31(f: DoubleArray): Float {
-        if (f[123].toFloat() < 0x1.a01122p-1f) { // std__roll__long
-            if (f[129].toFloat() < 0x1.da0a02p+0f) { // range__roll__short
-                if (f[96].toFloat() < 0x1.200c3ep-2f) { // mean_abs_change__gyro_y__long
-                    if (f[37].toFloat() < 0x1.059104p-4f) { // max__gyro_y__short
-                        if (f[91].toFloat() < 0x1.9b6004p+2f) { // kurtosis_adjusted__gyro_mag__long
+        if (f[123].toFloat() < 0.8126307129859924f) { // std__roll__long
+            if (f[129].toFloat() < 1.8517152070999146f) { // range__roll__short
+                if (f[96].toFloat() < 0.2812967002391815f) { // mean_abs_change__gyro_y__long
+                    if (f[37].toFloat() < 0.0638590008020401f) { // max__gyro_y__short
+                        if (f[91].toFloat() < 6.427735328674316f) { // kurtosis_adjusted__gyro_mag__long
                             return -0.16608327627182007f
                         } else {
                             return -0.01986056938767433f
                         }
                     } else {
-                        if (f[37].toFloat() < 0x1.2c0618p-4f) { // max__gyro_y__short
+                        if (f[37].toFloat() < 0.0732479989528656f) { // max__gyro_y__short
                             return 0.251102477312088f
                         } else {
                             return 0.010359179228544235f
                         }
                     }
                 } else {
-                    if (f[39].toFloat() < -0x1.68bcep-1f) { // min__gyro_z__short
-                        if (f[67].toFloat() < 0x1.961896p-4f) { // mean_abs_change__gyro_x__short
+                    if (f[39].toFloat() < -0.7045660018920898f) { // min__gyro_z__short
+                        if (f[67].toFloat() < 0.09914454072713852f) { // mean_abs_change__gyro_x__short
                             return 0.0859360322356224f
                         } else {
                             return -0.07442687451839447f
                         }
                     } else {
-                        if (f[93].toFloat() < -0x1.6ceaecp+0f) { // kurtosis__gyro_y__short
+                        if (f[93].toFloat() < -1.425459623336792f) { // kurtosis__gyro_y__short
                             return -0.04583099111914635f
                         } else {
                             return -0.17835868895053864f
@@ -3306,23 +3306,23 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[127].toFloat() < 0x1.33ba7cp-5f) { // delta__roll__long
-                    if (f[65].toFloat() < -0x1.8d130ep-4f) { // last__gyro_y__short
-                        if (f[23].toFloat() < -0x1.897c06p+1f) { // mean__acc_x__short
+                if (f[127].toFloat() < 0.037564508616924286f) { // delta__roll__long
+                    if (f[65].toFloat() < -0.0969420000910759f) { // last__gyro_y__short
+                        if (f[23].toFloat() < -3.0740973949432373f) { // mean__acc_x__short
                             return 0.14950165152549744f
                         } else {
                             return 0.009117837063968182f
                         }
                     } else {
-                        if (f[147].toFloat() < 0x1.8c0d32p+0f) { // mean__twist__short
+                        if (f[147].toFloat() < 1.5470763444900513f) { // mean__twist__short
                             return -0.12564435601234436f
                         } else {
                             return 0.06850902736186981f
                         }
                     }
                 } else {
-                    if (f[66].toFloat() < -0x1.ecf8dp-4f) { // integral__gyro_x__short
-                        if (f[105].toFloat() < 0x1.37154ap-1f) { // correlation__gyro_x__gyro_z__short
+                    if (f[66].toFloat() < -0.12035447359085083f) { // integral__gyro_x__short
+                        if (f[105].toFloat() < 0.6075842976570129f) { // correlation__gyro_x__gyro_z__short
                             return -0.0437471866607666f
                         } else {
                             return 0.11218811571598053f
@@ -3333,10 +3333,10 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[146].toFloat() < 0x1.f6b622p+0f) { // std__acc_x_lp__short
+            if (f[146].toFloat() < 1.9637166261672974f) { // std__acc_x_lp__short
                 return -0.16070860624313354f
             } else {
-                if (f[107].toFloat() < 0x1.043174p-4f) { // covariance__acc_mag__gyro_mag__long
+                if (f[107].toFloat() < 0.06352372467517853f) { // covariance__acc_mag__gyro_mag__long
                     return -0.08346419781446457f
                 } else {
                     return 0.06385817378759384f
@@ -3347,33 +3347,33 @@ object TwistAndGoModel {
 
     /** Tree 32: adds to margin 0; depth 5. */
     private fun tree_32(f: DoubleArray): Float {
-        if (f[118].toFloat() < 0x1.e09c76p-4f) { // spectral_entropy_hann__gyro_mag__mid
+        if (f[118].toFloat() < 0.1173367127776146f) { // spectral_entropy_hann__gyro_mag__mid
             return -0.15528827905654907f
         } else {
-            if (f[65].toFloat() < 0x1.d56884p-1f) { // last__gyro_y__short
-                if (f[65].toFloat() < -0x1.f70154p-4f) { // last__gyro_y__short
-                    if (f[158].toFloat() < 0x1.4p+3f) { // longest_run_above_2p5__gyro_y__long
-                        if (f[132].toFloat() < 0x1.9b39dep-4f) { // max__spin_lp__short
+            if (f[65].toFloat() < 0.9168130159378052f) { // last__gyro_y__short
+                if (f[65].toFloat() < -0.12280400097370148f) { // last__gyro_y__short
+                    if (f[158].toFloat() < 10.0f) { // longest_run_above_2p5__gyro_y__long
+                        if (f[132].toFloat() < 0.10039698332548141f) { // max__spin_lp__short
                             return 0.1303412765264511f
                         } else {
                             return -0.08969470113515854f
                         }
                     } else {
-                        if (f[110].toFloat() < 0x1.3efe44p+5f) { // dft_magnitude_hann_b4__gyro_y__long
+                        if (f[110].toFloat() < 39.87415313720703f) { // dft_magnitude_hann_b4__gyro_y__long
                             return 0.17434462904930115f
                         } else {
                             return -0.05941423773765564f
                         }
                     }
                 } else {
-                    if (f[67].toFloat() < 0x1.360136p-5f) { // mean_abs_change__gyro_x__short
-                        if (f[43].toFloat() < 0x1.473186p+3f) { // max__acc_mag__short
+                    if (f[67].toFloat() < 0.03784237429499626f) { // mean_abs_change__gyro_x__short
+                        if (f[43].toFloat() < 10.2247953414917f) { // max__acc_mag__short
                             return -0.06247054412961006f
                         } else {
                             return 0.17053033411502838f
                         }
                     } else {
-                        if (f[137].toFloat() < 0x1.81bea4p+0f) { // rms__bounce__long
+                        if (f[137].toFloat() < 1.5068151950836182f) { // rms__bounce__long
                             return -0.12884441018104553f
                         } else {
                             return 0.0711718425154686f
@@ -3381,29 +3381,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[101].toFloat() < 0x1.aa732ep-1f) { // correlation__gyro_x__gyro_y__short
-                    if (f[6].toFloat() < -0x1.7a75eep-1f) { // min__acc_y__long
-                        if (f[105].toFloat() < -0x1.19528cp-2f) { // correlation__gyro_x__gyro_z__short
+                if (f[101].toFloat() < 0.8329100012779236f) { // correlation__gyro_x__gyro_y__short
+                    if (f[6].toFloat() < -0.7391809821128845f) { // min__acc_y__long
+                        if (f[105].toFloat() < -0.2747289538383484f) { // correlation__gyro_x__gyro_z__short
                             return 0.11881078779697418f
                         } else {
                             return -0.08813711255788803f
                         }
                     } else {
-                        if (f[84].toFloat() < 0x1.0742ecp-5f) { // percentile_10__gyro_mag__mid
+                        if (f[84].toFloat() < 0.032136403024196625f) { // percentile_10__gyro_mag__mid
                             return -0.01605844870209694f
                         } else {
                             return 0.16700847446918488f
                         }
                     }
                 } else {
-                    if (f[62].toFloat() < 0x1.cd8b6p+0f) { // last__gyro_y__long
-                        if (f[103].toFloat() < -0x1.2fc204p-2f) { // correlation__gyro_y__gyro_z__short
+                    if (f[62].toFloat() < 1.802907943725586f) { // last__gyro_y__long
+                        if (f[103].toFloat() < -0.296638548374176f) { // correlation__gyro_y__gyro_z__short
                             return -0.03250928968191147f
                         } else {
                             return -0.14835940301418304f
                         }
                     } else {
-                        if (f[0].toFloat() < -0x1.be07aap-2f) { // mean__acc_x__long
+                        if (f[0].toFloat() < -0.43557611107826233f) { // mean__acc_x__long
                             return 0.13249897956848145f
                         } else {
                             return -0.02158058062195778f
@@ -3416,25 +3416,25 @@ object TwistAndGoModel {
 
     /** Tree 33: adds to margin 0; depth 5. */
     private fun tree_33(f: DoubleArray): Float {
-        if (f[37].toFloat() < 0x1.6e9bcp-5f) { // max__gyro_y__short
+        if (f[37].toFloat() < 0.04475200176239014f) { // max__gyro_y__short
             return -0.15504930913448334f
         } else {
-            if (f[103].toFloat() < -0x1.4b8c22p-3f) { // correlation__gyro_y__gyro_z__short
-                if (f[68].toFloat() < -0x1.b0e8a8p-1f) { // last__gyro_x__short
-                    if (f[148].toFloat() < 0x1.3616c8p+0f) { // std__twist__short
+            if (f[103].toFloat() < -0.16188837587833405f) { // correlation__gyro_y__gyro_z__short
+                if (f[68].toFloat() < -0.8455250263214111f) { // last__gyro_x__short
+                    if (f[148].toFloat() < 1.21128511428833f) { // std__twist__short
                         return -0.14342650771141052f
                     } else {
                         return -0.008251153863966465f
                     }
                 } else {
-                    if (f[134].toFloat() < -0x1.b55e76p+0f) { // min__spin_lp__long
-                        if (f[65].toFloat() < -0x1.8d130ep-4f) { // last__gyro_y__short
+                    if (f[134].toFloat() < -1.7084726095199585f) { // min__spin_lp__long
+                        if (f[65].toFloat() < -0.0969420000910759f) { // last__gyro_y__short
                             return 0.0974455401301384f
                         } else {
                             return -0.06984894722700119f
                         }
                     } else {
-                        if (f[13].toFloat() < 0x1.cb835p-1f) { // std__gyro_x__long
+                        if (f[13].toFloat() < 0.8974862098693848f) { // std__gyro_x__long
                             return 0.07043635845184326f
                         } else {
                             return 0.25763750076293945f
@@ -3442,25 +3442,25 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[105].toFloat() < -0x1.c95504p-3f) { // correlation__gyro_x__gyro_z__short
-                    if (f[97].toFloat() < 0x1.9c08d2p-4f) { // mean_abs_change__acc_mag__long
+                if (f[105].toFloat() < -0.22330668568611145f) { // correlation__gyro_x__gyro_z__short
+                    if (f[97].toFloat() < 0.10059434920549393f) { // mean_abs_change__acc_mag__long
                         return 0.2439192533493042f
                     } else {
-                        if (f[20].toFloat() < -0x1.5c8c9ep-9f) { // mean__gyro_z__long
+                        if (f[20].toFloat() < -0.002659220015630126f) { // mean__gyro_z__long
                             return 0.08253710716962814f
                         } else {
                             return -0.06244660168886185f
                         }
                     }
                 } else {
-                    if (f[89].toFloat() < -0x1.970e6ep+0f) { // skewness_adjusted__acc_mag__long
-                        if (f[135].toFloat() < 0x1.2a5bacp-4f) { // max__spin_lp__long
+                    if (f[89].toFloat() < -1.5900639295578003f) { // skewness_adjusted__acc_mag__long
+                        if (f[135].toFloat() < 0.0728413313627243f) { // max__spin_lp__long
                             return 0.19277691841125488f
                         } else {
                             return -0.05441135913133621f
                         }
                     } else {
-                        if (f[130].toFloat() < -0x1.922cb8p-4f) { // delta__roll__short
+                        if (f[130].toFloat() < -0.09818717837333679f) { // delta__roll__short
                             return -0.0077100335620343685f
                         } else {
                             return -0.11303059011697769f
@@ -3473,31 +3473,31 @@ object TwistAndGoModel {
 
     /** Tree 34: adds to margin 0; depth 5. */
     private fun tree_34(f: DoubleArray): Float {
-        if (f[123].toFloat() < 0x1.a01122p-1f) { // std__roll__long
-            if (f[129].toFloat() < 0x1.da0a02p+0f) { // range__roll__short
-                if (f[110].toFloat() < 0x1.cbbccap-1f) { // dft_magnitude_hann_b4__gyro_y__long
-                    if (f[109].toFloat() < 0x1.40db26p-1f) { // dft_magnitude_hann_b3__gyro_y__long
-                        if (f[115].toFloat() < 0x1.4p+2f) { // dominant_frequency_hann__gyro_y__mid
+        if (f[123].toFloat() < 0.8126307129859924f) { // std__roll__long
+            if (f[129].toFloat() < 1.8517152070999146f) { // range__roll__short
+                if (f[110].toFloat() < 0.8979247212409973f) { // dft_magnitude_hann_b4__gyro_y__long
+                    if (f[109].toFloat() < 0.6266719698905945f) { // dft_magnitude_hann_b3__gyro_y__long
+                        if (f[115].toFloat() < 5.0f) { // dominant_frequency_hann__gyro_y__mid
                             return -0.0806654840707779f
                         } else {
                             return 0.08017266541719437f
                         }
                     } else {
-                        if (f[47].toFloat() < 0x1.979a3ap+3f) { // max__acc_mag__long
+                        if (f[47].toFloat() < 12.737576484680176f) { // max__acc_mag__long
                             return 0.1407478004693985f
                         } else {
                             return -0.034109797328710556f
                         }
                     }
                 } else {
-                    if (f[73].toFloat() < 0x1p+2f) { // mean_crossings__gyro_mag__long
-                        if (f[65].toFloat() < -0x1.0b9a9ep-2f) { // last__gyro_y__short
+                    if (f[73].toFloat() < 4.0f) { // mean_crossings__gyro_mag__long
+                        if (f[65].toFloat() < -0.2613320052623749f) { // last__gyro_y__short
                             return 0.10970711708068848f
                         } else {
                             return -0.02496439777314663f
                         }
                     } else {
-                        if (f[28].toFloat() < 0x1.13806ep+3f) { // max__acc_y__short
+                        if (f[28].toFloat() < 8.609427452087402f) { // max__acc_y__short
                             return -0.14997895061969757f
                         } else {
                             return -0.0038967602886259556f
@@ -3505,21 +3505,21 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[41].toFloat() < 0x1.38029cp+3f) { // mean__acc_mag__short
-                    if (f[38].toFloat() < -0x1.bd9206p-4f) { // mean__gyro_z__short
+                if (f[41].toFloat() < 9.75031852722168f) { // mean__acc_mag__short
+                    if (f[38].toFloat() < -0.1087818369269371f) { // mean__gyro_z__short
                         return 0.028229301795363426f
                     } else {
                         return 0.20418603718280792f
                     }
                 } else {
-                    if (f[114].toFloat() < 0x1.77ed3ap+7f) { // bp_fast__gyro_y__long
-                        if (f[52].toFloat() < 0x1.dc1f4p+2f) { // range__gyro_mag__short
+                    if (f[114].toFloat() < 187.9633331298828f) { // bp_fast__gyro_y__long
+                        if (f[52].toFloat() < 7.4394073486328125f) { // range__gyro_mag__short
                             return -0.04723739251494408f
                         } else {
                             return 0.11551586538553238f
                         }
                     } else {
-                        if (f[68].toFloat() < 0x1.459536p-5f) { // last__gyro_x__short
+                        if (f[68].toFloat() < 0.039744000881910324f) { // last__gyro_x__short
                             return 0.036286067217588425f
                         } else {
                             return -0.1063389778137207f
@@ -3528,10 +3528,10 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[65].toFloat() < -0x1.f5ce7cp-1f) { // last__gyro_y__short
+            if (f[65].toFloat() < -0.9800909757614136f) { // last__gyro_y__short
                 return 0.0224772822111845f
             } else {
-                if (f[146].toFloat() < 0x1.f6b622p+0f) { // std__acc_x_lp__short
+                if (f[146].toFloat() < 1.9637166261672974f) { // std__acc_x_lp__short
                     return -0.1607106775045395f
                 } else {
                     return -0.04460851475596428f
@@ -3542,9 +3542,9 @@ object TwistAndGoModel {
 
     /** Tree 35: adds to margin 0; depth 5. */
     private fun tree_35(f: DoubleArray): Float {
-        if (f[37].toFloat() < 0x1.059104p-4f) { // max__gyro_y__short
-            if (f[61].toFloat() < 0x1.e48e44p-14f) { // slope__gyro_y__long
-                if (f[148].toFloat() < 0x1.12342cp+0f) { // std__twist__short
+        if (f[37].toFloat() < 0.0638590008020401f) { // max__gyro_y__short
+            if (f[61].toFloat() < 0.00011552708747331053f) { // slope__gyro_y__long
+                if (f[148].toFloat() < 1.0711085796356201f) { // std__twist__short
                     return -0.1598353385925293f
                 } else {
                     return -0.0446796678006649f
@@ -3553,36 +3553,36 @@ object TwistAndGoModel {
                 return 9.6967960416805e-05f
             }
         } else {
-            if (f[37].toFloat() < 0x1.2c0618p-4f) { // max__gyro_y__short
-                if (f[6].toFloat() < 0x1.742bb6p+1f) { // min__acc_y__long
+            if (f[37].toFloat() < 0.0732479989528656f) { // max__gyro_y__short
+                if (f[6].toFloat() < 2.9075839519500732f) { // min__acc_y__long
                     return -0.06606592237949371f
                 } else {
                     return 0.27082061767578125f
                 }
             } else {
-                if (f[103].toFloat() < -0x1.2ca724p-1f) { // correlation__gyro_y__gyro_z__short
-                    if (f[68].toFloat() < -0x1.8c2f84p-1f) { // last__gyro_x__short
-                        if (f[148].toFloat() < 0x1.06e358p+0f) { // std__twist__short
+                if (f[103].toFloat() < -0.5872126817703247f) { // correlation__gyro_y__gyro_z__short
+                    if (f[68].toFloat() < -0.7738000154495239f) { // last__gyro_x__short
+                        if (f[148].toFloat() < 1.0269064903259277f) { // std__twist__short
                             return -0.1211070641875267f
                         } else {
                             return -0.010911800898611546f
                         }
                     } else {
-                        if (f[90].toFloat() < -0x1.6053b8p+0f) { // kurtosis_adjusted__gyro_y__long
+                        if (f[90].toFloat() < -1.3762774467468262f) { // kurtosis_adjusted__gyro_y__long
                             return 0.2670636773109436f
                         } else {
                             return 0.03943942114710808f
                         }
                     }
                 } else {
-                    if (f[101].toFloat() < -0x1.14af9cp-3f) { // correlation__gyro_x__gyro_y__short
-                        if (f[106].toFloat() < -0x1.db9af8p-4f) { // correlation__gyro_x__gyro_z__long
+                    if (f[101].toFloat() < -0.1351005733013153f) { // correlation__gyro_x__gyro_y__short
+                        if (f[106].toFloat() < -0.11611458659172058f) { // correlation__gyro_x__gyro_z__long
                             return 0.09818807244300842f
                         } else {
                             return -0.03136133402585983f
                         }
                     } else {
-                        if (f[24].toFloat() < -0x1.296cb2p+2f) { // min__acc_x__short
+                        if (f[24].toFloat() < -4.64725923538208f) { // min__acc_x__short
                             return 0.007039610296487808f
                         } else {
                             return -0.08417468518018723f
@@ -3595,27 +3595,27 @@ object TwistAndGoModel {
 
     /** Tree 36: adds to margin 0; depth 5. */
     private fun tree_36(f: DoubleArray): Float {
-        if (f[133].toFloat() < 0x1.f13208p+1f) { // last__spin_lp__short
-            if (f[111].toFloat() < 0x1.47eaeep+3f) { // dft_magnitude_hann_b6__gyro_y__long
-                if (f[102].toFloat() < 0x1.5e22fcp-1f) { // correlation__gyro_x__gyro_y__long
-                    if (f[112].toFloat() < 0x1.bad0dap-4f) { // bp_stride__gyro_y__long
+        if (f[133].toFloat() < 3.8843393325805664f) { // last__spin_lp__short
+            if (f[111].toFloat() < 10.247427940368652f) { // dft_magnitude_hann_b6__gyro_y__long
+                if (f[102].toFloat() < 0.6838606595993042f) { // correlation__gyro_x__gyro_y__long
+                    if (f[112].toFloat() < 0.10810933262109756f) { // bp_stride__gyro_y__long
                         return -0.14292854070663452f
                     } else {
-                        if (f[102].toFloat() < 0x1.5161dp-1f) { // correlation__gyro_x__gyro_y__long
+                        if (f[102].toFloat() < 0.6589493751525879f) { // correlation__gyro_x__gyro_y__long
                             return 0.019686203449964523f
                         } else {
                             return 0.1320442110300064f
                         }
                     }
                 } else {
-                    if (f[144].toFloat() < 0x1.caa9d6p-1f) { // max__gyro_y_d__short
-                        if (f[101].toFloat() < 0x1.c01edcp-2f) { // correlation__gyro_x__gyro_y__short
+                    if (f[144].toFloat() < 0.8958269953727722f) { // max__gyro_y_d__short
+                        if (f[101].toFloat() < 0.4376177191734314f) { // correlation__gyro_x__gyro_y__short
                             return -0.025015726685523987f
                         } else {
                             return -0.16662967205047607f
                         }
                     } else {
-                        if (f[131].toFloat() < -0x1.46434p-4f) { // min__spin_lp__short
+                        if (f[131].toFloat() < -0.07965397834777832f) { // min__spin_lp__short
                             return -0.020533248782157898f
                         } else {
                             return 0.13237755000591278f
@@ -3623,18 +3623,18 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[65].toFloat() < -0x1.33e1cap-3f) { // last__gyro_y__short
-                    if (f[58].toFloat() < 0x1.64p+6f) { // argmin__gyro_y__long
+                if (f[65].toFloat() < -0.1503330022096634f) { // last__gyro_y__short
+                    if (f[58].toFloat() < 89.0f) { // argmin__gyro_y__long
                         return -0.10280151665210724f
                     } else {
-                        if (f[40].toFloat() < 0x1.188616p-2f) { // max__gyro_z__short
+                        if (f[40].toFloat() < 0.27394899725914f) { // max__gyro_z__short
                             return 0.022194774821400642f
                         } else {
                             return 0.13993634283542633f
                         }
                     }
                 } else {
-                    if (f[44].toFloat() < 0x1.8d1346p+2f) { // range__acc_mag__short
+                    if (f[44].toFloat() < 6.204301357269287f) { // range__acc_mag__short
                         return -0.2035980224609375f
                     } else {
                         return 0.034047968685626984f
@@ -3642,9 +3642,9 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[67].toFloat() < 0x1.351d58p-3f) { // mean_abs_change__gyro_x__short
-                if (f[58].toFloat() < 0x1.44p+6f) { // argmin__gyro_y__long
-                    if (f[2].toFloat() < -0x1.171fa4p+1f) { // min__acc_x__long
+            if (f[67].toFloat() < 0.1509348750114441f) { // mean_abs_change__gyro_x__short
+                if (f[58].toFloat() < 81.0f) { // argmin__gyro_y__long
+                    if (f[2].toFloat() < -2.1806530952453613f) { // min__acc_x__long
                         return 0.18690043687820435f
                     } else {
                         return 0.04513463005423546f
@@ -3653,7 +3653,7 @@ object TwistAndGoModel {
                     return 0.014221076853573322f
                 }
             } else {
-                if (f[119].toFloat() < 0x1.ff3b6cp+11f) { // bp_step__acc_mag__long
+                if (f[119].toFloat() < 4089.85693359375f) { // bp_step__acc_mag__long
                     return -0.07903700321912766f
                 } else {
                     return 0.07225572317838669f
@@ -3664,23 +3664,23 @@ object TwistAndGoModel {
 
     /** Tree 37: adds to margin 0; depth 5. */
     private fun tree_37(f: DoubleArray): Float {
-        if (f[133].toFloat() < 0x1.7ac95ep+2f) { // last__spin_lp__short
-            if (f[114].toFloat() < 0x1.41006cp+7f) { // bp_fast__gyro_y__long
-                if (f[86].toFloat() < -0x1.f2c19p+2f) { // percentile_5_nearest__gyro_y__mid
-                    if (f[61].toFloat() < -0x1.efe526p-7f) { // slope__gyro_y__long
+        if (f[133].toFloat() < 5.9185404777526855f) { // last__spin_lp__short
+            if (f[114].toFloat() < 160.50082397460938f) { // bp_fast__gyro_y__long
+                if (f[86].toFloat() < -7.793064117431641f) { // percentile_5_nearest__gyro_y__mid
+                    if (f[61].toFloat() < -0.015133517794311047f) { // slope__gyro_y__long
                         return 0.16602924466133118f
                     } else {
                         return 0.020924314856529236f
                     }
                 } else {
-                    if (f[146].toFloat() < 0x1.61cc26p-4f) { // std__acc_x_lp__short
-                        if (f[141].toFloat() < 0x1.7306c6p-5f) { // mean__off_axis__long
+                    if (f[146].toFloat() < 0.08637633174657822f) { // std__acc_x_lp__short
+                        if (f[141].toFloat() < 0.045291315764188766f) { // mean__off_axis__long
                             return -0.14503297209739685f
                         } else {
                             return 0.0710550844669342f
                         }
                     } else {
-                        if (f[143].toFloat() < 0x1.af68d6p-4f) { // std__gyro_y_d__short
+                        if (f[143].toFloat() < 0.10532458871603012f) { // std__gyro_y_d__short
                             return -0.12054082006216049f
                         } else {
                             return 0.0022900772746652365f
@@ -3688,15 +3688,15 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[65].toFloat() < -0x1.676f9p-1f) { // last__gyro_y__short
+                if (f[65].toFloat() < -0.7020230293273926f) { // last__gyro_y__short
                     return 0.004811830818653107f
                 } else {
                     return -0.1660933643579483f
                 }
             }
         } else {
-            if (f[104].toFloat() < 0x1.6770b2p-1f) { // correlation__gyro_y__gyro_z__long
-                if (f[144].toFloat() < 0x1.4c92e6p+1f) { // max__gyro_y_d__short
+            if (f[104].toFloat() < 0.702031672000885f) { // correlation__gyro_y__gyro_z__long
+                if (f[144].toFloat() < 2.5982329845428467f) { // max__gyro_y_d__short
                     return 0.07876245677471161f
                 } else {
                     return -0.031390246003866196f
@@ -3709,21 +3709,21 @@ object TwistAndGoModel {
 
     /** Tree 38: adds to margin 0; depth 5. */
     private fun tree_38(f: DoubleArray): Float {
-        if (f[144].toFloat() < 0x1.d3e0bep-5f) { // max__gyro_y_d__short
+        if (f[144].toFloat() < 0.057114001363515854f) { // max__gyro_y_d__short
             return -0.14578482508659363f
         } else {
-            if (f[135].toFloat() < 0x1.d8d382p-4f) { // max__spin_lp__long
-                if (f[118].toFloat() < 0x1.487036p-2f) { // spectral_entropy_hann__gyro_mag__mid
+            if (f[135].toFloat() < 0.11543608456850052f) { // max__spin_lp__long
+                if (f[118].toFloat() < 0.32074055075645447f) { // spectral_entropy_hann__gyro_mag__mid
                     return -0.12819120287895203f
                 } else {
-                    if (f[44].toFloat() < 0x1.173d5p-1f) { // range__acc_mag__short
-                        if (f[65].toFloat() < 0x1.08d5c8p-4f) { // last__gyro_y__short
+                    if (f[44].toFloat() < 0.5453896522521973f) { // range__acc_mag__short
+                        if (f[65].toFloat() < 0.06465700268745422f) { // last__gyro_y__short
                             return -0.13303589820861816f
                         } else {
                             return 0.15381501615047455f
                         }
                     } else {
-                        if (f[141].toFloat() < 0x1.7d53a8p-5f) { // mean__off_axis__long
+                        if (f[141].toFloat() < 0.04654867947101593f) { // mean__off_axis__long
                             return -0.11066960543394089f
                         } else {
                             return 0.13050562143325806f
@@ -3731,29 +3731,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[150].toFloat() < 0x1.5dbab8p+3f) { // energy__twist__short
-                    if (f[2].toFloat() < -0x1.27db2cp+3f) { // min__acc_x__long
-                        if (f[20].toFloat() < -0x1.a0abdcp-7f) { // mean__gyro_z__long
+                if (f[150].toFloat() < 10.92904281616211f) { // energy__twist__short
+                    if (f[2].toFloat() < -9.245504379272461f) { // min__acc_x__long
+                        if (f[20].toFloat() < -0.012715799733996391f) { // mean__gyro_z__long
                             return 0.2140481323003769f
                         } else {
                             return -0.07078798860311508f
                         }
                     } else {
-                        if (f[40].toFloat() < 0x1.b42892p-5f) { // max__gyro_z__short
+                        if (f[40].toFloat() < 0.05324200168251991f) { // max__gyro_z__short
                             return 0.001991331810131669f
                         } else {
                             return -0.15709298849105835f
                         }
                     }
                 } else {
-                    if (f[56].toFloat() < 0x1.42ebf4p+0f) { // range__gyro_mag__long
-                        if (f[67].toFloat() < 0x1.fb479ap-4f) { // mean_abs_change__gyro_x__short
+                    if (f[56].toFloat() < 1.2614128589630127f) { // range__gyro_mag__long
+                        if (f[67].toFloat() < 0.1238475814461708f) { // mean_abs_change__gyro_x__short
                             return -0.007624756544828415f
                         } else {
                             return 0.299247682094574f
                         }
                     } else {
-                        if (f[143].toFloat() < 0x1.46306p-3f) { // std__gyro_y_d__short
+                        if (f[143].toFloat() < 0.1592719554901123f) { // std__gyro_y_d__short
                             return -0.15519274771213531f
                         } else {
                             return 0.007570936810225248f
@@ -3766,19 +3766,19 @@ object TwistAndGoModel {
 
     /** Tree 39: adds to margin 0; depth 5. */
     private fun tree_39(f: DoubleArray): Float {
-        if (f[8].toFloat() < 0x1.eba8ap+2f) { // mean__acc_z__long
-            if (f[124].toFloat() < -0x1.4aa6eep+1f) { // min__roll__long
-                if (f[37].toFloat() < 0x1.f9c558p+1f) { // max__gyro_y__short
-                    if (f[75].toFloat() < 0x1.d6cbdap-5f) { // iqr__gyro_y__mid
+        if (f[8].toFloat() < 7.682167053222656f) { // mean__acc_z__long
+            if (f[124].toFloat() < -2.583219289779663f) { // min__roll__long
+                if (f[37].toFloat() < 3.9513349533081055f) { // max__gyro_y__short
+                    if (f[75].toFloat() < 0.05747025087475777f) { // iqr__gyro_y__mid
                         return 0.017390921711921692f
                     } else {
                         return -0.16705799102783203f
                     }
                 } else {
-                    if (f[65].toFloat() < -0x1.486bep-3f) { // last__gyro_y__short
+                    if (f[65].toFloat() < -0.16036200523376465f) { // last__gyro_y__short
                         return 0.13909398019313812f
                     } else {
-                        if (f[58].toFloat() < 0x1.74p+6f) { // argmin__gyro_y__long
+                        if (f[58].toFloat() < 93.0f) { // argmin__gyro_y__long
                             return 0.006297613959759474f
                         } else {
                             return -0.1325695663690567f
@@ -3786,29 +3786,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[122].toFloat() < -0x1.af3304p+0f) { // mean__roll__long
-                    if (f[38].toFloat() < -0x1.7f3bcap-9f) { // mean__gyro_z__short
-                        if (f[65].toFloat() < 0x1.c69f8cp-7f) { // last__gyro_y__short
+                if (f[122].toFloat() < -1.6843721866607666f) { // mean__roll__long
+                    if (f[38].toFloat() < -0.002923839958384633f) { // mean__gyro_z__short
+                        if (f[65].toFloat() < 0.013873999938368797f) { // last__gyro_y__short
                             return 0.011352169327437878f
                         } else {
                             return 0.25350481271743774f
                         }
                     } else {
-                        if (f[64].toFloat() < 0x1.fb7adp-4f) { // mean_abs_change__gyro_y__short
+                        if (f[64].toFloat() < 0.12389642000198364f) { // mean_abs_change__gyro_y__short
                             return -0.09733036160469055f
                         } else {
                             return 0.12518464028835297f
                         }
                     }
                 } else {
-                    if (f[8].toFloat() < 0x1.56102ep+2f) { // mean__acc_z__long
-                        if (f[7].toFloat() < 0x1.1b7d2p+3f) { // max__acc_y__long
+                    if (f[8].toFloat() < 5.344737529754639f) { // mean__acc_z__long
+                        if (f[7].toFloat() < 8.859024047851562f) { // max__acc_y__long
                             return -0.07699842751026154f
                         } else {
                             return 0.03381123021245003f
                         }
                     } else {
-                        if (f[106].toFloat() < 0x1.2ccf52p-4f) { // correlation__gyro_x__gyro_z__long
+                        if (f[106].toFloat() < 0.07343990355730057f) { // correlation__gyro_x__gyro_z__long
                             return 0.10132376104593277f
                         } else {
                             return -0.005783903878182173f
@@ -3817,13 +3817,13 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[125].toFloat() < -0x1.9f3b0cp-3f) { // max__roll__long
+            if (f[125].toFloat() < -0.2027493417263031f) { // max__roll__long
                 return 0.09203176200389862f
             } else {
-                if (f[88].toFloat() < -0x1.cff0bep+0f) { // skewness_adjusted__gyro_x__long
+                if (f[88].toFloat() < -1.8122671842575073f) { // skewness_adjusted__gyro_x__long
                     return 0.004388110246509314f
                 } else {
-                    if (f[51].toFloat() < 0x1.54f776p+2f) { // max__gyro_mag__short
+                    if (f[51].toFloat() < 5.327603816986084f) { // max__gyro_mag__short
                         return -0.16758522391319275f
                     } else {
                         return -0.028926312923431396f
@@ -3835,29 +3835,29 @@ object TwistAndGoModel {
 
     /** Tree 40: adds to margin 0; depth 5. */
     private fun tree_40(f: DoubleArray): Float {
-        if (f[37].toFloat() < 0x1.6e9bcp-5f) { // max__gyro_y__short
+        if (f[37].toFloat() < 0.04475200176239014f) { // max__gyro_y__short
             return -0.1342422068119049f
         } else {
-            if (f[67].toFloat() < 0x1.6a00e2p-5f) { // mean_abs_change__gyro_x__short
-                if (f[129].toFloat() < 0x1.61604ep-4f) { // range__roll__short
-                    if (f[44].toFloat() < 0x1.300454p-1f) { // range__acc_mag__short
+            if (f[67].toFloat() < 0.044189874082803726f) { // mean_abs_change__gyro_x__short
+                if (f[129].toFloat() < 0.08627348393201828f) { // range__roll__short
+                    if (f[44].toFloat() < 0.5937830209732056f) { // range__acc_mag__short
                         return -0.15213529765605927f
                     } else {
-                        if (f[119].toFloat() < 0x1.e135a6p+3f) { // bp_step__acc_mag__long
+                        if (f[119].toFloat() < 15.037798881530762f) { // bp_step__acc_mag__long
                             return -0.054985981434583664f
                         } else {
                             return 0.19351960718631744f
                         }
                     }
                 } else {
-                    if (f[25].toFloat() < -0x1.75f58cp+2f) { // max__acc_x__short
-                        if (f[32].toFloat() < 0x1.42fd2ap-7f) { // mean__gyro_x__short
+                    if (f[25].toFloat() < -5.843111991882324f) { // max__acc_x__short
+                        if (f[32].toFloat() < 0.009856839664280415f) { // mean__gyro_x__short
                             return 0.07464415580034256f
                         } else {
                             return 0.3012791574001312f
                         }
                     } else {
-                        if (f[87].toFloat() < 0x1.c1de2ap-7f) { // skewness_adjusted__gyro_y__long
+                        if (f[87].toFloat() < 0.01372887659817934f) { // skewness_adjusted__gyro_y__long
                             return -0.025669623166322708f
                         } else {
                             return 0.111815445125103f
@@ -3865,29 +3865,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[150].toFloat() < 0x1.5dbab8p+3f) { // energy__twist__short
-                    if (f[65].toFloat() < -0x1.f70154p-4f) { // last__gyro_y__short
-                        if (f[132].toFloat() < 0x1.9b39dep-4f) { // max__spin_lp__short
+                if (f[150].toFloat() < 10.92904281616211f) { // energy__twist__short
+                    if (f[65].toFloat() < -0.12280400097370148f) { // last__gyro_y__short
+                        if (f[132].toFloat() < 0.10039698332548141f) { // max__spin_lp__short
                             return 0.13453133404254913f
                         } else {
                             return -0.12387280911207199f
                         }
                     } else {
-                        if (f[116].toFloat() < 0x1.4b7bb6p+0f) { // spectral_centroid_hann__gyro_y__mid
+                        if (f[116].toFloat() < 1.2948564291000366f) { // spectral_centroid_hann__gyro_y__mid
                             return -0.0052780769765377045f
                         } else {
                             return -0.16111092269420624f
                         }
                     }
                 } else {
-                    if (f[19].toFloat() < 0x1.f92792p-1f) { // max__gyro_y__long
-                        if (f[154].toFloat() < 0x1.ap+5f) { // histogram_b4__gyro_y__long
+                    if (f[19].toFloat() < 0.9866300225257874f) { // max__gyro_y__long
+                        if (f[154].toFloat() < 52.0f) { // histogram_b4__gyro_y__long
                             return 0.15705764293670654f
                         } else {
                             return -0.09311088919639587f
                         }
                     } else {
-                        if (f[64].toFloat() < 0x1.3bbb78p-3f) { // mean_abs_change__gyro_y__short
+                        if (f[64].toFloat() < 0.15416616201400757f) { // mean_abs_change__gyro_y__short
                             return -0.15388749539852142f
                         } else {
                             return 0.006671737879514694f
@@ -3900,11 +3900,11 @@ object TwistAndGoModel {
 
     /** Tree 41: adds to margin 0; depth 5. */
     private fun tree_41(f: DoubleArray): Float {
-        if (f[130].toFloat() < -0x1.922cb8p-4f) { // delta__roll__short
-            if (f[47].toFloat() < 0x1.95987ap+3f) { // max__acc_mag__long
-                if (f[152].toFloat() < 0x1p+1f) { // histogram_b2__gyro_y__long
-                    if (f[5].toFloat() < 0x1.bda16cp+0f) { // std__acc_y__long
-                        if (f[116].toFloat() < 0x1.75391p+2f) { // spectral_centroid_hann__gyro_y__mid
+        if (f[130].toFloat() < -0.09818717837333679f) { // delta__roll__short
+            if (f[47].toFloat() < 12.6748628616333f) { // max__acc_mag__long
+                if (f[152].toFloat() < 2.0f) { // histogram_b2__gyro_y__long
+                    if (f[5].toFloat() < 1.7407443523406982f) { // std__acc_y__long
+                        if (f[116].toFloat() < 5.831607818603516f) { // spectral_centroid_hann__gyro_y__mid
                             return 0.17997746169567108f
                         } else {
                             return 0.010723451152443886f
@@ -3913,14 +3913,14 @@ object TwistAndGoModel {
                         return -0.027588630095124245f
                     }
                 } else {
-                    if (f[65].toFloat() < 0x1.74994ap-3f) { // last__gyro_y__short
-                        if (f[62].toFloat() < -0x1.a2f7d4p+0f) { // last__gyro_y__long
+                    if (f[65].toFloat() < 0.18193300068378448f) { // last__gyro_y__short
+                        if (f[62].toFloat() < -1.6365940570831299f) { // last__gyro_y__long
                             return 0.013769330456852913f
                         } else {
                             return -0.15011994540691376f
                         }
                     } else {
-                        if (f[100].toFloat() < 0x1.33784cp-1f) { // autocorrelation_lag5__gyro_y__long
+                        if (f[100].toFloat() < 0.6005271673202515f) { // autocorrelation_lag5__gyro_y__long
                             return -0.001043518423102796f
                         } else {
                             return 0.15361082553863525f
@@ -3928,10 +3928,10 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[68].toFloat() < -0x1.7a822p-2f) { // last__gyro_x__short
+                if (f[68].toFloat() < -0.36963701248168945f) { // last__gyro_x__short
                     return 0.05054072290658951f
                 } else {
-                    if (f[62].toFloat() < -0x1.f0d38cp-3f) { // last__gyro_y__long
+                    if (f[62].toFloat() < -0.242590993642807f) { // last__gyro_y__long
                         return 0.018747951835393906f
                     } else {
                         return -0.14228394627571106f
@@ -3939,30 +3939,30 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[118].toFloat() < 0x1.d481cep-2f) { // spectral_entropy_hann__gyro_mag__mid
-                if (f[56].toFloat() < 0x1.1c06fcp+0f) { // range__gyro_mag__long
-                    if (f[2].toFloat() < -0x1.0ba6f4p+2f) { // min__acc_x__long
-                        if (f[38].toFloat() < 0x1.1acc6p-8f) { // mean__gyro_z__short
+            if (f[118].toFloat() < 0.45752641558647156f) { // spectral_entropy_hann__gyro_mag__mid
+                if (f[56].toFloat() < 1.1094815731048584f) { // range__gyro_mag__long
+                    if (f[2].toFloat() < -4.182065010070801f) { // min__acc_x__long
+                        if (f[38].toFloat() < 0.0043151602149009705f) { // mean__gyro_z__short
                             return 0.2901168465614319f
                         } else {
                             return -0.003909601829946041f
                         }
                     } else {
-                        if (f[93].toFloat() < 0x1.7ea7f6p+1f) { // kurtosis__gyro_y__short
+                        if (f[93].toFloat() < 2.9895007610321045f) { // kurtosis__gyro_y__short
                             return -0.10028702020645142f
                         } else {
                             return 0.09241905808448792f
                         }
                     }
                 } else {
-                    if (f[65].toFloat() < -0x1.71c10ep-7f) { // last__gyro_y__short
-                        if (f[23].toFloat() < -0x1.785ff2p+1f) { // mean__acc_x__short
+                    if (f[65].toFloat() < -0.011284000240266323f) { // last__gyro_y__short
+                        if (f[23].toFloat() < -2.9404280185699463f) { // mean__acc_x__short
                             return 0.1164979562163353f
                         } else {
                             return -0.048075273633003235f
                         }
                     } else {
-                        if (f[59].toFloat() < 0x1.74p+6f) { // argmax__gyro_y__long
+                        if (f[59].toFloat() < 93.0f) { // argmax__gyro_y__long
                             return -0.11699678748846054f
                         } else {
                             return 0.07703692466020584f
@@ -3970,9 +3970,9 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[132].toFloat() < 0x1.d8a9acp-4f) { // max__spin_lp__short
-                    if (f[143].toFloat() < 0x1.8833f4p-3f) { // std__gyro_y_d__short
-                        if (f[15].toFloat() < 0x1.842f72p+0f) { // max__gyro_x__long
+                if (f[132].toFloat() < 0.11539618670940399f) { // max__spin_lp__short
+                    if (f[143].toFloat() < 0.1915053427219391f) { // std__gyro_y_d__short
+                        if (f[15].toFloat() < 1.516348958015442f) { // max__gyro_x__long
                             return -0.11753883212804794f
                         } else {
                             return 0.132793128490448f
@@ -3981,7 +3981,7 @@ object TwistAndGoModel {
                         return 0.12406027317047119f
                     }
                 } else {
-                    if (f[133].toFloat() < 0x1.2602e6p-2f) { // last__spin_lp__short
+                    if (f[133].toFloat() < 0.28712043166160583f) { // last__spin_lp__short
                         return -0.18076477944850922f
                     } else {
                         return -0.03406374156475067f
@@ -3993,49 +3993,49 @@ object TwistAndGoModel {
 
     /** Tree 42: adds to margin 0; depth 5. */
     private fun tree_42(f: DoubleArray): Float {
-        if (f[130].toFloat() < 0x1.12c2b4p+0f) { // delta__roll__short
-            if (f[58].toFloat() < 0x1.ep+5f) { // argmin__gyro_y__long
-                if (f[48].toFloat() < 0x1.8c2daap+2f) { // range__acc_mag__long
-                    if (f[134].toFloat() < -0x1.6a1c5cp+1f) { // min__spin_lp__long
+        if (f[130].toFloat() < 1.0732834339141846f) { // delta__roll__short
+            if (f[58].toFloat() < 60.0f) { // argmin__gyro_y__long
+                if (f[48].toFloat() < 6.190287113189697f) { // range__acc_mag__long
+                    if (f[134].toFloat() < -2.8289904594421387f) { // min__spin_lp__long
                         return -0.13205282390117645f
                     } else {
-                        if (f[15].toFloat() < 0x1.688bdap-4f) { // max__gyro_x__long
+                        if (f[15].toFloat() < 0.08802399784326553f) { // max__gyro_x__long
                             return -0.10074979066848755f
                         } else {
                             return 0.08301202952861786f
                         }
                     }
                 } else {
-                    if (f[102].toFloat() < 0x1.146fe2p-3f) { // correlation__gyro_x__gyro_y__long
+                    if (f[102].toFloat() < 0.1349790245294571f) { // correlation__gyro_x__gyro_y__long
                         return -0.0018194034928455949f
                     } else {
                         return -0.14502133429050446f
                     }
                 }
             } else {
-                if (f[65].toFloat() < -0x1.d70ac4p-3f) { // last__gyro_y__short
-                    if (f[112].toFloat() < 0x1.699f08p+7f) { // bp_stride__gyro_y__long
-                        if (f[19].toFloat() < 0x1.92a8cap-3f) { // max__gyro_y__long
+                if (f[65].toFloat() < -0.23000100255012512f) { // last__gyro_y__short
+                    if (f[112].toFloat() < 180.81060791015625f) { // bp_stride__gyro_y__long
+                        if (f[19].toFloat() < 0.19661100208759308f) { // max__gyro_y__long
                             return 0.06625618785619736f
                         } else {
                             return -0.1237722858786583f
                         }
                     } else {
-                        if (f[12].toFloat() < 0x1.107888p-4f) { // mean__gyro_x__long
+                        if (f[12].toFloat() < 0.06652119755744934f) { // mean__gyro_x__long
                             return 0.1705949455499649f
                         } else {
                             return -0.05178028345108032f
                         }
                     }
                 } else {
-                    if (f[133].toFloat() < 0x1.f13208p+1f) { // last__spin_lp__short
-                        if (f[79].toFloat() < 0x1.790848p-6f) { // mad__gyro_mag__mid
+                    if (f[133].toFloat() < 3.8843393325805664f) { // last__spin_lp__short
+                        if (f[79].toFloat() < 0.023012228310108185f) { // mad__gyro_mag__mid
                             return 0.03513510152697563f
                         } else {
                             return -0.1423909217119217f
                         }
                     } else {
-                        if (f[116].toFloat() < 0x1.06a294p+1f) { // spectral_centroid_hann__gyro_y__mid
+                        if (f[116].toFloat() < 2.0518364906311035f) { // spectral_centroid_hann__gyro_y__mid
                             return 0.10148198902606964f
                         } else {
                             return -0.040265195071697235f
@@ -4044,13 +4044,13 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[58].toFloat() < 0x1.6p+6f) { // argmin__gyro_y__long
+            if (f[58].toFloat() < 88.0f) { // argmin__gyro_y__long
                 return -0.04667750000953674f
             } else {
-                if (f[153].toFloat() < 0x1.38p+5f) { // histogram_b3__gyro_y__long
+                if (f[153].toFloat() < 39.0f) { // histogram_b3__gyro_y__long
                     return 0.0006602311623282731f
                 } else {
-                    if (f[29].toFloat() < 0x1.22be42p+2f) { // mean__acc_z__short
+                    if (f[29].toFloat() < 4.542862415313721f) { // mean__acc_z__short
                         return 0.20240989327430725f
                     } else {
                         return 0.023481953889131546f
@@ -4062,25 +4062,25 @@ object TwistAndGoModel {
 
     /** Tree 43: adds to margin 0; depth 5. */
     private fun tree_43(f: DoubleArray): Float {
-        if (f[65].toFloat() < 0x1.d56884p-1f) { // last__gyro_y__short
-            if (f[100].toFloat() < 0x1.94b1fcp-1f) { // autocorrelation_lag5__gyro_y__long
-                if (f[5].toFloat() < 0x1.a9f556p+0f) { // std__acc_y__long
-                    if (f[33].toFloat() < -0x1.1554fcp-5f) { // min__gyro_x__short
-                        if (f[65].toFloat() < -0x1.8a758ap-3f) { // last__gyro_y__short
+        if (f[65].toFloat() < 0.9168130159378052f) { // last__gyro_y__short
+            if (f[100].toFloat() < 0.790420413017273f) { // autocorrelation_lag5__gyro_y__long
+                if (f[5].toFloat() < 1.6638997793197632f) { // std__acc_y__long
+                    if (f[33].toFloat() < -0.03385400027036667f) { // min__gyro_x__short
+                        if (f[65].toFloat() < -0.19260700047016144f) { // last__gyro_y__short
                             return 0.03668980300426483f
                         } else {
                             return -0.07120121270418167f
                         }
                     } else {
-                        if (f[65].toFloat() < 0x1.631b58p-7f) { // last__gyro_y__short
+                        if (f[65].toFloat() < 0.010836999863386154f) { // last__gyro_y__short
                             return -0.06011395528912544f
                         } else {
                             return 0.2170189470052719f
                         }
                     }
                 } else {
-                    if (f[5].toFloat() < 0x1.3d6172p+1f) { // std__acc_y__long
-                        if (f[88].toFloat() < 0x1.8e0eaap-7f) { // skewness_adjusted__gyro_x__long
+                    if (f[5].toFloat() < 2.479536294937134f) { // std__acc_y__long
+                        if (f[88].toFloat() < 0.012147744186222553f) { // skewness_adjusted__gyro_x__long
                             return -0.020051145926117897f
                         } else {
                             return 0.18096904456615448f
@@ -4090,17 +4090,17 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[53].toFloat() < 0x1.252026p+1f) { // mean__gyro_mag__long
+                if (f[53].toFloat() < 2.290043592453003f) { // mean__gyro_mag__long
                     return -0.14615178108215332f
                 } else {
                     return -0.012980562634766102f
                 }
             }
         } else {
-            if (f[58].toFloat() < 0x1.6p+6f) { // argmin__gyro_y__long
-                if (f[33].toFloat() < -0x1.012168p-4f) { // min__gyro_x__short
-                    if (f[5].toFloat() < 0x1.bda16cp+0f) { // std__acc_y__long
-                        if (f[40].toFloat() < 0x1.37c244p-4f) { // max__gyro_z__short
+            if (f[58].toFloat() < 88.0f) { // argmin__gyro_y__long
+                if (f[33].toFloat() < -0.06277599930763245f) { // min__gyro_x__short
+                    if (f[5].toFloat() < 1.7407443523406982f) { // std__acc_y__long
+                        if (f[40].toFloat() < 0.07611300051212311f) { // max__gyro_z__short
                             return 0.017480671405792236f
                         } else {
                             return 0.16784058511257172f
@@ -4109,17 +4109,17 @@ object TwistAndGoModel {
                         return -0.022670907899737358f
                     }
                 } else {
-                    if (f[99].toFloat() < 0x1.76ec08p-4f) { // autocorrelation_lag25__acc_mag__long
+                    if (f[99].toFloat() < 0.09153369069099426f) { // autocorrelation_lag25__acc_mag__long
                         return -0.10327843576669693f
                     } else {
                         return 0.05479012802243233f
                     }
                 }
             } else {
-                if (f[61].toFloat() < -0x1.e2bb84p-6f) { // slope__gyro_y__long
+                if (f[61].toFloat() < -0.02946365252137184f) { // slope__gyro_y__long
                     return 0.10445636510848999f
                 } else {
-                    if (f[134].toFloat() < -0x1.7714bp+0f) { // min__spin_lp__long
+                    if (f[134].toFloat() < -1.4651594161987305f) { // min__spin_lp__long
                         return -0.15304069221019745f
                     } else {
                         return 0.04380979761481285f
@@ -4131,39 +4131,39 @@ object TwistAndGoModel {
 
     /** Tree 44: adds to margin 0; depth 5. */
     private fun tree_44(f: DoubleArray): Float {
-        if (f[132].toFloat() < 0x1.0f7708p-6f) { // max__spin_lp__short
-            if (f[143].toFloat() < 0x1.398106p-3f) { // std__gyro_y_d__short
+        if (f[132].toFloat() < 0.016568906605243683f) { // max__spin_lp__short
+            if (f[143].toFloat() < 0.1530781239271164f) { // std__gyro_y_d__short
                 return -0.1322588175535202f
             } else {
                 return -0.03185229375958443f
             }
         } else {
-            if (f[34].toFloat() < 0x1p-5f) { // max__gyro_x__short
-                if (f[56].toFloat() < 0x1.1c06fcp+0f) { // range__gyro_mag__long
+            if (f[34].toFloat() < 0.03125f) { // max__gyro_x__short
+                if (f[56].toFloat() < 1.1094815731048584f) { // range__gyro_mag__long
                     return 0.2145557701587677f
                 } else {
                     return -0.03734850510954857f
                 }
             } else {
-                if (f[103].toFloat() < -0x1.13e616p-1f) { // correlation__gyro_y__gyro_z__short
-                    if (f[68].toFloat() < -0x1.c0fa38p-1f) { // last__gyro_x__short
+                if (f[103].toFloat() < -0.53886479139328f) { // correlation__gyro_y__gyro_z__short
+                    if (f[68].toFloat() < -0.8769090175628662f) { // last__gyro_x__short
                         return -0.10067689418792725f
                     } else {
-                        if (f[65].toFloat() < -0x1.f70154p-4f) { // last__gyro_y__short
+                        if (f[65].toFloat() < -0.12280400097370148f) { // last__gyro_y__short
                             return 0.18577297031879425f
                         } else {
                             return 0.022842587903141975f
                         }
                     }
                 } else {
-                    if (f[20].toFloat() < -0x1.04de2p-4f) { // mean__gyro_z__long
-                        if (f[0].toFloat() < 0x1.7d71e6p-3f) { // mean__acc_x__long
+                    if (f[20].toFloat() < -0.06368839740753174f) { // mean__gyro_z__long
+                        if (f[0].toFloat() < 0.1862524002790451f) { // mean__acc_x__long
                             return 0.14537671208381653f
                         } else {
                             return -0.06401612609624863f
                         }
                     } else {
-                        if (f[48].toFloat() < 0x1.67c96p-1f) { // range__acc_mag__long
+                        if (f[48].toFloat() < 0.7027082443237305f) { // range__acc_mag__long
                             return 0.07596452534198761f
                         } else {
                             return -0.04303499683737755f
@@ -4176,27 +4176,27 @@ object TwistAndGoModel {
 
     /** Tree 45: adds to margin 0; depth 5. */
     private fun tree_45(f: DoubleArray): Float {
-        if (f[65].toFloat() < 0x1.173b86p+1f) { // last__gyro_y__short
-            if (f[146].toFloat() < 0x1.61cc26p-4f) { // std__acc_x_lp__short
-                if (f[106].toFloat() < 0x1.61555cp-4f) { // correlation__gyro_x__gyro_z__long
-                    if (f[44].toFloat() < 0x1.3f9276p-1f) { // range__acc_mag__short
-                        if (f[65].toFloat() < 0x1.86ef3ep-4f) { // last__gyro_y__short
+        if (f[65].toFloat() < 2.181504011154175f) { // last__gyro_y__short
+            if (f[146].toFloat() < 0.08637633174657822f) { // std__acc_x_lp__short
+                if (f[106].toFloat() < 0.08626304566860199f) { // correlation__gyro_x__gyro_z__long
+                    if (f[44].toFloat() < 0.6241642832756042f) { // range__acc_mag__short
+                        if (f[65].toFloat() < 0.0954430028796196f) { // last__gyro_y__short
                             return -0.10069840401411057f
                         } else {
                             return 0.18743309378623962f
                         }
                     } else {
-                        if (f[45].toFloat() < 0x1.3c5234p+3f) { // mean__acc_mag__long
+                        if (f[45].toFloat() < 9.885034561157227f) { // mean__acc_mag__long
                             return 0.20063824951648712f
                         } else {
                             return -0.08727576583623886f
                         }
                     }
                 } else {
-                    if (f[39].toFloat() < -0x1.0539fcp-3f) { // min__gyro_z__short
+                    if (f[39].toFloat() < -0.12755200266838074f) { // min__gyro_z__short
                         return 0.06901564449071884f
                     } else {
-                        if (f[84].toFloat() < 0x1.980c02p-5f) { // percentile_10__gyro_mag__mid
+                        if (f[84].toFloat() < 0.049810413271188736f) { // percentile_10__gyro_mag__mid
                             return -0.12370908260345459f
                         } else {
                             return 0.03007308952510357f
@@ -4204,29 +4204,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[126].toFloat() < 0x1.5655ccp-1f) { // range__roll__long
-                    if (f[93].toFloat() < 0x1.25c4fp+3f) { // kurtosis__gyro_y__short
-                        if (f[82].toFloat() < 0x1.2c7b0ep-4f) { // mad__acc_mag__mid
+                if (f[126].toFloat() < 0.6686233282089233f) { // range__roll__long
+                    if (f[93].toFloat() < 9.180290222167969f) { // kurtosis__gyro_y__short
+                        if (f[82].toFloat() < 0.07335954159498215f) { // mad__acc_mag__mid
                             return -0.01572459749877453f
                         } else {
                             return -0.16086255013942719f
                         }
                     } else {
-                        if (f[104].toFloat() < -0x1.8a7948p-5f) { // correlation__gyro_y__gyro_z__long
+                        if (f[104].toFloat() < -0.04815353453159332f) { // correlation__gyro_y__gyro_z__long
                             return 0.08948283642530441f
                         } else {
                             return -0.07610399276018143f
                         }
                     }
                 } else {
-                    if (f[69].toFloat() < 0x1.dab0e2p+4f) { // energy__gyro_y__long
-                        if (f[67].toFloat() < 0x1.ef5e36p-4f) { // mean_abs_change__gyro_x__short
+                    if (f[69].toFloat() < 29.668184280395508f) { // energy__gyro_y__long
+                        if (f[67].toFloat() < 0.1209394559264183f) { // mean_abs_change__gyro_x__short
                             return -0.026126345619559288f
                         } else {
                             return 0.20896542072296143f
                         }
                     } else {
-                        if (f[64].toFloat() < 0x1.3bbb78p-3f) { // mean_abs_change__gyro_y__short
+                        if (f[64].toFloat() < 0.15416616201400757f) { // mean_abs_change__gyro_y__short
                             return -0.11769536882638931f
                         } else {
                             return 0.01285719033330679f
@@ -4235,8 +4235,8 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[58].toFloat() < 0x1.68p+6f) { // argmin__gyro_y__long
-                if (f[101].toFloat() < 0x1.f5156cp-1f) { // correlation__gyro_x__gyro_y__short
+            if (f[58].toFloat() < 90.0f) { // argmin__gyro_y__long
+                if (f[101].toFloat() < 0.9786790609359741f) { // correlation__gyro_x__gyro_y__short
                     return 0.14456519484519958f
                 } else {
                     return 0.01851946860551834f
@@ -4249,29 +4249,29 @@ object TwistAndGoModel {
 
     /** Tree 46: adds to margin 0; depth 5. */
     private fun tree_46(f: DoubleArray): Float {
-        if (f[149].toFloat() < 0x1.0caf7p-4f) { // max__twist__short
-            if (f[124].toFloat() < -0x1.339a9ep-2f) { // min__roll__long
+        if (f[149].toFloat() < 0.06559699773788452f) { // max__twist__short
+            if (f[124].toFloat() < -0.3003945052623749f) { // min__roll__long
                 return -0.12984001636505127f
             } else {
                 return -0.008833004161715508f
             }
         } else {
-            if (f[105].toFloat() < -0x1.c95504p-3f) { // correlation__gyro_x__gyro_z__short
-                if (f[97].toFloat() < 0x1.9c08d2p-4f) { // mean_abs_change__acc_mag__long
-                    if (f[84].toFloat() < 0x1.940248p-5f) { // percentile_10__gyro_mag__mid
+            if (f[105].toFloat() < -0.22330668568611145f) { // correlation__gyro_x__gyro_z__short
+                if (f[97].toFloat() < 0.10059434920549393f) { // mean_abs_change__acc_mag__long
+                    if (f[84].toFloat() < 0.04931749403476715f) { // percentile_10__gyro_mag__mid
                         return 0.04389616847038269f
                     } else {
                         return 0.24986417591571808f
                     }
                 } else {
-                    if (f[144].toFloat() < 0x1.8c6716p-3f) { // max__gyro_y_d__short
-                        if (f[143].toFloat() < 0x1.7e17bp-4f) { // std__gyro_y_d__short
+                    if (f[144].toFloat() < 0.19355599582195282f) { // max__gyro_y_d__short
+                        if (f[143].toFloat() < 0.09328430891036987f) { // std__gyro_y_d__short
                             return -0.14823657274246216f
                         } else {
                             return 0.001505371299572289f
                         }
                     } else {
-                        if (f[143].toFloat() < 0x1.b7bb54p-4f) { // std__gyro_y_d__short
+                        if (f[143].toFloat() < 0.10735638439655304f) { // std__gyro_y_d__short
                             return 0.23781614005565643f
                         } else {
                             return 0.024911966174840927f
@@ -4279,17 +4279,17 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[121].toFloat() < -0x1.5b8d2ep+1f) { // log_energy_floor1em06__off_axis__short
+                if (f[121].toFloat() < -2.7152459621429443f) { // log_energy_floor1em06__off_axis__short
                     return 0.11818891763687134f
                 } else {
-                    if (f[103].toFloat() < -0x1.4b8c22p-3f) { // correlation__gyro_y__gyro_z__short
-                        if (f[18].toFloat() < -0x1.aefcdep-1f) { // min__gyro_y__long
+                    if (f[103].toFloat() < -0.16188837587833405f) { // correlation__gyro_y__gyro_z__short
+                        if (f[18].toFloat() < -0.8417729735374451f) { // min__gyro_y__long
                             return -0.046078190207481384f
                         } else {
                             return 0.10408838838338852f
                         }
                     } else {
-                        if (f[21].toFloat() < -0x1.d2ec28p-2f) { // min__gyro_z__long
+                        if (f[21].toFloat() < -0.45597898960113525f) { // min__gyro_z__long
                             return 0.005458539351820946f
                         } else {
                             return -0.09907390177249908f
@@ -4302,13 +4302,13 @@ object TwistAndGoModel {
 
     /** Tree 47: adds to margin 0; depth 5. */
     private fun tree_47(f: DoubleArray): Float {
-        if (f[64].toFloat() < 0x1.b2e408p-6f) { // mean_abs_change__gyro_y__short
+        if (f[64].toFloat() < 0.026543624699115753f) { // mean_abs_change__gyro_y__short
             return -0.12509874999523163f
         } else {
-            if (f[67].toFloat() < 0x1.6a00e2p-5f) { // mean_abs_change__gyro_x__short
-                if (f[87].toFloat() < 0x1.c1de2ap-7f) { // skewness_adjusted__gyro_y__long
-                    if (f[41].toFloat() < 0x1.3f0648p+3f) { // mean__acc_mag__short
-                        if (f[44].toFloat() < 0x1.33a94ap+0f) { // range__acc_mag__short
+            if (f[67].toFloat() < 0.044189874082803726f) { // mean_abs_change__gyro_x__short
+                if (f[87].toFloat() < 0.01372887659817934f) { // skewness_adjusted__gyro_y__long
+                    if (f[41].toFloat() < 9.96951675415039f) { // mean__acc_mag__short
+                        if (f[44].toFloat() < 1.2018018960952759f) { // range__acc_mag__short
                             return -0.07541277259588242f
                         } else {
                             return 0.06317698955535889f
@@ -4317,10 +4317,10 @@ object TwistAndGoModel {
                         return 0.18215958774089813f
                     }
                 } else {
-                    if (f[65].toFloat() < -0x1.5336dep-6f) { // last__gyro_y__short
+                    if (f[65].toFloat() < -0.02070399932563305f) { // last__gyro_y__short
                         return -0.054464735090732574f
                     } else {
-                        if (f[146].toFloat() < 0x1.51e0dp-4f) { // std__acc_x_lp__short
+                        if (f[146].toFloat() < 0.08248978853225708f) { // std__acc_x_lp__short
                             return 0.18365146219730377f
                         } else {
                             return 0.035103850066661835f
@@ -4328,25 +4328,25 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[96].toFloat() < 0x1.32dc8cp-4f) { // mean_abs_change__gyro_y__long
-                    if (f[43].toFloat() < 0x1.40be86p+3f) { // max__acc_mag__short
+                if (f[96].toFloat() < 0.07491736114025116f) { // mean_abs_change__gyro_y__long
+                    if (f[43].toFloat() < 10.0232572555542f) { // max__acc_mag__short
                         return 0.04398525878787041f
                     } else {
-                        if (f[89].toFloat() < -0x1.ef064ep-1f) { // skewness_adjusted__acc_mag__long
+                        if (f[89].toFloat() < -0.9668449759483337f) { // skewness_adjusted__acc_mag__long
                             return 0.019279753789305687f
                         } else {
                             return -0.1409359872341156f
                         }
                     }
                 } else {
-                    if (f[18].toFloat() < -0x1.aefcdep-1f) { // min__gyro_y__long
-                        if (f[143].toFloat() < 0x1.603a62p-3f) { // std__gyro_y_d__short
+                    if (f[18].toFloat() < -0.8417729735374451f) { // min__gyro_y__long
+                        if (f[143].toFloat() < 0.17198635637760162f) { // std__gyro_y_d__short
                             return -0.1044074222445488f
                         } else {
                             return 0.008916391991078854f
                         }
                     } else {
-                        if (f[66].toFloat() < -0x1.618a94p-6f) { // integral__gyro_x__short
+                        if (f[66].toFloat() < -0.02157844975590706f) { // integral__gyro_x__short
                             return 0.18289531767368317f
                         } else {
                             return -0.022229401394724846f
@@ -4359,27 +4359,27 @@ object TwistAndGoModel {
 
     /** Tree 48: adds to margin 0; depth 5. */
     private fun tree_48(f: DoubleArray): Float {
-        if (f[22].toFloat() < 0x1.87304p-4f) { // max__gyro_z__long
-            if (f[87].toFloat() < 0x1.45fdp-2f) { // skewness_adjusted__gyro_y__long
-                if (f[93].toFloat() < 0x1.25c4fp+3f) { // kurtosis__gyro_y__short
+        if (f[22].toFloat() < 0.0955049991607666f) { // max__gyro_z__long
+            if (f[87].toFloat() < 0.3183479309082031f) { // skewness_adjusted__gyro_y__long
+                if (f[93].toFloat() < 9.180290222167969f) { // kurtosis__gyro_y__short
                     return -0.14527742564678192f
                 } else {
                     return -0.02077225036919117f
                 }
             } else {
-                if (f[4].toFloat() < 0x1.77ed06p+2f) { // mean__acc_y__long
+                if (f[4].toFloat() < 5.873841762542725f) { // mean__acc_y__long
                     return -0.07189786434173584f
                 } else {
                     return 0.07799240201711655f
                 }
             }
         } else {
-            if (f[110].toFloat() < 0x1.5bf72p-2f) { // dft_magnitude_hann_b4__gyro_y__long
-                if (f[129].toFloat() < 0x1.38f46cp-4f) { // range__roll__short
+            if (f[110].toFloat() < 0.3398098945617676f) { // dft_magnitude_hann_b4__gyro_y__long
+                if (f[129].toFloat() < 0.07640497386455536f) { // range__roll__short
                     return -0.07048927992582321f
                 } else {
-                    if (f[10].toFloat() < 0x1.0e1b8ep+2f) { // min__acc_z__long
-                        if (f[61].toFloat() < -0x1.620fdcp-13f) { // slope__gyro_y__long
+                    if (f[10].toFloat() < 4.220431804656982f) { // min__acc_z__long
+                        if (f[61].toFloat() < -0.00016882989439181983f) { // slope__gyro_y__long
                             return -0.011050491593778133f
                         } else {
                             return 0.17323514819145203f
@@ -4389,29 +4389,29 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[65].toFloat() < -0x1.f70154p-4f) { // last__gyro_y__short
-                    if (f[158].toFloat() < 0x1.2p+3f) { // longest_run_above_2p5__gyro_y__long
-                        if (f[37].toFloat() < 0x1.a7e564p-2f) { // max__gyro_y__short
+                if (f[65].toFloat() < -0.12280400097370148f) { // last__gyro_y__short
+                    if (f[158].toFloat() < 9.0f) { // longest_run_above_2p5__gyro_y__long
+                        if (f[37].toFloat() < 0.4139609932899475f) { // max__gyro_y__short
                             return 0.1062057763338089f
                         } else {
                             return -0.08680170774459839f
                         }
                     } else {
-                        if (f[114].toFloat() < 0x1.29c7f6p+7f) { // bp_fast__gyro_y__long
+                        if (f[114].toFloat() < 148.8905487060547f) { // bp_fast__gyro_y__long
                             return 0.15895076096057892f
                         } else {
                             return 0.011115849949419498f
                         }
                     }
                 } else {
-                    if (f[65].toFloat() < 0x1.86ef3ep-4f) { // last__gyro_y__short
-                        if (f[135].toFloat() < 0x1.ba846ep-5f) { // max__spin_lp__long
+                    if (f[65].toFloat() < 0.0954430028796196f) { // last__gyro_y__short
+                        if (f[135].toFloat() < 0.05401822552084923f) { // max__spin_lp__long
                             return 0.11882168054580688f
                         } else {
                             return -0.11976557970046997f
                         }
                     } else {
-                        if (f[48].toFloat() < 0x1.843624p+2f) { // range__acc_mag__long
+                        if (f[48].toFloat() < 6.065804481506348f) { // range__acc_mag__long
                             return 0.05351455882191658f
                         } else {
                             return -0.07356781512498856f
@@ -4424,53 +4424,53 @@ object TwistAndGoModel {
 
     /** Tree 49: adds to margin 0; depth 5. */
     private fun tree_49(f: DoubleArray): Float {
-        if (f[130].toFloat() < 0x1.12c2b4p+0f) { // delta__roll__short
-            if (f[130].toFloat() < -0x1.922cb8p-4f) { // delta__roll__short
-                if (f[12].toFloat() < 0x1.3625dap-3f) { // mean__gyro_x__long
-                    if (f[59].toFloat() < 0x1.74p+6f) { // argmax__gyro_y__long
-                        if (f[47].toFloat() < 0x1.98734ap+3f) { // max__acc_mag__long
+        if (f[130].toFloat() < 1.0732834339141846f) { // delta__roll__short
+            if (f[130].toFloat() < -0.09818717837333679f) { // delta__roll__short
+                if (f[12].toFloat() < 0.1514393836259842f) { // mean__gyro_x__long
+                    if (f[59].toFloat() < 93.0f) { // argmax__gyro_y__long
+                        if (f[47].toFloat() < 12.764073371887207f) { // max__acc_mag__long
                             return 0.11886266618967056f
                         } else {
                             return -0.03023953177034855f
                         }
                     } else {
-                        if (f[65].toFloat() < 0x1.55870ep-2f) { // last__gyro_y__short
+                        if (f[65].toFloat() < 0.3335230052471161f) { // last__gyro_y__short
                             return -0.09221179038286209f
                         } else {
                             return 0.057284265756607056f
                         }
                     }
                 } else {
-                    if (f[68].toFloat() < -0x1.8af684p-2f) { // last__gyro_x__short
+                    if (f[68].toFloat() < -0.38570600748062134f) { // last__gyro_x__short
                         return 0.049681033939123154f
                     } else {
                         return -0.12030550092458725f
                     }
                 }
             } else {
-                if (f[93].toFloat() < -0x1.8c4612p-3f) { // kurtosis__gyro_y__short
-                    if (f[59].toFloat() < 0x1.08p+6f) { // argmax__gyro_y__long
-                        if (f[68].toFloat() < 0x1.b8800ep-4f) { // last__gyro_x__short
+                if (f[93].toFloat() < -0.19349302351474762f) { // kurtosis__gyro_y__short
+                    if (f[59].toFloat() < 66.0f) { // argmax__gyro_y__long
+                        if (f[68].toFloat() < 0.10754399746656418f) { // last__gyro_x__short
                             return -0.15498648583889008f
                         } else {
                             return 0.0035823967773467302f
                         }
                     } else {
-                        if (f[100].toFloat() < 0x1.6ec27cp-1f) { // autocorrelation_lag5__gyro_y__long
+                        if (f[100].toFloat() < 0.7163275480270386f) { // autocorrelation_lag5__gyro_y__long
                             return -0.056995611637830734f
                         } else {
                             return 0.12000352144241333f
                         }
                     }
                 } else {
-                    if (f[78].toFloat() < 0x1.1fa73cp-5f) { // iqr__gyro_mag__mid
-                        if (f[9].toFloat() < 0x1.10c1b2p-1f) { // std__acc_z__long
+                    if (f[78].toFloat() < 0.035113923251628876f) { // iqr__gyro_mag__mid
+                        if (f[9].toFloat() < 0.5327277779579163f) { // std__acc_z__long
                             return -0.14091633260250092f
                         } else {
                             return -0.0014551377389580011f
                         }
                     } else {
-                        if (f[45].toFloat() < 0x1.3ba704p+3f) { // mean__acc_mag__long
+                        if (f[45].toFloat() < 9.864137649536133f) { // mean__acc_mag__long
                             return 0.09015558660030365f
                         } else {
                             return -0.05898154526948929f
@@ -4479,10 +4479,10 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[127].toFloat() < 0x1.eca98p-5f) { // delta__roll__long
+            if (f[127].toFloat() < 0.06013941764831543f) { // delta__roll__long
                 return -0.01258175726979971f
             } else {
-                if (f[39].toFloat() < -0x1.c4c7bp-2f) { // min__gyro_z__short
+                if (f[39].toFloat() < -0.4421679973602295f) { // min__gyro_z__short
                     return 0.1567007154226303f
                 } else {
                     return 0.025302929803729057f
@@ -4493,31 +4493,31 @@ object TwistAndGoModel {
 
     /** Tree 50: adds to margin 0; depth 5. */
     private fun tree_50(f: DoubleArray): Float {
-        if (f[133].toFloat() < 0x1.7ac95ep+2f) { // last__spin_lp__short
-            if (f[114].toFloat() < 0x1.41006cp+7f) { // bp_fast__gyro_y__long
-                if (f[124].toFloat() < -0x1.4aa6eep+1f) { // min__roll__long
-                    if (f[37].toFloat() < 0x1.f9c558p+1f) { // max__gyro_y__short
-                        if (f[93].toFloat() < 0x1.c45fcp+0f) { // kurtosis__gyro_y__short
+        if (f[133].toFloat() < 5.9185404777526855f) { // last__spin_lp__short
+            if (f[114].toFloat() < 160.50082397460938f) { // bp_fast__gyro_y__long
+                if (f[124].toFloat() < -2.583219289779663f) { // min__roll__long
+                    if (f[37].toFloat() < 3.9513349533081055f) { // max__gyro_y__short
+                        if (f[93].toFloat() < 1.7670860290527344f) { // kurtosis__gyro_y__short
                             return -0.14847694337368011f
                         } else {
                             return -0.011148449033498764f
                         }
                     } else {
-                        if (f[65].toFloat() < -0x1.486bep-3f) { // last__gyro_y__short
+                        if (f[65].toFloat() < -0.16036200523376465f) { // last__gyro_y__short
                             return 0.1005563959479332f
                         } else {
                             return -0.059305399656295776f
                         }
                     }
                 } else {
-                    if (f[128].toFloat() < -0x1.9615f8p+0f) { // mean__roll__short
-                        if (f[38].toFloat() < -0x1.7f3bcap-9f) { // mean__gyro_z__short
+                    if (f[128].toFloat() < -1.5862727165222168f) { // mean__roll__short
+                        if (f[38].toFloat() < -0.002923839958384633f) { // mean__gyro_z__short
                             return 0.15064303576946259f
                         } else {
                             return -0.014804082922637463f
                         }
                     } else {
-                        if (f[24].toFloat() < -0x1.e68d7ep+2f) { // min__acc_x__short
+                        if (f[24].toFloat() < -7.602385997772217f) { // min__acc_x__short
                             return -0.07406832277774811f
                         } else {
                             return 0.016903754323720932f
@@ -4525,14 +4525,14 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[65].toFloat() < -0x1.676f9p-1f) { // last__gyro_y__short
+                if (f[65].toFloat() < -0.7020230293273926f) { // last__gyro_y__short
                     return -0.0004704181046690792f
                 } else {
                     return -0.1444220393896103f
                 }
             }
         } else {
-            if (f[104].toFloat() < 0x1.6770b2p-1f) { // correlation__gyro_y__gyro_z__long
+            if (f[104].toFloat() < 0.702031672000885f) { // correlation__gyro_y__gyro_z__long
                 return 0.017792219296097755f
             } else {
                 return 0.1572931557893753f
@@ -4542,27 +4542,27 @@ object TwistAndGoModel {
 
     /** Tree 51: adds to margin 0; depth 5. */
     private fun tree_51(f: DoubleArray): Float {
-        if (f[130].toFloat() < 0x1.12c2b4p+0f) { // delta__roll__short
-            if (f[105].toFloat() < -0x1.39b7d2p-4f) { // correlation__gyro_x__gyro_z__short
-                if (f[48].toFloat() < 0x1.864e88p+2f) { // range__acc_mag__long
-                    if (f[91].toFloat() < 0x1.ec2d5ap-3f) { // kurtosis_adjusted__gyro_mag__long
-                        if (f[109].toFloat() < 0x1.4bc3b8p-1f) { // dft_magnitude_hann_b3__gyro_y__long
+        if (f[130].toFloat() < 1.0732834339141846f) { // delta__roll__short
+            if (f[105].toFloat() < -0.07659132033586502f) { // correlation__gyro_x__gyro_z__short
+                if (f[48].toFloat() < 6.098543167114258f) { // range__acc_mag__long
+                    if (f[91].toFloat() < 0.24032087624073029f) { // kurtosis_adjusted__gyro_mag__long
+                        if (f[109].toFloat() < 0.6479775905609131f) { // dft_magnitude_hann_b3__gyro_y__long
                             return -0.040121398866176605f
                         } else {
                             return 0.1268174797296524f
                         }
                     } else {
-                        if (f[103].toFloat() < 0x1.18114ep-2f) { // correlation__gyro_y__gyro_z__short
+                        if (f[103].toFloat() < 0.27350351214408875f) { // correlation__gyro_y__gyro_z__short
                             return -0.05994940549135208f
                         } else {
                             return 0.0338456928730011f
                         }
                     }
                 } else {
-                    if (f[32].toFloat() < -0x1.b408a6p-3f) { // mean__gyro_x__short
+                    if (f[32].toFloat() < -0.2129071205854416f) { // mean__gyro_x__short
                         return 0.027766406536102295f
                     } else {
-                        if (f[30].toFloat() < -0x1.70ec96p+1f) { // min__acc_z__short
+                        if (f[30].toFloat() < -2.8822200298309326f) { // min__acc_z__short
                             return -0.009368393570184708f
                         } else {
                             return -0.13924935460090637f
@@ -4570,22 +4570,22 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[61].toFloat() < 0x1.00e148p-6f) { // slope__gyro_y__long
-                    if (f[65].toFloat() < 0x1.470bdp-1f) { // last__gyro_y__short
-                        if (f[65].toFloat() < -0x1.8a758ap-3f) { // last__gyro_y__short
+                if (f[61].toFloat() < 0.015678711235523224f) { // slope__gyro_y__long
+                    if (f[65].toFloat() < 0.6387619972229004f) { // last__gyro_y__short
+                        if (f[65].toFloat() < -0.19260700047016144f) { // last__gyro_y__short
                             return 0.018402904272079468f
                         } else {
                             return -0.1067592054605484f
                         }
                     } else {
-                        if (f[34].toFloat() < 0x1.130ec4p-2f) { // max__gyro_x__short
+                        if (f[34].toFloat() < 0.26861101388931274f) { // max__gyro_x__short
                             return 0.07985685020685196f
                         } else {
                             return -0.05184820294380188f
                         }
                     }
                 } else {
-                    if (f[5].toFloat() < 0x1.eea778p-2f) { // std__acc_y__long
+                    if (f[5].toFloat() < 0.48306071758270264f) { // std__acc_y__long
                         return 0.13122747838497162f
                     } else {
                         return -0.028792453929781914f
@@ -4593,10 +4593,10 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[127].toFloat() < 0x1.449e44p-5f) { // delta__roll__long
+            if (f[127].toFloat() < 0.03962624818086624f) { // delta__roll__long
                 return -0.010259238071739674f
             } else {
-                if (f[93].toFloat() < -0x1.4bf39cp+0f) { // kurtosis__gyro_y__short
+                if (f[93].toFloat() < -1.2966859340667725f) { // kurtosis__gyro_y__short
                     return 0.14889954030513763f
                 } else {
                     return 0.03569571301341057f
@@ -4607,55 +4607,55 @@ object TwistAndGoModel {
 
     /** Tree 52: adds to margin 0; depth 5. */
     private fun tree_52(f: DoubleArray): Float {
-        if (f[91].toFloat() < -0x1.60826cp+0f) { // kurtosis_adjusted__gyro_mag__long
+        if (f[91].toFloat() < -1.3769900798797607f) { // kurtosis_adjusted__gyro_mag__long
             return -0.1185745969414711f
         } else {
-            if (f[153].toFloat() < 0x1.38p+5f) { // histogram_b3__gyro_y__long
-                if (f[133].toFloat() < 0x1.f13208p+1f) { // last__spin_lp__short
-                    if (f[65].toFloat() < -0x1.f70154p-4f) { // last__gyro_y__short
-                        if (f[73].toFloat() < 0x1.4p+2f) { // mean_crossings__gyro_mag__long
+            if (f[153].toFloat() < 39.0f) { // histogram_b3__gyro_y__long
+                if (f[133].toFloat() < 3.8843393325805664f) { // last__spin_lp__short
+                    if (f[65].toFloat() < -0.12280400097370148f) { // last__gyro_y__short
+                        if (f[73].toFloat() < 5.0f) { // mean_crossings__gyro_mag__long
                             return 0.08598834276199341f
                         } else {
                             return -0.10470592975616455f
                         }
                     } else {
-                        if (f[76].toFloat() < 0x1.bf8338p-6f) { // mad__gyro_y__mid
+                        if (f[76].toFloat() < 0.027313999831676483f) { // mad__gyro_y__mid
                             return 0.04861973971128464f
                         } else {
                             return -0.15200363099575043f
                         }
                     }
                 } else {
-                    if (f[118].toFloat() < 0x1.5d03cep-2f) { // spectral_entropy_hann__gyro_mag__mid
+                    if (f[118].toFloat() < 0.3408348262310028f) { // spectral_entropy_hann__gyro_mag__mid
                         return 0.0981106385588646f
                     } else {
                         return -0.030103275552392006f
                     }
                 }
             } else {
-                if (f[137].toFloat() < 0x1.dc07c8p-3f) { // rms__bounce__long
-                    if (f[130].toFloat() < -0x1.a48152p-4f) { // delta__roll__short
-                        if (f[105].toFloat() < 0x1.97db38p-7f) { // correlation__gyro_x__gyro_z__short
+                if (f[137].toFloat() < 0.23243671655654907f) { // rms__bounce__long
+                    if (f[130].toFloat() < -0.10266239196062088f) { // delta__roll__short
+                        if (f[105].toFloat() < 0.01244678720831871f) { // correlation__gyro_x__gyro_z__short
                             return 0.1268618106842041f
                         } else {
                             return -0.03870886191725731f
                         }
                     } else {
-                        if (f[135].toFloat() < 0x1.b25516p-4f) { // max__spin_lp__long
+                        if (f[135].toFloat() < 0.1060381755232811f) { // max__spin_lp__long
                             return -0.009305892512202263f
                         } else {
                             return -0.10848386585712433f
                         }
                     }
                 } else {
-                    if (f[81].toFloat() < 0x1.db9716p-3f) { // iqr__acc_mag__mid
-                        if (f[42].toFloat() < 0x1.f1df1ap-4f) { // std__acc_mag__short
+                    if (f[81].toFloat() < 0.23222176730632782f) { // iqr__acc_mag__mid
+                        if (f[42].toFloat() < 0.12155065685510635f) { // std__acc_mag__short
                             return -0.04150966927409172f
                         } else {
                             return 0.1657325178384781f
                         }
                     } else {
-                        if (f[109].toFloat() < 0x1.6155dcp+2f) { // dft_magnitude_hann_b3__gyro_y__long
+                        if (f[109].toFloat() < 5.520865440368652f) { // dft_magnitude_hann_b3__gyro_y__long
                             return -0.11919056624174118f
                         } else {
                             return 0.04225226119160652f
@@ -4668,33 +4668,33 @@ object TwistAndGoModel {
 
     /** Tree 53: adds to margin 0; depth 5. */
     private fun tree_53(f: DoubleArray): Float {
-        if (f[149].toFloat() < 0x1.0caf7p-4f) { // max__twist__short
-            if (f[27].toFloat() < 0x1.21a9a4p+2f) { // min__acc_y__short
+        if (f[149].toFloat() < 0.06559699773788452f) { // max__twist__short
+            if (f[27].toFloat() < 4.525979042053223f) { // min__acc_y__short
                 return -0.11588241159915924f
             } else {
                 return -0.02416798286139965f
             }
         } else {
-            if (f[118].toFloat() < 0x1.cd5f8p-2f) { // spectral_entropy_hann__gyro_mag__mid
-                if (f[78].toFloat() < 0x1.df8dbap-5f) { // iqr__gyro_mag__mid
-                    if (f[144].toFloat() < 0x1.567664p-4f) { // max__gyro_y_d__short
+            if (f[118].toFloat() < 0.4505596160888672f) { // spectral_entropy_hann__gyro_mag__mid
+                if (f[78].toFloat() < 0.0585392601788044f) { // iqr__gyro_mag__mid
+                    if (f[144].toFloat() < 0.08360899984836578f) { // max__gyro_y_d__short
                         return -0.057894885540008545f
                     } else {
-                        if (f[19].toFloat() < 0x1.59c4dap-2f) { // max__gyro_y__long
+                        if (f[19].toFloat() < 0.33766499161720276f) { // max__gyro_y__long
                             return 0.15388035774230957f
                         } else {
                             return 0.01705600507557392f
                         }
                     }
                 } else {
-                    if (f[49].toFloat() < 0x1.f7b9b8p-1f) { // mean__gyro_mag__short
-                        if (f[91].toFloat() < -0x1.2f0a7ep-2f) { // kurtosis_adjusted__gyro_mag__long
+                    if (f[49].toFloat() < 0.9838387966156006f) { // mean__gyro_mag__short
+                        if (f[91].toFloat() < -0.2959384620189667f) { // kurtosis_adjusted__gyro_mag__long
                             return -0.14094990491867065f
                         } else {
                             return -0.03133390098810196f
                         }
                     } else {
-                        if (f[92].toFloat() < -0x1.00b3aap+0f) { // kurtosis_adjusted__acc_mag__long
+                        if (f[92].toFloat() < -1.0027414560317993f) { // kurtosis_adjusted__acc_mag__long
                             return 0.05528945475816727f
                         } else {
                             return -0.02128259278833866f
@@ -4702,9 +4702,9 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[130].toFloat() < -0x1.7f650ep-4f) { // delta__roll__short
-                    if (f[45].toFloat() < 0x1.3bb254p+3f) { // mean__acc_mag__long
-                        if (f[13].toFloat() < 0x1.820d34p-3f) { // std__gyro_x__long
+                if (f[130].toFloat() < -0.09360223263502121f) { // delta__roll__short
+                    if (f[45].toFloat() < 9.865518569946289f) { // mean__acc_mag__long
+                        if (f[13].toFloat() < 0.1885017454624176f) { // std__gyro_x__long
                             return 0.13620808720588684f
                         } else {
                             return 0.020204970613121986f
@@ -4713,10 +4713,10 @@ object TwistAndGoModel {
                         return -0.032578203827142715f
                     }
                 } else {
-                    if (f[138].toFloat() < 0x1.8p+2f) { // zero_crossings__bounce__long
+                    if (f[138].toFloat() < 6.0f) { // zero_crossings__bounce__long
                         return 0.061263978481292725f
                     } else {
-                        if (f[135].toFloat() < 0x1.b25516p-4f) { // max__spin_lp__long
+                        if (f[135].toFloat() < 0.1060381755232811f) { // max__spin_lp__long
                             return -0.033147089183330536f
                         } else {
                             return -0.13945084810256958f
@@ -4729,11 +4729,11 @@ object TwistAndGoModel {
 
     /** Tree 54: adds to margin 0; depth 5. */
     private fun tree_54(f: DoubleArray): Float {
-        if (f[133].toFloat() < 0x1.7ac95ep+2f) { // last__spin_lp__short
-            if (f[114].toFloat() < 0x1.41006cp+7f) { // bp_fast__gyro_y__long
-                if (f[133].toFloat() < -0x1.e8a0d8p+1f) { // last__spin_lp__short
-                    if (f[112].toFloat() < 0x1.fe3886p+8f) { // bp_stride__gyro_y__long
-                        if (f[65].toFloat() < -0x1.0380c8p+2f) { // last__gyro_y__short
+        if (f[133].toFloat() < 5.9185404777526855f) { // last__spin_lp__short
+            if (f[114].toFloat() < 160.50082397460938f) { // bp_fast__gyro_y__long
+                if (f[133].toFloat() < -3.817408561706543f) { // last__spin_lp__short
+                    if (f[112].toFloat() < 510.2207946777344f) { // bp_stride__gyro_y__long
+                        if (f[65].toFloat() < -4.05473518371582f) { // last__gyro_y__short
                             return 0.03526715561747551f
                         } else {
                             return -0.04468757286667824f
@@ -4742,8 +4742,8 @@ object TwistAndGoModel {
                         return 0.14037224650382996f
                     }
                 } else {
-                    if (f[123].toFloat() < 0x1.5a20eap-1f) { // std__roll__long
-                        if (f[93].toFloat() < -0x1.8c4612p-3f) { // kurtosis__gyro_y__short
+                    if (f[123].toFloat() < 0.6760323643684387f) { // std__roll__long
+                        if (f[93].toFloat() < -0.19349302351474762f) { // kurtosis__gyro_y__short
                             return -0.024020656943321228f
                         } else {
                             return 0.03031039796769619f
@@ -4753,14 +4753,14 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[133].toFloat() < -0x1.2f8dp+2f) { // last__spin_lp__short
+                if (f[133].toFloat() < -4.74298095703125f) { // last__spin_lp__short
                     return -0.007575453259050846f
                 } else {
                     return -0.1375691294670105f
                 }
             }
         } else {
-            if (f[16].toFloat() < 0x1.17c1a8p-6f) { // mean__gyro_y__long
+            if (f[16].toFloat() < 0.017074979841709137f) { // mean__gyro_y__long
                 return 0.1303631067276001f
             } else {
                 return -0.004120795987546444f
@@ -4770,45 +4770,45 @@ object TwistAndGoModel {
 
     /** Tree 55: adds to margin 0; depth 5. */
     private fun tree_55(f: DoubleArray): Float {
-        if (f[39].toFloat() < -0x1.1e4e6ap-4f) { // min__gyro_z__short
-            if (f[108].toFloat() < 0x1.7eca74p-2f) { // dft_magnitude_hann_b2__gyro_y__long
-                if (f[146].toFloat() < 0x1.24a296p-4f) { // std__acc_x_lp__short
-                    if (f[41].toFloat() < 0x1.39d204p+3f) { // mean__acc_mag__short
+        if (f[39].toFloat() < -0.06989900022745132f) { // min__gyro_z__short
+            if (f[108].toFloat() < 0.37381917238235474f) { // dft_magnitude_hann_b2__gyro_y__long
+                if (f[146].toFloat() < 0.07144411653280258f) { // std__acc_x_lp__short
+                    if (f[41].toFloat() < 9.806886672973633f) { // mean__acc_mag__short
                         return 0.2053433209657669f
                     } else {
                         return 0.003442424116656184f
                     }
                 } else {
-                    if (f[74].toFloat() < -0x1.44cbe2p-11f) { // median__gyro_y__mid
+                    if (f[74].toFloat() < -0.0006195000023581088f) { // median__gyro_y__mid
                         return 0.036242466419935226f
                     } else {
                         return -0.0732894167304039f
                     }
                 }
             } else {
-                if (f[143].toFloat() < 0x1.46306p-3f) { // std__gyro_y_d__short
-                    if (f[41].toFloat() < 0x1.3d7414p+3f) { // mean__acc_mag__short
-                        if (f[38].toFloat() < 0x1.f9be72p-7f) { // mean__gyro_z__short
+                if (f[143].toFloat() < 0.1592719554901123f) { // std__gyro_y_d__short
+                    if (f[41].toFloat() < 9.920419692993164f) { // mean__acc_mag__short
+                        if (f[38].toFloat() < 0.015434079803526402f) { // mean__gyro_z__short
                             return -0.13801251351833344f
                         } else {
                             return 0.011755273677408695f
                         }
                     } else {
-                        if (f[52].toFloat() < 0x1.ca50eap-1f) { // range__gyro_mag__short
+                        if (f[52].toFloat() < 0.8951485753059387f) { // range__gyro_mag__short
                             return 0.0961589440703392f
                         } else {
                             return -0.09941229224205017f
                         }
                     }
                 } else {
-                    if (f[81].toFloat() < 0x1.4cce36p+1f) { // iqr__acc_mag__mid
-                        if (f[48].toFloat() < 0x1.6ff634p+2f) { // range__acc_mag__long
+                    if (f[81].toFloat() < 2.6000430583953857f) { // iqr__acc_mag__mid
+                        if (f[48].toFloat() < 5.749402046203613f) { // range__acc_mag__long
                             return 0.030907301232218742f
                         } else {
                             return -0.1033654436469078f
                         }
                     } else {
-                        if (f[47].toFloat() < 0x1.979a3ap+3f) { // max__acc_mag__long
+                        if (f[47].toFloat() < 12.737576484680176f) { // max__acc_mag__long
                             return 0.13709592819213867f
                         } else {
                             return 0.012561227194964886f
@@ -4817,26 +4817,26 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[20].toFloat() < 0x1.450e52p-9f) { // mean__gyro_z__long
-                if (f[36].toFloat() < -0x1.0e369p-4f) { // min__gyro_y__short
+            if (f[20].toFloat() < 0.0024799800012260675f) { // mean__gyro_z__long
+                if (f[36].toFloat() < -0.06597000360488892f) { // min__gyro_y__short
                     return -0.13885411620140076f
                 } else {
                     return -0.03818654641509056f
                 }
             } else {
-                if (f[101].toFloat() < -0x1.84e19cp-6f) { // correlation__gyro_x__gyro_y__short
-                    if (f[62].toFloat() < -0x1.f0803p-8f) { // last__gyro_y__long
+                if (f[101].toFloat() < -0.02373543009161949f) { // correlation__gyro_x__gyro_y__short
+                    if (f[62].toFloat() < -0.007575999945402145f) { // last__gyro_y__long
                         return -0.051101505756378174f
                     } else {
-                        if (f[105].toFloat() < 0x1.c36a02p-3f) { // correlation__gyro_x__gyro_z__short
+                        if (f[105].toFloat() < 0.22041703760623932f) { // correlation__gyro_x__gyro_z__short
                             return 0.1392848938703537f
                         } else {
                             return -0.011187434196472168f
                         }
                     }
                 } else {
-                    if (f[116].toFloat() < 0x1.005b18p+3f) { // spectral_centroid_hann__gyro_y__mid
-                        if (f[144].toFloat() < 0x1.f1da7cp-1f) { // max__gyro_y_d__short
+                    if (f[116].toFloat() < 8.011119842529297f) { // spectral_centroid_hann__gyro_y__mid
+                        if (f[144].toFloat() < 0.9723700284957886f) { // max__gyro_y_d__short
                             return -0.12409579753875732f
                         } else {
                             return -0.012039652094244957f
@@ -4851,53 +4851,53 @@ object TwistAndGoModel {
 
     /** Tree 56: adds to margin 0; depth 5. */
     private fun tree_56(f: DoubleArray): Float {
-        if (f[130].toFloat() < 0x1.12c2b4p+0f) { // delta__roll__short
-            if (f[58].toFloat() < 0x1.ep+5f) { // argmin__gyro_y__long
-                if (f[48].toFloat() < 0x1.8c2daap+2f) { // range__acc_mag__long
-                    if (f[144].toFloat() < 0x1.9ff088p-1f) { // max__gyro_y_d__short
-                        if (f[63].toFloat() < 0x1.4a069ep-6f) { // integral__gyro_y__short
+        if (f[130].toFloat() < 1.0732834339141846f) { // delta__roll__short
+            if (f[58].toFloat() < 60.0f) { // argmin__gyro_y__long
+                if (f[48].toFloat() < 6.190287113189697f) { // range__acc_mag__long
+                    if (f[144].toFloat() < 0.8123819828033447f) { // max__gyro_y_d__short
+                        if (f[63].toFloat() < 0.0201431792229414f) { // integral__gyro_y__short
                             return 0.03971375897526741f
                         } else {
                             return -0.1067664846777916f
                         }
                     } else {
-                        if (f[138].toFloat() < 0x1.6p+3f) { // zero_crossings__bounce__long
+                        if (f[138].toFloat() < 11.0f) { // zero_crossings__bounce__long
                             return 0.13832639157772064f
                         } else {
                             return -0.008530993014574051f
                         }
                     }
                 } else {
-                    if (f[102].toFloat() < 0x1.2884a8p-1f) { // correlation__gyro_x__gyro_y__long
+                    if (f[102].toFloat() < 0.5791370868682861f) { // correlation__gyro_x__gyro_y__long
                         return -0.023008985444903374f
                     } else {
                         return -0.10766533762216568f
                     }
                 }
             } else {
-                if (f[65].toFloat() < -0x1.d70ac4p-3f) { // last__gyro_y__short
-                    if (f[39].toFloat() < -0x1.d36b4cp-4f) { // min__gyro_z__short
-                        if (f[150].toFloat() < 0x1.39da3ap+7f) { // energy__twist__short
+                if (f[65].toFloat() < -0.23000100255012512f) { // last__gyro_y__short
+                    if (f[39].toFloat() < -0.11411599814891815f) { // min__gyro_z__short
+                        if (f[150].toFloat() < 156.9262237548828f) { // energy__twist__short
                             return 0.0026864090468734503f
                         } else {
                             return 0.1332491636276245f
                         }
                     } else {
-                        if (f[84].toFloat() < 0x1.82bc9p-5f) { // percentile_10__gyro_mag__mid
+                        if (f[84].toFloat() < 0.04720905423164368f) { // percentile_10__gyro_mag__mid
                             return -0.1088070198893547f
                         } else {
                             return -0.01920258067548275f
                         }
                     }
                 } else {
-                    if (f[133].toFloat() < 0x1.f13208p+1f) { // last__spin_lp__short
-                        if (f[93].toFloat() < 0x1.7ea7f6p+1f) { // kurtosis__gyro_y__short
+                    if (f[133].toFloat() < 3.8843393325805664f) { // last__spin_lp__short
+                        if (f[93].toFloat() < 2.9895007610321045f) { // kurtosis__gyro_y__short
                             return -0.12150724977254868f
                         } else {
                             return 0.027420533820986748f
                         }
                     } else {
-                        if (f[67].toFloat() < 0x1.4856a4p-3f) { // mean_abs_change__gyro_x__short
+                        if (f[67].toFloat() < 0.16032150387763977f) { // mean_abs_change__gyro_x__short
                             return 0.08747491985559464f
                         } else {
                             return -0.03819910064339638f
@@ -4906,10 +4906,10 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[127].toFloat() < 0x1.449e44p-5f) { // delta__roll__long
+            if (f[127].toFloat() < 0.03962624818086624f) { // delta__roll__long
                 return -0.01006027590483427f
             } else {
-                if (f[93].toFloat() < -0x1.4bf39cp+0f) { // kurtosis__gyro_y__short
+                if (f[93].toFloat() < -1.2966859340667725f) { // kurtosis__gyro_y__short
                     return 0.13756825029850006f
                 } else {
                     return 0.030763670802116394f
@@ -4920,17 +4920,17 @@ object TwistAndGoModel {
 
     /** Tree 57: adds to margin 0; depth 5. */
     private fun tree_57(f: DoubleArray): Float {
-        if (f[147].toFloat() < 0x1.eaa944p-2f) { // mean__twist__short
-            if (f[20].toFloat() < -0x1.0504ccp-7f) { // mean__gyro_z__long
-                if (f[33].toFloat() < -0x1.cc7d1cp-6f) { // min__gyro_x__short
-                    if (f[80].toFloat() < 0x1.3a56e6p+3f) { // median__acc_mag__mid
-                        if (f[146].toFloat() < 0x1.0e1fccp+0f) { // std__acc_x_lp__short
+        if (f[147].toFloat() < 0.4791613221168518f) { // mean__twist__short
+            if (f[20].toFloat() < -0.007965659722685814f) { // mean__gyro_z__long
+                if (f[33].toFloat() < -0.028106000274419785f) { // min__gyro_x__short
+                    if (f[80].toFloat() < 9.823107719421387f) { // median__acc_mag__mid
+                        if (f[146].toFloat() < 1.0551726818084717f) { // std__acc_x_lp__short
                             return -0.11214607208967209f
                         } else {
                             return 0.013572335243225098f
                         }
                     } else {
-                        if (f[144].toFloat() < 0x1.8c6716p-3f) { // max__gyro_y_d__short
+                        if (f[144].toFloat() < 0.19355599582195282f) { // max__gyro_y_d__short
                             return -0.03995196521282196f
                         } else {
                             return 0.08630828559398651f
@@ -4940,29 +4940,29 @@ object TwistAndGoModel {
                     return 0.15073750913143158f
                 }
             } else {
-                if (f[135].toFloat() < 0x1.b25516p-4f) { // max__spin_lp__long
-                    if (f[153].toFloat() < 0x1.ep+5f) { // histogram_b3__gyro_y__long
-                        if (f[134].toFloat() < -0x1.16245cp-4f) { // min__spin_lp__long
+                if (f[135].toFloat() < 0.1060381755232811f) { // max__spin_lp__long
+                    if (f[153].toFloat() < 60.0f) { // histogram_b3__gyro_y__long
+                        if (f[134].toFloat() < -0.06790576875209808f) { // min__spin_lp__long
                             return 0.08136620372533798f
                         } else {
                             return -0.047322940081357956f
                         }
                     } else {
-                        if (f[119].toFloat() < 0x1.8c14e6p+2f) { // bp_step__acc_mag__long
+                        if (f[119].toFloat() < 6.188775539398193f) { // bp_step__acc_mag__long
                             return -0.008766964077949524f
                         } else {
                             return -0.11316003650426865f
                         }
                     }
                 } else {
-                    if (f[133].toFloat() < -0x1.465652p+1f) { // last__spin_lp__short
-                        if (f[118].toFloat() < 0x1.621406p-2f) { // spectral_entropy_hann__gyro_mag__mid
+                    if (f[133].toFloat() < -2.549509286880493f) { // last__spin_lp__short
+                        if (f[118].toFloat() < 0.34577950835227966f) { // spectral_entropy_hann__gyro_mag__mid
                             return 0.11587586253881454f
                         } else {
                             return -0.061756160110235214f
                         }
                     } else {
-                        if (f[43].toFloat() < 0x1.9b28ecp+3f) { // max__acc_mag__short
+                        if (f[43].toFloat() < 12.848745346069336f) { // max__acc_mag__short
                             return -0.1155337318778038f
                         } else {
                             return 0.04997134581208229f
@@ -4971,23 +4971,23 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[86].toFloat() < -0x1.a895f2p-1f) { // percentile_5_nearest__gyro_y__mid
-                if (f[108].toFloat() < 0x1.47c0d8p+5f) { // dft_magnitude_hann_b2__gyro_y__long
-                    if (f[158].toFloat() < 0x1.2p+3f) { // longest_run_above_2p5__gyro_y__long
+            if (f[86].toFloat() < -0.8292689919471741f) { // percentile_5_nearest__gyro_y__mid
+                if (f[108].toFloat() < 40.96916198730469f) { // dft_magnitude_hann_b2__gyro_y__long
+                    if (f[158].toFloat() < 9.0f) { // longest_run_above_2p5__gyro_y__long
                         return -0.10971882194280624f
                     } else {
                         return -0.010822592303156853f
                     }
                 } else {
-                    if (f[9].toFloat() < 0x1.ae06bcp+0f) { // std__acc_z__long
+                    if (f[9].toFloat() < 1.6797902584075928f) { // std__acc_z__long
                         return 0.10097106546163559f
                     } else {
                         return -0.017113560810685158f
                     }
                 }
             } else {
-                if (f[154].toFloat() < 0x1.88p+5f) { // histogram_b4__gyro_y__long
-                    if (f[44].toFloat() < 0x1.2abb2ap+2f) { // range__acc_mag__short
+                if (f[154].toFloat() < 49.0f) { // histogram_b4__gyro_y__long
+                    if (f[44].toFloat() < 4.667673587799072f) { // range__acc_mag__short
                         return 0.05231327563524246f
                     } else {
                         return 0.1926257461309433f
@@ -5001,29 +5001,29 @@ object TwistAndGoModel {
 
     /** Tree 58: adds to margin 0; depth 5. */
     private fun tree_58(f: DoubleArray): Float {
-        if (f[65].toFloat() < 0x1.a11a76p+0f) { // last__gyro_y__short
-            if (f[132].toFloat() < 0x1.0f7708p-6f) { // max__spin_lp__short
+        if (f[65].toFloat() < 1.6293100118637085f) { // last__gyro_y__short
+            if (f[132].toFloat() < 0.016568906605243683f) { // max__spin_lp__short
                 return -0.10259892791509628f
             } else {
-                if (f[132].toFloat() < 0x1.b0ebep-3f) { // max__spin_lp__short
-                    if (f[130].toFloat() < 0x1.43d9f6p-4f) { // delta__roll__short
-                        if (f[41].toFloat() < 0x1.3f0648p+3f) { // mean__acc_mag__short
+                if (f[132].toFloat() < 0.21138739585876465f) { // max__spin_lp__short
+                    if (f[130].toFloat() < 0.07906528562307358f) { // delta__roll__short
+                        if (f[41].toFloat() < 9.96951675415039f) { // mean__acc_mag__short
                             return -0.02553853951394558f
                         } else {
                             return 0.10430856049060822f
                         }
                     } else {
-                        if (f[38].toFloat() < 0x1.1acc6p-8f) { // mean__gyro_z__short
+                        if (f[38].toFloat() < 0.0043151602149009705f) { // mean__gyro_z__short
                             return 0.1819736212491989f
                         } else {
                             return 0.015378457494080067f
                         }
                     }
                 } else {
-                    if (f[70].toFloat() < 0x1.e31384p-2f) { // mean_abs__gyro_y__long
+                    if (f[70].toFloat() < 0.47175413370132446f) { // mean_abs__gyro_y__long
                         return -0.1446467489004135f
                     } else {
-                        if (f[65].toFloat() < -0x1.53f7cep-4f) { // last__gyro_y__short
+                        if (f[65].toFloat() < -0.08299999684095383f) { // last__gyro_y__short
                             return 0.043730925768613815f
                         } else {
                             return -0.04525483027100563f
@@ -5032,14 +5032,14 @@ object TwistAndGoModel {
                 }
             }
         } else {
-            if (f[40].toFloat() < 0x1.01e57ep-3f) { // max__gyro_z__short
-                if (f[95].toFloat() < 0x1.08p+5f) { // last_peak_index_h1p5__gyro_mag__long
+            if (f[40].toFloat() < 0.12592600286006927f) { // max__gyro_z__short
+                if (f[95].toFloat() < 33.0f) { // last_peak_index_h1p5__gyro_mag__long
                     return 0.053000617772340775f
                 } else {
                     return -0.07798957079648972f
                 }
             } else {
-                if (f[32].toFloat() < 0x1.b19e1ep-5f) { // mean__gyro_x__short
+                if (f[32].toFloat() < 0.05293184146285057f) { // mean__gyro_x__short
                     return 0.12163370102643967f
                 } else {
                     return 0.03156076371669769f
@@ -5050,37 +5050,37 @@ object TwistAndGoModel {
 
     /** Tree 59: adds to margin 0; depth 5. */
     private fun tree_59(f: DoubleArray): Float {
-        if (f[93].toFloat() < -0x1.7d5c8ap+0f) { // kurtosis__gyro_y__short
-            if (f[95].toFloat() < 0x1.7p+6f) { // last_peak_index_h1p5__gyro_mag__long
+        if (f[93].toFloat() < -1.489693284034729f) { // kurtosis__gyro_y__short
+            if (f[95].toFloat() < 92.0f) { // last_peak_index_h1p5__gyro_mag__long
                 return -0.04118362441658974f
             } else {
-                if (f[6].toFloat() < 0x1.dce82p+0f) { // min__acc_y__long
+                if (f[6].toFloat() < 1.8629169464111328f) { // min__acc_y__long
                     return 0.02630368247628212f
                 } else {
                     return 0.13507412374019623f
                 }
             }
         } else {
-            if (f[110].toFloat() < 0x1.6443f8p+0f) { // dft_magnitude_hann_b4__gyro_y__long
-                if (f[64].toFloat() < 0x1.3bbb78p-3f) { // mean_abs_change__gyro_y__short
-                    if (f[1].toFloat() < 0x1.e15e76p-1f) { // std__acc_x__long
-                        if (f[130].toFloat() < 0x1.43d9f6p-4f) { // delta__roll__short
+            if (f[110].toFloat() < 1.3916621208190918f) { // dft_magnitude_hann_b4__gyro_y__long
+                if (f[64].toFloat() < 0.15416616201400757f) { // mean_abs_change__gyro_y__short
+                    if (f[1].toFloat() < 0.9401738047599792f) { // std__acc_x__long
+                        if (f[130].toFloat() < 0.07906528562307358f) { // delta__roll__short
                             return -0.012497241608798504f
                         } else {
                             return 0.10800677537918091f
                         }
                     } else {
-                        if (f[143].toFloat() < 0x1.8833f4p-3f) { // std__gyro_y_d__short
+                        if (f[143].toFloat() < 0.1915053427219391f) { // std__gyro_y_d__short
                             return -0.14495860040187836f
                         } else {
                             return 0.0187941063195467f
                         }
                     }
                 } else {
-                    if (f[40].toFloat() < 0x1.01e57ep-3f) { // max__gyro_z__short
+                    if (f[40].toFloat() < 0.12592600286006927f) { // max__gyro_z__short
                         return -0.017806053161621094f
                     } else {
-                        if (f[106].toFloat() < -0x1.5b1e74p-5f) { // correlation__gyro_x__gyro_z__long
+                        if (f[106].toFloat() < -0.042372919619083405f) { // correlation__gyro_x__gyro_z__long
                             return 0.03064592555165291f
                         } else {
                             return 0.14157246053218842f
@@ -5088,25 +5088,25 @@ object TwistAndGoModel {
                     }
                 }
             } else {
-                if (f[73].toFloat() < 0x1p+2f) { // mean_crossings__gyro_mag__long
-                    if (f[98].toFloat() < -0x1.37db6ep-3f) { // autocorrelation_lag25__gyro_y__long
-                        if (f[67].toFloat() < 0x1.ef5e36p-4f) { // mean_abs_change__gyro_x__short
+                if (f[73].toFloat() < 4.0f) { // mean_crossings__gyro_mag__long
+                    if (f[98].toFloat() < -0.1522739976644516f) { // autocorrelation_lag25__gyro_y__long
+                        if (f[67].toFloat() < 0.1209394559264183f) { // mean_abs_change__gyro_x__short
                             return 0.09814617782831192f
                         } else {
                             return -0.032806623727083206f
                         }
                     } else {
-                        if (f[65].toFloat() < -0x1.140326p+0f) { // last__gyro_y__short
+                        if (f[65].toFloat() < -1.078173041343689f) { // last__gyro_y__short
                             return 0.07092095166444778f
                         } else {
                             return -0.08332514017820358f
                         }
                     }
                 } else {
-                    if (f[146].toFloat() < 0x1.4f34e6p+0f) { // std__acc_x_lp__short
+                    if (f[146].toFloat() < 1.3094009160995483f) { // std__acc_x_lp__short
                         return -0.1386975646018982f
                     } else {
-                        if (f[68].toFloat() < 0x1.b953dep-5f) { // last__gyro_x__short
+                        if (f[68].toFloat() < 0.05387299880385399f) { // last__gyro_x__short
                             return 0.06979818642139435f
                         } else {
                             return -0.09150668233633041f
