@@ -19,7 +19,10 @@ import numpy as np
 import pytest
 
 from codegen.backends.kotlin_jvm import KOTLIN_PACKAGE, source_dir, upper_camel
+from codegen.trees import decision as decisions
+from featgen.harness import load_numpy_module
 from featgen.harness.kotlin_jvm_runtime import KotlinRuntime, margin_type, missing_tools
+from featgen.harness.recordings import parity_recordings
 
 from . import model_zoo as zoo
 from .conftest import require_tools
@@ -111,11 +114,11 @@ def built(tmp_path_factory):
     require_tools(missing_tools(), "the pure Kotlin model of LightGBM and scikit-learn models")
     root = tmp_path_factory.mktemp("kotlin-zoo")
     entries = {e.name: e for e in zoo.zoo()}
-    prepared, sources, drivers = [], {}, []
+    prepared, sources, drivers, specs = [], {}, [], {}
     for k, name in enumerate(CHOSEN):
         e = entries[name]
         model = zoo.train(e, 400, seed=k)
-        _, files, forest = zoo.ship(e, model, root / name)
+        spec, files, forest = zoo.ship(e, model, root / name)
         assert forest.rule.library != "xgboost", name
         camel = upper_camel(name)
         ours = {p: t for p, t in files.items() if p.startswith("kotlin/") and p.endswith(".kt")}
@@ -128,11 +131,12 @@ def built(tmp_path_factory):
             sources[f"control/{camel}Model.kt"] = strict_compare(ours[model_path])
             drivers.append((f"control_{name}", CONTROL_PACKAGE, camel, m_type, kind))
         prepared.append((k, e, model, files, forest, m_type))
-    first = prepared[0][3]
+        specs[name] = spec
+    first = prepared[0][3]  # its parity driver streams the first model's Kotlin detector
     runtime = KotlinRuntime(
         first, CHOSEN[0], root / "jvm", extra={**sources, "zoo/ZooMain.kt": zoo_driver(drivers)}
     )
-    return runtime, prepared
+    return runtime, prepared, specs
 
 
 def run_zoo(runtime: KotlinRuntime, mode: str, X: np.ndarray, k: int, m_type: str):
@@ -146,12 +150,12 @@ def run_zoo(runtime: KotlinRuntime, mode: str, X: np.ndarray, k: int, m_type: st
 
 
 def test_kotlinc_compiles_every_rule_without_warnings(built):
-    runtime, _ = built
+    runtime = built[0]
     assert runtime.warnings == []
 
 
 def test_zoo_margins_bit_equal_and_no_decision_flips(built, capsys):
-    runtime, prepared = built
+    runtime, prepared, _ = built
     failures, rows, decided = [], 0, 0
     for k, e, model, files, forest, m_type in prepared:
         X = zoo.boundary_rows(forest, finite=False, nan=True, n_random=N_RANDOM, seed=k)
@@ -184,7 +188,7 @@ def test_zoo_margins_bit_equal_and_no_decision_flips(built, capsys):
 def test_negative_control_strict_compare_is_caught(built, capsys):
     """The same models with ``<`` for ``<=``: the boundary rows (every threshold itself) must
     show it, else the margins comparison above could not fail."""
-    runtime, prepared = built
+    runtime, prepared, _ = built
     for k, e, model, _files, forest, m_type in prepared:
         if e.name not in CONTROLS:
             continue
@@ -195,3 +199,36 @@ def test_negative_control_strict_compare_is_caught(built, capsys):
         assert n > 0, f"{e.name}: `<` for `<=` changed no margin"
         with capsys.disabled():
             print(f"\n    {e.name} with `<` for `<=`: {n} of {len(X)} rows differ (caught)")
+
+
+def test_zoo_detector_streams_double_margins_and_events(built, capsys):
+    """The first model's Kotlin detector (Double margins, a Double MARGIN_THRESHOLD) pushed
+    sample by sample over recordings with NaN/inf rows: every vector's margins bit-equal to
+    LightGBM's on the numpy features, decisions and events equal to the decision block's."""
+    runtime, prepared, specs = built
+    k, e, model, files, forest, m_type = prepared[0]
+    assert m_type == "Double"
+    module = load_numpy_module(files, e.name)
+    decision = decisions.resolve(specs[e.name].decision, forest)
+    assert decision.kind == "binary" and decision.precision == "float64"
+    vectors = events = 0
+    for label, samples in parity_recordings(2, n=3_000, count=2).items():
+        features, ends = module.featurize(samples, nonfinite="drop")
+        got = runtime.detector(samples)
+        assert np.array_equal(got["ends"], ends), label
+        ref = zoo.reference(e, model, forest, features)
+        assert got["margins"].dtype == np.float64
+        assert zoo.differing(ref, got["margins"]) == 0, label
+        positive = decisions.positive(decision, ref)
+        finite = np.isfinite(samples).all(axis=1)
+        _, fired = decisions.events(decision, positive, np.cumsum(finite)[ends] - 1)
+        assert np.array_equal(got["positive"], positive), label
+        assert np.array_equal(got["event"], fired), label
+        vectors += len(ref)
+        events += int(fired.sum())
+    assert vectors > 5_000 and events > 0
+    with capsys.disabled():
+        print(
+            f"\n    Kotlin/JVM {e.name} detector: {vectors} vectors, Double margins bit-equal to "
+            f"LightGBM, decisions and {events} events equal"
+        )
