@@ -16,8 +16,10 @@ Why the bits are the numpy/C bits:
   float or through double;
 * the transcendentals are the IR's own portable functions (codegen/transcendentals.py), as in C
   and Swift;
-* the model converts each feature with ``toFloat()`` (round to nearest, as XGBoost) and sums
-  the leaves in Float in tree order.
+* the model follows the forest's ``Rule`` as the C does (codegen/trees/c_emit.py): XGBoost's
+  ``toFloat()`` (round to nearest) and Float sums, or LightGBM's and scikit-learn's double
+  thresholds, ``<=``, zero flush and zero band, Double sums and the single final division of
+  an averaged forest; the sums run in tree order, one rounding per addition.
 
 The JVM refuses a method of more than 64 KB of bytecode, so a window's kernel is split into
 functions of at most ``LINES_PER_FUNCTION`` statements; a variable one part declares and a later
@@ -399,40 +401,87 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
 TREES_PER_FUNCTION = 500  # Float additions per summing function (64 KB bytecode cap)
 
 
-def tree_kotlin(lines: list[str]) -> list[str]:
-    """C-style tree lines (codegen/trees/c_emit.py) -> Kotlin: the feature read becomes
-    ``f[i].toFloat()`` (round to nearest, as XGBoost converts), ``return v;`` -> ``return v``."""
-    import re
+def kotlin_number(value: float, kind: str) -> str:
+    """An exact Kotlin literal of ``value`` as a ``kind`` (``float32`` | ``float64``) value;
+    an infinite double (scikit-learn's missing-values-only split) is Double's constant."""
+    return fp32.literal(value, kind, "kotlin")
 
-    out = []
-    for line in lines:
-        line = re.sub(r"\bf\[(\d+)\]", r"f[\1].toFloat()", line)
-        if line.rstrip().endswith(";"):
-            line = line.rstrip()[:-1]
-        out.append(line)
-    return out
+
+def feature_read(rule) -> str:
+    """How a tree reads feature i, as the C model's ``x[i]`` (templates/c/model.c.j2): rounded
+    to Float (``toFloat()``: round to nearest) for a float32 input, widened back to Double when
+    the thresholds are doubles (C's promotion, exact); LightGBM's zero flush through ``read``;
+    otherwise the double as it is."""
+    if rule.input == "float32":
+        return "f[{}].toFloat()" + (".toDouble()" if rule.threshold == "float64" else "")
+    return "read(f[{}])" if rule.flush_zero else "f[{}]"
+
+
+def tree_kotlin(tree, rule, names: tuple[str, ...] = ()) -> list[str]:
+    """Nested if/else statements for ``tree`` under ``rule``, the C emitter's shape and tests
+    (codegen/trees/c_emit.py ``condition``: ``<`` or ``<=``, NaN and the zero band to the
+    default child without isnan), with exact decimal literals: thresholds in the rule's
+    threshold type, leaves in its accumulation type."""
+    from ..trees.c_emit import condition
+    from ..trees.ir import ZERO_THRESHOLD
+
+    read = feature_read(rule)
+    zero = kotlin_double(ZERO_THRESHOLD)
+    lines: list[str] = []
+
+    def emit(i: int, depth: int) -> None:
+        node = tree.nodes[i]
+        pad = "    " * depth
+        if node.is_leaf:
+            lines.append(f"{pad}return {kotlin_number(node.value, rule.accumulate)}")
+            return
+        test = condition(
+            node,
+            rule,
+            read.format(node.feature),
+            kotlin_number(node.threshold, rule.threshold),
+            zero,
+        )
+        note = f" // {names[node.feature]}" if names else ""
+        lines.append(f"{pad}if ({test}) {{{note}")
+        emit(node.left, depth + 1)
+        lines.append(f"{pad}}} else {{")
+        emit(node.right, depth + 1)
+        lines.append(f"{pad}}}")
+
+    emit(0, 0)
+    return lines
 
 
 def model_context(forest, decision, feature_names: tuple[str, ...]) -> dict:
-    """What templates/kotlin/Model.kt.j2 and Detector.kt.j2 need beyond the C model context."""
-    from ..trees.c_emit import tree_lines
+    """What templates/kotlin/Model.kt.j2 and Detector.kt.j2 need beyond the C model context:
+    the margin type (``M``: Float for float32 accumulation, else Double) and every literal."""
+    from ..trees.ir import XGBOOST, ZERO_THRESHOLD
 
+    rule = forest.rule
+    acc = rule.accumulate
     trees = [
         {
             "index": k,
             "group": t.group,
             "depth": t.depth(),
-            "lines": tree_kotlin(
-                tree_lines(
-                    t, "f", kotlin_float, names=feature_names, comment="// {}", language="kotlin"
-                )
-            ),
+            "lines": tree_kotlin(t, rule, feature_names),
         }
         for k, t in enumerate(forest.trees)
     ]
+    margin = "Float" if acc == "float32" else "Double"
     return {
         "kotlin_package": KOTLIN_PACKAGE,
-        "kotlin_base_margin": [kotlin_float(v) for v in forest.base_margin],
+        "xgboost_rule": rule == XGBOOST,
+        "rule": rule,
+        "rule_doc": rule.describe(),
+        "M": margin,
+        "MA": margin + "Array",
+        "kotlin_zero": kotlin_number(0.0, acc),
+        "kotlin_average": kotlin_number(float(rule.average), acc) if rule.average else "",
+        "kotlin_zero_threshold": kotlin_double(ZERO_THRESHOLD),
+        "kotlin_scale": kotlin_double(forest.scale),
+        "kotlin_base_margin": [kotlin_number(v, acc) for v in forest.base_margin],
         "kotlin_trees": trees,
         "kotlin_chunks": [
             trees[k : k + TREES_PER_FUNCTION] for k in range(0, len(trees), TREES_PER_FUNCTION)
@@ -440,7 +489,7 @@ def model_context(forest, decision, feature_names: tuple[str, ...]) -> dict:
         "kotlin_clamp": kotlin_float(float(fp32.F32(88.7))),
         "kotlin_eps": kotlin_float(float(fp32.F32(1e-16))),
         "kotlin_margin_threshold": (
-            kotlin_float(decision.margin_threshold) if decision.kind == "binary" else ""
+            kotlin_number(decision.margin_threshold, acc) if decision.kind == "binary" else ""
         ),
     }
 
@@ -501,11 +550,9 @@ def paths(plan) -> dict[str, str]:
 
 
 def has_model(plan) -> bool:
-    """The pure Kotlin model and detector follow XGBoost's rule (float32 inputs, thresholds and
-    sums). A LightGBM or scikit-learn model (another ``Rule``, codegen/trees/ir.py) gets the
-    featurisers here and its exact model in the Kotlin-over-JNI module (android/), which runs
-    the C; the pure Kotlin emission of those rules is not written yet (docs/model.md)."""
-    return plan.model is not None and plan.model.forest.rule.library == "xgboost"
+    """Whether the plan has a model: the pure Kotlin model and detector follow its ``Rule``
+    (codegen/trees/ir.py), XGBoost's, LightGBM's or scikit-learn's, as the C does."""
+    return plan.model is not None
 
 
 def kotlin_files(plan, render, header_lines: list[str], common) -> dict[str, str]:

@@ -82,7 +82,7 @@ class KotlinJvmAdapter:
 
     def detector(self, files, workdir: Path):
         manifest = manifest_of(files)
-        if manifest.model is None or not any(  # no pure Kotlin model for this rule
+        if manifest.model is None or not any(  # a build without a model
             p.startswith(source_dir()) and p.endswith("Detector.kt") for p in files
         ):
             return None

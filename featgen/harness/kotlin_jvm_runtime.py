@@ -74,11 +74,25 @@ def driver_source(files: dict, name: str, controls: dict | None = None) -> str:
         if f"{_root()}/{camel}Model.kt" in sources:
             detector = f"{_root()}/{camel}Detector.kt" in sources
             models.append(
-                (f"{package}.{camel}Model", f"{package}.{camel}Detector" if detector else "", tag)
+                (
+                    f"{package}.{camel}Model",
+                    f"{package}.{camel}Detector" if detector else "",
+                    tag,
+                    margin_type(sources[f"{_root()}/{camel}Model.kt"]),
+                )
             )
     return env.get_template("kotlin/ParityDriver.kt.j2").render(
         kotlin_package=KOTLIN_PACKAGE, featurisers=featurisers, models=models
     )
+
+
+def margin_type(model_text: str) -> str:
+    """``Float`` (XGBoost's rule) or ``Double`` (float64 accumulation): the generated model's
+    margin type, read from its ``margins`` signature."""
+    m = re.search(r"fun margins\(features: DoubleArray, margins: (Float|Double)Array\)", model_text)
+    if m is None:
+        raise ValueError("not a generated Kotlin model: no margins(features, margins) function")
+    return m.group(1)
 
 
 def _prefixes(files: dict, name: str) -> list[str]:
@@ -156,9 +170,10 @@ class KotlinRuntime:
         os.replace(staging, classes)
         return classes
 
-    def run_main(self, main_class: str) -> str:
-        """The standard output of ``main_class`` (one of the ``extra`` sources' objects)."""
-        cmd = [self.java, "-cp", f"{self.classes}:{self.stdlib}", main_class]
+    def run_main(self, main_class: str, *args: str) -> str:
+        """The standard output of ``main_class`` (one of the ``extra`` sources' objects) run
+        with ``args``."""
+        cmd = [self.java, "-cp", f"{self.classes}:{self.stdlib}", main_class, *args]
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
         if run.returncode != 0:
             raise RuntimeError(f"{main_class} failed ({run.returncode}): {run.stderr}")
@@ -222,6 +237,11 @@ class KotlinRuntime:
         text = self.files[f"{_root()}/{upper_camel(self.name)}Model.kt"]
         return int(re.search(r"const val OUTPUT_COUNT: Int = (\d+)", text).group(1))
 
+    def margin_dtype(self) -> str:
+        """The margins' little-endian dtype: ``<f4`` (Float) or ``<f8`` (Double)."""
+        text = self.files[f"{_root()}/{upper_camel(self.name)}Model.kt"]
+        return "<f4" if margin_type(text) == "Float" else "<f8"
+
     def detector(self, samples: np.ndarray, control: bool = False) -> dict:
         """Every row through the Kotlin detector: the same dict as the C detector's stream."""
         k = self.n_outputs()
@@ -232,15 +252,17 @@ class KotlinRuntime:
         raw = dst.read_bytes()
         n = samples.shape[0]
         status = np.frombuffer(raw[:n], dtype=np.int8).copy()
+        w = self.margin_dtype()
         record = np.dtype(
-            [("margins", "<f4", (k,)), ("probabilities", "<f4", (k,)), ("flags", "<i4", (4,))]
+            [("margins", w, (k,)), ("probabilities", w, (k,)), ("flags", "<i4", (4,))]
         )
         r = np.frombuffer(raw[n:], dtype=record)
+        kind = np.float32 if w == "<f4" else np.float64
         return {
             "status": status,
             "ends": np.flatnonzero(status > 0).astype(np.int64),
-            "margins": r["margins"].astype(np.float32),
-            "probabilities": r["probabilities"].astype(np.float32),
+            "margins": r["margins"].astype(kind),
+            "probabilities": r["probabilities"].astype(kind),
             "predicted_class": r["flags"][:, 0].astype(np.int64),
             "positive": r["flags"][:, 1].astype(bool),
             "run": r["flags"][:, 2].astype(np.int64),
@@ -248,13 +270,16 @@ class KotlinRuntime:
         }
 
     def margins(self, vectors: np.ndarray, control: bool = False) -> np.ndarray:
-        """The Kotlin model's margins of device feature vectors: (rows, outputs) float32."""
+        """The Kotlin model's margins of device feature vectors: (rows, outputs), float32 or
+        float64 as the model's margins."""
         k = self.n_outputs()
         dst = self.workdir / "out-margins.bin"
         self.run(
             ("control_" if control else "") + "margins", str(self._rows_file(vectors)), str(dst)
         )
-        return np.frombuffer(dst.read_bytes(), dtype="<f4").reshape(-1, k).astype(np.float32)
+        w = self.margin_dtype()
+        kind = np.float32 if w == "<f4" else np.float64
+        return np.frombuffer(dst.read_bytes(), dtype=w).reshape(-1, k).astype(kind)
 
 
 def _root() -> str:
