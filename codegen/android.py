@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import PurePosixPath
+from typing import Any
 
 from featurespec.naming import pascal_case
 
@@ -47,7 +48,12 @@ def _double_bits(hex_literal: str) -> str:
 
 
 def android_files(
-    env, files: dict, common: dict, header_lines: list[str], model: dict | None, normalise
+    env,
+    files: dict[str, Any],
+    common: dict[str, Any],
+    header_lines: list[str],
+    model: dict[str, Any] | None,
+    normalise,
 ) -> dict[str, str]:
     """{path: text} of android/ for a build whose other files are ``files``; ``model`` is the
     manifest's "model" entry, or None for a spec without a model."""

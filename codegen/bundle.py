@@ -104,7 +104,7 @@ class Manifest:
     def n_features(self) -> int:
         return len(self.feature_names)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """A mutable copy of the whole manifest (``data`` is the read-only one)."""
         return json.loads(self.text)
 
@@ -166,7 +166,7 @@ def _frozen(value):
     return value
 
 
-class _ReadOnly(dict):
+class _ReadOnly(dict[str, Any]):
     """A dict that refuses writes (picklable; ``dict(x)`` gives a mutable copy)."""
 
     def _refuse(self, *args, **kwargs):

@@ -53,20 +53,22 @@ class FeatureKind:
     params: dict[str, Param] = field(default_factory=dict)
     n_signals: int = 1
     min_length: int = 1
-    tag: Callable[[dict], str] | None = None  # name part from params, e.g. "_2p5"
-    outputs: Callable[[dict], list[str]] | None = None  # several columns, e.g. histogram bins
+    tag: Callable[[dict[str, Any]], str] | None = None  # name part from params, e.g. "_2p5"
+    outputs: Callable[[dict[str, Any]], list[str]] | None = (
+        None  # several columns, e.g. histogram bins
+    )
     # Rules that need the window: (full params, window length, sample rate in Hz) -> message
     # when the combination is invalid (e.g. a DFT bin above L/2, a lag >= L).
-    check: Callable[[dict, int, float], str | None] | None = None
+    check: Callable[[dict[str, Any], int, float], str | None] | None = None
     # The constants computed from the parameters at generation time must be usable: (full
     # params, sample rate in Hz) -> (the parameter to blame, message) when they are not (e.g.
     # histogram bin edges that overflow or coincide).
-    constants: Callable[[dict, float], "tuple[str, str] | None"] | None = None
+    constants: Callable[[dict[str, Any], float], "tuple[str, str] | None"] | None = None
 
-    def output_suffixes(self, params: dict) -> list[str]:
+    def output_suffixes(self, params: dict[str, Any]) -> list[str]:
         return self.outputs(params) if self.outputs else [""]
 
-    def name_tag(self, params: dict) -> str:
+    def name_tag(self, params: dict[str, Any]) -> str:
         return self.tag(params) if self.tag else ""
 
 
@@ -92,11 +94,11 @@ def number_tag(value: float) -> str:
 THRESHOLD = Param("number", doc="the threshold the samples are compared with (strictly)")
 
 
-def _threshold_tag(p: dict) -> str:
+def _threshold_tag(p: dict[str, Any]) -> str:
     return "_" + number_tag(p["threshold"])
 
 
-def _ddof_tag(p: dict) -> str:
+def _ddof_tag(p: dict[str, Any]) -> str:
     return "" if p["ddof"] == 0 else f"_ddof{p['ddof']}"
 
 
@@ -314,11 +316,11 @@ MIN_LENGTH = Param(
 )
 
 
-def _run_tag(p: dict) -> str:
+def _run_tag(p: dict[str, Any]) -> str:
     return _threshold_tag(p) + ("" if p["min_length"] == 1 else f"_min{p['min_length']}")
 
 
-def _run_check(p: dict, length: int, rate: float) -> str | None:
+def _run_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     if p["min_length"] > length:
         return (
             f"min_length {p['min_length']} is longer than the window: no run could count "
@@ -401,7 +403,7 @@ def histogram_edges(bins: int, lo: float, hi: float) -> list[float]:
     return [float(e) for e in np.linspace(lo, hi, bins + 1)]
 
 
-def _histogram_constants(p: dict, rate: float) -> tuple[str, str] | None:
+def _histogram_constants(p: dict[str, Any], rate: float) -> tuple[str, str] | None:
     """The edges are generation-time constants compared with every sample: each must be finite
     (high - low overflows past 1.8e308: numpy.linspace gives inf and NaN) and each bin must be
     wider than zero (a range a few doubles wide repeats edges)."""
@@ -532,7 +534,7 @@ METHOD = Param(
 )
 
 
-def _method_tag(p: dict) -> str:
+def _method_tag(p: dict[str, Any]) -> str:
     return "" if p["method"] == "linear" else "_nearest"
 
 
@@ -617,13 +619,13 @@ def constant_window(mean: Expr, m2: Expr) -> Expr:
     return m2 <= (EPS * mean) * (EPS * mean)
 
 
-def _skew_check(p: dict, length: int, rate: float) -> str | None:
+def _skew_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     if not p["bias"] and length < 3:
         return "adjusted skewness (bias: false) needs a window of at least 3 samples"
     return None
 
 
-def _kurt_check(p: dict, length: int, rate: float) -> str | None:
+def _kurt_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     if not p["bias"] and length < 4:
         return "adjusted kurtosis (bias: false) needs a window of at least 4 samples"
     return None
@@ -705,7 +707,7 @@ HEIGHT = Param(
 )
 
 
-def _height_tag(p: dict) -> str:
+def _height_tag(p: dict[str, Any]) -> str:
     return "" if p["height"] is None else f"_h{number_tag(p['height'])}"
 
 
@@ -762,7 +764,7 @@ def _half_period(rate: float) -> float:
     return float(Fraction(1, 2) / Fraction(repr(rate)))
 
 
-def _integral_constants(p: dict, rate: float) -> tuple[str, str] | None:
+def _integral_constants(p: dict[str, Any], rate: float) -> tuple[str, str] | None:
     try:
         _half_period(rate)
     except OverflowError:
@@ -787,7 +789,7 @@ def f_integral(b, x):
     b.out(total * _half_period(b.sample_rate))
 
 
-def _lag_check(p: dict, length: int, rate: float) -> str | None:
+def _lag_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     if p["lag"] >= length:
         return f"autocorrelation at lag {p['lag']} needs a window longer than the lag"
     return None
@@ -937,7 +939,7 @@ def power_spectrum(b: KernelBuilder, x: WindowRef, taper: str, first: int) -> tu
     return spec, bins
 
 
-def _spectral_check(p: dict, length: int, rate: float) -> str | None:
+def _spectral_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     if length > MAX_SPECTRAL:
         return (
             f"spectral features evaluate the DFT directly and support windows of at most "
@@ -946,18 +948,18 @@ def _spectral_check(p: dict, length: int, rate: float) -> str | None:
     return None
 
 
-def _bins_check(p: dict, length: int, rate: float) -> str | None:
+def _bins_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     too_big = [k for k in p["bins"] if not 0 <= k <= length // 2]
     if too_big:
         return f"DFT bins of a {length}-sample window are 0 to {length // 2}, got {too_big[0]}"
     return _spectral_check(p, length, rate)
 
 
-def _taper_tag(p: dict) -> str:
+def _taper_tag(p: dict[str, Any]) -> str:
     return "" if p["taper"] == "none" else f"_{p['taper']}"
 
 
-def _bin_outputs(p: dict) -> list[str]:
+def _bin_outputs(p: dict[str, Any]) -> list[str]:
     width = len(str(max(p["bins"])))
     return [f"_b{k:0{width}d}" for k in p["bins"]]
 
@@ -1008,7 +1010,7 @@ def band_bins(band: tuple[float, float], length: int, rate: float) -> range:
     return range(max(0, -(-lo // step)), min(length // 2, hi // step) + 1)
 
 
-def _band_check(p: dict, length: int, rate: float) -> str | None:
+def _band_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     if not band_bins(p["band"], length, rate):
         step = rate / length
         return (
@@ -1035,7 +1037,7 @@ def f_band_power(b, x, band, taper):
     b.out(total)
 
 
-def _dc_tag(p: dict) -> str:
+def _dc_tag(p: dict[str, Any]) -> str:
     return _taper_tag(p) + ("_dc" if p["include_dc"] else "")
 
 
@@ -1088,7 +1090,7 @@ def f_spectral_centroid(b, x, taper, include_dc, spectrum):
     b.out(select(eq(den, 0.0), 0.0, num / den))
 
 
-def _entropy_check(p: dict, length: int, rate: float) -> str | None:
+def _entropy_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     bins = length // 2 + (1 if p["include_dc"] else 0)
     if bins < 2:
         return f"spectral entropy needs at least 2 bins; a {length}-sample window has {bins}" + (

@@ -44,7 +44,7 @@ class Plan:
         """The full program, then the device one when it differs."""
         return (self.program,) if self.device is self.program else (self.program, self.device)
 
-    def shared(self, program: Program) -> dict:
+    def shared(self, program: Program) -> dict[str, Any]:
         """The sharing pass's {window: SharedWindow} for ``program`` ({} with share off)."""
         if not self.share:
             return {}

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from featurespec.naming import lower_camel
 from featurespec.schema import Spec
@@ -144,7 +145,7 @@ def grid_constants(rate_hz: float) -> tuple[int, int, int]:
     )
 
 
-def context(spec: Spec) -> dict:
+def context(spec: Spec) -> dict[str, Any]:
     """Template values shared by the C and numpy adapters."""
     s = spec.sensors
     if s is None:
@@ -187,7 +188,7 @@ def context(spec: Spec) -> dict:
     }
 
 
-def manifest_entry(spec: Spec) -> dict:
+def manifest_entry(spec: Spec) -> dict[str, Any]:
     """The sensors: block as the manifest states it (the rule's constants, per platform)."""
     s = spec.sensors
     period, rem, den = grid_constants(spec.sample_rate_hz)

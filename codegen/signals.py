@@ -46,7 +46,7 @@ class SignalKind:
     # The constants computed from the parameters at generation time must be usable: (params,
     # sample rate in Hz) -> (the parameter to blame, message) when they are not (a filter
     # design that divides by zero or rounds to an unstable filter, a factor that rounds away).
-    constants: Callable[[dict, float], "tuple[str, str] | None"] | None = None
+    constants: Callable[[dict[str, Any], float], "tuple[str, str] | None"] | None = None
     distinct: bool = False  # its sources must be different signals (a / a is no ratio)
 
 
@@ -91,7 +91,7 @@ RESTART_DOC = (
 )
 
 
-def _ema_constants(p: dict, rate: float) -> tuple[str, str] | None:
+def _ema_constants(p: dict[str, Any], rate: float) -> tuple[str, str] | None:
     if 1.0 - p["alpha"] == 1.0:
         return "alpha", (
             f"alpha {p['alpha']!r} is so small that 1 - alpha rounds to 1 in double "
@@ -273,7 +273,7 @@ def design_problem(sections_of: Callable[[], list[Biquad]]) -> str | None:
 def _filter_constants(kind: str):
     """The ``constants`` rule of a Butterworth low-/high-/band-pass signal."""
 
-    def check(p: dict, rate: float) -> tuple[str, str] | None:
+    def check(p: dict[str, Any], rate: float) -> tuple[str, str] | None:
         order = p["order"]
         if kind == "bandpass":
             key, cutoffs = "band", p["band"]

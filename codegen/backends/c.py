@@ -7,6 +7,8 @@ it) and the emitted CMakeLists.txt passes ``-ffp-contract=off`` (GCC ignores the
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import ir
 from ..lowering import Program
 from ..sharing import share_program
@@ -99,7 +101,9 @@ class CEmitter(CFamilyEmitter):
         return [f"for (int {var} = {start}; {var} < {stop}; ++{var}) {{", *self.block(body), "}"]
 
 
-def render_context(program: Program, share: bool = True, shared: dict | None = None) -> dict:
+def render_context(
+    program: Program, share: bool = True, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What templates/c/*.j2 need: statement lists per signal and per window kernel (one merged
     kernel per window with ``share``: codegen/sharing.py)."""
     derived = [s for s in program.signals if s.kind != "input"]

@@ -10,6 +10,7 @@ here, so a fix to the sort's NaN rule, say, reaches every language at once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from .. import ir
 from ..lowering import Program, WindowPlan, reads_cur
@@ -100,7 +101,7 @@ def signal_lines(
     return lines + [assign(f"s_{name}", emitter.expr(value))]
 
 
-def derived_signals(program: Program, emitter: Emitter, assign=None) -> list[dict]:
+def derived_signals(program: Program, emitter: Emitter, assign=None) -> list[dict[str, Any]]:
     """Per derived signal: its doc, the statements on the stream's first sample and on later
     ones, and the restart condition (None: never restarts)."""
     kw = {} if assign is None else {"assign": assign}
@@ -132,11 +133,11 @@ MakeEmitter = Callable[[tuple, tuple, Callable[[int], str], Callable[[int], str]
 
 def window_kernels(
     window: WindowPlan,
-    shared: dict,
+    shared: dict[str, Any],
     make: MakeEmitter,
     out: Callable[[int], str],
     comment: Callable[[str], str],
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """The statements of one window's features: its merged kernel when the sharing pass merged
     it (``shared``: {window name: SharedWindow}), else one kernel per feature. ``out(column)``
     is where vector column ``column`` is stored; ``comment(name)`` a comment naming a feature."""

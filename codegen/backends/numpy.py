@@ -20,6 +20,7 @@ holds one row per window (``buf[:, k]``).
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from .. import ir
 from ..lowering import Program, SignalPlan, reads_cur, reads_prev
@@ -294,7 +295,9 @@ def sorted_buffers(body: tuple) -> frozenset:
     return frozenset(n.buf.name for s in body for n in ir.walk(s) if isinstance(n, ir.SortBuf))
 
 
-def render_context(program: Program, share: bool = True, shared: dict | None = None) -> dict:
+def render_context(
+    program: Program, share: bool = True, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What templates/numpy/module.py.j2 needs; all code comes from the IR (one merged kernel
     per window with ``share``: codegen/sharing.py)."""
     signals = [{"name": s.name, "doc": s.doc, "lines": signal_lines(s)} for s in program.signals]

@@ -12,6 +12,8 @@ The feature math is the IR's; this module only decides names and the storage lay
 
 from __future__ import annotations
 
+from typing import Any
+
 from featurespec.naming import pascal_case
 
 from .. import ir
@@ -128,7 +130,7 @@ class SwiftEmitter(CFamilyEmitter):
         ]
 
 
-def storage_layout(program: Program, scratch_size: int | None = None) -> dict:
+def storage_layout(program: Program, scratch_size: int | None = None) -> dict[str, Any]:
     """Offsets in the one storage array: each ring (``2 * max_length`` doubles: the samples are
     stored twice, so every window is contiguous), then the latest feature values, then the
     scratch space of order statistics and spectra."""
@@ -144,7 +146,9 @@ def storage_layout(program: Program, scratch_size: int | None = None) -> dict:
     }
 
 
-def render_context(program: Program, share: bool = True, shared: dict | None = None) -> dict:
+def render_context(
+    program: Program, share: bool = True, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What templates/swift/*.j2 need: statement lists per signal and per window kernel (one
     merged kernel per window with ``share``: codegen/sharing.py)."""
     type_name = upper_camel(program.name) + "Features"

@@ -14,7 +14,7 @@ class KotlinJvmTarget:
     name = "Kotlin/JVM"
     key = "kotlin"
     title = "Kotlin (JVM, no NDK)"
-    passes = ("share",)
+    passes: tuple[str, ...] = ("share",)
     parity = True
 
     def roles(self, plan: Plan) -> dict[str, str]:

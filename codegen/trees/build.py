@@ -15,6 +15,7 @@ Deterministic: no timestamps; the .mlmodel is protobuf's deterministic serialisa
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from featurespec.naming import pascal_case
 from featurespec.schema import Spec
@@ -71,7 +72,7 @@ class ClassNameError(ValueError):
 MAX_CLASS_NAME = 64
 
 
-def class_identifiers(names) -> list[dict]:
+def class_identifiers(names) -> list[dict[str, Any]]:
     """For class names as ``featgen train --classes`` (or the data) gave them: per class its
     index, name, Swift enum case (lowerCamelCase, backquoted when a Swift keyword) and Kotlin
     enum constant (UPPER_SNAKE). The identifiers are made of the name's ASCII letters and
@@ -124,7 +125,7 @@ def class_identifiers(names) -> list[dict]:
     return out
 
 
-def class_names_of(spec: Spec, bundle: Bundle) -> list[dict] | None:
+def class_names_of(spec: Spec, bundle: Bundle) -> list[dict[str, Any]] | None:
     """The model's class names (featgen_model.json ``class_names``) as class_identifiers, or
     None; a SpecError at model.path when they do not fit the model."""
     from featurespec.errors import Problem, SpecError
@@ -163,10 +164,10 @@ def model_files(
     device,
     env,
     header_lines: list[str],
-    common: dict,
+    common: dict[str, Any],
     normalise,
     bundle: Bundle | None = None,
-) -> tuple[dict[str, str | bytes], dict]:
+) -> tuple[dict[str, str | bytes], dict[str, Any]]:
     """({path: content}, manifest entry) for the spec's model; SpecError for a model that does
     not fit the spec (located at model.path / decision.*). ``device`` is the program the
     detector runs: the full ``program``, or one computing only the features the model reads
@@ -291,7 +292,7 @@ def manifest_entry(
     order_hash: str,
     mlmodel: bytes | None,
     device,
-) -> dict:
+) -> dict[str, Any]:
     forest = bundle.forest
     entry = {
         "device": {

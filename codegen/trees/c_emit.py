@@ -20,6 +20,8 @@ the one-row function's bits. Measured alternatives are in docs/model.md.
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import fp32
 from .ir import XGBOOST, ZERO_THRESHOLD, Forest, Rule, Tree
 
@@ -176,7 +178,9 @@ def node_table(
     return trees, nodes
 
 
-def render_context(forest: Forest, name: str, feature_names: tuple[str, ...] = ()) -> dict:
+def render_context(
+    forest: Forest, name: str, feature_names: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """What templates/c/model.*.j2 need."""
     rule = forest.rule
     acc = rule.accumulate

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ class Decision:
     transform: str = "sigmoid"  # the objective's transform (one-output models)
     precision: str = "float32"  # of the margins and m*: float64 for LightGBM / scikit-learn
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = {
             "kind": self.kind,
             "consecutive": self.consecutive,
