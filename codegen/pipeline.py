@@ -48,10 +48,11 @@ class Plan:
         """The sharing pass's {window: SharedWindow} for ``program`` ({} with share off)."""
         if not self.share:
             return {}
-        return self.results[("share", program.name)]
+        shared: dict[str, Any] = self.results[("share", program.name)]
+        return shared
 
 
-def device_program(spec: Spec, program: Program, prune: bool = True, model=None) -> Program:
+def device_program(spec: Spec, program: Program, prune: bool = True, model: Any = None) -> Program:
     """What the phone runs with the model: only the features the model splits on (and the
     signals they need), or the full program when ``prune`` is off or nothing can be dropped.
     ``model``: the loaded model directory (loaded here when not given)."""

@@ -42,9 +42,9 @@ class SharedWindow:
     """One window's merged kernel: ``body`` reads slot ``i`` = ``signals[i]``; ``Out(k)``
     writes vector column ``k``; buffers use ``scratch`` doubles from offset 0."""
 
-    body: tuple
+    body: tuple[ir.Stmt, ...]
     scratch: int
-    names: dict  # column -> feature name (for comments)
+    names: dict[int, str]  # column -> feature name (for comments)
 
 
 def share_program(program: Program) -> dict[str, SharedWindow]:

@@ -7,6 +7,7 @@ it) and the emitted CMakeLists.txt passes ``-ffp-contract=off`` (GCC ignores the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .. import ir
@@ -36,7 +37,7 @@ def state_magic(*parts: str) -> str:
 
 
 class CEmitter(CFamilyEmitter):
-    def __init__(self, *args, scratch_base: str = "st->scratch", **kw):
+    def __init__(self, *args: Any, scratch_base: str = "st->scratch", **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.scratch_base = scratch_base
 
@@ -114,7 +115,12 @@ def render_context(
     if shared is None:  # a caller without a Plan (tests): run the pass here
         shared = share_program(program) if share else {}
 
-    def make(body, slot_names, out, out_comment):
+    def make(
+        body: tuple[ir.Stmt, ...],
+        slot_names: tuple[str, ...],
+        out: Callable[[int], str],
+        out_comment: Callable[[int], str] | None,
+    ) -> CEmitter:
         return CEmitter(slot_names=slot_names, out=out, out_comment=out_comment)
 
     windows = [

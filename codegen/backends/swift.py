@@ -12,6 +12,7 @@ The feature math is the IR's; this module only decides names and the storage lay
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from featurespec.naming import pascal_case
@@ -46,14 +47,18 @@ def _operand(a: str) -> str:
 
 class SwiftEmitter(CFamilyEmitter):
     def __init__(
-        self, *args, reassigned: frozenset[str] = frozenset(), scratch_offset: int = 0, **kw
-    ):
+        self,
+        *args: Any,
+        reassigned: frozenset[str] = frozenset(),
+        scratch_offset: int = 0,
+        **kw: Any,
+    ) -> None:
         super().__init__(*args, **kw)
         self.reassigned = reassigned
         self.scratch_offset = scratch_offset  # where the scratch space starts in storage
 
     @classmethod
-    def for_body(cls, body: tuple, **kw) -> "SwiftEmitter":
+    def for_body(cls, body: tuple[ir.Stmt, ...], **kw: Any) -> "SwiftEmitter":
         """An emitter that knows which variables of ``body`` are assigned after their ``Let``."""
         assigned = frozenset(
             s.var.name for stmt in body for s in ir.walk(stmt) if isinstance(s, ir.Set)
@@ -167,7 +172,12 @@ def render_context(
         assign=lambda target, value: f"{target} = {value}",
     )
 
-    def make(body, slot_names, out, out_comment):
+    def make(
+        body: tuple[ir.Stmt, ...],
+        slot_names: tuple[str, ...],
+        out: Callable[[int], str],
+        out_comment: Callable[[int], str] | None,
+    ) -> SwiftEmitter:
         return SwiftEmitter.for_body(
             body,
             slot_names=slot_names,

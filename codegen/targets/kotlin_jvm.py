@@ -20,5 +20,5 @@ class KotlinJvmTarget:
     def roles(self, plan: Plan) -> dict[str, str]:
         return backend.paths(plan)
 
-    def emit(self, plan: Plan, ctx: EmitContext) -> dict[str, str | bytes]:
+    def emit(self, plan: Plan, ctx: EmitContext) -> dict[str, str]:
         return backend.kotlin_files(plan, ctx.render, list(ctx.lines), common)
