@@ -101,7 +101,7 @@ def signal_lines(
         assign(emitter.state(name, slot), emitter.expr(expr))  # type: ignore[misc]  # set by every emitter whose kernels hold this node
         for slot, expr in steps
     ]
-    return lines + [assign("s_{name}", emitter.expr(value))]  # type: ignore[arg-type]  # a derived signal always has a value
+    return lines + [assign(f"s_{name}", emitter.expr(value))]  # type: ignore[arg-type]  # a derived signal always has a value
 
 
 def derived_signals(

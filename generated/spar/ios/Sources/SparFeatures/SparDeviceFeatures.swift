@@ -349,8 +349,8 @@ public struct SparDeviceFeatures: Sendable {
         let s_acc_dyn: Double // Butterworth high-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         let s_gyro_lp: Double // Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         if started {
-            s_{name} = (((s_ax * s_ax) + (s_ay * s_ay)) + (s_az * s_az)).squareRoot()
-            s_{name} = (((s_wx * s_wx) + (s_wy * s_wy)) + (s_wz * s_wz)).squareRoot()
+            s_acc_mag = (((s_ax * s_ax) + (s_ay * s_ay)) + (s_az * s_az)).squareRoot()
+            s_gyro_mag = (((s_wx * s_wx) + (s_wy * s_wy)) + (s_wz * s_wz)).squareRoot()
             if restart_ax_lp { // non-finite on the last sample: start again
                 state_ax_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_ax)
                 state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ax_lp_y0))
@@ -358,12 +358,12 @@ public struct SparDeviceFeatures: Sendable {
                 state_ax_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) + state_ax_lp_s0a)
                 state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ax_lp_y0)) + state_ax_lp_s0b)
                 state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ax_lp_y0))
-                s_{name} = state_ax_lp_y0
+                s_ax_lp = state_ax_lp_y0
             } else {
                 state_ax_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) + state_ax_lp_s0a)
                 state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ax_lp_y0)) + state_ax_lp_s0b)
                 state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ax_lp_y0))
-                s_{name} = state_ax_lp_y0
+                s_ax_lp = state_ax_lp_y0
             }
             if restart_ay_lp { // non-finite on the last sample: start again
                 state_ay_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_ay)
@@ -372,12 +372,12 @@ public struct SparDeviceFeatures: Sendable {
                 state_ay_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) + state_ay_lp_s0a)
                 state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ay_lp_y0)) + state_ay_lp_s0b)
                 state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ay_lp_y0))
-                s_{name} = state_ay_lp_y0
+                s_ay_lp = state_ay_lp_y0
             } else {
                 state_ay_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) + state_ay_lp_s0a)
                 state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ay_lp_y0)) + state_ay_lp_s0b)
                 state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ay_lp_y0))
-                s_{name} = state_ay_lp_y0
+                s_ay_lp = state_ay_lp_y0
             }
             if restart_az_lp { // non-finite on the last sample: start again
                 state_az_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_az)
@@ -386,15 +386,15 @@ public struct SparDeviceFeatures: Sendable {
                 state_az_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) + state_az_lp_s0a)
                 state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_az_lp_y0)) + state_az_lp_s0b)
                 state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_az_lp_y0))
-                s_{name} = state_az_lp_y0
+                s_az_lp = state_az_lp_y0
             } else {
                 state_az_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) + state_az_lp_s0a)
                 state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_az_lp_y0)) + state_az_lp_s0b)
                 state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_az_lp_y0))
-                s_{name} = state_az_lp_y0
+                s_az_lp = state_az_lp_y0
             }
-            s_{name} = Self.featgen_atan2(s_ax_lp, s_az_lp)
-            s_{name} = Self.featgen_atan2(s_ay_lp, s_az_lp)
+            s_pitch = Self.featgen_atan2(s_ax_lp, s_az_lp)
+            s_roll = Self.featgen_atan2(s_ay_lp, s_az_lp)
             if restart_acc_dyn { // non-finite on the last sample: start again
                 state_acc_dyn_y0 = (0.0 * s_acc_mag)
                 state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * state_acc_dyn_y0))
@@ -402,12 +402,12 @@ public struct SparDeviceFeatures: Sendable {
                 state_acc_dyn_y0 = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) + state_acc_dyn_s0a)
                 state_acc_dyn_s0a = ((((-0x1.f28820593537dp+0 /* -1.9473896234314616 */) * s_acc_mag) - ((-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */) * state_acc_dyn_y0)) + state_acc_dyn_s0b)
                 state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * state_acc_dyn_y0))
-                s_{name} = state_acc_dyn_y0
+                s_acc_dyn = state_acc_dyn_y0
             } else {
                 state_acc_dyn_y0 = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) + state_acc_dyn_s0a)
                 state_acc_dyn_s0a = ((((-0x1.f28820593537dp+0 /* -1.9473896234314616 */) * s_acc_mag) - ((-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */) * state_acc_dyn_y0)) + state_acc_dyn_s0b)
                 state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * state_acc_dyn_y0))
-                s_{name} = state_acc_dyn_y0
+                s_acc_dyn = state_acc_dyn_y0
             }
             if restart_gyro_lp { // non-finite on the last sample: start again
                 state_gyro_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_gyro_mag)
@@ -416,53 +416,53 @@ public struct SparDeviceFeatures: Sendable {
                 state_gyro_lp_y0 = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) + state_gyro_lp_s0a)
                 state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - ((-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */) * state_gyro_lp_y0)) + state_gyro_lp_s0b)
                 state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * state_gyro_lp_y0))
-                s_{name} = state_gyro_lp_y0
+                s_gyro_lp = state_gyro_lp_y0
             } else {
                 state_gyro_lp_y0 = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) + state_gyro_lp_s0a)
                 state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - ((-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */) * state_gyro_lp_y0)) + state_gyro_lp_s0b)
                 state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * state_gyro_lp_y0))
-                s_{name} = state_gyro_lp_y0
+                s_gyro_lp = state_gyro_lp_y0
             }
         } else {
-            s_{name} = (((s_ax * s_ax) + (s_ay * s_ay)) + (s_az * s_az)).squareRoot()
-            s_{name} = (((s_wx * s_wx) + (s_wy * s_wy)) + (s_wz * s_wz)).squareRoot()
+            s_acc_mag = (((s_ax * s_ax) + (s_ay * s_ay)) + (s_az * s_az)).squareRoot()
+            s_gyro_mag = (((s_wx * s_wx) + (s_wy * s_wy)) + (s_wz * s_wz)).squareRoot()
             state_ax_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_ax)
             state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ax_lp_y0))
             state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ax_lp_y0)) + state_ax_lp_s0b)
             state_ax_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) + state_ax_lp_s0a)
             state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ax_lp_y0)) + state_ax_lp_s0b)
             state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ax_lp_y0))
-            s_{name} = state_ax_lp_y0
+            s_ax_lp = state_ax_lp_y0
             state_ay_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_ay)
             state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ay_lp_y0))
             state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ay_lp_y0)) + state_ay_lp_s0b)
             state_ay_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) + state_ay_lp_s0a)
             state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_ay_lp_y0)) + state_ay_lp_s0b)
             state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_ay_lp_y0))
-            s_{name} = state_ay_lp_y0
+            s_ay_lp = state_ay_lp_y0
             state_az_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_az)
             state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_az_lp_y0))
             state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_az_lp_y0)) + state_az_lp_s0b)
             state_az_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) + state_az_lp_s0a)
             state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - ((-0x1.d29c22764da5bp+0 /* -1.822694925196308 */) * state_az_lp_y0)) + state_az_lp_s0b)
             state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * state_az_lp_y0))
-            s_{name} = state_az_lp_y0
-            s_{name} = Self.featgen_atan2(s_ax_lp, s_az_lp)
-            s_{name} = Self.featgen_atan2(s_ay_lp, s_az_lp)
+            s_az_lp = state_az_lp_y0
+            s_pitch = Self.featgen_atan2(s_ax_lp, s_az_lp)
+            s_roll = Self.featgen_atan2(s_ay_lp, s_az_lp)
             state_acc_dyn_y0 = (0.0 * s_acc_mag)
             state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * state_acc_dyn_y0))
             state_acc_dyn_s0a = ((((-0x1.f28820593537dp+0 /* -1.9473896234314616 */) * s_acc_mag) - ((-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */) * state_acc_dyn_y0)) + state_acc_dyn_s0b)
             state_acc_dyn_y0 = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) + state_acc_dyn_s0a)
             state_acc_dyn_s0a = ((((-0x1.f28820593537dp+0 /* -1.9473896234314616 */) * s_acc_mag) - ((-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */) * state_acc_dyn_y0)) + state_acc_dyn_s0b)
             state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * state_acc_dyn_y0))
-            s_{name} = state_acc_dyn_y0
+            s_acc_dyn = state_acc_dyn_y0
             state_gyro_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_gyro_mag)
             state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * state_gyro_lp_y0))
             state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - ((-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */) * state_gyro_lp_y0)) + state_gyro_lp_s0b)
             state_gyro_lp_y0 = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) + state_gyro_lp_s0a)
             state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - ((-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */) * state_gyro_lp_y0)) + state_gyro_lp_s0b)
             state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * state_gyro_lp_y0))
-            s_{name} = state_gyro_lp_y0
+            s_gyro_lp = state_gyro_lp_y0
         }
         restart_ax_lp = ((s_ax_lp - s_ax_lp) != 0.0) // ax_lp is NaN or +-inf
         restart_ay_lp = ((s_ay_lp - s_ay_lp) != 0.0) // ay_lp is NaN or +-inf

@@ -307,19 +307,19 @@ int basic_motions_device_push(basic_motions_device_state *st, const double sampl
     double s_gyro_jerk_z; /* first difference x[t] - x[t-1]; 0 on the first sample of a stream (a non-finite x makes that difference and the next one non-finite, no more). */
     double s_gyro_jerk_mag; /* sqrt(a*a + b*b [+ c*c]), summed left to right. */
     if (st->started) {
-        s_{name} = sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)));
-        s_{name} = sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)));
-        s_{name} = (s_gyro_x - st->prev_gyro_x);
-        s_{name} = (s_gyro_y - st->prev_gyro_y);
-        s_{name} = (s_gyro_z - st->prev_gyro_z);
-        s_{name} = sqrt((((s_gyro_jerk_x * s_gyro_jerk_x) + (s_gyro_jerk_y * s_gyro_jerk_y)) + (s_gyro_jerk_z * s_gyro_jerk_z)));
+        s_acc_mag = sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)));
+        s_gyro_mag = sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)));
+        s_gyro_jerk_x = (s_gyro_x - st->prev_gyro_x);
+        s_gyro_jerk_y = (s_gyro_y - st->prev_gyro_y);
+        s_gyro_jerk_z = (s_gyro_z - st->prev_gyro_z);
+        s_gyro_jerk_mag = sqrt((((s_gyro_jerk_x * s_gyro_jerk_x) + (s_gyro_jerk_y * s_gyro_jerk_y)) + (s_gyro_jerk_z * s_gyro_jerk_z)));
     } else {
-        s_{name} = sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)));
-        s_{name} = sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)));
-        s_{name} = 0.0;
-        s_{name} = 0.0;
-        s_{name} = 0.0;
-        s_{name} = sqrt((((s_gyro_jerk_x * s_gyro_jerk_x) + (s_gyro_jerk_y * s_gyro_jerk_y)) + (s_gyro_jerk_z * s_gyro_jerk_z)));
+        s_acc_mag = sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)));
+        s_gyro_mag = sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)));
+        s_gyro_jerk_x = 0.0;
+        s_gyro_jerk_y = 0.0;
+        s_gyro_jerk_z = 0.0;
+        s_gyro_jerk_mag = sqrt((((s_gyro_jerk_x * s_gyro_jerk_x) + (s_gyro_jerk_y * s_gyro_jerk_y)) + (s_gyro_jerk_z * s_gyro_jerk_z)));
     }
     st->started = 1;
     st->prev_gyro_x = s_gyro_x;

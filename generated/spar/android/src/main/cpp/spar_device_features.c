@@ -1059,8 +1059,8 @@ int spar_device_push(spar_device_state *st, const double sample[SPAR_DEVICE_N_IN
     double s_acc_dyn; /* Butterworth high-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream. */
     double s_gyro_lp; /* Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream. */
     if (st->started) {
-        s_{name} = sqrt((((s_ax * s_ax) + (s_ay * s_ay)) + (s_az * s_az)));
-        s_{name} = sqrt((((s_wx * s_wx) + (s_wy * s_wy)) + (s_wz * s_wz)));
+        s_acc_mag = sqrt((((s_ax * s_ax) + (s_ay * s_ay)) + (s_az * s_az)));
+        s_gyro_mag = sqrt((((s_wx * s_wx) + (s_wy * s_wy)) + (s_wz * s_wz)));
         if (st->restart_ax_lp) { /* non-finite on the last sample: start again */
             st->state_ax_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_ax);
             st->state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ax_lp_y0));
@@ -1068,12 +1068,12 @@ int spar_device_push(spar_device_state *st, const double sample[SPAR_DEVICE_N_IN
             st->state_ax_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) + st->state_ax_lp_s0a);
             st->state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ax_lp_y0)) + st->state_ax_lp_s0b);
             st->state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ax_lp_y0));
-            s_{name} = st->state_ax_lp_y0;
+            s_ax_lp = st->state_ax_lp_y0;
         } else {
             st->state_ax_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) + st->state_ax_lp_s0a);
             st->state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ax_lp_y0)) + st->state_ax_lp_s0b);
             st->state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ax_lp_y0));
-            s_{name} = st->state_ax_lp_y0;
+            s_ax_lp = st->state_ax_lp_y0;
         }
         if (st->restart_ay_lp) { /* non-finite on the last sample: start again */
             st->state_ay_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_ay);
@@ -1082,12 +1082,12 @@ int spar_device_push(spar_device_state *st, const double sample[SPAR_DEVICE_N_IN
             st->state_ay_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) + st->state_ay_lp_s0a);
             st->state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ay_lp_y0)) + st->state_ay_lp_s0b);
             st->state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ay_lp_y0));
-            s_{name} = st->state_ay_lp_y0;
+            s_ay_lp = st->state_ay_lp_y0;
         } else {
             st->state_ay_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) + st->state_ay_lp_s0a);
             st->state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ay_lp_y0)) + st->state_ay_lp_s0b);
             st->state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ay_lp_y0));
-            s_{name} = st->state_ay_lp_y0;
+            s_ay_lp = st->state_ay_lp_y0;
         }
         if (st->restart_az_lp) { /* non-finite on the last sample: start again */
             st->state_az_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_az);
@@ -1096,15 +1096,15 @@ int spar_device_push(spar_device_state *st, const double sample[SPAR_DEVICE_N_IN
             st->state_az_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) + st->state_az_lp_s0a);
             st->state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_az_lp_y0)) + st->state_az_lp_s0b);
             st->state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_az_lp_y0));
-            s_{name} = st->state_az_lp_y0;
+            s_az_lp = st->state_az_lp_y0;
         } else {
             st->state_az_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) + st->state_az_lp_s0a);
             st->state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_az_lp_y0)) + st->state_az_lp_s0b);
             st->state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_az_lp_y0));
-            s_{name} = st->state_az_lp_y0;
+            s_az_lp = st->state_az_lp_y0;
         }
-        s_{name} = featgen_atan2(s_ax_lp, s_az_lp);
-        s_{name} = featgen_atan2(s_ay_lp, s_az_lp);
+        s_pitch = featgen_atan2(s_ax_lp, s_az_lp);
+        s_roll = featgen_atan2(s_ay_lp, s_az_lp);
         if (st->restart_acc_dyn) { /* non-finite on the last sample: start again */
             st->state_acc_dyn_y0 = (0.0 * s_acc_mag);
             st->state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * st->state_acc_dyn_y0));
@@ -1112,12 +1112,12 @@ int spar_device_push(spar_device_state *st, const double sample[SPAR_DEVICE_N_IN
             st->state_acc_dyn_y0 = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) + st->state_acc_dyn_s0a);
             st->state_acc_dyn_s0a = (((-0x1.f28820593537dp+0 /* -1.9473896234314616 */ * s_acc_mag) - (-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */ * st->state_acc_dyn_y0)) + st->state_acc_dyn_s0b);
             st->state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * st->state_acc_dyn_y0));
-            s_{name} = st->state_acc_dyn_y0;
+            s_acc_dyn = st->state_acc_dyn_y0;
         } else {
             st->state_acc_dyn_y0 = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) + st->state_acc_dyn_s0a);
             st->state_acc_dyn_s0a = (((-0x1.f28820593537dp+0 /* -1.9473896234314616 */ * s_acc_mag) - (-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */ * st->state_acc_dyn_y0)) + st->state_acc_dyn_s0b);
             st->state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * st->state_acc_dyn_y0));
-            s_{name} = st->state_acc_dyn_y0;
+            s_acc_dyn = st->state_acc_dyn_y0;
         }
         if (st->restart_gyro_lp) { /* non-finite on the last sample: start again */
             st->state_gyro_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_gyro_mag);
@@ -1126,53 +1126,53 @@ int spar_device_push(spar_device_state *st, const double sample[SPAR_DEVICE_N_IN
             st->state_gyro_lp_y0 = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) + st->state_gyro_lp_s0a);
             st->state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - (-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */ * st->state_gyro_lp_y0)) + st->state_gyro_lp_s0b);
             st->state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * st->state_gyro_lp_y0));
-            s_{name} = st->state_gyro_lp_y0;
+            s_gyro_lp = st->state_gyro_lp_y0;
         } else {
             st->state_gyro_lp_y0 = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) + st->state_gyro_lp_s0a);
             st->state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - (-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */ * st->state_gyro_lp_y0)) + st->state_gyro_lp_s0b);
             st->state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * st->state_gyro_lp_y0));
-            s_{name} = st->state_gyro_lp_y0;
+            s_gyro_lp = st->state_gyro_lp_y0;
         }
     } else {
-        s_{name} = sqrt((((s_ax * s_ax) + (s_ay * s_ay)) + (s_az * s_az)));
-        s_{name} = sqrt((((s_wx * s_wx) + (s_wy * s_wy)) + (s_wz * s_wz)));
+        s_acc_mag = sqrt((((s_ax * s_ax) + (s_ay * s_ay)) + (s_az * s_az)));
+        s_gyro_mag = sqrt((((s_wx * s_wx) + (s_wy * s_wy)) + (s_wz * s_wz)));
         st->state_ax_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_ax);
         st->state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ax_lp_y0));
         st->state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ax_lp_y0)) + st->state_ax_lp_s0b);
         st->state_ax_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) + st->state_ax_lp_s0a);
         st->state_ax_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ax) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ax_lp_y0)) + st->state_ax_lp_s0b);
         st->state_ax_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ax) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ax_lp_y0));
-        s_{name} = st->state_ax_lp_y0;
+        s_ax_lp = st->state_ax_lp_y0;
         st->state_ay_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_ay);
         st->state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ay_lp_y0));
         st->state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ay_lp_y0)) + st->state_ay_lp_s0b);
         st->state_ay_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) + st->state_ay_lp_s0a);
         st->state_ay_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_ay) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_ay_lp_y0)) + st->state_ay_lp_s0b);
         st->state_ay_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_ay) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_ay_lp_y0));
-        s_{name} = st->state_ay_lp_y0;
+        s_ay_lp = st->state_ay_lp_y0;
         st->state_az_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_az);
         st->state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_az_lp_y0));
         st->state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_az_lp_y0)) + st->state_az_lp_s0b);
         st->state_az_lp_y0 = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) + st->state_az_lp_s0a);
         st->state_az_lp_s0a = (((0x1.dab3775387e7bp-8 /* 0.007243363029857282 */ * s_az) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_az_lp_y0)) + st->state_az_lp_s0b);
         st->state_az_lp_s0b = ((0x1.dab3775387e7bp-9 /* 0.003621681514928641 */ * s_az) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_az_lp_y0));
-        s_{name} = st->state_az_lp_y0;
-        s_{name} = featgen_atan2(s_ax_lp, s_az_lp);
-        s_{name} = featgen_atan2(s_ay_lp, s_az_lp);
+        s_az_lp = st->state_az_lp_y0;
+        s_pitch = featgen_atan2(s_ax_lp, s_az_lp);
+        s_roll = featgen_atan2(s_ay_lp, s_az_lp);
         st->state_acc_dyn_y0 = (0.0 * s_acc_mag);
         st->state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * st->state_acc_dyn_y0));
         st->state_acc_dyn_s0a = (((-0x1.f28820593537dp+0 /* -1.9473896234314616 */ * s_acc_mag) - (-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */ * st->state_acc_dyn_y0)) + st->state_acc_dyn_s0b);
         st->state_acc_dyn_y0 = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) + st->state_acc_dyn_s0a);
         st->state_acc_dyn_s0a = (((-0x1.f28820593537dp+0 /* -1.9473896234314616 */ * s_acc_mag) - (-0x1.f25ac520c05e1p+0 /* -1.9466975407561835 */ * st->state_acc_dyn_y0)) + st->state_acc_dyn_s0b);
         st->state_acc_dyn_s0b = ((0x1.f28820593537dp-1 /* 0.9736948117157308 */ * s_acc_mag) - (0x1.e56af72354233p-1 /* 0.9480817061067398 */ * st->state_acc_dyn_y0));
-        s_{name} = st->state_acc_dyn_y0;
+        s_acc_dyn = st->state_acc_dyn_y0;
         st->state_gyro_lp_y0 = (0x1.ffffffffffffbp-1 /* 0.9999999999999994 */ * s_gyro_mag);
         st->state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * st->state_gyro_lp_y0));
         st->state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - (-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */ * st->state_gyro_lp_y0)) + st->state_gyro_lp_s0b);
         st->state_gyro_lp_y0 = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) + st->state_gyro_lp_s0a);
         st->state_gyro_lp_s0a = (((0x1.b5c1179c34f3cp-6 /* 0.026718400055713007 */ * s_gyro_mag) - (-0x1.a5bfeff431c3cp+0 /* -1.6474599810769766 */ * st->state_gyro_lp_y0)) + st->state_gyro_lp_s0b);
         st->state_gyro_lp_s0b = ((0x1.b5c1179c34f3cp-7 /* 0.013359200027856503 */ * s_gyro_mag) - (0x1.66dbf16226d6cp-1 /* 0.7008967811884026 */ * st->state_gyro_lp_y0));
-        s_{name} = st->state_gyro_lp_y0;
+        s_gyro_lp = st->state_gyro_lp_y0;
     }
     st->restart_ax_lp = ((s_ax_lp - s_ax_lp) != 0.0); /* ax_lp is NaN or +-inf */
     st->restart_ay_lp = ((s_ay_lp - s_ay_lp) != 0.0); /* ay_lp is NaN or +-inf */

@@ -1310,17 +1310,17 @@ int twist_and_go_device_push(twist_and_go_device_state *st, const double sample[
     double s_spin_lp; /* Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream. */
     double s_bounce; /* band-pass filter: the Butterworth high-pass at band[0] followed by the Butterworth low-pass at band[1], each of the given order (so 2 x order poles; not scipy's band-pass transform, whose sections differ). Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream. */
     if (st->started) {
-        s_{name} = sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)));
-        s_{name} = sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)));
-        s_{name} = sqrt(((s_gyro_x * s_gyro_x) + (s_gyro_z * s_gyro_z)));
-        s_{name} = (s_gyro_y - st->prev_gyro_y);
+        s_acc_mag = sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)));
+        s_gyro_mag = sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)));
+        s_off_axis = sqrt(((s_gyro_x * s_gyro_x) + (s_gyro_z * s_gyro_z)));
+        s_gyro_y_d = (s_gyro_y - st->prev_gyro_y);
         if (st->restart_acc_x_lp) { /* non-finite on the last sample: start again */
-            s_{name} = s_acc_x;
+            s_acc_x_lp = s_acc_x;
         } else {
-            s_{name} = ((0x1.999999999999ap-3 /* 0.2 */ * s_acc_x) + (0x1.999999999999ap-1 /* 0.8 */ * st->prev_acc_x_lp));
+            s_acc_x_lp = ((0x1.999999999999ap-3 /* 0.2 */ * s_acc_x) + (0x1.999999999999ap-1 /* 0.8 */ * st->prev_acc_x_lp));
         }
-        s_{name} = (s_gyro_y - s_gyro_x);
-        s_{name} = featgen_atan2(s_acc_x, s_acc_z);
+        s_twist = (s_gyro_y - s_gyro_x);
+        s_roll = featgen_atan2(s_acc_x, s_acc_z);
         if (st->restart_spin_lp) { /* non-finite on the last sample: start again */
             st->state_spin_lp_y0 = (0x1.0000000000002p+0 /* 1.0000000000000004 */ * s_gyro_y);
             st->state_spin_lp_s0b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * s_gyro_y) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * st->state_spin_lp_y0));
@@ -1328,12 +1328,12 @@ int twist_and_go_device_push(twist_and_go_device_state *st, const double sample[
             st->state_spin_lp_y0 = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * s_gyro_y) + st->state_spin_lp_s0a);
             st->state_spin_lp_s0a = (((0x1.79e966a97b7b1p-4 /* 0.09226360418662584 */ * s_gyro_y) - (-0x1.4eaa3b4d7550ap+0 /* -1.3072850288493236 */ * st->state_spin_lp_y0)) + st->state_spin_lp_s0b);
             st->state_spin_lp_s0b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * s_gyro_y) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * st->state_spin_lp_y0));
-            s_{name} = st->state_spin_lp_y0;
+            s_spin_lp = st->state_spin_lp_y0;
         } else {
             st->state_spin_lp_y0 = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * s_gyro_y) + st->state_spin_lp_s0a);
             st->state_spin_lp_s0a = (((0x1.79e966a97b7b1p-4 /* 0.09226360418662584 */ * s_gyro_y) - (-0x1.4eaa3b4d7550ap+0 /* -1.3072850288493236 */ * st->state_spin_lp_y0)) + st->state_spin_lp_s0b);
             st->state_spin_lp_s0b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * s_gyro_y) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * st->state_spin_lp_y0));
-            s_{name} = st->state_spin_lp_y0;
+            s_spin_lp = st->state_spin_lp_y0;
         }
         if (st->restart_bounce) { /* non-finite on the last sample: start again */
             st->state_bounce_y0 = (0.0 * s_acc_mag);
@@ -1348,7 +1348,7 @@ int twist_and_go_device_push(twist_and_go_device_state *st, const double sample[
             st->state_bounce_y1 = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * st->state_bounce_y0) + st->state_bounce_s1a);
             st->state_bounce_s1a = (((0x1.79e966a97b7b1p-4 /* 0.09226360418662584 */ * st->state_bounce_y0) - (-0x1.4eaa3b4d7550ap+0 /* -1.3072850288493236 */ * st->state_bounce_y1)) + st->state_bounce_s1b);
             st->state_bounce_s1b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * st->state_bounce_y0) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * st->state_bounce_y1));
-            s_{name} = st->state_bounce_y1;
+            s_bounce = st->state_bounce_y1;
         } else {
             st->state_bounce_y0 = ((0x1.d476d5eda12d9p-1 /* 0.9149691441130826 */ * s_acc_mag) + st->state_bounce_s0a);
             st->state_bounce_s0a = (((-0x1.d476d5eda12d9p+0 /* -1.8299382882261652 */ * s_acc_mag) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_bounce_y0)) + st->state_bounce_s0b);
@@ -1356,23 +1356,23 @@ int twist_and_go_device_push(twist_and_go_device_state *st, const double sample[
             st->state_bounce_y1 = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * st->state_bounce_y0) + st->state_bounce_s1a);
             st->state_bounce_s1a = (((0x1.79e966a97b7b1p-4 /* 0.09226360418662584 */ * st->state_bounce_y0) - (-0x1.4eaa3b4d7550ap+0 /* -1.3072850288493236 */ * st->state_bounce_y1)) + st->state_bounce_s1b);
             st->state_bounce_s1b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * st->state_bounce_y0) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * st->state_bounce_y1));
-            s_{name} = st->state_bounce_y1;
+            s_bounce = st->state_bounce_y1;
         }
     } else {
-        s_{name} = sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)));
-        s_{name} = sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)));
-        s_{name} = sqrt(((s_gyro_x * s_gyro_x) + (s_gyro_z * s_gyro_z)));
-        s_{name} = 0.0;
-        s_{name} = s_acc_x;
-        s_{name} = (s_gyro_y - s_gyro_x);
-        s_{name} = featgen_atan2(s_acc_x, s_acc_z);
+        s_acc_mag = sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)));
+        s_gyro_mag = sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)));
+        s_off_axis = sqrt(((s_gyro_x * s_gyro_x) + (s_gyro_z * s_gyro_z)));
+        s_gyro_y_d = 0.0;
+        s_acc_x_lp = s_acc_x;
+        s_twist = (s_gyro_y - s_gyro_x);
+        s_roll = featgen_atan2(s_acc_x, s_acc_z);
         st->state_spin_lp_y0 = (0x1.0000000000002p+0 /* 1.0000000000000004 */ * s_gyro_y);
         st->state_spin_lp_s0b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * s_gyro_y) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * st->state_spin_lp_y0));
         st->state_spin_lp_s0a = (((0x1.79e966a97b7b1p-4 /* 0.09226360418662584 */ * s_gyro_y) - (-0x1.4eaa3b4d7550ap+0 /* -1.3072850288493236 */ * st->state_spin_lp_y0)) + st->state_spin_lp_s0b);
         st->state_spin_lp_y0 = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * s_gyro_y) + st->state_spin_lp_s0a);
         st->state_spin_lp_s0a = (((0x1.79e966a97b7b1p-4 /* 0.09226360418662584 */ * s_gyro_y) - (-0x1.4eaa3b4d7550ap+0 /* -1.3072850288493236 */ * st->state_spin_lp_y0)) + st->state_spin_lp_s0b);
         st->state_spin_lp_s0b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * s_gyro_y) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * st->state_spin_lp_y0));
-        s_{name} = st->state_spin_lp_y0;
+        s_spin_lp = st->state_spin_lp_y0;
         st->state_bounce_y0 = (0.0 * s_acc_mag);
         st->state_bounce_s0b = ((0x1.d476d5eda12d9p-1 /* 0.9149691441130826 */ * s_acc_mag) - (0x1.aca312c9e96b0p-1 /* 0.8371816512560226 */ * st->state_bounce_y0));
         st->state_bounce_s0a = (((-0x1.d476d5eda12d9p+0 /* -1.8299382882261652 */ * s_acc_mag) - (-0x1.d29c22764da5bp+0 /* -1.822694925196308 */ * st->state_bounce_y0)) + st->state_bounce_s0b);
@@ -1385,7 +1385,7 @@ int twist_and_go_device_push(twist_and_go_device_state *st, const double sample[
         st->state_bounce_y1 = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * st->state_bounce_y0) + st->state_bounce_s1a);
         st->state_bounce_s1a = (((0x1.79e966a97b7b1p-4 /* 0.09226360418662584 */ * st->state_bounce_y0) - (-0x1.4eaa3b4d7550ap+0 /* -1.3072850288493236 */ * st->state_bounce_y1)) + st->state_bounce_s1b);
         st->state_bounce_s1b = ((0x1.79e966a97b7b1p-5 /* 0.04613180209331292 */ * st->state_bounce_y0) - (0x1.f79da08a92fffp-2 /* 0.4918122372225752 */ * st->state_bounce_y1));
-        s_{name} = st->state_bounce_y1;
+        s_bounce = st->state_bounce_y1;
     }
     st->restart_acc_x_lp = ((s_acc_x_lp - s_acc_x_lp) != 0.0); /* acc_x_lp is NaN or +-inf */
     st->restart_spin_lp = ((s_spin_lp - s_spin_lp) != 0.0); /* spin_lp is NaN or +-inf */

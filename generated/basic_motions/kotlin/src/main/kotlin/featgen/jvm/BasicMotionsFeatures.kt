@@ -282,27 +282,27 @@ class BasicMotionsFeatures {
         val s_acc_jerk_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         val s_gyro_jerk_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         if (started) {
-            s_{name} = Math.sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)))
-            s_{name} = Math.sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)))
-            s_{name} = (s_acc_x - prev_acc_x)
-            s_{name} = (s_acc_y - prev_acc_y)
-            s_{name} = (s_acc_z - prev_acc_z)
-            s_{name} = (s_gyro_x - prev_gyro_x)
-            s_{name} = (s_gyro_y - prev_gyro_y)
-            s_{name} = (s_gyro_z - prev_gyro_z)
-            s_{name} = Math.sqrt((((s_acc_jerk_x * s_acc_jerk_x) + (s_acc_jerk_y * s_acc_jerk_y)) + (s_acc_jerk_z * s_acc_jerk_z)))
-            s_{name} = Math.sqrt((((s_gyro_jerk_x * s_gyro_jerk_x) + (s_gyro_jerk_y * s_gyro_jerk_y)) + (s_gyro_jerk_z * s_gyro_jerk_z)))
+            s_acc_mag = Math.sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)))
+            s_gyro_mag = Math.sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)))
+            s_acc_jerk_x = (s_acc_x - prev_acc_x)
+            s_acc_jerk_y = (s_acc_y - prev_acc_y)
+            s_acc_jerk_z = (s_acc_z - prev_acc_z)
+            s_gyro_jerk_x = (s_gyro_x - prev_gyro_x)
+            s_gyro_jerk_y = (s_gyro_y - prev_gyro_y)
+            s_gyro_jerk_z = (s_gyro_z - prev_gyro_z)
+            s_acc_jerk_mag = Math.sqrt((((s_acc_jerk_x * s_acc_jerk_x) + (s_acc_jerk_y * s_acc_jerk_y)) + (s_acc_jerk_z * s_acc_jerk_z)))
+            s_gyro_jerk_mag = Math.sqrt((((s_gyro_jerk_x * s_gyro_jerk_x) + (s_gyro_jerk_y * s_gyro_jerk_y)) + (s_gyro_jerk_z * s_gyro_jerk_z)))
         } else {
-            s_{name} = Math.sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)))
-            s_{name} = Math.sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)))
-            s_{name} = 0.0
-            s_{name} = 0.0
-            s_{name} = 0.0
-            s_{name} = 0.0
-            s_{name} = 0.0
-            s_{name} = 0.0
-            s_{name} = Math.sqrt((((s_acc_jerk_x * s_acc_jerk_x) + (s_acc_jerk_y * s_acc_jerk_y)) + (s_acc_jerk_z * s_acc_jerk_z)))
-            s_{name} = Math.sqrt((((s_gyro_jerk_x * s_gyro_jerk_x) + (s_gyro_jerk_y * s_gyro_jerk_y)) + (s_gyro_jerk_z * s_gyro_jerk_z)))
+            s_acc_mag = Math.sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)))
+            s_gyro_mag = Math.sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)))
+            s_acc_jerk_x = 0.0
+            s_acc_jerk_y = 0.0
+            s_acc_jerk_z = 0.0
+            s_gyro_jerk_x = 0.0
+            s_gyro_jerk_y = 0.0
+            s_gyro_jerk_z = 0.0
+            s_acc_jerk_mag = Math.sqrt((((s_acc_jerk_x * s_acc_jerk_x) + (s_acc_jerk_y * s_acc_jerk_y)) + (s_acc_jerk_z * s_acc_jerk_z)))
+            s_gyro_jerk_mag = Math.sqrt((((s_gyro_jerk_x * s_gyro_jerk_x) + (s_gyro_jerk_y * s_gyro_jerk_y)) + (s_gyro_jerk_z * s_gyro_jerk_z)))
         }
         started = true
         prev_acc_x = s_acc_x

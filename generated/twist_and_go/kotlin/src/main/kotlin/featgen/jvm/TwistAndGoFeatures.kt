@@ -376,17 +376,17 @@ class TwistAndGoFeatures {
         val s_spin_lp: Double // Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         val s_bounce: Double // band-pass filter: the Butterworth high-pass at band[0] followed by the Butterworth low-pass at band[1], each of the given order (so 2 x order poles; not scipy's band-pass transform, whose sections differ). Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         if (started) {
-            s_{name} = Math.sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)))
-            s_{name} = Math.sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)))
-            s_{name} = Math.sqrt(((s_gyro_x * s_gyro_x) + (s_gyro_z * s_gyro_z)))
-            s_{name} = (s_gyro_y - prev_gyro_y)
+            s_acc_mag = Math.sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)))
+            s_gyro_mag = Math.sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)))
+            s_off_axis = Math.sqrt(((s_gyro_x * s_gyro_x) + (s_gyro_z * s_gyro_z)))
+            s_gyro_y_d = (s_gyro_y - prev_gyro_y)
             if (restart_acc_x_lp) { // non-finite on the last sample: start again
-                s_{name} = s_acc_x
+                s_acc_x_lp = s_acc_x
             } else {
-                s_{name} = ((0.2 * s_acc_x) + (0.8 * prev_acc_x_lp))
+                s_acc_x_lp = ((0.2 * s_acc_x) + (0.8 * prev_acc_x_lp))
             }
-            s_{name} = (s_gyro_y - s_gyro_x)
-            s_{name} = TwistAndGoFeaturesConstants.featgen_atan2(s_acc_x, s_acc_z)
+            s_twist = (s_gyro_y - s_gyro_x)
+            s_roll = TwistAndGoFeaturesConstants.featgen_atan2(s_acc_x, s_acc_z)
             if (restart_spin_lp) { // non-finite on the last sample: start again
                 state_spin_lp_y0 = (1.0000000000000004 * s_gyro_y)
                 state_spin_lp_s0b = ((0.04613180209331292 * s_gyro_y) - (0.4918122372225752 * state_spin_lp_y0))
@@ -394,12 +394,12 @@ class TwistAndGoFeatures {
                 state_spin_lp_y0 = ((0.04613180209331292 * s_gyro_y) + state_spin_lp_s0a)
                 state_spin_lp_s0a = (((0.09226360418662584 * s_gyro_y) - ((-1.3072850288493236) * state_spin_lp_y0)) + state_spin_lp_s0b)
                 state_spin_lp_s0b = ((0.04613180209331292 * s_gyro_y) - (0.4918122372225752 * state_spin_lp_y0))
-                s_{name} = state_spin_lp_y0
+                s_spin_lp = state_spin_lp_y0
             } else {
                 state_spin_lp_y0 = ((0.04613180209331292 * s_gyro_y) + state_spin_lp_s0a)
                 state_spin_lp_s0a = (((0.09226360418662584 * s_gyro_y) - ((-1.3072850288493236) * state_spin_lp_y0)) + state_spin_lp_s0b)
                 state_spin_lp_s0b = ((0.04613180209331292 * s_gyro_y) - (0.4918122372225752 * state_spin_lp_y0))
-                s_{name} = state_spin_lp_y0
+                s_spin_lp = state_spin_lp_y0
             }
             if (restart_bounce) { // non-finite on the last sample: start again
                 state_bounce_y0 = (0.0 * s_acc_mag)
@@ -414,7 +414,7 @@ class TwistAndGoFeatures {
                 state_bounce_y1 = ((0.04613180209331292 * state_bounce_y0) + state_bounce_s1a)
                 state_bounce_s1a = (((0.09226360418662584 * state_bounce_y0) - ((-1.3072850288493236) * state_bounce_y1)) + state_bounce_s1b)
                 state_bounce_s1b = ((0.04613180209331292 * state_bounce_y0) - (0.4918122372225752 * state_bounce_y1))
-                s_{name} = state_bounce_y1
+                s_bounce = state_bounce_y1
             } else {
                 state_bounce_y0 = ((0.9149691441130826 * s_acc_mag) + state_bounce_s0a)
                 state_bounce_s0a = ((((-1.8299382882261652) * s_acc_mag) - ((-1.822694925196308) * state_bounce_y0)) + state_bounce_s0b)
@@ -422,23 +422,23 @@ class TwistAndGoFeatures {
                 state_bounce_y1 = ((0.04613180209331292 * state_bounce_y0) + state_bounce_s1a)
                 state_bounce_s1a = (((0.09226360418662584 * state_bounce_y0) - ((-1.3072850288493236) * state_bounce_y1)) + state_bounce_s1b)
                 state_bounce_s1b = ((0.04613180209331292 * state_bounce_y0) - (0.4918122372225752 * state_bounce_y1))
-                s_{name} = state_bounce_y1
+                s_bounce = state_bounce_y1
             }
         } else {
-            s_{name} = Math.sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)))
-            s_{name} = Math.sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)))
-            s_{name} = Math.sqrt(((s_gyro_x * s_gyro_x) + (s_gyro_z * s_gyro_z)))
-            s_{name} = 0.0
-            s_{name} = s_acc_x
-            s_{name} = (s_gyro_y - s_gyro_x)
-            s_{name} = TwistAndGoFeaturesConstants.featgen_atan2(s_acc_x, s_acc_z)
+            s_acc_mag = Math.sqrt((((s_acc_x * s_acc_x) + (s_acc_y * s_acc_y)) + (s_acc_z * s_acc_z)))
+            s_gyro_mag = Math.sqrt((((s_gyro_x * s_gyro_x) + (s_gyro_y * s_gyro_y)) + (s_gyro_z * s_gyro_z)))
+            s_off_axis = Math.sqrt(((s_gyro_x * s_gyro_x) + (s_gyro_z * s_gyro_z)))
+            s_gyro_y_d = 0.0
+            s_acc_x_lp = s_acc_x
+            s_twist = (s_gyro_y - s_gyro_x)
+            s_roll = TwistAndGoFeaturesConstants.featgen_atan2(s_acc_x, s_acc_z)
             state_spin_lp_y0 = (1.0000000000000004 * s_gyro_y)
             state_spin_lp_s0b = ((0.04613180209331292 * s_gyro_y) - (0.4918122372225752 * state_spin_lp_y0))
             state_spin_lp_s0a = (((0.09226360418662584 * s_gyro_y) - ((-1.3072850288493236) * state_spin_lp_y0)) + state_spin_lp_s0b)
             state_spin_lp_y0 = ((0.04613180209331292 * s_gyro_y) + state_spin_lp_s0a)
             state_spin_lp_s0a = (((0.09226360418662584 * s_gyro_y) - ((-1.3072850288493236) * state_spin_lp_y0)) + state_spin_lp_s0b)
             state_spin_lp_s0b = ((0.04613180209331292 * s_gyro_y) - (0.4918122372225752 * state_spin_lp_y0))
-            s_{name} = state_spin_lp_y0
+            s_spin_lp = state_spin_lp_y0
             state_bounce_y0 = (0.0 * s_acc_mag)
             state_bounce_s0b = ((0.9149691441130826 * s_acc_mag) - (0.8371816512560226 * state_bounce_y0))
             state_bounce_s0a = ((((-1.8299382882261652) * s_acc_mag) - ((-1.822694925196308) * state_bounce_y0)) + state_bounce_s0b)
@@ -451,7 +451,7 @@ class TwistAndGoFeatures {
             state_bounce_y1 = ((0.04613180209331292 * state_bounce_y0) + state_bounce_s1a)
             state_bounce_s1a = (((0.09226360418662584 * state_bounce_y0) - ((-1.3072850288493236) * state_bounce_y1)) + state_bounce_s1b)
             state_bounce_s1b = ((0.04613180209331292 * state_bounce_y0) - (0.4918122372225752 * state_bounce_y1))
-            s_{name} = state_bounce_y1
+            s_bounce = state_bounce_y1
         }
         restart_acc_x_lp = ((s_acc_x_lp - s_acc_x_lp) != 0.0) // acc_x_lp is NaN or +-inf
         restart_spin_lp = ((s_spin_lp - s_spin_lp) != 0.0) // spin_lp is NaN or +-inf
