@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .. import ir
 from ..lowering import Program, reads_cur
@@ -36,6 +38,11 @@ from ..sharing import share_program
 from .base import Emitter, used_functions, used_tables
 from .c import signal_lines
 from .swift import storage_layout, upper_camel
+
+if TYPE_CHECKING:  # types only
+    from ..pipeline import Plan
+    from ..trees.decision import Decision
+    from ..trees.ir import Forest
 
 KOTLIN_PACKAGE = "featgen.jvm"
 LINES_PER_FUNCTION = 200  # printed statements per generated function (64 KB bytecode cap)
@@ -76,13 +83,13 @@ class KotlinEmitter(Emitter):
 
     def __init__(
         self,
-        *args,
+        *args: Any,
         reassigned: frozenset[str] = frozenset(),
         buffers: dict[str, int] | None = None,
         spilled: dict[str, int] | None = None,
         tables: str = "",
-        **kw,
-    ):
+        **kw: Any,
+    ) -> None:
         super().__init__(*args, **kw)
         self.reassigned = reassigned
         self.buffers = buffers or {}  # scratch buffer name -> absolute offset in st
@@ -90,7 +97,9 @@ class KotlinEmitter(Emitter):
         self.tables = tables  # the object holding tables and functions
 
     @classmethod
-    def for_body(cls, body: tuple, scratch_offset: int = 0, **kw) -> "KotlinEmitter":
+    def for_body(
+        cls, body: tuple[ir.Stmt, ...], scratch_offset: int = 0, **kw: Any
+    ) -> "KotlinEmitter":
         assigned = frozenset(
             s.var.name for stmt in body for s in ir.walk(stmt) if isinstance(s, ir.Set)
         )
@@ -225,16 +234,18 @@ class KotlinEmitter(Emitter):
         ]
 
 
-def _reads(stmt) -> set[str]:
+def _reads(stmt: ir.Stmt) -> set[str]:
     return {n.name for n in ir.walk(stmt) if isinstance(n, ir.Var)} | {
         n.var.name for n in ir.walk(stmt) if isinstance(n, ir.Set)
     }
 
 
-def split_body(body: tuple, limit: int = LINES_PER_FUNCTION) -> tuple[list[tuple], dict[str, int]]:
+def split_body(
+    body: tuple[ir.Stmt, ...], limit: int = LINES_PER_FUNCTION
+) -> tuple[list[tuple[ir.Stmt, ...]], dict[str, int]]:
     """Top-level statements of ``body`` cut into parts of about ``limit`` printed statements
     (a loop is never cut), and the variables that cross a cut: {name: spill index}."""
-    parts: list[list] = [[]]
+    parts: list[list[ir.Stmt]] = [[]]
     size = 0
     for stmt in body:
         n = (
@@ -265,17 +276,17 @@ def split_body(body: tuple, limit: int = LINES_PER_FUNCTION) -> tuple[list[tuple
 def _window_functions(
     window: str,
     names: list[str],
-    body: tuple,
+    body: tuple[ir.Stmt, ...],
     slots: tuple[str, ...],
-    out,
-    out_comment,
-    layout: dict,
+    out: Callable[[int], str],
+    out_comment: Callable[[int], str] | None,
+    layout: dict[str, Any],
     tables: str,
-    rings: dict,
-) -> dict:
+    rings: dict[str, Any],
+) -> dict[str, Any]:
     """One kernel (a window's merged kernel, or one feature's) as Kotlin functions."""
     parts, spilled = split_body(body)
-    functions = []
+    functions: list[dict[str, Any]] = []
     for part in parts:
         em = KotlinEmitter.for_body(
             part,
@@ -305,7 +316,9 @@ def _window_functions(
     return {"names": names, "functions": functions, "spill_size": len(spilled)}
 
 
-def render_context(program: Program, share: bool = True, shared: dict | None = None) -> dict:
+def render_context(
+    program: Program, share: bool = True, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What templates/kotlin/Features.kt.j2 needs (the storage layout is Swift's: rings, the
     latest features, then the scratch space, all in one DoubleArray). ``shared``: the sharing
     pass's result for ``program`` (the plan's; run here when not given)."""
@@ -351,7 +364,7 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
                     merged.body,
                     tuple(w.signals),
                     lambda k: f"st[{layout['features'] + k}]",
-                    lambda k, n=merged.names: f"// {n[k]}",
+                    lambda k, n=merged.names: f"// {n[k]}",  # type: ignore[misc]  # n: a default
                     layout,
                     tables,
                     rings,
@@ -364,7 +377,7 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
                     list(f.outputs),
                     f.kernel.body,
                     tuple(f.slots),
-                    lambda k, base=f.column: f"st[{layout['features'] + base + k}]",
+                    lambda k, base=f.column: f"st[{layout['features'] + base + k}]",  # type: ignore[misc]  # base: a default
                     None,
                     layout,
                     tables,
@@ -372,7 +385,7 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
                 )
             )
         spill = max([spill] + [k["spill_size"] for k in kernels])
-        functions = []
+        functions: list[dict[str, Any]] = []
         for k in kernels:
             for part in k["functions"]:
                 functions.append(dict(part, names=k["names"], index=len(functions)))
@@ -428,7 +441,9 @@ def tree_kotlin(lines: list[str]) -> list[str]:
     return out
 
 
-def model_context(forest, decision, feature_names: tuple[str, ...]) -> dict:
+def model_context(
+    forest: Forest, decision: Decision, feature_names: tuple[str, ...]
+) -> dict[str, Any]:
     """What templates/kotlin/Model.kt.j2 and Detector.kt.j2 need beyond the C model context."""
     from ..trees import fp32
     from ..trees.c_emit import tree_lines
@@ -463,7 +478,7 @@ def source_dir() -> str:
     return "kotlin/src/main/kotlin/" + KOTLIN_PACKAGE.replace(".", "/")
 
 
-def _model_context(plan, header_lines: list[str]) -> dict:
+def _model_context(plan: Plan, header_lines: list[str]) -> dict[str, Any]:
     """The model's template context, as codegen/trees/build.py computes it for C and Swift,
     from the plan's model (loaded once per build)."""
     from .. import escape
@@ -474,8 +489,8 @@ def _model_context(plan, header_lines: list[str]) -> dict:
 
     spec, program, device, bundle = plan.spec, plan.program, plan.device, plan.model
     forest = bundle.forest if device is program else bundle.forest.reindexed(device.full_columns)
-    decision = decisions.resolve(spec.decision, bundle.forest)
-    lines = header_lines + [model_line(bundle.model_sha256, spec.model.path)]
+    decision = decisions.resolve(spec.decision, bundle.forest)  # type: ignore[arg-type]  # set with model:
+    lines = header_lines + [model_line(bundle.model_sha256, spec.model.path)]  # type: ignore[union-attr]  # has_model
     c = c_emit.render_context(forest, spec.name, device.feature_names)
     return dict(
         header=escape.line_comments(lines),
@@ -501,7 +516,7 @@ def _model_context(plan, header_lines: list[str]) -> dict:
     )
 
 
-def paths(plan) -> dict[str, str]:
+def paths(plan: Plan) -> dict[str, str]:
     """The target's files by role: features, device_features (when the plan prunes), model
     and detector (with a model)."""
     root = source_dir()
@@ -514,7 +529,7 @@ def paths(plan) -> dict[str, str]:
     return out
 
 
-def has_model(plan) -> bool:
+def has_model(plan: Plan) -> bool:
     """The pure Kotlin model and detector follow XGBoost's rule (float32 inputs, thresholds and
     sums). A LightGBM or scikit-learn model (another ``Rule``, codegen/trees/ir.py) gets the
     featurisers here and its exact model in the Kotlin-over-JNI module (android/), which runs
@@ -522,7 +537,12 @@ def has_model(plan) -> bool:
     return plan.model is not None and plan.model.forest.rule.library == "xgboost"
 
 
-def kotlin_files(plan, render, header_lines: list[str], common) -> dict[str, str]:
+def kotlin_files(
+    plan: Plan,
+    render: Callable[..., str],
+    header_lines: list[str],
+    common: Callable[[Program], dict[str, Any]],
+) -> dict[str, str]:
     """Every file of the pure Kotlin target, under kotlin/: the full featuriser, the device
     featuriser (when the model reads fewer features), and with a model its tree model and
     detector. ``render(template, **context)`` renders and normalises; ``common(program)`` is
