@@ -16,7 +16,11 @@ All numbers are computed by the C runtime; the bridge and the Kotlin class only 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
+from typing import Any, cast
+
+import jinja2
 
 from featurespec.naming import pascal_case
 
@@ -32,13 +36,14 @@ type_name = pascal_case  # twist_and_go -> TwistAndGo: the one naming rule (feat
 
 def jni_prefix(package: str, cls: str) -> str:
     """The JNI symbol prefix of ``package.cls``'s native methods (JNI spec: '_' -> '_1')."""
-    mangle = lambda s: s.replace("_", "_1")  # noqa: E731
+    mangle: Callable[[str], str] = lambda s: s.replace("_", "_1")  # noqa: E731
     return "Java_" + "_".join(mangle(part) for part in package.split(".")) + "_" + mangle(cls)
 
 
 def _float_bits(hex_literal: str) -> int:
     """The float32 written as a hex literal (exactly a float32), as Java's signed int bits."""
-    return struct.unpack("<i", struct.pack("<f", float.fromhex(hex_literal)))[0]
+    bits: int = struct.unpack("<i", struct.pack("<f", float.fromhex(hex_literal)))[0]
+    return bits
 
 
 def _double_bits(hex_literal: str) -> str:
@@ -47,7 +52,12 @@ def _double_bits(hex_literal: str) -> str:
 
 
 def android_files(
-    env, files: dict, common: dict, header_lines: list[str], model: dict | None, normalise
+    env: jinja2.Environment,
+    files: Mapping[str, str | bytes],
+    common: dict[str, Any],
+    header_lines: list[str],
+    model: dict[str, Any] | None,
+    normalise: Callable[[str], str],
 ) -> dict[str, str]:
     """{path: text} of android/ for a build whose other files are ``files``; ``model`` is the
     manifest's "model" entry, or None for a spec without a model."""
@@ -111,11 +121,11 @@ def android_files(
             f"{name}_jni.c",
             f"{name}_sensors_jni.c",
         ]
-    out = {}
+    out: dict[str, str] = {}
     cpp = f"{ROOT}/cpp"
     for part in parts:  # the C runtime, byte for byte as in c/
         for ext in ("h", "c"):
-            out[f"{cpp}/{part}.{ext}"] = files[f"c/{part}.{ext}"]
+            out[f"{cpp}/{part}.{ext}"] = cast(str, files[f"c/{part}.{ext}"])  # C is text
     c_header = escape.c_block_comment(lines)
     kt_header = escape.line_comments(lines)
     out[f"{cpp}/CMakeLists.txt"] = env.get_template("android/CMakeLists.txt.j2").render(**ctx)

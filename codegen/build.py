@@ -13,6 +13,7 @@ import secrets
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from featurespec.errors import OutputError
 from featurespec.schema import Spec
@@ -34,13 +35,13 @@ from .targets.base import normalise as _normalise
 from .targets.swift import GOLDEN_FILE, GOLDEN_MAGIC, SWIFT_MEMORY_PUSHES, SWIFT_MEMORY_PUSHES_DEBUG  # noqa: F401  (re-exported: tests and the harness read them here)
 
 
-def _quiet(kind: str, key: str, value) -> bool:
+def _quiet(kind: str, key: str, value: object) -> bool:
     """A parameter left at a ``quiet_default`` (see codegen/params.py): not listed."""
     param = FEATURES[kind].params[key] if kind in FEATURES else None
     return param is not None and param.quiet_default and value == param.default
 
 
-def manifest(program: Program) -> dict:
+def manifest(program: Program) -> dict[str, Any]:
     spec = program.spec
     features = []
     column = 0
@@ -154,6 +155,9 @@ def generate(
     return build(spec, prune, share, golden)
 
 
+# what the caller keeps out of a generated tree: (what, path, refuse_inside), see tree_problem
+Protected = tuple[tuple[str, Path, bool], ...]
+
 GOLDEN_SEED = 5
 GOLDEN_BUDGET = 256 * 1024  # bytes: the golden file stays small enough to commit
 # (the golden file's format and its computation: featgen/harness/golden.py)
@@ -194,7 +198,7 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def tree_problem(target: Path, protect: tuple = ()) -> str | None:
+def tree_problem(target: Path, protect: Protected = ()) -> str | None:
     """Why ``target`` may not be replaced by a generated tree, or None when it may.
 
     It may when it is absent, empty, or a tree featgen wrote: its manifest.json says generator
@@ -250,7 +254,7 @@ def tree_problem(target: Path, protect: tuple = ()) -> str | None:
     return None
 
 
-def write_tree(files: dict[str, str | bytes], target: Path, protect: tuple = ()) -> None:
+def write_tree(files: dict[str, str | bytes], target: Path, protect: Protected = ()) -> None:
     """Replace directory ``target`` with exactly ``files`` when ``tree_problem`` allows it
     (else OutputError, nothing written). The tree is written to a hidden sibling, flushed to
     disk, then renamed into place: a failure or a kill leaves the old tree (or none), never a

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:  # types only: the bundle module imports nothing of the pipeline
     from .lowering import Program
@@ -21,11 +21,12 @@ if TYPE_CHECKING:  # types only: the bundle module imports nothing of the pipeli
 MANIFEST = "manifest.json"
 
 
-class Files(Mapping):
+class Files(Mapping[str, str | bytes]):
     """A read-only {relative path: str | bytes}, sorted by path (picklable, unlike a
     MappingProxyType: dask ships it to workers)."""
 
     __slots__ = ("_files",)
+    _files: dict[str, str | bytes]
 
     def __init__(self, files: Mapping[str, str | bytes]):
         object.__setattr__(self, "_files", dict(sorted(files.items())))
@@ -39,13 +40,13 @@ class Files(Mapping):
     def __len__(self) -> int:
         return len(self._files)
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError("Files is read-only")
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, str | bytes]:
         return self._files
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, str | bytes]) -> None:
         object.__setattr__(self, "_files", state)
 
     def __repr__(self) -> str:
@@ -104,9 +105,10 @@ class Manifest:
     def n_features(self) -> int:
         return len(self.feature_names)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """A mutable copy of the whole manifest (``data`` is the read-only one)."""
-        return json.loads(self.text)
+        data: dict[str, Any] = json.loads(self.text)
+        return data
 
     @classmethod
     def parse(cls, text: str) -> Manifest:
@@ -157,7 +159,7 @@ class Manifest:
         raise KeyError(f"no featuriser {prefix!r} in this build")
 
 
-def _frozen(value):
+def _frozen(value: Any) -> Any:
     """JSON objects as read-only mappings, lists as tuples (a manifest is a value)."""
     if isinstance(value, dict):
         return _ReadOnly({k: _frozen(v) for k, v in value.items()})
@@ -166,20 +168,20 @@ def _frozen(value):
     return value
 
 
-class _ReadOnly(dict):
+class _ReadOnly(dict[str, Any]):
     """A dict that refuses writes (picklable; ``dict(x)`` gives a mutable copy)."""
 
-    def _refuse(self, *args, **kwargs):
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
         raise TypeError("a manifest entry is read-only")
 
-    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[_ReadOnly], tuple[dict[str, Any]]]:
         return (_ReadOnly, (dict(self),))
 
 
 @dataclass(frozen=True, eq=False)
-class Bundle(Mapping):
+class Bundle(Mapping[str, str | bytes]):
     """One build: every generated file, and what it was generated from.
 
     ``program`` is the full featuriser's plan, ``device`` the one the detector runs (the same
@@ -203,7 +205,7 @@ class Bundle(Mapping):
     def __len__(self) -> int:
         return len(self.files)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, Mapping):
             return NotImplemented
         return dict(self.items()) == dict(other.items())

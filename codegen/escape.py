@@ -30,6 +30,8 @@ from __future__ import annotations
 import json
 import re
 import string
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import markupsafe
 
@@ -102,7 +104,7 @@ def _no_surrogates(text: str, language: str) -> None:
         raise EscapeError(f"a {language} string cannot hold a lone surrogate: {text!r}")
 
 
-def _quoted(chars, specials: str, encode) -> str:
+def _quoted(chars: Iterable[str], specials: str, encode: Callable[[str], str]) -> str:
     """A double-quoted literal: SPECIALS backslash-escaped, printable ASCII kept, every other
     character (or byte) written by ENCODE. One shape for the Python, C, Swift, Kotlin rules."""
     return (
@@ -181,7 +183,7 @@ def cmake_string(text: str) -> str:
 # ---------------------------------------------------------------- documents
 
 
-def json_text(value) -> str:
+def json_text(value: Any) -> str:
     """A JSON value, ASCII only (so U+2028/U+2029 are escaped for JavaScript readers too)."""
     return json.dumps(value, ensure_ascii=True)
 

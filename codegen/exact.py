@@ -10,6 +10,7 @@ on where it was generated.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from decimal import Context, Decimal, localcontext
 from fractions import Fraction
 
@@ -53,7 +54,7 @@ def sin_cos_turns(turns: Fraction) -> tuple[Decimal, Decimal]:
         return +cos, +sin
 
 
-def context():
+def context() -> AbstractContextManager[Context]:
     """A decimal context of DIGITS significant digits: ``with exact.context(): ...``."""
     return localcontext(Context(prec=DIGITS))
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -53,28 +53,31 @@ class FeatureKind:
     params: dict[str, Param] = field(default_factory=dict)
     n_signals: int = 1
     min_length: int = 1
-    tag: Callable[[dict], str] | None = None  # name part from params, e.g. "_2p5"
-    outputs: Callable[[dict], list[str]] | None = None  # several columns, e.g. histogram bins
+    tag: Callable[[dict[str, Any]], str] | None = None  # name part from params, e.g. "_2p5"
+    outputs: Callable[[dict[str, Any]], list[str]] | None = (
+        None  # several columns, e.g. histogram bins
+    )
     # Rules that need the window: (full params, window length, sample rate in Hz) -> message
     # when the combination is invalid (e.g. a DFT bin above L/2, a lag >= L).
-    check: Callable[[dict, int, float], str | None] | None = None
+    check: Callable[[dict[str, Any], int, float], str | None] | None = None
     # The constants computed from the parameters at generation time must be usable: (full
     # params, sample rate in Hz) -> (the parameter to blame, message) when they are not (e.g.
     # histogram bin edges that overflow or coincide).
-    constants: Callable[[dict, float], "tuple[str, str] | None"] | None = None
+    constants: Callable[[dict[str, Any], float], "tuple[str, str] | None"] | None = None
 
-    def output_suffixes(self, params: dict) -> list[str]:
+    def output_suffixes(self, params: dict[str, Any]) -> list[str]:
         return self.outputs(params) if self.outputs else [""]
 
-    def name_tag(self, params: dict) -> str:
+    def name_tag(self, params: dict[str, Any]) -> str:
         return self.tag(params) if self.tag else ""
 
 
 FEATURES: dict[str, FeatureKind] = {}
+_Build = TypeVar("_Build", bound=Callable[..., None])  # (builder, windows..., **params)
 
 
-def feature(name: str, doc: str, **kw: Any):
-    def register(fn: Callable[..., None]) -> Callable[..., None]:
+def feature(name: str, doc: str, **kw: Any) -> Callable[[_Build], _Build]:
+    def register(fn: _Build) -> _Build:
         FEATURES[name] = FeatureKind(name=name, build=fn, doc=doc, **kw)
         return fn
 
@@ -92,11 +95,11 @@ def number_tag(value: float) -> str:
 THRESHOLD = Param("number", doc="the threshold the samples are compared with (strictly)")
 
 
-def _threshold_tag(p: dict) -> str:
+def _threshold_tag(p: dict[str, Any]) -> str:
     return "_" + number_tag(p["threshold"])
 
 
-def _ddof_tag(p: dict) -> str:
+def _ddof_tag(p: dict[str, Any]) -> str:
     return "" if p["ddof"] == 0 else f"_ddof{p['ddof']}"
 
 
@@ -176,12 +179,12 @@ def longest_run(b: KernelBuilder, x: WindowRef, hit: Callable[[Expr], Expr]) -> 
 
 
 @feature("sum", "x0 + x1 + ... + x(L-1), left to right from 0.0.")
-def f_sum(b, x):
+def f_sum(b: KernelBuilder, x: WindowRef) -> None:
     b.out(running_sum(b, x))
 
 
 @feature("mean", "sum / L.")
-def f_mean(b, x):
+def f_mean(b: KernelBuilder, x: WindowRef) -> None:
     b.out(window_mean(b, x))
 
 
@@ -193,7 +196,7 @@ def f_mean(b, x):
     params={"ddof": DDOF},
     tag=_ddof_tag,
 )
-def f_var(b, x, ddof):
+def f_var(b: KernelBuilder, x: WindowRef, ddof: int) -> None:
     b.out(variance(b, x, ddof))
 
 
@@ -203,64 +206,64 @@ def f_var(b, x, ddof):
     params={"ddof": DDOF},
     tag=_ddof_tag,
 )
-def f_std(b, x, ddof):
+def f_std(b: KernelBuilder, x: WindowRef, ddof: int) -> None:
     b.out(sqrt(variance(b, x, ddof)))
 
 
 @feature("min", "smallest sample (first one on ties; -0.0 and +0.0 tie).")
-def f_min(b, x):
+def f_min(b: KernelBuilder, x: WindowRef) -> None:
     b.out(extreme(b, x, lambda v, best: v < best)[0])
 
 
 @feature("max", "largest sample (first one on ties; -0.0 and +0.0 tie).")
-def f_max(b, x):
+def f_max(b: KernelBuilder, x: WindowRef) -> None:
     b.out(extreme(b, x, lambda v, best: v > best)[0])
 
 
 @feature("range", "max - min.")
-def f_range(b, x):
+def f_range(b: KernelBuilder, x: WindowRef) -> None:
     lo = extreme(b, x, lambda v, best: v < best)[0]
     hi = extreme(b, x, lambda v, best: v > best)[0]
     b.out(hi - lo)
 
 
 @feature("argmin", "index (0 = oldest) of the first smallest sample.")
-def f_argmin(b, x):
+def f_argmin(b: KernelBuilder, x: WindowRef) -> None:
     b.out(extreme(b, x, lambda v, best: v < best)[1])
 
 
 @feature("argmax", "index (0 = oldest) of the first largest sample.")
-def f_argmax(b, x):
+def f_argmax(b: KernelBuilder, x: WindowRef) -> None:
     b.out(extreme(b, x, lambda v, best: v > best)[1])
 
 
 @feature("first", "the oldest sample, x0.")
-def f_first(b, x):
+def f_first(b: KernelBuilder, x: WindowRef) -> None:
     b.out(x[0])
 
 
 @feature("last", "the newest sample, x(L-1).")
-def f_last(b, x):
+def f_last(b: KernelBuilder, x: WindowRef) -> None:
     b.out(x[x.length - 1])
 
 
 @feature("delta", "x(L-1) - x0.")
-def f_delta(b, x):
+def f_delta(b: KernelBuilder, x: WindowRef) -> None:
     b.out(x[x.length - 1] - x[0])
 
 
 @feature("energy", "sum(x * x), left to right.")
-def f_energy(b, x):
+def f_energy(b: KernelBuilder, x: WindowRef) -> None:
     b.out(running_sum(b, x, lambda v: v * v, hint="energy"))
 
 
 @feature("rms", "sqrt(energy / L).")
-def f_rms(b, x):
+def f_rms(b: KernelBuilder, x: WindowRef) -> None:
     b.out(sqrt(running_sum(b, x, lambda v: v * v, hint="energy") / x.length))
 
 
 @feature("mean_abs", "sum(|x|) / L.")
-def f_mean_abs(b, x):
+def f_mean_abs(b: KernelBuilder, x: WindowRef) -> None:
     b.out(running_sum(b, x, fabs, hint="total_abs") / x.length)
 
 
@@ -269,12 +272,12 @@ def f_mean_abs(b, x):
     "number of sign changes between consecutive non-zero samples; exact zeros (either sign) "
     "are skipped, so -1, 0, 1 is one crossing and -1, 0, -1 none.",
 )
-def f_zero_crossings(b, x):
+def f_zero_crossings(b: KernelBuilder, x: WindowRef) -> None:
     b.out(crossings(b, x, 0.0))
 
 
 @feature("mean_crossings", "zero_crossings of (x - mean); samples equal to the mean are skipped.")
-def f_mean_crossings(b, x):
+def f_mean_crossings(b: KernelBuilder, x: WindowRef) -> None:
     b.out(crossings(b, x, window_mean(b, x)))
 
 
@@ -284,7 +287,7 @@ def f_mean_crossings(b, x):
     "c = (L-1)/2 and D = L(L^2-1)/12 (both exact in double). Needs L >= 2.",
     min_length=2,
 )
-def f_slope(b, x):
+def f_slope(b: KernelBuilder, x: WindowRef) -> None:
     n = x.length
     centre = (n - 1) / 2.0
     mean = window_mean(b, x)
@@ -300,7 +303,7 @@ def f_slope(b, x):
     params={"threshold": THRESHOLD},
     tag=_threshold_tag,
 )
-def f_count_above(b, x, threshold):
+def f_count_above(b: KernelBuilder, x: WindowRef, threshold: float) -> None:
     b.out(running_sum(b, x, lambda v: select(v > threshold, 1.0, 0.0), hint="count"))
 
 
@@ -314,11 +317,11 @@ MIN_LENGTH = Param(
 )
 
 
-def _run_tag(p: dict) -> str:
+def _run_tag(p: dict[str, Any]) -> str:
     return _threshold_tag(p) + ("" if p["min_length"] == 1 else f"_min{p['min_length']}")
 
 
-def _run_check(p: dict, length: int, rate: float) -> str | None:
+def _run_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     if p["min_length"] > length:
         return (
             f"min_length {p['min_length']} is longer than the window: no run could count "
@@ -334,12 +337,16 @@ RUN_RULE = (
 )
 
 
-def _run_length(b: KernelBuilder, x: WindowRef, hit, min_length: int) -> None:
+def _run_length(
+    b: KernelBuilder, x: WindowRef, hit: Callable[[Expr], Expr], min_length: int
+) -> None:
     longest = longest_run(b, x, hit)[0]
     b.out(longest if min_length == 1 else select(longest >= float(min_length), longest, 0.0))
 
 
-def _run_start(b: KernelBuilder, x: WindowRef, hit, min_length: int) -> None:
+def _run_start(
+    b: KernelBuilder, x: WindowRef, hit: Callable[[Expr], Expr], min_length: int
+) -> None:
     longest, start = longest_run(b, x, hit)
     b.out(start if min_length == 1 else select(longest >= float(min_length), start, -1.0))
 
@@ -351,7 +358,7 @@ def _run_start(b: KernelBuilder, x: WindowRef, hit, min_length: int) -> None:
     tag=_run_tag,
     check=_run_check,
 )
-def f_longest_run_above(b, x, threshold, min_length):
+def f_longest_run_above(b: KernelBuilder, x: WindowRef, threshold: float, min_length: int) -> None:
     _run_length(b, x, lambda v: v > threshold, min_length)
 
 
@@ -362,7 +369,7 @@ def f_longest_run_above(b, x, threshold, min_length):
     tag=_run_tag,
     check=_run_check,
 )
-def f_longest_run_below(b, x, threshold, min_length):
+def f_longest_run_below(b: KernelBuilder, x: WindowRef, threshold: float, min_length: int) -> None:
     _run_length(b, x, lambda v: v < threshold, min_length)
 
 
@@ -381,7 +388,9 @@ START_DOC = (
     tag=_run_tag,
     check=_run_check,
 )
-def f_longest_run_above_start(b, x, threshold, min_length):
+def f_longest_run_above_start(
+    b: KernelBuilder, x: WindowRef, threshold: float, min_length: int
+) -> None:
     _run_start(b, x, lambda v: v > threshold, min_length)
 
 
@@ -392,7 +401,9 @@ def f_longest_run_above_start(b, x, threshold, min_length):
     tag=_run_tag,
     check=_run_check,
 )
-def f_longest_run_below_start(b, x, threshold, min_length):
+def f_longest_run_below_start(
+    b: KernelBuilder, x: WindowRef, threshold: float, min_length: int
+) -> None:
     _run_start(b, x, lambda v: v < threshold, min_length)
 
 
@@ -401,7 +412,7 @@ def histogram_edges(bins: int, lo: float, hi: float) -> list[float]:
     return [float(e) for e in np.linspace(lo, hi, bins + 1)]
 
 
-def _histogram_constants(p: dict, rate: float) -> tuple[str, str] | None:
+def _histogram_constants(p: dict[str, Any], rate: float) -> tuple[str, str] | None:
     """The edges are generation-time constants compared with every sample: each must be finite
     (high - low overflows past 1.8e308: numpy.linspace gives inf and NaN) and each bin must be
     wider than zero (a range a few doubles wide repeats edges)."""
@@ -448,13 +459,17 @@ def _histogram_constants(p: dict, rate: float) -> tuple[str, str] | None:
     tag=lambda p: "" if p["outside"] == "drop" else "_clamp",
     outputs=lambda p: [f"_b{i:0{len(str(p['bins'] - 1))}d}" for i in range(p["bins"])],
 )
-def f_histogram(b, x, bins, normalize, outside, **p):
+def f_histogram(
+    b: KernelBuilder, x: WindowRef, bins: int, normalize: bool, outside: str, **p: Any
+) -> None:
     edges = histogram_edges(bins, *p["range"])
     clamp = outside == "clamp"
     for i in range(bins):
         lo, hi, first, last = edges[i], edges[i + 1], i == 0, i == bins - 1
 
-        def inside(v, lo=lo, hi=hi, first=first, last=last):
+        def inside(
+            v: Expr, lo: float = lo, hi: float = hi, first: bool = first, last: bool = last
+        ) -> Expr:
             if clamp and first and last:
                 return eq(v, v)  # every (non-NaN) sample
             if clamp and first:
@@ -532,7 +547,7 @@ METHOD = Param(
 )
 
 
-def _method_tag(p: dict) -> str:
+def _method_tag(p: dict[str, Any]) -> str:
     return "" if p["method"] == "linear" else "_nearest"
 
 
@@ -541,7 +556,7 @@ def _method_tag(p: dict) -> str:
     "middle of the sorted window (sorted copy of x + 0.0, so -0.0 counts as "
     "+0.0); for even L, (a + b) * 0.5 of the two middle values, as numpy.median.",
 )
-def f_median(b, x):
+def f_median(b: KernelBuilder, x: WindowRef) -> None:
     b.out(median_of(b, sorted_copy(b, x)))
 
 
@@ -552,7 +567,7 @@ def f_median(b, x):
     params={"q": Param("number", check=_q_check, doc="percent, 0 to 100"), "method": METHOD},
     tag=lambda p: f"_{number_tag(p['q'])}{_method_tag(p)}",
 )
-def f_percentile(b, x, q, method):
+def f_percentile(b: KernelBuilder, x: WindowRef, q: float, method: str) -> None:
     b.out(percentile_of(sorted_copy(b, x), q, method))
 
 
@@ -562,7 +577,7 @@ def f_percentile(b, x, q, method):
     params={"method": METHOD},
     tag=_method_tag,
 )
-def f_iqr(b, x, method):
+def f_iqr(b: KernelBuilder, x: WindowRef, method: str) -> None:
     buf = sorted_copy(b, x)
     b.out(percentile_of(buf, 75.0, method) - percentile_of(buf, 25.0, method))
 
@@ -574,7 +589,7 @@ def f_iqr(b, x, method):
     params={"scale": Param("number", default=1.0, doc="factor applied last")},
     tag=lambda p: "" if p["scale"] == 1.0 else f"_s{number_tag(p['scale'])}",
 )
-def f_mad(b, x, scale):
+def f_mad(b: KernelBuilder, x: WindowRef, scale: float) -> None:
     med = b.let("median", median_of(b, sorted_copy(b, x)))  # the sorted copy median etc. share
     deviations = b.scratch("deviations", x.length)
     with b.loop(0, x.length) as k:
@@ -598,15 +613,23 @@ BIAS = Param(
 )
 
 
-def central_moment_sums(b: KernelBuilder, x: WindowRef, powers: tuple[int, ...]) -> tuple:
+def central_moment_sums(
+    b: KernelBuilder, x: WindowRef, powers: tuple[int, ...]
+) -> tuple[Var, Var, list[Var]]:
     """(mean, m2, m_p for p in powers): m_p = sum(d^p) / L with d = x - mean, d^3 = (d*d)*d,
     d^4 = (d*d)*(d*d), each sum left to right."""
     mean = window_mean(b, x)
-    terms = {2: lambda d: d * d, 3: lambda d: (d * d) * d, 4: lambda d: (d * d) * (d * d)}
+    terms: dict[int, Callable[[Expr], Expr]] = {
+        2: lambda d: d * d,
+        3: lambda d: (d * d) * d,
+        4: lambda d: (d * d) * (d * d),
+    }
     m2 = b.let("m2", running_sum(b, x, lambda v: terms[2](v - mean), hint="s2") / x.length)
     ms = [
         b.let(
-            f"m{p}", running_sum(b, x, lambda v, p=p: terms[p](v - mean), hint=f"s{p}") / x.length
+            f"m{p}",
+            running_sum(b, x, lambda v, p=p: terms[p](v - mean), hint=f"s{p}")  # type: ignore[misc]  # p: a default, bound per power
+            / x.length,
         )
         for p in powers
     ]
@@ -617,13 +640,13 @@ def constant_window(mean: Expr, m2: Expr) -> Expr:
     return m2 <= (EPS * mean) * (EPS * mean)
 
 
-def _skew_check(p: dict, length: int, rate: float) -> str | None:
+def _skew_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     if not p["bias"] and length < 3:
         return "adjusted skewness (bias: false) needs a window of at least 3 samples"
     return None
 
 
-def _kurt_check(p: dict, length: int, rate: float) -> str | None:
+def _kurt_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     if not p["bias"] and length < 4:
         return "adjusted kurtosis (bias: false) needs a window of at least 4 samples"
     return None
@@ -639,7 +662,7 @@ def _kurt_check(p: dict, length: int, rate: float) -> str | None:
     check=_skew_check,
     tag=lambda p: "" if p["bias"] else "_adjusted",
 )
-def f_skewness(b, x, bias, zero_variance):
+def f_skewness(b: KernelBuilder, x: WindowRef, bias: bool, zero_variance: float) -> None:
     mean, m2, (m3,) = central_moment_sums(b, x, (3,))
     g = b.let("g1", m3 / (m2 * sqrt(m2)))
     n = x.length
@@ -671,7 +694,9 @@ def _adjust_skew(n: int) -> float:
     check=_kurt_check,
     tag=lambda p: ("" if p["bias"] else "_adjusted") + ("" if p["fisher"] else "_pearson"),
 )
-def f_kurtosis(b, x, bias, fisher, zero_variance):
+def f_kurtosis(
+    b: KernelBuilder, x: WindowRef, bias: bool, fisher: bool, zero_variance: float
+) -> None:
     mean, m2, (m4,) = central_moment_sums(b, x, (4,))
     g = b.let("g2", m4 / (m2 * m2) - 3.0)
     n = x.length
@@ -691,7 +716,7 @@ def f_kurtosis(b, x, bias, fisher, zero_variance):
     "sum(|x(k) - x(k-1)|, k = 1..L-1) / (L - 1), left to right (tsfresh). Needs L >= 2.",
     min_length=2,
 )
-def f_mean_abs_change(b, x):
+def f_mean_abs_change(b: KernelBuilder, x: WindowRef) -> None:
     total = b.let("total", 0.0)
     with b.loop(1, x.length) as k:
         b.set(total, total + fabs(x[k] - x[k - 1]))
@@ -705,7 +730,7 @@ HEIGHT = Param(
 )
 
 
-def _height_tag(p: dict) -> str:
+def _height_tag(p: dict[str, Any]) -> str:
     return "" if p["height"] is None else f"_h{number_tag(p['height'])}"
 
 
@@ -742,7 +767,7 @@ PEAK_DOC = (
     params={"height": HEIGHT},
     tag=_height_tag,
 )
-def f_peak_count(b, x, height):
+def f_peak_count(b: KernelBuilder, x: WindowRef, height: float) -> None:
     b.out(peaks(b, x, height)[0])
 
 
@@ -753,7 +778,7 @@ def f_peak_count(b, x, height):
     params={"height": HEIGHT},
     tag=_height_tag,
 )
-def f_last_peak_index(b, x, height):
+def f_last_peak_index(b: KernelBuilder, x: WindowRef, height: float) -> None:
     b.out(peaks(b, x, height)[1])
 
 
@@ -762,7 +787,7 @@ def _half_period(rate: float) -> float:
     return float(Fraction(1, 2) / Fraction(repr(rate)))
 
 
-def _integral_constants(p: dict, rate: float) -> tuple[str, str] | None:
+def _integral_constants(p: dict[str, Any], rate: float) -> tuple[str, str] | None:
     try:
         _half_period(rate)
     except OverflowError:
@@ -780,14 +805,14 @@ def _integral_constants(p: dict, rate: float) -> tuple[str, str] | None:
     "time; 0 for L = 1.",
     constants=_integral_constants,
 )
-def f_integral(b, x):
+def f_integral(b: KernelBuilder, x: WindowRef) -> None:
     total = b.let("total", 0.0)
     with b.loop(1, x.length) as k:
         b.set(total, total + (x[k - 1] + x[k]))
     b.out(total * _half_period(b.sample_rate))
 
 
-def _lag_check(p: dict, length: int, rate: float) -> str | None:
+def _lag_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     if p["lag"] >= length:
         return f"autocorrelation at lag {p['lag']} needs a window longer than the lag"
     return None
@@ -805,7 +830,7 @@ def _lag_check(p: dict, length: int, rate: float) -> str | None:
     check=_lag_check,
     tag=lambda p: f"_lag{p['lag']}",
 )
-def f_autocorrelation(b, x, lag, zero_variance):
+def f_autocorrelation(b: KernelBuilder, x: WindowRef, lag: int, zero_variance: float) -> None:
     mean = window_mean(b, x)
     den = running_sum(b, x, lambda v: (v - mean) * (v - mean), hint="squares")
     num = b.let("num", 0.0)
@@ -831,7 +856,7 @@ PAIR = (
     tag=_ddof_tag,
     n_signals=2,
 )
-def f_covariance(b, x, y, ddof):
+def f_covariance(b: KernelBuilder, x: WindowRef, y: WindowRef, ddof: int) -> None:
     mx, my = window_mean(b, x), window_mean(b, y)
     total = b.let("products", 0.0)
     with b.loop(0, x.length) as k:
@@ -847,7 +872,7 @@ def f_covariance(b, x, y, ddof):
     params={"zero_variance": ZERO_VARIANCE},
     n_signals=2,
 )
-def f_correlation(b, x, y, zero_variance):
+def f_correlation(b: KernelBuilder, x: WindowRef, y: WindowRef, zero_variance: float) -> None:
     mx, my = window_mean(b, x), window_mean(b, y)
     sxx = running_sum(b, x, lambda v: (v - mx) * (v - mx), hint="sxx")
     syy = running_sum(b, y, lambda v: (v - my) * (v - my), hint="syy")
@@ -904,7 +929,7 @@ def hann_table(n: int) -> Table:
     return Table(f"hann{n}", (1.0,) if n == 1 else tuple(values))
 
 
-def tapered(b: KernelBuilder, x: WindowRef, taper: str):
+def tapered(b: KernelBuilder, x: WindowRef, taper: str) -> WindowRef | Buf:
     """The samples the DFT reads: x itself, or w(n) * x(n) in a scratch buffer."""
     if taper == "none":
         return x
@@ -915,7 +940,7 @@ def tapered(b: KernelBuilder, x: WindowRef, taper: str):
     return buf
 
 
-def dft_power(b: KernelBuilder, xs, length: int, k: Index | int) -> Var:
+def dft_power(b: KernelBuilder, xs: WindowRef | Buf, length: int, k: Index | int) -> Var:
     """P(k) for one bin (k an int or a loop index)."""
     cos, nsin = cos_table(length), nsin_table(length)
     re = b.let("re", 0.0)
@@ -937,7 +962,7 @@ def power_spectrum(b: KernelBuilder, x: WindowRef, taper: str, first: int) -> tu
     return spec, bins
 
 
-def _spectral_check(p: dict, length: int, rate: float) -> str | None:
+def _spectral_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     if length > MAX_SPECTRAL:
         return (
             f"spectral features evaluate the DFT directly and support windows of at most "
@@ -946,18 +971,18 @@ def _spectral_check(p: dict, length: int, rate: float) -> str | None:
     return None
 
 
-def _bins_check(p: dict, length: int, rate: float) -> str | None:
+def _bins_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     too_big = [k for k in p["bins"] if not 0 <= k <= length // 2]
     if too_big:
         return f"DFT bins of a {length}-sample window are 0 to {length // 2}, got {too_big[0]}"
     return _spectral_check(p, length, rate)
 
 
-def _taper_tag(p: dict) -> str:
+def _taper_tag(p: dict[str, Any]) -> str:
     return "" if p["taper"] == "none" else f"_{p['taper']}"
 
 
-def _bin_outputs(p: dict) -> list[str]:
+def _bin_outputs(p: dict[str, Any]) -> list[str]:
     width = len(str(max(p["bins"])))
     return [f"_b{k:0{width}d}" for k in p["bins"]]
 
@@ -981,7 +1006,7 @@ SEE_DFT = "P(k) and f(k) as in dft_power. "
     tag=_taper_tag,
     outputs=_bin_outputs,
 )
-def f_dft_magnitude(b, x, bins, taper):
+def f_dft_magnitude(b: KernelBuilder, x: WindowRef, bins: tuple[int, ...], taper: str) -> None:
     xs = tapered(b, x, taper)
     for k in bins:
         b.out(sqrt(dft_power(b, xs, x.length, k)))
@@ -995,7 +1020,7 @@ def f_dft_magnitude(b, x, bins, taper):
     tag=_taper_tag,
     outputs=_bin_outputs,
 )
-def f_dft_power(b, x, bins, taper):
+def f_dft_power(b: KernelBuilder, x: WindowRef, bins: tuple[int, ...], taper: str) -> None:
     xs = tapered(b, x, taper)
     for k in bins:
         b.out(dft_power(b, xs, x.length, k))
@@ -1008,7 +1033,7 @@ def band_bins(band: tuple[float, float], length: int, rate: float) -> range:
     return range(max(0, -(-lo // step)), min(length // 2, hi // step) + 1)
 
 
-def _band_check(p: dict, length: int, rate: float) -> str | None:
+def _band_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     if not band_bins(p["band"], length, rate):
         step = rate / length
         return (
@@ -1026,7 +1051,7 @@ def _band_check(p: dict, length: int, rate: float) -> str | None:
     check=_band_check,
     tag=lambda p: f"_{number_tag(p['band'][0])}_{number_tag(p['band'][1])}{_taper_tag(p)}",
 )
-def f_band_power(b, x, band, taper):
+def f_band_power(b: KernelBuilder, x: WindowRef, band: tuple[float, float], taper: str) -> None:
     xs = tapered(b, x, taper)
     bins = band_bins(band, x.length, b.sample_rate)
     total = b.let("band", 0.0)
@@ -1035,7 +1060,7 @@ def f_band_power(b, x, band, taper):
     b.out(total)
 
 
-def _dc_tag(p: dict) -> str:
+def _dc_tag(p: dict[str, Any]) -> str:
     return _taper_tag(p) + ("_dc" if p["include_dc"] else "")
 
 
@@ -1049,7 +1074,7 @@ def _dc_tag(p: dict) -> str:
     check=_spectral_check,
     tag=_dc_tag,
 )
-def f_dominant_frequency(b, x, taper, include_dc):
+def f_dominant_frequency(b: KernelBuilder, x: WindowRef, taper: str, include_dc: bool) -> None:
     first = 0 if include_dc else 1
     spec, bins = power_spectrum(b, x, taper, first)
     best = b.let("best", spec[first])
@@ -1075,7 +1100,9 @@ def weights(b: KernelBuilder, spec: Buf, k: Index, spectrum: str) -> Expr:
     check=_spectral_check,
     tag=lambda p: _dc_tag(p) + ("" if p["spectrum"] == "power" else "_mag"),
 )
-def f_spectral_centroid(b, x, taper, include_dc, spectrum):
+def f_spectral_centroid(
+    b: KernelBuilder, x: WindowRef, taper: str, include_dc: bool, spectrum: str
+) -> None:
     first = 0 if include_dc else 1
     spec, bins = power_spectrum(b, x, taper, first)
     step = float(Fraction(repr(b.sample_rate)) / x.length)
@@ -1088,7 +1115,7 @@ def f_spectral_centroid(b, x, taper, include_dc, spectrum):
     b.out(select(eq(den, 0.0), 0.0, num / den))
 
 
-def _entropy_check(p: dict, length: int, rate: float) -> str | None:
+def _entropy_check(p: dict[str, Any], length: int, rate: float) -> str | None:
     bins = length // 2 + (1 if p["include_dc"] else 0)
     if bins < 2:
         return f"spectral entropy needs at least 2 bins; a {length}-sample window has {bins}" + (
@@ -1117,7 +1144,9 @@ def _entropy_check(p: dict, length: int, rate: float) -> str | None:
         + ("" if p["normalize"] else "_nats")
     ),
 )
-def f_spectral_entropy(b, x, taper, include_dc, spectrum, normalize):
+def f_spectral_entropy(
+    b: KernelBuilder, x: WindowRef, taper: str, include_dc: bool, spectrum: str, normalize: bool
+) -> None:
     first = 0 if include_dc else 1
     spec, bins = power_spectrum(b, x, taper, first)
     total = b.let("total", 0.0)
@@ -1127,7 +1156,7 @@ def f_spectral_entropy(b, x, taper, include_dc, spectrum, normalize):
     with b.loop(first, bins) as k:
         p = b.let("p", weights(b, spec, k, spectrum) / total)
         b.set(h, select(p > 0.0, h + p * LOG(p), h))
-    value = b.let("entropy", 0.0 - h)  # 0.0 - h: no -0.0 for a one-bin spectrum
+    value: Expr = b.let("entropy", 0.0 - h)  # 0.0 - h: no -0.0 for a one-bin spectrum
     if normalize:
         value = value / exact.ln(bins - first)
     b.out(select(eq(total, 0.0), 0.0, value))
@@ -1150,7 +1179,7 @@ def f_spectral_entropy(b, x, taper, include_dc, spectrum, normalize):
     },
     tag=lambda p: "" if p["floor"] == 0.0 else f"_floor{number_tag(p['floor'])}",
 )
-def f_log_energy(b, x, floor):
+def f_log_energy(b: KernelBuilder, x: WindowRef, floor: float) -> None:
     energy = running_sum(b, x, lambda v: v * v, hint="energy")
     b.out(LOG(floor + energy if floor != 0.0 else energy))
 

@@ -275,7 +275,7 @@ class Call(Expr):
     """``fn(args...)``: a :class:`Function` written once in IR, emitted once per file."""
 
     fn: "Function"
-    args: tuple
+    args: tuple[Expr, ...]
 
 
 @dataclass(frozen=True)
@@ -285,7 +285,7 @@ class Function:
 
     name: str
     params: tuple[str, ...]
-    body: tuple
+    body: tuple[Stmt, ...]  # Let and Set only
     result: Expr
     doc: str = ""
 
@@ -363,7 +363,7 @@ class Loop:
     var: str
     start: int
     stop: int
-    body: tuple
+    body: tuple[Stmt, ...]
 
 
 @dataclass(frozen=True)
@@ -401,6 +401,7 @@ class SortBuf:
 
 
 Stmt = Let | Set | Loop | Out | Scratch | BufSet | SortBuf
+Node = Expr | Stmt  # what walk() visits
 
 
 @dataclass(frozen=True)
@@ -410,7 +411,7 @@ class Kernel:
 
     length: int
     n_slots: int
-    body: tuple
+    body: tuple[Stmt, ...]
     n_outputs: int
     scratch: int = 0
 
@@ -438,7 +439,7 @@ class KernelBuilder:
         self.length = length
         self.n_slots = n_slots
         self.sample_rate = float(sample_rate)
-        self._blocks: list[list] = [[]]
+        self._blocks: list[list[Stmt]] = [[]]
         self._used: set[str] = set()
         self._outputs = 0
         self._scratch = 0
@@ -540,8 +541,8 @@ def keep_outputs(kernel: Kernel, kept: list[int]) -> Kernel:
     so its bits are too."""
     number = {k: n for n, k in enumerate(kept)}
 
-    def select_outs(block):
-        out = []
+    def select_outs(block: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
+        out: list[Stmt] = []
         for s in block:
             if isinstance(s, Loop):
                 out.append(Loop(s.var, s.start, s.stop, select_outs(s.body)))
@@ -563,7 +564,7 @@ def keep_outputs(kernel: Kernel, kept: list[int]) -> Kernel:
 # sharing pass (codegen/sharing.py) and numpy's common subexpressions (backends/numpy.py).
 
 
-def reads(node, indices: bool = False) -> set[str]:
+def reads(node: Node, indices: bool = False) -> set[str]:
     """Variables and buffers ``node`` (an expression, or a statement and all below it) reads:
     ``Var``s, the buffer of a ``BufAt`` or ``SortBuf``, the ``<signal>.<slot>`` of a ``Slot``.
     ``indices``: also the loop variables its indices use."""
@@ -580,7 +581,7 @@ def reads(node, indices: bool = False) -> set[str]:
     return names
 
 
-def writes(stmt, inner: bool = False) -> list[str]:
+def writes(stmt: Stmt, inner: bool = False) -> list[str]:
     """Names (variables and buffers) ``stmt`` leaves written, in order of first write. A loop
     body's own ``let``s are not among them, nor is the loop variable, unless ``inner`` (then:
     every name assigned while ``stmt`` runs)."""
@@ -590,7 +591,7 @@ def writes(stmt, inner: bool = False) -> list[str]:
         if name not in out:
             out.append(name)
 
-    def visit(s, top: bool) -> None:
+    def visit(s: Stmt, top: bool) -> None:
         if isinstance(s, Loop):
             if inner:
                 add(s.var)
@@ -608,7 +609,7 @@ def writes(stmt, inner: bool = False) -> list[str]:
     return out
 
 
-def local_names(stmt) -> list[str]:
+def local_names(stmt: Stmt) -> list[str]:
     """Loop variables and loop-body ``let``s: names that live only inside ``stmt``, in order
     of declaration."""
     out: list[str] = []
@@ -620,33 +621,33 @@ def local_names(stmt) -> list[str]:
     return out
 
 
-def drop_dead(body: tuple) -> tuple:
+def drop_dead(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
     """Remove variables and buffers no output depends on (e.g. argmin's index when only min is
     wanted), so generated code has no dead stores and compiles warning-free."""
 
-    def statements(block):
+    def statements(block: tuple[Stmt, ...]) -> Iterator[Stmt]:
         for s in block:
             if isinstance(s, Loop):
                 yield from statements(s.body)
             else:
                 yield s
 
-    def read(s) -> set[str]:
+    def read(s: Stmt) -> set[str]:
         return set() if isinstance(s, Scratch) else reads(s)
 
-    def written(s) -> str | None:
+    def written(s: Stmt) -> str | None:
         names = writes(s)
         return names[0] if names else None
 
-    live = set().union(*(read(s) for s in statements(body) if isinstance(s, Out)))
+    live: set[str] = set().union(*(read(s) for s in statements(body) if isinstance(s, Out)))
     while True:
         grown = live.union(*(read(s) for s in statements(body) if written(s) in live))
         if grown == live:
             break
         live = grown
 
-    def prune(block):
-        kept = []
+    def prune(block: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
+        kept: list[Stmt] = []
         for s in block:
             if isinstance(s, Loop):
                 inner = prune(s.body)
@@ -659,7 +660,7 @@ def drop_dead(body: tuple) -> tuple:
     return prune(body)
 
 
-def walk(node) -> Iterator:
+def walk(node: Node) -> Iterator[Node]:
     """Every node below (and including) ``node``, statements and expressions alike."""
     yield node
     if isinstance(node, (Let, Set, Out, BufSet)):

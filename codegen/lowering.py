@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from featurespec.errors import Problem, SpecError
 from featurespec.schema import FeatureDef, Location, Spec
@@ -56,7 +57,7 @@ class SignalPlan:
         """Every expression the signal evaluates (for dependency analysis)."""
         if self.later is None:
             return ()
-        return (self.first, self.later, *(e for _, e in self.first_steps + self.later_steps))
+        return (self.first, self.later, *(e for _, e in self.first_steps + self.later_steps))  # type: ignore[arg-type]  # first is set whenever later is
 
     @property
     def recursive(self) -> bool:
@@ -137,9 +138,11 @@ class Program:
         after another and keep nothing in it)."""
         return max((f.kernel.scratch for w in self.windows for f in w.features), default=0)
 
-    def all_code(self) -> list[tuple]:
+    def all_code(self) -> list[tuple[ir.Node, ...]]:
         """Every kernel body and signal expression (to collect tables and functions)."""
-        bodies: list[tuple] = [f.kernel.body for w in self.windows for f in w.features]
+        bodies: list[tuple[ir.Node, ...]] = [
+            f.kernel.body for w in self.windows for f in w.features
+        ]
         bodies += [s.exprs for s in self.signals]
         return bodies
 
@@ -183,7 +186,7 @@ class _Operand:
         self._builder = builder
         self.values: list[ir.Var] = []
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._builder, name)
 
     def out(self, value: ir.ExprLike) -> None:
@@ -204,11 +207,12 @@ def _column_value(
     feature, k = columns[column]
     windows = [ir.WindowRef(slot_of[s], length) for s in feature.signals]
     operand = _Operand(builder)
+    as_builder = cast(ir.KernelBuilder, operand)  # duck-typed: the builder, outputs as variables
     if feature.kind == RATIO:
         params = dict(feature.params)
-        num = _column_value(operand, params["num"], slot_of, length, columns)
-        den = _column_value(operand, params["den"], slot_of, length, columns)
-        build_ratio(operand, num, den, params["fallback"])
+        num = _column_value(as_builder, params["num"], slot_of, length, columns)
+        den = _column_value(as_builder, params["den"], slot_of, length, columns)
+        build_ratio(as_builder, num, den, params["fallback"])
     else:
         FEATURES[feature.kind].build(operand, *windows, **dict(feature.params))
     return operand.values[k]

@@ -44,14 +44,15 @@ class Plan:
         """The full program, then the device one when it differs."""
         return (self.program,) if self.device is self.program else (self.program, self.device)
 
-    def shared(self, program: Program) -> dict:
+    def shared(self, program: Program) -> dict[str, Any]:
         """The sharing pass's {window: SharedWindow} for ``program`` ({} with share off)."""
         if not self.share:
             return {}
-        return self.results[("share", program.name)]
+        shared: dict[str, Any] = self.results[("share", program.name)]
+        return shared
 
 
-def device_program(spec: Spec, program: Program, prune: bool = True, model=None) -> Program:
+def device_program(spec: Spec, program: Program, prune: bool = True, model: Any = None) -> Program:
     """What the phone runs with the model: only the features the model splits on (and the
     signals they need), or the full program when ``prune`` is off or nothing can be dropped.
     ``model``: the loaded model directory (loaded here when not given)."""

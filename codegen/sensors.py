@@ -30,11 +30,15 @@ double conversion is exact.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
+
+import jinja2
 
 from featurespec.naming import lower_camel
-from featurespec.schema import Spec
+from featurespec.schema import SensorsDef, Spec
 
 NS = 10**9
 
@@ -127,7 +131,7 @@ def sensors_magic(spec: Spec) -> int:
 
     from . import __version__
 
-    s = spec.sensors
+    s: SensorsDef = spec.sensors  # type: ignore[assignment]  # only called for a spec with sensors:
     text = f"{s.sensors_hash}:{__version__}:{spec.name}:{s.buffer}:{len(s.sources)}"
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
 
@@ -144,7 +148,7 @@ def grid_constants(rate_hz: float) -> tuple[int, int, int]:
     )
 
 
-def context(spec: Spec) -> dict:
+def context(spec: Spec) -> dict[str, Any]:
     """Template values shared by the C and numpy adapters."""
     s = spec.sensors
     if s is None:
@@ -187,9 +191,9 @@ def context(spec: Spec) -> dict:
     }
 
 
-def manifest_entry(spec: Spec) -> dict:
+def manifest_entry(spec: Spec) -> dict[str, Any]:
     """The sensors: block as the manifest states it (the rule's constants, per platform)."""
-    s = spec.sensors
+    s: SensorsDef = spec.sensors  # type: ignore[assignment]  # only called for a spec with sensors:
     period, rem, den = grid_constants(spec.sample_rate_hz)
     return {
         "sensors_hash": s.sensors_hash,
@@ -255,7 +259,7 @@ DEVICE_MOTION = {
 }
 
 
-def device_motion(spec: Spec) -> list[tuple[str, tuple[str, str, str], str]]:
+def device_motion(spec: Spec) -> list[tuple[str, tuple[str, ...], str]]:
     """(sensor, Swift x/y/z expressions, doc) for each source a CMDeviceMotion feeds."""
     if spec.sensors is None or "ios" not in spec.sensors.platforms:
         return []
@@ -279,7 +283,12 @@ def status_case(key: str) -> str:
 
 
 def sensor_files(
-    spec: Spec, env, c_header: str, py_header: str, swift_header: str, normalise
+    spec: Spec,
+    env: jinja2.Environment,
+    c_header: str,
+    py_header: str,
+    swift_header: str,
+    normalise: Callable[[str], str],
 ) -> dict[str, str]:
     """c/<name>_sensors.{h,c}, python/<name>_sensors.py, the Swift adapter in the iOS package
     and its harness shim; {} without a sensors: block."""
@@ -339,7 +348,9 @@ ANDROID_TYPES = {
 }
 
 
-def android_sensor_files(spec: Spec, env, lines: list[str], normalise) -> dict[str, str]:
+def android_sensor_files(
+    spec: Spec, env: jinja2.Environment, lines: list[str], normalise: Callable[[str], str]
+) -> dict[str, str]:
     """android/: the JNI bridge (<name>_sensors_jni.c, built into lib<name>_jni.so next to the
     adapter's C, see codegen/android.py) and the Kotlin class <Name>Sensors."""
     from .android import KOTLIN_PACKAGE, ROOT, jni_prefix, type_name
@@ -364,8 +375,8 @@ def android_sensor_files(spec: Spec, env, lines: list[str], normalise) -> dict[s
     kotlin_dir = "/".join((ROOT, "kotlin", *KOTLIN_PACKAGE.split(".")))
     kotlin = f"{kotlin_dir}/{cls}.kt"
     out = {}
-    names = [src.name for src in spec.sensors.sources]
-    if "android" in spec.sensors.platforms and all(n in ANDROID_TYPES for n in names):
+    names = [src.name for src in spec.sensors.sources]  # type: ignore[union-attr]  # only called for a spec with sensors:
+    if "android" in spec.sensors.platforms and all(n in ANDROID_TYPES for n in names):  # type: ignore[union-attr]  # only called for a spec with sensors:
         listener = type_name(name) + "SensorListener"
         period, _, _ = grid_constants(spec.sample_rate_hz)
         out[f"{kotlin_dir}/{listener}.kt"] = normalise(

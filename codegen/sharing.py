@@ -28,8 +28,9 @@ compare every shared target with it bit for bit, so any error here fails them.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from . import ir
 from .lowering import Program, WindowPlan
@@ -42,9 +43,9 @@ class SharedWindow:
     """One window's merged kernel: ``body`` reads slot ``i`` = ``signals[i]``; ``Out(k)``
     writes vector column ``k``; buffers use ``scratch`` doubles from offset 0."""
 
-    body: tuple
+    body: tuple[ir.Stmt, ...]
     scratch: int
-    names: dict  # column -> feature name (for comments)
+    names: dict[int, str]  # column -> feature name (for comments)
 
 
 def share_program(program: Program) -> dict[str, SharedWindow]:
@@ -55,19 +56,20 @@ def share_program(program: Program) -> dict[str, SharedWindow]:
 
 def share_window(window: WindowPlan) -> SharedWindow:
     slot_of = {s: i for i, s in enumerate(window.signals)}
-    body: list = []
+    body: list[ir.Stmt] = []
     names: dict[int, str] = {}
     for j, f in enumerate(window.features):
         slot_map = [slot_of.get(s, -1) for s in f.slots]  # -1: a slot the kernel never reads
         suffix = f"_f{j}"
-        body.extend(
-            _rename(s, lambda n, sfx=suffix: n + sfx, slot_map.__getitem__, f.column)
-            for s in f.kernel.body
-        )
+
+        def renamed(n: str, sfx: str = suffix) -> str:
+            return n + sfx
+
+        body.extend(_rename(s, renamed, slot_map.__getitem__, f.column) for s in f.kernel.body)
         for k, name in enumerate(f.outputs):
             names[f.column + k] = name
     _check_unique(body)
-    merged = _common_work(body)
+    merged: Sequence[ir.Stmt] = _common_work(body)
     merged = ir.drop_dead(tuple(merged))
     merged = _fuse_loops(list(merged))
     merged, scratch = _place_buffers(tuple(merged))
@@ -78,12 +80,12 @@ def share_window(window: WindowPlan) -> SharedWindow:
 
 
 def _map(
-    node,
+    node: Any,  # any IR dataclass (expression, statement, index, buffer) or a tuple of them
     var: Callable[[str], str],
     buf: Callable[[ir.Buf], ir.Buf],
     slot: Callable[[int], int],
     out: Callable[[int], int],
-):
+) -> Any:
     """A copy of ``node`` with variable/loop names, buffers, slots and outputs mapped."""
     if isinstance(node, ir.Var):
         return ir.Var(var(node.name))
@@ -110,17 +112,19 @@ def _map(
         )
     if isinstance(node, (ir.Table, ir.Function)) or not dataclasses.is_dataclass(node):
         return node
-    changes = {}
+    changes: dict[str, Any] = {}
     for field in dataclasses.fields(node):
         value = getattr(node, field.name)
         if isinstance(value, tuple):
             changes[field.name] = tuple(_map(v, var, buf, slot, out) for v in value)
         elif dataclasses.is_dataclass(value) and not isinstance(value, (ir.Table, ir.Function)):
             changes[field.name] = _map(value, var, buf, slot, out)
-    return dataclasses.replace(node, **changes)
+    return dataclasses.replace(node, **changes)  # type: ignore[type-var]  # a node, not a class
 
 
-def _rename(stmt, rename: Callable[[str], str], slot: Callable[[int], int], column: int):
+def _rename(
+    stmt: ir.Stmt, rename: Callable[[str], str], slot: Callable[[int], int], column: int
+) -> ir.Stmt:
     bufs: dict[str, ir.Buf] = {}
 
     def buf(b: ir.Buf) -> ir.Buf:
@@ -128,10 +132,11 @@ def _rename(stmt, rename: Callable[[str], str], slot: Callable[[int], int], colu
             bufs[b.name] = ir.Buf(rename(b.name), b.length, 0)
         return bufs[b.name]
 
-    return _map(stmt, rename, buf, slot, lambda k: column + k)
+    renamed: ir.Stmt = _map(stmt, rename, buf, slot, lambda k: column + k)
+    return renamed
 
 
-def _alias(stmt, names: dict[str, str]):
+def _alias(stmt: ir.Stmt, names: dict[str, str]) -> ir.Stmt:
     """``stmt`` reading ``names[n]`` wherever it read ``n``."""
     if not names:
         return stmt
@@ -143,10 +148,11 @@ def _alias(stmt, names: dict[str, str]):
             return b
         return bufs.setdefault(target, ir.Buf(target, b.length, 0))
 
-    return _map(stmt, lambda n: names.get(n, n), buf, lambda s: s, lambda k: k)
+    aliased: ir.Stmt = _map(stmt, lambda n: names.get(n, n), buf, lambda s: s, lambda k: k)
+    return aliased
 
 
-def _check_unique(body: list) -> None:
+def _check_unique(body: list[ir.Stmt]) -> None:
     declared: dict[str, int] = {}
     for stmt in body:
         for n in ir.walk(stmt):
@@ -168,7 +174,7 @@ _written = ir.writes  # names a statement leaves behind (codegen/ir.py)
 _local = ir.local_names  # names that live only inside a statement
 
 
-def _key(node, token: Callable[[str], object]):
+def _key(node: Any, token: Callable[[str], object]) -> object:
     """A hashable structural description of ``node`` with every name replaced by ``token``."""
     if isinstance(node, ir.Const):
         return ("c", float(node.value).hex())
@@ -206,23 +212,23 @@ def _key(node, token: Callable[[str], object]):
     return node
 
 
-def _common_work(body: list) -> list:
+def _common_work(body: list[ir.Stmt]) -> list[ir.Stmt]:
     last_writer: dict[str, int] = {}
     for i, stmt in enumerate(body):
         for name in _written(stmt):
             last_writer[name] = i
     numbers: dict[object, int] = {}  # statement key -> value number
-    value: dict[str, tuple] = {}  # name -> value number of its current content
+    value: dict[str, tuple[int, int]] = {}  # name -> value number of its current content
     first: dict[object, list[str]] = {}  # key -> the surviving statement's written names
     alias: dict[str, str] = {}
-    kept = []
+    kept: list[ir.Stmt] = []
     for i, stmt in enumerate(body):
         stmt = _alias(stmt, alias)
         written = _written(stmt)
         order = {n: k for k, n in enumerate(written)}
         local_order = {n: k for k, n in enumerate(_local(stmt))}
 
-        def token(name: str):
+        def token(name: str) -> tuple[object, ...]:
             if name in order:
                 return ("w", order[name])
             if name in local_order:
@@ -248,16 +254,16 @@ def _common_work(body: list) -> list:
 # ---------------------------------------------------------------- loop fusion
 
 
-def _reads(stmt) -> set[str]:
+def _reads(stmt: ir.Stmt) -> set[str]:
     """Names ``stmt`` reads from before it (its own loop-local names excluded)."""
     return ir.reads(stmt) - set(ir.local_names(stmt))
 
 
-def _writes(stmt) -> set[str]:
+def _writes(stmt: ir.Stmt) -> set[str]:
     return set(ir.writes(stmt))
 
 
-def _fuse_loops(body: list) -> list:
+def _fuse_loops(body: list[ir.Stmt]) -> list[ir.Stmt]:
     reads, writes = _memo(_reads), _memo(_writes)  # statements are immutable
     changed = True
     while changed:
@@ -277,13 +283,11 @@ def _fuse_loops(body: list) -> list:
                 if plan is None:
                     continue
                 hoisted = [body[i] for i in plan]
-                renamed = _map(
-                    loop,
-                    lambda n, a=loop.var, b=target.var: b if n == a else n,
-                    lambda b: b,
-                    lambda s: s,
-                    lambda k: k,
-                )
+
+                def var(n: str, a: str = loop.var, b: str = target.var) -> str:
+                    return b if n == a else n
+
+                renamed = _map(loop, var, lambda b: b, lambda s: s, lambda k: k)
                 merged = ir.Loop(target.var, target.start, target.stop, target.body + renamed.body)
                 rest = [body[i] for i in range(m + 1, p) if i not in plan]
                 body = body[:m] + hoisted + [merged] + rest + body[p + 1 :]
@@ -294,11 +298,11 @@ def _fuse_loops(body: list) -> list:
     return body
 
 
-def _memo(f: Callable) -> Callable:
+def _memo(f: Callable[[ir.Stmt], set[str]]) -> Callable[[ir.Stmt], set[str]]:
     """``f`` of a statement, computed once per statement object."""
-    seen: dict[int, tuple] = {}
+    seen: dict[int, tuple[ir.Stmt, set[str]]] = {}
 
-    def cached(stmt):
+    def cached(stmt: ir.Stmt) -> set[str]:
         hit = seen.get(id(stmt))
         if hit is None or hit[0] is not stmt:
             hit = seen[id(stmt)] = (stmt, f(stmt))
@@ -308,7 +312,11 @@ def _memo(f: Callable) -> Callable:
 
 
 def _hoist_plan(
-    body: list, m: int, p: int, reads: Callable = _reads, writes: Callable = _writes
+    body: list[ir.Stmt],
+    m: int,
+    p: int,
+    reads: Callable[[ir.Stmt], set[str]] = _reads,
+    writes: Callable[[ir.Stmt], set[str]] = _writes,
 ) -> list[int] | None:
     """Indices in (m, p) of the plain ``let``s that loop ``p`` needs (directly or through each
     other) and that move above loop ``m`` so that ``p`` can join ``m``; None when it cannot."""
@@ -334,7 +342,7 @@ def _hoist_plan(
 # ---------------------------------------------------------------- scratch placement
 
 
-def _place_buffers(body: tuple) -> tuple[tuple, int]:
+def _place_buffers(body: tuple[ir.Stmt, ...]) -> tuple[tuple[ir.Stmt, ...], int]:
     """Every surviving buffer gets its own range of the scratch space (they may be alive at the
     same time now), in order of declaration."""
     placed: dict[str, ir.Buf] = {}

@@ -14,8 +14,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 from . import exact
 from .features import FALLBACK, RATIO_DOC, finite_or
@@ -46,17 +47,20 @@ class SignalKind:
     # The constants computed from the parameters at generation time must be usable: (params,
     # sample rate in Hz) -> (the parameter to blame, message) when they are not (a filter
     # design that divides by zero or rounds to an unstable filter, a factor that rounds away).
-    constants: Callable[[dict, float], "tuple[str, str] | None"] | None = None
+    constants: Callable[[dict[str, Any], float], "tuple[str, str] | None"] | None = None
     distinct: bool = False  # its sources must be different signals (a / a is no ratio)
 
 
 SIGNALS: dict[str, SignalKind] = {}
+_Build = TypeVar("_Build", bound=Callable[..., "tuple[Expr, Expr] | Steps"])
 
 
-def signal(name: str, doc: str, sources: int | tuple[int, int] = 1, **kw: Any):
+def signal(
+    name: str, doc: str, sources: int | tuple[int, int] = 1, **kw: Any
+) -> Callable[[_Build], _Build]:
     lo, hi = (sources, sources) if isinstance(sources, int) else sources
 
-    def register(fn):
+    def register(fn: _Build) -> _Build:
         SIGNALS[name] = SignalKind(name, fn, doc, lo, hi, **kw)
         return fn
 
@@ -67,7 +71,7 @@ _open_unit = Interval(0.0, 1.0, low_inclusive=False, message="must satisfy 0 < a
 
 
 @signal("magnitude", "sqrt(a*a + b*b [+ c*c]), summed left to right.", sources=(2, 3))
-def s_magnitude(self, *srcs):
+def s_magnitude(self: str, *srcs: str) -> tuple[Expr, Expr]:
     total = Cur(srcs[0]) * Cur(srcs[0])
     for s in srcs[1:]:
         total = total + Cur(s) * Cur(s)
@@ -80,7 +84,7 @@ def s_magnitude(self, *srcs):
     "first difference x[t] - x[t-1]; 0 on the first sample of a stream (a "
     "non-finite x makes that difference and the next one non-finite, no more).",
 )
-def s_diff(self, src):
+def s_diff(self: str, src: str) -> tuple[Expr, Expr]:
     return lift(0.0), Cur(src) - Prev(src)
 
 
@@ -91,7 +95,7 @@ RESTART_DOC = (
 )
 
 
-def _ema_constants(p: dict, rate: float) -> tuple[str, str] | None:
+def _ema_constants(p: dict[str, Any], rate: float) -> tuple[str, str] | None:
     if 1.0 - p["alpha"] == 1.0:
         return "alpha", (
             f"alpha {p['alpha']!r} is so small that 1 - alpha rounds to 1 in double "
@@ -108,7 +112,7 @@ def _ema_constants(p: dict, rate: float) -> tuple[str, str] | None:
     params={"alpha": Param("number", check=_open_unit, doc="smoothing factor, 0 < alpha <= 1")},
     constants=_ema_constants,
 )
-def s_ema(self, src, alpha):
+def s_ema(self: str, src: str, alpha: float) -> tuple[Expr, Expr]:
     return Cur(src), alpha * Cur(src) + (1.0 - alpha) * Prev(self)
 
 
@@ -120,21 +124,21 @@ def s_ema(self, src, alpha):
         "offset": Param("number", default=0.0, doc="added after the multiplication"),
     },
 )
-def s_scale(self, src, factor, offset):
+def s_scale(self: str, src: str, factor: float, offset: float) -> tuple[Expr, Expr]:
     value = Cur(src) * factor + offset
     return value, value
 
 
 @signal("sum", "a + b [+ c ...], left to right.", sources=(2, 8))
-def s_sum(self, *srcs):
-    total = Cur(srcs[0])
+def s_sum(self: str, *srcs: str) -> tuple[Expr, Expr]:
+    total: Expr = Cur(srcs[0])
     for s in srcs[1:]:
         total = total + Cur(s)
     return total, total
 
 
 @signal("difference", "a - b.", sources=2)
-def s_difference(self, a, b):
+def s_difference(self: str, a: str, b: str) -> tuple[Expr, Expr]:
     value = Cur(a) - Cur(b)
     return value, value
 
@@ -147,7 +151,7 @@ def s_difference(self, a, b):
     "rules for signed zeros and infinities.",
     sources=2,
 )
-def s_atan2(self, a, b):
+def s_atan2(self: str, a: str, b: str) -> tuple[Expr, Expr]:
     value = ATAN2(Cur(a), Cur(b))
     return value, value
 
@@ -160,7 +164,7 @@ def s_atan2(self, a, b):
     "high or low.",
     params={"range": Param("range", doc="[low, high], finite, low < high")},
 )
-def s_clip(self, src, range):
+def s_clip(self: str, src: str, range: tuple[float, float]) -> tuple[Expr, Expr]:
     low, high = range
     x = Cur(src)
     value = select(x < low, low, select(x > high, high, x))
@@ -174,7 +178,7 @@ def s_clip(self, src, range):
     distinct=True,
     params={"fallback": FALLBACK},
 )
-def s_ratio(self, a, b, fallback):
+def s_ratio(self: str, a: str, b: str, fallback: float) -> tuple[Expr, Expr]:
     value = finite_or(Cur(a) / Cur(b), fallback)
     return value, value
 
@@ -196,7 +200,7 @@ class Biquad:
     order: int
 
 
-def _section(kind: str, k, a=None) -> Biquad:
+def _section(kind: str, k: Decimal, a: Decimal | None = None) -> Biquad:
     """One bilinear-transformed Butterworth section with prewarped K = tan(pi fc / fs): analog
     1 / (s^2 + a s + 1) (low-pass; high-pass: s^2 / ...), or 1 / (s + 1) when ``a`` is None.
     Computed in 60-digit Decimal, each coefficient rounded once; b1 = 2 b0 (or -2 b0, -b0) and
@@ -205,7 +209,7 @@ def _section(kind: str, k, a=None) -> Biquad:
         return _section_exact(kind, k, a)
 
 
-def _section_exact(kind: str, k, a) -> Biquad:
+def _section_exact(kind: str, k: Decimal, a: Decimal | None) -> Biquad:
     D = exact.decimal
     one = D(1)
     if a is None:
@@ -270,10 +274,10 @@ def design_problem(sections_of: Callable[[], list[Biquad]]) -> str | None:
     return None
 
 
-def _filter_constants(kind: str):
+def _filter_constants(kind: str) -> Callable[[dict[str, Any], float], tuple[str, str] | None]:
     """The ``constants`` rule of a Butterworth low-/high-/band-pass signal."""
 
-    def check(p: dict, rate: float) -> tuple[str, str] | None:
+    def check(p: dict[str, Any], rate: float) -> tuple[str, str] | None:
         order = p["order"]
         if kind == "bandpass":
             key, cutoffs = "band", p["band"]
@@ -301,7 +305,8 @@ def filter_steps(self: str, src: str, sections: list[Biquad]) -> Steps:
     """Transposed direct form II, section after section. On the first sample each section's
     state is the steady state for a constant input equal to its first input u: y = gain * u,
     s2 = b2 u - a2 y, s1 = (b1 u - a1 y) + s2; then the regular update runs."""
-    first, later = [], []
+    first: list[tuple[str, Expr]] = []
+    later: list[tuple[str, Expr]] = []
     u_first: Expr = Cur(src)
     u_later: Expr = Cur(src)
     for i, q in enumerate(sections):
@@ -353,7 +358,7 @@ FILTER_DOC = (
     uses_rate=True,
     constants=_filter_constants("lowpass"),
 )
-def s_lowpass(self, src, cutoff, order, sample_rate):
+def s_lowpass(self: str, src: str, cutoff: float, order: int, sample_rate: float) -> Steps:
     return filter_steps(self, src, butterworth("low", order, cutoff, sample_rate))
 
 
@@ -364,11 +369,11 @@ def s_lowpass(self, src, cutoff, order, sample_rate):
     uses_rate=True,
     constants=_filter_constants("highpass"),
 )
-def s_highpass(self, src, cutoff, order, sample_rate):
+def s_highpass(self: str, src: str, cutoff: float, order: int, sample_rate: float) -> Steps:
     return filter_steps(self, src, butterworth("high", order, cutoff, sample_rate))
 
 
-def _band_check(v) -> str | None:
+def _band_check(v: tuple[float, float]) -> str | None:
     return None if v[0] > 0 else f"the band must start above 0 Hz, got {list(v)}"
 
 
@@ -389,7 +394,9 @@ def _band_check(v) -> str | None:
     uses_rate=True,
     constants=_filter_constants("bandpass"),
 )
-def s_bandpass(self, src, band, order, sample_rate):
+def s_bandpass(
+    self: str, src: str, band: tuple[float, float], order: int, sample_rate: float
+) -> Steps:
     sections = butterworth("high", order, band[0], sample_rate)
     sections += butterworth("low", order, band[1], sample_rate)
     return filter_steps(self, src, sections)

@@ -7,7 +7,7 @@ re-association can change the order of evaluation the IR states.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from .. import ir
 
@@ -128,7 +128,7 @@ class Emitter:
         if isinstance(e, ir.Call):
             return self.call(e.fn.name, [self.expr(a) for a in e.args])
         if isinstance(e, ir.Slot):
-            return self.state(e.signal, e.slot)
+            return self.state(e.signal, e.slot)  # type: ignore[misc]  # set by every emitter whose kernels hold this node
         if isinstance(e, ir.IndexValue):
             return self.index_value(self.index(e.index))
         if isinstance(e, ir.Bin):
@@ -145,12 +145,12 @@ class Emitter:
         if isinstance(e, ir.Select):
             return self.select(self.expr(e.cond), self.expr(e.then), self.expr(e.other))
         if isinstance(e, ir.Cur):
-            return self.cur(e.name)
+            return self.cur(e.name)  # type: ignore[misc]  # set by every emitter whose kernels hold this node
         if isinstance(e, ir.Prev):
-            return self.prev(e.name)
+            return self.prev(e.name)  # type: ignore[misc]  # set by every emitter whose kernels hold this node
         raise TypeError(f"unknown IR node {type(e).__name__}")
 
-    def stmts(self, body: tuple) -> list[str]:
+    def stmts(self, body: tuple[ir.Stmt, ...]) -> list[str]:
         lines: list[str] = []
         for s in body:
             if isinstance(s, ir.Let):
@@ -158,7 +158,7 @@ class Emitter:
             elif isinstance(s, ir.Set):
                 lines.append(self.assign(s.var.name, self.expr(s.value)))
             elif isinstance(s, ir.Out):
-                line = self.assign(self.out_target(s.k), self.expr(s.value))
+                line = self.assign(self.out_target(s.k), self.expr(s.value))  # type: ignore[misc]  # set by every emitter whose kernels hold this node
                 if self.out_comment is not None:
                     line = f"{line} {self.out_comment(s.k)}"
                 lines.append(line)
@@ -180,7 +180,7 @@ class Emitter:
         return [self.indent + line for line in lines]
 
 
-def used_tables(bodies) -> list[ir.Table]:
+def used_tables(bodies: Iterable[Iterable[ir.Node]]) -> list[ir.Table]:
     """Every constant table the statements or expressions read, once each, by name."""
     found: dict[str, ir.Table] = {}
     for body in bodies:
@@ -193,7 +193,7 @@ def used_tables(bodies) -> list[ir.Table]:
     return [found[k] for k in sorted(found)]
 
 
-def used_functions(bodies) -> list[ir.Function]:
+def used_functions(bodies: Iterable[Iterable[ir.Node]]) -> list[ir.Function]:
     """Every IR function called, once each, by name."""
     found: dict[str, ir.Function] = {}
     for body in bodies:

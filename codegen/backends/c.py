@@ -7,18 +7,16 @@ it) and the emitted CMakeLists.txt passes ``-ffp-contract=off`` (GCC ignores the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from .. import ir
 from ..lowering import Program
 from ..sharing import share_program
 from .base import hex_literal, used_functions, used_tables
-from .cfamily import (  # noqa: F401  (signal_lines, table_literal: re-exported, their old home)
-    CFamilyEmitter,
-    derived_signals,
-    signal_lines,
-    table_literal,
-    used_inputs,
-    window_kernels,
-)
+from .cfamily import CFamilyEmitter, derived_signals, used_inputs, window_kernels
+from .cfamily import signal_lines as signal_lines  # re-exported: its old home
+from .cfamily import table_literal as table_literal  # re-exported: its old home
 
 
 def state_magic(*parts: str) -> str:
@@ -34,7 +32,7 @@ def state_magic(*parts: str) -> str:
 
 
 class CEmitter(CFamilyEmitter):
-    def __init__(self, *args, scratch_base: str = "st->scratch", **kw):
+    def __init__(self, *args: Any, scratch_base: str = "st->scratch", **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.scratch_base = scratch_base
 
@@ -99,7 +97,9 @@ class CEmitter(CFamilyEmitter):
         return [f"for (int {var} = {start}; {var} < {stop}; ++{var}) {{", *self.block(body), "}"]
 
 
-def render_context(program: Program, share: bool = True, shared: dict | None = None) -> dict:
+def render_context(
+    program: Program, share: bool = True, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What templates/c/*.j2 need: statement lists per signal and per window kernel (one merged
     kernel per window with ``share``: codegen/sharing.py)."""
     derived = [s for s in program.signals if s.kind != "input"]
@@ -110,7 +110,12 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
     if shared is None:  # a caller without a Plan (tests): run the pass here
         shared = share_program(program) if share else {}
 
-    def make(body, slot_names, out, out_comment):
+    def make(
+        body: tuple[ir.Stmt, ...],
+        slot_names: tuple[str, ...],
+        out: Callable[[int], str],
+        out_comment: Callable[[int], str] | None,
+    ) -> CEmitter:
         return CEmitter(slot_names=slot_names, out=out, out_comment=out_comment)
 
     windows = [

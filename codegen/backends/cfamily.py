@@ -9,7 +9,8 @@ here, so a fix to the sort's NaN rule, say, reaches every language at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .. import ir
 from ..lowering import Program, WindowPlan, reads_cur
@@ -90,17 +91,22 @@ class CFamilyEmitter(Emitter):
 def signal_lines(
     emitter: Emitter,
     name: str,
-    steps,
+    steps: Iterable[tuple[str, ir.Expr]],
     value: ir.Expr | None,
-    assign=lambda target, value: f"{target} = {value};",
+    assign: Callable[[str, str], str] = lambda target, value: f"{target} = {value};",
 ) -> list[str]:
     """Statements computing one derived signal on one sample: its state slots' steps in order
     (each assigned where ``emitter.state`` says it lives), then the local ``s_<name>``."""
-    lines = [assign(emitter.state(name, slot), emitter.expr(expr)) for slot, expr in steps]
-    return lines + [assign(f"s_{name}", emitter.expr(value))]
+    lines = [
+        assign(emitter.state(name, slot), emitter.expr(expr))  # type: ignore[misc]  # set by every emitter whose kernels hold this node
+        for slot, expr in steps
+    ]
+    return lines + [assign(f"s_{name}", emitter.expr(value))]  # type: ignore[arg-type]  # a derived signal always has a value
 
 
-def derived_signals(program: Program, emitter: Emitter, assign=None) -> list[dict]:
+def derived_signals(
+    program: Program, emitter: Emitter, assign: Callable[[str, str], str] | None = None
+) -> list[dict[str, Any]]:
     """Per derived signal: its doc, the statements on the stream's first sample and on later
     ones, and the restart condition (None: never restarts)."""
     kw = {} if assign is None else {"assign": assign}
@@ -127,38 +133,39 @@ def used_inputs(program: Program) -> list[tuple[int, str]]:
 
 
 # make(body, slot_names, out, out_comment) -> an emitter for that kernel body
-MakeEmitter = Callable[[tuple, tuple, Callable[[int], str], Callable[[int], str] | None], Emitter]
+MakeEmitter = Callable[
+    [tuple[ir.Stmt, ...], tuple[str, ...], Callable[[int], str], Callable[[int], str] | None],
+    Emitter,
+]
 
 
 def window_kernels(
     window: WindowPlan,
-    shared: dict,
+    shared: dict[str, Any],
     make: MakeEmitter,
     out: Callable[[int], str],
     comment: Callable[[str], str],
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """The statements of one window's features: its merged kernel when the sharing pass merged
     it (``shared``: {window name: SharedWindow}), else one kernel per feature. ``out(column)``
     is where vector column ``column`` is stored; ``comment(name)`` a comment naming a feature."""
     if window.name in shared:
         merged = shared[window.name]
-        emitter = make(
-            merged.body,
-            tuple(f"w_{s}" for s in window.signals),
-            out,
-            lambda k, n=merged.names: comment(n[k]),
-        )
+
+        def out_comment(k: int, n: dict[int, str] = merged.names) -> str:
+            return comment(n[k])
+
+        emitter = make(merged.body, tuple(f"w_{s}" for s in window.signals), out, out_comment)
         what = (
             f"all {len(merged.names)} features of window {window.name}, sharing their common work"
         )
         return [{"names": [what], "lines": emitter.stmts(merged.body)}]
     kernels = []
     for f in window.features:
-        emitter = make(
-            f.kernel.body,
-            tuple(f"w_{s}" for s in f.slots),
-            lambda k, base=f.column: out(base + k),
-            None,
-        )
+
+        def column_out(k: int, base: int = f.column) -> str:
+            return out(base + k)
+
+        emitter = make(f.kernel.body, tuple(f"w_{s}" for s in f.slots), column_out, None)
         kernels.append({"names": f.outputs, "lines": emitter.stmts(f.kernel.body)})
     return kernels

@@ -30,6 +30,8 @@ Unsigned types are experimental in kotlinc 1.3 and not used.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .. import ir
 from ..lowering import Program, reads_cur
@@ -38,6 +40,11 @@ from ..trees import fp32
 from .base import Emitter, used_functions, used_tables
 from .c import signal_lines
 from .swift import storage_layout, upper_camel
+
+if TYPE_CHECKING:  # types only
+    from ..pipeline import Plan
+    from ..trees.decision import Decision
+    from ..trees.ir import Forest, Rule, Tree
 
 KOTLIN_PACKAGE = "featgen.jvm"
 LINES_PER_FUNCTION = 200  # printed statements per generated function (64 KB bytecode cap)
@@ -63,13 +70,13 @@ class KotlinEmitter(Emitter):
 
     def __init__(
         self,
-        *args,
+        *args: Any,
         reassigned: frozenset[str] = frozenset(),
         buffers: dict[str, int] | None = None,
         spilled: dict[str, int] | None = None,
         tables: str = "",
-        **kw,
-    ):
+        **kw: Any,
+    ) -> None:
         super().__init__(*args, **kw)
         self.reassigned = reassigned
         self.buffers = buffers or {}  # scratch buffer name -> absolute offset in st
@@ -77,7 +84,9 @@ class KotlinEmitter(Emitter):
         self.tables = tables  # the object holding tables and functions
 
     @classmethod
-    def for_body(cls, body: tuple, scratch_offset: int = 0, **kw) -> "KotlinEmitter":
+    def for_body(
+        cls, body: tuple[ir.Stmt, ...], scratch_offset: int = 0, **kw: Any
+    ) -> "KotlinEmitter":
         assigned = frozenset(
             s.var.name for stmt in body for s in ir.walk(stmt) if isinstance(s, ir.Set)
         )
@@ -212,16 +221,18 @@ class KotlinEmitter(Emitter):
         ]
 
 
-def _reads(stmt) -> set[str]:
+def _reads(stmt: ir.Stmt) -> set[str]:
     return {n.name for n in ir.walk(stmt) if isinstance(n, ir.Var)} | {
         n.var.name for n in ir.walk(stmt) if isinstance(n, ir.Set)
     }
 
 
-def split_body(body: tuple, limit: int = LINES_PER_FUNCTION) -> tuple[list[tuple], dict[str, int]]:
+def split_body(
+    body: tuple[ir.Stmt, ...], limit: int = LINES_PER_FUNCTION
+) -> tuple[list[tuple[ir.Stmt, ...]], dict[str, int]]:
     """Top-level statements of ``body`` cut into parts of about ``limit`` printed statements
     (a loop is never cut), and the variables that cross a cut: {name: spill index}."""
-    parts: list[list] = [[]]
+    parts: list[list[ir.Stmt]] = [[]]
     size = 0
     for stmt in body:
         n = (
@@ -252,17 +263,17 @@ def split_body(body: tuple, limit: int = LINES_PER_FUNCTION) -> tuple[list[tuple
 def _window_functions(
     window: str,
     names: list[str],
-    body: tuple,
+    body: tuple[ir.Stmt, ...],
     slots: tuple[str, ...],
-    out,
-    out_comment,
-    layout: dict,
+    out: Callable[[int], str],
+    out_comment: Callable[[int], str] | None,
+    layout: dict[str, Any],
     tables: str,
-    rings: dict,
-) -> dict:
+    rings: dict[str, Any],
+) -> dict[str, Any]:
     """One kernel (a window's merged kernel, or one feature's) as Kotlin functions."""
     parts, spilled = split_body(body)
-    functions = []
+    functions: list[dict[str, Any]] = []
     for part in parts:
         em = KotlinEmitter.for_body(
             part,
@@ -292,7 +303,9 @@ def _window_functions(
     return {"names": names, "functions": functions, "spill_size": len(spilled)}
 
 
-def render_context(program: Program, share: bool = True, shared: dict | None = None) -> dict:
+def render_context(
+    program: Program, share: bool = True, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What templates/kotlin/Features.kt.j2 needs (the storage layout is Swift's: rings, the
     latest features, then the scratch space, all in one DoubleArray). ``shared``: the sharing
     pass's result for ``program`` (the plan's; run here when not given)."""
@@ -338,7 +351,7 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
                     merged.body,
                     tuple(w.signals),
                     lambda k: f"st[{layout['features'] + k}]",
-                    lambda k, n=merged.names: f"// {n[k]}",
+                    lambda k, n=merged.names: f"// {n[k]}",  # type: ignore[misc]  # n: a default
                     layout,
                     tables,
                     rings,
@@ -351,7 +364,7 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
                     list(f.outputs),
                     f.kernel.body,
                     tuple(f.slots),
-                    lambda k, base=f.column: f"st[{layout['features'] + base + k}]",
+                    lambda k, base=f.column: f"st[{layout['features'] + base + k}]",  # type: ignore[misc]  # base: a default
                     None,
                     layout,
                     tables,
@@ -359,7 +372,7 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
                 )
             )
         spill = max([spill] + [k["spill_size"] for k in kernels])
-        functions = []
+        functions: list[dict[str, Any]] = []
         for k in kernels:
             for part in k["functions"]:
                 functions.append(dict(part, names=k["names"], index=len(functions)))
@@ -407,7 +420,7 @@ def kotlin_number(value: float, kind: str) -> str:
     return fp32.literal(value, kind, "kotlin")
 
 
-def feature_read(rule) -> str:
+def feature_read(rule: Rule) -> str:
     """How a tree reads feature i, as the C model's ``x[i]`` (templates/c/model.c.j2): rounded
     to Float (``toFloat()``: round to nearest) for a float32 input, widened back to Double when
     the thresholds are doubles (C's promotion, exact); LightGBM's zero flush through ``read``;
@@ -417,7 +430,7 @@ def feature_read(rule) -> str:
     return "read(f[{}])" if rule.flush_zero else "f[{}]"
 
 
-def tree_kotlin(tree, rule, names: tuple[str, ...] = ()) -> list[str]:
+def tree_kotlin(tree: Tree, rule: Rule, names: tuple[str, ...] = ()) -> list[str]:
     """Nested if/else statements for ``tree`` under ``rule``, the C emitter's shape and tests
     (codegen/trees/c_emit.py ``condition``: ``<`` or ``<=``, NaN and the zero band to the
     default child without isnan), with exact decimal literals: thresholds in the rule's
@@ -453,7 +466,9 @@ def tree_kotlin(tree, rule, names: tuple[str, ...] = ()) -> list[str]:
     return lines
 
 
-def model_context(forest, decision, feature_names: tuple[str, ...]) -> dict:
+def model_context(
+    forest: Forest, decision: Decision, feature_names: tuple[str, ...]
+) -> dict[str, Any]:
     """What templates/kotlin/Model.kt.j2 and Detector.kt.j2 need beyond the C model context:
     the margin type (``M``: Float for float32 accumulation, else Double) and every literal."""
     from ..trees.ir import XGBOOST, ZERO_THRESHOLD
@@ -498,7 +513,7 @@ def source_dir() -> str:
     return "kotlin/src/main/kotlin/" + KOTLIN_PACKAGE.replace(".", "/")
 
 
-def _model_context(plan, header_lines: list[str]) -> dict:
+def _model_context(plan: Plan, header_lines: list[str]) -> dict[str, Any]:
     """The model's template context, as codegen/trees/build.py computes it for C and Swift,
     from the plan's model (loaded once per build)."""
     from .. import escape
@@ -509,8 +524,8 @@ def _model_context(plan, header_lines: list[str]) -> dict:
 
     spec, program, device, bundle = plan.spec, plan.program, plan.device, plan.model
     forest = bundle.forest if device is program else bundle.forest.reindexed(device.full_columns)
-    decision = decisions.resolve(spec.decision, bundle.forest)
-    lines = header_lines + [model_line(bundle.model_sha256, spec.model.path)]
+    decision = decisions.resolve(spec.decision, bundle.forest)  # type: ignore[arg-type]  # set with model:
+    lines = header_lines + [model_line(bundle.model_sha256, spec.model.path)]  # type: ignore[union-attr]  # has_model
     c = c_emit.render_context(forest, spec.name, device.feature_names)
     return dict(
         header=escape.line_comments(lines),
@@ -536,7 +551,7 @@ def _model_context(plan, header_lines: list[str]) -> dict:
     )
 
 
-def paths(plan) -> dict[str, str]:
+def paths(plan: Plan) -> dict[str, str]:
     """The target's files by role: features, device_features (when the plan prunes), model
     and detector (with a model)."""
     root = source_dir()
@@ -549,13 +564,18 @@ def paths(plan) -> dict[str, str]:
     return out
 
 
-def has_model(plan) -> bool:
+def has_model(plan: Plan) -> bool:
     """Whether the plan has a model: the pure Kotlin model and detector follow its ``Rule``
     (codegen/trees/ir.py), XGBoost's, LightGBM's or scikit-learn's, as the C does."""
     return plan.model is not None
 
 
-def kotlin_files(plan, render, header_lines: list[str], common) -> dict[str, str]:
+def kotlin_files(
+    plan: Plan,
+    render: Callable[..., str],
+    header_lines: list[str],
+    common: Callable[[Program], dict[str, Any]],
+) -> dict[str, str]:
     """Every file of the pure Kotlin target, under kotlin/: the full featuriser, the device
     featuriser (when the model reads fewer features), and with a model its tree model and
     detector. ``render(template, **context)`` renders and normalises; ``common(program)`` is

@@ -20,6 +20,8 @@ holds one row per window (``buf[:, k]``).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 from .. import ir
 from ..lowering import Program, SignalPlan, reads_cur, reads_prev
@@ -64,14 +66,14 @@ class NumpyEmitter(Emitter):
             return "np.nan"
         return "np.inf" if value > 0 else "(-np.inf)"
 
-    sorted_bufs: frozenset = frozenset()  # buffers sorted somewhere: one row per window
+    sorted_bufs: frozenset[str] = frozenset()  # buffers sorted somewhere: one row per window
 
     def buf_at(self, name: str, index: str) -> str:
         return f"{name}[:, {index}]" if name in self.sorted_bufs else f"{name}[{index}]"
 
-    in_place: frozenset = frozenset()  # variables updated in place (see ``kernel``)
+    in_place: frozenset[str] = frozenset()  # variables updated in place (see ``kernel``)
 
-    def kernel(self, body: tuple) -> list[str]:
+    def kernel(self, body: tuple[ir.Stmt, ...]) -> list[str]:
         """A kernel's statements, each repeated subexpression computed once (see
         ``common_subexpressions``), and each ``v = where(c, e, v)`` of a private accumulator
         done in place: ``np.copyto(v, e, where=c)`` writes only where ``c`` holds, the values
@@ -102,7 +104,7 @@ class NumpyEmitter(Emitter):
             return self.expr(e.a)
         return super().expr(e)
 
-    def stmts(self, body: tuple) -> list[str]:
+    def stmts(self, body: tuple[ir.Stmt, ...]) -> list[str]:
         # A buffer element is a view: a variable holding one must not change when the buffer
         # is written later (mad overwrites the sorted copy after reading its median). Any
         # arithmetic on it already makes a new array.
@@ -177,15 +179,17 @@ def signal_lines(sig: SignalPlan) -> list[str]:
         return [f"{name} = samples[:, {sig.input_index}]"]
     if sig.slots or sig.recursive:
         return scalar_loop(sig)
-    first = NumpyEmitter(cur=lambda n: f"s_{n}[:1]").expr(sig.first)
-    if not reads_prev(sig.later) and first == NumpyEmitter(cur=lambda n: f"s_{n}[:1]").expr(
-        sig.later
+    sig_first = cast(ir.Expr, sig.first)  # set for every derived signal
+    sig_later = cast(ir.Expr, sig.later)
+    first = NumpyEmitter(cur=lambda n: f"s_{n}[:1]").expr(sig_first)
+    if not reads_prev(sig_later) and first == NumpyEmitter(cur=lambda n: f"s_{n}[:1]").expr(
+        sig_later
     ):
         return [
-            f"{name} = {NumpyEmitter(cur=lambda n: f's_{n}').expr(sig.later)}"
+            f"{name} = {NumpyEmitter(cur=lambda n: f's_{n}').expr(sig_later)}"
         ]  # every sample alike
-    later = NumpyEmitter(cur=lambda n: f"s_{n}[1:]", prev=lambda n: f"s_{n}[:-1]").expr(sig.later)
-    resumed = NumpyEmitter(cur=lambda n: f"s_{n}", prev=lambda n: f"p_{n}").expr(sig.later)
+    later = NumpyEmitter(cur=lambda n: f"s_{n}[1:]", prev=lambda n: f"s_{n}[:-1]").expr(sig_later)
+    resumed = NumpyEmitter(cur=lambda n: f"s_{n}", prev=lambda n: f"p_{n}").expr(sig_later)
     return [
         "if carry is None:",
         f"    {name} = np.empty(n_samples)",
@@ -194,7 +198,7 @@ def signal_lines(sig: SignalPlan) -> list[str]:
         "else:  # every sample is a later one; row 0 reads the previous run's last values",
         *(
             f"    p_{n} = np.concatenate(([carry[{n!r}]], s_{n}[:-1]))"
-            for n in sorted(reads_prev(sig.later))
+            for n in sorted(reads_prev(sig_later))
         ),
         f"    {name} = {resumed}",
     ]
@@ -220,11 +224,13 @@ def scalar_loop(sig: SignalPlan) -> list[str]:
         prev=lambda n: "y" if n == sig.name else f"c_{n}[t - 1]",
         state=lambda s, slot: f"state_{slot}",
     )
-    cond = sig.restart
+    cond = cast(ir.Expr, sig.restart)  # a recursive signal always has its restart rule
+    sig_first = cast(ir.Expr, sig.first)  # set for every derived signal
+    sig_later = cast(ir.Expr, sig.later)
     # `v != 0.0` is exactly the truth value of the Python float v (NaN is true): one operation
     # less per sample than the comparison.
     is_ne_zero = isinstance(cond, ir.Cmp) and cond.op == "!=" and _is_const(cond.b, 0.0)
-    restart = scalar.expr(cond.a) if is_ne_zero else scalar.expr(cond)
+    restart = scalar.expr(cond.a) if is_ne_zero else scalar.expr(cond)  # type: ignore[attr-defined]  # is_ne_zero: a Cmp
     names = [f"state_{slot}" for slot in sig.slots] + ["y"]
     state = f"({', '.join(names)}{',' if len(names) == 1 else ''})"  # a tuple, even of one
     lines = [f"c_{n} = s_{n}.tolist()" for n in reads]
@@ -246,7 +252,7 @@ def scalar_loop(sig: SignalPlan) -> list[str]:
     lines += [f"        x_{n} = c_{n}[t]" for n in reads]
     lines += [f"        state_{slot} = {scalar.expr(e)}" for slot, e in sig.first_steps]
     lines += [
-        f"        y = {scalar.expr(sig.first)}",
+        f"        y = {scalar.expr(sig_first)}",
         f"        y_{sig.name}[t] = y",
         "        t += 1",
         f"        if {restart}:",
@@ -256,7 +262,7 @@ def scalar_loop(sig: SignalPlan) -> list[str]:
     lines += [f"        x_{n} = c_{n}[t]" for n in reads]
     lines += [f"        state_{slot} = {scalar.expr(e)}" for slot, e in sig.later_steps]
     lines += [
-        f"        y = {scalar.expr(sig.later)}",
+        f"        y = {scalar.expr(sig_later)}",
         f"        y_{sig.name}[t] = y",
         f"        if {restart}:",
         "            break",
@@ -290,11 +296,13 @@ def ir_reads(sig: SignalPlan) -> set[str]:
     return set().union(*(reads_cur(e) | reads_prev(e) for e in sig.exprs))
 
 
-def sorted_buffers(body: tuple) -> frozenset:
+def sorted_buffers(body: tuple[ir.Stmt, ...]) -> frozenset[str]:
     return frozenset(n.buf.name for s in body for n in ir.walk(s) if isinstance(n, ir.SortBuf))
 
 
-def render_context(program: Program, share: bool = True, shared: dict | None = None) -> dict:
+def render_context(
+    program: Program, share: bool = True, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What templates/numpy/module.py.j2 needs; all code comes from the IR (one merged kernel
     per window with ``share``: codegen/sharing.py)."""
     signals = [{"name": s.name, "doc": s.doc, "lines": signal_lines(s)} for s in program.signals]
@@ -302,7 +310,7 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
     if shared is None:  # a caller without a Plan (tests): run the pass here
         shared = share_program(program) if share else {}
     for w in program.windows:
-        features = []
+        features: list[dict[str, Any]] = []
         if w.name in shared:
             merged = shared[w.name]
             local = {
@@ -311,10 +319,14 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
                     c for f in w.features for c in range(f.column, f.column + f.kernel.n_outputs)
                 )
             }
+
+            def out_comment(k: int, n: dict[int, str] = merged.names) -> str:
+                return f"# {n[k]}"
+
             emitter = NumpyEmitter(
                 slot_names=tuple(f"w_{s}" for s in w.signals),
                 out=lambda k: f"out[:, {local[k]}]",
-                out_comment=lambda k, n=merged.names: f"# {n[k]}",
+                out_comment=out_comment,
             )
             emitter.sorted_bufs = sorted_buffers(merged.body)
             features.append(
@@ -327,10 +339,11 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
                 }
             )
         for f in w.features if w.name not in shared else ():
-            emitter = NumpyEmitter(
-                slot_names=tuple(f"w_{s}" for s in f.slots),
-                out=lambda k, base=f.window_column: f"out[:, {base + k}]",
-            )
+
+            def column_out(k: int, base: int = f.window_column) -> str:
+                return f"out[:, {base + k}]"
+
+            emitter = NumpyEmitter(slot_names=tuple(f"w_{s}" for s in f.slots), out=column_out)
             emitter.sorted_bufs = sorted_buffers(f.kernel.body)
             features.append(
                 {"names": f.outputs, "doc": f.feature.kind, "lines": emitter.kernel(f.kernel.body)}
@@ -367,7 +380,9 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
 _SHAREABLE = (ir.Bin, ir.Unary, ir.Cmp, ir.Logic, ir.Select, ir.Call, ir.At, ir.TableAt)
 
 
-def common_subexpressions(body: tuple, key) -> tuple:
+def common_subexpressions(
+    body: tuple[ir.Stmt, ...], key: Callable[[ir.Expr], str]
+) -> tuple[ir.Stmt, ...]:
     """``body`` with every subexpression that occurs twice or more in a block (a kernel's top
     level, or one loop body) computed once into a ``cse<n>`` variable before its first use.
 
@@ -382,7 +397,9 @@ def common_subexpressions(body: tuple, key) -> tuple:
     return _cse_block(tuple(body), key, names)
 
 
-def _cse_block(body: tuple, key, names) -> tuple:
+def _cse_block(
+    body: tuple[ir.Stmt, ...], key: Callable[[ir.Expr], str], names: Iterator[str]
+) -> tuple[ir.Stmt, ...]:
     counts: dict[str, int] = {}
     for stmt in body:
         if not isinstance(stmt, ir.Loop):
@@ -391,10 +408,10 @@ def _cse_block(body: tuple, key, names) -> tuple:
                     if isinstance(n, _SHAREABLE):
                         k = key(n)
                         counts[k] = counts.get(k, 0) + 1
-    available: dict[str, tuple[str, set]] = {}  # key -> (variable, what it reads)
-    out: list = []
+    available: dict[str, tuple[str, set[str]]] = {}  # key -> (variable, what it reads)
+    out: list[ir.Stmt] = []
 
-    def rewrite(e):
+    def rewrite(e: ir.Expr) -> ir.Expr:
         if isinstance(e, _SHAREABLE):
             k = key(e)
             if k in available:
@@ -422,11 +439,11 @@ def _cse_block(body: tuple, key, names) -> tuple:
     return tuple(out)
 
 
-def _expressions(stmt):
+def _expressions(stmt: ir.Stmt) -> tuple[ir.Expr, ...]:
     return (stmt.value,) if isinstance(stmt, (ir.Let, ir.Set, ir.Out, ir.BufSet)) else ()
 
 
-def _rebuild(e, f):
+def _rebuild(e: ir.Expr, f: Callable[[ir.Expr], ir.Expr]) -> ir.Expr:
     """``e`` with ``f`` applied to each direct subexpression."""
     if isinstance(e, (ir.Bin, ir.Cmp, ir.Logic)):
         return dataclasses.replace(e, a=f(e.a), b=f(e.b))
@@ -439,17 +456,17 @@ def _rebuild(e, f):
     return e
 
 
-def _expr_reads(e) -> set:
+def _expr_reads(e: ir.Expr) -> set[str]:
     """What a shared subexpression depends on (index variables included): codegen/ir.py."""
     return ir.reads(e, indices=True)
 
 
-def _stmt_writes(stmt) -> set:
+def _stmt_writes(stmt: ir.Stmt) -> set[str]:
     """Everything ``stmt`` assigns while it runs (loop variables and loop-body lets too)."""
     return set(ir.writes(stmt, inner=True))
 
 
-def _sign_of(e):
+def _sign_of(e: ir.Expr) -> ir.Expr | None:
     """``a`` if ``e`` is ``a > 0 ? 1 : (a < 0 ? -1 : 0)``, else None."""
     if not (
         isinstance(e, ir.Select)
@@ -473,15 +490,15 @@ def _sign_of(e):
     return above.a
 
 
-def _is_var(e, name: str) -> bool:
+def _is_var(e: object, name: str) -> bool:
     return isinstance(e, ir.Var) and e.name == name
 
 
-def _is_const(e, value: float) -> bool:
+def _is_const(e: object, value: float) -> bool:
     return isinstance(e, ir.Const) and e.value == value and str(e.value) == str(value)
 
 
-def private_accumulators(body: tuple) -> frozenset:
+def private_accumulators(body: tuple[ir.Stmt, ...]) -> frozenset[str]:
     """Variables that can be updated in place: declared once, updated somewhere by
     ``v = where(c, e, v)``, every other update a fresh array computed from ``v`` itself, and
     never copied by reference into another variable (so no other name sees the writes). Their
@@ -508,7 +525,7 @@ def private_accumulators(body: tuple) -> frozenset:
     return frozenset(v for v in selects if lets.get(v) == 1 and v not in refused)
 
 
-def _operands(e) -> tuple:
+def _operands(e: ir.Bin | ir.Select) -> tuple[ir.Expr, ir.Expr]:
     if isinstance(e, ir.Bin):
         return (e.a, e.b)
     return (e.then, e.other)

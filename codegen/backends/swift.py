@@ -12,6 +12,9 @@ The feature math is the IR's; this module only decides names and the storage lay
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from featurespec.naming import pascal_case
 
 from .. import ir
@@ -44,14 +47,18 @@ def _operand(a: str) -> str:
 
 class SwiftEmitter(CFamilyEmitter):
     def __init__(
-        self, *args, reassigned: frozenset[str] = frozenset(), scratch_offset: int = 0, **kw
-    ):
+        self,
+        *args: Any,
+        reassigned: frozenset[str] = frozenset(),
+        scratch_offset: int = 0,
+        **kw: Any,
+    ) -> None:
         super().__init__(*args, **kw)
         self.reassigned = reassigned
         self.scratch_offset = scratch_offset  # where the scratch space starts in storage
 
     @classmethod
-    def for_body(cls, body: tuple, **kw) -> "SwiftEmitter":
+    def for_body(cls, body: tuple[ir.Stmt, ...], **kw: Any) -> "SwiftEmitter":
         """An emitter that knows which variables of ``body`` are assigned after their ``Let``."""
         assigned = frozenset(
             s.var.name for stmt in body for s in ir.walk(stmt) if isinstance(s, ir.Set)
@@ -128,7 +135,7 @@ class SwiftEmitter(CFamilyEmitter):
         ]
 
 
-def storage_layout(program: Program, scratch_size: int | None = None) -> dict:
+def storage_layout(program: Program, scratch_size: int | None = None) -> dict[str, Any]:
     """Offsets in the one storage array: each ring (``2 * max_length`` doubles: the samples are
     stored twice, so every window is contiguous), then the latest feature values, then the
     scratch space of order statistics and spectra."""
@@ -144,7 +151,9 @@ def storage_layout(program: Program, scratch_size: int | None = None) -> dict:
     }
 
 
-def render_context(program: Program, share: bool = True, shared: dict | None = None) -> dict:
+def render_context(
+    program: Program, share: bool = True, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What templates/swift/*.j2 need: statement lists per signal and per window kernel (one
     merged kernel per window with ``share``: codegen/sharing.py)."""
     type_name = upper_camel(program.name) + "Features"
@@ -163,7 +172,12 @@ def render_context(program: Program, share: bool = True, shared: dict | None = N
         assign=lambda target, value: f"{target} = {value}",
     )
 
-    def make(body, slot_names, out, out_comment):
+    def make(
+        body: tuple[ir.Stmt, ...],
+        slot_names: tuple[str, ...],
+        out: Callable[[int], str],
+        out_comment: Callable[[int], str] | None,
+    ) -> SwiftEmitter:
         return SwiftEmitter.for_body(
             body,
             slot_names=slot_names,

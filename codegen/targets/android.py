@@ -15,7 +15,7 @@ class AndroidJniTarget:
     name = "Android/JNI"
     key = "android"
     title = "Android/JNI (Kotlin over the C runtime)"
-    passes = ()  # it copies the C target's output
+    passes: tuple[str, ...] = ()  # it copies the C target's output
     parity = False  # the same C bytes as the C target; parity_tests/test_android_jni.py
     # runs the JNI library and the Kotlin class on the JDK
 

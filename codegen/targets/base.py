@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import jinja2
 
@@ -64,7 +64,7 @@ def device_lines(plan: Plan, lines: list[str]) -> list[str]:
     return [*lines[:1], what, *lines[1:]]
 
 
-def common(program: Program) -> dict:
+def common(program: Program) -> dict[str, Any]:
     """The template context every file shares. Every name in it becomes an identifier or part
     of one in some target: each is checked as one here, whatever validation did before."""
     spec = program.spec
@@ -116,10 +116,10 @@ class EmitContext:
     env: jinja2.Environment
     lines: tuple[str, ...]
     files: Mapping[str, str | bytes] = field(default_factory=dict)
-    model: Mapping | None = None
+    model: Mapping[str, Any] | None = None
     golden: bool = False  # the build computes golden vectors (featgen build --golden)
 
-    def render(self, template: str, **context) -> str:
+    def render(self, template: str, **context: Any) -> str:
         """A template rendered and normalised."""
         return normalise(self.env.get_template(template).render(**context))
 
@@ -145,6 +145,6 @@ class Target(Protocol):
     passes: tuple[str, ...]
     parity: bool
 
-    def emit(self, plan: Plan, ctx: EmitContext) -> dict[str, str | bytes]: ...
+    def emit(self, plan: Plan, ctx: EmitContext) -> Mapping[str, str | bytes]: ...
 
     def roles(self, plan: Plan) -> dict[str, str]: ...

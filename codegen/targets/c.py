@@ -13,7 +13,7 @@ class CTarget:
     name = "C"
     key = "c"
     title = "C99"
-    passes = ("share",)
+    passes: tuple[str, ...] = ("share",)
     parity = True
 
     def roles(self, plan: Plan) -> dict[str, str]:

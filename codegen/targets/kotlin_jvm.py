@@ -14,11 +14,11 @@ class KotlinJvmTarget:
     name = "Kotlin/JVM"
     key = "kotlin"
     title = "Kotlin (JVM, no NDK)"
-    passes = ("share",)
+    passes: tuple[str, ...] = ("share",)
     parity = True
 
     def roles(self, plan: Plan) -> dict[str, str]:
         return backend.paths(plan)
 
-    def emit(self, plan: Plan, ctx: EmitContext) -> dict[str, str | bytes]:
+    def emit(self, plan: Plan, ctx: EmitContext) -> dict[str, str]:
         return backend.kotlin_files(plan, ctx.render, list(ctx.lines), common)

@@ -13,7 +13,7 @@ class NumpyTarget:
     name = "numpy"
     key = "numpy"
     title = "numpy (training)"
-    passes = ("share",)
+    passes: tuple[str, ...] = ("share",)
     parity = False  # the reference every other target is compared with
 
     def roles(self, plan: Plan) -> dict[str, str]:

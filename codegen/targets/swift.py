@@ -25,7 +25,7 @@ class SwiftTarget:
     name = "Swift"
     key = "swift"
     title = "Swift (iOS)"
-    passes = ("share",)
+    passes: tuple[str, ...] = ("share",)
     parity = True
 
     def roles(self, plan: Plan) -> dict[str, str]:

@@ -15,6 +15,10 @@ Deterministic: no timestamps; the .mlmodel is protobuf's deterministic serialisa
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import jinja2
 
 from featurespec.naming import pascal_case
 from featurespec.schema import Spec
@@ -24,6 +28,9 @@ from ..backends.c import state_magic
 from . import c_emit, coreml, fp32, swift_emit, tl2cgen_emit
 from . import decision as decisions
 from .model_dir import Bundle, feature_order_hash, load_bundle
+
+if TYPE_CHECKING:  # types only: the programs come from codegen.lowering
+    from ..lowering import Program
 
 type_name = pascal_case  # twist_and_go -> TwistAndGo: the one naming rule (featurespec/naming.py)
 
@@ -71,7 +78,7 @@ class ClassNameError(ValueError):
 MAX_CLASS_NAME = 64
 
 
-def class_identifiers(names) -> list[dict]:
+def class_identifiers(names: Sequence[object]) -> list[dict[str, Any]]:
     """For class names as ``featgen train --classes`` (or the data) gave them: per class its
     index, name, Swift enum case (lowerCamelCase, backquoted when a Swift keyword) and Kotlin
     enum constant (UPPER_SNAKE). The identifiers are made of the name's ASCII letters and
@@ -82,7 +89,8 @@ def class_identifiers(names) -> list[dict]:
 
     from featurespec.validate import SWIFT_RESERVED
 
-    out, seen = [], {}
+    out: list[dict[str, Any]] = []
+    seen: dict[str, tuple[int, str]] = {}
     if len(names) < 2:
         raise ClassNameError(f"{len(names)} class name(s); a classifier has at least 2")
     for index, name in enumerate(names):
@@ -124,7 +132,7 @@ def class_identifiers(names) -> list[dict]:
     return out
 
 
-def class_names_of(spec: Spec, bundle: Bundle) -> list[dict] | None:
+def class_names_of(spec: Spec, bundle: Bundle) -> list[dict[str, Any]] | None:
     """The model's class names (featgen_model.json ``class_names``) as class_identifiers, or
     None; a SpecError at model.path when they do not fit the model."""
     from featurespec.errors import Problem, SpecError
@@ -144,7 +152,7 @@ def class_names_of(spec: Spec, bundle: Bundle) -> list[dict] | None:
             return class_identifiers(names)
         except ClassNameError as exc:
             problem = f"class_names in {bundle.directory}/featgen_model.json: {exc}"
-    raise SpecError([Problem.at(spec.model.loc, problem)])
+    raise SpecError([Problem.at(spec.model.loc, problem)])  # type: ignore[union-attr]  # only called for a spec with a model
 
 
 def coreml_path(name: str) -> str:
@@ -159,14 +167,14 @@ def model_line(model_sha256: str, path: str) -> str:
 
 def model_files(
     spec: Spec,
-    program,
-    device,
-    env,
+    program: Program,
+    device: Program,
+    env: jinja2.Environment,
     header_lines: list[str],
-    common: dict,
-    normalise,
+    common: dict[str, Any],
+    normalise: Callable[[str], str],
     bundle: Bundle | None = None,
-) -> tuple[dict[str, str | bytes], dict]:
+) -> tuple[dict[str, str | bytes], dict[str, Any]]:
     """({path: content}, manifest entry) for the spec's model; SpecError for a model that does
     not fit the spec (located at model.path / decision.*). ``device`` is the program the
     detector runs: the full ``program``, or one computing only the features the model reads
@@ -177,10 +185,10 @@ def model_files(
     classes = class_names_of(spec, bundle)
     full_forest = bundle.forest
     forest = full_forest if device is program else full_forest.reindexed(device.full_columns)
-    decision = decisions.resolve(spec.decision, full_forest)
+    decision = decisions.resolve(spec.decision, full_forest)  # type: ignore[arg-type]  # set whenever model: is (validate.py)
     name = spec.name
     order_hash = feature_order_hash(device.feature_names)
-    lines = header_lines + [model_line(bundle.model_sha256, spec.model.path)]
+    lines = header_lines + [model_line(bundle.model_sha256, spec.model.path)]  # type: ignore[union-attr]  # only called for a spec with a model
     c_header = escape.c_block_comment(lines)
     ctx = dict(
         common,
@@ -290,8 +298,8 @@ def manifest_entry(
     decision: decisions.Decision,
     order_hash: str,
     mlmodel: bytes | None,
-    device,
-) -> dict:
+    device: Program,
+) -> dict[str, Any]:
     forest = bundle.forest
     entry = {
         "device": {
@@ -303,7 +311,7 @@ def manifest_entry(
                 for j, (n, c) in enumerate(zip(device.feature_names, device.full_columns))
             ],
         },
-        "path": spec.model.path,
+        "path": spec.model.path,  # type: ignore[union-attr]  # only called for a spec with a model
         "model_sha256": bundle.model_sha256,
         "feature_order_sha256": order_hash,  # of the device vector the model reads
         "features_hash": spec.features_hash,

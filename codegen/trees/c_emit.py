@@ -20,14 +20,17 @@ the one-row function's bits. Measured alternatives are in docs/model.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from . import fp32
-from .ir import XGBOOST, ZERO_THRESHOLD, Forest, Rule, Tree
+from .ir import XGBOOST, ZERO_THRESHOLD, Forest, Node, Rule, Tree
 
 C_TYPE = {"float32": "float", "float64": "double"}
 SWIFT_TYPE = {"float32": "Float", "float64": "Double"}
 
 
-def condition(node, rule: Rule, f: str, t: str, zero: str) -> str:
+def condition(node: Node, rule: Rule, f: str, t: str, zero: str) -> str:
     """The test that sends ``f`` (the feature read) to the left child of ``node``, with ``t``
     its threshold literal and ``zero`` the literal of ZERO_THRESHOLD, written without isnan:
 
@@ -49,7 +52,7 @@ def condition(node, rule: Rule, f: str, t: str, zero: str) -> str:
 def tree_lines(
     tree: Tree,
     x: str,
-    literal,
+    literal: Callable[[float], str],
     ret: str = "return {};",
     indent: str = "    ",
     names: tuple[str, ...] = (),
@@ -62,7 +65,7 @@ def tree_lines(
     annotated with the feature's name when ``names`` are given."""
     zero = fp32.literal(ZERO_THRESHOLD, "float64", language)
 
-    def cond(node) -> str:
+    def cond(node: Node) -> str:
         return condition(
             node,
             rule,
@@ -118,8 +121,11 @@ def _uint(limit: int) -> str:
 
 
 def node_table(
-    forest: Forest, literal, names: tuple[str, ...] = (), threshold_literal=None
-) -> tuple[list, list]:
+    forest: Forest,
+    literal: Callable[[float], str],
+    names: tuple[str, ...] = (),
+    threshold_literal: Callable[[float], str] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The forest as node tables for the batch function: (trees, nodes).
 
     Each tree's reachable nodes, depth first (left first), numbered from 0 within the tree; a
@@ -129,7 +135,8 @@ def node_table(
     its first node, its depth and its group. A split's ``value`` is printed by
     ``threshold_literal`` (default: ``literal``)."""
     threshold_literal = threshold_literal or literal
-    trees, nodes = [], []
+    trees: list[dict[str, Any]] = []
+    nodes: list[dict[str, Any]] = []
     for k, tree in enumerate(forest.trees):
         order = tree.reachable()
         local = {old: new for new, old in enumerate(order)}
@@ -176,7 +183,9 @@ def node_table(
     return trees, nodes
 
 
-def render_context(forest: Forest, name: str, feature_names: tuple[str, ...] = ()) -> dict:
+def render_context(
+    forest: Forest, name: str, feature_names: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """What templates/c/model.*.j2 need."""
     rule = forest.rule
     acc = rule.accumulate

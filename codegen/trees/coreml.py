@@ -28,6 +28,8 @@ import contextlib
 import io
 import logging
 import warnings
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +51,7 @@ class CoreMLError(ValueError):
 
 
 @contextlib.contextmanager
-def _quiet_import():
+def _quiet_import() -> Iterator[None]:
     """coremltools warns about untested XGBoost versions and missing native proxies on Linux."""
     with (
         warnings.catch_warnings(),
@@ -65,7 +67,7 @@ def _quiet_import():
             logging.disable(level)
 
 
-def proto():
+def proto() -> Any:  # the generated protobuf module (untyped)
     """coremltools' generated protobuf module for Model.proto."""
     with _quiet_import():
         from coremltools.proto import Model_pb2
@@ -133,7 +135,8 @@ def convert(
     user["featgen.converter_base_prediction"] = repr(converter_base)
     user["featgen.base_prediction_fixed_to"] = ",".join(fp32.hex32(v) for v in forest.base_margin)
     user["featgen.input_rounding"] = "round every feature to Float (float32) before Core ML"
-    return spec.SerializeToString(deterministic=True)
+    data: bytes = spec.SerializeToString(deterministic=True)
+    return data
 
 
 def classifier(forest: Forest) -> bool:
@@ -142,7 +145,7 @@ def classifier(forest: Forest) -> bool:
     return forest.objective == "binary:logistic" or forest.spec.kind == "multiclass"
 
 
-def _keep_inputs(spec, keep: tuple[int, ...]) -> None:
+def _keep_inputs(spec: Any, keep: tuple[int, ...]) -> None:
     """Drop the inputs no split reads and renumber the splits' feature indices to match."""
     Model_pb2 = proto()
     leaf = Model_pb2.TreeEnsemble__pb2.TreeEnsembleParameters.TreeNode.TreeNodeBehavior.Value(
@@ -161,7 +164,7 @@ def _keep_inputs(spec, keep: tuple[int, ...]) -> None:
     spec.description.input.extend(copies)
 
 
-def _ensemble(spec):
+def _ensemble(spec: Any) -> Any:  # protobuf messages: Model, TreeEnsembleParameters
     kind = spec.WhichOneof("Type")
     if kind == "treeEnsembleClassifier":
         return spec.treeEnsembleClassifier.treeEnsemble
@@ -170,7 +173,7 @@ def _ensemble(spec):
     raise CoreMLError(f"not a tree ensemble: {kind}")
 
 
-def check(spec, forest: Forest, feature_names: tuple[str, ...]) -> list[str]:
+def check(spec: Any, forest: Forest, feature_names: tuple[str, ...]) -> list[str]:
     """Differences between a Core ML tree ensemble and the forest (empty: the same model)."""
     Model_pb2 = proto()
     behaviour = Model_pb2.TreeEnsemble__pb2.TreeEnsembleParameters.TreeNode.TreeNodeBehavior
@@ -262,20 +265,20 @@ class Evaluator:
         self.n_outputs = ensemble.numPredictionDimensions
         self.base = np.array(ensemble.basePredictionValue, dtype=np.float64)
         self.feature_names = [i.name for i in spec.description.input]
-        trees: dict[int, dict[int, object]] = {}
+        trees: dict[int, dict[int, Any]] = {}
         for n in ensemble.nodes:
             trees.setdefault(n.treeId, {})[n.nodeId] = n
-        self.trees = []
+        self.trees: list[tuple[int, dict[int, tuple[Any, ...]]]] = []
         for tree_id in sorted(trees):
             nodes = trees[tree_id]
-            children = set()
+            children: set[int] = set()
             for n in nodes.values():
                 if behaviour.Name(n.nodeBehavior) != "LeafNode":
                     children.update((n.trueChildNodeId, n.falseChildNodeId))
             roots = [i for i in nodes if i not in children]
             if len(roots) != 1:
                 raise CoreMLError(f"tree {tree_id} has {len(roots)} roots")
-            table = {}
+            table: dict[int, tuple[Any, ...]] = {}
             for node_id, n in nodes.items():
                 name = behaviour.Name(n.nodeBehavior)
                 if name == "LeafNode":
@@ -330,5 +333,6 @@ class Evaluator:
             if self.transform.endswith("ZeroClassReference"):
                 m = np.concatenate([np.zeros((m.shape[0], 1)), m], axis=1)
             e = np.exp(m - m.max(axis=1, keepdims=True))
-            return e / e.sum(axis=1, keepdims=True)
+            p: np.ndarray = e / e.sum(axis=1, keepdims=True)
+            return p
         return m

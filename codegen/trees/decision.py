@@ -18,7 +18,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +42,7 @@ class Decision:
     transform: str = "sigmoid"  # the objective's transform (one-output models)
     precision: str = "float32"  # of the margins and m*: float64 for LightGBM / scikit-learn
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = {
             "kind": self.kind,
             "consecutive": self.consecutive,
@@ -72,7 +74,7 @@ class Decision:
         return out
 
     @classmethod
-    def from_json(cls, d) -> "Decision":
+    def from_json(cls, d: Mapping[str, Any]) -> "Decision":
         """The decision a manifest's "model"."decision" entry describes (``to_json``'s inverse;
         the margin threshold is read from its exact hex form)."""
         return cls(
@@ -105,7 +107,7 @@ def resolve(decision: DecisionDef, forest: Forest) -> Decision:
         if "threshold" in given:
             threshold = decision.threshold
         elif objective.kind == "binary":
-            threshold = objective.default_threshold
+            threshold = objective.default_threshold  # type: ignore[assignment]  # binary: always set
         else:
             return Decision(
                 "none", 0.0, 0.0, 1, decision.consecutive, decision.refractory, objective.transform
@@ -201,18 +203,19 @@ def positive(decision: Decision, margins: np.ndarray) -> np.ndarray:
     decision's precision: float32 for XGBoost (margins are cast, as before), float64 for
     LightGBM and scikit-learn."""
     kind = np.float64 if decision.precision == "float64" else np.float32
-    m = np.asarray(margins, dtype=kind).reshape(len(margins), -1)
+    m: np.ndarray = np.asarray(margins, dtype=kind).reshape(len(margins), -1)
     if decision.kind == "binary":
         return m[:, 0] >= kind(decision.margin_threshold)
     if decision.kind == "none":
         return np.zeros(m.shape[0], dtype=bool)
-    return argmax_first(m, decision.precision) == decision.positive_class
+    chosen: np.ndarray = argmax_first(m, decision.precision) == decision.positive_class
+    return chosen
 
 
 def argmax_first(margins: np.ndarray, precision: str = "float32") -> np.ndarray:
     """Index of the largest margin per row, the first on ties (as the generated code does:
     a later class wins only when strictly larger), compared in ``precision``."""
-    m = np.asarray(margins, dtype=np.float64 if precision == "float64" else np.float32)
+    m: np.ndarray = np.asarray(margins, dtype=np.float64 if precision == "float64" else np.float32)
     best = np.zeros(m.shape[0], dtype=np.int64)
     top = m[:, 0].copy()
     for k in range(1, m.shape[1]):

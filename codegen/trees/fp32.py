@@ -11,9 +11,11 @@ threshold in margin space.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 
 import numpy as np
+import numpy.typing as npt
 
 F32 = np.float32
 FLT_MAX = float(np.finfo(np.float32).max)
@@ -153,6 +155,9 @@ def hex32(x: float) -> str:
 # ---------------------------------------------------------------- XGBoost's transforms
 
 
+Exp = Callable[[np.ndarray], np.ndarray]  # a float32 exp: expf, or the C library's
+
+
 def expf(x: np.ndarray) -> np.ndarray:
     """float32 exp, correctly rounded: exp in double, rounded once to float32.
 
@@ -162,16 +167,17 @@ def expf(x: np.ndarray) -> np.ndarray:
     return np.exp(np.asarray(x, dtype=np.float32).astype(np.float64)).astype(np.float32)
 
 
-def sigmoid(margin: np.ndarray, exp=expf) -> np.ndarray:
+def sigmoid(margin: np.ndarray, exp: Exp = expf) -> np.ndarray:
     """XGBoost's ``common::Sigmoid`` in float32: ``1 / (expf(min(-x, 88.7f)) + 1 + 1e-16f)``."""
     x = np.asarray(margin, dtype=np.float32)
     neg = -x
     clamped = np.where(F32(88.7) < neg, F32(88.7), neg).astype(np.float32)
     denom = ((exp(clamped) + F32(1.0)).astype(np.float32) + F32(1e-16)).astype(np.float32)
-    return (F32(1.0) / denom).astype(np.float32)
+    out: np.ndarray = (F32(1.0) / denom).astype(np.float32)
+    return out
 
 
-def softmax(margins: np.ndarray, exp=expf) -> np.ndarray:
+def softmax(margins: np.ndarray, exp: Exp = expf) -> np.ndarray:
     """XGBoost's ``common::Softmax`` over the last axis: max in float32, exponentials in float32,
     their sum in double (in class order), each exponential divided by the sum rounded to float."""
     m = np.asarray(margins, dtype=np.float32)
@@ -186,7 +192,7 @@ def softmax(margins: np.ndarray, exp=expf) -> np.ndarray:
     return (e / wsum.astype(np.float32)[..., None]).astype(np.float32)
 
 
-def libm_expf():
+def libm_expf() -> Exp | None:
     """The C library's ``expf`` as a numpy function (what XGBoost itself calls on this machine),
     or None when it cannot be loaded. Used to measure, never to generate code."""
     import ctypes
@@ -210,7 +216,7 @@ def libm_expf():
 # ---------------------------------------------------------------- the decision threshold
 
 
-def transformed(margin: np.ndarray, transform: str, exp=expf) -> np.ndarray:
+def transformed(margin: npt.ArrayLike, transform: str, exp: Exp = expf) -> np.ndarray:
     """An objective's float32 transform of one-output margins, as XGBoost computes it:
     ``sigmoid`` (:func:`sigmoid`), ``exp`` (``expf``), ``identity``, ``hinge`` (1 when the
     margin > 0, else 0; src/objective/hinge.cu)."""
@@ -227,7 +233,9 @@ def transformed(margin: np.ndarray, transform: str, exp=expf) -> np.ndarray:
     raise ValueError(f"no one-output transform {transform!r}")
 
 
-def margin_threshold(p: float, exp=expf, window: int = 4096, transform: str = "sigmoid") -> float:
+def margin_threshold(
+    p: float, exp: Exp = expf, window: int = 4096, transform: str = "sigmoid"
+) -> float:
     """The float32 margin m* with ``T(m) >= p  <=>  m >= m*`` for every float32 margin m, where
     T is the objective's float32 transform (:func:`transformed`; by default XGBoost's sigmoid).
 
@@ -279,7 +287,7 @@ def from_ordered64(k: int) -> float:
     return float(np.array(bits, dtype=np.int64).view(np.float64))
 
 
-def transformed64(margin: np.ndarray, transform: str, scale: float = 1.0) -> np.ndarray:
+def transformed64(margin: npt.ArrayLike, transform: str, scale: float = 1.0) -> np.ndarray:
     """A LightGBM / scikit-learn transform of one-output double margins, as the library
     computes it in double: ``logistic`` 1 / (1 + exp(-s x)), ``exp64`` exp(x), ``identity``."""
     x = np.asarray(margin, dtype=np.float64)

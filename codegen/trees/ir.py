@@ -19,6 +19,7 @@ every field but the tree order: see :class:`Rule`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class Rule:
     average: int = 0
     flush_zero: bool = False
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "library": self.library,
             "input": self.input,
@@ -226,7 +227,7 @@ class Forest:
         )
 
     @property
-    def dtype(self):
+    def dtype(self) -> type[np.floating[Any]]:
         """numpy type of leaves and margins (the rule's accumulation type)."""
         return np.float32 if self.rule.accumulate == "float32" else np.float64
 
@@ -278,7 +279,7 @@ class Forest:
         return out
 
 
-def _table(tree: Tree) -> dict:
+def _table(tree: Tree) -> dict[str, Any]:
     """The tree as numpy arrays, built once per tree and kept on it."""
     table = tree.__dict__.get("_table")
     if table is None:

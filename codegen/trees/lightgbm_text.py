@@ -28,12 +28,16 @@ An imported model is verified against ``lightgbm.Booster.predict(raw_score=True)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from . import objectives
 from .ir import LIGHTGBM, Forest, Node, Rule, Tree
 from .xgboost_json import ModelError
 
 # objective= line -> featgen objective (LightGBM's src/objective/*.hpp ConvertOutput)
+_N = TypeVar("_N", int, float)  # what _numbers reads: split features or thresholds
+
 OBJECTIVE = {
     "binary": "lightgbm:binary",
     "regression": "lightgbm:regression",
@@ -59,10 +63,10 @@ REFUSED = {
 }
 
 
-def _fields(text: str, where: str) -> tuple[dict, list[dict]]:
+def _fields(text: str, where: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(header key=value, [per-tree key=value]) of the text model."""
-    header: dict = {}
-    trees: list[dict] = []
+    header: dict[str, Any] = {}
+    trees: list[dict[str, Any]] = []
     current = header
     lines = text.splitlines()
     if not lines or lines[0].strip() != "tree":
@@ -82,7 +86,9 @@ def _fields(text: str, where: str) -> tuple[dict, list[dict]]:
     return header, trees
 
 
-def _numbers(tree: dict, key: str, kind, n: int, where: str) -> list:
+def _numbers(
+    tree: dict[str, Any], key: str, kind: Callable[[str], _N], n: int, where: str
+) -> list[_N]:
     try:
         values = [kind(v) for v in tree[key].split()] if n else []
     except (KeyError, ValueError):

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from featurespec.errors import Problem, SpecError
 from featurespec.schema import Spec
@@ -38,12 +40,12 @@ METRICS_FILE = "metrics.json"
 FORMAT = "featgen-model/1"
 
 
-def feature_order_hash(names) -> str:
+def feature_order_hash(names: Iterable[str]) -> str:
     """sha256 of the feature names in vector order, one per line."""
     return hashlib.sha256("".join(f"{n}\n" for n in names).encode()).hexdigest()
 
 
-def model_identity(spec: Spec, model_json: bytes) -> dict:
+def model_identity(spec: Spec, model_json: bytes) -> dict[str, Any]:
     """The first keys of featgen_model.json, whoever writes it (train, import-model): which
     spec, features and model bytes it belongs to. load_bundle checks each against the spec."""
     return {
@@ -61,7 +63,7 @@ class Bundle:
     directory: Path
     forest: Forest
     model_sha256: str
-    meta: dict
+    meta: dict[str, Any]
     raw: bytes  # model.json as stored
 
 

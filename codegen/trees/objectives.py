@@ -56,11 +56,11 @@ class Objective:
     default_threshold: float | None = None  # binary objectives: the decision's default
 
 
-def _binary(name, transform, value, default):
+def _binary(name: str, transform: str, value: str, default: float) -> Objective:
     return Objective(name, transform, "binary", value, default)
 
 
-def _regression(name, transform, value):
+def _regression(name: str, transform: str, value: str) -> Objective:
     return Objective(name, transform, "regression", value)
 
 

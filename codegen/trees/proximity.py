@@ -8,6 +8,8 @@ not bit-identical it says how many predictions are at risk.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .ir import Forest
@@ -32,7 +34,9 @@ def ulps_to_nearest_threshold(values: np.ndarray, thresholds: np.ndarray) -> np.
     return np.where(np.isnan(x), -1, np.minimum(lo, hi))
 
 
-def proximity(forest: Forest, X: np.ndarray, names: tuple[str, ...], k: int = 4) -> list[dict]:
+def proximity(
+    forest: Forest, X: np.ndarray, names: tuple[str, ...], k: int = 4
+) -> list[dict[str, Any]]:
     """For every feature the model splits on: how many values lie within k float32 ULPs of one of
     its thresholds, how many exactly on one (common and harmless for integer-valued features such
     as counts: XGBoost puts thresholds on the values themselves) and how many 1 to k ULPs away

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any  # scikit-learn estimators: an optional dependency, read dynamically
 
 import numpy as np
 
@@ -51,7 +52,7 @@ HIST = ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor")
 SUPPORTED = FORESTS + BOOSTED + HIST
 
 
-def kind_of(model) -> str:
+def kind_of(model: Any) -> str:
     name = type(model).__name__
     if name not in SUPPORTED or not type(model).__module__.startswith("sklearn."):
         raise ModelError(
@@ -62,7 +63,7 @@ def kind_of(model) -> str:
     return name
 
 
-def _tree_nodes(tree, values: np.ndarray, nan_right: bool = False) -> tuple[Node, ...]:
+def _tree_nodes(tree: Any, values: np.ndarray, nan_right: bool = False) -> tuple[Node, ...]:
     """One sklearn ``tree_`` with ``values[node]`` as leaf outputs."""
     t = tree
     missing_left = getattr(t, "missing_go_to_left", np.zeros(t.node_count, dtype=np.uint8))
@@ -84,7 +85,7 @@ def _tree_nodes(tree, values: np.ndarray, nan_right: bool = False) -> tuple[Node
     return tuple(nodes)
 
 
-def forest_of(model) -> Forest:
+def forest_of(model: Any) -> Forest:
     """The exact forest of a fitted estimator; ModelError for what featgen cannot compile."""
     name = kind_of(model)
     if not hasattr(model, "n_features_in_"):
@@ -172,7 +173,7 @@ def forest_of(model) -> Forest:
     )
 
 
-def _boosted_objective(model, name: str, K: int) -> tuple[str, float]:
+def _boosted_objective(model: Any, name: str, K: int) -> tuple[str, float]:
     if name.endswith("Regressor"):
         return "sklearn:regression", 1.0
     if K > 1:
@@ -181,7 +182,7 @@ def _boosted_objective(model, name: str, K: int) -> tuple[str, float]:
     return "sklearn:logistic", 2.0 if model.loss == "exponential" else 1.0
 
 
-def _hist_objective(model, name: str, K: int) -> tuple[str, float]:
+def _hist_objective(model: Any, name: str, K: int) -> tuple[str, float]:
     if name.endswith("Regressor"):
         if model.loss in ("poisson", "gamma"):
             return "sklearn:exp", 1.0
@@ -199,13 +200,13 @@ REFERENCE = {
 }
 
 
-def accepts_nan(model) -> bool:
+def accepts_nan(model: Any) -> bool:
     """Whether the estimator's predict accepts NaN (GradientBoosting refuses it; the forests
     and HistGradientBoosting send it down ``missing_go_to_left``)."""
     return kind_of(model) not in BOOSTED
 
 
-def reference_margins(model, X: np.ndarray) -> np.ndarray:
+def reference_margins(model: Any, X: np.ndarray) -> np.ndarray:
     """scikit-learn's own numbers for the margins featgen compiles (rows, outputs), through its
     public API where it has one: predict_proba (forest classifiers; class 1 for two classes),
     predict (forest and GradientBoosting regressors), decision_function (boosted classifiers),
@@ -226,7 +227,7 @@ def reference_margins(model, X: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=np.float64).reshape(len(X), -1)
 
 
-def cross_check_treelite(forest: Forest, model) -> list[str]:
+def cross_check_treelite(forest: Forest, model: Any) -> list[str]:
     """Differences in split features and thresholds between the forest and Treelite's
     scikit-learn frontend (empty: none). Leaves are compared through parity instead: Treelite
     stores forests' class fractions and GradientBoosting's learning rate its own way."""

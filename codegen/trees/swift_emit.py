@@ -10,13 +10,15 @@ informative probability; the feature file stays pure standard library.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..backends.swift import upper_camel
 from . import fp32
 from .c_emit import tree_lines
 from .ir import Forest
 
 
-def render_context(forest: Forest, name: str, feature_names: tuple[str, ...]) -> dict:
+def render_context(forest: Forest, name: str, feature_names: tuple[str, ...]) -> dict[str, Any]:
     rule = forest.rule
     # how a tree reads feature i: Swift never converts implicitly, so a float32 input compared
     # with double thresholds (scikit-learn) is widened explicitly, exactly as C promotes it

@@ -13,6 +13,7 @@ import contextlib
 import io
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 FILES = ("header.h", "main.c", "recipe.json")
@@ -36,7 +37,7 @@ def generate(raw_model: bytes) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def quiet():
+def quiet() -> Iterator[None]:
     """TL2cgen and Treelite log notes through Python callbacks to stdout and through C++ to
     stderr; ``featgen build`` output (and JSON piped from it) must stay clean."""
     import sys

@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ class ModelError(ValueError):
     """A model featgen cannot compile exactly (unsupported objective, categorical splits...)."""
 
 
-def read_model_json(path: str | Path) -> tuple[dict, bytes]:
+def read_model_json(path: str | Path) -> tuple[dict[str, Any], bytes]:
     raw = Path(path).read_bytes()
     try:
         doc = json.loads(raw, parse_float=str, parse_int=str)
@@ -38,12 +39,12 @@ def read_model_json(path: str | Path) -> tuple[dict, bytes]:
     return doc, raw
 
 
-def _num(value) -> float:
+def _num(value: object) -> float:
     return fp32.f32_from_decimal(str(value))
 
 
 def forest_from_json(
-    doc: dict, base_margin: tuple[float, ...] | None = None, where: str = "model.json"
+    doc: dict[str, Any], base_margin: tuple[float, ...] | None = None, where: str = "model.json"
 ) -> Forest:
     """The forest of an XGBoost JSON document (``parse_float=str`` keeps decimals exact)."""
     try:
@@ -137,7 +138,7 @@ def forest_from_json(
     return Forest(objective, n_features, n_outputs, tuple(base_margin), tuple(trees))
 
 
-def _booster(raw: bytes):
+def _booster(raw: bytes) -> Any:  # xgboost.Booster (xgboost is imported lazily)
     import xgboost
 
     booster = xgboost.Booster()
@@ -183,13 +184,14 @@ def base_margin_of(raw: bytes) -> tuple[float, ...]:
 # ---------------------------------------------------------------- Treelite cross-check
 
 
-def treelite_dump(raw: bytes) -> dict:
+def treelite_dump(raw: bytes) -> dict[str, Any]:
     import treelite
 
-    return json.loads(treelite.frontend.from_xgboost(_booster(raw)).dump_as_json())
+    doc: dict[str, Any] = json.loads(treelite.frontend.from_xgboost(_booster(raw)).dump_as_json())
+    return doc
 
 
-def cross_check_treelite(forest: Forest, dump: dict) -> list[str]:
+def cross_check_treelite(forest: Forest, dump: dict[str, Any]) -> list[str]:
     """Differences between the forest and Treelite's reading of the same model (empty: none).
     Base scores are compared as float32 and reported, not refused (XGBoost's value is used)."""
     problems = []
@@ -241,6 +243,6 @@ def cross_check_treelite(forest: Forest, dump: dict) -> list[str]:
     return problems
 
 
-def treelite_base_margin(dump: dict) -> tuple[float, ...]:
+def treelite_base_margin(dump: dict[str, Any]) -> tuple[float, ...]:
     """Treelite's base scores (margin space, double) rounded to float32."""
     return tuple(float(np.float32(v)) for v in dump["base_scores"])

@@ -21,6 +21,7 @@ import math
 import os
 import struct
 import tempfile
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ OBJECTIVE_PARAMS = {
 }
 
 
-def header(raw: bytes, where: str) -> dict:
+def header(raw: bytes, where: str) -> dict[str, Any]:
     """base_score, num_feature, num_class, objective and booster names from the header."""
     start = 4 if raw[:4] == b"binf" else 0
     try:
@@ -70,7 +71,7 @@ def header(raw: bytes, where: str) -> dict:
     }
 
 
-def objective_params(head: dict) -> dict:
+def objective_params(head: dict[str, Any]) -> dict[str, Any]:
     if head["objective"].startswith("multi:"):
         return {"softmax_multiclass_param": {"num_class": str(head["num_class"])}}
     return OBJECTIVE_PARAMS.get(head["objective"], {})
