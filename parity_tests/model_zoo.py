@@ -258,7 +258,7 @@ def _hist_raw(model, X: np.ndarray) -> np.ndarray:
 def compile_zoo(built: list[tuple[str, dict]], workdir: Path, compiler: str = "gcc") -> ctypes.CDLL:
     """One shared library with every model's <name>_model.c and _model_batch.c (one compiler
     run: a zoo of 30 models costs one process, not 60)."""
-    from .harness import C_FLAGS
+    from featgen.harness import C_FLAGS
 
     workdir.mkdir(parents=True, exist_ok=True)
     sources = []

@@ -90,8 +90,9 @@ def test_zoo_rows_reach_every_boundary(shipped):
 def test_zoo_swift_is_bit_exact(shipped, tmp_path):
     """One model per rule (LightGBM with zero-as-missing, a scikit-learn forest with float32
     inputs and double thresholds, HistGradientBoosting, XGBoost) in Swift, one swiftc run."""
+    from featgen.harness import build_swift_library, swift_sources
+
     from .conftest import require_swiftc
-    from .harness import build_swift_library, swift_sources
 
     require_swiftc()
     _, prepared = shipped
@@ -118,8 +119,9 @@ def test_zoo_android_module_compiles_with_double_margins(shipped, tmp_path):
     import shutil
     import subprocess
 
+    from featgen.harness import C_FLAGS
+
     from .conftest import require_tools
-    from .harness import C_FLAGS
 
     require_tools(
         [t for t in ("javac", "kotlinc") if shutil.which(t) is None],
