@@ -6,6 +6,7 @@ moment it is registered. Hypothesis shrinks a failure to a small spec and stream
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 
@@ -185,9 +186,16 @@ def streams(draw, n_inputs: int) -> np.ndarray:
     return base
 
 
+_EXAMPLE = itertools.count()
+
+
 def check_random_case(data, make_target) -> None:
     """Draw a spec and two streams; the target built by ``make_target`` must match numpy."""
     text = data.draw(specs(), label="spec")
+    # A name of its own per example: each compiled library (a Swift module PropNShim, C symbols
+    # propN_*) is loaded into this one process, and two Swift modules of one name with other
+    # layouts must never meet in the Swift runtime.
+    text = text.replace('"name": "prop"', f'"name": "prop{next(_EXAMPLE)}"', 1)
     spec = load_spec_text(text)  # the strategy only makes valid specs
     files = generate(spec)
     # The per-feature numpy module is the oracle: every target, numpy included, emits the
