@@ -19,7 +19,7 @@ from rich.table import Table
 import codegen
 import featurespec
 from codegen import __version__
-from codegen.build import stale_files, target_problem, write_tree
+from codegen.build import GOLDEN_FILE, stale_files, target_problem, write_tree
 from codegen.features import FALLBACK, FEATURES, RATIO_DOC
 from codegen.signals import SIGNALS
 from featgen import harness
@@ -299,27 +299,35 @@ def build(spec: str, output: str, all_features: bool, golden: bool) -> None:
 @click.option(
     "--golden",
     is_flag=True,
-    help="The tree was built with --golden (runs the generated numpy module).",
+    help="Expect the Swift golden vectors (runs the generated numpy module). Implied when "
+    "the tree's manifest lists them, i.e. it was built with --golden.",
 )
 def check(spec: str, output: str, all_features: bool, golden: bool) -> None:
-    """Fail (exit 1) when OUTPUT/<spec name>/ is not exactly what SPEC generates."""
+    """Fail (exit 1) when OUTPUT/<spec name>/ is not exactly what SPEC generates. A tree built
+    with --golden is checked with its golden vectors: its manifest says so."""
     parsed, files = _load(spec, prune=not all_features, golden=golden)
     target = Path(output) / parsed.name
     _check_tree_target(target)
+    if not golden and _has_golden(target):
+        golden = True
+        parsed, files = _load(spec, prune=not all_features, golden=True)
     problems = stale_files(files, target)
     if problems:
         rebuild = f"featgen build{' --golden' if golden else ''} {spec} -o {output}"
-        if (
-            not golden
-            and (target / "manifest.json").is_file()
-            and any("/golden.bin" in p for p in problems)
-        ):
-            problems.append(
-                "(this tree has golden vectors: it was built with --golden; "
-                "check it with `featgen check --golden`)"
-            )
         _fail(f"{target}/ is stale; run `{rebuild}`:\n  " + "\n  ".join(problems), status=1)
     console.print(f"{target}/ is up to date ({len(files)} files)", markup=False)
+
+
+def _has_golden(target: Path) -> bool:
+    """Whether the generated tree at TARGET carries the Swift golden vectors: its manifest
+    lists the golden file (an unreadable manifest is the staleness check's to report)."""
+    try:
+        listed = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return isinstance(listed, dict) and any(
+        path.endswith("/" + GOLDEN_FILE) for path in listed if isinstance(path, str)
+    )
 
 
 @main.command()

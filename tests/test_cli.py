@@ -54,6 +54,22 @@ def test_build_then_check_then_stale(tmp_path):
     assert result.exit_code == 1 and "stale" in result.output
 
 
+def test_check_of_a_tree_built_with_golden_checks_its_golden_vectors(tmp_path):
+    """`featgen check` (no flag) on a tree built with --golden, like the committed generated/:
+    up to date; an edited golden.bin is stale."""
+    out = tmp_path / "gen"
+    assert run("build", "--golden", SPEC, "-o", out).exit_code == 0
+    result = run("check", SPEC, "-o", out)
+    assert result.exit_code == 0, result.output
+    golden = next(out.rglob("golden.bin"))
+    data = bytearray(golden.read_bytes())
+    data[-1] ^= 1
+    golden.write_bytes(bytes(data))
+    result = run("check", SPEC, "-o", out)
+    assert result.exit_code == 1 and "golden.bin" in result.output
+    assert "featgen build --golden" in result.output
+
+
 def test_invalid_spec_is_a_located_error_and_leaves_output_alone(tmp_path):
     out = tmp_path / "gen"
     run("build", SPEC, "-o", out)
