@@ -235,23 +235,29 @@ def _check_tree_target(target: Path) -> None:
         raise OutputError(problem)
 
 
+def _tree_options(command):
+    """SPEC, -o and --all-features-on-device: what build and check both take (check must
+    regenerate exactly what build wrote)."""
+    command = click.option(
+        "--all-features-on-device",
+        "all_features",
+        is_flag=True,
+        help="With a model: the detector computes every feature (a debugging or logging "
+        "build) instead of only those the model reads.",
+    )(command)
+    command = click.option(
+        "-o",
+        "--output",
+        default="generated",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Root of the generated tree.",
+    )(command)
+    return click.argument("spec", type=click.Path(dir_okay=False))(command)
+
+
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    default="generated",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Root of the generated tree.",
-)
-@click.option(
-    "--all-features-on-device",
-    "all_features",
-    is_flag=True,
-    help="With a model: the detector computes every feature (a debugging or logging "
-    "build) instead of only those the model reads.",
-)
+@_tree_options
 @click.option(
     "--golden",
     is_flag=True,
@@ -280,22 +286,7 @@ def build(spec: str, output: str, all_features: bool, golden: bool) -> None:
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    default="generated",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Root of the generated tree.",
-)
-@click.option(
-    "--all-features-on-device",
-    "all_features",
-    is_flag=True,
-    help="With a model: the detector computes every feature (a debugging or logging "
-    "build) instead of only those the model reads.",
-)
+@_tree_options
 @click.option(
     "--golden",
     is_flag=True,

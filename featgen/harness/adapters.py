@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codegen.backends.kotlin_jvm import source_dir
 from codegen.bundle import manifest_of
 from codegen.targets import TARGETS, Target
 from featgen import harness  # the package: its find_swiftc is the one tests replace
@@ -81,10 +80,7 @@ class KotlinJvmAdapter:
         return harness.Target(self.target, self.runtime(files, workdir).stream(prefix))
 
     def detector(self, files, workdir: Path):
-        manifest = manifest_of(files)
-        if manifest.model is None or not any(  # a build without a model
-            p.startswith(source_dir()) and p.endswith("Detector.kt") for p in files
-        ):
+        if manifest_of(files).model is None:
             return None
         return KotlinDetector(self.runtime(files, workdir), files)
 
