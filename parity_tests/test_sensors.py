@@ -222,7 +222,7 @@ class Built:
                 const double *v, signed char *status, int64_t *out_t, double *out_x,
                 signed char *out_first, long cap, uint64_t *counts);"""
         )
-        self.lib = self.ffi.dlopen(str(lib))
+        self.lib = harness.open_library(self.ffi, lib)
         self.n_inputs = getattr(self.lib, f"{self.name.upper()}_SENSORS_N_INPUTS")
         assert self.n_inputs == len(self.spec.inputs)
 
@@ -670,7 +670,7 @@ class SwiftBuilt:
                 const int64_t *t, const double *v, signed char *status, int64_t *out_t,
                 double *out_x, signed char *out_first, long cap, uint64_t *counts);
             int64_t {built.name}_swift_sensors_nanoseconds(double seconds);""")
-        self.lib = self.ffi.dlopen(str(library))
+        self.lib = harness.open_library(self.ffi, library)
 
     def run(self, platform: int, ids, t, v):
         b = self.built

@@ -378,7 +378,7 @@ def run_library(path: Path, name: str, args: tuple[np.ndarray, ...]) -> np.ndarr
 
     ffi = cffi.FFI()
     ffi.cdef(CDEF)
-    lib = ffi.dlopen(str(path))
+    lib = ffi.dlopen(str(path), ffi.RTLD_NOW | ffi.RTLD_NODELETE)
     args = tuple(np.ascontiguousarray(a, dtype=np.float64) for a in args)
     out = np.empty(len(args[0]))
     pointers = [ffi.cast("double *", a.ctypes.data) for a in args]

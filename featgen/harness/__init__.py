@@ -12,7 +12,14 @@ golden (the Swift package's golden vectors). This module re-exports the featuris
 
 from __future__ import annotations
 
-from .c_runtime import CStream, build_shared_library, c_target, cdef_from_header, driver_target
+from .c_runtime import (
+    CStream,
+    build_shared_library,
+    c_target,
+    cdef_from_header,
+    driver_target,
+    open_library,
+)
 from .compare import Columns, Comparison, FeatureStat, Target, compare_recording, compare_target
 from .numpy_runtime import load_numpy_module
 from .swift_runtime import SwiftStream, build_swift_library, swift_sources, swift_target
@@ -34,6 +41,7 @@ __all__ = [
     "build_swift_library",
     "c_target",
     "cdef_from_header",
+    "open_library",
     "compare_recording",
     "compare_target",
     "driver_target",

@@ -26,6 +26,16 @@ from .compare import Target
 from .toolchains import C_FLAGS, CACHE
 
 
+def open_library(ffi: cffi.FFI, library: Path | str) -> object:
+    """Load a generated shared library for good (``RTLD_NODELETE``).
+
+    A Swift image registers its type metadata with the Swift runtime when it loads and cannot
+    unregister it: once cffi closes a collected library, the runtime's next lookup reads unmapped
+    memory and the process dies with SIGSEGV (seen in a full test run that loads dozens of Swift
+    featurisers). C libraries get the same rule, so no runtime depends on when Python collects."""
+    return ffi.dlopen(str(library), ffi.RTLD_NOW | ffi.RTLD_NODELETE)
+
+
 def cdef_from_header(header: str) -> str:
     """Declarations for cffi, derived from the generated header with pycparser.
 
@@ -91,7 +101,7 @@ class CStream:
     def __init__(self, header: str, library: Path, name: str):
         self.ffi = cffi.FFI()
         self.ffi.cdef(cdef_from_header(header) + self.extra_cdef(name))
-        self.lib = self.ffi.dlopen(str(library))
+        self.lib = open_library(self.ffi, library)
         self.name = name
         P = name.upper()
         self.n_inputs = getattr(self.lib, f"{P}_N_INPUTS")

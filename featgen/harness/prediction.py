@@ -25,7 +25,7 @@ from codegen.trees import decision as decisions
 from codegen.trees.build import coreml_path
 from codegen.trees.ir import Forest
 
-from .c_runtime import cdef_from_header
+from .c_runtime import cdef_from_header, open_library
 from .swift_runtime import build_swift_library, swift_sources
 from .toolchains import C_FLAGS, CACHE
 
@@ -133,7 +133,7 @@ class Detector:
         )
         self.ffi = cffi.FFI()
         self.ffi.cdef(cdef_from_header(headers))
-        self.lib = self.ffi.dlopen(str(library))
+        self.lib = open_library(self.ffi, library)
         self.name = name
         P = name.upper()
         self.n_features = getattr(self.lib, f"{P}_MODEL_N_FEATURES")
@@ -249,7 +249,7 @@ class ForestC:
         )
         self.ffi = cffi.FFI()
         self.ffi.cdef(cdef_from_header(files[f"c/{name}_model.h"]))
-        self.lib = self.ffi.dlopen(str(library))
+        self.lib = open_library(self.ffi, library)
         self.name, self.files = name, files
         self.n_outputs = forest.n_outputs
         self.batch_rows = getattr(self.lib, f"{name.upper()}_MODEL_BATCH_ROWS")
@@ -294,7 +294,7 @@ class TL2cgen:
             void get_num_class(int32_t* out);
             void predict(union Entry* data, int pred_margin, float* result);
         """)
-        self.lib = self.ffi.dlopen(str(library))
+        self.lib = open_library(self.ffi, library)
         n = self.ffi.new("int32_t[1]")
         self.lib.get_num_class(n)
         self.n_outputs = int(n[0])

@@ -30,16 +30,24 @@ def build_swift_library(
     sources: dict[str, str], module: str, workdir: Path, swiftc: str | None = None
 ) -> Path:
     """Compile the library source and the shim into one shared library (``swiftc -O -wmo
-    -emit-library``), cached by source hash, flags and toolchain version like the C build."""
+    -emit-library``), cached by source hash, flags and toolchain version like the C build.
+
+    The Swift module is named ``<module>_<source hash>``: two libraries that share a module name
+    but differ in content (a pruned and a full featuriser, two random specs) would define the
+    same mangled type names, and the Swift runtime crashes when one process loads both. The
+    callers reach the library through its ``@_cdecl`` C symbols only, so the module name is
+    private to this build."""
     swiftc = swiftc or find_swiftc()
     if swiftc is None:
         raise RuntimeError("swiftc not found")
-    flags = (*SWIFT_FLAGS, "-module-name", module)
     key = hashlib.sha256()
     for file_name, text in sorted(sources.items()):
         key.update(file_name.encode() + b"\0" + text.encode() + b"\0")
-    key.update(" ".join(flags).encode() + b"\0" + swift_version(swiftc).encode())
-    out = CACHE / f"{module}-{key.hexdigest()[:16]}.so"
+    key.update(" ".join(SWIFT_FLAGS).encode() + b"\0" + swift_version(swiftc).encode())
+    key.update(b"\0" + module.encode())
+    unique_module = f"{module}_{key.hexdigest()[:16]}"
+    flags = (*SWIFT_FLAGS, "-module-name", unique_module)
+    out = CACHE / f"{unique_module}.so"
     if not out.exists():
         src_dir = Path(workdir) / "swift"
         src_dir.mkdir(parents=True, exist_ok=True)
