@@ -17,11 +17,11 @@ from typing import Any
 
 from featurespec.errors import OutputError
 from featurespec.schema import Spec
+from featurespec.vocabulary.features import FEATURES
 
 from . import __version__, escape, pipeline
 from . import targets as registry
 from .bundle import MANIFEST, Bundle, Files, Manifest
-from .features import FEATURES
 from .lowering import Program
 from .pipeline import device_program  # noqa: F401  (the public name it always had)
 from .targets import EmitContext
@@ -36,7 +36,7 @@ from .targets.swift import GOLDEN_FILE, GOLDEN_MAGIC, SWIFT_MEMORY_PUSHES, SWIFT
 
 
 def _quiet(kind: str, key: str, value: object) -> bool:
-    """A parameter left at a ``quiet_default`` (see codegen/params.py): not listed."""
+    """A parameter left at a ``quiet_default`` (see featurespec/vocabulary/params.py): not listed."""
     param = FEATURES[kind].params[key] if kind in FEATURES else None
     return param is not None and param.quiet_default and value == param.default
 

@@ -26,10 +26,9 @@ from typing import Any, cast
 
 from featurespec.errors import Problem, SpecError
 from featurespec.schema import FeatureDef, Location, Spec
-
-from . import ir
-from .features import FEATURES, RATIO, build_ratio
-from .signals import SIGNALS, Steps
+from featurespec.vocabulary import ir
+from featurespec.vocabulary.features import FEATURES, RATIO, build_ratio
+from featurespec.vocabulary.signals import SIGNALS, Steps
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Shared work across the features of one window (#9), for every target (C, Swift, numpy).
 
-Each feature's kernel is written on its own (codegen/features.py), so a window with mean, std,
+Each feature's kernel is written on its own (featurespec/vocabulary/features.py), so a window with mean, std,
 var, skewness and range of one signal computes its sum four times and its min twice. This pass
 merges a window's kernels into one body and removes the repetition without changing any value's
 operations or their order, so every output keeps its bits:
@@ -32,7 +32,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import ir
+from featurespec.vocabulary import ir
+
 from .lowering import Program, WindowPlan
 
 STATEMENTS = (ir.Let, ir.Set, ir.Loop, ir.Out, ir.Scratch, ir.BufSet, ir.SortBuf)
@@ -170,7 +171,7 @@ def _check_unique(body: list[ir.Stmt]) -> None:
 # ---------------------------------------------------------------- value numbering
 
 
-_written = ir.writes  # names a statement leaves behind (codegen/ir.py)
+_written = ir.writes  # names a statement leaves behind (featurespec/vocabulary/ir.py)
 _local = ir.local_names  # names that live only inside a statement
 
 

@@ -15,8 +15,10 @@ from collections.abc import Collection
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from codegen.params import describe as describe  # re-exported: one wording for every "got ..."
-from codegen.params import show as show
+from featurespec.vocabulary.params import (
+    describe as describe,  # re-exported: one wording for every "got ..."
+)
+from featurespec.vocabulary.params import show as show
 
 from .schema import Location
 

@@ -1,7 +1,7 @@
 """The spec as a JSON Schema (draft 2020-12), for editors: validation and completion as you type.
 
 Generated from the registries the validator itself reads (the feature and signal kinds of
-codegen/features.py and codegen/signals.py with their Param declarations, the key lists, limits
+featurespec/vocabulary/features.py and featurespec/vocabulary/signals.py with their Param declarations, the key lists, limits
 and name rules of featurespec/validate.py, the defaults of featurespec/schema.py), so it cannot
 drift from them; ``featgen schema`` prints it and docs/featgen-spec.schema.json is a copy (a
 test keeps the two identical).
@@ -20,9 +20,9 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from codegen.features import FALLBACK, FEATURES, RATIO, RATIO_DOC
-from codegen.params import Interval, Param, below_nyquist
-from codegen.signals import SIGNALS
+from featurespec.vocabulary.features import FALLBACK, FEATURES, RATIO, RATIO_DOC
+from featurespec.vocabulary.params import Interval, Param, below_nyquist
+from featurespec.vocabulary.signals import SIGNALS
 
 from .schema import SPEC_VERSION, DecisionDef
 from .sensors import json_schema as sensors_schema

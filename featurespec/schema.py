@@ -33,7 +33,7 @@ class SignalDef:
     """A per-sample signal: a raw input, or derived from other signals (magnitude, diff, ema...)."""
 
     name: str
-    kind: str  # "input" or a key of codegen.signals.SIGNALS
+    kind: str  # "input" or a key of featurespec.vocabulary.signals.SIGNALS
     sources: tuple[str, ...]  # signals it reads, in order
     params: tuple[tuple[str, Any], ...] = ()
     loc: Location = field(default=NOWHERE, compare=False)
@@ -56,7 +56,7 @@ class WindowDef:
 class FeatureDef:
     """One feature computation over one window; it fills ``len(outputs)`` columns."""
 
-    kind: str  # a key of codegen.features.FEATURES, or "ratio" (params
+    kind: str  # a key of featurespec.vocabulary.features.FEATURES, or "ratio" (params
     # num, den: column names; fallback)
     signals: tuple[str, ...]
     window: str

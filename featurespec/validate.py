@@ -16,9 +16,9 @@ from collections.abc import Collection, Iterable
 from fractions import Fraction
 from typing import Any
 
-from codegen.features import FALLBACK, FEATURES, RATIO, FeatureKind
-from codegen.params import ParamError
-from codegen.signals import SIGNALS, SignalKind
+from featurespec.vocabulary.features import FALLBACK, FEATURES, RATIO, FeatureKind
+from featurespec.vocabulary.params import ParamError
+from featurespec.vocabulary.signals import SIGNALS, SignalKind
 
 from .errors import char_name, closest, describe, did_you_mean, number_text, show, spec_hash
 from .loader import DocPath, Document
@@ -816,7 +816,7 @@ class _Validator:
 
     def check_ratio(self, entry: dict[str, Any], path: DocPath, index: int) -> None:
         """``{ratio: [num, den], label: name, fallback: 0.0}``: one column ``label__window``
-        = num / den (codegen/features.py, RATIO_DOC). The operands are columns declared above
+        = num / den (featurespec/vocabulary/features.py, RATIO_DOC). The operands are columns declared above
         this entry, over one window; so a ratio can read another ratio but never itself or a
         later column, and ratios cannot form a cycle."""
         before = len(self.problems)

@@ -1,5 +1,5 @@
 """Hand-computed test vectors: every expected value below was worked out by hand from the written
-definitions in codegen/features.py and codegen/signals.py (not by running any implementation).
+definitions in featurespec/vocabulary/features.py and featurespec/vocabulary/signals.py (not by running any implementation).
 
 Each feature vector is one window (oldest sample first) and the exact outputs of the feature on
 it, compared bit for bit (so 0.0 and -0.0 differ). The inputs are chosen so that every
@@ -8,7 +8,7 @@ otherwise; the expected value is then the only correct answer, not an approximat
 
 Each signal vector is a whole stream per source and the exact value of the signal on every sample.
 
-``codegen/features.py``: "Adding a feature = one decorated function here + one test vector in
+``featurespec/vocabulary/features.py``: "Adding a feature = one decorated function here + one test vector in
 parity_tests" -- test_oracle.py requires at least one vector here for every registered kind.
 """
 

@@ -15,7 +15,6 @@ import re
 import numpy as np
 import pytest
 
-from codegen import ir
 from codegen.backends.kotlin_jvm import KotlinEmitter, kotlin_double, kotlin_float, source_dir
 from codegen.backends.swift import upper_camel
 from codegen.trees import decision as decisions
@@ -25,6 +24,7 @@ from featgen import harness
 from featgen.harness import prediction as mh
 from featgen.harness.kotlin_jvm_runtime import KotlinRuntime, missing_tools
 from featgen.harness.recordings import parity_recordings
+from featurespec.vocabulary import ir
 from parity_tests.conftest import require_tools
 
 N_SAMPLES = 6_000  # per recording, 3 recordings (NaN/inf rows, constant stretches, 1e12...)

@@ -3,7 +3,7 @@
 Parity proves numpy, C and Swift agree with each other; it cannot notice when all three agree on
 a wrong answer. This file checks the numpy target (and through parity, the others) against
 reference implementations written here with plain numpy/scipy, one window at a time, from the
-*written definitions* in codegen/features.py and codegen/signals.py, never from the IR:
+*written definitions* in featurespec/vocabulary/features.py and featurespec/vocabulary/signals.py, never from the IR:
 
 * every feature kind on random windows of several lengths and hops (``FEATURE_ORACLES``);
 * every signal kind on random streams (``SIGNAL_ORACLES``);
@@ -42,10 +42,10 @@ from scipy import integrate, stats
 from scipy import signal as scisignal
 
 from codegen.build import generate
-from codegen.features import FEATURES
-from codegen.signals import SIGNALS
 from featgen.harness import load_numpy_module
 from featurespec import load_spec_text
+from featurespec.vocabulary.features import FEATURES
+from featurespec.vocabulary.signals import SIGNALS
 from parity_tests.oracle_vectors import FEATURE_VECTORS, SIGNAL_VECTORS
 
 RTOL = 1e-12

@@ -155,8 +155,8 @@ features:
 
 def test_parity_specs_cover_every_registered_kind():
     """A new feature or signal kind must reach a parity spec (here or SMALL)."""
-    from codegen.features import FEATURES, RATIO
-    from codegen.signals import SIGNALS
+    from featurespec.vocabulary.features import FEATURES, RATIO
+    from featurespec.vocabulary.signals import SIGNALS
 
     specs = [load_spec_text(SMALL), load_spec_text(VOCAB)]
     kinds = {f.kind for s in specs for f in s.features}

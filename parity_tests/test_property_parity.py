@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from codegen.build import generate
-from codegen.features import FEATURES
-from codegen.params import REQUIRED, Param, ParamError
-from codegen.signals import SIGNALS
 from featgen import harness
 from featurespec import load_spec_text
+from featurespec.vocabulary.features import FEATURES
+from featurespec.vocabulary.params import REQUIRED, Param, ParamError
+from featurespec.vocabulary.signals import SIGNALS
 
 settings.register_profile(
     "ci", max_examples=30, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)

@@ -12,13 +12,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from codegen import ir
 from codegen.build import generate
 from codegen.lowering import lower
 from codegen.sharing import share_window
 from featgen import harness
 from featgen.harness.recordings import parity_recordings
 from featurespec import load_spec, load_spec_text
+from featurespec.vocabulary import ir
 
 ONE_SIGNAL = """
 spec: featgen/v1

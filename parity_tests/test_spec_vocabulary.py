@@ -1,7 +1,7 @@
 """Issue 19's vocabulary in every target: the clip and ratio signals, histogram outside: clamp,
 min_length on the longest runs, the longest runs' start index and the ratio of two columns.
 
-All of it is written in existing IR operations (codegen/features.py, codegen/signals.py; a
+All of it is written in existing IR operations (featurespec/vocabulary/features.py, featurespec/vocabulary/signals.py; a
 ratio's kernel runs its operands' own code, codegen/lowering.py), so each target prints it like
 any other feature. Here: hand-computed ratios (including every fallback case), the ratio column
 against the quotient of its operand columns on hostile recordings, the shared kernels against
@@ -184,9 +184,9 @@ def test_shared_kernels_equal_the_per_feature_module(vocab19):
 def test_shared_window_computes_each_operand_once(vocab19):
     """The ratio's inlined operands are the same statements as the operand features: after
     sharing, the long window has one sum loop per signal, not one per reader."""
-    from codegen import ir
     from codegen.lowering import lower
     from codegen.sharing import share_window
+    from featurespec.vocabulary import ir
 
     program = lower(vocab19[0])
     long = next(w for w in program.windows if w.name == "long")

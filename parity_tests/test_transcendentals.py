@@ -1,4 +1,4 @@
-"""The portable log, exp and atan2 (codegen/transcendentals.py): the same bits from numpy, C (gcc
+"""The portable log, exp and atan2 (featurespec/vocabulary/transcendentals.py): the same bits from numpy, C (gcc
 and clang) and Swift on every input, special values as documented, and within 1 ulp of glibc
 and of the correctly rounded result. docs/transcendentals.md has the figures over 10^6 inputs
 (``python3 -m parity_tests.transcendental_check``)."""
@@ -11,7 +11,7 @@ import shutil
 import numpy as np
 import pytest
 
-from codegen.transcendentals import FUNCTIONS
+from featurespec.vocabulary.transcendentals import FUNCTIONS
 from parity_tests import transcendental_check as tc
 
 N = 60_000

@@ -1,4 +1,4 @@
-"""The portable transcendentals (codegen/transcendentals.py) on their own: the same IR function
+"""The portable transcendentals (featurespec/vocabulary/transcendentals.py) on their own: the same IR function
 emitted for numpy, C and Swift and evaluated on large samples of inputs, compared bit for bit
 across targets and measured in ULPs against glibc and against correctly rounded values.
 
@@ -23,8 +23,8 @@ import numpy as np
 from codegen.backends.c import CEmitter
 from codegen.backends.numpy import NumpyEmitter
 from codegen.backends.swift import SwiftEmitter
-from codegen.transcendentals import FUNCTIONS
 from featgen.harness import C_FLAGS, CACHE, find_swiftc, swift_version
+from featurespec.vocabulary.transcendentals import FUNCTIONS
 
 SPECIAL = [
     0.0,

@@ -20,9 +20,6 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codegen.features import FEATURES, RATIO
-from codegen.params import Interval, ParamError
-from codegen.signals import SIGNALS
 from featgen.cli import main
 from featurespec import load_spec_text
 from featurespec.json_schema import (
@@ -33,6 +30,9 @@ from featurespec.json_schema import (
     unstated_param_rules,
 )
 from featurespec.validate import RESERVED, name_problem
+from featurespec.vocabulary.features import FEATURES, RATIO
+from featurespec.vocabulary.params import Interval, ParamError
+from featurespec.vocabulary.signals import SIGNALS
 from parity_tests.test_property_parity import specs
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,9 +9,9 @@ import re
 import pytest
 import yaml
 
-from codegen import features as feature_registry
-from codegen.features import FeatureKind
 from featurespec import SpecError, load_spec, load_spec_text
+from featurespec.vocabulary import features as feature_registry
+from featurespec.vocabulary.features import FeatureKind
 
 BASE = """\
 spec: featgen/v1
@@ -1376,8 +1376,8 @@ def _numeric_cases():
     """(kind name, is signal, parameter, YAML of the other parameters, [values])."""
     import random
 
-    from codegen.features import FEATURES
-    from codegen.signals import SIGNALS
+    from featurespec.vocabulary.features import FEATURES
+    from featurespec.vocabulary.signals import SIGNALS
 
     rng = random.Random(15)
     pairs = [(lo, hi) for lo in EXTREMES for hi in EXTREMES if lo < hi]
@@ -1508,8 +1508,8 @@ def test_extreme_sample_rates_never_give_nonfinite_constants():
     """Every signal and feature kind at sample rates from the smallest subnormal to the maximum
     (frequencies scaled along): a located error for the kinds that cannot be generated there,
     and for the rest no non-finite constant beyond those at 50 Hz."""
-    from codegen.features import FEATURES
-    from codegen.signals import SIGNALS
+    from featurespec.vocabulary.features import FEATURES
+    from featurespec.vocabulary.signals import SIGNALS
 
     kinds = [(k, True) for k in SIGNALS.values()] + [(k, False) for k in FEATURES.values()]
     refused: dict[float, set[str]] = {}
@@ -1539,8 +1539,8 @@ def test_extreme_sample_rates_never_give_nonfinite_constants():
 def test_a_failed_generation_time_computation_is_still_a_located_error(monkeypatch):
     """The last line of defence: arithmetic that fails while lowering (a constants rule that
     missed a case) is a SpecError located at the feature, not a traceback."""
-    from codegen import features
     from codegen.build import generate
+    from featurespec.vocabulary import features
 
     def overflow(b, x, **params):
         raise OverflowError("integer division result too large for a float")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
-from .. import ir
+from featurespec.vocabulary import ir
 
 
 class Emitter:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .. import ir
+from featurespec.vocabulary import ir
+
 from ..lowering import Program
 from ..sharing import share_program
 from .base import hex_literal, used_functions, used_tables

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .. import ir
+from featurespec.vocabulary import ir
+
 from ..lowering import Program, WindowPlan, reads_cur
 from .base import Emitter, hex_literal
 

@@ -14,7 +14,7 @@ Why the bits are the numpy/C bits:
   printed as the ``repr`` of the same value as a double plus ``f``: that decimal is within half
   a double ULP of the float, so it reads back as the float whether the parser rounds straight to
   float or through double;
-* the transcendentals are the IR's own portable functions (codegen/transcendentals.py), as in C
+* the transcendentals are the IR's own portable functions (featurespec/vocabulary/transcendentals.py), as in C
   and Swift;
 * the model follows the forest's ``Rule`` as the C does (codegen/trees/c_emit.py): XGBoost's
   ``toFloat()`` (round to nearest) and Float sums, or LightGBM's and scikit-learn's double
@@ -33,7 +33,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .. import ir
+from featurespec.vocabulary import ir
+
 from ..lowering import Program, reads_cur
 from ..sharing import share_program
 from ..trees import fp32

@@ -23,7 +23,8 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any, cast
 
-from .. import ir
+from featurespec.vocabulary import ir
+
 from ..lowering import Program, SignalPlan, reads_cur, reads_prev
 from ..sharing import share_program
 from .base import Emitter, used_functions, used_tables
@@ -457,7 +458,7 @@ def _rebuild(e: ir.Expr, f: Callable[[ir.Expr], ir.Expr]) -> ir.Expr:
 
 
 def _expr_reads(e: ir.Expr) -> set[str]:
-    """What a shared subexpression depends on (index variables included): codegen/ir.py."""
+    """What a shared subexpression depends on (index variables included): featurespec/vocabulary/ir.py."""
     return ir.reads(e, indices=True)
 
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from featurespec.naming import pascal_case
+from featurespec.vocabulary import ir
 
-from .. import ir
 from ..lowering import Program
 from ..sharing import share_program
 from .base import hex_literal, used_functions, used_tables

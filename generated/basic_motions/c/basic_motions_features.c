@@ -219,7 +219,7 @@ static const double featgen_nsin100[100] = {
 };
 
 
-/* natural logarithm: fdlibm's e_log.c with an exact power-of-two range reduction (codegen/transcendentals.py) */
+/* natural logarithm: fdlibm's e_log.c with an exact power-of-two range reduction (featurespec/vocabulary/transcendentals.py) */
 static double featgen_log(double x)
 {
     double m = ((x < 0x1.0000000000000p-1022 /* 2.2250738585072014e-308 */) ? (x * 0x1.0000000000000p+54 /* 1.8014398509481984e+16 */) : x);

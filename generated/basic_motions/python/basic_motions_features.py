@@ -185,7 +185,7 @@ _featgen_nsin100 = np.array([
 
 
 def _featgen_log(x):
-    """natural logarithm: fdlibm's e_log.c with an exact power-of-two range reduction (codegen/transcendentals.py)"""
+    """natural logarithm: fdlibm's e_log.c with an exact power-of-two range reduction (featurespec/vocabulary/transcendentals.py)"""
     x = np.asarray(x, dtype=np.float64)
     m = np.where((x < 2.2250738585072014e-308), (x * 1.8014398509481984e+16), x)
     e = np.where((x < 2.2250738585072014e-308), -54.0, 0.0)

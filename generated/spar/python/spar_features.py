@@ -389,7 +389,7 @@ _featgen_nsin200 = np.array([
 
 
 def _featgen_atan2(y, x):
-    """atan2(y, x) in radians, in [-pi, pi]: fdlibm's e_atan2.c and s_atan.c (codegen/transcendentals.py)"""
+    """atan2(y, x) in radians, in [-pi, pi]: fdlibm's e_atan2.c and s_atan.c (featurespec/vocabulary/transcendentals.py)"""
     y = np.asarray(y, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     ny = np.where(((y < 0.0) | ((y == 0.0) & ((1.0 / y) < 0.0))), 1.0, 0.0)
@@ -418,7 +418,7 @@ def _featgen_atan2(y, x):
 
 
 def _featgen_log(x):
-    """natural logarithm: fdlibm's e_log.c with an exact power-of-two range reduction (codegen/transcendentals.py)"""
+    """natural logarithm: fdlibm's e_log.c with an exact power-of-two range reduction (featurespec/vocabulary/transcendentals.py)"""
     x = np.asarray(x, dtype=np.float64)
     m = np.where((x < 2.2250738585072014e-308), (x * 1.8014398509481984e+16), x)
     e = np.where((x < 2.2250738585072014e-308), -54.0, 0.0)
@@ -750,9 +750,9 @@ def _signals(samples, carry):
         carried['az_lp.state'] = (state_y0, state_s0b, state_s0a, y)
         carried['az_lp.restart'] = fresh
         s_az_lp = np.array(y_az_lp, dtype=np.float64)[pad:]
-        # pitch: atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
+        # pitch: atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of featurespec/vocabulary/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
         s_pitch = _featgen_atan2(s_ax_lp, s_az_lp)
-        # roll: atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
+        # roll: atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of featurespec/vocabulary/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
         s_roll = _featgen_atan2(s_ay_lp, s_az_lp)
         # acc_dyn: Butterworth high-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         c_acc_mag = s_acc_mag.tolist()

@@ -367,7 +367,7 @@ static const double featgen_nsin50[50] = {
 };
 
 
-/* atan2(y, x) in radians, in [-pi, pi]: fdlibm's e_atan2.c and s_atan.c (codegen/transcendentals.py) */
+/* atan2(y, x) in radians, in [-pi, pi]: fdlibm's e_atan2.c and s_atan.c (featurespec/vocabulary/transcendentals.py) */
 static double featgen_atan2(double y, double x)
 {
     double ny = (((y < 0.0) || ((y == 0.0) && ((1.0 / y) < 0.0))) ? 1.0 : 0.0);
@@ -396,7 +396,7 @@ static double featgen_atan2(double y, double x)
 }
 
 
-/* natural logarithm: fdlibm's e_log.c with an exact power-of-two range reduction (codegen/transcendentals.py) */
+/* natural logarithm: fdlibm's e_log.c with an exact power-of-two range reduction (featurespec/vocabulary/transcendentals.py) */
 static double featgen_log(double x)
 {
     double m = ((x < 0x1.0000000000000p-1022 /* 2.2250738585072014e-308 */) ? (x * 0x1.0000000000000p+54 /* 1.8014398509481984e+16 */) : x);
@@ -1358,7 +1358,7 @@ int twist_and_go_push(twist_and_go_state *st, const double sample[TWIST_AND_GO_N
     double s_gyro_y_d; /* first difference x[t] - x[t-1]; 0 on the first sample of a stream (a non-finite x makes that difference and the next one non-finite, no more). */
     double s_acc_x_lp; /* exponential moving average y[t] = alpha*x[t] + (1-alpha)*y[t-1]; y[0] = x[0]. (1 - alpha) is computed once at generation time. Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream. */
     double s_twist; /* a - b. */
-    double s_roll; /* atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities. */
+    double s_roll; /* atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of featurespec/vocabulary/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities. */
     double s_spin_lp; /* Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream. */
     double s_bounce; /* band-pass filter: the Butterworth high-pass at band[0] followed by the Butterworth low-pass at band[1], each of the given order (so 2 x order poles; not scipy's band-pass transform, whose sections differ). Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream. */
     if (st->started) {

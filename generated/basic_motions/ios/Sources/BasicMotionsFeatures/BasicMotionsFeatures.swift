@@ -431,7 +431,7 @@ public struct BasicMotionsFeatures: Sendable {
     ]
 
 
-    /// natural logarithm: fdlibm's e_log.c with an exact power-of-two range reduction (codegen/transcendentals.py)
+    /// natural logarithm: fdlibm's e_log.c with an exact power-of-two range reduction (featurespec/vocabulary/transcendentals.py)
     private static func featgen_log(_ x: Double) -> Double {
         var m: Double = ((x < 0x1.0000000000000p-1022 /* 2.2250738585072014e-308 */) ? (x * 0x1.0000000000000p+54 /* 1.8014398509481984e+16 */) : x)
         var e: Double = ((x < 0x1.0000000000000p-1022 /* 2.2250738585072014e-308 */) ? (-54.0) : 0.0)

@@ -382,7 +382,7 @@ public struct TwistAndGoDeviceFeatures: Sendable {
         let s_gyro_y_d: Double // first difference x[t] - x[t-1]; 0 on the first sample of a stream (a non-finite x makes that difference and the next one non-finite, no more).
         let s_acc_x_lp: Double // exponential moving average y[t] = alpha*x[t] + (1-alpha)*y[t-1]; y[0] = x[0]. (1 - alpha) is computed once at generation time. Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         let s_twist: Double // a - b.
-        let s_roll: Double // atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
+        let s_roll: Double // atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer axes): the portable atan2 of featurespec/vocabulary/transcendentals.py (fdlibm's algorithm, the same bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F rules for signed zeros and infinities.
         let s_spin_lp: Double // Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         let s_bounce: Double // band-pass filter: the Butterworth high-pass at band[0] followed by the Butterworth low-pass at band[1], each of the given order (so 2 x order poles; not scipy's band-pass transform, whose sections differ). Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
         if started {
@@ -668,7 +668,7 @@ public struct TwistAndGoDeviceFeatures: Sendable {
     ]
 
 
-    /// atan2(y, x) in radians, in [-pi, pi]: fdlibm's e_atan2.c and s_atan.c (codegen/transcendentals.py)
+    /// atan2(y, x) in radians, in [-pi, pi]: fdlibm's e_atan2.c and s_atan.c (featurespec/vocabulary/transcendentals.py)
     private static func featgen_atan2(_ y: Double, _ x: Double) -> Double {
         let ny: Double = (((y < 0.0) || ((y == 0.0) && ((1.0 / y) < 0.0))) ? 1.0 : 0.0)
         let nx: Double = (((x < 0.0) || ((x == 0.0) && ((1.0 / x) < 0.0))) ? 1.0 : 0.0)
@@ -696,7 +696,7 @@ public struct TwistAndGoDeviceFeatures: Sendable {
     }
 
 
-    /// natural logarithm: fdlibm's e_log.c with an exact power-of-two range reduction (codegen/transcendentals.py)
+    /// natural logarithm: fdlibm's e_log.c with an exact power-of-two range reduction (featurespec/vocabulary/transcendentals.py)
     private static func featgen_log(_ x: Double) -> Double {
         var m: Double = ((x < 0x1.0000000000000p-1022 /* 2.2250738585072014e-308 */) ? (x * 0x1.0000000000000p+54 /* 1.8014398509481984e+16 */) : x)
         var e: Double = ((x < 0x1.0000000000000p-1022 /* 2.2250738585072014e-308 */) ? (-54.0) : 0.0)

@@ -1246,7 +1246,7 @@ private object BasicMotionsFeaturesConstants {
         0.2486898871648548, 0.18738131458572463, 0.12533323356430426, 0.06279051952931337
     )
 
-    /** natural logarithm: fdlibm's e_log.c with an exact power-of-two range reduction (codegen/transcendentals.py) */
+    /** natural logarithm: fdlibm's e_log.c with an exact power-of-two range reduction (featurespec/vocabulary/transcendentals.py) */
     fun featgen_log(x: Double): Double {
         var m: Double = (if (x < 2.2250738585072014e-308) (x * 1.8014398509481984e+16) else x)
         var e: Double = (if (x < 2.2250738585072014e-308) (-54.0) else 0.0)

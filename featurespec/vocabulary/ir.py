@@ -20,7 +20,7 @@ A few nodes reach past plain arithmetic, each still exact or a fixed sequence of
 * constant tables (:class:`Table`, :class:`TableAt`): values fixed at generation time (twiddle
   factors, window weights), emitted once per file and indexed by an integer expression;
 * functions (:class:`Function`, :class:`Call`): a body of IR statements written once (the
-  portable ``log``, ``exp``, ``atan2`` of codegen/transcendentals.py), emitted once per file;
+  portable ``log``, ``exp``, ``atan2`` of featurespec/vocabulary/transcendentals.py), emitted once per file;
 * state slots (:class:`Slot`) of signals that keep more than their previous value (filters).
 
 In the numpy backend every double in a kernel is a vector across windows; in C and Swift it is a

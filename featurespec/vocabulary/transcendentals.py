@@ -78,7 +78,7 @@ def _build_log() -> Function:
         "log",
         ("x",),
         "natural logarithm: fdlibm's e_log.c with an exact "
-        "power-of-two range reduction (codegen/transcendentals.py)",
+        "power-of-two range reduction (featurespec/vocabulary/transcendentals.py)",
     )
     (x,) = b.params
     m, e = _reduce(b, x)
@@ -118,7 +118,7 @@ def _build_exp() -> Function:
         "exp",
         ("x",),
         "exponential: fdlibm's e_exp.c with an exact "
-        "power-of-two scaling (codegen/transcendentals.py)",
+        "power-of-two scaling (featurespec/vocabulary/transcendentals.py)",
     )
     (x,) = b.params
     k = b.let("k", (x * INV_LN2 + ROUND) - ROUND)  # nearest integer (ties to even)
@@ -239,7 +239,7 @@ def _build_atan2() -> Function:
         "atan2",
         ("y", "x"),
         "atan2(y, x) in radians, in [-pi, pi]: fdlibm's "
-        "e_atan2.c and s_atan.c (codegen/transcendentals.py)",
+        "e_atan2.c and s_atan.c (featurespec/vocabulary/transcendentals.py)",
     )
     y, x = b.params
     # Sign of y, -0.0 included (1 / -0.0 = -inf).

@@ -146,7 +146,7 @@ def s_difference(self: str, a: str, b: str) -> tuple[Expr, Expr]:
 @signal(
     "atan2",
     "atan2(a, b) in radians, in [-pi, pi] (e.g. a tilt angle from two accelerometer "
-    "axes): the portable atan2 of codegen/transcendentals.py (fdlibm's algorithm, the same "
+    "axes): the portable atan2 of featurespec/vocabulary/transcendentals.py (fdlibm's algorithm, the same "
     "bits in every target; within 1 ulp of glibc, docs/transcendentals.md), C99 Annex F "
     "rules for signed zeros and infinities.",
     sources=2,
