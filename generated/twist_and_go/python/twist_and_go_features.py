@@ -493,8 +493,8 @@ class Featurizer:
         """(features, ends) of a run of accepted samples, ends indexing the run."""
         n_samples = samples.shape[0]
         first = self.accepted
-        if first + n_samples < MAX_LENGTH or n_samples == 0:
-            if n_samples:     # no vector yet: only the state advances
+        if first + n_samples - 1 < evaluation_end(0, 1, MAX_LENGTH) or n_samples == 0:
+            if n_samples:     # the run ends before the first evaluation: only the state advances
                 self._advance(samples, first)
             return np.empty((0, N_FEATURES)), np.empty(0, dtype=np.int64)
         signals, base = self._advance(samples, first)
