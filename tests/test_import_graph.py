@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "codegen",
             "codegen.lowering",
             "codegen.sharing",
+            "codegen.streaming",
             "codegen.pipeline",
             "codegen.trees",
             "codegen.trees.ir",

@@ -14,6 +14,7 @@ from featurespec.vocabulary import ir
 
 from ..lowering import Program
 from ..sharing import share_program
+from ..streaming import stream_step
 from .base import hex_literal, used_functions, used_tables
 from .cfamily import CFamilyEmitter, derived_signals, used_inputs, window_kernels
 from .cfamily import signal_lines as signal_lines  # re-exported: its old home
@@ -33,9 +34,12 @@ def state_magic(*parts: str) -> str:
 
 
 class CEmitter(CFamilyEmitter):
-    def __init__(self, *args: Any, scratch_base: str = "st->scratch", **kw: Any) -> None:
+    def __init__(
+        self, *args: Any, scratch_base: str = "st->scratch", prefix: str = "", **kw: Any
+    ) -> None:
         super().__init__(*args, **kw)
         self.scratch_base = scratch_base
+        self.prefix = prefix  # the upper-case name of the featuriser's macros (push step)
 
     def literal(self, value: float) -> str:
         return hex_literal(value)
@@ -53,6 +57,7 @@ class CEmitter(CFamilyEmitter):
         return f"/* {text} */"
 
     def declare(self, name: str, kind: str, value: str, mutable: bool) -> str:
+        kind = "int" if kind == "bool" else kind
         return f"{'' if mutable else 'const '}{kind} {name} = {value};"
 
     def while_loop(self, cond: str, body: list[str]) -> list[str]:
@@ -63,6 +68,42 @@ class CEmitter(CFamilyEmitter):
 
     def table_open(self, name: str, size: int) -> str:
         return f"static const double {name}[{size}] = {{"
+
+    # push step hooks (codegen/backends/cfamily.py push_body): the state is ``st->``, sizes and
+    # statuses are the header's macros, the vector is copied to ``out`` when emitted
+    def field(self, name: str) -> str:
+        return f"st->{name}"
+
+    def true_value(self) -> str:
+        return "1"
+
+    def constant(self, name: str, value: int) -> str:
+        return f"{self.prefix}_{name}"
+
+    def not_finite(self, value: str) -> str:
+        return f"!isfinite({value})"
+
+    def if_head(self, cond: str, comment: str | None = None) -> str:
+        return f"if ({cond}) {{" + ("" if comment is None else f" /* {comment} */")
+
+    def declare_later(self, name: str, doc: str) -> str:
+        return f"double {name}; /* {doc} */"
+
+    def status(self, name: str) -> str:
+        return f"{self.prefix}_{name}"
+
+    def ring_at(self, signal: str, copy: int) -> str:
+        index = f"slot + {self.prefix}_RING_LENGTH" if copy else "slot"
+        return f"st->ring_{signal}[{index}]"
+
+    def eval_call(self, window: str, start: str | None) -> str:
+        return f"eval_{window}(st{'' if start is None else ', ' + start})"
+
+    def emitted(self) -> list[str]:
+        return ["memcpy(out, st->features, sizeof st->features);", self.ret("EMITTED")]
+
+    def emit_when(self, cond: str) -> list[str]:
+        return [*self.if_block(cond, self.emitted()), self.ret("PENDING")]
 
     def table_close(self) -> str:
         return "};"
@@ -107,7 +148,8 @@ def render_context(
     cur = lambda n: f"s_{n}"  # noqa: E731  (locals in push)
     prev = lambda n: f"st->prev_{n}"  # noqa: E731
     state = lambda sig, slot: f"st->state_{sig}_{slot}"  # noqa: E731
-    signals = derived_signals(program, CEmitter(cur=cur, prev=prev, state=state))
+    push = CEmitter(cur=cur, prev=prev, state=state, prefix=program.name.upper())
+    signals = derived_signals(program, push)
     if shared is None:  # a caller without a Plan (tests): run the pass here
         shared = share_program(program) if share else {}
 
@@ -145,6 +187,7 @@ def render_context(
     )
     return {
         "derived": signals,
+        "push_body": push.push_body(stream_step(program)),
         "state_magic": magic,
         "windows": windows,
         "used_inputs": used_inputs(program),

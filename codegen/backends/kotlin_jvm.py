@@ -35,11 +35,12 @@ from typing import TYPE_CHECKING, Any
 
 from featurespec.vocabulary import ir
 
-from ..lowering import Program, reads_cur
+from ..lowering import Program
 from ..sharing import share_program
+from ..streaming import stream_step
 from ..trees import fp32
-from .base import Emitter, used_functions, used_tables
-from .c import signal_lines
+from .base import used_functions, used_tables
+from .cfamily import CFamilyEmitter, signal_lines, used_inputs
 from .swift import storage_layout, upper_camel
 
 if TYPE_CHECKING:  # types only
@@ -65,9 +66,12 @@ def _simple(index: str) -> bool:
     return index.replace("_", "").isalnum()
 
 
-class KotlinEmitter(Emitter):
+class KotlinEmitter(CFamilyEmitter):
     """Prints IR as Kotlin over one ``DoubleArray`` named ``st``: window slots and scratch
-    buffers are Int offsets into it, spilled variables live in ``sp``."""
+    buffers are Int offsets into it, spilled variables live in ``sp``. Its own ``sort`` and
+    ``table`` (offsets into ``st``; tables filled in chunks), the C-family push step."""
+
+    KINDS = {"double": "Double", "int": "Int", "bool": "Boolean"}
 
     def __init__(
         self,
@@ -76,6 +80,8 @@ class KotlinEmitter(Emitter):
         buffers: dict[str, int] | None = None,
         spilled: dict[str, int] | None = None,
         tables: str = "",
+        rings: dict[str, int] | None = None,
+        ring_length: int = 0,
         **kw: Any,
     ) -> None:
         super().__init__(*args, **kw)
@@ -83,6 +89,61 @@ class KotlinEmitter(Emitter):
         self.buffers = buffers or {}  # scratch buffer name -> absolute offset in st
         self.spilled = spilled or {}  # variable name -> index in sp
         self.tables = tables  # the object holding tables and functions
+        self.rings = rings or {}  # push step: signal -> offset of its ring in st
+        self.ring_length = ring_length
+        self.st_local = False  # push step: ``val st = this.st`` declared already
+
+    # syntax hooks of the C-family base, and its push step's
+    # (codegen/backends/cfamily.py push_body): the state is the instance's properties, the rings
+    # and the latest vector live in ``st``
+    def line_comment(self, text: str) -> str:
+        return f"// {text}"
+
+    def declare(self, name: str, kind: str, value: str, mutable: bool) -> str:
+        return f"{'var' if mutable else 'val'} {name}: {self.KINDS[kind]} = {value}"
+
+    def while_loop(self, cond: str, body: list[str]) -> list[str]:
+        return [f"while ({cond}) {{", *self.block(body), "}"]
+
+    def statement(self, text: str) -> str:
+        return text
+
+    def table_open(self, name: str, size: int) -> str:
+        return f"@JvmField val {name}: DoubleArray = doubleArrayOf("
+
+    def table_close(self) -> str:
+        return ")"
+
+    def not_finite(self, value: str) -> str:
+        return f"{value}.isNaN() || {value}.isInfinite()"
+
+    def if_head(self, cond: str, comment: str | None = None) -> str:
+        return f"if ({cond}) {{" + ("" if comment is None else f" // {comment}")
+
+    def declare_later(self, name: str, doc: str) -> str:
+        return f"val {name}: Double // {doc}"
+
+    def choose(self, cond: str, then: str, other: str) -> str:
+        return f"if ({cond}) {then} else {other}"
+
+    def status(self, name: str) -> str:
+        return f"Status.{name}"
+
+    def ring_at(self, signal: str, copy: int) -> str:
+        return f"st[{self.rings[signal] + copy * self.ring_length} + slot]"
+
+    def eval_call(self, window: str, start: str | None) -> str:
+        return f"eval_{window}({start or ''})"
+
+    def push_body(self, step: Any) -> list[str]:
+        self.st_local = False
+        return super().push_body(step)
+
+    def storage(self, lines: list[str]) -> list[str]:
+        if self.st_local or not any("st[" in line for line in lines):
+            return lines
+        self.st_local = True  # one local copy of the field, for every later write
+        return ["val st: DoubleArray = this.st", *lines]
 
     @classmethod
     def for_body(
@@ -323,6 +384,8 @@ def render_context(
         prev=lambda n: f"prev_{n}",
         state=lambda sig, slot: f"state_{sig}_{slot}",
         tables=tables,
+        rings=layout["rings"],
+        ring_length=program.ring_length,
     )
     assign = lambda target, value: f"{target} = {value}"  # noqa: E731
     signals = [
@@ -335,6 +398,7 @@ def render_context(
         }
         for s in derived
     ]
+    push_body = emitter.push_body(stream_step(program))
     windows = []
     spill = 0
     for w in program.windows:
@@ -383,21 +447,19 @@ def render_context(
                 "length": w.length,
                 "hop": w.hop,
                 "back": w.length - 1,
+                "signals": w.signals,
                 "functions": functions,
             }
         )
-    read = set(program.ring_signals) | set(program.prev_signals)
-    for s in derived:
-        read |= set().union(*(reads_cur(e) for e in s.exprs))
-    used_inputs = [(i, n) for i, n in enumerate(program.inputs) if n in read]
     plain = KotlinEmitter(tables=tables)
     return {
         "kotlin_package": KOTLIN_PACKAGE,
         "type_name": type_name,
         "constants_name": tables,
         "derived": signals,
+        "push_body": push_body,
         "windows": windows,
-        "used_inputs": used_inputs,
+        "used_inputs": used_inputs(program),
         "rings": [(s, layout["rings"][s]) for s in program.ring_signals],
         "features_offset": layout["features"],
         "storage_size": layout["size"],

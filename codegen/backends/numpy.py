@@ -27,6 +27,7 @@ from featurespec.vocabulary import ir
 
 from ..lowering import Program, SignalPlan, reads_cur, reads_prev
 from ..sharing import share_program
+from ..streaming import schedule_source
 from .base import Emitter, used_functions, used_tables
 
 
@@ -369,6 +370,7 @@ def render_context(
     return {
         "signals": signals,
         "windows": windows,
+        "schedule": schedule_source(),
         "window_signals": window_signals,
         "carried": carried_signals(program),
         "tables": [plain.table(t) for t in used_tables(bodies)],

@@ -20,6 +20,7 @@ from featurespec.vocabulary import ir
 
 from ..lowering import Program
 from ..sharing import share_program
+from ..streaming import stream_step
 from .base import hex_literal, used_functions, used_tables
 from .cfamily import CFamilyEmitter, derived_signals, used_inputs, window_kernels
 
@@ -51,11 +52,15 @@ class SwiftEmitter(CFamilyEmitter):
         *args: Any,
         reassigned: frozenset[str] = frozenset(),
         scratch_offset: int = 0,
+        rings: dict[str, int] | None = None,
+        ring_length: int = 0,
         **kw: Any,
     ) -> None:
         super().__init__(*args, **kw)
         self.reassigned = reassigned
         self.scratch_offset = scratch_offset  # where the scratch space starts in storage
+        self.rings = rings or {}  # push step: signal -> offset of its ring in storage
+        self.ring_length = ring_length
 
     @classmethod
     def for_body(cls, body: tuple[ir.Stmt, ...], **kw: Any) -> "SwiftEmitter":
@@ -122,6 +127,36 @@ class SwiftEmitter(CFamilyEmitter):
     def call(self, name: str, args: list[str]) -> str:
         return f"Self.{self.function_name(name)}({', '.join(args)})"
 
+    # push step hooks (codegen/backends/cfamily.py push_body): the state is stored properties,
+    # the rings and the latest vector live in ``storage``, reached through its buffer pointer
+    def not_finite(self, value: str) -> str:
+        return f"!{value}.isFinite"
+
+    def if_head(self, cond: str, comment: str | None = None) -> str:
+        return f"if {cond} {{" + ("" if comment is None else f" // {comment}")
+
+    def declare_later(self, name: str, doc: str) -> str:
+        return f"let {name}: Double // {doc}"
+
+    def status(self, name: str) -> str:
+        return f".{name.lower()}"
+
+    def ring_at(self, signal: str, copy: int) -> str:
+        return f"base[{self.rings[signal] + copy * self.ring_length} + slot]"
+
+    def eval_call(self, window: str, start: str | None) -> str:
+        return f"Self.eval_{window}(base{'' if start is None else ', ' + start})"
+
+    def storage(self, lines: list[str]) -> list[str]:
+        if not any("base[" in line or "(base" in line for line in lines):
+            return lines  # nothing written to storage (a held window's comment)
+        return [
+            "storage.withUnsafeMutableBufferPointer { "
+            "(buffer: inout UnsafeMutableBufferPointer<Double>) in",
+            *self.block(["let base: UnsafeMutablePointer<Double> = buffer.baseAddress!", *lines]),
+            "}",
+        ]
+
     def function(self, fn: ir.Function) -> list[str]:
         body = SwiftEmitter.for_body(fn.body).stmts(fn.body)
         params = ", ".join(f"_ {p}: Double" for p in fn.params)
@@ -166,11 +201,10 @@ def render_context(
     cur = lambda n: f"s_{n}"  # noqa: E731  (locals in advance)
     prev = lambda n: f"prev_{n}"  # noqa: E731  (stored properties)
     state = lambda sig, slot: f"state_{sig}_{slot}"  # noqa: E731  (stored properties)
-    signals = derived_signals(
-        program,
-        SwiftEmitter(cur=cur, prev=prev, state=state),
-        assign=lambda target, value: f"{target} = {value}",
+    push = SwiftEmitter(
+        cur=cur, prev=prev, state=state, rings=layout["rings"], ring_length=program.ring_length
     )
+    signals = derived_signals(program, push, assign=lambda target, value: f"{target} = {value}")
 
     def make(
         body: tuple[ir.Stmt, ...],
@@ -206,6 +240,7 @@ def render_context(
         "shim_module": upper_camel(program.name) + "Shim",
         "box_name": upper_camel(program.name) + "Box",
         "derived": signals,
+        "push_body": push.push_body(stream_step(program)),
         "windows": windows,
         "used_inputs": used_inputs(program),
         "rings": [(s, layout["rings"][s]) for s in program.ring_signals],

@@ -280,19 +280,21 @@ void basic_motions_device_init(basic_motions_device_state *st)
 int basic_motions_device_push(basic_motions_device_state *st, const double sample[BASIC_MOTIONS_DEVICE_N_INPUTS],
     double out[BASIC_MOTIONS_DEVICE_N_FEATURES])
 {
-    int emitted = 0;
     if (st == NULL || sample == NULL || out == NULL) {
         return BASIC_MOTIONS_DEVICE_ERR_NULL;
     }
     if (st->magic != BASIC_MOTIONS_DEVICE_STATE_MAGIC) {
         return BASIC_MOTIONS_DEVICE_ERR_STATE; /* never initialised, overwritten, or another spec's state */
     }
+
+    /* a sample with a NaN or an infinity is rejected: the state stays untouched */
     for (int i = 0; i < BASIC_MOTIONS_DEVICE_N_INPUTS; ++i) {
         if (!isfinite(sample[i])) {
             return BASIC_MOTIONS_DEVICE_REJECTED;
         }
     }
 
+    /* this sample's inputs */
     const double s_acc_x = sample[0];
     const double s_acc_y = sample[1];
     const double s_acc_z = sample[2];
@@ -300,6 +302,7 @@ int basic_motions_device_push(basic_motions_device_state *st, const double sampl
     const double s_gyro_y = sample[4];
     const double s_gyro_z = sample[5];
 
+    /* derived signals: the first sample's rule, then the later rule (a restart: the first) */
     double s_acc_mag; /* sqrt(a*a + b*b [+ c*c]), summed left to right. */
     double s_gyro_mag; /* sqrt(a*a + b*b [+ c*c]), summed left to right. */
     double s_gyro_jerk_x; /* first difference x[t] - x[t-1]; 0 on the first sample of a stream (a non-finite x makes that difference and the next one non-finite, no more). */
@@ -322,26 +325,32 @@ int basic_motions_device_push(basic_motions_device_state *st, const double sampl
         s_gyro_jerk_mag = sqrt((((s_gyro_jerk_x * s_gyro_jerk_x) + (s_gyro_jerk_y * s_gyro_jerk_y)) + (s_gyro_jerk_z * s_gyro_jerk_z)));
     }
     st->started = 1;
+
+    /* the previous value of the signals a later sample reads */
     st->prev_gyro_x = s_gyro_x;
     st->prev_gyro_y = s_gyro_y;
     st->prev_gyro_z = s_gyro_z;
 
-    st->ring_acc_x[st->pos] = s_acc_x;
-    st->ring_acc_x[st->pos + BASIC_MOTIONS_DEVICE_RING_LENGTH] = s_acc_x;
-    st->ring_acc_y[st->pos] = s_acc_y;
-    st->ring_acc_y[st->pos + BASIC_MOTIONS_DEVICE_RING_LENGTH] = s_acc_y;
-    st->ring_acc_z[st->pos] = s_acc_z;
-    st->ring_acc_z[st->pos + BASIC_MOTIONS_DEVICE_RING_LENGTH] = s_acc_z;
-    st->ring_gyro_y[st->pos] = s_gyro_y;
-    st->ring_gyro_y[st->pos + BASIC_MOTIONS_DEVICE_RING_LENGTH] = s_gyro_y;
-    st->ring_acc_mag[st->pos] = s_acc_mag;
-    st->ring_acc_mag[st->pos + BASIC_MOTIONS_DEVICE_RING_LENGTH] = s_acc_mag;
-    st->ring_gyro_mag[st->pos] = s_gyro_mag;
-    st->ring_gyro_mag[st->pos + BASIC_MOTIONS_DEVICE_RING_LENGTH] = s_gyro_mag;
-    st->ring_gyro_jerk_mag[st->pos] = s_gyro_jerk_mag;
-    st->ring_gyro_jerk_mag[st->pos + BASIC_MOTIONS_DEVICE_RING_LENGTH] = s_gyro_jerk_mag;
-    const int newest = st->pos + BASIC_MOTIONS_DEVICE_RING_LENGTH; /* this sample, second copy */
-    st->pos = (st->pos + 1 == BASIC_MOTIONS_DEVICE_RING_LENGTH) ? 0 : st->pos + 1;
+    /* this sample into the rings, twice, so that every window is contiguous */
+    const int slot = st->pos;
+    const int newest = slot + BASIC_MOTIONS_DEVICE_RING_LENGTH; /* this sample, second copy */
+    st->pos = (slot + 1 == BASIC_MOTIONS_DEVICE_RING_LENGTH) ? 0 : slot + 1;
+    st->ring_acc_x[slot] = s_acc_x;
+    st->ring_acc_x[slot + BASIC_MOTIONS_DEVICE_RING_LENGTH] = s_acc_x;
+    st->ring_acc_y[slot] = s_acc_y;
+    st->ring_acc_y[slot + BASIC_MOTIONS_DEVICE_RING_LENGTH] = s_acc_y;
+    st->ring_acc_z[slot] = s_acc_z;
+    st->ring_acc_z[slot + BASIC_MOTIONS_DEVICE_RING_LENGTH] = s_acc_z;
+    st->ring_gyro_y[slot] = s_gyro_y;
+    st->ring_gyro_y[slot + BASIC_MOTIONS_DEVICE_RING_LENGTH] = s_gyro_y;
+    st->ring_acc_mag[slot] = s_acc_mag;
+    st->ring_acc_mag[slot + BASIC_MOTIONS_DEVICE_RING_LENGTH] = s_acc_mag;
+    st->ring_gyro_mag[slot] = s_gyro_mag;
+    st->ring_gyro_mag[slot + BASIC_MOTIONS_DEVICE_RING_LENGTH] = s_gyro_mag;
+    st->ring_gyro_jerk_mag[slot] = s_gyro_jerk_mag;
+    st->ring_gyro_jerk_mag[slot + BASIC_MOTIONS_DEVICE_RING_LENGTH] = s_gyro_jerk_mag;
+
+    /* warm-up: nothing is evaluated before the longest window is full */
     if (st->filled < BASIC_MOTIONS_DEVICE_MAX_LENGTH) {
         st->filled += 1;
         if (st->filled < BASIC_MOTIONS_DEVICE_MAX_LENGTH) {
@@ -349,13 +358,17 @@ int basic_motions_device_push(basic_motions_device_state *st, const double sampl
         }
     }
 
-    if (st->phase_case == 0) {
-        eval_case(st, newest - 99);
-        emitted = 1;
-    }
+    /* the schedule: which windows are due on this sample */
+    const int due_case = st->phase_case == 0;
     st->phase_case = (st->phase_case + 1 == 10) ? 0 : st->phase_case + 1;
 
-    if (emitted) {
+    /* the windows that are due compute their features into the latest vector */
+    if (due_case) {
+        eval_case(st, newest - 99);
+    }
+
+    /* a vector when at least one window was due */
+    if (due_case) {
         memcpy(out, st->features, sizeof st->features);
         return BASIC_MOTIONS_DEVICE_EMITTED;
     }

@@ -125,6 +125,7 @@ BLOCK = 8192  # evaluations of a window computed at a time: bounds the working m
 WINDOWS = {  # name: (length, hop)
     "case": (100, 10),
 }
+HOPS = tuple(hop for _, hop in WINDOWS.values())
 
 _featgen_cos100 = np.array([
     1.0, 0.9980267284282716, 0.9921147013144779, 0.9822872507286887,
@@ -313,12 +314,12 @@ class Featurizer:
         """(features, ends) of a run of accepted samples, ends indexing the run."""
         n_samples = samples.shape[0]
         first = self.accepted
-        if first + n_samples < MAX_LENGTH or n_samples == 0:
-            if n_samples:     # no vector yet: only the state advances
+        if first + n_samples - 1 < evaluation_end(0, 1, MAX_LENGTH) or n_samples == 0:
+            if n_samples:     # the run ends before the first evaluation: only the state advances
                 self._advance(samples, first)
             return np.empty((0, N_FEATURES)), np.empty(0, dtype=np.int64)
         signals, base = self._advance(samples, first)
-        ends = _emission_ends(first, n_samples)
+        ends = emission_ends(first, n_samples, MAX_LENGTH, HOPS)
         features = np.empty((ends.shape[0], N_FEATURES))
         if not ends.shape[0]:   # no window due in this run
             return features, ends
@@ -326,8 +327,8 @@ class Featurizer:
         with np.errstate(all="ignore"):
             # window case: vector i holds its latest evaluation, latest[i]; those that
             # ended before this run are held in the last vector
-            latest = (ends - (MAX_LENGTH - 1)) // 10
-            fresh = _evaluations_before(first, 10)
+            latest = latest_evaluation(ends, 10, MAX_LENGTH)
+            fresh = evaluations_before(first, 10, MAX_LENGTH)
             held = int(np.searchsorted(latest, fresh))
             if held:
                 features[:held, COLUMNS_CASE] = self._held[COLUMNS_CASE]
@@ -457,22 +458,42 @@ def _columns(signal, length, hop, first, count, base):
     """Evaluations first .. first + count - 1 of a window over ``signal`` (whose row 0 is
     accepted sample ``base``) as a view whose row k holds sample k of every evaluation (oldest
     first; no copy)."""
-    start = MAX_LENGTH - length + first * hop - base
+    start = evaluation_end(first, hop, MAX_LENGTH) - (length - 1) - base
     windows = sliding_window_view(signal, length)[start::hop][:count]
     return windows.T
 
 
-def _evaluations_before(sample, hop):
-    """How many evaluations of a window with this hop end before accepted sample SAMPLE."""
-    return max(0, -(-(sample - (MAX_LENGTH - 1)) // hop))
+# The schedule: which accepted samples end an evaluation of each window and emit a vector. These
+# functions are codegen/streaming.py's, copied verbatim: the one definition of the rule, which the
+# C, Swift and Kotlin push steps implement with a phase counter per window.
 
 
-def _emission_ends(first, count):
-    """Accepted samples first .. first + count - 1 on which at least one window is evaluated
-    (and so a vector is emitted)."""
+def evaluation_end(k: int, hop: int, warmup: int) -> int:
+    """The accepted sample on which evaluation K (from 0) of a window with this HOP ends: the
+    first on the first full sample (WARMUP - 1), then one every HOP samples."""
+    return warmup - 1 + k * hop
+
+
+def latest_evaluation(sample: int, hop: int, warmup: int) -> int:
+    """The last evaluation of a window with this HOP ending at or before accepted sample
+    SAMPLE (SAMPLE >= WARMUP - 1): the one whose values a vector emitted there holds."""
+    return (sample - (warmup - 1)) // hop
+
+
+def evaluations_before(sample: int, hop: int, warmup: int) -> int:
+    """How many evaluations of a window with this HOP end before accepted sample SAMPLE."""
+    return max(0, -(-(sample - (warmup - 1)) // hop))
+
+
+def emission_ends(
+    first: int, count: int, warmup: int, hops: tuple[int, ...]
+) -> "npt.NDArray[np.intp]":
+    """Accepted samples FIRST .. FIRST + COUNT - 1 on which at least one window (one per entry
+    of HOPS) is evaluated, and so a vector is emitted."""
     due = np.zeros(count, dtype=bool)
-    for _, hop in WINDOWS.values():
-        due[MAX_LENGTH - 1 + _evaluations_before(first, hop) * hop - first::hop] = True
+    for hop in hops:
+        start = evaluation_end(evaluations_before(first, hop, warmup), hop, warmup)
+        due[start - first :: hop] = True
     return np.flatnonzero(due) + first
 
 

@@ -1029,19 +1029,21 @@ void spar_device_init(spar_device_state *st)
 int spar_device_push(spar_device_state *st, const double sample[SPAR_DEVICE_N_INPUTS],
     double out[SPAR_DEVICE_N_FEATURES])
 {
-    int emitted = 0;
     if (st == NULL || sample == NULL || out == NULL) {
         return SPAR_DEVICE_ERR_NULL;
     }
     if (st->magic != SPAR_DEVICE_STATE_MAGIC) {
         return SPAR_DEVICE_ERR_STATE; /* never initialised, overwritten, or another spec's state */
     }
+
+    /* a sample with a NaN or an infinity is rejected: the state stays untouched */
     for (int i = 0; i < SPAR_DEVICE_N_INPUTS; ++i) {
         if (!isfinite(sample[i])) {
             return SPAR_DEVICE_REJECTED;
         }
     }
 
+    /* this sample's inputs */
     const double s_ax = sample[0];
     const double s_ay = sample[1];
     const double s_az = sample[2];
@@ -1049,6 +1051,7 @@ int spar_device_push(spar_device_state *st, const double sample[SPAR_DEVICE_N_IN
     const double s_wy = sample[4];
     const double s_wz = sample[5];
 
+    /* derived signals: the first sample's rule, then the later rule (a restart: the first) */
     double s_acc_mag; /* sqrt(a*a + b*b [+ c*c]), summed left to right. */
     double s_gyro_mag; /* sqrt(a*a + b*b [+ c*c]), summed left to right. */
     double s_ax_lp; /* Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream. */
@@ -1181,32 +1184,36 @@ int spar_device_push(spar_device_state *st, const double sample[SPAR_DEVICE_N_IN
     st->restart_gyro_lp = ((s_gyro_lp - s_gyro_lp) != 0.0); /* gyro_lp is NaN or +-inf */
     st->started = 1;
 
-    st->ring_ax[st->pos] = s_ax;
-    st->ring_ax[st->pos + SPAR_DEVICE_RING_LENGTH] = s_ax;
-    st->ring_ay[st->pos] = s_ay;
-    st->ring_ay[st->pos + SPAR_DEVICE_RING_LENGTH] = s_ay;
-    st->ring_az[st->pos] = s_az;
-    st->ring_az[st->pos + SPAR_DEVICE_RING_LENGTH] = s_az;
-    st->ring_wx[st->pos] = s_wx;
-    st->ring_wx[st->pos + SPAR_DEVICE_RING_LENGTH] = s_wx;
-    st->ring_wy[st->pos] = s_wy;
-    st->ring_wy[st->pos + SPAR_DEVICE_RING_LENGTH] = s_wy;
-    st->ring_wz[st->pos] = s_wz;
-    st->ring_wz[st->pos + SPAR_DEVICE_RING_LENGTH] = s_wz;
-    st->ring_acc_mag[st->pos] = s_acc_mag;
-    st->ring_acc_mag[st->pos + SPAR_DEVICE_RING_LENGTH] = s_acc_mag;
-    st->ring_gyro_mag[st->pos] = s_gyro_mag;
-    st->ring_gyro_mag[st->pos + SPAR_DEVICE_RING_LENGTH] = s_gyro_mag;
-    st->ring_pitch[st->pos] = s_pitch;
-    st->ring_pitch[st->pos + SPAR_DEVICE_RING_LENGTH] = s_pitch;
-    st->ring_roll[st->pos] = s_roll;
-    st->ring_roll[st->pos + SPAR_DEVICE_RING_LENGTH] = s_roll;
-    st->ring_acc_dyn[st->pos] = s_acc_dyn;
-    st->ring_acc_dyn[st->pos + SPAR_DEVICE_RING_LENGTH] = s_acc_dyn;
-    st->ring_gyro_lp[st->pos] = s_gyro_lp;
-    st->ring_gyro_lp[st->pos + SPAR_DEVICE_RING_LENGTH] = s_gyro_lp;
-    const int newest = st->pos + SPAR_DEVICE_RING_LENGTH; /* this sample, second copy */
-    st->pos = (st->pos + 1 == SPAR_DEVICE_RING_LENGTH) ? 0 : st->pos + 1;
+    /* this sample into the rings, twice, so that every window is contiguous */
+    const int slot = st->pos;
+    const int newest = slot + SPAR_DEVICE_RING_LENGTH; /* this sample, second copy */
+    st->pos = (slot + 1 == SPAR_DEVICE_RING_LENGTH) ? 0 : slot + 1;
+    st->ring_ax[slot] = s_ax;
+    st->ring_ax[slot + SPAR_DEVICE_RING_LENGTH] = s_ax;
+    st->ring_ay[slot] = s_ay;
+    st->ring_ay[slot + SPAR_DEVICE_RING_LENGTH] = s_ay;
+    st->ring_az[slot] = s_az;
+    st->ring_az[slot + SPAR_DEVICE_RING_LENGTH] = s_az;
+    st->ring_wx[slot] = s_wx;
+    st->ring_wx[slot + SPAR_DEVICE_RING_LENGTH] = s_wx;
+    st->ring_wy[slot] = s_wy;
+    st->ring_wy[slot + SPAR_DEVICE_RING_LENGTH] = s_wy;
+    st->ring_wz[slot] = s_wz;
+    st->ring_wz[slot + SPAR_DEVICE_RING_LENGTH] = s_wz;
+    st->ring_acc_mag[slot] = s_acc_mag;
+    st->ring_acc_mag[slot + SPAR_DEVICE_RING_LENGTH] = s_acc_mag;
+    st->ring_gyro_mag[slot] = s_gyro_mag;
+    st->ring_gyro_mag[slot + SPAR_DEVICE_RING_LENGTH] = s_gyro_mag;
+    st->ring_pitch[slot] = s_pitch;
+    st->ring_pitch[slot + SPAR_DEVICE_RING_LENGTH] = s_pitch;
+    st->ring_roll[slot] = s_roll;
+    st->ring_roll[slot + SPAR_DEVICE_RING_LENGTH] = s_roll;
+    st->ring_acc_dyn[slot] = s_acc_dyn;
+    st->ring_acc_dyn[slot + SPAR_DEVICE_RING_LENGTH] = s_acc_dyn;
+    st->ring_gyro_lp[slot] = s_gyro_lp;
+    st->ring_gyro_lp[slot + SPAR_DEVICE_RING_LENGTH] = s_gyro_lp;
+
+    /* warm-up: nothing is evaluated before the longest window is full */
     if (st->filled < SPAR_DEVICE_MAX_LENGTH) {
         st->filled += 1;
         if (st->filled < SPAR_DEVICE_MAX_LENGTH) {
@@ -1214,19 +1221,22 @@ int spar_device_push(spar_device_state *st, const double sample[SPAR_DEVICE_N_IN
         }
     }
 
-    if (st->phase_long == 0) {
-        eval_long(st, newest - 199);
-        emitted = 1;
-    }
+    /* the schedule: which windows are due on this sample */
+    const int due_long = st->phase_long == 0;
     st->phase_long = (st->phase_long + 1 == 25) ? 0 : st->phase_long + 1;
-
-    if (st->phase_short == 0) {
-        eval_short(st, newest - 99);
-        emitted = 1;
-    }
+    const int due_short = st->phase_short == 0;
     st->phase_short = (st->phase_short + 1 == 25) ? 0 : st->phase_short + 1;
 
-    if (emitted) {
+    /* the windows that are due compute their features into the latest vector */
+    if (due_long) {
+        eval_long(st, newest - 199);
+    }
+    if (due_short) {
+        eval_short(st, newest - 99);
+    }
+
+    /* a vector when at least one window was due */
+    if (due_long || due_short) {
         memcpy(out, st->features, sizeof st->features);
         return SPAR_DEVICE_EMITTED;
     }

@@ -1332,19 +1332,21 @@ void twist_and_go_init(twist_and_go_state *st)
 int twist_and_go_push(twist_and_go_state *st, const double sample[TWIST_AND_GO_N_INPUTS],
     double out[TWIST_AND_GO_N_FEATURES])
 {
-    int emitted = 0;
     if (st == NULL || sample == NULL || out == NULL) {
         return TWIST_AND_GO_ERR_NULL;
     }
     if (st->magic != TWIST_AND_GO_STATE_MAGIC) {
         return TWIST_AND_GO_ERR_STATE; /* never initialised, overwritten, or another spec's state */
     }
+
+    /* a sample with a NaN or an infinity is rejected: the state stays untouched */
     for (int i = 0; i < TWIST_AND_GO_N_INPUTS; ++i) {
         if (!isfinite(sample[i])) {
             return TWIST_AND_GO_REJECTED;
         }
     }
 
+    /* this sample's inputs */
     const double s_acc_x = sample[0];
     const double s_acc_y = sample[1];
     const double s_acc_z = sample[2];
@@ -1352,6 +1354,7 @@ int twist_and_go_push(twist_and_go_state *st, const double sample[TWIST_AND_GO_N
     const double s_gyro_y = sample[4];
     const double s_gyro_z = sample[5];
 
+    /* derived signals: the first sample's rule, then the later rule (a restart: the first) */
     double s_acc_mag; /* sqrt(a*a + b*b [+ c*c]), summed left to right. */
     double s_gyro_mag; /* sqrt(a*a + b*b [+ c*c]), summed left to right. */
     double s_off_axis; /* sqrt(a*a + b*b [+ c*c]), summed left to right. */
@@ -1443,41 +1446,47 @@ int twist_and_go_push(twist_and_go_state *st, const double sample[TWIST_AND_GO_N
     st->restart_spin_lp = ((s_spin_lp - s_spin_lp) != 0.0); /* spin_lp is NaN or +-inf */
     st->restart_bounce = ((s_bounce - s_bounce) != 0.0); /* bounce is NaN or +-inf */
     st->started = 1;
+
+    /* the previous value of the signals a later sample reads */
     st->prev_gyro_y = s_gyro_y;
     st->prev_acc_x_lp = s_acc_x_lp;
 
-    st->ring_acc_x[st->pos] = s_acc_x;
-    st->ring_acc_x[st->pos + TWIST_AND_GO_RING_LENGTH] = s_acc_x;
-    st->ring_acc_y[st->pos] = s_acc_y;
-    st->ring_acc_y[st->pos + TWIST_AND_GO_RING_LENGTH] = s_acc_y;
-    st->ring_acc_z[st->pos] = s_acc_z;
-    st->ring_acc_z[st->pos + TWIST_AND_GO_RING_LENGTH] = s_acc_z;
-    st->ring_gyro_x[st->pos] = s_gyro_x;
-    st->ring_gyro_x[st->pos + TWIST_AND_GO_RING_LENGTH] = s_gyro_x;
-    st->ring_gyro_y[st->pos] = s_gyro_y;
-    st->ring_gyro_y[st->pos + TWIST_AND_GO_RING_LENGTH] = s_gyro_y;
-    st->ring_gyro_z[st->pos] = s_gyro_z;
-    st->ring_gyro_z[st->pos + TWIST_AND_GO_RING_LENGTH] = s_gyro_z;
-    st->ring_acc_mag[st->pos] = s_acc_mag;
-    st->ring_acc_mag[st->pos + TWIST_AND_GO_RING_LENGTH] = s_acc_mag;
-    st->ring_gyro_mag[st->pos] = s_gyro_mag;
-    st->ring_gyro_mag[st->pos + TWIST_AND_GO_RING_LENGTH] = s_gyro_mag;
-    st->ring_off_axis[st->pos] = s_off_axis;
-    st->ring_off_axis[st->pos + TWIST_AND_GO_RING_LENGTH] = s_off_axis;
-    st->ring_gyro_y_d[st->pos] = s_gyro_y_d;
-    st->ring_gyro_y_d[st->pos + TWIST_AND_GO_RING_LENGTH] = s_gyro_y_d;
-    st->ring_acc_x_lp[st->pos] = s_acc_x_lp;
-    st->ring_acc_x_lp[st->pos + TWIST_AND_GO_RING_LENGTH] = s_acc_x_lp;
-    st->ring_twist[st->pos] = s_twist;
-    st->ring_twist[st->pos + TWIST_AND_GO_RING_LENGTH] = s_twist;
-    st->ring_roll[st->pos] = s_roll;
-    st->ring_roll[st->pos + TWIST_AND_GO_RING_LENGTH] = s_roll;
-    st->ring_spin_lp[st->pos] = s_spin_lp;
-    st->ring_spin_lp[st->pos + TWIST_AND_GO_RING_LENGTH] = s_spin_lp;
-    st->ring_bounce[st->pos] = s_bounce;
-    st->ring_bounce[st->pos + TWIST_AND_GO_RING_LENGTH] = s_bounce;
-    const int newest = st->pos + TWIST_AND_GO_RING_LENGTH; /* this sample, second copy */
-    st->pos = (st->pos + 1 == TWIST_AND_GO_RING_LENGTH) ? 0 : st->pos + 1;
+    /* this sample into the rings, twice, so that every window is contiguous */
+    const int slot = st->pos;
+    const int newest = slot + TWIST_AND_GO_RING_LENGTH; /* this sample, second copy */
+    st->pos = (slot + 1 == TWIST_AND_GO_RING_LENGTH) ? 0 : slot + 1;
+    st->ring_acc_x[slot] = s_acc_x;
+    st->ring_acc_x[slot + TWIST_AND_GO_RING_LENGTH] = s_acc_x;
+    st->ring_acc_y[slot] = s_acc_y;
+    st->ring_acc_y[slot + TWIST_AND_GO_RING_LENGTH] = s_acc_y;
+    st->ring_acc_z[slot] = s_acc_z;
+    st->ring_acc_z[slot + TWIST_AND_GO_RING_LENGTH] = s_acc_z;
+    st->ring_gyro_x[slot] = s_gyro_x;
+    st->ring_gyro_x[slot + TWIST_AND_GO_RING_LENGTH] = s_gyro_x;
+    st->ring_gyro_y[slot] = s_gyro_y;
+    st->ring_gyro_y[slot + TWIST_AND_GO_RING_LENGTH] = s_gyro_y;
+    st->ring_gyro_z[slot] = s_gyro_z;
+    st->ring_gyro_z[slot + TWIST_AND_GO_RING_LENGTH] = s_gyro_z;
+    st->ring_acc_mag[slot] = s_acc_mag;
+    st->ring_acc_mag[slot + TWIST_AND_GO_RING_LENGTH] = s_acc_mag;
+    st->ring_gyro_mag[slot] = s_gyro_mag;
+    st->ring_gyro_mag[slot + TWIST_AND_GO_RING_LENGTH] = s_gyro_mag;
+    st->ring_off_axis[slot] = s_off_axis;
+    st->ring_off_axis[slot + TWIST_AND_GO_RING_LENGTH] = s_off_axis;
+    st->ring_gyro_y_d[slot] = s_gyro_y_d;
+    st->ring_gyro_y_d[slot + TWIST_AND_GO_RING_LENGTH] = s_gyro_y_d;
+    st->ring_acc_x_lp[slot] = s_acc_x_lp;
+    st->ring_acc_x_lp[slot + TWIST_AND_GO_RING_LENGTH] = s_acc_x_lp;
+    st->ring_twist[slot] = s_twist;
+    st->ring_twist[slot + TWIST_AND_GO_RING_LENGTH] = s_twist;
+    st->ring_roll[slot] = s_roll;
+    st->ring_roll[slot + TWIST_AND_GO_RING_LENGTH] = s_roll;
+    st->ring_spin_lp[slot] = s_spin_lp;
+    st->ring_spin_lp[slot + TWIST_AND_GO_RING_LENGTH] = s_spin_lp;
+    st->ring_bounce[slot] = s_bounce;
+    st->ring_bounce[slot + TWIST_AND_GO_RING_LENGTH] = s_bounce;
+
+    /* warm-up: nothing is evaluated before the longest window is full */
     if (st->filled < TWIST_AND_GO_MAX_LENGTH) {
         st->filled += 1;
         if (st->filled < TWIST_AND_GO_MAX_LENGTH) {
@@ -1485,24 +1494,22 @@ int twist_and_go_push(twist_and_go_state *st, const double sample[TWIST_AND_GO_N
         }
     }
 
-    eval_short(st, newest - 24);
-    emitted = 1;
-
-    if (st->phase_mid == 0) {
-        eval_mid(st, newest - 49);
-        emitted = 1;
-    }
+    /* the schedule: which windows are due on this sample */
+    const int due_mid = st->phase_mid == 0;
     st->phase_mid = (st->phase_mid + 1 == 10) ? 0 : st->phase_mid + 1;
-
-    if (st->phase_long == 0) {
-        eval_long(st, newest - 99);
-        emitted = 1;
-    }
+    const int due_long = st->phase_long == 0;
     st->phase_long = (st->phase_long + 1 == 5) ? 0 : st->phase_long + 1;
 
-    if (emitted) {
-        memcpy(out, st->features, sizeof st->features);
-        return TWIST_AND_GO_EMITTED;
+    /* the windows that are due compute their features into the latest vector */
+    eval_short(st, newest - 24);
+    if (due_mid) {
+        eval_mid(st, newest - 49);
     }
-    return TWIST_AND_GO_PENDING;
+    if (due_long) {
+        eval_long(st, newest - 99);
+    }
+
+    /* a vector when at least one window was due */
+    memcpy(out, st->features, sizeof st->features);
+    return TWIST_AND_GO_EMITTED;
 }

@@ -275,12 +275,15 @@ public struct BasicMotionsFeatures: Sendable {
         if sample.count != 6 {
             return .invalidArgument
         }
+
+        // a sample with a NaN or an infinity is rejected: the state stays untouched
         for i in 0..<6 {
             if !sample[i].isFinite {
                 return .rejected
             }
         }
 
+        // this sample's inputs
         let s_acc_x: Double = sample[0]
         let s_acc_y: Double = sample[1]
         let s_acc_z: Double = sample[2]
@@ -288,6 +291,7 @@ public struct BasicMotionsFeatures: Sendable {
         let s_gyro_y: Double = sample[4]
         let s_gyro_z: Double = sample[5]
 
+        // derived signals: the first sample's rule, then the later rule (a restart: the first)
         let s_acc_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         let s_gyro_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         let s_acc_jerk_x: Double // first difference x[t] - x[t-1]; 0 on the first sample of a stream (a non-finite x makes that difference and the next one non-finite, no more).
@@ -322,6 +326,8 @@ public struct BasicMotionsFeatures: Sendable {
             s_gyro_jerk_mag = (((s_gyro_jerk_x * s_gyro_jerk_x) + (s_gyro_jerk_y * s_gyro_jerk_y)) + (s_gyro_jerk_z * s_gyro_jerk_z)).squareRoot()
         }
         started = true
+
+        // the previous value of the signals a later sample reads
         prev_acc_x = s_acc_x
         prev_acc_y = s_acc_y
         prev_acc_z = s_acc_z
@@ -329,6 +335,7 @@ public struct BasicMotionsFeatures: Sendable {
         prev_gyro_y = s_gyro_y
         prev_gyro_z = s_gyro_z
 
+        // this sample into the rings, twice, so that every window is contiguous
         let slot: Int = pos
         let newest: Int = slot + 100 // this sample, second copy
         pos = (slot + 1 == 100) ? 0 : slot + 1
@@ -355,6 +362,8 @@ public struct BasicMotionsFeatures: Sendable {
             base[1800 + slot] = s_gyro_jerk_mag
             base[1900 + slot] = s_gyro_jerk_mag
         }
+
+        // warm-up: nothing is evaluated before the longest window is full
         if filled < 100 {
             filled += 1
             if filled < 100 {
@@ -362,14 +371,19 @@ public struct BasicMotionsFeatures: Sendable {
             }
         }
 
+        // the schedule: which windows are due on this sample
         let due_case: Bool = phase_case == 0
         phase_case = (phase_case + 1 == 10) ? 0 : phase_case + 1
+
+        // the windows that are due compute their features into the latest vector
         storage.withUnsafeMutableBufferPointer { (buffer: inout UnsafeMutableBufferPointer<Double>) in
             let base: UnsafeMutablePointer<Double> = buffer.baseAddress!
             if due_case {
                 Self.eval_case(base, newest - 99)
             }
         }
+
+        // a vector when at least one window was due
         return (due_case) ? .emitted : .pending
     }
 

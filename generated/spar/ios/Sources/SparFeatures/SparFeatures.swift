@@ -332,12 +332,15 @@ public struct SparFeatures: Sendable {
         if sample.count != 6 {
             return .invalidArgument
         }
+
+        // a sample with a NaN or an infinity is rejected: the state stays untouched
         for i in 0..<6 {
             if !sample[i].isFinite {
                 return .rejected
             }
         }
 
+        // this sample's inputs
         let s_ax: Double = sample[0]
         let s_ay: Double = sample[1]
         let s_az: Double = sample[2]
@@ -345,6 +348,7 @@ public struct SparFeatures: Sendable {
         let s_wy: Double = sample[4]
         let s_wz: Double = sample[5]
 
+        // derived signals: the first sample's rule, then the later rule (a restart: the first)
         let s_acc_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         let s_gyro_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         let s_ax_lp: Double // Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
@@ -477,6 +481,7 @@ public struct SparFeatures: Sendable {
         restart_gyro_lp = ((s_gyro_lp - s_gyro_lp) != 0.0) // gyro_lp is NaN or +-inf
         started = true
 
+        // this sample into the rings, twice, so that every window is contiguous
         let slot: Int = pos
         let newest: Int = slot + 200 // this sample, second copy
         pos = (slot + 1 == 200) ? 0 : slot + 1
@@ -507,6 +512,8 @@ public struct SparFeatures: Sendable {
             base[4400 + slot] = s_gyro_lp
             base[4600 + slot] = s_gyro_lp
         }
+
+        // warm-up: nothing is evaluated before the longest window is full
         if filled < 200 {
             filled += 1
             if filled < 200 {
@@ -514,10 +521,13 @@ public struct SparFeatures: Sendable {
             }
         }
 
+        // the schedule: which windows are due on this sample
         let due_long: Bool = phase_long == 0
         phase_long = (phase_long + 1 == 25) ? 0 : phase_long + 1
         let due_short: Bool = phase_short == 0
         phase_short = (phase_short + 1 == 25) ? 0 : phase_short + 1
+
+        // the windows that are due compute their features into the latest vector
         storage.withUnsafeMutableBufferPointer { (buffer: inout UnsafeMutableBufferPointer<Double>) in
             let base: UnsafeMutablePointer<Double> = buffer.baseAddress!
             if due_long {
@@ -527,6 +537,8 @@ public struct SparFeatures: Sendable {
                 Self.eval_short(base, newest - 99)
             }
         }
+
+        // a vector when at least one window was due
         return (due_long || due_short) ? .emitted : .pending
     }
 

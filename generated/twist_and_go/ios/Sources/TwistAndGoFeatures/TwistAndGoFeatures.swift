@@ -370,12 +370,15 @@ public struct TwistAndGoFeatures: Sendable {
         if sample.count != 6 {
             return .invalidArgument
         }
+
+        // a sample with a NaN or an infinity is rejected: the state stays untouched
         for i in 0..<6 {
             if !sample[i].isFinite {
                 return .rejected
             }
         }
 
+        // this sample's inputs
         let s_acc_x: Double = sample[0]
         let s_acc_y: Double = sample[1]
         let s_acc_z: Double = sample[2]
@@ -383,6 +386,7 @@ public struct TwistAndGoFeatures: Sendable {
         let s_gyro_y: Double = sample[4]
         let s_gyro_z: Double = sample[5]
 
+        // derived signals: the first sample's rule, then the later rule (a restart: the first)
         let s_acc_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         let s_gyro_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         let s_off_axis: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
@@ -474,9 +478,12 @@ public struct TwistAndGoFeatures: Sendable {
         restart_spin_lp = ((s_spin_lp - s_spin_lp) != 0.0) // spin_lp is NaN or +-inf
         restart_bounce = ((s_bounce - s_bounce) != 0.0) // bounce is NaN or +-inf
         started = true
+
+        // the previous value of the signals a later sample reads
         prev_gyro_y = s_gyro_y
         prev_acc_x_lp = s_acc_x_lp
 
+        // this sample into the rings, twice, so that every window is contiguous
         let slot: Int = pos
         let newest: Int = slot + 100 // this sample, second copy
         pos = (slot + 1 == 100) ? 0 : slot + 1
@@ -513,6 +520,8 @@ public struct TwistAndGoFeatures: Sendable {
             base[2800 + slot] = s_bounce
             base[2900 + slot] = s_bounce
         }
+
+        // warm-up: nothing is evaluated before the longest window is full
         if filled < 100 {
             filled += 1
             if filled < 100 {
@@ -520,10 +529,13 @@ public struct TwistAndGoFeatures: Sendable {
             }
         }
 
+        // the schedule: which windows are due on this sample
         let due_mid: Bool = phase_mid == 0
         phase_mid = (phase_mid + 1 == 10) ? 0 : phase_mid + 1
         let due_long: Bool = phase_long == 0
         phase_long = (phase_long + 1 == 5) ? 0 : phase_long + 1
+
+        // the windows that are due compute their features into the latest vector
         storage.withUnsafeMutableBufferPointer { (buffer: inout UnsafeMutableBufferPointer<Double>) in
             let base: UnsafeMutablePointer<Double> = buffer.baseAddress!
             Self.eval_short(base, newest - 24)
@@ -534,6 +546,8 @@ public struct TwistAndGoFeatures: Sendable {
                 Self.eval_long(base, newest - 99)
             }
         }
+
+        // a vector when at least one window was due
         return .emitted
     }
 

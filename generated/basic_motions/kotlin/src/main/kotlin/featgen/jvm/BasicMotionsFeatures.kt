@@ -258,12 +258,14 @@ class BasicMotionsFeatures {
 
     /** Updates the state with one sample; evaluates the windows that are due. */
     private fun advance(sample: DoubleArray): Status {
+        // a sample with a NaN or an infinity is rejected: the state stays untouched
         for (i in 0 until 6) {
-            val v: Double = sample[i]
-            if (v.isNaN() || v.isInfinite()) {
+            if (sample[i].isNaN() || sample[i].isInfinite()) {
                 return Status.REJECTED
             }
         }
+
+        // this sample's inputs
         val s_acc_x: Double = sample[0]
         val s_acc_y: Double = sample[1]
         val s_acc_z: Double = sample[2]
@@ -271,6 +273,7 @@ class BasicMotionsFeatures {
         val s_gyro_y: Double = sample[4]
         val s_gyro_z: Double = sample[5]
 
+        // derived signals: the first sample's rule, then the later rule (a restart: the first)
         val s_acc_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         val s_gyro_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         val s_acc_jerk_x: Double // first difference x[t] - x[t-1]; 0 on the first sample of a stream (a non-finite x makes that difference and the next one non-finite, no more).
@@ -305,6 +308,8 @@ class BasicMotionsFeatures {
             s_gyro_jerk_mag = Math.sqrt((((s_gyro_jerk_x * s_gyro_jerk_x) + (s_gyro_jerk_y * s_gyro_jerk_y)) + (s_gyro_jerk_z * s_gyro_jerk_z)))
         }
         started = true
+
+        // the previous value of the signals a later sample reads
         prev_acc_x = s_acc_x
         prev_acc_y = s_acc_y
         prev_acc_z = s_acc_z
@@ -312,6 +317,7 @@ class BasicMotionsFeatures {
         prev_gyro_y = s_gyro_y
         prev_gyro_z = s_gyro_z
 
+        // this sample into the rings, twice, so that every window is contiguous
         val slot: Int = pos
         val newest: Int = slot + 100 // this sample, second copy
         pos = if (slot + 1 == 100) 0 else slot + 1
@@ -336,6 +342,8 @@ class BasicMotionsFeatures {
         st[1700 + slot] = s_acc_jerk_mag
         st[1800 + slot] = s_gyro_jerk_mag
         st[1900 + slot] = s_gyro_jerk_mag
+
+        // warm-up: nothing is evaluated before the longest window is full
         if (filled < 100) {
             filled += 1
             if (filled < 100) {
@@ -343,11 +351,16 @@ class BasicMotionsFeatures {
             }
         }
 
+        // the schedule: which windows are due on this sample
         val due_case: Boolean = phase_case == 0
         phase_case = if (phase_case + 1 == 10) 0 else phase_case + 1
+
+        // the windows that are due compute their features into the latest vector
         if (due_case) {
             eval_case(newest - 99)
         }
+
+        // a vector when at least one window was due
         return if (due_case) Status.EMITTED else Status.PENDING
     }
 

@@ -315,12 +315,14 @@ class SparFeatures {
 
     /** Updates the state with one sample; evaluates the windows that are due. */
     private fun advance(sample: DoubleArray): Status {
+        // a sample with a NaN or an infinity is rejected: the state stays untouched
         for (i in 0 until 6) {
-            val v: Double = sample[i]
-            if (v.isNaN() || v.isInfinite()) {
+            if (sample[i].isNaN() || sample[i].isInfinite()) {
                 return Status.REJECTED
             }
         }
+
+        // this sample's inputs
         val s_ax: Double = sample[0]
         val s_ay: Double = sample[1]
         val s_az: Double = sample[2]
@@ -328,6 +330,7 @@ class SparFeatures {
         val s_wy: Double = sample[4]
         val s_wz: Double = sample[5]
 
+        // derived signals: the first sample's rule, then the later rule (a restart: the first)
         val s_acc_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         val s_gyro_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         val s_ax_lp: Double // Butterworth low-pass filter of the given order and cutoff. Bilinear transform with prewarping (K = tan(pi cutoff / sample_rate_hz), as scipy.signal.butter), coefficients computed at generation time in 60-digit decimal and rounded once. Sections in transposed direct form II: y = b0 u + s1; s1 = (b1 u - a1 y) + s2; s2 = b2 u - a2 y. The state carries across windows like ema; on the first sample each section starts in the steady state for a constant input equal to its first input (so a constant signal passes with no start-up transient). Recovery: when its value on a sample is NaN or infinite (e.g. its input overflowed on one huge sample), it restarts on the next accepted sample exactly as on the first sample of a stream.
@@ -460,6 +463,7 @@ class SparFeatures {
         restart_gyro_lp = ((s_gyro_lp - s_gyro_lp) != 0.0) // gyro_lp is NaN or +-inf
         started = true
 
+        // this sample into the rings, twice, so that every window is contiguous
         val slot: Int = pos
         val newest: Int = slot + 200 // this sample, second copy
         pos = if (slot + 1 == 200) 0 else slot + 1
@@ -488,6 +492,8 @@ class SparFeatures {
         st[4200 + slot] = s_acc_dyn
         st[4400 + slot] = s_gyro_lp
         st[4600 + slot] = s_gyro_lp
+
+        // warm-up: nothing is evaluated before the longest window is full
         if (filled < 200) {
             filled += 1
             if (filled < 200) {
@@ -495,16 +501,21 @@ class SparFeatures {
             }
         }
 
+        // the schedule: which windows are due on this sample
         val due_long: Boolean = phase_long == 0
         phase_long = if (phase_long + 1 == 25) 0 else phase_long + 1
         val due_short: Boolean = phase_short == 0
         phase_short = if (phase_short + 1 == 25) 0 else phase_short + 1
+
+        // the windows that are due compute their features into the latest vector
         if (due_long) {
             eval_long(newest - 199)
         }
         if (due_short) {
             eval_short(newest - 99)
         }
+
+        // a vector when at least one window was due
         return if (due_long || due_short) Status.EMITTED else Status.PENDING
     }
 

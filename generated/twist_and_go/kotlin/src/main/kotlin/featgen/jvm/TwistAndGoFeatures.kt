@@ -353,12 +353,14 @@ class TwistAndGoFeatures {
 
     /** Updates the state with one sample; evaluates the windows that are due. */
     private fun advance(sample: DoubleArray): Status {
+        // a sample with a NaN or an infinity is rejected: the state stays untouched
         for (i in 0 until 6) {
-            val v: Double = sample[i]
-            if (v.isNaN() || v.isInfinite()) {
+            if (sample[i].isNaN() || sample[i].isInfinite()) {
                 return Status.REJECTED
             }
         }
+
+        // this sample's inputs
         val s_acc_x: Double = sample[0]
         val s_acc_y: Double = sample[1]
         val s_acc_z: Double = sample[2]
@@ -366,6 +368,7 @@ class TwistAndGoFeatures {
         val s_gyro_y: Double = sample[4]
         val s_gyro_z: Double = sample[5]
 
+        // derived signals: the first sample's rule, then the later rule (a restart: the first)
         val s_acc_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         val s_gyro_mag: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
         val s_off_axis: Double // sqrt(a*a + b*b [+ c*c]), summed left to right.
@@ -457,9 +460,12 @@ class TwistAndGoFeatures {
         restart_spin_lp = ((s_spin_lp - s_spin_lp) != 0.0) // spin_lp is NaN or +-inf
         restart_bounce = ((s_bounce - s_bounce) != 0.0) // bounce is NaN or +-inf
         started = true
+
+        // the previous value of the signals a later sample reads
         prev_gyro_y = s_gyro_y
         prev_acc_x_lp = s_acc_x_lp
 
+        // this sample into the rings, twice, so that every window is contiguous
         val slot: Int = pos
         val newest: Int = slot + 100 // this sample, second copy
         pos = if (slot + 1 == 100) 0 else slot + 1
@@ -494,6 +500,8 @@ class TwistAndGoFeatures {
         st[2700 + slot] = s_spin_lp
         st[2800 + slot] = s_bounce
         st[2900 + slot] = s_bounce
+
+        // warm-up: nothing is evaluated before the longest window is full
         if (filled < 100) {
             filled += 1
             if (filled < 100) {
@@ -501,10 +509,13 @@ class TwistAndGoFeatures {
             }
         }
 
+        // the schedule: which windows are due on this sample
         val due_mid: Boolean = phase_mid == 0
         phase_mid = if (phase_mid + 1 == 10) 0 else phase_mid + 1
         val due_long: Boolean = phase_long == 0
         phase_long = if (phase_long + 1 == 5) 0 else phase_long + 1
+
+        // the windows that are due compute their features into the latest vector
         eval_short(newest - 24)
         if (due_mid) {
             eval_mid(newest - 49)
@@ -512,6 +523,8 @@ class TwistAndGoFeatures {
         if (due_long) {
             eval_long(newest - 99)
         }
+
+        // a vector when at least one window was due
         return Status.EMITTED
     }
 
