@@ -179,9 +179,14 @@ def incremental_variant(c_src: str, h_src: str, prefix: str) -> tuple[str, str, 
         f"(st->ring_{s}[old] != st->ring_{s}[old]); }}"
         for s, L in sorted(nan)
     ]
-    first = re.search(r"^    st->ring_\w+\[st->pos\] = ", c, re.M)
+    # codegen/streaming.py's ring write: `slot` is the slot this sample goes to, taken from
+    # st->pos just before pos advances; the counts go before it, the block update after the
+    # last ring write (both reading the slot this sample fills).
+    first = re.search(r"^    const int slot = st->pos;", c, re.M)
+    if first is None:
+        raise RuntimeError("no 'slot' line in push")
     c = c[: first.start()] + "".join(x + "\n" for x in counts) + c[first.start() :]
-    upd = ["    {", "        const int p = st->pos;"]
+    upd = ["    {", "        const int p = slot;"]
     upd += [f"        const int c_{L} = st->blk_{L};" for L in lengths]
     for X, e in ext.items():
         sig, L, op = e["sig"], e["L"], "<" if e["dir"] == "min" else ">"
@@ -221,10 +226,11 @@ def incremental_variant(c_src: str, h_src: str, prefix: str) -> tuple[str, str, 
         upd += ["            }", "        }"]
     upd += [f"        st->blk_{L} = (c_{L} + 1 == {L}) ? 0 : c_{L} + 1;" for L in lengths]
     upd.append("    }")
-    anchor = f"    const int newest = st->pos + {P}_RING_LENGTH;"
-    if anchor not in c:
-        raise RuntimeError("no 'newest' line in push")
-    c = c.replace(anchor, "\n".join(upd) + "\n" + anchor)
+    writes = list(re.finditer(rf"^    st->ring_\w+\[slot \+ {P}_RING_LENGTH\] = .*\n", c, re.M))
+    if not writes:
+        raise RuntimeError("no ring write in push")
+    last = writes[-1].end()
+    c = c[:last] + "\n".join(upd) + "\n" + c[last:]
     return c, h, len(ext)
 
 
