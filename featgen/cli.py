@@ -471,6 +471,15 @@ def featurize(
     help="Also write the report as one self-contained HTML file (ULP table, "
     "predictions, threshold proximity, decision timelines, manifest).",
 )
+@click.option(
+    "--targets",
+    "target_names",
+    metavar="NAMES",
+    help="Only these targets, comma-separated registry names, case-insensitive ("
+    + ", ".join(t.name for t in adapters.TARGETS if t.parity)
+    + "); default: every one. The others are left out of the report, not NOT CHECKED "
+    "(e.g. --targets C,Swift skips the Kotlin/JVM compile, minutes for a new spec).",
+)
 def parity(
     spec: str,
     data: tuple[str, ...],
@@ -481,10 +490,15 @@ def parity(
     json_path: str | None,
     all_features: bool,
     html_path: str | None,
+    target_names: str | None,
 ) -> None:
     """Stream recordings through every target sample by sample; compare with numpy bit for bit.
     With --drop-nonfinite, non-finite samples of --data are streamed too: the targets reject
-    them and numpy drops them, which the comparison checks."""
+    them and numpy drops them, which the comparison checks. --targets picks some of them."""
+    try:
+        selected = adapters.select(target_names)
+    except ValueError as exc:
+        _fail(f"--targets: {exc}")
     for option, path in (("--json", json_path), ("--html", html_path)):
         if path:  # before the run, not after minutes of it
             check_output_file(path, option)
@@ -509,10 +523,10 @@ def parity(
             "feature vector to compare (use more --samples or longer --data)"
         )
     module = harness.load_numpy_module(files, parsed.name)
-    # Every registered parity target (codegen/targets) whose toolchain is here; the others are
-    # reported NOT CHECKED (an error under CI=true).
+    # Every selected parity target (codegen/targets; all of them without --targets) whose
+    # toolchain is here; the others are reported NOT CHECKED (an error under CI=true).
     runnable, missing = [], {}
-    for target, adapter in adapters.parity_adapters():
+    for target, adapter in selected:
         reason = adapter.missing()
         if reason is None:
             runnable.append((target, adapter))
@@ -556,12 +570,14 @@ def parity(
     _print_report(parsed, recordings, comparisons, all_features)
     predictions = None
     if parsed.model is not None:  # prediction parity: featgen/model_cli.py
-        predictions = model_parity(parsed, files, module, recordings)
+        predictions = model_parity(parsed, files, module, recordings, [t.name for t, _ in runnable])
     if json_path:
         report = {
             "spec": parsed.name,
             "spec_hash": parsed.spec_hash,
             "recordings": {k: int(v.shape[0]) for k, v in recordings.items()},
+            "checked": [t.name for t, _ in runnable],
+            "not_checked": missing,
             "targets": [c.to_json() for c in comparisons],
         }
         if predictions is not None:
@@ -588,6 +604,7 @@ def parity(
                 missing,
                 source,
                 synthetic=not data,
+                checked=[t.name for t, _ in runnable],
             )
         console.print(f"wrote the HTML report to {html_path}", soft_wrap=True, markup=False)
     if not all(c.identical for c in comparisons) or (predictions and not predictions["identical"]):

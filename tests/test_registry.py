@@ -239,9 +239,9 @@ def test_a_registered_target_gets_feature_and_prediction_parity(
     built = CopyOfC().featuriser(example, prefix, tmp_path / "f")
     comparison = harness.compare_target(harness.Columns(module, columns), built, recording)
     assert comparison.identical and comparison.vectors > 0
-    # predictions: picked up from the adapters, reported under "targets"
+    # predictions: picked up from the adapters, reported under "targets" by registered name
     found = adapters.detectors(example, tmp_path)
-    assert list(found) == ["C copy"]
+    assert list(found) == ["C", "C copy"]
     parity = mh.ModelParity(
         example, example.manifest.spec, tmp_path, module, with_tl2cgen=False, detectors=found
     )
@@ -253,7 +253,7 @@ def test_a_registered_target_gets_feature_and_prediction_parity(
     assert result.vectors > 0 and report["events_equal_pct"] == 100.0
     assert report["margins_bit_equal_pct"] == (0.0 if skew else 100.0)
     assert result.identical is (not skew)
-    np.testing.assert_equal(result.c_margin_equal, result.vectors)
+    np.testing.assert_equal(result.targets["C"]["margins"], result.vectors)
 
 
 def test_featgen_parity_has_a_column_per_registered_target(tmp_path, monkeypatch):

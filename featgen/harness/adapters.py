@@ -23,6 +23,7 @@ adapter here is an error (a column nobody can fill), so a new target cannot be s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from codegen.bundle import manifest_of
@@ -122,17 +123,32 @@ def parity_adapters() -> list[tuple[Target, object]]:
     return [(t, adapter(t)) for t in TARGETS if t.parity]
 
 
-# C and Swift have their own fields in prediction.ModelComparison (own_c, swift: the JSON
-# report's keys since #4); every other target's detector is compared under "targets".
-BUILT_IN_DETECTORS = ("C", "Swift")
+def select(names: str | None) -> list[tuple[Target, object]]:
+    """(target, adapter) of the parity targets named in ``names`` (comma-separated registry
+    names, case-insensitive, e.g. "c,swift"), in registry order; every parity target when
+    ``names`` is None. ValueError naming the valid ones for an unknown or empty name."""
+    every = parity_adapters()
+    if names is None:
+        return every
+    by_name = {t.name.lower(): t.name for t, _ in every}
+    wanted = [n.strip() for n in names.split(",")]
+    unknown = [n for n in wanted if n.lower() not in by_name]
+    if unknown:
+        valid = ", ".join(t.name for t, _ in every)
+        raise ValueError(
+            f"unknown target{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(n) for n in unknown)}; valid targets: {valid}"
+        )
+    chosen = {by_name[n.lower()] for n in wanted}
+    return [(t, a) for t, a in every if t.name in chosen]
 
 
-def detectors(files, workdir: Path) -> dict:
-    """{target name: detector} of every runnable parity target with a detector besides C and
-    Swift, for ``prediction.ModelParity(detectors=...)``."""
+def detectors(files, workdir: Path, names: Iterable[str] | None = None) -> dict:
+    """{target name: detector} of every runnable parity target with a detector (only those in
+    ``names`` when given), in registry order, for ``prediction.ModelParity(detectors=...)``."""
     out = {}
     for target, a in parity_adapters():
-        if target.name in BUILT_IN_DETECTORS or a.missing() is not None:
+        if (names is not None and target.name not in names) or a.missing() is not None:
             continue
         detector = a.detector(files, Path(workdir) / f"{target.key}-detector")
         if detector is not None:
