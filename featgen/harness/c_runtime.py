@@ -23,6 +23,7 @@ from codegen.build import TEMPLATES
 from codegen.bundle import manifest_of
 
 from .compare import Target
+from .sources import c_sources
 from .toolchains import C_FLAGS, CACHE
 
 
@@ -152,11 +153,11 @@ def c_target(
 ) -> Target:
     c_dir = Path(workdir) / "c"
     c_dir.mkdir(parents=True, exist_ok=True)
-    for rel, text in files.items():
-        if rel.startswith("c/") and rel.count("/") == 1:  # not c/tl2cgen/
-            (Path(workdir) / rel).write_text(text)
+    sources = c_sources(files)  # the C target's files (its roles; c/* for a plain copy)
+    for file_name, text in sources.items():
+        (c_dir / file_name).write_text(text)
     library = build_shared_library(c_dir, name, compiler, extra_flags)
-    runtime = CStream(files[f"c/{name}_features.h"], library, name)
+    runtime = CStream(sources[f"{name}_features.h"], library, name)
     return Target("C", runtime.stream)
 
 
@@ -173,9 +174,8 @@ def driver_target(
     workdir = Path(workdir)
     c_dir = workdir / "c"
     c_dir.mkdir(parents=True, exist_ok=True)
-    for rel, text in files.items():
-        if rel.startswith("c/") and rel.count("/") == 1:  # not c/tl2cgen/
-            (workdir / rel).write_text(text)
+    for file_name, text in c_sources(files).items():  # the C target's files
+        (c_dir / file_name).write_text(text)
     driver = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined
     )

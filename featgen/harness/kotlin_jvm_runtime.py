@@ -22,6 +22,8 @@ import numpy as np
 from codegen.backends.kotlin_jvm import KOTLIN_PACKAGE, source_dir, upper_camel
 from codegen.targets.base import TEMPLATES
 
+from .sources import role_paths
+from .sources import text as source_text
 from .toolchains import CACHE
 
 TOOLS = ("kotlinc", "java")
@@ -96,7 +98,11 @@ def margin_type(model_text: str) -> str:
 
 
 def _prefixes(files: dict, name: str) -> list[str]:
-    """The C prefixes of the featurisers (``<name>``, ``<name>_device``): c/<prefix>_features.h."""
+    """The prefixes of the featurisers (``<name>``, ``<name>_device``): a Bundle's
+    ``featurisers``; for a plain copy of a build, c/<prefix>_features.h."""
+    featurisers = getattr(files, "featurisers", None)
+    if featurisers is not None:
+        return [prefix for prefix, _ in featurisers]
     return [
         Path(p).name[: -len("_features.h")]
         for p in files
@@ -105,7 +111,15 @@ def _prefixes(files: dict, name: str) -> list[str]:
 
 
 def kotlin_sources(files: dict) -> dict[str, str]:
-    return {p: t for p, t in files.items() if p.startswith("kotlin/") and p.endswith(".kt")}
+    """{relative path: text} of the Kotlin/JVM target's files (its roles; for a plain copy of a
+    build, the .kt files under kotlin/)."""
+    paths = role_paths(
+        files,
+        "Kotlin/JVM",
+        lambda role, path: path.endswith(".kt"),
+        lambda path: path.startswith("kotlin/") and path.endswith(".kt"),
+    )
+    return {p: source_text(files, p) for p in paths}
 
 
 class KotlinRuntime:

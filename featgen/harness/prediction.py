@@ -28,6 +28,7 @@ from codegen.trees.build import coreml_path
 from codegen.trees.ir import Forest
 
 from .c_runtime import cdef_from_header, open_library
+from .sources import c_sources
 from .swift_runtime import build_swift_library, swift_sources
 from .toolchains import C_FLAGS, CACHE
 
@@ -114,12 +115,8 @@ class Detector:
         label: str = "C",
     ):
         feat, self.columns = device_featuriser(files, name)
+        sources = c_sources(files)  # the C target's files (its roles; c/* for a plain copy)
         if library is None:
-            sources = {
-                Path(p).name: t
-                for p, t in files.items()
-                if p.startswith("c/") and p.count("/") == 1 and p.endswith((".c", ".h"))
-            }
             names = [
                 f"{feat}_features.c",
                 f"{name}_model.c",
@@ -131,7 +128,7 @@ class Detector:
             )
         self.label = label
         headers = "\n".join(
-            files[f"c/{p}.h"] for p in (f"{feat}_features", f"{name}_model", f"{name}_detector")
+            sources[f"{p}.h"] for p in (f"{feat}_features", f"{name}_model", f"{name}_detector")
         )
         self.ffi = cffi.FFI()
         self.ffi.cdef(cdef_from_header(headers))
