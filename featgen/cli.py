@@ -19,7 +19,9 @@ from rich.table import Table
 import codegen
 import featurespec
 from codegen import __version__
-from codegen.build import GOLDEN_FILE, stale_files, target_problem, write_tree
+from codegen.build import stale_files, target_problem, write_tree
+from codegen.targets import parity_targets
+from codegen.targets.swift import GOLDEN_FILE
 from featgen import harness
 from featgen.harness import adapters, load_numpy_module
 from featgen.harness.recordings import parity_recordings
@@ -476,7 +478,7 @@ def featurize(
     "target_names",
     metavar="NAMES",
     help="Only these targets, comma-separated registry names, case-insensitive ("
-    + ", ".join(t.name for t in adapters.TARGETS if t.parity)
+    + ", ".join(t.name for t in parity_targets())
     + "); default: every one. The others are left out of the report, not NOT CHECKED "
     "(e.g. --targets C,Swift skips the Kotlin/JVM compile, minutes for a new spec).",
 )
@@ -561,10 +563,10 @@ def parity(
                 targets.append((harness.Target(target.name + suffix, built.stream), reference))
         progress.update(task, description="streaming", total=len(targets) * len(recordings))
         comparisons = []
-        for target, reference in targets:
-            comparison = harness.Comparison(target.name, tuple(reference.FEATURE_NAMES))
+        for streamed, reference in targets:
+            comparison = harness.Comparison(streamed.name, tuple(reference.FEATURE_NAMES))
             for label, rec in recordings.items():
-                harness.compare_recording(reference, target, label, rec, comparison)
+                harness.compare_recording(reference, streamed, label, rec, comparison)
                 progress.advance(task)
             comparisons.append(comparison)
     _print_report(parsed, recordings, comparisons, all_features)
@@ -609,8 +611,8 @@ def parity(
         console.print(f"wrote the HTML report to {html_path}", soft_wrap=True, markup=False)
     if not all(c.identical for c in comparisons) or (predictions and not predictions["identical"]):
         sys.exit(1)
-    for target, reason in missing.items():
-        _warn_not_checked(adapters.TARGETS_BY_NAME[target], reason)
+    for name, reason in missing.items():
+        _warn_not_checked(adapters.TARGETS_BY_NAME[name], reason)
     if missing and os.environ.get("CI") == "true":
         _fail(
             f"CI=true and the {' and '.join(missing)} target"

@@ -9,6 +9,7 @@ import json
 import math
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -18,7 +19,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from codegen.build import generate
-from codegen.bundle import manifest_of
+from codegen.bundle import Bundle, manifest_of
 from codegen.trees.model_dir import load_bundle
 from codegen.trees.objectives import TRAINABLE as OBJECTIVE_NAMES
 from codegen.trees.proximity import proximity
@@ -401,12 +402,12 @@ def round_progress(console, lines: int = 10):
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task("boosting", total=None)
 
-            def report(done: int, total: int) -> None:
+            def on_round(done: int, total: int) -> None:
                 bar.update(
                     task, total=total, completed=done, description=f"boosting round {done}/{total}"
                 )
 
-            yield report
+            yield on_round
         return
     start = [time.monotonic()]
 
@@ -425,7 +426,7 @@ def round_progress(console, lines: int = 10):
     yield report
 
 
-def _features_only(spec) -> dict:
+def _features_only(spec) -> Bundle:
     """The generated files without model artifacts (the sensors' resampler is among them)."""
     return generate(dataclasses.replace(spec, model=None, decision=None))
 
@@ -570,7 +571,11 @@ def proximity_command(
 
 
 def model_parity(
-    spec, files: dict, module, recordings: dict, targets: list[str] | None = None
+    spec,
+    files: Mapping[str, str | bytes],
+    module,
+    recordings: dict,
+    targets: list[str] | None = None,
 ) -> dict | None:
     """Prediction parity on the recordings; prints the report, returns it as JSON (None, with a
     note, for a LightGBM or scikit-learn model: this replay is XGBoost's). ``targets``: the

@@ -18,9 +18,11 @@ import base64
 import io
 import json
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import numpy as np
@@ -187,7 +189,7 @@ def _diff(margins: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return (np.asarray(margins, dtype=np.float64) - np.asarray(ref, dtype=np.float64)).ravel()
 
 
-def ulp_rows(manifest: dict, comparisons) -> list[dict]:
+def ulp_rows(manifest: Mapping[str, Any], comparisons) -> list[dict]:
     """One row per feature, vector order: its definition and, per target, max ULP and the
     number of mismatching values."""
     rows = []

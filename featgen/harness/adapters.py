@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, Protocol
 
 from codegen.bundle import manifest_of
 from codegen.targets import TARGETS, Target
@@ -32,6 +33,18 @@ from featgen import harness  # the package: its find_swiftc is the one tests rep
 
 from .kotlin_jvm_runtime import KotlinRuntime, missing_tools
 from .prediction import Detector, device_featuriser, model_input, swift_detector
+
+
+class Adapter(Protocol):
+    """How the harness runs one registered target's output (see the module's docstring)."""
+
+    target: str
+
+    def missing(self) -> str | None: ...
+
+    def featuriser(self, files, prefix: str, workdir: Path) -> harness.Target: ...
+
+    def detector(self, files, workdir: Path) -> Any: ...
 
 
 class CAdapter:
@@ -100,13 +113,13 @@ class KotlinDetector:
         return self.runtime.margins(model_input(X, self.columns))
 
 
-ADAPTERS: dict[str, object] = {
+ADAPTERS: dict[str, Adapter] = {
     a.target: a for a in (CAdapter(), SwiftAdapter(), KotlinJvmAdapter())
 }
 TARGETS_BY_NAME: dict[str, Target] = {t.name: t for t in TARGETS}
 
 
-def adapter(target: Target | str):
+def adapter(target: Target | str) -> Adapter:
     """The adapter of a registered target (by the target or its name); KeyError if none."""
     name = target if isinstance(target, str) else target.name
     try:
@@ -118,12 +131,12 @@ def adapter(target: Target | str):
         ) from None
 
 
-def parity_adapters() -> list[tuple[Target, object]]:
+def parity_adapters() -> list[tuple[Target, Adapter]]:
     """(target, adapter) of every registered parity target, in registry order."""
     return [(t, adapter(t)) for t in TARGETS if t.parity]
 
 
-def select(names: str | None) -> list[tuple[Target, object]]:
+def select(names: str | None) -> list[tuple[Target, Adapter]]:
     """(target, adapter) of the parity targets named in ``names`` (comma-separated registry
     names, case-insensitive, e.g. "c,swift"), in registry order; every parity target when
     ``names`` is None. ValueError naming the valid ones for an unknown or empty name."""

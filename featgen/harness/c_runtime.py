@@ -12,22 +12,24 @@ import hashlib
 import os
 import re
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cffi
 import jinja2
 import numpy as np
 from pycparser import c_ast, c_generator, c_parser
 
-from codegen.build import TEMPLATES
 from codegen.bundle import manifest_of
+from codegen.targets.base import TEMPLATES
 
 from .compare import Target
 from .sources import c_sources
 from .toolchains import C_FLAGS, CACHE
 
 
-def open_library(ffi: cffi.FFI, library: Path | str) -> object:
+def open_library(ffi: cffi.FFI, library: Path | str) -> Any:
     """Load a generated shared library for good (``RTLD_NODELETE``).
 
     A Swift image registers its type metadata with the Swift runtime when it loads and cannot
@@ -166,7 +168,7 @@ def driver_target(
     name: str,
     workdir: Path,
     compile_cmd: list[str],
-    runner: list[str] = (),
+    runner: Sequence[str] = (),
     label: str = "C",
 ) -> Target:
     """The generated C built as a stand-alone program (any compiler, any architecture) and run

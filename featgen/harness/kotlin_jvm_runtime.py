@@ -19,7 +19,8 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from codegen.backends.kotlin_jvm import KOTLIN_PACKAGE, source_dir, upper_camel
+from codegen.backends.kotlin_jvm import KOTLIN_PACKAGE, source_dir
+from codegen.backends.swift import upper_camel
 from codegen.targets.base import TEMPLATES
 
 from .sources import role_paths
@@ -36,6 +37,14 @@ class KotlinUnavailable(RuntimeError):
 
 def missing_tools() -> list[str]:
     return [t for t in TOOLS if shutil.which(t) is None]
+
+
+def _constant(text: str, name: str) -> int:
+    """The value of ``const val NAME: Int = N`` in a generated Kotlin file."""
+    m = re.search(rf"const val {name}: Int = (\d+)", text)
+    if m is None:
+        raise RuntimeError(f"no `const val {name}: Int` in the generated Kotlin")
+    return int(m.group(1))
 
 
 def kotlin_stdlib(kotlinc: str) -> Path:
@@ -134,9 +143,10 @@ class KotlinRuntime:
         extra: dict | None = None,
     ):
         missing = missing_tools()
-        if missing:
-            raise KotlinUnavailable(f"{', '.join(missing)} not installed")
-        self.kotlinc, self.java = shutil.which("kotlinc"), shutil.which("java")
+        kotlinc, java = shutil.which("kotlinc"), shutil.which("java")
+        if missing or kotlinc is None or java is None:
+            raise KotlinUnavailable(f"{', '.join(missing_tools())} not installed")
+        self.kotlinc, self.java = kotlinc, java
         self.files, self.name = files, name
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -217,7 +227,7 @@ class KotlinRuntime:
 
     def feature_count(self, prefix: str) -> int:
         text = self.files[f"{_root()}/{upper_camel(prefix)}Features.kt"]
-        return int(re.search(r"const val FEATURE_COUNT: Int = (\d+)", text).group(1))
+        return _constant(text, "FEATURE_COUNT")
 
     def stream(self, prefix: str, control: bool = False):
         """``samples -> (vectors, emitting rows, rejected rows)`` for featuriser ``prefix``
@@ -249,7 +259,7 @@ class KotlinRuntime:
 
     def n_outputs(self) -> int:
         text = self.files[f"{_root()}/{upper_camel(self.name)}Model.kt"]
-        return int(re.search(r"const val OUTPUT_COUNT: Int = (\d+)", text).group(1))
+        return _constant(text, "OUTPUT_COUNT")
 
     def margin_dtype(self) -> str:
         """The margins' little-endian dtype: ``<f4`` (Float) or ``<f8`` (Double)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,32 +20,35 @@ from typing import Any
 import cffi
 import numpy as np
 
-from codegen.build import _environment
 from codegen.bundle import manifest_of
+from codegen.targets.base import environment as _environment
 from codegen.trees import c_emit, coreml, fp32
 from codegen.trees import decision as decisions
 from codegen.trees.build import coreml_path
 from codegen.trees.ir import Forest
 
 from .c_runtime import cdef_from_header, open_library
-from .sources import c_sources
+from .sources import by_name, c_sources
 from .swift_runtime import build_swift_library, swift_sources
 from .toolchains import C_FLAGS, CACHE
 
 # ---------------------------------------------------------------- building
 
 
-def device_featuriser(files: dict, name: str) -> tuple[str, np.ndarray | None]:
+def device_featuriser(files: Mapping[str, str | bytes], name: str) -> tuple[str, np.ndarray | None]:
     """(prefix of the featuriser the detector runs, its full-vector columns or None when it
     computes the full vector), from the manifest."""
-    device = manifest_of(files).model.device
+    model = manifest_of(files).model
+    if model is None:
+        raise ValueError(f"{name}: the build has no model, so no detector")
+    device = model.device
     if device.featuriser == name:
         return name, None
     return device.featuriser, np.array(device.columns, dtype=np.int64)
 
 
 def device_model(
-    files: dict, name: str, forest: Forest, feature_names: tuple[str, ...]
+    files: Mapping[str, str | bytes], name: str, forest: Forest, feature_names: tuple[str, ...]
 ) -> tuple[Forest, tuple[str, ...]]:
     """The forest and feature names as the generated device model reads them."""
     _, columns = device_featuriser(files, name)
@@ -106,7 +109,7 @@ class Detector:
 
     def __init__(
         self,
-        files: dict,
+        files: Mapping[str, str | bytes],
         name: str,
         workdir: Path,
         compiler: str = "gcc",
@@ -278,12 +281,11 @@ class ForestC:
 class TL2cgen:
     """TL2cgen's generated C (c/tl2cgen/main.c) through cffi: ``predict(data, 1, result)``."""
 
-    def __init__(self, files: dict, name: str, workdir: Path):
-        sources = {
-            Path(p).name: t
-            for p, t in files.items()
-            if p.startswith("c/tl2cgen/") and p.endswith((".c", ".h"))
-        }
+    def __init__(self, files: Mapping[str, str | bytes], name: str, workdir: Path):
+        # TL2cgen's output is the model stage's, not a registered target's: no roles
+        sources = by_name(
+            files, [p for p in files if p.startswith("c/tl2cgen/") and p.endswith((".c", ".h"))]
+        )
         flags = ("-std=c99", "-O2", "-ffp-contract=off", "-fno-fast-math", "-w")
         library = _compile(sources, ["main.c"], f"{name}-tl2cgen", workdir, flags=flags)
         self.ffi = cffi.FFI()
@@ -317,7 +319,7 @@ class TL2cgen:
         return out
 
 
-def swift_detector(files: dict, name: str, workdir: Path) -> Detector:
+def swift_detector(files: Mapping[str, str | bytes], name: str, workdir: Path) -> Detector:
     """The Swift model and detector (ios/Sources) through their C-ABI shim, driven with the C
     headers' cffi declarations like the C detector."""
     roles = getattr(files, "roles", None)  # a Bundle names the shim; a plain copy: by name
@@ -330,8 +332,11 @@ def swift_detector(files: dict, name: str, workdir: Path) -> Detector:
     return Detector(files, name, workdir, library=library, label="Swift")
 
 
-def coreml_evaluator(files: dict, name: str) -> coreml.Evaluator:
-    return coreml.Evaluator(files[coreml_path(name)])
+def coreml_evaluator(files: Mapping[str, str | bytes], name: str) -> coreml.Evaluator:
+    model = files[coreml_path(name)]
+    if not isinstance(model, bytes):
+        raise TypeError(f"{coreml_path(name)} is not binary")
+    return coreml.Evaluator(model)
 
 
 def coreml_margins(
@@ -556,13 +561,14 @@ def coreml_positive(decision: decisions.Decision, margins: np.ndarray) -> np.nda
     if decision.kind == "none":
         return np.zeros(m.shape[0], dtype=bool)
     if decision.kind == "binary":
+        transforms: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+            "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+            "exp": np.exp,
+            "identity": lambda x: x,
+            "hinge": lambda x: (x > 0).astype(np.float64),
+        }
         with np.errstate(over="ignore"):
-            value = {
-                "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
-                "exp": np.exp,
-                "identity": lambda x: x,
-                "hinge": lambda x: (x > 0).astype(np.float64),
-            }[decision.transform](m[:, 0])
+            value = transforms[decision.transform](m[:, 0])
         return value >= decision.threshold
     return np.argmax(m, axis=1) == decision.positive_class
 
@@ -644,8 +650,11 @@ def boundary_check(
 ) -> dict:
     """Boundary vectors (every threshold, its float32 and double neighbours, specials) on
     ``n_base`` real feature rows: every target's margins must equal XGBoost's on all of them."""
-    picks = np.linspace(0, max(len(np_rows) - 1, 0), n_base).astype(int) if len(np_rows) else []
-    base = np_rows[picks] if len(np_rows) else np.zeros((1, forest.n_features))
+    if len(np_rows):
+        picks = np.linspace(0, len(np_rows) - 1, n_base).astype(int)
+        base = np_rows[picks]
+    else:
+        base = np.zeros((1, forest.n_features))
     X = boundary_vectors(forest, base)
     ref = xgboost_margins(booster, X)
     out: dict[str, Any] = {
