@@ -477,8 +477,8 @@ def featurize(
     "--targets",
     "target_names",
     metavar="NAMES",
-    help="Only these targets, comma-separated registry names, case-insensitive ("
-    + ", ".join(t.name for t in parity_targets())
+    help="Only these targets, comma-separated registry names or keys, case-insensitive ("
+    + ", ".join(f"{t.name} or {t.key}" for t in parity_targets())
     + "); default: every one. The others are left out of the report, not NOT CHECKED "
     "(e.g. --targets C,Swift skips the Kotlin/JVM compile, minutes for a new spec).",
 )

@@ -196,6 +196,10 @@ def test_parity_targets_rejects_an_unknown_name_before_running(tmp_path):
     assert f"--targets: unknown target 'Fortran'; valid targets: {valid}" in result.output
     assert not (tmp_path / "r.json").exists()
     assert run("parity", SPEC, "--targets", "numpy").exit_code == 2  # the reference, not a target
+    from featgen.harness import adapters
+
+    chosen = [t.name for t, _ in adapters.select("KOTLIN, swift")]  # keys too; registry order
+    assert chosen == ["Swift", "Kotlin/JVM"]
     assert "--targets" in run("parity", "--help").output
 
 

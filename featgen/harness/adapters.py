@@ -138,12 +138,13 @@ def parity_adapters() -> list[tuple[Target, Adapter]]:
 
 def select(names: str | None) -> list[tuple[Target, Adapter]]:
     """(target, adapter) of the parity targets named in ``names`` (comma-separated registry
-    names, case-insensitive, e.g. "c,swift"), in registry order; every parity target when
-    ``names`` is None. ValueError naming the valid ones for an unknown or empty name."""
+    names or keys, case-insensitive, e.g. "c,swift,kotlin/jvm" or "kotlin"), in registry order;
+    every parity target when ``names`` is None. ValueError naming the valid ones for an unknown
+    or empty name."""
     every = parity_adapters()
     if names is None:
         return every
-    by_name = {t.name.lower(): t.name for t, _ in every}
+    by_name = {n.lower(): t.name for t, _ in every for n in (t.name, t.key)}
     wanted = [n.strip() for n in names.split(",")]
     unknown = [n for n in wanted if n.lower() not in by_name]
     if unknown:
