@@ -651,10 +651,11 @@ def test_kotlin_constants_are_the_manifests(example):
     )
     threshold = float.fromhex(model.decision["margin_threshold"])
     assert np.int32(bits).view(np.float32) == np.float32(threshold)
-    assert f'const val MODEL_SHA256: String = "{model["model_sha256"]}"' in kt
-    assert f'const val FEATURE_ORDER_SHA256: String = "{model["feature_order_sha256"]}"' in kt
-    assert f"const val CONSECUTIVE: Int = {model['decision']['consecutive']}" in kt
-    assert f"const val REFRACTORY: Int = {model['decision']['refractory_samples']}" in kt
+    order = manifest_of(files).data["model"]["feature_order_sha256"]  # not a typed field
+    assert f'const val MODEL_SHA256: String = "{model.model_sha256}"' in kt
+    assert f'const val FEATURE_ORDER_SHA256: String = "{order}"' in kt
+    assert f"const val CONSECUTIVE: Int = {model.decision['consecutive']}" in kt
+    assert f"const val REFRACTORY: Int = {model.decision['refractory_samples']}" in kt
 
 
 @pytest.mark.parametrize(
