@@ -260,20 +260,26 @@ def _hostile(n: int, n_inputs: int) -> np.ndarray:
 
 
 def _example_device():
+    """The example's device featuriser: its plan (``Bundle.device``) and its C source and
+    header by file name (the C target's roles), read from the build, not scraped."""
     from codegen.build import generate
     from featurespec import load_spec
 
-    spec = load_spec(specs.EXAMPLE)
-    files = generate(spec)
-    name = f"{spec.name}_device"
-    return name, {Path(p).name: t for p, t in files.items() if p.startswith(f"c/{name}_features")}
+    bundle = generate(load_spec(specs.EXAMPLE))
+    sources = {}
+    for role in ("device_source", "device_header"):
+        text = bundle.text("C", role)
+        sources[Path(bundle.role("C", role)).name] = (
+            text if isinstance(text, str) else text.decode()
+        )
+    return bundle.device, sources
 
 
-def _median_by_windows_due(per_push: np.ndarray, c_src: str, h_src: str, P: str) -> dict:
+def _median_by_windows_due(per_push: np.ndarray, device) -> dict:
     """Median wall ns of one push (clock_gettime around each, ~25 ns of it the clock) by the
-    windows evaluated on it, read from the generated C (every push accepted)."""
-    max_len = int(re.search(rf"#define {P}_MAX_LENGTH (\d+)", h_src).group(1))
-    windows = re.findall(r"/\* Window (\w+): \d+ samples, evaluated every (\d+) accepted", c_src)
+    windows evaluated on it (the plan's windows and warm-up; every push accepted)."""
+    max_len = device.warmup
+    windows = [(w.name, w.hop) for w in device.windows]
     groups: dict[str, list[float]] = {}
     for i, ns in enumerate(per_push):
         if i < max_len - 1:
@@ -289,10 +295,11 @@ def _median_by_windows_due(per_push: np.ndarray, c_src: str, h_src: str, P: str)
 
 
 def measure(work: Path, quick: bool) -> dict:
-    name, sources = _example_device()
+    device, sources = _example_device()
+    name = device.name
     c_name, h_name = f"{name}_features.c", f"{name}_features.h"
     P = name.upper()
-    n_features = int(re.search(rf"#define {P}_N_FEATURES (\d+)", sources[h_name]).group(1))
+    n_features = device.n_features
     inc_c, inc_h, n_struct = incremental_variant(sources[c_name], sources[h_name], name)
     ceil_mm, ceil_all = ceiling_variants(sources[c_name])
     texts = {
@@ -325,10 +332,7 @@ def measure(work: Path, quick: bool) -> dict:
         for t, b in benches.items():
             info[t] = b.loop(paths[t], reps)
             loops[t] += info[t]["loop_ns"]
-    by_due = {
-        t: _median_by_windows_due(benches[t].perpush(paths[t]), sources[c_name], sources[h_name], P)
-        for t in benches
-    }
+    by_due = {t: _median_by_windows_due(benches[t].perpush(paths[t]), device) for t in benches}
     cg = samples[: 2_000 if quick else 20_000]
     ir = {}
     for t, b in benches.items():

@@ -11,7 +11,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -254,7 +254,7 @@ def tree_problem(target: Path, protect: Protected = ()) -> str | None:
     return None
 
 
-def write_tree(files: dict[str, str | bytes], target: Path, protect: Protected = ()) -> None:
+def write_tree(files: Mapping[str, str | bytes], target: Path, protect: Protected = ()) -> None:
     """Replace directory ``target`` with exactly ``files`` when ``tree_problem`` allows it
     (else OutputError, nothing written). The tree is written to a hidden sibling, flushed to
     disk, then renamed into place: a failure or a kill leaves the old tree (or none), never a
@@ -320,7 +320,7 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def stale_files(files: dict[str, str | bytes], target: Path) -> list[str]:
+def stale_files(files: Mapping[str, str | bytes], target: Path) -> list[str]:
     """Paths that differ between ``files`` and directory ``target`` (missing, changed, extra)."""
     target = Path(target)
     problems = []

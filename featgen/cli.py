@@ -19,7 +19,9 @@ from rich.table import Table
 import codegen
 import featurespec
 from codegen import __version__
-from codegen.build import GOLDEN_FILE, stale_files, target_problem, write_tree
+from codegen.build import stale_files, target_problem, write_tree
+from codegen.targets import parity_targets
+from codegen.targets.swift import GOLDEN_FILE
 from featgen import harness
 from featgen.harness import adapters, load_numpy_module
 from featgen.harness.recordings import parity_recordings
@@ -471,6 +473,15 @@ def featurize(
     help="Also write the report as one self-contained HTML file (ULP table, "
     "predictions, threshold proximity, decision timelines, manifest).",
 )
+@click.option(
+    "--targets",
+    "target_names",
+    metavar="NAMES",
+    help="Only these targets, comma-separated registry names or keys, case-insensitive ("
+    + ", ".join(f"{t.name} or {t.key}" for t in parity_targets())
+    + "); default: every one. The others are left out of the report, not NOT CHECKED "
+    "(e.g. --targets C,Swift skips the Kotlin/JVM compile, minutes for a new spec).",
+)
 def parity(
     spec: str,
     data: tuple[str, ...],
@@ -481,10 +492,15 @@ def parity(
     json_path: str | None,
     all_features: bool,
     html_path: str | None,
+    target_names: str | None,
 ) -> None:
     """Stream recordings through every target sample by sample; compare with numpy bit for bit.
     With --drop-nonfinite, non-finite samples of --data are streamed too: the targets reject
-    them and numpy drops them, which the comparison checks."""
+    them and numpy drops them, which the comparison checks. --targets picks some of them."""
+    try:
+        selected = adapters.select(target_names)
+    except ValueError as exc:
+        _fail(f"--targets: {exc}")
     for option, path in (("--json", json_path), ("--html", html_path)):
         if path:  # before the run, not after minutes of it
             check_output_file(path, option)
@@ -509,10 +525,10 @@ def parity(
             "feature vector to compare (use more --samples or longer --data)"
         )
     module = harness.load_numpy_module(files, parsed.name)
-    # Every registered parity target (codegen/targets) whose toolchain is here; the others are
-    # reported NOT CHECKED (an error under CI=true).
+    # Every selected parity target (codegen/targets; all of them without --targets) whose
+    # toolchain is here; the others are reported NOT CHECKED (an error under CI=true).
     runnable, missing = [], {}
-    for target, adapter in adapters.parity_adapters():
+    for target, adapter in selected:
         reason = adapter.missing()
         if reason is None:
             runnable.append((target, adapter))
@@ -547,21 +563,23 @@ def parity(
                 targets.append((harness.Target(target.name + suffix, built.stream), reference))
         progress.update(task, description="streaming", total=len(targets) * len(recordings))
         comparisons = []
-        for target, reference in targets:
-            comparison = harness.Comparison(target.name, tuple(reference.FEATURE_NAMES))
+        for streamed, reference in targets:
+            comparison = harness.Comparison(streamed.name, tuple(reference.FEATURE_NAMES))
             for label, rec in recordings.items():
-                harness.compare_recording(reference, target, label, rec, comparison)
+                harness.compare_recording(reference, streamed, label, rec, comparison)
                 progress.advance(task)
             comparisons.append(comparison)
     _print_report(parsed, recordings, comparisons, all_features)
     predictions = None
     if parsed.model is not None:  # prediction parity: featgen/model_cli.py
-        predictions = model_parity(parsed, files, module, recordings)
+        predictions = model_parity(parsed, files, module, recordings, [t.name for t, _ in runnable])
     if json_path:
         report = {
             "spec": parsed.name,
             "spec_hash": parsed.spec_hash,
             "recordings": {k: int(v.shape[0]) for k, v in recordings.items()},
+            "checked": [t.name for t, _ in runnable],
+            "not_checked": missing,
             "targets": [c.to_json() for c in comparisons],
         }
         if predictions is not None:
@@ -588,12 +606,13 @@ def parity(
                 missing,
                 source,
                 synthetic=not data,
+                checked=[t.name for t, _ in runnable],
             )
         console.print(f"wrote the HTML report to {html_path}", soft_wrap=True, markup=False)
     if not all(c.identical for c in comparisons) or (predictions and not predictions["identical"]):
         sys.exit(1)
-    for target, reason in missing.items():
-        _warn_not_checked(adapters.TARGETS_BY_NAME[target], reason)
+    for name, reason in missing.items():
+        _warn_not_checked(adapters.TARGETS_BY_NAME[name], reason)
     if missing and os.environ.get("CI") == "true":
         _fail(
             f"CI=true and the {' and '.join(missing)} target"

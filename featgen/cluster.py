@@ -26,6 +26,7 @@ import re
 import resource
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -377,7 +378,11 @@ def _finished_vectors(out_url: str, refs: list[RecordingRef]) -> dict[str, int]:
     }
 
 
-def feature_job(spec, files: dict, nonfinite: str = "raise") -> FeatureJob:
+def _text(content: str | bytes) -> str:
+    return content if isinstance(content, str) else content.decode("utf-8")
+
+
+def feature_job(spec, files: Mapping[str, str | bytes], nonfinite: str = "raise") -> FeatureJob:
     return FeatureJob(
         spec.name,
         spec.spec_hash,
@@ -385,7 +390,7 @@ def feature_job(spec, files: dict, nonfinite: str = "raise") -> FeatureJob:
         __version__,
         tuple(spec.inputs),
         tuple(spec.feature_names),
-        files[f"python/{spec.name}_features.py"],
+        _text(files[f"python/{spec.name}_features.py"]),
         nonfinite,
     )
 

@@ -9,6 +9,7 @@ import json
 import math
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -18,11 +19,10 @@ from rich.progress import Progress
 from rich.table import Table
 
 from codegen.build import generate
-from codegen.bundle import manifest_of
+from codegen.bundle import Bundle, manifest_of
 from codegen.trees.model_dir import load_bundle
 from codegen.trees.objectives import TRAINABLE as OBJECTIVE_NAMES
 from codegen.trees.proximity import proximity
-from featgen import harness
 from featgen.harness import adapters, load_numpy_module
 from featgen.harness import prediction as mh
 from featurespec import SpecError, load_spec
@@ -402,12 +402,12 @@ def round_progress(console, lines: int = 10):
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task("boosting", total=None)
 
-            def report(done: int, total: int) -> None:
+            def on_round(done: int, total: int) -> None:
                 bar.update(
                     task, total=total, completed=done, description=f"boosting round {done}/{total}"
                 )
 
-            yield report
+            yield on_round
         return
     start = [time.monotonic()]
 
@@ -426,7 +426,7 @@ def round_progress(console, lines: int = 10):
     yield report
 
 
-def _features_only(spec) -> dict:
+def _features_only(spec) -> Bundle:
     """The generated files without model artifacts (the sensors' resampler is among them)."""
     return generate(dataclasses.replace(spec, model=None, decision=None))
 
@@ -570,10 +570,16 @@ def proximity_command(
         )
 
 
-def model_parity(spec, files: dict, module, recordings: dict) -> dict | None:
+def model_parity(
+    spec,
+    files: Mapping[str, str | bytes],
+    module,
+    recordings: dict,
+    targets: list[str] | None = None,
+) -> dict | None:
     """Prediction parity on the recordings; prints the report, returns it as JSON (None, with a
-    note, for a LightGBM or scikit-learn model: this replay is XGBoost's)."""
-    with_swift = harness.find_swiftc() is not None
+    note, for a LightGBM or scikit-learn model: this replay is XGBoost's). ``targets``: the
+    registered target names whose detectors run (default: every runnable parity target)."""
     bundle = getattr(files, "model", None) or load_bundle(spec)  # a Bundle carries it
     library = bundle.forest.rule.library
     if library != "xgboost":
@@ -594,8 +600,7 @@ def model_parity(spec, files: dict, module, recordings: dict) -> dict | None:
             spec.name,
             Path(work),
             module,
-            with_swift=with_swift,
-            detectors=adapters.detectors(files, Path(work)),
+            detectors=adapters.detectors(files, Path(work), targets),
         )
         for label, samples in recordings.items():
             parity.compare_recording(booster, label, samples, result)
@@ -607,11 +612,8 @@ def model_parity(spec, files: dict, module, recordings: dict) -> dict | None:
         )
     report = result.to_json()
     report["boundary_vectors"] = boundary
-    report["identical"] = (
-        result.identical
-        and boundary["own_c_margins_bit_equal"] == boundary["vectors"]
-        and boundary["swift_margins_bit_equal"] in (None, boundary["vectors"])
-        and all(v == boundary["vectors"] for v in boundary["targets_margins_bit_equal"].values())
+    report["identical"] = result.identical and all(
+        v == boundary["vectors"] for v in boundary["targets_margins_bit_equal"].values()
     )
     for line in parity_lines(report, bundle.model_sha256):
         ui.console.print(line, markup=True, soft_wrap=True)
@@ -619,25 +621,25 @@ def model_parity(spec, files: dict, module, recordings: dict) -> dict | None:
 
 
 def parity_lines(j: dict, model_sha256: str) -> list[str]:
-    """The prediction part of the parity report, as rich-markup lines."""
+    """The prediction part of the parity report, as rich-markup lines: one per target that ran
+    (codegen/targets registry order), then TL2cgen and Core ML (measured, not promised)."""
     b, n = j["boundary_vectors"], j["boundary_vectors"]["vectors"]
-    c, t, m, w = j["own_c"], j["tl2cgen"], j["coreml_spec_evaluator"], j["swift"]
+    t, m = j["tl2cgen"], j["coreml_spec_evaluator"]
     verdict = "[green]bit-identical[/]" if j["identical"] else "[bold red]MISMATCH[/]"
     lines = [
-        f"predictions ({j['vectors']} vectors, model {model_sha256[:12]}; reference: XGBoost "
-        "inplace_predict on the numpy features):",
-        f"  own C: margins bit-equal {c['margins_bit_equal_pct']:.2f}%, decisions "
-        f"{c['decisions_equal_pct']:.2f}%, events {c['events_equal_pct']:.2f}% ({c['events']} "
-        f"events); boundary vectors {b['own_c_margins_bit_equal']}/{n}: {verdict}",
+        f"predictions ({j['vectors']} vectors, {j['events']} events, model "
+        f"{model_sha256[:12]}; reference: XGBoost inplace_predict on the numpy features): "
+        f"{verdict}",
     ]
-    if w is None:
-        lines.append("  Swift detector: [bold yellow]NOT CHECKED[/] (no swiftc)")
-    else:
+    for target, r in j["targets"].items():
         lines.append(
-            f"  Swift: margins bit-equal {w['margins_bit_equal_pct']:.2f}%, decisions "
-            f"{w['decisions_equal_pct']:.2f}%, events {w['events_equal_pct']:.2f}%; "
-            f"boundary vectors {b['swift_margins_bit_equal']}/{n}"
+            f"  {target}: margins bit-equal {r['margins_bit_equal_pct']:.2f}%, "
+            f"decisions {r['decisions_equal_pct']:.2f}%, events "
+            f"{r['events_equal_pct']:.2f}%; boundary vectors "
+            f"{b['targets_margins_bit_equal'][target]}/{n}"
         )
+    if not j["targets"]:
+        lines.append("  [bold yellow]no target's detector ran[/] (see NOT CHECKED)")
     lines.append(
         f"  TL2cgen C (reported): margins bit-equal {t['margins_bit_equal_pct']:.2f}%, "
         f"max |diff| {t['max_abs_margin_diff']:.3g}, decisions "
@@ -652,12 +654,5 @@ def parity_lines(j: dict, model_sha256: str) -> list[str]:
         f"threshold); same leaves on boundary vectors {b['coreml_same_leaves']}/{n} "
         f"({b['coreml_unrounded_inputs_same_leaves']} without the rounding)"
     )
-    for target, r in j.get("targets", {}).items():  # the other registered targets
-        lines.append(
-            f"  {target}: margins bit-equal {r['margins_bit_equal_pct']:.2f}%, "
-            f"decisions {r['decisions_equal_pct']:.2f}%, events "
-            f"{r['events_equal_pct']:.2f}%; boundary vectors "
-            f"{b['targets_margins_bit_equal'][target]}/{n}"
-        )
     lines += [f"  {p}" for p in j["problems"]]
     return lines

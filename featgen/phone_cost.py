@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -149,7 +150,7 @@ def measure(files: dict, spec, recordings: dict) -> list[Cost]:
         ]
     n_inputs = len(spec.inputs)
     upper = name.upper()
-    plans = [
+    plans: list[tuple[Any, ...]] = [
         (
             "C",
             "featuriser: all features",

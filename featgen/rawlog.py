@@ -23,6 +23,7 @@ import io
 import math
 import re
 import types
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def refuse_raw_logs(spec, refs, where: str) -> None:
         )
 
 
-def sensors_module(spec, files: dict[str, str]) -> types.ModuleType:
+def sensors_module(spec, files: Mapping[str, str | bytes]) -> types.ModuleType:
     """The generated numpy resampler (python/<name>_sensors.py), imported from its text."""
     name = f"python/{spec.name}_sensors.py"
     module = types.ModuleType(f"featgen_generated_{spec.name}_sensors")

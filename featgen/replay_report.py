@@ -24,11 +24,11 @@ W, H, PAD_L, PAD_R, PAD_T, PAD_B = 940, 280, 58, 12, 16, 34
 def _buckets(xs: list[int], ys: list[float]) -> list[tuple[float, float]]:
     """Points to draw: all of them, or each bucket's min and max (in push order) when there are
     more than MAX_POINTS, so a spike is never lost."""
-    pts = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
+    pts: list[tuple[float, float]] = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
     if len(pts) <= MAX_POINTS:
         return pts
     per = math.ceil(len(pts) / (MAX_POINTS // 2))
-    out = []
+    out: list[tuple[float, float]] = []
     for i in range(0, len(pts), per):
         chunk = pts[i : i + per]
         lo = min(chunk, key=lambda p: p[1])

@@ -307,10 +307,12 @@ def parse_text(data: bytes, label: str = "log") -> Log:
                 "sample, end, record"
             )
         ((kind, body),) = obj.items()
+        if builder is None:  # set with the header, above
+            raise t.bad("corrupt: a record before the header line")
         if builder.ended:
             raise t.bad("corrupt: a record after the end record")
         _record(t, builder, header, kind, body)
-    if header is None:
+    if header is None or builder is None:
         raise DataError(f"{label}:1: truncated: no header line at byte offset 0")
     return builder.log(len(data))
 

@@ -1,10 +1,12 @@
 """``featgen parity --html``: the parity report as one self-contained HTML file.
 
 Sections: phone cost cards (featgen/phone_cost.py: ns/push measured here, state, code and
-table bytes per target), the per-feature ULP table (numpy against every target), prediction parity (own C,
-Swift, TL2cgen, the Core ML evaluator against XGBoost), threshold proximity (how close feature
-values come to the model's split thresholds), decision timelines for one recording (XGBoost on
-the numpy features, the C detector, the Swift detector, the Core ML evaluator) and the manifest.
+table bytes per target), the per-feature ULP table (numpy against every target), prediction parity
+(every registered target's detector, TL2cgen, the Core ML evaluator against XGBoost), threshold
+proximity (how close feature values come to the model's split thresholds), decision timelines for
+one recording (XGBoost on the numpy features, one lane per registered target's detector, the Core
+ML evaluator) and the manifest. The target columns, rows and lanes come from the registry
+(codegen/targets): a new target shows up with no edit here.
 Plots are drawn with matplotlib (Agg) and embedded as base64 PNG: the file needs no network, no
 script and no stylesheet besides its own. The numbers come from the same harness objects the
 terminal report prints; templates/report/report.html.j2 only lays them out.
@@ -16,19 +18,21 @@ import base64
 import io
 import json
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import numpy as np
 
 from codegen import __version__, escape
 from codegen.bundle import manifest_of
-from codegen.targets import TARGETS
 from codegen.trees import decision as decisions
 from codegen.trees.model_dir import load_bundle
 from codegen.trees.proximity import proximity, ulps_to_nearest_threshold
+from featgen.harness import adapters
 from featgen.harness import prediction as mh
 from featgen.harness.toolchains import find_swiftc
 
@@ -37,11 +41,11 @@ from .safe_io import write_text_atomic
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "report"
 PROXIMITY_K = 4  # float32 ULPs: "near" a threshold (the `featgen proximity` default)
-LANES = ("XGBoost on numpy (reference)", "C detector", "Swift detector", "Core ML evaluator")
+REFERENCE = "XGBoost on numpy (reference)"  # the first timeline lane
+COREML = "Core ML evaluator"  # the last one; between them one per registered target's detector
+TARGET_COLOURS = ("#55a868", "#dd8452", "#937860", "#da8bc3", "#64b5cd", "#ccb974")
 COLOURS = {
     "ref": "#4c72b0",
-    "C": "#55a868",
-    "Swift": "#dd8452",
     "Core ML": "#8172b3",
     "TL2cgen": "#c44e52",
     "near": "#c44e52",
@@ -91,27 +95,48 @@ class Trace:
     seconds: np.ndarray  # time of each emitted vector (its sample / rate)
     duration: float
     ref_margin: np.ndarray  # XGBoost on the numpy features (float32 margins)
+    lanes: list[str] = field(default_factory=list)  # REFERENCE, "<target> detector"..., COREML
+    colours: list[str] = field(default_factory=list)  # one per lane
     positive: dict[str, np.ndarray] = field(default_factory=dict)  # lane -> bool per vector
     events: dict[str, np.ndarray] = field(default_factory=dict)  # lane -> bool per vector
     missing: dict[str, str] = field(default_factory=dict)  # lane -> why not drawn
 
 
+def parity_names() -> list[str]:
+    """The registered parity targets' names, registry order (featgen/harness/adapters.py)."""
+    return [t.name for t, _ in adapters.parity_adapters()]
+
+
+def target_colour(name: str) -> str:
+    """A registered target's colour in the plots (by its registry position)."""
+    names = parity_names()
+    index = names.index(name) if name in names else len(names)
+    return TARGET_COLOURS[index % len(TARGET_COLOURS)]
+
+
 def prediction_traces(
-    spec, files: dict, module, recordings: dict, with_swift: bool
+    spec, files: dict, module, recordings: dict, checked: list[str], missing: dict[str, str]
 ) -> tuple[list[Trace], np.ndarray, dict]:
-    """Run every prediction target on every recording, keeping the per-vector results the
-    terminal report only counts. Returns (traces, features of all recordings, margin
-    differences against XGBoost per target)."""
+    """Run the detector of every target in ``checked`` (registered names), TL2cgen and Core ML
+    on every recording, keeping the per-vector results the terminal report only counts; the
+    targets in ``missing`` get a NOT CHECKED lane. Returns (traces, features of all recordings,
+    margin differences against XGBoost per target)."""
     bundle = _model(spec, files)
     booster = mh.load_booster(bundle.raw)
-    traces, features, diffs = (
-        [],
-        [],
-        {"C": [], "Swift": [], "TL2cgen": [], "Core ML": [], "Core ML float": []},
-    )
+    traces, features = [], []
     with tempfile.TemporaryDirectory() as work:
-        parity = mh.ModelParity(files, spec.name, Path(work), module, with_swift=with_swift)
+        detectors = adapters.detectors(files, Path(work), checked)
+        parity = mh.ModelParity(files, spec.name, Path(work), module, detectors=detectors)
         dec = parity.decision
+        shown = [n for n in parity_names() if n in detectors or n in missing]
+        lanes = [REFERENCE, *(f"{name} detector" for name in shown), COREML]
+        colours = [COLOURS["ref"], *(target_colour(name) for name in shown), COLOURS["Core ML"]]
+        diffs: dict[str, list[np.ndarray]] = {
+            **{name: [] for name in detectors},
+            "TL2cgen": [],
+            "Core ML": [],
+            "Core ML float": [],
+        }
         for label, samples in recordings.items():
             X, ends = module.featurize(samples, nonfinite="drop")
             features.append(X)
@@ -123,23 +148,24 @@ def prediction_traces(
                 ends / spec.sample_rate_hz,
                 samples.shape[0] / spec.sample_rate_hz,
                 ref[:, 0] if dec.kind == "binary" else ref.max(1),
+                lanes,
+                colours,
             )
             ref_pos = decisions.positive(dec, ref)
-            trace.positive[LANES[0]] = ref_pos
-            trace.events[LANES[0]] = decisions.events(dec, ref_pos, ordinals)[1]
-            c = parity.detector.stream(samples)
-            trace.positive[LANES[1]], trace.events[LANES[1]] = c["positive"], c["event"]
-            diffs["C"].append(_diff(c["margins"], ref))
-            if parity.swift is not None:
-                s = parity.swift.stream(samples)
-                trace.positive[LANES[2]], trace.events[LANES[2]] = s["positive"], s["event"]
-                diffs["Swift"].append(_diff(s["margins"], ref))
-            else:
-                trace.missing[LANES[2]] = "NOT CHECKED: no swiftc"
-            cm = mh.coreml_margins(parity.coreml, X, parity.detector.columns)
+            trace.positive[REFERENCE] = ref_pos
+            trace.events[REFERENCE] = decisions.events(dec, ref_pos, ordinals)[1]
+            for name in shown:
+                lane = f"{name} detector"
+                if name not in detectors:
+                    trace.missing[lane] = f"NOT CHECKED: {missing[name]}"
+                    continue
+                out = detectors[name].stream(samples)
+                trace.positive[lane], trace.events[lane] = out["positive"], out["event"]
+                diffs[name].append(_diff(out["margins"], ref))
+            cm = mh.coreml_margins(parity.coreml, X, parity.columns)
             cm_pos = mh.coreml_positive(dec, cm)
-            trace.positive[LANES[3]] = cm_pos
-            trace.events[LANES[3]] = decisions.events(dec, cm_pos, ordinals)[1]
+            trace.positive[COREML] = cm_pos
+            trace.events[COREML] = decisions.events(dec, cm_pos, ordinals)[1]
             diffs["Core ML"].append(_diff(cm, ref))
             diffs["Core ML float"].append(_diff(cm.astype(np.float32), ref))
             if parity.tl2cgen is not None:
@@ -149,7 +175,13 @@ def prediction_traces(
     return (
         traces,
         np.concatenate(features),
-        {"booster": booster, "bundle": bundle, "decision": dec, "diffs": joined},
+        {
+            "booster": booster,
+            "bundle": bundle,
+            "decision": dec,
+            "diffs": joined,
+            "targets": list(detectors),
+        },
     )
 
 
@@ -157,7 +189,7 @@ def _diff(margins: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return (np.asarray(margins, dtype=np.float64) - np.asarray(ref, dtype=np.float64)).ravel()
 
 
-def ulp_rows(manifest: dict, comparisons) -> list[dict]:
+def ulp_rows(manifest: Mapping[str, Any], comparisons) -> list[dict]:
     """One row per feature, vector order: its definition and, per target, max ULP and the
     number of mismatching values."""
     rows = []
@@ -200,9 +232,9 @@ def ulp_rows(manifest: dict, comparisons) -> list[dict]:
 # ---------------------------------------------------------------- plots
 
 
-def margin_plot(diffs: dict, vectors: int) -> str:
-    """Histogram of (target margin - XGBoost margin) for TL2cgen and Core ML, with own C and
-    Swift as the line at 0 they are."""
+def margin_plot(diffs: dict, vectors: int, targets: list[str]) -> str:
+    """Histogram of (target margin - XGBoost margin) for TL2cgen and Core ML, with featgen's
+    own ``targets`` (registered names) as the line at 0 they are."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8.2, 2.8))
     scale = 1e-6
@@ -224,11 +256,11 @@ def margin_plot(diffs: dict, vectors: int) -> str:
             label=f"{k}{' (double)' if k == 'Core ML' else ''}: {exact:,}/{d.size:,} "
             f"equal{' after rounding to float' if k == 'Core ML' else ''}",
         )
-    own = [k for k in ("C", "Swift") if diffs.get(k) is not None]
+    own = [k for k in targets if diffs.get(k) is not None]
     own_equal = all(np.all(diffs[k] == 0) for k in own)
     ax.axvline(
         0,
-        color=COLOURS["C"],
+        color=target_colour(own[0]) if own else COLOURS["ref"],
         linewidth=2,
         label=f"own {' and '.join(own)}: difference 0 on "
         f"{'all' if own_equal else 'NOT all'} {vectors:,} vectors",
@@ -402,10 +434,10 @@ def timeline_plot(trace: Trace, decision, window: tuple[float, float] | None = N
         top.plot(t[keep], ref[keep], color=COLOURS["ref"], linewidth=0.9)
         top.set_ylabel("max margin")
     step = np.median(np.diff(t)) if t.size > 1 else 0.02
-    reference = trace.positive[LANES[0]]
-    colours = [COLOURS["ref"], COLOURS["C"], COLOURS["Swift"], COLOURS["Core ML"]]
-    for row, (lane, colour) in enumerate(zip(LANES, colours)):
-        y = len(LANES) - 1 - row
+    reference = trace.positive[REFERENCE]
+    names = trace.lanes
+    for row, (lane, colour) in enumerate(zip(names, trace.colours)):
+        y = len(names) - 1 - row
         if lane in trace.missing:
             lanes.text(
                 (t[keep][0] if keep.any() else 0),
@@ -432,20 +464,20 @@ def timeline_plot(trace: Trace, decision, window: tuple[float, float] | None = N
                 lanes.plot(
                     t[differ], np.full(int(differ.sum()), y), "x", color="#b00020", markersize=5
                 )
-    lanes.set_yticks(range(len(LANES)), list(reversed(LANES)), fontsize=8)
+    lanes.set_yticks(range(len(names)), list(reversed(names)), fontsize=8)
     right = lanes.secondary_yaxis("right")
     right.set_yticks(
-        range(len(LANES)),
+        range(len(names)),
         [
             _n(int((trace.events[lane] & keep).sum()), "event")
             if lane not in trace.missing
             else "—"
-            for lane in reversed(LANES)
+            for lane in reversed(names)
         ],
         fontsize=7.5,
     )
     right.spines["right"].set_visible(False)
-    lanes.set_ylim(-0.6, len(LANES) - 0.3)
+    lanes.set_ylim(-0.6, len(names) - 0.3)
     lanes.set_xlabel("seconds")
     if window is not None:
         lanes.set_xlim(*window)
@@ -476,44 +508,25 @@ def _model(spec, files):
 
 
 def prediction_rows(pred: dict, missing: dict | None = None) -> list[dict]:
-    """The prediction-parity table: one row per target, the terminal report's figures."""
+    """The prediction-parity table: one row per registered target that ran (or NOT CHECKED
+    when its toolchain is missing), then TL2cgen and Core ML: the terminal report's figures."""
     b, n = pred["boundary_vectors"], pred["boundary_vectors"]["vectors"]
-    c, w, t, m = pred["own_c"], pred["swift"], pred["tl2cgen"], pred["coreml_spec_evaluator"]
-    rows = [
-        {
-            "target": "own C (model + detector)",
-            "promise": "bit-identical",
-            "margins": _fmt_pct(c["margins_bit_equal_pct"]),
-            "max_diff": "0" if c["margins_bit_equal_pct"] == 100 else "≠ 0",
-            "decisions": _fmt_pct(c["decisions_equal_pct"]),
-            "events": f"{_fmt_pct(c['events_equal_pct'])} ({c['events']} events)",
-            "boundary": f"{b['own_c_margins_bit_equal']:,}/{n:,}",
-            "ok": c["margins_bit_equal_pct"] == 100 and c["events_equal_pct"] == 100,
-        }
-    ]
-    if w is None:
-        rows.append(
-            {
-                "target": "own Swift (model + detector)",
-                "promise": "bit-identical",
-                "not_checked": True,
-                "reason": (missing or {}).get("Swift", ""),
-            }
-        )
-    else:
-        rows.append(
-            {
-                "target": "own Swift (model + detector)",
-                "promise": "bit-identical",
-                "margins": _fmt_pct(w["margins_bit_equal_pct"]),
-                "max_diff": "0" if w["margins_bit_equal_pct"] == 100 else "≠ 0",
-                "decisions": _fmt_pct(w["decisions_equal_pct"]),
-                "events": f"{_fmt_pct(w['events_equal_pct'])} ({c['events']} events)",
-                "boundary": f"{b['swift_margins_bit_equal']:,}/{n:,}",
-                "ok": w["margins_bit_equal_pct"] == 100 and w["events_equal_pct"] == 100,
-            }
-        )
-    for target, r in pred.get("targets", {}).items():  # the other registered targets
+    t, m = pred["tl2cgen"], pred["coreml_spec_evaluator"]
+    missing = missing or {}
+    rows = []
+    for target in parity_names():
+        r = pred["targets"].get(target)
+        if r is None:
+            if target in missing:
+                rows.append(
+                    {
+                        "target": f"own {target} (model + detector)",
+                        "promise": "bit-identical",
+                        "not_checked": True,
+                        "reason": missing[target],
+                    }
+                )
+            continue
         rows.append(
             {
                 "target": f"own {target} (model + detector)",
@@ -521,7 +534,7 @@ def prediction_rows(pred: dict, missing: dict | None = None) -> list[dict]:
                 "margins": _fmt_pct(r["margins_bit_equal_pct"]),
                 "max_diff": "0" if r["margins_bit_equal_pct"] == 100 else "≠ 0",
                 "decisions": _fmt_pct(r["decisions_equal_pct"]),
-                "events": f"{_fmt_pct(r['events_equal_pct'])} ({c['events']} events)",
+                "events": f"{_fmt_pct(r['events_equal_pct'])} ({pred['events']} events)",
                 "boundary": f"{b['targets_margins_bit_equal'][target]:,}/{n:,}",
                 "ok": r["margins_bit_equal_pct"] == 100 and r["events_equal_pct"] == 100,
             }
@@ -567,10 +580,14 @@ def build_report(
     missing: dict | None,
     source: str,
     synthetic: bool = False,
+    checked: list[str] | None = None,
 ) -> str:
-    """The report as HTML text."""
+    """The report as HTML text. ``checked``: the registered target names that ran (``featgen
+    parity --targets``; default: every parity target not in ``missing``)."""
     manifest = manifest_of(files).data
     missing = dict(missing or {})
+    if checked is None:
+        checked = [n for n in parity_names() if n not in missing]
     swift_missing = missing.get("Swift")
     rows = ulp_rows(manifest, comparisons)
     worst_first = sorted(
@@ -591,14 +608,12 @@ def build_report(
     ]
     model = None
     if spec.model is not None and predictions is not None:
-        traces, X, extra = prediction_traces(
-            spec, files, module, recordings, with_swift=swift_missing is None
-        )
+        traces, X, extra = prediction_traces(spec, files, module, recordings, checked, missing)
         forest, dec = extra["bundle"].forest, extra["decision"]
         prox = proximity_data(forest, X, spec.feature_names)
-        shown = max(traces, key=lambda tr: (int(tr.events[LANES[0]].sum()), -len(tr.seconds)))
+        shown = max(traces, key=lambda tr: (int(tr.events[REFERENCE].sum()), -len(tr.seconds)))
         timelines = [{"title": f"whole recording {shown.label}", "png": timeline_plot(shown, dec)}]
-        fired = np.flatnonzero(shown.events[LANES[0]])
+        fired = np.flatnonzero(shown.events[REFERENCE])
         if fired.size:
             centre = float(shown.seconds[fired[0]])
             timelines.append(
@@ -608,12 +623,12 @@ def build_report(
                 }
             )
         lanes = []
-        for lane in LANES[1:]:
+        for lane in shown.lanes[1:]:
             if lane in shown.missing:
                 lanes.append({"lane": lane, "text": shown.missing[lane], "ok": False})
                 continue
-            pos_diff = int((shown.positive[lane] != shown.positive[LANES[0]]).sum())
-            ev_diff = int((shown.events[lane] != shown.events[LANES[0]]).sum())
+            pos_diff = int((shown.positive[lane] != shown.positive[REFERENCE]).sum())
+            ev_diff = int((shown.events[lane] != shown.events[REFERENCE]).sum())
             lanes.append(
                 {
                     "lane": lane,
@@ -628,7 +643,8 @@ def build_report(
             "sha": extra["bundle"].model_sha256[:12],
             "rows": prediction_rows(predictions, missing),
             "identical": predictions["identical"],
-            "margin_png": margin_plot(extra["diffs"], predictions["vectors"]),
+            "margin_png": margin_plot(extra["diffs"], predictions["vectors"], extra["targets"]),
+            "targets": list(predictions["targets"]),
             "proximity": prox,
             "proximity_png": proximity_plot(prox),
             "threshold_png": threshold_hist_plot(forest, X, prox["rows"]),
@@ -641,8 +657,10 @@ def build_report(
             "n_trees": manifest["model"]["n_trees"],
             "depth": manifest["model"]["max_depth"],
         }
-    swift_costs = measure_swift(
-        files, spec, recordings, find_swiftc() if swift_missing is None else None
+    swift_costs = (
+        measure_swift(files, spec, recordings, find_swiftc() if swift_missing is None else None)
+        if "Swift" in checked or swift_missing is not None
+        else []  # left out with --targets
     )
     costs = [_cost_card(c) for c in measure(files, spec, recordings) + swift_costs]
     env = jinja2.Environment(
@@ -675,10 +693,10 @@ def build_report(
         synthetic=synthetic,
         missing=[
             {"name": t.name, "key": t.key, "title": t.title, "reason": missing[t.name]}
-            for t in TARGETS
+            for t, _ in adapters.parity_adapters()
             if t.name in missing
         ],
-        checked=[t.name for t in TARGETS if t.parity and t.name not in missing],
+        checked=checked,
         costs=costs,
         cost_machine=machine(),
         manifest_json=json.dumps(manifest, indent=2),

@@ -545,7 +545,8 @@ def fit(
     vectors equal the full booster's ``iteration_range=(0, best + 1)`` bit for bit."""
     import xgboost  # lazily: xgboost is heavy, only this path needs it
 
-    evals, rounds = (), params.rounds
+    evals: list[tuple[xgboost.DMatrix, str]] = []
+    rounds = params.rounds
     if params.early_stopping_rounds is not None:
         if len(y_test) == 0:
             raise TrainError("--early-stopping-rounds needs held-out vectors")

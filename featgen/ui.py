@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from codegen.build import generate
+from codegen.bundle import Bundle
 from featurespec import Spec, SpecError, load_spec
 
 from .harness.golden import swift_golden
@@ -28,7 +29,7 @@ def fail(message: str, status: int = 2) -> NoReturn:
 
 def load(
     spec_path: str, prune: bool = True, features_only: bool = False, golden: bool = False
-) -> tuple[Spec, dict[str, str | bytes]]:
+) -> tuple[Spec, Bundle]:
     """Spec and generated files, or a clean located error and exit status 2. FEATURES_ONLY:
     the feature code alone (no model artifacts: featurising needs none, and is faster).
     GOLDEN: also the Swift package's golden vectors (runs the generated numpy module)."""

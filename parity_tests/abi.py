@@ -27,6 +27,7 @@ import jinja2
 import numpy as np
 
 from codegen.build import TEMPLATES
+from codegen.bundle import manifest_of
 from codegen.trees import decision as decisions
 from featgen import harness
 from featgen.harness import prediction as mh
@@ -262,9 +263,7 @@ class DetectorResult:
 
 
 def decision_of(files: dict) -> decisions.Decision:
-    import json
-
-    d = json.loads(files["manifest.json"])["model"]["decision"]
+    d = manifest_of(files).model.decision
     return decisions.Decision(
         d["kind"],
         d.get("threshold", 0.0),
@@ -279,17 +278,13 @@ class DetectorDriver:
     """The detector driver built for one ABI, run as a subprocess (under qemu-user)."""
 
     def __init__(self, build: Build, files: dict, name: str, workdir: Path):
-        import json
-
         self.build, self.name, self.workdir = build, name, Path(workdir)
         feat, self.columns = mh.device_featuriser(files, name)
-        meta = json.loads(files["manifest.json"])["model"]
+        manifest = manifest_of(files)
         self.n_features = (
-            len(meta["device"]["features"])
-            if self.columns is not None
-            else json.loads(files["manifest.json"])["n_features"]
+            len(manifest.model.device.names) if self.columns is not None else manifest.n_features
         )
-        self.n_outputs = len(meta["base_margin"])
+        self.n_outputs = len(manifest.model.base_margin)
         driver = _render("c/detector_driver.c.j2", name=name, P=name.upper(), FP=feat.upper())
         self.exe = compile_driver(
             build,

@@ -71,3 +71,13 @@ def swiftc():
 def example_swift(example, swiftc, tmp_path_factory):
     spec, files, _ = example
     return harness.swift_target(files, spec.name, tmp_path_factory.mktemp("swift"))
+
+
+def c_and_swift_detectors(files, workdir: Path) -> dict:
+    """The C and Swift detectors through the registry's runtime adapters, keyed by target name
+    (``prediction.ModelParity(detectors=...)``); the caller has required swiftc."""
+    from featgen.harness import adapters
+
+    found = adapters.detectors(files, workdir, ("C", "Swift"))
+    assert list(found) == ["C", "Swift"], found
+    return found

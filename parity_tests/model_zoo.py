@@ -25,7 +25,6 @@ trees and depth 12, more rows); the CI test (test_model_zoo.py) runs the bounded
 from __future__ import annotations
 
 import ctypes
-import json
 import math
 import subprocess
 import time
@@ -33,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from codegen.bundle import manifest_of
 
 N_FEATURES = 8
 SPEC = """\
@@ -310,7 +311,7 @@ def decisions(files: dict, forest, margins: np.ndarray, ref_values: np.ndarray |
     """(featgen's decisions from its margins, the library's from its transformed values)."""
     from codegen.trees import decision as d
 
-    manifest = json.loads(files["manifest.json"])["model"]["decision"]
+    manifest = manifest_of(files).model.decision
     if manifest["kind"] == "binary":
         m_star = float.fromhex(manifest["margin_threshold"])
         mine = margins[:, 0] >= (np.float32(m_star) if margins.dtype == np.float32 else m_star)

@@ -25,6 +25,7 @@ import pytest
 
 from codegen.android import KOTLIN_PACKAGE, type_name
 from codegen.build import generate
+from codegen.bundle import manifest_of
 from codegen.trees import decision as decisions
 from codegen.trees.model_dir import load_bundle
 from featgen import harness
@@ -195,11 +196,7 @@ class Android:
         self.classes = self._compile_classes()
 
     def n_outputs(self) -> int:
-        import json
-
-        return (
-            json.loads(self.files["manifest.json"])["model"]["n_outputs"] if self.has_model else 0
-        )
+        return manifest_of(self.files).model.n_outputs if self.has_model else 0
 
     def build_library(self, tag: str, replace: dict[str, tuple[str, str]] | None = None) -> Path:
         """lib<name>_jni.so from the cpp/ sources (optionally with a text replaced in one file)
@@ -344,13 +341,8 @@ class Android:
 
     def files_feature_names(self) -> list[str]:
         """The vector the Kotlin class exposes: with a model, the detector's (device) one."""
-        import json
-
-        meta = json.loads(self.files["manifest.json"])
-        return [
-            f["name"]
-            for f in (meta["model"]["device"]["features"] if self.has_model else meta["features"])
-        ]
+        manifest = manifest_of(self.files)
+        return list(manifest.model.device.names if self.has_model else manifest.feature_names)
 
 
 # ---------------------------------------------------------------- fixtures
@@ -412,7 +404,7 @@ def test_kotlin_detector_through_jni_is_bit_identical(
         _, fired = decisions.events(parity.decision, positive, ordinals)
         assert np.array_equal(positive, got["positive"]), f"{label}: decisions differ"
         assert np.array_equal(fired, got["event"]), f"{label}: events differ"
-        c = parity.detector.stream(samples)
+        c = parity.detectors["C"].stream(samples)
         assert np.array_equal(c["status"], got["status"])
         for field in ("margins", "probabilities"):
             assert mh.bits_equal(c[field], got[field]).all(), f"{label}: {field} vs C"
@@ -522,8 +514,9 @@ def test_kotlin_refuses_a_mismatched_native_library(example_android, case):
     name, P = spec.name, spec.name.upper()
     feat, _ = mh.device_featuriser(files, name)  # the featuriser the detector runs
     FP = feat.upper()
-    meta = __import__("json").loads(files["manifest.json"])
-    order, model_sha = meta["model"]["feature_order_sha256"], meta["model"]["model_sha256"]
+    manifest = manifest_of(files)
+    order = manifest.data["model"]["feature_order_sha256"]  # not a typed field of ModelEntry
+    model_sha = manifest.model.model_sha256
     other = hashlib.sha256(case.encode()).hexdigest()
     replace = {
         "model feature order": {
@@ -646,23 +639,23 @@ def test_multiclass_model_through_jni(tmp_path):
 
 def test_kotlin_constants_are_the_manifests(example):
     """The Kotlin class's informative constants say what the native code decides with."""
-    import json
     import re
 
     spec, files, _ = example
     kt = files[f"android/src/main/kotlin/featgen/{type_name(spec.name)}.kt"]
-    model = json.loads(files["manifest.json"])["model"]
+    model = manifest_of(files).model
     bits = int(
         re.search(
             r"MARGIN_THRESHOLD: Float = java\.lang\.Float\.intBitsToFloat\((-?\d+)\)", kt
         ).group(1)
     )
-    threshold = float.fromhex(model["decision"]["margin_threshold"])
+    threshold = float.fromhex(model.decision["margin_threshold"])
     assert np.int32(bits).view(np.float32) == np.float32(threshold)
-    assert f'const val MODEL_SHA256: String = "{model["model_sha256"]}"' in kt
-    assert f'const val FEATURE_ORDER_SHA256: String = "{model["feature_order_sha256"]}"' in kt
-    assert f"const val CONSECUTIVE: Int = {model['decision']['consecutive']}" in kt
-    assert f"const val REFRACTORY: Int = {model['decision']['refractory_samples']}" in kt
+    order = manifest_of(files).data["model"]["feature_order_sha256"]  # not a typed field
+    assert f'const val MODEL_SHA256: String = "{model.model_sha256}"' in kt
+    assert f'const val FEATURE_ORDER_SHA256: String = "{order}"' in kt
+    assert f"const val CONSECUTIVE: Int = {model.decision['consecutive']}" in kt
+    assert f"const val REFRACTORY: Int = {model.decision['refractory_samples']}" in kt
 
 
 @pytest.mark.parametrize(

@@ -24,13 +24,14 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
+from codegen.bundle import manifest_of
 from codegen.trees import decision as decisions
 from codegen.trees.model_dir import load_bundle
 from featgen import harness
 from featgen.data import read_labeled
 from featgen.harness import prediction as mh
 from featurespec import load_spec
-from parity_tests.conftest import require_swiftc
+from parity_tests.conftest import c_and_swift_detectors, require_swiftc
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "basic_motions"
@@ -203,35 +204,34 @@ def bm_model(bm):
     return bundle, mh.load_booster(bundle.raw)
 
 
-def _predictions(bm, bm_model, parity, swift: bool):
+def _predictions(bm, bm_model, parity):
     """Stream every recording and the back-to-back stream through the detector(s); compare
     margins/decisions/events with XGBoost; return the comparison, the number of vectors whose
     argmax class equals XGBoost's per target, and the C detector's class per recording."""
     _, _, module, arrays = bm
     _, booster = bm_model
     result = mh.ModelComparison()
-    same = {"own C": 0, "Swift": 0}
+    same = dict.fromkeys(parity.detectors, 0)
     predicted = {}
     rows, refs = [], []
     for name, samples in arrays.items():
         X, ends = module.featurize(samples)
-        got = parity.detector.stream(samples)
-        assert np.array_equal(got["ends"], ends), name
-        sw = parity.swift.stream(samples) if swift else None
-        parity.compare_vectors(booster, X, ends, got, result, sw)  # finite: ordinal = row
+        outs = {t: d.stream(samples) for t, d in parity.detectors.items()}
+        for out in outs.values():
+            assert np.array_equal(out["ends"], ends), name
+        parity.compare_vectors(booster, X, ends, outs, result)  # finite: ordinal = row
         margins = mh.xgboost_margins(booster, X)
         ref = decisions.argmax_first(margins)
-        same["own C"] += int((got["predicted_class"] == ref).sum())
-        if swift:
-            same["Swift"] += int((sw["predicted_class"] == ref).sum())
-        predicted[name] = got["predicted_class"]
+        for t, out in outs.items():
+            same[t] += int((out["predicted_class"] == ref).sum())
+        predicted[name] = outs["C"]["predicted_class"]
         rows.append(X)
         refs.append(margins)
     X, margins = np.concatenate(rows), np.concatenate(refs)
     ref = decisions.argmax_first(margins)
     if parity.tl2cgen is not None:
         same["TL2cgen"] = int((decisions.argmax_first(parity.tl2cgen.margins(X)) == ref).sum())
-    cm = mh.coreml_margins(parity.coreml, X, parity.detector.columns)  # the model's inputs
+    cm = mh.coreml_margins(parity.coreml, X, parity.columns)  # the model's inputs
     same["Core ML"] = int((np.argmax(cm, axis=1) == ref).sum())
     top2 = np.sort(margins.astype(np.float64), axis=1)[:, -2:]
     same["gaps"] = top2[:, 1] - top2[:, 0]
@@ -244,11 +244,11 @@ def test_predictions_and_the_test_accuracy_on_the_phone(bm, bm_model, bm_data, t
     recordings, _ = bm_data
     assert bundle.forest.n_outputs == 4 and bundle.forest.objective == "multi:softprob"
     parity = mh.ModelParity(files, spec.name, tmp_path, bm[2])
-    result, same, predicted = _predictions(bm, bm_model, parity, swift=False)
+    result, same, predicted = _predictions(bm, bm_model, parity)
     report = result.to_json()
     n = result.vectors
     assert result.identical, report
-    assert same["own C"] == n == 80 + 791
+    assert same["C"] == n == 80 + 791
     assert result.events > 0  # "running" on the back-to-back stream
     assert report["tl2cgen"]["max_abs_margin_diff"] < 1e-4
     assert report["coreml_spec_evaluator"]["max_abs_margin_diff"] < 1e-4
@@ -260,7 +260,7 @@ def test_predictions_and_the_test_accuracy_on_the_phone(bm, bm_model, bm_data, t
     assert right >= 38  # the README's 97.5 % (39 of 40)
     X = bm[2].featurize(next(iter(test.values())).samples)[0]
     out = mh.boundary_check(parity, booster, bundle.forest, X, n_base=1)
-    assert out["own_c_margins_bit_equal"] == out["vectors"] > 100
+    assert out["targets_margins_bit_equal"]["C"] == out["vectors"] > 100
     assert out["coreml_same_leaves"] == out["vectors"]
     t, c = report["tl2cgen"], report["coreml_spec_evaluator"]
     _report(
@@ -282,13 +282,20 @@ def test_swift_predictions_on_every_recording(bm, bm_model, tmp_path, capsys):
     require_swiftc()
     spec, files, module, _ = bm
     bundle, booster = bm_model
-    parity = mh.ModelParity(files, spec.name, tmp_path, module, with_tl2cgen=False, with_swift=True)
-    result, same, _ = _predictions(bm, bm_model, parity, swift=True)
-    assert result.swift_checked and result.identical, result.to_json()
-    assert same["Swift"] == same["own C"] == result.vectors
+    parity = mh.ModelParity(
+        files,
+        spec.name,
+        tmp_path,
+        module,
+        with_tl2cgen=False,
+        detectors=c_and_swift_detectors(files, tmp_path),
+    )
+    result, same, _ = _predictions(bm, bm_model, parity)
+    assert "Swift" in result.targets and result.identical, result.to_json()
+    assert same["Swift"] == same["C"] == result.vectors
     X = module.featurize(next(iter(bm[3].values())))[0]
     out = mh.boundary_check(parity, booster, bundle.forest, X, n_base=1)
-    assert out["swift_margins_bit_equal"] == out["vectors"]
+    assert out["targets_margins_bit_equal"]["Swift"] == out["vectors"]
     _report(
         capsys,
         f"BasicMotions model in Swift: {result.vectors} vectors and "
@@ -304,7 +311,7 @@ def test_the_class_names_reach_every_wrapper():
     names = ["Standing", "Running", "Walking", "Badminton"]
     spec = load_spec(SPEC)
     files = generate(spec)
-    assert json.loads(files["manifest.json"])["model"]["class_names"] == names
+    assert list(manifest_of(files).data["model"]["class_names"]) == names
     meta = json.loads((EXAMPLE / "model" / "featgen_model.json").read_text())
     assert meta["class_names"] == names
     swift = files["ios/Sources/BasicMotionsFeatures/BasicMotionsModel.swift"]
@@ -384,9 +391,11 @@ def test_kotlin_detector_through_jni_on_the_back_to_back_stream(bm, bm_model, tm
     device = mh.model_input(features, mh.device_featuriser(files, spec.name)[1])
     assert harness.same_bits(got["features"], device).all()
     assert mh.bits_equal(mh.xgboost_margins(booster, features), got["margins"]).all()
-    c = mh.ModelParity(
-        files, spec.name, tmp_path / "c", module, with_tl2cgen=False
-    ).detector.stream(samples)
+    c = (
+        mh.ModelParity(files, spec.name, tmp_path / "c", module, with_tl2cgen=False)
+        .detectors["C"]
+        .stream(samples)
+    )
     for field in ("predicted_class", "run", "event"):
         assert np.array_equal(c[field], got[field]), field
     assert mh.bits_equal(c["probabilities"], got["probabilities"]).all()

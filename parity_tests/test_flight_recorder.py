@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
+from codegen.bundle import manifest_of
 from featgen.data import DataError
 from featgen.replay import compare, reference
 from featgen.replay_text import parse
@@ -119,7 +120,7 @@ _LOGS: dict[str, bytes] = {}
 
 def _record(files, name, samples, work, compile_cmd, runner, scale, digest) -> bytes:
     work.mkdir(parents=True, exist_ok=True)
-    feat = json.loads(files["manifest.json"])["model"]["device"]["featuriser"]
+    feat = manifest_of(files).model.device.featuriser
     for file_name, text in _sources(files).items():
         (work / file_name).write_text(text)
     (work / "driver.c").write_text(
@@ -431,7 +432,7 @@ def test_recorder_is_off_by_default_and_keeps_the_runtime_contract(setup, tmp_pa
     """A zeroed or NULL recorder logs nothing and changes no status; start refuses NULL and
     unknown modes; a NULL sample is not logged, a misuse with a sample is; stop ends it."""
     spec, files, _, _ = setup
-    feat = json.loads(files["manifest.json"])["model"]["device"]["featuriser"]
+    feat = manifest_of(files).model.device.featuriser
     for file_name, text in _sources(files).items():
         (tmp_path / file_name).write_text(text)
     (tmp_path / "contract.c").write_text(

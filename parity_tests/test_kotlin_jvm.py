@@ -17,6 +17,7 @@ import pytest
 
 from codegen.backends.kotlin_jvm import KotlinEmitter, kotlin_double, kotlin_float, source_dir
 from codegen.backends.swift import upper_camel
+from codegen.bundle import manifest_of
 from codegen.trees import decision as decisions
 from codegen.trees import fp32
 from codegen.trees.model_dir import load_bundle
@@ -175,9 +176,7 @@ def test_margins_decisions_and_events(kotlin, example, recordings, tmp_path, cap
 
 
 def runtime_decision(files: dict) -> decisions.Decision:
-    import json
-
-    d = json.loads(files["manifest.json"])["model"]["decision"]
+    d = manifest_of(files).model.decision
     return decisions.Decision(
         d["kind"],
         d.get("threshold", 0.0),

@@ -11,7 +11,6 @@ Without kotlinc or java these tests skip loudly; with CI=true they fail (.ci/run
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
@@ -19,6 +18,7 @@ import numpy as np
 import pytest
 
 from codegen.backends.kotlin_jvm import KOTLIN_PACKAGE, source_dir, upper_camel
+from codegen.bundle import manifest_of
 from codegen.trees import decision as decisions
 from featgen.harness import load_numpy_module
 from featgen.harness.kotlin_jvm_runtime import KotlinRuntime, margin_type, missing_tools
@@ -55,7 +55,7 @@ def strict_compare(model_text: str) -> str:
 
 
 def _decision_kind(files: dict) -> str:
-    return json.loads(files["manifest.json"])["model"]["decision"]["kind"]
+    return manifest_of(files).model.decision["kind"]
 
 
 def zoo_driver(models: list[tuple[str, str, str, str, str]]) -> str:

@@ -13,14 +13,16 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
+from codegen.bundle import manifest_of
 from codegen.trees import coreml, fp32, xgboost_json
 from codegen.trees import decision as decisions
 from codegen.trees.model_dir import load_bundle
 from featgen import harness
+from featgen.harness import adapters
 from featgen.harness import prediction as mh
 from featgen.harness.recordings import parity_recordings
 from featurespec import load_spec
-from parity_tests.conftest import require_swiftc
+from parity_tests.conftest import c_and_swift_detectors, require_swiftc
 from parity_tests.model_fixtures import labelled, spec_with_model, three_classes
 
 CLANG = shutil.which("clang") or shutil.which("clang-14")
@@ -49,9 +51,9 @@ def test_example_model_is_imbalanced_and_modest(example_model):
     forest = bundle.forest
     assert forest.base_margin[0] < -2.0  # base_score ~0.04: far from 0.5 (margin 0)
     assert len(forest.trees) <= 100 and forest.max_depth <= 6
-    manifest = json.loads(files["manifest.json"])["model"]
-    assert manifest["model_sha256"] == bundle.model_sha256
-    assert manifest["base_margin"] == [fp32.hex32(forest.base_margin[0])]
+    model = manifest_of(files).model
+    assert model.model_sha256 == bundle.model_sha256
+    assert model.base_margin == (fp32.hex32(forest.base_margin[0]),)
 
 
 def test_example_predictions_are_bit_identical(example_model, data_recordings, capsys):
@@ -63,7 +65,7 @@ def test_example_predictions_are_bit_identical(example_model, data_recordings, c
     report = result.to_json()
     assert result.identical, report
     assert result.vectors > 20_000 and result.events > 0
-    assert report["own_c"]["probabilities_bit_equal_pct"] > 99.0  # same libm here: informative
+    assert report["targets"]["C"]["probabilities_bit_equal_pct"] > 99.0  # same libm: informative
     assert report["tl2cgen"]["max_abs_margin_diff"] < 1e-4
     assert report["coreml_spec_evaluator"]["max_abs_margin_diff"] < 1e-4
     _report(
@@ -85,7 +87,7 @@ def test_boundary_vectors(example_model, data_recordings, capsys):
     out = mh.boundary_check(parity, booster, bundle.forest, rows)
     n = out["vectors"]
     assert n > 10_000
-    assert out["own_c_margins_bit_equal"] == n
+    assert out["targets_margins_bit_equal"] == {"C": n}
     assert out["reference_rule_bit_equal"] == n
     assert out["coreml_same_leaves"] == n  # Float-rounded inputs: XGBoost's paths
     assert out["coreml_unrounded_inputs_same_leaves"] < n  # raw doubles take other branches
@@ -100,15 +102,22 @@ def test_boundary_vectors(example_model, data_recordings, capsys):
 def test_swift_detector_is_bit_identical(example, example_model, data_recordings, tmp_path):
     require_swiftc()
     spec, files, module, bundle, booster, _ = example_model
-    parity = mh.ModelParity(files, spec.name, tmp_path, module, with_tl2cgen=False, with_swift=True)
+    parity = mh.ModelParity(
+        files,
+        spec.name,
+        tmp_path,
+        module,
+        with_tl2cgen=False,
+        detectors=c_and_swift_detectors(files, tmp_path),
+    )
     result = mh.ModelComparison()
     recordings = {**parity_recordings(len(spec.inputs), n=4_000, count=2), **data_recordings}
     for label, samples in recordings.items():
         parity.compare_recording(booster, label, samples, result)
-    assert result.swift_checked and result.identical, result.to_json()
+    assert "Swift" in result.targets and result.identical, result.to_json()
     rows = module.featurize(next(iter(data_recordings.values())))[0]
     out = mh.boundary_check(parity, booster, bundle.forest, rows, n_base=1)
-    assert out["swift_margins_bit_equal"] == out["vectors"]
+    assert out["targets_margins_bit_equal"]["Swift"] == out["vectors"]
 
 
 @pytest.fixture(scope="session")
@@ -134,9 +143,9 @@ def test_multiclass_end_to_end(multiclass, capsys):
     bundle = load_bundle(spec)
     assert bundle.forest.n_outputs == 3
     booster = mh.load_booster(bundle.raw)
-    parity = mh.ModelParity(
-        files, spec.name, root / "work", module, with_swift=harness.find_swiftc() is not None
-    )
+    swift = ("Swift",) if harness.find_swiftc() is not None else ()
+    detectors = adapters.detectors(files, root / "work", ("C", *swift))
+    parity = mh.ModelParity(files, spec.name, root / "work", module, detectors=detectors)
     result = mh.ModelComparison()
     data = {k: v.samples for k, v in recordings.items()}
     for label, samples in {**data, **parity_recordings(len(spec.inputs), 3_000, 2)}.items():
@@ -144,12 +153,12 @@ def test_multiclass_end_to_end(multiclass, capsys):
     assert result.identical, result.to_json()
     assert result.events > 0
     report = result.to_json()
-    assert report["own_c"]["probabilities_bit_equal_pct"] > 99.0  # softmax, informative
+    assert report["targets"]["C"]["probabilities_bit_equal_pct"] > 99.0  # softmax, informative
     rows = module.featurize(next(iter(data.values())))[0]
     out = mh.boundary_check(parity, booster, bundle.forest, rows, n_base=1)
-    assert out["own_c_margins_bit_equal"] == out["vectors"]
+    assert set(out["targets_margins_bit_equal"]) == {"C", *swift}
+    assert all(n == out["vectors"] for n in out["targets_margins_bit_equal"].values())
     assert out["coreml_same_leaves"] == out["vectors"]
-    assert out["swift_margins_bit_equal"] in (None, out["vectors"])
     _report(
         capsys,
         f"multi:softprob (3 classes): {result.vectors} vectors bit-identical; "

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from codegen.build import generate
+from codegen.bundle import manifest_of
 from codegen.trees import decision as decisions
 from codegen.trees import fp32, objectives
 from codegen.trees.model_dir import load_bundle
@@ -266,9 +267,9 @@ def poisson_build(tmp_path_factory):
 
 def test_build_ships_an_imported_regression_exactly(poisson_build):
     spec, files, booster, X, root = poisson_build
-    manifest = json.loads(files["manifest.json"])["model"]
-    assert manifest["objective"] == "count:poisson"
-    assert manifest["decision"]["transform"] == "exp"
+    model = manifest_of(files).model
+    assert model.objective == "count:poisson"
+    assert model.decision["transform"] == "exp"
     header = files["c/byom_model.h"]
     assert "float byom_model_value(float margin);" in header
     assert "byom_model_probability" not in header
@@ -308,7 +309,7 @@ def test_swift_detector_regression(tmp_path):
     spec = write_spec(tmp_path)
     import_model(tmp_path / "m.json", spec, tmp_path / "model")
     files = generate(spec)
-    assert json.loads(files["manifest.json"])["model"]["decision"]["kind"] == "none"
+    assert manifest_of(files).model.decision["kind"] == "none"
     swift = mh.swift_detector(files, spec.name, tmp_path)
     c = mh.Detector(files, spec.name, tmp_path)
     rng = np.random.default_rng(9)

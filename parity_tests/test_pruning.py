@@ -14,6 +14,7 @@ import subprocess
 import pytest
 
 from codegen.build import device_program, generate
+from codegen.bundle import manifest_of
 from codegen.lowering import lower
 from codegen.trees.model_dir import load_bundle
 from featgen import harness
@@ -103,14 +104,14 @@ def test_pruned_detector_gives_xgboosts_margins_on_full_vectors(example, tmp_pat
     bundle = load_bundle(spec)
     booster = mh.load_booster(bundle.raw)
     parity = mh.ModelParity(files, spec.name, tmp_path, module, with_tl2cgen=False)
-    assert parity.detector.columns is not None  # the detector runs the device featuriser
+    assert parity.columns is not None  # the detector runs the device featuriser
     result = mh.ModelComparison()
     for label, samples in parity_recordings(len(spec.inputs), n=6_000, count=2).items():
         parity.compare_recording(booster, label, samples, result)
     assert not result.problems, result.problems
     assert result.vectors > 10_000
-    assert result.c_margin_equal == result.vectors
-    assert result.c_decision_equal == result.c_event_equal == result.vectors
+    c = result.targets["C"]
+    assert c["margins"] == c["decisions"] == c["events"] == result.vectors
 
 
 def test_device_program_keeps_the_full_schedule_and_drops_unread_state():
@@ -161,8 +162,9 @@ def test_full_build_option_keeps_every_feature_on_the_device(example):
     assert device_program(spec, program, prune=False) is program
     full = generate(spec, prune=False)
     assert not any("_device" in path for path in full)
-    meta = json.loads(full["manifest.json"])["model"]["device"]
-    assert meta["featuriser"] == spec.name and meta["n_features"] == len(spec.feature_names)
+    device = manifest_of(full).model.device
+    assert device.featuriser == spec.name and device.full
+    assert device.names == tuple(spec.feature_names)
 
 
 def test_pruned_sources_compile_warning_free(example, tmp_path):

@@ -29,7 +29,7 @@ from featgen.data import read_labeled
 from featgen.harness import prediction as mh
 from featgen.harness.golden import swift_golden
 from featurespec import SpecError, load_spec
-from parity_tests.conftest import require_swiftc
+from parity_tests.conftest import c_and_swift_detectors, require_swiftc
 
 ROOT = Path(__file__).resolve().parent.parent
 SPAR = ROOT / "examples" / "spar"
@@ -215,33 +215,32 @@ def spar_model(spar):
     return bundle, mh.load_booster(bundle.raw)
 
 
-def _predictions(spar, spar_model, parity, swift: bool) -> tuple[mh.ModelComparison, dict]:
-    """Stream every recording through the detector(s); compare margins/decisions/events with
-    XGBoost (ModelComparison) and count equal argmax classes per target."""
+def _predictions(spar, spar_model, parity) -> tuple[mh.ModelComparison, dict]:
+    """Stream every recording through the detectors; compare margins/decisions/events with
+    XGBoost (ModelComparison) and count equal argmax classes per target (by target name)."""
     spec, _, module, recordings = spar
     _, booster = spar_model
     result = mh.ModelComparison()
-    classes = {"own C": 0, "Swift": 0}
+    classes = dict.fromkeys(parity.detectors, 0)
     rows, refs = [], []
     for name, rec in recordings.items():
         X, ends = module.featurize(rec.samples)
-        got = parity.detector.stream(rec.samples)
-        assert np.array_equal(got["ends"], ends), name
-        sw = parity.swift.stream(rec.samples) if swift else None
+        outs = {t: d.stream(rec.samples) for t, d in parity.detectors.items()}
+        for out in outs.values():
+            assert np.array_equal(out["ends"], ends), name
         ordinals = ends  # every sample is finite: ordinal = row
-        parity.compare_vectors(booster, X, ordinals, got, result, sw)
+        parity.compare_vectors(booster, X, ordinals, outs, result)
         margins = mh.xgboost_margins(booster, X)
         ref = decisions.argmax_first(margins)
-        classes["own C"] += int((got["predicted_class"] == ref).sum())
-        if swift:
-            classes["Swift"] += int((sw["predicted_class"] == ref).sum())
+        for t, out in outs.items():
+            classes[t] += int((out["predicted_class"] == ref).sum())
         rows.append(X)
         refs.append(margins)
     X, margins = np.concatenate(rows), np.concatenate(refs)
     ref = decisions.argmax_first(margins)
     if parity.tl2cgen is not None:
         classes["TL2cgen"] = int((decisions.argmax_first(parity.tl2cgen.margins(X)) == ref).sum())
-    cm = mh.coreml_margins(parity.coreml, X, parity.detector.columns)  # the model's inputs
+    cm = mh.coreml_margins(parity.coreml, X, parity.columns)  # the model's inputs
     classes["Core ML"] = int((np.argmax(cm, axis=1) == ref).sum())
     top2 = np.sort(margins.astype(np.float64), axis=1)[:, -2:]
     classes["gaps"] = top2[:, 1] - top2[:, 0]  # largest minus second largest margin
@@ -253,18 +252,18 @@ def test_predictions_on_every_recording(spar, spar_model, tmp_path, capsys):
     bundle, booster = spar_model
     assert bundle.forest.n_outputs == 7 and bundle.forest.objective == "multi:softprob"
     parity = mh.ModelParity(files, spec.name, tmp_path, module)
-    result, classes = _predictions(spar, spar_model, parity, swift=False)
+    result, classes = _predictions(spar, spar_model, parity)
     report = result.to_json()
     n = result.vectors
     assert n == sum(module.featurize(r.samples)[0].shape[0] for r in recordings.values())
     assert result.identical, report
-    assert classes["own C"] == n
+    assert classes["C"] == n
     assert result.events > 0
     assert report["tl2cgen"]["max_abs_margin_diff"] < 1e-4
     assert report["coreml_spec_evaluator"]["max_abs_margin_diff"] < 1e-4
     X = module.featurize(next(iter(recordings.values())).samples)[0]
     out = mh.boundary_check(parity, booster, bundle.forest, X, n_base=1)
-    assert out["own_c_margins_bit_equal"] == out["vectors"] > 1_000
+    assert out["targets_margins_bit_equal"]["C"] == out["vectors"] > 1_000
     assert out["reference_rule_bit_equal"] == out["vectors"]
     assert out["coreml_same_leaves"] == out["vectors"]
     t, c = report["tl2cgen"], report["coreml_spec_evaluator"]
@@ -288,13 +287,20 @@ def test_swift_predictions_on_every_recording(spar, spar_model, tmp_path, capsys
     require_swiftc()
     spec, files, module, recordings = spar
     bundle, booster = spar_model
-    parity = mh.ModelParity(files, spec.name, tmp_path, module, with_tl2cgen=False, with_swift=True)
-    result, classes = _predictions(spar, spar_model, parity, swift=True)
-    assert result.swift_checked and result.identical, result.to_json()
-    assert classes["Swift"] == classes["own C"] == result.vectors
+    parity = mh.ModelParity(
+        files,
+        spec.name,
+        tmp_path,
+        module,
+        with_tl2cgen=False,
+        detectors=c_and_swift_detectors(files, tmp_path),
+    )
+    result, classes = _predictions(spar, spar_model, parity)
+    assert "Swift" in result.targets and result.identical, result.to_json()
+    assert classes["Swift"] == classes["C"] == result.vectors
     X = module.featurize(next(iter(recordings.values())).samples)[0]
     out = mh.boundary_check(parity, booster, bundle.forest, X, n_base=1)
-    assert out["swift_margins_bit_equal"] == out["vectors"]
+    assert out["targets_margins_bit_equal"]["Swift"] == out["vectors"]
     _report(
         capsys,
         f"SPAR model in Swift: {result.vectors} vectors and {out['vectors']} "

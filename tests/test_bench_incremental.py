@@ -49,7 +49,7 @@ def _recording(n: int) -> np.ndarray:
 def test_incremental_minmax_is_bit_identical(tmp_path):
     spec = load_spec_text(SPEC, "incr.yaml")
     files = generate(spec)
-    src = {Path(p).name: t for p, t in files.items() if p.startswith("c/incr_features")}
+    src = {Path(files.role("C", r)).name: files.text("C", r) for r in ("source", "header")}
     c, h, n = incremental_variant(src["incr_features.c"], src["incr_features.h"], "incr")
     assert n == 12  # (dm, x, mag) x (7, 20) x (min, max)
     guarded = set(re.findall(r"st->nan_(\w+) == 0", c))  # the derived signals only
@@ -80,7 +80,9 @@ def test_incremental_minmax_is_bit_identical(tmp_path):
 def test_rewrite_recognises_the_generated_example():
     from bench.incremental import _example_device
 
-    name, src = _example_device()
+    device, src = _example_device()
+    name = device.name
+    assert set(src) == {f"{name}_features.c", f"{name}_features.h"}
     c, _, n = incremental_variant(src[f"{name}_features.c"], src[f"{name}_features.h"], name)
     assert n > 0 and "best_f" in c
     minmax, every = ceiling_variants(src[f"{name}_features.c"])

@@ -187,6 +187,48 @@ def test_parity_command_prints_the_report_and_writes_json(tmp_path):
     assert all(f["max_ulp"] == 0 for f in c["features"].values())
 
 
+def test_parity_targets_rejects_an_unknown_name_before_running(tmp_path):
+    from codegen.targets import parity_targets
+
+    result = run("parity", SPEC, "--targets", "c,Fortran", "--json", tmp_path / "r.json")
+    assert result.exit_code == 2, result.output
+    valid = ", ".join(t.name for t in parity_targets())
+    assert f"--targets: unknown target 'Fortran'; valid targets: {valid}" in result.output
+    assert not (tmp_path / "r.json").exists()
+    assert run("parity", SPEC, "--targets", "numpy").exit_code == 2  # the reference, not a target
+    from featgen.harness import adapters
+
+    chosen = [t.name for t, _ in adapters.select("KOTLIN, swift")]  # keys too; registry order
+    assert chosen == ["Swift", "Kotlin/JVM"]
+    assert "--targets" in run("parity", "--help").output
+
+
+def test_parity_targets_runs_only_the_chosen_ones(tmp_path, monkeypatch):
+    """``--targets c`` (case-insensitive): only C's features and detector are compared, and the
+    JSON says so; the others are neither run nor reported NOT CHECKED."""
+    from featgen.harness import adapters
+
+    monkeypatch.setenv("CI", "true")  # a NOT CHECKED target would be an error
+    built = []
+    for name, a in adapters.ADAPTERS.items():
+        if name != "C":  # any other target built would fail the run
+            monkeypatch.setattr(a, "featuriser", lambda *args, _n=name: built.append(_n))
+            monkeypatch.setattr(a, "detector", lambda *args, _n=name: built.append(_n))
+    out = tmp_path / "r.json"
+    result = run(
+        "parity", SPEC, "--samples", "1500", "--streams", "1", "--targets", "c", "--json", out
+    )
+    assert result.exit_code == 0, result.output
+    assert built == []
+    report = json.loads(out.read_text())
+    assert [t["target"] for t in report["targets"]] == ["C", "C device"]
+    assert report["checked"] == ["C"] and report["not_checked"] == {}
+    assert list(report["predictions"]["targets"]) == ["C"]
+    assert list(report["predictions"]["boundary_vectors"]["targets_margins_bit_equal"]) == ["C"]
+    assert report["predictions"]["identical"]
+    assert "Swift" not in result.output and "Kotlin" not in result.output
+
+
 def test_parity_on_user_data(tmp_path):
     rng = np.random.default_rng(6)
     _csv(tmp_path / "rec.csv", rng.normal(size=(500, 6)))

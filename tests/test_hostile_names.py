@@ -40,6 +40,7 @@ from click.testing import CliRunner
 
 from codegen import escape
 from codegen.build import generate
+from codegen.bundle import manifest_of
 from featgen.cli import main
 from featurespec import load_spec
 from parity_tests.conftest import require_tools
@@ -282,8 +283,8 @@ def test_a_hostile_model_path_is_escaped_in_every_header(tmp_path, monkeypatch):
     } <= set(headers)
     for path, content in texts.items():
         assert MODEL_DIR not in content and '*/ "' not in content, path
-    assert json.loads(texts["manifest.json"])["model"]["path"] == MODEL_DIR
-    model_sha = json.loads(texts["manifest.json"])["model"]["model_sha256"]
+    assert manifest_of(texts).model.path == MODEL_DIR
+    model_sha = manifest_of(texts).model.model_sha256
     for path in headers:
         if path.endswith((".swift", ".kt")):  # the header: 4 whole // lines, the model last
             head = texts[path].splitlines()[:4]

@@ -15,7 +15,7 @@ import pytest
 from codegen import build as build_module
 from codegen import pipeline, sharing, targets
 from codegen.build import build, generate
-from codegen.bundle import Bundle, Manifest, manifest_of
+from codegen.bundle import Bundle, Files, Manifest, manifest_of
 from featgen.harness import adapters
 from featurespec import load_spec
 
@@ -239,9 +239,9 @@ def test_a_registered_target_gets_feature_and_prediction_parity(
     built = CopyOfC().featuriser(example, prefix, tmp_path / "f")
     comparison = harness.compare_target(harness.Columns(module, columns), built, recording)
     assert comparison.identical and comparison.vectors > 0
-    # predictions: picked up from the adapters, reported under "targets"
+    # predictions: picked up from the adapters, reported under "targets" by registered name
     found = adapters.detectors(example, tmp_path)
-    assert list(found) == ["C copy"]
+    assert list(found) == ["C", "C copy"]
     parity = mh.ModelParity(
         example, example.manifest.spec, tmp_path, module, with_tl2cgen=False, detectors=found
     )
@@ -253,7 +253,7 @@ def test_a_registered_target_gets_feature_and_prediction_parity(
     assert result.vectors > 0 and report["events_equal_pct"] == 100.0
     assert report["margins_bit_equal_pct"] == (0.0 if skew else 100.0)
     assert result.identical is (not skew)
-    np.testing.assert_equal(result.c_margin_equal, result.vectors)
+    np.testing.assert_equal(result.targets["C"]["margins"], result.vectors)
 
 
 def test_featgen_parity_has_a_column_per_registered_target(tmp_path, monkeypatch):
@@ -320,3 +320,24 @@ def test_targets_import_nothing_of_the_harness_or_the_cli():
             )
             for name in names:
                 assert not name.startswith(("parity_tests", "featgen")), (path.name, name)
+
+
+def test_the_harness_compiles_the_files_the_roles_name(example, plain):
+    """The runtimes take their sources from the Bundle's roles; a plain {path: text} copy (a
+    test's edited tree) falls back to path rules, which must pick the same files."""
+    from featgen.harness.kotlin_jvm_runtime import kotlin_sources
+    from featgen.harness.sources import c_sources
+    from featgen.harness.swift_runtime import swift_sources
+
+    for bundle in (example, build(plain)):
+        name, copy = bundle.manifest.spec, dict(bundle)
+        assert c_sources(bundle) == c_sources(copy)
+        assert swift_sources(bundle, name) == swift_sources(copy, name)
+        assert kotlin_sources(bundle) == kotlin_sources(copy)
+    # a Bundle's sources are its roles: a stray file in c/ is not compiled, nor a role-less one
+    stray = dataclasses.replace(example, files=Files({**example.files, "c/stray.c": "#error\n"}))
+    assert "stray.c" not in c_sources(stray) and "stray.c" in c_sources(dict(stray))
+    roles = {**example.roles, "C": {**example.roles["C"], "extra": "c/stray.c"}}
+    assert "stray.c" in c_sources(dataclasses.replace(stray, roles=roles))
+    header = Path(example.role("C", "detector_header")).name
+    assert c_sources(example)[header] == example.text("C", "detector_header")

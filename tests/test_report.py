@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from codegen.bundle import Manifest
 from codegen.targets import parity_targets
 from featgen import harness
 from featgen.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "examples" / "twist_and_go" / "spec.yaml"
-MANIFEST = json.loads((ROOT / "generated" / "twist_and_go" / "manifest.json").read_text())
-NAMES = [f["name"] for f in MANIFEST["features"]]
+MANIFEST = Manifest.parse((ROOT / "generated" / "twist_and_go" / "manifest.json").read_text())
+NAMES = list(MANIFEST.feature_names)
 SMALL = ["--samples", "1500", "--streams", "1"]
 NO_MODEL = """spec: featgen/v1
 name: plain
@@ -110,13 +111,17 @@ def test_prediction_table_reports_every_target(report):
     text, data = report
     table = _section(text, "predictions")
     p = data["predictions"]
-    for target in ("own C", "own Swift", "TL2cgen C", "Core ML"):
+    names = [t.name for t in parity_targets()]
+    assert list(p["targets"]) == names  # keyed by registered name, registry order
+    for target in [f"own {n} (model + detector)" for n in names] + ["TL2cgen C", "Core ML"]:
         assert target in table, target
-    assert f"{p['own_c']['margins_bit_equal_pct']:.2f} %" in table
+    b = p["boundary_vectors"]
+    assert list(b["targets_margins_bit_equal"]) == names
+    for name in names:
+        assert f"{p['targets'][name]['margins_bit_equal_pct']:.2f} %" in table
+        assert f"{b['targets_margins_bit_equal'][name]:,}/{b['vectors']:,}" in table
     assert f"{p['tl2cgen']['margins_bit_equal_pct']:.2f} %" in table
     assert f"{p['tl2cgen']['max_abs_margin_diff']:.3g}" in table
-    b = p["boundary_vectors"]
-    assert f"{b['own_c_margins_bit_equal']:,}/{b['vectors']:,}" in table
 
 
 def test_plots_are_real_pngs(report):
@@ -128,9 +133,10 @@ def test_plots_are_real_pngs(report):
     timeline = re.findall(r'<img class="timeline"[^>]*src="data:image/png;base64,([^"]+)"', text)
     assert timeline, "no timeline image"
     lanes = _section(text, "timelines")
-    for lane in ("C detector", "Swift detector", "Core ML evaluator"):
+    shown = [f"{t.name} detector" for t in parity_targets()] + ["Core ML evaluator"]
+    for lane in shown:  # one lane per registered target: a new one shows up with no edit
         assert f"<b>{lane}</b>" in lanes
-    assert lanes.count("0 decisions and 0 event flags differ") == 3
+    assert lanes.count("0 decisions and 0 event flags differ") == len(shown)
 
 
 def test_proximity_section_has_counts(report):
@@ -143,9 +149,9 @@ def test_proximity_section_has_counts(report):
 def test_manifest_section(report):
     text, _ = report
     section = _section(text, "manifest")
-    assert MANIFEST["spec_hash"] in section
-    assert MANIFEST["model"]["model_sha256"] in section
-    for path in MANIFEST["files"]:
+    assert MANIFEST.spec_hash in section
+    assert MANIFEST.model.model_sha256 in section
+    for path in MANIFEST.files:
         if path.endswith("/golden.bin"):  # generated/ is built with --golden; parity is not
             assert path not in section
             continue
@@ -175,7 +181,9 @@ def test_without_swift_the_report_says_so(tmp_path, monkeypatch):
     assert "Swift (iOS) target NOT CHECKED" in text
     assert "NOT CHECKED: no swiftc" in text or _pngs(text)  # the timeline lane says it too
     lanes = _section(text, "timelines")
-    assert '<b>Swift detector</b>: <span class="bad">NOT CHECKED: no swiftc</span>' in lanes
+    assert '<b>Swift detector</b>: <span class="bad">NOT CHECKED: no swiftc' in lanes
+    assert list(data["predictions"]["targets"]) == names
+    assert data["not_checked"] == {"Swift": adapters.ADAPTERS["Swift"].missing()}
     assert text.count('<td class="num bad">not checked</td>') == len(NAMES)
 
 

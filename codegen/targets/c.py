@@ -27,6 +27,11 @@ class CTarget:
                 device_header=f"c/{plan.device.name}_features.h",
                 device_source=f"c/{plan.device.name}_features.c",
             )
+        if plan.program.spec.sensors is not None:  # emitted by the sensors stage (sensors.py)
+            roles.update(
+                sensors_header=f"c/{plan.program.name}_sensors.h",
+                sensors_source=f"c/{plan.program.name}_sensors.c",
+            )
         if plan.model is not None:  # emitted by the model stage (codegen/trees/build.py)
             name = plan.program.name
             roles.update(

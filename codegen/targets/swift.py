@@ -51,6 +51,15 @@ class SwiftTarget:
                 model_source=f"ios/Sources/{package}/{camel}Model.swift",
                 detector_source=f"ios/Sources/{package}/{camel}Detector.swift",
                 detector_shim=f"swift_shim/{camel}DetectorShim.swift",
+                recorder_source=f"ios/Sources/{package}/{camel}Recorder.swift",
+            )
+            if plan.model.forest.rule.library == "xgboost":  # no Core ML model otherwise
+                roles["coreml_source"] = f"ios/Sources/{package}/{camel}CoreML.swift"
+        if plan.program.spec.sensors is not None:  # emitted by the sensors stage (sensors.py)
+            sensors = backend.upper_camel(plan.program.name) + "Sensors"
+            roles.update(
+                sensors_source=f"ios/Sources/{package}/{sensors}.swift",
+                sensors_shim=f"swift_shim/{sensors}Shim.swift",
             )
         return roles
 

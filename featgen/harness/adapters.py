@@ -23,7 +23,9 @@ adapter here is an error (a column nobody can fill), so a new target cannot be s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, Protocol
 
 from codegen.bundle import manifest_of
 from codegen.targets import TARGETS, Target
@@ -31,6 +33,18 @@ from featgen import harness  # the package: its find_swiftc is the one tests rep
 
 from .kotlin_jvm_runtime import KotlinRuntime, missing_tools
 from .prediction import Detector, device_featuriser, model_input, swift_detector
+
+
+class Adapter(Protocol):
+    """How the harness runs one registered target's output (see the module's docstring)."""
+
+    target: str
+
+    def missing(self) -> str | None: ...
+
+    def featuriser(self, files, prefix: str, workdir: Path) -> harness.Target: ...
+
+    def detector(self, files, workdir: Path) -> Any: ...
 
 
 class CAdapter:
@@ -99,13 +113,13 @@ class KotlinDetector:
         return self.runtime.margins(model_input(X, self.columns))
 
 
-ADAPTERS: dict[str, object] = {
+ADAPTERS: dict[str, Adapter] = {
     a.target: a for a in (CAdapter(), SwiftAdapter(), KotlinJvmAdapter())
 }
 TARGETS_BY_NAME: dict[str, Target] = {t.name: t for t in TARGETS}
 
 
-def adapter(target: Target | str):
+def adapter(target: Target | str) -> Adapter:
     """The adapter of a registered target (by the target or its name); KeyError if none."""
     name = target if isinstance(target, str) else target.name
     try:
@@ -117,22 +131,38 @@ def adapter(target: Target | str):
         ) from None
 
 
-def parity_adapters() -> list[tuple[Target, object]]:
+def parity_adapters() -> list[tuple[Target, Adapter]]:
     """(target, adapter) of every registered parity target, in registry order."""
     return [(t, adapter(t)) for t in TARGETS if t.parity]
 
 
-# C and Swift have their own fields in prediction.ModelComparison (own_c, swift: the JSON
-# report's keys since #4); every other target's detector is compared under "targets".
-BUILT_IN_DETECTORS = ("C", "Swift")
+def select(names: str | None) -> list[tuple[Target, Adapter]]:
+    """(target, adapter) of the parity targets named in ``names`` (comma-separated registry
+    names or keys, case-insensitive, e.g. "c,swift,kotlin/jvm" or "kotlin"), in registry order;
+    every parity target when ``names`` is None. ValueError naming the valid ones for an unknown
+    or empty name."""
+    every = parity_adapters()
+    if names is None:
+        return every
+    by_name = {n.lower(): t.name for t, _ in every for n in (t.name, t.key)}
+    wanted = [n.strip() for n in names.split(",")]
+    unknown = [n for n in wanted if n.lower() not in by_name]
+    if unknown:
+        valid = ", ".join(t.name for t, _ in every)
+        raise ValueError(
+            f"unknown target{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(n) for n in unknown)}; valid targets: {valid}"
+        )
+    chosen = {by_name[n.lower()] for n in wanted}
+    return [(t, a) for t, a in every if t.name in chosen]
 
 
-def detectors(files, workdir: Path) -> dict:
-    """{target name: detector} of every runnable parity target with a detector besides C and
-    Swift, for ``prediction.ModelParity(detectors=...)``."""
+def detectors(files, workdir: Path, names: Iterable[str] | None = None) -> dict:
+    """{target name: detector} of every runnable parity target with a detector (only those in
+    ``names`` when given), in registry order, for ``prediction.ModelParity(detectors=...)``."""
     out = {}
     for target, a in parity_adapters():
-        if target.name in BUILT_IN_DETECTORS or a.missing() is not None:
+        if (names is not None and target.name not in names) or a.missing() is not None:
             continue
         detector = a.detector(files, Path(workdir) / f"{target.key}-detector")
         if detector is not None:

@@ -12,21 +12,24 @@ import hashlib
 import os
 import re
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cffi
 import jinja2
 import numpy as np
 from pycparser import c_ast, c_generator, c_parser
 
-from codegen.build import TEMPLATES
 from codegen.bundle import manifest_of
+from codegen.targets.base import TEMPLATES
 
 from .compare import Target
+from .sources import c_sources
 from .toolchains import C_FLAGS, CACHE
 
 
-def open_library(ffi: cffi.FFI, library: Path | str) -> object:
+def open_library(ffi: cffi.FFI, library: Path | str) -> Any:
     """Load a generated shared library for good (``RTLD_NODELETE``).
 
     A Swift image registers its type metadata with the Swift runtime when it loads and cannot
@@ -152,11 +155,11 @@ def c_target(
 ) -> Target:
     c_dir = Path(workdir) / "c"
     c_dir.mkdir(parents=True, exist_ok=True)
-    for rel, text in files.items():
-        if rel.startswith("c/") and rel.count("/") == 1:  # not c/tl2cgen/
-            (Path(workdir) / rel).write_text(text)
+    sources = c_sources(files)  # the C target's files (its roles; c/* for a plain copy)
+    for file_name, text in sources.items():
+        (c_dir / file_name).write_text(text)
     library = build_shared_library(c_dir, name, compiler, extra_flags)
-    runtime = CStream(files[f"c/{name}_features.h"], library, name)
+    runtime = CStream(sources[f"{name}_features.h"], library, name)
     return Target("C", runtime.stream)
 
 
@@ -165,7 +168,7 @@ def driver_target(
     name: str,
     workdir: Path,
     compile_cmd: list[str],
-    runner: list[str] = (),
+    runner: Sequence[str] = (),
     label: str = "C",
 ) -> Target:
     """The generated C built as a stand-alone program (any compiler, any architecture) and run
@@ -173,9 +176,8 @@ def driver_target(
     workdir = Path(workdir)
     c_dir = workdir / "c"
     c_dir.mkdir(parents=True, exist_ok=True)
-    for rel, text in files.items():
-        if rel.startswith("c/") and rel.count("/") == 1:  # not c/tl2cgen/
-            (workdir / rel).write_text(text)
+    for file_name, text in c_sources(files).items():  # the C target's files
+        (c_dir / file_name).write_text(text)
     driver = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined
     )

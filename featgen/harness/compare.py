@@ -3,6 +3,7 @@ first mismatch of each feature in words."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -110,7 +111,7 @@ class Target:
     """A streaming implementation: ``stream(samples) -> (vectors, ends, rejected rows)``."""
 
     name: str
-    stream: object
+    stream: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 def compare_recording(

@@ -14,8 +14,9 @@ import struct
 
 import numpy as np
 
-from codegen.build import GOLDEN_BUDGET, GOLDEN_MAGIC, GOLDEN_SEED
+from codegen.build import GOLDEN_BUDGET, GOLDEN_SEED
 from codegen.lowering import Program
+from codegen.targets.swift import GOLDEN_MAGIC
 
 from .numpy_runtime import load_numpy_module
 from .recordings import edge_case_recording

@@ -19,9 +19,12 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from codegen.backends.kotlin_jvm import KOTLIN_PACKAGE, source_dir, upper_camel
+from codegen.backends.kotlin_jvm import KOTLIN_PACKAGE, source_dir
+from codegen.backends.swift import upper_camel
 from codegen.targets.base import TEMPLATES
 
+from .sources import role_paths
+from .sources import text as source_text
 from .toolchains import CACHE
 
 TOOLS = ("kotlinc", "java")
@@ -34,6 +37,14 @@ class KotlinUnavailable(RuntimeError):
 
 def missing_tools() -> list[str]:
     return [t for t in TOOLS if shutil.which(t) is None]
+
+
+def _constant(text: str, name: str) -> int:
+    """The value of ``const val NAME: Int = N`` in a generated Kotlin file."""
+    m = re.search(rf"const val {name}: Int = (\d+)", text)
+    if m is None:
+        raise RuntimeError(f"no `const val {name}: Int` in the generated Kotlin")
+    return int(m.group(1))
 
 
 def kotlin_stdlib(kotlinc: str) -> Path:
@@ -96,7 +107,11 @@ def margin_type(model_text: str) -> str:
 
 
 def _prefixes(files: dict, name: str) -> list[str]:
-    """The C prefixes of the featurisers (``<name>``, ``<name>_device``): c/<prefix>_features.h."""
+    """The prefixes of the featurisers (``<name>``, ``<name>_device``): a Bundle's
+    ``featurisers``; for a plain copy of a build, c/<prefix>_features.h."""
+    featurisers = getattr(files, "featurisers", None)
+    if featurisers is not None:
+        return [prefix for prefix, _ in featurisers]
     return [
         Path(p).name[: -len("_features.h")]
         for p in files
@@ -105,7 +120,15 @@ def _prefixes(files: dict, name: str) -> list[str]:
 
 
 def kotlin_sources(files: dict) -> dict[str, str]:
-    return {p: t for p, t in files.items() if p.startswith("kotlin/") and p.endswith(".kt")}
+    """{relative path: text} of the Kotlin/JVM target's files (its roles; for a plain copy of a
+    build, the .kt files under kotlin/)."""
+    paths = role_paths(
+        files,
+        "Kotlin/JVM",
+        lambda role, path: path.endswith(".kt"),
+        lambda path: path.startswith("kotlin/") and path.endswith(".kt"),
+    )
+    return {p: source_text(files, p) for p in paths}
 
 
 class KotlinRuntime:
@@ -120,9 +143,10 @@ class KotlinRuntime:
         extra: dict | None = None,
     ):
         missing = missing_tools()
-        if missing:
-            raise KotlinUnavailable(f"{', '.join(missing)} not installed")
-        self.kotlinc, self.java = shutil.which("kotlinc"), shutil.which("java")
+        kotlinc, java = shutil.which("kotlinc"), shutil.which("java")
+        if missing or kotlinc is None or java is None:
+            raise KotlinUnavailable(f"{', '.join(missing_tools())} not installed")
+        self.kotlinc, self.java = kotlinc, java
         self.files, self.name = files, name
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -203,7 +227,7 @@ class KotlinRuntime:
 
     def feature_count(self, prefix: str) -> int:
         text = self.files[f"{_root()}/{upper_camel(prefix)}Features.kt"]
-        return int(re.search(r"const val FEATURE_COUNT: Int = (\d+)", text).group(1))
+        return _constant(text, "FEATURE_COUNT")
 
     def stream(self, prefix: str, control: bool = False):
         """``samples -> (vectors, emitting rows, rejected rows)`` for featuriser ``prefix``
@@ -235,7 +259,7 @@ class KotlinRuntime:
 
     def n_outputs(self) -> int:
         text = self.files[f"{_root()}/{upper_camel(self.name)}Model.kt"]
-        return int(re.search(r"const val OUTPUT_COUNT: Int = (\d+)", text).group(1))
+        return _constant(text, "OUTPUT_COUNT")
 
     def margin_dtype(self) -> str:
         """The margins' little-endian dtype: ``<f4`` (Float) or ``<f8`` (Double)."""

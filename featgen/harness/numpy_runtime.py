@@ -6,9 +6,10 @@ target. `featgen build` never calls it (golden vectors are an explicit step: gol
 from __future__ import annotations
 
 import types
+from collections.abc import Mapping
 
 
-def load_numpy_module(files: dict[str, str], name: str) -> types.ModuleType:
+def load_numpy_module(files: Mapping[str, str | bytes], name: str) -> types.ModuleType:
     """Import the generated numpy module from its text (no file on sys.path needed)."""
     source = files[f"python/{name}_features.py"]
     module = types.ModuleType(f"featgen_generated_{name}")

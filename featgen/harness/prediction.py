@@ -12,37 +12,43 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cffi
 import numpy as np
 
-from codegen.build import _environment
 from codegen.bundle import manifest_of
+from codegen.targets.base import environment as _environment
 from codegen.trees import c_emit, coreml, fp32
 from codegen.trees import decision as decisions
 from codegen.trees.build import coreml_path
 from codegen.trees.ir import Forest
 
 from .c_runtime import cdef_from_header, open_library
+from .sources import by_name, c_sources
 from .swift_runtime import build_swift_library, swift_sources
 from .toolchains import C_FLAGS, CACHE
 
 # ---------------------------------------------------------------- building
 
 
-def device_featuriser(files: dict, name: str) -> tuple[str, np.ndarray | None]:
+def device_featuriser(files: Mapping[str, str | bytes], name: str) -> tuple[str, np.ndarray | None]:
     """(prefix of the featuriser the detector runs, its full-vector columns or None when it
     computes the full vector), from the manifest."""
-    device = manifest_of(files).model.device
+    model = manifest_of(files).model
+    if model is None:
+        raise ValueError(f"{name}: the build has no model, so no detector")
+    device = model.device
     if device.featuriser == name:
         return name, None
     return device.featuriser, np.array(device.columns, dtype=np.int64)
 
 
 def device_model(
-    files: dict, name: str, forest: Forest, feature_names: tuple[str, ...]
+    files: Mapping[str, str | bytes], name: str, forest: Forest, feature_names: tuple[str, ...]
 ) -> tuple[Forest, tuple[str, ...]]:
     """The forest and feature names as the generated device model reads them."""
     _, columns = device_featuriser(files, name)
@@ -103,7 +109,7 @@ class Detector:
 
     def __init__(
         self,
-        files: dict,
+        files: Mapping[str, str | bytes],
         name: str,
         workdir: Path,
         compiler: str = "gcc",
@@ -112,12 +118,8 @@ class Detector:
         label: str = "C",
     ):
         feat, self.columns = device_featuriser(files, name)
+        sources = c_sources(files)  # the C target's files (its roles; c/* for a plain copy)
         if library is None:
-            sources = {
-                Path(p).name: t
-                for p, t in files.items()
-                if p.startswith("c/") and p.count("/") == 1 and p.endswith((".c", ".h"))
-            }
             names = [
                 f"{feat}_features.c",
                 f"{name}_model.c",
@@ -129,7 +131,7 @@ class Detector:
             )
         self.label = label
         headers = "\n".join(
-            files[f"c/{p}.h"] for p in (f"{feat}_features", f"{name}_model", f"{name}_detector")
+            sources[f"{p}.h"] for p in (f"{feat}_features", f"{name}_model", f"{name}_detector")
         )
         self.ffi = cffi.FFI()
         self.ffi.cdef(cdef_from_header(headers))
@@ -279,12 +281,11 @@ class ForestC:
 class TL2cgen:
     """TL2cgen's generated C (c/tl2cgen/main.c) through cffi: ``predict(data, 1, result)``."""
 
-    def __init__(self, files: dict, name: str, workdir: Path):
-        sources = {
-            Path(p).name: t
-            for p, t in files.items()
-            if p.startswith("c/tl2cgen/") and p.endswith((".c", ".h"))
-        }
+    def __init__(self, files: Mapping[str, str | bytes], name: str, workdir: Path):
+        # TL2cgen's output is the model stage's, not a registered target's: no roles
+        sources = by_name(
+            files, [p for p in files if p.startswith("c/tl2cgen/") and p.endswith((".c", ".h"))]
+        )
         flags = ("-std=c99", "-O2", "-ffp-contract=off", "-fno-fast-math", "-w")
         library = _compile(sources, ["main.c"], f"{name}-tl2cgen", workdir, flags=flags)
         self.ffi = cffi.FFI()
@@ -318,7 +319,7 @@ class TL2cgen:
         return out
 
 
-def swift_detector(files: dict, name: str, workdir: Path) -> Detector:
+def swift_detector(files: Mapping[str, str | bytes], name: str, workdir: Path) -> Detector:
     """The Swift model and detector (ios/Sources) through their C-ABI shim, driven with the C
     headers' cffi declarations like the C detector."""
     roles = getattr(files, "roles", None)  # a Bundle names the shim; a plain copy: by name
@@ -331,8 +332,11 @@ def swift_detector(files: dict, name: str, workdir: Path) -> Detector:
     return Detector(files, name, workdir, library=library, label="Swift")
 
 
-def coreml_evaluator(files: dict, name: str) -> coreml.Evaluator:
-    return coreml.Evaluator(files[coreml_path(name)])
+def coreml_evaluator(files: Mapping[str, str | bytes], name: str) -> coreml.Evaluator:
+    model = files[coreml_path(name)]
+    if not isinstance(model, bytes):
+        raise TypeError(f"{coreml_path(name)} is not binary")
+    return coreml.Evaluator(model)
 
 
 def coreml_margins(
@@ -371,16 +375,22 @@ def bits_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a.view(np.int32) == b.view(np.int32)).reshape(a.shape[0], -1).all(axis=1)
 
 
+COUNTS = ("margins", "decisions", "events", "probabilities")
+
+
 @dataclass
 class ModelComparison:
-    """Everything the prediction-parity report says, accumulated over recordings."""
+    """Everything the prediction-parity report says, accumulated over recordings.
+
+    ``targets``: per registered target name (codegen/targets; "C", "Swift", "Kotlin/JVM"...), in
+    the order the detectors were given, how many vectors' margins (bit for bit), decisions and
+    event flags equal the reference's, and (informative: libm's expf against XGBoost's) how many
+    probabilities. Only the targets that ran are listed; the caller reports the others as not
+    checked. TL2cgen and Core ML are not featgen targets: they are measured, not promised."""
 
     vectors: int = 0
-    c_margin_equal: int = 0
-    c_probability_equal: int = 0  # informative: libm expf vs XGBoost's (same libm here)
-    c_decision_equal: int = 0
-    c_event_equal: int = 0
     events: int = 0
+    targets: dict[str, dict[str, int]] = field(default_factory=dict)
     tl2cgen_margin_equal: int = 0
     tl2cgen_max_abs: float = 0.0
     tl2cgen_decision_equal: int = 0
@@ -388,34 +398,20 @@ class ModelComparison:
     coreml_max_abs: float = 0.0
     coreml_decision_equal: int = 0
     coreml_near_threshold: int = 0  # |XGBoost margin - m*| <= coreml_max_abs seen so far
-    swift_checked: bool = False
-    swift_margin_equal: int = 0
-    swift_decision_equal: int = 0
-    swift_event_equal: int = 0
-    # every other registered target's detector (featgen/harness/adapters.py): name ->
-    # {"margins": n, "decisions": n, "events": n} equal to the reference
-    targets: dict[str, dict[str, int]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     @property
     def identical(self) -> bool:
-        """The promise: own C (and Swift) margins, decisions and events bit/flag-identical on
-        every vector."""
+        """The promise: every target's margins, decisions and events bit/flag-identical on every
+        vector (probabilities are informative)."""
         n = self.vectors
-        swift = not self.swift_checked or (
-            self.swift_margin_equal == n
-            and self.swift_decision_equal == n
-            and self.swift_event_equal == n
+        return not self.problems and all(
+            counts[k] == n for counts in self.targets.values() for k in COUNTS[:3]
         )
-        others = all(c == n for counts in self.targets.values() for c in counts.values())
-        return (
-            not self.problems
-            and self.c_margin_equal == n
-            and self.c_decision_equal == n
-            and self.c_event_equal == n
-            and swift
-            and others
-        )
+
+    def count(self, target: str) -> dict[str, int]:
+        """The running counts of ``target`` (created at zero)."""
+        return self.targets.setdefault(target, dict.fromkeys(COUNTS, 0))
 
     def pct(self, count: int) -> float:
         return 100.0 * count / self.vectors if self.vectors else 100.0
@@ -424,22 +420,16 @@ class ModelComparison:
         return {
             "vectors": self.vectors,
             "identical": self.identical,
-            "own_c": {
-                "margins_bit_equal_pct": self.pct(self.c_margin_equal),
-                "decisions_equal_pct": self.pct(self.c_decision_equal),
-                "events_equal_pct": self.pct(self.c_event_equal),
-                "events": self.events,
-                "probabilities_bit_equal_pct": self.pct(self.c_probability_equal),
-            },
-            "swift": (
-                {
-                    "margins_bit_equal_pct": self.pct(self.swift_margin_equal),
-                    "decisions_equal_pct": self.pct(self.swift_decision_equal),
-                    "events_equal_pct": self.pct(self.swift_event_equal),
+            "events": self.events,
+            "targets": {
+                name: {
+                    "margins_bit_equal_pct": self.pct(c["margins"]),
+                    "decisions_equal_pct": self.pct(c["decisions"]),
+                    "events_equal_pct": self.pct(c["events"]),
+                    "probabilities_bit_equal_pct": self.pct(c["probabilities"]),
                 }
-                if self.swift_checked
-                else None
-            ),
+                for name, c in self.targets.items()
+            },
             "tl2cgen": {
                 "margins_bit_equal_pct": self.pct(self.tl2cgen_margin_equal),
                 "max_abs_margin_diff": self.tl2cgen_max_abs,
@@ -451,110 +441,101 @@ class ModelComparison:
                 "decisions_equal_pct": self.pct(self.coreml_decision_equal),
                 "vectors_within_max_diff_of_threshold": self.coreml_near_threshold,
             },
-            "targets": {
-                name: {
-                    "margins_bit_equal_pct": self.pct(c["margins"]),
-                    "decisions_equal_pct": self.pct(c["decisions"]),
-                    "events_equal_pct": self.pct(c["events"]),
-                }
-                for name, c in self.targets.items()
-            },
             "problems": self.problems,
         }
 
 
 class ModelParity:
-    """All prediction targets of one generated tree, built once."""
+    """All prediction targets of one generated tree, built once.
+
+    ``detectors``: {registered target name: detector} (``featgen.harness.adapters.detectors``
+    builds one per runnable parity target), each with ``stream(samples)`` and ``margins(X)``
+    like ``Detector``; by default only the generated C's (the harness needs a C compiler
+    anyway). ``columns``: the full-vector columns the model reads (None: all)."""
 
     def __init__(
         self,
-        files: dict,
+        files: Mapping[str, str | bytes],
         name: str,
         workdir: Path,
         numpy_module,
         with_tl2cgen: bool = True,
-        with_swift: bool = False,
-        detectors: dict | None = None,
+        detectors: Mapping[str, Any] | None = None,
     ):
         self.name = name
         self.module = numpy_module
-        self.meta = manifest_of(files).model
-        self.detector = Detector(files, name, workdir)
-        self.swift = swift_detector(files, name, workdir) if with_swift else None
+        model = manifest_of(files).model
+        if model is None:
+            raise ValueError(f"{name}: the build has no model, so no prediction parity")
+        self.meta = model
+        self.columns = device_featuriser(files, name)[1]
+        self.detectors: dict[str, Any] = (
+            {"C": Detector(files, name, workdir)} if detectors is None else dict(detectors)
+        )
         self.tl2cgen = TL2cgen(files, name, workdir) if with_tl2cgen else None
         self.coreml = coreml_evaluator(files, name)
-        # {target name: detector} of the other registered targets (adapters.detectors); each
-        # has ``stream(samples)`` and ``margins(X)`` like ``Detector``
-        self.others = dict(detectors or {})
         self.decision = decisions.Decision.from_json(self.meta.decision)
+
+    def stream(
+        self, label: str, samples: np.ndarray, ends: np.ndarray, problems: list[str]
+    ) -> dict[str, dict] | None:
+        """Every detector's ``stream(samples)``, or None (with the problem appended to
+        ``problems``) when one scores other rows than numpy emits or rejects other rows than
+        the non-finite ones."""
+        finite = np.isfinite(samples).all(axis=1)
+        outs = {}
+        for target, detector in self.detectors.items():
+            out = outs[target] = detector.stream(samples)
+            if not np.array_equal(out["ends"], ends):
+                problems.append(
+                    f"{label}: the {target} detector scored {len(out['ends'])} vectors, "
+                    f"numpy emitted {len(ends)}"
+                )
+                return None
+            bad = np.flatnonzero(out["status"] < 0)
+            if not np.array_equal(bad, np.flatnonzero(~finite)):
+                problems.append(
+                    f"{label}: the {target} detector's rejected rows {bad[:5]} are not the "
+                    "non-finite rows"
+                )
+        return outs
 
     def compare_recording(
         self, booster, label: str, samples: np.ndarray, result: ModelComparison
     ) -> None:
         features, ends = self.module.featurize(samples, nonfinite="drop")
-        got = self.detector.stream(samples)
-        if not np.array_equal(got["ends"], ends):
-            result.problems.append(
-                f"{label}: the detector scored {len(got['ends'])} vectors, "
-                f"numpy emitted {len(ends)}"
-            )
+        outs = self.stream(label, samples, ends, result.problems)
+        if outs is None:
             return
         finite = np.isfinite(samples).all(axis=1)
-        bad = np.flatnonzero(got["status"] < 0)
-        if not np.array_equal(bad, np.flatnonzero(~finite)):
-            result.problems.append(f"{label}: rejected rows {bad[:5]} are not the non-finite rows")
         ordinals = np.cumsum(finite)[ends] - 1
-        swift = None
-        if self.swift is not None:
-            swift = self.swift.stream(samples)
-            if not (
-                np.array_equal(swift["ends"], ends)
-                and np.array_equal(swift["status"], got["status"])
-            ):
-                result.problems.append(f"{label}: the Swift detector's statuses differ from C's")
-                return
-        others = {}
-        for target, detector in self.others.items():
-            out = others[target] = detector.stream(samples)
-            if not (
-                np.array_equal(out["ends"], ends) and np.array_equal(out["status"], got["status"])
-            ):
-                result.problems.append(f"{label}: the {target} detector's statuses differ from C's")
-                return
-        self.compare_vectors(booster, features, ordinals, got, result, swift, others)
+        self.compare_vectors(booster, features, ordinals, outs, result)
 
     def compare_vectors(
         self,
         booster,
         features,
         ordinals,
-        got,
+        outs: Mapping[str, dict],
         result: ModelComparison,
-        swift: dict | None = None,
-        others: dict | None = None,
     ) -> None:
+        """Count, per target of ``outs`` ({target name: its detector's stream output}), the
+        vectors equal to the reference (XGBoost on ``features``, the spec's decision and event
+        rule); and TL2cgen's and Core ML's."""
         ref = xgboost_margins(booster, features)
         positive = decisions.positive(self.decision, ref)
         _, fired = decisions.events(self.decision, positive, ordinals)
         result.vectors += len(ref)
-        result.c_margin_equal += int(bits_equal(ref, got["margins"]).sum())
-        result.c_decision_equal += int((positive == got["positive"]).sum())
-        result.c_event_equal += int((fired == got["event"]).sum())
         result.events += int(fired.sum())
-        if swift is not None:
-            result.swift_checked = True
-            result.swift_margin_equal += int(bits_equal(ref, swift["margins"]).sum())
-            result.swift_decision_equal += int((positive == swift["positive"]).sum())
-            result.swift_event_equal += int((fired == swift["event"]).sum())
-        for target, out in (others or {}).items():
-            counts = result.targets.setdefault(target, {"margins": 0, "decisions": 0, "events": 0})
-            counts["margins"] += int(bits_equal(ref, out["margins"]).sum())
-            counts["decisions"] += int((positive == out["positive"]).sum())
-            counts["events"] += int((fired == out["event"]).sum())
         xgb_prob = np.asarray(
             booster.inplace_predict(features, predict_type="value"), dtype=np.float32
         ).reshape(len(ref), -1)
-        result.c_probability_equal += int(bits_equal(xgb_prob, got["probabilities"]).sum())
+        for target, out in outs.items():
+            counts = result.count(target)
+            counts["margins"] += int(bits_equal(ref, out["margins"]).sum())
+            counts["decisions"] += int((positive == out["positive"]).sum())
+            counts["events"] += int((fired == out["event"]).sum())
+            counts["probabilities"] += int(bits_equal(xgb_prob, out["probabilities"]).sum())
         if self.tl2cgen is not None:
             tl = self.tl2cgen.margins(features)
             result.tl2cgen_margin_equal += int(bits_equal(ref, tl).sum())
@@ -562,7 +543,7 @@ class ModelParity:
             result.tl2cgen_decision_equal += int(
                 (decisions.positive(self.decision, tl) == positive).sum()
             )
-        cm = coreml_margins(self.coreml, features, self.detector.columns)
+        cm = coreml_margins(self.coreml, features, self.columns)
         result.coreml_margin_equal += int(bits_equal(ref, cm.astype(np.float32)).sum())
         diff = _max_abs(ref, cm)
         result.coreml_max_abs = max(result.coreml_max_abs, diff)
@@ -580,13 +561,14 @@ def coreml_positive(decision: decisions.Decision, margins: np.ndarray) -> np.nda
     if decision.kind == "none":
         return np.zeros(m.shape[0], dtype=bool)
     if decision.kind == "binary":
+        transforms: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+            "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+            "exp": np.exp,
+            "identity": lambda x: x,
+            "hinge": lambda x: (x > 0).astype(np.float64),
+        }
         with np.errstate(over="ignore"):
-            value = {
-                "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
-                "exp": np.exp,
-                "identity": lambda x: x,
-                "hinge": lambda x: (x > 0).astype(np.float64),
-            }[decision.transform](m[:, 0])
+            value = transforms[decision.transform](m[:, 0])
         return value >= decision.threshold
     return np.argmax(m, axis=1) == decision.positive_class
 
@@ -667,27 +649,25 @@ def boundary_check(
     parity: ModelParity, booster, forest: Forest, np_rows: np.ndarray, n_base: int = 2
 ) -> dict:
     """Boundary vectors (every threshold, its float32 and double neighbours, specials) on
-    ``n_base`` real feature rows: own C must equal XGBoost on all of them."""
-    picks = np.linspace(0, max(len(np_rows) - 1, 0), n_base).astype(int) if len(np_rows) else []
-    base = np_rows[picks] if len(np_rows) else np.zeros((1, forest.n_features))
+    ``n_base`` real feature rows: every target's margins must equal XGBoost's on all of them."""
+    if len(np_rows):
+        picks = np.linspace(0, len(np_rows) - 1, n_base).astype(int)
+        base = np_rows[picks]
+    else:
+        base = np.zeros((1, forest.n_features))
     X = boundary_vectors(forest, base)
     ref = xgboost_margins(booster, X)
-    out = {
+    out: dict[str, Any] = {
         "vectors": int(X.shape[0]),
-        "own_c_margins_bit_equal": int(bits_equal(ref, parity.detector.margins(X)).sum()),
-        "swift_margins_bit_equal": (
-            int(bits_equal(ref, parity.swift.margins(X)).sum())
-            if parity.swift is not None
-            else None
-        ),
+        "targets_margins_bit_equal": {
+            target: int(bits_equal(ref, d.margins(X)).sum())
+            for target, d in parity.detectors.items()
+        },
         "reference_rule_bit_equal": int(bits_equal(ref, forest.margins(X)).sum()),
-    }
-    out["targets_margins_bit_equal"] = {
-        target: int(bits_equal(ref, d.margins(X)).sum()) for target, d in parity.others.items()
     }
     if parity.tl2cgen is not None:
         out["tl2cgen_margins_bit_equal"] = int(bits_equal(ref, parity.tl2cgen.margins(X)).sum())
-    columns = parity.detector.columns
+    columns = parity.columns
     same = coreml_margins(parity.coreml, X, columns) == double_sum_of_leaves(forest, X)
     out["coreml_same_leaves"] = int(same.all(axis=1).sum())
     raw = parity.coreml.margins(model_input(X, columns))  # doubles, not rounded

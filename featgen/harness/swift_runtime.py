@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from codegen.backends.swift import upper_camel
@@ -13,17 +14,26 @@ from codegen.bundle import manifest_of
 
 from .c_runtime import CStream
 from .compare import Target
+from .sources import by_name, role_paths
 from .toolchains import CACHE, SWIFT_FLAGS, find_swiftc, swift_version
 
 
-def swift_sources(files: dict[str, str], name: str) -> dict[str, str]:
-    """{file name: text} of the library sources (the featuriser, and the model and detector when
-    the spec has a model) and the C-ABI shims."""
-    library = [p for p in files if p.startswith("ios/Sources/") and p.endswith(".swift")]
-    shim = [p for p in files if p.startswith("swift_shim/") and p.endswith(".swift")]
+def swift_sources(files: Mapping[str, str | bytes], name: str) -> dict[str, str]:
+    """{file name: text} of the library sources (the featuriser, and the model, detector and
+    recorder when the spec has a model, the sensor adapter when it has one) and the C-ABI shims:
+    the Swift target's "*source" and "*shim" roles (for a plain copy of a build: the .swift
+    files under ios/Sources/ and swift_shim/)."""
+    paths = role_paths(
+        files,
+        "Swift",
+        lambda role, path: role.endswith(("source", "shim")) and path.endswith(".swift"),
+        lambda path: path.startswith(("ios/Sources/", "swift_shim/")) and path.endswith(".swift"),
+    )
+    library = [p for p in paths if not p.startswith("swift_shim/")]
+    shim = [p for p in paths if p.startswith("swift_shim/")]
     if not any(p.endswith("Features.swift") for p in library) or not shim:
-        raise RuntimeError(f"expected the Swift featuriser and its shim, got {library + shim}")
-    return {Path(p).name: files[p] for p in library + shim}
+        raise RuntimeError(f"expected the Swift featuriser and its shim, got {paths}")
+    return by_name(files, paths)
 
 
 def build_swift_library(
