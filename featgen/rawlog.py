@@ -30,7 +30,7 @@ import click
 import numpy as np
 
 from . import ui
-from .data import DataError, Recording
+from .data import DataError, Recording, _csv_header, _encoding_error, _open_csv
 from .safe_io import check_output_file, write_text_atomic
 
 TIME_COLUMNS = ("t_ns", "t_s")
@@ -56,8 +56,8 @@ def is_raw_log(path: str | Path) -> bool:
     if not path.is_file():
         return False  # a FIFO or device would block here: the ordinary readers refuse it
     try:
-        if path.suffix.lower() == ".csv":
-            with open(path, newline="", encoding="utf-8") as handle:
+        if path.suffix.lower() == ".csv":  # utf-8-sig: Excel's byte-order mark is not a name
+            with open(path, newline="", encoding="utf-8-sig") as handle:
                 header = [h.strip() for h in next(csv.reader(handle), [])]
         elif path.suffix.lower() == ".parquet":
             import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
@@ -65,7 +65,7 @@ def is_raw_log(path: str | Path) -> bool:
             header = pq.read_schema(path).names
         else:
             return False
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, csv.Error):
         return False  # the ordinary readers report it
     return "sensor" in header and any(c in header for c in TIME_COLUMNS)
 
@@ -145,12 +145,13 @@ def read_raw_log(
     names = [s.name for s in spec.sensors.sources]
     if path.suffix.lower() == ".parquet":
         header, rows, first_line = _parquet_rows(path)
-    else:
-        handle = open(path, newline="", encoding="utf-8")
+    else:  # as every CSV featgen reads: UTF-16/32 refused, a UTF-8 byte-order mark skipped
+        handle = _open_csv(path)
         reader = csv.reader(handle)
-        header = [h.strip() for h in next(reader, [])]
         rows, first_line = reader, 2
     try:
+        if path.suffix.lower() != ".parquet":
+            header = _csv_header(path, reader)  # empty, unnamed or duplicate columns refused
         time_column = next((c for c in TIME_COLUMNS if c in header), None)
         wanted = ["sensor", "x", "y", "z"] + ([label_column] if label_column else [])
         missing = [c for c in wanted if c not in header] + ([] if time_column else ["t_ns"])
@@ -182,6 +183,10 @@ def read_raw_log(
                 platforms.add(str(row[col["platform"]]).strip())
             if group_column and group_column in col:
                 groups.add(str(row[col[group_column]]).strip())
+    except UnicodeDecodeError:  # binary data, or text in another encoding: located by offset
+        raise _encoding_error(path) from None
+    except csv.Error as exc:  # a NUL byte, a field over csv's size limit (one huge line)
+        raise DataError(f"{path}:{reader.line_num}: not valid CSV ({exc})") from None
     finally:
         if path.suffix.lower() != ".parquet":
             handle.close()
