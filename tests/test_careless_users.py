@@ -1,0 +1,207 @@
+"""What careless and hostile users do to the newest commands (raw sensor logs, replay, model
+import): the wrong file, a file in another encoding, one huge line, an output path that is an
+input, a model whose "tree" is a cycle. Each gets a located message and exit 2, never an
+internal error, a crash or a destroyed input. Run as a subprocess: a crash must not take the
+test process with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from featgen.replay import fnv1a
+from featurespec import load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "twist_and_go" / "spec.yaml"
+MODEL = ROOT / "examples" / "twist_and_go" / "model" / "model.json"
+
+RAW = "t_ns,sensor,x,y,z,platform\n" + "".join(
+    f"{1_000_000_000 + 5_000_000 * i},{('accelerometer', 'gyroscope')[i % 2]},"
+    f"{0.01 * i},{-0.02 * i},9.81,android\n"
+    for i in range(400)
+)
+
+
+def featgen(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "featgen", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def refused(result: subprocess.CompletedProcess, *needles: str) -> None:
+    """Exit 2 with a one-line error holding every needle; no traceback, no internal error."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    for needle in needles:
+        assert needle in result.stderr, (needle, result.stderr)
+
+
+# ---------------------------------------------------------------- raw sensor logs
+
+
+def test_a_png_renamed_csv_is_located_not_an_internal_error(tmp_path):
+    png = tmp_path / "photo.csv"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    out = tmp_path / "out.csv"
+    refused(
+        featgen("resample", EXAMPLE, png, "-o", out, "--platform", "android"),
+        f"{png}:1: not UTF-8 text: byte 0x89 at offset 0",
+    )
+    assert not out.exists()
+
+
+def test_one_huge_field_is_located_not_an_internal_error(tmp_path):
+    log = tmp_path / "huge.csv"
+    log.write_text("t_ns,sensor,x,y,z\n1,accelerometer," + "9" * 200_000 + ",1,1\n")
+    refused(
+        featgen("resample", EXAMPLE, log, "-o", tmp_path / "o.csv", "--platform", "android"),
+        f"{log}:2: not valid CSV (field larger than field limit",
+    )
+    refused(
+        featgen("featurize", EXAMPLE, log, "-o", tmp_path / "f.csv", "--platform", "android"),
+        f"{log}:2: not valid CSV",
+    )
+
+
+def test_an_excel_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
+    """Excel's "CSV UTF-8" starts with EF BB BF: the log is still a raw log (featurize used to
+    read it as a fixed-rate recording and report missing acc_x..gyro_z)."""
+    log = tmp_path / "excel.csv"
+    log.write_bytes(b"\xef\xbb\xbf" + RAW.encode())
+    out = tmp_path / "o.csv"
+    result = featgen("resample", EXAMPLE, log, "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().startswith("t_ns,segment,acc_x")
+    result = featgen("featurize", EXAMPLE, log, "-o", tmp_path / "f.csv")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "f.csv").read_text().startswith("recording,end_sample,")
+
+
+def test_utf16_and_duplicate_columns_are_refused_by_name(tmp_path):
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes(RAW.encode("utf-16"))
+    refused(
+        featgen("resample", EXAMPLE, utf16, "-o", tmp_path / "o.csv"),
+        f"{utf16}: UTF-16-LE text",
+    )
+    twice = tmp_path / "twice.csv"
+    lines = RAW.splitlines()
+    twice.write_text("\n".join([lines[0] + ",platform"] + [x + ",ios" for x in lines[1:]]) + "\n")
+    refused(
+        featgen("resample", EXAMPLE, twice, "-o", tmp_path / "o.csv"),
+        f"{twice}:1: column 'platform' appears twice",
+    )
+
+
+# ---------------------------------------------------------------- an output over an input
+
+
+@pytest.mark.parametrize("raw", [True, False], ids=["raw log", "fixed-rate"])
+def test_featurize_never_writes_over_its_input(tmp_path, raw):
+    data = tmp_path / "rec.csv"
+    if raw:
+        data.write_text(RAW)
+    else:
+        names = load_spec(EXAMPLE).inputs
+        data.write_text(
+            ",".join(names)
+            + "\n"
+            + "".join(
+                ",".join(f"{0.1 * i + k}" for k in range(len(names))) + "\n" for i in range(300)
+            )
+        )
+    before = data.read_bytes()
+    refused(featgen("featurize", EXAMPLE, data, "-o", data), "is an input of this command")
+    assert data.read_bytes() == before
+    refused(  # the same file reached through its directory
+        featgen("featurize", EXAMPLE, tmp_path, "-o", data), "is an input of this command"
+    )
+    assert data.read_bytes() == before
+
+
+def _empty_log() -> bytes:
+    """A whole version-2 flight log with no pushes (header and end record): it parses."""
+    header = bytearray(212)
+    header[0:8] = b"FGFLIGHT"
+    struct.pack_into("<HH", header, 8, 2, 212)
+    header[124:136] = b"twist_and_go"
+    struct.pack_into("<HHH", header, 164, 6, 160, 1)
+    header[204] = 1
+    struct.pack_into("<I", header, 208, fnv1a(bytes(header[:208])))
+    body = struct.pack("<IBQ", 9, 2, 0)
+    return bytes(header) + body + struct.pack("<I", fnv1a(body))
+
+
+@pytest.mark.parametrize("option", ["--html", "--json", "--to-jsonl", "--to-binary"])
+def test_replay_never_writes_over_the_log(tmp_path, option):
+    log = tmp_path / "phone.fglog"
+    log.write_bytes(_empty_log())
+    refused(featgen("replay", log, "--spec", EXAMPLE, option, log), "is an input of this command")
+    assert log.read_bytes() == _empty_log()
+    (tmp_path / "logs").mkdir()
+    inside = tmp_path / "logs" / "b.fglog"
+    inside.write_bytes(_empty_log())
+    refused(
+        featgen("replay", tmp_path / "logs", "--spec", EXAMPLE, option, inside),
+        "is an input of this command",
+    )
+    assert inside.read_bytes() == _empty_log()
+
+
+def test_replay_never_writes_over_the_spec_nor_twice_to_one_file(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_bytes(EXAMPLE.read_bytes())
+    log = tmp_path / "phone.fglog"
+    log.write_bytes(_empty_log())
+    refused(featgen("replay", log, "--spec", spec, "--json", spec), "is an input of this command")
+    assert spec.read_bytes() == EXAMPLE.read_bytes()
+    both = tmp_path / "report"
+    refused(
+        featgen("replay", log, "--spec", spec, "--json", both, "--html", both),
+        "name the same file",
+    )
+    assert not both.exists()
+
+
+# ---------------------------------------------------------------- model import
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda t: t["left_children"].__setitem__(0, 0), "is not a tree: node 0 is reached twice"),
+        (
+            lambda t: t["right_children"].__setitem__(0, t["left_children"][0]),
+            "is not a tree: node 1 is reached twice",
+        ),
+        (lambda t: t["left_children"].__setitem__(0, 10**6), "node 0 has child 1000000"),
+    ],
+    ids=["cycle", "shared subtree", "child out of range"],
+)
+def test_a_model_whose_tree_is_not_a_tree_is_refused(tmp_path, edit, message):
+    """A cycle in a tree crashed XGBoost inside import-model (SIGSEGV, exit 139); featgen's
+    own walk of it would never end."""
+    doc = json.loads(MODEL.read_text())
+    edit(doc["learner"]["gradient_booster"]["model"]["trees"][0])
+    model = tmp_path / "hostile.json"
+    model.write_text(json.dumps(doc))
+    names = tmp_path / "names.txt"
+    names.write_text("\n".join(load_spec(EXAMPLE).feature_names) + "\n")
+    out = tmp_path / "model"
+    refused(
+        featgen("import-model", model, "--spec", EXAMPLE, "-o", out, "--feature-names", names),
+        f"{model}: tree 0 {message}" if "tree" in message else message,
+    )
+    assert not out.exists()
