@@ -205,3 +205,47 @@ def test_a_model_whose_tree_is_not_a_tree_is_refused(tmp_path, edit, message):
         f"{model}: tree 0 {message}" if "tree" in message else message,
     )
     assert not out.exists()
+
+
+def test_a_gigabyte_of_zeros_is_refused_by_its_first_bytes(tmp_path):
+    """Replay read the whole file before looking at its magic: 1 GB of RSS to say "not a
+    flight log". A sparse file costs no disk; the peak RSS of the one featgen child is read
+    by a fresh wrapper process, so no other test's child counts."""
+    zeros = tmp_path / "zeros.fglog"
+    with open(zeros, "wb") as handle:
+        handle.truncate(1 << 30)
+    probe = (
+        "import resource, subprocess, sys\n"
+        "r = subprocess.run([sys.executable, '-m', 'featgen', 'replay', sys.argv[1], "
+        "'--spec', sys.argv[2]], capture_output=True, text=True)\n"
+        "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "sys.stderr.write(r.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(zeros), str(EXAMPLE)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    status, peak_kib = map(int, result.stdout.split())
+    assert status == 2 and "not a featgen flight log" in result.stderr, result.stderr
+    assert "at byte offset 0" in result.stderr
+    assert peak_kib < 400 * 1024, f"peak RSS {peak_kib} KiB for a log refused by its magic"
+
+
+def test_a_raw_log_too_big_for_memory_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """A raw log is resampled whole (~230 bytes an event at peak); one that cannot fit gets a
+    message naming its events and the memory, not the OOM killer half an hour later."""
+    from featgen import rawlog
+    from featgen.data import DataError
+
+    log = tmp_path / "long.csv"
+    log.write_text(RAW * 10)  # 4,010 lines, ~0.9 MB at 230 bytes an event
+    spec = load_spec(EXAMPLE)
+    monkeypatch.setattr(rawlog, "available_memory", lambda: 500_000)
+    with pytest.raises(DataError, match=r"long\.csv: 4,010 events .* need about 0\.0 GB"):
+        rawlog.read_raw_log(log, spec)
+    monkeypatch.setattr(rawlog, "available_memory", lambda: 2_000_000)
+    with pytest.raises(DataError, match="t_ns 't_ns' is not a whole number"):  # read: it fits
+        rawlog.read_raw_log(log, spec)
