@@ -709,7 +709,11 @@ def replay(
             raise click.UsageError(f"{p}: the log names no usable spec ({name!r}); give --spec")
         sp = spec_path or f"examples/{name}/spec.yaml"
         if not Path(sp).is_file():
-            raise click.UsageError(f"{p}: no --spec given and {sp} does not exist")
+            raise click.UsageError(
+                f"--spec {sp} does not exist"
+                if spec_path
+                else f"{p}: no --spec given and {sp} does not exist"
+            )
         if sp not in refs:
             refs[sp] = reference(sp)
         report = compare(parsed, refs[sp], want_timeline=bool(html_path))
