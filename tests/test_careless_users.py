@@ -249,3 +249,56 @@ def test_a_raw_log_too_big_for_memory_is_refused_before_it_is_read(tmp_path, mon
     monkeypatch.setattr(rawlog, "available_memory", lambda: 2_000_000)
     with pytest.raises(DataError, match="t_ns 't_ns' is not a whole number"):  # read: it fits
         rawlog.read_raw_log(log, spec)
+
+
+# ---------------------------------------------------------------- train, replay's options
+
+
+def _fixed_rate(path: Path, subject: int) -> Path:
+    names = load_spec(EXAMPLE).inputs
+    path.write_text(
+        ",".join([*names, "label", "subject"])
+        + "\n"
+        + "".join(
+            ",".join(f"{((i * (k + 3)) % 17) * 0.1:.3f}" for k in range(len(names)))
+            + f",{int(i % 40 < 10)},{subject}\n"
+            for i in range(400)
+        )
+    )
+    return path
+
+
+def test_train_refuses_a_test_file_that_is_also_training_data(tmp_path):
+    """--test-data naming a DATA file (directly or inside a DATA directory) trained on the
+    held-out recording and reported its metrics as held-out ones, exit 0."""
+    (tmp_path / "data").mkdir()
+    a = _fixed_rate(tmp_path / "data" / "a.csv", 0)
+    _fixed_rate(tmp_path / "data" / "b.csv", 1)
+    for data in (a, tmp_path / "data"):
+        refused(
+            featgen(
+                "train", EXAMPLE, data, "--test-data", a, "-o", tmp_path / "m", "--rounds", "2"
+            ),
+            f"--test-data {a} is also in DATA",
+        )
+        assert not (tmp_path / "m").exists()
+
+
+def test_train_params_file_that_is_binary_is_located(tmp_path):
+    png = tmp_path / "params.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n")
+    data = _fixed_rate(tmp_path / "a.csv", 0)
+    refused(
+        featgen("train", EXAMPLE, data, "-o", tmp_path / "m", "--params", png),
+        f"--params {png}: not a YAML/JSON text file (byte 0x89 at offset 0",
+    )
+
+
+def test_replay_names_a_missing_spec_it_was_given(tmp_path):
+    log = tmp_path / "phone.fglog"
+    log.write_bytes(_empty_log())
+    result = featgen("replay", log, "--spec", tmp_path / "nope.yaml")
+    assert result.returncode == 2 and f"--spec {tmp_path / 'nope.yaml'} does not exist" in (
+        result.stderr
+    )
+    assert "no --spec given" not in result.stderr
