@@ -27,6 +27,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+from rich.markup import escape
 
 from . import ui
 from .data import DataError, Recording, _csv_header, _encoding_error, _open_csv
@@ -348,9 +349,22 @@ def as_delivered(values: np.ndarray, platform: str) -> np.ndarray:
         return values.astype(np.float32).astype(np.float64)
 
 
-def resample_log(spec, module, log: RawLog, platform: str | None):
+def resample_log(spec, module, log: RawLog, platform: str | None, where: str | None = None):
     chosen = platform_of(spec, log, platform)
-    return module.resample(log.t_ns, log.sensor, as_delivered(log.values, chosen), chosen)
+    r = module.resample(log.t_ns, log.sensor, as_delivered(log.values, chosen), chosen)
+    c = r.counts
+    ignored = c["out_of_order"] + c["duplicates"] + c["stale"]
+    if ignored * 10 > len(log.t_ns):  # the phone's rule, but offline it is most likely a mistake
+        ui.errors.print(
+            f"[bold yellow]warning:[/] {escape(where or log.name)}: {ignored:,} of "
+            f"{len(log.t_ns):,} events were not used ({c['out_of_order']:,} out of order, "
+            f"{c['duplicates']:,} duplicate times, {c['stale']:,} older than their segment), "
+            "as on the phone, whose adapter takes each sensor's events in arrival order: is "
+            "the log in arrival order (not sorted by sensor, not several recordings one "
+            "after another)?",
+            soft_wrap=True,
+        )
+    return r
 
 
 def segment_recordings(spec, files, paths, platform: str | None) -> dict[str, np.ndarray]:
@@ -360,7 +374,7 @@ def segment_recordings(spec, files, paths, platform: str | None) -> dict[str, np
     for path in paths:
         log = read_raw_log(path, spec)
         for k, (_, samples) in enumerate(
-            module.segments(resample_log(spec, module, log, platform))
+            module.segments(resample_log(spec, module, log, platform, str(path)))
         ):
             out[f"{log.name}#{k}"] = samples
     return out
@@ -375,7 +389,7 @@ def labeled_segments(
     out: dict[str, Recording] = {}
     for path in paths:
         log = read_raw_log(path, spec, label_column, group_column)
-        r = resample_log(spec, module, log, platform)
+        r = resample_log(spec, module, log, platform, str(path))
         order = np.argsort(log.t_ns, kind="stable")
         times, labels = log.t_ns[order], log.labels[order]
         starts = np.flatnonzero(r.segment_start).tolist() + [len(r.t_ns)]
@@ -463,9 +477,16 @@ def register(main) -> None:
         try:
             raw = read_raw_log(log, parsed)
             module = sensors_module(parsed, files)
-            r = resample_log(parsed, module, raw, platform)
+            r = resample_log(parsed, module, raw, platform, log)
         except DataError as exc:
             ui.fail(str(exc))
+        if not len(r.t_ns):  # as featurize: an empty table is never written as a result
+            report = session_report(raw, r, [s.name for s in parsed.sensors.sources])
+            ui.fail(
+                f"{log}: no fixed-rate samples ({len(raw.t_ns)} events; {report[-1]}), so "
+                f"nothing was written to {output}: a sample needs accepted events of every "
+                "sensor of the spec around its grid time (docs/sensors.md)"
+            )
         with atomic_file(output, "w", encoding="utf-8", newline="") as handle:
             write_resampled(handle, parsed.inputs, r)
         for line in session_report(raw, r, [s.name for s in parsed.sensors.sources]):
