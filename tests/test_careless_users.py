@@ -302,3 +302,34 @@ def test_replay_names_a_missing_spec_it_was_given(tmp_path):
         result.stderr
     )
     assert "no --spec given" not in result.stderr
+
+
+# ---------------------------------------------------------------- raw logs that give nothing
+
+
+def test_resample_of_a_log_without_events_writes_nothing(tmp_path):
+    """A header-only log was 'resampled' into a header-only CSV, exit 0."""
+    log = tmp_path / "header_only.csv"
+    log.write_text(RAW.splitlines()[0] + "\n")
+    out = tmp_path / "o.csv"
+    refused(
+        featgen("resample", EXAMPLE, log, "-o", out, "--platform", "android"),
+        f"{log}: no fixed-rate samples (0 events;",
+        "nothing was written",
+    )
+    assert not out.exists()
+
+
+def test_a_log_not_in_arrival_order_is_warned_about(tmp_path):
+    """Shuffled (here: every 7th event first, then all again): the rule (the phone's) drops most events; offline that is
+    a mistake in the log, and the user is told instead of training on a tenth of the data."""
+    lines = RAW.splitlines()
+    log = tmp_path / "shuffled.csv"
+    log.write_text("\n".join([lines[0], *lines[1:][::7], *lines[1:]]) + "\n")
+    for command in ("resample", "featurize"):
+        result = featgen(command, EXAMPLE, log, "-o", tmp_path / f"{command}.csv")
+        assert f"warning: {log}: " in result.stderr and "events were not used" in result.stderr
+    good = tmp_path / "arrival.csv"
+    good.write_text(RAW)
+    result = featgen("resample", EXAMPLE, good, "-o", tmp_path / "o.csv")
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
