@@ -333,3 +333,35 @@ def test_a_log_not_in_arrival_order_is_warned_about(tmp_path):
     good.write_text(RAW)
     result = featgen("resample", EXAMPLE, good, "-o", tmp_path / "o.csv")
     assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    "child, message",
+    [("0", "is not a tree: node 0 is reached twice"), ("99", "node 0 has child 99")],
+    ids=["cycle", "child out of range"],
+)
+def test_a_lightgbm_model_whose_tree_is_not_a_tree_is_refused(tmp_path, child, message):
+    """Before: LightGBM aborted the process on a cycle (exit 134), Treelite raised an internal
+    error on a child out of range (exit 3)."""
+    import re
+
+    lgb = pytest.importorskip("lightgbm")
+    np = pytest.importorskip("numpy")
+    names = list(load_spec(EXAMPLE).feature_names)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, len(names)))
+    booster = lgb.train(
+        {"objective": "binary", "verbose": -1, "num_leaves": 8},
+        lgb.Dataset(x, (x[:, 0] > 0).astype(int), feature_name=names),
+        3,
+    )
+    text = booster.model_to_string()
+    hostile = re.sub(r"(Tree=0\n(?:.*\n)*?left_child=)(-?\d+)", rf"\g<1>{child}", text, count=1)
+    assert hostile != text
+    model = tmp_path / "model.txt"
+    model.write_text(hostile)
+    out = tmp_path / "imported"
+    refused(
+        featgen("import-model", model, "--spec", EXAMPLE, "-o", out), f"{model}: tree 0 {message}"
+    )
+    assert not out.exists()
