@@ -107,6 +107,12 @@ def _time_ns(text: str, column: str, where: str) -> int:
     text = text.strip()
     if column == "t_ns":
         if not _INT.fullmatch(text):
+            if _DECIMAL.fullmatch(text) and float(text).is_integer():  # a float64 column
+                raise DataError(
+                    f"{where}: t_ns {text!r} is written as a decimal, not an integer: write "
+                    "t_ns as int64 (a double cannot hold every nanosecond time past 2^53 ns, "
+                    "104 days of uptime), or times in seconds as t_s"
+                )
             raise DataError(f"{where}: t_ns {text!r} is not a whole number of nanoseconds")
         value = int(text)
     else:
@@ -170,7 +176,7 @@ def read_raw_log(
             if len(t) == _CHUNK:
                 parts.append(_arrays(t, ids, values, labels))
                 t, ids, values, labels = [], [], [], []
-            where = f"{path}:{line}"
+            where = f"{path}:{line}" if first_line else f"{path}: row {line}"  # Parquet: from 0
             if len(row) != len(header):
                 raise DataError(f"{where}: {len(row)} fields, the header has {len(header)}")
             t.append(_time_ns(str(row[col[time_column]]), time_column, where))
