@@ -365,3 +365,23 @@ def test_a_lightgbm_model_whose_tree_is_not_a_tree_is_refused(tmp_path, child, m
         featgen("import-model", model, "--spec", EXAMPLE, "-o", out), f"{model}: tree 0 {message}"
     )
     assert not out.exists()
+
+
+def test_a_parquet_raw_log_names_the_row_not_a_line(tmp_path):
+    """Parquet has rows counted from 0, not lines: 'log.parquet:0:' read as line 0 of a file."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    log = tmp_path / "log.parquet"
+    columns = {"t_ns": [1, 2.5], "sensor": ["accelerometer", "gyroscope"]}
+    pq.write_table(pa.table({**columns, "x": [1.0, 2.0], "y": [1.0, 2.0], "z": [1.0, 2.0]}), log)
+    refused(  # a float64 column: 1.0 is refused too, saying why
+        featgen("resample", EXAMPLE, log, "-o", tmp_path / "o.csv", "--platform", "android"),
+        f"{log}: row 0: t_ns '1.0' is written as a decimal, not an integer: write t_ns as int64",
+    )
+    columns["t_ns"] = [1, 2]
+    columns["sensor"] = ["accelerometer", "magnetometer"]
+    pq.write_table(pa.table({**columns, "x": [1.0, 2.0], "y": [1.0, 2.0], "z": [1.0, 2.0]}), log)
+    refused(
+        featgen("resample", EXAMPLE, log, "-o", tmp_path / "o.csv", "--platform", "android"),
+        f"{log}: row 1: unknown sensor 'magnetometer'",
+    )
