@@ -385,3 +385,25 @@ def test_a_parquet_raw_log_names_the_row_not_a_line(tmp_path):
         featgen("resample", EXAMPLE, log, "-o", tmp_path / "o.csv", "--platform", "android"),
         f"{log}: row 1: unknown sensor 'magnetometer'",
     )
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("empty.txt", "", "lists no feature names (an empty file?)"),
+        ("empty.csv", "", "lists no feature names (an empty file?)"),
+        ("huge.csv", "a," + "b" * 200_000 + "\n", ":1: not a CSV header (field larger than"),
+    ],
+    ids=["empty text", "empty csv", "huge csv header"],
+)
+def test_import_model_feature_names_file_that_holds_none(tmp_path, name, content, message):
+    """An empty --feature-names file was answered 'the booster has no feature names ... give
+    --feature-names FILE' (it was given); a huge CSV header was an internal csv.Error."""
+    names = tmp_path / name
+    names.write_text(content)
+    refused(
+        featgen(
+            "import-model", MODEL, "--spec", EXAMPLE, "-o", tmp_path / "m", "--feature-names", names
+        ),
+        message,
+    )
