@@ -131,8 +131,8 @@ def test_featurize_never_writes_over_its_input(tmp_path, raw):
     assert data.read_bytes() == before
 
 
-def _empty_log() -> bytes:
-    """A whole version-2 flight log with no pushes (header and end record): it parses."""
+def _empty_log(pending: int = 0) -> bytes:
+    """A whole version-2 flight log (header, PENDING pushes of status 0, end record)."""
     header = bytearray(212)
     header[0:8] = b"FGFLIGHT"
     struct.pack_into("<HH", header, 8, 2, 212)
@@ -140,8 +140,13 @@ def _empty_log() -> bytes:
     struct.pack_into("<HHH", header, 164, 6, 160, 1)
     header[204] = 1
     struct.pack_into("<I", header, 208, fnv1a(bytes(header[:208])))
-    body = struct.pack("<IBQ", 9, 2, 0)
-    return bytes(header) + body + struct.pack("<I", fnv1a(body))
+    out = bytes(header)
+    for i in range(pending):
+        payload = bytes([1, 0]) + struct.pack("<6d", 0.1 * i, 0.0, 9.81, 0.0, 0.01 * i, 0.0)
+        record = struct.pack("<I", len(payload)) + payload
+        out += record + struct.pack("<I", fnv1a(record))
+    body = struct.pack("<IBQ", 9, 2, pending)
+    return out + body + struct.pack("<I", fnv1a(body))
 
 
 @pytest.mark.parametrize("option", ["--html", "--json", "--to-jsonl", "--to-binary"])
@@ -407,3 +412,15 @@ def test_import_model_feature_names_file_that_holds_none(tmp_path, name, content
         ),
         message,
     )
+
+
+def test_replay_html_of_a_log_the_device_never_scored(tmp_path):
+    """The reference scores push 99, the device never did: the first divergence has reasons
+    but no feature table, and the HTML report was an internal error (jinja2 UndefinedError)."""
+    log = tmp_path / "never_scored.fglog"
+    log.write_bytes(_empty_log(pending=150))
+    html = tmp_path / "r.html"
+    result = featgen("replay", log, "--spec", EXAMPLE, "--html", html)
+    assert result.returncode == 1, result.stderr
+    assert "internal error" not in result.stderr
+    assert "First divergence: push 99" in html.read_text()
