@@ -321,23 +321,24 @@ def _parquet_rows(path: Path):
     return table.column_names, rows, 0  # "line" = row index in Parquet
 
 
-def platform_of(spec, log: RawLog, platform: str | None) -> str:
+def platform_of(spec, log: RawLog, platform: str | None, where: str | None = None) -> str:
+    where = where or log.name  # the file's path when the caller has it
     choices = spec.sensors.platforms
     chosen = platform or log.platform
     if chosen is None:
         if len(choices) == 1:
             return choices[0]
         raise DataError(
-            f"{log.name}: the spec declares {' and '.join(choices)}: pass "
+            f"{where}: the spec declares {' and '.join(choices)}: pass "
             "--platform or add a platform column to the log"
         )
     if platform and log.platform and platform != log.platform:
         raise DataError(
-            f"{log.name}: --platform {platform} but the log's platform column says {log.platform}"
+            f"{where}: --platform {platform} but the log's platform column says {log.platform}"
         )
     if chosen not in choices:
         raise DataError(
-            f"{log.name}: platform {chosen!r} is not declared by the spec's sensors "
+            f"{where}: platform {chosen!r} is not declared by the spec's sensors "
             f"({', '.join(choices)})"
         )
     return chosen
@@ -356,7 +357,7 @@ def as_delivered(values: np.ndarray, platform: str) -> np.ndarray:
 
 
 def resample_log(spec, module, log: RawLog, platform: str | None, where: str | None = None):
-    chosen = platform_of(spec, log, platform)
+    chosen = platform_of(spec, log, platform, where)
     r = module.resample(log.t_ns, log.sensor, as_delivered(log.values, chosen), chosen)
     c = r.counts
     ignored = c["out_of_order"] + c["duplicates"] + c["stale"]
