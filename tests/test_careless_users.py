@@ -424,3 +424,15 @@ def test_replay_html_of_a_log_the_device_never_scored(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "internal error" not in result.stderr
     assert "First divergence: push 99" in html.read_text()
+
+
+def test_a_platform_mismatch_names_the_file_not_its_stem(tmp_path):
+    """'s00_r00.android: --platform ios but ...' named neither the folder nor the file."""
+    (tmp_path / "logs").mkdir()
+    log = tmp_path / "logs" / "walk.android.csv"
+    log.write_text(RAW)
+    for command in ("resample", "featurize"):
+        refused(
+            featgen(command, EXAMPLE, log, "-o", tmp_path / "o.csv", "--platform", "ios"),
+            f"error: {log}: --platform ios but the log's platform column says android",
+        )
