@@ -54,7 +54,13 @@ from .replay_report import write_html
 from .replay_text import read_log, to_text
 from .replay_text import to_binary as binary_form
 from .report import write_report
-from .safe_io import check_output_file, check_output_folder, write_bytes_atomic, write_text_atomic
+from .safe_io import (
+    check_not_an_input,
+    check_output_file,
+    check_output_folder,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 from .train import TrainError
 from .ui import console, errors, fail, load, warn_no_swift
 
@@ -372,7 +378,9 @@ def featurize(
     check_output_file(output, "-o")
     module = load_numpy_module(files, parsed.name)
     try:
-        raw, rest = raw_and_rest(parsed, local_files(data))  # raw sensor logs: resampled
+        inputs = local_files(data)
+        check_not_an_input(output, [spec, *inputs], "-o")
+        raw, rest = raw_and_rest(parsed, inputs)  # raw sensor logs: resampled
         segments = segment_recordings(parsed, files, raw, platform) if raw else {}
         recordings = sources(rest) if rest else []
     except DataError as exc:
@@ -677,6 +685,22 @@ def replay(
         if value:
             check_output_file(value, option)
     path = Path(log)
+    inputs = [p for p in path.iterdir() if p.is_file()] if path.is_dir() else [path]
+    outputs = [
+        (o, v)
+        for o, v in (
+            ("--json", json_path),
+            ("--html", html_path),
+            ("--to-jsonl", to_jsonl),
+            ("--to-binary", to_binary),
+        )
+        if v
+    ]
+    for k, (option, value) in enumerate(outputs):  # no output over a log, the spec or another
+        check_not_an_input(value, inputs + ([spec_path] if spec_path else []), option)
+        for other, earlier in outputs[:k]:
+            if Path(value).resolve() == Path(earlier).resolve():
+                raise click.UsageError(f"{option} and {other} name the same file {value}")
     if to_jsonl or to_binary:
         if path.is_dir():
             raise click.BadParameter("converts one log file, not a directory", param_hint="LOG")
@@ -704,7 +728,11 @@ def replay(
             raise click.UsageError(f"{p}: the log names no usable spec ({name!r}); give --spec")
         sp = spec_path or f"examples/{name}/spec.yaml"
         if not Path(sp).is_file():
-            raise click.UsageError(f"{p}: no --spec given and {sp} does not exist")
+            raise click.UsageError(
+                f"--spec {sp} does not exist"
+                if spec_path
+                else f"{p}: no --spec given and {sp} does not exist"
+            )
         if sp not in refs:
             refs[sp] = reference(sp)
         report = compare(parsed, refs[sp], want_timeline=bool(html_path))

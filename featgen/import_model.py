@@ -243,11 +243,17 @@ def names_from_file(path: str | Path) -> tuple[str, ...]:
     except (OSError, ValueError) as exc:
         raise ImportModelError(f"{path}: cannot read feature names ({exc})") from None
     if path.suffix.lower() == ".csv":
-        header = next(csv.reader(io.StringIO(text)), [])
+        try:
+            header = next(csv.reader(io.StringIO(text)), [])
+        except csv.Error as exc:  # a field over csv's size limit, a NUL byte
+            raise ImportModelError(f"{path}:1: not a CSV header ({exc})") from None
         if header[:2] == ["recording", "end_sample"]:  # featgen featurize's columns
             header = header[2:]
-        return tuple(header)
-    names = tuple(line.strip() for line in text.splitlines() if line.strip())
+        names = tuple(header)
+    else:
+        names = tuple(line.strip() for line in text.splitlines() if line.strip())
+    if not names:  # else the model "has no feature names: give --feature-names", once given
+        raise ImportModelError(f"--feature-names {path}: lists no feature names (an empty file?)")
     return names
 
 

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import tempfile
 import time
 from collections.abc import Mapping
@@ -44,6 +45,21 @@ from .policy import (
 from .rawlog import labeled_segments, raw_and_rest
 from .safe_io import check_output_file, check_output_folder, write_text_atomic
 from .train import Params, TrainError, model_output_problem, parse_params, summary_lines, train
+
+
+def refuse_shared_files(data: list[Path], test_data: list[Path]) -> None:
+    """DataError when a --test-data file is also a DATA file (by path, link or hard link)."""
+    for held in test_data:
+        for trained in data:
+            try:
+                same = os.path.samefile(held, trained)
+            except OSError:  # a missing file is reported by its reader
+                continue
+            if same:
+                raise DataError(
+                    f"--test-data {held} is also in DATA ({trained}): the held-out metrics "
+                    "would be measured on recordings the model was trained on"
+                )
 
 
 def register(main: click.Group) -> None:
@@ -351,6 +367,8 @@ def train_command(
                 )
             return out
 
+        if test_data:  # held-out metrics measured on training data would be silently wrong
+            refuse_shared_files(local_files(data), local_files(test_data))
         recordings = labelled(data)
         held_out = labelled(test_data) if test_data else None
         with round_progress(ui.errors) as progress:

@@ -19,7 +19,6 @@ starts afresh on it, as on the phone.
 from __future__ import annotations
 
 import csv
-import io
 import math
 import re
 import types
@@ -29,10 +28,11 @@ from pathlib import Path
 
 import click
 import numpy as np
+from rich.markup import escape
 
 from . import ui
-from .data import DataError, Recording
-from .safe_io import check_output_file, write_text_atomic
+from .data import DataError, Recording, _csv_header, _encoding_error, _open_csv
+from .safe_io import atomic_file, check_output_file
 
 TIME_COLUMNS = ("t_ns", "t_s")
 INT64 = (-(2**63), 2**63 - 1)
@@ -57,8 +57,8 @@ def is_raw_log(path: str | Path) -> bool:
     if not path.is_file():
         return False  # a FIFO or device would block here: the ordinary readers refuse it
     try:
-        if path.suffix.lower() == ".csv":
-            with open(path, newline="", encoding="utf-8") as handle:
+        if path.suffix.lower() == ".csv":  # utf-8-sig: Excel's byte-order mark is not a name
+            with open(path, newline="", encoding="utf-8-sig") as handle:
                 header = [h.strip() for h in next(csv.reader(handle), [])]
         elif path.suffix.lower() == ".parquet":
             import pyarrow.parquet as pq  # lazily: pyarrow is heavy, only this path needs it
@@ -66,7 +66,7 @@ def is_raw_log(path: str | Path) -> bool:
             header = pq.read_schema(path).names
         else:
             return False
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, csv.Error):
         return False  # the ordinary readers report it
     return "sensor" in header and any(c in header for c in TIME_COLUMNS)
 
@@ -108,6 +108,12 @@ def _time_ns(text: str, column: str, where: str) -> int:
     text = text.strip()
     if column == "t_ns":
         if not _INT.fullmatch(text):
+            if _DECIMAL.fullmatch(text) and float(text).is_integer():  # a float64 column
+                raise DataError(
+                    f"{where}: t_ns {text!r} is written as a decimal, not an integer: write "
+                    "t_ns as int64 (a double cannot hold every nanosecond time past 2^53 ns, "
+                    "104 days of uptime), or times in seconds as t_s"
+                )
             raise DataError(f"{where}: t_ns {text!r} is not a whole number of nanoseconds")
         value = int(text)
     else:
@@ -146,12 +152,14 @@ def read_raw_log(
     names = [s.name for s in spec.sensors.sources]
     if path.suffix.lower() == ".parquet":
         header, rows, first_line = _parquet_rows(path)
-    else:
-        handle = open(path, newline="", encoding="utf-8")
+    else:  # as every CSV featgen reads: UTF-16/32 refused, a UTF-8 byte-order mark skipped
+        check_memory(path)
+        handle = _open_csv(path)
         reader = csv.reader(handle)
-        header = [h.strip() for h in next(reader, [])]
         rows, first_line = reader, 2
     try:
+        if path.suffix.lower() != ".parquet":
+            header = _csv_header(path, reader)  # empty, unnamed or duplicate columns refused
         time_column = next((c for c in TIME_COLUMNS if c in header), None)
         wanted = ["sensor", "x", "y", "z"] + ([label_column] if label_column else [])
         missing = [c for c in wanted if c not in header] + ([] if time_column else ["t_ns"])
@@ -162,16 +170,20 @@ def read_raw_log(
             )
         col = {c: header.index(c) for c in header}
         t, ids, values, labels, platforms, groups = [], [], [], [], set(), set()
+        parts: list[tuple[np.ndarray, ...]] = []  # numpy chunks: 40 bytes an event, not ~250
         for line, row in enumerate(rows, start=first_line):
             if not row:
                 continue
-            where = f"{path}:{line}"
+            if len(t) == _CHUNK:
+                parts.append(_arrays(t, ids, values, labels))
+                t, ids, values, labels = [], [], [], []
+            where = f"{path}:{line}" if first_line else f"{path}: row {line}"  # Parquet: from 0
             if len(row) != len(header):
                 raise DataError(f"{where}: {len(row)} fields, the header has {len(header)}")
             t.append(_time_ns(str(row[col[time_column]]), time_column, where))
             ids.append(_sensor_id(str(row[col["sensor"]]), names, where))
             try:
-                values.append([float(row[col[a]]) for a in "xyz"])
+                values.extend([float(row[col[a]]) for a in "xyz"])
             except (TypeError, ValueError):
                 bad = next(a for a in "xyz" if not _number(row[col[a]]))
                 raise DataError(
@@ -183,6 +195,10 @@ def read_raw_log(
                 platforms.add(str(row[col["platform"]]).strip())
             if group_column and group_column in col:
                 groups.add(str(row[col[group_column]]).strip())
+    except UnicodeDecodeError:  # binary data, or text in another encoding: located by offset
+        raise _encoding_error(path) from None
+    except csv.Error as exc:  # a NUL byte, a field over csv's size limit (one huge line)
+        raise DataError(f"{path}:{reader.line_num}: not valid CSV ({exc})") from None
     finally:
         if path.suffix.lower() != ".parquet":
             handle.close()
@@ -196,14 +212,80 @@ def read_raw_log(
             f"{path}: column {group_column!r} holds {len(groups)} values; a log "
             "belongs to one group"
         )
+    parts.append(_arrays(t, ids, values, labels))
+    del t, ids, values, labels
+    times, sensor, xyz, label = (
+        np.concatenate([part[k] for part in parts]) if len(parts) > 1 else parts[0][k]
+        for k in range(4)
+    )
     return RawLog(
         path.stem,
+        times,
+        sensor,
+        xyz,
+        platforms.pop() if platforms else None,
+        label if label_column else None,
+        groups.pop() if groups else None,
+    )
+
+
+_CHUNK = 1 << 16  # events parsed into Python lists before they become numpy arrays
+
+# A raw log is resampled whole (the generated resampler takes every event at once): peak RSS of
+# `featgen resample` on a 10^7-event Android CSV (598 MB) is 2.08 GB, 208 bytes an event.
+BYTES_PER_EVENT = 230
+SHORTEST_ROW = 10  # bytes: "1,0,1,1,1\n"
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still take: MemAvailable, or a smaller cgroup limit; None where
+    neither can be read (then nothing is refused)."""
+    found = []
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
+        if limit.isdigit():
+            found.append(int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+def check_memory(path: Path) -> None:
+    """Refuse, before reading it, a CSV log whose events would not fit in the memory available
+    (a clear message instead of the kernel's OOM killer, or a machine swapping for an hour).
+    Lines are counted only when even the shortest rows could not fit."""
+    available = available_memory()
+    size = path.stat().st_size
+    if available is None or size // SHORTEST_ROW * BYTES_PER_EVENT <= available:
+        return
+    lines = 0
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 24):
+            lines += block.count(b"\n")
+    need = lines * BYTES_PER_EVENT
+    if need > available:
+        raise DataError(
+            f"{path}: {lines:,} events ({size / 1e9:.1f} GB) need about {need / 1e9:.1f} GB of "
+            f"memory to resample (a log is resampled whole, ~{BYTES_PER_EVENT} bytes an "
+            f"event), and {available / 1e9:.1f} GB are available: split the log into "
+            "shorter ones, or run on a machine with more memory"
+        )
+
+
+def _arrays(t: list, ids: list, values: list, labels: list) -> tuple[np.ndarray, ...]:
+    return (
         np.array(t, dtype=np.int64),
         np.array(ids, dtype=np.int64),
         np.array(values, dtype=np.float64).reshape(len(t), 3),
-        platforms.pop() if platforms else None,
-        np.array(labels, dtype=np.int64) if label_column else None,
-        groups.pop() if groups else None,
+        np.array(labels, dtype=np.int64),
     )
 
 
@@ -240,23 +322,24 @@ def _parquet_rows(path: Path):
     return table.column_names, rows, 0  # "line" = row index in Parquet
 
 
-def platform_of(spec, log: RawLog, platform: str | None) -> str:
+def platform_of(spec, log: RawLog, platform: str | None, where: str | None = None) -> str:
+    where = where or log.name  # the file's path when the caller has it
     choices = spec.sensors.platforms
     chosen = platform or log.platform
     if chosen is None:
         if len(choices) == 1:
             return choices[0]
         raise DataError(
-            f"{log.name}: the spec declares {' and '.join(choices)}: pass "
+            f"{where}: the spec declares {' and '.join(choices)}: pass "
             "--platform or add a platform column to the log"
         )
     if platform and log.platform and platform != log.platform:
         raise DataError(
-            f"{log.name}: --platform {platform} but the log's platform column says {log.platform}"
+            f"{where}: --platform {platform} but the log's platform column says {log.platform}"
         )
     if chosen not in choices:
         raise DataError(
-            f"{log.name}: platform {chosen!r} is not declared by the spec's sensors "
+            f"{where}: platform {chosen!r} is not declared by the spec's sensors "
             f"({', '.join(choices)})"
         )
     return chosen
@@ -274,9 +357,22 @@ def as_delivered(values: np.ndarray, platform: str) -> np.ndarray:
         return values.astype(np.float32).astype(np.float64)
 
 
-def resample_log(spec, module, log: RawLog, platform: str | None):
-    chosen = platform_of(spec, log, platform)
-    return module.resample(log.t_ns, log.sensor, as_delivered(log.values, chosen), chosen)
+def resample_log(spec, module, log: RawLog, platform: str | None, where: str | None = None):
+    chosen = platform_of(spec, log, platform, where)
+    r = module.resample(log.t_ns, log.sensor, as_delivered(log.values, chosen), chosen)
+    c = r.counts
+    ignored = c["out_of_order"] + c["duplicates"] + c["stale"]
+    if ignored * 10 > len(log.t_ns):  # the phone's rule, but offline it is most likely a mistake
+        ui.errors.print(
+            f"[bold yellow]warning:[/] {escape(where or log.name)}: {ignored:,} of "
+            f"{len(log.t_ns):,} events were not used ({c['out_of_order']:,} out of order, "
+            f"{c['duplicates']:,} duplicate times, {c['stale']:,} older than their segment), "
+            "as on the phone, whose adapter takes each sensor's events in arrival order: is "
+            "the log in arrival order (not sorted by sensor, not several recordings one "
+            "after another)?",
+            soft_wrap=True,
+        )
+    return r
 
 
 def segment_recordings(spec, files, paths, platform: str | None) -> dict[str, np.ndarray]:
@@ -286,7 +382,7 @@ def segment_recordings(spec, files, paths, platform: str | None) -> dict[str, np
     for path in paths:
         log = read_raw_log(path, spec)
         for k, (_, samples) in enumerate(
-            module.segments(resample_log(spec, module, log, platform))
+            module.segments(resample_log(spec, module, log, platform, str(path)))
         ):
             out[f"{log.name}#{k}"] = samples
     return out
@@ -301,7 +397,7 @@ def labeled_segments(
     out: dict[str, Recording] = {}
     for path in paths:
         log = read_raw_log(path, spec, label_column, group_column)
-        r = resample_log(spec, module, log, platform)
+        r = resample_log(spec, module, log, platform, str(path))
         order = np.argsort(log.t_ns, kind="stable")
         times, labels = log.t_ns[order], log.labels[order]
         starts = np.flatnonzero(r.segment_start).tolist() + [len(r.t_ns)]
@@ -342,15 +438,20 @@ def session_report(log: RawLog, r, names: list[str]) -> list[str]:
     return lines
 
 
-def resample_csv(inputs: tuple[str, ...], r) -> str:
-    """The fixed-rate recording: t_ns, segment, one column per input (exact repr values)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+def write_resampled(handle, inputs: tuple[str, ...], r, block: int = 1 << 15) -> None:
+    """The fixed-rate recording into HANDLE: t_ns, segment, one column per input (exact repr
+    values), a block of rows at a time (the whole text at once would cost ~150 bytes a
+    sample more)."""
+    writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(["t_ns", "segment", *inputs])
     segment = np.cumsum(r.segment_start) - 1
-    for t, s, row in zip(r.t_ns.tolist(), segment.tolist(), r.samples.tolist()):
-        writer.writerow([t, s, *map(repr, row)])
-    return buffer.getvalue()
+    for a in range(0, len(r.t_ns), block):
+        rows = zip(
+            r.t_ns[a : a + block].tolist(),
+            segment[a : a + block].tolist(),
+            r.samples[a : a + block].tolist(),
+        )
+        writer.writerows([t, s, *map(repr, row)] for t, s, row in rows)
 
 
 def register(main) -> None:
@@ -384,10 +485,18 @@ def register(main) -> None:
         try:
             raw = read_raw_log(log, parsed)
             module = sensors_module(parsed, files)
-            r = resample_log(parsed, module, raw, platform)
+            r = resample_log(parsed, module, raw, platform, log)
         except DataError as exc:
             ui.fail(str(exc))
-        write_text_atomic(output, resample_csv(parsed.inputs, r))
+        if not len(r.t_ns):  # as featurize: an empty table is never written as a result
+            report = session_report(raw, r, [s.name for s in parsed.sensors.sources])
+            ui.fail(
+                f"{log}: no fixed-rate samples ({len(raw.t_ns)} events; {report[-1]}), so "
+                f"nothing was written to {output}: a sample needs accepted events of every "
+                "sensor of the spec around its grid time (docs/sensors.md)"
+            )
+        with atomic_file(output, "w", encoding="utf-8", newline="") as handle:
+            write_resampled(handle, parsed.inputs, r)
         for line in session_report(raw, r, [s.name for s in parsed.sensors.sources]):
             ui.console.print(line, soft_wrap=True, markup=False)
         ui.console.print(f"wrote {len(r.t_ns)} samples to {output}", soft_wrap=True, markup=False)

@@ -439,7 +439,11 @@ def parse(data: bytes, label: str = "log") -> Log:
 
 def read_log(path: Path) -> Log:
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as handle:  # a file that is no log is refused by its first bytes,
+            head = handle.read(12)  # before a gigabyte of it is read into memory
+            if len(head) == 12 and head[:1] != b"{" and head[:8] != MAGIC:
+                return parse(head, str(path))  # (raises: not a featgen flight log)
+            data = head + handle.read()
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
     return parse(data, str(path))

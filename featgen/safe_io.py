@@ -170,3 +170,18 @@ def check_output_folder(folder: str | os.PathLike, what: str, create: bool = Fal
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+
+
+def check_not_an_input(path: str | os.PathLike, inputs, what: str = "output") -> None:
+    """Refuse, before any work, an output that is one of the command's INPUTS (the same file by
+    path, link or hard link): the rename would replace the input with the output, and the data
+    would be gone (``featgen featurize rec.csv -o rec.csv``, ``replay LOG --html LOG``)."""
+    if not os.path.lexists(path):
+        return
+    for source in inputs:
+        with contextlib.suppress(OSError):
+            if os.path.samefile(path, source):
+                raise OutputError(
+                    f"{what} {path} is an input of this command ({source}); writing it "
+                    "would replace that input: choose another file"
+                )

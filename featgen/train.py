@@ -509,6 +509,11 @@ def parse_params(pairs: tuple[str, ...] = (), files: tuple[str, ...] = ()) -> di
             doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
             raise TrainError(f"--params {path}: cannot read ({exc.strerror or exc})") from None
+        except UnicodeDecodeError as exc:  # a binary file given by mistake
+            raise TrainError(
+                f"--params {path}: not a YAML/JSON text file (byte 0x{exc.object[exc.start]:02X} "
+                f"at offset {exc.start} is not UTF-8)"
+            ) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path

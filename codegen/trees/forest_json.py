@@ -96,7 +96,10 @@ def loads(raw: bytes, where: str = "model.json") -> Forest:
                     raise ModelError(f"{where}: tree {k} node {i} is malformed")
             if not 0 <= int(t["group"]) < n_outputs:
                 raise ModelError(f"{where}: tree {k} adds to output {t['group']}")
-            trees.append(Tree(tuple(nodes), int(t["group"])))
+            tree = Tree(tuple(nodes), int(t["group"]))
+            if (problem := tree.problem()) is not None:
+                raise ModelError(f"{where}: tree {k} {problem}")
+            trees.append(tree)
         forest = Forest(
             doc["objective"],
             n_features,

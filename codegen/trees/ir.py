@@ -128,6 +128,25 @@ class Tree:
         n = self.nodes[node]
         return 0 if n.is_leaf else 1 + max(self.depth(n.left), self.depth(n.right))
 
+    def problem(self) -> str | None:
+        """Why the nodes are not a tree rooted at node 0, or None: a child index out of range,
+        a node reached twice (a cycle, or a subtree shared by two parents). A hostile model file
+        can say either; walking it would loop forever (and XGBoost itself crashes on a cycle)."""
+        if not self.nodes:
+            return "has no nodes"
+        seen, stack = set(), [0]
+        while stack:
+            i = stack.pop()
+            if i in seen:
+                return f"is not a tree: node {i} is reached twice (a cycle or a shared subtree)"
+            seen.add(i)
+            if not self.nodes[i].is_leaf:
+                for c in (self.nodes[i].left, self.nodes[i].right):
+                    if not 0 <= c < len(self.nodes):
+                        return f"node {i} has child {c}, but the tree has {len(self.nodes)} nodes"
+                    stack.append(c)
+        return None
+
     def reachable(self) -> list[int]:
         """Node indices reachable from the root, in depth-first (left first) order."""
         out, stack = [], [0]

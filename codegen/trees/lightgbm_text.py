@@ -188,7 +188,10 @@ def forest_of(text: str, where: str = "model.txt") -> tuple[Forest, tuple[str, .
             )
         for v in values:
             nodes.append(Node(-1, 0.0, -1, -1, False, v))
-        trees.append(Tree(tuple(nodes), k % per_iteration))
+        tree = Tree(tuple(nodes), k % per_iteration)
+        if (problem := tree.problem()) is not None:
+            raise ModelError(f"{where}: tree {k} {problem}")
+        trees.append(tree)
     if not trees:
         raise ModelError(f"{where}: the model has no trees")
     average = len(trees) // per_iteration if "average_output" in header else 0

@@ -130,7 +130,10 @@ def forest_from_json(
                 nodes.append(Node(feature[i], cond[i], left[i], right[i], default_left[i], 0.0))
         if not 0 <= group < n_outputs:
             raise ModelError(f"{where}: tree {k} adds to output {group} of {n_outputs}")
-        trees.append(Tree(tuple(nodes), group))
+        tree = Tree(tuple(nodes), group)
+        if (problem := tree.problem()) is not None:  # before XGBoost loads it (a cycle crashes it)
+            raise ModelError(f"{where}: tree {k} {problem}")
+        trees.append(tree)
     if len(trees) != len(model["trees"]) or len(groups) != len(trees):
         raise ModelError(f"{where}: tree_info and trees disagree")
     if base_margin is None:
