@@ -4,12 +4,14 @@ this module; this module never imports it."""
 
 from __future__ import annotations
 
+import ast
 import codecs
 import contextlib
 import csv
 import io
 import operator
 import re
+import struct
 import tempfile
 import zipfile
 import zlib
@@ -55,6 +57,13 @@ class Source:
     kind: str  # "csv" | "npz" | "parquet"
     key: str | None = None  # the array in an NPZ archive
 
+    def npz_key(self) -> str:
+        """The array this NPZ source names (a ValueError for an NPZ source built without one:
+        a caller's mistake, which would otherwise look for an array named 'None')."""
+        if self.key is None:
+            raise ValueError(f"{self.path}: the NPZ source {self.label!r} names no array (key)")
+        return self.key
+
 
 @dataclass
 class Chunk:
@@ -67,11 +76,16 @@ class Chunk:
 
     def where(self, source: Source, row: int) -> str:
         """A located name for row ROW of the recording (file:line for CSV)."""
+        return self.located(str(source.path), source.kind, source.key, row)
+
+    def located(self, file: str, kind: str, key: str | None, row: int) -> str:
+        """As ``where``, for a recording whose file messages call FILE (the cluster: the URL
+        its local copy came from)."""
         if self.lines is not None:
-            return f"{source.path}:{int(self.lines[row - self.first])}"
-        if source.kind == "npz":
-            return f"{source.path}: array {source.key!r}, row {row}"
-        return f"{source.path}: row {row}"
+            return f"{file}:{int(self.lines[row - self.first])}"
+        if kind == "npz":
+            return f"{file}: array {key!r}, row {row}"
+        return f"{file}: row {row}"
 
 
 def sources(paths: list[Path]) -> list[Source]:
@@ -106,7 +120,7 @@ def read_chunks(source: Source, inputs: tuple[str, ...], rows: int = CHUNK_ROWS)
     if source.kind == "csv":
         return _csv_chunks(source.path, inputs, rows)
     if source.kind == "npz":
-        return _npz_chunks(source.path, source.key, inputs, rows)
+        return _npz_chunks(source.path, source.npz_key(), inputs, rows)
     return parquet_chunks(source.path, str(source.path), inputs, rows)
 
 
@@ -296,9 +310,11 @@ def _npy_header(path: Path, key: str, handle) -> tuple[tuple[int, ...], bool, np
             shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
         elif version == (2, 0):
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
-        else:  # 3.0 (a UTF-8 header): numpy has no public reader of its own
-            shape, fortran, dtype = np.lib.format._read_array_header(handle, version)
-    except (ValueError, OSError, SyntaxError) as exc:
+        elif version == (3, 0):
+            shape, fortran, dtype = _read_npy_header_3_0(handle)
+        else:
+            raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
+    except (ValueError, OSError, SyntaxError, TypeError) as exc:
         raise DataError(f"{path}: array {key!r} is not a readable .npy member ({exc})") from None
     if dtype.hasobject:
         raise DataError(
@@ -306,6 +322,37 @@ def _npy_header(path: Path, key: str, handle) -> tuple[tuple[int, ...], bool, np
             "reads numeric arrays only (no pickles): save it with a numeric dtype"
         )
     return shape, fortran, dtype
+
+
+_NPY_MAX_HEADER = 10_000  # numpy's own limit on a header it parses (np.load's max_header_size)
+
+
+def _read_npy_header_3_0(handle) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """The header of a version 3.0 .npy member (as 2.0, but UTF-8 encoded: numpy writes it for
+    structured dtypes with non-Latin-1 field names). numpy has no public reader for it (its
+    ``_read_array_header`` is private and moved in numpy 2), so it is read here from the
+    documented format with public pieces: a little-endian uint32 length, then a Python dict
+    literal with the keys descr, fortran_order and shape."""
+    length_bytes = handle.read(4)
+    if len(length_bytes) != 4:
+        raise ValueError("the array header length is truncated")
+    (length,) = struct.unpack("<I", length_bytes)
+    if length > _NPY_MAX_HEADER:
+        raise ValueError(
+            f"the array header is {length} bytes, over numpy's limit {_NPY_MAX_HEADER}"
+        )
+    text = handle.read(length)
+    if len(text) != length:
+        raise ValueError("the array header is truncated")
+    header = ast.literal_eval(text.decode("utf-8"))
+    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
+        raise ValueError(f"the array header is not a valid .npy header: {header!r}")
+    shape, fortran = header["shape"], header["fortran_order"]
+    if not isinstance(shape, tuple) or not all(isinstance(d, int) for d in shape):
+        raise ValueError(f"the array header's shape is not valid: {shape!r}")
+    if not isinstance(fortran, bool):
+        raise ValueError(f"the array header's fortran_order is not valid: {fortran!r}")
+    return shape, fortran, np.lib.format.descr_to_dtype(header["descr"])
 
 
 def _npz_chunks(path: Path, key: str, inputs: tuple[str, ...], rows: int) -> Iterator[Chunk]:
@@ -536,8 +583,9 @@ def read_labeled_source(
     else:
         samples = read_whole(source, inputs)
         with _npz_archive(path) as archive:
-            labels = _npz_labels(Path(where), archive, source.key, label_column, samples.shape[0])
-            group = _npz_group(Path(where), archive, source.key, group_column, samples.shape[0])
+            key = source.npz_key()
+            labels = _npz_labels(where, archive, key, label_column, samples.shape[0])
+            group = _npz_group(where, archive, key, group_column, samples.shape[0])
     return Recording(name, samples, labels, group if group is not None else name)
 
 
@@ -548,7 +596,7 @@ def _npz_archive(path: Path):
         raise DataError(f"{path}: not a readable .npz archive ({exc})") from None
 
 
-def _npz_array(path: Path, archive, name: str) -> np.ndarray:
+def _npz_array(path: str, archive, name: str) -> np.ndarray:
     try:
         return archive[name]
     except ValueError as exc:  # object arrays: numpy refuses to unpickle (allow_pickle=False)
@@ -601,7 +649,9 @@ def _csv_columns(
             )
         li = header.index(label_column)
         gi = header.index(group_column) if group_column and group_column in header else None
-        labels, group, group_line = [], None, 0
+        labels: list[int | str] = []
+        group: str | None = None
+        group_line = 0
         named: tuple[int, str] | None = None  # (line, text) of the first label, if a name
         for row in reader:
             if not row:
@@ -634,7 +684,7 @@ def _csv_columns(
     return (np.array(labels, dtype=str) if named else np.array(labels, dtype=np.int64)), group
 
 
-def _npz_labels(path: Path, archive, key: str, column: str, n: int) -> np.ndarray:
+def _npz_labels(path: str, archive, key: str, column: str, n: int) -> np.ndarray:
     name = f"{key}.{column}"
     if name not in archive.files:
         raise DataError(
@@ -663,7 +713,7 @@ def _npz_labels(path: Path, archive, key: str, column: str, n: int) -> np.ndarra
     return labels.astype(np.int64)
 
 
-def _npz_group(path: Path, archive, key: str, column: str | None, n: int) -> str | None:
+def _npz_group(path: str, archive, key: str, column: str | None, n: int) -> str | None:
     if not column or f"{key}.{column}" not in archive.files:
         return None
     name = f"{key}.{column}"

@@ -504,3 +504,75 @@ def test_train_refuses_object_label_arrays(tmp_path):
     )
     result = run("train", SPEC, path, "-o", tmp_path / "model")
     _assert_refused(result, ["recs.npz", "array 'a.label'", "unpickling"], tmp_path, {"recs.npz"})
+
+
+def _npz_v3(path: Path, **arrays) -> None:
+    """An NPZ archive whose members use the .npy format version 3.0 (a UTF-8 header), which
+    numpy writes for structured dtypes with non-Latin-1 field names."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, array, version=(3, 0))
+            archive.writestr(f"{name}.npy", buffer.getvalue())
+
+
+def test_npz_members_in_npy_format_3_are_read(tmp_path):
+    from featgen.data import Source, read_whole
+
+    want = np.arange(18, dtype=np.float64).reshape(3, 6)
+    _npz_v3(tmp_path / "rec.npz", rec=want)
+    got = read_whole(Source("rec:rec", tmp_path / "rec.npz", "npz", "rec"), tuple(INPUTS))
+    assert np.array_equal(got, want)
+
+
+def test_npz_format_3_structured_member_is_refused_with_its_dtype(tmp_path):
+    from featgen.data import DataError, Source, read_whole
+
+    rec = np.zeros(3, dtype=[("accélération", "<f8")])
+    _npz_v3(tmp_path / "rec.npz", rec=rec)
+    with pytest.raises(
+        DataError, match=r"rec\.npz: array 'rec' has shape \(3,\) and dtype .*accélération"
+    ):
+        read_whole(Source("rec:rec", tmp_path / "rec.npz", "npz", "rec"), tuple(INPUTS))
+
+
+def test_npz_source_without_a_key_is_refused_clearly(tmp_path):
+    from featgen.data import Source, read_whole
+
+    np.savez(tmp_path / "rec.npz", rec=GOOD)
+    with pytest.raises(ValueError, match="names no array"):
+        read_whole(Source("rec", tmp_path / "rec.npz", "npz"), tuple(INPUTS))
+
+
+def test_npz_label_errors_name_the_url_the_copy_came_from(tmp_path):
+    """The cluster reads a local copy and passes the URL as WHERE: messages name the URL as
+    given (not collapsed by pathlib: s3://bucket, not s3:/bucket)."""
+    from featgen.data import DataError, Source, read_labeled_source
+
+    np.savez(tmp_path / "rec.npz", rec=GOOD)
+    source = Source("rec:rec", tmp_path / "rec.npz", "npz", "rec")
+    with pytest.raises(DataError) as info:
+        read_labeled_source(source, tuple(INPUTS), where="s3://bucket/fleet/rec.npz")
+    assert str(info.value).startswith("s3://bucket/fleet/rec.npz: recording 'rec' has no labels")
+
+
+def test_npz_format_3_header_over_numpys_limit_is_refused(tmp_path):
+    """A version 3.0 header claiming more than numpy's 10 000 bytes is refused before it is
+    read or parsed (as numpy refuses one), located by file and array."""
+    import struct
+    import zipfile
+
+    from featgen.data import DataError, Source, read_whole
+
+    header = b"{'descr': '<f8', 'fortran_order': False, 'shape': (3, 6), }".ljust(50_000)
+    member = b"\x93NUMPY\x03\x00" + struct.pack("<I", len(header)) + header
+    member += np.zeros((3, 6)).tobytes()  # a well-formed member but for the header's size
+    with zipfile.ZipFile(tmp_path / "rec.npz", "w") as archive:
+        archive.writestr("rec.npy", member)
+    with pytest.raises(
+        DataError, match=r"rec\.npz: array 'rec' is not a readable .*over numpy's limit"
+    ):
+        read_whole(Source("rec:rec", tmp_path / "rec.npz", "npz", "rec"), tuple(INPUTS))
