@@ -163,13 +163,18 @@ def read_raw_log(
         time_column = next((c for c in TIME_COLUMNS if c in header), None)
         wanted = ["sensor", "x", "y", "z"] + ([label_column] if label_column else [])
         missing = [c for c in wanted if c not in header] + ([] if time_column else ["t_ns"])
-        if missing:
+        if missing or time_column is None:  # no time column: "t_ns" is among the missing
             raise DataError(
                 f"{path}:1: missing column(s) {', '.join(map(repr, missing))}; "
                 f"a raw log has t_ns (or t_s), sensor, x, y, z"
             )
         col = {c: header.index(c) for c in header}
-        t, ids, values, labels, platforms, groups = [], [], [], [], set(), set()
+        t: list[int] = []
+        ids: list[int] = []
+        values: list[float] = []
+        labels: list[int] = []
+        platforms: set[str] = set()
+        groups: set[str] = set()
         parts: list[tuple[np.ndarray, ...]] = []  # numpy chunks: 40 bytes an event, not ~250
         for line, row in enumerate(rows, start=first_line):
             if not row:
@@ -399,6 +404,8 @@ def labeled_segments(
         log = read_raw_log(path, spec, label_column, group_column)
         r = resample_log(spec, module, log, platform, str(path))
         order = np.argsort(log.t_ns, kind="stable")
+        if log.labels is None:  # read_raw_log leaves them out only without a label column
+            raise ValueError(f"{path}: labeled_segments needs a label column, got {label_column!r}")
         times, labels = log.t_ns[order], log.labels[order]
         starts = np.flatnonzero(r.segment_start).tolist() + [len(r.t_ns)]
         for k, (a, b) in enumerate(zip(starts, starts[1:])):
