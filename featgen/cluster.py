@@ -37,7 +37,7 @@ from codegen.trees import decision as decisions
 from featgen.harness import load_numpy_module
 
 from . import train as tr
-from .data import DataError, Source
+from .data import DataError
 from .parquet_io import (
     FeatureJob,
     RecordingRef,
@@ -212,7 +212,6 @@ def featurize_partition(job: FeatureJob, ref: RecordingRef, out_url: str) -> dic
     start, cpu = time.perf_counter(), time.thread_time()
     module = generated_module(job)
     featurizer = module.Featurizer(job.nonfinite)
-    source = Source(ref.name, ref.url, ref.kind, ref.key)  # for located messages
 
     def vectors():
         for chunk in read_sample_chunks(ref, job.inputs):
@@ -220,7 +219,11 @@ def featurize_partition(job: FeatureJob, ref: RecordingRef, out_url: str) -> dic
                 yield featurizer.push(chunk.samples)
             except module.NonFiniteSampleError as exc:
                 raise DataError(
-                    nonfinite_message(chunk.where(source, exc.row), exc.input_name, exc.value)
+                    nonfinite_message(
+                        chunk.located(ref.url, ref.kind, ref.key, exc.row),
+                        exc.input_name,
+                        exc.value,
+                    )
                 ) from None
 
     def meta(n_vectors):
@@ -373,9 +376,17 @@ def _run_on_cluster(client, job, todo, out_url, on_done, window: int) -> list[di
 
 def _finished_vectors(out_url: str, refs: list[RecordingRef]) -> dict[str, int]:
     fs, root = _fs(out_url)
-    return {
-        r.name: int(partition_metadata(fs, posixpath.join(root, r.file))["vectors"]) for r in refs
-    }
+    out: dict[str, int] = {}
+    for r in refs:
+        path = posixpath.join(root, r.file)
+        meta = partition_metadata(fs, path)
+        if meta is None:  # readable when the run was planned, and changed since
+            raise ClusterError(
+                f"{path}: the finished partition of {r.name!r} is no longer readable "
+                "featgen Parquet (was it changed during the run?); run again to redo it"
+            )
+        out[r.name] = int(meta["vectors"])
+    return out
 
 
 def _text(content: str | bytes) -> str:
@@ -460,9 +471,9 @@ def train(
     group exactly as on one machine, train with xgboost.dask, evaluate on the held-out groups
     and write the same model directory. With COMPARE_LOCAL, also train the single-machine
     model on the same (gathered) training vectors and report both on the held-out set."""
-    import dask  # lazily: dask is heavy, only this path needs it
     import dask.array as da  # lazily: dask is heavy, only this path needs it
     import xgboost.dask as dxgb  # lazily: xgboost is heavy, only this path needs it
+    from dask.delayed import delayed  # lazily: dask is heavy, only this path needs it
     from distributed import as_completed  # lazily: dask is heavy, only this path needs it
 
     if params.objective not in tr.OBJECTIVES:
@@ -525,7 +536,7 @@ def train(
 
     def stack(idx, getter, shape_of, dtype):
         return da.concatenate(
-            [da.from_delayed(dask.delayed(getter)(parts[i]), shape_of(i), dtype=dtype) for i in idx]
+            [da.from_delayed(delayed(getter)(parts[i]), shape_of(i), dtype=dtype) for i in idx]
         )
 
     X_train = stack(train_idx, _part_x, lambda i: (vectors[i], n_features), np.float64)
