@@ -15,16 +15,21 @@ import itertools
 import math
 import struct
 import types
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from codegen import __version__
 from codegen.build import generate
 from codegen.trees import decision as decisions
-from featurespec import load_spec
+from featurespec import Spec, load_spec
 
 from .data import DataError
+
+if TYPE_CHECKING:
+    import xgboost  # imported lazily where it is used: xgboost is heavy
 
 MAGIC = b"FGFLIGHT"
 FORMAT_VERSION = 2  # the newest this featgen writes and reads
@@ -122,11 +127,21 @@ class _Builder:
 
     def __init__(self, header: Header):
         self.h = header
-        self.status, self.samples, self.scored = [], [], []
-        self.feats, self.margins, self.flags = [], [], []
-        self.resets, self.order, self.ancillary = [], [], []
-        self.sensor = {k: [] for k in ("id", "platform", "status", "t_ns", "values", "before")}
-        self.adapter = {k: [] for k in ("segment_start", "t_ns", "values", "before")}
+        self.status: list[int] = []
+        self.samples: list[bytes] = []  # each: n_inputs little-endian float64
+        self.scored: list[int] = []
+        self.feats: list[bytes] = []
+        self.margins: list[bytes] = []
+        self.flags: list[tuple[int, ...]] = []  # (positive, event, run) of each scored push
+        self.resets: list[int] = []
+        self.order: list[tuple[int, int]] = []
+        self.ancillary: list[tuple[int, bytes]] = []
+        self.sensor: dict[str, list[Any]] = {
+            k: [] for k in ("id", "platform", "status", "t_ns", "values", "before")
+        }
+        self.adapter: dict[str, list[Any]] = {
+            k: [] for k in ("segment_start", "t_ns", "values", "before")
+        }
         self.ended = False
 
     def push(
@@ -376,7 +391,9 @@ def _bits(x: float) -> str:
     return struct.pack("<d", x)[::-1].hex()
 
 
-def _numpy_module(files: dict, name: str, part: str = "features") -> types.ModuleType:
+def _numpy_module(
+    files: Mapping[str, str | bytes], name: str, part: str = "features"
+) -> types.ModuleType:
     """The generated numpy featuriser (or sensor adapter), imported from its text."""
     source = files[f"python/{name}_{part}.py"]
     module = types.ModuleType(f"featgen_replay_{name}_{part}")
@@ -389,13 +406,13 @@ def _numpy_module(files: dict, name: str, part: str = "features") -> types.Modul
 class Reference:
     """What this checkout builds for a spec: hashes, the numpy featuriser, XGBoost, decision."""
 
-    spec: object
-    manifest: dict
+    spec: Spec
+    manifest: Mapping[str, Any]
     module: types.ModuleType
-    booster: object
-    decision: object
+    booster: xgboost.Booster
+    decision: decisions.Decision
     columns: np.ndarray
-    device_names: list = field(default_factory=list)
+    device_names: list[str] = field(default_factory=list)
     sensors: types.ModuleType | None = None  # the generated numpy sensor adapter
 
 
@@ -417,6 +434,8 @@ def reference(spec_path: str) -> Reference:
             "hold double margins)"
         )
     model = bundle.manifest.model
+    if bundle.model is None or model is None:  # a spec with a model: block builds both
+        raise DataError(f"{spec_path}: the build of this spec produced no model")
     booster = xgboost.Booster()
     booster.load_model(bytearray(bundle.model.raw))
     decision = decisions.Decision.from_json(model.decision)
@@ -524,7 +543,9 @@ def _reference_stream(log: Log, ref: Reference):
     )
 
 
-def _adapter_check(log: Log, ref: Reference, samples: np.ndarray) -> dict | None:
+def _adapter_check(
+    log: Log, ref: Reference, mod: types.ModuleType, samples: np.ndarray
+) -> dict | None:
     """The sensor adapter's side of a format-2 log: re-runs the logged events (as fed) through
     the numpy adapter and compares its samples with the logged adapter samples (the adapter was
     faithful), then those with the samples pushed into the detector (the app fed the detector
@@ -532,8 +553,7 @@ def _adapter_check(log: Log, ref: Reference, samples: np.ndarray) -> dict | None
     ev, ad = log.sensor, log.adapter
     if ev["id"].size == 0 and ad["t_ns"].size == 0:
         return None
-    mod = ref.sensors
-    out: dict = {
+    out: dict[str, Any] = {
         "events": int(ev["id"].size),
         "samples_on_device": int(ad["t_ns"].size),
         "causes": [],
@@ -566,7 +586,7 @@ def _adapter_check(log: Log, ref: Reference, samples: np.ndarray) -> dict | None
         )
         if not same.all() or res.t_ns.size != ad["t_ns"].size:
             k = int(np.flatnonzero(~same)[0]) if not same.all() else n
-            where = {"sample": k}
+            where: dict[str, Any] = {"sample": k}
             if k < n:
                 differ = np.flatnonzero(
                     res.samples[k].view(np.int64) != ad["values"][k].view(np.int64)
@@ -589,9 +609,11 @@ def _adapter_check(log: Log, ref: Reference, samples: np.ndarray) -> dict | None
     before, nxt = ad["before"], np.append(ad["before"][1:], log.status.size + 1)
     dropped = int(np.count_nonzero(before == nxt))
     fed = (before < log.status.size) & (before != nxt)
-    k = np.flatnonzero(fed)
-    changed = k[
-        (log.samples[before[k]].view(np.int64) != ad["values"][k].view(np.int64)).any(axis=1)
+    fed_at = np.flatnonzero(fed)
+    changed = fed_at[
+        (log.samples[before[fed_at]].view(np.int64) != ad["values"][fed_at].view(np.int64)).any(
+            axis=1
+        )
     ]
     resets = set(log.resets.tolist())
     no_reset = [
@@ -701,7 +723,7 @@ def compare(log: Log, ref: Reference, want_timeline: bool = False) -> dict:
             f"{', __FP_FAST_FMA defined' if fp['__FP_FAST_FMA'] else ''}); build with "
             "-ffp-contract=off"
         )
-    report = {
+    report: dict[str, Any] = {
         "format_version": hd.version,
         "complete": log.ended,
         "vector_mode": "digest" if hd.digest else "full",
@@ -731,7 +753,7 @@ def compare(log: Log, ref: Reference, want_timeline: bool = False) -> dict:
     fed = np.flatnonzero(log.status >= -1)
     samples = log.samples[fed]
     ends = np.array(sorted(ref_at), dtype=np.int64)
-    first = None
+    first: dict[str, Any] | None = None
     feat_diff_vectors = margin_diff = decision_diff = 0
     worst: dict[str, int] = {}
     differ_count: dict[str, int] = {}
@@ -832,7 +854,7 @@ def compare(log: Log, ref: Reference, want_timeline: bool = False) -> dict:
             )
         else:
             causes.append("decision or event logic differs with identical features and margins")
-    adapter = _adapter_check(log, ref, samples) if ref.sensors is not None else None
+    adapter = _adapter_check(log, ref, ref.sensors, samples) if ref.sensors is not None else None
     if log.sensor["id"].size and ref.sensors is None:
         causes.append("the log holds sensor events but this checkout's spec has no sensors: block")
     if adapter is not None:
@@ -871,13 +893,13 @@ def compare(log: Log, ref: Reference, want_timeline: bool = False) -> dict:
             "margins_differ": margin_diff,
             "decisions_differ": decision_diff,
         },
-        worst_features=sorted(
-            ({"name": k, "max_ulp": v} for k, v in worst.items()), key=lambda r: -r["max_ulp"]
-        )[:10],
-        feature_ulp=sorted(
-            ({"name": k, "max_ulp": v, "vectors": differ_count[k]} for k, v in worst.items()),
-            key=lambda r: (-r["max_ulp"], r["name"]),
-        ),
+        worst_features=[
+            {"name": k, "max_ulp": v} for k, v in sorted(worst.items(), key=lambda kv: -kv[1])[:10]
+        ],
+        feature_ulp=[
+            {"name": k, "max_ulp": v, "vectors": differ_count[k]}
+            for k, v in sorted(worst.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
         events={
             "device": events_dev,
             "reference": events_ref,
