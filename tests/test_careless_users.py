@@ -436,3 +436,34 @@ def test_a_platform_mismatch_names_the_file_not_its_stem(tmp_path):
             featgen(command, EXAMPLE, log, "-o", tmp_path / "o.csv", "--platform", "ios"),
             f"error: {log}: --platform ios but the log's platform column says android",
         )
+
+
+# ---------------------------------------------------------------- papercuts (session 6 sweep)
+
+
+def _fixed_rate_folder(folder: Path) -> Path:
+    folder.mkdir()
+    names = load_spec(EXAMPLE).inputs
+    (folder / "rec.csv").write_text(
+        ",".join(names)
+        + "\n"
+        + "".join(",".join(f"{0.1 * i + k}" for k in range(len(names))) + "\n" for i in range(300))
+    )
+    return folder
+
+
+@pytest.mark.parametrize(
+    "inside", ["", "features", "deep/er.parquet"], ids=["itself", "in", "deep"]
+)
+def test_a_parquet_output_inside_its_input_folder_is_refused(tmp_path, inside):
+    """`featurize data -o data/features` wrote the partitions into the data folder; the next run
+    read them back as recordings and failed on their columns."""
+    data = _fixed_rate_folder(tmp_path / "data")
+    out = data / inside if inside else data
+    refused(
+        featgen("featurize", EXAMPLE, data, "-o", out),
+        f"-o {out} is an input of this command (inside {data},",
+    )
+    assert sorted(p.name for p in data.rglob("*")) == ["rec.csv"]  # nothing written
+    good = featgen("featurize", EXAMPLE, data, "-o", tmp_path / "features")
+    assert good.returncode == 0, good.stderr
