@@ -467,3 +467,19 @@ def test_a_parquet_output_inside_its_input_folder_is_refused(tmp_path, inside):
     assert sorted(p.name for p in data.rglob("*")) == ["rec.csv"]  # nothing written
     good = featgen("featurize", EXAMPLE, data, "-o", tmp_path / "features")
     assert good.returncode == 0, good.stderr
+
+
+def test_a_raw_log_with_both_time_columns_is_refused_as_ambiguous(tmp_path):
+    """t_ns and t_s both present: t_ns was used silently, whichever clock the user meant."""
+    log = tmp_path / "both.csv"
+    lines = RAW.splitlines()
+    log.write_text(
+        "\n".join([lines[0] + ",t_s"] + [f"{x},{int(x.split(',')[0]) / 1e9}" for x in lines[1:]])
+        + "\n"
+    )
+    out = tmp_path / "o.csv"
+    refused(
+        featgen("resample", EXAMPLE, log, "-o", out),
+        f"{log}:1: both columns 't_ns' and 't_s' are present",
+    )
+    assert not out.exists()
