@@ -483,3 +483,35 @@ def test_a_raw_log_with_both_time_columns_is_refused_as_ambiguous(tmp_path):
         f"{log}:1: both columns 't_ns' and 't_s' are present",
     )
     assert not out.exists()
+
+
+def _lightgbm_text() -> str:
+    lgb = pytest.importorskip("lightgbm")
+    np = pytest.importorskip("numpy")
+    names = list(load_spec(EXAMPLE).feature_names)
+    x = np.random.default_rng(0).normal(size=(300, len(names)))
+    booster = lgb.train(
+        {"objective": "binary", "verbose": -1, "num_leaves": 8},
+        lgb.Dataset(x, (x[:, 0] > 0).astype(int), feature_name=names),
+        3,
+    )
+    return booster.model_to_string()
+
+
+@pytest.mark.parametrize(
+    "cut, message",
+    [
+        ("Tree=0", "truncated: the header declares 3 trees, 0 found"),
+        ("Tree=2", "truncated: the header declares 3 trees, 2 found"),
+        ("end of trees", "truncated: the text ends inside tree 2, the last of 3 declared"),
+    ],
+    ids=["before the trees", "between trees", "inside the last tree"],
+)
+def test_a_truncated_lightgbm_model_says_truncated(tmp_path, cut, message):
+    """A partial copy of model.txt was 'the model has no trees' (or a short leaf_value line)."""
+    text = _lightgbm_text()
+    model = tmp_path / "model.txt"
+    model.write_text(text[: text.index(cut) - (1 if cut == "end of trees" else 0)])
+    out = tmp_path / "imported"
+    refused(featgen("import-model", model, "--spec", EXAMPLE, "-o", out), f"{model}: {message}")
+    assert not out.exists()
