@@ -515,3 +515,33 @@ def test_a_truncated_lightgbm_model_says_truncated(tmp_path, cut, message):
     out = tmp_path / "imported"
     refused(featgen("import-model", model, "--spec", EXAMPLE, "-o", out), f"{model}: {message}")
     assert not out.exists()
+
+
+def test_a_new_model_leaves_no_file_of_the_old_one(tmp_path):
+    """An XGBoost import (or train) into a folder holding a LightGBM import left its
+    lightgbm_model.txt beside the new model.json, describing another model. A file the user put
+    there stays."""
+    model = tmp_path / "model.txt"
+    model.write_text(_lightgbm_text())
+    out = tmp_path / "m"
+    result = featgen("import-model", model, "--spec", EXAMPLE, "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert (out / "lightgbm_model.txt").read_bytes() == model.read_bytes()
+    (out / "notes.txt").write_text("mine")
+    names = tmp_path / "names.txt"
+    names.write_text("".join(f"{n}\n" for n in load_spec(EXAMPLE).feature_names))
+    xgb = ("import-model", MODEL, "--spec", EXAMPLE, "-o", out, "--feature-names", names)
+    result = featgen(*xgb)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "featgen_model.json",
+        "metrics.json",
+        "model.json",
+        "notes.txt",
+    ]
+    assert f"removed {out / 'lightgbm_model.txt'}" in result.stderr
+    # the user's own lightgbm_model.txt (bytes featgen did not write) is never removed
+    (out / "lightgbm_model.txt").write_text("my notes on the old model")
+    result = featgen(*xgb)
+    assert result.returncode == 0, result.stderr
+    assert (out / "lightgbm_model.txt").read_text() == "my notes on the old model"
