@@ -545,3 +545,34 @@ def test_a_new_model_leaves_no_file_of_the_old_one(tmp_path):
     result = featgen(*xgb)
     assert result.returncode == 0, result.stderr
     assert (out / "lightgbm_model.txt").read_text() == "my notes on the old model"
+
+
+def test_ctrl_c_prints_one_line(tmp_path):
+    """click echoed a blank line to stderr before featgen's 'interrupted'."""
+    import signal
+
+    script = (
+        "import time\n"
+        "from featgen.cli import main\n"
+        "@main.command('nap')\n"
+        "def nap():\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(60)\n"
+        "main(['nap'], prog_name='featgen')\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert process.stdout.readline() == "ready\n"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert stderr == "interrupted\n"
