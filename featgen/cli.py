@@ -85,7 +85,12 @@ def _terminate(signum, frame) -> None:
     raise Terminated()
 
 
-_state = {"debug": False}
+class Interrupted(BaseException):
+    """SIGINT, carried past click's main: click answers a KeyboardInterrupt by echoing a blank
+    line to stderr before its Abort, and "interrupted" is to be the one line printed."""
+
+
+_state = {"debug": False, "standalone": False}
 
 
 class FeatgenGroup(click.Group):
@@ -95,6 +100,7 @@ class FeatgenGroup(click.Group):
         if not standalone_mode:  # a library caller handles exceptions itself
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         _state["debug"] = os.environ.get("FEATGEN_DEBUG", "") not in ("", "0")
+        _state["standalone"] = True
         main_thread = threading.current_thread() is threading.main_thread()
         try:  # a signal landing outside _exit_status's own try still gets its status
             previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
@@ -110,10 +116,20 @@ class FeatgenGroup(click.Group):
         except Terminated:
             errors.print("terminated (SIGTERM)", soft_wrap=True)
             status = 143
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Interrupted):
             errors.print("interrupted", soft_wrap=True)
             status = 130
+        finally:
+            _state["standalone"] = False
         sys.exit(status)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            if not _state["standalone"]:  # a library caller: click's own handling
+                raise
+            raise Interrupted() from None
 
 
 def _exit_status(invoke) -> int:
@@ -124,7 +140,7 @@ def _exit_status(invoke) -> int:
         return result if isinstance(result, int) else 0
     except SystemExit:
         raise  # a command's own verdict (_fail, parity mismatch)
-    except (KeyboardInterrupt, click.exceptions.Abort):  # click turns SIGINT into Abort
+    except (KeyboardInterrupt, Interrupted, click.exceptions.Abort):  # SIGINT (Abort: click's)
         errors.print("interrupted", soft_wrap=True)
         return 130
     except Terminated:

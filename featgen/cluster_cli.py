@@ -17,6 +17,7 @@ from rich.progress import (
 )
 
 from featurespec import SpecError
+from featurespec.errors import OutputError
 
 from . import cluster as cl
 from . import ui
@@ -25,6 +26,7 @@ from .data import DataError
 from .parquet_io import discover
 from .policy import Yield, short_recordings
 from .rawlog import refuse_raw_logs
+from .safe_io import check_not_inside_an_input
 from .train import TrainError
 
 CLUSTER_HELP = (
@@ -75,6 +77,10 @@ def featurize_partitioned(
             f"-o {output}: with --cluster the output is a directory of Parquet partitions "
             "(one per recording), not a .csv or .npz file"
         )
+    try:
+        check_not_inside_an_input(output, data, "-o")
+    except OutputError as exc:
+        ui.fail(str(exc))
     try:
         refs = discover(data)
         refuse_raw_logs(parsed, refs, "a directory of Parquet partitions")

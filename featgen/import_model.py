@@ -58,7 +58,13 @@ from codegen.trees import (
     xgboost_legacy,
 )
 from codegen.trees.ir import ZERO_THRESHOLD, Forest
-from codegen.trees.model_dir import META_FILE, METRICS_FILE, MODEL_FILE, model_identity
+from codegen.trees.model_dir import (
+    LIGHTGBM_SOURCE_FILE,
+    META_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    model_identity,
+)
 from featurespec import load_spec
 from featurespec.schema import Spec
 
@@ -682,6 +688,7 @@ def import_lightgbm(source: Source, spec: Spec, out: Path, feature_names=None) -
         "source": source.path,
         "source_sha256": source.sha256,
         "source_format": source.format,
+        "source_copy_sha256": hashlib.sha256(source.raw).hexdigest(),  # its lightgbm_model.txt
         "imported_with_lightgbm": lgb.__version__,
         "feature_names_from": named_by,
         "num_trees": len(forest.trees),
@@ -695,7 +702,7 @@ def import_lightgbm(source: Source, spec: Spec, out: Path, feature_names=None) -
         forest,
         out,
         provenance,
-        {"lightgbm_model.txt": source.raw},
+        {LIGHTGBM_SOURCE_FILE: source.raw},
         {"library": "lightgbm", "lightgbm_version": lgb.__version__, "params": params},
     )
 

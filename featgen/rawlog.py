@@ -161,6 +161,11 @@ def read_raw_log(
         if path.suffix.lower() != ".parquet":
             header = _csv_header(path, reader)  # empty, unnamed or duplicate columns refused
         time_column = next((c for c in TIME_COLUMNS if c in header), None)
+        if all(c in header for c in TIME_COLUMNS):  # which clock is meant? never guess
+            raise DataError(
+                f"{path}:1: both columns 't_ns' and 't_s' are present; a raw log has one time "
+                "column (t_ns: int64 nanoseconds, or t_s: seconds): drop the other"
+            )
         wanted = ["sensor", "x", "y", "z"] + ([label_column] if label_column else [])
         missing = [c for c in wanted if c not in header] + ([] if time_column else ["t_ns"])
         if missing or time_column is None:  # no time column: "t_ns" is among the missing

@@ -185,3 +185,22 @@ def check_not_an_input(path: str | os.PathLike, inputs, what: str = "output") ->
                     f"{what} {path} is an input of this command ({source}); writing it "
                     "would replace that input: choose another file"
                 )
+
+
+def check_not_inside_an_input(folder: str | os.PathLike, sources, what: str = "output") -> None:
+    """Refuse, before any work, an output FOLDER that is one of the command's input directories
+    (SOURCES) or lies inside one: inputs are read recursively, so what is written there would be
+    read back as input on the next run (``featgen featurize data -o data/features``)."""
+    if "://" in str(folder):
+        return
+    target = Path(folder).resolve()
+    for source in sources:
+        if "://" in str(source) or not Path(source).is_dir():
+            continue
+        base = Path(source).resolve()
+        if target == base or base in target.parents:
+            raise OutputError(
+                f"{what} {folder} is an input of this command (inside {source}, which is read "
+                "with everything under it): the next run would read what it writes as input; "
+                "choose a folder outside it"
+            )

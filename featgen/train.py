@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import hashlib
 import json
 import math
 import os
@@ -26,12 +27,22 @@ from codegen.build import generate, target_problem
 from codegen.trees import decision as decisions
 from codegen.trees import fp32, objectives, xgboost_json
 from codegen.trees.build import ClassNameError, class_identifiers
-from codegen.trees.model_dir import FORMAT, META_FILE, METRICS_FILE, MODEL_FILE, model_identity
+from codegen.trees.model_dir import (
+    FORMAT,
+    LIGHTGBM_SOURCE_FILE,
+    META_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    model_identity,
+)
 from featgen.harness import load_numpy_module
 from featurespec.errors import OutputError
 from featurespec.schema import DecisionDef, Spec
 
-from . import safe_io  # called as safe_io.X: the crash tests replace its functions
+from . import (
+    safe_io,  # called as safe_io.X: the crash tests replace its functions
+    ui,
+)
 from .data import DataError, Recording
 from .policy import Yield, refuse_nonfinite, short_recordings
 
@@ -752,7 +763,12 @@ def write_model_directory(out: Path, files: dict[str, bytes]) -> list[str]:
     if problem:
         raise OutputError(problem)
     out.parent.mkdir(parents=True, exist_ok=True)
-    kept = sorted(p.name for p in out.iterdir() if p.name not in files) if out.is_dir() else []
+    stale = [n for n in _old_source_copies(out) if n not in files]
+    kept = (
+        sorted(p.name for p in out.iterdir() if p.name not in files and p.name not in stale)
+        if out.is_dir()
+        else []
+    )
 
     def link(src, dst):
         try:
@@ -780,7 +796,39 @@ def write_model_directory(out: Path, files: dict[str, bytes]) -> list[str]:
         # a directory featgen build refuses (model_sha256), never one it ships
         for name in sorted(files, key=lambda n: n == MODEL_FILE):
             safe_io.write_bytes_atomic(out / name, files[name])
+        for name in stale:
+            (out / name).unlink(missing_ok=True)
+    for name in stale:
+        ui.errors.print(
+            f"note: removed {out / name}: the previous model's source, imported by featgen; "
+            "it does not describe the new model",
+            soft_wrap=True,
+            markup=False,
+        )
     return kept
+
+
+def _old_source_copies(out: Path) -> list[str]:
+    """The files a previous ``featgen import-model`` wrote in model directory OUT beside its
+    model (the LightGBM text it compiled): exactly those whose sha256 is one its
+    featgen_model.json records (source_copy_sha256, or source_sha256 of a plain text model).
+    They describe the old model, so a new one drops them; any other file there (the same name
+    with other bytes included) is the user's, and is kept."""
+    try:
+        meta = json.loads((out / META_FILE).read_text(encoding="utf-8"))
+        provenance = meta["provenance"]
+        recorded = {provenance.get("source_copy_sha256"), provenance.get("source_sha256")}
+        ours = meta.get("library") == "lightgbm"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+    copy = out / LIGHTGBM_SOURCE_FILE
+    try:
+        if ours and copy.is_file() and not copy.is_symlink():
+            if hashlib.sha256(copy.read_bytes()).hexdigest() in recorded - {None}:
+                return [LIGHTGBM_SOURCE_FILE]
+    except OSError:
+        pass
+    return []
 
 
 # ---------------------------------------------------------------- metrics

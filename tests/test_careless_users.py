@@ -436,3 +436,143 @@ def test_a_platform_mismatch_names_the_file_not_its_stem(tmp_path):
             featgen(command, EXAMPLE, log, "-o", tmp_path / "o.csv", "--platform", "ios"),
             f"error: {log}: --platform ios but the log's platform column says android",
         )
+
+
+# ---------------------------------------------------------------- papercuts (session 6 sweep)
+
+
+def _fixed_rate_folder(folder: Path) -> Path:
+    folder.mkdir()
+    names = load_spec(EXAMPLE).inputs
+    (folder / "rec.csv").write_text(
+        ",".join(names)
+        + "\n"
+        + "".join(",".join(f"{0.1 * i + k}" for k in range(len(names))) + "\n" for i in range(300))
+    )
+    return folder
+
+
+@pytest.mark.parametrize(
+    "inside", ["", "features", "deep/er.parquet"], ids=["itself", "in", "deep"]
+)
+def test_a_parquet_output_inside_its_input_folder_is_refused(tmp_path, inside):
+    """`featurize data -o data/features` wrote the partitions into the data folder; the next run
+    read them back as recordings and failed on their columns."""
+    data = _fixed_rate_folder(tmp_path / "data")
+    out = data / inside if inside else data
+    refused(
+        featgen("featurize", EXAMPLE, data, "-o", out),
+        f"-o {out} is an input of this command (inside {data},",
+    )
+    assert sorted(p.name for p in data.rglob("*")) == ["rec.csv"]  # nothing written
+    good = featgen("featurize", EXAMPLE, data, "-o", tmp_path / "features")
+    assert good.returncode == 0, good.stderr
+
+
+def test_a_raw_log_with_both_time_columns_is_refused_as_ambiguous(tmp_path):
+    """t_ns and t_s both present: t_ns was used silently, whichever clock the user meant."""
+    log = tmp_path / "both.csv"
+    lines = RAW.splitlines()
+    log.write_text(
+        "\n".join([lines[0] + ",t_s"] + [f"{x},{int(x.split(',')[0]) / 1e9}" for x in lines[1:]])
+        + "\n"
+    )
+    out = tmp_path / "o.csv"
+    refused(
+        featgen("resample", EXAMPLE, log, "-o", out),
+        f"{log}:1: both columns 't_ns' and 't_s' are present",
+    )
+    assert not out.exists()
+
+
+def _lightgbm_text() -> str:
+    lgb = pytest.importorskip("lightgbm")
+    np = pytest.importorskip("numpy")
+    names = list(load_spec(EXAMPLE).feature_names)
+    x = np.random.default_rng(0).normal(size=(300, len(names)))
+    booster = lgb.train(
+        {"objective": "binary", "verbose": -1, "num_leaves": 8},
+        lgb.Dataset(x, (x[:, 0] > 0).astype(int), feature_name=names),
+        3,
+    )
+    return booster.model_to_string()
+
+
+@pytest.mark.parametrize(
+    "cut, message",
+    [
+        ("Tree=0", "truncated: the header declares 3 trees, 0 found"),
+        ("Tree=2", "truncated: the header declares 3 trees, 2 found"),
+        ("end of trees", "truncated: the text ends inside tree 2, the last of 3 declared"),
+    ],
+    ids=["before the trees", "between trees", "inside the last tree"],
+)
+def test_a_truncated_lightgbm_model_says_truncated(tmp_path, cut, message):
+    """A partial copy of model.txt was 'the model has no trees' (or a short leaf_value line)."""
+    text = _lightgbm_text()
+    model = tmp_path / "model.txt"
+    model.write_text(text[: text.index(cut) - (1 if cut == "end of trees" else 0)])
+    out = tmp_path / "imported"
+    refused(featgen("import-model", model, "--spec", EXAMPLE, "-o", out), f"{model}: {message}")
+    assert not out.exists()
+
+
+def test_a_new_model_leaves_no_file_of_the_old_one(tmp_path):
+    """An XGBoost import (or train) into a folder holding a LightGBM import left its
+    lightgbm_model.txt beside the new model.json, describing another model. A file the user put
+    there stays."""
+    model = tmp_path / "model.txt"
+    model.write_text(_lightgbm_text())
+    out = tmp_path / "m"
+    result = featgen("import-model", model, "--spec", EXAMPLE, "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert (out / "lightgbm_model.txt").read_bytes() == model.read_bytes()
+    (out / "notes.txt").write_text("mine")
+    names = tmp_path / "names.txt"
+    names.write_text("".join(f"{n}\n" for n in load_spec(EXAMPLE).feature_names))
+    xgb = ("import-model", MODEL, "--spec", EXAMPLE, "-o", out, "--feature-names", names)
+    result = featgen(*xgb)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "featgen_model.json",
+        "metrics.json",
+        "model.json",
+        "notes.txt",
+    ]
+    assert f"removed {out / 'lightgbm_model.txt'}" in result.stderr
+    # the user's own lightgbm_model.txt (bytes featgen did not write) is never removed
+    (out / "lightgbm_model.txt").write_text("my notes on the old model")
+    result = featgen(*xgb)
+    assert result.returncode == 0, result.stderr
+    assert (out / "lightgbm_model.txt").read_text() == "my notes on the old model"
+
+
+def test_ctrl_c_prints_one_line(tmp_path):
+    """click echoed a blank line to stderr before featgen's 'interrupted'."""
+    import signal
+
+    script = (
+        "import time\n"
+        "from featgen.cli import main\n"
+        "@main.command('nap')\n"
+        "def nap():\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(60)\n"
+        "main(['nap'], prog_name='featgen')\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert process.stdout.readline() == "ready\n"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert stderr == "interrupted\n"

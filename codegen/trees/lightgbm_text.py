@@ -71,9 +71,11 @@ def _fields(text: str, where: str) -> tuple[dict[str, Any], list[dict[str, Any]]
     lines = text.splitlines()
     if not lines or lines[0].strip() != "tree":
         raise ModelError(f"{where}: not a LightGBM text model (the first line is not 'tree')")
+    ended = False
     for line in lines[1:]:
         line = line.strip()
         if line == "end of trees":
+            ended = True
             break
         if line.startswith("Tree="):
             current = {"Tree": line[5:]}
@@ -83,7 +85,24 @@ def _fields(text: str, where: str) -> tuple[dict[str, Any], list[dict[str, Any]]
             current[key] = value
         elif line == "average_output":
             header["average_output"] = "1"
-    return header, trees
+    declared = len(header["tree_sizes"].split()) if "tree_sizes" in header else None
+    if ended and declared in (None, len(trees)):
+        return header, trees
+    if ended:
+        raise ModelError(
+            f"{where}: the header declares {declared} trees (tree_sizes), {len(trees)} "
+            "found before 'end of trees'"
+        )
+    # a partial download or copy: say so, not "no trees" or a short leaf_value line
+    if declared is None:
+        found = f"{len(trees)} tree(s) found"
+    elif declared == len(trees):
+        found = f"the text ends inside tree {declared - 1}, the last of {declared} declared"
+    else:
+        found = f"the header declares {declared} trees, {len(trees)} found"
+    raise ModelError(
+        f"{where}: truncated: {found}, and no 'end of trees' line (an incomplete copy?)"
+    )
 
 
 def _numbers(

@@ -37,6 +37,7 @@ from .ir import Forest
 MODEL_FILE = "model.json"
 META_FILE = "featgen_model.json"
 METRICS_FILE = "metrics.json"
+LIGHTGBM_SOURCE_FILE = "lightgbm_model.txt"  # featgen import-model: the text model, kept beside
 FORMAT = "featgen-model/1"
 
 
