@@ -214,6 +214,12 @@ def used_inputs(program: Program) -> tuple[tuple[int, str], ...]:
     return tuple((i, n) for i, n in enumerate(program.inputs) if n in read)
 
 
+def restart_flags(program: Program) -> tuple[str, ...]:
+    """The derived signals whose recursion restarts after a non-finite value: each keeps a
+    ``restart_<name>`` flag in the featuriser's state, which ``DeriveSignals`` reads and sets."""
+    return tuple(s.name for s in program.signals if s.kind != "input" and s.restart is not None)
+
+
 def stream_step(program: Program) -> StreamStep:
     """The push step of ``program``. A device program keeps the full program's schedule: its
     windows without features are held, and its warm-up is the spec's longest window."""

@@ -14,9 +14,9 @@ from featurespec.vocabulary import ir
 
 from ..lowering import Program
 from ..sharing import share_program
-from ..streaming import stream_step
+from ..streaming import restart_flags, stream_step
 from .base import hex_literal, used_functions, used_tables
-from .cfamily import CFamilyEmitter, derived_signals, used_inputs, window_kernels
+from .cfamily import CFamilyEmitter, window_kernels
 from .cfamily import signal_lines as signal_lines  # re-exported: its old home
 from .cfamily import table_literal as table_literal  # re-exported: its old home
 
@@ -149,7 +149,6 @@ def render_context(
     prev = lambda n: f"st->prev_{n}"  # noqa: E731
     state = lambda sig, slot: f"st->state_{sig}_{slot}"  # noqa: E731
     push = CEmitter(cur=cur, prev=prev, state=state, prefix=program.name.upper())
-    signals = derived_signals(program, push)
     if shared is None:  # a caller without a Plan (tests): run the pass here
         shared = share_program(program) if share else {}
 
@@ -186,11 +185,10 @@ def render_context(
         str(program.n_features),
     )
     return {
-        "derived": signals,
+        "restart_flags": restart_flags(program),
         "push_body": push.push_body(stream_step(program)),
         "state_magic": magic,
         "windows": windows,
-        "used_inputs": used_inputs(program),
         "state_slots": [(s.name, slot) for s in derived for slot in s.slots],
         "scratch_size": (
             max((s.scratch for s in shared.values()), default=0) if share else program.scratch_size

@@ -1,7 +1,6 @@
 """What the C-family targets (C, Swift, Kotlin) print the same way up to syntax: the push step
 of a streaming featuriser (codegen/streaming.py's plan), the insertion sort of a scratch buffer,
-constant tables, and the parts of ``render_context`` that walk the program (derived signals per
-sample, window kernels, the inputs a featuriser reads).
+constant tables, and the window kernels of ``render_context``.
 
 A subclass of ``CFamilyEmitter`` supplies the syntax hooks (``line_comment``, ``declare``,
 ``while_loop``, ``statement``, ``table_open``/``table_close``, and for the push step ``field``,
@@ -18,7 +17,7 @@ from typing import Any
 from featurespec.vocabulary import ir
 
 from .. import streaming
-from ..lowering import Program, SignalPlan, WindowPlan
+from ..lowering import SignalPlan, WindowPlan
 from .base import Emitter, hex_literal
 
 
@@ -280,30 +279,6 @@ def signal_lines(
         for slot, expr in steps
     ]
     return lines + [assign(f"s_{name}", emitter.expr(value))]  # type: ignore[arg-type]  # a derived signal always has a value
-
-
-def derived_signals(
-    program: Program, emitter: Emitter, assign: Callable[[str, str], str] | None = None
-) -> list[dict[str, Any]]:
-    """Per derived signal: its doc, the statements on the stream's first sample and on later
-    ones, and the restart condition (None: never restarts)."""
-    kw = {} if assign is None else {"assign": assign}
-    return [
-        {
-            "name": s.name,
-            "doc": s.doc,
-            "first": signal_lines(emitter, s.name, s.first_steps, s.first, **kw),
-            "later": signal_lines(emitter, s.name, s.later_steps, s.later, **kw),
-            "restart": None if s.restart is None else emitter.expr(s.restart),
-        }
-        for s in program.signals
-        if s.kind != "input"
-    ]
-
-
-def used_inputs(program: Program) -> list[tuple[int, str]]:
-    """(index, name) of the inputs the featuriser reads (a pruned one may read fewer)."""
-    return list(streaming.used_inputs(program))
 
 
 # make(body, slot_names, out, out_comment) -> an emitter for that kernel body

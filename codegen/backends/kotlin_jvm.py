@@ -37,10 +37,10 @@ from featurespec.vocabulary import ir
 
 from ..lowering import Program
 from ..sharing import share_program
-from ..streaming import stream_step
+from ..streaming import restart_flags, stream_step
 from ..trees import fp32
 from .base import used_functions, used_tables
-from .cfamily import CFamilyEmitter, signal_lines, used_inputs
+from .cfamily import CFamilyEmitter
 from .swift import storage_layout, upper_camel
 
 if TYPE_CHECKING:  # types only
@@ -387,17 +387,6 @@ def render_context(
         rings=layout["rings"],
         ring_length=program.ring_length,
     )
-    assign = lambda target, value: f"{target} = {value}"  # noqa: E731
-    signals = [
-        {
-            "name": s.name,
-            "doc": s.doc,
-            "first": signal_lines(emitter, s.name, s.first_steps, s.first, assign),
-            "later": signal_lines(emitter, s.name, s.later_steps, s.later, assign),
-            "restart": None if s.restart is None else emitter.expr(s.restart),
-        }
-        for s in derived
-    ]
     push_body = emitter.push_body(stream_step(program))
     windows = []
     spill = 0
@@ -456,10 +445,9 @@ def render_context(
         "kotlin_package": KOTLIN_PACKAGE,
         "type_name": type_name,
         "constants_name": tables,
-        "derived": signals,
+        "restart_flags": restart_flags(program),
         "push_body": push_body,
         "windows": windows,
-        "used_inputs": used_inputs(program),
         "rings": [(s, layout["rings"][s]) for s in program.ring_signals],
         "features_offset": layout["features"],
         "storage_size": layout["size"],

@@ -20,9 +20,9 @@ from featurespec.vocabulary import ir
 
 from ..lowering import Program
 from ..sharing import share_program
-from ..streaming import stream_step
+from ..streaming import restart_flags, stream_step
 from .base import hex_literal, used_functions, used_tables
-from .cfamily import CFamilyEmitter, derived_signals, used_inputs, window_kernels
+from .cfamily import CFamilyEmitter, window_kernels
 
 upper_camel = pascal_case  # the one naming rule (featurespec/naming.py)
 
@@ -204,7 +204,6 @@ def render_context(
     push = SwiftEmitter(
         cur=cur, prev=prev, state=state, rings=layout["rings"], ring_length=program.ring_length
     )
-    signals = derived_signals(program, push, assign=lambda target, value: f"{target} = {value}")
 
     def make(
         body: tuple[ir.Stmt, ...],
@@ -239,10 +238,9 @@ def render_context(
         "module_name": type_name,
         "shim_module": upper_camel(program.name) + "Shim",
         "box_name": upper_camel(program.name) + "Box",
-        "derived": signals,
+        "restart_flags": restart_flags(program),
         "push_body": push.push_body(stream_step(program)),
         "windows": windows,
-        "used_inputs": used_inputs(program),
         "rings": [(s, layout["rings"][s]) for s in program.ring_signals],
         "features_offset": layout["features"],
         "storage_size": layout["size"],
