@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import json
 import math
-import os
 import tempfile
 import time
 from collections.abc import Mapping
@@ -43,23 +42,19 @@ from .policy import (
     yields_of,
 )
 from .rawlog import labeled_segments, raw_and_rest
-from .safe_io import check_output_file, check_output_folder, write_text_atomic
+from .safe_io import check_output_file, check_output_folder, same_file_among, write_text_atomic
 from .train import Params, TrainError, model_output_problem, parse_params, summary_lines, train
 
 
 def refuse_shared_files(data: list[Path], test_data: list[Path]) -> None:
     """DataError when a --test-data file is also a DATA file (by path, link or hard link)."""
     for held in test_data:
-        for trained in data:
-            try:
-                same = os.path.samefile(held, trained)
-            except OSError:  # a missing file is reported by its reader
-                continue
-            if same:
-                raise DataError(
-                    f"--test-data {held} is also in DATA ({trained}): the held-out metrics "
-                    "would be measured on recordings the model was trained on"
-                )
+        trained = same_file_among(held, data)
+        if trained is not None:
+            raise DataError(
+                f"--test-data {held} is also in DATA ({trained}): the held-out metrics "
+                "would be measured on recordings the model was trained on"
+            )
 
 
 def register(main: click.Group) -> None:

@@ -172,19 +172,28 @@ def check_output_folder(folder: str | os.PathLike, what: str, create: bool = Fal
             os.unlink(tmp)
 
 
+def same_file_among(path: str | os.PathLike, candidates):
+    """The first of CANDIDATES that is the file PATH (by path, link or hard link), or None; a
+    path that cannot be read is nobody's twin (its reader reports it)."""
+    for candidate in candidates:
+        with contextlib.suppress(OSError):
+            if os.path.samefile(path, candidate):
+                return candidate
+    return None
+
+
 def check_not_an_input(path: str | os.PathLike, inputs, what: str = "output") -> None:
     """Refuse, before any work, an output that is one of the command's INPUTS (the same file by
     path, link or hard link): the rename would replace the input with the output, and the data
     would be gone (``featgen featurize rec.csv -o rec.csv``, ``replay LOG --html LOG``)."""
     if not os.path.lexists(path):
         return
-    for source in inputs:
-        with contextlib.suppress(OSError):
-            if os.path.samefile(path, source):
-                raise OutputError(
-                    f"{what} {path} is an input of this command ({source}); writing it "
-                    "would replace that input: choose another file"
-                )
+    source = same_file_among(path, inputs)
+    if source is not None:
+        raise OutputError(
+            f"{what} {path} is an input of this command ({source}); writing it "
+            "would replace that input: choose another file"
+        )
 
 
 def check_not_inside_an_input(folder: str | os.PathLike, sources, what: str = "output") -> None:
